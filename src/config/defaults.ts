@@ -1,0 +1,115 @@
+/**
+ * Every numeric default of plait, in one place, each with the reason for its value.
+ * Options objects (`XOptions`) are resolved against these; nothing else hard-codes a number.
+ */
+
+/** Encoder defaults (ColBERT conventions unless noted). */
+export const ENCODER_DEFAULTS = {
+  /** ColBERT's query_maxlen: queries are padded with [MASK] to exactly this many tokens. */
+  queryMaxlen: 32,
+  /** ColBERT's doc_maxlen for colbertv2.0 checkpoints; overridden by the checkpoint's config. */
+  docMaxlen: 180,
+  /** Texts per ONNX run: large enough to amortise session overhead, small enough to bound padding memory. */
+  batchSize: 32,
+  /**
+   * Encoder worker threads. onnxruntime's `run` and TF.js-wasm block their thread, so encoding runs in
+   * workers; 0 means "one per core, at most 4" (resolved at run time).
+   */
+  threads: 0,
+  /** onnxruntime intra-op threads per worker: 1, because parallelism comes from the workers themselves. */
+  intraOpNumThreads: 1,
+  /** Longest text accepted, in UTF-16 code units (1 MiB of text); longer input is refused, not silently cut. */
+  maxTextLength: 1 << 20,
+} as const;
+
+/** The bundled Universal Sentence Encoder-lite model. */
+export const USE_LITE_DEFAULTS = {
+  /** Hidden size of its transformer states. */
+  dim: 512,
+  /** The model was trained on sequences clipped at 128 tokens. */
+  maxTokens: 128,
+} as const;
+
+/** Hub download defaults. */
+export const HUB_DEFAULTS = {
+  /** Per-request socket timeout; long enough for a slow mirror, short enough to fail visibly. */
+  timeoutMs: 60_000,
+  /** Retries for a dropped connection; each retry resumes with a Range request. */
+  retries: 3,
+} as const;
+
+/** Index build defaults (ColBERTv2). */
+export const BUILD_DEFAULTS = {
+  /** Residual bits per dimension: ColBERTv2's default, 32 bytes of residual per 128-d token. */
+  nbits: 2,
+  /** k-means iterations: ColBERT uses 4 on large corpora; small corpora converge better with more. */
+  kmeansIters: 4,
+  /** Extra iterations used when the sample is small (< 200k vectors), where each iteration is cheap. */
+  kmeansItersSmall: 10,
+  /** k-means seed, so that a build is deterministic. */
+  seed: 12345,
+  /** Passages encoded and written per chunk: bounds memory independently of the corpus size. */
+  chunkSize: 4096,
+  /** Share of sampled vectors held out to fit the residual bucket cutoffs and weights (ColBERT: 5%). */
+  heldoutFraction: 0.05,
+  /** Cap on held-out vectors: quantiles are stable long before this. */
+  heldoutMax: 50_000,
+  /** Split long documents into overlapping windows; stride is this fraction of the window (128→96). */
+  splitStrideFraction: 0.75,
+  /** Sampled vectors used for k-means are capped so training time stays bounded on huge corpora. */
+  kmeansMaxSample: 1 << 20,
+} as const;
+
+/** Search defaults (ColBERT/PLAID), chosen by k as in stanford-futuredata/ColBERT. */
+export const SEARCH_DEFAULTS = {
+  topK: 10,
+  /** Late-interaction weight in min-max hybrid fusion: α = 0.3 was best on cranfield (bundled model). */
+  hybridAlpha: 0.3,
+  /** RRF constant, the usual 60 (Cormack et al. 2009). */
+  rrfK: 60,
+  /** How deep each ranker's list goes before fusion, at least this many or 4·topK. */
+  hybridDepth: 100,
+  /** Requests above this many queries in one batch are refused (server and library). */
+  maxBatchQueries: 1024,
+  /** Largest topK accepted. */
+  maxTopK: 10_000,
+} as const;
+
+export interface PlaidParams {
+  /** ColBERT's ncells: centroids probed per query token. */
+  nIvfProbe: number;
+  /** Centroids whose best score over the query is below this are ignored in pruned interaction. */
+  centroidScoreThreshold: number;
+  /** Candidates kept after pruned centroid interaction (ColBERT's ndocs). */
+  ndocs: number;
+}
+
+/** ColBERT's k-dependent defaults: k ≤ 10 → (1, 0.5, 256); k ≤ 100 → (2, 0.45, 1024); else (4, 0.4, max(4k, 4096)). */
+export function plaidDefaultsFor(topK: number): PlaidParams {
+  if (topK <= 10) return { nIvfProbe: 1, centroidScoreThreshold: 0.5, ndocs: 256 };
+  if (topK <= 100) return { nIvfProbe: 2, centroidScoreThreshold: 0.45, ndocs: 1024 };
+  return { nIvfProbe: 4, centroidScoreThreshold: 0.4, ndocs: Math.max(4 * topK, 4096) };
+}
+
+/** Rerank defaults. */
+export const RERANK_DEFAULTS = {
+  /** Document embeddings kept in the LRU cache (by content hash). ~110 tokens × 128 d × 4 B ≈ 56 KB each → ~56 MB. */
+  cacheEntries: 1000,
+} as const;
+
+/** HTTP server defaults. */
+export const SERVER_DEFAULTS = {
+  port: 8080,
+  /** Largest request body accepted (1 MiB): a rerank of ~1000 short passages. */
+  maxBodyBytes: 1 << 20,
+  /** Per-request deadline. */
+  timeoutMs: 30_000,
+} as const;
+
+/** Evaluation defaults. */
+export const EVAL_DEFAULTS = {
+  /** Depth of runs used for metrics (Recall@1000 needs 1000). */
+  depth: 1000,
+  /** Randomisation-test permutations: p-values resolved to ~0.001. */
+  permutations: 10_000,
+} as const;

@@ -1,0 +1,149 @@
+/**
+ * `createEncoder(spec)`: the public encoder. Loads the family's tokenizer on the calling thread
+ * (cheap; used for splitting and for ordering texts by length) and runs the model on piscina
+ * worker threads, since onnxruntime's `run` and TF.js-wasm block the thread they run on.
+ * Texts are sorted by token count before batching so that a batch pads little, then results are
+ * put back in input order.
+ */
+import os from 'node:os';
+import { Piscina } from 'piscina';
+import { ENCODER_DEFAULTS } from '../config/defaults.js';
+import { PlaitError, invalidArgument } from '../errors/index.js';
+import { loadFamily } from './families.js';
+import { unpackEmbeddings, type PackedEmbeddings } from './packing.js';
+import type { EncodeTask } from './encode-worker.js';
+import type {
+  BackendOptions,
+  Encoder,
+  EncoderBackend,
+  EncoderOptions,
+  ModelInfo,
+  ModelSpec,
+  TextKind,
+  TextTokenizer,
+  TokenEmbeddings,
+  TokenizedText,
+} from './types.js';
+import { validateText } from './validate-text.js';
+
+export interface ResolvedEncoderOptions {
+  threads: number;
+  batchSize: number;
+  intraOpNumThreads: number;
+}
+
+export function resolveEncoderOptions(options: EncoderOptions = {}): ResolvedEncoderOptions {
+  const threads = options.threads ?? (ENCODER_DEFAULTS.threads || Math.min(os.availableParallelism(), 4));
+  const batchSize = options.batchSize ?? ENCODER_DEFAULTS.batchSize;
+  const intraOpNumThreads = options.intraOpNumThreads ?? ENCODER_DEFAULTS.intraOpNumThreads;
+  if (!Number.isInteger(threads) || threads < 0) throw invalidArgument('threads', 'a non-negative integer', threads);
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw invalidArgument('batchSize', 'a positive integer', batchSize);
+  if (!Number.isInteger(intraOpNumThreads) || intraOpNumThreads < 1) {
+    throw invalidArgument('intraOpNumThreads', 'a positive integer', intraOpNumThreads);
+  }
+  return { threads, batchSize, intraOpNumThreads };
+}
+
+export async function createEncoder(spec: ModelSpec, options: EncoderOptions = {}): Promise<Encoder> {
+  const resolved = resolveEncoderOptions(options);
+  const family = await loadFamily(spec.family);
+  const tokenizer = await family.loadTokenizer(spec);
+  const backendOptions: BackendOptions = { intraOpNumThreads: resolved.intraOpNumThreads };
+  if (resolved.threads === 0) {
+    const backend = await family.loadBackend(spec, backendOptions);
+    return new BatchingEncoder(spec, tokenizer, resolved, {
+      run: (texts, kind) => backend.encode(texts, kind),
+      close: () => backend.dispose(),
+    });
+  }
+  const pool = new Piscina({
+    filename: new URL('./encode-worker.js', import.meta.url).href,
+    minThreads: resolved.threads,
+    maxThreads: resolved.threads,
+    idleTimeout: 60_000,
+  });
+  const dim = tokenizer.info.dim;
+  return new BatchingEncoder(spec, tokenizer, resolved, {
+    run: async (texts, kind) => {
+      const task: EncodeTask = { spec, options: backendOptions, texts, kind };
+      try {
+        const packed = (await pool.run(task)) as PackedEmbeddings;
+        return unpackEmbeddings(packed, dim);
+      } catch (cause) {
+        if (cause instanceof PlaitError) throw cause;
+        const err = cause as { code?: string; message?: string };
+        // Errors thrown in a worker arrive as plain Errors; keep their code when it is one of ours.
+        if (typeof err.code === 'string' && err.code.length > 0 && typeof err.message === 'string') {
+          throw Object.assign(new PlaitError('ENCODE_FAILED', { message: err.message }, { cause }), {
+            code: err.code as PlaitError['code'],
+          });
+        }
+        throw new PlaitError('WORKER_FAILED', { message: String(err.message ?? cause) }, { cause });
+      }
+    },
+    close: () => pool.destroy(),
+  });
+}
+
+interface Runner {
+  run(texts: string[], kind: TextKind): Promise<TokenEmbeddings[]>;
+  close(): Promise<void>;
+}
+
+class BatchingEncoder implements Encoder {
+  readonly info: ModelInfo;
+  private closed = false;
+
+  constructor(
+    readonly spec: ModelSpec,
+    private readonly tokenizer: TextTokenizer,
+    private readonly options: ResolvedEncoderOptions,
+    private readonly runner: Runner,
+  ) {
+    this.info = tokenizer.info;
+  }
+
+  tokenize(text: string): TokenizedText {
+    return this.tokenizer.tokenize(validateText(text, 0));
+  }
+
+  encodeQueries(texts: string[]): Promise<TokenEmbeddings[]> {
+    return this.encode(texts, 'query');
+  }
+
+  encodeDocuments(texts: string[]): Promise<TokenEmbeddings[]> {
+    return this.encode(texts, 'document');
+  }
+
+  private async encode(texts: string[], kind: TextKind): Promise<TokenEmbeddings[]> {
+    if (this.closed) throw new PlaitError('INVALID_ARGUMENT', { message: 'encoder is closed' });
+    if (!Array.isArray(texts)) throw invalidArgument('texts', 'an array of strings', texts);
+    texts.forEach((t, i) => validateText(t, i));
+    if (texts.length === 0) return [];
+    // Order by length (characters are a good proxy for tokens and free to compute).
+    const order = texts.map((_, i) => i).sort((a, b) => texts[a]!.length - texts[b]!.length || a - b);
+    const batches: number[][] = [];
+    for (let i = 0; i < order.length; i += this.options.batchSize) batches.push(order.slice(i, i + this.options.batchSize));
+    const out = new Array<TokenEmbeddings>(texts.length);
+    await Promise.all(
+      batches.map(async (batch) => {
+        const encoded = await this.runner.run(
+          batch.map((i) => texts[i]!),
+          kind,
+        );
+        batch.forEach((textIndex, j) => {
+          out[textIndex] = encoded[j]!;
+        });
+      }),
+    );
+    return out;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.runner.close();
+  }
+}
+
+export type { EncoderBackend };

@@ -1,0 +1,99 @@
+/**
+ * The encoder contract: text in, one L2-normalised vector per kept token out.
+ * Model families (the bundled USE-lite model, ColBERT ONNX checkpoints) implement `ModelFamily`;
+ * `createEncoder` runs their backends on worker threads and batches texts by length.
+ */
+
+export type TextKind = 'query' | 'document';
+
+/** One encoded text: `length` rows of `dim` floats, row-major, each row L2-normalised. */
+export interface TokenEmbeddings {
+  vectors: Float32Array;
+  length: number;
+  /** Vocabulary id of the token behind each row (aligned with the rows), used for IDF weights. */
+  tokenIds: Int32Array;
+}
+
+/** What an index records about the model that built it; search refuses a different one. */
+export interface ModelInfo {
+  /** Human and machine identity, e.g. "colbert-ir/colbertv2.0" or "bundled:use-lite". */
+  name: string;
+  family: ModelFamilyName;
+  dim: number;
+  queryMaxlen: number;
+  docMaxlen: number;
+  /** Marker token text inserted after [CLS] (null when the model has none). */
+  queryMarker: string | null;
+  documentMarker: string | null;
+  /** ColBERT pads queries with [MASK] and attends to them (query augmentation). */
+  attendToMaskTokens: boolean;
+  vocabSize: number;
+  /** Model profile: whether query-token IDF weighting helps this model (on for USE-lite). */
+  idfWeighting: boolean;
+  /** Model profile: default search mode for an index built with this model. */
+  defaultMode: 'late' | 'hybrid';
+  /** Content tokens that fit one document window (docMaxlen less the special tokens). */
+  documentWindow: number;
+}
+
+export type ModelFamilyName = 'use-lite' | 'colbert-onnx';
+
+/** A text's content tokens (no special tokens) with [start, end) UTF-16 offsets into the text. */
+export interface TokenizedText {
+  ids: Int32Array;
+  /** Pairs: offsets[2i] = start, offsets[2i+1] = end of token i. */
+  offsets: Int32Array;
+}
+
+/** Runs the model; lives on a worker thread (or in-process when threads = 0). */
+export interface EncoderBackend {
+  readonly info: ModelInfo;
+  encode(texts: string[], kind: TextKind): Promise<TokenEmbeddings[]>;
+  dispose(): Promise<void>;
+}
+
+/** The model's tokenizer, cheap enough to load on the main thread (for splitting and token counts). */
+export interface TextTokenizer {
+  readonly info: ModelInfo;
+  tokenize(text: string): TokenizedText;
+}
+
+/** Serializable description of a model, passed to workers. */
+export type ModelSpec =
+  | { family: 'use-lite'; dir?: string }
+  | { family: 'colbert-onnx'; dir: string; name?: string; onnxFile?: string; overrides?: ColbertOverrides };
+
+export interface ColbertOverrides {
+  queryMaxlen?: number;
+  docMaxlen?: number;
+  dim?: number;
+}
+
+export interface BackendOptions {
+  intraOpNumThreads: number;
+}
+
+export interface ModelFamily {
+  readonly name: ModelFamilyName;
+  loadTokenizer(spec: ModelSpec): Promise<TextTokenizer>;
+  loadBackend(spec: ModelSpec, options: BackendOptions): Promise<EncoderBackend>;
+}
+
+/** The public encoder. */
+export interface Encoder {
+  readonly info: ModelInfo;
+  readonly spec: ModelSpec;
+  encodeQueries(texts: string[]): Promise<TokenEmbeddings[]>;
+  encodeDocuments(texts: string[]): Promise<TokenEmbeddings[]>;
+  tokenize(text: string): TokenizedText;
+  close(): Promise<void>;
+}
+
+export interface EncoderOptions {
+  /** Worker threads; 0 runs the backend in-process (tests, tiny jobs). Default: min(cores, 4). */
+  threads?: number;
+  /** Texts per backend call. */
+  batchSize?: number;
+  /** onnxruntime intra-op threads per worker. */
+  intraOpNumThreads?: number;
+}

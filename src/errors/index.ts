@@ -1,0 +1,2 @@
+export { PlaitError, ERROR_TEMPLATES, invalidArgument, isPlaitError, describe } from './plait-error.js';
+export type { ErrorCode, ErrorDetails } from './plait-error.js';

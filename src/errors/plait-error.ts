@@ -1,0 +1,86 @@
+/**
+ * One error class for the whole engine. Every error carries a stable `code` (part of the public
+ * API: callers and the HTTP server switch on it), a message built from the template table below,
+ * optional structured `details`, and `cause` when wrapping a lower-level failure.
+ */
+
+export const ERROR_TEMPLATES = {
+  INVALID_ARGUMENT: 'Invalid argument: {message}',
+  INVALID_INPUT: 'Invalid input: {message}',
+  EMPTY_TEXT: 'Empty text: {message}',
+  TEXT_NOT_UTF8: 'Text is not valid UTF-8: {message}',
+  MALFORMED_JSONL: 'Malformed JSONL in {file} at line {line}: {message}',
+  MISSING_ID: 'Missing id in {file} at line {line}',
+  DUPLICATE_ID: 'Duplicate id "{id}" in {file} at line {line}',
+  DIMENSION_MISMATCH: 'Dimension mismatch: expected {expected} but received {received}',
+  MODEL_NOT_FOUND: 'Model not found: {message}',
+  MODEL_FILE_MISSING: 'Model file missing: {message}',
+  MODEL_LOAD_FAILED: 'Model failed to load: {message}',
+  MODEL_MISMATCH: 'Model mismatch: {message}',
+  TOKENIZER_FAILED: 'Tokenizer failed: {message}',
+  ENCODE_FAILED: 'Encoding failed: {message}',
+  DOWNLOAD_FAILED: 'Download failed: {message}',
+  DOWNLOAD_CORRUPT: 'Downloaded file failed verification: {message}',
+  OFFLINE: 'Offline: {message}',
+  INDEX_NOT_FOUND: 'Index not found: {message}',
+  INDEX_CORRUPT: 'Index is corrupt: {message}',
+  INDEX_VERSION: 'Unsupported index format: {message}',
+  INDEX_EXISTS: 'Index already exists: {message}',
+  BUILD_FAILED: 'Index build failed: {message}',
+  NATIVE_UNAVAILABLE: 'Native kernels unavailable: {message}',
+  QUERY_TOO_LARGE: 'Request too large: {message}',
+  ABORTED: 'Aborted: {message}',
+  TIMEOUT: 'Timed out: {message}',
+  WORKER_FAILED: 'Worker failed: {message}',
+  DOCSTORE_FAILED: 'Document store failed: {message}',
+  INTERNAL: 'Internal error: {message}',
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_TEMPLATES;
+
+export type ErrorDetails = Record<string, unknown>;
+
+function render(template: string, params: ErrorDetails): string {
+  return template.replace(/\{(\w+)\}/g, (_, key: string) => {
+    const value = params[key];
+    return value === undefined ? `{${key}}` : String(value);
+  });
+}
+
+export class PlaitError extends Error {
+  readonly code: ErrorCode;
+  readonly details: ErrorDetails | undefined;
+
+  constructor(code: ErrorCode, params: ErrorDetails & { message?: string } = {}, options: { cause?: unknown } = {}) {
+    super(render(ERROR_TEMPLATES[code], params), options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'PlaitError';
+    this.code = code;
+    const { message: _ignored, ...rest } = params;
+    this.details = Object.keys(rest).length > 0 ? rest : undefined;
+  }
+
+  toJSON(): { code: ErrorCode; message: string; details?: ErrorDetails } {
+    return this.details === undefined
+      ? { code: this.code, message: this.message }
+      : { code: this.code, message: this.message, details: this.details };
+  }
+}
+
+/** Shorthand for the most common failure: a bad argument, phrased "Expected X for NAME but received Y". */
+export function invalidArgument(name: string, expected: string, received: unknown): PlaitError {
+  return new PlaitError('INVALID_ARGUMENT', {
+    message: `Expected ${expected} for ${name} but received ${describe(received)}`,
+    name,
+  });
+}
+
+export function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
+  if (value === null || value === undefined || typeof value !== 'object') return String(value);
+  if (Array.isArray(value)) return `an array of length ${value.length}`;
+  return Object.prototype.toString.call(value).slice(8, -1);
+}
+
+export function isPlaitError(e: unknown, code?: ErrorCode): e is PlaitError {
+  return e instanceof PlaitError && (code === undefined || e.code === code);
+}

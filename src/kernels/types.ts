@@ -1,0 +1,126 @@
+/**
+ * The numeric kernels behind indexing and search. Two implementations share this contract: the
+ * native C++ addon (SIMD chosen at run time, scalar path always compiled) and the TypeScript twin
+ * (fallback, forced with PLAIT_KERNELS=ts, and the oracle for differential tests).
+ *
+ * Conventions: matrices are row-major Float32Arrays; `dim` is the vector width; all lengths are in
+ * rows unless named otherwise. Kernels never allocate their outputs: the caller passes `out`.
+ *
+ * Residual bit layout (pinned by test/codec-layout.test.ts): a vector's residual takes
+ * dim·nbits/8 bytes; byte b holds dimensions [b·8/nbits, (b+1)·8/nbits), the first of them in the
+ * most significant bits. Bucket index of a residual value x is the number of cutoffs c with c <= x
+ * (searchsorted right over the 2^nbits − 1 ascending cutoffs).
+ */
+
+export type KernelsName = 'typescript' | 'native-scalar' | 'native-avx2' | 'native-avx512';
+
+export interface Kernels {
+  readonly name: KernelsName;
+
+  /** out[i·n + j] = a_i · b_j for a (m×dim) and b (n×dim). */
+  matmulTransB(a: Float32Array, m: number, b: Float32Array, n: number, dim: number, out: Float32Array): void;
+
+  /**
+   * Nearest centroid by inner product for each of n vectors (ColBERT assigns by dot product on
+   * normalised vectors). Ties go to the lower centroid id. bestScores, when given, receives the score.
+   */
+  assignNearest(
+    vectors: Float32Array,
+    n: number,
+    centroids: Float32Array,
+    k: number,
+    dim: number,
+    codes: Int32Array,
+    bestScores?: Float32Array,
+  ): void;
+
+  /**
+   * Exact MaxSim of one query (qLen×dim) against nDocs documents whose token rows lie in `docs`:
+   * document d occupies rows [docStarts[d], docStarts[d] + doclens[d]).
+   * out[d] = Σ_i w_i · max_j q_i·doc_j (w_i = 1 without weights). An empty document scores 0.
+   */
+  maxsim(
+    q: Float32Array,
+    qLen: number,
+    dim: number,
+    docs: Float32Array,
+    docStarts: Int32Array,
+    doclens: Int32Array,
+    nDocs: number,
+    out: Float32Array,
+    qWeights?: Float32Array | null,
+  ): void;
+
+  /**
+   * Residual compression: for vector i, r = v_i − centroids[codes[i]], each dimension bucketed
+   * against `cutoffs` (2^nbits − 1 ascending values) and packed (see layout above) into `out`
+   * (n·dim·nbits/8 bytes).
+   */
+  compress(
+    vectors: Float32Array,
+    n: number,
+    dim: number,
+    centroids: Float32Array,
+    codes: Int32Array,
+    cutoffs: Float32Array,
+    nbits: number,
+    out: Uint8Array,
+  ): void;
+
+  /** Decompression: v_i = centroids[codes[i]] + weights[bucket] per dimension, then L2-normalised. */
+  decompress(
+    codes: Int32Array,
+    residuals: Uint8Array,
+    n: number,
+    dim: number,
+    centroids: Float32Array,
+    weights: Float32Array,
+    nbits: number,
+    out: Float32Array,
+  ): void;
+
+  /**
+   * Exact MaxSim against compressed documents, decompressing on the fly: document d's tokens are
+   * rows [tokenStarts[d], tokenStarts[d] + doclens[d]) of `codes` / `residuals`. Same result as
+   * decompress followed by maxsim.
+   */
+  maxsimCompressed(
+    q: Float32Array,
+    qLen: number,
+    dim: number,
+    codes: Int32Array,
+    residuals: Uint8Array,
+    tokenStarts: Int32Array,
+    doclens: Int32Array,
+    nDocs: number,
+    centroids: Float32Array,
+    weights: Float32Array,
+    nbits: number,
+    out: Float32Array,
+    qWeights?: Float32Array | null,
+  ): void;
+
+  /**
+   * PLAID centroid interaction. `centroidScores` is K×qLen (row c holds centroid c's score against
+   * each query token). For each document: out[d] = Σ_i w_i · max over its tokens' codes c of
+   * centroidScores[c, i], skipping codes with keep[c] = 0 when `keep` is given (pruning: keep[c] = 1
+   * iff max_i centroidScores[c, i] >= threshold). A document with no kept code scores 0.
+   */
+  centroidInteraction(
+    centroidScores: Float32Array,
+    qLen: number,
+    codes: Int32Array,
+    tokenStarts: Int32Array,
+    doclens: Int32Array,
+    nDocs: number,
+    keep: Uint8Array | null,
+    out: Float32Array,
+    qWeights?: Float32Array | null,
+  ): void;
+
+  /**
+   * Indices of the k largest scores, highest first; ties broken by the lower index; k is clipped
+   * to n. Partial selection (a heap or nth_element), not a full sort.
+   */
+  topK(scores: Float32Array, n: number, k: number): Int32Array;
+}
