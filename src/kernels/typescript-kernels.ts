@@ -1,0 +1,384 @@
+/**
+ * The TypeScript twin of the native kernels: plain loops over typed arrays, written for clarity
+ * first. It is the fallback when the addon is missing (or PLAIT_KERNELS=ts) and the oracle of the
+ * differential tests. Hot loops do not allocate; per-call scratch comes from a buffer that grows
+ * once and is reused.
+ */
+
+import type { Kernels } from './types.js';
+import { checkCodes, checkCount, checkDim, checkLength, checkNbits, checkSpans } from './validate.js';
+
+let scratch = new Float64Array(256);
+
+/** Reusable scratch of at least `n` doubles (single-threaded per isolate, so sharing is safe). */
+function scratchOf(n: number): Float64Array {
+  if (scratch.length < n) scratch = new Float64Array(Math.max(n, scratch.length * 2));
+  return scratch;
+}
+
+let decodeScratch = new Float32Array(256 * 128);
+
+function decodeScratchOf(n: number): Float32Array {
+  if (decodeScratch.length < n) decodeScratch = new Float32Array(Math.max(n, decodeScratch.length * 2));
+  return decodeScratch;
+}
+
+function matmulTransB(a: Float32Array, m: number, b: Float32Array, n: number, dim: number, out: Float32Array): void {
+  checkCount('m', m);
+  checkCount('n', n);
+  checkDim(dim);
+  checkLength('a', a, m * dim);
+  checkLength('b', b, n * dim);
+  checkLength('out', out, m * n);
+  for (let i = 0; i < m; i++) {
+    const ai = i * dim;
+    for (let j = 0; j < n; j++) {
+      const bj = j * dim;
+      let s = 0;
+      for (let t = 0; t < dim; t++) s += a[ai + t]! * b[bj + t]!;
+      out[i * n + j] = s;
+    }
+  }
+}
+
+function assignNearest(
+  vectors: Float32Array,
+  n: number,
+  centroids: Float32Array,
+  k: number,
+  dim: number,
+  codes: Int32Array,
+  bestScores?: Float32Array,
+): void {
+  checkCount('n', n);
+  checkCount('k', k);
+  checkDim(dim);
+  if (k === 0 && n > 0) throw new RangeError('assignNearest needs at least one centroid');
+  checkLength('vectors', vectors, n * dim);
+  checkLength('centroids', centroids, k * dim);
+  checkLength('codes', codes, n);
+  if (bestScores) checkLength('bestScores', bestScores, n);
+  for (let i = 0; i < n; i++) {
+    const vi = i * dim;
+    let best = -Infinity;
+    let bestId = 0;
+    for (let c = 0; c < k; c++) {
+      const cc = c * dim;
+      let s = 0;
+      for (let t = 0; t < dim; t++) s += vectors[vi + t]! * centroids[cc + t]!;
+      if (s > best) {
+        best = s;
+        bestId = c;
+      }
+    }
+    codes[i] = bestId;
+    if (bestScores) bestScores[i] = best;
+  }
+}
+
+/** Σ_i w_i · max_j q_i·doc_j over the `len` rows of `rows` starting at row `start`. */
+function maxsimOne(
+  q: Float32Array,
+  qLen: number,
+  dim: number,
+  rows: Float32Array,
+  start: number,
+  len: number,
+  maxes: Float64Array,
+  qWeights: Float32Array | null | undefined,
+): number {
+  if (len === 0) return 0;
+  maxes.fill(-Infinity, 0, qLen);
+  for (let j = start; j < start + len; j++) {
+    const dj = j * dim;
+    for (let i = 0; i < qLen; i++) {
+      const qi = i * dim;
+      let s = 0;
+      for (let t = 0; t < dim; t++) s += q[qi + t]! * rows[dj + t]!;
+      if (s > maxes[i]!) maxes[i] = s;
+    }
+  }
+  let total = 0;
+  for (let i = 0; i < qLen; i++) total += qWeights ? qWeights[i]! * maxes[i]! : maxes[i]!;
+  return total;
+}
+
+function checkQuery(q: Float32Array, qLen: number, dim: number, qWeights: Float32Array | null | undefined): void {
+  checkCount('qLen', qLen);
+  checkDim(dim);
+  checkLength('q', q, qLen * dim);
+  if (qWeights) checkLength('qWeights', qWeights, qLen);
+}
+
+function maxsim(
+  q: Float32Array,
+  qLen: number,
+  dim: number,
+  docs: Float32Array,
+  docStarts: Int32Array,
+  doclens: Int32Array,
+  nDocs: number,
+  out: Float32Array,
+  qWeights?: Float32Array | null,
+): void {
+  checkQuery(q, qLen, dim, qWeights);
+  checkCount('nDocs', nDocs);
+  checkSpans('docStarts', docStarts, doclens, nDocs, Math.floor(docs.length / dim));
+  checkLength('out', out, nDocs);
+  const maxes = scratchOf(qLen);
+  for (let d = 0; d < nDocs; d++) out[d] = maxsimOne(q, qLen, dim, docs, docStarts[d]!, doclens[d]!, maxes, qWeights);
+}
+
+/** Index of the bucket holding x: the number of cutoffs c with c <= x. */
+function bucketOf(x: number, cutoffs: Float32Array, nCutoffs: number): number {
+  let b = 0;
+  while (b < nCutoffs && cutoffs[b]! <= x) b++;
+  return b;
+}
+
+function compress(
+  vectors: Float32Array,
+  n: number,
+  dim: number,
+  centroids: Float32Array,
+  codes: Int32Array,
+  cutoffs: Float32Array,
+  nbits: number,
+  out: Uint8Array,
+): void {
+  checkCount('n', n);
+  checkDim(dim);
+  checkNbits(nbits, dim);
+  const nCutoffs = (1 << nbits) - 1;
+  const bytesPerRow = (dim * nbits) / 8;
+  const k = Math.floor(centroids.length / dim);
+  checkLength('vectors', vectors, n * dim);
+  checkLength('codes', codes, n);
+  checkCodes(codes, 0, n, k);
+  checkLength('cutoffs', cutoffs, nCutoffs);
+  checkLength('out', out, n * bytesPerRow);
+  const perByte = 8 / nbits;
+  for (let i = 0; i < n; i++) {
+    const vi = i * dim;
+    const ci = codes[i]! * dim;
+    const ob = i * bytesPerRow;
+    for (let b = 0; b < bytesPerRow; b++) {
+      let byte = 0;
+      for (let s = 0; s < perByte; s++) {
+        const t = b * perByte + s;
+        const bucket = bucketOf(vectors[vi + t]! - centroids[ci + t]!, cutoffs, nCutoffs);
+        byte = (byte << nbits) | bucket;
+      }
+      out[ob + b] = byte;
+    }
+  }
+}
+
+/** Decodes rows [from, from + count) into `out` starting at element `outOffset`, normalised. */
+function decodeRows(
+  codes: Int32Array,
+  residuals: Uint8Array,
+  from: number,
+  count: number,
+  dim: number,
+  centroids: Float32Array,
+  weights: Float32Array,
+  nbits: number,
+  out: Float32Array,
+  outOffset: number,
+): void {
+  const bytesPerRow = (dim * nbits) / 8;
+  const perByte = 8 / nbits;
+  const mask = (1 << nbits) - 1;
+  for (let r = 0; r < count; r++) {
+    const row = from + r;
+    const ci = codes[row]! * dim;
+    const rb = row * bytesPerRow;
+    const o = outOffset + r * dim;
+    for (let b = 0; b < bytesPerRow; b++) {
+      const byte = residuals[rb + b]!;
+      for (let s = 0; s < perByte; s++) {
+        const t = b * perByte + s;
+        const bucket = (byte >> (8 - nbits * (s + 1))) & mask;
+        out[o + t] = centroids[ci + t]! + weights[bucket]!;
+      }
+    }
+    let norm = 0;
+    for (let t = 0; t < dim; t++) norm += out[o + t]! * out[o + t]!;
+    const inv = 1 / Math.max(Math.sqrt(norm), 1e-12);
+    for (let t = 0; t < dim; t++) out[o + t] = out[o + t]! * inv;
+  }
+}
+
+function checkCodec(dim: number, nbits: number, centroids: Float32Array, weights: Float32Array): number {
+  checkDim(dim);
+  checkNbits(nbits, dim);
+  checkLength('weights', weights, 1 << nbits);
+  return Math.floor(centroids.length / dim);
+}
+
+function decompress(
+  codes: Int32Array,
+  residuals: Uint8Array,
+  n: number,
+  dim: number,
+  centroids: Float32Array,
+  weights: Float32Array,
+  nbits: number,
+  out: Float32Array,
+): void {
+  checkCount('n', n);
+  const k = checkCodec(dim, nbits, centroids, weights);
+  checkLength('codes', codes, n);
+  checkCodes(codes, 0, n, k);
+  checkLength('residuals', residuals, (n * dim * nbits) / 8);
+  checkLength('out', out, n * dim);
+  decodeRows(codes, residuals, 0, n, dim, centroids, weights, nbits, out, 0);
+}
+
+function maxsimCompressed(
+  q: Float32Array,
+  qLen: number,
+  dim: number,
+  codes: Int32Array,
+  residuals: Uint8Array,
+  tokenStarts: Int32Array,
+  doclens: Int32Array,
+  nDocs: number,
+  centroids: Float32Array,
+  weights: Float32Array,
+  nbits: number,
+  out: Float32Array,
+  qWeights?: Float32Array | null,
+): void {
+  checkQuery(q, qLen, dim, qWeights);
+  checkCount('nDocs', nDocs);
+  const k = checkCodec(dim, nbits, centroids, weights);
+  const rows = Math.min(codes.length, Math.floor(residuals.length / ((dim * nbits) / 8)));
+  checkSpans('tokenStarts', tokenStarts, doclens, nDocs, rows);
+  checkLength('out', out, nDocs);
+  let longest = 0;
+  for (let d = 0; d < nDocs; d++) {
+    checkCodes(codes, tokenStarts[d]!, tokenStarts[d]! + doclens[d]!, k);
+    if (doclens[d]! > longest) longest = doclens[d]!;
+  }
+  const buffer = decodeScratchOf(longest * dim);
+  const maxes = scratchOf(qLen);
+  for (let d = 0; d < nDocs; d++) {
+    const len = doclens[d]!;
+    decodeRows(codes, residuals, tokenStarts[d]!, len, dim, centroids, weights, nbits, buffer, 0);
+    out[d] = maxsimOne(q, qLen, dim, buffer, 0, len, maxes, qWeights);
+  }
+}
+
+function centroidInteraction(
+  centroidScores: Float32Array,
+  qLen: number,
+  codes: Int32Array,
+  tokenStarts: Int32Array,
+  doclens: Int32Array,
+  nDocs: number,
+  keep: Uint8Array | null,
+  out: Float32Array,
+  qWeights?: Float32Array | null,
+): void {
+  checkCount('qLen', qLen);
+  checkCount('nDocs', nDocs);
+  if (qWeights) checkLength('qWeights', qWeights, qLen);
+  const k = qLen === 0 ? 0 : Math.floor(centroidScores.length / qLen);
+  if (keep) checkLength('keep', keep, k);
+  checkSpans('tokenStarts', tokenStarts, doclens, nDocs, codes.length);
+  checkLength('out', out, nDocs);
+  if (qLen === 0) {
+    out.fill(0, 0, nDocs);
+    return;
+  }
+  for (let d = 0; d < nDocs; d++) checkCodes(codes, tokenStarts[d]!, tokenStarts[d]! + doclens[d]!, k);
+  const maxes = scratchOf(qLen);
+  for (let d = 0; d < nDocs; d++) {
+    const start = tokenStarts[d]!;
+    const end = start + doclens[d]!;
+    maxes.fill(-Infinity, 0, qLen);
+    let any = false;
+    for (let j = start; j < end; j++) {
+      const c = codes[j]!;
+      if (keep && keep[c] === 0) continue;
+      any = true;
+      const row = c * qLen;
+      for (let i = 0; i < qLen; i++) {
+        const s = centroidScores[row + i]!;
+        if (s > maxes[i]!) maxes[i] = s;
+      }
+    }
+    if (!any) {
+      out[d] = 0;
+      continue;
+    }
+    let total = 0;
+    for (let i = 0; i < qLen; i++) total += qWeights ? qWeights[i]! * maxes[i]! : maxes[i]!;
+    out[d] = total;
+  }
+}
+
+/** NaN ranks below every number, so a NaN score never displaces a real one. */
+function rankKey(x: number): number {
+  return x !== x ? -Infinity : x;
+}
+
+function topK(scores: Float32Array, n: number, k: number): Int32Array {
+  checkCount('n', n);
+  checkCount('k', k);
+  checkLength('scores', scores, n);
+  const size = Math.min(k, n);
+  const heap = new Int32Array(size);
+  if (size === 0) return heap;
+  // Min-heap of the best `size` indices seen so far; the root is the worst of them.
+  // `worse(a, b)`: a ranks below b (lower score, or equal score and higher index).
+  const worse = (a: number, b: number): boolean => {
+    const sa = rankKey(scores[a]!);
+    const sb = rankKey(scores[b]!);
+    return sa < sb || (sa === sb && a > b);
+  };
+  const siftDown = (from: number, len: number): void => {
+    let i = from;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= len) return;
+      const r = l + 1;
+      const c = r < len && worse(heap[r]!, heap[l]!) ? r : l;
+      if (!worse(heap[c]!, heap[i]!)) return;
+      const t = heap[i]!;
+      heap[i] = heap[c]!;
+      heap[c] = t;
+      i = c;
+    }
+  };
+  for (let i = 0; i < size; i++) heap[i] = i;
+  for (let i = (size >> 1) - 1; i >= 0; i--) siftDown(i, size);
+  for (let i = size; i < n; i++) {
+    if (worse(heap[0]!, i)) {
+      heap[0] = i;
+      siftDown(0, size);
+    }
+  }
+  // Heap sort in place: repeatedly move the worst to the end, leaving best first.
+  for (let end = size - 1; end > 0; end--) {
+    const t = heap[0]!;
+    heap[0] = heap[end]!;
+    heap[end] = t;
+    siftDown(0, end);
+  }
+  return heap;
+}
+
+export const typescriptKernels: Kernels = {
+  name: 'typescript',
+  matmulTransB,
+  assignNearest,
+  maxsim,
+  compress,
+  decompress,
+  maxsimCompressed,
+  centroidInteraction,
+  topK,
+};
