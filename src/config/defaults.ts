@@ -133,3 +133,13 @@ export const EVAL_REPORT_DEFAULTS = {
   /** Significance level for the report's † marker: the usual 0.05 of IR papers. */
   alpha: 0.05,
 } as const;
+
+/** How the USE-lite backend groups a batch into graph calls. */
+export const USE_LITE_BATCH_DEFAULTS = {
+  /**
+   * The graph pads every text of a call to the longest one. Texts (sorted by token count) share a call
+   * while padded tokens stay within this factor of real tokens: batching 16 short texts halves their
+   * time, while padding long ones costs more than the call overhead it saves (measured on TF.js-wasm).
+   */
+  maxPaddingRatio: 1.25,
+} as const;
