@@ -1,0 +1,33 @@
+# plait's native kernels. Built with `npm run build:native` (node-gyp rebuild -C native-kernels).
+# The SIMD paths are compiled with per-function target attributes, so one binary runs on any
+# x86-64 and picks AVX-512, AVX2+FMA or the scalar path at run time; other architectures build
+# the scalar path only.
+{
+  "targets": [
+    {
+      "target_name": "plait_kernels",
+      "sources": [
+        "src/addon.cc",
+        "src/dense-kernels.cc",
+        "src/codec-kernels.cc",
+        "src/cpu-features.cc"
+      ],
+      "dependencies": [
+        "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"
+      ],
+      "defines": ["NAPI_VERSION=8"],
+      "cflags!": ["-O2", "-O0"],
+      "cflags_cc!": ["-O2", "-O0", "-std=gnu++17", "-std=gnu++20"],
+      "cflags": ["-O3"],
+      "cflags_cc": ["-O3", "-std=c++17"],
+      "xcode_settings": {
+        "GCC_ENABLE_CPP_EXCEPTIONS": "YES",
+        "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
+        "GCC_OPTIMIZATION_LEVEL": "3"
+      },
+      "msvs_settings": {
+        "VCCLCompilerTool": { "ExceptionHandling": 1, "Optimization": 2 }
+      }
+    }
+  ]
+}

@@ -1,0 +1,308 @@
+// N-API bindings of the kernels. Arguments arrive as typed-array views (no copies); every size is
+// checked before a kernel runs, so a bad call throws a TypeError/RangeError naming the argument
+// instead of reading or writing out of bounds. The module holds no JavaScript state, so it loads
+// in any number of worker threads (N-API modules are context-aware).
+#include <napi.h>
+
+#include <cmath>
+#include <cstdint>
+#include <string>
+
+#include "kernels.h"
+
+namespace {
+
+using Info = Napi::CallbackInfo;
+
+template <typename T>
+struct View {
+  T* data;
+  size_t length;
+};
+
+[[noreturn]] void typeError(const Info& info, const std::string& msg) { throw Napi::TypeError::New(info.Env(), msg); }
+[[noreturn]] void rangeError(const Info& info, const std::string& msg) { throw Napi::RangeError::New(info.Env(), msg); }
+
+template <typename T>
+constexpr napi_typedarray_type arrayType();
+template <>
+constexpr napi_typedarray_type arrayType<float>() { return napi_float32_array; }
+template <>
+constexpr napi_typedarray_type arrayType<int32_t>() { return napi_int32_array; }
+template <>
+constexpr napi_typedarray_type arrayType<uint8_t>() { return napi_uint8_array; }
+
+template <typename T>
+const char* arrayName() {
+  if (arrayType<T>() == napi_float32_array) return "a Float32Array";
+  if (arrayType<T>() == napi_int32_array) return "an Int32Array";
+  return "a Uint8Array";
+}
+
+bool absent(const Info& info, size_t i) { return i >= info.Length() || info[i].IsUndefined() || info[i].IsNull(); }
+
+template <typename T>
+View<T> array(const Info& info, size_t i, const char* name) {
+  if (i >= info.Length() || !info[i].IsTypedArray()) typeError(info, std::string("Expected ") + arrayName<T>() + " for " + name);
+  Napi::TypedArray ta = info[i].As<Napi::TypedArray>();
+  if (ta.TypedArrayType() != arrayType<T>()) typeError(info, std::string("Expected ") + arrayName<T>() + " for " + name);
+  Napi::TypedArrayOf<T> view = info[i].As<Napi::TypedArrayOf<T>>();
+  return View<T>{view.Data(), view.ElementLength()};
+}
+
+template <typename T>
+View<T> optionalArray(const Info& info, size_t i, const char* name) {
+  if (absent(info, i)) return View<T>{nullptr, 0};
+  return array<T>(info, i, name);
+}
+
+// A non-negative integer below 2^31 (sizes index Int32Arrays).
+size_t count(const Info& info, size_t i, const char* name) {
+  if (i >= info.Length() || !info[i].IsNumber()) typeError(info, std::string("Expected a number for ") + name);
+  const double v = info[i].As<Napi::Number>().DoubleValue();
+  if (!(v >= 0) || v != std::floor(v) || v > 2147483647.0)
+    rangeError(info, std::string("Expected a non-negative integer for ") + name + " but received " + std::to_string(v));
+  return static_cast<size_t>(v);
+}
+
+size_t positive(const Info& info, size_t i, const char* name) {
+  const size_t v = count(info, i, name);
+  if (v == 0) rangeError(info, std::string("Expected a positive integer for ") + name + " but received 0");
+  return v;
+}
+
+void need(const Info& info, const char* name, size_t have, size_t needed) {
+  if (have < needed)
+    rangeError(info, std::string("Expected at least ") + std::to_string(needed) + " elements in " + name +
+                         " but received " + std::to_string(have));
+}
+
+int nbitsArg(const Info& info, size_t i, size_t dim) {
+  const size_t nbits = count(info, i, "nbits");
+  if (nbits != 1 && nbits != 2 && nbits != 4 && nbits != 8)
+    rangeError(info, "Expected one of 1, 2, 4, 8 for nbits but received " + std::to_string(nbits));
+  if ((dim * nbits) % 8 != 0)
+    rangeError(info, "Expected dim to be a multiple of " + std::to_string(8 / nbits) + " for nbits " +
+                         std::to_string(nbits) + " but received " + std::to_string(dim));
+  return static_cast<int>(nbits);
+}
+
+// Each span [starts[d], starts[d] + lens[d]) must lie inside [0, rows).
+void checkSpans(const Info& info, const char* startsName, const View<int32_t>& starts, const View<int32_t>& lens,
+                size_t nDocs, size_t rows) {
+  need(info, startsName, starts.length, nDocs);
+  need(info, "doclens", lens.length, nDocs);
+  for (size_t d = 0; d < nDocs; ++d) {
+    const int64_t s = starts.data[d];
+    const int64_t l = lens.data[d];
+    if (s < 0 || l < 0 || s + l > static_cast<int64_t>(rows))
+      rangeError(info, "Document " + std::to_string(d) + " spans rows [" + std::to_string(s) + ", " +
+                           std::to_string(s + l) + ") but only " + std::to_string(rows) + " rows exist (" +
+                           startsName + "/doclens)");
+  }
+}
+
+void checkCodes(const Info& info, const int32_t* codes, size_t from, size_t to, size_t k) {
+  for (size_t i = from; i < to; ++i)
+    if (codes[i] < 0 || static_cast<size_t>(codes[i]) >= k)
+      rangeError(info, "Expected codes in [0, " + std::to_string(k) + ") but codes[" + std::to_string(i) + "] is " +
+                           std::to_string(codes[i]));
+}
+
+// matmulTransB(a, m, b, n, dim, out)
+Napi::Value MatmulTransB(const Info& info) {
+  auto a = array<float>(info, 0, "a");
+  size_t m = count(info, 1, "m");
+  auto b = array<float>(info, 2, "b");
+  size_t n = count(info, 3, "n");
+  size_t dim = positive(info, 4, "dim");
+  auto out = array<float>(info, 5, "out");
+  need(info, "a", a.length, m * dim);
+  need(info, "b", b.length, n * dim);
+  need(info, "out", out.length, m * n);
+  plait::matmulTransB(a.data, m, b.data, n, dim, out.data);
+  return info.Env().Undefined();
+}
+
+// assignNearest(vectors, n, centroids, k, dim, codes, bestScores?)
+Napi::Value AssignNearest(const Info& info) {
+  auto vectors = array<float>(info, 0, "vectors");
+  size_t n = count(info, 1, "n");
+  auto centroids = array<float>(info, 2, "centroids");
+  size_t k = count(info, 3, "k");
+  size_t dim = positive(info, 4, "dim");
+  auto codes = array<int32_t>(info, 5, "codes");
+  auto best = optionalArray<float>(info, 6, "bestScores");
+  if (k == 0 && n > 0) rangeError(info, "assignNearest needs at least one centroid");
+  need(info, "vectors", vectors.length, n * dim);
+  need(info, "centroids", centroids.length, k * dim);
+  need(info, "codes", codes.length, n);
+  if (best.data != nullptr) need(info, "bestScores", best.length, n);
+  plait::assignNearest(vectors.data, n, centroids.data, k, dim, codes.data, best.data);
+  return info.Env().Undefined();
+}
+
+struct Query {
+  View<float> q;
+  size_t qLen, dim;
+};
+
+Query queryArgs(const Info& info) {
+  auto q = array<float>(info, 0, "q");
+  size_t qLen = count(info, 1, "qLen");
+  size_t dim = positive(info, 2, "dim");
+  need(info, "q", q.length, qLen * dim);
+  return Query{q, qLen, dim};
+}
+
+// maxsim(q, qLen, dim, docs, docStarts, doclens, nDocs, out, qWeights?)
+Napi::Value Maxsim(const Info& info) {
+  Query qa = queryArgs(info);
+  auto docs = array<float>(info, 3, "docs");
+  auto starts = array<int32_t>(info, 4, "docStarts");
+  auto lens = array<int32_t>(info, 5, "doclens");
+  size_t nDocs = count(info, 6, "nDocs");
+  auto out = array<float>(info, 7, "out");
+  auto w = optionalArray<float>(info, 8, "qWeights");
+  if (w.data != nullptr) need(info, "qWeights", w.length, qa.qLen);
+  checkSpans(info, "docStarts", starts, lens, nDocs, docs.length / qa.dim);
+  need(info, "out", out.length, nDocs);
+  plait::maxsim(qa.q.data, qa.qLen, qa.dim, docs.data, starts.data, lens.data, nDocs, out.data, w.data);
+  return info.Env().Undefined();
+}
+
+// compress(vectors, n, dim, centroids, codes, cutoffs, nbits, out)
+Napi::Value Compress(const Info& info) {
+  auto vectors = array<float>(info, 0, "vectors");
+  size_t n = count(info, 1, "n");
+  size_t dim = positive(info, 2, "dim");
+  auto centroids = array<float>(info, 3, "centroids");
+  auto codes = array<int32_t>(info, 4, "codes");
+  auto cutoffs = array<float>(info, 5, "cutoffs");
+  int nbits = nbitsArg(info, 6, dim);
+  auto out = array<uint8_t>(info, 7, "out");
+  need(info, "vectors", vectors.length, n * dim);
+  need(info, "codes", codes.length, n);
+  checkCodes(info, codes.data, 0, n, centroids.length / dim);
+  need(info, "cutoffs", cutoffs.length, (static_cast<size_t>(1) << nbits) - 1);
+  need(info, "out", out.length, n * dim * nbits / 8);
+  plait::compress(vectors.data, n, dim, centroids.data, codes.data, cutoffs.data, nbits, out.data);
+  return info.Env().Undefined();
+}
+
+// decompress(codes, residuals, n, dim, centroids, weights, nbits, out)
+Napi::Value Decompress(const Info& info) {
+  auto codes = array<int32_t>(info, 0, "codes");
+  auto residuals = array<uint8_t>(info, 1, "residuals");
+  size_t n = count(info, 2, "n");
+  size_t dim = positive(info, 3, "dim");
+  auto centroids = array<float>(info, 4, "centroids");
+  auto weights = array<float>(info, 5, "weights");
+  int nbits = nbitsArg(info, 6, dim);
+  auto out = array<float>(info, 7, "out");
+  need(info, "codes", codes.length, n);
+  checkCodes(info, codes.data, 0, n, centroids.length / dim);
+  need(info, "residuals", residuals.length, n * dim * nbits / 8);
+  need(info, "weights", weights.length, static_cast<size_t>(1) << nbits);
+  need(info, "out", out.length, n * dim);
+  plait::decompress(codes.data, residuals.data, n, dim, centroids.data, weights.data, nbits, out.data);
+  return info.Env().Undefined();
+}
+
+// maxsimCompressed(q, qLen, dim, codes, residuals, tokenStarts, doclens, nDocs, centroids, weights, nbits, out,
+//                  qWeights?)
+Napi::Value MaxsimCompressed(const Info& info) {
+  Query qa = queryArgs(info);
+  auto codes = array<int32_t>(info, 3, "codes");
+  auto residuals = array<uint8_t>(info, 4, "residuals");
+  auto starts = array<int32_t>(info, 5, "tokenStarts");
+  auto lens = array<int32_t>(info, 6, "doclens");
+  size_t nDocs = count(info, 7, "nDocs");
+  auto centroids = array<float>(info, 8, "centroids");
+  auto weights = array<float>(info, 9, "weights");
+  int nbits = nbitsArg(info, 10, qa.dim);
+  auto out = array<float>(info, 11, "out");
+  auto w = optionalArray<float>(info, 12, "qWeights");
+  if (w.data != nullptr) need(info, "qWeights", w.length, qa.qLen);
+  need(info, "weights", weights.length, static_cast<size_t>(1) << nbits);
+  const size_t bytesPerRow = qa.dim * nbits / 8;
+  const size_t rows = std::min(codes.length, residuals.length / bytesPerRow);
+  checkSpans(info, "tokenStarts", starts, lens, nDocs, rows);
+  const size_t k = centroids.length / qa.dim;
+  for (size_t d = 0; d < nDocs; ++d)
+    checkCodes(info, codes.data, static_cast<size_t>(starts.data[d]),
+               static_cast<size_t>(starts.data[d]) + static_cast<size_t>(lens.data[d]), k);
+  need(info, "out", out.length, nDocs);
+  plait::maxsimCompressed(qa.q.data, qa.qLen, qa.dim, codes.data, residuals.data, starts.data, lens.data, nDocs,
+                          centroids.data, weights.data, nbits, out.data, w.data);
+  return info.Env().Undefined();
+}
+
+// centroidInteraction(centroidScores, qLen, codes, tokenStarts, doclens, nDocs, keep, out, qWeights?)
+Napi::Value CentroidInteraction(const Info& info) {
+  auto scores = array<float>(info, 0, "centroidScores");
+  size_t qLen = count(info, 1, "qLen");
+  auto codes = array<int32_t>(info, 2, "codes");
+  auto starts = array<int32_t>(info, 3, "tokenStarts");
+  auto lens = array<int32_t>(info, 4, "doclens");
+  size_t nDocs = count(info, 5, "nDocs");
+  auto keep = optionalArray<uint8_t>(info, 6, "keep");
+  auto out = array<float>(info, 7, "out");
+  auto w = optionalArray<float>(info, 8, "qWeights");
+  if (w.data != nullptr) need(info, "qWeights", w.length, qLen);
+  const size_t k = qLen == 0 ? 0 : scores.length / qLen;
+  if (keep.data != nullptr) need(info, "keep", keep.length, k);
+  checkSpans(info, "tokenStarts", starts, lens, nDocs, codes.length);
+  need(info, "out", out.length, nDocs);
+  if (qLen == 0) {
+    for (size_t d = 0; d < nDocs; ++d) out.data[d] = 0.f;
+    return info.Env().Undefined();
+  }
+  for (size_t d = 0; d < nDocs; ++d)
+    checkCodes(info, codes.data, static_cast<size_t>(starts.data[d]),
+               static_cast<size_t>(starts.data[d]) + static_cast<size_t>(lens.data[d]), k);
+  plait::centroidInteraction(scores.data, qLen, codes.data, starts.data, lens.data, nDocs, keep.data, out.data, w.data);
+  return info.Env().Undefined();
+}
+
+// topK(scores, n, k) -> Int32Array
+Napi::Value TopK(const Info& info) {
+  auto scores = array<float>(info, 0, "scores");
+  size_t n = count(info, 1, "n");
+  size_t k = count(info, 2, "k");
+  need(info, "scores", scores.length, n);
+  const size_t size = std::min(n, k);
+  Napi::Int32Array result = Napi::Int32Array::New(info.Env(), size);
+  plait::topK(scores.data, n, k, result.Data());
+  return result;
+}
+
+Napi::Value SimdName(const Info& info) { return Napi::String::New(info.Env(), plait::simdName(plait::activeSimd())); }
+
+Napi::Value CpuFeaturesValue(const Info& info) {
+  const plait::CpuFeatures f = plait::cpuFeatures();
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("avx2", f.avx2);
+  o.Set("fma", f.fma);
+  o.Set("avx512f", f.avx512f);
+  o.Set("avx512bw", f.avx512bw);
+  return o;
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("matmulTransB", Napi::Function::New(env, MatmulTransB, "matmulTransB"));
+  exports.Set("assignNearest", Napi::Function::New(env, AssignNearest, "assignNearest"));
+  exports.Set("maxsim", Napi::Function::New(env, Maxsim, "maxsim"));
+  exports.Set("compress", Napi::Function::New(env, Compress, "compress"));
+  exports.Set("decompress", Napi::Function::New(env, Decompress, "decompress"));
+  exports.Set("maxsimCompressed", Napi::Function::New(env, MaxsimCompressed, "maxsimCompressed"));
+  exports.Set("centroidInteraction", Napi::Function::New(env, CentroidInteraction, "centroidInteraction"));
+  exports.Set("topK", Napi::Function::New(env, TopK, "topK"));
+  exports.Set("simd", Napi::Function::New(env, SimdName, "simd"));
+  exports.Set("cpuFeatures", Napi::Function::New(env, CpuFeaturesValue, "cpuFeatures"));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(plait_kernels, Init)

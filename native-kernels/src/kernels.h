@@ -1,0 +1,65 @@
+// plait native kernels: plain C++ over raw pointers, no N-API types. addon.cc validates every
+// size before calling in, so these functions trust their arguments.
+//
+// Conventions match src/kernels/types.ts: row-major float32 matrices, `dim` floats per row.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace plait {
+
+enum class Simd { Scalar, Avx2, Avx512 };
+
+// The widest path this CPU supports (decided once, from __builtin_cpu_supports).
+Simd detectSimd();
+// The path in use: detectSimd() unless PLAIT_SIMD=scalar|avx2 asks for a narrower one.
+Simd activeSimd();
+const char* simdName(Simd s);
+
+struct CpuFeatures {
+  bool avx2, fma, avx512f, avx512bw;
+};
+CpuFeatures cpuFeatures();
+
+// out[i*n + j] = a_i . b_j
+void matmulTransB(const float* a, size_t m, const float* b, size_t n, size_t dim, float* out);
+
+// codes[i] = argmax_c v_i . c_c (lowest c on ties); bestScores (nullable) gets the max.
+void assignNearest(const float* vectors, size_t n, const float* centroids, size_t k, size_t dim, int32_t* codes,
+                   float* bestScores);
+
+// The query, transposed and zero-padded for the blocked kernels: qt[t*qPad + i] = q[i*dim + t].
+struct PreparedQuery {
+  const float* qt;
+  size_t qLen, qPad, dim;
+  const float* weights;  // nullable
+};
+
+// Prepares `q` into a thread-local buffer (valid until the next call on this thread).
+PreparedQuery prepareQuery(const float* q, size_t qLen, size_t dim, const float* weights);
+
+// Σ_i w_i max_j q_i . rows_j over `len` rows; 0 when len == 0.
+float maxsimOne(const PreparedQuery& pq, const float* rows, size_t len);
+
+void maxsim(const float* q, size_t qLen, size_t dim, const float* docs, const int32_t* docStarts,
+            const int32_t* doclens, size_t nDocs, float* out, const float* qWeights);
+
+void compress(const float* vectors, size_t n, size_t dim, const float* centroids, const int32_t* codes,
+              const float* cutoffs, int nbits, uint8_t* out);
+
+void decompress(const int32_t* codes, const uint8_t* residuals, size_t n, size_t dim, const float* centroids,
+                const float* weights, int nbits, float* out);
+
+void maxsimCompressed(const float* q, size_t qLen, size_t dim, const int32_t* codes, const uint8_t* residuals,
+                      const int32_t* tokenStarts, const int32_t* doclens, size_t nDocs, const float* centroids,
+                      const float* weights, int nbits, float* out, const float* qWeights);
+
+void centroidInteraction(const float* centroidScores, size_t qLen, const int32_t* codes, const int32_t* tokenStarts,
+                         const int32_t* doclens, size_t nDocs, const uint8_t* keep, float* out,
+                         const float* qWeights);
+
+// Writes min(k, n) indices, best first (ties: lower index; NaN ranks below every number).
+size_t topK(const float* scores, size_t n, size_t k, int32_t* out);
+
+}  // namespace plait
