@@ -1,0 +1,97 @@
+/** The comparison as one self-contained HTML page: the metrics table and the latency/quality plot. */
+
+import type { Comparison } from './comparison.js';
+import { METRIC_LABELS, SIGNIFICANCE_MARKER, significanceNote } from './comparison.js';
+import { escapeXml, renderScatterSvg, type ScatterPoint } from './scatter-svg.js';
+import { formatMs, formatQps } from './table.js';
+
+export interface HtmlReportOptions {
+  /** Shown under the title, e.g. an ISO timestamp or the command line (no default: stays reproducible). */
+  subtitle?: string;
+}
+
+const STYLE = `
+body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif; color: #222; margin: 2rem auto; max-width: 1100px; padding: 0 1rem; }
+h1 { font-size: 1.5rem; margin-bottom: 0.2rem; }
+.subtitle { color: #666; margin-top: 0; }
+table { border-collapse: collapse; margin: 1rem 0; font-variant-numeric: tabular-nums; }
+th, td { padding: 0.35rem 0.6rem; border-bottom: 1px solid #ddd; }
+th { background: #f4f4f4; text-align: right; }
+th:first-child, td:first-child { text-align: left; }
+td { text-align: right; }
+tr.baseline td { background: #fafafa; font-style: italic; }
+td.sig { font-weight: 600; }
+td .p { color: #888; font-size: 0.75em; display: block; }
+.note { color: #555; font-size: 0.9rem; }
+figure { margin: 1.5rem 0; }
+figcaption { color: #555; font-size: 0.9rem; }
+`;
+
+/** Renders the report; every mode with latency statistics becomes one point of the plot. */
+export function renderReportHtml(c: Comparison, options: HtmlReportOptions = {}): string {
+  const title = c.title ?? 'plait evaluation';
+  const head = ['mode', ...c.metrics.map((m) => METRIC_LABELS[m]), 'p50 ms', 'p95 ms', 'p99 ms', 'QPS'];
+  const rows = c.modes.map((mode) => {
+    const cells = [`<td>${escapeXml(mode.name)}${mode.name === c.baseline ? ' (baseline)' : ''}</td>`];
+    for (const metric of c.metrics) {
+      const sig = mode.significance?.[metric];
+      const value = mode.mean[metric].toFixed(3);
+      if (sig === undefined) cells.push(`<td>${value}</td>`);
+      else {
+        const diff = `${sig.meanDiff >= 0 ? '+' : '−'}${Math.abs(sig.meanDiff).toFixed(3)}`;
+        cells.push(
+          `<td${sig.significant ? ' class="sig"' : ''}>${value}${sig.significant ? SIGNIFICANCE_MARKER : ''}<span class="p">${diff}, p=${formatP(sig.p)}</span></td>`,
+        );
+      }
+    }
+    const l = mode.latency;
+    cells.push(
+      `<td>${l === null ? '-' : formatMs(l.p50Ms)}</td>`,
+      `<td>${l === null ? '-' : formatMs(l.p95Ms)}</td>`,
+      `<td>${l === null ? '-' : formatMs(l.p99Ms)}</td>`,
+      `<td>${l === null ? '-' : formatQps(l.qps)}</td>`,
+    );
+    return `<tr${mode.name === c.baseline ? ' class="baseline"' : ''}>${cells.join('')}</tr>`;
+  });
+  const points: ScatterPoint[] = [];
+  for (const mode of c.modes) {
+    if (mode.latency !== null) points.push({ label: mode.name, x: mode.latency.p50Ms, y: mode.mean['ndcg@10'], highlight: mode.name === c.baseline });
+  }
+  const missing = c.modes.length - points.length;
+  const svg = renderScatterSvg(points, { xLabel: 'p50 latency per query (ms, log scale)', yLabel: 'nDCG@10' });
+  return [
+    '<!DOCTYPE html>',
+    '<html lang="en">',
+    '<head>',
+    '<meta charset="utf-8">',
+    '<meta name="viewport" content="width=device-width, initial-scale=1">',
+    `<title>${escapeXml(title)}</title>`,
+    `<style>${STYLE}</style>`,
+    '</head>',
+    '<body>',
+    `<h1>${escapeXml(title)}</h1>`,
+    options.subtitle === undefined ? '' : `<p class="subtitle">${escapeXml(options.subtitle)}</p>`,
+    `<table>`,
+    `<thead><tr>${head.map((h) => `<th>${escapeXml(h)}</th>`).join('')}</tr></thead>`,
+    `<tbody>${rows.join('\n')}</tbody>`,
+    '</table>',
+    `<p class="note">${escapeXml(significanceNote(c))}. Under each metric: difference from the baseline and its p-value. ` +
+      'Metrics follow trec_eval (linear-gain nDCG, MAP truncated at 100); latency percentiles are nearest-rank.</p>',
+    '<figure>',
+    svg,
+    `<figcaption>Latency against quality, one point per mode (square: baseline). Up and to the left is better.${
+      missing > 0 ? ` ${missing} mode(s) without latency data are not plotted.` : ''
+    }</figcaption>`,
+    '</figure>',
+    '</body>',
+    '</html>',
+    '',
+  ]
+    .filter((line) => line !== '')
+    .join('\n');
+}
+
+function formatP(p: number): string {
+  if (p < 0.001) return '<0.001';
+  return p.toFixed(3);
+}

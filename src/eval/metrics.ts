@@ -1,0 +1,165 @@
+/**
+ * Retrieval metrics with trec_eval's definitions, computed per query and averaged BEIR-style.
+ *
+ * Per query, with the run's hits in trec_eval order (score descending, then doc id descending; see
+ * `compareTrecEval`), rel(i) the qrel grade of the hit at 1-based rank i (0 when unjudged), and
+ * R = the number of the query's judged docs with grade > 0:
+ *
+ * - `ndcg@10` (trec_eval `ndcg_cut.10`): DCG = Σ_{i≤10} max(rel(i), 0) / log2(i + 1) — linear gain,
+ *   the grade itself — divided by the ideal DCG, the same sum over all of the query's grades > 0
+ *   sorted descending.
+ * - `mrr@10`: 1 / rank of the first hit with grade > 0 within the first 10, else 0 (BEIR's
+ *   MRR@10; trec_eval's `recip_rank` has no cut-off).
+ * - `map@100` (trec_eval `map_cut.100`): Σ over relevant hits at rank i ≤ 100 of
+ *   (relevant hits in ranks 1..i) / i, divided by R (not by the relevant hits retrieved).
+ * - `recall@k` (trec_eval `recall.k`), k = 10, 100, 1000: relevant hits in ranks 1..k / R.
+ * - `p@10` (trec_eval `P.10`): relevant hits in ranks 1..10 / 10, also when fewer than 10 came back.
+ *
+ * Averaging (BEIR's convention): the mean is over the queries of the qrels that have at least one
+ * grade > 0. Such a query missing from the run scores 0 on every metric (as trec_eval -c does);
+ * queries of the run without a grade > 0 in the qrels are left out. A hit whose doc id equals its
+ * query id is dropped before ranking (BEIR's `ignore_identical_ids`, on by default).
+ */
+
+import { PlaitError } from '../errors/index.js';
+import type { Qrels } from './qrels.js';
+import { compareTrecEval, type Run, type RunHit } from './run.js';
+
+export const METRIC_NAMES = ['ndcg@10', 'mrr@10', 'map@100', 'recall@10', 'recall@100', 'recall@1000', 'p@10'] as const;
+
+export type MetricName = (typeof METRIC_NAMES)[number];
+
+export type MetricValues = Record<MetricName, number>;
+
+export interface EvaluateOptions {
+  /** Drop hits whose doc id equals the query id (BEIR does). Default true. */
+  ignoreIdenticalIds?: boolean;
+  /** 'trec-eval' (default) re-sorts hits as trec_eval does; 'as-given' keeps the run's order. */
+  order?: 'trec-eval' | 'as-given';
+}
+
+export interface EvalResult {
+  /** The evaluated queries (those with a grade > 0 in the qrels), in qrels order. */
+  queryIds: string[];
+  /** Metric values of each evaluated query. */
+  perQuery: Map<string, MetricValues>;
+  /** Arithmetic mean of `perQuery` over `queryIds`. */
+  mean: MetricValues;
+  /** Evaluated queries the run had no hits for (each scored 0). */
+  missingFromRun: string[];
+  /** Run queries not evaluated (absent from the qrels or without a grade > 0 there). */
+  ignoredRunQueries: number;
+}
+
+/** Metrics of one query's ranked hits (already in the final order) against its judgments. */
+export function queryMetrics(hits: readonly RunHit[], judged: ReadonlyMap<string, number>): MetricValues {
+  const grades: number[] = [];
+  for (const g of judged.values()) if (g > 0) grades.push(g);
+  const numRel = grades.length;
+  grades.sort((a, b) => b - a);
+  let idcg = 0;
+  for (let i = 0; i < Math.min(10, grades.length); i++) idcg += grades[i]! / Math.log2(i + 2);
+
+  let dcg = 0;
+  let firstRelRank = 0;
+  let relSoFar = 0;
+  let apSum = 0;
+  let rel10 = 0;
+  let rel100 = 0;
+  const depth = Math.min(hits.length, 1000);
+  for (let i = 0; i < depth; i++) {
+    const grade = judged.get(hits[i]!.docId) ?? 0;
+    if (grade <= 0) continue;
+    relSoFar++;
+    if (i < 10) {
+      dcg += grade / Math.log2(i + 2);
+      if (firstRelRank === 0) firstRelRank = i + 1;
+      rel10 = relSoFar;
+    }
+    if (i < 100) {
+      apSum += relSoFar / (i + 1);
+      rel100 = relSoFar;
+    }
+  }
+  const safe = (num: number, den: number): number => (den > 0 ? num / den : 0);
+  return {
+    'ndcg@10': safe(dcg, idcg),
+    'mrr@10': firstRelRank > 0 ? 1 / firstRelRank : 0,
+    'map@100': safe(apSum, numRel),
+    'recall@10': safe(rel10, numRel),
+    'recall@100': safe(rel100, numRel),
+    'recall@1000': safe(relSoFar, numRel),
+    'p@10': rel10 / 10,
+  };
+}
+
+/** Evaluates a run against qrels; see the module comment for every definition. */
+export function evaluateRun(run: Run, qrels: Qrels, options: EvaluateOptions = {}): EvalResult {
+  const ignoreIdentical = options.ignoreIdenticalIds ?? true;
+  const order = options.order ?? 'trec-eval';
+  if (order !== 'trec-eval' && order !== 'as-given') {
+    throw new PlaitError('INVALID_ARGUMENT', { message: `Expected 'trec-eval' or 'as-given' for order but received ${String(order)}`, name: 'order' });
+  }
+  const queryIds: string[] = [];
+  const perQuery = new Map<string, MetricValues>();
+  const missingFromRun: string[] = [];
+  for (const [qid, judged] of qrels) {
+    let anyRelevant = false;
+    for (const g of judged.values()) {
+      if (g > 0) {
+        anyRelevant = true;
+        break;
+      }
+    }
+    if (!anyRelevant) continue;
+    const given = run.get(qid);
+    if (given === undefined) missingFromRun.push(qid);
+    const hits = prepareHits(qid, given ?? [], ignoreIdentical, order);
+    queryIds.push(qid);
+    perQuery.set(qid, queryMetrics(hits, judged));
+  }
+  if (queryIds.length === 0) {
+    throw new PlaitError('INVALID_INPUT', { message: 'the qrels hold no query with a relevance grade above 0' });
+  }
+  let ignoredRunQueries = 0;
+  for (const qid of run.keys()) if (!perQuery.has(qid)) ignoredRunQueries++;
+  return { queryIds, perQuery, mean: meanOf(queryIds.map((q) => perQuery.get(q)!)), missingFromRun, ignoredRunQueries };
+}
+
+/** One metric's per-query values in `queryIds` order (for significance tests). */
+export function metricVector(result: EvalResult, metric: MetricName, queryIds: readonly string[] = result.queryIds): Float64Array {
+  const out = new Float64Array(queryIds.length);
+  for (let i = 0; i < queryIds.length; i++) {
+    const values = result.perQuery.get(queryIds[i]!);
+    if (values === undefined) {
+      throw new PlaitError('INVALID_ARGUMENT', { message: `query "${queryIds[i]}" was not evaluated in this result`, name: 'queryIds' });
+    }
+    out[i] = values[metric];
+  }
+  return out;
+}
+
+function prepareHits(qid: string, hits: readonly RunHit[], ignoreIdentical: boolean, order: 'trec-eval' | 'as-given'): RunHit[] {
+  const kept: RunHit[] = [];
+  const seen = new Set<string>();
+  for (const hit of hits) {
+    if (!Number.isFinite(hit.score)) {
+      throw new PlaitError('INVALID_INPUT', { message: `score ${hit.score} of doc "${hit.docId}" for query "${qid}" is not finite`, queryId: qid, docId: hit.docId });
+    }
+    if (seen.has(hit.docId)) {
+      throw new PlaitError('INVALID_INPUT', { message: `doc "${hit.docId}" appears twice for query "${qid}"`, queryId: qid, docId: hit.docId });
+    }
+    seen.add(hit.docId);
+    if (ignoreIdentical && hit.docId === qid) continue;
+    kept.push(hit);
+  }
+  if (order === 'trec-eval') kept.sort(compareTrecEval);
+  return kept;
+}
+
+function meanOf(rows: MetricValues[]): MetricValues {
+  const mean = Object.fromEntries(METRIC_NAMES.map((m) => [m, 0])) as MetricValues;
+  for (const row of rows) for (const m of METRIC_NAMES) mean[m] += row[m];
+  for (const m of METRIC_NAMES) mean[m] /= rows.length;
+  return mean;
+}

@@ -1,0 +1,173 @@
+/**
+ * Query readers: BEIR `queries.jsonl` (`{"_id", "text"}`), TSV (`qid<TAB>text`) and TREC topic
+ * files (`<top> <num> Number: 51 <title> ... </top>`, the title is the query).
+ */
+
+import { readFile } from 'node:fs/promises';
+import { PlaitError } from '../errors/index.js';
+import { INLINE_SOURCE, firstContentLine, malformedLine, splitLines } from './input-error.js';
+
+export interface EvalQuery {
+  id: string;
+  text: string;
+}
+
+export type QueriesFormat = 'beir-jsonl' | 'tsv' | 'trec-topics';
+
+export interface ReadQueriesOptions {
+  /** Overrides detection (by extension, then content). */
+  format?: QueriesFormat;
+  /** File name used in error messages (parse functions only; readers use the path). */
+  file?: string;
+}
+
+/** TSV header first fields that mark line 1 as a header, not a query. */
+const TSV_HEADER_IDS = new Set(['qid', 'query-id', 'query_id', 'queryid', 'id', '_id']);
+
+/**
+ * Detects the format: `.jsonl`/`.json` → BEIR JSONL; otherwise by content: a first line starting
+ * with `{` → BEIR JSONL, a `<top>` or `<topic` tag → TREC topics, anything else → TSV.
+ */
+export function detectQueriesFormat(text: string, file?: string): QueriesFormat {
+  const lower = (file ?? '').toLowerCase();
+  if (lower.endsWith('.jsonl') || lower.endsWith('.json')) return 'beir-jsonl';
+  const first = firstContentLine(text);
+  if (first.startsWith('{')) return 'beir-jsonl';
+  if (/<top>|<topic[\s>]/i.test(text.slice(0, 65_536))) return 'trec-topics';
+  return 'tsv';
+}
+
+/** Parses queries from text. Duplicate ids raise `INVALID_INPUT` at the second occurrence. */
+export function parseQueries(text: string, options: ReadQueriesOptions = {}): EvalQuery[] {
+  const file = options.file ?? INLINE_SOURCE;
+  const format = options.format ?? detectQueriesFormat(text, options.file);
+  switch (format) {
+    case 'beir-jsonl':
+      return parseJsonl(text, file);
+    case 'tsv':
+      return parseTsv(text, file);
+    case 'trec-topics':
+      return parseTrecTopics(text, file);
+    default:
+      throw new PlaitError('INVALID_ARGUMENT', { message: `Unknown queries format ${String(format)}` });
+  }
+}
+
+/** Reads a queries file (UTF-8). */
+export async function readQueries(path: string, options: ReadQueriesOptions = {}): Promise<EvalQuery[]> {
+  const text = await readFile(path, 'utf8');
+  return parseQueries(text, { ...options, file: options.file ?? path });
+}
+
+class QueryCollector {
+  readonly queries: EvalQuery[] = [];
+  private readonly seen = new Set<string>();
+  constructor(private readonly file: string) {}
+
+  add(id: string, text: string, line: number): void {
+    if (id === '') throw malformedLine(this.file, line, 'empty query id');
+    if (text.trim() === '') throw malformedLine(this.file, line, `query "${id}" has empty text`);
+    if (this.seen.has(id)) throw malformedLine(this.file, line, `duplicate query id "${id}"`);
+    this.seen.add(id);
+    this.queries.push({ id, text });
+  }
+}
+
+function parseJsonl(text: string, file: string): EvalQuery[] {
+  const out = new QueryCollector(file);
+  const lines = splitLines(text);
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    if (line.trim() === '') continue;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch (e) {
+      throw malformedLine(file, i + 1, `not valid JSON (${(e as Error).message})`);
+    }
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+      throw malformedLine(file, i + 1, 'expected a JSON object');
+    }
+    const record = value as Record<string, unknown>;
+    const rawId = record['_id'] ?? record['id'];
+    if (typeof rawId !== 'string' && typeof rawId !== 'number') {
+      throw malformedLine(file, i + 1, 'missing "_id" (a string or number)');
+    }
+    const body = record['text'];
+    if (typeof body !== 'string') throw malformedLine(file, i + 1, 'missing "text" (a string)');
+    out.add(String(rawId), body, i + 1);
+  }
+  return out.queries;
+}
+
+function parseTsv(text: string, file: string): EvalQuery[] {
+  const out = new QueryCollector(file);
+  const lines = splitLines(text);
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    if (line.trim() === '') continue;
+    const tab = line.indexOf('\t');
+    if (tab < 0) throw malformedLine(file, i + 1, 'expected "qid<TAB>text"');
+    const id = line.slice(0, tab).trim();
+    if (out.queries.length === 0 && TSV_HEADER_IDS.has(id.toLowerCase())) continue;
+    out.add(id, line.slice(tab + 1).trim(), i + 1);
+  }
+  return out.queries;
+}
+
+/**
+ * TREC topics: each `<top> ... </top>` block needs a `<num>` and a `<title>`. The title runs from
+ * its tag to the next tag (so both `<title> text` on its own lines and `<title>text</title>` work);
+ * a leading "Number:" / "Topic:" label is dropped, and a numeric id loses its leading zeros
+ * ("051" → "51") to match TREC qrels, which write topic numbers without them.
+ */
+function parseTrecTopics(text: string, file: string): EvalQuery[] {
+  const out = new QueryCollector(file);
+  const lineStarts = lineStartOffsets(text);
+  const lineAt = (offset: number): number => upperBound(lineStarts, offset);
+  const blockRe = /<top>([\s\S]*?)<\/top>/gi;
+  let match: RegExpExecArray | null;
+  let lastEnd = 0;
+  while ((match = blockRe.exec(text)) !== null) {
+    const gap = text.slice(lastEnd, match.index);
+    if (/<(num|title)>/i.test(gap)) throw malformedLine(file, lineAt(lastEnd), 'tag outside a <top> block');
+    lastEnd = match.index + match[0].length;
+    const block = match[1]!;
+    const blockLine = lineAt(match.index);
+    const num = tagText(block, 'num');
+    const title = tagText(block, 'title');
+    if (num === null) throw malformedLine(file, blockLine, 'topic without <num>');
+    if (title === null) throw malformedLine(file, blockLine, 'topic without <title>');
+    let id = num.replace(/^number\s*:\s*/i, '').trim();
+    if (/^\d+$/.test(id)) id = String(Number.parseInt(id, 10));
+    const query = title.replace(/^topic\s*:\s*/i, '').replace(/\s+/g, ' ').trim();
+    out.add(id, query, blockLine);
+  }
+  const rest = text.slice(lastEnd);
+  if (/<top>|<num>|<title>/i.test(rest)) throw malformedLine(file, lineAt(lastEnd), 'unterminated <top> block');
+  return out.queries;
+}
+
+/** Text after `<tag>` up to the next tag, or null when the tag is absent. */
+function tagText(block: string, tag: string): string | null {
+  const m = new RegExp(`<${tag}>([^<]*)`, 'i').exec(block);
+  return m === null ? null : m[1]!.trim();
+}
+
+function lineStartOffsets(text: string): number[] {
+  const starts = [0];
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) starts.push(i + 1);
+  return starts;
+}
+
+/** 1-based line number of an offset given the sorted line start offsets. */
+function upperBound(starts: number[], offset: number): number {
+  let lo = 0;
+  let hi = starts.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (starts[mid]! <= offset) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}

@@ -1,0 +1,140 @@
+/**
+ * Runs (ranked results per query) and the TREC run format `qid Q0 docid rank score tag`: reading,
+ * formatting, writing, and trec_eval's ordering of hits.
+ */
+
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import { PlaitError } from '../errors/index.js';
+import { INLINE_SOURCE, malformedLine, splitLines, whitespaceFields } from './input-error.js';
+
+export interface RunHit {
+  docId: string;
+  score: number;
+}
+
+/** query id → hits, best first. */
+export type Run = Map<string, RunHit[]>;
+
+export interface ReadRunOptions {
+  /** File name used in error messages (parse functions only; readers use the path). */
+  file?: string;
+}
+
+export interface WriteRunOptions {
+  /** Run tag, the sixth column (default "plait"); no whitespace. */
+  tag?: string;
+}
+
+/**
+ * trec_eval's order of a query's hits (`comp_sim_docno` in trec_eval's form_res_rels.c): score
+ * descending, then doc id descending by `strcmp` (byte order of the UTF-8 ids). The rank column of
+ * a run file plays no part. Ties between equal scores therefore go to the larger doc id.
+ */
+export function compareTrecEval(a: RunHit, b: RunHit): number {
+  if (a.score > b.score) return -1;
+  if (a.score < b.score) return 1;
+  return compareBytes(b.docId, a.docId);
+}
+
+/** `strcmp` on the UTF-8 encodings (UTF-16 order differs from it only above the BMP). */
+export function compareBytes(a: string, b: string): number {
+  if (a === b) return 0;
+  if (isAscii(a) && isAscii(b)) return a < b ? -1 : 1;
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+}
+
+function isAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false;
+  return true;
+}
+
+/** Sorts every query's hits into trec_eval order, in place, and returns the run. */
+export function sortRunTrecEval(run: Run): Run {
+  for (const hits of run.values()) hits.sort(compareTrecEval);
+  return run;
+}
+
+/**
+ * Parses a TREC run. Each line has six whitespace-separated fields; the iteration (Q0) and tag are
+ * ignored, the rank must be an integer, the score a finite number. A doc id twice for one query is
+ * refused (trec_eval refuses it too). Each query's hits come back in trec_eval order (see
+ * `compareTrecEval`), whatever the order and rank column of the file.
+ */
+export function parseRun(text: string, options: ReadRunOptions = {}): Run {
+  const file = options.file ?? INLINE_SOURCE;
+  const run: Run = new Map();
+  const seen = new Map<string, Set<string>>();
+  const lines = splitLines(text);
+  for (let i = 0; i < lines.length; i++) {
+    const fields = whitespaceFields(lines[i]!);
+    if (fields.length === 0) continue;
+    if (fields.length !== 6) {
+      throw malformedLine(file, i + 1, `expected 6 fields (qid Q0 docid rank score tag) but found ${fields.length}`);
+    }
+    const [qid, , docId, rankText, scoreText] = fields as [string, string, string, string, string, string];
+    if (!/^[+-]?\d+$/.test(rankText)) throw malformedLine(file, i + 1, `rank ${JSON.stringify(rankText)} is not an integer`);
+    const score = Number(scoreText);
+    if (!Number.isFinite(score)) throw malformedLine(file, i + 1, `score ${JSON.stringify(scoreText)} is not a finite number`);
+    let docs = seen.get(qid);
+    let hits = run.get(qid);
+    if (docs === undefined || hits === undefined) {
+      docs = new Set();
+      hits = [];
+      seen.set(qid, docs);
+      run.set(qid, hits);
+    }
+    if (docs.has(docId)) throw malformedLine(file, i + 1, `doc "${docId}" appears twice for query "${qid}"`);
+    docs.add(docId);
+    hits.push({ docId, score });
+  }
+  return sortRunTrecEval(run);
+}
+
+/** Reads a TREC run file (UTF-8). */
+export async function readRun(path: string, options: ReadRunOptions = {}): Promise<Run> {
+  const text = await readFile(path, 'utf8');
+  return parseRun(text, { file: options.file ?? path });
+}
+
+/**
+ * Formats a run as TREC run text, hits in the order given, ranks from 1. Ids and the tag must not
+ * contain whitespace (the format could not be read back); scores are written in full precision.
+ */
+export function formatRun(run: Run, options: WriteRunOptions = {}): string {
+  const tag = options.tag ?? 'plait';
+  checkToken(tag, 'run tag');
+  const parts: string[] = [];
+  for (const [qid, hits] of run) {
+    checkToken(qid, 'query id');
+    for (let r = 0; r < hits.length; r++) {
+      const hit = hits[r]!;
+      checkToken(hit.docId, 'doc id');
+      if (!Number.isFinite(hit.score)) {
+        throw new PlaitError('INVALID_ARGUMENT', { message: `Expected a finite score for doc "${hit.docId}" of query "${qid}" but received ${hit.score}` });
+      }
+      parts.push(`${qid} Q0 ${hit.docId} ${r + 1} ${hit.score} ${tag}\n`);
+    }
+  }
+  return parts.join('');
+}
+
+/** Writes a TREC run file atomically (temporary file, then rename). */
+export async function writeRun(path: string, run: Run, options: WriteRunOptions = {}): Promise<void> {
+  await writeFileAtomic(path, formatRun(run, options));
+}
+
+/** Writes a file through a temporary sibling and a rename, so readers never see half a file. */
+export async function writeFileAtomic(path: string, contents: string): Promise<void> {
+  const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
+  await writeFile(tmp, contents, 'utf8');
+  await rename(tmp, path);
+}
+
+function checkToken(value: string, name: string): void {
+  if (value === '' || /\s/.test(value)) {
+    throw new PlaitError('INVALID_ARGUMENT', {
+      message: `Expected a non-empty ${name} without whitespace but received ${JSON.stringify(value)}`,
+      name,
+    });
+  }
+}

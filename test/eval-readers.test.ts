@@ -1,0 +1,175 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import {
+  detectQrelsFormat,
+  detectQueriesFormat,
+  formatRun,
+  parseQrels,
+  parseQueries,
+  parseRun,
+  readQrels,
+  readQueries,
+  readRun,
+  writeRun,
+  type Run,
+} from '../src/eval/index.js';
+
+/** Asserts an INVALID_INPUT error naming the file and line. */
+function assertBadLine(fn: () => unknown, file: string, line: number): void {
+  assert.throws(fn, (e: unknown) => {
+    const err = e as { code?: string; details?: { file?: string; line?: number }; message: string };
+    assert.equal(err.code, 'INVALID_INPUT');
+    assert.equal(err.details?.file, file);
+    assert.equal(err.details?.line, line);
+    assert.match(err.message, new RegExp(`${file.replace(/[.]/g, '\\.')}:${line}:`));
+    return true;
+  });
+}
+
+describe('queries', () => {
+  it('reads BEIR JSONL (numeric ids become strings, metadata ignored, blank lines skipped)', () => {
+    const text = '{"_id": "0", "text": "first query", "metadata": {}}\n\n{"_id": 7, "text": "second"}\n';
+    assert.deepEqual(parseQueries(text), [{ id: '0', text: 'first query' }, { id: '7', text: 'second' }]);
+  });
+
+  it('reads TSV, skipping a header line, with CRLF line ends', () => {
+    const text = 'qid\ttext\r\n1\tdeep learning\r\n2\tsparse retrieval\twith a tab\r\n';
+    assert.deepEqual(parseQueries(text, { format: 'tsv' }), [
+      { id: '1', text: 'deep learning' },
+      { id: '2', text: 'sparse retrieval\twith a tab' },
+    ]);
+  });
+
+  it('reads TREC topics: the title is the query, "Number:"/"Topic:" labels and leading zeros dropped', () => {
+    const text = [
+      '<top>',
+      '<head> Tipster Topic Description',
+      '<num> Number: 051',
+      '<dom> Domain: International Economics',
+      '<title> Topic: Airbus Subsidies',
+      '',
+      '<desc> Description:',
+      'Document will discuss government assistance to Airbus.',
+      '</top>',
+      '',
+      '<top>',
+      '<num> Number: 302',
+      '<title> Poliomyelitis and',
+      '  Post-Polio',
+      '<desc> Description: ...',
+      '</top>',
+      '<top><num>abc-1</num><title>inline title</title></top>',
+    ].join('\n');
+    assert.equal(detectQueriesFormat(text, 'topics.51-100'), 'trec-topics');
+    assert.deepEqual(parseQueries(text), [
+      { id: '51', text: 'Airbus Subsidies' },
+      { id: '302', text: 'Poliomyelitis and Post-Polio' },
+      { id: 'abc-1', text: 'inline title' },
+    ]);
+  });
+
+  it('detects the format by extension, then content', () => {
+    assert.equal(detectQueriesFormat('1\tx\n', 'q.jsonl'), 'beir-jsonl');
+    assert.equal(detectQueriesFormat('\n  {"_id":"1","text":"x"}\n', 'q.txt'), 'beir-jsonl');
+    assert.equal(detectQueriesFormat('1\tx\n', 'q.tsv'), 'tsv');
+  });
+
+  it('names the file and line of a malformed query', () => {
+    assertBadLine(() => parseQueries('{"_id":"1","text":"a"}\n{"_id":"2", text}\n', { file: 'q.jsonl' }), 'q.jsonl', 2);
+    assertBadLine(() => parseQueries('{"_id":"1","text":"a"}\n\n{"text":"b"}\n', { file: 'q.jsonl' }), 'q.jsonl', 3);
+    assertBadLine(() => parseQueries('{"_id":"1","text":"a"}\n{"_id":"1","text":"b"}\n', { file: 'q.jsonl' }), 'q.jsonl', 2);
+    assertBadLine(() => parseQueries('1\tok\nno tab here\n', { file: 'q.tsv', format: 'tsv' }), 'q.tsv', 2);
+    assertBadLine(() => parseQueries('1\tok\n2\t  \n', { file: 'q.tsv', format: 'tsv' }), 'q.tsv', 2);
+    assertBadLine(() => parseQueries('<top>\n<num> Number: 1\n<title> a\n</top>\n\n<top>\n<num> Number: 2\n</top>\n', { file: 't.txt' }), 't.txt', 6);
+  });
+
+  it('reads a real BEIR queries file when the shared data are present', async (t) => {
+    const path = '/work/shared/data/scifact/queries.jsonl';
+    const queries = await readQueries(path).catch(() => null);
+    if (queries === null) return t.skip('scifact not present');
+    assert.equal(queries.length, 1109);
+    assert.equal(queries[0]!.id, '0');
+  });
+});
+
+describe('qrels', () => {
+  it('reads BEIR TSV with its header', () => {
+    const q = parseQrels('query-id\tcorpus-id\tscore\n1\td1\t1\n1\td2\t0\n2\td1\t2\n');
+    assert.deepEqual([...q.keys()], ['1', '2']);
+    assert.deepEqual([...q.get('1')!], [['d1', 1], ['d2', 0]]);
+    assert.deepEqual([...q.get('2')!], [['d1', 2]]);
+  });
+
+  it('reads TREC qrels (qid 0 docid rel) and detects them', () => {
+    const text = '51 0 AP880212-0161 0\n51 0 AP880216-0139 1\n52 0 X 2\n';
+    assert.equal(detectQrelsFormat(text), 'trec');
+    const q = parseQrels(text);
+    assert.equal(q.get('51')!.get('AP880216-0139'), 1);
+    assert.equal(q.get('52')!.get('X'), 2);
+    assert.equal(detectQrelsFormat('query-id\tcorpus-id\tscore\n'), 'beir');
+  });
+
+  it('names the file and line of a malformed judgment', () => {
+    assertBadLine(() => parseQrels('query-id\tcorpus-id\tscore\n1\td1\t1\n1\td2\n', { file: 'qrels.tsv' }), 'qrels.tsv', 3);
+    assertBadLine(() => parseQrels('query-id\tcorpus-id\tscore\n1\td1\thigh\n', { file: 'qrels.tsv' }), 'qrels.tsv', 2);
+    assertBadLine(() => parseQrels('1 0 d1 1\n1 0 d1 2\n', { file: 'qrels.txt' }), 'qrels.txt', 2);
+    assertBadLine(() => parseQrels('1 0 d1 1\n1 0 d2 x\n', { file: 'qrels.txt' }), 'qrels.txt', 2);
+  });
+
+  it('reads the scifact test qrels (339 rows, 300 queries) when present', async (t) => {
+    const q = await readQrels('/work/shared/data/scifact/qrels/test.tsv').catch(() => null);
+    if (q === null) return t.skip('scifact not present');
+    assert.equal(q.size, 300);
+    let rows = 0;
+    for (const judged of q.values()) rows += judged.size;
+    assert.equal(rows, 339);
+  });
+});
+
+describe('TREC runs', () => {
+  it('parses, re-sorts in trec_eval order and ignores the rank column', () => {
+    const text = 'q1 Q0 a 1 1.5 tag\nq1 Q0 b 2 2.5 tag\nq1 Q0 c 3 2.5 tag\nq2 Q0 z 1 -1e-3 tag\n';
+    const run = parseRun(text);
+    // b and c tie at 2.5: doc id descending puts c first.
+    assert.deepEqual(run.get('q1'), [{ docId: 'c', score: 2.5 }, { docId: 'b', score: 2.5 }, { docId: 'a', score: 1.5 }]);
+    assert.deepEqual(run.get('q2'), [{ docId: 'z', score: -0.001 }]);
+  });
+
+  it('formats ranks from 1 in the given order and round-trips through a file', async () => {
+    const run: Run = new Map([
+      ['q1', [{ docId: 'd9', score: 0.75 }, { docId: 'd2', score: 0.5 }]],
+      ['q2', [{ docId: 'x', score: 1 / 3 }]],
+    ]);
+    assert.equal(formatRun(run, { tag: 'bm25' }), `q1 Q0 d9 1 0.75 bm25\nq1 Q0 d2 2 0.5 bm25\nq2 Q0 x 1 ${1 / 3} bm25\n`);
+    const dir = await mkdtemp(join(tmpdir(), 'plait-eval-'));
+    try {
+      const path = join(dir, 'run.trec');
+      await writeRun(path, run);
+      assert.match(await readFile(path, 'utf8'), / plait\n$/);
+      assert.deepEqual(await readRun(path), run);
+      await writeFile(path, 'q1 Q0 d1 1 0.5 t\nq1 Q0 d1 2 0.4 t\n');
+      await assert.rejects(readRun(path), (e: { code?: string; details?: { file?: string; line?: number } }) => {
+        assert.equal(e.code, 'INVALID_INPUT');
+        assert.equal(e.details?.file, path);
+        assert.equal(e.details?.line, 2);
+        return true;
+      });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses ids with whitespace and non-finite scores when writing', () => {
+    assert.throws(() => formatRun(new Map([['q 1', [{ docId: 'a', score: 1 }]]])), { code: 'INVALID_ARGUMENT' });
+    assert.throws(() => formatRun(new Map([['q1', [{ docId: 'a', score: Number.NaN }]]])), { code: 'INVALID_ARGUMENT' });
+  });
+
+  it('names the file and line of a malformed run line', () => {
+    assertBadLine(() => parseRun('q1 Q0 a 1 0.5 t\nq1 Q0 b 2 0.4\n', { file: 'r.trec' }), 'r.trec', 2);
+    assertBadLine(() => parseRun('q1 Q0 a one 0.5 t\n', { file: 'r.trec' }), 'r.trec', 1);
+    assertBadLine(() => parseRun('\n\nq1 Q0 a 1 NaN t\n', { file: 'r.trec' }), 'r.trec', 3);
+  });
+});
