@@ -1,0 +1,149 @@
+/**
+ * Finds a ColBERT checkpoint's files and reads its settings. Three layouts are common:
+ * colbert-ir/colbertv2.0 (`model.onnx`, `tokenizer.json`, settings in `artifact.metadata`),
+ * answerdotai/answerai-colbert-small-v1 (`vespa_colbert.onnx`), and PyLate exports
+ * (`config_sentence_transformers.json` with `query_prefix` / `document_prefix` and lengths).
+ * Precedence, lowest first: ColBERT defaults, `config.json`, `artifact.metadata`, PyLate's config,
+ * then `spec.overrides`.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { ENCODER_DEFAULTS } from '../../config/defaults.js';
+import { PlaitError } from '../../errors/index.js';
+import type { ModelSpec } from '../types.js';
+
+/** Where the ONNX graph may live, in the order tried. */
+export const ONNX_FILE_CANDIDATES = ['model.onnx', 'onnx/model.onnx', 'vespa_colbert.onnx'] as const;
+export const TOKENIZER_FILE = 'tokenizer.json';
+/** Settings files read when present (none is required). */
+export const CONFIG_FILES = ['config.json', 'artifact.metadata', 'config_sentence_transformers.json', '1_Dense/config.json'] as const;
+
+/** ColBERT's markers for BERT checkpoints: [unused0] for queries, [unused1] for documents. */
+const BERT_QUERY_MARKER = '[unused0]';
+const BERT_DOCUMENT_MARKER = '[unused1]';
+
+export type ColbertSpec = Extract<ModelSpec, { family: 'colbert-onnx' }>;
+
+export interface ColbertCheckpoint {
+  dir: string;
+  name: string;
+  onnxPath: string;
+  tokenizerPath: string;
+  queryMaxlen: number;
+  docMaxlen: number;
+  /** Output width from the config or overrides; null when only the ONNX graph knows it. */
+  dim: number | null;
+  queryMarker: string | null;
+  documentMarker: string | null;
+  attendToMaskTokens: boolean;
+  /** Pad queries with [MASK] to queryMaxlen (ColBERT's query augmentation); PyLate can turn it off. */
+  queryExpansion: boolean;
+  /** Tokens whose document rows are dropped: ColBERT's string.punctuation, or PyLate's skiplist_words. */
+  skiplistWords: string[];
+}
+
+/** Python's string.punctuation, each character a skiplist token (ColBERT's mask_punctuation). */
+export const PUNCTUATION_SKIPLIST = [...'!"#$%&\'()*+,-./:;<=>?@[\\]^_`{|}~'];
+
+export function checkpointFiles(dir: string, onnxFile?: string): { onnxPath: string; tokenizerPath: string } {
+  if (!existsSync(dir)) throw new PlaitError('MODEL_NOT_FOUND', { message: `no model folder at ${dir}`, dir });
+  const candidates = onnxFile === undefined ? ONNX_FILE_CANDIDATES : [onnxFile];
+  const onnx = candidates.find((f) => existsSync(path.join(dir, f)));
+  const tokenizerPath = path.join(dir, TOKENIZER_FILE);
+  const missing: string[] = [];
+  if (onnx === undefined) missing.push(candidates.join(' or '));
+  if (!existsSync(tokenizerPath)) missing.push(TOKENIZER_FILE);
+  if (onnx === undefined || missing.length > 0) {
+    throw new PlaitError('MODEL_FILE_MISSING', { message: `${dir} has no ${missing.join(', nor ')}`, dir, missing });
+  }
+  return { onnxPath: path.join(dir, onnx), tokenizerPath };
+}
+
+function readJson(file: string): Record<string, unknown> | null {
+  if (!existsSync(file)) return null;
+  try {
+    const value: unknown = JSON.parse(readFileSync(file, 'utf8'));
+    return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
+  } catch (cause) {
+    throw new PlaitError('MODEL_LOAD_FAILED', { message: `${file} is not valid JSON`, file }, { cause });
+  }
+}
+
+function positiveInt(v: unknown): number | undefined {
+  return typeof v === 'number' && Number.isInteger(v) && v > 0 ? v : undefined;
+}
+
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' && v.length > 0 ? v : undefined;
+}
+
+function bool(v: unknown): boolean | undefined {
+  return typeof v === 'boolean' ? v : undefined;
+}
+
+/** Reads the checkpoint at spec.dir into settings (the ONNX graph itself is not opened here). */
+export function readCheckpoint(spec: ColbertSpec): ColbertCheckpoint {
+  const dir = path.resolve(spec.dir);
+  const { onnxPath, tokenizerPath } = checkpointFiles(dir, spec.onnxFile);
+  const s = {
+    queryMaxlen: ENCODER_DEFAULTS.queryMaxlen as number,
+    docMaxlen: ENCODER_DEFAULTS.docMaxlen as number,
+    dim: null as number | null,
+    queryMarker: BERT_QUERY_MARKER as string | null,
+    documentMarker: BERT_DOCUMENT_MARKER as string | null,
+    attendToMaskTokens: true,
+    queryExpansion: true,
+    skiplistWords: PUNCTUATION_SKIPLIST,
+  };
+  // ColBERT's own settings, wherever an export put them (config.json first, artifact.metadata wins).
+  for (const file of ['config.json', 'artifact.metadata']) {
+    const c = readJson(path.join(dir, file));
+    if (c === null) continue;
+    s.queryMaxlen = positiveInt(c['query_maxlen']) ?? s.queryMaxlen;
+    s.docMaxlen = positiveInt(c['doc_maxlen']) ?? s.docMaxlen;
+    s.dim = positiveInt(c['dim']) ?? s.dim;
+    s.queryMarker = str(c['query_token_id']) ?? s.queryMarker;
+    s.documentMarker = str(c['doc_token_id']) ?? s.documentMarker;
+    s.attendToMaskTokens = bool(c['attend_to_mask_tokens']) ?? s.attendToMaskTokens;
+    if (c['mask_punctuation'] === false) s.skiplistWords = [];
+  }
+  const st = readJson(path.join(dir, 'config_sentence_transformers.json'));
+  if (st !== null) {
+    s.queryMarker = str(st['query_prefix']) ?? s.queryMarker;
+    s.documentMarker = str(st['document_prefix']) ?? s.documentMarker;
+    s.queryMaxlen = positiveInt(st['query_length']) ?? s.queryMaxlen;
+    s.docMaxlen = positiveInt(st['document_length']) ?? s.docMaxlen;
+    s.attendToMaskTokens = bool(st['attend_to_expansion_tokens']) ?? s.attendToMaskTokens;
+    s.queryExpansion = bool(st['do_query_expansion']) ?? s.queryExpansion;
+    const skip = st['skiplist_words'];
+    if (Array.isArray(skip)) s.skiplistWords = skip.filter((w): w is string => typeof w === 'string');
+  }
+  const dense = readJson(path.join(dir, '1_Dense', 'config.json'));
+  if (dense !== null && s.dim === null) s.dim = positiveInt(dense['out_features']) ?? null;
+  const o = spec.overrides ?? {};
+  for (const [key, value] of Object.entries(o)) {
+    if (value !== undefined && positiveInt(value) === undefined) {
+      throw new PlaitError('INVALID_ARGUMENT', { message: `Expected a positive integer for overrides.${key} but received ${String(value)}`, name: key });
+    }
+  }
+  // Room for [CLS], the marker, [SEP] and at least one token.
+  const queryMaxlen = o.queryMaxlen ?? s.queryMaxlen;
+  const docMaxlen = o.docMaxlen ?? s.docMaxlen;
+  if (queryMaxlen < 4 || docMaxlen < 4) {
+    throw new PlaitError('INVALID_ARGUMENT', { message: `queryMaxlen and docMaxlen must be at least 4 (got ${queryMaxlen}, ${docMaxlen})` });
+  }
+  return {
+    dir,
+    name: spec.name ?? path.basename(dir),
+    onnxPath,
+    tokenizerPath,
+    queryMaxlen,
+    docMaxlen,
+    dim: o.dim ?? s.dim,
+    queryMarker: s.queryMarker,
+    documentMarker: s.documentMarker,
+    attendToMaskTokens: s.attendToMaskTokens,
+    queryExpansion: s.queryExpansion,
+    skiplistWords: s.skiplistWords,
+  };
+}

@@ -1,0 +1,139 @@
+/**
+ * The colbert-onnx tokenizer side: reads the checkpoint settings, loads `tokenizer.json` with the
+ * `tokenizers` binding, resolves the special and marker token ids and the skiplist, and builds the
+ * ModelInfo. Cheap enough for the main thread; the backend reuses it on its worker.
+ */
+import { readFileSync } from 'node:fs';
+import { Tokenizer } from 'tokenizers';
+import { PlaitError } from '../../errors/index.js';
+import type { ModelInfo, TextTokenizer, TokenizedText } from '../types.js';
+import { readCheckpoint, type ColbertCheckpoint, type ColbertSpec } from './checkpoint-config.js';
+import { contentRoom, type InputSettings, type SpecialIds } from './colbert-inputs.js';
+import { syncTokenizerFor } from './bert-tokenizer.js';
+import { readOutputShape } from './onnx-output-shape.js';
+
+export interface LoadedColbertTokenizer extends TextTokenizer {
+  readonly checkpoint: ColbertCheckpoint;
+  readonly hf: Tokenizer;
+  readonly special: SpecialIds;
+  readonly settings: InputSettings;
+  /** Content token ids of many texts (no special tokens), via the `tokenizers` binding. */
+  contentIds(texts: string[]): Promise<Int32Array[]>;
+}
+
+function firstId(tok: Tokenizer, candidates: readonly string[], what: string, file: string): number {
+  for (const c of candidates) {
+    const id = tok.tokenToId(c);
+    if (id !== null && id !== undefined) return id;
+  }
+  throw new PlaitError('MODEL_LOAD_FAILED', { message: `${file} has no ${what} token (tried ${candidates.join(', ')})`, file });
+}
+
+async function encodeIds(tok: Tokenizer, text: string): Promise<number[]> {
+  const enc = await tok.encode(text, null, { addSpecialTokens: false });
+  return enc.getIds();
+}
+
+/** A marker's ids: the single token when the vocabulary has it (ColBERT, PyLate), else the text's tokens. */
+async function markerIds(tok: Tokenizer, marker: string | null): Promise<Int32Array> {
+  if (marker === null) return new Int32Array(0);
+  for (const m of [marker, marker.trim()]) {
+    const id = tok.tokenToId(m);
+    if (id !== null && id !== undefined) return Int32Array.of(id);
+  }
+  return Int32Array.from(await encodeIds(tok, marker));
+}
+
+/** The width of the model's output rows: config or overrides first, else the ONNX graph's declared shape. */
+export async function modelDim(checkpoint: ColbertCheckpoint): Promise<number> {
+  if (checkpoint.dim !== null) return checkpoint.dim;
+  const shape = readOutputShape(checkpoint.onnxPath);
+  const last = shape === null ? null : shape[shape.length - 1];
+  if (typeof last === 'number' && last > 0) return last;
+  // Last resort: open the graph and ask onnxruntime (loaded lazily: the main thread rarely needs it).
+  const ort = await import('onnxruntime-node');
+  const session = await ort.InferenceSession.create(checkpoint.onnxPath, { intraOpNumThreads: 1, interOpNumThreads: 1 });
+  try {
+    const meta = session.outputMetadata[0];
+    const dims = meta !== undefined && meta.isTensor ? meta.shape : [];
+    const d = dims[dims.length - 1];
+    if (typeof d === 'number' && d > 0) return d;
+  } finally {
+    await session.release();
+  }
+  throw new PlaitError('MODEL_LOAD_FAILED', {
+    message: `cannot tell the embedding width of ${checkpoint.onnxPath}; pass overrides.dim`,
+    file: checkpoint.onnxPath,
+  });
+}
+
+export async function loadColbertTokenizer(spec: ColbertSpec): Promise<LoadedColbertTokenizer> {
+  const checkpoint = readCheckpoint(spec);
+  const file = checkpoint.tokenizerPath;
+  let hf: Tokenizer;
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(file, 'utf8'));
+    hf = Tokenizer.fromFile(file);
+  } catch (cause) {
+    throw new PlaitError('MODEL_LOAD_FAILED', { message: `cannot load ${file}: ${(cause as Error).message}`, file }, { cause });
+  }
+  // The checkpoint's tokenizer.json may carry truncation/padding of its own; we do both ourselves.
+  hf.disableTruncation();
+  hf.disablePadding();
+  const sync = syncTokenizerFor(json, file);
+  const skiplist = new Set<number>();
+  for (const word of checkpoint.skiplistWords) {
+    const id = hf.tokenToId(word);
+    if (id !== null && id !== undefined) skiplist.add(id);
+    else {
+      const ids = await encodeIds(hf, word);
+      if (ids.length > 0) skiplist.add(ids[0]!);
+    }
+  }
+  const special: SpecialIds = {
+    cls: firstId(hf, ['[CLS]', '<s>', '<cls>'], 'class', file),
+    sep: firstId(hf, ['[SEP]', '</s>', '<sep>'], 'separator', file),
+    pad: firstId(hf, ['[PAD]', '<pad>'], 'padding', file),
+    mask: firstId(hf, ['[MASK]', '<mask>'], 'mask', file),
+    queryMarker: await markerIds(hf, checkpoint.queryMarker),
+    documentMarker: await markerIds(hf, checkpoint.documentMarker),
+    skiplist,
+  };
+  const settings: InputSettings = {
+    queryMaxlen: checkpoint.queryMaxlen,
+    docMaxlen: checkpoint.docMaxlen,
+    attendToMaskTokens: checkpoint.attendToMaskTokens,
+    queryExpansion: checkpoint.queryExpansion,
+  };
+  const info: ModelInfo = {
+    name: checkpoint.name,
+    family: 'colbert-onnx',
+    dim: await modelDim(checkpoint),
+    queryMaxlen: checkpoint.queryMaxlen,
+    docMaxlen: checkpoint.docMaxlen,
+    queryMarker: checkpoint.queryMarker,
+    documentMarker: checkpoint.documentMarker,
+    attendToMaskTokens: checkpoint.attendToMaskTokens,
+    vocabSize: hf.getVocabSize(true),
+    idfWeighting: false,
+    defaultMode: 'late',
+    documentWindow: contentRoom(checkpoint.docMaxlen, special.documentMarker.length),
+  };
+  return {
+    info,
+    checkpoint,
+    hf,
+    special,
+    settings,
+    tokenize: (text: string): TokenizedText => sync.tokenize(text),
+    contentIds: async (texts: string[]): Promise<Int32Array[]> => {
+      try {
+        const encodings = await hf.encodeBatch(texts, { addSpecialTokens: false });
+        return encodings.map((e) => Int32Array.from(e.getIds()));
+      } catch (cause) {
+        throw new PlaitError('TOKENIZER_FAILED', { message: (cause as Error).message }, { cause });
+      }
+    },
+  };
+}
