@@ -143,3 +143,15 @@ export const USE_LITE_BATCH_DEFAULTS = {
    */
   maxPaddingRatio: 1.25,
 } as const;
+
+/** Document store (SQLite) and its BM25. */
+export const DOCSTORE_DEFAULTS = {
+  /** BM25 term-frequency saturation: 0.9 is Anserini's BEIR setting (the reference scifact nDCG@10 0.661 uses it). */
+  bm25K1: 0.9,
+  /** BM25 length normalisation: 0.4 is Anserini's BEIR setting; short abstracts gain from weaker normalisation. */
+  bm25B: 0.4,
+  /** Rows per write transaction during a bulk load: big enough to amortise commits, small enough to bound the dirty page cache. */
+  commitEvery: 50_000,
+  /** Page cache during a bulk load, in KiB (SQLite's negative cache_size): 64 MiB keeps FTS5 segment merges in memory. */
+  buildCacheKiB: 65_536,
+} as const;
