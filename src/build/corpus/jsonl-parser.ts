@@ -1,0 +1,56 @@
+/**
+ * JSONL lines → documents. BEIR's `corpus.jsonl` is the default shape (`_id`, `title`, `text`,
+ * optional `metadata`); generic JSONL names its fields through the options.
+ */
+
+import { PlaitError } from '../../errors/index.js';
+import { normaliseId, type ParsedDocument, type ParsedRecord } from './parsed-record.js';
+
+export interface JsonlFields {
+  /** Candidate id fields, tried in order; the first present one wins. */
+  idFields: readonly string[];
+  textField: string;
+  titleField: string;
+  metadataField: string;
+}
+
+/** BEIR's field names; generic JSONL also accepts `id`, `docid` and `doc_id` as the id. */
+export const BEIR_FIELDS: JsonlFields = { idFields: ['_id'], textField: 'text', titleField: 'title', metadataField: 'metadata' };
+export const GENERIC_ID_FIELDS: readonly string[] = ['_id', 'id', 'docid', 'doc_id', 'docId'];
+
+function malformed(file: string, line: number, message: string, cause?: unknown): ParsedRecord {
+  return { ok: false, kind: 'malformed', error: new PlaitError('MALFORMED_JSONL', { message, file, line }, { cause }) };
+}
+
+export function parseJsonlLine(text: string, file: string, line: number, fields: JsonlFields): ParsedRecord {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    return malformed(file, line, e instanceof Error ? e.message : String(e), e);
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    return malformed(file, line, `expected a JSON object but found ${Array.isArray(value) ? 'an array' : typeof value}`);
+  }
+  const record = value as Record<string, unknown>;
+  let docId: string | null = null;
+  for (const field of fields.idFields) {
+    if (record[field] !== undefined) {
+      docId = normaliseId(record[field]);
+      break;
+    }
+  }
+  const body = record[fields.textField] ?? '';
+  const title = record[fields.titleField] ?? '';
+  if (typeof body !== 'string') return malformed(file, line, `field "${fields.textField}" is not a string`);
+  if (typeof title !== 'string') return malformed(file, line, `field "${fields.titleField}" is not a string`);
+  const metadata = record[fields.metadataField];
+  if (metadata !== undefined && metadata !== null && (typeof metadata !== 'object' || Array.isArray(metadata))) {
+    return malformed(file, line, `field "${fields.metadataField}" is not an object`);
+  }
+  const doc: ParsedDocument = { ok: true, docId, title, text: body, line };
+  if (metadata !== undefined && metadata !== null && Object.keys(metadata).length > 0) {
+    doc.metadata = metadata as Record<string, unknown>;
+  }
+  return doc;
+}

@@ -1,0 +1,106 @@
+/**
+ * Streamed, strictly-UTF-8 line splitting. Reads a file in large chunks, splits on LF bytes, drops a
+ * leading BOM and a CR before each LF, and decodes each block of complete lines at once when it is
+ * valid UTF-8 (the common case); otherwise it decodes line by line so that only the bad lines are
+ * flagged. Memory stays at about one chunk plus the longest line, whatever the file size.
+ */
+
+import { createReadStream } from 'node:fs';
+import { isUtf8 } from 'node:buffer';
+
+/** A batch of consecutive lines; `lines[i]` is line `firstLine + i` (1-based), or null when it is not valid UTF-8. */
+export interface LineBatch {
+  firstLine: number;
+  lines: (string | null)[];
+}
+
+const LF = 0x0a;
+const CR = 0x0d;
+
+/** Chunk size of the underlying stream: large enough that per-chunk work is amortised. */
+const CHUNK_BYTES = 1 << 20;
+
+export function hasUtf8Bom(bytes: Uint8Array): boolean {
+  return bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf;
+}
+
+function stripCr(line: string): string {
+  return line.length > 0 && line.charCodeAt(line.length - 1) === CR ? line.slice(0, -1) : line;
+}
+
+/** Splits `bytes` (complete lines, the last possibly without LF) into decoded lines. */
+function decodeBlock(bytes: Buffer, endsWithLf: boolean): (string | null)[] {
+  if (isUtf8(bytes)) {
+    const parts = bytes.toString('utf8').split('\n');
+    if (endsWithLf) parts.pop();
+    for (let i = 0; i < parts.length; i++) parts[i] = stripCr(parts[i] as string);
+    return parts;
+  }
+  const lines: (string | null)[] = [];
+  let start = 0;
+  while (start < bytes.length) {
+    let end = bytes.indexOf(LF, start);
+    if (end < 0) end = bytes.length;
+    const segment = bytes.subarray(start, end);
+    lines.push(isUtf8(segment) ? stripCr(segment.toString('utf8')) : null);
+    start = end + 1;
+  }
+  return lines;
+}
+
+/** Yields a file's lines in batches (one batch per chunk read). A final line without LF is included. */
+export async function* readLineBatches(file: string): AsyncGenerator<LineBatch> {
+  const stream = createReadStream(file, { highWaterMark: CHUNK_BYTES });
+  let carry: Buffer | null = null;
+  let nextLine = 1;
+  let first = true;
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    let buf: Buffer = carry === null ? chunk : Buffer.concat([carry, chunk]);
+    if (first) {
+      first = false;
+      if (hasUtf8Bom(buf)) buf = buf.subarray(3);
+    }
+    const lastLf = buf.lastIndexOf(LF);
+    if (lastLf < 0) {
+      carry = buf;
+      continue;
+    }
+    // Copy the tail so the next concat does not pin the whole previous chunk.
+    carry = lastLf + 1 < buf.length ? Buffer.from(buf.subarray(lastLf + 1)) : null;
+    const lines = decodeBlock(buf.subarray(0, lastLf + 1), true);
+    yield { firstLine: nextLine, lines };
+    nextLine += lines.length;
+  }
+  if (carry !== null && carry.length > 0) {
+    if (first && hasUtf8Bom(carry)) carry = carry.subarray(3);
+    const lines = decodeBlock(carry, false);
+    yield { firstLine: nextLine, lines };
+  }
+}
+
+/** True when a line holds nothing but spaces and tabs. */
+export function isBlank(line: string): boolean {
+  return line.trim().length === 0;
+}
+
+/**
+ * Counts the non-blank lines of a file without decoding it: a byte scan, for progress bars and ETAs.
+ */
+export async function countNonBlankLines(file: string): Promise<number> {
+  const stream = createReadStream(file, { highWaterMark: CHUNK_BYTES });
+  let count = 0;
+  let nonBlank = false;
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    for (let i = 0; i < chunk.length; i++) {
+      const b = chunk[i] as number;
+      if (b === LF) {
+        if (nonBlank) count++;
+        nonBlank = false;
+      } else if (b > 0x20) {
+        nonBlank = true;
+      }
+    }
+  }
+  if (nonBlank) count++;
+  return count;
+}

@@ -1,0 +1,31 @@
+/**
+ * The per-line result of a format parser, before the reader's id and text checks: either a
+ * candidate document (its id may still be missing) or a line that could not be parsed at all.
+ */
+
+import type { PlaitError } from '../../errors/index.js';
+
+export interface ParsedDocument {
+  ok: true;
+  /** Null when the record has no usable id (the reader reports MISSING_ID). */
+  docId: string | null;
+  title: string;
+  text: string;
+  metadata?: Record<string, unknown>;
+  line: number;
+}
+
+export interface ParseFailure {
+  ok: false;
+  kind: 'malformed' | 'notUtf8';
+  error: PlaitError;
+}
+
+export type ParsedRecord = ParsedDocument | ParseFailure;
+
+/** Ids may be strings or finite numbers (many JSONL corpora use integer ids); anything else is missing. */
+export function normaliseId(value: unknown): string | null {
+  if (typeof value === 'string') return value.length > 0 ? value : null;
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  return null;
+}

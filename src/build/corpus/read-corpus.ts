@@ -1,0 +1,121 @@
+/**
+ * The corpus reader: streams documents from any supported input, checking each one (id present,
+ * id unique, some text) and either throwing on the first bad one or skipping and counting it.
+ *
+ *   const corpus = await openCorpus('../shared/data/scifact');
+ *   for await (const doc of corpus) { ... }
+ *   corpus.report; // { read, skipped: { malformed, missingId, duplicateId, emptyText, notUtf8 } }
+ */
+
+import { PlaitError } from '../../errors/index.js';
+import { BEIR_FIELDS, GENERIC_ID_FIELDS, parseJsonlLine, type JsonlFields } from './jsonl-parser.js';
+import { isBlank, readLineBatches } from './line-reader.js';
+import type { ParsedRecord } from './parsed-record.js';
+import { resolveCorpusInput } from './resolve-input.js';
+import { parseTextFile } from './text-file-parser.js';
+import { looksLikeTsvHeader, parseTsvLine } from './tsv-parser.js';
+import type { CorpusDocument, CorpusFormat, CorpusInput, CorpusReadReport, CorpusReader, CorpusReaderOptions } from './types.js';
+
+type SkipKind = keyof CorpusReadReport['skipped'];
+
+function jsonlFields(format: CorpusFormat, options: CorpusReaderOptions): JsonlFields {
+  const idFields = options.idField !== undefined ? [options.idField] : format === 'beir' ? BEIR_FIELDS.idFields : GENERIC_ID_FIELDS;
+  return {
+    idFields,
+    textField: options.textField ?? BEIR_FIELDS.textField,
+    titleField: options.titleField ?? BEIR_FIELDS.titleField,
+    metadataField: options.metadataField ?? BEIR_FIELDS.metadataField,
+  };
+}
+
+function notUtf8(file: string, line: number): ParsedRecord {
+  return { ok: false, kind: 'notUtf8', error: new PlaitError('TEXT_NOT_UTF8', { message: `${file} at line ${line}`, file, line }) };
+}
+
+class StreamingCorpusReader implements CorpusReader {
+  readonly report: CorpusReadReport = {
+    read: 0,
+    skipped: { malformed: 0, missingId: 0, duplicateId: 0, emptyText: 0, notUtf8: 0 },
+  };
+  private readonly fields: JsonlFields;
+
+  constructor(
+    readonly files: readonly string[],
+    readonly format: CorpusFormat,
+    private readonly root: string,
+    private readonly options: CorpusReaderOptions,
+  ) {
+    this.fields = jsonlFields(format, options);
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<CorpusDocument> {
+    this.report.read = 0;
+    for (const key of Object.keys(this.report.skipped) as SkipKind[]) this.report.skipped[key] = 0;
+    const seen = new Set<string>();
+    for (const file of this.files) {
+      if (this.format === 'folder') {
+        const doc = this.accept(await parseTextFile(file, this.root), file, seen);
+        if (doc !== null) yield doc;
+        continue;
+      }
+      let headerPending = this.format === 'tsv';
+      for await (const batch of readLineBatches(file)) {
+        const { lines, firstLine } = batch;
+        for (let i = 0; i < lines.length; i++) {
+          const text = lines[i] as string | null;
+          const line = firstLine + i;
+          let record: ParsedRecord;
+          if (text === null) {
+            record = notUtf8(file, line);
+          } else if (isBlank(text)) {
+            continue;
+          } else if (this.format === 'tsv') {
+            if (headerPending) {
+              headerPending = false;
+              if (this.options.tsvHeader ?? looksLikeTsvHeader(text)) continue;
+            }
+            record = parseTsvLine(text, file, line);
+          } else {
+            record = parseJsonlLine(text, file, line, this.fields);
+          }
+          const doc = this.accept(record, file, seen);
+          if (doc !== null) yield doc;
+        }
+      }
+    }
+  }
+
+  private accept(record: ParsedRecord, file: string, seen: Set<string>): CorpusDocument | null {
+    if (!record.ok) return this.reject(record.kind, record.error);
+    const { docId, line } = record;
+    if (docId === null) return this.reject('missingId', new PlaitError('MISSING_ID', { file, line }));
+    if (seen.has(docId)) return this.reject('duplicateId', new PlaitError('DUPLICATE_ID', { id: docId, file, line }));
+    if (isBlank(record.title) && isBlank(record.text)) {
+      return this.reject(
+        'emptyText',
+        new PlaitError('EMPTY_TEXT', { message: `document "${docId}" in ${file} at line ${line} has no title and no text`, id: docId, file, line }),
+      );
+    }
+    seen.add(docId);
+    this.report.read++;
+    const doc: CorpusDocument = { docId, title: record.title, text: record.text, source: { file, line } };
+    if (record.metadata !== undefined) doc.metadata = record.metadata;
+    return doc;
+  }
+
+  private reject(kind: SkipKind, error: PlaitError): null {
+    if (this.options.skipInvalid !== true) throw error;
+    this.report.skipped[kind]++;
+    return null;
+  }
+}
+
+/**
+ * Opens a corpus for streaming. Resolves the input and its format now (so a missing file or an
+ * unknown format fails here); documents are read as the result is iterated, and may be iterated
+ * again from the start.
+ */
+export async function openCorpus(input: CorpusInput, options: CorpusReaderOptions = {}): Promise<CorpusReader> {
+  const resolved = await resolveCorpusInput(input, options.format);
+  return new StreamingCorpusReader(resolved.files, resolved.format, resolved.root, { ...options });
+}

@@ -1,0 +1,73 @@
+/**
+ * A folder of .txt / .md files → one document per file. The id is the path relative to the folder
+ * without its extension (always with `/` separators); the title is a Markdown file's first heading,
+ * else the file name without extension. Files are listed recursively in a stable (sorted) order.
+ */
+
+import { readFile, readdir } from 'node:fs/promises';
+import { isUtf8 } from 'node:buffer';
+import { basename, extname, join, relative, sep } from 'node:path';
+import { PlaitError } from '../../errors/index.js';
+import { hasUtf8Bom } from './line-reader.js';
+import type { ParsedRecord } from './parsed-record.js';
+
+export const TEXT_EXTENSIONS: ReadonlySet<string> = new Set(['.txt', '.md', '.markdown']);
+const MARKDOWN_EXTENSIONS: ReadonlySet<string> = new Set(['.md', '.markdown']);
+
+const naturalOrder = new Intl.Collator('en', { numeric: true }).compare;
+
+/** Every .txt/.md file under `dir`, recursively, in natural sort order. Hidden entries are skipped. */
+export async function listTextFiles(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (current: string): Promise<void> => {
+    const entries = await readdir(current, { withFileTypes: true });
+    entries.sort((a, b) => naturalOrder(a.name, b.name));
+    for (const entry of entries) {
+      if (entry.name.startsWith('.')) continue;
+      const path = join(current, entry.name);
+      if (entry.isDirectory()) await walk(path);
+      else if (entry.isFile() && TEXT_EXTENSIONS.has(extname(entry.name).toLowerCase())) out.push(path);
+    }
+  };
+  await walk(dir);
+  return out;
+}
+
+/** The text of a Markdown file's first ATX heading (`# Title`), or null. */
+export function firstMarkdownHeading(text: string): string | null {
+  const match = /^ {0,3}#{1,6}[ \t]+(.+?)[ \t#]*$/m.exec(text);
+  return match === null ? null : (match[1] as string).trim();
+}
+
+/** Line (1-based) holding the first invalid UTF-8 sequence of `bytes`. */
+function firstBadLine(bytes: Buffer): number {
+  let line = 1;
+  let start = 0;
+  while (start < bytes.length) {
+    let end = bytes.indexOf(0x0a, start);
+    if (end < 0) end = bytes.length;
+    if (!isUtf8(bytes.subarray(start, end))) return line;
+    line++;
+    start = end + 1;
+  }
+  return line;
+}
+
+/** Reads one text file as a document. `root` is the folder ids are relative to (the file's own folder for a single file). */
+export async function parseTextFile(file: string, root: string): Promise<ParsedRecord> {
+  let bytes = await readFile(file);
+  if (hasUtf8Bom(bytes)) bytes = bytes.subarray(3);
+  if (!isUtf8(bytes)) {
+    const line = firstBadLine(bytes);
+    return {
+      ok: false,
+      kind: 'notUtf8',
+      error: new PlaitError('TEXT_NOT_UTF8', { message: `${file} at line ${line}`, file, line }),
+    };
+  }
+  const text = bytes.toString('utf8').replace(/\r\n?/g, '\n');
+  const ext = extname(file);
+  const docId = relative(root, file).slice(0, -ext.length || undefined).split(sep).join('/');
+  const heading = MARKDOWN_EXTENSIONS.has(ext.toLowerCase()) ? firstMarkdownHeading(text) : null;
+  return { ok: true, docId, title: heading ?? basename(file, ext), text, line: 1 };
+}

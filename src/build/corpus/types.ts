@@ -1,0 +1,59 @@
+/**
+ * What the corpus readers produce and accept. A corpus is read as a stream of documents, each with
+ * the user's string id (`docId`), a title (possibly empty), the text, optional metadata and the
+ * place it came from (for error messages and build reports).
+ */
+
+export interface CorpusDocument {
+  docId: string;
+  title: string;
+  text: string;
+  metadata?: Record<string, unknown>;
+  /** File and 1-based line the document was read from (line 1 for whole-file documents). */
+  source: { file: string; line: number };
+}
+
+/**
+ * Input formats. `beir` is JSONL with `_id`, `title`, `text`, `metadata`; `jsonl` is JSONL with
+ * configurable fields; `tsv` is `id<TAB>text[<TAB>title]`; `folder` is a tree of .txt/.md files.
+ */
+export type CorpusFormat = 'beir' | 'jsonl' | 'tsv' | 'folder';
+
+/** Where a corpus comes from: a file, a folder, a glob over file names (`dir/corpus.part-*.jsonl`), or a list of files. */
+export type CorpusInput = string | readonly string[];
+
+export interface CorpusReaderOptions {
+  /** Override format detection (by extension, then by content). */
+  format?: CorpusFormat;
+  /** JSONL field holding the id; default `_id` for BEIR, then `id`, `docid`, `doc_id` for generic JSONL. */
+  idField?: string;
+  /** JSONL field holding the text; default `text`. */
+  textField?: string;
+  /** JSONL field holding the title; default `title` (absent → empty title). */
+  titleField?: string;
+  /** JSONL field holding the metadata object; default `metadata`. */
+  metadataField?: string;
+  /** TSV: whether the first line is a header; default: detected (first id cell is `id`, `_id`, `docid`, `doc_id` or `pid`). */
+  tsvHeader?: boolean;
+  /** Skip bad documents (counting them by kind in the report) instead of throwing on the first one. */
+  skipInvalid?: boolean;
+}
+
+/** Counts of documents read and skipped, by kind; complete once iteration ends. */
+export interface CorpusReadReport {
+  read: number;
+  skipped: {
+    malformed: number;
+    missingId: number;
+    duplicateId: number;
+    emptyText: number;
+    notUtf8: number;
+  };
+}
+
+/** An async stream of documents whose `report` fills in as it is consumed. */
+export interface CorpusReader extends AsyncIterable<CorpusDocument> {
+  readonly files: readonly string[];
+  readonly format: CorpusFormat;
+  readonly report: CorpusReadReport;
+}

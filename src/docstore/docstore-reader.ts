@@ -1,0 +1,182 @@
+/**
+ * Reads a document store (read-only): documents by docRowid or docId, passages and the pid →
+ * docRowid map, token document frequencies for query-token IDF, and BM25 over documents (FTS5's
+ * vocabulary for term frequencies, scored here with k1 = 0.9, b = 0.4 — see bm25.ts).
+ */
+
+import Database from 'better-sqlite3';
+import { PlaitError, invalidArgument } from '../errors/index.js';
+import { bm25Idf, resolveBm25Options, type Bm25Options } from './bm25.js';
+import { bm25QueryTerms } from './bm25-terms.js';
+import { DOCSTORE_SCHEMA_VERSION } from './schema.js';
+import { docstoreError, guarded } from './sqlite-error.js';
+import type { Bm25Hit, StoredDocument, StoredPassage, TokenDf } from './types.js';
+
+type Statement = Database.Statement;
+type DocumentRow = [number, string, string, string, string | null];
+
+function toDocument(row: DocumentRow | undefined): StoredDocument | null {
+  if (row === undefined) return null;
+  const [docRowid, docId, title, text, metadata] = row;
+  return { docRowid, docId, title, text, metadata: metadata === null ? null : (JSON.parse(metadata) as Record<string, unknown>) };
+}
+
+export class DocStoreReader {
+  readonly path: string;
+  readonly nDocuments: number;
+  readonly nPassages: number;
+  private readonly db: Database.Database;
+  /** BM25 length (terms in title + text) by docRowid, and its mean. */
+  private readonly docLengths: Float32Array;
+  private readonly avgDocLength: number;
+  private readonly byRowid: Statement;
+  private readonly byDocId: Statement;
+  private readonly rowidOf: Statement;
+  private readonly docIdOf: Statement;
+  private readonly postings: Statement;
+  private readonly passagesByDoc: Statement;
+  private readonly passageByPid: Statement;
+  private pidToDocCache: Int32Array | null = null;
+  private tokenDfCache: TokenDf | null = null;
+
+  constructor(path: string) {
+    this.path = path;
+    this.db = guarded('open', path, () => new Database(path, { readonly: true, fileMustExist: true }));
+    try {
+      const meta = new Map<string, unknown>(
+        (this.db.prepare('SELECT key, value FROM meta').raw().all() as Array<[string, unknown]>).map(([k, v]) => [k, v]),
+      );
+      const version = meta.get('schema_version');
+      if (version !== DOCSTORE_SCHEMA_VERSION) {
+        throw new PlaitError('INDEX_VERSION', { message: `document store ${path} has schema version ${String(version)}, expected ${DOCSTORE_SCHEMA_VERSION}`, path });
+      }
+      this.nDocuments = Number(meta.get('documents'));
+      this.nPassages = Number(meta.get('passages'));
+      this.docLengths = new Float32Array(this.nDocuments);
+      let total = 0;
+      let i = 0;
+      for (const n of this.db.prepare('SELECT n_terms FROM documents ORDER BY doc_rowid').pluck().iterate() as IterableIterator<number>) {
+        this.docLengths[i++] = n;
+        total += n;
+      }
+      if (i !== this.nDocuments) throw new PlaitError('INDEX_CORRUPT', { message: `${path} lists ${this.nDocuments} documents but holds ${i}`, path });
+      this.avgDocLength = this.nDocuments > 0 ? Math.max(total / this.nDocuments, 1e-9) : 1;
+      const columns = 'doc_rowid, doc_id, title, text, metadata';
+      this.byRowid = this.db.prepare(`SELECT ${columns} FROM documents WHERE doc_rowid = ?`).raw();
+      this.byDocId = this.db.prepare(`SELECT ${columns} FROM documents WHERE doc_id = ?`).raw();
+      this.rowidOf = this.db.prepare('SELECT doc_rowid FROM documents WHERE doc_id = ?').pluck();
+      this.docIdOf = this.db.prepare('SELECT doc_id FROM documents WHERE doc_rowid = ?').pluck();
+      this.postings = this.db.prepare('SELECT doc, count(*) FROM documents_terms WHERE term = ? GROUP BY doc').raw();
+      this.passagesByDoc = this.db.prepare('SELECT pid, doc_rowid, start, "end" FROM passages WHERE doc_rowid = ? ORDER BY pid').raw();
+      this.passageByPid = this.db.prepare('SELECT pid, doc_rowid, start, "end" FROM passages WHERE pid = ?').raw();
+    } catch (e) {
+      this.db.close();
+      throw docstoreError('open', path, e);
+    }
+  }
+
+  static open(path: string): DocStoreReader {
+    return new DocStoreReader(path);
+  }
+
+  /**
+   * The k best documents for `queryText` by BM25 (highest first, ties to the lower docRowid).
+   * The query is reduced to plain terms first, so any FTS5 syntax in it is just text.
+   */
+  bm25(queryText: string, k: number, options: Bm25Options = {}): Bm25Hit[] {
+    if (typeof queryText !== 'string') throw invalidArgument('queryText', 'a string', queryText);
+    if (!Number.isInteger(k) || k < 0) throw invalidArgument('k', 'a non-negative integer', k);
+    const { k1, b, stopwords } = resolveBm25Options(options);
+    const qtf = new Map<string, number>();
+    for (const term of bm25QueryTerms(queryText, stopwords)) qtf.set(term, (qtf.get(term) ?? 0) + 1);
+    if (qtf.size === 0 || k === 0 || this.nDocuments === 0) return [];
+    const n = this.nDocuments;
+    const scores = new Float64Array(n);
+    const touched: number[] = [];
+    const lengths = this.docLengths;
+    const avg = this.avgDocLength;
+    guarded('score BM25', this.path, () => {
+      for (const [term, count] of qtf) {
+        const rows = this.postings.all(term) as Array<[number, number]>;
+        if (rows.length === 0) continue;
+        const weight = count * bm25Idf(rows.length, n) * (k1 + 1);
+        for (const [doc, tf] of rows) {
+          if (scores[doc] === 0) touched.push(doc);
+          scores[doc]! += (weight * tf) / (tf + k1 * (1 - b + (b * (lengths[doc] as number)) / avg));
+        }
+      }
+    });
+    touched.sort((x, y) => (scores[y] as number) - (scores[x] as number) || x - y);
+    const top = touched.slice(0, k);
+    return top.map((docRowid) => ({ docRowid, docId: this.docIdOf.get(docRowid) as string, score: scores[docRowid] as number }));
+  }
+
+  /** Documents by docRowid or by docId, in the order asked; null for an unknown one. */
+  getDocuments(ids: readonly number[] | Int32Array | readonly string[]): Array<StoredDocument | null> {
+    return guarded('read documents', this.path, () =>
+      Array.from(ids as ArrayLike<number | string>, (id) =>
+        toDocument((typeof id === 'string' ? this.byDocId.get(id) : this.byRowid.get(id)) as DocumentRow | undefined),
+      ),
+    );
+  }
+
+  getDocument(id: number | string): StoredDocument | null {
+    return this.getDocuments(typeof id === 'string' ? [id] : [id])[0] ?? null;
+  }
+
+  docIdToRowid(docId: string): number | null {
+    return (guarded('look up a docId', this.path, () => this.rowidOf.get(docId)) as number | undefined) ?? null;
+  }
+
+  rowidToDocId(docRowid: number): string | null {
+    return (guarded('look up a docRowid', this.path, () => this.docIdOf.get(docRowid)) as string | undefined) ?? null;
+  }
+
+  /** pid → docRowid for every passage, loaded on first use. */
+  get pidToDoc(): Int32Array {
+    if (this.pidToDocCache === null) {
+      const out = new Int32Array(this.nPassages);
+      let i = 0;
+      guarded('read passages', this.path, () => {
+        for (const doc of this.db.prepare('SELECT doc_rowid FROM passages ORDER BY pid').pluck().iterate() as IterableIterator<number>) out[i++] = doc;
+      });
+      if (i !== this.nPassages) throw new PlaitError('INDEX_CORRUPT', { message: `${this.path} lists ${this.nPassages} passages but holds ${i}`, path: this.path });
+      this.pidToDocCache = out;
+    }
+    return this.pidToDocCache;
+  }
+
+  /** A document's passages, in pid order. */
+  passagesOf(docRowid: number): StoredPassage[] {
+    const rows = guarded('read passages', this.path, () => this.passagesByDoc.all(docRowid)) as Array<[number, number, number, number]>;
+    return rows.map(([pid, doc, start, end]) => ({ pid, docRowid: doc, start, end }));
+  }
+
+  /** Passages by pid, in the order asked; null for an unknown pid. */
+  getPassages(pids: readonly number[] | Int32Array): Array<StoredPassage | null> {
+    return guarded('read passages', this.path, () =>
+      Array.from(pids as ArrayLike<number>, (pid) => {
+        const row = this.passageByPid.get(pid) as [number, number, number, number] | undefined;
+        return row === undefined ? null : { pid: row[0], docRowid: row[1], start: row[2], end: row[3] };
+      }),
+    );
+  }
+
+  /** Passage document frequencies of model tokens (df indexed by token id), for query-token IDF. */
+  tokenDf(): TokenDf {
+    if (this.tokenDfCache === null) {
+      this.tokenDfCache = guarded('read token frequencies', this.path, () => {
+        const n = Number(this.db.prepare("SELECT value FROM meta WHERE key = 'token_df_n'").pluck().get() ?? this.nPassages);
+        const max = (this.db.prepare('SELECT max(token_id) FROM token_df').pluck().get() as number | null) ?? -1;
+        const df = new Int32Array(max + 1);
+        for (const [t, d] of this.db.prepare('SELECT token_id, df FROM token_df').raw().iterate() as IterableIterator<[number, number]>) df[t] = d;
+        return { n, df };
+      });
+    }
+    return this.tokenDfCache;
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}

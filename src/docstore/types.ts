@@ -1,0 +1,36 @@
+/** Records of the document store, as written and as read back. */
+
+export interface DocumentInput {
+  docId: string;
+  title: string;
+  text: string;
+  metadata?: Record<string, unknown> | undefined;
+}
+
+export interface StoredDocument {
+  docRowid: number;
+  docId: string;
+  title: string;
+  text: string;
+  metadata: Record<string, unknown> | null;
+}
+
+export interface StoredPassage {
+  pid: number;
+  docRowid: number;
+  /** [start, end) UTF-16 offsets into the text the builder split. */
+  start: number;
+  end: number;
+}
+
+export interface Bm25Hit {
+  docRowid: number;
+  docId: string;
+  score: number;
+}
+
+/** Passage document frequencies of model tokens: df[tokenId] over n passages. */
+export interface TokenDf {
+  n: number;
+  df: Int32Array;
+}
