@@ -147,3 +147,11 @@ export const USE_LITE_BATCH_DEFAULTS = {
    */
   maxPaddingRatio: 1.25,
 } as const;
+
+/** Model pull (hub download) limits beyond HUB_DEFAULTS. */
+export const HUB_PULL_DEFAULTS = {
+  /** Redirects followed per file: the hub sends LFS files through one or two CDN hops; 10 is curl's default cap of sanity. */
+  maxRedirects: 10,
+  /** Progress callbacks at most every this many bytes, so a bar redraws ~100× for a 400 MB file, not per chunk. */
+  progressEveryBytes: 1 << 22,
+} as const;
