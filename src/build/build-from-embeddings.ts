@@ -1,0 +1,77 @@
+/**
+ * Index precomputed token embeddings (your own encoder's output, or synthetic vectors for
+ * benchmarks): each passage becomes one document. Same format, same crash safety as `buildIndex`.
+ */
+import { join } from 'node:path';
+import { rmSync } from 'node:fs';
+import { BUILD_DEFAULTS } from '../config/defaults.js';
+import { PlaitError, invalidArgument, isPlaitError } from '../errors/index.js';
+import { checkNbits } from '../codec/residual-codec.js';
+import type { ModelInfo, ModelSpec } from '../encoder/types.js';
+import { getKernels } from '../kernels/index.js';
+import { INDEX_FILES, type IndexManifest } from '../format/manifest.js';
+import { resolveIndexPath } from '../format/index-path.js';
+import { publishIndex, temporaryBuildDir } from '../format/publish.js';
+import { DocStoreWriter } from '../docstore/index.js';
+import { compressPassages, type EmbeddingSource } from './compress-passages.js';
+import type { BuildProgress } from './build-index.js';
+
+export interface EmbeddingsBuildOptions {
+  index: string;
+  /** The model the vectors come from (recorded in the manifest; search checks it). */
+  model: ModelInfo;
+  modelSpec: ModelSpec;
+  /** Document id of a passage (default: its pid as a string). */
+  docId?: (pid: number) => string;
+  nbits?: number;
+  kmeansIters?: number;
+  seed?: number;
+  chunkSize?: number;
+  onProgress?: (p: BuildProgress) => void;
+}
+
+export async function buildIndexFromEmbeddings(source: EmbeddingSource, options: EmbeddingsBuildOptions): Promise<{ path: string; manifest: IndexManifest }> {
+  if (source.dim !== options.model.dim) throw new PlaitError('DIMENSION_MISMATCH', { expected: options.model.dim, received: source.dim });
+  if (!Number.isInteger(source.nPassages) || source.nPassages < 1) throw invalidArgument('nPassages', 'a positive integer', source.nPassages);
+  const nbits = checkNbits(options.nbits ?? BUILD_DEFAULTS.nbits);
+  const seed = options.seed ?? BUILD_DEFAULTS.seed;
+  const chunkSize = options.chunkSize ?? BUILD_DEFAULTS.chunkSize;
+  const target = resolveIndexPath(options.index);
+  const started = Date.now();
+  const progress = (phase: BuildProgress['phase'], done: number, total: number): void =>
+    options.onProgress?.({ phase, done, total, elapsedMs: Date.now() - started });
+  const tmp = temporaryBuildDir(target);
+  let docstore: DocStoreWriter | null = null;
+  try {
+    docstore = new DocStoreWriter(join(tmp, INDEX_FILES.docstore));
+    const docId = options.docId ?? ((pid: number) => String(pid));
+    for (let pid = 0; pid < source.nPassages; pid++) {
+      const rowid = docstore.addDocument({ docId: docId(pid), title: '', text: '' });
+      docstore.addPassage(rowid, 0, 0);
+    }
+    progress('read', source.nPassages, source.nPassages);
+    const c = await compressPassages(tmp, source, { nbits, seed, chunkSize, kmeansIters: options.kmeansIters, kernels: getKernels(), progress, checkAbort: () => {} });
+    progress('ivf', 0, 1);
+    c.writer.finishArrays();
+    docstore.setTokenDf(c.df, source.nPassages);
+    docstore.close();
+    docstore = null;
+    const manifest = c.writer.writeManifest({
+      createdAt: new Date().toISOString(),
+      buildMs: Date.now() - started,
+      model: options.model,
+      modelSpec: options.modelSpec,
+      counts: { documents: source.nPassages, passages: source.nPassages, tokens: c.writer.tokens, centroids: c.codec.nCentroids },
+      settings: { split: false, window: options.model.documentWindow, stride: options.model.documentWindow, kmeansIters: c.kmeansIters, seed, sampledPassages: c.sampledPassages, kmeansVectors: c.kmeansVectors },
+      avgResidual: c.avgResidual,
+    });
+    publishIndex(tmp, target);
+    progress('done', 1, 1);
+    return { path: target, manifest };
+  } catch (err) {
+    docstore?.abort();
+    rmSync(tmp, { recursive: true, force: true });
+    if (isPlaitError(err)) throw err;
+    throw new PlaitError('BUILD_FAILED', { message: (err as Error).message ?? String(err) }, { cause: err });
+  }
+}

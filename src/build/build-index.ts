@@ -1,0 +1,184 @@
+/**
+ * `buildIndex(input, options)`: corpus → PLAID index, ColBERTv2 style.
+ *
+ *  1. Read the corpus (streamed), split long documents into overlapping passages of the model's
+ *     window, store documents and passages in the SQLite document store, spill passage texts to a
+ *     temporary file.
+ *  2. Sample 1 + 16·sqrt(120·N) passages (ColBERT's formula), encode them, train spherical k-means
+ *     with K = 2^floor(log2(16·sqrt(estimated tokens))) on all but a held-out 5%, fit the residual
+ *     codec's cutoffs and weights on the held-out vectors.
+ *  3. Encode every passage in chunks, compress (centroid id + nbits residual per dimension), append
+ *     codes/residuals/doclens; count token document frequencies.
+ *  4. Build the IVF, write the manifest last, rename the folder into place.
+ */
+import { join } from 'node:path';
+import { rmSync } from 'node:fs';
+import { BUILD_DEFAULTS } from '../config/defaults.js';
+import { PlaitError, invalidArgument, isPlaitError } from '../errors/index.js';
+import { checkNbits, type Nbits } from '../codec/residual-codec.js';
+import { createEncoder } from '../encoder/create-encoder.js';
+import { resolveModelSpec } from '../encoder/resolve-model.js';
+import type { Encoder, EncoderOptions, ModelSpec } from '../encoder/types.js';
+import { getKernels } from '../kernels/index.js';
+import { INDEX_FILES, type IndexManifest } from '../format/manifest.js';
+import { resolveIndexPath } from '../format/index-path.js';
+import { publishIndex, temporaryBuildDir } from '../format/publish.js';
+import { openCorpus } from './corpus/index.js';
+import type { CorpusReaderOptions, CorpusReadReport } from './corpus/types.js';
+import { DocStoreWriter } from '../docstore/index.js';
+import { compressPassages, type EmbeddingSource } from './compress-passages.js';
+import { PassageSpill } from './passage-spill.js';
+import { splitIntoPassages } from './split-passages.js';
+import { indexText } from './index-text.js';
+
+export type BuildPhase = 'read' | 'sample' | 'kmeans' | 'encode' | 'ivf' | 'done';
+
+export interface BuildProgress {
+  phase: BuildPhase;
+  done: number;
+  total: number;
+  /** Elapsed milliseconds since the build started. */
+  elapsedMs: number;
+}
+
+export interface BuildOptions extends CorpusReaderOptions {
+  /** Index name (under indexes/) or path. Required. */
+  index: string;
+  /** Model: undefined → the bundled model; a local folder; or a hub repo id. */
+  model?: string;
+  /** An already-open encoder (its model wins over `model`); not closed by the build. */
+  encoder?: Encoder;
+  encoderOptions?: EncoderOptions;
+  nbits?: number;
+  kmeansIters?: number;
+  /** Override the model's doc_maxlen (ColBERT checkpoints only). */
+  docMaxlen?: number;
+  /** Split documents longer than the model's window into overlapping passages (default true). */
+  split?: boolean;
+  /** Stride between windows, in tokens (default 3/4 of the window). */
+  stride?: number;
+  seed?: number;
+  chunkSize?: number;
+  onProgress?: (p: BuildProgress) => void;
+  signal?: AbortSignal;
+}
+
+export interface BuildResult {
+  path: string;
+  manifest: IndexManifest;
+  report: CorpusReadReport;
+}
+
+export async function buildIndex(input: string | readonly string[], options: BuildOptions): Promise<BuildResult> {
+  if (typeof options?.index !== 'string' || options.index.length === 0) throw invalidArgument('index', 'an index name or path', options?.index);
+  const nbits: Nbits = checkNbits(options.nbits ?? BUILD_DEFAULTS.nbits);
+  const seed = options.seed ?? BUILD_DEFAULTS.seed;
+  const chunkSize = options.chunkSize ?? BUILD_DEFAULTS.chunkSize;
+  if (!Number.isInteger(chunkSize) || chunkSize < 1) throw invalidArgument('chunkSize', 'a positive integer', chunkSize);
+  const target = resolveIndexPath(options.index);
+  const started = Date.now();
+  const progress = (phase: BuildPhase, done: number, total: number): void => {
+    options.onProgress?.({ phase, done, total, elapsedMs: Date.now() - started });
+  };
+  const checkAbort = (): void => {
+    if (options.signal?.aborted) throw new PlaitError('ABORTED', { message: 'index build aborted' });
+  };
+
+  const ownEncoder = options.encoder === undefined;
+  const encoder = options.encoder ?? (await createEncoder(await modelSpecFor(options), options.encoderOptions ?? {}));
+  const info = encoder.info;
+  const window = info.documentWindow;
+  const split = options.split ?? true;
+  const stride = options.stride ?? Math.max(1, Math.floor(window * BUILD_DEFAULTS.splitStrideFraction));
+  if (!Number.isInteger(stride) || stride < 1 || stride > window) throw invalidArgument('stride', `an integer in [1, ${window}]`, stride);
+
+  const tmp = temporaryBuildDir(target);
+  const spill = new PassageSpill(join(tmp, 'passages.spill'));
+  let docstore: DocStoreWriter | null = null;
+  try {
+    // 1. Read, split, store.
+    const corpus = await openCorpus(input, options);
+    docstore = new DocStoreWriter(join(tmp, INDEX_FILES.docstore));
+    let nDocs = 0;
+    for await (const doc of corpus) {
+      checkAbort();
+      const full = indexText(doc.title, doc.text);
+      const rowid = docstore.addDocument({ docId: doc.docId, title: doc.title, text: doc.text, metadata: doc.metadata });
+      const pieces = split ? splitIntoPassages(full, encoder.tokenize(full), window, stride) : [{ text: full, start: 0, end: full.length }];
+      for (const p of pieces) {
+        docstore.addPassage(rowid, p.start, p.end);
+        spill.append(p.text);
+      }
+      nDocs++;
+      if (nDocs % 256 === 0) progress('read', nDocs, 0);
+    }
+    progress('read', nDocs, nDocs);
+    const nPassages = spill.length;
+    if (nPassages === 0) throw new PlaitError('BUILD_FAILED', { message: 'the corpus has no documents' });
+
+    // 2–3. Sample, k-means, codec; then encode and compress every passage.
+    const kernels = getKernels();
+    const source: EmbeddingSource = {
+      nPassages,
+      dim: info.dim,
+      vocabSize: info.vocabSize,
+      embed: (pids) => encoder.encodeDocuments(readSpill(spill, pids)),
+    };
+    const c = await compressPassages(tmp, source, { nbits, seed, chunkSize, kmeansIters: options.kmeansIters, kernels, progress, checkAbort });
+    const writer = c.writer;
+
+    // 4. IVF, document store, manifest, publish.
+    progress('ivf', 0, 1);
+    writer.finishArrays();
+    docstore.setTokenDf(c.df, nPassages);
+    docstore.close();
+    docstore = null;
+    spill.dispose();
+    const report = corpus.report;
+    const manifest = writer.writeManifest({
+      createdAt: new Date().toISOString(),
+      buildMs: Date.now() - started,
+      model: info,
+      modelSpec: encoder.spec,
+      counts: { documents: nDocs, passages: nPassages, tokens: writer.tokens, centroids: c.codec.nCentroids },
+      settings: { split, window, stride, kmeansIters: c.kmeansIters, seed, sampledPassages: c.sampledPassages, kmeansVectors: c.kmeansVectors },
+      avgResidual: c.avgResidual,
+    });
+    publishIndex(tmp, target);
+    progress('done', 1, 1);
+    return { path: target, manifest, report };
+  } catch (err) {
+    try {
+      docstore?.abort();
+    } catch {
+      // The folder is removed below either way.
+    }
+    try {
+      spill.dispose();
+    } catch {
+      // The spill may already be closed.
+    }
+    rmSync(tmp, { recursive: true, force: true });
+    if (isPlaitError(err)) throw err;
+    throw new PlaitError('BUILD_FAILED', { message: (err as Error).message ?? String(err) }, { cause: err });
+  } finally {
+    if (ownEncoder) await encoder.close();
+  }
+}
+
+async function modelSpecFor(options: BuildOptions): Promise<ModelSpec> {
+  const spec = await resolveModelSpec(options.model, {});
+  if (options.docMaxlen === undefined) return spec;
+  if (!Number.isInteger(options.docMaxlen) || options.docMaxlen < 8) throw invalidArgument('docMaxlen', 'an integer >= 8', options.docMaxlen);
+  if (spec.family !== 'colbert-onnx') {
+    throw invalidArgument('docMaxlen', 'no override for the bundled model (its window is fixed at 128 tokens)', options.docMaxlen);
+  }
+  return { ...spec, overrides: { ...spec.overrides, docMaxlen: options.docMaxlen } };
+}
+
+/** Texts of the given passages: one sequential read for a run of consecutive pids. */
+function readSpill(spill: PassageSpill, pids: Int32Array): string[] {
+  const n = pids.length;
+  if (n > 0 && pids[n - 1]! - pids[0]! === n - 1) return spill.read(pids[0]!, pids[n - 1]! + 1);
+  return Array.from(pids, (pid) => spill.readOne(pid));
+}

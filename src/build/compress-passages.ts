@@ -1,0 +1,174 @@
+/**
+ * Steps 2–3 of a ColBERTv2 build, independent of where embeddings come from (an encoder over a
+ * corpus, or precomputed/synthetic vectors): sample passages, train k-means centroids, fit the
+ * residual codec on held-out vectors, then compress every passage chunk by chunk into the writer.
+ */
+import { BUILD_DEFAULTS } from '../config/defaults.js';
+import { PlaitError } from '../errors/index.js';
+import { ResidualCodec, type Nbits } from '../codec/residual-codec.js';
+import type { TokenEmbeddings } from '../encoder/types.js';
+import type { Kernels } from '../kernels/types.js';
+import { Random } from '../util/random.js';
+import { centroidCount, trainKmeans } from './kmeans.js';
+import { IndexWriter } from './index-writer.js';
+
+export interface EmbeddingSource {
+  readonly nPassages: number;
+  readonly dim: number;
+  /** Size of the token-id space, for document frequencies (0: none recorded). */
+  readonly vocabSize: number;
+  /** Embeddings of the given passages, in the order given. */
+  embed(pids: Int32Array): Promise<TokenEmbeddings[]>;
+}
+
+export interface CompressOptions {
+  nbits: Nbits;
+  seed: number;
+  chunkSize: number;
+  kmeansIters?: number;
+  kernels: Kernels;
+  progress: (phase: 'sample' | 'kmeans' | 'encode', done: number, total: number) => void;
+  checkAbort: () => void;
+}
+
+export interface CompressResult {
+  writer: IndexWriter;
+  codec: ResidualCodec;
+  df: Int32Array;
+  avgResidual: number;
+  kmeansIters: number;
+  sampledPassages: number;
+  kmeansVectors: number;
+}
+
+/** ColBERT's sample size: 1 + 16·sqrt(120·N) passages, at most N. */
+export function sampleSize(nPassages: number): number {
+  return Math.min(nPassages, 1 + Math.floor(16 * Math.sqrt(120 * nPassages)));
+}
+
+export async function compressPassages(dir: string, source: EmbeddingSource, o: CompressOptions): Promise<CompressResult> {
+  const { nPassages, dim } = source;
+  const rng = new Random(o.seed);
+  const nSample = sampleSize(nPassages);
+  const samplePids = rng.sampleDistinct(nPassages, nSample);
+  const sampleEmb: TokenEmbeddings[] = [];
+  for (let i = 0; i < samplePids.length; i += o.chunkSize) {
+    o.checkAbort();
+    sampleEmb.push(...(await source.embed(samplePids.subarray(i, i + o.chunkSize))));
+    o.progress('sample', Math.min(i + o.chunkSize, nSample), nSample);
+  }
+  let sampleTokens = 0;
+  for (const e of sampleEmb) sampleTokens += e.length;
+  if (sampleTokens === 0) throw new PlaitError('BUILD_FAILED', { message: 'the sampled passages produced no token vectors' });
+
+  // Shuffle the sampled vectors' row ids; the first rows are held out for the codec (ColBERT: 5%),
+  // the rest (capped) train k-means. Tiny samples use every vector for both.
+  const rowIndex = new Int32Array(sampleTokens);
+  const rowSource: TokenEmbeddings[] = [];
+  const rowOffset = new Int32Array(sampleTokens);
+  let r = 0;
+  for (const e of sampleEmb) {
+    for (let j = 0; j < e.length; j++, r++) {
+      rowIndex[r] = r;
+      rowSource[r] = e;
+      rowOffset[r] = j;
+    }
+  }
+  for (let i = sampleTokens - 1; i > 0; i--) {
+    const j = rng.int(i + 1);
+    const t = rowIndex[i]!;
+    rowIndex[i] = rowIndex[j]!;
+    rowIndex[j] = t;
+  }
+  const tiny = sampleTokens < 256;
+  const nHeldout = tiny ? sampleTokens : Math.min(BUILD_DEFAULTS.heldoutMax, Math.max(1, Math.floor(sampleTokens * BUILD_DEFAULTS.heldoutFraction)));
+  const trainFrom = tiny ? 0 : nHeldout;
+  const nTrain = Math.min(BUILD_DEFAULTS.kmeansMaxSample, sampleTokens - trainFrom);
+  const gather = (from: number, count: number): Float32Array => {
+    const out = new Float32Array(count * dim);
+    for (let i = 0; i < count; i++) {
+      const row = rowIndex[from + i]!;
+      const e = rowSource[row]!;
+      const o2 = rowOffset[row]! * dim;
+      out.set(e.vectors.subarray(o2, o2 + dim), i * dim);
+    }
+    return out;
+  };
+  const heldout = gather(0, nHeldout);
+  const train = gather(trainFrom, nTrain);
+  rowSource.length = 0;
+  const estimatedTokens = (sampleTokens / nSample) * nPassages;
+  const k = centroidCount(estimatedTokens, nTrain);
+  const iters = o.kmeansIters ?? (nTrain < 200_000 ? BUILD_DEFAULTS.kmeansItersSmall : BUILD_DEFAULTS.kmeansIters);
+  o.progress('kmeans', 0, iters);
+  const centroids = trainKmeans(train, nTrain, dim, k, { iters, seed: o.seed, kernels: o.kernels, onIteration: (it) => o.progress('kmeans', it + 1, iters) });
+  const codec = ResidualCodec.fit(centroids, dim, o.nbits, heldout, o.kernels);
+  const avgResidual = meanAbsResidual(codec, heldout, nHeldout);
+
+  // Compress every passage in pid order; the sample's embeddings are reused, not re-encoded.
+  const sampleByPid = new Map<number, TokenEmbeddings>();
+  samplePids.forEach((pid, i) => sampleByPid.set(pid, sampleEmb[i]!));
+  sampleEmb.length = 0;
+  const writer = new IndexWriter(dir, codec);
+  const df = new Int32Array(Math.max(0, source.vocabSize));
+  const lastSeen = new Int32Array(df.length).fill(-1);
+  const embedChunk = async (from: number): Promise<TokenEmbeddings[]> => {
+    const to = Math.min(nPassages, from + o.chunkSize);
+    const missing: number[] = [];
+    for (let pid = from; pid < to; pid++) if (!sampleByPid.has(pid)) missing.push(pid);
+    const encoded = missing.length > 0 ? await source.embed(Int32Array.from(missing)) : [];
+    const out: TokenEmbeddings[] = [];
+    let m = 0;
+    for (let pid = from; pid < to; pid++) {
+      const s = sampleByPid.get(pid);
+      if (s !== undefined) {
+        out.push(s);
+        sampleByPid.delete(pid);
+      } else out.push(encoded[m++]!);
+    }
+    return out;
+  };
+  let next: Promise<TokenEmbeddings[]> | null = embedChunk(0);
+  for (let from = 0; from < nPassages; from += o.chunkSize) {
+    o.checkAbort();
+    const chunk: TokenEmbeddings[] = await next!;
+    // The next chunk is embedded (on encoder workers) while this one is compressed here.
+    next = from + o.chunkSize < nPassages ? embedChunk(from + o.chunkSize) : null;
+    const doclens = new Int32Array(chunk.length);
+    let tokens = 0;
+    chunk.forEach((e, i) => {
+      doclens[i] = e.length;
+      tokens += e.length;
+    });
+    const vectors = new Float32Array(tokens * dim);
+    let row = 0;
+    chunk.forEach((e, i) => {
+      if (e.vectors.length !== e.length * dim) {
+        throw new PlaitError('DIMENSION_MISMATCH', { expected: dim, received: e.length === 0 ? 0 : e.vectors.length / e.length, pid: from + i });
+      }
+      vectors.set(e.vectors, row * dim);
+      row += e.length;
+      const pid = from + i;
+      for (const t of e.tokenIds) {
+        if (t >= 0 && t < df.length && lastSeen[t] !== pid) {
+          lastSeen[t] = pid;
+          df[t]!++;
+        }
+      }
+    });
+    const { codes, residuals } = codec.compress(vectors, tokens);
+    writer.appendChunk(codes, residuals, doclens);
+    o.progress('encode', Math.min(from + o.chunkSize, nPassages), nPassages);
+  }
+  return { writer, codec, df, avgResidual, kmeansIters: iters, sampledPassages: nSample, kmeansVectors: nTrain };
+}
+
+function meanAbsResidual(codec: ResidualCodec, heldout: Float32Array, n: number): number {
+  const { codes } = codec.compress(heldout, n);
+  let s = 0;
+  for (let i = 0; i < n; i++) {
+    const c = codes[i]! * codec.dim;
+    for (let d = 0; d < codec.dim; d++) s += Math.abs(heldout[i * codec.dim + d]! - codec.centroids[c + d]!);
+  }
+  return n === 0 ? 0 : s / (n * codec.dim);
+}

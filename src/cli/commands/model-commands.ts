@@ -1,0 +1,70 @@
+import type { Command } from 'commander';
+import { createEncoder } from '../../encoder/create-encoder.js';
+import { resolveModelSpec } from '../../encoder/resolve-model.js';
+import { pullModel } from '../../encoder/hub/index.js';
+import { parseIntArg, printJson } from '../options.js';
+import { ProgressReporter } from '../progress.js';
+
+/** One line, on stderr, whenever the bundled model stands in for an unspecified one. */
+export function announceBundledModel(): void {
+  process.stderr.write(
+    'plait: no --model given; using the bundled offline model (USE-lite, 512-d, not a ColBERT checkpoint: see README for quality figures and real models)\n',
+  );
+}
+
+export function registerModelCommands(program: Command): void {
+  program
+    .command('encode')
+    .description('encode texts into per-token vectors and print token counts, dim and timing')
+    .argument('<texts...>', 'texts to encode')
+    .option('-m, --model <model>', 'ColBERT ONNX folder or hub repo id (default: the bundled model)')
+    .option('--query', 'encode as queries (default: documents)')
+    .option('--vectors', 'include the vectors in JSON output')
+    .option('--threads <n>', 'encoder worker threads (0 = in-process)', parseIntArg('threads', 0), 0)
+    .option('--json', 'print JSON')
+    .action(async (texts: string[], o: { model?: string; query?: boolean; vectors?: boolean; threads: number; json?: boolean }) => {
+      if (o.model === undefined && !o.json) announceBundledModel();
+      const t0 = performance.now();
+      const encoder = await createEncoder(await resolveModelSpec(o.model, {}), { threads: o.threads });
+      const loadMs = performance.now() - t0;
+      try {
+        const t1 = performance.now();
+        const out = o.query ? await encoder.encodeQueries(texts) : await encoder.encodeDocuments(texts);
+        const encodeMs = performance.now() - t1;
+        const items = out.map((e, i) => ({
+          text: texts[i],
+          tokens: e.length,
+          ...(o.vectors ? { tokenIds: Array.from(e.tokenIds), vectors: Array.from(e.vectors, (v) => Number(v.toFixed(6))) } : {}),
+        }));
+        const summary = { model: encoder.info.name, dim: encoder.info.dim, kind: o.query ? 'query' : 'document', loadMs, encodeMs, items };
+        if (o.json) printJson(summary);
+        else {
+          for (const it of items) process.stdout.write(`${String(it.tokens).padStart(5)} tokens  ${String(it.text).slice(0, 80)}\n`);
+          process.stdout.write(`${encoder.info.name}: dim ${encoder.info.dim}, encoded ${items.length} in ${encodeMs.toFixed(1)} ms (model load ${loadMs.toFixed(0)} ms)\n`);
+        }
+      } finally {
+        await encoder.close();
+      }
+    });
+
+  const model = program.command('model').description('manage ColBERT checkpoints');
+  model
+    .command('pull')
+    .description('download a ColBERT ONNX checkpoint from the Hugging Face hub into the cache')
+    .argument('<repo-id>', 'e.g. colbert-ir/colbertv2.0 or answerdotai/answerai-colbert-small-v1')
+    .option('--revision <rev>', 'branch, tag or commit', 'main')
+    .option('--cache-dir <dir>', 'cache folder (default: $PLAIT_CACHE_DIR or the XDG cache)')
+    .option('-q, --quiet', 'no progress output')
+    .option('--json', 'print JSON')
+    .action(async (repoId: string, o: { revision: string; cacheDir?: string; quiet?: boolean; json?: boolean }) => {
+      const progress = ProgressReporter.auto(o.quiet === true || o.json === true);
+      const result = await pullModel(repoId, {
+        revision: o.revision,
+        cacheDir: o.cacheDir,
+        onProgress: (p) => progress.update(p.file, p.bytesDone, p.bytesTotal ?? 0),
+      });
+      progress.done();
+      if (o.json) printJson(result);
+      else process.stdout.write(`${repoId} → ${result.dir}\n`);
+    });
+}

@@ -1,0 +1,98 @@
+/**
+ * ColBERTv2 residual compression. A token vector v is stored as the id of its nearest centroid c
+ * plus its residual r = v − c with each dimension quantised to `nbits` bits: bucket cutoffs are
+ * the quantiles of held-out residual values at i/2^nbits, bucket weights (the reconstruction
+ * values) the quantiles at (i + 0.5)/2^nbits. Decompression is c + weights[bucket], L2-normalised.
+ */
+import { getKernels } from '../kernels/index.js';
+import type { Kernels } from '../kernels/types.js';
+import { PlaitError, invalidArgument } from '../errors/index.js';
+import { quantileSorted } from '../util/vectors.js';
+
+export const SUPPORTED_NBITS = [1, 2, 4] as const;
+export type Nbits = (typeof SUPPORTED_NBITS)[number];
+
+export interface CompressedVectors {
+  codes: Int32Array;
+  residuals: Uint8Array;
+}
+
+export interface ResidualCodecState {
+  dim: number;
+  nbits: Nbits;
+  centroids: Float32Array;
+  cutoffs: Float32Array;
+  weights: Float32Array;
+}
+
+export function checkNbits(nbits: number): Nbits {
+  if (!(SUPPORTED_NBITS as readonly number[]).includes(nbits)) throw invalidArgument('nbits', 'one of 1, 2, 4', nbits);
+  return nbits as Nbits;
+}
+
+/** Bytes of packed residual per token. */
+export function residualBytes(dim: number, nbits: number): number {
+  return (dim * nbits) / 8;
+}
+
+export class ResidualCodec implements ResidualCodecState {
+  readonly nCentroids: number;
+  readonly bytesPerToken: number;
+
+  constructor(
+    readonly dim: number,
+    readonly nbits: Nbits,
+    readonly centroids: Float32Array,
+    readonly cutoffs: Float32Array,
+    readonly weights: Float32Array,
+    private readonly kernels: Kernels = getKernels(),
+  ) {
+    if (dim % 8 !== 0) throw new PlaitError('DIMENSION_MISMATCH', { message: `dim must be a multiple of 8, got ${dim}`, expected: 'multiple of 8', received: dim });
+    if (centroids.length % dim !== 0) throw new PlaitError('DIMENSION_MISMATCH', { expected: `a multiple of ${dim}`, received: centroids.length });
+    const nb = 1 << nbits;
+    if (cutoffs.length !== nb - 1 || weights.length !== nb) {
+      throw new PlaitError('INDEX_CORRUPT', { message: `codec for nbits=${nbits} needs ${nb - 1} cutoffs and ${nb} weights` });
+    }
+    this.nCentroids = centroids.length / dim;
+    this.bytesPerToken = residualBytes(dim, nbits);
+  }
+
+  /**
+   * Fits cutoffs and weights on held-out vectors (not used to train the centroids), as ColBERTv2 does:
+   * quantiles over all residual values of all dimensions together.
+   */
+  static fit(centroids: Float32Array, dim: number, nbits: Nbits, heldout: Float32Array, kernels: Kernels = getKernels()): ResidualCodec {
+    const n = heldout.length / dim;
+    const k = centroids.length / dim;
+    const codes = new Int32Array(n);
+    kernels.assignNearest(heldout, n, centroids, k, dim, codes);
+    const values = new Float32Array(n * dim);
+    for (let i = 0; i < n; i++) {
+      const c = codes[i]! * dim;
+      for (let d = 0; d < dim; d++) values[i * dim + d] = heldout[i * dim + d]! - centroids[c + d]!;
+    }
+    values.sort();
+    const nb = 1 << nbits;
+    const cutoffs = new Float32Array(nb - 1);
+    const weights = new Float32Array(nb);
+    for (let i = 1; i < nb; i++) cutoffs[i - 1] = quantileSorted(values, i / nb);
+    for (let i = 0; i < nb; i++) weights[i] = quantileSorted(values, (i + 0.5) / nb);
+    return new ResidualCodec(dim, nbits, centroids, cutoffs, weights, kernels);
+  }
+
+  /** Nearest centroid and packed residual for n vectors. */
+  compress(vectors: Float32Array, n: number): CompressedVectors {
+    if (vectors.length < n * this.dim) throw new PlaitError('DIMENSION_MISMATCH', { expected: n * this.dim, received: vectors.length });
+    const codes = new Int32Array(n);
+    const residuals = new Uint8Array(n * this.bytesPerToken);
+    this.kernels.assignNearest(vectors, n, this.centroids, this.nCentroids, this.dim, codes);
+    this.kernels.compress(vectors, n, this.dim, this.centroids, codes, this.cutoffs, this.nbits, residuals);
+    return { codes, residuals };
+  }
+
+  /** Reconstructs n L2-normalised vectors. */
+  decompress(codes: Int32Array, residuals: Uint8Array, n: number, out = new Float32Array(n * this.dim)): Float32Array {
+    this.kernels.decompress(codes, residuals, n, this.dim, this.centroids, this.weights, this.nbits, out);
+    return out;
+  }
+}

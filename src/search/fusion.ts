@@ -1,0 +1,63 @@
+/**
+ * Rank fusion of a late-interaction list and a BM25 list (hybrid search).
+ * - min-max: each list's scores rescaled to [0, 1] per query; fused = α·late + (1 − α)·bm25, where a
+ *   document missing from a list takes that list's minimum (0 after rescaling).
+ * - RRF (Cormack et al. 2009): fused = Σ 1 / (k + rank), rank from 1; a missing document adds nothing.
+ */
+export interface ScoredDoc {
+  key: number;
+  score: number;
+}
+
+export interface FusedDoc {
+  key: number;
+  score: number;
+  late: number | null;
+  bm25: number | null;
+}
+
+function minMax(list: readonly ScoredDoc[]): Map<number, number> {
+  const out = new Map<number, number>();
+  if (list.length === 0) return out;
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const d of list) {
+    if (d.score < lo) lo = d.score;
+    if (d.score > hi) hi = d.score;
+  }
+  const span = hi - lo;
+  for (const d of list) out.set(d.key, span > 0 ? (d.score - lo) / span : 1);
+  return out;
+}
+
+function sortFused(out: FusedDoc[]): FusedDoc[] {
+  return out.sort((a, b) => b.score - a.score || a.key - b.key);
+}
+
+export function fuseMinMax(late: readonly ScoredDoc[], bm25: readonly ScoredDoc[], alpha: number): FusedDoc[] {
+  const nl = minMax(late);
+  const nb = minMax(bm25);
+  const raw = new Map<number, { late: number | null; bm25: number | null }>();
+  for (const d of late) raw.set(d.key, { late: d.score, bm25: null });
+  for (const d of bm25) raw.set(d.key, { late: raw.get(d.key)?.late ?? null, bm25: d.score });
+  const out: FusedDoc[] = [];
+  for (const [key, r] of raw) {
+    out.push({ key, score: alpha * (nl.get(key) ?? 0) + (1 - alpha) * (nb.get(key) ?? 0), late: r.late, bm25: r.bm25 });
+  }
+  return sortFused(out);
+}
+
+export function fuseRrf(late: readonly ScoredDoc[], bm25: readonly ScoredDoc[], k: number): FusedDoc[] {
+  const acc = new Map<number, FusedDoc>();
+  const add = (list: readonly ScoredDoc[], which: 'late' | 'bm25'): void => {
+    list.forEach((d, rank) => {
+      const e = acc.get(d.key) ?? { key: d.key, score: 0, late: null, bm25: null };
+      e.score += 1 / (k + rank + 1);
+      e[which] = d.score;
+      acc.set(d.key, e);
+    });
+  };
+  add(late, 'late');
+  add(bm25, 'bm25');
+  return sortFused([...acc.values()]);
+}

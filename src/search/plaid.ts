@@ -1,0 +1,196 @@
+/**
+ * PLAID retrieval over passages (Santhanam et al. 2022, "PLAID"), as in stanford-futuredata/ColBERT:
+ *  1. candidate generation: query tokens × centroids; each token's top nIvfProbe centroids; union of their IVF lists;
+ *  2. centroid interaction with pruning (centroids whose best query score < threshold ignored) → top ndocs;
+ *  3. centroid interaction without pruning → top ndocs/4;
+ *  4. exact MaxSim on decompressed residuals → scored survivors.
+ * Pure functions over typed arrays, so the same code runs on the main thread and in workers.
+ */
+import type { Kernels } from '../kernels/types.js';
+import type { PlaidParams } from '../config/defaults.js';
+
+/** The arrays of an index that scoring needs (all shareable between threads). */
+export interface ScoringArrays {
+  dim: number;
+  nbits: number;
+  nCentroids: number;
+  centroids: Float32Array;
+  weights: Float32Array;
+  doclens: Int32Array;
+  tokenStarts: Int32Array;
+  codes: Int32Array;
+  residuals: Uint8Array;
+  ivf: Int32Array;
+  ivfOffsets: Int32Array;
+}
+
+export interface EncodedQuery {
+  vectors: Float32Array;
+  length: number;
+  /** Per-token weights (IDF), or null for plain MaxSim. */
+  weights: Float32Array | null;
+}
+
+export interface PassageHits {
+  pids: Int32Array;
+  scores: Float32Array;
+}
+
+export interface PlaidTimings {
+  candidatesMs: number;
+  pruneMs: number;
+  interactionMs: number;
+  exactMs: number;
+  candidates: number;
+}
+
+/** Centroid scores laid out K × qLen (row c = centroid c against each query token). */
+export function centroidScores(a: ScoringArrays, q: EncodedQuery, kernels: Kernels): Float32Array {
+  const s = new Float32Array(a.nCentroids * q.length);
+  kernels.matmulTransB(a.centroids, a.nCentroids, q.vectors, q.length, a.dim, s);
+  return s;
+}
+
+/**
+ * One pass over the K × qLen scores: each query token's top nIvfProbe centroids, and the pruning
+ * mask keep[c] = max_i S[c, i] >= threshold.
+ */
+export function probeAndMask(s: Float32Array, nCentroids: number, qLen: number, nIvfProbe: number, threshold: number): { probed: Int32Array; keep: Uint8Array } {
+  const p = Math.min(nIvfProbe, nCentroids);
+  const bestIds = new Int32Array(qLen * p).fill(-1);
+  const bestScores = new Float32Array(qLen * p).fill(-Infinity);
+  const keep = new Uint8Array(nCentroids);
+  for (let c = 0; c < nCentroids; c++) {
+    const row = c * qLen;
+    let max = -Infinity;
+    for (let i = 0; i < qLen; i++) {
+      const v = s[row + i]!;
+      if (v > max) max = v;
+      const base = i * p;
+      if (v > bestScores[base + p - 1]!) {
+        // Insert into token i's small sorted list (p is 1–4).
+        let j = p - 1;
+        while (j > 0 && v > bestScores[base + j - 1]!) {
+          bestScores[base + j] = bestScores[base + j - 1]!;
+          bestIds[base + j] = bestIds[base + j - 1]!;
+          j--;
+        }
+        bestScores[base + j] = v;
+        bestIds[base + j] = c;
+      }
+    }
+    keep[c] = max >= threshold ? 1 : 0;
+  }
+  return { probed: bestIds, keep };
+}
+
+/** Sorted unique pids in the IVF lists of the given centroids. */
+export function ivfUnion(a: ScoringArrays, centroidIds: Int32Array, mark: Uint8Array): Int32Array {
+  let total = 0;
+  const seenC = new Set<number>();
+  for (const c of centroidIds) {
+    if (c < 0 || seenC.has(c)) continue;
+    seenC.add(c);
+    total += a.ivfOffsets[c + 1]! - a.ivfOffsets[c]!;
+  }
+  const out = new Int32Array(total);
+  let n = 0;
+  for (const c of seenC) {
+    for (let j = a.ivfOffsets[c]!, end = a.ivfOffsets[c + 1]!; j < end; j++) {
+      const pid = a.ivf[j]!;
+      if (mark[pid] === 0) {
+        mark[pid] = 1;
+        out[n++] = pid;
+      }
+    }
+  }
+  const pids = out.subarray(0, n).sort();
+  for (const pid of pids) mark[pid] = 0;
+  return pids;
+}
+
+function gather(a: ScoringArrays, pids: Int32Array): { starts: Int32Array; lens: Int32Array } {
+  const starts = new Int32Array(pids.length);
+  const lens = new Int32Array(pids.length);
+  for (let i = 0; i < pids.length; i++) {
+    starts[i] = a.tokenStarts[pids[i]!]!;
+    lens[i] = a.doclens[pids[i]!]!;
+  }
+  return { starts, lens };
+}
+
+function selectTop(kernels: Kernels, pids: Int32Array, scores: Float32Array, k: number): PassageHits {
+  const idx = kernels.topK(scores, pids.length, k);
+  const outPids = new Int32Array(idx.length);
+  const outScores = new Float32Array(idx.length);
+  for (let i = 0; i < idx.length; i++) {
+    outPids[i] = pids[idx[i]!]!;
+    outScores[i] = scores[idx[i]!]!;
+  }
+  return { pids: outPids, scores: outScores };
+}
+
+/** Exact MaxSim of the query against the given passages (decompression fused with scoring). */
+export function exactScores(a: ScoringArrays, q: EncodedQuery, pids: Int32Array, kernels: Kernels): Float32Array {
+  const { starts, lens } = gather(a, pids);
+  const out = new Float32Array(pids.length);
+  kernels.maxsimCompressed(q.vectors, q.length, a.dim, a.codes, a.residuals, starts, lens, pids.length, a.centroids, a.weights, a.nbits, out, q.weights);
+  return out;
+}
+
+/** Exact scores for every passage in [from, to): exhaustive search, also split across workers. */
+export function exhaustiveRange(a: ScoringArrays, q: EncodedQuery, from: number, to: number, kernels: Kernels): Float32Array {
+  const out = new Float32Array(to - from);
+  kernels.maxsimCompressed(
+    q.vectors,
+    q.length,
+    a.dim,
+    a.codes,
+    a.residuals,
+    a.tokenStarts.subarray(from, to),
+    a.doclens.subarray(from, to),
+    to - from,
+    a.centroids,
+    a.weights,
+    a.nbits,
+    out,
+    q.weights,
+  );
+  return out;
+}
+
+/** The four PLAID stages; returns the ndocs/4 survivors with exact scores, best first. */
+export function plaidSearch(a: ScoringArrays, q: EncodedQuery, params: PlaidParams, kernels: Kernels, mark: Uint8Array): { hits: PassageHits; timings: PlaidTimings } {
+  let t = performance.now();
+  const s = centroidScores(a, q, kernels);
+  const { probed, keep } = probeAndMask(s, a.nCentroids, q.length, params.nIvfProbe, params.centroidScoreThreshold);
+  const candidates = ivfUnion(a, probed, mark);
+  const t1 = performance.now();
+
+  // Stage 2: pruned centroid interaction → top ndocs.
+  let pids = candidates;
+  if (pids.length > params.ndocs) {
+    const { starts, lens } = gather(a, pids);
+    const approx = new Float32Array(pids.length);
+    kernels.centroidInteraction(s, q.length, a.codes, starts, lens, pids.length, keep, approx, q.weights);
+    pids = selectTop(kernels, pids, approx, params.ndocs).pids;
+  }
+  const t2 = performance.now();
+
+  // Stage 3: full centroid interaction → top ndocs/4.
+  const keepN = Math.max(1, Math.floor(params.ndocs / 4));
+  if (pids.length > keepN) {
+    const { starts, lens } = gather(a, pids);
+    const approx = new Float32Array(pids.length);
+    kernels.centroidInteraction(s, q.length, a.codes, starts, lens, pids.length, null, approx, q.weights);
+    pids = selectTop(kernels, pids, approx, keepN).pids;
+  }
+  const t3 = performance.now();
+
+  // Stage 4: exact MaxSim on the decompressed residuals.
+  const exact = exactScores(a, q, pids, kernels);
+  const hits = selectTop(kernels, pids, exact, pids.length);
+  const t4 = performance.now();
+  t = t1 - t;
+  return { hits, timings: { candidatesMs: t, pruneMs: t2 - t1, interactionMs: t3 - t2, exactMs: t4 - t3, candidates: candidates.length } };
+}

@@ -1,0 +1,40 @@
+/** Seeded pseudo-random numbers (mulberry32): builds and tests are reproducible for a seed. */
+export class Random {
+  private state: number;
+
+  constructor(seed: number) {
+    this.state = seed >>> 0 || 0x9e3779b9;
+  }
+
+  /** Uniform in [0, 1). */
+  next(): number {
+    let t = (this.state = (this.state + 0x6d2b79f5) >>> 0);
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  }
+
+  /** Uniform integer in [0, n). */
+  int(n: number): number {
+    return Math.floor(this.next() * n);
+  }
+
+  /** Standard normal (Box–Muller). */
+  normal(): number {
+    const u = 1 - this.next();
+    const v = this.next();
+    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+  }
+
+  /** k distinct integers from [0, n), in ascending order (Floyd's algorithm). */
+  sampleDistinct(n: number, k: number): Int32Array {
+    const m = Math.min(n, k);
+    if (m === n) return Int32Array.from({ length: n }, (_, i) => i);
+    const chosen = new Set<number>();
+    for (let j = n - m; j < n; j++) {
+      const t = this.int(j + 1);
+      chosen.add(chosen.has(t) ? j : t);
+    }
+    return Int32Array.from([...chosen].sort((a, b) => a - b));
+  }
+}

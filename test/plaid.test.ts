@@ -1,0 +1,158 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openIndex, type PlaitIndex } from '../src/search/plait-index.js';
+import { getKernels, typescriptKernels } from '../src/kernels/index.js';
+import { fuseMinMax, fuseRrf } from '../src/search/fusion.js';
+import { idfWeights } from '../src/search/idf.js';
+import { isPlaitError } from '../src/errors/index.js';
+import type { TokenEmbeddings } from '../src/encoder/types.js';
+import { buildSynthetic, syntheticPassages } from './helpers/synthetic-index.js';
+
+const DIM = 32;
+let dir: string;
+let index: PlaitIndex;
+let passages: TokenEmbeddings[];
+let queries: TokenEmbeddings[];
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'plait-plaid-'));
+  const data = syntheticPassages(1500, DIM, 42);
+  passages = data.passages;
+  // Queries: 32 tokens drawn from the same clusters.
+  queries = Array.from({ length: 30 }, () => data.gen.passage(32));
+  await buildSynthetic(join(dir, 'idx'), passages, DIM);
+  index = await openIndex(join(dir, 'idx'));
+});
+
+after(async () => {
+  await index?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** Uncompressed MaxSim of a query against every passage (the oracle of the oracle). */
+function bruteForce(q: TokenEmbeddings): Float32Array {
+  const out = new Float32Array(passages.length);
+  for (let p = 0; p < passages.length; p++) {
+    const d = passages[p]!;
+    let total = 0;
+    for (let i = 0; i < q.length; i++) {
+      let best = -Infinity;
+      for (let j = 0; j < d.length; j++) {
+        let s = 0;
+        for (let k = 0; k < DIM; k++) s += q.vectors[i * DIM + k]! * d.vectors[j * DIM + k]!;
+        if (s > best) best = s;
+      }
+      total += best;
+    }
+    out[p] = total;
+  }
+  return out;
+}
+
+test('index holds what was built', () => {
+  assert.equal(index.manifest.counts.passages, 1500);
+  assert.equal(index.manifest.counts.documents, 1500);
+  assert.ok(index.manifest.counts.centroids > 1);
+});
+
+test('exhaustive search on compressed residuals tracks uncompressed MaxSim', () => {
+  let maxRelErr = 0;
+  let overlap = 0;
+  for (const q of queries.slice(0, 10)) {
+    const truth = bruteForce(q);
+    const res = index.searchEncoded('', q, { mode: 'late', exhaustive: true, topK: 10 });
+    for (const h of res.hits) {
+      const t = truth[Number(h.docId.slice(1))]!;
+      maxRelErr = Math.max(maxRelErr, Math.abs(h.score - t) / Math.abs(t));
+    }
+    const trueTop = Array.from(typescriptKernels.topK(truth, truth.length, 10));
+    overlap += res.hits.filter((h) => trueTop.includes(Number(h.docId.slice(1)))).length / 10;
+  }
+  // 2-bit residuals: scores within a few percent, top-10 mostly the same.
+  assert.ok(maxRelErr < 0.05, `max relative score error ${maxRelErr}`);
+  assert.ok(overlap / 10 >= 0.7, `top-10 overlap ${overlap / 10}`);
+});
+
+test('PLAID at default settings finds the exhaustive top-10', () => {
+  let found = 0;
+  for (const q of queries) {
+    const exact = index.searchEncoded('', q, { mode: 'late', exhaustive: true, topK: 10 }).hits.map((h) => h.docId);
+    const plaid = index.searchEncoded('', q, { mode: 'late', topK: 10 }).hits;
+    assert.equal(plaid.length, 10);
+    assert.equal(new Set(plaid.map((h) => h.docId)).size, 10, 'no duplicates');
+    plaid.forEach((h, i) => {
+      assert.equal(h.rank, i + 1);
+      if (i > 0) assert.ok(h.score <= plaid[i - 1]!.score);
+    });
+    found += plaid.filter((h) => exact.includes(h.docId)).length;
+  }
+  const recall = found / (queries.length * 10);
+  assert.ok(recall >= 0.9, `PLAID recall of the exhaustive top-10: ${recall}`);
+});
+
+test('PLAID scores equal exhaustive scores for the same passages', () => {
+  const q = queries[0]!;
+  const exact = new Map(index.searchEncoded('', q, { mode: 'late', exhaustive: true, topK: 50 }).hits.map((h) => [h.docId, h.score]));
+  for (const h of index.searchEncoded('', q, { mode: 'late', topK: 10 }).hits) {
+    if (exact.has(h.docId)) assert.ok(Math.abs(exact.get(h.docId)! - h.score) < 1e-4);
+  }
+});
+
+test('never fewer than topK results when the index holds that many, even with a strict threshold', () => {
+  const q = queries[1]!;
+  const res = index.searchEncoded('', q, { mode: 'late', topK: 200, nIvfProbe: 1, centroidScoreThreshold: 0.99, ndocs: 8 });
+  assert.equal(res.hits.length, 200);
+  assert.equal(new Set(res.hits.map((h) => h.docId)).size, 200);
+});
+
+test('results are deterministic', () => {
+  const a = index.searchEncoded('', queries[2]!, { mode: 'late', topK: 20 }).hits;
+  const b = index.searchEncoded('', queries[2]!, { mode: 'late', topK: 20 }).hits;
+  assert.deepEqual(a, b);
+});
+
+test('bad search options fail with INVALID_ARGUMENT', () => {
+  for (const opts of [{ topK: 0 }, { topK: 1.5 }, { ndocs: -1 }, { alpha: 2 }, { mode: 'nope' as 'late' }]) {
+    assert.throws(() => index.searchEncoded('', queries[0]!, opts), (e) => isPlaitError(e, 'INVALID_ARGUMENT'));
+  }
+  const wrongDim: TokenEmbeddings = { vectors: new Float32Array(3 * (DIM + 1)), length: 3, tokenIds: new Int32Array(3) };
+  assert.throws(() => index.searchEncoded('', wrongDim, { mode: 'late' }), (e) => isPlaitError(e, 'DIMENSION_MISMATCH'));
+});
+
+test('kernels in use are reported', () => {
+  assert.ok(['typescript', 'native-scalar', 'native-avx2', 'native-avx512'].includes(getKernels().name));
+});
+
+test('min-max fusion, hand-computed', () => {
+  // late: a=10, b=6, c=2 → 1, 0.5, 0; bm25: b=3, d=1 → 1, 0.
+  const fused = fuseMinMax(
+    [{ key: 1, score: 10 }, { key: 2, score: 6 }, { key: 3, score: 2 }],
+    [{ key: 2, score: 3 }, { key: 4, score: 1 }],
+    0.3,
+  );
+  const byKey = new Map(fused.map((f) => [f.key, f.score]));
+  assert.ok(Math.abs(byKey.get(1)! - 0.3) < 1e-12); // 0.3·1 + 0.7·0
+  assert.ok(Math.abs(byKey.get(2)! - (0.3 * 0.5 + 0.7)) < 1e-12);
+  assert.ok(Math.abs(byKey.get(3)! - 0) < 1e-12);
+  assert.ok(Math.abs(byKey.get(4)! - 0) < 1e-12);
+  assert.deepEqual(fused.map((f) => f.key), [2, 1, 3, 4]);
+});
+
+test('RRF fusion, hand-computed', () => {
+  const fused = fuseRrf([{ key: 1, score: 9 }, { key: 2, score: 8 }], [{ key: 2, score: 5 }, { key: 3, score: 4 }], 60);
+  const byKey = new Map(fused.map((f) => [f.key, f.score]));
+  assert.ok(Math.abs(byKey.get(2)! - (1 / 62 + 1 / 61)) < 1e-12);
+  assert.ok(Math.abs(byKey.get(1)! - 1 / 61) < 1e-12);
+  assert.ok(Math.abs(byKey.get(3)! - 1 / 62) < 1e-12);
+  assert.deepEqual(fused.map((f) => f.key), [2, 1, 3]);
+});
+
+test('IDF weights favour rare tokens and average to 1', () => {
+  const df = Int32Array.from([100, 1, 50]);
+  const w = idfWeights(Int32Array.from([0, 1, 2]), df, 100);
+  assert.ok(w[1]! > w[2]! && w[2]! > w[0]!);
+  assert.ok(Math.abs((w[0]! + w[1]! + w[2]!) / 3 - 1) < 1e-6);
+});
