@@ -68,6 +68,8 @@ export async function parseTextFile(file: string, root: string): Promise<ParsedR
   const text = bytes.toString('utf8').replace(/\r\n?/g, '\n');
   const ext = extname(file);
   const docId = relative(root, file).slice(0, -ext.length || undefined).split(sep).join('/');
+  // An empty file is an empty document: the title taken from its name is not content.
+  if (text.trim().length === 0) return { ok: true, docId, title: '', text, line: 1 };
   const heading = MARKDOWN_EXTENSIONS.has(ext.toLowerCase()) ? firstMarkdownHeading(text) : null;
   return { ok: true, docId, title: heading ?? basename(file, ext), text, line: 1 };
 }

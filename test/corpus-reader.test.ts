@@ -1,0 +1,241 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { countDocuments, openCorpus } from '../src/build/corpus/index.js';
+import type { CorpusDocument, CorpusInput, CorpusReaderOptions } from '../src/build/corpus/index.js';
+import { isPlaitError, type ErrorCode } from '../src/errors/index.js';
+
+const root = mkdtempSync(join(tmpdir(), 'plait-corpus-'));
+process.on('exit', () => rmSync(root, { recursive: true, force: true }));
+
+let counter = 0;
+function fixture(name: string, content: string | Buffer): string {
+  const dir = join(root, `f${counter++}`);
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, name);
+  writeFileSync(path, content);
+  return path;
+}
+
+async function readAll(input: CorpusInput, options: CorpusReaderOptions = {}): Promise<CorpusDocument[]> {
+  const out: CorpusDocument[] = [];
+  for await (const doc of await openCorpus(input, options)) out.push(doc);
+  return out;
+}
+
+async function rejectsWith(input: CorpusInput, code: ErrorCode, details: Record<string, unknown>, options: CorpusReaderOptions = {}): Promise<void> {
+  await assert.rejects(readAll(input, options), (e: unknown) => {
+    assert.ok(isPlaitError(e, code), `expected ${code}, got ${String(e)}`);
+    for (const [k, v] of Object.entries(details)) assert.equal(e.details?.[k], v, `details.${k}`);
+    return true;
+  });
+}
+
+const BOM = '\ufeff';
+
+test('BEIR corpus.jsonl: BOM, CRLF, blank lines, unicode, metadata, source lines', async () => {
+  const file = fixture(
+    'corpus.jsonl',
+    BOM +
+      '{"_id": "d1", "title": "Caf\u00e9 \u2615", "text": "na\u00efve r\u00e9sum\u00e9 \ud83d\ude00 \u4e2d\u6587"}\r\n' +
+      '\r\n' +
+      '{"_id": "d2", "text": "no title here", "metadata": {"year": 2020}}\r\n' +
+      '{"_id": 3, "title": "numeric id", "text": "", "metadata": {}}\n' +
+      '\n',
+  );
+  const docs = await readAll(file);
+  assert.deepEqual(docs, [
+    { docId: 'd1', title: 'Caf\u00e9 \u2615', text: 'na\u00efve r\u00e9sum\u00e9 \ud83d\ude00 \u4e2d\u6587', source: { file, line: 1 } },
+    { docId: 'd2', title: '', text: 'no title here', metadata: { year: 2020 }, source: { file, line: 3 } },
+    { docId: '3', title: 'numeric id', text: '', source: { file, line: 4 } },
+  ]);
+  assert.equal(await countDocuments(file), 3);
+});
+
+test('a final line without a newline is read', async () => {
+  const file = fixture('corpus.jsonl', '{"_id":"a","text":"x"}\n{"_id":"b","text":"y"}');
+  assert.deepEqual((await readAll(file)).map((d) => [d.docId, d.source.line]), [['a', 1], ['b', 2]]);
+  assert.equal(await countDocuments(file), 2);
+});
+
+test('generic JSONL: configurable fields, and id/docid detected without configuration', async () => {
+  const file = fixture('docs.jsonl', '{"key": "k1", "body": "hello", "heading": "H"}\n{"key": "k2", "body": "world"}\n');
+  const docs = await readAll(file, { idField: 'key', textField: 'body', titleField: 'heading' });
+  assert.deepEqual(docs.map((d) => [d.docId, d.title, d.text]), [['k1', 'H', 'hello'], ['k2', '', 'world']]);
+  const auto = fixture('docs.jsonl', '{"id": 7, "text": "seven"}\n{"docid": "x", "text": "ex"}\n');
+  assert.deepEqual((await readAll(auto)).map((d) => d.docId), ['7', 'x']);
+  // With BEIR forced, only _id counts.
+  await rejectsWith(auto, 'MISSING_ID', { line: 1 }, { format: 'beir' });
+});
+
+test('JSONL lines spanning stream chunks, multi-byte characters at chunk edges, a line longer than a chunk', async () => {
+  const lines: string[] = [];
+  const expected: Array<[string, string]> = [];
+  for (let i = 0; i < 30_000; i++) {
+    const text = `\u00e9\u4e2d\ud83d\ude00 ${i} ${'\u00df'.repeat(i % 97)}`;
+    expected.push([`id${i}`, text]);
+    lines.push(JSON.stringify({ _id: `id${i}`, text }));
+  }
+  const huge = 'x\u00e9'.repeat(1_500_000); // ~4.5 MB of UTF-8 in one line
+  expected.push(['huge', huge]);
+  lines.push(JSON.stringify({ _id: 'huge', text: huge }));
+  const file = fixture('corpus.jsonl', lines.join('\n') + '\n');
+  const docs = await readAll(file);
+  assert.equal(docs.length, expected.length);
+  for (let i = 0; i < docs.length; i++) {
+    const doc = docs[i] as CorpusDocument;
+    assert.equal(doc.docId, expected[i]![0]);
+    assert.equal(doc.text, expected[i]![1]);
+    assert.equal(doc.source.line, i + 1);
+  }
+  assert.equal(await countDocuments(file), expected.length);
+});
+
+test('TSV: header detected, CRLF, optional title column, header override', async () => {
+  const file = fixture('collection.tsv', 'id\ttext\ttitle\r\n1\tfirst passage\tOne\r\n2\tsecond \u00e9\r\n\r\n');
+  assert.deepEqual((await readAll(file)).map((d) => [d.docId, d.text, d.title, d.source.line]), [
+    ['1', 'first passage', 'One', 2],
+    ['2', 'second \u00e9', '', 3],
+  ]);
+  assert.equal(await countDocuments(file), 2);
+  const noHeader = fixture('collection.tsv', '0\tzero\n1\tone\n');
+  assert.deepEqual((await readAll(noHeader)).map((d) => d.docId), ['0', '1']);
+  assert.equal(await countDocuments(noHeader), 2);
+  // Forcing "no header" turns the header row into a document.
+  assert.deepEqual((await readAll(file, { tsvHeader: false })).map((d) => d.docId), ['id', '1', '2']);
+});
+
+test('TSV: a line without a tab is malformed, with file and line', async () => {
+  const file = fixture('c.tsv', '1\tok\njust text\n');
+  await rejectsWith(file, 'INVALID_INPUT', { file, line: 2 });
+  const skipped = await openCorpus(file, { skipInvalid: true });
+  const docs: CorpusDocument[] = [];
+  for await (const d of skipped) docs.push(d);
+  assert.equal(docs.length, 1);
+  assert.equal(skipped.report.skipped.malformed, 1);
+});
+
+test('folder of .txt/.md files: recursive ids, Markdown heading titles, file-name titles, other files ignored', async () => {
+  const dir = join(root, `f${counter++}`);
+  mkdirSync(join(dir, 'sub', 'deeper'), { recursive: true });
+  writeFileSync(join(dir, 'notes.md'), BOM + 'intro line\r\n\r\n## The  Title ##\r\nbody text\r\n');
+  writeFileSync(join(dir, 'plain.txt'), 'just text\n');
+  writeFileSync(join(dir, 'sub', 'deeper', 'x.md'), 'no heading at all');
+  writeFileSync(join(dir, 'sub', 'data.json'), '{"not": "a document"}');
+  writeFileSync(join(dir, '.hidden.txt'), 'skip me');
+  const docs = await readAll(dir);
+  assert.deepEqual(
+    docs.map((d) => [d.docId, d.title, d.text, d.source.line]),
+    [
+      ['notes', 'The  Title', 'intro line\n\n## The  Title ##\nbody text\n', 1],
+      ['plain', 'plain', 'just text\n', 1],
+      ['sub/deeper/x', 'x', 'no heading at all', 1],
+    ],
+  );
+  assert.equal(docs[0]!.source.file, join(dir, 'notes.md'));
+  assert.equal(await countDocuments(dir), 3);
+});
+
+test('folder: a.txt and a.md share an id (DUPLICATE_ID); an empty file is EMPTY_TEXT; bad bytes name their line', async () => {
+  const dir = join(root, `f${counter++}`);
+  mkdirSync(dir);
+  writeFileSync(join(dir, 'a.md'), '# A\n');
+  writeFileSync(join(dir, 'a.txt'), 'text a');
+  await rejectsWith(dir, 'DUPLICATE_ID', { id: 'a', file: join(dir, 'a.txt'), line: 1 });
+  const empty = join(root, `f${counter++}`);
+  mkdirSync(empty);
+  writeFileSync(join(empty, 'e.txt'), ' \n\t\n');
+  await rejectsWith(empty, 'EMPTY_TEXT', { file: join(empty, 'e.txt'), line: 1 });
+  const bad = join(root, `f${counter++}`);
+  mkdirSync(bad);
+  writeFileSync(join(bad, 'b.txt'), Buffer.concat([Buffer.from('ok line\nsecond '), Buffer.from([0xc3, 0x28]), Buffer.from('\n')]));
+  await rejectsWith(bad, 'TEXT_NOT_UTF8', { file: join(bad, 'b.txt'), line: 2 });
+});
+
+test('multi-part corpora: a glob, a folder of corpus*.jsonl parts (natural order), a list of files', async () => {
+  const dir = join(root, `f${counter++}`);
+  mkdirSync(dir);
+  for (const part of [10, 2, 1]) writeFileSync(join(dir, `corpus.part-${part}.jsonl`), `{"_id":"p${part}","text":"part ${part}"}\n`);
+  writeFileSync(join(dir, 'queries.jsonl'), '{"_id":"q","text":"not a document"}\n');
+  const order = ['p1', 'p2', 'p10'];
+  assert.deepEqual((await readAll(dir)).map((d) => d.docId), order);
+  assert.deepEqual((await readAll(join(dir, 'corpus.part-*.jsonl'))).map((d) => d.docId), order);
+  assert.deepEqual((await readAll([join(dir, 'corpus.part-2.jsonl'), join(dir, 'queries.jsonl')])).map((d) => d.docId), ['p2', 'q']);
+  assert.equal(await countDocuments(join(dir, 'corpus.part-*.jsonl')), 3);
+  const reader = await openCorpus(dir);
+  assert.equal(reader.files.length, 3);
+  assert.equal(reader.format, 'beir');
+  // Duplicates are caught across parts.
+  writeFileSync(join(dir, 'corpus.part-11.jsonl'), '{"_id":"p1","text":"again"}\n');
+  await rejectsWith(dir, 'DUPLICATE_ID', { id: 'p1', file: join(dir, 'corpus.part-11.jsonl'), line: 1 });
+});
+
+test('format detection by content, and the override', async () => {
+  const jsonl = fixture('corpus.data', '{"_id":"a","text":"x"}\n');
+  assert.equal((await openCorpus(jsonl)).format, 'beir');
+  const tsv = fixture('corpus.data', 'a\tx\n');
+  assert.equal((await openCorpus(tsv)).format, 'tsv');
+  const generic = fixture('c.jsonl', '{"id":"a","text":"x"}\n');
+  assert.equal((await openCorpus(generic)).format, 'jsonl');
+  // A .txt file read as TSV when asked.
+  const txt = fixture('c.txt', 'a\tx\n');
+  assert.equal((await openCorpus(txt)).format, 'folder');
+  assert.deepEqual((await readAll(txt, { format: 'tsv' })).map((d) => [d.docId, d.text]), [['a', 'x']]);
+  const unknown = fixture('c.data', 'plain words only\n');
+  await assert.rejects(openCorpus(unknown), (e: unknown) => isPlaitError(e, 'INVALID_INPUT'));
+  await assert.rejects(openCorpus(join(root, 'does-not-exist.jsonl')), (e: unknown) => isPlaitError(e, 'INVALID_INPUT'));
+  await assert.rejects(openCorpus(join(root, 'nothing-*.jsonl')), (e: unknown) => isPlaitError(e, 'INVALID_INPUT'));
+});
+
+test('each kind of bad line throws with its file and line by default', async () => {
+  const malformed = fixture('c.jsonl', '{"_id":"a","text":"x"}\n{"_id":"b", "text": }\n');
+  await rejectsWith(malformed, 'MALFORMED_JSONL', { file: malformed, line: 2 });
+  const notObject = fixture('c.jsonl', '["_id", "a"]\n');
+  await rejectsWith(notObject, 'MALFORMED_JSONL', { file: notObject, line: 1 });
+  const badText = fixture('c.jsonl', '{"_id":"a","text":42}\n');
+  await rejectsWith(badText, 'MALFORMED_JSONL', { line: 1 });
+  const missing = fixture('c.jsonl', '\n{"text":"no id"}\n');
+  await rejectsWith(missing, 'MISSING_ID', { file: missing, line: 2 });
+  const emptyId = fixture('c.jsonl', '{"_id":"","text":"x"}\n');
+  await rejectsWith(emptyId, 'MISSING_ID', { line: 1 });
+  const duplicate = fixture('c.jsonl', '{"_id":"a","text":"x"}\n{"_id":"b","text":"y"}\n{"_id":"a","text":"z"}\n');
+  await rejectsWith(duplicate, 'DUPLICATE_ID', { id: 'a', file: duplicate, line: 3 });
+  const empty = fixture('c.jsonl', '{"_id":"a","title":"  ","text":"\\n"}\n');
+  await rejectsWith(empty, 'EMPTY_TEXT', { id: 'a', file: empty, line: 1 });
+  const notUtf8 = fixture('c.jsonl', Buffer.concat([Buffer.from('{"_id":"a","text":"x"}\n{"_id":"b","text":"'), Buffer.from([0xff, 0xfe]), Buffer.from('"}\n')]));
+  await rejectsWith(notUtf8, 'TEXT_NOT_UTF8', { file: notUtf8, line: 2 });
+  // The message names the file and line too.
+  await assert.rejects(readAll(duplicate), /Duplicate id "a" in .*c\.jsonl at line 3/);
+});
+
+test('skipInvalid skips and counts each kind; the report is complete when iteration ends', async () => {
+  const content = Buffer.concat([
+    Buffer.from(
+      [
+        '{"_id":"ok1","text":"fine"}',
+        '{"_id":"bad json"',
+        '{"text":"no id"}',
+        '{"_id":"ok1","text":"duplicate"}',
+        '{"_id":"empty","text":""}',
+        '{"_id":"ok2","title":"title only"}',
+        '{"_id":"u","text":"',
+      ].join('\n'),
+    ),
+    Buffer.from([0x80]),
+    Buffer.from('"}\n{"_id":"ok3","text":"last"}\n'),
+  ]);
+  const file = fixture('c.jsonl', content);
+  const corpus = await openCorpus(file, { skipInvalid: true });
+  const ids: string[] = [];
+  for await (const doc of corpus) ids.push(doc.docId);
+  assert.deepEqual(ids, ['ok1', 'ok2', 'ok3']);
+  assert.deepEqual(corpus.report, { read: 3, skipped: { malformed: 1, missingId: 1, duplicateId: 1, emptyText: 1, notUtf8: 1 } });
+  // A second pass starts from zero again.
+  let again = 0;
+  for await (const _ of corpus) again++;
+  assert.equal(again, 3);
+  assert.equal(corpus.report.read, 3);
+  assert.equal(corpus.report.skipped.duplicateId, 1);
+});
