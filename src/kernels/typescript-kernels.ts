@@ -166,7 +166,8 @@ function compress(
       let byte = 0;
       for (let s = 0; s < perByte; s++) {
         const t = b * perByte + s;
-        const bucket = bucketOf(vectors[vi + t]! - centroids[ci + t]!, cutoffs, nCutoffs);
+        // fround: the residual is a float32, as in the native kernel, so both bucket it the same.
+        const bucket = bucketOf(Math.fround(vectors[vi + t]! - centroids[ci + t]!), cutoffs, nCutoffs);
         byte = (byte << nbits) | bucket;
       }
       out[ob + b] = byte;
