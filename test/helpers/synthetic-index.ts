@@ -22,8 +22,8 @@ export function syntheticModel(dim: number): ModelInfo {
 }
 
 /** Passages of 5–40 tokens, generated once and kept so tests can score them exactly too. */
-export function syntheticPassages(n: number, dim: number, seed: number, clusters = 64): { passages: TokenEmbeddings[]; gen: SyntheticVectors } {
-  const gen = new SyntheticVectors({ dim, clusters, spread: 0.35, seed });
+export function syntheticPassages(n: number, dim: number, seed: number, clusters = 64, spread = 0.35): { passages: TokenEmbeddings[]; gen: SyntheticVectors } {
+  const gen = new SyntheticVectors({ dim, clusters, spread, seed });
   const passages: TokenEmbeddings[] = [];
   for (let i = 0; i < n; i++) passages.push(gen.passage(gen.length(5, 40)));
   return { passages, gen };

@@ -1,0 +1,102 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, cpSync, truncateSync, readFileSync, writeFileSync, existsSync, readdirSync, statSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openIndex } from '../src/search/plait-index.js';
+import { readManifest } from '../src/format/index-reader.js';
+import { isPlaitError } from '../src/errors/index.js';
+import { buildSynthetic, syntheticPassages } from './helpers/synthetic-index.js';
+
+const DIM = 16;
+let dir: string;
+let good: string;
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'plait-format-'));
+  good = join(dir, 'good');
+  await buildSynthetic(good, syntheticPassages(300, DIM, 9).passages, DIM);
+});
+
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+function copy(name: string): string {
+  const p = join(dir, name);
+  cpSync(good, p, { recursive: true });
+  return p;
+}
+
+test('build → reopen → same counts, and every file is listed with size and checksum', async () => {
+  const m = readManifest(good);
+  const idx = await openIndex(good);
+  assert.equal(idx.manifest.counts.passages, 300);
+  assert.equal(idx.manifest.counts.tokens, m.counts.tokens);
+  for (const [role, entry] of Object.entries(m.files)) {
+    assert.ok(entry.bytes >= 0 && Number.isInteger(entry.crc32), role);
+  }
+  await idx.close();
+  // The build left nothing behind beside the index.
+  assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('.')), []);
+});
+
+test('a truncated file is refused with INDEX_CORRUPT naming the file', async () => {
+  const p = copy('truncated');
+  truncateSync(join(p, 'residuals.u8'), statSync(join(p, 'residuals.u8')).size - 7);
+  await assert.rejects(openIndex(p), (e) => isPlaitError(e, 'INDEX_CORRUPT') && /residuals\.u8/.test(e.message));
+});
+
+test('a flipped byte is caught by the checksum', async () => {
+  const p = copy('flipped');
+  const f = join(p, 'codes.i32');
+  const b = readFileSync(f);
+  b[5] = b[5]! ^ 0xff;
+  writeFileSync(f, b);
+  await assert.rejects(openIndex(p), (e) => isPlaitError(e, 'INDEX_CORRUPT') && /checksum/.test(e.message));
+});
+
+test('a missing or garbled manifest, a missing file and another format version fail clearly', async () => {
+  const a = copy('nomanifest');
+  rmSync(join(a, 'manifest.json'));
+  await assert.rejects(openIndex(a), (e) => isPlaitError(e, 'INDEX_NOT_FOUND'));
+  const b = copy('garbled');
+  writeFileSync(join(b, 'manifest.json'), '{"format": "plait-index", "formatVer');
+  await assert.rejects(openIndex(b), (e) => isPlaitError(e, 'INDEX_CORRUPT'));
+  const c = copy('future');
+  const m = JSON.parse(readFileSync(join(c, 'manifest.json'), 'utf8')) as { formatVersion: number };
+  m.formatVersion = 99;
+  writeFileSync(join(c, 'manifest.json'), JSON.stringify(m));
+  await assert.rejects(openIndex(c), (e) => isPlaitError(e, 'INDEX_VERSION'));
+  const d = copy('nofile');
+  rmSync(join(d, 'ivf.i32'));
+  await assert.rejects(openIndex(d), (e) => isPlaitError(e, 'INDEX_CORRUPT'));
+  await assert.rejects(openIndex(join(dir, 'does-not-exist')), (e) => isPlaitError(e, 'INDEX_NOT_FOUND'));
+});
+
+test('kill -9 during a rebuild leaves the previous index intact and openable', async () => {
+  const p = copy('victim');
+  const before = readManifest(p).createdAt;
+  // A child process rebuilds the same index path with a slow embedding source, and is killed mid-build.
+  const script = `
+    import { buildSynthetic, syntheticPassages } from ${JSON.stringify(new URL('./helpers/synthetic-index.js', import.meta.url).href)};
+    const { passages } = syntheticPassages(3000, ${DIM}, 1);
+    process.stdout.write('started\\n');
+    await buildSynthetic(${JSON.stringify(p)}, passages, ${DIM});
+  `;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+  // Wait until the child's temporary build folder exists, then kill it.
+  const deadline = Date.now() + 10_000;
+  while (!readdirSync(dir).some((f) => f.startsWith('.victim.building-')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  child.kill('SIGKILL');
+  await new Promise((r) => child.once('exit', r));
+  const idx = await openIndex(p);
+  assert.equal(idx.manifest.createdAt, before);
+  assert.equal(idx.manifest.counts.passages, 300);
+  await idx.close();
+  // The next build cleans the dead build's folder away.
+  await buildSynthetic(p, syntheticPassages(50, DIM, 2).passages, DIM);
+  assert.equal(readManifest(p).counts.passages, 50);
+  assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('.victim')), []);
+  assert.ok(existsSync(p));
+});
