@@ -12,6 +12,7 @@ import { useLiteFamily, useLiteInfo, SentencePieceTokenizer, UseLiteBackend } fr
 import { readVocabulary, resolveModelDir } from '../src/encoder/use-lite/model-files.js';
 import type { EncoderBackend, TokenEmbeddings } from '../src/encoder/types.js';
 import { isPlaitError } from '../src/errors/index.js';
+import * as tf from '@tensorflow/tfjs';
 
 const DIM = 512;
 let backend: EncoderBackend;
@@ -199,4 +200,14 @@ test('a missing model file gives MODEL_FILE_MISSING naming the path', async () =
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test('encoding frees its tensors: TF.js memory does not grow', async () => {
+  const texts = ['Memory should stay flat.', 'word '.repeat(150), 'hi'];
+  await backend.encode(texts, 'document');
+  const before = tf.memory();
+  for (let i = 0; i < 5; i++) await backend.encode(texts, 'document');
+  const after = tf.memory();
+  assert.equal(after.numTensors, before.numTensors);
+  assert.equal(after.numBytes, before.numBytes);
 });
