@@ -6,12 +6,13 @@
  */
 
 const SEPARATORS = /[^\p{L}\p{N}\p{Co}]+/u;
-const MARKS = /\p{M}+/gu;
-const ASCII_WORDISH = /^[\x00-\x7f]*$/;
+/** unicode61 strips diacritics from Latin letters only (Greek accents, for one, stay). */
+const LATIN_MARKS = /(\p{Script=Latin})\p{M}+/gu;
+const ASCII_ONLY = /^[\x00-\x7f]*$/;
 
 function fold(text: string): string {
   const lower = text.toLowerCase();
-  return ASCII_WORDISH.test(lower) ? lower : lower.normalize('NFD').replace(MARKS, '');
+  return ASCII_ONLY.test(lower) ? lower : lower.normalize('NFD').replace(LATIN_MARKS, '$1').normalize('NFC');
 }
 
 /** The terms of `text`, in order, duplicates kept. */
