@@ -11,17 +11,18 @@ export interface HtmlReportOptions {
 }
 
 const STYLE = `
-body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif; color: #222; margin: 2rem auto; max-width: 1100px; padding: 0 1rem; }
+body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif; color: #222; margin: 2rem auto; max-width: 1320px; padding: 0 1rem; }
 h1 { font-size: 1.5rem; margin-bottom: 0.2rem; }
 .subtitle { color: #666; margin-top: 0; }
-table { border-collapse: collapse; margin: 1rem 0; font-variant-numeric: tabular-nums; }
-th, td { padding: 0.35rem 0.6rem; border-bottom: 1px solid #ddd; }
-th { background: #f4f4f4; text-align: right; }
-th:first-child, td:first-child { text-align: left; }
+table { border-collapse: collapse; margin: 1rem 0; font-variant-numeric: tabular-nums; font-size: 0.92rem; }
+th, td { padding: 0.3rem 0.45rem; border-bottom: 1px solid #ddd; }
+th { background: #f4f4f4; text-align: right; white-space: nowrap; }
+.scroll { overflow-x: auto; }
+th:first-child, td:first-child { text-align: left; white-space: nowrap; }
 td { text-align: right; }
 tr.baseline td { background: #fafafa; font-style: italic; }
 td.sig { font-weight: 600; }
-td .p { color: #888; font-size: 0.75em; display: block; }
+td .p { color: #888; font-size: 0.72em; display: block; white-space: nowrap; font-weight: normal; }
 .note { color: #555; font-size: 0.9rem; }
 figure { margin: 1.5rem 0; }
 figcaption { color: #555; font-size: 0.9rem; }
@@ -40,7 +41,7 @@ export function renderReportHtml(c: Comparison, options: HtmlReportOptions = {})
       else {
         const diff = `${sig.meanDiff >= 0 ? '+' : '−'}${Math.abs(sig.meanDiff).toFixed(3)}`;
         cells.push(
-          `<td${sig.significant ? ' class="sig"' : ''}>${value}${sig.significant ? SIGNIFICANCE_MARKER : ''}<span class="p">${diff}, p=${formatP(sig.p)}</span></td>`,
+          `<td${sig.significant ? ' class="sig"' : ''}>${value}${sig.significant ? SIGNIFICANCE_MARKER : ''}<span class="p">${diff} ${formatP(sig.p)}</span></td>`,
         );
       }
     }
@@ -71,10 +72,10 @@ export function renderReportHtml(c: Comparison, options: HtmlReportOptions = {})
     '<body>',
     `<h1>${escapeXml(title)}</h1>`,
     options.subtitle === undefined ? '' : `<p class="subtitle">${escapeXml(options.subtitle)}</p>`,
-    `<table>`,
+    '<div class="scroll"><table>',
     `<thead><tr>${head.map((h) => `<th>${escapeXml(h)}</th>`).join('')}</tr></thead>`,
     `<tbody>${rows.join('\n')}</tbody>`,
-    '</table>',
+    '</table></div>',
     `<p class="note">${escapeXml(significanceNote(c))}. Under each metric: difference from the baseline and its p-value. ` +
       'Metrics follow trec_eval (linear-gain nDCG, MAP truncated at 100); latency percentiles are nearest-rank.</p>',
     '<figure>',
@@ -92,6 +93,5 @@ export function renderReportHtml(c: Comparison, options: HtmlReportOptions = {})
 }
 
 function formatP(p: number): string {
-  if (p < 0.001) return '<0.001';
-  return p.toFixed(3);
+  return p < 0.001 ? 'p&lt;0.001' : `p=${p.toFixed(3)}`;
 }

@@ -27,10 +27,30 @@ export function escapeXml(text: string): string {
   return text.replace(/[&<>"']/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch]!);
 }
 
-/** Tick values of a log axis: decades, plus 2 and 5 between them when the range spans ≤ 2 decades. */
+/** 1-2-5 steps at or below v (floor) or at or above v (ceil), e.g. 0.31 → 0.2 / 0.5. */
+function nice125(v: number, direction: 'floor' | 'ceil'): number {
+  const e = Math.floor(Math.log10(v));
+  const candidates = [1, 2, 5, 10].map((s) => Number((s * 10 ** e).toPrecision(6)));
+  if (direction === 'floor') return [...candidates].reverse().find((c) => c <= v * (1 + 1e-9)) ?? candidates[0]!;
+  return candidates.find((c) => c >= v * (1 - 1e-9)) ?? candidates[3]!;
+}
+
+/** A log-axis range on 1-2-5 values around [min, max], at least a factor 4 wide. */
+export function logRange(min: number, max: number): [number, number] {
+  let lo = nice125(min / 1.1, 'floor'); // 10% margin keeps points off the frame
+  let hi = nice125(max * 1.1, 'ceil');
+  while (hi / lo < 4) {
+    lo = nice125(lo * 0.999, 'floor');
+    if (hi / lo < 4) hi = nice125(hi * 1.001, 'ceil');
+  }
+  return [lo, hi];
+}
+
+/** Tick values of a log axis: 1-2-3-5 steps within a decade, 1-2-5 up to 3 decades, decades beyond. */
 export function logTicks(lo: number, hi: number): number[] {
   const ticks: number[] = [];
-  const steps = Math.log10(hi / lo) <= 2.0001 ? [1, 2, 5] : [1];
+  const span = Math.log10(hi / lo);
+  const steps = span <= 1.0001 ? [1, 2, 3, 5] : span <= 3.0001 ? [1, 2, 5] : [1];
   for (let e = Math.floor(Math.log10(lo)); e <= Math.ceil(Math.log10(hi)); e++) {
     for (const s of steps) {
       const v = s * 10 ** e;
@@ -76,14 +96,7 @@ export function renderScatterSvg(points: readonly ScatterPoint[], options: Scatt
 
   const xs = usable.map((p) => p.x);
   const ys = usable.map((p) => p.y);
-  let xLo = 10 ** Math.floor(Math.log10(xs.length > 0 ? Math.min(...xs) : 1));
-  let xHi = 10 ** Math.ceil(Math.log10(xs.length > 0 ? Math.max(...xs) : 10));
-  if (xHi / xLo < 10) xHi = xLo * 10;
-  // Tighten to 1-2-5 steps when the data leave most of a decade empty.
-  const xMin = xs.length > 0 ? Math.min(...xs) : xLo;
-  const xMax = xs.length > 0 ? Math.max(...xs) : xHi;
-  for (const s of [5, 2]) if (xLo * s <= xMin && xHi / xLo > 10) { xLo *= s; break; }
-  for (const s of [5, 2]) if (xHi / s >= xMax && xHi / xLo > 10) { xHi /= s; break; }
+  const [xLo, xHi] = logRange(xs.length > 0 ? Math.min(...xs) : 1, xs.length > 0 ? Math.max(...xs) : 10);
   const y = linearTicks(ys.length > 0 ? Math.min(...ys) : 0, ys.length > 0 ? Math.max(...ys) : 1);
 
   const sx = (v: number): number => m.left + (Math.log10(v / xLo) / Math.log10(xHi / xLo)) * plotW;
