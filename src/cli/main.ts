@@ -9,6 +9,7 @@ import { registerIndexCommands } from './commands/index-commands.js';
 import { registerSearchCommands } from './commands/search-commands.js';
 import { registerModelCommands } from './commands/model-commands.js';
 import { registerEvalCommand } from './commands/eval-command.js';
+import { registerQuickstartCommand } from './commands/quickstart-command.js';
 
 export function buildProgram(): Command {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerIndexCommands(program);
   registerSearchCommands(program);
   registerEvalCommand(program);
+  registerQuickstartCommand(program);
   return program;
 }
 

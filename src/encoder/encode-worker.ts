@@ -30,5 +30,10 @@ function backendFor(spec: ModelSpec, options: BackendOptions): Promise<EncoderBa
 export default async function encode(task: EncodeTask): Promise<PackedEmbeddings> {
   const backend = await backendFor(task.spec, task.options);
   const packed = packEmbeddings(await backend.encode(task.texts, task.kind));
-  return Piscina.move(packed as never) as unknown as PackedEmbeddings;
+  // Hand the three buffers over to the main thread instead of copying them.
+  const movable = {
+    [Piscina.transferableSymbol]: [packed.vectors.buffer, packed.tokenIds.buffer, packed.lengths.buffer],
+    [Piscina.valueSymbol]: packed,
+  };
+  return Piscina.move(movable as never) as unknown as PackedEmbeddings;
 }
