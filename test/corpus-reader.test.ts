@@ -206,6 +206,8 @@ test('each kind of bad line throws with its file and line by default', async () 
   await rejectsWith(empty, 'EMPTY_TEXT', { id: 'a', file: empty, line: 1 });
   const notUtf8 = fixture('c.jsonl', Buffer.concat([Buffer.from('{"_id":"a","text":"x"}\n{"_id":"b","text":"'), Buffer.from([0xff, 0xfe]), Buffer.from('"}\n')]));
   await rejectsWith(notUtf8, 'TEXT_NOT_UTF8', { file: notUtf8, line: 2 });
+  const surrogate = fixture('c.jsonl', '{"_id":"a","text":"paired \\ud83d\\ude00 ok"}\n{"_id":"b","text":"lone \\ud800"}\n');
+  await rejectsWith(surrogate, 'TEXT_NOT_UTF8', { file: surrogate, line: 2 });
   // The message names the file and line too.
   await assert.rejects(readAll(duplicate), /Duplicate id "a" in .*c\.jsonl at line 3/);
 });

@@ -47,6 +47,9 @@ export class DocStoreReader {
         (this.db.prepare('SELECT key, value FROM meta').raw().all() as Array<[string, unknown]>).map(([k, v]) => [k, v]),
       );
       const version = meta.get('schema_version');
+      if (version === undefined) {
+        throw new PlaitError('INDEX_CORRUPT', { message: `document store ${path} was never finished (no schema version)`, path });
+      }
       if (version !== DOCSTORE_SCHEMA_VERSION) {
         throw new PlaitError('INDEX_VERSION', { message: `document store ${path} has schema version ${String(version)}, expected ${DOCSTORE_SCHEMA_VERSION}`, path });
       }

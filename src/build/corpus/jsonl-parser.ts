@@ -16,6 +16,9 @@ export interface JsonlFields {
 
 /** BEIR's field names; generic JSONL also accepts `id`, `docid` and `doc_id` as the id. */
 export const BEIR_FIELDS: JsonlFields = { idFields: ['_id'], textField: 'text', titleField: 'title', metadataField: 'metadata' };
+/** In a u-flag class, a surrogate matches only when unpaired. */
+const LONE_SURROGATE = /[\ud800-\udfff]/u;
+
 export const GENERIC_ID_FIELDS: readonly string[] = ['_id', 'id', 'docid', 'doc_id', 'docId'];
 
 function malformed(file: string, line: number, message: string, cause?: unknown): ParsedRecord {
@@ -44,6 +47,10 @@ export function parseJsonlLine(text: string, file: string, line: number, fields:
   const title = record[fields.titleField] ?? '';
   if (typeof body !== 'string') return malformed(file, line, `field "${fields.textField}" is not a string`);
   if (typeof title !== 'string') return malformed(file, line, `field "${fields.titleField}" is not a string`);
+  if (LONE_SURROGATE.test(body) || LONE_SURROGATE.test(title) || (docId !== null && LONE_SURROGATE.test(docId))) {
+    // A JSON escape such as "\ud800" decodes to a lone surrogate, which has no UTF-8 form.
+    return { ok: false, kind: 'notUtf8', error: new PlaitError('TEXT_NOT_UTF8', { message: `${file} at line ${line} (a lone surrogate escape)`, file, line }) };
+  }
   const metadata = record[fields.metadataField];
   if (metadata !== undefined && metadata !== null && (typeof metadata !== 'object' || Array.isArray(metadata))) {
     return malformed(file, line, `field "${fields.metadataField}" is not an object`);
