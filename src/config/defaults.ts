@@ -150,8 +150,10 @@ export const USE_LITE_BATCH_DEFAULTS = {
 
 /** Model pull (hub download) limits beyond HUB_DEFAULTS. */
 export const HUB_PULL_DEFAULTS = {
-  /** Redirects followed per file: the hub sends LFS files through one or two CDN hops; 10 is curl's default cap of sanity. */
+  /** Redirects followed per file: the hub sends LFS files through one or two CDN hops, so 10 only stops loops. */
   maxRedirects: 10,
   /** Progress callbacks at most every this many bytes, so a bar redraws ~100× for a 400 MB file, not per chunk. */
   progressEveryBytes: 1 << 22,
+  /** Pause before retry n is n × this: a dropped connection usually recovers within a second. */
+  retryDelayMs: 250,
 } as const;

@@ -1,0 +1,51 @@
+/**
+ * Where pulled models live and how the hub is reached, from options first, then the environment:
+ * PLAIT_CACHE_DIR (else $XDG_CACHE_HOME/plait/models, else ~/.cache/plait/models), HF_ENDPOINT,
+ * HF_TOKEN, and PLAIT_OFFLINE=1 / HF_HUB_OFFLINE=1.
+ */
+import os from 'node:os';
+import path from 'node:path';
+import { PlaitError } from '../../errors/index.js';
+
+export const DEFAULT_HUB_ENDPOINT = 'https://huggingface.co';
+export const DEFAULT_REVISION = 'main';
+
+export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env['PLAIT_CACHE_DIR']) return path.resolve(env['PLAIT_CACHE_DIR']);
+  const base = env['XDG_CACHE_HOME'] ? env['XDG_CACHE_HOME'] : path.join(os.homedir(), '.cache');
+  return path.join(base, 'plait', 'models');
+}
+
+export function hubEndpoint(option?: string, env: NodeJS.ProcessEnv = process.env): string {
+  return (option ?? env['HF_ENDPOINT'] ?? DEFAULT_HUB_ENDPOINT).replace(/\/+$/, '');
+}
+
+export function hubToken(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const t = env['HF_TOKEN'];
+  return t !== undefined && t.length > 0 ? t : undefined;
+}
+
+function truthy(v: string | undefined): boolean {
+  return v !== undefined && ['1', 'true', 'yes', 'on'].includes(v.toLowerCase());
+}
+
+export function isOffline(option?: boolean, env: NodeJS.ProcessEnv = process.env): boolean {
+  return option ?? (truthy(env['PLAIT_OFFLINE']) || truthy(env['HF_HUB_OFFLINE']));
+}
+
+const REPO_ID = /^[A-Za-z0-9][\w.-]*\/[\w.-]+$/;
+
+export function isRepoId(s: string): boolean {
+  return REPO_ID.test(s) && !s.includes('..');
+}
+
+/** The folder of one repo at one revision: <cache>/<org>--<name>/<revision>. */
+export function repoCacheDir(cacheDir: string, repoId: string, revision: string): string {
+  if (!isRepoId(repoId)) {
+    throw new PlaitError('INVALID_ARGUMENT', { message: `Expected a hub repo id like "org/name" but received ${JSON.stringify(repoId)}`, name: 'repoId' });
+  }
+  if (!/^[\w.-]+$/.test(revision) || revision.includes('..')) {
+    throw new PlaitError('INVALID_ARGUMENT', { message: `Expected a branch, tag or commit for revision but received ${JSON.stringify(revision)}`, name: 'revision' });
+  }
+  return path.join(cacheDir, repoId.replace('/', '--'), revision);
+}

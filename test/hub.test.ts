@@ -1,0 +1,274 @@
+import { after, before, beforeEach, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync } from 'node:fs';
+import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { pullModel, type PullProgress } from '../src/encoder/hub/index.js';
+import { resolveModelSpec } from '../src/encoder/resolve-model.js';
+import { createEncoder } from '../src/encoder/create-encoder.js';
+import { isPlaitError } from '../src/errors/index.js';
+import { makeTinyColbert } from './helpers/tiny-colbert.js';
+// ---- A local stand-in for the hub ----
+/**
+ * A local stand-in for the Hugging Face hub on 127.0.0.1 (ephemeral port): serves
+ * /{org}/{name}/resolve/{rev}/{file}, large files ("LFS", here model.onnx) through a redirect whose
+ * first hop carries X-Linked-Etag (sha256) and X-Linked-Size like the real hub, with Range support
+ * and switches for misbehaviour: cut the connection mid-body, ignore Range, serve corrupt bytes.
+ */
+
+export interface FakeHubRequest {
+  path: string;
+  range: string | undefined;
+  authorization: string | undefined;
+}
+
+export interface FakeHubBehaviour {
+  /** Cut the connection after this many body bytes on the next `cutCount` requests of an LFS file. */
+  cutAfter: number;
+  cutCount: number;
+  ignoreRange: boolean;
+  /** Serve these bytes for LFS files while announcing the true hash. */
+  corrupt: boolean;
+}
+
+export interface FakeHub {
+  endpoint: string;
+  requests: FakeHubRequest[];
+  behaviour: FakeHubBehaviour;
+  close(): Promise<void>;
+}
+
+const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+const sha1 = (b: Uint8Array): string => createHash('sha1').update(b).digest('hex');
+
+/** repos: "org/name" → (file path → bytes). Files ending in .onnx are served as LFS files. */
+export async function startFakeHub(repos: Record<string, Record<string, Uint8Array>>): Promise<FakeHub> {
+  const requests: FakeHubRequest[] = [];
+  const behaviour: FakeHubBehaviour = { cutAfter: 0, cutCount: 0, ignoreRange: false, corrupt: false };
+  const lfs = new Map<string, Uint8Array>();
+  for (const files of Object.values(repos)) {
+    for (const [file, bytes] of Object.entries(files)) if (file.endsWith('.onnx')) lfs.set(sha256(bytes), bytes);
+  }
+
+  const serveBody = (req: http.IncomingMessage, res: http.ServerResponse, bytes: Uint8Array, etag: string, isLfs: boolean): void => {
+    let body = bytes;
+    if (isLfs && behaviour.corrupt) {
+      body = Uint8Array.from(bytes);
+      body[body.length >> 1] ^= 0xff;
+    }
+    const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
+    let start = 0;
+    if (range !== null && !behaviour.ignoreRange) {
+      start = Number(range[1]);
+      if (start >= body.length) {
+        res.writeHead(416, { 'content-range': `bytes */${body.length}` });
+        res.end();
+        return;
+      }
+      res.writeHead(206, { etag: `"${etag}"`, 'content-length': body.length - start, 'content-range': `bytes ${start}-${body.length - 1}/${body.length}` });
+    } else {
+      res.writeHead(200, { etag: `"${etag}"`, 'content-length': body.length });
+    }
+    const rest = body.subarray(start);
+    if (isLfs && behaviour.cutCount > 0) {
+      behaviour.cutCount--;
+      res.write(rest.subarray(0, behaviour.cutAfter), () => {
+        setTimeout(() => res.socket?.destroy(), 20);
+      });
+      return;
+    }
+    res.end(rest);
+  };
+
+  const server = http.createServer((req, res) => {
+    const url = req.url ?? '';
+    requests.push({ path: url, range: req.headers.range, authorization: req.headers.authorization });
+    const cdn = /^\/cdn\/([0-9a-f]{64})$/.exec(url);
+    if (cdn !== null) {
+      const bytes = lfs.get(cdn[1]!);
+      if (bytes === undefined) {
+        res.writeHead(404).end();
+        return;
+      }
+      // The CDN's own ETag is not a sha256 (S3 gives an MD5), so only the first hop's header verifies.
+      serveBody(req, res, bytes, 'cdn-etag-not-a-sha', true);
+      return;
+    }
+    const m = /^\/([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(url);
+    const files = m === null ? undefined : repos[m[1]!];
+    const file = m === null ? '' : decodeURIComponent(m[3]!);
+    const bytes = files?.[file];
+    if (bytes === undefined) {
+      res.writeHead(404, { 'x-error-code': 'EntryNotFound' }).end();
+      return;
+    }
+    if (file.endsWith('.onnx')) {
+      const digest = sha256(bytes);
+      res.writeHead(302, { location: `/cdn/${digest}`, 'x-linked-etag': `"${digest}"`, 'x-linked-size': String(bytes.length), etag: `"${sha1(bytes)}"` });
+      res.end();
+      return;
+    }
+    serveBody(req, res, bytes, sha1(bytes), false);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    requests,
+    behaviour,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+// ---- Tests ----
+
+const REPO = 'acme/tiny-colbert';
+let root: string;
+let source: Record<string, Uint8Array>;
+let hub: FakeHub;
+let cacheDir: string;
+let n = 0;
+
+before(async () => {
+  root = await mkdtemp(path.join(os.tmpdir(), 'plait-hub-'));
+  const model = path.join(root, 'source');
+  // A larger hidden size makes model.onnx ~200 KB, enough to cut mid-body.
+  await makeTinyColbert(model, { dim: 16, hidden: 96 });
+  source = {};
+  for (const f of readdirSync(model)) source[f] = new Uint8Array(await readFile(path.join(model, f)));
+  hub = await startFakeHub({ [REPO]: source, 'acme/no-onnx': { 'tokenizer.json': source['tokenizer.json']! } });
+});
+
+after(async () => {
+  await hub.close();
+  await rm(root, { recursive: true, force: true });
+});
+
+beforeEach(async () => {
+  cacheDir = path.join(root, `cache-${n++}`);
+  hub.requests.length = 0;
+  Object.assign(hub.behaviour, { cutAfter: 0, cutCount: 0, ignoreRange: false, corrupt: false });
+});
+
+const modelPath = (): string => path.join(cacheDir, 'acme--tiny-colbert', 'main', 'model.onnx');
+const onnxRequests = (): FakeHubRequest[] => hub.requests.filter((r) => r.path.startsWith('/cdn/'));
+
+async function assertSameAsSource(dir: string): Promise<void> {
+  for (const f of ['model.onnx', 'tokenizer.json', 'artifact.metadata', 'config.json']) {
+    assert.deepEqual(new Uint8Array(await readFile(path.join(dir, f))), source[f], f);
+  }
+}
+
+describe('pullModel', () => {
+  test('fresh download: the files a layout needs, verified, with progress; then reused with no request', async () => {
+    const progress: PullProgress[] = [];
+    const pulled = await pullModel(REPO, { cacheDir, endpoint: hub.endpoint, onProgress: (p) => progress.push(p) });
+    assert.equal(pulled.fromCache, false);
+    assert.equal(pulled.dir, path.join(cacheDir, 'acme--tiny-colbert', 'main'));
+    assert.deepEqual(pulled.files.map((f) => f.file).sort(), ['artifact.metadata', 'config.json', 'model.onnx', 'tokenizer.json']);
+    await assertSameAsSource(pulled.dir);
+    const onnx = pulled.files.find((f) => f.file === 'model.onnx')!;
+    assert.equal(onnx.sha256, createHash('sha256').update(source['model.onnx']!).digest('hex'));
+    const last = progress.filter((p) => p.file === 'model.onnx').at(-1)!;
+    assert.equal(last.bytesDone, source['model.onnx']!.length);
+    assert.equal(last.bytesTotal, source['model.onnx']!.length);
+    assert.ok(!readdirSync(pulled.dir).some((f) => f.endsWith('.part')));
+
+    const before = hub.requests.length;
+    const again = await pullModel(REPO, { cacheDir, endpoint: hub.endpoint });
+    assert.equal(again.fromCache, true);
+    assert.equal(hub.requests.length, before);
+    // resolveModelSpec finds the cached copy (offline, so a request would be an error) and it encodes.
+    const spec = await resolveModelSpec(REPO, { cacheDir, offline: true });
+    assert.deepEqual(spec, { family: 'colbert-onnx', dir: pulled.dir, name: REPO });
+    const enc = await createEncoder(spec, { threads: 0 });
+    try {
+      const [d] = await enc.encodeDocuments(['hello world']);
+      assert.equal(d!.length, 5);
+    } finally {
+      await enc.close();
+    }
+    assert.equal(hub.requests.length, before);
+  });
+
+  test('a connection cut mid-body is resumed with a Range request', async () => {
+    hub.behaviour.cutAfter = 50_000;
+    hub.behaviour.cutCount = 1;
+    const pulled = await pullModel(REPO, { cacheDir, endpoint: hub.endpoint });
+    await assertSameAsSource(pulled.dir);
+    const reqs = onnxRequests();
+    assert.equal(reqs.length, 2);
+    assert.equal(reqs[0]!.range, undefined);
+    assert.equal(reqs[1]!.range, 'bytes=50000-');
+  });
+
+  test('a .part left by an earlier run is resumed (206) and verified', async () => {
+    await mkdir(path.dirname(modelPath()), { recursive: true });
+    await writeFile(`${modelPath()}.part`, source['model.onnx']!.subarray(0, 1000));
+    await pullModel(REPO, { cacheDir, endpoint: hub.endpoint });
+    assert.equal(onnxRequests()[0]!.range, 'bytes=1000-');
+    assert.deepEqual(new Uint8Array(await readFile(modelPath())), source['model.onnx']);
+  });
+
+  test('a server that ignores Range (200) restarts the file instead of appending', async () => {
+    hub.behaviour.ignoreRange = true;
+    await mkdir(path.dirname(modelPath()), { recursive: true });
+    await writeFile(`${modelPath()}.part`, new Uint8Array(1000).fill(7));
+    await pullModel(REPO, { cacheDir, endpoint: hub.endpoint });
+    assert.equal(onnxRequests()[0]!.range, 'bytes=1000-');
+    assert.deepEqual(new Uint8Array(await readFile(modelPath())), source['model.onnx']);
+  });
+
+  test('bytes that do not match the announced sha256 are DOWNLOAD_CORRUPT and removed', async () => {
+    hub.behaviour.corrupt = true;
+    await assert.rejects(pullModel(REPO, { cacheDir, endpoint: hub.endpoint }), (e: unknown) => {
+      assert.ok(isPlaitError(e, 'DOWNLOAD_CORRUPT'), String(e));
+      return true;
+    });
+    assert.ok(!existsSync(modelPath()));
+    assert.ok(!existsSync(`${modelPath()}.part`));
+  });
+
+  test('offline with nothing cached is OFFLINE, naming the alternatives, without a request', async () => {
+    await assert.rejects(pullModel(REPO, { cacheDir, endpoint: hub.endpoint, offline: true }), (e: unknown) => {
+      assert.ok(isPlaitError(e, 'OFFLINE'));
+      assert.match((e as Error).message, /--model/);
+      assert.match((e as Error).message, /bundled/);
+      assert.match((e as Error).message, /online/);
+      return true;
+    });
+    process.env['PLAIT_OFFLINE'] = '1';
+    try {
+      await assert.rejects(pullModel(REPO, { cacheDir, endpoint: hub.endpoint }), (e: unknown) => isPlaitError(e, 'OFFLINE'));
+    } finally {
+      delete process.env['PLAIT_OFFLINE'];
+    }
+    assert.equal(hub.requests.length, 0);
+  });
+
+  test('a repo without an ONNX graph is MODEL_NOT_FOUND; an unreachable hub is DOWNLOAD_FAILED', async () => {
+    await assert.rejects(pullModel('acme/no-onnx', { cacheDir, endpoint: hub.endpoint }), (e: unknown) => isPlaitError(e, 'MODEL_NOT_FOUND'));
+    // Port 9 on localhost: connection refused, retried, then reported.
+    const t0 = Date.now();
+    await assert.rejects(pullModel(REPO, { cacheDir, endpoint: 'http://127.0.0.1:9' }), (e: unknown) => isPlaitError(e, 'DOWNLOAD_FAILED'));
+    assert.ok(Date.now() - t0 < 10_000);
+  });
+
+  test('HF_TOKEN goes to the hub as a Bearer token', async () => {
+    process.env['HF_TOKEN'] = 'hf_test';
+    try {
+      await pullModel(REPO, { cacheDir, endpoint: hub.endpoint });
+    } finally {
+      delete process.env['HF_TOKEN'];
+    }
+    assert.ok(hub.requests.filter((r) => r.path.includes('/resolve/')).every((r) => r.authorization === 'Bearer hf_test'));
+  });
+});
