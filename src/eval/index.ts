@@ -22,3 +22,5 @@ export { renderScatterSvg } from './scatter-svg.js';
 export type { ScatterOptions, ScatterPoint } from './scatter-svg.js';
 export { writeReportFiles } from './report-files.js';
 export type { ReportPaths } from './report-files.js';
+export { runQueries } from './run-queries.js';
+export type { RunQueriesOptions, SearchFn, TimedRun } from './run-queries.js';
