@@ -1,0 +1,417 @@
+/**
+ * Kernel benchmark (~30 s). MaxSim docs/s for a 32×128 query against documents of 40–180 tokens
+ * (uniform, mean ~110), decompressed, on one core and on all cores (one worker thread per core,
+ * each scoring a share), with ratios against baselines run in the same process:
+ *   - the plain TypeScript loop (typescriptKernels),
+ *   - MaxSim as an ONNX graph on onnxruntime-node (MatMul → Add mask → ReduceMax → ReduceSum over
+ *     padded batches of length-sorted documents; graph built in code),
+ *   - @tensorflow/tfjs on its wasm backend (matMul, add, max, sum over the same padded batches).
+ * Padded batches are prepared before timing (the baselines' best case). Also: maxsimCompressed
+ * docs/s at nbits 2, assignNearest vectors/s at K = 1024, dim 128, and the FMA peak estimate.
+ *
+ * Run: `node dist/bench/kernels.js [nDocs]` (default 4,000 documents).
+ */
+import { availableParallelism } from 'node:os';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { getKernels, kernelsStatus, nativeKernels, typescriptKernels, type Kernels } from '../src/kernels/index.js';
+import { DataType, model, node, tensor, valueInfo } from '../test/helpers/onnx-proto.js';
+
+const DIM = 128;
+const Q_LEN = 32;
+const MIN_LEN = 40;
+const MAX_LEN = 180;
+const DEFAULT_DOCS = 4000;
+/** Documents per padded batch for the ONNX and TF.js baselines. */
+const BATCH = 32;
+/** Seconds each measurement runs for (at least one full pass). */
+const MIN_SECONDS = 1.5;
+
+interface Corpus {
+  nDocs: number;
+  docs: Float32Array;
+  starts: Int32Array;
+  lens: Int32Array;
+  tokens: number;
+  q: Float32Array;
+}
+
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function fillNormalised(rand: () => number, out: Float32Array, rows: number): void {
+  for (let r = 0; r < rows; r++) {
+    let n = 0;
+    for (let t = 0; t < DIM; t++) {
+      const v = rand() * 2 - 1;
+      out[r * DIM + t] = v;
+      n += v * v;
+    }
+    const inv = 1 / Math.sqrt(n);
+    for (let t = 0; t < DIM; t++) out[r * DIM + t]! *= inv;
+  }
+}
+
+/** Token rows live in SharedArrayBuffers so worker threads read them without copies. */
+function makeCorpus(nDocs: number, seed = 42): Corpus {
+  const rand = rng(seed);
+  const lens = new Int32Array(new SharedArrayBuffer(nDocs * 4));
+  const starts = new Int32Array(new SharedArrayBuffer(nDocs * 4));
+  let tokens = 0;
+  for (let d = 0; d < nDocs; d++) {
+    lens[d] = MIN_LEN + Math.floor(rand() * (MAX_LEN - MIN_LEN + 1));
+    starts[d] = tokens;
+    tokens += lens[d]!;
+  }
+  const docs = new Float32Array(new SharedArrayBuffer(tokens * DIM * 4));
+  fillNormalised(rand, docs, tokens);
+  const q = new Float32Array(Q_LEN * DIM);
+  fillNormalised(rand, q, Q_LEN);
+  return { nDocs, docs, starts, lens, tokens, q };
+}
+
+/** Repeats `pass` (which scores `docsPerPass` documents) for at least MIN_SECONDS; returns docs/s. */
+async function rate(docsPerPass: number, pass: () => void | Promise<void>, minSeconds = MIN_SECONDS): Promise<number> {
+  await pass(); // warm-up
+  let done = 0;
+  const start = performance.now();
+  let elapsed = 0;
+  do {
+    await pass();
+    done += docsPerPass;
+    elapsed = (performance.now() - start) / 1000;
+  } while (elapsed < minSeconds);
+  return done / elapsed;
+}
+
+function maxsimRate(k: Kernels, c: Corpus, nDocs: number, minSeconds = MIN_SECONDS): Promise<number> {
+  const out = new Float32Array(nDocs);
+  return rate(nDocs, () => k.maxsim(c.q, Q_LEN, DIM, c.docs, c.starts, c.lens, nDocs, out), minSeconds);
+}
+
+// ---------------------------------------------------------------- all cores (worker threads)
+
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+import(workerData.kernelsUrl).then((m) => {
+  const k = m.getKernels();
+  const { q, qLen, dim, docs, starts, lens, from, to } = workerData;
+  const n = to - from;
+  const s = starts.subarray(from, to);
+  const l = lens.subarray(from, to);
+  const out = new Float32Array(n);
+  parentPort.on('message', (passes) => {
+    for (let p = 0; p < passes; p++) k.maxsim(q, qLen, dim, docs, s, l, n, out);
+    parentPort.postMessage(n * passes);
+  });
+  parentPort.postMessage(0);
+});
+`;
+
+async function allCoresRate(c: Corpus, threads: number): Promise<number> {
+  const kernelsUrl = new URL('../src/kernels/index.js', import.meta.url).href;
+  const workers: Worker[] = [];
+  const ready: Promise<unknown>[] = [];
+  const share = Math.ceil(c.nDocs / threads);
+  for (let t = 0; t < threads; t++) {
+    const from = Math.min(c.nDocs, t * share);
+    const to = Math.min(c.nDocs, from + share);
+    const w = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: { kernelsUrl, q: c.q, qLen: Q_LEN, dim: DIM, docs: c.docs, starts: c.starts, lens: c.lens, from, to },
+    });
+    workers.push(w);
+    ready.push(new Promise((resolve) => w.once('message', resolve)));
+  }
+  await Promise.all(ready);
+  const round = (passes: number): Promise<number[]> =>
+    Promise.all(workers.map((w) => new Promise<number>((resolve) => { w.once('message', resolve); w.postMessage(passes); })));
+  try {
+    await round(1); // warm-up
+    const start = performance.now();
+    let done = 0;
+    let elapsed = 0;
+    do {
+      done += (await round(2)).reduce((a, b) => a + b, 0);
+      elapsed = (performance.now() - start) / 1000;
+    } while (elapsed < MIN_SECONDS);
+    return done / elapsed;
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+}
+
+// ---------------------------------------------------------------- padded batches (baselines)
+
+interface PaddedBatch {
+  size: number;
+  len: number;
+  /** size × len × DIM, zero rows for padding. */
+  docs: Float32Array;
+  /** size × len × 1: 0 for real tokens, −1e9 for padding (so padding never wins the max). */
+  bias: Float32Array;
+}
+
+function paddedBatches(c: Corpus, nDocs: number): PaddedBatch[] {
+  const order = Array.from({ length: nDocs }, (_, i) => i).sort((a, b) => c.lens[a]! - c.lens[b]!);
+  const batches: PaddedBatch[] = [];
+  for (let b0 = 0; b0 < nDocs; b0 += BATCH) {
+    const ids = order.slice(b0, b0 + BATCH);
+    const len = Math.max(...ids.map((d) => c.lens[d]!));
+    const docs = new Float32Array(ids.length * len * DIM);
+    const bias = new Float32Array(ids.length * len).fill(-1e9);
+    ids.forEach((d, i) => {
+      const l = c.lens[d]!;
+      docs.set(c.docs.subarray(c.starts[d]! * DIM, (c.starts[d]! + l) * DIM), i * len * DIM);
+      bias.fill(0, i * len, i * len + l);
+    });
+    batches.push({ size: ids.length, len, docs, bias });
+  }
+  return batches;
+}
+
+function transposedQuery(q: Float32Array): Float32Array {
+  const qt = new Float32Array(DIM * Q_LEN);
+  for (let i = 0; i < Q_LEN; i++) for (let t = 0; t < DIM; t++) qt[t * Q_LEN + i] = q[i * DIM + t]!;
+  return qt;
+}
+
+/** MaxSim as an ONNX graph: scores[b] = Σ_i max_j (D[b] · Qᵀ + bias[b])[j, i]. */
+function maxsimOnnxModel(): Uint8Array {
+  return model(
+    {
+      name: 'maxsim',
+      nodes: [
+        node('MatMul', ['docs', 'qt'], ['sim']),
+        node('Add', ['sim', 'bias'], ['masked']),
+        node('ReduceMax', ['masked'], ['best'], { axes: [1], keepdims: 0 }),
+        node('ReduceSum', ['best', 'sumAxes'], ['scores'], { keepdims: 0 }),
+      ],
+      initializers: [tensor('sumAxes', [1], new BigInt64Array([1n]))],
+      inputs: [
+        valueInfo('docs', DataType.FLOAT, ['batch', 'len', DIM]),
+        valueInfo('qt', DataType.FLOAT, [DIM, Q_LEN]),
+        valueInfo('bias', DataType.FLOAT, ['batch', 'len', 1]),
+      ],
+      outputs: [valueInfo('scores', DataType.FLOAT, ['batch'])],
+    },
+    13,
+  );
+}
+
+interface OnnxResult {
+  docsPerSecond: number;
+  maxAbsDiff: number;
+}
+
+async function onnxRate(c: Corpus, batches: PaddedBatch[], nDocs: number, threads: number, reference: Float32Array): Promise<OnnxResult> {
+  const ort = await import('onnxruntime-node');
+  const session = await ort.InferenceSession.create(maxsimOnnxModel(), {
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    graphOptimizationLevel: 'all',
+  });
+  const qt = new ort.Tensor('float32', transposedQuery(c.q), [DIM, Q_LEN]);
+  const feeds = batches.map((b) => ({
+    docs: new ort.Tensor('float32', b.docs, [b.size, b.len, DIM]),
+    qt,
+    bias: new ort.Tensor('float32', b.bias, [b.size, b.len, 1]),
+  }));
+  // Correctness: the graph must agree with the kernel (scores of the length-sorted order).
+  const order = Array.from({ length: nDocs }, (_, i) => i).sort((a, b) => c.lens[a]! - c.lens[b]!);
+  let maxAbsDiff = 0;
+  let at = 0;
+  for (const f of feeds) {
+    const r = await session.run(f);
+    const s = r.scores!.data as Float32Array;
+    for (let i = 0; i < s.length; i++) maxAbsDiff = Math.max(maxAbsDiff, Math.abs(s[i]! - reference[order[at++]!]!));
+  }
+  const docsPerSecond = await rate(nDocs, async () => {
+    for (const f of feeds) await session.run(f);
+  });
+  await session.release();
+  return { docsPerSecond, maxAbsDiff };
+}
+
+async function tfjsRate(c: Corpus, batches: PaddedBatch[], nDocs: number): Promise<number> {
+  const tf = await import('@tensorflow/tfjs');
+  const wasm = await import('@tensorflow/tfjs-backend-wasm');
+  tf.env().set('PROD', true);
+  const require = createRequire(import.meta.url);
+  const wasmDir = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
+  wasm.setWasmPaths(`${wasmDir}${path.sep}`);
+  if (!(await tf.setBackend('wasm'))) throw new Error('tfjs wasm backend unavailable');
+  await tf.ready();
+  const qt = tf.tensor2d(transposedQuery(c.q), [DIM, Q_LEN]);
+  const pass = async (): Promise<void> => {
+    for (const b of batches) {
+      const scores = tf.tidy(() => {
+        const d = tf.tensor3d(b.docs, [b.size, b.len, DIM]);
+        const bias = tf.tensor3d(b.bias, [b.size, b.len, 1]);
+        const sim = tf.matMul(d.reshape([b.size * b.len, DIM]), qt).reshape([b.size, b.len, Q_LEN]);
+        return tf.sum(tf.max(tf.add(sim, bias), 1), 1);
+      });
+      await scores.data();
+      scores.dispose();
+    }
+  };
+  const r = await rate(nDocs, pass);
+  qt.dispose();
+  return r;
+}
+
+// ---------------------------------------------------------------- compressed MaxSim, assignment
+
+interface CompressedCorpus {
+  codes: Int32Array;
+  residuals: Uint8Array;
+  centroids: Float32Array;
+  weights: Float32Array;
+}
+
+function compressCorpus(k: Kernels, c: Corpus, nDocs: number, nCentroids: number): CompressedCorpus {
+  const rand = rng(7);
+  const centroids = new Float32Array(nCentroids * DIM);
+  fillNormalised(rand, centroids, nCentroids);
+  const rows = c.starts[nDocs - 1]! + c.lens[nDocs - 1]!;
+  const codes = new Int32Array(rows);
+  const vectors = c.docs.subarray(0, rows * DIM);
+  k.assignNearest(vectors, rows, centroids, nCentroids, DIM, codes);
+  const residuals = new Uint8Array((rows * DIM * 2) / 8);
+  k.compress(vectors, rows, DIM, centroids, codes, new Float32Array([-0.05, 0, 0.05]), 2, residuals);
+  return { codes, residuals, centroids, weights: new Float32Array([-0.08, -0.02, 0.02, 0.08]) };
+}
+
+function assignRate(k: Kernels, n: number, nCentroids: number): Promise<number> {
+  const rand = rng(11);
+  const vectors = new Float32Array(n * DIM);
+  fillNormalised(rand, vectors, n);
+  const centroids = new Float32Array(nCentroids * DIM);
+  fillNormalised(rand, centroids, nCentroids);
+  const codes = new Int32Array(n);
+  return rate(n, () => k.assignNearest(vectors, n, centroids, nCentroids, DIM, codes), 1);
+}
+
+function cpuModel(): { model: string; mhz: number | null } {
+  try {
+    const text = readFileSync('/proc/cpuinfo', 'utf8');
+    const model = /model name\s*:\s*(.*)/.exec(text)?.[1] ?? 'unknown';
+    const mhz = Number(/cpu MHz\s*:\s*([\d.]+)/.exec(text)?.[1] ?? Number.NaN);
+    return { model, mhz: Number.isFinite(mhz) ? mhz : null };
+  } catch {
+    return { model: 'unknown', mhz: null };
+  }
+}
+
+const round = (x: number, digits = 0): number => Number(x.toFixed(digits));
+
+export async function run(nDocs = DEFAULT_DOCS): Promise<object> {
+  const k = nativeKernels() ?? getKernels();
+  const status = kernelsStatus();
+  const cores = availableParallelism();
+  const c = makeCorpus(nDocs);
+  const flopsPerDoc = (2 * Q_LEN * DIM * c.tokens) / nDocs;
+
+  const reference = new Float32Array(nDocs);
+  k.maxsim(c.q, Q_LEN, DIM, c.docs, c.starts, c.lens, nDocs, reference);
+
+  const oneCore = await maxsimRate(k, c, nDocs);
+  const tsDocs = Math.min(nDocs, 300);
+  const typescript = await maxsimRate(typescriptKernels, c, tsDocs, 1);
+  const allCores = cores > 1 ? await allCoresRate(c, cores) : oneCore;
+
+  const baselineDocs = Math.min(nDocs, 2000);
+  const batches = paddedBatches(c, baselineDocs);
+  const padded = batches.reduce((a, b) => a + b.size * b.len, 0);
+  const realTokens = c.starts[baselineDocs - 1]! + c.lens[baselineDocs - 1]!;
+  let onnx1: OnnxResult | string;
+  let onnxAll: OnnxResult | string;
+  try {
+    onnx1 = await onnxRate(c, batches, baselineDocs, 1, reference);
+    onnxAll = await onnxRate(c, batches, baselineDocs, cores, reference);
+  } catch (e) {
+    onnx1 = onnxAll = `failed: ${(e as Error).message}`;
+  }
+  let tfjs: number | string;
+  try {
+    tfjs = await tfjsRate(c, batches, Math.min(baselineDocs, 500));
+  } catch (e) {
+    tfjs = `failed: ${(e as Error).message}`;
+  }
+
+  const comp = compressCorpus(k, c, Math.min(nDocs, 2000), 1024);
+  const compDocs = Math.min(nDocs, 2000);
+  const compOut = new Float32Array(compDocs);
+  const compressed = await rate(compDocs, () =>
+    k.maxsimCompressed(c.q, Q_LEN, DIM, comp.codes, comp.residuals, c.starts, c.lens, compDocs, comp.centroids, comp.weights, 2, compOut),
+  );
+  const assign = await assignRate(k, 20_000, 1024);
+  const assignTs = await assignRate(typescriptKernels, 200, 1024);
+
+  const cpu = cpuModel();
+  const ghz = (cpu.mhz ?? 0) / 1000;
+  // Zen 4 / Ice Lake-class cores retire two 256-bit FMAs per cycle (one 512-bit FMA, double-pumped on
+  // Zen 4): 16 fp32 lanes × 2 flop = 32 flop/cycle either way.
+  const peakGflopsPerCore = ghz * 32;
+  const gflops = (oneCore * flopsPerDoc) / 1e9;
+  const ratio = (x: number | OnnxResult | string): number | null =>
+    typeof x === 'number' ? round(oneCore / x, 1) : typeof x === 'object' ? round(oneCore / x.docsPerSecond, 1) : null;
+
+  return {
+    kernels: k.name,
+    cpu: { ...status.cpu, model: cpu.model, ghz: round(ghz, 2), cores },
+    corpus: { nDocs, meanDoclen: round(c.tokens / nDocs, 1), query: `${Q_LEN}x${DIM}` },
+    maxsim: {
+      oneCoreDocsPerSecond: round(oneCore),
+      allCoresDocsPerSecond: round(allCores),
+      allCoresThreads: cores,
+      gflopsOneCore: round(gflops, 1),
+      peakGflopsPerCoreEstimate: round(peakGflopsPerCore, 1),
+      shareOfPeak: peakGflopsPerCore > 0 ? round(gflops / peakGflopsPerCore, 2) : null,
+    },
+    baselines: {
+      typescriptDocsPerSecond: round(typescript),
+      onnxOneThread: typeof onnx1 === 'string' ? onnx1 : { docsPerSecond: round(onnx1.docsPerSecond), maxAbsDiff: onnx1.maxAbsDiff },
+      onnxAllThreads: typeof onnxAll === 'string' ? onnxAll : { docsPerSecond: round(onnxAll.docsPerSecond), maxAbsDiff: onnxAll.maxAbsDiff },
+      tfjsWasmDocsPerSecond: typeof tfjs === 'number' ? round(tfjs) : tfjs,
+      paddingOverhead: round(padded / realTokens, 3),
+    },
+    ratios: {
+      nativeOverTypescript: ratio(typescript),
+      nativeOverOnnx1: ratio(onnx1),
+      nativeAllCoresOverOnnxAll: typeof onnxAll === 'object' ? round(allCores / onnxAll.docsPerSecond, 1) : null,
+      nativeOverTfjsWasm: ratio(tfjs),
+      allCoresOverOneCore: round(allCores / oneCore, 2),
+    },
+    maxsimCompressed: { nbits: 2, docsPerSecond: round(compressed), overDecompressedMaxsim: round(compressed / oneCore, 2) },
+    assignNearest: {
+      k: 1024,
+      dim: DIM,
+      vectorsPerSecond: round(assign),
+      typescriptVectorsPerSecond: round(assignTs),
+      ratio: round(assign / assignTs, 1),
+    },
+  };
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const n = process.argv[2] === undefined ? DEFAULT_DOCS : Number(process.argv[2]);
+  run(n).then(
+    (r) => console.log(JSON.stringify(r, null, 2)),
+    (e: unknown) => {
+      console.error(e);
+      process.exitCode = 1;
+    },
+  );
+}
