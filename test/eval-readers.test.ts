@@ -71,6 +71,25 @@ describe('queries', () => {
     ]);
   });
 
+  it('reads XML-style topics (<topic number="N"><query>), preferring <query> over <title>', () => {
+    const text = [
+      '<topics>',
+      '  <topic number="1">',
+      '    <query>coronavirus origin</query>',
+      '    <question>what is the origin of COVID-19</question>',
+      '  </topic>',
+      "  <topic number='002'><title>only a title</title></topic>",
+      '</topics>',
+    ].join('\n');
+    assert.equal(detectQueriesFormat(text), 'trec-topics');
+    assert.deepEqual(parseQueries(text), [
+      { id: '1', text: 'coronavirus origin' },
+      { id: '2', text: 'only a title' },
+    ]);
+    assertBadLine(() => parseQueries('<topics>\n\n<topic>\n<query>x</query>\n</topic>\n', { file: 'x.xml' }), 'x.xml', 3);
+    assertBadLine(() => parseQueries('<topics>\n</topics>\n', { file: 'x.xml', format: 'trec-topics' }), 'x.xml', 1);
+  });
+
   it('detects the format by extension, then content', () => {
     assert.equal(detectQueriesFormat('1\tx\n', 'q.jsonl'), 'beir-jsonl');
     assert.equal(detectQueriesFormat('\n  {"_id":"1","text":"x"}\n', 'q.txt'), 'beir-jsonl');

@@ -116,35 +116,48 @@ function parseTsv(text: string, file: string): EvalQuery[] {
 }
 
 /**
- * TREC topics: each `<top> ... </top>` block needs a `<num>` and a `<title>`. The title runs from
- * its tag to the next tag (so both `<title> text` on its own lines and `<title>text</title>` work);
- * a leading "Number:" / "Topic:" label is dropped, and a numeric id loses its leading zeros
- * ("051" → "51") to match TREC qrels, which write topic numbers without them.
+ * TREC topics. Classic files: each `<top> ... </top>` block needs a `<num>` and a `<title>`; the
+ * title runs from its tag to the next tag (so both `<title> text` on its own lines and
+ * `<title>text</title>` work); a leading "Number:" / "Topic:" label is dropped, and a numeric id
+ * loses its leading zeros ("051" → "51") to match TREC qrels, which write topic numbers without
+ * them. XML-style files (`<topic number="1"> <query>...</query>`, e.g. TREC-COVID) take the
+ * `<query>` (else the `<title>`) as the text and the `number` attribute as the id.
  */
 function parseTrecTopics(text: string, file: string): EvalQuery[] {
   const out = new QueryCollector(file);
   const lineStarts = lineStartOffsets(text);
   const lineAt = (offset: number): number => upperBound(lineStarts, offset);
-  const blockRe = /<top>([\s\S]*?)<\/top>/gi;
+  const classic = /<top>/i.test(text);
+  const blockRe = classic ? /<top>([\s\S]*?)<\/top>/gi : /<topic\b([^>]*)>([\s\S]*?)<\/topic>/gi;
   let match: RegExpExecArray | null;
   let lastEnd = 0;
   while ((match = blockRe.exec(text)) !== null) {
     const gap = text.slice(lastEnd, match.index);
-    if (/<(num|title)>/i.test(gap)) throw malformedLine(file, lineAt(lastEnd), 'tag outside a <top> block');
+    if (/<(num|title|query)>/i.test(gap)) throw malformedLine(file, lineAt(lastEnd), 'tag outside a topic block');
     lastEnd = match.index + match[0].length;
-    const block = match[1]!;
     const blockLine = lineAt(match.index);
-    const num = tagText(block, 'num');
-    const title = tagText(block, 'title');
-    if (num === null) throw malformedLine(file, blockLine, 'topic without <num>');
-    if (title === null) throw malformedLine(file, blockLine, 'topic without <title>');
-    let id = num.replace(/^number\s*:\s*/i, '').trim();
+    let id: string | null;
+    let title: string | null;
+    if (classic) {
+      const block = match[1]!;
+      id = tagText(block, 'num');
+      title = tagText(block, 'title');
+      if (id === null) throw malformedLine(file, blockLine, 'topic without <num>');
+      if (title === null) throw malformedLine(file, blockLine, 'topic without <title>');
+    } else {
+      id = /\bnumber\s*=\s*["']?([^"'\s>]+)/i.exec(match[1]!)?.[1] ?? null;
+      title = tagText(match[2]!, 'query') ?? tagText(match[2]!, 'title');
+      if (id === null) throw malformedLine(file, blockLine, '<topic> without a number attribute');
+      if (title === null) throw malformedLine(file, blockLine, 'topic without <query> or <title>');
+    }
+    id = id.replace(/^number\s*:\s*/i, '').trim();
     if (/^\d+$/.test(id)) id = String(Number.parseInt(id, 10));
     const query = title.replace(/^topic\s*:\s*/i, '').replace(/\s+/g, ' ').trim();
     out.add(id, query, blockLine);
   }
   const rest = text.slice(lastEnd);
-  if (/<top>|<num>|<title>/i.test(rest)) throw malformedLine(file, lineAt(lastEnd), 'unterminated <top> block');
+  if (/<top>|<topic\b|<num>|<title>/i.test(rest)) throw malformedLine(file, lineAt(lastEnd), 'unterminated topic block');
+  if (out.queries.length === 0 && text.trim() !== '') throw malformedLine(file, 1, 'no topics found');
   return out.queries;
 }
 
