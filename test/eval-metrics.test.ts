@@ -124,6 +124,11 @@ describe('evaluateRun', () => {
     close(r.mean['p@10'], (0.1 + 0.1 + 0) / 3);
     assert.deepEqual([...metricVector(r, 'mrr@10')], [1, 0.5, 0]);
     assert.deepEqual([...metricVector(r, 'mrr@10', ['q4', 'q1'])], [0, 1]);
+    // BEIR/pytrec_eval averaging leaves q4 out instead: (1 + 0.5) / 2.
+    const skipped = evaluateRun(run, qrels, { missingQueries: 'skip' });
+    assert.deepEqual(skipped.queryIds, ['q1', 'q2']);
+    assert.deepEqual(skipped.missingFromRun, ['q4']);
+    close(skipped.mean['mrr@10'], 0.75);
   });
 
   it('refuses duplicate docs, non-finite scores, and qrels without relevant docs', () => {

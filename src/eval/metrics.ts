@@ -5,9 +5,10 @@
  * `compareTrecEval`), rel(i) the qrel grade of the hit at 1-based rank i (0 when unjudged), and
  * R = the number of the query's judged docs with grade > 0:
  *
- * - `ndcg@10` (trec_eval `ndcg_cut.10`): DCG = Σ_{i≤10} max(rel(i), 0) / log2(i + 1) — linear gain,
- *   the grade itself — divided by the ideal DCG, the same sum over all of the query's grades > 0
- *   sorted descending.
+ * - `ndcg@10` (trec_eval ≥ 9 `ndcg_cut.10`, "i+2 since doc i has rank i+1"): DCG =
+ *   Σ_{i≤10} max(rel(i), 0) / log2(i + 1) — linear gain, the grade itself — divided by the ideal
+ *   DCG, the same sum over all of the query's grades > 0 sorted descending. (trec_eval 8 left
+ *   ranks 1 and 2 undiscounted, dividing by log2(i) from rank 2; pytrec_eval and BEIR use ≥ 9.)
  * - `mrr@10`: 1 / rank of the first hit with grade > 0 within the first 10, else 0 (BEIR's
  *   MRR@10; trec_eval's `recip_rank` has no cut-off).
  * - `map@100` (trec_eval `map_cut.100`): Σ over relevant hits at rank i ≤ 100 of
@@ -15,9 +16,10 @@
  * - `recall@k` (trec_eval `recall.k`), k = 10, 100, 1000: relevant hits in ranks 1..k / R.
  * - `p@10` (trec_eval `P.10`): relevant hits in ranks 1..10 / 10, also when fewer than 10 came back.
  *
- * Averaging (BEIR's convention): the mean is over the queries of the qrels that have at least one
- * grade > 0. Such a query missing from the run scores 0 on every metric (as trec_eval -c does);
- * queries of the run without a grade > 0 in the qrels are left out. A hit whose doc id equals its
+ * Averaging: the mean is over the queries of the qrels that have at least one grade > 0. Such a
+ * query missing from the run scores 0 on every metric by default (as trec_eval -c does), or is
+ * left out with `missingQueries: 'skip'` (what BEIR's pytrec_eval averaging does); queries of the
+ * run without a grade > 0 in the qrels are always left out. A hit whose doc id equals its
  * query id is dropped before ranking (BEIR's `ignore_identical_ids`, on by default).
  */
 
@@ -36,16 +38,18 @@ export interface EvaluateOptions {
   ignoreIdenticalIds?: boolean;
   /** 'trec-eval' (default) re-sorts hits as trec_eval does; 'as-given' keeps the run's order. */
   order?: 'trec-eval' | 'as-given';
+  /** 'zero' (default) scores a judged query absent from the run 0; 'skip' leaves it out of the mean. */
+  missingQueries?: 'zero' | 'skip';
 }
 
 export interface EvalResult {
-  /** The evaluated queries (those with a grade > 0 in the qrels), in qrels order. */
+  /** The evaluated queries (those with a grade > 0 in the qrels, less skipped missing ones), in qrels order. */
   queryIds: string[];
   /** Metric values of each evaluated query. */
   perQuery: Map<string, MetricValues>;
   /** Arithmetic mean of `perQuery` over `queryIds`. */
   mean: MetricValues;
-  /** Evaluated queries the run had no hits for (each scored 0). */
+  /** Judged queries absent from the run (scored 0, or left out with missingQueries 'skip'). */
   missingFromRun: string[];
   /** Run queries not evaluated (absent from the qrels or without a grade > 0 there). */
   ignoredRunQueries: number;
@@ -97,9 +101,14 @@ export function queryMetrics(hits: readonly RunHit[], judged: ReadonlyMap<string
 export function evaluateRun(run: Run, qrels: Qrels, options: EvaluateOptions = {}): EvalResult {
   const ignoreIdentical = options.ignoreIdenticalIds ?? true;
   const order = options.order ?? 'trec-eval';
+  const missing = options.missingQueries ?? 'zero';
   if (order !== 'trec-eval' && order !== 'as-given') {
     throw new PlaitError('INVALID_ARGUMENT', { message: `Expected 'trec-eval' or 'as-given' for order but received ${String(order)}`, name: 'order' });
   }
+  if (missing !== 'zero' && missing !== 'skip') {
+    throw new PlaitError('INVALID_ARGUMENT', { message: `Expected 'zero' or 'skip' for missingQueries but received ${String(missing)}`, name: 'missingQueries' });
+  }
+  const skipMissing = missing === 'skip';
   const queryIds: string[] = [];
   const perQuery = new Map<string, MetricValues>();
   const missingFromRun: string[] = [];
@@ -113,13 +122,17 @@ export function evaluateRun(run: Run, qrels: Qrels, options: EvaluateOptions = {
     }
     if (!anyRelevant) continue;
     const given = run.get(qid);
-    if (given === undefined) missingFromRun.push(qid);
+    if (given === undefined) {
+      missingFromRun.push(qid);
+      if (skipMissing) continue;
+    }
     const hits = prepareHits(qid, given ?? [], ignoreIdentical, order);
     queryIds.push(qid);
     perQuery.set(qid, queryMetrics(hits, judged));
   }
   if (queryIds.length === 0) {
-    throw new PlaitError('INVALID_INPUT', { message: 'the qrels hold no query with a relevance grade above 0' });
+    const why = missingFromRun.length > 0 ? 'none of the judged queries is in the run' : 'the qrels hold no query with a grade above 0';
+    throw new PlaitError('INVALID_INPUT', { message: `no query to evaluate: ${why}` });
   }
   let ignoredRunQueries = 0;
   for (const qid of run.keys()) if (!perQuery.has(qid)) ignoredRunQueries++;
