@@ -21,6 +21,7 @@ const TEXTS = [
   'hello [MASK] world [CLS] [SEP]',
   'ñandú «quoted» ‘curly’ “double” — dash … ellipsis',
   '   leading and trailing   ',
+  'vertical\u000btab form\u000cfeed del\u007fete MiXeD CaSe 123abc',
 ];
 
 function codePointToUtf16(text: string): number[] {

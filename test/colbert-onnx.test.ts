@@ -245,6 +245,8 @@ describe('other layouts', () => {
       const qMarker = vocab.length;
       const dMarker = vocab.length + 1;
       assert.equal(enc.info.queryMarker, '[Q] ');
+      // No dim in PyLate's config: it comes from the graph's declared output shape.
+      assert.equal(enc.info.dim, 16);
       assert.equal(enc.info.attendToMaskTokens, false);
       assert.equal(enc.info.documentWindow, 177);
       const [q] = await enc.encodeQueries(['hello world']);

@@ -60,11 +60,15 @@ function isChinese(c: number): boolean {
 }
 
 function isWhitespace(ch: string): boolean {
-  return ch === '\t' || ch === '\n' || ch === '\r' || WHITESPACE.test(ch);
+  const c = ch.charCodeAt(0);
+  if (c < 0x80) return c === 32 || c === 9 || c === 10 || c === 13 || c === 11 || c === 12;
+  return WHITESPACE.test(ch);
 }
 
 function isPunct(ch: string): boolean {
-  return isAsciiPunct(ch.codePointAt(0)!) || UNICODE_PUNCT.test(ch);
+  const c = ch.charCodeAt(0);
+  if (c < 0x80) return isAsciiPunct(c);
+  return UNICODE_PUNCT.test(ch);
 }
 
 /** Parses the parts of tokenizer.json this tokenizer understands; null when it is not BERT WordPiece. */
@@ -140,6 +144,14 @@ export class BertTokenizer {
       const start = i;
       const end = i + width;
       i = end;
+      if (cp < 0x80 && n !== null) {
+        // ASCII fast path: the same rules without regular expressions or NFD.
+        if (cp === 9 || cp === 10 || cp === 13 || cp === 32) out.push({ ch: ' ', start, end });
+        else if (cp < 32 || cp === 127) {
+          if (!n.cleanText) out.push({ ch: String.fromCharCode(cp), start, end });
+        } else out.push({ ch: String.fromCharCode(n.lowercase && cp >= 65 && cp <= 90 ? cp + 32 : cp), start, end });
+        continue;
+      }
       let ch = String.fromCodePoint(cp);
       if (n === null) {
         out.push({ ch, start, end });
