@@ -96,6 +96,10 @@ describe('renderJson and renderReportHtml', () => {
     assert.equal(parsed.modes[1]!.name, 'good <x>');
     assert.equal(parsed.modes[1]!.mean['mrr@10'], 1);
     assert.equal(parsed.modes[2]!.latency, null);
+    assert.equal(parsed.modes[0]!.perQuery, undefined);
+    const withPerQuery = JSON.parse(renderJson(buildComparison(modes(), { permutations: 99, includePerQuery: true }))) as typeof c;
+    assert.equal(withPerQuery.modes[0]!.perQuery!['q7']!['mrr@10'], 0.5);
+    assert.equal(Object.keys(withPerQuery.modes[1]!.perQuery!).length, 40);
   });
 
   it('HTML is self-contained, escaped, and plots one point per mode with latency', () => {

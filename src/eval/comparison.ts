@@ -32,6 +32,8 @@ export interface ComparisonOptions {
   seed?: number;
   /** Report title, e.g. "scifact test". */
   title?: string;
+  /** Copy each mode's per-query values into the comparison (and so into its JSON). Default false. */
+  includePerQuery?: boolean;
 }
 
 export interface MetricSignificance {
@@ -47,6 +49,8 @@ export interface ModeSummary {
   latency: LatencyStats | null;
   /** Per metric, against the baseline; null for the baseline itself. */
   significance: Record<MetricName, MetricSignificance> | null;
+  /** query id → metric values, present with `includePerQuery`. */
+  perQuery?: Record<string, MetricValues>;
 }
 
 export interface Comparison {
@@ -102,7 +106,11 @@ export function buildComparison(modes: readonly ModeInput[], options: Comparison
       });
       significance = Object.fromEntries(entries) as Record<MetricName, MetricSignificance>;
     }
-    return { name: m.name, mean: { ...m.result.mean }, latency: m.latency ?? null, significance };
+    const summary: ModeSummary = { name: m.name, mean: { ...m.result.mean }, latency: m.latency ?? null, significance };
+    if (options.includePerQuery === true) {
+      summary.perQuery = Object.fromEntries(queryIds.map((q) => [q, { ...m.result.perQuery.get(q)! }]));
+    }
+    return summary;
   });
   return {
     title: options.title ?? null,
