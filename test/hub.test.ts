@@ -262,6 +262,26 @@ describe('pullModel', () => {
     assert.ok(Date.now() - t0 < 10_000);
   });
 
+  test('a cancelled pull is ABORTED and keeps its .part for the next run', async () => {
+    hub.behaviour.cutAfter = 50_000;
+    hub.behaviour.cutCount = 1;
+    const controller = new AbortController();
+    const pull = pullModel(REPO, {
+      cacheDir,
+      endpoint: hub.endpoint,
+      signal: controller.signal,
+      onProgress: (p) => {
+        if (p.file === 'model.onnx' && p.bytesDone >= 50_000) controller.abort();
+      },
+    });
+    await assert.rejects(pull, (e: unknown) => isPlaitError(e, 'ABORTED'));
+    const part = await readFile(`${modelPath()}.part`);
+    assert.equal(part.length, 50_000);
+    await pullModel(REPO, { cacheDir, endpoint: hub.endpoint });
+    assert.equal(onnxRequests().at(-1)!.range, 'bytes=50000-');
+    assert.deepEqual(new Uint8Array(await readFile(modelPath())), source['model.onnx']);
+  });
+
   test('HF_TOKEN goes to the hub as a Bearer token', async () => {
     process.env['HF_TOKEN'] = 'hf_test';
     try {
