@@ -93,5 +93,6 @@ export function renderReportHtml(c: Comparison, options: HtmlReportOptions = {})
 }
 
 function formatP(p: number): string {
-  return p < 0.001 ? 'p&lt;0.001' : `p=${p.toFixed(3)}`;
+  // Four decimals below 0.1, so that a value just under 0.05 does not print as 0.050.
+  return p < 0.001 ? 'p&lt;0.001' : `p=${p.toFixed(p < 0.1 ? 4 : 3)}`;
 }
