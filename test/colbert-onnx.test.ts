@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cp, mkdtemp, rm, unlink } from 'node:fs/promises';
+import { cp, mkdtemp, rm, unlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createEncoder } from '../src/encoder/create-encoder.js';
@@ -277,6 +277,20 @@ describe('other layouts', () => {
     } finally {
       await enc.close();
     }
+  });
+
+  test('artifact.metadata wrapped as { config } (as ColBERT also reads it), and overrides winning over it', async () => {
+    const wrapped = path.join(root, 'wrapped');
+    await cp(dirs.colbertv2, wrapped, { recursive: true });
+    const meta = { config: { query_maxlen: 24, doc_maxlen: 100, dim: 16, attend_to_mask_tokens: false } };
+    await writeFile(path.join(wrapped, 'artifact.metadata'), JSON.stringify(meta));
+    const tok = await colbertOnnxFamily.loadTokenizer({ family: 'colbert-onnx', dir: wrapped });
+    assert.equal(tok.info.queryMaxlen, 24);
+    assert.equal(tok.info.docMaxlen, 100);
+    assert.equal(tok.info.attendToMaskTokens, false);
+    const over = await colbertOnnxFamily.loadTokenizer({ family: 'colbert-onnx', dir: wrapped, overrides: { queryMaxlen: 40 } });
+    assert.equal(over.info.queryMaxlen, 40);
+    assert.equal(over.info.docMaxlen, 100);
   });
 
   test('a folder without the ONNX graph is MODEL_FILE_MISSING, naming the file', async () => {

@@ -97,8 +97,11 @@ export function readCheckpoint(spec: ColbertSpec): ColbertCheckpoint {
   };
   // ColBERT's own settings, wherever an export put them (config.json first, artifact.metadata wins).
   for (const file of ['config.json', 'artifact.metadata']) {
-    const c = readJson(path.join(dir, file));
-    if (c === null) continue;
+    const raw = readJson(path.join(dir, file));
+    if (raw === null) continue;
+    // ColBERT reads artifact.metadata either flat or wrapped as { config: {...} } (ColBERTConfig.from_path).
+    const wrapped = raw['config'];
+    const c = wrapped !== null && typeof wrapped === 'object' && !Array.isArray(wrapped) ? (wrapped as Record<string, unknown>) : raw;
     s.queryMaxlen = positiveInt(c['query_maxlen']) ?? s.queryMaxlen;
     s.docMaxlen = positiveInt(c['doc_maxlen']) ?? s.docMaxlen;
     s.dim = positiveInt(c['dim']) ?? s.dim;
