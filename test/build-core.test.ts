@@ -27,12 +27,12 @@ test('ColBERT sample size and centroid count formulas', () => {
   assert.equal(centroidCount(0, 100), 16);
 });
 
-test('k-means is deterministic for a seed, and its centroids are unit vectors', () => {
+test('k-means is deterministic for a seed, and its centroids are unit vectors', async () => {
   const gen = new SyntheticVectors({ dim: 16, clusters: 8, spread: 0.2, seed: 3 });
   const v = gen.vectors(500);
-  const a = trainKmeans(v, 500, 16, 8, { iters: 5, seed: 7, kernels: typescriptKernels });
-  const b = trainKmeans(v, 500, 16, 8, { iters: 5, seed: 7, kernels: typescriptKernels });
-  const c = trainKmeans(v, 500, 16, 8, { iters: 5, seed: 8, kernels: typescriptKernels });
+  const a = await trainKmeans(v, 500, 16, 8, { iters: 5, seed: 7, kernels: typescriptKernels });
+  const b = await trainKmeans(v, 500, 16, 8, { iters: 5, seed: 7, kernels: typescriptKernels });
+  const c = await trainKmeans(v, 500, 16, 8, { iters: 5, seed: 8, kernels: typescriptKernels });
   assert.deepEqual(a, b);
   assert.notDeepEqual(a, c);
   for (let k = 0; k < 8; k++) {
@@ -42,20 +42,20 @@ test('k-means is deterministic for a seed, and its centroids are unit vectors', 
   }
 });
 
-test('k-means improves the mean inner product to the nearest centroid over its iterations', () => {
+test('k-means improves the mean inner product to the nearest centroid over its iterations', async () => {
   const gen = new SyntheticVectors({ dim: 32, clusters: 16, spread: 0.3, seed: 5 });
   const v = gen.vectors(2000);
   const scores: number[] = [];
-  trainKmeans(v, 2000, 32, 16, { iters: 6, seed: 1, kernels: typescriptKernels, onIteration: (_, s) => scores.push(s) });
+  await trainKmeans(v, 2000, 32, 16, { iters: 6, seed: 1, kernels: typescriptKernels, onIteration: (_, s) => scores.push(s) });
   assert.ok(scores[scores.length - 1]! >= scores[0]! - 1e-6, `scores ${scores.join(', ')}`);
-  assert.throws(() => trainKmeans(v, 2000, 32, 0, { iters: 1, seed: 1 }), (e) => isPlaitError(e, 'INVALID_ARGUMENT'));
+  await assert.rejects(trainKmeans(v, 2000, 32, 0, { iters: 1, seed: 1 }), (e) => isPlaitError(e, "INVALID_ARGUMENT"));
 });
 
-test('residual codec: reconstruction error shrinks as nbits grows', () => {
+test('residual codec: reconstruction error shrinks as nbits grows', async () => {
   const dim = 64;
   const gen = new SyntheticVectors({ dim, clusters: 32, spread: 0.3, seed: 11 });
   const train = gen.vectors(3000);
-  const centroids = trainKmeans(train, 3000, dim, 32, { iters: 4, seed: 2, kernels: typescriptKernels });
+  const centroids = await trainKmeans(train, 3000, dim, 32, { iters: 4, seed: 2, kernels: typescriptKernels });
   const heldout = gen.vectors(500);
   const test = gen.vectors(400);
   const errors: number[] = [];

@@ -11,6 +11,7 @@ import type { Kernels } from '../kernels/types.js';
 import { Random } from '../util/random.js';
 import { centroidCount, trainKmeans } from './kmeans.js';
 import { IndexWriter } from './index-writer.js';
+import { ParallelAssigner } from './parallel-assign.js';
 
 export interface EmbeddingSource {
   readonly nPassages: number;
@@ -27,6 +28,8 @@ export interface CompressOptions {
   chunkSize: number;
   kmeansIters?: number;
   kernels: Kernels;
+  /** Threads for nearest-centroid assignment (default: all cores). */
+  threads?: number;
   progress: (phase: 'sample' | 'kmeans' | 'encode', done: number, total: number) => void;
   checkAbort: () => void;
 }
@@ -101,7 +104,32 @@ export async function compressPassages(dir: string, source: EmbeddingSource, o: 
   const k = centroidCount(estimatedTokens, nTrain);
   const iters = o.kmeansIters ?? (nTrain < 200_000 ? BUILD_DEFAULTS.kmeansItersSmall : BUILD_DEFAULTS.kmeansIters);
   o.progress('kmeans', 0, iters);
-  const centroids = trainKmeans(train, nTrain, dim, k, { iters, seed: o.seed, kernels: o.kernels, onIteration: (it) => o.progress('kmeans', it + 1, iters) });
+  const assigner = new ParallelAssigner(o.kernels, o.threads);
+  try {
+    return await compressAll(dir, source, o, { assigner, rng: null, samplePids, sampleEmb, train, nTrain, heldout, nHeldout, k, iters, nSample });
+  } finally {
+    await assigner.close();
+  }
+}
+
+interface Prepared {
+  assigner: ParallelAssigner;
+  rng: null;
+  samplePids: Int32Array;
+  sampleEmb: TokenEmbeddings[];
+  train: Float32Array;
+  nTrain: number;
+  heldout: Float32Array;
+  nHeldout: number;
+  k: number;
+  iters: number;
+  nSample: number;
+}
+
+async function compressAll(dir: string, source: EmbeddingSource, o: CompressOptions, p: Prepared): Promise<CompressResult> {
+  const { nPassages, dim } = source;
+  const { assigner, samplePids, sampleEmb, train, nTrain, heldout, nHeldout, k, iters, nSample } = p;
+  const centroids = await trainKmeans(train, nTrain, dim, k, { iters, seed: o.seed, kernels: o.kernels, assign: assigner.assign, onIteration: (it) => o.progress('kmeans', it + 1, iters) });
   const codec = ResidualCodec.fit(centroids, dim, o.nbits, heldout, o.kernels);
   const avgResidual = meanAbsResidual(codec, heldout, nHeldout);
 
@@ -156,7 +184,7 @@ export async function compressPassages(dir: string, source: EmbeddingSource, o: 
         }
       }
     });
-    const { codes, residuals } = codec.compress(vectors, tokens);
+    const { codes, residuals } = await codec.compressWith(assigner.assign, vectors, tokens);
     writer.appendChunk(codes, residuals, doclens);
     o.progress('encode', Math.min(from + o.chunkSize, nPassages), nPassages);
   }

@@ -9,11 +9,14 @@ import type { Kernels } from '../kernels/types.js';
 import { invalidArgument } from '../errors/index.js';
 import { Random } from '../util/random.js';
 import { normalizeRows } from '../util/vectors.js';
+import type { AssignFn } from './parallel-assign.js';
 
 export interface KmeansOptions {
   iters: number;
   seed: number;
   kernels?: Kernels;
+  /** Assignment step (default: the kernels' assignNearest on this thread; builds pass a parallel one). */
+  assign?: AssignFn;
   /** Called after each iteration with the mean best inner product (a convergence signal). */
   onIteration?: (iter: number, meanScore: number) => void;
 }
@@ -24,10 +27,15 @@ export function centroidCount(estimatedTokens: number, sampleVectors: number): n
   return Math.max(1, Math.min(k, sampleVectors));
 }
 
-export function trainKmeans(vectors: Float32Array, n: number, dim: number, k: number, options: KmeansOptions): Float32Array {
+export async function trainKmeans(vectors: Float32Array, n: number, dim: number, k: number, options: KmeansOptions): Promise<Float32Array> {
   if (!Number.isInteger(k) || k < 1 || k > n) throw invalidArgument('k', `an integer in [1, ${n}]`, k);
   if (!Number.isInteger(options.iters) || options.iters < 0) throw invalidArgument('kmeansIters', 'a non-negative integer', options.iters);
   const kernels = options.kernels ?? getKernels();
+  const assign: AssignFn =
+    options.assign ??
+    (async (v, nv, c, kk, d, codes, scores) => {
+      kernels.assignNearest(v, nv, c, kk, d, codes, scores);
+    });
   const rng = new Random(options.seed);
   const centroids = new Float32Array(k * dim);
   const init = rng.sampleDistinct(n, k);
@@ -39,7 +47,7 @@ export function trainKmeans(vectors: Float32Array, n: number, dim: number, k: nu
   const sums = new Float64Array(k * dim);
   const counts = new Int32Array(k);
   for (let iter = 0; iter < options.iters; iter++) {
-    kernels.assignNearest(vectors, n, centroids, k, dim, codes, scores);
+    await assign(vectors, n, centroids, k, dim, codes, scores);
     sums.fill(0);
     counts.fill(0);
     let total = 0;

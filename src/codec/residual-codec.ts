@@ -82,12 +82,28 @@ export class ResidualCodec implements ResidualCodecState {
 
   /** Nearest centroid and packed residual for n vectors. */
   compress(vectors: Float32Array, n: number): CompressedVectors {
-    if (vectors.length < n * this.dim) throw new PlaitError('DIMENSION_MISMATCH', { expected: n * this.dim, received: vectors.length });
+    this.checkLength(vectors, n);
     const codes = new Int32Array(n);
-    const residuals = new Uint8Array(n * this.bytesPerToken);
     this.kernels.assignNearest(vectors, n, this.centroids, this.nCentroids, this.dim, codes);
+    return { codes, residuals: this.packResiduals(vectors, n, codes) };
+  }
+
+  /** Same as `compress`, with the assignment (the expensive part) done by the given, e.g. parallel, function. */
+  async compressWith(assign: (v: Float32Array, n: number, c: Float32Array, k: number, dim: number, codes: Int32Array) => Promise<void>, vectors: Float32Array, n: number): Promise<CompressedVectors> {
+    this.checkLength(vectors, n);
+    const codes = new Int32Array(n);
+    await assign(vectors, n, this.centroids, this.nCentroids, this.dim, codes);
+    return { codes, residuals: this.packResiduals(vectors, n, codes) };
+  }
+
+  private checkLength(vectors: Float32Array, n: number): void {
+    if (vectors.length < n * this.dim) throw new PlaitError('DIMENSION_MISMATCH', { expected: n * this.dim, received: vectors.length });
+  }
+
+  private packResiduals(vectors: Float32Array, n: number, codes: Int32Array): Uint8Array {
+    const residuals = new Uint8Array(n * this.bytesPerToken);
     this.kernels.compress(vectors, n, this.dim, this.centroids, codes, this.cutoffs, this.nbits, residuals);
-    return { codes, residuals };
+    return residuals;
   }
 
   /** Reconstructs n L2-normalised vectors. */

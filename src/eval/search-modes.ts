@@ -1,0 +1,41 @@
+/**
+ * The modes `plait eval` compares, as search options over one open index: exhaustive MaxSim (the
+ * oracle), PLAID at ColBERT's defaults and at other settings, BM25, and hybrid fusion.
+ */
+import type { SearchOptions } from '../search/plait-index.js';
+
+export interface EvalMode {
+  name: string;
+  options: SearchOptions;
+}
+
+export const STANDARD_MODES: Record<string, (depth: number) => EvalMode> = {
+  exhaustive: (topK) => ({ name: 'exhaustive', options: { topK, mode: 'late', exhaustive: true } }),
+  plaid: (topK) => ({ name: 'plaid', options: { topK, mode: 'late' } }),
+  bm25: (topK) => ({ name: 'bm25', options: { topK, mode: 'bm25' } }),
+  hybrid: (topK) => ({ name: 'hybrid', options: { topK, mode: 'hybrid', fusion: 'minmax' } }),
+  'hybrid-rrf': (topK) => ({ name: 'hybrid-rrf', options: { topK, mode: 'hybrid', fusion: 'rrf' } }),
+};
+
+/**
+ * PLAID settings for the latency/quality sweep, written "ncells=2,ndocs=1024,threshold=0.45" and
+ * separated by ';'.
+ */
+export function parseSweep(spec: string, topK: number): EvalMode[] {
+  return spec
+    .split(';')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0)
+    .map((s) => {
+      const options: SearchOptions = { topK, mode: 'late' };
+      for (const part of s.split(',')) {
+        const [key, value] = part.split('=').map((x) => x.trim());
+        const n = Number(value);
+        if (key === 'ncells') options.nIvfProbe = n;
+        else if (key === 'ndocs') options.ndocs = n;
+        else if (key === 'threshold') options.centroidScoreThreshold = n;
+        else throw new Error(`unknown sweep setting "${key}" (expected ncells, ndocs or threshold)`);
+      }
+      return { name: `plaid ${s.replace(/\s+/g, '')}`, options };
+    });
+}
