@@ -3,7 +3,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Tokenizer } from 'tokenizers';
-import { BertTokenizer, wordPieceSettings } from '../src/encoder/colbert-onnx/index.js';
+import { BertTokenizer, BridgedTokenizer, syncTokenizerFor, wordPieceSettings } from '../src/encoder/colbert-onnx/index.js';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { tinyTokenizerJson, tinyVocab } from './helpers/tiny-colbert.js';
 
 const TEXTS = [
@@ -60,6 +63,31 @@ test('hand-checked: subwords, unknown words and punctuation', () => {
   assert.deepEqual([...t.offsets], [0, 5, 5, 6, 7, 11, 11, 14, 14, 15]);
 });
 
-test('non-WordPiece tokenizer.json is recognised as such', () => {
+test('the worker bridge (for non-WordPiece tokenizers) gives the in-thread answers, synchronously', async () => {
   assert.equal(wordPieceSettings({ model: { type: 'BPE', vocab: {} }, pre_tokenizer: { type: 'ByteLevel' } }), null);
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'plait-bridge-'));
+  try {
+    const json = tinyTokenizerJson();
+    const file = path.join(dir, 'tokenizer.json');
+    await writeFile(file, json);
+    const ours = new BertTokenizer(wordPieceSettings(JSON.parse(json))!);
+    const bridge = new BridgedTokenizer(file);
+    try {
+      for (const text of TEXTS) assert.deepEqual(bridge.tokenize(text), ours.tokenize(text), JSON.stringify(text));
+    } finally {
+      await bridge.close();
+    }
+    // A tokenizer.json whose normalizer is not BertNormalizer takes the bridge.
+    const other = JSON.parse(json) as { normalizer: unknown };
+    other.normalizer = { type: 'Lowercase' };
+    const otherFile = path.join(dir, 'other.json');
+    await writeFile(otherFile, JSON.stringify(other));
+    const viaBridge = syncTokenizerFor(other, otherFile);
+    assert.ok(!(viaBridge instanceof BertTokenizer));
+    const t = viaBridge.tokenize('Hello 🙂 World');
+    assert.deepEqual([...t.ids], [tinyVocab().indexOf('hello'), tinyVocab().indexOf('[UNK]'), tinyVocab().indexOf('world')]);
+    assert.deepEqual([...t.offsets], [0, 5, 6, 8, 9, 14]);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });

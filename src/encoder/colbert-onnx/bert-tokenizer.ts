@@ -4,9 +4,10 @@
  * step — added tokens, BertNormalizer (clean text, CJK spacing, accent stripping, lowercase),
  * BertPreTokenizer (whitespace and punctuation), greedy longest-match WordPiece — and keeps UTF-16
  * offsets into the original text. test/colbert-onnx-tokenizer.test.ts checks it against the binding.
+ * Other tokenizer types go through the binding on a worker (tokenizer-bridge.ts).
  */
-import { PlaitError } from '../../errors/index.js';
 import type { TokenizedText } from '../types.js';
+import { BridgedTokenizer } from './tokenizer-bridge.js';
 
 interface NormalizerSettings {
   cleanText: boolean;
@@ -230,16 +231,18 @@ export class BertTokenizer {
   }
 }
 
-/** The sync tokenizer for a tokenizer.json, or a stand-in that explains why it cannot tokenize. */
+/**
+ * The sync tokenizer for a tokenizer.json: in-thread for BERT WordPiece; otherwise the `tokenizers`
+ * binding behind a worker bridge, started on the first call (the encoder workers never need it).
+ */
 export function syncTokenizerFor(json: unknown, file: string): { tokenize(text: string): TokenizedText } {
   const settings = wordPieceSettings(json);
   if (settings !== null) return new BertTokenizer(settings);
+  let bridge: BridgedTokenizer | null = null;
   return {
-    tokenize: () => {
-      throw new PlaitError('TOKENIZER_FAILED', {
-        message: `${file} is not a BERT WordPiece tokenizer; synchronous tokenize() supports WordPiece only (encoding still works)`,
-        file,
-      });
+    tokenize: (text: string): TokenizedText => {
+      bridge ??= new BridgedTokenizer(file);
+      return bridge.tokenize(text);
     },
   };
 }

@@ -25,5 +25,6 @@ export { readCheckpoint, checkpointFiles, ONNX_FILE_CANDIDATES, TOKENIZER_FILE, 
 export type { ColbertCheckpoint, ColbertSpec } from './checkpoint-config.js';
 export { buildBatch, wrapTokens, contentRoom } from './colbert-inputs.js';
 export type { ColbertBatch, SpecialIds, InputSettings } from './colbert-inputs.js';
-export { BertTokenizer, wordPieceSettings } from './bert-tokenizer.js';
+export { BertTokenizer, wordPieceSettings, syncTokenizerFor } from './bert-tokenizer.js';
+export { BridgedTokenizer, codePointsToUtf16 } from './tokenizer-bridge.js';
 export { readOutputShape } from './onnx-output-shape.js';
