@@ -161,3 +161,12 @@ export const HUB_PULL_DEFAULTS = {
   /** Pause before retry n is n × this: a dropped connection usually recovers within a second. */
   retryDelayMs: 250,
 } as const;
+
+/** ColBERT ONNX checkpoints. */
+export const COLBERT_ONNX_DEFAULTS = {
+  /**
+   * Longest a synchronous tokenize() may wait on the worker that runs non-WordPiece tokenizers:
+   * far above the ~0.2 ms a call takes, so only a dead worker hits it.
+   */
+  tokenizerBridgeTimeoutMs: 30_000,
+} as const;

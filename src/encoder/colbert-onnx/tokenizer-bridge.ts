@@ -6,12 +6,10 @@
  * checkpoints keep the in-thread tokenizer.
  */
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import { COLBERT_ONNX_DEFAULTS } from '../../config/defaults.js';
 import { PlaitError } from '../../errors/index.js';
 import type { TokenizedText } from '../types.js';
 import type { BridgeReply } from './tokenizer-bridge-worker.js';
-
-/** Longest a tokenize call may block: generous for a 1 MiB text on a busy machine. */
-const BRIDGE_TIMEOUT_MS = 30_000;
 
 export class BridgedTokenizer {
   private readonly flag: Int32Array;
@@ -35,7 +33,7 @@ export class BridgedTokenizer {
   tokenize(text: string): TokenizedText {
     Atomics.store(this.flag, 0, 0);
     this.port.postMessage(text);
-    const waited = Atomics.wait(this.flag, 0, 0, BRIDGE_TIMEOUT_MS);
+    const waited = Atomics.wait(this.flag, 0, 0, COLBERT_ONNX_DEFAULTS.tokenizerBridgeTimeoutMs);
     const message = receiveMessageOnPort(this.port)?.message as BridgeReply | undefined;
     if (waited === 'timed-out' || message === undefined) {
       throw new PlaitError('TOKENIZER_FAILED', { message: `no answer from the tokenizer worker for ${this.file}`, file: this.file });
