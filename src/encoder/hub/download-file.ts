@@ -54,6 +54,7 @@ function sha256Of(res: IncomingMessage): string | null {
   return null;
 }
 
+/** One GET; asks for identity encoding, since the bytes on disk must be the bytes the hub hashed. */
 function request(url: URL, headers: Record<string, string>, timeoutMs: number, signal?: AbortSignal): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
     const lib = url.protocol === 'https:' ? https : url.protocol === 'http:' ? http : null;
@@ -61,7 +62,7 @@ function request(url: URL, headers: Record<string, string>, timeoutMs: number, s
       reject(new PlaitError('DOWNLOAD_FAILED', { message: `unsupported URL scheme in ${url.href}`, url: url.href }));
       return;
     }
-    const req = lib.get(url, { headers: { 'user-agent': 'plait', ...headers }, signal });
+    const req = lib.get(url, { headers: { 'user-agent': 'plait', 'accept-encoding': 'identity', ...headers }, signal });
     req.setTimeout(timeoutMs, () => req.destroy(new Retryable(`no data from ${url.host} for ${timeoutMs} ms`)));
     req.on('response', resolve);
     req.on('error', reject);
