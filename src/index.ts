@@ -1,0 +1,81 @@
+/**
+ * plait's public API. Everything a library user needs is re-exported here by name; deeper imports
+ * are not part of the API.
+ */
+
+// Errors and defaults
+export { PlaitError, isPlaitError, ERROR_TEMPLATES } from './errors/index.js';
+export type { ErrorCode, ErrorDetails } from './errors/index.js';
+export {
+  ENCODER_DEFAULTS,
+  BUILD_DEFAULTS,
+  SEARCH_DEFAULTS,
+  RERANK_DEFAULTS,
+  EVAL_DEFAULTS,
+  plaidDefaultsFor,
+} from './config/defaults.js';
+export type { PlaidParams } from './config/defaults.js';
+
+// Encoders
+export { createEncoder } from './encoder/create-encoder.js';
+export { resolveModelSpec } from './encoder/resolve-model.js';
+export type { ResolveModelOptions } from './encoder/resolve-model.js';
+export { pullModel, cachedModel, defaultCacheDir } from './encoder/hub/index.js';
+export type { PullOptions, PullProgress, PulledModel } from './encoder/hub/index.js';
+export type {
+  Encoder,
+  EncoderOptions,
+  ModelInfo,
+  ModelSpec,
+  TokenEmbeddings,
+  TokenizedText,
+  TextKind,
+} from './encoder/types.js';
+
+// Kernels
+export { getKernels, kernelsStatus, typescriptKernels, nativeKernels } from './kernels/index.js';
+export type { Kernels, KernelsName, KernelsStatus } from './kernels/index.js';
+
+// Codec
+export { ResidualCodec, residualBytes } from './codec/residual-codec.js';
+export type { Nbits, CompressedVectors } from './codec/residual-codec.js';
+
+// Building indexes
+export { buildIndex } from './build/build-index.js';
+export type { BuildOptions, BuildProgress, BuildResult, BuildPhase } from './build/build-index.js';
+export { buildIndexFromEmbeddings } from './build/build-from-embeddings.js';
+export type { EmbeddingsBuildOptions } from './build/build-from-embeddings.js';
+export type { EmbeddingSource } from './build/compress-passages.js';
+export { openCorpus, countDocuments } from './build/corpus/index.js';
+export type { CorpusDocument, CorpusFormat, CorpusInput, CorpusReader, CorpusReaderOptions, CorpusReadReport } from './build/corpus/index.js';
+export { splitIntoPassages } from './build/split-passages.js';
+
+// Index format and document store
+export { readManifest } from './format/index-reader.js';
+export { FORMAT_VERSION, INDEX_FILES } from './format/manifest.js';
+export type { IndexManifest } from './format/manifest.js';
+export { resolveIndexPath, indexHome } from './format/index-path.js';
+export { DocStoreReader, DocStoreWriter } from './docstore/index.js';
+export type { StoredDocument, StoredPassage, Bm25Hit } from './docstore/index.js';
+
+// Search and rerank
+export { openIndex, PlaitIndex, checkModel } from './search/plait-index.js';
+export type { OpenIndexOptions, SearchHit, SearchMode, SearchOptions, SearchResult, SearchTimings } from './search/plait-index.js';
+export { Reranker, rerank, closeRerankers } from './rerank/reranker.js';
+export type { RerankDocument, RerankOptions, RerankResult, RerankerOptions } from './rerank/reranker.js';
+
+// Evaluation
+export {
+  readQueries,
+  readQrels,
+  readRun,
+  writeRun,
+  evaluateRun,
+  pairedRandomizationTest,
+  pairedTTest,
+  latencyStats,
+  buildComparison,
+  renderTable,
+  renderReportHtml,
+} from './eval/index.js';
+export type { EvalQuery, Qrels, Run, RunHit, EvalResult, MetricName, MetricValues, LatencyStats, Comparison } from './eval/index.js';

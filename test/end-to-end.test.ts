@@ -1,0 +1,130 @@
+/**
+ * End to end on real text: the sample corpus indexed with the bundled model, searched in every
+ * mode, reranked, and refused with a mismatched model; then a ColBERT-shaped ONNX checkpoint
+ * (the suite's tiny model) through the same build and search.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildIndex, openIndex, Reranker, createEncoder, isPlaitError, type PlaitIndex } from '../src/index.js';
+import { makeTinyColbert } from './helpers/tiny-colbert.js';
+
+const SAMPLE = fileURLToPath(new URL('../../examples/sample-corpus.jsonl', import.meta.url));
+let dir: string;
+let index: PlaitIndex;
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'plait-e2e-'));
+  const progress: string[] = [];
+  const r = await buildIndex(SAMPLE, { index: join(dir, 'sample'), encoderOptions: { threads: 1 }, onProgress: (p) => progress.push(p.phase) });
+  assert.equal(r.manifest.counts.documents, 40);
+  assert.ok(progress.includes('kmeans') && progress.includes('encode') && progress.at(-1) === 'done');
+  index = await openIndex(join(dir, 'sample'), { encoderOptions: { threads: 1 } });
+});
+
+after(async () => {
+  await index?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('every mode finds the obvious document first', async () => {
+  for (const mode of ['late', 'bm25', 'hybrid'] as const) {
+    const { hits } = await index.search('why does bread dough rise with yeast', { mode, topK: 5 });
+    assert.equal(hits[0]!.docId, 'bread-yeast', `mode ${mode}: ${hits.map((h) => h.docId).join(', ')}`);
+    // BM25 returns only documents sharing a term with the query; the other modes always fill topK.
+    if (mode === 'bm25') assert.ok(hits.length >= 1 && hits.length <= 5);
+    else assert.equal(hits.length, 5);
+  }
+  const ex = await index.search('wings and lift on an aircraft', { mode: 'late', exhaustive: true, topK: 3, includeText: true });
+  assert.equal(ex.hits[0]!.docId, 'wing-lift');
+  assert.match(ex.hits[0]!.text!, /angle of attack/);
+  assert.equal(ex.hits[0]!.title, 'How wings make lift');
+});
+
+test('PLAID and exhaustive agree on the sample corpus', async () => {
+  for (const q of ['coral bleaching in warm water', 'how compilers emit machine code', 'jazz improvisation in New Orleans']) {
+    const a = (await index.search(q, { mode: 'late', topK: 5 })).hits.map((h) => h.docId);
+    const b = (await index.search(q, { mode: 'late', topK: 5, exhaustive: true })).hits.map((h) => h.docId);
+    assert.equal(a[0], b[0], q);
+  }
+});
+
+test('batch search returns one result per query, in order, with stage timings', async () => {
+  const res = await index.searchBatch(['volcano eruption magma', 'honeybee dance'], { topK: 3, mode: 'late' });
+  assert.equal(res.length, 2);
+  assert.equal(res[0]!.hits[0]!.docId, 'volcanoes');
+  assert.equal(res[1]!.hits[0]!.docId, 'honeybees');
+  assert.ok(res[0]!.timings.exactMs! >= 0 && res[0]!.timings.totalMs > 0);
+});
+
+test('index.rerank scores stored documents without re-encoding them', async () => {
+  const hits = await index.rerank('solar cells turn light into electricity', ['wind-power', 'solar-panels', 'jazz']);
+  assert.deepEqual(hits.map((h) => h.docId).slice(0, 1), ['solar-panels']);
+  assert.equal(hits.at(-1)!.docId, 'jazz');
+  await assert.rejects(index.rerank('x', ['no-such-doc']), (e) => isPlaitError(e, 'INVALID_INPUT'));
+});
+
+test('the reranker orders an ad-hoc shortlist and caches document embeddings', async () => {
+  const r = await Reranker.create({ encoderOptions: { threads: 0 } });
+  try {
+    const docs = [
+      { id: 'a', text: 'The stock market fell sharply on Monday.' },
+      'Yeast ferments sugar and the dough rises before baking.',
+      { id: 'c', text: 'A guide to bread baking: kneading, proofing and yeast.' },
+    ];
+    const out = await r.rerank('how does yeast make bread rise', docs);
+    assert.equal(out.length, 3);
+    assert.equal(out.at(-1)!.id, 'a');
+    assert.ok(out[0]!.score >= out[1]!.score && out[1]!.score >= out[2]!.score);
+    assert.equal(r.cachedDocuments, 3);
+    const again = await r.rerank('how does yeast make bread rise', docs, { topK: 1 });
+    assert.deepEqual(again, out.slice(0, 1));
+    assert.equal(r.cachedDocuments, 3);
+    await assert.rejects(r.rerank('q', [42 as unknown as string]), (e) => isPlaitError(e, 'INVALID_INPUT'));
+  } finally {
+    await r.close();
+  }
+});
+
+test('a ColBERT ONNX checkpoint builds and searches; a mismatched model is refused', async () => {
+  const model = join(dir, 'tiny-model');
+  await makeTinyColbert(model);
+  const corpus = join(dir, 'tiny.jsonl');
+  writeFileSync(
+    corpus,
+    ['hello world search engine', 'late interaction retrieval model', 'query document token vector', 'text word index']
+      .map((t, i) => JSON.stringify({ _id: `t${i}`, title: '', text: t }))
+      .join('\n'),
+  );
+  const built = await buildIndex(corpus, { index: join(dir, 'tiny-index'), model, encoderOptions: { threads: 0 } });
+  assert.equal(built.manifest.model.family, 'colbert-onnx');
+  const tiny = await openIndex(join(dir, 'tiny-index'), { encoderOptions: { threads: 0 } });
+  try {
+    const { hits } = await tiny.search('late interaction retrieval model', { topK: 4, mode: 'late', exhaustive: true });
+    assert.equal(hits.length, 4);
+    assert.equal(hits[0]!.docId, 't1');
+  } finally {
+    await tiny.close();
+  }
+  const bundled = await createEncoder({ family: 'use-lite' }, { threads: 0 });
+  try {
+    await assert.rejects(openIndex(join(dir, 'tiny-index'), { encoder: bundled }), (e) => isPlaitError(e, 'MODEL_MISMATCH'));
+  } finally {
+    await bundled.close();
+  }
+  assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('.')), []);
+});
+
+test('bad corpus input fails with file and line, or is skipped and counted', async () => {
+  const bad = join(dir, 'bad.jsonl');
+  writeFileSync(bad, '{"_id": "a", "text": "fine text"}\n{"_id": "b", "text": \n{"_id": "a", "text": "dup"}\n');
+  await assert.rejects(buildIndex(bad, { index: join(dir, 'bad-index'), encoderOptions: { threads: 0 } }), (e) => isPlaitError(e, 'MALFORMED_JSONL') && /line 2/.test(e.message));
+  assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('.') || f === 'bad-index'), []);
+  const r = await buildIndex(bad, { index: join(dir, 'bad-index'), skipInvalid: true, encoderOptions: { threads: 0 } });
+  assert.equal(r.manifest.counts.documents, 1);
+  assert.equal(r.report.skipped.malformed, 1);
+  assert.equal(r.report.skipped.duplicateId, 1);
+});
