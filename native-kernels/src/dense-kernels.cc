@@ -58,13 +58,44 @@ void transposeInto(const float* a, size_t m, size_t dim, size_t qPad, float* qt)
 }
 
 // ---------------------------------------------------------------- scalar path
+// "Scalar" means no run-time-selected ISA extension: with GCC/Clang the lanes are written as
+// 4-float vector-extension values, which compile to the baseline ISA (SSE2 on x86-64, NEON on
+// arm64) and stay in registers; other compilers get plain loops.
+#if defined(__GNUC__) || defined(__clang__)
+typedef float Vec4 __attribute__((vector_size(16)));
+
+inline Vec4 loadVec4(const float* p) {
+  Vec4 v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+#endif
+
 template <int JB, int MODE>
 inline void blockScalar(const float* qt, size_t qPad, size_t dim, const float* rows, size_t j, size_t g,
                         const PanelOut& po) {
   float acc[JB][kLanes];
+  const float* col = qt + g * kLanes;
+#if defined(__GNUC__) || defined(__clang__)
+  Vec4 v[JB][4];
+  for (int r = 0; r < JB; ++r)
+    for (int h = 0; h < 4; ++h) v[r][h] = Vec4{0.f, 0.f, 0.f, 0.f};
+  for (size_t t = 0; t < dim; ++t) {
+    const float* qv = col + t * qPad;
+    const Vec4 q0 = loadVec4(qv), q1 = loadVec4(qv + 4), q2 = loadVec4(qv + 8), q3 = loadVec4(qv + 12);
+    for (int r = 0; r < JB; ++r) {
+      const float b = rows[(j + r) * dim + t];
+      v[r][0] += q0 * b;
+      v[r][1] += q1 * b;
+      v[r][2] += q2 * b;
+      v[r][3] += q3 * b;
+    }
+  }
+  for (int r = 0; r < JB; ++r)
+    for (int h = 0; h < 4; ++h) std::memcpy(&acc[r][h * 4], &v[r][h], sizeof(Vec4));
+#else
   for (int r = 0; r < JB; ++r)
     for (size_t l = 0; l < kLanes; ++l) acc[r][l] = 0.f;
-  const float* col = qt + g * kLanes;
   for (size_t t = 0; t < dim; ++t) {
     const float* qv = col + t * qPad;
     for (int r = 0; r < JB; ++r) {
@@ -72,6 +103,7 @@ inline void blockScalar(const float* qt, size_t qPad, size_t dim, const float* r
       for (size_t l = 0; l < kLanes; ++l) acc[r][l] += qv[l] * b;
     }
   }
+#endif
   const size_t lane0 = g * kLanes;
   for (int r = 0; r < JB; ++r) {
     for (size_t l = 0; l < kLanes; ++l) {
@@ -94,7 +126,7 @@ template <int MODE>
 void panelScalar(const float* qt, size_t qPad, size_t dim, const float* rows, size_t nRows, const PanelOut& po) {
   for (size_t g = 0; g < qPad / kLanes; ++g) {
     size_t j = 0;
-    for (; j + 4 <= nRows; j += 4) blockScalar<4, MODE>(qt, qPad, dim, rows, j, g, po);
+    for (; j + 2 <= nRows; j += 2) blockScalar<2, MODE>(qt, qPad, dim, rows, j, g, po);
     for (; j < nRows; ++j) blockScalar<1, MODE>(qt, qPad, dim, rows, j, g, po);
   }
 }
