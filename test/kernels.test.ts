@@ -88,6 +88,14 @@ forEachImpl('maxsim: negative similarities keep their sign (max starts at -inf, 
   assert.equal(out[0], -0.5);
 });
 
+forEachImpl('maxsim: a NaN token similarity never wins the max (same rule on every path)', (k) => {
+  // d1 has a NaN component, so q·d1 is NaN for every query token; d2 scores 1 and 0.5.
+  const docs = new Float32Array([Number.NaN, 0, 1, 0.5]);
+  const out = new Float32Array(2);
+  k.maxsim(new Float32Array([1, 0, 0, 1]), 2, 2, docs, new Int32Array([0, 1]), new Int32Array([2, 1]), 2, out);
+  assert.deepEqual(Array.from(out), [1.5, 1.5]);
+});
+
 forEachImpl('maxsim: zero query tokens and zero documents', (k) => {
   const out = new Float32Array(1).fill(7);
   k.maxsim(new Float32Array(0), 0, 4, D, new Int32Array([0]), new Int32Array([3]), 1, out);
