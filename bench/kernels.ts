@@ -8,6 +8,7 @@
  *   - @tensorflow/tfjs on its wasm backend (matMul, add, max, sum over the same padded batches).
  * Padded batches are prepared before timing (the baselines' best case). Also: maxsimCompressed
  * docs/s at nbits 2, assignNearest vectors/s at K = 1024, dim 128, and the FMA peak estimate.
+ * Each figure is the best of three windows (the machine may be shared).
  *
  * Run: `node dist/bench/kernels.js [nDocs]` (default 4,000 documents).
  */
@@ -29,6 +30,8 @@ const DEFAULT_DOCS = 4000;
 const BATCH = 32;
 /** Seconds each measurement runs for (at least one full pass). */
 const MIN_SECONDS = 1.5;
+/** Measurement windows per figure; the best one is reported. */
+const WINDOWS = 3;
 
 interface Corpus {
   nDocs: number;
@@ -81,18 +84,26 @@ function makeCorpus(nDocs: number, seed = 42): Corpus {
   return { nDocs, docs, starts, lens, tokens, q };
 }
 
-/** Repeats `pass` (which scores `docsPerPass` documents) for at least MIN_SECONDS; returns docs/s. */
+/**
+ * Repeats `pass` (which scores `docsPerPass` documents) for about `minSeconds` split into three
+ * windows, and returns the best window's docs/s: on a shared machine, the least-disturbed window
+ * is the closest to the kernel's own speed, for the baselines and for plait alike.
+ */
 async function rate(docsPerPass: number, pass: () => void | Promise<void>, minSeconds = MIN_SECONDS): Promise<number> {
   await pass(); // warm-up
-  let done = 0;
-  const start = performance.now();
-  let elapsed = 0;
-  do {
-    await pass();
-    done += docsPerPass;
-    elapsed = (performance.now() - start) / 1000;
-  } while (elapsed < minSeconds);
-  return done / elapsed;
+  let best = 0;
+  for (let w = 0; w < WINDOWS; w++) {
+    let done = 0;
+    const start = performance.now();
+    let elapsed = 0;
+    do {
+      await pass();
+      done += docsPerPass;
+      elapsed = (performance.now() - start) / 1000;
+    } while (elapsed < minSeconds / WINDOWS);
+    best = Math.max(best, done / elapsed);
+  }
+  return best;
 }
 
 function maxsimRate(k: Kernels, c: Corpus, nDocs: number, minSeconds = MIN_SECONDS): Promise<number> {
@@ -139,14 +150,18 @@ async function allCoresRate(c: Corpus, threads: number): Promise<number> {
     Promise.all(workers.map((w) => new Promise<number>((resolve) => { w.once('message', resolve); w.postMessage(passes); })));
   try {
     await round(1); // warm-up
-    const start = performance.now();
-    let done = 0;
-    let elapsed = 0;
-    do {
-      done += (await round(2)).reduce((a, b) => a + b, 0);
-      elapsed = (performance.now() - start) / 1000;
-    } while (elapsed < MIN_SECONDS);
-    return done / elapsed;
+    let best = 0;
+    for (let w = 0; w < WINDOWS; w++) {
+      const start = performance.now();
+      let done = 0;
+      let elapsed = 0;
+      do {
+        done += (await round(2)).reduce((a, b) => a + b, 0);
+        elapsed = (performance.now() - start) / 1000;
+      } while (elapsed < MIN_SECONDS / WINDOWS);
+      best = Math.max(best, done / elapsed);
+    }
+    return best;
   } finally {
     await Promise.all(workers.map((w) => w.terminate()));
   }
