@@ -55,10 +55,12 @@ export async function compressPassages(dir: string, source: EmbeddingSource, o: 
   const nSample = sampleSize(nPassages);
   const samplePids = rng.sampleDistinct(nPassages, nSample);
   const sampleEmb: TokenEmbeddings[] = [];
-  for (let i = 0; i < samplePids.length; i += o.chunkSize) {
+  // Small steps here only for progress reporting (the encoder batches and parallelises within a step).
+  const sampleStep = Math.min(o.chunkSize, 512);
+  for (let i = 0; i < samplePids.length; i += sampleStep) {
     o.checkAbort();
-    sampleEmb.push(...(await source.embed(samplePids.subarray(i, i + o.chunkSize))));
-    o.progress('sample', Math.min(i + o.chunkSize, nSample), nSample);
+    sampleEmb.push(...(await source.embed(samplePids.subarray(i, i + sampleStep))));
+    o.progress('sample', Math.min(i + sampleStep, nSample), nSample);
   }
   let sampleTokens = 0;
   for (const e of sampleEmb) sampleTokens += e.length;
@@ -88,7 +90,8 @@ export async function compressPassages(dir: string, source: EmbeddingSource, o: 
   const trainFrom = tiny ? 0 : nHeldout;
   const nTrain = Math.min(BUILD_DEFAULTS.kmeansMaxSample, sampleTokens - trainFrom);
   const gather = (from: number, count: number): Float32Array => {
-    const out = new Float32Array(count * dim);
+    // Shared memory, so that assignment workers read it in place.
+    const out = new Float32Array(new SharedArrayBuffer(count * dim * 4));
     for (let i = 0; i < count; i++) {
       const row = rowIndex[from + i]!;
       const e = rowSource[row]!;
@@ -168,7 +171,7 @@ async function compressAll(dir: string, source: EmbeddingSource, o: CompressOpti
       doclens[i] = e.length;
       tokens += e.length;
     });
-    const vectors = new Float32Array(tokens * dim);
+    const vectors = new Float32Array(new SharedArrayBuffer(tokens * dim * 4));
     let row = 0;
     chunk.forEach((e, i) => {
       if (e.vectors.length !== e.length * dim) {

@@ -37,13 +37,13 @@ export async function trainKmeans(vectors: Float32Array, n: number, dim: number,
       kernels.assignNearest(v, nv, c, kk, d, codes, scores);
     });
   const rng = new Random(options.seed);
-  const centroids = new Float32Array(k * dim);
+  const centroids = new Float32Array(new SharedArrayBuffer(k * dim * 4));
   const init = rng.sampleDistinct(n, k);
   for (let c = 0; c < k; c++) centroids.set(vectors.subarray(init[c]! * dim, (init[c]! + 1) * dim), c * dim);
   normalizeRows(centroids, k, dim);
 
-  const codes = new Int32Array(n);
-  const scores = new Float32Array(n);
+  const codes = new Int32Array(new SharedArrayBuffer(n * 4));
+  const scores = new Float32Array(new SharedArrayBuffer(n * 4));
   const sums = new Float64Array(k * dim);
   const counts = new Int32Array(k);
   for (let iter = 0; iter < options.iters; iter++) {

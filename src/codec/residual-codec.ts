@@ -91,7 +91,7 @@ export class ResidualCodec implements ResidualCodecState {
   /** Same as `compress`, with the assignment (the expensive part) done by the given, e.g. parallel, function. */
   async compressWith(assign: (v: Float32Array, n: number, c: Float32Array, k: number, dim: number, codes: Int32Array) => Promise<void>, vectors: Float32Array, n: number): Promise<CompressedVectors> {
     this.checkLength(vectors, n);
-    const codes = new Int32Array(n);
+    const codes = new Int32Array(new SharedArrayBuffer(n * 4));
     await assign(vectors, n, this.centroids, this.nCentroids, this.dim, codes);
     return { codes, residuals: this.packResiduals(vectors, n, codes) };
   }

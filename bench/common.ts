@@ -1,0 +1,39 @@
+/** Shared bits of the benchmarks: where the data is, the machine, timing helpers. */
+import { existsSync, readFileSync } from 'node:fs';
+import { availableParallelism, cpus } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
+
+/** `../shared/data` beside the repository (PLAIT_DATA_DIR overrides). */
+export function dataDir(): string | null {
+  const repo = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+  const candidates = [process.env.PLAIT_DATA_DIR, join(repo, '..', 'shared', 'data')].filter((p): p is string => typeof p === 'string');
+  return candidates.find((p) => existsSync(p)) ?? null;
+}
+
+export function machine(): { cpu: string; cores: number; node: string } {
+  let cpu = cpus()[0]?.model ?? 'unknown';
+  try {
+    const m = /model name\s*:\s*(.+)/.exec(readFileSync('/proc/cpuinfo', 'utf8'));
+    if (m) cpu = m[1]!.trim();
+  } catch {
+    // Not Linux: keep os.cpus()'s name.
+  }
+  return { cpu, cores: availableParallelism(), node: process.version };
+}
+
+export function peakRssMiB(): number {
+  return process.resourceUsage().maxRSS / 1024;
+}
+
+export function percentiles(ms: ArrayLike<number>): { p50: number; p95: number; p99: number; mean: number } {
+  const s = Float64Array.from(ms).sort();
+  const at = (p: number): number => s[Math.max(0, Math.ceil((p / 100) * s.length) - 1)]!;
+  let sum = 0;
+  for (const v of s) sum += v;
+  return { p50: at(50), p95: at(95), p99: at(99), mean: sum / s.length };
+}
+
+export function isMain(url: string): boolean {
+  return process.argv[1] !== undefined && url === new URL(`file://${resolve(process.argv[1])}`).href;
+}
