@@ -17,6 +17,28 @@ import { join } from 'node:path';
 import { plaidSearch, exactScores, exhaustiveRange, type EncodedQuery, type ScoringArrays, type PlaidTimings } from './plaid.js';
 import { fuseMinMax, fuseRrf, type ScoredDoc } from './fusion.js';
 import { idfWeights } from './idf.js';
+import { SearchPool } from './search-pool.js';
+import type { PassageHits } from './plaid.js';
+
+interface Precomputed {
+  hits: PassageHits;
+  timings: PlaidTimings | null;
+  ms: number;
+}
+
+function requestSignal(o: SearchOptions): AbortSignal | undefined {
+  if (o.timeoutMs === undefined) return o.signal;
+  if (!(Number.isFinite(o.timeoutMs) && o.timeoutMs > 0)) throw invalidArgument('timeoutMs', 'a positive number', o.timeoutMs);
+  const t = AbortSignal.timeout(o.timeoutMs);
+  return o.signal === undefined ? t : AbortSignal.any([o.signal, t]);
+}
+
+function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted !== true) return;
+  const reason = signal.reason as { name?: string } | undefined;
+  if (reason?.name === 'TimeoutError') throw new PlaitError('TIMEOUT', { message: 'search timed out' });
+  throw new PlaitError('ABORTED', { message: 'search aborted' });
+}
 
 export type SearchMode = 'late' | 'bm25' | 'hybrid';
 
@@ -37,6 +59,10 @@ export interface SearchOptions {
   rrfK?: number;
   /** Attach title, text and metadata to each hit. */
   includeText?: boolean;
+  /** Cancels the search (rejects with ABORTED). */
+  signal?: AbortSignal;
+  /** Deadline for the whole call (rejects with TIMEOUT). */
+  timeoutMs?: number;
 }
 
 export interface SearchHit {
@@ -69,6 +95,11 @@ export interface OpenIndexOptions {
   encoder?: Encoder;
   encoderOptions?: EncoderOptions;
   kernels?: Kernels;
+  /**
+   * Scoring worker threads (0: score on the calling thread). With workers, the queries of a batch
+   * are scored in parallel and exhaustive search splits its passages across them.
+   */
+  workers?: number;
 }
 
 interface ResolvedSearch {
@@ -113,6 +144,7 @@ export class PlaitIndex {
   private readonly pidToDoc: Int32Array;
   private df: { n: number; df: Int32Array } | null = null;
   private closed = false;
+  private readonly pool: SearchPool | null;
 
   constructor(
     private readonly data: IndexData,
@@ -139,6 +171,9 @@ export class PlaitIndex {
     };
     this.mark = new Uint8Array(data.doclens.length);
     this.pidToDoc = docstore.pidToDoc;
+    const workers = options.workers ?? 0;
+    if (!Number.isInteger(workers) || workers < 0) throw invalidArgument('workers', 'a non-negative integer', workers);
+    this.pool = workers > 0 ? new SearchPool(this.arrays, workers) : null;
   }
 
   get info(): IndexManifest {
@@ -211,6 +246,7 @@ export class PlaitIndex {
       throw new PlaitError('QUERY_TOO_LARGE', { message: `${queries.length} queries in one batch; the limit is ${SEARCH_DEFAULTS.maxBatchQueries}` });
     }
     const r = this.resolveSearch(options);
+    const signal = requestSignal(options);
     let embeddings: TokenEmbeddings[] = [];
     let encodeMs = 0;
     if (r.mode !== 'bm25') {
@@ -218,17 +254,51 @@ export class PlaitIndex {
       embeddings = await (await this.encoder()).encodeQueries(queries);
       encodeMs = (performance.now() - t) / Math.max(1, queries.length);
     }
+    return this.searchResolvedBatch(queries, embeddings, r, signal, encodeMs);
+  }
+
+  /**
+   * Batch search with already-encoded queries (evaluation and benchmarks measure search without
+   * encoding this way); uses the worker pool when the index has one.
+   */
+  async searchEncodedBatch(queries: string[], embeddings: TokenEmbeddings[], options: SearchOptions = {}): Promise<SearchResult[]> {
+    this.checkOpen();
+    const r = this.resolveSearch(options);
+    if (r.mode !== 'bm25' && embeddings.length !== queries.length) throw invalidArgument('embeddings', `one per query (${queries.length})`, embeddings);
+    return this.searchResolvedBatch(queries, embeddings, r, requestSignal(options), 0);
+  }
+
+  private async searchResolvedBatch(queries: string[], embeddings: TokenEmbeddings[], r: ResolvedSearch, signal: AbortSignal | undefined, encodeMs: number): Promise<SearchResult[]> {
+    throwIfAborted(signal);
+    const pre = await this.scoreOnPool(embeddings, r, signal);
     return queries.map((q, i) => {
-      const result = this.searchResolved(q, embeddings[i] ?? null, r);
+      throwIfAborted(signal);
+      const result = this.searchResolved(q, embeddings[i] ?? null, r, pre?.[i]);
       result.timings.encodeMs = encodeMs;
       result.timings.totalMs += encodeMs;
       return result;
     });
   }
 
+  /** Late-interaction passage scores of every query on the worker pool (null without a pool). */
+  private async scoreOnPool(embeddings: TokenEmbeddings[], r: ResolvedSearch, signal: AbortSignal | undefined): Promise<Precomputed[] | null> {
+    if (this.pool === null || r.mode === 'bm25' || embeddings.length === 0) return null;
+    const pool = this.pool;
+    return Promise.all(
+      embeddings.map(async (e): Promise<Precomputed> => {
+        const q = this.encodedQuery(e, r.idf);
+        const t = performance.now();
+        if (r.exhaustive) return { hits: await pool.exhaustive(q, signal), timings: null, ms: performance.now() - t };
+        const res = await pool.plaid(q, r.plaid, signal);
+        return { hits: res.hits, timings: res.timings, ms: performance.now() - t };
+      }),
+    );
+  }
+
   /** Search with an already-encoded query (benchmarks measure search without encoding this way). */
   searchEncoded(query: string, embedding: TokenEmbeddings | null, options: SearchOptions = {}): SearchResult {
     this.checkOpen();
+    throwIfAborted(options.signal);
     return this.searchResolved(query, embedding, this.resolveSearch(options));
   }
 
@@ -244,7 +314,7 @@ export class PlaitIndex {
     return { vectors: e.vectors, length: e.length, weights };
   }
 
-  private searchResolved(query: string, embedding: TokenEmbeddings | null, r: ResolvedSearch): SearchResult {
+  private searchResolved(query: string, embedding: TokenEmbeddings | null, r: ResolvedSearch, pre?: Precomputed): SearchResult {
     const t0 = performance.now();
     const timings: SearchTimings = { encodeMs: 0, lateMs: 0, bm25Ms: 0, fusionMs: 0, totalMs: 0 };
     const nDocs = this.manifest.counts.documents;
@@ -256,10 +326,10 @@ export class PlaitIndex {
       if (embedding === null) throw new PlaitError('INVALID_ARGUMENT', { message: 'late-interaction search needs an encoded query' });
       q = this.encodedQuery(embedding, r.idf);
       const t = performance.now();
-      const res = this.lateDocs(q, depth, r, timings);
+      const res = this.lateDocs(q, depth, r, timings, pre);
       late = res.docs;
       pidOf = res.pidOf;
-      timings.lateMs = performance.now() - t;
+      timings.lateMs = performance.now() - t + (pre?.ms ?? 0);
     }
     let ranked: ScoredDoc[] = late;
     if (r.mode !== 'late') {
@@ -287,7 +357,7 @@ export class PlaitIndex {
   }
 
   /** Late-interaction document ranking: PLAID (or exhaustive) over passages, collapsed per document by max. */
-  private lateDocs(q: EncodedQuery, k: number, r: ResolvedSearch, timings: SearchTimings): { docs: ScoredDoc[]; pidOf: Map<number, number> } {
+  private lateDocs(q: EncodedQuery, k: number, r: ResolvedSearch, timings: SearchTimings, pre?: Precomputed): { docs: ScoredDoc[]; pidOf: Map<number, number> } {
     const nPassages = this.arrays.doclens.length;
     const nDocs = this.manifest.counts.documents;
     const want = Math.min(k, nDocs);
@@ -295,7 +365,11 @@ export class PlaitIndex {
     for (let attempt = 0; ; attempt++) {
       let pids: Int32Array;
       let scores: Float32Array;
-      if (r.exhaustive || attempt >= 3) {
+      if (attempt === 0 && pre !== undefined) {
+        pids = pre.hits.pids;
+        scores = pre.hits.scores;
+        if (pre.timings !== null) Object.assign(timings, pre.timings);
+      } else if (r.exhaustive || attempt >= 3) {
         scores = exhaustiveRange(this.arrays, q, 0, nPassages, this.kernels);
         pids = Int32Array.from({ length: nPassages }, (_, i) => i);
       } else {
@@ -380,6 +454,7 @@ export class PlaitIndex {
     if (this.closed) return;
     this.closed = true;
     this.docstore.close();
+    await this.pool?.close();
     if (this.ownsEncoder && this.encoderPromise !== null) await (await this.encoderPromise.catch(() => null))?.close();
   }
 }
