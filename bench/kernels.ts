@@ -12,6 +12,7 @@
  *
  * Run: `node dist/bench/kernels.js [nDocs]` (default 4,000 documents).
  */
+import { mulberry32 as rng } from '../src/util/random.js';
 import { availableParallelism } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -42,16 +43,6 @@ interface Corpus {
   q: Float32Array;
 }
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function fillNormalised(rand: () => number, out: Float32Array, rows: number): void {
   for (let r = 0; r < rows; r++) {

@@ -4,6 +4,7 @@
  * the SIMD widths and on subarray views at odd offsets. Run with PLAIT_SIMD=avx2 or =scalar to test
  * the narrower native paths (test/kernels-simd-paths.test.ts does).
  */
+import { mulberry32 as rng } from '../src/util/random.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { nativeKernels, typescriptKernels, kernelsStatus, type Kernels } from '../src/kernels/index.js';
@@ -21,17 +22,6 @@ function forEachImpl(title: string, body: (k: Kernels) => void): void {
   }
 }
 
-/** Deterministic PRNG (mulberry32), so a failing case reproduces. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomRows(rand: () => number, rows: number, dim: number, normalise = true): Float32Array {
   const out = new Float32Array(rows * dim);

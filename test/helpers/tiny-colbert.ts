@@ -4,6 +4,7 @@
  * a linear projection to `dim`) plus a hand-written BERT WordPiece `tokenizer.json` and the config
  * files of the chosen layout (colbert-ir/colbertv2.0, PyLate export, or answerai-colbert-small).
  */
+import { mulberry32 as rng } from '../../src/util/random.js';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DataType, model, node, tensor, valueInfo, type ProtoWriter } from './onnx-proto.js';
@@ -102,17 +103,6 @@ export function tinyTokenizerJson(extraTokens: readonly string[] = []): string {
   return JSON.stringify(json, null, 1);
 }
 
-/** mulberry32: a small seeded generator, enough for test weights. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface TinyGraphOptions {
   vocabSize: number;
