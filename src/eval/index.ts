@@ -24,3 +24,4 @@ export { writeReportFiles } from './report-files.js';
 export type { ReportPaths } from './report-files.js';
 export { runQueries } from './run-queries.js';
 export type { RunQueriesOptions, SearchFn, TimedRun } from './run-queries.js';
+export { topKOverlap } from './overlap.js';

@@ -13,9 +13,9 @@ import {
   latencyStats,
   buildComparison,
   renderTable,
-  renderJson,
   writeRun,
   writeReportFiles,
+  topKOverlap,
   type ModeInput,
   type Run,
 } from '../../eval/index.js';
@@ -102,6 +102,7 @@ export function registerEvalCommand(program: Command): void {
         const encoded = await encoder.encodeQueries(judged.map((q) => q.text));
         const encodeMsPerQuery = (performance.now() - t0) / judged.length;
         const inputs: ModeInput[] = [];
+        const runs = new Map<string, Run>();
         for (const mode of modes) {
           const run: Run = new Map();
           const durations = new Float64Array(judged.length);
@@ -121,6 +122,7 @@ export function registerEvalCommand(program: Command): void {
           progress.update(mode.name, judged.length, judged.length);
           const wallMs = performance.now() - wall0;
           inputs.push({ name: mode.name, result: evaluateRun(run, qrels), latency: latencyStats(durations, { wallMs }) });
+          runs.set(mode.name, run);
           if (o.runDir !== undefined) await writeRun(join(o.runDir, `${mode.name.replace(/[^\w.=-]+/g, '_')}.trec`), run, { tag: mode.name.replace(/\s+/g, '_') });
         }
         progress.done();
@@ -129,9 +131,16 @@ export function registerEvalCommand(program: Command): void {
           const base = o.report.replace(/\.html?$/i, '');
           await writeReportFiles(comparison, { html: `${base}.html`, json: `${base}.json`, text: `${base}.txt` });
         }
-        if (o.json) process.stdout.write(renderJson(comparison));
+        // Fidelity of each late-interaction mode to exhaustive MaxSim: share of its top-10 found.
+        const exact = runs.get('exhaustive');
+        const fidelity: Record<string, number> = {};
+        if (exact !== undefined) {
+          for (const m of modes) if (m.name !== 'exhaustive' && m.options.mode === 'late') fidelity[m.name] = topKOverlap(runs.get(m.name)!, exact, 10);
+        }
+        if (o.json) process.stdout.write(`${JSON.stringify({ ...comparison, encodeMsPerQuery, fidelityTop10: fidelity }, null, 2)}\n`);
         else {
           process.stdout.write(`${renderTable(comparison)}\n`);
+          for (const [name, share] of Object.entries(fidelity)) process.stdout.write(`${name}: finds ${(100 * share).toFixed(1)}% of the exhaustive top-10\n`);
           process.stdout.write(`query encoding: ${encodeMsPerQuery.toFixed(1)} ms/query (${encoder.info.name}), not included in the latencies above\n`);
           if (o.report !== undefined) process.stdout.write(`report: ${o.report}\n`);
         }
