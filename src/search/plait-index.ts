@@ -26,6 +26,11 @@ interface Precomputed {
   ms: number;
 }
 
+/** How many documents each ranker contributes to hybrid fusion. */
+function hybridDepth(topK: number): number {
+  return Math.max(SEARCH_DEFAULTS.hybridDepth, 4 * topK);
+}
+
 function requestSignal(o: SearchOptions): AbortSignal | undefined {
   if (o.timeoutMs === undefined) return o.signal;
   if (!(Number.isFinite(o.timeoutMs) && o.timeoutMs > 0)) throw invalidArgument('timeoutMs', 'a positive number', o.timeoutMs);
@@ -207,7 +212,8 @@ export class PlaitIndex {
     if (!Number.isInteger(topK) || topK < 1 || topK > SEARCH_DEFAULTS.maxTopK) throw invalidArgument('topK', `an integer in [1, ${SEARCH_DEFAULTS.maxTopK}]`, topK);
     const mode = options.mode ?? this.manifest.model.defaultMode;
     if (!['late', 'bm25', 'hybrid'].includes(mode)) throw invalidArgument('mode', '"late", "bm25" or "hybrid"', mode);
-    const d = plaidDefaultsFor(topK);
+    // Hybrid search ranks a deeper late-interaction list before fusion; PLAID's defaults follow that depth.
+    const d = plaidDefaultsFor(mode === 'hybrid' ? hybridDepth(topK) : topK);
     const plaid: PlaidParams = {
       nIvfProbe: options.nIvfProbe ?? d.nIvfProbe,
       centroidScoreThreshold: options.centroidScoreThreshold ?? d.centroidScoreThreshold,
@@ -318,7 +324,7 @@ export class PlaitIndex {
     const t0 = performance.now();
     const timings: SearchTimings = { encodeMs: 0, lateMs: 0, bm25Ms: 0, fusionMs: 0, totalMs: 0 };
     const nDocs = this.manifest.counts.documents;
-    const depth = r.mode === 'hybrid' ? Math.max(SEARCH_DEFAULTS.hybridDepth, 4 * r.topK) : r.topK;
+    const depth = r.mode === 'hybrid' ? hybridDepth(r.topK) : r.topK;
     let late: ScoredDoc[] = [];
     let pidOf = new Map<number, number>();
     let q: EncodedQuery | null = null;
