@@ -76,8 +76,10 @@ export async function startFakeHub(repos: Record<string, Record<string, Uint8Arr
     const rest = body.subarray(start);
     if (isLfs && behaviour.cutCount > 0) {
       behaviour.cutCount--;
+      // The reset comes a while after the bytes: a reset discards bytes the client has not read
+      // yet, and on a loaded machine the client can take tens of milliseconds to read them.
       res.write(rest.subarray(0, behaviour.cutAfter), () => {
-        setTimeout(() => res.socket?.destroy(), 20);
+        setTimeout(() => res.socket?.destroy(), 250);
       });
       return;
     }

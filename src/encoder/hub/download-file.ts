@@ -7,12 +7,11 @@
  * seen and the token is not sent to another host; dropped connections are retried, resuming.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, rename, stat, unlink } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { mkdir, open as openFile, rename, stat, unlink } from 'node:fs/promises';
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { HUB_DEFAULTS, HUB_PULL_DEFAULTS } from '../../config/defaults.js';
 import { PlaitError } from '../../errors/index.js';
 
@@ -156,24 +155,24 @@ async function finishBody(res: IncomingMessage, part: string, append: boolean, h
   let done = have;
   let reported = done;
   opts.onProgress?.(done, total);
+  // Each chunk is written (awaited) before the next is read, so when the connection drops every
+  // byte received so far is on disk and the next attempt resumes exactly there. (A stream pipeline
+  // would destroy the file stream on error and could drop bytes still buffered.)
+  const file = await openFile(part, append ? 'a' : 'w');
   try {
-    await pipeline(
-      res,
-      async function* (source: AsyncIterable<Buffer>) {
-        for await (const chunk of source) {
-          done += chunk.length;
-          if (done - reported >= HUB_PULL_DEFAULTS.progressEveryBytes) {
-            reported = done;
-            opts.onProgress?.(done, total);
-          }
-          yield chunk;
-        }
-      },
-      createWriteStream(part, { flags: append ? 'a' : 'w' }),
-    );
+    for await (const chunk of res as AsyncIterable<Buffer>) {
+      await file.write(chunk);
+      done += chunk.length;
+      if (done - reported >= HUB_PULL_DEFAULTS.progressEveryBytes) {
+        reported = done;
+        opts.onProgress?.(done, total);
+      }
+    }
   } catch (cause) {
     if (opts.signal?.aborted) throw cause;
     throw new Retryable(`connection dropped after ${done} bytes: ${(cause as Error).message}`);
+  } finally {
+    await file.close();
   }
   if (total !== null && done !== total) throw new Retryable(`received ${done} of ${total} bytes`);
   opts.onProgress?.(done, total ?? done);
