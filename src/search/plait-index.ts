@@ -150,6 +150,7 @@ export class PlaitIndex {
   private df: { n: number; df: Int32Array } | null = null;
   private closed = false;
   private readonly pool: SearchPool | null;
+  private firstPid: Int32Array | null = null;
 
   constructor(
     private readonly data: IndexData,
@@ -212,8 +213,7 @@ export class PlaitIndex {
     if (!Number.isInteger(topK) || topK < 1 || topK > SEARCH_DEFAULTS.maxTopK) throw invalidArgument('topK', `an integer in [1, ${SEARCH_DEFAULTS.maxTopK}]`, topK);
     const mode = options.mode ?? this.manifest.model.defaultMode;
     if (!['late', 'bm25', 'hybrid'].includes(mode)) throw invalidArgument('mode', '"late", "bm25" or "hybrid"', mode);
-    // Hybrid search ranks a deeper late-interaction list before fusion; PLAID's defaults follow that depth.
-    const d = plaidDefaultsFor(mode === 'hybrid' ? hybridDepth(topK) : topK);
+    const d = plaidDefaultsFor(topK);
     const plaid: PlaidParams = {
       nIvfProbe: options.nIvfProbe ?? d.nIvfProbe,
       centroidScoreThreshold: options.centroidScoreThreshold ?? d.centroidScoreThreshold,
@@ -332,7 +332,10 @@ export class PlaitIndex {
       if (embedding === null) throw new PlaitError('INVALID_ARGUMENT', { message: 'late-interaction search needs an encoded query' });
       q = this.encodedQuery(embedding, r.idf);
       const t = performance.now();
-      const res = this.lateDocs(q, depth, r, timings, pre);
+      // Hybrid fusion takes whatever PLAID's survivors hold (up to `depth` documents) and needs
+      // only topK of them to be sure of a full page; documents that only BM25 finds get exact late
+      // scores below, so a shallower late list costs no fused quality.
+      const res = this.lateDocs(q, depth, r, timings, pre, r.topK);
       late = res.docs;
       pidOf = res.pidOf;
       timings.lateMs = performance.now() - t + (pre?.ms ?? 0);
@@ -363,10 +366,10 @@ export class PlaitIndex {
   }
 
   /** Late-interaction document ranking: PLAID (or exhaustive) over passages, collapsed per document by max. */
-  private lateDocs(q: EncodedQuery, k: number, r: ResolvedSearch, timings: SearchTimings, pre?: Precomputed): { docs: ScoredDoc[]; pidOf: Map<number, number> } {
+  private lateDocs(q: EncodedQuery, k: number, r: ResolvedSearch, timings: SearchTimings, pre?: Precomputed, minDocs = k): { docs: ScoredDoc[]; pidOf: Map<number, number> } {
     const nPassages = this.arrays.doclens.length;
     const nDocs = this.manifest.counts.documents;
-    const want = Math.min(k, nDocs);
+    const want = Math.min(minDocs, nDocs);
     let params = r.plaid;
     for (let attempt = 0; ; attempt++) {
       let pids: Int32Array;
@@ -410,12 +413,27 @@ export class PlaitIndex {
   /** Exact late-interaction scores of whole documents (max over their passages). */
   private scoreDocRowids(q: EncodedQuery, docRowids: number[], pidOf: Map<number, number>): ScoredDoc[] {
     const pidList: number[] = [];
-    for (const d of docRowids) for (const p of this.docstore.passagesOf(d)) pidList.push(p.pid);
+    // A document's passages have consecutive pids (they are written document by document).
+    const first = this.docFirstPid();
+    for (const d of docRowids) for (let pid = first[d]!; pid < first[d + 1]!; pid++) pidList.push(pid);
     const pids = Int32Array.from(pidList);
     const scores = exactScores(this.arrays, q, pids, this.kernels);
     const { docs, pidOf: own } = this.collapse(pids, scores);
     for (const [k, v] of own) pidOf.set(k, v);
     return docs;
+  }
+
+  /** docFirstPid[d]..docFirstPid[d + 1] are document d's pids; derived once from pidToDoc. */
+  private docFirstPid(): Int32Array {
+    if (this.firstPid === null) {
+      const nDocs = this.manifest.counts.documents;
+      const first = new Int32Array(nDocs + 1).fill(-1);
+      for (let pid = this.pidToDoc.length - 1; pid >= 0; pid--) first[this.pidToDoc[pid]!] = pid;
+      first[nDocs] = this.pidToDoc.length;
+      for (let d = nDocs - 1; d >= 0; d--) if (first[d] === -1) first[d] = first[d + 1]!;
+      this.firstPid = first;
+    }
+    return this.firstPid;
   }
 
   /**
