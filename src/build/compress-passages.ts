@@ -13,6 +13,13 @@ import { centroidCount, trainKmeans } from './kmeans.js';
 import { IndexWriter } from './index-writer.js';
 import { ParallelAssigner } from './parallel-assign.js';
 
+/** One passage after compression (views into its batch's arrays). */
+interface CompressedPassage {
+  codes: Int32Array;
+  residuals: Uint8Array;
+  tokenIds: Int32Array;
+}
+
 export interface EmbeddingSource {
   readonly nPassages: number;
   readonly dim: number;
@@ -136,60 +143,88 @@ async function compressAll(dir: string, source: EmbeddingSource, o: CompressOpti
   const codec = ResidualCodec.fit(centroids, dim, o.nbits, heldout, o.kernels);
   const avgResidual = meanAbsResidual(codec, heldout, nHeldout);
 
-  // Compress every passage in pid order; the sample's embeddings are reused, not re-encoded.
-  const sampleByPid = new Map<number, TokenEmbeddings>();
-  samplePids.forEach((pid, i) => sampleByPid.set(pid, sampleEmb[i]!));
+  // The sample's embeddings are compressed now (about 1/15 of their float size at 512 d) and
+  // reused when their pids come up, instead of being encoded a second time.
+  const compressBatch = async (embs: TokenEmbeddings[], firstPid: number): Promise<CompressedPassage[]> => {
+    let tokens = 0;
+    for (const e of embs) tokens += e.length;
+    const vectors = new Float32Array(new SharedArrayBuffer(tokens * dim * 4));
+    let row = 0;
+    embs.forEach((e, i) => {
+      if (e.vectors.length !== e.length * dim) {
+        throw new PlaitError('DIMENSION_MISMATCH', { expected: dim, received: e.length === 0 ? 0 : e.vectors.length / e.length, pid: firstPid + i });
+      }
+      vectors.set(e.vectors, row * dim);
+      row += e.length;
+    });
+    const { codes, residuals } = await codec.compressWith(assigner.assign, vectors, tokens);
+    const out: CompressedPassage[] = [];
+    row = 0;
+    for (const e of embs) {
+      out.push({ codes: codes.subarray(row, row + e.length), residuals: residuals.subarray(row * codec.bytesPerToken, (row + e.length) * codec.bytesPerToken), tokenIds: e.tokenIds });
+      row += e.length;
+    }
+    return out;
+  };
+  const sampleByPid = new Map<number, CompressedPassage>();
+  for (let i = 0; i < samplePids.length; i += o.chunkSize) {
+    o.checkAbort();
+    const packed = await compressBatch(sampleEmb.slice(i, i + o.chunkSize), -1);
+    packed.forEach((c, j) => sampleByPid.set(samplePids[i + j]!, c));
+  }
   sampleEmb.length = 0;
+
+  // Every passage in pid order: sampled ones from the map, the others embedded and compressed.
   const writer = new IndexWriter(dir, codec);
   const df = new Int32Array(Math.max(0, source.vocabSize));
   const lastSeen = new Int32Array(df.length).fill(-1);
-  const embedChunk = async (from: number): Promise<TokenEmbeddings[]> => {
+  const embedChunk = async (from: number): Promise<{ missing: Int32Array; embs: TokenEmbeddings[] }> => {
     const to = Math.min(nPassages, from + o.chunkSize);
     const missing: number[] = [];
     for (let pid = from; pid < to; pid++) if (!sampleByPid.has(pid)) missing.push(pid);
-    const encoded = missing.length > 0 ? await source.embed(Int32Array.from(missing)) : [];
-    const out: TokenEmbeddings[] = [];
+    const pids = Int32Array.from(missing);
+    return { missing: pids, embs: pids.length > 0 ? await source.embed(pids) : [] };
+  };
+  let next: ReturnType<typeof embedChunk> | null = embedChunk(0);
+  for (let from = 0; from < nPassages; from += o.chunkSize) {
+    o.checkAbort();
+    const to = Math.min(nPassages, from + o.chunkSize);
+    const { missing, embs } = await next!;
+    // The next chunk is embedded (on encoder workers) while this one is compressed here.
+    next = to < nPassages ? embedChunk(to) : null;
+    const fresh = embs.length > 0 ? await compressBatch(embs, missing[0]!) : [];
+    const parts: CompressedPassage[] = [];
     let m = 0;
     for (let pid = from; pid < to; pid++) {
       const s = sampleByPid.get(pid);
       if (s !== undefined) {
-        out.push(s);
+        parts.push(s);
         sampleByPid.delete(pid);
-      } else out.push(encoded[m++]!);
+      } else parts.push(fresh[m++]!);
     }
-    return out;
-  };
-  let next: Promise<TokenEmbeddings[]> | null = embedChunk(0);
-  for (let from = 0; from < nPassages; from += o.chunkSize) {
-    o.checkAbort();
-    const chunk: TokenEmbeddings[] = await next!;
-    // The next chunk is embedded (on encoder workers) while this one is compressed here.
-    next = from + o.chunkSize < nPassages ? embedChunk(from + o.chunkSize) : null;
-    const doclens = new Int32Array(chunk.length);
+    const doclens = new Int32Array(parts.length);
     let tokens = 0;
-    chunk.forEach((e, i) => {
-      doclens[i] = e.length;
-      tokens += e.length;
+    parts.forEach((c, i) => {
+      doclens[i] = c.codes.length;
+      tokens += c.codes.length;
     });
-    const vectors = new Float32Array(new SharedArrayBuffer(tokens * dim * 4));
+    const codes = new Int32Array(tokens);
+    const residuals = new Uint8Array(tokens * codec.bytesPerToken);
     let row = 0;
-    chunk.forEach((e, i) => {
-      if (e.vectors.length !== e.length * dim) {
-        throw new PlaitError('DIMENSION_MISMATCH', { expected: dim, received: e.length === 0 ? 0 : e.vectors.length / e.length, pid: from + i });
-      }
-      vectors.set(e.vectors, row * dim);
-      row += e.length;
+    parts.forEach((c, i) => {
+      codes.set(c.codes, row);
+      residuals.set(c.residuals, row * codec.bytesPerToken);
+      row += c.codes.length;
       const pid = from + i;
-      for (const t of e.tokenIds) {
+      for (const t of c.tokenIds) {
         if (t >= 0 && t < df.length && lastSeen[t] !== pid) {
           lastSeen[t] = pid;
           df[t]!++;
         }
       }
     });
-    const { codes, residuals } = await codec.compressWith(assigner.assign, vectors, tokens);
     writer.appendChunk(codes, residuals, doclens);
-    o.progress('encode', Math.min(from + o.chunkSize, nPassages), nPassages);
+    o.progress('encode', to, nPassages);
   }
   return { writer, codec, df, avgResidual, kmeansIters: iters, sampledPassages: nSample, kmeansVectors: nTrain };
 }
