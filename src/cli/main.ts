@@ -2,7 +2,7 @@
  * The `plait` command line. Owns the terminal: library code reports through return values,
  * progress callbacks and PlaitError codes; this file turns them into output and exit codes.
  */
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { PlaitError, isPlaitError } from '../errors/index.js';
 import { registerIndexCommands } from './commands/index-commands.js';
@@ -47,4 +47,3 @@ export async function main(argv: string[]): Promise<void> {
   }
 }
 
-export { Option };

@@ -153,7 +153,7 @@ export class PlaitIndex {
   private firstPid: Int32Array | null = null;
 
   constructor(
-    private readonly data: IndexData,
+    data: IndexData,
     readonly docstore: DocStoreReader,
     private readonly kernels: Kernels,
     private readonly options: OpenIndexOptions,

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { buildIndex } from '../../build/build-index.js';
@@ -148,8 +148,4 @@ export function registerEvalCommand(program: Command): void {
         await index.close();
       }
     });
-}
-
-export function isDirectory(p: string): boolean {
-  return existsSync(p) && statSync(p).isDirectory();
 }
