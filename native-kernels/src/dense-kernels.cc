@@ -359,10 +359,11 @@ void assignNearest(const float* vectors, size_t n, const float* centroids, size_
 
 void matmulTransB(const float* a, size_t m, const float* b, size_t n, size_t dim, float* out) {
   Scratch& s = scratch();
-  const size_t qPad = kPanelRows;
-  s.panel.resize(dim * qPad);
+  s.panel.resize(dim * kPanelRows);
   for (size_t i0 = 0; i0 < m; i0 += kPanelRows) {
     const size_t rowsHere = std::min(kPanelRows, m - i0);
+    // Pad a short panel (a query of a few tokens against all centroids) to 16 lanes, not 32.
+    const size_t qPad = roundUp(rowsHere, kLanes);
     transposeInto(a + i0 * dim, rowsHere, dim, qPad, s.panel.data());
     PanelOut po{nullptr, nullptr, out + i0 * n, n, rowsHere, 0};
     for (size_t j0 = 0; j0 < n; j0 += kRowChunk) {

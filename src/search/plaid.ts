@@ -46,8 +46,18 @@ export interface PlaidTimings {
 
 /** Centroid scores laid out K × qLen (row c = centroid c against each query token). */
 export function centroidScores(a: ScoringArrays, q: EncodedQuery, kernels: Kernels): Float32Array {
-  const s = new Float32Array(a.nCentroids * q.length);
-  kernels.matmulTransB(a.centroids, a.nCentroids, q.vectors, q.length, a.dim, s);
+  // The kernel keeps its left operand in registers and streams the right one: the query goes on
+  // the left (a few rows), the K centroids stream past it. The small qLen × K result is then
+  // transposed. (Centroids on the left would re-pack all K·dim floats for every query.)
+  const k = a.nCentroids;
+  const qLen = q.length;
+  const t = new Float32Array(qLen * k);
+  kernels.matmulTransB(q.vectors, qLen, a.centroids, k, a.dim, t);
+  const s = new Float32Array(k * qLen);
+  for (let i = 0; i < qLen; i++) {
+    const row = i * k;
+    for (let c = 0; c < k; c++) s[c * qLen + i] = t[row + c]!;
+  }
   return s;
 }
 
