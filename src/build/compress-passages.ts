@@ -145,10 +145,14 @@ async function compressAll(dir: string, source: EmbeddingSource, o: CompressOpti
 
   // The sample's embeddings are compressed now (about 1/15 of their float size at 512 d) and
   // reused when their pids come up, instead of being encoded a second time.
+  // One shared staging buffer for a batch's vectors, grown when needed and reused: allocating a
+  // fresh SharedArrayBuffer per chunk leaves V8 hundreds of MB of external garbage to collect late.
+  let staging = new Float32Array(new SharedArrayBuffer(4));
   const compressBatch = async (embs: TokenEmbeddings[], firstPid: number): Promise<CompressedPassage[]> => {
     let tokens = 0;
     for (const e of embs) tokens += e.length;
-    const vectors = new Float32Array(new SharedArrayBuffer(tokens * dim * 4));
+    if (staging.length < tokens * dim) staging = new Float32Array(new SharedArrayBuffer(Math.ceil(tokens * dim * 1.25) * 4));
+    const vectors = staging.subarray(0, tokens * dim);
     let row = 0;
     embs.forEach((e, i) => {
       if (e.vectors.length !== e.length * dim) {
