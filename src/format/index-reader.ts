@@ -10,6 +10,7 @@ import { ResidualCodec, checkNbits } from '../codec/residual-codec.js';
 import type { Kernels } from '../kernels/types.js';
 import { FORMAT_NAME, FORMAT_VERSION, INDEX_FILES, MANIFEST_FILE, type IndexManifest } from './manifest.js';
 import { readArrayFile, readJsonFile } from './index-files.js';
+import { prefixStarts } from '../util/vectors.js';
 
 export interface IndexData {
   path: string;
@@ -63,14 +64,8 @@ export function loadIndexData(path: string, kernels?: Kernels): IndexData {
   expect(codes.length === counts.tokens, 'codes');
   expect(residuals.length === (counts.tokens * dim * nbits) / 8, 'residuals');
   expect(ivfOffsets.length === counts.centroids + 1, 'ivf offsets');
-  const shared = new SharedArrayBuffer(doclens.length * 4);
-  const tokenStarts = new Int32Array(shared);
-  let t = 0;
-  for (let i = 0; i < doclens.length; i++) {
-    tokenStarts[i] = t;
-    t += doclens[i]!;
-  }
-  expect(t === counts.tokens, 'sum of doclens');
+  const { starts: tokenStarts, total } = prefixStarts(doclens);
+  expect(total === counts.tokens, 'sum of doclens');
   const codec = new ResidualCodec(dim, nbits, centroids, Float32Array.from(manifest.codec.cutoffs), Float32Array.from(manifest.codec.weights), kernels);
   return { path, manifest, codec, centroids, doclens, tokenStarts, codes, residuals, ivf, ivfOffsets };
 }

@@ -12,9 +12,12 @@ export function normalizeRows(m: Float32Array, rows: number, dim: number): void 
   }
 }
 
-/** Exclusive prefix sums: starts[i] = Σ_{j<i} lens[j]; returns the total too. */
+/**
+ * Exclusive prefix sums: starts[i] = Σ_{j<i} lens[j], in shared memory (scoring workers read
+ * them in place); returns the total too.
+ */
 export function prefixStarts(lens: Int32Array): { starts: Int32Array; total: number } {
-  const starts = new Int32Array(lens.length);
+  const starts = new Int32Array(new SharedArrayBuffer(lens.length * 4));
   let t = 0;
   for (let i = 0; i < lens.length; i++) {
     starts[i] = t;
