@@ -41,14 +41,14 @@ export { ResidualCodec, residualBytes } from './codec/residual-codec.js';
 export type { Nbits, CompressedVectors } from './codec/residual-codec.js';
 
 // Building indexes
-export { buildIndex } from './build/build-index.js';
-export type { BuildOptions, BuildProgress, BuildResult, BuildPhase } from './build/build-index.js';
-export { buildIndexFromEmbeddings } from './build/build-from-embeddings.js';
-export type { EmbeddingsBuildOptions } from './build/build-from-embeddings.js';
-export type { EmbeddingSource } from './build/compress-passages.js';
-export { openCorpus, countDocuments } from './build/corpus/index.js';
-export type { CorpusDocument, CorpusFormat, CorpusInput, CorpusReader, CorpusReaderOptions, CorpusReadReport } from './build/corpus/index.js';
-export { splitIntoPassages } from './build/split-passages.js';
+export { buildIndex } from './indexer/build-index.js';
+export type { BuildOptions, BuildProgress, BuildResult, BuildPhase } from './indexer/build-index.js';
+export { buildIndexFromEmbeddings } from './indexer/build-from-embeddings.js';
+export type { EmbeddingsBuildOptions } from './indexer/build-from-embeddings.js';
+export type { EmbeddingSource } from './indexer/compress-passages.js';
+export { openCorpus, countDocuments } from './indexer/corpus/index.js';
+export type { CorpusDocument, CorpusFormat, CorpusInput, CorpusReader, CorpusReaderOptions, CorpusReadReport } from './indexer/corpus/index.js';
+export { splitIntoPassages } from './indexer/split-passages.js';
 
 // Index format and document store
 export { readManifest } from './format/index-reader.js';

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildIvf } from '../src/build/index-writer.js';
-import { sampleSize } from '../src/build/compress-passages.js';
-import { centroidCount, trainKmeans } from '../src/build/kmeans.js';
+import { buildIvf } from '../src/indexer/index-writer.js';
+import { sampleSize } from '../src/indexer/compress-passages.js';
+import { centroidCount, trainKmeans } from '../src/indexer/kmeans.js';
 import { ResidualCodec } from '../src/codec/residual-codec.js';
 import { typescriptKernels } from '../src/kernels/index.js';
 import { SyntheticVectors } from './helpers/synthetic.js';

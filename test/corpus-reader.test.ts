@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { countDocuments, openCorpus } from '../src/build/corpus/index.js';
-import type { CorpusDocument, CorpusInput, CorpusReaderOptions } from '../src/build/corpus/index.js';
+import { countDocuments, openCorpus } from '../src/indexer/corpus/index.js';
+import type { CorpusDocument, CorpusInput, CorpusReaderOptions } from '../src/indexer/corpus/index.js';
 import { isPlaitError, type ErrorCode } from '../src/errors/index.js';
 
 const root = mkdtempSync(join(tmpdir(), 'plait-corpus-'));

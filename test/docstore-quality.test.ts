@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { countDocuments, openCorpus } from '../src/build/corpus/index.js';
+import { countDocuments, openCorpus } from '../src/indexer/corpus/index.js';
 import { DocStoreReader, DocStoreWriter } from '../src/docstore/index.js';
 
 // dist/test/x.js → repo root is two folders up; the data sit beside the repo.

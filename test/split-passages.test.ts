@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { passageWindows, splitIntoPassages } from '../src/build/split-passages.js';
+import { passageWindows, splitIntoPassages } from '../src/indexer/split-passages.js';
 import type { TokenizedText } from '../src/encoder/types.js';
 import { isPlaitError } from '../src/errors/index.js';
 

@@ -1,6 +1,6 @@
 /** Builds small synthetic indexes (clustered vectors, one passage per document) for tests. */
-import { buildIndexFromEmbeddings } from '../../src/build/build-from-embeddings.js';
-import type { EmbeddingSource } from '../../src/build/compress-passages.js';
+import { buildIndexFromEmbeddings } from '../../src/indexer/build-from-embeddings.js';
+import type { EmbeddingSource } from '../../src/indexer/compress-passages.js';
 import type { ModelInfo, TokenEmbeddings } from '../../src/encoder/types.js';
 import { SyntheticVectors } from './synthetic.js';
 

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { basename, join, resolve } from 'node:path';
-import { buildIndex } from '../../build/build-index.js';
+import { buildIndex } from '../../indexer/build-index.js';
 import { openIndex } from '../../search/plait-index.js';
 import { resolveIndexPath } from '../../format/index-path.js';
 import { PlaitError } from '../../errors/index.js';

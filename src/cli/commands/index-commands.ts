@@ -1,12 +1,12 @@
 import type { Command } from 'commander';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildIndex } from '../../build/build-index.js';
+import { buildIndex } from '../../indexer/build-index.js';
 import { readManifest } from '../../format/index-reader.js';
 import { resolveIndexPath } from '../../format/index-path.js';
 import { INDEX_FILES, MANIFEST_FILE } from '../../format/manifest.js';
 import { kernelsStatus } from '../../kernels/index.js';
-import type { CorpusFormat } from '../../build/corpus/types.js';
+import type { CorpusFormat } from '../../indexer/corpus/types.js';
 import { ProgressReporter, formatBytes } from '../progress.js';
 import { parseIntArg, printJson } from '../options.js';
 import { announceBundledModel } from './model-commands.js';

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { fileURLToPath } from 'node:url';
-import { buildIndex } from '../../build/build-index.js';
+import { buildIndex } from '../../indexer/build-index.js';
 import { openIndex } from '../../search/plait-index.js';
 import { ProgressReporter } from '../progress.js';
 import { announceBundledModel } from './model-commands.js';
