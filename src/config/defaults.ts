@@ -77,6 +77,18 @@ export const SEARCH_DEFAULTS = {
   maxBatchQueries: 1024,
   /** Largest topK accepted. */
   maxTopK: 10_000,
+  /**
+   * Passages scored between two deadline checks on the calling thread (exhaustive scans, PLAID's
+   * centroid-interaction and exact stages). A chunk of 4096 passages × 32 query tokens × 128 d is
+   * about 1 ms of MaxSim on one core, so a deadline is overshot by about that much; the check is
+   * one clock read, invisible at this spacing.
+   */
+  deadlineCheckEvery: 4096,
+  /**
+   * PLAID widening rounds when the survivors hold fewer than topK distinct documents (each round
+   * ×4 nIvfProbe and ndocs, no pruning); after them the search scores every passage exactly.
+   */
+  wideningRounds: 2,
 } as const;
 
 export interface PlaidParams {

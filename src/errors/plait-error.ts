@@ -34,6 +34,7 @@ export const ERROR_TEMPLATES = {
   WORKER_FAILED: 'Worker failed: {message}',
   DOCSTORE_FAILED: 'Document store failed: {message}',
   INTERNAL: 'Internal error: {message}',
+  INDEX_CLOSED: 'Index is closed: {message}',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_TEMPLATES;

@@ -1,0 +1,57 @@
+/**
+ * What a search returns: documents (by the user's docId) with their score, rank and best passage,
+ * optionally with their stored text, and the time each stage took.
+ */
+import { PlaitError } from '../errors/index.js';
+import type { DocStoreReader } from '../docstore/index.js';
+import type { ScoredDoc } from './fusion.js';
+import type { PlaidTimings } from './plaid.js';
+
+export interface SearchHit {
+  docId: string;
+  /** The best-scoring passage of the document (-1 for a BM25-only hit). */
+  pid: number;
+  score: number;
+  /** 1-based. */
+  rank: number;
+  title?: string;
+  text?: string;
+  metadata?: Record<string, unknown> | null;
+}
+
+/** Milliseconds per stage (encodeMs is the batch's encoding time divided by its queries). */
+export interface SearchTimings extends Partial<PlaidTimings> {
+  encodeMs: number;
+  lateMs: number;
+  bm25Ms: number;
+  fusionMs: number;
+  totalMs: number;
+}
+
+export interface SearchResult {
+  hits: SearchHit[];
+  timings: SearchTimings;
+}
+
+export function emptyTimings(): SearchTimings {
+  return { encodeMs: 0, lateMs: 0, bm25Ms: 0, fusionMs: 0, totalMs: 0 };
+}
+
+/**
+ * Ranked documents (docstore rowids) → hits with docIds.
+ * @throws PlaitError INDEX_CORRUPT when a rowid has no stored document.
+ */
+export function toHits(docstore: DocStoreReader, docs: readonly ScoredDoc[], pidOf: ReadonlyMap<number, number>, includeText: boolean): SearchHit[] {
+  const stored = docstore.getDocuments(docs.map((d) => d.key));
+  return docs.map((d, i) => {
+    const doc = stored[i];
+    if (doc === null || doc === undefined) throw new PlaitError('INDEX_CORRUPT', { message: `document ${d.key} is missing from the document store` });
+    const hit: SearchHit = { docId: doc.docId, pid: pidOf.get(d.key) ?? -1, score: d.score, rank: i + 1 };
+    if (includeText) {
+      hit.title = doc.title;
+      hit.text = doc.text;
+      hit.metadata = doc.metadata ?? null;
+    }
+    return hit;
+  });
+}
