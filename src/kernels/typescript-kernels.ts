@@ -6,6 +6,8 @@
  */
 
 import type { Kernels } from './types.js';
+import { invalidArgument } from '../errors/index.js';
+import { withArrayChecks } from './arguments.js';
 import { checkCodes, checkCount, checkDim, checkLength, checkNbits, checkSpans } from './validate.js';
 
 let scratch = new Float64Array(256);
@@ -68,7 +70,7 @@ function assignNearest(
   checkCount('n', n);
   checkCount('k', k);
   checkDim(dim);
-  if (k === 0 && n > 0) throw new RangeError('assignNearest needs at least one centroid');
+  if (k === 0 && n > 0) throw invalidArgument('k', 'a positive integer when n > 0', k);
   checkLength('vectors', vectors, n * dim);
   checkLength('centroids', centroids, k * dim);
   checkLength('codes', codes, n);
@@ -383,7 +385,7 @@ function topK(scores: Float32Array, n: number, k: number): Int32Array {
   return heap;
 }
 
-export const typescriptKernels: Kernels = {
+export const typescriptKernels: Kernels = withArrayChecks({
   name: 'typescript',
   matmulTransB,
   assignNearest,
@@ -393,4 +395,4 @@ export const typescriptKernels: Kernels = {
   maxsimCompressed,
   centroidInteraction,
   topK,
-};
+});
