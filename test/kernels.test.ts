@@ -62,15 +62,16 @@ const D = new Float32Array([1, 0, 0, 0, 0, 1, 0, 1, 1, 1, 1, 1]);
 
 forEachImpl('maxsim: 2×4 query against a 3×4 document, computed on paper', (k) => {
   const out = new Float32Array(4).fill(-99);
-  // doc 0: all three rows; doc 1: only d2 (single token); doc 2: empty; doc 3: d1 alone
+  // doc 0: all three rows; doc 1: only d2 (single token); doc 2: empty (ColBERT's -9999 per query
+  // token: ranks last); doc 3: d1 alone
   k.maxsim(Q, 2, 4, D, new Int32Array([0, 1, 3, 0]), new Int32Array([3, 1, 0, 1]), 4, out);
-  assert.deepEqual(Array.from(out), [4, 3, 0, 1]);
+  assert.deepEqual(Array.from(out), [4, 3, 2 * -9999, 1]);
 });
 
 forEachImpl('maxsim: query weights', (k) => {
   const out = new Float32Array(2);
   k.maxsim(Q, 2, 4, D, new Int32Array([0, 3]), new Int32Array([3, 0]), 2, out, new Float32Array([0.5, 2]));
-  assert.deepEqual(Array.from(out), [3.5, 0]);
+  assert.deepEqual(Array.from(out), [3.5, 2.5 * -9999]);
 });
 
 forEachImpl('maxsim: negative similarities keep their sign (max starts at -inf, not 0)', (k) => {
@@ -85,6 +86,19 @@ forEachImpl('maxsim: a NaN token similarity never wins the max (same rule on eve
   const out = new Float32Array(2);
   k.maxsim(new Float32Array([1, 0, 0, 1]), 2, 2, docs, new Int32Array([0, 1]), new Int32Array([2, 1]), 2, out);
   assert.deepEqual(Array.from(out), [1.5, 1.5]);
+});
+
+forEachImpl('an empty document ranks below a document of only negative similarities', (k) => {
+  const out = new Float32Array(2);
+  const q = new Float32Array([1, 0]);
+  k.maxsim(q, 1, 2, new Float32Array([-1, 0]), new Int32Array([0, 0]), new Int32Array([1, 0]), 2, out);
+  assert.deepEqual(Array.from(out), [-1, -9999]);
+  assert.deepEqual(Array.from(k.topK(out, 2, 2)), [0, 1]);
+  // The compressed kernel agrees (one centroid, every residual bucket weight 0).
+  const cOut = new Float32Array(2);
+  const q4 = new Float32Array([1, 0, 0, 0]);
+  k.maxsimCompressed(q4, 1, 4, new Int32Array([0]), new Uint8Array(1), new Int32Array([0, 0]), new Int32Array([1, 0]), 2, new Float32Array([-1, 0, 0, 0]), new Float32Array(4), 2, cOut);
+  assert.deepEqual(Array.from(cOut), [-1, -9999]);
 });
 
 forEachImpl('maxsim: zero query tokens and zero documents', (k) => {

@@ -5,7 +5,7 @@
  * once and is reused.
  */
 
-import type { Kernels } from './types.js';
+import { MAXSIM_EMPTY_TOKEN, type Kernels } from './types.js';
 import { invalidArgument } from '../errors/index.js';
 import { withArrayChecks } from './arguments.js';
 import { checkCodes, checkCount, checkDim, checkLength, checkNbits, checkSpans } from './validate.js';
@@ -91,6 +91,16 @@ function assignNearest(
   }
 }
 
+/**
+ * A document without tokens: ColBERT masks padding with -9999 before the max, so each query token
+ * scores MAXSIM_EMPTY_TOKEN and the document ranks below every real one (0 would beat negatives).
+ */
+function emptyScore(qLen: number, qWeights: Float32Array | null | undefined): number {
+  let total = 0;
+  for (let i = 0; i < qLen; i++) total += (qWeights ? qWeights[i]! : 1) * MAXSIM_EMPTY_TOKEN;
+  return total;
+}
+
 /** Σ_i w_i · max_j q_i·doc_j over the `len` rows of `rows` starting at row `start`. */
 function maxsimOne(
   q: Float32Array,
@@ -102,7 +112,7 @@ function maxsimOne(
   maxes: Float64Array,
   qWeights: Float32Array | null | undefined,
 ): number {
-  if (len === 0) return 0;
+  if (len === 0) return emptyScore(qLen, qWeights);
   maxes.fill(-Infinity, 0, qLen);
   for (let j = start; j < start + len; j++) {
     const dj = j * dim;

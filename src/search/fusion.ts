@@ -3,7 +3,11 @@
  * - min-max: each list's scores rescaled to [0, 1] per query; fused = α·late + (1 − α)·bm25, where a
  *   document missing from a list takes that list's minimum (0 after rescaling).
  * - RRF (Cormack et al. 2009): fused = Σ 1 / (k + rank), rank from 1; a missing document adds nothing.
+ * A late score at or below MAXSIM_EMPTY_TOKEN belongs to a document without tokens: it takes the
+ * bottom of the scale (0) without stretching the range, so one such document cannot squash the
+ * other late scores together.
  */
+import { MAXSIM_EMPTY_TOKEN } from '../kernels/types.js';
 export interface ScoredDoc {
   key: number;
   score: number;
@@ -16,17 +20,17 @@ export interface FusedDoc {
   bm25: number | null;
 }
 
-function minMax(list: readonly ScoredDoc[]): Map<number, number> {
+function minMax(list: readonly ScoredDoc[], floor = -Infinity): Map<number, number> {
   const out = new Map<number, number>();
-  if (list.length === 0) return out;
   let lo = Infinity;
   let hi = -Infinity;
   for (const d of list) {
+    if (d.score <= floor) continue;
     if (d.score < lo) lo = d.score;
     if (d.score > hi) hi = d.score;
   }
   const span = hi - lo;
-  for (const d of list) out.set(d.key, span > 0 ? (d.score - lo) / span : 1);
+  for (const d of list) out.set(d.key, d.score <= floor ? 0 : span > 0 ? (d.score - lo) / span : 1);
   return out;
 }
 
@@ -35,7 +39,7 @@ function sortFused(out: FusedDoc[]): FusedDoc[] {
 }
 
 export function fuseMinMax(late: readonly ScoredDoc[], bm25: readonly ScoredDoc[], alpha: number): FusedDoc[] {
-  const nl = minMax(late);
+  const nl = minMax(late, MAXSIM_EMPTY_TOKEN);
   const nb = minMax(bm25);
   const raw = new Map<number, { late: number | null; bm25: number | null }>();
   for (const d of late) raw.set(d.key, { late: d.score, bm25: null });
