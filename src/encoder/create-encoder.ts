@@ -25,6 +25,7 @@ import type {
   TokenizedText,
 } from './types.js';
 import { validateText } from './validate-text.js';
+import { modelFingerprint } from './model-fingerprint.js';
 
 export interface ResolvedEncoderOptions {
   threads: number;
@@ -47,7 +48,9 @@ export function resolveEncoderOptions(options: EncoderOptions = {}): ResolvedEnc
 export async function createEncoder(spec: ModelSpec, options: EncoderOptions = {}): Promise<Encoder> {
   const resolved = resolveEncoderOptions(options);
   const family = await loadFamily(spec.family);
-  const tokenizer = await family.loadTokenizer(spec);
+  const loaded = await family.loadTokenizer(spec);
+  const fingerprint = await modelFingerprint(spec);
+  const tokenizer: TextTokenizer = { info: { ...loaded.info, fingerprint }, tokenize: (text) => loaded.tokenize(text) };
   const backendOptions: BackendOptions = { intraOpNumThreads: resolved.intraOpNumThreads };
   if (resolved.threads === 0) {
     const backend = await family.loadBackend(spec, backendOptions);

@@ -34,6 +34,11 @@ export interface ModelInfo {
   defaultMode: 'late' | 'hybrid';
   /** Content tokens that fit one document window (docMaxlen less the special tokens). */
   documentWindow: number;
+  /**
+   * SHA-256 of the model's files (model-fingerprint.ts), set by createEncoder; absent in indexes
+   * built before it was recorded. Two checkpoints of one family and shape differ here.
+   */
+  fingerprint?: string;
 }
 
 export type ModelFamilyName = 'use-lite' | 'colbert-onnx';

@@ -282,12 +282,14 @@ export class PlaitIndex {
    */
   async rerank(query: string, docIds: string[], options: Pick<SearchOptions, 'topK' | 'idfWeighting' | 'includeText'> = {}): Promise<SearchHit[]> {
     this.checkOpen();
+    const topK = options.topK ?? (Array.isArray(docIds) ? docIds.length : 0);
+    if (!Number.isInteger(topK) || topK < 0) throw invalidArgument('topK', 'a non-negative integer', topK);
     const rowids = rowidsOf(this.docstore, docIds);
     const [e] = await (await this.encoder()).encodeQueries([query]);
     this.checkOpen();
     const q = this.queries.prepare(e!, options.idfWeighting ?? this.manifest.model.idfWeighting);
     const { docs, pidOf } = scoreStoredDocs(q, rowids, this.docs, (qq, pids) => this.local.exact(qq, pids));
-    return toHits(this.docstore, docs.slice(0, options.topK ?? docs.length), pidOf, options.includeText ?? false);
+    return toHits(this.docstore, docs.slice(0, topK), pidOf, options.includeText ?? false);
   }
 
   private checkOpen(): void {
