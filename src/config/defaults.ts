@@ -109,8 +109,13 @@ export function plaidDefaultsFor(topK: number): PlaidParams {
 
 /** Rerank defaults. */
 export const RERANK_DEFAULTS = {
-  /** Document embeddings kept in the LRU cache (by content hash). ~110 tokens × 128 d × 4 B ≈ 56 KB each → ~56 MB. */
-  cacheEntries: 1000,
+  /**
+   * Bytes of passage embeddings kept in the LRU cache (by content hash), whatever the model's dim:
+   * an entry costs its tokens × dim × 4 B, so 64 MiB holds ~1,100 passages of 110 tokens at 128 d
+   * (colbertv2.0) and ~300 at the bundled model's 512 d, instead of a count that made the bundled
+   * model's cache 4× larger than intended.
+   */
+  cacheBytes: 64 << 20,
 } as const;
 
 /** HTTP server defaults. */

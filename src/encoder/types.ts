@@ -35,6 +35,11 @@ export interface ModelInfo {
   /** Content tokens that fit one document window (docMaxlen less the special tokens). */
   documentWindow: number;
   /**
+   * Content tokens a query keeps (queryMaxlen less the special tokens); longer queries are clipped
+   * and their search results say `truncated`. Optional only because older manifests lack it.
+   */
+  queryWindow?: number;
+  /**
    * SHA-256 of the model's files (model-fingerprint.ts), set by createEncoder; absent in indexes
    * built before it was recorded. Two checkpoints of one family and shape differ here.
    */

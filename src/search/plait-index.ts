@@ -33,7 +33,8 @@ import { DocPassages, type CollapsedDocs } from './doc-passages.js';
 import { latePlan, rankLate, rankLateAsync } from './late-ranking.js';
 import { LocalScorer, pooledScorer } from './passage-scorers.js';
 import { fuseHybrid } from './hybrid.js';
-import { emptyTimings, toHits, type SearchHit, type SearchResult, type SearchTimings } from './search-result.js';
+import { unsearchable, queryFit, type EmptyReason } from './query-text.js';
+import { emptyResult, emptyTimings, toHits, type SearchHit, type SearchResult, type SearchTimings } from './search-result.js';
 import { rowidsOf, scoreStoredDocs } from './stored-rerank.js';
 
 export { checkModel } from './model-check.js';
@@ -140,25 +141,38 @@ export class PlaitIndex {
     }
     const r = this.resolveSearch(options);
     const deadline = Deadline.start(options, this.closing.signal);
-    let embeddings: TokenEmbeddings[] = [];
+    const reasons = queries.map((q, i) => unsearchable(q, i));
+    const truncated = queries.map(() => false);
+    const embeddings: (TokenEmbeddings | null)[] = queries.map(() => null);
     let encodeMs = 0;
-    if (r.mode !== 'bm25') {
+    if (r.mode !== 'bm25' && reasons.some((x) => x === null)) {
       const t = performance.now();
-      embeddings = await this.encodeQueries(queries, deadline);
-      encodeMs = (performance.now() - t) / Math.max(1, queries.length);
+      const encoder = await this.guarded(this.encoder(), deadline);
+      queries.forEach((q, i) => {
+        if (reasons[i] !== null) return;
+        const fit = queryFit(encoder, q);
+        truncated[i] = fit.truncated;
+        if (fit.empty) reasons[i] = 'no-content';
+      });
+      const todo = queries.flatMap((_, i) => (reasons[i] === null ? [i] : []));
+      const encoded = await this.guarded(encoder.encodeQueries(todo.map((i) => queries[i]!)), deadline);
+      todo.forEach((i, j) => (embeddings[i] = encoded[j]!));
+      encodeMs = (performance.now() - t) / Math.max(1, todo.length);
     }
-    return this.searchAll(queries, embeddings, r, deadline, encodeMs);
+    return this.searchSearchable(queries, embeddings, reasons, r, deadline, encodeMs, truncated);
   }
 
   /**
    * Batch search with already-encoded queries (evaluation and benchmarks measure search without
-   * encoding this way); uses the worker pool when the index has one.
+   * encoding this way); uses the worker pool when the index has one. A query whose embedding has
+   * no rows gets no hits ('no-content'); in bm25 mode the texts are checked as in searchBatch.
    */
   async searchEncodedBatch(queries: string[], embeddings: TokenEmbeddings[], options: SearchOptions = {}): Promise<SearchResult[]> {
     this.checkOpen();
     const r = this.resolveSearch(options);
     if (r.mode !== 'bm25' && embeddings.length !== queries.length) throw invalidArgument('embeddings', `one per query (${queries.length})`, embeddings);
-    return this.searchAll(queries, embeddings, r, Deadline.start(options, this.closing.signal), 0);
+    const reasons = queries.map((q, i) => this.encodedReason(q, embeddings[i], r, i));
+    return this.searchSearchable(queries, embeddings, reasons, r, Deadline.start(options, this.closing.signal), 0, null);
   }
 
   /**
@@ -171,14 +185,49 @@ export class PlaitIndex {
     const r = this.resolveSearch(options);
     const deadline = Deadline.start(options, this.closing.signal);
     deadline.check();
-    return this.searchOne(query, embedding, r, deadline);
+    const reason = this.encodedReason(query, embedding ?? undefined, r, 0);
+    return reason !== null ? emptyResult(reason) : this.searchOne(query, embedding, r, deadline);
   }
 
-  private async encodeQueries(queries: string[], deadline: Deadline): Promise<TokenEmbeddings[]> {
+  private encodedReason(query: string, embedding: TokenEmbeddings | undefined, r: ResolvedSearch, i: number): EmptyReason | null {
+    if (r.mode === 'bm25') return unsearchable(query, i);
+    return embedding !== undefined && embedding.length === 0 ? 'no-content' : null;
+  }
+
+  /** Searches the queries that can be searched; the others get an empty page with their reason. */
+  private async searchSearchable(
+    queries: string[],
+    embeddings: readonly (TokenEmbeddings | null | undefined)[],
+    reasons: readonly (EmptyReason | null)[],
+    r: ResolvedSearch,
+    deadline: Deadline,
+    encodeMs: number,
+    truncated: readonly boolean[] | null,
+  ): Promise<SearchResult[]> {
+    const live = queries.flatMap((_, i) => (reasons[i] === null ? [i] : []));
+    const results = await this.searchAll(
+      live.map((i) => queries[i]!),
+      live.map((i) => embeddings[i] ?? null),
+      r,
+      deadline,
+      encodeMs,
+    );
+    let k = 0;
+    return queries.map((_, i) => {
+      const reason = reasons[i];
+      if (reason !== null && reason !== undefined) return emptyResult(reason);
+      const result = results[k++]!;
+      result.truncated = truncated?.[i] ?? false;
+      return result;
+    });
+  }
+
+  /** Awaits `p`; an index closed or a deadline passed meanwhile reports that (INDEX_CLOSED, TIMEOUT), not p's own error. */
+  private async guarded<T>(p: Promise<T>, deadline: Deadline): Promise<T> {
     try {
-      return await (await this.encoder()).encodeQueries(queries);
+      return await p;
     } catch (e) {
-      deadline.check(); // an index closed under the encoder reports INDEX_CLOSED, not the encoder's error
+      deadline.check();
       throw e;
     } finally {
       deadline.check();
@@ -189,7 +238,7 @@ export class PlaitIndex {
    * The batch loop. On the calling thread, queries run one after another with a turn of the event
    * loop between them (so that an AbortSignal can fire); with a pool they run concurrently.
    */
-  private async searchAll(queries: string[], embeddings: TokenEmbeddings[], r: ResolvedSearch, deadline: Deadline, encodeMs: number): Promise<SearchResult[]> {
+  private async searchAll(queries: string[], embeddings: (TokenEmbeddings | null)[], r: ResolvedSearch, deadline: Deadline, encodeMs: number): Promise<SearchResult[]> {
     deadline.check();
     const one = async (i: number): Promise<SearchResult> => {
       const result = await this.searchOneAsync(queries[i]!, embeddings[i] ?? null, r, deadline);
@@ -272,19 +321,21 @@ export class PlaitIndex {
     const top = ranked.slice(0, Math.min(r.topK, this.manifest.counts.documents));
     const hits = toHits(this.docstore, top, late.pidOf, r.includeText);
     timings.totalMs = performance.now() - t0;
-    return { hits, timings };
+    return { hits, timings, truncated: false };
   }
 
   /**
    * Scores stored documents against a query without re-encoding them (a mid-tier reranker over an
    * index): highest first; unknown ids are refused.
-   * @throws PlaitError INVALID_ARGUMENT (docIds, topK), INVALID_INPUT (unknown id), INDEX_CLOSED.
+   * @throws PlaitError INVALID_ARGUMENT (docIds, topK), INVALID_INPUT (unknown id), EMPTY_TEXT (a
+   * query with no letter or digit, as Reranker.rerank), INDEX_CLOSED.
    */
   async rerank(query: string, docIds: string[], options: Pick<SearchOptions, 'topK' | 'idfWeighting' | 'includeText'> = {}): Promise<SearchHit[]> {
     this.checkOpen();
     const topK = options.topK ?? (Array.isArray(docIds) ? docIds.length : 0);
     if (!Number.isInteger(topK) || topK < 0) throw invalidArgument('topK', 'a non-negative integer', topK);
     const rowids = rowidsOf(this.docstore, docIds);
+    if (unsearchable(query, 0) !== null) throw new PlaitError('EMPTY_TEXT', { message: 'the query has no letter or digit to rank by' });
     const [e] = await (await this.encoder()).encodeQueries([query]);
     this.checkOpen();
     const q = this.queries.prepare(e!, options.idfWeighting ?? this.manifest.model.idfWeighting);

@@ -6,6 +6,7 @@ import { PlaitError } from '../errors/index.js';
 import type { DocStoreReader } from '../docstore/index.js';
 import type { ScoredDoc } from './fusion.js';
 import type { PlaidTimings } from './plaid.js';
+import type { EmptyReason } from './query-text.js';
 
 export interface SearchHit {
   docId: string;
@@ -31,6 +32,22 @@ export interface SearchTimings extends Partial<PlaidTimings> {
 export interface SearchResult {
   hits: SearchHit[];
   timings: SearchTimings;
+  /**
+   * True when the query had more content tokens than the model keeps (ModelInfo.queryWindow: 32
+   * less the special tokens for colbertv2.0, 128 for the bundled model) and was searched on its
+   * first ones. Always false in bm25 mode and for queries the caller encoded.
+   */
+  truncated: boolean;
+  /**
+   * Set when the query could not be searched and `hits` is empty: 'empty-query' (blank text) or
+   * 'no-content' (no letter or digit, e.g. punctuation only). See query-text.ts.
+   */
+  emptyReason?: EmptyReason;
+}
+
+/** The result of a query that cannot be searched (query-text.ts). */
+export function emptyResult(reason: EmptyReason): SearchResult {
+  return { hits: [], timings: emptyTimings(), truncated: false, emptyReason: reason };
 }
 
 export function emptyTimings(): SearchTimings {

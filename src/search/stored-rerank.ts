@@ -5,7 +5,8 @@
  */
 import { PlaitError, invalidArgument } from '../errors/index.js';
 import type { DocStoreReader } from '../docstore/index.js';
-import type { DocPassages } from './doc-passages.js';
+import { MAXSIM_EMPTY_TOKEN } from '../kernels/types.js';
+import type { CollapsedDocs, DocPassages } from './doc-passages.js';
 import type { EncodedQuery } from './plaid.js';
 
 /**
@@ -22,8 +23,18 @@ export function rowidsOf(docstore: DocStoreReader, docIds: readonly string[]): n
   return [...new Set(rowids)];
 }
 
-/** Exact document scores (best passage) of the given rowids, best first. */
-export function scoreStoredDocs(q: EncodedQuery, rowids: readonly number[], docs: DocPassages, exact: (q: EncodedQuery, pids: Int32Array) => Float32Array) {
+/**
+ * Exact document scores (best passage) of the given rowids, best first. A document without
+ * passages scores as an empty document does in the kernels (-9999 per query token) and ranks last.
+ */
+export function scoreStoredDocs(q: EncodedQuery, rowids: readonly number[], docs: DocPassages, exact: (q: EncodedQuery, pids: Int32Array) => Float32Array): CollapsedDocs {
   const pids = docs.pidsOf(rowids);
-  return docs.collapse(pids, exact(q, pids));
+  const collapsed = docs.collapse(pids, exact(q, pids));
+  if (collapsed.docs.length < rowids.length) {
+    const have = new Set(collapsed.docs.map((d) => d.key));
+    let empty = 0;
+    for (let i = 0; i < q.length; i++) empty += (q.weights?.[i] ?? 1) * MAXSIM_EMPTY_TOKEN;
+    for (const key of [...rowids].sort((a, b) => a - b)) if (!have.has(key)) collapsed.docs.push({ key, score: empty });
+  }
+  return collapsed;
 }

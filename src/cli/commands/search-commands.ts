@@ -94,7 +94,8 @@ export function registerSearchCommands(program: Command): void {
         return;
       }
       if (query === undefined) throw new PlaitError('INVALID_ARGUMENT', { message: 'give a query, or --queries <file>' });
-      const { hits, timings } = await index.search(query, opts);
+      const { hits, timings, truncated } = await index.search(query, opts);
+      if (truncated) process.stderr.write(`warning: the query has more tokens than the model keeps (${index.manifest.model.queryWindow ?? index.manifest.model.queryMaxlen}); only the first were searched\n`);
       if (o.json) {
         printJson(o.timings ? { hits, timings } : { hits });
         return;

@@ -119,6 +119,7 @@ export async function loadColbertTokenizer(spec: ColbertSpec): Promise<LoadedCol
     idfWeighting: false,
     defaultMode: 'late',
     documentWindow: contentRoom(checkpoint.docMaxlen, special.documentMarker.length),
+    queryWindow: contentRoom(checkpoint.queryMaxlen, special.queryMarker.length),
   };
   return {
     info,

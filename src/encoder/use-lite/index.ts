@@ -28,6 +28,7 @@ export function useLiteInfo(vocabSize: number): ModelInfo {
     defaultMode: 'hybrid',
     // The model adds no special tokens: every one of the 128 positions holds content.
     documentWindow: USE_LITE_DEFAULTS.maxTokens,
+    queryWindow: USE_LITE_DEFAULTS.maxTokens,
   };
 }
 
