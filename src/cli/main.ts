@@ -29,7 +29,7 @@ export function buildProgram(): Command {
 /** Exit codes: 0 ok, 1 runtime failure, 2 bad usage or input. */
 export function exitCodeFor(err: unknown): number {
   if (!isPlaitError(err)) return 1;
-  return ['INVALID_ARGUMENT', 'INVALID_INPUT', 'EMPTY_TEXT', 'TEXT_NOT_UTF8', 'MALFORMED_JSONL', 'MISSING_ID', 'DUPLICATE_ID', 'QUERY_TOO_LARGE'].includes(err.code) ? 2 : 1;
+  return ['INVALID_ARGUMENT', 'INVALID_INPUT', 'EMPTY_TEXT', 'TEXT_NOT_UTF8', 'MALFORMED_JSONL', 'MISSING_ID', 'DUPLICATE_ID', 'QUERY_TOO_LARGE', 'EMPTY_CORPUS'].includes(err.code) ? 2 : 1;
 }
 
 export async function main(argv: string[]): Promise<void> {

@@ -35,6 +35,7 @@ export const ERROR_TEMPLATES = {
   DOCSTORE_FAILED: 'Document store failed: {message}',
   INTERNAL: 'Internal error: {message}',
   INDEX_CLOSED: 'Index is closed: {message}',
+  EMPTY_CORPUS: 'Empty corpus: {message}',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_TEMPLATES;

@@ -114,7 +114,7 @@ export async function buildIndex(input: string | readonly string[], options: Bui
     }
     progress('read', nDocs, nDocs);
     const nPassages = spill.length;
-    if (nPassages === 0) throw new PlaitError('BUILD_FAILED', { message: 'the corpus has no documents' });
+    if (nPassages === 0) throw new PlaitError('EMPTY_CORPUS', { message: `${([] as string[]).concat(input).join(', ')} has no document to index (${nDocs} read)` });
 
     // 2–3. Sample, k-means, codec; then encode and compress every passage.
     const kernels = getKernels();
