@@ -34,7 +34,8 @@ export interface ResolvedEncoderOptions {
 }
 
 export function resolveEncoderOptions(options: EncoderOptions = {}): ResolvedEncoderOptions {
-  const threads = options.threads ?? (ENCODER_DEFAULTS.threads || Math.min(os.availableParallelism(), 4));
+  // Omitted: auto (one per core, capped); 0: in-process, as `threads: 0` means everywhere.
+  const threads = options.threads ?? Math.min(os.availableParallelism(), ENCODER_DEFAULTS.maxAutoThreads);
   const batchSize = options.batchSize ?? ENCODER_DEFAULTS.batchSize;
   const intraOpNumThreads = options.intraOpNumThreads ?? ENCODER_DEFAULTS.intraOpNumThreads;
   if (!Number.isInteger(threads) || threads < 0) throw invalidArgument('threads', 'a non-negative integer', threads);

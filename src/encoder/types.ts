@@ -100,7 +100,7 @@ export interface Encoder {
 }
 
 export interface EncoderOptions {
-  /** Worker threads; 0 runs the backend in-process (tests, tiny jobs). Default: min(cores, 4). */
+  /** Worker threads; 0 runs the backend on the calling thread (tests, tiny jobs). Default: min(cores, ENCODER_DEFAULTS.maxAutoThreads). */
   threads?: number;
   /** Texts per backend call. */
   batchSize?: number;

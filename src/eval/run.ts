@@ -3,8 +3,9 @@
  * formatting, writing, and trec_eval's ordering of hits.
  */
 
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { PlaitError } from '../errors/index.js';
+import { writeFileAtomic } from '../util/write-file-atomic.js';
 import { INLINE_SOURCE, malformedLine, splitLines, whitespaceFields } from './input-error.js';
 
 export interface RunHit {
@@ -123,12 +124,7 @@ export async function writeRun(path: string, run: Run, options: WriteRunOptions 
   await writeFileAtomic(path, formatRun(run, options));
 }
 
-/** Writes a file through a temporary sibling and a rename, so readers never see half a file. */
-export async function writeFileAtomic(path: string, contents: string): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
-  await writeFile(tmp, contents, 'utf8');
-  await rename(tmp, path);
-}
+
 
 function checkToken(value: string, name: string): void {
   if (value === '' || /\s/.test(value)) {

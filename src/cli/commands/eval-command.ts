@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { basename, join, resolve } from 'node:path';
+import { EVAL_DEFAULTS } from '../../config/defaults.js';
 import { buildIndex } from '../../indexer/build-index.js';
 import { openIndex } from '../../search/plait-index.js';
 import { resolveIndexPath } from '../../format/index-path.js';
@@ -51,7 +52,7 @@ export function registerEvalCommand(program: Command): void {
     .option('--split <name>', 'BEIR qrels split', 'test')
     .option('--modes <list>', 'comma-separated: exhaustive, plaid, bm25, hybrid, hybrid-rrf', 'exhaustive,plaid,bm25,hybrid')
     .option('--sweep <settings>', 'extra PLAID settings, e.g. "ncells=1,ndocs=256;ncells=2,ndocs=1024"')
-    .option('--depth <n>', 'results per query (Recall@1000 needs 1000)', parseIntArg('depth', 10), 100)
+    .option('--depth <n>', 'results per query (Recall@1000 needs 1000)', parseIntArg('depth', 10), EVAL_DEFAULTS.depth)
     .option('-m, --model <model>', 'model for indexing a BEIR folder (default: the bundled model)')
     .option('-i, --index <name-or-path>', 'index to build/use for a BEIR folder (default: its folder name)')
     .option('--baseline <mode>', 'mode the others are tested against (default: the first)')

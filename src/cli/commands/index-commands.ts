@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
+import { BUILD_DEFAULTS, ENCODER_DEFAULTS } from '../../config/defaults.js';
 import { buildIndex } from '../../indexer/build-index.js';
 import { readManifest } from '../../format/index-reader.js';
 import { resolveIndexPath } from '../../format/index-path.js';
@@ -36,7 +37,7 @@ export function registerIndexCommands(program: Command): void {
     .argument('<input>', 'corpus file or folder')
     .requiredOption('-i, --index <name-or-path>', 'index name (under indexes/) or path')
     .option('-m, --model <model>', 'ColBERT ONNX folder or hub repo id (default: the bundled offline model)')
-    .option('--nbits <n>', 'residual bits per dimension: 1, 2 or 4', parseIntArg('nbits', 1), 2)
+    .option('--nbits <n>', 'residual bits per dimension: 1, 2, 4 or 8', parseIntArg('nbits', 1), BUILD_DEFAULTS.nbits)
     .option('--kmeans-iters <n>', 'k-means iterations', parseIntArg('kmeansIters', 0))
     .option('--doc-maxlen <n>', 'document window in tokens (ColBERT checkpoints)', parseIntArg('docMaxlen', 8))
     .option('--split', 'split long documents into overlapping passages (default)', true)
@@ -47,7 +48,7 @@ export function registerIndexCommands(program: Command): void {
     .option('--id-field <field>', 'JSONL id field')
     .option('--text-field <field>', 'JSONL text field')
     .option('--title-field <field>', 'JSONL title field')
-    .option('--threads <n>', 'encoder worker threads', parseIntArg('threads', 0))
+    .option('--threads <n>', `encoder worker threads (0 = in-process; default min(cores, ${ENCODER_DEFAULTS.maxAutoThreads}))`, parseIntArg('threads', 0))
     .option('-q, --quiet', 'no progress output')
     .option('--json', 'print the result as JSON')
     .action(async (input: string, o: IndexCliOptions) => {

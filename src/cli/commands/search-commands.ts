@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
+import { SEARCH_DEFAULTS } from '../../config/defaults.js';
 import { openIndex, type SearchMode, type SearchOptions } from '../../search/plait-index.js';
 import { Reranker, type RerankDocument } from '../../rerank/reranker.js';
 import { readQueries } from '../../eval/queries.js';
@@ -63,7 +64,7 @@ export function registerSearchCommands(program: Command): void {
       .description('search an index with one query, or a queries file into a TREC run file')
       .argument('<index>', 'index name or path')
       .argument('[query]', 'query text')
-      .option('-k, --k <n>', 'results per query', parseIntArg('k', 1), 10)
+      .option('-k, --k <n>', 'results per query', parseIntArg('k', 1), SEARCH_DEFAULTS.topK)
       .option('--queries <file>', 'queries file (BEIR queries.jsonl, TSV, TREC topics) for batch mode')
       .option('--run <file>', 'TREC run file to write in batch mode (qid Q0 docid rank score tag)')
       .option('--tag <tag>', 'run tag', 'plait')
@@ -80,7 +81,7 @@ export function registerSearchCommands(program: Command): void {
         const queries = await readQueries(o.queries);
         const progress = ProgressReporter.auto(o.quiet === true || o.json === true);
         const run: Run = new Map();
-        const batch = 32;
+        const batch = SEARCH_DEFAULTS.batchQueries;
         for (let i = 0; i < queries.length; i += batch) {
           const slice = queries.slice(i, i + batch);
           const results = await index.searchBatch(slice.map((q) => q.text), { ...opts, includeText: false });
