@@ -60,6 +60,9 @@ export function bm25TermWeight(tf: number, docLength: number, avgLength: number,
  * reused (only the touched entries are reset after each query), and a bounded top-k selection
  * (a size-k min-heap, O(m log k) for m matching documents) instead of sorting every match.
  * Not reentrant: a reader scores one query at a time (better-sqlite3 is synchronous).
+ * Measured (1M documents, a 3-term query with 255k postings, k = 100, this 2-core machine):
+ * 715 → 97 ms per query against the per-query Float64Array and full sort of every match; the
+ * script is the accumulation loop alone, postings in memory (SQLite reads excluded).
  */
 export class Bm25Accumulator {
   private scores: Float64Array;
