@@ -61,6 +61,9 @@ export type { StoredDocument, StoredPassage, Bm25Hit } from './docstore/index.js
 // Search and rerank
 export { openIndex, PlaitIndex, checkModel } from './search/plait-index.js';
 export type { OpenIndexOptions, SearchHit, SearchMode, SearchOptions, SearchResult, SearchTimings } from './search/plait-index.js';
+export type { ExplainOptions, Explanation, TokenMatch, ExplainedToken, HybridParts } from './search/plait-index.js';
+export type { RowToken, TokenRole } from './encoder/types.js';
+export type { Bm25TermMatch } from './docstore/index.js';
 export { Reranker, rerank, closeRerankers } from './rerank/reranker.js';
 export type { RerankDocument, RerankOptions, RerankResult, RerankerOptions } from './rerank/reranker.js';
 

@@ -10,7 +10,7 @@ import { Bm25Accumulator, bm25Idf, resolveBm25Options, type Bm25Options } from '
 import { bm25QueryTerms } from './bm25-terms.js';
 import { DOCSTORE_SCHEMA_VERSION } from './schema.js';
 import { docstoreError, guarded } from './sqlite-error.js';
-import type { Bm25Hit, StoredDocument, StoredPassage, TokenDf } from './types.js';
+import type { Bm25Hit, Bm25TermMatch, StoredDocument, StoredPassage, TokenDf } from './types.js';
 
 type Statement = Database.Statement;
 type DocumentRow = [number, string, string, string, string | null];
@@ -113,6 +113,29 @@ export class DocStoreReader {
       throw e;
     }
     return acc.takeTop(k).map(({ doc, score }) => ({ docRowid: doc, docId: this.docIdOf.get(doc) as string, score }));
+  }
+
+  /**
+   * Why a document has its BM25 score: each distinct query term (after the same folding and stop
+   * words as `bm25`) with its frequency in the document (0 when absent), its document frequency,
+   * idf and contribution; the contributions sum to the document's `bm25` score.
+   */
+  bm25Explain(queryText: string, docRowid: number, options: Bm25Options = {}): Bm25TermMatch[] {
+    if (typeof queryText !== 'string') throw invalidArgument('queryText', 'a string', queryText);
+    const { k1, b, stopwords } = resolveBm25Options(options);
+    const qtf = new Map<string, number>();
+    for (const term of bm25QueryTerms(queryText, stopwords)) qtf.set(term, (qtf.get(term) ?? 0) + 1);
+    const n = this.nDocuments;
+    const len = this.docLengths[docRowid] ?? 0;
+    return guarded('explain BM25', this.path, () =>
+      [...qtf].map(([term, count]) => {
+        const rows = this.postings.all(term) as Array<[number, number]>;
+        const tf = rows.find(([doc]) => doc === docRowid)?.[1] ?? 0;
+        const idf = rows.length === 0 ? 0 : bm25Idf(rows.length, n);
+        const contribution = tf === 0 ? 0 : (count * idf * (k1 + 1) * tf) / (tf + k1 * (1 - b + (b * len) / this.avgDocLength));
+        return { term, queryCount: count, tf, df: rows.length, idf, contribution };
+      }),
+    );
   }
 
   /** Documents by docRowid or by docId, in the order asked; null for an unknown one. */

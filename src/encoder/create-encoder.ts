@@ -21,6 +21,7 @@ import type {
   ModelSpec,
   TextKind,
   TextTokenizer,
+  RowToken,
   TokenEmbeddings,
   TokenizedText,
 } from './types.js';
@@ -109,6 +110,14 @@ class BatchingEncoder implements Encoder {
 
   tokenize(text: string): TokenizedText {
     return this.tokenizer.tokenize(validateText(text, 0));
+  }
+
+  rows(text: string, kind: TextKind): RowToken[] {
+    return this.tokenizer.rows(validateText(text, 0), kind);
+  }
+
+  tokenText(id: number): string {
+    return this.tokenizer.tokenText(id);
   }
 
   encodeQueries(texts: string[]): Promise<TokenEmbeddings[]> {

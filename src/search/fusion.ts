@@ -13,11 +13,18 @@ export interface ScoredDoc {
   score: number;
 }
 
+/**
+ * A fused document with its parts: the raw scores of each list (null when the list lacks it) and
+ * what each list added to the fused score (α·normalised late and (1 − α)·normalised BM25 for
+ * min-max; 1/(k + rank) for RRF), so that score = lateShare + bm25Share.
+ */
 export interface FusedDoc {
   key: number;
   score: number;
   late: number | null;
   bm25: number | null;
+  lateShare: number;
+  bm25Share: number;
 }
 
 function minMax(list: readonly ScoredDoc[], floor = -Infinity): Map<number, number> {
@@ -46,7 +53,9 @@ export function fuseMinMax(late: readonly ScoredDoc[], bm25: readonly ScoredDoc[
   for (const d of bm25) raw.set(d.key, { late: raw.get(d.key)?.late ?? null, bm25: d.score });
   const out: FusedDoc[] = [];
   for (const [key, r] of raw) {
-    out.push({ key, score: alpha * (nl.get(key) ?? 0) + (1 - alpha) * (nb.get(key) ?? 0), late: r.late, bm25: r.bm25 });
+    const lateShare = alpha * (nl.get(key) ?? 0);
+    const bm25Share = (1 - alpha) * (nb.get(key) ?? 0);
+    out.push({ key, score: lateShare + bm25Share, late: r.late, bm25: r.bm25, lateShare, bm25Share });
   }
   return sortFused(out);
 }
@@ -55,9 +64,12 @@ export function fuseRrf(late: readonly ScoredDoc[], bm25: readonly ScoredDoc[], 
   const acc = new Map<number, FusedDoc>();
   const add = (list: readonly ScoredDoc[], which: 'late' | 'bm25'): void => {
     list.forEach((d, rank) => {
-      const e = acc.get(d.key) ?? { key: d.key, score: 0, late: null, bm25: null };
-      e.score += 1 / (k + rank + 1);
+      const e = acc.get(d.key) ?? { key: d.key, score: 0, late: null, bm25: null, lateShare: 0, bm25Share: 0 };
+      const share = 1 / (k + rank + 1);
+      e.score += share;
       e[which] = d.score;
+      if (which === 'late') e.lateShare = share;
+      else e.bm25Share = share;
       acc.set(d.key, e);
     });
   };

@@ -36,10 +36,16 @@ import { fuseHybrid } from './hybrid.js';
 import { unsearchable, queryFit, type EmptyReason } from './query-text.js';
 import { emptyResult, emptyTimings, toHits, type SearchHit, type SearchResult, type SearchTimings } from './search-result.js';
 import { rowidsOf, scoreStoredDocs } from './stored-rerank.js';
+import { explainLate, type Explanation } from './explain.js';
+import { indexText } from '../indexer/index-text.js';
 
 export { checkModel } from './model-check.js';
 export type { SearchMode, SearchOptions } from './search-options.js';
-export type { SearchHit, SearchResult, SearchTimings } from './search-result.js';
+export type { SearchHit, SearchResult, SearchTimings, HybridParts } from './search-result.js';
+export type { Explanation, TokenMatch, ExplainedToken } from './explain.js';
+
+/** Options of `PlaitIndex.explain`: the search settings whose score is explained. */
+export type ExplainOptions = Pick<SearchOptions, 'mode' | 'idfWeighting' | 'fusion' | 'alpha' | 'rrfK' | 'topK'>;
 
 export interface OpenIndexOptions extends QueryEncoderOptions {
   kernels?: Kernels;
@@ -341,6 +347,69 @@ export class PlaitIndex {
     const q = this.queries.prepare(e!, options.idfWeighting ?? this.manifest.model.idfWeighting);
     const { docs, pidOf } = scoreStoredDocs(q, rowids, this.docs, (qq, pids) => this.local.exact(qq, pids));
     return toHits(this.docstore, docs.slice(0, topK), pidOf, options.includeText ?? false);
+  }
+
+  /**
+   * Why a document (its best passage) or a given passage scores as it does for `query`: per query
+   * token, the passage token it matched, the similarity, weight and contribution (they sum to
+   * `lateScore`, the score late-interaction search gives that passage); with BM25 in the mode, the
+   * query's BM25 terms in the document; in hybrid mode, the fused score's parts when the document
+   * is among this query's top `topK` hybrid hits.
+   * @throws PlaitError INVALID_INPUT (unknown docId or pid), INVALID_ARGUMENT, INDEX_CLOSED.
+   */
+  async explain(query: string, target: string | { pid: number }, options: ExplainOptions = {}): Promise<Explanation> {
+    this.checkOpen();
+    const r = this.resolveSearch(options);
+    const encoder = await this.encoder();
+    const [e] = await encoder.encodeQueries([query]);
+    this.checkOpen();
+    const q = this.queries.prepare(e!, r.idf);
+    let pid: number;
+    if (typeof target === 'string') {
+      const [rowid] = rowidsOf(this.docstore, [target]);
+      const { docs, pidOf } = scoreStoredDocs(q, [rowid!], this.docs, (qq, pids) => this.local.exact(qq, pids));
+      pid = docs.length === 0 ? -1 : pidOf.get(docs[0]!.key)!;
+      if (pid < 0) throw new PlaitError('INVALID_INPUT', { message: `document "${target}" has no passages`, docId: target });
+    } else {
+      pid = target?.pid;
+      if (!Number.isInteger(pid) || pid < 0 || pid >= this.manifest.counts.passages) {
+        throw new PlaitError('INVALID_INPUT', { message: `no passage ${String(pid)} (the index has ${this.manifest.counts.passages})`, pid });
+      }
+    }
+    const stored = this.docstore.getPassages([pid])[0];
+    const doc = stored === null || stored === undefined ? null : this.docstore.getDocument(stored.docRowid);
+    if (stored === null || stored === undefined || doc === null) throw new PlaitError('INDEX_CORRUPT', { message: `passage ${pid} is missing from the document store`, pid });
+    const passageText = indexText(doc.title, doc.text).slice(stored.start, stored.end);
+    const { tokens, lateScore } = explainLate(
+      this.arrays,
+      this.local.kernels,
+      encoder,
+      q,
+      { text: query, rows: encoder.rows(query, 'query') },
+      pid,
+      { text: passageText, rows: encoder.rows(passageText, 'document') },
+    );
+    let bm25: Explanation['bm25'] = null;
+    if (r.mode !== 'late') {
+      const terms = this.docstore.bm25Explain(query, stored.docRowid);
+      bm25 = { score: terms.reduce((sum, t) => sum + t.contribution, 0), terms };
+    }
+    let fusion: Explanation['fusion'] = null;
+    if (r.mode === 'hybrid') {
+      const hit = (await this.search(query, { ...options, mode: 'hybrid' })).hits.find((h) => h.docId === doc.docId);
+      if (hit?.fusion !== undefined) fusion = { ...hit.fusion, score: hit.score, rank: hit.rank };
+    }
+    return {
+      query,
+      docId: doc.docId,
+      pid,
+      passage: { text: passageText, start: stored.start, end: stored.end },
+      lateScore,
+      idfWeighting: r.idf,
+      tokens,
+      bm25,
+      fusion,
+    };
   }
 
   private checkOpen(): void {

@@ -4,7 +4,7 @@
  */
 import { PlaitError } from '../errors/index.js';
 import type { DocStoreReader } from '../docstore/index.js';
-import type { ScoredDoc } from './fusion.js';
+import type { FusedDoc, ScoredDoc } from './fusion.js';
 import type { PlaidTimings } from './plaid.js';
 import type { EmptyReason } from './query-text.js';
 
@@ -18,6 +18,19 @@ export interface SearchHit {
   title?: string;
   text?: string;
   metadata?: Record<string, unknown> | null;
+  /**
+   * Hybrid hits only: the parts of the fused score. `late` is the raw MaxSim of the best passage and
+   * `bm25` the raw BM25 score (null when BM25 did not retrieve the document); `lateShare +
+   * bm25Share = score` (α·min-max-normalised scores, or the 1/(k + rank) terms of RRF).
+   */
+  fusion?: HybridParts;
+}
+
+export interface HybridParts {
+  late: number | null;
+  bm25: number | null;
+  lateShare: number;
+  bm25Share: number;
 }
 
 /** Milliseconds per stage (encodeMs is the batch's encoding time divided by its queries). */
@@ -64,6 +77,10 @@ export function toHits(docstore: DocStoreReader, docs: readonly ScoredDoc[], pid
     const doc = stored[i];
     if (doc === null || doc === undefined) throw new PlaitError('INDEX_CORRUPT', { message: `document ${d.key} is missing from the document store` });
     const hit: SearchHit = { docId: doc.docId, pid: pidOf.get(d.key) ?? -1, score: d.score, rank: i + 1 };
+    if ('lateShare' in d) {
+      const f = d as FusedDoc;
+      hit.fusion = { late: f.late, bm25: f.bm25, lateShare: f.lateShare, bm25Share: f.bm25Share };
+    }
     if (includeText) {
       hit.title = doc.title;
       hit.text = doc.text;
