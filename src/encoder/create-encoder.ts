@@ -52,7 +52,12 @@ export async function createEncoder(spec: ModelSpec, options: EncoderOptions = {
   const family = await loadFamily(spec.family);
   const loaded = await family.loadTokenizer(spec);
   const fingerprint = await modelFingerprint(spec);
-  const tokenizer: TextTokenizer = { info: { ...loaded.info, fingerprint }, tokenize: (text) => loaded.tokenize(text) };
+  const tokenizer: TextTokenizer = {
+    info: { ...loaded.info, fingerprint },
+    tokenize: (text) => loaded.tokenize(text),
+    rows: (text, kind) => loaded.rows(text, kind),
+    tokenText: (id) => loaded.tokenText(id),
+  };
   const backendOptions: BackendOptions = { intraOpNumThreads: resolved.intraOpNumThreads };
   if (resolved.threads === 0) {
     const backend = await family.loadBackend(spec, backendOptions);
