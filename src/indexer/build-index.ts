@@ -12,7 +12,6 @@
  *  4. Build the IVF, write the manifest last, rename the folder into place.
  */
 import { join } from 'node:path';
-import { rmSync } from 'node:fs';
 import { BUILD_DEFAULTS } from '../config/defaults.js';
 import { PlaitError, invalidArgument, isPlaitError } from '../errors/index.js';
 import { checkNbits, type Nbits } from '../codec/residual-codec.js';
@@ -22,7 +21,7 @@ import type { Encoder, EncoderOptions, ModelSpec } from '../encoder/types.js';
 import { getKernels } from '../kernels/index.js';
 import { INDEX_FILES, type IndexManifest } from '../format/manifest.js';
 import { resolveIndexPath } from '../format/index-path.js';
-import { publishIndex, temporaryBuildDir } from '../format/publish.js';
+import { discardBuildDir, publishIndex, temporaryBuildDir } from '../format/publish.js';
 import { openCorpus } from './corpus/index.js';
 import type { CorpusReaderOptions, CorpusReadReport } from './corpus/types.js';
 import { DocStoreWriter } from '../docstore/index.js';
@@ -143,6 +142,7 @@ export async function buildIndex(input: string | readonly string[], options: Bui
       counts: { documents: nDocs, passages: nPassages, tokens: writer.tokens, centroids: c.codec.nCentroids },
       settings: { split, window, stride, kmeansIters: c.kmeansIters, seed, sampledPassages: c.sampledPassages, kmeansVectors: c.kmeansVectors },
       avgResidual: c.avgResidual,
+      skipped: Object.fromEntries(Object.entries(report.skipped).filter(([, n]) => n > 0)),
     });
     publishIndex(tmp, target);
     progress('done', 1, 1);
@@ -158,7 +158,7 @@ export async function buildIndex(input: string | readonly string[], options: Bui
     } catch {
       // The spill may already be closed.
     }
-    rmSync(tmp, { recursive: true, force: true });
+    discardBuildDir(tmp);
     if (isPlaitError(err)) throw err;
     throw new PlaitError('BUILD_FAILED', { message: (err as Error).message ?? String(err) }, { cause: err });
   } finally {

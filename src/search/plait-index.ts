@@ -5,7 +5,7 @@
 import { PlaitError, invalidArgument } from '../errors/index.js';
 import { SEARCH_DEFAULTS, plaidDefaultsFor, type PlaidParams } from '../config/defaults.js';
 import { loadIndexData, type IndexData } from '../format/index-reader.js';
-import { resolveIndexPath } from '../format/index-path.js';
+import { locateIndex } from '../format/index-path.js';
 import { INDEX_FILES, type IndexManifest } from '../format/manifest.js';
 import { getKernels } from '../kernels/index.js';
 import type { Kernels } from '../kernels/types.js';
@@ -131,7 +131,7 @@ export function checkModel(index: ModelInfo, model: ModelInfo): void {
 }
 
 export async function openIndex(nameOrPath: string, options: OpenIndexOptions = {}): Promise<PlaitIndex> {
-  const path = resolveIndexPath(nameOrPath);
+  const path = locateIndex(nameOrPath);
   const kernels = options.kernels ?? getKernels();
   const data = loadIndexData(path, kernels);
   const docstore = DocStoreReader.open(join(path, INDEX_FILES.docstore));

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import { fileURLToPath } from 'node:url';
-import { buildIndex } from '../../indexer/build-index.js';
 import { openIndex } from '../../search/plait-index.js';
 import { ProgressReporter } from '../progress.js';
 import { announceBundledModel } from './model-commands.js';
+import { runCliBuild } from './index-commands.js';
 
 const SAMPLE = fileURLToPath(new URL('../../../../examples/sample-corpus.jsonl', import.meta.url));
 const QUERIES = ['why does bread dough rise', 'how do planes stay in the air', 'ranking documents for a search query'];
@@ -17,8 +17,7 @@ export function registerQuickstartCommand(program: Command): void {
     .action(async (o: { index: string }) => {
       announceBundledModel();
       const progress = ProgressReporter.auto(false);
-      const { manifest, path } = await buildIndex(SAMPLE, { index: o.index, onProgress: (p) => progress.update(p.phase, p.done, p.total) });
-      progress.done();
+      const { manifest, path } = await runCliBuild(SAMPLE, { index: o.index }, { progress, json: false, quiet: false });
       process.stdout.write(`indexed ${manifest.counts.documents} documents (${manifest.counts.passages} passages, ${manifest.counts.tokens} tokens) into ${path}\n`);
       const index = await openIndex(path);
       try {
