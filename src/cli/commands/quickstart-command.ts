@@ -1,5 +1,8 @@
 import type { Command } from 'commander';
 import { fileURLToPath } from 'node:url';
+import { dirname } from 'node:path';
+import { resolveIndexPath } from '../../format/index-path.js';
+import { prepareOutputDir } from '../validate.js';
 import { openIndex } from '../../search/plait-index.js';
 import { ProgressReporter } from '../progress.js';
 import { announceBundledModel } from './model-commands.js';
@@ -15,6 +18,7 @@ export function registerQuickstartCommand(program: Command): void {
     .description('index the bundled sample corpus with the bundled offline model and run three searches')
     .option('-i, --index <name-or-path>', 'where to build it', 'sample')
     .action(async (o: { index: string }) => {
+      prepareOutputDir(dirname(resolveIndexPath(o.index)), '--index');
       announceBundledModel();
       const progress = ProgressReporter.auto(false);
       const { manifest, path } = await runCliBuild(SAMPLE, { index: o.index }, { progress, json: false, quiet: false });
