@@ -238,8 +238,14 @@ describe('empty documents: one behaviour for index and eval (item 1)', () => {
 
 describe('index names (item 9)', () => {
   test('a bare name resolves ./<name> first, then the index home', () => {
-    const local = plait('index', SAMPLE, '--index', './here', '--quiet', '--threads', '1');
+    const local = plait('index', SAMPLE, '--index', './here', '--threads', '1');
     assert.equal(local.code, 0, local.stderr);
+    // Item 11: JSON progress lines count time from the start of the build, never from a phase's.
+    const lines = local.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { phase: string; elapsedMs: number });
+    const phases = [...new Set(lines.map((l) => l.phase))];
+    assert.ok(phases.length >= 4, phases.join());
+    for (let i = 1; i < lines.length; i++) assert.ok(lines[i]!.elapsedMs >= lines[i - 1]!.elapsedMs, JSON.stringify(lines.slice(i - 1, i + 1)));
+    assert.ok(lines.find((l) => l.phase === 'encode' || l.phase === 'ivf')!.elapsedMs > 0);
     const info = JSON.parse(plait('info', 'here', '--json').stdout) as { path: string };
     assert.equal(info.path, join(dir, 'here'));
     const s = plait('search', 'here', 'honeybee waggle dance', '-k', '1', '--json');

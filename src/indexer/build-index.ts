@@ -17,7 +17,7 @@ import { PlaitError, invalidArgument, isPlaitError } from '../errors/index.js';
 import { checkNbits, type Nbits } from '../codec/residual-codec.js';
 import { createEncoder } from '../encoder/create-encoder.js';
 import { resolveModelSpec } from '../encoder/resolve-model.js';
-import type { Encoder, EncoderOptions, ModelSpec } from '../encoder/types.js';
+import type { Encoder, EncoderOptions, ModelSpec, TokenEmbeddings } from '../encoder/types.js';
 import { getKernels } from '../kernels/index.js';
 import { INDEX_FILES, type IndexManifest } from '../format/manifest.js';
 import { resolveIndexPath } from '../format/index-path.js';
@@ -76,7 +76,9 @@ export async function buildIndex(input: string | readonly string[], options: Bui
   if (!Number.isInteger(chunkSize) || chunkSize < 1) throw invalidArgument('chunkSize', 'a positive integer', chunkSize);
   const target = resolveIndexPath(options.index);
   const started = Date.now();
+  let last: { phase: BuildPhase; done: number; total: number } = { phase: 'read', done: 0, total: 0 };
   const progress = (phase: BuildPhase, done: number, total: number): void => {
+    last = { phase, done, total };
     options.onProgress?.({ phase, done, total, elapsedMs: Date.now() - started });
   };
   const checkAbort = (): void => {
@@ -121,7 +123,13 @@ export async function buildIndex(input: string | readonly string[], options: Bui
       nPassages,
       dim: info.dim,
       vocabSize: info.vocabSize,
-      embed: (pids) => encoder.encodeDocuments(readSpill(spill, pids)),
+      // Encoded in sub-batches so that progress moves every few seconds, not once a chunk (a chunk of
+      // the bundled model takes minutes): each counts on from the phase's last reported figure,
+      // which stays below the phase's next report.
+      embed: (pids) =>
+        embedInSteps(pids, (p) => encoder.encodeDocuments(readSpill(spill, p)), (n) => {
+          if (last.phase === 'sample' || last.phase === 'encode') options.onProgress?.({ ...last, done: Math.min(last.total, last.done + n), elapsedMs: Date.now() - started });
+        }),
     };
     const c = await compressPassages(tmp, source, { nbits, seed, chunkSize, kmeansIters: options.kmeansIters, kernels, progress, checkAbort });
     const writer = c.writer;
@@ -174,6 +182,19 @@ async function modelSpecFor(options: BuildOptions): Promise<ModelSpec> {
     throw invalidArgument('docMaxlen', 'no override for the bundled model (its window is fixed at 128 tokens)', options.docMaxlen);
   }
   return { ...spec, overrides: { ...spec.overrides, docMaxlen: options.docMaxlen } };
+}
+
+/** Passages encoded per progress report inside a chunk: 4 encoder batches, a few seconds of the bundled model. */
+const PROGRESS_STEP = 128;
+
+async function embedInSteps(pids: Int32Array, embed: (pids: Int32Array) => Promise<TokenEmbeddings[]>, onStep: (encoded: number) => void): Promise<TokenEmbeddings[]> {
+  if (pids.length <= PROGRESS_STEP) return embed(pids);
+  const out: TokenEmbeddings[] = [];
+  for (let i = 0; i < pids.length; i += PROGRESS_STEP) {
+    out.push(...(await embed(pids.subarray(i, i + PROGRESS_STEP))));
+    onStep(Math.min(i + PROGRESS_STEP, pids.length));
+  }
+  return out;
 }
 
 /** Texts of the given passages: one sequential read for a run of consecutive pids. */
