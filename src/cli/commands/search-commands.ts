@@ -5,7 +5,8 @@ import { Reranker, type RerankDocument } from '../../rerank/reranker.js';
 import { readQueries, type SkippedQuery } from '../../eval/queries.js';
 import { formatRun, writeRun, type Run } from '../../eval/run.js';
 import { SEARCH_DEFAULTS } from '../../config/defaults.js';
-import { PlaitError } from '../../errors/index.js';
+import { PlaitError, invalidArgument } from '../../errors/index.js';
+import { locateIndex } from '../../format/index-path.js';
 import { decodeUtf8 } from '../../encoder/validate-text.js';
 import { parseFloatArg, parseIntArg, printJson } from '../options.js';
 import { prepareOutputFile, requireInput } from '../validate.js';
@@ -86,6 +87,8 @@ export function registerSearchCommands(program: Command): void {
       throw new PlaitError('USAGE', { message: '--run needs --queries <file> (a run file holds a batch of queries)', reason: 'conflictingArguments' });
     }
     if (o.run !== undefined) prepareOutputFile(o.run, '--run');
+    if (o.tag === '' || /\s/.test(o.tag)) throw invalidArgument('tag', 'a run tag without white space', o.tag);
+    locateIndex(name);
     // Read before the index is opened, so that a bad queries file fails at once.
     const skippedQueries: SkippedQuery[] = [];
     const queries = o.queries === undefined ? [] : await readQueries(o.queries, { onSkip: (q) => skippedQueries.push(q) });
