@@ -158,6 +158,14 @@ describe('paths and options are checked before any long work (item 2)', () => {
     const ev = plait('eval', 'sample', '--queries', 'q2.tsv', '--qrels', 'qrels2.tsv', '--modes', 'bm25', '--depth', '10', '--report', join('rep', 'sub', 'r.html'), '--run-dir', join('runs', 'x'), '--quiet');
     assert.equal(ev.code, 0, ev.stderr);
     for (const f of ['r.html', 'r.json', 'r.txt']) assert.ok(existsSync(join(dir, 'rep', 'sub', f)), f);
+    // Item 13: the report records what produced it.
+    const meta = (JSON.parse(readFileSync(join(dir, 'rep', 'sub', 'r.json'), 'utf8')) as { meta: { index: string; model: string; plaitVersion: string; machine: { cpu: string; cores: number }; depth: number } }).meta;
+    assert.equal(meta.index, join(dir, 'indexes', 'sample'));
+    assert.equal(meta.model, 'bundled:use-lite');
+    assert.equal(meta.plaitVersion, (JSON.parse(readFileSync(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8')) as { version: string }).version);
+    assert.ok(meta.machine.cores >= 1 && meta.machine.cpu.length > 0);
+    assert.equal(meta.depth, 10);
+    assert.match(readFileSync(join(dir, 'rep', 'sub', 'r.html'), 'utf8'), /class="meta">index .*model bundled:use-lite · depth 10 · .* cores.* · plait /);
     assert.ok(existsSync(join(dir, 'runs', 'x', 'bm25.trec')));
     mkdirSync(join(dir, 'a-folder.trec'));
     const bad = plait('search', 'sample', '--queries', 'q2.tsv', '--run', 'a-folder.trec', '--json');
