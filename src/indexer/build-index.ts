@@ -123,7 +123,7 @@ export async function buildIndex(input: string | readonly string[], options: Bui
       nPassages,
       dim: info.dim,
       vocabSize: info.vocabSize,
-      // Encoded in sub-batches so that progress moves every few seconds, not once a chunk (a chunk of
+      // Encoded in steps so that progress moves every few seconds, not once a chunk (a chunk of
       // the bundled model takes minutes): each counts on from the phase's last reported figure,
       // which stays below the phase's next report.
       embed: (pids) =>
@@ -184,8 +184,12 @@ async function modelSpecFor(options: BuildOptions): Promise<ModelSpec> {
   return { ...spec, overrides: { ...spec.overrides, docMaxlen: options.docMaxlen } };
 }
 
-/** Passages encoded per progress report inside a chunk: 4 encoder batches, a few seconds of the bundled model. */
-const PROGRESS_STEP = 128;
+/**
+ * Passages encoded per progress report inside a chunk: 16 encoder batches, as the sample phase
+ * steps (compress-passages.ts). Smaller steps would leave encoder workers idle at each step's end
+ * (its batches are sorted by length, so the last one is the longest); 512 keeps that to 1/16.
+ */
+const PROGRESS_STEP = 512;
 
 async function embedInSteps(pids: Int32Array, embed: (pids: Int32Array) => Promise<TokenEmbeddings[]>, onStep: (encoded: number) => void): Promise<TokenEmbeddings[]> {
   if (pids.length <= PROGRESS_STEP) return embed(pids);
