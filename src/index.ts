@@ -82,3 +82,8 @@ export {
   renderReportHtml,
 } from './eval/index.js';
 export type { EvalQuery, Qrels, Run, RunHit, EvalResult, MetricName, MetricValues, LatencyStats, Comparison } from './eval/index.js';
+
+// CLI and files hardening (issue 8): index name lookup, build clean-up, skipped queries, report provenance
+export { locateIndex, indexCandidates } from './format/index-path.js';
+export { cleanStaleBuilds, removeActiveBuildDirs } from './format/publish.js';
+export type { SkippedQuery, ComparisonMeta } from './eval/index.js';

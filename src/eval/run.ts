@@ -3,7 +3,7 @@
  * formatting, writing, and trec_eval's ordering of hits.
  */
 
-import { readFile } from 'node:fs/promises';
+import { readTextFile } from './read-text-file.js';
 import { PlaitError } from '../errors/index.js';
 import { writeFileAtomic } from '../util/write-file-atomic.js';
 import { INLINE_SOURCE, malformedLine, splitLines, whitespaceFields } from './input-error.js';
@@ -93,7 +93,7 @@ export function parseRun(text: string, options: ReadRunOptions = {}): Run {
 
 /** Reads a TREC run file (UTF-8). */
 export async function readRun(path: string, options: ReadRunOptions = {}): Promise<Run> {
-  const text = await readFile(path, 'utf8');
+  const text = await readTextFile(path, 'run');
   return parseRun(text, { file: options.file ?? path });
 }
 

@@ -53,4 +53,10 @@ export interface IndexManifest {
   codec: { cutoffs: number[]; weights: number[]; avgResidual: number };
   settings: BuildSettings;
   files: Record<IndexFileRole, FileEntry>;
+  /**
+   * Documents a `skipInvalid` build left out, by kind (the corpus report's keys: `emptyText`,
+   * `malformed`, `missingId`, `duplicateId`, `notUtf8`...); only kinds with a count. Absent in
+   * indexes built before it was recorded and in builds from embeddings.
+   */
+  skipped?: Record<string, number>;
 }

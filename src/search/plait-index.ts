@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { PlaitError, invalidArgument } from '../errors/index.js';
 import { SEARCH_DEFAULTS } from '../config/defaults.js';
 import { loadIndexData, type IndexData } from '../format/index-reader.js';
-import { resolveIndexPath } from '../format/index-path.js';
+import { locateIndex } from '../format/index-path.js';
 import { INDEX_FILES, type IndexManifest } from '../format/manifest.js';
 import { getKernels } from '../kernels/index.js';
 import type { Kernels } from '../kernels/types.js';
@@ -61,7 +61,7 @@ export interface OpenIndexOptions extends QueryEncoderOptions {
  * @throws PlaitError INDEX_NOT_FOUND, INDEX_CORRUPT, INDEX_VERSION, MODEL_MISMATCH (a given encoder).
  */
 export async function openIndex(nameOrPath: string, options: OpenIndexOptions = {}): Promise<PlaitIndex> {
-  const path = resolveIndexPath(nameOrPath);
+  const path = locateIndex(nameOrPath);
   const kernels = options.kernels ?? getKernels();
   const data = loadIndexData(path, kernels);
   const docstore = DocStoreReader.open(join(path, INDEX_FILES.docstore));
