@@ -34,6 +34,8 @@ export const ERROR_TEMPLATES = {
   WORKER_FAILED: 'Worker failed: {message}',
   DOCSTORE_FAILED: 'Document store failed: {message}',
   INTERNAL: 'Internal error: {message}',
+  MODEL_UNSUPPORTED: 'Model not supported: {message}',
+  MODEL_UNSAFE: 'Model file refused: {message}',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_TEMPLATES;
