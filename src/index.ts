@@ -32,6 +32,10 @@ export type {
   TextKind,
 } from './encoder/types.js';
 
+// Checkpoint conversion (BERT weights → ONNX graph, cached with a manifest)
+export { ensureConvertedGraph, convertManifestFor, isConvertibleCheckpoint, CONVERT_MANIFEST_FILE } from './encoder/convert/index.js';
+export type { ConvertedGraph, ConvertManifest, ConvertOptions, ConvertedHead } from './encoder/convert/index.js';
+
 // Kernels
 export { getKernels, kernelsStatus, typescriptKernels, nativeKernels } from './kernels/index.js';
 export type { Kernels, KernelsName, KernelsStatus } from './kernels/index.js';

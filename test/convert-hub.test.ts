@@ -20,6 +20,7 @@ const COLBERT = 'colbert-ir/colbertv2.0';
 const PYLATE = 'lightonai/tiny-pylate';
 const MODERNBERT = 'answerdotai/ModernBERT-base';
 const CROSS = 'cross-encoder/ms-marco-MiniLM-L-6-v2';
+const VOCAB_ONLY = 'org/colbert-vocab-txt';
 /** The CLI in a child process, asynchronously: the stand-in hub answers from this process's event loop. */
 function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<{ status: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -44,6 +45,7 @@ before(async () => {
   ck[PYLATE] = await makeBertCheckpoint(path.join(root, 'src-pylate'), { layout: 'st-subfolder', format: 'torch' });
   ck[MODERNBERT] = await makeBertCheckpoint(path.join(root, 'src-modernbert'), { layout: 'colbert', configOverrides: { model_type: 'modernbert', architectures: ['ModernBertModel'] } });
   ck[CROSS] = await makeBertCheckpoint(path.join(root, 'src-cross'), { layout: 'cross-encoder' });
+  ck[VOCAB_ONLY] = await makeBertCheckpoint(path.join(root, 'src-vocab'), { layout: 'colbert', format: 'torch', vocabTxtOnly: true, seed: 21 });
   const repos: Record<string, Map<string, Buffer>> = {};
   for (const [id, c] of Object.entries(ck)) repos[id] = await filesOf(c.dir);
   hub = await startStaticHub(repos);
@@ -109,6 +111,14 @@ describe('model pull of checkpoints without an ONNX graph', () => {
     assert.deepEqual(manifest.head, { kind: 'classifier', output: 'logits', numLabels: 1 });
     assert.deepEqual(manifest.inputs, ['input_ids', 'attention_mask', 'token_type_ids']);
     await assert.rejects(resolveModelSpec(CROSS, { cacheDir, offline: true }), (e: unknown) => isPlaitError(e, 'MODEL_UNSUPPORTED'));
+  });
+
+  test('a repository with vocab.txt but no tokenizer.json gets one built from it, and encodes like the reference', async () => {
+    const cacheDir = freshCache();
+    const pulled = await pullModel(VOCAB_ONLY, { cacheDir, endpoint: hub.endpoint });
+    const files = pulled.files.map((f) => f.file);
+    for (const f of ['vocab.txt', 'tokenizer_config.json', 'tokenizer.json', 'pytorch_model.bin', 'model.onnx']) assert.ok(files.includes(f), f);
+    await assertEncodesLikeReference(VOCAB_ONLY, cacheDir, ck[VOCAB_ONLY]!);
   });
 
   test('plait model pull then plait encode --model <hub id>, through the CLI', async () => {

@@ -309,3 +309,19 @@ describe('half floats', () => {
     assert.equal(bf16ToF32(0x3eab), 0.333984375);
   });
 });
+
+describe('tokenizer.json from vocab.txt', () => {
+  test('tokenizes like the hand-written WordPiece tokenizer.json, special tokens and accents included', async () => {
+    const { Tokenizer } = await import('tokenizers');
+    const { wordpieceTokenizerJson } = await import('../src/encoder/convert/wordpiece-tokenizer-json.js');
+    const { tinyTokenizerJson, tinyVocab } = await import('./helpers/tiny-colbert.js');
+    const built = Tokenizer.fromString(wordpieceTokenizerJson(`${tinyVocab().join('\n')}\n`, { do_lower_case: true }, null, 'vocab.txt'));
+    const reference = Tokenizer.fromString(tinyTokenizerJson());
+    for (const text of ['Hello World! the café is naïve.', 'running runs quickly: 42 proteins [MASK] xyzzy', 'Über résumé 中 data-flow']) {
+      const a = await built.encode(text);
+      const b = await reference.encode(text);
+      assert.deepEqual(a.getIds(), b.getIds(), text);
+    }
+    assert.throws(() => wordpieceTokenizerJson('a\nb\n', null, null, 'vocab.txt'), (e: unknown) => isPlaitError(e, 'MODEL_LOAD_FAILED'));
+  });
+});

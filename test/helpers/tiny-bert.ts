@@ -150,6 +150,8 @@ export interface CheckpointOptions {
   configOverrides?: Record<string, unknown>;
   /** Skip tokenizer.json (the benchmark writes only what it measures). */
   withTokenizer?: boolean;
+  /** Ship the slow tokenizer's vocab.txt + tokenizer_config.json instead of tokenizer.json (older repositories). */
+  vocabTxtOnly?: boolean;
 }
 
 export interface WrittenCheckpoint {
@@ -220,7 +222,13 @@ export async function makeBertCheckpoint(dir: string, opts: CheckpointOptions): 
   await mkdir(dir, { recursive: true });
   const json = (rel: string, v: unknown): Promise<void> => writeFile(path.join(dir, rel), JSON.stringify(v, null, 2));
   const bert = [...tensors].filter(([n]) => BERT_KEYS.test(n));
-  const tokenizer = (rel: string): Promise<void> | undefined => (opts.withTokenizer === false ? undefined : writeFile(path.join(dir, rel), tinyTokenizerJson(extraTokens)));
+  const tokenizer = async (rel: string): Promise<void> => {
+    if (opts.withTokenizer === false) return;
+    if (opts.vocabTxtOnly === true) {
+      await writeFile(path.join(dir, path.dirname(rel), 'vocab.txt'), `${tinyVocab().join('\n')}\n`);
+      await writeFile(path.join(dir, path.dirname(rel), 'tokenizer_config.json'), JSON.stringify({ do_lower_case: true, tokenizer_class: 'BertTokenizer' }));
+    } else await writeFile(path.join(dir, rel), tinyTokenizerJson(extraTokens));
+  };
   const weightFile = format === 'torch' ? 'pytorch_model.bin' : 'model.safetensors';
   const projection = [...tensors].filter(([n]) => n.startsWith('linear.') && (projectionBias || n === 'linear.weight'));
 

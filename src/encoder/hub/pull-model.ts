@@ -7,7 +7,9 @@
  * before hundreds of megabytes are fetched), then the weights of its layout (modules.json says
  * where a sentence-transformers / PyLate model keeps its transformer and `1_Dense` projection), and
  * the graph is built into the same folder by encoder/convert (model.onnx + plait-convert.json).
+ * A repository with `vocab.txt` but no `tokenizer.json` gets one built from it (BertConverter's recipe).
  */
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -15,8 +17,9 @@ import { PlaitError } from '../../errors/index.js';
 import { downloadFile } from './download-file.js';
 import { DEFAULT_REVISION, defaultCacheDir, hubEndpoint, hubToken, isOffline, repoCacheDir } from './hub-env.js';
 import { bertArchitecture } from '../convert/bert-config.js';
-import { DENSE_DIR, TRANSFORMER_DIRS, WEIGHT_FILES } from '../convert/checkpoint-layout.js';
+import { DENSE_DIR, readJsonObject, TRANSFORMER_DIRS, WEIGHT_FILES } from '../convert/checkpoint-layout.js';
 import { ensureConvertedGraph, CONVERT_MANIFEST_FILE } from '../convert/convert-checkpoint.js';
+import { wordpieceTokenizerJson } from '../convert/wordpiece-tokenizer-json.js';
 
 export interface PullProgress {
   file: string;
@@ -123,9 +126,18 @@ export async function pullModel(repoId: string, opts: PullOptions = {}): Promise
   }
   for (const file of HUB_REQUIRED_FILES) {
     if (files.some((f) => f.file === file || f.file.endsWith(`/${file}`))) continue;
-    if (!(await fetchOne(file))) {
-      throw new PlaitError('MODEL_FILE_MISSING', { message: `${repoId}@${revision} has no ${file}`, repoId, missing: [file] });
+    if (await fetchOne(file)) continue;
+    // Older BERT repositories ship only the slow tokenizer's vocab.txt: build the fast tokenizer's file from it.
+    if (file === 'tokenizer.json' && (await fetchOne('vocab.txt'))) {
+      await fetchOne('tokenizer_config.json');
+      await fetchOne('special_tokens_map.json');
+      const json = (f: string): Record<string, unknown> | null => (existsSync(path.join(dir, f)) ? readJsonObject(path.join(dir, f)) : null);
+      const text = wordpieceTokenizerJson(readFileSync(path.join(dir, 'vocab.txt'), 'utf8'), json('tokenizer_config.json'), json('special_tokens_map.json'), `${repoId} vocab.txt`);
+      await writeFile(path.join(dir, file), text);
+      files.push({ file, bytes: Buffer.byteLength(text), sha256: createHash('sha256').update(text).digest('hex') });
+      continue;
     }
+    throw new PlaitError('MODEL_FILE_MISSING', { message: `${repoId}@${revision} has no ${file} (nor vocab.txt)`, repoId, missing: [file] });
   }
   for (const file of HUB_OPTIONAL_FILES) if (!files.some((f) => f.file === file)) await fetchOne(file);
 
@@ -173,7 +185,7 @@ async function fetchCheckpoint(repoId: string, revision: string, endpoint: strin
     });
   }
   const configPath = path.join(dir, ...sub('config.json').split('/'));
-  bertArchitecture(JSON.parse(readFileSync(configPath, 'utf8')) as Record<string, unknown>, `${repoId} (${sub('config.json')})`);
+  bertArchitecture(readJsonObject(configPath), `${repoId} (${sub('config.json')})`);
   let weights = false;
   for (const f of WEIGHT_FILES) if (!weights) weights = await fetchOne(sub(f));
   if (!weights) {
