@@ -18,8 +18,8 @@ export type { PlaidParams } from './config/defaults.js';
 
 // Encoders
 export { createEncoder } from './encoder/create-encoder.js';
-export { resolveModelSpec } from './encoder/resolve-model.js';
-export type { ResolveModelOptions } from './encoder/resolve-model.js';
+export { resolveModelSpec, resolveModelGraph } from './encoder/resolve-model.js';
+export type { ResolveModelOptions, ResolvedModelGraph } from './encoder/resolve-model.js';
 export { pullModel, cachedModel, defaultCacheDir } from './encoder/hub/index.js';
 export type { PullOptions, PullProgress, PulledModel } from './encoder/hub/index.js';
 export type {

@@ -136,3 +136,21 @@ describe('model pull of checkpoints without an ONNX graph', () => {
     assert.ok(maxDeviation(e, expectedEncoding(ck[COLBERT]!, QUERY, 'query'), 16) < 1e-4);
   });
 });
+
+describe('resolveModelGraph (for stages that load the graph themselves)', () => {
+  test('a cross-encoder hub id resolves to its folder and the converted logits graph', async () => {
+    const { resolveModelGraph } = await import('../src/encoder/resolve-model.js');
+    const cacheDir = freshCache();
+    await pullModel(CROSS, { cacheDir, endpoint: hub.endpoint });
+    const g = await resolveModelGraph(CROSS, { cacheDir, offline: true });
+    assert.equal(g.name, CROSS);
+    assert.equal(g.onnxPath, path.join(g.dir, 'model.onnx'));
+    assert.deepEqual(g.converted?.head, { kind: 'classifier', output: 'logits', numLabels: 1 });
+    assert.ok(existsSync(path.join(g.dir, 'tokenizer.json')));
+    // A local folder converts into the cache, not into the folder.
+    const local = await resolveModelGraph(ck[CROSS]!.dir, { cacheDir });
+    assert.equal(local.dir, ck[CROSS]!.dir);
+    assert.ok(local.onnxPath.startsWith(path.join(cacheDir, 'converted')));
+    assert.equal(local.converted?.head.kind, 'classifier');
+  });
+});
