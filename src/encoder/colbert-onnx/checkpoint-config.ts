@@ -57,7 +57,8 @@ export function checkpointFiles(dir: string, onnxFile?: string): { onnxPath: str
   if (onnx === undefined) missing.push(candidates.join(' or '));
   if (tokenizer === undefined) missing.push(TOKENIZER_FILE);
   if (onnx === undefined || tokenizer === undefined) {
-    throw new PlaitError('MODEL_FILE_MISSING', { message: `${dir} has no ${missing.join(', nor ')}`, dir, missing });
+    const hint = onnx === undefined && onnxFile === undefined ? ' (nor config.json with model.safetensors or pytorch_model.bin to build a graph from)' : '';
+    throw new PlaitError('MODEL_FILE_MISSING', { message: `${dir} has no ${missing.join(', nor ')}${hint}`, dir, missing });
   }
   return { onnxPath: path.resolve(dir, onnx), tokenizerPath: path.join(dir, tokenizer) };
 }
