@@ -15,7 +15,7 @@ import { isPlaitError, type ErrorCode } from '../src/errors/index.js';
 import { expectedEncoding, maxDeviation, contentIds, vocabOf } from './helpers/convert-expect.js';
 import { referenceLogits } from './helpers/reference-bert.js';
 import { makeBertCheckpoint, safetensorsBytes, TINY_SHAPE, type BertLayout, type CheckpointOptions, type WrittenCheckpoint } from './helpers/tiny-bert.js';
-import { maliciousTorchCheckpoint, stateDictPickle, torchCheckpoint } from './helpers/torch-zip-writer.js';
+import { maliciousTorchCheckpoint, stateDictPickle, storedZip, torchCheckpoint } from './helpers/torch-zip-writer.js';
 
 const BIN = fileURLToPath(new URL('../../bin/plait.js', import.meta.url));
 const QUERIES = ['what is late interaction retrieval?', 'protein gene study'];
@@ -323,5 +323,44 @@ describe('tokenizer.json from vocab.txt', () => {
       assert.deepEqual(a.getIds(), b.getIds(), text);
     }
     assert.throws(() => wordpieceTokenizerJson('a\nb\n', null, null, 'vocab.txt'), (e: unknown) => isPlaitError(e, 'MODEL_LOAD_FAILED'));
+  });
+});
+
+describe('torch pickle reader', () => {
+  test('protocol 4 opcodes (FRAME, SHORT_BINUNICODE, MEMOIZE, STACK_GLOBAL, _rebuild_parameter) read the same tensor', () => {
+    const parts: Buffer[] = [];
+    const raw = (...b: number[]): void => void parts.push(Buffer.from(b));
+    const sstr = (s: string): void => {
+      raw(0x8c, Buffer.byteLength(s));
+      parts.push(Buffer.from(s));
+      raw(0x94); // MEMOIZE
+    };
+    const stackGlobal = (m: string, n: string): void => {
+      sstr(m);
+      sstr(n);
+      raw(0x93, 0x94); // STACK_GLOBAL, MEMOIZE
+    };
+    raw(0x80, 4, 0x95, 0, 0, 0, 0, 0, 0, 0, 0); // PROTO 4, FRAME (length unused by the reader)
+    raw(0x7d, 0x94); // EMPTY_DICT
+    sstr('w');
+    stackGlobal('torch._utils', '_rebuild_parameter');
+    stackGlobal('torch._utils', '_rebuild_tensor_v2');
+    raw(0x28, 0x28); // MARK (arguments), MARK (persistent id)
+    sstr('storage');
+    stackGlobal('torch', 'FloatStorage');
+    sstr('0');
+    sstr('cpu');
+    raw(0x4b, 6, 0x74, 0x94, 0x51, 0x94); // numel 6, TUPLE, BINPERSID
+    raw(0x4b, 0, 0x4b, 2, 0x4b, 3, 0x86, 0x94, 0x4b, 1, 0x4b, 2, 0x86, 0x94); // offset 0, size (2, 3), stride (1, 2): a transposed view
+    raw(0x89, 0x29, 0x74, 0x94, 0x52, 0x94); // False, () as hooks, TUPLE, REDUCE
+    raw(0x88, 0x29, 0x87, 0x94, 0x52, 0x94); // (tensor, True, ()) → _rebuild_parameter
+    raw(0x73, 0x2e); // SETITEM, STOP
+    const storage = Buffer.from(Float32Array.of(0, 1, 2, 3, 4, 5).buffer);
+    const zip = storedZip([['archive/data.pkl', Buffer.concat(parts)], ['archive/data/0', storage], ['archive/byteorder', Buffer.from('little')]]);
+    const reader = TorchCheckpointReader.fromBytes(zip);
+    const t = reader.get('w')!;
+    assert.deepEqual(t.shape, [2, 3]);
+    // Element (i, j) is storage[i·1 + j·2].
+    assert.deepEqual(Array.from(t.data), [0, 2, 4, 1, 3, 5]);
   });
 });
