@@ -18,8 +18,8 @@ export type { PlaidParams } from './config/defaults.js';
 
 // Encoders
 export { createEncoder } from './encoder/create-encoder.js';
-export { resolveModelSpec } from './encoder/resolve-model.js';
-export type { ResolveModelOptions } from './encoder/resolve-model.js';
+export { resolveModelSpec, resolveModelGraph } from './encoder/resolve-model.js';
+export type { ResolveModelOptions, ResolvedModelGraph } from './encoder/resolve-model.js';
 export { pullModel, cachedModel, defaultCacheDir } from './encoder/hub/index.js';
 export type { PullOptions, PullProgress, PulledModel } from './encoder/hub/index.js';
 export type {
@@ -31,6 +31,10 @@ export type {
   TokenizedText,
   TextKind,
 } from './encoder/types.js';
+
+// Checkpoint conversion (BERT weights → ONNX graph, cached with a manifest)
+export { ensureConvertedGraph, convertManifestFor, isConvertibleCheckpoint, CONVERT_MANIFEST_FILE } from './encoder/convert/index.js';
+export type { ConvertedGraph, ConvertManifest, ConvertOptions, ConvertedHead } from './encoder/convert/index.js';
 
 // Kernels
 export { getKernels, kernelsStatus, typescriptKernels, nativeKernels } from './kernels/index.js';

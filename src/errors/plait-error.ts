@@ -40,6 +40,8 @@ export const ERROR_TEMPLATES = {
   FILE_NOT_FOUND: 'File not found: {message}',
   NOT_WRITABLE: 'Cannot write: {message}',
   USAGE: 'Usage: {message}',
+  MODEL_UNSUPPORTED: 'Model not supported: {message}',
+  MODEL_UNSAFE: 'Model file refused: {message}',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_TEMPLATES;

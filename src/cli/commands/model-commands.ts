@@ -18,7 +18,7 @@ export function registerModelCommands(program: Command): void {
     .command('encode')
     .description('encode texts into per-token vectors and print token counts, dim and timing')
     .argument('<texts...>', 'texts to encode (a text beginning with "-" goes after "--")')
-    .option('-m, --model <model>', 'ColBERT ONNX folder or hub repo id (default: the bundled model)')
+    .option('-m, --model <model>', 'ColBERT folder (ONNX, or weights to convert) or hub repo id (default: the bundled model)')
     .option('--query', 'encode as queries (default: documents)')
     .option('--vectors', 'include the vectors in JSON output')
     .option('--threads <n>', 'encoder worker threads (0 = in-process)', parseIntArg('threads', 0), 0)
@@ -51,7 +51,7 @@ export function registerModelCommands(program: Command): void {
   const model = program.command('model').description('manage ColBERT checkpoints');
   model
     .command('pull')
-    .description('download a ColBERT ONNX checkpoint from the Hugging Face hub into the cache')
+    .description('download a ColBERT checkpoint from the Hugging Face hub into the cache (building model.onnx from its weights when it has none)')
     .argument('<repo-id>', 'e.g. colbert-ir/colbertv2.0 or answerdotai/answerai-colbert-small-v1')
     .option('--revision <rev>', 'branch, tag or commit', 'main')
     .option('--cache-dir <dir>', 'cache folder (default: $PLAIT_CACHE_DIR or the XDG cache)')
@@ -67,6 +67,9 @@ export function registerModelCommands(program: Command): void {
       });
       progress.done();
       if (o.json) printJson(result);
-      else process.stdout.write(`${repoId} → ${result.dir}\n`);
+      else {
+        const built = result.converted === undefined ? '' : ` (model.onnx built from its weights in ${result.converted.seconds.toFixed(1)} s)`;
+        process.stdout.write(`${repoId} → ${result.dir}${built}\n`);
+      }
     });
 }
