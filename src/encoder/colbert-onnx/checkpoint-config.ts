@@ -95,7 +95,9 @@ export function readCheckpoint(spec: ColbertSpec): ColbertCheckpoint {
     dim: null as number | null,
     queryMarker: BERT_QUERY_MARKER as string | null,
     documentMarker: BERT_DOCUMENT_MARKER as string | null,
-    attendToMaskTokens: true,
+    // ColBERTConfig's default (attend_to_mask_tokens=False) and PyLate's (attend_to_expansion_tokens=False):
+    // the [MASK] rows are encoded and kept, but the other tokens do not attend to them.
+    attendToMaskTokens: false,
     queryExpansion: true,
     skiplistWords: PUNCTUATION_SKIPLIST,
   };
