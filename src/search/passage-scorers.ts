@@ -7,6 +7,7 @@ import type { Kernels } from '../kernels/types.js';
 import { exactScores, exhaustiveScores, plaidSearch, type DeadlineCheck, type EncodedQuery, type ScoringArrays } from './plaid.js';
 import type { ScoreRequest, ScoredPassages } from './late-ranking.js';
 import type { SearchPool } from './search-pool.js';
+import type { Deadline } from './deadline.js';
 
 function allPids(n: number): Int32Array {
   return Int32Array.from({ length: n }, (_, i) => i);
@@ -36,10 +37,13 @@ export class LocalScorer {
   }
 }
 
-/** A scorer that runs each request on the pool, abandoned (rejected at once) when `signal` fires. */
-export function pooledScorer(pool: SearchPool, q: EncodedQuery, signal: AbortSignal | undefined): (req: ScoreRequest) => Promise<ScoredPassages> {
+/**
+ * A scorer that runs each request on the pool: rejected at once when the deadline's signal fires,
+ * and the workers stop scoring once its time has passed (so a timed-out search frees them).
+ */
+export function pooledScorer(pool: SearchPool, q: EncodedQuery, deadline: Deadline): (req: ScoreRequest) => Promise<ScoredPassages> {
   return async (req) => {
-    if (req.kind === 'exhaustive') return { hits: await pool.exhaustive(q, signal), timings: null };
-    return pool.plaid(q, req.params, signal);
+    if (req.kind === 'exhaustive') return { hits: await pool.exhaustive(q, deadline.signal, deadline.epochMs), timings: null };
+    return pool.plaid(q, req.params, deadline.signal, deadline.epochMs);
   };
 }

@@ -262,7 +262,7 @@ export class PlaitIndex {
     const t0 = performance.now();
     const timings = emptyTimings();
     const q = this.prepare(embedding, r);
-    const scorer = pooledScorer(this.pool, q, deadline.signal);
+    const scorer = pooledScorer(this.pool, q, deadline);
     const late = await rankLateAsync(latePlan(r, this.lateWant(r), this.lateDepth(r), this.docs), scorer, timings);
     timings.lateMs = performance.now() - t0;
     deadline.check();
