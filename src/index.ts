@@ -62,6 +62,9 @@ export type { StoredDocument, StoredPassage, Bm25Hit } from './docstore/index.js
 export { openIndex, PlaitIndex, checkModel } from './search/plait-index.js';
 export type { OpenIndexOptions, SearchHit, SearchMode, SearchOptions, SearchResult, SearchTimings } from './search/plait-index.js';
 export { Reranker, rerank, closeRerankers } from './rerank/reranker.js';
+// Search edge cases (engine, issue 8): why a query got no hits; MaxSim of a token-less document.
+export type { EmptyReason } from './search/query-text.js';
+export { MAXSIM_EMPTY_TOKEN } from './kernels/types.js';
 export type { RerankDocument, RerankOptions, RerankResult, RerankerOptions } from './rerank/reranker.js';
 
 // Evaluation

@@ -40,6 +40,7 @@ import { rowidsOf, scoreStoredDocs } from './stored-rerank.js';
 export { checkModel } from './model-check.js';
 export type { SearchMode, SearchOptions } from './search-options.js';
 export type { SearchHit, SearchResult, SearchTimings } from './search-result.js';
+export type { EmptyReason } from './query-text.js';
 
 export interface OpenIndexOptions extends QueryEncoderOptions {
   kernels?: Kernels;
