@@ -227,11 +227,8 @@ export class PlaitIndex {
   private async guarded<T>(p: Promise<T>, deadline: Deadline): Promise<T> {
     try {
       return await p;
-    } catch (e) {
-      deadline.check();
-      throw e;
     } finally {
-      deadline.check();
+      deadline.check(); // throws over p's result or error once the search must stop
     }
   }
 
