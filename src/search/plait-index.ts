@@ -272,7 +272,7 @@ export class PlaitIndex {
     const t0 = performance.now();
     const timings = emptyTimings();
     let q: EncodedQuery | null = null;
-    let late: CollapsedDocs = { docs: [], pidOf: new Map() };
+    let late: CollapsedDocs = { docs: [], pidOf: new Map(), distinct: 0 };
     if (r.mode !== 'bm25') {
       q = this.prepare(embedding, r);
       const check = deadline.checker;
