@@ -9,13 +9,11 @@ import type { ScoreRequest, ScoredPassages } from './late-ranking.js';
 import type { SearchPool } from './search-pool.js';
 import type { Deadline } from './deadline.js';
 
-function allPids(n: number): Int32Array {
-  return Int32Array.from({ length: n }, (_, i) => i);
-}
-
 export class LocalScorer {
   /** PLAID's scratch marks (one byte per passage), reused by every search on this thread. */
   private readonly mark: Uint8Array;
+  /** 0..nPassages-1, the pids of an exhaustive scan (read-only, built once). */
+  private allPids: Int32Array | null = null;
 
   constructor(
     readonly arrays: ScoringArrays,
@@ -26,7 +24,9 @@ export class LocalScorer {
 
   score(q: EncodedQuery, req: ScoreRequest, check?: DeadlineCheck): ScoredPassages {
     if (req.kind === 'exhaustive') {
-      return { hits: { pids: allPids(this.arrays.doclens.length), scores: exhaustiveScores(this.arrays, q, this.kernels, check) }, timings: null };
+      const scores = exhaustiveScores(this.arrays, q, this.kernels, check);
+      this.allPids ??= Int32Array.from({ length: scores.length }, (_, i) => i);
+      return { hits: { pids: this.allPids, scores }, timings: null };
     }
     return plaidSearch(this.arrays, q, req.params, this.kernels, this.mark, check);
   }
