@@ -69,6 +69,9 @@ export type { ExplainOptions, Explanation, TokenMatch, ExplainedToken, HybridPar
 export type { RowToken, TokenRole } from './encoder/types.js';
 export type { Bm25TermMatch } from './docstore/index.js';
 export { Reranker, rerank, closeRerankers } from './rerank/reranker.js';
+// Search edge cases (engine, issue 8): why a query got no hits; MaxSim of a token-less document.
+export type { EmptyReason } from './search/query-text.js';
+export { MAXSIM_EMPTY_TOKEN } from './kernels/types.js';
 export type { RerankDocument, RerankOptions, RerankResult, RerankerOptions } from './rerank/reranker.js';
 
 // Evaluation

@@ -15,6 +15,7 @@ import { isPlaitError } from '../src/errors/index.js';
 import { SEARCH_DEFAULTS } from '../src/config/defaults.js';
 import type { TokenEmbeddings } from '../src/encoder/types.js';
 import { buildSynthetic } from './helpers/synthetic-index.js';
+import { SearchPool } from '../src/search/search-pool.js';
 import { SyntheticVectors } from './helpers/synthetic.js';
 
 const DIM = 16;
@@ -168,4 +169,21 @@ test('widening to an exhaustive scan runs on the workers when the index has them
   assert.equal(rb[0]!.hits.length, topK);
   assert.deepEqual(rb[0]!.hits.slice(0, 50), ra[0]!.hits.slice(0, 50));
   await b.close();
+});
+
+test('a worker stops a task whose deadline has passed, without any signal from this thread', async () => {
+  const idx = await openIndex(path);
+  const pool = new SearchPool(idx.scoringArrays, 1);
+  try {
+    const q = { vectors: queries[0]!.vectors, length: queries[0]!.length, weights: null };
+    const past = performance.timeOrigin + performance.now() - 1;
+    await assert.rejects(pool.exhaustive(q, undefined, past), (e) => isPlaitError(e, 'TIMEOUT'));
+    await assert.rejects(pool.plaid(q, { nIvfProbe: 1, centroidScoreThreshold: 0.5, ndocs: 256 }, undefined, past), (e) => isPlaitError(e, 'TIMEOUT'));
+    // Without a deadline the same task completes.
+    const all = await pool.exhaustive(q);
+    assert.equal(all.scores.length, N_PASSAGES);
+  } finally {
+    await pool.close();
+    await idx.close();
+  }
 });

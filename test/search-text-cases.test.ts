@@ -170,3 +170,10 @@ test("the rerank cache is bounded in bytes, by the model's real dim", async () =
   await none.rerank(QUERY, [DOCS[2]!.text]);
   assert.equal(none.cachedDocuments, 0);
 });
+
+test('close() while queries are being encoded rejects them with INDEX_CLOSED', async () => {
+  const idx = await openIndex(join(dir, 'idx'), { encoderOptions: { threads: 1 } });
+  const pending = assert.rejects(idx.searchBatch([QUERY, 'tea oxidation'], { mode: 'hybrid' }), (e) => isPlaitError(e, 'INDEX_CLOSED'));
+  await idx.close();
+  await pending;
+});

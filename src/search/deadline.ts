@@ -41,6 +41,11 @@ export class Deadline {
     return new Deadline(timeoutMs === undefined ? Infinity : performance.now() + timeoutMs, timeoutMs, combined);
   }
 
+  /** The deadline as epoch ms (performance.timeOrigin-based, comparable across threads); undefined without timeoutMs. */
+  get epochMs(): number | undefined {
+    return this.at === Infinity ? undefined : performance.timeOrigin + this.at;
+  }
+
   /** True once the time is up or a signal fired. */
   get expired(): boolean {
     return this.signal?.aborted === true || performance.now() > this.at;
@@ -68,6 +73,9 @@ export function abortError(signal: AbortSignal): PlaitError {
   if ((reason as { name?: string } | undefined)?.name === 'TimeoutError') return new PlaitError('TIMEOUT', { message: 'search timed out' });
   return new PlaitError('ABORTED', { message: 'search aborted' });
 }
+
+/** The message a scoring worker stops a task with when its deadline passed (mapped back to TIMEOUT by the pool). */
+export const WORKER_DEADLINE_MESSAGE = 'plait: task deadline passed';
 
 /** Lets the event loop run (timers, abort listeners, worker replies) before the next query of a batch. */
 export function yieldTurn(): Promise<void> {

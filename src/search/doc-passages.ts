@@ -6,15 +6,59 @@
  */
 import type { ScoredDoc } from './fusion.js';
 
+/** The best `limit` of the touched documents by score (ties: lower rowid), best first: a bounded heap, O(n log limit). */
+function topDocs(touched: readonly number[], score: Float32Array, limit: number): ScoredDoc[] {
+  const worse = (a: number, b: number): boolean => score[a]! < score[b]! || (score[a] === score[b] && a > b);
+  if (limit >= touched.length) {
+    return touched
+      .slice()
+      .sort((a, b) => (worse(a, b) ? 1 : worse(b, a) ? -1 : 0))
+      .map((key) => ({ key, score: score[key]! }));
+  }
+  const heap: number[] = []; // heap[0]: the worst kept
+  const down = (i: number): void => {
+    for (;;) {
+      const l = 2 * i + 1;
+      let m = i;
+      if (l < heap.length && worse(heap[l]!, heap[m]!)) m = l;
+      if (l + 1 < heap.length && worse(heap[l + 1]!, heap[m]!)) m = l + 1;
+      if (m === i) return;
+      [heap[i], heap[m]] = [heap[m]!, heap[i]!];
+      i = m;
+    }
+  };
+  for (const doc of touched) {
+    if (heap.length < limit) {
+      heap.push(doc);
+      for (let i = heap.length - 1; i > 0; ) {
+        const p = (i - 1) >> 1;
+        if (!worse(heap[i]!, heap[p]!)) break;
+        [heap[i], heap[p]] = [heap[p]!, heap[i]!];
+        i = p;
+      }
+    } else if (limit > 0 && worse(heap[0]!, doc)) {
+      heap[0] = doc;
+      down(0);
+    }
+  }
+  return heap.sort((a, b) => (worse(a, b) ? 1 : worse(b, a) ? -1 : 0)).map((key) => ({ key, score: score[key]! }));
+}
+
 export interface CollapsedDocs {
-  /** Documents (docstore rowids) best first; ties broken by rowid. */
+  /** Documents (docstore rowids) best first; ties broken by rowid. At most the limit asked for. */
   docs: ScoredDoc[];
-  /** Each document's best passage. */
+  /** Each returned document's best passage. */
   pidOf: Map<number, number>;
+  /** Distinct documents among the scored passages (may exceed docs.length). */
+  distinct: number;
 }
 
 export class DocPassages {
   private firstPid: Int32Array | null = null;
+  /** Per-document best score and passage, reused across calls (reset after each): no Map per passage. */
+  private best: Float32Array | null = null;
+  private bestPid: Int32Array | null = null;
+  private seen: Uint8Array | null = null;
 
   /** pidToDoc[pid] is the passage's document rowid; nDocs the number of documents. */
   constructor(
@@ -22,21 +66,40 @@ export class DocPassages {
     private readonly nDocs: number,
   ) {}
 
-  /** Max over each document's scored passages (ties: the lower pid). */
-  collapse(pids: Int32Array, scores: Float32Array): CollapsedDocs {
-    const best = new Map<number, number>();
-    const pidOf = new Map<number, number>();
+  /**
+   * Max over each document's scored passages (ties: the lower pid), then the best `limit`
+   * documents. Measured on 40k passages, one per document (an exhaustive scan), this 2-core
+   * machine: 95–102 ms with a Map per passage and a sort of every document, 6–15 ms with these
+   * reused per-document arrays and a bounded heap for limit 10–100 (/tmp script: collapse() in a loop).
+   */
+  collapse(pids: Int32Array, scores: Float32Array, limit = Infinity): CollapsedDocs {
+    this.best ??= new Float32Array(this.nDocs);
+    this.bestPid ??= new Int32Array(this.nDocs);
+    this.seen ??= new Uint8Array(this.nDocs);
+    const best = this.best;
+    const bestPid = this.bestPid;
+    const seen = this.seen;
+    const touched: number[] = [];
     for (let i = 0; i < pids.length; i++) {
-      const doc = this.pidToDoc[pids[i]!]!;
+      const pid = pids[i]!;
+      const doc = this.pidToDoc[pid]!;
       const s = scores[i]!;
-      const cur = best.get(doc);
-      if (cur === undefined || s > cur || (s === cur && pids[i]! < pidOf.get(doc)!)) {
-        best.set(doc, s);
-        pidOf.set(doc, pids[i]!);
+      const cur = best[doc]!;
+      if (seen[doc] === 0) {
+        seen[doc] = 1;
+        touched.push(doc);
+        best[doc] = s;
+        bestPid[doc] = pid;
+      } else if (s > cur || (s === cur && pid < bestPid[doc]!)) {
+        best[doc] = s;
+        bestPid[doc] = pid;
       }
     }
-    const docs = [...best].map(([key, score]) => ({ key, score })).sort((a, b) => b.score - a.score || a.key - b.key);
-    return { docs, pidOf };
+    const docs = topDocs(touched, best, limit);
+    const pidOf = new Map<number, number>();
+    for (const d of docs) pidOf.set(d.key, bestPid[d.key]!);
+    for (const doc of touched) seen[doc] = 0;
+    return { docs, pidOf, distinct: touched.length };
   }
 
   /** Every passage of the given documents, in document order. */

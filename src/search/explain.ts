@@ -9,7 +9,7 @@
  */
 import { PlaitError } from '../errors/index.js';
 import type { Encoder, RowToken, TokenRole } from '../encoder/types.js';
-import type { Kernels } from '../kernels/types.js';
+import { MAXSIM_EMPTY_TOKEN, type Kernels } from '../kernels/types.js';
 import type { Bm25TermMatch } from '../docstore/index.js';
 import type { EncodedQuery, ScoringArrays } from './plaid.js';
 import type { HybridParts } from './search-result.js';
@@ -29,7 +29,7 @@ export interface TokenMatch {
   query: ExplainedToken;
   /** The passage token with the highest similarity; null when the passage has no tokens. */
   match: ExplainedToken | null;
-  /** Cosine similarity of the two (decompressed) token vectors, in [-1, 1]. */
+  /** Cosine similarity of the two (decompressed) token vectors, in [-1, 1] (-9999 when the passage has no token). */
   similarity: number;
   /** The query token's weight: its IDF weight with weighting on, else 1. */
   weight: number;
@@ -103,7 +103,8 @@ export function explainLate(
       }
     }
     const weight = q.weights === null ? 1 : q.weights[i]!;
-    const similarity = arg < 0 ? 0 : best;
+    // A passage without tokens scores ColBERT's -9999 per query token, as the kernels do.
+    const similarity = arg < 0 ? MAXSIM_EMPTY_TOKEN : best;
     const contribution = weight * similarity;
     lateScore += contribution;
     tokens.push({

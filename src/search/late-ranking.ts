@@ -31,8 +31,8 @@ export function* latePlan(r: ResolvedSearch, want: number, k: number, docs: DocP
   for (let round = 0; ; round++) {
     const exhaustive = r.exhaustive || round > SEARCH_DEFAULTS.wideningRounds;
     const { hits } = yield exhaustive ? { kind: 'exhaustive' } : { kind: 'plaid', params };
-    const collapsed = docs.collapse(hits.pids, hits.scores);
-    if (collapsed.docs.length >= want || exhaustive) return { docs: collapsed.docs.slice(0, k), pidOf: collapsed.pidOf };
+    const collapsed = docs.collapse(hits.pids, hits.scores, k);
+    if (collapsed.distinct >= want || exhaustive) return collapsed;
     params = { nIvfProbe: params.nIvfProbe * 4, centroidScoreThreshold: -Infinity, ndocs: params.ndocs * 4 };
   }
 }

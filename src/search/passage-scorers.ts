@@ -7,14 +7,13 @@ import type { Kernels } from '../kernels/types.js';
 import { exactScores, exhaustiveScores, plaidSearch, type DeadlineCheck, type EncodedQuery, type ScoringArrays } from './plaid.js';
 import type { ScoreRequest, ScoredPassages } from './late-ranking.js';
 import type { SearchPool } from './search-pool.js';
-
-function allPids(n: number): Int32Array {
-  return Int32Array.from({ length: n }, (_, i) => i);
-}
+import type { Deadline } from './deadline.js';
 
 export class LocalScorer {
   /** PLAID's scratch marks (one byte per passage), reused by every search on this thread. */
   private readonly mark: Uint8Array;
+  /** 0..nPassages-1, the pids of an exhaustive scan (read-only, built once). */
+  private allPids: Int32Array | null = null;
 
   constructor(
     readonly arrays: ScoringArrays,
@@ -25,7 +24,9 @@ export class LocalScorer {
 
   score(q: EncodedQuery, req: ScoreRequest, check?: DeadlineCheck): ScoredPassages {
     if (req.kind === 'exhaustive') {
-      return { hits: { pids: allPids(this.arrays.doclens.length), scores: exhaustiveScores(this.arrays, q, this.kernels, check) }, timings: null };
+      const scores = exhaustiveScores(this.arrays, q, this.kernels, check);
+      this.allPids ??= Int32Array.from({ length: scores.length }, (_, i) => i);
+      return { hits: { pids: this.allPids, scores }, timings: null };
     }
     return plaidSearch(this.arrays, q, req.params, this.kernels, this.mark, check);
   }
@@ -36,10 +37,13 @@ export class LocalScorer {
   }
 }
 
-/** A scorer that runs each request on the pool, abandoned (rejected at once) when `signal` fires. */
-export function pooledScorer(pool: SearchPool, q: EncodedQuery, signal: AbortSignal | undefined): (req: ScoreRequest) => Promise<ScoredPassages> {
+/**
+ * A scorer that runs each request on the pool: rejected at once when the deadline's signal fires,
+ * and the workers stop scoring once its time has passed (so a timed-out search frees them).
+ */
+export function pooledScorer(pool: SearchPool, q: EncodedQuery, deadline: Deadline): (req: ScoreRequest) => Promise<ScoredPassages> {
   return async (req) => {
-    if (req.kind === 'exhaustive') return { hits: await pool.exhaustive(q, signal), timings: null };
-    return pool.plaid(q, req.params, signal);
+    if (req.kind === 'exhaustive') return { hits: await pool.exhaustive(q, deadline.signal, deadline.epochMs), timings: null };
+    return pool.plaid(q, req.params, deadline.signal, deadline.epochMs);
   };
 }

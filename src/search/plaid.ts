@@ -210,30 +210,29 @@ function approxScores(a: ScoringArrays, q: EncodedQuery, s: Float32Array, pids: 
 
 /** Exact scores of every passage of the index, checking the deadline every chunk (exhaustive search on the calling thread). */
 export function exhaustiveScores(a: ScoringArrays, q: EncodedQuery, kernels: Kernels, check?: DeadlineCheck): Float32Array {
-  const n = a.doclens.length;
-  const out = new Float32Array(n);
-  chunked(n, check, (from, to) => out.set(exhaustiveRange(a, q, from, to, kernels), from));
-  return out;
+  return exhaustiveRange(a, q, 0, a.doclens.length, kernels, check);
 }
 
 /** Exact scores for every passage in [from, to): exhaustive search, also split across workers. */
-export function exhaustiveRange(a: ScoringArrays, q: EncodedQuery, from: number, to: number, kernels: Kernels): Float32Array {
+export function exhaustiveRange(a: ScoringArrays, q: EncodedQuery, from: number, to: number, kernels: Kernels, check?: DeadlineCheck): Float32Array {
   const out = new Float32Array(to - from);
-  kernels.maxsimCompressed(
-    q.vectors,
-    q.length,
-    a.dim,
-    a.codes,
-    a.residuals,
-    a.tokenStarts.subarray(from, to),
-    a.doclens.subarray(from, to),
-    to - from,
-    a.centroids,
-    a.weights,
-    a.nbits,
-    out,
-    q.weights,
-  );
+  chunked(to - from, check, (f, t) => {
+    kernels.maxsimCompressed(
+      q.vectors,
+      q.length,
+      a.dim,
+      a.codes,
+      a.residuals,
+      a.tokenStarts.subarray(from + f, from + t),
+      a.doclens.subarray(from + f, from + t),
+      t - f,
+      a.centroids,
+      a.weights,
+      a.nbits,
+      out.subarray(f, t),
+      q.weights,
+    );
+  });
   return out;
 }
 

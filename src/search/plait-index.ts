@@ -42,6 +42,7 @@ import { indexText } from '../indexer/index-text.js';
 export { checkModel } from './model-check.js';
 export type { SearchMode, SearchOptions } from './search-options.js';
 export type { SearchHit, SearchResult, SearchTimings, HybridParts } from './search-result.js';
+export type { EmptyReason } from './query-text.js';
 export type { Explanation, TokenMatch, ExplainedToken } from './explain.js';
 
 /** Options of `PlaitIndex.explain`: the search settings whose score is explained. */
@@ -232,11 +233,8 @@ export class PlaitIndex {
   private async guarded<T>(p: Promise<T>, deadline: Deadline): Promise<T> {
     try {
       return await p;
-    } catch (e) {
-      deadline.check();
-      throw e;
     } finally {
-      deadline.check();
+      deadline.check(); // throws over p's result or error once the search must stop
     }
   }
 
@@ -268,7 +266,7 @@ export class PlaitIndex {
     const t0 = performance.now();
     const timings = emptyTimings();
     const q = this.prepare(embedding, r);
-    const scorer = pooledScorer(this.pool, q, deadline.signal);
+    const scorer = pooledScorer(this.pool, q, deadline);
     const late = await rankLateAsync(latePlan(r, this.lateWant(r), this.lateDepth(r), this.docs), scorer, timings);
     timings.lateMs = performance.now() - t0;
     deadline.check();
@@ -280,7 +278,7 @@ export class PlaitIndex {
     const t0 = performance.now();
     const timings = emptyTimings();
     let q: EncodedQuery | null = null;
-    let late: CollapsedDocs = { docs: [], pidOf: new Map() };
+    let late: CollapsedDocs = { docs: [], pidOf: new Map(), distinct: 0 };
     if (r.mode !== 'bm25') {
       q = this.prepare(embedding, r);
       const check = deadline.checker;

@@ -8,10 +8,15 @@ import { Piscina } from 'piscina';
 import { getKernels } from '../kernels/index.js';
 import { plaidSearch, exhaustiveRange, type EncodedQuery, type ScoringArrays, type PlaidTimings } from './plaid.js';
 import type { PlaidParams } from '../config/defaults.js';
+import { WORKER_DEADLINE_MESSAGE } from './deadline.js';
 
-export type ScoreTask =
+export type ScoreTask = (
   | { kind: 'plaid'; q: EncodedQuery; params: PlaidParams }
-  | { kind: 'range'; q: EncodedQuery; from: number; to: number };
+  | { kind: 'range'; q: EncodedQuery; from: number; to: number }
+) & {
+  /** Epoch ms (performance.timeOrigin + now) after which the task stops scoring: a timed-out search frees its worker. */
+  deadlineAt?: number;
+};
 
 export interface PlaidTaskResult {
   pids: Int32Array;
@@ -27,11 +32,20 @@ function moved<T extends object>(value: T, buffers: ArrayBufferLike[]): T {
   return Piscina.move({ [Piscina.transferableSymbol]: buffers, [Piscina.valueSymbol]: value } as never) as unknown as T;
 }
 
+/** Throws once the task's deadline has passed (the caller has already rejected; this only stops the work). */
+function deadlineCheck(at: number | undefined): (() => void) | undefined {
+  if (at === undefined) return undefined;
+  return () => {
+    if (performance.timeOrigin + performance.now() > at) throw new Error(WORKER_DEADLINE_MESSAGE);
+  };
+}
+
 export default function score(task: ScoreTask): PlaidTaskResult | Float32Array {
+  const check = deadlineCheck(task.deadlineAt);
   if (task.kind === 'plaid') {
-    const { hits, timings } = plaidSearch(arrays, task.q, task.params, kernels, mark);
+    const { hits, timings } = plaidSearch(arrays, task.q, task.params, kernels, mark, check);
     return moved({ pids: hits.pids, scores: hits.scores, timings }, [hits.pids.buffer, hits.scores.buffer]);
   }
-  const out = exhaustiveRange(arrays, task.q, task.from, task.to, kernels);
+  const out = exhaustiveRange(arrays, task.q, task.from, task.to, kernels, check);
   return Piscina.move(out) as Float32Array;
 }

@@ -8,7 +8,7 @@ import { PlaitError } from '../errors/index.js';
 import type { PlaidParams } from '../config/defaults.js';
 import type { EncodedQuery, PassageHits, PlaidTimings, ScoringArrays } from './plaid.js';
 import type { PlaidTaskResult, ScoreTask } from './score-worker.js';
-import { abortError } from './deadline.js';
+import { WORKER_DEADLINE_MESSAGE, abortError } from './deadline.js';
 
 /**
  * One abort listener per signal, however many tasks wait on it: a batch of queries shares its
@@ -49,6 +49,8 @@ export class SearchPool {
    */
   private run<T>(task: ScoreTask, signal?: AbortSignal): Promise<T> {
     const running = (this.pool.run(task) as Promise<T>).catch((cause: unknown) => {
+      // The worker may notice the deadline before this thread's timer fires.
+      if ((cause as Error).message === WORKER_DEADLINE_MESSAGE) throw new PlaitError('TIMEOUT', { message: 'search timed out' }, { cause });
       throw new PlaitError('WORKER_FAILED', { message: (cause as Error).message ?? String(cause) }, { cause });
     });
     if (signal === undefined) return running;
@@ -57,17 +59,18 @@ export class SearchPool {
     return Promise.race([running, whenAborted(signal)]);
   }
 
-  async plaid(q: EncodedQuery, params: PlaidParams, signal?: AbortSignal): Promise<{ hits: PassageHits; timings: PlaidTimings }> {
-    const r = await this.run<PlaidTaskResult>({ kind: 'plaid', q, params }, signal);
+  /** @param deadlineAt epoch ms after which the worker stops the task (see ScoreTask) */
+  async plaid(q: EncodedQuery, params: PlaidParams, signal?: AbortSignal, deadlineAt?: number): Promise<{ hits: PassageHits; timings: PlaidTimings }> {
+    const r = await this.run<PlaidTaskResult>({ kind: 'plaid', q, params, deadlineAt }, signal);
     return { hits: { pids: r.pids, scores: r.scores }, timings: r.timings };
   }
 
   /** Exact scores of every passage, the range split into one slice per worker. */
-  async exhaustive(q: EncodedQuery, signal?: AbortSignal): Promise<PassageHits> {
+  async exhaustive(q: EncodedQuery, signal?: AbortSignal, deadlineAt?: number): Promise<PassageHits> {
     const n = this.arrays.doclens.length;
     const per = Math.ceil(n / this.threads);
     const slices: Promise<Float32Array>[] = [];
-    for (let from = 0; from < n; from += per) slices.push(this.run<Float32Array>({ kind: 'range', q, from, to: Math.min(n, from + per) }, signal));
+    for (let from = 0; from < n; from += per) slices.push(this.run<Float32Array>({ kind: 'range', q, from, to: Math.min(n, from + per), deadlineAt }, signal));
     const parts = await Promise.all(slices);
     const scores = new Float32Array(n);
     let o = 0;

@@ -35,6 +35,7 @@ export function scoreStoredDocs(q: EncodedQuery, rowids: readonly number[], docs
     let empty = 0;
     for (let i = 0; i < q.length; i++) empty += (q.weights?.[i] ?? 1) * MAXSIM_EMPTY_TOKEN;
     for (const key of [...rowids].sort((a, b) => a - b)) if (!have.has(key)) collapsed.docs.push({ key, score: empty });
+    collapsed.distinct = collapsed.docs.length;
   }
   return collapsed;
 }
