@@ -25,6 +25,10 @@ export interface PullOptions {
   signal?: AbortSignal;
   /** Never touch the network (also PLAIT_OFFLINE=1 or HF_HUB_OFFLINE=1). */
   offline?: boolean;
+  /** ONNX graphs to try, first found wins (default HUB_ONNX_CANDIDATES; cross-encoders pass their own). */
+  onnxCandidates?: readonly string[];
+  /** Settings files fetched when present (default HUB_OPTIONAL_FILES). */
+  optionalFiles?: readonly string[];
 }
 
 export interface PulledFile {
@@ -77,8 +81,10 @@ export async function pullModel(repoId: string, opts: PullOptions = {}): Promise
   const revision = opts.revision ?? DEFAULT_REVISION;
   const cacheDir = opts.cacheDir ?? defaultCacheDir();
   const dir = repoCacheDir(cacheDir, repoId, revision);
+  const candidates = opts.onnxCandidates ?? HUB_ONNX_CANDIDATES;
   const cached = cachedModel(repoId, { cacheDir, revision });
-  if (cached !== null) return cached;
+  // A cached pull serves only if it holds one of the graphs asked for (a quantised variant is another file).
+  if (cached !== null && cached.files.some((f) => candidates.includes(f.file))) return cached;
   if (isOffline(opts.offline)) throw new PlaitError('OFFLINE', { message: offlineAlternatives(repoId), repoId });
 
   const endpoint = hubEndpoint(opts.endpoint);
@@ -98,7 +104,7 @@ export async function pullModel(repoId: string, opts: PullOptions = {}): Promise
   };
 
   let onnx: string | undefined;
-  for (const candidate of HUB_ONNX_CANDIDATES) {
+  for (const candidate of candidates) {
     if (await fetchOne(candidate)) {
       onnx = candidate;
       break;
@@ -106,7 +112,7 @@ export async function pullModel(repoId: string, opts: PullOptions = {}): Promise
   }
   if (onnx === undefined) {
     throw new PlaitError('MODEL_NOT_FOUND', {
-      message: `${repoId}@${revision} on ${endpoint} has no ONNX graph (tried ${HUB_ONNX_CANDIDATES.join(', ')}); is it a ColBERT ONNX export?`,
+      message: `${repoId}@${revision} on ${endpoint} has no ONNX graph (tried ${candidates.join(', ')}); is it a ColBERT ONNX export?`,
       repoId,
     });
   }
@@ -117,7 +123,9 @@ export async function pullModel(repoId: string, opts: PullOptions = {}): Promise
       throw new PlaitError('MODEL_FILE_MISSING', { message: `${repoId}@${revision} has no ${file}`, repoId, missing: [file] });
     }
   }
-  for (const file of HUB_OPTIONAL_FILES) await fetchOne(file);
+  for (const file of opts.optionalFiles ?? HUB_OPTIONAL_FILES) await fetchOne(file);
+  // Files of an earlier pull into the same folder (another variant) stay listed.
+  for (const f of cached?.files ?? []) if (!files.some((g) => g.file === f.file)) files.push(f);
 
   const manifest = { repoId, revision, endpoint, pulledAt: new Date().toISOString(), files };
   const tmp = path.join(dir, `${MANIFEST_FILE}.tmp`);
