@@ -9,6 +9,7 @@ import { decodeUtf8 } from '../../encoder/validate-text.js';
 import { parseFloatArg, parseIntArg, printJson } from '../options.js';
 import { ProgressReporter } from '../progress.js';
 import { announceBundledModel } from './model-commands.js';
+import { addCrossEncoderFlags, addPipelineFlags, rerankWithCrossEncoder, searchWithPipeline } from '../pipeline-options.js';
 
 interface SearchCliOptions {
   k: number;
@@ -57,7 +58,7 @@ export function addSearchFlags(cmd: Command): Command {
 }
 
 export function registerSearchCommands(program: Command): void {
-  addSearchFlags(
+  addPipelineFlags(addSearchFlags(
     program
       .command('search')
       .description('search an index with one query, or a queries file into a TREC run file')
@@ -72,9 +73,10 @@ export function registerSearchCommands(program: Command): void {
       .option('--timings', 'print per-stage timings')
       .option('-q, --quiet', 'no progress output')
       .option('--json', 'print JSON'),
-  ).action(async (name: string, query: string | undefined, o: SearchCliOptions) => {
+  )).action(async (name: string, query: string | undefined, o: SearchCliOptions) => {
     const index = await openIndex(name, { model: o.model });
     try {
+      if (await searchWithPipeline(index, query, o)) return;
       const opts = { ...searchOptionsFrom(o), includeText: o.text === true || o.json === true };
       if (o.queries !== undefined) {
         const queries = await readQueries(o.queries);
@@ -109,17 +111,18 @@ export function registerSearchCommands(program: Command): void {
     }
   });
 
-  program
+  addCrossEncoderFlags(program
     .command('rerank')
     .description('re-rank a shortlist of documents for a query (encodes the documents on the fly)')
     .requiredOption('--query <text>', 'the query')
     .requiredOption('--docs <file>', 'JSONL of {"id", "text"} (or BEIR {"_id", "title", "text"}), or one document per line of plain text')
     .option('-m, --model <model>', 'ColBERT ONNX folder or hub repo id (default: the bundled model)')
     .option('-k, --k <n>', 'results to print', parseIntArg('k', 1))
-    .option('--json', 'print JSON')
+    .option('--json', 'print JSON'))
     .action(async (o: { query: string; docs: string; model?: string; k?: number; json?: boolean }) => {
-      if (o.model === undefined && !o.json) announceBundledModel();
       const docs = readRerankDocs(o.docs);
+      if (await rerankWithCrossEncoder(o.query, docs, o)) return;
+      if (o.model === undefined && !o.json) announceBundledModel();
       const reranker = await Reranker.create({ model: o.model, encoderOptions: { threads: 1 } });
       try {
         const results = await reranker.rerank(o.query, docs, { topK: o.k ?? docs.length });
