@@ -13,7 +13,8 @@
  *    `bm25:200 > late:50 > cross:20` over cranfield (1,398 documents, indexed here with the test
  *    suite's tiny ColBERT model: the late stage's cost is the small model's, not a real one's).
  *
- * Run: `node dist/bench/cross-encoder.js [pairs]` (default 48 pairs per measurement).
+ * Run: `node dist/bench/cross-encoder.js [pairs] [throughput] [overhead]` (default 48 pairs per
+ * measurement, both parts; PLAIT_BENCH_CROSS_QUERIES cranfield queries for the overhead, default 30).
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -67,7 +68,7 @@ async function throughput(dir: string, pairs: number): Promise<ThroughputRow[]> 
         const t = performance.now();
         const { stats } = await ce.scoreWithStats(query, docs);
         const seconds = (performance.now() - t) / 1000;
-        rows.push({
+        const row: ThroughputRow = {
           passageTokens,
           pairTokens: stats.tokens / pairs,
           threads,
@@ -75,7 +76,9 @@ async function throughput(dir: string, pairs: number): Promise<ThroughputRow[]> 
           seconds,
           pairsPerSecond: pairs / seconds,
           forwardShare: stats.forwardMs / 1000 / threads / seconds,
-        });
+        };
+        rows.push(row);
+        process.stderr.write(`${JSON.stringify(row)}\n`);
       }
     } finally {
       await ce.close();
@@ -130,6 +133,7 @@ async function overhead(crossDir: string, work: string, nQueries: number): Promi
       const meanMs = total / queries.length;
       const forwardMs = scorer.forwardMs / queries.length;
       rows.push({ pipeline: spec, queries: queries.length, meanMs, forwardMs, overheadMs: meanMs - forwardMs, overheadShare: (meanMs - forwardMs) / meanMs, stages: stageMs });
+      process.stderr.write(`${JSON.stringify(rows[rows.length - 1])}\n`);
     }
   } finally {
     await ce.close();
@@ -138,19 +142,22 @@ async function overhead(crossDir: string, work: string, nQueries: number): Promi
   return rows;
 }
 
-export async function run(pairs = 48): Promise<{ machine: ReturnType<typeof machine>; throughput: ThroughputRow[]; ratio2to1: Record<string, number>; overhead: OverheadRow[] | string }> {
+export async function run(
+  pairs = 48,
+  parts: readonly string[] = ['throughput', 'overhead'],
+): Promise<{ machine: ReturnType<typeof machine>; throughput: ThroughputRow[]; ratio2to1: Record<string, number>; overhead: OverheadRow[] | string }> {
   const work = await mkdtemp(path.join(os.tmpdir(), 'plait-bench-cross-'));
   try {
     const crossDir = path.join(work, 'minilm-l6-shape');
     await makeTinyCrossEncoder(crossDir, { layout: 'transformers.js', hidden: 384, heads: 12, ffn: 1536, layers: 6, vocabSize: 30_522, classifierScale: 0.05, modelMaxLength: 512 });
-    const rows = await throughput(crossDir, pairs);
+    const rows = parts.includes('throughput') ? await throughput(crossDir, pairs) : [];
     const ratio2to1: Record<string, number> = {};
     for (const p of [128, 256]) {
-      const one = rows.find((r) => r.threads === 1 && r.passageTokens === p)!;
-      const two = rows.find((r) => r.threads === 2 && r.passageTokens === p)!;
-      ratio2to1[`passage${p}`] = two.pairsPerSecond / one.pairsPerSecond;
+      const one = rows.find((r) => r.threads === 1 && r.passageTokens === p);
+      const two = rows.find((r) => r.threads === 2 && r.passageTokens === p);
+      if (one !== undefined && two !== undefined) ratio2to1[`passage${p}`] = two.pairsPerSecond / one.pairsPerSecond;
     }
-    const over = await overhead(crossDir, work, Number(process.env['PLAIT_BENCH_CROSS_QUERIES'] ?? 30));
+    const over = parts.includes('overhead') ? await overhead(crossDir, work, Number(process.env['PLAIT_BENCH_CROSS_QUERIES'] ?? 30)) : 'not run';
     return { machine: machine(), throughput: rows, ratio2to1, overhead: over };
   } finally {
     await rm(work, { recursive: true, force: true });
@@ -158,5 +165,6 @@ export async function run(pairs = 48): Promise<{ machine: ReturnType<typeof mach
 }
 
 if (isMain(import.meta.url)) {
-  console.log(JSON.stringify(await run(Number(process.argv[2] ?? 48)), null, 2));
+  const parts = process.argv.slice(3);
+  console.log(JSON.stringify(await run(Number(process.argv[2] ?? 48), parts.length > 0 ? parts : undefined), null, 2));
 }

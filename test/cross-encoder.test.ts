@@ -224,6 +224,20 @@ describe('batching, truncation and heads', () => {
     }
   });
 
+  test('an aborted signal stops scoring with ABORTED; bad input is refused with a stable code', async () => {
+    const ce = await CrossEncoder.create(dir, { threads: 0, batchSize: 1 });
+    try {
+      const ac = new AbortController();
+      ac.abort();
+      await assert.rejects(ce.score(QUERY, DOCS, { signal: ac.signal }), (e: unknown) => isPlaitError(e, 'ABORTED'));
+      await assert.rejects(ce.score('  ', DOCS), (e: unknown) => isPlaitError(e, 'EMPTY_TEXT'));
+      await assert.rejects(ce.score(QUERY, [42 as unknown as string]), (e: unknown) => isPlaitError(e, 'INVALID_INPUT'));
+      assert.deepEqual(Array.from(await ce.score(QUERY, [])), []);
+    } finally {
+      await ce.close();
+    }
+  });
+
   test('a graph that is not a cross-encoder fails with a stable code', async () => {
     const colbert = path.join(root, 'colbert');
     await makeTinyColbert(colbert);

@@ -51,7 +51,7 @@ export interface CrossScoreStats {
 }
 
 export interface CrossScoreOptions {
-  /** Stops dispatching batches (and cancels queued ones); rejects with ABORTED. */
+  /** Stops dispatching batches (running ones finish); rejects with ABORTED. */
   signal?: AbortSignal;
 }
 
@@ -62,7 +62,7 @@ export interface CrossScorer {
 }
 
 interface Runner {
-  run(batch: PairBatch, signal: AbortSignal | undefined): Promise<CrossForward>;
+  run(batch: PairBatch): Promise<CrossForward>;
   close(): Promise<void>;
 }
 
@@ -92,6 +92,8 @@ export class CrossEncoder implements CrossScorer {
     private readonly tokenizer: PairTokenizer,
     private readonly runner: Runner,
     private readonly batchSize: number,
+    /** Batches in flight at once: one per worker thread. */
+    private readonly lanes: number,
     private readonly options: CrossEncoderOptions,
   ) {
     this.name = files.name;
@@ -121,10 +123,10 @@ export class CrossEncoder implements CrossScorer {
         idleTimeout: 60_000,
       });
       runner = {
-        run: async (batch, signal) => {
+        run: async (batch) => {
           const task: CrossTask = { spec, batch };
           try {
-            return (await pool.run(task, signal === undefined ? {} : { signal })) as CrossForward;
+            return (await pool.run(task)) as CrossForward;
           } catch (cause) {
             throw workerError(cause);
           }
@@ -133,12 +135,12 @@ export class CrossEncoder implements CrossScorer {
       };
       // Load the graph on a worker now, so a broken graph fails here and not on the first query.
       const probe = tokenizer.batch(await tokenizer.encodePairs('a', ['a']));
-      await runner.run(probe, undefined).catch(async (e: unknown) => {
+      await runner.run(probe).catch(async (e: unknown) => {
         await pool.destroy();
         throw e;
       });
     }
-    return new CrossEncoder(files, options.variant ?? 'fp32', tokenizer, runner, batchSize, options);
+    return new CrossEncoder(files, options.variant ?? 'fp32', tokenizer, runner, batchSize, Math.max(1, threads), options);
   }
 
   /** Longest pair in tokens (specials included). */
@@ -169,18 +171,25 @@ export class CrossEncoder implements CrossScorer {
     const batches: number[][] = [];
     for (let i = 0; i < order.length; i += this.batchSize) batches.push(order.slice(i, i + this.batchSize));
     stats.batches = batches.length;
-    await Promise.all(
-      batches.map(async (rows) => {
+    // As many batches in flight as there are workers; the signal is checked before each dispatch.
+    // A running batch is never cut short (piscina would terminate its worker, and the next call
+    // would pay for reloading the model), so an abort costs at most one batch per worker.
+    let next = 0;
+    const lane = async (): Promise<void> => {
+      while (next < batches.length) {
         throwIfAborted(options.signal);
+        const rows = batches[next++]!;
         const picked: PairEncoding[] = rows.map((i) => encodings[i]!);
         const batch = this.tokenizer.batch(picked);
         for (const e of picked) stats.tokens += e.length;
         stats.paddedTokens += batch.batchSize * batch.seqLen;
-        const out = await this.runner.run(batch, options.signal);
+        const out = await this.runner.run(batch);
         stats.forwardMs += out.forwardMs;
         this.toScores(out, rows, scores);
-      }),
-    );
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.lanes, batches.length) }, lane));
+    throwIfAborted(options.signal);
     stats.totalMs = performance.now() - t0;
     return { scores, stats };
   }
