@@ -97,6 +97,21 @@ describe('layouts and scores', () => {
     });
   }
 
+  test('a graph without token_type_ids (XLM-R / bge-reranker style) gets only the inputs it declares', async () => {
+    const dir = path.join(root, 'no-types');
+    const { graph, weights } = await makeTinyCrossEncoder(dir, { withTokenTypes: false, seed: 8 });
+    const ce = await CrossEncoder.create(dir, { threads: 0 });
+    try {
+      const scores = await ce.score(QUERY, DOCS);
+      DOCS.forEach((d, i) => {
+        const { ids, types } = pairIds(QUERY, d);
+        assert.ok(Math.abs(scores[i]! - referenceLogits(weights, graph, ids, types)[0]!) < 1e-4);
+      });
+    } finally {
+      await ce.close();
+    }
+  });
+
   test('the fp32 variant does not pick up a quantised file, and a missing variant is named', async () => {
     const dir = path.join(root, 'only-quantized');
     await makeTinyCrossEncoder(dir, { onnxFile: 'model_quantized.onnx' });

@@ -268,6 +268,8 @@ export interface TinyCrossEncoderOptions {
   /** Vocabulary padded to this size with filler tokens (the benchmark's 30,522). */
   vocabSize?: number;
   classifierScale?: number;
+  /** Declare token_type_ids (BERT) or not (XLM-R, bge-reranker, ModernBERT exports). Default true. */
+  withTokenTypes?: boolean;
 }
 
 /** The tiny WordPiece vocabulary, padded with "fillerN" tokens to `size`. */
@@ -292,7 +294,7 @@ export async function makeTinyCrossEncoder(dir: string, opts: TinyCrossEncoderOp
     layers: opts.layers ?? 2,
     maxPositions: 512,
     numLabels,
-    withTokenTypes: true,
+    withTokenTypes: opts.withTokenTypes ?? true,
     seed: opts.seed ?? 11,
     ...(opts.classifierScale === undefined ? {} : { classifierScale: opts.classifierScale }),
   };
