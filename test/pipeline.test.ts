@@ -165,6 +165,23 @@ describe('composition', () => {
     assert.deepEqual(r.hits.map((h) => [h.docId, h.pid]), expected.map((e) => [e.id, e.pid]));
   });
 
+  test('late:30 > hybrid:10 fuses exact late and BM25 scores of the list (min-max, α = 0.3), by hand', async () => {
+    const late = (await index.search(QUERY, { mode: 'late', topK: 30 })).hits;
+    const exact = new Map((await index.rerank(QUERY, late.map((h) => h.docId))).map((h) => [h.docId, h.score] as const));
+    const bm = new Map(index.docstore.bm25(QUERY, 1000).map((h) => [h.docId, h.score] as const));
+    const ls = late.map((h) => exact.get(h.docId)!);
+    const bs = late.map((h) => bm.get(h.docId)).filter((v): v is number => v !== undefined);
+    const [lmin, lmax, bmin, bmax] = [Math.min(...ls), Math.max(...ls), Math.min(...bs), Math.max(...bs)];
+    const fused = late.map((h, i) => {
+      const b = bm.get(h.docId);
+      return { docId: h.docId, i, s: 0.3 * ((ls[i]! - lmin) / (lmax - lmin)) + 0.7 * (b === undefined ? 0 : (b - bmin) / (bmax - bmin)) };
+    });
+    fused.sort((a, b) => b.s - a.s || a.i - b.i);
+    const r = await new SearchPipeline(index, 'late:30 > hybrid:10').run(QUERY);
+    assert.deepEqual(r.hits.map((h) => h.docId), fused.slice(0, 10).map((f) => f.docId));
+    r.hits.forEach((h, i) => assert.ok(Math.abs(h.score - fused[i]!.s) < 1e-9));
+  });
+
   test('hybrid and exhaustive stages run as first and later stages', async () => {
     const r = await new SearchPipeline(index, 'hybrid:30 > exhaustive:10 > hybrid:5').run(QUERY);
     assert.equal(r.hits.length, 5);

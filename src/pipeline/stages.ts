@@ -5,7 +5,8 @@
  *   - late / exhaustive: `rerank(query, docIds)`, exact MaxSim of each stored document (best
  *     passage), the same for both names since the list is already given;
  *   - bm25: the document store's BM25 scores of the listed documents (0 for one without a query term);
- *   - hybrid: min-max fusion (search/fusion.ts, α = SEARCH_DEFAULTS.hybridAlpha) of those two over the list;
+ *   - hybrid: fusion of those two over the list (search/fusion.ts: min-max with α =
+ *     SEARCH_DEFAULTS.hybridAlpha, or RRF with `fusion: 'rrf'`), as hybrid search fuses them;
  *   - cross: the cross-encoder on (query, passage) pairs. The passage of a document is its best
  *     late-interaction passage when an earlier stage scored it by late interaction (`pid` ≥ 0),
  *     else its first passage (a hit that only BM25 saw); so a long document is judged on the
@@ -15,7 +16,7 @@
 import { SEARCH_DEFAULTS } from '../config/defaults.js';
 import { PlaitError } from '../errors/index.js';
 import { indexText } from '../indexer/index-text.js';
-import { fuseMinMax } from '../search/fusion.js';
+import { fuseMinMax, fuseRrf } from '../search/fusion.js';
 import type { PlaitIndex, SearchOptions } from '../search/plait-index.js';
 import type { CrossScorer } from '../rerank/cross-encoder/cross-encoder.js';
 import type { StageName } from './pipeline-spec.js';
@@ -115,12 +116,14 @@ export async function rescore(stage: StageName, depth: number, list: readonly Ca
     case 'hybrid': {
       const { scores: late, pids } = await lateScores(list, ctx);
       const bm = bm25Scores(list, ctx);
-      const alpha = ctx.search.alpha ?? SEARCH_DEFAULTS.hybridAlpha;
-      const fused = fuseMinMax(
-        list.map((_, key) => ({ key, score: late[key]! })),
-        list.map((_, key) => ({ key, score: bm[key]! })),
-        alpha,
-      );
+      const lateList = list.map((_, key) => ({ key, score: late[key]! }));
+      // BM25 contributes only the listed documents that hold a query term, as in hybrid search.
+      const bmList = list.map((_, key) => ({ key, score: bm[key]! })).filter((d) => d.score > 0);
+      const bySc = (a: { key: number; score: number }, b: { key: number; score: number }): number => b.score - a.score || a.key - b.key;
+      const fused =
+        ctx.search.fusion === 'rrf'
+          ? fuseRrf(lateList.sort(bySc), bmList.sort(bySc), ctx.search.rrfK ?? SEARCH_DEFAULTS.rrfK)
+          : fuseMinMax(lateList, bmList, ctx.search.alpha ?? SEARCH_DEFAULTS.hybridAlpha);
       const scores = new Float64Array(list.length);
       for (const f of fused) scores[f.key] = f.score;
       return byScoreThenPreviousRank(list, scores, pids, depth);
