@@ -74,6 +74,25 @@ export type { EmptyReason } from './search/query-text.js';
 export { MAXSIM_EMPTY_TOKEN } from './kernels/types.js';
 export type { RerankDocument, RerankOptions, RerankResult, RerankerOptions } from './rerank/reranker.js';
 
+// Cross-encoder final stage and staged pipelines (issue 11)
+export { CROSS_ENCODER_DEFAULTS, PIPELINE_DEFAULTS } from './config/defaults.js';
+export { CrossEncoder, crossEncoderFiles, resolveCrossEncoder, relevantClass } from './rerank/cross-encoder/index.js';
+export type { CrossEncoderOptions, CrossScoreOptions, CrossScoreStats, CrossScorer, CrossEncoderFiles, CrossEncoderVariant, ResolveCrossEncoderOptions } from './rerank/cross-encoder/index.js';
+export { SearchPipeline, runPipeline, parsePipeline, validateStages, formatPipeline, CircuitBreaker, STAGE_NAMES } from './pipeline/index.js';
+export type {
+  PipelineResult,
+  PipelineStage,
+  PipelineRunOptions,
+  SearchPipelineOptions,
+  StageName,
+  StageReport,
+  Degradation,
+  DegradeReason,
+  BreakerState,
+  BreakerSnapshot,
+  CircuitBreakerOptions,
+} from './pipeline/index.js';
+
 // Evaluation
 export {
   readQueries,

@@ -197,3 +197,48 @@ export const COLBERT_ONNX_DEFAULTS = {
    */
   tokenizerBridgeTimeoutMs: 30_000,
 } as const;
+
+/** Cross-encoder final stage (src/rerank/cross-encoder). */
+export const CROSS_ENCODER_DEFAULTS = {
+  /**
+   * Pairs per ONNX run. Pairs are sorted by token count first, so a batch pads little; 16 pairs of
+   * 256 tokens are ~4k token rows, past which a bigger batch saves no per-run overhead on a CPU,
+   * while a smaller one lets a deadline stop the stage sooner (it is checked between batches).
+   */
+  batchSize: 16,
+  /**
+   * Pair length when neither tokenizer.json (truncation.max_length), tokenizer_config.json
+   * (model_max_length) nor config.json (max_position_embeddings) says: BERT's 512, the length
+   * ms-marco cross-encoders and bge-rerankers were trained at.
+   */
+  maxLength: 512,
+  /**
+   * Share of maxLength a query may take before it is cut (the rest is the document's): a query
+   * longer than this is unusual (a pasted passage) and truncating only the document would leave
+   * it no room at all.
+   */
+  maxQueryFraction: 0.5,
+  /** Worker threads running the model: 1, so a cross-encoder leaves the other core to search; raise it for throughput. */
+  threads: 1,
+} as const;
+
+/** Staged pipelines (src/pipeline) and their circuit breaker. */
+export const PIPELINE_DEFAULTS = {
+  /**
+   * Calls the breaker remembers (a count-based sliding window, as in resilience4j): 20 is enough for
+   * a failure rate to mean something and short enough that a dead model trips it within a second
+   * of traffic at 20 qps.
+   */
+  breakerWindow: 20,
+  /** Calls the window must hold before the breaker may open, so one early failure cannot trip it. */
+  breakerMinimumCalls: 5,
+  /** Share of failed or slow calls in the window that opens the breaker (resilience4j's default 50%). */
+  breakerFailureRate: 0.5,
+  /**
+   * How long an open breaker refuses calls before letting one trial call through (half-open):
+   * 30 s gives a restarting model worker time to come back without hammering it.
+   */
+  breakerCoolDownMs: 30_000,
+  /** Trial calls let through while half-open; all must succeed to close the breaker again. */
+  breakerHalfOpenCalls: 1,
+} as const;

@@ -15,6 +15,10 @@ export interface ModeInput {
   name: string;
   result: EvalResult;
   latency?: LatencyStats;
+  /** Per-stage latency of a pipeline row, by stage label ("late:200"), in stage order. */
+  stageLatency?: Record<string, LatencyStats>;
+  /** Queries on which a pipeline row degraded (a stage skipped), by stage label. */
+  degraded?: Record<string, number>;
 }
 
 export type SignificanceTestName = 'randomization' | 't-test';
@@ -75,6 +79,9 @@ export interface ModeSummary {
   /** Mean of each metric in the comparison's `metrics` (only those). */
   mean: Partial<MetricValues>;
   latency: LatencyStats | null;
+  /** Pipeline rows: per-stage latency by stage label, and degraded queries by stage label. */
+  stageLatency?: Record<string, LatencyStats>;
+  degraded?: Record<string, number>;
   /** Per metric of `metrics`, against the baseline; null for the baseline itself. */
   significance: Partial<Record<MetricName, MetricSignificance>> | null;
   /** query id → metric values, present with `includePerQuery`. */
@@ -140,6 +147,8 @@ export function buildComparison(modes: readonly ModeInput[], options: Comparison
       significance = Object.fromEntries(entries);
     }
     const summary: ModeSummary = { name: m.name, mean: pick(m.result.mean), latency: m.latency ?? null, significance };
+    if (m.stageLatency !== undefined) summary.stageLatency = m.stageLatency;
+    if (m.degraded !== undefined) summary.degraded = m.degraded;
     if (options.includePerQuery === true) {
       summary.perQuery = Object.fromEntries(queryIds.map((q) => [q, pick(m.result.perQuery.get(q)!)]));
     }

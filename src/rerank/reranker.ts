@@ -24,6 +24,7 @@ import { getKernels } from '../kernels/index.js';
 import type { Kernels } from '../kernels/types.js';
 import { splitIntoPassages } from '../indexer/split-passages.js';
 import { LruCache } from './lru-cache.js';
+import { CrossEncoder, type CrossEncoderOptions } from './cross-encoder/cross-encoder.js';
 
 export type RerankDocument = string | { id?: string; text: string };
 
@@ -205,7 +206,13 @@ export class Reranker {
  */
 const shared = new Map<string, Promise<Reranker>>();
 
-export async function rerank(query: string, documents: readonly RerankDocument[], options: RerankOptions & { model?: string } = {}): Promise<RerankResult[]> {
+export async function rerank(
+  query: string,
+  documents: readonly RerankDocument[],
+  options: RerankOptions & { model?: string; crossEncoder?: string; crossEncoderOptions?: CrossEncoderOptions } = {},
+): Promise<RerankResult[]> {
+  // With a cross-encoder (folder or hub id), the scores are its (long documents: their first window).
+  if (options.crossEncoder !== undefined) return (await sharedCrossEncoder(options.crossEncoder, options.crossEncoderOptions)).rerank(query, documents, options);
   const key = options.model ?? '';
   let r = shared.get(key);
   if (r === undefined) {
@@ -216,8 +223,23 @@ export async function rerank(query: string, documents: readonly RerankDocument[]
   return (await r).rerank(query, documents, options);
 }
 
+const sharedCross = new Map<string, Promise<CrossEncoder>>();
+
+function sharedCrossEncoder(model: string, options: CrossEncoderOptions = {}): Promise<CrossEncoder> {
+  const key = JSON.stringify([model, options]);
+  let c = sharedCross.get(key);
+  if (c === undefined) {
+    c = CrossEncoder.create(model, options);
+    sharedCross.set(key, c);
+    c.catch(() => sharedCross.delete(key));
+  }
+  return c;
+}
+
 export async function closeRerankers(): Promise<void> {
   const all = [...shared.values()];
+  const cross = [...sharedCross.values()];
   shared.clear();
-  await Promise.all(all.map(async (r) => (await r.catch(() => null))?.close()));
+  sharedCross.clear();
+  await Promise.all([...all.map(async (r) => (await r.catch(() => null))?.close()), ...cross.map(async (c) => (await c.catch(() => null))?.close())]);
 }

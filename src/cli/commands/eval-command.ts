@@ -30,6 +30,7 @@ import { parseIntArg } from '../options.js';
 import { prepareOutputDir, prepareOutputFile, requireInput } from '../validate.js';
 import { runCliBuild, describeSkipped, totalSkipped } from './index-commands.js';
 import { warnSkippedQueries } from './query-warnings.js';
+import { addEvalPipelineFlags, evalPipelineRows, renderStageLatency } from '../pipeline-options.js';
 
 interface EvalCliOptions {
   queries?: string;
@@ -47,6 +48,8 @@ interface EvalCliOptions {
   skipInvalid?: boolean;
   json?: boolean;
   quiet?: boolean;
+  pipelines?: string;
+  crossEncoder?: string;
 }
 
 /** The modes named in `--modes` and `--sweep`; an unknown name fails here, before any build. */
@@ -79,7 +82,7 @@ function plaitVersion(): string {
 
 /** `plait eval`: quality (trec_eval metrics), latency and significance of several modes in one table. */
 export function registerEvalCommand(program: Command): void {
-  program
+  addEvalPipelineFlags(program
     .command('eval')
     .description('evaluate search modes on judged queries: nDCG@10, MRR@10, MAP@100, recall, P@10, latency, significance')
     .argument('<target>', 'an index (name or path), or a BEIR folder (indexed first into indexes/<name>)')
@@ -97,7 +100,7 @@ export function registerEvalCommand(program: Command): void {
     .option('--run-dir <dir>', 'write one TREC run file per mode here (created if missing)')
     .option('--report <file.html>', 'write an HTML report with a latency-vs-quality plot (and .json, .txt beside it; the folder is created if missing)')
     .option('--json', 'print the comparison as JSON')
-    .option('-q, --quiet', 'no progress output')
+    .option('-q, --quiet', 'no progress output'))
     .action(async (target: string, o: EvalCliOptions) => {
       // 1. Everything that can be checked is checked before any long work (a build can take hours).
       const beir = existsSync(join(target, 'corpus.jsonl')) || existsSync(join(target, 'queries.jsonl'));
@@ -175,6 +178,12 @@ export function registerEvalCommand(program: Command): void {
           runs.set(mode.name, run);
           if (o.runDir !== undefined) await writeRun(join(o.runDir, `${mode.name.replace(/[^\w.=-]+/g, '_')}.trec`), run, { tag: mode.name.replace(/\s+/g, '_') });
         }
+        const piped = await evalPipelineRows(index, judged, qrels, o, progress);
+        inputs.push(...piped.inputs);
+        for (const [name, run] of piped.runs) {
+          runs.set(name, run);
+          if (o.runDir !== undefined) await writeRun(join(o.runDir, `${name.replace(/[^\w.=-]+/g, '_')}.trec`), run, { tag: name.replace(/\s+/g, '_') });
+        }
         progress.done();
         const meta: ComparisonMeta = {
           index: indexPath,
@@ -198,6 +207,7 @@ export function registerEvalCommand(program: Command): void {
         if (o.json) process.stdout.write(`${JSON.stringify({ ...comparison, encodeMsPerQuery, fidelityTop10: fidelity }, null, 2)}\n`);
         else {
           process.stdout.write(`${renderTable(comparison)}\n`);
+          process.stdout.write(renderStageLatency(piped.inputs));
           for (const [name, share] of Object.entries(fidelity)) process.stdout.write(`${name}: finds ${(100 * share).toFixed(1)}% of the exhaustive top-10\n`);
           process.stdout.write(`query encoding: ${encodeMsPerQuery.toFixed(1)} ms/query (${encoder.info.name}), not included in the latencies above\n`);
           if (o.report !== undefined) process.stdout.write(`report: ${o.report}\n`);

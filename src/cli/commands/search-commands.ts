@@ -13,6 +13,7 @@ import { prepareOutputFile, requireInput } from '../validate.js';
 import { warnSkippedQueries } from './query-warnings.js';
 import { ProgressReporter } from '../progress.js';
 import { announceBundledModel } from './model-commands.js';
+import { addCrossEncoderFlags, addPipelineFlags, rerankWithCrossEncoder, searchWithPipeline } from '../pipeline-options.js';
 
 interface SearchCliOptions {
   k: number;
@@ -61,7 +62,7 @@ export function addSearchFlags(cmd: Command): Command {
 }
 
 export function registerSearchCommands(program: Command): void {
-  addSearchFlags(
+  addPipelineFlags(addSearchFlags(
     program
       .command('search')
       .description('search an index with one query, or a queries file into a TREC run file')
@@ -77,7 +78,7 @@ export function registerSearchCommands(program: Command): void {
       .option('-q, --quiet', 'no progress output')
       .option('--json', 'print JSON')
       .addHelpText('after', '\nA query beginning with "-" goes after "--": plait search <index> -- "-query"'),
-  ).action(async (name: string, query: string | undefined, o: SearchCliOptions) => {
+  )).action(async (name: string, query: string | undefined, o: SearchCliOptions) => {
     if (o.queries !== undefined) {
       requireInput(o.queries, '--queries');
       if (query !== undefined) throw new PlaitError('USAGE', { message: 'give either a query or --queries <file>, not both', reason: 'conflictingArguments' });
@@ -95,6 +96,7 @@ export function registerSearchCommands(program: Command): void {
     if (o.queries !== undefined) warnSkippedQueries(o.queries, skippedQueries);
     const index = await openIndex(name, { model: o.model });
     try {
+      if (await searchWithPipeline(index, query, o)) return;
       const opts = { ...searchOptionsFrom(o), includeText: o.text === true || o.json === true };
       if (o.queries !== undefined) {
         const progress = ProgressReporter.auto(o.quiet === true || o.json === true);
@@ -129,7 +131,7 @@ export function registerSearchCommands(program: Command): void {
     }
   });
 
-  program
+  addCrossEncoderFlags(program
     .command('rerank')
     .description('re-rank a shortlist of documents for a query (encodes the documents on the fly)')
     .requiredOption('--query <text>', 'the query')
@@ -137,10 +139,11 @@ export function registerSearchCommands(program: Command): void {
     .option('-m, --model <model>', 'ColBERT ONNX folder or hub repo id (default: the bundled model)')
     .option('-k, --k <n>', `results to print (topK), 1–${SEARCH_DEFAULTS.maxTopK} (default: all)`, parseIntArg('topK', 1, SEARCH_DEFAULTS.maxTopK))
     .option('--json', 'print JSON')
-    .addHelpText('after', '\nA query beginning with "-": --query=-text')
+    .addHelpText('after', '\nA query beginning with "-": --query=-text'))
     .action(async (o: { query: string; docs: string; model?: string; k?: number; json?: boolean }) => {
       requireInput(o.docs, '--docs');
       const docs = readRerankDocs(o.docs);
+      if (await rerankWithCrossEncoder(o.query, docs, o)) return;
       if (o.model === undefined && !o.json) announceBundledModel();
       const reranker = await Reranker.create({ model: o.model, encoderOptions: { threads: 1 } });
       try {

@@ -36,6 +36,15 @@ export interface PullOptions {
   signal?: AbortSignal;
   /** Never touch the network (also PLAIT_OFFLINE=1 or HF_HUB_OFFLINE=1). */
   offline?: boolean;
+  /** ONNX graphs to try, first found wins (default HUB_ONNX_CANDIDATES; cross-encoders pass their own). */
+  onnxCandidates?: readonly string[];
+  /** Settings files fetched when present (default HUB_OPTIONAL_FILES). */
+  optionalFiles?: readonly string[];
+  /**
+   * When the repository has none of the graphs, pull its weights and build model.onnx from them
+   * (encoder/convert; default true). False refuses with MODEL_NOT_FOUND instead (a named variant).
+   */
+  convertIfMissing?: boolean;
 }
 
 export interface PulledFile {
@@ -90,8 +99,10 @@ export async function pullModel(repoId: string, opts: PullOptions = {}): Promise
   const revision = opts.revision ?? DEFAULT_REVISION;
   const cacheDir = opts.cacheDir ?? defaultCacheDir();
   const dir = repoCacheDir(cacheDir, repoId, revision);
+  const candidates = opts.onnxCandidates ?? HUB_ONNX_CANDIDATES;
   const cached = cachedModel(repoId, { cacheDir, revision });
-  if (cached !== null) return cached;
+  // A cached pull serves only if it holds one of the graphs asked for (a quantised variant is another file).
+  if (cached !== null && cached.files.some((f) => candidates.includes(f.file))) return cached;
   if (isOffline(opts.offline)) throw new PlaitError('OFFLINE', { message: offlineAlternatives(repoId), repoId });
 
   const endpoint = hubEndpoint(opts.endpoint);
@@ -111,7 +122,7 @@ export async function pullModel(repoId: string, opts: PullOptions = {}): Promise
   };
 
   let onnx: string | undefined;
-  for (const candidate of HUB_ONNX_CANDIDATES) {
+  for (const candidate of candidates) {
     if (await fetchOne(candidate)) {
       onnx = candidate;
       break;
@@ -121,6 +132,12 @@ export async function pullModel(repoId: string, opts: PullOptions = {}): Promise
   if (onnx !== undefined) {
     // Large graphs keep their weights beside them (ONNX external data).
     await fetchOne(`${onnx}_data`);
+  } else if (opts.convertIfMissing === false) {
+    // A graph asked for by name (a quantised variant) is never replaced by one built from the weights.
+    throw new PlaitError('MODEL_NOT_FOUND', {
+      message: `${repoId}@${revision} on ${endpoint} has no ONNX graph (tried ${candidates.join(', ')})`,
+      repoId,
+    });
   } else {
     await fetchCheckpoint(repoId, revision, endpoint, dir, fetchOne);
   }
@@ -139,7 +156,9 @@ export async function pullModel(repoId: string, opts: PullOptions = {}): Promise
     }
     throw new PlaitError('MODEL_FILE_MISSING', { message: `${repoId}@${revision} has no ${file} (nor vocab.txt)`, repoId, missing: [file] });
   }
-  for (const file of HUB_OPTIONAL_FILES) if (!files.some((f) => f.file === file)) await fetchOne(file);
+  for (const file of opts.optionalFiles ?? HUB_OPTIONAL_FILES) if (!files.some((f) => f.file === file)) await fetchOne(file);
+  // Files of an earlier pull into the same folder (another variant) stay listed.
+  for (const f of cached?.files ?? []) if (!files.some((g) => g.file === f.file)) files.push(f);
 
   if (onnx === undefined) {
     opts.onProgress?.({ file: 'model.onnx (building from weights)', bytesDone: 0, bytesTotal: null });
