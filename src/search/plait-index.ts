@@ -170,8 +170,7 @@ export class PlaitIndex {
       weights: data.codec.weights,
       doclens: data.doclens,
       tokenStarts: data.tokenStarts,
-      codes: data.codes,
-      residuals: data.residuals,
+      segments: data.segments,
       ivf: data.ivf,
       ivfOffsets: data.ivfOffsets,
     };
@@ -294,7 +293,7 @@ export class PlaitIndex {
       embeddings.map(async (e): Promise<Precomputed> => {
         const q = this.encodedQuery(e, r.idf);
         const t = performance.now();
-        if (r.exhaustive) return { hits: await pool.exhaustive(q, signal), timings: null, ms: performance.now() - t };
+        if (r.exhaustive) return { hits: await pool.exhaustive(q, signal, this.exhaustiveKeep(r)), timings: null, ms: performance.now() - t };
         const res = await pool.plaid(q, r.plaid, signal);
         return { hits: res.hits, timings: res.timings, ms: performance.now() - t };
       }),
@@ -421,6 +420,18 @@ export class PlaitIndex {
     const { docs, pidOf: own } = this.collapse(pids, scores);
     for (const [k, v] of own) pidOf.set(k, v);
     return docs;
+  }
+
+  /**
+   * Passages an exhaustive worker must keep so that the top documents are exact: with at most m
+   * passages per document, a top-`depth` document's best passage ranks within the top depth·m.
+   */
+  private exhaustiveKeep(r: ResolvedSearch): number {
+    const first = this.docFirstPid();
+    let m = 1;
+    for (let d = 0; d + 1 < first.length; d++) m = Math.max(m, first[d + 1]! - first[d]!);
+    const depth = r.mode === 'hybrid' ? hybridDepth(r.topK) : r.topK;
+    return Math.min(this.arrays.doclens.length, depth * m);
   }
 
   /** docFirstPid[d]..docFirstPid[d + 1] are document d's pids; derived once from pidToDoc. */
