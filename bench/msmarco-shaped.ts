@@ -4,6 +4,7 @@
  * 128-d clustered token vectors, 2-bit residuals, built through `buildIndexFromEmbeddings`.
  *
  *   node dist/bench/msmarco-shaped.js build <passages> <indexPath>   # build (run under /usr/bin/time -v for peak RSS)
+ *   node dist/bench/msmarco-shaped.js assemble <passages> <indexPath> # same data, assembled fast (see below)
  *   node dist/bench/msmarco-shaped.js search <indexPath> [queries=1000] [workers=2]
  *
  * `build` prints build time, phases, bytes per token and index size. `search` opens the index
@@ -11,6 +12,13 @@
  * workers (one query at a time: latency, not throughput), reports p50/p95/p99 and RSS after, then
  * the exhaustive oracle on the same workers with top-k selection over the same queries, and
  * PLAID's fidelity against it (share of the exhaustive top-k that PLAID returns).
+ *
+ * `assemble` writes the same passages as an index without the build's two n × K passes (k-means and
+ * assignment, hours for 70M tokens on 2 loaded cores): the centroids are the pool's true cluster
+ * centres (what k-means estimates), each pool row's code is the centre it was drawn from and its
+ * residual is compressed once, and each passage copies its run's codes and residuals through the
+ * ordinary IndexWriter (segments, streaming IVF) and document store. It measures the format,
+ * opening and search at full scale; build cost is measured by `build` at a smaller scale.
  *
  * Vectors: a pool of 2^20 unit vectors around 16,384 centres, topical in runs of 64 rows (each run
  * draws from 6 centres); a passage is a run of pool rows at a pid-hashed offset (views, no copies:
@@ -31,6 +39,13 @@ import { normalizeRows } from '../src/util/vectors.js';
 import { SyntheticVectors } from '../test/helpers/synthetic.js';
 import { syntheticModel } from '../test/helpers/synthetic-index.js';
 import { isMain, machine, peakRssMiB, percentiles } from './common.js';
+import { getKernels } from '../src/kernels/index.js';
+import { ResidualCodec } from '../src/codec/residual-codec.js';
+import { IndexWriter } from '../src/indexer/index-writer.js';
+import { DocStoreWriter } from '../src/docstore/index.js';
+import { INDEX_FILES } from '../src/format/manifest.js';
+import { resolveIndexPath } from '../src/format/index-path.js';
+import { publishIndex, temporaryBuildDir } from '../src/format/publish.js';
 
 const DIM = 128;
 const POOL = 1 << 20;
@@ -50,19 +65,88 @@ function rssMiB(): number {
   return process.memoryUsage.rss() / (1 << 20);
 }
 
-/** The topical pool of token vectors (same for build and search: seeded). */
-function topicalPool(): Float32Array {
+/** The topical pool of token vectors (same for build and search: seeded), and each row's centre. */
+function topicalPoolWithCentres(): { pool: Float32Array; centres: Float32Array; centreOf: Int32Array } {
   const centres = new SyntheticVectors({ dim: DIM, clusters: CLUSTERS, spread: SPREAD, seed: SEED }).centres;
   const rng = new Random(SEED + 2);
   const pool = new Float32Array(POOL * DIM);
+  const centreOf = new Int32Array(POOL);
   const topic = new Int32Array(6);
   for (let r = 0; r < POOL; r++) {
     if (r % 64 === 0) for (let t = 0; t < topic.length; t++) topic[t] = rng.int(CLUSTERS);
-    const c = topic[rng.int(topic.length)]! * DIM;
+    const ci = topic[rng.int(topic.length)]!;
+    centreOf[r] = ci;
+    const c = ci * DIM;
     for (let d = 0; d < DIM; d++) pool[r * DIM + d] = centres[c + d]! + SPREAD * rng.normal();
   }
   normalizeRows(pool, POOL, DIM);
-  return pool;
+  return { pool, centres, centreOf };
+}
+
+function topicalPool(): Float32Array {
+  return topicalPoolWithCentres().pool;
+}
+
+async function assemble(nPassages: number, path: string): Promise<object> {
+  const t0 = performance.now();
+  const { pool, centres, centreOf } = topicalPoolWithCentres();
+  const kernels = getKernels();
+  const heldout = pool.subarray(0, 50_000 * DIM);
+  const codec = ResidualCodec.fit(centres, DIM, 2, heldout, kernels);
+  const packed = new Uint8Array(POOL * codec.bytesPerToken);
+  kernels.compress(pool, POOL, DIM, centres, centreOf, codec.cutoffs, 2, packed);
+  const lengths = passageLengths(nPassages);
+  const target = resolveIndexPath(path);
+  const tmp = temporaryBuildDir(target);
+  const docstore = new DocStoreWriter(join(tmp, INDEX_FILES.docstore));
+  for (let pid = 0; pid < nPassages; pid++) docstore.addPassage(docstore.addDocument({ docId: String(pid), title: '', text: '' }), 0, 0);
+  const tDocs = performance.now();
+  const writer = new IndexWriter(tmp, codec);
+  const bpt = codec.bytesPerToken;
+  for (let from = 0; from < nPassages; from += 4096) {
+    const to = Math.min(nPassages, from + 4096);
+    let tokens = 0;
+    for (let p = from; p < to; p++) tokens += lengths[p]!;
+    const codes = new Int32Array(tokens);
+    const residuals = new Uint8Array(tokens * bpt);
+    const doclens = new Int32Array(to - from);
+    let row = 0;
+    for (let p = from; p < to; p++) {
+      const len = lengths[p]!;
+      const start = passageStart(p, len);
+      codes.set(centreOf.subarray(start, start + len), row);
+      residuals.set(packed.subarray(start * bpt, (start + len) * bpt), row * bpt);
+      doclens[p - from] = len;
+      row += len;
+    }
+    writer.appendChunk(codes, residuals, doclens);
+  }
+  writer.finishArrays();
+  docstore.setTokenDf(new Int32Array(0), nPassages);
+  docstore.close();
+  const manifest = writer.writeManifest({
+    createdAt: new Date().toISOString(),
+    buildMs: performance.now() - t0,
+    model: syntheticModel(DIM),
+    modelSpec: { family: 'colbert-onnx', dir: '/synthetic' },
+    counts: { documents: nPassages, passages: nPassages, tokens: writer.tokens, centroids: CLUSTERS },
+    settings: { split: false, window: 180, stride: 180, kmeansIters: 0, seed: SEED, sampledPassages: 0, kmeansVectors: 0 },
+    avgResidual: 0,
+  });
+  publishIndex(tmp, target);
+  const indexBytes = listedFiles(manifest).reduce((a, f) => a + f.entry.bytes, 0);
+  return {
+    benchmark: 'msmarco-shaped assemble',
+    passages: nPassages,
+    tokens: manifest.counts.tokens,
+    centroids: CLUSTERS,
+    segments: manifest.segments.length,
+    seconds: (performance.now() - t0) / 1000,
+    docstoreSeconds: (tDocs - t0) / 1000,
+    peakRssMiB: peakRssMiB(),
+    indexBytes,
+    bytesPerToken: indexBytes / manifest.counts.tokens,
+  };
 }
 
 function passageLengths(nPassages: number): Uint8Array {
@@ -211,6 +295,7 @@ async function search(path: string, nQueries: number, workers: number): Promise<
 if (isMain(import.meta.url)) {
   const [cmd, a, b, c] = process.argv.slice(2);
   if (cmd === 'build') console.log(JSON.stringify(await build(Number(a ?? 1_000_000), b ?? 'bench-msmarco'), null, 2));
+  else if (cmd === 'assemble') console.log(JSON.stringify(await assemble(Number(a ?? 1_000_000), b ?? 'bench-msmarco'), null, 2));
   else if (cmd === 'search') console.log(JSON.stringify(await search(a ?? 'bench-msmarco', Number(b ?? 1000), Number(c ?? 2)), null, 2));
   else {
     console.error('usage: msmarco-shaped build <passages> <indexPath> | search <indexPath> [queries] [workers]');
