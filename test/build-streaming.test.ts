@@ -15,6 +15,8 @@ import { buildIndex } from '../src/indexer/build-index.js';
 import { openIndex } from '../src/search/plait-index.js';
 import { ENCODER_DEFAULTS } from '../src/config/defaults.js';
 import { Random } from '../src/util/random.js';
+import { trainKmeans } from '../src/indexer/kmeans.js';
+import { typescriptKernels } from '../src/kernels/index.js';
 import type { TokenizedText } from '../src/encoder/types.js';
 import { makeTinyColbert } from './helpers/tiny-colbert.js';
 
@@ -38,18 +40,23 @@ test('float16: hand-checked encodings, round to nearest, and a round trip within
   for (let i = 0; i < v.length; i++) assert.ok(Math.abs(bv[i]! - v[i]!) <= Math.max(Math.abs(v[i]!) * 2 ** -11, 2 ** -25), `${v[i]} → ${bv[i]}`);
 });
 
-test('the reservoir keeps min(total, capacity) rows, all of them offered rows, deterministically for a seed', () => {
+test('the reservoir keeps min(total, capacity) rows (as float16), all of them offered rows, deterministically for a seed', () => {
   const dim = 4;
-  const offered = (n: number): Float32Array => Float32Array.from({ length: n * dim }, (_, i) => Math.floor(i / dim)); // row r = [r, r, r, r]
+  // Row r = [r >> 10, r & 1023, 0, 0]: both parts exact in half precision.
+  const offered = (n: number): Float32Array => Float32Array.from({ length: n * dim }, (_, i) => {
+    const r = Math.floor(i / dim);
+    return i % dim === 0 ? r >> 10 : i % dim === 1 ? r & 1023 : 0;
+  });
   const take = (seed: number, n: number, cap: number): number[] => {
     const r = new VectorReservoir(cap, dim, new Random(seed));
     const all = offered(n);
     for (let i = 0; i < n; i += 7) r.add(all.subarray(i * dim, Math.min(n, i + 7) * dim), Math.min(7, n - i));
     assert.equal(r.total, n);
-    const rows = r.shuffled();
-    assert.equal(rows.length, Math.min(n, cap) * dim);
-    assert.ok(rows.buffer instanceof SharedArrayBuffer);
-    return Array.from({ length: rows.length / dim }, (_, i) => rows[i * dim]!);
+    const half = r.shuffled();
+    assert.equal(half.length, Math.min(n, cap) * dim);
+    const rows = new Float32Array(half.length);
+    fromFloat16(half, rows);
+    return Array.from({ length: rows.length / dim }, (_, i) => rows[i * dim]! * 1024 + rows[i * dim + 1]!);
   };
   const few = take(1, 50, 100);
   assert.deepEqual([...few].sort((a, b) => a - b), Array.from({ length: 50 }, (_, i) => i));
@@ -148,4 +155,18 @@ test('a document longer than the encoder text limit is indexed by streaming its 
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('k-means on half-float vectors (converted block by block) equals k-means on the same values in float32', async () => {
+  const rng = new Random(12);
+  const n = 40_000; // more than one conversion block (32,768 rows)
+  const dim = 8;
+  const v = Float32Array.from({ length: n * dim }, () => rng.normal());
+  const half = new Uint16Array(v.length);
+  toFloat16(v, half);
+  const same = new Float32Array(v.length);
+  fromFloat16(half, same);
+  const a = await trainKmeans(same, n, dim, 16, { iters: 3, seed: 4, kernels: typescriptKernels });
+  const b = await trainKmeans({ half }, n, dim, 16, { iters: 3, seed: 4, kernels: typescriptKernels });
+  assert.deepEqual(Array.from(b), Array.from(a));
 });

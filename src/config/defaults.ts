@@ -192,10 +192,12 @@ export const FORMAT_DEFAULTS = {
 export const BUILD_MEMORY_DEFAULTS = {
   /**
    * Float32 token vectors held per encode/compress chunk (the next chunk is encoded while this one
-   * is compressed, so about twice this is live). Passages per chunk = this ÷ (mean tokens × dim × 4),
-   * at most BUILD_DEFAULTS.chunkSize: 64 MiB is ~290 passages of the bundled model (512-d, ~110 tokens).
+   * is compressed, and the chunk is staged once more for the assignment workers, so about three
+   * times this is live). Passages per chunk = this ÷ (mean tokens × dim × 4), at most
+   * BUILD_DEFAULTS.chunkSize: 32 MiB is ~145 passages of the bundled model (512-d, ~110 tokens),
+   * still 4 encoder batches of 32 per chunk; 1,200 MS MARCO-like passages at 128-d.
    */
-  chunkBytes: 64 * (1 << 20),
+  chunkBytes: 32 * (1 << 20),
   /** IVF entries (4 bytes each) filled per pass over the codes: centroids are done in ranges that fit. */
   ivfBlockEntries: 1 << 24,
   /**

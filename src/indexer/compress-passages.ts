@@ -4,7 +4,8 @@
  * residual codec on held-out vectors, then compress every passage chunk by chunk into the writer.
  *
  * Memory does not grow with the corpus (issue 9): of the sample, only a uniform reservoir of the
- * vectors k-means trains on plus the held-out ones stays in memory (2^18 + 50k vectors at most);
+ * vectors k-means trains on plus the held-out ones stays in memory (2^18 + 50k vectors at most,
+ * as float16; k-means converts them block by block);
  * every sampled passage is spilled as float16 to a temporary file and read back when its pid comes
  * up, so it is encoded once. Chunks are sized in bytes of float32 vectors
  * (BUILD_MEMORY_DEFAULTS.chunkBytes), not passages, so a 512-d model holds as little as a 128-d one.
@@ -17,7 +18,8 @@ import { ResidualCodec, type Nbits } from '../codec/residual-codec.js';
 import type { TokenEmbeddings } from '../encoder/types.js';
 import type { Kernels } from '../kernels/types.js';
 import { Random } from '../util/random.js';
-import { centroidCount, trainKmeans } from './kmeans.js';
+import { centroidCount, trainKmeans, type HalfVectors } from './kmeans.js';
+import { fromFloat16 } from '../codec/float16.js';
 import { IndexWriter } from './index-writer.js';
 import { ParallelAssigner } from './parallel-assign.js';
 import { SampleSpill, VectorReservoir } from './sample-store.js';
@@ -69,8 +71,9 @@ export async function compressPassages(dir: string, source: EmbeddingSource, o: 
   const reservoir = new VectorReservoir(BUILD_DEFAULTS.kmeansMaxSample + BUILD_DEFAULTS.heldoutMax, dim, rng);
   const spill = new SampleSpill(join(dir, 'sample'), dim);
   try {
-    // Small steps here only for progress reporting (the encoder batches and parallelises within a step).
-    const sampleStep = Math.min(o.chunkSize ?? 512, 512);
+    // Steps of at most ~chunkBytes of vectors (guessing 128 tokens a passage until the first step is
+    // seen), small enough for progress reports; the encoder batches and parallelises within a step.
+    const sampleStep = o.chunkSize ?? Math.max(16, Math.min(512, Math.floor(BUILD_MEMORY_DEFAULTS.chunkBytes / (128 * dim * 4))));
     for (let i = 0; i < samplePids.length; i += sampleStep) {
       o.checkAbort();
       const pids = samplePids.subarray(i, i + sampleStep);
@@ -92,8 +95,9 @@ export async function compressPassages(dir: string, source: EmbeddingSource, o: 
     const nHeldout = tiny ? sampleTokens : Math.min(BUILD_DEFAULTS.heldoutMax, Math.max(1, Math.floor(sampleTokens * BUILD_DEFAULTS.heldoutFraction)));
     const trainFrom = tiny ? 0 : nHeldout;
     const nTrain = Math.min(BUILD_DEFAULTS.kmeansMaxSample, sampleTokens - trainFrom, reservoir.size - trainFrom);
-    const heldout = rows.subarray(0, nHeldout * dim);
-    const train = rows.subarray(trainFrom * dim, (trainFrom + nTrain) * dim);
+    const heldout = new Float32Array(nHeldout * dim);
+    fromFloat16(rows.subarray(0, nHeldout * dim), heldout);
+    const train: HalfVectors = { half: rows.subarray(trainFrom * dim, (trainFrom + nTrain) * dim) };
     const meanTokens = sampleTokens / nSample;
     const estimatedTokens = meanTokens * nPassages;
     const k = centroidCount(estimatedTokens, nTrain);
@@ -121,7 +125,7 @@ interface Prepared {
   assigner: ParallelAssigner;
   samplePids: Int32Array;
   spill: SampleSpill;
-  train: Float32Array;
+  train: HalfVectors;
   nTrain: number;
   heldout: Float32Array;
   nHeldout: number;

@@ -2,9 +2,10 @@
  * What a build keeps of its k-means sample, in memory that does not grow with the corpus:
  *
  * - `VectorReservoir`: a uniform random subset (reservoir sampling, Vitter's algorithm R) of at
- *   most `capacity` sampled token vectors, in a SharedArrayBuffer so that assignment workers read
- *   it in place. Capacity = k-means cap + held-out cap, so it holds exactly the vectors k-means
- *   trains on and the held-out ones the codec is fitted on, never the whole sample.
+ *   most `capacity` sampled token vectors, stored as float16. Capacity = k-means cap + held-out
+ *   cap, so it holds exactly the vectors k-means trains on and the held-out ones the codec is
+ *   fitted on, never the whole sample: at 512-d, 2^18 + 50k vectors are 305 MiB in half floats
+ *   (610 MiB in float32, which alone broke a 1 GiB build budget with the bundled model).
  * - `SampleSpill`: every sampled passage's vectors as float16 (and token ids) in a temporary file,
  *   in ascending pid order, so the compression pass reads them back sequentially instead of
  *   encoding those passages a second time (encoding is the build's dominant cost).
@@ -15,7 +16,7 @@ import type { TokenEmbeddings } from '../encoder/types.js';
 import type { Random } from '../util/random.js';
 
 export class VectorReservoir {
-  private rows: Float32Array;
+  private rows: Uint16Array;
   private kept = 0;
   private seen = 0;
 
@@ -24,7 +25,7 @@ export class VectorReservoir {
     readonly dim: number,
     private readonly rng: Random,
   ) {
-    this.rows = new Float32Array(new SharedArrayBuffer(Math.min(capacity, 1 << 14) * dim * 4));
+    this.rows = new Uint16Array(Math.min(capacity, 1 << 14) * dim);
   }
 
   /** Vectors offered so far. */
@@ -47,21 +48,21 @@ export class VectorReservoir {
         if (slot >= this.capacity) continue;
       }
       if ((slot + 1) * dim > this.rows.length) this.grow();
-      this.rows.set(vectors.subarray(i * dim, (i + 1) * dim), slot * dim);
+      toFloat16(vectors.subarray(i * dim, (i + 1) * dim), this.rows.subarray(slot * dim, (slot + 1) * dim));
     }
   }
 
   private grow(): void {
     const rows = Math.min(this.capacity, Math.max(1, (this.rows.length / this.dim) * 2));
-    const next = new Float32Array(new SharedArrayBuffer(rows * this.dim * 4));
+    const next = new Uint16Array(rows * this.dim);
     next.set(this.rows);
     this.rows = next;
   }
 
-  /** Shuffles the held rows in place and returns them (views into one shared buffer), first `size` rows. */
-  shuffled(): Float32Array {
+  /** Shuffles the held rows in place and returns them (half floats, row-major, `size` rows). */
+  shuffled(): Uint16Array {
     const dim = this.dim;
-    const tmp = new Float32Array(dim);
+    const tmp = new Uint16Array(dim);
     for (let i = this.kept - 1; i > 0; i--) {
       const j = this.rng.int(i + 1);
       if (j === i) continue;

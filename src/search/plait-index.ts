@@ -151,6 +151,7 @@ export class PlaitIndex {
   private closed = false;
   private readonly pool: SearchPool | null;
   private firstPid: Int32Array | null = null;
+  private maxDocPassages = 0;
 
   constructor(
     data: IndexData,
@@ -427,9 +428,13 @@ export class PlaitIndex {
    * passages per document, a top-`depth` document's best passage ranks within the top depth·m.
    */
   private exhaustiveKeep(r: ResolvedSearch): number {
-    const first = this.docFirstPid();
-    let m = 1;
-    for (let d = 0; d + 1 < first.length; d++) m = Math.max(m, first[d + 1]! - first[d]!);
+    if (this.maxDocPassages === 0) {
+      const first = this.docFirstPid();
+      let m = 1;
+      for (let d = 0; d + 1 < first.length; d++) m = Math.max(m, first[d + 1]! - first[d]!);
+      this.maxDocPassages = m;
+    }
+    const m = this.maxDocPassages;
     const depth = r.mode === 'hybrid' ? hybridDepth(r.topK) : r.topK;
     return Math.min(this.arrays.doclens.length, depth * m);
   }
