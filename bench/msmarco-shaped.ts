@@ -26,7 +26,7 @@
  * passage, so each query has a few strongly matching passages, as a real query has (uniformly
  * random tokens would make every MaxSim score alike and fidelity meaningless).
  */
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildIndexFromEmbeddings } from '../src/indexer/build-from-embeddings.js';
 import type { EmbeddingSource } from '../src/indexer/compress-passages.js';
@@ -64,6 +64,21 @@ export function passageLength(rng: Random): number {
 
 function rssMiB(): number {
   return process.memoryUsage.rss() / (1 << 20);
+}
+
+/**
+ * RSS split as the kernel counts it (/proc/self/status): anonymous (heap, private) and file-backed
+ * (mapped index pages). File pages are shared page cache, and a file mapped by the main thread and
+ * by each worker counts once per mapping, so RssFile can exceed the physical memory it uses.
+ */
+function rssSplitMiB(): { anon: number; file: number } {
+  try {
+    const text = readFileSync('/proc/self/status', 'utf8');
+    const kib = (key: string): number => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(text)?.[1] ?? NaN);
+    return { anon: kib('RssAnon') / 1024, file: kib('RssFile') / 1024 };
+  } catch {
+    return { anon: NaN, file: NaN };
+  }
 }
 
 /** The topical pool of token vectors (same for build and search: seeded), and each row's centre. */
@@ -233,6 +248,7 @@ async function search(path: string, nQueries: number, workers: number): Promise<
   const index = await openIndex(path, { workers });
   const openMs = performance.now() - t0;
   const rssAfterOpen = rssMiB();
+  const splitAfterOpen = rssSplitMiB();
   try {
     const nPassages = index.manifest.counts.passages;
     const lengths = passageLengths(nPassages);
@@ -265,7 +281,10 @@ async function search(path: string, nQueries: number, workers: number): Promise<
     for (const k of [10, 100]) {
       const plaid = await one(k, false, nQueries);
       out[`plaidK${k}Ms`] = percentiles(plaid.ms);
-      if (k === 10) out.rssAfterQueriesMiB = rssMiB();
+      if (k === 10) {
+        out.rssAfterQueriesMiB = rssMiB();
+        out.rssSplitAfterQueriesMiB = rssSplitMiB();
+      }
       const nExh = Math.min(nQueries, Number(process.env.EXHAUSTIVE_QUERIES ?? nQueries));
       const exh = await one(k, true, nExh);
       out[`exhaustiveK${k}Ms`] = { ...percentiles(exh.ms), queries: nExh };
@@ -294,6 +313,7 @@ async function search(path: string, nQueries: number, workers: number): Promise<
       openMs,
       rssBeforeOpenMiB: rss0,
       rssAfterOpenMiB: rssAfterOpen,
+      rssSplitAfterOpenMiB: splitAfterOpen,
       ...out,
       rssAfterAllMiB: rssMiB(),
       peakRssMiB: peakRssMiB(),
