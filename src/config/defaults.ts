@@ -242,3 +242,40 @@ export const PIPELINE_DEFAULTS = {
   /** Trial calls let through while half-open; all must succeed to close the breaker again. */
   breakerHalfOpenCalls: 1,
 } as const;
+
+/** On-disk format (src/format): segment sizes and when integrity is checked in full (issue 9). */
+export const FORMAT_DEFAULTS = {
+  /**
+   * Largest residual segment file, in bytes (codes segments are a quarter of it at 128-d 2-bit, or
+   * less). 1 GiB keeps every segment far below V8's 4 GiB typed-array limit and 2^31-row Int32
+   * offsets, while a 70M-token MS MARCO index still fits in 3 segments. Tests set a few KiB.
+   */
+  segmentBytes: 1 << 30,
+  /**
+   * Opening an index verifies every listed file's size always, and its CRC-32 too when all listed
+   * files together are at most this many bytes: a full CRC pass reads every byte (about 1 s per GB
+   * here, and it would fault a memory-mapped index wholly into RSS), so larger indexes are checked
+   * in full only on request (`verify: 'full'`, `plait info`).
+   */
+  verifyOnOpenMaxBytes: 256 * (1 << 20),
+} as const;
+
+/** Memory bounds of an index build (issue 9): peak RSS must not grow with the corpus. */
+export const BUILD_MEMORY_DEFAULTS = {
+  /**
+   * Float32 token vectors held per encode/compress chunk (the next chunk is encoded while this one
+   * is compressed, and the chunk is staged once more for the assignment workers, so about three
+   * times this is live). Passages per chunk = this ÷ (mean tokens × dim × 4), at most
+   * BUILD_DEFAULTS.chunkSize: 32 MiB is ~145 passages of the bundled model (512-d, ~110 tokens),
+   * still 4 encoder batches of 32 per chunk; 1,200 MS MARCO-like passages at 128-d.
+   */
+  chunkBytes: 32 * (1 << 20),
+  /** IVF entries (4 bytes each) filled per pass over the codes: centroids are done in ranges that fit. */
+  ivfBlockEntries: 1 << 24,
+  /**
+   * A document longer than this many UTF-16 code units is tokenized and split block by block (each
+   * block ends at whitespace), so a 5 MB document streams its passages instead of hitting the
+   * tokenizer's text limit (ENCODER_DEFAULTS.maxTextLength).
+   */
+  splitBlockChars: 1 << 16,
+} as const;

@@ -12,7 +12,8 @@
  *  4. Build the IVF, write the manifest last, rename the folder into place.
  */
 import { join } from 'node:path';
-import { BUILD_DEFAULTS } from '../config/defaults.js';
+import { rmSync } from 'node:fs';
+import { BUILD_DEFAULTS, BUILD_MEMORY_DEFAULTS, ENCODER_DEFAULTS } from '../config/defaults.js';
 import { PlaitError, invalidArgument, isPlaitError } from '../errors/index.js';
 import { checkNbits, type Nbits } from '../codec/residual-codec.js';
 import { createEncoder } from '../encoder/create-encoder.js';
@@ -27,7 +28,7 @@ import type { CorpusReaderOptions, CorpusReadReport } from './corpus/types.js';
 import { DocStoreWriter } from '../docstore/index.js';
 import { compressPassages, type EmbeddingSource } from './compress-passages.js';
 import { PassageSpill } from './passage-spill.js';
-import { splitIntoPassages } from './split-passages.js';
+import { splitLongText } from './split-passages.js';
 import { indexText } from './index-text.js';
 
 export type BuildPhase = 'read' | 'sample' | 'kmeans' | 'encode' | 'ivf' | 'done';
@@ -57,7 +58,10 @@ export interface BuildOptions extends CorpusReaderOptions {
   /** Stride between windows, in tokens (default 3/4 of the window). */
   stride?: number;
   seed?: number;
+  /** Passages per encode/compress chunk (default: as many as fit BUILD_MEMORY_DEFAULTS.chunkBytes of vectors). */
   chunkSize?: number;
+  /** Largest residual segment file in bytes (default FORMAT_DEFAULTS.segmentBytes; tests set a few KiB). */
+  segmentBytes?: number;
   onProgress?: (p: BuildProgress) => void;
   signal?: AbortSignal;
 }
@@ -72,8 +76,8 @@ export async function buildIndex(input: string | readonly string[], options: Bui
   if (typeof options?.index !== 'string' || options.index.length === 0) throw invalidArgument('index', 'an index name or path', options?.index);
   const nbits: Nbits = checkNbits(options.nbits ?? BUILD_DEFAULTS.nbits);
   const seed = options.seed ?? BUILD_DEFAULTS.seed;
-  const chunkSize = options.chunkSize ?? BUILD_DEFAULTS.chunkSize;
-  if (!Number.isInteger(chunkSize) || chunkSize < 1) throw invalidArgument('chunkSize', 'a positive integer', chunkSize);
+  const chunkSize = options.chunkSize;
+  if (chunkSize !== undefined && (!Number.isInteger(chunkSize) || chunkSize < 1)) throw invalidArgument('chunkSize', 'a positive integer', chunkSize);
   const target = resolveIndexPath(options.index);
   const started = Date.now();
   let last: { phase: BuildPhase; done: number; total: number } = { phase: 'read', done: 0, total: 0 };
@@ -105,7 +109,11 @@ export async function buildIndex(input: string | readonly string[], options: Bui
       checkAbort();
       const full = indexText(doc.title, doc.text);
       const rowid = docstore.addDocument({ docId: doc.docId, title: doc.title, text: doc.text, metadata: doc.metadata });
-      const pieces = split ? splitIntoPassages(full, encoder.tokenize(full), window, stride) : [{ text: full, start: 0, end: full.length }];
+      // Long documents are tokenized and split block by block (no document-length limit); unsplit,
+      // the model reads only its first window, so the encoder gets at most its text limit of it.
+      const pieces = split
+        ? splitLongText(full, (t) => encoder.tokenize(t), window, stride, BUILD_MEMORY_DEFAULTS.splitBlockChars)
+        : [{ text: full.slice(0, ENCODER_DEFAULTS.maxTextLength), start: 0, end: full.length }];
       for (const p of pieces) {
         docstore.addPassage(rowid, p.start, p.end);
         spill.append(p.text);
@@ -131,7 +139,7 @@ export async function buildIndex(input: string | readonly string[], options: Bui
           if (last.phase === 'sample' || last.phase === 'encode') options.onProgress?.({ ...last, done: Math.min(last.total, last.done + n), elapsedMs: Date.now() - started });
         }),
     };
-    const c = await compressPassages(tmp, source, { nbits, seed, chunkSize, kmeansIters: options.kmeansIters, kernels, progress, checkAbort });
+    const c = await compressPassages(tmp, source, { nbits, seed, chunkSize, segmentBytes: options.segmentBytes, kmeansIters: options.kmeansIters, kernels, progress, checkAbort });
     const writer = c.writer;
 
     // 4. IVF, document store, manifest, publish.

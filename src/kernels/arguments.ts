@@ -8,7 +8,7 @@
 import { PlaitError } from '../errors/index.js';
 import type { Kernels } from './types.js';
 
-type KernelFn = Exclude<keyof Kernels, 'name'>;
+type KernelFn = Exclude<keyof Kernels, 'name' | 'mapFile'>;
 type ArrayKind = Float32ArrayConstructor | Int32ArrayConstructor | Uint8ArrayConstructor;
 
 /** [argument position, name, array class, optional] of each kernel's typed-array arguments. */
@@ -61,6 +61,8 @@ export function withArrayChecks(k: Kernels): Kernels {
       return f(...args);
     };
   }
+  // Members without array arguments (mapFile, for one) pass through as they are.
+  for (const [key, value] of Object.entries(k)) if (!(key in out)) out[key] = value;
   return out as unknown as Kernels;
 }
 
@@ -81,5 +83,7 @@ export function guardNative(k: Kernels): Kernels {
       }
     };
   }
+  // Members without array arguments (mapFile, for one) pass through as they are.
+  for (const [key, value] of Object.entries(k)) if (!(key in out)) out[key] = value;
   return out as unknown as Kernels;
 }

@@ -83,6 +83,7 @@ function wrap(addon: NativeAddon): Kernels {
     maxsimCompressed: addon.maxsimCompressed,
     centroidInteraction: addon.centroidInteraction,
     topK: addon.topK,
+    ...(typeof addon.mapFile === 'function' ? { mapFile: addon.mapFile } : {}),
   });
 }
 

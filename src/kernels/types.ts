@@ -130,4 +130,12 @@ export interface Kernels {
    * to n. Partial selection (a heap or nth_element), not a full sort.
    */
   topK(scores: Float32Array, n: number, k: number): Int32Array;
+
+  /**
+   * Maps a file read-only into memory as an external ArrayBuffer (native addon only; the
+   * TypeScript twin has none, and index files are then read into memory instead). Pages load on
+   * first touch and are shared through the page cache by every thread and process mapping the
+   * file; the mapping is released when the buffer is collected. Throws on a missing file.
+   */
+  mapFile?(path: string): ArrayBuffer;
 }

@@ -55,6 +55,7 @@ export interface CollapsedDocs {
 
 export class DocPassages {
   private firstPid: Int32Array | null = null;
+  private maxPerDoc = 0;
   /** Per-document best score and passage, reused across calls (reset after each): no Map per passage. */
   private best: Float32Array | null = null;
   private bestPid: Int32Array | null = null;
@@ -100,6 +101,20 @@ export class DocPassages {
     for (const d of docs) pidOf.set(d.key, bestPid[d.key]!);
     for (const doc of touched) seen[doc] = 0;
     return { docs, pidOf, distinct: touched.length };
+  }
+
+  /**
+   * Passages an exhaustive scan must keep so that its top `k` documents are exact: with at most m
+   * passages per document, a top-k document's best passage ranks within the top k·m passages.
+   */
+  passagesCovering(k: number): number {
+    if (this.maxPerDoc === 0) {
+      const first = this.docFirstPid();
+      let m = 1;
+      for (let d = 0; d + 1 < first.length; d++) m = Math.max(m, first[d + 1]! - first[d]!);
+      this.maxPerDoc = m;
+    }
+    return Math.min(this.pidToDoc.length, Math.max(1, k) * this.maxPerDoc);
   }
 
   /** Every passage of the given documents, in document order. */

@@ -87,7 +87,10 @@ export function explainLate(
   }
   const docVecs = new Float32Array(len * dim);
   const bytes = (dim * a.nbits) / 8;
-  kernels.decompress(a.codes.subarray(start, start + len), a.residuals.subarray(start * bytes, (start + len) * bytes), len, dim, a.centroids, a.weights, a.nbits, docVecs);
+  // The segment holding the passage (segments are ascending pid ranges; token starts are segment-local).
+  const seg = a.segments.find((g) => pid >= g.firstPid && pid < g.firstPid + g.passages);
+  if (seg === undefined) throw new PlaitError('INVALID_INPUT', { message: `no passage ${pid}`, pid });
+  kernels.decompress(seg.codes.subarray(start, start + len), seg.residuals.subarray(start * bytes, (start + len) * bytes), len, dim, a.centroids, a.weights, a.nbits, docVecs);
   const tokens: TokenMatch[] = [];
   let lateScore = 0;
   for (let i = 0; i < q.length; i++) {

@@ -14,7 +14,8 @@ import type { PassageHits, PlaidTimings } from './plaid.js';
 import type { ResolvedSearch } from './search-options.js';
 import type { CollapsedDocs, DocPassages } from './doc-passages.js';
 
-export type ScoreRequest = { kind: 'plaid'; params: PlaidParams } | { kind: 'exhaustive' };
+/** A round of the policy: PLAID with these settings, or an exact scan keeping the best `keep` passages. */
+export type ScoreRequest = { kind: 'plaid'; params: PlaidParams } | { kind: 'exhaustive'; keep: number };
 
 export interface ScoredPassages {
   hits: PassageHits;
@@ -30,7 +31,7 @@ export function* latePlan(r: ResolvedSearch, want: number, k: number, docs: DocP
   let params = r.plaid;
   for (let round = 0; ; round++) {
     const exhaustive = r.exhaustive || round > SEARCH_DEFAULTS.wideningRounds;
-    const { hits } = yield exhaustive ? { kind: 'exhaustive' } : { kind: 'plaid', params };
+    const { hits } = yield exhaustive ? { kind: 'exhaustive', keep: docs.passagesCovering(k) } : { kind: 'plaid', params };
     const collapsed = docs.collapse(hits.pids, hits.scores, k);
     if (collapsed.distinct >= want || exhaustive) return collapsed;
     params = { nIvfProbe: params.nIvfProbe * 4, centroidScoreThreshold: -Infinity, ndocs: params.ndocs * 4 };

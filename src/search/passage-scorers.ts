@@ -43,7 +43,7 @@ export class LocalScorer {
  */
 export function pooledScorer(pool: SearchPool, q: EncodedQuery, deadline: Deadline): (req: ScoreRequest) => Promise<ScoredPassages> {
   return async (req) => {
-    if (req.kind === 'exhaustive') return { hits: await pool.exhaustive(q, deadline.signal, deadline.epochMs), timings: null };
+    if (req.kind === 'exhaustive') return { hits: await pool.exhaustive(q, deadline.signal, req.keep, deadline.epochMs), timings: null };
     return pool.plaid(q, req.params, deadline.signal, deadline.epochMs);
   };
 }

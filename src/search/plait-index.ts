@@ -100,8 +100,7 @@ export class PlaitIndex {
       weights: data.codec.weights,
       doclens: data.doclens,
       tokenStarts: data.tokenStarts,
-      codes: data.codes,
-      residuals: data.residuals,
+      segments: data.segments,
       ivf: data.ivf,
       ivfOffsets: data.ivfOffsets,
     };

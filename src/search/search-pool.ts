@@ -6,6 +6,7 @@
 import { Piscina } from 'piscina';
 import { PlaitError } from '../errors/index.js';
 import type { PlaidParams } from '../config/defaults.js';
+import { toTransferable } from '../format/shared-arrays.js';
 import type { EncodedQuery, PassageHits, PlaidTimings, ScoringArrays } from './plaid.js';
 import type { PlaidTaskResult, ScoreTask } from './score-worker.js';
 import { WORKER_DEADLINE_MESSAGE, abortError } from './deadline.js';
@@ -37,7 +38,7 @@ export class SearchPool {
       filename: new URL('./score-worker.js', import.meta.url).href,
       minThreads: threads,
       maxThreads: threads,
-      workerData: { arrays },
+      workerData: { arrays: toTransferable(arrays) },
       idleTimeout: 60_000,
     });
   }
@@ -65,20 +66,35 @@ export class SearchPool {
     return { hits: { pids: r.pids, scores: r.scores }, timings: r.timings };
   }
 
-  /** Exact scores of every passage, the range split into one slice per worker. */
-  async exhaustive(q: EncodedQuery, signal?: AbortSignal, deadlineAt?: number): Promise<PassageHits> {
+  /**
+   * Exhaustive search: the passages split into one range per worker, each worker keeping only
+   * its best `keep` passages (default: all), merged here into the overall best `keep`, highest
+   * first (ties: lower pid). Memory is O(keep) per query, not O(passages).
+   * @param deadlineAt epoch ms after which the workers stop their ranges (see ScoreTask)
+   */
+  async exhaustive(q: EncodedQuery, signal?: AbortSignal, keep?: number, deadlineAt?: number): Promise<PassageHits> {
     const n = this.arrays.doclens.length;
+    const k = Math.max(1, Math.min(n, keep ?? n));
     const per = Math.ceil(n / this.threads);
-    const slices: Promise<Float32Array>[] = [];
-    for (let from = 0; from < n; from += per) slices.push(this.run<Float32Array>({ kind: 'range', q, from, to: Math.min(n, from + per), deadlineAt }, signal));
+    const slices: Promise<PassageHits>[] = [];
+    for (let from = 0; from < n; from += per) slices.push(this.run<PassageHits>({ kind: 'range', q, from, to: Math.min(n, from + per), keep: k, deadlineAt }, signal));
     const parts = await Promise.all(slices);
-    const scores = new Float32Array(n);
+    let total = 0;
+    for (const p of parts) total += p.pids.length;
+    const idx = new Int32Array(total);
+    const pids = new Int32Array(total);
+    const scores = new Float32Array(total);
     let o = 0;
     for (const p of parts) {
-      scores.set(p, o);
-      o += p.length;
+      pids.set(p.pids, o);
+      scores.set(p.scores, o);
+      o += p.pids.length;
     }
-    return { pids: Int32Array.from({ length: n }, (_, i) => i), scores };
+    for (let i = 0; i < total; i++) idx[i] = i;
+    // Highest score first, lower pid on ties: the order a full scan and a stable selection give.
+    idx.sort((x, y) => scores[y]! - scores[x]! || pids[x]! - pids[y]!);
+    const m = Math.min(k, total);
+    return { pids: Int32Array.from(idx.subarray(0, m), (i) => pids[i]!), scores: Float32Array.from(idx.subarray(0, m), (i) => scores[i]!) };
   }
 
   async close(): Promise<void> {

@@ -2,9 +2,9 @@ import { Option, type Command } from 'commander';
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { buildIndex, type BuildOptions, type BuildResult } from '../../indexer/build-index.js';
-import { readManifest } from '../../format/index-reader.js';
+import { verifyIndex } from '../../format/index-reader.js';
 import { locateIndex, resolveIndexPath } from '../../format/index-path.js';
-import { INDEX_FILES, MANIFEST_FILE } from '../../format/manifest.js';
+import { MANIFEST_FILE, type IndexManifest } from '../../format/manifest.js';
 import { BUILD_DEFAULTS, ENCODER_DEFAULTS } from '../../config/defaults.js';
 import { PlaitError, isPlaitError } from '../../errors/index.js';
 import { kernelsStatus, type KernelsStatus } from '../../kernels/index.js';
@@ -203,7 +203,7 @@ function checkCorpusInput(input: string): void {
 
 export function indexInfo(name: string): {
   path: string;
-  manifest: ReturnType<typeof readManifest>;
+  manifest: IndexManifest;
   files: Record<string, number>;
   totalBytes: number;
   bytesPerToken: number;
@@ -211,17 +211,20 @@ export function indexInfo(name: string): {
   kernels: string;
 } {
   const path = locateIndex(name);
-  const manifest = readManifest(path);
+  // Verifies every listed file (sizes, and CRC-32s unless the index is large) before reporting it.
+  const { manifest, files: listed } = verifyIndex(path);
   const files: Record<string, number> = {};
-  for (const f of [...Object.values(INDEX_FILES), MANIFEST_FILE]) files[f] = statSync(join(path, f)).size;
+  for (const f of listed) files[f.name] = f.bytes;
+  files[MANIFEST_FILE] = statSync(join(path, MANIFEST_FILE)).size;
   const totalBytes = Object.values(files).reduce((a, b) => a + b, 0);
   const tokens = Math.max(1, manifest.counts.tokens);
+  const perToken = manifest.segments.reduce((s, g) => s + g.codes.bytes + g.residuals.bytes, 0);
   return {
     path,
     manifest,
     files,
     totalBytes,
-    bytesPerToken: (files[INDEX_FILES.codes]! + files[INDEX_FILES.residuals]!) / tokens,
+    bytesPerToken: perToken / tokens,
     bytesPerTokenTotal: totalBytes / tokens,
     kernels: kernelsStatus().active,
   };
