@@ -177,7 +177,7 @@ test('a worker stops a task whose deadline has passed, without any signal from t
   try {
     const q = { vectors: queries[0]!.vectors, length: queries[0]!.length, weights: null };
     const past = performance.timeOrigin + performance.now() - 1;
-    await assert.rejects(pool.exhaustive(q, undefined, past), (e) => isPlaitError(e, 'TIMEOUT'));
+    await assert.rejects(pool.exhaustive(q, undefined, undefined, past), (e) => isPlaitError(e, 'TIMEOUT'));
     await assert.rejects(pool.plaid(q, { nIvfProbe: 1, centroidScoreThreshold: 0.5, ndocs: 256 }, undefined, past), (e) => isPlaitError(e, 'TIMEOUT'));
     // Without a deadline the same task completes.
     const all = await pool.exhaustive(q);
