@@ -20,7 +20,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { getKernels, kernelsStatus, nativeKernels, typescriptKernels, type Kernels } from '../src/kernels/index.js';
-import { DataType, model, node, tensor, valueInfo } from '../test/helpers/onnx-proto.js';
+import { DataType, model, node, tensor, valueInfo } from '../fixtures/onnx-proto.js';
 
 const DIM = 128;
 const Q_LEN = 32;

@@ -11,7 +11,7 @@ import { pullModel, type PullProgress } from '../src/encoder/hub/index.js';
 import { resolveModelSpec } from '../src/encoder/resolve-model.js';
 import { createEncoder } from '../src/encoder/create-encoder.js';
 import { isPlaitError } from '../src/errors/index.js';
-import { makeTinyColbert } from './helpers/tiny-colbert.js';
+import { makeTinyColbert } from '../fixtures/tiny-colbert.js';
 // ---- A local stand-in for the hub ----
 /**
  * A local stand-in for the Hugging Face hub on 127.0.0.1 (ephemeral port): serves

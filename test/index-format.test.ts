@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { openIndex } from '../src/search/plait-index.js';
 import { readManifest } from '../src/format/index-reader.js';
 import { isPlaitError } from '../src/errors/index.js';
-import { buildSynthetic, syntheticPassages } from './helpers/synthetic-index.js';
+import { buildSynthetic, syntheticPassages } from '../fixtures/synthetic-index.js';
 
 const DIM = 16;
 let dir: string;
@@ -78,7 +78,7 @@ test('kill -9 during a rebuild leaves the previous index intact and openable', a
   const before = readManifest(p).createdAt;
   // A child process rebuilds the same index path with a slow embedding source, and is killed mid-build.
   const script = `
-    import { buildSynthetic, syntheticPassages } from ${JSON.stringify(new URL('./helpers/synthetic-index.js', import.meta.url).href)};
+    import { buildSynthetic, syntheticPassages } from ${JSON.stringify(new URL('../fixtures/synthetic-index.js', import.meta.url).href)};
     const { passages } = syntheticPassages(3000, ${DIM}, 1);
     process.stdout.write('started\\n');
     await buildSynthetic(${JSON.stringify(p)}, passages, ${DIM});

@@ -9,7 +9,7 @@ import { fuseMinMax, fuseRrf } from '../src/search/fusion.js';
 import { idfWeights } from '../src/search/idf.js';
 import { isPlaitError } from '../src/errors/index.js';
 import type { TokenEmbeddings } from '../src/encoder/types.js';
-import { buildSynthetic, syntheticPassages } from './helpers/synthetic-index.js';
+import { buildSynthetic, syntheticPassages } from '../fixtures/synthetic-index.js';
 
 const DIM = 32;
 let dir: string;

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { openIndex, type PlaitIndex } from '../src/search/plait-index.js';
 import { isPlaitError } from '../src/errors/index.js';
 import type { TokenEmbeddings } from '../src/encoder/types.js';
-import { buildSynthetic, syntheticPassages } from './helpers/synthetic-index.js';
+import { buildSynthetic, syntheticPassages } from '../fixtures/synthetic-index.js';
 
 const DIM = 32;
 let dir: string;
