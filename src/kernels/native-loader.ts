@@ -23,10 +23,21 @@ export interface CpuFeatures {
 interface NativeAddon extends Omit<Kernels, 'name'> {
   simd(): 'scalar' | 'avx2' | 'avx512';
   cpuFeatures(): Omit<CpuFeatures, 'arch'>;
+  /** Measured single-core fp32 FMA peak (peak-flops.cc); absent in builds older than it. */
+  peakFlops?(seconds: number): { flopsPerSecond: number; simd: string };
+}
+
+/** A measured single-core fp32 FMA peak, for benchmarks' "share of peak". */
+export interface MeasuredPeak {
+  flopsPerSecond: number;
+  /** The SIMD path the peak loop ran on (the MaxSim kernel's own). */
+  simd: string;
 }
 
 export interface NativeLoadResult {
   kernels: Kernels | null;
+  /** Measures the core's FMA peak over about `seconds` (benchmarks only); absent without the addon. */
+  measurePeak?: (seconds: number) => MeasuredPeak;
   /** Every failed attempt, one per line; undefined when the addon loaded. */
   error?: string;
   cpu: CpuFeatures;
@@ -95,7 +106,10 @@ export function loadNativeKernels(): NativeLoadResult {
         failures.push(`${path}: loaded but does not export the kernel functions (stale build?)`);
         continue;
       }
-      return { kernels: wrap(addon), cpu: { arch, ...addon.cpuFeatures() } };
+      const result: NativeLoadResult = { kernels: wrap(addon), cpu: { arch, ...addon.cpuFeatures() } };
+      const peak = addon.peakFlops;
+      if (typeof peak === 'function') result.measurePeak = (seconds) => peak(seconds);
+      return result;
     } catch (e) {
       failures.push(`${path}: ${describeError(e)}`);
     }
