@@ -76,18 +76,26 @@ test('a missing or garbled manifest, a missing file and another format version f
 test('kill -9 during a rebuild leaves the previous index intact and openable', async () => {
   const p = copy('victim');
   const before = readManifest(p).createdAt;
-  // A child process rebuilds the same index path with a slow embedding source, and is killed mid-build.
+  // A child process rebuilds the same index path with an embedding source that stalls for good on
+  // its second call (after saying so), so the kill lands mid-build on any machine, fast or loaded.
   const script = `
-    import { buildSynthetic, syntheticPassages } from ${JSON.stringify(new URL('../fixtures/synthetic-index.js', import.meta.url).href)};
+    import { buildSynthetic, sourceOf, syntheticPassages } from ${JSON.stringify(new URL('../fixtures/synthetic-index.js', import.meta.url).href)};
     const { passages } = syntheticPassages(3000, ${DIM}, 1);
-    process.stdout.write('started\\n');
-    await buildSynthetic(${JSON.stringify(p)}, passages, ${DIM});
+    const inMemory = sourceOf(passages, ${DIM});
+    let calls = 0;
+    setInterval(() => {}, 1000); // keeps the process alive while the source stalls
+    const stalling = { ...inMemory, embed: async (pids) => {
+      if (calls++ === 1) {
+        process.stdout.write('stalled\\n');
+        await new Promise(() => {});
+      }
+      return inMemory.embed(pids);
+    } };
+    await buildSynthetic(${JSON.stringify(p)}, passages, ${DIM}, 2, stalling);
   `;
   const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
-  await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
-  // Wait until the child's temporary build folder exists, then kill it.
-  const deadline = Date.now() + 10_000;
-  while (!readdirSync(dir).some((f) => f.startsWith('.victim.building-')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  await new Promise<void>((resolve) => child.stdout.on('data', (b: Buffer) => b.toString().includes('stalled') && resolve()));
+  assert.ok(readdirSync(dir).some((f) => f.startsWith('.victim.building-')), 'the stalled build has its temporary folder');
   child.kill('SIGKILL');
   await new Promise((r) => child.once('exit', r));
   const idx = await openIndex(p);
