@@ -6,6 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openIndex } from '../src/search/plait-index.js';
 import { readManifest } from '../src/format/index-reader.js';
+import { INDEX_FILES } from '../src/format/manifest.js';
+import { crc32 } from 'node:zlib';
 import { isPlaitError } from '../src/errors/index.js';
 import { buildSynthetic, syntheticPassages } from '../fixtures/synthetic-index.js';
 
@@ -32,8 +34,12 @@ test('build → reopen → same counts, and every file is listed with size and c
   const idx = await openIndex(good);
   assert.equal(idx.manifest.counts.passages, 300);
   assert.equal(idx.manifest.counts.tokens, m.counts.tokens);
+  // Every role is listed, with the file's real size and its CRC-32 (recomputed here).
+  assert.deepEqual(Object.keys(m.files).sort(), Object.keys(INDEX_FILES).sort());
   for (const [role, entry] of Object.entries(m.files)) {
-    assert.ok(entry.bytes >= 0 && Number.isInteger(entry.crc32), role);
+    const file = join(good, INDEX_FILES[role as keyof typeof INDEX_FILES]);
+    assert.equal(entry.bytes, statSync(file).size, role);
+    assert.equal(entry.crc32, crc32(readFileSync(file)) >>> 0, role);
   }
   await idx.close();
   // The build left nothing behind beside the index.
