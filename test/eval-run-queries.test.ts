@@ -29,7 +29,8 @@ describe('runQueries', () => {
     assert.ok(timed.wallMs >= timed.durationsMs.reduce((s, v) => s + v, 0) - 1);
     const qrels = new Map(queries.map((q) => [q.id, new Map([[`${q.text}-doc`, 1]])]));
     assert.equal(evaluateRun(timed.run, qrels).mean['mrr@10'], 1);
-    assert.equal(latencyStats(timed.durationsMs).p99Ms, timed.durationsMs[2]);
+    // p99 of four durations is the largest (which query that is depends on the machine's load).
+    assert.equal(latencyStats(timed.durationsMs).p99Ms, Math.max(...timed.durationsMs));
   });
 
   // The timeout only ends a hang (a runQueries that runs fewer than four at once never passes the barrier).
