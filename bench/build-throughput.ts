@@ -18,8 +18,8 @@ import type { EmbeddingSource } from '../src/indexer/compress-passages.js';
 import type { TokenEmbeddings } from '../src/encoder/types.js';
 import { kernelsStatus } from '../src/kernels/index.js';
 import { listedFiles } from '../src/format/manifest.js';
-import { SyntheticVectors } from '../test/helpers/synthetic.js';
-import { syntheticModel } from '../test/helpers/synthetic-index.js';
+import { SyntheticVectors } from '../fixtures/synthetic.js';
+import { syntheticModel } from '../fixtures/synthetic-index.js';
 import { isMain, machine, peakRssMiB } from './common.js';
 
 const DIM = 128;

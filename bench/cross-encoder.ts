@@ -24,7 +24,7 @@ import { SearchPipeline } from '../src/pipeline/index.js';
 import { buildIndex } from '../src/indexer/build-index.js';
 import { openIndex } from '../src/search/plait-index.js';
 import { makeTinyCrossEncoder } from '../test/helpers/tiny-cross-encoder.js';
-import { makeTinyColbert, tinyVocab } from '../test/helpers/tiny-colbert.js';
+import { makeTinyColbert, tinyVocab } from '../fixtures/tiny-colbert.js';
 import { dataDir, isMain, machine } from './common.js';
 
 /** Whole-word vocabulary entries: each is exactly one token for the WordPiece tokenizer. */

@@ -18,7 +18,7 @@ import { openIndex, type PlaitIndex, type SearchOptions } from '../src/search/pl
 import { resolveIndexPath } from '../src/format/index-path.js';
 import type { TokenEmbeddings } from '../src/encoder/types.js';
 import { kernelsStatus } from '../src/kernels/index.js';
-import { SyntheticVectors } from '../test/helpers/synthetic.js';
+import { SyntheticVectors } from '../fixtures/synthetic.js';
 import { isMain, machine, percentiles } from './common.js';
 
 const QUERIES = 200;

@@ -11,7 +11,8 @@
         "src/dense-kernels.cc",
         "src/codec-kernels.cc",
         "src/cpu-features.cc",
-        "src/mmap.cc"
+        "src/mmap.cc",
+        "src/peak-flops.cc"
       ],
       "dependencies": [
         "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"

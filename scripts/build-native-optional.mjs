@@ -1,5 +1,6 @@
 // Builds the native kernels during `npm install`. A failed build is not fatal for users: plait
-// falls back to its TypeScript kernels and says so (`plait info --kernels`). CI builds the addon
+// falls back to its TypeScript kernels (kernelsStatus() says why; PLAIT_KERNELS=native makes it an
+// error). Users of the npm package get prebuilt kernels instead (scripts/install-native.mjs). CI builds the addon
 // explicitly with `npm run build:native`, which does fail on error.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';

@@ -5,7 +5,7 @@ import { sampleSize } from '../src/indexer/compress-passages.js';
 import { centroidCount, trainKmeans } from '../src/indexer/kmeans.js';
 import { ResidualCodec } from '../src/codec/residual-codec.js';
 import { typescriptKernels } from '../src/kernels/index.js';
-import { SyntheticVectors } from './helpers/synthetic.js';
+import { SyntheticVectors } from '../fixtures/synthetic.js';
 import { isPlaitError } from '../src/errors/index.js';
 
 test('IVF lists each centroid\'s unique pids in ascending order', () => {

@@ -18,7 +18,7 @@ import { Random } from '../src/util/random.js';
 import { trainKmeans } from '../src/indexer/kmeans.js';
 import { typescriptKernels } from '../src/kernels/index.js';
 import type { TokenizedText } from '../src/encoder/types.js';
-import { makeTinyColbert } from './helpers/tiny-colbert.js';
+import { makeTinyColbert } from '../fixtures/tiny-colbert.js';
 
 test('float16: hand-checked encodings, round to nearest, and a round trip within 2^-11 relative', () => {
   const src = Float32Array.of(1, -2, 65504, 0.1, 0, -0, 1e-8, 1e6, 2 ** -24, 1 + 2 ** -11 + 2 ** -20);

@@ -7,6 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { nativeKernels, typescriptKernels, type Kernels } from '../src/kernels/index.js';
+import { needsNative, requireNative } from './helpers/requirements.js';
 
 const native = nativeKernels();
 const impls: Array<[string, Kernels | null]> = [
@@ -66,19 +67,20 @@ const CASES: LayoutCase[] = [
 
 for (const [label, k] of impls) {
   for (const c of CASES) {
-    test(`layout nbits=${c.nbits}: compress gives the hand-built bytes, decompress reads them back [${label}]`, { skip: k ? false : 'native addon not built' }, () => {
+    test(`layout nbits=${c.nbits}: compress gives the hand-built bytes, decompress reads them back [${label}]`, { skip: k ? false : needsNative() }, () => {
+      const kernels = k ?? requireNative();
       // Two rows, the second using centroid 1, to pin the row stride and the code lookup.
       const centroids = new Float32Array([...c.centroid.map(() => 5), ...c.centroid]);
       const vectors = new Float32Array([...c.vector, ...c.vector]);
       const codes = new Int32Array([1, 1]);
       const out = new Uint8Array(c.bytes.length * 2);
-      k!.compress(vectors, 2, c.dim, centroids, codes, new Float32Array(c.cutoffs), c.nbits, out);
+      kernels.compress(vectors, 2, c.dim, centroids, codes, new Float32Array(c.cutoffs), c.nbits, out);
       assert.deepEqual(Array.from(out), [...c.bytes, ...c.bytes]);
 
       // Decompress with weights[b] = b: centroid + bucket index, then L2-normalised.
       const weights = Float32Array.from({ length: 1 << c.nbits }, (_, b) => b);
       const back = new Float32Array(c.dim);
-      k!.decompress(new Int32Array([1]), new Uint8Array(c.bytes), 1, c.dim, centroids, weights, c.nbits, back);
+      kernels.decompress(new Int32Array([1]), new Uint8Array(c.bytes), 1, c.dim, centroids, weights, c.nbits, back);
       const buckets: number[] = [];
       for (const byte of c.bytes)
         for (let s = 0; s < 8 / c.nbits; s++) buckets.push((byte >> (8 - c.nbits * (s + 1))) & ((1 << c.nbits) - 1));
@@ -92,8 +94,7 @@ for (const [label, k] of impls) {
 test('layout nbits=2: explicit weights reconstruct each slot in order', () => {
   // bytes 0x1B 0x9C = buckets 0 1 2 3 2 1 3 0; weights (-1, -0.25, 0.25, 1); centroid 0
   // → (-1, -0.25, 0.25, 1, 0.25, -0.25, 1, -1) / sqrt(4.25)
-  for (const k of [typescriptKernels, native]) {
-    if (!k) continue;
+  for (const k of needsNative() ? [typescriptKernels] : [typescriptKernels, requireNative()]) {
     const out = new Float32Array(8);
     k.decompress(new Int32Array([0]), new Uint8Array([0x1b, 0x9c]), 1, 8, new Float32Array(8), new Float32Array([-1, -0.25, 0.25, 1]), 2, out);
     const want = [-1, -0.25, 0.25, 1, 0.25, -0.25, 1, -1].map((x) => x / Math.sqrt(4.25));

@@ -7,7 +7,7 @@ import { BertTokenizer, BridgedTokenizer, syncTokenizerFor, wordPieceSettings } 
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { tinyTokenizerJson, tinyVocab } from './helpers/tiny-colbert.js';
+import { tinyTokenizerJson, tinyVocab } from '../fixtures/tiny-colbert.js';
 
 const TEXTS = [
   'Hello, world!',

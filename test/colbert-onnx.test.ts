@@ -7,7 +7,7 @@ import { createEncoder } from '../src/encoder/create-encoder.js';
 import { colbertOnnxFamily, buildBatch, readOutputShape, readCheckpoint, type SpecialIds } from '../src/encoder/colbert-onnx/index.js';
 import type { Encoder, ModelSpec, TokenEmbeddings } from '../src/encoder/types.js';
 import { isPlaitError } from '../src/errors/index.js';
-import { makeTinyColbert, tinyVocab } from './helpers/tiny-colbert.js';
+import { makeTinyColbert, tinyVocab } from '../fixtures/tiny-colbert.js';
 
 const vocab = tinyVocab();
 const id = (t: string): number => {

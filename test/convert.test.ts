@@ -314,7 +314,7 @@ describe('tokenizer.json from vocab.txt', () => {
   test('tokenizes like the hand-written WordPiece tokenizer.json, special tokens and accents included', async () => {
     const { Tokenizer } = await import('tokenizers');
     const { wordpieceTokenizerJson } = await import('../src/encoder/convert/wordpiece-tokenizer-json.js');
-    const { tinyTokenizerJson, tinyVocab } = await import('./helpers/tiny-colbert.js');
+    const { tinyTokenizerJson, tinyVocab } = await import('../fixtures/tiny-colbert.js');
     const built = Tokenizer.fromString(wordpieceTokenizerJson(`${tinyVocab().join('\n')}\n`, { do_lower_case: true }, null, 'vocab.txt'));
     const reference = Tokenizer.fromString(tinyTokenizerJson());
     for (const text of ['Hello World! the café is naïve.', 'running runs quickly: 42 proteins [MASK] xyzzy', 'Über résumé 中 data-flow']) {

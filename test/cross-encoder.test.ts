@@ -13,7 +13,7 @@ import { CrossEncoder, PairTokenizer, crossEncoderFiles } from '../src/rerank/cr
 import { rerank, closeRerankers } from '../src/rerank/reranker.js';
 import { isPlaitError } from '../src/errors/index.js';
 import { makeTinyCrossEncoder, referenceLogits, erf, type CrossGraphOptions, type CrossWeights } from './helpers/tiny-cross-encoder.js';
-import { makeTinyColbert, tinyVocab } from './helpers/tiny-colbert.js';
+import { makeTinyColbert, tinyVocab } from '../fixtures/tiny-colbert.js';
 
 const vocab = new Map(tinyVocab().map((t, i) => [t, i] as const));
 const CLS = vocab.get('[CLS]')!;

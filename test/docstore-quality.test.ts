@@ -1,24 +1,18 @@
 /**
- * BM25 quality and load speed on the shared evaluation data (skipped, with a message, when
- * ../shared/data is absent). A tiny nDCG@10 lives here so this test does not depend on src/eval.
+ * BM25 quality on the shared evaluation data (in CI a missing data set fails; elsewhere it is
+ * skipped with a warning: test/helpers/requirements.ts). A tiny nDCG@10 lives here so this test
+ * does not depend on src/eval. Load speed is measured by the benchmarks, not asserted here.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { countDocuments, openCorpus } from '../src/indexer/corpus/index.js';
 import { DocStoreReader, DocStoreWriter } from '../src/docstore/index.js';
-
-// dist/test/x.js → repo root is two folders up; the data sit beside the repo.
-const DATA = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'shared', 'data');
+import { dataPath, needsData } from './helpers/requirements.js';
 const root = mkdtempSync(join(tmpdir(), 'plait-docstore-quality-'));
 process.on('exit', () => rmSync(root, { recursive: true, force: true }));
-
-function skipReason(name: string): string | false {
-  return existsSync(join(DATA, name)) ? false : `evaluation data not found at ${join(DATA, name)}`;
-}
 
 async function load(input: string, name: string): Promise<{ path: string; ms: number; read: number; emptyText: number }> {
   const path = join(root, `${name}.sqlite`);
@@ -52,13 +46,13 @@ test('tiny nDCG@10 is right on a hand-computed case', () => {
 
 function meanNdcg(dataset: string, reader: DocStoreReader): number {
   const queries = new Map<string, string>();
-  for (const line of readFileSync(join(DATA, dataset, 'queries.jsonl'), 'utf8').split('\n')) {
+  for (const line of readFileSync(dataPath(join(dataset, 'queries.jsonl')), 'utf8').split('\n')) {
     if (line.trim() === '') continue;
     const q = JSON.parse(line) as { _id: string; text: string };
     queries.set(q._id, q.text);
   }
   const qrels = new Map<string, Map<string, number>>();
-  for (const line of readFileSync(join(DATA, dataset, 'qrels', 'test.tsv'), 'utf8').split('\n').slice(1)) {
+  for (const line of readFileSync(dataPath(join(dataset, 'qrels', 'test.tsv')), 'utf8').split('\n').slice(1)) {
     if (line.trim() === '') continue;
     const [qid, docId, score] = line.split('\t') as [string, string, string];
     if (!qrels.has(qid)) qrels.set(qid, new Map());
@@ -73,10 +67,9 @@ function meanNdcg(dataset: string, reader: DocStoreReader): number {
   return sum / qrels.size;
 }
 
-test('BM25 nDCG@10 on scifact test queries ≥ 0.65 (reference plain BM25: 0.661)', { skip: skipReason('scifact') }, async (t) => {
-  const { path, ms, read } = await load(join(DATA, 'scifact'), 'scifact');
+test('BM25 nDCG@10 on scifact test queries ≥ 0.65 (reference plain BM25: 0.661)', { skip: needsData('scifact') }, async (t) => {
+  const { path, ms, read } = await load(dataPath('scifact'), 'scifact');
   assert.equal(read, 5183);
-  assert.ok(ms < 20_000, `scifact loaded in ${ms.toFixed(0)} ms`);
   const reader = new DocStoreReader(path);
   const ndcg = meanNdcg('scifact', reader);
   t.diagnostic(`scifact: load ${ms.toFixed(0)} ms, nDCG@10 ${ndcg.toFixed(4)}`);
@@ -84,8 +77,8 @@ test('BM25 nDCG@10 on scifact test queries ≥ 0.65 (reference plain BM25: 0.661
   reader.close();
 });
 
-test('BM25 nDCG@10 on cranfield ≥ 0.34 (reference plain BM25: 0.341); its two empty documents are skipped', { skip: skipReason('cranfield') }, async (t) => {
-  const { path, read, emptyText } = await load(join(DATA, 'cranfield'), 'cranfield');
+test('BM25 nDCG@10 on cranfield ≥ 0.34 (reference plain BM25: 0.341); its two empty documents are skipped', { skip: needsData('cranfield') }, async (t) => {
+  const { path, read, emptyText } = await load(dataPath('cranfield'), 'cranfield');
   assert.equal(read, 1398);
   assert.equal(emptyText, 2);
   const reader = new DocStoreReader(path);
@@ -95,13 +88,12 @@ test('BM25 nDCG@10 on cranfield ≥ 0.34 (reference plain BM25: 0.341); its two 
   reader.close();
 });
 
-test('wordnet-scale (5 parts, 117,791 glosses) streams into the store well under a minute', { skip: skipReason('wordnet-scale') }, async (t) => {
-  const input = join(DATA, 'wordnet-scale');
+test('wordnet-scale (5 parts, 117,791 glosses) streams into the store, every gloss searchable', { skip: needsData('wordnet-scale') }, async (t) => {
+  const input = dataPath('wordnet-scale');
   const counted = await countDocuments(input);
   assert.equal(counted, 117_791);
   const { path, ms, read } = await load(input, 'wordnet');
   assert.equal(read, 117_791);
-  assert.ok(ms < 60_000, `loaded in ${ms.toFixed(0)} ms`);
   const reader = new DocStoreReader(path);
   assert.equal(reader.nPassages, 117_791);
   assert.equal(reader.pidToDoc.length, 117_791);

@@ -181,6 +181,9 @@ test('bm25Terms yields the terms FTS5 (unicode61, remove_diacritics 2) indexes',
     'e-mail user@example.com 3.14 1,000 C++ #tag _under_score',
     'Ωμέγα ΆΈΉ Кириллица ёЁ עברית العربية हिन्दी',
     '  ... ',
+    // Scripts without spaces: bigrams on both sides; marks stay with their letter.
+    '北京大学的学生。北京 東京タワーへ行く 서울특별시 ภาษาไทยง่าย 北 日本語abc漢字 ລາວ ខ្មែរ မြန်မာ',
+    'cafe\u0301 e\u0301te\u0301 नमस्ते दुनिया',
   ];
   const path = buildStore(samples.map((text, i) => ({ docId: String(i), title: '', text })));
   const db = new Database(path, { readonly: true });
@@ -188,6 +191,75 @@ test('bm25Terms yields the terms FTS5 (unicode61, remove_diacritics 2) indexes',
   samples.forEach((text, i) => assert.deepEqual(bm25Terms(text), terms.all(i), text));
   db.close();
   assert.deepEqual(bm25Terms('Naïve X²'), ['naive', 'x²']);
+  assert.deepEqual(bm25Terms('北京大学'), ['北京', '京大', '大学']);
+  assert.deepEqual(bm25Terms('北'), ['北']);
+  assert.deepEqual(bm25Terms('ไทยง่าย'), ['ไท', 'ทย', 'ยง่', 'ง่า', 'าย']);
+  assert.deepEqual(bm25Terms('Hello 世界 café'), ['hello', '世界', 'cafe']);
+});
+
+test('BM25 finds words inside text written without spaces (Chinese, Japanese, Korean, Thai)', () => {
+  const docs: DocumentInput[] = [
+    { docId: 'zh', title: '', text: '北京是中华人民共和国的首都，也是全国的政治和文化中心。' },
+    { docId: 'ja', title: '東京', text: '東京タワーは東京都港区にある電波塔です。' },
+    { docId: 'ko', title: '', text: '서울특별시는 대한민국의 수도이다.' },
+    { docId: 'th', title: '', text: 'กรุงเทพมหานครเป็นเมืองหลวงของประเทศไทย' },
+    { docId: 'en', title: 'Beijing', text: 'Beijing is the capital of China.' },
+  ];
+  const reader = new DocStoreReader(buildStore(docs));
+  const top = (q: string): string[] => reader.bm25(q, 5).map((h) => h.docId);
+  // Each was 0 hits when an unspaced run was one FTS5 term.
+  assert.deepEqual(top('北京'), ['zh']);
+  assert.deepEqual(top('首都'), ['zh']);
+  assert.deepEqual(top('中华人民共和国'), ['zh']);
+  assert.deepEqual(top('タワー'), ['ja']);
+  assert.deepEqual(top('東京'), ['ja']);
+  assert.deepEqual(top('대한민국'), ['ko']);
+  assert.deepEqual(top('서울'), ['ko']);
+  assert.deepEqual(top('เมืองหลวง'), ['th']);
+  assert.deepEqual(top('ประเทศไทย'), ['th']);
+  // Mixed-script queries and English beside CJK keep working; a character that never occurs finds nothing.
+  assert.deepEqual(new Set(top('Beijing 北京')), new Set(['zh', 'en']));
+  assert.deepEqual(top('capital'), ['en']);
+  assert.deepEqual(top('龍'), []);
+  // A two-character query does not match the same characters apart ("京北" is not in any document).
+  assert.deepEqual(top('京北'), []);
+  reader.close();
+});
+
+test('schema version 1 stores (before bigrams) still answer with their own terms; unknown versions are INDEX_VERSION', () => {
+  // A version-1 store as the old writer made it: the old tokenizer (an unspaced run is one term).
+  const path = freshPath();
+  const db = new Database(path);
+  db.exec(`
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
+    CREATE TABLE documents (doc_rowid INTEGER PRIMARY KEY, doc_id TEXT NOT NULL, title TEXT NOT NULL, text TEXT NOT NULL, metadata TEXT, n_terms INTEGER NOT NULL);
+    CREATE TABLE passages (pid INTEGER PRIMARY KEY, doc_rowid INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL);
+    CREATE TABLE token_df (token_id INTEGER PRIMARY KEY, df INTEGER NOT NULL);
+    CREATE VIRTUAL TABLE documents_fts USING fts5(title, text, content = 'documents', content_rowid = 'doc_rowid', tokenize = 'unicode61 remove_diacritics 2', columnsize = 0);
+    CREATE VIRTUAL TABLE documents_terms USING fts5vocab(documents_fts, instance);
+  `);
+  const docs = [['a', 'Beijing is the capital 北京大学'], ['b', 'a river runs through the city']];
+  docs.forEach(([id, text], i) => {
+    const nTerms = bm25Terms(text!, 1).length;
+    db.prepare('INSERT INTO documents VALUES (?, ?, ?, ?, NULL, ?)').run(i, id, '', text, nTerms);
+    db.prepare('INSERT INTO documents_fts (rowid, title, text) VALUES (?, ?, ?)').run(i, '', text);
+    db.prepare('INSERT INTO passages VALUES (?, ?, 0, ?)').run(i, i, text!.length);
+  });
+  for (const [k, v] of [['schema_version', 1], ['documents', 2], ['passages', 2], ['token_df_passages', 2]] as const) db.prepare('INSERT INTO meta VALUES (?, ?)').run(k, v);
+  db.close();
+  const reader = new DocStoreReader(path);
+  assert.equal(reader.schemaVersion, 1);
+  assert.deepEqual(reader.bm25('capital', 5).map((h) => h.docId), ['a']);
+  assert.deepEqual(reader.bm25('river city', 5).map((h) => h.docId), ['b']);
+  // Version 1 indexed 北京大学 as one term: the whole run matches, a word inside it cannot (rebuild for that).
+  assert.deepEqual(reader.bm25('北京大学', 5).map((h) => h.docId), ['a']);
+  reader.close();
+
+  const future = buildStore([{ docId: 'a', title: '', text: 'x' }]);
+  const f = new Database(future);
+  f.prepare("UPDATE meta SET value = 99 WHERE key = 'schema_version'").run();
+  f.close();
+  assert.throws(() => new DocStoreReader(future), (e: unknown) => isPlaitError(e, 'INDEX_VERSION') && /schema version 99; this plait reads versions 1 to 2/.test((e as Error).message));
 });
 
 test('writer and reader errors carry codes', () => {

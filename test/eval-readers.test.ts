@@ -3,6 +3,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { dataPath, needsData } from './helpers/requirements.js';
 import {
   detectQrelsFormat,
   detectQueriesFormat,
@@ -106,10 +107,8 @@ describe('queries', () => {
     assertBadLine(() => parseQueries('<top>\n<num> Number: 1\n<title> a\n</top>\n\n<top>\n<num> Number: 2\n</top>\n', { file: 't.txt' }), 't.txt', 6);
   });
 
-  it('reads a real BEIR queries file when the shared data are present', async (t) => {
-    const path = '/work/shared/data/scifact/queries.jsonl';
-    const queries = await readQueries(path).catch(() => null);
-    if (queries === null) return t.skip('scifact not present');
+  it('reads a real BEIR queries file (scifact)', { skip: needsData('scifact/queries.jsonl') }, async () => {
+    const queries = await readQueries(dataPath('scifact/queries.jsonl'));
     assert.equal(queries.length, 1109);
     assert.equal(queries[0]!.id, '0');
   });
@@ -139,9 +138,8 @@ describe('qrels', () => {
     assertBadLine(() => parseQrels('1 0 d1 1\n1 0 d2 x\n', { file: 'qrels.txt' }), 'qrels.txt', 2);
   });
 
-  it('reads the scifact test qrels (339 rows, 300 queries) when present', async (t) => {
-    const q = await readQrels('/work/shared/data/scifact/qrels/test.tsv').catch(() => null);
-    if (q === null) return t.skip('scifact not present');
+  it('reads the scifact test qrels (339 rows, 300 queries)', { skip: needsData('scifact/qrels/test.tsv') }, async () => {
+    const q = await readQrels(dataPath('scifact/qrels/test.tsv'));
     assert.equal(q.size, 300);
     let rows = 0;
     for (const judged of q.values()) rows += judged.size;

@@ -6,15 +6,11 @@
  */
 
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { evaluateRun, readQrels, readQueries, type Run } from '../src/eval/index.js';
-
-const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..'); // dist/test → repo root
-const CANDIDATES = ['/work/shared/data/scifact', join(REPO_ROOT, '..', 'shared', 'data', 'scifact')];
-const SCIFACT = CANDIDATES.find((dir) => existsSync(join(dir, 'corpus.jsonl')));
+import { dataPath, needsData } from './helpers/requirements.js';
 
 function tokenize(text: string): string[] {
   return text.toLowerCase().split(/[^a-z0-9]+/).filter((t) => t !== '');
@@ -63,8 +59,8 @@ class TinyBm25 {
 }
 
 describe('scifact BM25 cross-check', () => {
-  it('lands within ±0.01 of the reference nDCG@10 / MRR@10 / Recall@100', { skip: SCIFACT === undefined ? 'scifact data not found (/work/shared/data or ../shared/data)' : false }, async () => {
-    const dir = SCIFACT!;
+  it('lands within ±0.01 of the reference nDCG@10 / MRR@10 / Recall@100', { skip: needsData('scifact') }, async () => {
+    const dir = dataPath('scifact');
     const bm25 = new TinyBm25();
     for (const line of readFileSync(join(dir, 'corpus.jsonl'), 'utf8').split('\n')) {
       if (line.trim() === '') continue;

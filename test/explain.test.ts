@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildIndex, openIndex, isPlaitError, type PlaitIndex } from '../src/index.js';
-import { makeTinyColbert } from './helpers/tiny-colbert.js';
+import { makeTinyColbert } from '../fixtures/tiny-colbert.js';
 
 const SAMPLE = fileURLToPath(new URL('../../examples/sample-corpus.jsonl', import.meta.url));
 let dir: string;

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { resolveModelSpec } from '../src/encoder/resolve-model.js';
 import { isPlaitError } from '../src/errors/index.js';
-import { makeTinyColbert } from './helpers/tiny-colbert.js';
+import { makeTinyColbert } from '../fixtures/tiny-colbert.js';
 
 let root: string;
 let model: string;

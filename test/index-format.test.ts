@@ -6,8 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openIndex } from '../src/search/plait-index.js';
 import { readManifest } from '../src/format/index-reader.js';
+import { INDEX_FILES } from '../src/format/manifest.js';
+import { crc32 } from 'node:zlib';
 import { isPlaitError } from '../src/errors/index.js';
-import { buildSynthetic, syntheticPassages } from './helpers/synthetic-index.js';
+import { buildSynthetic, syntheticPassages } from '../fixtures/synthetic-index.js';
 
 const DIM = 16;
 let dir: string;
@@ -32,8 +34,12 @@ test('build → reopen → same counts, and every file is listed with size and c
   const idx = await openIndex(good);
   assert.equal(idx.manifest.counts.passages, 300);
   assert.equal(idx.manifest.counts.tokens, m.counts.tokens);
+  // Every role is listed, with the file's real size and its CRC-32 (recomputed here).
+  assert.deepEqual(Object.keys(m.files).sort(), Object.keys(INDEX_FILES).sort());
   for (const [role, entry] of Object.entries(m.files)) {
-    assert.ok(entry.bytes >= 0 && Number.isInteger(entry.crc32), role);
+    const file = join(good, INDEX_FILES[role as keyof typeof INDEX_FILES]);
+    assert.equal(entry.bytes, statSync(file).size, role);
+    assert.equal(entry.crc32, crc32(readFileSync(file)) >>> 0, role);
   }
   await idx.close();
   // The build left nothing behind beside the index.
@@ -76,18 +82,26 @@ test('a missing or garbled manifest, a missing file and another format version f
 test('kill -9 during a rebuild leaves the previous index intact and openable', async () => {
   const p = copy('victim');
   const before = readManifest(p).createdAt;
-  // A child process rebuilds the same index path with a slow embedding source, and is killed mid-build.
+  // A child process rebuilds the same index path with an embedding source that stalls for good on
+  // its second call (after saying so), so the kill lands mid-build on any machine, fast or loaded.
   const script = `
-    import { buildSynthetic, syntheticPassages } from ${JSON.stringify(new URL('./helpers/synthetic-index.js', import.meta.url).href)};
+    import { buildSynthetic, sourceOf, syntheticPassages } from ${JSON.stringify(new URL('../fixtures/synthetic-index.js', import.meta.url).href)};
     const { passages } = syntheticPassages(3000, ${DIM}, 1);
-    process.stdout.write('started\\n');
-    await buildSynthetic(${JSON.stringify(p)}, passages, ${DIM});
+    const inMemory = sourceOf(passages, ${DIM});
+    let calls = 0;
+    setInterval(() => {}, 1000); // keeps the process alive while the source stalls
+    const stalling = { ...inMemory, embed: async (pids) => {
+      if (calls++ === 1) {
+        process.stdout.write('stalled\\n');
+        await new Promise(() => {});
+      }
+      return inMemory.embed(pids);
+    } };
+    await buildSynthetic(${JSON.stringify(p)}, passages, ${DIM}, 2, stalling);
   `;
   const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
-  await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
-  // Wait until the child's temporary build folder exists, then kill it.
-  const deadline = Date.now() + 10_000;
-  while (!readdirSync(dir).some((f) => f.startsWith('.victim.building-')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  await new Promise<void>((resolve) => child.stdout.on('data', (b: Buffer) => b.toString().includes('stalled') && resolve()));
+  assert.ok(readdirSync(dir).some((f) => f.startsWith('.victim.building-')), 'the stalled build has its temporary folder');
   child.kill('SIGKILL');
   await new Promise((r) => child.once('exit', r));
   const idx = await openIndex(p);

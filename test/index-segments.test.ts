@@ -19,7 +19,7 @@ import { isPlaitError } from '../src/errors/index.js';
 import { Random } from '../src/util/random.js';
 import type { TokenEmbeddings } from '../src/encoder/types.js';
 import { buildIndexFromEmbeddings } from '../src/indexer/build-from-embeddings.js';
-import { sourceOf, syntheticModel, syntheticPassages } from './helpers/synthetic-index.js';
+import { sourceOf, syntheticModel, syntheticPassages } from '../fixtures/synthetic-index.js';
 
 const DIM = 32;
 const BIN = fileURLToPath(new URL('../../bin/plait.js', import.meta.url));

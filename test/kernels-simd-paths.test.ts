@@ -7,15 +7,16 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { nativeKernels, kernelsStatus } from '../src/kernels/index.js';
+import { kernelsStatus } from '../src/kernels/index.js';
+import { needsNative, requireNative } from './helpers/requirements.js';
 
-const native = nativeKernels();
 const SUITE = fileURLToPath(new URL('./kernels.test.js', import.meta.url));
 
 for (const simd of ['avx2', 'scalar'] as const) {
   const cpu = kernelsStatus().cpu;
   const unsupported = simd === 'avx2' && !(cpu.avx2 && cpu.fma);
-  test(`kernel suite on the native ${simd} path`, { skip: !native ? 'native addon not built' : unsupported ? 'CPU lacks AVX2/FMA' : false }, () => {
+  test(`kernel suite on the native ${simd} path`, { skip: needsNative() || (unsupported ? 'CPU lacks AVX2/FMA' : false) }, () => {
+    requireNative();
     // Without NODE_TEST_CONTEXT the child reports plain TAP on stdout instead of to this runner.
     const { NODE_TEST_CONTEXT: _ignored, ...env } = process.env;
     const r = spawnSync(process.execPath, ['--test', '--test-reporter=tap', SUITE], {
@@ -29,7 +30,8 @@ for (const simd of ['avx2', 'scalar'] as const) {
   });
 }
 
-test('PLAIT_SIMD selects the reported path', { skip: native ? false : 'native addon not built' }, () => {
+test('PLAIT_SIMD selects the reported path', { skip: needsNative() }, () => {
+  requireNative();
   const url = new URL('../src/kernels/index.js', import.meta.url).href;
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', `import('${url}').then((m) => console.log(m.kernelsStatus().active))`], {
     env: { ...process.env, PLAIT_SIMD: 'scalar', PLAIT_KERNELS: '' },

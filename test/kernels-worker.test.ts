@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
 import { nativeKernels } from '../src/kernels/index.js';
+import { needsNative, requireNative } from './helpers/requirements.js';
 
 const native = nativeKernels();
 const KERNELS_URL = new URL('../src/kernels/index.js', import.meta.url).href;
@@ -33,7 +34,8 @@ function runWorker(data: object): Promise<{ name: string; out: Float32Array }> {
   });
 }
 
-test('native kernels in worker threads match the main thread', { skip: native ? false : 'native addon not built' }, async () => {
+test('native kernels in worker threads match the main thread', { skip: needsNative() }, async () => {
+  const native = requireNative();
   const dim = 128;
   const qLen = 32;
   const lens = new Int32Array([40, 0, 1, 180, 77]);
@@ -45,10 +47,10 @@ test('native kernels in worker threads match the main thread', { skip: native ? 
   const docs = Float32Array.from({ length: total * dim }, next);
   const q = Float32Array.from({ length: qLen * dim }, next);
   const want = new Float32Array(lens.length);
-  native!.maxsim(q, qLen, dim, docs, starts, lens, lens.length, want);
+  native.maxsim(q, qLen, dim, docs, starts, lens, lens.length, want);
   const results = await Promise.all([0, 1, 2].map(() => runWorker({ url: KERNELS_URL, q, qLen, dim, docs, starts, lens })));
   for (const r of results) {
-    assert.equal(r.name, native!.name);
+    assert.equal(r.name, native.name);
     assert.deepEqual(Array.from(r.out), Array.from(want));
   }
 });

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildIndex } from '../src/indexer/build-index.js';
 import { CrossEncoder } from '../src/rerank/cross-encoder/index.js';
-import { makeTinyColbert } from './helpers/tiny-colbert.js';
+import { makeTinyColbert } from '../fixtures/tiny-colbert.js';
 import { makeTinyCrossEncoder } from './helpers/tiny-cross-encoder.js';
 
 const BIN = fileURLToPath(new URL('../../bin/plait.js', import.meta.url));

@@ -15,7 +15,7 @@ import { CircuitBreaker, SearchPipeline, formatPipeline, parsePipeline, type Pip
 import { PlaitError, isPlaitError } from '../src/errors/index.js';
 import { indexText } from '../src/indexer/index-text.js';
 import { mulberry32 } from '../src/util/random.js';
-import { makeTinyColbert, tinyVocab } from './helpers/tiny-colbert.js';
+import { makeTinyColbert, tinyVocab } from '../fixtures/tiny-colbert.js';
 import { makeTinyCrossEncoder } from './helpers/tiny-cross-encoder.js';
 
 const WORDS = tinyVocab().filter((t) => /^[a-z]{3,}$/.test(t));

@@ -4,12 +4,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openIndex, type PlaitIndex } from '../src/search/plait-index.js';
-import { getKernels, typescriptKernels } from '../src/kernels/index.js';
+import { typescriptKernels } from '../src/kernels/index.js';
 import { fuseMinMax, fuseRrf } from '../src/search/fusion.js';
 import { idfWeights } from '../src/search/idf.js';
 import { isPlaitError } from '../src/errors/index.js';
 import type { TokenEmbeddings } from '../src/encoder/types.js';
-import { buildSynthetic, syntheticPassages } from './helpers/synthetic-index.js';
+import { buildSynthetic, syntheticPassages } from '../fixtures/synthetic-index.js';
 
 const DIM = 32;
 let dir: string;
@@ -77,7 +77,7 @@ test('index holds what was built', () => {
 
 test('exhaustive search on compressed residuals tracks uncompressed MaxSim', () => {
   let maxRelErr = 0;
-  let overlap = 0;
+  let worstShare = 1;
   for (const q of queries.slice(0, 10)) {
     const truth = bruteForce(q);
     const res = index.searchEncoded('', q, { mode: 'late', exhaustive: true, topK: 10 });
@@ -87,18 +87,25 @@ test('exhaustive search on compressed residuals tracks uncompressed MaxSim', () 
     }
     const trueTop = Array.from(typescriptKernels.topK(truth, truth.length, 10));
     assert.equal(Number(res.hits[0]!.docId.slice(1)), trueTop[0], 'same best passage');
-    overlap += res.hits.filter((h) => trueTop.includes(Number(h.docId.slice(1)))).length / 10;
+    // Below the clear best passage this synthetic data has a crowd of near-ties, so the top-10 *sets*
+    // differ (overlap ~0.7) although nothing good is lost: judge the list by the true (uncompressed)
+    // scores of what it returns against the true top-10's.
+    const got = res.hits.reduce((s, h) => s + truth[Number(h.docId.slice(1))]!, 0);
+    const best = trueTop.reduce((s, p) => s + truth[p]!, 0);
+    worstShare = Math.min(worstShare, got / best);
   }
-  // 2-bit residuals at 32 dimensions: scores within ~7%; the tail below the clear best passage is
-  // a crowd of near-ties on this synthetic data, so the top-10 overlaps by about 0.7 (measured 0.69).
+  // 2-bit residuals at 32 dimensions: scores within ~7%; the returned top-10 holds ≥ 98.2% of the
+  // true top-10's score on the worst of these queries (measured), guarded at 97.5%.
   assert.ok(maxRelErr < 0.1, `max relative score error ${maxRelErr}`);
-  assert.ok(overlap / 10 >= 0.6, `top-10 overlap ${overlap / 10}`);
+  assert.ok(worstShare >= 0.975, `returned top-10 holds ${worstShare} of the true top-10's score`);
 });
 
 test('PLAID at default settings finds the exhaustive top-10', () => {
   let found = 0;
+  let worstShare = 1;
   for (const q of queries) {
-    const exact = index.searchEncoded('', q, { mode: 'late', exhaustive: true, topK: 10 }).hits.map((h) => h.docId);
+    const all = index.searchEncoded('', q, { mode: 'late', exhaustive: true, topK: passages.length }).hits;
+    const exact = all.slice(0, 10).map((h) => h.docId);
     const plaid = index.searchEncoded('', q, { mode: 'late', topK: 10 }).hits;
     assert.equal(plaid.length, 10);
     assert.equal(new Set(plaid.map((h) => h.docId)).size, 10, 'no duplicates');
@@ -108,10 +115,18 @@ test('PLAID at default settings finds the exhaustive top-10', () => {
     });
     found += plaid.filter((h) => exact.includes(h.docId)).length;
     assert.equal(plaid[0]!.docId, exact[0], 'same best passage');
+    // Ranks 2–10 here are near-ties (see above), so the recall of the exhaustive *set* is ~0.82 by
+    // construction; the fidelity goal (≥ 0.99) is asserted where the top-10 is well separated
+    // (test/plaid-fidelity.test.ts) and on real text (test/plaid-fidelity-cisi.test.ts). Here: what
+    // PLAID returns must hold ≥ 99% of the exhaustive top-10's score (measured 0.997 on average).
+    const exactScore = new Map(all.map((h) => [h.docId, h.score]));
+    const got = plaid.reduce((s, h) => s + exactScore.get(h.docId)!, 0);
+    const best = all.slice(0, 10).reduce((s, h) => s + h.score, 0);
+    worstShare = Math.min(worstShare, got / best);
   }
   const recall = found / (queries.length * 10);
-  // Measured 0.82 on this synthetic index (real-corpus fidelity is measured by bench/plaid-fidelity).
-  assert.ok(recall >= 0.75, `PLAID recall of the exhaustive top-10: ${recall}`);
+  assert.ok(worstShare >= 0.98, `PLAID's top-10 holds ${worstShare} of the exhaustive top-10's score`);
+  assert.ok(recall >= 0.8, `PLAID recall of the exhaustive top-10: ${recall} (measured 0.82)`);
 });
 
 test('PLAID with wide settings (every query token probing 64 cells, no pruning) matches exhaustive search', () => {
@@ -125,10 +140,13 @@ test('PLAID with wide settings (every query token probing 64 cells, no pruning) 
 });
 
 test('PLAID scores equal exhaustive scores for the same passages', () => {
-  const q = queries[0]!;
-  const exact = new Map(index.searchEncoded('', q, { mode: 'late', exhaustive: true, topK: 50 }).hits.map((h) => [h.docId, h.score]));
-  for (const h of index.searchEncoded('', q, { mode: 'late', topK: 10 }).hits) {
-    if (exact.has(h.docId)) assert.ok(Math.abs(exact.get(h.docId)! - h.score) < 1e-4);
+  for (const q of queries.slice(0, 5)) {
+    // Every passage's exhaustive score, so each PLAID hit is checked (none skipped for lack of one).
+    const exact = new Map(index.searchEncoded('', q, { mode: 'late', exhaustive: true, topK: passages.length }).hits.map((h) => [h.docId, h.score]));
+    assert.equal(exact.size, passages.length);
+    for (const h of index.searchEncoded('', q, { mode: 'late', topK: 10 }).hits) {
+      assert.ok(Math.abs(exact.get(h.docId)! - h.score) < 1e-4, `${h.docId}: PLAID ${h.score}, exhaustive ${exact.get(h.docId)}`);
+    }
   }
 });
 
@@ -151,10 +169,6 @@ test('bad search options fail with INVALID_ARGUMENT', () => {
   }
   const wrongDim: TokenEmbeddings = { vectors: new Float32Array(3 * (DIM + 1)), length: 3, tokenIds: new Int32Array(3) };
   assert.throws(() => index.searchEncoded('', wrongDim, { mode: 'late' }), (e) => isPlaitError(e, 'DIMENSION_MISMATCH'));
-});
-
-test('kernels in use are reported', () => {
-  assert.ok(['typescript', 'native-scalar', 'native-avx2', 'native-avx512'].includes(getKernels().name));
 });
 
 test('min-max fusion, hand-computed', () => {

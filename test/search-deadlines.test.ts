@@ -14,9 +14,9 @@ import { getKernels, type Kernels } from '../src/kernels/index.js';
 import { isPlaitError } from '../src/errors/index.js';
 import { SEARCH_DEFAULTS } from '../src/config/defaults.js';
 import type { TokenEmbeddings } from '../src/encoder/types.js';
-import { buildSynthetic } from './helpers/synthetic-index.js';
+import { buildSynthetic } from '../fixtures/synthetic-index.js';
 import { SearchPool } from '../src/search/search-pool.js';
-import { SyntheticVectors } from './helpers/synthetic.js';
+import { SyntheticVectors } from '../fixtures/synthetic.js';
 
 const DIM = 16;
 /** More passages than two deadline-check chunks, so that stopping early is visible. */

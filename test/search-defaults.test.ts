@@ -15,7 +15,7 @@ import { checkNbits as codecCheckNbits, SUPPORTED_NBITS as CODEC_NBITS } from '.
 import { checkNbits, SUPPORTED_NBITS } from '../src/kernels/validate.js';
 import { resolveEncoderOptions } from '../src/encoder/create-encoder.js';
 import { isPlaitError } from '../src/errors/index.js';
-import { buildSynthetic, syntheticPassages } from './helpers/synthetic-index.js';
+import { buildSynthetic, syntheticPassages } from '../fixtures/synthetic-index.js';
 import { openIndex } from '../src/search/plait-index.js';
 
 const BIN = fileURLToPath(new URL('../../bin/plait.js', import.meta.url));

@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { openIndex, type PlaitIndex } from '../src/search/plait-index.js';
 import { fuseMinMax } from '../src/search/fusion.js';
 import type { TokenEmbeddings } from '../src/encoder/types.js';
-import { buildSynthetic } from './helpers/synthetic-index.js';
-import { SyntheticVectors } from './helpers/synthetic.js';
+import { buildSynthetic } from '../fixtures/synthetic-index.js';
+import { SyntheticVectors } from '../fixtures/synthetic.js';
 
 const DIM = 16;
 const N = 40;

@@ -14,7 +14,7 @@ import { checkModel } from '../src/search/model-check.js';
 import { createEncoder } from '../src/encoder/create-encoder.js';
 import { modelFingerprint } from '../src/encoder/model-fingerprint.js';
 import { isPlaitError } from '../src/errors/index.js';
-import { makeTinyColbert } from './helpers/tiny-colbert.js';
+import { makeTinyColbert } from '../fixtures/tiny-colbert.js';
 
 let dir: string;
 const A = (): string => join(dir, 'model-a');

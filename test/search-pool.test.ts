@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { openIndex, type PlaitIndex } from '../src/search/plait-index.js';
 import { isPlaitError } from '../src/errors/index.js';
 import type { TokenEmbeddings } from '../src/encoder/types.js';
-import { buildSynthetic, syntheticPassages } from './helpers/synthetic-index.js';
+import { buildSynthetic, syntheticPassages } from '../fixtures/synthetic-index.js';
 
 const DIM = 32;
 let dir: string;
@@ -58,10 +58,12 @@ test('an aborted batch rejects with ABORTED and the pool keeps working', async (
 
 test('a deadline that passes rejects with TIMEOUT; a bad one is refused', async () => {
   const many = Array.from({ length: 40 }, (_, i) => queries[i % queries.length]!);
-  await assert.rejects(
-    pooled.searchEncodedBatch(many.map(() => ''), many, { mode: 'late', exhaustive: true, timeoutMs: 1 }),
-    (e) => isPlaitError(e, 'TIMEOUT'),
-  );
+  const pending = pooled.searchEncodedBatch(many.map(() => ''), many, { mode: 'late', exhaustive: true, timeoutMs: 1 });
+  // Hold the main thread past the deadline before any worker's reply can be read, so the deadline
+  // has passed whatever the machine's speed (no race between a 1 ms budget and the scoring).
+  const until = performance.now() + 25;
+  while (performance.now() < until);
+  await assert.rejects(pending, (e) => isPlaitError(e, 'TIMEOUT'));
   await assert.rejects(pooled.searchEncodedBatch(texts(), queries, { timeoutMs: -5 }), (e) => isPlaitError(e, 'INVALID_ARGUMENT'));
 });
 

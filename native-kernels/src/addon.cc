@@ -290,6 +290,16 @@ Napi::Value CpuFeaturesValue(const Info& info) {
   return o;
 }
 
+// peakFlops(seconds) -> { flopsPerSecond, simd }: the measured single-core FMA peak (benchmarks only).
+Napi::Value PeakFlopsValue(const Info& info) {
+  const double seconds = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : 0.5;
+  const plait::PeakFlops p = plait::measurePeakFlops(seconds > 0 && seconds <= 10 ? seconds : 0.5);
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("flopsPerSecond", p.flopsPerSecond);
+  o.Set("simd", p.simd);
+  return o;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("matmulTransB", Napi::Function::New(env, MatmulTransB, "matmulTransB"));
   exports.Set("assignNearest", Napi::Function::New(env, AssignNearest, "assignNearest"));
@@ -302,6 +312,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("simd", Napi::Function::New(env, SimdName, "simd"));
   exports.Set("cpuFeatures", Napi::Function::New(env, CpuFeaturesValue, "cpuFeatures"));
   exports.Set("mapFile", Napi::Function::New(env, plait::MapFile, "mapFile"));
+  exports.Set("peakFlops", Napi::Function::New(env, PeakFlopsValue, "peakFlops"));
   return exports;
 }
 

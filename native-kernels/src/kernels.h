@@ -62,6 +62,14 @@ void centroidInteraction(const float* centroidScores, size_t qLen, const int32_t
                          const int32_t* doclens, size_t nDocs, const uint8_t* keep, float* out,
                          const float* qWeights);
 
+// Measured fp32 FMA throughput of one core with the active SIMD path, best of short windows over
+// about `seconds` in all (peak-flops.cc).
+struct PeakFlops {
+  double flopsPerSecond;
+  const char* simd;
+};
+PeakFlops measurePeakFlops(double seconds);
+
 // Writes min(k, n) indices, best first (ties: lower index; NaN ranks below every number).
 size_t topK(const float* scores, size_t n, size_t k, int32_t* out);
 

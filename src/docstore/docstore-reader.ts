@@ -8,7 +8,7 @@ import Database from 'better-sqlite3';
 import { PlaitError, invalidArgument } from '../errors/index.js';
 import { Bm25Accumulator, bm25Idf, resolveBm25Options, type Bm25Options } from './bm25.js';
 import { bm25QueryTerms } from './bm25-terms.js';
-import { DOCSTORE_SCHEMA_VERSION } from './schema.js';
+import { DOCSTORE_MIN_SCHEMA_VERSION, DOCSTORE_SCHEMA_VERSION } from './schema.js';
 import { docstoreError, guarded } from './sqlite-error.js';
 import type { Bm25Hit, Bm25TermMatch, StoredDocument, StoredPassage, TokenDf } from './types.js';
 
@@ -25,6 +25,8 @@ export class DocStoreReader {
   readonly path: string;
   readonly nDocuments: number;
   readonly nPassages: number;
+  /** The store's schema version (1: built before CJK bigrams; queries are tokenised to match). */
+  readonly schemaVersion: number;
   private readonly db: Database.Database;
   /** BM25 length (terms in title + text) by docRowid, and its mean. */
   private readonly docLengths: Float32Array;
@@ -52,9 +54,10 @@ export class DocStoreReader {
       if (version === undefined) {
         throw new PlaitError('INDEX_CORRUPT', { message: `document store ${path} was never finished (no schema version)`, path });
       }
-      if (version !== DOCSTORE_SCHEMA_VERSION) {
-        throw new PlaitError('INDEX_VERSION', { message: `document store ${path} has schema version ${String(version)}, expected ${DOCSTORE_SCHEMA_VERSION}`, path });
+      if (typeof version !== 'number' || !Number.isInteger(version) || version < DOCSTORE_MIN_SCHEMA_VERSION || version > DOCSTORE_SCHEMA_VERSION) {
+        throw new PlaitError('INDEX_VERSION', { message: `document store ${path} has schema version ${String(version)}; this plait reads versions ${DOCSTORE_MIN_SCHEMA_VERSION} to ${DOCSTORE_SCHEMA_VERSION}: rebuild the index with this plait, or use the plait that built it`, path, found: version, expected: DOCSTORE_SCHEMA_VERSION });
       }
+      this.schemaVersion = version;
       this.nDocuments = Number(meta.get('documents'));
       this.nPassages = Number(meta.get('passages'));
       this.docLengths = new Float32Array(this.nDocuments);
@@ -93,7 +96,7 @@ export class DocStoreReader {
     if (!Number.isInteger(k) || k < 0) throw invalidArgument('k', 'a non-negative integer', k);
     const { k1, b, stopwords } = resolveBm25Options(options);
     const qtf = new Map<string, number>();
-    for (const term of bm25QueryTerms(queryText, stopwords)) qtf.set(term, (qtf.get(term) ?? 0) + 1);
+    for (const term of bm25QueryTerms(queryText, stopwords, this.schemaVersion)) qtf.set(term, (qtf.get(term) ?? 0) + 1);
     if (qtf.size === 0 || k === 0 || this.nDocuments === 0) return [];
     const n = this.nDocuments;
     const acc = (this.bm25Acc ??= new Bm25Accumulator(n));

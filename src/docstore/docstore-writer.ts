@@ -9,7 +9,7 @@ import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
 import { DOCSTORE_DEFAULTS } from '../config/defaults.js';
 import { PlaitError, invalidArgument } from '../errors/index.js';
-import { bm25Length } from './bm25-terms.js';
+import { bm25Length, ftsText } from './bm25-terms.js';
 import { CREATE_INDEXES, CREATE_TABLES, DOCSTORE_SCHEMA_VERSION } from './schema.js';
 import { docstoreError, guarded } from './sqlite-error.js';
 import type { DocumentInput } from './types.js';
@@ -88,7 +88,7 @@ export class DocStoreWriter {
       }
       throw docstoreError('add a document', this.path, e);
     }
-    guarded('index a document', this.path, () => this.insertFts.run(docRowid, doc.title, doc.text));
+    guarded('index a document', this.path, () => this.insertFts.run(docRowid, ftsText(doc.title), ftsText(doc.text)));
     this.nDocs++;
     this.tick(db);
     return docRowid;

@@ -8,11 +8,21 @@
  *               the builder split (passage text is derived, never stored twice)
  *   token_df    token_id → number of passages holding the model token (query-token IDF)
  *   documents_fts  FTS5 over (title, text), external content (no second copy of the text),
- *               unicode61 with diacritics removed; documents_terms is its fts5vocab `instance`
- *               view, read for term frequencies when scoring BM25.
+ *               unicode61 with Latin diacritics removed and marks kept inside tokens, fed text
+ *               whose unspaced scripts (CJK, Thai, ...) are split into character bigrams
+ *               (bm25-terms.ts); documents_terms is its fts5vocab `instance` view, read for term
+ *               frequencies when scoring BM25.
  */
 
-export const DOCSTORE_SCHEMA_VERSION = 1;
+/**
+ * 2: CJK/Thai/... character bigrams and marks as token characters. Version 1 stores (an unspaced
+ * run indexed as one term) are still read: their queries are tokenised the version-1 way, so
+ * English BM25 is unchanged and unspaced scripts behave as before until the index is rebuilt.
+ * Newer versions are refused with INDEX_VERSION.
+ */
+export const DOCSTORE_SCHEMA_VERSION = 2;
+/** Oldest schema the reader still opens. */
+export const DOCSTORE_MIN_SCHEMA_VERSION = 1;
 
 export const CREATE_TABLES = `
 CREATE TABLE meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
@@ -35,7 +45,7 @@ CREATE TABLE token_df (token_id INTEGER PRIMARY KEY, df INTEGER NOT NULL);
 CREATE VIRTUAL TABLE documents_fts USING fts5(
   title, text,
   content = 'documents', content_rowid = 'doc_rowid',
-  tokenize = 'unicode61 remove_diacritics 2',
+  tokenize = "unicode61 remove_diacritics 2 categories 'L* N* Co M*'",
   columnsize = 0
 );
 CREATE VIRTUAL TABLE documents_terms USING fts5vocab(documents_fts, instance);

@@ -1,11 +1,17 @@
 /**
- * Loads the native addon (native-kernels/build/Release/plait_kernels.node) and wraps it as
- * `Kernels`. Like sharp's loader, every failed attempt is recorded, so the error says what was
- * tried and why each attempt failed. Loading is safe in worker threads (the addon is a
- * context-aware N-API module with no per-process JavaScript state).
+ * Loads the native addon and wraps it as `Kernels`. Where it is looked for, in order:
+ *   1. PLAIT_NATIVE_PATH, a .node file (an explicit override);
+ *   2. node-gyp-build over the package's `native-kernels/` folder: a local build
+ *      (build/Release, build/Debug: `npm run build:native`), else the prebuilt binary shipped in
+ *      the npm package (prebuilds/<platform>-<arch>/, made by prebuildify in `prepack`), so users
+ *      without a C++ toolchain get native kernels too. The folder is tried as seen from src/ (tsx)
+ *      and from dist/src/ (compiled).
+ * Like sharp's loader, every failed attempt is recorded, so the error says what was tried and why
+ * each attempt failed. PLAIT_KERNELS=ts (src/kernels/index.ts) skips all this. Loading is safe in
+ * worker threads (the addon is a context-aware N-API module with no per-process JavaScript state).
  */
 
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { arch } from 'node:process';
 import { fileURLToPath } from 'node:url';
@@ -24,26 +30,36 @@ export interface CpuFeatures {
 interface NativeAddon extends Omit<Kernels, 'name'> {
   simd(): 'scalar' | 'avx2' | 'avx512';
   cpuFeatures(): Omit<CpuFeatures, 'arch'>;
+  /** Measured single-core fp32 FMA peak (peak-flops.cc); absent in builds older than it. */
+  peakFlops?(seconds: number): { flopsPerSecond: number; simd: string };
+}
+
+/** A measured single-core fp32 FMA peak, for benchmarks' "share of peak". */
+export interface MeasuredPeak {
+  flopsPerSecond: number;
+  /** The SIMD path the peak loop ran on (the MaxSim kernel's own). */
+  simd: string;
 }
 
 export interface NativeLoadResult {
   kernels: Kernels | null;
+  /** Measures the core's FMA peak over about `seconds` (benchmarks only); absent without the addon. */
+  measurePeak?: (seconds: number) => MeasuredPeak;
   /** Every failed attempt, one per line; undefined when the addon loaded. */
   error?: string;
   cpu: CpuFeatures;
 }
 
-const ADDON_FILE = 'plait_kernels.node';
+/** A way to load the addon: a .node file, or a native-kernels folder for node-gyp-build. */
+type Candidate = { kind: 'file'; path: string } | { kind: 'folder'; path: string };
 
-/** Where the addon may be: an explicit override, then the build folders seen from src/ and dist/src/. */
-function candidates(): string[] {
-  const list: string[] = [];
+/** Where the addon may be: an explicit override, then the native-kernels folder seen from src/ and dist/src/. */
+function candidates(): Candidate[] {
+  const list: Candidate[] = [];
   const override = process.env.PLAIT_NATIVE_PATH;
-  if (override) list.push(override);
+  if (override) list.push({ kind: 'file', path: override });
   for (const up of ['../../', '../../../']) {
-    for (const config of ['Release', 'Debug']) {
-      list.push(fileURLToPath(new URL(`${up}native-kernels/build/${config}/${ADDON_FILE}`, import.meta.url)));
-    }
+    list.push({ kind: 'folder', path: fileURLToPath(new URL(`${up}native-kernels`, import.meta.url)) });
   }
   return list;
 }
@@ -56,6 +72,9 @@ function describeError(e: unknown): string {
   }
   return String(e);
 }
+
+/** node-gyp-build: resolves build/Release, build/Debug, then prebuilds/<platform>-<arch>/ under a folder. */
+type NodeGypBuild = (dir: string) => unknown;
 
 /** CPU features from /proc/cpuinfo, used when the addon (which asks the CPU directly) is missing. */
 function cpuFromProc(): CpuFeatures {
@@ -90,16 +109,37 @@ function wrap(addon: NativeAddon): Kernels {
 export function loadNativeKernels(): NativeLoadResult {
   const require = createRequire(import.meta.url);
   const failures: string[] = [];
-  for (const path of candidates()) {
+  let nodeGypBuild: NodeGypBuild | null = null;
+  try {
+    nodeGypBuild = require('node-gyp-build') as NodeGypBuild;
+  } catch (e) {
+    failures.push(`node-gyp-build: ${describeError(e)} (a dependency of plait; reinstall it)`);
+  }
+  const seen = new Set<string>();
+  for (const c of candidates()) {
+    if (seen.has(c.path)) continue;
+    seen.add(c.path);
     try {
-      const addon = require(path) as NativeAddon;
+      let loaded: unknown;
+      if (c.kind === 'file') loaded = require(c.path);
+      else if (!existsSync(c.path)) {
+        failures.push(`${c.path}: no such folder`);
+        continue;
+      } else if (nodeGypBuild === null) continue;
+      else loaded = nodeGypBuild(c.path);
+      const addon = loaded as NativeAddon;
+      const path = c.path;
       if (typeof addon.maxsim !== 'function' || typeof addon.simd !== 'function') {
         failures.push(`${path}: loaded but does not export the kernel functions (stale build?)`);
         continue;
       }
-      return { kernels: wrap(addon), cpu: { arch, ...addon.cpuFeatures() } };
+      const result: NativeLoadResult = { kernels: wrap(addon), cpu: { arch, ...addon.cpuFeatures() } };
+      const peak = addon.peakFlops;
+      if (typeof peak === 'function') result.measurePeak = (seconds) => peak(seconds);
+      return result;
     } catch (e) {
-      failures.push(`${path}: ${describeError(e)}`);
+      // node-gyp-build's own message names the platform, ABI and libc it looked for.
+      failures.push(`${c.path}: ${describeError(e)}`);
     }
   }
   return {

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import type { TokenEmbeddings } from '../../src/encoder/types.js';
 import { referenceColbert } from './reference-bert.js';
-import { PUNCTUATION, tinyVocab } from './tiny-colbert.js';
+import { PUNCTUATION, tinyVocab } from '../../fixtures/tiny-colbert.js';
 import type { WrittenCheckpoint } from './tiny-bert.js';
 
 export interface ExpectedText {

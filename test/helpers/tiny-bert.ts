@@ -8,7 +8,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Random } from '../../src/util/random.js';
-import { PUNCTUATION, tinyTokenizerJson, tinyVocab } from './tiny-colbert.js';
+import { PUNCTUATION, tinyTokenizerJson, tinyVocab } from '../../fixtures/tiny-colbert.js';
 import { torchCheckpoint, type TorchTensorSpec } from './torch-zip-writer.js';
 
 export interface BertShape {

@@ -10,8 +10,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { mulberry32 as rng } from '../../src/util/random.js';
-import { DataType, model, node, tensor, valueInfo, type ProtoWriter } from './onnx-proto.js';
-import { tinyTokenizerJson, tinyVocab } from './tiny-colbert.js';
+import { DataType, model, node, tensor, valueInfo, type ProtoWriter } from '../../fixtures/onnx-proto.js';
+import { tinyTokenizerJson, tinyVocab } from '../../fixtures/tiny-colbert.js';
 
 export interface CrossGraphOptions {
   vocabSize: number;
