@@ -112,11 +112,10 @@ test('cisi subset: PLAID at the defaults for k = 10 keeps ≥ 98% of the exhaust
   assert.ok(f.pruned > 0, 'candidate generation kept every passage for every query');
 });
 
-// Measured: a document PLAID returns at k = 10 scored up to 0.648 below its exhaustive score (its
-// best passage was pruned while a weaker one survived; cisi documents average 2.3 passages). The
-// document is then ranked by a passage that is not its best. Scoring every passage of a document
-// PLAID keeps (cheap: a handful of passages) would make document scores exact.
-test('cisi subset: a document PLAID returns at k = 10 has its exhaustive score', { skip, todo: 'PLAID scores a document by the passages it kept, not all its passages (issue 8 finding)' }, () => {
+// Measured before the fix: a document PLAID returned at k = 10 scored up to 0.648 below its
+// exhaustive score (its best passage was pruned while a weaker one survived; cisi documents average
+// 2.3 passages). The searcher now scores every passage of each returned document exactly.
+test('cisi subset: a document PLAID returns at k = 10 has its exhaustive score', { skip }, () => {
   const f = fidelity({ topK: 10 });
   assert.ok(f.scoreErr < 1e-4, `max document score difference ${f.scoreErr}`);
 });

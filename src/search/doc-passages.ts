@@ -117,6 +117,12 @@ export class DocPassages {
     return Math.min(this.pidToDoc.length, Math.max(1, k) * this.maxPerDoc);
   }
 
+  /** How many passages document `docRowid` has. */
+  passageCount(docRowid: number): number {
+    const first = this.docFirstPid();
+    return first[docRowid + 1]! - first[docRowid]!;
+  }
+
   /** Every passage of the given documents, in document order. */
   pidsOf(docRowids: readonly number[]): Int32Array {
     const first = this.docFirstPid();
