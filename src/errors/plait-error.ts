@@ -34,6 +34,10 @@ export const ERROR_TEMPLATES = {
   WORKER_FAILED: 'Worker failed: {message}',
   DOCSTORE_FAILED: 'Document store failed: {message}',
   INTERNAL: 'Internal error: {message}',
+  OVERLOADED: 'Overloaded: {message}',
+  UNAUTHORIZED: 'Unauthorized: {message}',
+  NOT_FOUND: 'Not found: {message}',
+  UNSUPPORTED_MEDIA_TYPE: 'Unsupported media type: {message}',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_TEMPLATES;

@@ -34,6 +34,8 @@ export interface RerankerOptions {
 
 export interface RerankOptions {
   topK?: number;
+  /** Cancels the call between its stages (query encoding, document encoding, scoring); rejects with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 export class Reranker {
@@ -69,8 +71,11 @@ export class Reranker {
     const topK = options.topK ?? documents.length;
     if (!Number.isInteger(topK) || topK < 0) throw invalidArgument('topK', 'a non-negative integer', topK);
     if (documents.length === 0) return [];
+    options.signal?.throwIfAborted();
     const [q] = await this.encoder.encodeQueries([query]);
+    options.signal?.throwIfAborted();
     const embeddings = await this.embed(texts);
+    options.signal?.throwIfAborted();
     const dim = this.encoder.info.dim;
     let rows = 0;
     for (const e of embeddings) rows += e.length;
