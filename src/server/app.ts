@@ -75,7 +75,8 @@ export async function createApp(engine: Engine): Promise<FastifyInstance> {
   });
 
   app.addHook('onRequest', async (request) => {
-    if (o.apiKey === undefined || OPEN_ROUTES.has(request.routeOptions.url ?? '')) return;
+    // CORS preflights carry no credentials by design; the request that follows them does.
+    if (o.apiKey === undefined || request.method === 'OPTIONS' || OPEN_ROUTES.has(request.routeOptions.url ?? '')) return;
     if (!keyMatches(request.headers.authorization, o.apiKey)) throw new PlaitError('UNAUTHORIZED', { message: 'send "Authorization: Bearer <key>" with the server\'s API key' });
   });
   app.addHook('onResponse', async (request, reply) => {

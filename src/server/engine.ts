@@ -35,16 +35,20 @@ export interface IndexEntry {
   index: ServedIndex;
   /** Changes whenever the index's content does (a hash of its manifest, which holds every file's CRC). */
   generation: string;
+  borrowed: boolean;
 }
 
 export interface RerankerEntry {
   /** The model's name (e.g. "bundled:use-lite") and the spec it was asked by (a path or hub id). */
   names: string[];
   reranker: Reranker;
+  /** The caller keeps ownership: the engine does not close it. */
+  borrowed?: boolean;
 }
 
 export interface EngineParts {
-  indexes: { name: string; index: ServedIndex }[];
+  /** `borrowed`: the caller keeps ownership and closes it (an application embedding the server). */
+  indexes: { name: string; index: ServedIndex; borrowed?: boolean }[];
   rerankers: RerankerEntry[];
   /** Encoders the engine created and must close (shared by indexes and rerankers). */
   ownedEncoders?: Encoder[];
@@ -85,9 +89,9 @@ export class Engine {
     parts: EngineParts,
     readonly options: ResolvedServerOptions,
   ) {
-    for (const { name, index } of parts.indexes) {
+    for (const { name, index, borrowed } of parts.indexes) {
       if (this.indexes.has(name)) throw new PlaitError('INVALID_ARGUMENT', { message: `two indexes are named "${name}"`, name });
-      this.indexes.set(name, { name, index, generation: indexGeneration(index.manifest) });
+      this.indexes.set(name, { name, index, generation: indexGeneration(index.manifest), borrowed: borrowed === true });
     }
     if (parts.rerankers.length === 0) throw new PlaitError('INVALID_ARGUMENT', { message: 'the server needs at least one reranker model' });
     this.rerankers = parts.rerankers;
@@ -264,8 +268,8 @@ export class Engine {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const e of this.indexes.values()) await e.index.close();
-    for (const r of this.rerankers) await r.reranker.close();
+    for (const e of this.indexes.values()) if (!e.borrowed) await e.index.close();
+    for (const r of this.rerankers) if (r.borrowed !== true) await r.reranker.close();
     for (const enc of this.ownedEncoders) await enc.close();
     this.resultCache.clear();
     this.queryCache.clear();
