@@ -69,10 +69,14 @@ export class Gate {
     this.opened = true;
     for (const w of this.waiters.splice(0)) w();
   }
+
+  close(): void {
+    this.opened = false;
+  }
 }
 
 /**
- * The index with searchEncodedBatch held at `gate` first. The library still runs afterwards with
+ * The index with request searches held at `gate` first. The library still runs afterwards with
  * the request's signal, so an aborted request fails inside the library, as in production.
  */
 export function gatedIndex(index: PlaitIndex, gate: Gate): ServedIndex {
@@ -82,7 +86,8 @@ export function gatedIndex(index: PlaitIndex, gate: Gate): ServedIndex {
     encoder: () => index.encoder(),
     resolveSearch: (o) => index.resolveSearch(o),
     searchEncodedBatch: async (queries, embeddings, options) => {
-      await gate.pass(options?.signal);
+      // Requests always carry a signal; the engine's warm-up (before listen) does not and passes.
+      if (options?.signal !== undefined) await gate.pass(options.signal);
       return index.searchEncodedBatch(queries, embeddings, options);
     },
     close: () => index.close(),
