@@ -124,6 +124,12 @@ export const SERVER_DEFAULTS = {
    * so admitted requests keep a bounded p99; beyond that a client is better served by an immediate 503.
    */
   maxQueue: 64,
+  /**
+   * Also shed when a newcomer's expected queueing time (requests ahead × mean work time ÷ slots)
+   * passes this: a count alone lets the wait grow to seconds when requests are slow (100-document
+   * reranks); half a second keeps admitted p99 within a few times the service time.
+   */
+  maxQueueWaitMs: 500,
   /** `Retry-After` on a 503 (seconds): one second lets a queue of `maxQueue` drain at the measured rate. */
   retryAfterSeconds: 1,
   /** Result cache (search hits by index generation, normalised query, options): 64 MiB ≈ 60k top-10 results. */

@@ -67,7 +67,9 @@ export async function createApp(engine: Engine): Promise<FastifyInstance> {
     }
     if (e.code === 'TIMEOUT') engine.metrics.timedOut.inc({ route });
     if (e.code === 'UNAUTHORIZED') void reply.header('www-authenticate', 'Bearer');
-    if (status >= 500 && e.code !== 'OVERLOADED') request.log.error({ err, code: e.code }, 'request failed');
+    // A 500 is a fault worth an error line; sheds, deadlines and hang-ups are the normal weather of a loaded server.
+    if (status >= 500 && status !== 503 && status !== 504) request.log.error({ err, code: e.code }, 'request failed');
+    else if (status >= 503) request.log.info({ code: e.code }, 'request not served');
     void reply.code(status).send(errorBody(e));
   });
   app.setNotFoundHandler((request, reply) => {

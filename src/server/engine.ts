@@ -96,7 +96,7 @@ export class Engine {
     if (parts.rerankers.length === 0) throw new PlaitError('INVALID_ARGUMENT', { message: 'the server needs at least one reranker model' });
     this.rerankers = parts.rerankers;
     this.ownedEncoders = parts.ownedEncoders ?? [];
-    this.admission = new Admission({ maxConcurrent: options.maxConcurrent, maxQueue: options.maxQueue });
+    this.admission = new Admission({ maxConcurrent: options.maxConcurrent, maxQueue: options.maxQueue, maxQueueWaitMs: options.maxQueueWaitMs });
     this.resultCache = new ByteLruCache(options.resultCacheBytes);
     this.queryCache = new ByteLruCache(options.queryCacheBytes);
     this.metrics = new ServerMetrics(

@@ -17,6 +17,7 @@ export interface ServerOptions {
   maxTimeoutMs?: number;
   maxConcurrent?: number;
   maxQueue?: number;
+  maxQueueWaitMs?: number;
   retryAfterSeconds?: number;
   resultCacheBytes?: number;
   queryCacheBytes?: number;
@@ -46,6 +47,7 @@ export interface ResolvedServerOptions {
   maxTimeoutMs: number;
   maxConcurrent: number;
   maxQueue: number;
+  maxQueueWaitMs: number;
   retryAfterSeconds: number;
   resultCacheBytes: number;
   queryCacheBytes: number;
@@ -63,7 +65,7 @@ export interface ResolvedServerOptions {
 }
 
 const KNOWN = new Set<string>([
-  'host', 'port', 'maxBodyBytes', 'timeoutMs', 'maxTimeoutMs', 'maxConcurrent', 'maxQueue', 'retryAfterSeconds',
+  'host', 'port', 'maxBodyBytes', 'timeoutMs', 'maxTimeoutMs', 'maxConcurrent', 'maxQueue', 'maxQueueWaitMs', 'retryAfterSeconds',
   'resultCacheBytes', 'queryCacheBytes', 'maxRerankDocuments', 'maxEncodeTexts', 'drainTimeoutMs', 'scoringWorkers',
   'encoderThreads', 'abortCheckQueries', 'models', 'apiKey', 'corsOrigins', 'logLevel', 'defaultMetrics',
 ]);
@@ -85,6 +87,7 @@ export function resolveServerOptions(o: ServerOptions = {}, env: NodeJS.ProcessE
     maxTimeoutMs: int('maxTimeoutMs', o.maxTimeoutMs ?? d.maxTimeoutMs, 1),
     maxConcurrent: int('maxConcurrent', o.maxConcurrent ?? d.maxConcurrent, 1),
     maxQueue: int('maxQueue', o.maxQueue ?? d.maxQueue, 0),
+    maxQueueWaitMs: int('maxQueueWaitMs', o.maxQueueWaitMs ?? d.maxQueueWaitMs, 0),
     retryAfterSeconds: int('retryAfterSeconds', o.retryAfterSeconds ?? d.retryAfterSeconds, 0),
     resultCacheBytes: int('resultCacheBytes', o.resultCacheBytes ?? d.resultCacheBytes, 0),
     queryCacheBytes: int('queryCacheBytes', o.queryCacheBytes ?? d.queryCacheBytes, 0),

@@ -16,6 +16,7 @@ interface ServeCliOptions {
   encoderThreads?: number;
   maxConcurrent?: number;
   maxQueue?: number;
+  maxQueueWaitMs?: number;
   timeoutMs?: number;
   drainTimeoutMs?: number;
   maxBodyBytes?: number;
@@ -37,6 +38,7 @@ export function registerServeCommand(program: Command): void {
     .option('--encoder-threads <n>', 'encoder worker threads per model', parseIntArg('encoderThreads', 0))
     .option('--max-concurrent <n>', 'requests working at once', parseIntArg('maxConcurrent', 1))
     .option('--max-queue <n>', 'requests waiting for a slot before 503', parseIntArg('maxQueue', 0))
+    .option('--max-queue-wait-ms <n>', 'shed when the expected wait for a slot exceeds this', parseIntArg('maxQueueWaitMs', 0))
     .option('--timeout-ms <n>', 'default per-request deadline', parseIntArg('timeoutMs', 1))
     .option('--drain-timeout-ms <n>', 'time in-flight requests get on SIGTERM', parseIntArg('drainTimeoutMs', 0))
     .option('--max-body-bytes <n>', 'largest request body', parseIntArg('maxBodyBytes', 1024))
@@ -55,6 +57,7 @@ export function registerServeCommand(program: Command): void {
         ...(o.encoderThreads === undefined ? {} : { encoderThreads: o.encoderThreads }),
         ...(o.maxConcurrent === undefined ? {} : { maxConcurrent: o.maxConcurrent }),
         ...(o.maxQueue === undefined ? {} : { maxQueue: o.maxQueue }),
+        ...(o.maxQueueWaitMs === undefined ? {} : { maxQueueWaitMs: o.maxQueueWaitMs }),
         ...(o.timeoutMs === undefined ? {} : { timeoutMs: o.timeoutMs }),
         ...(o.drainTimeoutMs === undefined ? {} : { drainTimeoutMs: o.drainTimeoutMs }),
         ...(o.maxBodyBytes === undefined ? {} : { maxBodyBytes: o.maxBodyBytes }),
