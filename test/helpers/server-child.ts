@@ -11,7 +11,10 @@ const say = (o: Record<string, unknown>): void => {
   process.stdout.write(`${JSON.stringify(o)}\n`);
 };
 
-const index = await openIndex(process.argv[2]!, { encoderOptions: { threads: 1 }, workers: 1 });
+// `node --test dist/test/` also runs helper files: without an index argument this one does nothing.
+if (process.argv[2] === undefined) process.exit(0);
+
+const index = await openIndex(process.argv[2], { encoderOptions: { threads: 1 }, workers: 1 });
 const encoder = await index.encoder();
 let terminated: Promise<void> | null = null;
 process.once('SIGTERM', () => {
