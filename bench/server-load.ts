@@ -3,13 +3,15 @@
  * as in production), the load comes from autocannon in this process.
  *
  *  1. End-to-end latency, one request at a time, query encoding included: 200 single searches
- *     (topK 10, the index's default mode) and 40 reranks of 100 documents (cold: documents never
- *     seen; warm: the same 100 again, from the reranker's document cache).
+ *     (topK 10, the index's default mode); 10 reranks of 100 documents never seen (cold: every
+ *     document encoded) and 20 of 100 documents already in the reranker's document cache (warm).
  *  2. Sustainable search rate: closed loop with `maxConcurrent` connections for `phaseS` seconds.
  *  3. 1× that rate (open loop, autocannon's overallRate) and 2× (overload): throughput, p50/p95/p99
  *     of admitted (200) requests, share shed (503 OVERLOADED at once), and any other status.
- *  4. The same 2× overload on /rerank (100 documents from a 1,000-gloss pool).
- *  5. A soak at 1× for `soakS` seconds, sampling the server's RSS every 5 s.
+ *  4. Closed loop and 2× overload on /v2/rerank, 100 documents each from a 300-gloss pool put in
+ *     the reranker's document cache first (warm: query encoding + MaxSim + HTTP).
+ *  5. A soak at 1× for `soakS` seconds, sampling the server's RSS (and JS heap, from /metrics) every 5 s.
+ * Each phase starts once the previous one's abandoned requests have left the server.
  * Every search uses a different query (wordnet glosses' first words) and the result and query
  * caches are off, so each request pays for encoding and scoring. The baseline for the ratios is
  * phase 1's single-request latency in the same run.
@@ -76,7 +78,20 @@ async function post(url: string, body: unknown): Promise<{ status: number; ms: n
   return { status: res.status, ms: performance.now() - t };
 }
 
+/** A sample of the server's own /metrics (admission in flight, JS heap used). */
+async function scrape(url: string): Promise<{ inFlight: number; heapMiB: number }> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const num = (name: string): number => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+  return { inFlight: num('plait_admission_in_flight'), heapMiB: num('plait_nodejs_heap_size_used_bytes') / 2 ** 20 };
+}
+
+/** Waits until the previous phase's abandoned work has left the server (slots free). */
+async function settle(url: string): Promise<void> {
+  while ((await scrape(url)).inFlight > 0) await new Promise((r) => setTimeout(r, 200));
+}
+
 async function phase(url: string, route: string, bodies: () => string, seconds: number, connections: number, rate: number | null): Promise<PhaseResult> {
+  await settle(url);
   const ok: number[] = [];
   const shed: number[] = [];
   const other: Record<string, number> = {};
@@ -147,14 +162,11 @@ export async function serverLoad(index: string, phaseS: number, soakS: number): 
     }
     const cold: number[] = [];
     const warm: number[] = [];
-    for (let i = 0; i < 40; i++) {
-      const docs = texts.slice(20_000 + i * 100, 20_000 + (i + 1) * 100);
-      const body = { model: 'rerank-v3.5', query: query(), documents: docs, top_n: 10 };
-      const c = await post(`${url}/v2/rerank`, body);
-      const w = await post(`${url}/v2/rerank`, { ...body, query: query() });
-      if (c.status !== 200 || w.status !== 200) throw new Error(`rerank answered ${c.status}/${w.status}`);
-      cold.push(c.ms);
-      warm.push(w.ms);
+    for (let i = 0; i < 20; i++) {
+      const docs = texts.slice(20_000 + (i % 10) * 100, 20_000 + ((i % 10) + 1) * 100);
+      const r = await post(`${url}/v2/rerank`, { model: 'rerank-v3.5', query: query(), documents: docs, top_n: 10 });
+      if (r.status !== 200) throw new Error(`rerank answered ${r.status}`);
+      (i < 10 ? cold : warm).push(r.ms);
     }
 
     // 2–3. Sustainable rate, then 1× and 2× of it.
@@ -164,8 +176,10 @@ export async function serverLoad(index: string, phaseS: number, soakS: number): 
     const at1 = await phase(url, search, body, phaseS, 64, rate);
     const at2 = await phase(url, search, body, phaseS, 128, 2 * rate);
 
-    // 4. Rerank under overload: 100 documents from a pool the document cache partly holds.
-    const pool = texts.slice(25_000, 26_000);
+    // 4. Rerank under load, warm: 100 documents drawn from a 300-gloss pool that is first put in the
+    //    reranker's document cache (cold 100-document reranks are measured one at a time above).
+    const pool = texts.slice(25_000, 25_300);
+    for (let i = 0; i < pool.length; i += 100) await post(`${url}/v2/rerank`, { model: 'rerank-v3.5', query: query(), documents: pool.slice(i, i + 100) });
     let r = 0;
     const rerankBody = (): string => {
       r++;
@@ -178,7 +192,11 @@ export async function serverLoad(index: string, phaseS: number, soakS: number): 
 
     // 5. Soak at 1×, RSS every 5 s.
     const rss: number[] = [rssMiB(child.pid!)];
-    const sampler = setInterval(() => rss.push(rssMiB(child.pid!)), 5000);
+    const heap: number[] = [];
+    const sampler = setInterval(() => {
+      rss.push(rssMiB(child.pid!));
+      void scrape(url).then((m) => heap.push(m.heapMiB));
+    }, 5000);
     const soak = await phase(url, search, body, soakS, 64, rate);
     clearInterval(sampler);
     rss.push(rssMiB(child.pid!));
@@ -201,6 +219,7 @@ export async function serverLoad(index: string, phaseS: number, soakS: number): 
         okLatency: soak.okLatency,
         rssMiB: { first: rss[0], last: rss.at(-1), max: Math.max(...rss), firstHalfMean: mean(rss.slice(0, half)), secondHalfMean: mean(rss.slice(half)) },
         samples: rss.map((x) => Number(x.toFixed(0))),
+        heapUsedMiB: heap.map((x) => Number(x.toFixed(0))),
       },
       ratios: {
         at1xP50OverSingleP50: at1.okLatency === null ? null : at1.okLatency.p50 / percentiles(single).p50,

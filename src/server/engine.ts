@@ -1,18 +1,13 @@
 /**
  * The engine the server is decorated with: the open indexes, the rerankers (one per model), the
  * encoders they share, the two caches, admission control and the metrics. Routes call its methods
- * and never open anything themselves; `openEngine` builds it (and warms it) and `close()` releases
+ * and never open anything themselves; `openEngine` (lifecycle.ts) builds and warms it, `close()` releases
  * everything it owns. Nothing here knows HTTP.
  */
 import { createHash } from 'node:crypto';
 import {
   PlaitError,
-  createEncoder,
-  resolveModelSpec,
-  openIndex,
-  readManifest,
-  Reranker,
-  resolveIndexPath,
+  type Reranker,
   type Encoder,
   type IndexManifest,
   type PlaitIndex,
@@ -281,51 +276,3 @@ function resultBytes(r: SearchResult): number {
   for (const h of r.hits) bytes += 96 + 2 * (h.docId.length + (h.title?.length ?? 0) + (h.text?.length ?? 0)) + (h.metadata == null ? 0 : 2 * JSON.stringify(h.metadata).length);
   return bytes;
 }
-
-/** Opens indexes and rerankers for `plait serve`, sharing one encoder per model, then warms them. */
-export async function openEngine(indexNames: string[], options: ResolvedServerOptions): Promise<Engine> {
-  const encoders = new Map<string, Promise<Encoder>>();
-  const encoderFor = (spec: Awaited<ReturnType<typeof resolveModelSpec>>): Promise<Encoder> => {
-    const key = JSON.stringify(spec);
-    let e = encoders.get(key);
-    if (e === undefined) {
-      e = createEncoder(spec, { threads: options.encoderThreads });
-      encoders.set(key, e);
-    }
-    return e;
-  };
-  const opened: { name: string; index: ServedIndex }[] = [];
-  const rerankers: RerankerEntry[] = [];
-  let engine: Engine;
-  try {
-    const usedNames = new Set<string>();
-    for (const spec of indexNames) {
-      const manifest = readManifest(resolveIndexPath(spec));
-      const encoder = await encoderFor(manifest.modelSpec);
-      const index = await openIndex(spec, { encoder, workers: options.scoringWorkers });
-      let name = spec.replace(/\/+$/, '').split('/').at(-1)!;
-      for (let i = 2; usedNames.has(name); i++) name = `${name}-${i}`;
-      usedNames.add(name);
-      opened.push({ name, index });
-    }
-    for (const model of options.models) {
-      const encoder = await encoderFor(await resolveModelSpec(model, {}));
-      const reranker = await Reranker.create({ encoder });
-      rerankers.push({ names: [...new Set([encoder.info.name, ...(model === undefined ? [] : [model])])], reranker });
-    }
-    engine = new Engine({ indexes: opened, rerankers, ownedEncoders: await Promise.all(encoders.values()) }, options);
-  } catch (err) {
-    for (const o of opened) await o.index.close().catch(() => {});
-    for (const r of rerankers) await r.reranker.close().catch(() => {});
-    for (const e of encoders.values()) await (await e.catch(() => null))?.close();
-    throw err;
-  }
-  try {
-    await engine.warmUp();
-  } catch (err) {
-    await engine.close();
-    throw err;
-  }
-  return engine;
-}
-

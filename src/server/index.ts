@@ -1,8 +1,8 @@
 /** The passage-ranking server (`plait serve`): see docs/ARCHITECTURE.md, "server/". */
-export { startServer, serveEngine, closeOnSignals } from './lifecycle.js';
+export { startServer, serveEngine, closeOnSignals, openEngine } from './lifecycle.js';
 export type { RunningServer } from './lifecycle.js';
 export { createApp } from './app.js';
-export { Engine, openEngine, indexGeneration, normaliseQuery } from './engine.js';
+export { Engine, indexGeneration, normaliseQuery } from './engine.js';
 export type { EngineParts, IndexEntry, RerankerEntry, ServedIndex, QueryAnswer } from './engine.js';
 export { resolveServerOptions } from './options.js';
 export type { ServerOptions, ResolvedServerOptions } from './options.js';

@@ -5,9 +5,10 @@
  * within the drain timeout (then cut the rest), then close indexes, rerankers and encoders.
  */
 import type { FastifyInstance } from 'fastify';
+import { createEncoder, openIndex, readManifest, Reranker, resolveIndexPath, resolveModelSpec, type Encoder } from '../index.js';
 import { createApp } from './app.js';
-import { openEngine, type Engine } from './engine.js';
-import { resolveServerOptions, type ServerOptions } from './options.js';
+import { Engine, type RerankerEntry, type ServedIndex } from './engine.js';
+import { resolveServerOptions, type ResolvedServerOptions, type ServerOptions } from './options.js';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -95,3 +96,51 @@ export function closeOnSignals(server: RunningServer, onClosed: (code: number) =
     process.off('SIGINT', handler);
   };
 }
+
+/** Opens indexes and rerankers for `plait serve`, sharing one encoder per model, then warms them. */
+export async function openEngine(indexNames: string[], options: ResolvedServerOptions): Promise<Engine> {
+  const encoders = new Map<string, Promise<Encoder>>();
+  const encoderFor = (spec: Awaited<ReturnType<typeof resolveModelSpec>>): Promise<Encoder> => {
+    const key = JSON.stringify(spec);
+    let e = encoders.get(key);
+    if (e === undefined) {
+      e = createEncoder(spec, { threads: options.encoderThreads });
+      encoders.set(key, e);
+    }
+    return e;
+  };
+  const opened: { name: string; index: ServedIndex }[] = [];
+  const rerankers: RerankerEntry[] = [];
+  let engine: Engine;
+  try {
+    const usedNames = new Set<string>();
+    for (const spec of indexNames) {
+      const manifest = readManifest(resolveIndexPath(spec));
+      const encoder = await encoderFor(manifest.modelSpec);
+      const index = await openIndex(spec, { encoder, workers: options.scoringWorkers });
+      let name = spec.replace(/\/+$/, '').split('/').at(-1)!;
+      for (let i = 2; usedNames.has(name); i++) name = `${name}-${i}`;
+      usedNames.add(name);
+      opened.push({ name, index });
+    }
+    for (const model of options.models) {
+      const encoder = await encoderFor(await resolveModelSpec(model, {}));
+      const reranker = await Reranker.create({ encoder });
+      rerankers.push({ names: [...new Set([encoder.info.name, ...(model === undefined ? [] : [model])])], reranker });
+    }
+    engine = new Engine({ indexes: opened, rerankers, ownedEncoders: await Promise.all(encoders.values()) }, options);
+  } catch (err) {
+    for (const o of opened) await o.index.close().catch(() => {});
+    for (const r of rerankers) await r.reranker.close().catch(() => {});
+    for (const e of encoders.values()) await (await e.catch(() => null))?.close();
+    throw err;
+  }
+  try {
+    await engine.warmUp();
+  } catch (err) {
+    await engine.close();
+    throw err;
+  }
+  return engine;
+}
+
