@@ -200,6 +200,10 @@ export async function serverLoad(index: string, phaseS: number, soakS: number): 
     const soak = await phase(url, search, body, soakS, 64, rate);
     clearInterval(sampler);
     rss.push(rssMiB(child.pid!));
+    // Under load RSS holds in-flight buffers and uncollected garbage; 10 s idle shows what stays.
+    await new Promise((res) => setTimeout(res, 10_000));
+    const idleRss = rssMiB(child.pid!);
+    const idleHeap = (await scrape(url)).heapMiB;
     const half = Math.floor(rss.length / 2);
     const mean = (a: number[]): number => a.reduce((x, y) => x + y, 0) / Math.max(1, a.length);
 
@@ -217,7 +221,8 @@ export async function serverLoad(index: string, phaseS: number, soakS: number): 
         shed: soak.shed,
         other: soak.other,
         okLatency: soak.okLatency,
-        rssMiB: { first: rss[0], last: rss.at(-1), max: Math.max(...rss), firstHalfMean: mean(rss.slice(0, half)), secondHalfMean: mean(rss.slice(half)) },
+        rssMiB: { first: rss[0], last: rss.at(-1), max: Math.max(...rss), firstHalfMean: mean(rss.slice(0, half)), secondHalfMean: mean(rss.slice(half)), afterIdle10s: idleRss },
+        heapUsedAfterIdleMiB: idleHeap,
         samples: rss.map((x) => Number(x.toFixed(0))),
         heapUsedMiB: heap.map((x) => Number(x.toFixed(0))),
       },
