@@ -97,11 +97,14 @@ export function closeOnSignals(server: RunningServer, onClosed: (code: number) =
   };
 }
 
-/** Opens indexes and rerankers for `plait serve`, sharing one encoder per model, then warms them. */
+/** Opens indexes and rerankers for `plait serve` (one encoder per model and role), then warms them. */
 export async function openEngine(indexNames: string[], options: ResolvedServerOptions): Promise<Engine> {
   const encoders = new Map<string, Promise<Encoder>>();
-  const encoderFor = (spec: Awaited<ReturnType<typeof resolveModelSpec>>): Promise<Encoder> => {
-    const key = JSON.stringify(spec);
+  // One encoder per model and role: indexes encode queries, rerankers mostly documents. Separate
+  // worker threads keep a 100-document rerank (seconds of encoding with the bundled model) from
+  // stalling every search's query encoding behind it; indexes of the same model share theirs.
+  const encoderFor = (spec: Awaited<ReturnType<typeof resolveModelSpec>>, role: 'query' | 'rerank'): Promise<Encoder> => {
+    const key = `${role}:${JSON.stringify(spec)}`;
     let e = encoders.get(key);
     if (e === undefined) {
       e = createEncoder(spec, { threads: options.encoderThreads });
@@ -116,7 +119,7 @@ export async function openEngine(indexNames: string[], options: ResolvedServerOp
     const usedNames = new Set<string>();
     for (const spec of indexNames) {
       const manifest = readManifest(resolveIndexPath(spec));
-      const encoder = await encoderFor(manifest.modelSpec);
+      const encoder = await encoderFor(manifest.modelSpec, 'query');
       const index = await openIndex(spec, { encoder, workers: options.scoringWorkers });
       let name = spec.replace(/\/+$/, '').split('/').at(-1)!;
       for (let i = 2; usedNames.has(name); i++) name = `${name}-${i}`;
@@ -124,7 +127,7 @@ export async function openEngine(indexNames: string[], options: ResolvedServerOp
       opened.push({ name, index });
     }
     for (const model of options.models) {
-      const encoder = await encoderFor(await resolveModelSpec(model, {}));
+      const encoder = await encoderFor(await resolveModelSpec(model, {}), 'rerank');
       const reranker = await Reranker.create({ encoder });
       rerankers.push({ names: [...new Set([encoder.info.name, ...(model === undefined ? [] : [model])])], reranker });
     }
