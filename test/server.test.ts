@@ -233,6 +233,20 @@ test('API key: bearer required (constant-time compare) except on /health and /re
   }
 });
 
+test('/ready answers 503 once draining starts, while /health stays 200', async () => {
+  const s = await serve(sample);
+  try {
+    assert.equal((await fetch(`${s.url}/ready`)).status, 200);
+    s.engine.markDraining();
+    const r = await fetch(`${s.url}/ready`);
+    assert.equal(r.status, 503);
+    assert.equal(((await r.json()) as { status: string }).status, 'not ready');
+    assert.equal((await fetch(`${s.url}/health`)).status, 200);
+  } finally {
+    await s.close();
+  }
+});
+
 test('/metrics parses as Prometheus text and counts exactly what was sent', async () => {
   const s = await serve(sample);
   try {
