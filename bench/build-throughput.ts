@@ -17,6 +17,7 @@ import { buildIndexFromEmbeddings } from '../src/indexer/build-from-embeddings.j
 import type { EmbeddingSource } from '../src/indexer/compress-passages.js';
 import type { TokenEmbeddings } from '../src/encoder/types.js';
 import { kernelsStatus } from '../src/kernels/index.js';
+import { listedFiles } from '../src/format/manifest.js';
 import { SyntheticVectors } from '../test/helpers/synthetic.js';
 import { syntheticModel } from '../test/helpers/synthetic-index.js';
 import { isMain, machine, peakRssMiB } from './common.js';
@@ -70,7 +71,7 @@ export async function buildSynthetic(tokens: number, indexPath: string): Promise
     },
   });
   const seconds = (performance.now() - t0) / 1000;
-  const indexBytes = Object.values(manifest.files).reduce((a, f) => a + f.bytes, 0);
+  const indexBytes = listedFiles(manifest).reduce((a, f) => a + f.entry.bytes, 0);
   return { tokens: manifest.counts.tokens, passages: nPassages, seconds, vectorsPerSecond: manifest.counts.tokens / seconds, phases, peakRssMiB: peakRssMiB(), centroids: manifest.counts.centroids, indexBytes };
 }
 

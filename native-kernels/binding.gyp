@@ -10,7 +10,8 @@
         "src/addon.cc",
         "src/dense-kernels.cc",
         "src/codec-kernels.cc",
-        "src/cpu-features.cc"
+        "src/cpu-features.cc",
+        "src/mmap.cc"
       ],
       "dependencies": [
         "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"

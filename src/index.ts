@@ -18,8 +18,8 @@ export type { PlaidParams } from './config/defaults.js';
 
 // Encoders
 export { createEncoder } from './encoder/create-encoder.js';
-export { resolveModelSpec } from './encoder/resolve-model.js';
-export type { ResolveModelOptions } from './encoder/resolve-model.js';
+export { resolveModelSpec, resolveModelGraph } from './encoder/resolve-model.js';
+export type { ResolveModelOptions, ResolvedModelGraph } from './encoder/resolve-model.js';
 export { pullModel, cachedModel, defaultCacheDir } from './encoder/hub/index.js';
 export type { PullOptions, PullProgress, PulledModel } from './encoder/hub/index.js';
 export type {
@@ -31,6 +31,10 @@ export type {
   TokenizedText,
   TextKind,
 } from './encoder/types.js';
+
+// Checkpoint conversion (BERT weights → ONNX graph, cached with a manifest)
+export { ensureConvertedGraph, convertManifestFor, isConvertibleCheckpoint, CONVERT_MANIFEST_FILE } from './encoder/convert/index.js';
+export type { ConvertedGraph, ConvertManifest, ConvertOptions, ConvertedHead } from './encoder/convert/index.js';
 
 // Kernels
 export { getKernels, kernelsStatus, typescriptKernels, nativeKernels } from './kernels/index.js';
@@ -61,8 +65,33 @@ export type { StoredDocument, StoredPassage, Bm25Hit } from './docstore/index.js
 // Search and rerank
 export { openIndex, PlaitIndex, checkModel } from './search/plait-index.js';
 export type { OpenIndexOptions, SearchHit, SearchMode, SearchOptions, SearchResult, SearchTimings } from './search/plait-index.js';
+export type { ExplainOptions, Explanation, TokenMatch, ExplainedToken, HybridParts } from './search/plait-index.js';
+export type { RowToken, TokenRole } from './encoder/types.js';
+export type { Bm25TermMatch } from './docstore/index.js';
 export { Reranker, rerank, closeRerankers } from './rerank/reranker.js';
+// Search edge cases (engine, issue 8): why a query got no hits; MaxSim of a token-less document.
+export type { EmptyReason } from './search/query-text.js';
+export { MAXSIM_EMPTY_TOKEN } from './kernels/types.js';
 export type { RerankDocument, RerankOptions, RerankResult, RerankerOptions } from './rerank/reranker.js';
+
+// Cross-encoder final stage and staged pipelines (issue 11)
+export { CROSS_ENCODER_DEFAULTS, PIPELINE_DEFAULTS } from './config/defaults.js';
+export { CrossEncoder, crossEncoderFiles, resolveCrossEncoder, relevantClass } from './rerank/cross-encoder/index.js';
+export type { CrossEncoderOptions, CrossScoreOptions, CrossScoreStats, CrossScorer, CrossEncoderFiles, CrossEncoderVariant, ResolveCrossEncoderOptions } from './rerank/cross-encoder/index.js';
+export { SearchPipeline, runPipeline, parsePipeline, validateStages, formatPipeline, CircuitBreaker, STAGE_NAMES } from './pipeline/index.js';
+export type {
+  PipelineResult,
+  PipelineStage,
+  PipelineRunOptions,
+  SearchPipelineOptions,
+  StageName,
+  StageReport,
+  Degradation,
+  DegradeReason,
+  BreakerState,
+  BreakerSnapshot,
+  CircuitBreakerOptions,
+} from './pipeline/index.js';
 
 // Evaluation
 export {
@@ -79,3 +108,8 @@ export {
   renderReportHtml,
 } from './eval/index.js';
 export type { EvalQuery, Qrels, Run, RunHit, EvalResult, MetricName, MetricValues, LatencyStats, Comparison } from './eval/index.js';
+
+// CLI and files hardening (issue 8): index name lookup, build clean-up, skipped queries, report provenance
+export { locateIndex, indexCandidates } from './format/index-path.js';
+export { cleanStaleBuilds, removeActiveBuildDirs } from './format/publish.js';
+export type { SkippedQuery, ComparisonMeta } from './eval/index.js';

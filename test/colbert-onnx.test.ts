@@ -4,7 +4,7 @@ import { cp, mkdtemp, rm, unlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createEncoder } from '../src/encoder/create-encoder.js';
-import { colbertOnnxFamily, buildBatch, readOutputShape, type SpecialIds } from '../src/encoder/colbert-onnx/index.js';
+import { colbertOnnxFamily, buildBatch, readOutputShape, readCheckpoint, type SpecialIds } from '../src/encoder/colbert-onnx/index.js';
 import type { Encoder, ModelSpec, TokenEmbeddings } from '../src/encoder/types.js';
 import { isPlaitError } from '../src/errors/index.js';
 import { makeTinyColbert, tinyVocab } from './helpers/tiny-colbert.js';
@@ -140,6 +140,17 @@ describe('colbert-onnx through createEncoder (threads: 0)', () => {
     const [d] = await enc.encodeDocuments(['hello, world.']);
     assert.deepEqual([...d!.tokenIds], [CLS, D, id('hello'), id('world'), SEP]);
     assertUnitRows(d!, 16);
+  });
+
+  test('without a setting, queries do not attend to their [MASK] rows (ColBERTConfig and PyLate default)', async () => {
+    const { readFileSync, writeFileSync, mkdtempSync, cpSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const copy = mkdtempSync(path.join(tmpdir(), 'plait-attend-'));
+    cpSync(dirs.colbertv2, copy, { recursive: true });
+    const meta = JSON.parse(readFileSync(path.join(copy, 'artifact.metadata'), 'utf8')) as Record<string, unknown>;
+    delete meta['attend_to_mask_tokens'];
+    writeFileSync(path.join(copy, 'artifact.metadata'), JSON.stringify(meta));
+    assert.equal(readCheckpoint({ family: 'colbert-onnx', dir: copy }).attendToMaskTokens, false);
   });
 
   test('attending to [MASK]s changes the content rows (they see the expansion tokens)', async () => {

@@ -42,13 +42,13 @@ test('build → reopen → same counts, and every file is listed with size and c
 
 test('a truncated file is refused with INDEX_CORRUPT naming the file', async () => {
   const p = copy('truncated');
-  truncateSync(join(p, 'residuals.u8'), statSync(join(p, 'residuals.u8')).size - 7);
-  await assert.rejects(openIndex(p), (e) => isPlaitError(e, 'INDEX_CORRUPT') && /residuals\.u8/.test(e.message));
+  truncateSync(join(p, 'residuals.0000.u8'), statSync(join(p, 'residuals.0000.u8')).size - 7);
+  await assert.rejects(openIndex(p), (e) => isPlaitError(e, 'INDEX_CORRUPT') && /residuals\.0000\.u8/.test(e.message));
 });
 
 test('a flipped byte is caught by the checksum', async () => {
   const p = copy('flipped');
-  const f = join(p, 'codes.i32');
+  const f = join(p, 'codes.0000.i32');
   const b = readFileSync(f);
   b[5] = b[5]! ^ 0xff;
   writeFileSync(f, b);

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "kernels.h"
+#include "mmap.h"
 
 namespace {
 
@@ -300,6 +301,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("topK", Napi::Function::New(env, TopK, "topK"));
   exports.Set("simd", Napi::Function::New(env, SimdName, "simd"));
   exports.Set("cpuFeatures", Napi::Function::New(env, CpuFeaturesValue, "cpuFeatures"));
+  exports.Set("mapFile", Napi::Function::New(env, plait::MapFile, "mapFile"));
   return exports;
 }
 

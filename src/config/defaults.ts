@@ -12,10 +12,12 @@ export const ENCODER_DEFAULTS = {
   /** Texts per ONNX run: large enough to amortise session overhead, small enough to bound padding memory. */
   batchSize: 32,
   /**
-   * Encoder worker threads. onnxruntime's `run` and TF.js-wasm block their thread, so encoding runs in
-   * workers; 0 means "one per core, at most 4" (resolved at run time).
+   * Encoder worker threads when none are asked for: one per core, at most this many. onnxruntime's
+   * `run` and TF.js-wasm block their thread, so encoding runs in workers; beyond 4 the encoders
+   * contend for memory bandwidth. Everywhere in plait, `threads: 0` / `workers: 0` means "no worker
+   * threads: run on the calling thread", never "auto"; leaving the option out means auto.
    */
-  threads: 0,
+  maxAutoThreads: 4,
   /** onnxruntime intra-op threads per worker: 1, because parallelism comes from the workers themselves. */
   intraOpNumThreads: 1,
   /** Longest text accepted, in UTF-16 code units (1 MiB of text); longer input is refused, not silently cut. */
@@ -77,6 +79,23 @@ export const SEARCH_DEFAULTS = {
   maxBatchQueries: 1024,
   /** Largest topK accepted. */
   maxTopK: 10_000,
+  /**
+   * Queries per searchBatch call when a command runs a queries file: enough to keep scoring workers
+   * busy and amortise encoder calls, few enough that progress updates often and a failure loses little.
+   */
+  batchQueries: 32,
+  /**
+   * Passages scored between two deadline checks on the calling thread (exhaustive scans, PLAID's
+   * centroid-interaction and exact stages). A chunk of 4096 passages × 32 query tokens × 128 d is
+   * about 1 ms of MaxSim on one core, so a deadline is overshot by about that much; the check is
+   * one clock read, invisible at this spacing.
+   */
+  deadlineCheckEvery: 4096,
+  /**
+   * PLAID widening rounds when the survivors hold fewer than topK distinct documents (each round
+   * ×4 nIvfProbe and ndocs, no pruning); after them the search scores every passage exactly.
+   */
+  wideningRounds: 2,
 } as const;
 
 export interface PlaidParams {
@@ -97,8 +116,13 @@ export function plaidDefaultsFor(topK: number): PlaidParams {
 
 /** Rerank defaults. */
 export const RERANK_DEFAULTS = {
-  /** Document embeddings kept in the LRU cache (by content hash). ~110 tokens × 128 d × 4 B ≈ 56 KB each → ~56 MB. */
-  cacheEntries: 1000,
+  /**
+   * Bytes of passage embeddings kept in the LRU cache (by content hash), whatever the model's dim:
+   * an entry costs its tokens × dim × 4 B, so 64 MiB holds ~1,100 passages of 110 tokens at 128 d
+   * (colbertv2.0) and ~300 at the bundled model's 512 d, instead of a count that made the bundled
+   * model's cache 4× larger than intended.
+   */
+  cacheBytes: 64 << 20,
 } as const;
 
 /** HTTP server defaults (`plait serve`, src/server). */
@@ -155,8 +179,11 @@ export const SERVER_DEFAULTS = {
 
 /** Evaluation defaults. */
 export const EVAL_DEFAULTS = {
-  /** Depth of runs used for metrics (Recall@1000 needs 1000). */
-  depth: 1000,
+  /**
+   * Results per query that `plait eval` searches (--depth): 100 covers nDCG@10, MRR@10 and R@100,
+   * BEIR's headline metrics, at a tenth of the search time of 1000; pass 1000 for R@1000.
+   */
+  depth: 100,
   /** Randomisation-test permutations: p-values resolved to ~0.001. */
   permutations: 10_000,
 } as const;
@@ -212,4 +239,86 @@ export const COLBERT_ONNX_DEFAULTS = {
    * far above the ~0.2 ms a call takes, so only a dead worker hits it.
    */
   tokenizerBridgeTimeoutMs: 30_000,
+} as const;
+
+/** Cross-encoder final stage (src/rerank/cross-encoder). */
+export const CROSS_ENCODER_DEFAULTS = {
+  /**
+   * Pairs per ONNX run. Pairs are sorted by token count first, so a batch pads little; 16 pairs of
+   * 256 tokens are ~4k token rows, past which a bigger batch saves no per-run overhead on a CPU,
+   * while a smaller one lets a deadline stop the stage sooner (it is checked between batches).
+   */
+  batchSize: 16,
+  /**
+   * Pair length when neither tokenizer.json (truncation.max_length), tokenizer_config.json
+   * (model_max_length) nor config.json (max_position_embeddings) says: BERT's 512, the length
+   * ms-marco cross-encoders and bge-rerankers were trained at.
+   */
+  maxLength: 512,
+  /**
+   * Share of maxLength a query may take before it is cut (the rest is the document's): a query
+   * longer than this is unusual (a pasted passage) and truncating only the document would leave
+   * it no room at all.
+   */
+  maxQueryFraction: 0.5,
+  /** Worker threads running the model: 1, so a cross-encoder leaves the other core to search; raise it for throughput. */
+  threads: 1,
+} as const;
+
+/** Staged pipelines (src/pipeline) and their circuit breaker. */
+export const PIPELINE_DEFAULTS = {
+  /**
+   * Calls the breaker remembers (a count-based sliding window, as in resilience4j): 20 is enough for
+   * a failure rate to mean something and short enough that a dead model trips it within a second
+   * of traffic at 20 qps.
+   */
+  breakerWindow: 20,
+  /** Calls the window must hold before the breaker may open, so one early failure cannot trip it. */
+  breakerMinimumCalls: 5,
+  /** Share of failed or slow calls in the window that opens the breaker (resilience4j's default 50%). */
+  breakerFailureRate: 0.5,
+  /**
+   * How long an open breaker refuses calls before letting one trial call through (half-open):
+   * 30 s gives a restarting model worker time to come back without hammering it.
+   */
+  breakerCoolDownMs: 30_000,
+  /** Trial calls let through while half-open; all must succeed to close the breaker again. */
+  breakerHalfOpenCalls: 1,
+} as const;
+
+/** On-disk format (src/format): segment sizes and when integrity is checked in full (issue 9). */
+export const FORMAT_DEFAULTS = {
+  /**
+   * Largest residual segment file, in bytes (codes segments are a quarter of it at 128-d 2-bit, or
+   * less). 1 GiB keeps every segment far below V8's 4 GiB typed-array limit and 2^31-row Int32
+   * offsets, while a 70M-token MS MARCO index still fits in 3 segments. Tests set a few KiB.
+   */
+  segmentBytes: 1 << 30,
+  /**
+   * Opening an index verifies every listed file's size always, and its CRC-32 too when all listed
+   * files together are at most this many bytes: a full CRC pass reads every byte (about 1 s per GB
+   * here, and it would fault a memory-mapped index wholly into RSS), so larger indexes are checked
+   * in full only on request (`verify: 'full'`, `plait info`).
+   */
+  verifyOnOpenMaxBytes: 256 * (1 << 20),
+} as const;
+
+/** Memory bounds of an index build (issue 9): peak RSS must not grow with the corpus. */
+export const BUILD_MEMORY_DEFAULTS = {
+  /**
+   * Float32 token vectors held per encode/compress chunk (the next chunk is encoded while this one
+   * is compressed, and the chunk is staged once more for the assignment workers, so about three
+   * times this is live). Passages per chunk = this ÷ (mean tokens × dim × 4), at most
+   * BUILD_DEFAULTS.chunkSize: 32 MiB is ~145 passages of the bundled model (512-d, ~110 tokens),
+   * still 4 encoder batches of 32 per chunk; 1,200 MS MARCO-like passages at 128-d.
+   */
+  chunkBytes: 32 * (1 << 20),
+  /** IVF entries (4 bytes each) filled per pass over the codes: centroids are done in ranges that fit. */
+  ivfBlockEntries: 1 << 24,
+  /**
+   * A document longer than this many UTF-16 code units is tokenized and split block by block (each
+   * block ends at whitespace), so a 5 MB document streams its passages instead of hitting the
+   * tokenizer's text limit (ENCODER_DEFAULTS.maxTextLength).
+   */
+  splitBlockChars: 1 << 16,
 } as const;

@@ -1,16 +1,22 @@
 /**
  * `resolveModelSpec(model)`: turns what a user typed after --model into a ModelSpec.
  * - nothing, "bundled" or "use-lite": the bundled USE-lite model;
- * - an existing folder: a ColBERT ONNX checkpoint in it (its files are checked now);
+ * - an existing folder: its ONNX graph as is when it has one; else, when it holds a BERT checkpoint
+ *   (config.json + model.safetensors / pytorch_model.bin), the graph encoder/convert builds from it
+ *   into `<cache>/converted/` once and reuses (spec.onnxFile is then that graph's absolute path);
  * - "org/name" (optionally "org/name@revision") that is not a local path: the cached hub copy, or a pull;
  * - anything else: MODEL_NOT_FOUND.
+ * `resolveModelGraph(model)` does the same for any BERT checkpoint (cross-encoders too) and returns
+ * the folder and graph path instead of an encoder spec.
  */
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { PlaitError } from '../errors/index.js';
-import { checkpointFiles } from './colbert-onnx/checkpoint-config.js';
+import { checkpointFiles, ONNX_FILE_CANDIDATES } from './colbert-onnx/checkpoint-config.js';
+import { CONVERT_MANIFEST_FILE, ensureConvertedGraph, type ConvertManifest } from './convert/convert-checkpoint.js';
+import { findCheckpointLayout } from './convert/checkpoint-layout.js';
 import { cachedModel, pullModel, type PullProgress } from './hub/pull-model.js';
-import { isRepoId } from './hub/hub-env.js';
+import { defaultCacheDir, isRepoId } from './hub/hub-env.js';
 import type { ModelSpec } from './types.js';
 
 export interface ResolveModelOptions {
@@ -26,8 +32,25 @@ function looksLikePath(s: string): boolean {
   return s.startsWith('.') || s.startsWith('/') || s.startsWith('~') || /^[A-Za-z]:[\\/]/.test(s) || s.includes('\\') || s.split('/').length > 2;
 }
 
-export async function resolveModelSpec(model: string | undefined, opts: ResolveModelOptions = {}): Promise<ModelSpec> {
-  if (model === undefined || BUNDLED.has(model.trim())) return { family: 'use-lite' };
+/** A checkpoint's folder and the ONNX graph to run, for stages that load the graph themselves. */
+export interface ResolvedModelGraph {
+  /** The checkpoint folder: tokenizer.json and the settings files are read from here. */
+  dir: string;
+  /** Absolute path of the graph: the folder's own, or the one plait converted from its weights. */
+  onnxPath: string;
+  /** The conversion manifest (head: ColBERT `embeddings` or cross-encoder `logits`) when plait built the graph. */
+  converted: ConvertManifest | null;
+  /** "org/name[@revision]" for hub models, else the folder's path. */
+  name: string;
+}
+
+/**
+ * A hub id ("org/name[@revision]") or a local folder → its folder and ONNX graph, pulling and
+ * converting as needed (see the module header). The cross-encoder stage uses this; the encoder
+ * goes through resolveModelSpec. Throws MODEL_NOT_FOUND, MODEL_FILE_MISSING, the hub's download
+ * errors, and the converter's MODEL_UNSUPPORTED / MODEL_UNSAFE / MODEL_MISMATCH / MODEL_LOAD_FAILED.
+ */
+export async function resolveModelGraph(model: string, opts: ResolveModelOptions = {}): Promise<ResolvedModelGraph> {
   if (typeof model !== 'string' || model.trim().length === 0) {
     throw new PlaitError('INVALID_ARGUMENT', { message: `Expected a model folder or hub repo id for model but received ${JSON.stringify(model)}`, name: 'model' });
   }
@@ -36,8 +59,13 @@ export async function resolveModelSpec(model: string | undefined, opts: ResolveM
     if (!statSync(dir).isDirectory()) {
       throw new PlaitError('MODEL_NOT_FOUND', { message: `${dir} is a file; pass the folder that holds model.onnx and tokenizer.json`, model });
     }
-    checkpointFiles(dir);
-    return { family: 'colbert-onnx', dir };
+    const own = ONNX_FILE_CANDIDATES.find((f) => existsSync(path.join(dir, f)));
+    if (own !== undefined || findCheckpointLayout(dir) === null) {
+      // Its own graph, used as is (or nothing to run: checkpointFiles names what is missing).
+      return { dir, onnxPath: checkpointFiles(dir).onnxPath, converted: null, name: dir };
+    }
+    const graph = await ensureConvertedGraph(dir, { cacheDir: opts.cacheDir ?? defaultCacheDir() });
+    return { dir, onnxPath: graph.onnxPath, converted: graph.manifest, name: dir };
   }
   const [repoId, revision] = model.split('@', 2) as [string, string | undefined];
   if (!looksLikePath(model) && isRepoId(repoId)) {
@@ -50,11 +78,32 @@ export async function resolveModelSpec(model: string | undefined, opts: ResolveM
         ...(opts.onProgress === undefined ? {} : { onProgress: opts.onProgress }),
         ...(opts.signal === undefined ? {} : { signal: opts.signal }),
       }));
-    checkpointFiles(pulled.dir);
-    return { family: 'colbert-onnx', dir: pulled.dir, name: revision === undefined ? repoId : `${repoId}@${revision}` };
+    const name = revision === undefined ? repoId : `${repoId}@${revision}`;
+    // A graph plait converted when pulling is checked against its sources (and a newer converter).
+    if (existsSync(path.join(pulled.dir, CONVERT_MANIFEST_FILE))) {
+      const graph = await ensureConvertedGraph(pulled.dir, { outDir: pulled.dir });
+      return { dir: pulled.dir, onnxPath: graph.onnxPath, converted: graph.manifest, name };
+    }
+    return { dir: pulled.dir, onnxPath: checkpointFiles(pulled.dir).onnxPath, converted: null, name };
   }
   throw new PlaitError('MODEL_NOT_FOUND', {
     message: `"${model}" is neither a local folder nor a hub repo id (org/name); use --model <dir>, --model org/name, or leave it out for the bundled model`,
     model,
   });
+}
+
+export async function resolveModelSpec(model: string | undefined, opts: ResolveModelOptions = {}): Promise<ModelSpec> {
+  if (model === undefined || BUNDLED.has(model.trim())) return { family: 'use-lite' };
+  const g = await resolveModelGraph(model, opts);
+  if (g.converted !== null && g.converted.head.kind !== 'colbert') {
+    throw new PlaitError('MODEL_UNSUPPORTED', {
+      message: `${g.name} is a cross-encoder (a classifier head with ${g.converted.head.numLabels} label(s)), not a ColBERT encoder; use it as the re-ranking model`,
+      model,
+    });
+  }
+  checkpointFiles(g.dir, g.onnxPath);
+  const hub = g.name !== g.dir;
+  // A graph outside the folder (converted into the model cache) travels in the spec as an absolute path.
+  const outside = path.relative(g.dir, g.onnxPath).startsWith('..');
+  return { family: 'colbert-onnx', dir: g.dir, ...(hub ? { name: g.name } : {}), ...(outside ? { onnxFile: g.onnxPath } : {}) };
 }

@@ -1,16 +1,32 @@
 /**
- * Opens an index folder: reads and validates the manifest (format name and version), then loads
- * every binary file into SharedArrayBuffer-backed typed arrays, checking each file's size and CRC-32
- * against the manifest. A truncated, overwritten or missing file fails with INDEX_CORRUPT.
+ * Opens an index folder: reads and validates the manifest (format name and version), then opens
+ * every binary file as a typed array — memory-mapped when the native addon is loaded (opening
+ * costs milliseconds and no copy; RSS grows with the pages a search touches, and every worker
+ * thread mapping the same files shares their page cache), else read into SharedArrayBuffers (the
+ * TypeScript fallback, PLAIT_KERNELS=ts).
+ *
+ * Integrity: every file the manifest lists, the document store included, is checked for size on
+ * every open; CRC-32s are checked too when the listed files total at most
+ * FORMAT_DEFAULTS.verifyOnOpenMaxBytes (or `verify: 'full'`), because a CRC pass reads every byte
+ * (and would fault a mapped index wholly into memory). `verifyIndex` runs the full pass on demand.
+ * A truncated, overwritten or missing file fails with INDEX_CORRUPT naming it.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { PlaitError } from '../errors/index.js';
+import { FORMAT_DEFAULTS } from '../config/defaults.js';
+import { PlaitError, invalidArgument } from '../errors/index.js';
 import { ResidualCodec, checkNbits } from '../codec/residual-codec.js';
 import type { Kernels } from '../kernels/types.js';
-import { FORMAT_NAME, FORMAT_VERSION, INDEX_FILES, MANIFEST_FILE, type IndexManifest } from './manifest.js';
-import { readArrayFile, readJsonFile } from './index-files.js';
-import { prefixStarts } from '../util/vectors.js';
+import { FORMAT_NAME, FORMAT_VERSION, INDEX_FILES, MANIFEST_FILE, listedFiles, segmentFileName, type IndexManifest } from './manifest.js';
+import { checkFileSize, openArrayFile, readJsonFile, verifyFile } from './index-files.js';
+
+/** One passage-aligned segment: passages [firstPid, firstPid + passages); token rows are segment-local. */
+export interface IndexSegment {
+  firstPid: number;
+  passages: number;
+  codes: Int32Array;
+  residuals: Uint8Array;
+}
 
 export interface IndexData {
   path: string;
@@ -18,12 +34,27 @@ export interface IndexData {
   codec: ResidualCodec;
   centroids: Float32Array;
   doclens: Int32Array;
-  /** First token row of each passage (prefix sums of doclens). */
+  /** First token row of each passage within its segment (prefix sums of doclens, restarting per segment). */
   tokenStarts: Int32Array;
-  codes: Int32Array;
-  residuals: Uint8Array;
+  /** Codes and residuals, segment by segment, in pid order. */
+  segments: IndexSegment[];
   ivf: Int32Array;
-  ivfOffsets: Int32Array;
+  /** K + 1 offsets into `ivf` (64-bit on disk; exact as doubles up to 2^53). */
+  ivfOffsets: Float64Array;
+  /** Whether the large arrays are memory-mapped (native addon) or read into memory. */
+  mapped: boolean;
+  /** What was verified on open: sizes of every listed file, or sizes and CRC-32s. */
+  verified: 'sizes' | 'crc';
+}
+
+export type VerifyMode = 'auto' | 'sizes' | 'full';
+
+export interface LoadIndexOptions {
+  /**
+   * 'auto' (default): sizes always, CRC-32s when the listed files total at most
+   * FORMAT_DEFAULTS.verifyOnOpenMaxBytes; 'full': always CRC-32s; 'sizes': never.
+   */
+  verify?: VerifyMode;
 }
 
 export function readManifest(path: string): IndexManifest {
@@ -34,38 +65,96 @@ export function readManifest(path: string): IndexManifest {
   }
   if (m.formatVersion !== FORMAT_VERSION) {
     throw new PlaitError('INDEX_VERSION', {
-      message: `index format version ${String(m.formatVersion)}; this plait reads version ${FORMAT_VERSION} (rebuild the index)`,
+      message: `index format version ${String(m.formatVersion)}; this plait reads version ${FORMAT_VERSION} (rebuild the index with this version)`,
       path,
     });
   }
-  for (const key of ['model', 'counts', 'codec', 'files', 'dim', 'nbits'] as const) {
+  for (const key of ['model', 'counts', 'codec', 'files', 'dim', 'nbits', 'segments'] as const) {
     if (m[key] === undefined) throw new PlaitError('INDEX_CORRUPT', { message: `manifest lacks "${key}"`, path });
   }
   return m as IndexManifest;
 }
 
-export function loadIndexData(path: string, kernels?: Kernels): IndexData {
+/** Total bytes of every file the manifest lists. */
+export function listedBytes(m: IndexManifest): number {
+  return listedFiles(m).reduce((s, f) => s + f.entry.bytes, 0);
+}
+
+/**
+ * Checks every listed file against the manifest: sizes always, CRC-32s (streamed, so memory stays
+ * flat) under the same rule as opening ('auto': when the files total at most
+ * FORMAT_DEFAULTS.verifyOnOpenMaxBytes; 'full': always). Returns what was checked; throws
+ * INDEX_CORRUPT naming the first bad file (INDEX_NOT_FOUND / INDEX_VERSION from the manifest).
+ */
+export function verifyIndex(
+  path: string,
+  options: { verify?: VerifyMode } = {},
+): { manifest: IndexManifest; files: Array<{ name: string; bytes: number }>; verified: 'sizes' | 'crc' } {
   const manifest = readManifest(path);
+  const files = listedFiles(manifest);
+  const crc = wantsCrc(manifest, options.verify ?? 'auto');
+  for (const f of files) {
+    if (crc) verifyFile(join(path, f.name), f.entry, f.name);
+    else checkFileSize(join(path, f.name), f.entry, f.name);
+  }
+  return { manifest, files: files.map((f) => ({ name: f.name, bytes: f.entry.bytes })), verified: crc ? 'crc' : 'sizes' };
+}
+
+function wantsCrc(manifest: IndexManifest, verify: VerifyMode): boolean {
+  if (verify !== 'auto' && verify !== 'sizes' && verify !== 'full') throw invalidArgument('verify', '"auto", "sizes" or "full"', verify);
+  return verify === 'full' || (verify === 'auto' && listedBytes(manifest) <= FORMAT_DEFAULTS.verifyOnOpenMaxBytes);
+}
+
+export function loadIndexData(path: string, kernels?: Kernels, options: LoadIndexOptions = {}): IndexData {
+  const manifest = readManifest(path);
+  const crc = wantsCrc(manifest, options.verify ?? 'auto');
+  const mapFile = kernels?.mapFile;
+  const o = { crc, mapFile };
   const f = manifest.files;
-  const file = (role: keyof typeof INDEX_FILES): string => join(path, INDEX_FILES[role]);
-  const centroids = readArrayFile(file('centroids'), Float32Array, f.centroids, INDEX_FILES.centroids);
-  const doclens = readArrayFile(file('doclens'), Int32Array, f.doclens, INDEX_FILES.doclens);
-  const codes = readArrayFile(file('codes'), Int32Array, f.codes, INDEX_FILES.codes);
-  const residuals = readArrayFile(file('residuals'), Uint8Array, f.residuals, INDEX_FILES.residuals);
-  const ivf = readArrayFile(file('ivf'), Int32Array, f.ivf, INDEX_FILES.ivf);
-  const ivfOffsets = readArrayFile(file('ivfOffsets'), Int32Array, f.ivfOffsets, INDEX_FILES.ivfOffsets);
+  const file = (name: string): string => join(path, name);
+  // The document store is opened by SQLite, not here, but it is a listed file like the others.
+  if (crc) verifyFile(file(INDEX_FILES.docstore), f.docstore, INDEX_FILES.docstore);
+  else checkFileSize(file(INDEX_FILES.docstore), f.docstore, INDEX_FILES.docstore);
+  const centroids = openArrayFile(file(INDEX_FILES.centroids), Float32Array, f.centroids, INDEX_FILES.centroids, { crc });
+  const doclens = openArrayFile(file(INDEX_FILES.doclens), Int32Array, f.doclens, INDEX_FILES.doclens, o);
+  const ivf = openArrayFile(file(INDEX_FILES.ivf), Int32Array, f.ivf, INDEX_FILES.ivf, o);
+  const offsets64 = openArrayFile(file(INDEX_FILES.ivfOffsets), BigInt64Array, f.ivfOffsets, INDEX_FILES.ivfOffsets, { crc });
   const { dim, counts } = manifest;
   const nbits = checkNbits(manifest.nbits);
+  const bytesPerToken = (dim * nbits) / 8;
   const expect = (ok: boolean, what: string): void => {
     if (!ok) throw new PlaitError('INDEX_CORRUPT', { message: `${what} does not match the manifest`, path });
   };
   expect(centroids.length === counts.centroids * dim, 'centroids');
   expect(doclens.length === counts.passages, 'doclens');
-  expect(codes.length === counts.tokens, 'codes');
-  expect(residuals.length === (counts.tokens * dim * nbits) / 8, 'residuals');
-  expect(ivfOffsets.length === counts.centroids + 1, 'ivf offsets');
-  const { starts: tokenStarts, total } = prefixStarts(doclens);
-  expect(total === counts.tokens, 'sum of doclens');
+  expect(offsets64.length === counts.centroids + 1, 'ivf offsets');
+  const ivfOffsets = new Float64Array(new SharedArrayBuffer(offsets64.length * 8));
+  for (let c = 0; c < offsets64.length; c++) ivfOffsets[c] = Number(offsets64[c]!);
+  expect(ivfOffsets[0] === 0 && ivfOffsets[counts.centroids] === ivf.length, 'ivf offsets');
+
+  const segments: IndexSegment[] = [];
+  const tokenStarts = new Int32Array(new SharedArrayBuffer(doclens.length * 4));
+  let pid = 0;
+  let tokens = 0;
+  manifest.segments.forEach((s, i) => {
+    expect(s.firstPid === pid && s.passages >= 0 && pid + s.passages <= doclens.length, `segment ${i} pid range`);
+    expect(s.codes.bytes === s.tokens * 4 && s.residuals.bytes === s.tokens * bytesPerToken, `segment ${i} sizes`);
+    const codesName = segmentFileName('codes', i);
+    const residualsName = segmentFileName('residuals', i);
+    const codes = openArrayFile(file(codesName), Int32Array, s.codes, codesName, o);
+    const residuals = openArrayFile(file(residualsName), Uint8Array, s.residuals, residualsName, o);
+    let t = 0;
+    for (let p = s.firstPid, end = s.firstPid + s.passages; p < end; p++) {
+      tokenStarts[p] = t;
+      t += doclens[p]!;
+    }
+    expect(t === s.tokens, `sum of doclens in segment ${i}`);
+    segments.push({ firstPid: s.firstPid, passages: s.passages, codes, residuals });
+    pid += s.passages;
+    tokens += t;
+  });
+  expect(pid === counts.passages, 'segments pid ranges');
+  expect(tokens === counts.tokens, 'sum of doclens');
   const codec = new ResidualCodec(dim, nbits, centroids, Float32Array.from(manifest.codec.cutoffs), Float32Array.from(manifest.codec.weights), kernels);
-  return { path, manifest, codec, centroids, doclens, tokenStarts, codes, residuals, ivf, ivfOffsets };
+  return { path, manifest, codec, centroids, doclens, tokenStarts, segments, ivf, ivfOffsets, mapped: mapFile !== undefined, verified: crc ? 'crc' : 'sizes' };
 }

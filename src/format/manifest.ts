@@ -2,31 +2,53 @@
  * The index manifest (`manifest.json`): format version, the model that built the index (search
  * refuses another), codec parameters, counts, build settings, and the size and CRC-32 of every
  * file. It is written last, so a folder without a valid manifest is never an index.
+ *
+ * Format 2 (this one) stores the per-token arrays (codes, residuals) in passage-aligned segment
+ * files of bounded size, so that no file or typed array approaches V8's 4 GiB typed-array limit
+ * (Node 20) however large the corpus, and each segment can be memory-mapped on its own. Offsets
+ * that can pass 2^31 (the IVF offsets) are 64-bit on disk. Format 1 (one codes.i32 and one
+ * residuals.u8 file) is refused with INDEX_VERSION: rebuild the index.
  */
 import type { ModelInfo, ModelSpec } from '../encoder/types.js';
 import type { Nbits } from '../codec/residual-codec.js';
 
 export const FORMAT_NAME = 'plait-index';
-/** Bump on any change to a file's layout; readers refuse other versions. */
-export const FORMAT_VERSION = 1;
+/** Bump on any change to a file's layout; readers refuse other versions. 2: segmented codes/residuals, 64-bit IVF offsets. */
+export const FORMAT_VERSION = 2;
 export const MANIFEST_FILE = 'manifest.json';
 
-/** The index's files, by role. Binary files are raw little-endian arrays of the named type. */
+/** The index's whole-index files, by role. Binary files are raw little-endian arrays of the named type. */
 export const INDEX_FILES = {
   centroids: 'centroids.f32', // K × dim float32, L2-normalised
   doclens: 'doclens.i32', // tokens per passage, by pid
-  codes: 'codes.i32', // centroid id per token, passages in pid order
-  residuals: 'residuals.u8', // dim·nbits/8 bytes per token, same order as codes
   ivf: 'ivf.i32', // for each centroid, its sorted unique pids, concatenated
-  ivfOffsets: 'ivf-offsets.i32', // K + 1 offsets into ivf.i32
+  ivfOffsets: 'ivf-offsets.i64', // K + 1 int64 offsets into ivf.i32
   docstore: 'docs.sqlite', // documents, passages, BM25 (FTS5), token document frequencies
 } as const;
 
 export type IndexFileRole = keyof typeof INDEX_FILES;
 
+/** Per-token arrays, stored segment by segment (passages never straddle two segments). */
+export type SegmentRole = 'codes' | 'residuals';
+
+/** File name of segment `i` of a per-token array: codes.0000.i32 (int32 centroid ids), residuals.0000.u8 (dim·nbits/8 bytes a token). */
+export function segmentFileName(role: SegmentRole, i: number): string {
+  const n = String(i).padStart(4, '0');
+  return role === 'codes' ? `codes.${n}.i32` : `residuals.${n}.u8`;
+}
+
 export interface FileEntry {
   bytes: number;
   crc32: number;
+}
+
+/** One segment: passages [firstPid, firstPid + passages) and their tokens' codes and residuals. */
+export interface SegmentEntry {
+  firstPid: number;
+  passages: number;
+  tokens: number;
+  codes: FileEntry;
+  residuals: FileEntry;
 }
 
 export interface BuildSettings {
@@ -37,6 +59,8 @@ export interface BuildSettings {
   seed: number;
   sampledPassages: number;
   kmeansVectors: number;
+  /** Largest residual segment file, in bytes, the build was asked for (FORMAT_DEFAULTS.segmentBytes). */
+  segmentBytes: number;
 }
 
 export interface IndexManifest {
@@ -53,4 +77,22 @@ export interface IndexManifest {
   codec: { cutoffs: number[]; weights: number[]; avgResidual: number };
   settings: BuildSettings;
   files: Record<IndexFileRole, FileEntry>;
+  /**
+   * Documents a `skipInvalid` build left out, by kind (the corpus report's keys: `emptyText`,
+   * `malformed`, `missingId`, `duplicateId`, `notUtf8`...); only kinds with a count. Absent in
+   * indexes built before it was recorded and in builds from embeddings.
+   */
+  skipped?: Record<string, number>;
+  /** Passage-aligned segments of codes and residuals, in pid order. */
+  segments: SegmentEntry[];
+}
+
+/** Every file the manifest lists, with its expected size and CRC (the manifest itself excluded). */
+export function listedFiles(m: IndexManifest): Array<{ name: string; entry: FileEntry }> {
+  const out: Array<{ name: string; entry: FileEntry }> = (Object.keys(INDEX_FILES) as IndexFileRole[]).map((role) => ({ name: INDEX_FILES[role], entry: m.files[role] }));
+  m.segments.forEach((s, i) => {
+    out.push({ name: segmentFileName('codes', i), entry: s.codes });
+    out.push({ name: segmentFileName('residuals', i), entry: s.residuals });
+  });
+  return out;
 }

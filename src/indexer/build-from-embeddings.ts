@@ -26,7 +26,10 @@ export interface EmbeddingsBuildOptions {
   nbits?: number;
   kmeansIters?: number;
   seed?: number;
+  /** Passages per encode/compress chunk (default: as many as fit BUILD_MEMORY_DEFAULTS.chunkBytes of vectors). */
   chunkSize?: number;
+  /** Largest residual segment file in bytes (default FORMAT_DEFAULTS.segmentBytes; tests set a few KiB). */
+  segmentBytes?: number;
   onProgress?: (p: BuildProgress) => void;
 }
 
@@ -35,7 +38,8 @@ export async function buildIndexFromEmbeddings(source: EmbeddingSource, options:
   if (!Number.isInteger(source.nPassages) || source.nPassages < 1) throw invalidArgument('nPassages', 'a positive integer', source.nPassages);
   const nbits = checkNbits(options.nbits ?? BUILD_DEFAULTS.nbits);
   const seed = options.seed ?? BUILD_DEFAULTS.seed;
-  const chunkSize = options.chunkSize ?? BUILD_DEFAULTS.chunkSize;
+  const chunkSize = options.chunkSize;
+  if (chunkSize !== undefined && (!Number.isInteger(chunkSize) || chunkSize < 1)) throw invalidArgument('chunkSize', 'a positive integer', chunkSize);
   const target = resolveIndexPath(options.index);
   const started = Date.now();
   const progress = (phase: BuildProgress['phase'], done: number, total: number): void =>
@@ -50,7 +54,7 @@ export async function buildIndexFromEmbeddings(source: EmbeddingSource, options:
       docstore.addPassage(rowid, 0, 0);
     }
     progress('read', source.nPassages, source.nPassages);
-    const c = await compressPassages(tmp, source, { nbits, seed, chunkSize, kmeansIters: options.kmeansIters, kernels: getKernels(), progress, checkAbort: () => {} });
+    const c = await compressPassages(tmp, source, { nbits, seed, chunkSize, segmentBytes: options.segmentBytes, kmeansIters: options.kmeansIters, kernels: getKernels(), progress, checkAbort: () => {} });
     progress('ivf', 0, 1);
     c.writer.finishArrays();
     docstore.setTokenDf(c.df, source.nPassages);

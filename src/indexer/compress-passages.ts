@@ -2,23 +2,27 @@
  * Steps 2–3 of a ColBERTv2 build, independent of where embeddings come from (an encoder over a
  * corpus, or precomputed/synthetic vectors): sample passages, train k-means centroids, fit the
  * residual codec on held-out vectors, then compress every passage chunk by chunk into the writer.
+ *
+ * Memory does not grow with the corpus (issue 9): of the sample, only a uniform reservoir of the
+ * vectors k-means trains on plus the held-out ones stays in memory (2^18 + 50k vectors at most,
+ * as float16; k-means converts them block by block);
+ * every sampled passage is spilled as float16 to a temporary file and read back when its pid comes
+ * up, so it is encoded once. Chunks are sized in bytes of float32 vectors
+ * (BUILD_MEMORY_DEFAULTS.chunkBytes), not passages, so a 512-d model holds as little as a 128-d one.
+ * Measured with the bundled model (bench/build-memory.ts, /usr/bin/time -v): see bench/RESULTS.md.
  */
-import { BUILD_DEFAULTS } from '../config/defaults.js';
+import { join } from 'node:path';
+import { BUILD_DEFAULTS, BUILD_MEMORY_DEFAULTS } from '../config/defaults.js';
 import { PlaitError } from '../errors/index.js';
 import { ResidualCodec, type Nbits } from '../codec/residual-codec.js';
 import type { TokenEmbeddings } from '../encoder/types.js';
 import type { Kernels } from '../kernels/types.js';
 import { Random } from '../util/random.js';
-import { centroidCount, trainKmeans } from './kmeans.js';
+import { centroidCount, trainKmeans, type HalfVectors } from './kmeans.js';
+import { fromFloat16 } from '../codec/float16.js';
 import { IndexWriter } from './index-writer.js';
 import { ParallelAssigner } from './parallel-assign.js';
-
-/** One passage after compression (views into its batch's arrays). */
-interface CompressedPassage {
-  codes: Int32Array;
-  residuals: Uint8Array;
-  tokenIds: Int32Array;
-}
+import { SampleSpill, VectorReservoir } from './sample-store.js';
 
 export interface EmbeddingSource {
   readonly nPassages: number;
@@ -32,11 +36,14 @@ export interface EmbeddingSource {
 export interface CompressOptions {
   nbits: Nbits;
   seed: number;
-  chunkSize: number;
+  /** Passages per chunk; default: as many as fit BUILD_MEMORY_DEFAULTS.chunkBytes, at most BUILD_DEFAULTS.chunkSize. */
+  chunkSize?: number;
   kmeansIters?: number;
   kernels: Kernels;
   /** Threads for nearest-centroid assignment (default: all cores). */
   threads?: number;
+  /** Largest residual segment file in bytes (default FORMAT_DEFAULTS.segmentBytes). */
+  segmentBytes?: number;
   progress: (phase: 'sample' | 'kmeans' | 'encode', done: number, total: number) => void;
   checkAbort: () => void;
 }
@@ -60,74 +67,65 @@ export async function compressPassages(dir: string, source: EmbeddingSource, o: 
   const { nPassages, dim } = source;
   const rng = new Random(o.seed);
   const nSample = sampleSize(nPassages);
-  const samplePids = rng.sampleDistinct(nPassages, nSample);
-  const sampleEmb: TokenEmbeddings[] = [];
-  // Small steps here only for progress reporting (the encoder batches and parallelises within a step).
-  const sampleStep = Math.min(o.chunkSize, 512);
-  for (let i = 0; i < samplePids.length; i += sampleStep) {
-    o.checkAbort();
-    sampleEmb.push(...(await source.embed(samplePids.subarray(i, i + sampleStep))));
-    o.progress('sample', Math.min(i + sampleStep, nSample), nSample);
-  }
-  let sampleTokens = 0;
-  for (const e of sampleEmb) sampleTokens += e.length;
-  if (sampleTokens === 0) throw new PlaitError('BUILD_FAILED', { message: 'the sampled passages produced no token vectors' });
-
-  // Shuffle the sampled vectors' row ids; the first rows are held out for the codec (ColBERT: 5%),
-  // the rest (capped) train k-means. Tiny samples use every vector for both.
-  const rowIndex = new Int32Array(sampleTokens);
-  const rowSource: TokenEmbeddings[] = [];
-  const rowOffset = new Int32Array(sampleTokens);
-  let r = 0;
-  for (const e of sampleEmb) {
-    for (let j = 0; j < e.length; j++, r++) {
-      rowIndex[r] = r;
-      rowSource[r] = e;
-      rowOffset[r] = j;
-    }
-  }
-  for (let i = sampleTokens - 1; i > 0; i--) {
-    const j = rng.int(i + 1);
-    const t = rowIndex[i]!;
-    rowIndex[i] = rowIndex[j]!;
-    rowIndex[j] = t;
-  }
-  const tiny = sampleTokens < 256;
-  const nHeldout = tiny ? sampleTokens : Math.min(BUILD_DEFAULTS.heldoutMax, Math.max(1, Math.floor(sampleTokens * BUILD_DEFAULTS.heldoutFraction)));
-  const trainFrom = tiny ? 0 : nHeldout;
-  const nTrain = Math.min(BUILD_DEFAULTS.kmeansMaxSample, sampleTokens - trainFrom);
-  const gather = (from: number, count: number): Float32Array => {
-    // Shared memory, so that assignment workers read it in place.
-    const out = new Float32Array(new SharedArrayBuffer(count * dim * 4));
-    for (let i = 0; i < count; i++) {
-      const row = rowIndex[from + i]!;
-      const e = rowSource[row]!;
-      const o2 = rowOffset[row]! * dim;
-      out.set(e.vectors.subarray(o2, o2 + dim), i * dim);
-    }
-    return out;
-  };
-  const heldout = gather(0, nHeldout);
-  const train = gather(trainFrom, nTrain);
-  rowSource.length = 0;
-  const estimatedTokens = (sampleTokens / nSample) * nPassages;
-  const k = centroidCount(estimatedTokens, nTrain);
-  const iters = o.kmeansIters ?? (nTrain < 200_000 ? BUILD_DEFAULTS.kmeansItersSmall : BUILD_DEFAULTS.kmeansIters);
-  o.progress('kmeans', 0, iters);
-  const assigner = new ParallelAssigner(o.kernels, o.threads);
+  const samplePids = rng.sampleDistinct(nPassages, nSample); // ascending
+  const reservoir = new VectorReservoir(BUILD_DEFAULTS.kmeansMaxSample + BUILD_DEFAULTS.heldoutMax, dim, rng);
+  const spill = new SampleSpill(join(dir, 'sample'), dim);
   try {
-    return await compressAll(dir, source, o, { assigner, rng: null, samplePids, sampleEmb, train, nTrain, heldout, nHeldout, k, iters, nSample });
+    // Steps of at most ~chunkBytes of vectors (guessing 128 tokens a passage until the first step is
+    // seen), small enough for progress reports; the encoder batches and parallelises within a step.
+    const sampleStep = o.chunkSize ?? Math.max(16, Math.min(512, Math.floor(BUILD_MEMORY_DEFAULTS.chunkBytes / (128 * dim * 4))));
+    for (let i = 0; i < samplePids.length; i += sampleStep) {
+      o.checkAbort();
+      const pids = samplePids.subarray(i, i + sampleStep);
+      const embs = await source.embed(pids);
+      embs.forEach((e, j) => {
+        checkDim(e, dim, pids[j]!);
+        spill.append(e);
+        reservoir.add(e.vectors, e.length);
+      });
+      o.progress('sample', Math.min(i + sampleStep, nSample), nSample);
+    }
+    const sampleTokens = reservoir.total;
+    if (sampleTokens === 0) throw new PlaitError('EMPTY_CORPUS', { message: 'the sampled passages have no tokens (every text is empty to the model)' });
+
+    // The reservoir, shuffled: its first rows are held out for the codec (ColBERT: 5%), the rest
+    // (capped) train k-means. Tiny samples use every vector for both.
+    const rows = reservoir.shuffled();
+    const tiny = sampleTokens < 256;
+    const nHeldout = tiny ? sampleTokens : Math.min(BUILD_DEFAULTS.heldoutMax, Math.max(1, Math.floor(sampleTokens * BUILD_DEFAULTS.heldoutFraction)));
+    const trainFrom = tiny ? 0 : nHeldout;
+    const nTrain = Math.min(BUILD_DEFAULTS.kmeansMaxSample, sampleTokens - trainFrom, reservoir.size - trainFrom);
+    const heldout = new Float32Array(nHeldout * dim);
+    fromFloat16(rows.subarray(0, nHeldout * dim), heldout);
+    const train: HalfVectors = { half: rows.subarray(trainFrom * dim, (trainFrom + nTrain) * dim) };
+    const meanTokens = sampleTokens / nSample;
+    const estimatedTokens = meanTokens * nPassages;
+    const k = centroidCount(estimatedTokens, nTrain);
+    const iters = o.kmeansIters ?? (nTrain < 200_000 ? BUILD_DEFAULTS.kmeansItersSmall : BUILD_DEFAULTS.kmeansIters);
+    const chunkSize = o.chunkSize ?? Math.max(16, Math.min(BUILD_DEFAULTS.chunkSize, Math.floor(BUILD_MEMORY_DEFAULTS.chunkBytes / (Math.max(1, meanTokens) * dim * 4))));
+    o.progress('kmeans', 0, iters);
+    const assigner = new ParallelAssigner(o.kernels, o.threads);
+    try {
+      return await compressAll(dir, source, { ...o, chunkSize }, { assigner, samplePids, spill, train, nTrain, heldout, nHeldout, k, iters, nSample });
+    } finally {
+      await assigner.close();
+    }
   } finally {
-    await assigner.close();
+    spill.dispose();
+  }
+}
+
+function checkDim(e: TokenEmbeddings, dim: number, pid: number): void {
+  if (e.vectors.length !== e.length * dim) {
+    throw new PlaitError('DIMENSION_MISMATCH', { expected: dim, received: e.length === 0 ? 0 : e.vectors.length / e.length, pid });
   }
 }
 
 interface Prepared {
   assigner: ParallelAssigner;
-  rng: null;
   samplePids: Int32Array;
-  sampleEmb: TokenEmbeddings[];
-  train: Float32Array;
+  spill: SampleSpill;
+  train: HalfVectors;
   nTrain: number;
   heldout: Float32Array;
   nHeldout: number;
@@ -136,97 +134,73 @@ interface Prepared {
   nSample: number;
 }
 
-async function compressAll(dir: string, source: EmbeddingSource, o: CompressOptions, p: Prepared): Promise<CompressResult> {
+async function compressAll(dir: string, source: EmbeddingSource, o: CompressOptions & { chunkSize: number }, p: Prepared): Promise<CompressResult> {
   const { nPassages, dim } = source;
-  const { assigner, samplePids, sampleEmb, train, nTrain, heldout, nHeldout, k, iters, nSample } = p;
+  const { assigner, samplePids, spill, train, nTrain, heldout, nHeldout, k, iters, nSample } = p;
   const centroids = await trainKmeans(train, nTrain, dim, k, { iters, seed: o.seed, kernels: o.kernels, assign: assigner.assign, onIteration: (it) => o.progress('kmeans', it + 1, iters) });
   const codec = ResidualCodec.fit(centroids, dim, o.nbits, heldout, o.kernels);
   const avgResidual = meanAbsResidual(codec, heldout, nHeldout);
 
-  // The sample's embeddings are compressed now (about 1/15 of their float size at 512 d) and
-  // reused when their pids come up, instead of being encoded a second time.
-  // One shared staging buffer for a batch's vectors, grown when needed and reused: allocating a
+  // One shared staging buffer for a chunk's vectors, grown when needed and reused: allocating a
   // fresh SharedArrayBuffer per chunk leaves V8 hundreds of MB of external garbage to collect late.
   let staging = new Float32Array(new SharedArrayBuffer(4));
-  const compressBatch = async (embs: TokenEmbeddings[], firstPid: number): Promise<CompressedPassage[]> => {
+  const writer = new IndexWriter(dir, codec, { segmentBytes: o.segmentBytes });
+  const df = new Int32Array(Math.max(0, source.vocabSize));
+  const lastSeen = new Int32Array(df.length).fill(-1);
+  // Sampled pids are ascending, and so are chunks: the sample passages of each chunk are the next
+  // run of the spill, read back in one sequential read.
+  let nextSample = 0;
+  const embedChunk = async (from: number): Promise<TokenEmbeddings[]> => {
+    const to = Math.min(nPassages, from + o.chunkSize);
+    const s0 = nextSample;
+    while (nextSample < samplePids.length && samplePids[nextSample]! < to) nextSample++;
+    const s1 = nextSample;
+    const missing: number[] = [];
+    for (let pid = from, s = s0; pid < to; pid++) {
+      if (s < s1 && samplePids[s] === pid) s++;
+      else missing.push(pid);
+    }
+    const fresh = missing.length > 0 ? await source.embed(Int32Array.from(missing)) : [];
+    const sampled = s1 > s0 ? spill.read(s0, s1) : [];
+    const out: TokenEmbeddings[] = [];
+    for (let pid = from, s = 0, m = 0; pid < to; pid++) {
+      if (s < sampled.length && samplePids[s0 + s] === pid) out.push(sampled[s++]!);
+      else {
+        const e = fresh[m++]!;
+        checkDim(e, dim, pid);
+        out.push(e);
+      }
+    }
+    return out;
+  };
+  let next: Promise<TokenEmbeddings[]> | null = embedChunk(0);
+  for (let from = 0; from < nPassages; from += o.chunkSize) {
+    o.checkAbort();
+    const to = Math.min(nPassages, from + o.chunkSize);
+    const embs = await next!;
+    // The next chunk is embedded (on encoder workers) while this one is compressed here.
+    next = to < nPassages ? embedChunk(to) : null;
+    const doclens = new Int32Array(embs.length);
     let tokens = 0;
-    for (const e of embs) tokens += e.length;
+    embs.forEach((e, i) => {
+      doclens[i] = e.length;
+      tokens += e.length;
+    });
     if (staging.length < tokens * dim) staging = new Float32Array(new SharedArrayBuffer(Math.ceil(tokens * dim * 1.25) * 4));
     const vectors = staging.subarray(0, tokens * dim);
     let row = 0;
     embs.forEach((e, i) => {
-      if (e.vectors.length !== e.length * dim) {
-        throw new PlaitError('DIMENSION_MISMATCH', { expected: dim, received: e.length === 0 ? 0 : e.vectors.length / e.length, pid: firstPid + i });
-      }
       vectors.set(e.vectors, row * dim);
       row += e.length;
-    });
-    const { codes, residuals } = await codec.compressWith(assigner.assign, vectors, tokens);
-    const out: CompressedPassage[] = [];
-    row = 0;
-    for (const e of embs) {
-      out.push({ codes: codes.subarray(row, row + e.length), residuals: residuals.subarray(row * codec.bytesPerToken, (row + e.length) * codec.bytesPerToken), tokenIds: e.tokenIds });
-      row += e.length;
-    }
-    return out;
-  };
-  const sampleByPid = new Map<number, CompressedPassage>();
-  for (let i = 0; i < samplePids.length; i += o.chunkSize) {
-    o.checkAbort();
-    const packed = await compressBatch(sampleEmb.slice(i, i + o.chunkSize), -1);
-    packed.forEach((c, j) => sampleByPid.set(samplePids[i + j]!, c));
-  }
-  sampleEmb.length = 0;
-
-  // Every passage in pid order: sampled ones from the map, the others embedded and compressed.
-  const writer = new IndexWriter(dir, codec);
-  const df = new Int32Array(Math.max(0, source.vocabSize));
-  const lastSeen = new Int32Array(df.length).fill(-1);
-  const embedChunk = async (from: number): Promise<{ missing: Int32Array; embs: TokenEmbeddings[] }> => {
-    const to = Math.min(nPassages, from + o.chunkSize);
-    const missing: number[] = [];
-    for (let pid = from; pid < to; pid++) if (!sampleByPid.has(pid)) missing.push(pid);
-    const pids = Int32Array.from(missing);
-    return { missing: pids, embs: pids.length > 0 ? await source.embed(pids) : [] };
-  };
-  let next: ReturnType<typeof embedChunk> | null = embedChunk(0);
-  for (let from = 0; from < nPassages; from += o.chunkSize) {
-    o.checkAbort();
-    const to = Math.min(nPassages, from + o.chunkSize);
-    const { missing, embs } = await next!;
-    // The next chunk is embedded (on encoder workers) while this one is compressed here.
-    next = to < nPassages ? embedChunk(to) : null;
-    const fresh = embs.length > 0 ? await compressBatch(embs, missing[0]!) : [];
-    const parts: CompressedPassage[] = [];
-    let m = 0;
-    for (let pid = from; pid < to; pid++) {
-      const s = sampleByPid.get(pid);
-      if (s !== undefined) {
-        parts.push(s);
-        sampleByPid.delete(pid);
-      } else parts.push(fresh[m++]!);
-    }
-    const doclens = new Int32Array(parts.length);
-    let tokens = 0;
-    parts.forEach((c, i) => {
-      doclens[i] = c.codes.length;
-      tokens += c.codes.length;
-    });
-    const codes = new Int32Array(tokens);
-    const residuals = new Uint8Array(tokens * codec.bytesPerToken);
-    let row = 0;
-    parts.forEach((c, i) => {
-      codes.set(c.codes, row);
-      residuals.set(c.residuals, row * codec.bytesPerToken);
-      row += c.codes.length;
       const pid = from + i;
-      for (const t of c.tokenIds) {
+      for (const t of e.tokenIds) {
         if (t >= 0 && t < df.length && lastSeen[t] !== pid) {
           lastSeen[t] = pid;
           df[t]!++;
         }
       }
     });
+    const { codes, residuals } = await codec.compressWith(assigner.assign, vectors, tokens);
     writer.appendChunk(codes, residuals, doclens);
     o.progress('encode', to, nPassages);
   }

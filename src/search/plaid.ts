@@ -5,11 +5,34 @@
  *  3. centroid interaction without pruning → top ndocs/4;
  *  4. exact MaxSim on decompressed residuals → scored survivors.
  * Pure functions over typed arrays, so the same code runs on the main thread and in workers.
+ *
+ * Deadlines: the long loops (centroid interaction, exact scoring, exhaustive scans) run in chunks
+ * of SEARCH_DEFAULTS.deadlineCheckEvery passages and call an optional `check()` between chunks,
+ * which throws to stop the search (see deadline.ts). Chunking costs nothing measurable: a chunk
+ * is thousands of passages per kernel call.
  */
 import type { Kernels } from '../kernels/types.js';
-import type { PlaidParams } from '../config/defaults.js';
+import { SEARCH_DEFAULTS, type PlaidParams } from '../config/defaults.js';
+import type { IndexSegment } from '../format/index-reader.js';
 
-/** The arrays of an index that scoring needs (all shareable between threads). */
+/** Called between chunks of a long loop; throws to stop it (TIMEOUT, ABORTED, INDEX_CLOSED). */
+export type DeadlineCheck = () => void;
+
+/** Runs fn over [0, n) in chunks, calling check before each chunk (and so stopping within one chunk of a deadline). */
+function chunked(n: number, check: DeadlineCheck | undefined, fn: (from: number, to: number) => void): void {
+  if (check === undefined) {
+    fn(0, n);
+    return;
+  }
+  const step = SEARCH_DEFAULTS.deadlineCheckEvery;
+  for (let from = 0; from < n; from += step) {
+    check();
+    fn(from, Math.min(n, from + step));
+  }
+  check();
+}
+
+/** The arrays of an index that scoring needs (all shareable between threads, possibly memory-mapped). */
 export interface ScoringArrays {
   dim: number;
   nbits: number;
@@ -17,11 +40,61 @@ export interface ScoringArrays {
   centroids: Float32Array;
   weights: Float32Array;
   doclens: Int32Array;
+  /** First token row of each passage within its segment. */
   tokenStarts: Int32Array;
-  codes: Int32Array;
-  residuals: Uint8Array;
+  /** Codes and residuals in passage-aligned segments, ascending firstPid (one for most indexes). */
+  segments: IndexSegment[];
   ivf: Int32Array;
-  ivfOffsets: Int32Array;
+  /** K + 1 offsets into `ivf` (doubles: exact past 2^31). */
+  ivfOffsets: Float64Array;
+}
+
+/** Index of the segment holding `pid` (segments are contiguous pid ranges). */
+function segmentOf(a: ScoringArrays, pid: number): number {
+  let lo = 0;
+  let hi = a.segments.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (a.segments[mid]!.firstPid <= pid) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+type SegmentScorer = (seg: IndexSegment, starts: Int32Array, lens: Int32Array, n: number, out: Float32Array) => void;
+
+/**
+ * Scores arbitrary pids segment by segment: the kernels see one segment's codes/residuals with
+ * segment-local token starts; results come back in the order of `pids`.
+ */
+function scoreBySegment(a: ScoringArrays, pids: Int32Array, score: SegmentScorer): Float32Array {
+  const n = pids.length;
+  const out = new Float32Array(n);
+  if (a.segments.length === 1) {
+    const { starts, lens } = gather(a, pids);
+    score(a.segments[0]!, starts, lens, n, out);
+    return out;
+  }
+  const segOf = new Int32Array(n);
+  const count = new Int32Array(a.segments.length);
+  for (let i = 0; i < n; i++) count[(segOf[i] = segmentOf(a, pids[i]!))]!++;
+  a.segments.forEach((seg, si) => {
+    const m = count[si]!;
+    if (m === 0) return;
+    const where = new Int32Array(m);
+    const starts = new Int32Array(m);
+    const lens = new Int32Array(m);
+    for (let i = 0, j = 0; i < n; i++) {
+      if (segOf[i] !== si) continue;
+      where[j] = i;
+      starts[j] = a.tokenStarts[pids[i]!]!;
+      lens[j++] = a.doclens[pids[i]!]!;
+    }
+    const part = new Float32Array(m);
+    score(seg, starts, lens, m, part);
+    for (let j = 0; j < m; j++) out[where[j]!] = part[j]!;
+  });
+  return out;
 }
 
 export interface EncodedQuery {
@@ -152,38 +225,104 @@ function selectTop(kernels: Kernels, pids: Int32Array, scores: Float32Array, k: 
   return { pids: outPids, scores: outScores };
 }
 
-/** Exact MaxSim of the query against the given passages (decompression fused with scoring). */
-export function exactScores(a: ScoringArrays, q: EncodedQuery, pids: Int32Array, kernels: Kernels): Float32Array {
-  const { starts, lens } = gather(a, pids);
+/** Exact MaxSim of the query against the given passages (decompression fused with scoring), checking the deadline every chunk. */
+export function exactScores(a: ScoringArrays, q: EncodedQuery, pids: Int32Array, kernels: Kernels, check?: DeadlineCheck): Float32Array {
   const out = new Float32Array(pids.length);
-  kernels.maxsimCompressed(q.vectors, q.length, a.dim, a.codes, a.residuals, starts, lens, pids.length, a.centroids, a.weights, a.nbits, out, q.weights);
+  chunked(pids.length, check, (from, to) => {
+    const part = scoreBySegment(a, pids.subarray(from, to), (seg, starts, lens, n, o) =>
+      kernels.maxsimCompressed(q.vectors, q.length, a.dim, seg.codes, seg.residuals, starts, lens, n, a.centroids, a.weights, a.nbits, o, q.weights),
+    );
+    out.set(part, from);
+  });
   return out;
 }
 
-/** Exact scores for every passage in [from, to): exhaustive search, also split across workers. */
-export function exhaustiveRange(a: ScoringArrays, q: EncodedQuery, from: number, to: number, kernels: Kernels): Float32Array {
-  const out = new Float32Array(to - from);
-  kernels.maxsimCompressed(
-    q.vectors,
-    q.length,
-    a.dim,
-    a.codes,
-    a.residuals,
-    a.tokenStarts.subarray(from, to),
-    a.doclens.subarray(from, to),
-    to - from,
-    a.centroids,
-    a.weights,
-    a.nbits,
-    out,
-    q.weights,
-  );
+/** Centroid-interaction scores (approximate MaxSim from the K × qLen centroid scores) of the given passages (keep: the pruning mask, or null). */
+function interactionScores(a: ScoringArrays, s: Float32Array, q: EncodedQuery, pids: Int32Array, keep: Uint8Array | null, kernels: Kernels, check?: DeadlineCheck): Float32Array {
+  const out = new Float32Array(pids.length);
+  chunked(pids.length, check, (from, to) => {
+    out.set(
+      scoreBySegment(a, pids.subarray(from, to), (seg, starts, lens, n, o) => kernels.centroidInteraction(s, q.length, seg.codes, starts, lens, n, keep, o, q.weights)),
+      from,
+    );
+  });
   return out;
 }
+
+/** Exact scores of every passage of the index, checking the deadline every chunk (exhaustive search on the calling thread). */
+export function exhaustiveScores(a: ScoringArrays, q: EncodedQuery, kernels: Kernels, check?: DeadlineCheck): Float32Array {
+  return exhaustiveRange(a, q, 0, a.doclens.length, kernels, check);
+}
+
+/** Exact scores for every passage in [from, to), segment by segment, checking the deadline every chunk. */
+export function exhaustiveRange(a: ScoringArrays, q: EncodedQuery, from: number, to: number, kernels: Kernels, check?: DeadlineCheck): Float32Array {
+  const out = new Float32Array(to - from);
+  chunked(to - from, check, (f, t) => {
+    for (const seg of a.segments) {
+      const lo = Math.max(from + f, seg.firstPid);
+      const hi = Math.min(from + t, seg.firstPid + seg.passages);
+      if (lo >= hi) continue;
+      kernels.maxsimCompressed(
+        q.vectors,
+        q.length,
+        a.dim,
+        seg.codes,
+        seg.residuals,
+        a.tokenStarts.subarray(lo, hi),
+        a.doclens.subarray(lo, hi),
+        hi - lo,
+        a.centroids,
+        a.weights,
+        a.nbits,
+        out.subarray(lo - from, hi - from),
+        q.weights,
+      );
+    }
+  });
+  return out;
+}
+
+/**
+ * Exhaustive search that keeps only the best `keep` passages of [from, to) (ties: lower pid), so a
+ * worker answers with a top-k rather than a score per passage. Scored in blocks of
+ * EXHAUSTIVE_BLOCK passages, so memory stays bounded by the block and `keep`.
+ */
+export function exhaustiveTopRange(a: ScoringArrays, q: EncodedQuery, from: number, to: number, keep: number, kernels: Kernels, check?: DeadlineCheck): PassageHits {
+  let bestPids = new Int32Array(0);
+  let bestScores = new Float32Array(0);
+  for (let b = from; b < to; b += EXHAUSTIVE_BLOCK) {
+    const e = Math.min(to, b + EXHAUSTIVE_BLOCK);
+    const scores = exhaustiveRange(a, q, b, e, kernels, check);
+    const n = bestPids.length + (e - b);
+    const allPids = new Int32Array(n);
+    const allScores = new Float32Array(n);
+    allPids.set(bestPids);
+    allScores.set(bestScores);
+    for (let i = 0; i < e - b; i++) allPids[bestPids.length + i] = b + i;
+    allScores.set(scores, bestPids.length);
+    // Candidates stay in ascending pid order, so the kernel's lower-index tie rule is lower pid.
+    const top = selectTop(kernels, allPids, allScores, keep);
+    const order = Int32Array.from(top.pids.keys()).sort((x, y) => top.pids[x]! - top.pids[y]!);
+    bestPids = Int32Array.from(order, (i) => top.pids[i]!);
+    bestScores = Float32Array.from(order, (i) => top.scores[i]!);
+  }
+  return selectTop(kernels, bestPids, bestScores, keep);
+}
+
+/** Passages scored per block by `exhaustiveTopRange`. */
+const EXHAUSTIVE_BLOCK = 1 << 16;
 
 /** The four PLAID stages; returns the ndocs/4 survivors with exact scores, best first. */
-export function plaidSearch(a: ScoringArrays, q: EncodedQuery, params: PlaidParams, kernels: Kernels, mark: Uint8Array): { hits: PassageHits; timings: PlaidTimings } {
+export function plaidSearch(
+  a: ScoringArrays,
+  q: EncodedQuery,
+  params: PlaidParams,
+  kernels: Kernels,
+  mark: Uint8Array,
+  check?: DeadlineCheck,
+): { hits: PassageHits; timings: PlaidTimings } {
   let t = performance.now();
+  check?.();
   const s = centroidScores(a, q, kernels);
   const { probed, keep } = probeAndMask(s, a.nCentroids, q.length, params.nIvfProbe, params.centroidScoreThreshold);
   const candidates = ivfUnion(a, probed, mark);
@@ -192,9 +331,7 @@ export function plaidSearch(a: ScoringArrays, q: EncodedQuery, params: PlaidPara
   // Stage 2: pruned centroid interaction → top ndocs.
   let pids = candidates;
   if (pids.length > params.ndocs) {
-    const { starts, lens } = gather(a, pids);
-    const approx = new Float32Array(pids.length);
-    kernels.centroidInteraction(s, q.length, a.codes, starts, lens, pids.length, keep, approx, q.weights);
+    const approx = interactionScores(a, s, q, pids, keep, kernels, check);
     pids = selectTop(kernels, pids, approx, params.ndocs).pids;
   }
   const t2 = performance.now();
@@ -202,15 +339,13 @@ export function plaidSearch(a: ScoringArrays, q: EncodedQuery, params: PlaidPara
   // Stage 3: full centroid interaction → top ndocs/4.
   const keepN = Math.max(1, Math.floor(params.ndocs / 4));
   if (pids.length > keepN) {
-    const { starts, lens } = gather(a, pids);
-    const approx = new Float32Array(pids.length);
-    kernels.centroidInteraction(s, q.length, a.codes, starts, lens, pids.length, null, approx, q.weights);
+    const approx = interactionScores(a, s, q, pids, null, kernels, check);
     pids = selectTop(kernels, pids, approx, keepN).pids;
   }
   const t3 = performance.now();
 
   // Stage 4: exact MaxSim on the decompressed residuals.
-  const exact = exactScores(a, q, pids, kernels);
+  const exact = exactScores(a, q, pids, kernels, check);
   const hits = selectTop(kernels, pids, exact, pids.length);
   const t4 = performance.now();
   t = t1 - t;

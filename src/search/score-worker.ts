@@ -1,17 +1,25 @@
 /**
- * Piscina worker for late-interaction scoring. The index's arrays arrive once, as workerData over
- * SharedArrayBuffers (no copy); each task scores one query with PLAID, or one range of passages
- * exactly (exhaustive search split across workers).
+ * Piscina worker for late-interaction scoring. The index's arrays arrive once as workerData:
+ * SharedArrayBuffers travel without a copy, and memory-mapped segments arrive as file names that
+ * this worker maps itself (the page cache is shared, so RSS does not multiply by workers). Each
+ * task scores one query with PLAID, or one range of passages exactly, answering with its top
+ * `keep` passages (exhaustive search split across workers).
  */
 import { workerData } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { getKernels } from '../kernels/index.js';
-import { plaidSearch, exhaustiveRange, type EncodedQuery, type ScoringArrays, type PlaidTimings } from './plaid.js';
+import { fromTransferable } from '../format/shared-arrays.js';
+import { plaidSearch, exhaustiveTopRange, type EncodedQuery, type ScoringArrays, type PlaidTimings, type PassageHits } from './plaid.js';
 import type { PlaidParams } from '../config/defaults.js';
+import { WORKER_DEADLINE_MESSAGE } from './deadline.js';
 
-export type ScoreTask =
+export type ScoreTask = (
   | { kind: 'plaid'; q: EncodedQuery; params: PlaidParams }
-  | { kind: 'range'; q: EncodedQuery; from: number; to: number };
+  | { kind: 'range'; q: EncodedQuery; from: number; to: number; keep: number }
+) & {
+  /** Epoch ms (performance.timeOrigin + now) after which the task stops scoring: a timed-out search frees its worker. */
+  deadlineAt?: number;
+};
 
 export interface PlaidTaskResult {
   pids: Int32Array;
@@ -19,19 +27,28 @@ export interface PlaidTaskResult {
   timings: PlaidTimings;
 }
 
-const arrays = (workerData as { arrays: ScoringArrays }).arrays;
 const kernels = getKernels();
+const arrays = fromTransferable<ScoringArrays>((workerData as { arrays: unknown }).arrays, kernels);
 const mark = new Uint8Array(arrays.doclens.length);
 
 function moved<T extends object>(value: T, buffers: ArrayBufferLike[]): T {
   return Piscina.move({ [Piscina.transferableSymbol]: buffers, [Piscina.valueSymbol]: value } as never) as unknown as T;
 }
 
-export default function score(task: ScoreTask): PlaidTaskResult | Float32Array {
+/** Throws once the task's deadline has passed (the caller has already rejected; this only stops the work). */
+function deadlineCheck(at: number | undefined): (() => void) | undefined {
+  if (at === undefined) return undefined;
+  return () => {
+    if (performance.timeOrigin + performance.now() > at) throw new Error(WORKER_DEADLINE_MESSAGE);
+  };
+}
+
+export default function score(task: ScoreTask): PlaidTaskResult | PassageHits {
+  const check = deadlineCheck(task.deadlineAt);
   if (task.kind === 'plaid') {
-    const { hits, timings } = plaidSearch(arrays, task.q, task.params, kernels, mark);
+    const { hits, timings } = plaidSearch(arrays, task.q, task.params, kernels, mark, check);
     return moved({ pids: hits.pids, scores: hits.scores, timings }, [hits.pids.buffer, hits.scores.buffer]);
   }
-  const out = exhaustiveRange(arrays, task.q, task.from, task.to, kernels);
-  return Piscina.move(out) as Float32Array;
+  const hits = exhaustiveTopRange(arrays, task.q, task.from, task.to, task.keep, kernels, check);
+  return moved({ pids: hits.pids, scores: hits.scores }, [hits.pids.buffer, hits.scores.buffer]);
 }

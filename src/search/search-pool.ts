@@ -6,12 +6,25 @@
 import { Piscina } from 'piscina';
 import { PlaitError } from '../errors/index.js';
 import type { PlaidParams } from '../config/defaults.js';
+import { toTransferable } from '../format/shared-arrays.js';
 import type { EncodedQuery, PassageHits, PlaidTimings, ScoringArrays } from './plaid.js';
 import type { PlaidTaskResult, ScoreTask } from './score-worker.js';
+import { WORKER_DEADLINE_MESSAGE, abortError } from './deadline.js';
 
-function abortError(signal: AbortSignal): PlaitError {
-  const reason = signal.reason as { name?: string } | undefined;
-  return reason?.name === 'TimeoutError' ? new PlaitError('TIMEOUT', { message: 'search timed out' }) : new PlaitError('ABORTED', { message: 'search aborted' });
+/**
+ * One abort listener per signal, however many tasks wait on it: a batch of queries shares its
+ * request's signal, and a listener per task passed Node's limit of 10 (MaxListenersExceededWarning).
+ */
+const aborted = new WeakMap<AbortSignal, Promise<never>>();
+
+function whenAborted(signal: AbortSignal): Promise<never> {
+  let p = aborted.get(signal);
+  if (p === undefined) {
+    p = new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(abortError(signal)), { once: true }));
+    p.catch(() => {});
+    aborted.set(signal, p);
+  }
+  return p;
 }
 
 export class SearchPool {
@@ -25,7 +38,7 @@ export class SearchPool {
       filename: new URL('./score-worker.js', import.meta.url).href,
       minThreads: threads,
       maxThreads: threads,
-      workerData: { arrays },
+      workerData: { arrays: toTransferable(arrays) },
       idleTimeout: 60_000,
     });
   }
@@ -37,48 +50,51 @@ export class SearchPool {
    */
   private run<T>(task: ScoreTask, signal?: AbortSignal): Promise<T> {
     const running = (this.pool.run(task) as Promise<T>).catch((cause: unknown) => {
+      // The worker may notice the deadline before this thread's timer fires.
+      if ((cause as Error).message === WORKER_DEADLINE_MESSAGE) throw new PlaitError('TIMEOUT', { message: 'search timed out' }, { cause });
       throw new PlaitError('WORKER_FAILED', { message: (cause as Error).message ?? String(cause) }, { cause });
     });
     if (signal === undefined) return running;
-    if (signal.aborted) {
-      running.catch(() => {});
-      return Promise.reject(abortError(signal));
-    }
-    return new Promise<T>((resolve, reject) => {
-      const onAbort = (): void => reject(abortError(signal));
-      signal.addEventListener('abort', onAbort, { once: true });
-      running.then(
-        (v) => {
-          signal.removeEventListener('abort', onAbort);
-          resolve(v);
-        },
-        (e: unknown) => {
-          signal.removeEventListener('abort', onAbort);
-          reject(e);
-        },
-      );
-    });
+    running.catch(() => {});
+    if (signal.aborted) return Promise.reject(abortError(signal));
+    return Promise.race([running, whenAborted(signal)]);
   }
 
-  async plaid(q: EncodedQuery, params: PlaidParams, signal?: AbortSignal): Promise<{ hits: PassageHits; timings: PlaidTimings }> {
-    const r = await this.run<PlaidTaskResult>({ kind: 'plaid', q, params }, signal);
+  /** @param deadlineAt epoch ms after which the worker stops the task (see ScoreTask) */
+  async plaid(q: EncodedQuery, params: PlaidParams, signal?: AbortSignal, deadlineAt?: number): Promise<{ hits: PassageHits; timings: PlaidTimings }> {
+    const r = await this.run<PlaidTaskResult>({ kind: 'plaid', q, params, deadlineAt }, signal);
     return { hits: { pids: r.pids, scores: r.scores }, timings: r.timings };
   }
 
-  /** Exact scores of every passage, the range split into one slice per worker. */
-  async exhaustive(q: EncodedQuery, signal?: AbortSignal): Promise<PassageHits> {
+  /**
+   * Exhaustive search: the passages split into one range per worker, each worker keeping only
+   * its best `keep` passages (default: all), merged here into the overall best `keep`, highest
+   * first (ties: lower pid). Memory is O(keep) per query, not O(passages).
+   * @param deadlineAt epoch ms after which the workers stop their ranges (see ScoreTask)
+   */
+  async exhaustive(q: EncodedQuery, signal?: AbortSignal, keep?: number, deadlineAt?: number): Promise<PassageHits> {
     const n = this.arrays.doclens.length;
+    const k = Math.max(1, Math.min(n, keep ?? n));
     const per = Math.ceil(n / this.threads);
-    const slices: Promise<Float32Array>[] = [];
-    for (let from = 0; from < n; from += per) slices.push(this.run<Float32Array>({ kind: 'range', q, from, to: Math.min(n, from + per) }, signal));
+    const slices: Promise<PassageHits>[] = [];
+    for (let from = 0; from < n; from += per) slices.push(this.run<PassageHits>({ kind: 'range', q, from, to: Math.min(n, from + per), keep: k, deadlineAt }, signal));
     const parts = await Promise.all(slices);
-    const scores = new Float32Array(n);
+    let total = 0;
+    for (const p of parts) total += p.pids.length;
+    const idx = new Int32Array(total);
+    const pids = new Int32Array(total);
+    const scores = new Float32Array(total);
     let o = 0;
     for (const p of parts) {
-      scores.set(p, o);
-      o += p.length;
+      pids.set(p.pids, o);
+      scores.set(p.scores, o);
+      o += p.pids.length;
     }
-    return { pids: Int32Array.from({ length: n }, (_, i) => i), scores };
+    for (let i = 0; i < total; i++) idx[i] = i;
+    // Highest score first, lower pid on ties: the order a full scan and a stable selection give.
+    idx.sort((x, y) => scores[y]! - scores[x]! || pids[x]! - pids[y]!);
+    const m = Math.min(k, total);
+    return { pids: Int32Array.from(idx.subarray(0, m), (i) => pids[i]!), scores: Float32Array.from(idx.subarray(0, m), (i) => scores[i]!) };
   }
 
   async close(): Promise<void> {

@@ -25,6 +25,15 @@ export const HTTP_STATUS = {
   INDEX_EXISTS: 409,
   QUERY_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
+  // Library and CLI codes a request can meet: bad input of the request (400, 404), or a model the
+  // server cannot run (a checkpoint plait will not convert or a pickle it refuses: the request's
+  // choice of model, so 400, not a fault of the server).
+  USAGE: 400,
+  EMPTY_CORPUS: 400,
+  FILE_NOT_FOUND: 404,
+  MODEL_UNSUPPORTED: 400,
+  MODEL_UNSAFE: 400,
+  NOT_WRITABLE: 500,
   // The client went away (or the server is draining): nobody reads this answer, but it is not a fault.
   ABORTED: 503,
   OVERLOADED: 503,

@@ -217,6 +217,8 @@ export async function makeTinyColbert(dir: string, opts: TinyColbertOptions = {}
       dim,
       mask_punctuation: true,
       similarity: 'cosine',
+      // Explicit: this layout's tests exercise attention to the [MASK] rows (ColBERT's default is false).
+      attend_to_mask_tokens: true,
     });
   } else if (layout === 'answerai') {
     await write('config.json', bertConfig);

@@ -4,6 +4,7 @@ import { resolveModelSpec } from '../../encoder/resolve-model.js';
 import { pullModel } from '../../encoder/hub/index.js';
 import { parseIntArg, printJson } from '../options.js';
 import { ProgressReporter } from '../progress.js';
+import { prepareOutputDir } from '../validate.js';
 
 /** One line, on stderr, whenever the bundled model stands in for an unspecified one. */
 export function announceBundledModel(): void {
@@ -16,8 +17,8 @@ export function registerModelCommands(program: Command): void {
   program
     .command('encode')
     .description('encode texts into per-token vectors and print token counts, dim and timing')
-    .argument('<texts...>', 'texts to encode')
-    .option('-m, --model <model>', 'ColBERT ONNX folder or hub repo id (default: the bundled model)')
+    .argument('<texts...>', 'texts to encode (a text beginning with "-" goes after "--")')
+    .option('-m, --model <model>', 'ColBERT folder (ONNX, or weights to convert) or hub repo id (default: the bundled model)')
     .option('--query', 'encode as queries (default: documents)')
     .option('--vectors', 'include the vectors in JSON output')
     .option('--threads <n>', 'encoder worker threads (0 = in-process)', parseIntArg('threads', 0), 0)
@@ -50,13 +51,14 @@ export function registerModelCommands(program: Command): void {
   const model = program.command('model').description('manage ColBERT checkpoints');
   model
     .command('pull')
-    .description('download a ColBERT ONNX checkpoint from the Hugging Face hub into the cache')
+    .description('download a ColBERT checkpoint from the Hugging Face hub into the cache (building model.onnx from its weights when it has none)')
     .argument('<repo-id>', 'e.g. colbert-ir/colbertv2.0 or answerdotai/answerai-colbert-small-v1')
     .option('--revision <rev>', 'branch, tag or commit', 'main')
     .option('--cache-dir <dir>', 'cache folder (default: $PLAIT_CACHE_DIR or the XDG cache)')
     .option('-q, --quiet', 'no progress output')
     .option('--json', 'print JSON')
     .action(async (repoId: string, o: { revision: string; cacheDir?: string; quiet?: boolean; json?: boolean }) => {
+      if (o.cacheDir !== undefined) prepareOutputDir(o.cacheDir, '--cache-dir');
       const progress = ProgressReporter.auto(o.quiet === true || o.json === true);
       const result = await pullModel(repoId, {
         revision: o.revision,
@@ -65,6 +67,9 @@ export function registerModelCommands(program: Command): void {
       });
       progress.done();
       if (o.json) printJson(result);
-      else process.stdout.write(`${repoId} → ${result.dir}\n`);
+      else {
+        const built = result.converted === undefined ? '' : ` (model.onnx built from its weights in ${result.converted.seconds.toFixed(1)} s)`;
+        process.stdout.write(`${repoId} → ${result.dir}${built}\n`);
+      }
     });
 }

@@ -15,6 +15,8 @@ import type { ModelSpec } from '../types.js';
 /** Where the ONNX graph may live, in the order tried. */
 export const ONNX_FILE_CANDIDATES = ['model.onnx', 'onnx/model.onnx', 'vespa_colbert.onnx'] as const;
 export const TOKENIZER_FILE = 'tokenizer.json';
+/** Where tokenizer.json may live: the root, or the transformer folder of an older sentence-transformers layout. */
+export const TOKENIZER_FILE_CANDIDATES = [TOKENIZER_FILE, '0_Transformer/tokenizer.json'] as const;
 /** Settings files read when present (none is required). */
 export const CONFIG_FILES = ['config.json', 'artifact.metadata', 'config_sentence_transformers.json', '1_Dense/config.json'] as const;
 
@@ -47,16 +49,18 @@ export const PUNCTUATION_SKIPLIST = [...'!"#$%&\'()*+,-./:;<=>?@[\\]^_`{|}~'];
 
 export function checkpointFiles(dir: string, onnxFile?: string): { onnxPath: string; tokenizerPath: string } {
   if (!existsSync(dir)) throw new PlaitError('MODEL_NOT_FOUND', { message: `no model folder at ${dir}`, dir });
+  // onnxFile may be absolute: a graph converted from the folder's weights lives in the model cache.
   const candidates = onnxFile === undefined ? ONNX_FILE_CANDIDATES : [onnxFile];
-  const onnx = candidates.find((f) => existsSync(path.join(dir, f)));
-  const tokenizerPath = path.join(dir, TOKENIZER_FILE);
+  const onnx = candidates.find((f) => existsSync(path.resolve(dir, f)));
+  const tokenizer = TOKENIZER_FILE_CANDIDATES.find((f) => existsSync(path.join(dir, f)));
   const missing: string[] = [];
   if (onnx === undefined) missing.push(candidates.join(' or '));
-  if (!existsSync(tokenizerPath)) missing.push(TOKENIZER_FILE);
-  if (onnx === undefined || missing.length > 0) {
-    throw new PlaitError('MODEL_FILE_MISSING', { message: `${dir} has no ${missing.join(', nor ')}`, dir, missing });
+  if (tokenizer === undefined) missing.push(TOKENIZER_FILE);
+  if (onnx === undefined || tokenizer === undefined) {
+    const hint = onnx === undefined && onnxFile === undefined ? ' (nor config.json with model.safetensors or pytorch_model.bin to build a graph from)' : '';
+    throw new PlaitError('MODEL_FILE_MISSING', { message: `${dir} has no ${missing.join(', nor ')}${hint}`, dir, missing });
   }
-  return { onnxPath: path.join(dir, onnx), tokenizerPath };
+  return { onnxPath: path.resolve(dir, onnx), tokenizerPath: path.join(dir, tokenizer) };
 }
 
 function readJson(file: string): Record<string, unknown> | null {
@@ -91,7 +95,9 @@ export function readCheckpoint(spec: ColbertSpec): ColbertCheckpoint {
     dim: null as number | null,
     queryMarker: BERT_QUERY_MARKER as string | null,
     documentMarker: BERT_DOCUMENT_MARKER as string | null,
-    attendToMaskTokens: true,
+    // ColBERTConfig's default (attend_to_mask_tokens=False) and PyLate's (attend_to_expansion_tokens=False):
+    // the [MASK] rows are encoded and kept, but the other tokens do not attend to them.
+    attendToMaskTokens: false,
     queryExpansion: true,
     skiplistWords: PUNCTUATION_SKIPLIST,
   };

@@ -2,13 +2,24 @@
  * `pullModel(repoId)`: fetches the files a ColBERT ONNX checkpoint needs from the Hugging Face hub
  * (`${endpoint}/${repoId}/resolve/${revision}/${file}`) into the model cache, one verified file at
  * a time, then writes a manifest; a folder with a manifest is reused without any request.
+ * A repository without an ONNX graph (colbert-ir/colbertv2.0 ships safetensors / PyTorch weights)
+ * is pulled as a checkpoint instead: config.json first (so an unsupported architecture is refused
+ * before hundreds of megabytes are fetched), then the weights of its layout (modules.json says
+ * where a sentence-transformers / PyLate model keeps its transformer and `1_Dense` projection), and
+ * the graph is built into the same folder by encoder/convert (model.onnx + plait-convert.json).
+ * A repository with `vocab.txt` but no `tokenizer.json` gets one built from it (BertConverter's recipe).
  */
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PlaitError } from '../../errors/index.js';
 import { downloadFile } from './download-file.js';
 import { DEFAULT_REVISION, defaultCacheDir, hubEndpoint, hubToken, isOffline, repoCacheDir } from './hub-env.js';
+import { bertArchitecture } from '../convert/bert-config.js';
+import { DENSE_DIR, readJsonObject, TRANSFORMER_DIRS, WEIGHT_FILES } from '../convert/checkpoint-layout.js';
+import { ensureConvertedGraph, CONVERT_MANIFEST_FILE } from '../convert/convert-checkpoint.js';
+import { wordpieceTokenizerJson } from '../convert/wordpiece-tokenizer-json.js';
 
 export interface PullProgress {
   file: string;
@@ -25,6 +36,15 @@ export interface PullOptions {
   signal?: AbortSignal;
   /** Never touch the network (also PLAIT_OFFLINE=1 or HF_HUB_OFFLINE=1). */
   offline?: boolean;
+  /** ONNX graphs to try, first found wins (default HUB_ONNX_CANDIDATES; cross-encoders pass their own). */
+  onnxCandidates?: readonly string[];
+  /** Settings files fetched when present (default HUB_OPTIONAL_FILES). */
+  optionalFiles?: readonly string[];
+  /**
+   * When the repository has none of the graphs, pull its weights and build model.onnx from them
+   * (encoder/convert; default true). False refuses with MODEL_NOT_FOUND instead (a named variant).
+   */
+  convertIfMissing?: boolean;
 }
 
 export interface PulledFile {
@@ -40,6 +60,8 @@ export interface PulledModel {
   files: PulledFile[];
   /** True when the cache already held the model and nothing was requested. */
   fromCache: boolean;
+  /** Set when the repository had no ONNX graph and plait built model.onnx from its weights. */
+  converted?: { graph: string; manifest: string; seconds: number };
 }
 
 /** The ONNX graph, first one found wins (PyLate and Optimum exports use onnx/model.onnx, Vespa's answerai export vespa_colbert.onnx). */
@@ -77,8 +99,10 @@ export async function pullModel(repoId: string, opts: PullOptions = {}): Promise
   const revision = opts.revision ?? DEFAULT_REVISION;
   const cacheDir = opts.cacheDir ?? defaultCacheDir();
   const dir = repoCacheDir(cacheDir, repoId, revision);
+  const candidates = opts.onnxCandidates ?? HUB_ONNX_CANDIDATES;
   const cached = cachedModel(repoId, { cacheDir, revision });
-  if (cached !== null) return cached;
+  // A cached pull serves only if it holds one of the graphs asked for (a quantised variant is another file).
+  if (cached !== null && cached.files.some((f) => candidates.includes(f.file))) return cached;
   if (isOffline(opts.offline)) throw new PlaitError('OFFLINE', { message: offlineAlternatives(repoId), repoId });
 
   const endpoint = hubEndpoint(opts.endpoint);
@@ -98,30 +122,103 @@ export async function pullModel(repoId: string, opts: PullOptions = {}): Promise
   };
 
   let onnx: string | undefined;
-  for (const candidate of HUB_ONNX_CANDIDATES) {
+  for (const candidate of candidates) {
     if (await fetchOne(candidate)) {
       onnx = candidate;
       break;
     }
   }
-  if (onnx === undefined) {
+  let converted: PulledModel['converted'];
+  if (onnx !== undefined) {
+    // Large graphs keep their weights beside them (ONNX external data).
+    await fetchOne(`${onnx}_data`);
+  } else if (opts.convertIfMissing === false) {
+    // A graph asked for by name (a quantised variant) is never replaced by one built from the weights.
     throw new PlaitError('MODEL_NOT_FOUND', {
-      message: `${repoId}@${revision} on ${endpoint} has no ONNX graph (tried ${HUB_ONNX_CANDIDATES.join(', ')}); is it a ColBERT ONNX export?`,
+      message: `${repoId}@${revision} on ${endpoint} has no ONNX graph (tried ${candidates.join(', ')})`,
       repoId,
     });
+  } else {
+    await fetchCheckpoint(repoId, revision, endpoint, dir, fetchOne);
   }
-  // Large graphs keep their weights beside them (ONNX external data).
-  await fetchOne(`${onnx}_data`);
   for (const file of HUB_REQUIRED_FILES) {
-    if (!(await fetchOne(file))) {
-      throw new PlaitError('MODEL_FILE_MISSING', { message: `${repoId}@${revision} has no ${file}`, repoId, missing: [file] });
+    if (files.some((f) => f.file === file || f.file.endsWith(`/${file}`))) continue;
+    if (await fetchOne(file)) continue;
+    // Older BERT repositories ship only the slow tokenizer's vocab.txt: build the fast tokenizer's file from it.
+    if (file === 'tokenizer.json' && (await fetchOne('vocab.txt'))) {
+      await fetchOne('tokenizer_config.json');
+      await fetchOne('special_tokens_map.json');
+      const json = (f: string): Record<string, unknown> | null => (existsSync(path.join(dir, f)) ? readJsonObject(path.join(dir, f)) : null);
+      const text = wordpieceTokenizerJson(readFileSync(path.join(dir, 'vocab.txt'), 'utf8'), json('tokenizer_config.json'), json('special_tokens_map.json'), `${repoId} vocab.txt`);
+      await writeFile(path.join(dir, file), text);
+      files.push({ file, bytes: Buffer.byteLength(text), sha256: createHash('sha256').update(text).digest('hex') });
+      continue;
     }
+    throw new PlaitError('MODEL_FILE_MISSING', { message: `${repoId}@${revision} has no ${file} (nor vocab.txt)`, repoId, missing: [file] });
   }
-  for (const file of HUB_OPTIONAL_FILES) await fetchOne(file);
+  for (const file of opts.optionalFiles ?? HUB_OPTIONAL_FILES) if (!files.some((f) => f.file === file)) await fetchOne(file);
+  // Files of an earlier pull into the same folder (another variant) stay listed.
+  for (const f of cached?.files ?? []) if (!files.some((g) => g.file === f.file)) files.push(f);
 
-  const manifest = { repoId, revision, endpoint, pulledAt: new Date().toISOString(), files };
+  if (onnx === undefined) {
+    opts.onProgress?.({ file: 'model.onnx (building from weights)', bytesDone: 0, bytesTotal: null });
+    const graph = await ensureConvertedGraph(dir, { outDir: dir });
+    files.push({ file: graph.manifest.graph.file, bytes: graph.manifest.graph.bytes, sha256: graph.manifest.graph.sha256 });
+    converted = { graph: graph.manifest.graph.file, manifest: CONVERT_MANIFEST_FILE, seconds: graph.manifest.convertSeconds };
+    opts.onProgress?.({ file: 'model.onnx (building from weights)', bytesDone: graph.manifest.graph.bytes, bytesTotal: graph.manifest.graph.bytes });
+  }
+
+  const manifest = { repoId, revision, endpoint, pulledAt: new Date().toISOString(), files, ...(converted === undefined ? {} : { converted }) };
   const tmp = path.join(dir, `${MANIFEST_FILE}.tmp`);
   await writeFile(tmp, JSON.stringify(manifest, null, 2));
   await rename(tmp, path.join(dir, MANIFEST_FILE));
-  return { repoId, revision, dir, files, fromCache: false };
+  return { repoId, revision, dir, files, fromCache: false, ...(converted === undefined ? {} : { converted }) };
+}
+
+/** modules.json (sentence-transformers): the folders of its Transformer and Dense modules. */
+function moduleFolders(raw: string | null): { transformer: string; dense: string | null } {
+  const fallback = { transformer: '', dense: null };
+  if (raw === null) return fallback;
+  try {
+    const modules = JSON.parse(raw) as { type?: string; path?: string }[];
+    if (!Array.isArray(modules)) return fallback;
+    const t = modules.find((m) => typeof m.type === 'string' && m.type.endsWith('.Transformer'));
+    const d = modules.find((m) => typeof m.type === 'string' && m.type.endsWith('.Dense'));
+    const transformer = typeof t?.path === 'string' && (TRANSFORMER_DIRS as readonly string[]).includes(t.path) ? t.path : '';
+    const dense = typeof d?.path === 'string' && /^[\w.-]+$/.test(d.path) ? d.path : null;
+    return { transformer, dense };
+  } catch {
+    return fallback;
+  }
+}
+
+/** Downloads the checkpoint files a conversion needs (config first, so unsupported models fail before the weights). */
+async function fetchCheckpoint(repoId: string, revision: string, endpoint: string, dir: string, fetchOne: (file: string) => Promise<boolean>): Promise<void> {
+  const modulesFound = await fetchOne('modules.json');
+  const folders = moduleFolders(modulesFound ? readFileSync(path.join(dir, 'modules.json'), 'utf8') : null);
+  const sub = (f: string): string => (folders.transformer === '' ? f : `${folders.transformer}/${f}`);
+  if (!(await fetchOne(sub('config.json')))) {
+    throw new PlaitError('MODEL_NOT_FOUND', {
+      message: `${repoId}@${revision} on ${endpoint} has no ONNX graph (tried ${HUB_ONNX_CANDIDATES.join(', ')}) and no ${sub('config.json')} to build one from`,
+      repoId,
+    });
+  }
+  const configPath = path.join(dir, ...sub('config.json').split('/'));
+  bertArchitecture(readJsonObject(configPath), `${repoId} (${sub('config.json')})`);
+  let weights = false;
+  for (const f of WEIGHT_FILES) if (!weights) weights = await fetchOne(sub(f));
+  if (!weights) {
+    throw new PlaitError('MODEL_FILE_MISSING', {
+      message: `${repoId}@${revision} has no ONNX graph and no weights to convert (tried ${WEIGHT_FILES.map(sub).join(', ')})`,
+      repoId,
+      missing: WEIGHT_FILES.map(sub),
+    });
+  }
+  // plait reads the projection from 1_Dense/ (the only folder name sentence-transformers and PyLate use).
+  const dense = folders.dense !== null || !modulesFound ? DENSE_DIR : null;
+  if (dense !== null && (await fetchOne(`${dense}/config.json`))) {
+    let found = false;
+    for (const f of WEIGHT_FILES) if (!found) found = await fetchOne(`${dense}/${f}`);
+  }
+  if (folders.transformer !== '') await fetchOne(sub('tokenizer.json'));
 }

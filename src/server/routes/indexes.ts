@@ -2,8 +2,8 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyPluginAsync } from 'fastify';
-import { INDEX_FILES, kernelsStatus } from '../../index.js';
-import { MANIFEST_FILE } from '../../format/manifest.js';
+import { kernelsStatus } from '../../index.js';
+import { MANIFEST_FILE, listedFiles } from '../../format/manifest.js';
 import { ERROR_SCHEMA } from '../http-errors.js';
 import type { IndexEntry } from '../engine.js';
 import '../fastify-types.js';
@@ -38,10 +38,14 @@ function summary(e: IndexEntry): Record<string, unknown> {
 /** The same figures as `plait info --json`: manifest, file sizes, bytes per token, active kernels. */
 function info(e: IndexEntry): Record<string, unknown> {
   const path = e.index.path;
+  const m = e.index.manifest;
+  // Sizes as the manifest lists them (the index checked them when it opened), as `plait info` reports.
   const files: Record<string, number> = {};
-  for (const f of [...Object.values(INDEX_FILES), MANIFEST_FILE]) files[f] = statSync(join(path, f)).size;
+  for (const f of listedFiles(m)) files[f.name] = f.entry.bytes;
+  files[MANIFEST_FILE] = statSync(join(path, MANIFEST_FILE)).size;
   const totalBytes = Object.values(files).reduce((a, b) => a + b, 0);
-  const tokens = Math.max(1, e.index.manifest.counts.tokens);
+  const tokens = Math.max(1, m.counts.tokens);
+  const perToken = m.segments.reduce((sum, g) => sum + g.codes.bytes + g.residuals.bytes, 0);
   return {
     name: e.name,
     generation: e.generation,
@@ -49,7 +53,7 @@ function info(e: IndexEntry): Record<string, unknown> {
     manifest: snakeKeys(e.index.manifest),
     files,
     total_bytes: totalBytes,
-    bytes_per_token: (files[INDEX_FILES.codes]! + files[INDEX_FILES.residuals]!) / tokens,
+    bytes_per_token: perToken / tokens,
     bytes_per_token_total: totalBytes / tokens,
     kernels: kernelsStatus().active,
   };

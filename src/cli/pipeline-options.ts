@@ -1,0 +1,197 @@
+/**
+ * The CLI's side of pipelines and the cross-encoder, hooked into the existing commands by one line
+ * each: `plait search --pipeline … --cross-encoder …`, `plait rerank --cross-encoder …`,
+ * `plait eval --pipelines "<spec>;<spec>" --cross-encoder …`.
+ */
+import type { Command } from 'commander';
+import { CrossEncoder, type CrossEncoderOptions } from '../rerank/cross-encoder/cross-encoder.js';
+import type { CrossEncoderVariant } from '../rerank/cross-encoder/cross-encoder-files.js';
+import type { RerankDocument } from '../rerank/reranker.js';
+import { SearchPipeline, type PipelineResult } from '../pipeline/search-pipeline.js';
+import type { StageSearchOptions } from '../pipeline/stages.js';
+import type { PlaitIndex } from '../search/plait-index.js';
+import { readQueries } from '../eval/queries.js';
+import { writeRun, type Run } from '../eval/run.js';
+import { evaluatePipeline, splitPipelineSpecs } from '../eval/pipeline-modes.js';
+import type { ModeInput } from '../eval/comparison.js';
+import type { Qrels } from '../eval/qrels.js';
+import type { EvalQuery } from '../eval/queries.js';
+import { PlaitError, invalidArgument } from '../errors/index.js';
+import { parseIntArg, printJson } from './options.js';
+import { ProgressReporter } from './progress.js';
+
+export interface CrossCliOptions {
+  crossEncoder?: string;
+  crossVariant?: string;
+  crossThreads?: number;
+  crossMaxLength?: number;
+  crossSigmoid?: boolean;
+}
+
+/** The flags that choose and tune the cross-encoder (shared by search, rerank and eval). */
+export function addCrossEncoderFlags(cmd: Command): Command {
+  return cmd
+    .option('--cross-encoder <model>', 'cross-encoder: a folder (onnx/model.onnx or model.onnx + tokenizer.json) or a hub repo id')
+    .option('--cross-variant <v>', 'cross-encoder graph: fp32 (model.onnx), quantized (model_quantized.onnx) or int8 (model_int8.onnx)')
+    .option('--cross-threads <n>', 'worker threads running the cross-encoder', parseIntArg('cross-threads', 0))
+    .option('--cross-max-length <n>', 'longest pair in tokens (default: from the model files)', parseIntArg('cross-max-length', 4))
+    .option('--cross-sigmoid', 'report sigmoid(logit) for single-logit cross-encoders');
+}
+
+export function crossEncoderOptionsFrom(o: CrossCliOptions): CrossEncoderOptions {
+  const out: CrossEncoderOptions = {};
+  if (o.crossVariant !== undefined) {
+    if (!['fp32', 'quantized', 'int8'].includes(o.crossVariant)) throw invalidArgument('cross-variant', '"fp32", "quantized" or "int8"', o.crossVariant);
+    out.variant = o.crossVariant as CrossEncoderVariant;
+  }
+  if (o.crossThreads !== undefined) out.threads = o.crossThreads;
+  if (o.crossMaxLength !== undefined) out.maxLength = o.crossMaxLength;
+  if (o.crossSigmoid === true) out.sigmoid = true;
+  return out;
+}
+
+async function openCross(o: CrossCliOptions): Promise<CrossEncoder | undefined> {
+  return o.crossEncoder === undefined ? undefined : CrossEncoder.create(o.crossEncoder, crossEncoderOptionsFrom(o));
+}
+
+/** The search flags that apply inside a pipeline's late-interaction and hybrid stages. */
+interface PlaidCliFlags {
+  ncells?: number;
+  threshold?: number;
+  ndocs?: number;
+  idf?: boolean;
+  fusion?: 'minmax' | 'rrf';
+  alpha?: number;
+}
+
+function stageSearchOptions(o: PlaidCliFlags): StageSearchOptions {
+  const s: StageSearchOptions = {};
+  if (o.ncells !== undefined) s.nIvfProbe = o.ncells;
+  if (o.threshold !== undefined) s.centroidScoreThreshold = o.threshold;
+  if (o.ndocs !== undefined) s.ndocs = o.ndocs;
+  if (o.idf !== undefined) s.idfWeighting = o.idf;
+  if (o.fusion !== undefined) s.fusion = o.fusion;
+  if (o.alpha !== undefined) s.alpha = o.alpha;
+  return s;
+}
+
+/** `plait search --pipeline`: flags. */
+export function addPipelineFlags(cmd: Command): Command {
+  return addCrossEncoderFlags(cmd.option('--pipeline <spec>', 'staged ranking, e.g. "bm25:1000 > late:200 > cross:20" (stages bm25, late, hybrid, exhaustive, cross; optional budget cross:20@200ms)'));
+}
+
+function printPipelineResult(r: PipelineResult, showTimings: boolean): void {
+  for (const h of r.hits) {
+    const snippet = h.text === undefined ? '' : `  ${(h.title ? `${h.title}: ` : '') + h.text.replace(/\s+/g, ' ').slice(0, 120)}`;
+    process.stdout.write(`${String(h.rank).padStart(3)}  ${h.score.toFixed(4).padStart(9)}  ${h.docId}${snippet}\n`);
+  }
+  if (r.degraded !== null) process.stdout.write(`degraded: ${r.degraded.stage} skipped (${r.degraded.reason}: ${r.degraded.message}); order from ${r.orderedBy}\n`);
+  if (showTimings) {
+    for (const s of r.stages) {
+      process.stdout.write(`${s.label.padEnd(16)} ${s.ms.toFixed(1).padStart(8)} ms  ${String(s.candidates).padStart(6)} in  ${String(s.returned).padStart(6)} out  ${s.status}${s.reason ? ` (${s.reason})` : ''}\n`);
+    }
+  }
+}
+
+/**
+ * The hook of `plait search`: returns false when no --pipeline was given (the command goes on as
+ * before), otherwise runs the pipeline for the query or the queries file and prints it.
+ */
+export async function searchWithPipeline(
+  index: PlaitIndex,
+  query: string | undefined,
+  o: CrossCliOptions &
+    PlaidCliFlags & { pipeline?: string; queries?: string; run?: string; tag: string; json?: boolean; text?: boolean; timings?: boolean; quiet?: boolean },
+): Promise<boolean> {
+  if (o.pipeline === undefined) {
+    if (o.crossEncoder !== undefined) throw new PlaitError('INVALID_ARGUMENT', { message: '--cross-encoder needs --pipeline with a cross stage, e.g. --pipeline "bm25:100 > cross:10"', name: 'cross-encoder' });
+    return false;
+  }
+  const cross = await openCross(o);
+  try {
+    const pipeline = new SearchPipeline(index, o.pipeline, { search: stageSearchOptions(o), ...(cross === undefined ? {} : { crossEncoder: cross }) });
+    if (o.queries !== undefined) {
+      const queries = await readQueries(o.queries);
+      const progress = ProgressReporter.auto(o.quiet === true || o.json === true);
+      const run: Run = new Map();
+      const degraded: Record<string, number> = {};
+      for (let i = 0; i < queries.length; i++) {
+        const r = await pipeline.run(queries[i]!.text);
+        if (r.degraded !== null) degraded[r.degraded.stage] = (degraded[r.degraded.stage] ?? 0) + 1;
+        run.set(queries[i]!.id, r.hits.map((h) => ({ docId: h.docId, score: h.score })));
+        progress.update('search', i + 1, queries.length);
+      }
+      progress.done();
+      if (o.run !== undefined) await writeRun(o.run, run, { tag: o.tag });
+      if (o.json) printJson(Object.fromEntries(run));
+      else if (o.run !== undefined) process.stdout.write(`wrote ${run.size} queries to ${o.run}\n`);
+      for (const [stage, n] of Object.entries(degraded)) process.stderr.write(`plait: ${stage} degraded on ${n} of ${queries.length} queries\n`);
+      return true;
+    }
+    if (query === undefined) throw new PlaitError('INVALID_ARGUMENT', { message: 'give a query, or --queries <file>' });
+    const r = await pipeline.run(query, { includeText: o.text === true || o.json === true });
+    if (o.json) printJson(r);
+    else printPipelineResult(r, o.timings === true);
+    return true;
+  } finally {
+    await cross?.close();
+  }
+}
+
+/** The hook of `plait rerank`: with --cross-encoder, scores with it and prints the same shape; else false. */
+export async function rerankWithCrossEncoder(query: string, docs: readonly RerankDocument[], o: CrossCliOptions & { k?: number; json?: boolean }): Promise<boolean> {
+  const cross = await openCross(o);
+  if (cross === undefined) return false;
+  try {
+    const results = await cross.rerank(query, docs, { topK: o.k ?? docs.length });
+    if (o.json) printJson(results);
+    else results.forEach((r, i) => process.stdout.write(`${String(i + 1).padStart(3)}  ${r.score.toFixed(4).padStart(9)}  ${r.id ?? `#${r.index}`}\n`));
+    return true;
+  } finally {
+    await cross.close();
+  }
+}
+
+/** `plait eval --pipelines`: flags. */
+export function addEvalPipelineFlags(cmd: Command): Command {
+  return addCrossEncoderFlags(cmd.option('--pipelines <specs>', 'pipelines to add as rows, separated by ";", e.g. "bm25:100 > late:10; bm25:100 > cross:10"'));
+}
+
+/** The hook of `plait eval`: one row per pipeline (quality, latency per stage, significance comes with the table). */
+export async function evalPipelineRows(
+  index: PlaitIndex,
+  queries: readonly EvalQuery[],
+  qrels: Qrels,
+  o: CrossCliOptions & { pipelines?: string },
+  progress: ProgressReporter,
+): Promise<{ inputs: ModeInput[]; runs: Map<string, Run> }> {
+  const inputs: ModeInput[] = [];
+  const runs = new Map<string, Run>();
+  if (o.pipelines === undefined) return { inputs, runs };
+  const cross = await openCross(o);
+  try {
+    for (const spec of splitPipelineSpecs(o.pipelines)) {
+      const row = await evaluatePipeline(index, spec, queries, qrels, {
+        ...(cross === undefined ? {} : { crossEncoder: cross }),
+        onProgress: (done, total) => progress.update(spec, done, total),
+      });
+      inputs.push(row.input);
+      runs.set(row.input.name, row.run);
+    }
+    return { inputs, runs };
+  } finally {
+    await cross?.close();
+  }
+}
+
+/** Per-stage latency lines of the pipeline rows, printed under the comparison table. */
+export function renderStageLatency(inputs: readonly ModeInput[]): string {
+  const lines: string[] = [];
+  for (const m of inputs) {
+    if (m.stageLatency === undefined) continue;
+    const parts = Object.entries(m.stageLatency).map(([label, l]) => `${label} ${l.meanMs.toFixed(1)} ms (p95 ${l.p95Ms.toFixed(1)})`);
+    const degraded = Object.entries(m.degraded ?? {}).map(([s, n]) => `${s} degraded on ${n} queries`);
+    lines.push(`${m.name}: ${parts.join(', ')}${degraded.length > 0 ? `; ${degraded.join(', ')}` : ''}`);
+  }
+  return lines.length === 0 ? '' : `per-stage latency (mean, includes query encoding):\n${lines.map((l) => `  ${l}`).join('\n')}\n`;
+}

@@ -1,0 +1,213 @@
+/**
+ * `ensureConvertedGraph(dir)`: the ONNX graph of the checkpoint in `dir`, built once and reused.
+ * The graph is written as `model.onnx` into an output folder (the hub pull's own cache folder, or
+ * `<cache>/converted/<name>-<hash of the folder's path>/` for a local folder, which plait never
+ * writes into), beside `plait-convert.json`: the manifest mapping the source files (relative path,
+ * bytes, mtime, sha256) to the graph (bytes, sha256) and the converter version. A later call reuses
+ * the graph when the manifest's converter version and source list match and every source has the
+ * same size and mtime (or, when only the mtime moved, the same sha256); otherwise it rebuilds.
+ * Graph and manifest are written to temporary names and renamed, manifest last, so a crash leaves
+ * either the old state or a graph without a manifest (rebuilt next time), never a half graph in use.
+ *
+ * Cost (bench/convert-encode.ts, BERT-base shape): see bench/RESULTS.md "Checkpoint conversion".
+ * Peak memory is about three copies of the weights (file bytes, float32 tensors, encoded graph).
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync, realpathSync, statSync } from 'node:fs';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { PlaitError } from '../../errors/index.js';
+import { bertArchitecture, type BertArchitecture } from './bert-config.js';
+import { buildBertGraph, EMBEDDINGS_OUTPUT, LOGITS_OUTPUT } from './bert-graph-builder.js';
+import { readBertWeights, type DenseConfig } from './bert-weights.js';
+import { findCheckpointLayout, layoutSources, openWeights, readJsonObject, type CheckpointLayout } from './checkpoint-layout.js';
+
+/** Bump when the graph a given checkpoint converts to changes, so cached graphs are rebuilt. */
+export const CONVERTER_VERSION = 1;
+export const CONVERTED_GRAPH_FILE = 'model.onnx';
+export const CONVERT_MANIFEST_FILE = 'plait-convert.json';
+
+export interface SourceFile {
+  file: string;
+  bytes: number;
+  mtimeMs: number;
+  sha256: string;
+}
+
+export type ConvertedHead = { kind: 'colbert'; output: typeof EMBEDDINGS_OUTPUT; dim: number } | { kind: 'classifier'; output: typeof LOGITS_OUTPUT; numLabels: number };
+
+export interface ConvertManifest {
+  format: 1;
+  converter: number;
+  sourceDir: string;
+  sources: SourceFile[];
+  graph: { file: string; bytes: number; sha256: string };
+  architecture: BertArchitecture;
+  head: ConvertedHead;
+  /** Inputs of the graph, in order. */
+  inputs: string[];
+  convertSeconds: number;
+  createdAt: string;
+}
+
+export interface ConvertedGraph {
+  onnxPath: string;
+  manifestPath: string;
+  manifest: ConvertManifest;
+  /** True when an earlier conversion was reused. */
+  fromCache: boolean;
+}
+
+export interface ConvertOptions {
+  /** Where model.onnx and the manifest go; default `<cacheDir>/converted/<name>-<hash>`. */
+  outDir?: string;
+  /** The model cache root (default: hub-env's defaultCacheDir, passed in by the caller). */
+  cacheDir?: string;
+}
+
+async function sha256File(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/** `<cacheDir>/converted/<folder name>-<16 hex of sha256(real path)>`. */
+export function convertedGraphDir(cacheDir: string, dir: string): string {
+  const real = realpathSync(dir);
+  const tag = createHash('sha256').update(real).digest('hex').slice(0, 16);
+  const name = path.basename(real).replace(/[^\w.-]/g, '_') || 'model';
+  return path.join(cacheDir, 'converted', `${name}-${tag}`);
+}
+
+/** True when `dir` holds a checkpoint plait can convert (config.json with weights beside it). */
+export function isConvertibleCheckpoint(dir: string): boolean {
+  return findCheckpointLayout(dir) !== null;
+}
+
+function readManifest(file: string): ConvertManifest | null {
+  if (!existsSync(file)) return null;
+  try {
+    return readJsonObject(file) as unknown as ConvertManifest;
+  } catch {
+    return null;
+  }
+}
+
+async function stillValid(m: ConvertManifest, dir: string, sources: string[], outDir: string): Promise<boolean> {
+  if (m.format !== 1 || m.converter !== CONVERTER_VERSION || m.sourceDir !== dir) return false;
+  if (!Array.isArray(m.sources) || m.sources.length !== sources.length || !m.sources.every((s, i) => s.file === sources[i])) return false;
+  const graph = path.join(outDir, m.graph.file);
+  if (!existsSync(graph) || statSync(graph).size !== m.graph.bytes) return false;
+  for (const s of m.sources) {
+    const file = path.join(dir, ...s.file.split('/'));
+    const st = statSync(file);
+    if (st.size !== s.bytes) return false;
+    if (st.mtimeMs !== s.mtimeMs && (await sha256File(file)) !== s.sha256) return false;
+  }
+  return true;
+}
+
+/** The ColBERT projection width artifact.metadata / config.json declares, if any (ColBERTConfig's `dim`). */
+function declaredDim(dir: string): number | null {
+  for (const f of ['artifact.metadata', 'config.json']) {
+    const file = path.join(dir, f);
+    if (!existsSync(file)) continue;
+    const raw = readJsonObject(file);
+    const wrapped = raw['config'];
+    const c = wrapped !== null && typeof wrapped === 'object' && !Array.isArray(wrapped) ? (wrapped as Record<string, unknown>) : raw;
+    if (typeof c['dim'] === 'number') return c['dim'];
+  }
+  return null;
+}
+
+/**
+ * Builds the graph of the checkpoint at `layout` into `outDir` (always; see ensureConvertedGraph
+ * for the cached path). Throws MODEL_UNSUPPORTED, MODEL_UNSAFE, MODEL_MISMATCH, MODEL_LOAD_FAILED.
+ */
+export async function convertCheckpoint(layout: CheckpointLayout, outDir: string): Promise<ConvertedGraph> {
+  const t0 = performance.now();
+  const dir = layout.dir;
+  const abs = (rel: string): string => path.join(dir, ...rel.split('/'));
+  const arch = bertArchitecture(readJsonObject(abs(layout.configFile)), abs(layout.configFile));
+  const sources: SourceFile[] = [];
+  for (const file of layoutSources(layout)) {
+    const st = statSync(abs(file));
+    sources.push({ file, bytes: st.size, mtimeMs: st.mtimeMs, sha256: await sha256File(abs(file)) });
+  }
+  const main = openWeights(abs(layout.weightsFile));
+  const dense =
+    layout.dense === null
+      ? null
+      : {
+          src: openWeights(abs(layout.dense.weightsFile)),
+          config: (layout.dense.configFile === null ? {} : readJsonObject(abs(layout.dense.configFile))) as DenseConfig,
+        };
+  const weights = readBertWeights(arch, main, dense);
+  let head: ConvertedHead;
+  if (weights.head.kind === 'colbert') {
+    const dim = weights.head.projection.outFeatures;
+    const declared = declaredDim(dir);
+    if (declared !== null && declared !== dim) {
+      throw new PlaitError('MODEL_MISMATCH', { message: `${dir}: the settings say dim ${declared} but the projection's weights give ${dim}`, dir });
+    }
+    head = { kind: 'colbert', output: EMBEDDINGS_OUTPUT, dim };
+  } else {
+    head = { kind: 'classifier', output: LOGITS_OUTPUT, numLabels: weights.head.classifier.outFeatures };
+  }
+  const bytes = buildBertGraph(weights, {
+    'plait.converter': String(CONVERTER_VERSION),
+    'plait.sources': JSON.stringify(sources.map((s) => ({ file: s.file, sha256: s.sha256 }))),
+  });
+  await mkdir(outDir, { recursive: true });
+  const onnxPath = path.join(outDir, CONVERTED_GRAPH_FILE);
+  const tmp = `${onnxPath}.${process.pid}.tmp`;
+  await writeFile(tmp, bytes);
+  await rename(tmp, onnxPath);
+  const manifest: ConvertManifest = {
+    format: 1,
+    converter: CONVERTER_VERSION,
+    sourceDir: dir,
+    sources,
+    graph: { file: CONVERTED_GRAPH_FILE, bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') },
+    architecture: arch,
+    head,
+    inputs: weights.tokenTypeEmbeddings === null ? ['input_ids', 'attention_mask'] : ['input_ids', 'attention_mask', 'token_type_ids'],
+    convertSeconds: (performance.now() - t0) / 1000,
+    createdAt: new Date().toISOString(),
+  };
+  const manifestPath = path.join(outDir, CONVERT_MANIFEST_FILE);
+  await writeFile(`${manifestPath}.${process.pid}.tmp`, JSON.stringify(manifest, null, 2));
+  await rename(`${manifestPath}.${process.pid}.tmp`, manifestPath);
+  return { onnxPath, manifestPath, manifest, fromCache: false };
+}
+
+/**
+ * The converted graph of the checkpoint in `dir`: reused from `outDir` when its manifest still
+ * matches the sources, else built. Throws MODEL_NOT_FOUND when `dir` has no convertible checkpoint,
+ * and the errors of convertCheckpoint.
+ */
+export async function ensureConvertedGraph(dir: string, opts: ConvertOptions): Promise<ConvertedGraph> {
+  const real = realpathSync(dir);
+  const layout = findCheckpointLayout(real);
+  if (layout === null) {
+    throw new PlaitError('MODEL_NOT_FOUND', {
+      message: `${real} has neither an ONNX graph nor a checkpoint to convert (config.json with model.safetensors or pytorch_model.bin)`,
+      dir: real,
+    });
+  }
+  if (opts.outDir === undefined && opts.cacheDir === undefined) {
+    throw new PlaitError('INVALID_ARGUMENT', { message: 'ensureConvertedGraph needs outDir or cacheDir' });
+  }
+  const outDir = opts.outDir ?? convertedGraphDir(opts.cacheDir!, real);
+  const manifestPath = path.join(outDir, CONVERT_MANIFEST_FILE);
+  const manifest = readManifest(manifestPath);
+  if (manifest !== null && (await stillValid(manifest, real, layoutSources(layout), outDir))) {
+    return { onnxPath: path.join(outDir, manifest.graph.file), manifestPath, manifest, fromCache: true };
+  }
+  return convertCheckpoint(layout, outDir);
+}
+
+/** The manifest next to a converted graph, or null when `onnxPath` was not written by the converter. */
+export function convertManifestFor(onnxPath: string): ConvertManifest | null {
+  return readManifest(path.join(path.dirname(onnxPath), CONVERT_MANIFEST_FILE));
+}

@@ -1,0 +1,229 @@
+/**
+ * `SearchPipeline`: runs a chain of stages over one open index (see pipeline-spec.ts), reporting
+ * each stage's time and the candidates it saw, and which stage produced the final order.
+ *
+ * Graceful degradation: a re-scoring stage (any stage after the first) that misses its budget,
+ * throws (model error, worker crash), or whose circuit breaker is open is skipped: the pipeline
+ * carries the previous stage's order on (cut to the skipped stage's depth) and the result says
+ * `degraded: { stage, reason }` instead of failing. Budget misses and failures are recorded in the
+ * stage's breaker (one per re-scoring stage of this pipeline unless shared breakers are given),
+ * so a model that keeps failing or stalling is not waited on again until its cool-down ends.
+ * The first stage has nothing to fall back to: its errors (and a missed budget, as TIMEOUT) reach
+ * the caller, as does the caller's own abort signal.
+ */
+import { PlaitError, isPlaitError } from '../errors/index.js';
+import type { PlaitIndex, SearchHit } from '../search/plait-index.js';
+import type { CrossScorer } from '../rerank/cross-encoder/cross-encoder.js';
+import { CircuitBreaker, type BreakerSnapshot, type CircuitBreakerOptions } from './circuit-breaker.js';
+import { formatPipeline, parsePipeline, stageLabel, validateStages, type PipelineStage, type StageName } from './pipeline-spec.js';
+import { rescore, retrieve, type Candidate, type StageContext, type StageSearchOptions } from './stages.js';
+
+export type DegradeReason = 'budget' | 'error' | 'circuit-open';
+
+export interface Degradation {
+  /** Label of the skipped stage, e.g. "cross:20". */
+  stage: string;
+  reason: DegradeReason;
+  /** What happened (the error's message, the budget, or the breaker's retry time). */
+  message: string;
+  /** The error's code when reason is 'error'. */
+  code?: string;
+}
+
+export interface StageReport {
+  stage: StageName;
+  label: string;
+  depth: number;
+  budgetMs: number | null;
+  /** Documents the stage was given (the first stage: the documents it retrieved). */
+  candidates: number;
+  /** Documents it passed on. */
+  returned: number;
+  /** Wall-clock time of the stage, in ms (for a missed budget: the time until it was given up). */
+  ms: number;
+  status: 'ok' | 'degraded';
+  reason?: DegradeReason;
+}
+
+export interface PipelineResult {
+  hits: SearchHit[];
+  stages: StageReport[];
+  /** Label of the stage whose order `hits` are in (the last stage that ran, unless it degraded). */
+  orderedBy: string;
+  /** The first stage that was skipped, or null when every stage ran. */
+  degraded: Degradation | null;
+  totalMs: number;
+}
+
+export interface SearchPipelineOptions {
+  /** Scores the cross stage (a `CrossEncoder`, or any CrossScorer). Required when the pipeline has one. */
+  crossEncoder?: CrossScorer;
+  /** Breakers to use per stage name (e.g. one per cross-encoder model, shared by every pipeline of a server). */
+  breakers?: Partial<Record<StageName, CircuitBreaker>>;
+  /** Settings of the breakers this pipeline creates for its re-scoring stages without one given. */
+  breaker?: CircuitBreakerOptions;
+  /** PLAID, IDF and fusion settings passed to the late-interaction stages. */
+  search?: StageSearchOptions;
+}
+
+export interface PipelineRunOptions {
+  /** Attach title, text and metadata to each hit. */
+  includeText?: boolean;
+  /** Cancels the whole run (rejects with ABORTED); unlike a stage budget this does not degrade. */
+  signal?: AbortSignal;
+}
+
+const BUDGET = Symbol('budget');
+
+export class SearchPipeline {
+  readonly stages: readonly PipelineStage[];
+  private readonly breakers = new Map<StageName, CircuitBreaker>();
+
+  constructor(
+    readonly index: PlaitIndex,
+    stages: string | readonly PipelineStage[],
+    private readonly options: SearchPipelineOptions = {},
+  ) {
+    this.stages = typeof stages === 'string' ? parsePipeline(stages) : validateStages(stages);
+    if (this.stages.some((s) => s.stage === 'cross') && options.crossEncoder === undefined) {
+      throw new PlaitError('INVALID_ARGUMENT', { message: `the pipeline "${this.spec}" has a cross stage; give a cross-encoder (crossEncoder option, --cross-encoder <model>)`, name: 'crossEncoder' });
+    }
+    for (const s of this.stages.slice(1)) {
+      if (!this.breakers.has(s.stage)) this.breakers.set(s.stage, options.breakers?.[s.stage] ?? new CircuitBreaker(options.breaker));
+    }
+  }
+
+  /** The canonical spec string. */
+  get spec(): string {
+    return formatPipeline(this.stages);
+  }
+
+  /** Breaker states of the re-scoring stages (for metrics and health checks). */
+  breakerStates(): Partial<Record<StageName, BreakerSnapshot>> {
+    return Object.fromEntries([...this.breakers].map(([name, b]) => [name, b.snapshot()]));
+  }
+
+  breakerFor(stage: StageName): CircuitBreaker | undefined {
+    return this.breakers.get(stage);
+  }
+
+  async run(query: string, options: PipelineRunOptions = {}): Promise<PipelineResult> {
+    const t0 = performance.now();
+    const reports: StageReport[] = [];
+    let degraded: Degradation | null = null;
+    let orderedBy = '';
+    let list: Candidate[] = [];
+    for (let k = 0; k < this.stages.length; k++) {
+      const s = this.stages[k]!;
+      const label = stageLabel(s);
+      const report: StageReport = { stage: s.stage, label, depth: s.depth, budgetMs: s.budgetMs ?? null, candidates: list.length, returned: 0, ms: 0, status: 'ok' };
+      reports.push(report);
+      throwIfAborted(options.signal);
+      const ts = performance.now();
+      if (k === 0) {
+        list = await this.withBudget(s, query, options.signal, (ctx) => retrieve(s.stage, s.depth, ctx)).catch((e: unknown) => {
+          if (e === BUDGET) throw new PlaitError('TIMEOUT', { message: `${label} missed its ${s.budgetMs} ms budget`, stage: label });
+          throw e;
+        });
+        report.candidates = list.length;
+      } else {
+        const breaker = this.breakers.get(s.stage)!;
+        let skip: Degradation | null = null;
+        if (!breaker.tryAcquire()) {
+          skip = { stage: label, reason: 'circuit-open', message: `circuit breaker open; next trial in ${Math.ceil(breaker.snapshot().retryInMs)} ms` };
+        } else {
+          const given = list;
+          try {
+            list = await this.withBudget(s, query, options.signal, (ctx) => rescore(s.stage, s.depth, given, ctx));
+            breaker.record('success');
+          } catch (e) {
+            if (options.signal?.aborted === true) throw abortError(options.signal);
+            if (e === BUDGET) {
+              breaker.record('slow');
+              skip = { stage: label, reason: 'budget', message: `missed its ${s.budgetMs} ms budget` };
+            } else {
+              breaker.record('failure');
+              skip = { stage: label, reason: 'error', message: (e as Error)?.message ?? String(e), ...(isPlaitError(e) ? { code: e.code } : {}) };
+            }
+          }
+        }
+        if (skip !== null) {
+          list = list.slice(0, s.depth);
+          report.status = 'degraded';
+          report.reason = skip.reason;
+          degraded ??= skip;
+        }
+      }
+      report.ms = performance.now() - ts;
+      report.returned = list.length;
+      if (report.status === 'ok') orderedBy = label;
+    }
+    const hits = this.toHits(list, options.includeText === true);
+    return { hits, stages: reports, orderedBy, degraded, totalMs: performance.now() - t0 };
+  }
+
+  /** Runs one stage under its budget: rejects with BUDGET when the budget ends first (and aborts the stage). */
+  private async withBudget<T>(s: PipelineStage, query: string, outer: AbortSignal | undefined, work: (ctx: StageContext) => Promise<T>): Promise<T> {
+    const controller = new AbortController();
+    const onOuter = (): void => controller.abort(outer?.reason);
+    outer?.addEventListener('abort', onOuter, { once: true });
+    let timer: NodeJS.Timeout | undefined;
+    const ctx: StageContext = {
+      index: this.index,
+      query,
+      signal: controller.signal,
+      crossEncoder: this.options.crossEncoder ?? null,
+      search: this.options.search ?? {},
+    };
+    try {
+      const running = work(ctx);
+      const stops: Promise<never>[] = [
+        new Promise<never>((_, reject) => {
+          if (s.budgetMs !== undefined) {
+            timer = setTimeout(() => {
+              reject(BUDGET);
+              controller.abort(new PlaitError('TIMEOUT', { message: 'stage budget' }));
+            }, s.budgetMs);
+          }
+          controller.signal.addEventListener('abort', () => {
+            if (outer?.aborted === true) reject(abortError(outer));
+          });
+        }),
+      ];
+      // The stage may still settle after losing the race; its outcome is no longer anyone's.
+      running.catch(() => undefined);
+      return await Promise.race([running, ...stops]);
+    } finally {
+      if (timer !== undefined) clearTimeout(timer);
+      outer?.removeEventListener('abort', onOuter);
+    }
+  }
+
+  private toHits(list: readonly Candidate[], includeText: boolean): SearchHit[] {
+    const docs = includeText ? this.index.docstore.getDocuments(list.map((c) => c.docId)) : [];
+    return list.map((c, i) => {
+      const hit: SearchHit = { docId: c.docId, pid: c.pid, score: c.score, rank: i + 1 };
+      const doc = docs[i];
+      if (includeText && doc !== null && doc !== undefined) {
+        hit.title = doc.title;
+        hit.text = doc.text;
+        hit.metadata = doc.metadata ?? null;
+      }
+      return hit;
+    });
+  }
+}
+
+function abortError(signal: AbortSignal): PlaitError {
+  const reason = signal.reason as { name?: string } | undefined;
+  return reason?.name === 'TimeoutError' ? new PlaitError('TIMEOUT', { message: 'pipeline timed out' }) : new PlaitError('ABORTED', { message: 'pipeline aborted' });
+}
+
+function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted === true) throw abortError(signal);
+}
+
+/** One-shot convenience: builds a pipeline and runs one query (breakers then live for this call only). */
+export async function runPipeline(index: PlaitIndex, query: string, stages: string | readonly PipelineStage[], options: SearchPipelineOptions & PipelineRunOptions = {}): Promise<PipelineResult> {
+  return new SearchPipeline(index, stages, options).run(query, options);
+}

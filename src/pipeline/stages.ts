@@ -1,0 +1,140 @@
+/**
+ * What each stage does, through PlaitIndex's public methods only:
+ * - retrieval (first stage): `search` in mode bm25, late (PLAID), hybrid, or late + exhaustive;
+ * - re-scoring a list (later stages):
+ *   - late / exhaustive: `rerank(query, docIds)`, exact MaxSim of each stored document (best
+ *     passage), the same for both names since the list is already given;
+ *   - bm25: the document store's BM25 scores of the listed documents (0 for one without a query term);
+ *   - hybrid: fusion of those two over the list (search/fusion.ts: min-max with α =
+ *     SEARCH_DEFAULTS.hybridAlpha, or RRF with `fusion: 'rrf'`), as hybrid search fuses them;
+ *   - cross: the cross-encoder on (query, passage) pairs. The passage of a document is its best
+ *     late-interaction passage when an earlier stage scored it by late interaction (`pid` ≥ 0),
+ *     else its first passage (a hit that only BM25 saw); so a long document is judged on the
+ *     window that late interaction found best, not on a title-and-first-lines cut.
+ * Ties keep the previous stage's order, so a re-scoring stage never shuffles equal scores.
+ */
+import { SEARCH_DEFAULTS } from '../config/defaults.js';
+import { PlaitError } from '../errors/index.js';
+import { indexText } from '../indexer/index-text.js';
+import { fuseMinMax, fuseRrf } from '../search/fusion.js';
+import type { PlaitIndex, SearchOptions } from '../search/plait-index.js';
+import type { CrossScorer } from '../rerank/cross-encoder/cross-encoder.js';
+import type { StageName } from './pipeline-spec.js';
+
+/** A document on its way through the pipeline. */
+export interface Candidate {
+  docId: string;
+  /** The passage that scored it (-1: none yet, e.g. a BM25 hit). */
+  pid: number;
+  score: number;
+}
+
+/** Search settings the late-interaction stages pass on (PLAID parameters, IDF, fusion weight). */
+export type StageSearchOptions = Pick<SearchOptions, 'nIvfProbe' | 'centroidScoreThreshold' | 'ndocs' | 'idfWeighting' | 'alpha' | 'fusion' | 'rrfK'>;
+
+export interface StageContext {
+  index: PlaitIndex;
+  query: string;
+  signal: AbortSignal;
+  crossEncoder: CrossScorer | null;
+  search: StageSearchOptions;
+}
+
+export async function retrieve(stage: StageName, depth: number, ctx: StageContext): Promise<Candidate[]> {
+  const topK = Math.min(depth, SEARCH_DEFAULTS.maxTopK);
+  const base: SearchOptions = { ...ctx.search, topK, signal: ctx.signal };
+  const options: SearchOptions =
+    stage === 'bm25'
+      ? { topK, signal: ctx.signal, mode: 'bm25' }
+      : stage === 'exhaustive'
+        ? { ...base, mode: 'late', exhaustive: true }
+        : stage === 'hybrid'
+          ? { ...base, mode: 'hybrid' }
+          : { ...base, mode: 'late' };
+  if (stage === 'cross') throw new PlaitError('INVALID_ARGUMENT', { message: 'cross cannot retrieve; it re-scores a list', name: 'pipeline' });
+  const { hits } = await ctx.index.search(ctx.query, options);
+  return hits.map((h) => ({ docId: h.docId, pid: h.pid, score: h.score }));
+}
+
+function byScoreThenPreviousRank(list: readonly Candidate[], scores: ArrayLike<number>, pids: ArrayLike<number> | null, depth: number): Candidate[] {
+  const order = list.map((_, i) => i).sort((a, b) => scores[b]! - scores[a]! || a - b);
+  return order.slice(0, depth).map((i) => ({ docId: list[i]!.docId, pid: pids === null ? list[i]!.pid : pids[i]!, score: scores[i]! }));
+}
+
+async function lateScores(list: readonly Candidate[], ctx: StageContext): Promise<{ scores: Float64Array; pids: Int32Array }> {
+  const hits = await ctx.index.rerank(
+    ctx.query,
+    list.map((c) => c.docId),
+    ctx.search.idfWeighting === undefined ? {} : { idfWeighting: ctx.search.idfWeighting },
+  );
+  const byId = new Map(hits.map((h) => [h.docId, h] as const));
+  const scores = new Float64Array(list.length);
+  const pids = new Int32Array(list.length);
+  list.forEach((c, i) => {
+    const h = byId.get(c.docId);
+    scores[i] = h?.score ?? -Infinity;
+    pids[i] = h?.pid ?? c.pid;
+  });
+  return { scores, pids };
+}
+
+function bm25Scores(list: readonly Candidate[], ctx: StageContext): Float64Array {
+  const store = ctx.index.docstore;
+  // BM25 touches only documents holding a query term; asking for all of them costs the same scoring.
+  const all = new Map(store.bm25(ctx.query, store.nDocuments).map((h) => [h.docId, h.score] as const));
+  return Float64Array.from(list, (c) => all.get(c.docId) ?? 0);
+}
+
+/** Each candidate's passage text: its scored passage, or its first passage when it has none. */
+export function passageTexts(index: PlaitIndex, list: readonly Candidate[]): { texts: string[]; pids: Int32Array } {
+  const store = index.docstore;
+  const docs = store.getDocuments(list.map((c) => c.docId));
+  const pids = new Int32Array(list.length);
+  const texts = list.map((c, i) => {
+    const doc = docs[i];
+    if (doc === null || doc === undefined) throw new PlaitError('INVALID_INPUT', { message: `unknown document id "${c.docId}"`, docId: c.docId });
+    let passage = c.pid >= 0 ? store.getPassages([c.pid])[0] : null;
+    if (passage === null || passage === undefined || passage.docRowid !== doc.docRowid) passage = store.passagesOf(doc.docRowid)[0] ?? null;
+    const full = indexText(doc.title, doc.text);
+    pids[i] = passage?.pid ?? -1;
+    return passage === null ? full : full.slice(passage.start, passage.end);
+  });
+  return { texts, pids };
+}
+
+/** Re-scores `list` with `stage` and keeps its top `depth`, highest first. */
+export async function rescore(stage: StageName, depth: number, list: readonly Candidate[], ctx: StageContext): Promise<Candidate[]> {
+  if (list.length === 0) return [];
+  switch (stage) {
+    case 'late':
+    case 'exhaustive': {
+      const { scores, pids } = await lateScores(list, ctx);
+      return byScoreThenPreviousRank(list, scores, pids, depth);
+    }
+    case 'bm25':
+      return byScoreThenPreviousRank(list, bm25Scores(list, ctx), null, depth);
+    case 'hybrid': {
+      const { scores: late, pids } = await lateScores(list, ctx);
+      const bm = bm25Scores(list, ctx);
+      const lateList = list.map((_, key) => ({ key, score: late[key]! }));
+      // BM25 contributes only the listed documents that hold a query term, as in hybrid search.
+      const bmList = list.map((_, key) => ({ key, score: bm[key]! })).filter((d) => d.score > 0);
+      const bySc = (a: { key: number; score: number }, b: { key: number; score: number }): number => b.score - a.score || a.key - b.key;
+      const fused =
+        ctx.search.fusion === 'rrf'
+          ? fuseRrf(lateList.sort(bySc), bmList.sort(bySc), ctx.search.rrfK ?? SEARCH_DEFAULTS.rrfK)
+          : fuseMinMax(lateList, bmList, ctx.search.alpha ?? SEARCH_DEFAULTS.hybridAlpha);
+      const scores = new Float64Array(list.length);
+      for (const f of fused) scores[f.key] = f.score;
+      return byScoreThenPreviousRank(list, scores, pids, depth);
+    }
+    case 'cross': {
+      if (ctx.crossEncoder === null) {
+        throw new PlaitError('INVALID_ARGUMENT', { message: 'the pipeline has a cross stage but no cross-encoder (pass crossEncoder / --cross-encoder <model>)', name: 'crossEncoder' });
+      }
+      const { texts, pids } = passageTexts(ctx.index, list);
+      const scores = await ctx.crossEncoder.score(ctx.query, texts, { signal: ctx.signal });
+      return byScoreThenPreviousRank(list, scores, pids, depth);
+    }
+  }
+}

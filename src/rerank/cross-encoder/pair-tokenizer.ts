@@ -1,0 +1,94 @@
+/**
+ * Query–document pairs as the model was trained on them: the tokenizer's own post-processor lays
+ * out the pair (BERT `[CLS] q [SEP] d [SEP]` with token types 0/1, XLM-R `<s> q </s></s> d </s>`),
+ * and truncation takes tokens from the document only (the `tokenizers` binding's OnlySecond
+ * strategy), so the query and every separator survive. A query longer than maxQueryFraction of
+ * the pair is cut first (at a token boundary), since otherwise the document would get no room.
+ */
+import { readFileSync } from 'node:fs';
+import { Tokenizer } from 'tokenizers';
+import { CROSS_ENCODER_DEFAULTS } from '../../config/defaults.js';
+import { PlaitError } from '../../errors/index.js';
+import { codePointsToUtf16 } from '../../encoder/colbert-onnx/tokenizer-bridge.js';
+
+/** One pair's model inputs (no padding). */
+export interface PairEncoding {
+  ids: Int32Array;
+  typeIds: Int32Array;
+  length: number;
+}
+
+/** A padded batch, row-major [batchSize, seqLen]. */
+export interface PairBatch {
+  batchSize: number;
+  seqLen: number;
+  inputIds: Int32Array;
+  attentionMask: Int32Array;
+  tokenTypeIds: Int32Array;
+}
+
+export class PairTokenizer {
+  private constructor(
+    private readonly hf: Tokenizer,
+    readonly maxLength: number,
+    readonly padId: number,
+    private readonly file: string,
+  ) {}
+
+  static load(file: string, maxLength: number): PairTokenizer {
+    let hf: Tokenizer;
+    let json: { padding?: { pad_id?: number } | null };
+    try {
+      json = JSON.parse(readFileSync(file, 'utf8')) as typeof json;
+      hf = Tokenizer.fromFile(file);
+    } catch (cause) {
+      throw new PlaitError('MODEL_LOAD_FAILED', { message: `cannot load ${file}: ${(cause as Error).message}`, file }, { cause });
+    }
+    hf.disablePadding();
+    hf.setTruncation(maxLength, { strategy: 'OnlySecond' as never });
+    const pad = ['[PAD]', '<pad>'].map((t) => hf.tokenToId(t)).find((id) => id !== null && id !== undefined);
+    return new PairTokenizer(hf, maxLength, json.padding?.pad_id ?? pad ?? 0, file);
+  }
+
+  /** Pairs of one query with many documents, in input order. */
+  async encodePairs(query: string, documents: readonly string[]): Promise<PairEncoding[]> {
+    const q = await this.fitQuery(query);
+    try {
+      const encodings = await Promise.all(documents.map((d) => this.hf.encode(q, d, { addSpecialTokens: true })));
+      return encodings.map((e) => {
+        const ids = Int32Array.from(e.getIds());
+        return { ids, typeIds: Int32Array.from(e.getTypeIds()), length: ids.length };
+      });
+    } catch (cause) {
+      throw new PlaitError('TOKENIZER_FAILED', { message: `${this.file}: ${(cause as Error).message}`, file: this.file }, { cause });
+    }
+  }
+
+  /** The query, cut at a token boundary when it would take more than maxQueryFraction of the pair. */
+  private async fitQuery(query: string): Promise<string> {
+    const room = Math.floor(this.maxLength * CROSS_ENCODER_DEFAULTS.maxQueryFraction);
+    const enc = await this.hf.encode(query, null, { addSpecialTokens: false });
+    const n = enc.getIds().length;
+    if (n <= room) return query;
+    const offsets = enc.getOffsets();
+    const flat = Int32Array.from(offsets.flat());
+    const utf16 = codePointsToUtf16(query, flat);
+    return query.slice(0, utf16[2 * (room - 1) + 1]);
+  }
+
+  /** Pads encodings (already ordered by the caller) into one batch. */
+  batch(encodings: readonly PairEncoding[]): PairBatch {
+    const batchSize = encodings.length;
+    let seqLen = 1;
+    for (const e of encodings) seqLen = Math.max(seqLen, e.length);
+    const inputIds = new Int32Array(batchSize * seqLen).fill(this.padId);
+    const attentionMask = new Int32Array(batchSize * seqLen);
+    const tokenTypeIds = new Int32Array(batchSize * seqLen);
+    encodings.forEach((e, b) => {
+      inputIds.set(e.ids, b * seqLen);
+      tokenTypeIds.set(e.typeIds, b * seqLen);
+      attentionMask.fill(1, b * seqLen, b * seqLen + e.length);
+    });
+    return { batchSize, seqLen, inputIds, attentionMask, tokenTypeIds };
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * `resolveCrossEncoder(model)`: a local folder, or a hub repo id ("org/name", optionally
+ * "org/name@revision") fetched through the encoder's hub code (model cache, resumed downloads,
+ * sha256 manifest, offline errors) with the cross-encoder's own file list.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { PlaitError } from '../../errors/index.js';
+import { cachedModel, pullModel, type PullProgress } from '../../encoder/hub/pull-model.js';
+import { isRepoId } from '../../encoder/hub/hub-env.js';
+import { CROSS_ENCODER_SETTINGS_FILES, crossEncoderFiles, onnxCandidates, type CrossEncoderFiles, type CrossEncoderVariant } from './cross-encoder-files.js';
+
+export interface ResolveCrossEncoderOptions {
+  variant?: CrossEncoderVariant;
+  /** Graph file relative to the model folder, instead of the variant's candidates. */
+  onnxFile?: string;
+  maxLength?: number;
+  cacheDir?: string;
+  offline?: boolean;
+  onProgress?: (p: PullProgress) => void;
+  signal?: AbortSignal;
+}
+
+export async function resolveCrossEncoder(model: string, opts: ResolveCrossEncoderOptions = {}): Promise<CrossEncoderFiles> {
+  if (typeof model !== 'string' || model.trim().length === 0) {
+    throw new PlaitError('INVALID_ARGUMENT', { message: `Expected a cross-encoder folder or hub repo id but received ${JSON.stringify(model)}`, name: 'crossEncoder' });
+  }
+  const fileOpts = {
+    ...(opts.variant === undefined ? {} : { variant: opts.variant }),
+    ...(opts.onnxFile === undefined ? {} : { onnxFile: opts.onnxFile }),
+    ...(opts.maxLength === undefined ? {} : { maxLength: opts.maxLength }),
+  };
+  if (existsSync(model)) return crossEncoderFiles(path.resolve(model), fileOpts);
+  const [repoId, revision] = model.split('@', 2) as [string, string | undefined];
+  if (model.startsWith('.') || model.startsWith('/') || !isRepoId(repoId)) {
+    throw new PlaitError('MODEL_NOT_FOUND', { message: `"${model}" is neither a local folder nor a hub repo id (org/name)`, model });
+  }
+  const candidates = opts.onnxFile === undefined ? onnxCandidates(opts.variant ?? 'fp32') : [opts.onnxFile];
+  const where = { ...(opts.cacheDir === undefined ? {} : { cacheDir: opts.cacheDir }), ...(revision === undefined ? {} : { revision }) };
+  const cached = cachedModel(repoId, where);
+  const pulled =
+    cached !== null && cached.files.some((f) => candidates.includes(f.file))
+      ? cached
+      : await pullModel(repoId, {
+          ...where,
+          onnxCandidates: candidates,
+          optionalFiles: CROSS_ENCODER_SETTINGS_FILES,
+          // A checkpoint without a graph is converted (BERT + classifier) only for the plain fp32 variant.
+          convertIfMissing: opts.onnxFile === undefined && (opts.variant ?? 'fp32') === 'fp32',
+          ...(opts.offline === undefined ? {} : { offline: opts.offline }),
+          ...(opts.onProgress === undefined ? {} : { onProgress: opts.onProgress }),
+          ...(opts.signal === undefined ? {} : { signal: opts.signal }),
+        });
+  return crossEncoderFiles(pulled.dir, { ...fileOpts, name: revision === undefined ? repoId : `${repoId}@${revision}` });
+}
