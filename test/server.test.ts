@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { unpack } from 'msgpackr';
 import type { RunningServer } from '../src/server/index.js';
 import { buildSample, parsePrometheus, postJson, serve, type SampleIndex } from './helpers/server-fixture.js';
+import { FORMAT_VERSION } from '../src/index.js';
 
 let sample: SampleIndex;
 let server: RunningServer;
@@ -152,7 +153,7 @@ test('GET /v1/indexes and /v1/indexes/{name} describe the index; unknown name is
   assert.equal(list.indexes[0].model, 'bundled:use-lite');
   const one = (await (await fetch(`${url}/v1/indexes/sample`)).json()) as any;
   assert.equal(one.manifest.counts.documents, 40);
-  assert.equal(one.manifest.format_version, 1);
+  assert.equal(one.manifest.format_version, FORMAT_VERSION);
   assert.ok(one.bytes_per_token > 0 && one.total_bytes > 0);
   assert.ok(one.files['docs.sqlite'] > 0);
   const missing = await fetch(`${url}/v1/indexes/nope`);
