@@ -16,10 +16,12 @@ import { encodeRoutes } from './routes/encode.js';
 import { indexesRoutes } from './routes/indexes.js';
 import { rerankRoutes } from './routes/rerank.js';
 import { searchRoutes } from './routes/search.js';
+import { explainRoutes } from './routes/explain.js';
+import { PLAYGROUND_ROUTES, playgroundRoutes } from './routes/playground.js';
 import './fastify-types.js';
 
 /** Routes anyone may call without the API key: orchestrators probe these. */
-const OPEN_ROUTES = new Set(['/health', '/ready']);
+const OPEN_ROUTES = new Set(['/health', '/ready', ...PLAYGROUND_ROUTES]);
 
 function digest(s: string): Buffer {
   return createHash('sha256').update(s).digest();
@@ -101,5 +103,7 @@ export async function createApp(engine: Engine): Promise<FastifyInstance> {
   await app.register(searchRoutes);
   await app.register(rerankRoutes);
   await app.register(encodeRoutes);
+  await app.register(explainRoutes);
+  await app.register(playgroundRoutes);
   return app;
 }

@@ -10,7 +10,7 @@ import {
   type Reranker,
   type Encoder,
   type IndexManifest,
-  type PlaitIndex,
+  PlaitIndex,
   type RerankResult,
   type SearchOptions,
   type SearchResult,
@@ -134,6 +134,16 @@ export class Engine {
   }
 
   /** Encodes and scores every engine object once, so the first request pays no model load or JIT. */
+  /**
+   * The served index as the full `PlaitIndex` (explanations and staged pipelines need more than the
+   * search surface `ServedIndex` names).
+   * @throws PlaitError INVALID_ARGUMENT when the index was served through a wrapper.
+   */
+  plaitIndex(entry: IndexEntry): PlaitIndex {
+    if (entry.index instanceof PlaitIndex) return entry.index;
+    throw new PlaitError('INVALID_ARGUMENT', { message: `index "${entry.name}" is served through a wrapper that supports search only`, index: entry.name });
+  }
+
   async warmUp(): Promise<void> {
     for (const r of this.rerankers) await r.reranker.rerank('warm up the reranker', ['a first document', 'a second document']);
     for (const e of this.indexes.values()) {
