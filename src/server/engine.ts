@@ -18,6 +18,8 @@ import {
   type TokenEmbeddings,
 } from '../index.js';
 import { Admission, abortReason, throwIfAborted } from './admission.js';
+import type { CrossScorer } from '../rerank/cross-encoder/cross-encoder.js';
+import { CircuitBreaker } from '../pipeline/circuit-breaker.js';
 import { ByteLruCache } from './byte-lru-cache.js';
 import { ServerMetrics } from './metrics.js';
 import type { ResolvedServerOptions } from './options.js';
@@ -41,7 +43,19 @@ export interface RerankerEntry {
   borrowed?: boolean;
 }
 
+/** A served cross-encoder (`plait serve --cross-encoder`): pipelines' `cross` stage and rerank by `model`. */
+export interface CrossEncoderEntry {
+  /** Its name and the spec it was asked by; the rerank routes' `model` and search's `cross_encoder` pick it by either. */
+  names: string[];
+  scorer: CrossScorer & { close?(): Promise<void> };
+  /** One breaker per model, shared by every request's pipeline, so failures anywhere open it. */
+  breaker: CircuitBreaker;
+  borrowed?: boolean;
+}
+
 export interface EngineParts {
+  /** Cross-encoders, the first the default for pipelines with a cross stage. */
+  crossEncoders?: { names: string[]; scorer: CrossScorer & { close?(): Promise<void> }; borrowed?: boolean }[];
   /** `borrowed`: the caller keeps ownership and closes it (an application embedding the server). */
   indexes: { name: string; index: ServedIndex; borrowed?: boolean }[];
   rerankers: RerankerEntry[];
@@ -71,6 +85,7 @@ function embeddingBytes(e: TokenEmbeddings): number {
 export class Engine {
   readonly indexes = new Map<string, IndexEntry>();
   readonly rerankers: RerankerEntry[];
+  readonly crossEncoders: CrossEncoderEntry[];
   readonly admission: Admission;
   readonly resultCache: ByteLruCache<SearchResult>;
   readonly queryCache: ByteLruCache<TokenEmbeddings>;
@@ -90,6 +105,7 @@ export class Engine {
     }
     if (parts.rerankers.length === 0) throw new PlaitError('INVALID_ARGUMENT', { message: 'the server needs at least one reranker model' });
     this.rerankers = parts.rerankers;
+    this.crossEncoders = (parts.crossEncoders ?? []).map((c) => ({ ...c, breaker: new CircuitBreaker() }));
     this.ownedEncoders = parts.ownedEncoders ?? [];
     this.admission = new Admission({ maxConcurrent: options.maxConcurrent, maxQueue: options.maxQueue, maxQueueWaitMs: options.maxQueueWaitMs });
     this.resultCache = new ByteLruCache(options.resultCacheBytes);
@@ -103,6 +119,7 @@ export class Engine {
           { name: 'query', bytes: this.queryCache.bytes, entries: this.queryCache.size },
         ],
         rerankCachedDocuments: () => this.rerankers.map((r) => ({ model: r.names[0]!, documents: r.reranker.cachedDocuments })),
+        breakers: () => this.crossEncoders.map((c) => ({ model: c.names[0]!, state: c.breaker.snapshot().state })),
       },
       options.defaultMetrics,
     );
@@ -128,6 +145,29 @@ export class Engine {
    * The reranker for a request's `model`: an exact name match, otherwise the default (the first),
    * so that clients written for Cohere (which send their own model names) work unchanged.
    */
+  /**
+   * The served cross-encoder named `name` (or the first one).
+   * @throws PlaitError INVALID_ARGUMENT when none is served or none has that name.
+   */
+  crossEncoder(name: string | undefined): CrossEncoderEntry {
+    const found = name === undefined ? this.crossEncoders[0] : this.crossEncoders.find((c) => c.names.includes(name));
+    if (found !== undefined) return found;
+    const served = this.crossEncoders.map((c) => c.names[0]).join(', ');
+    throw new PlaitError('INVALID_ARGUMENT', {
+      message: served === '' ? 'this server has no cross-encoder: start it with --cross-encoder <model>' : `no cross-encoder "${name}" is served (serving: ${served})`,
+      name: 'cross_encoder',
+    });
+  }
+
+  /** Rerank with a cross-encoder: scores every (query, text) pair, highest first; empty texts rank last. */
+  private async crossRerank(c: CrossEncoderEntry, query: string, texts: string[], topN: number | undefined, signal: AbortSignal): Promise<RerankResult[]> {
+    const scores = await this.metrics.track(this.metrics.encoderBusy, this.metrics.encoderInFlight, { model: c.names[0]! }, () =>
+      c.scorer.score(query, texts.map((t) => (t.trim().length === 0 ? ' ' : t)), { signal }),
+    );
+    const order = texts.map((_, i) => i).sort((a, b) => Number(texts[a]!.trim() === '') - Number(texts[b]!.trim() === '') || scores[b]! - scores[a]! || a - b);
+    return order.slice(0, topN ?? order.length).map((i) => ({ index: i, score: scores[i]! }));
+  }
+
   reranker(model: string | undefined): RerankerEntry {
     if (model !== undefined) for (const r of this.rerankers) if (r.names.includes(model)) return r;
     return this.rerankers[0]!;
@@ -146,6 +186,7 @@ export class Engine {
 
   async warmUp(): Promise<void> {
     for (const r of this.rerankers) await r.reranker.rerank('warm up the reranker', ['a first document', 'a second document']);
+    for (const c of this.crossEncoders) await c.scorer.score('warm up the cross-encoder', ['a first document', 'a second document']);
     for (const e of this.indexes.values()) {
       const enc = await e.index.encoder();
       const [q] = await enc.encodeQueries(['warm up the index']);
@@ -229,6 +270,8 @@ export class Engine {
 
   /** Reranks with the library's Reranker (its document-embedding cache included). */
   async rerank(model: string | undefined, query: string, texts: string[], topN: number | undefined, signal: AbortSignal): Promise<{ results: RerankResult[]; model: string }> {
+    const cross = model === undefined ? undefined : this.crossEncoders.find((c) => c.names.includes(model));
+    if (cross !== undefined) return { results: await this.crossRerank(cross, query, texts, topN, signal), model: cross.names[0]! };
     const r = this.reranker(model);
     const name = r.names[0]!;
     const results = await this.metrics
@@ -275,6 +318,7 @@ export class Engine {
     this.closed = true;
     for (const e of this.indexes.values()) if (!e.borrowed) await e.index.close();
     for (const r of this.rerankers) if (r.borrowed !== true) await r.reranker.close();
+    for (const c of this.crossEncoders) if (c.borrowed !== true) await c.scorer.close?.();
     for (const enc of this.ownedEncoders) await enc.close();
     this.resultCache.clear();
     this.queryCache.clear();

@@ -6,6 +6,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { createEncoder, openIndex, readManifest, Reranker, resolveIndexPath, resolveModelSpec, type Encoder } from '../index.js';
+import { CrossEncoder } from '../rerank/cross-encoder/cross-encoder.js';
 import { createApp } from './app.js';
 import { Engine, type RerankerEntry, type ServedIndex } from './engine.js';
 import { resolveServerOptions, type ResolvedServerOptions, type ServerOptions } from './options.js';
@@ -114,6 +115,7 @@ export async function openEngine(indexNames: string[], options: ResolvedServerOp
   };
   const opened: { name: string; index: ServedIndex }[] = [];
   const rerankers: RerankerEntry[] = [];
+  const crossEncoders: { names: string[]; scorer: CrossEncoder }[] = [];
   let engine: Engine;
   try {
     const usedNames = new Set<string>();
@@ -131,10 +133,15 @@ export async function openEngine(indexNames: string[], options: ResolvedServerOp
       const reranker = await Reranker.create({ encoder });
       rerankers.push({ names: [...new Set([encoder.info.name, ...(model === undefined ? [] : [model])])], reranker });
     }
-    engine = new Engine({ indexes: opened, rerankers, ownedEncoders: await Promise.all(encoders.values()) }, options);
+    for (const model of options.crossEncoders) {
+      const scorer = await CrossEncoder.create(model);
+      crossEncoders.push({ names: [...new Set([scorer.name, model])], scorer });
+    }
+    engine = new Engine({ indexes: opened, rerankers, crossEncoders, ownedEncoders: await Promise.all(encoders.values()) }, options);
   } catch (err) {
     for (const o of opened) await o.index.close().catch(() => {});
     for (const r of rerankers) await r.reranker.close().catch(() => {});
+    for (const c of crossEncoders) await c.scorer.close().catch(() => {});
     for (const e of encoders.values()) await (await e.catch(() => null))?.close();
     throw err;
   }

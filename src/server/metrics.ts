@@ -13,6 +13,8 @@ export interface GaugeSources {
   queued: () => number;
   caches: () => { name: string; bytes: number; entries: number }[];
   rerankCachedDocuments: () => { model: string; documents: number }[];
+  /** Circuit breakers of the served cross-encoders (pipelines' cross stage). */
+  breakers?: () => { model: string; state: 'closed' | 'open' | 'half-open' }[];
 }
 
 export class ServerMetrics {
@@ -78,6 +80,18 @@ export class ServerMetrics {
         for (const r of sources.rerankCachedDocuments()) this.set({ model: r.model }, r.documents);
       },
     });
+    const breakers = sources.breakers;
+    if (breakers !== undefined) {
+      new Gauge({
+        name: 'plait_circuit_breaker_state',
+        help: "State of each served cross-encoder's circuit breaker (pipelines' cross stage): 0 closed, 1 half-open, 2 open",
+        labelNames: ['model'],
+        registers,
+        collect() {
+          for (const b of breakers()) this.set({ model: b.model }, b.state === 'closed' ? 0 : b.state === 'half-open' ? 1 : 2);
+        },
+      });
+    }
   }
 
   /** Runs `work`, counting it as busy time of `counter`/`gauge` under `label`. */

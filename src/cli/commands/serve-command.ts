@@ -12,6 +12,7 @@ interface ServeCliOptions {
   host: string;
   port: number;
   model?: string[];
+  crossEncoder?: string[];
   workers?: number;
   encoderThreads?: number;
   maxConcurrent?: number;
@@ -34,6 +35,7 @@ export function registerServeCommand(program: Command): void {
     .option('--host <host>', 'address to bind (loopback by default; 0.0.0.0 exposes the server)', SERVER_DEFAULTS.host)
     .option('-p, --port <n>', 'port (0: any free port)', parseIntArg('port', 0), SERVER_DEFAULTS.port)
     .option('-m, --model <model...>', 'rerank model(s): ColBERT ONNX folder or hub id; the first is the default (default: the bundled model)')
+    .option('--cross-encoder <model...>', 'cross-encoder(s) (folder or hub id) for pipelines\' cross stage and for rerank requests naming them as `model`')
     .option('--workers <n>', 'scoring worker threads per index (default: one per core, at most 4)', parseIntArg('workers', 0))
     .option('--encoder-threads <n>', 'encoder worker threads per model', parseIntArg('encoderThreads', 0))
     .option('--max-concurrent <n>', 'requests working at once', parseIntArg('maxConcurrent', 1))
@@ -53,6 +55,7 @@ export function registerServeCommand(program: Command): void {
         port: o.port,
         logLevel: o.logLevel,
         ...(o.model === undefined ? {} : { models: o.model }),
+        ...(o.crossEncoder === undefined ? {} : { crossEncoders: o.crossEncoder }),
         ...(o.workers === undefined ? {} : { scoringWorkers: o.workers }),
         ...(o.encoderThreads === undefined ? {} : { encoderThreads: o.encoderThreads }),
         ...(o.maxConcurrent === undefined ? {} : { maxConcurrent: o.maxConcurrent }),

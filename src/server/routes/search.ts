@@ -11,7 +11,10 @@ import type { SearchHit, SearchMode, SearchOptions, SearchTimings } from '../../
 import { ERROR_SCHEMA } from '../http-errors.js';
 import { runWork } from '../request-work.js';
 import { checkBatch, checkQuery } from '../text-checks.js';
-import { normaliseQuery } from '../engine.js';
+import { normaliseQuery, type Engine, type IndexEntry } from '../engine.js';
+import { SearchPipeline } from '../../pipeline/search-pipeline.js';
+import { parsePipeline } from '../../pipeline/pipeline-spec.js';
+import type { StageSearchOptions } from '../../pipeline/stages.js';
 import '../fastify-types.js';
 
 interface SearchBody {
@@ -29,6 +32,8 @@ interface SearchBody {
   rrf_k?: number;
   include_text?: boolean;
   timeout_ms?: number;
+  pipeline?: string;
+  cross_encoder?: string;
 }
 
 export const SEARCH_BODY_SCHEMA = {
@@ -49,6 +54,12 @@ export const SEARCH_BODY_SCHEMA = {
     rrf_k: { type: 'integer', minimum: 1 },
     include_text: { type: 'boolean', description: 'attach title, text and metadata to each hit' },
     timeout_ms: { type: 'integer', minimum: 1, description: 'deadline for this request in ms (504 TIMEOUT after it; the work is abandoned)' },
+    pipeline: {
+      type: 'string',
+      maxLength: 1000,
+      description: 'staged ranking instead of one mode, e.g. "bm25:1000 > late:200 > cross:20" (stages bm25, late, hybrid, exhaustive, cross; a budget as cross:20@300ms); top_k and mode do not apply',
+    },
+    cross_encoder: { type: 'string', description: 'which served cross-encoder (plait serve --cross-encoder) scores a cross stage (default: the first)' },
   },
 } as const;
 
@@ -73,6 +84,21 @@ const HIT_SCHEMA = {
   },
 } as const;
 
+const STAGE_SCHEMA = {
+  type: 'object',
+  properties: {
+    stage: { type: 'string' },
+    label: { type: 'string' },
+    depth: { type: 'integer' },
+    budget_ms: { type: ['number', 'null'] },
+    candidates: { type: 'integer' },
+    returned: { type: 'integer' },
+    ms: { type: 'number' },
+    status: { type: 'string' },
+    reason: { type: 'string' },
+  },
+} as const;
+
 const RESPONSE_SCHEMA = {
   type: 'object',
   required: ['index', 'generation', 'results'],
@@ -84,7 +110,19 @@ const RESPONSE_SCHEMA = {
       items: {
         type: 'object',
         required: ['query', 'hits', 'timings', 'cached'],
-        properties: { query: { type: 'string', description: 'the normalised query searched' }, hits: { type: 'array', items: HIT_SCHEMA }, timings: TIMINGS_SCHEMA, cached: { type: 'boolean' } },
+        properties: {
+          query: { type: 'string', description: 'the normalised query searched' },
+          hits: { type: 'array', items: HIT_SCHEMA },
+          timings: TIMINGS_SCHEMA,
+          cached: { type: 'boolean' },
+          stages: { type: 'array', items: STAGE_SCHEMA, description: 'pipelines: each stage with its time and candidates' },
+          ordered_by: { type: 'string', description: 'pipelines: the stage whose order the hits are in' },
+          degraded: {
+            type: ['object', 'null'],
+            properties: { stage: { type: 'string' }, reason: { type: 'string' }, message: { type: 'string' }, code: { type: 'string' } },
+            description: 'pipelines: the stage skipped (budget missed, model error, circuit open) and why; null when every stage ran',
+          },
+        },
       },
     },
   },
@@ -120,6 +158,36 @@ export function searchOptionsFromBody(b: SearchBody): SearchOptions {
   return o;
 }
 
+/**
+ * Each query through a staged pipeline on the full index (`SearchPipeline`), the cross stage scored
+ * by a served cross-encoder whose circuit breaker is shared by every request.
+ */
+async function runPipelines(engine: Engine, entry: IndexEntry, queries: string[], b: SearchBody, signal: AbortSignal): Promise<Record<string, unknown>[]> {
+  const index = engine.plaitIndex(entry);
+  const stages = parsePipeline(b.pipeline!);
+  const hasCross = stages.some((st) => st.stage === 'cross');
+  if (!hasCross && b.cross_encoder !== undefined) throw new PlaitError('INVALID_ARGUMENT', { message: 'cross_encoder is given but the pipeline has no cross stage', name: 'cross_encoder' });
+  const cross = hasCross ? engine.crossEncoder(b.cross_encoder) : undefined;
+  const search: StageSearchOptions = {};
+  const o = searchOptionsFromBody(b);
+  for (const k of ['nIvfProbe', 'centroidScoreThreshold', 'ndocs', 'idfWeighting', 'alpha', 'fusion', 'rrfK'] as const) if (o[k] !== undefined) Object.assign(search, { [k]: o[k] });
+  const pipeline = new SearchPipeline(index, stages, { search, ...(cross === undefined ? {} : { crossEncoder: cross.scorer, breakers: { cross: cross.breaker } }) });
+  const out: Record<string, unknown>[] = [];
+  for (const query of queries) {
+    const r = await pipeline.run(query, { includeText: b.include_text === true, signal });
+    out.push({
+      query,
+      hits: r.hits.map(snakeHit),
+      timings: { total_ms: r.totalMs },
+      cached: false,
+      stages: r.stages.map((st) => ({ stage: st.stage, label: st.label, depth: st.depth, budget_ms: st.budgetMs, candidates: st.candidates, returned: st.returned, ms: st.ms, status: st.status, ...(st.reason === undefined ? {} : { reason: st.reason }) })),
+      ordered_by: r.orderedBy,
+      degraded: r.degraded,
+    });
+  }
+  return out;
+}
+
 export const searchRoutes: FastifyPluginAsync = async (app) => {
   const engine = app.engine;
   app.post<{ Params: { name: string }; Body: SearchBody }>(
@@ -144,6 +212,11 @@ export const searchRoutes: FastifyPluginAsync = async (app) => {
       if (raw.length === 0) throw new PlaitError('INVALID_ARGUMENT', { message: 'queries is empty' });
       const queries = raw.map((q, i) => normaliseQuery(checkQuery(q, b.queries === undefined ? 'query' : `queries[${i}]`)));
       const options = searchOptionsFromBody(b);
+      if (b.pipeline !== undefined) {
+        const results = await runWork(engine, reply, b.timeout_ms, (signal) => runPipelines(engine, entry, queries, b, signal));
+        return { index: entry.name, generation: entry.generation, results };
+      }
+      if (b.cross_encoder !== undefined) throw new PlaitError('INVALID_ARGUMENT', { message: 'cross_encoder needs a pipeline with a cross stage, e.g. "bm25:100 > cross:10"', name: 'cross_encoder' });
       const answers = await runWork(engine, reply, b.timeout_ms, (signal) => engine.search(entry, queries, options, signal));
       return {
         index: entry.name,
