@@ -15,6 +15,7 @@ import { registerSearchCommands } from './commands/search-commands.js';
 import { registerModelCommands } from './commands/model-commands.js';
 import { registerEvalCommand } from './commands/eval-command.js';
 import { registerQuickstartCommand } from './commands/quickstart-command.js';
+import { registerServeCommand } from './commands/serve-command.js';
 import { registerExplainCommand } from './commands/explain-command.js';
 import { reportError } from './report-error.js';
 
@@ -45,6 +46,7 @@ export function buildProgram(options: { json?: boolean } = {}): Command {
   registerSearchCommands(program);
   registerEvalCommand(program);
   registerQuickstartCommand(program);
+  registerServeCommand(program);
   registerExplainCommand(program);
   return program;
 }

@@ -125,13 +125,56 @@ export const RERANK_DEFAULTS = {
   cacheBytes: 64 << 20,
 } as const;
 
-/** HTTP server defaults. */
+/** HTTP server defaults (`plait serve`, src/server). */
 export const SERVER_DEFAULTS = {
+  /** Binds loopback only: exposing the server is a deliberate choice (`--host 0.0.0.0`), not a default. */
+  host: '127.0.0.1',
+  /** The usual alternate HTTP port; free on most developer machines and container images. */
   port: 8080,
-  /** Largest request body accepted (1 MiB): a rerank of ~1000 short passages. */
+  /** Largest request body accepted (1 MiB): a rerank of ~1000 short passages. Larger bodies get 413. */
   maxBodyBytes: 1 << 20,
-  /** Per-request deadline. */
+  /** Per-request deadline when the request names none: generous, so only a stuck request hits it. */
   timeoutMs: 30_000,
+  /** Longest deadline a request may ask for (5 min): a client cannot pin a slot for longer. */
+  maxTimeoutMs: 300_000,
+  /**
+   * Requests doing work at once (search, rerank, encode). Enough to keep the encoder and scoring
+   * workers busy while another request is between stages (≈ 2 × workers on a 4-core box); more only
+   * queues inside the worker pools where no deadline or shedding can see it.
+   */
+  maxConcurrent: 8,
+  /**
+   * Requests waiting for a slot. At ~100 requests/s per 8 slots, 64 waiting means ≤ ~0.6 s of queueing,
+   * so admitted requests keep a bounded p99; beyond that a client is better served by an immediate 503.
+   */
+  maxQueue: 64,
+  /**
+   * Also shed when a newcomer's expected queueing time (requests ahead × mean work time ÷ slots)
+   * passes this: a count alone lets the wait grow to seconds when requests are slow (100-document
+   * reranks); half a second keeps admitted p99 within a few times the service time.
+   */
+  maxQueueWaitMs: 500,
+  /** `Retry-After` on a 503 (seconds): one second lets a queue of `maxQueue` drain at the measured rate. */
+  retryAfterSeconds: 1,
+  /** Result cache (search hits by index generation, normalised query, options): 64 MiB ≈ 60k top-10 results. */
+  resultCacheBytes: 64 << 20,
+  /**
+   * Query-embedding cache: 32 MiB. A bundled-model query is ~10 tokens × 512 d × 4 B ≈ 20 KB, a ColBERT
+   * query 32 × 128 × 4 B = 16 KB, so ~1,600–2,000 distinct queries stay warm.
+   */
+  queryCacheBytes: 32 << 20,
+  /** Documents in one rerank request: Cohere's documented limit is 1,000; more gets 413. */
+  maxRerankDocuments: 1000,
+  /** Texts in one /v1/encode request: token embeddings are ~100× the text's size, so keep replies bounded. */
+  maxEncodeTexts: 256,
+  /** In-flight requests get this long to finish on SIGTERM/SIGINT (under Kubernetes' default 30 s grace period). */
+  drainTimeoutMs: 10_000,
+  /** Scoring worker threads per index; 0 = one per core, at most 4 (the encoder needs a core too). */
+  scoringWorkers: 0,
+  /** Encoder worker threads per model: 1, because requests are short and cores are shared with scoring. */
+  encoderThreads: 1,
+  /** Queries of a batch scored before the deadline is checked again: bounds the work left after a 504. */
+  abortCheckQueries: 16,
 } as const;
 
 /** Evaluation defaults. */

@@ -42,6 +42,10 @@ export const ERROR_TEMPLATES = {
   USAGE: 'Usage: {message}',
   MODEL_UNSUPPORTED: 'Model not supported: {message}',
   MODEL_UNSAFE: 'Model file refused: {message}',
+  OVERLOADED: 'Overloaded: {message}',
+  UNAUTHORIZED: 'Unauthorized: {message}',
+  NOT_FOUND: 'Not found: {message}',
+  UNSUPPORTED_MEDIA_TYPE: 'Unsupported media type: {message}',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_TEMPLATES;

@@ -51,6 +51,8 @@ export interface RerankerOptions {
 export interface RerankOptions {
   /** Results to return, a non-negative integer (default: all documents). */
   topK?: number;
+  /** Cancels the call between its stages (query encoding, document encoding, scoring); rejects with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 /** Bytes an entry holds: its vectors and token ids (the key and object overhead are small beside them). */
@@ -113,7 +115,9 @@ export class Reranker {
     if (typeof query !== 'string') throw invalidArgument('query', 'a string', query);
     if (!/[\p{L}\p{N}]/u.test(query)) throw new PlaitError('EMPTY_TEXT', { message: 'the query has no letter or digit to rank by' });
     if (documents.length === 0) return [];
+    options.signal?.throwIfAborted();
     const [q] = await this.encoder.encodeQueries([query]);
+    options.signal?.throwIfAborted();
 
     // Each document's passages (none for an empty document), then one MaxSim call over them all.
     const passageTexts: string[] = [];
@@ -125,6 +129,7 @@ export class Reranker {
       }
     });
     const embeddings = await this.embed(passageTexts);
+    options.signal?.throwIfAborted();
     const scores = this.documentScores(q!, embeddings, passageDoc, texts.length);
     const order = this.kernels.topK(scores, scores.length, Math.min(topK, scores.length));
     return Array.from(order, (i) => {

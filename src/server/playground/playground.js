@@ -11,8 +11,19 @@ const el = (tag, props = {}, children = []) => {
 };
 const fmt = (x, d = 3) => (typeof x === 'number' ? x.toFixed(d) : '–');
 
-async function api(path, body) {
-  const res = await fetch(path, body === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+// With PLAIT_API_KEY set, the API wants a bearer key: asked for once, kept for this tab only.
+async function api(path, body, retried = false) {
+  const headers = body === undefined ? {} : { 'content-type': 'application/json' };
+  const key = sessionStorage.getItem('plait-api-key');
+  if (key) headers.authorization = `Bearer ${key}`;
+  const res = await fetch(path, body === undefined ? { headers } : { method: 'POST', headers, body: JSON.stringify(body) });
+  if (res.status === 401 && !retried) {
+    const entered = window.prompt('This server needs its API key (PLAIT_API_KEY):');
+    if (entered) {
+      sessionStorage.setItem('plait-api-key', entered);
+      return api(path, body, true);
+    }
+  }
   const data = await res.json().catch(() => null);
   if (!res.ok) {
     const e = data && data.error ? data.error : { code: String(res.status), message: res.statusText };
@@ -44,7 +55,7 @@ async function loadIndexes() {
     const data = await api('/v1/indexes');
     const list = Array.isArray(data) ? data : data.indexes || [];
     const select = $('index');
-    select.replaceChildren(...list.map((i) => el('option', { value: i.name, textContent: `${i.name} (${i.counts ? i.counts.documents : '?'} docs)` })));
+    select.replaceChildren(...list.map((i) => el('option', { value: i.name, textContent: `${i.name} (${i.documents} documents, ${i.model})` })));
     if (list.length === 0) setStatus('search-status', 'The server serves no index: start it with `plait serve <index>`.', true);
   } catch (e) {
     setStatus('search-status', `Cannot list indexes: ${e.message}`, true);

@@ -1,0 +1,82 @@
+/**
+ * `plait serve [index ...]`: the passage-ranking HTTP server over the given indexes, with the
+ * mid-tier reranker. Logs are pino JSON lines on stdout; SIGTERM/SIGINT drain and exit 0.
+ */
+import type { Command } from 'commander';
+import { SERVER_DEFAULTS } from '../../config/defaults.js';
+import { startServer, closeOnSignals } from '../../server/index.js';
+import type { ServerOptions } from '../../server/index.js';
+import { parseIntArg } from '../options.js';
+
+interface ServeCliOptions {
+  host: string;
+  port: number;
+  model?: string[];
+  crossEncoder?: string[];
+  workers?: number;
+  encoderThreads?: number;
+  maxConcurrent?: number;
+  maxQueue?: number;
+  maxQueueWaitMs?: number;
+  timeoutMs?: number;
+  drainTimeoutMs?: number;
+  maxBodyBytes?: number;
+  resultCacheMb?: number;
+  queryCacheMb?: number;
+  cors?: string[];
+  logLevel: string;
+}
+
+export function registerServeCommand(program: Command): void {
+  program
+    .command('serve')
+    .description('serve indexes and the reranker over HTTP (Cohere- and TEI-compatible rerank, search, metrics)')
+    .argument('[index...]', 'index names (under indexes/) or paths')
+    .option('--host <host>', 'address to bind (loopback by default; 0.0.0.0 exposes the server)', SERVER_DEFAULTS.host)
+    .option('-p, --port <n>', 'port (0: any free port)', parseIntArg('port', 0), SERVER_DEFAULTS.port)
+    .option('-m, --model <model...>', 'rerank model(s): ColBERT ONNX folder or hub id; the first is the default (default: the bundled model)')
+    .option('--cross-encoder <model...>', 'cross-encoder(s) (folder or hub id) for pipelines\' cross stage and for rerank requests naming them as `model`')
+    .option('--workers <n>', 'scoring worker threads per index (default: one per core, at most 4)', parseIntArg('workers', 0))
+    .option('--encoder-threads <n>', 'encoder worker threads per model', parseIntArg('encoderThreads', 0))
+    .option('--max-concurrent <n>', 'requests working at once', parseIntArg('maxConcurrent', 1))
+    .option('--max-queue <n>', 'requests waiting for a slot before 503', parseIntArg('maxQueue', 0))
+    .option('--max-queue-wait-ms <n>', 'shed when the expected wait for a slot exceeds this', parseIntArg('maxQueueWaitMs', 0))
+    .option('--timeout-ms <n>', 'default per-request deadline', parseIntArg('timeoutMs', 1))
+    .option('--drain-timeout-ms <n>', 'time in-flight requests get on SIGTERM', parseIntArg('drainTimeoutMs', 0))
+    .option('--max-body-bytes <n>', 'largest request body', parseIntArg('maxBodyBytes', 1024))
+    .option('--result-cache-mb <n>', 'result cache size in MiB', parseIntArg('resultCacheMb', 0))
+    .option('--query-cache-mb <n>', 'query-embedding cache size in MiB', parseIntArg('queryCacheMb', 0))
+    .option('--cors <origin...>', 'allow CORS from these origins (default: CORS off)')
+    .option('--log-level <level>', 'pino log level (fatal, error, warn, info, debug, trace, silent)', 'info')
+    .addHelpText('after', '\nEnvironment: PLAIT_API_KEY=<key> requires "Authorization: Bearer <key>" on every route but /health and /ready.')
+    .action(async (indexes: string[], o: ServeCliOptions) => {
+      const options: ServerOptions = {
+        host: o.host,
+        port: o.port,
+        logLevel: o.logLevel,
+        ...(o.model === undefined ? {} : { models: o.model }),
+        ...(o.crossEncoder === undefined ? {} : { crossEncoders: o.crossEncoder }),
+        ...(o.workers === undefined ? {} : { scoringWorkers: o.workers }),
+        ...(o.encoderThreads === undefined ? {} : { encoderThreads: o.encoderThreads }),
+        ...(o.maxConcurrent === undefined ? {} : { maxConcurrent: o.maxConcurrent }),
+        ...(o.maxQueue === undefined ? {} : { maxQueue: o.maxQueue }),
+        ...(o.maxQueueWaitMs === undefined ? {} : { maxQueueWaitMs: o.maxQueueWaitMs }),
+        ...(o.timeoutMs === undefined ? {} : { timeoutMs: o.timeoutMs }),
+        ...(o.drainTimeoutMs === undefined ? {} : { drainTimeoutMs: o.drainTimeoutMs }),
+        ...(o.maxBodyBytes === undefined ? {} : { maxBodyBytes: o.maxBodyBytes }),
+        ...(o.resultCacheMb === undefined ? {} : { resultCacheBytes: o.resultCacheMb << 20 }),
+        ...(o.queryCacheMb === undefined ? {} : { queryCacheBytes: o.queryCacheMb << 20 }),
+        ...(o.cors === undefined ? {} : { corsOrigins: o.cors }),
+      };
+      const server = await startServer(indexes, options);
+      server.app.log.info({ url: server.url, indexes: [...server.engine.indexes.keys()], models: server.engine.rerankers.map((r) => r.names[0]) }, 'ready');
+      await new Promise<void>((resolve) => {
+        const remove = closeOnSignals(server, (code) => {
+          remove();
+          process.exitCode = code;
+          resolve();
+          if (code !== 0) process.exit(code);
+        });
+      });
+    });
+}

@@ -1,0 +1,109 @@
+/**
+ * Builds the Fastify application around an engine: strict JSON parsing (invalid UTF-8 is a 400, not
+ * a U+FFFD), schema validation with no type coercion and no unknown fields, the bearer-key check,
+ * optional CORS, the OpenAPI generator, one plugin per route group, the single error handler that
+ * applies the status table, and the request metrics. Listening and shutdown live in lifecycle.ts.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import Fastify, { type FastifyInstance } from 'fastify';
+import cors from '@fastify/cors';
+import swagger from '@fastify/swagger';
+import { PlaitError } from '../errors/index.js';
+import type { Engine } from './engine.js';
+import { errorBody, statusFor, toPlaitError } from './http-errors.js';
+import { adminRoutes } from './routes/admin.js';
+import { encodeRoutes } from './routes/encode.js';
+import { indexesRoutes } from './routes/indexes.js';
+import { rerankRoutes } from './routes/rerank.js';
+import { searchRoutes } from './routes/search.js';
+import { explainRoutes } from './routes/explain.js';
+import { PLAYGROUND_ROUTES, playgroundRoutes } from './routes/playground.js';
+import './fastify-types.js';
+
+/** Routes anyone may call without the API key: orchestrators probe these. */
+const OPEN_ROUTES = new Set(['/health', '/ready', ...PLAYGROUND_ROUTES]);
+
+function digest(s: string): Buffer {
+  return createHash('sha256').update(s).digest();
+}
+
+/** Constant-time comparison of the presented bearer token with the key (equal-length digests). */
+export function keyMatches(header: string | undefined, key: string): boolean {
+  const m = /^Bearer (.+)$/i.exec(header ?? '');
+  const presented = m?.[1] ?? '';
+  return timingSafeEqual(digest(presented), digest(key)) && m !== null;
+}
+
+export async function createApp(engine: Engine): Promise<FastifyInstance> {
+  const o = engine.options;
+  const app = Fastify({
+    logger: o.logLevel === false ? false : { level: o.logLevel },
+    bodyLimit: o.maxBodyBytes,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false, allowUnionTypes: true } },
+  });
+  app.decorate('engine', engine);
+
+  // Bodies are parsed from bytes: strict UTF-8 first (Node would silently substitute U+FFFD), then
+  // Fastify's own JSON parser (which refuses __proto__ poisoning).
+  const jsonParser = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    let text: string;
+    try {
+      text = new TextDecoder('utf-8', { fatal: true }).decode(body as Buffer);
+    } catch {
+      done(new PlaitError('TEXT_NOT_UTF8', { message: 'the request body is not valid UTF-8' }), undefined);
+      return;
+    }
+    jsonParser(request, text, done);
+  });
+
+  app.setErrorHandler((err, request, reply) => {
+    const e = toPlaitError(err);
+    const status = statusFor(e.code);
+    const route = request.routeOptions.url ?? 'unmatched';
+    if (e.code === 'OVERLOADED') {
+      void reply.header('retry-after', String(o.retryAfterSeconds));
+      engine.metrics.shed.inc({ route });
+    }
+    if (e.code === 'TIMEOUT') engine.metrics.timedOut.inc({ route });
+    if (e.code === 'UNAUTHORIZED') void reply.header('www-authenticate', 'Bearer');
+    // A 500 is a fault worth an error line; sheds, deadlines and hang-ups are the normal weather of a loaded server.
+    if (status >= 500 && status !== 503 && status !== 504) request.log.error({ err, code: e.code }, 'request failed');
+    else if (status >= 503) request.log.info({ code: e.code }, 'request not served');
+    void reply.code(status).send(errorBody(e));
+  });
+  app.setNotFoundHandler((request, reply) => {
+    void reply.code(404).send(errorBody(new PlaitError('NOT_FOUND', { message: `no route ${request.method} ${request.url.split('?')[0]}` })));
+  });
+
+  app.addHook('onRequest', async (request) => {
+    // CORS preflights carry no credentials by design; the request that follows them does.
+    if (o.apiKey === undefined || request.method === 'OPTIONS' || OPEN_ROUTES.has(request.routeOptions.url ?? '')) return;
+    if (!keyMatches(request.headers.authorization, o.apiKey)) throw new PlaitError('UNAUTHORIZED', { message: 'send "Authorization: Bearer <key>" with the server\'s API key' });
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    engine.metrics.requests.inc({ route, method: request.method, status: String(reply.statusCode) });
+    engine.metrics.duration.observe({ route }, reply.elapsedTime / 1000);
+  });
+
+  if (o.corsOrigins.length > 0) await app.register(cors, { origin: o.corsOrigins });
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'plait passage-ranking server', version: '1', description: 'ColBERT/PLAID search and rerank (Cohere- and TEI-compatible rerank routes)' },
+      components: o.apiKey === undefined ? {} : { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      ...(o.apiKey === undefined ? {} : { security: [{ bearer: [] }] }),
+    },
+  });
+  await app.register(adminRoutes);
+  await app.register(indexesRoutes);
+  await app.register(searchRoutes);
+  await app.register(rerankRoutes);
+  await app.register(encodeRoutes);
+  await app.register(explainRoutes);
+  await app.register(playgroundRoutes);
+  return app;
+}

@@ -1,0 +1,332 @@
+/**
+ * The engine the server is decorated with: the open indexes, the rerankers (one per model), the
+ * encoders they share, the two caches, admission control and the metrics. Routes call its methods
+ * and never open anything themselves; `openEngine` (lifecycle.ts) builds and warms it, `close()` releases
+ * everything it owns. Nothing here knows HTTP.
+ */
+import { createHash } from 'node:crypto';
+import {
+  PlaitError,
+  type Reranker,
+  type Encoder,
+  type IndexManifest,
+  PlaitIndex,
+  type RerankResult,
+  type SearchOptions,
+  type SearchResult,
+  type TextKind,
+  type TokenEmbeddings,
+} from '../index.js';
+import { Admission, abortReason, throwIfAborted } from './admission.js';
+import type { CrossScorer } from '../rerank/cross-encoder/cross-encoder.js';
+import { CircuitBreaker } from '../pipeline/circuit-breaker.js';
+import { ByteLruCache } from './byte-lru-cache.js';
+import { ServerMetrics } from './metrics.js';
+import type { ResolvedServerOptions } from './options.js';
+
+/** What the server needs of an index: PlaitIndex satisfies it (tests wrap one to gate or slow it). */
+export type ServedIndex = Pick<PlaitIndex, 'path' | 'manifest' | 'encoder' | 'resolveSearch' | 'searchEncodedBatch' | 'close'>;
+
+export interface IndexEntry {
+  name: string;
+  index: ServedIndex;
+  /** Changes whenever the index's content does (a hash of its manifest, which holds every file's CRC). */
+  generation: string;
+  borrowed: boolean;
+}
+
+export interface RerankerEntry {
+  /** The model's name (e.g. "bundled:use-lite") and the spec it was asked by (a path or hub id). */
+  names: string[];
+  reranker: Reranker;
+  /** The caller keeps ownership: the engine does not close it. */
+  borrowed?: boolean;
+}
+
+/** A served cross-encoder (`plait serve --cross-encoder`): pipelines' `cross` stage and rerank by `model`. */
+export interface CrossEncoderEntry {
+  /** Its name and the spec it was asked by; the rerank routes' `model` and search's `cross_encoder` pick it by either. */
+  names: string[];
+  scorer: CrossScorer & { close?(): Promise<void> };
+  /** One breaker per model, shared by every request's pipeline, so failures anywhere open it. */
+  breaker: CircuitBreaker;
+  borrowed?: boolean;
+}
+
+export interface EngineParts {
+  /** Cross-encoders, the first the default for pipelines with a cross stage. */
+  crossEncoders?: { names: string[]; scorer: CrossScorer & { close?(): Promise<void> }; borrowed?: boolean }[];
+  /** `borrowed`: the caller keeps ownership and closes it (an application embedding the server). */
+  indexes: { name: string; index: ServedIndex; borrowed?: boolean }[];
+  rerankers: RerankerEntry[];
+  /** Encoders the engine created and must close (shared by indexes and rerankers). */
+  ownedEncoders?: Encoder[];
+}
+
+/** One query's answer: the library's result plus whether it came from the result cache. */
+export interface QueryAnswer {
+  result: SearchResult;
+  cached: boolean;
+}
+
+export function indexGeneration(manifest: IndexManifest): string {
+  return createHash('sha1').update(JSON.stringify(manifest)).digest('hex').slice(0, 16);
+}
+
+/** Whitespace-trimmed and -collapsed: the form the cache keys on and the search runs on. */
+export function normaliseQuery(q: string): string {
+  return q.trim().replace(/\s+/g, ' ');
+}
+
+function embeddingBytes(e: TokenEmbeddings): number {
+  return e.vectors.byteLength + e.tokenIds.byteLength + 64;
+}
+
+export class Engine {
+  readonly indexes = new Map<string, IndexEntry>();
+  readonly rerankers: RerankerEntry[];
+  readonly crossEncoders: CrossEncoderEntry[];
+  readonly admission: Admission;
+  readonly resultCache: ByteLruCache<SearchResult>;
+  readonly queryCache: ByteLruCache<TokenEmbeddings>;
+  readonly metrics: ServerMetrics;
+  private readonly ownedEncoders: Encoder[];
+  private warm = false;
+  private draining = false;
+  private closed = false;
+
+  constructor(
+    parts: EngineParts,
+    readonly options: ResolvedServerOptions,
+  ) {
+    for (const { name, index, borrowed } of parts.indexes) {
+      if (this.indexes.has(name)) throw new PlaitError('INVALID_ARGUMENT', { message: `two indexes are named "${name}"`, name });
+      this.indexes.set(name, { name, index, generation: indexGeneration(index.manifest), borrowed: borrowed === true });
+    }
+    if (parts.rerankers.length === 0) throw new PlaitError('INVALID_ARGUMENT', { message: 'the server needs at least one reranker model' });
+    this.rerankers = parts.rerankers;
+    this.crossEncoders = (parts.crossEncoders ?? []).map((c) => ({ ...c, breaker: new CircuitBreaker() }));
+    this.ownedEncoders = parts.ownedEncoders ?? [];
+    this.admission = new Admission({ maxConcurrent: options.maxConcurrent, maxQueue: options.maxQueue, maxQueueWaitMs: options.maxQueueWaitMs });
+    this.resultCache = new ByteLruCache(options.resultCacheBytes);
+    this.queryCache = new ByteLruCache(options.queryCacheBytes);
+    this.metrics = new ServerMetrics(
+      {
+        inFlight: () => this.admission.inFlight,
+        queued: () => this.admission.queued,
+        caches: () => [
+          { name: 'result', bytes: this.resultCache.bytes, entries: this.resultCache.size },
+          { name: 'query', bytes: this.queryCache.bytes, entries: this.queryCache.size },
+        ],
+        rerankCachedDocuments: () => this.rerankers.map((r) => ({ model: r.names[0]!, documents: r.reranker.cachedDocuments })),
+        breakers: () => this.crossEncoders.map((c) => ({ model: c.names[0]!, state: c.breaker.snapshot().state })),
+      },
+      options.defaultMetrics,
+    );
+  }
+
+  get ready(): boolean {
+    return this.warm && !this.draining && !this.closed;
+  }
+
+  /** From now on /ready answers 503 (load balancers stop sending) while in-flight work finishes. */
+  markDraining(): void {
+    this.draining = true;
+  }
+
+  /** Unknown index → 404 INDEX_NOT_FOUND. */
+  index(name: string): IndexEntry {
+    const e = this.indexes.get(name);
+    if (e === undefined) throw new PlaitError('INDEX_NOT_FOUND', { message: `no index named "${name}" is served`, name, served: [...this.indexes.keys()] });
+    return e;
+  }
+
+  /**
+   * The reranker for a request's `model`: an exact name match, otherwise the default (the first),
+   * so that clients written for Cohere (which send their own model names) work unchanged.
+   */
+  /**
+   * The served cross-encoder named `name` (or the first one).
+   * @throws PlaitError INVALID_ARGUMENT when none is served or none has that name.
+   */
+  crossEncoder(name: string | undefined): CrossEncoderEntry {
+    const found = name === undefined ? this.crossEncoders[0] : this.crossEncoders.find((c) => c.names.includes(name));
+    if (found !== undefined) return found;
+    const served = this.crossEncoders.map((c) => c.names[0]).join(', ');
+    throw new PlaitError('INVALID_ARGUMENT', {
+      message: served === '' ? 'this server has no cross-encoder: start it with --cross-encoder <model>' : `no cross-encoder "${name}" is served (serving: ${served})`,
+      name: 'cross_encoder',
+    });
+  }
+
+  /** Rerank with a cross-encoder: scores every (query, text) pair, highest first; empty texts rank last. */
+  private async crossRerank(c: CrossEncoderEntry, query: string, texts: string[], topN: number | undefined, signal: AbortSignal): Promise<RerankResult[]> {
+    const scores = await this.metrics.track(this.metrics.encoderBusy, this.metrics.encoderInFlight, { model: c.names[0]! }, () =>
+      c.scorer.score(query, texts.map((t) => (t.trim().length === 0 ? ' ' : t)), { signal }),
+    );
+    const order = texts.map((_, i) => i).sort((a, b) => Number(texts[a]!.trim() === '') - Number(texts[b]!.trim() === '') || scores[b]! - scores[a]! || a - b);
+    return order.slice(0, topN ?? order.length).map((i) => ({ index: i, score: scores[i]! }));
+  }
+
+  reranker(model: string | undefined): RerankerEntry {
+    if (model !== undefined) for (const r of this.rerankers) if (r.names.includes(model)) return r;
+    return this.rerankers[0]!;
+  }
+
+  /** Encodes and scores every engine object once, so the first request pays no model load or JIT. */
+  /**
+   * The served index as the full `PlaitIndex` (explanations and staged pipelines need more than the
+   * search surface `ServedIndex` names).
+   * @throws PlaitError INVALID_ARGUMENT when the index was served through a wrapper.
+   */
+  plaitIndex(entry: IndexEntry): PlaitIndex {
+    if (entry.index instanceof PlaitIndex) return entry.index;
+    throw new PlaitError('INVALID_ARGUMENT', { message: `index "${entry.name}" is served through a wrapper that supports search only`, index: entry.name });
+  }
+
+  async warmUp(): Promise<void> {
+    for (const r of this.rerankers) await r.reranker.rerank('warm up the reranker', ['a first document', 'a second document']);
+    for (const c of this.crossEncoders) await c.scorer.score('warm up the cross-encoder', ['a first document', 'a second document']);
+    for (const e of this.indexes.values()) {
+      const enc = await e.index.encoder();
+      const [q] = await enc.encodeQueries(['warm up the index']);
+      const mode = e.index.manifest.model.defaultMode;
+      await e.index.searchEncodedBatch(['warm up the index'], [q!], { topK: 10, mode });
+    }
+    this.warm = true;
+  }
+
+  /**
+   * Searches `queries` (normalised) on one index: cached results are reused, cached query
+   * embeddings skip encoding, and the rest is scored in chunks with the deadline checked between
+   * them (and inside the library, down to the scoring workers, through `signal`).
+   */
+  async search(entry: IndexEntry, queries: string[], options: SearchOptions, signal: AbortSignal): Promise<QueryAnswer[]> {
+    const resolved = entry.index.resolveSearch(options);
+    const optionsKey = JSON.stringify(resolved);
+    const keys = queries.map((q) => `${entry.name}\u0000${entry.generation}\u0000${optionsKey}\u0000${q}`);
+    const answers: (QueryAnswer | undefined)[] = keys.map((k) => {
+      const hit = this.resultCache.get(k);
+      this.countCache('result', hit !== undefined);
+      return hit === undefined ? undefined : { result: hit, cached: true };
+    });
+    const todo = answers.flatMap((a, i) => (a === undefined ? [i] : []));
+    if (todo.length === 0) return answers as QueryAnswer[];
+    throwIfAborted(signal);
+
+    const labels = { index: entry.name };
+    let embeddings: TokenEmbeddings[] = [];
+    let encodeMs = 0;
+    if (resolved.mode !== 'bm25') {
+      const t = performance.now();
+      embeddings = await this.queryEmbeddings(entry, todo.map((i) => queries[i]!));
+      encodeMs = (performance.now() - t) / todo.length;
+      throwIfAborted(signal);
+    }
+    const chunk = this.options.abortCheckQueries;
+    for (let from = 0; from < todo.length; from += chunk) {
+      throwIfAborted(signal);
+      const ids = todo.slice(from, from + chunk);
+      const results = await this.metrics.track(this.metrics.scoringBusy, this.metrics.scoringInFlight, labels, () =>
+        entry.index.searchEncodedBatch(
+          ids.map((i) => queries[i]!),
+          resolved.mode === 'bm25' ? [] : embeddings.slice(from, from + chunk),
+          { ...options, signal },
+        ),
+      );
+      results.forEach((r, j) => {
+        r.timings.encodeMs = encodeMs;
+        r.timings.totalMs += encodeMs;
+        this.observeStages(entry.name, r);
+        this.resultCache.set(keys[ids[j]!]!, r, resultBytes(r));
+        answers[ids[j]!] = { result: r, cached: false };
+      });
+    }
+    return answers as QueryAnswer[];
+  }
+
+  /** Query embeddings through the query cache; misses are encoded in one call. */
+  private async queryEmbeddings(entry: IndexEntry, queries: string[]): Promise<TokenEmbeddings[]> {
+    const model = entry.index.manifest.model.name;
+    const keys = queries.map((q) => `${model}\u0000${JSON.stringify(entry.index.manifest.modelSpec)}\u0000${q}`);
+    const out = keys.map((k) => {
+      const e = this.queryCache.get(k);
+      this.countCache('query', e !== undefined);
+      return e;
+    });
+    const missing = [...new Set(out.flatMap((e, i) => (e === undefined ? [keys[i]!] : [])))];
+    if (missing.length > 0) {
+      const texts = missing.map((k) => queries[keys.indexOf(k)]!);
+      const encoder = await entry.index.encoder();
+      const encoded = await this.metrics.track(this.metrics.encoderBusy, this.metrics.encoderInFlight, { model }, () => encoder.encodeQueries(texts));
+      const byKey = new Map(missing.map((k, j) => [k, encoded[j]!] as const));
+      for (const [k, e] of byKey) this.queryCache.set(k, e, embeddingBytes(e));
+      out.forEach((e, i) => {
+        if (e === undefined) out[i] = byKey.get(keys[i]!);
+      });
+    }
+    return out as TokenEmbeddings[];
+  }
+
+  /** Reranks with the library's Reranker (its document-embedding cache included). */
+  async rerank(model: string | undefined, query: string, texts: string[], topN: number | undefined, signal: AbortSignal): Promise<{ results: RerankResult[]; model: string }> {
+    const cross = model === undefined ? undefined : this.crossEncoders.find((c) => c.names.includes(model));
+    if (cross !== undefined) return { results: await this.crossRerank(cross, query, texts, topN, signal), model: cross.names[0]! };
+    const r = this.reranker(model);
+    const name = r.names[0]!;
+    const results = await this.metrics
+      .track(this.metrics.encoderBusy, this.metrics.encoderInFlight, { model: name }, () => r.reranker.rerank(query, texts, { topK: topN, signal }))
+      .catch((err: unknown) => {
+        throw signal.aborted ? abortReason(signal) : err;
+      });
+    return { results, model: name };
+  }
+
+  /** Token embeddings of `texts` as queries or documents, by the model `model` selects. */
+  async encode(model: string | undefined, texts: string[], kind: TextKind, signal: AbortSignal): Promise<{ embeddings: TokenEmbeddings[]; encoder: Encoder }> {
+    const r = this.reranker(model);
+    const encoder = r.reranker.encoder;
+    const embeddings = await this.metrics.track(this.metrics.encoderBusy, this.metrics.encoderInFlight, { model: r.names[0]! }, () =>
+      kind === 'query' ? encoder.encodeQueries(texts) : encoder.encodeDocuments(texts),
+    );
+    throwIfAborted(signal);
+    return { embeddings, encoder };
+  }
+
+  private countCache(cache: 'result' | 'query', hit: boolean): void {
+    (hit ? this.metrics.cacheHits : this.metrics.cacheMisses).inc({ cache });
+  }
+
+  private observeStages(index: string, r: SearchResult): void {
+    const t = r.timings;
+    const stages: [string, number | undefined][] = [
+      ['encode', t.encodeMs],
+      ['late', t.lateMs],
+      ['bm25', t.bm25Ms],
+      ['fusion', t.fusionMs],
+      ['candidates', t.candidatesMs],
+      ['prune', t.pruneMs],
+      ['interaction', t.interactionMs],
+      ['exact', t.exactMs],
+    ];
+    for (const [stage, ms] of stages) if (ms !== undefined && ms > 0) this.metrics.stage.observe({ index, stage }, ms / 1000);
+  }
+
+  /** Closes indexes (their scoring workers), then rerankers, then the encoders the engine owns. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const e of this.indexes.values()) if (!e.borrowed) await e.index.close();
+    for (const r of this.rerankers) if (r.borrowed !== true) await r.reranker.close();
+    for (const c of this.crossEncoders) if (c.borrowed !== true) await c.scorer.close?.();
+    for (const enc of this.ownedEncoders) await enc.close();
+    this.resultCache.clear();
+    this.queryCache.clear();
+  }
+}
+
+function resultBytes(r: SearchResult): number {
+  let bytes = 256;
+  for (const h of r.hits) bytes += 96 + 2 * (h.docId.length + (h.title?.length ?? 0) + (h.text?.length ?? 0)) + (h.metadata == null ? 0 : 2 * JSON.stringify(h.metadata).length);
+  return bytes;
+}

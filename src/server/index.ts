@@ -1,0 +1,9 @@
+/** The passage-ranking server (`plait serve`): see docs/ARCHITECTURE.md, "server/". */
+export { startServer, serveEngine, closeOnSignals, openEngine } from './lifecycle.js';
+export type { RunningServer } from './lifecycle.js';
+export { createApp } from './app.js';
+export { Engine, indexGeneration, normaliseQuery } from './engine.js';
+export type { EngineParts, IndexEntry, RerankerEntry, ServedIndex, QueryAnswer } from './engine.js';
+export { resolveServerOptions } from './options.js';
+export type { ServerOptions, ResolvedServerOptions } from './options.js';
+export { HTTP_STATUS, statusFor } from './http-errors.js';

@@ -1,0 +1,156 @@
+/**
+ * The server's lifecycle, in one place. Start: open indexes and rerankers, warm encoders and
+ * scoring workers, build the app, then listen (so the first request pays no model load). Stop (on
+ * SIGTERM/SIGINT or `close()`): report not-ready, stop accepting and let in-flight requests finish
+ * within the drain timeout (then cut the rest), then close indexes, rerankers and encoders.
+ */
+import type { FastifyInstance } from 'fastify';
+import { createEncoder, openIndex, readManifest, Reranker, resolveIndexPath, resolveModelSpec, type Encoder } from '../index.js';
+import { CrossEncoder } from '../rerank/cross-encoder/cross-encoder.js';
+import { createApp } from './app.js';
+import { Engine, type RerankerEntry, type ServedIndex } from './engine.js';
+import { resolveServerOptions, type ResolvedServerOptions, type ServerOptions } from './options.js';
+
+export interface RunningServer {
+  app: FastifyInstance;
+  engine: Engine;
+  /** e.g. "http://127.0.0.1:8080". */
+  url: string;
+  /** Drains and closes everything; resolves true if every in-flight request finished in time. Idempotent. */
+  close(): Promise<boolean>;
+}
+
+/** Listens with an engine already built (tests hand in engines over wrapped indexes). */
+export async function serveEngine(engine: Engine): Promise<RunningServer> {
+  const app = await createApp(engine);
+  const o = engine.options;
+  try {
+    await app.listen({ host: o.host, port: o.port });
+  } catch (err) {
+    await app.close();
+    await engine.close();
+    throw err;
+  }
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr !== null ? addr.port : o.port;
+  const host = o.host.includes(':') ? `[${o.host}]` : o.host;
+  let closing: Promise<boolean> | null = null;
+  return {
+    app,
+    engine,
+    url: `http://${host}:${port}`,
+    close: () => (closing ??= drainAndClose(app, engine, o.drainTimeoutMs)),
+  };
+}
+
+export async function startServer(indexes: string[], options: ServerOptions = {}): Promise<RunningServer> {
+  const resolved = resolveServerOptions(options);
+  const engine = await openEngine(indexes, resolved);
+  return serveEngine(engine);
+}
+
+async function drainAndClose(app: FastifyInstance, engine: Engine, drainTimeoutMs: number): Promise<boolean> {
+  engine.markDraining();
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), drainTimeoutMs);
+  });
+  const drained = await Promise.race([app.close().then(() => true), timedOut]);
+  clearTimeout(timer);
+  if (!drained) {
+    app.log.warn({ drainTimeoutMs }, 'drain timeout: closing the remaining connections');
+    app.server.closeAllConnections();
+    await app.close();
+  }
+  await engine.close();
+  return drained;
+}
+
+/**
+ * Closes `server` on the first SIGTERM or SIGINT and calls `onClosed` with the exit code (0 after
+ * a clean drain); a second signal exits at once. Returns a function that removes the handlers.
+ */
+export function closeOnSignals(server: RunningServer, onClosed: (code: number) => void): () => void {
+  let received = false;
+  const handler = (signal: NodeJS.Signals): void => {
+    if (received) {
+      onClosed(1);
+      return;
+    }
+    received = true;
+    server.app.log.info({ signal }, 'draining');
+    server.close().then(
+      (drained) => {
+        server.app.log.info({ drained }, 'closed');
+        onClosed(0);
+      },
+      (err: unknown) => {
+        server.app.log.error({ err }, 'close failed');
+        onClosed(1);
+      },
+    );
+  };
+  process.on('SIGTERM', handler);
+  process.on('SIGINT', handler);
+  return () => {
+    process.off('SIGTERM', handler);
+    process.off('SIGINT', handler);
+  };
+}
+
+/** Opens indexes and rerankers for `plait serve` (one encoder per model and role), then warms them. */
+export async function openEngine(indexNames: string[], options: ResolvedServerOptions): Promise<Engine> {
+  const encoders = new Map<string, Promise<Encoder>>();
+  // One encoder per model and role: indexes encode queries, rerankers mostly documents. Separate
+  // worker threads keep a 100-document rerank (seconds of encoding with the bundled model) from
+  // stalling every search's query encoding behind it; indexes of the same model share theirs.
+  const encoderFor = (spec: Awaited<ReturnType<typeof resolveModelSpec>>, role: 'query' | 'rerank'): Promise<Encoder> => {
+    const key = `${role}:${JSON.stringify(spec)}`;
+    let e = encoders.get(key);
+    if (e === undefined) {
+      e = createEncoder(spec, { threads: options.encoderThreads });
+      encoders.set(key, e);
+    }
+    return e;
+  };
+  const opened: { name: string; index: ServedIndex }[] = [];
+  const rerankers: RerankerEntry[] = [];
+  const crossEncoders: { names: string[]; scorer: CrossEncoder }[] = [];
+  let engine: Engine;
+  try {
+    const usedNames = new Set<string>();
+    for (const spec of indexNames) {
+      const manifest = readManifest(resolveIndexPath(spec));
+      const encoder = await encoderFor(manifest.modelSpec, 'query');
+      const index = await openIndex(spec, { encoder, workers: options.scoringWorkers });
+      let name = spec.replace(/\/+$/, '').split('/').at(-1)!;
+      for (let i = 2; usedNames.has(name); i++) name = `${name}-${i}`;
+      usedNames.add(name);
+      opened.push({ name, index });
+    }
+    for (const model of options.models) {
+      const encoder = await encoderFor(await resolveModelSpec(model, {}), 'rerank');
+      const reranker = await Reranker.create({ encoder });
+      rerankers.push({ names: [...new Set([encoder.info.name, ...(model === undefined ? [] : [model])])], reranker });
+    }
+    for (const model of options.crossEncoders) {
+      const scorer = await CrossEncoder.create(model);
+      crossEncoders.push({ names: [...new Set([scorer.name, model])], scorer });
+    }
+    engine = new Engine({ indexes: opened, rerankers, crossEncoders, ownedEncoders: await Promise.all(encoders.values()) }, options);
+  } catch (err) {
+    for (const o of opened) await o.index.close().catch(() => {});
+    for (const r of rerankers) await r.reranker.close().catch(() => {});
+    for (const c of crossEncoders) await c.scorer.close().catch(() => {});
+    for (const e of encoders.values()) await (await e.catch(() => null))?.close();
+    throw err;
+  }
+  try {
+    await engine.warmUp();
+  } catch (err) {
+    await engine.close();
+    throw err;
+  }
+  return engine;
+}
+

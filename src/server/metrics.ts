@@ -1,0 +1,108 @@
+/**
+ * Prometheus metrics for one server instance, on its own registry (no prom-client global state, so
+ * two servers in one process — tests — count separately). Names follow Prometheus conventions:
+ * `_total` counters, `_seconds` histograms, base units.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Latency buckets (seconds): 1 ms to 30 s, dense around the 10–100 ms the server aims for. */
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+export interface GaugeSources {
+  inFlight: () => number;
+  queued: () => number;
+  caches: () => { name: string; bytes: number; entries: number }[];
+  rerankCachedDocuments: () => { model: string; documents: number }[];
+  /** Circuit breakers of the served cross-encoders (pipelines' cross stage). */
+  breakers?: () => { model: string; state: 'closed' | 'open' | 'half-open' }[];
+}
+
+export class ServerMetrics {
+  readonly registry = new Registry();
+  readonly requests: Counter<'route' | 'method' | 'status'>;
+  readonly duration: Histogram<'route'>;
+  readonly stage: Histogram<'index' | 'stage'>;
+  readonly shed: Counter<'route'>;
+  readonly timedOut: Counter<'route'>;
+  readonly cacheHits: Counter<'cache'>;
+  readonly cacheMisses: Counter<'cache'>;
+  readonly encoderBusy: Counter<'model'>;
+  readonly encoderInFlight: Gauge<'model'>;
+  readonly scoringBusy: Counter<'index'>;
+  readonly scoringInFlight: Gauge<'index'>;
+
+  constructor(sources: GaugeSources, defaultMetrics = true) {
+    const registers = [this.registry];
+    if (defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'plait_' });
+    this.requests = new Counter({ name: 'plait_http_requests_total', help: 'HTTP requests answered, by route, method and status', labelNames: ['route', 'method', 'status'], registers });
+    this.duration = new Histogram({ name: 'plait_http_request_duration_seconds', help: 'Time from request to reply, by route', labelNames: ['route'], buckets: LATENCY_BUCKETS, registers });
+    this.stage = new Histogram({
+      name: 'plait_search_stage_seconds',
+      help: 'Time per search stage (encode, late, bm25, fusion; PLAID: candidates, prune, interaction, exact), per query',
+      labelNames: ['index', 'stage'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.shed = new Counter({ name: 'plait_requests_shed_total', help: 'Requests refused with 503 OVERLOADED by admission control', labelNames: ['route'], registers });
+    this.timedOut = new Counter({ name: 'plait_requests_timed_out_total', help: 'Requests answered 504 TIMEOUT (deadline passed while queued or working)', labelNames: ['route'], registers });
+    this.cacheHits = new Counter({ name: 'plait_cache_hits_total', help: 'Cache hits (result: search results; query: query embeddings)', labelNames: ['cache'], registers });
+    this.cacheMisses = new Counter({ name: 'plait_cache_misses_total', help: 'Cache misses', labelNames: ['cache'], registers });
+    this.encoderBusy = new Counter({ name: 'plait_encoder_busy_seconds_total', help: 'Summed duration of encode calls, per model (its rate approximates busy encoder threads)', labelNames: ['model'], registers });
+    this.encoderInFlight = new Gauge({ name: 'plait_encoder_calls_in_flight', help: 'Encode calls in flight, per model', labelNames: ['model'], registers });
+    this.scoringBusy = new Counter({ name: 'plait_scoring_busy_seconds_total', help: 'Summed duration of scoring calls, per index (its rate approximates busy scoring workers)', labelNames: ['index'], registers });
+    this.scoringInFlight = new Gauge({ name: 'plait_scoring_calls_in_flight', help: 'Scoring calls in flight, per index', labelNames: ['index'], registers });
+    new Gauge({ name: 'plait_admission_in_flight', help: 'Requests holding an admission slot', registers, collect() { this.set(sources.inFlight()); } });
+    new Gauge({ name: 'plait_admission_queue_depth', help: 'Requests waiting for an admission slot', registers, collect() { this.set(sources.queued()); } });
+    new Gauge({
+      name: 'plait_cache_bytes',
+      help: 'Bytes held by each cache',
+      labelNames: ['cache'],
+      registers,
+      collect() {
+        for (const c of sources.caches()) this.set({ cache: c.name }, c.bytes);
+      },
+    });
+    new Gauge({
+      name: 'plait_cache_entries',
+      help: 'Entries held by each cache',
+      labelNames: ['cache'],
+      registers,
+      collect() {
+        for (const c of sources.caches()) this.set({ cache: c.name }, c.entries);
+      },
+    });
+    new Gauge({
+      name: 'plait_rerank_cached_documents',
+      help: "Document embeddings in each reranker's LRU cache",
+      labelNames: ['model'],
+      registers,
+      collect() {
+        for (const r of sources.rerankCachedDocuments()) this.set({ model: r.model }, r.documents);
+      },
+    });
+    const breakers = sources.breakers;
+    if (breakers !== undefined) {
+      new Gauge({
+        name: 'plait_circuit_breaker_state',
+        help: "State of each served cross-encoder's circuit breaker (pipelines' cross stage): 0 closed, 1 half-open, 2 open",
+        labelNames: ['model'],
+        registers,
+        collect() {
+          for (const b of breakers()) this.set({ model: b.model }, b.state === 'closed' ? 0 : b.state === 'half-open' ? 1 : 2);
+        },
+      });
+    }
+  }
+
+  /** Runs `work`, counting it as busy time of `counter`/`gauge` under `label`. */
+  async track<T>(busy: Counter<string>, inFlight: Gauge<string>, labels: Record<string, string>, work: () => Promise<T>): Promise<T> {
+    const t = performance.now();
+    inFlight.inc(labels);
+    try {
+      return await work();
+    } finally {
+      inFlight.dec(labels);
+      busy.inc(labels, (performance.now() - t) / 1000);
+    }
+  }
+}

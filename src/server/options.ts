@@ -1,0 +1,113 @@
+/**
+ * Server options: `ServerOptions` is what a caller (or `plait serve`) gives, all optional;
+ * `resolveServerOptions` fills in SERVER_DEFAULTS, refuses misspelt names, and validates every
+ * value (better-sqlite3's four steps: defaults, arguments, interpretation, result).
+ */
+import { PlaitError } from '../index.js';
+import { invalidArgument as invalidArgumentError } from '../errors/index.js';
+import { SERVER_DEFAULTS } from '../config/defaults.js';
+import { availableParallelism } from 'node:os';
+
+export interface ServerOptions {
+  host?: string;
+  /** 0 picks a free port (tests). */
+  port?: number;
+  maxBodyBytes?: number;
+  timeoutMs?: number;
+  maxTimeoutMs?: number;
+  maxConcurrent?: number;
+  maxQueue?: number;
+  maxQueueWaitMs?: number;
+  retryAfterSeconds?: number;
+  resultCacheBytes?: number;
+  queryCacheBytes?: number;
+  maxRerankDocuments?: number;
+  maxEncodeTexts?: number;
+  drainTimeoutMs?: number;
+  scoringWorkers?: number;
+  encoderThreads?: number;
+  abortCheckQueries?: number;
+  /** Rerank models: undefined is the bundled model; the first is the default. */
+  models?: (string | undefined)[];
+  /** Cross-encoders (folder or hub id) for pipelines' cross stage and rerank by `model`; the first is the default. */
+  crossEncoders?: string[];
+  /** Bearer key required on every route but /health and /ready (default: env PLAIT_API_KEY; unset = open). */
+  apiKey?: string;
+  /** Allowed CORS origins (default: none, CORS off). */
+  corsOrigins?: string[];
+  /** pino log level, or false for no logs (default: "info"). */
+  logLevel?: string | false;
+  /** prom-client's process metrics (memory, CPU, event loop lag); off in tests that run many servers. */
+  defaultMetrics?: boolean;
+}
+
+export interface ResolvedServerOptions {
+  host: string;
+  port: number;
+  maxBodyBytes: number;
+  timeoutMs: number;
+  maxTimeoutMs: number;
+  maxConcurrent: number;
+  maxQueue: number;
+  maxQueueWaitMs: number;
+  retryAfterSeconds: number;
+  resultCacheBytes: number;
+  queryCacheBytes: number;
+  maxRerankDocuments: number;
+  maxEncodeTexts: number;
+  drainTimeoutMs: number;
+  scoringWorkers: number;
+  encoderThreads: number;
+  abortCheckQueries: number;
+  models: (string | undefined)[];
+  crossEncoders: string[];
+  apiKey: string | undefined;
+  corsOrigins: string[];
+  logLevel: string | false;
+  defaultMetrics: boolean;
+}
+
+const KNOWN = new Set<string>([
+  'host', 'port', 'maxBodyBytes', 'timeoutMs', 'maxTimeoutMs', 'maxConcurrent', 'maxQueue', 'maxQueueWaitMs', 'retryAfterSeconds',
+  'resultCacheBytes', 'queryCacheBytes', 'maxRerankDocuments', 'maxEncodeTexts', 'drainTimeoutMs', 'scoringWorkers',
+  'encoderThreads', 'abortCheckQueries', 'models', 'crossEncoders', 'apiKey', 'corsOrigins', 'logLevel', 'defaultMetrics',
+]);
+
+function int(name: string, v: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (!Number.isInteger(v) || v < min || v > max) throw invalidArgumentError(name, `an integer in [${min}, ${max}]`, v);
+  return v;
+}
+
+export function resolveServerOptions(o: ServerOptions = {}, env: NodeJS.ProcessEnv = process.env): ResolvedServerOptions {
+  for (const k of Object.keys(o)) if (!KNOWN.has(k)) throw new PlaitError('INVALID_ARGUMENT', { message: `unknown server option "${k}"`, name: k });
+  const d = SERVER_DEFAULTS;
+  const workers = o.scoringWorkers ?? d.scoringWorkers;
+  const r: ResolvedServerOptions = {
+    host: o.host ?? d.host,
+    port: int('port', o.port ?? d.port, 0, 65535),
+    maxBodyBytes: int('maxBodyBytes', o.maxBodyBytes ?? d.maxBodyBytes, 1024),
+    timeoutMs: int('timeoutMs', o.timeoutMs ?? d.timeoutMs, 1),
+    maxTimeoutMs: int('maxTimeoutMs', o.maxTimeoutMs ?? d.maxTimeoutMs, 1),
+    maxConcurrent: int('maxConcurrent', o.maxConcurrent ?? d.maxConcurrent, 1),
+    maxQueue: int('maxQueue', o.maxQueue ?? d.maxQueue, 0),
+    maxQueueWaitMs: int('maxQueueWaitMs', o.maxQueueWaitMs ?? d.maxQueueWaitMs, 0),
+    retryAfterSeconds: int('retryAfterSeconds', o.retryAfterSeconds ?? d.retryAfterSeconds, 0),
+    resultCacheBytes: int('resultCacheBytes', o.resultCacheBytes ?? d.resultCacheBytes, 0),
+    queryCacheBytes: int('queryCacheBytes', o.queryCacheBytes ?? d.queryCacheBytes, 0),
+    maxRerankDocuments: int('maxRerankDocuments', o.maxRerankDocuments ?? d.maxRerankDocuments, 1),
+    maxEncodeTexts: int('maxEncodeTexts', o.maxEncodeTexts ?? d.maxEncodeTexts, 1),
+    drainTimeoutMs: int('drainTimeoutMs', o.drainTimeoutMs ?? d.drainTimeoutMs, 0),
+    scoringWorkers: int('scoringWorkers', workers === 0 ? Math.min(availableParallelism(), 4) : workers, 0),
+    encoderThreads: int('encoderThreads', o.encoderThreads ?? d.encoderThreads, 0),
+    abortCheckQueries: int('abortCheckQueries', o.abortCheckQueries ?? d.abortCheckQueries, 1),
+    models: o.models === undefined || o.models.length === 0 ? [undefined] : o.models,
+    crossEncoders: o.crossEncoders ?? [],
+    apiKey: o.apiKey ?? (env.PLAIT_API_KEY === undefined || env.PLAIT_API_KEY === '' ? undefined : env.PLAIT_API_KEY),
+    corsOrigins: o.corsOrigins ?? [],
+    logLevel: o.logLevel ?? 'info',
+    defaultMetrics: o.defaultMetrics ?? true,
+  };
+  if (r.timeoutMs > r.maxTimeoutMs) throw invalidArgumentError('timeoutMs', `at most maxTimeoutMs (${r.maxTimeoutMs})`, r.timeoutMs);
+  if (r.apiKey !== undefined && r.apiKey.length < 16) throw invalidArgumentError('apiKey', 'at least 16 characters', `${r.apiKey.length} characters`);
+  return r;
+}

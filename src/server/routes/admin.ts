@@ -1,0 +1,19 @@
+/** `GET /health` (the process answers), `GET /ready` (indexes open, encoders warm, not draining), `GET /metrics`, `GET /openapi.json`. */
+import type { FastifyPluginAsync } from 'fastify';
+import '../fastify-types.js';
+
+const STATUS = { type: 'object', properties: { status: { type: 'string' }, indexes: { type: 'array', items: { type: 'string' } }, models: { type: 'array', items: { type: 'string' } } } } as const;
+
+export const adminRoutes: FastifyPluginAsync = async (app) => {
+  const engine = app.engine;
+  app.get('/health', { schema: { summary: 'Liveness: the process answers', tags: ['admin'], response: { 200: STATUS } } }, async () => ({ status: 'ok' }));
+  app.get('/ready', { schema: { summary: 'Readiness: indexes open and encoders warm (503 while starting or draining)', tags: ['admin'], response: { 200: STATUS, 503: STATUS } } }, async (_request, reply) => {
+    const body = { status: engine.ready ? 'ready' : 'not ready', indexes: [...engine.indexes.keys()], models: engine.rerankers.map((r) => r.names[0]!) };
+    return reply.code(engine.ready ? 200 : 503).send(body);
+  });
+  app.get('/metrics', { schema: { summary: 'Prometheus metrics (text exposition format)', tags: ['admin'] } }, async (_request, reply) => {
+    const text = await engine.metrics.registry.metrics();
+    return reply.type(engine.metrics.registry.contentType).send(text);
+  });
+  app.get('/openapi.json', { schema: { summary: 'This API as an OpenAPI 3 document, generated from the route schemas', tags: ['admin'] } }, async () => app.swagger());
+};

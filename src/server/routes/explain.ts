@@ -1,0 +1,112 @@
+/**
+ * `POST /v1/indexes/{name}/explain`: why a document (its best passage) or a passage ranks for a
+ * query — per query token the passage token it matched (text and character offsets into the
+ * stored passage), similarity, IDF weight and contribution (summing to the late-interaction
+ * score), plus BM25 terms and the fused score's parts in hybrid mode. The library's
+ * `PlaitIndex.explain`, in snake_case.
+ */
+import type { FastifyPluginAsync } from 'fastify';
+import { PlaitError } from '../../errors/index.js';
+import type { ExplainOptions, SearchMode } from '../../index.js';
+import { SEARCH_DEFAULTS } from '../../config/defaults.js';
+import { ERROR_SCHEMA } from '../http-errors.js';
+import { runWork } from '../request-work.js';
+import { checkQuery } from '../text-checks.js';
+import { snakeKeys } from './indexes.js';
+import '../fastify-types.js';
+
+interface ExplainBody {
+  query: string;
+  doc_id?: string;
+  pid?: number;
+  mode?: SearchMode;
+  idf_weighting?: boolean;
+  fusion?: 'minmax' | 'rrf';
+  alpha?: number;
+  rrf_k?: number;
+  top_k?: number;
+  timeout_ms?: number;
+}
+
+const TOKEN_SCHEMA = {
+  type: 'object',
+  properties: { row: { type: 'integer' }, text: { type: 'string' }, role: { type: 'string' }, start: { type: 'integer' }, end: { type: 'integer' } },
+} as const;
+
+const EXPLANATION_SCHEMA = {
+  type: 'object',
+  required: ['query', 'doc_id', 'pid', 'passage', 'late_score', 'tokens'],
+  properties: {
+    query: { type: 'string' },
+    doc_id: { type: 'string' },
+    pid: { type: 'integer' },
+    passage: { type: 'object', properties: { text: { type: 'string' }, start: { type: 'integer' }, end: { type: 'integer' } } },
+    late_score: { type: 'number', description: 'Σ contributions: the late-interaction score search gives this passage' },
+    idf_weighting: { type: 'boolean' },
+    tokens: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          query: TOKEN_SCHEMA,
+          match: { anyOf: [TOKEN_SCHEMA, { type: 'null' }] },
+          similarity: { type: 'number' },
+          weight: { type: 'number' },
+          contribution: { type: 'number' },
+        },
+      },
+    },
+    bm25: { type: ['object', 'null'], additionalProperties: true },
+    fusion: { type: ['object', 'null'], additionalProperties: true },
+  },
+} as const;
+
+export const explainRoutes: FastifyPluginAsync = async (app) => {
+  const engine = app.engine;
+  app.post<{ Params: { name: string }; Body: ExplainBody }>(
+    '/v1/indexes/:name/explain',
+    {
+      schema: {
+        summary: 'Token-level explanation of a document’s (or passage’s) late-interaction score',
+        tags: ['search'],
+        params: { type: 'object', required: ['name'], properties: { name: { type: 'string' } } },
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['query'],
+          properties: {
+            query: { type: 'string' },
+            doc_id: { type: 'string', description: 'explain this document’s best passage (give doc_id or pid)' },
+            pid: { type: 'integer', minimum: 0, description: 'explain this passage' },
+            mode: { type: 'string', enum: ['late', 'bm25', 'hybrid'], description: 'hybrid and bm25 add the BM25 terms; hybrid the fused parts' },
+            idf_weighting: { type: 'boolean' },
+            fusion: { type: 'string', enum: ['minmax', 'rrf'] },
+            alpha: { type: 'number', minimum: 0, maximum: 1 },
+            rrf_k: { type: 'integer', minimum: 1 },
+            top_k: { type: 'integer', minimum: 1, maximum: SEARCH_DEFAULTS.maxTopK, description: 'hybrid depth within which the fused parts are reported' },
+            timeout_ms: { type: 'integer', minimum: 1 },
+          },
+        },
+        response: { 200: EXPLANATION_SCHEMA, '4xx': ERROR_SCHEMA, '5xx': ERROR_SCHEMA },
+      },
+    },
+    async (request, reply) => {
+      const b = request.body;
+      const index = engine.plaitIndex(engine.index(request.params.name));
+      if ((b.doc_id === undefined) === (b.pid === undefined)) {
+        throw new PlaitError('INVALID_ARGUMENT', { message: 'give exactly one of "doc_id" (a string) and "pid" (an integer)' });
+      }
+      const query = checkQuery(b.query, 'query');
+      const o: ExplainOptions = {};
+      if (b.mode !== undefined) o.mode = b.mode;
+      if (b.idf_weighting !== undefined) o.idfWeighting = b.idf_weighting;
+      if (b.fusion !== undefined) o.fusion = b.fusion;
+      if (b.alpha !== undefined) o.alpha = b.alpha;
+      if (b.rrf_k !== undefined) o.rrfK = b.rrf_k;
+      if (b.top_k !== undefined) o.topK = b.top_k;
+      const target = b.doc_id !== undefined ? b.doc_id : { pid: b.pid! };
+      const ex = await runWork(engine, reply, b.timeout_ms, () => index.explain(query, target, o));
+      return snakeKeys(ex);
+    },
+  );
+};

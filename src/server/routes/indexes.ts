@@ -1,0 +1,97 @@
+/** `GET /v1/indexes` (what is served) and `GET /v1/indexes/{name}` (what `plait info --json` says, in snake_case). */
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FastifyPluginAsync } from 'fastify';
+import { kernelsStatus } from '../../index.js';
+import { MANIFEST_FILE, listedFiles } from '../../format/manifest.js';
+import { ERROR_SCHEMA } from '../http-errors.js';
+import type { IndexEntry } from '../engine.js';
+import '../fastify-types.js';
+
+function snakeKey(k: string): string {
+  return k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+}
+
+/** Object keys to snake_case, deeply (values untouched). */
+export function snakeKeys(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(snakeKeys);
+  if (v === null || typeof v !== 'object') return v;
+  return Object.fromEntries(Object.entries(v).map(([k, x]) => [snakeKey(k), snakeKeys(x)]));
+}
+
+function summary(e: IndexEntry): Record<string, unknown> {
+  const m = e.index.manifest;
+  return {
+    name: e.name,
+    path: e.index.path,
+    generation: e.generation,
+    documents: m.counts.documents,
+    passages: m.counts.passages,
+    tokens: m.counts.tokens,
+    model: m.model.name,
+    dim: m.dim,
+    nbits: m.nbits,
+    default_mode: m.model.defaultMode,
+  };
+}
+
+/** The same figures as `plait info --json`: manifest, file sizes, bytes per token, active kernels. */
+function info(e: IndexEntry): Record<string, unknown> {
+  const path = e.index.path;
+  const m = e.index.manifest;
+  // Sizes as the manifest lists them (the index checked them when it opened), as `plait info` reports.
+  const files: Record<string, number> = {};
+  for (const f of listedFiles(m)) files[f.name] = f.entry.bytes;
+  files[MANIFEST_FILE] = statSync(join(path, MANIFEST_FILE)).size;
+  const totalBytes = Object.values(files).reduce((a, b) => a + b, 0);
+  const tokens = Math.max(1, m.counts.tokens);
+  const perToken = m.segments.reduce((sum, g) => sum + g.codes.bytes + g.residuals.bytes, 0);
+  return {
+    name: e.name,
+    generation: e.generation,
+    path,
+    manifest: snakeKeys(e.index.manifest),
+    files,
+    total_bytes: totalBytes,
+    bytes_per_token: perToken / tokens,
+    bytes_per_token_total: totalBytes / tokens,
+    kernels: kernelsStatus().active,
+  };
+}
+
+const SUMMARY_SCHEMA = {
+  type: 'object',
+  properties: {
+    name: { type: 'string' },
+    path: { type: 'string' },
+    generation: { type: 'string' },
+    documents: { type: 'integer' },
+    passages: { type: 'integer' },
+    tokens: { type: 'integer' },
+    model: { type: 'string' },
+    dim: { type: 'integer' },
+    nbits: { type: 'integer' },
+    default_mode: { type: 'string' },
+  },
+} as const;
+
+export const indexesRoutes: FastifyPluginAsync = async (app) => {
+  const engine = app.engine;
+  app.get(
+    '/v1/indexes',
+    { schema: { summary: 'The served indexes', tags: ['indexes'], response: { 200: { type: 'object', properties: { indexes: { type: 'array', items: SUMMARY_SCHEMA } } } } } },
+    async () => ({ indexes: [...engine.indexes.values()].map(summary) }),
+  );
+  app.get<{ Params: { name: string } }>(
+    '/v1/indexes/:name',
+    {
+      schema: {
+        summary: 'One index: manifest, sizes on disk, bytes per token (as `plait info --json`)',
+        tags: ['indexes'],
+        params: { type: 'object', required: ['name'], properties: { name: { type: 'string' } } },
+        response: { 200: { type: 'object', additionalProperties: true }, '4xx': ERROR_SCHEMA, '5xx': ERROR_SCHEMA },
+      },
+    },
+    async (request) => info(engine.index(request.params.name)),
+  );
+};

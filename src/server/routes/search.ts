@@ -1,0 +1,228 @@
+/**
+ * `POST /v1/indexes/{name}/search`: one query (`query`) or a batch (`queries`), answered per query
+ * as `{hits, timings, cached}`. Fields are the library's SearchOptions in snake_case. The body is an
+ * object with named optional fields, so later stages (`pipeline: "bm25:1000 > late:200 > cross:20"`,
+ * `cross_encoder`, `filter`) arrive as new optional fields without breaking a client.
+ */
+import type { FastifyPluginAsync } from 'fastify';
+import { PlaitError } from '../../errors/index.js';
+import { SEARCH_DEFAULTS } from '../../config/defaults.js';
+import type { SearchHit, SearchMode, SearchOptions, SearchTimings } from '../../index.js';
+import { ERROR_SCHEMA } from '../http-errors.js';
+import { runWork } from '../request-work.js';
+import { checkBatch, checkQuery } from '../text-checks.js';
+import { normaliseQuery, type Engine, type IndexEntry } from '../engine.js';
+import { SearchPipeline } from '../../pipeline/search-pipeline.js';
+import { parsePipeline } from '../../pipeline/pipeline-spec.js';
+import type { StageSearchOptions } from '../../pipeline/stages.js';
+import '../fastify-types.js';
+
+interface SearchBody {
+  query?: string;
+  queries?: string[];
+  top_k?: number;
+  mode?: SearchMode;
+  exhaustive?: boolean;
+  n_ivf_probe?: number;
+  centroid_score_threshold?: number;
+  ndocs?: number;
+  idf_weighting?: boolean;
+  fusion?: 'minmax' | 'rrf';
+  alpha?: number;
+  rrf_k?: number;
+  include_text?: boolean;
+  timeout_ms?: number;
+  pipeline?: string;
+  cross_encoder?: string;
+}
+
+export const SEARCH_BODY_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    query: { type: 'string', description: 'one query (give query or queries)' },
+    queries: { type: 'array', items: { type: 'string' }, description: `a batch of queries, at most ${SEARCH_DEFAULTS.maxBatchQueries} (413 beyond)` },
+    top_k: { type: 'integer', minimum: 1, maximum: SEARCH_DEFAULTS.maxTopK, description: `documents per query (default ${SEARCH_DEFAULTS.topK})` },
+    mode: { type: 'string', enum: ['late', 'bm25', 'hybrid'], description: "default: the index model's profile" },
+    exhaustive: { type: 'boolean', description: 'score every passage exactly instead of PLAID' },
+    n_ivf_probe: { type: 'integer', minimum: 1, description: "centroids probed per query token (ColBERT's ncells)" },
+    centroid_score_threshold: { type: 'number', description: 'centroid pruning threshold' },
+    ndocs: { type: 'integer', minimum: 1, description: 'candidates kept after centroid interaction' },
+    idf_weighting: { type: 'boolean' },
+    fusion: { type: 'string', enum: ['minmax', 'rrf'] },
+    alpha: { type: 'number', minimum: 0, maximum: 1, description: 'late-interaction weight in min-max fusion' },
+    rrf_k: { type: 'integer', minimum: 1 },
+    include_text: { type: 'boolean', description: 'attach title, text and metadata to each hit' },
+    timeout_ms: { type: 'integer', minimum: 1, description: 'deadline for this request in ms (504 TIMEOUT after it; the work is abandoned)' },
+    pipeline: {
+      type: 'string',
+      maxLength: 1000,
+      description: 'staged ranking instead of one mode, e.g. "bm25:1000 > late:200 > cross:20" (stages bm25, late, hybrid, exhaustive, cross; a budget as cross:20@300ms); top_k and mode do not apply',
+    },
+    cross_encoder: { type: 'string', description: 'which served cross-encoder (plait serve --cross-encoder) scores a cross stage (default: the first)' },
+  },
+} as const;
+
+const TIMINGS_SCHEMA = {
+  type: 'object',
+  properties: Object.fromEntries(
+    ['encode_ms', 'late_ms', 'bm25_ms', 'fusion_ms', 'total_ms', 'candidates_ms', 'prune_ms', 'interaction_ms', 'exact_ms', 'candidates'].map((k) => [k, { type: 'number' }]),
+  ),
+} as const;
+
+const HIT_SCHEMA = {
+  type: 'object',
+  required: ['doc_id', 'pid', 'score', 'rank'],
+  properties: {
+    doc_id: { type: 'string' },
+    pid: { type: 'integer', description: 'best-scoring passage (-1 for a BM25-only hit)' },
+    score: { type: 'number' },
+    rank: { type: 'integer' },
+    title: { type: 'string' },
+    text: { type: 'string' },
+    metadata: { type: ['object', 'null'], additionalProperties: true },
+  },
+} as const;
+
+const STAGE_SCHEMA = {
+  type: 'object',
+  properties: {
+    stage: { type: 'string' },
+    label: { type: 'string' },
+    depth: { type: 'integer' },
+    budget_ms: { type: ['number', 'null'] },
+    candidates: { type: 'integer' },
+    returned: { type: 'integer' },
+    ms: { type: 'number' },
+    status: { type: 'string' },
+    reason: { type: 'string' },
+  },
+} as const;
+
+const RESPONSE_SCHEMA = {
+  type: 'object',
+  required: ['index', 'generation', 'results'],
+  properties: {
+    index: { type: 'string' },
+    generation: { type: 'string', description: 'changes when the index content does (result-cache key)' },
+    results: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['query', 'hits', 'timings', 'cached'],
+        properties: {
+          query: { type: 'string', description: 'the normalised query searched' },
+          hits: { type: 'array', items: HIT_SCHEMA },
+          timings: TIMINGS_SCHEMA,
+          cached: { type: 'boolean' },
+          stages: { type: 'array', items: STAGE_SCHEMA, description: 'pipelines: each stage with its time and candidates' },
+          ordered_by: { type: 'string', description: 'pipelines: the stage whose order the hits are in' },
+          degraded: {
+            type: ['object', 'null'],
+            properties: { stage: { type: 'string' }, reason: { type: 'string' }, message: { type: 'string' }, code: { type: 'string' } },
+            description: 'pipelines: the stage skipped (budget missed, model error, circuit open) and why; null when every stage ran',
+          },
+        },
+      },
+    },
+  },
+} as const;
+
+function snakeTimings(t: SearchTimings): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(t)) if (typeof v === 'number') out[k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)] = v;
+  return out;
+}
+
+export function snakeHit(h: SearchHit): Record<string, unknown> {
+  const out: Record<string, unknown> = { doc_id: h.docId, pid: h.pid, score: h.score, rank: h.rank };
+  if (h.title !== undefined) out.title = h.title;
+  if (h.text !== undefined) out.text = h.text;
+  if (h.metadata !== undefined) out.metadata = h.metadata;
+  return out;
+}
+
+export function searchOptionsFromBody(b: SearchBody): SearchOptions {
+  const o: SearchOptions = {};
+  if (b.top_k !== undefined) o.topK = b.top_k;
+  if (b.mode !== undefined) o.mode = b.mode;
+  if (b.exhaustive !== undefined) o.exhaustive = b.exhaustive;
+  if (b.n_ivf_probe !== undefined) o.nIvfProbe = b.n_ivf_probe;
+  if (b.centroid_score_threshold !== undefined) o.centroidScoreThreshold = b.centroid_score_threshold;
+  if (b.ndocs !== undefined) o.ndocs = b.ndocs;
+  if (b.idf_weighting !== undefined) o.idfWeighting = b.idf_weighting;
+  if (b.fusion !== undefined) o.fusion = b.fusion;
+  if (b.alpha !== undefined) o.alpha = b.alpha;
+  if (b.rrf_k !== undefined) o.rrfK = b.rrf_k;
+  if (b.include_text !== undefined) o.includeText = b.include_text;
+  return o;
+}
+
+/**
+ * Each query through a staged pipeline on the full index (`SearchPipeline`), the cross stage scored
+ * by a served cross-encoder whose circuit breaker is shared by every request.
+ */
+async function runPipelines(engine: Engine, entry: IndexEntry, queries: string[], b: SearchBody, signal: AbortSignal): Promise<Record<string, unknown>[]> {
+  const index = engine.plaitIndex(entry);
+  const stages = parsePipeline(b.pipeline!);
+  const hasCross = stages.some((st) => st.stage === 'cross');
+  if (!hasCross && b.cross_encoder !== undefined) throw new PlaitError('INVALID_ARGUMENT', { message: 'cross_encoder is given but the pipeline has no cross stage', name: 'cross_encoder' });
+  const cross = hasCross ? engine.crossEncoder(b.cross_encoder) : undefined;
+  const search: StageSearchOptions = {};
+  const o = searchOptionsFromBody(b);
+  for (const k of ['nIvfProbe', 'centroidScoreThreshold', 'ndocs', 'idfWeighting', 'alpha', 'fusion', 'rrfK'] as const) if (o[k] !== undefined) Object.assign(search, { [k]: o[k] });
+  const pipeline = new SearchPipeline(index, stages, { search, ...(cross === undefined ? {} : { crossEncoder: cross.scorer, breakers: { cross: cross.breaker } }) });
+  const out: Record<string, unknown>[] = [];
+  for (const query of queries) {
+    const r = await pipeline.run(query, { includeText: b.include_text === true, signal });
+    out.push({
+      query,
+      hits: r.hits.map(snakeHit),
+      timings: { total_ms: r.totalMs },
+      cached: false,
+      stages: r.stages.map((st) => ({ stage: st.stage, label: st.label, depth: st.depth, budget_ms: st.budgetMs, candidates: st.candidates, returned: st.returned, ms: st.ms, status: st.status, ...(st.reason === undefined ? {} : { reason: st.reason }) })),
+      ordered_by: r.orderedBy,
+      degraded: r.degraded,
+    });
+  }
+  return out;
+}
+
+export const searchRoutes: FastifyPluginAsync = async (app) => {
+  const engine = app.engine;
+  app.post<{ Params: { name: string }; Body: SearchBody }>(
+    '/v1/indexes/:name/search',
+    {
+      schema: {
+        summary: 'Search an index with one query or a batch',
+        tags: ['search'],
+        params: { type: 'object', required: ['name'], properties: { name: { type: 'string' } } },
+        body: SEARCH_BODY_SCHEMA,
+        response: { 200: RESPONSE_SCHEMA, '4xx': ERROR_SCHEMA, '5xx': ERROR_SCHEMA },
+      },
+    },
+    async (request, reply) => {
+      const b = request.body;
+      const entry = engine.index(request.params.name);
+      if ((b.query === undefined) === (b.queries === undefined)) {
+        throw new PlaitError('INVALID_ARGUMENT', { message: 'give exactly one of "query" (a string) and "queries" (an array of strings)' });
+      }
+      const raw = b.queries ?? [b.query!];
+      checkBatch(raw.length, SEARCH_DEFAULTS.maxBatchQueries, 'queries');
+      if (raw.length === 0) throw new PlaitError('INVALID_ARGUMENT', { message: 'queries is empty' });
+      const queries = raw.map((q, i) => normaliseQuery(checkQuery(q, b.queries === undefined ? 'query' : `queries[${i}]`)));
+      const options = searchOptionsFromBody(b);
+      if (b.pipeline !== undefined) {
+        const results = await runWork(engine, reply, b.timeout_ms, (signal) => runPipelines(engine, entry, queries, b, signal));
+        return { index: entry.name, generation: entry.generation, results };
+      }
+      if (b.cross_encoder !== undefined) throw new PlaitError('INVALID_ARGUMENT', { message: 'cross_encoder needs a pipeline with a cross stage, e.g. "bm25:100 > cross:10"', name: 'cross_encoder' });
+      const answers = await runWork(engine, reply, b.timeout_ms, (signal) => engine.search(entry, queries, options, signal));
+      return {
+        index: entry.name,
+        generation: entry.generation,
+        results: answers.map((a, i) => ({ query: queries[i]!, hits: a.result.hits.map(snakeHit), timings: snakeTimings(a.result.timings), cached: a.cached })),
+      };
+    },
+  );
+};

@@ -1,0 +1,34 @@
+/**
+ * Checks on texts that arrive over HTTP before they reach the library: strings that JSON can carry
+ * but UTF-8 cannot (lone surrogates from "\ud800" escapes), empty queries, batches over a limit.
+ */
+import { PlaitError } from '../errors/index.js';
+
+export function isWellFormed(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff) {
+      const n = s.charCodeAt(i + 1);
+      if (!(n >= 0xdc00 && n <= 0xdfff)) return false;
+      i++;
+    } else if (c >= 0xdc00 && c <= 0xdfff) return false;
+  }
+  return true;
+}
+
+/** A query: well-formed and not empty after trimming. `field` names it in the error. */
+export function checkQuery(q: string, field: string): string {
+  if (!isWellFormed(q)) throw new PlaitError('TEXT_NOT_UTF8', { message: `${field} contains an unpaired surrogate`, field });
+  if (q.trim().length === 0) throw new PlaitError('EMPTY_TEXT', { message: `${field} is empty`, field });
+  return q;
+}
+
+/** A document or text to encode: well-formed (emptiness is the library's call). */
+export function checkText(t: string, field: string): string {
+  if (!isWellFormed(t)) throw new PlaitError('TEXT_NOT_UTF8', { message: `${field} contains an unpaired surrogate`, field });
+  return t;
+}
+
+export function checkBatch(n: number, limit: number, field: string): void {
+  if (n > limit) throw new PlaitError('QUERY_TOO_LARGE', { message: `${n} items in ${field}; the limit is ${limit}`, field, limit, received: n });
+}

@@ -1,0 +1,106 @@
+/** Unit tests of the server's parts: admission control, the byte-bounded LRU, the status table, options. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ERROR_TEMPLATES, isPlaitError } from '../src/index.js';
+import { Admission } from '../src/server/admission.js';
+import { ByteLruCache } from '../src/server/byte-lru-cache.js';
+import { HTTP_STATUS, statusFor, toPlaitError } from '../src/server/http-errors.js';
+import { keyMatches } from '../src/server/app.js';
+import { resolveServerOptions } from '../src/server/index.js';
+
+const never = new AbortController().signal;
+
+test('admission: maxConcurrent run, maxQueue wait, the rest is OVERLOADED at once; FIFO hand-over', async () => {
+  const a = new Admission({ maxConcurrent: 1, maxQueue: 1, maxQueueWaitMs: 1e9 });
+  const order: string[] = [];
+  let release!: () => void;
+  const first = a.run(() => new Promise<void>((r) => (release = r)).then(() => order.push('first')), never);
+  const second = a.run(async () => order.push('second'), never);
+  await assert.rejects(a.run(async () => order.push('third'), never), (e: unknown) => isPlaitError(e, 'OVERLOADED'));
+  assert.equal(a.inFlight, 1);
+  assert.equal(a.queued, 1);
+  release();
+  await Promise.all([first, second]);
+  assert.deepEqual(order, ['first', 'second']);
+  assert.equal(a.inFlight, 0);
+});
+
+test('admission: an aborted waiter leaves the queue and its work never runs; a slot survives a throwing task', async () => {
+  const a = new Admission({ maxConcurrent: 1, maxQueue: 5, maxQueueWaitMs: 1e9 });
+  let release!: () => void;
+  const held = a.run(() => new Promise<void>((r) => (release = r)), never);
+  const c = new AbortController();
+  let ran = false;
+  const waiting = a.run(async () => {
+    ran = true;
+  }, c.signal);
+  c.abort(new DOMException('late', 'TimeoutError'));
+  await assert.rejects(waiting, (e: unknown) => isPlaitError(e, 'TIMEOUT'));
+  assert.equal(a.queued, 0);
+  release();
+  await held;
+  assert.equal(ran, false);
+  await assert.rejects(a.run(async () => Promise.reject(new Error('boom')), never), /boom/);
+  assert.equal(a.inFlight, 0);
+  assert.equal(await a.run(async () => 7, never), 7);
+});
+
+test('admission: sheds on expected wait once work is known to be slow', async () => {
+  const a = new Admission({ maxConcurrent: 1, maxQueue: 100, maxQueueWaitMs: 20 });
+  // One request that takes at least 50 ms sets the mean work time to ≥ 50 ms.
+  await a.run(() => new Promise((r) => setTimeout(r, 50)), never);
+  let release!: () => void;
+  const held = a.run(() => new Promise<void>((r) => (release = r)), never);
+  // One ahead × ≥ 50 ms ÷ 1 slot > 20 ms: refused although the queue has room.
+  await assert.rejects(a.run(async () => 0, never), (e: unknown) => isPlaitError(e, 'OVERLOADED') && (e.details?.expectedWaitMs as number) >= 50);
+  release();
+  await held;
+});
+
+test('byte LRU: bounded in bytes, evicts least recently used, counts hits and misses', () => {
+  const c = new ByteLruCache<string>(100);
+  c.set('a', 'A', 30); // 32 bytes with the key
+  c.set('b', 'B', 30);
+  c.set('c', 'C', 30);
+  assert.equal(c.bytes, 96);
+  assert.equal(c.get('a'), 'A'); // a is now the most recent
+  c.set('d', 'D', 30); // evicts b
+  assert.equal(c.get('b'), undefined);
+  assert.deepEqual([c.get('a'), c.get('c'), c.get('d')], ['A', 'C', 'D']);
+  assert.ok(c.bytes <= 100);
+  assert.equal(c.hits, 4);
+  assert.equal(c.misses, 1);
+  c.set('huge', 'H', 1000); // larger than the budget: not stored, nothing evicted
+  assert.equal(c.size, 3);
+});
+
+test('status table: every library code has a status; the documented mapping', () => {
+  for (const code of Object.keys(ERROR_TEMPLATES)) assert.ok(code in HTTP_STATUS, code);
+  assert.deepEqual(
+    ['INVALID_ARGUMENT', 'UNAUTHORIZED', 'INDEX_NOT_FOUND', 'QUERY_TOO_LARGE', 'OVERLOADED', 'TIMEOUT', 'INTERNAL'].map(statusFor),
+    [400, 401, 404, 413, 503, 504, 500],
+  );
+  assert.equal(toPlaitError(new SyntaxError('x')).code, 'INVALID_ARGUMENT');
+  assert.equal(toPlaitError({ code: 'FST_ERR_CTP_BODY_TOO_LARGE', statusCode: 413 }).code, 'QUERY_TOO_LARGE');
+  assert.equal(toPlaitError(new TypeError('a bug')).code, 'INTERNAL');
+});
+
+test('API key comparison: exact bearer match only', () => {
+  const key = 'secret-key-0123456789';
+  assert.equal(keyMatches(`Bearer ${key}`, key), true);
+  assert.equal(keyMatches(`bearer ${key}`, key), true);
+  assert.equal(keyMatches(`Bearer ${key}x`, key), false);
+  assert.equal(keyMatches(key, key), false);
+  assert.equal(keyMatches(undefined, key), false);
+});
+
+test('server options: defaults, loopback, PLAIT_API_KEY, typos and bad values refused', () => {
+  const o = resolveServerOptions({}, {});
+  assert.equal(o.host, '127.0.0.1');
+  assert.equal(o.apiKey, undefined);
+  assert.deepEqual(o.corsOrigins, []);
+  assert.equal(resolveServerOptions({}, { PLAIT_API_KEY: 'k'.repeat(16) }).apiKey, 'k'.repeat(16));
+  assert.throws(() => resolveServerOptions({ maxConcurent: 3 } as never, {}), /unknown server option "maxConcurent"/);
+  assert.throws(() => resolveServerOptions({ port: 70000 }, {}), /port/);
+  assert.throws(() => resolveServerOptions({ apiKey: 'short' }, {}), /apiKey/);
+});

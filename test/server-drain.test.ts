@@ -1,0 +1,88 @@
+/**
+ * Graceful drain in a child process: SIGTERM while a search is in flight → the server stops
+ * accepting, the in-flight request completes with 200, indexes and workers close, exit code 0.
+ * And the real `plait serve` command: ready on an ephemeral port, SIGTERM → exit 0.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { buildSample, postJson, type SampleIndex } from './helpers/server-fixture.js';
+
+let sample: SampleIndex;
+
+before(async () => {
+  sample = await buildSample('plait-server-drain-');
+});
+
+after(async () => {
+  await sample?.dispose();
+});
+
+/** Collects a child's stdout lines as JSON and resolves when one matches. */
+function lines(child: ChildProcess): (match: (o: any) => boolean) => Promise<any> {
+  const seen: any[] = [];
+  const waiting: { match: (o: any) => boolean; resolve: (o: any) => void }[] = [];
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    let o: any;
+    try {
+      o = JSON.parse(line);
+    } catch {
+      return;
+    }
+    seen.push(o);
+    for (const w of waiting.filter((x) => x.match(o))) w.resolve(o);
+  });
+  return (match) => {
+    const found = seen.find(match);
+    return found !== undefined ? Promise.resolve(found) : new Promise((resolve) => waiting.push({ match, resolve }));
+  };
+}
+
+function exited(child: ChildProcess): Promise<{ code: number | null; signal: string | null }> {
+  return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+}
+
+test('SIGTERM drains: the in-flight search completes, new connections are refused, exit 0', async () => {
+  const script = fileURLToPath(new URL('./helpers/server-child.js', import.meta.url));
+  const child = spawn(process.execPath, [script, sample.path], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exit = exited(child);
+  try {
+    const wait = lines(child);
+    const { url } = await wait((o) => o.event === 'listening');
+    const inFlight = postJson(`${url}/v1/indexes/sample/search`, { query: 'a slow query about bread', top_k: 3 });
+    await wait((o) => o.event === 'entered');
+    child.kill('SIGTERM');
+    const r = await inFlight;
+    assert.equal(r.status, 200);
+    assert.equal(r.body.results[0].hits.length, 3);
+    assert.equal((await wait((o) => o.event === 'exit')).code, 0);
+    assert.deepEqual(await exit, { code: 0, signal: null });
+    await assert.rejects(fetch(`${url}/health`));
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
+});
+
+test('plait serve: ready on an ephemeral port with JSON logs; SIGTERM → exit 0', async () => {
+  const bin = fileURLToPath(new URL('../../bin/plait.js', import.meta.url));
+  const child = spawn(process.execPath, [bin, 'serve', sample.path, '--port', '0', '--workers', '1'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PLAIT_API_KEY: '' } });
+  const exit = exited(child);
+  try {
+    const wait = lines(child);
+    const ready = await wait((o) => o.msg === 'ready');
+    assert.equal(ready.level, 30);
+    assert.match(ready.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+    assert.deepEqual(ready.indexes, ['sample']);
+    const r = await fetch(`${ready.url}/ready`);
+    assert.equal(r.status, 200);
+    const s = await postJson(`${ready.url}/rerank`, { query: 'bread', texts: ['yeast bread', 'stock market'] });
+    assert.equal(s.body[0].index, 0);
+    child.kill('SIGTERM');
+    await wait((o) => o.msg === 'closed' && o.drained === true);
+    assert.deepEqual(await exit, { code: 0, signal: null });
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
+});

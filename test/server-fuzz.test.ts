@@ -1,0 +1,135 @@
+/**
+ * Fuzzing the request bodies of every POST route: random JSON values, right fields with wrong
+ * types, deep nesting, unknown fields, oversized bodies, invalid UTF-8, lone surrogates, wrong
+ * content types. Every answer must be a 4xx with an error code (never a 500, never a dropped
+ * connection), and the server must still answer correctly afterwards. Seeded, so a failure replays.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { Random } from '../src/util/random.js';
+import type { RunningServer } from '../src/server/index.js';
+import { buildSample, serve, type SampleIndex } from './helpers/server-fixture.js';
+
+let sample: SampleIndex;
+let server: RunningServer;
+
+before(async () => {
+  sample = await buildSample('plait-server-fuzz-');
+  server = await serve(sample, { maxBodyBytes: 64 * 1024 });
+});
+
+after(async () => {
+  await server?.close();
+  await sample?.dispose();
+});
+
+const ROUTES: { path: string; fields: string[] }[] = [
+  { path: '/v1/rerank', fields: ['query', 'documents', 'top_n', 'return_documents', 'model', 'rank_fields', 'max_chunks_per_doc', 'timeout_ms'] },
+  { path: '/v2/rerank', fields: ['model', 'query', 'documents', 'top_n', 'max_tokens_per_doc', 'timeout_ms'] },
+  { path: '/rerank', fields: ['query', 'texts', 'raw_scores', 'return_text', 'truncate', 'truncation_direction', 'timeout_ms'] },
+  { path: '/v1/indexes/sample/search', fields: ['query', 'queries', 'top_k', 'mode', 'exhaustive', 'n_ivf_probe', 'centroid_score_threshold', 'ndocs', 'idf_weighting', 'fusion', 'alpha', 'rrf_k', 'include_text', 'timeout_ms'] },
+  { path: '/v1/encode', fields: ['texts', 'kind', 'model', 'timeout_ms'] },
+];
+
+function randomValue(rng: Random, depth = 0): unknown {
+  const pick = rng.int(depth > 3 ? 7 : 10);
+  switch (pick) {
+    case 0: return null;
+    case 1: return rng.next() < 0.5;
+    case 2: return [0, -1, 1e309 > 1 ? 1e300 : 0, 3.5, -0, 2 ** 53, 1024, 10_001, -3][rng.int(9)];
+    case 3: return ['', ' ', 'x', 'late', 'bm25', 'rrf', '\u0000', 'é', '\ud800', '🙂', 'a'.repeat(rng.int(3000))][rng.int(11)];
+    case 4: return 'query about bread ' + rng.int(1000);
+    case 5: return rng.int(20) - 5;
+    case 6: return rng.next() * 4 - 2;
+    case 7: return Array.from({ length: rng.int(5) }, () => randomValue(rng, depth + 1));
+    case 8: return Object.fromEntries(Array.from({ length: rng.int(4) }, (_, i) => [['text', 'id', '__proto__', 'constructor', `k${i}`][rng.int(5)]!, randomValue(rng, depth + 1)]));
+    default: return Array.from({ length: rng.int(3) }, () => 'doc ' + rng.int(50));
+  }
+}
+
+/** A body that is a plausible request with some fields wrong, missing or unknown. */
+function randomBody(rng: Random, fields: string[]): string {
+  const r = rng.int(10);
+  if (r === 0) return JSON.stringify(randomValue(rng));
+  if (r === 1) return '['.repeat(5000 + rng.int(50_000)) + ']'.repeat(rng.int(2) * 5000);
+  if (r === 2) return '{"query": "x", "documents": ' + '{"a":'.repeat(2000) + '1' + '}'.repeat(2000) + '}';
+  if (r === 3) return ['{', '{"query":', '{"query":"x",}', 'nul', '"just a string"', '', '{"query":"x"}{"query":"y"}', '{"__proto__":{"polluted":1},"query":"x"}'][rng.int(8)]!;
+  const body: Record<string, unknown> = {};
+  for (const f of fields) if (rng.next() < 0.6) body[f] = randomValue(rng);
+  if (rng.next() < 0.3) body[`unknown_${rng.int(100)}`] = randomValue(rng);
+  return JSON.stringify(body);
+}
+
+async function send(path: string, body: string | Uint8Array, contentType = 'application/json'): Promise<{ status: number; json: any }> {
+  const res = await fetch(`${server.url}${path}`, { method: 'POST', headers: { 'content-type': contentType }, body });
+  const text = await res.text();
+  let json: unknown = null;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    // checked below
+  }
+  return { status: res.status, json };
+}
+
+function assertClientError(r: { status: number; json: any }, what: string): void {
+  if (r.status === 200) return; // a random body can be a valid request
+  assert.ok(r.status >= 400 && r.status < 500, `${what}: status ${r.status} ${JSON.stringify(r.json)}`);
+  assert.equal(typeof r.json?.error?.code, 'string', `${what}: ${JSON.stringify(r.json)}`);
+  assert.equal(typeof r.json?.error?.message, 'string', what);
+}
+
+test('random and malformed bodies on every route: only 4xx with codes, never a 500', async () => {
+  const rng = new Random(20_261_129);
+  const seen = new Map<number, number>();
+  for (let i = 0; i < 400; i++) {
+    const route = ROUTES[rng.int(ROUTES.length)]!;
+    const body = randomBody(rng, route.fields);
+    const r = await send(route.path, body);
+    seen.set(r.status, (seen.get(r.status) ?? 0) + 1);
+    assertClientError(r, `#${i} ${route.path} ${body.slice(0, 200)}`);
+  }
+  // The fuzz reached validation (400), and some bodies were valid.
+  assert.ok((seen.get(400) ?? 0) > 100, JSON.stringify([...seen]));
+  assert.ok(![...seen.keys()].some((s) => s >= 500), JSON.stringify([...seen]));
+  assert.equal(({} as Record<string, unknown>).polluted, undefined);
+});
+
+test('invalid UTF-8, lone surrogates, oversized bodies, wrong content types: 4xx with the right codes', async () => {
+  for (const route of ROUTES) {
+    const bad = new Uint8Array([...Buffer.from('{"query":"'), 0xff, 0xfe, 0xc3, ...Buffer.from('","texts":["a"],"documents":["a"]}')]);
+    const u = await send(route.path, bad);
+    assert.equal(u.status, 400, route.path);
+    assert.equal(u.json.error.code, 'TEXT_NOT_UTF8');
+    const big = await send(route.path, JSON.stringify({ query: 'x', texts: ['a'.repeat(70 * 1024)] }));
+    assert.equal(big.status, 413, route.path);
+    assert.equal(big.json.error.code, 'QUERY_TOO_LARGE');
+    const xml = await send(route.path, '<query>x</query>', 'application/xml');
+    assert.equal(xml.status, 415, route.path);
+    assert.equal(xml.json.error.code, 'UNSUPPORTED_MEDIA_TYPE');
+  }
+  const lone = await send('/v1/indexes/sample/search', '{"query":"bread \\ud800 dough"}');
+  assert.equal(lone.status, 400);
+  assert.equal(lone.json.error.code, 'TEXT_NOT_UTF8');
+  const loneDoc = await send('/rerank', '{"query":"bread","texts":["ok","bad \\udc00"]}');
+  assert.equal(loneDoc.json.error.code, 'TEXT_NOT_UTF8');
+  const empty = await send('/v1/indexes/sample/search', '{"query":"   "}');
+  assert.equal(empty.json.error.code, 'EMPTY_TEXT');
+  const unknown = await send('/v1/indexes/sample/search', '{"query":"x","topk":3}');
+  assert.equal(unknown.status, 400);
+  assert.equal(unknown.json.error.details.unknownField, 'topk');
+  const both = await send('/v1/indexes/sample/search', '{"query":"x","queries":["y"]}');
+  assert.equal(both.status, 400);
+  const tooMany = await send('/v1/indexes/sample/search', JSON.stringify({ queries: Array.from({ length: 1025 }, () => 'q') }));
+  assert.equal(tooMany.status, 413);
+});
+
+test('the server is alive and correct after the fuzz', async () => {
+  assert.equal((await fetch(`${server.url}/health`)).status, 200);
+  const r = await send('/v1/indexes/sample/search', JSON.stringify({ query: 'why does bread dough rise with yeast', top_k: 1 }));
+  assert.equal(r.status, 200);
+  assert.equal(r.json.results[0].hits[0].doc_id, 'bread-yeast');
+  assert.equal(server.engine.admission.inFlight, 0);
+  const metrics = await (await fetch(`${server.url}/metrics`)).text();
+  assert.doesNotMatch(metrics, /plait_http_requests_total\{[^}]*status="5\d\d"/);
+});
