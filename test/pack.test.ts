@@ -79,7 +79,7 @@ after(() => {
 
 test('the tarball holds the library, its types, the CLI and the kernels, and nothing of tests, benches, fixtures or data', () => {
   assert.equal(tarball.endsWith(`${pkg.name}-${pkg.version}.tgz`), true);
-  for (const f of ['package.json', 'README.md', 'bin/plait.js', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/cli/main.js', 'native-kernels/binding.gyp', 'native-kernels/src/addon.cc', 'scripts/install-native.mjs', 'examples/sample-corpus.jsonl']) {
+  for (const f of ['package.json', 'README.md', 'bin/plait.js', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/cli/main.js', 'native-kernels/binding.gyp', 'native-kernels/src/addon.cc', 'scripts/install-native.mjs', 'examples/sample-corpus.jsonl', 'src/server/playground/index.html', 'src/server/playground/playground.js']) {
     assert.ok(files.includes(f), `${f} is shipped`);
   }
   const unwanted = files.filter((f) => /^(test|bench|fixtures|dist\/(test|bench|fixtures)|indexes|\.ci|docs)\//.test(f) || f.endsWith('.map') || (/\.(jsonl|tsv|sqlite)$/.test(f) && f !== 'examples/sample-corpus.jsonl') || f === 'package-lock.json' || f === 'tsconfig.json');
