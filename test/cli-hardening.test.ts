@@ -298,3 +298,13 @@ describe('SIGINT / SIGTERM during a build (item 6)', () => {
     });
   }
 });
+
+test('a query with nothing to search says so (stderr warning, emptyReason in --json) instead of printing nothing', () => {
+  const text = plait('search', 'sample', '!!!');
+  assert.equal(text.code, 0);
+  assert.equal(text.stdout, '');
+  assert.match(text.stderr, /nothing to search: the query has no letter or digit \(no-content\)/);
+  const json = plait('search', 'sample', '!!!', '--json');
+  assert.equal(json.code, 0);
+  assert.deepEqual(JSON.parse(json.stdout), { hits: [], emptyReason: 'no-content' });
+});

@@ -23,7 +23,8 @@ export function validateText(text: unknown, index: number): string {
   return text;
 }
 
-function isWellFormed(s: string): boolean {
+/** False when `s` holds an unpaired UTF-16 surrogate (a string JSON can carry but UTF-8 cannot). */
+export function isWellFormed(s: string): boolean {
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
     if (c >= 0xd800 && c <= 0xdbff) {

@@ -3,18 +3,7 @@
  * but UTF-8 cannot (lone surrogates from "\ud800" escapes), empty queries, batches over a limit.
  */
 import { PlaitError } from '../errors/index.js';
-
-export function isWellFormed(s: string): boolean {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 0xd800 && c <= 0xdbff) {
-      const n = s.charCodeAt(i + 1);
-      if (!(n >= 0xdc00 && n <= 0xdfff)) return false;
-      i++;
-    } else if (c >= 0xdc00 && c <= 0xdfff) return false;
-  }
-  return true;
-}
+import { isWellFormed } from '../encoder/validate-text.js';
 
 /** A query: well-formed and not empty after trimming. `field` names it in the error. */
 export function checkQuery(q: string, field: string): string {

@@ -115,10 +115,13 @@ export function registerSearchCommands(program: Command): void {
         else process.stdout.write(formatRun(run, { tag: o.tag }));
         return;
       }
-      const { hits, timings, truncated } = await index.search(query!, opts);
+      const { hits, timings, truncated, emptyReason } = await index.search(query!, opts);
       if (truncated) process.stderr.write(`warning: the query has more tokens than the model keeps (${index.manifest.model.queryWindow ?? index.manifest.model.queryMaxlen}); only the first were searched\n`);
+      if (emptyReason !== undefined) {
+        process.stderr.write(`warning: nothing to search: ${emptyReason === 'empty-query' ? 'the query is empty' : 'the query has no letter or digit'} (${emptyReason})\n`);
+      }
       if (o.json) {
-        printJson(o.timings ? { hits, timings } : { hits });
+        printJson({ hits, ...(emptyReason === undefined ? {} : { emptyReason }), ...(truncated ? { truncated } : {}), ...(o.timings ? { timings } : {}) });
         return;
       }
       for (const h of hits) {
