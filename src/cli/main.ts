@@ -10,6 +10,7 @@ import { registerSearchCommands } from './commands/search-commands.js';
 import { registerModelCommands } from './commands/model-commands.js';
 import { registerEvalCommand } from './commands/eval-command.js';
 import { registerQuickstartCommand } from './commands/quickstart-command.js';
+import { registerCalibrateCommand } from './commands/calibrate-command.js';
 
 export function buildProgram(): Command {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerSearchCommands(program);
   registerEvalCommand(program);
   registerQuickstartCommand(program);
+  registerCalibrateCommand(program);
   return program;
 }
 

@@ -5,6 +5,7 @@
  */
 import type { ModelInfo, ModelSpec } from '../encoder/types.js';
 import type { Nbits } from '../codec/residual-codec.js';
+import type { IndexCalibration } from './calibration-record.js';
 
 export const FORMAT_NAME = 'plait-index';
 /** Bump on any change to a file's layout; readers refuse other versions. */
@@ -53,4 +54,6 @@ export interface IndexManifest {
   codec: { cutoffs: number[]; weights: number[]; avgResidual: number };
   settings: BuildSettings;
   files: Record<IndexFileRole, FileEntry>;
+  /** PLAID settings measured for this index by `plait calibrate` (absent: ColBERT's defaults). */
+  calibration?: IndexCalibration;
 }

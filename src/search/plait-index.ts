@@ -7,6 +7,7 @@ import { SEARCH_DEFAULTS, plaidDefaultsFor, type PlaidParams } from '../config/d
 import { loadIndexData, type IndexData } from '../format/index-reader.js';
 import { resolveIndexPath } from '../format/index-path.js';
 import { INDEX_FILES, type IndexManifest } from '../format/manifest.js';
+import { calibratedPlaidParams } from '../format/calibration-record.js';
 import { getKernels } from '../kernels/index.js';
 import type { Kernels } from '../kernels/types.js';
 import { createEncoder } from '../encoder/create-encoder.js';
@@ -213,7 +214,7 @@ export class PlaitIndex {
     if (!Number.isInteger(topK) || topK < 1 || topK > SEARCH_DEFAULTS.maxTopK) throw invalidArgument('topK', `an integer in [1, ${SEARCH_DEFAULTS.maxTopK}]`, topK);
     const mode = options.mode ?? this.manifest.model.defaultMode;
     if (!['late', 'bm25', 'hybrid'].includes(mode)) throw invalidArgument('mode', '"late", "bm25" or "hybrid"', mode);
-    const d = plaidDefaultsFor(topK);
+    const d = calibratedPlaidParams(this.manifest.calibration, topK) ?? plaidDefaultsFor(topK);
     const plaid: PlaidParams = {
       nIvfProbe: options.nIvfProbe ?? d.nIvfProbe,
       centroidScoreThreshold: options.centroidScoreThreshold ?? d.centroidScoreThreshold,

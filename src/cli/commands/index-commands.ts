@@ -10,6 +10,8 @@ import type { CorpusFormat } from '../../indexer/corpus/types.js';
 import { ProgressReporter, formatBytes } from '../progress.js';
 import { parseIntArg, printJson } from '../options.js';
 import { announceBundledModel } from './model-commands.js';
+import { calibrateAfterBuild, calibrationLines } from './calibrate-command.js';
+import { CALIBRATION_DEFAULTS } from '../../config/defaults.js';
 
 interface IndexCliOptions {
   index: string;
@@ -25,6 +27,7 @@ interface IndexCliOptions {
   textField?: string;
   titleField?: string;
   threads?: number;
+  calibrate?: number | true;
   quiet?: boolean;
   json?: boolean;
 }
@@ -48,6 +51,7 @@ export function registerIndexCommands(program: Command): void {
     .option('--text-field <field>', 'JSONL text field')
     .option('--title-field <field>', 'JSONL title field')
     .option('--threads <n>', 'encoder worker threads', parseIntArg('threads', 0))
+    .option('--calibrate [budget-s]', `then calibrate PLAID's settings on pseudo-queries (plait calibrate), within this budget (default ${CALIBRATION_DEFAULTS.buildBudgetS} s)`, parseIntArg('calibrate', 1))
     .option('-q, --quiet', 'no progress output')
     .option('--json', 'print the result as JSON')
     .action(async (input: string, o: IndexCliOptions) => {
@@ -71,8 +75,9 @@ export function registerIndexCommands(program: Command): void {
       });
       progress.done();
       const { manifest, report, path } = result;
+      if (o.calibrate !== undefined) manifest.calibration = (await calibrateAfterBuild(path, o.calibrate === true ? CALIBRATION_DEFAULTS.buildBudgetS : o.calibrate, progress)).calibration;
       if (o.json) {
-        printJson({ path, counts: manifest.counts, buildMs: manifest.buildMs, report });
+        printJson({ path, counts: manifest.counts, buildMs: manifest.buildMs, report, calibration: manifest.calibration });
         return;
       }
       const skipped = Object.values(report.skipped).reduce((a, b) => a + b, 0);
@@ -80,7 +85,8 @@ export function registerIndexCommands(program: Command): void {
         `indexed ${manifest.counts.documents} documents (${manifest.counts.passages} passages, ${manifest.counts.tokens} tokens, ` +
           `${manifest.counts.centroids} centroids) into ${path} in ${(manifest.buildMs / 1000).toFixed(1)}s` +
           (skipped > 0 ? `; skipped ${skipped} invalid: ${JSON.stringify(report.skipped)}` : '') +
-          '\n',
+          '\n' +
+          (manifest.calibration === undefined ? '' : `${calibrationLines(manifest.calibration).join('\n')}\n`),
       );
     });
 
@@ -107,6 +113,7 @@ export function registerIndexCommands(program: Command): void {
         `bytes/token  ${info.bytesPerToken.toFixed(2)} (codes + residuals; ${info.bytesPerTokenTotal.toFixed(2)} with everything)`,
         `built        ${m.createdAt} in ${(m.buildMs / 1000).toFixed(1)}s`,
         `kernels      ${info.kernels}`,
+        ...(m.calibration === undefined ? ["calibration  none: PLAID uses ColBERT's defaults (run `plait calibrate`)"] : calibrationLines(m.calibration)),
         'size on disk:',
         ...Object.entries(info.files).map(([f, b]) => `  ${f.padEnd(18)} ${formatBytes(b)}`),
         `  ${'total'.padEnd(18)} ${formatBytes(info.totalBytes)}`,
