@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openIndex, type PlaitIndex } from '../src/search/plait-index.js';
 import { getKernels } from '../src/kernels/index.js';
-import { plaidSearch, type EncodedQuery } from '../src/search/plaid.js';
+import { plaidSearch, probeAndMask, type EncodedQuery } from '../src/search/plaid.js';
 import { plaidDefaultsFor, type PlaidParams } from '../src/config/defaults.js';
 import { PlaidReplayer } from '../src/calibrate/plaid-replay.js';
 import { chooseSettings, FidelityTally } from '../src/calibrate/choose-settings.js';
@@ -96,7 +96,7 @@ test('the grid replay returns exactly the passages plaidSearch returns, at every
   const index = await openSynthetic(join(dir, 'idx'));
   try {
     const kernels = getKernels();
-    const grid = { nIvfProbe: [1, 2, 8], centroidScoreThreshold: [0.6, 0.45, -1], ndocs: [16, 64, 256] };
+    const grid = { nIvfProbe: [1, 2, 8], centroidScoreThreshold: [0.6, 0.45, -1], ndocs: [16, 64, 256], centroidScoreMargin: [null, 0.05] };
     const replayer = new PlaidReplayer({ arrays: index.scoringArrays, kernels, pidToDoc: index.docstore.pidToDoc, nDocs: 1500, grid, bucketK: [10, 100] });
     const mark = new Uint8Array(1500);
     let compared = 0;
@@ -109,7 +109,7 @@ test('the grid replay returns exactly the passages plaidSearch returns, at every
         compared++;
       });
     }
-    assert.equal(compared, 6 * 27);
+    assert.equal(compared, 6 * 3 * 6 * 3);
   } finally {
     await index.close();
   }
@@ -200,6 +200,8 @@ test('calibration reaches the target on held-out queries where the defaults do n
     // A caller's settings win, field by field.
     const r = index.resolveSearch({ topK: 10, nIvfProbe: 1 }).plaid;
     assert.deepEqual(r, { ...b10.params, nIvfProbe: 1 });
+    assert.equal(index.resolveSearch({ topK: 10, centroidScoreMargin: 0.1 }).plaid.centroidScoreMargin, 0.1);
+    assert.throws(() => index.resolveSearch({ centroidScoreMargin: -1 }), (e) => isPlaitError(e, 'INVALID_ARGUMENT'));
   } finally {
     await index.close();
   }
@@ -268,4 +270,22 @@ test('pseudo-queries: keyword (2–4 content words), title and span kinds, inter
   assert.equal(log.length, 3);
   assert.equal(new Set(log.map((q) => q.text)).size, 3);
   assert.ok(log.every((q) => q.kind === 'log' && ['a b', 'c d', 'e f', 'g h'].includes(q.text)));
+});
+
+test('relative pruning margin, hand-computed: a token whose best centroid is under the threshold keeps it', () => {
+  // K = 4 centroids × 2 query tokens (row c = centroid c). Token 0 scores high, token 1 low everywhere.
+  // Binary fractions, so that the float32 comparisons are exact.
+  const s = Float32Array.from([
+    0.875, 0.125, // c0: token 0's best
+    0.125, 0.375, // c1: token 1's best (0.375 < threshold 0.5)
+    0.125, 0.34375, // c2: 1/32 below token 1's best
+    0.25, 0.25, // c3: 1/8 below token 1's best
+  ]);
+  assert.deepEqual([...probeAndMask(s, 4, 2, 1, 0.5).keep], [1, 0, 0, 0]);
+  assert.deepEqual([...probeAndMask(s, 4, 2, 1, 0.5, 0).keep], [1, 1, 0, 0]);
+  assert.deepEqual([...probeAndMask(s, 4, 2, 1, 0.5, 0.0625).keep], [1, 1, 1, 0]);
+  assert.deepEqual([...probeAndMask(s, 4, 2, 1, 0.5, 0.125).keep], [1, 1, 1, 1]);
+  assert.deepEqual([...probeAndMask(s, 4, 2, 1, 0.2, 0).keep], [1, 1, 1, 1]);
+  // Probes are unchanged by the margin.
+  assert.deepEqual([...probeAndMask(s, 4, 2, 2, 0.5, 0.125).probed], [...probeAndMask(s, 4, 2, 2, 0.5).probed]);
 });

@@ -65,11 +65,13 @@ function withDefaults(grid: ReplayGrid, bucketK: readonly number[]): ReplayGrid 
     nIvfProbe: [...g.nIvfProbe].sort((a, b) => a - b),
     centroidScoreThreshold: [...g.centroidScoreThreshold].sort((a, b) => b - a),
     ndocs: [...g.ndocs].sort((a, b) => a - b),
+    // ColBERT's rule (null) is always measured, for the defaults.
+    centroidScoreMargin: [null, ...(grid.centroidScoreMargin ?? []).filter((m) => m !== null)],
   };
 }
 
 function pointOf(points: readonly PlaidParams[], p: PlaidParams): number {
-  return points.findIndex((x) => x.nIvfProbe === p.nIvfProbe && x.centroidScoreThreshold === p.centroidScoreThreshold && x.ndocs === p.ndocs);
+  return points.findIndex((x) => x.nIvfProbe === p.nIvfProbe && x.centroidScoreThreshold === p.centroidScoreThreshold && x.ndocs === p.ndocs && x.centroidScoreMargin === p.centroidScoreMargin);
 }
 
 function median(xs: number[]): number {
@@ -101,6 +103,7 @@ export async function calibrateIndex(index: PlaitIndex, options: CalibrateOption
     nIvfProbe: options.grid?.nIvfProbe ?? base.nIvfProbe,
     centroidScoreThreshold: options.grid?.centroidScoreThreshold ?? base.centroidScoreThreshold,
     ndocs: options.grid?.ndocs ?? base.ndocs,
+    centroidScoreMargin: options.grid?.centroidScoreMargin ?? base.centroidScoreMargin,
   };
   checkGridValues('nIvfProbe', userGrid.nIvfProbe, true);
   checkGridValues('centroidScoreThreshold', userGrid.centroidScoreThreshold, false);

@@ -20,12 +20,30 @@ export interface ReplayGrid {
   nIvfProbe: readonly number[];
   centroidScoreThreshold: readonly number[];
   ndocs: readonly number[];
+  /** Relative pruning margins (PlaidParams.centroidScoreMargin); null: ColBERT's rule. Default [null]. */
+  centroidScoreMargin?: readonly (number | null)[];
 }
 
-/** The grid points, ncells-major: index = (i·T + j)·D + l. */
+/** A pruning rule: the absolute threshold and the optional relative margin. */
+interface Pruning {
+  threshold: number;
+  margin: number | null;
+}
+
+function prunings(grid: ReplayGrid): Pruning[] {
+  const out: Pruning[] = [];
+  for (const threshold of grid.centroidScoreThreshold) for (const margin of grid.centroidScoreMargin ?? [null]) out.push({ threshold, margin });
+  return out;
+}
+
+/** The grid points, ncells-major: index = (i·T + j)·D + l, j over (threshold, margin) pairs. */
 export function gridPoints(grid: ReplayGrid): PlaidParams[] {
   const out: PlaidParams[] = [];
-  for (const nIvfProbe of grid.nIvfProbe) for (const centroidScoreThreshold of grid.centroidScoreThreshold) for (const ndocs of grid.ndocs) out.push({ nIvfProbe, centroidScoreThreshold, ndocs });
+  for (const nIvfProbe of grid.nIvfProbe) {
+    for (const { threshold: centroidScoreThreshold, margin } of prunings(grid)) {
+      for (const ndocs of grid.ndocs) out.push(margin === null ? { nIvfProbe, centroidScoreThreshold, ndocs } : { nIvfProbe, centroidScoreThreshold, ndocs, centroidScoreMargin: margin });
+    }
+  }
   return out;
 }
 
@@ -126,16 +144,11 @@ export class PlaidReplayer {
     const pairs = Math.max(1, this.totalTokens * qLen);
     const msPerLookup = ciMs / pairs;
     const msPerExact = exhaustiveMs / pairs;
-    const maxScore = new Float32Array(a.nCentroids).fill(-Infinity);
-    for (let c = 0; c < a.nCentroids; c++) for (let i = 0; i < qLen; i++) if (s[c * qLen + i]! > maxScore[c]!) maxScore[c] = s[c * qLen + i]!;
-    const pruned = grid.centroidScoreThreshold.map((thr) => {
-      const keep = new Uint8Array(a.nCentroids);
-      let all = true;
-      for (let c = 0; c < a.nCentroids; c++) {
-        keep[c] = maxScore[c]! >= thr ? 1 : 0;
-        if (keep[c] === 0) all = false;
-      }
-      if (all) return full;
+    const rules = prunings(grid);
+    const pruned = rules.map(({ threshold, margin }) => {
+      // The same mask plaidSearch computes (probeAndMask), so the replay cannot drift from it.
+      const { keep } = probeAndMask(s, a.nCentroids, qLen, 1, threshold, margin ?? undefined);
+      if (keep.every((x) => x === 1)) return full;
       const out = new Float32Array(nP);
       kernels.centroidInteraction(s, qLen, a.codes, a.tokenStarts, a.doclens, nP, keep, out, q.weights);
       return out;
@@ -144,7 +157,7 @@ export class PlaidReplayer {
     const P = this.points.length;
     const found = new Int32Array(P * B);
     const estMs = new Float64Array(P);
-    const T = grid.centroidScoreThreshold.length;
+    const T = rules.length;
     const D = grid.ndocs.length;
     for (let i = 0; i < grid.nIvfProbe.length; i++) {
       const { probed } = probeAndMask(s, a.nCentroids, qLen, grid.nIvfProbe[i]!, 0);

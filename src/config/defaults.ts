@@ -86,6 +86,13 @@ export interface PlaidParams {
   centroidScoreThreshold: number;
   /** Candidates kept after pruned centroid interaction (ColBERT's ndocs). */
   ndocs: number;
+  /**
+   * plait's relative pruning rule (absent: ColBERT's absolute threshold only). A centroid is also
+   * kept when it scores within this margin of some query token's own best centroid score, so a
+   * token whose best centroid sits below `centroidScoreThreshold` (common for short queries with
+   * the bundled model) is not pruned away entirely. Range ≥ 0; see bench/RESULTS.md (calibration).
+   */
+  centroidScoreMargin?: number;
 }
 
 /** ColBERT's k-dependent defaults: k ≤ 10 → (1, 0.5, 256); k ≤ 100 → (2, 0.45, 1024); else (4, 0.4, max(4k, 4096)). */
@@ -217,5 +224,7 @@ export const CALIBRATION_DEFAULTS = {
     nIvfProbe: [1, 2, 4, 8, 16, 32],
     centroidScoreThreshold: [0.5, 0.45, 0.4, 0.3, 0.2, -1],
     ndocs: [256, 512, 1024, 2048, 4096, 8192, 16_384],
+    /** Relative pruning margins (PlaidParams.centroidScoreMargin); null is ColBERT's absolute rule alone. */
+    centroidScoreMargin: [null] as readonly (number | null)[],
   },
 } as const;

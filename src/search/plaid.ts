@@ -75,9 +75,11 @@ const SHORT_QUERY = 16;
 
 /**
  * One pass over the K × qLen scores: each query token's top nIvfProbe centroids, and the pruning
- * mask keep[c] = max_i S[c, i] >= threshold.
+ * mask keep[c] = max_i S[c, i] >= threshold. With a `margin` (plait's relative rule, see
+ * PlaidParams.centroidScoreMargin) a second pass also keeps every centroid within `margin` of some
+ * token's own best centroid score: keep[c] |= max_i (S[c, i] − best_i) >= −margin.
  */
-export function probeAndMask(s: Float32Array, nCentroids: number, qLen: number, nIvfProbe: number, threshold: number): { probed: Int32Array; keep: Uint8Array } {
+export function probeAndMask(s: Float32Array, nCentroids: number, qLen: number, nIvfProbe: number, threshold: number, margin?: number): { probed: Int32Array; keep: Uint8Array } {
   const p = Math.min(nIvfProbe, nCentroids);
   const bestIds = new Int32Array(qLen * p).fill(-1);
   const bestScores = new Float32Array(qLen * p).fill(-Infinity);
@@ -102,6 +104,20 @@ export function probeAndMask(s: Float32Array, nCentroids: number, qLen: number, 
       }
     }
     keep[c] = max >= threshold ? 1 : 0;
+  }
+  if (margin !== undefined && p > 0) {
+    const floor = new Float32Array(qLen);
+    for (let i = 0; i < qLen; i++) floor[i] = bestScores[i * p]! - margin;
+    for (let c = 0; c < nCentroids; c++) {
+      if (keep[c] === 1) continue;
+      const row = c * qLen;
+      for (let i = 0; i < qLen; i++) {
+        if (s[row + i]! >= floor[i]!) {
+          keep[c] = 1;
+          break;
+        }
+      }
+    }
   }
   return { probed: bestIds, keep };
 }
@@ -185,7 +201,7 @@ export function exhaustiveRange(a: ScoringArrays, q: EncodedQuery, from: number,
 export function plaidSearch(a: ScoringArrays, q: EncodedQuery, params: PlaidParams, kernels: Kernels, mark: Uint8Array): { hits: PassageHits; timings: PlaidTimings } {
   let t = performance.now();
   const s = centroidScores(a, q, kernels);
-  const { probed, keep } = probeAndMask(s, a.nCentroids, q.length, params.nIvfProbe, params.centroidScoreThreshold);
+  const { probed, keep } = probeAndMask(s, a.nCentroids, q.length, params.nIvfProbe, params.centroidScoreThreshold, params.centroidScoreMargin);
   const candidates = ivfUnion(a, probed, mark);
   const t1 = performance.now();
 

@@ -57,6 +57,8 @@ export interface SearchOptions {
   nIvfProbe?: number;
   centroidScoreThreshold?: number;
   ndocs?: number;
+  /** plait's relative pruning margin (see PlaidParams.centroidScoreMargin); default: the index's calibration, else none. */
+  centroidScoreMargin?: number;
   /** Query-token IDF weights (default: the model profile). */
   idfWeighting?: boolean;
   fusion?: 'minmax' | 'rrf';
@@ -220,6 +222,9 @@ export class PlaitIndex {
       centroidScoreThreshold: options.centroidScoreThreshold ?? d.centroidScoreThreshold,
       ndocs: options.ndocs ?? d.ndocs,
     };
+    const margin = options.centroidScoreMargin ?? d.centroidScoreMargin;
+    if (margin !== undefined) plaid.centroidScoreMargin = margin;
+    if (margin !== undefined && !(typeof margin === 'number' && margin >= 0)) throw invalidArgument('centroidScoreMargin', 'a number >= 0', margin);
     if (!Number.isInteger(plaid.nIvfProbe) || plaid.nIvfProbe < 1) throw invalidArgument('nIvfProbe', 'a positive integer', plaid.nIvfProbe);
     if (!Number.isInteger(plaid.ndocs) || plaid.ndocs < 1) throw invalidArgument('ndocs', 'a positive integer', plaid.ndocs);
     if (typeof plaid.centroidScoreThreshold !== 'number' || Number.isNaN(plaid.centroidScoreThreshold)) {

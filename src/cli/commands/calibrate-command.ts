@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
-import { CALIBRATION_DEFAULTS } from '../../config/defaults.js';
+import { CALIBRATION_DEFAULTS, type PlaidParams } from '../../config/defaults.js';
 import { calibrateIndex, type CalibrationResult } from '../../calibrate/calibrate-index.js';
 import type { IndexCalibration } from '../../format/calibration-record.js';
 import { readQueries } from '../../eval/index.js';
@@ -39,8 +39,8 @@ async function readQueryLog(path: string): Promise<string[]> {
   return (await readQueries(path)).map((q) => q.text);
 }
 
-const fmtParams = (p: { nIvfProbe: number; centroidScoreThreshold: number; ndocs: number }): string =>
-  `ncells ${p.nIvfProbe}, threshold ${p.centroidScoreThreshold}, ndocs ${p.ndocs}`;
+const fmtParams = (p: PlaidParams): string =>
+  `ncells ${p.nIvfProbe}, threshold ${p.centroidScoreThreshold}${p.centroidScoreMargin === undefined ? '' : ` or within ${p.centroidScoreMargin} of a token's best`}, ndocs ${p.ndocs}`;
 const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
 
 /** Human-readable lines of a calibration record (also used by `plait info`). */
