@@ -61,6 +61,9 @@ export type { StoredDocument, StoredPassage, Bm25Hit } from './docstore/index.js
 // Search and rerank
 export { openIndex, PlaitIndex, checkModel } from './search/plait-index.js';
 export type { OpenIndexOptions, SearchHit, SearchMode, SearchOptions, SearchResult, SearchTimings } from './search/plait-index.js';
+export type { ExplainOptions, Explanation, TokenMatch, ExplainedToken, HybridParts } from './search/plait-index.js';
+export type { RowToken, TokenRole } from './encoder/types.js';
+export type { Bm25TermMatch } from './docstore/index.js';
 export { Reranker, rerank, closeRerankers } from './rerank/reranker.js';
 export type { RerankDocument, RerankOptions, RerankResult, RerankerOptions } from './rerank/reranker.js';
 
@@ -87,3 +90,7 @@ export { drawPseudoQueries, queryLogSample } from './calibrate/pseudo-queries.js
 export type { PseudoQuery, PseudoQueryKind, PseudoQueryOptions } from './calibrate/pseudo-queries.js';
 export { calibratedPlaidParams, writeCalibration } from './format/calibration-record.js';
 export type { IndexCalibration, CalibratedBucket } from './format/calibration-record.js';
+// CLI and files hardening (issue 8): index name lookup, build clean-up, skipped queries, report provenance
+export { locateIndex, indexCandidates } from './format/index-path.js';
+export { cleanStaleBuilds, removeActiveBuildDirs } from './format/publish.js';
+export type { SkippedQuery, ComparisonMeta } from './eval/index.js';

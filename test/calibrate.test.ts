@@ -61,6 +61,8 @@ function syntheticEncoder(): Encoder {
       throw new Error('documents are not encoded here');
     },
     tokenize: () => ({ ids: new Int32Array(0), offsets: new Int32Array(0) }),
+    rows: () => [],
+    tokenText: (id) => String(id),
     close: async () => {},
   };
 }

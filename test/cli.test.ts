@@ -77,13 +77,16 @@ test('rerank and encode', () => {
 
 test('errors carry a stable code and a usage exit status', () => {
   const missing = plait('search', 'no-such-index', 'q', '--json');
-  assert.equal(missing.code, 1);
-  assert.equal(JSON.parse(missing.stderr).error.code, 'INDEX_NOT_FOUND');
+  assert.equal(missing.code, 2); // a name that denotes no index is bad input
+  const err = JSON.parse(missing.stderr).error as { code: string; message: string };
+  assert.equal(err.code, 'INDEX_NOT_FOUND');
+  // It says where it looked: ./<name>, then the index home.
+  assert.ok(err.message.includes(join(dir, 'no-such-index')) && err.message.includes(join(dir, 'indexes', 'no-such-index')), err.message);
   writeFileSync(join(dir, 'bad.jsonl'), '{"_id": "1", "text": "ok"}\nnot json\n');
   const bad = plait('index', join(dir, 'bad.jsonl'), '--index', 'bad', '--quiet');
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /bad\.jsonl.*line 2.*\[MALFORMED_JSONL\]/);
   const k = plait('search', 'sample', 'q', '-k', '-3');
   assert.equal(k.code, 2);
-  assert.match(k.stderr, /Expected an integer >= 1 for k but received "-3"/);
+  assert.match(k.stderr, /Expected an integer in \[1, 10000\] for topK but received "-3"/);
 });

@@ -43,14 +43,14 @@ describe('buildComparison', () => {
     assert.equal(base!.significance, null);
     assert.equal(good!.mean['mrr@10'], 1);
     assert.equal(base!.mean['mrr@10'], 0.5);
-    assert.equal(good!.significance!['mrr@10'].p, 1 / 1000);
-    assert.equal(good!.significance!['mrr@10'].significant, true);
-    assert.equal(good!.significance!['mrr@10'].meanDiff, 0.5);
-    assert.equal(good!.significance!['recall@10'].significant, false); // both find it in the top 10
-    assert.equal(same!.significance!['mrr@10'].p, 1);
-    assert.equal(same!.significance!['mrr@10'].significant, false);
+    assert.equal(good!.significance!['mrr@10']!.p, 1 / 1000);
+    assert.equal(good!.significance!['mrr@10']!.significant, true);
+    assert.equal(good!.significance!['mrr@10']!.meanDiff, 0.5);
+    assert.equal(good!.significance!['recall@10']!.significant, false); // both find it in the top 10
+    assert.equal(same!.significance!['mrr@10']!.p, 1);
+    assert.equal(same!.significance!['mrr@10']!.significant, false);
     const t = buildComparison(modes(), { test: 't-test', baseline: 'same' });
-    assert.equal(t.modes[1]!.significance!['mrr@10'].p, 0);
+    assert.equal(t.modes[1]!.significance!['mrr@10']!.p, 0);
     assert.equal(t.permutations, null);
   });
 

@@ -8,6 +8,7 @@ import { mulberry32 as rng } from '../src/util/random.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { nativeKernels, typescriptKernels, kernelsStatus, type Kernels } from '../src/kernels/index.js';
+import { isPlaitError } from '../src/errors/index.js';
 
 const native = nativeKernels();
 const impls: Array<[string, Kernels | null]> = [
@@ -61,15 +62,16 @@ const D = new Float32Array([1, 0, 0, 0, 0, 1, 0, 1, 1, 1, 1, 1]);
 
 forEachImpl('maxsim: 2×4 query against a 3×4 document, computed on paper', (k) => {
   const out = new Float32Array(4).fill(-99);
-  // doc 0: all three rows; doc 1: only d2 (single token); doc 2: empty; doc 3: d1 alone
+  // doc 0: all three rows; doc 1: only d2 (single token); doc 2: empty (ColBERT's -9999 per query
+  // token: ranks last); doc 3: d1 alone
   k.maxsim(Q, 2, 4, D, new Int32Array([0, 1, 3, 0]), new Int32Array([3, 1, 0, 1]), 4, out);
-  assert.deepEqual(Array.from(out), [4, 3, 0, 1]);
+  assert.deepEqual(Array.from(out), [4, 3, 2 * -9999, 1]);
 });
 
 forEachImpl('maxsim: query weights', (k) => {
   const out = new Float32Array(2);
   k.maxsim(Q, 2, 4, D, new Int32Array([0, 3]), new Int32Array([3, 0]), 2, out, new Float32Array([0.5, 2]));
-  assert.deepEqual(Array.from(out), [3.5, 0]);
+  assert.deepEqual(Array.from(out), [3.5, 2.5 * -9999]);
 });
 
 forEachImpl('maxsim: negative similarities keep their sign (max starts at -inf, not 0)', (k) => {
@@ -84,6 +86,19 @@ forEachImpl('maxsim: a NaN token similarity never wins the max (same rule on eve
   const out = new Float32Array(2);
   k.maxsim(new Float32Array([1, 0, 0, 1]), 2, 2, docs, new Int32Array([0, 1]), new Int32Array([2, 1]), 2, out);
   assert.deepEqual(Array.from(out), [1.5, 1.5]);
+});
+
+forEachImpl('an empty document ranks below a document of only negative similarities', (k) => {
+  const out = new Float32Array(2);
+  const q = new Float32Array([1, 0]);
+  k.maxsim(q, 1, 2, new Float32Array([-1, 0]), new Int32Array([0, 0]), new Int32Array([1, 0]), 2, out);
+  assert.deepEqual(Array.from(out), [-1, -9999]);
+  assert.deepEqual(Array.from(k.topK(out, 2, 2)), [0, 1]);
+  // The compressed kernel agrees (one centroid, every residual bucket weight 0).
+  const cOut = new Float32Array(2);
+  const q4 = new Float32Array([1, 0, 0, 0]);
+  k.maxsimCompressed(q4, 1, 4, new Int32Array([0]), new Uint8Array(1), new Int32Array([0, 0]), new Int32Array([1, 0]), 2, new Float32Array([-1, 0, 0, 0]), new Float32Array(4), 2, cOut);
+  assert.deepEqual(Array.from(cOut), [-1, -9999]);
 });
 
 forEachImpl('maxsim: zero query tokens and zero documents', (k) => {
@@ -398,12 +413,48 @@ forEachImpl('bad sizes throw instead of reading out of bounds', (k) => {
   assert.throws(() => k.assignNearest(new Float32Array(4), 1, new Float32Array(0), 0, 4, new Int32Array(1)));
 });
 
-test('native: wrong array types are TypeErrors, bad sizes RangeErrors', { skip: skipNative }, () => {
-  const out = new Float32Array(1);
-  const wrong = new Float64Array(8) as unknown as Float32Array;
-  assert.throws(() => native!.maxsim(wrong, 2, 4, D, new Int32Array([0]), new Int32Array([1]), 1, out), TypeError);
-  assert.throws(() => native!.maxsim(Q, 2, 4, D, new Int32Array([0]), new Int32Array([4]), 1, out), RangeError);
-  assert.throws(() => native!.topK(out, 2, 1), RangeError);
+/** Bad calls: every one must fail the same way on both paths (PlaitError INVALID_ARGUMENT), never TypeError/RangeError. */
+const BAD_CALLS: Array<[string, (k: Kernels) => unknown]> = [
+  ['wrong array class', (k) => k.maxsim(new Float64Array(8) as unknown as Float32Array, 2, 4, D, new Int32Array([0]), new Int32Array([1]), 1, new Float32Array(1))],
+  ['wrong index array class', (k) => k.maxsim(Q, 2, 4, D, new Uint32Array([0]) as unknown as Int32Array, new Int32Array([1]), 1, new Float32Array(1))],
+  ['a plain array', (k) => k.topK([1, 2] as unknown as Float32Array, 2, 1)],
+  ['span past the end', (k) => k.maxsim(Q, 2, 4, D, new Int32Array([0]), new Int32Array([4]), 1, new Float32Array(1))],
+  ['n beyond the scores', (k) => k.topK(new Float32Array(1), 2, 1)],
+  ['negative count', (k) => k.topK(new Float32Array(1), -1, 1)],
+  ['fractional count', (k) => k.maxsim(Q, 1.5, 4, D, new Int32Array([0]), new Int32Array([1]), 1, new Float32Array(1))],
+  ['zero dim', (k) => k.matmulTransB(Q, 2, D, 3, 0, new Float32Array(6))],
+  ['no centroids', (k) => k.assignNearest(new Float32Array(4), 1, new Float32Array(0), 0, 4, new Int32Array(1))],
+  ['unsupported nbits', (k) => k.compress(new Float32Array(8), 1, 8, new Float32Array(8), new Int32Array([0]), new Float32Array(7), 3, new Uint8Array(3))],
+  ['code out of range', (k) => k.decompress(new Int32Array([1]), new Uint8Array(2), 1, 8, new Float32Array(8), new Float32Array(4), 2, new Float32Array(8))],
+  ['wrong keep class', (k) => k.centroidInteraction(CS, 2, new Int32Array([0]), new Int32Array([0]), new Int32Array([1]), 1, new Int32Array(4) as unknown as Uint8Array, new Float32Array(1))],
+];
+
+forEachImpl('bad calls throw PlaitError INVALID_ARGUMENT naming the kernel', (k) => {
+  for (const [what, call] of BAD_CALLS) {
+    assert.throws(() => call(k), (e: unknown) => isPlaitError(e, 'INVALID_ARGUMENT') && !(e instanceof TypeError) && !(e instanceof RangeError), what);
+  }
+});
+
+test('differential: native and TypeScript kernels fail the same calls with the same code', { skip: skipNative }, () => {
+  for (const [what, call] of BAD_CALLS) {
+    const codes = [native!, typescriptKernels].map((k) => {
+      try {
+        call(k);
+        return 'no error';
+      } catch (e) {
+        return isPlaitError(e) ? e.code : (e as Error).name;
+      }
+    });
+    assert.equal(codes[0], codes[1], what);
+  }
+  // The addon's own error is kept as the cause.
+  try {
+    native!.topK(new Float32Array(1), 2, 1);
+    assert.fail('expected an error');
+  } catch (e) {
+    assert.ok(isPlaitError(e, 'INVALID_ARGUMENT'));
+    assert.ok((e as Error).cause instanceof RangeError);
+  }
 });
 
 test('kernelsStatus names the active path and the CPU features', () => {

@@ -69,5 +69,5 @@ test('closing an index with a pool stops its workers; the index refuses further 
   const idx = await openIndex(join(dir, 'idx'), { workers: 1 });
   await idx.searchEncodedBatch([''], [queries[0]!], { mode: 'late' });
   await idx.close();
-  await assert.rejects(idx.searchEncodedBatch([''], [queries[0]!]), (e) => isPlaitError(e, 'INVALID_ARGUMENT'));
+  await assert.rejects(idx.searchEncodedBatch([''], [queries[0]!]), (e) => isPlaitError(e, 'INDEX_CLOSED'));
 });

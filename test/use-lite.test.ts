@@ -64,6 +64,7 @@ test('info: the model profile of the bundled model', async () => {
     idfWeighting: true,
     defaultMode: 'hybrid',
     documentWindow: 128,
+    queryWindow: 128,
   });
   assert.deepEqual(backend.info, tok.info);
 });

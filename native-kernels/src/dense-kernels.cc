@@ -311,7 +311,14 @@ PreparedQuery prepareQuery(const float* q, size_t qLen, size_t dim, const float*
 }
 
 float maxsimOne(const PreparedQuery& pq, const float* rows, size_t len) {
-  if (len == 0 || pq.qLen == 0) return 0.f;
+  if (pq.qLen == 0) return 0.f;
+  if (len == 0) {
+    // ColBERT masks padding with -9999 before the max, so a document without tokens scores -9999
+    // per query token and ranks below every real document (never 0, which would beat negatives).
+    float total = 0.f;
+    for (size_t i = 0; i < pq.qLen; ++i) total += (pq.weights != nullptr ? pq.weights[i] : 1.f) * kEmptyTokenScore;
+    return total;
+  }
   float* best = scratch().best.data();
   std::fill(best, best + pq.qPad, kNegInf);
   PanelOut po{best, nullptr, nullptr, 0, 0, 0};

@@ -39,7 +39,10 @@ struct PreparedQuery {
 // Prepares `q` into a thread-local buffer (valid until the next call on this thread).
 PreparedQuery prepareQuery(const float* q, size_t qLen, size_t dim, const float* weights);
 
-// Σ_i w_i max_j q_i . rows_j over `len` rows; 0 when len == 0.
+// ColBERT's padding score: a query token's max over a document without tokens.
+constexpr float kEmptyTokenScore = -9999.f;
+
+// Σ_i w_i max_j q_i . rows_j over `len` rows; Σ_i w_i · kEmptyTokenScore when len == 0.
 float maxsimOne(const PreparedQuery& pq, const float* rows, size_t len);
 
 void maxsim(const float* q, size_t qLen, size_t dim, const float* docs, const int32_t* docStarts,

@@ -1,51 +1,103 @@
 /**
  * The `plait` command line. Owns the terminal: library code reports through return values,
  * progress callbacks and PlaitError codes; this file turns them into output and exit codes.
+ *
+ * Exit status: 0 ok; 1 a runtime failure; 2 bad usage or input (commander's own refusals — an
+ * unknown command or option, a missing argument, bare `plait` — included: commander would say 1);
+ * 130 / 143 interrupted by SIGINT / SIGTERM (see interrupt.ts). With `--json` every error,
+ * usage errors included, is one line `{"error": {"code", "message", "details"}}` on stderr.
  */
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
-import { PlaitError, isPlaitError } from '../errors/index.js';
+import { PlaitError, isPlaitError, type ErrorCode } from '../errors/index.js';
 import { registerIndexCommands } from './commands/index-commands.js';
 import { registerSearchCommands } from './commands/search-commands.js';
 import { registerModelCommands } from './commands/model-commands.js';
 import { registerEvalCommand } from './commands/eval-command.js';
 import { registerQuickstartCommand } from './commands/quickstart-command.js';
 import { registerCalibrateCommand } from './commands/calibrate-command.js';
+import { registerExplainCommand } from './commands/explain-command.js';
+import { reportError } from './report-error.js';
 
-export function buildProgram(): Command {
+/** Said after an unknown option, the usual way a query or text beginning with '-' goes wrong. */
+export const DASH_HINT = "an argument beginning with '-' goes after '--' (plait search <index> -- \"-query\") or as --query=-text";
+
+export function buildProgram(options: { json?: boolean } = {}): Command {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  const quiet = options.json === true;
+  // exitOverride and configureOutput are inherited by the commands registered below.
   const program = new Command('plait')
     .description('ColBERTv2 / PLAID late-interaction search engine')
     .version(pkg.version)
-    .showHelpAfterError()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+    .exitOverride()
+    .showHelpAfterError('(add --help for usage)')
+    .configureOutput({
+      writeErr: (s) => {
+        if (!quiet) process.stderr.write(s);
+      },
+      outputError: (s, write) => {
+        if (quiet) return;
+        write(s.replace(/^error: /, 'plait: '));
+        if (/unknown option/.test(s)) write(`plait: ${DASH_HINT}\n`);
+      },
+    });
   registerModelCommands(program);
   registerIndexCommands(program);
   registerSearchCommands(program);
   registerEvalCommand(program);
   registerQuickstartCommand(program);
   registerCalibrateCommand(program);
+  registerExplainCommand(program);
   return program;
 }
 
+/** Codes that mean the command line or its input was wrong (exit 2); any other failure exits 1. */
+export const USAGE_ERROR_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'USAGE',
+  'INVALID_ARGUMENT',
+  'INVALID_INPUT',
+  'EMPTY_TEXT',
+  'TEXT_NOT_UTF8',
+  'MALFORMED_JSONL',
+  'MISSING_ID',
+  'DUPLICATE_ID',
+  'QUERY_TOO_LARGE',
+  'FILE_NOT_FOUND',
+  'NOT_WRITABLE',
+  'INDEX_NOT_FOUND',
+  'INDEX_EXISTS',
+  'MODEL_NOT_FOUND',
+  'EMPTY_CORPUS',
+]);
+
 /** Exit codes: 0 ok, 1 runtime failure, 2 bad usage or input. */
 export function exitCodeFor(err: unknown): number {
+  if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
   if (!isPlaitError(err)) return 1;
-  return ['INVALID_ARGUMENT', 'INVALID_INPUT', 'EMPTY_TEXT', 'TEXT_NOT_UTF8', 'MALFORMED_JSONL', 'MISSING_ID', 'DUPLICATE_ID', 'QUERY_TOO_LARGE'].includes(err.code) ? 2 : 1;
+  return USAGE_ERROR_CODES.has(err.code) ? 2 : 1;
+}
+
+/** A commander refusal as a PlaitError, so that `--json` callers get the same error shape. */
+export function usageError(err: CommanderError): PlaitError {
+  const message = err.code === 'commander.help' ? 'no command given (plait --help lists them)' : err.message.replace(/^error: /, '');
+  const reason = err.code.replace(/^commander\./, '');
+  return new PlaitError('USAGE', reason === 'unknownOption' ? { message, reason, hint: DASH_HINT } : { message, reason });
 }
 
 export async function main(argv: string[]): Promise<void> {
-  const program = buildProgram();
+  const args = argv.slice(2);
+  const end = args.indexOf('--');
+  const json = (end < 0 ? args : args.slice(0, end)).includes('--json');
+  const program = buildProgram({ json });
   try {
     await program.parseAsync(argv);
   } catch (err) {
-    const json = argv.includes('--json');
-    if (err instanceof PlaitError) {
-      process.stderr.write(json ? `${JSON.stringify({ error: err.toJSON() })}\n` : `plait: ${err.message} [${err.code}]\n`);
+    if (err instanceof CommanderError) {
+      // Text mode: commander has already written its message; --json: say it as JSON.
+      if (err.exitCode !== 0 && json) reportError(usageError(err), true);
     } else {
-      process.stderr.write(`plait: ${(err as Error)?.stack ?? String(err)}\n`);
+      reportError(err, json);
     }
     process.exitCode = exitCodeFor(err);
   }
 }
-

@@ -1,20 +1,31 @@
 import { invalidArgument } from '../errors/index.js';
 
-/** commander argument parsers that fail with our error codes. */
-export function parseIntArg(name: string, min = 0): (value: string) => number {
+/**
+ * commander argument parsers that fail with our error codes. `name` is the library's name for the
+ * value (topK, nIvfProbe...), so that the CLI and the library word a refusal the same way:
+ * "Expected an integer in [1, 10000] for topK but received "0"".
+ */
+export function parseIntArg(name: string, min = 0, max?: number): (value: string) => number {
+  const expected = max === undefined ? `an integer >= ${min}` : `an integer in [${min}, ${max}]`;
   return (value: string) => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min) throw invalidArgument(name, `an integer >= ${min}`, value);
+    const n = value.trim() === '' ? NaN : Number(value);
+    if (!Number.isInteger(n) || n < min || (max !== undefined && n > max)) throw invalidArgument(name, expected, value);
     return n;
   };
 }
 
-export function parseFloatArg(name: string): (value: string) => number {
+export function parseFloatArg(name: string, min?: number, max?: number): (value: string) => number {
+  const expected = min !== undefined && max !== undefined ? `a number in [${min}, ${max}]` : 'a number';
   return (value: string) => {
-    const n = Number(value);
-    if (!Number.isFinite(n)) throw invalidArgument(name, 'a number', value);
+    const n = value.trim() === '' ? NaN : Number(value);
+    if (!Number.isFinite(n) || (min !== undefined && n < min) || (max !== undefined && n > max)) throw invalidArgument(name, expected, value);
     return n;
   };
+}
+
+/** "1–10000" for help texts. */
+export function range(min: number, max?: number): string {
+  return max === undefined ? `>= ${min}` : `${min}–${max}`;
 }
 
 export function printJson(value: unknown): void {

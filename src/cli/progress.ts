@@ -2,25 +2,37 @@
  * Progress reporting for long CLI jobs: a redrawn bar with rate and ETA on a terminal; on a pipe,
  * one JSON line per phase change and at most one per second (machine-readable, log-friendly);
  * nothing with --quiet.
+ *
+ * `elapsedMs` in JSON lines is the time since the job started (the build's own figure when the
+ * caller passes it), never reset per phase; the bar's rate and ETA are per phase. The bar is
+ * redrawn every second as well as on each count, so elapsed time and ETA keep moving while the
+ * encoder works through a chunk (a chunk of the bundled model takes over a minute).
  */
 export type ProgressStyle = 'bar' | 'json' | 'none';
 
+/** How often the bar is redrawn without new counts. */
+const REDRAW_MS = 1000;
+
 export class ProgressReporter {
   private phase = '';
+  private readonly started = Date.now();
   private phaseStart = Date.now();
   private lastJson = 0;
   private drawn = false;
+  private last: { done: number; total: number } = { done: 0, total: 0 };
+  private timer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly style: ProgressStyle,
-    private readonly stream: NodeJS.WriteStream = process.stderr,
+    private readonly stream: NodeJS.WritableStream = process.stderr,
   ) {}
 
   static auto(quiet: boolean): ProgressReporter {
     return new ProgressReporter(quiet ? 'none' : process.stderr.isTTY ? 'bar' : 'json');
   }
 
-  update(phase: string, done: number, total: number): void {
+  /** A new count. `elapsedMs`: time since the job started, when the job measures it (else since this reporter was made). */
+  update(phase: string, done: number, total: number, elapsedMs?: number): void {
     const now = Date.now();
     const changed = phase !== this.phase;
     if (changed) {
@@ -29,26 +41,39 @@ export class ProgressReporter {
       this.phase = phase;
       this.phaseStart = now;
     }
+    this.last = { done, total };
     if (this.style === 'none') return;
     if (this.style === 'json') {
       if (!changed && now - this.lastJson < 1000 && done !== total) return;
       this.lastJson = now;
-      this.stream.write(`${JSON.stringify({ phase, done, total, elapsedMs: now - this.phaseStart })}\n`);
+      this.stream.write(`${JSON.stringify({ phase, done, total, elapsedMs: elapsedMs ?? now - this.started })}\n`);
       return;
     }
+    this.draw(now);
+    if (this.timer === null) {
+      this.timer = setInterval(() => this.draw(Date.now()), REDRAW_MS);
+      this.timer.unref();
+    }
+  }
+
+  private draw(now: number): void {
+    const { done, total } = this.last;
     const width = 28;
     const frac = total > 0 ? Math.min(1, done / total) : 0;
     const elapsed = (now - this.phaseStart) / 1000;
     const rate = elapsed > 0 ? done / elapsed : 0;
-    const eta = total > 0 && rate > 0 ? (total - done) / rate : NaN;
+    const eta = total > 0 && rate > 0 && done > 0 ? (total - done) / rate : NaN;
     const bar = total > 0 ? `[${'#'.repeat(Math.round(frac * width)).padEnd(width, '.')}] ${(frac * 100).toFixed(0).padStart(3)}%` : '[working]';
     const count = total > 0 ? `${done}/${total}` : `${done}`;
-    const tail = Number.isFinite(eta) ? ` ETA ${formatSeconds(eta)}` : ` ${formatSeconds(elapsed)}`;
-    this.stream.write(`\r${phase.padEnd(7)} ${bar} ${count} ${rate >= 1 ? `${rate.toFixed(0)}/s` : ''}${tail}\x1b[K`);
+    const tail = ` ${formatSeconds(elapsed)}${Number.isFinite(eta) && done < total ? ` ETA ${formatSeconds(eta)}` : ''}`;
+    this.stream.write(`\r${this.phase.padEnd(7)} ${bar} ${count} ${rate >= 1 ? `${rate.toFixed(0)}/s` : ''}${tail}\x1b[K`);
     this.drawn = true;
   }
 
+  /** Ends the bar's line (if one is drawn) and stops redrawing. Safe to call more than once. */
   done(): void {
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
     if (this.drawn) this.stream.write('\n');
     this.drawn = false;
   }

@@ -9,8 +9,9 @@ import type { Kernels } from '../kernels/types.js';
 import { PlaitError, invalidArgument } from '../errors/index.js';
 import { quantileSorted } from '../util/vectors.js';
 
-export const SUPPORTED_NBITS = [1, 2, 4] as const;
-export type Nbits = (typeof SUPPORTED_NBITS)[number];
+// One set of residual widths for the whole engine (the kernels, the codec, the index format).
+export { SUPPORTED_NBITS, checkNbits, type Nbits } from '../kernels/validate.js';
+import type { Nbits } from '../kernels/validate.js';
 
 export interface CompressedVectors {
   codes: Int32Array;
@@ -23,11 +24,6 @@ export interface ResidualCodecState {
   centroids: Float32Array;
   cutoffs: Float32Array;
   weights: Float32Array;
-}
-
-export function checkNbits(nbits: number): Nbits {
-  if (!(SUPPORTED_NBITS as readonly number[]).includes(nbits)) throw invalidArgument('nbits', 'one of 1, 2, 4', nbits);
-  return nbits as Nbits;
 }
 
 /** Bytes of packed residual per token. */

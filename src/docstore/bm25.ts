@@ -54,3 +54,92 @@ export function bm25TermWeight(tf: number, docLength: number, avgLength: number,
   const norm = params.k1 * (1 - params.b + (params.b * docLength) / avgLength);
   return (tf * (params.k1 + 1)) / (tf + norm);
 }
+
+/**
+ * Per-reader score accumulator for BM25 queries: one Float64Array(nDocuments) allocated once and
+ * reused (only the touched entries are reset after each query), and a bounded top-k selection
+ * (a size-k min-heap, O(m log k) for m matching documents) instead of sorting every match.
+ * Not reentrant: a reader scores one query at a time (better-sqlite3 is synchronous).
+ * Measured (1M documents, a 3-term query with 255k postings, k = 100, this 2-core machine):
+ * 715 → 97 ms per query against the per-query Float64Array and full sort of every match; the
+ * script is the accumulation loop alone, postings in memory (SQLite reads excluded).
+ */
+export class Bm25Accumulator {
+  private scores: Float64Array;
+  private touched: Int32Array;
+  private nTouched = 0;
+
+  constructor(nDocuments: number) {
+    this.scores = new Float64Array(nDocuments);
+    this.touched = new Int32Array(Math.min(nDocuments, 1024));
+  }
+
+  /** Adds `value` (> 0) to document `doc`'s score. */
+  add(doc: number, value: number): void {
+    if (this.scores[doc] === 0) {
+      if (this.nTouched === this.touched.length) {
+        const grown = new Int32Array(Math.min(this.scores.length, this.touched.length * 2) || 1);
+        grown.set(this.touched);
+        this.touched = grown;
+      }
+      this.touched[this.nTouched++] = doc;
+    }
+    this.scores[doc]! += value;
+  }
+
+  /**
+   * The k best documents (highest score, ties to the lower doc), best first; resets the
+   * accumulator for the next query.
+   */
+  takeTop(k: number): Array<{ doc: number; score: number }> {
+    const s = this.scores;
+    const size = Math.min(k, this.nTouched);
+    // heap[0] is the worst kept document.
+    const heap = new Int32Array(size);
+    let n = 0;
+    const worse = (a: number, b: number): boolean => s[a]! < s[b]! || (s[a] === s[b] && a > b);
+    const siftDown = (i: number): void => {
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < n && worse(heap[l]!, heap[m]!)) m = l;
+        if (r < n && worse(heap[r]!, heap[m]!)) m = r;
+        if (m === i) return;
+        const t = heap[i]!;
+        heap[i] = heap[m]!;
+        heap[m] = t;
+        i = m;
+      }
+    };
+    for (let j = 0; j < this.nTouched; j++) {
+      const doc = this.touched[j]!;
+      if (n < size) {
+        let i = n++;
+        heap[i] = doc;
+        while (i > 0) {
+          const p = (i - 1) >> 1;
+          if (!worse(heap[i]!, heap[p]!)) break;
+          const t = heap[i]!;
+          heap[i] = heap[p]!;
+          heap[p] = t;
+          i = p;
+        }
+      } else if (size > 0 && worse(heap[0]!, doc)) {
+        heap[0] = doc;
+        siftDown(0);
+      }
+    }
+    const out = Array.from(heap.subarray(0, n), (doc) => ({ doc, score: s[doc]! }));
+    out.sort((a, b) => b.score - a.score || a.doc - b.doc);
+    for (let j = 0; j < this.nTouched; j++) s[this.touched[j]!] = 0;
+    this.nTouched = 0;
+    return out;
+  }
+
+  /** Forgets a query that failed half-way. */
+  reset(): void {
+    for (let j = 0; j < this.nTouched; j++) this.scores[this.touched[j]!] = 0;
+    this.nTouched = 0;
+  }
+}

@@ -6,11 +6,11 @@
 
 import Database from 'better-sqlite3';
 import { PlaitError, invalidArgument } from '../errors/index.js';
-import { bm25Idf, resolveBm25Options, type Bm25Options } from './bm25.js';
+import { Bm25Accumulator, bm25Idf, resolveBm25Options, type Bm25Options } from './bm25.js';
 import { bm25QueryTerms } from './bm25-terms.js';
 import { DOCSTORE_SCHEMA_VERSION } from './schema.js';
 import { docstoreError, guarded } from './sqlite-error.js';
-import type { Bm25Hit, StoredDocument, StoredPassage, TokenDf } from './types.js';
+import type { Bm25Hit, Bm25TermMatch, StoredDocument, StoredPassage, TokenDf } from './types.js';
 
 type Statement = Database.Statement;
 type DocumentRow = [number, string, string, string, string | null];
@@ -38,6 +38,8 @@ export class DocStoreReader {
   private readonly passageByPid: Statement;
   private pidToDocCache: Int32Array | null = null;
   private tokenDfCache: TokenDf | null = null;
+  /** BM25 score scratch, allocated on the first query and reused (bm25.ts). */
+  private bm25Acc: Bm25Accumulator | null = null;
 
   constructor(path: string) {
     this.path = path;
@@ -94,24 +96,46 @@ export class DocStoreReader {
     for (const term of bm25QueryTerms(queryText, stopwords)) qtf.set(term, (qtf.get(term) ?? 0) + 1);
     if (qtf.size === 0 || k === 0 || this.nDocuments === 0) return [];
     const n = this.nDocuments;
-    const scores = new Float64Array(n);
-    const touched: number[] = [];
+    const acc = (this.bm25Acc ??= new Bm25Accumulator(n));
     const lengths = this.docLengths;
     const avg = this.avgDocLength;
-    guarded('score BM25', this.path, () => {
-      for (const [term, count] of qtf) {
-        const rows = this.postings.all(term) as Array<[number, number]>;
-        if (rows.length === 0) continue;
-        const weight = count * bm25Idf(rows.length, n) * (k1 + 1);
-        for (const [doc, tf] of rows) {
-          if (scores[doc] === 0) touched.push(doc);
-          scores[doc]! += (weight * tf) / (tf + k1 * (1 - b + (b * (lengths[doc] as number)) / avg));
+    try {
+      guarded('score BM25', this.path, () => {
+        for (const [term, count] of qtf) {
+          const rows = this.postings.all(term) as Array<[number, number]>;
+          if (rows.length === 0) continue;
+          const weight = count * bm25Idf(rows.length, n) * (k1 + 1);
+          for (const [doc, tf] of rows) acc.add(doc, (weight * tf) / (tf + k1 * (1 - b + (b * (lengths[doc] as number)) / avg)));
         }
-      }
-    });
-    touched.sort((x, y) => (scores[y] as number) - (scores[x] as number) || x - y);
-    const top = touched.slice(0, k);
-    return top.map((docRowid) => ({ docRowid, docId: this.docIdOf.get(docRowid) as string, score: scores[docRowid] as number }));
+      });
+    } catch (e) {
+      acc.reset();
+      throw e;
+    }
+    return acc.takeTop(k).map(({ doc, score }) => ({ docRowid: doc, docId: this.docIdOf.get(doc) as string, score }));
+  }
+
+  /**
+   * Why a document has its BM25 score: each distinct query term (after the same folding and stop
+   * words as `bm25`) with its frequency in the document (0 when absent), its document frequency,
+   * idf and contribution; the contributions sum to the document's `bm25` score.
+   */
+  bm25Explain(queryText: string, docRowid: number, options: Bm25Options = {}): Bm25TermMatch[] {
+    if (typeof queryText !== 'string') throw invalidArgument('queryText', 'a string', queryText);
+    const { k1, b, stopwords } = resolveBm25Options(options);
+    const qtf = new Map<string, number>();
+    for (const term of bm25QueryTerms(queryText, stopwords)) qtf.set(term, (qtf.get(term) ?? 0) + 1);
+    const n = this.nDocuments;
+    const len = this.docLengths[docRowid] ?? 0;
+    return guarded('explain BM25', this.path, () =>
+      [...qtf].map(([term, count]) => {
+        const rows = this.postings.all(term) as Array<[number, number]>;
+        const tf = rows.find(([doc]) => doc === docRowid)?.[1] ?? 0;
+        const idf = rows.length === 0 ? 0 : bm25Idf(rows.length, n);
+        const contribution = tf === 0 ? 0 : (count * idf * (k1 + 1) * tf) / (tf + k1 * (1 - b + (b * len) / this.avgDocLength));
+        return { term, queryCount: count, tf, df: rows.length, idf, contribution };
+      }),
+    );
   }
 
   /** Documents by docRowid or by docId, in the order asked; null for an unknown one. */

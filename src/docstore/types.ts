@@ -29,6 +29,18 @@ export interface Bm25Hit {
   score: number;
 }
 
+/** One query term's part in a document's BM25 score (DocStoreReader.bm25Explain). */
+export interface Bm25TermMatch {
+  term: string;
+  /** Times the term occurs in the query. */
+  queryCount: number;
+  /** Times it occurs in the document (title and text); 0 when it does not match. */
+  tf: number;
+  df: number;
+  idf: number;
+  contribution: number;
+}
+
 /** Passage document frequencies of model tokens: df[tokenId] over n passages. */
 export interface TokenDf {
   n: number;

@@ -21,10 +21,12 @@ import type {
   ModelSpec,
   TextKind,
   TextTokenizer,
+  RowToken,
   TokenEmbeddings,
   TokenizedText,
 } from './types.js';
 import { validateText } from './validate-text.js';
+import { modelFingerprint } from './model-fingerprint.js';
 
 export interface ResolvedEncoderOptions {
   threads: number;
@@ -33,7 +35,8 @@ export interface ResolvedEncoderOptions {
 }
 
 export function resolveEncoderOptions(options: EncoderOptions = {}): ResolvedEncoderOptions {
-  const threads = options.threads ?? (ENCODER_DEFAULTS.threads || Math.min(os.availableParallelism(), 4));
+  // Omitted: auto (one per core, capped); 0: in-process, as `threads: 0` means everywhere.
+  const threads = options.threads ?? Math.min(os.availableParallelism(), ENCODER_DEFAULTS.maxAutoThreads);
   const batchSize = options.batchSize ?? ENCODER_DEFAULTS.batchSize;
   const intraOpNumThreads = options.intraOpNumThreads ?? ENCODER_DEFAULTS.intraOpNumThreads;
   if (!Number.isInteger(threads) || threads < 0) throw invalidArgument('threads', 'a non-negative integer', threads);
@@ -47,7 +50,14 @@ export function resolveEncoderOptions(options: EncoderOptions = {}): ResolvedEnc
 export async function createEncoder(spec: ModelSpec, options: EncoderOptions = {}): Promise<Encoder> {
   const resolved = resolveEncoderOptions(options);
   const family = await loadFamily(spec.family);
-  const tokenizer = await family.loadTokenizer(spec);
+  const loaded = await family.loadTokenizer(spec);
+  const fingerprint = await modelFingerprint(spec);
+  const tokenizer: TextTokenizer = {
+    info: { ...loaded.info, fingerprint },
+    tokenize: (text) => loaded.tokenize(text),
+    rows: (text, kind) => loaded.rows(text, kind),
+    tokenText: (id) => loaded.tokenText(id),
+  };
   const backendOptions: BackendOptions = { intraOpNumThreads: resolved.intraOpNumThreads };
   if (resolved.threads === 0) {
     const backend = await family.loadBackend(spec, backendOptions);
@@ -105,6 +115,14 @@ class BatchingEncoder implements Encoder {
 
   tokenize(text: string): TokenizedText {
     return this.tokenizer.tokenize(validateText(text, 0));
+  }
+
+  rows(text: string, kind: TextKind): RowToken[] {
+    return this.tokenizer.rows(validateText(text, 0), kind);
+  }
+
+  tokenText(id: number): string {
+    return this.tokenizer.tokenText(id);
   }
 
   encodeQueries(texts: string[]): Promise<TokenEmbeddings[]> {

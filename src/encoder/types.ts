@@ -34,6 +34,16 @@ export interface ModelInfo {
   defaultMode: 'late' | 'hybrid';
   /** Content tokens that fit one document window (docMaxlen less the special tokens). */
   documentWindow: number;
+  /**
+   * Content tokens a query keeps (queryMaxlen less the special tokens); longer queries are clipped
+   * and their search results say `truncated`. Optional only because older manifests lack it.
+   */
+  queryWindow?: number;
+  /**
+   * SHA-256 of the model's files (model-fingerprint.ts), set by createEncoder; absent in indexes
+   * built before it was recorded. Two checkpoints of one family and shape differ here.
+   */
+  fingerprint?: string;
 }
 
 export type ModelFamilyName = 'use-lite' | 'colbert-onnx';
@@ -43,6 +53,22 @@ export interface TokenizedText {
   ids: Int32Array;
   /** Pairs: offsets[2i] = start, offsets[2i+1] = end of token i. */
   offsets: Int32Array;
+}
+
+/** What an output row stands for: a content token of the text, or one the model adds around it. */
+export type TokenRole = 'content' | 'cls' | 'sep' | 'marker' | 'mask';
+
+/**
+ * One output row of an encoded text, as the tokenizer lays it out without running the model: its
+ * vocabulary id, its role, and for content tokens the [start, end) UTF-16 offsets into the text
+ * (-1, -1 for the tokens the model adds). Row i of `rows(text, kind)` is row i of the encoder's
+ * `TokenEmbeddings` for the same text and kind (explanations rely on it; tests pin it).
+ */
+export interface RowToken {
+  id: number;
+  role: TokenRole;
+  start: number;
+  end: number;
 }
 
 /** Runs the model; lives on a worker thread (or in-process when threads = 0). */
@@ -56,6 +82,10 @@ export interface EncoderBackend {
 export interface TextTokenizer {
   readonly info: ModelInfo;
   tokenize(text: string): TokenizedText;
+  /** The rows the encoder outputs for `text` as `kind`, in order (see RowToken). */
+  rows(text: string, kind: TextKind): RowToken[];
+  /** The vocabulary's text for a token id (a WordPiece "##" continuation or a SentencePiece "▁" piece as stored). */
+  tokenText(id: number): string;
 }
 
 /** Serializable description of a model, passed to workers. */
@@ -86,11 +116,14 @@ export interface Encoder {
   encodeQueries(texts: string[]): Promise<TokenEmbeddings[]>;
   encodeDocuments(texts: string[]): Promise<TokenEmbeddings[]>;
   tokenize(text: string): TokenizedText;
+  /** The rows `encodeQueries`/`encodeDocuments` output for `text`, with roles and offsets (see RowToken). */
+  rows(text: string, kind: TextKind): RowToken[];
+  tokenText(id: number): string;
   close(): Promise<void>;
 }
 
 export interface EncoderOptions {
-  /** Worker threads; 0 runs the backend in-process (tests, tiny jobs). Default: min(cores, 4). */
+  /** Worker threads; 0 runs the backend on the calling thread (tests, tiny jobs). Default: min(cores, ENCODER_DEFAULTS.maxAutoThreads). */
   threads?: number;
   /** Texts per backend call. */
   batchSize?: number;

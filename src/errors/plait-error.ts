@@ -34,6 +34,12 @@ export const ERROR_TEMPLATES = {
   WORKER_FAILED: 'Worker failed: {message}',
   DOCSTORE_FAILED: 'Document store failed: {message}',
   INTERNAL: 'Internal error: {message}',
+  INDEX_CLOSED: 'Index is closed: {message}',
+  EMPTY_CORPUS: 'Empty corpus: {message}',
+  // CLI and files (issue 8): a path that does not exist, an output that cannot be written, a command line commander refused.
+  FILE_NOT_FOUND: 'File not found: {message}',
+  NOT_WRITABLE: 'Cannot write: {message}',
+  USAGE: 'Usage: {message}',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_TEMPLATES;

@@ -34,6 +34,33 @@ export interface ComparisonOptions {
   title?: string;
   /** Copy each mode's per-query values into the comparison (and so into its JSON). Default false. */
   includePerQuery?: boolean;
+  /**
+   * Depth of the runs (hits per query). Metrics cut off deeper than this (Recall@1000 of a depth-100
+   * run equals Recall@100) are left out of `metrics`, the means and the tests. Default: all metrics.
+   */
+  depth?: number;
+  /** Where the figures came from (index, model, machine, date, plait version); copied into the comparison. */
+  meta?: ComparisonMeta;
+}
+
+/** Provenance of a comparison, shown in the report's header and kept in its JSON. */
+export interface ComparisonMeta {
+  index?: string;
+  model?: string;
+  /** ISO 8601 time of the run. */
+  date?: string;
+  /** CPU model and logical cores of the machine that measured the latencies. */
+  machine?: { cpu: string; cores: number; platform?: string; memoryGiB?: number };
+  plaitVersion?: string;
+  /** Hits per query. */
+  depth?: number;
+  /** Queries left out before the evaluation (e.g. empty text), by reason. */
+  skippedQueries?: Record<string, number>;
+}
+
+/** The rank cutoff of a metric ("recall@100" → 100). */
+export function metricCutoff(metric: MetricName): number {
+  return Number(metric.slice(metric.indexOf('@') + 1));
 }
 
 export interface MetricSignificance {
@@ -45,12 +72,13 @@ export interface MetricSignificance {
 
 export interface ModeSummary {
   name: string;
-  mean: MetricValues;
+  /** Mean of each metric in the comparison's `metrics` (only those). */
+  mean: Partial<MetricValues>;
   latency: LatencyStats | null;
-  /** Per metric, against the baseline; null for the baseline itself. */
-  significance: Record<MetricName, MetricSignificance> | null;
+  /** Per metric of `metrics`, against the baseline; null for the baseline itself. */
+  significance: Partial<Record<MetricName, MetricSignificance>> | null;
   /** query id → metric values, present with `includePerQuery`. */
-  perQuery?: Record<string, MetricValues>;
+  perQuery?: Record<string, Partial<MetricValues>>;
 }
 
 export interface Comparison {
@@ -62,8 +90,10 @@ export interface Comparison {
   alpha: number;
   /** Queries every mode was evaluated on. */
   queries: number;
+  /** The metrics measured, in display order (those within the run depth). */
   metrics: MetricName[];
   modes: ModeSummary[];
+  meta?: ComparisonMeta;
 }
 
 /** Builds the comparison; every mode must have been evaluated on the same queries. */
@@ -91,11 +121,14 @@ export function buildComparison(modes: readonly ModeInput[], options: Comparison
       });
     }
   }
-  const baseVectors = new Map(METRIC_NAMES.map((metric) => [metric, metricVector(baseline.result, metric, queryIds)] as const));
+  const depth = options.depth;
+  const metrics = METRIC_NAMES.filter((metric) => depth === undefined || metricCutoff(metric) <= depth);
+  const pick = (values: MetricValues): Partial<MetricValues> => Object.fromEntries(metrics.map((metric) => [metric, values[metric]]));
+  const baseVectors = new Map(metrics.map((metric) => [metric, metricVector(baseline.result, metric, queryIds)] as const));
   const summaries = modes.map((m): ModeSummary => {
-    let significance: Record<MetricName, MetricSignificance> | null = null;
+    let significance: Partial<Record<MetricName, MetricSignificance>> | null = null;
     if (m !== baseline) {
-      const entries = METRIC_NAMES.map((metric) => {
+      const entries = metrics.map((metric) => {
         const ours = metricVector(m.result, metric, queryIds);
         const theirs = baseVectors.get(metric)!;
         const r =
@@ -104,11 +137,11 @@ export function buildComparison(modes: readonly ModeInput[], options: Comparison
             : pairedRandomizationTest(ours, theirs, { permutations, seed: options.seed ?? EVAL_REPORT_DEFAULTS.seed });
         return [metric, { meanDiff: r.meanDiff, p: r.p, significant: r.p < alpha }] as const;
       });
-      significance = Object.fromEntries(entries) as Record<MetricName, MetricSignificance>;
+      significance = Object.fromEntries(entries);
     }
-    const summary: ModeSummary = { name: m.name, mean: { ...m.result.mean }, latency: m.latency ?? null, significance };
+    const summary: ModeSummary = { name: m.name, mean: pick(m.result.mean), latency: m.latency ?? null, significance };
     if (options.includePerQuery === true) {
-      summary.perQuery = Object.fromEntries(queryIds.map((q) => [q, { ...m.result.perQuery.get(q)! }]));
+      summary.perQuery = Object.fromEntries(queryIds.map((q) => [q, pick(m.result.perQuery.get(q)!)]));
     }
     return summary;
   });
@@ -119,8 +152,9 @@ export function buildComparison(modes: readonly ModeInput[], options: Comparison
     permutations: test === 'randomization' ? permutations : null,
     alpha,
     queries: queryIds.length,
-    metrics: [...METRIC_NAMES],
+    metrics,
     modes: summaries,
+    ...(options.meta === undefined ? {} : { meta: { ...options.meta } }),
   };
 }
 
@@ -142,6 +176,24 @@ export const SIGNIFICANCE_MARKER = '†';
 export function significanceNote(c: Comparison): string {
   const how = c.test === 't-test' ? 'paired t-test' : `paired randomisation test, ${c.permutations} permutations`;
   return `${SIGNIFICANCE_MARKER} p < ${c.alpha} vs ${c.baseline} (${how}, two-sided, ${c.queries} queries)`;
+}
+
+
+/** One line of provenance: index, model, depth, date, machine, plait version (those known). */
+export function describeMeta(meta: ComparisonMeta): string {
+  const parts: string[] = [];
+  if (meta.index !== undefined) parts.push(`index ${meta.index}`);
+  if (meta.model !== undefined) parts.push(`model ${meta.model}`);
+  if (meta.depth !== undefined) parts.push(`depth ${meta.depth}`);
+  if (meta.date !== undefined) parts.push(meta.date);
+  if (meta.machine !== undefined) {
+    const m = meta.machine;
+    parts.push(`${m.cpu}, ${m.cores} cores${m.memoryGiB === undefined ? '' : `, ${m.memoryGiB} GiB`}${m.platform === undefined ? '' : `, ${m.platform}`}`);
+  }
+  if (meta.plaitVersion !== undefined) parts.push(`plait ${meta.plaitVersion}`);
+  const skipped = Object.entries(meta.skippedQueries ?? {}).filter(([, n]) => n > 0);
+  if (skipped.length > 0) parts.push(`skipped queries: ${skipped.map(([k, n]) => `${n} ${k}`).join(', ')}`);
+  return parts.join(' · ');
 }
 
 /** The comparison as JSON text (non-finite numbers such as an infinite QPS become null). */

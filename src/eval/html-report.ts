@@ -1,9 +1,9 @@
 /** The comparison as one self-contained HTML page: the metrics table and the latency/quality plot. */
 
 import type { Comparison } from './comparison.js';
-import { METRIC_LABELS, SIGNIFICANCE_MARKER, significanceNote } from './comparison.js';
+import { METRIC_LABELS, SIGNIFICANCE_MARKER, describeMeta, significanceNote } from './comparison.js';
 import { escapeXml, renderScatterSvg, type ScatterPoint } from './scatter-svg.js';
-import { formatMs, formatQps } from './table.js';
+import { formatMetric, formatMs, formatQps } from './table.js';
 
 export interface HtmlReportOptions {
   /** Shown under the title, e.g. an ISO timestamp or the command line (no default: stays reproducible). */
@@ -12,13 +12,15 @@ export interface HtmlReportOptions {
 
 const STYLE = `
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif; color: #222; margin: 2rem auto; max-width: 1320px; padding: 0 1rem; }
+.meta { color: #555; font-size: 0.85rem; margin: 0.2rem 0; }
 h1 { font-size: 1.5rem; margin-bottom: 0.2rem; }
 .subtitle { color: #666; margin-top: 0; }
-table { border-collapse: collapse; margin: 1rem 0; font-variant-numeric: tabular-nums; font-size: 0.92rem; }
-th, td { padding: 0.3rem 0.45rem; border-bottom: 1px solid #ddd; }
+table { border-collapse: collapse; margin: 1rem 0; font-variant-numeric: tabular-nums; font-size: 0.9rem; }
+th, td { padding: 0.3rem 0.4rem; border-bottom: 1px solid #ddd; }
 th { background: #f4f4f4; text-align: right; white-space: nowrap; }
 .scroll { overflow-x: auto; }
-th:first-child, td:first-child { text-align: left; white-space: nowrap; }
+th:first-child, td:first-child { text-align: left; }
+td:first-child { max-width: 14rem; overflow-wrap: anywhere; }
 td { text-align: right; }
 tr.baseline td { background: #fafafa; font-style: italic; }
 td.sig { font-weight: 600; }
@@ -36,12 +38,13 @@ export function renderReportHtml(c: Comparison, options: HtmlReportOptions = {})
     const cells = [`<td>${escapeXml(mode.name)}${mode.name === c.baseline ? ' (baseline)' : ''}</td>`];
     for (const metric of c.metrics) {
       const sig = mode.significance?.[metric];
-      const value = mode.mean[metric].toFixed(3);
+      const value = formatMetric(mode.mean[metric]);
       if (sig === undefined) cells.push(`<td>${value}</td>`);
       else {
         const diff = `${sig.meanDiff >= 0 ? '+' : '−'}${Math.abs(sig.meanDiff).toFixed(3)}`;
+        // Difference and p-value on two short lines, so that a metric column stays narrow.
         cells.push(
-          `<td${sig.significant ? ' class="sig"' : ''}>${value}${sig.significant ? SIGNIFICANCE_MARKER : ''}<span class="p">${diff} ${formatP(sig.p)}</span></td>`,
+          `<td${sig.significant ? ' class="sig"' : ''}>${value}${sig.significant ? SIGNIFICANCE_MARKER : ''}<span class="p">${diff}</span><span class="p">${formatP(sig.p)}</span></td>`,
         );
       }
     }
@@ -56,7 +59,8 @@ export function renderReportHtml(c: Comparison, options: HtmlReportOptions = {})
   });
   const points: ScatterPoint[] = [];
   for (const mode of c.modes) {
-    if (mode.latency !== null) points.push({ label: mode.name, x: mode.latency.p50Ms, y: mode.mean['ndcg@10'], highlight: mode.name === c.baseline });
+    const ndcg = mode.mean['ndcg@10'];
+    if (mode.latency !== null && ndcg !== undefined) points.push({ label: mode.name, x: mode.latency.p50Ms, y: ndcg, highlight: mode.name === c.baseline });
   }
   const missing = c.modes.length - points.length;
   const svg = renderScatterSvg(points, { xLabel: 'p50 latency per query (ms, log scale)', yLabel: 'nDCG@10' });
@@ -72,6 +76,7 @@ export function renderReportHtml(c: Comparison, options: HtmlReportOptions = {})
     '<body>',
     `<h1>${escapeXml(title)}</h1>`,
     options.subtitle === undefined ? '' : `<p class="subtitle">${escapeXml(options.subtitle)}</p>`,
+    c.meta === undefined ? '' : `<p class="meta">${escapeXml(describeMeta(c.meta))}</p>`,
     '<div class="scroll"><table>',
     `<thead><tr>${head.map((h) => `<th>${escapeXml(h)}</th>`).join('')}</tr></thead>`,
     `<tbody>${rows.join('\n')}</tbody>`,

@@ -1,7 +1,7 @@
 /** Evaluation: readers and writers for queries, qrels and runs; trec_eval metrics; significance; reports. */
 
 export { parseQueries, readQueries, detectQueriesFormat } from './queries.js';
-export type { EvalQuery, QueriesFormat, ReadQueriesOptions } from './queries.js';
+export type { EvalQuery, QueriesFormat, ReadQueriesOptions, SkippedQuery } from './queries.js';
 export { parseQrels, readQrels, detectQrelsFormat } from './qrels.js';
 export type { Qrels, QrelsFormat, ReadQrelsOptions } from './qrels.js';
 export { parseRun, readRun, formatRun, writeRun, compareTrecEval, sortRunTrecEval } from './run.js';
@@ -13,8 +13,8 @@ export type { PairedTestResult, RandomizationTestOptions, RandomizationTestResul
 export { studentTTwoSidedP, regularizedIncompleteBeta, logGamma } from './student-t.js';
 export { latencyStats, nearestRankPercentile } from './latency.js';
 export type { LatencyStats, LatencyStatsOptions } from './latency.js';
-export { buildComparison, renderJson, significanceNote, METRIC_LABELS, SIGNIFICANCE_MARKER } from './comparison.js';
-export type { Comparison, ComparisonOptions, MetricSignificance, ModeInput, ModeSummary, SignificanceTestName } from './comparison.js';
+export { buildComparison, renderJson, significanceNote, describeMeta, metricCutoff, METRIC_LABELS, SIGNIFICANCE_MARKER } from './comparison.js';
+export type { Comparison, ComparisonMeta, ComparisonOptions, MetricSignificance, ModeInput, ModeSummary, SignificanceTestName } from './comparison.js';
 export { renderTable } from './table.js';
 export { renderReportHtml } from './html-report.js';
 export type { HtmlReportOptions } from './html-report.js';

@@ -3,7 +3,7 @@
  * line) and TREC (`qid 0 docid rel`, whitespace-separated, no header).
  */
 
-import { readFile } from 'node:fs/promises';
+import { readTextFile } from './read-text-file.js';
 import { PlaitError } from '../errors/index.js';
 import { INLINE_SOURCE, firstContentLine, malformedLine, splitLines, whitespaceFields } from './input-error.js';
 
@@ -73,6 +73,6 @@ export function parseQrels(text: string, options: ReadQrelsOptions = {}): Qrels 
 
 /** Reads a qrels file (UTF-8). */
 export async function readQrels(path: string, options: ReadQrelsOptions = {}): Promise<Qrels> {
-  const text = await readFile(path, 'utf8');
+  const text = await readTextFile(path, 'qrels');
   return parseQrels(text, { ...options, file: options.file ?? path });
 }

@@ -1,9 +1,14 @@
 /**
  * Query readers: BEIR `queries.jsonl` (`{"_id", "text"}`), TSV (`qid<TAB>text`) and TREC topic
  * files (`<top> <num> Number: 51 <title> ... </top>`, the title is the query).
+ *
+ * A query whose text is empty (or only white space) is skipped, as trec_eval and BEIR do (a real
+ * TREC topic file has one): it is left out of the result and reported to `onSkip`, so that the
+ * caller can warn and count. Everything else malformed is an `INVALID_INPUT` error naming file
+ * and line.
  */
 
-import { readFile } from 'node:fs/promises';
+import { readTextFile } from './read-text-file.js';
 import { PlaitError } from '../errors/index.js';
 import { INLINE_SOURCE, firstContentLine, malformedLine, splitLines } from './input-error.js';
 
@@ -19,6 +24,16 @@ export interface ReadQueriesOptions {
   format?: QueriesFormat;
   /** File name used in error messages (parse functions only; readers use the path). */
   file?: string;
+  /** Called for each query left out (today only for empty text); the query is skipped either way. */
+  onSkip?: (query: SkippedQuery) => void;
+}
+
+/** A query the reader left out, with where it was and why. */
+export interface SkippedQuery {
+  id: string;
+  file: string;
+  line: number;
+  reason: 'EMPTY_TEXT';
 }
 
 /** TSV header first fields that mark line 1 as a header, not a query. */
@@ -41,13 +56,14 @@ export function detectQueriesFormat(text: string, file?: string): QueriesFormat 
 export function parseQueries(text: string, options: ReadQueriesOptions = {}): EvalQuery[] {
   const file = options.file ?? INLINE_SOURCE;
   const format = options.format ?? detectQueriesFormat(text, options.file);
+  const out = new QueryCollector(file, options.onSkip);
   switch (format) {
     case 'beir-jsonl':
-      return parseJsonl(text, file);
+      return parseJsonl(text, out);
     case 'tsv':
-      return parseTsv(text, file);
+      return parseTsv(text, out);
     case 'trec-topics':
-      return parseTrecTopics(text, file);
+      return parseTrecTopics(text, out);
     default:
       throw new PlaitError('INVALID_ARGUMENT', { message: `Unknown queries format ${String(format)}` });
   }
@@ -55,26 +71,32 @@ export function parseQueries(text: string, options: ReadQueriesOptions = {}): Ev
 
 /** Reads a queries file (UTF-8). */
 export async function readQueries(path: string, options: ReadQueriesOptions = {}): Promise<EvalQuery[]> {
-  const text = await readFile(path, 'utf8');
+  const text = await readTextFile(path, 'queries');
   return parseQueries(text, { ...options, file: options.file ?? path });
 }
 
 class QueryCollector {
   readonly queries: EvalQuery[] = [];
   private readonly seen = new Set<string>();
-  constructor(private readonly file: string) {}
+  constructor(
+    readonly file: string,
+    private readonly onSkip?: (query: SkippedQuery) => void,
+  ) {}
 
   add(id: string, text: string, line: number): void {
     if (id === '') throw malformedLine(this.file, line, 'empty query id');
-    if (text.trim() === '') throw malformedLine(this.file, line, `query "${id}" has empty text`);
     if (this.seen.has(id)) throw malformedLine(this.file, line, `duplicate query id "${id}"`);
     this.seen.add(id);
+    if (text.trim() === '') {
+      this.onSkip?.({ id, file: this.file, line, reason: 'EMPTY_TEXT' });
+      return;
+    }
     this.queries.push({ id, text });
   }
 }
 
-function parseJsonl(text: string, file: string): EvalQuery[] {
-  const out = new QueryCollector(file);
+function parseJsonl(text: string, out: QueryCollector): EvalQuery[] {
+  const file = out.file;
   const lines = splitLines(text);
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!;
@@ -100,8 +122,8 @@ function parseJsonl(text: string, file: string): EvalQuery[] {
   return out.queries;
 }
 
-function parseTsv(text: string, file: string): EvalQuery[] {
-  const out = new QueryCollector(file);
+function parseTsv(text: string, out: QueryCollector): EvalQuery[] {
+  const file = out.file;
   const lines = splitLines(text);
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!;
@@ -123,8 +145,8 @@ function parseTsv(text: string, file: string): EvalQuery[] {
  * them. XML-style files (`<topic number="1"> <query>...</query>`, e.g. TREC-COVID) take the
  * `<query>` (else the `<title>`) as the text and the `number` attribute as the id.
  */
-function parseTrecTopics(text: string, file: string): EvalQuery[] {
-  const out = new QueryCollector(file);
+function parseTrecTopics(text: string, out: QueryCollector): EvalQuery[] {
+  const file = out.file;
   const lineStarts = lineStartOffsets(text);
   const lineAt = (offset: number): number => upperBound(lineStarts, offset);
   const classic = /<top>/i.test(text);
@@ -157,7 +179,7 @@ function parseTrecTopics(text: string, file: string): EvalQuery[] {
   }
   const rest = text.slice(lastEnd);
   if (/<top>|<topic\b|<num>|<title>/i.test(rest)) throw malformedLine(file, lineAt(lastEnd), 'unterminated topic block');
-  if (out.queries.length === 0 && text.trim() !== '') throw malformedLine(file, 1, 'no topics found');
+  if (out.queries.length === 0 && lastEnd === 0 && text.trim() !== '') throw malformedLine(file, 1, 'no topics found');
   return out.queries;
 }
 

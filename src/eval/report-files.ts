@@ -3,7 +3,7 @@
 import type { Comparison } from './comparison.js';
 import { renderJson } from './comparison.js';
 import { renderReportHtml, type HtmlReportOptions } from './html-report.js';
-import { writeFileAtomic } from './run.js';
+import { writeFileAtomic } from '../util/write-file-atomic.js';
 import { renderTable } from './table.js';
 
 export interface ReportPaths {

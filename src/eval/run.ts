@@ -3,8 +3,9 @@
  * formatting, writing, and trec_eval's ordering of hits.
  */
 
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readTextFile } from './read-text-file.js';
 import { PlaitError } from '../errors/index.js';
+import { writeFileAtomic } from '../util/write-file-atomic.js';
 import { INLINE_SOURCE, malformedLine, splitLines, whitespaceFields } from './input-error.js';
 
 export interface RunHit {
@@ -92,7 +93,7 @@ export function parseRun(text: string, options: ReadRunOptions = {}): Run {
 
 /** Reads a TREC run file (UTF-8). */
 export async function readRun(path: string, options: ReadRunOptions = {}): Promise<Run> {
-  const text = await readFile(path, 'utf8');
+  const text = await readTextFile(path, 'run');
   return parseRun(text, { file: options.file ?? path });
 }
 
@@ -123,12 +124,7 @@ export async function writeRun(path: string, run: Run, options: WriteRunOptions 
   await writeFileAtomic(path, formatRun(run, options));
 }
 
-/** Writes a file through a temporary sibling and a rename, so readers never see half a file. */
-export async function writeFileAtomic(path: string, contents: string): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
-  await writeFile(tmp, contents, 'utf8');
-  await rename(tmp, path);
-}
+
 
 function checkToken(value: string, name: string): void {
   if (value === '' || /\s/.test(value)) {

@@ -35,6 +35,9 @@ function nice125(v: number, direction: 'floor' | 'ceil'): number {
   return candidates.find((c) => c >= v * (1 - 1e-9)) ?? candidates[3]!;
 }
 
+/** Share of the y data range added above and below it, so that no point lies on the frame. */
+export const Y_MARGIN = 0.08;
+
 /** A log-axis range on 1-2-5 values around [min, max], at least a factor 4 wide. */
 export function logRange(min: number, max: number): [number, number] {
   let lo = nice125(min / 1.1, 'floor'); // 10% margin keeps points off the frame
@@ -97,7 +100,12 @@ export function renderScatterSvg(points: readonly ScatterPoint[], options: Scatt
   const xs = usable.map((p) => p.x);
   const ys = usable.map((p) => p.y);
   const [xLo, xHi] = logRange(xs.length > 0 ? Math.min(...xs) : 1, xs.length > 0 ? Math.max(...xs) : 10);
-  const y = linearTicks(ys.length > 0 ? Math.min(...ys) : 0, ys.length > 0 ? Math.max(...ys) : 1);
+  // Pad the data range before rounding it to ticks, so that the best and worst points sit inside
+  // the frame rather than on it (the log x axis gets its margin in logRange).
+  const yMin = ys.length > 0 ? Math.min(...ys) : 0;
+  const yMax = ys.length > 0 ? Math.max(...ys) : 1;
+  const yPad = Math.max(yMax - yMin, 0.02) * Y_MARGIN;
+  const y = linearTicks(yMin - yPad, yMax + yPad);
 
   const sx = (v: number): number => m.left + (Math.log10(v / xLo) / Math.log10(xHi / xLo)) * plotW;
   const sy = (v: number): number => m.top + plotH - ((v - y.lo) / (y.hi - y.lo)) * plotH;

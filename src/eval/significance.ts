@@ -5,6 +5,7 @@
 
 import { EVAL_DEFAULTS, EVAL_REPORT_DEFAULTS } from '../config/defaults.js';
 import { PlaitError } from '../errors/index.js';
+import { mulberry32Uint32 } from '../util/random.js';
 import { studentTTwoSidedP } from './student-t.js';
 
 export interface RandomizationTestOptions {
@@ -49,7 +50,7 @@ export function pairedRandomizationTest(
   if (!Number.isInteger(permutations) || permutations < 1) {
     throw new PlaitError('INVALID_ARGUMENT', { message: `Expected a positive integer for permutations but received ${permutations}`, name: 'permutations' });
   }
-  const next = mulberry32(options.seed ?? EVAL_REPORT_DEFAULTS.seed);
+  const next = mulberry32Uint32(options.seed ?? EVAL_REPORT_DEFAULTS.seed);
   const n = d.length;
   let observed = 0;
   let scale = 0;
@@ -94,17 +95,7 @@ export function pairedTTest(a: ArrayLike<number>, b: ArrayLike<number>): TTestRe
   return { meanDiff: mean, t, df, p: studentTTwoSidedP(t, df), n };
 }
 
-/** mulberry32: a small, fast 32-bit PRNG, good enough for permutation tests. Returns uint32 values. */
-export function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let z = state;
-    z = Math.imul(z ^ (z >>> 15), z | 1);
-    z ^= z + Math.imul(z ^ (z >>> 7), z | 61);
-    return (z ^ (z >>> 14)) >>> 0;
-  };
-}
+
 
 function differences(a: ArrayLike<number>, b: ArrayLike<number>, minN: number): Float64Array {
   if (a.length !== b.length) {

@@ -1,7 +1,7 @@
 /** The comparison as a fixed-width terminal table. */
 
 import type { Comparison, ModeSummary } from './comparison.js';
-import { METRIC_LABELS, SIGNIFICANCE_MARKER, significanceNote } from './comparison.js';
+import { METRIC_LABELS, SIGNIFICANCE_MARKER, describeMeta, significanceNote } from './comparison.js';
 
 export interface TableColumn {
   header: string;
@@ -17,6 +17,11 @@ export function formatMs(ms: number): string {
   return ms.toFixed(0);
 }
 
+/** A metric's mean to three decimals; '-' when it was not measured. */
+export function formatMetric(v: number | undefined): string {
+  return v === undefined || !Number.isFinite(v) ? '-' : v.toFixed(3);
+}
+
 export function formatQps(qps: number): string {
   if (!Number.isFinite(qps)) return '-';
   return qps < 100 ? qps.toFixed(1) : qps.toFixed(0);
@@ -28,7 +33,7 @@ export function tableColumns(c: Comparison): TableColumn[] {
   for (const metric of c.metrics) {
     columns.push({
       header: `${METRIC_LABELS[metric]} `,
-      cell: (m) => `${m.mean[metric].toFixed(3)}${m.significance?.[metric].significant === true ? SIGNIFICANCE_MARKER : ' '}`,
+      cell: (m) => `${formatMetric(m.mean[metric])}${m.significance?.[metric]?.significant === true ? SIGNIFICANCE_MARKER : ' '}`,
       align: 'right',
     });
   }
@@ -59,6 +64,7 @@ export function renderTable(c: Comparison): string {
   };
   const lines = rows.map((r) => r.map((cell, j) => pad(cell, j)).join('  ').trimEnd());
   lines.splice(1, 0, widths.map((w) => '-'.repeat(w)).join('  '));
+  if (c.meta !== undefined) lines.unshift(describeMeta(c.meta), '');
   if (c.title !== null) lines.unshift(c.title, '');
   lines.push('', significanceNote(c));
   return `${lines.join('\n')}\n`;

@@ -3,7 +3,7 @@
  * the manifest's size and CRC-32 when read. Arrays are read into SharedArrayBuffers so that
  * worker threads score against them without copies.
  */
-import { closeSync, openSync, readSync, fstatSync, writeSync, fsyncSync, renameSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readSync, fstatSync, writeSync, fsyncSync, readFileSync } from 'node:fs';
 import { crc32 } from 'node:zlib';
 import { PlaitError } from '../errors/index.js';
 import type { FileEntry } from './manifest.js';
@@ -95,17 +95,8 @@ export function readArrayFile<T extends ArrayBufferView>(path: string, Ctor: Arr
   }
 }
 
-/** Writes a small text file atomically: temp file, fsync, rename. */
-export function writeFileAtomic(path: string, data: string | Uint8Array): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  const fd = openSync(tmp, 'w');
-  const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-  let off = 0;
-  while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
-  fsyncSync(fd);
-  closeSync(fd);
-  renameSync(tmp, path);
-}
+/** Writes a small file atomically: temp file, fsync, rename (the one copy lives in util/). */
+export { writeFileAtomic } from '../util/write-file-atomic.js';
 
 export function readJsonFile(path: string, name: string): unknown {
   let text: string;

@@ -56,4 +56,10 @@ export interface IndexManifest {
   files: Record<IndexFileRole, FileEntry>;
   /** PLAID settings measured for this index by `plait calibrate` (absent: ColBERT's defaults). */
   calibration?: IndexCalibration;
+  /**
+   * Documents a `skipInvalid` build left out, by kind (the corpus report's keys: `emptyText`,
+   * `malformed`, `missingId`, `duplicateId`, `notUtf8`...); only kinds with a count. Absent in
+   * indexes built before it was recorded and in builds from embeddings.
+   */
+  skipped?: Record<string, number>;
 }

@@ -12,17 +12,16 @@
  *  4. Build the IVF, write the manifest last, rename the folder into place.
  */
 import { join } from 'node:path';
-import { rmSync } from 'node:fs';
 import { BUILD_DEFAULTS } from '../config/defaults.js';
 import { PlaitError, invalidArgument, isPlaitError } from '../errors/index.js';
 import { checkNbits, type Nbits } from '../codec/residual-codec.js';
 import { createEncoder } from '../encoder/create-encoder.js';
 import { resolveModelSpec } from '../encoder/resolve-model.js';
-import type { Encoder, EncoderOptions, ModelSpec } from '../encoder/types.js';
+import type { Encoder, EncoderOptions, ModelSpec, TokenEmbeddings } from '../encoder/types.js';
 import { getKernels } from '../kernels/index.js';
 import { INDEX_FILES, type IndexManifest } from '../format/manifest.js';
 import { resolveIndexPath } from '../format/index-path.js';
-import { publishIndex, temporaryBuildDir } from '../format/publish.js';
+import { discardBuildDir, publishIndex, temporaryBuildDir } from '../format/publish.js';
 import { openCorpus } from './corpus/index.js';
 import type { CorpusReaderOptions, CorpusReadReport } from './corpus/types.js';
 import { DocStoreWriter } from '../docstore/index.js';
@@ -77,7 +76,9 @@ export async function buildIndex(input: string | readonly string[], options: Bui
   if (!Number.isInteger(chunkSize) || chunkSize < 1) throw invalidArgument('chunkSize', 'a positive integer', chunkSize);
   const target = resolveIndexPath(options.index);
   const started = Date.now();
+  let last: { phase: BuildPhase; done: number; total: number } = { phase: 'read', done: 0, total: 0 };
   const progress = (phase: BuildPhase, done: number, total: number): void => {
+    last = { phase, done, total };
     options.onProgress?.({ phase, done, total, elapsedMs: Date.now() - started });
   };
   const checkAbort = (): void => {
@@ -114,7 +115,7 @@ export async function buildIndex(input: string | readonly string[], options: Bui
     }
     progress('read', nDocs, nDocs);
     const nPassages = spill.length;
-    if (nPassages === 0) throw new PlaitError('BUILD_FAILED', { message: 'the corpus has no documents' });
+    if (nPassages === 0) throw new PlaitError('EMPTY_CORPUS', { message: `${([] as string[]).concat(input).join(', ')} has no document to index (${nDocs} read)` });
 
     // 2–3. Sample, k-means, codec; then encode and compress every passage.
     const kernels = getKernels();
@@ -122,7 +123,13 @@ export async function buildIndex(input: string | readonly string[], options: Bui
       nPassages,
       dim: info.dim,
       vocabSize: info.vocabSize,
-      embed: (pids) => encoder.encodeDocuments(readSpill(spill, pids)),
+      // Encoded in steps so that progress moves every few seconds, not once a chunk (a chunk of
+      // the bundled model takes minutes): each counts on from the phase's last reported figure,
+      // which stays below the phase's next report.
+      embed: (pids) =>
+        embedInSteps(pids, (p) => encoder.encodeDocuments(readSpill(spill, p)), (n) => {
+          if (last.phase === 'sample' || last.phase === 'encode') options.onProgress?.({ ...last, done: Math.min(last.total, last.done + n), elapsedMs: Date.now() - started });
+        }),
     };
     const c = await compressPassages(tmp, source, { nbits, seed, chunkSize, kmeansIters: options.kmeansIters, kernels, progress, checkAbort });
     const writer = c.writer;
@@ -143,6 +150,7 @@ export async function buildIndex(input: string | readonly string[], options: Bui
       counts: { documents: nDocs, passages: nPassages, tokens: writer.tokens, centroids: c.codec.nCentroids },
       settings: { split, window, stride, kmeansIters: c.kmeansIters, seed, sampledPassages: c.sampledPassages, kmeansVectors: c.kmeansVectors },
       avgResidual: c.avgResidual,
+      skipped: Object.fromEntries(Object.entries(report.skipped).filter(([, n]) => n > 0)),
     });
     publishIndex(tmp, target);
     progress('done', 1, 1);
@@ -158,7 +166,7 @@ export async function buildIndex(input: string | readonly string[], options: Bui
     } catch {
       // The spill may already be closed.
     }
-    rmSync(tmp, { recursive: true, force: true });
+    discardBuildDir(tmp);
     if (isPlaitError(err)) throw err;
     throw new PlaitError('BUILD_FAILED', { message: (err as Error).message ?? String(err) }, { cause: err });
   } finally {
@@ -174,6 +182,23 @@ async function modelSpecFor(options: BuildOptions): Promise<ModelSpec> {
     throw invalidArgument('docMaxlen', 'no override for the bundled model (its window is fixed at 128 tokens)', options.docMaxlen);
   }
   return { ...spec, overrides: { ...spec.overrides, docMaxlen: options.docMaxlen } };
+}
+
+/**
+ * Passages encoded per progress report inside a chunk: 16 encoder batches, as the sample phase
+ * steps (compress-passages.ts). Smaller steps would leave encoder workers idle at each step's end
+ * (its batches are sorted by length, so the last one is the longest); 512 keeps that to 1/16.
+ */
+const PROGRESS_STEP = 512;
+
+async function embedInSteps(pids: Int32Array, embed: (pids: Int32Array) => Promise<TokenEmbeddings[]>, onStep: (encoded: number) => void): Promise<TokenEmbeddings[]> {
+  if (pids.length <= PROGRESS_STEP) return embed(pids);
+  const out: TokenEmbeddings[] = [];
+  for (let i = 0; i < pids.length; i += PROGRESS_STEP) {
+    out.push(...(await embed(pids.subarray(i, i + PROGRESS_STEP))));
+    onStep(Math.min(i + PROGRESS_STEP, pids.length));
+  }
+  return out;
 }
 
 /** Texts of the given passages: one sequential read for a run of consecutive pids. */

@@ -71,7 +71,7 @@ export async function compressPassages(dir: string, source: EmbeddingSource, o: 
   }
   let sampleTokens = 0;
   for (const e of sampleEmb) sampleTokens += e.length;
-  if (sampleTokens === 0) throw new PlaitError('BUILD_FAILED', { message: 'the sampled passages produced no token vectors' });
+  if (sampleTokens === 0) throw new PlaitError('EMPTY_CORPUS', { message: 'the sampled passages have no tokens (every text is empty to the model)' });
 
   // Shuffle the sampled vectors' row ids; the first rows are held out for the codec (ColBERT: 5%),
   // the rest (capped) train k-means. Tiny samples use every vector for both.

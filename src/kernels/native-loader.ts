@@ -10,6 +10,7 @@ import { createRequire } from 'node:module';
 import { arch } from 'node:process';
 import { fileURLToPath } from 'node:url';
 import type { Kernels, KernelsName } from './types.js';
+import { guardNative } from './arguments.js';
 
 export interface CpuFeatures {
   arch: string;
@@ -72,7 +73,7 @@ function cpuFromProc(): CpuFeatures {
 
 function wrap(addon: NativeAddon): Kernels {
   const name = `native-${addon.simd()}` as KernelsName;
-  return {
+  return guardNative({
     name,
     matmulTransB: addon.matmulTransB,
     assignNearest: addon.assignNearest,
@@ -82,7 +83,7 @@ function wrap(addon: NativeAddon): Kernels {
     maxsimCompressed: addon.maxsimCompressed,
     centroidInteraction: addon.centroidInteraction,
     topK: addon.topK,
-  };
+  });
 }
 
 export function loadNativeKernels(): NativeLoadResult {

@@ -12,6 +12,13 @@
  * (searchsorted right over the 2^nbits − 1 ascending cutoffs).
  */
 
+/**
+ * MaxSim of one query token against a document without tokens: ColBERT's padding score (its
+ * colbert_score_reduce sets padded positions to -9999 before the max). An empty document scores
+ * Σ_i w_i · MAXSIM_EMPTY_TOKEN and ranks last; the value stays finite, so JSON can carry it.
+ */
+export const MAXSIM_EMPTY_TOKEN = -9999;
+
 export type KernelsName = 'typescript' | 'native-scalar' | 'native-avx2' | 'native-avx512';
 
 export interface Kernels {
@@ -37,7 +44,7 @@ export interface Kernels {
   /**
    * Exact MaxSim of one query (qLen×dim) against nDocs documents whose token rows lie in `docs`:
    * document d occupies rows [docStarts[d], docStarts[d] + doclens[d]).
-   * out[d] = Σ_i w_i · max_j q_i·doc_j (w_i = 1 without weights). An empty document scores 0.
+   * out[d] = Σ_i w_i · max_j q_i·doc_j (w_i = 1 without weights). An empty document scores Σ_i w_i · MAXSIM_EMPTY_TOKEN (ranks last).
    */
   maxsim(
     q: Float32Array,

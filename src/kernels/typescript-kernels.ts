@@ -5,7 +5,9 @@
  * once and is reused.
  */
 
-import type { Kernels } from './types.js';
+import { MAXSIM_EMPTY_TOKEN, type Kernels } from './types.js';
+import { invalidArgument } from '../errors/index.js';
+import { withArrayChecks } from './arguments.js';
 import { checkCodes, checkCount, checkDim, checkLength, checkNbits, checkSpans } from './validate.js';
 
 let scratch = new Float64Array(256);
@@ -68,7 +70,7 @@ function assignNearest(
   checkCount('n', n);
   checkCount('k', k);
   checkDim(dim);
-  if (k === 0 && n > 0) throw new RangeError('assignNearest needs at least one centroid');
+  if (k === 0 && n > 0) throw invalidArgument('k', 'a positive integer when n > 0', k);
   checkLength('vectors', vectors, n * dim);
   checkLength('centroids', centroids, k * dim);
   checkLength('codes', codes, n);
@@ -89,6 +91,16 @@ function assignNearest(
   }
 }
 
+/**
+ * A document without tokens: ColBERT masks padding with -9999 before the max, so each query token
+ * scores MAXSIM_EMPTY_TOKEN and the document ranks below every real one (0 would beat negatives).
+ */
+function emptyScore(qLen: number, qWeights: Float32Array | null | undefined): number {
+  let total = 0;
+  for (let i = 0; i < qLen; i++) total += (qWeights ? qWeights[i]! : 1) * MAXSIM_EMPTY_TOKEN;
+  return total;
+}
+
 /** Σ_i w_i · max_j q_i·doc_j over the `len` rows of `rows` starting at row `start`. */
 function maxsimOne(
   q: Float32Array,
@@ -100,7 +112,7 @@ function maxsimOne(
   maxes: Float64Array,
   qWeights: Float32Array | null | undefined,
 ): number {
-  if (len === 0) return 0;
+  if (len === 0) return emptyScore(qLen, qWeights);
   maxes.fill(-Infinity, 0, qLen);
   for (let j = start; j < start + len; j++) {
     const dj = j * dim;
@@ -383,7 +395,7 @@ function topK(scores: Float32Array, n: number, k: number): Int32Array {
   return heap;
 }
 
-export const typescriptKernels: Kernels = {
+export const typescriptKernels: Kernels = withArrayChecks({
   name: 'typescript',
   matmulTransB,
   assignNearest,
@@ -393,4 +405,4 @@ export const typescriptKernels: Kernels = {
   maxsimCompressed,
   centroidInteraction,
   topK,
-};
+});

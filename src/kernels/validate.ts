@@ -6,8 +6,12 @@
 
 import { PlaitError, invalidArgument } from '../errors/index.js';
 
-/** Residual widths the bit layout supports: a byte holds a whole number of dimensions. */
-export const SUPPORTED_NBITS: readonly number[] = [1, 2, 4, 8];
+/**
+ * Residual widths, the one set for the whole engine (kernels, codec, index format): a byte holds a
+ * whole number of dimensions. 2 is ColBERTv2's default; 8 is the near-lossless oracle.
+ */
+export const SUPPORTED_NBITS = [1, 2, 4, 8] as const;
+export type Nbits = (typeof SUPPORTED_NBITS)[number];
 
 export function checkCount(name: string, value: number): void {
   if (!Number.isInteger(value) || value < 0) throw invalidArgument(name, 'a non-negative integer', value);
@@ -27,9 +31,14 @@ export function checkLength(name: string, array: ArrayLike<number>, needed: numb
   }
 }
 
-export function checkNbits(nbits: number, dim: number): void {
-  if (!SUPPORTED_NBITS.includes(nbits)) throw invalidArgument('nbits', 'one of 1, 2, 4, 8', nbits);
-  if ((dim * nbits) % 8 !== 0) throw invalidArgument('dim', `a multiple of ${8 / nbits} for nbits ${nbits}`, dim);
+/**
+ * @param dim when given, must pack into whole bytes at this width
+ * @throws PlaitError INVALID_ARGUMENT for a width outside SUPPORTED_NBITS or a dim that does not pack
+ */
+export function checkNbits(nbits: number, dim?: number): Nbits {
+  if (!(SUPPORTED_NBITS as readonly number[]).includes(nbits)) throw invalidArgument('nbits', `one of ${SUPPORTED_NBITS.join(', ')}`, nbits);
+  if (dim !== undefined && (dim * nbits) % 8 !== 0) throw invalidArgument('dim', `a multiple of ${8 / nbits} for nbits ${nbits}`, dim);
+  return nbits as Nbits;
 }
 
 /** Each document's rows [starts[d], starts[d] + lens[d]) must lie inside [0, rows). */

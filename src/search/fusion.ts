@@ -3,30 +3,41 @@
  * - min-max: each list's scores rescaled to [0, 1] per query; fused = α·late + (1 − α)·bm25, where a
  *   document missing from a list takes that list's minimum (0 after rescaling).
  * - RRF (Cormack et al. 2009): fused = Σ 1 / (k + rank), rank from 1; a missing document adds nothing.
+ * A late score at or below MAXSIM_EMPTY_TOKEN belongs to a document without tokens: it takes the
+ * bottom of the scale (0) without stretching the range, so one such document cannot squash the
+ * other late scores together.
  */
+import { MAXSIM_EMPTY_TOKEN } from '../kernels/types.js';
 export interface ScoredDoc {
   key: number;
   score: number;
 }
 
+/**
+ * A fused document with its parts: the raw scores of each list (null when the list lacks it) and
+ * what each list added to the fused score (α·normalised late and (1 − α)·normalised BM25 for
+ * min-max; 1/(k + rank) for RRF), so that score = lateShare + bm25Share.
+ */
 export interface FusedDoc {
   key: number;
   score: number;
   late: number | null;
   bm25: number | null;
+  lateShare: number;
+  bm25Share: number;
 }
 
-function minMax(list: readonly ScoredDoc[]): Map<number, number> {
+function minMax(list: readonly ScoredDoc[], floor = -Infinity): Map<number, number> {
   const out = new Map<number, number>();
-  if (list.length === 0) return out;
   let lo = Infinity;
   let hi = -Infinity;
   for (const d of list) {
+    if (d.score <= floor) continue;
     if (d.score < lo) lo = d.score;
     if (d.score > hi) hi = d.score;
   }
   const span = hi - lo;
-  for (const d of list) out.set(d.key, span > 0 ? (d.score - lo) / span : 1);
+  for (const d of list) out.set(d.key, d.score <= floor ? 0 : span > 0 ? (d.score - lo) / span : 1);
   return out;
 }
 
@@ -35,14 +46,16 @@ function sortFused(out: FusedDoc[]): FusedDoc[] {
 }
 
 export function fuseMinMax(late: readonly ScoredDoc[], bm25: readonly ScoredDoc[], alpha: number): FusedDoc[] {
-  const nl = minMax(late);
+  const nl = minMax(late, MAXSIM_EMPTY_TOKEN);
   const nb = minMax(bm25);
   const raw = new Map<number, { late: number | null; bm25: number | null }>();
   for (const d of late) raw.set(d.key, { late: d.score, bm25: null });
   for (const d of bm25) raw.set(d.key, { late: raw.get(d.key)?.late ?? null, bm25: d.score });
   const out: FusedDoc[] = [];
   for (const [key, r] of raw) {
-    out.push({ key, score: alpha * (nl.get(key) ?? 0) + (1 - alpha) * (nb.get(key) ?? 0), late: r.late, bm25: r.bm25 });
+    const lateShare = alpha * (nl.get(key) ?? 0);
+    const bm25Share = (1 - alpha) * (nb.get(key) ?? 0);
+    out.push({ key, score: lateShare + bm25Share, late: r.late, bm25: r.bm25, lateShare, bm25Share });
   }
   return sortFused(out);
 }
@@ -51,9 +64,12 @@ export function fuseRrf(late: readonly ScoredDoc[], bm25: readonly ScoredDoc[], 
   const acc = new Map<number, FusedDoc>();
   const add = (list: readonly ScoredDoc[], which: 'late' | 'bm25'): void => {
     list.forEach((d, rank) => {
-      const e = acc.get(d.key) ?? { key: d.key, score: 0, late: null, bm25: null };
-      e.score += 1 / (k + rank + 1);
+      const e = acc.get(d.key) ?? { key: d.key, score: 0, late: null, bm25: null, lateShare: 0, bm25Share: 0 };
+      const share = 1 / (k + rank + 1);
+      e.score += share;
       e[which] = d.score;
+      if (which === 'late') e.lateShare = share;
+      else e.bm25Share = share;
       acc.set(d.key, e);
     });
   };

@@ -5,9 +5,31 @@
  *  3. centroid interaction without pruning → top ndocs/4;
  *  4. exact MaxSim on decompressed residuals → scored survivors.
  * Pure functions over typed arrays, so the same code runs on the main thread and in workers.
+ *
+ * Deadlines: the long loops (centroid interaction, exact scoring, exhaustive scans) run in chunks
+ * of SEARCH_DEFAULTS.deadlineCheckEvery passages and call an optional `check()` between chunks,
+ * which throws to stop the search (see deadline.ts). Chunking costs nothing measurable: a chunk
+ * is thousands of passages per kernel call.
  */
 import type { Kernels } from '../kernels/types.js';
-import type { PlaidParams } from '../config/defaults.js';
+import { SEARCH_DEFAULTS, type PlaidParams } from '../config/defaults.js';
+
+/** Called between chunks of a long loop; throws to stop it (TIMEOUT, ABORTED, INDEX_CLOSED). */
+export type DeadlineCheck = () => void;
+
+/** Runs fn over [0, n) in chunks, calling check before each chunk (and so stopping within one chunk of a deadline). */
+function chunked(n: number, check: DeadlineCheck | undefined, fn: (from: number, to: number) => void): void {
+  if (check === undefined) {
+    fn(0, n);
+    return;
+  }
+  const step = SEARCH_DEFAULTS.deadlineCheckEvery;
+  for (let from = 0; from < n; from += step) {
+    check();
+    fn(from, Math.min(n, from + step));
+  }
+  check();
+}
 
 /** The arrays of an index that scoring needs (all shareable between threads). */
 export interface ScoringArrays {
@@ -169,10 +191,44 @@ function selectTop(kernels: Kernels, pids: Int32Array, scores: Float32Array, k: 
 }
 
 /** Exact MaxSim of the query against the given passages (decompression fused with scoring). */
-export function exactScores(a: ScoringArrays, q: EncodedQuery, pids: Int32Array, kernels: Kernels): Float32Array {
+export function exactScores(a: ScoringArrays, q: EncodedQuery, pids: Int32Array, kernels: Kernels, check?: DeadlineCheck): Float32Array {
   const { starts, lens } = gather(a, pids);
   const out = new Float32Array(pids.length);
-  kernels.maxsimCompressed(q.vectors, q.length, a.dim, a.codes, a.residuals, starts, lens, pids.length, a.centroids, a.weights, a.nbits, out, q.weights);
+  chunked(pids.length, check, (from, to) => {
+    kernels.maxsimCompressed(
+      q.vectors,
+      q.length,
+      a.dim,
+      a.codes,
+      a.residuals,
+      starts.subarray(from, to),
+      lens.subarray(from, to),
+      to - from,
+      a.centroids,
+      a.weights,
+      a.nbits,
+      out.subarray(from, to),
+      q.weights,
+    );
+  });
+  return out;
+}
+
+/** Centroid-interaction scores of the given passages (keep: the pruning mask, or null for none). */
+function approxScores(a: ScoringArrays, q: EncodedQuery, s: Float32Array, pids: Int32Array, keep: Uint8Array | null, kernels: Kernels, check?: DeadlineCheck): Float32Array {
+  const { starts, lens } = gather(a, pids);
+  const approx = new Float32Array(pids.length);
+  chunked(pids.length, check, (from, to) => {
+    kernels.centroidInteraction(s, q.length, a.codes, starts.subarray(from, to), lens.subarray(from, to), to - from, keep, approx.subarray(from, to), q.weights);
+  });
+  return approx;
+}
+
+/** Exact scores of every passage of the index, checking the deadline every chunk (exhaustive search on the calling thread). */
+export function exhaustiveScores(a: ScoringArrays, q: EncodedQuery, kernels: Kernels, check?: DeadlineCheck): Float32Array {
+  const n = a.doclens.length;
+  const out = new Float32Array(n);
+  chunked(n, check, (from, to) => out.set(exhaustiveRange(a, q, from, to, kernels), from));
   return out;
 }
 
@@ -198,8 +254,16 @@ export function exhaustiveRange(a: ScoringArrays, q: EncodedQuery, from: number,
 }
 
 /** The four PLAID stages; returns the ndocs/4 survivors with exact scores, best first. */
-export function plaidSearch(a: ScoringArrays, q: EncodedQuery, params: PlaidParams, kernels: Kernels, mark: Uint8Array): { hits: PassageHits; timings: PlaidTimings } {
+export function plaidSearch(
+  a: ScoringArrays,
+  q: EncodedQuery,
+  params: PlaidParams,
+  kernels: Kernels,
+  mark: Uint8Array,
+  check?: DeadlineCheck,
+): { hits: PassageHits; timings: PlaidTimings } {
   let t = performance.now();
+  check?.();
   const s = centroidScores(a, q, kernels);
   const { probed, keep } = probeAndMask(s, a.nCentroids, q.length, params.nIvfProbe, params.centroidScoreThreshold, params.centroidScoreMargin);
   const candidates = ivfUnion(a, probed, mark);
@@ -208,9 +272,7 @@ export function plaidSearch(a: ScoringArrays, q: EncodedQuery, params: PlaidPara
   // Stage 2: pruned centroid interaction → top ndocs.
   let pids = candidates;
   if (pids.length > params.ndocs) {
-    const { starts, lens } = gather(a, pids);
-    const approx = new Float32Array(pids.length);
-    kernels.centroidInteraction(s, q.length, a.codes, starts, lens, pids.length, keep, approx, q.weights);
+    const approx = approxScores(a, q, s, pids, keep, kernels, check);
     pids = selectTop(kernels, pids, approx, params.ndocs).pids;
   }
   const t2 = performance.now();
@@ -218,15 +280,13 @@ export function plaidSearch(a: ScoringArrays, q: EncodedQuery, params: PlaidPara
   // Stage 3: full centroid interaction → top ndocs/4.
   const keepN = Math.max(1, Math.floor(params.ndocs / 4));
   if (pids.length > keepN) {
-    const { starts, lens } = gather(a, pids);
-    const approx = new Float32Array(pids.length);
-    kernels.centroidInteraction(s, q.length, a.codes, starts, lens, pids.length, null, approx, q.weights);
+    const approx = approxScores(a, q, s, pids, null, kernels, check);
     pids = selectTop(kernels, pids, approx, keepN).pids;
   }
   const t3 = performance.now();
 
   // Stage 4: exact MaxSim on the decompressed residuals.
-  const exact = exactScores(a, q, pids, kernels);
+  const exact = exactScores(a, q, pids, kernels, check);
   const hits = selectTop(kernels, pids, exact, pids.length);
   const t4 = performance.now();
   t = t1 - t;

@@ -1,107 +1,53 @@
 /**
  * `openIndex(path)` → PlaitIndex: search (late interaction via PLAID or exhaustive, BM25, hybrid),
  * searchBatch, and rerank of stored documents without re-encoding.
+ *
+ * A search reads top to bottom:
+ *   resolve options (search-options.ts) and start the deadline (deadline.ts)
+ *   → encode the queries (query-encoder.ts; weights in prepared-query.ts)
+ *   → late-interaction ranking with the widening policy (late-ranking.ts), its passages scored on
+ *     this thread or the worker pool (passage-scorers.ts, plaid.ts, search-pool.ts) and collapsed
+ *     to documents (doc-passages.ts)
+ *   → BM25 and fusion for hybrid (hybrid.ts, fusion.ts)
+ *   → hits with docIds (search-result.ts).
  */
+import { join } from 'node:path';
 import { PlaitError, invalidArgument } from '../errors/index.js';
-import { SEARCH_DEFAULTS, plaidDefaultsFor, type PlaidParams } from '../config/defaults.js';
+import { SEARCH_DEFAULTS } from '../config/defaults.js';
 import { loadIndexData, type IndexData } from '../format/index-reader.js';
-import { resolveIndexPath } from '../format/index-path.js';
+import { locateIndex } from '../format/index-path.js';
 import { INDEX_FILES, type IndexManifest } from '../format/manifest.js';
-import { calibratedPlaidParams } from '../format/calibration-record.js';
 import { getKernels } from '../kernels/index.js';
 import type { Kernels } from '../kernels/types.js';
-import { createEncoder } from '../encoder/create-encoder.js';
-import { resolveModelSpec } from '../encoder/resolve-model.js';
-import type { Encoder, EncoderOptions, ModelInfo, TokenEmbeddings } from '../encoder/types.js';
+import type { Encoder, TokenEmbeddings } from '../encoder/types.js';
 import { DocStoreReader } from '../docstore/index.js';
-import { join } from 'node:path';
-import { plaidSearch, exactScores, exhaustiveRange, type EncodedQuery, type ScoringArrays, type PlaidTimings } from './plaid.js';
-import { fuseMinMax, fuseRrf, type ScoredDoc } from './fusion.js';
-import { idfWeights } from './idf.js';
+import type { EncodedQuery, ScoringArrays } from './plaid.js';
+import type { ScoredDoc } from './fusion.js';
 import { SearchPool } from './search-pool.js';
-import type { PassageHits } from './plaid.js';
+import { Deadline, yieldTurn } from './deadline.js';
+import { hybridDepth, resolveSearch, type ResolvedSearch, type SearchOptions } from './search-options.js';
+import { checkModel } from './model-check.js';
+import { QueryEncoder, type QueryEncoderOptions } from './query-encoder.js';
+import { QueryPreparer } from './prepared-query.js';
+import { DocPassages, type CollapsedDocs } from './doc-passages.js';
+import { latePlan, rankLate, rankLateAsync } from './late-ranking.js';
+import { LocalScorer, pooledScorer } from './passage-scorers.js';
+import { fuseHybrid } from './hybrid.js';
+import { unsearchable, queryFit, type EmptyReason } from './query-text.js';
+import { emptyResult, emptyTimings, toHits, type SearchHit, type SearchResult, type SearchTimings } from './search-result.js';
+import { rowidsOf, scoreStoredDocs } from './stored-rerank.js';
+import { explainLate, type Explanation } from './explain.js';
+import { indexText } from '../indexer/index-text.js';
 
-interface Precomputed {
-  hits: PassageHits;
-  timings: PlaidTimings | null;
-  ms: number;
-}
+export { checkModel } from './model-check.js';
+export type { SearchMode, SearchOptions } from './search-options.js';
+export type { SearchHit, SearchResult, SearchTimings, HybridParts } from './search-result.js';
+export type { Explanation, TokenMatch, ExplainedToken } from './explain.js';
 
-/** How many documents each ranker contributes to hybrid fusion. */
-function hybridDepth(topK: number): number {
-  return Math.max(SEARCH_DEFAULTS.hybridDepth, 4 * topK);
-}
+/** Options of `PlaitIndex.explain`: the search settings whose score is explained. */
+export type ExplainOptions = Pick<SearchOptions, 'mode' | 'idfWeighting' | 'fusion' | 'alpha' | 'rrfK' | 'topK'>;
 
-function requestSignal(o: SearchOptions): AbortSignal | undefined {
-  if (o.timeoutMs === undefined) return o.signal;
-  if (!(Number.isFinite(o.timeoutMs) && o.timeoutMs > 0)) throw invalidArgument('timeoutMs', 'a positive number', o.timeoutMs);
-  const t = AbortSignal.timeout(o.timeoutMs);
-  return o.signal === undefined ? t : AbortSignal.any([o.signal, t]);
-}
-
-function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted !== true) return;
-  const reason = signal.reason as { name?: string } | undefined;
-  if (reason?.name === 'TimeoutError') throw new PlaitError('TIMEOUT', { message: 'search timed out' });
-  throw new PlaitError('ABORTED', { message: 'search aborted' });
-}
-
-export type SearchMode = 'late' | 'bm25' | 'hybrid';
-
-export interface SearchOptions {
-  topK?: number;
-  /** Default: the model profile's (hybrid for the bundled model, late for ColBERT checkpoints). */
-  mode?: SearchMode;
-  /** Score every passage exactly (the oracle for PLAID). */
-  exhaustive?: boolean;
-  nIvfProbe?: number;
-  centroidScoreThreshold?: number;
-  ndocs?: number;
-  /** plait's relative pruning margin (see PlaidParams.centroidScoreMargin); default: the index's calibration, else none. */
-  centroidScoreMargin?: number;
-  /** Query-token IDF weights (default: the model profile). */
-  idfWeighting?: boolean;
-  fusion?: 'minmax' | 'rrf';
-  /** Late-interaction weight in min-max fusion. */
-  alpha?: number;
-  rrfK?: number;
-  /** Attach title, text and metadata to each hit. */
-  includeText?: boolean;
-  /** Cancels the search (rejects with ABORTED). */
-  signal?: AbortSignal;
-  /** Deadline for the whole call (rejects with TIMEOUT). */
-  timeoutMs?: number;
-}
-
-export interface SearchHit {
-  docId: string;
-  /** The best-scoring passage of the document (-1 for a BM25-only hit). */
-  pid: number;
-  score: number;
-  rank: number;
-  title?: string;
-  text?: string;
-  metadata?: Record<string, unknown> | null;
-}
-
-export interface SearchTimings extends Partial<PlaidTimings> {
-  encodeMs: number;
-  lateMs: number;
-  bm25Ms: number;
-  fusionMs: number;
-  totalMs: number;
-}
-
-export interface SearchResult {
-  hits: SearchHit[];
-  timings: SearchTimings;
-}
-
-export interface OpenIndexOptions {
-  /** Model to encode queries with; default: the model recorded in the index. Must match it. */
-  model?: string;
-  encoder?: Encoder;
-  encoderOptions?: EncoderOptions;
+export interface OpenIndexOptions extends QueryEncoderOptions {
   kernels?: Kernels;
   /**
    * Scoring worker threads (0: score on the calling thread). With workers, the queries of a batch
@@ -110,31 +56,12 @@ export interface OpenIndexOptions {
   workers?: number;
 }
 
-interface ResolvedSearch {
-  topK: number;
-  mode: SearchMode;
-  exhaustive: boolean;
-  plaid: PlaidParams;
-  idf: boolean;
-  fusion: 'minmax' | 'rrf';
-  alpha: number;
-  rrfK: number;
-  includeText: boolean;
-}
-
-const MODEL_KEYS = ['family', 'dim', 'queryMaxlen', 'queryMarker', 'documentMarker', 'attendToMaskTokens', 'vocabSize'] as const;
-
-/** Refuses an encoder whose model differs from the one that built the index. */
-export function checkModel(index: ModelInfo, model: ModelInfo): void {
-  const diffs = MODEL_KEYS.filter((k) => index[k] !== model[k]).map((k) => `${k}: index ${String(index[k])}, model ${String(model[k])}`);
-  if (index.name !== model.name && index.family !== model.family) diffs.unshift(`name: index ${index.name}, model ${model.name}`);
-  if (diffs.length > 0) {
-    throw new PlaitError('MODEL_MISMATCH', { message: `the index was built with ${index.name}, not ${model.name} (${diffs.join('; ')})`, index: index.name, model: model.name });
-  }
-}
-
+/**
+ * Opens an index by path (or name under the index home).
+ * @throws PlaitError INDEX_NOT_FOUND, INDEX_CORRUPT, INDEX_VERSION, MODEL_MISMATCH (a given encoder).
+ */
 export async function openIndex(nameOrPath: string, options: OpenIndexOptions = {}): Promise<PlaitIndex> {
-  const path = resolveIndexPath(nameOrPath);
+  const path = locateIndex(nameOrPath);
   const kernels = options.kernels ?? getKernels();
   const data = loadIndexData(path, kernels);
   const docstore = DocStoreReader.open(join(path, INDEX_FILES.docstore));
@@ -145,26 +72,25 @@ export async function openIndex(nameOrPath: string, options: OpenIndexOptions = 
 export class PlaitIndex {
   readonly path: string;
   readonly manifest: IndexManifest;
-  private encoderPromise: Promise<Encoder> | null = null;
-  private readonly ownsEncoder: boolean;
   private readonly arrays: ScoringArrays;
-  private readonly mark: Uint8Array;
-  private readonly pidToDoc: Int32Array;
-  private df: { n: number; df: Int32Array } | null = null;
-  private closed = false;
+  private readonly queryEncoder: QueryEncoder;
+  private readonly queries: QueryPreparer;
+  private readonly docs: DocPassages;
+  private readonly local: LocalScorer;
   private readonly pool: SearchPool | null;
-  private firstPid: Int32Array | null = null;
+  /** Fired by close(): searches in flight stop with its reason (INDEX_CLOSED). */
+  private readonly closing = new AbortController();
 
   constructor(
     data: IndexData,
     readonly docstore: DocStoreReader,
-    private readonly kernels: Kernels,
-    private readonly options: OpenIndexOptions,
+    kernels: Kernels,
+    options: OpenIndexOptions,
   ) {
     this.path = data.path;
     this.manifest = data.manifest;
-    this.ownsEncoder = options.encoder === undefined;
-    if (options.encoder !== undefined) this.encoderPromise = Promise.resolve(options.encoder);
+    const workers = options.workers ?? 0;
+    if (!Number.isInteger(workers) || workers < 0) throw invalidArgument('workers', 'a non-negative integer', workers);
     this.arrays = {
       dim: data.manifest.dim,
       nbits: data.manifest.nbits,
@@ -178,10 +104,10 @@ export class PlaitIndex {
       ivf: data.ivf,
       ivfOffsets: data.ivfOffsets,
     };
-    this.mark = new Uint8Array(data.doclens.length);
-    this.pidToDoc = docstore.pidToDoc;
-    const workers = options.workers ?? 0;
-    if (!Number.isInteger(workers) || workers < 0) throw invalidArgument('workers', 'a non-negative integer', workers);
+    this.queryEncoder = new QueryEncoder(data.manifest, options);
+    this.queries = new QueryPreparer(data.manifest.dim, docstore);
+    this.docs = new DocPassages(docstore.pidToDoc, data.manifest.counts.documents);
+    this.local = new LocalScorer(this.arrays, kernels);
     this.pool = workers > 0 ? new SearchPool(this.arrays, workers) : null;
   }
 
@@ -196,61 +122,23 @@ export class PlaitIndex {
 
   /** The query encoder, created on first use from the model recorded in the index (or the one given). */
   encoder(): Promise<Encoder> {
-    if (this.encoderPromise !== null) return this.encoderPromise;
-    const spec = this.options.model !== undefined ? resolveModelSpec(this.options.model, {}) : Promise.resolve(this.manifest.modelSpec);
-    const created = spec
-      .then((spec) => createEncoder(spec, this.options.encoderOptions ?? { threads: 1 }))
-      .then((enc) => {
-        checkModel(this.manifest.model, enc.info);
-        return enc;
-      });
-    this.encoderPromise = created;
-    created.catch(() => {
-      this.encoderPromise = null;
-    });
-    return created;
+    return this.queryEncoder.get();
   }
 
+  /** Applies the defaults (the index's model profile included) and validates the options. */
   resolveSearch(options: SearchOptions = {}): ResolvedSearch {
-    const topK = options.topK ?? SEARCH_DEFAULTS.topK;
-    if (!Number.isInteger(topK) || topK < 1 || topK > SEARCH_DEFAULTS.maxTopK) throw invalidArgument('topK', `an integer in [1, ${SEARCH_DEFAULTS.maxTopK}]`, topK);
-    const mode = options.mode ?? this.manifest.model.defaultMode;
-    if (!['late', 'bm25', 'hybrid'].includes(mode)) throw invalidArgument('mode', '"late", "bm25" or "hybrid"', mode);
-    const d = calibratedPlaidParams(this.manifest.calibration, topK) ?? plaidDefaultsFor(topK);
-    const plaid: PlaidParams = {
-      nIvfProbe: options.nIvfProbe ?? d.nIvfProbe,
-      centroidScoreThreshold: options.centroidScoreThreshold ?? d.centroidScoreThreshold,
-      ndocs: options.ndocs ?? d.ndocs,
-    };
-    const margin = options.centroidScoreMargin ?? d.centroidScoreMargin;
-    if (margin !== undefined) plaid.centroidScoreMargin = margin;
-    if (margin !== undefined && !(typeof margin === 'number' && margin >= 0)) throw invalidArgument('centroidScoreMargin', 'a number >= 0', margin);
-    if (!Number.isInteger(plaid.nIvfProbe) || plaid.nIvfProbe < 1) throw invalidArgument('nIvfProbe', 'a positive integer', plaid.nIvfProbe);
-    if (!Number.isInteger(plaid.ndocs) || plaid.ndocs < 1) throw invalidArgument('ndocs', 'a positive integer', plaid.ndocs);
-    if (typeof plaid.centroidScoreThreshold !== 'number' || Number.isNaN(plaid.centroidScoreThreshold)) {
-      throw invalidArgument('centroidScoreThreshold', 'a number', plaid.centroidScoreThreshold);
-    }
-    const alpha = options.alpha ?? SEARCH_DEFAULTS.hybridAlpha;
-    if (!(alpha >= 0 && alpha <= 1)) throw invalidArgument('alpha', 'a number in [0, 1]', alpha);
-    const fusion = options.fusion ?? 'minmax';
-    if (fusion !== 'minmax' && fusion !== 'rrf') throw invalidArgument('fusion', '"minmax" or "rrf"', fusion);
-    return {
-      topK,
-      mode,
-      exhaustive: options.exhaustive ?? false,
-      plaid,
-      idf: options.idfWeighting ?? this.manifest.model.idfWeighting,
-      fusion,
-      alpha,
-      rrfK: options.rrfK ?? SEARCH_DEFAULTS.rrfK,
-      includeText: options.includeText ?? false,
-    };
+    return resolveSearch(options, this.manifest.model, this.manifest.calibration);
   }
 
   async search(query: string, options: SearchOptions = {}): Promise<SearchResult> {
     return (await this.searchBatch([query], options))[0]!;
   }
 
+  /**
+   * Searches several queries; with workers they are scored in parallel.
+   * @throws PlaitError INVALID_ARGUMENT, QUERY_TOO_LARGE (more than SEARCH_DEFAULTS.maxBatchQueries),
+   * TIMEOUT, ABORTED, INDEX_CLOSED.
+   */
   async searchBatch(queries: string[], options: SearchOptions = {}): Promise<SearchResult[]> {
     this.checkOpen();
     if (!Array.isArray(queries)) throw invalidArgument('queries', 'an array of strings', queries);
@@ -258,233 +146,286 @@ export class PlaitIndex {
       throw new PlaitError('QUERY_TOO_LARGE', { message: `${queries.length} queries in one batch; the limit is ${SEARCH_DEFAULTS.maxBatchQueries}` });
     }
     const r = this.resolveSearch(options);
-    const signal = requestSignal(options);
-    let embeddings: TokenEmbeddings[] = [];
+    const deadline = Deadline.start(options, this.closing.signal);
+    const reasons = queries.map((q, i) => unsearchable(q, i));
+    const truncated = queries.map(() => false);
+    const embeddings: (TokenEmbeddings | null)[] = queries.map(() => null);
     let encodeMs = 0;
-    if (r.mode !== 'bm25') {
+    if (r.mode !== 'bm25' && reasons.some((x) => x === null)) {
       const t = performance.now();
-      embeddings = await (await this.encoder()).encodeQueries(queries);
-      encodeMs = (performance.now() - t) / Math.max(1, queries.length);
+      const encoder = await this.guarded(this.encoder(), deadline);
+      queries.forEach((q, i) => {
+        if (reasons[i] !== null) return;
+        const fit = queryFit(encoder, q);
+        truncated[i] = fit.truncated;
+        if (fit.empty) reasons[i] = 'no-content';
+      });
+      const todo = queries.flatMap((_, i) => (reasons[i] === null ? [i] : []));
+      const encoded = await this.guarded(encoder.encodeQueries(todo.map((i) => queries[i]!)), deadline);
+      todo.forEach((i, j) => (embeddings[i] = encoded[j]!));
+      encodeMs = (performance.now() - t) / Math.max(1, todo.length);
     }
-    return this.searchResolvedBatch(queries, embeddings, r, signal, encodeMs);
+    return this.searchSearchable(queries, embeddings, reasons, r, deadline, encodeMs, truncated);
   }
 
   /**
    * Batch search with already-encoded queries (evaluation and benchmarks measure search without
-   * encoding this way); uses the worker pool when the index has one.
+   * encoding this way); uses the worker pool when the index has one. A query whose embedding has
+   * no rows gets no hits ('no-content'); in bm25 mode the texts are checked as in searchBatch.
    */
   async searchEncodedBatch(queries: string[], embeddings: TokenEmbeddings[], options: SearchOptions = {}): Promise<SearchResult[]> {
     this.checkOpen();
     const r = this.resolveSearch(options);
     if (r.mode !== 'bm25' && embeddings.length !== queries.length) throw invalidArgument('embeddings', `one per query (${queries.length})`, embeddings);
-    return this.searchResolvedBatch(queries, embeddings, r, requestSignal(options), 0);
+    const reasons = queries.map((q, i) => this.encodedReason(q, embeddings[i], r, i));
+    return this.searchSearchable(queries, embeddings, reasons, r, Deadline.start(options, this.closing.signal), 0, null);
   }
 
-  private async searchResolvedBatch(queries: string[], embeddings: TokenEmbeddings[], r: ResolvedSearch, signal: AbortSignal | undefined, encodeMs: number): Promise<SearchResult[]> {
-    throwIfAborted(signal);
-    const pre = await this.scoreOnPool(embeddings, r, signal);
-    return queries.map((q, i) => {
-      throwIfAborted(signal);
-      const result = this.searchResolved(q, embeddings[i] ?? null, r, pre?.[i]);
-      result.timings.encodeMs = encodeMs;
-      result.timings.totalMs += encodeMs;
+  /**
+   * Search with an already-encoded query on the calling thread (benchmarks measure search without
+   * encoding this way). `timeoutMs` holds (checked while scoring); a signal is honoured if it has
+   * already fired, since a synchronous call cannot see it fire.
+   */
+  searchEncoded(query: string, embedding: TokenEmbeddings | null, options: SearchOptions = {}): SearchResult {
+    this.checkOpen();
+    const r = this.resolveSearch(options);
+    const deadline = Deadline.start(options, this.closing.signal);
+    deadline.check();
+    const reason = this.encodedReason(query, embedding ?? undefined, r, 0);
+    return reason !== null ? emptyResult(reason) : this.searchOne(query, embedding, r, deadline);
+  }
+
+  private encodedReason(query: string, embedding: TokenEmbeddings | undefined, r: ResolvedSearch, i: number): EmptyReason | null {
+    if (r.mode === 'bm25') return unsearchable(query, i);
+    return embedding !== undefined && embedding.length === 0 ? 'no-content' : null;
+  }
+
+  /** Searches the queries that can be searched; the others get an empty page with their reason. */
+  private async searchSearchable(
+    queries: string[],
+    embeddings: readonly (TokenEmbeddings | null | undefined)[],
+    reasons: readonly (EmptyReason | null)[],
+    r: ResolvedSearch,
+    deadline: Deadline,
+    encodeMs: number,
+    truncated: readonly boolean[] | null,
+  ): Promise<SearchResult[]> {
+    const live = queries.flatMap((_, i) => (reasons[i] === null ? [i] : []));
+    const results = await this.searchAll(
+      live.map((i) => queries[i]!),
+      live.map((i) => embeddings[i] ?? null),
+      r,
+      deadline,
+      encodeMs,
+    );
+    let k = 0;
+    return queries.map((_, i) => {
+      const reason = reasons[i];
+      if (reason !== null && reason !== undefined) return emptyResult(reason);
+      const result = results[k++]!;
+      result.truncated = truncated?.[i] ?? false;
       return result;
     });
   }
 
-  /** Late-interaction passage scores of every query on the worker pool (null without a pool). */
-  private async scoreOnPool(embeddings: TokenEmbeddings[], r: ResolvedSearch, signal: AbortSignal | undefined): Promise<Precomputed[] | null> {
-    if (this.pool === null || r.mode === 'bm25' || embeddings.length === 0) return null;
-    const pool = this.pool;
-    return Promise.all(
-      embeddings.map(async (e): Promise<Precomputed> => {
-        const q = this.encodedQuery(e, r.idf);
-        const t = performance.now();
-        if (r.exhaustive) return { hits: await pool.exhaustive(q, signal), timings: null, ms: performance.now() - t };
-        const res = await pool.plaid(q, r.plaid, signal);
-        return { hits: res.hits, timings: res.timings, ms: performance.now() - t };
-      }),
-    );
-  }
-
-  /** Search with an already-encoded query (benchmarks measure search without encoding this way). */
-  searchEncoded(query: string, embedding: TokenEmbeddings | null, options: SearchOptions = {}): SearchResult {
-    this.checkOpen();
-    throwIfAborted(options.signal);
-    return this.searchResolved(query, embedding, this.resolveSearch(options));
-  }
-
-  private encodedQuery(e: TokenEmbeddings, idf: boolean): EncodedQuery {
-    if (e.vectors.length !== e.length * this.arrays.dim) {
-      throw new PlaitError('DIMENSION_MISMATCH', { expected: this.arrays.dim, received: e.length === 0 ? 0 : e.vectors.length / e.length });
+  /** Awaits `p`; an index closed or a deadline passed meanwhile reports that (INDEX_CLOSED, TIMEOUT), not p's own error. */
+  private async guarded<T>(p: Promise<T>, deadline: Deadline): Promise<T> {
+    try {
+      return await p;
+    } catch (e) {
+      deadline.check();
+      throw e;
+    } finally {
+      deadline.check();
     }
-    let weights: Float32Array | null = null;
-    if (idf) {
-      this.df ??= this.docstore.tokenDf();
-      weights = idfWeights(e.tokenIds, this.df.df, this.df.n);
-    }
-    return { vectors: e.vectors, length: e.length, weights };
   }
 
-  private searchResolved(query: string, embedding: TokenEmbeddings | null, r: ResolvedSearch, pre?: Precomputed): SearchResult {
+  /**
+   * The batch loop. On the calling thread, queries run one after another with a turn of the event
+   * loop between them (so that an AbortSignal can fire); with a pool they run concurrently.
+   */
+  private async searchAll(queries: string[], embeddings: (TokenEmbeddings | null)[], r: ResolvedSearch, deadline: Deadline, encodeMs: number): Promise<SearchResult[]> {
+    deadline.check();
+    const one = async (i: number): Promise<SearchResult> => {
+      const result = await this.searchOneAsync(queries[i]!, embeddings[i] ?? null, r, deadline);
+      result.timings.encodeMs = encodeMs;
+      result.timings.totalMs += encodeMs;
+      return result;
+    };
+    if (this.pool !== null && r.mode !== 'bm25') return Promise.all(queries.map((_, i) => one(i)));
+    const out: SearchResult[] = [];
+    for (let i = 0; i < queries.length; i++) {
+      if (i > 0) await yieldTurn();
+      deadline.check();
+      out.push(await one(i));
+    }
+    return out;
+  }
+
+  /** One query, its late-interaction passages scored on the pool when there is one. */
+  private async searchOneAsync(query: string, embedding: TokenEmbeddings | null, r: ResolvedSearch, deadline: Deadline): Promise<SearchResult> {
+    if (this.pool === null || r.mode === 'bm25') return this.searchOne(query, embedding, r, deadline);
     const t0 = performance.now();
-    const timings: SearchTimings = { encodeMs: 0, lateMs: 0, bm25Ms: 0, fusionMs: 0, totalMs: 0 };
-    const nDocs = this.manifest.counts.documents;
-    const depth = r.mode === 'hybrid' ? hybridDepth(r.topK) : r.topK;
-    let late: ScoredDoc[] = [];
-    let pidOf = new Map<number, number>();
+    const timings = emptyTimings();
+    const q = this.prepare(embedding, r);
+    const scorer = pooledScorer(this.pool, q, deadline.signal);
+    const late = await rankLateAsync(latePlan(r, this.lateWant(r), this.lateDepth(r), this.docs), scorer, timings);
+    timings.lateMs = performance.now() - t0;
+    deadline.check();
+    return this.finish(query, q, late, r, timings, t0);
+  }
+
+  /** One query on the calling thread, checking the deadline while scoring. */
+  private searchOne(query: string, embedding: TokenEmbeddings | null, r: ResolvedSearch, deadline: Deadline): SearchResult {
+    const t0 = performance.now();
+    const timings = emptyTimings();
     let q: EncodedQuery | null = null;
+    let late: CollapsedDocs = { docs: [], pidOf: new Map() };
     if (r.mode !== 'bm25') {
-      if (embedding === null) throw new PlaitError('INVALID_ARGUMENT', { message: 'late-interaction search needs an encoded query' });
-      q = this.encodedQuery(embedding, r.idf);
-      const t = performance.now();
-      // Hybrid fusion takes whatever PLAID's survivors hold (up to `depth` documents) and needs
-      // only topK of them to be sure of a full page; documents that only BM25 finds get exact late
-      // scores below, so a shallower late list costs no fused quality.
-      const res = this.lateDocs(q, depth, r, timings, pre, r.topK);
-      late = res.docs;
-      pidOf = res.pidOf;
-      timings.lateMs = performance.now() - t + (pre?.ms ?? 0);
+      q = this.prepare(embedding, r);
+      const check = deadline.checker;
+      late = rankLate(latePlan(r, this.lateWant(r), this.lateDepth(r), this.docs), (req) => this.local.score(q!, req, check), timings);
+      timings.lateMs = performance.now() - t0;
     }
-    let ranked: ScoredDoc[] = late;
+    return this.finish(query, q, late, r, timings, t0);
+  }
+
+  private prepare(embedding: TokenEmbeddings | null, r: ResolvedSearch): EncodedQuery {
+    if (embedding === null) throw new PlaitError('INVALID_ARGUMENT', { message: 'late-interaction search needs an encoded query' });
+    return this.queries.prepare(embedding, r.idf);
+  }
+
+  /** Documents the late list returns: topK, or the fusion depth in hybrid mode. */
+  private lateDepth(r: ResolvedSearch): number {
+    return r.mode === 'hybrid' ? hybridDepth(r.topK) : r.topK;
+  }
+
+  /**
+   * Documents the late list must hold before widening stops: topK (capped by the corpus). Hybrid
+   * fusion takes whatever PLAID's survivors hold up to its depth; documents only BM25 finds get
+   * exact late scores (hybrid.ts), so a shallower late list costs no fused quality.
+   */
+  private lateWant(r: ResolvedSearch): number {
+    return Math.min(r.topK, this.manifest.counts.documents);
+  }
+
+  /** BM25 and fusion (when the mode asks for them), then the page of hits. */
+  private finish(query: string, q: EncodedQuery | null, late: CollapsedDocs, r: ResolvedSearch, timings: SearchTimings, t0: number): SearchResult {
+    let ranked: ScoredDoc[] = late.docs;
     if (r.mode !== 'late') {
       const t = performance.now();
-      const bm = this.docstore.bm25(query, depth).map((h) => ({ key: h.docRowid, score: h.score }));
+      const bm = this.docstore.bm25(query, r.mode === 'hybrid' ? hybridDepth(r.topK) : r.topK).map((h) => ({ key: h.docRowid, score: h.score }));
       timings.bm25Ms = performance.now() - t;
       if (r.mode === 'bm25') ranked = bm;
       else {
         const tf = performance.now();
-        // Documents that only BM25 found get their exact late-interaction score too.
-        const have = new Set(late.map((d) => d.key));
-        const missing = bm.filter((d) => !have.has(d.key)).map((d) => d.key);
-        if (missing.length > 0 && q !== null) {
-          for (const d of this.scoreDocRowids(q, missing, pidOf)) late.push(d);
-        }
-        const fused = r.fusion === 'rrf' ? fuseRrf(late.sort((a, b) => b.score - a.score || a.key - b.key), bm, r.rrfK) : fuseMinMax(late, bm, r.alpha);
-        ranked = fused.map((f) => ({ key: f.key, score: f.score }));
+        const scoreDocs = q === null ? null : (rowids: number[]) => scoreStoredDocs(q, rowids, this.docs, (qq, pids) => this.local.exact(qq, pids));
+        ranked = fuseHybrid(late, bm, r, scoreDocs);
         timings.fusionMs = performance.now() - tf;
       }
     }
-    const top = ranked.slice(0, Math.min(r.topK, nDocs));
-    const hits = this.toHits(top, pidOf, r.includeText);
+    const top = ranked.slice(0, Math.min(r.topK, this.manifest.counts.documents));
+    const hits = toHits(this.docstore, top, late.pidOf, r.includeText);
     timings.totalMs = performance.now() - t0;
-    return { hits, timings };
-  }
-
-  /** Late-interaction document ranking: PLAID (or exhaustive) over passages, collapsed per document by max. */
-  private lateDocs(q: EncodedQuery, k: number, r: ResolvedSearch, timings: SearchTimings, pre?: Precomputed, minDocs = k): { docs: ScoredDoc[]; pidOf: Map<number, number> } {
-    const nPassages = this.arrays.doclens.length;
-    const nDocs = this.manifest.counts.documents;
-    const want = Math.min(minDocs, nDocs);
-    let params = r.plaid;
-    for (let attempt = 0; ; attempt++) {
-      let pids: Int32Array;
-      let scores: Float32Array;
-      if (attempt === 0 && pre !== undefined) {
-        pids = pre.hits.pids;
-        scores = pre.hits.scores;
-        if (pre.timings !== null) Object.assign(timings, pre.timings);
-      } else if (r.exhaustive || attempt >= 3) {
-        scores = exhaustiveRange(this.arrays, q, 0, nPassages, this.kernels);
-        pids = Int32Array.from({ length: nPassages }, (_, i) => i);
-      } else {
-        const res = plaidSearch(this.arrays, q, params, this.kernels, this.mark);
-        pids = res.hits.pids;
-        scores = res.hits.scores;
-        Object.assign(timings, res.timings);
-      }
-      const { docs, pidOf } = this.collapse(pids, scores);
-      if (docs.length >= want || r.exhaustive || attempt >= 3) return { docs: docs.slice(0, k), pidOf };
-      // Too few distinct documents: widen the probe and the candidate pool, as a user would.
-      params = { nIvfProbe: params.nIvfProbe * 4, centroidScoreThreshold: -Infinity, ndocs: params.ndocs * 4 };
-    }
-  }
-
-  private collapse(pids: Int32Array, scores: Float32Array): { docs: ScoredDoc[]; pidOf: Map<number, number> } {
-    const best = new Map<number, number>();
-    const pidOf = new Map<number, number>();
-    for (let i = 0; i < pids.length; i++) {
-      const doc = this.pidToDoc[pids[i]!]!;
-      const s = scores[i]!;
-      const cur = best.get(doc);
-      if (cur === undefined || s > cur || (s === cur && pids[i]! < pidOf.get(doc)!)) {
-        best.set(doc, s);
-        pidOf.set(doc, pids[i]!);
-      }
-    }
-    const docs = [...best].map(([key, score]) => ({ key, score })).sort((a, b) => b.score - a.score || a.key - b.key);
-    return { docs, pidOf };
-  }
-
-  /** Exact late-interaction scores of whole documents (max over their passages). */
-  private scoreDocRowids(q: EncodedQuery, docRowids: number[], pidOf: Map<number, number>): ScoredDoc[] {
-    const pidList: number[] = [];
-    // A document's passages have consecutive pids (they are written document by document).
-    const first = this.docFirstPid();
-    for (const d of docRowids) for (let pid = first[d]!; pid < first[d + 1]!; pid++) pidList.push(pid);
-    const pids = Int32Array.from(pidList);
-    const scores = exactScores(this.arrays, q, pids, this.kernels);
-    const { docs, pidOf: own } = this.collapse(pids, scores);
-    for (const [k, v] of own) pidOf.set(k, v);
-    return docs;
-  }
-
-  /** docFirstPid[d]..docFirstPid[d + 1] are document d's pids; derived once from pidToDoc. */
-  private docFirstPid(): Int32Array {
-    if (this.firstPid === null) {
-      const nDocs = this.manifest.counts.documents;
-      const first = new Int32Array(nDocs + 1).fill(-1);
-      for (let pid = this.pidToDoc.length - 1; pid >= 0; pid--) first[this.pidToDoc[pid]!] = pid;
-      first[nDocs] = this.pidToDoc.length;
-      for (let d = nDocs - 1; d >= 0; d--) if (first[d] === -1) first[d] = first[d + 1]!;
-      this.firstPid = first;
-    }
-    return this.firstPid;
+    return { hits, timings, truncated: false };
   }
 
   /**
    * Scores stored documents against a query without re-encoding them (a mid-tier reranker over an
    * index): highest first; unknown ids are refused.
+   * @throws PlaitError INVALID_ARGUMENT (docIds, topK), INVALID_INPUT (unknown id), EMPTY_TEXT (a
+   * query with no letter or digit, as Reranker.rerank), INDEX_CLOSED.
    */
   async rerank(query: string, docIds: string[], options: Pick<SearchOptions, 'topK' | 'idfWeighting' | 'includeText'> = {}): Promise<SearchHit[]> {
     this.checkOpen();
-    if (!Array.isArray(docIds)) throw invalidArgument('docIds', 'an array of document ids', docIds);
-    const rowids = docIds.map((id) => {
-      const r = this.docstore.docIdToRowid(id);
-      if (r === null) throw new PlaitError('INVALID_INPUT', { message: `unknown document id "${id}"`, docId: id });
-      return r;
-    });
+    const topK = options.topK ?? (Array.isArray(docIds) ? docIds.length : 0);
+    if (!Number.isInteger(topK) || topK < 0) throw invalidArgument('topK', 'a non-negative integer', topK);
+    const rowids = rowidsOf(this.docstore, docIds);
+    if (unsearchable(query, 0) !== null) throw new PlaitError('EMPTY_TEXT', { message: 'the query has no letter or digit to rank by' });
     const [e] = await (await this.encoder()).encodeQueries([query]);
-    const q = this.encodedQuery(e!, options.idfWeighting ?? this.manifest.model.idfWeighting);
-    const pidOf = new Map<number, number>();
-    const docs = this.scoreDocRowids(q, [...new Set(rowids)], pidOf).sort((a, b) => b.score - a.score || a.key - b.key);
-    return this.toHits(docs.slice(0, options.topK ?? docs.length), pidOf, options.includeText ?? false);
+    this.checkOpen();
+    const q = this.queries.prepare(e!, options.idfWeighting ?? this.manifest.model.idfWeighting);
+    const { docs, pidOf } = scoreStoredDocs(q, rowids, this.docs, (qq, pids) => this.local.exact(qq, pids));
+    return toHits(this.docstore, docs.slice(0, topK), pidOf, options.includeText ?? false);
   }
 
-  private toHits(docs: ScoredDoc[], pidOf: Map<number, number>, includeText: boolean): SearchHit[] {
-    const stored = this.docstore.getDocuments(docs.map((d) => d.key));
-    return docs.map((d, i) => {
-      const doc = stored[i];
-      if (doc === null || doc === undefined) throw new PlaitError('INDEX_CORRUPT', { message: `document ${d.key} is missing from the document store` });
-      const hit: SearchHit = { docId: doc.docId, pid: pidOf.get(d.key) ?? -1, score: d.score, rank: i + 1 };
-      if (includeText) {
-        hit.title = doc.title;
-        hit.text = doc.text;
-        hit.metadata = doc.metadata ?? null;
+  /**
+   * Why a document (its best passage) or a given passage scores as it does for `query`: per query
+   * token, the passage token it matched, the similarity, weight and contribution (they sum to
+   * `lateScore`, the score late-interaction search gives that passage); with BM25 in the mode, the
+   * query's BM25 terms in the document; in hybrid mode, the fused score's parts when the document
+   * is among this query's top `topK` hybrid hits.
+   * @throws PlaitError INVALID_INPUT (unknown docId or pid), INVALID_ARGUMENT, INDEX_CLOSED.
+   */
+  async explain(query: string, target: string | { pid: number }, options: ExplainOptions = {}): Promise<Explanation> {
+    this.checkOpen();
+    const r = this.resolveSearch(options);
+    const encoder = await this.encoder();
+    const [e] = await encoder.encodeQueries([query]);
+    this.checkOpen();
+    const q = this.queries.prepare(e!, r.idf);
+    let pid: number;
+    if (typeof target === 'string') {
+      const [rowid] = rowidsOf(this.docstore, [target]);
+      const { docs, pidOf } = scoreStoredDocs(q, [rowid!], this.docs, (qq, pids) => this.local.exact(qq, pids));
+      pid = docs.length === 0 ? -1 : pidOf.get(docs[0]!.key)!;
+      if (pid < 0) throw new PlaitError('INVALID_INPUT', { message: `document "${target}" has no passages`, docId: target });
+    } else {
+      pid = target?.pid;
+      if (!Number.isInteger(pid) || pid < 0 || pid >= this.manifest.counts.passages) {
+        throw new PlaitError('INVALID_INPUT', { message: `no passage ${String(pid)} (the index has ${this.manifest.counts.passages})`, pid });
       }
-      return hit;
-    });
+    }
+    const stored = this.docstore.getPassages([pid])[0];
+    const doc = stored === null || stored === undefined ? null : this.docstore.getDocument(stored.docRowid);
+    if (stored === null || stored === undefined || doc === null) throw new PlaitError('INDEX_CORRUPT', { message: `passage ${pid} is missing from the document store`, pid });
+    const passageText = indexText(doc.title, doc.text).slice(stored.start, stored.end);
+    const { tokens, lateScore } = explainLate(
+      this.arrays,
+      this.local.kernels,
+      encoder,
+      q,
+      { text: query, rows: encoder.rows(query, 'query') },
+      pid,
+      { text: passageText, rows: encoder.rows(passageText, 'document') },
+    );
+    let bm25: Explanation['bm25'] = null;
+    if (r.mode !== 'late') {
+      const terms = this.docstore.bm25Explain(query, stored.docRowid);
+      bm25 = { score: terms.reduce((sum, t) => sum + t.contribution, 0), terms };
+    }
+    let fusion: Explanation['fusion'] = null;
+    if (r.mode === 'hybrid') {
+      const hit = (await this.search(query, { ...options, mode: 'hybrid' })).hits.find((h) => h.docId === doc.docId);
+      if (hit?.fusion !== undefined) fusion = { ...hit.fusion, score: hit.score, rank: hit.rank };
+    }
+    return {
+      query,
+      docId: doc.docId,
+      pid,
+      passage: { text: passageText, start: stored.start, end: stored.end },
+      lateScore,
+      idfWeighting: r.idf,
+      tokens,
+      bm25,
+      fusion,
+    };
   }
 
   private checkOpen(): void {
-    if (this.closed) throw new PlaitError('INVALID_ARGUMENT', { message: 'the index is closed' });
+    if (this.closing.signal.aborted) throw this.closedError();
   }
 
+  private closedError(): PlaitError {
+    return new PlaitError('INDEX_CLOSED', { message: `the index at ${this.path} is closed`, path: this.path });
+  }
+
+  /** Closes the index: searches in flight reject with INDEX_CLOSED; workers and the encoder it created stop. */
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
+    if (this.closing.signal.aborted) return;
+    this.closing.abort(this.closedError());
     this.docstore.close();
     await this.pool?.close();
-    if (this.ownsEncoder && this.encoderPromise !== null) await (await this.encoderPromise.catch(() => null))?.close();
+    await this.queryEncoder.close();
   }
 }

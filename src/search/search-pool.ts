@@ -8,10 +8,22 @@ import { PlaitError } from '../errors/index.js';
 import type { PlaidParams } from '../config/defaults.js';
 import type { EncodedQuery, PassageHits, PlaidTimings, ScoringArrays } from './plaid.js';
 import type { PlaidTaskResult, ScoreTask } from './score-worker.js';
+import { abortError } from './deadline.js';
 
-function abortError(signal: AbortSignal): PlaitError {
-  const reason = signal.reason as { name?: string } | undefined;
-  return reason?.name === 'TimeoutError' ? new PlaitError('TIMEOUT', { message: 'search timed out' }) : new PlaitError('ABORTED', { message: 'search aborted' });
+/**
+ * One abort listener per signal, however many tasks wait on it: a batch of queries shares its
+ * request's signal, and a listener per task passed Node's limit of 10 (MaxListenersExceededWarning).
+ */
+const aborted = new WeakMap<AbortSignal, Promise<never>>();
+
+function whenAborted(signal: AbortSignal): Promise<never> {
+  let p = aborted.get(signal);
+  if (p === undefined) {
+    p = new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(abortError(signal)), { once: true }));
+    p.catch(() => {});
+    aborted.set(signal, p);
+  }
+  return p;
 }
 
 export class SearchPool {
@@ -40,24 +52,9 @@ export class SearchPool {
       throw new PlaitError('WORKER_FAILED', { message: (cause as Error).message ?? String(cause) }, { cause });
     });
     if (signal === undefined) return running;
-    if (signal.aborted) {
-      running.catch(() => {});
-      return Promise.reject(abortError(signal));
-    }
-    return new Promise<T>((resolve, reject) => {
-      const onAbort = (): void => reject(abortError(signal));
-      signal.addEventListener('abort', onAbort, { once: true });
-      running.then(
-        (v) => {
-          signal.removeEventListener('abort', onAbort);
-          resolve(v);
-        },
-        (e: unknown) => {
-          signal.removeEventListener('abort', onAbort);
-          reject(e);
-        },
-      );
-    });
+    running.catch(() => {});
+    if (signal.aborted) return Promise.reject(abortError(signal));
+    return Promise.race([running, whenAborted(signal)]);
   }
 
   async plaid(q: EncodedQuery, params: PlaidParams, signal?: AbortSignal): Promise<{ hits: PassageHits; timings: PlaidTimings }> {

@@ -1,14 +1,25 @@
-/** Seeded pseudo-random numbers (mulberry32): builds and tests are reproducible for a seed. */
-/** mulberry32: a small, fast seeded generator of uniforms in [0, 1). */
-export function mulberry32(seed: number): () => number {
+/**
+ * Seeded pseudo-random numbers (mulberry32, Tommy Ettinger's 32-bit generator): builds, tests and
+ * significance tests are reproducible for a seed. The one implementation in plait: the uint32 and
+ * the [0, 1) forms draw the same sequence (uniform = uint32 / 2^32).
+ */
+
+/** mulberry32 as uint32 values in [0, 2^32). */
+export function mulberry32Uint32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
     let t = a;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    return (t ^ (t >>> 14)) >>> 0;
   };
+}
+
+/** mulberry32 as uniforms in [0, 1). */
+export function mulberry32(seed: number): () => number {
+  const next = mulberry32Uint32(seed);
+  return () => next() / 4294967296;
 }
 
 export class Random {

@@ -1,11 +1,13 @@
-import type { Command } from 'commander';
-import { existsSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { Option, type Command } from 'commander';
+import { existsSync, readFileSync } from 'node:fs';
+import { availableParallelism, cpus, platform, totalmem } from 'node:os';
 import { basename, join, resolve } from 'node:path';
-import { buildIndex } from '../../indexer/build-index.js';
+import { EVAL_DEFAULTS } from '../../config/defaults.js';
 import { openIndex } from '../../search/plait-index.js';
-import { resolveIndexPath } from '../../format/index-path.js';
+import { locateIndex, resolveIndexPath, isIndexDir } from '../../format/index-path.js';
+import { readManifest } from '../../format/index-reader.js';
 import { PlaitError } from '../../errors/index.js';
+import { SEARCH_DEFAULTS } from '../../config/defaults.js';
 import {
   readQueries,
   readQrels,
@@ -16,12 +18,18 @@ import {
   writeRun,
   writeReportFiles,
   topKOverlap,
+  type ComparisonMeta,
   type ModeInput,
   type Run,
 } from '../../eval/index.js';
+import type { SkippedQuery } from '../../eval/queries.js';
 import { STANDARD_MODES, parseSweep, type EvalMode } from '../../eval/search-modes.js';
 import { ProgressReporter } from '../progress.js';
+import { exitCleanlyOnSignals } from '../interrupt.js';
 import { parseIntArg } from '../options.js';
+import { prepareOutputDir, prepareOutputFile, requireInput } from '../validate.js';
+import { runCliBuild, describeSkipped, totalSkipped } from './index-commands.js';
+import { warnSkippedQueries } from './query-warnings.js';
 
 interface EvalCliOptions {
   queries?: string;
@@ -36,8 +44,37 @@ interface EvalCliOptions {
   test: 'randomization' | 't-test';
   runDir?: string;
   report?: string;
+  skipInvalid?: boolean;
   json?: boolean;
   quiet?: boolean;
+}
+
+/** The modes named in `--modes` and `--sweep`; an unknown name fails here, before any build. */
+export function parseModes(list: string, sweep: string | undefined, depth: number): EvalMode[] {
+  const modes = list
+    .split(',')
+    .map((m) => m.trim())
+    .filter(Boolean)
+    .map((m) => {
+      const make = STANDARD_MODES[m];
+      if (make === undefined) {
+        throw new PlaitError('INVALID_ARGUMENT', { message: `unknown mode "${m}" in --modes (expected ${Object.keys(STANDARD_MODES).join(', ')})`, name: 'modes' });
+      }
+      return make(depth);
+    });
+  if (sweep !== undefined) {
+    try {
+      modes.push(...parseSweep(sweep, depth));
+    } catch (cause) {
+      throw new PlaitError('INVALID_ARGUMENT', { message: `--sweep: ${(cause as Error).message}`, name: 'sweep' }, { cause });
+    }
+  }
+  if (modes.length === 0) throw new PlaitError('INVALID_ARGUMENT', { message: '--modes names no mode', name: 'modes' });
+  return modes;
+}
+
+function plaitVersion(): string {
+  return (JSON.parse(readFileSync(new URL('../../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 }
 
 /** `plait eval`: quality (trec_eval metrics), latency and significance of several modes in one table. */
@@ -46,54 +83,67 @@ export function registerEvalCommand(program: Command): void {
     .command('eval')
     .description('evaluate search modes on judged queries: nDCG@10, MRR@10, MAP@100, recall, P@10, latency, significance')
     .argument('<target>', 'an index (name or path), or a BEIR folder (indexed first into indexes/<name>)')
-    .option('--queries <file>', 'queries (BEIR queries.jsonl, TSV, TREC topics); default <BEIR folder>/queries.jsonl')
+    .option('--queries <file>', 'queries (BEIR queries.jsonl, TSV, TREC topics); default <BEIR folder>/queries.jsonl; empty queries are skipped with a warning')
     .option('--qrels <file>', 'judgments (BEIR TSV or TREC); default <BEIR folder>/qrels/<split>.tsv')
     .option('--split <name>', 'BEIR qrels split', 'test')
-    .option('--modes <list>', 'comma-separated: exhaustive, plaid, bm25, hybrid, hybrid-rrf', 'exhaustive,plaid,bm25,hybrid')
+    .option('--modes <list>', `comma-separated: ${Object.keys(STANDARD_MODES).join(', ')}`, 'exhaustive,plaid,bm25,hybrid')
     .option('--sweep <settings>', 'extra PLAID settings, e.g. "ncells=1,ndocs=256;ncells=2,ndocs=1024"')
-    .option('--depth <n>', 'results per query (Recall@1000 needs 1000)', parseIntArg('depth', 10), 100)
+    .option('--depth <n>', `results per query, 10–${SEARCH_DEFAULTS.maxTopK} (Recall@1000 needs 1000; metrics deeper than this are not shown)`, parseIntArg('depth', 10, SEARCH_DEFAULTS.maxTopK), EVAL_DEFAULTS.depth)
     .option('-m, --model <model>', 'model for indexing a BEIR folder (default: the bundled model)')
     .option('-i, --index <name-or-path>', 'index to build/use for a BEIR folder (default: its folder name)')
+    .option('--skip-invalid', 'when indexing a BEIR folder: skip invalid documents (e.g. empty ones) and report their counts, instead of stopping')
     .option('--baseline <mode>', 'mode the others are tested against (default: the first)')
-    .option('--test <name>', 'significance test: randomization or t-test', 'randomization')
-    .option('--run-dir <dir>', 'write one TREC run file per mode here')
-    .option('--report <file.html>', 'write an HTML report with a latency-vs-quality plot (and .json, .txt beside it)')
+    .addOption(new Option('--test <name>', 'significance test').choices(['randomization', 't-test']).default('randomization'))
+    .option('--run-dir <dir>', 'write one TREC run file per mode here (created if missing)')
+    .option('--report <file.html>', 'write an HTML report with a latency-vs-quality plot (and .json, .txt beside it; the folder is created if missing)')
     .option('--json', 'print the comparison as JSON')
     .option('-q, --quiet', 'no progress output')
     .action(async (target: string, o: EvalCliOptions) => {
-      const progress = ProgressReporter.auto(o.quiet === true || o.json === true);
+      // 1. Everything that can be checked is checked before any long work (a build can take hours).
       const beir = existsSync(join(target, 'corpus.jsonl')) || existsSync(join(target, 'queries.jsonl'));
       const queriesPath = o.queries ?? (beir ? join(target, 'queries.jsonl') : undefined);
       const qrelsPath = o.qrels ?? (beir ? join(target, 'qrels', `${o.split}.tsv`) : undefined);
       if (queriesPath === undefined || qrelsPath === undefined) {
-        throw new PlaitError('INVALID_ARGUMENT', { message: 'give --queries and --qrels, or a BEIR folder as the target' });
+        if (!beir) locateIndex(target); // a typo in the target says so first
+        throw new PlaitError('USAGE', { message: 'give --queries and --qrels, or a BEIR folder as the target', reason: 'missingArgument' });
       }
-      let indexPath = beir ? resolveIndexPath(o.index ?? basename(resolve(target))) : resolveIndexPath(target);
-      if (beir && !existsSync(join(indexPath, 'manifest.json'))) {
-        const built = await buildIndex(join(target, 'corpus.jsonl'), {
-          index: indexPath,
-          model: o.model,
-          skipInvalid: true,
-          onProgress: (p) => progress.update(p.phase, p.done, p.total),
-        });
-        progress.done();
-        indexPath = built.path;
+      requireInput(queriesPath, o.queries === undefined ? 'BEIR queries.jsonl' : '--queries');
+      requireInput(qrelsPath, o.qrels === undefined ? `BEIR qrels/${o.split}.tsv` : '--qrels');
+      let indexPath = beir ? resolveIndexPath(o.index ?? basename(resolve(target))) : locateIndex(target);
+      const mustBuild = beir && !isIndexDir(indexPath);
+      if (mustBuild) requireInput(join(target, 'corpus.jsonl'), 'BEIR corpus.jsonl');
+      const modes = parseModes(o.modes, o.sweep, o.depth);
+      if (o.baseline !== undefined && !modes.some((m) => m.name === o.baseline)) {
+        throw new PlaitError('INVALID_ARGUMENT', { message: `--baseline "${o.baseline}" is not one of the modes (${modes.map((m) => m.name).join(', ')})`, name: 'baseline' });
       }
-      const [queries, qrels] = await Promise.all([readQueries(queriesPath), readQrels(qrelsPath)]);
+      const reportBase = o.report?.replace(/\.html?$/i, '');
+      if (reportBase !== undefined) for (const ext of ['html', 'json', 'txt']) prepareOutputFile(`${reportBase}.${ext}`, '--report');
+      if (o.runDir !== undefined) prepareOutputDir(o.runDir, '--run-dir');
+
+      // 2. Queries and judgments, read (and so validated) before the build.
+      const skippedQueries: SkippedQuery[] = [];
+      const [queries, qrels] = await Promise.all([readQueries(queriesPath, { onSkip: (q) => skippedQueries.push(q) }), readQrels(qrelsPath)]);
+      warnSkippedQueries(queriesPath, skippedQueries);
+      // A skipped query was not asked: it leaves the evaluation instead of scoring 0.
+      for (const q of skippedQueries) qrels.delete(q.id);
       const judged = queries.filter((q) => qrels.has(q.id));
       if (judged.length === 0) throw new PlaitError('INVALID_INPUT', { message: `none of the ${queries.length} queries has judgments in ${qrelsPath}` });
 
-      const modes: EvalMode[] = o.modes
-        .split(',')
-        .map((m) => m.trim())
-        .filter(Boolean)
-        .map((m) => {
-          const make = STANDARD_MODES[m];
-          if (make === undefined) throw new PlaitError('INVALID_ARGUMENT', { message: `unknown mode "${m}" (expected ${Object.keys(STANDARD_MODES).join(', ')})` });
-          return make(o.depth);
-        });
-      if (o.sweep !== undefined) modes.push(...parseSweep(o.sweep, o.depth));
-
+      // 3. Build the index of a BEIR folder when there is none yet.
+      const progress = ProgressReporter.auto(o.quiet === true || o.json === true);
+      // Ctrl-C ends the progress line and says so, in the searches as in the build.
+      exitCleanlyOnSignals(progress, o.json === true);
+      if (mustBuild) {
+        const built = await runCliBuild(
+          join(target, 'corpus.jsonl'),
+          { index: indexPath, model: o.model, skipInvalid: o.skipInvalid },
+          { progress, json: o.json === true, quiet: o.quiet === true },
+        );
+        indexPath = built.path;
+      } else if (beir && !o.json) {
+        const skipped = readManifest(indexPath).skipped;
+        if (totalSkipped(skipped) > 0) process.stderr.write(`plait: note: the index ${indexPath} left out ${totalSkipped(skipped)} invalid documents (${describeSkipped(skipped)})\n`);
+      }
       const index = await openIndex(indexPath, { model: o.model, workers: availableParallelism() });
       try {
         // Queries are encoded once, up front; search latency is measured without encoding.
@@ -126,10 +176,18 @@ export function registerEvalCommand(program: Command): void {
           if (o.runDir !== undefined) await writeRun(join(o.runDir, `${mode.name.replace(/[^\w.=-]+/g, '_')}.trec`), run, { tag: mode.name.replace(/\s+/g, '_') });
         }
         progress.done();
-        const comparison = buildComparison(inputs, { baseline: o.baseline, test: o.test, title: `${basename(indexPath)}: ${judged.length} queries, depth ${o.depth}` });
-        if (o.report !== undefined) {
-          const base = o.report.replace(/\.html?$/i, '');
-          await writeReportFiles(comparison, { html: `${base}.html`, json: `${base}.json`, text: `${base}.txt` });
+        const meta: ComparisonMeta = {
+          index: indexPath,
+          model: index.manifest.model.name,
+          date: new Date().toISOString(),
+          machine: { cpu: cpus()[0]?.model.trim() ?? 'unknown', cores: availableParallelism(), platform: `${platform()} ${process.arch}, node ${process.versions.node}`, memoryGiB: Math.round(totalmem() / 2 ** 30) },
+          plaitVersion: plaitVersion(),
+          depth: o.depth,
+          skippedQueries: { EMPTY_TEXT: skippedQueries.length },
+        };
+        const comparison = buildComparison(inputs, { baseline: o.baseline, test: o.test, depth: o.depth, meta, title: `${basename(indexPath)}: ${judged.length} queries, depth ${o.depth}` });
+        if (reportBase !== undefined) {
+          await writeReportFiles(comparison, { html: `${reportBase}.html`, json: `${reportBase}.json`, text: `${reportBase}.txt` });
         }
         // Fidelity of each late-interaction mode to exhaustive MaxSim: share of its top-10 found.
         const exact = runs.get('exhaustive');

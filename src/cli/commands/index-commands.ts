@@ -1,22 +1,79 @@
-import type { Command } from 'commander';
-import { statSync } from 'node:fs';
-import { join } from 'node:path';
-import { buildIndex } from '../../indexer/build-index.js';
+import { Option, type Command } from 'commander';
+import { existsSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { buildIndex, type BuildOptions, type BuildResult } from '../../indexer/build-index.js';
 import { readManifest } from '../../format/index-reader.js';
-import { resolveIndexPath } from '../../format/index-path.js';
+import { locateIndex, resolveIndexPath } from '../../format/index-path.js';
 import { INDEX_FILES, MANIFEST_FILE } from '../../format/manifest.js';
-import { kernelsStatus } from '../../kernels/index.js';
+import { BUILD_DEFAULTS, ENCODER_DEFAULTS } from '../../config/defaults.js';
+import { PlaitError, isPlaitError } from '../../errors/index.js';
+import { kernelsStatus, type KernelsStatus } from '../../kernels/index.js';
+import { SUPPORTED_NBITS } from '../../kernels/validate.js';
 import type { CorpusFormat } from '../../indexer/corpus/types.js';
 import { ProgressReporter, formatBytes } from '../progress.js';
 import { parseIntArg, printJson } from '../options.js';
+import { exitCleanlyOnSignals } from '../interrupt.js';
+import { prepareOutputDir } from '../validate.js';
+import { withHint } from '../report-error.js';
 import { announceBundledModel } from './model-commands.js';
 import { calibrateAfterBuild, calibrationLines } from './calibrate-command.js';
 import { CALIBRATION_DEFAULTS } from '../../config/defaults.js';
 
+/** The corpus report's kinds of invalid document and the error code each stands for. */
+export const SKIP_CODES: Record<string, string> = {
+  malformed: 'MALFORMED_JSONL',
+  missingId: 'MISSING_ID',
+  duplicateId: 'DUPLICATE_ID',
+  emptyText: 'EMPTY_TEXT',
+  notUtf8: 'TEXT_NOT_UTF8',
+};
+const SKIPPABLE = new Set(Object.values(SKIP_CODES));
+
+/** Skipped documents by reason, e.g. "2 EMPTY_TEXT, 1 DUPLICATE_ID"; '' when none. */
+export function describeSkipped(skipped: Record<string, number> | undefined): string {
+  return Object.entries(skipped ?? {})
+    .filter(([, n]) => n > 0)
+    .map(([kind, n]) => `${n} ${SKIP_CODES[kind] ?? kind}`)
+    .join(', ');
+}
+
+export function totalSkipped(skipped: Record<string, number> | undefined): number {
+  return Object.values(skipped ?? {}).reduce((a, b) => a + b, 0);
+}
+
+/**
+ * Runs a build for the CLI (`index`, `eval` on a BEIR folder, `quickstart`): progress, the
+ * interrupt handlers, and the one behaviour for invalid documents — stop on the first one (with a
+ * hint at `--skip-invalid`), or with `--skip-invalid` skip them and say how many, by reason, on
+ * stderr; the manifest records them and `plait info` shows them.
+ */
+export async function runCliBuild(
+  input: string | readonly string[],
+  options: Omit<BuildOptions, 'onProgress'>,
+  ui: { progress: ProgressReporter; json: boolean; quiet: boolean },
+): Promise<BuildResult> {
+  const restore = exitCleanlyOnSignals(ui.progress, ui.json);
+  let result: BuildResult;
+  try {
+    result = await buildIndex(input, { ...options, onProgress: (p) => ui.progress.update(p.phase, p.done, p.total, p.elapsedMs) });
+  } catch (err) {
+    if (isPlaitError(err) && SKIPPABLE.has(err.code) && options.skipInvalid !== true) {
+      throw withHint(err, 'add --skip-invalid to skip such documents and report their counts by reason');
+    }
+    throw err;
+  } finally {
+    ui.progress.done();
+    restore();
+  }
+  const skipped = totalSkipped(result.report.skipped);
+  if (skipped > 0 && !ui.json) process.stderr.write(`plait: skipped ${skipped} invalid document${skipped === 1 ? '' : 's'} (${describeSkipped(result.report.skipped)})\n`);
+  return result;
+}
+
 interface IndexCliOptions {
   index: string;
   model?: string;
-  nbits: number;
+  nbits: string;
   kmeansIters?: number;
   docMaxlen?: number;
   split: boolean;
@@ -37,54 +94,62 @@ export function registerIndexCommands(program: Command): void {
     .command('index')
     .description('build a PLAID index from a corpus (BEIR corpus.jsonl, JSONL, TSV, or a folder of .txt/.md files)')
     .argument('<input>', 'corpus file or folder')
-    .requiredOption('-i, --index <name-or-path>', 'index name (under indexes/) or path')
+    .requiredOption('-i, --index <name-or-path>', 'index name or path (a bare name: ./<name> if that is an index, else indexes/<name>)')
     .option('-m, --model <model>', 'ColBERT ONNX folder or hub repo id (default: the bundled offline model)')
-    .option('--nbits <n>', 'residual bits per dimension: 1, 2 or 4', parseIntArg('nbits', 1), 2)
-    .option('--kmeans-iters <n>', 'k-means iterations', parseIntArg('kmeansIters', 0))
-    .option('--doc-maxlen <n>', 'document window in tokens (ColBERT checkpoints)', parseIntArg('docMaxlen', 8))
-    .option('--split', 'split long documents into overlapping passages (default)', true)
+    .addOption(new Option('--nbits <n>', 'residual bits per dimension').choices(SUPPORTED_NBITS.map(String)).default(String(BUILD_DEFAULTS.nbits)))
+    .option(
+      '--kmeans-iters <n>',
+      `k-means iterations, >= 0 (default: ${BUILD_DEFAULTS.kmeansIters}, or ${BUILD_DEFAULTS.kmeansItersSmall} when the sample is under 200k vectors)`,
+      parseIntArg('kmeansIters', 0),
+    )
+    .option('--doc-maxlen <n>', "document window in tokens, >= 8 (ColBERT checkpoints; default: the checkpoint's doc_maxlen)", parseIntArg('docMaxlen', 8))
+    .option('--split', 'split long documents into overlapping passages', true)
     .option('--no-split', 'index only the first window of each document')
-    .option('--stride <n>', 'tokens between passage windows (default 3/4 of the window)', parseIntArg('stride', 1))
-    .option('--skip-invalid', 'skip bad documents and report counts instead of failing')
-    .option('--format <format>', 'input format: beir, jsonl, tsv, folder (default: detected)')
+    .option('--stride <n>', `tokens between passage windows, >= 1 (default: ${BUILD_DEFAULTS.splitStrideFraction} of the window)`, parseIntArg('stride', 1))
+    .option('--skip-invalid', 'skip invalid documents (malformed line, missing or duplicate id, empty text, bad UTF-8) and report their counts, instead of stopping at the first')
+    .addOption(new Option('--format <format>', 'input format (default: detected)').choices(['beir', 'jsonl', 'tsv', 'folder']))
     .option('--id-field <field>', 'JSONL id field')
     .option('--text-field <field>', 'JSONL text field')
     .option('--title-field <field>', 'JSONL title field')
-    .option('--threads <n>', 'encoder worker threads', parseIntArg('threads', 0))
+    .option('--threads <n>', `encoder worker threads, >= 0 (0 = in-process; default: one per core, at most ${ENCODER_DEFAULTS.maxAutoThreads})`, parseIntArg('threads', 0))
     .option('--calibrate [budget-s]', `then calibrate PLAID's settings on pseudo-queries (plait calibrate), within this budget (default ${CALIBRATION_DEFAULTS.buildBudgetS} s)`, parseIntArg('calibrate', 1))
     .option('-q, --quiet', 'no progress output')
     .option('--json', 'print the result as JSON')
     .action(async (input: string, o: IndexCliOptions) => {
-      if (o.model === undefined && !o.quiet) announceBundledModel();
+      checkCorpusInput(input);
+      prepareOutputDir(dirname(resolveIndexPath(o.index)), '--index');
+      if (o.model === undefined && !o.quiet && !o.json) announceBundledModel();
       const progress = ProgressReporter.auto(o.quiet === true);
-      const result = await buildIndex(input, {
-        index: o.index,
-        model: o.model,
-        nbits: o.nbits,
-        kmeansIters: o.kmeansIters,
-        docMaxlen: o.docMaxlen,
-        split: o.split,
-        stride: o.stride,
-        skipInvalid: o.skipInvalid,
-        format: o.format,
-        idField: o.idField,
-        textField: o.textField,
-        titleField: o.titleField,
-        encoderOptions: o.threads === undefined ? {} : { threads: o.threads },
-        onProgress: (p) => progress.update(p.phase, p.done, p.total),
-      });
-      progress.done();
+      const result = await runCliBuild(
+        input,
+        {
+          index: o.index,
+          model: o.model,
+          nbits: Number(o.nbits),
+          kmeansIters: o.kmeansIters,
+          docMaxlen: o.docMaxlen,
+          split: o.split,
+          stride: o.stride,
+          skipInvalid: o.skipInvalid,
+          format: o.format,
+          idField: o.idField,
+          textField: o.textField,
+          titleField: o.titleField,
+          encoderOptions: o.threads === undefined ? {} : { threads: o.threads },
+        },
+        { progress, json: o.json === true, quiet: o.quiet === true },
+      );
       const { manifest, report, path } = result;
       if (o.calibrate !== undefined) manifest.calibration = (await calibrateAfterBuild(path, o.calibrate === true ? CALIBRATION_DEFAULTS.buildBudgetS : o.calibrate, progress)).calibration;
       if (o.json) {
         printJson({ path, counts: manifest.counts, buildMs: manifest.buildMs, report, calibration: manifest.calibration });
         return;
       }
-      const skipped = Object.values(report.skipped).reduce((a, b) => a + b, 0);
+      const skipped = totalSkipped(report.skipped);
       process.stdout.write(
         `indexed ${manifest.counts.documents} documents (${manifest.counts.passages} passages, ${manifest.counts.tokens} tokens, ` +
           `${manifest.counts.centroids} centroids) into ${path} in ${(manifest.buildMs / 1000).toFixed(1)}s` +
-          (skipped > 0 ? `; skipped ${skipped} invalid: ${JSON.stringify(report.skipped)}` : '') +
+          (skipped > 0 ? `; skipped ${skipped} invalid (${describeSkipped(report.skipped)})` : '') +
           '\n' +
           (manifest.calibration === undefined ? '' : `${calibrationLines(manifest.calibration).join('\n')}\n`),
       );
@@ -92,27 +157,37 @@ export function registerIndexCommands(program: Command): void {
 
   program
     .command('info')
-    .description('describe an index: counts, model, codec, bytes per token, size on disk per component')
-    .argument('<index>', 'index name or path')
+    .description('describe an index: counts, model, codec, bytes per token, size on disk per component; or, with --kernels, the scoring kernels')
+    .argument('[index]', 'index name or path')
+    .option('--kernels', 'show which scoring kernels are active (native SIMD or TypeScript) and why')
     .option('--json', 'print as JSON')
-    .action((name: string, o: { json?: boolean }) => {
+    .action((name: string | undefined, o: { json?: boolean; kernels?: boolean }) => {
+      if (name === undefined) {
+        if (!o.kernels) throw new PlaitError('USAGE', { message: 'give an index name or path (or --kernels)', reason: 'missingArgument' });
+        const k = kernelsStatus();
+        if (o.json) printJson({ kernels: k });
+        else process.stdout.write(`${kernelsLine(k)}\n`);
+        return;
+      }
       const info = indexInfo(name);
       if (o.json) {
-        printJson(info);
+        printJson(o.kernels ? { ...info, kernelsStatus: kernelsStatus() } : info);
         return;
       }
       const m = info.manifest;
+      const skipped = totalSkipped(m.skipped);
       const lines = [
         `index        ${info.path}`,
         `model        ${m.model.name} (${m.model.family}, ${m.dim}-d, query ${m.model.queryMaxlen} / doc ${m.model.docMaxlen} tokens)`,
         `documents    ${m.counts.documents}`,
+        `skipped      ${m.skipped === undefined ? 'not recorded' : skipped === 0 ? 'none' : `${skipped} invalid (${describeSkipped(m.skipped)})`}`,
         `passages     ${m.counts.passages}${m.settings.split ? ` (split: window ${m.settings.window}, stride ${m.settings.stride})` : ''}`,
         `tokens       ${m.counts.tokens}`,
         `centroids    ${m.counts.centroids}`,
         `nbits        ${m.nbits}`,
         `bytes/token  ${info.bytesPerToken.toFixed(2)} (codes + residuals; ${info.bytesPerTokenTotal.toFixed(2)} with everything)`,
         `built        ${m.createdAt} in ${(m.buildMs / 1000).toFixed(1)}s`,
-        `kernels      ${info.kernels}`,
+        `kernels      ${o.kernels ? kernelsLine(kernelsStatus()) : info.kernels}`,
         ...(m.calibration === undefined ? ["calibration  none: PLAID uses ColBERT's defaults (run `plait calibrate`)"] : calibrationLines(m.calibration)),
         'size on disk:',
         ...Object.entries(info.files).map(([f, b]) => `  ${f.padEnd(18)} ${formatBytes(b)}`),
@@ -120,6 +195,17 @@ export function registerIndexCommands(program: Command): void {
       ];
       process.stdout.write(`${lines.join('\n')}\n`);
     });
+}
+
+function kernelsLine(k: KernelsStatus): string {
+  return `${k.active}${k.cpu === undefined ? '' : ` (cpu: ${JSON.stringify(k.cpu)})`}${k.nativeError === undefined ? '' : `; native unavailable: ${k.nativeError}`}`;
+}
+
+/** The corpus must exist before the encoder is loaded: a file, a folder, or a glob whose folder exists. */
+function checkCorpusInput(input: string): void {
+  if (existsSync(input)) return;
+  if (/[*?[]/.test(input) && existsSync(dirname(input))) return;
+  throw new PlaitError('FILE_NOT_FOUND', { message: `no corpus at ${input}`, path: input });
 }
 
 export function indexInfo(name: string): {
@@ -131,7 +217,7 @@ export function indexInfo(name: string): {
   bytesPerTokenTotal: number;
   kernels: string;
 } {
-  const path = resolveIndexPath(name);
+  const path = locateIndex(name);
   const manifest = readManifest(path);
   const files: Record<string, number> = {};
   for (const f of [...Object.values(INDEX_FILES), MANIFEST_FILE]) files[f] = statSync(join(path, f)).size;

@@ -4,6 +4,7 @@ import { resolveModelSpec } from '../../encoder/resolve-model.js';
 import { pullModel } from '../../encoder/hub/index.js';
 import { parseIntArg, printJson } from '../options.js';
 import { ProgressReporter } from '../progress.js';
+import { prepareOutputDir } from '../validate.js';
 
 /** One line, on stderr, whenever the bundled model stands in for an unspecified one. */
 export function announceBundledModel(): void {
@@ -16,7 +17,7 @@ export function registerModelCommands(program: Command): void {
   program
     .command('encode')
     .description('encode texts into per-token vectors and print token counts, dim and timing')
-    .argument('<texts...>', 'texts to encode')
+    .argument('<texts...>', 'texts to encode (a text beginning with "-" goes after "--")')
     .option('-m, --model <model>', 'ColBERT ONNX folder or hub repo id (default: the bundled model)')
     .option('--query', 'encode as queries (default: documents)')
     .option('--vectors', 'include the vectors in JSON output')
@@ -57,6 +58,7 @@ export function registerModelCommands(program: Command): void {
     .option('-q, --quiet', 'no progress output')
     .option('--json', 'print JSON')
     .action(async (repoId: string, o: { revision: string; cacheDir?: string; quiet?: boolean; json?: boolean }) => {
+      if (o.cacheDir !== undefined) prepareOutputDir(o.cacheDir, '--cache-dir');
       const progress = ProgressReporter.auto(o.quiet === true || o.json === true);
       const result = await pullModel(repoId, {
         revision: o.revision,

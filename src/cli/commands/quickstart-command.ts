@@ -1,9 +1,12 @@
 import type { Command } from 'commander';
 import { fileURLToPath } from 'node:url';
-import { buildIndex } from '../../indexer/build-index.js';
+import { dirname } from 'node:path';
+import { resolveIndexPath } from '../../format/index-path.js';
+import { prepareOutputDir } from '../validate.js';
 import { openIndex } from '../../search/plait-index.js';
 import { ProgressReporter } from '../progress.js';
 import { announceBundledModel } from './model-commands.js';
+import { runCliBuild } from './index-commands.js';
 
 const SAMPLE = fileURLToPath(new URL('../../../../examples/sample-corpus.jsonl', import.meta.url));
 const QUERIES = ['why does bread dough rise', 'how do planes stay in the air', 'ranking documents for a search query'];
@@ -15,10 +18,10 @@ export function registerQuickstartCommand(program: Command): void {
     .description('index the bundled sample corpus with the bundled offline model and run three searches')
     .option('-i, --index <name-or-path>', 'where to build it', 'sample')
     .action(async (o: { index: string }) => {
+      prepareOutputDir(dirname(resolveIndexPath(o.index)), '--index');
       announceBundledModel();
       const progress = ProgressReporter.auto(false);
-      const { manifest, path } = await buildIndex(SAMPLE, { index: o.index, onProgress: (p) => progress.update(p.phase, p.done, p.total) });
-      progress.done();
+      const { manifest, path } = await runCliBuild(SAMPLE, { index: o.index }, { progress, json: false, quiet: false });
       process.stdout.write(`indexed ${manifest.counts.documents} documents (${manifest.counts.passages} passages, ${manifest.counts.tokens} tokens) into ${path}\n`);
       const index = await openIndex(path);
       try {

@@ -1,12 +1,16 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { readFileSync } from 'node:fs';
+import { SEARCH_DEFAULTS } from '../../config/defaults.js';
 import { openIndex, type SearchMode, type SearchOptions } from '../../search/plait-index.js';
 import { Reranker, type RerankDocument } from '../../rerank/reranker.js';
-import { readQueries } from '../../eval/queries.js';
-import { writeRun, type Run } from '../../eval/run.js';
-import { PlaitError } from '../../errors/index.js';
+import { readQueries, type SkippedQuery } from '../../eval/queries.js';
+import { formatRun, writeRun, type Run } from '../../eval/run.js';
+import { PlaitError, invalidArgument } from '../../errors/index.js';
+import { locateIndex } from '../../format/index-path.js';
 import { decodeUtf8 } from '../../encoder/validate-text.js';
 import { parseFloatArg, parseIntArg, printJson } from '../options.js';
+import { prepareOutputFile, requireInput } from '../validate.js';
+import { warnSkippedQueries } from './query-warnings.js';
 import { ProgressReporter } from '../progress.js';
 import { announceBundledModel } from './model-commands.js';
 
@@ -45,15 +49,15 @@ export function searchOptionsFrom(o: Partial<SearchCliOptions>): SearchOptions {
 
 export function addSearchFlags(cmd: Command): Command {
   return cmd
-    .option('--mode <mode>', 'late | bm25 | hybrid (default: the model profile)')
+    .addOption(new Option('--mode <mode>', 'search mode (default: the model profile: hybrid for the bundled model, late for ColBERT)').choices(['late', 'bm25', 'hybrid']))
     .option('--exhaustive', 'score every passage exactly instead of PLAID')
-    .option('--ncells <n>', 'centroids probed per query token (nIvfProbe)', parseIntArg('ncells', 1))
-    .option('--threshold <x>', 'centroid score threshold for pruning', parseFloatArg('threshold'))
-    .option('--ndocs <n>', 'candidates kept after centroid interaction', parseIntArg('ndocs', 1))
-    .option('--idf', 'weight query tokens by IDF')
+    .option('--ncells <n>', 'centroids probed per query token (nIvfProbe), >= 1 (default by k: 1 for k <= 10, 2 for k <= 100, else 4)', parseIntArg('nIvfProbe', 1))
+    .option('--threshold <x>', 'centroid score threshold for pruning (default by k: 0.5, 0.45, 0.4)', parseFloatArg('centroidScoreThreshold'))
+    .option('--ndocs <n>', 'candidates kept after centroid interaction, >= 1 (default by k: 256, 1024, max(4k, 4096))', parseIntArg('ndocs', 1))
+    .option('--idf', 'weight query tokens by IDF (default: the model profile)')
     .option('--no-idf', 'do not weight query tokens by IDF')
-    .option('--fusion <f>', 'hybrid fusion: minmax | rrf')
-    .option('--alpha <a>', 'late-interaction weight in min-max fusion', parseFloatArg('alpha'));
+    .addOption(new Option('--fusion <f>', 'hybrid fusion (default: minmax)').choices(['minmax', 'rrf']))
+    .option('--alpha <a>', `late-interaction weight in min-max fusion, 0–1 (default: ${SEARCH_DEFAULTS.hybridAlpha})`, parseFloatArg('alpha', 0, 1));
 }
 
 export function registerSearchCommands(program: Command): void {
@@ -63,24 +67,39 @@ export function registerSearchCommands(program: Command): void {
       .description('search an index with one query, or a queries file into a TREC run file')
       .argument('<index>', 'index name or path')
       .argument('[query]', 'query text')
-      .option('-k, --k <n>', 'results per query', parseIntArg('k', 1), 10)
-      .option('--queries <file>', 'queries file (BEIR queries.jsonl, TSV, TREC topics) for batch mode')
-      .option('--run <file>', 'TREC run file to write in batch mode (qid Q0 docid rank score tag)')
+      .option('-k, --k <n>', `results per query (topK), 1–${SEARCH_DEFAULTS.maxTopK}`, parseIntArg('topK', 1, SEARCH_DEFAULTS.maxTopK), SEARCH_DEFAULTS.topK)
+      .option('--queries <file>', 'queries file (BEIR queries.jsonl, TSV, TREC topics) for batch mode; empty queries are skipped with a warning')
+      .option('--run <file>', 'TREC run file to write in batch mode (qid Q0 docid rank score tag); without --run or --json the run goes to stdout')
       .option('--tag <tag>', 'run tag', 'plait')
       .option('-m, --model <model>', 'query encoder (default: the model the index was built with)')
       .option('--text', 'print document text')
       .option('--timings', 'print per-stage timings')
       .option('-q, --quiet', 'no progress output')
-      .option('--json', 'print JSON'),
+      .option('--json', 'print JSON')
+      .addHelpText('after', '\nA query beginning with "-" goes after "--": plait search <index> -- "-query"'),
   ).action(async (name: string, query: string | undefined, o: SearchCliOptions) => {
+    if (o.queries !== undefined) {
+      requireInput(o.queries, '--queries');
+      if (query !== undefined) throw new PlaitError('USAGE', { message: 'give either a query or --queries <file>, not both', reason: 'conflictingArguments' });
+    } else if (query === undefined) {
+      throw new PlaitError('USAGE', { message: 'give a query, or --queries <file>', reason: 'missingArgument' });
+    } else if (o.run !== undefined) {
+      throw new PlaitError('USAGE', { message: '--run needs --queries <file> (a run file holds a batch of queries)', reason: 'conflictingArguments' });
+    }
+    if (o.run !== undefined) prepareOutputFile(o.run, '--run');
+    if (o.tag === '' || /\s/.test(o.tag)) throw invalidArgument('tag', 'a run tag without white space', o.tag);
+    locateIndex(name);
+    // Read before the index is opened, so that a bad queries file fails at once.
+    const skippedQueries: SkippedQuery[] = [];
+    const queries = o.queries === undefined ? [] : await readQueries(o.queries, { onSkip: (q) => skippedQueries.push(q) });
+    if (o.queries !== undefined) warnSkippedQueries(o.queries, skippedQueries);
     const index = await openIndex(name, { model: o.model });
     try {
       const opts = { ...searchOptionsFrom(o), includeText: o.text === true || o.json === true };
       if (o.queries !== undefined) {
-        const queries = await readQueries(o.queries);
         const progress = ProgressReporter.auto(o.quiet === true || o.json === true);
         const run: Run = new Map();
-        const batch = 32;
+        const batch = SEARCH_DEFAULTS.batchQueries;
         for (let i = 0; i < queries.length; i += batch) {
           const slice = queries.slice(i, i + batch);
           const results = await index.searchBatch(slice.map((q) => q.text), { ...opts, includeText: false });
@@ -90,11 +109,12 @@ export function registerSearchCommands(program: Command): void {
         progress.done();
         if (o.run !== undefined) await writeRun(o.run, run, { tag: o.tag });
         if (o.json) printJson(Object.fromEntries([...run].map(([qid, hits]) => [qid, hits])));
-        else if (o.run !== undefined) process.stdout.write(`wrote ${run.size} queries to ${o.run}\n`);
+        else if (o.run !== undefined) process.stderr.write(`plait: wrote ${run.size} queries to ${o.run}\n`);
+        else process.stdout.write(formatRun(run, { tag: o.tag }));
         return;
       }
-      if (query === undefined) throw new PlaitError('INVALID_ARGUMENT', { message: 'give a query, or --queries <file>' });
-      const { hits, timings } = await index.search(query, opts);
+      const { hits, timings, truncated } = await index.search(query!, opts);
+      if (truncated) process.stderr.write(`warning: the query has more tokens than the model keeps (${index.manifest.model.queryWindow ?? index.manifest.model.queryMaxlen}); only the first were searched\n`);
       if (o.json) {
         printJson(o.timings ? { hits, timings } : { hits });
         return;
@@ -115,11 +135,13 @@ export function registerSearchCommands(program: Command): void {
     .requiredOption('--query <text>', 'the query')
     .requiredOption('--docs <file>', 'JSONL of {"id", "text"} (or BEIR {"_id", "title", "text"}), or one document per line of plain text')
     .option('-m, --model <model>', 'ColBERT ONNX folder or hub repo id (default: the bundled model)')
-    .option('-k, --k <n>', 'results to print', parseIntArg('k', 1))
+    .option('-k, --k <n>', `results to print (topK), 1–${SEARCH_DEFAULTS.maxTopK} (default: all)`, parseIntArg('topK', 1, SEARCH_DEFAULTS.maxTopK))
     .option('--json', 'print JSON')
+    .addHelpText('after', '\nA query beginning with "-": --query=-text')
     .action(async (o: { query: string; docs: string; model?: string; k?: number; json?: boolean }) => {
-      if (o.model === undefined && !o.json) announceBundledModel();
+      requireInput(o.docs, '--docs');
       const docs = readRerankDocs(o.docs);
+      if (o.model === undefined && !o.json) announceBundledModel();
       const reranker = await Reranker.create({ model: o.model, encoderOptions: { threads: 1 } });
       try {
         const results = await reranker.rerank(o.query, docs, { topK: o.k ?? docs.length });

@@ -7,7 +7,7 @@
  * The marker is one token id ([unused0]/[unused1], or PyLate's "[Q] "/"[D] " added tokens) or, when the
  * vocabulary has no such token, the ids of the marker text (a prefix measured in tokens).
  */
-import type { TextKind } from '../types.js';
+import type { RowToken, TextKind, TokenizedText } from '../types.js';
 
 export interface SpecialIds {
   cls: number;
@@ -81,4 +81,26 @@ export function buildBatch(contents: readonly ArrayLike<number>[], kind: TextKin
     }
   });
   return { batchSize: n, seqLen, inputIds, attentionMask, keep };
+}
+
+/**
+ * The rows the backend keeps for one text, with roles and offsets, laid out by the same rules as
+ * `wrapTokens` and `buildBatch`: [CLS], the marker, the content that fits, [SEP]; a query padded
+ * with [MASK] rows to queryMaxlen when query augmentation is on; a document without its skiplist rows.
+ */
+export function rowLayout(tokens: TokenizedText, kind: TextKind, ids: SpecialIds, s: InputSettings): RowToken[] {
+  const marker = kind === 'query' ? ids.queryMarker : ids.documentMarker;
+  const maxlen = kind === 'query' ? s.queryMaxlen : s.docMaxlen;
+  const room = contentRoom(maxlen, marker.length);
+  const special = (id: number, role: RowToken['role']): RowToken => ({ id, role, start: -1, end: -1 });
+  const rows: RowToken[] = [special(ids.cls, 'cls'), ...Array.from(marker, (m) => special(m, 'marker'))];
+  const n = Math.min(room, tokens.ids.length);
+  for (let i = 0; i < n; i++) {
+    const id = tokens.ids[i]!;
+    if (kind === 'document' && ids.skiplist.has(id)) continue;
+    rows.push({ id, role: 'content', start: tokens.offsets[2 * i]!, end: tokens.offsets[2 * i + 1]! });
+  }
+  rows.push(special(ids.sep, 'sep'));
+  if (kind === 'query' && s.queryExpansion) while (rows.length < s.queryMaxlen) rows.push(special(ids.mask, 'mask'));
+  return rows;
 }

@@ -6,9 +6,9 @@
 import { readFileSync } from 'node:fs';
 import { Tokenizer } from 'tokenizers';
 import { PlaitError } from '../../errors/index.js';
-import type { ModelInfo, TextTokenizer, TokenizedText } from '../types.js';
+import type { ModelInfo, RowToken, TextKind, TextTokenizer, TokenizedText } from '../types.js';
 import { readCheckpoint, type ColbertCheckpoint, type ColbertSpec } from './checkpoint-config.js';
-import { contentRoom, type InputSettings, type SpecialIds } from './colbert-inputs.js';
+import { contentRoom, rowLayout, type InputSettings, type SpecialIds } from './colbert-inputs.js';
 import { syncTokenizerFor } from './bert-tokenizer.js';
 import { readOutputShape } from './onnx-output-shape.js';
 
@@ -119,6 +119,7 @@ export async function loadColbertTokenizer(spec: ColbertSpec): Promise<LoadedCol
     idfWeighting: false,
     defaultMode: 'late',
     documentWindow: contentRoom(checkpoint.docMaxlen, special.documentMarker.length),
+    queryWindow: contentRoom(checkpoint.queryMaxlen, special.queryMarker.length),
   };
   return {
     info,
@@ -127,6 +128,8 @@ export async function loadColbertTokenizer(spec: ColbertSpec): Promise<LoadedCol
     special,
     settings,
     tokenize: (text: string): TokenizedText => sync.tokenize(text),
+    rows: (text: string, kind: TextKind): RowToken[] => rowLayout(sync.tokenize(text), kind, special, settings),
+    tokenText: (id: number): string => hf.idToToken(id) ?? '',
     contentIds: async (texts: string[]): Promise<Int32Array[]> => {
       try {
         const encodings = await hf.encodeBatch(texts, { addSpecialTokens: false });

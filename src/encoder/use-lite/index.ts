@@ -6,7 +6,7 @@
  */
 import { USE_LITE_DEFAULTS } from '../../config/defaults.js';
 import { PlaitError } from '../../errors/index.js';
-import type { BackendOptions, ModelFamily, ModelInfo, ModelSpec, TextTokenizer, TokenizedText } from '../types.js';
+import type { BackendOptions, ModelFamily, ModelInfo, ModelSpec, RowToken, TextKind, TextTokenizer, TokenizedText } from '../types.js';
 import { readVocabulary, resolveModelDir } from './model-files.js';
 import { SentencePieceTokenizer } from './sentencepiece-tokenizer.js';
 import { UseLiteBackend } from './use-lite-backend.js';
@@ -28,6 +28,7 @@ export function useLiteInfo(vocabSize: number): ModelInfo {
     defaultMode: 'hybrid',
     // The model adds no special tokens: every one of the 128 positions holds content.
     documentWindow: USE_LITE_DEFAULTS.maxTokens,
+    queryWindow: USE_LITE_DEFAULTS.maxTokens,
   };
 }
 
@@ -38,18 +39,35 @@ function checkSpec(spec: ModelSpec): string | undefined {
   return spec.dir;
 }
 
-async function loadSentencePiece(spec: ModelSpec): Promise<{ dir: string; tokenizer: SentencePieceTokenizer }> {
+async function loadSentencePiece(spec: ModelSpec): Promise<{ dir: string; tokenizer: SentencePieceTokenizer; pieces: readonly string[] }> {
   const dir = resolveModelDir(checkSpec(spec));
-  return { dir, tokenizer: new SentencePieceTokenizer(await readVocabulary(dir)) };
+  const vocabulary = await readVocabulary(dir);
+  return { dir, tokenizer: new SentencePieceTokenizer(vocabulary), pieces: vocabulary.map(([piece]) => piece) };
+}
+
+/**
+ * USE-lite's output rows: its content tokens, the first `maxTokens` of them (the backend clips there
+ * too), with no special tokens; queries and documents alike.
+ */
+export function useLiteRows(tokens: TokenizedText, _kind: TextKind): RowToken[] {
+  const n = Math.min(tokens.ids.length, USE_LITE_DEFAULTS.maxTokens);
+  const rows: RowToken[] = [];
+  for (let i = 0; i < n; i++) rows.push({ id: tokens.ids[i]!, role: 'content', start: tokens.offsets[2 * i]!, end: tokens.offsets[2 * i + 1]! });
+  return rows;
 }
 
 export const useLiteFamily: ModelFamily = {
   name: 'use-lite',
 
   async loadTokenizer(spec: ModelSpec): Promise<TextTokenizer> {
-    const { tokenizer } = await loadSentencePiece(spec);
+    const { tokenizer, pieces } = await loadSentencePiece(spec);
     const info = useLiteInfo(tokenizer.vocabSize);
-    return { info, tokenize: (text: string): TokenizedText => tokenizer.tokenize(text) };
+    return {
+      info,
+      tokenize: (text: string): TokenizedText => tokenizer.tokenize(text),
+      rows: (text: string, kind: TextKind): RowToken[] => useLiteRows(tokenizer.tokenize(text), kind),
+      tokenText: (id: number): string => pieces[id] ?? '',
+    };
   },
 
   async loadBackend(spec: ModelSpec, _options: BackendOptions) {

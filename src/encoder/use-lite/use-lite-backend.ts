@@ -18,6 +18,7 @@ import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { USE_LITE_BATCH_DEFAULTS, USE_LITE_DEFAULTS } from '../../config/defaults.js';
 import { PlaitError, invalidArgument } from '../../errors/index.js';
 import type { EncoderBackend, ModelInfo, TextKind, TokenEmbeddings } from '../types.js';
+import { normalizeRows } from '../../util/vectors.js';
 import { readModelArtifacts } from './model-files.js';
 import type { SentencePieceTokenizer } from './sentencepiece-tokenizer.js';
 
@@ -172,7 +173,7 @@ export class UseLiteBackend implements EncoderBackend {
     items.forEach((item, sentence) => {
       const base = sentence * longest * dim;
       item.vectors.set(states.subarray(base, base + item.length * dim));
-      normaliseRows(item.vectors, item.length, dim);
+      normalizeRows(item.vectors, item.length, dim);
     });
   }
 
@@ -183,14 +184,4 @@ export class UseLiteBackend implements EncoderBackend {
   }
 }
 
-/** L2-normalises each row in place (a zero row stays zero). */
-function normaliseRows(v: Float32Array, rows: number, dim: number): void {
-  for (let r = 0; r < rows; r++) {
-    const o = r * dim;
-    let ss = 0;
-    for (let d = 0; d < dim; d++) ss += v[o + d]! * v[o + d]!;
-    if (ss === 0) continue;
-    const inv = 1 / Math.sqrt(ss);
-    for (let d = 0; d < dim; d++) v[o + d]! *= inv;
-  }
-}
+

@@ -1,0 +1,95 @@
+/**
+ * `plait explain <index> "query" <doc-id>`: which passage token each query token matched, with
+ * similarity, weight and contribution (summing to the late-interaction score), the BM25 terms and
+ * the fused score's parts in hybrid mode. `--json` prints the library's Explanation as is.
+ */
+import type { Command } from 'commander';
+import { openIndex, type ExplainOptions, type Explanation, type SearchMode } from '../../search/plait-index.js';
+import { invalidArgument } from '../../errors/index.js';
+import { parseFloatArg, parseIntArg, printJson } from '../options.js';
+
+interface ExplainCliOptions {
+  mode?: SearchMode;
+  pid?: boolean;
+  idf?: boolean;
+  alpha?: number;
+  k: number;
+  model?: string;
+  json?: boolean;
+}
+
+const fmt = (x: number): string => x.toFixed(4);
+
+/** The passage with each matched token in [brackets] (once per token, in text order). */
+function highlight(ex: Explanation): string {
+  const spans = [...new Map(ex.tokens.filter((t) => t.match !== null && t.match.start >= 0).map((t) => [t.match!.start, t.match!.end])).entries()].sort((a, b) => a[0] - b[0]);
+  let out = '';
+  let at = 0;
+  for (const [s, e] of spans) {
+    if (s < at) continue;
+    out += `${ex.passage.text.slice(at, s)}[${ex.passage.text.slice(s, e)}]`;
+    at = e;
+  }
+  return out + ex.passage.text.slice(at);
+}
+
+function render(ex: Explanation): string {
+  const lines = [`query: ${ex.query}`, `document: ${ex.docId}  passage: ${ex.pid}  late-interaction score: ${fmt(ex.lateScore)}${ex.idfWeighting ? ' (IDF-weighted)' : ''}`, ''];
+  const rows = ex.tokens.map((t) => [
+    t.query.role === 'content' ? t.query.text : `${t.query.text} (${t.query.role})`,
+    t.match === null ? '-' : t.match.role === 'content' ? t.match.text : `${t.match.text} (${t.match.role})`,
+    fmt(t.similarity),
+    fmt(t.weight),
+    fmt(t.contribution),
+  ]);
+  const head = ['query token', 'matched passage token', 'similarity', 'weight', 'contribution'];
+  const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
+  const line = (r: string[]): string => r.map((v, c) => (c < 2 ? v.padEnd(widths[c]!) : v.padStart(widths[c]!))).join('  ');
+  lines.push(line(head), ...rows.map(line), '', `passage: ${highlight(ex)}`);
+  if (ex.bm25 !== null) {
+    const matched = ex.bm25.terms.filter((t) => t.tf > 0);
+    lines.push('', `BM25 score: ${fmt(ex.bm25.score)}; terms matched: ${matched.length === 0 ? 'none' : matched.map((t) => `${t.term} (tf ${t.tf}, idf ${t.idf.toFixed(2)}, +${fmt(t.contribution)})`).join(', ')}`);
+  }
+  if (ex.fusion !== null) {
+    const f = ex.fusion;
+    lines.push(`hybrid: rank ${f.rank}, score ${fmt(f.score)} = late share ${fmt(f.lateShare)} + BM25 share ${fmt(f.bm25Share)}`);
+  }
+  return lines.join('\n');
+}
+
+export function registerExplainCommand(program: Command): void {
+  program
+    .command('explain')
+    .description('show which passage token each query token matched and what it contributed')
+    .argument('<index>', 'index name or path')
+    .argument('<query>', 'query text')
+    .argument('<doc-id>', 'document id (its best passage is explained), or a pid with --pid')
+    .option('--pid', 'the third argument is a passage id (pid)')
+    .option('--mode <mode>', 'late | bm25 | hybrid: adds BM25 terms and fused parts (default: the model profile)')
+    .option('--idf', 'weight query tokens by IDF')
+    .option('--no-idf', 'do not weight query tokens by IDF')
+    .option('--alpha <a>', 'late-interaction weight in min-max fusion', parseFloatArg('alpha'))
+    .option('-k, --k <n>', 'hybrid result depth within which fused parts are reported', parseIntArg('k', 1), 10)
+    .option('-m, --model <model>', 'query encoder (default: the model the index was built with)')
+    .option('--json', 'print JSON')
+    .action(async (name: string, query: string, target: string, o: ExplainCliOptions) => {
+      let t: string | { pid: number } = target;
+      if (o.pid === true) {
+        const pid = Number(target);
+        if (!Number.isInteger(pid) || pid < 0) throw invalidArgument('pid', 'a non-negative integer', target);
+        t = { pid };
+      }
+      const opts: ExplainOptions = { topK: o.k };
+      if (o.mode !== undefined) opts.mode = o.mode;
+      if (o.idf !== undefined) opts.idfWeighting = o.idf;
+      if (o.alpha !== undefined) opts.alpha = o.alpha;
+      const index = await openIndex(name, { model: o.model, encoderOptions: { threads: 0 } });
+      try {
+        const ex = await index.explain(query, t, opts);
+        if (o.json === true) printJson(ex);
+        else process.stdout.write(`${render(ex)}\n`);
+      } finally {
+        await index.close();
+      }
+    });
+}

@@ -1,0 +1,25 @@
+/** How the CLI writes an error: one JSON line with `--json`, else `plait: message [CODE]` and a hint line. */
+import { PlaitError } from '../errors/index.js';
+
+const hints = new WeakMap<object, string>();
+
+/** Attaches a hint ("add --skip-invalid ...") that the CLI prints under the error (`details.hint` with --json). */
+export function withHint<E extends object>(err: E, hint: string): E {
+  hints.set(err, hint);
+  return err;
+}
+
+export function reportError(err: unknown, json: boolean): void {
+  if (err instanceof PlaitError) {
+    const hint = hints.get(err) ?? (typeof err.details?.['hint'] === 'string' ? (err.details['hint'] as string) : undefined);
+    if (json) {
+      const body = err.toJSON();
+      process.stderr.write(`${JSON.stringify({ error: hint === undefined ? body : { ...body, details: { ...body.details, hint } } })}\n`);
+      return;
+    }
+    process.stderr.write(`plait: ${err.message} [${err.code}]\n`);
+    if (hint !== undefined) process.stderr.write(`plait: ${hint}\n`);
+  } else {
+    process.stderr.write(`plait: ${(err as Error)?.stack ?? String(err)}\n`);
+  }
+}

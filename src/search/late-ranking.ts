@@ -1,0 +1,64 @@
+/**
+ * Late-interaction document ranking and its widening policy. PLAID's survivors are passages; after
+ * collapsing them per document there may be fewer than the page needs (a few long documents fill
+ * the candidate pool, or a tiny index). Then the search widens as a user would: ×4 nIvfProbe and
+ * ndocs, pruning off, for SEARCH_DEFAULTS.wideningRounds rounds, and finally scores every passage.
+ *
+ * The policy is a generator that asks for scored passages (`ScoreRequest`) and decides from the
+ * answer; it knows nothing of threads. `rankLate` answers on the calling thread (synchronous, for
+ * `searchEncoded`), `rankLateAsync` through any async scorer — the worker pool, so a widened or
+ * exhaustive round never falls back onto the main thread when the index has workers.
+ */
+import { SEARCH_DEFAULTS, type PlaidParams } from '../config/defaults.js';
+import type { PassageHits, PlaidTimings } from './plaid.js';
+import type { ResolvedSearch } from './search-options.js';
+import type { CollapsedDocs, DocPassages } from './doc-passages.js';
+
+export type ScoreRequest = { kind: 'plaid'; params: PlaidParams } | { kind: 'exhaustive' };
+
+export interface ScoredPassages {
+  hits: PassageHits;
+  /** PLAID's stage timings (null for an exhaustive scan). */
+  timings: PlaidTimings | null;
+}
+
+/**
+ * The widening policy: asks for passages until their documents number `want` (or every passage
+ * was scored), then returns the best `k` documents.
+ */
+export function* latePlan(r: ResolvedSearch, want: number, k: number, docs: DocPassages): Generator<ScoreRequest, CollapsedDocs, ScoredPassages> {
+  let params = r.plaid;
+  for (let round = 0; ; round++) {
+    const exhaustive = r.exhaustive || round > SEARCH_DEFAULTS.wideningRounds;
+    const { hits } = yield exhaustive ? { kind: 'exhaustive' } : { kind: 'plaid', params };
+    const collapsed = docs.collapse(hits.pids, hits.scores);
+    if (collapsed.docs.length >= want || exhaustive) return { docs: collapsed.docs.slice(0, k), pidOf: collapsed.pidOf };
+    params = { nIvfProbe: params.nIvfProbe * 4, centroidScoreThreshold: -Infinity, ndocs: params.ndocs * 4 };
+  }
+}
+
+/** Runs the plan with a synchronous scorer; the last PLAID round's timings are copied into `timings`. */
+export function rankLate(plan: Generator<ScoreRequest, CollapsedDocs, ScoredPassages>, score: (req: ScoreRequest) => ScoredPassages, timings: Partial<PlaidTimings>): CollapsedDocs {
+  let step = plan.next();
+  while (step.done !== true) {
+    const scored = score(step.value);
+    if (scored.timings !== null) Object.assign(timings, scored.timings);
+    step = plan.next(scored);
+  }
+  return step.value;
+}
+
+/** Runs the plan with an asynchronous scorer (the worker pool). */
+export async function rankLateAsync(
+  plan: Generator<ScoreRequest, CollapsedDocs, ScoredPassages>,
+  score: (req: ScoreRequest) => Promise<ScoredPassages>,
+  timings: Partial<PlaidTimings>,
+): Promise<CollapsedDocs> {
+  let step = plan.next();
+  while (step.done !== true) {
+    const scored = await score(step.value);
+    if (scored.timings !== null) Object.assign(timings, scored.timings);
+    step = plan.next(scored);
+  }
+  return step.value;
+}

@@ -1,0 +1,95 @@
+/**
+ * Search options: what a caller may ask (`SearchOptions`, all optional) and the validated,
+ * filled-in form the searcher runs on (`ResolvedSearch`). Defaults come from
+ * src/config/defaults.ts (ColBERT's k-dependent PLAID parameters) and from the model profile
+ * recorded in the index (default mode, IDF weighting).
+ */
+import { invalidArgument } from '../errors/index.js';
+import { SEARCH_DEFAULTS, plaidDefaultsFor, type PlaidParams } from '../config/defaults.js';
+import type { ModelInfo } from '../encoder/types.js';
+import { calibratedPlaidParams, type IndexCalibration } from '../format/calibration-record.js';
+import type { DeadlineOptions } from './deadline.js';
+
+export type SearchMode = 'late' | 'bm25' | 'hybrid';
+
+export interface SearchOptions extends DeadlineOptions {
+  /** Documents to return, an integer in [1, SEARCH_DEFAULTS.maxTopK] (default 10). */
+  topK?: number;
+  /** Default: the model profile's (hybrid for the bundled model, late for ColBERT checkpoints). */
+  mode?: SearchMode;
+  /** Score every passage exactly (the oracle for PLAID). */
+  exhaustive?: boolean;
+  /** ColBERT's ncells: centroids probed per query token (default: plaidDefaultsFor(topK)). */
+  nIvfProbe?: number;
+  centroidScoreThreshold?: number;
+  /** Candidates kept after pruned centroid interaction (ColBERT's ndocs). */
+  ndocs?: number;
+  /** plait's relative pruning margin (PlaidParams.centroidScoreMargin), ≥ 0; default: the index's calibration, else none. */
+  centroidScoreMargin?: number;
+  /** Query-token IDF weights (default: the model profile). */
+  idfWeighting?: boolean;
+  fusion?: 'minmax' | 'rrf';
+  /** Late-interaction weight in min-max fusion, in [0, 1]. */
+  alpha?: number;
+  rrfK?: number;
+  /** Attach title, text and metadata to each hit. */
+  includeText?: boolean;
+}
+
+export interface ResolvedSearch {
+  topK: number;
+  mode: SearchMode;
+  exhaustive: boolean;
+  plaid: PlaidParams;
+  idf: boolean;
+  fusion: 'minmax' | 'rrf';
+  alpha: number;
+  rrfK: number;
+  includeText: boolean;
+}
+
+/**
+ * Applies the defaults and validates every field. PLAID's defaults come from the index's
+ * calibration record when it has one (`plait calibrate`), else from ColBERT's table.
+ * @throws PlaitError INVALID_ARGUMENT naming the first bad field.
+ */
+export function resolveSearch(options: SearchOptions, model: ModelInfo, calibration?: IndexCalibration): ResolvedSearch {
+  const topK = options.topK ?? SEARCH_DEFAULTS.topK;
+  if (!Number.isInteger(topK) || topK < 1 || topK > SEARCH_DEFAULTS.maxTopK) throw invalidArgument('topK', `an integer in [1, ${SEARCH_DEFAULTS.maxTopK}]`, topK);
+  const mode = options.mode ?? model.defaultMode;
+  if (!['late', 'bm25', 'hybrid'].includes(mode)) throw invalidArgument('mode', '"late", "bm25" or "hybrid"', mode);
+  const d = calibratedPlaidParams(calibration, topK) ?? plaidDefaultsFor(topK);
+  const plaid: PlaidParams = {
+    nIvfProbe: options.nIvfProbe ?? d.nIvfProbe,
+    centroidScoreThreshold: options.centroidScoreThreshold ?? d.centroidScoreThreshold,
+    ndocs: options.ndocs ?? d.ndocs,
+  };
+  const margin = options.centroidScoreMargin ?? d.centroidScoreMargin;
+  if (margin !== undefined && !(typeof margin === 'number' && margin >= 0)) throw invalidArgument('centroidScoreMargin', 'a number >= 0', margin);
+  if (margin !== undefined) plaid.centroidScoreMargin = margin;
+  if (!Number.isInteger(plaid.nIvfProbe) || plaid.nIvfProbe < 1) throw invalidArgument('nIvfProbe', 'a positive integer', plaid.nIvfProbe);
+  if (!Number.isInteger(plaid.ndocs) || plaid.ndocs < 1) throw invalidArgument('ndocs', 'a positive integer', plaid.ndocs);
+  if (typeof plaid.centroidScoreThreshold !== 'number' || Number.isNaN(plaid.centroidScoreThreshold)) {
+    throw invalidArgument('centroidScoreThreshold', 'a number', plaid.centroidScoreThreshold);
+  }
+  const alpha = options.alpha ?? SEARCH_DEFAULTS.hybridAlpha;
+  if (!(alpha >= 0 && alpha <= 1)) throw invalidArgument('alpha', 'a number in [0, 1]', alpha);
+  const fusion = options.fusion ?? 'minmax';
+  if (fusion !== 'minmax' && fusion !== 'rrf') throw invalidArgument('fusion', '"minmax" or "rrf"', fusion);
+  return {
+    topK,
+    mode,
+    exhaustive: options.exhaustive ?? false,
+    plaid,
+    idf: options.idfWeighting ?? model.idfWeighting,
+    fusion,
+    alpha,
+    rrfK: options.rrfK ?? SEARCH_DEFAULTS.rrfK,
+    includeText: options.includeText ?? false,
+  };
+}
+
+/** How many documents each ranker contributes to hybrid fusion: SEARCH_DEFAULTS.hybridDepth or 4·topK. */
+export function hybridDepth(topK: number): number {
+  return Math.max(SEARCH_DEFAULTS.hybridDepth, 4 * topK);
+}

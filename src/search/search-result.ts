@@ -1,0 +1,91 @@
+/**
+ * What a search returns: documents (by the user's docId) with their score, rank and best passage,
+ * optionally with their stored text, and the time each stage took.
+ */
+import { PlaitError } from '../errors/index.js';
+import type { DocStoreReader } from '../docstore/index.js';
+import type { FusedDoc, ScoredDoc } from './fusion.js';
+import type { PlaidTimings } from './plaid.js';
+import type { EmptyReason } from './query-text.js';
+
+export interface SearchHit {
+  docId: string;
+  /** The best-scoring passage of the document (-1 for a BM25-only hit). */
+  pid: number;
+  score: number;
+  /** 1-based. */
+  rank: number;
+  title?: string;
+  text?: string;
+  metadata?: Record<string, unknown> | null;
+  /**
+   * Hybrid hits only: the parts of the fused score. `late` is the raw MaxSim of the best passage and
+   * `bm25` the raw BM25 score (null when BM25 did not retrieve the document); `lateShare +
+   * bm25Share = score` (α·min-max-normalised scores, or the 1/(k + rank) terms of RRF).
+   */
+  fusion?: HybridParts;
+}
+
+export interface HybridParts {
+  late: number | null;
+  bm25: number | null;
+  lateShare: number;
+  bm25Share: number;
+}
+
+/** Milliseconds per stage (encodeMs is the batch's encoding time divided by its queries). */
+export interface SearchTimings extends Partial<PlaidTimings> {
+  encodeMs: number;
+  lateMs: number;
+  bm25Ms: number;
+  fusionMs: number;
+  totalMs: number;
+}
+
+export interface SearchResult {
+  hits: SearchHit[];
+  timings: SearchTimings;
+  /**
+   * True when the query had more content tokens than the model keeps (ModelInfo.queryWindow: 32
+   * less the special tokens for colbertv2.0, 128 for the bundled model) and was searched on its
+   * first ones. Always false in bm25 mode and for queries the caller encoded.
+   */
+  truncated: boolean;
+  /**
+   * Set when the query could not be searched and `hits` is empty: 'empty-query' (blank text) or
+   * 'no-content' (no letter or digit, e.g. punctuation only). See query-text.ts.
+   */
+  emptyReason?: EmptyReason;
+}
+
+/** The result of a query that cannot be searched (query-text.ts). */
+export function emptyResult(reason: EmptyReason): SearchResult {
+  return { hits: [], timings: emptyTimings(), truncated: false, emptyReason: reason };
+}
+
+export function emptyTimings(): SearchTimings {
+  return { encodeMs: 0, lateMs: 0, bm25Ms: 0, fusionMs: 0, totalMs: 0 };
+}
+
+/**
+ * Ranked documents (docstore rowids) → hits with docIds.
+ * @throws PlaitError INDEX_CORRUPT when a rowid has no stored document.
+ */
+export function toHits(docstore: DocStoreReader, docs: readonly ScoredDoc[], pidOf: ReadonlyMap<number, number>, includeText: boolean): SearchHit[] {
+  const stored = docstore.getDocuments(docs.map((d) => d.key));
+  return docs.map((d, i) => {
+    const doc = stored[i];
+    if (doc === null || doc === undefined) throw new PlaitError('INDEX_CORRUPT', { message: `document ${d.key} is missing from the document store` });
+    const hit: SearchHit = { docId: doc.docId, pid: pidOf.get(d.key) ?? -1, score: d.score, rank: i + 1 };
+    if ('lateShare' in d) {
+      const f = d as FusedDoc;
+      hit.fusion = { late: f.late, bm25: f.bm25, lateShare: f.lateShare, bm25Share: f.bm25Share };
+    }
+    if (includeText) {
+      hit.title = doc.title;
+      hit.text = doc.text;
+      hit.metadata = doc.metadata ?? null;
+    }
+    return hit;
+  });
+}
