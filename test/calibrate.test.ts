@@ -98,7 +98,7 @@ test('the grid replay returns exactly the passages plaidSearch returns, at every
   const index = await openSynthetic(join(dir, 'idx'));
   try {
     const kernels = getKernels();
-    const grid = { nIvfProbe: [1, 2, 8], centroidScoreThreshold: [0.6, 0.45, -1], ndocs: [16, 64, 256], centroidScoreMargin: [null, 0.05] };
+    const grid = { nIvfProbe: [1, 2, 8], centroidScoreThreshold: [0.6, 0.45, -1], ndocs: [16, 64, 256], centroidScoreMargin: [null, 0.05], nIvfProbeTotal: [null, 16] };
     const replayer = new PlaidReplayer({ arrays: index.scoringArrays, kernels, pidToDoc: index.docstore.pidToDoc, nDocs: 1500, grid, bucketK: [10, 100] });
     const mark = new Uint8Array(1500);
     let compared = 0;
@@ -111,7 +111,7 @@ test('the grid replay returns exactly the passages plaidSearch returns, at every
         compared++;
       });
     }
-    assert.equal(compared, 6 * 3 * 6 * 3);
+    assert.equal(compared, 6 * 6 * 6 * 3);
   } finally {
     await index.close();
   }
@@ -274,7 +274,7 @@ test('pseudo-queries: keyword (2–4 content words), title and span kinds, inter
   assert.ok(log.every((q) => q.kind === 'log' && ['a b', 'c d', 'e f', 'g h'].includes(q.text)));
 });
 
-test('relative pruning margin, hand-computed: a token whose best centroid is under the threshold keeps it', () => {
+test('relative pruning margin and query-level probe minimum, hand-computed', () => {
   // K = 4 centroids × 2 query tokens (row c = centroid c). Token 0 scores high, token 1 low everywhere.
   // Binary fractions, so that the float32 comparisons are exact.
   const s = Float32Array.from([
@@ -288,6 +288,11 @@ test('relative pruning margin, hand-computed: a token whose best centroid is und
   assert.deepEqual([...probeAndMask(s, 4, 2, 1, 0.5, 0.0625).keep], [1, 1, 1, 0]);
   assert.deepEqual([...probeAndMask(s, 4, 2, 1, 0.5, 0.125).keep], [1, 1, 1, 1]);
   assert.deepEqual([...probeAndMask(s, 4, 2, 1, 0.2, 0).keep], [1, 1, 1, 1]);
+  // A query-level probe minimum widens each token's probe: 2 tokens, at least 4 → 2 per token.
+  assert.deepEqual([...probeAndMask(s, 4, 2, 1, 0.5).probed], [0, 1]);
+  assert.deepEqual([...probeAndMask(s, 4, 2, 1, 0.5, undefined, 4).probed], [0, 3, 1, 2]);
+  assert.deepEqual([...probeAndMask(s, 4, 2, 1, 0.5, undefined, 3).probed], [0, 3, 1, 2]);
+  assert.deepEqual([...probeAndMask(s, 4, 2, 3, 0.5, undefined, 2).probed], [...probeAndMask(s, 4, 2, 3, 0.5).probed]);
   // Probes are unchanged by the margin.
   assert.deepEqual([...probeAndMask(s, 4, 2, 2, 0.5, 0.125).probed], [...probeAndMask(s, 4, 2, 2, 0.5).probed]);
 });

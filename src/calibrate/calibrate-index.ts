@@ -67,11 +67,12 @@ function withDefaults(grid: ReplayGrid, bucketK: readonly number[]): ReplayGrid 
     ndocs: [...g.ndocs].sort((a, b) => a - b),
     // ColBERT's rule (null) is always measured, for the defaults.
     centroidScoreMargin: [null, ...(grid.centroidScoreMargin ?? []).filter((m) => m !== null)],
+    nIvfProbeTotal: [null, ...(grid.nIvfProbeTotal ?? []).filter((m) => m !== null)],
   };
 }
 
 function pointOf(points: readonly PlaidParams[], p: PlaidParams): number {
-  return points.findIndex((x) => x.nIvfProbe === p.nIvfProbe && x.centroidScoreThreshold === p.centroidScoreThreshold && x.ndocs === p.ndocs && x.centroidScoreMargin === p.centroidScoreMargin);
+  return points.findIndex((x) => x.nIvfProbe === p.nIvfProbe && x.centroidScoreThreshold === p.centroidScoreThreshold && x.ndocs === p.ndocs && x.centroidScoreMargin === p.centroidScoreMargin && x.nIvfProbeTotal === p.nIvfProbeTotal);
 }
 
 function median(xs: number[]): number {
@@ -104,6 +105,7 @@ export async function calibrateIndex(index: PlaitIndex, options: CalibrateOption
     centroidScoreThreshold: options.grid?.centroidScoreThreshold ?? base.centroidScoreThreshold,
     ndocs: options.grid?.ndocs ?? base.ndocs,
     centroidScoreMargin: options.grid?.centroidScoreMargin ?? base.centroidScoreMargin,
+    nIvfProbeTotal: options.grid?.nIvfProbeTotal ?? base.nIvfProbeTotal,
   };
   checkGridValues('nIvfProbe', userGrid.nIvfProbe, true);
   checkGridValues('centroidScoreThreshold', userGrid.centroidScoreThreshold, false);

@@ -22,6 +22,20 @@ export interface ReplayGrid {
   ndocs: readonly number[];
   /** Relative pruning margins (PlaidParams.centroidScoreMargin); null: ColBERT's rule. Default [null]. */
   centroidScoreMargin?: readonly (number | null)[];
+  /** Query-level probe minimums (PlaidParams.nIvfProbeTotal); null: ColBERT's fixed ncells. Default [null]. */
+  nIvfProbeTotal?: readonly (number | null)[];
+}
+
+/** A probing rule: ncells per token and the optional query-level minimum. */
+interface Probing {
+  nIvfProbe: number;
+  total: number | null;
+}
+
+function probings(grid: ReplayGrid): Probing[] {
+  const out: Probing[] = [];
+  for (const nIvfProbe of grid.nIvfProbe) for (const total of grid.nIvfProbeTotal ?? [null]) out.push({ nIvfProbe, total });
+  return out;
 }
 
 /** A pruning rule: the absolute threshold and the optional relative margin. */
@@ -36,12 +50,20 @@ function prunings(grid: ReplayGrid): Pruning[] {
   return out;
 }
 
-/** The grid points, ncells-major: index = (i·T + j)·D + l, j over (threshold, margin) pairs. */
+/**
+ * The grid points, probing-major: index = (i·T + j)·D + l, i over (ncells, probe total) pairs, j
+ * over (threshold, margin) pairs, l over ndocs. Optional fields appear only when set.
+ */
 export function gridPoints(grid: ReplayGrid): PlaidParams[] {
   const out: PlaidParams[] = [];
-  for (const nIvfProbe of grid.nIvfProbe) {
+  for (const { nIvfProbe, total } of probings(grid)) {
     for (const { threshold: centroidScoreThreshold, margin } of prunings(grid)) {
-      for (const ndocs of grid.ndocs) out.push(margin === null ? { nIvfProbe, centroidScoreThreshold, ndocs } : { nIvfProbe, centroidScoreThreshold, ndocs, centroidScoreMargin: margin });
+      for (const ndocs of grid.ndocs) {
+        const p: PlaidParams = { nIvfProbe, centroidScoreThreshold, ndocs };
+        if (margin !== null) p.centroidScoreMargin = margin;
+        if (total !== null) p.nIvfProbeTotal = total;
+        out.push(p);
+      }
     }
   }
   return out;
@@ -159,8 +181,9 @@ export class PlaidReplayer {
     const estMs = new Float64Array(P);
     const T = rules.length;
     const D = grid.ndocs.length;
-    for (let i = 0; i < grid.nIvfProbe.length; i++) {
-      const { probed } = probeAndMask(s, a.nCentroids, qLen, grid.nIvfProbe[i]!, 0);
+    const probes = probings(grid);
+    for (let i = 0; i < probes.length; i++) {
+      const { probed } = probeAndMask(s, a.nCentroids, qLen, probes[i]!.nIvfProbe, 0, undefined, probes[i]!.total ?? undefined);
       const candidates = ivfUnion(a, probed, this.mark);
       const candTokens = tokensOf(a.doclens, candidates);
       for (let j = 0; j < T; j++) {

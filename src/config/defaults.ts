@@ -112,6 +112,13 @@ export interface PlaidParams {
    * the bundled model) is not pruned away entirely. Range ≥ 0; see bench/RESULTS.md (calibration).
    */
   centroidScoreMargin?: number;
+  /**
+   * plait's query-length-aware probing (absent: ColBERT's fixed ncells). The whole query probes at
+   * least this many centroids: each token probes max(nIvfProbe, ceil(nIvfProbeTotal / qLen)), so a
+   * 3-token keyword query probes as widely as a long question without making long queries pay for
+   * it. Short queries lose most documents at candidate generation (bench/RESULTS.md, calibration).
+   */
+  nIvfProbeTotal?: number;
 }
 
 /** ColBERT's k-dependent defaults: k ≤ 10 → (1, 0.5, 256); k ≤ 100 → (2, 0.45, 1024); else (4, 0.4, max(4k, 4096)). */
@@ -253,5 +260,7 @@ export const CALIBRATION_DEFAULTS = {
     ndocs: [256, 512, 1024, 2048, 4096, 8192, 16_384],
     /** Relative pruning margins (PlaidParams.centroidScoreMargin); null is ColBERT's absolute rule alone. */
     centroidScoreMargin: [null] as readonly (number | null)[],
+    /** Query-level probe minimums (PlaidParams.nIvfProbeTotal); null is ColBERT's fixed ncells. */
+    nIvfProbeTotal: [null, 16, 32, 64] as readonly (number | null)[],
   },
 } as const;

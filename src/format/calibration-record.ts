@@ -59,10 +59,8 @@ export function calibratedPlaidParams(calibration: IndexCalibration | undefined,
   if (calibration === undefined || !Array.isArray(calibration.buckets)) return null;
   const bucket = calibration.buckets.find((b) => b.maxTopK === null || topK <= b.maxTopK);
   if (bucket === undefined) return null;
-  const { nIvfProbe, centroidScoreThreshold, ndocs, centroidScoreMargin } = bucket.params;
-  const params: PlaidParams = { nIvfProbe, centroidScoreThreshold, ndocs: bucket.maxTopK === null ? Math.max(ndocs, 4 * topK) : ndocs };
-  if (centroidScoreMargin !== undefined) params.centroidScoreMargin = centroidScoreMargin;
-  return params;
+  const { ndocs } = bucket.params;
+  return { ...bucket.params, ndocs: bucket.maxTopK === null ? Math.max(ndocs, 4 * topK) : ndocs };
 }
 
 /**

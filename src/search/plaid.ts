@@ -101,8 +101,18 @@ const SHORT_QUERY = 16;
  * PlaidParams.centroidScoreMargin) a second pass also keeps every centroid within `margin` of some
  * token's own best centroid score: keep[c] |= max_i (S[c, i] − best_i) >= −margin.
  */
-export function probeAndMask(s: Float32Array, nCentroids: number, qLen: number, nIvfProbe: number, threshold: number, margin?: number): { probed: Int32Array; keep: Uint8Array } {
-  const p = Math.min(nIvfProbe, nCentroids);
+export function probeAndMask(
+  s: Float32Array,
+  nCentroids: number,
+  qLen: number,
+  nIvfProbe: number,
+  threshold: number,
+  margin?: number,
+  nIvfProbeTotal?: number,
+): { probed: Int32Array; keep: Uint8Array } {
+  // Query-length-aware probing (PlaidParams.nIvfProbeTotal): short queries probe more per token.
+  const perToken = nIvfProbeTotal === undefined || qLen === 0 ? nIvfProbe : Math.max(nIvfProbe, Math.ceil(nIvfProbeTotal / qLen));
+  const p = Math.min(perToken, nCentroids);
   const bestIds = new Int32Array(qLen * p).fill(-1);
   const bestScores = new Float32Array(qLen * p).fill(-Infinity);
   const keep = new Uint8Array(nCentroids);
@@ -114,7 +124,7 @@ export function probeAndMask(s: Float32Array, nCentroids: number, qLen: number, 
       if (v > max) max = v;
       const base = i * p;
       if (v > bestScores[base + p - 1]!) {
-        // Insert into token i's small sorted list (p is 1–4).
+        // Insert into token i's small sorted list (p is 1–4 at ColBERT's settings).
         let j = p - 1;
         while (j > 0 && v > bestScores[base + j - 1]!) {
           bestScores[base + j] = bestScores[base + j - 1]!;
@@ -265,7 +275,7 @@ export function plaidSearch(
   let t = performance.now();
   check?.();
   const s = centroidScores(a, q, kernels);
-  const { probed, keep } = probeAndMask(s, a.nCentroids, q.length, params.nIvfProbe, params.centroidScoreThreshold, params.centroidScoreMargin);
+  const { probed, keep } = probeAndMask(s, a.nCentroids, q.length, params.nIvfProbe, params.centroidScoreThreshold, params.centroidScoreMargin, params.nIvfProbeTotal);
   const candidates = ivfUnion(a, probed, mark);
   const t1 = performance.now();
 

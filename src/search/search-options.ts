@@ -26,6 +26,8 @@ export interface SearchOptions extends DeadlineOptions {
   ndocs?: number;
   /** plait's relative pruning margin (PlaidParams.centroidScoreMargin), ≥ 0; default: the index's calibration, else none. */
   centroidScoreMargin?: number;
+  /** Centroids the whole query probes at least (PlaidParams.nIvfProbeTotal), a positive integer; default: the index's calibration, else none. */
+  nIvfProbeTotal?: number;
   /** Query-token IDF weights (default: the model profile). */
   idfWeighting?: boolean;
   fusion?: 'minmax' | 'rrf';
@@ -67,6 +69,9 @@ export function resolveSearch(options: SearchOptions, model: ModelInfo, calibrat
   const margin = options.centroidScoreMargin ?? d.centroidScoreMargin;
   if (margin !== undefined && !(typeof margin === 'number' && margin >= 0)) throw invalidArgument('centroidScoreMargin', 'a number >= 0', margin);
   if (margin !== undefined) plaid.centroidScoreMargin = margin;
+  const total = options.nIvfProbeTotal ?? d.nIvfProbeTotal;
+  if (total !== undefined && !(Number.isInteger(total) && total >= 1)) throw invalidArgument('nIvfProbeTotal', 'a positive integer', total);
+  if (total !== undefined) plaid.nIvfProbeTotal = total;
   if (!Number.isInteger(plaid.nIvfProbe) || plaid.nIvfProbe < 1) throw invalidArgument('nIvfProbe', 'a positive integer', plaid.nIvfProbe);
   if (!Number.isInteger(plaid.ndocs) || plaid.ndocs < 1) throw invalidArgument('ndocs', 'a positive integer', plaid.ndocs);
   if (typeof plaid.centroidScoreThreshold !== 'number' || Number.isNaN(plaid.centroidScoreThreshold)) {
