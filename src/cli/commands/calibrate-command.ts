@@ -43,8 +43,11 @@ const fmtParams = (p: PlaidParams): string =>
   `ncells ${p.nIvfProbe}${p.nIvfProbeTotal === undefined ? '' : ` (at least ${p.nIvfProbeTotal} per query)`}, threshold ${p.centroidScoreThreshold}${p.centroidScoreMargin === undefined ? '' : ` or within ${p.centroidScoreMargin} of a token's best`}, ndocs ${p.ndocs}`;
 const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
 
-/** Human-readable lines of a calibration record (also used by `plait info`). */
-export function calibrationLines(c: IndexCalibration): string[] {
+/**
+ * Human-readable lines of a calibration record (also used by `plait info`); given the index's
+ * current document count, says when the record was measured on a different one.
+ */
+export function calibrationLines(c: IndexCalibration, documentsNow?: number): string[] {
   const kinds = Object.entries(c.queriesByKind)
     .map(([k, n]) => `${n} ${k}`)
     .join(', ');
@@ -59,7 +62,8 @@ export function calibrationLines(c: IndexCalibration): string[] {
         `${b.reached ? '' : ' — TARGET NOT REACHED'}; ColBERT defaults ${pct(b.defaults.fidelity)}, p50 ${b.defaults.p50Ms.toFixed(1)} ms`,
     );
   }
-  if (c.documents > 0) lines.push(`  (measured on ${c.documents} documents; re-run \`plait calibrate\` after large additions)`);
+  if (documentsNow !== undefined && documentsNow !== c.documents) lines.push(`  STALE: measured on ${c.documents} documents, the index now has ${documentsNow}; re-run \`plait calibrate\``);
+  else lines.push(`  (measured on ${c.documents} documents; re-run \`plait calibrate\` after large additions)`);
   return lines;
 }
 

@@ -188,7 +188,7 @@ export function registerIndexCommands(program: Command): void {
         `bytes/token  ${info.bytesPerToken.toFixed(2)} (codes + residuals; ${info.bytesPerTokenTotal.toFixed(2)} with everything)`,
         `built        ${m.createdAt} in ${(m.buildMs / 1000).toFixed(1)}s`,
         `kernels      ${o.kernels ? kernelsLine(kernelsStatus()) : info.kernels}`,
-        ...(m.calibration === undefined ? ["calibration  none: PLAID uses ColBERT's defaults (run `plait calibrate`)"] : calibrationLines(m.calibration)),
+        ...(m.calibration === undefined ? ["calibration  none: PLAID uses ColBERT's defaults (run `plait calibrate`)"] : calibrationLines(m.calibration, m.counts.documents)),
         'size on disk:',
         ...Object.entries(info.files).map(([f, b]) => `  ${f.padEnd(18)} ${formatBytes(b)}`),
         `  ${'total'.padEnd(18)} ${formatBytes(info.totalBytes)}`,
