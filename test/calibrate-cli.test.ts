@@ -45,7 +45,7 @@ test('index --calibrate → info shows the settings → search uses them → cal
   const info = plait('info', 'sample');
   assert.equal(info.code, 0, info.stderr);
   const p = cal.buckets[0]!.params;
-  assert.match(info.stdout, new RegExp(`k ≤ 10\\s+ncells ${p.nIvfProbe}, threshold ${p.centroidScoreThreshold}, ndocs ${p.ndocs}`));
+  assert.match(info.stdout, new RegExp(`k ≤ 10\\s+ncells ${p.nIvfProbe}${p.nIvfProbeTotal === undefined ? '' : ` \\(at least ${p.nIvfProbeTotal} per query\\)`}, threshold ${p.centroidScoreThreshold}, ndocs ${p.ndocs}`));
   assert.match(info.stdout, /ColBERT defaults \d+\.\d%/);
 
   const index = await openIndex(join(dir, 'indexes', 'sample'));
