@@ -109,6 +109,13 @@ export {
 } from './eval/index.js';
 export type { EvalQuery, Qrels, Run, RunHit, EvalResult, MetricName, MetricValues, LatencyStats, Comparison } from './eval/index.js';
 
+// Calibration of PLAID settings per index (issue 16)
+export { calibrateIndex } from './calibrate/calibrate-index.js';
+export type { CalibrateOptions, CalibrationResult } from './calibrate/calibrate-index.js';
+export { drawPseudoQueries, queryLogSample } from './calibrate/pseudo-queries.js';
+export type { PseudoQuery, PseudoQueryKind, PseudoQueryOptions } from './calibrate/pseudo-queries.js';
+export { calibratedPlaidParams, writeCalibration } from './format/calibration-record.js';
+export type { IndexCalibration, CalibratedBucket } from './format/calibration-record.js';
 // CLI and files hardening (issue 8): index name lookup, build clean-up, skipped queries, report provenance
 export { locateIndex, indexCandidates } from './format/index-path.js';
 export { cleanStaleBuilds, removeActiveBuildDirs } from './format/publish.js';

@@ -16,6 +16,7 @@ import { registerModelCommands } from './commands/model-commands.js';
 import { registerEvalCommand } from './commands/eval-command.js';
 import { registerQuickstartCommand } from './commands/quickstart-command.js';
 import { registerServeCommand } from './commands/serve-command.js';
+import { registerCalibrateCommand } from './commands/calibrate-command.js';
 import { registerExplainCommand } from './commands/explain-command.js';
 import { reportError } from './report-error.js';
 
@@ -47,6 +48,7 @@ export function buildProgram(options: { json?: boolean } = {}): Command {
   registerEvalCommand(program);
   registerQuickstartCommand(program);
   registerServeCommand(program);
+  registerCalibrateCommand(program);
   registerExplainCommand(program);
   return program;
 }

@@ -105,6 +105,20 @@ export interface PlaidParams {
   centroidScoreThreshold: number;
   /** Candidates kept after pruned centroid interaction (ColBERT's ndocs). */
   ndocs: number;
+  /**
+   * plait's relative pruning rule (absent: ColBERT's absolute threshold only). A centroid is also
+   * kept when it scores within this margin of some query token's own best centroid score, so a
+   * token whose best centroid sits below `centroidScoreThreshold` (common for short queries with
+   * the bundled model) is not pruned away entirely. Range ≥ 0; see bench/RESULTS.md (calibration).
+   */
+  centroidScoreMargin?: number;
+  /**
+   * plait's query-length-aware probing (absent: ColBERT's fixed ncells). The whole query probes at
+   * least this many centroids: each token probes max(nIvfProbe, ceil(nIvfProbeTotal / qLen)), so a
+   * 3-token keyword query probes as widely as a long question without making long queries pay for
+   * it. Short queries lose most documents at candidate generation (bench/RESULTS.md, calibration).
+   */
+  nIvfProbeTotal?: number;
 }
 
 /** ColBERT's k-dependent defaults: k ≤ 10 → (1, 0.5, 256); k ≤ 100 → (2, 0.45, 1024); else (4, 0.4, max(4k, 4096)). */
@@ -321,4 +335,57 @@ export const BUILD_MEMORY_DEFAULTS = {
    * tokenizer's text limit (ENCODER_DEFAULTS.maxTextLength).
    */
   splitBlockChars: 1 << 16,
+} as const;
+
+/**
+ * Per-index calibration of PLAID's settings (src/calibrate): pseudo-queries drawn from the corpus
+ * are searched exhaustively and replayed through PLAID over a grid; the cheapest grid point that
+ * reaches the fidelity target is stored in the manifest per k bucket.
+ */
+export const CALIBRATION_DEFAULTS = {
+  /**
+   * Share of the exhaustive top-k PLAID must find: the 0.99 the project promises (bench/RESULTS.md
+   * goals), now measured per index instead of assumed from MS MARCO.
+   */
+  target: 0.99,
+  /**
+   * Wall-clock budget of `plait calibrate`, seconds. Each pseudo-query costs one exhaustive pass
+   * (scifact, bundled model: ~1 s) plus a cheap grid replay, so 120 s covers ~100 queries there and
+   * all of them on cranfield/cisi-sized indexes.
+   */
+  budgetS: 120,
+  /**
+   * Budget of the optional build-time step (`plait index --calibrate`): half the on-demand one,
+   * since the bundled model's build is already long (scifact ~1 h on 2 cores: 60 s adds under 2%).
+   */
+  buildBudgetS: 60,
+  /** Pseudo-queries drawn (before the budget cuts them): 10 hits each give 1,200 judged top-10 slots. */
+  queries: 120,
+  /**
+   * Fewest pseudo-queries of each kind before a choice is trusted: at 10 hits a query, 20 queries
+   * resolve fidelity to 0.5% (one miss in 200). Fewer, and the record says `reached: false`.
+   */
+  minQueriesPerKind: 20,
+  /** Keyword pseudo-queries: 2–4 content words, the length of typed keyword queries (the issue's 323 biomedical ones). */
+  keywordWords: [2, 4],
+  /** Span pseudo-queries: 6–20 words, the length of natural-language questions (scifact claims ~12, cranfield ~18). */
+  spanWords: [6, 20],
+  /** Seed of the pseudo-query sample, so that a calibration is reproducible. */
+  seed: 20_260_416,
+  /** Representative k of each bucket (k ≤ 10, ≤ 100, > 100): the bucket's deepest k, 1000 for the open one. */
+  bucketK: [10, 100, 1000],
+  /**
+   * The grid. ncells from ColBERT's 1 up to 32 (the issue's held-out set needed 8); thresholds from
+   * ColBERT's 0.5 down to none (-1: the bundled model's centroid scores sit lower than ColBERTv2's);
+   * ndocs from ColBERT's 256 up to 16,384 (scifact has 24k passages).
+   */
+  grid: {
+    nIvfProbe: [1, 2, 4, 8, 16, 32],
+    centroidScoreThreshold: [0.5, 0.45, 0.4, 0.3, 0.2, -1],
+    ndocs: [256, 512, 1024, 2048, 4096, 8192, 16_384],
+    /** Relative pruning margins (PlaidParams.centroidScoreMargin); null is ColBERT's absolute rule alone. */
+    centroidScoreMargin: [null] as readonly (number | null)[],
+    /** Query-level probe minimums (PlaidParams.nIvfProbeTotal); null is ColBERT's fixed ncells. */
+    nIvfProbeTotal: [null, 16, 32, 64] as readonly (number | null)[],
+  },
 } as const;

@@ -11,6 +11,7 @@
  */
 import type { ModelInfo, ModelSpec } from '../encoder/types.js';
 import type { Nbits } from '../codec/residual-codec.js';
+import type { IndexCalibration } from './calibration-record.js';
 
 export const FORMAT_NAME = 'plait-index';
 /** Bump on any change to a file's layout; readers refuse other versions. 2: segmented codes/residuals, 64-bit IVF offsets. */
@@ -77,6 +78,8 @@ export interface IndexManifest {
   codec: { cutoffs: number[]; weights: number[]; avgResidual: number };
   settings: BuildSettings;
   files: Record<IndexFileRole, FileEntry>;
+  /** PLAID settings measured for this index by `plait calibrate` (absent: ColBERT's defaults). */
+  calibration?: IndexCalibration;
   /**
    * Documents a `skipInvalid` build left out, by kind (the corpus report's keys: `emptyText`,
    * `malformed`, `missingId`, `duplicateId`, `notUtf8`...); only kinds with a count. Absent in

@@ -148,10 +148,22 @@ const SHORT_QUERY = 16;
 
 /**
  * One pass over the K × qLen scores: each query token's top nIvfProbe centroids, and the pruning
- * mask keep[c] = max_i S[c, i] >= threshold.
+ * mask keep[c] = max_i S[c, i] >= threshold. With a `margin` (plait's relative rule, see
+ * PlaidParams.centroidScoreMargin) a second pass also keeps every centroid within `margin` of some
+ * token's own best centroid score: keep[c] |= max_i (S[c, i] − best_i) >= −margin.
  */
-export function probeAndMask(s: Float32Array, nCentroids: number, qLen: number, nIvfProbe: number, threshold: number): { probed: Int32Array; keep: Uint8Array } {
-  const p = Math.min(nIvfProbe, nCentroids);
+export function probeAndMask(
+  s: Float32Array,
+  nCentroids: number,
+  qLen: number,
+  nIvfProbe: number,
+  threshold: number,
+  margin?: number,
+  nIvfProbeTotal?: number,
+): { probed: Int32Array; keep: Uint8Array } {
+  // Query-length-aware probing (PlaidParams.nIvfProbeTotal): short queries probe more per token.
+  const perToken = nIvfProbeTotal === undefined || qLen === 0 ? nIvfProbe : Math.max(nIvfProbe, Math.ceil(nIvfProbeTotal / qLen));
+  const p = Math.min(perToken, nCentroids);
   const bestIds = new Int32Array(qLen * p).fill(-1);
   const bestScores = new Float32Array(qLen * p).fill(-Infinity);
   const keep = new Uint8Array(nCentroids);
@@ -163,7 +175,7 @@ export function probeAndMask(s: Float32Array, nCentroids: number, qLen: number, 
       if (v > max) max = v;
       const base = i * p;
       if (v > bestScores[base + p - 1]!) {
-        // Insert into token i's small sorted list (p is 1–4).
+        // Insert into token i's small sorted list (p is 1–4 at ColBERT's settings).
         let j = p - 1;
         while (j > 0 && v > bestScores[base + j - 1]!) {
           bestScores[base + j] = bestScores[base + j - 1]!;
@@ -175,6 +187,20 @@ export function probeAndMask(s: Float32Array, nCentroids: number, qLen: number, 
       }
     }
     keep[c] = max >= threshold ? 1 : 0;
+  }
+  if (margin !== undefined && p > 0) {
+    const floor = new Float32Array(qLen);
+    for (let i = 0; i < qLen; i++) floor[i] = bestScores[i * p]! - margin;
+    for (let c = 0; c < nCentroids; c++) {
+      if (keep[c] === 1) continue;
+      const row = c * qLen;
+      for (let i = 0; i < qLen; i++) {
+        if (s[row + i]! >= floor[i]!) {
+          keep[c] = 1;
+          break;
+        }
+      }
+    }
   }
   return { probed: bestIds, keep };
 }
@@ -246,6 +272,21 @@ function interactionScores(a: ScoringArrays, s: Float32Array, q: EncodedQuery, p
       from,
     );
   });
+  return out;
+}
+
+/**
+ * Centroid-interaction scores of every passage of the index, segment by segment (calibration
+ * replays PLAID's stages 2 and 3 from these; keep: the pruning mask, or null).
+ */
+export function allInteractionScores(a: ScoringArrays, s: Float32Array, q: EncodedQuery, keep: Uint8Array | null, kernels: Kernels): Float32Array {
+  const out = new Float32Array(a.doclens.length);
+  for (const seg of a.segments) {
+    const lo = seg.firstPid;
+    const hi = seg.firstPid + seg.passages;
+    if (lo >= hi) continue;
+    kernels.centroidInteraction(s, q.length, seg.codes, a.tokenStarts.subarray(lo, hi), a.doclens.subarray(lo, hi), hi - lo, keep, out.subarray(lo, hi), q.weights);
+  }
   return out;
 }
 
@@ -324,7 +365,7 @@ export function plaidSearch(
   let t = performance.now();
   check?.();
   const s = centroidScores(a, q, kernels);
-  const { probed, keep } = probeAndMask(s, a.nCentroids, q.length, params.nIvfProbe, params.centroidScoreThreshold);
+  const { probed, keep } = probeAndMask(s, a.nCentroids, q.length, params.nIvfProbe, params.centroidScoreThreshold, params.centroidScoreMargin, params.nIvfProbeTotal);
   const candidates = ivfUnion(a, probed, mark);
   const t1 = performance.now();
 

@@ -127,7 +127,7 @@ export class PlaitIndex {
 
   /** Applies the defaults (the index's model profile included) and validates the options. */
   resolveSearch(options: SearchOptions = {}): ResolvedSearch {
-    return resolveSearch(options, this.manifest.model);
+    return resolveSearch(options, this.manifest.model, this.manifest.calibration);
   }
 
   async search(query: string, options: SearchOptions = {}): Promise<SearchResult> {

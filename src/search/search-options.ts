@@ -7,6 +7,7 @@
 import { invalidArgument } from '../errors/index.js';
 import { SEARCH_DEFAULTS, plaidDefaultsFor, type PlaidParams } from '../config/defaults.js';
 import type { ModelInfo } from '../encoder/types.js';
+import { calibratedPlaidParams, type IndexCalibration } from '../format/calibration-record.js';
 import type { DeadlineOptions } from './deadline.js';
 
 export type SearchMode = 'late' | 'bm25' | 'hybrid';
@@ -23,6 +24,10 @@ export interface SearchOptions extends DeadlineOptions {
   centroidScoreThreshold?: number;
   /** Candidates kept after pruned centroid interaction (ColBERT's ndocs). */
   ndocs?: number;
+  /** plait's relative pruning margin (PlaidParams.centroidScoreMargin), ≥ 0; default: the index's calibration, else none. */
+  centroidScoreMargin?: number;
+  /** Centroids the whole query probes at least (PlaidParams.nIvfProbeTotal), a positive integer; default: the index's calibration, else none. */
+  nIvfProbeTotal?: number;
   /** Query-token IDF weights (default: the model profile). */
   idfWeighting?: boolean;
   fusion?: 'minmax' | 'rrf';
@@ -46,20 +51,27 @@ export interface ResolvedSearch {
 }
 
 /**
- * Applies the defaults and validates every field.
+ * Applies the defaults and validates every field. PLAID's defaults come from the index's
+ * calibration record when it has one (`plait calibrate`), else from ColBERT's table.
  * @throws PlaitError INVALID_ARGUMENT naming the first bad field.
  */
-export function resolveSearch(options: SearchOptions, model: ModelInfo): ResolvedSearch {
+export function resolveSearch(options: SearchOptions, model: ModelInfo, calibration?: IndexCalibration): ResolvedSearch {
   const topK = options.topK ?? SEARCH_DEFAULTS.topK;
   if (!Number.isInteger(topK) || topK < 1 || topK > SEARCH_DEFAULTS.maxTopK) throw invalidArgument('topK', `an integer in [1, ${SEARCH_DEFAULTS.maxTopK}]`, topK);
   const mode = options.mode ?? model.defaultMode;
   if (!['late', 'bm25', 'hybrid'].includes(mode)) throw invalidArgument('mode', '"late", "bm25" or "hybrid"', mode);
-  const d = plaidDefaultsFor(topK);
+  const d = calibratedPlaidParams(calibration, topK) ?? plaidDefaultsFor(topK);
   const plaid: PlaidParams = {
     nIvfProbe: options.nIvfProbe ?? d.nIvfProbe,
     centroidScoreThreshold: options.centroidScoreThreshold ?? d.centroidScoreThreshold,
     ndocs: options.ndocs ?? d.ndocs,
   };
+  const margin = options.centroidScoreMargin ?? d.centroidScoreMargin;
+  if (margin !== undefined && !(typeof margin === 'number' && margin >= 0)) throw invalidArgument('centroidScoreMargin', 'a number >= 0', margin);
+  if (margin !== undefined) plaid.centroidScoreMargin = margin;
+  const total = options.nIvfProbeTotal ?? d.nIvfProbeTotal;
+  if (total !== undefined && !(Number.isInteger(total) && total >= 1)) throw invalidArgument('nIvfProbeTotal', 'a positive integer', total);
+  if (total !== undefined) plaid.nIvfProbeTotal = total;
   if (!Number.isInteger(plaid.nIvfProbe) || plaid.nIvfProbe < 1) throw invalidArgument('nIvfProbe', 'a positive integer', plaid.nIvfProbe);
   if (!Number.isInteger(plaid.ndocs) || plaid.ndocs < 1) throw invalidArgument('ndocs', 'a positive integer', plaid.ndocs);
   if (typeof plaid.centroidScoreThreshold !== 'number' || Number.isNaN(plaid.centroidScoreThreshold)) {

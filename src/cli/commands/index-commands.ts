@@ -16,6 +16,8 @@ import { exitCleanlyOnSignals } from '../interrupt.js';
 import { prepareOutputDir } from '../validate.js';
 import { withHint } from '../report-error.js';
 import { announceBundledModel } from './model-commands.js';
+import { calibrateAfterBuild, calibrationLines } from './calibrate-command.js';
+import { CALIBRATION_DEFAULTS } from '../../config/defaults.js';
 
 /** The corpus report's kinds of invalid document and the error code each stands for. */
 export const SKIP_CODES: Record<string, string> = {
@@ -82,6 +84,7 @@ interface IndexCliOptions {
   textField?: string;
   titleField?: string;
   threads?: number;
+  calibrate?: number | true;
   quiet?: boolean;
   json?: boolean;
 }
@@ -109,6 +112,7 @@ export function registerIndexCommands(program: Command): void {
     .option('--text-field <field>', 'JSONL text field')
     .option('--title-field <field>', 'JSONL title field')
     .option('--threads <n>', `encoder worker threads, >= 0 (0 = in-process; default: one per core, at most ${ENCODER_DEFAULTS.maxAutoThreads})`, parseIntArg('threads', 0))
+    .option('--calibrate [budget-s]', `then calibrate PLAID's settings on pseudo-queries (plait calibrate), within this budget (default ${CALIBRATION_DEFAULTS.buildBudgetS} s)`, parseIntArg('calibrate', 1))
     .option('-q, --quiet', 'no progress output')
     .option('--json', 'print the result as JSON')
     .action(async (input: string, o: IndexCliOptions) => {
@@ -136,8 +140,9 @@ export function registerIndexCommands(program: Command): void {
         { progress, json: o.json === true, quiet: o.quiet === true },
       );
       const { manifest, report, path } = result;
+      if (o.calibrate !== undefined) manifest.calibration = (await calibrateAfterBuild(path, o.calibrate === true ? CALIBRATION_DEFAULTS.buildBudgetS : o.calibrate, progress)).calibration;
       if (o.json) {
-        printJson({ path, counts: manifest.counts, buildMs: manifest.buildMs, report });
+        printJson({ path, counts: manifest.counts, buildMs: manifest.buildMs, report, calibration: manifest.calibration });
         return;
       }
       const skipped = totalSkipped(report.skipped);
@@ -145,7 +150,8 @@ export function registerIndexCommands(program: Command): void {
         `indexed ${manifest.counts.documents} documents (${manifest.counts.passages} passages, ${manifest.counts.tokens} tokens, ` +
           `${manifest.counts.centroids} centroids) into ${path} in ${(manifest.buildMs / 1000).toFixed(1)}s` +
           (skipped > 0 ? `; skipped ${skipped} invalid (${describeSkipped(report.skipped)})` : '') +
-          '\n',
+          '\n' +
+          (manifest.calibration === undefined ? '' : `${calibrationLines(manifest.calibration).join('\n')}\n`),
       );
     });
 
@@ -182,6 +188,7 @@ export function registerIndexCommands(program: Command): void {
         `bytes/token  ${info.bytesPerToken.toFixed(2)} (codes + residuals; ${info.bytesPerTokenTotal.toFixed(2)} with everything)`,
         `built        ${m.createdAt} in ${(m.buildMs / 1000).toFixed(1)}s`,
         `kernels      ${o.kernels ? kernelsLine(kernelsStatus()) : info.kernels}`,
+        ...(m.calibration === undefined ? ["calibration  none: PLAID uses ColBERT's defaults (run `plait calibrate`)"] : calibrationLines(m.calibration, m.counts.documents)),
         'size on disk:',
         ...Object.entries(info.files).map(([f, b]) => `  ${f.padEnd(18)} ${formatBytes(b)}`),
         `  ${'total'.padEnd(18)} ${formatBytes(info.totalBytes)}`,

@@ -1,0 +1,212 @@
+/**
+ * `calibrateIndex(index, options)`: measures PLAID on this index and stores the cheapest settings
+ * that keep its promise (a share `target` of the exhaustive top-k, default 0.99) per k bucket.
+ *
+ *  1. Draw pseudo-queries from the corpus (keyword 2–4 words, titles, 6–20-word spans), or sample
+ *     the user's query log; encode them once.
+ *  2. For each query, within the time budget: exhaustive MaxSim (the oracle) and a replay of PLAID
+ *     over the whole grid (src/calibrate/plaid-replay.ts: every grid point for ~2 exhaustive passes).
+ *  3. Per bucket (k ≤ 10, ≤ 100, > 100), choose the cheapest point reaching the target on every
+ *     kind of query (choose-settings.ts); ColBERT's defaults are measured alongside.
+ *  4. Time the real `plaidSearch` at the chosen and default settings (p50), and write the record
+ *     into the manifest (temporary file + rename). Search uses it from the next open.
+ *
+ * Cost: bounded by `budgetS` (80% for step 2, the rest for step 4; each step stops between
+ * queries) and reported in the record (`costMs`, `queries`, `truncated`).
+ */
+import { CALIBRATION_DEFAULTS, plaidDefaultsFor, type PlaidParams } from '../config/defaults.js';
+import { PlaitError, invalidArgument } from '../errors/index.js';
+import { writeCalibration, type CalibratedBucket, type IndexCalibration } from '../format/calibration-record.js';
+import { getKernels } from '../kernels/index.js';
+import { idfWeights } from '../search/idf.js';
+import { plaidSearch, type EncodedQuery } from '../search/plaid.js';
+import type { PlaitIndex } from '../search/plait-index.js';
+import { chooseSettings, FidelityTally } from './choose-settings.js';
+import { PlaidReplayer, type ReplayGrid } from './plaid-replay.js';
+import { drawPseudoQueries, queryLogSample, type PseudoQuery } from './pseudo-queries.js';
+
+export interface CalibrateOptions {
+  /** Share of the exhaustive top-k to reach, in (0, 1] (default 0.99). */
+  target?: number;
+  /** Time budget, seconds (default CALIBRATION_DEFAULTS.budgetS). */
+  budgetS?: number;
+  /** A query log to calibrate on instead of pseudo-queries drawn from the corpus. */
+  queries?: readonly string[];
+  /** Queries drawn or sampled (default CALIBRATION_DEFAULTS.queries). */
+  count?: number;
+  seed?: number;
+  /** Grid of settings (default CALIBRATION_DEFAULTS.grid); ColBERT's defaults are always added. */
+  grid?: Partial<ReplayGrid>;
+  /** Write the record into the manifest (default true). */
+  write?: boolean;
+  /** Milliseconds clock the budget is checked against (default performance.now); read once per unit of work. */
+  clock?: () => number;
+  onProgress?: (p: { phase: 'replay' | 'timing'; done: number; total: number }) => void;
+}
+
+export interface CalibrationResult {
+  calibration: IndexCalibration;
+  /** Units of work done: queries replayed over the grid, and timed PLAID searches. */
+  work: { replayed: number; timed: number };
+}
+
+const BUCKET_MAX: Array<number | null> = [10, 100, null];
+/** Share of the budget for the replay; the rest times the chosen settings. */
+const REPLAY_SHARE = 0.8;
+
+function withDefaults(grid: ReplayGrid, bucketK: readonly number[]): ReplayGrid {
+  const add = (xs: readonly number[], x: number): number[] => (xs.includes(x) ? [...xs] : [...xs, x]);
+  let g: ReplayGrid = { nIvfProbe: [...grid.nIvfProbe], centroidScoreThreshold: [...grid.centroidScoreThreshold], ndocs: [...grid.ndocs] };
+  for (const k of bucketK) {
+    const d = plaidDefaultsFor(k);
+    g = { nIvfProbe: add(g.nIvfProbe, d.nIvfProbe), centroidScoreThreshold: add(g.centroidScoreThreshold, d.centroidScoreThreshold), ndocs: add(g.ndocs, d.ndocs) };
+  }
+  return {
+    nIvfProbe: [...g.nIvfProbe].sort((a, b) => a - b),
+    centroidScoreThreshold: [...g.centroidScoreThreshold].sort((a, b) => b - a),
+    ndocs: [...g.ndocs].sort((a, b) => a - b),
+    // ColBERT's rule (null) is always measured, for the defaults.
+    centroidScoreMargin: [null, ...(grid.centroidScoreMargin ?? []).filter((m) => m !== null)],
+    nIvfProbeTotal: [null, ...(grid.nIvfProbeTotal ?? []).filter((m) => m !== null)],
+  };
+}
+
+function pointOf(points: readonly PlaidParams[], p: PlaidParams): number {
+  return points.findIndex((x) => x.nIvfProbe === p.nIvfProbe && x.centroidScoreThreshold === p.centroidScoreThreshold && x.ndocs === p.ndocs && x.centroidScoreMargin === p.centroidScoreMargin && x.nIvfProbeTotal === p.nIvfProbeTotal);
+}
+
+function median(xs: number[]): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor((s.length - 1) / 2)]!;
+}
+
+function checkGridValues(name: string, xs: readonly number[], integer: boolean): void {
+  if (!Array.isArray(xs) || xs.length === 0 || xs.some((x) => typeof x !== 'number' || Number.isNaN(x) || (integer && (!Number.isInteger(x) || x < 1)))) {
+    throw invalidArgument(`grid.${name}`, integer ? 'a non-empty list of positive integers' : 'a non-empty list of numbers', xs);
+  }
+}
+
+/** Calibrates an open index (see the module header); writes the record unless `write: false`. */
+export async function calibrateIndex(index: PlaitIndex, options: CalibrateOptions = {}): Promise<CalibrationResult> {
+  const clock = options.clock ?? (() => performance.now());
+  const started = clock();
+  const wallStart = performance.now();
+  const target = options.target ?? CALIBRATION_DEFAULTS.target;
+  if (!(target > 0 && target <= 1)) throw invalidArgument('target', 'a number in (0, 1]', target);
+  const budgetS = options.budgetS ?? CALIBRATION_DEFAULTS.budgetS;
+  if (!(budgetS > 0) || !Number.isFinite(budgetS)) throw invalidArgument('budgetS', 'a positive number of seconds', budgetS);
+  const budgetMs = budgetS * 1000;
+  const count = options.count ?? CALIBRATION_DEFAULTS.queries;
+  if (!Number.isInteger(count) || count < 1) throw invalidArgument('count', 'a positive integer', count);
+  const base = CALIBRATION_DEFAULTS.grid;
+  const userGrid: ReplayGrid = {
+    nIvfProbe: options.grid?.nIvfProbe ?? base.nIvfProbe,
+    centroidScoreThreshold: options.grid?.centroidScoreThreshold ?? base.centroidScoreThreshold,
+    ndocs: options.grid?.ndocs ?? base.ndocs,
+    centroidScoreMargin: options.grid?.centroidScoreMargin ?? base.centroidScoreMargin,
+    nIvfProbeTotal: options.grid?.nIvfProbeTotal ?? base.nIvfProbeTotal,
+  };
+  checkGridValues('nIvfProbe', userGrid.nIvfProbe, true);
+  checkGridValues('centroidScoreThreshold', userGrid.centroidScoreThreshold, false);
+  checkGridValues('ndocs', userGrid.ndocs, true);
+
+  const manifest = index.manifest;
+  const nDocs = manifest.counts.documents;
+  const bucketK = CALIBRATION_DEFAULTS.bucketK.map((k) => Math.max(1, Math.min(k, nDocs)));
+  const grid = withDefaults(userGrid, CALIBRATION_DEFAULTS.bucketK);
+
+  // 1. Queries.
+  const seed = options.seed ?? CALIBRATION_DEFAULTS.seed;
+  const pseudo: PseudoQuery[] =
+    options.queries !== undefined ? queryLogSample(options.queries, { count, seed }) : drawPseudoQueries(index.docstore, { count, seed });
+  if (pseudo.length === 0) throw new PlaitError('INVALID_INPUT', { message: 'no queries to calibrate with (the corpus has no usable text, or the query log is empty)' });
+  const encoder = await index.encoder();
+  const embeddings = await encoder.encodeQueries(pseudo.map((q) => q.text));
+  const idf = index.resolveSearch({ mode: 'late' }).idf;
+  const df = idf ? index.docstore.tokenDf() : null;
+  const encoded: EncodedQuery[] = embeddings.map((e) => ({ vectors: e.vectors, length: e.length, weights: df === null ? null : idfWeights(e.tokenIds, df.df, df.n) }));
+
+  // 2. Replay.
+  const kernels = getKernels();
+  const arrays = index.scoringArrays;
+  const replayer = new PlaidReplayer({ arrays, kernels, pidToDoc: index.docstore.pidToDoc, nDocs, grid, bucketK });
+  const points = replayer.points;
+  const tally = new FidelityTally(points.length, bucketK.length);
+  let replayed = 0;
+  let truncated = false;
+  for (let i = 0; i < encoded.length; i++) {
+    if (clock() - started >= REPLAY_SHARE * budgetMs) {
+      truncated = true;
+      break;
+    }
+    if (encoded[i]!.length === 0) continue;
+    const r = replayer.replay(encoded[i]!);
+    tally.add(pseudo[i]!.kind, r.found, r.total, r.estMs);
+    replayed = i + 1;
+    options.onProgress?.({ phase: 'replay', done: i + 1, total: encoded.length });
+  }
+  if (tally.nQueries === 0) throw new PlaitError('INVALID_ARGUMENT', { message: `a budget of ${budgetS} s did not cover one query; give a larger budget`, budgetS });
+
+  // 3. Choice.
+  const choices = chooseSettings(points, tally, target, CALIBRATION_DEFAULTS.minQueriesPerKind);
+  const defaults = CALIBRATION_DEFAULTS.bucketK.map((k) => plaidDefaultsFor(k));
+  const defaultPoints = defaults.map((d) => pointOf(points, d));
+
+  // 4. Time the real plaidSearch at chosen and default settings, interleaved query by query.
+  const settings = [...choices.map((c) => c.params), ...defaults];
+  const times: number[][] = settings.map(() => []);
+  const mark = new Uint8Array(arrays.doclens.length);
+  let timed = 0;
+  for (let i = 0; i < replayed; i++) {
+    if (i >= 3 && clock() - started >= budgetMs) {
+      truncated = true;
+      break;
+    }
+    const q = encoded[i]!;
+    if (q.length === 0) continue;
+    for (let s = 0; s < settings.length; s++) {
+      const t = performance.now();
+      plaidSearch(arrays, q, settings[s]!, kernels, mark);
+      times[s]!.push(performance.now() - t);
+      timed++;
+    }
+    options.onProgress?.({ phase: 'timing', done: i + 1, total: replayed });
+  }
+
+  const queriesByKind: Record<string, number> = Object.fromEntries(tally.queries);
+  const buckets: CalibratedBucket[] = choices.map((c, b) => ({
+    maxTopK: BUCKET_MAX[b] ?? null,
+    k: bucketK[b]!,
+    params: c.params,
+    fidelity: c.fidelity,
+    fidelityByKind: c.fidelityByKind,
+    p50Ms: median(times[b]!),
+    reached: c.reached,
+    defaults: {
+      params: defaults[b]!,
+      fidelity: tally.fidelity(defaultPoints[b]!, b),
+      fidelityByKind: tally.fidelityByKind(defaultPoints[b]!, b),
+      p50Ms: median(times[choices.length + b]!),
+    },
+  }));
+  const calibration: IndexCalibration = {
+    createdAt: new Date().toISOString(),
+    target,
+    source: options.queries !== undefined ? 'query-log' : 'corpus',
+    queries: tally.nQueries,
+    queriesByKind,
+    gridPoints: points.length,
+    costMs: performance.now() - wallStart,
+    budgetMs,
+    truncated,
+    documents: nDocs,
+    passages: manifest.counts.passages,
+    buckets,
+  };
+  if (options.write ?? true) {
+    writeCalibration(index.path, calibration);
+    manifest.calibration = calibration;
+  }
+  return { calibration, work: { replayed: tally.nQueries, timed } };
+}

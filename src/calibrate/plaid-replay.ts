@@ -1,0 +1,221 @@
+/**
+ * PLAID replayed over a whole grid of settings for one query, at the cost of about two exhaustive
+ * passes instead of one PLAID search per grid point.
+ *
+ * Every stage of `plaidSearch` (src/search/plaid.ts) ranks passages by a score that does not
+ * depend on the settings: stage 2 by pruned centroid interaction (depends on the threshold only),
+ * stage 3 by full centroid interaction, stage 4 by exact MaxSim. So each score is computed once for
+ * every passage (exact MaxSim is the exhaustive oracle anyway), and a grid point only re-selects
+ * — same candidates in the same order, same `kernels.topK` — which gives exactly the passages
+ * plaidSearch returns (the differential test in test/calibrate.test.ts holds it to that).
+ *
+ * Cost of a grid point is estimated from the work its stages would do (doc tokens × query tokens
+ * looked up or scored), priced with the per-pair times measured on this very query's full passes.
+ */
+import type { Kernels } from '../kernels/types.js';
+import type { PlaidParams } from '../config/defaults.js';
+import { allInteractionScores, centroidScores, exhaustiveRange, ivfUnion, probeAndMask, type EncodedQuery, type ScoringArrays } from '../search/plaid.js';
+
+export interface ReplayGrid {
+  nIvfProbe: readonly number[];
+  centroidScoreThreshold: readonly number[];
+  ndocs: readonly number[];
+  /** Relative pruning margins (PlaidParams.centroidScoreMargin); null: ColBERT's rule. Default [null]. */
+  centroidScoreMargin?: readonly (number | null)[];
+  /** Query-level probe minimums (PlaidParams.nIvfProbeTotal); null: ColBERT's fixed ncells. Default [null]. */
+  nIvfProbeTotal?: readonly (number | null)[];
+}
+
+/** A probing rule: ncells per token and the optional query-level minimum. */
+interface Probing {
+  nIvfProbe: number;
+  total: number | null;
+}
+
+function probings(grid: ReplayGrid): Probing[] {
+  const out: Probing[] = [];
+  for (const nIvfProbe of grid.nIvfProbe) for (const total of grid.nIvfProbeTotal ?? [null]) out.push({ nIvfProbe, total });
+  return out;
+}
+
+/** A pruning rule: the absolute threshold and the optional relative margin. */
+interface Pruning {
+  threshold: number;
+  margin: number | null;
+}
+
+function prunings(grid: ReplayGrid): Pruning[] {
+  const out: Pruning[] = [];
+  for (const threshold of grid.centroidScoreThreshold) for (const margin of grid.centroidScoreMargin ?? [null]) out.push({ threshold, margin });
+  return out;
+}
+
+/**
+ * The grid points, probing-major: index = (i·T + j)·D + l, i over (ncells, probe total) pairs, j
+ * over (threshold, margin) pairs, l over ndocs. Optional fields appear only when set.
+ */
+export function gridPoints(grid: ReplayGrid): PlaidParams[] {
+  const out: PlaidParams[] = [];
+  for (const { nIvfProbe, total } of probings(grid)) {
+    for (const { threshold: centroidScoreThreshold, margin } of prunings(grid)) {
+      for (const ndocs of grid.ndocs) {
+        const p: PlaidParams = { nIvfProbe, centroidScoreThreshold, ndocs };
+        if (margin !== null) p.centroidScoreMargin = margin;
+        if (total !== null) p.nIvfProbeTotal = total;
+        out.push(p);
+      }
+    }
+  }
+  return out;
+}
+
+/** What one query measured: per grid point and bucket, how many of the exhaustive top-k were found. */
+export interface QueryReplay {
+  /** found[point · B + b]: exhaustive top-k documents of bucket b that the point's top-k holds. */
+  found: Int32Array;
+  /** Exhaustive top-k size per bucket (k, or fewer documents when the index is smaller). */
+  total: Int32Array;
+  /** Estimated PLAID time of each point, ms. */
+  estMs: Float64Array;
+  /** Measured: exhaustive pass, ms. */
+  exhaustiveMs: number;
+}
+
+export interface ReplayContext {
+  arrays: ScoringArrays;
+  kernels: Kernels;
+  /** pid → document (docRowid), as search collapses passages. */
+  pidToDoc: Int32Array;
+  nDocs: number;
+  grid: ReplayGrid;
+  bucketK: readonly number[];
+}
+
+/** Documents of a passage ranking, best first (max over each document's passages, ties by docRowid). */
+function topDocs(pids: Int32Array, scores: Float32Array, pidToDoc: Int32Array, best: Float32Array, touched: Int32Array, k: number): Int32Array {
+  let n = 0;
+  for (let i = 0; i < pids.length; i++) {
+    const d = pidToDoc[pids[i]!]!;
+    const s = scores[i]!;
+    if (best[d] === -Infinity) touched[n++] = d;
+    if (s > best[d]!) best[d] = s;
+  }
+  const docs = Array.from(touched.subarray(0, n)).sort((x, y) => best[y]! - best[x]! || x - y);
+  for (let i = 0; i < n; i++) best[touched[i]!] = -Infinity;
+  return Int32Array.from(docs.slice(0, k));
+}
+
+function select(kernels: Kernels, pids: Int32Array, perPassage: Float32Array, k: number): Int32Array {
+  const vals = new Float32Array(pids.length);
+  for (let i = 0; i < pids.length; i++) vals[i] = perPassage[pids[i]!]!;
+  const idx = kernels.topK(vals, pids.length, k);
+  const out = new Int32Array(idx.length);
+  for (let i = 0; i < idx.length; i++) out[i] = pids[idx[i]!]!;
+  return out;
+}
+
+function tokensOf(doclens: Int32Array, pids: Int32Array): number {
+  let t = 0;
+  for (const p of pids) t += doclens[p]!;
+  return t;
+}
+
+/** Scratch arrays reused across queries. */
+export class PlaidReplayer {
+  private readonly mark: Uint8Array;
+  private readonly best: Float32Array;
+  private readonly touched: Int32Array;
+  readonly points: PlaidParams[];
+  private readonly totalTokens: number;
+
+  constructor(private readonly ctx: ReplayContext) {
+    const n = ctx.arrays.doclens.length;
+    this.mark = new Uint8Array(n);
+    this.best = new Float32Array(ctx.nDocs).fill(-Infinity);
+    this.touched = new Int32Array(Math.max(ctx.nDocs, 1));
+    this.points = gridPoints(ctx.grid);
+    this.totalTokens = tokensOf(ctx.arrays.doclens, Int32Array.from({ length: n }, (_, i) => i));
+  }
+
+  /** The passages `plaidSearch` would return for each point (ascending pid order is not kept: best first). */
+  replay(q: EncodedQuery, visit?: (point: number, survivors: Int32Array, exact: Float32Array) => void): QueryReplay {
+    const { arrays: a, kernels, grid, bucketK, pidToDoc } = this.ctx;
+    const nP = a.doclens.length;
+    const qLen = q.length;
+    const B = bucketK.length;
+
+    // The oracle: exact MaxSim of every passage, and its documents' ranking.
+    let t = performance.now();
+    const exact = exhaustiveRange(a, q, 0, nP, kernels);
+    const exhaustiveMs = performance.now() - t;
+    const allPids = Int32Array.from({ length: nP }, (_, i) => i);
+    const kMax = Math.max(...bucketK);
+    const exactDocs = topDocs(allPids, exact, pidToDoc, this.best, this.touched, kMax);
+    const exactRank = new Map<number, number>();
+    for (let i = 0; i < exactDocs.length; i++) exactRank.set(exactDocs[i]!, i);
+    const total = Int32Array.from(bucketK, (k) => Math.min(k, exactDocs.length));
+
+    // Stage 1 and the interaction scores of every passage (full, and pruned per threshold).
+    t = performance.now();
+    const s = centroidScores(a, q, kernels);
+    const stage1Ms = performance.now() - t;
+    t = performance.now();
+    const full = allInteractionScores(a, s, q, null, kernels);
+    const ciMs = performance.now() - t;
+    const pairs = Math.max(1, this.totalTokens * qLen);
+    const msPerLookup = ciMs / pairs;
+    const msPerExact = exhaustiveMs / pairs;
+    const rules = prunings(grid);
+    const pruned = rules.map(({ threshold, margin }) => {
+      // The same mask plaidSearch computes (probeAndMask), so the replay cannot drift from it.
+      const { keep } = probeAndMask(s, a.nCentroids, qLen, 1, threshold, margin ?? undefined);
+      if (keep.every((x) => x === 1)) return full;
+      return allInteractionScores(a, s, q, keep, kernels);
+    });
+
+    const P = this.points.length;
+    const found = new Int32Array(P * B);
+    const estMs = new Float64Array(P);
+    const T = rules.length;
+    const D = grid.ndocs.length;
+    const probes = probings(grid);
+    for (let i = 0; i < probes.length; i++) {
+      const { probed } = probeAndMask(s, a.nCentroids, qLen, probes[i]!.nIvfProbe, 0, undefined, probes[i]!.total ?? undefined);
+      const candidates = ivfUnion(a, probed, this.mark);
+      const candTokens = tokensOf(a.doclens, candidates);
+      for (let j = 0; j < T; j++) {
+        for (let l = 0; l < D; l++) {
+          const point = (i * T + j) * D + l;
+          const ndocs = grid.ndocs[l]!;
+          let lookups = 0;
+          let pids = candidates;
+          if (pids.length > ndocs) {
+            lookups += candTokens * qLen;
+            pids = select(kernels, pids, pruned[j]!, ndocs);
+          }
+          const keepN = Math.max(1, Math.floor(ndocs / 4));
+          if (pids.length > keepN) {
+            lookups += tokensOf(a.doclens, pids) * qLen;
+            pids = select(kernels, pids, full, keepN);
+          }
+          const exactPairs = tokensOf(a.doclens, pids) * qLen;
+          estMs[point] = stage1Ms + lookups * msPerLookup + exactPairs * msPerExact;
+          const sc = new Float32Array(pids.length);
+          for (let x = 0; x < pids.length; x++) sc[x] = exact[pids[x]!]!;
+          visit?.(point, pids, sc);
+          const docs = topDocs(pids, sc, pidToDoc, this.best, this.touched, kMax);
+          for (let b = 0; b < B; b++) {
+            const k = bucketK[b]!;
+            let f = 0;
+            for (let x = 0; x < Math.min(k, docs.length); x++) {
+              const r = exactRank.get(docs[x]!);
+              if (r !== undefined && r < k) f++;
+            }
+            found[point * B + b] = f;
+          }
+        }
+      }
+    }
+    return { found, total, estMs, exhaustiveMs };
+  }
+}

@@ -1,0 +1,119 @@
+/**
+ * `plait calibrate <index>`: measure PLAID on the index with pseudo-queries (or a query log) and
+ * store the cheapest settings reaching the fidelity target in its manifest; also the build-time
+ * step behind `plait index --calibrate`, and the lines `plait info` shows.
+ */
+import type { Command } from 'commander';
+import { readFile } from 'node:fs/promises';
+import { CALIBRATION_DEFAULTS, type PlaidParams } from '../../config/defaults.js';
+import { calibrateIndex, type CalibrationResult } from '../../calibrate/calibrate-index.js';
+import type { IndexCalibration } from '../../format/calibration-record.js';
+import { readQueries } from '../../eval/index.js';
+import { openIndex } from '../../search/plait-index.js';
+import { invalidArgument } from '../../errors/index.js';
+import { ProgressReporter, formatSeconds } from '../progress.js';
+import { parseIntArg, printJson } from '../options.js';
+
+interface CalibrateCliOptions {
+  queries?: string;
+  target: number;
+  budgetS: number;
+  count: number;
+  seed?: number;
+  dryRun?: boolean;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+function parsePositive(name: string): (v: string) => number {
+  return (v: string) => {
+    const n = Number(v);
+    if (!(n > 0) || !Number.isFinite(n)) throw invalidArgument(name, 'a positive number', v);
+    return n;
+  };
+}
+
+/** A query log: BEIR queries.jsonl, TSV or TREC topics (as `plait eval` reads them), or one query per line (.txt). */
+async function readQueryLog(path: string): Promise<string[]> {
+  if (/\.txt$/i.test(path)) return (await readFile(path, 'utf8')).split(/\r?\n/).filter((l) => l.trim().length > 0);
+  return (await readQueries(path)).map((q) => q.text);
+}
+
+const fmtParams = (p: PlaidParams): string =>
+  `ncells ${p.nIvfProbe}${p.nIvfProbeTotal === undefined ? '' : ` (at least ${p.nIvfProbeTotal} per query)`}, threshold ${p.centroidScoreThreshold}${p.centroidScoreMargin === undefined ? '' : ` or within ${p.centroidScoreMargin} of a token's best`}, ndocs ${p.ndocs}`;
+const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
+
+/**
+ * Human-readable lines of a calibration record (also used by `plait info`); given the index's
+ * current document count, says when the record was measured on a different one.
+ */
+export function calibrationLines(c: IndexCalibration, documentsNow?: number): string[] {
+  const kinds = Object.entries(c.queriesByKind)
+    .map(([k, n]) => `${n} ${k}`)
+    .join(', ');
+  const lines = [
+    `calibration  ${c.createdAt}: target ${pct(c.target)} of the exhaustive top-k; ${c.queries} ${c.source === 'query-log' ? 'logged' : 'pseudo-'}queries (${kinds}), ` +
+      `${c.gridPoints} grid points, ${formatSeconds(c.costMs / 1000)} of a ${formatSeconds(c.budgetMs / 1000)} budget${c.truncated ? ' (cut by the budget)' : ''}`,
+  ];
+  for (const b of c.buckets) {
+    const bucket = b.maxTopK === null ? `k > 100` : `k ≤ ${b.maxTopK}`;
+    lines.push(
+      `  ${bucket.padEnd(8)} ${fmtParams(b.params)}${b.maxTopK === null ? ' (at least 4·k)' : ''}: ${pct(b.fidelity)} of top-${b.k}, p50 ${b.p50Ms.toFixed(1)} ms` +
+        `${b.reached ? '' : ' — TARGET NOT REACHED'}; ColBERT defaults ${pct(b.defaults.fidelity)}, p50 ${b.defaults.p50Ms.toFixed(1)} ms`,
+    );
+  }
+  if (documentsNow !== undefined && documentsNow !== c.documents) lines.push(`  STALE: measured on ${c.documents} documents, the index now has ${documentsNow}; re-run \`plait calibrate\``);
+  else lines.push(`  (measured on ${c.documents} documents; re-run \`plait calibrate\` after large additions)`);
+  return lines;
+}
+
+/** The optional build-time step: calibrate a just-built index within `budgetS`. */
+export async function calibrateAfterBuild(path: string, budgetS: number, progress: ProgressReporter): Promise<CalibrationResult> {
+  const index = await openIndex(path, { encoderOptions: { threads: 1 } });
+  try {
+    return await calibrateIndex(index, { budgetS, onProgress: (p) => progress.update(`calibrate ${p.phase}`, p.done, p.total) });
+  } finally {
+    progress.done();
+    await index.close();
+  }
+}
+
+export function registerCalibrateCommand(program: Command): void {
+  program
+    .command('calibrate')
+    .description('measure PLAID on this index and store the cheapest settings that find the target share of the exhaustive top-k')
+    .argument('<index>', 'index name or path')
+    .option('--queries <file>', 'a query log to calibrate on (BEIR queries.jsonl, TSV, TREC topics, or .txt one per line); default: pseudo-queries from the corpus')
+    .option('--target <share>', 'fidelity target: share of the exhaustive top-k to find', parsePositive('target'), CALIBRATION_DEFAULTS.target)
+    .option('--budget-s <seconds>', 'time budget', parsePositive('budgetS'), CALIBRATION_DEFAULTS.budgetS)
+    .option('--count <n>', 'queries drawn (before the budget cuts them)', parseIntArg('count', 1), CALIBRATION_DEFAULTS.queries)
+    .option('--seed <n>', 'seed of the query sample', parseIntArg('seed', 0))
+    .option('--dry-run', 'measure and print, but leave the manifest as it is')
+    .option('--json', 'print the record as JSON')
+    .option('-q, --quiet', 'no progress output')
+    .action(async (name: string, o: CalibrateCliOptions) => {
+      const progress = ProgressReporter.auto(o.quiet === true || o.json === true);
+      const queries = o.queries === undefined ? undefined : await readQueryLog(o.queries);
+      const index = await openIndex(name, { encoderOptions: { threads: 1 } });
+      let result: CalibrationResult;
+      try {
+        result = await calibrateIndex(index, {
+          target: o.target,
+          budgetS: o.budgetS,
+          count: o.count,
+          seed: o.seed,
+          queries,
+          write: o.dryRun !== true,
+          onProgress: (p) => progress.update(p.phase, p.done, p.total),
+        });
+      } finally {
+        progress.done();
+        await index.close();
+      }
+      if (o.json) {
+        printJson({ path: index.path, written: o.dryRun !== true, calibration: result.calibration });
+        return;
+      }
+      process.stdout.write(`${calibrationLines(result.calibration).join('\n')}\n${o.dryRun ? 'dry run: manifest unchanged' : `stored in ${index.path}/manifest.json`}\n`);
+    });
+}

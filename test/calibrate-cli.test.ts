@@ -1,0 +1,72 @@
+/**
+ * Calibration through the CLI on real text (the sample corpus, bundled model): `plait index
+ * --calibrate` stores a record, `plait info` shows it, `plait search` uses it, `plait calibrate
+ * --queries log --dry-run` measures on a query log without touching the manifest.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { openIndex } from '../src/search/plait-index.js';
+import type { IndexCalibration } from '../src/format/calibration-record.js';
+
+const BIN = fileURLToPath(new URL('../../bin/plait.js', import.meta.url));
+const SAMPLE = fileURLToPath(new URL('../../examples/sample-corpus.jsonl', import.meta.url));
+let dir: string;
+
+function plait(...args: string[]): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', cwd: dir, env: { ...process.env, PLAIT_INDEX_DIR: join(dir, 'indexes') } });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'plait-calibrate-cli-'));
+});
+
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+test('index --calibrate → info shows the settings → search uses them → calibrate on a query log (dry run)', async () => {
+  const built = plait('index', SAMPLE, '--index', 'sample', '--threads', '1', '--calibrate', '60', '--json', '-q');
+  assert.equal(built.code, 0, built.stderr);
+  const out = JSON.parse(built.stdout) as { calibration: IndexCalibration };
+  const cal = out.calibration;
+  assert.equal(cal.source, 'corpus');
+  assert.deepEqual(cal.buckets.map((b) => b.maxTopK), [10, 100, null]);
+  assert.ok(cal.queries >= 20 && cal.queriesByKind.keyword! > 0 && cal.queriesByKind.span! > 0, JSON.stringify(cal.queriesByKind));
+  // 40 documents: the k ≤ 10 bucket reaches 0.99 of the exhaustive top-10.
+  assert.ok(cal.buckets[0]!.fidelity >= 0.99, JSON.stringify(cal.buckets[0]));
+  const manifestPath = join(dir, 'indexes', 'sample', 'manifest.json');
+  const stored = JSON.parse(readFileSync(manifestPath, 'utf8')) as { calibration: IndexCalibration };
+  assert.deepEqual(stored.calibration, cal);
+
+  const info = plait('info', 'sample');
+  assert.equal(info.code, 0, info.stderr);
+  const p = cal.buckets[0]!.params;
+  assert.match(info.stdout, new RegExp(`k ≤ 10\\s+ncells ${p.nIvfProbe}${p.nIvfProbeTotal === undefined ? '' : ` \\(at least ${p.nIvfProbeTotal} per query\\)`}, threshold ${p.centroidScoreThreshold}, ndocs ${p.ndocs}`));
+  assert.match(info.stdout, /ColBERT defaults \d+\.\d%/);
+
+  const index = await openIndex(join(dir, 'indexes', 'sample'));
+  try {
+    assert.deepEqual(index.resolveSearch({ topK: 10 }).plaid, p);
+    assert.equal(index.resolveSearch({ topK: 10, ndocs: 64 }).plaid.ndocs, 64);
+  } finally {
+    await index.close();
+  }
+
+  writeFileSync(join(dir, 'log.txt'), 'bread and yeast\nhoneybee dance\nglaciers carving valleys\ncoral reefs\n');
+  const before = readFileSync(manifestPath, 'utf8');
+  const dry = plait('calibrate', 'sample', '--queries', join(dir, 'log.txt'), '--dry-run', '--json', '--budget-s', '30');
+  assert.equal(dry.code, 0, dry.stderr);
+  const d = JSON.parse(dry.stdout) as { written: boolean; calibration: IndexCalibration };
+  assert.equal(d.written, false);
+  assert.equal(d.calibration.source, 'query-log');
+  assert.deepEqual(d.calibration.queriesByKind, { log: 4 });
+  assert.equal(readFileSync(manifestPath, 'utf8'), before);
+
+  const bad = plait('calibrate', 'sample', '--target', '2');
+  assert.equal(bad.code, 2, bad.stderr);
+  assert.match(bad.stderr, /INVALID_ARGUMENT/);
+});
