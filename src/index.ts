@@ -79,3 +79,10 @@ export {
   renderReportHtml,
 } from './eval/index.js';
 export type { EvalQuery, Qrels, Run, RunHit, EvalResult, MetricName, MetricValues, LatencyStats, Comparison } from './eval/index.js';
+
+// Index format 2 and scale (issue 9): segments, memory mapping, integrity checks, long documents
+export { verifyIndex, loadIndexData } from './format/index-reader.js';
+export type { IndexData, IndexSegment, LoadIndexOptions, VerifyMode } from './format/index-reader.js';
+export { segmentFileName, listedFiles } from './format/manifest.js';
+export type { SegmentEntry, FileEntry } from './format/manifest.js';
+export { splitLongText } from './indexer/split-passages.js';
