@@ -120,3 +120,9 @@ export type { IndexCalibration, CalibratedBucket } from './format/calibration-re
 export { locateIndex, indexCandidates } from './format/index-path.js';
 export { cleanStaleBuilds, removeActiveBuildDirs } from './format/publish.js';
 export type { SkippedQuery, ComparisonMeta } from './eval/index.js';
+// Index format 2 and scale (issue 9): segments, memory mapping, integrity checks, long documents
+export { verifyIndex, loadIndexData } from './format/index-reader.js';
+export type { IndexData, IndexSegment, LoadIndexOptions, VerifyMode } from './format/index-reader.js';
+export { segmentFileName, listedFiles } from './format/manifest.js';
+export type { SegmentEntry, FileEntry } from './format/manifest.js';
+export { splitLongText } from './indexer/split-passages.js';

@@ -9,13 +9,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fromFloat16, toFloat16 } from '../src/codec/float16.js';
-import { SampleSpill, VectorReservoir } from '../src/indexer/sample-store.js';
+import { RowReservoir, SampleSpill } from '../src/indexer/sample-store.js';
 import { splitIntoPassages, splitLongText } from '../src/indexer/split-passages.js';
 import { buildIndex } from '../src/indexer/build-index.js';
 import { openIndex } from '../src/search/plait-index.js';
 import { ENCODER_DEFAULTS } from '../src/config/defaults.js';
 import { Random } from '../src/util/random.js';
-import { trainKmeans } from '../src/indexer/kmeans.js';
+import { halfRows, trainKmeans } from '../src/indexer/kmeans.js';
 import { typescriptKernels } from '../src/kernels/index.js';
 import type { TokenizedText } from '../src/encoder/types.js';
 import { makeTinyColbert } from '../fixtures/tiny-colbert.js';
@@ -40,35 +40,27 @@ test('float16: hand-checked encodings, round to nearest, and a round trip within
   for (let i = 0; i < v.length; i++) assert.ok(Math.abs(bv[i]! - v[i]!) <= Math.max(Math.abs(v[i]!) * 2 ** -11, 2 ** -25), `${v[i]} → ${bv[i]}`);
 });
 
-test('the reservoir keeps min(total, capacity) rows (as float16), all of them offered rows, deterministically for a seed', () => {
-  const dim = 4;
-  // Row r = [r >> 10, r & 1023, 0, 0]: both parts exact in half precision.
-  const offered = (n: number): Float32Array => Float32Array.from({ length: n * dim }, (_, i) => {
-    const r = Math.floor(i / dim);
-    return i % dim === 0 ? r >> 10 : i % dim === 1 ? r & 1023 : 0;
-  });
+test('the reservoir keeps min(total, capacity) distinct offered row numbers, uniformly, deterministically for a seed', () => {
   const take = (seed: number, n: number, cap: number): number[] => {
-    const r = new VectorReservoir(cap, dim, new Random(seed));
-    const all = offered(n);
-    for (let i = 0; i < n; i += 7) r.add(all.subarray(i * dim, Math.min(n, i + 7) * dim), Math.min(7, n - i));
+    const r = new RowReservoir(cap, new Random(seed));
+    for (let i = 0; i < n; i += 7) r.add(Math.min(7, n - i));
     assert.equal(r.total, n);
-    const half = r.shuffled();
-    assert.equal(half.length, Math.min(n, cap) * dim);
-    const rows = new Float32Array(half.length);
-    fromFloat16(half, rows);
-    return Array.from({ length: rows.length / dim }, (_, i) => rows[i * dim]! * 1024 + rows[i * dim + 1]!);
+    const rows = r.shuffled();
+    assert.equal(rows.length, Math.min(n, cap));
+    return Array.from(rows);
   };
   const few = take(1, 50, 100);
   assert.deepEqual([...few].sort((a, b) => a - b), Array.from({ length: 50 }, (_, i) => i));
   const many = take(1, 100_000, 64);
   assert.equal(new Set(many).size, 64);
+  assert.ok(many.every((r) => Number.isInteger(r) && r >= 0 && r < 100_000));
   assert.deepEqual(take(1, 100_000, 64), many);
   // Uniform: the kept rows' mean is near the mean of all offered rows (49,999.5; sd of the mean ≈ 3,600).
   const mean = many.reduce((a, b) => a + b, 0) / many.length;
   assert.ok(Math.abs(mean - 49_999.5) < 15_000, `mean ${mean}`);
 });
 
-test('the sample spill gives back each passage (float16-rounded vectors, exact token ids), in runs', () => {
+test('the sample spill gives back each passage (float16-rounded vectors, exact token ids), in runs, and scattered rows', () => {
   const dir = mkdtempSync(join(tmpdir(), 'plait-spill-'));
   const dim = 8;
   const spill = new SampleSpill(join(dir, 'sample'), dim);
@@ -87,6 +79,12 @@ test('the sample spill gives back each passage (float16-rounded vectors, exact t
       assert.deepEqual(Array.from(b.tokenIds), Array.from(p.tokenIds));
       for (let j = 0; j < p.vectors.length; j++) assert.ok(Math.abs(b.vectors[j]! - p.vectors[j]!) <= Math.abs(p.vectors[j]!) * 2 ** -11 + 2 ** -24);
     });
+    // Rows by number across passages (k-means reads its training rows this way).
+    const all = back.flatMap((b) => Array.from({ length: b.length }, (_, r) => b.vectors.subarray(r * dim, (r + 1) * dim)));
+    const pick = Float64Array.of(0, 3, 4, 17, all.length - 1);
+    const got = new Float32Array(pick.length * dim);
+    spill.readRows(pick, 1, pick.length, got);
+    for (let m = 1; m < pick.length; m++) assert.deepEqual(Array.from(got.subarray((m - 1) * dim, m * dim)), Array.from(all[pick[m]!]!), `row ${pick[m]}`);
   } finally {
     spill.dispose();
     rmSync(dir, { recursive: true, force: true });
@@ -167,6 +165,6 @@ test('k-means on half-float vectors (converted block by block) equals k-means on
   const same = new Float32Array(v.length);
   fromFloat16(half, same);
   const a = await trainKmeans(same, n, dim, 16, { iters: 3, seed: 4, kernels: typescriptKernels });
-  const b = await trainKmeans({ half }, n, dim, 16, { iters: 3, seed: 4, kernels: typescriptKernels });
+  const b = await trainKmeans(halfRows(half, dim), n, dim, 16, { iters: 3, seed: 4, kernels: typescriptKernels });
   assert.deepEqual(Array.from(b), Array.from(a));
 });

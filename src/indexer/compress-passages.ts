@@ -3,9 +3,10 @@
  * corpus, or precomputed/synthetic vectors): sample passages, train k-means centroids, fit the
  * residual codec on held-out vectors, then compress every passage chunk by chunk into the writer.
  *
- * Memory does not grow with the corpus (issue 9): of the sample, only a uniform reservoir of the
- * vectors k-means trains on plus the held-out ones stays in memory (2^18 + 50k vectors at most,
- * as float16; k-means converts them block by block);
+ * Memory does not grow with the corpus (issue 9): the sample is spilled as float16 to a temporary
+ * file; a reservoir keeps the row numbers of the vectors k-means trains on plus the held-out ones
+ * (2^18 + 50k at most), and k-means reads its rows back block by block; only the held-out vectors
+ * (≤ 50k) are in memory;
  * every sampled passage is spilled as float16 to a temporary file and read back when its pid comes
  * up, so it is encoded once. Chunks are sized in bytes of float32 vectors
  * (BUILD_MEMORY_DEFAULTS.chunkBytes), not passages, so a 512-d model holds as little as a 128-d one.
@@ -18,11 +19,10 @@ import { ResidualCodec, type Nbits } from '../codec/residual-codec.js';
 import type { TokenEmbeddings } from '../encoder/types.js';
 import type { Kernels } from '../kernels/types.js';
 import { Random } from '../util/random.js';
-import { centroidCount, trainKmeans, type HalfVectors } from './kmeans.js';
-import { fromFloat16 } from '../codec/float16.js';
+import { centroidCount, trainKmeans, type VectorRows } from './kmeans.js';
 import { IndexWriter } from './index-writer.js';
 import { ParallelAssigner } from './parallel-assign.js';
-import { SampleSpill, VectorReservoir } from './sample-store.js';
+import { RowReservoir, SampleSpill } from './sample-store.js';
 
 export interface EmbeddingSource {
   readonly nPassages: number;
@@ -68,7 +68,7 @@ export async function compressPassages(dir: string, source: EmbeddingSource, o: 
   const rng = new Random(o.seed);
   const nSample = sampleSize(nPassages);
   const samplePids = rng.sampleDistinct(nPassages, nSample); // ascending
-  const reservoir = new VectorReservoir(BUILD_DEFAULTS.kmeansMaxSample + BUILD_DEFAULTS.heldoutMax, dim, rng);
+  const reservoir = new RowReservoir(BUILD_DEFAULTS.kmeansMaxSample + BUILD_DEFAULTS.heldoutMax, rng);
   const spill = new SampleSpill(join(dir, 'sample'), dim);
   try {
     // Steps of at most ~chunkBytes of vectors (guessing 128 tokens a passage until the first step is
@@ -81,23 +81,26 @@ export async function compressPassages(dir: string, source: EmbeddingSource, o: 
       embs.forEach((e, j) => {
         checkDim(e, dim, pids[j]!);
         spill.append(e);
-        reservoir.add(e.vectors, e.length);
+        reservoir.add(e.length);
       });
       o.progress('sample', Math.min(i + sampleStep, nSample), nSample);
     }
     const sampleTokens = reservoir.total;
     if (sampleTokens === 0) throw new PlaitError('EMPTY_CORPUS', { message: 'the sampled passages have no tokens (every text is empty to the model)' });
 
-    // The reservoir, shuffled: its first rows are held out for the codec (ColBERT: 5%), the rest
-    // (capped) train k-means. Tiny samples use every vector for both.
+    // The reservoir's rows, shuffled: the first are held out for the codec (ColBERT: 5%), the rest
+    // (capped) train k-means, both read back from the spill (in row order, so reads are
+    // sequential). Tiny samples use every vector for both.
     const rows = reservoir.shuffled();
     const tiny = sampleTokens < 256;
     const nHeldout = tiny ? sampleTokens : Math.min(BUILD_DEFAULTS.heldoutMax, Math.max(1, Math.floor(sampleTokens * BUILD_DEFAULTS.heldoutFraction)));
     const trainFrom = tiny ? 0 : nHeldout;
     const nTrain = Math.min(BUILD_DEFAULTS.kmeansMaxSample, sampleTokens - trainFrom, reservoir.size - trainFrom);
+    const heldoutRows = rows.slice(0, nHeldout).sort();
+    const trainRows = rows.slice(trainFrom, trainFrom + nTrain).sort();
     const heldout = new Float32Array(nHeldout * dim);
-    fromFloat16(rows.subarray(0, nHeldout * dim), heldout);
-    const train: HalfVectors = { half: rows.subarray(trainFrom * dim, (trainFrom + nTrain) * dim) };
+    spill.readRows(heldoutRows, 0, nHeldout, heldout);
+    const train: VectorRows = { read: (from, to, out) => spill.readRows(trainRows, from, to, out) };
     const meanTokens = sampleTokens / nSample;
     const estimatedTokens = meanTokens * nPassages;
     const k = centroidCount(estimatedTokens, nTrain);
@@ -125,7 +128,7 @@ interface Prepared {
   assigner: ParallelAssigner;
   samplePids: Int32Array;
   spill: SampleSpill;
-  train: HalfVectors;
+  train: VectorRows;
   nTrain: number;
   heldout: Float32Array;
   nHeldout: number;

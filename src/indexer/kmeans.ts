@@ -4,9 +4,9 @@
  * Initialisation: k distinct sampled vectors. Empty clusters are re-seeded from random vectors.
  * The assignment step, the hot loop, is the `assignNearest` kernel.
  *
- * The training vectors may be float32 or, to halve a build's largest allocation (2^18 × 512-d
- * vectors are 512 MiB in float32), float16 (`HalfVectors`): each pass then converts blocks of
- * KMEANS_BLOCK rows into one reused float32 buffer, so memory is the half-precision set plus a block.
+ * The training vectors may be one float32 array or any `VectorRows` source (a build reads them
+ * from its float16 sample spill on disk: 2^18 × 512-d vectors would be 512 MiB in float32): each
+ * pass then reads blocks of KMEANS_BLOCK rows into one reused float32 buffer, so memory is a block.
  */
 import { getKernels } from '../kernels/index.js';
 import type { Kernels } from '../kernels/types.js';
@@ -16,9 +16,15 @@ import { normalizeRows } from '../util/vectors.js';
 import type { AssignFn } from './parallel-assign.js';
 import { fromFloat16 } from '../codec/float16.js';
 
-/** Training vectors stored as IEEE half floats, row-major n × dim. */
-export interface HalfVectors {
-  half: Uint16Array;
+/** Training vectors read by row range. */
+export interface VectorRows {
+  /** Writes rows [from, to) as float32 into `out` (at least (to − from)·dim long). */
+  read(from: number, to: number, out: Float32Array): void;
+}
+
+/** Rows of a row-major float16 matrix. */
+export function halfRows(half: Uint16Array, dim: number): VectorRows {
+  return { read: (from, to, out) => fromFloat16(half.subarray(from * dim, to * dim), out.subarray(0, (to - from) * dim)) };
 }
 
 /** Rows converted to float32 per assignment call when training on half floats. */
@@ -40,7 +46,7 @@ export function centroidCount(estimatedTokens: number, sampleVectors: number): n
   return Math.max(1, Math.min(k, sampleVectors));
 }
 
-export async function trainKmeans(vectors: Float32Array | HalfVectors, n: number, dim: number, k: number, options: KmeansOptions): Promise<Float32Array> {
+export async function trainKmeans(vectors: Float32Array | VectorRows, n: number, dim: number, k: number, options: KmeansOptions): Promise<Float32Array> {
   if (!Number.isInteger(k) || k < 1 || k > n) throw invalidArgument('k', `an integer in [1, ${n}]`, k);
   if (!Number.isInteger(options.iters) || options.iters < 0) throw invalidArgument('kmeansIters', 'a non-negative integer', options.iters);
   const kernels = options.kernels ?? getKernels();
@@ -50,14 +56,14 @@ export async function trainKmeans(vectors: Float32Array | HalfVectors, n: number
       kernels.assignNearest(v, nv, c, kk, d, codes, scores);
     });
   const rng = new Random(options.seed);
-  const half = vectors instanceof Float32Array ? null : vectors.half;
+  const source = vectors instanceof Float32Array ? null : vectors;
   const f32 = vectors instanceof Float32Array ? vectors : null;
-  // Rows [from, to) as float32 (a view for float32 input; converted into the shared block otherwise).
-  const block = half === null ? null : new Float32Array(new SharedArrayBuffer(Math.min(n, KMEANS_BLOCK) * dim * 4));
+  // Rows [from, to) as float32 (a view for float32 input; read into the shared block otherwise).
+  const block = source === null ? null : new Float32Array(new SharedArrayBuffer(Math.min(n, KMEANS_BLOCK) * dim * 4));
   const rows = (from: number, to: number): Float32Array => {
     if (f32 !== null) return f32.subarray(from * dim, to * dim);
     const out = block!.subarray(0, (to - from) * dim);
-    fromFloat16(half!.subarray(from * dim, to * dim), out);
+    source!.read(from, to, out);
     return out;
   };
   const centroids = new Float32Array(new SharedArrayBuffer(k * dim * 4));

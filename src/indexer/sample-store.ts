@@ -1,45 +1,46 @@
 /**
  * What a build keeps of its k-means sample, in memory that does not grow with the corpus:
  *
- * - `VectorReservoir`: a uniform random subset (reservoir sampling, Vitter's algorithm R) of at
- *   most `capacity` sampled token vectors, stored as float16. Capacity = k-means cap + held-out
- *   cap, so it holds exactly the vectors k-means trains on and the held-out ones the codec is
- *   fitted on, never the whole sample: at 512-d, 2^18 + 50k vectors are 305 MiB in half floats
- *   (610 MiB in float32, which alone broke a 1 GiB build budget with the bundled model).
  * - `SampleSpill`: every sampled passage's vectors as float16 (and token ids) in a temporary file,
- *   in ascending pid order, so the compression pass reads them back sequentially instead of
- *   encoding those passages a second time (encoding is the build's dominant cost).
+ *   in ascending pid order. The compression pass reads them back sequentially instead of encoding
+ *   those passages a second time (encoding is the build's dominant cost), and k-means reads its
+ *   training rows from it block by block.
+ * - `RowReservoir`: a uniform random subset (reservoir sampling, Vitter's algorithm R) of at most
+ *   `capacity` row numbers of the spill (8 bytes each). Capacity = k-means cap + held-out cap, so
+ *   it names exactly the vectors k-means trains on and the held-out ones the codec is fitted on.
+ *   Keeping the vectors themselves cost 610 MiB at 512-d in float32 (305 MiB in float16), which
+ *   with the bundled model's ~570 MiB of encoder workers broke a 1 GiB build budget (measured: a
+ *   cisi build peaked at 1.24 GB with them in float16).
  */
 import { closeSync, openSync, readSync, writeSync, unlinkSync } from 'node:fs';
 import { fromFloat16, toFloat16 } from '../codec/float16.js';
 import type { TokenEmbeddings } from '../encoder/types.js';
 import type { Random } from '../util/random.js';
 
-export class VectorReservoir {
-  private rows: Uint16Array;
+export class RowReservoir {
+  private ids: Float64Array;
   private kept = 0;
   private seen = 0;
 
   constructor(
     readonly capacity: number,
-    readonly dim: number,
     private readonly rng: Random,
   ) {
-    this.rows = new Uint16Array(Math.min(capacity, 1 << 14) * dim);
+    this.ids = new Float64Array(Math.min(capacity, 1 << 14));
   }
 
-  /** Vectors offered so far. */
+  /** Rows offered so far. */
   get total(): number {
     return this.seen;
   }
 
-  /** Vectors held (min(total, capacity)). */
+  /** Rows held (min(total, capacity)). */
   get size(): number {
     return this.kept;
   }
 
-  add(vectors: Float32Array, n: number): void {
-    const dim = this.dim;
+  /** Offers the next `n` rows (row numbers continue from the previous call). */
+  add(n: number): void {
     for (let i = 0; i < n; i++, this.seen++) {
       let slot: number;
       if (this.kept < this.capacity) slot = this.kept++;
@@ -47,32 +48,29 @@ export class VectorReservoir {
         slot = this.rng.int(this.seen + 1);
         if (slot >= this.capacity) continue;
       }
-      if ((slot + 1) * dim > this.rows.length) this.grow();
-      toFloat16(vectors.subarray(i * dim, (i + 1) * dim), this.rows.subarray(slot * dim, (slot + 1) * dim));
+      if (slot >= this.ids.length) {
+        const grown = new Float64Array(Math.min(this.capacity, this.ids.length * 2));
+        grown.set(this.ids);
+        this.ids = grown;
+      }
+      this.ids[slot] = this.seen;
     }
   }
 
-  private grow(): void {
-    const rows = Math.min(this.capacity, Math.max(1, (this.rows.length / this.dim) * 2));
-    const next = new Uint16Array(rows * this.dim);
-    next.set(this.rows);
-    this.rows = next;
-  }
-
-  /** Shuffles the held rows in place and returns them (half floats, row-major, `size` rows). */
-  shuffled(): Uint16Array {
-    const dim = this.dim;
-    const tmp = new Uint16Array(dim);
+  /** The held row numbers in a random order (shuffled in place). */
+  shuffled(): Float64Array {
     for (let i = this.kept - 1; i > 0; i--) {
       const j = this.rng.int(i + 1);
-      if (j === i) continue;
-      tmp.set(this.rows.subarray(i * dim, (i + 1) * dim));
-      this.rows.copyWithin(i * dim, j * dim, (j + 1) * dim);
-      this.rows.set(tmp, j * dim);
+      const t = this.ids[i]!;
+      this.ids[i] = this.ids[j]!;
+      this.ids[j] = t;
     }
-    return this.rows.subarray(0, this.kept * dim);
+    return this.ids.subarray(0, this.kept);
   }
 }
+
+/** Rows of the spill read per positional read when gathering scattered rows (16 MiB at 512-d). */
+const GATHER_WINDOW_ROWS = 1 << 14;
 
 export class SampleSpill {
   private readonly vectorsFd: number;
@@ -81,6 +79,7 @@ export class SampleSpill {
   private offsets = new Float64Array(1024);
   private count = 0;
   private half = new Uint16Array(0);
+  private window = new Uint16Array(0);
 
   constructor(
     readonly path: string,
@@ -108,6 +107,28 @@ export class SampleSpill {
     writeAll(this.vectorsFd, new Uint8Array(half.buffer, 0, n * 2), start * this.dim * 2);
     writeAll(this.idsFd, new Uint8Array(e.tokenIds.buffer, e.tokenIds.byteOffset, e.length * 4), start * 4);
     this.offsets[++this.count] = start + e.length;
+  }
+
+  /**
+   * Rows `rows[from..to)` (token row numbers across all appended passages, ascending) decoded to
+   * float32 into `out`: one positional read per window of GATHER_WINDOW_ROWS rows.
+   */
+  readRows(rows: Float64Array, from: number, to: number, out: Float32Array): void {
+    const dim = this.dim;
+    if (this.window.length < GATHER_WINDOW_ROWS * dim) this.window = new Uint16Array(GATHER_WINDOW_ROWS * dim);
+    for (let i = from; i < to; ) {
+      const r0 = rows[i]!;
+      let j = i + 1;
+      while (j < to && rows[j]! - r0 < GATHER_WINDOW_ROWS) j++;
+      const span = rows[j - 1]! - r0 + 1;
+      const w = this.window.subarray(0, span * dim);
+      readAll(this.vectorsFd, new Uint8Array(w.buffer, 0, span * dim * 2), r0 * dim * 2);
+      for (let m = i; m < j; m++) {
+        const at = (rows[m]! - r0) * dim;
+        fromFloat16(w.subarray(at, at + dim), out.subarray((m - from) * dim, (m - from + 1) * dim));
+      }
+      i = j;
+    }
   }
 
   /** Passages [from, to) in appending order, decoded to float32. */
