@@ -16,6 +16,7 @@ import { registerModelCommands } from './commands/model-commands.js';
 import { registerEvalCommand } from './commands/eval-command.js';
 import { registerQuickstartCommand } from './commands/quickstart-command.js';
 import { registerExplainCommand } from './commands/explain-command.js';
+import { registerLivingCommands } from './commands/living-commands.js';
 import { reportError } from './report-error.js';
 
 /** Said after an unknown option, the usual way a query or text beginning with '-' goes wrong. */
@@ -46,6 +47,7 @@ export function buildProgram(options: { json?: boolean } = {}): Command {
   registerEvalCommand(program);
   registerQuickstartCommand(program);
   registerExplainCommand(program);
+  registerLivingCommands(program);
   return program;
 }
 
@@ -66,6 +68,7 @@ export const USAGE_ERROR_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'INDEX_EXISTS',
   'MODEL_NOT_FOUND',
   'EMPTY_CORPUS',
+  'INVALID_FILTER',
 ]);
 
 /** Exit codes: 0 ok, 1 runtime failure, 2 bad usage or input. */

@@ -279,3 +279,22 @@ export const BUILD_MEMORY_DEFAULTS = {
    */
   splitBlockChars: 1 << 16,
 } as const;
+
+/** Living index (issue 12, src/mutate/): when a write compacts on its own, and when drift is reported. */
+export const LIVING_DEFAULTS = {
+  /**
+   * A write compacts automatically once tombstoned passages pass this share of all passages.
+   * Deleted passages still cost PLAID work (their cells are probed, then collapse skips them) and
+   * space; at 25% a search scores at most a third more passages than a compact index would, and a
+   * compaction (a rewrite of the live codes and residuals, no re-encoding) runs at most once per
+   * quarter of the index deleted. `plait compact` runs it on demand. 1 disables it.
+   */
+  autoCompactShare: 0.25,
+  /**
+   * `plait info` recommends a rebuild when added tokens sit this much farther from their centroids
+   * than the build's own held-out tokens (ratio of mean absolute residuals per dimension). ColBERT's
+   * updater re-clusters on new data in the same spirit; 1.25 means residuals a quarter larger,
+   * where the fixed 2-bit buckets (fitted on the build's residuals) start to clip.
+   */
+  driftWarnRatio: 1.25,
+} as const;

@@ -42,6 +42,9 @@ export const ERROR_TEMPLATES = {
   USAGE: 'Usage: {message}',
   MODEL_UNSUPPORTED: 'Model not supported: {message}',
   MODEL_UNSAFE: 'Model file refused: {message}',
+  // Living index (issue 12): a second writer while one holds the index's write lock; a metadata filter that is not valid.
+  INDEX_LOCKED: 'Index is locked: {message}',
+  INVALID_FILTER: 'Invalid filter: {message}',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_TEMPLATES;

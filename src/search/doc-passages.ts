@@ -61,11 +61,30 @@ export class DocPassages {
   private bestPid: Int32Array | null = null;
   private seen: Uint8Array | null = null;
 
-  /** pidToDoc[pid] is the passage's document rowid; nDocs the number of documents. */
+  /** Passages the tombstone bitmap hides (counted once, for passagesCovering). */
+  private readonly nDeleted: number;
+
+  /**
+   * pidToDoc[pid] is the passage's document rowid; nDocs the number of document rowids (the
+   * docstore's rowidSpan); `tombstones` (living index): bit pid set for a deleted passage, which
+   * collapse() skips, so deleted documents never reach a result and the widening policy counts only
+   * live documents.
+   */
   constructor(
     private readonly pidToDoc: Int32Array,
     private readonly nDocs: number,
-  ) {}
+    private readonly tombstones: Uint8Array | null = null,
+  ) {
+    let n = 0;
+    if (tombstones !== null) for (let i = 0; i < tombstones.length; i++) for (let b = tombstones[i]!; b !== 0; b &= b - 1) n++;
+    this.nDeleted = n;
+  }
+
+  /** Whether the passage was deleted (living index). */
+  isDeleted(pid: number): boolean {
+    const t = this.tombstones;
+    return t !== null && (t[pid >> 3]! & (1 << (pid & 7))) !== 0;
+  }
 
   /**
    * Max over each document's scored passages (ties: the lower pid), then the best `limit`
@@ -81,8 +100,10 @@ export class DocPassages {
     const bestPid = this.bestPid;
     const seen = this.seen;
     const touched: number[] = [];
+    const tomb = this.tombstones;
     for (let i = 0; i < pids.length; i++) {
       const pid = pids[i]!;
+      if (tomb !== null && (tomb[pid >> 3]! & (1 << (pid & 7))) !== 0) continue;
       const doc = this.pidToDoc[pid]!;
       const s = scores[i]!;
       const cur = best[doc]!;
@@ -114,7 +135,8 @@ export class DocPassages {
       for (let d = 0; d + 1 < first.length; d++) m = Math.max(m, first[d + 1]! - first[d]!);
       this.maxPerDoc = m;
     }
-    return Math.min(this.pidToDoc.length, Math.max(1, k) * this.maxPerDoc);
+    // Deleted passages may rank among the best; keeping that many more leaves k·m live ones.
+    return Math.min(this.pidToDoc.length, Math.max(1, k) * this.maxPerDoc + this.nDeleted);
   }
 
   /** Every passage of the given documents, in document order. */
