@@ -379,11 +379,13 @@ export class PlaitIndex {
       encodeMs,
     );
     let k = 0;
+    const generation = this.generation;
     return queries.map((_, i) => {
       const reason = reasons[i];
-      if (reason !== null && reason !== undefined) return emptyResult(reason);
+      if (reason !== null && reason !== undefined) return { ...emptyResult(reason), generation };
       const result = results[k++]!;
       result.truncated = truncated?.[i] ?? false;
+      result.generation = generation;
       return result;
     });
   }
