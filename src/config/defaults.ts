@@ -298,3 +298,14 @@ export const LIVING_DEFAULTS = {
    */
   driftWarnRatio: 1.25,
 } as const;
+
+/** Filtered search (issue 12, src/search/filtered-search.ts). */
+export const FILTER_DEFAULTS = {
+  /**
+   * A filter allowing at most this many passages is served by scoring exactly those passages
+   * instead of PLAID + widening: exact and bounded (4,096 passages is about what PLAID scores
+   * exactly for k ≤ 100 — ndocs 1,024 — times four), and never short of topK. Latency against
+   * PLAID at 50%, 5% and 0.5% selectivity: bench/RESULTS.md, "Living index".
+   */
+  exactMaxPassages: 4096,
+} as const;

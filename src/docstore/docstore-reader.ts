@@ -168,6 +168,14 @@ export class DocStoreReader {
     return (guarded('look up a docRowid', this.path, () => this.docIdOf.get(docRowid)) as string | undefined) ?? null;
   }
 
+  /**
+   * Rowids of the live documents matching a compiled metadata filter (search/filter.ts): `where`
+   * is a condition over `documents` built from fixed SQL fragments, every user value in `params`.
+   */
+  filterRowids(where: string, params: ReadonlyArray<string | number | null>): number[] {
+    return guarded('filter documents', this.path, () => this.db.prepare(`SELECT doc_rowid FROM documents WHERE ${where}`).pluck().all(...params) as number[]);
+  }
+
   /** pid → docRowid for every passage, loaded on first use. */
   get pidToDoc(): Int32Array {
     if (this.pidToDocCache === null) {

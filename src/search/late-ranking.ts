@@ -27,12 +27,15 @@ export interface ScoredPassages {
  * The widening policy: asks for passages until their documents number `want` (or every passage
  * was scored), then returns the best `k` documents.
  */
-export function* latePlan(r: ResolvedSearch, want: number, k: number, docs: DocPassages): Generator<ScoreRequest, CollapsedDocs, ScoredPassages> {
+export function* latePlan(r: ResolvedSearch, want: number, k: number, docs: DocPassages, allowed: Uint8Array | null = null): Generator<ScoreRequest, CollapsedDocs, ScoredPassages> {
   let params = r.plaid;
   for (let round = 0; ; round++) {
     const exhaustive = r.exhaustive || round > SEARCH_DEFAULTS.wideningRounds;
-    const { hits } = yield exhaustive ? { kind: 'exhaustive', keep: docs.passagesCovering(k) } : { kind: 'plaid', params };
-    const collapsed = docs.collapse(hits.pids, hits.scores, k);
+    // A metadata filter (`allowed`, by doc rowid) keeps every passage of an exact scan: the best
+    // k·m passages overall may hold none of the allowed documents.
+    const keep = allowed === null ? docs.passagesCovering(k) : docs.passageCount;
+    const { hits } = yield exhaustive ? { kind: 'exhaustive', keep } : { kind: 'plaid', params };
+    const collapsed = docs.collapse(hits.pids, hits.scores, k, allowed);
     if (collapsed.distinct >= want || exhaustive) return collapsed;
     params = { nIvfProbe: params.nIvfProbe * 4, centroidScoreThreshold: -Infinity, ndocs: params.ndocs * 4 };
   }

@@ -37,6 +37,7 @@ import { unsearchable, queryFit, type EmptyReason } from './query-text.js';
 import { emptyResult, emptyTimings, toHits, type SearchHit, type SearchResult, type SearchTimings } from './search-result.js';
 import { rowidsOf, scoreStoredDocs } from './stored-rerank.js';
 import { explainLate, type Explanation } from './explain.js';
+import { docMask, exactFilter, exactFiltered, filteredBm25, type DocMask } from './filtered-search.js';
 import { indexText } from '../indexer/index-text.js';
 import { updateIndex, compactIndex, type UpdateResult } from '../mutate/index-updater.js';
 import { checkDocument, encodeDocuments } from '../mutate/encode-documents.js';
@@ -427,11 +428,16 @@ export class PlaitIndex {
     const t0 = performance.now();
     const timings = emptyTimings();
     const q = this.prepare(embedding, r);
-    const scorer = pooledScorer(this.pool, q, deadline);
-    const late = await rankLateAsync(latePlan(r, this.lateWant(r), this.lateDepth(r), this.docs), scorer, timings);
+    const mask = this.mask(r);
+    let late: CollapsedDocs;
+    if (mask !== null && exactFilter(mask)) late = exactFiltered(q, mask, this.docs, (qq, pids) => this.local.exact(qq, pids), this.lateDepth(r));
+    else {
+      const scorer = pooledScorer(this.pool, q, deadline);
+      late = await rankLateAsync(latePlan(r, this.lateWant(r, mask), this.lateDepth(r), this.docs, mask?.allowed ?? null), scorer, timings);
+    }
     timings.lateMs = performance.now() - t0;
     deadline.check();
-    return this.finish(query, q, late, r, timings, t0);
+    return this.finish(query, q, late, r, timings, t0, mask);
   }
 
   /** One query on the calling thread, checking the deadline while scoring. */
@@ -440,13 +446,15 @@ export class PlaitIndex {
     const timings = emptyTimings();
     let q: EncodedQuery | null = null;
     let late: CollapsedDocs = { docs: [], pidOf: new Map(), distinct: 0 };
+    const mask = this.mask(r);
     if (r.mode !== 'bm25') {
       q = this.prepare(embedding, r);
       const check = deadline.checker;
-      late = rankLate(latePlan(r, this.lateWant(r), this.lateDepth(r), this.docs), (req) => this.local.score(q!, req, check), timings);
+      if (mask !== null && exactFilter(mask)) late = exactFiltered(q, mask, this.docs, (qq, pids) => this.local.exact(qq, pids), this.lateDepth(r));
+      else late = rankLate(latePlan(r, this.lateWant(r, mask), this.lateDepth(r), this.docs, mask?.allowed ?? null), (req) => this.local.score(q!, req, check), timings);
       timings.lateMs = performance.now() - t0;
     }
-    return this.finish(query, q, late, r, timings, t0);
+    return this.finish(query, q, late, r, timings, t0, mask);
   }
 
   private prepare(embedding: TokenEmbeddings | null, r: ResolvedSearch): EncodedQuery {
@@ -464,16 +472,22 @@ export class PlaitIndex {
    * fusion takes whatever PLAID's survivors hold up to its depth; documents only BM25 finds get
    * exact late scores (hybrid.ts), so a shallower late list costs no fused quality.
    */
-  private lateWant(r: ResolvedSearch): number {
-    return Math.min(r.topK, this.manifest.counts.documents);
+  private lateWant(r: ResolvedSearch, mask: DocMask | null = null): number {
+    return Math.min(r.topK, mask === null ? this.manifest.counts.documents : mask.rowids.length);
+  }
+
+  /** The documents a metadata filter allows (null: no filter). */
+  private mask(r: ResolvedSearch): DocMask | null {
+    return r.filter === null ? null : docMask(this.docstore, this.docs, r.filter);
   }
 
   /** BM25 and fusion (when the mode asks for them), then the page of hits. */
-  private finish(query: string, q: EncodedQuery | null, late: CollapsedDocs, r: ResolvedSearch, timings: SearchTimings, t0: number): SearchResult {
+  private finish(query: string, q: EncodedQuery | null, late: CollapsedDocs, r: ResolvedSearch, timings: SearchTimings, t0: number, mask: DocMask | null = null): SearchResult {
     let ranked: ScoredDoc[] = late.docs;
     if (r.mode !== 'late') {
       const t = performance.now();
-      const bm = this.docstore.bm25(query, r.mode === 'hybrid' ? hybridDepth(r.topK) : r.topK).map((h) => ({ key: h.docRowid, score: h.score }));
+      const depth = r.mode === 'hybrid' ? hybridDepth(r.topK) : r.topK;
+      const bm = mask !== null ? filteredBm25(this.docstore, query, depth, mask) : this.docstore.bm25(query, depth).map((h) => ({ key: h.docRowid, score: h.score }));
       timings.bm25Ms = performance.now() - t;
       if (r.mode === 'bm25') ranked = bm;
       else {

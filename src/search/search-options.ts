@@ -8,6 +8,7 @@ import { invalidArgument } from '../errors/index.js';
 import { SEARCH_DEFAULTS, plaidDefaultsFor, type PlaidParams } from '../config/defaults.js';
 import type { ModelInfo } from '../encoder/types.js';
 import type { DeadlineOptions } from './deadline.js';
+import { compileFilter, type CompiledFilter, type MetadataFilter } from './filter.js';
 
 export type SearchMode = 'late' | 'bm25' | 'hybrid';
 
@@ -31,6 +32,8 @@ export interface SearchOptions extends DeadlineOptions {
   rrfK?: number;
   /** Attach title, text and metadata to each hit. */
   includeText?: boolean;
+  /** Only documents whose metadata (or doc_id) match (search/filter.ts); INVALID_FILTER when malformed. */
+  filter?: MetadataFilter;
 }
 
 export interface ResolvedSearch {
@@ -43,6 +46,8 @@ export interface ResolvedSearch {
   alpha: number;
   rrfK: number;
   includeText: boolean;
+  /** The compiled metadata filter, or null. */
+  filter: CompiledFilter | null;
 }
 
 /**
@@ -79,6 +84,7 @@ export function resolveSearch(options: SearchOptions, model: ModelInfo): Resolve
     alpha,
     rrfK: options.rrfK ?? SEARCH_DEFAULTS.rrfK,
     includeText: options.includeText ?? false,
+    filter: options.filter === undefined ? null : compileFilter(options.filter),
   };
 }
 
