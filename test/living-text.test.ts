@@ -120,3 +120,15 @@ test('delete and upsert: gone from late, BM25, hybrid, rerank and explain at onc
   assert.deepEqual((await index.search(q, { topK: 10 })).hits.map((h) => [h.docId, h.score]), before);
   assert.deepEqual(strayFiles(path), []);
 });
+
+test('plait search --filter restricts every mode; a bad filter is INVALID_FILTER (exit 2)', () => {
+  const allowed = ['wing-lift', 'coffee-roasting', 'tea-oxidation'];
+  const r = cli('search', path, 'why does bread dough rise with yeast', '--mode', 'hybrid', '-k', '5', '--json', '--filter', JSON.stringify({ doc_id: { $in: allowed } }));
+  assert.equal(r.status, 0, r.stderr);
+  const ids = (JSON.parse(r.stdout) as { hits: Array<{ docId?: string; doc_id?: string }> }).hits.map((h) => h.docId ?? h.doc_id);
+  assert.deepEqual([...ids].sort(), [...allowed].sort());
+  const bad = cli('search', path, 'bread', '--filter', '{"year": {"$regex": "x"}}');
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /INVALID_FILTER|Invalid filter/);
+  assert.match(bad.stderr, /filter\.year\.\$regex/);
+});
