@@ -1,0 +1,81 @@
+/**
+ * Living index (issue 12) on a synthetic index (128-d, clustered vectors, one passage a
+ * document; no model, so the figures are the engine's own costs):
+ *  - cost of a write: build on 99% of the passages, then add the last 1% (compress with the
+ *    existing codec, new segment, merged IVF, docstore copy), delete 1%, compact;
+ *  - filtered search: latency (one query at a time, calling thread) and recall@10 of filtered
+ *    search against the exhaustive filtered oracle (every passage scored, then filtered), at
+ *    selectivities 50%, 5% and 0.5% (doc_id range filters: ids are zero-padded, pids random
+ *    w.r.t. the clusters).
+ * Run: `node dist/bench/living-index.js [passages=20000]`.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildIndexFromEmbeddings } from '../src/indexer/build-from-embeddings.js';
+import { updateIndex, compactIndex } from '../src/mutate/index-updater.js';
+import { openIndex } from '../src/search/plait-index.js';
+import { sourceOf, syntheticModel } from '../test/helpers/synthetic-index.js';
+import { SyntheticVectors } from '../test/helpers/synthetic.js';
+import { encodedDoc } from '../test/helpers/living.js';
+import type { TokenEmbeddings } from '../src/encoder/types.js';
+import { isMain, machine, percentiles } from './common.js';
+
+const DIM = 128;
+
+export async function runLivingBench(n: number): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'plait-bench-living-'));
+  try {
+    const gen = new SyntheticVectors({ dim: DIM, clusters: 1024, spread: 0.3, seed: 4 });
+    const passages: TokenEmbeddings[] = Array.from({ length: n }, () => gen.passage(gen.length(10, 40)));
+    const id = (i: number): string => `d${String(i).padStart(6, '0')}`;
+    const nBuild = Math.round(n * 0.99);
+    const path = join(dir, 'idx');
+    let t = performance.now();
+    await buildIndexFromEmbeddings(sourceOf(passages.slice(0, nBuild), DIM), { index: path, model: syntheticModel(DIM), modelSpec: { family: 'colbert-onnx', dir: '/none' }, docId: id });
+    const buildMs = performance.now() - t;
+    t = performance.now();
+    updateIndex(path, { add: passages.slice(nBuild).map((e, j) => encodedDoc(id(nBuild + j), e)) }, { autoCompactShare: 1 });
+    const addMs = performance.now() - t;
+    t = performance.now();
+    updateIndex(path, { delete: Array.from({ length: n - nBuild }, (_, j) => id(j * 97 % nBuild)) }, { autoCompactShare: 1 });
+    const deleteMs = performance.now() - t;
+    t = performance.now();
+    compactIndex(path);
+    const compactMs = performance.now() - t;
+    process.stdout.write(`${JSON.stringify(machine())}\n`);
+    process.stdout.write(`passages ${n}: build 99% ${(buildMs / 1000).toFixed(1)} s; add 1% ${addMs.toFixed(0)} ms (${((100 * addMs) / buildMs).toFixed(2)}% of the build); delete 1% ${deleteMs.toFixed(0)} ms; compact ${compactMs.toFixed(0)} ms\n`);
+
+    const index = await openIndex(path);
+    const live = index.manifest.counts.documents;
+    const queries = Array.from({ length: 40 }, () => gen.passage(32));
+    process.stdout.write('| selectivity | matching docs | filtered p50 ms | filtered p95 ms | exhaustive filtered p50 ms | recall@10 vs exhaustive filtered |\n|---|---|---|---|---|---|\n');
+    for (const [name, share] of [['50%', 0.5], ['5%', 0.05], ['0.5%', 0.005]] as const) {
+      const filter = { doc_id: { $lt: id(Math.round(n * share)) } };
+      const lat: number[] = [];
+      const base: number[] = [];
+      let found = 0;
+      let want = 0;
+      let matching = 0;
+      for (const q of queries) {
+        let s = performance.now();
+        const got = index.searchEncoded('', q, { topK: 10, filter, mode: 'late' }).hits.map((h) => h.docId);
+        lat.push(performance.now() - s);
+        s = performance.now();
+        const all = index.searchEncoded('', q, { topK: live, exhaustive: true, mode: 'late' }).hits.filter((h) => h.docId < filter.doc_id.$lt);
+        base.push(performance.now() - s);
+        matching = all.length;
+        const top = new Set(all.slice(0, 10).map((h) => h.docId));
+        want += top.size;
+        found += got.filter((d) => top.has(d)).length;
+      }
+      const p = percentiles(lat);
+      process.stdout.write(`| ${name} | ${matching} | ${p.p50.toFixed(2)} | ${p.p95.toFixed(2)} | ${percentiles(base).p50.toFixed(2)} | ${(found / want).toFixed(3)} |\n`);
+    }
+    await index.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (isMain(import.meta.url)) await runLivingBench(Number(process.argv[2] ?? 20000));
