@@ -113,3 +113,16 @@ export type { EvalQuery, Qrels, Run, RunHit, EvalResult, MetricName, MetricValue
 export { locateIndex, indexCandidates } from './format/index-path.js';
 export { cleanStaleBuilds, removeActiveBuildDirs } from './format/publish.js';
 export type { SkippedQuery, ComparisonMeta } from './eval/index.js';
+
+// Living index (issue 12): generations, add/upsert/delete, compaction, write lock, metadata filters
+export { updateIndex, compactIndex } from './mutate/index-updater.js';
+export type { EncodedDocument, UpdateRequest, UpdateResult, UpdateOptions } from './mutate/index-updater.js';
+export { addCorpus } from './mutate/add-corpus.js';
+export type { AddCorpusOptions, AddCorpusResult } from './mutate/add-corpus.js';
+export { encodeDocuments } from './mutate/encode-documents.js';
+export { acquireWriteLock, LOCK_FILE } from './format/write-lock.js';
+export type { WriteLock } from './format/write-lock.js';
+export { compileFilter, parseFilter } from './search/filter.js';
+export type { MetadataFilter, FilterCondition, FilterScalar, CompiledFilter } from './search/filter.js';
+export type { AddOptions } from './search/plait-index.js';
+export type { DriftFigures } from './format/manifest.js';
