@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { compileFilter } from '../src/search/filter.js';
+import { compileFilter } from '../src/docstore/metadata-filter.js';
 import { openIndex, type PlaitIndex } from '../src/search/plait-index.js';
 import { updateIndex } from '../src/mutate/index-updater.js';
 import { isPlaitError } from '../src/errors/index.js';
@@ -115,6 +115,23 @@ test('filtered search equals exhaustive filtered search at 50%, 5% and ~1% selec
   // A filter nothing matches returns nothing; the stored injection string was data, the table is intact.
   assert.deepEqual(index.searchEncoded('', embs[0]!, { filter: { tag: 'none' } }).hits, []);
   assert.equal(index.docstore.nDocuments, N);
+});
+
+test('delete by filter removes exactly the matching documents', async () => {
+  const path = join(dir, 'idx');
+  const other = await openIndex(path);
+  try {
+    const r = updateIndex(path, { deleteWhere: { tag: "o'brien; DROP TABLE documents; --" } }, { autoCompactShare: 1 });
+    assert.equal(r.deleted, 4);
+    assert.throws(() => updateIndex(path, { deleteWhere: { tag: { $like: '%' } } as never }), (e) => isPlaitError(e, 'INVALID_FILTER'));
+    await other.refresh();
+    assert.equal(other.docstore.nDocuments, N - 4);
+    const hits = other.searchEncoded('', embs[7]!, { topK: N, exhaustive: true }).hits;
+    assert.equal(hits.length, N - 4);
+    assert.ok(!hits.some((h) => Number(h.docId.slice(1)) % 100 === 7));
+  } finally {
+    await other.close();
+  }
 });
 
 test('a broad filter past the exact threshold goes through PLAID and widening', async () => {

@@ -169,7 +169,7 @@ export class DocStoreReader {
   }
 
   /**
-   * Rowids of the live documents matching a compiled metadata filter (search/filter.ts): `where`
+   * Rowids of the live documents matching a compiled metadata filter (docstore/metadata-filter.ts): `where`
    * is a condition over `documents` built from fixed SQL fragments, every user value in `params`.
    */
   filterRowids(where: string, params: ReadonlyArray<string | number | null>): number[] {

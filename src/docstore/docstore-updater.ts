@@ -90,6 +90,12 @@ export class DocStoreUpdater {
     return (this.byDocId.get(docId) as number | undefined) ?? null;
   }
 
+  /** docIds of the live documents matching a compiled metadata filter (metadata-filter.ts). */
+  docIdsMatching(where: string, params: ReadonlyArray<string | number | null>): string[] {
+    const db = this.open();
+    return guarded('filter documents', this.path, () => db.prepare(`SELECT doc_id FROM documents WHERE ${where}`).pluck().all(...params) as string[]);
+  }
+
   /** Removes a live document (row and FTS5 entry); returns the pids its passages had. */
   deleteDocument(docRowid: number): number[] {
     this.open();

@@ -40,6 +40,7 @@ import { acquireWriteLock } from '../format/write-lock.js';
 import { DocStoreUpdater } from '../docstore/docstore-updater.js';
 import type { DocumentInput } from '../docstore/types.js';
 import { buildIvf } from '../indexer/index-writer.js';
+import { compileFilter, type MetadataFilter } from '../docstore/metadata-filter.js';
 
 /** A document ready to add: its passages' [start, end) offsets and one embedding per passage. */
 export interface EncodedDocument {
@@ -52,6 +53,8 @@ export interface UpdateRequest {
   add?: readonly EncodedDocument[];
   /** docIds to delete; ids not in the index are reported in `missing`, not an error. */
   delete?: readonly string[];
+  /** Also delete every document this metadata filter matches (INVALID_FILTER when malformed). */
+  deleteWhere?: MetadataFilter;
   /** Refuse an added docId that is already indexed (DUPLICATE_ID) instead of replacing it. */
   noReplace?: boolean;
 }
@@ -101,6 +104,7 @@ export function updateIndex(dir: string, req: UpdateRequest, options: UpdateOpti
     const m = data.manifest;
     const g = (m.generation ?? 0) + 1;
     const adds = req.add ?? [];
+    const where = req.deleteWhere === undefined ? null : compileFilter(req.deleteWhere);
     const seen = new Set<string>();
     adds.forEach((a, i) => {
       if (seen.has(a.doc.docId)) throw new PlaitError('DUPLICATE_ID', { id: a.doc.docId, file: 'the documents added', line: i + 1 });
@@ -125,7 +129,8 @@ export function updateIndex(dir: string, req: UpdateRequest, options: UpdateOpti
     let newPassages = 0;
     const newDoclens: number[] = [];
     try {
-      for (const id of req.delete ?? []) {
+      const byFilter = where === null ? [] : store.docIdsMatching(where.where, where.params);
+      for (const id of [...(req.delete ?? []), ...byFilter]) {
         const rowid = store.rowidOf(id);
         if (rowid === null) {
           missing.push(id);

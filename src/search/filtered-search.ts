@@ -14,7 +14,7 @@
 import { FILTER_DEFAULTS } from '../config/defaults.js';
 import type { DocStoreReader } from '../docstore/index.js';
 import type { DocPassages, CollapsedDocs } from './doc-passages.js';
-import type { CompiledFilter } from './filter.js';
+import type { CompiledFilter } from '../docstore/metadata-filter.js';
 import type { EncodedQuery } from './plaid.js';
 import type { ScoredDoc } from './fusion.js';
 

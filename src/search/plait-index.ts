@@ -42,6 +42,7 @@ import { indexText } from '../indexer/index-text.js';
 import { updateIndex, compactIndex, type UpdateResult } from '../mutate/index-updater.js';
 import { checkDocument, encodeDocuments } from '../mutate/encode-documents.js';
 import type { DocumentInput } from '../docstore/types.js';
+import type { MetadataFilter } from '../docstore/metadata-filter.js';
 
 export { checkModel } from './model-check.js';
 export type { SearchMode, SearchOptions } from './search-options.js';
@@ -244,14 +245,17 @@ export class PlaitIndex {
   }
 
   /**
-   * Deletes documents by docId (unknown ids are listed in `missing`), committed as a new
+   * Deletes documents by docId (unknown ids are listed in `missing`) or every document a metadata
+   * filter matches (`{ filter }`, INVALID_FILTER when malformed), committed as a new
    * generation; they disappear from every search mode, rerank and explain at once.
    * @throws PlaitError INVALID_ARGUMENT, INDEX_LOCKED, INDEX_CLOSED.
    */
-  async delete(docIds: readonly string[]): Promise<UpdateResult> {
+  async delete(docIds: readonly string[] | { filter: MetadataFilter }): Promise<UpdateResult> {
     this.checkOpen();
-    if (!Array.isArray(docIds) || docIds.some((d) => typeof d !== 'string')) throw invalidArgument('docIds', 'an array of strings', docIds);
-    const result = updateIndex(this.path, { delete: docIds }, { kernels: this.kernels });
+    const byFilter = !Array.isArray(docIds) && typeof docIds === 'object' && docIds !== null && 'filter' in docIds;
+    if (!byFilter && (!Array.isArray(docIds) || docIds.some((d) => typeof d !== 'string'))) throw invalidArgument('docIds', 'an array of strings or { filter }', docIds);
+    const req = byFilter ? { deleteWhere: (docIds as { filter: MetadataFilter }).filter } : { delete: docIds as readonly string[] };
+    const result = updateIndex(this.path, req, { kernels: this.kernels });
     await this.refresh();
     return result;
   }

@@ -8,7 +8,7 @@ import { invalidArgument } from '../errors/index.js';
 import { SEARCH_DEFAULTS, plaidDefaultsFor, type PlaidParams } from '../config/defaults.js';
 import type { ModelInfo } from '../encoder/types.js';
 import type { DeadlineOptions } from './deadline.js';
-import { compileFilter, type CompiledFilter, type MetadataFilter } from './filter.js';
+import { compileFilter, type CompiledFilter, type MetadataFilter } from '../docstore/metadata-filter.js';
 
 export type SearchMode = 'late' | 'bm25' | 'hybrid';
 

@@ -13,6 +13,7 @@ import { ENCODER_DEFAULTS } from '../../config/defaults.js';
 import type { CorpusFormat } from '../../indexer/corpus/types.js';
 import { parseIntArg, printJson } from '../options.js';
 import { withHint } from '../report-error.js';
+import { parseFilter } from '../../docstore/metadata-filter.js';
 import { SKIP_CODES, describeSkipped, totalSkipped } from './index-commands.js';
 
 interface AddCliOptions {
@@ -78,16 +79,21 @@ export function registerLivingCommands(program: Command): void {
     .command('delete')
     .description('delete documents by id as one new generation (gone from every search mode at once; space reclaimed by compaction)')
     .argument('<index>', 'index name or path')
-    .requiredOption('--ids <file>', 'file with one document id a line')
+    .option('--ids <file>', 'file with one document id a line')
+    .option('--filter <json>', 'delete every document whose metadata match this filter (the syntax of plait search --filter)')
     .option('--json', 'print the result as JSON')
-    .action((index: string, o: { ids: string; json?: boolean }) => {
+    .action((index: string, o: { ids?: string; filter?: string; json?: boolean }) => {
       const path = locateIndex(index);
-      if (!existsSync(o.ids)) throw new PlaitError('FILE_NOT_FOUND', { message: `no id file at ${o.ids}`, path: o.ids });
-      const ids = readFileSync(o.ids, 'utf8')
-        .split(/\r?\n/)
-        .map((l) => l.trim())
-        .filter((l) => l.length > 0);
-      const r = updateIndex(path, { delete: ids });
+      if (o.ids === undefined && o.filter === undefined) throw new PlaitError('USAGE', { message: 'give --ids <file> and/or --filter <json>', reason: 'missingArgument' });
+      let ids: string[] = [];
+      if (o.ids !== undefined) {
+        if (!existsSync(o.ids)) throw new PlaitError('FILE_NOT_FOUND', { message: `no id file at ${o.ids}`, path: o.ids });
+        ids = readFileSync(o.ids, 'utf8')
+          .split(/\r?\n/)
+          .map((l) => l.trim())
+          .filter((l) => l.length > 0);
+      }
+      const r = updateIndex(path, { delete: ids, deleteWhere: o.filter === undefined ? undefined : parseFilter(o.filter) });
       if (o.json) {
         printJson({ path, generation: r.generation, deleted: r.deleted, missing: r.missing, compacted: r.compacted, counts: r.manifest.counts });
         return;

@@ -13,7 +13,7 @@ import { prepareOutputFile, requireInput } from '../validate.js';
 import { warnSkippedQueries } from './query-warnings.js';
 import { ProgressReporter } from '../progress.js';
 import { announceBundledModel } from './model-commands.js';
-import { parseFilter } from '../../search/filter.js';
+import { parseFilter } from '../../docstore/metadata-filter.js';
 import { addCrossEncoderFlags, addPipelineFlags, rerankWithCrossEncoder, searchWithPipeline } from '../pipeline-options.js';
 
 interface SearchCliOptions {
