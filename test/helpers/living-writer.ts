@@ -69,7 +69,8 @@ async function main(): Promise<void> {
   }
 }
 
-if (process.argv[1]?.endsWith('living-writer.js')) {
+// Run as a child with its arguments only (`node --test dist/test/` also loads this file, without them).
+if (process.argv[1]?.endsWith('living-writer.js') && process.argv.length >= 5) {
   main().catch((e: unknown) => {
     writeSync(2, `${String((e as Error).stack ?? e)}\n`);
     process.exit(1);
