@@ -19,6 +19,8 @@ import type { TokenEmbeddings } from '../src/encoder/types.js';
 import { buildSynthetic, syntheticPassages } from './helpers/synthetic-index.js';
 import { encodedDoc, strayFiles } from './helpers/living.js';
 import { SyntheticVectors } from './helpers/synthetic.js';
+import { plaidSearch, scratchMarks } from '../src/search/plaid.js';
+import { getKernels } from '../src/kernels/index.js';
 
 const DIM = 32;
 let dir: string;
@@ -190,6 +192,29 @@ test('property: random add/upsert/delete/compact against a Map model', async () 
       }
       assert.deepEqual(strayFiles(path), []);
     }
+  } finally {
+    await index.close();
+  }
+});
+
+test('deleted passages never enter PLAID candidate generation (calling thread and workers)', async () => {
+  const path = await fresh('candidates');
+  updateIndex(path, { delete: Array.from({ length: 40 }, (_, i) => `d${i}`) }, { autoCompactShare: 1 });
+  const index = await openIndex(path, { workers: 1 });
+  try {
+    const a = index.scoringArrays;
+    const q = { vectors: base[3]!.vectors, length: base[3]!.length, weights: null };
+    // Every cell probed, no pruning, every candidate kept: the candidates are exactly the live passages.
+    const all = { nIvfProbe: a.nCentroids, centroidScoreThreshold: -Infinity, ndocs: 1000 };
+    const mark = scratchMarks(a);
+    for (let run = 0; run < 2; run++) {
+      const { hits, timings } = plaidSearch(a, q, all, getKernels(), mark);
+      assert.equal(timings.candidates, 40, `run ${run}`);
+      assert.deepEqual([...hits.pids].sort((x, y) => x - y), Array.from({ length: 40 }, (_, i) => 40 + i));
+    }
+    const [r] = await index.searchEncodedBatch([''], [base[3]!], { topK: 40 });
+    assert.equal(r!.hits.length, 40);
+    assert.ok(r!.hits.every((h) => h.pid >= 40));
   } finally {
     await index.close();
   }

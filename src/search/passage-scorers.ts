@@ -4,7 +4,7 @@
  * passed to each task). Both answer the widening policy's requests (late-ranking.ts).
  */
 import type { Kernels } from '../kernels/types.js';
-import { exactScores, exhaustiveScores, plaidSearch, type DeadlineCheck, type EncodedQuery, type ScoringArrays } from './plaid.js';
+import { exactScores, exhaustiveScores, plaidSearch, scratchMarks, type DeadlineCheck, type EncodedQuery, type ScoringArrays } from './plaid.js';
 import type { ScoreRequest, ScoredPassages } from './late-ranking.js';
 import type { SearchPool } from './search-pool.js';
 import type { Deadline } from './deadline.js';
@@ -19,7 +19,7 @@ export class LocalScorer {
     readonly arrays: ScoringArrays,
     readonly kernels: Kernels,
   ) {
-    this.mark = new Uint8Array(arrays.doclens.length);
+    this.mark = scratchMarks(arrays);
   }
 
   score(q: EncodedQuery, req: ScoreRequest, check?: DeadlineCheck): ScoredPassages {

@@ -150,6 +150,7 @@ export class PlaitIndex {
       segments: data.segments,
       ivf: data.ivf,
       ivfOffsets: data.ivfOffsets,
+      tombstones: data.tombstones,
     };
     return {
       arrays,

@@ -9,7 +9,7 @@ import { workerData } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { getKernels } from '../kernels/index.js';
 import { fromTransferable } from '../format/shared-arrays.js';
-import { plaidSearch, exhaustiveTopRange, type EncodedQuery, type ScoringArrays, type PlaidTimings, type PassageHits } from './plaid.js';
+import { plaidSearch, scratchMarks, exhaustiveTopRange, type EncodedQuery, type ScoringArrays, type PlaidTimings, type PassageHits } from './plaid.js';
 import type { PlaidParams } from '../config/defaults.js';
 import { WORKER_DEADLINE_MESSAGE } from './deadline.js';
 
@@ -29,7 +29,7 @@ export interface PlaidTaskResult {
 
 const kernels = getKernels();
 const arrays = fromTransferable<ScoringArrays>((workerData as { arrays: unknown }).arrays, kernels);
-const mark = new Uint8Array(arrays.doclens.length);
+const mark = scratchMarks(arrays);
 
 function moved<T extends object>(value: T, buffers: ArrayBufferLike[]): T {
   return Piscina.move({ [Piscina.transferableSymbol]: buffers, [Piscina.valueSymbol]: value } as never) as unknown as T;
