@@ -17,6 +17,10 @@ import { buildSynthetic, syntheticPassages } from './helpers/synthetic-index.js'
 import { encodedDoc } from './helpers/living.js';
 import type { TokenEmbeddings } from '../src/encoder/types.js';
 import { FILTER_DEFAULTS } from '../src/config/defaults.js';
+import { candidateMarks, docMask } from '../src/search/filtered-search.js';
+import { DocPassages } from '../src/search/doc-passages.js';
+import { plaidSearch } from '../src/search/plaid.js';
+import { getKernels } from '../src/kernels/index.js';
 
 const DIM = 32;
 const N = 400;
@@ -148,5 +152,29 @@ test('a broad filter past the exact threshold goes through PLAID and widening', 
     }
   } finally {
     (FILTER_DEFAULTS as { exactMaxPassages: number }).exactMaxPassages = saved;
+  }
+});
+
+test('a broad filter keeps excluded passages out of PLAID candidate generation (calling thread and workers)', async () => {
+  const a = index.scoringArrays;
+  const mask = docMask(index.docstore, new DocPassages(index.docstore.pidToDoc, index.docstore.rowidSpan), compileFilter({ tag: 'rare' }));
+  const marks = candidateMarks(a, index.docstore.pidToDoc, mask);
+  const q = { vectors: embs[3]!.vectors, length: embs[3]!.length, weights: null };
+  const all = { nIvfProbe: a.nCentroids, centroidScoreThreshold: -Infinity, ndocs: 10_000 };
+  for (let run = 0; run < 2; run++) {
+    const { timings, hits } = plaidSearch(a, q, all, getKernels(), marks);
+    assert.equal(timings.candidates, mask.passages, 'exactly the allowed passages are candidates');
+    for (const pid of hits.pids) assert.equal(mask.allowed[index.docstore.pidToDoc[pid]!], 1);
+  }
+  const saved = FILTER_DEFAULTS.exactMaxPassages;
+  (FILTER_DEFAULTS as { exactMaxPassages: number }).exactMaxPassages = 10;
+  const pooled = await openIndex(join(dir, 'idx'), { workers: 1 });
+  try {
+    const [r] = await pooled.searchEncodedBatch([''], [embs[120]!], { topK: 10, filter: { tag: 'rare' } });
+    assert.equal(r!.hits.length, 10);
+    for (const h of r!.hits) assert.equal(Number(h.docId.slice(1)) % 20, 0);
+  } finally {
+    (FILTER_DEFAULTS as { exactMaxPassages: number }).exactMaxPassages = saved;
+    await pooled.close();
   }
 });

@@ -5,17 +5,18 @@
  *  - selective filters (at most FILTER_DEFAULTS.exactMaxPassages allowed passages): the allowed
  *    passages ARE the candidates — scored exactly, no PLAID (cheaper than PLAID plus widening, and
  *    exact: recall 1 against exhaustive filtered search by construction);
- *  - broad filters: PLAID runs as usual and the collapse to documents skips excluded documents;
- *    the widening policy (late-ranking.ts) counts only allowed documents, probing more cells and
- *    keeping more candidates until topK allowed documents are found, and its final exact scan keeps
- *    every passage.
+ *  - broad filters: PLAID runs with the excluded passages pre-marked in its scratch marks
+ *    (`candidateMarks`), so candidate generation emits only allowed passages and ndocs counts
+ *    allowed candidates; the collapse to documents skips excluded documents too, the widening
+ *    policy (late-ranking.ts) counts only allowed documents, and its final exact scan keeps every
+ *    passage.
  * BM25 is asked for deeper lists until topK allowed documents are found or its matches run out.
  */
 import { FILTER_DEFAULTS } from '../config/defaults.js';
 import type { DocStoreReader } from '../docstore/index.js';
 import type { DocPassages, CollapsedDocs } from './doc-passages.js';
 import type { CompiledFilter } from '../docstore/metadata-filter.js';
-import type { EncodedQuery } from './plaid.js';
+import { scratchMarks, type EncodedQuery, type ScoringArrays } from './plaid.js';
 import type { ScoredDoc } from './fusion.js';
 
 export interface DocMask {
@@ -32,6 +33,19 @@ export function docMask(docstore: DocStoreReader, docs: DocPassages, filter: Com
   const allowed = new Uint8Array(docstore.rowidSpan);
   for (const r of rowids) allowed[r] = 1;
   return { allowed, rowids, passages: docs.pidsOf(rowids).length };
+}
+
+/**
+ * PLAID scratch marks for a broad filter: every passage of an excluded document (and every deleted
+ * one) pre-set, so that candidate generation (`ivfUnion`) emits only allowed passages and ndocs
+ * counts allowed candidates only. One byte a passage per filtered query, in shared memory so that
+ * a scoring worker uses it without a copy; PLAID leaves it as it found it (it resets only the
+ * pids it emitted), so the widening rounds of one query reuse it.
+ */
+export function candidateMarks(a: ScoringArrays, pidToDoc: Int32Array, mask: DocMask): Uint8Array {
+  const marks = scratchMarks(a, new Uint8Array(new SharedArrayBuffer(a.doclens.length)));
+  for (let pid = 0; pid < marks.length; pid++) if (mask.allowed[pidToDoc[pid]!] === 0) marks[pid] = 1;
+  return marks;
 }
 
 /** Whether the allowed passages are few enough to be the candidates themselves. */

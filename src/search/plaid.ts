@@ -56,8 +56,7 @@ export interface ScoringArrays {
  * `ivfUnion` never emits a marked pid and resets only the pids it emitted, so deleted passages
  * stay out of every candidate list (they take no ndocs slot) without a per-search cost.
  */
-export function scratchMarks(a: ScoringArrays): Uint8Array {
-  const mark = new Uint8Array(a.doclens.length);
+export function scratchMarks(a: ScoringArrays, mark: Uint8Array = new Uint8Array(a.doclens.length)): Uint8Array {
   const t = a.tombstones;
   if (t !== null && t !== undefined) for (let pid = 0; pid < mark.length; pid++) if ((t[pid >> 3]! & (1 << (pid & 7))) !== 0) mark[pid] = 1;
   return mark;

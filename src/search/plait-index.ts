@@ -37,7 +37,7 @@ import { unsearchable, queryFit, type EmptyReason } from './query-text.js';
 import { emptyResult, emptyTimings, toHits, type SearchHit, type SearchResult, type SearchTimings } from './search-result.js';
 import { rowidsOf, scoreStoredDocs } from './stored-rerank.js';
 import { explainLate, type Explanation } from './explain.js';
-import { docMask, exactFilter, exactFiltered, filteredBm25, type DocMask } from './filtered-search.js';
+import { candidateMarks, docMask, exactFilter, exactFiltered, filteredBm25, type DocMask } from './filtered-search.js';
 import { indexText } from '../indexer/index-text.js';
 import { updateIndex, compactIndex, type UpdateResult } from '../mutate/index-updater.js';
 import { checkDocument, encodeDocuments } from '../mutate/encode-documents.js';
@@ -438,7 +438,8 @@ export class PlaitIndex {
     if (mask !== null && exactFilter(mask)) late = exactFiltered(q, mask, this.docs, (qq, pids) => this.local.exact(qq, pids), this.lateDepth(r));
     else {
       const scorer = pooledScorer(this.pool, q, deadline);
-      late = await rankLateAsync(latePlan(r, this.lateWant(r, mask), this.lateDepth(r), this.docs, mask?.allowed ?? null), scorer, timings);
+      const marks = mask === null ? undefined : candidateMarks(this.arrays, this.docstore.pidToDoc, mask);
+      late = await rankLateAsync(latePlan(r, this.lateWant(r, mask), this.lateDepth(r), this.docs, mask?.allowed ?? null, marks), scorer, timings);
     }
     timings.lateMs = performance.now() - t0;
     deadline.check();
@@ -456,7 +457,10 @@ export class PlaitIndex {
       q = this.prepare(embedding, r);
       const check = deadline.checker;
       if (mask !== null && exactFilter(mask)) late = exactFiltered(q, mask, this.docs, (qq, pids) => this.local.exact(qq, pids), this.lateDepth(r));
-      else late = rankLate(latePlan(r, this.lateWant(r, mask), this.lateDepth(r), this.docs, mask?.allowed ?? null), (req) => this.local.score(q!, req, check), timings);
+      else {
+        const marks = mask === null ? undefined : candidateMarks(this.arrays, this.docstore.pidToDoc, mask);
+        late = rankLate(latePlan(r, this.lateWant(r, mask), this.lateDepth(r), this.docs, mask?.allowed ?? null, marks), (req) => this.local.score(q!, req, check), timings);
+      }
       timings.lateMs = performance.now() - t0;
     }
     return this.finish(query, q, late, r, timings, t0, mask);
