@@ -21,6 +21,9 @@ import { encodedDoc, strayFiles } from './helpers/living.js';
 import { SyntheticVectors } from './helpers/synthetic.js';
 import { plaidSearch, scratchMarks } from '../src/search/plaid.js';
 import { getKernels } from '../src/kernels/index.js';
+import { livingInfoLines } from '../src/cli/commands/index-commands.js';
+import { LIVING_DEFAULTS } from '../src/config/defaults.js';
+import { loadIndexData } from '../src/format/index-reader.js';
 
 const DIM = 32;
 let dir: string;
@@ -219,3 +222,28 @@ test('deleted passages never enter PLAID candidate generation (calling thread an
     await index.close();
   }
 });
+
+test('drift: pooled mean |residual| of added tokens; plait info recommends a rebuild past LIVING_DEFAULTS.driftWarnRatio', async () => {
+  const path = await fresh('drift');
+  const gen = new SyntheticVectors({ dim: DIM, clusters: 64, spread: 0.35, seed: 12 });
+  const r = updateIndex(path, { add: [encodedDoc('some', gen.passage(10))] });
+  const d = r.manifest.drift!;
+  assert.equal(d.addedTokens, 10);
+  assert.equal(d.buildMeanDistance, r.manifest.codec.avgResidual);
+  assert.ok(d.addedMeanDistance > 0);
+  // Tokens that ARE centroids have residual 0: the pooled mean halves when as many are added.
+  const centroids = index0Centroids(path, 10);
+  const r2 = updateIndex(path, { add: [encodedDoc('exact', { vectors: centroids, length: 10, tokenIds: new Int32Array(10) })] });
+  assert.equal(r2.manifest.drift!.addedTokens, 20);
+  assert.ok(Math.abs(r2.manifest.drift!.addedMeanDistance - d.addedMeanDistance / 2) < 1e-6);
+  assert.match(livingInfoLines(r2.manifest).join('\n'), /generation\s+2/);
+  const withRatio = (x: number): typeof r.manifest => ({ ...r2.manifest, drift: { buildMeanDistance: 0.02, addedTokens: 100, addedMeanDistance: 0.02 * x } });
+  assert.match(livingInfoLines(withRatio(LIVING_DEFAULTS.driftWarnRatio + 0.1)).join('\n'), /1\.35× as far.*rebuild the index/);
+  assert.doesNotMatch(livingInfoLines(withRatio(LIVING_DEFAULTS.driftWarnRatio - 0.1)).join('\n'), /rebuild/);
+});
+
+/** The first n centroids of an index (unit vectors: each is its own nearest centroid). */
+function index0Centroids(path: string, n: number): Float32Array {
+  const data = loadIndexData(path);
+  return data.centroids.slice(0, n * DIM);
+}
