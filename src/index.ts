@@ -126,3 +126,16 @@ export type { IndexData, IndexSegment, LoadIndexOptions, VerifyMode } from './fo
 export { segmentFileName, listedFiles } from './format/manifest.js';
 export type { SegmentEntry, FileEntry } from './format/manifest.js';
 export { splitLongText } from './indexer/split-passages.js';
+
+// Living index (issue 12): generations, add/upsert/delete, compaction, write lock, metadata filters
+export { updateIndex, compactIndex } from './mutate/index-updater.js';
+export type { EncodedDocument, UpdateRequest, UpdateResult, UpdateOptions } from './mutate/index-updater.js';
+export { addCorpus } from './mutate/add-corpus.js';
+export type { AddCorpusOptions, AddCorpusResult } from './mutate/add-corpus.js';
+export { encodeDocuments } from './mutate/encode-documents.js';
+export { acquireWriteLock, LOCK_FILE } from './format/write-lock.js';
+export type { WriteLock } from './format/write-lock.js';
+export { compileFilter, parseFilter } from './docstore/metadata-filter.js';
+export type { MetadataFilter, FilterCondition, FilterScalar, CompiledFilter } from './docstore/metadata-filter.js';
+export type { AddOptions } from './search/plait-index.js';
+export type { DriftFigures } from './format/manifest.js';

@@ -129,3 +129,28 @@ test('pipeline errors are 400s with the position; a cross stage needs a served c
   const stray = await postJson(`${url}/v1/indexes/sample/search`, { query: QUERY, cross_encoder: 'tiny-cross' });
   assert.equal(stray.status, 400);
 });
+
+test('the server serves a write committed by another writer within its refresh interval, and filters by metadata', async () => {
+  const { openIndex } = await import('../src/index.js');
+  const writer = await openIndex(sample.path, { encoderOptions: { threads: 0 } });
+  try {
+    await writer.add([{ docId: 'volcano-x', title: 'Volcanoes', text: 'Magma rises through the crust and erupts as lava from a volcano.', metadata: { topic: 'geology' } }]);
+  } finally {
+    await writer.close();
+  }
+  const body = { query: 'magma erupts as lava from a volcano', top_k: 3, mode: 'late' };
+  let top = '';
+  for (let i = 0; i < 100 && top !== 'volcano-x'; i++) {
+    const r = await postJson(`${url}/v1/indexes/sample/search`, body);
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    top = r.body.results[0].hits[0]?.doc_id ?? '';
+    if (top !== 'volcano-x') await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  assert.equal(top, 'volcano-x', 'the new generation is served (bounded wait: 100 polls)');
+  const filtered = await postJson(`${url}/v1/indexes/sample/search`, { query: QUERY, top_k: 5, mode: 'late', filter: { topic: 'geology' } });
+  assert.equal(filtered.status, 200, JSON.stringify(filtered.body));
+  assert.deepEqual(filtered.body.results[0].hits.map((h: { doc_id: string }) => h.doc_id), ['volcano-x']);
+  const bad = await postJson(`${url}/v1/indexes/sample/search`, { query: QUERY, filter: { topic: { $regex: 'x' } } });
+  assert.equal(bad.status, 400);
+  assert.equal(bad.body.error.code, 'INVALID_FILTER');
+});

@@ -18,6 +18,7 @@ import { registerQuickstartCommand } from './commands/quickstart-command.js';
 import { registerServeCommand } from './commands/serve-command.js';
 import { registerCalibrateCommand } from './commands/calibrate-command.js';
 import { registerExplainCommand } from './commands/explain-command.js';
+import { registerLivingCommands } from './commands/living-commands.js';
 import { reportError } from './report-error.js';
 
 /** Said after an unknown option, the usual way a query or text beginning with '-' goes wrong. */
@@ -50,6 +51,7 @@ export function buildProgram(options: { json?: boolean } = {}): Command {
   registerServeCommand(program);
   registerCalibrateCommand(program);
   registerExplainCommand(program);
+  registerLivingCommands(program);
   return program;
 }
 
@@ -70,6 +72,7 @@ export const USAGE_ERROR_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'INDEX_EXISTS',
   'MODEL_NOT_FOUND',
   'EMPTY_CORPUS',
+  'INVALID_FILTER',
 ]);
 
 /** Exit codes: 0 ok, 1 runtime failure, 2 bad usage or input. */

@@ -145,6 +145,12 @@ export const SERVER_DEFAULTS = {
   host: '127.0.0.1',
   /** The usual alternate HTTP port; free on most developer machines and container images. */
   port: 8080,
+  /**
+   * How often the server looks for a newer generation of each served index (a living-index write by
+   * another process): reading manifest.json is a few hundred bytes, so once a second costs nothing
+   * and a write is served within a second of its commit.
+   */
+  refreshIntervalMs: 1000,
   /** Largest request body accepted (1 MiB): a rerank of ~1000 short passages. Larger bodies get 413. */
   maxBodyBytes: 1 << 20,
   /** Per-request deadline when the request names none: generous, so only a stuck request hits it. */
@@ -388,4 +394,34 @@ export const CALIBRATION_DEFAULTS = {
     /** Query-level probe minimums (PlaidParams.nIvfProbeTotal); null is ColBERT's fixed ncells. */
     nIvfProbeTotal: [null, 16, 32, 64] as readonly (number | null)[],
   },
+} as const;
+
+/** Living index (issue 12, src/mutate/): when a write compacts on its own, and when drift is reported. */
+export const LIVING_DEFAULTS = {
+  /**
+   * A write compacts automatically once tombstoned passages pass this share of all passages.
+   * Deleted passages still cost PLAID work (their cells are probed, then collapse skips them) and
+   * space; at 25% a search scores at most a third more passages than a compact index would, and a
+   * compaction (a rewrite of the live codes and residuals, no re-encoding) runs at most once per
+   * quarter of the index deleted. `plait compact` runs it on demand. 1 disables it.
+   */
+  autoCompactShare: 0.25,
+  /**
+   * `plait info` recommends a rebuild when added tokens sit this much farther from their centroids
+   * than the build's own held-out tokens (ratio of mean absolute residuals per dimension). ColBERT's
+   * updater re-clusters on new data in the same spirit; 1.25 means residuals a quarter larger,
+   * where the fixed 2-bit buckets (fitted on the build's residuals) start to clip.
+   */
+  driftWarnRatio: 1.25,
+} as const;
+
+/** Filtered search (issue 12, src/search/filtered-search.ts). */
+export const FILTER_DEFAULTS = {
+  /**
+   * A filter allowing at most this many passages is served by scoring exactly those passages
+   * instead of PLAID + widening: exact and bounded (4,096 passages is about what PLAID scores
+   * exactly for k ≤ 100 — ndocs 1,024 — times four), and never short of topK. Latency against
+   * PLAID at 50%, 5% and 0.5% selectivity: bench/RESULTS.md, "Living index".
+   */
+  exactMaxPassages: 4096,
 } as const;

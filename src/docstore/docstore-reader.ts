@@ -27,6 +27,12 @@ export class DocStoreReader {
   readonly nPassages: number;
   /** The store's schema version (1: built before CJK bigrams; queries are tokenised to match). */
   readonly schemaVersion: number;
+  /**
+   * One past the largest docRowid ever used: arrays indexed by rowid have this length. Equals
+   * nDocuments in a store never written to; larger once a living-index write deleted documents
+   * (their rowids are not reused).
+   */
+  readonly rowidSpan: number;
   private readonly db: Database.Database;
   /** BM25 length (terms in title + text) by docRowid, and its mean. */
   private readonly docLengths: Float32Array;
@@ -60,11 +66,14 @@ export class DocStoreReader {
       this.schemaVersion = version;
       this.nDocuments = Number(meta.get('documents'));
       this.nPassages = Number(meta.get('passages'));
-      this.docLengths = new Float32Array(this.nDocuments);
+      this.rowidSpan = Math.max(this.nDocuments, Number(meta.get('rowid_span') ?? 0));
+      this.docLengths = new Float32Array(this.rowidSpan);
       let total = 0;
       let i = 0;
-      for (const n of this.db.prepare('SELECT n_terms FROM documents ORDER BY doc_rowid').pluck().iterate() as IterableIterator<number>) {
-        this.docLengths[i++] = n;
+      for (const [rowid, n] of this.db.prepare('SELECT doc_rowid, n_terms FROM documents ORDER BY doc_rowid').raw().iterate() as IterableIterator<[number, number]>) {
+        if (rowid >= this.rowidSpan) throw new PlaitError('INDEX_CORRUPT', { message: `${path} has document rowid ${rowid} past its span ${this.rowidSpan}`, path });
+        this.docLengths[rowid] = n;
+        i++;
         total += n;
       }
       if (i !== this.nDocuments) throw new PlaitError('INDEX_CORRUPT', { message: `${path} lists ${this.nDocuments} documents but holds ${i}`, path });
@@ -99,7 +108,7 @@ export class DocStoreReader {
     for (const term of bm25QueryTerms(queryText, stopwords, this.schemaVersion)) qtf.set(term, (qtf.get(term) ?? 0) + 1);
     if (qtf.size === 0 || k === 0 || this.nDocuments === 0) return [];
     const n = this.nDocuments;
-    const acc = (this.bm25Acc ??= new Bm25Accumulator(n));
+    const acc = (this.bm25Acc ??= new Bm25Accumulator(this.rowidSpan));
     const lengths = this.docLengths;
     const avg = this.avgDocLength;
     try {
@@ -160,6 +169,14 @@ export class DocStoreReader {
 
   rowidToDocId(docRowid: number): string | null {
     return (guarded('look up a docRowid', this.path, () => this.docIdOf.get(docRowid)) as string | undefined) ?? null;
+  }
+
+  /**
+   * Rowids of the live documents matching a compiled metadata filter (docstore/metadata-filter.ts): `where`
+   * is a condition over `documents` built from fixed SQL fragments, every user value in `params`.
+   */
+  filterRowids(where: string, params: ReadonlyArray<string | number | null>): number[] {
+    return guarded('filter documents', this.path, () => this.db.prepare(`SELECT doc_rowid FROM documents WHERE ${where}`).pluck().all(...params) as number[]);
   }
 
   /** pid → docRowid for every passage, loaded on first use. */

@@ -46,6 +46,9 @@ export const ERROR_TEMPLATES = {
   UNAUTHORIZED: 'Unauthorized: {message}',
   NOT_FOUND: 'Not found: {message}',
   UNSUPPORTED_MEDIA_TYPE: 'Unsupported media type: {message}',
+  // Living index (issue 12): a second writer while one holds the index's write lock; a metadata filter that is not valid.
+  INDEX_LOCKED: 'Index is locked: {message}',
+  INVALID_FILTER: 'Invalid filter: {message}',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_TEMPLATES;

@@ -17,7 +17,7 @@ import { FORMAT_DEFAULTS } from '../config/defaults.js';
 import { PlaitError, invalidArgument } from '../errors/index.js';
 import { ResidualCodec, checkNbits } from '../codec/residual-codec.js';
 import type { Kernels } from '../kernels/types.js';
-import { FORMAT_NAME, FORMAT_VERSION, INDEX_FILES, MANIFEST_FILE, listedFiles, segmentFileName, type IndexManifest } from './manifest.js';
+import { FORMAT_NAME, FORMAT_VERSION, MANIFEST_FILE, listedFiles, roleFileName, segmentFile, type IndexManifest } from './manifest.js';
 import { checkFileSize, openArrayFile, readJsonFile, verifyFile } from './index-files.js';
 
 /** One passage-aligned segment: passages [firstPid, firstPid + passages); token rows are segment-local. */
@@ -41,6 +41,8 @@ export interface IndexData {
   ivf: Int32Array;
   /** K + 1 offsets into `ivf` (64-bit on disk; exact as doubles up to 2^53). */
   ivfOffsets: Float64Array;
+  /** Deleted passages (living index): bit pid set when deleted; null when none ever were. */
+  tombstones: Uint8Array | null;
   /** Whether the large arrays are memory-mapped (native addon) or read into memory. */
   mapped: boolean;
   /** What was verified on open: sizes of every listed file, or sizes and CRC-32s. */
@@ -112,13 +114,15 @@ export function loadIndexData(path: string, kernels?: Kernels, options: LoadInde
   const o = { crc, mapFile };
   const f = manifest.files;
   const file = (name: string): string => join(path, name);
+  // File names come from the manifest: a living index's later generations name their own files.
+  const names = { docstore: roleFileName(manifest, 'docstore'), centroids: roleFileName(manifest, 'centroids'), doclens: roleFileName(manifest, 'doclens'), ivf: roleFileName(manifest, 'ivf'), ivfOffsets: roleFileName(manifest, 'ivfOffsets') };
   // The document store is opened by SQLite, not here, but it is a listed file like the others.
-  if (crc) verifyFile(file(INDEX_FILES.docstore), f.docstore, INDEX_FILES.docstore);
-  else checkFileSize(file(INDEX_FILES.docstore), f.docstore, INDEX_FILES.docstore);
-  const centroids = openArrayFile(file(INDEX_FILES.centroids), Float32Array, f.centroids, INDEX_FILES.centroids, o);
-  const doclens = openArrayFile(file(INDEX_FILES.doclens), Int32Array, f.doclens, INDEX_FILES.doclens, o);
-  const ivf = openArrayFile(file(INDEX_FILES.ivf), Int32Array, f.ivf, INDEX_FILES.ivf, o);
-  const offsets64 = openArrayFile(file(INDEX_FILES.ivfOffsets), BigInt64Array, f.ivfOffsets, INDEX_FILES.ivfOffsets, { crc });
+  if (crc) verifyFile(file(names.docstore), f.docstore, names.docstore);
+  else checkFileSize(file(names.docstore), f.docstore, names.docstore);
+  const centroids = openArrayFile(file(names.centroids), Float32Array, f.centroids, names.centroids, o);
+  const doclens = openArrayFile(file(names.doclens), Int32Array, f.doclens, names.doclens, o);
+  const ivf = openArrayFile(file(names.ivf), Int32Array, f.ivf, names.ivf, o);
+  const offsets64 = openArrayFile(file(names.ivfOffsets), BigInt64Array, f.ivfOffsets, names.ivfOffsets, { crc });
   const { dim, counts } = manifest;
   const nbits = checkNbits(manifest.nbits);
   const bytesPerToken = (dim * nbits) / 8;
@@ -141,8 +145,8 @@ export function loadIndexData(path: string, kernels?: Kernels, options: LoadInde
   manifest.segments.forEach((s, i) => {
     expect(s.firstPid === pid && s.passages >= 0 && pid + s.passages <= doclens.length, `segment ${i} pid range`);
     expect(s.codes.bytes === s.tokens * 4 && s.residuals.bytes === s.tokens * bytesPerToken, `segment ${i} sizes`);
-    const codesName = segmentFileName('codes', i);
-    const residualsName = segmentFileName('residuals', i);
+    const codesName = segmentFile(s, 'codes', i);
+    const residualsName = segmentFile(s, 'residuals', i);
     const codes = openArrayFile(file(codesName), Int32Array, s.codes, codesName, o);
     const residuals = openArrayFile(file(residualsName), Uint8Array, s.residuals, residualsName, o);
     let t = 0;
@@ -157,6 +161,12 @@ export function loadIndexData(path: string, kernels?: Kernels, options: LoadInde
   });
   expect(pid === counts.passages, 'segments pid ranges');
   expect(tokens === counts.tokens, 'sum of doclens');
+  let tombstones: Uint8Array | null = null;
+  if (manifest.tombstones !== undefined) {
+    const t = manifest.tombstones;
+    tombstones = openArrayFile(file(t.file), Uint8Array, t.entry, t.file, { crc });
+    expect(t.passages === counts.passages && tombstones.length === Math.ceil(counts.passages / 8), 'tombstones');
+  }
   const codec = new ResidualCodec(dim, nbits, centroids, Float32Array.from(manifest.codec.cutoffs), Float32Array.from(manifest.codec.weights), kernels);
-  return { path, manifest, codec, centroids, doclens, tokenStarts, segments, ivf, ivfOffsets, mapped: mapFile !== undefined, verified: crc ? 'crc' : 'sizes' };
+  return { path, manifest, codec, centroids, doclens, tokenStarts, segments, ivf, ivfOffsets, tombstones, mapped: mapFile !== undefined, verified: crc ? 'crc' : 'sizes' };
 }

@@ -45,6 +45,11 @@ export interface FileEntry {
 
 /** One segment: passages [firstPid, firstPid + passages) and their tokens' codes and residuals. */
 export interface SegmentEntry {
+  /**
+   * Name stem of the segment's files when a living-index write made it (`codes.<stem>.i32`,
+   * `residuals.<stem>.u8`, e.g. stem "g0003.0000"); absent for a build's segments, named by position.
+   */
+  stem?: string;
   firstPid: number;
   passages: number;
   tokens: number;
@@ -88,14 +93,49 @@ export interface IndexManifest {
   skipped?: Record<string, number>;
   /** Passage-aligned segments of codes and residuals, in pid order. */
   segments: SegmentEntry[];
+  /**
+   * Living index (src/mutate/): the generation this manifest commits (0 or absent: the build),
+   * the file name of each whole-index role a write replaced (absent role: INDEX_FILES' name),
+   * the deleted-passage bitmap, and the drift figures. Absent in an index never written to.
+   */
+  generation?: number;
+  fileNames?: Partial<Record<IndexFileRole, string>>;
+  /** Bit pid (byte pid >> 3, bit pid & 7) set when the passage's document was deleted or replaced. */
+  tombstones?: { file: string; entry: FileEntry; passages: number; deleted: number };
+  drift?: DriftFigures;
+  /**
+   * Files of the previous generation this one no longer lists, kept until the next write removes
+   * them, so that a reader that read the previous manifest just before this commit still opens it.
+   */
+  retained?: string[];
+}
+
+/** Mean distance of tokens to their centroid (1 − cosine), at build time and for tokens added since. */
+export interface DriftFigures {
+  /** The build's own figure (sampled at the first write: tokens of the build's first segment). */
+  buildMeanDistance: number;
+  addedTokens: number;
+  addedMeanDistance: number;
+}
+
+/** File name of a whole-index role in this manifest's generation. */
+export function roleFileName(m: Pick<IndexManifest, 'fileNames'>, role: IndexFileRole): string {
+  return m.fileNames?.[role] ?? INDEX_FILES[role];
+}
+
+/** File name of segment `i`'s codes or residuals in this manifest. */
+export function segmentFile(s: SegmentEntry, role: SegmentRole, i: number): string {
+  if (s.stem === undefined) return segmentFileName(role, i);
+  return role === 'codes' ? `codes.${s.stem}.i32` : `residuals.${s.stem}.u8`;
 }
 
 /** Every file the manifest lists, with its expected size and CRC (the manifest itself excluded). */
 export function listedFiles(m: IndexManifest): Array<{ name: string; entry: FileEntry }> {
-  const out: Array<{ name: string; entry: FileEntry }> = (Object.keys(INDEX_FILES) as IndexFileRole[]).map((role) => ({ name: INDEX_FILES[role], entry: m.files[role] }));
+  const out: Array<{ name: string; entry: FileEntry }> = (Object.keys(INDEX_FILES) as IndexFileRole[]).map((role) => ({ name: roleFileName(m, role), entry: m.files[role] }));
   m.segments.forEach((s, i) => {
-    out.push({ name: segmentFileName('codes', i), entry: s.codes });
-    out.push({ name: segmentFileName('residuals', i), entry: s.residuals });
+    out.push({ name: segmentFile(s, 'codes', i), entry: s.codes });
+    out.push({ name: segmentFile(s, 'residuals', i), entry: s.residuals });
   });
+  if (m.tombstones !== undefined) out.push({ name: m.tombstones.file, entry: m.tombstones.entry });
   return out;
 }

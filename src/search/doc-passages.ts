@@ -61,11 +61,30 @@ export class DocPassages {
   private bestPid: Int32Array | null = null;
   private seen: Uint8Array | null = null;
 
-  /** pidToDoc[pid] is the passage's document rowid; nDocs the number of documents. */
+  /** Passages the tombstone bitmap hides (counted once, for passagesCovering). */
+  private readonly nDeleted: number;
+
+  /**
+   * pidToDoc[pid] is the passage's document rowid; nDocs the number of document rowids (the
+   * docstore's rowidSpan); `tombstones` (living index): bit pid set for a deleted passage, which
+   * collapse() skips, so deleted documents never reach a result and the widening policy counts only
+   * live documents.
+   */
   constructor(
     private readonly pidToDoc: Int32Array,
     private readonly nDocs: number,
-  ) {}
+    private readonly tombstones: Uint8Array | null = null,
+  ) {
+    let n = 0;
+    if (tombstones !== null) for (let i = 0; i < tombstones.length; i++) for (let b = tombstones[i]!; b !== 0; b &= b - 1) n++;
+    this.nDeleted = n;
+  }
+
+  /** Whether the passage was deleted (living index). */
+  isDeleted(pid: number): boolean {
+    const t = this.tombstones;
+    return t !== null && (t[pid >> 3]! & (1 << (pid & 7))) !== 0;
+  }
 
   /**
    * Max over each document's scored passages (ties: the lower pid), then the best `limit`
@@ -73,7 +92,7 @@ export class DocPassages {
    * machine: 95–102 ms with a Map per passage and a sort of every document, 6–15 ms with these
    * reused per-document arrays and a bounded heap for limit 10–100 (/tmp script: collapse() in a loop).
    */
-  collapse(pids: Int32Array, scores: Float32Array, limit = Infinity): CollapsedDocs {
+  collapse(pids: Int32Array, scores: Float32Array, limit = Infinity, allowed: Uint8Array | null = null): CollapsedDocs {
     this.best ??= new Float32Array(this.nDocs);
     this.bestPid ??= new Int32Array(this.nDocs);
     this.seen ??= new Uint8Array(this.nDocs);
@@ -81,9 +100,12 @@ export class DocPassages {
     const bestPid = this.bestPid;
     const seen = this.seen;
     const touched: number[] = [];
+    const tomb = this.tombstones;
     for (let i = 0; i < pids.length; i++) {
       const pid = pids[i]!;
+      if (tomb !== null && (tomb[pid >> 3]! & (1 << (pid & 7))) !== 0) continue;
       const doc = this.pidToDoc[pid]!;
+      if (allowed !== null && allowed[doc] === 0) continue; // a metadata filter's excluded document
       const s = scores[i]!;
       const cur = best[doc]!;
       if (seen[doc] === 0) {
@@ -114,11 +136,17 @@ export class DocPassages {
       for (let d = 0; d + 1 < first.length; d++) m = Math.max(m, first[d + 1]! - first[d]!);
       this.maxPerDoc = m;
     }
-    return Math.min(this.pidToDoc.length, Math.max(1, k) * this.maxPerDoc);
+    // Deleted passages may rank among the best; keeping that many more leaves k·m live ones.
+    return Math.min(this.pidToDoc.length, Math.max(1, k) * this.maxPerDoc + this.nDeleted);
+  }
+
+  /** Passages in the index (deleted ones included). */
+  get passageCount(): number {
+    return this.pidToDoc.length;
   }
 
   /** How many passages document `docRowid` has. */
-  passageCount(docRowid: number): number {
+  passagesOfDoc(docRowid: number): number {
     const first = this.docFirstPid();
     return first[docRowid + 1]! - first[docRowid]!;
   }

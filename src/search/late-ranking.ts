@@ -15,7 +15,7 @@ import type { ResolvedSearch } from './search-options.js';
 import type { CollapsedDocs, DocPassages } from './doc-passages.js';
 
 /** A round of the policy: PLAID with these settings, or an exact scan keeping the best `keep` passages. */
-export type ScoreRequest = { kind: 'plaid'; params: PlaidParams } | { kind: 'exhaustive'; keep: number };
+export type ScoreRequest = { kind: 'plaid'; params: PlaidParams; marks?: Uint8Array } | { kind: 'exhaustive'; keep: number };
 
 export interface ScoredPassages {
   hits: PassageHits;
@@ -27,12 +27,23 @@ export interface ScoredPassages {
  * The widening policy: asks for passages until their documents number `want` (or every passage
  * was scored), then returns the best `k` documents.
  */
-export function* latePlan(r: ResolvedSearch, want: number, k: number, docs: DocPassages): Generator<ScoreRequest, CollapsedDocs, ScoredPassages> {
+export function* latePlan(
+  r: ResolvedSearch,
+  want: number,
+  k: number,
+  docs: DocPassages,
+  allowed: Uint8Array | null = null,
+  marks?: Uint8Array,
+): Generator<ScoreRequest, CollapsedDocs, ScoredPassages> {
   let params = r.plaid;
   for (let round = 0; ; round++) {
     const exhaustive = r.exhaustive || round > SEARCH_DEFAULTS.wideningRounds;
-    const { hits } = yield exhaustive ? { kind: 'exhaustive', keep: docs.passagesCovering(k) } : { kind: 'plaid', params };
-    const collapsed = docs.collapse(hits.pids, hits.scores, k);
+    // A metadata filter (`allowed`, by doc rowid) keeps every passage of an exact scan: the best
+    // k·m passages overall may hold none of the allowed documents.
+    const keep = allowed === null ? docs.passagesCovering(k) : docs.passageCount;
+    // `marks` (a filter's): passages pre-marked so that PLAID's candidate generation skips them.
+    const { hits } = yield exhaustive ? { kind: 'exhaustive', keep } : marks === undefined ? { kind: 'plaid', params } : { kind: 'plaid', params, marks };
+    const collapsed = docs.collapse(hits.pids, hits.scores, k, allowed);
     if (collapsed.distinct >= want || exhaustive) return collapsed;
     params = { nIvfProbe: params.nIvfProbe * 4, centroidScoreThreshold: -Infinity, ndocs: params.ndocs * 4 };
   }

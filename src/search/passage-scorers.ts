@@ -4,7 +4,7 @@
  * passed to each task). Both answer the widening policy's requests (late-ranking.ts).
  */
 import type { Kernels } from '../kernels/types.js';
-import { exactScores, exhaustiveScores, plaidSearch, type DeadlineCheck, type EncodedQuery, type ScoringArrays } from './plaid.js';
+import { exactScores, exhaustiveScores, plaidSearch, scratchMarks, type DeadlineCheck, type EncodedQuery, type ScoringArrays } from './plaid.js';
 import type { ScoreRequest, ScoredPassages } from './late-ranking.js';
 import type { SearchPool } from './search-pool.js';
 import type { Deadline } from './deadline.js';
@@ -19,7 +19,7 @@ export class LocalScorer {
     readonly arrays: ScoringArrays,
     readonly kernels: Kernels,
   ) {
-    this.mark = new Uint8Array(arrays.doclens.length);
+    this.mark = scratchMarks(arrays);
   }
 
   score(q: EncodedQuery, req: ScoreRequest, check?: DeadlineCheck): ScoredPassages {
@@ -28,7 +28,7 @@ export class LocalScorer {
       this.allPids ??= Int32Array.from({ length: scores.length }, (_, i) => i);
       return { hits: { pids: this.allPids, scores }, timings: null };
     }
-    return plaidSearch(this.arrays, q, req.params, this.kernels, this.mark, check);
+    return plaidSearch(this.arrays, q, req.params, this.kernels, req.marks ?? this.mark, check);
   }
 
   /** Exact scores of a short list of passages (BM25-only hybrid candidates, stored-document rerank). */
@@ -44,6 +44,6 @@ export class LocalScorer {
 export function pooledScorer(pool: SearchPool, q: EncodedQuery, deadline: Deadline): (req: ScoreRequest) => Promise<ScoredPassages> {
   return async (req) => {
     if (req.kind === 'exhaustive') return { hits: await pool.exhaustive(q, deadline.signal, req.keep, deadline.epochMs), timings: null };
-    return pool.plaid(q, req.params, deadline.signal, deadline.epochMs);
+    return pool.plaid(q, req.params, deadline.signal, deadline.epochMs, req.marks);
   };
 }

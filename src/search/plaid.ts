@@ -47,6 +47,19 @@ export interface ScoringArrays {
   ivf: Int32Array;
   /** K + 1 offsets into `ivf` (doubles: exact past 2^31). */
   ivfOffsets: Float64Array;
+  /** Living index: deleted passages (bit pid set), kept out of candidate generation (scratchMarks). */
+  tombstones?: Uint8Array | null;
+}
+
+/**
+ * PLAID's per-thread scratch marks (one byte per passage) with the deleted passages pre-marked:
+ * `ivfUnion` never emits a marked pid and resets only the pids it emitted, so deleted passages
+ * stay out of every candidate list (they take no ndocs slot) without a per-search cost.
+ */
+export function scratchMarks(a: ScoringArrays, mark: Uint8Array = new Uint8Array(a.doclens.length)): Uint8Array {
+  const t = a.tombstones;
+  if (t !== null && t !== undefined) for (let pid = 0; pid < mark.length; pid++) if ((t[pid >> 3]! & (1 << (pid & 7))) !== 0) mark[pid] = 1;
+  return mark;
 }
 
 /** Index of the segment holding `pid` (segments are contiguous pid ranges). */

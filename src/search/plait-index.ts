@@ -16,7 +16,7 @@ import { PlaitError, invalidArgument } from '../errors/index.js';
 import { SEARCH_DEFAULTS } from '../config/defaults.js';
 import { loadIndexData, type IndexData } from '../format/index-reader.js';
 import { locateIndex } from '../format/index-path.js';
-import { INDEX_FILES, type IndexManifest } from '../format/manifest.js';
+import { roleFileName, type IndexManifest } from '../format/manifest.js';
 import { getKernels } from '../kernels/index.js';
 import type { Kernels } from '../kernels/types.js';
 import type { Encoder, TokenEmbeddings } from '../encoder/types.js';
@@ -37,7 +37,12 @@ import { unsearchable, queryFit, type EmptyReason } from './query-text.js';
 import { emptyResult, emptyTimings, toHits, type SearchHit, type SearchResult, type SearchTimings } from './search-result.js';
 import { rowidsOf, scoreStoredDocs } from './stored-rerank.js';
 import { explainLate, type Explanation } from './explain.js';
+import { candidateMarks, docMask, exactFilter, exactFiltered, filteredBm25, type DocMask } from './filtered-search.js';
 import { indexText } from '../indexer/index-text.js';
+import { updateIndex, compactIndex, type UpdateResult } from '../mutate/index-updater.js';
+import { checkDocument, encodeDocuments } from '../mutate/encode-documents.js';
+import type { DocumentInput } from '../docstore/types.js';
+import type { MetadataFilter } from '../docstore/metadata-filter.js';
 
 export { checkModel } from './model-check.js';
 export type { SearchMode, SearchOptions } from './search-options.js';
@@ -64,35 +69,77 @@ export interface OpenIndexOptions extends QueryEncoderOptions {
 export async function openIndex(nameOrPath: string, options: OpenIndexOptions = {}): Promise<PlaitIndex> {
   const path = locateIndex(nameOrPath);
   const kernels = options.kernels ?? getKernels();
-  const data = loadIndexData(path, kernels);
-  const docstore = DocStoreReader.open(join(path, INDEX_FILES.docstore));
+  const { data, docstore } = openGeneration(path, kernels);
   if (options.encoder !== undefined) checkModel(data.manifest.model, options.encoder.info);
   return new PlaitIndex(data, docstore, kernels, options);
 }
 
+/**
+ * The arrays and document store of the generation the manifest names now. A living index's write
+ * may commit between reading the manifest and opening its files, and the write after it removes
+ * that generation's files: then the open is retried on the newer manifest.
+ */
+function openGeneration(path: string, kernels: Kernels): { data: IndexData; docstore: DocStoreReader } {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const data = loadIndexData(path, kernels);
+      const docstore = DocStoreReader.open(join(path, roleFileName(data.manifest, 'docstore')));
+      return { data, docstore };
+    } catch (e) {
+      if (attempt >= 2 || !(e instanceof PlaitError) || (e.code !== 'INDEX_CORRUPT' && e.code !== 'DOCSTORE_FAILED')) throw e;
+    }
+  }
+}
+
+/** Options of `PlaitIndex.add`. */
+export interface AddOptions {
+  /** Refuse a docId already in the index (DUPLICATE_ID) instead of replacing that document. */
+  noReplace?: boolean;
+}
+
 export class PlaitIndex {
   readonly path: string;
-  readonly manifest: IndexManifest;
-  private readonly arrays: ScoringArrays;
+  // The generation served (living index): replaced together, between requests, by refresh().
+  manifest: IndexManifest;
+  docstore: DocStoreReader;
+  private arrays: ScoringArrays;
   private readonly queryEncoder: QueryEncoder;
-  private readonly queries: QueryPreparer;
-  private readonly docs: DocPassages;
-  private readonly local: LocalScorer;
-  private readonly pool: SearchPool | null;
+  private queries: QueryPreparer;
+  private docs: DocPassages;
+  private local: LocalScorer;
+  private pool: SearchPool | null;
+  private readonly kernels: Kernels;
+  private readonly workers: number;
+  /** Requests in flight, and the swap waiting for them to end (new requests wait for the swap). */
+  private inflight = 0;
+  private swap: { promise: Promise<void>; resolve: () => void; drained: () => void } | null = null;
   /** Fired by close(): searches in flight stop with its reason (INDEX_CLOSED). */
   private readonly closing = new AbortController();
 
   constructor(
     data: IndexData,
-    readonly docstore: DocStoreReader,
+    docstore: DocStoreReader,
     kernels: Kernels,
     options: OpenIndexOptions,
   ) {
     this.path = data.path;
     this.manifest = data.manifest;
+    this.docstore = docstore;
+    this.kernels = kernels;
     const workers = options.workers ?? 0;
     if (!Number.isInteger(workers) || workers < 0) throw invalidArgument('workers', 'a non-negative integer', workers);
-    this.arrays = {
+    this.workers = workers;
+    this.queryEncoder = new QueryEncoder(data.manifest, options);
+    const g = PlaitIndex.generationState(data, docstore, kernels, workers);
+    this.arrays = g.arrays;
+    this.queries = g.queries;
+    this.docs = g.docs;
+    this.local = g.local;
+    this.pool = g.pool;
+  }
+
+  private static generationState(data: IndexData, docstore: DocStoreReader, kernels: Kernels, workers: number) {
+    const arrays: ScoringArrays = {
       dim: data.manifest.dim,
       nbits: data.manifest.nbits,
       nCentroids: data.codec.nCentroids,
@@ -103,12 +150,123 @@ export class PlaitIndex {
       segments: data.segments,
       ivf: data.ivf,
       ivfOffsets: data.ivfOffsets,
+      tombstones: data.tombstones,
     };
-    this.queryEncoder = new QueryEncoder(data.manifest, options);
-    this.queries = new QueryPreparer(data.manifest.dim, docstore);
-    this.docs = new DocPassages(docstore.pidToDoc, data.manifest.counts.documents);
-    this.local = new LocalScorer(this.arrays, kernels);
-    this.pool = workers > 0 ? new SearchPool(this.arrays, workers) : null;
+    return {
+      arrays,
+      queries: new QueryPreparer(data.manifest.dim, docstore),
+      docs: new DocPassages(docstore.pidToDoc, docstore.rowidSpan, data.tombstones),
+      local: new LocalScorer(arrays, kernels),
+      pool: workers > 0 ? new SearchPool(arrays, workers) : null,
+    };
+  }
+
+  /** The generation this index serves (0: the build; each add, delete or compaction commits the next). */
+  get generation(): number {
+    return this.manifest.generation ?? 0;
+  }
+
+  /** Waits for a pending swap, then counts the request in flight (leave() ends it). */
+  private async enter(): Promise<void> {
+    while (this.swap !== null) await this.swap.promise;
+    this.inflight++;
+  }
+
+  private leave(): void {
+    if (--this.inflight === 0) this.swap?.drained();
+  }
+
+  private async guardedCall<T>(f: () => Promise<T>): Promise<T> {
+    this.checkOpen();
+    await this.enter();
+    try {
+      return await f();
+    } finally {
+      this.leave();
+    }
+  }
+
+  /**
+   * Serves the newest committed generation from now on: opens it, waits for the requests in
+   * flight to end (new ones wait), swaps every per-generation structure at once, then closes the
+   * old generation's document store and workers. A request is answered wholly from one generation.
+   * Returns whether a newer generation was found.
+   * @throws PlaitError INDEX_CORRUPT / INDEX_VERSION (the new generation), INDEX_CLOSED.
+   */
+  async refresh(): Promise<boolean> {
+    this.checkOpen();
+    while (this.swap !== null) await this.swap.promise;
+    const current = this.generation;
+    const { data, docstore } = openGeneration(this.path, this.kernels);
+    if ((data.manifest.generation ?? 0) === current) {
+      docstore.close();
+      return false;
+    }
+    let resolve!: () => void;
+    let drained!: () => void;
+    const promise = new Promise<void>((r) => (resolve = r));
+    const drainedP = new Promise<void>((r) => (drained = r));
+    this.swap = { promise, resolve, drained };
+    if (this.inflight > 0) await drainedP;
+    const oldDocstore = this.docstore;
+    const oldPool = this.pool;
+    try {
+      const g = PlaitIndex.generationState(data, docstore, this.kernels, this.workers);
+      this.manifest = data.manifest;
+      this.docstore = docstore;
+      this.arrays = g.arrays;
+      this.queries = g.queries;
+      this.docs = g.docs;
+      this.local = g.local;
+      this.pool = g.pool;
+    } finally {
+      this.swap = null;
+      resolve();
+    }
+    oldDocstore.close();
+    await oldPool?.close();
+    return true;
+  }
+
+  /**
+   * Adds documents (upsert by docId), split and encoded as the build did, compressed with the
+   * index's own codec into new segments, and committed as a new generation; this index then serves
+   * it (other open indexes see it on `refresh()`).
+   * @throws PlaitError INVALID_ARGUMENT, EMPTY_TEXT, DUPLICATE_ID (an id twice, or `noReplace` and
+   * an indexed id), INDEX_LOCKED (another writer), INDEX_CLOSED.
+   */
+  async add(documents: readonly DocumentInput[], options: AddOptions = {}): Promise<UpdateResult> {
+    this.checkOpen();
+    if (!Array.isArray(documents)) throw invalidArgument('documents', 'an array of documents', documents);
+    const docs = documents.map((d, i) => checkDocument(d, i));
+    const encoded = await encodeDocuments(docs, await this.encoder(), this.manifest);
+    const result = updateIndex(this.path, { add: encoded, noReplace: options.noReplace === true }, { kernels: this.kernels });
+    await this.refresh();
+    return result;
+  }
+
+  /**
+   * Deletes documents by docId (unknown ids are listed in `missing`) or every document a metadata
+   * filter matches (`{ filter }`, INVALID_FILTER when malformed), committed as a new
+   * generation; they disappear from every search mode, rerank and explain at once.
+   * @throws PlaitError INVALID_ARGUMENT, INDEX_LOCKED, INDEX_CLOSED.
+   */
+  async delete(docIds: readonly string[] | { filter: MetadataFilter }): Promise<UpdateResult> {
+    this.checkOpen();
+    const byFilter = !Array.isArray(docIds) && typeof docIds === 'object' && docIds !== null && 'filter' in docIds;
+    if (!byFilter && (!Array.isArray(docIds) || docIds.some((d) => typeof d !== 'string'))) throw invalidArgument('docIds', 'an array of strings or { filter }', docIds);
+    const req = byFilter ? { deleteWhere: (docIds as { filter: MetadataFilter }).filter } : { delete: docIds as readonly string[] };
+    const result = updateIndex(this.path, req, { kernels: this.kernels });
+    await this.refresh();
+    return result;
+  }
+
+  /** Rewrites live passages into fresh segments and drops tombstones (a new generation); see compactIndex. */
+  async compact(): Promise<IndexManifest> {
+    this.checkOpen();
+    const manifest = compactIndex(this.path, { kernels: this.kernels });
+    await this.refresh();
+    return manifest;
   }
 
   get info(): IndexManifest {
@@ -140,6 +298,10 @@ export class PlaitIndex {
    * TIMEOUT, ABORTED, INDEX_CLOSED.
    */
   async searchBatch(queries: string[], options: SearchOptions = {}): Promise<SearchResult[]> {
+    return this.guardedCall(() => this.searchBatchNow(queries, options));
+  }
+
+  private async searchBatchNow(queries: string[], options: SearchOptions): Promise<SearchResult[]> {
     this.checkOpen();
     if (!Array.isArray(queries)) throw invalidArgument('queries', 'an array of strings', queries);
     if (queries.length > SEARCH_DEFAULTS.maxBatchQueries) {
@@ -174,6 +336,10 @@ export class PlaitIndex {
    * no rows gets no hits ('no-content'); in bm25 mode the texts are checked as in searchBatch.
    */
   async searchEncodedBatch(queries: string[], embeddings: TokenEmbeddings[], options: SearchOptions = {}): Promise<SearchResult[]> {
+    return this.guardedCall(() => this.searchEncodedBatchNow(queries, embeddings, options));
+  }
+
+  private async searchEncodedBatchNow(queries: string[], embeddings: TokenEmbeddings[], options: SearchOptions): Promise<SearchResult[]> {
     this.checkOpen();
     const r = this.resolveSearch(options);
     if (r.mode !== 'bm25' && embeddings.length !== queries.length) throw invalidArgument('embeddings', `one per query (${queries.length})`, embeddings);
@@ -219,11 +385,13 @@ export class PlaitIndex {
       encodeMs,
     );
     let k = 0;
+    const generation = this.generation;
     return queries.map((_, i) => {
       const reason = reasons[i];
-      if (reason !== null && reason !== undefined) return emptyResult(reason);
+      if (reason !== null && reason !== undefined) return { ...emptyResult(reason), generation };
       const result = results[k++]!;
       result.truncated = truncated?.[i] ?? false;
+      result.generation = generation;
       return result;
     });
   }
@@ -265,11 +433,17 @@ export class PlaitIndex {
     const t0 = performance.now();
     const timings = emptyTimings();
     const q = this.prepare(embedding, r);
-    const scorer = pooledScorer(this.pool, q, deadline);
-    const late = this.exactDocuments(q, await rankLateAsync(latePlan(r, this.lateWant(r), this.lateDepth(r), this.docs), scorer, timings), r);
+    const mask = this.mask(r);
+    let late: CollapsedDocs;
+    if (mask !== null && exactFilter(mask)) late = exactFiltered(q, mask, this.docs, (qq, pids) => this.local.exact(qq, pids), this.lateDepth(r));
+    else {
+      const scorer = pooledScorer(this.pool, q, deadline);
+      const marks = mask === null ? undefined : candidateMarks(this.arrays, this.docstore.pidToDoc, mask);
+      late = this.exactDocuments(q, await rankLateAsync(latePlan(r, this.lateWant(r, mask), this.lateDepth(r), this.docs, mask?.allowed ?? null, marks), scorer, timings), r);
+    }
     timings.lateMs = performance.now() - t0;
     deadline.check();
-    return this.finish(query, q, late, r, timings, t0);
+    return this.finish(query, q, late, r, timings, t0, mask);
   }
 
   /** One query on the calling thread, checking the deadline while scoring. */
@@ -278,13 +452,18 @@ export class PlaitIndex {
     const timings = emptyTimings();
     let q: EncodedQuery | null = null;
     let late: CollapsedDocs = { docs: [], pidOf: new Map(), distinct: 0 };
+    const mask = this.mask(r);
     if (r.mode !== 'bm25') {
       q = this.prepare(embedding, r);
       const check = deadline.checker;
-      late = this.exactDocuments(q, rankLate(latePlan(r, this.lateWant(r), this.lateDepth(r), this.docs), (req) => this.local.score(q!, req, check), timings), r, check);
+      if (mask !== null && exactFilter(mask)) late = exactFiltered(q, mask, this.docs, (qq, pids) => this.local.exact(qq, pids), this.lateDepth(r));
+      else {
+        const marks = mask === null ? undefined : candidateMarks(this.arrays, this.docstore.pidToDoc, mask);
+        late = this.exactDocuments(q, rankLate(latePlan(r, this.lateWant(r, mask), this.lateDepth(r), this.docs, mask?.allowed ?? null, marks), (req) => this.local.score(q!, req, check), timings), r, check);
+      }
       timings.lateMs = performance.now() - t0;
     }
-    return this.finish(query, q, late, r, timings, t0);
+    return this.finish(query, q, late, r, timings, t0, mask);
   }
 
   /**
@@ -296,7 +475,7 @@ export class PlaitIndex {
    */
   private exactDocuments(q: EncodedQuery, late: CollapsedDocs, r: ResolvedSearch, check?: () => void): CollapsedDocs {
     if (r.exhaustive) return late;
-    const multi = late.docs.filter((d) => this.docs.passageCount(d.key) > 1).map((d) => d.key);
+    const multi = late.docs.filter((d) => this.docs.passagesOfDoc(d.key) > 1).map((d) => d.key);
     if (multi.length === 0) return late;
     const exact = scoreStoredDocs(q, multi, this.docs, (qq, pids) => this.local.exact(qq, pids, check));
     const rescored = new Map(exact.docs.map((d) => [d.key, d.score]));
@@ -320,16 +499,22 @@ export class PlaitIndex {
    * fusion takes whatever PLAID's survivors hold up to its depth; documents only BM25 finds get
    * exact late scores (hybrid.ts), so a shallower late list costs no fused quality.
    */
-  private lateWant(r: ResolvedSearch): number {
-    return Math.min(r.topK, this.manifest.counts.documents);
+  private lateWant(r: ResolvedSearch, mask: DocMask | null = null): number {
+    return Math.min(r.topK, mask === null ? this.manifest.counts.documents : mask.rowids.length);
+  }
+
+  /** The documents a metadata filter allows (null: no filter). */
+  private mask(r: ResolvedSearch): DocMask | null {
+    return r.filter === null ? null : docMask(this.docstore, this.docs, r.filter);
   }
 
   /** BM25 and fusion (when the mode asks for them), then the page of hits. */
-  private finish(query: string, q: EncodedQuery | null, late: CollapsedDocs, r: ResolvedSearch, timings: SearchTimings, t0: number): SearchResult {
+  private finish(query: string, q: EncodedQuery | null, late: CollapsedDocs, r: ResolvedSearch, timings: SearchTimings, t0: number, mask: DocMask | null = null): SearchResult {
     let ranked: ScoredDoc[] = late.docs;
     if (r.mode !== 'late') {
       const t = performance.now();
-      const bm = this.docstore.bm25(query, r.mode === 'hybrid' ? hybridDepth(r.topK) : r.topK).map((h) => ({ key: h.docRowid, score: h.score }));
+      const depth = r.mode === 'hybrid' ? hybridDepth(r.topK) : r.topK;
+      const bm = mask !== null ? filteredBm25(this.docstore, query, depth, mask) : this.docstore.bm25(query, depth).map((h) => ({ key: h.docRowid, score: h.score }));
       timings.bm25Ms = performance.now() - t;
       if (r.mode === 'bm25') ranked = bm;
       else {
@@ -352,6 +537,10 @@ export class PlaitIndex {
    * query with no letter or digit, as Reranker.rerank), INDEX_CLOSED.
    */
   async rerank(query: string, docIds: string[], options: Pick<SearchOptions, 'topK' | 'idfWeighting' | 'includeText'> = {}): Promise<SearchHit[]> {
+    return this.guardedCall(() => this.rerankNow(query, docIds, options));
+  }
+
+  private async rerankNow(query: string, docIds: string[], options: Pick<SearchOptions, 'topK' | 'idfWeighting' | 'includeText'>): Promise<SearchHit[]> {
     this.checkOpen();
     const topK = options.topK ?? (Array.isArray(docIds) ? docIds.length : 0);
     if (!Number.isInteger(topK) || topK < 0) throw invalidArgument('topK', 'a non-negative integer', topK);
@@ -373,6 +562,10 @@ export class PlaitIndex {
    * @throws PlaitError INVALID_INPUT (unknown docId or pid), INVALID_ARGUMENT, INDEX_CLOSED.
    */
   async explain(query: string, target: string | { pid: number }, options: ExplainOptions = {}): Promise<Explanation> {
+    return this.guardedCall(() => this.explainNow(query, target, options));
+  }
+
+  private async explainNow(query: string, target: string | { pid: number }, options: ExplainOptions): Promise<Explanation> {
     this.checkOpen();
     const r = this.resolveSearch(options);
     const encoder = await this.encoder();
@@ -390,6 +583,7 @@ export class PlaitIndex {
       if (!Number.isInteger(pid) || pid < 0 || pid >= this.manifest.counts.passages) {
         throw new PlaitError('INVALID_INPUT', { message: `no passage ${String(pid)} (the index has ${this.manifest.counts.passages})`, pid });
       }
+      if (this.docs.isDeleted(pid)) throw new PlaitError('INVALID_INPUT', { message: `passage ${pid} belongs to a deleted document`, pid });
     }
     const stored = this.docstore.getPassages([pid])[0];
     const doc = stored === null || stored === undefined ? null : this.docstore.getDocument(stored.docRowid);
@@ -411,7 +605,7 @@ export class PlaitIndex {
     }
     let fusion: Explanation['fusion'] = null;
     if (r.mode === 'hybrid') {
-      const hit = (await this.search(query, { ...options, mode: 'hybrid' })).hits.find((h) => h.docId === doc.docId);
+      const hit = (await this.searchBatchNow([query], { ...options, mode: 'hybrid' }))[0]!.hits.find((h) => h.docId === doc.docId);
       if (hit?.fusion !== undefined) fusion = { ...hit.fusion, score: hit.score, rank: hit.rank };
     }
     return {

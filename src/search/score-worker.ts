@@ -9,12 +9,12 @@ import { workerData } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { getKernels } from '../kernels/index.js';
 import { fromTransferable } from '../format/shared-arrays.js';
-import { plaidSearch, exhaustiveTopRange, type EncodedQuery, type ScoringArrays, type PlaidTimings, type PassageHits } from './plaid.js';
+import { plaidSearch, scratchMarks, exhaustiveTopRange, type EncodedQuery, type ScoringArrays, type PlaidTimings, type PassageHits } from './plaid.js';
 import type { PlaidParams } from '../config/defaults.js';
 import { WORKER_DEADLINE_MESSAGE } from './deadline.js';
 
 export type ScoreTask = (
-  | { kind: 'plaid'; q: EncodedQuery; params: PlaidParams }
+  | { kind: 'plaid'; q: EncodedQuery; params: PlaidParams; marks?: Uint8Array }
   | { kind: 'range'; q: EncodedQuery; from: number; to: number; keep: number }
 ) & {
   /** Epoch ms (performance.timeOrigin + now) after which the task stops scoring: a timed-out search frees its worker. */
@@ -29,7 +29,7 @@ export interface PlaidTaskResult {
 
 const kernels = getKernels();
 const arrays = fromTransferable<ScoringArrays>((workerData as { arrays: unknown }).arrays, kernels);
-const mark = new Uint8Array(arrays.doclens.length);
+const mark = scratchMarks(arrays);
 
 function moved<T extends object>(value: T, buffers: ArrayBufferLike[]): T {
   return Piscina.move({ [Piscina.transferableSymbol]: buffers, [Piscina.valueSymbol]: value } as never) as unknown as T;
@@ -46,7 +46,8 @@ function deadlineCheck(at: number | undefined): (() => void) | undefined {
 export default function score(task: ScoreTask): PlaidTaskResult | PassageHits {
   const check = deadlineCheck(task.deadlineAt);
   if (task.kind === 'plaid') {
-    const { hits, timings } = plaidSearch(arrays, task.q, task.params, kernels, mark, check);
+    // A filtered search brings its own marks (shared memory: excluded passages pre-set).
+    const { hits, timings } = plaidSearch(arrays, task.q, task.params, kernels, task.marks ?? mark, check);
     return moved({ pids: hits.pids, scores: hits.scores, timings }, [hits.pids.buffer, hits.scores.buffer]);
   }
   const hits = exhaustiveTopRange(arrays, task.q, task.from, task.to, task.keep, kernels, check);

@@ -9,6 +9,7 @@ import { SEARCH_DEFAULTS, plaidDefaultsFor, type PlaidParams } from '../config/d
 import type { ModelInfo } from '../encoder/types.js';
 import { calibratedPlaidParams, type IndexCalibration } from '../format/calibration-record.js';
 import type { DeadlineOptions } from './deadline.js';
+import { compileFilter, type CompiledFilter, type MetadataFilter } from '../docstore/metadata-filter.js';
 
 export type SearchMode = 'late' | 'bm25' | 'hybrid';
 
@@ -36,6 +37,8 @@ export interface SearchOptions extends DeadlineOptions {
   rrfK?: number;
   /** Attach title, text and metadata to each hit. */
   includeText?: boolean;
+  /** Only documents whose metadata (or doc_id) match (search/filter.ts); INVALID_FILTER when malformed. */
+  filter?: MetadataFilter;
 }
 
 export interface ResolvedSearch {
@@ -48,6 +51,8 @@ export interface ResolvedSearch {
   alpha: number;
   rrfK: number;
   includeText: boolean;
+  /** The compiled metadata filter, or null. */
+  filter: CompiledFilter | null;
 }
 
 /**
@@ -91,6 +96,7 @@ export function resolveSearch(options: SearchOptions, model: ModelInfo, calibrat
     alpha,
     rrfK: options.rrfK ?? SEARCH_DEFAULTS.rrfK,
     includeText: options.includeText ?? false,
+    filter: options.filter === undefined ? null : compileFilter(options.filter),
   };
 }
 

@@ -61,8 +61,8 @@ export class SearchPool {
   }
 
   /** @param deadlineAt epoch ms after which the worker stops the task (see ScoreTask) */
-  async plaid(q: EncodedQuery, params: PlaidParams, signal?: AbortSignal, deadlineAt?: number): Promise<{ hits: PassageHits; timings: PlaidTimings }> {
-    const r = await this.run<PlaidTaskResult>({ kind: 'plaid', q, params, deadlineAt }, signal);
+  async plaid(q: EncodedQuery, params: PlaidParams, signal?: AbortSignal, deadlineAt?: number, marks?: Uint8Array): Promise<{ hits: PassageHits; timings: PlaidTimings }> {
+    const r = await this.run<PlaidTaskResult>(marks === undefined ? { kind: 'plaid', q, params, deadlineAt } : { kind: 'plaid', q, params, deadlineAt, marks }, signal);
     return { hits: { pids: r.pids, scores: r.scores }, timings: r.timings };
   }
 

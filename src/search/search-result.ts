@@ -45,6 +45,8 @@ export interface SearchTimings extends Partial<PlaidTimings> {
 export interface SearchResult {
   hits: SearchHit[];
   timings: SearchTimings;
+  /** Living index: the generation that answered (0: the build); set by PlaitIndex's batch searches. */
+  generation?: number;
   /**
    * True when the query had more content tokens than the model keeps (ModelInfo.queryWindow: 32
    * less the special tokens for colbertv2.0, 128 for the bundled model) and was searched on its

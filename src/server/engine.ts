@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import {
   PlaitError,
+  readManifest,
   type Reranker,
   type Encoder,
   type IndexManifest,
@@ -92,6 +93,9 @@ export class Engine {
   readonly metrics: ServerMetrics;
   private readonly ownedEncoders: Encoder[];
   private warm = false;
+  /** Polls the served indexes for newer generations (started by warmUp, cleared by close). */
+  private refreshTimer: NodeJS.Timeout | null = null;
+  private refreshing = false;
   private draining = false;
   private closed = false;
 
@@ -194,6 +198,36 @@ export class Engine {
       await e.index.searchEncodedBatch(['warm up the index'], [q!], { topK: 10, mode });
     }
     this.warm = true;
+    if (this.options.refreshIntervalMs > 0 && this.refreshTimer === null) {
+      this.refreshTimer = setInterval(() => void this.refreshIndexes(), this.options.refreshIntervalMs);
+      this.refreshTimer.unref();
+    }
+  }
+
+  /**
+   * Picks up newer generations of the served indexes (writes by `plait add`/`delete`/`compact` or
+   * the library, possibly in another process): a cheap read of each manifest's generation number,
+   * then `PlaitIndex.refresh()`, which swaps between requests. The result cache is keyed by the
+   * generation, so answers from the old one are never served again. Failures are left for the next
+   * tick (a write may be mid-commit).
+   */
+  async refreshIndexes(): Promise<void> {
+    if (this.refreshing || this.closed) return;
+    this.refreshing = true;
+    try {
+      for (const e of this.indexes.values()) {
+        if (!(e.index instanceof PlaitIndex)) continue;
+        const index = e.index;
+        try {
+          if ((readManifest(index.path).generation ?? 0) === (index.manifest.generation ?? 0)) continue;
+          if (await index.refresh()) e.generation = indexGeneration(index.manifest);
+        } catch {
+          // Retried on the next tick.
+        }
+      }
+    } finally {
+      this.refreshing = false;
+    }
   }
 
   /**
@@ -316,6 +350,7 @@ export class Engine {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.refreshTimer !== null) clearInterval(this.refreshTimer);
     for (const e of this.indexes.values()) if (!e.borrowed) await e.index.close();
     for (const r of this.rerankers) if (r.borrowed !== true) await r.reranker.close();
     for (const c of this.crossEncoders) if (c.borrowed !== true) await c.scorer.close?.();

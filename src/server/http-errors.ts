@@ -34,6 +34,10 @@ export const HTTP_STATUS = {
   MODEL_UNSUPPORTED: 400,
   MODEL_UNSAFE: 400,
   NOT_WRITABLE: 500,
+  // Living index: a metadata filter that does not parse is the request's fault; a write lock held by
+  // another writer is a conflict the client may retry.
+  INVALID_FILTER: 400,
+  INDEX_LOCKED: 409,
   // The client went away (or the server is draining): nobody reads this answer, but it is not a fault.
   ABORTED: 503,
   OVERLOADED: 503,

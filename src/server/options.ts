@@ -29,6 +29,8 @@ export interface ServerOptions {
   abortCheckQueries?: number;
   /** Rerank models: undefined is the bundled model; the first is the default. */
   models?: (string | undefined)[];
+  /** How often served indexes are checked for a newer generation, in ms (0: never). */
+  refreshIntervalMs?: number;
   /** Cross-encoders (folder or hub id) for pipelines' cross stage and rerank by `model`; the first is the default. */
   crossEncoders?: string[];
   /** Bearer key required on every route but /health and /ready (default: env PLAIT_API_KEY; unset = open). */
@@ -61,6 +63,7 @@ export interface ResolvedServerOptions {
   abortCheckQueries: number;
   models: (string | undefined)[];
   crossEncoders: string[];
+  refreshIntervalMs: number;
   apiKey: string | undefined;
   corsOrigins: string[];
   logLevel: string | false;
@@ -70,7 +73,7 @@ export interface ResolvedServerOptions {
 const KNOWN = new Set<string>([
   'host', 'port', 'maxBodyBytes', 'timeoutMs', 'maxTimeoutMs', 'maxConcurrent', 'maxQueue', 'maxQueueWaitMs', 'retryAfterSeconds',
   'resultCacheBytes', 'queryCacheBytes', 'maxRerankDocuments', 'maxEncodeTexts', 'drainTimeoutMs', 'scoringWorkers',
-  'encoderThreads', 'abortCheckQueries', 'models', 'crossEncoders', 'apiKey', 'corsOrigins', 'logLevel', 'defaultMetrics',
+  'encoderThreads', 'abortCheckQueries', 'models', 'crossEncoders', 'refreshIntervalMs', 'apiKey', 'corsOrigins', 'logLevel', 'defaultMetrics',
 ]);
 
 function int(name: string, v: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
@@ -102,6 +105,7 @@ export function resolveServerOptions(o: ServerOptions = {}, env: NodeJS.ProcessE
     abortCheckQueries: int('abortCheckQueries', o.abortCheckQueries ?? d.abortCheckQueries, 1),
     models: o.models === undefined || o.models.length === 0 ? [undefined] : o.models,
     crossEncoders: o.crossEncoders ?? [],
+    refreshIntervalMs: int('refreshIntervalMs', o.refreshIntervalMs ?? d.refreshIntervalMs, 0),
     apiKey: o.apiKey ?? (env.PLAIT_API_KEY === undefined || env.PLAIT_API_KEY === '' ? undefined : env.PLAIT_API_KEY),
     corsOrigins: o.corsOrigins ?? [],
     logLevel: o.logLevel ?? 'info',

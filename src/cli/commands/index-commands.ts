@@ -5,7 +5,7 @@ import { buildIndex, type BuildOptions, type BuildResult } from '../../indexer/b
 import { verifyIndex } from '../../format/index-reader.js';
 import { locateIndex, resolveIndexPath } from '../../format/index-path.js';
 import { MANIFEST_FILE, type IndexManifest } from '../../format/manifest.js';
-import { BUILD_DEFAULTS, ENCODER_DEFAULTS } from '../../config/defaults.js';
+import { BUILD_DEFAULTS, ENCODER_DEFAULTS, LIVING_DEFAULTS } from '../../config/defaults.js';
 import { PlaitError, isPlaitError } from '../../errors/index.js';
 import { kernelsStatus, type KernelsStatus } from '../../kernels/index.js';
 import { SUPPORTED_NBITS } from '../../kernels/validate.js';
@@ -187,6 +187,7 @@ export function registerIndexCommands(program: Command): void {
         `nbits        ${m.nbits}`,
         `bytes/token  ${info.bytesPerToken.toFixed(2)} (codes + residuals; ${info.bytesPerTokenTotal.toFixed(2)} with everything)`,
         `built        ${m.createdAt} in ${(m.buildMs / 1000).toFixed(1)}s`,
+        ...livingInfoLines(m),
         `kernels      ${o.kernels ? kernelsLine(kernelsStatus()) : info.kernels}`,
         ...(m.calibration === undefined ? ["calibration  none: PLAID uses ColBERT's defaults (run `plait calibrate`)"] : calibrationLines(m.calibration, m.counts.documents)),
         'size on disk:',
@@ -195,6 +196,22 @@ export function registerIndexCommands(program: Command): void {
       ];
       process.stdout.write(`${lines.join('\n')}\n`);
     });
+}
+
+/** Living index (issue 12): generation, deleted passages awaiting compaction, and drift with a recommendation past LIVING_DEFAULTS.driftWarnRatio. */
+export function livingInfoLines(m: IndexManifest): string[] {
+  if (m.generation === undefined) return [];
+  const lines = [`generation   ${m.generation}`];
+  if (m.tombstones !== undefined) lines.push(`deleted      ${m.tombstones.deleted} passages awaiting compaction (plait compact; automatic past ${LIVING_DEFAULTS.autoCompactShare * 100}%)`);
+  const d = m.drift;
+  if (d !== undefined && d.addedTokens > 0) {
+    const ratio = d.addedMeanDistance / Math.max(1e-12, d.buildMeanDistance);
+    lines.push(
+      `drift        added tokens sit ${ratio.toFixed(2)}× as far from their centroids as the build's (mean |residual| ${d.addedMeanDistance.toFixed(4)} vs ${d.buildMeanDistance.toFixed(4)}, ${d.addedTokens} tokens)` +
+        (ratio > LIVING_DEFAULTS.driftWarnRatio ? `; past ${LIVING_DEFAULTS.driftWarnRatio}×: rebuild the index (plait index) to re-cluster` : ''),
+    );
+  }
+  return lines;
 }
 
 function kernelsLine(k: KernelsStatus): string {

@@ -13,6 +13,7 @@ import { prepareOutputFile, requireInput } from '../validate.js';
 import { warnSkippedQueries } from './query-warnings.js';
 import { ProgressReporter } from '../progress.js';
 import { announceBundledModel } from './model-commands.js';
+import { parseFilter } from '../../docstore/metadata-filter.js';
 import { addCrossEncoderFlags, addPipelineFlags, rerankWithCrossEncoder, searchWithPipeline } from '../pipeline-options.js';
 
 interface SearchCliOptions {
@@ -33,6 +34,7 @@ interface SearchCliOptions {
   text?: boolean;
   timings?: boolean;
   quiet?: boolean;
+  filter?: string;
 }
 
 export function searchOptionsFrom(o: Partial<SearchCliOptions>): SearchOptions {
@@ -45,6 +47,7 @@ export function searchOptionsFrom(o: Partial<SearchCliOptions>): SearchOptions {
   if (o.idf !== undefined) s.idfWeighting = o.idf;
   if (o.fusion !== undefined) s.fusion = o.fusion;
   if (o.alpha !== undefined) s.alpha = o.alpha;
+  if (o.filter !== undefined) s.filter = parseFilter(o.filter);
   return s;
 }
 
@@ -73,6 +76,7 @@ export function registerSearchCommands(program: Command): void {
       .option('--run <file>', 'TREC run file to write in batch mode (qid Q0 docid rank score tag); without --run or --json the run goes to stdout')
       .option('--tag <tag>', 'run tag', 'plait')
       .option('-m, --model <model>', 'query encoder (default: the model the index was built with)')
+      .option('--filter <json>', 'only documents whose metadata match, e.g. \'{"year": {"$gte": 2020}}\' (fields, doc_id; $eq $ne $in $nin $gt $gte $lt $lte $exists $and $or $not)')
       .option('--text', 'print document text')
       .option('--timings', 'print per-stage timings')
       .option('-q, --quiet', 'no progress output')

@@ -15,6 +15,7 @@ import { normaliseQuery, type Engine, type IndexEntry } from '../engine.js';
 import { SearchPipeline } from '../../pipeline/search-pipeline.js';
 import { parsePipeline } from '../../pipeline/pipeline-spec.js';
 import type { StageSearchOptions } from '../../pipeline/stages.js';
+import type { MetadataFilter } from '../../docstore/metadata-filter.js';
 import '../fastify-types.js';
 
 interface SearchBody {
@@ -34,6 +35,7 @@ interface SearchBody {
   timeout_ms?: number;
   pipeline?: string;
   cross_encoder?: string;
+  filter?: MetadataFilter;
 }
 
 export const SEARCH_BODY_SCHEMA = {
@@ -58,6 +60,11 @@ export const SEARCH_BODY_SCHEMA = {
       type: 'string',
       maxLength: 1000,
       description: 'staged ranking instead of one mode, e.g. "bm25:1000 > late:200 > cross:20" (stages bm25, late, hybrid, exhaustive, cross; a budget as cross:20@300ms); top_k and mode do not apply',
+    },
+    filter: {
+      type: 'object',
+      additionalProperties: true,
+      description: 'only documents whose metadata (or doc_id) match: {"year": {"$gte": 2020}}, $in, $exists, $and/$or/$not (400 INVALID_FILTER when malformed)',
     },
     cross_encoder: { type: 'string', description: 'which served cross-encoder (plait serve --cross-encoder) scores a cross stage (default: the first)' },
   },
@@ -155,6 +162,7 @@ export function searchOptionsFromBody(b: SearchBody): SearchOptions {
   if (b.alpha !== undefined) o.alpha = b.alpha;
   if (b.rrf_k !== undefined) o.rrfK = b.rrf_k;
   if (b.include_text !== undefined) o.includeText = b.include_text;
+  if (b.filter !== undefined) o.filter = b.filter;
   return o;
 }
 
@@ -164,6 +172,7 @@ export function searchOptionsFromBody(b: SearchBody): SearchOptions {
  */
 async function runPipelines(engine: Engine, entry: IndexEntry, queries: string[], b: SearchBody, signal: AbortSignal): Promise<Record<string, unknown>[]> {
   const index = engine.plaitIndex(entry);
+  if (b.filter !== undefined) throw new PlaitError('INVALID_ARGUMENT', { message: 'filter applies to one-mode searches; pipelines do not take it yet', name: 'filter' });
   const stages = parsePipeline(b.pipeline!);
   const hasCross = stages.some((st) => st.stage === 'cross');
   if (!hasCross && b.cross_encoder !== undefined) throw new PlaitError('INVALID_ARGUMENT', { message: 'cross_encoder is given but the pipeline has no cross stage', name: 'cross_encoder' });

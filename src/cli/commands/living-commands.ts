@@ -1,0 +1,120 @@
+/**
+ * The living index on the command line (issue 12): `plait add <index> <corpus>` (upsert; same
+ * corpus readers, file:line errors and --skip-invalid as `plait index`), `plait delete <index>
+ * --ids <file>` (one docId a line) and `plait compact <index>`. Each commits one generation.
+ */
+import { Option, type Command } from 'commander';
+import { readFileSync, existsSync } from 'node:fs';
+import { addCorpus } from '../../mutate/add-corpus.js';
+import { updateIndex, compactIndex } from '../../mutate/index-updater.js';
+import { locateIndex } from '../../format/index-path.js';
+import { PlaitError, isPlaitError } from '../../errors/index.js';
+import { ENCODER_DEFAULTS } from '../../config/defaults.js';
+import type { CorpusFormat } from '../../indexer/corpus/types.js';
+import { parseIntArg, printJson } from '../options.js';
+import { withHint } from '../report-error.js';
+import { parseFilter } from '../../docstore/metadata-filter.js';
+import { SKIP_CODES, describeSkipped, totalSkipped } from './index-commands.js';
+
+interface AddCliOptions {
+  replace: boolean;
+  skipInvalid?: boolean;
+  format?: CorpusFormat;
+  idField?: string;
+  textField?: string;
+  titleField?: string;
+  threads?: number;
+  json?: boolean;
+}
+
+const SKIPPABLE = new Set(Object.values(SKIP_CODES));
+
+export function registerLivingCommands(program: Command): void {
+  program
+    .command('add')
+    .description("add documents to an index (upsert by id) as one new generation: encoded with the index's model, compressed with its codec; existing segments are not rewritten")
+    .argument('<index>', 'index name or path')
+    .argument('<input>', 'corpus file or folder (the formats of plait index)')
+    .option('--no-replace', 'refuse an id already in the index (DUPLICATE_ID) instead of replacing that document')
+    .option('--skip-invalid', 'skip invalid documents and report their counts, instead of stopping at the first')
+    .addOption(new Option('--format <format>', 'input format (default: detected)').choices(['beir', 'jsonl', 'tsv', 'folder']))
+    .option('--id-field <field>', 'JSONL id field')
+    .option('--text-field <field>', 'JSONL text field')
+    .option('--title-field <field>', 'JSONL title field')
+    .option('--threads <n>', `encoder worker threads, >= 0 (0 = in-process; default: one per core, at most ${ENCODER_DEFAULTS.maxAutoThreads})`, parseIntArg('threads', 0))
+    .option('--json', 'print the result as JSON')
+    .action(async (index: string, input: string, o: AddCliOptions) => {
+      if (!existsSync(input)) throw new PlaitError('FILE_NOT_FOUND', { message: `no corpus at ${input}`, path: input });
+      let r;
+      try {
+        r = await addCorpus(index, input, {
+          noReplace: !o.replace,
+          skipInvalid: o.skipInvalid,
+          format: o.format,
+          idField: o.idField,
+          textField: o.textField,
+          titleField: o.titleField,
+          encoderOptions: o.threads === undefined ? {} : { threads: o.threads },
+        });
+      } catch (err) {
+        if (isPlaitError(err) && SKIPPABLE.has(err.code) && o.skipInvalid !== true && err.details?.['line'] !== undefined) {
+          throw withHint(err, 'add --skip-invalid to skip such documents and report their counts by reason');
+        }
+        throw err;
+      }
+      if (o.json) {
+        printJson({ path: r.path, generation: r.generation, added: r.added, replaced: r.replaced, compacted: r.compacted, counts: r.manifest.counts, report: r.report, encodeMs: r.encodeMs, writeMs: r.writeMs });
+        return;
+      }
+      const skipped = totalSkipped(r.report.skipped);
+      process.stdout.write(
+        `added ${r.added} documents, replaced ${r.replaced} (generation ${r.generation}; ${r.manifest.counts.documents} documents, ${r.manifest.counts.passages} passages)` +
+          (skipped > 0 ? `; skipped ${skipped} invalid (${describeSkipped(r.report.skipped)})` : '') +
+          (r.compacted ? '; compacted' : '') +
+          '\n',
+      );
+    });
+
+  program
+    .command('delete')
+    .description('delete documents by id as one new generation (gone from every search mode at once; space reclaimed by compaction)')
+    .argument('<index>', 'index name or path')
+    .option('--ids <file>', 'file with one document id a line')
+    .option('--filter <json>', 'delete every document whose metadata match this filter (the syntax of plait search --filter)')
+    .option('--json', 'print the result as JSON')
+    .action((index: string, o: { ids?: string; filter?: string; json?: boolean }) => {
+      const path = locateIndex(index);
+      if (o.ids === undefined && o.filter === undefined) throw new PlaitError('USAGE', { message: 'give --ids <file> and/or --filter <json>', reason: 'missingArgument' });
+      let ids: string[] = [];
+      if (o.ids !== undefined) {
+        if (!existsSync(o.ids)) throw new PlaitError('FILE_NOT_FOUND', { message: `no id file at ${o.ids}`, path: o.ids });
+        ids = readFileSync(o.ids, 'utf8')
+          .split(/\r?\n/)
+          .map((l) => l.trim())
+          .filter((l) => l.length > 0);
+      }
+      const r = updateIndex(path, { delete: ids, deleteWhere: o.filter === undefined ? undefined : parseFilter(o.filter) });
+      if (o.json) {
+        printJson({ path, generation: r.generation, deleted: r.deleted, missing: r.missing, compacted: r.compacted, counts: r.manifest.counts });
+        return;
+      }
+      process.stdout.write(
+        `deleted ${r.deleted} documents (generation ${r.generation}; ${r.manifest.counts.documents} left)` +
+          (r.missing.length > 0 ? `; ${r.missing.length} not in the index: ${r.missing.slice(0, 5).join(', ')}${r.missing.length > 5 ? ', ...' : ''}` : '') +
+          (r.compacted ? '; compacted' : '') +
+          '\n',
+      );
+    });
+
+  program
+    .command('compact')
+    .description('rewrite the live passages into fresh segments and drop deleted ones (a new generation)')
+    .argument('<index>', 'index name or path')
+    .option('--json', 'print the result as JSON')
+    .action((index: string, o: { json?: boolean }) => {
+      const path = locateIndex(index);
+      const m = compactIndex(path);
+      if (o.json) printJson({ path, generation: m.generation, counts: m.counts });
+      else process.stdout.write(`compacted ${path}: generation ${m.generation}, ${m.counts.documents} documents, ${m.counts.passages} passages\n`);
+    });
+}

@@ -1,0 +1,57 @@
+/**
+ * `addCorpus(index, input)`: `plait add`'s library half. Reads a corpus with the same readers,
+ * file:line errors and `skipInvalid` as a build, encodes it with the index's own model (checked
+ * against the manifest), and commits it as ONE generation (updateIndex): either every document of
+ * the corpus is added or, on any failure, none.
+ */
+import { createEncoder } from '../encoder/create-encoder.js';
+import type { Encoder, EncoderOptions } from '../encoder/types.js';
+import { PlaitError } from '../errors/index.js';
+import { readManifest } from '../format/index-reader.js';
+import { locateIndex } from '../format/index-path.js';
+import { openCorpus } from '../indexer/corpus/index.js';
+import type { CorpusInput, CorpusReadReport, CorpusReaderOptions } from '../indexer/corpus/types.js';
+import { checkModel } from '../search/model-check.js';
+import type { DocumentInput } from '../docstore/types.js';
+import { encodeDocuments } from './encode-documents.js';
+import { updateIndex, type UpdateResult } from './index-updater.js';
+
+export interface AddCorpusOptions extends CorpusReaderOptions {
+  /** Refuse ids already indexed (DUPLICATE_ID) instead of replacing them. */
+  noReplace?: boolean;
+  /** An open encoder of the index's model (not closed); default: one created from the manifest. */
+  encoder?: Encoder;
+  encoderOptions?: EncoderOptions;
+}
+
+export interface AddCorpusResult extends UpdateResult {
+  path: string;
+  report: CorpusReadReport;
+  /** Milliseconds spent reading and encoding, and committing the write. */
+  encodeMs: number;
+  writeMs: number;
+}
+
+/**
+ * @throws PlaitError the corpus readers' errors (MALFORMED_JSONL, MISSING_ID, DUPLICATE_ID, EMPTY_TEXT,
+ * TEXT_NOT_UTF8 with file and line), EMPTY_CORPUS, INDEX_NOT_FOUND, MODEL_MISMATCH, INDEX_LOCKED.
+ */
+export async function addCorpus(index: string, input: CorpusInput, options: AddCorpusOptions = {}): Promise<AddCorpusResult> {
+  const path = locateIndex(index);
+  const manifest = readManifest(path);
+  const t0 = performance.now();
+  const encoder = options.encoder ?? (await createEncoder(manifest.modelSpec, options.encoderOptions ?? {}));
+  try {
+    checkModel(manifest.model, encoder.info);
+    const corpus = await openCorpus(input, options);
+    const docs: DocumentInput[] = [];
+    for await (const d of corpus) docs.push({ docId: d.docId, title: d.title, text: d.text, metadata: d.metadata });
+    if (docs.length === 0) throw new PlaitError('EMPTY_CORPUS', { message: `${([] as string[]).concat(input).join(', ')} has no document to add` });
+    const encoded = await encodeDocuments(docs, encoder, manifest);
+    const t1 = performance.now();
+    const result = updateIndex(path, { add: encoded, noReplace: options.noReplace === true });
+    return { ...result, path, report: corpus.report, encodeMs: t1 - t0, writeMs: performance.now() - t1 };
+  } finally {
+    if (options.encoder === undefined) await encoder.close();
+  }
+}

@@ -1,0 +1,47 @@
+/**
+ * Documents → what a living-index write stores: the same text (`indexText`: title, newline, text),
+ * the same passage split (the build's window and stride, recorded in the manifest) and the same
+ * encoder as the build, so an added document is indexed exactly as a rebuild would index it.
+ */
+import { BUILD_MEMORY_DEFAULTS, ENCODER_DEFAULTS } from '../config/defaults.js';
+import { PlaitError, invalidArgument } from '../errors/index.js';
+import type { Encoder } from '../encoder/types.js';
+import type { IndexManifest } from '../format/manifest.js';
+import type { DocumentInput } from '../docstore/types.js';
+import { indexText } from '../indexer/index-text.js';
+import { splitLongText } from '../indexer/split-passages.js';
+import type { EncodedDocument } from './index-updater.js';
+
+/** Checks a document given to `add` (docId a non-empty string, text a string, metadata an object). */
+export function checkDocument(doc: unknown, i: number): DocumentInput {
+  const d = doc as Partial<DocumentInput> | null;
+  if (d === null || typeof d !== 'object') throw invalidArgument(`documents[${i}]`, 'an object {docId, text, title?, metadata?}', doc);
+  if (typeof d.docId !== 'string' || d.docId.length === 0) throw invalidArgument(`documents[${i}].docId`, 'a non-empty string', d.docId);
+  if (typeof d.text !== 'string') throw invalidArgument(`documents[${i}].text`, 'a string', d.text);
+  if (d.title !== undefined && typeof d.title !== 'string') throw invalidArgument(`documents[${i}].title`, 'a string', d.title);
+  if (d.metadata !== undefined && d.metadata !== null && (typeof d.metadata !== 'object' || Array.isArray(d.metadata))) {
+    throw invalidArgument(`documents[${i}].metadata`, 'an object', d.metadata);
+  }
+  const title = d.title ?? '';
+  if (indexText(title, d.text).trim().length === 0) throw new PlaitError('EMPTY_TEXT', { message: `document "${d.docId}" has no text to index`, docId: d.docId });
+  return { docId: d.docId, title, text: d.text, metadata: d.metadata ?? undefined };
+}
+
+/** Splits and encodes documents as the build did (its split setting, window and stride). */
+export async function encodeDocuments(docs: readonly DocumentInput[], encoder: Encoder, manifest: IndexManifest): Promise<EncodedDocument[]> {
+  const { split, window, stride } = manifest.settings;
+  const pieces = docs.map((doc) => {
+    const full = indexText(doc.title, doc.text);
+    return split
+      ? splitLongText(full, (t) => encoder.tokenize(t), window, stride, BUILD_MEMORY_DEFAULTS.splitBlockChars)
+      : [{ text: full.slice(0, ENCODER_DEFAULTS.maxTextLength), start: 0, end: full.length }];
+  });
+  const embeddings = await encoder.encodeDocuments(pieces.flat().map((p) => p.text));
+  let k = 0;
+  return docs.map((doc, i) => {
+    const ps = pieces[i]!;
+    const embs = embeddings.slice(k, k + ps.length);
+    k += ps.length;
+    return { doc, passages: ps.map((p) => ({ start: p.start, end: p.end })), embeddings: embs };
+  });
+}

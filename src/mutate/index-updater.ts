@@ -1,0 +1,390 @@
+/**
+ * The living index's writes: add (upsert), delete and compact, each committed as one new
+ * generation (src/format/generation.ts has the file-level protocol and the crash argument).
+ *
+ * A write, under the index's write lock (src/format/write-lock.ts):
+ *  1. opens the current generation G (manifest + arrays, as a reader would);
+ *  2. copies its document store to `docs.g(G+1).sqlite` and applies deletes and adds there in one
+ *     SQLite transaction (docstore-updater.ts);
+ *  3. compresses the new passages with the index's own codec (existing centroids, cutoffs,
+ *     weights: nothing is retrained) into NEW segment files `codes/residuals.g(G+1).NNNN` —
+ *     existing segments are never rewritten;
+ *  4. writes the whole-index arrays that change as new files: doclens (old + new), the IVF (each
+ *     centroid's list followed by its new pids, which are larger than every old pid, so lists stay
+ *     sorted), and the tombstone bitmap (old bits + the deleted documents' passages);
+ *  5. fsyncs them all, then commits the manifest (write-then-rename, fsync of the folder);
+ *  6. removes files that neither G+1 nor G lists (killed writes' leftovers, older generations).
+ * A write is acknowledged (the promise resolves, the CLI prints) only after step 5.
+ *
+ * Compaction rewrites the live passages into fresh segments with dense pids (dropping tombstoned
+ * ones), renumbers the document store's passages and rebuilds the IVF; the manifest commits it like
+ * any write. Token document frequencies (query-token IDF) grow with adds; deleted passages' tokens
+ * are not subtracted (their token ids are not stored), a small bias that a rebuild removes.
+ *
+ * Cost: an add writes its own passages' codes and residuals, and rewrites doclens (4 B a passage),
+ * the IVF (4 B an entry) and copies the document store; residuals — most of an index — are never
+ * rewritten. Measured in bench/RESULTS.md ("Living index").
+ */
+import { copyFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { LIVING_DEFAULTS } from '../config/defaults.js';
+import { PlaitError } from '../errors/index.js';
+import type { TokenEmbeddings } from '../encoder/types.js';
+import type { Kernels } from '../kernels/types.js';
+import { getKernels } from '../kernels/index.js';
+import { ArrayFileWriter, fileEntry as fileEntryOf, writeArrayFile } from '../format/index-files.js';
+import { loadIndexData, type IndexData } from '../format/index-reader.js';
+import { roleFileName, segmentFile, type DriftFigures, type IndexManifest, type SegmentEntry } from '../format/manifest.js';
+import { commitManifest, fsyncFile, genFileName, genSegmentStem, removeUnlisted, retainedFiles } from '../format/generation.js';
+import { acquireWriteLock } from '../format/write-lock.js';
+import { DocStoreUpdater } from '../docstore/docstore-updater.js';
+import type { DocumentInput } from '../docstore/types.js';
+import { buildIvf } from '../indexer/index-writer.js';
+import { compileFilter, type MetadataFilter } from '../docstore/metadata-filter.js';
+
+/** A document ready to add: its passages' [start, end) offsets and one embedding per passage. */
+export interface EncodedDocument {
+  doc: DocumentInput;
+  passages: ReadonlyArray<{ start: number; end: number }>;
+  embeddings: readonly TokenEmbeddings[];
+}
+
+export interface UpdateRequest {
+  add?: readonly EncodedDocument[];
+  /** docIds to delete; ids not in the index are reported in `missing`, not an error. */
+  delete?: readonly string[];
+  /** Also delete every document this metadata filter matches (INVALID_FILTER when malformed). */
+  deleteWhere?: MetadataFilter;
+  /** Refuse an added docId that is already indexed (DUPLICATE_ID) instead of replacing it. */
+  noReplace?: boolean;
+}
+
+export interface UpdateResult {
+  generation: number;
+  added: number;
+  replaced: number;
+  deleted: number;
+  /** Ids asked to be deleted that were not in the index. */
+  missing: string[];
+  /** Whether the write was followed by an automatic compaction (tombstone share past LIVING_DEFAULTS.autoCompactShare). */
+  compacted: boolean;
+  manifest: IndexManifest;
+}
+
+export interface UpdateOptions {
+  kernels?: Kernels;
+  /** Compact automatically when tombstoned passages pass this share (default LIVING_DEFAULTS.autoCompactShare; 1 or more: never). */
+  autoCompactShare?: number;
+  /** Test hook: called between the steps of a write (crash tests kill the process there). */
+  onStep?: (step: string) => void;
+}
+
+function popcount(bits: Uint8Array): number {
+  let n = 0;
+  for (let i = 0; i < bits.length; i++) for (let b = bits[i]!; b !== 0; b &= b - 1) n++;
+  return n;
+}
+
+/** Tombstoned passages of a manifest's generation (0 when none). */
+export function tombstonedPassages(data: Pick<IndexData, 'tombstones'>): number {
+  return data.tombstones === null ? 0 : popcount(data.tombstones);
+}
+
+/**
+ * Adds, replaces and deletes documents as one new generation.
+ * @throws PlaitError INDEX_LOCKED (another writer), DUPLICATE_ID (`noReplace`, or an id twice in
+ * the batch), DIMENSION_MISMATCH, INDEX_NOT_FOUND / INDEX_CORRUPT / INDEX_VERSION (opening).
+ */
+export function updateIndex(dir: string, req: UpdateRequest, options: UpdateOptions = {}): UpdateResult {
+  const lock = acquireWriteLock(dir);
+  try {
+    const step = options.onStep ?? ((): void => {});
+    const kernels = options.kernels ?? getKernels();
+    const data = loadIndexData(dir, kernels, { verify: 'sizes' });
+    const m = data.manifest;
+    const g = (m.generation ?? 0) + 1;
+    const adds = req.add ?? [];
+    const where = req.deleteWhere === undefined ? null : compileFilter(req.deleteWhere);
+    const seen = new Set<string>();
+    adds.forEach((a, i) => {
+      if (seen.has(a.doc.docId)) throw new PlaitError('DUPLICATE_ID', { id: a.doc.docId, file: 'the documents added', line: i + 1 });
+      seen.add(a.doc.docId);
+      if (a.embeddings.length !== a.passages.length) throw new PlaitError('INVALID_INPUT', { message: `document "${a.doc.docId}" has ${a.passages.length} passages but ${a.embeddings.length} embeddings` });
+      for (const e of a.embeddings) {
+        if (e.vectors.length !== e.length * m.dim) throw new PlaitError('DIMENSION_MISMATCH', { expected: m.dim, received: e.length === 0 ? 0 : e.vectors.length / e.length });
+      }
+    });
+
+    // 2. The document store: a private copy, changed in one transaction.
+    const docsName = genFileName('docs', g, 'sqlite');
+    const docsPath = join(dir, docsName);
+    rmSync(docsPath, { force: true }); // a killed write's leftover of the same generation
+    copyFileSync(join(dir, roleFileName(m, 'docstore')), docsPath);
+    step('docstore-copied');
+    const store = new DocStoreUpdater(docsPath);
+    const deletedPids: number[] = [];
+    let replaced = 0;
+    let deleted = 0;
+    const missing: string[] = [];
+    let newPassages = 0;
+    const newDoclens: number[] = [];
+    try {
+      const byFilter = where === null ? [] : store.docIdsMatching(where.where, where.params);
+      for (const id of [...(req.delete ?? []), ...byFilter]) {
+        const rowid = store.rowidOf(id);
+        if (rowid === null) {
+          missing.push(id);
+          continue;
+        }
+        deletedPids.push(...store.deleteDocument(rowid));
+        deleted++;
+      }
+      adds.forEach((a, i) => {
+        const rowid = store.rowidOf(a.doc.docId);
+        if (rowid !== null) {
+          if (req.noReplace === true) throw new PlaitError('DUPLICATE_ID', { id: a.doc.docId, file: `${dir} (already indexed; noReplace)`, line: i + 1 });
+          deletedPids.push(...store.deleteDocument(rowid));
+          replaced++;
+        }
+        store.addDocument(a.doc, a.passages);
+        for (const e of a.embeddings) newDoclens.push(e.length);
+        newPassages += a.passages.length;
+      });
+      // Token document frequencies of the new passages.
+      const df = new Int32Array(Math.max(0, m.model.vocabSize ?? 0));
+      for (const a of adds) {
+        for (const e of a.embeddings) {
+          const uniq = new Set<number>();
+          for (const t of e.tokenIds) if (t >= 0 && t < df.length) uniq.add(t);
+          for (const t of uniq) df[t]!++;
+        }
+      }
+      store.addTokenDf(df, newPassages);
+      store.finish();
+    } catch (e) {
+      store.abort();
+      rmSync(docsPath, { force: true });
+      throw e;
+    }
+    fsyncFile(docsPath);
+    step('docstore-written');
+
+    // 3. New passages: compressed with the existing codec into new segments.
+    const oldPassages = m.counts.passages;
+    const nPassages = oldPassages + newPassages;
+    const embeddings = adds.flatMap((a) => a.embeddings);
+    const newTokens = newDoclens.reduce((s, n) => s + n, 0);
+    const vectors = new Float32Array(newTokens * m.dim);
+    let row = 0;
+    for (const e of embeddings) {
+      vectors.set(e.vectors, row * m.dim);
+      row += e.length;
+    }
+    const { codes, residuals } = data.codec.compress(vectors, newTokens);
+    // Existing segments keep their entries (a build's segments are named by position, which an append never changes).
+    const segments: SegmentEntry[] = m.segments.map((s) => ({ ...s }));
+    const doclens = Int32Array.from(newDoclens);
+    writeSegments(dir, g, codes, residuals, doclens, oldPassages, data.codec.bytesPerToken, m.settings.segmentBytes, segments);
+    step('segments-written');
+
+    // 4. doclens, IVF, tombstones: new files of this generation.
+    const allDoclens = new Int32Array(nPassages);
+    allDoclens.set(data.doclens);
+    allDoclens.set(doclens, oldPassages);
+    const doclensName = genFileName('doclens', g, 'i32');
+    const doclensEntry = writeArrayFile(join(dir, doclensName), allDoclens);
+    const { ivfName, ivfOffsetsName, ivfEntry, offsetsEntry } = writeMergedIvf(dir, g, data, codes, doclens, oldPassages);
+    const tomb = new Uint8Array(Math.ceil(nPassages / 8));
+    if (data.tombstones !== null) tomb.set(data.tombstones);
+    for (const pid of deletedPids) tomb[pid >> 3]! |= 1 << (pid & 7);
+    const tombName = genFileName('tombstones', g, 'bits');
+    const tombEntry = writeArrayFile(join(dir, tombName), tomb);
+    step('arrays-written');
+
+    // 5. The manifest: the commit point.
+    const drift = driftAfter(m, data, vectors, codes, newTokens);
+    const manifest: IndexManifest = {
+      ...m,
+      generation: g,
+      counts: { documents: store.documents, passages: nPassages, tokens: m.counts.tokens + newTokens, centroids: m.counts.centroids },
+      files: { ...m.files, docstore: { bytes: 0, crc32: 0 }, doclens: doclensEntry, ivf: ivfEntry, ivfOffsets: offsetsEntry },
+      fileNames: { ...m.fileNames, docstore: docsName, doclens: doclensName, ivf: ivfName, ivfOffsets: ivfOffsetsName },
+      segments,
+      tombstones: { file: tombName, entry: tombEntry, passages: nPassages, deleted: popcount(tomb) },
+      drift,
+    };
+    manifest.files.docstore = fileEntryOf(docsPath);
+    manifest.retained = retainedFiles(m, manifest);
+    commitManifest(dir, manifest);
+    step('committed');
+    removeUnlisted(dir, manifest);
+    const result: UpdateResult = { generation: g, added: adds.length - replaced, replaced, deleted, missing, compacted: false, manifest };
+    const share = options.autoCompactShare ?? LIVING_DEFAULTS.autoCompactShare;
+    if (share < 1 && nPassages > 0 && popcount(tomb) / nPassages > share) {
+      result.manifest = compactLocked(dir, kernels, step);
+      result.generation = result.manifest.generation ?? g + 1;
+      result.compacted = true;
+    }
+    return result;
+  } finally {
+    lock.release();
+  }
+}
+
+
+/** Writes passages [0, n) of the given arrays as segments of generation g (pids from firstPid), appending their entries. */
+function writeSegments(
+  dir: string,
+  g: number,
+  codes: Int32Array,
+  residuals: Uint8Array,
+  doclens: Int32Array,
+  firstPid: number,
+  bpt: number,
+  segmentBytes: number,
+  out: SegmentEntry[],
+): void {
+  let p = 0;
+  let row = 0;
+  let k = 0;
+  while (p < doclens.length) {
+    const start = p;
+    const rowStart = row;
+    while (p < doclens.length && (p === start || (row - rowStart + doclens[p]!) * bpt <= segmentBytes)) row += doclens[p++]!;
+    const stem = genSegmentStem(g, k++);
+    const seg: SegmentEntry = { stem, firstPid: firstPid + start, passages: p - start, tokens: row - rowStart, codes: { bytes: 0, crc32: 0 }, residuals: { bytes: 0, crc32: 0 } };
+    const cw = new ArrayFileWriter(join(dir, segmentFile(seg, 'codes', 0)));
+    cw.append(codes.subarray(rowStart, row));
+    seg.codes = cw.close();
+    const rw = new ArrayFileWriter(join(dir, segmentFile(seg, 'residuals', 0)));
+    rw.append(residuals.subarray(rowStart * bpt, row * bpt));
+    seg.residuals = rw.close();
+    out.push(seg);
+  }
+}
+
+/** Each centroid's old list followed by its new pids (all larger than the old ones: lists stay sorted). */
+function writeMergedIvf(dir: string, g: number, data: IndexData, codes: Int32Array, doclens: Int32Array, firstPid: number) {
+  const k = data.codec.nCentroids;
+  const fresh = buildIvf(codes, doclens, k); // pids local to the new passages
+  const total = data.ivf.length + fresh.ivf.length;
+  const ivf = new Int32Array(total);
+  const offsets = new BigInt64Array(k + 1);
+  let o = 0;
+  for (let c = 0; c < k; c++) {
+    offsets[c] = BigInt(o);
+    const a0 = data.ivfOffsets[c]!;
+    const a1 = data.ivfOffsets[c + 1]!;
+    ivf.set(data.ivf.subarray(a0, a1), o);
+    o += a1 - a0;
+    for (let j = fresh.offsets[c]!; j < fresh.offsets[c + 1]!; j++) ivf[o++] = fresh.ivf[j]! + firstPid;
+  }
+  offsets[k] = BigInt(o);
+  const ivfName = genFileName('ivf', g, 'i32');
+  const ivfOffsetsName = genFileName('ivf-offsets', g, 'i64');
+  return { ivfName, ivfOffsetsName, ivfEntry: writeArrayFile(join(dir, ivfName), ivf), offsetsEntry: writeArrayFile(join(dir, ivfOffsetsName), offsets) };
+}
+
+/**
+ * Drift figures after adding `n` tokens: their mean absolute residual per dimension (|v − c|
+ * against the assigned centroid, the statistic the build records as `codec.avgResidual` over its
+ * held-out tokens), pooled with earlier adds' figure.
+ */
+function driftAfter(m: IndexManifest, data: IndexData, vectors: Float32Array, codes: Int32Array, n: number): DriftFigures {
+  const dim = m.dim;
+  let s = 0;
+  for (let i = 0; i < n; i++) {
+    const c = codes[i]! * dim;
+    for (let d = 0; d < dim; d++) s += Math.abs(vectors[i * dim + d]! - data.centroids[c + d]!);
+  }
+  const prev = m.drift ?? { buildMeanDistance: m.codec.avgResidual, addedTokens: 0, addedMeanDistance: 0 };
+  const tokens = prev.addedTokens + n;
+  const mean = tokens === 0 ? 0 : (prev.addedMeanDistance * prev.addedTokens + s / dim) / tokens;
+  return { buildMeanDistance: prev.buildMeanDistance, addedTokens: tokens, addedMeanDistance: mean };
+}
+
+/**
+ * Rewrites the live passages into fresh segments with dense pids, drops the tombstones, and
+ * commits a new generation.
+ * @throws PlaitError INDEX_LOCKED, INDEX_NOT_FOUND / INDEX_CORRUPT.
+ */
+export function compactIndex(dir: string, options: Pick<UpdateOptions, 'kernels' | 'onStep'> = {}): IndexManifest {
+  const lock = acquireWriteLock(dir);
+  try {
+    return compactLocked(dir, options.kernels ?? getKernels(), options.onStep ?? ((): void => {}));
+  } finally {
+    lock.release();
+  }
+}
+
+function compactLocked(dir: string, kernels: Kernels, step: (s: string) => void): IndexManifest {
+  const data = loadIndexData(dir, kernels, { verify: 'sizes' });
+  const m = data.manifest;
+  const g = (m.generation ?? 0) + 1;
+  const n = m.counts.passages;
+  const newPid = new Int32Array(n).fill(-1);
+  let live = 0;
+  let liveTokens = 0;
+  for (let p = 0; p < n; p++) {
+    const dead = data.tombstones !== null && (data.tombstones[p >> 3]! & (1 << (p & 7))) !== 0;
+    if (!dead) {
+      newPid[p] = live++;
+      liveTokens += data.doclens[p]!;
+    }
+  }
+  const bpt = data.codec.bytesPerToken;
+  const doclens = new Int32Array(live);
+  const codes = new Int32Array(liveTokens);
+  const residuals = new Uint8Array(liveTokens * bpt);
+  let t = 0;
+  for (const seg of data.segments) {
+    for (let p = seg.firstPid; p < seg.firstPid + seg.passages; p++) {
+      if (newPid[p]! < 0) continue;
+      const len = data.doclens[p]!;
+      const r0 = data.tokenStarts[p]!;
+      codes.set(seg.codes.subarray(r0, r0 + len), t);
+      residuals.set(seg.residuals.subarray(r0 * bpt, (r0 + len) * bpt), t * bpt);
+      doclens[newPid[p]!] = len;
+      t += len;
+    }
+  }
+  const docsName = genFileName('docs', g, 'sqlite');
+  const docsPath = join(dir, docsName);
+  rmSync(docsPath, { force: true });
+  copyFileSync(join(dir, roleFileName(m, 'docstore')), docsPath);
+  const store = new DocStoreUpdater(docsPath);
+  try {
+    store.renumberPassages(newPid);
+    store.finish();
+  } catch (e) {
+    store.abort();
+    rmSync(docsPath, { force: true });
+    throw e;
+  }
+  fsyncFile(docsPath);
+  step('compact-docstore-written');
+  const segments: SegmentEntry[] = [];
+  writeSegments(dir, g, codes, residuals, doclens, 0, bpt, m.settings.segmentBytes, segments);
+  const doclensName = genFileName('doclens', g, 'i32');
+  const doclensEntry = writeArrayFile(join(dir, doclensName), doclens);
+  const { ivf, offsets } = buildIvf(codes, doclens, data.codec.nCentroids);
+  const ivfName = genFileName('ivf', g, 'i32');
+  const ivfOffsetsName = genFileName('ivf-offsets', g, 'i64');
+  const ivfEntry = writeArrayFile(join(dir, ivfName), ivf);
+  const offsetsEntry = writeArrayFile(join(dir, ivfOffsetsName), BigInt64Array.from(offsets, (x) => BigInt(x)));
+  step('compact-arrays-written');
+  const { tombstones: _dropped, ...rest } = m;
+  const manifest: IndexManifest = {
+    ...rest,
+    generation: g,
+    counts: { ...m.counts, passages: live, tokens: liveTokens },
+    files: { ...m.files, docstore: fileEntryOf(docsPath), doclens: doclensEntry, ivf: ivfEntry, ivfOffsets: offsetsEntry },
+    fileNames: { ...m.fileNames, docstore: docsName, doclens: doclensName, ivf: ivfName, ivfOffsets: ivfOffsetsName },
+    segments,
+  };
+  manifest.retained = retainedFiles(m, manifest);
+  commitManifest(dir, manifest);
+  step('committed');
+  removeUnlisted(dir, manifest);
+  return manifest;
+}

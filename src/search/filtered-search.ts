@@ -1,0 +1,71 @@
+/**
+ * Filtered search (issue 12): the documents a metadata filter allows, as a mask by doc rowid, and
+ * the two ways late interaction honours it so that `topK` documents come back whenever that many
+ * match:
+ *  - selective filters (at most FILTER_DEFAULTS.exactMaxPassages allowed passages): the allowed
+ *    passages ARE the candidates — scored exactly, no PLAID (cheaper than PLAID plus widening, and
+ *    exact: recall 1 against exhaustive filtered search by construction);
+ *  - broad filters: PLAID runs with the excluded passages pre-marked in its scratch marks
+ *    (`candidateMarks`), so candidate generation emits only allowed passages and ndocs counts
+ *    allowed candidates; the collapse to documents skips excluded documents too, the widening
+ *    policy (late-ranking.ts) counts only allowed documents, and its final exact scan keeps every
+ *    passage.
+ * BM25 is asked for deeper lists until topK allowed documents are found or its matches run out.
+ */
+import { FILTER_DEFAULTS } from '../config/defaults.js';
+import type { DocStoreReader } from '../docstore/index.js';
+import type { DocPassages, CollapsedDocs } from './doc-passages.js';
+import type { CompiledFilter } from '../docstore/metadata-filter.js';
+import { scratchMarks, type EncodedQuery, type ScoringArrays } from './plaid.js';
+import type { ScoredDoc } from './fusion.js';
+
+export interface DocMask {
+  /** allowed[docRowid] = 1 when the document matches. */
+  allowed: Uint8Array;
+  /** The matching live documents. */
+  rowids: number[];
+  /** Their passages. */
+  passages: number;
+}
+
+export function docMask(docstore: DocStoreReader, docs: DocPassages, filter: CompiledFilter): DocMask {
+  const rowids = docstore.filterRowids(filter.where, filter.params);
+  const allowed = new Uint8Array(docstore.rowidSpan);
+  for (const r of rowids) allowed[r] = 1;
+  return { allowed, rowids, passages: docs.pidsOf(rowids).length };
+}
+
+/**
+ * PLAID scratch marks for a broad filter: every passage of an excluded document (and every deleted
+ * one) pre-set, so that candidate generation (`ivfUnion`) emits only allowed passages and ndocs
+ * counts allowed candidates only. One byte a passage per filtered query, in shared memory so that
+ * a scoring worker uses it without a copy; PLAID leaves it as it found it (it resets only the
+ * pids it emitted), so the widening rounds of one query reuse it.
+ */
+export function candidateMarks(a: ScoringArrays, pidToDoc: Int32Array, mask: DocMask): Uint8Array {
+  const marks = scratchMarks(a, new Uint8Array(new SharedArrayBuffer(a.doclens.length)));
+  for (let pid = 0; pid < marks.length; pid++) if (mask.allowed[pidToDoc[pid]!] === 0) marks[pid] = 1;
+  return marks;
+}
+
+/** Whether the allowed passages are few enough to be the candidates themselves. */
+export function exactFilter(mask: DocMask): boolean {
+  return mask.passages <= FILTER_DEFAULTS.exactMaxPassages;
+}
+
+/** The allowed documents scored exactly (best passage), best `k` first. */
+export function exactFiltered(q: EncodedQuery, mask: DocMask, docs: DocPassages, exact: (q: EncodedQuery, pids: Int32Array) => Float32Array, k: number): CollapsedDocs {
+  const pids = docs.pidsOf(mask.rowids);
+  if (pids.length === 0) return { docs: [], pidOf: new Map(), distinct: 0 };
+  return docs.collapse(pids, exact(q, pids), k, mask.allowed);
+}
+
+/** BM25's best `k` allowed documents: deeper lists (×4) until k are allowed or the matches run out. */
+export function filteredBm25(docstore: DocStoreReader, query: string, k: number, mask: DocMask): ScoredDoc[] {
+  if (mask.rowids.length === 0) return [];
+  for (let depth = Math.max(k, 16); ; depth *= 4) {
+    const hits = docstore.bm25(query, depth);
+    const kept = hits.filter((h) => mask.allowed[h.docRowid] === 1);
+    if (kept.length >= k || hits.length < depth) return kept.slice(0, k).map((h) => ({ key: h.docRowid, score: h.score }));
+  }
+}

@@ -1,0 +1,18 @@
+/** Helpers for living-index tests: synthetic documents ready for updateIndex, and an index folder's stray files. */
+import { readdirSync } from 'node:fs';
+import type { TokenEmbeddings } from '../../src/encoder/types.js';
+import type { EncodedDocument } from '../../src/mutate/index-updater.js';
+import { readManifest } from '../../src/format/index-reader.js';
+import { listedFiles } from '../../src/format/manifest.js';
+
+/** A one-passage document with empty text (synthetic embeddings stand in for the encoder). */
+export function encodedDoc(docId: string, embedding: TokenEmbeddings, metadata?: Record<string, unknown>): EncodedDocument {
+  return { doc: { docId, title: '', text: '', metadata }, passages: [{ start: 0, end: 0 }], embeddings: [embedding] };
+}
+
+/** Files in the index folder that the current manifest neither lists nor retains (the manifest itself excluded). */
+export function strayFiles(dir: string): string[] {
+  const m = readManifest(dir);
+  const listed = new Set([...listedFiles(m).map((f) => f.name), ...(m.retained ?? [])]);
+  return readdirSync(dir).filter((n) => n !== 'manifest.json' && !listed.has(n));
+}

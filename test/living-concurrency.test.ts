@@ -1,0 +1,87 @@
+/**
+ * Readers during writes (issue 12): a child process streams adds, deletes and compactions into a
+ * synthetic living index while this process searches in a loop and refreshes concurrently. No
+ * search may fail, and every answer must come from one whole generation: each hit is a live
+ * document of the generation the index serves, and no batch of 3 documents is ever half present.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { openIndex, type PlaitIndex } from '../src/search/plait-index.js';
+import { buildSynthetic, syntheticPassages } from '../fixtures/synthetic-index.js';
+import { batchEmbeddings, LIVING_DIM } from './helpers/living-writer.js';
+
+const WRITER = fileURLToPath(new URL('./helpers/living-writer.js', import.meta.url));
+
+/** Batch number → documents present, in the generation the index serves now. */
+function batchesOf(index: PlaitIndex): Map<number, number> {
+  const counts = new Map<number, number>();
+  for (let r = 0; r < index.docstore.rowidSpan; r++) {
+    const m = /^b(\d+)-\d$/.exec(index.docstore.rowidToDocId(r) ?? '');
+    if (m) counts.set(Number(m[1]), (counts.get(Number(m[1])) ?? 0) + 1);
+  }
+  return counts;
+}
+
+test('searches in a loop during a stream of writes never fail and never see a half-applied write', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'plait-concurrent-'));
+  const path = join(dir, 'idx');
+  try {
+    await buildSynthetic(path, syntheticPassages(60, LIVING_DIM, 8, 64, 0.35).passages, LIVING_DIM);
+    const index = await openIndex(path);
+    const child = spawn(process.execPath, [WRITER, path, '77', '0', '40'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let done = false;
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => {
+      done = true;
+      resolve(code);
+    }));
+    let searches = 0;
+    let checked = 0;
+    let swappedBetween = 0;
+    let generations = new Set<number>();
+    const searcher = (async () => {
+      for (let q = 0; !done; q++) {
+        const queries = [0, 1, 2, 3].map((i) => batchEmbeddings((q + i) % 30)[i % 3]!);
+        const results = await index.searchEncodedBatch(['', '', '', ''], queries, { topK: 10 });
+        // Each answer names its generation; when the index still serves it, its hits are checked
+        // against that generation's document store (a refresh may have swapped in between).
+        for (const r of results) {
+          if (r.generation !== index.generation) {
+            swappedBetween++;
+            continue;
+          }
+          checked++;
+          assert.equal(r.hits.length, Math.min(10, index.manifest.counts.documents));
+          for (const h of r.hits) assert.notEqual(index.docstore.docIdToRowid(h.docId), null, `${h.docId} is not live in generation ${index.generation}`);
+        }
+        for (const [b, n] of batchesOf(index)) assert.equal(n, 3, `batch ${b} half applied in generation ${index.generation}`);
+        generations.add(index.generation);
+        searches++;
+      }
+    })();
+    const refresher = (async () => {
+      while (!done) {
+        await index.refresh();
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    })();
+    // Failures surface through Promise.all below; note them now so none is reported unhandled.
+    searcher.catch(() => {});
+    refresher.catch(() => {});
+    await Promise.race([exited, searcher, refresher]);
+    done = true;
+    await Promise.all([searcher, refresher]);
+    assert.equal(await exited, 0);
+    await index.refresh();
+    assert.ok(index.generation >= 30, `the writes committed (generation ${index.generation})`);
+    assert.ok(generations.size > 3, `searches saw several generations (${generations.size}, ${searches} batches)`);
+    assert.ok(checked > swappedBetween, `most answers checked (${checked} checked, ${swappedBetween} answered by a generation swapped out before the check)`);
+    await index.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

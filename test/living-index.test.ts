@@ -1,0 +1,249 @@
+/**
+ * Living index (issue 12): generations, add/upsert/delete, tombstones, compaction, the write lock,
+ * readers that keep their generation until refresh(), and a property test against a Map model.
+ * Synthetic embeddings (buildIndexFromEmbeddings) keep it fast; living-text.test.ts drives the
+ * same writes through the bundled model, BM25, hybrid, rerank, explain and the CLI.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
+import { tmpdir, hostname } from 'node:os';
+import { join } from 'node:path';
+import { openIndex } from '../src/search/plait-index.js';
+import { readManifest } from '../src/format/index-reader.js';
+import { updateIndex, compactIndex } from '../src/mutate/index-updater.js';
+import { acquireWriteLock, LOCK_FILE } from '../src/format/write-lock.js';
+import { isPlaitError } from '../src/errors/index.js';
+import { Random } from '../src/util/random.js';
+import type { TokenEmbeddings } from '../src/encoder/types.js';
+import { buildSynthetic, syntheticPassages } from '../fixtures/synthetic-index.js';
+import { encodedDoc, strayFiles } from './helpers/living.js';
+import { SyntheticVectors } from '../fixtures/synthetic.js';
+import { plaidSearch, scratchMarks } from '../src/search/plaid.js';
+import { getKernels } from '../src/kernels/index.js';
+import { livingInfoLines } from '../src/cli/commands/index-commands.js';
+import { LIVING_DEFAULTS } from '../src/config/defaults.js';
+import { loadIndexData } from '../src/format/index-reader.js';
+
+const DIM = 32;
+let dir: string;
+let base: TokenEmbeddings[];
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'plait-living-'));
+  base = syntheticPassages(80, DIM, 5, 64, 0.35).passages;
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+async function fresh(name: string): Promise<string> {
+  const path = join(dir, name);
+  await buildSynthetic(path, base, DIM);
+  return path;
+}
+
+test('a write commits a new generation; an open reader keeps its own until refresh()', async () => {
+  const path = await fresh('gen');
+  const gen = new SyntheticVectors({ dim: DIM, clusters: 64, spread: 0.35, seed: 99 });
+  const added = Array.from({ length: 5 }, () => gen.passage(20));
+  const reader = await openIndex(path);
+  try {
+    assert.equal(reader.generation, 0);
+    const r = updateIndex(path, { add: added.map((e, i) => encodedDoc(`n${i}`, e)), delete: ['d3', 'nope'] });
+    assert.deepEqual([r.generation, r.added, r.replaced, r.deleted, r.missing], [1, 5, 0, 1, ['nope']]);
+    const m = readManifest(path);
+    assert.deepEqual(m.counts.documents, 84);
+    assert.equal(m.counts.passages, 85);
+    // The old reader still serves generation 0: d3 is there, n0 is not.
+    const old = reader.searchEncoded('', base[3]!, { topK: 3, exhaustive: true });
+    assert.equal(old.hits[0]!.docId, 'd3');
+    assert.ok(!reader.searchEncoded('', added[0]!, { topK: 10, exhaustive: true }).hits.some((h) => h.docId.startsWith('n')));
+    assert.equal(await reader.refresh(), true);
+    assert.equal(reader.generation, 1);
+    assert.equal(await reader.refresh(), false);
+    for (const exhaustive of [true, false]) {
+      const hits = reader.searchEncoded('', base[3]!, { topK: 84, exhaustive }).hits;
+      assert.ok(!hits.some((h) => h.docId === 'd3'), 'a deleted document never comes back');
+      added.forEach((e, i) => {
+        const top = reader.searchEncoded('', e, { topK: 1, exhaustive }).hits[0]!;
+        assert.equal(top.docId, `n${i}`);
+        assert.equal(top.pid, 80 + i, 'new passages take the next pids');
+      });
+    }
+    // Every live document still comes back when topK asks for all of them (widening skips tombstones).
+    assert.equal(reader.searchEncoded('', base[0]!, { topK: 100 }).hits.length, 84);
+    assert.deepEqual(strayFiles(path), []);
+  } finally {
+    await reader.close();
+  }
+});
+
+test('upsert replaces a document: the old version is never returned; noReplace refuses with DUPLICATE_ID', async () => {
+  const path = await fresh('upsert');
+  const gen = new SyntheticVectors({ dim: DIM, clusters: 64, spread: 0.35, seed: 7 });
+  const v2 = gen.passage(25);
+  assert.throws(() => updateIndex(path, { add: [encodedDoc('d5', v2)], noReplace: true }), (e) => isPlaitError(e, 'DUPLICATE_ID'));
+  assert.equal(readManifest(path).generation, undefined, 'a refused write commits nothing');
+  assert.deepEqual(strayFiles(path), [], 'and leaves no file behind');
+  assert.throws(() => updateIndex(path, { add: [encodedDoc('x', v2), encodedDoc('x', v2)] }), (e) => isPlaitError(e, 'DUPLICATE_ID'));
+  const r = updateIndex(path, { add: [encodedDoc('d5', v2)] });
+  assert.deepEqual([r.added, r.replaced], [0, 1]);
+  const index = await openIndex(path);
+  try {
+    for (const q of [base[5]!, v2]) {
+      const hits = index.searchEncoded('', q, { topK: 80, exhaustive: true }).hits;
+      const d5 = hits.filter((h) => h.docId === 'd5');
+      assert.equal(d5.length, 1);
+      assert.equal(d5[0]!.pid, 80, 'only the new version\'s passage scores');
+    }
+    assert.equal(index.searchEncoded('', v2, { topK: 1 }).hits[0]!.docId, 'd5');
+    assert.equal(index.manifest.counts.documents, 80);
+  } finally {
+    await index.close();
+  }
+});
+
+test('compaction drops tombstones, renumbers pids densely and keeps every live result', async () => {
+  const path = await fresh('compact');
+  updateIndex(path, { delete: ['d1', 'd2', 'd40'] }, { autoCompactShare: 1 });
+  const before = await openIndex(path);
+  const queries = [base[0]!, base[10]!, base[50]!, base[79]!];
+  const want = queries.map((q) => before.searchEncoded('', q, { topK: 10, exhaustive: true }).hits.map((h) => [h.docId, h.score]));
+  await before.close();
+  const m = compactIndex(path);
+  assert.equal(m.counts.passages, 77);
+  assert.equal(m.tombstones, undefined);
+  assert.ok(m.segments.every((s) => s.stem !== undefined), 'fresh segments');
+  const after = await openIndex(path);
+  try {
+    const got = queries.map((q) => after.searchEncoded('', q, { topK: 10, exhaustive: true }).hits.map((h) => [h.docId, h.score]));
+    assert.deepEqual(got, want);
+    assert.deepEqual(strayFiles(path), []);
+  } finally {
+    await after.close();
+  }
+});
+
+test('automatic compaction past the tombstone share', async () => {
+  const path = await fresh('auto');
+  const r = updateIndex(path, { delete: Array.from({ length: 30 }, (_, i) => `d${i}`) }, { autoCompactShare: 0.25 });
+  assert.equal(r.compacted, true);
+  assert.equal(r.manifest.counts.passages, 50);
+  assert.equal(readManifest(path).generation, 2);
+});
+
+test('one writer at a time: INDEX_LOCKED for a second, a dead writer\'s lock is broken', async () => {
+  const path = await fresh('lock');
+  const lock = acquireWriteLock(path);
+  try {
+    assert.throws(() => acquireWriteLock(path), (e) => isPlaitError(e, 'INDEX_LOCKED'));
+  } finally {
+    lock.release();
+  }
+  // A lock held by a live process (pid 1 on this host) refuses the writer, naming the holder.
+  writeFileSync(join(path, LOCK_FILE), JSON.stringify({ pid: 1, hostname: hostname(), startTicks: null, startedAt: 'then' }));
+  assert.throws(() => updateIndex(path, { delete: ['d1'] }), (e) => isPlaitError(e, 'INDEX_LOCKED') && /pid 1/.test((e as Error).message));
+  // A lock from a process that no longer exists is stale.
+  writeFileSync(join(path, LOCK_FILE), JSON.stringify({ pid: 2 ** 22 + 12345, hostname: hostname(), startTicks: 1, startedAt: 'then' }));
+  assert.equal(updateIndex(path, { delete: ['d1'] }).deleted, 1);
+  assert.ok(!readdirSync(path).some((n) => n.startsWith(LOCK_FILE)), 'released and no broken-lock leftovers');
+});
+
+test('property: random add/upsert/delete/compact against a Map model', async () => {
+  const path = await fresh('model');
+  const rng = new Random(2024);
+  const gen = new SyntheticVectors({ dim: DIM, clusters: 64, spread: 0.35, seed: 3 });
+  // Model: docId → its current embedding and pid (pids assigned in order; compaction renumbers densely).
+  const model = new Map<string, { emb: TokenEmbeddings; pid: number }>();
+  base.forEach((e, i) => model.set(`d${i}`, { emb: e, pid: i }));
+  let nPids = 80;
+  let nextId = 0;
+  const index = await openIndex(path);
+  try {
+    for (let step = 0; step < 14; step++) {
+      const op = rng.int(10);
+      if (op < 6) {
+        const adds = Array.from({ length: 1 + rng.int(4) }, () => {
+          const ids = [...model.keys()];
+          const id = rng.int(3) === 0 && ids.length > 0 ? ids[rng.int(ids.length)]! : `m${nextId++}`;
+          return { id, emb: gen.passage(gen.length(5, 30)) };
+        });
+        const unique = [...new Map(adds.map((a) => [a.id, a])).values()];
+        updateIndex(path, { add: unique.map((a) => encodedDoc(a.id, a.emb)) }, { autoCompactShare: 1 });
+        for (const a of unique) model.set(a.id, { emb: a.emb, pid: nPids++ });
+      } else if (op < 9) {
+        const ids = [...model.keys()];
+        const del = Array.from({ length: 1 + rng.int(5) }, () => ids[rng.int(ids.length)]!);
+        updateIndex(path, { delete: del }, { autoCompactShare: 1 });
+        for (const id of del) model.delete(id);
+      } else {
+        compactIndex(path);
+        const live = [...model.entries()].sort((a, b) => a[1].pid - b[1].pid);
+        live.forEach(([, v], i) => (v.pid = i));
+        nPids = live.length;
+      }
+      await index.refresh();
+      assert.equal(index.manifest.counts.documents, model.size, `step ${step}: documents`);
+      assert.equal(index.docstore.nDocuments, model.size);
+      assert.equal(index.manifest.counts.passages, nPids);
+      const probes = [...model.entries()].filter(() => rng.int(4) === 0).slice(0, 6);
+      for (const [id, v] of probes) {
+        for (const exhaustive of [true, false]) {
+          const hits = index.searchEncoded('', v.emb, { topK: 10, exhaustive }).hits;
+          assert.equal(hits[0]!.docId, id, `step ${step}: a live document's own vectors find it`);
+          for (const h of hits) assert.equal(model.get(h.docId)?.pid, h.pid, `step ${step}: ${h.docId} is live and current`);
+        }
+      }
+      assert.deepEqual(strayFiles(path), []);
+    }
+  } finally {
+    await index.close();
+  }
+});
+
+test('deleted passages never enter PLAID candidate generation (calling thread and workers)', async () => {
+  const path = await fresh('candidates');
+  updateIndex(path, { delete: Array.from({ length: 40 }, (_, i) => `d${i}`) }, { autoCompactShare: 1 });
+  const index = await openIndex(path, { workers: 1 });
+  try {
+    const a = index.scoringArrays;
+    const q = { vectors: base[3]!.vectors, length: base[3]!.length, weights: null };
+    // Every cell probed, no pruning, every candidate kept: the candidates are exactly the live passages.
+    const all = { nIvfProbe: a.nCentroids, centroidScoreThreshold: -Infinity, ndocs: 1000 };
+    const mark = scratchMarks(a);
+    for (let run = 0; run < 2; run++) {
+      const { hits, timings } = plaidSearch(a, q, all, getKernels(), mark);
+      assert.equal(timings.candidates, 40, `run ${run}`);
+      assert.deepEqual([...hits.pids].sort((x, y) => x - y), Array.from({ length: 40 }, (_, i) => 40 + i));
+    }
+    const [r] = await index.searchEncodedBatch([''], [base[3]!], { topK: 40 });
+    assert.equal(r!.hits.length, 40);
+    assert.ok(r!.hits.every((h) => h.pid >= 40));
+  } finally {
+    await index.close();
+  }
+});
+
+test('drift: pooled mean |residual| of added tokens; plait info recommends a rebuild past LIVING_DEFAULTS.driftWarnRatio', async () => {
+  const path = await fresh('drift');
+  const gen = new SyntheticVectors({ dim: DIM, clusters: 64, spread: 0.35, seed: 12 });
+  const r = updateIndex(path, { add: [encodedDoc('some', gen.passage(10))] });
+  const d = r.manifest.drift!;
+  assert.equal(d.addedTokens, 10);
+  assert.equal(d.buildMeanDistance, r.manifest.codec.avgResidual);
+  assert.ok(d.addedMeanDistance > 0);
+  // Tokens that ARE centroids have residual 0: the pooled mean halves when as many are added.
+  const centroids = index0Centroids(path, 10);
+  const r2 = updateIndex(path, { add: [encodedDoc('exact', { vectors: centroids, length: 10, tokenIds: new Int32Array(10) })] });
+  assert.equal(r2.manifest.drift!.addedTokens, 20);
+  assert.ok(Math.abs(r2.manifest.drift!.addedMeanDistance - d.addedMeanDistance / 2) < 1e-6);
+  assert.match(livingInfoLines(r2.manifest).join('\n'), /generation\s+2/);
+  const withRatio = (x: number): typeof r.manifest => ({ ...r2.manifest, drift: { buildMeanDistance: 0.02, addedTokens: 100, addedMeanDistance: 0.02 * x } });
+  assert.match(livingInfoLines(withRatio(LIVING_DEFAULTS.driftWarnRatio + 0.1)).join('\n'), /1\.35× as far.*rebuild the index/);
+  assert.doesNotMatch(livingInfoLines(withRatio(LIVING_DEFAULTS.driftWarnRatio - 0.1)).join('\n'), /rebuild/);
+});
+
+/** The first n centroids of an index (unit vectors: each is its own nearest centroid). */
+function index0Centroids(path: string, n: number): Float32Array {
+  const data = loadIndexData(path);
+  return data.centroids.slice(0, n * DIM);
+}
