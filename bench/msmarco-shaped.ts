@@ -275,9 +275,11 @@ async function search(path: string, nQueries: number, workers: number): Promise<
       return { vectors, length: 32, tokenIds: new Int32Array(32) };
     });
     const texts = queries.map(() => '');
-    const one = async (k: number, exhaustive: boolean, n: number): Promise<{ ms: number[]; hits: string[][] }> => {
+    const one = async (k: number, exhaustive: boolean, n: number): Promise<{ ms: number[]; hits: string[][]; stages: Record<string, number> }> => {
       const ms: number[] = [];
       const hits: string[][] = [];
+      // Mean time per PLAID stage (as the workers measured it) and candidates per query.
+      const stages: Record<string, number> = { candidatesMs: 0, pruneMs: 0, interactionMs: 0, exactMs: 0, candidates: 0 };
       // Warm-up: 10 PLAID queries; one exhaustive query (each scores every passage).
       for (let i = 0; i < Math.min(exhaustive ? 1 : 10, n); i++) await index.searchEncodedBatch([''], [queries[i]!], { mode: 'late', topK: k, exhaustive });
       for (let i = 0; i < n; i++) {
@@ -285,13 +287,15 @@ async function search(path: string, nQueries: number, workers: number): Promise<
         const [r] = await index.searchEncodedBatch([texts[i]!], [queries[i]!], { mode: 'late', topK: k, exhaustive });
         ms.push(performance.now() - t);
         hits.push(r!.hits.map((h) => h.docId));
+        for (const key of Object.keys(stages)) stages[key]! += ((r!.timings as unknown as Record<string, number | undefined>)[key] ?? 0) / n;
       }
-      return { ms, hits };
+      return { ms, hits, stages };
     };
     const out: Record<string, unknown> = {};
     for (const k of [10, 100]) {
       const plaid = await one(k, false, nQueries);
       out[`plaidK${k}Ms`] = percentiles(plaid.ms);
+      out[`plaidK${k}StagesMean`] = plaid.stages;
       if (k === 10) {
         out.rssAfterQueriesMiB = rssMiB();
         out.rssSplitAfterQueriesMiB = rssSplitMiB();
