@@ -255,7 +255,9 @@ describe('degradation and the circuit breaker', () => {
     const states: string[] = [];
     const breaker = new CircuitBreaker({ windowSize: 4, minimumCalls: 2, failureRate: 0.5, coolDownMs: 1000, now: () => clock, onStateChange: (to) => states.push(to) });
     const scorer = new FaultyScorer(cross);
-    const pipeline = new SearchPipeline(index, spec, { crossEncoder: scorer, breakers: { cross: breaker } });
+    // No budget here: a loaded machine must not turn the healthy calls into slow ones.
+    const unbudgeted: PipelineStage[] = [spec[0]!, { stage: 'cross', depth: 5 }];
+    const pipeline = new SearchPipeline(index, unbudgeted, { crossEncoder: scorer, breakers: { cross: breaker } });
     assert.equal((await pipeline.run(QUERY)).degraded, null);
     scorer.mode = 'fail';
     assert.equal((await pipeline.run(QUERY)).degraded?.reason, 'error');
