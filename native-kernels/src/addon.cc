@@ -278,6 +278,23 @@ Napi::Value TopK(const Info& info) {
   return result;
 }
 
+// probeCentroids(centroidScores, nCentroids, qLen, nProbe, threshold, probed, keep)
+Napi::Value ProbeCentroids(const Info& info) {
+  auto scores = array<float>(info, 0, "centroidScores");
+  size_t k = count(info, 1, "nCentroids");
+  size_t qLen = count(info, 2, "qLen");
+  size_t p = count(info, 3, "nProbe");
+  if (info.Length() <= 4 || !info[4].IsNumber()) typeError(info, "Expected a number for threshold");
+  const double threshold = info[4].As<Napi::Number>().DoubleValue();
+  auto probed = array<int32_t>(info, 5, "probed");
+  auto keep = array<uint8_t>(info, 6, "keep");
+  need(info, "centroidScores", scores.length, k * qLen);
+  need(info, "probed", probed.length, qLen * p);
+  need(info, "keep", keep.length, k);
+  plait::probeCentroids(scores.data, k, qLen, p, threshold, probed.data, keep.data);
+  return info.Env().Undefined();
+}
+
 Napi::Value SimdName(const Info& info) { return Napi::String::New(info.Env(), plait::simdName(plait::activeSimd())); }
 
 Napi::Value CpuFeaturesValue(const Info& info) {
@@ -309,6 +326,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("maxsimCompressed", Napi::Function::New(env, MaxsimCompressed, "maxsimCompressed"));
   exports.Set("centroidInteraction", Napi::Function::New(env, CentroidInteraction, "centroidInteraction"));
   exports.Set("topK", Napi::Function::New(env, TopK, "topK"));
+  exports.Set("probeCentroids", Napi::Function::New(env, ProbeCentroids, "probeCentroids"));
   exports.Set("simd", Napi::Function::New(env, SimdName, "simd"));
   exports.Set("cpuFeatures", Napi::Function::New(env, CpuFeaturesValue, "cpuFeatures"));
   exports.Set("mapFile", Napi::Function::New(env, plait::MapFile, "mapFile"));

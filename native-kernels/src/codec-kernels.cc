@@ -180,4 +180,34 @@ size_t topK(const float* scores, size_t n, size_t k, int32_t* out) {
   return size;
 }
 
+void probeCentroids(const float* scores, size_t nCentroids, size_t qLen, size_t p, double threshold, int32_t* probed,
+                    uint8_t* keep) {
+  // The same rules as the TypeScript twin: each token's best p centroids, strictly greater wins
+  // (the lower centroid on ties), NaN never inserted; keep[c] = max_i S[c, i] >= threshold.
+  std::vector<float> best(qLen * p, -std::numeric_limits<float>::infinity());
+  std::vector<float> worst(qLen, p == 0 ? std::numeric_limits<float>::infinity() : -std::numeric_limits<float>::infinity());
+  for (size_t i = 0; i < qLen * p; ++i) probed[i] = -1;
+  for (size_t c = 0; c < nCentroids; ++c) {
+    const float* row = scores + c * qLen;
+    float max = -std::numeric_limits<float>::infinity();
+    for (size_t i = 0; i < qLen; ++i) {
+      const float v = row[i];
+      if (v > max) max = v;
+      if (v > worst[i]) {
+        const size_t base = i * p;
+        size_t j = p - 1;
+        while (j > 0 && v > best[base + j - 1]) {
+          best[base + j] = best[base + j - 1];
+          probed[base + j] = probed[base + j - 1];
+          --j;
+        }
+        best[base + j] = v;
+        probed[base + j] = static_cast<int32_t>(c);
+        worst[i] = best[base + p - 1];
+      }
+    }
+    keep[c] = static_cast<double>(max) >= threshold ? 1 : 0;
+  }
+}
+
 }  // namespace plait

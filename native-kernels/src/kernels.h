@@ -70,6 +70,11 @@ struct PeakFlops {
 };
 PeakFlops measurePeakFlops(double seconds);
 
+// PLAID's candidate-generation pass over K × qLen centroid scores: each query token's best p
+// centroids (probed, qLen × p, best first, -1 where fewer than p) and keep[c] = max_i S[c, i] >= threshold.
+void probeCentroids(const float* scores, size_t nCentroids, size_t qLen, size_t p, double threshold, int32_t* probed,
+                    uint8_t* keep);
+
 // Writes min(k, n) indices, best first (ties: lower index; NaN ranks below every number).
 size_t topK(const float* scores, size_t n, size_t k, int32_t* out);
 

@@ -102,6 +102,7 @@ function wrap(addon: NativeAddon): Kernels {
     maxsimCompressed: addon.maxsimCompressed,
     centroidInteraction: addon.centroidInteraction,
     topK: addon.topK,
+    probeCentroids: addon.probeCentroids,
     ...(typeof addon.mapFile === 'function' ? { mapFile: addon.mapFile } : {}),
   });
 }

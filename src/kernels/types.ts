@@ -132,6 +132,14 @@ export interface Kernels {
   topK(scores: Float32Array, n: number, k: number): Int32Array;
 
   /**
+   * PLAID's candidate-generation pass over `centroidScores` (K × qLen, row c = centroid c): writes
+   * each query token's best `nProbe` centroids into `probed` (qLen × nProbe, best first; strictly
+   * greater wins, so the lower centroid on ties; -1 where K < nProbe; NaN never chosen) and
+   * keep[c] = 1 when max_i S[c, i] >= threshold (ColBERT's centroid pruning), else 0.
+   */
+  probeCentroids(centroidScores: Float32Array, nCentroids: number, qLen: number, nProbe: number, threshold: number, probed: Int32Array, keep: Uint8Array): void;
+
+  /**
    * Maps a file read-only into memory as an external ArrayBuffer (native addon only; the
    * TypeScript twin has none, and index files are then read into memory instead). Pages load on
    * first touch and are shared through the page cache by every thread and process mapping the

@@ -395,6 +395,43 @@ function topK(scores: Float32Array, n: number, k: number): Int32Array {
   return heap;
 }
 
+function probeCentroids(s: Float32Array, nCentroids: number, qLen: number, p: number, threshold: number, probed: Int32Array, keep: Uint8Array): void {
+  checkCount('nCentroids', nCentroids);
+  checkCount('qLen', qLen);
+  checkCount('nProbe', p);
+  if (typeof threshold !== 'number') throw invalidArgument('threshold', 'a number', threshold);
+  checkLength('centroidScores', s, nCentroids * qLen);
+  checkLength('probed', probed, qLen * p);
+  checkLength('keep', keep, nCentroids);
+  const bestScores = new Float32Array(qLen * p).fill(-Infinity);
+  // Each token's p-th best score so far, contiguous: the hot loop compares against it and touches
+  // the sorted lists only on an insertion.
+  const worst = new Float32Array(qLen).fill(p === 0 ? Infinity : -Infinity);
+  probed.fill(-1, 0, qLen * p);
+  for (let c = 0; c < nCentroids; c++) {
+    const row = c * qLen;
+    let max = -Infinity;
+    for (let i = 0; i < qLen; i++) {
+      const v = s[row + i]!;
+      if (v > max) max = v;
+      if (v > worst[i]!) {
+        // Insert into token i's small sorted list (p is 1–4 at ColBERT's settings).
+        const base = i * p;
+        let j = p - 1;
+        while (j > 0 && v > bestScores[base + j - 1]!) {
+          bestScores[base + j] = bestScores[base + j - 1]!;
+          probed[base + j] = probed[base + j - 1]!;
+          j--;
+        }
+        bestScores[base + j] = v;
+        probed[base + j] = c;
+        worst[i] = bestScores[base + p - 1]!;
+      }
+    }
+    keep[c] = max >= threshold ? 1 : 0;
+  }
+}
+
 export const typescriptKernels: Kernels = withArrayChecks({
   name: 'typescript',
   matmulTransB,
@@ -405,4 +442,5 @@ export const typescriptKernels: Kernels = withArrayChecks({
   maxsimCompressed,
   centroidInteraction,
   topK,
+  probeCentroids,
 });

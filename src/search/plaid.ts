@@ -12,6 +12,7 @@
  * is thousands of passages per kernel call.
  */
 import type { Kernels } from '../kernels/types.js';
+import { typescriptKernels } from '../kernels/typescript-kernels.js';
 import { SEARCH_DEFAULTS, type PlaidParams } from '../config/defaults.js';
 import type { IndexSegment } from '../format/index-reader.js';
 
@@ -173,37 +174,19 @@ export function probeAndMask(
   threshold: number,
   margin?: number,
   nIvfProbeTotal?: number,
+  kernels: Kernels = typescriptKernels,
 ): { probed: Int32Array; keep: Uint8Array } {
   // Query-length-aware probing (PlaidParams.nIvfProbeTotal): short queries probe more per token.
   const perToken = nIvfProbeTotal === undefined || qLen === 0 ? nIvfProbe : Math.max(nIvfProbe, Math.ceil(nIvfProbeTotal / qLen));
   const p = Math.min(perToken, nCentroids);
-  const bestIds = new Int32Array(qLen * p).fill(-1);
-  const bestScores = new Float32Array(qLen * p).fill(-Infinity);
+  const bestIds = new Int32Array(qLen * p);
   const keep = new Uint8Array(nCentroids);
-  for (let c = 0; c < nCentroids; c++) {
-    const row = c * qLen;
-    let max = -Infinity;
-    for (let i = 0; i < qLen; i++) {
-      const v = s[row + i]!;
-      if (v > max) max = v;
-      const base = i * p;
-      if (v > bestScores[base + p - 1]!) {
-        // Insert into token i's small sorted list (p is 1–4 at ColBERT's settings).
-        let j = p - 1;
-        while (j > 0 && v > bestScores[base + j - 1]!) {
-          bestScores[base + j] = bestScores[base + j - 1]!;
-          bestIds[base + j] = bestIds[base + j - 1]!;
-          j--;
-        }
-        bestScores[base + j] = v;
-        bestIds[base + j] = c;
-      }
-    }
-    keep[c] = max >= threshold ? 1 : 0;
-  }
+  // One pass over K × qLen scores, in the kernels (at K = 131,072 and 32 tokens the TypeScript loop
+  // took 12–15 ms of a 34 ms search; bench/RESULTS.md, 1M passages).
+  kernels.probeCentroids(s, nCentroids, qLen, p, threshold, bestIds, keep);
   if (margin !== undefined && p > 0) {
     const floor = new Float32Array(qLen);
-    for (let i = 0; i < qLen; i++) floor[i] = bestScores[i * p]! - margin;
+    for (let i = 0; i < qLen; i++) floor[i] = (bestIds[i * p]! < 0 ? -Infinity : s[bestIds[i * p]! * qLen + i]!) - margin;
     for (let c = 0; c < nCentroids; c++) {
       if (keep[c] === 1) continue;
       const row = c * qLen;
@@ -378,7 +361,7 @@ export function plaidSearch(
   let t = performance.now();
   check?.();
   const s = centroidScores(a, q, kernels);
-  const { probed, keep } = probeAndMask(s, a.nCentroids, q.length, params.nIvfProbe, params.centroidScoreThreshold, params.centroidScoreMargin, params.nIvfProbeTotal);
+  const { probed, keep } = probeAndMask(s, a.nCentroids, q.length, params.nIvfProbe, params.centroidScoreThreshold, params.centroidScoreMargin, params.nIvfProbeTotal, kernels);
   const candidates = ivfUnion(a, probed, mark);
   const t1 = performance.now();
 
