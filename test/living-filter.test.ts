@@ -4,6 +4,7 @@
  * then filtered in JavaScript) at selectivities 50%, 5% and ~1% on a synthetic index whose
  * documents carry metadata — PLAID and exact paths both return topK whenever that many match.
  */
+import Database from 'better-sqlite3';
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -50,14 +51,33 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+test('$ne, $nin and $not match documents without the field (MongoDB\'s rule; a fresh-user trial found them dropped)', () => {
+  // Rows: one with the field true, one with it false, one without it, one without any metadata.
+  const db = new Database(':memory:');
+  db.exec('CREATE TABLE documents (doc_id TEXT, metadata TEXT)');
+  const rows: Array<[string, string | null]> = [['t', '{"draft": true, "year": 2024}'], ['f', '{"draft": false, "year": 2019}'], ['none', '{"year": 2021}'], ['null', null]];
+  for (const r of rows) db.prepare('INSERT INTO documents VALUES (?, ?)').run(...r);
+  const ids = (filter: object): string[] => {
+    const c = compileFilter(filter);
+    return (db.prepare(`SELECT doc_id FROM documents WHERE ${c.where} ORDER BY rowid`).pluck().all(...c.params) as string[]);
+  };
+  assert.deepEqual(ids({ $not: { draft: true } }), ['f', 'none', 'null']);
+  assert.deepEqual(ids({ draft: { $ne: true } }), ['f', 'none', 'null']);
+  assert.deepEqual(ids({ year: { $nin: [2019] } }), ['t', 'none', 'null']);
+  assert.deepEqual(ids({ year: { $gte: 2020 }, $not: { draft: true } }), ['none']);
+  assert.deepEqual(ids({ $not: { year: { $gte: 2020 } } }), ['f', 'null']);
+  assert.deepEqual(ids({ draft: true }), ['t']);
+  db.close();
+});
+
 test('filters compile to parameterised SQL; values and paths are parameters only', () => {
   const c = compileFilter({ year: { $gte: 2020 }, 'venue.name': 'SIGIR' });
   assert.equal(
     c.where,
-    "((json_type(metadata, ?) IN ('integer', 'real') AND json_extract(metadata, ?) >= ?) AND (json_type(metadata, ?) = 'text' AND json_extract(metadata, ?) = ?))",
+    "(COALESCE((json_type(metadata, ?) IN ('integer', 'real') AND json_extract(metadata, ?) >= ?), 0) AND COALESCE((json_type(metadata, ?) = 'text' AND json_extract(metadata, ?) = ?), 0))",
   );
   assert.deepEqual(c.params, ['$."year"', '$."year"', 2020, '$."venue"."name"', '$."venue"."name"', 'SIGIR']);
-  assert.deepEqual(compileFilter({ doc_id: { $in: ['a', 'b'] } }), { where: '((doc_id = ?) OR (doc_id = ?))', params: ['a', 'b'] });
+  assert.deepEqual(compileFilter({ doc_id: { $in: ['a', 'b'] } }), { where: '(COALESCE((doc_id = ?), 0) OR COALESCE((doc_id = ?), 0))', params: ['a', 'b'] });
   const evil = "x' OR 1=1; DROP TABLE documents; --";
   const e = compileFilter({ tag: evil, $or: [{ doc_id: evil }, { $not: { year: { $lt: evil } } }] });
   assert.ok(!e.where.includes(evil) && !e.where.includes('DROP'), 'no user text in the SQL');

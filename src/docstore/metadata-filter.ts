@@ -135,8 +135,16 @@ class Compiler {
     return parts.length === 1 ? parts[0]! : `(${parts.join(' AND ')})`;
   }
 
-  /** Typed equality: a JSON string equals a string, a number a number, true/false a boolean, null a JSON null. */
+  /**
+   * Typed equality: a JSON string equals a string, a number a number, true/false a boolean, null a
+   * JSON null. Never NULL in SQL (a missing field is false, not unknown), so that NOT — `$ne`,
+   * `$nin`, `$not` — matches documents without the field, as MongoDB's rule says.
+   */
   private equals(ref: FieldRef, v: unknown, at: string): string {
+    return `COALESCE(${this.equalsRaw(ref, v, at)}, 0)`;
+  }
+
+  private equalsRaw(ref: FieldRef, v: unknown, at: string): string {
     if (ref.path === null) {
       if (typeof v !== 'string') throw bad(at, 'doc_id is compared with strings', v);
       this.push(v);
@@ -162,7 +170,12 @@ class Compiler {
     throw bad(at, 'expected a string, number, boolean or null (or a condition object)', v);
   }
 
+  /** A range comparison, two-valued like `equals` (a missing field or another JSON type is false). */
   private range(ref: FieldRef, op: '$gt' | '$gte' | '$lt' | '$lte', v: unknown, at: string): string {
+    return `COALESCE(${this.rangeRaw(ref, op, v, at)}, 0)`;
+  }
+
+  private rangeRaw(ref: FieldRef, op: '$gt' | '$gte' | '$lt' | '$lte', v: unknown, at: string): string {
     const sqlOp = { $gt: '>', $gte: '>=', $lt: '<', $lte: '<=' }[op];
     if (typeof v === 'number' && Number.isFinite(v)) {
       if (ref.path === null) throw bad(at, 'doc_id is compared with strings', v);
