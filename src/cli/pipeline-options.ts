@@ -8,7 +8,8 @@ import { CrossEncoder, type CrossEncoderOptions } from '../rerank/cross-encoder/
 import type { CrossEncoderVariant } from '../rerank/cross-encoder/cross-encoder-files.js';
 import type { RerankDocument } from '../rerank/reranker.js';
 import { SearchPipeline, type PipelineResult } from '../pipeline/search-pipeline.js';
-import type { StageSearchOptions } from '../pipeline/stages.js';
+import { stageSearchOptions } from '../pipeline/stages.js';
+import { searchOptionsFrom, type SearchFlagOptions } from './search-flags.js';
 import type { PlaitIndex } from '../search/plait-index.js';
 import { readQueries } from '../eval/queries.js';
 import { writeRun, type Run } from '../eval/run.js';
@@ -54,27 +55,6 @@ async function openCross(o: CrossCliOptions): Promise<CrossEncoder | undefined> 
   return o.crossEncoder === undefined ? undefined : CrossEncoder.create(o.crossEncoder, crossEncoderOptionsFrom(o));
 }
 
-/** The search flags that apply inside a pipeline's late-interaction and hybrid stages. */
-interface PlaidCliFlags {
-  ncells?: number;
-  threshold?: number;
-  ndocs?: number;
-  idf?: boolean;
-  fusion?: 'minmax' | 'rrf';
-  alpha?: number;
-}
-
-function stageSearchOptions(o: PlaidCliFlags): StageSearchOptions {
-  const s: StageSearchOptions = {};
-  if (o.ncells !== undefined) s.nIvfProbe = o.ncells;
-  if (o.threshold !== undefined) s.centroidScoreThreshold = o.threshold;
-  if (o.ndocs !== undefined) s.ndocs = o.ndocs;
-  if (o.idf !== undefined) s.idfWeighting = o.idf;
-  if (o.fusion !== undefined) s.fusion = o.fusion;
-  if (o.alpha !== undefined) s.alpha = o.alpha;
-  return s;
-}
-
 /** `plait search --pipeline`: flags. */
 export function addPipelineFlags(cmd: Command): Command {
   return addCrossEncoderFlags(cmd.option('--pipeline <spec>', 'staged ranking, e.g. "bm25:1000 > late:200 > cross:20" (stages bm25, late, hybrid, exhaustive, cross; optional budget cross:20@200ms)'));
@@ -101,7 +81,7 @@ export async function searchWithPipeline(
   index: PlaitIndex,
   query: string | undefined,
   o: CrossCliOptions &
-    PlaidCliFlags & { pipeline?: string; queries?: string; run?: string; tag: string; json?: boolean; text?: boolean; timings?: boolean; quiet?: boolean },
+    SearchFlagOptions & { pipeline?: string; queries?: string; run?: string; tag: string; json?: boolean; text?: boolean; timings?: boolean; quiet?: boolean },
 ): Promise<boolean> {
   if (o.pipeline === undefined) {
     if (o.crossEncoder !== undefined) throw new PlaitError('INVALID_ARGUMENT', { message: '--cross-encoder needs --pipeline with a cross stage, e.g. --pipeline "bm25:100 > cross:10"', name: 'cross-encoder' });
@@ -109,7 +89,7 @@ export async function searchWithPipeline(
   }
   const cross = await openCross(o);
   try {
-    const pipeline = new SearchPipeline(index, o.pipeline, { search: stageSearchOptions(o), ...(cross === undefined ? {} : { crossEncoder: cross }) });
+    const pipeline = new SearchPipeline(index, o.pipeline, { search: stageSearchOptions(searchOptionsFrom(o)), ...(cross === undefined ? {} : { crossEncoder: cross }) });
     if (o.queries !== undefined) {
       const queries = await readQueries(o.queries);
       const progress = ProgressReporter.auto(o.quiet === true || o.json === true);

@@ -32,6 +32,15 @@ export interface Candidate {
 /** Search settings the late-interaction stages pass on (PLAID parameters, IDF, fusion weight). */
 export type StageSearchOptions = Pick<SearchOptions, 'nIvfProbe' | 'centroidScoreThreshold' | 'ndocs' | 'idfWeighting' | 'alpha' | 'fusion' | 'rrfK'>;
 
+const STAGE_OPTION_KEYS = ['nIvfProbe', 'centroidScoreThreshold', 'ndocs', 'idfWeighting', 'alpha', 'fusion', 'rrfK'] as const;
+
+/** The part of a search's options that applies inside a pipeline's late-interaction and hybrid stages. */
+export function stageSearchOptions(o: SearchOptions): StageSearchOptions {
+  const s: StageSearchOptions = {};
+  for (const k of STAGE_OPTION_KEYS) if (o[k] !== undefined) Object.assign(s, { [k]: o[k] });
+  return s;
+}
+
 export interface StageContext {
   index: PlaitIndex;
   query: string;

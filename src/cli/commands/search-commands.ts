@@ -13,7 +13,7 @@ import { prepareOutputFile, requireInput } from '../validate.js';
 import { warnSkippedQueries } from './query-warnings.js';
 import { ProgressReporter } from '../progress.js';
 import { announceBundledModel } from './model-commands.js';
-import { parseFilter } from '../../docstore/metadata-filter.js';
+import { searchOptionsFrom } from '../search-flags.js';
 import { addCrossEncoderFlags, addPipelineFlags, rerankWithCrossEncoder, searchWithPipeline } from '../pipeline-options.js';
 
 interface SearchCliOptions {
@@ -37,19 +37,6 @@ interface SearchCliOptions {
   filter?: string;
 }
 
-export function searchOptionsFrom(o: Partial<SearchCliOptions>): SearchOptions {
-  const s: SearchOptions = { topK: o.k };
-  if (o.mode !== undefined) s.mode = o.mode;
-  if (o.exhaustive) s.exhaustive = true;
-  if (o.ncells !== undefined) s.nIvfProbe = o.ncells;
-  if (o.threshold !== undefined) s.centroidScoreThreshold = o.threshold;
-  if (o.ndocs !== undefined) s.ndocs = o.ndocs;
-  if (o.idf !== undefined) s.idfWeighting = o.idf;
-  if (o.fusion !== undefined) s.fusion = o.fusion;
-  if (o.alpha !== undefined) s.alpha = o.alpha;
-  if (o.filter !== undefined) s.filter = parseFilter(o.filter);
-  return s;
-}
 
 export function addSearchFlags(cmd: Command): Command {
   return cmd

@@ -14,7 +14,7 @@ import { checkBatch, checkQuery } from '../text-checks.js';
 import { normaliseQuery, type Engine, type IndexEntry } from '../engine.js';
 import { SearchPipeline } from '../../pipeline/search-pipeline.js';
 import { parsePipeline } from '../../pipeline/pipeline-spec.js';
-import type { StageSearchOptions } from '../../pipeline/stages.js';
+import { stageSearchOptions } from '../../pipeline/stages.js';
 import type { MetadataFilter } from '../../docstore/metadata-filter.js';
 import '../fastify-types.js';
 
@@ -177,9 +177,7 @@ async function runPipelines(engine: Engine, entry: IndexEntry, queries: string[]
   const hasCross = stages.some((st) => st.stage === 'cross');
   if (!hasCross && b.cross_encoder !== undefined) throw new PlaitError('INVALID_ARGUMENT', { message: 'cross_encoder is given but the pipeline has no cross stage', name: 'cross_encoder' });
   const cross = hasCross ? engine.crossEncoder(b.cross_encoder) : undefined;
-  const search: StageSearchOptions = {};
-  const o = searchOptionsFromBody(b);
-  for (const k of ['nIvfProbe', 'centroidScoreThreshold', 'ndocs', 'idfWeighting', 'alpha', 'fusion', 'rrfK'] as const) if (o[k] !== undefined) Object.assign(search, { [k]: o[k] });
+  const search = stageSearchOptions(searchOptionsFromBody(b));
   const pipeline = new SearchPipeline(index, stages, { search, ...(cross === undefined ? {} : { crossEncoder: cross.scorer, breakers: { cross: cross.breaker } }) });
   const out: Record<string, unknown>[] = [];
   for (const query of queries) {
