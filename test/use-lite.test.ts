@@ -100,8 +100,20 @@ test('determinism, and queries encode exactly like documents', async () => {
 
 test('padding does not change a text: alone or in one padded graph call, within 1e-5', async () => {
   const info = useLiteInfo(tokenizer.vocabSize);
-  // maxPaddingRatio Infinity puts the whole batch in a single call, padded to its longest text.
-  const oneCall = await UseLiteBackend.load(resolveModelDir(), info, tokenizer, { maxPaddingRatio: Infinity });
+  // Both bounds at Infinity put the whole batch in a single call, padded to its longest text;
+  // maxTokensPerCall at the model's 128 makes every long text a call of its own.
+  const oneCall = await UseLiteBackend.load(resolveModelDir(), info, tokenizer, {
+    maxPaddingRatio: Infinity,
+    maxTokensPerCall: Infinity,
+  });
+  const capped = await UseLiteBackend.load(resolveModelDir(), info, tokenizer, {
+    maxPaddingRatio: Infinity,
+    maxTokensPerCall: 128,
+  });
+  await assert.rejects(
+    UseLiteBackend.load(resolveModelDir(), info, tokenizer, { maxTokensPerCall: 64 }),
+    { code: 'INVALID_ARGUMENT' },
+  );
   try {
     const texts = [
       'hi',
@@ -111,13 +123,16 @@ test('padding does not change a text: alone or in one padded graph call, within 
     ];
     const batched = await oneCall.encode(texts, 'document');
     const grouped = await backend.encode(texts, 'document');
+    const split = await capped.encode(texts, 'document');
     for (let i = 0; i < texts.length; i++) {
       const [alone] = await oneCall.encode([texts[i]!], 'document');
       assert.equal(batched[i]!.length, alone!.length);
       assert.ok(maxAbsDiff(batched[i]!.vectors, alone!.vectors) < 1e-5, `text ${i} changed when batched`);
       assert.ok(maxAbsDiff(grouped[i]!.vectors, alone!.vectors) < 1e-5, `text ${i} changed when grouped`);
+      assert.ok(maxAbsDiff(split[i]!.vectors, alone!.vectors) < 1e-5, `text ${i} changed under maxTokensPerCall`);
     }
   } finally {
+    await capped.dispose();
     await oneCall.dispose();
   }
 });

@@ -28,6 +28,8 @@ export const TOKEN_STATES_NODE =
 
 export interface UseLiteBackendOptions {
   maxPaddingRatio?: number;
+  /** Padded token rows per graph call, >= the model's maxTokens (default USE_LITE_BATCH_DEFAULTS). */
+  maxTokensPerCall?: number;
 }
 
 let wasmReady: Promise<void> | null = null;
@@ -60,11 +62,13 @@ export class UseLiteBackend implements EncoderBackend {
     private readonly tokenizer: SentencePieceTokenizer,
     private readonly model: tf.GraphModel,
     private readonly maxPaddingRatio: number,
+    private readonly maxTokensPerCall: number,
   ) {}
 
   /**
    * `options.maxPaddingRatio` bounds padded/real tokens per graph call (default in
-   * USE_LITE_BATCH_DEFAULTS; Infinity sends a whole batch in one call, as tests do to check padding).
+   * USE_LITE_BATCH_DEFAULTS; Infinity sends a whole batch in one call, as tests do to check padding);
+   * `options.maxTokensPerCall` bounds padded rows per call, so the wasm heap's high-water mark.
    */
   static async load(
     dir: string,
@@ -74,6 +78,10 @@ export class UseLiteBackend implements EncoderBackend {
   ): Promise<UseLiteBackend> {
     const maxPaddingRatio = options.maxPaddingRatio ?? USE_LITE_BATCH_DEFAULTS.maxPaddingRatio;
     if (!(maxPaddingRatio >= 1)) throw invalidArgument('maxPaddingRatio', 'a number >= 1', maxPaddingRatio);
+    const maxTokensPerCall = options.maxTokensPerCall ?? USE_LITE_BATCH_DEFAULTS.maxTokensPerCall;
+    if (!(maxTokensPerCall >= USE_LITE_DEFAULTS.maxTokens)) {
+      throw invalidArgument('maxTokensPerCall', `a number >= ${USE_LITE_DEFAULTS.maxTokens}`, maxTokensPerCall);
+    }
     const artifacts = await readModelArtifacts(dir);
     try {
       await ensureWasmBackend();
@@ -88,7 +96,7 @@ export class UseLiteBackend implements EncoderBackend {
         }),
       };
       const model = await tf.loadGraphModel(handler);
-      return new UseLiteBackend(info, tokenizer, model, maxPaddingRatio);
+      return new UseLiteBackend(info, tokenizer, model, maxPaddingRatio, maxTokensPerCall);
     } catch (cause) {
       if (cause instanceof PlaitError) throw cause;
       throw new PlaitError('MODEL_LOAD_FAILED', { message: `USE-lite from ${dir}: ${String(cause)}`, path: dir }, { cause });
@@ -115,7 +123,8 @@ export class UseLiteBackend implements EncoderBackend {
     for (const i of order) {
       const item = out[i]!;
       const padded = (group.length + 1) * item.length;
-      if (group.length > 0 && padded > this.maxPaddingRatio * (groupTokens + item.length)) {
+      const tooPadded = padded > this.maxPaddingRatio * (groupTokens + item.length);
+      if (group.length > 0 && (tooPadded || padded > this.maxTokensPerCall)) {
         await this.runGraph(group);
         group = [];
         groupTokens = 0;
