@@ -262,6 +262,37 @@ test('schema version 1 stores (before bigrams) still answer with their own terms
   assert.throws(() => new DocStoreReader(future), (e: unknown) => isPlaitError(e, 'INDEX_VERSION') && /schema version 99; this plait reads versions 1 to 2/.test((e as Error).message));
 });
 
+test('the pid → doc map is stored whole in meta and read from it; a store without it, or with a wrong-length one, reads the passages table', () => {
+  const docs = Array.from({ length: 5 }, (_, i) => ({ docId: `d${i}`, title: '', text: `text number ${i} with words` }));
+  const path = buildStore(docs, 3);
+  const expected = Int32Array.from({ length: 15 }, (_, p) => Math.floor(p / 3));
+  const db = new Database(path);
+  const blob = db.prepare("SELECT value FROM meta WHERE key = 'pid_doc'").pluck().get() as Buffer;
+  assert.deepEqual(new Int32Array(new Uint8Array(blob).buffer), expected);
+  db.close();
+  const r = new DocStoreReader(path);
+  assert.deepEqual(r.pidToDoc, expected);
+  r.close();
+  // Tamper with the map to tell which source the reader used: same length is trusted, as the writer left it...
+  const t = new Database(path);
+  t.prepare("UPDATE meta SET value = ? WHERE key = 'pid_doc'").run(Buffer.from(new Int32Array(15).fill(4).buffer));
+  t.close();
+  const fromBlob = new DocStoreReader(path);
+  assert.deepEqual(fromBlob.pidToDoc, new Int32Array(15).fill(4));
+  fromBlob.close();
+  // ...a wrong length or no map at all falls back to the passages table.
+  for (const sql of ["UPDATE meta SET value = x'00000000' WHERE key = 'pid_doc'", "DELETE FROM meta WHERE key = 'pid_doc'"]) {
+    const u = new Database(path);
+    u.prepare(sql).run();
+    u.close();
+    const fallback = new DocStoreReader(path);
+    assert.deepEqual(fallback.pidToDoc, expected);
+    // BM25 lengths are read lazily and still right.
+    assert.deepEqual(fallback.bm25('number 3', 1).map((h) => h.docId), ['d3']);
+    fallback.close();
+  }
+});
+
 test('writer and reader errors carry codes', () => {
   const path = freshPath();
   const writer = new DocStoreWriter(path);

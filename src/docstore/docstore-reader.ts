@@ -9,6 +9,7 @@ import { PlaitError, invalidArgument } from '../errors/index.js';
 import { Bm25Accumulator, bm25Idf, resolveBm25Options, type Bm25Options } from './bm25.js';
 import { bm25QueryTerms } from './bm25-terms.js';
 import { DOCSTORE_MIN_SCHEMA_VERSION, DOCSTORE_SCHEMA_VERSION } from './schema.js';
+import { PID_DOC_KEY, storedPidToDoc } from './pid-doc-blob.js';
 import { docstoreError, guarded } from './sqlite-error.js';
 import type { Bm25Hit, Bm25TermMatch, StoredDocument, StoredPassage, TokenDf } from './types.js';
 
@@ -34,9 +35,8 @@ export class DocStoreReader {
    */
   readonly rowidSpan: number;
   private readonly db: Database.Database;
-  /** BM25 length (terms in title + text) by docRowid, and its mean. */
-  private readonly docLengths: Float32Array;
-  private readonly avgDocLength: number;
+  /** BM25 length (terms in title + text) by docRowid, and its mean: read on the first BM25 query. */
+  private lengthsCache: { lengths: Float32Array; avg: number } | null = null;
   private readonly byRowid: Statement;
   private readonly byDocId: Statement;
   private readonly rowidOf: Statement;
@@ -67,17 +67,10 @@ export class DocStoreReader {
       this.nDocuments = Number(meta.get('documents'));
       this.nPassages = Number(meta.get('passages'));
       this.rowidSpan = Math.max(this.nDocuments, Number(meta.get('rowid_span') ?? 0));
-      this.docLengths = new Float32Array(this.rowidSpan);
-      let total = 0;
-      let i = 0;
-      for (const [rowid, n] of this.db.prepare('SELECT doc_rowid, n_terms FROM documents ORDER BY doc_rowid').raw().iterate() as IterableIterator<[number, number]>) {
-        if (rowid >= this.rowidSpan) throw new PlaitError('INDEX_CORRUPT', { message: `${path} has document rowid ${rowid} past its span ${this.rowidSpan}`, path });
-        this.docLengths[rowid] = n;
-        i++;
-        total += n;
-      }
-      if (i !== this.nDocuments) throw new PlaitError('INDEX_CORRUPT', { message: `${path} lists ${this.nDocuments} documents but holds ${i}`, path });
-      this.avgDocLength = this.nDocuments > 0 ? Math.max(total / this.nDocuments, 1e-9) : 1;
+      const held = Number(this.db.prepare('SELECT count(*) FROM documents').pluck().get());
+      if (held !== this.nDocuments) throw new PlaitError('INDEX_CORRUPT', { message: `${path} lists ${this.nDocuments} documents but holds ${held}`, path });
+      const pidDoc = meta.get(PID_DOC_KEY);
+      if (pidDoc !== undefined) this.pidToDocCache = storedPidToDoc(pidDoc, this.nPassages);
       const columns = 'doc_rowid, doc_id, title, text, metadata';
       this.byRowid = this.db.prepare(`SELECT ${columns} FROM documents WHERE doc_rowid = ?`).raw();
       this.byDocId = this.db.prepare(`SELECT ${columns} FROM documents WHERE doc_id = ?`).raw();
@@ -109,8 +102,7 @@ export class DocStoreReader {
     if (qtf.size === 0 || k === 0 || this.nDocuments === 0) return [];
     const n = this.nDocuments;
     const acc = (this.bm25Acc ??= new Bm25Accumulator(this.rowidSpan));
-    const lengths = this.docLengths;
-    const avg = this.avgDocLength;
+    const { lengths, avg } = this.bm25Lengths();
     try {
       guarded('score BM25', this.path, () => {
         for (const [term, count] of qtf) {
@@ -138,13 +130,14 @@ export class DocStoreReader {
     const qtf = new Map<string, number>();
     for (const term of bm25QueryTerms(queryText, stopwords)) qtf.set(term, (qtf.get(term) ?? 0) + 1);
     const n = this.nDocuments;
-    const len = this.docLengths[docRowid] ?? 0;
+    const { lengths, avg } = this.bm25Lengths();
+    const len = lengths[docRowid] ?? 0;
     return guarded('explain BM25', this.path, () =>
       [...qtf].map(([term, count]) => {
         const rows = this.postings.all(term) as Array<[number, number]>;
         const tf = rows.find(([doc]) => doc === docRowid)?.[1] ?? 0;
         const idf = rows.length === 0 ? 0 : bm25Idf(rows.length, n);
-        const contribution = tf === 0 ? 0 : (count * idf * (k1 + 1) * tf) / (tf + k1 * (1 - b + (b * len) / this.avgDocLength));
+        const contribution = tf === 0 ? 0 : (count * idf * (k1 + 1) * tf) / (tf + k1 * (1 - b + (b * len) / avg));
         return { term, queryCount: count, tf, df: rows.length, idf, contribution };
       }),
     );
@@ -179,7 +172,24 @@ export class DocStoreReader {
     return guarded('filter documents', this.path, () => this.db.prepare(`SELECT doc_rowid FROM documents WHERE ${where}`).pluck().all(...params) as number[]);
   }
 
-  /** pid → docRowid for every passage, loaded on first use. */
+  /** BM25 document lengths by rowid and their mean, read once (open stays O(1) in documents). */
+  private bm25Lengths(): { lengths: Float32Array; avg: number } {
+    if (this.lengthsCache === null) {
+      const lengths = new Float32Array(this.rowidSpan);
+      let total = 0;
+      guarded('read document lengths', this.path, () => {
+        for (const [rowid, n] of this.db.prepare('SELECT doc_rowid, n_terms FROM documents ORDER BY doc_rowid').raw().iterate() as IterableIterator<[number, number]>) {
+          if (rowid >= this.rowidSpan) throw new PlaitError('INDEX_CORRUPT', { message: `${this.path} has document rowid ${rowid} past its span ${this.rowidSpan}`, path: this.path });
+          lengths[rowid] = n;
+          total += n;
+        }
+      });
+      this.lengthsCache = { lengths, avg: this.nDocuments > 0 ? Math.max(total / this.nDocuments, 1e-9) : 1 };
+    }
+    return this.lengthsCache;
+  }
+
+  /** pid → docRowid for every passage: the stored map when the store has one, else read on first use. */
   get pidToDoc(): Int32Array {
     if (this.pidToDocCache === null) {
       const out = new Int32Array(this.nPassages);

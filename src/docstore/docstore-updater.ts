@@ -13,6 +13,7 @@
  * codes on disk, and the manifest's tombstone bitmap hides them from late interaction until a
  * compaction renumbers. Doc rowids are never reused (`meta.rowid_span` is the next one).
  */
+import { storePidToDoc } from './pid-doc-blob.js';
 import Database from 'better-sqlite3';
 import { bm25Length } from './bm25-terms.js';
 import { docstoreError, guarded } from './sqlite-error.js';
@@ -175,6 +176,7 @@ export class DocStoreUpdater {
       set.run('passages', this.nPids);
       set.run('rowid_span', this.nextRowid);
       set.run('token_df_n', this.dfPassages);
+      storePidToDoc(db, this.nPids);
       db.exec('COMMIT');
       db.close();
     });

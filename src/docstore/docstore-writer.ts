@@ -5,6 +5,7 @@
  * fsync, big transactions; a crash leaves a file nobody will open.
  */
 
+import { storePidToDoc } from './pid-doc-blob.js';
 import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
 import { DOCSTORE_DEFAULTS } from '../config/defaults.js';
@@ -149,6 +150,7 @@ export class DocStoreWriter {
       setMeta.run('passages', this.nPids);
       setMeta.run('token_df_n', this.dfSet || this.dfPassages > 0 ? this.dfPassages : this.nPids);
       db.exec(CREATE_INDEXES);
+      storePidToDoc(db, this.nPids);
       db.exec("INSERT INTO documents_fts (documents_fts) VALUES ('optimize')");
       db.exec('COMMIT');
       db.close();
