@@ -27,14 +27,14 @@ export function keywordOf(text: string, i: number): string {
   return words.slice(0, 2 + (i % 3)).join(' ') || text;
 }
 
-interface QuerySet {
+export interface QuerySet {
   name: string;
   texts: string[];
   emb: TokenEmbeddings[];
   exact: string[][];
 }
 
-function fidelityOf(got: string[][], exact: string[][], k: number): number {
+export function fidelityOf(got: string[][], exact: string[][], k: number): number {
   let found = 0;
   let total = 0;
   for (let i = 0; i < exact.length; i++) {
@@ -47,7 +47,7 @@ function fidelityOf(got: string[][], exact: string[][], k: number): number {
   return total === 0 ? 1 : found / total;
 }
 
-function run(index: PlaitIndex, set: QuerySet, options: SearchOptions): { docs: string[][]; p50: number } {
+export function run(index: PlaitIndex, set: QuerySet, options: SearchOptions): { docs: string[][]; p50: number } {
   const ms: number[] = [];
   const docs = set.texts.map((t, i) => {
     const s = performance.now();

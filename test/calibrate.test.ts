@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { openIndex, type PlaitIndex } from '../src/search/plait-index.js';
 import { getKernels } from '../src/kernels/index.js';
 import { plaidSearch, probeAndMask, type EncodedQuery } from '../src/search/plaid.js';
-import { plaidDefaultsFor, type PlaidParams } from '../src/config/defaults.js';
+import { effectiveNdocs, plaidDefaultsFor, type PlaidParams } from '../src/config/defaults.js';
 import { PlaidReplayer } from '../src/calibrate/plaid-replay.js';
 import { chooseSettings, FidelityTally } from '../src/calibrate/choose-settings.js';
 import { calibrateIndex } from '../src/calibrate/calibrate-index.js';
@@ -98,7 +98,7 @@ test('the grid replay returns exactly the passages plaidSearch returns, at every
   const index = await openSynthetic(join(dir, 'idx'));
   try {
     const kernels = getKernels();
-    const grid = { nIvfProbe: [1, 2, 8], centroidScoreThreshold: [0.6, 0.45, -1], ndocs: [16, 64, 256], centroidScoreMargin: [null, 0.05], nIvfProbeTotal: [null, 16] };
+    const grid = { nIvfProbe: [1, 2, 8], centroidScoreThreshold: [0.6, 0.45, -1], ndocs: [16, 64, 256], centroidScoreMargin: [null, 0.05], nIvfProbeTotal: [null, 16], ndocsQueryTokens: [null, 32] };
     const replayer = new PlaidReplayer({ arrays: index.scoringArrays, kernels, pidToDoc: index.docstore.pidToDoc, nDocs: 1500, grid, bucketK: [10, 100] });
     const mark = new Uint8Array(1500);
     let compared = 0;
@@ -111,7 +111,29 @@ test('the grid replay returns exactly the passages plaidSearch returns, at every
         compared++;
       });
     }
-    assert.equal(compared, 6 * 6 * 6 * 3);
+    assert.equal(compared, 6 * 6 * 6 * 6);
+  } finally {
+    await index.close();
+  }
+});
+
+test('query-length-aware depth: ndocs × ndocsQueryTokens / qLen for shorter queries, by hand; search validates it', async () => {
+  assert.equal(effectiveNdocs(256, 4, 32), 2048);
+  assert.equal(effectiveNdocs(256, 5, 32), 1639); // ceil(1638.4)
+  assert.equal(effectiveNdocs(256, 32, 32), 256);
+  assert.equal(effectiveNdocs(256, 40, 32), 256);
+  assert.equal(effectiveNdocs(256, 4, undefined), 256);
+  assert.equal(effectiveNdocs(256, 0, 32), 256);
+  const index = await openSynthetic(join(dir, 'idx'));
+  try {
+    const [short] = await encoded(index, ['p7 n2 s99']);
+    const kernels = getKernels();
+    const mark = new Uint8Array(1500);
+    const params = { nIvfProbe: 8, centroidScoreThreshold: -1, ndocs: 64 };
+    // Stage 3 keeps ndocs/4 passages: 16 at ColBERT's fixed depth, 16·16 = 256 with the rule at qLen 2.
+    assert.equal(plaidSearch(index.scoringArrays, short!, params, kernels, mark).hits.pids.length, 16);
+    assert.equal(plaidSearch(index.scoringArrays, short!, { ...params, ndocsQueryTokens: 32 }, kernels, mark).hits.pids.length, 256);
+    await assert.rejects(index.search('p7 n2 s99', { ndocsQueryTokens: 0 }), (e: unknown) => isPlaitError(e, 'INVALID_ARGUMENT') && /ndocsQueryTokens/.test((e as Error).message));
   } finally {
     await index.close();
   }

@@ -68,11 +68,12 @@ function withDefaults(grid: ReplayGrid, bucketK: readonly number[]): ReplayGrid 
     // ColBERT's rule (null) is always measured, for the defaults.
     centroidScoreMargin: [null, ...(grid.centroidScoreMargin ?? []).filter((m) => m !== null)],
     nIvfProbeTotal: [null, ...(grid.nIvfProbeTotal ?? []).filter((m) => m !== null)],
+    ndocsQueryTokens: [null, ...(grid.ndocsQueryTokens ?? []).filter((m) => m !== null)],
   };
 }
 
 function pointOf(points: readonly PlaidParams[], p: PlaidParams): number {
-  return points.findIndex((x) => x.nIvfProbe === p.nIvfProbe && x.centroidScoreThreshold === p.centroidScoreThreshold && x.ndocs === p.ndocs && x.centroidScoreMargin === p.centroidScoreMargin && x.nIvfProbeTotal === p.nIvfProbeTotal);
+  return points.findIndex((x) => x.nIvfProbe === p.nIvfProbe && x.centroidScoreThreshold === p.centroidScoreThreshold && x.ndocs === p.ndocs && x.centroidScoreMargin === p.centroidScoreMargin && x.nIvfProbeTotal === p.nIvfProbeTotal && x.ndocsQueryTokens === p.ndocsQueryTokens);
 }
 
 function median(xs: number[]): number {
@@ -106,6 +107,7 @@ export async function calibrateIndex(index: PlaitIndex, options: CalibrateOption
     ndocs: options.grid?.ndocs ?? base.ndocs,
     centroidScoreMargin: options.grid?.centroidScoreMargin ?? base.centroidScoreMargin,
     nIvfProbeTotal: options.grid?.nIvfProbeTotal ?? base.nIvfProbeTotal,
+    ndocsQueryTokens: options.grid?.ndocsQueryTokens ?? base.ndocsQueryTokens,
   };
   checkGridValues('nIvfProbe', userGrid.nIvfProbe, true);
   checkGridValues('centroidScoreThreshold', userGrid.centroidScoreThreshold, false);

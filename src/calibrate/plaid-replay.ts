@@ -13,7 +13,7 @@
  * looked up or scored), priced with the per-pair times measured on this very query's full passes.
  */
 import type { Kernels } from '../kernels/types.js';
-import type { PlaidParams } from '../config/defaults.js';
+import { effectiveNdocs, type PlaidParams } from '../config/defaults.js';
 import { allInteractionScores, centroidScores, exhaustiveRange, ivfUnion, probeAndMask, type EncodedQuery, type ScoringArrays } from '../search/plaid.js';
 
 export interface ReplayGrid {
@@ -24,6 +24,20 @@ export interface ReplayGrid {
   centroidScoreMargin?: readonly (number | null)[];
   /** Query-level probe minimums (PlaidParams.nIvfProbeTotal); null: ColBERT's fixed ncells. Default [null]. */
   nIvfProbeTotal?: readonly (number | null)[];
+  /** Query-length-aware depths (PlaidParams.ndocsQueryTokens); null: ColBERT's fixed ndocs. Default [null]. */
+  ndocsQueryTokens?: readonly (number | null)[];
+}
+
+/** A depth rule: ndocs and the optional query-length scaling. */
+interface Depth {
+  ndocs: number;
+  queryTokens: number | null;
+}
+
+function depths(grid: ReplayGrid): Depth[] {
+  const out: Depth[] = [];
+  for (const ndocs of grid.ndocs) for (const queryTokens of grid.ndocsQueryTokens ?? [null]) out.push({ ndocs, queryTokens });
+  return out;
 }
 
 /** A probing rule: ncells per token and the optional query-level minimum. */
@@ -52,16 +66,17 @@ function prunings(grid: ReplayGrid): Pruning[] {
 
 /**
  * The grid points, probing-major: index = (i·T + j)·D + l, i over (ncells, probe total) pairs, j
- * over (threshold, margin) pairs, l over ndocs. Optional fields appear only when set.
+ * over (threshold, margin) pairs, l over (ndocs, query tokens) pairs. Optional fields appear only when set.
  */
 export function gridPoints(grid: ReplayGrid): PlaidParams[] {
   const out: PlaidParams[] = [];
   for (const { nIvfProbe, total } of probings(grid)) {
     for (const { threshold: centroidScoreThreshold, margin } of prunings(grid)) {
-      for (const ndocs of grid.ndocs) {
+      for (const { ndocs, queryTokens } of depths(grid)) {
         const p: PlaidParams = { nIvfProbe, centroidScoreThreshold, ndocs };
         if (margin !== null) p.centroidScoreMargin = margin;
         if (total !== null) p.nIvfProbeTotal = total;
+        if (queryTokens !== null) p.ndocsQueryTokens = queryTokens;
         out.push(p);
       }
     }
@@ -177,7 +192,8 @@ export class PlaidReplayer {
     const found = new Int32Array(P * B);
     const estMs = new Float64Array(P);
     const T = rules.length;
-    const D = grid.ndocs.length;
+    const depthRules = depths(grid);
+    const D = depthRules.length;
     const probes = probings(grid);
     for (let i = 0; i < probes.length; i++) {
       const { probed } = probeAndMask(s, a.nCentroids, qLen, probes[i]!.nIvfProbe, 0, undefined, probes[i]!.total ?? undefined);
@@ -186,7 +202,7 @@ export class PlaidReplayer {
       for (let j = 0; j < T; j++) {
         for (let l = 0; l < D; l++) {
           const point = (i * T + j) * D + l;
-          const ndocs = grid.ndocs[l]!;
+          const ndocs = effectiveNdocs(depthRules[l]!.ndocs, qLen, depthRules[l]!.queryTokens ?? undefined);
           let lookups = 0;
           let pids = candidates;
           if (pids.length > ndocs) {

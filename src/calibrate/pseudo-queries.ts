@@ -57,6 +57,21 @@ export function keywordQuery(text: string, n: number, rng: Random): string | nul
   return content.slice(start, start + take).join(' ');
 }
 
+/** `n` content words drawn across the whole text (not adjacent), in text order. */
+export function scatteredQuery(text: string, n: number, rng: Random): string | null {
+  const content = words(text).filter(isContentWord);
+  if (content.length < 2) return null;
+  const picked = Array.from(rng.sampleDistinct(content.length, Math.min(n, content.length))).sort((a, b) => a - b);
+  return picked.map((i) => content[i]!).join(' ');
+}
+
+/** The first `n` content words of `text`: a typed query's head terms ("similarity laws"). */
+export function headQuery(text: string, n: number): string | null {
+  const content = words(text).filter(isContentWord);
+  if (content.length < 2) return null;
+  return content.slice(0, n).join(' ');
+}
+
 function span(text: string, rng: Random): string | null {
   const ss = sentences(text);
   if (ss.length === 0) return null;
@@ -67,6 +82,32 @@ function span(text: string, rng: Random): string | null {
   const n = Math.min(w.length, lo + rng.int(hi - lo + 1));
   return w.slice(0, n).join(' ');
 }
+
+type DocText = { title: string; text: string };
+const kwLen = (rng: Random): number => CALIBRATION_DEFAULTS.keywordWords[0] + rng.int(CALIBRATION_DEFAULTS.keywordWords[1] - CALIBRATION_DEFAULTS.keywordWords[0] + 1);
+const randomSentence = (text: string, rng: Random): string | null => {
+  const ss = sentences(text);
+  return ss.length === 0 ? null : ss[rng.int(ss.length)]!;
+};
+
+/** Candidate generators, by name (bench/pseudo-query-kinds.ts compares them with real queries). */
+export const pseudoQueryGenerators: Record<string, (doc: DocText, rng: Random) => string | null> = {
+  consecutive: (doc, rng) => {
+    const s = randomSentence(doc.text, rng);
+    return s === null ? null : keywordQuery(s, kwLen(rng), rng);
+  },
+  scattered: (doc, rng) => scatteredQuery(doc.text, kwLen(rng), rng),
+  'sentence head': (doc, rng) => {
+    const s = randomSentence(doc.text, rng);
+    return s === null ? null : headQuery(s, kwLen(rng));
+  },
+  'title head': (doc, rng) => headQuery(doc.title, kwLen(rng)) ?? headQuery(doc.text, kwLen(rng)),
+  title: (doc) => {
+    const n = words(doc.title).length;
+    return n >= 2 && n <= 24 ? doc.title.trim() : null;
+  },
+  span: (doc, rng) => span(doc.text, rng),
+};
 
 /**
  * Pseudo-queries from sampled documents of the store, kinds interleaved (keyword, title, span, …)

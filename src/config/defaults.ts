@@ -119,6 +119,21 @@ export interface PlaidParams {
    * it. Short queries lose most documents at candidate generation (bench/RESULTS.md, calibration).
    */
   nIvfProbeTotal?: number;
+  /**
+   * plait's query-length-aware depth (absent: ColBERT's fixed ndocs). A query of qLen tokens keeps
+   * ceil(ndocs · max(1, ndocsQueryTokens / qLen)) candidates after stage 2 (and a quarter of that
+   * after stage 3), so a 4-token keyword query ranks 8× deeper than a 32-token question at the same
+   * exact-scoring cost (stage 4 costs ∝ passages × qLen). Short queries lose documents in the
+   * centroid-only stages, where few tokens average out little of the residual error
+   * (bench/RESULTS.md, calibration). A positive integer; ColBERT's query length is 32.
+   */
+  ndocsQueryTokens?: number;
+}
+
+/** ndocs for a query of `qLen` tokens under PlaidParams.ndocsQueryTokens (ndocs itself when absent). */
+export function effectiveNdocs(ndocs: number, qLen: number, ndocsQueryTokens: number | undefined): number {
+  if (ndocsQueryTokens === undefined || qLen <= 0 || qLen >= ndocsQueryTokens) return ndocs;
+  return Math.ceil((ndocs * ndocsQueryTokens) / qLen);
 }
 
 /** ColBERT's k-dependent defaults: k ≤ 10 → (1, 0.5, 256); k ≤ 100 → (2, 0.45, 1024); else (4, 0.4, max(4k, 4096)). */
@@ -400,6 +415,8 @@ export const CALIBRATION_DEFAULTS = {
     centroidScoreMargin: [null] as readonly (number | null)[],
     /** Query-level probe minimums (PlaidParams.nIvfProbeTotal); null is ColBERT's fixed ncells. */
     nIvfProbeTotal: [null, 16, 32, 64] as readonly (number | null)[],
+    /** Query-length-aware depths (PlaidParams.ndocsQueryTokens); null is ColBERT's fixed ndocs. */
+    ndocsQueryTokens: [null, 32] as readonly (number | null)[],
   },
 } as const;
 

@@ -13,7 +13,7 @@
  */
 import type { Kernels } from '../kernels/types.js';
 import { typescriptKernels } from '../kernels/typescript-kernels.js';
-import { SEARCH_DEFAULTS, type PlaidParams } from '../config/defaults.js';
+import { SEARCH_DEFAULTS, effectiveNdocs, type PlaidParams } from '../config/defaults.js';
 import type { IndexSegment } from '../format/index-reader.js';
 
 /** Called between chunks of a long loop; throws to stop it (TIMEOUT, ABORTED, INDEX_CLOSED). */
@@ -365,16 +365,17 @@ export function plaidSearch(
   const candidates = ivfUnion(a, probed, mark);
   const t1 = performance.now();
 
-  // Stage 2: pruned centroid interaction → top ndocs.
+  // Stage 2: pruned centroid interaction → top ndocs (deeper for short queries under ndocsQueryTokens).
+  const ndocs = effectiveNdocs(params.ndocs, q.length, params.ndocsQueryTokens);
   let pids = candidates;
-  if (pids.length > params.ndocs) {
+  if (pids.length > ndocs) {
     const approx = interactionScores(a, s, q, pids, keep, kernels, check);
-    pids = selectTop(kernels, pids, approx, params.ndocs).pids;
+    pids = selectTop(kernels, pids, approx, ndocs).pids;
   }
   const t2 = performance.now();
 
   // Stage 3: full centroid interaction → top ndocs/4.
-  const keepN = Math.max(1, Math.floor(params.ndocs / 4));
+  const keepN = Math.max(1, Math.floor(ndocs / 4));
   if (pids.length > keepN) {
     const approx = interactionScores(a, s, q, pids, null, kernels, check);
     pids = selectTop(kernels, pids, approx, keepN).pids;

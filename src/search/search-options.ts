@@ -29,6 +29,8 @@ export interface SearchOptions extends DeadlineOptions {
   centroidScoreMargin?: number;
   /** Centroids the whole query probes at least (PlaidParams.nIvfProbeTotal), a positive integer; default: the index's calibration, else none. */
   nIvfProbeTotal?: number;
+  /** Query-length-aware depth (PlaidParams.ndocsQueryTokens), a positive integer; default: the index's calibration, else none. */
+  ndocsQueryTokens?: number;
   /** Query-token IDF weights (default: the model profile). */
   idfWeighting?: boolean;
   fusion?: 'minmax' | 'rrf';
@@ -77,6 +79,9 @@ export function resolveSearch(options: SearchOptions, model: ModelInfo, calibrat
   const total = options.nIvfProbeTotal ?? d.nIvfProbeTotal;
   if (total !== undefined && !(Number.isInteger(total) && total >= 1)) throw invalidArgument('nIvfProbeTotal', 'a positive integer', total);
   if (total !== undefined) plaid.nIvfProbeTotal = total;
+  const depthTokens = options.ndocsQueryTokens ?? d.ndocsQueryTokens;
+  if (depthTokens !== undefined && !(Number.isInteger(depthTokens) && depthTokens >= 1)) throw invalidArgument('ndocsQueryTokens', 'a positive integer', depthTokens);
+  if (depthTokens !== undefined) plaid.ndocsQueryTokens = depthTokens;
   if (!Number.isInteger(plaid.nIvfProbe) || plaid.nIvfProbe < 1) throw invalidArgument('nIvfProbe', 'a positive integer', plaid.nIvfProbe);
   if (!Number.isInteger(plaid.ndocs) || plaid.ndocs < 1) throw invalidArgument('ndocs', 'a positive integer', plaid.ndocs);
   if (typeof plaid.centroidScoreThreshold !== 'number' || Number.isNaN(plaid.centroidScoreThreshold)) {

@@ -40,7 +40,7 @@ async function readQueryLog(path: string): Promise<string[]> {
 }
 
 const fmtParams = (p: PlaidParams): string =>
-  `ncells ${p.nIvfProbe}${p.nIvfProbeTotal === undefined ? '' : ` (at least ${p.nIvfProbeTotal} per query)`}, threshold ${p.centroidScoreThreshold}${p.centroidScoreMargin === undefined ? '' : ` or within ${p.centroidScoreMargin} of a token's best`}, ndocs ${p.ndocs}`;
+  `ncells ${p.nIvfProbe}${p.nIvfProbeTotal === undefined ? '' : ` (at least ${p.nIvfProbeTotal} per query)`}, threshold ${p.centroidScoreThreshold}${p.centroidScoreMargin === undefined ? '' : ` or within ${p.centroidScoreMargin} of a token's best`}, ndocs ${p.ndocs}${p.ndocsQueryTokens === undefined ? '' : ` (× ${p.ndocsQueryTokens}/qLen for queries under ${p.ndocsQueryTokens} tokens)`}`;
 const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
 
 /**
