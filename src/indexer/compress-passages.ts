@@ -98,8 +98,6 @@ export async function compressPassages(dir: string, source: EmbeddingSource, o: 
     const nTrain = Math.min(BUILD_DEFAULTS.kmeansMaxSample, sampleTokens - trainFrom, reservoir.size - trainFrom);
     const heldoutRows = rows.slice(0, nHeldout).sort();
     const trainRows = rows.slice(trainFrom, trainFrom + nTrain).sort();
-    const heldout = new Float32Array(nHeldout * dim);
-    spill.readRows(heldoutRows, 0, nHeldout, heldout);
     const train: VectorRows = { read: (from, to, out) => spill.readRows(trainRows, from, to, out) };
     const meanTokens = sampleTokens / nSample;
     const estimatedTokens = meanTokens * nPassages;
@@ -109,7 +107,7 @@ export async function compressPassages(dir: string, source: EmbeddingSource, o: 
     o.progress('kmeans', 0, iters);
     const assigner = new ParallelAssigner(o.kernels, o.threads);
     try {
-      return await compressAll(dir, source, { ...o, chunkSize }, { assigner, samplePids, spill, train, nTrain, heldout, nHeldout, k, iters, nSample });
+      return await compressAll(dir, source, { ...o, chunkSize }, { assigner, samplePids, spill, train, nTrain, heldoutRows, k, iters, nSample });
     } finally {
       await assigner.close();
     }
@@ -130,8 +128,8 @@ interface Prepared {
   spill: SampleSpill;
   train: VectorRows;
   nTrain: number;
-  heldout: Float32Array;
-  nHeldout: number;
+  /** Spill rows of the held-out vectors: read only to fit the codec, so they are not held during k-means or compression. */
+  heldoutRows: Float64Array;
   k: number;
   iters: number;
   nSample: number;
@@ -139,10 +137,9 @@ interface Prepared {
 
 async function compressAll(dir: string, source: EmbeddingSource, o: CompressOptions & { chunkSize: number }, p: Prepared): Promise<CompressResult> {
   const { nPassages, dim } = source;
-  const { assigner, samplePids, spill, train, nTrain, heldout, nHeldout, k, iters, nSample } = p;
+  const { assigner, samplePids, spill, train, nTrain, heldoutRows, k, iters, nSample } = p;
   const centroids = await trainKmeans(train, nTrain, dim, k, { iters, seed: o.seed, kernels: o.kernels, assign: assigner.assign, onIteration: (it) => o.progress('kmeans', it + 1, iters) });
-  const codec = ResidualCodec.fit(centroids, dim, o.nbits, heldout, o.kernels);
-  const avgResidual = meanAbsResidual(codec, heldout, nHeldout);
+  const { codec, avgResidual } = fitCodec(centroids, dim, o, spill, heldoutRows);
 
   // One shared staging buffer for a chunk's vectors, grown when needed and reused: allocating a
   // fresh SharedArrayBuffer per chunk leaves V8 hundreds of MB of external garbage to collect late.
@@ -208,6 +205,19 @@ async function compressAll(dir: string, source: EmbeddingSource, o: CompressOpti
     o.progress('encode', to, nPassages);
   }
   return { writer, codec, df, avgResidual, kmeansIters: iters, sampledPassages: nSample, kmeansVectors: nTrain };
+}
+
+/**
+ * The residual codec fitted on the held-out vectors (ColBERTv2: bucket cutoffs and weights from
+ * held-out residuals), read from the spill here and dropped on return: up to 50k × dim float32
+ * (100 MB at 512-d) that a build no longer holds through k-means and compression (issue 9).
+ */
+function fitCodec(centroids: Float32Array, dim: number, o: CompressOptions, spill: SampleSpill, heldoutRows: Float64Array): { codec: ResidualCodec; avgResidual: number } {
+  const n = heldoutRows.length;
+  const heldout = new Float32Array(n * dim);
+  spill.readRows(heldoutRows, 0, n, heldout);
+  const codec = ResidualCodec.fit(centroids, dim, o.nbits, heldout, o.kernels);
+  return { codec, avgResidual: meanAbsResidual(codec, heldout, n) };
 }
 
 function meanAbsResidual(codec: ResidualCodec, heldout: Float32Array, n: number): number {
