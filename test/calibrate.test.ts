@@ -278,12 +278,17 @@ test('pseudo-queries: keyword (2–4 content words), title and span kinds, inter
   try {
     const qs = drawPseudoQueries(store, { count: 30, seed: 4 });
     assert.equal(qs.length, 30);
-    assert.deepEqual(qs.slice(0, 6).map((q) => q.kind), ['keyword', 'title', 'span', 'keyword', 'title', 'span']);
+    assert.deepEqual(qs.slice(0, 10).map((q) => q.kind), ['keyword', 'scattered', 'head', 'title', 'span', 'keyword', 'scattered', 'head', 'title', 'span']);
+    const contentWords = text.split(/[\s.]+/).filter(isContentWord);
     for (const q of qs) {
       const words = q.text.split(/\s+/);
-      if (q.kind === 'keyword') {
+      if (q.kind === 'keyword' || q.kind === 'scattered' || q.kind === 'head') {
         assert.ok(words.length >= 2 && words.length <= 4, q.text);
         assert.ok(words.every(isContentWord), q.text);
+        // Every kind keeps the document's word order; a head query is the first content words of a sentence.
+        const at = words.map((w) => contentWords.indexOf(w));
+        assert.ok(at.every((x) => x >= 0), q.text);
+        if (q.kind === 'head') assert.ok(text.split(/(?<=\.)\s+/).some((sentence) => sentence.split(/[\s.]+/).filter(isContentWord).slice(0, words.length).join(' ') === q.text), q.text);
       } else if (q.kind === 'span') assert.ok(words.length >= 6 && words.length <= 20, q.text);
       else assert.match(q.text, /^Late interaction retrieval study \d+$/);
     }
@@ -291,6 +296,19 @@ test('pseudo-queries: keyword (2–4 content words), title and span kinds, inter
     assert.notDeepEqual(drawPseudoQueries(store, { count: 30, seed: 5 }), qs);
   } finally {
     store.close();
+  }
+  // A corpus without titles: the title kind leaves the rotation, the count is still reached.
+  const untitled = join(dir, 'untitled.sqlite');
+  const u = new DocStoreWriter(untitled);
+  for (let i = 0; i < 30; i++) u.addPassage(u.addDocument({ docId: `u${i}`, title: '', text }), 0, text.length);
+  u.close();
+  const us = DocStoreReader.open(untitled);
+  try {
+    const qs = drawPseudoQueries(us, { count: 40, seed: 4 });
+    assert.equal(qs.length, 40);
+    assert.deepEqual(new Set(qs.map((q) => q.kind)), new Set(['keyword', 'scattered', 'head', 'span']));
+  } finally {
+    us.close();
   }
   const log = queryLogSample(['a b', 'c d', 'a b', '  ', 'e f', 'g h'], { count: 3, seed: 1 });
   assert.equal(log.length, 3);

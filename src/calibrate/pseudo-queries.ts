@@ -2,8 +2,15 @@
  * Pseudo-queries drawn from an index's own documents, in the shapes real queries take:
  *  - keyword: 2–4 consecutive content words of one sentence (stop words dropped), as a user types
  *    "centroid pruning latency" — the short queries PLAID loses documents on;
+ *  - scattered: 2–4 content words drawn across the whole document, not adjacent: a query whose
+ *    exhaustive top-k spreads over documents that share only some of its terms;
+ *  - head: the first 2–4 content words of a sentence — the topic's head terms, the way typed
+ *    queries cut down from questions look ("similarity laws", "problems heat conduction");
  *  - title: the document's title (2–24 words), a short natural phrase;
  *  - span: 6–20 words of running text starting at a sentence, the length of a question or claim.
+ * Calibration requires its target on every kind (choose-settings.ts). Consecutive keywords alone
+ * were easier than real keyword queries (cranfield: settings chosen on them found 97.9% of the real
+ * keyword queries' top-10; bench/pseudo-query-kinds.ts compares every kind with real queries).
  * A user's query log replaces them when given (kind "log"). Documents are sampled with a seeded
  * generator, so a calibration is reproducible for a seed.
  */
@@ -12,7 +19,7 @@ import { ENGLISH_STOPWORDS } from '../docstore/index.js';
 import type { DocStoreReader } from '../docstore/index.js';
 import { Random } from '../util/random.js';
 
-export type PseudoQueryKind = 'keyword' | 'title' | 'span' | 'log';
+export type PseudoQueryKind = 'keyword' | 'scattered' | 'head' | 'title' | 'span' | 'log';
 
 export interface PseudoQuery {
   text: string;
@@ -90,18 +97,17 @@ const randomSentence = (text: string, rng: Random): string | null => {
   return ss.length === 0 ? null : ss[rng.int(ss.length)]!;
 };
 
-/** Candidate generators, by name (bench/pseudo-query-kinds.ts compares them with real queries). */
-export const pseudoQueryGenerators: Record<string, (doc: DocText, rng: Random) => string | null> = {
-  consecutive: (doc, rng) => {
+/** The generator of each kind drawn from documents (null: this document cannot give one). */
+export const pseudoQueryGenerators: Record<Exclude<PseudoQueryKind, 'log'>, (doc: DocText, rng: Random) => string | null> = {
+  keyword: (doc, rng) => {
     const s = randomSentence(doc.text, rng);
     return s === null ? null : keywordQuery(s, kwLen(rng), rng);
   },
   scattered: (doc, rng) => scatteredQuery(doc.text, kwLen(rng), rng),
-  'sentence head': (doc, rng) => {
+  head: (doc, rng) => {
     const s = randomSentence(doc.text, rng);
     return s === null ? null : headQuery(s, kwLen(rng));
   },
-  'title head': (doc, rng) => headQuery(doc.title, kwLen(rng)) ?? headQuery(doc.text, kwLen(rng)),
   title: (doc) => {
     const n = words(doc.title).length;
     return n >= 2 && n <= 24 ? doc.title.trim() : null;
@@ -110,35 +116,38 @@ export const pseudoQueryGenerators: Record<string, (doc: DocText, rng: Random) =
 };
 
 /**
- * Pseudo-queries from sampled documents of the store, kinds interleaved (keyword, title, span, …)
- * so that any prefix of the list is balanced: a budget that stops early still has every kind.
- * A document without a usable title or long enough text gives the next kind a try.
+ * Pseudo-queries from sampled documents of the store, kinds interleaved (keyword, scattered, head,
+ * title, span, …) so that any prefix of the list is balanced: a budget that stops early still has
+ * every kind. A document that cannot give the kind due (no title, too short) is replaced by another;
+ * a kind that no document gives (a corpus without titles) leaves the rotation after
+ * CALIBRATION_DEFAULTS.kindMisses misses in a row.
  */
 export function drawPseudoQueries(docstore: DocStoreReader, options: PseudoQueryOptions = {}): PseudoQuery[] {
   const count = options.count ?? CALIBRATION_DEFAULTS.queries;
   const rng = new Random(options.seed ?? CALIBRATION_DEFAULTS.seed);
   const nDocs = docstore.nDocuments;
   if (nDocs === 0 || count <= 0) return [];
-  const [kwLo, kwHi] = CALIBRATION_DEFAULTS.keywordWords;
-  const kinds: PseudoQueryKind[] = ['keyword', 'title', 'span'];
+  const kinds = Object.keys(pseudoQueryGenerators) as Array<Exclude<PseudoQueryKind, 'log'>>;
   const out: PseudoQuery[] = [];
   const seen = new Set<string>();
+  let turn = 0;
+  let misses = 0;
   // Sampling with replacement over rowids, bounded so that a corpus of empty documents ends.
-  for (let attempt = 0; out.length < count && attempt < 20 * count; attempt++) {
-    const kind = kinds[out.length % kinds.length]!;
+  for (let attempt = 0; out.length < count && kinds.length > 0 && attempt < 20 * count; attempt++) {
+    const kind = kinds[turn % kinds.length]!;
     const doc = docstore.getDocument(rng.int(nDocs));
-    if (doc === null) continue;
-    let text: string | null = null;
-    if (kind === 'keyword') {
-      const ss = sentences(doc.text);
-      if (ss.length > 0) text = keywordQuery(ss[rng.int(ss.length)]!, kwLo + rng.int(kwHi - kwLo + 1), rng);
-    } else if (kind === 'title') {
-      const n = words(doc.title).length;
-      if (n >= 2 && n <= 24) text = doc.title.trim();
-    } else text = span(doc.text, rng);
-    if (text === null || seen.has(text)) continue;
+    const text = doc === null ? null : pseudoQueryGenerators[kind](doc, rng);
+    if (text === null || seen.has(text)) {
+      if (++misses >= CALIBRATION_DEFAULTS.kindMisses) {
+        kinds.splice(turn % kinds.length, 1);
+        misses = 0;
+      }
+      continue;
+    }
+    misses = 0;
     seen.add(text);
     out.push({ text, kind });
+    turn++;
   }
   return out;
 }

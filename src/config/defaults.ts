@@ -394,6 +394,13 @@ export const CALIBRATION_DEFAULTS = {
    * resolve fidelity to 0.5% (one miss in 200). Fewer, and the record says `reached: false`.
    */
   minQueriesPerKind: 20,
+  /**
+   * Misses in a row (sampled documents that cannot give the kind due: no title, too short, a
+   * duplicate) after which a kind of pseudo-query leaves the rotation: a corpus without titles
+   * still gets its other kinds. At 50, a kind that a tenth of the documents can give stays with
+   * probability 1 − 0.9^50 > 0.99.
+   */
+  kindMisses: 50,
   /** Keyword pseudo-queries: 2–4 content words, the length of typed keyword queries (the issue's 323 biomedical ones). */
   keywordWords: [2, 4],
   /** Span pseudo-queries: 6–20 words, the length of natural-language questions (scifact claims ~12, cranfield ~18). */
