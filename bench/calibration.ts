@@ -6,6 +6,7 @@
  * score distribution, IVF list lengths and fidelity by query length.
  *
  * Run: `node dist/bench/calibration.js <dataset> <index> [budgetS=120] [maxQueries=all]`
+ * (PLAIT_BENCH_DIAGNOSTICS=0 skips the per-stage loss attribution and geometry, the slow part)
  * (the index is only read: calibration runs with write: false and its settings are passed as
  * search options).
  */
@@ -165,7 +166,7 @@ function geometry(index: PlaitIndex, set: QuerySet): Record<string, unknown> {
   };
 }
 
-export async function calibrationBench(dataset: string, indexPath: string, budgetS: number, maxQueries: number): Promise<object> {
+export async function calibrationBench(dataset: string, indexPath: string, budgetS: number, maxQueries: number, withDiagnostics = true): Promise<object> {
   const data = dataDir();
   if (data === null) throw new Error('no ../shared/data');
   const [queries, qrels] = await Promise.all([readQueries(join(data, dataset, 'queries.jsonl')), readQrels(join(data, dataset, 'qrels', 'test.tsv'))]);
@@ -210,7 +211,7 @@ export async function calibrationBench(dataset: string, indexPath: string, budge
         });
       }
     }
-    const diagnostics = sets.map((set) => ({
+    const diagnostics = !withDiagnostics ? [] : sets.map((set) => ({
       queries: set.name,
       lossK10: lossByStage(index, set, plaidDefaultsFor(10), 10),
       lossK100: lossByStage(index, set, plaidDefaultsFor(100), 10),
@@ -228,6 +229,6 @@ if (isMain(import.meta.url)) {
     process.stderr.write('usage: node dist/bench/calibration.js <dataset> <index> [budgetS] [maxQueries]\n');
     process.exit(2);
   }
-  const r = await calibrationBench(dataset, indexPath, Number(budget ?? 120), Number(maxQ ?? Infinity));
+  const r = await calibrationBench(dataset, indexPath, Number(budget ?? 120), Number(maxQ ?? Infinity), process.env.PLAIT_BENCH_DIAGNOSTICS !== '0');
   process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
 }
