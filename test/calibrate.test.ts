@@ -208,12 +208,14 @@ test('calibration reaches the target on held-out queries where the defaults do n
     assert.deepEqual(index.resolveSearch({ topK: 10 }).plaid, defaults);
     // A coarser grid than the default keeps the test short; ColBERT's defaults are added to it.
     const grid = { centroidScoreThreshold: [0.5, 0.3, -1], ndocs: [256, 1024, 4096, 16_384] };
-    const { calibration } = await calibrateIndex(index, { queries: queryTexts(120, 1), target: 0.99, budgetS: 600, grid });
+    // headroom 0: this synthetic index tops out near 0.994 on the coarse grid, and the test is about the target itself.
+    const { calibration } = await calibrateIndex(index, { queries: queryTexts(120, 1), target: 0.99, headroom: 0, budgetS: 600, grid });
     assert.equal(calibration.source, 'query-log');
     assert.equal(calibration.queries, 120);
     assert.equal(calibration.truncated, false);
     const b10 = calibration.buckets[0]!;
     assert.ok(b10.reached, JSON.stringify(b10));
+    assert.equal(calibration.required, 0.99);
     assert.ok(b10.fidelity >= 0.99 && b10.defaults.fidelity < 0.99, JSON.stringify(b10));
     assert.ok(b10.p50Ms > 0 && b10.defaults.p50Ms > 0);
     // The open index uses the new settings at once, and the manifest on disk holds them.
@@ -258,6 +260,11 @@ test('the budget is honoured by counting work: the clock is read once per unit o
     assert.equal(readFileSync(join(dir, 'idx', 'manifest.json'), 'utf8'), onDisk);
     await assert.rejects(calibrateIndex(index, { queries: ['p1 n2 s1'], budgetS: 0.001, clock: () => ticks++ }), (e) => isPlaitError(e, 'INVALID_ARGUMENT'));
     await assert.rejects(calibrateIndex(index, { target: 1.5 }), (e) => isPlaitError(e, 'INVALID_ARGUMENT'));
+    await assert.rejects(calibrateIndex(index, { headroom: 1 }), (e) => isPlaitError(e, 'INVALID_ARGUMENT') && /headroom/.test((e as Error).message));
+    // By default the choice needs target + half of the miss budget on every kind: 0.995 for 0.99.
+    const withHeadroom = await calibrateIndex(index, { queries: queryTexts(8, 6), budgetS: 600, write: false });
+    assert.equal(withHeadroom.calibration.required, 0.995);
+    assert.ok(withHeadroom.calibration.buckets.every((b) => b.fidelity >= 0.995 || !b.reached), JSON.stringify(withHeadroom.calibration.buckets));
   } finally {
     await index.close();
   }

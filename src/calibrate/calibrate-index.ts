@@ -28,6 +28,8 @@ import { drawPseudoQueries, queryLogSample, type PseudoQuery } from './pseudo-qu
 export interface CalibrateOptions {
   /** Share of the exhaustive top-k to reach, in (0, 1] (default 0.99). */
   target?: number;
+  /** Share of the miss budget 1 − target kept in reserve, in [0, 1) (default CALIBRATION_DEFAULTS.headroom). */
+  headroom?: number;
   /** Time budget, seconds (default CALIBRATION_DEFAULTS.budgetS). */
   budgetS?: number;
   /** A query log to calibrate on instead of pseudo-queries drawn from the corpus. */
@@ -95,6 +97,9 @@ export async function calibrateIndex(index: PlaitIndex, options: CalibrateOption
   const wallStart = performance.now();
   const target = options.target ?? CALIBRATION_DEFAULTS.target;
   if (!(target > 0 && target <= 1)) throw invalidArgument('target', 'a number in (0, 1]', target);
+  const headroom = options.headroom ?? CALIBRATION_DEFAULTS.headroom;
+  if (!(headroom >= 0 && headroom < 1)) throw invalidArgument('headroom', 'a number in [0, 1)', headroom);
+  const required = target + headroom * (1 - target);
   const budgetS = options.budgetS ?? CALIBRATION_DEFAULTS.budgetS;
   if (!(budgetS > 0) || !Number.isFinite(budgetS)) throw invalidArgument('budgetS', 'a positive number of seconds', budgetS);
   const budgetMs = budgetS * 1000;
@@ -151,7 +156,7 @@ export async function calibrateIndex(index: PlaitIndex, options: CalibrateOption
   if (tally.nQueries === 0) throw new PlaitError('INVALID_ARGUMENT', { message: `a budget of ${budgetS} s did not cover one query; give a larger budget`, budgetS });
 
   // 3. Choice.
-  const choices = chooseSettings(points, tally, target, CALIBRATION_DEFAULTS.minQueriesPerKind);
+  const choices = chooseSettings(points, tally, required, CALIBRATION_DEFAULTS.minQueriesPerKind);
   const defaults = CALIBRATION_DEFAULTS.bucketK.map((k) => plaidDefaultsFor(k));
   const defaultPoints = defaults.map((d) => pointOf(points, d));
 
@@ -195,6 +200,7 @@ export async function calibrateIndex(index: PlaitIndex, options: CalibrateOption
   const calibration: IndexCalibration = {
     createdAt: new Date().toISOString(),
     target,
+    required,
     source: options.queries !== undefined ? 'query-log' : 'corpus',
     queries: tally.nQueries,
     queriesByKind,

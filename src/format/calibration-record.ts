@@ -34,6 +34,12 @@ export interface IndexCalibration {
   createdAt: string;
   /** Fidelity target (share of the exhaustive top-k). */
   target: number;
+  /**
+   * What every kind of calibration query had to reach: target + headroom · (1 − target), so that
+   * the choice still holds for queries calibration did not see (CALIBRATION_DEFAULTS.headroom).
+   * Absent in records written before headroom existed (they required `target` itself).
+   */
+  required?: number;
   /** Where the queries came from: sampled from the corpus, or a user's query log. */
   source: 'corpus' | 'query-log';
   /** Queries measured, in all and per kind. */

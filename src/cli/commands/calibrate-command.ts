@@ -52,7 +52,7 @@ export function calibrationLines(c: IndexCalibration, documentsNow?: number): st
     .map(([k, n]) => `${n} ${k}`)
     .join(', ');
   const lines = [
-    `calibration  ${c.createdAt}: target ${pct(c.target)} of the exhaustive top-k; ${c.queries} ${c.source === 'query-log' ? 'logged' : 'pseudo-'}queries (${kinds}), ` +
+    `calibration  ${c.createdAt}: target ${pct(c.target)} of the exhaustive top-k${c.required !== undefined && c.required > c.target ? ` (chosen at ≥ ${pct(c.required)} on every kind of query, for headroom)` : ''}; ${c.queries} ${c.source === 'query-log' ? 'logged' : 'pseudo-'}queries (${kinds}), ` +
       `${c.gridPoints} grid points, ${formatSeconds(c.costMs / 1000)} of a ${formatSeconds(c.budgetMs / 1000)} budget${c.truncated ? ' (cut by the budget)' : ''}`,
   ];
   for (const b of c.buckets) {
