@@ -386,15 +386,17 @@ export const CALIBRATION_DEFAULTS = {
   headroom: 0.5,
   /**
    * Wall-clock budget of `plait calibrate`, seconds. Each pseudo-query costs one exhaustive pass
-   * (scifact, bundled model: ~1 s) plus a cheap grid replay, so 120 s covers ~100 queries there and
-   * all of them on cranfield/cisi-sized indexes.
+   * (scifact, bundled model: ~1 s) plus the replay of the 2,016-point grid (about as much again), and
+   * a trusted choice needs minQueriesPerKind (20) of each of the five kinds: 100 queries, ~240 s of
+   * the budget's 80% on scifact. Smaller indexes finish all `queries` sooner.
    */
-  budgetS: 120,
+  budgetS: 300,
   /**
-   * Budget of the optional build-time step (`plait index --calibrate`): half the on-demand one,
-   * since the bundled model's build is already long (scifact ~1 h on 2 cores: 60 s adds under 2%).
+   * Budget of the optional build-time step (`plait index --calibrate`): the on-demand one, since a
+   * shorter budget measures too few queries of each kind to trust the choice (the record then says
+   * "not reached"); the bundled model's scifact build takes 15–40 min on 2 cores, so this adds ~15%.
    */
-  buildBudgetS: 60,
+  buildBudgetS: 300,
   /** Pseudo-queries drawn (before the budget cuts them): 10 hits each give 1,200 judged top-10 slots. */
   queries: 120,
   /**
