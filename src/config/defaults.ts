@@ -351,6 +351,24 @@ export const BUILD_MEMORY_DEFAULTS = {
 } as const;
 
 /**
+ * Two-level nearest-centroid assignment in the compression pass (src/indexer/two-level-assign.ts,
+ * issue 9). Measured by bench/centroid-assignment.ts; figures in bench/RESULTS.md, "Two-level
+ * centroid assignment".
+ */
+export const TWO_LEVEL_ASSIGN_DEFAULTS = {
+  /** Build default: 'auto' = two-level only where K >= autoMinCentroids. MEASURE */
+  mode: 'auto' as 'exact' | 'two-level' | 'auto',
+  /** Smallest K at which 'auto' uses two-level. MEASURE */
+  autoMinCentroids: 32_768,
+  /** C = round(this · sqrt(K)) coarse centroids. MEASURE */
+  coarsePerSqrtK: 1,
+  /** Coarse cells searched per token. MEASURE */
+  probe: 8,
+  /** k-means iterations of the coarse centroids over the K fine ones. MEASURE */
+  coarseKmeansIters: 10,
+} as const;
+
+/**
  * Per-index calibration of PLAID's settings (src/calibrate): pseudo-queries drawn from the corpus
  * are searched exhaustively and replayed through PLAID over a grid; the cheapest grid point that
  * reaches the fidelity target is stored in the manifest per k bucket.

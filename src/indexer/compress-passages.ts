@@ -23,6 +23,9 @@ import { centroidCount, trainKmeans, type VectorRows } from './kmeans.js';
 import { IndexWriter } from './index-writer.js';
 import { ParallelAssigner } from './parallel-assign.js';
 import { RowReservoir, SampleSpill } from './sample-store.js';
+import { buildTwoLevelPlan, chooseAssignment, type ResolvedCentroidAssignment } from './two-level-assign.js';
+import type { CentroidAssignmentRecord } from '../format/manifest.js';
+import type { AssignFn } from './parallel-assign.js';
 
 export interface EmbeddingSource {
   readonly nPassages: number;
@@ -44,6 +47,8 @@ export interface CompressOptions {
   threads?: number;
   /** Largest residual segment file in bytes (default FORMAT_DEFAULTS.segmentBytes). */
   segmentBytes?: number;
+  /** Nearest-centroid assignment of the compression pass (resolveCentroidAssignment); k-means always trains exactly. Default: exact. */
+  assignment?: ResolvedCentroidAssignment;
   progress: (phase: 'sample' | 'kmeans' | 'encode', done: number, total: number) => void;
   checkAbort: () => void;
 }
@@ -56,6 +61,8 @@ export interface CompressResult {
   kmeansIters: number;
   sampledPassages: number;
   kmeansVectors: number;
+  /** What the compression pass's assignment was (for the manifest's settings). */
+  centroidAssignment: CentroidAssignmentRecord;
 }
 
 /** ColBERT's sample size: 1 + 16·sqrt(120·N) passages, at most N. */
@@ -143,6 +150,7 @@ async function compressAll(dir: string, source: EmbeddingSource, o: CompressOpti
   const centroids = await trainKmeans(train, nTrain, dim, k, { iters, seed: o.seed, kernels: o.kernels, assign: assigner.assign, onIteration: (it) => o.progress('kmeans', it + 1, iters) });
   const codec = ResidualCodec.fit(centroids, dim, o.nbits, heldout, o.kernels);
   const avgResidual = meanAbsResidual(codec, heldout, nHeldout);
+  const { assign, record } = await assignmentFor(assigner, centroids, k, dim, o);
 
   // One shared staging buffer for a chunk's vectors, grown when needed and reused: allocating a
   // fresh SharedArrayBuffer per chunk leaves V8 hundreds of MB of external garbage to collect late.
@@ -177,6 +185,7 @@ async function compressAll(dir: string, source: EmbeddingSource, o: CompressOpti
     return out;
   };
   let next: Promise<TokenEmbeddings[]> | null = embedChunk(0);
+  let assignMs = 0;
   for (let from = 0; from < nPassages; from += o.chunkSize) {
     o.checkAbort();
     const to = Math.min(nPassages, from + o.chunkSize);
@@ -203,11 +212,22 @@ async function compressAll(dir: string, source: EmbeddingSource, o: CompressOpti
         }
       }
     });
-    const { codes, residuals } = await codec.compressWith(assigner.assign, vectors, tokens);
+    const t0 = performance.now();
+    const { codes, residuals } = await codec.compressWith(assign, vectors, tokens);
+    assignMs += performance.now() - t0;
     writer.appendChunk(codes, residuals, doclens);
     o.progress('encode', to, nPassages);
   }
-  return { writer, codec, df, avgResidual, kmeansIters: iters, sampledPassages: nSample, kmeansVectors: nTrain };
+  return { writer, codec, df, avgResidual, kmeansIters: iters, sampledPassages: nSample, kmeansVectors: nTrain, centroidAssignment: { ...record, assignMs: Math.round(assignMs) } };
+}
+
+/** The compression pass's assignment function: brute force, or a two-level plan built over the trained centroids. */
+async function assignmentFor(assigner: ParallelAssigner, centroids: Float32Array, k: number, dim: number, o: CompressOptions): Promise<{ assign: AssignFn; record: CentroidAssignmentRecord }> {
+  const record = chooseAssignment(o.assignment ?? { centroidAssignment: 'exact', coarseCentroids: null, coarseProbe: 1 }, k);
+  if (record.method === 'exact') return { assign: assigner.assign, record };
+  const t0 = performance.now();
+  const plan = await buildTwoLevelPlan(centroids, k, dim, record.nCoarse, record.probe, { seed: o.seed, kernels: o.kernels, assign: assigner.assign });
+  return { assign: assigner.twoLevel(plan), record: { ...record, nCoarse: plan.nCoarse, probe: plan.probe, planMs: Math.round(performance.now() - t0) } };
 }
 
 function meanAbsResidual(codec: ResidualCodec, heldout: Float32Array, n: number): number {
