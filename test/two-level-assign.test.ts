@@ -86,6 +86,34 @@ function oracle(plan: TwoLevelPlan, centroids: Float32Array, vectors: Float32Arr
   return out;
 }
 
+for (const [name, kernels] of kernelSets) {
+  test(`${name}: assignNearestRows equals assignNearest on the gathered rows (repeats, any order, sizes around the panel width); a bad row is INVALID_ARGUMENT`, async () => {
+    const dim = 40;
+    const k = 70;
+    const { vectors, centroids } = await clustered(300, k, dim, 5);
+    for (const nRows of [0, 1, 31, 32, 33, 97]) {
+      const rows = Int32Array.from({ length: nRows }, (_, i) => (i * 7919 + (i % 3)) % 300);
+      const gathered = new Float32Array(nRows * dim);
+      rows.forEach((r, i) => gathered.set(vectors.subarray(r * dim, (r + 1) * dim), i * dim));
+      const want = new Int32Array(nRows);
+      const wantS = new Float32Array(nRows);
+      kernels.assignNearest(gathered, nRows, centroids, k, dim, want, wantS);
+      const got = new Int32Array(nRows).fill(-1);
+      const gotS = new Float32Array(nRows);
+      kernels.assignNearestRows(vectors, rows, nRows, centroids, k, dim, got, gotS);
+      assert.deepEqual(got, want, `nRows = ${nRows}`);
+      assert.deepEqual(gotS, wantS, `nRows = ${nRows}`);
+    }
+    for (const bad of [-1, 300]) {
+      assert.throws(
+        () => kernels.assignNearestRows(vectors, Int32Array.of(0, bad), 2, centroids, k, dim, new Int32Array(2)),
+        (e: unknown) => isPlaitError(e) && e.code === 'INVALID_ARGUMENT',
+        `row ${bad}`,
+      );
+    }
+  });
+}
+
 test('the plan holds every fine centroid once, in contiguous blocks per non-empty coarse cell', async () => {
   const dim = 16;
   const k = 200;

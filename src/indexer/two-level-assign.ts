@@ -7,12 +7,12 @@
  * fine centroids are stored reordered into one contiguous block per coarse cell), then per token:
  * score the C coarse centroids, keep the best `probe` cells, and score only the fine centroids of
  * those cells — C + probe·K/C dot products instead of K. Tokens are grouped per cell so that each
- * cell's block is one `assignNearest` call over all the tokens that probe it (a matmul, not a
- * gather per token). Codes are the original centroid ids; ties go to the lower id, as in brute
+ * cell's block is one `assignNearestRows` call over all the tokens that probe it (the kernel
+ * gathers their rows into its panel; a matmul per cell, not a scan per token). Codes are the original centroid ids; ties go to the lower id, as in brute
  * force, so with probe = C the codes are identical to brute force (test/two-level-assign.test.ts).
  *
  * What it costs and saves is in bench/RESULTS.md ("Two-level centroid assignment"); re-measure with
- * `node dist/bench/centroid-assignment.js synthetic` and, on a real index, `... <indexPath>`.
+ * `node dist/bench/centroid-assignment.js synthetic <K>` and, on a real index, `... index <indexPath>`.
  */
 import { TWO_LEVEL_ASSIGN_DEFAULTS } from '../config/defaults.js';
 import { invalidArgument } from '../errors/index.js';
@@ -177,10 +177,9 @@ export function assignTwoLevel(plan: TwoLevelPlan, kernels: Kernels, vectors: Fl
     const c = cells[j]!;
     if (c >= 0) members[fill[c]!++] = (j / P) | 0;
   }
-  // 3. One assignNearest per cell over its members' vectors and its fine block.
+  // 3. One assignNearestRows per cell over its members (gathered by the kernel) and its fine block.
   const bestScore = new Float32Array(n).fill(-Infinity);
   const bestId = new Int32Array(n);
-  const gathered = new Float32Array(largest * dim);
   const cellCode = new Int32Array(largest);
   const cellScore = new Float32Array(largest);
   for (let c = 0; c < C; c++) {
@@ -189,11 +188,7 @@ export function assignTwoLevel(plan: TwoLevelPlan, kernels: Kernels, vectors: Fl
     const f0 = starts[c]!;
     const kc = starts[c + 1]! - f0;
     if (m === 0 || kc === 0) continue;
-    for (let j = 0; j < m; j++) {
-      const v = members[m0 + j]! * dim;
-      gathered.set(vectors.subarray(v, v + dim), j * dim);
-    }
-    kernels.assignNearest(gathered, m, fine.subarray(f0 * dim, (f0 + kc) * dim), kc, dim, cellCode, cellScore);
+    kernels.assignNearestRows(vectors, members.subarray(m0, m0 + m), m, fine.subarray(f0 * dim, (f0 + kc) * dim), kc, dim, cellCode, cellScore);
     for (let j = 0; j < m; j++) {
       const i = members[m0 + j]!;
       const sc = cellScore[j]!;
