@@ -12,9 +12,11 @@
  *   node dist/bench/centroid-assignment.js index <indexPath> [vectors=50000]
  *       real token vectors of an index, decompressed (centroid + residual, renormalised; they lie
  *       near their centroid by construction, so agreement is flattered), against its centroids.
- *   node dist/bench/centroid-assignment.js encode <corpus.jsonl> <indexPath> [passages=300]
+ *   node dist/bench/centroid-assignment.js encode <corpus.jsonl> <indexPath> [passages=300] [K]
  *       true token vectors: the first passages of a corpus encoded afresh with the bundled model
- *       (the index must be a bundled-model index of it), against that index's centroids.
+ *       (the index must be a bundled-model index of it), against that index's centroids; with K,
+ *       against K centroids trained instead (2 k-means iterations over up to 2^18 of the index's
+ *       decompressed vectors), to see real vectors at a larger K than the corpus gives.
  *   node dist/bench/centroid-assignment.js synthetic <K> [vectors=50000] [flat|topics]
  *       128-d vectors around K centres with the MS MARCO-shaped benchmark's spread (cosine ≈ 0.83
  *       to the centre), the centres used as the centroids (what k-means estimates; training K =
@@ -28,6 +30,8 @@ import { join } from 'node:path';
 import { getKernels } from '../src/kernels/index.js';
 import type { Kernels } from '../src/kernels/types.js';
 import { assignTwoLevel, buildTwoLevelPlan } from '../src/indexer/two-level-assign.js';
+import { trainKmeans } from '../src/indexer/kmeans.js';
+import { ParallelAssigner } from '../src/indexer/parallel-assign.js';
 import { Random } from '../src/util/random.js';
 import { normalizeRows } from '../src/util/vectors.js';
 import { isMain, machine } from './common.js';
@@ -72,7 +76,7 @@ function fromIndex(path: string, nWanted: number, kernels: Kernels): Case {
 }
 
 /** The first `nPassages` documents of a JSONL corpus, encoded (each to the model's window), against the index's centroids. */
-async function encoded(corpus: string, path: string, nPassages: number): Promise<Case> {
+async function encoded(corpus: string, path: string, nPassages: number, kWanted: number | null, kernels: Kernels): Promise<Case> {
   const manifest = JSON.parse(readFileSync(join(path, 'manifest.json'), 'utf8')) as { dim: number; counts: { centroids: number } };
   const texts = readFileSync(corpus, 'utf8')
     .split('\n')
@@ -93,7 +97,15 @@ async function encoded(corpus: string, path: string, nPassages: number): Promise
       vectors.set(e.vectors, row * manifest.dim);
       row += e.length;
     }
-    return { label: `${corpus}: ${texts.length} passages encoded, centroids of ${path}`, vectors, n, centroids: f32(join(path, 'centroids.f32')), k: manifest.counts.centroids, dim: manifest.dim };
+    if (kWanted === null) return { label: `${corpus}: ${texts.length} passages encoded, centroids of ${path}`, vectors, n, centroids: f32(join(path, 'centroids.f32')), k: manifest.counts.centroids, dim: manifest.dim };
+    const train = fromIndex(path, 1 << 18, kernels);
+    const assigner = new ParallelAssigner(kernels, 2);
+    try {
+      const centroids = await trainKmeans(train.vectors, train.n, train.dim, kWanted, { iters: 2, seed: 7, kernels, assign: assigner.assign });
+      return { label: `${corpus}: ${texts.length} passages encoded, K = ${kWanted} trained on ${train.n} vectors of ${path}`, vectors, n, centroids, k: kWanted, dim: manifest.dim };
+    } finally {
+      await assigner.close();
+    }
   } finally {
     await encoder.close();
   }
@@ -161,12 +173,12 @@ async function measure(c: Case, kernels: Kernels, grid: { coarsePerSqrtK: number
 
 async function main(argv: string[]): Promise<object> {
   const kernels = getKernels();
-  const grid = { coarsePerSqrtK: [1, 2], probes: [4, 8, 16] };
+  const grid = { coarsePerSqrtK: (process.env.COARSE_PER_SQRT_K ?? '1,2').split(',').map(Number), probes: (process.env.PROBES ?? '4,8,16').split(',').map(Number) };
   const results: object[] = [];
   if (argv[0] === 'index') {
     results.push(await measure(fromIndex(argv[1]!, Number(argv[2] ?? 50_000), kernels), kernels, grid));
   } else if (argv[0] === 'encode') {
-    results.push(await measure(await encoded(argv[1]!, argv[2]!, Number(argv[3] ?? 300)), kernels, grid));
+    results.push(await measure(await encoded(argv[1]!, argv[2]!, Number(argv[3] ?? 300), argv[4] === undefined ? null : Number(argv[4]), kernels), kernels, grid));
   } else if (argv[0] === 'synthetic') {
     const k = Number(argv[1] ?? 32_768);
     const n = Number(argv[2] ?? 50_000);

@@ -4,6 +4,8 @@
  * 128-d clustered token vectors, 2-bit residuals, built through `buildIndexFromEmbeddings`.
  *
  *   node dist/bench/msmarco-shaped.js build <passages> <indexPath>   # build (run under /usr/bin/time -v for peak RSS)
+ *       CENTROID_ASSIGNMENT=exact|two-level|auto (and COARSE_CENTROIDS, COARSE_PROBE) set the build's
+ *       assignment (default: the build default); the output reports what ran.
  *   node dist/bench/msmarco-shaped.js assemble <passages> <indexPath> # same data, assembled fast (see below)
  *   node dist/bench/msmarco-shaped.js search <indexPath> [queries=1000] [workers=2]
  *
@@ -30,6 +32,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildIndexFromEmbeddings } from '../src/indexer/build-from-embeddings.js';
 import type { EmbeddingSource } from '../src/indexer/compress-passages.js';
+import type { CentroidAssignment } from '../src/indexer/two-level-assign.js';
 import type { TokenEmbeddings } from '../src/encoder/types.js';
 import { openIndex } from '../src/search/plait-index.js';
 import { listedFiles } from '../src/format/manifest.js';
@@ -212,6 +215,9 @@ async function build(nPassages: number, path: string): Promise<object> {
     model: syntheticModel(DIM),
     modelSpec: { family: 'colbert-onnx', dir: '/synthetic' },
     nbits: 2,
+    centroidAssignment: process.env.CENTROID_ASSIGNMENT as CentroidAssignment | undefined,
+    coarseCentroids: process.env.COARSE_CENTROIDS === undefined ? undefined : Number(process.env.COARSE_CENTROIDS),
+    coarseProbe: process.env.COARSE_PROBE === undefined ? undefined : Number(process.env.COARSE_PROBE),
     onProgress: (p) => {
       if (p.phase !== phase) {
         const now = performance.now();
@@ -233,6 +239,7 @@ async function build(nPassages: number, path: string): Promise<object> {
     tokens: manifest.counts.tokens,
     meanTokensPerPassage: tokens / nPassages,
     centroids: manifest.counts.centroids,
+    centroidAssignment: manifest.settings.centroidAssignment,
     segments: manifest.segments.length,
     seconds,
     phases,

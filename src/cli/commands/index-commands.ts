@@ -93,6 +93,11 @@ interface IndexCliOptions {
   json?: boolean;
 }
 
+/** ", tokens assigned two-level (C 181 coarse cells, probe 16)" or '' (exact, or not recorded). */
+function assignmentNote(a: IndexManifest['settings']['centroidAssignment']): string {
+  return a?.method === 'two-level' ? `, tokens assigned two-level (${a.nCoarse} coarse cells, probe ${a.probe})` : '';
+}
+
 export function registerIndexCommands(program: Command): void {
   program
     .command('index')
@@ -197,7 +202,7 @@ export function registerIndexCommands(program: Command): void {
         `skipped      ${m.skipped === undefined ? 'not recorded' : skipped === 0 ? 'none' : `${skipped} invalid (${describeSkipped(m.skipped)})`}`,
         `passages     ${m.counts.passages}${m.settings.split ? ` (split: window ${m.settings.window}, stride ${m.settings.stride})` : ''}`,
         `tokens       ${m.counts.tokens}`,
-        `centroids    ${m.counts.centroids}`,
+        `centroids    ${m.counts.centroids}${assignmentNote(m.settings.centroidAssignment)}`,
         `nbits        ${m.nbits}`,
         `bytes/token  ${info.bytesPerToken.toFixed(2)} (codes + residuals; ${info.bytesPerTokenTotal.toFixed(2)} with everything)`,
         `built        ${m.createdAt} in ${(m.buildMs / 1000).toFixed(1)}s`,
