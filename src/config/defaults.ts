@@ -364,14 +364,14 @@ export const TWO_LEVEL_ASSIGN_DEFAULTS = {
   mode: 'auto' as 'exact' | 'two-level' | 'auto',
   /**
    * Smallest K at which 'auto' goes two-level: at K = 32,768, real 512-d vectors (cranfield, fresh
-   * encodings) kept 98.7% of their centroids at probe 16 for a 5.2× faster assignment (10–30× at
+   * encodings) kept 98.7% of their centroids at probe 16 for a 5.2× faster assignment (~18–21× at
    * K = 131,072, synthetic 128-d); at K = 8,192 the same agreement (probe 16) bought only 1.3–2×.
    */
   autoMinCentroids: 32_768,
   /**
    * C = round(this · sqrt(K)) coarse centroids: the cost C + probe·K/C is lowest near sqrt(probe·K),
-   * but 2·sqrt(K) was no faster in the measurements (cells half the size fill the kernel's panels
-   * worse, and real tokens crowd into the large cells) and agreed slightly less.
+   * but 2·sqrt(K) measured within ±20% of sqrt(K)'s speed (load noise; real tokens crowd into the
+   * large cells) and agreed slightly less (98.80% against 99.03%, K = 8,192, probe 16).
    */
   coarsePerSqrtK: 1,
   /**
