@@ -8,6 +8,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TWO_LEVEL_ASSIGN_DEFAULTS } from '../src/config/defaults.js';
@@ -295,3 +297,29 @@ function describeEndToEnd(): void {
     assert.ok(f2 >= 0.95 && f2 >= fe - 0.02, `PLAID top-10 fidelity: two-level ${f2}, exact ${fe}`);
   });
 }
+
+test('CLI: plait index --centroid-assignment two-level --coarse-probe 2 builds two-level and plait info says so; a bad mode or probe is refused before any work', () => {
+  const bin = fileURLToPath(new URL('../../bin/plait.js', import.meta.url));
+  const sample = fileURLToPath(new URL('../../examples/sample-corpus.jsonl', import.meta.url));
+  const dir = mkdtempSync(join(tmpdir(), 'plait-two-level-cli-'));
+  const plait = (...args: string[]): { code: number; stdout: string; stderr: string } => {
+    const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', cwd: dir });
+    return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+  };
+  try {
+    const built = plait('index', sample, '--index', join(dir, 'two'), '--threads', '1', '--quiet', '--centroid-assignment', 'two-level', '--coarse-probe', '2');
+    assert.equal(built.code, 0, built.stderr);
+    const manifest = readManifest(join(dir, 'two'));
+    const rec = manifest.settings.centroidAssignment;
+    assert.ok(rec?.method === 'two-level' && rec.probe === 2 && rec.nCoarse === Math.round(Math.sqrt(manifest.counts.centroids)), JSON.stringify(rec));
+    assert.match(plait('info', join(dir, 'two')).stdout, /tokens assigned two-level \(\d+ coarse cells, probe 2\)/);
+    const badMode = plait('index', sample, '--index', join(dir, 'bad'), '--centroid-assignment', 'fast');
+    assert.notEqual(badMode.code, 0);
+    assert.match(badMode.stderr, /centroid-assignment/);
+    const badProbe = plait('index', sample, '--index', join(dir, 'bad'), '--coarse-probe', '0');
+    assert.notEqual(badProbe.code, 0);
+    assert.match(badProbe.stderr, /coarseProbe/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
