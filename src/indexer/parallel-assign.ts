@@ -54,7 +54,8 @@ export class ParallelAssigner {
       return;
     }
     const v = shared(vectors.subarray(0, n * dim), Float32Array);
-    const c = shared(centroids, Float32Array);
+    // Two-level tasks read the plan's copy of the centroids; only brute force needs them shared.
+    const c = plan === null ? shared(centroids, Float32Array) : plan.fine;
     const outCodes = shared(codes.subarray(0, n), Int32Array);
     const outScores = scores === undefined ? null : shared(scores.subarray(0, n), Float32Array);
     // Several slices per thread so that a slow thread does not hold up the rest.
