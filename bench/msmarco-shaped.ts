@@ -8,6 +8,7 @@
  *       assignment (default: the build default); the output reports what ran.
  *   node dist/bench/msmarco-shaped.js assemble <passages> <indexPath> # same data, assembled fast (see below)
  *   node dist/bench/msmarco-shaped.js search <indexPath> [queries=1000] [workers=2]
+ *   node dist/bench/msmarco-shaped.js agreement <indexPath> [tokens=20000]  # a built index's codes vs brute force
  *
  * `build` prints build time, phases, bytes per token and index size. `search` opens the index
  * (time and RSS after open), runs `queries` queries at k = 10 and k = 100 through the scoring
@@ -345,13 +346,55 @@ async function search(path: string, nQueries: number, workers: number): Promise<
   }
 }
 
+/**
+ * Share of a built index's tokens whose stored code is the nearest of its centroids by brute force
+ * (how much an approximate assignment moved), over `nTokens` tokens of passages spread over the
+ * index: the passages' vectors are regenerated exactly as `build` made them.
+ */
+async function agreement(path: string, nTokens: number): Promise<object> {
+  const kernels = getKernels();
+  const data = loadIndexData(path, kernels);
+  const nPassages = data.manifest.counts.passages;
+  const pool = topicalPool();
+  const lengths = passageLengths(nPassages);
+  const k = data.manifest.counts.centroids;
+  const vectors = new Float32Array(nTokens * DIM);
+  const stored = new Int32Array(nTokens);
+  let n = 0;
+  const step = Math.max(1, Math.floor(nPassages / Math.ceil(nTokens / 70)));
+  for (let pid = 0; pid < nPassages && n < nTokens; pid += step) {
+    const len = lengths[pid]!;
+    const start = passageStart(pid, len);
+    const seg = data.segments.find((s) => pid >= s.firstPid && pid < s.firstPid + s.passages)!;
+    const row = data.tokenStarts[pid]!;
+    for (let t = 0; t < len && n < nTokens; t++, n++) {
+      vectors.set(pool.subarray((start + t) * DIM, (start + t + 1) * DIM), n * DIM);
+      stored[n] = seg.codes[row + t]!;
+    }
+  }
+  const brute = new Int32Array(n);
+  const bruteScores = new Float32Array(n);
+  kernels.assignNearest(vectors, n, data.centroids, k, DIM, brute, bruteScores);
+  let same = 0;
+  let loss = 0;
+  for (let i = 0; i < n; i++) {
+    if (brute[i] === stored[i]) same++;
+    let s = 0;
+    const c = stored[i]! * DIM;
+    for (let d = 0; d < DIM; d++) s += vectors[i * DIM + d]! * data.centroids[c + d]!;
+    loss += bruteScores[i]! - s;
+  }
+  return { benchmark: 'msmarco-shaped agreement', index: path, centroidAssignment: data.manifest.settings.centroidAssignment, tokens: n, sameCentroid: same / n, meanInnerProductLoss: loss / n };
+}
+
 if (isMain(import.meta.url)) {
   const [cmd, a, b, c] = process.argv.slice(2);
-  if (cmd === 'build') console.log(JSON.stringify(await build(Number(a ?? 1_000_000), b ?? 'bench-msmarco'), null, 2));
+  if (cmd === 'agreement') console.log(JSON.stringify(await agreement(a ?? 'bench-msmarco', Number(b ?? 20_000)), null, 2));
+  else if (cmd === 'build') console.log(JSON.stringify(await build(Number(a ?? 1_000_000), b ?? 'bench-msmarco'), null, 2));
   else if (cmd === 'assemble') console.log(JSON.stringify(await assemble(Number(a ?? 1_000_000), b ?? 'bench-msmarco'), null, 2));
   else if (cmd === 'search') console.log(JSON.stringify(await search(a ?? 'bench-msmarco', Number(b ?? 1000), Number(c ?? 2)), null, 2));
   else {
-    console.error('usage: msmarco-shaped build <passages> <indexPath> | search <indexPath> [queries] [workers]');
+    console.error('usage: msmarco-shaped build <passages> <indexPath> | search <indexPath> [queries] [workers] | agreement <indexPath> [tokens]');
     process.exit(2);
   }
 }
