@@ -6,6 +6,7 @@
 import os from 'node:os';
 import { Piscina } from 'piscina';
 import type { Kernels } from '../kernels/types.js';
+import { invalidArgument } from '../errors/index.js';
 import type { AssignTask } from './assign-worker.js';
 import { assignTwoLevel, twoLevelWorkPerVector, type TwoLevelPlan } from './two-level-assign.js';
 
@@ -41,7 +42,7 @@ export class ParallelAssigner {
    */
   twoLevel(plan: TwoLevelPlan): AssignFn {
     return async (vectors, n, centroids, k, dim, codes, scores) => {
-      if (k !== plan.k || dim !== plan.dim) throw new Error(`two-level plan is for ${plan.k} × ${plan.dim} centroids, not ${k} × ${dim}`);
+      if (k !== plan.k || dim !== plan.dim) throw invalidArgument('centroids', `the two-level plan's ${plan.k} × ${plan.dim}`, `${k} × ${dim}`);
       return this.run(plan, vectors, n, centroids, k, dim, codes, scores);
     };
   }
