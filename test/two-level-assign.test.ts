@@ -16,7 +16,7 @@ import { TWO_LEVEL_ASSIGN_DEFAULTS } from '../src/config/defaults.js';
 import { buildIndexFromEmbeddings } from '../src/indexer/build-from-embeddings.js';
 import { trainKmeans } from '../src/indexer/kmeans.js';
 import { ParallelAssigner } from '../src/indexer/parallel-assign.js';
-import { assignTwoLevel, buildTwoLevelPlan, chooseAssignment, resolveCentroidAssignment, type TwoLevelPlan } from '../src/indexer/two-level-assign.js';
+import { assignTwoLevel, buildTwoLevelPlan, chooseAssignment, resolveCentroidAssignment, settleProbe, type TwoLevelPlan } from '../src/indexer/two-level-assign.js';
 import { getKernels, nativeKernels, typescriptKernels } from '../src/kernels/index.js';
 import type { Kernels } from '../src/kernels/types.js';
 import { readManifest } from '../src/format/index-reader.js';
@@ -205,6 +205,23 @@ test('at the default probe, >= 99% of clustered vectors keep brute force\'s cent
   }
 });
 
+test("'auto' doubles the probe until the measured agreement reaches the bar, and gives up past the largest probe", async () => {
+  const measured: number[] = [];
+  const table: Record<number, number> = { 16: 0.97, 32: 0.985, 64: 0.992, 128: 0.999 };
+  const at = async (p: number): Promise<number> => {
+    measured.push(p);
+    return table[p]!;
+  };
+  assert.deepEqual(await settleProbe(16, 90, 0.989, at), { probe: 64, agreement: 0.992, accepted: true });
+  assert.deepEqual(measured, [16, 32, 64]);
+  measured.length = 0;
+  assert.deepEqual(await settleProbe(16, 45, 0.989, at), { probe: 32, agreement: 0.985, accepted: false });
+  assert.deepEqual(measured, [16, 32]);
+  measured.length = 0;
+  assert.deepEqual(await settleProbe(16, 90, 0.96, at), { probe: 16, agreement: 0.97, accepted: true });
+  assert.deepEqual(measured, [16]);
+});
+
 test('invalid assignment options are INVALID_ARGUMENT, before any work', async () => {
   const bad: Partial<EmbeddingsBuildOptions>[] = [
     { centroidAssignment: 'fast' as never },
@@ -257,7 +274,8 @@ function describeEndToEnd(): void {
     const ma = readManifest(all);
     const m2 = readManifest(two);
     assert.equal(me.settings.centroidAssignment?.method, 'exact');
-    assert.equal(ma.settings.centroidAssignment?.method, 'two-level');
+    const ra = ma.settings.centroidAssignment;
+    assert.ok(ra?.method === 'two-level' && ra.agreement === 1, JSON.stringify(ra));
     const rec = m2.settings.centroidAssignment;
     assert.ok(rec !== undefined && rec.method === 'two-level' && rec.requested === 'two-level', JSON.stringify(rec));
     assert.ok(rec.nCoarse > 2 && rec.nCoarse <= 32 && rec.probe === TWO_LEVEL_ASSIGN_DEFAULTS.probe, JSON.stringify(rec));
@@ -271,6 +289,8 @@ function describeEndToEnd(): void {
     let same = 0;
     for (let i = 0; i < ce.length; i++) if (ce[i] === c2[i]) same++;
     assert.ok(same < ce.length && same / ce.length > 0.8, `same centroid ${same} / ${ce.length}`);
+    // The agreement the build measured on its held-out vectors predicts the whole index's.
+    assert.ok(rec.agreement !== undefined && Math.abs(rec.agreement - same / ce.length) < 0.05, `held-out agreement ${rec.agreement}, index ${same / ce.length}`);
 
     // PLAID's fidelity to exhaustive search on the two-level index is that of the exact index.
     const fidelity = async (path: string): Promise<number> => {

@@ -73,12 +73,15 @@ export interface BuildSettings {
 
 /**
  * The compression pass's nearest-centroid assignment (src/indexer/two-level-assign.ts): `method`
- * is what ran, `requested` what the build asked for ('auto' picks by K); for two-level, the coarse
- * cells C and the cells searched per token. `assignMs`: wall time of the pass's assignment calls.
+ * is what ran, `requested` what the build asked for ('auto' picks by K and by the agreement it
+ * measures); for two-level, the coarse cells C and the cells searched per token. `agreement`: share
+ * of the held-out sample vectors two-level put on brute force's centroid (at the probe used; for an
+ * 'auto' build that fell back to exact, at the largest probe tried). `assignMs`: wall time of the
+ * pass's assignment calls.
  */
 export type CentroidAssignmentRecord =
-  | { method: 'exact'; requested: 'exact' | 'two-level' | 'auto'; assignMs?: number }
-  | { method: 'two-level'; requested: 'exact' | 'two-level' | 'auto'; nCoarse: number; probe: number; planMs?: number; assignMs?: number };
+  | { method: 'exact'; requested: 'exact' | 'two-level' | 'auto'; assignMs?: number; checked?: { nCoarse: number; probe: number; agreement: number } }
+  | { method: 'two-level'; requested: 'exact' | 'two-level' | 'auto'; nCoarse: number; probe: number; agreement?: number; planMs?: number; assignMs?: number };
 
 export interface IndexManifest {
   format: typeof FORMAT_NAME;

@@ -13,7 +13,7 @@
  * Measured with the bundled model (bench/build-memory.ts, /usr/bin/time -v): see bench/RESULTS.md.
  */
 import { join } from 'node:path';
-import { BUILD_DEFAULTS, BUILD_MEMORY_DEFAULTS } from '../config/defaults.js';
+import { BUILD_DEFAULTS, BUILD_MEMORY_DEFAULTS, TWO_LEVEL_ASSIGN_DEFAULTS } from '../config/defaults.js';
 import { PlaitError } from '../errors/index.js';
 import { ResidualCodec, type Nbits } from '../codec/residual-codec.js';
 import type { TokenEmbeddings } from '../encoder/types.js';
@@ -23,7 +23,7 @@ import { centroidCount, trainKmeans, type VectorRows } from './kmeans.js';
 import { IndexWriter } from './index-writer.js';
 import { ParallelAssigner } from './parallel-assign.js';
 import { RowReservoir, SampleSpill } from './sample-store.js';
-import { buildTwoLevelPlan, chooseAssignment, type ResolvedCentroidAssignment } from './two-level-assign.js';
+import { agreementOf, buildTwoLevelPlan, chooseAssignment, settleProbe, type ResolvedCentroidAssignment } from './two-level-assign.js';
 import type { CentroidAssignmentRecord } from '../format/manifest.js';
 import type { AssignFn } from './parallel-assign.js';
 
@@ -105,7 +105,8 @@ export async function compressPassages(dir: string, source: EmbeddingSource, o: 
     const nTrain = Math.min(BUILD_DEFAULTS.kmeansMaxSample, sampleTokens - trainFrom, reservoir.size - trainFrom);
     const heldoutRows = rows.slice(0, nHeldout).sort();
     const trainRows = rows.slice(trainFrom, trainFrom + nTrain).sort();
-    const heldout = new Float32Array(nHeldout * dim);
+    // Shared, so that the assignment workers read it in place (its exact codes, compressAll).
+    const heldout = new Float32Array(new SharedArrayBuffer(Math.max(1, nHeldout * dim) * 4)).subarray(0, nHeldout * dim);
     spill.readRows(heldoutRows, 0, nHeldout, heldout);
     const train: VectorRows = { read: (from, to, out) => spill.readRows(trainRows, from, to, out) };
     const meanTokens = sampleTokens / nSample;
@@ -148,9 +149,13 @@ async function compressAll(dir: string, source: EmbeddingSource, o: CompressOpti
   const { nPassages, dim } = source;
   const { assigner, samplePids, spill, train, nTrain, heldout, nHeldout, k, iters, nSample } = p;
   const centroids = await trainKmeans(train, nTrain, dim, k, { iters, seed: o.seed, kernels: o.kernels, assign: assigner.assign, onIteration: (it) => o.progress('kmeans', it + 1, iters) });
-  const codec = ResidualCodec.fit(centroids, dim, o.nbits, heldout, o.kernels);
-  const avgResidual = meanAbsResidual(codec, heldout, nHeldout);
-  const { assign, record } = await assignmentFor(assigner, centroids, k, dim, o);
+  // The held-out vectors' exact codes, on the workers: for the codec's fit, the mean residual, and
+  // to check a two-level assignment.
+  const heldoutCodes = new Int32Array(new SharedArrayBuffer(Math.max(1, nHeldout) * 4));
+  await assigner.assign(heldout, nHeldout, centroids, k, dim, heldoutCodes);
+  const codec = ResidualCodec.fit(centroids, dim, o.nbits, heldout, o.kernels, heldoutCodes);
+  const avgResidual = meanAbsResidual(codec, heldout, nHeldout, heldoutCodes);
+  const { assign, record } = await assignmentFor(assigner, centroids, k, dim, o, { vectors: heldout, n: nHeldout, codes: heldoutCodes });
 
   // One shared staging buffer for a chunk's vectors, grown when needed and reused: allocating a
   // fresh SharedArrayBuffer per chunk leaves V8 hundreds of MB of external garbage to collect late.
@@ -225,17 +230,41 @@ async function compressAll(dir: string, source: EmbeddingSource, o: CompressOpti
   return { writer, codec, df, avgResidual, kmeansIters: iters, sampledPassages: nSample, kmeansVectors: nTrain, centroidAssignment: { ...record, assignMs: Math.round(assignMs) } };
 }
 
-/** The compression pass's assignment function: brute force, or a two-level plan built over the trained centroids. */
-async function assignmentFor(assigner: ParallelAssigner, centroids: Float32Array, k: number, dim: number, o: CompressOptions): Promise<{ assign: AssignFn; record: CentroidAssignmentRecord }> {
+/**
+ * The compression pass's assignment function: brute force, or a two-level plan built over the
+ * trained centroids. Two-level is checked on the held-out vectors against their exact codes (the
+ * codec needed those anyway); 'auto' doubles the probe until TWO_LEVEL_ASSIGN_DEFAULTS.minAgreement
+ * is met, else assigns exactly.
+ */
+async function assignmentFor(
+  assigner: ParallelAssigner,
+  centroids: Float32Array,
+  k: number,
+  dim: number,
+  o: CompressOptions,
+  check: { vectors: Float32Array; n: number; codes: Int32Array },
+): Promise<{ assign: AssignFn; record: CentroidAssignmentRecord }> {
   const record = chooseAssignment(o.assignment ?? { centroidAssignment: 'exact', coarseCentroids: null, coarseProbe: 1 }, k);
   if (record.method === 'exact') return { assign: assigner.assign, record };
   const t0 = performance.now();
   const plan = await buildTwoLevelPlan(centroids, k, dim, record.nCoarse, record.probe, { seed: o.seed, kernels: o.kernels, assign: assigner.assign });
-  return { assign: assigner.twoLevel(plan), record: { ...record, nCoarse: plan.nCoarse, probe: plan.probe, planMs: Math.round(performance.now() - t0) } };
+  const codes = new Int32Array(new SharedArrayBuffer(Math.max(1, check.n) * 4));
+  const agreementAt = async (probe: number): Promise<number> => {
+    await assigner.twoLevel({ ...plan, probe })(check.vectors, check.n, centroids, k, dim, codes);
+    return agreementOf(codes, check.codes, check.n);
+  };
+  const auto = record.requested === 'auto';
+  const maxProbe = auto ? Math.max(plan.probe, Math.floor(plan.nCoarse * TWO_LEVEL_ASSIGN_DEFAULTS.maxProbeShareOfCoarse)) : plan.probe;
+  const settled = await settleProbe(plan.probe, maxProbe, auto ? TWO_LEVEL_ASSIGN_DEFAULTS.minAgreement : 0, agreementAt);
+  const agreement = Math.round(settled.agreement * 1e5) / 1e5;
+  if (!settled.accepted) {
+    return { assign: assigner.assign, record: { method: 'exact', requested: record.requested, checked: { nCoarse: plan.nCoarse, probe: settled.probe, agreement } } };
+  }
+  const used = { ...plan, probe: settled.probe };
+  return { assign: assigner.twoLevel(used), record: { ...record, nCoarse: plan.nCoarse, probe: settled.probe, agreement, planMs: Math.round(performance.now() - t0) } };
 }
 
-function meanAbsResidual(codec: ResidualCodec, heldout: Float32Array, n: number): number {
-  const { codes } = codec.compress(heldout, n);
+function meanAbsResidual(codec: ResidualCodec, heldout: Float32Array, n: number, codes: Int32Array): number {
   let s = 0;
   for (let i = 0; i < n; i++) {
     const c = codes[i]! * codec.dim;

@@ -145,6 +145,35 @@ export async function buildTwoLevelPlan(
   return { k, dim, nCoarse: kept, probe: Math.min(probe, kept), coarse, fine, fineIds, starts };
 }
 
+/**
+ * The probe an 'auto' build keeps, from the agreement it measures on its own held-out vectors:
+ * starting at `probe`, doubled while the share of vectors on brute force's centroid is below
+ * `minAgreement` and the doubled probe is at most `maxProbe`; null when even the largest probe
+ * tried falls short (the build then assigns exactly). `agreementAt(probe)` measures one probe.
+ * Returns the last probe measured and its agreement either way.
+ */
+export async function settleProbe(
+  probe: number,
+  maxProbe: number,
+  minAgreement: number,
+  agreementAt: (probe: number) => Promise<number>,
+): Promise<{ probe: number; agreement: number; accepted: boolean }> {
+  let p = probe;
+  let agreement = await agreementAt(p);
+  while (agreement < minAgreement && p * 2 <= maxProbe) {
+    p *= 2;
+    agreement = await agreementAt(p);
+  }
+  return { probe: p, agreement, accepted: agreement >= minAgreement };
+}
+
+/** Share of positions where a and b agree (first n). */
+export function agreementOf(a: Int32Array, b: Int32Array, n: number): number {
+  let same = 0;
+  for (let i = 0; i < n; i++) if (a[i] === b[i]) same++;
+  return n === 0 ? 1 : same / n;
+}
+
 /** Rows per coarse-score matmul: COARSE_ROWS × C floats of scratch (~0.7 MiB at C = 181). */
 const COARSE_ROWS = 1024;
 
