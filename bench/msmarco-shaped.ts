@@ -33,7 +33,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildIndexFromEmbeddings } from '../src/indexer/build-from-embeddings.js';
 import type { EmbeddingSource } from '../src/indexer/compress-passages.js';
-import type { CentroidAssignment } from '../src/indexer/two-level-assign.js';
+import { agreementOf, assignTwoLevel, buildTwoLevelPlan, type CentroidAssignment } from '../src/indexer/two-level-assign.js';
 import type { TokenEmbeddings } from '../src/encoder/types.js';
 import { openIndex } from '../src/search/plait-index.js';
 import { listedFiles } from '../src/format/manifest.js';
@@ -374,7 +374,9 @@ async function agreement(path: string, nTokens: number): Promise<object> {
   }
   const brute = new Int32Array(n);
   const bruteScores = new Float32Array(n);
+  const tb = performance.now();
   kernels.assignNearest(vectors, n, data.centroids, k, DIM, brute, bruteScores);
+  const bruteMs = performance.now() - tb;
   let same = 0;
   let loss = 0;
   for (let i = 0; i < n; i++) {
@@ -384,7 +386,18 @@ async function agreement(path: string, nTokens: number): Promise<object> {
     for (let d = 0; d < DIM; d++) s += vectors[i * DIM + d]! * data.centroids[c + d]!;
     loss += bruteScores[i]! - s;
   }
-  return { benchmark: 'msmarco-shaped agreement', index: path, centroidAssignment: data.manifest.settings.centroidAssignment, tokens: n, sameCentroid: same / n, meanInnerProductLoss: loss / n };
+  // What two-level at other probes would keep, on the same vectors and centroids (C = sqrt(K)).
+  const t0 = performance.now();
+  const plan = await buildTwoLevelPlan(data.centroids, k, DIM, Math.round(Math.sqrt(k)), 16, { seed: 1, kernels });
+  const planMs = performance.now() - t0;
+  const probes: object[] = [];
+  for (const probe of [16, 32, 64, 90]) {
+    const codes = new Int32Array(n);
+    const t = performance.now();
+    assignTwoLevel({ ...plan, probe }, kernels, vectors, n, codes);
+    probes.push({ probe, ms: Math.round(performance.now() - t), sameCentroid: agreementOf(codes, brute, n) });
+  }
+  return { benchmark: 'msmarco-shaped agreement', index: path, centroidAssignment: data.manifest.settings.centroidAssignment, tokens: n, sameCentroid: same / n, meanInnerProductLoss: loss / n, bruteMs: Math.round(bruteMs), planMs: Math.round(planMs), nCoarse: plan.nCoarse, probes };
 }
 
 if (isMain(import.meta.url)) {
