@@ -17,7 +17,9 @@
  * build (0.3140 vs 0.3125) with the same PLAID fidelity (0.9996); probe 8 (97.6%) moved it 0.0024.
  * Assignment speed-up at probe 16, one thread: 1.5× at K = 8,192 (cells of ~90 centroids are too
  * small for the kernel's panels), 5.2× at 32,768 on real 512-d vectors, ~18–21× at 131,072
- * (128-d synthetic) — hence 'auto' = two-level from K = 32,768 (TWO_LEVEL_ASSIGN_DEFAULTS).
+ * (128-d synthetic) — hence 'auto' = two-level from K = 32,768 (TWO_LEVEL_ASSIGN_DEFAULTS), and
+ * only where the build's held-out vectors agree with brute force at 98.9% (`settleProbe`): the 1M
+ * MS MARCO-shaped build (independent centres) kept just 72.4% at probe 16.
  * Re-measure with `node dist/bench/centroid-assignment.js synthetic <K>`, `... encode <corpus>
  * <index> [passages] [K]` (fresh bundled-model vectors) or `... index <indexPath>`.
  */
@@ -37,7 +39,9 @@ export const CENTROID_ASSIGNMENTS: readonly CentroidAssignment[] = ['exact', 'tw
 export interface CentroidAssignmentOptions {
   /**
    * 'exact': brute force over all K centroids. 'two-level': coarse cells first (approximate).
-   * 'auto' (default): two-level when K >= TWO_LEVEL_ASSIGN_DEFAULTS.autoMinCentroids, else exact.
+   * 'auto' (default): two-level when K >= TWO_LEVEL_ASSIGN_DEFAULTS.autoMinCentroids and the
+   * build's held-out vectors agree with brute force at minAgreement (the probe doubles up to C/4
+   * until they do), else exact. 'two-level' uses the probe given, at any K, without the fallback.
    */
   centroidAssignment?: CentroidAssignment;
   /** Coarse centroids C, an integer >= 1 (default: round(coarsePerSqrtK · sqrt(K)); clipped to K). */

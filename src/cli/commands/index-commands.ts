@@ -122,7 +122,7 @@ export function registerIndexCommands(program: Command): void {
     .option('--title-field <field>', 'JSONL title field')
     .option('--threads <n>', `encoder worker threads, >= 0 (0 = in-process; default: one per core, at most ${ENCODER_DEFAULTS.maxAutoThreads})`, parseIntArg('threads', 0))
     .addOption(
-      new Option('--centroid-assignment <mode>', `token-to-centroid assignment when compressing: exact, two-level (coarse cells first, approximate), or auto (two-level from ${TWO_LEVEL_ASSIGN_DEFAULTS.autoMinCentroids} centroids)`)
+      new Option('--centroid-assignment <mode>', `token-to-centroid assignment when compressing: exact, two-level (coarse cells first, approximate), or auto (two-level from ${TWO_LEVEL_ASSIGN_DEFAULTS.autoMinCentroids} centroids when it agrees with exact on ${TWO_LEVEL_ASSIGN_DEFAULTS.minAgreement * 100}% of held-out tokens)`)
         .choices([...CENTROID_ASSIGNMENTS])
         .default(TWO_LEVEL_ASSIGN_DEFAULTS.mode),
     )
