@@ -28,6 +28,7 @@ import { normalizeRows } from '../src/util/vectors.js';
 import { sourceOf, syntheticModel, syntheticPassages } from '../fixtures/synthetic-index.js';
 import type { TokenEmbeddings } from '../src/encoder/types.js';
 import type { EmbeddingsBuildOptions } from '../src/indexer/build-from-embeddings.js';
+import { compressPassages } from '../src/indexer/compress-passages.js';
 
 const kernelSets: [string, Kernels][] = [['typescript', typescriptKernels]];
 const native = nativeKernels();
@@ -265,6 +266,33 @@ function describeEndToEnd(): void {
     queries = Array.from({ length: 20 }, () => data.gen.passage(32));
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
+
+  test("end to end: 'auto' keeps two-level when the held-out vectors agree enough, and falls back to exact after doubling the probe when they do not", async () => {
+    const run = async (minAgreement: number): Promise<{ record: unknown; codes: Buffer }> => {
+      const d = mkdtempSync(join(dir, 'auto-'));
+      const c = await compressPassages(d, sourceOf(passages, DIM), {
+        nbits: 2,
+        seed: 12345,
+        kernels: getKernels(),
+        assignment: { ...resolveCentroidAssignment({ centroidAssignment: 'auto', coarseCentroids: 32, coarseProbe: 2 }), autoMinCentroids: 2, minAgreement },
+        progress: () => {},
+        checkAbort: () => {},
+      });
+      c.writer.finishArrays();
+      return { record: c.centroidAssignment, codes: readFileSync(join(d, segmentFileName('codes', 0))) };
+    };
+    const kept = (await run(0.5)).record as { method: string; probe: number; agreement: number };
+    assert.equal(kept.method, 'two-level', JSON.stringify(kept));
+    assert.equal(kept.probe, 2);
+    assert.ok(kept.agreement >= 0.5 && kept.agreement < 1, JSON.stringify(kept));
+    // Unreachable bar: probes 2, 4, 8 (= 32/4) are tried, then exact, with the same codes as an exact build.
+    const fell = await run(1.01);
+    const rec = fell.record as { method: string; checked?: { probe: number; agreement: number } };
+    assert.equal(rec.method, 'exact', JSON.stringify(rec));
+    assert.ok(rec.checked !== undefined && rec.checked.probe === 8 && rec.checked.agreement > kept.agreement, JSON.stringify(rec));
+    const exact = await build('exact-for-auto', { centroidAssignment: 'exact' });
+    assert.deepEqual(fell.codes, file(exact, segmentFileName('codes', 0)));
+  });
 
   test('end to end: a two-level build records its assignment, equals the exact build at probe = C, and PLAID matches exhaustive search on it', async () => {
     const exact = await build('exact', { centroidAssignment: 'exact' });

@@ -23,7 +23,7 @@ import { centroidCount, trainKmeans, type VectorRows } from './kmeans.js';
 import { IndexWriter } from './index-writer.js';
 import { ParallelAssigner } from './parallel-assign.js';
 import { RowReservoir, SampleSpill } from './sample-store.js';
-import { agreementOf, buildTwoLevelPlan, chooseAssignment, settleProbe, type ResolvedCentroidAssignment } from './two-level-assign.js';
+import { agreementOf, buildTwoLevelPlan, chooseAssignment, resolveCentroidAssignment, settleProbe, type ResolvedCentroidAssignment } from './two-level-assign.js';
 import type { CentroidAssignmentRecord } from '../format/manifest.js';
 import type { AssignFn } from './parallel-assign.js';
 
@@ -244,7 +244,8 @@ async function assignmentFor(
   o: CompressOptions,
   check: { vectors: Float32Array; n: number; codes: Int32Array },
 ): Promise<{ assign: AssignFn; record: CentroidAssignmentRecord }> {
-  const record = chooseAssignment(o.assignment ?? { centroidAssignment: 'exact', coarseCentroids: null, coarseProbe: 1 }, k);
+  const resolved = o.assignment ?? resolveCentroidAssignment({ centroidAssignment: 'exact' });
+  const record = chooseAssignment(resolved, k);
   if (record.method === 'exact') return { assign: assigner.assign, record };
   const t0 = performance.now();
   const plan = await buildTwoLevelPlan(centroids, k, dim, record.nCoarse, record.probe, { seed: o.seed, kernels: o.kernels, assign: assigner.assign });
@@ -255,7 +256,7 @@ async function assignmentFor(
   };
   const auto = record.requested === 'auto';
   const maxProbe = auto ? Math.max(plan.probe, Math.floor(plan.nCoarse * TWO_LEVEL_ASSIGN_DEFAULTS.maxProbeShareOfCoarse)) : plan.probe;
-  const settled = await settleProbe(plan.probe, maxProbe, auto ? TWO_LEVEL_ASSIGN_DEFAULTS.minAgreement : 0, agreementAt);
+  const settled = await settleProbe(plan.probe, maxProbe, auto ? resolved.minAgreement : 0, agreementAt);
   const agreement = Math.round(settled.agreement * 1e5) / 1e5;
   if (!settled.accepted) {
     return { assign: assigner.assign, record: { method: 'exact', requested: record.requested, checked: { nCoarse: plan.nCoarse, probe: settled.probe, agreement } } };

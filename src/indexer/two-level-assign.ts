@@ -54,6 +54,9 @@ export interface ResolvedCentroidAssignment {
   centroidAssignment: CentroidAssignment;
   coarseCentroids: number | null;
   coarseProbe: number;
+  /** 'auto' only: smallest K considered, and the held-out agreement required (TWO_LEVEL_ASSIGN_DEFAULTS; tests lower them). */
+  autoMinCentroids: number;
+  minAgreement: number;
 }
 
 /** Validates the options (INVALID_ARGUMENT on a bad value) and fills in the defaults. */
@@ -64,12 +67,12 @@ export function resolveCentroidAssignment(o: CentroidAssignmentOptions): Resolve
   if (c !== undefined && (!Number.isInteger(c) || c < 1)) throw invalidArgument('coarseCentroids', 'a positive integer', c);
   const p = o.coarseProbe ?? TWO_LEVEL_ASSIGN_DEFAULTS.probe;
   if (!Number.isInteger(p) || p < 1) throw invalidArgument('coarseProbe', 'a positive integer', p);
-  return { centroidAssignment: mode, coarseCentroids: c ?? null, coarseProbe: p };
+  return { centroidAssignment: mode, coarseCentroids: c ?? null, coarseProbe: p, autoMinCentroids: TWO_LEVEL_ASSIGN_DEFAULTS.autoMinCentroids, minAgreement: TWO_LEVEL_ASSIGN_DEFAULTS.minAgreement };
 }
 
 /** The assignment a build of K centroids uses: exact, or two-level with C coarse cells and `probe`. */
 export function chooseAssignment(r: ResolvedCentroidAssignment, k: number): CentroidAssignmentRecord {
-  const twoLevel = r.centroidAssignment === 'two-level' || (r.centroidAssignment === 'auto' && k >= TWO_LEVEL_ASSIGN_DEFAULTS.autoMinCentroids);
+  const twoLevel = r.centroidAssignment === 'two-level' || (r.centroidAssignment === 'auto' && k >= r.autoMinCentroids);
   if (!twoLevel || k < 2) return { method: 'exact', requested: r.centroidAssignment };
   const nCoarse = Math.min(k, r.coarseCentroids ?? Math.max(1, Math.round(TWO_LEVEL_ASSIGN_DEFAULTS.coarsePerSqrtK * Math.sqrt(k))));
   return { method: 'two-level', requested: r.centroidAssignment, nCoarse, probe: Math.min(nCoarse, r.coarseProbe) };
