@@ -360,7 +360,7 @@ test('CLI: plait index --centroid-assignment two-level --coarse-probe 2 builds t
     const manifest = readManifest(join(dir, 'two'));
     const rec = manifest.settings.centroidAssignment;
     assert.ok(rec?.method === 'two-level' && rec.probe === 2 && rec.nCoarse === Math.round(Math.sqrt(manifest.counts.centroids)), JSON.stringify(rec));
-    assert.match(plait('info', join(dir, 'two')).stdout, /tokens assigned two-level \(\d+ coarse cells, probe 2\)/);
+    assert.match(plait('info', join(dir, 'two')).stdout, /tokens assigned two-level \(\d+ coarse cells, probe 2, \d+\.\d% agreement\)/);
     const badMode = plait('index', sample, '--index', join(dir, 'bad'), '--centroid-assignment', 'fast');
     assert.notEqual(badMode.code, 0);
     assert.match(badMode.stderr, /centroid-assignment/);

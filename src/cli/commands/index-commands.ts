@@ -93,9 +93,11 @@ interface IndexCliOptions {
   json?: boolean;
 }
 
-/** ", tokens assigned two-level (C 181 coarse cells, probe 16)" or '' (exact, or not recorded). */
+/** ", tokens assigned two-level (C 181 coarse cells, probe 16)", the fallback an 'auto' build took, or ''. */
 function assignmentNote(a: IndexManifest['settings']['centroidAssignment']): string {
-  return a?.method === 'two-level' ? `, tokens assigned two-level (${a.nCoarse} coarse cells, probe ${a.probe})` : '';
+  if (a?.method === 'two-level') return `, tokens assigned two-level (${a.nCoarse} coarse cells, probe ${a.probe}${a.agreement === undefined ? '' : `, ${(a.agreement * 100).toFixed(1)}% agreement`})`;
+  if (a?.checked !== undefined) return `, tokens assigned exactly (two-level agreed on ${(a.checked.agreement * 100).toFixed(1)}% at probe ${a.checked.probe})`;
+  return '';
 }
 
 export function registerIndexCommands(program: Command): void {
