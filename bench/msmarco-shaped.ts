@@ -4,8 +4,11 @@
  * 128-d clustered token vectors, 2-bit residuals, built through `buildIndexFromEmbeddings`.
  *
  *   node dist/bench/msmarco-shaped.js build <passages> <indexPath>   # build (run under /usr/bin/time -v for peak RSS)
+ *       CENTROID_ASSIGNMENT=exact|two-level|auto (and COARSE_CENTROIDS, COARSE_PROBE) set the build's
+ *       assignment (default: the build default); the output reports what ran.
  *   node dist/bench/msmarco-shaped.js assemble <passages> <indexPath> # same data, assembled fast (see below)
  *   node dist/bench/msmarco-shaped.js search <indexPath> [queries=1000] [workers=2]
+ *   node dist/bench/msmarco-shaped.js agreement <indexPath> [tokens=20000]  # a built index's codes vs brute force
  *
  * `build` prints build time, phases, bytes per token and index size. `search` opens the index
  * (time and RSS after open), runs `queries` queries at k = 10 and k = 100 through the scoring
@@ -30,6 +33,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildIndexFromEmbeddings } from '../src/indexer/build-from-embeddings.js';
 import type { EmbeddingSource } from '../src/indexer/compress-passages.js';
+import { agreementOf, assignTwoLevel, buildTwoLevelPlan, type CentroidAssignment } from '../src/indexer/two-level-assign.js';
 import type { TokenEmbeddings } from '../src/encoder/types.js';
 import { openIndex } from '../src/search/plait-index.js';
 import { listedFiles } from '../src/format/manifest.js';
@@ -212,6 +216,9 @@ async function build(nPassages: number, path: string): Promise<object> {
     model: syntheticModel(DIM),
     modelSpec: { family: 'colbert-onnx', dir: '/synthetic' },
     nbits: 2,
+    centroidAssignment: process.env.CENTROID_ASSIGNMENT as CentroidAssignment | undefined,
+    coarseCentroids: process.env.COARSE_CENTROIDS === undefined ? undefined : Number(process.env.COARSE_CENTROIDS),
+    coarseProbe: process.env.COARSE_PROBE === undefined ? undefined : Number(process.env.COARSE_PROBE),
     onProgress: (p) => {
       if (p.phase !== phase) {
         const now = performance.now();
@@ -233,6 +240,7 @@ async function build(nPassages: number, path: string): Promise<object> {
     tokens: manifest.counts.tokens,
     meanTokensPerPassage: tokens / nPassages,
     centroids: manifest.counts.centroids,
+    centroidAssignment: manifest.settings.centroidAssignment,
     segments: manifest.segments.length,
     seconds,
     phases,
@@ -338,13 +346,68 @@ async function search(path: string, nQueries: number, workers: number): Promise<
   }
 }
 
+/**
+ * Share of a built index's tokens whose stored code is the nearest of its centroids by brute force
+ * (how much an approximate assignment moved), over `nTokens` tokens of passages spread over the
+ * index: the passages' vectors are regenerated exactly as `build` made them.
+ */
+async function agreement(path: string, nTokens: number): Promise<object> {
+  const kernels = getKernels();
+  const data = loadIndexData(path, kernels);
+  const nPassages = data.manifest.counts.passages;
+  const pool = topicalPool();
+  const lengths = passageLengths(nPassages);
+  const k = data.manifest.counts.centroids;
+  const vectors = new Float32Array(nTokens * DIM);
+  const stored = new Int32Array(nTokens);
+  let n = 0;
+  const step = Math.max(1, Math.floor(nPassages / Math.ceil(nTokens / 70)));
+  for (let pid = 0; pid < nPassages && n < nTokens; pid += step) {
+    const len = lengths[pid]!;
+    const start = passageStart(pid, len);
+    const seg = data.segments.find((s) => pid >= s.firstPid && pid < s.firstPid + s.passages)!;
+    const row = data.tokenStarts[pid]!;
+    for (let t = 0; t < len && n < nTokens; t++, n++) {
+      vectors.set(pool.subarray((start + t) * DIM, (start + t + 1) * DIM), n * DIM);
+      stored[n] = seg.codes[row + t]!;
+    }
+  }
+  const brute = new Int32Array(n);
+  const bruteScores = new Float32Array(n);
+  const tb = performance.now();
+  kernels.assignNearest(vectors, n, data.centroids, k, DIM, brute, bruteScores);
+  const bruteMs = performance.now() - tb;
+  let same = 0;
+  let loss = 0;
+  for (let i = 0; i < n; i++) {
+    if (brute[i] === stored[i]) same++;
+    let s = 0;
+    const c = stored[i]! * DIM;
+    for (let d = 0; d < DIM; d++) s += vectors[i * DIM + d]! * data.centroids[c + d]!;
+    loss += bruteScores[i]! - s;
+  }
+  // What two-level at other probes would keep, on the same vectors and centroids (C = sqrt(K)).
+  const t0 = performance.now();
+  const plan = await buildTwoLevelPlan(data.centroids, k, DIM, Math.round(Math.sqrt(k)), 16, { seed: 1, kernels });
+  const planMs = performance.now() - t0;
+  const probes: object[] = [];
+  for (const probe of [16, 32, 64, 90]) {
+    const codes = new Int32Array(n);
+    const t = performance.now();
+    assignTwoLevel({ ...plan, probe }, kernels, vectors, n, codes);
+    probes.push({ probe, ms: Math.round(performance.now() - t), sameCentroid: agreementOf(codes, brute, n) });
+  }
+  return { benchmark: 'msmarco-shaped agreement', index: path, centroidAssignment: data.manifest.settings.centroidAssignment, tokens: n, sameCentroid: same / n, meanInnerProductLoss: loss / n, bruteMs: Math.round(bruteMs), planMs: Math.round(planMs), nCoarse: plan.nCoarse, probes };
+}
+
 if (isMain(import.meta.url)) {
   const [cmd, a, b, c] = process.argv.slice(2);
-  if (cmd === 'build') console.log(JSON.stringify(await build(Number(a ?? 1_000_000), b ?? 'bench-msmarco'), null, 2));
+  if (cmd === 'agreement') console.log(JSON.stringify(await agreement(a ?? 'bench-msmarco', Number(b ?? 20_000)), null, 2));
+  else if (cmd === 'build') console.log(JSON.stringify(await build(Number(a ?? 1_000_000), b ?? 'bench-msmarco'), null, 2));
   else if (cmd === 'assemble') console.log(JSON.stringify(await assemble(Number(a ?? 1_000_000), b ?? 'bench-msmarco'), null, 2));
   else if (cmd === 'search') console.log(JSON.stringify(await search(a ?? 'bench-msmarco', Number(b ?? 1000), Number(c ?? 2)), null, 2));
   else {
-    console.error('usage: msmarco-shaped build <passages> <indexPath> | search <indexPath> [queries] [workers]');
+    console.error('usage: msmarco-shaped build <passages> <indexPath> | search <indexPath> [queries] [workers] | agreement <indexPath> [tokens]');
     process.exit(2);
   }
 }

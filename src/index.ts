@@ -139,3 +139,7 @@ export { compileFilter, parseFilter } from './docstore/metadata-filter.js';
 export type { MetadataFilter, FilterCondition, FilterScalar, CompiledFilter } from './docstore/metadata-filter.js';
 export type { AddOptions } from './search/plait-index.js';
 export type { DriftFigures } from './format/manifest.js';
+
+// Two-level centroid assignment in the build (issue 9): the option and its manifest record
+export type { CentroidAssignment, CentroidAssignmentOptions } from './indexer/two-level-assign.js';
+export type { CentroidAssignmentRecord } from './format/manifest.js';

@@ -143,6 +143,30 @@ Napi::Value AssignNearest(const Info& info) {
   return info.Env().Undefined();
 }
 
+// assignNearestRows(vectors, rows, nRows, centroids, k, dim, codes, bestScores?)
+Napi::Value AssignNearestRows(const Info& info) {
+  auto vectors = array<float>(info, 0, "vectors");
+  auto rows = array<int32_t>(info, 1, "rows");
+  size_t nRows = count(info, 2, "nRows");
+  auto centroids = array<float>(info, 3, "centroids");
+  size_t k = count(info, 4, "k");
+  size_t dim = positive(info, 5, "dim");
+  auto codes = array<int32_t>(info, 6, "codes");
+  auto best = optionalArray<float>(info, 7, "bestScores");
+  if (k == 0 && nRows > 0) rangeError(info, "assignNearestRows needs at least one centroid");
+  need(info, "rows", rows.length, nRows);
+  need(info, "centroids", centroids.length, k * dim);
+  need(info, "codes", codes.length, nRows);
+  if (best.data != nullptr) need(info, "bestScores", best.length, nRows);
+  const size_t nVectors = vectors.length / dim;
+  for (size_t i = 0; i < nRows; ++i)
+    if (rows.data[i] < 0 || static_cast<size_t>(rows.data[i]) >= nVectors)
+      rangeError(info, "Expected rows in [0, " + std::to_string(nVectors) + ") but rows[" + std::to_string(i) + "] is " +
+                           std::to_string(rows.data[i]));
+  plait::assignNearestRows(vectors.data, rows.data, nRows, centroids.data, k, dim, codes.data, best.data);
+  return info.Env().Undefined();
+}
+
 struct Query {
   View<float> q;
   size_t qLen, dim;
@@ -320,6 +344,7 @@ Napi::Value PeakFlopsValue(const Info& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("matmulTransB", Napi::Function::New(env, MatmulTransB, "matmulTransB"));
   exports.Set("assignNearest", Napi::Function::New(env, AssignNearest, "assignNearest"));
+  exports.Set("assignNearestRows", Napi::Function::New(env, AssignNearestRows, "assignNearestRows"));
   exports.Set("maxsim", Napi::Function::New(env, Maxsim, "maxsim"));
   exports.Set("compress", Napi::Function::New(env, Compress, "compress"));
   exports.Set("decompress", Napi::Function::New(env, Decompress, "decompress"));

@@ -339,8 +339,12 @@ void maxsim(const float* q, size_t qLen, size_t dim, const float* docs, const in
     out[d] = maxsimOne(pq, docs + static_cast<size_t>(docStarts[d]) * dim, static_cast<size_t>(doclens[d]));
 }
 
-void assignNearest(const float* vectors, size_t n, const float* centroids, size_t k, size_t dim, int32_t* codes,
-                   float* bestScores) {
+namespace {
+
+// Nearest centroid of n vectors whose i-th row is rowOf(i): panels of 32 transposed rows, each
+// streamed over all k centroids in chunks that stay in L2.
+template <typename RowOf>
+void assignPanels(RowOf rowOf, size_t n, const float* centroids, size_t k, size_t dim, int32_t* codes, float* bestScores) {
   Scratch& s = scratch();
   const size_t qPad = kPanelRows;
   s.panel.resize(dim * qPad);
@@ -348,20 +352,39 @@ void assignNearest(const float* vectors, size_t n, const float* centroids, size_
   s.idx.resize(qPad);
   for (size_t i0 = 0; i0 < n; i0 += kPanelRows) {
     const size_t m = std::min(kPanelRows, n - i0);
-    transposeInto(vectors + i0 * dim, m, dim, qPad, s.panel.data());
+    float* qt = s.panel.data();
+    std::memset(qt, 0, sizeof(float) * dim * qPad);
+    for (size_t i = 0; i < m; ++i) {
+      const float* row = rowOf(i0 + i);
+      for (size_t t = 0; t < dim; ++t) qt[t * qPad + i] = row[t];
+    }
     std::fill(s.best.begin(), s.best.end(), kNegInf);
     std::fill(s.idx.begin(), s.idx.end(), 0);
     PanelOut po{s.best.data(), s.idx.data(), nullptr, 0, 0, 0};
     // Rows are visited in increasing id with a strict ">", so ties keep the lower centroid id.
     for (size_t c0 = 0; c0 < k; c0 += kRowChunk) {
       po.rowBase = static_cast<int32_t>(c0);
-      panel<kArgmax>(s.panel.data(), qPad, dim, centroids + c0 * dim, std::min(kRowChunk, k - c0), po);
+      panel<kArgmax>(qt, qPad, dim, centroids + c0 * dim, std::min(kRowChunk, k - c0), po);
     }
     for (size_t i = 0; i < m; ++i) {
       codes[i0 + i] = s.idx[i];
       if (bestScores != nullptr) bestScores[i0 + i] = s.best[i];
     }
   }
+}
+
+}  // namespace
+
+void assignNearest(const float* vectors, size_t n, const float* centroids, size_t k, size_t dim, int32_t* codes,
+                   float* bestScores) {
+  assignPanels([=](size_t i) { return vectors + i * dim; }, n, centroids, k, dim, codes, bestScores);
+}
+
+void assignNearestRows(const float* vectors, const int32_t* rows, size_t nRows, const float* centroids, size_t k,
+                       size_t dim, int32_t* codes, float* bestScores) {
+  // The rows are gathered straight into the transposed panel: no copy of the selected vectors.
+  assignPanels([=](size_t i) { return vectors + static_cast<size_t>(rows[i]) * dim; }, nRows, centroids, k, dim, codes,
+               bestScores);
 }
 
 void matmulTransB(const float* a, size_t m, const float* b, size_t n, size_t dim, float* out) {

@@ -29,6 +29,10 @@ void matmulTransB(const float* a, size_t m, const float* b, size_t n, size_t dim
 void assignNearest(const float* vectors, size_t n, const float* centroids, size_t k, size_t dim, int32_t* codes,
                    float* bestScores);
 
+// Same for the selected vectors rows[0..nRows): codes[i] (and bestScores[i]) belong to vector rows[i].
+void assignNearestRows(const float* vectors, const int32_t* rows, size_t nRows, const float* centroids, size_t k,
+                       size_t dim, int32_t* codes, float* bestScores);
+
 // The query, transposed and zero-padded for the blocked kernels: qt[t*qPad + i] = q[i*dim + t].
 struct PreparedQuery {
   const float* qt;

@@ -55,13 +55,17 @@ export class ResidualCodec implements ResidualCodecState {
 
   /**
    * Fits cutoffs and weights on held-out vectors (not used to train the centroids), as ColBERTv2 does:
-   * quantiles over all residual values of all dimensions together.
+   * quantiles over all residual values of all dimensions together. `heldoutCodes`: the vectors'
+   * nearest centroids when the caller has them already (a build assigns them on its workers).
    */
-  static fit(centroids: Float32Array, dim: number, nbits: Nbits, heldout: Float32Array, kernels: Kernels = getKernels()): ResidualCodec {
+  static fit(centroids: Float32Array, dim: number, nbits: Nbits, heldout: Float32Array, kernels: Kernels = getKernels(), heldoutCodes?: Int32Array): ResidualCodec {
     const n = heldout.length / dim;
     const k = centroids.length / dim;
-    const codes = new Int32Array(n);
-    kernels.assignNearest(heldout, n, centroids, k, dim, codes);
+    let codes = heldoutCodes;
+    if (codes === undefined) {
+      codes = new Int32Array(n);
+      kernels.assignNearest(heldout, n, centroids, k, dim, codes);
+    }
     const values = new Float32Array(n * dim);
     for (let i = 0; i < n; i++) {
       const c = codes[i]! * dim;

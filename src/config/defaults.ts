@@ -366,6 +366,53 @@ export const BUILD_MEMORY_DEFAULTS = {
 } as const;
 
 /**
+ * Two-level nearest-centroid assignment in the compression pass (src/indexer/two-level-assign.ts,
+ * issue 9). Measured with bench/centroid-assignment.ts and two cranfield builds (bench/RESULTS.md,
+ * "Two-level centroid assignment"); k-means itself always trains by exact assignment.
+ */
+export const TWO_LEVEL_ASSIGN_DEFAULTS = {
+  /**
+   * 'auto': two-level from autoMinCentroids, exact below. Adopted because the quality bar held: a
+   * cranfield index built two-level (C 91, probe 16; 98.9% of tokens on the same centroid) scored
+   * nDCG@10 0.3140 against 0.3125 exact (|Δ| 0.0015 ≤ 0.002), PLAID fidelity 0.9996 on both.
+   */
+  mode: 'auto' as 'exact' | 'two-level' | 'auto',
+  /**
+   * Smallest K at which 'auto' goes two-level: at K = 32,768, real 512-d vectors (cranfield, fresh
+   * encodings) kept 98.7% of their centroids at probe 16 for a 5.2× faster assignment (~18–21× at
+   * K = 131,072, synthetic 128-d); at K = 8,192 the same agreement (probe 16) bought only 1.3–2×.
+   */
+  autoMinCentroids: 32_768,
+  /**
+   * C = round(this · sqrt(K)) coarse centroids: the cost C + probe·K/C is lowest near sqrt(probe·K),
+   * but 2·sqrt(K) measured within ±20% of sqrt(K)'s speed (load noise; real tokens crowd into the
+   * large cells) and agreed slightly less (98.80% against 99.03%, K = 8,192, probe 16).
+   */
+  coarsePerSqrtK: 1,
+  /**
+   * Coarse cells searched per token: 16 is the smallest probe whose agreement (98.9% at K = 8,192,
+   * 98.7% at 32,768 on real vectors) kept cranfield's nDCG@10 within 0.002; probe 8 (97.6%) moved
+   * it by 0.0024 and 5.7% of the exhaustive top-10.
+   */
+  probe: 16,
+  /** k-means iterations of the C coarse centroids over the K fine ones: 10 cost ~3 s at K = 131,072 (128-d, one loaded core). */
+  coarseKmeansIters: 10,
+  /**
+   * 'auto' keeps two-level only when this share of the build's held-out vectors (≤ 50k, assigned
+   * exactly anyway for the codec) land on brute force's centroid, doubling the probe until they do:
+   * 98.9% is the agreement of the cranfield build that kept nDCG@10 within 0.002 (97.6% did not).
+   * Without it, the 1M MS MARCO-shaped build (independent centres, K = 131,072 trained on 2^18
+   * vectors) kept only 72.4% of its tokens' centroids at probe 16.
+   */
+  minAgreement: 0.989,
+  /**
+   * Largest probe 'auto' tries, as a share of C: past C/4 cells the ideal gain is under ~4× and the
+   * measured one under 2× (the per-cell overheads), so exact assignment is as good.
+   */
+  maxProbeShareOfCoarse: 0.25,
+} as const;
+
+/**
  * Per-index calibration of PLAID's settings (src/calibrate): pseudo-queries drawn from the corpus
  * are searched exhaustively and replayed through PLAID over a grid; the cheapest grid point that
  * reaches the fidelity target is stored in the manifest per k bucket.

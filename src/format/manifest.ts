@@ -67,7 +67,21 @@ export interface BuildSettings {
   kmeansVectors: number;
   /** Largest residual segment file, in bytes, the build was asked for (FORMAT_DEFAULTS.segmentBytes). */
   segmentBytes: number;
+  /** How compression assigned tokens to centroids (absent in indexes built before it was recorded: exact). */
+  centroidAssignment?: CentroidAssignmentRecord;
 }
+
+/**
+ * The compression pass's nearest-centroid assignment (src/indexer/two-level-assign.ts): `method`
+ * is what ran, `requested` what the build asked for ('auto' picks by K and by the agreement it
+ * measures); for two-level, the coarse cells C and the cells searched per token. `agreement`: share
+ * of the held-out sample vectors two-level put on brute force's centroid (at the probe used; for an
+ * 'auto' build that fell back to exact, at the largest probe tried). `assignMs`: wall time of the
+ * pass's assignment calls.
+ */
+export type CentroidAssignmentRecord =
+  | { method: 'exact'; requested: 'exact' | 'two-level' | 'auto'; assignMs?: number; checked?: { nCoarse: number; probe: number; agreement: number } }
+  | { method: 'two-level'; requested: 'exact' | 'two-level' | 'auto'; nCoarse: number; probe: number; agreement?: number; planMs?: number; assignMs?: number };
 
 export interface IndexManifest {
   format: typeof FORMAT_NAME;

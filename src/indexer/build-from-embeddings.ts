@@ -14,9 +14,10 @@ import { resolveIndexPath } from '../format/index-path.js';
 import { publishIndex, temporaryBuildDir } from '../format/publish.js';
 import { DocStoreWriter } from '../docstore/index.js';
 import { compressPassages, type EmbeddingSource } from './compress-passages.js';
+import { resolveCentroidAssignment, type CentroidAssignmentOptions } from './two-level-assign.js';
 import type { BuildProgress } from './build-index.js';
 
-export interface EmbeddingsBuildOptions {
+export interface EmbeddingsBuildOptions extends CentroidAssignmentOptions {
   index: string;
   /** The model the vectors come from (recorded in the manifest; search checks it). */
   model: ModelInfo;
@@ -40,6 +41,7 @@ export async function buildIndexFromEmbeddings(source: EmbeddingSource, options:
   const seed = options.seed ?? BUILD_DEFAULTS.seed;
   const chunkSize = options.chunkSize;
   if (chunkSize !== undefined && (!Number.isInteger(chunkSize) || chunkSize < 1)) throw invalidArgument('chunkSize', 'a positive integer', chunkSize);
+  const assignment = resolveCentroidAssignment(options);
   const target = resolveIndexPath(options.index);
   const started = Date.now();
   const progress = (phase: BuildProgress['phase'], done: number, total: number): void =>
@@ -54,7 +56,7 @@ export async function buildIndexFromEmbeddings(source: EmbeddingSource, options:
       docstore.addPassage(rowid, 0, 0);
     }
     progress('read', source.nPassages, source.nPassages);
-    const c = await compressPassages(tmp, source, { nbits, seed, chunkSize, segmentBytes: options.segmentBytes, kmeansIters: options.kmeansIters, kernels: getKernels(), progress, checkAbort: () => {} });
+    const c = await compressPassages(tmp, source, { nbits, seed, chunkSize, segmentBytes: options.segmentBytes, assignment, kmeansIters: options.kmeansIters, kernels: getKernels(), progress, checkAbort: () => {} });
     progress('ivf', 0, 1);
     c.writer.finishArrays();
     docstore.setTokenDf(c.df, source.nPassages);
@@ -66,7 +68,7 @@ export async function buildIndexFromEmbeddings(source: EmbeddingSource, options:
       model: options.model,
       modelSpec: options.modelSpec,
       counts: { documents: source.nPassages, passages: source.nPassages, tokens: c.writer.tokens, centroids: c.codec.nCentroids },
-      settings: { split: false, window: options.model.documentWindow, stride: options.model.documentWindow, kmeansIters: c.kmeansIters, seed, sampledPassages: c.sampledPassages, kmeansVectors: c.kmeansVectors },
+      settings: { split: false, window: options.model.documentWindow, stride: options.model.documentWindow, kmeansIters: c.kmeansIters, seed, sampledPassages: c.sampledPassages, kmeansVectors: c.kmeansVectors, centroidAssignment: c.centroidAssignment },
       avgResidual: c.avgResidual,
     });
     publishIndex(tmp, target);

@@ -27,6 +27,7 @@ import { openCorpus } from './corpus/index.js';
 import type { CorpusReaderOptions, CorpusReadReport } from './corpus/types.js';
 import { DocStoreWriter } from '../docstore/index.js';
 import { compressPassages, type EmbeddingSource } from './compress-passages.js';
+import { resolveCentroidAssignment, type CentroidAssignmentOptions } from './two-level-assign.js';
 import { PassageSpill } from './passage-spill.js';
 import { splitLongText } from './split-passages.js';
 import { indexText } from './index-text.js';
@@ -41,7 +42,7 @@ export interface BuildProgress {
   elapsedMs: number;
 }
 
-export interface BuildOptions extends CorpusReaderOptions {
+export interface BuildOptions extends CorpusReaderOptions, CentroidAssignmentOptions {
   /** Index name (under indexes/) or path. Required. */
   index: string;
   /** Model: undefined → the bundled model; a local folder; or a hub repo id. */
@@ -78,6 +79,7 @@ export async function buildIndex(input: string | readonly string[], options: Bui
   const seed = options.seed ?? BUILD_DEFAULTS.seed;
   const chunkSize = options.chunkSize;
   if (chunkSize !== undefined && (!Number.isInteger(chunkSize) || chunkSize < 1)) throw invalidArgument('chunkSize', 'a positive integer', chunkSize);
+  const assignment = resolveCentroidAssignment(options);
   const target = resolveIndexPath(options.index);
   const started = Date.now();
   let last: { phase: BuildPhase; done: number; total: number } = { phase: 'read', done: 0, total: 0 };
@@ -139,7 +141,7 @@ export async function buildIndex(input: string | readonly string[], options: Bui
           if (last.phase === 'sample' || last.phase === 'encode') options.onProgress?.({ ...last, done: Math.min(last.total, last.done + n), elapsedMs: Date.now() - started });
         }),
     };
-    const c = await compressPassages(tmp, source, { nbits, seed, chunkSize, segmentBytes: options.segmentBytes, kmeansIters: options.kmeansIters, kernels, progress, checkAbort });
+    const c = await compressPassages(tmp, source, { nbits, seed, chunkSize, segmentBytes: options.segmentBytes, assignment, kmeansIters: options.kmeansIters, kernels, progress, checkAbort });
     const writer = c.writer;
 
     // 4. IVF, document store, manifest, publish.
@@ -156,7 +158,7 @@ export async function buildIndex(input: string | readonly string[], options: Bui
       model: info,
       modelSpec: encoder.spec,
       counts: { documents: nDocs, passages: nPassages, tokens: writer.tokens, centroids: c.codec.nCentroids },
-      settings: { split, window, stride, kmeansIters: c.kmeansIters, seed, sampledPassages: c.sampledPassages, kmeansVectors: c.kmeansVectors },
+      settings: { split, window, stride, kmeansIters: c.kmeansIters, seed, sampledPassages: c.sampledPassages, kmeansVectors: c.kmeansVectors, centroidAssignment: c.centroidAssignment },
       avgResidual: c.avgResidual,
       skipped: Object.fromEntries(Object.entries(report.skipped).filter(([, n]) => n > 0)),
     });

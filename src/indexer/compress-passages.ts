@@ -13,7 +13,7 @@
  * Measured with the bundled model (bench/build-memory.ts, /usr/bin/time -v): see bench/RESULTS.md.
  */
 import { join } from 'node:path';
-import { BUILD_DEFAULTS, BUILD_MEMORY_DEFAULTS } from '../config/defaults.js';
+import { BUILD_DEFAULTS, BUILD_MEMORY_DEFAULTS, TWO_LEVEL_ASSIGN_DEFAULTS } from '../config/defaults.js';
 import { PlaitError } from '../errors/index.js';
 import { ResidualCodec, type Nbits } from '../codec/residual-codec.js';
 import type { TokenEmbeddings } from '../encoder/types.js';
@@ -23,6 +23,9 @@ import { centroidCount, trainKmeans, type VectorRows } from './kmeans.js';
 import { IndexWriter } from './index-writer.js';
 import { ParallelAssigner } from './parallel-assign.js';
 import { RowReservoir, SampleSpill } from './sample-store.js';
+import { agreementOf, buildTwoLevelPlan, chooseAssignment, resolveCentroidAssignment, settleProbe, type ResolvedCentroidAssignment } from './two-level-assign.js';
+import type { CentroidAssignmentRecord } from '../format/manifest.js';
+import type { AssignFn } from './parallel-assign.js';
 
 export interface EmbeddingSource {
   readonly nPassages: number;
@@ -44,6 +47,8 @@ export interface CompressOptions {
   threads?: number;
   /** Largest residual segment file in bytes (default FORMAT_DEFAULTS.segmentBytes). */
   segmentBytes?: number;
+  /** Nearest-centroid assignment of the compression pass (resolveCentroidAssignment); k-means always trains exactly. Default: exact. */
+  assignment?: ResolvedCentroidAssignment;
   progress: (phase: 'sample' | 'kmeans' | 'encode', done: number, total: number) => void;
   checkAbort: () => void;
 }
@@ -56,6 +61,8 @@ export interface CompressResult {
   kmeansIters: number;
   sampledPassages: number;
   kmeansVectors: number;
+  /** What the compression pass's assignment was (for the manifest's settings). */
+  centroidAssignment: CentroidAssignmentRecord;
 }
 
 /** ColBERT's sample size: 1 + 16·sqrt(120·N) passages, at most N. */
@@ -139,7 +146,7 @@ async function compressAll(dir: string, source: EmbeddingSource, o: CompressOpti
   const { nPassages, dim } = source;
   const { assigner, samplePids, spill, train, nTrain, heldoutRows, k, iters, nSample } = p;
   const centroids = await trainKmeans(train, nTrain, dim, k, { iters, seed: o.seed, kernels: o.kernels, assign: assigner.assign, onIteration: (it) => o.progress('kmeans', it + 1, iters) });
-  const { codec, avgResidual } = fitCodec(centroids, dim, o, spill, heldoutRows);
+  const { codec, avgResidual, assign, record } = await fitCodecAndAssignment(assigner, centroids, k, dim, o, spill, heldoutRows);
 
   // One shared staging buffer for a chunk's vectors, grown when needed and reused: allocating a
   // fresh SharedArrayBuffer per chunk leaves V8 hundreds of MB of external garbage to collect late.
@@ -174,6 +181,13 @@ async function compressAll(dir: string, source: EmbeddingSource, o: CompressOpti
     return out;
   };
   let next: Promise<TokenEmbeddings[]> | null = embedChunk(0);
+  // Wall time of the assignment calls alone (not the residual packing compressWith also does).
+  let assignMs = 0;
+  const timedAssign: AssignFn = async (v, n, c, kk, d, codes, scores) => {
+    const t0 = performance.now();
+    await assign(v, n, c, kk, d, codes, scores);
+    assignMs += performance.now() - t0;
+  };
   for (let from = 0; from < nPassages; from += o.chunkSize) {
     o.checkAbort();
     const to = Math.min(nPassages, from + o.chunkSize);
@@ -200,28 +214,76 @@ async function compressAll(dir: string, source: EmbeddingSource, o: CompressOpti
         }
       }
     });
-    const { codes, residuals } = await codec.compressWith(assigner.assign, vectors, tokens);
+    const { codes, residuals } = await codec.compressWith(timedAssign, vectors, tokens);
     writer.appendChunk(codes, residuals, doclens);
     o.progress('encode', to, nPassages);
   }
-  return { writer, codec, df, avgResidual, kmeansIters: iters, sampledPassages: nSample, kmeansVectors: nTrain };
+  return { writer, codec, df, avgResidual, kmeansIters: iters, sampledPassages: nSample, kmeansVectors: nTrain, centroidAssignment: { ...record, assignMs: Math.round(assignMs) } };
 }
 
 /**
- * The residual codec fitted on the held-out vectors (ColBERTv2: bucket cutoffs and weights from
- * held-out residuals), read from the spill here and dropped on return: up to 50k × dim float32
+ * The residual codec and the compression pass's assignment, from the held-out vectors (ColBERTv2:
+ * bucket cutoffs and weights from held-out residuals; their exact codes also check a two-level
+ * assignment). They are read from the spill here and dropped on return: up to 50k × dim float32
  * (100 MB at 512-d) that a build no longer holds through k-means and compression (issue 9).
  */
-function fitCodec(centroids: Float32Array, dim: number, o: CompressOptions, spill: SampleSpill, heldoutRows: Float64Array): { codec: ResidualCodec; avgResidual: number } {
-  const n = heldoutRows.length;
-  const heldout = new Float32Array(n * dim);
-  spill.readRows(heldoutRows, 0, n, heldout);
-  const codec = ResidualCodec.fit(centroids, dim, o.nbits, heldout, o.kernels);
-  return { codec, avgResidual: meanAbsResidual(codec, heldout, n) };
+async function fitCodecAndAssignment(
+  assigner: ParallelAssigner,
+  centroids: Float32Array,
+  k: number,
+  dim: number,
+  o: CompressOptions,
+  spill: SampleSpill,
+  heldoutRows: Float64Array,
+): Promise<{ codec: ResidualCodec; avgResidual: number; assign: AssignFn; record: CentroidAssignmentRecord }> {
+  const nHeldout = heldoutRows.length;
+  // Shared, so that the assignment workers read it in place.
+  const heldout = new Float32Array(new SharedArrayBuffer(Math.max(1, nHeldout * dim) * 4)).subarray(0, nHeldout * dim);
+  spill.readRows(heldoutRows, 0, nHeldout, heldout);
+  const heldoutCodes = new Int32Array(new SharedArrayBuffer(Math.max(1, nHeldout) * 4));
+  await assigner.assign(heldout, nHeldout, centroids, k, dim, heldoutCodes);
+  const codec = ResidualCodec.fit(centroids, dim, o.nbits, heldout, o.kernels, heldoutCodes);
+  const avgResidual = meanAbsResidual(codec, heldout, nHeldout, heldoutCodes);
+  const { assign, record } = await assignmentFor(assigner, centroids, k, dim, o, { vectors: heldout, n: nHeldout, codes: heldoutCodes });
+  return { codec, avgResidual, assign, record };
 }
 
-function meanAbsResidual(codec: ResidualCodec, heldout: Float32Array, n: number): number {
-  const { codes } = codec.compress(heldout, n);
+/**
+ * The compression pass's assignment function: brute force, or a two-level plan built over the
+ * trained centroids. Two-level is checked on the held-out vectors against their exact codes (the
+ * codec needed those anyway); 'auto' doubles the probe until TWO_LEVEL_ASSIGN_DEFAULTS.minAgreement
+ * is met, else assigns exactly.
+ */
+async function assignmentFor(
+  assigner: ParallelAssigner,
+  centroids: Float32Array,
+  k: number,
+  dim: number,
+  o: CompressOptions,
+  check: { vectors: Float32Array; n: number; codes: Int32Array },
+): Promise<{ assign: AssignFn; record: CentroidAssignmentRecord }> {
+  const resolved = o.assignment ?? resolveCentroidAssignment({ centroidAssignment: 'exact' });
+  const record = chooseAssignment(resolved, k);
+  if (record.method === 'exact') return { assign: assigner.assign, record };
+  const t0 = performance.now();
+  const plan = await buildTwoLevelPlan(centroids, k, dim, record.nCoarse, record.probe, { seed: o.seed, kernels: o.kernels, assign: assigner.assign });
+  const codes = new Int32Array(new SharedArrayBuffer(Math.max(1, check.n) * 4));
+  const agreementAt = async (probe: number): Promise<number> => {
+    await assigner.twoLevel({ ...plan, probe })(check.vectors, check.n, centroids, k, dim, codes);
+    return agreementOf(codes, check.codes, check.n);
+  };
+  const auto = record.requested === 'auto';
+  const maxProbe = auto ? Math.max(plan.probe, Math.floor(plan.nCoarse * TWO_LEVEL_ASSIGN_DEFAULTS.maxProbeShareOfCoarse)) : plan.probe;
+  const settled = await settleProbe(plan.probe, maxProbe, auto ? resolved.minAgreement : 0, agreementAt);
+  const agreement = Math.round(settled.agreement * 1e5) / 1e5;
+  if (!settled.accepted) {
+    return { assign: assigner.assign, record: { method: 'exact', requested: record.requested, checked: { nCoarse: plan.nCoarse, probe: settled.probe, agreement } } };
+  }
+  const used = { ...plan, probe: settled.probe };
+  return { assign: assigner.twoLevel(used), record: { ...record, nCoarse: plan.nCoarse, probe: settled.probe, agreement, planMs: Math.round(performance.now() - t0) } };
+}
+
+function meanAbsResidual(codec: ResidualCodec, heldout: Float32Array, n: number, codes: Int32Array): number {
   let s = 0;
   for (let i = 0; i < n; i++) {
     const c = codes[i]! * codec.dim;

@@ -6,7 +6,9 @@
 import os from 'node:os';
 import { Piscina } from 'piscina';
 import type { Kernels } from '../kernels/types.js';
+import { invalidArgument } from '../errors/index.js';
 import type { AssignTask } from './assign-worker.js';
+import { assignTwoLevel, twoLevelWorkPerVector, type TwoLevelPlan } from './two-level-assign.js';
 
 export type AssignFn = (vectors: Float32Array, n: number, centroids: Float32Array, k: number, dim: number, codes: Int32Array, scores?: Float32Array) => Promise<void>;
 
@@ -30,27 +32,45 @@ export class ParallelAssigner {
     this.pool = threads > 1 ? new Piscina({ filename: new URL('./assign-worker.js', import.meta.url).href, minThreads: threads, maxThreads: threads }) : null;
   }
 
-  readonly assign: AssignFn = async (vectors, n, centroids, k, dim, codes, scores) => {
-    if (this.pool === null || n * k * dim < MIN_PARALLEL_WORK) {
-      this.kernels.assignNearest(vectors, n, centroids, k, dim, codes, scores);
+  /** Brute-force assignment over all k centroids. */
+  readonly assign: AssignFn = (vectors, n, centroids, k, dim, codes, scores) => this.run(null, vectors, n, centroids, k, dim, codes, scores);
+
+  /**
+   * Two-level assignment through `plan` (built over the same centroids: the call's centroids and k
+   * are checked against it). Fewer, larger slices than brute force: each slice groups its vectors
+   * per coarse cell, and bigger groups fill the kernel's 32-row panels better.
+   */
+  twoLevel(plan: TwoLevelPlan): AssignFn {
+    return async (vectors, n, centroids, k, dim, codes, scores) => {
+      if (k !== plan.k || dim !== plan.dim) throw invalidArgument('centroids', `the two-level plan's ${plan.k} × ${plan.dim}`, `${k} × ${dim}`);
+      return this.run(plan, vectors, n, centroids, k, dim, codes, scores);
+    };
+  }
+
+  private async run(plan: TwoLevelPlan | null, vectors: Float32Array, n: number, centroids: Float32Array, k: number, dim: number, codes: Int32Array, scores?: Float32Array): Promise<void> {
+    const work = plan === null ? n * k * dim : n * twoLevelWorkPerVector(plan);
+    if (this.pool === null || work < MIN_PARALLEL_WORK) {
+      if (plan === null) this.kernels.assignNearest(vectors, n, centroids, k, dim, codes, scores);
+      else assignTwoLevel(plan, this.kernels, vectors, n, codes, scores);
       return;
     }
     const v = shared(vectors.subarray(0, n * dim), Float32Array);
-    const c = shared(centroids, Float32Array);
+    // Two-level tasks read the plan's copy of the centroids; only brute force needs them shared.
+    const c = plan === null ? shared(centroids, Float32Array) : plan.fine;
     const outCodes = shared(codes.subarray(0, n), Int32Array);
     const outScores = scores === undefined ? null : shared(scores.subarray(0, n), Float32Array);
     // Several slices per thread so that a slow thread does not hold up the rest.
-    const slices = this.threads * 4;
+    const slices = this.threads * (plan === null ? 4 : 2);
     const per = Math.ceil(n / slices);
     const tasks: Promise<unknown>[] = [];
     for (let from = 0; from < n; from += per) {
-      const task: AssignTask = { vectors: v, from, to: Math.min(n, from + per), centroids: c, k, dim, codes: outCodes, scores: outScores };
+      const task: AssignTask = { vectors: v, from, to: Math.min(n, from + per), centroids: c, k, dim, codes: outCodes, scores: outScores, plan };
       tasks.push(this.pool.run(task));
     }
     await Promise.all(tasks);
     if (outCodes !== codes) codes.set(outCodes);
     if (scores !== undefined && outScores !== null && outScores !== scores) scores.set(outScores);
-  };
+  }
 
   async close(): Promise<void> {
     await this.pool?.destroy();

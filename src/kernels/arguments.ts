@@ -18,6 +18,7 @@ const U8 = Uint8Array;
 const ARRAY_ARGS: Record<KernelFn, ReadonlyArray<readonly [number, string, ArrayKind, boolean]>> = {
   matmulTransB: [[0, 'a', F32, false], [2, 'b', F32, false], [5, 'out', F32, false]],
   assignNearest: [[0, 'vectors', F32, false], [2, 'centroids', F32, false], [5, 'codes', I32, false], [6, 'bestScores', F32, true]],
+  assignNearestRows: [[0, 'vectors', F32, false], [1, 'rows', I32, false], [3, 'centroids', F32, false], [6, 'codes', I32, false], [7, 'bestScores', F32, true]],
   maxsim: [[0, 'q', F32, false], [3, 'docs', F32, false], [4, 'docStarts', I32, false], [5, 'doclens', I32, false], [7, 'out', F32, false], [8, 'qWeights', F32, true]],
   compress: [[0, 'vectors', F32, false], [3, 'centroids', F32, false], [4, 'codes', I32, false], [5, 'cutoffs', F32, false], [7, 'out', U8, false]],
   decompress: [[0, 'codes', I32, false], [1, 'residuals', U8, false], [4, 'centroids', F32, false], [5, 'weights', F32, false], [7, 'out', F32, false]],

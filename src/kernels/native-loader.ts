@@ -90,12 +90,26 @@ function cpuFromProc(): CpuFeatures {
   }
 }
 
+function gatherThenAssign(assignNearest: Kernels['assignNearest']): Kernels['assignNearestRows'] {
+  return (vectors, rows, nRows, centroids, k, dim, codes, bestScores) => {
+    const gathered = new Float32Array(nRows * dim);
+    for (let i = 0; i < nRows; i++) {
+      const r = rows[i]!;
+      if (!(r >= 0 && (r + 1) * dim <= vectors.length)) throw new RangeError(`Expected rows in [0, ${Math.floor(vectors.length / dim)}) but rows[${i}] is ${r}`);
+      gathered.set(vectors.subarray(r * dim, (r + 1) * dim), i * dim);
+    }
+    assignNearest(gathered, nRows, centroids, k, dim, codes, bestScores);
+  };
+}
+
 function wrap(addon: NativeAddon): Kernels {
   const name = `native-${addon.simd()}` as KernelsName;
   return guardNative({
     name,
     matmulTransB: addon.matmulTransB,
     assignNearest: addon.assignNearest,
+    // An addon built before assignNearestRows existed (a stale build/) gathers the rows in JS instead.
+    assignNearestRows: typeof addon.assignNearestRows === 'function' ? addon.assignNearestRows : gatherThenAssign(addon.assignNearest),
     maxsim: addon.maxsim,
     compress: addon.compress,
     decompress: addon.decompress,

@@ -42,6 +42,23 @@ export interface Kernels {
   ): void;
 
   /**
+   * assignNearest over the selected vectors rows[0..nRows) of `vectors` (n × dim, any n covering
+   * the rows): codes[i] and bestScores[i] belong to vector rows[i]. The native kernel gathers the
+   * rows straight into its transposed panel, so a caller assigning scattered vectors (two-level
+   * assignment, per coarse cell) copies nothing. Throws INVALID_ARGUMENT for a row outside the array.
+   */
+  assignNearestRows(
+    vectors: Float32Array,
+    rows: Int32Array,
+    nRows: number,
+    centroids: Float32Array,
+    k: number,
+    dim: number,
+    codes: Int32Array,
+    bestScores?: Float32Array,
+  ): void;
+
+  /**
    * Exact MaxSim of one query (qLen×dim) against nDocs documents whose token rows lie in `docs`:
    * document d occupies rows [docStarts[d], docStarts[d] + doclens[d]).
    * out[d] = Σ_i w_i · max_j q_i·doc_j (w_i = 1 without weights). An empty document scores Σ_i w_i · MAXSIM_EMPTY_TOKEN (ranks last).

@@ -91,6 +91,45 @@ function assignNearest(
   }
 }
 
+function assignNearestRows(
+  vectors: Float32Array,
+  rows: Int32Array,
+  nRows: number,
+  centroids: Float32Array,
+  k: number,
+  dim: number,
+  codes: Int32Array,
+  bestScores?: Float32Array,
+): void {
+  checkCount('nRows', nRows);
+  checkCount('k', k);
+  checkDim(dim);
+  if (k === 0 && nRows > 0) throw invalidArgument('k', 'a positive integer when nRows > 0', k);
+  checkLength('rows', rows, nRows);
+  checkLength('centroids', centroids, k * dim);
+  checkLength('codes', codes, nRows);
+  if (bestScores) checkLength('bestScores', bestScores, nRows);
+  const nVectors = Math.floor(vectors.length / dim);
+  for (let i = 0; i < nRows; i++) {
+    const r = rows[i]!;
+    if (r < 0 || r >= nVectors) throw invalidArgument(`rows[${i}]`, `a row in [0, ${nVectors})`, r);
+  }
+  for (let i = 0; i < nRows; i++) {
+    const vi = rows[i]! * dim;
+    let best = -Infinity;
+    let bestId = 0;
+    for (let c = 0; c < k; c++) {
+      const s = dot(vectors, vi, centroids, c * dim, dim);
+      if (s > best) {
+        best = s;
+        bestId = c;
+      }
+    }
+    codes[i] = bestId;
+    if (bestScores) bestScores[i] = best;
+  }
+}
+
 /**
  * A document without tokens: ColBERT masks padding with -9999 before the max, so each query token
  * scores MAXSIM_EMPTY_TOKEN and the document ranks below every real one (0 would beat negatives).
@@ -436,6 +475,7 @@ export const typescriptKernels: Kernels = withArrayChecks({
   name: 'typescript',
   matmulTransB,
   assignNearest,
+  assignNearestRows,
   maxsim,
   compress,
   decompress,

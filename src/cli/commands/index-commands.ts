@@ -17,7 +17,8 @@ import { prepareOutputDir } from '../validate.js';
 import { withHint } from '../report-error.js';
 import { announceBundledModel } from './model-commands.js';
 import { calibrateAfterBuild, calibrationLines } from './calibrate-command.js';
-import { CALIBRATION_DEFAULTS } from '../../config/defaults.js';
+import { CALIBRATION_DEFAULTS, TWO_LEVEL_ASSIGN_DEFAULTS } from '../../config/defaults.js';
+import { CENTROID_ASSIGNMENTS, type CentroidAssignment } from '../../indexer/two-level-assign.js';
 
 /** The corpus report's kinds of invalid document and the error code each stands for. */
 export const SKIP_CODES: Record<string, string> = {
@@ -84,9 +85,19 @@ interface IndexCliOptions {
   textField?: string;
   titleField?: string;
   threads?: number;
+  centroidAssignment?: CentroidAssignment;
+  coarseCentroids?: number;
+  coarseProbe?: number;
   calibrate?: number | true;
   quiet?: boolean;
   json?: boolean;
+}
+
+/** ", tokens assigned two-level (C 181 coarse cells, probe 16)", the fallback an 'auto' build took, or ''. */
+function assignmentNote(a: IndexManifest['settings']['centroidAssignment']): string {
+  if (a?.method === 'two-level') return `, tokens assigned two-level (${a.nCoarse} coarse cells, probe ${a.probe}${a.agreement === undefined ? '' : `, ${(a.agreement * 100).toFixed(1)}% agreement`})`;
+  if (a?.checked !== undefined) return `, tokens assigned exactly (two-level agreed on ${(a.checked.agreement * 100).toFixed(1)}% at probe ${a.checked.probe})`;
+  return '';
 }
 
 export function registerIndexCommands(program: Command): void {
@@ -112,6 +123,13 @@ export function registerIndexCommands(program: Command): void {
     .option('--text-field <field>', 'JSONL text field')
     .option('--title-field <field>', 'JSONL title field')
     .option('--threads <n>', `encoder worker threads, >= 0 (0 = in-process; default: one per core, at most ${ENCODER_DEFAULTS.maxAutoThreads})`, parseIntArg('threads', 0))
+    .addOption(
+      new Option('--centroid-assignment <mode>', `token-to-centroid assignment when compressing: exact, two-level (coarse cells first, approximate), or auto (two-level from ${TWO_LEVEL_ASSIGN_DEFAULTS.autoMinCentroids} centroids when it agrees with exact on ${TWO_LEVEL_ASSIGN_DEFAULTS.minAgreement * 100}% of held-out tokens)`)
+        .choices([...CENTROID_ASSIGNMENTS])
+        .default(TWO_LEVEL_ASSIGN_DEFAULTS.mode),
+    )
+    .option('--coarse-centroids <n>', 'two-level: coarse cells, >= 1 (default: sqrt of the centroid count)', parseIntArg('coarseCentroids', 1))
+    .option('--coarse-probe <n>', `two-level: coarse cells searched per token, >= 1 (default ${TWO_LEVEL_ASSIGN_DEFAULTS.probe})`, parseIntArg('coarseProbe', 1))
     .option('--calibrate [budget-s]', `then calibrate PLAID's settings on pseudo-queries (plait calibrate), within this budget (default ${CALIBRATION_DEFAULTS.buildBudgetS} s)`, parseIntArg('calibrate', 1))
     .option('-q, --quiet', 'no progress output')
     .option('--json', 'print the result as JSON')
@@ -136,6 +154,9 @@ export function registerIndexCommands(program: Command): void {
           textField: o.textField,
           titleField: o.titleField,
           encoderOptions: o.threads === undefined ? {} : { threads: o.threads },
+          centroidAssignment: o.centroidAssignment,
+          coarseCentroids: o.coarseCentroids,
+          coarseProbe: o.coarseProbe,
         },
         { progress, json: o.json === true, quiet: o.quiet === true },
       );
@@ -183,7 +204,7 @@ export function registerIndexCommands(program: Command): void {
         `skipped      ${m.skipped === undefined ? 'not recorded' : skipped === 0 ? 'none' : `${skipped} invalid (${describeSkipped(m.skipped)})`}`,
         `passages     ${m.counts.passages}${m.settings.split ? ` (split: window ${m.settings.window}, stride ${m.settings.stride})` : ''}`,
         `tokens       ${m.counts.tokens}`,
-        `centroids    ${m.counts.centroids}`,
+        `centroids    ${m.counts.centroids}${assignmentNote(m.settings.centroidAssignment)}`,
         `nbits        ${m.nbits}`,
         `bytes/token  ${info.bytesPerToken.toFixed(2)} (codes + residuals; ${info.bytesPerTokenTotal.toFixed(2)} with everything)`,
         `built        ${m.createdAt} in ${(m.buildMs / 1000).toFixed(1)}s`,
