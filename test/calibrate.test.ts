@@ -167,6 +167,9 @@ test('choice: the cheapest point reaching the target on every kind, hand-made', 
   assert.equal(n!.reached, false);
   // Too few queries of a kind: the choice stands but is not trusted.
   assert.equal(chooseSettings(points, tally, 0.99, 5)[0]!.reached, false);
+  // Points outside the grid (measured only, as ColBERT's defaults are) are never chosen.
+  assert.equal(chooseSettings(points, tally, 0.99, 0, [true, true, false, true])[0]!.point, 3);
+  assert.equal(chooseSettings(points.slice(0, 2), none, 0.99, 0, [true, false])[0]!.point, 0);
 });
 
 test('calibrated settings by k bucket; ColBERT defaults without a record', () => {

@@ -156,7 +156,18 @@ export async function calibrateIndex(index: PlaitIndex, options: CalibrateOption
   if (tally.nQueries === 0) throw new PlaitError('INVALID_ARGUMENT', { message: `a budget of ${budgetS} s did not cover one query; give a larger budget`, budgetS });
 
   // 3. Choice.
-  const choices = chooseSettings(points, tally, required, CALIBRATION_DEFAULTS.minQueriesPerKind);
+  // Points outside the caller's grid (ColBERT's defaults, always measured) are not chosen.
+  const inGrid = (xs: readonly (number | null)[] | undefined, x: number | undefined): boolean => (xs ?? [null]).includes(x ?? null);
+  const eligible = points.map(
+    (p) =>
+      userGrid.nIvfProbe.includes(p.nIvfProbe) &&
+      userGrid.centroidScoreThreshold.includes(p.centroidScoreThreshold) &&
+      userGrid.ndocs.includes(p.ndocs) &&
+      inGrid(userGrid.nIvfProbeTotal, p.nIvfProbeTotal) &&
+      inGrid(userGrid.centroidScoreMargin, p.centroidScoreMargin) &&
+      inGrid(userGrid.ndocsQueryTokens, p.ndocsQueryTokens),
+  );
+  const choices = chooseSettings(points, tally, required, CALIBRATION_DEFAULTS.minQueriesPerKind, eligible);
   const defaults = CALIBRATION_DEFAULTS.bucketK.map((k) => plaidDefaultsFor(k));
   const defaultPoints = defaults.map((d) => pointOf(points, d));
 

@@ -76,9 +76,10 @@ export interface BucketChoice {
 /**
  * Per bucket, the cheapest point reaching `target` on every kind (ties: fewer ndocs, then fewer
  * ncells, then the higher threshold), else the most faithful. `reached` also needs at least
- * `minQueriesPerKind` queries of every kind measured.
+ * `minQueriesPerKind` queries of every kind measured. Only `eligible` points are chosen (all when
+ * omitted): calibration also measures ColBERT's defaults, which its grid may rule out.
  */
-export function chooseSettings(points: readonly PlaidParams[], tally: FidelityTally, target: number, minQueriesPerKind = 0): BucketChoice[] {
+export function chooseSettings(points: readonly PlaidParams[], tally: FidelityTally, target: number, minQueriesPerKind = 0, eligible?: readonly boolean[]): BucketChoice[] {
   const enough = tally.nQueries > 0 && [...tally.queries.values()].every((n) => n >= minQueriesPerKind);
   const choices: BucketChoice[] = [];
   for (let b = 0; b < tally.nBuckets; b++) {
@@ -94,11 +95,12 @@ export function chooseSettings(points: readonly PlaidParams[], tally: FidelityTa
       return px.centroidScoreThreshold > py.centroidScoreThreshold;
     };
     let best = -1;
-    for (let p = 0; p < points.length; p++) if (worst[p]! >= target && (best < 0 || cheaper(p, best))) best = p;
+    const canChoose = (p: number): boolean => eligible === undefined || eligible[p] === true;
+    for (let p = 0; p < points.length; p++) if (canChoose(p) && worst[p]! >= target && (best < 0 || cheaper(p, best))) best = p;
     const reached = best >= 0;
     if (!reached) {
-      best = 0;
-      for (let p = 1; p < points.length; p++) if (worst[p]! > worst[best]! || (worst[p] === worst[best] && cheaper(p, best))) best = p;
+      for (let p = 0; p < points.length; p++) if (canChoose(p) && (best < 0 || worst[p]! > worst[best]! || (worst[p] === worst[best] && cheaper(p, best)))) best = p;
+      if (best < 0) best = 0;
     }
     choices.push({
       point: best,
