@@ -71,6 +71,15 @@ export class ResidualCodec implements ResidualCodecState {
       const c = codes[i]! * dim;
       for (let d = 0; d < dim; d++) values[i * dim + d] = heldout[i * dim + d]! - centroids[c + d]!;
     }
+    return ResidualCodec.fromResiduals(centroids, dim, nbits, values, kernels);
+  }
+
+  /**
+   * The same fit from the held-out residual values themselves (vector − its nearest centroid, every
+   * dimension; any order, sorted here in place), for a caller that can turn its held-out vectors
+   * into residuals where they lie instead of holding a second copy (a build, issue 9).
+   */
+  static fromResiduals(centroids: Float32Array, dim: number, nbits: Nbits, values: Float32Array, kernels: Kernels = getKernels()): ResidualCodec {
     values.sort();
     const nb = 1 << nbits;
     const cutoffs = new Float32Array(nb - 1);

@@ -242,9 +242,14 @@ async function fitCodecAndAssignment(
   spill.readRows(heldoutRows, 0, nHeldout, heldout);
   const heldoutCodes = new Int32Array(new SharedArrayBuffer(Math.max(1, nHeldout) * 4));
   await assigner.assign(heldout, nHeldout, centroids, k, dim, heldoutCodes);
-  const codec = ResidualCodec.fit(centroids, dim, o.nbits, heldout, o.kernels, heldoutCodes);
-  const avgResidual = meanAbsResidual(codec, heldout, nHeldout, heldoutCodes);
+  const avgResidual = meanAbsResidual(centroids, dim, heldout, nHeldout, heldoutCodes);
   const { assign, record } = await assignmentFor(assigner, centroids, k, dim, o, { vectors: heldout, n: nHeldout, codes: heldoutCodes });
+  // The vectors become their residuals in place (no second 100 MB copy at 512-d), then fit the codec.
+  for (let i = 0; i < nHeldout; i++) {
+    const c = heldoutCodes[i]! * dim;
+    for (let d = 0; d < dim; d++) heldout[i * dim + d]! -= centroids[c + d]!;
+  }
+  const codec = ResidualCodec.fromResiduals(centroids, dim, o.nbits, heldout, o.kernels);
   return { codec, avgResidual, assign, record };
 }
 
@@ -283,11 +288,11 @@ async function assignmentFor(
   return { assign: assigner.twoLevel(used), record: { ...record, nCoarse: plan.nCoarse, probe: settled.probe, agreement, planMs: Math.round(performance.now() - t0) } };
 }
 
-function meanAbsResidual(codec: ResidualCodec, heldout: Float32Array, n: number, codes: Int32Array): number {
+function meanAbsResidual(centroids: Float32Array, dim: number, heldout: Float32Array, n: number, codes: Int32Array): number {
   let s = 0;
   for (let i = 0; i < n; i++) {
-    const c = codes[i]! * codec.dim;
-    for (let d = 0; d < codec.dim; d++) s += Math.abs(heldout[i * codec.dim + d]! - codec.centroids[c + d]!);
+    const c = codes[i]! * dim;
+    for (let d = 0; d < dim; d++) s += Math.abs(heldout[i * dim + d]! - centroids[c + d]!);
   }
-  return n === 0 ? 0 : s / (n * codec.dim);
+  return n === 0 ? 0 : s / (n * dim);
 }
