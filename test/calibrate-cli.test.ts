@@ -45,7 +45,7 @@ test('index --calibrate → info shows the settings → search uses them → cal
   const info = plait('info', 'sample');
   assert.equal(info.code, 0, info.stderr);
   const p = cal.buckets[0]!.params;
-  assert.match(info.stdout, new RegExp(`k ≤ 10\\s+ncells ${p.nIvfProbe}${p.nIvfProbeTotal === undefined ? '' : ` \\(at least ${p.nIvfProbeTotal} per query\\)`}, threshold ${p.centroidScoreThreshold}, ndocs ${p.ndocs}`));
+  assert.match(info.stdout, new RegExp(`k ≤ 10\\s+ncells ${p.nIvfProbe} per query token${p.nIvfProbeTotal === undefined ? '' : ` \\(at least ${p.nIvfProbeTotal} per query\\)`}, threshold ${p.centroidScoreThreshold}, ndocs ${p.ndocs}`));
   assert.match(info.stdout, /ColBERT defaults \d+\.\d%/);
 
   const index = await openIndex(join(dir, 'indexes', 'sample'));
@@ -69,4 +69,14 @@ test('index --calibrate → info shows the settings → search uses them → cal
   const bad = plait('calibrate', 'sample', '--target', '2');
   assert.equal(bad.code, 2, bad.stderr);
   assert.match(bad.stderr, /INVALID_ARGUMENT/);
+  const missing = plait('calibrate', 'sample', '--queries', join(dir, 'no-such-log.txt'), '--json');
+  assert.equal(missing.code, 2, missing.stderr);
+  assert.match(missing.stderr, /FILE_NOT_FOUND/);
+  assert.doesNotMatch(missing.stderr, /at readQueryLog|ENOENT/);
+  // A weaker record replacing a stronger one is said: 2 queries cannot be trusted in any bucket.
+  writeFileSync(join(dir, 'two.txt'), 'bread and yeast\nhoneybee dance\n');
+  const weak = plait('calibrate', 'sample', '--queries', join(dir, 'two.txt'), '--budget-s', '30', '--json');
+  assert.equal(weak.code, 0, weak.stderr);
+  assert.equal((JSON.parse(weak.stdout) as { replacedStronger: boolean }).replacedStronger, cal.buckets.some((b) => b.reached));
+  if (cal.buckets.some((b) => b.reached)) assert.match(weak.stderr, /warning: this calibration trusts 0 of 3 k buckets/);
 });

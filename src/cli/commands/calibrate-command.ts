@@ -12,6 +12,7 @@ import { readQueries } from '../../eval/index.js';
 import { openIndex } from '../../search/plait-index.js';
 import { invalidArgument } from '../../errors/index.js';
 import { ProgressReporter, formatSeconds } from '../progress.js';
+import { requireInput } from '../validate.js';
 import { parseIntArg, printJson } from '../options.js';
 
 interface CalibrateCliOptions {
@@ -28,7 +29,7 @@ interface CalibrateCliOptions {
 function parsePositive(name: string): (v: string) => number {
   return (v: string) => {
     const n = Number(v);
-    if (!(n > 0) || !Number.isFinite(n)) throw invalidArgument(name, 'a positive number', v);
+    if (!(n > 0) || !Number.isFinite(n)) throw invalidArgument(name, 'a positive number', n);
     return n;
   };
 }
@@ -40,8 +41,17 @@ async function readQueryLog(path: string): Promise<string[]> {
 }
 
 const fmtParams = (p: PlaidParams): string =>
-  `ncells ${p.nIvfProbe}${p.nIvfProbeTotal === undefined ? '' : ` (at least ${p.nIvfProbeTotal} per query)`}, threshold ${p.centroidScoreThreshold}${p.centroidScoreMargin === undefined ? '' : ` or within ${p.centroidScoreMargin} of a token's best`}, ndocs ${p.ndocs}${p.ndocsQueryTokens === undefined ? '' : ` (× ${p.ndocsQueryTokens}/qLen for queries under ${p.ndocsQueryTokens} tokens)`}`;
+  `ncells ${p.nIvfProbe} per query token${p.nIvfProbeTotal === undefined ? '' : ` (at least ${p.nIvfProbeTotal} per query)`}, threshold ${p.centroidScoreThreshold}${p.centroidScoreMargin === undefined ? '' : ` or within ${p.centroidScoreMargin} of a token's best`}, ndocs ${p.ndocs}${p.ndocsQueryTokens === undefined ? '' : ` (× ${p.ndocsQueryTokens}/qLen for queries under ${p.ndocsQueryTokens} tokens)`}`;
 const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
+
+/** Why a bucket's choice is not trusted: the target missed, or too few queries of a kind measured. */
+function notReachedWhy(c: IndexCalibration, b: IndexCalibration['buckets'][number]): string {
+  const fewest = Math.min(...Object.values(c.queriesByKind));
+  if (Math.min(...Object.values(b.fidelityByKind)) >= (c.required ?? c.target) && fewest < CALIBRATION_DEFAULTS.minQueriesPerKind) {
+    return `NOT TRUSTED: ${fewest} queries of the rarest kind measured, ${CALIBRATION_DEFAULTS.minQueriesPerKind} needed (give a larger --budget-s); search still uses it`;
+  }
+  return 'TARGET NOT REACHED (the most faithful grid point; search still uses it)';
+}
 
 /**
  * Human-readable lines of a calibration record (also used by `plait info`); given the index's
@@ -52,14 +62,14 @@ export function calibrationLines(c: IndexCalibration, documentsNow?: number): st
     .map(([k, n]) => `${n} ${k}`)
     .join(', ');
   const lines = [
-    `calibration  ${c.createdAt}: target ${pct(c.target)} of the exhaustive top-k${c.required !== undefined && c.required > c.target ? ` (chosen at ≥ ${pct(c.required)} on every kind of query, for headroom)` : ''}; ${c.queries} ${c.source === 'query-log' ? 'logged' : 'pseudo-'}queries (${kinds}), ` +
+    `calibration  ${c.createdAt}: target ${pct(c.target)} of the exhaustive top-k${c.required !== undefined && c.required > c.target ? ` (chosen at ≥ ${pct(c.required)} on every kind of query, for headroom)` : ''}; ${c.queries} ${c.source === 'query-log' ? 'logged queries' : `pseudo-queries (${kinds})`}, ` +
       `${c.gridPoints} grid points, ${formatSeconds(c.costMs / 1000)} of a ${formatSeconds(c.budgetMs / 1000)} budget${c.truncated ? ' (cut by the budget)' : ''}`,
   ];
   for (const b of c.buckets) {
     const bucket = b.maxTopK === null ? `k > 100` : `k ≤ ${b.maxTopK}`;
     lines.push(
       `  ${bucket.padEnd(8)} ${fmtParams(b.params)}${b.maxTopK === null ? ' (at least 4·k)' : ''}: ${pct(b.fidelity)} of top-${b.k}, p50 ${b.p50Ms.toFixed(1)} ms` +
-        `${b.reached ? '' : ' — TARGET NOT REACHED'}; ColBERT defaults ${pct(b.defaults.fidelity)}, p50 ${b.defaults.p50Ms.toFixed(1)} ms`,
+        `${b.reached ? '' : ` — ${notReachedWhy(c, b)}`}; ColBERT defaults ${pct(b.defaults.fidelity)}, p50 ${b.defaults.p50Ms.toFixed(1)} ms`,
     );
   }
   if (documentsNow !== undefined && documentsNow !== c.documents) lines.push(`  STALE: measured on ${c.documents} documents, the index now has ${documentsNow}; re-run \`plait calibrate\``);
@@ -84,8 +94,8 @@ export function registerCalibrateCommand(program: Command): void {
     .description('measure PLAID on this index and store the cheapest settings that find the target share of the exhaustive top-k')
     .argument('<index>', 'index name or path')
     .option('--queries <file>', 'a query log to calibrate on (BEIR queries.jsonl, TSV, TREC topics, or .txt one per line); default: pseudo-queries from the corpus')
-    .option('--target <share>', 'fidelity target: share of the exhaustive top-k to find', parsePositive('target'), CALIBRATION_DEFAULTS.target)
-    .option('--budget-s <seconds>', 'time budget', parsePositive('budgetS'), CALIBRATION_DEFAULTS.budgetS)
+    .option('--target <share>', 'fidelity target: share of the exhaustive top-k to find, in (0, 1]', parsePositive('--target'), CALIBRATION_DEFAULTS.target)
+    .option('--budget-s <seconds>', 'time budget', parsePositive('--budget-s'), CALIBRATION_DEFAULTS.budgetS)
     .option('--count <n>', 'queries drawn (before the budget cuts them)', parseIntArg('count', 1), CALIBRATION_DEFAULTS.queries)
     .option('--seed <n>', 'seed of the query sample', parseIntArg('seed', 0))
     .option('--dry-run', 'measure and print, but leave the manifest as it is')
@@ -93,8 +103,10 @@ export function registerCalibrateCommand(program: Command): void {
     .option('-q, --quiet', 'no progress output')
     .action(async (name: string, o: CalibrateCliOptions) => {
       const progress = ProgressReporter.auto(o.quiet === true || o.json === true);
-      const queries = o.queries === undefined ? undefined : await readQueryLog(o.queries);
+      if (o.target > 1) throw invalidArgument('--target', 'a number in (0, 1]', o.target);
+      const queries = o.queries === undefined ? undefined : await readQueryLog(requireInput(o.queries, '--queries'));
       const index = await openIndex(name, { encoderOptions: { threads: 1 } });
+      const before = index.manifest.calibration;
       let result: CalibrationResult;
       try {
         result = await calibrateIndex(index, {
@@ -110,8 +122,12 @@ export function registerCalibrateCommand(program: Command): void {
         progress.done();
         await index.close();
       }
+      // A weaker record (fewer buckets trusted) replacing a stronger one is said, not silent.
+      const trusted = (c: IndexCalibration | undefined): number => c?.buckets.filter((b) => b.reached).length ?? 0;
+      const weaker = o.dryRun !== true && before !== undefined && trusted(result.calibration) < trusted(before);
+      if (weaker) process.stderr.write(`plait: warning: this calibration trusts ${trusted(result.calibration)} of ${result.calibration.buckets.length} k buckets; the one it replaced trusted ${trusted(before)} (give a larger --budget-s, or --dry-run to compare first)\n`);
       if (o.json) {
-        printJson({ path: index.path, written: o.dryRun !== true, calibration: result.calibration });
+        printJson({ path: index.path, written: o.dryRun !== true, replacedStronger: weaker, calibration: result.calibration });
         return;
       }
       process.stdout.write(`${calibrationLines(result.calibration).join('\n')}\n${o.dryRun ? 'dry run: manifest unchanged' : `stored in ${index.path}/manifest.json`}\n`);
