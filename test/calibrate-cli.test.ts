@@ -56,6 +56,14 @@ test('index --calibrate → info shows the settings → search uses them → cal
     await index.close();
   }
 
+  // --timings says which settings ran and where they came from.
+  const used = plait('search', 'sample', 'bread and yeast', '-k', '10', '--mode', 'late', '--json', '--timings');
+  assert.equal(used.code, 0, used.stderr);
+  const u = JSON.parse(used.stdout) as { timings: { plaid: Record<string, unknown> } };
+  assert.deepEqual(u.timings.plaid, { ...p, source: 'calibration' });
+  const flagged = JSON.parse(plait('search', 'sample', 'bread', '-k', '10', '--mode', 'late', '--ndocs', '64', '--json', '--timings').stdout) as { timings: { plaid: { ndocs: number; source: string } } };
+  assert.deepEqual([flagged.timings.plaid.ndocs, flagged.timings.plaid.source], [64, 'flags']);
+
   writeFileSync(join(dir, 'log.txt'), 'bread and yeast\nhoneybee dance\nglaciers carving valleys\ncoral reefs\n');
   const before = readFileSync(manifestPath, 'utf8');
   const dry = plait('calibrate', 'sample', '--queries', join(dir, 'log.txt'), '--dry-run', '--json', '--budget-s', '30');

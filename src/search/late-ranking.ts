@@ -45,7 +45,8 @@ export function* latePlan(
     const { hits } = yield exhaustive ? { kind: 'exhaustive', keep } : marks === undefined ? { kind: 'plaid', params } : { kind: 'plaid', params, marks };
     const collapsed = docs.collapse(hits.pids, hits.scores, k, allowed);
     if (collapsed.distinct >= want || exhaustive) return collapsed;
-    params = { nIvfProbe: params.nIvfProbe * 4, centroidScoreThreshold: -Infinity, ndocs: params.ndocs * 4 };
+    // Wider in every stage; query-length-aware probing and depth (calibration's rules) stay on.
+    params = { ...params, nIvfProbe: params.nIvfProbe * 4, centroidScoreThreshold: -Infinity, ndocs: params.ndocs * 4 };
   }
 }
 

@@ -42,9 +42,9 @@ export function addSearchFlags(cmd: Command): Command {
   return cmd
     .addOption(new Option('--mode <mode>', 'search mode (default: the model profile: hybrid for the bundled model, late for ColBERT)').choices(['late', 'bm25', 'hybrid']))
     .option('--exhaustive', 'score every passage exactly instead of PLAID')
-    .option('--ncells <n>', 'centroids probed per query token (nIvfProbe), >= 1 (default by k: 1 for k <= 10, 2 for k <= 100, else 4)', parseIntArg('nIvfProbe', 1))
-    .option('--threshold <x>', 'centroid score threshold for pruning (default by k: 0.5, 0.45, 0.4)', parseFloatArg('centroidScoreThreshold'))
-    .option('--ndocs <n>', 'candidates kept after centroid interaction, >= 1 (default by k: 256, 1024, max(4k, 4096))', parseIntArg('ndocs', 1))
+    .option('--ncells <n>', 'centroids probed per query token (nIvfProbe), >= 1 (default: the index\'s calibration (plait calibrate), else by k: 1 for k <= 10, 2 for k <= 100, else 4)', parseIntArg('nIvfProbe', 1))
+    .option('--threshold <x>', 'centroid score threshold for pruning (default: the calibration, else by k: 0.5, 0.45, 0.4)', parseFloatArg('centroidScoreThreshold'))
+    .option('--ndocs <n>', 'candidates kept after centroid interaction, >= 1 (default: the calibration, else by k: 256, 1024, max(4k, 4096)); --timings shows the settings used', parseIntArg('ndocs', 1))
     .option('--idf', 'weight query tokens by IDF (default: the model profile)')
     .option('--no-idf', 'do not weight query tokens by IDF')
     .addOption(new Option('--fusion <f>', 'hybrid fusion (default: minmax)').choices(['minmax', 'rrf']))
@@ -111,15 +111,18 @@ export function registerSearchCommands(program: Command): void {
       if (emptyReason !== undefined) {
         process.stderr.write(`warning: nothing to search: ${emptyReason === 'empty-query' ? 'the query is empty' : 'the query has no letter or digit'} (${emptyReason})\n`);
       }
+      // With --timings, which PLAID settings ran and where they came from (flags, the index's calibration, or ColBERT's table).
+      const r = index.resolveSearch(opts);
+      const usedPlaid = r.mode === 'bm25' || r.exhaustive ? undefined : { ...r.plaid, source: o.ncells !== undefined || o.threshold !== undefined || o.ndocs !== undefined ? 'flags' : index.manifest.calibration !== undefined ? 'calibration' : 'colbert-defaults' };
       if (o.json) {
-        printJson({ hits, ...(emptyReason === undefined ? {} : { emptyReason }), ...(truncated ? { truncated } : {}), ...(o.timings ? { timings } : {}) });
+        printJson({ hits, ...(emptyReason === undefined ? {} : { emptyReason }), ...(truncated ? { truncated } : {}), ...(o.timings ? { timings: usedPlaid === undefined ? timings : { ...timings, plaid: usedPlaid } } : {}) });
         return;
       }
       for (const h of hits) {
         const snippet = h.text === undefined ? '' : `  ${(h.title ? `${h.title}: ` : '') + h.text.replace(/\s+/g, ' ').slice(0, 120)}`;
         process.stdout.write(`${String(h.rank).padStart(3)}  ${h.score.toFixed(4).padStart(9)}  ${h.docId}${snippet}\n`);
       }
-      if (o.timings) process.stdout.write(`${JSON.stringify(timings)}\n`);
+      if (o.timings) process.stdout.write(`${JSON.stringify(usedPlaid === undefined ? timings : { ...timings, plaid: usedPlaid })}\n`);
     } finally {
       await index.close();
     }
