@@ -7,20 +7,15 @@
  * Run: `node dist/bench/calibration-drift.js <dataset> <index> [budgetS=120]` (the index is only
  * read: re-calibration runs with write: false).
  */
-import { join } from 'node:path';
 import { openIndex } from '../src/search/plait-index.js';
-import { readQueries, readQrels } from '../src/eval/index.js';
 import { calibrateIndex } from '../src/calibrate/calibrate-index.js';
 import { calibratedPlaidParams } from '../src/format/calibration-record.js';
 import { plaidDefaultsFor, type PlaidParams } from '../src/config/defaults.js';
-import { fidelityOf, keywordOf, run, type QuerySet } from './calibration.js';
-import { dataDir, isMain, machine } from './common.js';
+import { fidelityOf, judgedQueries, keywordOf, run, type QuerySet } from './calibration.js';
+import { isMain, machine } from './common.js';
 
 export async function calibrationDrift(dataset: string, indexPath: string, budgetS: number): Promise<object> {
-  const data = dataDir();
-  if (data === null) throw new Error('no ../shared/data');
-  const [queries, qrels] = await Promise.all([readQueries(join(data, dataset, 'queries.jsonl')), readQrels(join(data, dataset, 'qrels', 'test.tsv'))]);
-  const judged = queries.filter((q) => qrels.has(q.id));
+  const judged = await judgedQueries(dataset);
   const index = await openIndex(indexPath, { encoderOptions: { threads: 1 } });
   try {
     const stored = index.manifest.calibration;

@@ -166,11 +166,16 @@ function geometry(index: PlaitIndex, set: QuerySet): Record<string, unknown> {
   };
 }
 
-export async function calibrationBench(dataset: string, indexPath: string, budgetS: number, maxQueries: number, withDiagnostics = true): Promise<object> {
+/** A BEIR data set's judged test queries (those with qrels), from ../shared/data. */
+export async function judgedQueries(dataset: string): Promise<Array<{ id: string; text: string }>> {
   const data = dataDir();
   if (data === null) throw new Error('no ../shared/data');
   const [queries, qrels] = await Promise.all([readQueries(join(data, dataset, 'queries.jsonl')), readQrels(join(data, dataset, 'qrels', 'test.tsv'))]);
-  const judged = queries.filter((q) => qrels.has(q.id)).slice(0, maxQueries);
+  return queries.filter((q) => qrels.has(q.id));
+}
+
+export async function calibrationBench(dataset: string, indexPath: string, budgetS: number, maxQueries: number, withDiagnostics = true): Promise<object> {
+  const judged = (await judgedQueries(dataset)).slice(0, maxQueries);
   const index = await openIndex(indexPath, { encoderOptions: { threads: 1 } });
   try {
     const t0 = performance.now();

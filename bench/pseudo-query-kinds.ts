@@ -6,9 +6,7 @@
  *
  * Run: `node dist/bench/pseudo-query-kinds.js <dataset> <index> [pseudoPerKind=60] [k=10]`.
  */
-import { join } from 'node:path';
 import { openIndex } from '../src/search/plait-index.js';
-import { readQueries, readQrels } from '../src/eval/index.js';
 import { CALIBRATION_DEFAULTS } from '../src/config/defaults.js';
 import { chooseSettings, FidelityTally } from '../src/calibrate/choose-settings.js';
 import { PlaidReplayer, type ReplayGrid } from '../src/calibrate/plaid-replay.js';
@@ -17,14 +15,11 @@ import { getKernels } from '../src/kernels/index.js';
 import { idfWeights } from '../src/search/idf.js';
 import type { EncodedQuery } from '../src/search/plaid.js';
 import { Random } from '../src/util/random.js';
-import { keywordOf } from './calibration.js';
-import { dataDir, isMain } from './common.js';
+import { judgedQueries, keywordOf } from './calibration.js';
+import { isMain } from './common.js';
 
 export async function pseudoQueryKinds(dataset: string, indexPath: string, perKind: number, k: number): Promise<object> {
-  const data = dataDir();
-  if (data === null) throw new Error('no ../shared/data');
-  const [queries, qrels] = await Promise.all([readQueries(join(data, dataset, 'queries.jsonl')), readQrels(join(data, dataset, 'qrels', 'test.tsv'))]);
-  const judged = queries.filter((q) => qrels.has(q.id));
+  const judged = await judgedQueries(dataset);
   const index = await openIndex(indexPath, { encoderOptions: { threads: 1 } });
   try {
     const sets: Record<string, string[]> = {

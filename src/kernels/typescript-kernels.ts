@@ -75,20 +75,22 @@ function assignNearest(
   checkLength('centroids', centroids, k * dim);
   checkLength('codes', codes, n);
   if (bestScores) checkLength('bestScores', bestScores, n);
-  for (let i = 0; i < n; i++) {
-    const vi = i * dim;
-    let best = -Infinity;
-    let bestId = 0;
-    for (let c = 0; c < k; c++) {
-      const s = dot(vectors, vi, centroids, c * dim, dim);
-      if (s > best) {
-        best = s;
-        bestId = c;
-      }
+  for (let i = 0; i < n; i++) nearestInto(vectors, i * dim, centroids, k, dim, codes, bestScores, i);
+}
+
+/** Writes the nearest centroid (highest inner product; the first on ties) of the vector at `vi` to codes[i]. */
+function nearestInto(vectors: Float32Array, vi: number, centroids: Float32Array, k: number, dim: number, codes: Int32Array, bestScores: Float32Array | undefined, i: number): void {
+  let best = -Infinity;
+  let bestId = 0;
+  for (let c = 0; c < k; c++) {
+    const s = dot(vectors, vi, centroids, c * dim, dim);
+    if (s > best) {
+      best = s;
+      bestId = c;
     }
-    codes[i] = bestId;
-    if (bestScores) bestScores[i] = best;
   }
+  codes[i] = bestId;
+  if (bestScores) bestScores[i] = best;
 }
 
 function assignNearestRows(
@@ -114,20 +116,7 @@ function assignNearestRows(
     const r = rows[i]!;
     if (r < 0 || r >= nVectors) throw invalidArgument(`rows[${i}]`, `a row in [0, ${nVectors})`, r);
   }
-  for (let i = 0; i < nRows; i++) {
-    const vi = rows[i]! * dim;
-    let best = -Infinity;
-    let bestId = 0;
-    for (let c = 0; c < k; c++) {
-      const s = dot(vectors, vi, centroids, c * dim, dim);
-      if (s > best) {
-        best = s;
-        bestId = c;
-      }
-    }
-    codes[i] = bestId;
-    if (bestScores) bestScores[i] = best;
-  }
+  for (let i = 0; i < nRows; i++) nearestInto(vectors, rows[i]! * dim, centroids, k, dim, codes, bestScores, i);
 }
 
 /**
