@@ -179,7 +179,7 @@ export async function calibrationBench(dataset: string, indexPath: string, budge
   const index = await openIndex(indexPath, { encoderOptions: { threads: 1 } });
   try {
     const t0 = performance.now();
-    const { calibration } = await calibrateIndex(index, { budgetS, write: false });
+    const { calibration } = await calibrateIndex(index, { budgetS, write: false, ...(process.env.PLAIT_BENCH_HEADROOM === undefined ? {} : { headroom: Number(process.env.PLAIT_BENCH_HEADROOM) }) });
     const calibrateS = (performance.now() - t0) / 1000;
     const encoder = await index.encoder();
     const sets: QuerySet[] = [];

@@ -264,10 +264,10 @@ test('the budget is honoured by counting work: the clock is read once per unit o
     await assert.rejects(calibrateIndex(index, { queries: ['p1 n2 s1'], budgetS: 0.001, clock: () => ticks++ }), (e) => isPlaitError(e, 'INVALID_ARGUMENT'));
     await assert.rejects(calibrateIndex(index, { target: 1.5 }), (e) => isPlaitError(e, 'INVALID_ARGUMENT'));
     await assert.rejects(calibrateIndex(index, { headroom: 1 }), (e) => isPlaitError(e, 'INVALID_ARGUMENT') && /headroom/.test((e as Error).message));
-    // By default the choice needs target + half of the miss budget on every kind: 0.995 for 0.99.
+    // By default the choice needs target + 0.8 of the miss budget on every kind: 0.998 for 0.99.
     const withHeadroom = await calibrateIndex(index, { queries: queryTexts(8, 6), budgetS: 600, write: false });
-    assert.equal(withHeadroom.calibration.required, 0.995);
-    assert.ok(withHeadroom.calibration.buckets.every((b) => b.fidelity >= 0.995 || !b.reached), JSON.stringify(withHeadroom.calibration.buckets));
+    assert.ok(Math.abs(withHeadroom.calibration.required! - 0.998) < 1e-12, String(withHeadroom.calibration.required));
+    assert.ok(withHeadroom.calibration.buckets.every((b) => b.fidelity >= 0.998 || !b.reached), JSON.stringify(withHeadroom.calibration.buckets));
   } finally {
     await index.close();
   }
