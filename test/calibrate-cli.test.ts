@@ -5,7 +5,6 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,14 +12,11 @@ import { fileURLToPath } from 'node:url';
 import { openIndex } from '../src/search/plait-index.js';
 import type { IndexCalibration } from '../src/format/calibration-record.js';
 
-const BIN = fileURLToPath(new URL('../../bin/plait.js', import.meta.url));
+import { runPlait, type CliResult } from './helpers/cli.js';
 const SAMPLE = fileURLToPath(new URL('../../examples/sample-corpus.jsonl', import.meta.url));
 let dir: string;
 
-function plait(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', cwd: dir, env: { ...process.env, PLAIT_INDEX_DIR: join(dir, 'indexes') } });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
+const plait = (...args: string[]): CliResult => runPlait(dir, args);
 
 before(() => {
   dir = mkdtempSync(join(tmpdir(), 'plait-calibrate-cli-'));

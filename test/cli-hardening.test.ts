@@ -5,29 +5,21 @@
  */
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const BIN = fileURLToPath(new URL('../../bin/plait.js', import.meta.url));
+import { PLAIT_BIN, runPlait, type CliResult } from './helpers/cli.js';
+const BIN = PLAIT_BIN;
 const SAMPLE = fileURLToPath(new URL('../../examples/sample-corpus.jsonl', import.meta.url));
 let dir: string;
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function plait(...args: string[]): Result {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', cwd: dir, env: { ...process.env, PLAIT_INDEX_DIR: join(dir, 'indexes') } });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
+const plait = (...args: string[]): CliResult => runPlait(dir, args);
 
 /** The one JSON error line a `--json` command writes on stderr. */
-function jsonError(r: Result): { code: string; message: string; details?: Record<string, unknown> } {
+function jsonError(r: CliResult): { code: string; message: string; details?: Record<string, unknown> } {
   const lines = r.stderr.trim().split('\n');
   return (JSON.parse(lines[lines.length - 1]!) as { error: { code: string; message: string; details?: Record<string, unknown> } }).error;
 }

@@ -1,20 +1,16 @@
 /** The CLI driven as a user would: index, info, search (single and batch to a TREC run), rerank, encode, eval, errors. */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const BIN = fileURLToPath(new URL('../../bin/plait.js', import.meta.url));
+import { runPlait, type CliResult } from './helpers/cli.js';
 const SAMPLE = fileURLToPath(new URL('../../examples/sample-corpus.jsonl', import.meta.url));
 let dir: string;
 
-function plait(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', cwd: dir, env: { ...process.env, PLAIT_INDEX_DIR: join(dir, 'indexes') } });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
+const plait = (...args: string[]): CliResult => runPlait(dir, args);
 
 before(() => {
   dir = mkdtempSync(join(tmpdir(), 'plait-cli-'));

@@ -1,25 +1,20 @@
 /** The CLI's pipeline and cross-encoder flags, driven as a user would: search, rerank, eval, errors. */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { buildIndex } from '../src/indexer/build-index.js';
 import { CrossEncoder } from '../src/rerank/cross-encoder/index.js';
 import { makeTinyColbert } from '../fixtures/tiny-colbert.js';
 import { makeTinyCrossEncoder } from './helpers/tiny-cross-encoder.js';
 
-const BIN = fileURLToPath(new URL('../../bin/plait.js', import.meta.url));
+import { runPlait, type CliResult } from './helpers/cli.js';
 let dir: string;
 let crossDir: string;
 let indexDir: string;
 
-function plait(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', cwd: dir, env: { ...process.env, PLAIT_INDEX_DIR: path.join(dir, 'indexes') } });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
+const plait = (...args: string[]): CliResult => runPlait(dir, args);
 
 const TEXTS = [
   'protein gene blood cancer study',

@@ -13,20 +13,13 @@ import { prepareOutputFile, requireInput } from '../validate.js';
 import { warnSkippedQueries } from './query-warnings.js';
 import { ProgressReporter } from '../progress.js';
 import { announceBundledModel } from './model-commands.js';
-import { searchOptionsFrom } from '../search-flags.js';
+import { searchOptionsFrom, type SearchFlagOptions } from '../search-flags.js';
 import { addCrossEncoderFlags, addPipelineFlags, rerankWithCrossEncoder, searchWithPipeline } from '../pipeline-options.js';
 
-interface SearchCliOptions {
+/** The search flags (search-flags.ts) plus the command's own. */
+interface SearchCliOptions extends SearchFlagOptions {
   k: number;
   json?: boolean;
-  mode?: SearchMode;
-  exhaustive?: boolean;
-  ncells?: number;
-  threshold?: number;
-  ndocs?: number;
-  idf?: boolean;
-  fusion?: 'minmax' | 'rrf';
-  alpha?: number;
   model?: string;
   queries?: string;
   run?: string;
@@ -34,9 +27,7 @@ interface SearchCliOptions {
   text?: boolean;
   timings?: boolean;
   quiet?: boolean;
-  filter?: string;
 }
-
 
 export function addSearchFlags(cmd: Command): Command {
   return cmd
