@@ -58,7 +58,7 @@ test('index --calibrate → info shows the settings → search uses them → cal
   const u = JSON.parse(used.stdout) as { timings: { plaid: Record<string, unknown> } };
   assert.deepEqual(u.timings.plaid, { ...p, source: 'calibration' });
   const flagged = JSON.parse(plait('search', 'sample', 'bread', '-k', '10', '--mode', 'late', '--ndocs', '64', '--json', '--timings').stdout) as { timings: { plaid: { ndocs: number; source: string } } };
-  assert.deepEqual([flagged.timings.plaid.ndocs, flagged.timings.plaid.source], [64, 'flags']);
+  assert.deepEqual([flagged.timings.plaid.ndocs, flagged.timings.plaid.source], [64, 'flags+calibration']);
 
   writeFileSync(join(dir, 'log.txt'), 'bread and yeast\nhoneybee dance\nglaciers carving valleys\ncoral reefs\n');
   const before = readFileSync(manifestPath, 'utf8');
@@ -81,6 +81,7 @@ test('index --calibrate → info shows the settings → search uses them → cal
   writeFileSync(join(dir, 'two.txt'), 'bread and yeast\nhoneybee dance\n');
   const weak = plait('calibrate', 'sample', '--queries', join(dir, 'two.txt'), '--budget-s', '30', '--json');
   assert.equal(weak.code, 0, weak.stderr);
-  assert.equal((JSON.parse(weak.stdout) as { replacedStronger: boolean }).replacedStronger, cal.buckets.some((b) => b.reached));
-  if (cal.buckets.some((b) => b.reached)) assert.match(weak.stderr, /warning: this calibration trusts 0 of 3 k buckets/);
+  // (fewer buckets trusted, or as many on fewer queries: the stored record measured ≥ 20).
+  assert.equal((JSON.parse(weak.stdout) as { replacedStronger: boolean }).replacedStronger, true);
+  assert.match(weak.stderr, new RegExp(`warning: this calibration trusts 0 of 3 k buckets on 2 queries; the one it replaced trusted ${cal.buckets.filter((b) => b.reached).length} on ${cal.queries}`));
 });

@@ -29,7 +29,7 @@ interface CalibrateCliOptions {
 function parsePositive(name: string): (v: string) => number {
   return (v: string) => {
     const n = Number(v);
-    if (!(n > 0) || !Number.isFinite(n)) throw invalidArgument(name, 'a positive number', n);
+    if (!(n > 0) || !Number.isFinite(n)) throw invalidArgument(name, 'a positive number', Number.isNaN(n) ? v : n);
     return n;
   };
 }
@@ -48,9 +48,9 @@ const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
 function notReachedWhy(c: IndexCalibration, b: IndexCalibration['buckets'][number]): string {
   const fewest = Math.min(...Object.values(c.queriesByKind));
   if (Math.min(...Object.values(b.fidelityByKind)) >= (c.required ?? c.target) && fewest < CALIBRATION_DEFAULTS.minQueriesPerKind) {
-    return `NOT TRUSTED: ${fewest} queries of the rarest kind measured, ${CALIBRATION_DEFAULTS.minQueriesPerKind} needed (give a larger --budget-s); search still uses it`;
+    return `NOT TRUSTED: ${fewest} ${fewest === 1 ? 'query' : 'queries'} of the rarest kind measured, ${CALIBRATION_DEFAULTS.minQueriesPerKind} needed (give a larger --budget-s); search still uses it`;
   }
-  return 'TARGET NOT REACHED (the most faithful grid point; search still uses it)';
+  return `TARGET NOT REACHED: every kind must find ${pct(c.required ?? c.target)} (target plus headroom); this is the most faithful grid point, and search still uses it`;
 }
 
 /**
@@ -124,8 +124,14 @@ export function registerCalibrateCommand(program: Command): void {
       }
       // A weaker record (fewer buckets trusted) replacing a stronger one is said, not silent.
       const trusted = (c: IndexCalibration | undefined): number => c?.buckets.filter((b) => b.reached).length ?? 0;
-      const weaker = o.dryRun !== true && before !== undefined && trusted(result.calibration) < trusted(before);
-      if (weaker) process.stderr.write(`plait: warning: this calibration trusts ${trusted(result.calibration)} of ${result.calibration.buckets.length} k buckets; the one it replaced trusted ${trusted(before)} (give a larger --budget-s, or --dry-run to compare first)\n`);
+      // Weaker: fewer buckets trusted, or as many on fewer queries.
+      const now = result.calibration;
+      const weaker = o.dryRun !== true && before !== undefined && (trusted(now) < trusted(before) || (trusted(now) === trusted(before) && now.queries < before.queries));
+      if (weaker) {
+        process.stderr.write(
+          `plait: warning: this calibration trusts ${trusted(now)} of ${now.buckets.length} k buckets on ${now.queries} queries; the one it replaced trusted ${trusted(before)} on ${before.queries} (give a larger --budget-s, or --dry-run to compare first)\n`,
+        );
+      }
       if (o.json) {
         printJson({ path: index.path, written: o.dryRun !== true, replacedStronger: weaker, calibration: result.calibration });
         return;

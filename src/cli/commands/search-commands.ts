@@ -104,7 +104,9 @@ export function registerSearchCommands(program: Command): void {
       }
       // With --timings, which PLAID settings ran and where they came from (flags, the index's calibration, or ColBERT's table).
       const r = index.resolveSearch(opts);
-      const usedPlaid = r.mode === 'bm25' || r.exhaustive ? undefined : { ...r.plaid, source: o.ncells !== undefined || o.threshold !== undefined || o.ndocs !== undefined ? 'flags' : index.manifest.calibration !== undefined ? 'calibration' : 'colbert-defaults' };
+      const base = index.manifest.calibration !== undefined ? 'calibration' : 'colbert-defaults';
+      const flagged = o.ncells !== undefined || o.threshold !== undefined || o.ndocs !== undefined;
+      const usedPlaid = r.mode === 'bm25' || r.exhaustive ? undefined : { ...r.plaid, source: flagged ? `flags+${base}` : base };
       if (o.json) {
         printJson({ hits, ...(emptyReason === undefined ? {} : { emptyReason }), ...(truncated ? { truncated } : {}), ...(o.timings ? { timings: usedPlaid === undefined ? timings : { ...timings, plaid: usedPlaid } } : {}) });
         return;
