@@ -48,6 +48,14 @@ function ok(r: SpawnSyncReturns<string>, what: string): string {
   return r.stdout;
 }
 
+/** Type-checks `<file>.ts` in the consumer project as a strict NodeNext user would. */
+function typecheck(file: string): SpawnSyncReturns<string> {
+  const p = join(consumer, `tsconfig.${file}.json`);
+  // skipLibCheck: the consumer has no @types/node; plait's own .d.ts are checked through its use.
+  writeFileSync(p, JSON.stringify({ compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', strict: true, noEmit: true, skipLibCheck: true, types: [] }, files: [`${file}.ts`] }));
+  return run(process.execPath, [TSC, '-p', p], consumer);
+}
+
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'plait-pack-'));
   const stage = join(dir, 'stage');
@@ -111,14 +119,8 @@ test("import { openIndex } from 'plait' resolves, and the prebuilt native kernel
 test('the published types check a correct call and reject a wrong one', () => {
   writeFileSync(join(consumer, 'good.ts'), "import { openIndex, type PlaitIndex } from 'plait';\nexport const open: (path: string) => Promise<PlaitIndex> = (p) => openIndex(p);\n");
   writeFileSync(join(consumer, 'bad.ts'), "import { openIndex } from 'plait';\nopenIndex(42);\n");
-  const tsconfig = (file: string): string => {
-    const p = join(consumer, `tsconfig.${file}.json`);
-    // skipLibCheck: the consumer has no @types/node; plait's own .d.ts are checked through its use.
-    writeFileSync(p, JSON.stringify({ compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', strict: true, noEmit: true, skipLibCheck: true, types: [] }, files: [`${file}.ts`] }));
-    return p;
-  };
-  ok(run(process.execPath, [TSC, '-p', tsconfig('good')], consumer), 'tsc on a correct use');
-  const bad = run(process.execPath, [TSC, '-p', tsconfig('bad')], consumer);
+  ok(typecheck('good'), 'tsc on a correct use');
+  const bad = typecheck('bad');
   assert.notEqual(bad.status, 0);
   assert.match(bad.stdout, /TS2345/);
   assert.ok(readdirSync(join(consumer, 'node_modules', 'plait', 'dist', 'src')).includes('index.d.ts'));
@@ -142,13 +144,8 @@ test('plait/langchain and plait/ai-sdk resolve as subpath exports, with types a 
     ].join('\n'),
   );
   writeFileSync(join(consumer, 'integrations-bad.ts'), "import { PlaitRetriever } from 'plait/langchain';\nimport { plait } from 'plait/ai-sdk';\nnew PlaitRetriever({ index: 42 });\nplait.reranking(42);\n");
-  const tsconfig = (file: string): string => {
-    const p = join(consumer, `tsconfig.${file}.json`);
-    writeFileSync(p, JSON.stringify({ compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', strict: true, noEmit: true, skipLibCheck: true, types: [] }, files: [`${file}.ts`] }));
-    return p;
-  };
-  ok(run(process.execPath, [TSC, '-p', tsconfig('integrations-good')], consumer), 'tsc on a correct use of the integrations');
-  const bad = run(process.execPath, [TSC, '-p', tsconfig('integrations-bad')], consumer);
+  ok(typecheck('integrations-good'), 'tsc on a correct use of the integrations');
+  const bad = typecheck('integrations-bad');
   assert.notEqual(bad.status, 0);
   // Type errors on the arguments, not "cannot find module": the subpaths' types resolved.
   assert.match(bad.stdout, /integrations-bad\.ts\(3,[0-9]+\): error TS2322/);
