@@ -96,7 +96,7 @@ test('errors reach the caller as PlaitErrors: a query with no content, a bad top
   controller.abort(new Error('caller gave up'));
   await assert.rejects(aiRerank({ model: m, query: QUERY, documents: TEXTS, abortSignal: controller.signal }), /caller gave up|abort/i);
   const missing = model('/nonexistent/plait-model');
-  await assert.rejects(aiRerank({ model: missing, query: QUERY, documents: TEXTS, maxRetries: 0 }), (e) => isPlaitError(e) && e.code.startsWith('MODEL_'));
+  await assert.rejects(aiRerank({ model: missing, query: QUERY, documents: TEXTS }), (e) => isPlaitError(e) && e.code.startsWith('MODEL_'));
   // doRerank directly: headers and providerOptions mean nothing in-process and say so.
   const direct = await m.doRerank({ query: QUERY, documents: { type: 'text', values: TEXTS.slice(0, 2) }, headers: { 'x-trace': '1' }, providerOptions: { plait: {} } });
   assert.deepEqual(direct.warnings?.map((w) => (w.type === 'unsupported' ? w.feature : w.type)), ['headers', 'providerOptions']);
