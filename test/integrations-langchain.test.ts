@@ -19,7 +19,7 @@ import { PlaitRetriever, PlaitRerank, type PlaitDocumentMetadata } from '../src/
 import { buildIndex } from '../src/indexer/build-index.js';
 import { openIndex, type PlaitIndex } from '../src/search/plait-index.js';
 import { Reranker, rerank, closeRerankers } from '../src/rerank/reranker.js';
-import { isPlaitError } from '../src/errors/index.js';
+import { PlaitError, isPlaitError } from '../src/errors/index.js';
 
 const SAMPLE = fileURLToPath(new URL('../../examples/sample-corpus.jsonl', import.meta.url));
 const BREAD = 'why does bread dough rise with yeast';
@@ -78,6 +78,18 @@ test('PlaitRetriever: a filter narrows the Documents, an added document shows it
   assert.deepEqual(got.map((d) => [d.id, d.metadata.generation, d.metadata.title]), [['rye-bread', 1, 'Rye bread']]);
   assert.deepEqual(await retriever.invoke(' ?! '), []);
   await assert.rejects(new PlaitRetriever({ index, searchOptions: { topK: 0 } }).invoke(BREAD), (e) => isPlaitError(e, 'INVALID_ARGUMENT'));
+});
+
+test("PlaitRetriever: invoke's signal reaches the search (BaseRetriever.invoke itself does not race it)", async () => {
+  const retriever = new PlaitRetriever({ index, searchOptions: { topK: 2 } });
+  const reason = new PlaitError('ABORTED', { message: 'the caller gave up' });
+  const controller = new AbortController();
+  controller.abort(reason);
+  await assert.rejects(retriever.invoke(BREAD, { signal: controller.signal }), (e) => e === reason);
+  // Concurrent calls keep their own signals: an unsignalled call beside an aborted one answers.
+  const [aborted, answered] = await Promise.allSettled([retriever.invoke(BREAD, { signal: controller.signal }), retriever.invoke(BREAD)]);
+  assert.equal(aborted.status, 'rejected');
+  assert.equal(answered.status === 'fulfilled' ? answered.value.length : -1, 2);
 });
 
 test('PlaitRerank.compressDocuments orders Documents as plait\'s rerank() does, same scores, keeping content, id and metadata', async () => {

@@ -15,7 +15,9 @@
  * definitions); @langchain/core is an optional peer dependency of plait (package.json
  * peerDependenciesMeta).
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { BaseRetriever, type BaseRetrieverInput } from '@langchain/core/retrievers';
+import { ensureConfig, type RunnableConfig } from '@langchain/core/runnables';
 import { BaseDocumentCompressor } from '@langchain/core/retrievers/document_compressors';
 import { Document, type DocumentInterface } from '@langchain/core/documents';
 import { invalidArgument } from '../errors/index.js';
@@ -48,11 +50,18 @@ export interface PlaitRetrieverInput extends BaseRetrieverInput {
   index: PlaitIndex;
   /**
    * Search options of every call (topK, mode, filter, timeoutMs, PLAID settings; see SearchOptions).
-   * `includeText` is always on (a Document needs its text); a per-call AbortSignal cannot be given
-   * because @langchain/core 1.4 does not pass `invoke`'s signal to `_getRelevantDocuments`.
+   * `includeText` is always on (a Document needs its text); the AbortSignal is the call's
+   * (`invoke(query, { signal, timeout })`, or the enclosing chain's).
    */
   searchOptions?: Omit<SearchOptions, 'includeText' | 'signal'>;
 }
+
+/**
+ * The AbortSignal of the `invoke` call in progress. @langchain/core 1.4's BaseRetriever.invoke does
+ * not hand the call's config to `_getRelevantDocuments`, so `invoke` records its signal here, per
+ * asynchronous call chain (concurrent calls each see their own).
+ */
+const callSignal = new AsyncLocalStorage<AbortSignal | undefined>();
 
 /**
  * A LangChain retriever over a plait index.
@@ -77,12 +86,23 @@ export class PlaitRetriever extends BaseRetriever<PlaitDocumentMetadata> {
   }
 
   /**
+   * Runs the retriever as BaseRetriever does, with the call's AbortSignal (config `signal`, `timeout`,
+   * or the enclosing chain's, as ensureConfig combines them) passed to the search.
+   */
+  override invoke(input: string, options?: RunnableConfig): Promise<DocumentInterface<PlaitDocumentMetadata>[]> {
+    const config = ensureConfig(options);
+    return callSignal.run(config.signal, () => super.invoke(input, config));
+  }
+
+  /**
    * The hits of `PlaitIndex.search(query, searchOptions)` as Documents, highest first. A query with no
    * content (blank, or no letter or digit) gives no Documents, as it gives no hits.
-   * @throws PlaitError from the search: INVALID_ARGUMENT / INVALID_FILTER for bad options, TIMEOUT, INDEX_CLOSED.
+   * @throws PlaitError from the search: INVALID_ARGUMENT / INVALID_FILTER for bad options, TIMEOUT
+   * (searchOptions.timeoutMs, or the call's `timeout`), ABORTED (the call's signal), INDEX_CLOSED.
    */
   override async _getRelevantDocuments(query: string): Promise<DocumentInterface<PlaitDocumentMetadata>[]> {
-    const result = await this.index.search(query, { ...this.searchOptions, includeText: true });
+    const signal = callSignal.getStore();
+    const result = await this.index.search(query, { ...this.searchOptions, includeText: true, ...(signal !== undefined ? { signal } : {}) });
     const generation = result.generation ?? this.index.generation;
     return result.hits.map((h) => {
       const metadata: PlaitDocumentMetadata = { ...(h.metadata ?? {}), docId: h.docId, score: h.score, rank: h.rank, generation };
