@@ -111,7 +111,7 @@ test('PlaitRerank.compressDocuments orders Documents as plait\'s rerank() does, 
   assert.deepEqual(input[0]!.metadata, { source: docs[0]!._id }, 'the input Documents are not modified');
   const top3 = await new PlaitRerank({ reranker, topN: 3 }).compressDocuments(input, BREAD);
   assert.deepEqual(top3.map((d) => d.id), got.slice(0, 3).map((d) => d.id));
-  assert.deepEqual(await compressor.rerank(['yeast makes dough rise', 'the tide comes in'], BREAD, { topK: 1 }), (await rerank(BREAD, ['yeast makes dough rise', 'the tide comes in'], { topK: 1 })).map((w) => ({ index: w.index, relevanceScore: w.score })));
+  assert.deepEqual(await compressor.rerank(['yeast makes dough rise', 'the tide comes in'], BREAD, { topN: 1 }), (await rerank(BREAD, ['yeast makes dough rise', 'the tide comes in'], { topK: 1 })).map((w) => ({ index: w.index, relevanceScore: w.score })));
   await compressor.close();
   assert.equal((await reranker.rerank(BREAD, ['still open'])).length, 1, 'close() leaves a given Reranker open');
 });

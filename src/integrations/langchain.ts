@@ -23,7 +23,6 @@ import { Document, type DocumentInterface } from '@langchain/core/documents';
 import { invalidArgument } from '../errors/index.js';
 import type { PlaitIndex } from '../search/plait-index.js';
 import type { SearchOptions } from '../search/search-options.js';
-import type { RerankOptions } from '../rerank/reranker.js';
 import { RerankerHandle, type IntegrationRerankerOptions } from './reranker-handle.js';
 
 export type { IntegrationRerankerOptions } from './reranker-handle.js';
@@ -151,7 +150,7 @@ export class PlaitRerank extends BaseDocumentCompressor {
    * @throws PlaitError EMPTY_TEXT (a query with no letter or digit), the model's load errors.
    */
   async compressDocuments(documents: DocumentInterface[], query: string): Promise<DocumentInterface[]> {
-    const ranked = await this.rerank(documents, query, this.topN === undefined ? {} : { topK: this.topN });
+    const ranked = await this.rerank(documents, query, this.topN === undefined ? {} : { topN: this.topN });
     return ranked.map(({ index, relevanceScore }) => {
       const d = documents[index]!;
       return new Document({ pageContent: d.pageContent, metadata: { ...d.metadata, relevanceScore }, ...(d.id !== undefined ? { id: d.id } : {}) });
@@ -159,14 +158,16 @@ export class PlaitRerank extends BaseDocumentCompressor {
   }
 
   /**
-   * The ranking alone, as CohereRerank.rerank gives it: `[{ index, relevanceScore }]`, highest first.
-   * Strings are ranked as they are, Documents by their `pageContent`.
+   * The ranking alone, as CohereRerank.rerank gives it: `[{ index, relevanceScore }]`, highest first,
+   * at most `options.topN` (default: all; this call's, not the constructor's). Strings are ranked as
+   * they are, Documents by their `pageContent`; `options.signal` cancels the call between its stages.
    */
-  async rerank(documents: ReadonlyArray<DocumentInterface | string>, query: string, options: Pick<RerankOptions, 'topK' | 'signal'> = {}): Promise<PlaitRerankResult[]> {
+  async rerank(documents: ReadonlyArray<DocumentInterface | string>, query: string, options: { topN?: number; signal?: AbortSignal } = {}): Promise<PlaitRerankResult[]> {
     if (!Array.isArray(documents)) throw invalidArgument('documents', 'an array of Documents or strings', documents);
     const texts = documents.map((d) => (typeof d === 'string' ? d : d.pageContent));
     const reranker = await this.handle.get();
-    return (await reranker.rerank(query, texts, options)).map((r) => ({ index: r.index, relevanceScore: r.score }));
+    const ranked = await reranker.rerank(query, texts, { ...(options.topN !== undefined ? { topK: options.topN } : {}), ...(options.signal !== undefined ? { signal: options.signal } : {}) });
+    return ranked.map((r) => ({ index: r.index, relevanceScore: r.score }));
   }
 
   /** Frees the Reranker this compressor created (a Reranker given as `reranker` is the caller's to close). */
