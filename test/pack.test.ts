@@ -2,7 +2,9 @@
  * The npm package as a user gets it: `npm pack`, then `npm install ./plait-<version>.tgz` in an empty
  * project. The CLI runs, `import { openIndex } from 'plait'` resolves with its types (a wrong call is
  * a type error), the native kernels load from the shipped prebuild with no compiler involved, and
- * nothing of tests, benchmarks, fixtures or data is in the tarball.
+ * nothing of tests, benchmarks, fixtures or data is in the tarball. The subpath exports
+ * `plait/langchain` and `plait/ai-sdk` resolve with their types, checked against the optional peers
+ * (@langchain/core, @ai-sdk/provider) installed beside the tarball as a user would.
  *
  * What the test does not touch: the repository's own tree. `npm pack` there would run `prepack`
  * (tsc, then prebuildify, which recompiles the addon and moves it out of native-kernels/build/)
@@ -46,6 +48,14 @@ function ok(r: SpawnSyncReturns<string>, what: string): string {
   return r.stdout;
 }
 
+/** Type-checks `<file>.ts` in the consumer project as a strict NodeNext user would. */
+function typecheck(file: string): SpawnSyncReturns<string> {
+  const p = join(consumer, `tsconfig.${file}.json`);
+  // skipLibCheck: the consumer has no @types/node; plait's own .d.ts are checked through its use.
+  writeFileSync(p, JSON.stringify({ compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', strict: true, noEmit: true, skipLibCheck: true, types: [] }, files: [`${file}.ts`] }));
+  return run(process.execPath, [TSC, '-p', p], consumer);
+}
+
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'plait-pack-'));
   const stage = join(dir, 'stage');
@@ -70,7 +80,9 @@ before(async () => {
   consumer = join(dir, 'consumer');
   mkdirSync(consumer);
   writeFileSync(join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true, type: 'module' }));
-  ok(run('npm', ['install', '--prefer-offline', '--ignore-scripts', '--no-audit', '--no-fund', tarball], consumer), 'npm install of the tarball');
+  // The integrations' optional peers, at the versions the repository tests with, so that the consumer can type-check plait/langchain and plait/ai-sdk.
+  const peers = ['@langchain/core', '@ai-sdk/provider'].map((p) => `${p}@${(JSON.parse(readFileSync(join(REPO_ROOT, 'node_modules', p, 'package.json'), 'utf8')) as { version: string }).version}`);
+  ok(run('npm', ['install', '--prefer-offline', '--ignore-scripts', '--no-audit', '--no-fund', tarball, ...peers], consumer), 'npm install of the tarball');
 });
 
 after(() => {
@@ -79,7 +91,7 @@ after(() => {
 
 test('the tarball holds the library, its types, the CLI and the kernels, and nothing of tests, benches, fixtures or data', () => {
   assert.equal(tarball.endsWith(`${pkg.name}-${pkg.version}.tgz`), true);
-  for (const f of ['package.json', 'README.md', 'bin/plait.js', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/cli/main.js', 'native-kernels/binding.gyp', 'native-kernels/src/addon.cc', 'scripts/install-native.mjs', 'examples/sample-corpus.jsonl', 'src/server/playground/index.html', 'src/server/playground/playground.js']) {
+  for (const f of ['package.json', 'README.md', 'bin/plait.js', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/cli/main.js', 'native-kernels/binding.gyp', 'native-kernels/src/addon.cc', 'scripts/install-native.mjs', 'examples/sample-corpus.jsonl', 'src/server/playground/index.html', 'src/server/playground/playground.js', 'dist/src/integrations/langchain.js', 'dist/src/integrations/langchain.d.ts', 'dist/src/integrations/ai-sdk.js', 'dist/src/integrations/ai-sdk.d.ts']) {
     assert.ok(files.includes(f), `${f} is shipped`);
   }
   const unwanted = files.filter((f) => /^(test|bench|fixtures|dist\/(test|bench|fixtures)|indexes|\.ci|docs)\//.test(f) || f.endsWith('.map') || (/\.(jsonl|tsv|sqlite)$/.test(f) && f !== 'examples/sample-corpus.jsonl') || f === 'package-lock.json' || f === 'tsconfig.json');
@@ -107,15 +119,41 @@ test("import { openIndex } from 'plait' resolves, and the prebuilt native kernel
 test('the published types check a correct call and reject a wrong one', () => {
   writeFileSync(join(consumer, 'good.ts'), "import { openIndex, type PlaitIndex } from 'plait';\nexport const open: (path: string) => Promise<PlaitIndex> = (p) => openIndex(p);\n");
   writeFileSync(join(consumer, 'bad.ts'), "import { openIndex } from 'plait';\nopenIndex(42);\n");
-  const tsconfig = (file: string): string => {
-    const p = join(consumer, `tsconfig.${file}.json`);
-    // skipLibCheck: the consumer has no @types/node; plait's own .d.ts are checked through its use.
-    writeFileSync(p, JSON.stringify({ compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', strict: true, noEmit: true, skipLibCheck: true, types: [] }, files: [`${file}.ts`] }));
-    return p;
-  };
-  ok(run(process.execPath, [TSC, '-p', tsconfig('good')], consumer), 'tsc on a correct use');
-  const bad = run(process.execPath, [TSC, '-p', tsconfig('bad')], consumer);
+  ok(typecheck('good'), 'tsc on a correct use');
+  const bad = typecheck('bad');
   assert.notEqual(bad.status, 0);
   assert.match(bad.stdout, /TS2345/);
   assert.ok(readdirSync(join(consumer, 'node_modules', 'plait', 'dist', 'src')).includes('index.d.ts'));
+});
+
+test('plait/langchain and plait/ai-sdk resolve as subpath exports, with types a TypeScript consumer checks', () => {
+  writeFileSync(
+    join(consumer, 'integrations-good.ts'),
+    [
+      "import { openIndex } from 'plait';",
+      "import { PlaitRetriever, PlaitRerank } from 'plait/langchain';",
+      "import { plait } from 'plait/ai-sdk';",
+      "import type { BaseRetriever } from '@langchain/core/retrievers';",
+      "import type { BaseDocumentCompressor } from '@langchain/core/retrievers/document_compressors';",
+      "import type { RerankingModelV3 } from '@ai-sdk/provider';",
+      'export async function make(path: string): Promise<[BaseRetriever, BaseDocumentCompressor, RerankingModelV3]> {',
+      '  const index = await openIndex(path);',
+      '  return [new PlaitRetriever({ index, searchOptions: { topK: 3 } }), new PlaitRerank({ topN: 2 }), plait.reranking()];',
+      '}',
+      '',
+    ].join('\n'),
+  );
+  writeFileSync(join(consumer, 'integrations-bad.ts'), "import { PlaitRetriever } from 'plait/langchain';\nimport { plait } from 'plait/ai-sdk';\nnew PlaitRetriever({ index: 42 });\nplait.reranking(42);\n");
+  ok(typecheck('integrations-good'), 'tsc on a correct use of the integrations');
+  const bad = typecheck('integrations-bad');
+  assert.notEqual(bad.status, 0);
+  // Type errors on the arguments, not "cannot find module": the subpaths' types resolved.
+  assert.match(bad.stdout, /integrations-bad\.ts\(3,[0-9]+\): error TS2322/);
+  assert.match(bad.stdout, /integrations-bad\.ts\(4,[0-9]+\): error TS2345/);
+  assert.doesNotMatch(bad.stdout, /TS2307/);
+  const out = ok(
+    run(process.execPath, ['--input-type=module', '-e', "const a = await import('plait/ai-sdk'); const l = await import('plait/langchain'); console.log(a.plait.reranking().provider, typeof l.PlaitRetriever, typeof l.PlaitRerank)"], consumer),
+    'import of the subpaths',
+  );
+  assert.equal(out.trim(), 'plait function function');
 });

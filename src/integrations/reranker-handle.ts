@@ -1,0 +1,57 @@
+/**
+ * The Reranker behind an integration (LangChain's compressor, the AI SDK's reranking model): the
+ * caller's own, or one created on first use from a model spec and closed by the integration.
+ *
+ * Frameworks construct their models synchronously (`new PlaitRerank()`, `plait.reranking()`),
+ * while loading a model is asynchronous and may fail: so the Reranker is created lazily, once, on
+ * the first call, and a failed load is not cached (the next call tries again, as
+ * `rerank()`'s shared rerankers do). This file imports no framework.
+ */
+import { PlaitError } from '../errors/index.js';
+import { Reranker, type RerankerOptions } from '../rerank/reranker.js';
+
+export interface IntegrationRerankerOptions {
+  /**
+   * A Reranker the caller owns (and closes). When set, `model` and `rerankerOptions` must be
+   * absent: the Reranker was already created with its own.
+   */
+  reranker?: Reranker;
+  /** Model for the Reranker created on first use: undefined or 'bundled' → the bundled model; a ColBERT ONNX folder; a hub repo id. */
+  model?: string;
+  /** Options of the Reranker created on first use (cache size, encoder threads); see RerankerOptions. */
+  rerankerOptions?: Omit<RerankerOptions, 'model'>;
+}
+
+export class RerankerHandle {
+  private pending: Promise<Reranker> | null = null;
+  private readonly owned: boolean;
+
+  /** @throws PlaitError INVALID_ARGUMENT when `reranker` is given together with `model` or `rerankerOptions` (they would be ignored). */
+  constructor(private readonly options: IntegrationRerankerOptions = {}) {
+    if (options.reranker !== undefined && (options.model !== undefined || options.rerankerOptions !== undefined)) {
+      throw new PlaitError('INVALID_ARGUMENT', { message: 'give either a reranker or model/rerankerOptions, not both: a given Reranker already has its model', name: 'reranker' });
+    }
+    this.owned = options.reranker === undefined;
+    if (options.reranker !== undefined) this.pending = Promise.resolve(options.reranker);
+  }
+
+  /** The Reranker, created on the first call; rejects with the model's errors (MODEL_NOT_FOUND, MODEL_LOAD_FAILED, …). */
+  get(): Promise<Reranker> {
+    if (this.pending === null) {
+      const created = Reranker.create({ ...this.options.rerankerOptions, model: this.options.model });
+      this.pending = created;
+      created.catch(() => {
+        if (this.pending === created) this.pending = null;
+      });
+    }
+    return this.pending;
+  }
+
+  /** Closes the Reranker if this handle created it (a caller's own is left open); the next call creates a new one. */
+  async close(): Promise<void> {
+    const p = this.pending;
+    if (!this.owned || p === null) return;
+    this.pending = null;
+    await (await p.catch(() => null))?.close();
+  }
+}
