@@ -233,6 +233,11 @@ export const DOCSTORE_DEFAULTS = {
   bm25K1: 0.9,
   /** BM25 length normalisation: 0.4 is Anserini's BEIR setting (weaker than Lucene's 0.75, which over-rewards short texts). */
   bm25B: 0.4,
+  /**
+   * BM25's stemmer for new indexes: FTS5's Porter stemmer, as Anserini's default English analyzer
+   * stems (Porter) for its BEIR figures; measured here in bench/RESULTS.md ("Query rewriting").
+   */
+  bm25Stemmer: 'porter' as 'porter' | 'none',
   /** Rows per write transaction during a bulk load: big enough to amortise commits, small enough to bound the dirty page cache. */
   commitEvery: 50_000,
   /** Page cache during a bulk load, in KiB (SQLite's negative cache_size): 64 MiB keeps FTS5 segment merges in memory. */
