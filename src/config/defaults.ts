@@ -244,6 +244,34 @@ export const DOCSTORE_DEFAULTS = {
   buildCacheKiB: 65_536,
 } as const;
 
+/** Spelling correction against the index's vocabulary (src/rewrite/spelling.ts). */
+export const SPELLING_DEFAULTS = {
+  /**
+   * Shorter words are never corrected (0 edits): 3-letter words are mostly acronyms and abbreviations
+   * ("tnf", "mri") that a corpus may lack without being misspelled. From 4 to 5 letters 1 edit, from 6
+   * on 2 — Elasticsearch's `fuzziness: AUTO` steps (it allows 1 edit from 3 letters).
+   */
+  minWordLength: 4,
+  /** SymSpell's prefix length: only a word's first 7 characters generate deletes (its default; 5–7 keep lookups exact for ≤ 2 edits at a fraction of the memory). */
+  prefixLength: 7,
+  /** A candidate must be in at least this many documents: a word seen once is as likely a typo in the corpus as the fix. */
+  minCandidateDf: 2,
+  /** A known word is corrected only when this rare (documents holding it) ... */
+  rareMaxDf: 2,
+  /** ... and a candidate is this many times more frequent (SymSpell's frequency ordering, made a hard bar so real rare words stay). */
+  rareRatio: 50,
+} as const;
+
+/** RM3 pseudo-relevance feedback for BM25 (src/rewrite/rm3.ts): Anserini's `-rm3` defaults, the settings behind its published BEIR and MS MARCO RM3 baselines. */
+export const RM3_DEFAULTS = {
+  /** Feedback documents: Anserini's fbDocs. */
+  fbDocs: 10,
+  /** Expansion terms: Anserini's fbTerms. */
+  fbTerms: 10,
+  /** λ, the original query's share of the expanded query: Anserini's originalQueryWeight. */
+  originalQueryWeight: 0.5,
+} as const;
+
 /** Evaluation report and significance defaults (src/eval). */
 export const EVAL_REPORT_DEFAULTS = {
   /** Randomisation-test PRNG seed, so that reported p-values are reproducible run to run. */
