@@ -272,6 +272,16 @@ export const RM3_DEFAULTS = {
   originalQueryWeight: 0.5,
 } as const;
 
+/** ColBERT-PRF for late interaction (src/search/colbert-prf.ts). */
+export const PRF_DEFAULTS = {
+  /** Feedback documents: ColBERT-PRF's fb = 3 (Wang et al. 2021, their best MS MARCO setting). */
+  fbDocs: 3,
+  /** Expansion embeddings: ColBERT-PRF's fe = 10. */
+  fbEmbeddings: 10,
+  /** β, the expansion embeddings' mean weight against a query token's 1: the paper's β = 1 for its Ranker; measured here in bench/RESULTS.md. */
+  beta: 1,
+} as const;
+
 /** Evaluation report and significance defaults (src/eval). */
 export const EVAL_REPORT_DEFAULTS = {
   /** Randomisation-test PRNG seed, so that reported p-values are reproducible run to run. */

@@ -15,6 +15,7 @@ import type { Bm25Query, DocStoreReader } from '../docstore/docstore-reader.js';
 import { SpellingCorrector } from './spelling.js';
 import type { SynonymMap } from './synonyms.js';
 import { resolveRm3, rm3Expand, type ResolvedRm3, type Rm3Options } from './rm3.js';
+import { resolvePrf, type PrfOptions, type ResolvedPrf } from './prf-options.js';
 
 /** What was rewritten. `from` and `to` are words or phrases (spelling, synonym) or term lists with weights (rm3, prf). */
 export interface QueryRewrite {
@@ -31,15 +32,18 @@ export interface RewriteOptions {
   synonyms?: SynonymMap | null;
   /** RM3 feedback for BM25: true for Anserini's defaults, or its parameters (default off). */
   rm3?: boolean | Rm3Options;
+  /** ColBERT-PRF feedback for late interaction (search/colbert-prf.ts): true for its defaults, or its parameters (default off). */
+  prf?: boolean | PrfOptions;
 }
 
 export interface ResolvedRewrite {
   spelling: boolean;
   synonyms: SynonymMap | null;
   rm3: ResolvedRm3 | null;
+  prf: ResolvedPrf | null;
 }
 
-export const NO_REWRITE: ResolvedRewrite = { spelling: false, synonyms: null, rm3: null };
+export const NO_REWRITE: ResolvedRewrite = { spelling: false, synonyms: null, rm3: null, prf: null };
 
 export function resolveRewrite(options: RewriteOptions | undefined): ResolvedRewrite {
   if (options === undefined) return NO_REWRITE;
@@ -47,11 +51,12 @@ export function resolveRewrite(options: RewriteOptions | undefined): ResolvedRew
     spelling: options.spelling ?? false,
     synonyms: options.synonyms ?? null,
     rm3: options.rm3 === undefined || options.rm3 === false ? null : resolveRm3(options.rm3),
+    prf: options.prf === undefined || options.prf === false ? null : resolvePrf(options.prf),
   };
 }
 
 export function rewriteActive(r: ResolvedRewrite): boolean {
-  return r.spelling || (r.synonyms !== null && r.synonyms.rules.length > 0) || r.rm3 !== null;
+  return r.spelling || (r.synonyms !== null && r.synonyms.rules.length > 0) || r.rm3 !== null || r.prf !== null;
 }
 
 /** A query after spelling and synonyms (RM3 comes later, on the BM25 side only). */
@@ -123,7 +128,10 @@ export class QueryRewriter {
     tokens.forEach((t, i) => {
       if (!done.has(t.word)) {
         this.corrector ??= new SpellingCorrector(this.reader.wordVocabulary());
-        const c = this.corrector.correct(t.word, stopwords);
+        // A word whose stem the index knows is another form of a known word ("rivers" where only
+        // "river" occurs), not a misspelling.
+        const stemKnown = this.corrector.documentFrequency(t.word) === 0 && (this.reader.termDf([t.term])[0] ?? 0) > 0;
+        const c = stemKnown ? null : this.corrector.correct(t.word, stopwords);
         done.set(t.word, c === null ? null : c.to);
         if (c !== null) {
           out.rewrites.push({ kind: 'spelling', from: c.from, to: c.to });

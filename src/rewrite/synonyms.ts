@@ -102,7 +102,10 @@ export function parseSynonyms(text: string, options: ParseSynonymsOptions = {}):
     if (sides.length === 2) {
       const from = terms(sides[0]!);
       const to = terms(sides[1]!);
-      for (const f of from) rules.push({ from: f, to, replace: !to.includes(f) });
+      for (const f of from) {
+        const targets = to.filter((t) => t !== f);
+        if (targets.length > 0) rules.push({ from: f, to: targets, replace: !to.includes(f) });
+      }
       return;
     }
     const group = terms(sides[0]!);

@@ -38,6 +38,7 @@ import { emptyResult, emptyTimings, toHits, type SearchHit, type SearchResult, t
 import { rowidsOf, scoreStoredDocs } from './stored-rerank.js';
 import { explainLate, type Explanation } from './explain.js';
 import { QueryRewriter, rewriteActive, type RewrittenQuery } from '../rewrite/query-rewriter.js';
+import { colbertPrf } from './colbert-prf.js';
 import { ENGLISH_STOPWORDS } from '../docstore/index.js';
 import { candidateMarks, docMask, exactFilter, exactFiltered, filteredBm25, type DocMask } from './filtered-search.js';
 import { indexText } from '../indexer/index-text.js';
@@ -440,14 +441,22 @@ export class PlaitIndex {
     if (this.pool === null || r.mode === 'bm25') return this.searchOne(query, embedding, r, deadline, rw);
     const t0 = performance.now();
     const timings = emptyTimings();
-    const q = this.prepare(embedding, r);
+    let q = this.prepare(embedding, r);
     const mask = this.mask(r);
-    let late: CollapsedDocs;
-    if (mask !== null && exactFilter(mask)) late = exactFiltered(q, mask, this.docs, (qq, pids) => this.local.exact(qq, pids), this.lateDepth(r));
-    else {
-      const scorer = pooledScorer(this.pool, q, deadline);
+    const pool = this.pool;
+    const rankOnce = async (qq: EncodedQuery): Promise<CollapsedDocs> => {
+      if (mask !== null && exactFilter(mask)) return exactFiltered(qq, mask, this.docs, (x, pids) => this.local.exact(x, pids), this.lateDepth(r));
+      const scorer = pooledScorer(pool, qq, deadline);
       const marks = mask === null ? undefined : candidateMarks(this.arrays, this.docstore.pidToDoc, mask);
-      late = this.exactDocuments(q, await rankLateAsync(latePlan(r, this.lateWant(r, mask), this.lateDepth(r), this.docs, mask?.allowed ?? null, marks), scorer, timings), r);
+      return this.exactDocuments(qq, await rankLateAsync(latePlan(r, this.lateWant(r, mask), this.lateDepth(r), this.docs, mask?.allowed ?? null, marks), scorer, timings), r);
+    };
+    let late = await rankOnce(q);
+    const prf = this.expandPrf(q, late, r, rw);
+    if (prf !== null) {
+      deadline.check();
+      q = prf.query;
+      rw = prf.rw;
+      late = await rankOnce(q);
     }
     timings.lateMs = performance.now() - t0;
     deadline.check();
@@ -464,10 +473,18 @@ export class PlaitIndex {
     if (r.mode !== 'bm25') {
       q = this.prepare(embedding, r);
       const check = deadline.checker;
-      if (mask !== null && exactFilter(mask)) late = exactFiltered(q, mask, this.docs, (qq, pids) => this.local.exact(qq, pids), this.lateDepth(r));
-      else {
+      const rankOnce = (qq: EncodedQuery): CollapsedDocs => {
+        if (mask !== null && exactFilter(mask)) return exactFiltered(qq, mask, this.docs, (x, pids) => this.local.exact(x, pids), this.lateDepth(r));
         const marks = mask === null ? undefined : candidateMarks(this.arrays, this.docstore.pidToDoc, mask);
-        late = this.exactDocuments(q, rankLate(latePlan(r, this.lateWant(r, mask), this.lateDepth(r), this.docs, mask?.allowed ?? null, marks), (req) => this.local.score(q!, req, check), timings), r, check);
+        return this.exactDocuments(qq, rankLate(latePlan(r, this.lateWant(r, mask), this.lateDepth(r), this.docs, mask?.allowed ?? null, marks), (req) => this.local.score(qq, req, check), timings), r, check);
+      };
+      late = rankOnce(q);
+      const prf = this.expandPrf(q, late, r, rw);
+      if (prf !== null) {
+        check();
+        q = prf.query;
+        rw = prf.rw;
+        late = rankOnce(q);
       }
       timings.lateMs = performance.now() - t0;
     }
@@ -514,6 +531,23 @@ export class PlaitIndex {
   /** The documents a metadata filter allows (null: no filter). */
   private mask(r: ResolvedSearch): DocMask | null {
     return r.filter === null ? null : docMask(this.docstore, this.docs, r.filter);
+  }
+
+  /**
+   * ColBERT-PRF (colbert-prf.ts) after a first late pass, when the options ask for it: the expanded
+   * query and the rewrite list with the expansion reported; null when off or there is no feedback.
+   */
+  private expandPrf(q: EncodedQuery, late: CollapsedDocs, r: ResolvedSearch, rw: RewrittenQuery | null): { query: EncodedQuery; rw: RewrittenQuery } | null {
+    if (r.rewrite.prf === null) return null;
+    const pids = late.docs.slice(0, r.rewrite.prf.fbDocs).flatMap((d) => {
+      const pid = late.pidOf.get(d.key);
+      return pid === undefined ? [] : [pid];
+    });
+    const x = colbertPrf(this.arrays, q, pids, r.rewrite.prf);
+    if (x === null) return null;
+    const base: RewrittenQuery = rw ?? { lateText: '', bm25: { terms: new Map(), tokens: [] }, rewrites: [] };
+    const to = Array.from(x.centroids, (c, i) => `c${c}^${x.weights[i]!.toFixed(3)}`).join(' ');
+    return { query: x.query, rw: { ...base, rewrites: [...base.rewrites, { kind: 'prf', from: `${pids.length} feedback passages`, to }] } };
   }
 
   /** The rewriter of the served document store. */
