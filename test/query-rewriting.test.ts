@@ -22,6 +22,7 @@ import { buildBm25Store, readJudgedSet } from '../bench/bm25-docstore.js';
 import { corruptQuery } from '../bench/query-rewriting.js';
 import { evaluateRun, type Run } from '../src/eval/index.js';
 import { dataRoot, needsData } from './helpers/requirements.js';
+import { runPlait } from './helpers/cli.js';
 
 const root = mkdtempSync(join(tmpdir(), 'plait-rewrite-'));
 let counter = 0;
@@ -258,5 +259,29 @@ function describeIndex(): void {
     const rm3 = await index.search('how do planes stay in the air', { mode: 'hybrid', topK: 5, rewrite: { rm3: true } });
     assert.equal(rm3.rewrites!.at(-1)!.kind, 'rm3');
     assert.equal(rm3.hits.length, 5);
+  });
+
+  test('the CLI: --spelling, --synonyms and --rm3 on plait search, the rm3/prf pipeline stages, and their refusals', () => {
+    const path = join(root, 'sample');
+    const spelled = runPlait(root, ['search', path, 'why does braed rise', '--spelling', '--json', '-k', '3']);
+    assert.equal(spelled.code, 0, spelled.stderr);
+    const out = JSON.parse(spelled.stdout) as { hits: Array<{ docId: string }>; rewrites: unknown[] };
+    assert.deepEqual(out.rewrites, [{ kind: 'spelling', from: 'braed', to: 'bread' }]);
+    assert.equal(out.hits[0]!.docId, 'bread-yeast');
+    const human = runPlait(root, ['search', path, 'why does braed rise', '--spelling', '-k', '1']);
+    assert.match(human.stderr, /rewritten \(spelling\): braed → bread/);
+    writeFileSync(join(root, 'syn.txt'), 'loaf => bread\n');
+    const syn = JSON.parse(runPlait(root, ['search', path, 'why does a loaf rise', '--synonyms', join(root, 'syn.txt'), '--mode', 'bm25', '--json']).stdout) as { hits: Array<{ docId: string }>; rewrites: unknown[] };
+    assert.deepEqual(syn.rewrites, [{ kind: 'synonym', from: 'loaf', to: 'bread' }]);
+    assert.equal(syn.hits[0]!.docId, 'bread-yeast');
+    writeFileSync(join(root, 'bad-syn.txt'), 'a => b => c\n');
+    const bad = runPlait(root, ['search', path, 'bread', '--synonyms', join(root, 'bad-syn.txt'), '--json']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stdout + bad.stderr, /SYNONYMS_INVALID/);
+    const piped = runPlait(root, ['search', path, 'why does bread rise', '--pipeline', 'rm3:10 > late:5', '--json']);
+    assert.equal(piped.code, 0, piped.stderr);
+    const misplaced = runPlait(root, ['search', path, 'bread', '--pipeline', 'bm25:10 > prf:5', '--json']);
+    assert.equal(misplaced.code, 2);
+    assert.match(misplaced.stdout + misplaced.stderr, /can only be the first stage/);
   });
 }

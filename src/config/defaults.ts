@@ -252,6 +252,13 @@ export const SPELLING_DEFAULTS = {
    * on 2 — Elasticsearch's `fuzziness: AUTO` steps (it allows 1 edit from 3 letters).
    */
   minWordLength: 4,
+  /**
+   * Words this long may be corrected by 2 edits (shorter ones by 1). Measured on the real queries of
+   * scifact and cranfield (bench/RESULTS.md "Query rewriting"): from 6 letters (Elasticsearch's AUTO),
+   * 2-edit corrections of correct words the corpus lacks ("anyone" → "alone", "mirror" → "marrow")
+   * outnumbered real fixes.
+   */
+  twoEditsFrom: 10,
   /** SymSpell's prefix length: only a word's first 7 characters generate deletes (its default; 5–7 keep lookups exact for ≤ 2 edits at a fraction of the memory). */
   prefixLength: 7,
   /** A candidate must be in at least this many documents: a word seen once is as likely a typo in the corpus as the fix. */

@@ -16,8 +16,11 @@
  * - the word has letters only and at least `minWordLength` characters; stop words never;
  * - it is unknown to the index (df 0), or rare (df ≤ `rareMaxDf`) while a candidate is
  *   `rareRatio` times more frequent;
- * - the distance allowed grows with length as Elasticsearch's `fuzziness: AUTO` does (1 edit up to
- *   5 characters, 2 from 6);
+ * - the distance allowed grows with length: 1 edit from 4 letters, 2 from 10 (Elasticsearch's
+ *   `fuzziness: AUTO` allows 2 from 6 letters; on scifact's and cranfield's real queries that turned
+ *   correctly spelled words the corpus lacks into others — "cytidine" → "cytokine", "raptor" →
+ *   "factor" — while one-edit typos, most typos, were fixed either way); a candidate that is the
+ *   word less two or more letters at one edge ("uncultured" → "cultured") is a derived word, not a fix;
  * - candidates are words in at least `minCandidateDf` documents (a typo in the corpus is not a
  *   correction); the nearest wins, then the most frequent, then the alphabetically first.
  * A word every document set knows is therefore never rewritten.
@@ -94,9 +97,14 @@ export function editDistance(a: string, b: string, max: number): number {
   return prev[n]!;
 }
 
-/** Edits allowed for a word of `length` characters (Elasticsearch's fuzziness AUTO: 0, 1 or 2). */
+/** Edits allowed for a word of `length` characters: 0 below `minWordLength`, 2 from `twoEditsFrom`, else 1. */
 export function allowedEdits(length: number): number {
-  return length < SPELLING_DEFAULTS.minWordLength ? 0 : length <= 5 ? 1 : 2;
+  return length < SPELLING_DEFAULTS.minWordLength ? 0 : length >= SPELLING_DEFAULTS.twoEditsFrom ? 2 : 1;
+}
+
+/** Whether `candidate` is `word` less two or more letters at one edge ("uncultured" → "cultured"): a derived word, not a typo. */
+function strippedAffix(word: string, candidate: string): boolean {
+  return word.length - candidate.length >= 2 && (word.startsWith(candidate) || word.endsWith(candidate));
 }
 
 export class SpellingCorrector {
@@ -148,7 +156,7 @@ export class SpellingCorrector {
         if (seen.has(w)) continue;
         seen.add(w);
         const candidate = this.words[w]!;
-        if (candidate === word) continue;
+        if (candidate === word || strippedAffix(word, candidate)) continue;
         const distance = editDistance(word, candidate, max);
         if (distance > max) continue;
         const toDf = this.df[w]!;
