@@ -147,3 +147,15 @@ export type { CentroidAssignmentRecord } from './format/manifest.js';
 // Framework integrations (issue 21) are subpath exports, deliberately not re-exported here, so that
 // `import 'plait'` never loads a framework (they are optional peer dependencies):
 // 'plait/langchain' → src/integrations/langchain.ts, 'plait/ai-sdk' → src/integrations/ai-sdk.ts.
+// Query rewriting (issue 26): BM25 stemming, spelling correction, synonyms, RM3 and ColBERT-PRF.
+export { QueryRewriter, resolveRewrite } from './rewrite/query-rewriter.js';
+export type { QueryRewrite, RewriteOptions, RewrittenQuery } from './rewrite/query-rewriter.js';
+export { SpellingCorrector, editDistance } from './rewrite/spelling.js';
+export type { SpellingCorrection } from './rewrite/spelling.js';
+export { parseSynonyms, readSynonyms } from './rewrite/synonyms.js';
+export type { SynonymMap, SynonymRule, ParseSynonymsOptions } from './rewrite/synonyms.js';
+export type { Rm3Options } from './rewrite/rm3.js';
+export { BM25_STEMMERS } from './docstore/schema.js';
+export type { Bm25Stemmer } from './docstore/schema.js';
+export type { Bm25Query, WordVocabulary } from './docstore/docstore-reader.js';
+export { SPELLING_DEFAULTS, RM3_DEFAULTS } from './config/defaults.js';

@@ -174,7 +174,7 @@ test('FTS5 query syntax in BM25 queries is plain text and never throws', () => {
   reader.close();
 });
 
-test('bm25Terms yields the terms FTS5 (unicode61, remove_diacritics 2) indexes', () => {
+test('queries are tokenised by SQLite as documents were indexed (porter over unicode61); bm25Terms mirrors the unstemmed tokenizer word for word', () => {
   const samples = [
     "Naïve café's co-operation: 42 x², Ελληνικά 中文",
     'Straße ǅ ÀÉÎÕÜ ñ ç ø ł đ',
@@ -188,7 +188,21 @@ test('bm25Terms yields the terms FTS5 (unicode61, remove_diacritics 2) indexes',
   const path = buildStore(samples.map((text, i) => ({ docId: String(i), title: '', text })));
   const db = new Database(path, { readonly: true });
   const terms = db.prepare("SELECT term FROM documents_terms WHERE doc = ? AND col = 'text' ORDER BY offset").pluck();
-  samples.forEach((text, i) => assert.deepEqual(bm25Terms(text), terms.all(i), text));
+  const reader = new DocStoreReader(path);
+  samples.forEach((text, i) => {
+    const tokens = reader.queryTokens(text);
+    assert.deepEqual(tokens.map((t) => t.term), terms.all(i), text);
+    assert.deepEqual(tokens.map((t) => t.word), bm25Terms(text), text);
+  });
+  assert.deepEqual(reader.queryTokens("Naïve cafés co-operating: rises rising").map((t) => [t.word, t.term]), [
+    ['naive', 'naiv'],
+    ['cafes', 'cafe'],
+    ['co', 'co'],
+    ['operating', 'oper'],
+    ['rises', 'rise'],
+    ['rising', 'rise'],
+  ]);
+  reader.close();
   db.close();
   assert.deepEqual(bm25Terms('Naïve X²'), ['naive', 'x²']);
   assert.deepEqual(bm25Terms('北京大学'), ['北京', '京大', '大学']);
@@ -259,7 +273,7 @@ test('schema version 1 stores (before bigrams) still answer with their own terms
   const f = new Database(future);
   f.prepare("UPDATE meta SET value = 99 WHERE key = 'schema_version'").run();
   f.close();
-  assert.throws(() => new DocStoreReader(future), (e: unknown) => isPlaitError(e, 'INDEX_VERSION') && /schema version 99; this plait reads versions 1 to 2/.test((e as Error).message));
+  assert.throws(() => new DocStoreReader(future), (e: unknown) => isPlaitError(e, 'INDEX_VERSION') && /schema version 99; this plait reads versions 1 to 3/.test((e as Error).message));
 });
 
 test('the pid → doc map is stored whole in meta and read from it; a store without it, or with a wrong-length one, reads the passages table', () => {

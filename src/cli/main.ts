@@ -73,6 +73,7 @@ export const USAGE_ERROR_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'MODEL_NOT_FOUND',
   'EMPTY_CORPUS',
   'INVALID_FILTER',
+  'SYNONYMS_INVALID',
 ]);
 
 /** Exit codes: 0 ok, 1 runtime failure, 2 bad usage or input. */

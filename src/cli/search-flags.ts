@@ -5,6 +5,8 @@
  */
 import type { SearchMode, SearchOptions } from '../search/plait-index.js';
 import { parseFilter } from '../docstore/metadata-filter.js';
+import { readSynonyms } from '../rewrite/synonyms.js';
+import type { RewriteOptions } from '../rewrite/query-rewriter.js';
 
 export interface SearchFlagOptions {
   k?: number;
@@ -17,6 +19,21 @@ export interface SearchFlagOptions {
   fusion?: 'minmax' | 'rrf';
   alpha?: number;
   filter?: string;
+  spelling?: boolean;
+  synonyms?: string;
+  rm3?: boolean;
+  prf?: boolean;
+}
+
+/** The query-rewrite flags (--spelling, --synonyms, --rm3, --prf) as SearchOptions.rewrite; undefined when none is set. */
+export function rewriteOptionsFrom(o: SearchFlagOptions): RewriteOptions | undefined {
+  if (o.spelling !== true && o.synonyms === undefined && o.rm3 !== true && o.prf !== true) return undefined;
+  const r: RewriteOptions = {};
+  if (o.spelling === true) r.spelling = true;
+  if (o.synonyms !== undefined) r.synonyms = readSynonyms(o.synonyms);
+  if (o.rm3 === true) r.rm3 = true;
+  if (o.prf === true) r.prf = true;
+  return r;
 }
 
 export function searchOptionsFrom(o: SearchFlagOptions): SearchOptions {
@@ -30,5 +47,7 @@ export function searchOptionsFrom(o: SearchFlagOptions): SearchOptions {
   if (o.fusion !== undefined) s.fusion = o.fusion;
   if (o.alpha !== undefined) s.alpha = o.alpha;
   if (o.filter !== undefined) s.filter = parseFilter(o.filter);
+  const rewrite = rewriteOptionsFrom(o);
+  if (rewrite !== undefined) s.rewrite = rewrite;
   return s;
 }

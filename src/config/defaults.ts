@@ -233,10 +233,60 @@ export const DOCSTORE_DEFAULTS = {
   bm25K1: 0.9,
   /** BM25 length normalisation: 0.4 is Anserini's BEIR setting (weaker than Lucene's 0.75, which over-rewards short texts). */
   bm25B: 0.4,
+  /**
+   * BM25's stemmer for new indexes: FTS5's Porter stemmer, as Anserini's default English analyzer
+   * stems (Porter) for its BEIR figures; measured here in bench/RESULTS.md ("Query rewriting").
+   */
+  bm25Stemmer: 'porter' as 'porter' | 'none',
   /** Rows per write transaction during a bulk load: big enough to amortise commits, small enough to bound the dirty page cache. */
   commitEvery: 50_000,
   /** Page cache during a bulk load, in KiB (SQLite's negative cache_size): 64 MiB keeps FTS5 segment merges in memory. */
   buildCacheKiB: 65_536,
+} as const;
+
+/** Spelling correction against the index's vocabulary (src/rewrite/spelling.ts). */
+export const SPELLING_DEFAULTS = {
+  /**
+   * Shorter words are never corrected (0 edits): 3-letter words are mostly acronyms and abbreviations
+   * ("tnf", "mri") that a corpus may lack without being misspelled. From 4 to 5 letters 1 edit, from 6
+   * on 2 — Elasticsearch's `fuzziness: AUTO` steps (it allows 1 edit from 3 letters).
+   */
+  minWordLength: 4,
+  /**
+   * Words this long may be corrected by 2 edits (shorter ones by 1). Measured on the real queries of
+   * scifact and cranfield (bench/RESULTS.md "Query rewriting"): from 6 letters (Elasticsearch's AUTO),
+   * 2-edit corrections of correct words the corpus lacks ("anyone" → "alone", "mirror" → "marrow")
+   * outnumbered real fixes.
+   */
+  twoEditsFrom: 10,
+  /** SymSpell's prefix length: only a word's first 7 characters generate deletes (its default; 5–7 keep lookups exact for ≤ 2 edits at a fraction of the memory). */
+  prefixLength: 7,
+  /** A candidate must be in at least this many documents: a word seen once is as likely a typo in the corpus as the fix. */
+  minCandidateDf: 2,
+  /** A known word is corrected only when this rare (documents holding it) ... */
+  rareMaxDf: 2,
+  /** ... and a candidate is this many times more frequent (SymSpell's frequency ordering, made a hard bar so real rare words stay). */
+  rareRatio: 50,
+} as const;
+
+/** RM3 pseudo-relevance feedback for BM25 (src/rewrite/rm3.ts): Anserini's `-rm3` defaults, the settings behind its published BEIR and MS MARCO RM3 baselines. */
+export const RM3_DEFAULTS = {
+  /** Feedback documents: Anserini's fbDocs. */
+  fbDocs: 10,
+  /** Expansion terms: Anserini's fbTerms. */
+  fbTerms: 10,
+  /** λ, the original query's share of the expanded query: Anserini's originalQueryWeight. */
+  originalQueryWeight: 0.5,
+} as const;
+
+/** ColBERT-PRF for late interaction (src/search/colbert-prf.ts). */
+export const PRF_DEFAULTS = {
+  /** Feedback documents: ColBERT-PRF's fb = 3 (Wang et al. 2021, their best MS MARCO setting). */
+  fbDocs: 3,
+  /** Expansion embeddings: ColBERT-PRF's fe = 10. */
+  fbEmbeddings: 10,
+  /** β, the expansion embeddings' mean weight against a query token's 1: the paper's β = 1 for its Ranker; measured here in bench/RESULTS.md. */
+  beta: 1,
 } as const;
 
 /** Evaluation report and significance defaults (src/eval). */

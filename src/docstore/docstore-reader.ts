@@ -8,13 +8,30 @@ import Database from 'better-sqlite3';
 import { PlaitError, invalidArgument } from '../errors/index.js';
 import { Bm25Accumulator, bm25Idf, resolveBm25Options, type Bm25Options } from './bm25.js';
 import { bm25QueryTerms } from './bm25-terms.js';
-import { DOCSTORE_MIN_SCHEMA_VERSION, DOCSTORE_SCHEMA_VERSION } from './schema.js';
+import { FtsQueryTokenizer, type QueryToken } from './fts-query-tokenizer.js';
+import { BM25_STEMMERS, DOCSTORE_MIN_SCHEMA_VERSION, DOCSTORE_SCHEMA_VERSION, UNSTEMMED_TOKENIZER, ftsTokenizer, type Bm25Stemmer } from './schema.js';
 import { PID_DOC_KEY, storedPidToDoc } from './pid-doc-blob.js';
 import { docstoreError, guarded } from './sqlite-error.js';
 import type { Bm25Hit, Bm25TermMatch, StoredDocument, StoredPassage, TokenDf } from './types.js';
 
 type Statement = Database.Statement;
 type DocumentRow = [number, string, string, string, string | null];
+
+/**
+ * A BM25 query made ready: each distinct term (as the store indexes it) with its weight — its count
+ * in the query, or the weight a query rewrite gave it (synonyms, RM3) — and the query's tokens.
+ */
+export interface Bm25Query {
+  terms: Map<string, number>;
+  /** The query's tokens in order, stop words included (empty for stores before schema 3, which tokenise in TypeScript). */
+  tokens: QueryToken[];
+}
+
+/** A store's word vocabulary (unstemmed): words and the number of documents holding each. */
+export interface WordVocabulary {
+  words: string[];
+  df: Int32Array;
+}
 
 function toDocument(row: DocumentRow | undefined): StoredDocument | null {
   if (row === undefined) return null;
@@ -34,7 +51,12 @@ export class DocStoreReader {
    * (their rowids are not reused).
    */
   readonly rowidSpan: number;
+  /** BM25's stemmer: 'porter' for schema-3 stores built with it; 'none' otherwise. */
+  readonly stemmer: Bm25Stemmer;
   private readonly db: Database.Database;
+  /** SQLite-side query tokenisation (schema 3), made on the first BM25 query. */
+  private queryTokenizer: FtsQueryTokenizer | null = null;
+  private wordVocab: WordVocabulary | null = null;
   /** BM25 length (terms in title + text) by docRowid, and its mean: read on the first BM25 query. */
   private lengthsCache: { lengths: Float32Array; avg: number } | null = null;
   private readonly byRowid: Statement;
@@ -64,6 +86,9 @@ export class DocStoreReader {
         throw new PlaitError('INDEX_VERSION', { message: `document store ${path} has schema version ${String(version)}; this plait reads versions ${DOCSTORE_MIN_SCHEMA_VERSION} to ${DOCSTORE_SCHEMA_VERSION}: rebuild the index with this plait, or use the plait that built it`, path, found: version, expected: DOCSTORE_SCHEMA_VERSION });
       }
       this.schemaVersion = version;
+      const stemmer = meta.get('bm25_stemmer') ?? 'none';
+      if (!BM25_STEMMERS.includes(stemmer as Bm25Stemmer)) throw new PlaitError('INDEX_VERSION', { message: `document store ${path} uses BM25 stemmer "${String(stemmer)}", which this plait does not know (it knows ${BM25_STEMMERS.join(', ')})`, path });
+      this.stemmer = stemmer as Bm25Stemmer;
       this.nDocuments = Number(meta.get('documents'));
       this.nPassages = Number(meta.get('passages'));
       this.rowidSpan = Math.max(this.nDocuments, Number(meta.get('rowid_span') ?? 0));
@@ -90,15 +115,72 @@ export class DocStoreReader {
   }
 
   /**
-   * The k best documents for `queryText` by BM25 (highest first, ties to the lower docRowid).
-   * The query is reduced to plain terms first, so any FTS5 syntax in it is just text.
+   * `queryText` as BM25 terms with weights: tokenised as the store's documents were (SQLite's own
+   * tokenizer for schema 3: stemmed and folded there; bm25-terms.ts's mirror for older stores),
+   * less stop words (all terms when nothing else would be left), each distinct term weighted by its
+   * count. FTS5 query syntax in the text is just text.
    */
-  bm25(queryText: string, k: number, options: Bm25Options = {}): Bm25Hit[] {
+  bm25Query(queryText: string, options: Bm25Options = {}): Bm25Query {
     if (typeof queryText !== 'string') throw invalidArgument('queryText', 'a string', queryText);
+    const { stopwords } = resolveBm25Options(options);
+    const terms = new Map<string, number>();
+    if (this.schemaVersion < 3) {
+      for (const term of bm25QueryTerms(queryText, stopwords, this.schemaVersion)) terms.set(term, (terms.get(term) ?? 0) + 1);
+      return { terms, tokens: [] };
+    }
+    const tokens = this.queryTokens(queryText);
+    const kept = stopwords === null ? tokens : tokens.filter((t) => !stopwords.has(t.word));
+    for (const t of kept.length > 0 ? kept : tokens) terms.set(t.term, (terms.get(t.term) ?? 0) + 1);
+    return { terms, tokens };
+  }
+
+  /** The tokens of `text` as the store's BM25 sees them: each word and its (stemmed) term, in order. Schema 3 only; older stores give []. */
+  queryTokens(text: string): QueryToken[] {
+    if (this.schemaVersion < 3) return [];
+    return guarded('tokenise a query', this.path, () => this.tokenizer().tokens(text));
+  }
+
+  /** BM25 terms of `text` (stemmed as the store stems), stop words kept. */
+  bm25TermsOf(text: string): string[] {
+    if (this.schemaVersion < 3) return bm25QueryTerms(text, null, this.schemaVersion);
+    return guarded('tokenise a text', this.path, () => this.tokenizer().terms(text));
+  }
+
+  /** Number of documents holding each BM25 term (0 for an unknown one). */
+  termDf(terms: readonly string[]): number[] {
+    return guarded('read term frequencies', this.path, () => terms.map((t) => (this.postings.all(t) as unknown[]).length));
+  }
+
+  /**
+   * The store's unstemmed words and how many documents hold each, read once (schema 3:
+   * `documents_words`; older stores index unstemmed terms, so their BM25 table is read).
+   */
+  wordVocabulary(): WordVocabulary {
+    if (this.wordVocab === null) {
+      this.wordVocab = guarded('read the word vocabulary', this.path, () => {
+        const table = this.schemaVersion >= 3 ? 'documents_words' : 'documents_fts';
+        this.db.exec(`CREATE VIRTUAL TABLE IF NOT EXISTS temp.plait_words_row USING fts5vocab(main, ${table}, row)`);
+        const words: string[] = [];
+        const dfs: number[] = [];
+        for (const [w, d] of this.db.prepare('SELECT term, doc FROM temp.plait_words_row').raw().iterate() as IterableIterator<[string, number]>) {
+          words.push(w);
+          dfs.push(d);
+        }
+        return { words, df: Int32Array.from(dfs) };
+      });
+    }
+    return this.wordVocab;
+  }
+
+  /**
+   * The k best documents by BM25 (highest first, ties to the lower docRowid) for a query text or a
+   * prepared `Bm25Query` (whose term weights multiply each term's score: query-term frequency in
+   * the Lucene/Anserini formula, bm25.ts).
+   */
+  bm25(query: string | Bm25Query, k: number, options: Bm25Options = {}): Bm25Hit[] {
     if (!Number.isInteger(k) || k < 0) throw invalidArgument('k', 'a non-negative integer', k);
-    const { k1, b, stopwords } = resolveBm25Options(options);
-    const qtf = new Map<string, number>();
-    for (const term of bm25QueryTerms(queryText, stopwords, this.schemaVersion)) qtf.set(term, (qtf.get(term) ?? 0) + 1);
+    const { k1, b } = resolveBm25Options(options);
+    const qtf = typeof query === 'string' ? this.bm25Query(query, options).terms : query.terms;
     if (qtf.size === 0 || k === 0 || this.nDocuments === 0) return [];
     const n = this.nDocuments;
     const acc = (this.bm25Acc ??= new Bm25Accumulator(this.rowidSpan));
@@ -106,6 +188,7 @@ export class DocStoreReader {
     try {
       guarded('score BM25', this.path, () => {
         for (const [term, count] of qtf) {
+          if (!(count > 0)) continue;
           const rows = this.postings.all(term) as Array<[number, number]>;
           if (rows.length === 0) continue;
           const weight = count * bm25Idf(rows.length, n) * (k1 + 1);
@@ -120,15 +203,14 @@ export class DocStoreReader {
   }
 
   /**
-   * Why a document has its BM25 score: each distinct query term (after the same folding and stop
-   * words as `bm25`) with its frequency in the document (0 when absent), its document frequency,
-   * idf and contribution; the contributions sum to the document's `bm25` score.
+   * Why a document has its BM25 score: each distinct query term (after the same tokenising and stop
+   * words as `bm25`, or a prepared query's terms) with its weight in the query, its frequency in the
+   * document (0 when absent), its document frequency, idf and contribution; the contributions sum to
+   * the document's `bm25` score.
    */
-  bm25Explain(queryText: string, docRowid: number, options: Bm25Options = {}): Bm25TermMatch[] {
-    if (typeof queryText !== 'string') throw invalidArgument('queryText', 'a string', queryText);
-    const { k1, b, stopwords } = resolveBm25Options(options);
-    const qtf = new Map<string, number>();
-    for (const term of bm25QueryTerms(queryText, stopwords)) qtf.set(term, (qtf.get(term) ?? 0) + 1);
+  bm25Explain(query: string | Bm25Query, docRowid: number, options: Bm25Options = {}): Bm25TermMatch[] {
+    const { k1, b } = resolveBm25Options(options);
+    const qtf = typeof query === 'string' ? this.bm25Query(query, options).terms : query.terms;
     const n = this.nDocuments;
     const { lengths, avg } = this.bm25Lengths();
     const len = lengths[docRowid] ?? 0;
@@ -141,6 +223,10 @@ export class DocStoreReader {
         return { term, queryCount: count, tf, df: rows.length, idf, contribution };
       }),
     );
+  }
+
+  private tokenizer(): FtsQueryTokenizer {
+    return (this.queryTokenizer ??= new FtsQueryTokenizer(this.db, ftsTokenizer(this.stemmer), UNSTEMMED_TOKENIZER));
   }
 
   /** Documents by docRowid or by docId, in the order asked; null for an unknown one. */

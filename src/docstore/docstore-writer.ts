@@ -11,11 +11,16 @@ import { existsSync } from 'node:fs';
 import { DOCSTORE_DEFAULTS } from '../config/defaults.js';
 import { PlaitError, invalidArgument } from '../errors/index.js';
 import { bm25Length, ftsText } from './bm25-terms.js';
-import { CREATE_INDEXES, CREATE_TABLES, DOCSTORE_SCHEMA_VERSION } from './schema.js';
+import { CREATE_INDEXES, DOCSTORE_SCHEMA_VERSION, createTables, type Bm25Stemmer } from './schema.js';
 import { docstoreError, guarded } from './sqlite-error.js';
 import type { DocumentInput } from './types.js';
 
 type Statement = Database.Statement;
+
+export interface DocStoreWriterOptions {
+  /** BM25's stemmer (schema.ts): 'porter' (default, DOCSTORE_DEFAULTS.bm25Stemmer) for English, 'none' otherwise. */
+  stemmer?: Bm25Stemmer;
+}
 
 export class DocStoreWriter {
   readonly path: string;
@@ -31,8 +36,12 @@ export class DocStoreWriter {
   private dfPassages = 0;
   private dfSet = false;
 
-  constructor(path: string) {
+  readonly stemmer: Bm25Stemmer;
+
+  constructor(path: string, options: DocStoreWriterOptions = {}) {
     this.path = path;
+    this.stemmer = options.stemmer ?? DOCSTORE_DEFAULTS.bm25Stemmer;
+    if (this.stemmer !== 'porter' && this.stemmer !== 'none') throw invalidArgument('stemmer', '"porter" or "none"', this.stemmer);
     if (existsSync(path)) throw new PlaitError('DOCSTORE_FAILED', { message: `refusing to overwrite existing ${path}`, path });
     const db = guarded('create', path, () => new Database(path));
     this.db = db;
@@ -44,7 +53,7 @@ export class DocStoreWriter {
       db.pragma('synchronous = OFF');
       db.pragma(`cache_size = -${DOCSTORE_DEFAULTS.buildCacheKiB}`);
       db.pragma('temp_store = MEMORY');
-      db.exec(CREATE_TABLES);
+      db.exec(createTables(this.stemmer));
       this.insertDocument = db.prepare('INSERT INTO documents (doc_rowid, doc_id, title, text, metadata, n_terms) VALUES (?, ?, ?, ?, ?, ?)');
       this.insertFts = db.prepare('INSERT INTO documents_fts (rowid, title, text) VALUES (?, ?, ?)');
       this.insertPassage = db.prepare('INSERT INTO passages (pid, doc_rowid, start, "end") VALUES (?, ?, ?, ?)');
@@ -146,12 +155,14 @@ export class DocStoreWriter {
       for (let t = 0; t < df.length; t++) if ((df[t] as number) > 0) insertDf.run(t, df[t]);
       const setMeta = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)');
       setMeta.run('schema_version', DOCSTORE_SCHEMA_VERSION);
+      setMeta.run('bm25_stemmer', this.stemmer);
       setMeta.run('documents', this.nDocs);
       setMeta.run('passages', this.nPids);
       setMeta.run('token_df_n', this.dfSet || this.dfPassages > 0 ? this.dfPassages : this.nPids);
       db.exec(CREATE_INDEXES);
       storePidToDoc(db, this.nPids);
       db.exec("INSERT INTO documents_fts (documents_fts) VALUES ('optimize')");
+      db.exec("INSERT INTO documents_words (documents_words) VALUES ('optimize')");
       db.exec('COMMIT');
       db.close();
     });

@@ -8,23 +8,82 @@
  *               the builder split (passage text is derived, never stored twice)
  *   token_df    token_id → number of passages holding the model token (query-token IDF)
  *   documents_fts  FTS5 over (title, text), external content (no second copy of the text),
- *               unicode61 with Latin diacritics removed and marks kept inside tokens, fed text
+ *               unicode61 with Latin diacritics removed and marks kept inside tokens, wrapped in
+ *               FTS5's `porter` stemmer (schema 3, unless built with stemmer 'none'), fed text
  *               whose unspaced scripts (CJK, Thai, ...) are split into character bigrams
  *               (bm25-terms.ts); documents_terms is its fts5vocab `instance` view, read for term
  *               frequencies when scoring BM25.
+ *   documents_words  (schema 3) FTS5 over the same columns, unstemmed and `detail=none` (terms and
+ *               the documents holding them, no positions): the index's own word vocabulary, read by
+ *               spelling correction (rewrite/spelling.ts). Kept in step with `documents` by
+ *               triggers, so every writer (build, living-index writes) maintains it.
  */
 
 /**
- * 2: CJK/Thai/... character bigrams and marks as token characters. Version 1 stores (an unspaced
- * run indexed as one term) are still read: their queries are tokenised the version-1 way, so
- * English BM25 is unchanged and unspaced scripts behave as before until the index is rebuilt.
+ * 3: BM25 terms stemmed by FTS5's porter tokenizer, queries tokenised by SQLite itself (the same
+ * tokenizer, through a temporary FTS5 table: fts-query-tokenizer.ts), and the unstemmed word
+ * vocabulary `documents_words`. 2: CJK/Thai/... character bigrams and marks as token characters.
+ * Version 1 and 2 stores are still read: their queries are tokenised their own way (bm25-terms.ts),
+ * so their BM25 is unchanged until the index is rebuilt (`plait index` again) to gain stemming.
  * Newer versions are refused with INDEX_VERSION.
  */
-export const DOCSTORE_SCHEMA_VERSION = 2;
+export const DOCSTORE_SCHEMA_VERSION = 3;
 /** Oldest schema the reader still opens. */
 export const DOCSTORE_MIN_SCHEMA_VERSION = 1;
 
-export const CREATE_TABLES = `
+/**
+ * The FTS5 tokenizer of BM25 terms without stemming: case folded, Latin diacritics removed, letters,
+ * numbers, private use and marks as token characters (bm25-terms.ts mirrors it for old stores).
+ */
+export const UNSTEMMED_TOKENIZER = "unicode61 remove_diacritics 2 categories 'L* N* Co M*'";
+
+/**
+ * BM25's stemmer, chosen at build time and recorded in `meta.bm25_stemmer`:
+ * - 'porter' (default): FTS5's built-in Porter stemmer (M. F. Porter, "An algorithm for suffix
+ *   stripping", 1980) over the unicode61 tokens — English. "rises", "rising" and "rise" share the
+ *   term "rise". Measured in bench/RESULTS.md ("Query rewriting").
+ * - 'none': terms as unicode61 gives them; for corpora not in English (Porter's rules would strip
+ *   other languages' endings wrongly).
+ */
+export type Bm25Stemmer = 'porter' | 'none';
+export const BM25_STEMMERS: readonly Bm25Stemmer[] = ['porter', 'none'];
+
+/** The FTS5 `tokenize` argument of a stemmer. */
+export function ftsTokenizer(stemmer: Bm25Stemmer): string {
+  return stemmer === 'porter' ? `porter ${UNSTEMMED_TOKENIZER}` : UNSTEMMED_TOKENIZER;
+}
+
+/** The schema of a new store (version DOCSTORE_SCHEMA_VERSION) with the given stemmer. */
+export function createTables(stemmer: Bm25Stemmer): string {
+  return baseTables(ftsTokenizer(stemmer)) + CREATE_WORDS;
+}
+
+/**
+ * The unstemmed word vocabulary (schema 3): FTS5 with `detail=none` stores each term's documents
+ * only, about a third of a full index; triggers keep it in step with `documents` whoever writes.
+ */
+const CREATE_WORDS = `
+CREATE VIRTUAL TABLE documents_words USING fts5(
+  title, text,
+  content = 'documents', content_rowid = 'doc_rowid',
+  tokenize = "${UNSTEMMED_TOKENIZER}",
+  detail = none, columnsize = 0
+);
+CREATE TRIGGER documents_words_ai AFTER INSERT ON documents BEGIN
+  INSERT INTO documents_words (rowid, title, text) VALUES (new.doc_rowid, new.title, new.text);
+END;
+CREATE TRIGGER documents_words_ad AFTER DELETE ON documents BEGIN
+  INSERT INTO documents_words (documents_words, rowid, title, text) VALUES ('delete', old.doc_rowid, old.title, old.text);
+END;
+CREATE TRIGGER documents_words_au AFTER UPDATE OF title, text ON documents BEGIN
+  INSERT INTO documents_words (documents_words, rowid, title, text) VALUES ('delete', old.doc_rowid, old.title, old.text);
+  INSERT INTO documents_words (rowid, title, text) VALUES (new.doc_rowid, new.title, new.text);
+END;
+`;
+
+/** The tables every schema version has, with BM25's FTS5 tokenizer. */
+function baseTables(tokenize: string): string {
+  return `
 CREATE TABLE meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
 CREATE TABLE documents (
   doc_rowid INTEGER PRIMARY KEY,
@@ -45,11 +104,12 @@ CREATE TABLE token_df (token_id INTEGER PRIMARY KEY, df INTEGER NOT NULL);
 CREATE VIRTUAL TABLE documents_fts USING fts5(
   title, text,
   content = 'documents', content_rowid = 'doc_rowid',
-  tokenize = "unicode61 remove_diacritics 2 categories 'L* N* Co M*'",
+  tokenize = "${tokenize}",
   columnsize = 0
 );
 CREATE VIRTUAL TABLE documents_terms USING fts5vocab(documents_fts, instance);
 `;
+}
 
 /** Built after the bulk load: cheaper than maintaining them row by row. */
 export const CREATE_INDEXES = `

@@ -32,7 +32,7 @@ export interface Bm25Hit {
 /** One query term's part in a document's BM25 score (DocStoreReader.bm25Explain). */
 export interface Bm25TermMatch {
   term: string;
-  /** Times the term occurs in the query. */
+  /** The term's weight in the query: the times it occurs there, or the weight a query rewrite (synonyms, RM3) gave it. */
   queryCount: number;
   /** Times it occurs in the document (title and text); 0 when it does not match. */
   tf: number;

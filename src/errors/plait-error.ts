@@ -49,6 +49,8 @@ export const ERROR_TEMPLATES = {
   // Living index (issue 12): a second writer while one holds the index's write lock; a metadata filter that is not valid.
   INDEX_LOCKED: 'Index is locked: {message}',
   INVALID_FILTER: 'Invalid filter: {message}',
+  // Query rewriting (issue 26): a synonyms file that is not in Solr's format.
+  SYNONYMS_INVALID: 'Invalid synonyms file: {message}',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_TEMPLATES;

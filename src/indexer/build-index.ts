@@ -11,6 +11,7 @@
  *     codes/residuals/doclens; count token document frequencies.
  *  4. Build the IVF, write the manifest last, rename the folder into place.
  */
+import type { Bm25Stemmer } from '../docstore/schema.js';
 import { join } from 'node:path';
 import { rmSync } from 'node:fs';
 import { BUILD_DEFAULTS, BUILD_MEMORY_DEFAULTS, ENCODER_DEFAULTS } from '../config/defaults.js';
@@ -63,6 +64,8 @@ export interface BuildOptions extends CorpusReaderOptions, CentroidAssignmentOpt
   chunkSize?: number;
   /** Largest residual segment file in bytes (default FORMAT_DEFAULTS.segmentBytes; tests set a few KiB). */
   segmentBytes?: number;
+  /** BM25's stemmer (docstore/schema.ts): 'porter' (default, English) or 'none' (other languages). */
+  bm25Stemmer?: Bm25Stemmer;
   onProgress?: (p: BuildProgress) => void;
   signal?: AbortSignal;
 }
@@ -105,7 +108,7 @@ export async function buildIndex(input: string | readonly string[], options: Bui
   try {
     // 1. Read, split, store.
     const corpus = await openCorpus(input, options);
-    docstore = new DocStoreWriter(join(tmp, INDEX_FILES.docstore));
+    docstore = new DocStoreWriter(join(tmp, INDEX_FILES.docstore), options.bm25Stemmer === undefined ? {} : { stemmer: options.bm25Stemmer });
     let nDocs = 0;
     for await (const doc of corpus) {
       checkAbort();

@@ -6,7 +6,7 @@
  *
  *   pipeline := stage ( ">" stage )*
  *   stage    := name ":" depth [ "@" budget ]
- *   name     := "bm25" | "late" | "hybrid" | "exhaustive" | "cross"
+ *   name     := "bm25" | "late" | "hybrid" | "exhaustive" | "cross" | "rm3" | "prf"
  *   depth    := positive integer ≤ SEARCH_DEFAULTS.maxTopK, not above the previous stage's
  *   budget   := number [ "ms" | "s" ]            (milliseconds when no unit)
  *
@@ -16,11 +16,18 @@
 import { SEARCH_DEFAULTS } from '../config/defaults.js';
 import { PlaitError, describe } from '../errors/index.js';
 
-export const STAGE_NAMES = ['bm25', 'late', 'hybrid', 'exhaustive', 'cross'] as const;
+export const STAGE_NAMES = ['bm25', 'late', 'hybrid', 'exhaustive', 'cross', 'rm3', 'prf'] as const;
 export type StageName = (typeof STAGE_NAMES)[number];
 
 /** Stages that can retrieve from the whole index (the first stage must be one). */
-export const RETRIEVAL_STAGES: readonly StageName[] = ['bm25', 'late', 'hybrid', 'exhaustive'];
+export const RETRIEVAL_STAGES: readonly StageName[] = ['bm25', 'late', 'hybrid', 'exhaustive', 'rm3', 'prf'];
+
+/**
+ * Retrieval with pseudo-relevance feedback (query rewriting, src/rewrite/): `rm3` is BM25 with RM3,
+ * `prf` late interaction with ColBERT-PRF. Feedback comes from a first pass over the whole index,
+ * so they only retrieve (first stage).
+ */
+export const FEEDBACK_STAGES: readonly StageName[] = ['rm3', 'prf'];
 
 export interface PipelineStage {
   stage: StageName;
@@ -103,6 +110,7 @@ export function validateStages(stages: readonly PipelineStage[], at?: (k: number
     if (!Number.isInteger(s.depth) || s.depth < 1 || s.depth > SEARCH_DEFAULTS.maxTopK) throw fail(k, `expected a depth in [1, ${SEARCH_DEFAULTS.maxTopK}] but received ${describe(s.depth)}`);
     if (s.budgetMs !== undefined && !(Number.isFinite(s.budgetMs) && s.budgetMs > 0)) throw fail(k, `expected a positive budgetMs but received ${describe(s.budgetMs)}`);
     if (k === 0 && !RETRIEVAL_STAGES.includes(s.stage)) throw fail(k, `"${s.stage}" re-scores a list and cannot be the first stage (start with ${RETRIEVAL_STAGES.join(', ')})`);
+    if (k > 0 && FEEDBACK_STAGES.includes(s.stage)) throw fail(k, `"${s.stage}" retrieves with pseudo-relevance feedback from the whole index and can only be the first stage`);
     if (k > 0 && s.depth > stages[k - 1]!.depth) throw fail(k, `depth ${s.depth} is above the previous stage's ${stages[k - 1]!.depth} (a later stage keeps part of the list it is given)`);
   });
   return stages.map((s) => ({ ...s }));

@@ -30,9 +30,9 @@ export interface Candidate {
 }
 
 /** Search settings the late-interaction stages pass on (PLAID parameters, IDF, fusion weight). */
-export type StageSearchOptions = Pick<SearchOptions, 'nIvfProbe' | 'centroidScoreThreshold' | 'ndocs' | 'idfWeighting' | 'alpha' | 'fusion' | 'rrfK'>;
+export type StageSearchOptions = Pick<SearchOptions, 'nIvfProbe' | 'centroidScoreThreshold' | 'ndocs' | 'idfWeighting' | 'alpha' | 'fusion' | 'rrfK' | 'rewrite'>;
 
-const STAGE_OPTION_KEYS = ['nIvfProbe', 'centroidScoreThreshold', 'ndocs', 'idfWeighting', 'alpha', 'fusion', 'rrfK'] as const;
+const STAGE_OPTION_KEYS = ['nIvfProbe', 'centroidScoreThreshold', 'ndocs', 'idfWeighting', 'alpha', 'fusion', 'rrfK', 'rewrite'] as const;
 
 /** The part of a search's options that applies inside a pipeline's late-interaction and hybrid stages. */
 export function stageSearchOptions(o: SearchOptions): StageSearchOptions {
@@ -54,8 +54,12 @@ export async function retrieve(stage: StageName, depth: number, ctx: StageContex
   const base: SearchOptions = { ...ctx.search, topK, signal: ctx.signal };
   const options: SearchOptions =
     stage === 'bm25'
-      ? { topK, signal: ctx.signal, mode: 'bm25' }
-      : stage === 'exhaustive'
+      ? { topK, signal: ctx.signal, mode: 'bm25', ...(ctx.search.rewrite === undefined ? {} : { rewrite: ctx.search.rewrite }) }
+      : stage === 'rm3'
+        ? { topK, signal: ctx.signal, mode: 'bm25', rewrite: { ...ctx.search.rewrite, rm3: ctx.search.rewrite?.rm3 ?? true } }
+        : stage === 'prf'
+          ? { ...base, mode: 'late', rewrite: { ...ctx.search.rewrite, prf: ctx.search.rewrite?.prf ?? true } }
+          : stage === 'exhaustive'
         ? { ...base, mode: 'late', exhaustive: true }
         : stage === 'hybrid'
           ? { ...base, mode: 'hybrid' }
@@ -137,6 +141,9 @@ export async function rescore(stage: StageName, depth: number, list: readonly Ca
       for (const f of fused) scores[f.key] = f.score;
       return byScoreThenPreviousRank(list, scores, pids, depth);
     }
+    case 'rm3':
+    case 'prf':
+      throw new PlaitError('INVALID_ARGUMENT', { message: `${stage} retrieves with feedback; it cannot re-score a list`, name: 'pipeline' });
     case 'cross': {
       if (ctx.crossEncoder === null) {
         throw new PlaitError('INVALID_ARGUMENT', { message: 'the pipeline has a cross stage but no cross-encoder (pass crossEncoder / --cross-encoder <model>)', name: 'crossEncoder' });

@@ -11,6 +11,7 @@ import { PlaitError } from '../errors/index.js';
 import type { Encoder, RowToken, TokenRole } from '../encoder/types.js';
 import { MAXSIM_EMPTY_TOKEN, type Kernels } from '../kernels/types.js';
 import type { Bm25TermMatch } from '../docstore/index.js';
+import type { QueryRewrite } from '../rewrite/query-rewriter.js';
 import type { EncodedQuery, ScoringArrays } from './plaid.js';
 import type { HybridParts } from './search-result.js';
 
@@ -52,6 +53,8 @@ export interface Explanation {
   bm25: { score: number; terms: Bm25TermMatch[] } | null;
   /** The fused score's parts when the document is in the hybrid result list of this query; null otherwise. */
   fusion: (HybridParts & { score: number; rank: number }) | null;
+  /** The query rewrites applied (ExplainOptions.rewrite): the late side explained the rewritten text, BM25 the rewritten terms. */
+  rewrites: QueryRewrite[];
 }
 
 /** Label a row: content tokens show the text they cover, special tokens their vocabulary text. */

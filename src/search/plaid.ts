@@ -64,7 +64,7 @@ export function scratchMarks(a: ScoringArrays, mark: Uint8Array = new Uint8Array
 }
 
 /** Index of the segment holding `pid` (segments are contiguous pid ranges). */
-function segmentOf(a: ScoringArrays, pid: number): number {
+export function segmentOf(a: ScoringArrays, pid: number): number {
   let lo = 0;
   let hi = a.segments.length - 1;
   while (lo < hi) {

@@ -37,6 +37,9 @@ import { unsearchable, queryFit, type EmptyReason } from './query-text.js';
 import { emptyResult, emptyTimings, toHits, type SearchHit, type SearchResult, type SearchTimings } from './search-result.js';
 import { rowidsOf, scoreStoredDocs } from './stored-rerank.js';
 import { explainLate, type Explanation } from './explain.js';
+import { QueryRewriter, rewriteActive, type RewrittenQuery } from '../rewrite/query-rewriter.js';
+import { colbertPrf } from './colbert-prf.js';
+import { ENGLISH_STOPWORDS } from '../docstore/index.js';
 import { candidateMarks, docMask, exactFilter, exactFiltered, filteredBm25, type DocMask } from './filtered-search.js';
 import { indexText } from '../indexer/index-text.js';
 import { updateIndex, compactIndex, type UpdateResult } from '../mutate/index-updater.js';
@@ -51,7 +54,7 @@ export type { EmptyReason } from './query-text.js';
 export type { Explanation, TokenMatch, ExplainedToken } from './explain.js';
 
 /** Options of `PlaitIndex.explain`: the search settings whose score is explained. */
-export type ExplainOptions = Pick<SearchOptions, 'mode' | 'idfWeighting' | 'fusion' | 'alpha' | 'rrfK' | 'topK'>;
+export type ExplainOptions = Pick<SearchOptions, 'mode' | 'idfWeighting' | 'fusion' | 'alpha' | 'rrfK' | 'topK' | 'rewrite'>;
 
 export interface OpenIndexOptions extends QueryEncoderOptions {
   kernels?: Kernels;
@@ -115,6 +118,8 @@ export class PlaitIndex {
   private swap: { promise: Promise<void>; resolve: () => void; drained: () => void } | null = null;
   /** Fired by close(): searches in flight stop with its reason (INDEX_CLOSED). */
   private readonly closing = new AbortController();
+  /** Query rewriting against the served generation's document store (made on first use, remade after a refresh). */
+  private rewriterOf: { docstore: DocStoreReader; rewriter: QueryRewriter } | null = null;
 
   constructor(
     data: IndexData,
@@ -313,21 +318,23 @@ export class PlaitIndex {
     const truncated = queries.map(() => false);
     const embeddings: (TokenEmbeddings | null)[] = queries.map(() => null);
     let encodeMs = 0;
+    const rewritten = this.rewriteAll(queries, reasons, r);
+    const lateText = (i: number): string => rewritten?.[i]?.lateText ?? queries[i]!;
     if (r.mode !== 'bm25' && reasons.some((x) => x === null)) {
       const t = performance.now();
       const encoder = await this.guarded(this.encoder(), deadline);
-      queries.forEach((q, i) => {
+      queries.forEach((_, i) => {
         if (reasons[i] !== null) return;
-        const fit = queryFit(encoder, q);
+        const fit = queryFit(encoder, lateText(i));
         truncated[i] = fit.truncated;
         if (fit.empty) reasons[i] = 'no-content';
       });
       const todo = queries.flatMap((_, i) => (reasons[i] === null ? [i] : []));
-      const encoded = await this.guarded(encoder.encodeQueries(todo.map((i) => queries[i]!)), deadline);
+      const encoded = await this.guarded(encoder.encodeQueries(todo.map(lateText)), deadline);
       todo.forEach((i, j) => (embeddings[i] = encoded[j]!));
       encodeMs = (performance.now() - t) / Math.max(1, todo.length);
     }
-    return this.searchSearchable(queries, embeddings, reasons, r, deadline, encodeMs, truncated);
+    return this.searchSearchable(queries, embeddings, reasons, r, deadline, encodeMs, truncated, rewritten);
   }
 
   /**
@@ -344,7 +351,7 @@ export class PlaitIndex {
     const r = this.resolveSearch(options);
     if (r.mode !== 'bm25' && embeddings.length !== queries.length) throw invalidArgument('embeddings', `one per query (${queries.length})`, embeddings);
     const reasons = queries.map((q, i) => this.encodedReason(q, embeddings[i], r, i));
-    return this.searchSearchable(queries, embeddings, reasons, r, Deadline.start(options, this.closing.signal), 0, null);
+    return this.searchSearchable(queries, embeddings, reasons, r, Deadline.start(options, this.closing.signal), 0, null, this.rewriteAll(queries, reasons, r));
   }
 
   /**
@@ -358,7 +365,7 @@ export class PlaitIndex {
     const deadline = Deadline.start(options, this.closing.signal);
     deadline.check();
     const reason = this.encodedReason(query, embedding ?? undefined, r, 0);
-    return reason !== null ? emptyResult(reason) : this.searchOne(query, embedding, r, deadline);
+    return reason !== null ? emptyResult(reason) : this.searchOne(query, embedding, r, deadline, this.rewriteAll([query], [reason], r)?.[0] ?? null);
   }
 
   private encodedReason(query: string, embedding: TokenEmbeddings | undefined, r: ResolvedSearch, i: number): EmptyReason | null {
@@ -375,6 +382,7 @@ export class PlaitIndex {
     deadline: Deadline,
     encodeMs: number,
     truncated: readonly boolean[] | null,
+    rewritten: readonly (RewrittenQuery | null)[] | null = null,
   ): Promise<SearchResult[]> {
     const live = queries.flatMap((_, i) => (reasons[i] === null ? [i] : []));
     const results = await this.searchAll(
@@ -383,6 +391,7 @@ export class PlaitIndex {
       r,
       deadline,
       encodeMs,
+      live.map((i) => rewritten?.[i] ?? null),
     );
     let k = 0;
     const generation = this.generation;
@@ -409,10 +418,10 @@ export class PlaitIndex {
    * The batch loop. On the calling thread, queries run one after another with a turn of the event
    * loop between them (so that an AbortSignal can fire); with a pool they run concurrently.
    */
-  private async searchAll(queries: string[], embeddings: (TokenEmbeddings | null)[], r: ResolvedSearch, deadline: Deadline, encodeMs: number): Promise<SearchResult[]> {
+  private async searchAll(queries: string[], embeddings: (TokenEmbeddings | null)[], r: ResolvedSearch, deadline: Deadline, encodeMs: number, rewritten: readonly (RewrittenQuery | null)[]): Promise<SearchResult[]> {
     deadline.check();
     const one = async (i: number): Promise<SearchResult> => {
-      const result = await this.searchOneAsync(queries[i]!, embeddings[i] ?? null, r, deadline);
+      const result = await this.searchOneAsync(queries[i]!, embeddings[i] ?? null, r, deadline, rewritten[i] ?? null);
       result.timings.encodeMs = encodeMs;
       result.timings.totalMs += encodeMs;
       return result;
@@ -428,26 +437,34 @@ export class PlaitIndex {
   }
 
   /** One query, its late-interaction passages scored on the pool when there is one. */
-  private async searchOneAsync(query: string, embedding: TokenEmbeddings | null, r: ResolvedSearch, deadline: Deadline): Promise<SearchResult> {
-    if (this.pool === null || r.mode === 'bm25') return this.searchOne(query, embedding, r, deadline);
+  private async searchOneAsync(query: string, embedding: TokenEmbeddings | null, r: ResolvedSearch, deadline: Deadline, rw: RewrittenQuery | null = null): Promise<SearchResult> {
+    if (this.pool === null || r.mode === 'bm25') return this.searchOne(query, embedding, r, deadline, rw);
     const t0 = performance.now();
     const timings = emptyTimings();
-    const q = this.prepare(embedding, r);
+    let q = this.prepare(embedding, r);
     const mask = this.mask(r);
-    let late: CollapsedDocs;
-    if (mask !== null && exactFilter(mask)) late = exactFiltered(q, mask, this.docs, (qq, pids) => this.local.exact(qq, pids), this.lateDepth(r));
-    else {
-      const scorer = pooledScorer(this.pool, q, deadline);
+    const pool = this.pool;
+    const rankOnce = async (qq: EncodedQuery): Promise<CollapsedDocs> => {
+      if (mask !== null && exactFilter(mask)) return exactFiltered(qq, mask, this.docs, (x, pids) => this.local.exact(x, pids), this.lateDepth(r));
+      const scorer = pooledScorer(pool, qq, deadline);
       const marks = mask === null ? undefined : candidateMarks(this.arrays, this.docstore.pidToDoc, mask);
-      late = this.exactDocuments(q, await rankLateAsync(latePlan(r, this.lateWant(r, mask), this.lateDepth(r), this.docs, mask?.allowed ?? null, marks), scorer, timings), r);
+      return this.exactDocuments(qq, await rankLateAsync(latePlan(r, this.lateWant(r, mask), this.lateDepth(r), this.docs, mask?.allowed ?? null, marks), scorer, timings), r);
+    };
+    let late = await rankOnce(q);
+    const prf = this.expandPrf(q, late, r, rw);
+    if (prf !== null) {
+      deadline.check();
+      q = prf.query;
+      rw = prf.rw;
+      late = await rankOnce(q);
     }
     timings.lateMs = performance.now() - t0;
     deadline.check();
-    return this.finish(query, q, late, r, timings, t0, mask);
+    return this.finish(query, q, late, r, timings, t0, mask, rw);
   }
 
   /** One query on the calling thread, checking the deadline while scoring. */
-  private searchOne(query: string, embedding: TokenEmbeddings | null, r: ResolvedSearch, deadline: Deadline): SearchResult {
+  private searchOne(query: string, embedding: TokenEmbeddings | null, r: ResolvedSearch, deadline: Deadline, rw: RewrittenQuery | null = null): SearchResult {
     const t0 = performance.now();
     const timings = emptyTimings();
     let q: EncodedQuery | null = null;
@@ -456,14 +473,22 @@ export class PlaitIndex {
     if (r.mode !== 'bm25') {
       q = this.prepare(embedding, r);
       const check = deadline.checker;
-      if (mask !== null && exactFilter(mask)) late = exactFiltered(q, mask, this.docs, (qq, pids) => this.local.exact(qq, pids), this.lateDepth(r));
-      else {
+      const rankOnce = (qq: EncodedQuery): CollapsedDocs => {
+        if (mask !== null && exactFilter(mask)) return exactFiltered(qq, mask, this.docs, (x, pids) => this.local.exact(x, pids), this.lateDepth(r));
         const marks = mask === null ? undefined : candidateMarks(this.arrays, this.docstore.pidToDoc, mask);
-        late = this.exactDocuments(q, rankLate(latePlan(r, this.lateWant(r, mask), this.lateDepth(r), this.docs, mask?.allowed ?? null, marks), (req) => this.local.score(q!, req, check), timings), r, check);
+        return this.exactDocuments(qq, rankLate(latePlan(r, this.lateWant(r, mask), this.lateDepth(r), this.docs, mask?.allowed ?? null, marks), (req) => this.local.score(qq, req, check), timings), r, check);
+      };
+      late = rankOnce(q);
+      const prf = this.expandPrf(q, late, r, rw);
+      if (prf !== null) {
+        check();
+        q = prf.query;
+        rw = prf.rw;
+        late = rankOnce(q);
       }
       timings.lateMs = performance.now() - t0;
     }
-    return this.finish(query, q, late, r, timings, t0, mask);
+    return this.finish(query, q, late, r, timings, t0, mask, rw);
   }
 
   /**
@@ -508,13 +533,45 @@ export class PlaitIndex {
     return r.filter === null ? null : docMask(this.docstore, this.docs, r.filter);
   }
 
+  /**
+   * ColBERT-PRF (colbert-prf.ts) after a first late pass, when the options ask for it: the expanded
+   * query and the rewrite list with the expansion reported; null when off or there is no feedback.
+   */
+  private expandPrf(q: EncodedQuery, late: CollapsedDocs, r: ResolvedSearch, rw: RewrittenQuery | null): { query: EncodedQuery; rw: RewrittenQuery } | null {
+    if (r.rewrite.prf === null) return null;
+    const pids = late.docs.slice(0, r.rewrite.prf.fbDocs).flatMap((d) => {
+      const pid = late.pidOf.get(d.key);
+      return pid === undefined ? [] : [pid];
+    });
+    const x = colbertPrf(this.arrays, q, pids, r.rewrite.prf);
+    if (x === null) return null;
+    const base: RewrittenQuery = rw ?? { lateText: '', bm25: { terms: new Map(), tokens: [] }, rewrites: [] };
+    const to = Array.from(x.centroids, (c, i) => `c${c}^${x.weights[i]!.toFixed(3)}`).join(' ');
+    return { query: x.query, rw: { ...base, rewrites: [...base.rewrites, { kind: 'prf', from: `${pids.length} feedback passages`, to }] } };
+  }
+
+  /** The rewriter of the served document store. */
+  private rewriter(): QueryRewriter {
+    if (this.rewriterOf === null || this.rewriterOf.docstore !== this.docstore) this.rewriterOf = { docstore: this.docstore, rewriter: new QueryRewriter(this.docstore) };
+    return this.rewriterOf.rewriter;
+  }
+
+  /** Spelling and synonyms for each searchable query (null when the options ask for no rewrite). */
+  private rewriteAll(queries: readonly string[], reasons: readonly (EmptyReason | null)[], r: ResolvedSearch): (RewrittenQuery | null)[] | null {
+    if (!rewriteActive(r.rewrite)) return null;
+    const rewriter = this.rewriter();
+    return queries.map((q, i) => (reasons[i] === null ? rewriter.rewrite(q, r.rewrite, ENGLISH_STOPWORDS) : null));
+  }
+
   /** BM25 and fusion (when the mode asks for them), then the page of hits. */
-  private finish(query: string, q: EncodedQuery | null, late: CollapsedDocs, r: ResolvedSearch, timings: SearchTimings, t0: number, mask: DocMask | null = null): SearchResult {
+  private finish(query: string, q: EncodedQuery | null, late: CollapsedDocs, r: ResolvedSearch, timings: SearchTimings, t0: number, mask: DocMask | null = null, rw: RewrittenQuery | null = null): SearchResult {
     let ranked: ScoredDoc[] = late.docs;
     if (r.mode !== 'late') {
       const t = performance.now();
       const depth = r.mode === 'hybrid' ? hybridDepth(r.topK) : r.topK;
-      const bm = mask !== null ? filteredBm25(this.docstore, query, depth, mask) : this.docstore.bm25(query, depth).map((h) => ({ key: h.docRowid, score: h.score }));
+      if (rw !== null && r.rewrite.rm3 !== null) rw = this.rewriter().expandRm3(rw, r.rewrite.rm3, ENGLISH_STOPWORDS);
+      const bq = rw?.bm25 ?? query;
+      const bm = mask !== null ? filteredBm25(this.docstore, bq, depth, mask) : this.docstore.bm25(bq, depth).map((h) => ({ key: h.docRowid, score: h.score }));
       timings.bm25Ms = performance.now() - t;
       if (r.mode === 'bm25') ranked = bm;
       else {
@@ -527,7 +584,7 @@ export class PlaitIndex {
     const top = ranked.slice(0, Math.min(r.topK, this.manifest.counts.documents));
     const hits = toHits(this.docstore, top, late.pidOf, r.includeText);
     timings.totalMs = performance.now() - t0;
-    return { hits, timings, truncated: false };
+    return rw !== null && rw.rewrites.length > 0 ? { hits, timings, truncated: false, rewrites: rw.rewrites } : { hits, timings, truncated: false };
   }
 
   /**
@@ -569,7 +626,9 @@ export class PlaitIndex {
     this.checkOpen();
     const r = this.resolveSearch(options);
     const encoder = await this.encoder();
-    const [e] = await encoder.encodeQueries([query]);
+    let rw = this.rewriteAll([query], [null], r)?.[0] ?? null;
+    const lateText = rw?.lateText ?? query;
+    const [e] = await encoder.encodeQueries([lateText]);
     this.checkOpen();
     const q = this.queries.prepare(e!, r.idf);
     let pid: number;
@@ -594,13 +653,14 @@ export class PlaitIndex {
       this.local.kernels,
       encoder,
       q,
-      { text: query, rows: encoder.rows(query, 'query') },
+      { text: lateText, rows: encoder.rows(lateText, 'query') },
       pid,
       { text: passageText, rows: encoder.rows(passageText, 'document') },
     );
     let bm25: Explanation['bm25'] = null;
     if (r.mode !== 'late') {
-      const terms = this.docstore.bm25Explain(query, stored.docRowid);
+      if (rw !== null && r.rewrite.rm3 !== null) rw = this.rewriter().expandRm3(rw, r.rewrite.rm3, ENGLISH_STOPWORDS);
+      const terms = this.docstore.bm25Explain(rw?.bm25 ?? query, stored.docRowid);
       bm25 = { score: terms.reduce((sum, t) => sum + t.contribution, 0), terms };
     }
     let fusion: Explanation['fusion'] = null;
@@ -618,6 +678,7 @@ export class PlaitIndex {
       tokens,
       bm25,
       fusion,
+      rewrites: rw?.rewrites ?? [],
     };
   }
 

@@ -10,6 +10,7 @@ import type { ModelInfo } from '../encoder/types.js';
 import { calibratedPlaidParams, type IndexCalibration } from '../format/calibration-record.js';
 import type { DeadlineOptions } from './deadline.js';
 import { compileFilter, type CompiledFilter, type MetadataFilter } from '../docstore/metadata-filter.js';
+import { resolveRewrite, type ResolvedRewrite, type RewriteOptions } from '../rewrite/query-rewriter.js';
 
 export type SearchMode = 'late' | 'bm25' | 'hybrid';
 
@@ -41,6 +42,11 @@ export interface SearchOptions extends DeadlineOptions {
   includeText?: boolean;
   /** Only documents whose metadata (or doc_id) match (search/filter.ts); INVALID_FILTER when malformed. */
   filter?: MetadataFilter;
+  /**
+   * Query rewriting (src/rewrite/): spelling correction, synonyms, RM3 for BM25, ColBERT-PRF for late
+   * interaction; each rewrite is reported in `SearchResult.rewrites`. Default: none.
+   */
+  rewrite?: RewriteOptions;
 }
 
 export interface ResolvedSearch {
@@ -55,6 +61,7 @@ export interface ResolvedSearch {
   includeText: boolean;
   /** The compiled metadata filter, or null. */
   filter: CompiledFilter | null;
+  rewrite: ResolvedRewrite;
 }
 
 /**
@@ -102,6 +109,7 @@ export function resolveSearch(options: SearchOptions, model: ModelInfo, calibrat
     rrfK: options.rrfK ?? SEARCH_DEFAULTS.rrfK,
     includeText: options.includeText ?? false,
     filter: options.filter === undefined ? null : compileFilter(options.filter),
+    rewrite: resolveRewrite(options.rewrite),
   };
 }
 

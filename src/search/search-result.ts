@@ -7,6 +7,7 @@ import type { DocStoreReader } from '../docstore/index.js';
 import type { FusedDoc, ScoredDoc } from './fusion.js';
 import type { PlaidTimings } from './plaid.js';
 import type { EmptyReason } from './query-text.js';
+import type { QueryRewrite } from '../rewrite/query-rewriter.js';
 
 export interface SearchHit {
   docId: string;
@@ -58,6 +59,12 @@ export interface SearchResult {
    * 'no-content' (no letter or digit, e.g. punctuation only). See query-text.ts.
    */
   emptyReason?: EmptyReason;
+  /**
+   * The query rewrites applied (SearchOptions.rewrite), in order: spelling corrections and synonyms
+   * (what the late side encoded and BM25 matched), RM3's and ColBERT-PRF's expansions. Absent when
+   * nothing was rewritten.
+   */
+  rewrites?: QueryRewrite[];
 }
 
 /** The result of a query that cannot be searched (query-text.ts). */

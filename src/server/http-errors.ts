@@ -37,6 +37,7 @@ export const HTTP_STATUS = {
   // Living index: a metadata filter that does not parse is the request's fault; a write lock held by
   // another writer is a conflict the client may retry.
   INVALID_FILTER: 400,
+  SYNONYMS_INVALID: 400,
   INDEX_LOCKED: 409,
   // The client went away (or the server is draining): nobody reads this answer, but it is not a fault.
   ABORTED: 503,

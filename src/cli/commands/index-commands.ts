@@ -17,7 +17,8 @@ import { prepareOutputDir } from '../validate.js';
 import { withHint } from '../report-error.js';
 import { announceBundledModel } from './model-commands.js';
 import { calibrateAfterBuild, calibrationLines } from './calibrate-command.js';
-import { CALIBRATION_DEFAULTS, TWO_LEVEL_ASSIGN_DEFAULTS } from '../../config/defaults.js';
+import { CALIBRATION_DEFAULTS, DOCSTORE_DEFAULTS, TWO_LEVEL_ASSIGN_DEFAULTS } from '../../config/defaults.js';
+import { BM25_STEMMERS, type Bm25Stemmer } from '../../docstore/schema.js';
 import { CENTROID_ASSIGNMENTS, type CentroidAssignment } from '../../indexer/two-level-assign.js';
 
 /** The corpus report's kinds of invalid document and the error code each stands for. */
@@ -89,6 +90,7 @@ interface IndexCliOptions {
   coarseCentroids?: number;
   coarseProbe?: number;
   calibrate?: number | true;
+  bm25Stemmer?: Bm25Stemmer;
   quiet?: boolean;
   json?: boolean;
 }
@@ -131,6 +133,7 @@ export function registerIndexCommands(program: Command): void {
     .option('--coarse-centroids <n>', 'two-level: coarse cells, >= 1 (default: sqrt of the centroid count)', parseIntArg('coarseCentroids', 1))
     .option('--coarse-probe <n>', `two-level: coarse cells searched per token, >= 1 (default ${TWO_LEVEL_ASSIGN_DEFAULTS.probe})`, parseIntArg('coarseProbe', 1))
     .option('--calibrate [budget-s]', `then calibrate PLAID's settings on pseudo-queries (plait calibrate), within this budget (default ${CALIBRATION_DEFAULTS.buildBudgetS} s)`, parseIntArg('calibrate', 1))
+    .addOption(new Option('--bm25-stemmer <stemmer>', "BM25's stemmer: porter (English) or none (other languages)").choices([...BM25_STEMMERS]).default(DOCSTORE_DEFAULTS.bm25Stemmer))
     .option('-q, --quiet', 'no progress output')
     .option('--json', 'print the result as JSON')
     .action(async (input: string, o: IndexCliOptions) => {
@@ -157,6 +160,7 @@ export function registerIndexCommands(program: Command): void {
           centroidAssignment: o.centroidAssignment,
           coarseCentroids: o.coarseCentroids,
           coarseProbe: o.coarseProbe,
+          bm25Stemmer: o.bm25Stemmer,
         },
         { progress, json: o.json === true, quiet: o.quiet === true },
       );

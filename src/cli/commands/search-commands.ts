@@ -39,7 +39,11 @@ export function addSearchFlags(cmd: Command): Command {
     .option('--idf', 'weight query tokens by IDF (default: the model profile)')
     .option('--no-idf', 'do not weight query tokens by IDF')
     .addOption(new Option('--fusion <f>', 'hybrid fusion (default: minmax)').choices(['minmax', 'rrf']))
-    .option('--alpha <a>', `late-interaction weight in min-max fusion, 0–1 (default: ${SEARCH_DEFAULTS.hybridAlpha})`, parseFloatArg('alpha', 0, 1));
+    .option('--alpha <a>', `late-interaction weight in min-max fusion, 0–1 (default: ${SEARCH_DEFAULTS.hybridAlpha})`, parseFloatArg('alpha', 0, 1))
+    .option('--spelling', "correct unknown or very rare query words against the index's vocabulary (shown as rewrites)")
+    .option('--synonyms <file>', "expand queries with a synonyms file in Solr's format (a, b / a => b)")
+    .option('--rm3', 'RM3 pseudo-relevance feedback for BM25 (bm25 and hybrid modes)')
+    .option('--prf', 'ColBERT-PRF pseudo-relevance feedback for late interaction (late and hybrid modes)');
 }
 
 export function registerSearchCommands(program: Command): void {
@@ -97,7 +101,7 @@ export function registerSearchCommands(program: Command): void {
         else process.stdout.write(formatRun(run, { tag: o.tag }));
         return;
       }
-      const { hits, timings, truncated, emptyReason } = await index.search(query!, opts);
+      const { hits, timings, truncated, emptyReason, rewrites } = await index.search(query!, opts);
       if (truncated) process.stderr.write(`warning: the query has more tokens than the model keeps (${index.manifest.model.queryWindow ?? index.manifest.model.queryMaxlen}); only the first were searched\n`);
       if (emptyReason !== undefined) {
         process.stderr.write(`warning: nothing to search: ${emptyReason === 'empty-query' ? 'the query is empty' : 'the query has no letter or digit'} (${emptyReason})\n`);
@@ -108,9 +112,10 @@ export function registerSearchCommands(program: Command): void {
       const flagged = o.ncells !== undefined || o.threshold !== undefined || o.ndocs !== undefined;
       const usedPlaid = r.mode === 'bm25' || r.exhaustive ? undefined : { ...r.plaid, source: flagged ? `flags+${base}` : base };
       if (o.json) {
-        printJson({ hits, ...(emptyReason === undefined ? {} : { emptyReason }), ...(truncated ? { truncated } : {}), ...(o.timings ? { timings: usedPlaid === undefined ? timings : { ...timings, plaid: usedPlaid } } : {}) });
+        printJson({ hits, ...(emptyReason === undefined ? {} : { emptyReason }), ...(truncated ? { truncated } : {}), ...(rewrites === undefined ? {} : { rewrites }), ...(o.timings ? { timings: usedPlaid === undefined ? timings : { ...timings, plaid: usedPlaid } } : {}) });
         return;
       }
+      for (const rw of rewrites ?? []) process.stderr.write(`rewritten (${rw.kind}): ${rw.from} → ${rw.to}\n`);
       for (const h of hits) {
         const snippet = h.text === undefined ? '' : `  ${(h.title ? `${h.title}: ` : '') + h.text.replace(/\s+/g, ' ').slice(0, 120)}`;
         process.stdout.write(`${String(h.rank).padStart(3)}  ${h.score.toFixed(4).padStart(9)}  ${h.docId}${snippet}\n`);

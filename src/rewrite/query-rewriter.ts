@@ -1,0 +1,188 @@
+/**
+ * Query rewriting before ranking: spelling correction against the index's vocabulary, synonyms,
+ * and RM3 feedback for BM25 (ColBERT-PRF, the late side's feedback, is in search/colbert-prf.ts:
+ * it needs the index's codes). A rewrite yields:
+ * - the BM25 query (terms as the store indexes them, with weights);
+ * - the text the late-interaction side encodes (the corrected words in place, synonyms' words
+ *   appended as extra query tokens);
+ * - the list of rewrites, reported in search results, `plait explain` and the server's responses,
+ *   so a user sees what was searched.
+ * Everything is tokenised by the document store's own SQLite tokenizer (schema 3 stores); an older
+ * store is searched as typed (rebuild the index to gain rewriting).
+ */
+
+import type { Bm25Query, DocStoreReader } from '../docstore/docstore-reader.js';
+import { SpellingCorrector } from './spelling.js';
+import type { SynonymMap } from './synonyms.js';
+import { resolveRm3, rm3Expand, type ResolvedRm3, type Rm3Options } from './rm3.js';
+import { resolvePrf, type PrfOptions, type ResolvedPrf } from './prf-options.js';
+
+/** What was rewritten. `from` and `to` are words or phrases (spelling, synonym) or term lists with weights (rm3, prf). */
+export interface QueryRewrite {
+  kind: 'spelling' | 'synonym' | 'rm3' | 'prf';
+  from: string;
+  to: string;
+}
+
+/** Rewrite options of a search (all optional; SearchOptions.rewrite). */
+export interface RewriteOptions {
+  /** Correct unknown or very rare words against the index's vocabulary (default false; see bench/RESULTS.md "Query rewriting"). */
+  spelling?: boolean;
+  /** Synonyms (parseSynonyms / readSynonyms), applied to BM25 and as extra late-interaction query tokens (default none). */
+  synonyms?: SynonymMap | null;
+  /** RM3 feedback for BM25: true for Anserini's defaults, or its parameters (default off). */
+  rm3?: boolean | Rm3Options;
+  /** ColBERT-PRF feedback for late interaction (search/colbert-prf.ts): true for its defaults, or its parameters (default off). */
+  prf?: boolean | PrfOptions;
+}
+
+export interface ResolvedRewrite {
+  spelling: boolean;
+  synonyms: SynonymMap | null;
+  rm3: ResolvedRm3 | null;
+  prf: ResolvedPrf | null;
+}
+
+export const NO_REWRITE: ResolvedRewrite = { spelling: false, synonyms: null, rm3: null, prf: null };
+
+export function resolveRewrite(options: RewriteOptions | undefined): ResolvedRewrite {
+  if (options === undefined) return NO_REWRITE;
+  return {
+    spelling: options.spelling ?? false,
+    synonyms: options.synonyms ?? null,
+    rm3: options.rm3 === undefined || options.rm3 === false ? null : resolveRm3(options.rm3),
+    prf: options.prf === undefined || options.prf === false ? null : resolvePrf(options.prf),
+  };
+}
+
+export function rewriteActive(r: ResolvedRewrite): boolean {
+  return r.spelling || (r.synonyms !== null && r.synonyms.rules.length > 0) || r.rm3 !== null || r.prf !== null;
+}
+
+/** A query after spelling and synonyms (RM3 comes later, on the BM25 side only). */
+export interface RewrittenQuery {
+  /** The text the late-interaction side encodes. */
+  lateText: string;
+  bm25: Bm25Query;
+  rewrites: QueryRewrite[];
+}
+
+const WORD_EDGE = '[\\p{L}\\p{N}\\p{M}]';
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** `text` with the first whole-word, case-insensitive occurrence of `word` replaced; null when absent (e.g. written with diacritics). */
+function replaceWord(text: string, word: string, replacement: string): string | null {
+  const re = new RegExp(`(?<!${WORD_EDGE})${escapeRegExp(word)}(?!${WORD_EDGE})`, 'iu');
+  return re.test(text) ? text.replace(re, () => replacement) : null;
+}
+
+function addWeight(terms: Map<string, number>, term: string, w: number): void {
+  const v = (terms.get(term) ?? 0) + w;
+  if (v > 1e-12) terms.set(term, v);
+  else terms.delete(term);
+}
+
+/** Rewrites queries against one document store; holds the spelling index and tokenised synonym phrases. */
+export class QueryRewriter {
+  private corrector: SpellingCorrector | null = null;
+  private readonly phraseTerms = new Map<string, string[]>();
+
+  constructor(private readonly reader: DocStoreReader) {}
+
+  /** Whether this store can be rewritten (schema 3: SQLite-side tokenisation). */
+  get supported(): boolean {
+    return this.reader.schemaVersion >= 3;
+  }
+
+  /**
+   * Spelling and synonyms. Stop words (`stopwords`) are never corrected and stay out of the BM25
+   * query as `DocStoreReader.bm25Query` leaves them out.
+   */
+  rewrite(text: string, r: ResolvedRewrite, stopwords: ReadonlySet<string> | null): RewrittenQuery {
+    const base = this.reader.bm25Query(text, { stopwords: stopwords ?? false });
+    const out: RewrittenQuery = { lateText: text, bm25: { terms: new Map(base.terms), tokens: base.tokens }, rewrites: [] };
+    if (!this.supported) return out;
+    let terms = base.tokens.map((t) => t.term);
+    if (r.spelling) terms = this.correctSpelling(out, stopwords);
+    if (r.synonyms !== null) this.applySynonyms(out, terms, r.synonyms);
+    return out;
+  }
+
+  /** RM3 on a rewritten query's BM25 side. */
+  expandRm3(q: RewrittenQuery, rm3: ResolvedRm3, stopwords: ReadonlySet<string> | null): RewrittenQuery {
+    if (!this.supported) return q;
+    const expanded = rm3Expand(this.reader, q.bm25, rm3, stopwords);
+    if (expanded === q.bm25) return q;
+    const added = [...expanded.terms].filter(([t]) => !q.bm25.terms.has(t)).sort((a, b) => b[1] - a[1]);
+    const to = added.map(([t, w]) => `${t}^${w.toFixed(3)}`).join(' ');
+    return { ...q, bm25: expanded, rewrites: [...q.rewrites, { kind: 'rm3', from: [...q.bm25.terms.keys()].join(' '), to }] };
+  }
+
+  private correctSpelling(out: RewrittenQuery, stopwords: ReadonlySet<string> | null): string[] {
+    const tokens = out.bm25.tokens;
+    const terms = tokens.map((t) => t.term);
+    const done = new Map<string, string | null>();
+    tokens.forEach((t, i) => {
+      if (!done.has(t.word)) {
+        this.corrector ??= new SpellingCorrector(this.reader.wordVocabulary());
+        // A word whose stem the index knows is another form of a known word ("rivers" where only
+        // "river" occurs), not a misspelling.
+        const stemKnown = this.corrector.documentFrequency(t.word) === 0 && (this.reader.termDf([t.term])[0] ?? 0) > 0;
+        const c = stemKnown ? null : this.corrector.correct(t.word, stopwords);
+        done.set(t.word, c === null ? null : c.to);
+        if (c !== null) {
+          out.rewrites.push({ kind: 'spelling', from: c.from, to: c.to });
+          out.lateText = replaceWord(out.lateText, c.from, c.to) ?? `${out.lateText} ${c.to}`;
+        }
+      }
+      const to = done.get(t.word);
+      if (to === null || to === undefined) return;
+      const fixed = this.reader.bm25TermsOf(to)[0] ?? to;
+      terms[i] = fixed;
+      if (stopwords?.has(t.word) !== true && out.bm25.terms.has(t.term)) {
+        addWeight(out.bm25.terms, t.term, -1);
+        addWeight(out.bm25.terms, fixed, 1);
+      }
+    });
+    return terms;
+  }
+
+  private termsOf(phrase: string): string[] {
+    let t = this.phraseTerms.get(phrase);
+    if (t === undefined) {
+      t = this.reader.bm25TermsOf(phrase);
+      this.phraseTerms.set(phrase, t);
+    }
+    return t;
+  }
+
+  /** Each rule whose phrase occurs in the query's terms adds its targets (BM25 terms, late words); `=>` rules drop the phrase. */
+  private applySynonyms(out: RewrittenQuery, queryTerms: readonly string[], synonyms: SynonymMap): void {
+    for (const rule of synonyms.rules) {
+      const from = this.termsOf(rule.from);
+      if (from.length === 0 || !containsRun(queryTerms, from)) continue;
+      out.rewrites.push({ kind: 'synonym', from: rule.from, to: rule.to.join(', ') });
+      for (const target of rule.to) for (const term of this.termsOf(target)) addWeight(out.bm25.terms, term, 1);
+      if (rule.replace) {
+        for (const term of from) if (out.bm25.terms.has(term)) addWeight(out.bm25.terms, term, -1);
+        out.lateText = replaceWord(out.lateText, rule.from, rule.to.join(' ')) ?? `${out.lateText} ${rule.to.join(' ')}`;
+      } else {
+        out.lateText = `${out.lateText} ${rule.to.join(' ')}`;
+      }
+    }
+  }
+}
+
+function containsRun(haystack: readonly string[], needle: readonly string[]): boolean {
+  outer: for (let i = 0; i + needle.length <= haystack.length; i++) {
+    for (let j = 0; j < needle.length; j++) if (haystack[i + j] !== needle[j]) continue outer;
+    return true;
+  }
+  return false;
+}
+
+export { resolveRm3 };
+export type { Rm3Options };

@@ -1,0 +1,144 @@
+/**
+ * Synonyms in Solr's `synonyms.txt` format (SolrSynonymParser, the format users of Solr,
+ * Elasticsearch and OpenSearch already keep):
+ *
+ *   # a comment line
+ *   couch, sofa, settee          equivalent: with expand (the default) each maps to all of them
+ *   tv, television => television explicit: a left-hand term is replaced by the right-hand ones
+ *   united states, usa           a term may be several words
+ *   a\,b, c                      `\` escapes the next character (`\,` a comma inside a term)
+ *
+ * Blank lines and lines starting with `#` are skipped; more than one `=>` on a line, or an empty
+ * term (`a,,b`, `=> b`) is SYNONYMS_INVALID naming file and line. Rules for the same term merge, as
+ * Solr merges them. With `expand: false` an equivalent line maps every term to its first one.
+ *
+ * Terms are kept as written; they are matched against a query after the index's own BM25
+ * tokeniser (SQLite's, stemmed) has seen both, so "Couch" and "couches" match the rule for couch
+ * (query-rewriter.ts).
+ */
+
+import { readFileSync } from 'node:fs';
+import { PlaitError } from '../errors/index.js';
+
+/** One rule: the `from` phrase (one or more words) is expanded by the `to` phrases; `replace` drops the matched phrase. */
+export interface SynonymRule {
+  from: string;
+  to: string[];
+  replace: boolean;
+}
+
+/** Parsed synonyms: the rules in file order. */
+export interface SynonymMap {
+  rules: SynonymRule[];
+}
+
+export interface ParseSynonymsOptions {
+  /** Solr's `expand` (default true): an equivalent line maps each term to all; false maps each to the first. */
+  expand?: boolean;
+  /** Named in errors. */
+  file?: string;
+}
+
+function invalid(file: string, line: number, message: string): PlaitError {
+  return new PlaitError('SYNONYMS_INVALID', { message: `${file}:${line}: ${message}`, file, line });
+}
+
+/** Splits on an unescaped separator, unescaping `\x` to `x`; terms trimmed, inner spaces collapsed. */
+function splitEscaped(text: string, separator: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === '\\' && i + 1 < text.length) {
+      cur += text[++i];
+    } else if (text.startsWith(separator, i)) {
+      out.push(cur);
+      cur = '';
+      i += separator.length - 1;
+    } else cur += c;
+  }
+  out.push(cur);
+  return out.map((t) => t.trim().replace(/\s+/g, ' '));
+}
+
+/** Splits a line at its unescaped `=>` (at most one). */
+function splitArrow(text: string, file: string, lineNo: number): string[] {
+  const parts: string[] = [];
+  let cur = '';
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] === '\\' && i + 1 < text.length) {
+      cur += text.slice(i, i + 2);
+      i++;
+    } else if (text.startsWith('=>', i)) {
+      parts.push(cur);
+      cur = '';
+      i++;
+    } else cur += text[i];
+  }
+  parts.push(cur);
+  if (parts.length > 2) throw invalid(file, lineNo, 'more than one "=>" on a line');
+  return parts;
+}
+
+/**
+ * Parses synonyms.txt text.
+ * @throws PlaitError SYNONYMS_INVALID (file and line named)
+ */
+export function parseSynonyms(text: string, options: ParseSynonymsOptions = {}): SynonymMap {
+  const file = options.file ?? '<synonyms>';
+  const expand = options.expand ?? true;
+  const rules: SynonymRule[] = [];
+  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
+  lines.forEach((raw, i) => {
+    const lineNo = i + 1;
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) return;
+    const sides = splitArrow(line, file, lineNo);
+    const terms = (side: string): string[] => {
+      const list = splitEscaped(side, ',');
+      if (list.some((t) => t === '')) throw invalid(file, lineNo, `an empty term in "${side.trim()}"`);
+      return list;
+    };
+    if (sides.length === 2) {
+      const from = terms(sides[0]!);
+      const to = terms(sides[1]!);
+      for (const f of from) {
+        const targets = to.filter((t) => t !== f);
+        if (targets.length > 0) rules.push({ from: f, to: targets, replace: !to.includes(f) });
+      }
+      return;
+    }
+    const group = terms(sides[0]!);
+    if (group.length < 2) return; // a lone term maps to itself: nothing to do
+    for (const f of group) {
+      const to = expand ? group.filter((g) => g !== f) : f === group[0] ? [] : [group[0]!];
+      if (to.length > 0) rules.push({ from: f, to, replace: !expand });
+    }
+  });
+  // Rules for the same term merge (Solr's SynonymMap.Builder): one rule per `from`, targets in order.
+  const merged = new Map<string, SynonymRule>();
+  for (const r of rules) {
+    const key = r.from.toLowerCase();
+    const have = merged.get(key);
+    if (have === undefined) merged.set(key, { from: r.from, to: [...r.to], replace: r.replace });
+    else {
+      for (const t of r.to) if (!have.to.includes(t)) have.to.push(t);
+      have.replace = have.replace && r.replace;
+    }
+  }
+  return { rules: [...merged.values()].map((r) => ({ from: r.from, to: r.to, replace: r.replace })) };
+}
+
+/**
+ * Reads and parses a synonyms file.
+ * @throws PlaitError FILE_NOT_FOUND, SYNONYMS_INVALID
+ */
+export function readSynonyms(path: string, options: Omit<ParseSynonymsOptions, 'file'> = {}): SynonymMap {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new PlaitError('FILE_NOT_FOUND', { message: `cannot read the synonyms file ${path}`, path }, { cause: e });
+  }
+  return parseSynonyms(text, { ...options, file: path });
+}
