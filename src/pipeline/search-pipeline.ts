@@ -129,22 +129,27 @@ export class SearchPipeline {
       } else {
         const breaker = this.breakers.get(s.stage)!;
         let skip: Degradation | null = null;
-        if (!breaker.tryAcquire()) {
+        const permit = breaker.acquire();
+        if (permit === null) {
           skip = { stage: label, reason: 'circuit-open', message: `circuit breaker open; next trial in ${Math.ceil(breaker.snapshot().retryInMs)} ms` };
         } else {
           const given = list;
           try {
             list = await this.withBudget(s, query, options.signal, (ctx) => rescore(s.stage, s.depth, given, ctx));
-            breaker.record('success');
+            permit.settle('success');
           } catch (e) {
+            // The caller's own abort (hang-up, deadline) says nothing about the stage: the permit is
+            // cancelled (a half-open trial slot goes back) by the finally below.
             if (options.signal?.aborted === true) throw abortError(options.signal);
             if (e === BUDGET) {
-              breaker.record('slow');
+              permit.settle('slow');
               skip = { stage: label, reason: 'budget', message: `missed its ${s.budgetMs} ms budget` };
             } else {
-              breaker.record('failure');
+              permit.settle('failure');
               skip = { stage: label, reason: 'error', message: (e as Error)?.message ?? String(e), ...(isPlaitError(e) ? { code: e.code } : {}) };
             }
+          } finally {
+            permit.settle('cancelled');
           }
         }
         if (skip !== null) {

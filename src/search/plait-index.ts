@@ -309,6 +309,14 @@ export class PlaitIndex {
     }
     const r = this.resolveSearch(options);
     const deadline = Deadline.start(options, this.closing.signal);
+    try {
+      return await this.searchBatchWithin(queries, r, deadline);
+    } finally {
+      deadline.dispose();
+    }
+  }
+
+  private async searchBatchWithin(queries: string[], r: ResolvedSearch, deadline: Deadline): Promise<SearchResult[]> {
     const reasons = queries.map((q, i) => unsearchable(q, i));
     const truncated = queries.map(() => false);
     const embeddings: (TokenEmbeddings | null)[] = queries.map(() => null);
@@ -344,7 +352,12 @@ export class PlaitIndex {
     const r = this.resolveSearch(options);
     if (r.mode !== 'bm25' && embeddings.length !== queries.length) throw invalidArgument('embeddings', `one per query (${queries.length})`, embeddings);
     const reasons = queries.map((q, i) => this.encodedReason(q, embeddings[i], r, i));
-    return this.searchSearchable(queries, embeddings, reasons, r, Deadline.start(options, this.closing.signal), 0, null);
+    const deadline = Deadline.start(options, this.closing.signal);
+    try {
+      return await this.searchSearchable(queries, embeddings, reasons, r, deadline, 0, null);
+    } finally {
+      deadline.dispose();
+    }
   }
 
   /**
@@ -356,9 +369,13 @@ export class PlaitIndex {
     this.checkOpen();
     const r = this.resolveSearch(options);
     const deadline = Deadline.start(options, this.closing.signal);
-    deadline.check();
-    const reason = this.encodedReason(query, embedding ?? undefined, r, 0);
-    return reason !== null ? emptyResult(reason) : this.searchOne(query, embedding, r, deadline);
+    try {
+      deadline.check();
+      const reason = this.encodedReason(query, embedding ?? undefined, r, 0);
+      return reason !== null ? emptyResult(reason) : this.searchOne(query, embedding, r, deadline);
+    } finally {
+      deadline.dispose();
+    }
   }
 
   private encodedReason(query: string, embedding: TokenEmbeddings | undefined, r: ResolvedSearch, i: number): EmptyReason | null {
