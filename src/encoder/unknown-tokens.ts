@@ -29,8 +29,25 @@ export interface TextWarning {
   message: string;
 }
 
-/** Counts content and unknown rows of `embeddings` (zeros when the encoder names no unknown token). */
-export function countUnknownTokens(encoder: Pick<Encoder, 'unknownTokenId' | 'specialTokenIds'>, embeddings: readonly TokenEmbeddings[]): UnknownTokenCount {
+type CountingEncoder = Pick<Encoder, 'unknownTokenId' | 'specialTokenIds' | 'tokenText'>;
+
+/** Per encoder: whether a token id carries no content (SentencePiece's bare word-start piece "▁"). */
+const blankIds = new WeakMap<CountingEncoder, Map<number, boolean>>();
+
+function isBlank(encoder: CountingEncoder, id: number): boolean {
+  let known = blankIds.get(encoder);
+  if (known === undefined) blankIds.set(encoder, (known = new Map()));
+  let blank = known.get(id);
+  if (blank === undefined) known.set(id, (blank = encoder.tokenText(id).replace(/[\s\u2581]/g, '') === ''));
+  return blank;
+}
+
+/**
+ * Counts content and unknown rows of `embeddings` (zeros when the encoder names no unknown token).
+ * Not content: the rows the model adds (specialTokenIds) and pieces with no text of their own
+ * (USE-lite writes "東京" as the word-start piece "▁" followed by `<unk>`).
+ */
+export function countUnknownTokens(encoder: CountingEncoder, embeddings: readonly TokenEmbeddings[]): UnknownTokenCount {
   const unk = encoder.unknownTokenId;
   const special = encoder.specialTokenIds;
   const count: UnknownTokenCount = { content: 0, unknown: 0 };
@@ -38,7 +55,7 @@ export function countUnknownTokens(encoder: Pick<Encoder, 'unknownTokenId' | 'sp
   for (const e of embeddings) {
     for (let r = 0; r < e.length; r++) {
       const id = e.tokenIds[r]!;
-      if (special?.has(id) === true) continue;
+      if (special?.has(id) === true || (id !== unk && isBlank(encoder, id))) continue;
       count.content++;
       if (id === unk) count.unknown++;
     }
