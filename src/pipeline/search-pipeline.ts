@@ -13,6 +13,8 @@
  */
 import { PlaitError, isPlaitError } from '../errors/index.js';
 import type { PlaitIndex, SearchHit } from '../search/plait-index.js';
+// The caller's reason when it is a PlaitError (a server's TIMEOUT or ABORTED), else TIMEOUT / ABORTED.
+import { abortError } from '../search/deadline.js';
 import type { CrossScorer } from '../rerank/cross-encoder/cross-encoder.js';
 import { CircuitBreaker, type BreakerSnapshot, type CircuitBreakerOptions } from './circuit-breaker.js';
 import { formatPipeline, parsePipeline, stageLabel, validateStages, type PipelineStage, type StageName } from './pipeline-spec.js';
@@ -217,11 +219,6 @@ export class SearchPipeline {
       return hit;
     });
   }
-}
-
-function abortError(signal: AbortSignal): PlaitError {
-  const reason = signal.reason as { name?: string } | undefined;
-  return reason?.name === 'TimeoutError' ? new PlaitError('TIMEOUT', { message: 'pipeline timed out' }) : new PlaitError('ABORTED', { message: 'pipeline aborted' });
 }
 
 function throwIfAborted(signal: AbortSignal | undefined): void {
