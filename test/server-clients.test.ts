@@ -204,8 +204,21 @@ test('text the model cannot represent: warnings in the response and a count in /
   assert.match(r.headers.get('x-plait-text-warnings')!, /query/);
   const ok = await postJson(`${server.url}/v1/rerank`, { query: QUERY, documents: DOCS });
   assert.equal(ok.body.meta.warnings, undefined, 'no warning for text the model knows');
+  // Search: the library's result and the server's response carry the query's warning.
+  const lib = await sample.index.search('東京の天気はどうですか');
+  assert.equal(lib.warnings?.[0]?.code, 'MOSTLY_UNKNOWN_TOKENS');
+  assert.equal((await sample.index.search('bread and yeast')).warnings, undefined);
+  const s = await postJson(`${server.url}/v1/indexes/sample/search`, { queries: ['bread and yeast', '東京の天気はどうですか'] });
+  assert.equal(s.status, 200);
+  assert.equal(s.body.results[0].warnings, undefined);
+  assert.deepEqual(
+    { ...s.body.results[1].warnings[0], message: undefined },
+    { code: 'MOSTLY_UNKNOWN_TOKENS', text: 'query', unknown_tokens: lib.warnings![0]!.unknownTokens, content_tokens: lib.warnings![0]!.contentTokens, message: undefined },
+  );
+  assert.equal(s.headers.get('x-plait-text-warnings'), 'queries[1]');
   const metrics = parsePrometheus(await (await fetch(`${server.url}/metrics`)).text());
-  const count = (text: string): number => metrics.find((m) => m.name === 'plait_unknown_text_total' && m.labels.text === text && m.labels.route === '/v1/rerank')?.value ?? 0;
+  const count = (text: string, route = '/v1/rerank'): number => metrics.find((m) => m.name === 'plait_unknown_text_total' && m.labels.text === text && m.labels.route === route)?.value ?? 0;
   assert.equal(count('query'), 1);
   assert.equal(count('document'), 2);
+  assert.equal(count('query', '/v1/indexes/:name/search'), 1);
 });

@@ -25,6 +25,7 @@ import type { EncodedQuery, ScoringArrays } from './plaid.js';
 import type { ScoredDoc } from './fusion.js';
 import { SearchPool } from './search-pool.js';
 import { Deadline, yieldTurn } from './deadline.js';
+import { countUnknownTokens, unknownTokenWarning } from '../encoder/unknown-tokens.js';
 import { hybridDepth, resolveSearch, type ResolvedSearch, type SearchOptions } from './search-options.js';
 import { checkModel } from './model-check.js';
 import { QueryEncoder, type QueryEncoderOptions } from './query-encoder.js';
@@ -335,7 +336,16 @@ export class PlaitIndex {
       todo.forEach((i, j) => (embeddings[i] = encoded[j]!));
       encodeMs = (performance.now() - t) / Math.max(1, todo.length);
     }
-    return this.searchSearchable(queries, embeddings, reasons, r, deadline, encodeMs, truncated);
+    const results = await this.searchSearchable(queries, embeddings, reasons, r, deadline, encodeMs, truncated);
+    if (r.mode !== 'bm25') {
+      const encoder = await this.encoder();
+      results.forEach((result, i) => {
+        const e = embeddings[i];
+        const w = e === null || e === undefined ? null : unknownTokenWarning(countUnknownTokens(encoder, [e]), 'query');
+        if (w !== null) result.warnings = [w];
+      });
+    }
+    return results;
   }
 
   /**

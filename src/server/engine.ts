@@ -23,6 +23,7 @@ import { Admission, abortReason, throwIfAborted } from './admission.js';
 import type { CrossScorer } from '../rerank/cross-encoder/cross-encoder.js';
 import { CircuitBreaker } from '../pipeline/circuit-breaker.js';
 import { ByteLruCache } from './byte-lru-cache.js';
+import { countUnknownTokens, unknownTokenWarning } from '../encoder/unknown-tokens.js';
 import { ServerMetrics } from './metrics.js';
 import type { ResolvedServerOptions } from './options.js';
 
@@ -285,7 +286,11 @@ export class Engine {
           { ...options, signal },
         ),
       );
+      const encoder = resolved.mode === 'bm25' ? null : await entry.index.encoder();
       results.forEach((r, j) => {
+        const e = embeddings[from + j];
+        const warning = encoder === null || e === undefined ? null : unknownTokenWarning(countUnknownTokens(encoder, [e]), 'query');
+        if (warning !== null) r.warnings = [warning];
         r.timings.encodeMs = encodeMs;
         r.timings.totalMs += encodeMs;
         this.observeStages(entry.name, r);

@@ -30,7 +30,7 @@ import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { PlaitError } from '../../errors/index.js';
 import { ERROR_SCHEMA } from '../http-errors.js';
 import { runWork } from '../request-work.js';
-import { checkBatch, checkQuery, checkText } from '../text-checks.js';
+import { TEXT_WARNINGS_HEADER, checkBatch, checkQuery, checkText } from '../text-checks.js';
 import type { RerankOptions, RerankResult } from '../../index.js';
 import type { TextWarning } from '../../encoder/unknown-tokens.js';
 import type { Engine } from '../engine.js';
@@ -60,9 +60,6 @@ interface TeiBody {
   truncation_direction?: 'Left' | 'Right' | 'left' | 'right';
   timeout_ms?: number;
 }
-
-/** Response header naming the texts with a MOSTLY_UNKNOWN_TOKENS warning ("query", "document 3"). */
-export const TEXT_WARNINGS_HEADER = 'x-plait-text-warnings';
 
 const TIMEOUT_MS = { type: 'integer', minimum: 1, description: 'deadline for this request in ms (plait extension; default: the server deadline)' } as const;
 
