@@ -143,3 +143,10 @@ export type { DriftFigures } from './format/manifest.js';
 // Two-level centroid assignment in the build (issue 9): the option and its manifest record
 export type { CentroidAssignment, CentroidAssignmentOptions } from './indexer/two-level-assign.js';
 export type { CentroidAssignmentRecord } from './format/manifest.js';
+
+// The client contract (issue 21): unknown-token warnings, the owned deadline, breaker permits
+export { CONTRACT_DEFAULTS } from './config/defaults.js';
+export { countUnknownTokens, unknownTokenWarning } from './encoder/unknown-tokens.js';
+export type { TextWarning, UnknownTokenCount } from './encoder/unknown-tokens.js';
+export { OwnedAbort } from './search/deadline.js';
+export type { BreakerPermit } from './pipeline/index.js';
