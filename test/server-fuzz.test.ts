@@ -115,6 +115,11 @@ function assertClientError(r: { status: number; json: any }, what: string): void
   assert.equal(typeof r.json?.error?.message, 'string', what);
 }
 
+test('a fresh server starts admission from the work time its warm-up measured, not 0', () => {
+  // Before any request: the prior is what lets the first burst be shed on expected wait.
+  assert.ok(server.engine.admission.workMs > 0, `prior ${server.engine.admission.workMs} ms`);
+});
+
 test('random and malformed bodies on every route: only 4xx with codes, never a 500', async () => {
   const rng = new Random(20_261_129);
   const seen = new Map<number, number>();

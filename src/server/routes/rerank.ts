@@ -148,7 +148,7 @@ export const rerankRoutes: FastifyPluginAsync = async (app) => {
     const texts = body.documents.map((d, i) => documentText(d, i, body.rank_fields));
     const options: RerankOptions = { topK: body.top_n, maxTokensPerDocument: body.max_tokens_per_doc, maxPassagesPerDocument: body.max_chunks_per_doc };
     const { results, model } = await runWork(engine, reply, { timeoutMs: body.timeout_ms, priority: body.priority }, (signal) => engine.rerank(body.model, body.query, texts, options, signal));
-    const warnings = [...ignored.map((f) => `ignored unknown field "${f}"`), ...textWarnings(engine, reply, `/v${version}/rerank`, results).map((w) => w.message)];
+    const warnings = [...ignored.map((f) => `ignored unknown field ${JSON.stringify(f.length > 100 ? `${f.slice(0, 100)}…` : f)}`), ...textWarnings(engine, reply, `/v${version}/rerank`, results).map((w) => w.message)];
     return {
       id: randomUUID(),
       model,
