@@ -194,7 +194,8 @@ test('an internal fault answers its code and the request id only: no message, no
     },
     close: async () => {},
   };
-  const broken = await serve(sample, {}, failing);
+  const log: string[] = [];
+  const broken = await serve(sample, { logLevel: 'error', logDestination: { write: (line) => void log.push(line) } }, failing);
   try {
     const r = await send('/v1/indexes/sample/search', JSON.stringify({ query: 'bread' }), 'application/json', broken.url);
     assert.equal(r.status, 500);
@@ -203,6 +204,9 @@ test('an internal fault answers its code and the request id only: no message, no
     assert.equal(r.json.error.request_id, r.headers.get('x-request-id'));
     assert.match(r.json.error.message, /^internal error; the server log has the detail under request id [0-9a-f-]{36}$/);
     assert.doesNotMatch(JSON.stringify(r.json), /ENOENT|codes\.bin/);
+    // The detail is in the log, under the request id the client was given.
+    const line = log.map((l) => JSON.parse(l) as { reqId?: string; msg?: string; err?: { message?: string } }).find((l) => l.reqId === r.json.error.request_id && l.msg === 'request failed');
+    assert.match(line?.err?.message ?? '', /ENOENT: no such file or directory, open '.*codes\.bin'/);
   } finally {
     await broken.close();
   }

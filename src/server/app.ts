@@ -43,7 +43,7 @@ export function keyMatches(header: string | undefined, key: string): boolean {
 export async function createApp(engine: Engine): Promise<FastifyInstance> {
   const o = engine.options;
   const app = Fastify({
-    logger: o.logLevel === false ? false : { level: o.logLevel },
+    logger: o.logLevel === false ? false : { level: o.logLevel, ...(o.logDestination === undefined ? {} : { stream: o.logDestination }) },
     bodyLimit: o.maxBodyBytes,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
