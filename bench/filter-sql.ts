@@ -2,9 +2,10 @@
  * Cost of evaluating compiled metadata filters (issue 21) over a documents table, against a
  * baseline in the same process: the plain scalar SQL the compiler emitted before arrays were
  * matched (`COALESCE((json_type(metadata, ?) = 'text' AND json_extract(metadata, ?) = ?), 0)`,
- * its OR-chains for $in). The compiler now wraps each field test in
- * `CASE json_type(...) WHEN 'array' THEN EXISTS (json_each …) ELSE <scalar test> END` and binds a
- * list as one json_each parameter. Prints ms per full scan (median of 7) and the ratio.
+ * its OR-chains for $in). The compiler now tests each field as
+ * `CASE json_type(...) WHEN 'array' THEN EXISTS (json_each …) WHEN 'text' THEN <test> … ELSE 0 END`
+ * (one json_type and one json_extract per scalar row) and binds a list as one json_each
+ * parameter. Prints ms per full scan (median of 7) and the ratio.
  *
  *   npm run build:ts && node dist/bench/filter-sql.js [documents = 100000]
  */

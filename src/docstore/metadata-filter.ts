@@ -29,7 +29,7 @@
  *
  * Size: `$in` / `$nin` / `$all` lists bind as ONE JSON parameter read with `json_each`, and
  * `$and` / `$or` lists (and a filter's several keys) compile to balanced trees, so a 10,000-value
- * list or a 5,000-clause `$or` stays far inside SQLite's SQLITE_MAX_EXPR_DEPTH (1,000) and
+ * list or a 6,000-clause `$or` stays far inside SQLite's SQLITE_MAX_EXPR_DEPTH (1,000) and
  * SQLITE_MAX_VARIABLE_NUMBER (32,766); before, a chain of 1,000 ORs was deeper than SQLite accepts
  * and answered 500. Past CONTRACT_DEFAULTS' list, parameter and depth limits: INVALID_FILTER.
  * @throws PlaitError INVALID_FILTER naming the bad part (e.g. `filter.year.$gte`).
@@ -143,13 +143,32 @@ function typedSet(values: readonly unknown[], at: string): TypedSet {
   return set;
 }
 
-/** `type`/`value` (json_type and value SQL of one JSON value) is a member of `set`; never NULL when type is not. */
-function memberOf(type: Sql, value: Sql, set: TypedSet): Sql {
-  const list = (xs: readonly (string | number)[]): Sql => (xs.length === 1 ? q`= ${param(xs[0]!)}` : q`IN (SELECT value FROM json_each(${param(JSON.stringify(xs))}))`);
-  const parts: Sql[] = [];
-  if (set.strings.length > 0) parts.push(q`(${type} = 'text' AND ${value} ${list(set.strings)})`);
-  if (set.numbers.length > 0) parts.push(q`(${type} IN ('integer', 'real') AND ${value} ${list(set.numbers)})`);
-  for (const lit of set.literals) parts.push(q`${type} = '${lit}'`);
+/**
+ * A test on one JSON value, by its JSON type: for each arm, the types it applies to and the
+ * predicate on the value (SQLite's value: text, a number, 1/0 for true/false). Values of other
+ * types fail it. Compiled two ways: a CASE on a field's json_type (one json_type and one
+ * json_extract per row) and an OR over json_each's `type`/`value` columns (array elements).
+ */
+type Arm = { types: readonly string[]; when: (value: Sql) => Sql };
+
+/** Membership in `set`, as arms. */
+function memberArms(set: TypedSet): Arm[] {
+  const list = (xs: readonly (string | number)[]) => (v: Sql): Sql => (xs.length === 1 ? q`${v} = ${param(xs[0]!)}` : q`${v} IN (SELECT value FROM json_each(${param(JSON.stringify(xs))}))`);
+  const arms: Arm[] = [];
+  if (set.strings.length > 0) arms.push({ types: ['text'], when: list(set.strings) });
+  if (set.numbers.length > 0) arms.push({ types: ['integer', 'real'], when: list(set.numbers) });
+  if (set.literals.length > 0) arms.push({ types: set.literals, when: () => TRUE });
+  return arms;
+}
+
+/** The arms over json_each's columns `e.type` / `e.value`, OR-ed (never NULL). */
+function elementTest(arms: readonly Arm[]): Sql {
+  const value: Sql = { sql: 'e.value', params: [] };
+  const parts = arms.map((arm) => {
+    const types = arm.types.length === 1 ? `e.type = '${arm.types[0]}'` : `e.type IN (${arm.types.map((t) => `'${t}'`).join(', ')})`;
+    const when = arm.when(value);
+    return when === TRUE ? { sql: types, params: [] } : q`(${types} AND ${when})`;
+  });
   return parts.length === 0 ? FALSE : balanced(parts, 'OR');
 }
 
@@ -182,7 +201,7 @@ class Compiler {
       if (key.startsWith('$')) throw bad(here, 'unknown operator (top level: $and, $or, $not)');
       const ref = fieldRef(key, here);
       if (v !== null && typeof v === 'object' && !Array.isArray(v)) return this.condition(ref, v as Record<string, unknown>, here);
-      return this.count(this.anyElement(ref, (t, x) => memberOf(t, x, typedSet([v], here)), here, v), here);
+      return this.count(this.anyElement(ref, memberArms(typedSet([v], here)), here, v), here);
     });
     return balanced(parts, 'AND');
   }
@@ -197,14 +216,14 @@ class Compiler {
         switch (op) {
           case '$eq':
           case '$ne': {
-            const eq = this.anyElement(ref, (t, x) => memberOf(t, x, typedSet([v], here)), here, v);
+            const eq = this.anyElement(ref, memberArms(typedSet([v], here)), here, v);
             return op === '$eq' ? eq : q`(NOT ${eq})`;
           }
           case '$in':
           case '$nin': {
             const set = typedSet(this.list(v, here), here);
             if (ref.path === null && set.numbers.length + set.literals.length > 0) throw bad(here, 'doc_id is compared with strings', v);
-            const any = this.anyElement(ref, (t, x) => memberOf(t, x, set), here, '');
+            const any = this.anyElement(ref, memberArms(set), here, '');
             return op === '$in' ? any : q`(NOT ${any})`;
           }
           case '$all':
@@ -240,20 +259,22 @@ class Compiler {
   }
 
   /**
-   * `test` holds for the field's value, or for any element when the field is an array (MongoDB).
+   * The arms hold for the field's value, or for any element when the field is an array (MongoDB):
+   * `CASE json_type(path) WHEN 'array' THEN EXISTS (… json_each …) WHEN <type> THEN <predicate on
+   * json_extract(path)> … ELSE 0 END`, so a scalar row costs one json_type and one json_extract.
    * Two-valued (a missing field is false, never NULL), so NOT — $ne, $nin, $not — matches
-   * documents without the field. doc_id is compared with strings only.
+   * documents without the field. doc_id (a TEXT column) is compared with strings only.
    */
-  private anyElement(ref: FieldRef, test: (type: Sql, value: Sql) => Sql, at: string, sample: unknown): Sql {
+  private anyElement(ref: FieldRef, arms: readonly Arm[], at: string, sample: unknown): Sql {
     if (ref.path === null) {
       if (typeof sample !== 'string') throw bad(at, 'doc_id is compared with strings', sample);
-      return q`COALESCE(${test({ sql: "'text'", params: [] }, { sql: 'doc_id', params: [] })}, 0)`;
+      const text = arms.find((a) => a.types.includes('text'));
+      return text === undefined ? FALSE : q`COALESCE(${text.when({ sql: 'doc_id', params: [] })}, 0)`;
     }
+    if (arms.length === 0) return FALSE;
     const path = param(ref.path);
-    const type = q`json_type(metadata, ${path})`;
-    const scalar = test(type, q`json_extract(metadata, ${path})`);
-    const element = test({ sql: 'e.type', params: [] }, { sql: 'e.value', params: [] });
-    return q`COALESCE(CASE ${type} WHEN 'array' THEN EXISTS (SELECT 1 FROM json_each(metadata, ${path}) AS e WHERE ${element}) ELSE ${scalar} END, 0)`;
+    const whens = arms.flatMap((arm) => arm.types.map((t) => q` WHEN '${t}' THEN ${arm.when(q`json_extract(metadata, ${path})`)}`));
+    return q`COALESCE(CASE json_type(metadata, ${path}) WHEN 'array' THEN EXISTS (SELECT 1 FROM json_each(metadata, ${path}) AS e WHERE ${elementTest(arms)})${whens.reduce((acc, w) => q`${acc}${w}`, { sql: '', params: [] })} ELSE 0 END, 0)`;
   }
 
   /** Every value of `set` is the field's value or one of its elements ($all; an empty list matches nothing, as in MongoDB). */
@@ -271,9 +292,9 @@ class Compiler {
     const sqlOp = { $gt: '>', $gte: '>=', $lt: '<', $lte: '<=' }[op];
     if (typeof v === 'number' && Number.isFinite(v)) {
       if (ref.path === null) throw bad(at, 'doc_id is compared with strings', v);
-      return this.anyElement(ref, (t, x) => q`(${t} IN ('integer', 'real') AND ${x} ${sqlOp} ${param(v)})`, at, v);
+      return this.anyElement(ref, [{ types: ['integer', 'real'], when: (x) => q`${x} ${sqlOp} ${param(v)}` }], at, v);
     }
-    if (typeof v === 'string') return this.anyElement(ref, (t, x) => q`(${t} = 'text' AND ${x} ${sqlOp} ${param(v)})`, at, v);
+    if (typeof v === 'string') return this.anyElement(ref, [{ types: ['text'], when: (x) => q`${x} ${sqlOp} ${param(v)}` }], at, v);
     throw bad(at, 'expected a finite number or a string', v);
   }
 }
