@@ -36,7 +36,7 @@ export class Deadline {
    * Why not `AbortSignal.any([AbortSignal.timeout(ms), …])`: on Node 20 the inner timeout signal is
    * only weakly held by the combined one and can be garbage-collected before it fires
    * (nodejs/node#57736), so the deadline silently never comes. A timer held by its owner cannot be
-   * collected (test/search-deadlines.test.ts checks it under `--expose-gc`).
+   * collected (test/server-deadline-gc.test.ts checks it under `--expose-gc`).
    * @throws PlaitError INVALID_ARGUMENT for a timeoutMs that is not a positive number.
    */
   static start(options: DeadlineOptions, closing?: AbortSignal): Deadline {
