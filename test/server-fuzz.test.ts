@@ -181,6 +181,37 @@ test('filters past the limits the issue hit: a 1,000-value $in and a 2,000-claus
   assert.equal(past.json.error.code, 'INVALID_FILTER');
 });
 
+test('null is absent for every optional field of every POST route (read from /openapi.json)', async () => {
+  const doc = (await (await fetch(`${server.url}/openapi.json`)).json()) as {
+    paths: Record<string, { post?: { requestBody?: { content: Record<string, { schema: { properties?: Record<string, unknown>; required?: string[] } }> } } }>;
+  };
+  // A minimal valid body per route; each optional field is then sent as null on top of it.
+  const base: Record<string, Record<string, unknown>> = {
+    '/v1/rerank': { query: 'bread', documents: ['yeast bread', 'stocks'] },
+    '/v2/rerank': { model: 'rerank-v3.5', query: 'bread', documents: ['yeast bread', 'stocks'] },
+    '/rerank': { query: 'bread', texts: ['yeast bread', 'stocks'] },
+    '/v1/indexes/{name}/search': { query: 'bread' },
+    '/v1/indexes/{name}/explain': { query: 'bread', doc_id: 'bread-yeast' },
+    '/v1/encode': { texts: ['bread'] },
+  };
+  const posts = Object.entries(doc.paths).filter(([, p]) => p.post !== undefined);
+  assert.deepEqual(posts.map(([path]) => path).sort(), Object.keys(base).sort(), 'every POST route has a base body here');
+  let checked = 0;
+  for (const [path, item] of posts) {
+    const schema = item.post!.requestBody!.content['application/json']!.schema;
+    for (const field of Object.keys(schema.properties ?? {})) {
+      if ((schema.required ?? []).includes(field) || field in base[path]!) continue;
+      const r = await send(path.replace('{name}', 'sample'), JSON.stringify({ ...base[path], [field]: null }));
+      assert.equal(r.status, 200, `${path} ${field}: null → ${r.status} ${JSON.stringify(r.json)}`);
+      checked++;
+    }
+    // A null in a required field is not "absent and fine".
+    const required = schema.required?.[0];
+    if (required !== undefined) assert.equal((await send(path.replace('{name}', 'sample'), JSON.stringify({ ...base[path], [required]: null }))).status, 400, `${path} ${required}: null`);
+  }
+  assert.ok(checked >= 40, `${checked} optional fields checked`);
+});
+
 test('an internal fault answers its code and the request id only: no message, no path', async () => {
   // An index whose storage fails the way a real one does: a Node error naming a file.
   const failing: ServedIndex = {
