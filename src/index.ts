@@ -159,3 +159,9 @@ export { BM25_STEMMERS } from './docstore/schema.js';
 export type { Bm25Stemmer } from './docstore/schema.js';
 export type { Bm25Query, WordVocabulary } from './docstore/docstore-reader.js';
 export { SPELLING_DEFAULTS, RM3_DEFAULTS } from './config/defaults.js';
+// The client contract (issue 21): unknown-token warnings, the owned deadline, breaker permits
+export { CONTRACT_DEFAULTS } from './config/defaults.js';
+export { countUnknownTokens, unknownTokenWarning } from './encoder/unknown-tokens.js';
+export type { TextWarning, UnknownTokenCount } from './encoder/unknown-tokens.js';
+export { OwnedAbort } from './search/deadline.js';
+export type { BreakerPermit } from './pipeline/index.js';

@@ -311,6 +311,32 @@ describe('degradation and the circuit breaker', () => {
     await assert.rejects(running, (e: unknown) => isPlaitError(e, 'ABORTED'));
     scorer.unblock();
   });
+
+  test('a half-open trial cut off by the caller (hang-up, deadline) gives its slot back: the next call is the trial', async () => {
+    let clock = 0;
+    const breaker = new CircuitBreaker({ windowSize: 2, minimumCalls: 1, failureRate: 1, coolDownMs: 100, now: () => clock });
+    breaker.record('failure');
+    clock = 100;
+    assert.equal(breaker.state, 'half-open');
+    const scorer = new FaultyScorer(cross);
+    scorer.mode = 'hang';
+    const pipeline = new SearchPipeline(index, [{ stage: 'bm25', depth: 10 }, { stage: 'cross', depth: 3 }], { crossEncoder: scorer, breakers: { cross: breaker } });
+    for (const reason of [new PlaitError('ABORTED', { message: 'the client closed the connection' }), new PlaitError('TIMEOUT', { message: 'deadline' })]) {
+      const ac = new AbortController();
+      const callsBefore = scorer.calls;
+      const running = pipeline.run(QUERY, { signal: ac.signal });
+      while (scorer.calls === callsBefore) await new Promise((r) => setImmediate(r));
+      ac.abort(reason);
+      await assert.rejects(running, (e: unknown) => isPlaitError(e, reason.code));
+      scorer.unblock();
+      // Before: the slot stayed taken and every later call was skipped as circuit-open, for ever.
+      assert.equal(breaker.state, 'half-open');
+    }
+    scorer.mode = 'ok';
+    const healed = await pipeline.run(QUERY);
+    assert.equal(healed.degraded, null, 'the next call was let through as the trial');
+    assert.equal(breaker.state, 'closed');
+  });
 });
 
 describe('circuit breaker alone', () => {
@@ -341,6 +367,31 @@ describe('circuit breaker alone', () => {
     assert.equal(b.state, 'half-open');
     b.record('success');
     assert.equal(b.state, 'closed');
+  });
+
+  test('permits settle once; a cancelled trial frees its slot; a permit from an earlier half-open period settles nothing', () => {
+    let t = 0;
+    const b = new CircuitBreaker({ windowSize: 2, minimumCalls: 1, failureRate: 1, coolDownMs: 10, now: () => t });
+    b.record('failure');
+    t = 10;
+    const first = b.acquire()!;
+    assert.equal(b.acquire(), null, 'the one trial slot is taken');
+    first.settle('cancelled');
+    first.settle('failure'); // a second settle is ignored
+    assert.equal(b.state, 'half-open');
+    const second = b.acquire()!;
+    second.settle('failure');
+    assert.equal(b.state, 'open');
+    t = 20;
+    const third = b.acquire()!;
+    second.settle('success'); // stale and already settled: no effect
+    first.settle('success');
+    assert.equal(b.state, 'half-open');
+    third.settle('success');
+    assert.equal(b.state, 'closed');
+    const closed = b.acquire()!;
+    closed.settle('cancelled'); // a cancelled call while closed records nothing
+    assert.equal(b.snapshot().calls, 0);
   });
 
   test('options are checked', () => {

@@ -57,6 +57,46 @@ test('admission: sheds on expected wait once work is known to be slow', async ()
   await held;
 });
 
+test('admission: a prior (the warm-up\'s measured work time) sheds in the first burst, before any request has finished', async () => {
+  const a = new Admission({ maxConcurrent: 1, maxQueue: 100, maxQueueWaitMs: 100 });
+  a.seedWorkMs(40);
+  let release!: () => void;
+  const held = a.run(() => new Promise<void>((r) => (release = r)), never);
+  // 1 ahead × 40 ms and 2 ahead × 40 ms wait; the third would wait 3 × 40 = 120 ms > 100 ms.
+  const queued = [a.run(async () => 1, never), a.run(async () => 2, never)];
+  await assert.rejects(a.run(async () => 3, never), (e: unknown) => isPlaitError(e, 'OVERLOADED') && e.details?.expectedWaitMs === 120);
+  release();
+  await held;
+  assert.deepEqual(await Promise.all(queued), [1, 2]);
+  // Without a prior (0) the same burst was all admitted: the issue's "sheds nothing in its first burst".
+  const cold = new Admission({ maxConcurrent: 1, maxQueue: 100, maxQueueWaitMs: 100 });
+  const held2 = cold.run(() => new Promise<void>((r) => (release = r)), never);
+  const all = [1, 2, 3].map((i) => cold.run(async () => i, never));
+  await new Promise((r) => setImmediate(r)); // the held work has started (and set release)
+  release();
+  await held2;
+  assert.deepEqual(await Promise.all(all), [1, 2, 3]);
+});
+
+test('admission: priority orders the queue (lower first, FIFO within one); a full queue drops its least urgent waiter', async () => {
+  const a = new Admission({ maxConcurrent: 1, maxQueue: 3, maxQueueWaitMs: 1e9 });
+  const order: string[] = [];
+  let release!: () => void;
+  const held = a.run(() => new Promise<void>((r) => (release = r)), never);
+  const job = (name: string, priority: number): Promise<unknown> => a.run(async () => order.push(name), never, priority);
+  const low1 = job('low1', 5);
+  const urgent1 = job('urgent1', 0);
+  const low2 = job('low2', 5);
+  // The queue is full (3): an urgent newcomer displaces the last of the least urgent (low2) ...
+  const urgent2 = job('urgent2', 0);
+  await assert.rejects(low2, (e: unknown) => isPlaitError(e, 'OVERLOADED'));
+  // ... and a newcomer no more urgent than the last waiter is refused itself.
+  await assert.rejects(job('low3', 5), (e: unknown) => isPlaitError(e, 'OVERLOADED'));
+  release();
+  await Promise.all([held, low1, urgent1, urgent2]);
+  assert.deepEqual(order, ['urgent1', 'urgent2', 'low1']);
+});
+
 test('byte LRU: bounded in bytes, evicts least recently used, counts hits and misses', () => {
   const c = new ByteLruCache<string>(100);
   c.set('a', 'A', 30); // 32 bytes with the key

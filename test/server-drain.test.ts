@@ -5,10 +5,10 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
+import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { buildSample, postJson, type SampleIndex } from './helpers/server-fixture.js';
+import { exited, lines } from './helpers/plait-serve.js';
 
 let sample: SampleIndex;
 
@@ -19,30 +19,6 @@ before(async () => {
 after(async () => {
   await sample?.dispose();
 });
-
-/** Collects a child's stdout lines as JSON and resolves when one matches. */
-function lines(child: ChildProcess): (match: (o: any) => boolean) => Promise<any> {
-  const seen: any[] = [];
-  const waiting: { match: (o: any) => boolean; resolve: (o: any) => void }[] = [];
-  createInterface({ input: child.stdout! }).on('line', (line) => {
-    let o: any;
-    try {
-      o = JSON.parse(line);
-    } catch {
-      return;
-    }
-    seen.push(o);
-    for (const w of waiting.filter((x) => x.match(o))) w.resolve(o);
-  });
-  return (match) => {
-    const found = seen.find(match);
-    return found !== undefined ? Promise.resolve(found) : new Promise((resolve) => waiting.push({ match, resolve }));
-  };
-}
-
-function exited(child: ChildProcess): Promise<{ code: number | null; signal: string | null }> {
-  return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-}
 
 test('SIGTERM drains: the in-flight search completes, new connections are refused, exit 0', async () => {
   const script = fileURLToPath(new URL('./helpers/server-child.js', import.meta.url));

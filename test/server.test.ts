@@ -96,7 +96,9 @@ test('Cohere v1 rerank: shape field by field, equal to the library reranker', as
   const lib = await sample.reranker.rerank('how does bread rise', DOCS);
   const r = await postJson(`${url}/v1/rerank`, { query: 'how does bread rise', documents: DOCS.map((text) => ({ text })), top_n: 3, return_documents: true, model: 'rerank-english-v3.0' });
   assert.equal(r.status, 200, JSON.stringify(r.body));
-  assert.deepEqual(Object.keys(r.body).sort(), ['id', 'meta', 'results']);
+  // Cohere's fields, plus Jina's top-level model.
+  assert.deepEqual(Object.keys(r.body).sort(), ['id', 'meta', 'model', 'results']);
+  assert.equal(r.body.model, 'bundled:use-lite');
   assert.match(r.body.id, /^[0-9a-f-]{36}$/);
   assert.deepEqual(r.body.meta, { api_version: { version: '1' }, billed_units: { search_units: 1 }, model: 'bundled:use-lite' });
   assert.equal(r.body.results.length, 3);
@@ -132,15 +134,25 @@ test('Cohere v2 rerank: shape field by field; model required; highest first', as
   assert.equal(noModel.body.error.code, 'INVALID_ARGUMENT');
 });
 
-test('TEI /rerank: [{index, score, text?}] sorted by score', async () => {
+test('TEI /rerank: [{index, score, text?}] sorted by score; sigmoid scores unless raw_scores', async () => {
   const lib = await sample.reranker.rerank('stock market', DOCS);
-  const r = await postJson(`${url}/rerank`, { query: 'stock market', texts: DOCS, return_text: true, raw_scores: false });
-  assert.equal(r.status, 200);
-  assert.ok(Array.isArray(r.body));
+  const raw = await postJson(`${url}/rerank`, { query: 'stock market', texts: DOCS, return_text: true, raw_scores: true });
+  assert.equal(raw.status, 200);
+  assert.ok(Array.isArray(raw.body));
   assert.deepEqual(
-    r.body,
+    raw.body,
     lib.map((x) => ({ index: x.index, score: x.score, text: DOCS[x.index] })),
   );
+  // TEI's default: 1 / (1 + e^-score), in (0, 1), the same order.
+  const r = await postJson(`${url}/rerank`, { query: 'stock market', texts: DOCS, raw_scores: false });
+  assert.deepEqual(
+    r.body.map((x: { index: number }) => x.index),
+    lib.map((x) => x.index),
+  );
+  r.body.forEach((x: { score: number }, i: number) => {
+    assert.ok(Math.abs(x.score - 1 / (1 + Math.exp(-lib[i]!.score))) < 1e-12);
+    assert.ok(x.score > 0 && x.score < 1);
+  });
   const plain = await postJson(`${url}/rerank`, { query: 'stock market', texts: DOCS });
   assert.deepEqual(Object.keys(plain.body[0]).sort(), ['index', 'score']);
 });

@@ -570,3 +570,33 @@ export const FILTER_DEFAULTS = {
    */
   exactMaxPassages: 4096,
 } as const;
+
+/** The client contract (issue 21): unknown-token warnings and filter limits (src/server, src/encoder/unknown-tokens.ts, src/docstore/metadata-filter.ts). */
+export const CONTRACT_DEFAULTS = {
+  /**
+   * A query or document whose content tokens are unknown to the model above this share gets a
+   * MOSTLY_UNKNOWN_TOKENS warning ("most": more than half). The bundled model maps each run of
+   * characters it has no piece for (CJK, emoji) to one unknown token, so such texts embed alike
+   * and tie; at half, a mixed "Tokyo 東京" (1 of 2 unknown) is not flagged, a text in a script the
+   * model lacks always is.
+   */
+  unknownTokenShare: 0.5,
+  /**
+   * Values of one `$in`/`$nin`/`$all` list. Lists travel as ONE bound JSON parameter read with
+   * `json_each`, so SQLite's limits (SQLITE_MAX_VARIABLE_NUMBER 32,766, SQLITE_MAX_EXPR_DEPTH
+   * 1,000) do not bound them; 10,000 keeps a filter's compile and scan cost bounded (an id allow-list
+   * of 10,000 doc_ids, a common case, fits).
+   */
+  maxFilterList: 10_000,
+  /**
+   * Bound parameters of one compiled filter: below SQLite's SQLITE_MAX_VARIABLE_NUMBER (32,766 since
+   * 3.32) with room for the search's own parameters; each field test binds 1–3.
+   */
+  maxFilterParams: 30_000,
+  /**
+   * Nesting of $and/$or/$not in a filter. `$and`/`$or` lists compile to balanced trees (depth
+   * log2(n)), so long lists never approach SQLite's SQLITE_MAX_EXPR_DEPTH of 1,000; each nesting
+   * level costs up to ~8 expression levels, so 32 levels stay far inside it.
+   */
+  maxFilterDepth: 32,
+} as const;

@@ -57,6 +57,8 @@ export async function createEncoder(spec: ModelSpec, options: EncoderOptions = {
     tokenize: (text) => loaded.tokenize(text),
     rows: (text, kind) => loaded.rows(text, kind),
     tokenText: (id) => loaded.tokenText(id),
+    ...(loaded.unknownTokenId === undefined ? {} : { unknownTokenId: loaded.unknownTokenId }),
+    ...(loaded.specialTokenIds === undefined ? {} : { specialTokenIds: loaded.specialTokenIds }),
   };
   const backendOptions: BackendOptions = { intraOpNumThreads: resolved.intraOpNumThreads };
   if (resolved.threads === 0) {
@@ -102,6 +104,8 @@ interface Runner {
 
 class BatchingEncoder implements Encoder {
   readonly info: ModelInfo;
+  readonly unknownTokenId: number | undefined;
+  readonly specialTokenIds: ReadonlySet<number> | undefined;
   private closed = false;
 
   constructor(
@@ -111,6 +115,8 @@ class BatchingEncoder implements Encoder {
     private readonly runner: Runner,
   ) {
     this.info = tokenizer.info;
+    this.unknownTokenId = tokenizer.unknownTokenId;
+    this.specialTokenIds = tokenizer.specialTokenIds;
   }
 
   tokenize(text: string): TokenizedText {

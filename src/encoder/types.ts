@@ -86,6 +86,10 @@ export interface TextTokenizer {
   rows(text: string, kind: TextKind): RowToken[];
   /** The vocabulary's text for a token id (a WordPiece "##" continuation or a SentencePiece "▁" piece as stored). */
   tokenText(id: number): string;
+  /** Id of the token the tokenizer emits for text its vocabulary cannot represent (undefined: none known). */
+  readonly unknownTokenId?: number;
+  /** Ids of the rows the model adds around a text (CLS, SEP, markers, MASK padding): not content. */
+  readonly specialTokenIds?: ReadonlySet<number>;
 }
 
 /** Serializable description of a model, passed to workers. */
@@ -119,6 +123,10 @@ export interface Encoder {
   /** The rows `encodeQueries`/`encodeDocuments` output for `text`, with roles and offsets (see RowToken). */
   rows(text: string, kind: TextKind): RowToken[];
   tokenText(id: number): string;
+  /** See TextTokenizer.unknownTokenId (unknown-tokens.ts reads it). */
+  readonly unknownTokenId?: number;
+  /** See TextTokenizer.specialTokenIds. */
+  readonly specialTokenIds?: ReadonlySet<number>;
   close(): Promise<void>;
 }
 

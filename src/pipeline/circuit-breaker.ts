@@ -6,6 +6,12 @@
  * again. After `coolDownMs` it turns half-open and lets `halfOpenCalls` trial calls through: if they
  * all succeed it closes (with an empty window), the first failure opens it again for another
  * cool-down. Time comes from `now` (injectable, so tests need no clock); nothing here sets a timer.
+ *
+ * Every call it grants is settled exactly once: `acquire()` hands out a permit whose `settle()` takes
+ * the outcome, or 'cancelled' when the call ended for a reason that says nothing about the stage (the
+ * client hung up, the request's deadline passed). A cancelled half-open trial gives its slot back;
+ * before, such a trial kept the slot for ever and the stage stayed off until a restart. A permit
+ * from an earlier half-open period (the breaker moved on meanwhile) settles nothing.
  */
 import { PIPELINE_DEFAULTS } from '../config/defaults.js';
 import { invalidArgument } from '../errors/index.js';
@@ -42,6 +48,11 @@ export interface BreakerSnapshot {
   retryInMs: number;
 }
 
+/** A call the breaker let through; settle it once, whatever ends the call (later calls are ignored). */
+export interface BreakerPermit {
+  settle(outcome: CallOutcome | 'cancelled'): void;
+}
+
 export class CircuitBreaker {
   private readonly windowSize: number;
   private readonly minimumCalls: number;
@@ -56,6 +67,8 @@ export class CircuitBreaker {
   private trialsStarted = 0;
   private trialsPassed = 0;
   private opensCount = 0;
+  /** Counts half-open periods, so that a permit from an earlier one cannot touch the current one. */
+  private period = 0;
 
   constructor(options: CircuitBreakerOptions = {}) {
     this.windowSize = options.windowSize ?? PIPELINE_DEFAULTS.breakerWindow;
@@ -88,6 +101,27 @@ export class CircuitBreaker {
     if (this.trialsStarted >= this.halfOpenCalls) return false;
     this.trialsStarted++;
     return true;
+  }
+
+  /**
+   * A permit for one call, or null when the call must not go ahead (open, or every half-open trial
+   * slot taken). The caller settles it in a `finally`, so that no ending (abort, deadline, hang-up,
+   * an exception anywhere) leaves a trial slot taken.
+   */
+  acquire(): BreakerPermit | null {
+    if (!this.tryAcquire()) return null;
+    const period = this.period;
+    const trial = this.current === 'half-open';
+    let settled = false;
+    return {
+      settle: (outcome) => {
+        if (settled) return;
+        settled = true;
+        if (trial && (this.current !== 'half-open' || this.period !== period)) return;
+        if (outcome !== 'cancelled') this.record(outcome);
+        else if (trial) this.trialsStarted--;
+      },
+    };
   }
 
   /** Records the outcome of a call that `tryAcquire` let through. */
@@ -130,6 +164,7 @@ export class CircuitBreaker {
   private transition(to: BreakerState): void {
     const from = this.current;
     if (to === 'half-open') {
+      this.period++;
       this.trialsStarted = 0;
       this.trialsPassed = 0;
     }

@@ -3,6 +3,6 @@ export type { PipelineResult, StageReport, Degradation, DegradeReason, SearchPip
 export { parsePipeline, validateStages, formatPipeline, stageLabel, STAGE_NAMES, RETRIEVAL_STAGES } from './pipeline-spec.js';
 export type { PipelineStage, StageName } from './pipeline-spec.js';
 export { CircuitBreaker } from './circuit-breaker.js';
-export type { BreakerState, BreakerSnapshot, CallOutcome, CircuitBreakerOptions } from './circuit-breaker.js';
+export type { BreakerState, BreakerSnapshot, BreakerPermit, CallOutcome, CircuitBreakerOptions } from './circuit-breaker.js';
 export { passageTexts } from './stages.js';
 export type { Candidate, StageSearchOptions } from './stages.js';

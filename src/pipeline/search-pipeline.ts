@@ -13,6 +13,8 @@
  */
 import { PlaitError, isPlaitError } from '../errors/index.js';
 import type { PlaitIndex, SearchHit } from '../search/plait-index.js';
+// The caller's reason when it is a PlaitError (a server's TIMEOUT or ABORTED), else TIMEOUT / ABORTED.
+import { abortError } from '../search/deadline.js';
 import type { CrossScorer } from '../rerank/cross-encoder/cross-encoder.js';
 import { CircuitBreaker, type BreakerSnapshot, type CircuitBreakerOptions } from './circuit-breaker.js';
 import { formatPipeline, parsePipeline, stageLabel, validateStages, type PipelineStage, type StageName } from './pipeline-spec.js';
@@ -129,22 +131,27 @@ export class SearchPipeline {
       } else {
         const breaker = this.breakers.get(s.stage)!;
         let skip: Degradation | null = null;
-        if (!breaker.tryAcquire()) {
+        const permit = breaker.acquire();
+        if (permit === null) {
           skip = { stage: label, reason: 'circuit-open', message: `circuit breaker open; next trial in ${Math.ceil(breaker.snapshot().retryInMs)} ms` };
         } else {
           const given = list;
           try {
             list = await this.withBudget(s, query, options.signal, (ctx) => rescore(s.stage, s.depth, given, ctx));
-            breaker.record('success');
+            permit.settle('success');
           } catch (e) {
+            // The caller's own abort (hang-up, deadline) says nothing about the stage: the permit is
+            // cancelled (a half-open trial slot goes back) by the finally below.
             if (options.signal?.aborted === true) throw abortError(options.signal);
             if (e === BUDGET) {
-              breaker.record('slow');
+              permit.settle('slow');
               skip = { stage: label, reason: 'budget', message: `missed its ${s.budgetMs} ms budget` };
             } else {
-              breaker.record('failure');
+              permit.settle('failure');
               skip = { stage: label, reason: 'error', message: (e as Error)?.message ?? String(e), ...(isPlaitError(e) ? { code: e.code } : {}) };
             }
+          } finally {
+            permit.settle('cancelled');
           }
         }
         if (skip !== null) {
@@ -212,11 +219,6 @@ export class SearchPipeline {
       return hit;
     });
   }
-}
-
-function abortError(signal: AbortSignal): PlaitError {
-  const reason = signal.reason as { name?: string } | undefined;
-  return reason?.name === 'TimeoutError' ? new PlaitError('TIMEOUT', { message: 'pipeline timed out' }) : new PlaitError('ABORTED', { message: 'pipeline aborted' });
 }
 
 function throwIfAborted(signal: AbortSignal | undefined): void {

@@ -13,6 +13,13 @@
  *
  * Passage embeddings are cached by content (SHA-1 of the text) in an LRU bounded in bytes, so a
  * document seen again costs no encoding, whatever the model's dim.
+ *
+ * How long documents are split can be bounded per call, the way the rerank APIs plait serves
+ * define it: `maxTokensPerDocument` cuts each document to that many content tokens first (Cohere
+ * v2's `max_tokens_per_doc`; TEI's `truncate`, keeping the end with `truncationDirection: 'left'`),
+ * and `maxPassagesPerDocument` scores only a document's first passages (Cohere v1's
+ * `max_chunks_per_doc`). A query or document that the model mostly cannot represent (unknown
+ * tokens, unknown-tokens.ts) is reported in the results' `warnings`.
  */
 import { createHash } from 'node:crypto';
 import { BUILD_DEFAULTS, RERANK_DEFAULTS } from '../config/defaults.js';
@@ -20,6 +27,7 @@ import { PlaitError, invalidArgument, describe } from '../errors/index.js';
 import { createEncoder } from '../encoder/create-encoder.js';
 import { resolveModelSpec } from '../encoder/resolve-model.js';
 import type { Encoder, EncoderOptions, TokenEmbeddings } from '../encoder/types.js';
+import { countUnknownTokens, unknownTokenWarning, type TextWarning } from '../encoder/unknown-tokens.js';
 import { getKernels } from '../kernels/index.js';
 import type { Kernels } from '../kernels/types.js';
 import { splitIntoPassages } from '../indexer/split-passages.js';
@@ -34,6 +42,11 @@ export interface RerankResult {
   id?: string;
   /** MaxSim of the document's best passage (Σ over query tokens; -9999 per query token for an empty document). */
   score: number;
+  /**
+   * Why this score may mean little: the query's warning (it concerns every result) and this
+   * document's, when most of its content tokens are unknown to the model. Absent when none.
+   */
+  warnings?: TextWarning[];
 }
 
 export interface RerankerOptions {
@@ -53,6 +66,23 @@ export interface RerankOptions {
   topK?: number;
   /** Cancels the call between its stages (query encoding, document encoding, scoring); rejects with the signal's reason. */
   signal?: AbortSignal;
+  /**
+   * Cut each document to this many content tokens before it is split (a positive integer; default:
+   * no cut, the whole document is scored). Cohere v2's `max_tokens_per_doc`; TEI's `truncate` uses
+   * the model's window.
+   */
+  maxTokensPerDocument?: number;
+  /** Which end `maxTokensPerDocument` keeps: 'right' cuts the right end (keeps the start; default), 'left' the left. */
+  truncationDirection?: 'right' | 'left';
+  /** Score at most this many passages of each document, its first (a positive integer; default: all). Cohere v1's `max_chunks_per_doc`. */
+  maxPassagesPerDocument?: number;
+}
+
+/** The validated split bounds of one call. */
+interface SplitBounds {
+  maxTokens: number;
+  keep: 'right' | 'left';
+  maxPassages: number;
 }
 
 /** Bytes an entry holds: its vectors and token ids (the key and object overhead are small beside them). */
@@ -112,6 +142,7 @@ export class Reranker {
     });
     const topK = options.topK ?? documents.length;
     if (!Number.isInteger(topK) || topK < 0) throw invalidArgument('topK', 'a non-negative integer', topK);
+    const bounds = splitBounds(options);
     if (typeof query !== 'string') throw invalidArgument('query', 'a string', query);
     if (!/[\p{L}\p{N}]/u.test(query)) throw new PlaitError('EMPTY_TEXT', { message: 'the query has no letter or digit to rank by' });
     if (documents.length === 0) return [];
@@ -123,7 +154,7 @@ export class Reranker {
     const passageTexts: string[] = [];
     const passageDoc: number[] = [];
     texts.forEach((t, i) => {
-      for (const p of this.passagesOf(t)) {
+      for (const p of this.passagesOf(t, bounds)) {
         passageTexts.push(p);
         passageDoc.push(i);
       }
@@ -132,20 +163,32 @@ export class Reranker {
     options.signal?.throwIfAborted();
     const scores = this.documentScores(q!, embeddings, passageDoc, texts.length);
     const order = this.kernels.topK(scores, scores.length, Math.min(topK, scores.length));
+    const queryWarning = unknownTokenWarning(countUnknownTokens(this.encoder, [q!]), 'query');
+    const byDoc: TokenEmbeddings[][] = texts.map(() => []);
+    embeddings.forEach((e, j) => byDoc[passageDoc[j]!]!.push(e));
     return Array.from(order, (i) => {
       const d = documents[i]!;
       const out: RerankResult = { index: i, score: scores[i]! };
       if (typeof d !== 'string' && d.id !== undefined) out.id = d.id;
+      const warnings = [queryWarning, unknownTokenWarning(countUnknownTokens(this.encoder, byDoc[i]!), 'document', i)].filter((w): w is TextWarning => w !== null);
+      if (warnings.length > 0) out.warnings = warnings;
       return out;
     });
   }
 
-  /** The indexer's passages of one document; none when it is blank. */
-  private passagesOf(text: string): string[] {
+  /** The indexer's passages of one document (cut and bounded by `bounds`); none when it is blank. */
+  private passagesOf(text: string, bounds: SplitBounds): string[] {
     if (text.trim().length === 0) return [];
-    const tokens = this.encoder.tokenize(text);
+    let tokens = this.encoder.tokenize(text);
+    const n = tokens.ids.length;
+    if (n > bounds.maxTokens) {
+      text = bounds.keep === 'right' ? text.slice(0, tokens.offsets[2 * (bounds.maxTokens - 1) + 1]!) : text.slice(tokens.offsets[2 * (n - bounds.maxTokens)]!);
+      tokens = this.encoder.tokenize(text);
+    }
     if (tokens.ids.length <= this.window) return [text];
-    return splitIntoPassages(text, tokens, this.window, this.stride).map((p) => p.text);
+    return splitIntoPassages(text, tokens, this.window, this.stride)
+      .slice(0, bounds.maxPassages)
+      .map((p) => p.text);
   }
 
   /** Max over each document's passages; a document without passages (or tokens) gets the kernel's empty-document score. */
@@ -202,6 +245,18 @@ export class Reranker {
   async close(): Promise<void> {
     if (this.ownsEncoder) await this.encoder.close();
   }
+}
+
+/** @throws PlaitError INVALID_ARGUMENT for a bound that is not a positive integer or a direction that is neither 'right' nor 'left'. */
+function splitBounds(o: RerankOptions): SplitBounds {
+  const positive = (name: string, v: number | undefined): number => {
+    if (v === undefined) return Infinity;
+    if (!Number.isInteger(v) || v < 1) throw invalidArgument(name, 'a positive integer', v);
+    return v;
+  };
+  const keep = o.truncationDirection ?? 'right';
+  if (keep !== 'right' && keep !== 'left') throw invalidArgument('truncationDirection', '"right" or "left"', keep);
+  return { maxTokens: positive('maxTokensPerDocument', o.maxTokensPerDocument), keep, maxPassages: positive('maxPassagesPerDocument', o.maxPassagesPerDocument) };
 }
 
 /**

@@ -23,22 +23,35 @@ export class Deadline {
     private readonly timeoutMs: number | undefined,
     /** Every source of cancellation combined: for worker tasks and listeners. */
     readonly signal: AbortSignal | undefined,
+    /** Clears the timer and the forwarding listeners this deadline owns. */
+    private readonly release: () => void,
   ) {}
 
   /**
    * Starts a deadline now. `closing` is the index's close signal: its reason (an INDEX_CLOSED
-   * PlaitError) becomes the search's error.
+   * PlaitError) becomes the search's error. With `timeoutMs`, or with more than one signal, the
+   * deadline owns one AbortController, one `setTimeout` and the listeners that forward the other
+   * signals to it; the caller must `dispose()` it when the search settles (try/finally).
+   *
+   * Why not `AbortSignal.any([AbortSignal.timeout(ms), …])`: on Node 20 the inner timeout signal is
+   * only weakly held by the combined one and can be garbage-collected before it fires
+   * (nodejs/node#57736), so the deadline silently never comes. A timer held by its owner cannot be
+   * collected (test/server-deadline-gc.test.ts checks it under `--expose-gc`).
    * @throws PlaitError INVALID_ARGUMENT for a timeoutMs that is not a positive number.
    */
   static start(options: DeadlineOptions, closing?: AbortSignal): Deadline {
     const { timeoutMs, signal } = options;
     if (timeoutMs !== undefined && !(Number.isFinite(timeoutMs) && timeoutMs > 0)) throw invalidArgument('timeoutMs', 'a positive number', timeoutMs);
-    const signals: AbortSignal[] = [];
-    if (closing !== undefined) signals.push(closing);
-    if (signal !== undefined) signals.push(signal);
-    if (timeoutMs !== undefined) signals.push(AbortSignal.timeout(timeoutMs));
-    const combined = signals.length === 0 ? undefined : signals.length === 1 ? signals[0] : AbortSignal.any(signals);
-    return new Deadline(timeoutMs === undefined ? Infinity : performance.now() + timeoutMs, timeoutMs, combined);
+    const at = timeoutMs === undefined ? Infinity : performance.now() + timeoutMs;
+    const signals = [closing, signal].filter((s): s is AbortSignal => s !== undefined);
+    if (timeoutMs === undefined && signals.length <= 1) return new Deadline(at, timeoutMs, signals[0], () => {});
+    const owned = new OwnedAbort(signals, timeoutMs, () => new PlaitError('TIMEOUT', { message: `search exceeded its deadline of ${timeoutMs} ms`, timeoutMs }));
+    return new Deadline(at, timeoutMs, owned.signal, () => owned.dispose());
+  }
+
+  /** Clears the deadline's timer and listeners (idempotent); call it when the search settles. */
+  dispose(): void {
+    this.release();
   }
 
   /** The deadline as epoch ms (performance.timeOrigin-based, comparable across threads); undefined without timeoutMs. */
@@ -72,6 +85,49 @@ export function abortError(signal: AbortSignal): PlaitError {
   if (reason instanceof PlaitError) return reason;
   if ((reason as { name?: string } | undefined)?.name === 'TimeoutError') return new PlaitError('TIMEOUT', { message: 'search timed out' });
   return new PlaitError('ABORTED', { message: 'search aborted' });
+}
+
+/**
+ * One AbortController fed by other signals and at most one timer, all owned: `dispose()` clears the
+ * timer and removes every listener it added. The combined signal's reason is the first source's
+ * reason (a forwarded signal's own reason, or `timeoutReason()` when the timer fires).
+ *
+ * The server's request deadline (server/request-work.ts) and the library's search deadline both
+ * use it instead of `AbortSignal.any` + `AbortSignal.timeout` (see Deadline.start for why).
+ */
+export class OwnedAbort {
+  private readonly controller = new AbortController();
+  private timer: NodeJS.Timeout | undefined;
+  private readonly unlisten: (() => void)[] = [];
+
+  constructor(sources: readonly AbortSignal[], timeoutMs: number | undefined, timeoutReason: () => unknown) {
+    for (const s of sources) {
+      if (s.aborted) {
+        this.abort(s.reason);
+        return;
+      }
+      const forward = (): void => this.abort(s.reason);
+      s.addEventListener('abort', forward, { once: true });
+      this.unlisten.push(() => s.removeEventListener('abort', forward));
+    }
+    if (timeoutMs !== undefined) this.timer = setTimeout(() => this.abort(timeoutReason()), timeoutMs);
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  /** Aborts now with `reason` (first reason wins) and releases the timer and listeners. */
+  abort(reason: unknown): void {
+    if (!this.controller.signal.aborted) this.controller.abort(reason);
+    this.dispose();
+  }
+
+  dispose(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    for (const u of this.unlisten.splice(0)) u();
+  }
 }
 
 /** The message a scoring worker stops a task with when its deadline passed (mapped back to TIMEOUT by the pool). */

@@ -25,6 +25,7 @@ import type { EncodedQuery, ScoringArrays } from './plaid.js';
 import type { ScoredDoc } from './fusion.js';
 import { SearchPool } from './search-pool.js';
 import { Deadline, yieldTurn } from './deadline.js';
+import { countUnknownTokens, unknownTokenWarning } from '../encoder/unknown-tokens.js';
 import { hybridDepth, resolveSearch, type ResolvedSearch, type SearchOptions } from './search-options.js';
 import { checkModel } from './model-check.js';
 import { QueryEncoder, type QueryEncoderOptions } from './query-encoder.js';
@@ -314,6 +315,14 @@ export class PlaitIndex {
     }
     const r = this.resolveSearch(options);
     const deadline = Deadline.start(options, this.closing.signal);
+    try {
+      return await this.searchBatchWithin(queries, r, deadline);
+    } finally {
+      deadline.dispose();
+    }
+  }
+
+  private async searchBatchWithin(queries: string[], r: ResolvedSearch, deadline: Deadline): Promise<SearchResult[]> {
     const reasons = queries.map((q, i) => unsearchable(q, i));
     const truncated = queries.map(() => false);
     const embeddings: (TokenEmbeddings | null)[] = queries.map(() => null);
@@ -334,7 +343,16 @@ export class PlaitIndex {
       todo.forEach((i, j) => (embeddings[i] = encoded[j]!));
       encodeMs = (performance.now() - t) / Math.max(1, todo.length);
     }
-    return this.searchSearchable(queries, embeddings, reasons, r, deadline, encodeMs, truncated, rewritten);
+    const results = await this.searchSearchable(queries, embeddings, reasons, r, deadline, encodeMs, truncated, rewritten);
+    if (r.mode !== 'bm25') {
+      const encoder = await this.encoder();
+      results.forEach((result, i) => {
+        const e = embeddings[i];
+        const w = e === null || e === undefined ? null : unknownTokenWarning(countUnknownTokens(encoder, [e]), 'query');
+        if (w !== null) result.warnings = [w];
+      });
+    }
+    return results;
   }
 
   /**
@@ -351,7 +369,12 @@ export class PlaitIndex {
     const r = this.resolveSearch(options);
     if (r.mode !== 'bm25' && embeddings.length !== queries.length) throw invalidArgument('embeddings', `one per query (${queries.length})`, embeddings);
     const reasons = queries.map((q, i) => this.encodedReason(q, embeddings[i], r, i));
-    return this.searchSearchable(queries, embeddings, reasons, r, Deadline.start(options, this.closing.signal), 0, null, this.rewriteAll(queries, reasons, r));
+    const deadline = Deadline.start(options, this.closing.signal);
+    try {
+      return await this.searchSearchable(queries, embeddings, reasons, r, deadline, 0, null, this.rewriteAll(queries, reasons, r));
+    } finally {
+      deadline.dispose();
+    }
   }
 
   /**
@@ -363,9 +386,13 @@ export class PlaitIndex {
     this.checkOpen();
     const r = this.resolveSearch(options);
     const deadline = Deadline.start(options, this.closing.signal);
-    deadline.check();
-    const reason = this.encodedReason(query, embedding ?? undefined, r, 0);
-    return reason !== null ? emptyResult(reason) : this.searchOne(query, embedding, r, deadline, this.rewriteAll([query], [reason], r)?.[0] ?? null);
+    try {
+      deadline.check();
+      const reason = this.encodedReason(query, embedding ?? undefined, r, 0);
+      return reason !== null ? emptyResult(reason) : this.searchOne(query, embedding, r, deadline, this.rewriteAll([query], [reason], r)?.[0] ?? null);
+    } finally {
+      deadline.dispose();
+    }
   }
 
   private encodedReason(query: string, embedding: TokenEmbeddings | undefined, r: ResolvedSearch, i: number): EmptyReason | null {

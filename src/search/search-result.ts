@@ -2,6 +2,7 @@
  * What a search returns: documents (by the user's docId) with their score, rank and best passage,
  * optionally with their stored text, and the time each stage took.
  */
+import type { TextWarning } from '../encoder/unknown-tokens.js';
 import { PlaitError } from '../errors/index.js';
 import type { DocStoreReader } from '../docstore/index.js';
 import type { FusedDoc, ScoredDoc } from './fusion.js';
@@ -65,6 +66,11 @@ export interface SearchResult {
    * nothing was rewritten.
    */
   rewrites?: QueryRewrite[];
+  /**
+   * Set when most of the query's content tokens are unknown to the model (text in a script it
+   * lacks, emoji): its hits then tie or nearly, and say little (encoder/unknown-tokens.ts).
+   */
+  warnings?: TextWarning[];
 }
 
 /** The result of a query that cannot be searched (query-text.ts). */

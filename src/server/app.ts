@@ -1,16 +1,22 @@
 /**
  * Builds the Fastify application around an engine: strict JSON parsing (invalid UTF-8 is a 400, not
- * a U+FFFD), schema validation with no type coercion and no unknown fields, the bearer-key check,
+ * a U+FFFD), schema validation with no type coercion after the lenient pass (lenient-body.ts: null
+ * is absent; unknown fields are ignored on the imitated APIs' routes), the bearer-key check,
  * optional CORS, the OpenAPI generator, one plugin per route group, the single error handler that
  * applies the status table, and the request metrics. Listening and shutdown live in lifecycle.ts.
+ *
+ * Every request gets a random id (`x-request-id` in the reply, `request_id` in error bodies, `reqId`
+ * in the log lines). An internal fault answers its code and that id only: the detail (message,
+ * stack, file paths) goes to the log, never to the client.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import cors from '@fastify/cors';
 import swagger from '@fastify/swagger';
 import { PlaitError } from '../errors/index.js';
 import type { Engine } from './engine.js';
-import { errorBody, statusFor, toPlaitError } from './http-errors.js';
+import { errorBody, internalErrorBody, statusFor, toPlaitError } from './http-errors.js';
+import { IGNORED_FIELDS_HEADER, ignoredFieldsHeader, relaxRequestBody } from './lenient-body.js';
 import { adminRoutes } from './routes/admin.js';
 import { encodeRoutes } from './routes/encode.js';
 import { indexesRoutes } from './routes/indexes.js';
@@ -37,10 +43,13 @@ export function keyMatches(header: string | undefined, key: string): boolean {
 export async function createApp(engine: Engine): Promise<FastifyInstance> {
   const o = engine.options;
   const app = Fastify({
-    logger: o.logLevel === false ? false : { level: o.logLevel },
+    logger: o.logLevel === false ? false : { level: o.logLevel, ...(o.logDestination === undefined ? {} : { stream: o.logDestination }) },
     bodyLimit: o.maxBodyBytes,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    // Ids are ours (never a client's header): they name a log line, so they must be unique.
+    requestIdHeader: false,
+    genReqId: () => randomUUID(),
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false, allowUnionTypes: true } },
   });
   app.decorate('engine', engine);
@@ -69,10 +78,12 @@ export async function createApp(engine: Engine): Promise<FastifyInstance> {
     }
     if (e.code === 'TIMEOUT') engine.metrics.timedOut.inc({ route });
     if (e.code === 'UNAUTHORIZED') void reply.header('www-authenticate', 'Bearer');
-    // A 500 is a fault worth an error line; sheds, deadlines and hang-ups are the normal weather of a loaded server.
-    if (status >= 500 && status !== 503 && status !== 504) request.log.error({ err, code: e.code }, 'request failed');
+    // A 500 is a fault worth an error line; sheds, deadlines and hang-ups are the normal weather of a
+    // loaded server. A fault's detail stays in the log: the client gets its code and the request id.
+    const fault = status >= 500 && status !== 503 && status !== 504;
+    if (fault) request.log.error({ err, code: e.code }, 'request failed');
     else if (status >= 503) request.log.info({ code: e.code }, 'request not served');
-    void reply.code(status).send(errorBody(e));
+    void reply.code(status).send(fault ? internalErrorBody(e.code, request.id) : errorBody(e, request.id));
   });
   app.setNotFoundHandler((request, reply) => {
     void reply.code(404).send(errorBody(new PlaitError('NOT_FOUND', { message: `no route ${request.method} ${request.url.split('?')[0]}` })));
@@ -82,6 +93,11 @@ export async function createApp(engine: Engine): Promise<FastifyInstance> {
     // CORS preflights carry no credentials by design; the request that follows them does.
     if (o.apiKey === undefined || request.method === 'OPTIONS' || OPEN_ROUTES.has(request.routeOptions.url ?? '')) return;
     if (!keyMatches(request.headers.authorization, o.apiKey)) throw new PlaitError('UNAUTHORIZED', { message: 'send "Authorization: Bearer <key>" with the server\'s API key' });
+  });
+  app.addHook('preValidation', relaxRequestBody);
+  app.addHook('onSend', async (request, reply) => {
+    void reply.header('x-request-id', request.id);
+    if (request.ignoredFields !== undefined) void reply.header(IGNORED_FIELDS_HEADER, ignoredFieldsHeader(request.ignoredFields));
   });
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';

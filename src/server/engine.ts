@@ -13,6 +13,7 @@ import {
   type IndexManifest,
   PlaitIndex,
   type RerankResult,
+  type RerankOptions,
   type SearchOptions,
   type SearchResult,
   type TextKind,
@@ -22,6 +23,7 @@ import { Admission, abortReason, throwIfAborted } from './admission.js';
 import type { CrossScorer } from '../rerank/cross-encoder/cross-encoder.js';
 import { CircuitBreaker } from '../pipeline/circuit-breaker.js';
 import { ByteLruCache } from './byte-lru-cache.js';
+import { countUnknownTokens, unknownTokenWarning } from '../encoder/unknown-tokens.js';
 import { ServerMetrics } from './metrics.js';
 import type { ResolvedServerOptions } from './options.js';
 
@@ -177,7 +179,6 @@ export class Engine {
     return this.rerankers[0]!;
   }
 
-  /** Encodes and scores every engine object once, so the first request pays no model load or JIT. */
   /**
    * The served index as the full `PlaitIndex` (explanations and staged pipelines need more than the
    * search surface `ServedIndex` names).
@@ -188,15 +189,32 @@ export class Engine {
     throw new PlaitError('INVALID_ARGUMENT', { message: `index "${entry.name}" is served through a wrapper that supports search only`, index: entry.name });
   }
 
+  /**
+   * Encodes and scores every engine object once, so the first request pays no model load or JIT;
+   * then times one warm call of each and seeds admission's mean work time with the slowest (so
+   * shedding works from the first burst, not after the first requests have finished).
+   */
   async warmUp(): Promise<void> {
-    for (const r of this.rerankers) await r.reranker.rerank('warm up the reranker', ['a first document', 'a second document']);
-    for (const c of this.crossEncoders) await c.scorer.score('warm up the cross-encoder', ['a first document', 'a second document']);
+    // The timed pass uses other texts, so that caches do not make it look cheaper than a request.
+    const calls: ((pass: number) => Promise<unknown>)[] = [];
+    for (const r of this.rerankers) calls.push((p) => r.reranker.rerank(`warm up the reranker ${p}`, [`a first document ${p}`, `a second document ${p}`]));
+    for (const c of this.crossEncoders) calls.push((p) => c.scorer.score(`warm up the cross-encoder ${p}`, [`a first document ${p}`, `a second document ${p}`]));
     for (const e of this.indexes.values()) {
-      const enc = await e.index.encoder();
-      const [q] = await enc.encodeQueries(['warm up the index']);
-      const mode = e.index.manifest.model.defaultMode;
-      await e.index.searchEncodedBatch(['warm up the index'], [q!], { topK: 10, mode });
+      calls.push(async (p) => {
+        const enc = await e.index.encoder();
+        const [q] = await enc.encodeQueries([`warm up the index ${p}`]);
+        const mode = e.index.manifest.model.defaultMode;
+        await e.index.searchEncodedBatch([`warm up the index ${p}`], [q!], { topK: 10, mode });
+      });
     }
+    for (const call of calls) await call(0);
+    let slowest = 0;
+    for (const call of calls) {
+      const t = performance.now();
+      await call(1);
+      slowest = Math.max(slowest, performance.now() - t);
+    }
+    this.admission.seedWorkMs(slowest);
     this.warm = true;
     if (this.options.refreshIntervalMs > 0 && this.refreshTimer === null) {
       this.refreshTimer = setInterval(() => void this.refreshIndexes(), this.options.refreshIntervalMs);
@@ -268,7 +286,11 @@ export class Engine {
           { ...options, signal },
         ),
       );
+      const encoder = resolved.mode === 'bm25' ? null : await entry.index.encoder();
       results.forEach((r, j) => {
+        const e = embeddings[from + j];
+        const warning = encoder === null || e === undefined ? null : unknownTokenWarning(countUnknownTokens(encoder, [e]), 'query');
+        if (warning !== null) r.warnings = [warning];
         r.timings.encodeMs = encodeMs;
         r.timings.totalMs += encodeMs;
         this.observeStages(entry.name, r);
@@ -302,14 +324,19 @@ export class Engine {
     return out as TokenEmbeddings[];
   }
 
-  /** Reranks with the library's Reranker (its document-embedding cache included). */
-  async rerank(model: string | undefined, query: string, texts: string[], topN: number | undefined, signal: AbortSignal): Promise<{ results: RerankResult[]; model: string }> {
+  /**
+   * Reranks with the library's Reranker (its document-embedding cache included), or with the
+   * served cross-encoder that `model` names (it scores each text's first window: the split bounds
+   * of `options` apply to late interaction only). Results with the unknown-token warnings are
+   * counted in /metrics.
+   */
+  async rerank(model: string | undefined, query: string, texts: string[], options: RerankOptions, signal: AbortSignal): Promise<{ results: RerankResult[]; model: string }> {
     const cross = model === undefined ? undefined : this.crossEncoders.find((c) => c.names.includes(model));
-    if (cross !== undefined) return { results: await this.crossRerank(cross, query, texts, topN, signal), model: cross.names[0]! };
+    if (cross !== undefined) return { results: await this.crossRerank(cross, query, texts, options.topK, signal), model: cross.names[0]! };
     const r = this.reranker(model);
     const name = r.names[0]!;
     const results = await this.metrics
-      .track(this.metrics.encoderBusy, this.metrics.encoderInFlight, { model: name }, () => r.reranker.rerank(query, texts, { topK: topN, signal }))
+      .track(this.metrics.encoderBusy, this.metrics.encoderInFlight, { model: name }, () => r.reranker.rerank(query, texts, { ...options, signal }))
       .catch((err: unknown) => {
         throw signal.aborted ? abortReason(signal) : err;
       });

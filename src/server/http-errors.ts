@@ -4,6 +4,7 @@
  * into `{error: {code, message, details}}`. A 500 means a real internal fault: anything the client
  * could have caused maps to a 4xx here, and the fuzz test holds the server to that.
  */
+import { homedir, tmpdir } from 'node:os';
 import { PlaitError, isPlaitError, type ErrorCode } from '../index.js';
 
 /**
@@ -68,7 +69,7 @@ export function statusFor(code: string): number {
 }
 
 export interface ErrorBody {
-  error: { code: string; message: string; details?: Record<string, unknown> };
+  error: { code: string; message: string; details?: Record<string, unknown>; request_id?: string };
 }
 
 /** What Fastify throws on its own (validation, parsing, limits), read structurally. */
@@ -116,10 +117,46 @@ export function toPlaitError(err: unknown): PlaitError {
   return new PlaitError('INTERNAL', { message: e.message ?? String(err) }, { cause: err });
 }
 
-export function errorBody(err: PlaitError): ErrorBody {
+/**
+ * A client error's body: code, message and details, with any server-local file path replaced by
+ * "<path>" (a library message may name an index or model file; a client learns nothing from it).
+ */
+export function errorBody(err: PlaitError, requestId?: string): ErrorBody {
   const j = err.toJSON();
-  const details = j.details === undefined ? undefined : Object.fromEntries(Object.entries(j.details).filter(([, v]) => v !== undefined));
-  return { error: details === undefined || Object.keys(details).length === 0 ? { code: j.code, message: j.message } : { code: j.code, message: j.message, details } };
+  const details = j.details === undefined ? undefined : Object.fromEntries(Object.entries(j.details).filter(([, v]) => v !== undefined).map(([k, v]) => [k, scrubPaths(v)]));
+  const error: ErrorBody['error'] = { code: j.code, message: scrubPaths(j.message) };
+  if (details !== undefined && Object.keys(details).length > 0) error.details = details;
+  if (requestId !== undefined) error.request_id = requestId;
+  return { error };
+}
+
+/** An internal fault's body: its code and the request id to find the detail in the log, nothing else. */
+export function internalErrorBody(code: string, requestId: string): ErrorBody {
+  return { error: { code, message: `internal error; the server log has the detail under request id ${requestId}`, request_id: requestId } };
+}
+
+/** Absolute paths under the usual filesystem roots, and the process's own directories. */
+const PATH_PATTERN = new RegExp(
+  [
+    ...[process.cwd(), homedir(), tmpdir()].filter((d) => d.length > 1).map((d) => escapeRegExp(d)),
+    '/(?:home|tmp|work|usr|var|opt|root|etc|srv|mnt|proc|Users|private|nix|run|data|app)/',
+    '[A-Za-z]:\\\\',
+  ]
+    .map((prefix) => `(?<![\\w.\\-/])${prefix}[^\\s"'\`<>|:]*`)
+    .join('|'),
+  'g',
+);
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** `v` with every server-local path in its strings replaced by "<path>" (objects and arrays walked). */
+export function scrubPaths<T>(v: T): T {
+  if (typeof v === 'string') return v.replace(PATH_PATTERN, '<path>') as T;
+  if (Array.isArray(v)) return v.map((x: unknown) => scrubPaths(x)) as T;
+  if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, scrubPaths(x)])) as T;
+  return v;
 }
 
 /** The JSON schema of an error reply (for the OpenAPI document). */
@@ -134,6 +171,7 @@ export const ERROR_SCHEMA = {
         code: { type: 'string', description: 'stable error code (see the README status table)' },
         message: { type: 'string' },
         details: { type: 'object', additionalProperties: true },
+        request_id: { type: 'string', description: 'the request\'s id (also the x-request-id header): the server log has the detail of an internal error under it' },
       },
     },
   },

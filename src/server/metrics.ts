@@ -30,6 +30,7 @@ export class ServerMetrics {
   readonly encoderInFlight: Gauge<'model'>;
   readonly scoringBusy: Counter<'index'>;
   readonly scoringInFlight: Gauge<'index'>;
+  readonly unknownText: Counter<'text' | 'route'>;
 
   constructor(sources: GaugeSources, defaultMetrics = true) {
     const registers = [this.registry];
@@ -51,6 +52,12 @@ export class ServerMetrics {
     this.encoderInFlight = new Gauge({ name: 'plait_encoder_calls_in_flight', help: 'Encode calls in flight, per model', labelNames: ['model'], registers });
     this.scoringBusy = new Counter({ name: 'plait_scoring_busy_seconds_total', help: 'Summed duration of scoring calls, per index (its rate approximates busy scoring workers)', labelNames: ['index'], registers });
     this.scoringInFlight = new Gauge({ name: 'plait_scoring_calls_in_flight', help: 'Scoring calls in flight, per index', labelNames: ['index'], registers });
+    this.unknownText = new Counter({
+      name: 'plait_unknown_text_total',
+      help: 'Queries and documents answered with a MOSTLY_UNKNOWN_TOKENS warning (most content tokens unknown to the model), by text (query, document) and route',
+      labelNames: ['text', 'route'],
+      registers,
+    });
     new Gauge({ name: 'plait_admission_in_flight', help: 'Requests holding an admission slot', registers, collect() { this.set(sources.inFlight()); } });
     new Gauge({ name: 'plait_admission_queue_depth', help: 'Requests waiting for an admission slot', registers, collect() { this.set(sources.queued()); } });
     new Gauge({

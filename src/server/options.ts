@@ -41,6 +41,8 @@ export interface ServerOptions {
   logLevel?: string | false;
   /** prom-client's process metrics (memory, CPU, event loop lag); off in tests that run many servers. */
   defaultMetrics?: boolean;
+  /** Where the log lines go (one JSON line per `write`; default: stdout). An application embedding the server may collect them. */
+  logDestination?: { write(line: string): void };
 }
 
 export interface ResolvedServerOptions {
@@ -68,12 +70,14 @@ export interface ResolvedServerOptions {
   corsOrigins: string[];
   logLevel: string | false;
   defaultMetrics: boolean;
+  logDestination: { write(line: string): void } | undefined;
 }
 
 const KNOWN = new Set<string>([
   'host', 'port', 'maxBodyBytes', 'timeoutMs', 'maxTimeoutMs', 'maxConcurrent', 'maxQueue', 'maxQueueWaitMs', 'retryAfterSeconds',
   'resultCacheBytes', 'queryCacheBytes', 'maxRerankDocuments', 'maxEncodeTexts', 'drainTimeoutMs', 'scoringWorkers',
   'encoderThreads', 'abortCheckQueries', 'models', 'crossEncoders', 'refreshIntervalMs', 'apiKey', 'corsOrigins', 'logLevel', 'defaultMetrics',
+  'logDestination',
 ]);
 
 function int(name: string, v: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
@@ -110,6 +114,7 @@ export function resolveServerOptions(o: ServerOptions = {}, env: NodeJS.ProcessE
     corsOrigins: o.corsOrigins ?? [],
     logLevel: o.logLevel ?? 'info',
     defaultMetrics: o.defaultMetrics ?? true,
+    logDestination: o.logDestination,
   };
   if (r.timeoutMs > r.maxTimeoutMs) throw invalidArgumentError('timeoutMs', `at most maxTimeoutMs (${r.maxTimeoutMs})`, r.timeoutMs);
   if (r.apiKey !== undefined && r.apiKey.length < 16) throw invalidArgumentError('apiKey', 'at least 16 characters', `${r.apiKey.length} characters`);

@@ -18,6 +18,9 @@ export function checkText(t: string, field: string): string {
   return t;
 }
 
+/** Response header naming the texts answered with a MOSTLY_UNKNOWN_TOKENS warning ("query", "document 3", "queries[1]"). */
+export const TEXT_WARNINGS_HEADER = 'x-plait-text-warnings';
+
 export function checkBatch(n: number, limit: number, field: string): void {
   if (n > limit) throw new PlaitError('QUERY_TOO_LARGE', { message: `${n} items in ${field}; the limit is ${limit}`, field, limit, received: n });
 }

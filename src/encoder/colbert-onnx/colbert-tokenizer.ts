@@ -67,6 +67,17 @@ export async function modelDim(checkpoint: ColbertCheckpoint): Promise<number> {
   });
 }
 
+/** The tokenizer's unknown token (tokenizer.json's `model.unk_token`, else [UNK] / <unk>), when the vocabulary has one. */
+function unknownId(hf: Tokenizer, json: unknown): { unknownTokenId?: number } {
+  const declared = (json as { model?: { unk_token?: unknown } } | null)?.model?.unk_token;
+  for (const name of [typeof declared === 'string' ? declared : undefined, '[UNK]', '<unk>']) {
+    if (name === undefined) continue;
+    const id = hf.tokenToId(name);
+    if (id !== null && id !== undefined) return { unknownTokenId: id };
+  }
+  return {};
+}
+
 export async function loadColbertTokenizer(spec: ColbertSpec): Promise<LoadedColbertTokenizer> {
   const checkpoint = readCheckpoint(spec);
   const file = checkpoint.tokenizerPath;
@@ -130,6 +141,8 @@ export async function loadColbertTokenizer(spec: ColbertSpec): Promise<LoadedCol
     tokenize: (text: string): TokenizedText => sync.tokenize(text),
     rows: (text: string, kind: TextKind): RowToken[] => rowLayout(sync.tokenize(text), kind, special, settings),
     tokenText: (id: number): string => hf.idToToken(id) ?? '',
+    ...unknownId(hf, json),
+    specialTokenIds: new Set([special.cls, special.sep, special.pad, special.mask, ...special.queryMarker, ...special.documentMarker]),
     contentIds: async (texts: string[]): Promise<Int32Array[]> => {
       try {
         const encodings = await hf.encodeBatch(texts, { addSpecialTokens: false });

@@ -8,7 +8,7 @@ import { USE_LITE_DEFAULTS } from '../../config/defaults.js';
 import { PlaitError } from '../../errors/index.js';
 import type { BackendOptions, ModelFamily, ModelInfo, ModelSpec, RowToken, TextKind, TextTokenizer, TokenizedText } from '../types.js';
 import { readVocabulary, resolveModelDir } from './model-files.js';
-import { SentencePieceTokenizer } from './sentencepiece-tokenizer.js';
+import { SentencePieceTokenizer, UNK_ID } from './sentencepiece-tokenizer.js';
 import { UseLiteBackend } from './use-lite-backend.js';
 
 export const USE_LITE_MODEL_NAME = 'bundled:use-lite';
@@ -67,6 +67,8 @@ export const useLiteFamily: ModelFamily = {
       tokenize: (text: string): TokenizedText => tokenizer.tokenize(text),
       rows: (text: string, kind: TextKind): RowToken[] => useLiteRows(tokenizer.tokenize(text), kind),
       tokenText: (id: number): string => pieces[id] ?? '',
+      unknownTokenId: UNK_ID,
+      specialTokenIds: new Set<number>(),
     };
   },
 

@@ -1,21 +1,39 @@
 /**
- * Rerank routes: Cohere's v1 and v2 shapes (so applications written against Cohere's client
- * libraries work unchanged) and Hugging Face TEI's `/rerank`. All three call the library's
- * Reranker (its document-embedding cache included) through the engine.
+ * Rerank routes: Cohere's v1 and v2 shapes (Jina's rerank shape is Cohere v1's: `/v1/rerank`
+ * answers both), and Hugging Face TEI's `/rerank`, so applications written against those clients
+ * work unchanged. All call the library's Reranker (its document-embedding cache included) through
+ * the engine, or a served cross-encoder that `model` names.
  *
- * Scores are ColBERT MaxSim sums (higher is better; not squashed into [0, 1]: a sigmoid of a MaxSim
- * sum carries no calibrated meaning), so `relevance_score` orders exactly like the library's score.
- * The `model` field selects a served reranker by name; any other name (Cohere's own model names)
- * uses the default one, so a Cohere client needs no change. It is the seam where a cross-encoder
- * will be selected too.
+ * The contract is strict about what is used and lenient about the rest (lenient-body.ts): unknown
+ * fields are ignored and named back (the `x-plait-ignored-fields` header, Cohere's
+ * `meta.warnings`), null is absent for every optional field, a wrong type for a used field is a 400.
+ * What each field does (README, "Rerank fields"):
+ *  - `top_n`: results returned, best first (default all);
+ *  - `max_tokens_per_doc` (Cohere v2): each document is cut to that many content tokens before it
+ *    is split into passages; `max_chunks_per_doc` (Cohere v1): at most that many passages (the
+ *    first) of each document are scored. Without them the whole document is scored, best passage;
+ *  - `priority` (Cohere v2): queue order under load, lower first (admission.ts);
+ *  - `return_documents` / `rank_fields`: Cohere's meaning; Jina clients send `return_documents:
+ *    true` (Jina's default) — plait keeps Cohere's default, false, since the two share the path;
+ *  - TEI: `raw_scores: false` (TEI's default) answers sigmoid(score) in (0, 1) as TEI does, the raw
+ *    score otherwise; `truncate: true` cuts each text to the model's window (`truncation_direction`
+ *    "right", TEI's default, keeps the start; "left" keeps the end) — without it, where TEI would
+ *    refuse a text over the window, plait scores its best passage.
+ *
+ * `relevance_score` is the model's score: a ColBERT MaxSim sum (higher is better) or a
+ * cross-encoder's logit, so it orders exactly like the library's. The `model` field selects a
+ * served reranker or cross-encoder by name; any other name (Cohere's own model names) uses the
+ * default one, so a Cohere client needs no change.
  */
 import { randomUUID } from 'node:crypto';
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { PlaitError } from '../../errors/index.js';
 import { ERROR_SCHEMA } from '../http-errors.js';
 import { runWork } from '../request-work.js';
-import { checkBatch, checkQuery, checkText } from '../text-checks.js';
-import type { RerankResult } from '../../index.js';
+import { TEXT_WARNINGS_HEADER, checkBatch, checkQuery, checkText } from '../text-checks.js';
+import type { RerankOptions, RerankResult } from '../../index.js';
+import type { TextWarning } from '../../encoder/unknown-tokens.js';
+import type { Engine } from '../engine.js';
 import '../fastify-types.js';
 
 type CohereDocument = string | Record<string, unknown>;
@@ -29,6 +47,7 @@ interface CohereBody {
   rank_fields?: string[];
   max_chunks_per_doc?: number;
   max_tokens_per_doc?: number;
+  priority?: number;
   timeout_ms?: number;
 }
 
@@ -44,25 +63,22 @@ interface TeiBody {
 
 const TIMEOUT_MS = { type: 'integer', minimum: 1, description: 'deadline for this request in ms (plait extension; default: the server deadline)' } as const;
 
-const COHERE_COMMON = {
-  model: { type: 'string', description: 'a served model name selects it; any other name (e.g. Cohere\'s) uses the default reranker' },
-  query: { type: 'string' },
-  top_n: { type: 'integer', minimum: 1, description: 'results returned (default: all)' },
-  return_documents: { type: 'boolean', description: 'echo each document in the results' },
-  rank_fields: { type: 'array', items: { type: 'string' }, description: 'for object documents: the fields ranked on, as "field: value" lines (default: text)' },
-  max_chunks_per_doc: { type: 'integer', minimum: 1, description: 'accepted for compatibility; documents are scored on their first window' },
-  timeout_ms: TIMEOUT_MS,
-} as const;
-
 const cohereBody = (version: 1 | 2) =>
   ({
     type: 'object',
     required: version === 2 ? ['model', 'query', 'documents'] : ['query', 'documents'],
     additionalProperties: false,
     properties: {
-      ...COHERE_COMMON,
+      model: { type: 'string', description: 'a served model name selects it; any other name (e.g. Cohere\'s) uses the default reranker' },
+      query: { type: 'string' },
       documents: { type: 'array', items: { type: ['string', 'object'] }, description: 'strings, or objects with a "text" field (or the rank_fields); at most maxRerankDocuments (413 beyond)' },
-      max_tokens_per_doc: { type: 'integer', minimum: 1, description: 'accepted for compatibility; documents are cut at the model\'s window' },
+      top_n: { type: 'integer', minimum: 1, description: 'results returned, best first (default: all)' },
+      return_documents: { type: 'boolean', description: 'echo each document in the results (default false)' },
+      rank_fields: { type: 'array', items: { type: 'string' }, description: 'for object documents: the fields ranked on, as "field: value" lines (default: text)' },
+      max_chunks_per_doc: { type: 'integer', minimum: 1, description: 'score at most this many passages of each document, its first (default: all; a document\'s score is its best passage)' },
+      max_tokens_per_doc: { type: 'integer', minimum: 1, description: 'cut each document to this many content tokens before splitting it into passages (default: no cut)' },
+      priority: { type: 'integer', minimum: 0, maximum: 1_000_000, description: 'queue order under load: lower first, 0 (the default) the most urgent; a full queue drops the least urgent' },
+      timeout_ms: TIMEOUT_MS,
     },
   }) as const;
 
@@ -71,6 +87,7 @@ const cohereResponse = {
   required: ['id', 'results', 'meta'],
   properties: {
     id: { type: 'string' },
+    model: { type: 'string', description: 'the reranker that answered (Jina\'s response field)' },
     results: {
       type: 'array',
       items: {
@@ -78,7 +95,7 @@ const cohereResponse = {
         required: ['index', 'relevance_score'],
         properties: {
           index: { type: 'integer', description: 'position of the document in the request' },
-          relevance_score: { type: 'number', description: 'ColBERT MaxSim score (higher is more relevant)' },
+          relevance_score: { type: 'number', description: 'the model\'s score: ColBERT MaxSim, or the cross-encoder\'s logit (higher is more relevant)' },
           document: { type: 'object', additionalProperties: true },
         },
       },
@@ -89,6 +106,7 @@ const cohereResponse = {
         api_version: { type: 'object', properties: { version: { type: 'string' } } },
         billed_units: { type: 'object', properties: { search_units: { type: 'integer' } } },
         model: { type: 'string', description: 'the reranker that answered (plait extension)' },
+        warnings: { type: 'array', items: { type: 'string' }, description: 'ignored request fields, and texts most of whose tokens the model does not know' },
       },
     },
   },
@@ -107,16 +125,33 @@ function documentText(d: CohereDocument, i: number, rankFields: string[] | undef
   return checkText(d.text, `documents[${i}]`);
 }
 
+/** The distinct unknown-token warnings of `results` (the query's once), counted in /metrics and named in a header. */
+function textWarnings(engine: Engine, reply: FastifyReply, route: string, results: readonly RerankResult[]): TextWarning[] {
+  const seen = new Map<string, TextWarning>();
+  for (const r of results) for (const w of r.warnings ?? []) seen.set(w.text === 'query' ? 'query' : `document ${w.index}`, w);
+  for (const w of seen.values()) engine.metrics.unknownText.inc({ text: w.text, route });
+  if (seen.size > 0) void reply.header(TEXT_WARNINGS_HEADER, [...seen.keys()].join(', '));
+  return [...seen.values()];
+}
+
+/** TEI's normalised score: the logistic sigmoid of the raw score, in (0, 1), order-preserving. */
+export function sigmoid(x: number): number {
+  return x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x));
+}
+
 export const rerankRoutes: FastifyPluginAsync = async (app) => {
   const engine = app.engine;
 
-  const cohere = (version: 1 | 2) => async (body: CohereBody, reply: Parameters<typeof runWork>[1]) => {
+  const cohere = (version: 1 | 2) => async (body: CohereBody, ignored: readonly string[], reply: FastifyReply) => {
     checkQuery(body.query, 'query');
     checkBatch(body.documents.length, engine.options.maxRerankDocuments, 'documents');
     const texts = body.documents.map((d, i) => documentText(d, i, body.rank_fields));
-    const { results, model } = await runWork(engine, reply, body.timeout_ms, (signal) => engine.rerank(body.model, body.query, texts, body.top_n, signal));
+    const options: RerankOptions = { topK: body.top_n, maxTokensPerDocument: body.max_tokens_per_doc, maxPassagesPerDocument: body.max_chunks_per_doc };
+    const { results, model } = await runWork(engine, reply, { timeoutMs: body.timeout_ms, priority: body.priority }, (signal) => engine.rerank(body.model, body.query, texts, options, signal));
+    const warnings = [...ignored.map((f) => `ignored unknown field ${JSON.stringify(f.length > 100 ? `${f.slice(0, 100)}…` : f)}`), ...textWarnings(engine, reply, `/v${version}/rerank`, results).map((w) => w.message)];
     return {
       id: randomUUID(),
+      model,
       results: results.map((r: RerankResult) => {
         const out: { index: number; relevance_score: number; document?: Record<string, unknown> } = { index: r.index, relevance_score: r.score };
         if (body.return_documents === true) {
@@ -125,7 +160,7 @@ export const rerankRoutes: FastifyPluginAsync = async (app) => {
         }
         return out;
       }),
-      meta: { api_version: { version: String(version) }, billed_units: { search_units: 1 }, model },
+      meta: { api_version: { version: String(version) }, billed_units: { search_units: 1 }, model, ...(warnings.length === 0 ? {} : { warnings }) },
     };
   };
 
@@ -134,20 +169,24 @@ export const rerankRoutes: FastifyPluginAsync = async (app) => {
     app.post<{ Body: CohereBody }>(
       `/v${version}/rerank`,
       {
+        config: { lenient: true },
         schema: {
-          summary: `Rerank documents for a query (Cohere v${version} request and response)`,
+          summary: version === 1
+            ? 'Rerank documents for a query (Cohere v1 and Jina request and response)'
+            : 'Rerank documents for a query (Cohere v2 request and response)',
           tags: ['rerank'],
           body: cohereBody(version),
           response: { 200: cohereResponse, ...errors },
         },
       },
-      async (request, reply) => handle(request.body, reply),
+      async (request, reply) => handle(request.body, request.ignoredFields ?? [], reply),
     );
   }
 
   app.post<{ Body: TeiBody }>(
     '/rerank',
     {
+      config: { lenient: true },
       schema: {
         summary: 'Rerank texts for a query (Hugging Face text-embeddings-inference shape)',
         tags: ['rerank'],
@@ -158,10 +197,10 @@ export const rerankRoutes: FastifyPluginAsync = async (app) => {
           properties: {
             query: { type: 'string' },
             texts: { type: 'array', items: { type: 'string' } },
-            raw_scores: { type: 'boolean', description: 'accepted for compatibility: scores are MaxSim sums either way' },
+            raw_scores: { type: 'boolean', description: 'false (the default): sigmoid(score) in (0, 1), as TEI; true: the model\'s raw score (ColBERT MaxSim, a cross-encoder\'s logit)' },
             return_text: { type: 'boolean' },
-            truncate: { type: 'boolean', description: 'accepted for compatibility: texts are cut at the model\'s window' },
-            truncation_direction: { type: 'string', enum: ['Left', 'Right', 'left', 'right'] },
+            truncate: { type: 'boolean', description: 'true: cut each text to the model\'s window (see truncation_direction); false (the default): a long text is scored on its best passage (TEI would refuse it)' },
+            truncation_direction: { type: 'string', enum: ['Left', 'Right', 'left', 'right'], description: 'with truncate: "Right" (the default) cuts the end, keeping the start; "Left" keeps the end' },
             timeout_ms: TIMEOUT_MS,
           },
         },
@@ -183,8 +222,16 @@ export const rerankRoutes: FastifyPluginAsync = async (app) => {
       checkQuery(body.query, 'query');
       checkBatch(body.texts.length, engine.options.maxRerankDocuments, 'texts');
       body.texts.forEach((t, i) => checkText(t, `texts[${i}]`));
-      const { results } = await runWork(engine, reply, body.timeout_ms, (signal) => engine.rerank(undefined, body.query, body.texts, undefined, signal));
-      return results.map((r) => (body.return_text === true ? { index: r.index, score: r.score, text: body.texts[r.index]! } : { index: r.index, score: r.score }));
+      const options: RerankOptions =
+        body.truncate === true
+          ? { maxTokensPerDocument: engine.reranker(undefined).reranker.encoder.info.documentWindow, truncationDirection: body.truncation_direction?.toLowerCase() === 'left' ? 'left' : 'right' }
+          : {};
+      const { results } = await runWork(engine, reply, body.timeout_ms, (signal) => engine.rerank(undefined, body.query, body.texts, options, signal));
+      textWarnings(engine, reply, '/rerank', results);
+      return results.map((r) => {
+        const score = body.raw_scores === true ? r.score : sigmoid(r.score);
+        return body.return_text === true ? { index: r.index, score, text: body.texts[r.index]! } : { index: r.index, score };
+      });
     },
   );
 };

@@ -10,12 +10,13 @@ import { SEARCH_DEFAULTS } from '../../config/defaults.js';
 import type { SearchHit, SearchMode, SearchOptions, SearchTimings } from '../../index.js';
 import { ERROR_SCHEMA } from '../http-errors.js';
 import { runWork } from '../request-work.js';
-import { checkBatch, checkQuery } from '../text-checks.js';
+import { TEXT_WARNINGS_HEADER, checkBatch, checkQuery } from '../text-checks.js';
 import { normaliseQuery, type Engine, type IndexEntry } from '../engine.js';
 import { SearchPipeline } from '../../pipeline/search-pipeline.js';
 import { parsePipeline } from '../../pipeline/pipeline-spec.js';
 import { stageSearchOptions } from '../../pipeline/stages.js';
 import type { MetadataFilter } from '../../docstore/metadata-filter.js';
+import type { TextWarning } from '../../encoder/unknown-tokens.js';
 import '../fastify-types.js';
 
 interface SearchBody {
@@ -122,6 +123,14 @@ const RESPONSE_SCHEMA = {
           hits: { type: 'array', items: HIT_SCHEMA },
           timings: TIMINGS_SCHEMA,
           cached: { type: 'boolean' },
+          warnings: {
+            type: 'array',
+            description: 'MOSTLY_UNKNOWN_TOKENS when most of the query\'s content tokens are unknown to the model (its hits then say little)',
+            items: {
+              type: 'object',
+              properties: { code: { type: 'string' }, text: { type: 'string' }, unknown_tokens: { type: 'integer' }, content_tokens: { type: 'integer' }, message: { type: 'string' } },
+            },
+          },
           stages: { type: 'array', items: STAGE_SCHEMA, description: 'pipelines: each stage with its time and candidates' },
           ordered_by: { type: 'string', description: 'pipelines: the stage whose order the hits are in' },
           degraded: {
@@ -147,6 +156,10 @@ export function snakeHit(h: SearchHit): Record<string, unknown> {
   if (h.text !== undefined) out.text = h.text;
   if (h.metadata !== undefined) out.metadata = h.metadata;
   return out;
+}
+
+function snakeWarning(w: TextWarning): Record<string, unknown> {
+  return { code: w.code, text: w.text, unknown_tokens: w.unknownTokens, content_tokens: w.contentTokens, message: w.message };
 }
 
 export function searchOptionsFromBody(b: SearchBody): SearchOptions {
@@ -225,10 +238,19 @@ export const searchRoutes: FastifyPluginAsync = async (app) => {
       }
       if (b.cross_encoder !== undefined) throw new PlaitError('INVALID_ARGUMENT', { message: 'cross_encoder needs a pipeline with a cross stage, e.g. "bm25:100 > cross:10"', name: 'cross_encoder' });
       const answers = await runWork(engine, reply, b.timeout_ms, (signal) => engine.search(entry, queries, options, signal));
+      const warned = answers.flatMap((a, i) => (a.result.warnings === undefined ? [] : [i]));
+      if (warned.length > 0) engine.metrics.unknownText.inc({ text: 'query', route: '/v1/indexes/:name/search' }, warned.length);
+      if (warned.length > 0) void reply.header(TEXT_WARNINGS_HEADER, warned.map((i) => (b.queries === undefined ? 'query' : `queries[${i}]`)).join(', '));
       return {
         index: entry.name,
         generation: entry.generation,
-        results: answers.map((a, i) => ({ query: queries[i]!, hits: a.result.hits.map(snakeHit), timings: snakeTimings(a.result.timings), cached: a.cached })),
+        results: answers.map((a, i) => ({
+          query: queries[i]!,
+          hits: a.result.hits.map(snakeHit),
+          timings: snakeTimings(a.result.timings),
+          cached: a.cached,
+          ...(a.result.warnings === undefined ? {} : { warnings: a.result.warnings.map(snakeWarning) }),
+        })),
       };
     },
   );
