@@ -577,6 +577,18 @@ export class PlaitIndex {
     return { query: x.query, rw: { ...base, rewrites: [...base.rewrites, { kind: 'prf', from: `${pids.length} feedback passages`, to }] } };
   }
 
+  /**
+   * The query as `options.rewrite` rewrites it before search (spelling, synonyms; RM3 and PRF come
+   * during search): the text the late side encodes, the BM25 terms and the rewrites; null when the
+   * options ask for no rewrite. A caller that encodes queries itself (searchEncodedBatch) encodes
+   * `lateText`; the search re-derives the same rewrite for BM25 and reports it.
+   */
+  rewrite(query: string, options: SearchOptions = {}): RewrittenQuery | null {
+    this.checkOpen();
+    const r = this.resolveSearch(options);
+    return this.rewriteAll([query], [unsearchable(query, 0)], r)?.[0] ?? null;
+  }
+
   /** The rewriter of the served document store. */
   private rewriter(): QueryRewriter {
     if (this.rewriterOf === null || this.rewriterOf.docstore !== this.docstore) this.rewriterOf = { docstore: this.docstore, rewriter: new QueryRewriter(this.docstore) };

@@ -28,7 +28,7 @@ import { ServerMetrics } from './metrics.js';
 import type { ResolvedServerOptions } from './options.js';
 
 /** What the server needs of an index: PlaitIndex satisfies it (tests wrap one to gate or slow it). */
-export type ServedIndex = Pick<PlaitIndex, 'path' | 'manifest' | 'encoder' | 'resolveSearch' | 'searchEncodedBatch' | 'close'>;
+export type ServedIndex = Pick<PlaitIndex, 'path' | 'manifest' | 'encoder' | 'resolveSearch' | 'searchEncodedBatch' | 'close'> & Partial<Pick<PlaitIndex, 'rewrite'>>;
 
 export interface IndexEntry {
   name: string;
@@ -271,7 +271,9 @@ export class Engine {
     let encodeMs = 0;
     if (resolved.mode !== 'bm25') {
       const t = performance.now();
-      embeddings = await this.queryEmbeddings(entry, todo.map((i) => queries[i]!));
+      // Spelling and synonyms change what the late side encodes; the library re-derives the same
+      // rewrite for BM25 and reports it (PlaitIndex.rewrite is deterministic).
+      embeddings = await this.queryEmbeddings(entry, todo.map((i) => entry.index.rewrite?.(queries[i]!, options)?.lateText ?? queries[i]!));
       encodeMs = (performance.now() - t) / todo.length;
       throwIfAborted(signal);
     }

@@ -13,6 +13,7 @@ import { ERROR_SCHEMA } from '../http-errors.js';
 import { runWork } from '../request-work.js';
 import { checkQuery } from '../text-checks.js';
 import { snakeKeys } from './indexes.js';
+import { REWRITES_SCHEMA, REWRITE_BODY_SCHEMA, rewriteFromBody, type RewriteBody } from './search.js';
 import '../fastify-types.js';
 
 interface ExplainBody {
@@ -26,6 +27,7 @@ interface ExplainBody {
   rrf_k?: number;
   top_k?: number;
   timeout_ms?: number;
+  rewrite?: RewriteBody;
 }
 
 const TOKEN_SCHEMA = {
@@ -58,6 +60,7 @@ const EXPLANATION_SCHEMA = {
     },
     bm25: { type: ['object', 'null'], additionalProperties: true },
     fusion: { type: ['object', 'null'], additionalProperties: true },
+    rewrites: REWRITES_SCHEMA,
   },
 } as const;
 
@@ -85,6 +88,7 @@ export const explainRoutes: FastifyPluginAsync = async (app) => {
             rrf_k: { type: 'integer', minimum: 1 },
             top_k: { type: 'integer', minimum: 1, maximum: SEARCH_DEFAULTS.maxTopK, description: 'hybrid depth within which the fused parts are reported' },
             timeout_ms: { type: 'integer', minimum: 1 },
+            rewrite: REWRITE_BODY_SCHEMA,
           },
         },
         response: { 200: EXPLANATION_SCHEMA, '4xx': ERROR_SCHEMA, '5xx': ERROR_SCHEMA },
@@ -104,6 +108,8 @@ export const explainRoutes: FastifyPluginAsync = async (app) => {
       if (b.alpha !== undefined) o.alpha = b.alpha;
       if (b.rrf_k !== undefined) o.rrfK = b.rrf_k;
       if (b.top_k !== undefined) o.topK = b.top_k;
+      const rewrite = rewriteFromBody(b.rewrite);
+      if (rewrite !== undefined) o.rewrite = rewrite;
       const target = b.doc_id !== undefined ? b.doc_id : { pid: b.pid! };
       const ex = await runWork(engine, reply, b.timeout_ms, () => index.explain(query, target, o));
       return snakeKeys(ex);

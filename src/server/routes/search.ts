@@ -16,6 +16,7 @@ import { SearchPipeline } from '../../pipeline/search-pipeline.js';
 import { parsePipeline } from '../../pipeline/pipeline-spec.js';
 import { stageSearchOptions } from '../../pipeline/stages.js';
 import type { MetadataFilter } from '../../docstore/metadata-filter.js';
+import type { RewriteOptions } from '../../rewrite/query-rewriter.js';
 import type { TextWarning } from '../../encoder/unknown-tokens.js';
 import '../fastify-types.js';
 
@@ -37,6 +38,33 @@ interface SearchBody {
   pipeline?: string;
   cross_encoder?: string;
   filter?: MetadataFilter;
+  rewrite?: RewriteBody;
+}
+
+/** Query rewriting in a request (the library's RewriteOptions; synonyms are the library's and CLI's). */
+export interface RewriteBody {
+  spelling?: boolean;
+  rm3?: boolean;
+  prf?: boolean;
+}
+
+export const REWRITE_BODY_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  description: "query rewriting: spelling (correct unknown words against the index's vocabulary), rm3 (BM25 feedback), prf (ColBERT-PRF late-interaction feedback); each rewrite is reported in the result's rewrites",
+  properties: { spelling: { type: 'boolean' }, rm3: { type: 'boolean' }, prf: { type: 'boolean' } },
+} as const;
+
+export const REWRITES_SCHEMA = {
+  type: 'array',
+  description: 'the query rewrites applied, in order (absent when none): spelling {from, to}, synonym, rm3 and prf expansions',
+  items: { type: 'object', properties: { kind: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' } } },
+} as const;
+
+/** The body's rewrite field as RewriteOptions (undefined when absent or all false). */
+export function rewriteFromBody(r: RewriteBody | undefined | null): RewriteOptions | undefined {
+  if (r === undefined || r === null || (r.spelling !== true && r.rm3 !== true && r.prf !== true)) return undefined;
+  return { ...(r.spelling === true ? { spelling: true } : {}), ...(r.rm3 === true ? { rm3: true } : {}), ...(r.prf === true ? { prf: true } : {}) };
 }
 
 export const SEARCH_BODY_SCHEMA = {
@@ -68,6 +96,7 @@ export const SEARCH_BODY_SCHEMA = {
       description: 'only documents whose metadata (or doc_id) match: {"year": {"$gte": 2020}}, $in, $exists, $and/$or/$not (400 INVALID_FILTER when malformed)',
     },
     cross_encoder: { type: 'string', description: 'which served cross-encoder (plait serve --cross-encoder) scores a cross stage (default: the first)' },
+    rewrite: REWRITE_BODY_SCHEMA,
   },
 } as const;
 
@@ -123,6 +152,7 @@ const RESPONSE_SCHEMA = {
           hits: { type: 'array', items: HIT_SCHEMA },
           timings: TIMINGS_SCHEMA,
           cached: { type: 'boolean' },
+          rewrites: REWRITES_SCHEMA,
           warnings: {
             type: 'array',
             description: 'MOSTLY_UNKNOWN_TOKENS when most of the query\'s content tokens are unknown to the model (its hits then say little)',
@@ -176,6 +206,8 @@ export function searchOptionsFromBody(b: SearchBody): SearchOptions {
   if (b.rrf_k !== undefined) o.rrfK = b.rrf_k;
   if (b.include_text !== undefined) o.includeText = b.include_text;
   if (b.filter !== undefined) o.filter = b.filter;
+  const rewrite = rewriteFromBody(b.rewrite);
+  if (rewrite !== undefined) o.rewrite = rewrite;
   return o;
 }
 
@@ -249,6 +281,7 @@ export const searchRoutes: FastifyPluginAsync = async (app) => {
           hits: a.result.hits.map(snakeHit),
           timings: snakeTimings(a.result.timings),
           cached: a.cached,
+          ...(a.result.rewrites === undefined ? {} : { rewrites: a.result.rewrites }),
           ...(a.result.warnings === undefined ? {} : { warnings: a.result.warnings.map(snakeWarning) }),
         })),
       };
