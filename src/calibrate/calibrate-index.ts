@@ -17,6 +17,7 @@
 import { CALIBRATION_DEFAULTS, plaidDefaultsFor, type PlaidParams } from '../config/defaults.js';
 import { PlaitError, invalidArgument } from '../errors/index.js';
 import { writeCalibration, type CalibratedBucket, type IndexCalibration } from '../format/calibration-record.js';
+import { contentCommitOf } from '../format/index-transaction.js';
 import { getKernels } from '../kernels/index.js';
 import { idfWeights } from '../search/idf.js';
 import { plaidSearch, type EncodedQuery } from '../search/plaid.js';
@@ -224,8 +225,12 @@ export async function calibrateIndex(index: PlaitIndex, options: CalibrateOption
     buckets,
   };
   if (options.write ?? true) {
-    writeCalibration(index.path, calibration);
+    // Committed only on top of the content it measured (INDEX_CHANGED when a write came in between).
+    const committed = writeCalibration(index.path, calibration, { measured: contentCommitOf(manifest) });
     manifest.calibration = calibration;
+    manifest.generation = committed.generation;
+    manifest.commit = committed.commit;
+    manifest.contentCommit = committed.contentCommit;
   }
   return { calibration, work: { replayed: tally.nQueries, timed } };
 }

@@ -49,6 +49,8 @@ export const ERROR_TEMPLATES = {
   // Living index (issue 12): a second writer while one holds the index's write lock; a metadata filter that is not valid.
   INDEX_LOCKED: 'Index is locked: {message}',
   INVALID_FILTER: 'Invalid filter: {message}',
+  // One door into an index folder (issue 20): a change measured on a generation that is no longer the committed one.
+  INDEX_CHANGED: 'Index changed: {message}',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_TEMPLATES;

@@ -113,13 +113,20 @@ export interface IndexManifest {
    * the deleted-passage bitmap, and the drift figures. Absent in an index never written to.
    */
   generation?: number;
+  /**
+   * A random id written by every commit (index-transaction.ts), a rebuild and a calibration record
+   * included: readers compare it to notice a new commit (`commitIdOf`). Absent in older indexes.
+   */
+  commit?: string;
+  /** The commit id of the last commit that changed the indexed content (not only the calibration record). */
+  contentCommit?: string;
   fileNames?: Partial<Record<IndexFileRole, string>>;
   /** Bit pid (byte pid >> 3, bit pid & 7) set when the passage's document was deleted or replaced. */
   tombstones?: { file: string; entry: FileEntry; passages: number; deleted: number };
   drift?: DriftFigures;
   /**
-   * Files of the previous generation this one no longer lists, kept until the next write removes
-   * them, so that a reader that read the previous manifest just before this commit still opens it.
+   * Written by plait versions before the index transaction (the previous generation's files, kept one
+   * write longer); read only to clean those files up, never written now.
    */
   retained?: string[];
 }

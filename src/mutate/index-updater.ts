@@ -25,18 +25,15 @@
  * the IVF (4 B an entry) and copies the document store; residuals — most of an index — are never
  * rewritten. Measured in bench/RESULTS.md ("Living index").
  */
-import { copyFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { LIVING_DEFAULTS } from '../config/defaults.js';
 import { PlaitError } from '../errors/index.js';
 import type { TokenEmbeddings } from '../encoder/types.js';
 import type { Kernels } from '../kernels/types.js';
 import { getKernels } from '../kernels/index.js';
-import { ArrayFileWriter, fileEntry as fileEntryOf, writeArrayFile } from '../format/index-files.js';
 import { loadIndexData, type IndexData } from '../format/index-reader.js';
 import { roleFileName, segmentFile, type DriftFigures, type IndexManifest, type SegmentEntry } from '../format/manifest.js';
-import { commitManifest, fsyncFile, genFileName, genSegmentStem, removeUnlisted, retainedFiles } from '../format/generation.js';
-import { acquireWriteLock } from '../format/write-lock.js';
+import { commitIdOf, IndexTransaction, type FsOp } from '../format/index-transaction.js';
+import type { LockKind } from '../format/write-lock.js';
 import { DocStoreUpdater } from '../docstore/docstore-updater.js';
 import type { DocumentInput } from '../docstore/types.js';
 import { buildIvf } from '../indexer/index-writer.js';
@@ -77,6 +74,17 @@ export interface UpdateOptions {
   autoCompactShare?: number;
   /** Test hook: called between the steps of a write (crash tests kill the process there). */
   onStep?: (step: string) => void;
+  /** Test hook: the transaction's file operations, in order (index-transaction.ts). */
+  onOp?: (op: FsOp) => void;
+  /** Write-lock kind (default: write-lock.ts's choice). */
+  lock?: LockKind;
+}
+
+/** The index as the transaction found it: loaded under the lock, and checked to be the committed generation. */
+function loadBase(tx: IndexTransaction, kernels: Kernels): IndexData {
+  const data = loadIndexData(tx.dir, kernels, { verify: 'sizes' });
+  if (commitIdOf(data.manifest) !== commitIdOf(tx.current)) throw new PlaitError('INTERNAL', { message: `${tx.dir} changed while its write lock was held` });
+  return data;
 }
 
 function popcount(bits: Uint8Array): number {
@@ -96,13 +104,13 @@ export function tombstonedPassages(data: Pick<IndexData, 'tombstones'>): number 
  * the batch), DIMENSION_MISMATCH, INDEX_NOT_FOUND / INDEX_CORRUPT / INDEX_VERSION (opening).
  */
 export function updateIndex(dir: string, req: UpdateRequest, options: UpdateOptions = {}): UpdateResult {
-  const lock = acquireWriteLock(dir);
+  const tx = IndexTransaction.begin(dir, { onOp: options.onOp, lock: options.lock });
+  let last = tx;
   try {
     const step = options.onStep ?? ((): void => {});
     const kernels = options.kernels ?? getKernels();
-    const data = loadIndexData(dir, kernels, { verify: 'sizes' });
+    const data = loadBase(tx, kernels);
     const m = data.manifest;
-    const g = (m.generation ?? 0) + 1;
     const adds = req.add ?? [];
     const where = req.deleteWhere === undefined ? null : compileFilter(req.deleteWhere);
     const seen = new Set<string>();
@@ -116,10 +124,8 @@ export function updateIndex(dir: string, req: UpdateRequest, options: UpdateOpti
     });
 
     // 2. The document store: a private copy, changed in one transaction.
-    const docsName = genFileName('docs', g, 'sqlite');
-    const docsPath = join(dir, docsName);
-    rmSync(docsPath, { force: true }); // a killed write's leftover of the same generation
-    copyFileSync(join(dir, roleFileName(m, 'docstore')), docsPath);
+    const docsName = tx.name('docs', 'sqlite');
+    const docsPath = tx.copy(roleFileName(m, 'docstore'), docsName);
     step('docstore-copied');
     const store = new DocStoreUpdater(docsPath);
     const deletedPids: number[] = [];
@@ -150,6 +156,11 @@ export function updateIndex(dir: string, req: UpdateRequest, options: UpdateOpti
         for (const e of a.embeddings) newDoclens.push(e.length);
         newPassages += a.passages.length;
       });
+      if (adds.length === 0 && deleted === 0) {
+        // Nothing changes (every id absent): no generation is committed (close() removes the copy).
+        store.abort();
+        return { generation: m.generation ?? 0, added: 0, replaced: 0, deleted: 0, missing, compacted: false, manifest: m };
+      }
       // Token document frequencies of the new passages.
       const df = new Int32Array(Math.max(0, m.model.vocabSize ?? 0));
       for (const a of adds) {
@@ -163,10 +174,9 @@ export function updateIndex(dir: string, req: UpdateRequest, options: UpdateOpti
       store.finish();
     } catch (e) {
       store.abort();
-      rmSync(docsPath, { force: true });
       throw e;
     }
-    fsyncFile(docsPath);
+    const docsEntry = tx.sync(docsName);
     step('docstore-written');
 
     // 3. New passages: compressed with the existing codec into new segments.
@@ -184,58 +194,53 @@ export function updateIndex(dir: string, req: UpdateRequest, options: UpdateOpti
     // Existing segments keep their entries (a build's segments are named by position, which an append never changes).
     const segments: SegmentEntry[] = m.segments.map((s) => ({ ...s }));
     const doclens = Int32Array.from(newDoclens);
-    writeSegments(dir, g, codes, residuals, doclens, oldPassages, data.codec.bytesPerToken, m.settings.segmentBytes, segments);
+    writeSegments(tx, codes, residuals, doclens, oldPassages, data.codec.bytesPerToken, m.settings.segmentBytes, segments);
     step('segments-written');
 
     // 4. doclens, IVF, tombstones: new files of this generation.
     const allDoclens = new Int32Array(nPassages);
     allDoclens.set(data.doclens);
     allDoclens.set(doclens, oldPassages);
-    const doclensName = genFileName('doclens', g, 'i32');
-    const doclensEntry = writeArrayFile(join(dir, doclensName), allDoclens);
-    const { ivfName, ivfOffsetsName, ivfEntry, offsetsEntry } = writeMergedIvf(dir, g, data, codes, doclens, oldPassages);
+    const doclensName = tx.name('doclens', 'i32');
+    const doclensEntry = tx.writeArray(doclensName, allDoclens);
+    const { ivfName, ivfOffsetsName, ivfEntry, offsetsEntry } = writeMergedIvf(tx, data, codes, doclens, oldPassages);
     const tomb = new Uint8Array(Math.ceil(nPassages / 8));
     if (data.tombstones !== null) tomb.set(data.tombstones);
     for (const pid of deletedPids) tomb[pid >> 3]! |= 1 << (pid & 7);
-    const tombName = genFileName('tombstones', g, 'bits');
-    const tombEntry = writeArrayFile(join(dir, tombName), tomb);
+    const tombName = tx.name('tombstones', 'bits');
+    const tombEntry = tx.writeArray(tombName, tomb);
     step('arrays-written');
 
     // 5. The manifest: the commit point.
     const drift = driftAfter(m, data, vectors, codes, newTokens);
-    const manifest: IndexManifest = {
+    const manifest = tx.commit({
       ...m,
-      generation: g,
       counts: { documents: store.documents, passages: nPassages, tokens: m.counts.tokens + newTokens, centroids: m.counts.centroids },
-      files: { ...m.files, docstore: { bytes: 0, crc32: 0 }, doclens: doclensEntry, ivf: ivfEntry, ivfOffsets: offsetsEntry },
+      files: { ...m.files, docstore: docsEntry, doclens: doclensEntry, ivf: ivfEntry, ivfOffsets: offsetsEntry },
       fileNames: { ...m.fileNames, docstore: docsName, doclens: doclensName, ivf: ivfName, ivfOffsets: ivfOffsetsName },
       segments,
       tombstones: { file: tombName, entry: tombEntry, passages: nPassages, deleted: popcount(tomb) },
       drift,
-    };
-    manifest.files.docstore = fileEntryOf(docsPath);
-    manifest.retained = retainedFiles(m, manifest);
-    commitManifest(dir, manifest);
+    });
     step('committed');
-    removeUnlisted(dir, manifest);
-    const result: UpdateResult = { generation: g, added: adds.length - replaced, replaced, deleted, missing, compacted: false, manifest };
+    const result: UpdateResult = { generation: tx.generation, added: adds.length - replaced, replaced, deleted, missing, compacted: false, manifest };
     const share = options.autoCompactShare ?? LIVING_DEFAULTS.autoCompactShare;
     if (share < 1 && nPassages > 0 && popcount(tomb) / nPassages > share) {
-      result.manifest = compactLocked(dir, kernels, step);
-      result.generation = result.manifest.generation ?? g + 1;
+      last = tx.continueWith();
+      result.manifest = compactIn(last, kernels, step);
+      result.generation = last.generation;
       result.compacted = true;
     }
     return result;
   } finally {
-    lock.release();
+    last.close();
   }
 }
 
 
-/** Writes passages [0, n) of the given arrays as segments of generation g (pids from firstPid), appending their entries. */
+/** Writes passages [0, n) of the given arrays as segments of the transaction's generation (pids from firstPid), appending their entries. */
 function writeSegments(
-  dir: string,
-  g: number,
+  tx: IndexTransaction,
   codes: Int32Array,
   residuals: Uint8Array,
   doclens: Int32Array,
@@ -251,20 +256,16 @@ function writeSegments(
     const start = p;
     const rowStart = row;
     while (p < doclens.length && (p === start || (row - rowStart + doclens[p]!) * bpt <= segmentBytes)) row += doclens[p++]!;
-    const stem = genSegmentStem(g, k++);
+    const stem = tx.segmentStem(k++);
     const seg: SegmentEntry = { stem, firstPid: firstPid + start, passages: p - start, tokens: row - rowStart, codes: { bytes: 0, crc32: 0 }, residuals: { bytes: 0, crc32: 0 } };
-    const cw = new ArrayFileWriter(join(dir, segmentFile(seg, 'codes', 0)));
-    cw.append(codes.subarray(rowStart, row));
-    seg.codes = cw.close();
-    const rw = new ArrayFileWriter(join(dir, segmentFile(seg, 'residuals', 0)));
-    rw.append(residuals.subarray(rowStart * bpt, row * bpt));
-    seg.residuals = rw.close();
+    seg.codes = tx.writeArray(segmentFile(seg, 'codes', 0), codes.subarray(rowStart, row));
+    seg.residuals = tx.writeArray(segmentFile(seg, 'residuals', 0), residuals.subarray(rowStart * bpt, row * bpt));
     out.push(seg);
   }
 }
 
 /** Each centroid's old list followed by its new pids (all larger than the old ones: lists stay sorted). */
-function writeMergedIvf(dir: string, g: number, data: IndexData, codes: Int32Array, doclens: Int32Array, firstPid: number) {
+function writeMergedIvf(tx: IndexTransaction, data: IndexData, codes: Int32Array, doclens: Int32Array, firstPid: number) {
   const k = data.codec.nCentroids;
   const fresh = buildIvf(codes, doclens, k); // pids local to the new passages
   const total = data.ivf.length + fresh.ivf.length;
@@ -280,9 +281,9 @@ function writeMergedIvf(dir: string, g: number, data: IndexData, codes: Int32Arr
     for (let j = fresh.offsets[c]!; j < fresh.offsets[c + 1]!; j++) ivf[o++] = fresh.ivf[j]! + firstPid;
   }
   offsets[k] = BigInt(o);
-  const ivfName = genFileName('ivf', g, 'i32');
-  const ivfOffsetsName = genFileName('ivf-offsets', g, 'i64');
-  return { ivfName, ivfOffsetsName, ivfEntry: writeArrayFile(join(dir, ivfName), ivf), offsetsEntry: writeArrayFile(join(dir, ivfOffsetsName), offsets) };
+  const ivfName = tx.name('ivf', 'i32');
+  const ivfOffsetsName = tx.name('ivf-offsets', 'i64');
+  return { ivfName, ivfOffsetsName, ivfEntry: tx.writeArray(ivfName, ivf), offsetsEntry: tx.writeArray(ivfOffsetsName, offsets) };
 }
 
 /**
@@ -308,19 +309,18 @@ function driftAfter(m: IndexManifest, data: IndexData, vectors: Float32Array, co
  * commits a new generation.
  * @throws PlaitError INDEX_LOCKED, INDEX_NOT_FOUND / INDEX_CORRUPT.
  */
-export function compactIndex(dir: string, options: Pick<UpdateOptions, 'kernels' | 'onStep'> = {}): IndexManifest {
-  const lock = acquireWriteLock(dir);
+export function compactIndex(dir: string, options: Pick<UpdateOptions, 'kernels' | 'onStep' | 'onOp' | 'lock'> = {}): IndexManifest {
+  const tx = IndexTransaction.begin(dir, { onOp: options.onOp, lock: options.lock });
   try {
-    return compactLocked(dir, options.kernels ?? getKernels(), options.onStep ?? ((): void => {}));
+    return compactIn(tx, options.kernels ?? getKernels(), options.onStep ?? ((): void => {}));
   } finally {
-    lock.release();
+    tx.close();
   }
 }
 
-function compactLocked(dir: string, kernels: Kernels, step: (s: string) => void): IndexManifest {
-  const data = loadIndexData(dir, kernels, { verify: 'sizes' });
+function compactIn(tx: IndexTransaction, kernels: Kernels, step: (s: string) => void): IndexManifest {
+  const data = loadBase(tx, kernels);
   const m = data.manifest;
-  const g = (m.generation ?? 0) + 1;
   const n = m.counts.passages;
   const newPid = new Int32Array(n).fill(-1);
   let live = 0;
@@ -348,43 +348,36 @@ function compactLocked(dir: string, kernels: Kernels, step: (s: string) => void)
       t += len;
     }
   }
-  const docsName = genFileName('docs', g, 'sqlite');
-  const docsPath = join(dir, docsName);
-  rmSync(docsPath, { force: true });
-  copyFileSync(join(dir, roleFileName(m, 'docstore')), docsPath);
+  const docsName = tx.name('docs', 'sqlite');
+  const docsPath = tx.copy(roleFileName(m, 'docstore'), docsName);
   const store = new DocStoreUpdater(docsPath);
   try {
     store.renumberPassages(newPid);
     store.finish();
   } catch (e) {
     store.abort();
-    rmSync(docsPath, { force: true });
     throw e;
   }
-  fsyncFile(docsPath);
+  const docsEntry = tx.sync(docsName);
   step('compact-docstore-written');
   const segments: SegmentEntry[] = [];
-  writeSegments(dir, g, codes, residuals, doclens, 0, bpt, m.settings.segmentBytes, segments);
-  const doclensName = genFileName('doclens', g, 'i32');
-  const doclensEntry = writeArrayFile(join(dir, doclensName), doclens);
+  writeSegments(tx, codes, residuals, doclens, 0, bpt, m.settings.segmentBytes, segments);
+  const doclensName = tx.name('doclens', 'i32');
+  const doclensEntry = tx.writeArray(doclensName, doclens);
   const { ivf, offsets } = buildIvf(codes, doclens, data.codec.nCentroids);
-  const ivfName = genFileName('ivf', g, 'i32');
-  const ivfOffsetsName = genFileName('ivf-offsets', g, 'i64');
-  const ivfEntry = writeArrayFile(join(dir, ivfName), ivf);
-  const offsetsEntry = writeArrayFile(join(dir, ivfOffsetsName), BigInt64Array.from(offsets, (x) => BigInt(x)));
+  const ivfName = tx.name('ivf', 'i32');
+  const ivfOffsetsName = tx.name('ivf-offsets', 'i64');
+  const ivfEntry = tx.writeArray(ivfName, ivf);
+  const offsetsEntry = tx.writeArray(ivfOffsetsName, BigInt64Array.from(offsets, (x) => BigInt(x)));
   step('compact-arrays-written');
   const { tombstones: _dropped, ...rest } = m;
-  const manifest: IndexManifest = {
+  const manifest = tx.commit({
     ...rest,
-    generation: g,
     counts: { ...m.counts, passages: live, tokens: liveTokens },
-    files: { ...m.files, docstore: fileEntryOf(docsPath), doclens: doclensEntry, ivf: ivfEntry, ivfOffsets: offsetsEntry },
+    files: { ...m.files, docstore: docsEntry, doclens: doclensEntry, ivf: ivfEntry, ivfOffsets: offsetsEntry },
     fileNames: { ...m.fileNames, docstore: docsName, doclens: doclensName, ivf: ivfName, ivfOffsets: ivfOffsetsName },
     segments,
-  };
-  manifest.retained = retainedFiles(m, manifest);
-  commitManifest(dir, manifest);
+  });
   step('committed');
-  removeUnlisted(dir, manifest);
   return manifest;
 }

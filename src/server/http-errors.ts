@@ -38,6 +38,7 @@ export const HTTP_STATUS = {
   // another writer is a conflict the client may retry.
   INVALID_FILTER: 400,
   INDEX_LOCKED: 409,
+  INDEX_CHANGED: 409,
   // The client went away (or the server is draining): nobody reads this answer, but it is not a fault.
   ABORTED: 503,
   OVERLOADED: 503,
