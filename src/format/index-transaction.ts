@@ -197,14 +197,27 @@ export class IndexTransaction {
     return name;
   }
 
-  /** Registers and returns `base.gNNNN.ext` of this transaction's generation. */
-  name(base: string, ext: string): string {
-    return this.register(genFileName(base, this.generation, ext));
+  /** Whether `name` is free for this transaction: absent, or a file plait registered (a killed change's leftover). */
+  private free(name: string): boolean {
+    return this.managed.has(name) || !existsSync(this.path(name));
   }
 
-  /** Registers the codes and residuals names of this generation's i-th segment; returns its stem. */
+  /**
+   * Registers and returns `base.gNNNN.ext` of this transaction's generation — or, when a file that
+   * plait did not create holds that name (a user's), `base.gNNNN-k.ext`: a user's file is never
+   * overwritten.
+   */
+  name(base: string, ext: string): string {
+    const stem = genFileName(base, this.generation, ext).slice(0, -ext.length - 1);
+    let name = `${stem}.${ext}`;
+    for (let k = 1; !this.free(name); k++) name = `${stem}-${k}.${ext}`;
+    return this.register(name);
+  }
+
+  /** Registers the codes and residuals names of this generation's i-th segment; returns its stem (see `name` for collisions). */
   segmentStem(i: number): string {
-    const stem = genSegmentStem(this.generation, i);
+    let stem = genSegmentStem(this.generation, i);
+    for (let k = 1; !this.free(`codes.${stem}.i32`) || !this.free(`residuals.${stem}.u8`); k++) stem = `${genSegmentStem(this.generation, i)}-${k}`;
     this.register(`codes.${stem}.i32`);
     this.register(`residuals.${stem}.u8`);
     return stem;
