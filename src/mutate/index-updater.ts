@@ -21,17 +21,18 @@
  * any write. Token document frequencies (query-token IDF) grow with adds; deleted passages' tokens
  * are not subtracted (their token ids are not stored), a small bias that a rebuild removes.
  *
- * Cost: an add writes its own passages' codes and residuals, and rewrites doclens (4 B a passage),
- * the IVF (4 B an entry) and copies the document store; residuals — most of an index — are never
- * rewritten. Measured in bench/RESULTS.md ("Living index").
+ * Cost (issue 20): an add writes its own passages' codes and residuals and, as a delta, their own
+ * doclens and IVF lists (folded into a new base past WRITE_COST_DEFAULTS' bounds); a delete writes
+ * no doclens or IVF. Both still copy the document store and rewrite the tombstone bitmap (n/8
+ * bytes). Bytes written and time per write: bench/write-cost.ts, bench/RESULTS.md ("Write cost").
  */
-import { LIVING_DEFAULTS } from '../config/defaults.js';
+import { LIVING_DEFAULTS, WRITE_COST_DEFAULTS } from '../config/defaults.js';
 import { PlaitError } from '../errors/index.js';
 import type { TokenEmbeddings } from '../encoder/types.js';
 import type { Kernels } from '../kernels/types.js';
 import { getKernels } from '../kernels/index.js';
 import { loadIndexData, type IndexData } from '../format/index-reader.js';
-import { roleFileName, segmentFile, type DriftFigures, type IndexManifest, type SegmentEntry } from '../format/manifest.js';
+import { roleFileName, segmentFile, type ArraysDelta, type DriftFigures, type IndexManifest, type SegmentEntry } from '../format/manifest.js';
 import { commitIdOf, IndexTransaction, type FsOp } from '../format/index-transaction.js';
 import type { LockKind } from '../format/write-lock.js';
 import { DocStoreUpdater } from '../docstore/docstore-updater.js';
@@ -78,6 +79,8 @@ export interface UpdateOptions {
   onOp?: (op: FsOp) => void;
   /** Write-lock kind (default: write-lock.ts's choice). */
   lock?: LockKind;
+  /** Fold doclens/IVF deltas into a new base past this share of the base's IVF entries (default WRITE_COST_DEFAULTS.deltaMergeShare; 0: rewrite on every add). */
+  deltaMergeShare?: number;
 }
 
 /** The index as the transaction found it: loaded under the lock, and checked to be the committed generation. */
@@ -197,13 +200,8 @@ export function updateIndex(dir: string, req: UpdateRequest, options: UpdateOpti
     writeSegments(tx, codes, residuals, doclens, oldPassages, data.codec.bytesPerToken, m.settings.segmentBytes, segments);
     step('segments-written');
 
-    // 4. doclens, IVF, tombstones: new files of this generation.
-    const allDoclens = new Int32Array(nPassages);
-    allDoclens.set(data.doclens);
-    allDoclens.set(doclens, oldPassages);
-    const doclensName = tx.name('doclens', 'i32');
-    const doclensEntry = tx.writeArray(doclensName, allDoclens);
-    const { ivfName, ivfOffsetsName, ivfEntry, offsetsEntry } = writeMergedIvf(tx, data, codes, doclens, oldPassages);
+    // 4. doclens and IVF of the new passages (a delta, or past the bounds a new base), tombstones.
+    const arrays = newPassages === 0 ? { files: m.files, fileNames: m.fileNames, deltas: m.deltas } : writeArrays(tx, data, codes, doclens, oldPassages, options.deltaMergeShare);
     const tomb = new Uint8Array(Math.ceil(nPassages / 8));
     if (data.tombstones !== null) tomb.set(data.tombstones);
     for (const pid of deletedPids) tomb[pid >> 3]! |= 1 << (pid & 7);
@@ -216,8 +214,9 @@ export function updateIndex(dir: string, req: UpdateRequest, options: UpdateOpti
     const manifest = tx.commit({
       ...m,
       counts: { documents: store.documents, passages: nPassages, tokens: m.counts.tokens + newTokens, centroids: m.counts.centroids },
-      files: { ...m.files, docstore: docsEntry, doclens: doclensEntry, ivf: ivfEntry, ivfOffsets: offsetsEntry },
-      fileNames: { ...m.fileNames, docstore: docsName, doclens: doclensName, ivf: ivfName, ivfOffsets: ivfOffsetsName },
+      files: { ...arrays.files, docstore: docsEntry },
+      fileNames: { ...arrays.fileNames, docstore: docsName },
+      deltas: arrays.deltas,
       segments,
       tombstones: { file: tombName, entry: tombEntry, passages: nPassages, deleted: popcount(tomb) },
       drift,
@@ -264,12 +263,44 @@ function writeSegments(
   }
 }
 
-/** Each centroid's old list followed by its new pids (all larger than the old ones: lists stay sorted). */
-function writeMergedIvf(tx: IndexTransaction, data: IndexData, codes: Int32Array, doclens: Int32Array, firstPid: number) {
+/**
+ * The doclens and IVF of `doclens.length` new passages from `firstPid`: written as a delta (their
+ * own doclens and IVF lists, WRITE_COST_DEFAULTS), or — once the deltas would pass
+ * `deltaMergeShare` of the base's IVF entries or `maxDeltas` — folded with the base and the earlier
+ * deltas (already merged in `data`) into a new base. Returns the manifest fields to commit.
+ */
+function writeArrays(
+  tx: IndexTransaction,
+  data: IndexData,
+  codes: Int32Array,
+  doclens: Int32Array,
+  firstPid: number,
+  mergeShare: number = WRITE_COST_DEFAULTS.deltaMergeShare,
+): Pick<IndexManifest, 'files' | 'fileNames' | 'deltas'> {
+  const m = data.manifest;
   const k = data.codec.nCentroids;
   const fresh = buildIvf(codes, doclens, k); // pids local to the new passages
-  const total = data.ivf.length + fresh.ivf.length;
-  const ivf = new Int32Array(total);
+  const deltas = m.deltas ?? [];
+  const baseEntries = m.files.ivf.bytes / 4;
+  const deltaEntries = deltas.reduce((s, d) => s + d.ivf.entry.bytes / 4, 0) + fresh.ivf.length;
+  const doclensName = tx.name('doclens', 'i32');
+  const ivfName = tx.name('ivf', 'i32');
+  const ivfOffsetsName = tx.name('ivf-offsets', 'i64');
+  if (deltas.length < WRITE_COST_DEFAULTS.maxDeltas && deltaEntries <= mergeShare * baseEntries) {
+    const delta: ArraysDelta = {
+      firstPid,
+      passages: doclens.length,
+      doclens: { file: doclensName, entry: tx.writeArray(doclensName, doclens) },
+      ivfOffsets: { file: ivfOffsetsName, entry: tx.writeArray(ivfOffsetsName, BigInt64Array.from(fresh.offsets, (x) => BigInt(x))) },
+      ivf: { file: ivfName, entry: tx.writeArray(ivfName, fresh.ivf.map((p) => p + firstPid)) },
+    };
+    return { files: m.files, fileNames: m.fileNames, deltas: [...deltas, delta] };
+  }
+  // A new base: every list is the merged old list (base + deltas, as read) followed by the new pids.
+  const allDoclens = new Int32Array(firstPid + doclens.length);
+  allDoclens.set(data.doclens);
+  allDoclens.set(doclens, firstPid);
+  const ivf = new Int32Array(data.ivf.length + fresh.ivf.length);
   const offsets = new BigInt64Array(k + 1);
   let o = 0;
   for (let c = 0; c < k; c++) {
@@ -281,9 +312,11 @@ function writeMergedIvf(tx: IndexTransaction, data: IndexData, codes: Int32Array
     for (let j = fresh.offsets[c]!; j < fresh.offsets[c + 1]!; j++) ivf[o++] = fresh.ivf[j]! + firstPid;
   }
   offsets[k] = BigInt(o);
-  const ivfName = tx.name('ivf', 'i32');
-  const ivfOffsetsName = tx.name('ivf-offsets', 'i64');
-  return { ivfName, ivfOffsetsName, ivfEntry: tx.writeArray(ivfName, ivf), offsetsEntry: tx.writeArray(ivfOffsetsName, offsets) };
+  return {
+    files: { ...m.files, doclens: tx.writeArray(doclensName, allDoclens), ivf: tx.writeArray(ivfName, ivf), ivfOffsets: tx.writeArray(ivfOffsetsName, offsets) },
+    fileNames: { ...m.fileNames, doclens: doclensName, ivf: ivfName, ivfOffsets: ivfOffsetsName },
+    deltas: undefined,
+  };
 }
 
 /**
@@ -370,7 +403,7 @@ function compactIn(tx: IndexTransaction, kernels: Kernels, step: (s: string) => 
   const ivfEntry = tx.writeArray(ivfName, ivf);
   const offsetsEntry = tx.writeArray(ivfOffsetsName, BigInt64Array.from(offsets, (x) => BigInt(x)));
   step('compact-arrays-written');
-  const { tombstones: _dropped, ...rest } = m;
+  const { tombstones: _dropped, deltas: _folded, ...rest } = m;
   const manifest = tx.commit({
     ...rest,
     counts: { ...m.counts, passages: live, tokens: liveTokens },
