@@ -20,6 +20,7 @@ import { isPlaitError } from '../src/errors/index.js';
 import type { TokenEmbeddings } from '../src/encoder/types.js';
 import { buildSynthetic, syntheticPassages } from '../fixtures/synthetic-index.js';
 import { encodedDoc, strayFiles } from './helpers/living.js';
+import { runPlait } from './helpers/cli.js';
 
 const DIM = 32;
 let dir: string;
@@ -132,4 +133,18 @@ test('a change that fails, or changes nothing, commits nothing and leaves only t
   }
   assert.deepEqual(strayFiles(path), [], 'close() without commit removes what the transaction created');
   assert.ok(!readdirSync(path).some((n) => n.includes('.tmp-')));
+});
+
+test('plait delete of ids that are all absent commits nothing and says so (issue 27)', async () => {
+  const path = join(dir, 'cli-delete');
+  await buildSynthetic(path, base, DIM);
+  const before = commitIdOf(readManifest(path));
+  writeFileSync(join(dir, 'absent.txt'), 'nope\nnada\n');
+  const r = runPlait(dir, ['delete', path, '--ids', join(dir, 'absent.txt')]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /nothing deleted: no generation committed/);
+  assert.match(r.stdout, /2 not in the index: nope, nada/);
+  assert.equal(commitIdOf(readManifest(path)), before);
+  const j = runPlait(dir, ['delete', path, '--ids', join(dir, 'absent.txt'), '--json']);
+  assert.equal((JSON.parse(j.stdout) as { committed: boolean }).committed, false);
 });

@@ -58,7 +58,10 @@ export interface UpdateRequest {
 }
 
 export interface UpdateResult {
+  /** The generation committed, or the current one when nothing changed (`committed` false). */
   generation: number;
+  /** Whether a generation was committed (false: no add, and every id to delete was absent). */
+  committed: boolean;
   added: number;
   replaced: number;
   deleted: number;
@@ -162,7 +165,7 @@ export function updateIndex(dir: string, req: UpdateRequest, options: UpdateOpti
       if (adds.length === 0 && deleted === 0) {
         // Nothing changes (every id absent): no generation is committed (close() removes the copy).
         store.abort();
-        return { generation: m.generation ?? 0, added: 0, replaced: 0, deleted: 0, missing, compacted: false, manifest: m };
+        return { generation: m.generation ?? 0, committed: false, added: 0, replaced: 0, deleted: 0, missing, compacted: false, manifest: m };
       }
       // Token document frequencies of the new passages.
       const df = new Int32Array(Math.max(0, m.model.vocabSize ?? 0));
@@ -222,7 +225,7 @@ export function updateIndex(dir: string, req: UpdateRequest, options: UpdateOpti
       drift,
     });
     step('committed');
-    const result: UpdateResult = { generation: tx.generation, added: adds.length - replaced, replaced, deleted, missing, compacted: false, manifest };
+    const result: UpdateResult = { generation: tx.generation, committed: true, added: adds.length - replaced, replaced, deleted, missing, compacted: false, manifest };
     const share = options.autoCompactShare ?? LIVING_DEFAULTS.autoCompactShare;
     if (share < 1 && nPassages > 0 && popcount(tomb) / nPassages > share) {
       last = tx.continueWith();
