@@ -223,15 +223,20 @@ export class IndexTransaction {
     return stem;
   }
 
-  /** Writes the registry before any registered file is created, so a killed change's files are known. */
+  /**
+   * Writes the registry before any registered file is created, so a killed change's files are
+   * known. Not fsynced: a registry lost or garbled by a crash only makes the next change fall back
+   * to the manifest's list (a killed change's files may then stay behind); it can never name a file
+   * plait did not create, so skipping the fsync (two per change) costs no safety.
+   */
   private saveManaged(): void {
     if (this.managedSaved) return;
-    this.writeSmall(MANAGED_FILE, `${JSON.stringify([...this.managed].sort())}\n`, false);
+    this.writeSmall(MANAGED_FILE, `${JSON.stringify([...this.managed].sort())}\n`, false, false);
     this.managedSaved = true;
   }
 
-  /** temporary name, write, fsync, rename (the folder fsync is the caller's). */
-  private writeSmall(name: string, text: string, register: boolean): void {
+  /** temporary name, write, fsync (when `durable`), rename (the folder fsync is the caller's). */
+  private writeSmall(name: string, text: string, register: boolean, durable = true): void {
     const tmp = `${name}.tmp-${process.pid}-${this.tmpCounter++}`;
     if (register) this.register(tmp);
     const path = this.path(tmp);
@@ -243,8 +248,10 @@ export class IndexTransaction {
         let off = 0;
         while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
         this.emit({ op: 'write', name: tmp });
-        fsyncSync(fd);
-        this.emit({ op: 'fsync', name: tmp });
+        if (durable) {
+          fsyncSync(fd);
+          this.emit({ op: 'fsync', name: tmp });
+        }
       } finally {
         closeSync(fd);
       }
