@@ -139,6 +139,8 @@ export type { WriteLock, LockKind } from './format/write-lock.js';
 export { IndexTransaction, withTransaction, commitIdOf, contentCommitOf, genFileName, genSegmentStem, MANAGED_FILE } from './format/index-transaction.js';
 export type { FsOp, TransactionOptions } from './format/index-transaction.js';
 export type { WriteCalibrationOptions } from './format/calibration-record.js';
+export type { ArraysDelta, NamedFile } from './format/manifest.js';
+export { WRITE_COST_DEFAULTS } from './config/defaults.js';
 export { compileFilter, parseFilter } from './docstore/metadata-filter.js';
 export type { MetadataFilter, FilterCondition, FilterScalar, CompiledFilter } from './docstore/metadata-filter.js';
 export type { AddOptions } from './search/plait-index.js';

@@ -1,19 +1,20 @@
 /**
  * The living index's writes: add (upsert), delete and compact, each committed as one new
- * generation (src/format/generation.ts has the file-level protocol and the crash argument).
+ * generation through the index transaction (src/format/index-transaction.ts has the protocol and
+ * the crash argument; docs/ARCHITECTURE.md "One door into an index folder").
  *
- * A write, under the index's write lock (src/format/write-lock.ts):
- *  1. opens the current generation G (manifest + arrays, as a reader would);
+ * A write, inside one transaction (which holds the write lock and read the committed manifest):
+ *  1. opens the committed generation G (manifest + arrays, as a reader would);
  *  2. copies its document store to `docs.g(G+1).sqlite` and applies deletes and adds there in one
- *     SQLite transaction (docstore-updater.ts);
+ *     SQLite transaction (docstore-updater.ts); if nothing changes (every id to delete absent, no
+ *     add), nothing is committed;
  *  3. compresses the new passages with the index's own codec (existing centroids, cutoffs,
  *     weights: nothing is retrained) into NEW segment files `codes/residuals.g(G+1).NNNN` —
  *     existing segments are never rewritten;
- *  4. writes the whole-index arrays that change as new files: doclens (old + new), the IVF (each
- *     centroid's list followed by its new pids, which are larger than every old pid, so lists stay
- *     sorted), and the tombstone bitmap (old bits + the deleted documents' passages);
- *  5. fsyncs them all, then commits the manifest (write-then-rename, fsync of the folder);
- *  6. removes files that neither G+1 nor G lists (killed writes' leftovers, older generations).
+ *  4. writes the new passages' doclens and IVF lists as a delta (or folds the deltas into a new
+ *     base, WRITE_COST_DEFAULTS) and the tombstone bitmap (old bits + the deleted passages);
+ *  5. commits: every file fsynced, folder fsynced, manifest renamed into place, folder fsynced;
+ *  6. removes the registered files the new manifest does not list.
  * A write is acknowledged (the promise resolves, the CLI prints) only after step 5.
  *
  * Compaction rewrites the live passages into fresh segments with dense pids (dropping tombstoned
