@@ -171,7 +171,8 @@ export function loadNativeKernels(): NativeLoadResult {
       const peak = addon.peakFlops;
       if (typeof peak === 'function') result.measurePeak = (seconds) => peak(seconds);
       const { lockFile, unlockFile, exchangePaths } = addon;
-      if (typeof lockFile === 'function' && typeof unlockFile === 'function' && typeof exchangePaths === 'function') result.fileOps = { lockFile, unlockFile, exchangePaths };
+      // flock(2) is POSIX; on Windows the index transaction uses its record lock.
+      if (process.platform !== 'win32' && typeof lockFile === 'function' && typeof unlockFile === 'function' && typeof exchangePaths === 'function') result.fileOps = { lockFile, unlockFile, exchangePaths };
       return result;
     } catch (e) {
       // node-gyp-build's own message names the platform, ABI and libc it looked for.
