@@ -21,6 +21,9 @@ import type { TokenEmbeddings } from '../src/encoder/types.js';
 import { buildSynthetic, syntheticPassages } from '../fixtures/synthetic-index.js';
 import { encodedDoc, strayFiles } from './helpers/living.js';
 import { runPlait } from './helpers/cli.js';
+import { Engine } from '../src/server/engine.js';
+import { resolveServerOptions } from '../src/server/options.js';
+import type { Reranker } from '../src/index.js';
 
 const DIM = 32;
 let dir: string;
@@ -147,4 +150,27 @@ test('plait delete of ids that are all absent commits nothing and says so (issue
   assert.equal(commitIdOf(readManifest(path)), before);
   const j = runPlait(dir, ['delete', path, '--ids', join(dir, 'absent.txt'), '--json']);
   assert.equal((JSON.parse(j.stdout) as { committed: boolean }).committed, false);
+});
+
+test("the server's poll picks up a rebuild and a calibration record", async () => {
+  const path = join(dir, 'engine');
+  await buildSynthetic(path, base, DIM);
+  const index = await openIndex(path);
+  const reranker = { names: ['none'], reranker: { cachedDocuments: 0 } as unknown as Reranker, borrowed: true };
+  const engine = new Engine({ indexes: [{ name: 'idx', index, borrowed: true }], rerankers: [reranker] }, resolveServerOptions({}, {}));
+  try {
+    const entry = engine.indexes.get('idx')!;
+    const first = entry.generation;
+    await buildSynthetic(path, base.slice(0, 25), DIM);
+    await engine.refreshIndexes();
+    assert.equal(index.manifest.counts.documents, 25, 'the rebuild is served');
+    assert.notEqual(entry.generation, first, 'result-cache key changed');
+    const second = entry.generation;
+    writeCalibration(path, RECORD);
+    await engine.refreshIndexes();
+    assert.deepEqual(index.manifest.calibration, RECORD, 'the calibration record is served');
+    assert.notEqual(entry.generation, second);
+  } finally {
+    await index.close();
+  }
 });
