@@ -27,7 +27,7 @@
  * unlink, fsync of the folder) and construct every crash state they allow (test/living-crash-states).
  */
 import { closeSync, copyFileSync, existsSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { PlaitError } from '../errors/index.js';
 import { ArrayFileWriter, fileEntry } from './index-files.js';
@@ -102,10 +102,7 @@ export function contentCommitOf(m: IndexManifest): string {
 /** A commit's identity: the manifest's `commit` id, or for indexes from before it, a hash of the manifest. */
 export function commitIdOf(m: IndexManifest): string {
   if (typeof m.commit === 'string') return m.commit;
-  let h = 0x811c9dc5;
-  const s = JSON.stringify(m);
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
-  return `h${(h >>> 0).toString(16)}-${s.length}`;
+  return `h${createHash('sha1').update(JSON.stringify(m)).digest('hex').slice(0, 24)}`;
 }
 
 function readManaged(dir: string, base: IndexManifest | null): Set<string> {
