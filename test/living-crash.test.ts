@@ -1,8 +1,8 @@
 /**
  * Crash safety of the living index (issue 12): a child process writes (add, delete, compact) in a
  * loop and is killed with SIGKILL at seeded random moments. After every kill the index must open,
- * hold every acknowledged write, show no partial batch, and the next successful write must leave
- * no file its manifest neither lists nor retains. Kills: PLAIT_CRASH_KILLS (default 50, ~45 s on
+ * hold every acknowledged write, show no partial batch, and the next writer (even one that changes
+ * nothing) must leave no file its manifest does not list (control files aside). Kills: PLAIT_CRASH_KILLS (default 50, ~45 s on
  * this loaded 2-core machine: each cycle starts a child; bench/RESULTS.md records a 100-kill run).
  */
 import { test, before, after } from 'node:test';

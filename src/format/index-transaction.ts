@@ -26,7 +26,7 @@
  * Tests inject `onOp` to record the file operations in order (create, write, fsync, rename,
  * unlink, fsync of the folder) and construct every crash state they allow (test/living-crash-states).
  */
-import { closeSync, copyFileSync, existsSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, constants, copyFileSync, existsSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { PlaitError } from '../errors/index.js';
@@ -292,10 +292,14 @@ export class IndexTransaction {
     };
   }
 
-  /** Copies a file of the committed generation to a registered name (not fsynced: see `sync`). */
+  /**
+   * Copies a file of the committed generation to a registered name (not fsynced: see `sync`). The
+   * copy is a reflink where the file system has them (btrfs, XFS with reflink, APFS: no bytes
+   * written until SQLite changes pages); elsewhere (ext4) a full copy.
+   */
   copy(fromName: string, name: string): string {
     const path = this.willCreate(name);
-    copyFileSync(this.path(fromName), path);
+    copyFileSync(this.path(fromName), path, constants.COPYFILE_FICLONE);
     this.emit({ op: 'create', name });
     this.emit({ op: 'write', name });
     return path;
