@@ -37,7 +37,7 @@ export async function pruningRuleBench(dataset: string, indexPath: string, maxQu
     const ruleOf = (p: { centroidScoreMargin?: number; nIvfProbeTotal?: number }): number | null => (axis === 'margin' ? (p.centroidScoreMargin ?? null) : (p.nIvfProbeTotal ?? null));
     const rulesList = axis === 'margin' ? margins : totals;
     const bucketK = [10, 100];
-    const replayer = new PlaidReplayer({ arrays: index.scoringArrays, kernels, pidToDoc: index.docstore.pidToDoc, nDocs: index.manifest.counts.documents, grid, bucketK });
+    const replayer = new PlaidReplayer({ arrays: index.scoringArrays, kernels, pidToDoc: index.docstore.pidToDoc, docSpan: index.docstore.rowidSpan, grid, bucketK });
     const points = replayer.points;
     const tally = new FidelityTally(points.length, bucketK.length);
     const encoded: EncodedQuery[] = [];

@@ -43,7 +43,7 @@ export async function pseudoQueryKinds(dataset: string, indexPath: string, perKi
     // A coarser grid than calibration's (480 points instead of 2,016), so that hundreds of real
     // queries replay in minutes on a shared 2-core machine.
     const grid: ReplayGrid = { nIvfProbe: [1, 2, 4, 8], nIvfProbeTotal: [null, 16, 32], centroidScoreThreshold: [0.5, 0.45, 0.3, -1], ndocs: [256, 512, 1024, 2048, 4096], centroidScoreMargin: [null], ndocsQueryTokens: [null, 32] };
-    const replayer = new PlaidReplayer({ arrays: index.scoringArrays, kernels: getKernels(), pidToDoc: index.docstore.pidToDoc, nDocs, grid, bucketK: [Math.min(k, nDocs)] });
+    const replayer = new PlaidReplayer({ arrays: index.scoringArrays, kernels: getKernels(), pidToDoc: index.docstore.pidToDoc, docSpan: index.docstore.rowidSpan, grid, bucketK: [Math.min(k, nDocs)] });
     const points = replayer.points;
     const tallies: Record<string, FidelityTally> = {};
     for (const [name, texts] of Object.entries(sets)) {

@@ -12,6 +12,7 @@
         "src/codec-kernels.cc",
         "src/cpu-features.cc",
         "src/mmap.cc",
+        "src/file-lock.cc",
         "src/peak-flops.cc"
       ],
       "dependencies": [

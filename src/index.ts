@@ -133,8 +133,14 @@ export type { EncodedDocument, UpdateRequest, UpdateResult, UpdateOptions } from
 export { addCorpus } from './mutate/add-corpus.js';
 export type { AddCorpusOptions, AddCorpusResult } from './mutate/add-corpus.js';
 export { encodeDocuments } from './mutate/encode-documents.js';
-export { acquireWriteLock, LOCK_FILE } from './format/write-lock.js';
-export type { WriteLock } from './format/write-lock.js';
+export { acquireWriteLock, lockKind, LOCK_FILE, LOCK_RECORD_FILE, LOCK_BREAK_FILE } from './format/write-lock.js';
+export type { WriteLock, LockKind } from './format/write-lock.js';
+// One door into an index folder (issue 20): the index transaction every change goes through.
+export { IndexTransaction, withTransaction, commitIdOf, contentCommitOf, genFileName, genSegmentStem, MANAGED_FILE } from './format/index-transaction.js';
+export type { FsOp, TransactionOptions } from './format/index-transaction.js';
+export type { WriteCalibrationOptions } from './format/calibration-record.js';
+export type { ArraysDelta, NamedFile } from './format/manifest.js';
+export { WRITE_COST_DEFAULTS } from './config/defaults.js';
 export { compileFilter, parseFilter } from './docstore/metadata-filter.js';
 export type { MetadataFilter, FilterCondition, FilterScalar, CompiledFilter } from './docstore/metadata-filter.js';
 export type { AddOptions } from './search/plait-index.js';

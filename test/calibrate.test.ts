@@ -99,7 +99,7 @@ test('the grid replay returns exactly the passages plaidSearch returns, at every
   try {
     const kernels = getKernels();
     const grid = { nIvfProbe: [1, 2, 8], centroidScoreThreshold: [0.6, 0.45, -1], ndocs: [16, 64, 256], centroidScoreMargin: [null, 0.05], nIvfProbeTotal: [null, 16], ndocsQueryTokens: [null, 32] };
-    const replayer = new PlaidReplayer({ arrays: index.scoringArrays, kernels, pidToDoc: index.docstore.pidToDoc, nDocs: 1500, grid, bucketK: [10, 100] });
+    const replayer = new PlaidReplayer({ arrays: index.scoringArrays, kernels, pidToDoc: index.docstore.pidToDoc, docSpan: 1500, grid, bucketK: [10, 100] });
     const mark = new Uint8Array(1500);
     let compared = 0;
     for (const q of await encoded(index, queryTexts(6, 3))) {

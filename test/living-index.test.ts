@@ -6,13 +6,13 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
 import { tmpdir, hostname } from 'node:os';
 import { join } from 'node:path';
 import { openIndex } from '../src/search/plait-index.js';
 import { readManifest } from '../src/format/index-reader.js';
 import { updateIndex, compactIndex } from '../src/mutate/index-updater.js';
-import { acquireWriteLock, LOCK_FILE } from '../src/format/write-lock.js';
+import { acquireWriteLock, lockKind, LOCK_BREAK_FILE, LOCK_FILE, LOCK_RECORD_FILE } from '../src/format/write-lock.js';
 import { isPlaitError } from '../src/errors/index.js';
 import { Random } from '../src/util/random.js';
 import type { TokenEmbeddings } from '../src/encoder/types.js';
@@ -131,21 +131,41 @@ test('automatic compaction past the tombstone share', async () => {
   assert.equal(readManifest(path).generation, 2);
 });
 
-test('one writer at a time: INDEX_LOCKED for a second, a dead writer\'s lock is broken', async () => {
+test('one writer at a time (flock): INDEX_LOCKED for a second holder, even in the same process; a lock file left by a dead writer holds nothing', async () => {
   const path = await fresh('lock');
+  assert.equal(lockKind(), 'flock', 'the native addon is built in this checkout, so writers lock with flock(2)');
   const lock = acquireWriteLock(path);
   try {
-    assert.throws(() => acquireWriteLock(path), (e) => isPlaitError(e, 'INDEX_LOCKED'));
+    assert.throws(() => acquireWriteLock(path), (e) => isPlaitError(e, 'INDEX_LOCKED') && new RegExp(`pid ${process.pid}`).test((e as Error).message));
+    assert.throws(() => updateIndex(path, { delete: ['d1'] }), (e) => isPlaitError(e, 'INDEX_LOCKED'));
   } finally {
     lock.release();
   }
-  // A lock held by a live process (pid 1 on this host) refuses the writer, naming the holder.
+  // The record a killed holder leaves in write.lock names nobody: the kernel released its flock.
   writeFileSync(join(path, LOCK_FILE), JSON.stringify({ pid: 1, hostname: hostname(), startTicks: null, startedAt: 'then' }));
-  assert.throws(() => updateIndex(path, { delete: ['d1'] }), (e) => isPlaitError(e, 'INDEX_LOCKED') && /pid 1/.test((e as Error).message));
-  // A lock from a process that no longer exists is stale.
-  writeFileSync(join(path, LOCK_FILE), JSON.stringify({ pid: 2 ** 22 + 12345, hostname: hostname(), startTicks: 1, startedAt: 'then' }));
   assert.equal(updateIndex(path, { delete: ['d1'] }).deleted, 1);
-  assert.ok(!readdirSync(path).some((n) => n.startsWith(LOCK_FILE)), 'released and no broken-lock leftovers');
+});
+
+test('one writer at a time (record fallback): a live holder refuses, a dead holder\'s record is broken, a dead breaker is not guessed about', async () => {
+  const path = await fresh('lock-record');
+  const lock = acquireWriteLock(path, 'record');
+  try {
+    assert.throws(() => acquireWriteLock(path, 'record'), (e) => isPlaitError(e, 'INDEX_LOCKED'));
+  } finally {
+    lock.release();
+  }
+  assert.ok(!existsSync(join(path, LOCK_RECORD_FILE)), 'release removes its own record');
+  // A record held by a live process (pid 1 on this host) refuses the writer, naming the holder.
+  writeFileSync(join(path, LOCK_RECORD_FILE), JSON.stringify({ pid: 1, hostname: hostname(), startTicks: null, startedAt: 'then', nonce: 'a' }));
+  assert.throws(() => updateIndex(path, { delete: ['d1'] }, { lock: 'record' }), (e) => isPlaitError(e, 'INDEX_LOCKED') && /pid 1/.test((e as Error).message));
+  // A record from a process that no longer exists is stale and broken.
+  writeFileSync(join(path, LOCK_RECORD_FILE), JSON.stringify({ pid: 2 ** 22 + 12345, hostname: hostname(), startTicks: 1, startedAt: 'then', nonce: 'b' }));
+  assert.equal(updateIndex(path, { delete: ['d1'] }, { lock: 'record' }).deleted, 1);
+  assert.deepEqual(readdirSync(path).filter((n) => n.startsWith(LOCK_RECORD_FILE) || n.startsWith(LOCK_BREAK_FILE)), [], 'released, and no breaker leftovers');
+  // A breaker that died while breaking leaves its record: refused, naming the file to remove.
+  writeFileSync(join(path, LOCK_RECORD_FILE), JSON.stringify({ pid: 2 ** 22 + 12345, hostname: hostname(), startTicks: 1, startedAt: 'then', nonce: 'c' }));
+  writeFileSync(join(path, LOCK_BREAK_FILE), JSON.stringify({ pid: 2 ** 22 + 12346, hostname: hostname(), startTicks: 1, startedAt: 'then', nonce: 'd' }));
+  assert.throws(() => acquireWriteLock(path, 'record'), (e) => isPlaitError(e, 'INDEX_LOCKED') && (e as Error).message.includes(LOCK_BREAK_FILE));
 });
 
 test('property: random add/upsert/delete/compact against a Map model', async () => {

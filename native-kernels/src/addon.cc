@@ -9,6 +9,7 @@
 #include <string>
 
 #include "kernels.h"
+#include "file-lock.h"
 #include "mmap.h"
 
 namespace {
@@ -355,6 +356,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("simd", Napi::Function::New(env, SimdName, "simd"));
   exports.Set("cpuFeatures", Napi::Function::New(env, CpuFeaturesValue, "cpuFeatures"));
   exports.Set("mapFile", Napi::Function::New(env, plait::MapFile, "mapFile"));
+  exports.Set("lockFile", Napi::Function::New(env, plait::LockFile, "lockFile"));
+  exports.Set("unlockFile", Napi::Function::New(env, plait::UnlockFile, "unlockFile"));
+  exports.Set("exchangePaths", Napi::Function::New(env, plait::ExchangePaths, "exchangePaths"));
   exports.Set("peakFlops", Napi::Function::New(env, PeakFlopsValue, "peakFlops"));
   return exports;
 }

@@ -17,9 +17,10 @@
 import { CALIBRATION_DEFAULTS, plaidDefaultsFor, type PlaidParams } from '../config/defaults.js';
 import { PlaitError, invalidArgument } from '../errors/index.js';
 import { writeCalibration, type CalibratedBucket, type IndexCalibration } from '../format/calibration-record.js';
+import { contentCommitOf } from '../format/index-transaction.js';
 import { getKernels } from '../kernels/index.js';
 import { idfWeights } from '../search/idf.js';
-import { plaidSearch, type EncodedQuery } from '../search/plaid.js';
+import { plaidSearch, scratchMarks, type EncodedQuery } from '../search/plaid.js';
 import type { PlaitIndex } from '../search/plait-index.js';
 import { chooseSettings, FidelityTally } from './choose-settings.js';
 import { PlaidReplayer, type ReplayGrid } from './plaid-replay.js';
@@ -137,7 +138,7 @@ export async function calibrateIndex(index: PlaitIndex, options: CalibrateOption
   // 2. Replay.
   const kernels = getKernels();
   const arrays = index.scoringArrays;
-  const replayer = new PlaidReplayer({ arrays, kernels, pidToDoc: index.docstore.pidToDoc, nDocs, grid, bucketK });
+  const replayer = new PlaidReplayer({ arrays, kernels, pidToDoc: index.docstore.pidToDoc, docSpan: index.docstore.rowidSpan, grid, bucketK });
   const points = replayer.points;
   const tally = new FidelityTally(points.length, bucketK.length);
   let replayed = 0;
@@ -174,7 +175,7 @@ export async function calibrateIndex(index: PlaitIndex, options: CalibrateOption
   // 4. Time the real plaidSearch at chosen and default settings, interleaved query by query.
   const settings = [...choices.map((c) => c.params), ...defaults];
   const times: number[][] = settings.map(() => []);
-  const mark = new Uint8Array(arrays.doclens.length);
+  const mark = scratchMarks(arrays); // deleted passages pre-marked, as search does
   let timed = 0;
   for (let i = 0; i < replayed; i++) {
     if (i >= 3 && clock() - started >= budgetMs) {
@@ -224,8 +225,12 @@ export async function calibrateIndex(index: PlaitIndex, options: CalibrateOption
     buckets,
   };
   if (options.write ?? true) {
-    writeCalibration(index.path, calibration);
+    // Committed only on top of the content it measured (INDEX_CHANGED when a write came in between).
+    const committed = writeCalibration(index.path, calibration, { measured: contentCommitOf(manifest) });
     manifest.calibration = calibration;
+    manifest.generation = committed.generation;
+    manifest.commit = committed.commit;
+    manifest.contentCommit = committed.contentCommit;
   }
   return { calibration, work: { replayed: tally.nQueries, timed } };
 }

@@ -14,7 +14,7 @@
  */
 import type { Kernels } from '../kernels/types.js';
 import { effectiveNdocs, type PlaidParams } from '../config/defaults.js';
-import { allInteractionScores, centroidScores, exhaustiveRange, ivfUnion, probeAndMask, type EncodedQuery, type ScoringArrays } from '../search/plaid.js';
+import { allInteractionScores, centroidScores, exhaustiveRange, ivfUnion, probeAndMask, scratchMarks, type EncodedQuery, type ScoringArrays } from '../search/plaid.js';
 
 export interface ReplayGrid {
   nIvfProbe: readonly number[];
@@ -101,7 +101,11 @@ export interface ReplayContext {
   kernels: Kernels;
   /** pid → document (docRowid), as search collapses passages. */
   pidToDoc: Int32Array;
-  nDocs: number;
+  /**
+   * Document rowid span (DocStoreReader.rowidSpan): per-document scratch is indexed by docRowid,
+   * which on a living index grows past the live document count (deleted rowids are never reused).
+   */
+  docSpan: number;
   grid: ReplayGrid;
   bucketK: readonly number[];
 }
@@ -135,6 +139,10 @@ function tokensOf(doclens: Int32Array, pids: Int32Array): number {
   return t;
 }
 
+function* liveIndices(mark: Uint8Array): Generator<number> {
+  for (let i = 0; i < mark.length; i++) if (mark[i] === 0) yield i;
+}
+
 /** Scratch arrays reused across queries. */
 export class PlaidReplayer {
   private readonly mark: Uint8Array;
@@ -142,14 +150,17 @@ export class PlaidReplayer {
   private readonly touched: Int32Array;
   readonly points: PlaidParams[];
   private readonly totalTokens: number;
+  /** The passages the exhaustive reference ranks: every passage not deleted. */
+  private readonly livePids: Int32Array;
 
   constructor(private readonly ctx: ReplayContext) {
-    const n = ctx.arrays.doclens.length;
-    this.mark = new Uint8Array(n);
-    this.best = new Float32Array(ctx.nDocs).fill(-Infinity);
-    this.touched = new Int32Array(Math.max(ctx.nDocs, 1));
+    // Deleted passages (living index) are pre-marked, as plaidSearch's are: never candidates.
+    this.mark = scratchMarks(ctx.arrays);
+    this.livePids = Int32Array.from(liveIndices(this.mark));
+    this.best = new Float32Array(ctx.docSpan).fill(-Infinity);
+    this.touched = new Int32Array(Math.max(ctx.docSpan, 1));
     this.points = gridPoints(ctx.grid);
-    this.totalTokens = tokensOf(ctx.arrays.doclens, Int32Array.from({ length: n }, (_, i) => i));
+    this.totalTokens = tokensOf(ctx.arrays.doclens, this.livePids);
   }
 
   /** The passages `plaidSearch` would return for each point (ascending pid order is not kept: best first). */
@@ -163,9 +174,10 @@ export class PlaidReplayer {
     let t = performance.now();
     const exact = exhaustiveRange(a, q, 0, nP, kernels);
     const exhaustiveMs = performance.now() - t;
-    const allPids = Int32Array.from({ length: nP }, (_, i) => i);
     const kMax = Math.max(...bucketK);
-    const exactDocs = topDocs(allPids, exact, pidToDoc, this.best, this.touched, kMax);
+    const live = this.livePids;
+    const liveExact = live.length === nP ? exact : Float32Array.from(live, (pid) => exact[pid]!);
+    const exactDocs = topDocs(live, liveExact, pidToDoc, this.best, this.touched, kMax);
     const exactRank = new Map<number, number>();
     for (let i = 0; i < exactDocs.length; i++) exactRank.set(exactDocs[i]!, i);
     const total = Int32Array.from(bucketK, (k) => Math.min(k, exactDocs.length));

@@ -125,8 +125,9 @@ export const pseudoQueryGenerators: Record<Exclude<PseudoQueryKind, 'log'>, (doc
 export function drawPseudoQueries(docstore: DocStoreReader, options: PseudoQueryOptions = {}): PseudoQuery[] {
   const count = options.count ?? CALIBRATION_DEFAULTS.queries;
   const rng = new Random(options.seed ?? CALIBRATION_DEFAULTS.seed);
-  const nDocs = docstore.nDocuments;
-  if (nDocs === 0 || count <= 0) return [];
+  // Live documents only: on a living index rowids have gaps (deleted) and run past the live count.
+  const live = docstore.filterRowids('1', []).sort((a, b) => a - b);
+  if (live.length === 0 || count <= 0) return [];
   const kinds = Object.keys(pseudoQueryGenerators) as Array<Exclude<PseudoQueryKind, 'log'>>;
   const out: PseudoQuery[] = [];
   const seen = new Set<string>();
@@ -135,7 +136,7 @@ export function drawPseudoQueries(docstore: DocStoreReader, options: PseudoQuery
   // Sampling with replacement over rowids, bounded so that a corpus of empty documents ends.
   for (let attempt = 0; out.length < count && kinds.length > 0 && attempt < 20 * count; attempt++) {
     const kind = kinds[turn % kinds.length]!;
-    const doc = docstore.getDocument(rng.int(nDocs));
+    const doc = docstore.getDocument(live[rng.int(live.length)]!);
     const text = doc === null ? null : pseudoQueryGenerators[kind](doc, rng);
     if (text === null || seen.has(text)) {
       if (++misses >= CALIBRATION_DEFAULTS.kindMisses) {

@@ -560,6 +560,25 @@ export const LIVING_DEFAULTS = {
   driftWarnRatio: 1.25,
 } as const;
 
+/**
+ * Writes that cost what they change (issue 20, src/mutate/index-updater.ts): an add writes the
+ * doclens and IVF lists of its own passages as a delta (readers merge deltas after the base at
+ * open) instead of rewriting the index's; a delete writes neither. Deltas are folded into a new
+ * base when they grow past these bounds, so that a reader's merge stays small.
+ */
+export const WRITE_COST_DEFAULTS = {
+  /**
+   * Fold the deltas into a new base once their IVF entries pass this share of the base's. Each fold
+   * rewrites the base, so with share s an entry is rewritten about 1 + 1/s times over its life
+   * (geometric growth): 0.25 costs ≤ 5 writes of each entry, against one per write before, and
+   * keeps the merge at open under a quarter of the base. 0 rewrites on every write (the behaviour
+   * before deltas; bench/write-cost.ts measures both in one run).
+   */
+  deltaMergeShare: 0.25,
+  /** Fold after this many deltas whatever their size: each costs three small files and a merge step at open. */
+  maxDeltas: 32,
+} as const;
+
 /** Filtered search (issue 12, src/search/filtered-search.ts). */
 export const FILTER_DEFAULTS = {
   /**

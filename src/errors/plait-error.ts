@@ -51,6 +51,8 @@ export const ERROR_TEMPLATES = {
   INVALID_FILTER: 'Invalid filter: {message}',
   // Query rewriting (issue 26): a synonyms file that is not in Solr's format.
   SYNONYMS_INVALID: 'Invalid synonyms file: {message}',
+  // One door into an index folder (issue 20): a change measured on a generation that is no longer the committed one.
+  INDEX_CHANGED: 'Index changed: {message}',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_TEMPLATES;

@@ -2,13 +2,13 @@
  * The calibration record kept in the manifest (`calibration`, optional): the PLAID settings that
  * `plait calibrate` measured and chose for this index, per k bucket, with their fidelity and cost.
  * Search takes its PLAID defaults from here when the record exists (see `calibratedPlaidParams`);
- * the record is written into an existing manifest through a temporary file and a rename.
+ * the record is committed like any change to the folder (index-transaction.ts): under the write lock,
+ * on top of the last commit, as a new generation with a new commit id (so servers pick it up).
  */
-import { join } from 'node:path';
 import { PlaitError } from '../errors/index.js';
 import type { PlaidParams } from '../config/defaults.js';
-import { MANIFEST_FILE, type IndexManifest } from './manifest.js';
-import { readJsonFile, writeFileAtomic } from './index-files.js';
+import type { IndexManifest } from './manifest.js';
+import { contentCommitOf, IndexTransaction, type TransactionOptions } from './index-transaction.js';
 
 /** One bucket's choice: settings, what they measured, and ColBERT's defaults measured alike. */
 export interface CalibratedBucket {
@@ -69,17 +69,36 @@ export function calibratedPlaidParams(calibration: IndexCalibration | undefined,
   return { ...bucket.params, ndocs: bucket.maxTopK === null ? Math.max(ndocs, 4 * topK) : ndocs };
 }
 
+/** Options of `writeCalibration`. */
+export interface WriteCalibrationOptions extends Pick<TransactionOptions, 'onOp' | 'lock'> {
+  /**
+   * `contentCommitOf` the manifest the record measured: when the index's content has changed
+   * since (any commit but a calibration record), the record is refused with INDEX_CHANGED.
+   */
+  measured?: string;
+}
+
 /**
- * Stores a calibration record in the index's manifest (replacing any earlier one; null removes it):
- * the manifest is re-read, changed in that one field, and written through a temporary file and a
- * rename, so a reader sees the old manifest or the new one, never half of one.
+ * Stores a calibration record in the index's manifest (replacing any earlier one; null removes it)
+ * as one transaction: the committed manifest is read under the write lock, changed in that one
+ * field and committed (new generation and commit id; no other file changes).
+ * @throws PlaitError INDEX_LOCKED (another writer), INDEX_CHANGED (the content `measured` is not
+ * the committed one any more), INDEX_NOT_FOUND / INDEX_CORRUPT.
  */
-export function writeCalibration(indexPath: string, calibration: IndexCalibration | null): IndexManifest {
-  const path = join(indexPath, MANIFEST_FILE);
-  const manifest = readJsonFile(path, 'index manifest') as IndexManifest | null;
-  if (manifest === null || typeof manifest !== 'object') throw new PlaitError('INDEX_CORRUPT', { message: `${path} is not a plait index manifest`, path });
-  if (calibration === null) delete manifest.calibration;
-  else manifest.calibration = calibration;
-  writeFileAtomic(path, `${JSON.stringify(manifest, null, 2)}\n`);
-  return manifest;
+export function writeCalibration(indexPath: string, calibration: IndexCalibration | null, options: WriteCalibrationOptions = {}): IndexManifest {
+  const tx = IndexTransaction.begin(indexPath, { onOp: options.onOp, lock: options.lock });
+  try {
+    const base = tx.current;
+    if (options.measured !== undefined && contentCommitOf(base) !== options.measured) {
+      throw new PlaitError('INDEX_CHANGED', {
+        message: `${indexPath} changed while it was calibrated (now generation ${base.generation ?? 0}, ${base.counts.documents} documents); calibrate again`,
+        path: indexPath,
+        generation: base.generation ?? 0,
+      });
+    }
+    const { calibration: _old, ...rest } = base;
+    return tx.commit(calibration === null ? rest : { ...rest, calibration }, { content: false });
+  } finally {
+    tx.close();
+  }
 }

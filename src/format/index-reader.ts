@@ -17,7 +17,7 @@ import { FORMAT_DEFAULTS } from '../config/defaults.js';
 import { PlaitError, invalidArgument } from '../errors/index.js';
 import { ResidualCodec, checkNbits } from '../codec/residual-codec.js';
 import type { Kernels } from '../kernels/types.js';
-import { FORMAT_NAME, FORMAT_VERSION, MANIFEST_FILE, listedFiles, roleFileName, segmentFile, type IndexManifest } from './manifest.js';
+import { FORMAT_NAME, FORMAT_VERSION, MANIFEST_FILE, listedFiles, roleFileName, segmentFile, type ArraysDelta, type FileEntry, type IndexManifest } from './manifest.js';
 import { checkFileSize, openArrayFile, readJsonFile, verifyFile } from './index-files.js';
 
 /** One passage-aligned segment: passages [firstPid, firstPid + passages); token rows are segment-local. */
@@ -77,6 +77,49 @@ export function readManifest(path: string): IndexManifest {
   return m as IndexManifest;
 }
 
+/**
+ * Base arrays followed by a living index's deltas (manifest.ts `ArraysDelta`), merged into shared
+ * memory: doclens concatenated, each centroid's list the base's then each delta's in order. Costs
+ * one pass over the IVF at open; WRITE_COST_DEFAULTS bounds the deltas' share.
+ */
+function mergeDeltas(
+  deltas: readonly ArraysDelta[],
+  baseDoclens: Int32Array,
+  baseIvf: Int32Array,
+  baseOffsets: Float64Array,
+  K: number,
+  nPassages: number,
+  expect: (ok: boolean, what: string) => void,
+  open: (d: ArraysDelta) => { doclens: Int32Array; ivf: Int32Array; offsets: Float64Array },
+): { doclens: Int32Array; ivf: Int32Array; ivfOffsets: Float64Array } {
+  const parts = deltas.map(open);
+  const doclens = new Int32Array(new SharedArrayBuffer(nPassages * 4));
+  expect(baseDoclens.length <= nPassages, 'doclens');
+  doclens.set(baseDoclens);
+  let pid = baseDoclens.length;
+  let entries = baseIvf.length;
+  deltas.forEach((d, i) => {
+    expect(d.firstPid === pid && parts[i]!.doclens.length === d.passages && pid + d.passages <= nPassages, `delta ${i} pid range`);
+    doclens.set(parts[i]!.doclens, pid);
+    pid += d.passages;
+    entries += parts[i]!.ivf.length;
+  });
+  const ivf = new Int32Array(new SharedArrayBuffer(entries * 4));
+  const ivfOffsets = new Float64Array(new SharedArrayBuffer((K + 1) * 8));
+  let o = 0;
+  for (let c = 0; c < K; c++) {
+    ivfOffsets[c] = o;
+    ivf.set(baseIvf.subarray(baseOffsets[c]!, baseOffsets[c + 1]!), o);
+    o += baseOffsets[c + 1]! - baseOffsets[c]!;
+    for (const p of parts) {
+      ivf.set(p.ivf.subarray(p.offsets[c]!, p.offsets[c + 1]!), o);
+      o += p.offsets[c + 1]! - p.offsets[c]!;
+    }
+  }
+  ivfOffsets[K] = o;
+  return { doclens, ivf, ivfOffsets };
+}
+
 /** Total bytes of every file the manifest lists. */
 export function listedBytes(m: IndexManifest): number {
   return listedFiles(m).reduce((s, f) => s + f.entry.bytes, 0);
@@ -120,9 +163,6 @@ export function loadIndexData(path: string, kernels?: Kernels, options: LoadInde
   if (crc) verifyFile(file(names.docstore), f.docstore, names.docstore);
   else checkFileSize(file(names.docstore), f.docstore, names.docstore);
   const centroids = openArrayFile(file(names.centroids), Float32Array, f.centroids, names.centroids, o);
-  const doclens = openArrayFile(file(names.doclens), Int32Array, f.doclens, names.doclens, o);
-  const ivf = openArrayFile(file(names.ivf), Int32Array, f.ivf, names.ivf, o);
-  const offsets64 = openArrayFile(file(names.ivfOffsets), BigInt64Array, f.ivfOffsets, names.ivfOffsets, { crc });
   const { dim, counts } = manifest;
   const nbits = checkNbits(manifest.nbits);
   const bytesPerToken = (dim * nbits) / 8;
@@ -130,13 +170,23 @@ export function loadIndexData(path: string, kernels?: Kernels, options: LoadInde
     if (!ok) throw new PlaitError('INDEX_CORRUPT', { message: `${what} does not match the manifest`, path });
   };
   expect(centroids.length === counts.centroids * dim, 'centroids');
+  const K = counts.centroids;
+  const openIvf = (ivfName: string, ivfEntry: FileEntry, offName: string, offEntry: FileEntry): { ivf: Int32Array; offsets: Float64Array } => {
+    const ivf = openArrayFile(file(ivfName), Int32Array, ivfEntry, ivfName, o);
+    const offsets64 = openArrayFile(file(offName), BigInt64Array, offEntry, offName, { crc });
+    expect(offsets64.length === K + 1, `${offName} (ivf offsets)`);
+    // Offsets as doubles (exact to 2^53): read as two 32-bit halves, much faster than BigInt → Number.
+    const offsets = new Float64Array(new SharedArrayBuffer(offsets64.length * 8));
+    const halves = new Uint32Array(offsets64.buffer, offsets64.byteOffset, offsets64.length * 2);
+    for (let c = 0; c < offsets64.length; c++) offsets[c] = halves[2 * c + 1]! * 4294967296 + halves[2 * c]!;
+    expect(offsets[0] === 0 && offsets[K] === ivf.length, `${offName} (ivf offsets)`);
+    return { ivf, offsets };
+  };
+  let doclens: Int32Array = openArrayFile(file(names.doclens), Int32Array, f.doclens, names.doclens, o);
+  let { ivf, offsets: ivfOffsets }: { ivf: Int32Array; offsets: Float64Array } = openIvf(names.ivf, f.ivf, names.ivfOffsets, f.ivfOffsets);
+  const deltas = manifest.deltas ?? [];
+  if (deltas.length > 0) ({ doclens, ivf, ivfOffsets } = mergeDeltas(deltas, doclens, ivf, ivfOffsets, K, counts.passages, expect, (d) => ({ doclens: openArrayFile(file(d.doclens.file), Int32Array, d.doclens.entry, d.doclens.file, o), ...openIvf(d.ivf.file, d.ivf.entry, d.ivfOffsets.file, d.ivfOffsets.entry) })));
   expect(doclens.length === counts.passages, 'doclens');
-  expect(offsets64.length === counts.centroids + 1, 'ivf offsets');
-  // Offsets as doubles (exact to 2^53): read as two 32-bit halves, much faster than BigInt → Number.
-  const ivfOffsets = new Float64Array(new SharedArrayBuffer(offsets64.length * 8));
-  const halves = new Uint32Array(offsets64.buffer, offsets64.byteOffset, offsets64.length * 2);
-  for (let c = 0; c < offsets64.length; c++) ivfOffsets[c] = halves[2 * c + 1]! * 4294967296 + halves[2 * c]!;
-  expect(ivfOffsets[0] === 0 && ivfOffsets[counts.centroids] === ivf.length, 'ivf offsets');
 
   const segments: IndexSegment[] = [];
   const tokenStarts = new Int32Array(new SharedArrayBuffer(doclens.length * 4));

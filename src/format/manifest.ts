@@ -113,15 +113,45 @@ export interface IndexManifest {
    * the deleted-passage bitmap, and the drift figures. Absent in an index never written to.
    */
   generation?: number;
+  /**
+   * A random id written by every commit (index-transaction.ts), a rebuild and a calibration record
+   * included: readers compare it to notice a new commit (`commitIdOf`). Absent in older indexes.
+   */
+  commit?: string;
+  /** The commit id of the last commit that changed the indexed content (not only the calibration record). */
+  contentCommit?: string;
   fileNames?: Partial<Record<IndexFileRole, string>>;
   /** Bit pid (byte pid >> 3, bit pid & 7) set when the passage's document was deleted or replaced. */
   tombstones?: { file: string; entry: FileEntry; passages: number; deleted: number };
+  /** Living index: doclens/IVF deltas of adds since the base arrays were last written (in pid order). */
+  deltas?: ArraysDelta[];
   drift?: DriftFigures;
   /**
-   * Files of the previous generation this one no longer lists, kept until the next write removes
-   * them, so that a reader that read the previous manifest just before this commit still opens it.
+   * Written by plait versions before the index transaction (the previous generation's files, kept one
+   * write longer); read only to clean those files up, never written now.
    */
   retained?: string[];
+}
+
+/** A file a manifest names directly, with its size and CRC-32. */
+export interface NamedFile {
+  file: string;
+  entry: FileEntry;
+}
+
+/**
+ * The doclens and IVF lists of passages [firstPid, firstPid + passages), added by one write after
+ * the base arrays (`files.doclens`, `files.ivf`, `files.ivfOffsets`, which cover the pids before
+ * the first delta). Readers merge them at open: doclens concatenated; each centroid's list is the
+ * base's followed by each delta's (pids only grow, so lists stay sorted).
+ */
+export interface ArraysDelta {
+  firstPid: number;
+  passages: number;
+  doclens: NamedFile;
+  /** K + 1 int64 offsets into `ivf`, as the base's. */
+  ivfOffsets: NamedFile;
+  ivf: NamedFile;
 }
 
 /** Mean distance of tokens to their centroid (1 − cosine), at build time and for tokens added since. */
@@ -151,5 +181,6 @@ export function listedFiles(m: IndexManifest): Array<{ name: string; entry: File
     out.push({ name: segmentFile(s, 'residuals', i), entry: s.residuals });
   });
   if (m.tombstones !== undefined) out.push({ name: m.tombstones.file, entry: m.tombstones.entry });
+  for (const d of m.deltas ?? []) for (const f of [d.doclens, d.ivfOffsets, d.ivf]) out.push({ name: f.file, entry: f.entry });
   return out;
 }

@@ -1,9 +1,17 @@
 /**
  * Crash-safe publication of a built index: the build writes into a temporary sibling folder
- * (`.<name>.building-<pid>-<time>`) and only a complete folder (manifest written last) is renamed
- * into place. A previous index at the target is moved aside (`.<name>.old-<pid>-<time>`) first and
- * removed after the rename, so a kill at any point leaves either the old index or the new one at
- * the path, never a half-written one.
+ * (`.<name>.building-<pid>-<time>`), and the finished build is published in one of two ways:
+ *  - over an existing index (a rebuild): through the index transaction (index-transaction.ts),
+ *    whose write lock is taken when the build STARTS (a concurrent `plait add` is refused with
+ *    INDEX_LOCKED instead of committing into a folder the rebuild then replaces). Each built file is
+ *    fsynced and renamed into the folder under a new generation's registered name, and the manifest
+ *    commits it like any write: the folder keeps its identity (a server watching it, a user's own
+ *    files in it), the generation number goes on rising, and the previous index's registered files
+ *    are removed after the commit;
+ *  - to a new path (or over a folder without a readable index): every file and the folder are
+ *    fsynced, then the folder is renamed into place — swapped atomically with an unreadable old one
+ *    (renameat2 RENAME_EXCHANGE through the addon; else moved aside first) — and the parent folder
+ *    is fsynced. A kill at any point leaves the old index or the new one, never a half-written one.
  *
  * Leftovers of killed builds are removed by the next build in the same folder, whatever their
  * name, but only when their builder is dead: each temporary folder holds `.builder.json` with the
@@ -13,10 +21,15 @@
  * first: `removeActiveBuildDirs()` is for the signal handler of the command line.
  */
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { PlaitError } from '../errors/index.js';
-import { MANIFEST_FILE } from './manifest.js';
+import { nativeFileOps } from '../kernels/index.js';
+import { INDEX_FILES, MANIFEST_FILE, segmentFileName, type IndexFileRole, type IndexManifest } from './manifest.js';
+import { readManifest } from './index-reader.js';
+import { writeFileAtomic } from './index-files.js';
+import { fsyncDir, fsyncFile, IndexTransaction, type TransactionOptions } from './index-transaction.js';
 
 /** The builder's record inside a temporary folder. */
 export const BUILDER_FILE = '.builder.json';
@@ -31,10 +44,15 @@ interface BuilderRecord {
 
 const TEMP_RE = /^\.(.+)\.(building|old)-(\d+)-[0-9a-z]+$/;
 
-/** Temporary folders this process is building; removed by `removeActiveBuildDirs`. */
-const active = new Set<string>();
+/** Temporary folders this process is building (with the rebuild's transaction); removed by `removeActiveBuildDirs`. */
+const active = new Map<string, IndexTransaction | null>();
 
-export function temporaryBuildDir(target: string): string {
+/**
+ * Makes the temporary folder a build writes into. Over an existing index it takes that index's
+ * write lock now (held until publish or discard).
+ * @throws PlaitError INDEX_EXISTS (the target is a folder that is not an index), INDEX_LOCKED.
+ */
+export function temporaryBuildDir(target: string, options: Pick<TransactionOptions, 'onOp' | 'lock'> = {}): string {
   mkdirSync(dirname(target), { recursive: true });
   if (existsSync(target) && !existsSync(join(target, MANIFEST_FILE))) {
     const notEmpty = !statSync(target).isDirectory() || readdirSync(target).length > 0;
@@ -42,43 +60,109 @@ export function temporaryBuildDir(target: string): string {
       throw new PlaitError('INDEX_EXISTS', { message: `${target} exists and is not a plait index; refusing to replace it (choose another --index)`, path: target });
     }
   }
-  cleanStaleBuilds(target);
-  const dir = join(dirname(target), `.${basename(target)}.building-${process.pid}-${Date.now().toString(36)}`);
-  mkdirSync(dir);
-  active.add(dir);
+  const tx = existsSync(join(target, MANIFEST_FILE)) ? IndexTransaction.begin(target, { ...options, allowMissing: true }) : null;
+  let dir: string;
+  try {
+    cleanStaleBuilds(target);
+    dir = join(dirname(target), `.${basename(target)}.building-${process.pid}-${Date.now().toString(36)}`);
+    mkdirSync(dir);
+  } catch (e) {
+    tx?.close();
+    throw e;
+  }
+  active.set(dir, tx);
   const record: BuilderRecord = { pid: process.pid, hostname: hostname(), startTicks: startTicks(process.pid), startedAt: new Date().toISOString() };
   writeFileSync(join(dir, BUILDER_FILE), `${JSON.stringify(record)}\n`);
   return dir;
 }
 
-export function publishIndex(tmpDir: string, target: string): void {
+/**
+ * Publishes a finished build (see the module header); returns the manifest now committed at the
+ * target (with its generation and commit id).
+ */
+export function publishIndex(tmpDir: string, target: string): IndexManifest {
   rmSync(join(tmpDir, BUILDER_FILE), { force: true });
-  let aside: string | null = null;
-  if (existsSync(target)) {
-    aside = join(dirname(target), `.${basename(target)}.old-${process.pid}-${Date.now().toString(36)}`);
-    renameSync(target, aside);
+  const tx = active.get(tmpDir) ?? null;
+  try {
+    const built = readManifest(tmpDir);
+    if (tx !== null && tx.base !== null) {
+      const manifest = publishInto(tx, tmpDir, built);
+      active.delete(tmpDir);
+      rmSync(tmpDir, { recursive: true, force: true });
+      return manifest;
+    }
+    const commit = randomBytes(12).toString('hex');
+    const manifest: IndexManifest = { ...built, commit, contentCommit: commit };
+    writeFileAtomic(join(tmpDir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
+    for (const name of readdirSync(tmpDir)) fsyncFile(join(tmpDir, name));
+    fsyncDir(tmpDir);
+    swapInto(tmpDir, target);
+    active.delete(tmpDir);
+    fsyncDir(dirname(target));
+    return manifest;
+  } finally {
+    tx?.close();
   }
+}
+
+/** Renames the build folder to `target`, replacing a folder there (not an index, or an unreadable one). */
+function swapInto(tmpDir: string, target: string): void {
+  if (!existsSync(target)) {
+    renameSync(tmpDir, target);
+    return;
+  }
+  if (nativeFileOps()?.exchangePaths(tmpDir, target) === true) {
+    rmSync(tmpDir, { recursive: true, force: true }); // now the old folder
+    return;
+  }
+  const aside = join(dirname(target), `.${basename(target)}.old-${process.pid}-${Date.now().toString(36)}`);
+  renameSync(target, aside);
   try {
     renameSync(tmpDir, target);
   } catch (err) {
-    if (aside !== null) renameSync(aside, target);
+    renameSync(aside, target);
     throw err;
   }
-  active.delete(tmpDir);
-  if (aside !== null) rmSync(aside, { recursive: true, force: true });
+  rmSync(aside, { recursive: true, force: true });
+}
+
+/** `base.ext` of a whole-index role's build name (INDEX_FILES): ['ivf-offsets', 'i64']. */
+function splitName(name: string): [string, string] {
+  const dot = name.indexOf('.');
+  return [name.slice(0, dot), name.slice(dot + 1)];
+}
+
+/** A rebuild over an existing index: the built files move in under this generation's names, then the manifest commits. */
+function publishInto(tx: IndexTransaction, tmpDir: string, built: IndexManifest): IndexManifest {
+  const fileNames: Partial<Record<IndexFileRole, string>> = {};
+  for (const role of Object.keys(INDEX_FILES) as IndexFileRole[]) {
+    const [base, ext] = splitName(INDEX_FILES[role]);
+    const name = tx.name(base, ext);
+    tx.moveIn(join(tmpDir, INDEX_FILES[role]), name);
+    fileNames[role] = name;
+  }
+  const segments = built.segments.map((s, i) => {
+    const stem = tx.segmentStem(i);
+    tx.moveIn(join(tmpDir, segmentFileName('codes', i)), `codes.${stem}.i32`);
+    tx.moveIn(join(tmpDir, segmentFileName('residuals', i)), `residuals.${stem}.u8`);
+    return { ...s, stem };
+  });
+  return tx.commit({ ...built, fileNames, segments });
 }
 
 /** Removes a temporary folder of this process (a failed or aborted build). */
 export function discardBuildDir(tmpDir: string): void {
+  active.get(tmpDir)?.close();
   active.delete(tmpDir);
   rmSync(tmpDir, { recursive: true, force: true });
 }
 
 /** Removes every temporary folder this process is building (synchronously: for signal handlers). Returns them. */
 export function removeActiveBuildDirs(): string[] {
-  const removed = [...active];
+  const removed = [...active.keys()];
   for (const dir of removed) {
     try {
+      active.get(dir)?.close();
       rmSync(dir, { recursive: true, force: true });
     } catch {
       // Best effort: the next build removes what is left, since this process will be dead.

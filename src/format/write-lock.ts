@@ -1,24 +1,49 @@
 /**
- * One writer at a time: `write.lock` in the index folder, created with O_EXCL, holds the writer's
- * pid, hostname and process start time (the same record as publish.ts's build folders). A second
- * writer gets INDEX_LOCKED naming the holder. A lock whose holder is dead (same host, and the pid
- * is gone or now belongs to a process started at another time) is stale and is broken safely: it
- * is renamed to a name unique to the breaker (only one breaker's rename can succeed), re-read, and
- * removed only if it is still the stale record; a live lock taken by mistake is linked back.
- * A lock from another host is never broken (it cannot be checked from here).
+ * One writer at a time, by a lock that cannot be held twice (the index transaction's first step,
+ * index-transaction.ts; docs/ARCHITECTURE.md "One door into an index folder").
+ *
+ * 'flock' (whenever the native addon loads, whatever PLAIT_KERNELS says): flock(2) LOCK_EX|LOCK_NB
+ * on `write.lock` (native-kernels/src/file-lock.cc). The kernel releases it when the holder's
+ * descriptor closes — at exit, kill -9 or a crash — so no code ever judges whether a holder is dead
+ * (tantivy's MmapDirectory does the same). The file is never removed (removing a flock file lets a
+ * second writer lock a fresh inode while the first still holds the old one); the holder writes its
+ * pid, hostname and start time into it, read only to name the holder in INDEX_LOCKED.
+ *
+ * 'record' (no addon, or PLAIT_LOCK=record): `write.lock.held` appears atomically WITH its content:
+ * the record is written and fsynced under a unique temporary name and link(2)ed into place (link
+ * fails with EEXIST when a holder exists), so there is no half-written lock to misjudge. A record
+ * whose holder is dead (same host, pid gone or reused: /proc start time) is broken only by the one
+ * process holding `write.lock.break` (taken the same way): it re-reads the record and unlinks it only
+ * if it is still the dead holder's (records carry a nonce, so equal text means the same record);
+ * nobody else removes a record but its holder, so between that read and the unlink it cannot change.
+ * A break record whose own holder died (a kill inside those few microseconds) is not guessed about:
+ * INDEX_LOCKED names the file to remove. `release()` removes the record only while it is still this
+ * holder's own.
+ *
+ * Every writer of one folder must use the same kind (one plait install); the kinds do not see each
+ * other's locks.
  */
-import { linkSync, openSync, closeSync, readFileSync, renameSync, rmSync, writeSync, fsyncSync } from 'node:fs';
+import { closeSync, fsyncSync, ftruncateSync, linkSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { PlaitError } from '../errors/index.js';
+import { nativeFileOps } from '../kernels/index.js';
 
+/** The flock file (kept for good: see the module header). */
 export const LOCK_FILE = 'write.lock';
+/** The record of a 'record' lock, and the record of the one process breaking a stale one. */
+export const LOCK_RECORD_FILE = 'write.lock.held';
+export const LOCK_BREAK_FILE = 'write.lock.break';
+
+export type LockKind = 'flock' | 'record';
 
 interface LockRecord {
   pid: number;
   hostname: string;
   startTicks: number | null;
   startedAt: string;
+  nonce: string;
 }
 
 function startTicks(pid: number): number | null {
@@ -31,7 +56,7 @@ function startTicks(pid: number): number | null {
   }
 }
 
-function readLock(path: string): string | null {
+function readText(path: string): string | null {
   try {
     return readFileSync(path, 'utf8');
   } catch {
@@ -39,17 +64,18 @@ function readLock(path: string): string | null {
   }
 }
 
-/** Whether the record's process may still hold the lock (publish.ts's rule, read from a lock file). */
-function holderAlive(text: string): boolean {
-  let rec: Partial<LockRecord>;
+function parseRecord(text: string | null): Partial<LockRecord> {
   try {
-    rec = JSON.parse(text) as Partial<LockRecord>;
+    return text === null ? {} : (JSON.parse(text) as Partial<LockRecord>);
   } catch {
-    return false; // a lock killed while being written holds no live holder
+    return {};
   }
-  if (typeof rec.pid !== 'number') return false;
+}
+
+/** Whether a complete record's process may still hold it (records never appear half-written). */
+function holderAlive(rec: Partial<LockRecord>): boolean {
+  if (typeof rec.pid !== 'number') return true; // not a record plait wrote: never guessed about
   if (typeof rec.hostname === 'string' && rec.hostname !== hostname()) return true;
-  if (rec.pid === process.pid) return true; // this process already writes: a second writer in-process waits its turn too
   try {
     process.kill(rec.pid, 0);
   } catch (e) {
@@ -60,81 +86,136 @@ function holderAlive(text: string): boolean {
   return now === null || now === rec.startTicks;
 }
 
-/** A held lock; `release()` removes it (idempotent). */
+function lockedError(dir: string, rec: Partial<LockRecord>, extra = ''): PlaitError {
+  return new PlaitError('INDEX_LOCKED', {
+    message: `${dir} is being written by pid ${String(rec.pid)} on ${String(rec.hostname)} since ${String(rec.startedAt)} (one writer at a time)${extra}`,
+    path: dir,
+    pid: rec.pid,
+    hostname: rec.hostname,
+    startedAt: rec.startedAt,
+  });
+}
+
+/** A held lock; `release()` gives it up (idempotent). */
 export interface WriteLock {
   readonly path: string;
+  readonly kind: LockKind;
   release(): void;
+}
+
+/** The lock kind this process uses: 'flock' with the addon, else 'record'; PLAIT_LOCK=record forces the fallback. */
+export function lockKind(): LockKind {
+  if ((process.env.PLAIT_LOCK ?? '').trim().toLowerCase() === 'record') return 'record';
+  return nativeFileOps() === null ? 'record' : 'flock';
+}
+
+function newRecord(): LockRecord {
+  return { pid: process.pid, hostname: hostname(), startTicks: startTicks(process.pid), startedAt: new Date().toISOString(), nonce: randomBytes(8).toString('hex') };
 }
 
 /**
  * Takes the index's write lock or throws INDEX_LOCKED (details: holder's pid, hostname, startedAt).
- * Breaks a stale lock (dead holder) once.
+ * A second acquire in the same process is refused like any other writer's.
  */
-export function acquireWriteLock(dir: string): WriteLock {
+export function acquireWriteLock(dir: string, kind: LockKind = lockKind()): WriteLock {
+  return kind === 'flock' ? acquireFlock(dir) : acquireRecord(dir);
+}
+
+function acquireFlock(dir: string): WriteLock {
+  const ops = nativeFileOps();
+  if (ops === null) throw new PlaitError('NATIVE_UNAVAILABLE', { message: 'flock write locks need the native addon (npm run build:native), or PLAIT_LOCK=record' });
   const path = join(dir, LOCK_FILE);
-  const record: LockRecord = { pid: process.pid, hostname: hostname(), startTicks: startTicks(process.pid), startedAt: new Date().toISOString() };
+  let fd: number;
+  try {
+    fd = ops.lockFile(path);
+  } catch (cause) {
+    throw new PlaitError('INDEX_NOT_FOUND', { message: `cannot open ${path} (${(cause as Error).message})`, path: dir }, { cause });
+  }
+  if (fd < 0) throw lockedError(dir, parseRecord(readText(path)));
+  try {
+    // Names the holder for a refused writer (read for messages only).
+    const bytes = Buffer.from(`${JSON.stringify(newRecord())}\n`);
+    ftruncateSync(fd, 0);
+    writeSync(fd, bytes, 0, bytes.length, 0);
+  } catch {
+    // The record is informative; the flock is the lock.
+  }
+  let held = true;
+  return {
+    path,
+    kind: 'flock',
+    release(): void {
+      if (!held) return;
+      held = false;
+      ops.unlockFile(fd);
+    },
+  };
+}
+
+/** Creates `path` holding `text`, atomically (temporary file, fsync, link); false when it exists. */
+function linkRecord(path: string, text: string): boolean {
+  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}`;
+  const fd = openSync(tmp, 'wx');
+  try {
+    const bytes = Buffer.from(text);
+    writeSync(fd, bytes, 0, bytes.length);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  try {
+    linkSync(tmp, path);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw e;
+  } finally {
+    rmSync(tmp, { force: true });
+  }
+}
+
+function acquireRecord(dir: string): WriteLock {
+  const path = join(dir, LOCK_RECORD_FILE);
+  const text = `${JSON.stringify(newRecord())}\n`;
   for (let attempt = 0; attempt < 3; attempt++) {
-    let fd: number;
     try {
-      fd = openSync(path, 'wx');
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      const text = readLock(path);
-      if (text === null) continue; // released meanwhile
-      if (holderAlive(text)) {
-        let holder: Partial<LockRecord> = {};
-        try {
-          holder = JSON.parse(text) as Partial<LockRecord>;
-        } catch {
-          // an unreadable record is reported as such
-        }
-        throw new PlaitError('INDEX_LOCKED', {
-          message: `${dir} is being written by pid ${String(holder.pid)} on ${String(holder.hostname)} since ${String(holder.startedAt)} (one writer at a time)`,
-          path: dir,
-          pid: holder.pid,
-          hostname: holder.hostname,
-          startedAt: holder.startedAt,
-        });
+      if (linkRecord(path, text)) {
+        let held = true;
+        return {
+          path,
+          kind: 'record',
+          release(): void {
+            if (!held) return;
+            held = false;
+            // Only this holder removes its record, and nobody replaces a live holder's record.
+            if (readText(path) === text) rmSync(path, { force: true });
+          },
+        };
       }
-      breakStale(path, text);
-      continue;
+    } catch (cause) {
+      throw new PlaitError('INDEX_NOT_FOUND', { message: `cannot write a lock record in ${dir} (${(cause as Error).message})`, path: dir }, { cause });
     }
-    try {
-      const bytes = Buffer.from(`${JSON.stringify(record)}\n`);
-      writeSync(fd, bytes, 0, bytes.length);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    let held = true;
-    return {
-      path,
-      release(): void {
-        if (!held) return;
-        held = false;
-        rmSync(path, { force: true });
-      },
-    };
+    const stale = readText(path);
+    if (stale === null) continue; // released meanwhile
+    const rec = parseRecord(stale);
+    if (holderAlive(rec)) throw lockedError(dir, rec);
+    breakStale(dir, path, stale);
   }
   throw new PlaitError('INDEX_LOCKED', { message: `${dir}: the write lock keeps changing hands; try again`, path: dir });
 }
 
-function breakStale(path: string, staleText: string): void {
-  const aside = `${path}.broken-${process.pid}-${Date.now().toString(36)}`;
+/** Removes a dead holder's record, as the one holder of the break record (see the module header). */
+function breakStale(dir: string, path: string, staleText: string): void {
+  const breakPath = join(dir, LOCK_BREAK_FILE);
+  const mine = `${JSON.stringify(newRecord())}\n`;
+  if (!linkRecord(breakPath, mine)) {
+    const other = parseRecord(readText(breakPath));
+    if (holderAlive(other)) return; // another process is breaking it; retry
+    throw lockedError(dir, other, `; a process that was breaking a stale lock died: remove ${breakPath} once no plait writer runs`);
+  }
   try {
-    renameSync(path, aside);
-  } catch {
-    return; // another breaker won, or the holder released it
+    if (readText(path) === staleText) rmSync(path, { force: true });
+  } finally {
+    rmSync(breakPath, { force: true });
   }
-  if (readLock(aside) === staleText) {
-    rmSync(aside, { force: true });
-    return;
-  }
-  // We moved a fresh lock that replaced the stale one meanwhile: put it back.
-  try {
-    linkSync(aside, path);
-  } catch {
-    // The path was taken again; the fresh lock's owner keeps its record via the link we could not make.
-  }
-  rmSync(aside, { force: true });
 }

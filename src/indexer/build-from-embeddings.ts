@@ -3,7 +3,6 @@
  * benchmarks): each passage becomes one document. Same format, same crash safety as `buildIndex`.
  */
 import { join } from 'node:path';
-import { rmSync } from 'node:fs';
 import { BUILD_DEFAULTS } from '../config/defaults.js';
 import { PlaitError, invalidArgument, isPlaitError } from '../errors/index.js';
 import { checkNbits } from '../codec/residual-codec.js';
@@ -11,7 +10,7 @@ import type { ModelInfo, ModelSpec } from '../encoder/types.js';
 import { getKernels } from '../kernels/index.js';
 import { INDEX_FILES, type IndexManifest } from '../format/manifest.js';
 import { resolveIndexPath } from '../format/index-path.js';
-import { publishIndex, temporaryBuildDir } from '../format/publish.js';
+import { discardBuildDir, publishIndex, temporaryBuildDir } from '../format/publish.js';
 import { DocStoreWriter } from '../docstore/index.js';
 import { compressPassages, type EmbeddingSource } from './compress-passages.js';
 import { resolveCentroidAssignment, type CentroidAssignmentOptions } from './two-level-assign.js';
@@ -62,7 +61,7 @@ export async function buildIndexFromEmbeddings(source: EmbeddingSource, options:
     docstore.setTokenDf(c.df, source.nPassages);
     docstore.close();
     docstore = null;
-    const manifest = c.writer.writeManifest({
+    c.writer.writeManifest({
       createdAt: new Date().toISOString(),
       buildMs: Date.now() - started,
       model: options.model,
@@ -71,12 +70,12 @@ export async function buildIndexFromEmbeddings(source: EmbeddingSource, options:
       settings: { split: false, window: options.model.documentWindow, stride: options.model.documentWindow, kmeansIters: c.kmeansIters, seed, sampledPassages: c.sampledPassages, kmeansVectors: c.kmeansVectors, centroidAssignment: c.centroidAssignment },
       avgResidual: c.avgResidual,
     });
-    publishIndex(tmp, target);
+    const published = publishIndex(tmp, target);
     progress('done', 1, 1);
-    return { path: target, manifest };
+    return { path: target, manifest: published };
   } catch (err) {
     docstore?.abort();
-    rmSync(tmp, { recursive: true, force: true });
+    discardBuildDir(tmp);
     if (isPlaitError(err)) throw err;
     throw new PlaitError('BUILD_FAILED', { message: (err as Error).message ?? String(err) }, { cause: err });
   }

@@ -155,7 +155,7 @@ export async function buildIndex(input: string | readonly string[], options: Bui
     docstore = null;
     spill.dispose();
     const report = corpus.report;
-    const manifest = writer.writeManifest({
+    writer.writeManifest({
       createdAt: new Date().toISOString(),
       buildMs: Date.now() - started,
       model: info,
@@ -165,9 +165,9 @@ export async function buildIndex(input: string | readonly string[], options: Bui
       avgResidual: c.avgResidual,
       skipped: Object.fromEntries(Object.entries(report.skipped).filter(([, n]) => n > 0)),
     });
-    publishIndex(tmp, target);
+    const published = publishIndex(tmp, target);
     progress('done', 1, 1);
-    return { path: target, manifest, report };
+    return { path: target, manifest: published, report };
   } catch (err) {
     try {
       docstore?.abort();

@@ -5,14 +5,14 @@
  */
 
 import { PlaitError } from '../errors/index.js';
-import { loadNativeKernels, type CpuFeatures, type NativeLoadResult } from './native-loader.js';
+import { loadNativeKernels, type CpuFeatures, type NativeFileOps, type NativeLoadResult } from './native-loader.js';
 import { typescriptKernels } from './typescript-kernels.js';
 import type { Kernels, KernelsName } from './types.js';
 
 export type { Kernels, KernelsName } from './types.js';
 export { typescriptKernels } from './typescript-kernels.js';
 
-export type { CpuFeatures } from './native-loader.js';
+export type { CpuFeatures, NativeFileOps } from './native-loader.js';
 
 export interface KernelsStatus {
   active: KernelsName;
@@ -26,6 +26,11 @@ let loaded: NativeLoadResult | undefined;
 function load(): NativeLoadResult {
   if (loaded === undefined) loaded = loadNativeKernels();
   return loaded;
+}
+
+/** The addon's file locks and atomic swap (src/format/index-transaction.ts), or null without the addon; PLAIT_KERNELS does not apply. */
+export function nativeFileOps(): NativeFileOps | null {
+  return load().fileOps ?? null;
 }
 
 /** The native kernels, or null when the addon cannot be loaded. */

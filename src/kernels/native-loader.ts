@@ -32,6 +32,23 @@ interface NativeAddon extends Omit<Kernels, 'name'> {
   cpuFeatures(): Omit<CpuFeatures, 'arch'>;
   /** Measured single-core fp32 FMA peak (peak-flops.cc); absent in builds older than it. */
   peakFlops?(seconds: number): { flopsPerSecond: number; simd: string };
+  /** file-lock.cc; absent in builds older than it. */
+  lockFile?(path: string): number;
+  unlockFile?(fd: number): void;
+  exchangePaths?(a: string, b: string): boolean;
+}
+
+/**
+ * The addon's file operations (native-kernels/src/file-lock.cc), used by the index transaction
+ * whatever PLAIT_KERNELS says (a lock must be the same kind in every writer).
+ */
+export interface NativeFileOps {
+  /** flock(2) LOCK_EX|LOCK_NB on `path` (created if absent): the held descriptor, or -1 when another holder has it. */
+  lockFile(path: string): number;
+  /** Releases and closes a descriptor from lockFile. */
+  unlockFile(fd: number): void;
+  /** renameat2(RENAME_EXCHANGE): swaps two paths atomically; false where unsupported. */
+  exchangePaths(a: string, b: string): boolean;
 }
 
 /** A measured single-core fp32 FMA peak, for benchmarks' "share of peak". */
@@ -45,6 +62,8 @@ export interface NativeLoadResult {
   kernels: Kernels | null;
   /** Measures the core's FMA peak over about `seconds` (benchmarks only); absent without the addon. */
   measurePeak?: (seconds: number) => MeasuredPeak;
+  /** File locks and the atomic swap; absent without the addon or in a build older than file-lock.cc. */
+  fileOps?: NativeFileOps;
   /** Every failed attempt, one per line; undefined when the addon loaded. */
   error?: string;
   cpu: CpuFeatures;
@@ -151,6 +170,9 @@ export function loadNativeKernels(): NativeLoadResult {
       const result: NativeLoadResult = { kernels: wrap(addon), cpu: { arch, ...addon.cpuFeatures() } };
       const peak = addon.peakFlops;
       if (typeof peak === 'function') result.measurePeak = (seconds) => peak(seconds);
+      const { lockFile, unlockFile, exchangePaths } = addon;
+      // flock(2) is POSIX; on Windows the index transaction uses its record lock.
+      if (process.platform !== 'win32' && typeof lockFile === 'function' && typeof unlockFile === 'function' && typeof exchangePaths === 'function') result.fileOps = { lockFile, unlockFile, exchangePaths };
       return result;
     } catch (e) {
       // node-gyp-build's own message names the platform, ABI and libc it looked for.

@@ -1,19 +1,20 @@
 /**
  * The living index's writes: add (upsert), delete and compact, each committed as one new
- * generation (src/format/generation.ts has the file-level protocol and the crash argument).
+ * generation through the index transaction (src/format/index-transaction.ts has the protocol and
+ * the crash argument; docs/ARCHITECTURE.md "One door into an index folder").
  *
- * A write, under the index's write lock (src/format/write-lock.ts):
- *  1. opens the current generation G (manifest + arrays, as a reader would);
+ * A write, inside one transaction (which holds the write lock and read the committed manifest):
+ *  1. opens the committed generation G (manifest + arrays, as a reader would);
  *  2. copies its document store to `docs.g(G+1).sqlite` and applies deletes and adds there in one
- *     SQLite transaction (docstore-updater.ts);
+ *     SQLite transaction (docstore-updater.ts); if nothing changes (every id to delete absent, no
+ *     add), nothing is committed;
  *  3. compresses the new passages with the index's own codec (existing centroids, cutoffs,
  *     weights: nothing is retrained) into NEW segment files `codes/residuals.g(G+1).NNNN` —
  *     existing segments are never rewritten;
- *  4. writes the whole-index arrays that change as new files: doclens (old + new), the IVF (each
- *     centroid's list followed by its new pids, which are larger than every old pid, so lists stay
- *     sorted), and the tombstone bitmap (old bits + the deleted documents' passages);
- *  5. fsyncs them all, then commits the manifest (write-then-rename, fsync of the folder);
- *  6. removes files that neither G+1 nor G lists (killed writes' leftovers, older generations).
+ *  4. writes the new passages' doclens and IVF lists as a delta (or folds the deltas into a new
+ *     base, WRITE_COST_DEFAULTS) and the tombstone bitmap (old bits + the deleted passages);
+ *  5. commits: every file fsynced, folder fsynced, manifest renamed into place, folder fsynced;
+ *  6. removes the registered files the new manifest does not list.
  * A write is acknowledged (the promise resolves, the CLI prints) only after step 5.
  *
  * Compaction rewrites the live passages into fresh segments with dense pids (dropping tombstoned
@@ -21,22 +22,20 @@
  * any write. Token document frequencies (query-token IDF) grow with adds; deleted passages' tokens
  * are not subtracted (their token ids are not stored), a small bias that a rebuild removes.
  *
- * Cost: an add writes its own passages' codes and residuals, and rewrites doclens (4 B a passage),
- * the IVF (4 B an entry) and copies the document store; residuals — most of an index — are never
- * rewritten. Measured in bench/RESULTS.md ("Living index").
+ * Cost (issue 20): an add writes its own passages' codes and residuals and, as a delta, their own
+ * doclens and IVF lists (folded into a new base past WRITE_COST_DEFAULTS' bounds); a delete writes
+ * no doclens or IVF. Both still copy the document store and rewrite the tombstone bitmap (n/8
+ * bytes). Bytes written and time per write: bench/write-cost.ts, bench/RESULTS.md ("Write cost").
  */
-import { copyFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
-import { LIVING_DEFAULTS } from '../config/defaults.js';
+import { LIVING_DEFAULTS, WRITE_COST_DEFAULTS } from '../config/defaults.js';
 import { PlaitError } from '../errors/index.js';
 import type { TokenEmbeddings } from '../encoder/types.js';
 import type { Kernels } from '../kernels/types.js';
 import { getKernels } from '../kernels/index.js';
-import { ArrayFileWriter, fileEntry as fileEntryOf, writeArrayFile } from '../format/index-files.js';
 import { loadIndexData, type IndexData } from '../format/index-reader.js';
-import { roleFileName, segmentFile, type DriftFigures, type IndexManifest, type SegmentEntry } from '../format/manifest.js';
-import { commitManifest, fsyncFile, genFileName, genSegmentStem, removeUnlisted, retainedFiles } from '../format/generation.js';
-import { acquireWriteLock } from '../format/write-lock.js';
+import { roleFileName, segmentFile, type ArraysDelta, type DriftFigures, type IndexManifest, type SegmentEntry } from '../format/manifest.js';
+import { commitIdOf, IndexTransaction, type FsOp } from '../format/index-transaction.js';
+import type { LockKind } from '../format/write-lock.js';
 import { DocStoreUpdater } from '../docstore/docstore-updater.js';
 import type { DocumentInput } from '../docstore/types.js';
 import { buildIvf } from '../indexer/index-writer.js';
@@ -60,7 +59,10 @@ export interface UpdateRequest {
 }
 
 export interface UpdateResult {
+  /** The generation committed, or the current one when nothing changed (`committed` false). */
   generation: number;
+  /** Whether a generation was committed (false: no add, and every id to delete was absent). */
+  committed: boolean;
   added: number;
   replaced: number;
   deleted: number;
@@ -77,6 +79,19 @@ export interface UpdateOptions {
   autoCompactShare?: number;
   /** Test hook: called between the steps of a write (crash tests kill the process there). */
   onStep?: (step: string) => void;
+  /** Test hook: the transaction's file operations, in order (index-transaction.ts). */
+  onOp?: (op: FsOp) => void;
+  /** Write-lock kind (default: write-lock.ts's choice). */
+  lock?: LockKind;
+  /** Fold doclens/IVF deltas into a new base past this share of the base's IVF entries (default WRITE_COST_DEFAULTS.deltaMergeShare; 0: rewrite on every add). */
+  deltaMergeShare?: number;
+}
+
+/** The index as the transaction found it: loaded under the lock, and checked to be the committed generation. */
+function loadBase(tx: IndexTransaction, kernels: Kernels): IndexData {
+  const data = loadIndexData(tx.dir, kernels, { verify: 'sizes' });
+  if (commitIdOf(data.manifest) !== commitIdOf(tx.current)) throw new PlaitError('INTERNAL', { message: `${tx.dir} changed while its write lock was held` });
+  return data;
 }
 
 function popcount(bits: Uint8Array): number {
@@ -96,13 +111,13 @@ export function tombstonedPassages(data: Pick<IndexData, 'tombstones'>): number 
  * the batch), DIMENSION_MISMATCH, INDEX_NOT_FOUND / INDEX_CORRUPT / INDEX_VERSION (opening).
  */
 export function updateIndex(dir: string, req: UpdateRequest, options: UpdateOptions = {}): UpdateResult {
-  const lock = acquireWriteLock(dir);
+  const tx = IndexTransaction.begin(dir, { onOp: options.onOp, lock: options.lock });
+  let last = tx;
   try {
     const step = options.onStep ?? ((): void => {});
     const kernels = options.kernels ?? getKernels();
-    const data = loadIndexData(dir, kernels, { verify: 'sizes' });
+    const data = loadBase(tx, kernels);
     const m = data.manifest;
-    const g = (m.generation ?? 0) + 1;
     const adds = req.add ?? [];
     const where = req.deleteWhere === undefined ? null : compileFilter(req.deleteWhere);
     const seen = new Set<string>();
@@ -116,10 +131,8 @@ export function updateIndex(dir: string, req: UpdateRequest, options: UpdateOpti
     });
 
     // 2. The document store: a private copy, changed in one transaction.
-    const docsName = genFileName('docs', g, 'sqlite');
-    const docsPath = join(dir, docsName);
-    rmSync(docsPath, { force: true }); // a killed write's leftover of the same generation
-    copyFileSync(join(dir, roleFileName(m, 'docstore')), docsPath);
+    const docsName = tx.name('docs', 'sqlite');
+    const docsPath = tx.copy(roleFileName(m, 'docstore'), docsName);
     step('docstore-copied');
     const store = new DocStoreUpdater(docsPath);
     const deletedPids: number[] = [];
@@ -150,6 +163,11 @@ export function updateIndex(dir: string, req: UpdateRequest, options: UpdateOpti
         for (const e of a.embeddings) newDoclens.push(e.length);
         newPassages += a.passages.length;
       });
+      if (adds.length === 0 && deleted === 0) {
+        // Nothing changes (every id absent): no generation is committed (close() removes the copy).
+        store.abort();
+        return { generation: m.generation ?? 0, committed: false, added: 0, replaced: 0, deleted: 0, missing, compacted: false, manifest: m };
+      }
       // Token document frequencies of the new passages.
       const df = new Int32Array(Math.max(0, m.model.vocabSize ?? 0));
       for (const a of adds) {
@@ -163,10 +181,9 @@ export function updateIndex(dir: string, req: UpdateRequest, options: UpdateOpti
       store.finish();
     } catch (e) {
       store.abort();
-      rmSync(docsPath, { force: true });
       throw e;
     }
-    fsyncFile(docsPath);
+    const docsEntry = tx.sync(docsName);
     step('docstore-written');
 
     // 3. New passages: compressed with the existing codec into new segments.
@@ -184,58 +201,49 @@ export function updateIndex(dir: string, req: UpdateRequest, options: UpdateOpti
     // Existing segments keep their entries (a build's segments are named by position, which an append never changes).
     const segments: SegmentEntry[] = m.segments.map((s) => ({ ...s }));
     const doclens = Int32Array.from(newDoclens);
-    writeSegments(dir, g, codes, residuals, doclens, oldPassages, data.codec.bytesPerToken, m.settings.segmentBytes, segments);
+    writeSegments(tx, codes, residuals, doclens, oldPassages, data.codec.bytesPerToken, m.settings.segmentBytes, segments);
     step('segments-written');
 
-    // 4. doclens, IVF, tombstones: new files of this generation.
-    const allDoclens = new Int32Array(nPassages);
-    allDoclens.set(data.doclens);
-    allDoclens.set(doclens, oldPassages);
-    const doclensName = genFileName('doclens', g, 'i32');
-    const doclensEntry = writeArrayFile(join(dir, doclensName), allDoclens);
-    const { ivfName, ivfOffsetsName, ivfEntry, offsetsEntry } = writeMergedIvf(dir, g, data, codes, doclens, oldPassages);
+    // 4. doclens and IVF of the new passages (a delta, or past the bounds a new base), tombstones.
+    const arrays = newPassages === 0 ? { files: m.files, fileNames: m.fileNames, deltas: m.deltas } : writeArrays(tx, data, codes, doclens, oldPassages, options.deltaMergeShare);
     const tomb = new Uint8Array(Math.ceil(nPassages / 8));
     if (data.tombstones !== null) tomb.set(data.tombstones);
     for (const pid of deletedPids) tomb[pid >> 3]! |= 1 << (pid & 7);
-    const tombName = genFileName('tombstones', g, 'bits');
-    const tombEntry = writeArrayFile(join(dir, tombName), tomb);
+    const tombName = tx.name('tombstones', 'bits');
+    const tombEntry = tx.writeArray(tombName, tomb);
     step('arrays-written');
 
     // 5. The manifest: the commit point.
     const drift = driftAfter(m, data, vectors, codes, newTokens);
-    const manifest: IndexManifest = {
+    const manifest = tx.commit({
       ...m,
-      generation: g,
       counts: { documents: store.documents, passages: nPassages, tokens: m.counts.tokens + newTokens, centroids: m.counts.centroids },
-      files: { ...m.files, docstore: { bytes: 0, crc32: 0 }, doclens: doclensEntry, ivf: ivfEntry, ivfOffsets: offsetsEntry },
-      fileNames: { ...m.fileNames, docstore: docsName, doclens: doclensName, ivf: ivfName, ivfOffsets: ivfOffsetsName },
+      files: { ...arrays.files, docstore: docsEntry },
+      fileNames: { ...arrays.fileNames, docstore: docsName },
+      deltas: arrays.deltas,
       segments,
       tombstones: { file: tombName, entry: tombEntry, passages: nPassages, deleted: popcount(tomb) },
       drift,
-    };
-    manifest.files.docstore = fileEntryOf(docsPath);
-    manifest.retained = retainedFiles(m, manifest);
-    commitManifest(dir, manifest);
+    });
     step('committed');
-    removeUnlisted(dir, manifest);
-    const result: UpdateResult = { generation: g, added: adds.length - replaced, replaced, deleted, missing, compacted: false, manifest };
+    const result: UpdateResult = { generation: tx.generation, committed: true, added: adds.length - replaced, replaced, deleted, missing, compacted: false, manifest };
     const share = options.autoCompactShare ?? LIVING_DEFAULTS.autoCompactShare;
     if (share < 1 && nPassages > 0 && popcount(tomb) / nPassages > share) {
-      result.manifest = compactLocked(dir, kernels, step);
-      result.generation = result.manifest.generation ?? g + 1;
+      last = tx.continueWith();
+      result.manifest = compactIn(last, kernels, step);
+      result.generation = last.generation;
       result.compacted = true;
     }
     return result;
   } finally {
-    lock.release();
+    last.close();
   }
 }
 
 
-/** Writes passages [0, n) of the given arrays as segments of generation g (pids from firstPid), appending their entries. */
+/** Writes passages [0, n) of the given arrays as segments of the transaction's generation (pids from firstPid), appending their entries. */
 function writeSegments(
-  dir: string,
-  g: number,
+  tx: IndexTransaction,
   codes: Int32Array,
   residuals: Uint8Array,
   doclens: Int32Array,
@@ -251,24 +259,52 @@ function writeSegments(
     const start = p;
     const rowStart = row;
     while (p < doclens.length && (p === start || (row - rowStart + doclens[p]!) * bpt <= segmentBytes)) row += doclens[p++]!;
-    const stem = genSegmentStem(g, k++);
+    const stem = tx.segmentStem(k++);
     const seg: SegmentEntry = { stem, firstPid: firstPid + start, passages: p - start, tokens: row - rowStart, codes: { bytes: 0, crc32: 0 }, residuals: { bytes: 0, crc32: 0 } };
-    const cw = new ArrayFileWriter(join(dir, segmentFile(seg, 'codes', 0)));
-    cw.append(codes.subarray(rowStart, row));
-    seg.codes = cw.close();
-    const rw = new ArrayFileWriter(join(dir, segmentFile(seg, 'residuals', 0)));
-    rw.append(residuals.subarray(rowStart * bpt, row * bpt));
-    seg.residuals = rw.close();
+    seg.codes = tx.writeArray(segmentFile(seg, 'codes', 0), codes.subarray(rowStart, row));
+    seg.residuals = tx.writeArray(segmentFile(seg, 'residuals', 0), residuals.subarray(rowStart * bpt, row * bpt));
     out.push(seg);
   }
 }
 
-/** Each centroid's old list followed by its new pids (all larger than the old ones: lists stay sorted). */
-function writeMergedIvf(dir: string, g: number, data: IndexData, codes: Int32Array, doclens: Int32Array, firstPid: number) {
+/**
+ * The doclens and IVF of `doclens.length` new passages from `firstPid`: written as a delta (their
+ * own doclens and IVF lists, WRITE_COST_DEFAULTS), or — once the deltas would pass
+ * `deltaMergeShare` of the base's IVF entries or `maxDeltas` — folded with the base and the earlier
+ * deltas (already merged in `data`) into a new base. Returns the manifest fields to commit.
+ */
+function writeArrays(
+  tx: IndexTransaction,
+  data: IndexData,
+  codes: Int32Array,
+  doclens: Int32Array,
+  firstPid: number,
+  mergeShare: number = WRITE_COST_DEFAULTS.deltaMergeShare,
+): Pick<IndexManifest, 'files' | 'fileNames' | 'deltas'> {
+  const m = data.manifest;
   const k = data.codec.nCentroids;
   const fresh = buildIvf(codes, doclens, k); // pids local to the new passages
-  const total = data.ivf.length + fresh.ivf.length;
-  const ivf = new Int32Array(total);
+  const deltas = m.deltas ?? [];
+  const baseEntries = m.files.ivf.bytes / 4;
+  const deltaEntries = deltas.reduce((s, d) => s + d.ivf.entry.bytes / 4, 0) + fresh.ivf.length;
+  const doclensName = tx.name('doclens', 'i32');
+  const ivfName = tx.name('ivf', 'i32');
+  const ivfOffsetsName = tx.name('ivf-offsets', 'i64');
+  if (deltas.length < WRITE_COST_DEFAULTS.maxDeltas && deltaEntries <= mergeShare * baseEntries) {
+    const delta: ArraysDelta = {
+      firstPid,
+      passages: doclens.length,
+      doclens: { file: doclensName, entry: tx.writeArray(doclensName, doclens) },
+      ivfOffsets: { file: ivfOffsetsName, entry: tx.writeArray(ivfOffsetsName, BigInt64Array.from(fresh.offsets, (x) => BigInt(x))) },
+      ivf: { file: ivfName, entry: tx.writeArray(ivfName, fresh.ivf.map((p) => p + firstPid)) },
+    };
+    return { files: m.files, fileNames: m.fileNames, deltas: [...deltas, delta] };
+  }
+  // A new base: every list is the merged old list (base + deltas, as read) followed by the new pids.
+  const allDoclens = new Int32Array(firstPid + doclens.length);
+  allDoclens.set(data.doclens);
+  allDoclens.set(doclens, firstPid);
+  const ivf = new Int32Array(data.ivf.length + fresh.ivf.length);
   const offsets = new BigInt64Array(k + 1);
   let o = 0;
   for (let c = 0; c < k; c++) {
@@ -280,9 +316,11 @@ function writeMergedIvf(dir: string, g: number, data: IndexData, codes: Int32Arr
     for (let j = fresh.offsets[c]!; j < fresh.offsets[c + 1]!; j++) ivf[o++] = fresh.ivf[j]! + firstPid;
   }
   offsets[k] = BigInt(o);
-  const ivfName = genFileName('ivf', g, 'i32');
-  const ivfOffsetsName = genFileName('ivf-offsets', g, 'i64');
-  return { ivfName, ivfOffsetsName, ivfEntry: writeArrayFile(join(dir, ivfName), ivf), offsetsEntry: writeArrayFile(join(dir, ivfOffsetsName), offsets) };
+  return {
+    files: { ...m.files, doclens: tx.writeArray(doclensName, allDoclens), ivf: tx.writeArray(ivfName, ivf), ivfOffsets: tx.writeArray(ivfOffsetsName, offsets) },
+    fileNames: { ...m.fileNames, doclens: doclensName, ivf: ivfName, ivfOffsets: ivfOffsetsName },
+    deltas: undefined,
+  };
 }
 
 /**
@@ -308,19 +346,18 @@ function driftAfter(m: IndexManifest, data: IndexData, vectors: Float32Array, co
  * commits a new generation.
  * @throws PlaitError INDEX_LOCKED, INDEX_NOT_FOUND / INDEX_CORRUPT.
  */
-export function compactIndex(dir: string, options: Pick<UpdateOptions, 'kernels' | 'onStep'> = {}): IndexManifest {
-  const lock = acquireWriteLock(dir);
+export function compactIndex(dir: string, options: Pick<UpdateOptions, 'kernels' | 'onStep' | 'onOp' | 'lock'> = {}): IndexManifest {
+  const tx = IndexTransaction.begin(dir, { onOp: options.onOp, lock: options.lock });
   try {
-    return compactLocked(dir, options.kernels ?? getKernels(), options.onStep ?? ((): void => {}));
+    return compactIn(tx, options.kernels ?? getKernels(), options.onStep ?? ((): void => {}));
   } finally {
-    lock.release();
+    tx.close();
   }
 }
 
-function compactLocked(dir: string, kernels: Kernels, step: (s: string) => void): IndexManifest {
-  const data = loadIndexData(dir, kernels, { verify: 'sizes' });
+function compactIn(tx: IndexTransaction, kernels: Kernels, step: (s: string) => void): IndexManifest {
+  const data = loadBase(tx, kernels);
   const m = data.manifest;
-  const g = (m.generation ?? 0) + 1;
   const n = m.counts.passages;
   const newPid = new Int32Array(n).fill(-1);
   let live = 0;
@@ -348,43 +385,36 @@ function compactLocked(dir: string, kernels: Kernels, step: (s: string) => void)
       t += len;
     }
   }
-  const docsName = genFileName('docs', g, 'sqlite');
-  const docsPath = join(dir, docsName);
-  rmSync(docsPath, { force: true });
-  copyFileSync(join(dir, roleFileName(m, 'docstore')), docsPath);
+  const docsName = tx.name('docs', 'sqlite');
+  const docsPath = tx.copy(roleFileName(m, 'docstore'), docsName);
   const store = new DocStoreUpdater(docsPath);
   try {
     store.renumberPassages(newPid);
     store.finish();
   } catch (e) {
     store.abort();
-    rmSync(docsPath, { force: true });
     throw e;
   }
-  fsyncFile(docsPath);
+  const docsEntry = tx.sync(docsName);
   step('compact-docstore-written');
   const segments: SegmentEntry[] = [];
-  writeSegments(dir, g, codes, residuals, doclens, 0, bpt, m.settings.segmentBytes, segments);
-  const doclensName = genFileName('doclens', g, 'i32');
-  const doclensEntry = writeArrayFile(join(dir, doclensName), doclens);
+  writeSegments(tx, codes, residuals, doclens, 0, bpt, m.settings.segmentBytes, segments);
+  const doclensName = tx.name('doclens', 'i32');
+  const doclensEntry = tx.writeArray(doclensName, doclens);
   const { ivf, offsets } = buildIvf(codes, doclens, data.codec.nCentroids);
-  const ivfName = genFileName('ivf', g, 'i32');
-  const ivfOffsetsName = genFileName('ivf-offsets', g, 'i64');
-  const ivfEntry = writeArrayFile(join(dir, ivfName), ivf);
-  const offsetsEntry = writeArrayFile(join(dir, ivfOffsetsName), BigInt64Array.from(offsets, (x) => BigInt(x)));
+  const ivfName = tx.name('ivf', 'i32');
+  const ivfOffsetsName = tx.name('ivf-offsets', 'i64');
+  const ivfEntry = tx.writeArray(ivfName, ivf);
+  const offsetsEntry = tx.writeArray(ivfOffsetsName, BigInt64Array.from(offsets, (x) => BigInt(x)));
   step('compact-arrays-written');
-  const { tombstones: _dropped, ...rest } = m;
-  const manifest: IndexManifest = {
+  const { tombstones: _dropped, deltas: _folded, ...rest } = m;
+  const manifest = tx.commit({
     ...rest,
-    generation: g,
     counts: { ...m.counts, passages: live, tokens: liveTokens },
-    files: { ...m.files, docstore: fileEntryOf(docsPath), doclens: doclensEntry, ivf: ivfEntry, ivfOffsets: offsetsEntry },
+    files: { ...m.files, docstore: docsEntry, doclens: doclensEntry, ivf: ivfEntry, ivfOffsets: offsetsEntry },
     fileNames: { ...m.fileNames, docstore: docsName, doclens: doclensName, ivf: ivfName, ivfOffsets: ivfOffsetsName },
     segments,
-  };
-  manifest.retained = retainedFiles(m, manifest);
-  commitManifest(dir, manifest);
+  });
   step('committed');
-  removeUnlisted(dir, manifest);
   return manifest;
 }

@@ -14,7 +14,8 @@
 import { join } from 'node:path';
 import { PlaitError, invalidArgument } from '../errors/index.js';
 import { SEARCH_DEFAULTS } from '../config/defaults.js';
-import { loadIndexData, type IndexData } from '../format/index-reader.js';
+import { loadIndexData, readManifest, type IndexData } from '../format/index-reader.js';
+import { commitIdOf } from '../format/index-transaction.js';
 import { locateIndex } from '../format/index-path.js';
 import { roleFileName, type IndexManifest } from '../format/manifest.js';
 import { getKernels } from '../kernels/index.js';
@@ -84,14 +85,28 @@ export async function openIndex(nameOrPath: string, options: OpenIndexOptions = 
  * that generation's files: then the open is retried on the newer manifest.
  */
 function openGeneration(path: string, kernels: Kernels): { data: IndexData; docstore: DocStoreReader } {
+  // A commit removes the previous generation's files at once (index-transaction.ts): a reader that
+  // read the manifest just before it finds a file gone, and retries on the new manifest. It gives up
+  // only when the manifest did not change under it (a real fault) or after many commits in a row.
   for (let attempt = 0; ; attempt++) {
+    const before = safeCommitId(path);
     try {
       const data = loadIndexData(path, kernels);
       const docstore = DocStoreReader.open(join(path, roleFileName(data.manifest, 'docstore')));
       return { data, docstore };
     } catch (e) {
-      if (attempt >= 2 || !(e instanceof PlaitError) || (e.code !== 'INDEX_CORRUPT' && e.code !== 'DOCSTORE_FAILED')) throw e;
+      if (!(e instanceof PlaitError) || (e.code !== 'INDEX_CORRUPT' && e.code !== 'DOCSTORE_FAILED')) throw e;
+      const after = safeCommitId(path);
+      if (attempt >= 50 || (after === before && attempt >= 2)) throw e;
     }
+  }
+}
+
+function safeCommitId(path: string): string | null {
+  try {
+    return commitIdOf(readManifest(path));
+  } catch {
+    return null;
   }
 }
 
@@ -202,9 +217,9 @@ export class PlaitIndex {
   async refresh(): Promise<boolean> {
     this.checkOpen();
     while (this.swap !== null) await this.swap.promise;
-    const current = this.generation;
+    const current = commitIdOf(this.manifest);
     const { data, docstore } = openGeneration(this.path, this.kernels);
-    if ((data.manifest.generation ?? 0) === current) {
+    if (commitIdOf(data.manifest) === current) {
       docstore.close();
       return false;
     }

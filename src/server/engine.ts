@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import {
   PlaitError,
+  commitIdOf,
   readManifest,
   type Reranker,
   type Encoder,
@@ -224,7 +225,7 @@ export class Engine {
 
   /**
    * Picks up newer generations of the served indexes (writes by `plait add`/`delete`/`compact` or
-   * the library, possibly in another process): a cheap read of each manifest's generation number,
+   * the library, possibly in another process, a rebuild or a calibration record): a cheap read of each manifest's commit id,
    * then `PlaitIndex.refresh()`, which swaps between requests. The result cache is keyed by the
    * generation, so answers from the old one are never served again. Failures are left for the next
    * tick (a write may be mid-commit).
@@ -237,7 +238,9 @@ export class Engine {
         if (!(e.index instanceof PlaitIndex)) continue;
         const index = e.index;
         try {
-          if ((readManifest(index.path).generation ?? 0) === (index.manifest.generation ?? 0)) continue;
+          // The commit id changes with every commit: a rebuild (which may land on any generation
+          // number) and a new calibration record included.
+          if (commitIdOf(readManifest(index.path)) === commitIdOf(index.manifest)) continue;
           if (await index.refresh()) e.generation = indexGeneration(index.manifest);
         } catch {
           // Retried on the next tick.

@@ -40,6 +40,7 @@ export const HTTP_STATUS = {
   INVALID_FILTER: 400,
   SYNONYMS_INVALID: 400,
   INDEX_LOCKED: 409,
+  INDEX_CHANGED: 409,
   // The client went away (or the server is draining): nobody reads this answer, but it is not a fault.
   ABORTED: 503,
   OVERLOADED: 503,

@@ -10,9 +10,12 @@ export function encodedDoc(docId: string, embedding: TokenEmbeddings, metadata?:
   return { doc: { docId, title: '', text: '', metadata }, passages: [{ start: 0, end: 0 }], embeddings: [embedding] };
 }
 
-/** Files in the index folder that the current manifest neither lists nor retains (the manifest itself excluded). */
+/** The folder's own control files: the manifest, the registry of plait's files, the write lock's files. */
+const CONTROL = /^(manifest\.json|managed\.json|write\.lock|write\.lock\.held|write\.lock\.break)$/;
+
+/** Files in the index folder that the current manifest does not list (control files excluded). */
 export function strayFiles(dir: string): string[] {
   const m = readManifest(dir);
-  const listed = new Set([...listedFiles(m).map((f) => f.name), ...(m.retained ?? [])]);
-  return readdirSync(dir).filter((n) => n !== 'manifest.json' && !listed.has(n));
+  const listed = new Set(listedFiles(m).map((f) => f.name));
+  return readdirSync(dir).filter((n) => !CONTROL.test(n) && !listed.has(n));
 }

@@ -95,11 +95,11 @@ export function registerLivingCommands(program: Command): void {
       }
       const r = updateIndex(path, { delete: ids, deleteWhere: o.filter === undefined ? undefined : parseFilter(o.filter) });
       if (o.json) {
-        printJson({ path, generation: r.generation, deleted: r.deleted, missing: r.missing, compacted: r.compacted, counts: r.manifest.counts });
+        printJson({ path, generation: r.generation, committed: r.committed, deleted: r.deleted, missing: r.missing, compacted: r.compacted, counts: r.manifest.counts });
         return;
       }
       process.stdout.write(
-        `deleted ${r.deleted} documents (generation ${r.generation}; ${r.manifest.counts.documents} left)` +
+        (r.committed ? `deleted ${r.deleted} documents (generation ${r.generation}; ${r.manifest.counts.documents} left)` : `nothing deleted: no generation committed (generation ${r.generation} unchanged; ${r.manifest.counts.documents} documents)`) +
           (r.missing.length > 0 ? `; ${r.missing.length} not in the index: ${r.missing.slice(0, 5).join(', ')}${r.missing.length > 5 ? ', ...' : ''}` : '') +
           (r.compacted ? '; compacted' : '') +
           '\n',
