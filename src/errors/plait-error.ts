@@ -49,6 +49,8 @@ export const ERROR_TEMPLATES = {
   // Living index (issue 12): a second writer while one holds the index's write lock; a metadata filter that is not valid.
   INDEX_LOCKED: 'Index is locked: {message}',
   INVALID_FILTER: 'Invalid filter: {message}',
+  // Server start (issue 27): the address to listen on is taken by another process.
+  ADDRESS_IN_USE: 'Address in use: {message}',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_TEMPLATES;

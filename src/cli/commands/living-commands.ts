@@ -11,7 +11,7 @@ import { locateIndex } from '../../format/index-path.js';
 import { PlaitError, isPlaitError } from '../../errors/index.js';
 import { ENCODER_DEFAULTS } from '../../config/defaults.js';
 import type { CorpusFormat } from '../../indexer/corpus/types.js';
-import { parseIntArg, printJson } from '../options.js';
+import { parseIntArg, plural, printJson } from '../options.js';
 import { withHint } from '../report-error.js';
 import { parseFilter } from '../../docstore/metadata-filter.js';
 import { SKIP_CODES, describeSkipped, totalSkipped } from './index-commands.js';
@@ -68,7 +68,7 @@ export function registerLivingCommands(program: Command): void {
       }
       const skipped = totalSkipped(r.report.skipped);
       process.stdout.write(
-        `added ${r.added} documents, replaced ${r.replaced} (generation ${r.generation}; ${r.manifest.counts.documents} documents, ${r.manifest.counts.passages} passages)` +
+        `added ${plural(r.added, 'document')}, replaced ${r.replaced} (generation ${r.generation}; ${plural(r.manifest.counts.documents, 'document')}, ${plural(r.manifest.counts.passages, 'passage')})` +
           (skipped > 0 ? `; skipped ${skipped} invalid (${describeSkipped(r.report.skipped)})` : '') +
           (r.compacted ? '; compacted' : '') +
           '\n',
@@ -99,7 +99,7 @@ export function registerLivingCommands(program: Command): void {
         return;
       }
       process.stdout.write(
-        `deleted ${r.deleted} documents (generation ${r.generation}; ${r.manifest.counts.documents} left)` +
+        `deleted ${plural(r.deleted, 'document')} (generation ${r.generation}; ${r.manifest.counts.documents} left)` +
           (r.missing.length > 0 ? `; ${r.missing.length} not in the index: ${r.missing.slice(0, 5).join(', ')}${r.missing.length > 5 ? ', ...' : ''}` : '') +
           (r.compacted ? '; compacted' : '') +
           '\n',
@@ -115,6 +115,6 @@ export function registerLivingCommands(program: Command): void {
       const path = locateIndex(index);
       const m = compactIndex(path);
       if (o.json) printJson({ path, generation: m.generation, counts: m.counts });
-      else process.stdout.write(`compacted ${path}: generation ${m.generation}, ${m.counts.documents} documents, ${m.counts.passages} passages\n`);
+      else process.stdout.write(`compacted ${path}: generation ${m.generation}, ${plural(m.counts.documents, 'document')}, ${plural(m.counts.passages, 'passage')}\n`);
     });
 }

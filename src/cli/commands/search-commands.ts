@@ -8,7 +8,7 @@ import { formatRun, writeRun, type Run } from '../../eval/run.js';
 import { PlaitError, invalidArgument } from '../../errors/index.js';
 import { locateIndex } from '../../format/index-path.js';
 import { decodeUtf8 } from '../../encoder/validate-text.js';
-import { parseFloatArg, parseIntArg, printJson } from '../options.js';
+import { parseFloatArg, parseIntArg, plural, printJson } from '../options.js';
 import { prepareOutputFile, requireInput } from '../validate.js';
 import { warnSkippedQueries } from './query-warnings.js';
 import { ProgressReporter } from '../progress.js';
@@ -93,7 +93,7 @@ export function registerSearchCommands(program: Command): void {
         progress.done();
         if (o.run !== undefined) await writeRun(o.run, run, { tag: o.tag });
         if (o.json) printJson(Object.fromEntries([...run].map(([qid, hits]) => [qid, hits])));
-        else if (o.run !== undefined) process.stderr.write(`plait: wrote ${run.size} queries to ${o.run}\n`);
+        else if (o.run !== undefined) process.stderr.write(`plait: wrote ${plural(run.size, 'query', 'queries')} to ${o.run}\n`);
         else process.stdout.write(formatRun(run, { tag: o.tag }));
         return;
       }
