@@ -27,6 +27,7 @@ export const SKIP_CODES: Record<string, string> = {
   duplicateId: 'DUPLICATE_ID',
   emptyText: 'EMPTY_TEXT',
   notUtf8: 'TEXT_NOT_UTF8',
+  idWhitespace: 'INVALID_INPUT',
 };
 const SKIPPABLE = new Set(Object.values(SKIP_CODES));
 

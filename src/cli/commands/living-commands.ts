@@ -29,6 +29,9 @@ interface AddCliOptions {
 
 const SKIPPABLE = new Set(Object.values(SKIP_CODES));
 
+/** Every command takes -q as `plait index` does; these print no progress, only their result line. */
+const QUIET_HELP = 'no progress output (this command prints only its result)';
+
 export function registerLivingCommands(program: Command): void {
   program
     .command('add')
@@ -42,6 +45,7 @@ export function registerLivingCommands(program: Command): void {
     .option('--text-field <field>', 'JSONL text field')
     .option('--title-field <field>', 'JSONL title field')
     .option('--threads <n>', `encoder worker threads, >= 0 (0 = in-process; default: one per core, at most ${ENCODER_DEFAULTS.maxAutoThreads})`, parseIntArg('threads', 0))
+    .option('-q, --quiet', QUIET_HELP)
     .option('--json', 'print the result as JSON')
     .action(async (index: string, input: string, o: AddCliOptions) => {
       if (!existsSync(input)) throw new PlaitError('FILE_NOT_FOUND', { message: `no corpus at ${input}`, path: input });
@@ -81,6 +85,7 @@ export function registerLivingCommands(program: Command): void {
     .argument('<index>', 'index name or path')
     .option('--ids <file>', 'file with one document id a line')
     .option('--filter <json>', 'delete every document whose metadata match this filter (the syntax of plait search --filter)')
+    .option('-q, --quiet', QUIET_HELP)
     .option('--json', 'print the result as JSON')
     .action((index: string, o: { ids?: string; filter?: string; json?: boolean }) => {
       const path = locateIndex(index);
@@ -110,6 +115,7 @@ export function registerLivingCommands(program: Command): void {
     .command('compact')
     .description('rewrite the live passages into fresh segments and drop deleted ones (a new generation)')
     .argument('<index>', 'index name or path')
+    .option('-q, --quiet', QUIET_HELP)
     .option('--json', 'print the result as JSON')
     .action((index: string, o: { json?: boolean }) => {
       const path = locateIndex(index);

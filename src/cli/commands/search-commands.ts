@@ -2,6 +2,7 @@ import { Option, type Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { SEARCH_DEFAULTS } from '../../config/defaults.js';
 import { openIndex, type SearchMode, type SearchOptions } from '../../search/plait-index.js';
+import type { SearchTimings } from '../../search/search-result.js';
 import { Reranker, type RerankDocument } from '../../rerank/reranker.js';
 import { readQueries, type SkippedQuery } from '../../eval/queries.js';
 import { formatRun, writeRun, type Run } from '../../eval/run.js';
@@ -17,7 +18,21 @@ import { searchOptionsFrom, type SearchFlagOptions } from '../search-flags.js';
 import { addCrossEncoderFlags, addPipelineFlags, rerankWithCrossEncoder, searchWithPipeline } from '../pipeline-options.js';
 
 /** The search flags (search-flags.ts) plus the command's own. */
+/**
+ * `--timings` for people: each stage in ms with one decimal (never 2113.2792179999997), then the
+ * PLAID settings and where they came from. `--json --timings` keeps the raw numbers.
+ */
+export function formatTimings(t: SearchTimings, plaid: { nIvfProbe: number; centroidScoreThreshold: number; ndocs: number; source: string } | undefined): string {
+  const ms = (x: number): string => `${x.toFixed(1)} ms`;
+  const parts = (Object.entries(t) as Array<[string, unknown]>)
+    .filter(([k, v]) => typeof v === 'number' && k.endsWith('Ms') && k !== 'totalMs' && v > 0)
+    .map(([k, v]) => `${k.slice(0, -2)} ${ms(v as number)}`);
+  const settings = plaid === undefined ? '' : `; PLAID ncells ${plaid.nIvfProbe}, threshold ${plaid.centroidScoreThreshold}, ndocs ${plaid.ndocs} (${plaid.source})`;
+  return `timings: total ${ms(t.totalMs)}${parts.length > 0 ? ` (${parts.join(', ')})` : ''}${settings}`;
+}
+
 interface SearchCliOptions extends SearchFlagOptions {
+  pipeline?: string;
   k: number;
   json?: boolean;
   model?: string;
@@ -60,7 +75,17 @@ export function registerSearchCommands(program: Command): void {
       .option('-q, --quiet', 'no progress output')
       .option('--json', 'print JSON')
       .addHelpText('after', '\nA query beginning with "-" goes after "--": plait search <index> -- "-query"'),
-  )).action(async (name: string, query: string | undefined, o: SearchCliOptions) => {
+  )).action(async (name: string, query: string | undefined, o: SearchCliOptions, cmd: Command) => {
+    if (o.pipeline !== undefined) {
+      // A pipeline's stages set the depth, the modes and PLAID/exact scoring: these flags cannot apply.
+      const given = [['k', '-k'], ['mode', '--mode'], ['exhaustive', '--exhaustive']].filter(([key]) => cmd.getOptionValueSource(key!) === 'cli').map(([, flag]) => flag!);
+      if (given.length > 0) {
+        throw new PlaitError('USAGE', {
+          message: `${given.join(', ')} cannot apply with --pipeline: its stages set them (the last stage's depth is the number of results, e.g. "bm25:100 > late:10"; an "exhaustive" stage scores exactly)`,
+          reason: 'conflictingArguments',
+        });
+      }
+    }
     if (o.queries !== undefined) {
       requireInput(o.queries, '--queries');
       if (query !== undefined) throw new PlaitError('USAGE', { message: 'give either a query or --queries <file>, not both', reason: 'conflictingArguments' });
@@ -115,7 +140,7 @@ export function registerSearchCommands(program: Command): void {
         const snippet = h.text === undefined ? '' : `  ${(h.title ? `${h.title}: ` : '') + h.text.replace(/\s+/g, ' ').slice(0, 120)}`;
         process.stdout.write(`${String(h.rank).padStart(3)}  ${h.score.toFixed(4).padStart(9)}  ${h.docId}${snippet}\n`);
       }
-      if (o.timings) process.stdout.write(`${JSON.stringify(usedPlaid === undefined ? timings : { ...timings, plaid: usedPlaid })}\n`);
+      if (o.timings) process.stdout.write(`${formatTimings(timings, usedPlaid)}\n`);
     } finally {
       await index.close();
     }
