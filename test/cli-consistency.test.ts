@@ -60,6 +60,15 @@ test('-k, --mode and --exhaustive with --pipeline are refused (they cannot apply
   assert.match(lines[0]!, /bread-yeast/);
 });
 
+test('--text and --timings with --queries are named in a warning, not silently dropped', () => {
+  const queries = join(dir, 'q.jsonl');
+  writeFileSync(queries, `${JSON.stringify({ _id: 'q1', text: 'bread yeast' })}\n`);
+  const r = plait('search', 'sample', '--queries', queries, '--text', '--timings', '-q');
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /warning: --text and --timings do not apply with --queries/);
+  assert.match(r.stdout, /^q1 Q0 \S+ 1 /m);
+});
+
 test('--json: a value outside the choices and a value our parsers refuse are both INVALID_ARGUMENT (exit 2)', () => {
   const choice = plait('search', 'sample', 'bread', '--mode', 'fast', '--json');
   const parsed = plait('search', 'sample', 'bread', '-k', '0', '--json');

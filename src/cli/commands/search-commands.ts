@@ -94,6 +94,11 @@ export function registerSearchCommands(program: Command): void {
     } else if (o.run !== undefined) {
       throw new PlaitError('USAGE', { message: '--run needs --queries <file> (a run file holds a batch of queries)', reason: 'conflictingArguments' });
     }
+    if (o.queries !== undefined) {
+      // A batch writes a run (qid, docid, rank, score): no text, no per-query timings. Said, not silently dropped.
+      const idle = [o.text === true ? '--text' : '', o.timings === true ? '--timings' : ''].filter((f) => f !== '');
+      if (idle.length > 0) process.stderr.write(`plait: warning: ${idle.join(' and ')} ${idle.length === 1 ? 'does' : 'do'} not apply with --queries (a batch writes a TREC run); ignored\n`);
+    }
     if (o.run !== undefined) prepareOutputFile(o.run, '--run');
     if (o.tag === '' || /\s/.test(o.tag)) throw invalidArgument('tag', 'a run tag without white space', o.tag);
     locateIndex(name);
