@@ -17,7 +17,6 @@ import { announceBundledModel } from './model-commands.js';
 import { searchOptionsFrom, type SearchFlagOptions } from '../search-flags.js';
 import { addCrossEncoderFlags, addPipelineFlags, rerankWithCrossEncoder, searchWithPipeline } from '../pipeline-options.js';
 
-/** The search flags (search-flags.ts) plus the command's own. */
 /**
  * `--timings` for people: each stage in ms with one decimal (never 2113.2792179999997), then the
  * PLAID settings and where they came from. `--json --timings` keeps the raw numbers.
@@ -31,6 +30,7 @@ export function formatTimings(t: SearchTimings, plaid: { nIvfProbe: number; cent
   return `timings: total ${ms(t.totalMs)}${parts.length > 0 ? ` (${parts.join(', ')})` : ''}${settings}`;
 }
 
+/** The search flags (search-flags.ts) plus the command's own. */
 interface SearchCliOptions extends SearchFlagOptions {
   pipeline?: string;
   k: number;
