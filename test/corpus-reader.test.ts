@@ -233,7 +233,7 @@ test('skipInvalid skips and counts each kind; the report is complete when iterat
   const ids: string[] = [];
   for await (const doc of corpus) ids.push(doc.docId);
   assert.deepEqual(ids, ['ok1', 'ok2', 'ok3']);
-  assert.deepEqual(corpus.report, { read: 3, skipped: { malformed: 1, missingId: 1, duplicateId: 1, emptyText: 1, notUtf8: 1 } });
+  assert.deepEqual(corpus.report, { read: 3, skipped: { malformed: 1, missingId: 1, duplicateId: 1, emptyText: 1, notUtf8: 1, idWhitespace: 0 } });
   // A second pass starts from zero again.
   let again = 0;
   for await (const _ of corpus) again++;

@@ -85,7 +85,25 @@ describe('renderTable', () => {
     // QPS = 4 / 0.18 s = 22.2; nothing for "same".
     assert.match(good, / 40\.0 +60\.0 +60\.0 +22\.2$/);
     assert.match(same, / - +- +- +-$/);
-    assert.match(text, /† p < 0\.05 vs base \(paired randomisation test, 999 permutations, two-sided, 40 queries\)/);
+    assert.match(text, /† significantly better, ‡ significantly worse: p < 0\.05 vs base \(paired randomisation test, 999 permutations, two-sided, 40 queries\)/);
+  });
+});
+
+describe('direction of a significant difference', () => {
+  it('marks a significant loss ‡ (never †) and bolds only a significant gain in the HTML', () => {
+    // Against "good" as baseline, "base" and "same" are significantly worse on MRR@10.
+    const c = buildComparison(modes(), { permutations: 999, baseline: 'good <x>' });
+    const lines = renderTable(c).split('\n');
+    const base = lines.find((l) => l.startsWith('base'))!;
+    assert.match(base, /0\.500‡/);
+    assert.doesNotMatch(base, /†/);
+    const html = renderReportHtml(c);
+    assert.match(html, /<td class="worse">0\.500‡/);
+    assert.doesNotMatch(html, /class="better"/);
+    const better = renderReportHtml(buildComparison(modes(), { permutations: 999 }));
+    assert.match(better, /<td class="better">1\.000†/);
+    assert.match(better, /td\.better \{ font-weight: 600; \}/);
+    assert.doesNotMatch(better, /td\.worse \{[^}]*font-weight/);
   });
 });
 

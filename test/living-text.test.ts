@@ -81,7 +81,7 @@ test('delete and upsert: gone from late, BM25, hybrid, rerank and explain at onc
   writeFileSync(ids, `${victim}\nno-such-doc\n`);
   const r = cli('delete', path, '--ids', ids);
   assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stdout, /deleted 1 documents.*1 not in the index: no-such-doc/);
+  assert.match(r.stdout, /deleted 1 document .*1 not in the index: no-such-doc/);
   await index.refresh();
   for (const mode of ['late', 'bm25', 'hybrid'] as const) {
     for (const exhaustive of [false, true]) {

@@ -12,28 +12,53 @@
  * dist/ are copied to a staging folder, the prebuild is laid there as prebuildify lays it (from
  * native-kernels/build/Release, the same compile), and `npm pack --ignore-scripts` packs it with
  * the real `files` list. `prepack` itself is exercised by hand (`npm pack`, ~40 s) and in release CI.
- * The consumer's install resolves plait's dependencies from the npm cache, asking the registry
- * only for metadata it lacks (`--prefer-offline`); `--ignore-scripts` because prebuilt kernels need
- * no install step (that is the point) and compiling better-sqlite3 would take a minute.
- * Measured: ~30 s, most of it the install.
+ * The consumer's install is the one the README promises (section "Installing plait as a
+ * dependency"): the consumer's package.json denies the two dependency install scripts that reach
+ * past the registry (`allowScripts`, npm 11, which otherwise runs unreviewed scripts with a
+ * notice), the PATH holds node, npm and sh but no compiler, make or python, and the network is
+ * this machine's: the npm registry only (dependencies come from the npm cache, the registry is
+ * asked only for metadata the cache lacks: `--prefer-offline`). So the index round trip at the end
+ * runs on plait's prebuilt kernels and on the better-sqlite3 binding plait ships
+ * (native-kernels/sqlite-prebuilds/, src/docstore/open-database.ts), with no download from another
+ * host and no compile. npm 10 is the README's `--ignore-scripts` case: the same install and round
+ * trip with `npx npm@10 install --ignore-scripts` (PLAIT_TEST_NPM10=1, set by .ci/run; ~45 s more).
+ * Without the flag npm 10 exits 1 in a dependency's script, as the issue found (checked by hand).
+ * Measured on a 2-core machine at load 20–25: ~60 s, ~4.5 min with the npm 10 install; most of it installs.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { arch, platform, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { REPO_ROOT, inCi } from './helpers/requirements.js';
 
 const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { name: string; version: string };
 const BUILT_ADDON = join(REPO_ROOT, 'native-kernels', 'build', 'Release', 'plait_kernels.node');
+const SQLITE_ROOT = join(REPO_ROOT, 'node_modules', 'better-sqlite3');
+const SQLITE_VERSION = (JSON.parse(readFileSync(join(SQLITE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+const SQLITE_PREBUILD = `native-kernels/sqlite-prebuilds/better-sqlite3@${SQLITE_VERSION}-${platform()}-${arch()}-abi${process.versions.modules}.node`;
 const TSC = join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
 
 let dir: string;
 let tarball: string;
 let files: string[];
 let consumer: string;
+let bareEnv: NodeJS.ProcessEnv;
+let installLog: string;
 
+/**
+ * An environment whose PATH holds node, npm, npx and sh and nothing else: no cc, g++, make or
+ * python, so nothing can be compiled (node-gyp finds no toolchain).
+ */
+function toolchainFreeEnv(root: string): NodeJS.ProcessEnv {
+  const bin = join(root, 'bin');
+  mkdirSync(bin);
+  const which = (tool: string): string => ok(run('sh', ['-c', `command -v ${tool}`], root, process.env), `which ${tool}`).trim();
+  symlinkSync(process.execPath, join(bin, 'node'));
+  for (const tool of ['npm', 'npx', 'sh']) symlinkSync(which(tool), join(bin, tool));
+  return { ...cleanEnv(), PATH: bin };
+}
 /** The environment without the npm_* variables of an enclosing `npm test`, which would steer the nested npm. */
 function cleanEnv(): NodeJS.ProcessEnv {
   return Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.toLowerCase().startsWith('npm_')));
@@ -72,6 +97,9 @@ before(async () => {
     mkdirSync(prebuilds, { recursive: true });
     cpSync(BUILT_ADDON, join(prebuilds, 'node.napi.node'));
   }
+  // As `npm run build:prebuilds` lays it: this checkout's better-sqlite3 binding (the pinned version).
+  mkdirSync(dirname(join(stage, SQLITE_PREBUILD)), { recursive: true });
+  cpSync(join(SQLITE_ROOT, 'build', 'Release', 'better_sqlite3.node'), join(stage, SQLITE_PREBUILD));
   const out = ok(run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], stage), 'npm pack');
   const report = JSON.parse(out) as Array<{ filename: string; files: Array<{ path: string }> }>;
   tarball = join(dir, report[0]!.filename);
@@ -79,10 +107,17 @@ before(async () => {
 
   consumer = join(dir, 'consumer');
   mkdirSync(consumer);
-  writeFileSync(join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true, type: 'module' }));
+  // The two lines the README asks of an npm 11 user: deny the two dependency install scripts that
+  // reach past the registry (onnxruntime-node's CUDA download, better-sqlite3's GitHub download
+  // then compile). npm 11 runs unreviewed dependency scripts with a notice; a denied one never runs.
+  writeFileSync(join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true, type: 'module', allowScripts: { 'better-sqlite3': false, 'onnxruntime-node': false } }));
+  bareEnv = toolchainFreeEnv(dir);
+  for (const tool of ['cc', 'gcc', 'g++', 'c++', 'make', 'python3']) {
+    assert.notEqual(run('sh', ['-c', `command -v ${tool}`], consumer, bareEnv).status, 0, `${tool} is not on the consumer's PATH`);
+  }
   // The integrations' optional peers, at the versions the repository tests with, so that the consumer can type-check plait/langchain and plait/ai-sdk.
   const peers = ['@langchain/core', '@ai-sdk/provider'].map((p) => `${p}@${(JSON.parse(readFileSync(join(REPO_ROOT, 'node_modules', p, 'package.json'), 'utf8')) as { version: string }).version}`);
-  ok(run('npm', ['install', '--prefer-offline', '--ignore-scripts', '--no-audit', '--no-fund', tarball, ...peers], consumer), 'npm install of the tarball');
+  installLog = ok(run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--foreground-scripts', tarball, ...peers], consumer, bareEnv), 'npm install of the tarball');
 });
 
 after(() => {
@@ -91,7 +126,7 @@ after(() => {
 
 test('the tarball holds the library, its types, the CLI and the kernels, and nothing of tests, benches, fixtures or data', () => {
   assert.equal(tarball.endsWith(`${pkg.name}-${pkg.version}.tgz`), true);
-  for (const f of ['package.json', 'README.md', 'bin/plait.js', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/cli/main.js', 'native-kernels/binding.gyp', 'native-kernels/src/addon.cc', 'scripts/install-native.mjs', 'examples/sample-corpus.jsonl', 'src/server/playground/index.html', 'src/server/playground/playground.js', 'dist/src/integrations/langchain.js', 'dist/src/integrations/langchain.d.ts', 'dist/src/integrations/ai-sdk.js', 'dist/src/integrations/ai-sdk.d.ts']) {
+  for (const f of ['package.json', 'README.md', SQLITE_PREBUILD, 'bin/plait.js', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/cli/main.js', 'native-kernels/binding.gyp', 'native-kernels/src/addon.cc', 'scripts/install-native.mjs', 'examples/sample-corpus.jsonl', 'src/server/playground/index.html', 'src/server/playground/playground.js', 'dist/src/integrations/langchain.js', 'dist/src/integrations/langchain.d.ts', 'dist/src/integrations/ai-sdk.js', 'dist/src/integrations/ai-sdk.d.ts']) {
     assert.ok(files.includes(f), `${f} is shipped`);
   }
   const unwanted = files.filter((f) => /^(test|bench|fixtures|dist\/(test|bench|fixtures)|indexes|\.ci|docs)\//.test(f) || f.endsWith('.map') || (/\.(jsonl|tsv|sqlite)$/.test(f) && f !== 'examples/sample-corpus.jsonl') || f === 'package-lock.json' || f === 'tsconfig.json');
@@ -114,6 +149,43 @@ test("import { openIndex } from 'plait' resolves, and the prebuilt native kernel
     'import plait',
   );
   assert.match(out.trim(), /^function native-(scalar|avx2|avx512)$/);
+});
+
+/** Builds the sample corpus into an index inside `project` through the installed package, searches it, and checks the counts. */
+function roundTrip(project: string): void {
+  assert.ok(!existsSync(join(project, 'node_modules', 'better-sqlite3', 'build')), "better-sqlite3's install script did not run");
+  const script = [
+    "import { buildIndex, openIndex } from 'plait';",
+    "import { join } from 'node:path';",
+    "const sample = join(process.cwd(), 'node_modules', 'plait', 'examples', 'sample-corpus.jsonl');",
+    "await buildIndex(sample, { index: join(process.cwd(), 'idx') });",
+    "const index = await openIndex(join(process.cwd(), 'idx'));",
+    "const { hits } = await index.search('why does bread dough rise', { topK: 3 });",
+    'console.log(JSON.stringify({ documents: index.manifest.counts.documents, top: hits[0]?.docId }));',
+    'await index.close();',
+  ].join('\n');
+  const out = ok(run(process.execPath, ['--input-type=module', '-e', script], project, bareEnv), 'build and search in the consumer');
+  const result = JSON.parse(out.trim().split('\n').pop()!) as { documents: number; top: string };
+  const sampleDocs = readFileSync(join(REPO_ROOT, 'examples', 'sample-corpus.jsonl'), 'utf8').split('\n').filter((l) => l.trim() !== '').length;
+  assert.equal(result.documents, sampleDocs);
+  assert.equal(result.top, 'bread-yeast');
+}
+
+test('npm 11, scripts denied: an index round trip with no compile and no download; better-sqlite3 loads the binding plait ships', () => {
+  roundTrip(consumer);
+});
+
+// npm 10 runs every dependency install script (onnxruntime-node's exits 1 without NuGet; better-sqlite3's
+// needs GitHub or a compiler), so its README line is `npm install --ignore-scripts plait`. ~45 s more
+// (npm 10 itself comes from the registry through npx), so .ci/run turns it on (PLAIT_TEST_NPM10=1).
+test('npm 10 with --ignore-scripts: the same round trip', { skip: process.env['PLAIT_TEST_NPM10'] === '1' ? false : 'set PLAIT_TEST_NPM10=1 (.ci/run does) to install with npm 10 as well' }, () => {
+  const project = join(dir, 'consumer-npm10');
+  mkdirSync(project);
+  writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'consumer-npm10', version: '1.0.0', private: true, type: 'module' }));
+  const version = ok(run('npx', ['--yes', 'npm@10', '--version'], project, bareEnv), 'npx npm@10').trim();
+  assert.match(version, /^10\./);
+  ok(run('npx', ['--yes', 'npm@10', 'install', '--ignore-scripts', '--prefer-offline', '--no-audit', '--no-fund', tarball], project, bareEnv), 'npm 10 install of the tarball');
+  roundTrip(project);
 });
 
 test('the published types check a correct call and reject a wrong one', () => {

@@ -61,6 +61,11 @@ test('GET / serves the playground offline (no external URL) with its script and 
   assert.match(js.headers.get('content-type') ?? '', /javascript/);
   assert.doesNotMatch(await js.text(), /https?:\/\//);
   assert.equal((await fetch(`${url}/playground.css`)).status, 200);
+  // The icon a browser asks for on its own is served, not a 404.
+  const icon = await fetch(`${url}/favicon.ico`);
+  assert.equal(icon.status, 200);
+  assert.match(icon.headers.get('content-type') ?? '', /^image\/svg\+xml/);
+  assert.match(await icon.text(), /^<svg /);
 });
 
 test('the playground in a real browser: search, explanation with highlighted tokens, rerank', async (t) => {
@@ -111,6 +116,23 @@ test('the playground in a real browser: search, explanation with highlighted tok
     await page.click('#rerank-form button[type=submit]');
     await page.waitForSelector('#rerank-results li');
     assert.match((await page.textContent('#rerank-results li:first-child .hit-title')) ?? '', /1\. \(was 2\)/);
+    // An error after results: the old hits go, and a pipeline error's caret diagram keeps its lines.
+    await page.click('#tab-search');
+    await page.fill('#query', 'why does bread dough rise with yeast');
+    await page.press('#query', 'Enter');
+    await page.waitForSelector('#hits li');
+    await page.fill('#pipeline', 'bm25:100 > nonsense:10');
+    await page.press('#query', 'Enter');
+    await page.waitForSelector('#search-status.error');
+    assert.equal(await page.locator('#hits li').count(), 0, 'no hits of the earlier query under the error');
+    const status = (await page.evaluate("document.getElementById('search-status').innerText")) as string;
+    assert.ok(status.split('\n').length >= 2 && /\^/.test(status), `the caret diagram keeps its lines: ${JSON.stringify(status)}`);
+    // A query with no letter or digit: no hits, and the reason (the same rule as the CLI and library).
+    await page.fill('#pipeline', '');
+    await page.fill('#query', '???');
+    await page.press('#query', 'Enter');
+    await page.waitForFunction("/no letter or digit/.test(document.getElementById('search-status').textContent)");
+    assert.equal(await page.locator('#hits li').count(), 0);
     // Narrow window: one column, nothing wider than the viewport.
     await page.setViewportSize({ width: 420, height: 900 });
     await page.click('#tab-search');

@@ -51,6 +51,11 @@ test('plait serve: ready on an ephemeral port with JSON logs; SIGTERM → exit 0
     assert.equal(ready.level, 30);
     assert.match(ready.url, /^http:\/\/127\.0\.0\.1:\d+$/);
     assert.deepEqual(ready.indexes, ['sample']);
+    // The human line on stderr: where it listens, which indexes, and the playground's address.
+    let stderr = '';
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    for (let i = 0; i < 100 && !stderr.includes('\n'); i++) await new Promise((r) => setTimeout(r, 50));
+    assert.ok(stderr.includes(`plait: listening on ${ready.url} (1 index: sample); playground ${ready.url}/ · OpenAPI ${ready.url}/openapi.json`), stderr);
     const r = await fetch(`${ready.url}/ready`);
     assert.equal(r.status, 200);
     const s = await postJson(`${ready.url}/rerank`, { query: 'bread', texts: ['yeast bread', 'stock market'] });

@@ -87,6 +87,9 @@ export function exitCodeFor(err: unknown): number {
 export function usageError(err: CommanderError): PlaitError {
   const message = err.code === 'commander.help' ? 'no command given (plait --help lists them)' : err.message.replace(/^error: /, '');
   const reason = err.code.replace(/^commander\./, '');
+  // A value outside an option's choices is the same kind of refusal as a value our own parsers
+  // refuse (parseIntArg, --cross-variant): INVALID_ARGUMENT, so --json callers see one code for both.
+  if (reason === 'invalidArgument') return new PlaitError('INVALID_ARGUMENT', { message, reason });
   return new PlaitError('USAGE', reason === 'unknownOption' ? { message, reason, hint: DASH_HINT } : { message, reason });
 }
 

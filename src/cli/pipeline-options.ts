@@ -18,7 +18,7 @@ import type { ModeInput } from '../eval/comparison.js';
 import type { Qrels } from '../eval/qrels.js';
 import type { EvalQuery } from '../eval/queries.js';
 import { PlaitError, invalidArgument } from '../errors/index.js';
-import { parseIntArg, printJson } from './options.js';
+import { parseIntArg, plural, printJson } from './options.js';
 import { ProgressReporter } from './progress.js';
 
 export interface CrossCliOptions {
@@ -104,8 +104,8 @@ export async function searchWithPipeline(
       progress.done();
       if (o.run !== undefined) await writeRun(o.run, run, { tag: o.tag });
       if (o.json) printJson(Object.fromEntries(run));
-      else if (o.run !== undefined) process.stdout.write(`wrote ${run.size} queries to ${o.run}\n`);
-      for (const [stage, n] of Object.entries(degraded)) process.stderr.write(`plait: ${stage} degraded on ${n} of ${queries.length} queries\n`);
+      else if (o.run !== undefined) process.stdout.write(`wrote ${plural(run.size, 'query', 'queries')} to ${o.run}\n`);
+      for (const [stage, n] of Object.entries(degraded)) process.stderr.write(`plait: ${stage} degraded on ${n} of ${plural(queries.length, 'query', 'queries')}\n`);
       return true;
     }
     if (query === undefined) throw new PlaitError('INVALID_ARGUMENT', { message: 'give a query, or --queries <file>' });
@@ -170,7 +170,7 @@ export function renderStageLatency(inputs: readonly ModeInput[]): string {
   for (const m of inputs) {
     if (m.stageLatency === undefined) continue;
     const parts = Object.entries(m.stageLatency).map(([label, l]) => `${label} ${l.meanMs.toFixed(1)} ms (p95 ${l.p95Ms.toFixed(1)})`);
-    const degraded = Object.entries(m.degraded ?? {}).map(([s, n]) => `${s} degraded on ${n} queries`);
+    const degraded = Object.entries(m.degraded ?? {}).map(([s, n]) => `${s} degraded on ${plural(n, 'query', 'queries')}`);
     lines.push(`${m.name}: ${parts.join(', ')}${degraded.length > 0 ? `; ${degraded.join(', ')}` : ''}`);
   }
   return lines.length === 0 ? '' : `per-stage latency (mean, includes query encoding):\n${lines.map((l) => `  ${l}`).join('\n')}\n`;

@@ -2,9 +2,15 @@
  * Up-front checks of a command's paths, run before any long work: an input that is not there, or
  * an output that cannot be written, must fail in the first second with a coded error and exit 2 —
  * not after a 14-minute build with a raw ENOENT. Output folders are created here.
+ *
+ * Writability is checked by writing, not by asking: access(2) says yes to root for /proc, /sys and
+ * read-only mounts, where creating a file then fails. So an output file is created (and removed,
+ * when it did not exist before) and an output folder gets a probe file (created and removed).
+ * Folders are created one level at a time: Node 20's mkdirSync({recursive: true}) loops forever
+ * on a path under /proc (measured: `plait eval ... --report /proc/x/r.html` spun for minutes).
  */
-import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, statSync, unlinkSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { PlaitError } from '../errors/index.js';
 
 /** `FILE_NOT_FOUND` unless `path` is an existing file (or folder, with `kind: 'any'`). */
@@ -29,7 +35,28 @@ export function prepareOutputFile(path: string, option: string): string {
   }
   prepareOutputDir(dirname(resolve(path)), option);
   if (existsSync(path)) writable(path, option);
+  else probeCreate(path, option);
   return path;
+}
+
+/** Creates `file` (which must not exist) and removes it; NOT_WRITABLE when the creation fails. */
+function probeCreate(file: string, option: string): void {
+  try {
+    closeSync(openSync(file, 'wx'));
+  } catch (cause) {
+    throw new PlaitError('NOT_WRITABLE', { message: `${option}: cannot create ${file} (${(cause as NodeJS.ErrnoException).code ?? String(cause)})`, path: file, option }, { cause });
+  }
+  unlinkSync(file);
+}
+
+/** mkdir -p, one level at a time from the deepest folder that exists. */
+function makeDirs(dir: string): void {
+  const missing: string[] = [];
+  for (let d = resolve(dir); !existsSync(d); d = dirname(d)) {
+    missing.push(d);
+    if (dirname(d) === d) break;
+  }
+  for (const d of missing.reverse()) mkdirSync(d);
 }
 
 /** Creates `dir` (recursively) and checks that it can be written to. */
@@ -38,11 +65,12 @@ export function prepareOutputDir(dir: string, option: string): string {
     throw new PlaitError('NOT_WRITABLE', { message: `${option}: ${dir} is a file, not a folder`, path: dir, option });
   }
   try {
-    mkdirSync(dir, { recursive: true });
+    makeDirs(dir);
   } catch (cause) {
     throw new PlaitError('NOT_WRITABLE', { message: `${option}: cannot create ${dir} (${(cause as NodeJS.ErrnoException).code ?? String(cause)})`, path: dir, option }, { cause });
   }
   writable(dir, option);
+  probeCreate(join(dir, `.plait-write-check-${process.pid}`), option);
   return dir;
 }
 

@@ -4,7 +4,8 @@
  * vocabulary for term frequencies, scored here with k1 = 0.9, b = 0.4 — see bm25.ts).
  */
 
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { openDatabase } from './open-database.js';
 import { PlaitError, invalidArgument } from '../errors/index.js';
 import { Bm25Accumulator, bm25Idf, resolveBm25Options, type Bm25Options } from './bm25.js';
 import { bm25QueryTerms } from './bm25-terms.js';
@@ -73,7 +74,7 @@ export class DocStoreReader {
 
   constructor(path: string) {
     this.path = path;
-    this.db = guarded('open', path, () => new Database(path, { readonly: true, fileMustExist: true }));
+    this.db = guarded('open', path, () => openDatabase(path, { readonly: true, fileMustExist: true }));
     try {
       const meta = new Map<string, unknown>(
         (this.db.prepare('SELECT key, value FROM meta').raw().all() as Array<[string, unknown]>).map(([k, v]) => [k, v]),

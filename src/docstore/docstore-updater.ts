@@ -14,7 +14,8 @@
  * compaction renumbers. Doc rowids are never reused (`meta.rowid_span` is the next one).
  */
 import { storePidToDoc } from './pid-doc-blob.js';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { openDatabase } from './open-database.js';
 import { bm25Length } from './bm25-terms.js';
 import { docstoreError, guarded } from './sqlite-error.js';
 import type { DocumentInput } from './types.js';
@@ -39,7 +40,7 @@ export class DocStoreUpdater {
 
   /** Opens a private copy of a document store (made by the caller) and starts the write's transaction. */
   constructor(readonly path: string) {
-    const db = guarded('open for update', path, () => new Database(path, { fileMustExist: true }));
+    const db = guarded('open for update', path, () => openDatabase(path, { fileMustExist: true }));
     this.db = db;
     try {
       db.unsafeMode(true);

@@ -6,7 +6,8 @@
  */
 
 import { storePidToDoc } from './pid-doc-blob.js';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { openDatabase } from './open-database.js';
 import { existsSync } from 'node:fs';
 import { DOCSTORE_DEFAULTS } from '../config/defaults.js';
 import { PlaitError, invalidArgument } from '../errors/index.js';
@@ -43,7 +44,7 @@ export class DocStoreWriter {
     this.stemmer = options.stemmer ?? DOCSTORE_DEFAULTS.bm25Stemmer;
     if (this.stemmer !== 'porter' && this.stemmer !== 'none') throw invalidArgument('stemmer', '"porter" or "none"', this.stemmer);
     if (existsSync(path)) throw new PlaitError('DOCSTORE_FAILED', { message: `refusing to overwrite existing ${path}`, path });
-    const db = guarded('create', path, () => new Database(path));
+    const db = guarded('create', path, () => openDatabase(path));
     this.db = db;
     try {
       // better-sqlite3 opens connections in defensive mode, which silently refuses journal_mode=OFF.

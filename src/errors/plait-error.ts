@@ -53,6 +53,8 @@ export const ERROR_TEMPLATES = {
   SYNONYMS_INVALID: 'Invalid synonyms file: {message}',
   // One door into an index folder (issue 20): a change measured on a generation that is no longer the committed one.
   INDEX_CHANGED: 'Index changed: {message}',
+  // Server start (issue 27): the address to listen on is taken by another process.
+  ADDRESS_IN_USE: 'Address in use: {message}',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_TEMPLATES;

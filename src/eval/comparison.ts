@@ -60,6 +60,15 @@ export interface ComparisonMeta {
   depth?: number;
   /** Queries left out before the evaluation (e.g. empty text), by reason. */
   skippedQueries?: Record<string, number>;
+  /**
+   * Query encoding time per query (ms), measured once before the modes run. The one-mode rows'
+   * latencies exclude it (queries are encoded up front); pipeline rows include it.
+   */
+  encodeMsPerQuery?: number;
+  /** Per PLAID (late, non-exhaustive) mode: the share (0–1) of the exhaustive top-10 it found (eval/overlap.ts). */
+  fidelityTop10?: Record<string, number>;
+  /** What each mode is, by mode name (eval/search-modes.ts describeMode). */
+  modeDescriptions?: Record<string, string>;
 }
 
 /** The rank cutoff of a metric ("recall@100" → 100). */
@@ -178,13 +187,36 @@ export const METRIC_LABELS: Record<MetricName, string> = {
   'p@10': 'P@10',
 };
 
-/** The marker printed after a metric significantly different from the baseline's. */
+/** The marker printed after a metric significantly better than the baseline's. */
 export const SIGNIFICANCE_MARKER = '†';
+/** The marker printed after a metric significantly worse than the baseline's. */
+export const WORSE_MARKER = '‡';
 
-/** One line describing the test behind the marker. */
+/** The marker of a metric: † significantly better, ‡ significantly worse, '' otherwise. */
+export function significanceMarker(sig: MetricSignificance | undefined): string {
+  if (sig === undefined || !sig.significant) return '';
+  return sig.meanDiff >= 0 ? SIGNIFICANCE_MARKER : WORSE_MARKER;
+}
+
+/** One line describing the test behind the markers (a two-sided test: both directions are marked). */
 export function significanceNote(c: Comparison): string {
   const how = c.test === 't-test' ? 'paired t-test' : `paired randomisation test, ${c.permutations} permutations`;
-  return `${SIGNIFICANCE_MARKER} p < ${c.alpha} vs ${c.baseline} (${how}, two-sided, ${c.queries} queries)`;
+  return `${SIGNIFICANCE_MARKER} significantly better, ${WORSE_MARKER} significantly worse: p < ${c.alpha} vs ${c.baseline} (${how}, two-sided, ${c.queries} queries)`;
+}
+
+/**
+ * The facts beside the table, one sentence each: what each mode is, PLAID's share of the
+ * exhaustive top-10, and what the latencies include (the terminal prints the same lines).
+ */
+export function reportNotes(meta: ComparisonMeta | undefined): string[] {
+  if (meta === undefined) return [];
+  const notes: string[] = [];
+  for (const [name, what] of Object.entries(meta.modeDescriptions ?? {})) notes.push(`${name}: ${what}`);
+  for (const [name, share] of Object.entries(meta.fidelityTop10 ?? {})) notes.push(`${name} finds ${(100 * share).toFixed(1)}% of the exhaustive top-10 (its fidelity to exact MaxSim)`);
+  if (meta.encodeMsPerQuery !== undefined) {
+    notes.push(`Latencies exclude query encoding (${meta.encodeMsPerQuery.toFixed(1)} ms/query, encoded once before the modes run); pipeline rows include it.`);
+  }
+  return notes;
 }
 
 

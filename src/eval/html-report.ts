@@ -1,7 +1,7 @@
 /** The comparison as one self-contained HTML page: the metrics table and the latency/quality plot. */
 
 import type { Comparison } from './comparison.js';
-import { METRIC_LABELS, SIGNIFICANCE_MARKER, describeMeta, significanceNote } from './comparison.js';
+import { METRIC_LABELS, describeMeta, reportNotes, significanceMarker, significanceNote } from './comparison.js';
 import { escapeXml, renderScatterSvg, type ScatterPoint } from './scatter-svg.js';
 import { formatMetric, formatMs, formatQps } from './table.js';
 
@@ -23,7 +23,8 @@ th:first-child, td:first-child { text-align: left; }
 td:first-child { max-width: 14rem; overflow-wrap: anywhere; }
 td { text-align: right; }
 tr.baseline td { background: #fafafa; font-style: italic; }
-td.sig { font-weight: 600; }
+td.better { font-weight: 600; }
+td.worse { color: #9b1c1c; }
 td .p { color: #888; font-size: 0.72em; display: block; white-space: nowrap; font-weight: normal; }
 .note { color: #555; font-size: 0.9rem; }
 figure { margin: 1.5rem 0; }
@@ -44,7 +45,8 @@ export function renderReportHtml(c: Comparison, options: HtmlReportOptions = {})
         const diff = `${sig.meanDiff >= 0 ? '+' : '−'}${Math.abs(sig.meanDiff).toFixed(3)}`;
         // Difference and p-value on two short lines, so that a metric column stays narrow.
         cells.push(
-          `<td${sig.significant ? ' class="sig"' : ''}>${value}${sig.significant ? SIGNIFICANCE_MARKER : ''}<span class="p">${diff}</span><span class="p">${formatP(sig.p)}</span></td>`,
+          // Bold only for a significant improvement; a significant loss is marked ‡ and red, never bold.
+          `<td${sig.significant ? ` class="${sig.meanDiff >= 0 ? 'better' : 'worse'}"` : ''}>${value}${significanceMarker(sig)}<span class="p">${diff}</span><span class="p">${formatP(sig.p)}</span></td>`,
         );
       }
     }
@@ -83,6 +85,7 @@ export function renderReportHtml(c: Comparison, options: HtmlReportOptions = {})
     '</table></div>',
     `<p class="note">${escapeXml(significanceNote(c))}. Under each metric: difference from the baseline and its p-value. ` +
       'Metrics follow trec_eval (linear-gain nDCG, MAP truncated at 100); latency percentiles are nearest-rank.</p>',
+    reportNotes(c.meta).length === 0 ? '' : `<ul class="note">${reportNotes(c.meta).map((n) => `<li>${escapeXml(n)}</li>`).join('')}</ul>`,
     '<figure>',
     svg,
     `<figcaption>Latency against quality, one point per mode (square: baseline). Up and to the left is better.${

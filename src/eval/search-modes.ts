@@ -9,6 +9,20 @@ export interface EvalMode {
   options: SearchOptions;
 }
 
+/** What a mode of `plait eval` is, in one sentence, for the report (a pipeline spec or a sweep point is described by its shape). */
+export function describeMode(name: string): string {
+  const fixed: Record<string, string> = {
+    exhaustive: 'late interaction, exact MaxSim over every passage (the ceiling PLAID approximates)',
+    plaid: "late interaction through PLAID: centroid pruning, then exact MaxSim on the candidates (settings from the index's calibration, else ColBERT's defaults by k)",
+    bm25: 'BM25 keyword ranking of the stored text (no model)',
+    hybrid: 'PLAID and BM25 scores, min-max normalised and mixed by alpha',
+    'hybrid-rrf': 'PLAID and BM25 rankings fused by reciprocal rank',
+  };
+  if (fixed[name] !== undefined) return fixed[name]!;
+  if (name.startsWith('plaid ')) return `PLAID with the settings ${name.slice(6)} (a --sweep point)`;
+  return 'a staged pipeline: each stage ranks the previous stage\'s candidates';
+}
+
 export const STANDARD_MODES: Record<string, (depth: number) => EvalMode> = {
   exhaustive: (topK) => ({ name: 'exhaustive', options: { topK, mode: 'late', exhaustive: true } }),
   plaid: (topK) => ({ name: 'plaid', options: { topK, mode: 'late' } }),

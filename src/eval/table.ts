@@ -1,7 +1,7 @@
 /** The comparison as a fixed-width terminal table. */
 
 import type { Comparison, ModeSummary } from './comparison.js';
-import { METRIC_LABELS, SIGNIFICANCE_MARKER, describeMeta, significanceNote } from './comparison.js';
+import { METRIC_LABELS, describeMeta, reportNotes, significanceMarker, significanceNote } from './comparison.js';
 
 export interface TableColumn {
   header: string;
@@ -33,7 +33,7 @@ export function tableColumns(c: Comparison): TableColumn[] {
   for (const metric of c.metrics) {
     columns.push({
       header: `${METRIC_LABELS[metric]} `,
-      cell: (m) => `${formatMetric(m.mean[metric])}${m.significance?.[metric]?.significant === true ? SIGNIFICANCE_MARKER : ' '}`,
+      cell: (m) => `${formatMetric(m.mean[metric])}${significanceMarker(m.significance?.[metric]) || ' '}`,
       align: 'right',
     });
   }
@@ -66,6 +66,6 @@ export function renderTable(c: Comparison): string {
   lines.splice(1, 0, widths.map((w) => '-'.repeat(w)).join('  '));
   if (c.meta !== undefined) lines.unshift(describeMeta(c.meta), '');
   if (c.title !== null) lines.unshift(c.title, '');
-  lines.push('', significanceNote(c));
+  lines.push('', significanceNote(c), ...reportNotes(c.meta));
   return `${lines.join('\n')}\n`;
 }

@@ -67,9 +67,12 @@ export async function createApp(engine: Engine): Promise<FastifyInstance> {
     }
     jsonParser(request, text, done);
   });
+  // Fastify parses text/plain bodies into a string by default, which then failed validation as
+  // "body must be object"; every route takes JSON, so text/plain is a 415 like any other type.
+  app.removeContentTypeParser('text/plain');
 
   app.setErrorHandler((err, request, reply) => {
-    const e = toPlaitError(err);
+    const e = toPlaitError(err, o.maxBodyBytes, request.headers['content-type']);
     const status = statusFor(e.code);
     const route = request.routeOptions.url ?? 'unmatched';
     if (e.code === 'OVERLOADED') {

@@ -26,6 +26,8 @@ import { CircuitBreaker } from '../pipeline/circuit-breaker.js';
 import { ByteLruCache } from './byte-lru-cache.js';
 import { countUnknownTokens, unknownTokenWarning } from '../encoder/unknown-tokens.js';
 import { ServerMetrics } from './metrics.js';
+import { unsearchable } from '../search/query-text.js';
+import { emptyResult } from '../search/search-result.js';
 import type { ResolvedServerOptions } from './options.js';
 
 /** What the server needs of an index: PlaitIndex satisfies it (tests wrap one to gate or slow it). */
@@ -260,7 +262,12 @@ export class Engine {
     const resolved = entry.index.resolveSearch(options);
     const optionsKey = JSON.stringify(resolved);
     const keys = queries.map((q) => `${entry.name}\u0000${entry.generation}\u0000${optionsKey}\u0000${q}`);
-    const answers: (QueryAnswer | undefined)[] = keys.map((k) => {
+    // The library's rule for every entry point (query-text.ts): a query with no letter or digit gets
+    // no hits and its reason, in every mode. The encoded path below checks only bm25 texts (callers
+    // of searchEncodedBatch may pass any label as text), so the rule is applied here, before encoding.
+    const answers: (QueryAnswer | undefined)[] = keys.map((k, i) => {
+      const reason = unsearchable(queries[i], i);
+      if (reason !== null) return { result: emptyResult(reason), cached: false };
       const hit = this.resultCache.get(k);
       this.countCache('result', hit !== undefined);
       return hit === undefined ? undefined : { result: hit, cached: true };

@@ -63,6 +63,8 @@ export const HTTP_STATUS = {
   WORKER_FAILED: 500,
   DOCSTORE_FAILED: 500,
   INTERNAL: 500,
+  // Only `plait serve`'s start meets it (no request can); listed because every code is.
+  ADDRESS_IN_USE: 500,
 } satisfies Record<ErrorCode, number> & Record<string, number>;
 
 export function statusFor(code: string): number {
@@ -82,26 +84,59 @@ interface FastifyLikeError {
   validationContext?: string;
 }
 
-/** Any thrown value → a PlaitError with the right code (unknown throwables become INTERNAL). */
-export function toPlaitError(err: unknown): PlaitError {
+/** What a client must send instead: every body-carrying route takes JSON (replies may be msgpack by Accept). */
+export const ACCEPTED_BODY_TYPE = 'application/json';
+
+/** 415: names the Content-Type that came (or its absence) and the one to send. */
+export function unsupportedMediaType(contentType: string | undefined): PlaitError {
+  const came = contentType === undefined || contentType.trim() === '' ? 'no Content-Type' : `Content-Type ${contentType.split(';')[0]!.trim()}`;
+  return new PlaitError('UNSUPPORTED_MEDIA_TYPE', {
+    message: `the body came with ${came}; send a JSON body with "Content-Type: ${ACCEPTED_BODY_TYPE}"`,
+    received: contentType ?? null,
+    accepted: [ACCEPTED_BODY_TYPE],
+  });
+}
+
+/** 413: names the limit in bytes and the serve option that sets it. */
+export function bodyTooLarge(maxBodyBytes: number | undefined): PlaitError {
+  const limit = maxBodyBytes === undefined ? 'the server\'s limit' : `the server's limit of ${maxBodyBytes} bytes`;
+  return new PlaitError('QUERY_TOO_LARGE', {
+    message: `the request body is larger than ${limit}; send less per request, or start the server with a larger --max-body-bytes`,
+    ...(maxBodyBytes === undefined ? {} : { maxBodyBytes }),
+  });
+}
+
+/**
+ * Any thrown value → a PlaitError with the right code (unknown throwables become INTERNAL).
+ * `maxBodyBytes` and `contentType` (of the request) go into the 413 and 415 messages.
+ */
+export function toPlaitError(err: unknown, maxBodyBytes?: number, contentType?: string): PlaitError {
   if (isPlaitError(err)) return err;
   const e = (err ?? {}) as FastifyLikeError;
   if (Array.isArray(e.validation)) {
     const v = e.validation[0] ?? {};
     const where = `${e.validationContext ?? 'body'}${v.instancePath ?? ''}`;
-    const extra = v.keyword === 'additionalProperties' ? ` (${String(v.params?.additionalProperty)})` : '';
+    // An invalid enum value names the values the field takes (ajv puts them in params.allowedValues).
+    const allowed = v.keyword === 'enum' && Array.isArray(v.params?.allowedValues) ? (v.params.allowedValues as unknown[]) : undefined;
+    const extra =
+      v.keyword === 'additionalProperties'
+        ? ` (${String(v.params?.additionalProperty)})`
+        : allowed !== undefined
+          ? `: ${allowed.map((a) => JSON.stringify(a)).join(', ')}`
+          : '';
     return new PlaitError('INVALID_ARGUMENT', {
       message: `${where} ${v.message ?? 'is invalid'}${extra}`,
       field: where,
       keyword: v.keyword,
       ...(v.keyword === 'additionalProperties' ? { unknownField: v.params?.additionalProperty } : {}),
+      ...(allowed !== undefined ? { allowedValues: allowed } : {}),
     });
   }
   switch (e.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new PlaitError('QUERY_TOO_LARGE', { message: 'the request body is larger than the server accepts' });
+      return bodyTooLarge(maxBodyBytes);
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return new PlaitError('UNSUPPORTED_MEDIA_TYPE', { message: e.message ?? 'unsupported Content-Type' });
+      return unsupportedMediaType(contentType);
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return new PlaitError('INVALID_ARGUMENT', { message: 'the JSON body is empty' });
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
@@ -112,7 +147,9 @@ export function toPlaitError(err: unknown): PlaitError {
   // JSON.parse (SyntaxError) and secure-json-parse's prototype-poisoning refusal arrive with a 400.
   if (err instanceof SyntaxError || (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500)) {
     const status = e.statusCode ?? 400;
-    const code: ErrorCode = status === 413 ? 'QUERY_TOO_LARGE' : status === 415 ? 'UNSUPPORTED_MEDIA_TYPE' : status === 404 ? 'NOT_FOUND' : 'INVALID_ARGUMENT';
+    if (status === 413) return bodyTooLarge(maxBodyBytes);
+    if (status === 415) return unsupportedMediaType(contentType);
+    const code: ErrorCode = status === 404 ? 'NOT_FOUND' : 'INVALID_ARGUMENT';
     return new PlaitError(code, { message: e.message ?? 'bad request' });
   }
   return new PlaitError('INTERNAL', { message: e.message ?? String(err) }, { cause: err });

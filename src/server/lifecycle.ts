@@ -5,7 +5,10 @@
  * within the drain timeout (then cut the rest), then close indexes, rerankers and encoders.
  */
 import type { FastifyInstance } from 'fastify';
-import { createEncoder, openIndex, readManifest, Reranker, resolveIndexPath, resolveModelSpec, type Encoder } from '../index.js';
+import { createServer } from 'node:net';
+import { createEncoder, openIndex, readManifest, Reranker, resolveModelSpec, type Encoder } from '../index.js';
+import { PlaitError } from '../errors/index.js';
+import { locateIndex } from '../format/index-path.js';
 import { CrossEncoder } from '../rerank/cross-encoder/cross-encoder.js';
 import { createApp } from './app.js';
 import { Engine, type RerankerEntry, type ServedIndex } from './engine.js';
@@ -29,7 +32,7 @@ export async function serveEngine(engine: Engine): Promise<RunningServer> {
   } catch (err) {
     await app.close();
     await engine.close();
-    throw err;
+    throw listenError(err, o.host, o.port);
   }
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr !== null ? addr.port : o.port;
@@ -43,8 +46,45 @@ export async function serveEngine(engine: Engine): Promise<RunningServer> {
   };
 }
 
+/**
+ * A failure to listen on host:port → a PlaitError with a hint: ADDRESS_IN_USE (EADDRINUSE: another
+ * process listens there), INVALID_ARGUMENT (EACCES: a port below 1024 needs privileges;
+ * EADDRNOTAVAIL: the host is not an address of this machine). Anything else is returned unchanged.
+ */
+export function listenError(err: unknown, host: string, port: number): unknown {
+  const code = (err as { code?: unknown } | null)?.code;
+  const where = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+  if (code === 'EADDRINUSE') {
+    return new PlaitError('ADDRESS_IN_USE', { message: `${where} is taken by another process: stop it, or pick another port with --port <n> (--port 0 takes any free port)`, host, port }, { cause: err });
+  }
+  if (code === 'EACCES') {
+    return new PlaitError('INVALID_ARGUMENT', { message: `not permitted to listen on ${where} (ports below 1024 need privileges): pick another port with --port <n>`, host, port }, { cause: err });
+  }
+  if (code === 'EADDRNOTAVAIL') {
+    return new PlaitError('INVALID_ARGUMENT', { message: `${host} is not an address of this machine: use --host 127.0.0.1 (loopback) or 0.0.0.0 (every interface)`, host, port }, { cause: err });
+  }
+  return err;
+}
+
+/**
+ * Binds host:port for a moment and lets it go, so that a taken port is reported in milliseconds,
+ * before the models and indexes load (seconds to minutes), not after. Port 0 (any free port) needs
+ * no check. A process that takes the port between this check and the real listen is still caught
+ * there, with the same error.
+ * @throws PlaitError ADDRESS_IN_USE or INVALID_ARGUMENT (see listenError).
+ */
+export async function checkListenAddress(host: string, port: number): Promise<void> {
+  if (port === 0) return;
+  await new Promise<void>((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', (err) => reject(listenError(err, host, port)));
+    probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve()));
+  });
+}
+
 export async function startServer(indexes: string[], options: ServerOptions = {}): Promise<RunningServer> {
   const resolved = resolveServerOptions(options);
+  await checkListenAddress(resolved.host, resolved.port);
   const engine = await openEngine(indexes, resolved);
   return serveEngine(engine);
 }
@@ -120,7 +160,8 @@ export async function openEngine(indexNames: string[], options: ResolvedServerOp
   try {
     const usedNames = new Set<string>();
     for (const spec of indexNames) {
-      const manifest = readManifest(resolveIndexPath(spec));
+      // locateIndex: a missing index names every place looked, as `plait search` does.
+      const manifest = readManifest(locateIndex(spec));
       const encoder = await encoderFor(manifest.modelSpec, 'query');
       const index = await openIndex(spec, { encoder, workers: options.scoringWorkers });
       let name = spec.replace(/\/+$/, '').split('/').at(-1)!;

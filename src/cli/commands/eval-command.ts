@@ -23,11 +23,12 @@ import {
   type Run,
 } from '../../eval/index.js';
 import type { SkippedQuery } from '../../eval/queries.js';
-import { STANDARD_MODES, parseSweep, type EvalMode } from '../../eval/search-modes.js';
+import { STANDARD_MODES, describeMode, parseSweep, type EvalMode } from '../../eval/search-modes.js';
 import { ProgressReporter } from '../progress.js';
 import { exitCleanlyOnSignals } from '../interrupt.js';
 import { parseIntArg } from '../options.js';
 import { prepareOutputDir, prepareOutputFile, requireInput } from '../validate.js';
+import { withHint } from '../report-error.js';
 import { runCliBuild, describeSkipped, totalSkipped } from './index-commands.js';
 import { warnSkippedQueries } from './query-warnings.js';
 import { addEvalPipelineFlags, evalPipelineRows, renderStageLatency } from '../pipeline-options.js';
@@ -176,15 +177,17 @@ export function registerEvalCommand(program: Command): void {
           const wallMs = performance.now() - wall0;
           inputs.push({ name: mode.name, result: evaluateRun(run, qrels), latency: latencyStats(durations, { wallMs }) });
           runs.set(mode.name, run);
-          if (o.runDir !== undefined) await writeRun(join(o.runDir, `${mode.name.replace(/[^\w.=-]+/g, '_')}.trec`), run, { tag: mode.name.replace(/\s+/g, '_') });
         }
         const piped = await evalPipelineRows(index, judged, qrels, o, progress);
         inputs.push(...piped.inputs);
-        for (const [name, run] of piped.runs) {
-          runs.set(name, run);
-          if (o.runDir !== undefined) await writeRun(join(o.runDir, `${name.replace(/[^\w.=-]+/g, '_')}.trec`), run, { tag: name.replace(/\s+/g, '_') });
-        }
+        for (const [name, run] of piped.runs) runs.set(name, run);
         progress.done();
+        // Fidelity of each late-interaction mode to exhaustive MaxSim: share of its top-10 found.
+        const exact = runs.get('exhaustive');
+        const fidelity: Record<string, number> = {};
+        if (exact !== undefined) {
+          for (const m of modes) if (m.name !== 'exhaustive' && m.options.mode === 'late') fidelity[m.name] = topKOverlap(runs.get(m.name)!, exact, 10);
+        }
         const meta: ComparisonMeta = {
           index: indexPath,
           model: index.manifest.model.name,
@@ -193,25 +196,29 @@ export function registerEvalCommand(program: Command): void {
           plaitVersion: plaitVersion(),
           depth: o.depth,
           skippedQueries: { EMPTY_TEXT: skippedQueries.length },
+          encodeMsPerQuery,
+          ...(Object.keys(fidelity).length === 0 ? {} : { fidelityTop10: fidelity }),
+          modeDescriptions: Object.fromEntries(inputs.map((m) => [m.name, describeMode(m.name)])),
         };
         const comparison = buildComparison(inputs, { baseline: o.baseline, test: o.test, depth: o.depth, meta, title: `${basename(indexPath)}: ${judged.length} queries, depth ${o.depth}` });
-        if (reportBase !== undefined) {
-          await writeReportFiles(comparison, { html: `${reportBase}.html`, json: `${reportBase}.json`, text: `${reportBase}.txt` });
-        }
-        // Fidelity of each late-interaction mode to exhaustive MaxSim: share of its top-10 found.
-        const exact = runs.get('exhaustive');
-        const fidelity: Record<string, number> = {};
-        if (exact !== undefined) {
-          for (const m of modes) if (m.name !== 'exhaustive' && m.options.mode === 'late') fidelity[m.name] = topKOverlap(runs.get(m.name)!, exact, 10);
-        }
+        // The results are printed first: a report or run file that fails now (a disk filled, a folder
+        // removed during the run) must not lose an evaluation that took minutes or hours.
         if (o.json) process.stdout.write(`${JSON.stringify({ ...comparison, encodeMsPerQuery, fidelityTop10: fidelity }, null, 2)}\n`);
         else {
           process.stdout.write(`${renderTable(comparison)}\n`);
           process.stdout.write(renderStageLatency(piped.inputs));
-          for (const [name, share] of Object.entries(fidelity)) process.stdout.write(`${name}: finds ${(100 * share).toFixed(1)}% of the exhaustive top-10\n`);
-          process.stdout.write(`query encoding: ${encodeMsPerQuery.toFixed(1)} ms/query (${encoder.info.name}), not included in the latencies above\n`);
-          if (o.report !== undefined) process.stdout.write(`report: ${o.report}\n`);
+          // renderTable's notes already say PLAID's share of the exhaustive top-10 and that latencies exclude encoding.
         }
+        try {
+          if (reportBase !== undefined) await writeReportFiles(comparison, { html: `${reportBase}.html`, json: `${reportBase}.json`, text: `${reportBase}.txt` });
+          if (o.runDir !== undefined) {
+            for (const [name, run] of runs) await writeRun(join(o.runDir, `${name.replace(/[^\w.=-]+/g, '_')}.trec`), run, { tag: name.replace(/\s+/g, '_') });
+          }
+        } catch (cause) {
+          const what = cause instanceof Error ? cause.message : String(cause);
+          throw withHint(new PlaitError('NOT_WRITABLE', { message: `writing the report or run files failed: ${what}` }, { cause }), 'the results were printed above; re-run with another --report / --run-dir to get the files');
+        }
+        if (o.report !== undefined && !o.json) process.stdout.write(`report: ${o.report}\n`);
       } finally {
         await index.close();
       }

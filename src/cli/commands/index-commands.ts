@@ -11,7 +11,7 @@ import { kernelsStatus, type KernelsStatus } from '../../kernels/index.js';
 import { SUPPORTED_NBITS } from '../../kernels/validate.js';
 import type { CorpusFormat } from '../../indexer/corpus/types.js';
 import { ProgressReporter, formatBytes } from '../progress.js';
-import { parseIntArg, printJson } from '../options.js';
+import { parseIntArg, plural, printJson } from '../options.js';
 import { exitCleanlyOnSignals } from '../interrupt.js';
 import { prepareOutputDir } from '../validate.js';
 import { withHint } from '../report-error.js';
@@ -28,6 +28,7 @@ export const SKIP_CODES: Record<string, string> = {
   duplicateId: 'DUPLICATE_ID',
   emptyText: 'EMPTY_TEXT',
   notUtf8: 'TEXT_NOT_UTF8',
+  idWhitespace: 'INVALID_INPUT',
 };
 const SKIPPABLE = new Set(Object.values(SKIP_CODES));
 
@@ -172,8 +173,8 @@ export function registerIndexCommands(program: Command): void {
       }
       const skipped = totalSkipped(report.skipped);
       process.stdout.write(
-        `indexed ${manifest.counts.documents} documents (${manifest.counts.passages} passages, ${manifest.counts.tokens} tokens, ` +
-          `${manifest.counts.centroids} centroids) into ${path} in ${(manifest.buildMs / 1000).toFixed(1)}s` +
+        `indexed ${plural(manifest.counts.documents, 'document')} (${plural(manifest.counts.passages, 'passage')}, ${plural(manifest.counts.tokens, 'token')}, ` +
+          `${plural(manifest.counts.centroids, 'centroid')}) into ${path} in ${(manifest.buildMs / 1000).toFixed(1)}s` +
           (skipped > 0 ? `; skipped ${skipped} invalid (${describeSkipped(report.skipped)})` : '') +
           '\n' +
           (manifest.calibration === undefined ? '' : `${calibrationLines(manifest.calibration).join('\n')}\n`),

@@ -11,7 +11,7 @@ import { locateIndex } from '../../format/index-path.js';
 import { PlaitError, isPlaitError } from '../../errors/index.js';
 import { ENCODER_DEFAULTS } from '../../config/defaults.js';
 import type { CorpusFormat } from '../../indexer/corpus/types.js';
-import { parseIntArg, printJson } from '../options.js';
+import { parseIntArg, plural, printJson } from '../options.js';
 import { withHint } from '../report-error.js';
 import { parseFilter } from '../../docstore/metadata-filter.js';
 import { SKIP_CODES, describeSkipped, totalSkipped } from './index-commands.js';
@@ -29,6 +29,9 @@ interface AddCliOptions {
 
 const SKIPPABLE = new Set(Object.values(SKIP_CODES));
 
+/** Every command takes -q as `plait index` does; these print no progress, only their result line. */
+const QUIET_HELP = 'no progress output (this command prints only its result)';
+
 export function registerLivingCommands(program: Command): void {
   program
     .command('add')
@@ -42,6 +45,7 @@ export function registerLivingCommands(program: Command): void {
     .option('--text-field <field>', 'JSONL text field')
     .option('--title-field <field>', 'JSONL title field')
     .option('--threads <n>', `encoder worker threads, >= 0 (0 = in-process; default: one per core, at most ${ENCODER_DEFAULTS.maxAutoThreads})`, parseIntArg('threads', 0))
+    .option('-q, --quiet', QUIET_HELP)
     .option('--json', 'print the result as JSON')
     .action(async (index: string, input: string, o: AddCliOptions) => {
       if (!existsSync(input)) throw new PlaitError('FILE_NOT_FOUND', { message: `no corpus at ${input}`, path: input });
@@ -68,7 +72,7 @@ export function registerLivingCommands(program: Command): void {
       }
       const skipped = totalSkipped(r.report.skipped);
       process.stdout.write(
-        `added ${r.added} documents, replaced ${r.replaced} (generation ${r.generation}; ${r.manifest.counts.documents} documents, ${r.manifest.counts.passages} passages)` +
+        `added ${plural(r.added, 'document')}, replaced ${r.replaced} (generation ${r.generation}; ${plural(r.manifest.counts.documents, 'document')}, ${plural(r.manifest.counts.passages, 'passage')})` +
           (skipped > 0 ? `; skipped ${skipped} invalid (${describeSkipped(r.report.skipped)})` : '') +
           (r.compacted ? '; compacted' : '') +
           '\n',
@@ -81,6 +85,7 @@ export function registerLivingCommands(program: Command): void {
     .argument('<index>', 'index name or path')
     .option('--ids <file>', 'file with one document id a line')
     .option('--filter <json>', 'delete every document whose metadata match this filter (the syntax of plait search --filter)')
+    .option('-q, --quiet', QUIET_HELP)
     .option('--json', 'print the result as JSON')
     .action((index: string, o: { ids?: string; filter?: string; json?: boolean }) => {
       const path = locateIndex(index);
@@ -99,7 +104,7 @@ export function registerLivingCommands(program: Command): void {
         return;
       }
       process.stdout.write(
-        (r.committed ? `deleted ${r.deleted} documents (generation ${r.generation}; ${r.manifest.counts.documents} left)` : `nothing deleted: no generation committed (generation ${r.generation} unchanged; ${r.manifest.counts.documents} documents)`) +
+        (r.committed ? `deleted ${plural(r.deleted, 'document')} (generation ${r.generation}; ${r.manifest.counts.documents} left)` : `nothing deleted: no generation committed (generation ${r.generation} unchanged; ${r.manifest.counts.documents} documents)`) +
           (r.missing.length > 0 ? `; ${r.missing.length} not in the index: ${r.missing.slice(0, 5).join(', ')}${r.missing.length > 5 ? ', ...' : ''}` : '') +
           (r.compacted ? '; compacted' : '') +
           '\n',
@@ -110,11 +115,12 @@ export function registerLivingCommands(program: Command): void {
     .command('compact')
     .description('rewrite the live passages into fresh segments and drop deleted ones (a new generation)')
     .argument('<index>', 'index name or path')
+    .option('-q, --quiet', QUIET_HELP)
     .option('--json', 'print the result as JSON')
     .action((index: string, o: { json?: boolean }) => {
       const path = locateIndex(index);
       const m = compactIndex(path);
       if (o.json) printJson({ path, generation: m.generation, counts: m.counts });
-      else process.stdout.write(`compacted ${path}: generation ${m.generation}, ${m.counts.documents} documents, ${m.counts.passages} passages\n`);
+      else process.stdout.write(`compacted ${path}: generation ${m.generation}, ${plural(m.counts.documents, 'document')}, ${plural(m.counts.passages, 'passage')}\n`);
     });
 }

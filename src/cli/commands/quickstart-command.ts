@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { dirname } from 'node:path';
 import { resolveIndexPath } from '../../format/index-path.js';
 import { prepareOutputDir } from '../validate.js';
+import { plural } from '../options.js';
 import { openIndex } from '../../search/plait-index.js';
 import { ProgressReporter } from '../progress.js';
 import { announceBundledModel } from './model-commands.js';
@@ -22,7 +23,7 @@ export function registerQuickstartCommand(program: Command): void {
       announceBundledModel();
       const progress = ProgressReporter.auto(false);
       const { manifest, path } = await runCliBuild(SAMPLE, { index: o.index }, { progress, json: false, quiet: false });
-      process.stdout.write(`indexed ${manifest.counts.documents} documents (${manifest.counts.passages} passages, ${manifest.counts.tokens} tokens) into ${path}\n`);
+      process.stdout.write(`indexed ${plural(manifest.counts.documents, 'document')} (${plural(manifest.counts.passages, 'passage')}, ${plural(manifest.counts.tokens, 'token')}) into ${path}\n`);
       const index = await openIndex(path);
       try {
         for (const q of QUERIES) {

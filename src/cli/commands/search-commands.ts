@@ -2,13 +2,14 @@ import { Option, type Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { SEARCH_DEFAULTS } from '../../config/defaults.js';
 import { openIndex, type SearchMode, type SearchOptions } from '../../search/plait-index.js';
+import type { SearchTimings } from '../../search/search-result.js';
 import { Reranker, type RerankDocument } from '../../rerank/reranker.js';
 import { readQueries, type SkippedQuery } from '../../eval/queries.js';
 import { formatRun, writeRun, type Run } from '../../eval/run.js';
 import { PlaitError, invalidArgument } from '../../errors/index.js';
 import { locateIndex } from '../../format/index-path.js';
 import { decodeUtf8 } from '../../encoder/validate-text.js';
-import { parseFloatArg, parseIntArg, printJson } from '../options.js';
+import { parseFloatArg, parseIntArg, plural, printJson } from '../options.js';
 import { prepareOutputFile, requireInput } from '../validate.js';
 import { warnSkippedQueries } from './query-warnings.js';
 import { ProgressReporter } from '../progress.js';
@@ -16,8 +17,22 @@ import { announceBundledModel } from './model-commands.js';
 import { searchOptionsFrom, type SearchFlagOptions } from '../search-flags.js';
 import { addCrossEncoderFlags, addPipelineFlags, rerankWithCrossEncoder, searchWithPipeline } from '../pipeline-options.js';
 
+/**
+ * `--timings` for people: each stage in ms with one decimal (never 2113.2792179999997), then the
+ * PLAID settings and where they came from. `--json --timings` keeps the raw numbers.
+ */
+export function formatTimings(t: SearchTimings, plaid: { nIvfProbe: number; centroidScoreThreshold: number; ndocs: number; source: string } | undefined): string {
+  const ms = (x: number): string => `${x.toFixed(1)} ms`;
+  const parts = (Object.entries(t) as Array<[string, unknown]>)
+    .filter(([k, v]) => typeof v === 'number' && k.endsWith('Ms') && k !== 'totalMs' && v > 0)
+    .map(([k, v]) => `${k.slice(0, -2)} ${ms(v as number)}`);
+  const settings = plaid === undefined ? '' : `; PLAID ncells ${plaid.nIvfProbe}, threshold ${plaid.centroidScoreThreshold}, ndocs ${plaid.ndocs} (${plaid.source})`;
+  return `timings: total ${ms(t.totalMs)}${parts.length > 0 ? ` (${parts.join(', ')})` : ''}${settings}`;
+}
+
 /** The search flags (search-flags.ts) plus the command's own. */
 interface SearchCliOptions extends SearchFlagOptions {
+  pipeline?: string;
   k: number;
   json?: boolean;
   model?: string;
@@ -64,7 +79,17 @@ export function registerSearchCommands(program: Command): void {
       .option('-q, --quiet', 'no progress output')
       .option('--json', 'print JSON')
       .addHelpText('after', '\nA query beginning with "-" goes after "--": plait search <index> -- "-query"'),
-  )).action(async (name: string, query: string | undefined, o: SearchCliOptions) => {
+  )).action(async (name: string, query: string | undefined, o: SearchCliOptions, cmd: Command) => {
+    if (o.pipeline !== undefined) {
+      // A pipeline's stages set the depth, the modes and PLAID/exact scoring: these flags cannot apply.
+      const given = [['k', '-k'], ['mode', '--mode'], ['exhaustive', '--exhaustive']].filter(([key]) => cmd.getOptionValueSource(key!) === 'cli').map(([, flag]) => flag!);
+      if (given.length > 0) {
+        throw new PlaitError('USAGE', {
+          message: `${given.join(', ')} cannot apply with --pipeline: its stages set them (the last stage's depth is the number of results, e.g. "bm25:100 > late:10"; an "exhaustive" stage scores exactly)`,
+          reason: 'conflictingArguments',
+        });
+      }
+    }
     if (o.queries !== undefined) {
       requireInput(o.queries, '--queries');
       if (query !== undefined) throw new PlaitError('USAGE', { message: 'give either a query or --queries <file>, not both', reason: 'conflictingArguments' });
@@ -72,6 +97,11 @@ export function registerSearchCommands(program: Command): void {
       throw new PlaitError('USAGE', { message: 'give a query, or --queries <file>', reason: 'missingArgument' });
     } else if (o.run !== undefined) {
       throw new PlaitError('USAGE', { message: '--run needs --queries <file> (a run file holds a batch of queries)', reason: 'conflictingArguments' });
+    }
+    if (o.queries !== undefined) {
+      // A batch writes a run (qid, docid, rank, score): no text, no per-query timings. Said, not silently dropped.
+      const idle = [o.text === true ? '--text' : '', o.timings === true ? '--timings' : ''].filter((f) => f !== '');
+      if (idle.length > 0) process.stderr.write(`plait: warning: ${idle.join(' and ')} ${idle.length === 1 ? 'does' : 'do'} not apply with --queries (a batch writes a TREC run); ignored\n`);
     }
     if (o.run !== undefined) prepareOutputFile(o.run, '--run');
     if (o.tag === '' || /\s/.test(o.tag)) throw invalidArgument('tag', 'a run tag without white space', o.tag);
@@ -97,7 +127,7 @@ export function registerSearchCommands(program: Command): void {
         progress.done();
         if (o.run !== undefined) await writeRun(o.run, run, { tag: o.tag });
         if (o.json) printJson(Object.fromEntries([...run].map(([qid, hits]) => [qid, hits])));
-        else if (o.run !== undefined) process.stderr.write(`plait: wrote ${run.size} queries to ${o.run}\n`);
+        else if (o.run !== undefined) process.stderr.write(`plait: wrote ${plural(run.size, 'query', 'queries')} to ${o.run}\n`);
         else process.stdout.write(formatRun(run, { tag: o.tag }));
         return;
       }
@@ -120,7 +150,7 @@ export function registerSearchCommands(program: Command): void {
         const snippet = h.text === undefined ? '' : `  ${(h.title ? `${h.title}: ` : '') + h.text.replace(/\s+/g, ' ').slice(0, 120)}`;
         process.stdout.write(`${String(h.rank).padStart(3)}  ${h.score.toFixed(4).padStart(9)}  ${h.docId}${snippet}\n`);
       }
-      if (o.timings) process.stdout.write(`${JSON.stringify(usedPlaid === undefined ? timings : { ...timings, plaid: usedPlaid })}\n`);
+      if (o.timings) process.stdout.write(`${formatTimings(timings, usedPlaid)}\n`);
     } finally {
       await index.close();
     }

@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { SERVER_DEFAULTS } from '../../config/defaults.js';
 import { startServer, closeOnSignals } from '../../server/index.js';
 import type { ServerOptions } from '../../server/index.js';
-import { parseIntArg } from '../options.js';
+import { parseIntArg, plural } from '../options.js';
 
 interface ServeCliOptions {
   host: string;
@@ -69,7 +69,13 @@ export function registerServeCommand(program: Command): void {
         ...(o.cors === undefined ? {} : { corsOrigins: o.cors }),
       };
       const server = await startServer(indexes, options);
-      server.app.log.info({ url: server.url, indexes: [...server.engine.indexes.keys()], models: server.engine.rerankers.map((r) => r.names[0]) }, 'ready');
+      const served = [...server.engine.indexes.keys()];
+      server.app.log.info({ url: server.url, indexes: served, models: server.engine.rerankers.map((r) => r.names[0]) }, 'ready');
+      // The human line (stdout carries the JSON log lines): where to send requests and open the playground.
+      process.stderr.write(
+        `plait: listening on ${server.url} (${plural(served.length, 'index', 'indexes')}${served.length === 0 ? '' : `: ${served.join(', ')}`}); ` +
+          `playground ${server.url}/ · OpenAPI ${server.url}/openapi.json · Ctrl-C stops\n`,
+      );
       await new Promise<void>((resolve) => {
         const remove = closeOnSignals(server, (code) => {
           remove();

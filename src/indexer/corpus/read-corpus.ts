@@ -4,7 +4,7 @@
  *
  *   const corpus = await openCorpus('../shared/data/scifact');
  *   for await (const doc of corpus) { ... }
- *   corpus.report; // { read, skipped: { malformed, missingId, duplicateId, emptyText, notUtf8 } }
+ *   corpus.report; // { read, skipped: { malformed, missingId, duplicateId, emptyText, notUtf8, idWhitespace } }
  */
 
 import { PlaitError } from '../../errors/index.js';
@@ -35,7 +35,7 @@ function notUtf8(file: string, line: number): ParsedRecord {
 class StreamingCorpusReader implements CorpusReader {
   readonly report: CorpusReadReport = {
     read: 0,
-    skipped: { malformed: 0, missingId: 0, duplicateId: 0, emptyText: 0, notUtf8: 0 },
+    skipped: { malformed: 0, missingId: 0, duplicateId: 0, emptyText: 0, notUtf8: 0, idWhitespace: 0 },
   };
   private readonly fields: JsonlFields;
 
@@ -89,6 +89,20 @@ class StreamingCorpusReader implements CorpusReader {
     if (!record.ok) return this.reject(record.kind, record.error);
     const { docId, line } = record;
     if (docId === null) return this.reject('missingId', new PlaitError('MISSING_ID', { file, line }));
+    // A TREC run line is "qid Q0 docid rank score tag", split on white space: an id holding any
+    // would index fine and then break every run of the index (plait search --run, eval --run-dir,
+    // trec_eval). Refused here, where the file and line are known (issue 27; README "Document ids").
+    if (/\s/u.test(docId)) {
+      return this.reject(
+        'idWhitespace',
+        new PlaitError('INVALID_INPUT', {
+          message: `document id ${JSON.stringify(docId)} in ${file} at line ${line} contains white space, which TREC run files cannot hold: rename the file or change the id (e.g. "my notes" → "my-notes")`,
+          id: docId,
+          file,
+          line,
+        }),
+      );
+    }
     if (seen.has(docId)) return this.reject('duplicateId', new PlaitError('DUPLICATE_ID', { id: docId, file, line }));
     if (isBlank(record.title) && isBlank(record.text)) {
       return this.reject(

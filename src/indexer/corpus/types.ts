@@ -48,6 +48,8 @@ export interface CorpusReadReport {
     duplicateId: number;
     emptyText: number;
     notUtf8: number;
+    /** Ids with white space (read-corpus.ts): refused because TREC run files could not hold them. */
+    idWhitespace: number;
   };
 }
 

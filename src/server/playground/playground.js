@@ -55,7 +55,7 @@ async function loadIndexes() {
     const data = await api('/v1/indexes');
     const list = Array.isArray(data) ? data : data.indexes || [];
     const select = $('index');
-    select.replaceChildren(...list.map((i) => el('option', { value: i.name, textContent: `${i.name} (${i.documents} documents, ${i.model})` })));
+    select.replaceChildren(...list.map((i) => el('option', { value: i.name, textContent: `${i.name} (${i.documents} ${i.documents === 1 ? 'document' : 'documents'}, ${i.model})` })));
     if (list.length === 0) setStatus('search-status', 'The server serves no index: start it with `plait serve <index>`.', true);
   } catch (e) {
     setStatus('search-status', `Cannot list indexes: ${e.message}`, true);
@@ -115,9 +115,15 @@ $('search-form').addEventListener('submit', async (ev) => {
     current = { index, query, mode, hits: result.hits || [] };
     renderHits(current.hits);
     const degraded = result.degraded ? ` — degraded at ${result.degraded.stage}: ${result.degraded.reason}` : '';
-    setStatus('search-status', `${current.hits.length} results. ${timingsText(result.timings)}${degraded}`);
+    // The server's rule for a query it cannot search (no letter or digit): no hits, and why.
+    const empty = result.empty_reason ? ` Nothing to search: the query has ${result.empty_reason === 'empty-query' ? 'no text' : 'no letter or digit'} (${result.empty_reason}).` : '';
+    setStatus('search-status', `${current.hits.length} ${current.hits.length === 1 ? 'result' : 'results'}.${empty} ${timingsText(result.timings)}${degraded}`);
     $('explanation').replaceChildren(el('p', { className: 'hint', textContent: 'Select a result to see its token matches.' }));
   } catch (e) {
+    // An error replaces the page's results: hits of an earlier query under a new error would read as its answer.
+    current = { index, query, mode, hits: [] };
+    $('hits').replaceChildren();
+    $('explanation').replaceChildren();
     setStatus('search-status', e.message, true);
   }
 });
@@ -224,8 +230,9 @@ $('rerank-form').addEventListener('submit', async (ev) => {
         ]),
       ),
     );
-    setStatus('rerank-status', `${data.results.length} passages reordered.`);
+    setStatus('rerank-status', `${data.results.length} ${data.results.length === 1 ? 'passage' : 'passages'} reordered.`);
   } catch (e) {
+    $('rerank-results').replaceChildren();
     setStatus('rerank-status', e.message, true);
   }
 });

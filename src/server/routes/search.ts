@@ -13,6 +13,7 @@ import { runWork } from '../request-work.js';
 import { TEXT_WARNINGS_HEADER, checkBatch, checkQuery } from '../text-checks.js';
 import { normaliseQuery, type Engine, type IndexEntry } from '../engine.js';
 import { SearchPipeline } from '../../pipeline/search-pipeline.js';
+import { unsearchable } from '../../search/query-text.js';
 import { parsePipeline } from '../../pipeline/pipeline-spec.js';
 import { stageSearchOptions } from '../../pipeline/stages.js';
 import type { MetadataFilter } from '../../docstore/metadata-filter.js';
@@ -161,6 +162,7 @@ const RESPONSE_SCHEMA = {
               properties: { code: { type: 'string' }, text: { type: 'string' }, unknown_tokens: { type: 'integer' }, content_tokens: { type: 'integer' }, message: { type: 'string' } },
             },
           },
+          empty_reason: { type: 'string', enum: ['empty-query', 'no-content'], description: 'set when the query cannot be searched (no letter or digit): hits is empty' },
           stages: { type: 'array', items: STAGE_SCHEMA, description: 'pipelines: each stage with its time and candidates' },
           ordered_by: { type: 'string', description: 'pipelines: the stage whose order the hits are in' },
           degraded: {
@@ -227,8 +229,11 @@ async function runPipelines(engine: Engine, entry: IndexEntry, queries: string[]
   const out: Record<string, unknown>[] = [];
   for (const query of queries) {
     const r = await pipeline.run(query, { includeText: b.include_text === true, signal });
+    // Its first stage searches the index, which gives a query with no letter or digit no hits; say why.
+    const reason = unsearchable(query, 0);
     out.push({
       query,
+      ...(reason === null ? {} : { empty_reason: reason }),
       hits: r.hits.map(snakeHit),
       timings: { total_ms: r.totalMs },
       cached: false,
@@ -283,6 +288,7 @@ export const searchRoutes: FastifyPluginAsync = async (app) => {
           cached: a.cached,
           ...(a.result.rewrites === undefined ? {} : { rewrites: a.result.rewrites }),
           ...(a.result.warnings === undefined ? {} : { warnings: a.result.warnings.map(snakeWarning) }),
+          ...(a.result.emptyReason === undefined ? {} : { empty_reason: a.result.emptyReason }),
         })),
       };
     },

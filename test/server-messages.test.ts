@@ -1,0 +1,122 @@
+/**
+ * What the server says when a request or a start goes wrong, as a client or a user meets it
+ * (issue 27): a JSON body sent as text/plain is a 415 (not "body must be object"), a 415 names what
+ * to send, an invalid enum value lists the allowed ones, a 413 names the limit and
+ * --max-body-bytes; a query with no letter or digit gets no hits and `empty_reason` in every mode
+ * and in pipelines, as the CLI and library do; `plait serve` on a taken port answers
+ * ADDRESS_IN_USE with a hint before it opens any index or model, and an unknown index names
+ * every place it looked.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:net';
+import type { RunningServer } from '../src/server/index.js';
+import { buildSample, postJson, serve, type SampleIndex } from './helpers/server-fixture.js';
+import { runPlait } from './helpers/cli.js';
+
+let sample: SampleIndex;
+let server: RunningServer;
+const MAX_BODY = 4096;
+
+before(async () => {
+  sample = await buildSample('plait-server-messages-');
+  server = await serve(sample, { maxBodyBytes: MAX_BODY });
+});
+
+after(async () => {
+  await server?.close();
+  await sample?.dispose();
+});
+
+async function post(path: string, body: string, contentType?: string): Promise<{ status: number; body: { error: { code: string; message: string; details?: Record<string, unknown> } } }> {
+  const res = await fetch(`${server.url}${path}`, { method: 'POST', headers: contentType === undefined ? {} : { 'content-type': contentType }, body });
+  return { status: res.status, body: (await res.json()) as { error: { code: string; message: string } } };
+}
+
+test('a JSON body sent as text/plain (or any type but JSON) is a 415 that names what to send', async () => {
+  const json = JSON.stringify({ query: 'bread' });
+  for (const [type, named] of [['text/plain', 'Content-Type text/plain'], ['text/plain; charset=utf-8', 'Content-Type text/plain'], ['application/xml', 'Content-Type application/xml']] as const) {
+    const r = await post('/v1/indexes/sample/search', json, type);
+    assert.equal(r.status, 415, type);
+    assert.equal(r.body.error.code, 'UNSUPPORTED_MEDIA_TYPE');
+    assert.ok(r.body.error.message.includes(named), r.body.error.message);
+    assert.match(r.body.error.message, /send a JSON body with "Content-Type: application\/json"/);
+  }
+  const r = await post('/v1/rerank', JSON.stringify({ query: 'q', documents: ['a'] }), 'text/plain');
+  assert.equal(r.status, 415);
+});
+
+test('an invalid enum value lists the allowed values', async () => {
+  const mode = await postJson(`${server.url}/v1/indexes/sample/search`, { query: 'bread', mode: 'fast' });
+  assert.equal(mode.status, 400);
+  assert.equal(mode.body.error.code, 'INVALID_ARGUMENT');
+  assert.match(mode.body.error.message, /mode.*"late", "bm25", "hybrid"/);
+  assert.deepEqual(mode.body.error.details.allowedValues, ['late', 'bm25', 'hybrid']);
+  const fusion = await postJson(`${server.url}/v1/indexes/sample/search`, { query: 'bread', fusion: 'max' });
+  assert.match(fusion.body.error.message, /fusion.*"minmax", "rrf"/);
+});
+
+test('a 413 names the limit in bytes and --max-body-bytes', async () => {
+  const r = await postJson(`${server.url}/v1/indexes/sample/search`, { query: 'x'.repeat(MAX_BODY + 10) });
+  assert.equal(r.status, 413);
+  assert.equal(r.body.error.code, 'QUERY_TOO_LARGE');
+  assert.ok(r.body.error.message.includes(`limit of ${MAX_BODY} bytes`), r.body.error.message);
+  assert.match(r.body.error.message, /--max-body-bytes/);
+  assert.equal(r.body.error.details.maxBodyBytes, MAX_BODY);
+});
+
+test('a query with no letter or digit gets no hits and empty_reason in every mode, in a batch and in a pipeline, like the library', async () => {
+  const lib = await sample.index.search('???', { mode: 'late' });
+  assert.deepEqual(lib.hits, []);
+  assert.equal(lib.emptyReason, 'no-content');
+  for (const mode of ['late', 'bm25', 'hybrid']) {
+    const r = await postJson(`${server.url}/v1/indexes/sample/search`, { query: '???', mode });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.deepEqual(r.body.results[0].hits, [], mode);
+    assert.equal(r.body.results[0].empty_reason, 'no-content', mode);
+  }
+  // In a batch only that query is empty; the other is searched.
+  const batch = await postJson(`${server.url}/v1/indexes/sample/search`, { queries: ['why does bread rise', '!!! ...'], mode: 'late' });
+  assert.ok(batch.body.results[0].hits.length > 0);
+  assert.equal(batch.body.results[0].empty_reason, undefined);
+  assert.deepEqual(batch.body.results[1].hits, []);
+  assert.equal(batch.body.results[1].empty_reason, 'no-content');
+  const piped = await postJson(`${server.url}/v1/indexes/sample/search`, { query: '???', pipeline: 'bm25:20 > late:5' });
+  assert.equal(piped.status, 200, JSON.stringify(piped.body));
+  assert.deepEqual(piped.body.results[0].hits, []);
+  assert.equal(piped.body.results[0].empty_reason, 'no-content');
+});
+
+async function takePort(): Promise<{ port: number; holder: Server }> {
+  const holder = createServer();
+  await new Promise<void>((resolve) => holder.listen({ host: '127.0.0.1', port: 0 }, resolve));
+  const addr = holder.address();
+  if (addr === null || typeof addr === 'string') throw new Error('no port');
+  return { port: addr.port, holder };
+}
+
+test('plait serve on a taken port: ADDRESS_IN_USE with a --port hint, before any index or model is opened', async () => {
+  const { port, holder } = await takePort();
+  try {
+    // The index does not exist: had serve looked for it (or loaded a model) first, that would be the error.
+    const r = runPlait(sample.dir, ['serve', 'no-such-index', '--port', String(port)]);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /ADDRESS_IN_USE/);
+    assert.ok(r.stderr.includes(`127.0.0.1:${port} is taken by another process`), r.stderr);
+    assert.match(r.stderr, /--port <n>/);
+    assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+    const human = runPlait(sample.dir, ['serve', sample.path, '--port', String(port)]);
+    assert.notEqual(human.code, 0);
+    assert.match(human.stderr, /^plait: Address in use: 127\.0\.0\.1:\d+ is taken by another process.*\[ADDRESS_IN_USE\]$/m);
+  } finally {
+    holder.close();
+  }
+});
+
+test('plait serve of an unknown index names every place it looked, as plait search does', () => {
+  const serveErr = runPlait(sample.dir, ['serve', 'no-such-index', '--port', '0']).stderr;
+  const searchErr = runPlait(sample.dir, ['search', 'no-such-index', 'bread']).stderr;
+  assert.match(serveErr, /INDEX_NOT_FOUND/);
+  assert.match(serveErr, /looked in .*no-such-index and .*indexes\/no-such-index/);
+  assert.equal(serveErr, searchErr);
+});
