@@ -39,4 +39,5 @@ async function main(): Promise<void> {
   }
 }
 
-if (process.argv[1]?.endsWith('stress-writer.js')) await main();
+// The test runner also loads every file under test/ as a test file (no arguments): nothing to do then.
+if (process.argv[1]?.endsWith('stress-writer.js') && process.argv.length >= 6) await main();

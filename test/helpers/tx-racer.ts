@@ -58,4 +58,5 @@ async function main(): Promise<void> {
   }
 }
 
-if (process.argv[1]?.endsWith('tx-racer.js')) await main();
+// The test runner also loads every file under test/ as a test file (no arguments): nothing to do then.
+if (process.argv[1]?.endsWith('tx-racer.js') && process.argv.length >= 7) await main();
