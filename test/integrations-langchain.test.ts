@@ -124,10 +124,10 @@ test('ContextualCompressionRetriever(PlaitRetriever, PlaitRerank): plait search,
   const got = await retriever.invoke(query);
   const hits = (await index.search(query, { ...searchOptions, includeText: true })).hits;
   const want = await rerank(query, hits.map((h) => h.text!), { topK: 3 });
-  assert.deepEqual(
-    got.map((d) => [d.id, d.metadata.relevanceScore, d.metadata.score]),
-    want.map((w) => [hits[w.index]!.docId, w.score, hits[w.index]!.score]),
-  );
+  // Two rerankers (the compressor's, on one encoder thread, and rerank()'s shared one) may batch the
+  // documents differently: the same order and ids, scores equal to float32 rounding.
+  assert.deepEqual(got.map((d) => [d.id, d.metadata.score]), want.map((w) => [hits[w.index]!.docId, hits[w.index]!.score]));
+  got.forEach((d, i) => assert.ok(Math.abs((d.metadata.relevanceScore as number) - want[i]!.score) < 1e-5, `${d.id}: ${String(d.metadata.relevanceScore)} vs ${want[i]!.score}`));
   assert.equal(got[0]!.id, 'tea-oxidation');
   await compressor.close();
 });
