@@ -73,6 +73,8 @@ export const USAGE_ERROR_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'MODEL_NOT_FOUND',
   'EMPTY_CORPUS',
   'INVALID_FILTER',
+  'LTR_MODEL_INVALID',
+  'LTR_FEATURE_MISSING',
 ]);
 
 /** Exit codes: 0 ok, 1 runtime failure, 2 bad usage or input. */

@@ -520,3 +520,35 @@ export const FILTER_DEFAULTS = {
    */
   exactMaxPassages: 4096,
 } as const;
+
+/** Learning to rank (issue 25, src/ltr/): LambdaMART training through XGBoost, and the candidate list it re-ranks. */
+export const LTR_DEFAULTS = {
+  /**
+   * XGBoost objective: LambdaMART optimising nDCG (XGBoost's rank:ndcg). rank:pairwise (RankNet
+   * without the ΔnDCG weight) was measured against it on cranfield and cisi (bench/RESULTS.md,
+   * "Learning to rank"); `--objective` chooses.
+   */
+  objective: 'rank:ndcg',
+  /** Shrinkage: XGBoost's usual 0.1; with early stopping a smaller step only costs rounds. */
+  eta: 0.1,
+  /** Tree depth: 4 (16 leaves) is enough for a dozen features and a few thousand judged pairs; deeper trees overfit 76–225 queries. */
+  maxDepth: 4,
+  /**
+   * Minimum hessian per leaf. XGBoost's default of 1 stops every split of a ranking objective on
+   * small collections (a query's pairwise hessians sum well below 1: on a 30-query toy set no tree
+   * grew), so plait lowers it; 0.1 still refuses leaves made of a single pair.
+   */
+  minChildWeight: 0.1,
+  /** Most boosting rounds tried; early stopping usually ends far sooner. */
+  maxRounds: 500,
+  /** Early stopping: stop when the validation metric has not improved for this many rounds (XGBoost's usual 10–50). */
+  earlyStoppingRounds: 30,
+  /** Share of training queries held out (grouped by query) as the validation fold for early stopping. */
+  validFraction: 0.2,
+  /** Validation metric: nDCG@10, the figure plait reports first. */
+  evalMetric: 'ndcg@10',
+  /** Seed of the query split and of XGBoost, so that training is repeatable. */
+  seed: 42,
+  /** Candidates a trained model sees when `plait ltr train` is given no --pipeline: hybrid retrieval's top 100 (R@100 is where fusion already recalls most judged documents). */
+  candidates: 'hybrid:100',
+} as const;

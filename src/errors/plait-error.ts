@@ -49,6 +49,10 @@ export const ERROR_TEMPLATES = {
   // Living index (issue 12): a second writer while one holds the index's write lock; a metadata filter that is not valid.
   INDEX_LOCKED: 'Index is locked: {message}',
   INVALID_FILTER: 'Invalid filter: {message}',
+  // Learning to rank (issue 25, src/ltr/): a model file plait cannot score; a feature the model needs that the pipeline does not produce; XGBoost missing or failing in training.
+  LTR_MODEL_INVALID: 'Invalid ranking model: {message}',
+  LTR_FEATURE_MISSING: 'Ranking feature missing: {message}',
+  LTR_TRAIN_FAILED: 'Ranking model training failed: {message}',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_TEMPLATES;
