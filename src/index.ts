@@ -143,3 +143,8 @@ export type { DriftFigures } from './format/manifest.js';
 // Two-level centroid assignment in the build (issue 9): the option and its manifest record
 export type { CentroidAssignment, CentroidAssignmentOptions } from './indexer/two-level-assign.js';
 export type { CentroidAssignmentRecord } from './format/manifest.js';
+
+// Learning to rank (issue 25): LambdaMART through XGBoost, scored in TypeScript; the pipeline's ltr stage
+export { TreeEnsemble, LtrModel, LTR_MODEL_FORMAT, LTR_MODEL_VERSION, LTR_FEATURE_SET_VERSION, LTR_BASE_FEATURES, LTR_META_PREFIX, featureNames, computeFeatures, trainXgboost, collectLtrGroups, trainLtrModel, explainLtr } from './ltr/index.js';
+export type { RegressionTree, FeatureContributions, LtrModelFile, LtrTrainingRecord, LtrExplanation, CandidateSignals, FeatureCandidate, LtrBaseFeature, LtrGroup, XgboostTrainOptions, XgboostTrainResult, CollectOptions, LtrDocExplanation } from './ltr/index.js';
+export { LTR_DEFAULTS } from './config/defaults.js';
