@@ -54,16 +54,17 @@ export interface FeatureCandidate {
 }
 
 /**
- * The feature names of a model: the built-in ones, then `meta:<field>` per metadata field.
+ * The feature names of a model: the built-in ones (`cross` only when `withCross`: the candidate
+ * pipeline has a cross stage), then `meta:<field>` per metadata field.
  * @throws PlaitError INVALID_ARGUMENT for a field name that is empty or repeated.
  */
-export function featureNames(metadataFields: readonly string[] = []): string[] {
+export function featureNames(metadataFields: readonly string[] = [], withCross = false): string[] {
   const seen = new Set<string>();
   for (const f of metadataFields) {
     if (typeof f !== 'string' || f.trim() === '' || seen.has(f)) throw new PlaitError('INVALID_ARGUMENT', { message: `Expected distinct non-empty metadata field names but received ${JSON.stringify(metadataFields)}`, name: 'features' });
     seen.add(f);
   }
-  return [...LTR_BASE_FEATURES, ...metadataFields.map((f) => `${LTR_META_PREFIX}${f}`)];
+  return [...LTR_BASE_FEATURES.filter((f) => withCross || f !== 'cross'), ...metadataFields.map((f) => `${LTR_META_PREFIX}${f}`)];
 }
 
 /**

@@ -30,7 +30,7 @@ export interface CollectOptions extends Omit<SearchPipelineOptions, 'ltrModel'> 
 export async function collectLtrGroups(index: PlaitIndex, queries: readonly EvalQuery[], qrels: Qrels, options: CollectOptions = {}): Promise<{ groups: LtrGroup[]; features: string[]; candidates: string }> {
   const pipeline = new SearchPipeline(index, options.candidates ?? LTR_DEFAULTS.candidates, options);
   if (pipeline.stages.some((s) => s.stage === 'ltr')) throw new PlaitError('INVALID_ARGUMENT', { message: `the candidate pipeline "${pipeline.spec}" has an ltr stage (give the stages before it)`, name: 'candidates' });
-  const features = featureNames(options.metadataFields);
+  const features = featureNames(options.metadataFields, pipeline.stages.some((s) => s.stage === 'cross'));
   const judged = queries.filter((q) => qrels.has(q.id));
   const groups: LtrGroup[] = [];
   for (let i = 0; i < judged.length; i++) {
