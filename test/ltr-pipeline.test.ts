@@ -24,6 +24,9 @@ import { makeTinyCrossEncoder } from './helpers/tiny-cross-encoder.js';
 import { handModel, type HandNode } from './helpers/xgboost-model.js';
 import { needsXgboost } from './helpers/requirements.js';
 import { runPlait } from './helpers/cli.js';
+import { postJson } from './helpers/server-fixture.js';
+import { Engine, resolveServerOptions, serveEngine } from '../src/server/index.js';
+import { Reranker } from '../src/rerank/reranker.js';
 
 const WORDS = tinyVocab().filter((t) => /^[a-z]{3,}$/.test(t));
 const QUERY = 'protein gene blood cancer study';
@@ -151,6 +154,34 @@ describe('the ltr stage', () => {
     const positive = new Set(crossScores.hits.filter((h) => Math.fround(h.score) >= 0).map((h) => h.docId));
     // The stump sends cross ≥ 0 right (+1): those documents lead.
     assert.deepEqual(new Set(r.hits.slice(0, Math.min(10, positive.size)).map((h) => h.docId)), new Set([...positive].slice(0, 10)));
+  });
+});
+
+describe('the server', () => {
+  test('a pipeline with an ltr stage over HTTP equals the library\'s; without a served model it is a 400', async () => {
+    const model = modelOf(['doc_length', 'bm25_rank'], [
+      { f: 0, t: 20, l: { leaf: 1 }, r: { leaf: -1 } },
+      { f: 1, t: 3.5, l: { leaf: 0.5 }, r: { leaf: 0 } },
+    ]);
+    const reranker = await Reranker.create({ encoder: await index.encoder() });
+    const options = resolveServerOptions({ host: '127.0.0.1', port: 0, logLevel: false, defaultMetrics: false }, {});
+    const parts = { indexes: [{ name: 'tiny', index, borrowed: true }], rerankers: [{ names: ['tiny'], reranker, borrowed: true }] };
+    const withModel = await serveEngine(new Engine({ ...parts, ltrModel: model }, options));
+    const without = await serveEngine(new Engine(parts, options));
+    try {
+      const r = await postJson(`${withModel.url}/v1/indexes/tiny/search`, { query: QUERY, pipeline: 'hybrid:30 > ltr:5' });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      const lib = await new SearchPipeline(index, 'hybrid:30 > ltr:5', { ltrModel: model }).run(QUERY);
+      const hits = (r.body.results?.[0] ?? r.body).hits as Array<{ doc_id: string; score: number }>;
+      assert.deepEqual(hits.map((h) => h.doc_id), lib.hits.map((h) => h.docId));
+      assert.deepEqual(hits.map((h) => h.score), lib.hits.map((h) => h.score));
+      const refused = await postJson(`${without.url}/v1/indexes/tiny/search`, { query: QUERY, pipeline: 'hybrid:30 > ltr:5' });
+      assert.equal(refused.status, 400);
+      assert.equal(refused.body.error.code, 'INVALID_ARGUMENT');
+    } finally {
+      await withModel.close();
+      await without.close();
+    }
   });
 });
 
