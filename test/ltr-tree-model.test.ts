@@ -137,6 +137,9 @@ describe('tree scorer against XGBoost-trained models', () => {
       return dcg([...idx].sort((x, y) => scores[y]! - scores[x]!)) / dcg([...idx].sort((x, y) => g.labels[y]! - g.labels[x]!));
     });
     assert.ok(Math.abs(ndcgs.reduce((x, y) => x + y, 0) / ndcgs.length - a.validScore) < 1e-6, `${a.validScore} vs per-query mean`);
+    const all = await trainXgboost(groups, N_FEATURES, { maxRounds: 25, earlyStoppingRounds: 0, seed: 9, maxDepth: 6, eta: 0.3 });
+    assert.equal(all.rounds, 25, 'earlyStoppingRounds 0 keeps every round');
+    await assert.rejects(trainXgboost(groups, N_FEATURES, { earlyStoppingRounds: -1 }), (e: unknown) => isPlaitError(e, 'INVALID_ARGUMENT'));
     const b = await trainXgboost(groups, N_FEATURES, { maxRounds: 200, earlyStoppingRounds: 10, seed: 9, maxDepth: 6, eta: 0.3 });
     assert.deepEqual(b.model, a.model);
     assert.deepEqual(b.validQueries, a.validQueries);

@@ -4,7 +4,7 @@ export { LtrModel, LTR_MODEL_FORMAT, LTR_MODEL_VERSION } from './ltr-model.js';
 export type { LtrModelFile, LtrTrainingRecord, LtrExplanation } from './ltr-model.js';
 export { LTR_FEATURE_SET_VERSION, LTR_BASE_FEATURES, LTR_META_PREFIX, featureNames, computeFeatures } from './features.js';
 export type { CandidateSignals, FeatureCandidate, LtrBaseFeature } from './features.js';
-export { trainXgboost, writeLibsvm, libsvmLines } from './xgboost-train.js';
+export { trainXgboost, writeLibsvm, libsvmLines, xgboostJsonText } from './xgboost-train.js';
 export type { LtrGroup, XgboostTrainOptions, XgboostTrainResult } from './xgboost-train.js';
 export { collectLtrGroups, trainLtrModel } from './train-ltr.js';
 export type { CollectOptions } from './train-ltr.js';

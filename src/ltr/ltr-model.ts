@@ -1,7 +1,8 @@
 /**
  * A plait ranking model file: the feature list it was trained on (feature set version and names,
- * features.ts), how it was trained, and XGBoost's own JSON model, verbatim, so that XGBoost can
- * load the same trees again (`model_in`) and the tests can compare predictions with it.
+ * features.ts), how it was trained, and XGBoost's own JSON model (its `learner` object as
+ * XGBoost saved it; `xgboostJsonText` in xgboost-train.ts writes it back in the form XGBoost's
+ * `model_in` loads, which the tests use to compare predictions with XGBoost's).
  *
  *   {
  *     "format": "plait-ltr-model", "version": 1,

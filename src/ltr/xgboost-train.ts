@@ -46,6 +46,7 @@ export interface XgboostTrainOptions {
   maxDepth?: number;
   minChildWeight?: number;
   maxRounds?: number;
+  /** Rounds without a validation gain before stopping; 0 keeps every round (no early stopping). */
   earlyStoppingRounds?: number;
   validFraction?: number;
   evalMetric?: string;
@@ -66,6 +67,21 @@ export interface XgboostTrainResult {
   validQueries: string[];
   dropped: string[];
   params: Record<string, string | number>;
+}
+
+const FLOAT_FIELDS = new Set(['base_weights', 'loss_changes', 'split_conditions', 'sum_hessian']);
+
+/**
+ * XGBoost's JSON model as text XGBoost loads again (`model_in`): its loader tells integers from
+ * floats ("Invalid cast, from Integer to Number"), and JSON.parse + JSON.stringify turns its
+ * "0E0" into 0, so the trees' float arrays are written in exponent form ("-1E0"). The digits are
+ * JavaScript's shortest round-trip form of the parsed value, so XGBoost reads the same float32.
+ */
+export function xgboostJsonText(model: unknown): string {
+  return JSON.stringify(model, (key, value: unknown) => (FLOAT_FIELDS.has(key) && Array.isArray(value) ? value.map((v: number) => `@f${Number(v).toExponential()}`) : value)).replace(
+    /"@f([^"]+)"/g,
+    (_, v: string) => v.replace('e+', 'E').replace('e', 'E'),
+  );
 }
 
 /** A libsvm line per row (`label qid:<qid> j:value …`; no qid when it is undefined); NaN is left out (missing). */
@@ -125,7 +141,7 @@ export async function trainXgboost(groups: readonly LtrGroup[], nFeatures: numbe
     maxDepth: positive('maxDepth', options.maxDepth ?? LTR_DEFAULTS.maxDepth, true),
     minChildWeight: options.minChildWeight ?? LTR_DEFAULTS.minChildWeight,
     maxRounds: positive('maxRounds', options.maxRounds ?? LTR_DEFAULTS.maxRounds, true),
-    earlyStoppingRounds: positive('earlyStoppingRounds', options.earlyStoppingRounds ?? LTR_DEFAULTS.earlyStoppingRounds, true),
+    earlyStoppingRounds: options.earlyStoppingRounds ?? LTR_DEFAULTS.earlyStoppingRounds,
     validFraction: options.validFraction ?? LTR_DEFAULTS.validFraction,
     evalMetric: options.evalMetric ?? LTR_DEFAULTS.evalMetric,
     seed: options.seed ?? LTR_DEFAULTS.seed,
@@ -136,6 +152,7 @@ export async function trainXgboost(groups: readonly LtrGroup[], nFeatures: numbe
   if (!(o.minChildWeight >= 0)) throw invalidArgument('minChildWeight', 'a non-negative number', o.minChildWeight);
   if (!/^[a-z0-9@:_-]+$/i.test(o.evalMetric)) throw invalidArgument('evalMetric', 'an XGBoost metric name such as ndcg@10', o.evalMetric);
   if (!Number.isInteger(o.seed)) throw invalidArgument('seed', 'an integer', o.seed);
+  if (!Number.isInteger(o.earlyStoppingRounds) || o.earlyStoppingRounds < 0) throw invalidArgument('earlyStoppingRounds', 'a non-negative integer (0: keep every round)', o.earlyStoppingRounds);
 
   const usable = groups.filter((g) => g.labels.some((l) => l > 0));
   const dropped = groups.filter((g) => !g.labels.some((l) => l > 0)).map((g) => g.queryId);
@@ -180,9 +197,9 @@ export async function trainXgboost(groups: readonly LtrGroup[], nFeatures: numbe
     const curve: number[] = [];
     for (const m of log.matchAll(/\[(\d+)\]\s+valid-[^:\s]+:(-?[0-9.eE+-]+)/g)) curve[Number(m[1])] = Number(m[2]);
     if (curve.length === 0 || curve.some((v) => !Number.isFinite(v))) throw new PlaitError('LTR_TRAIN_FAILED', { message: `${o.program} printed no validation ${o.evalMetric} per round`, program: o.program });
-    let best = 0;
+    let best = o.earlyStoppingRounds === 0 ? curve.length - 1 : 0;
     let tried = curve.length;
-    for (let r = 1; r < curve.length; r++) {
+    for (let r = 1; o.earlyStoppingRounds > 0 && r < curve.length; r++) {
       if (curve[r]! > curve[best]!) best = r;
       if (r - best >= o.earlyStoppingRounds) {
         tried = r + 1;

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { libsvmLines } from '../../src/ltr/xgboost-train.js';
+import { libsvmLines, xgboostJsonText } from '../../src/ltr/xgboost-train.js';
 
 /** A node of a hand-written tree: a split (go left when x[f] < t; missing goes left when dl) or a leaf. */
 export type HandNode = { f: number; t: number; dl?: boolean; l: HandNode; r: HandNode; h?: number } | { leaf: number; h?: number };
@@ -74,19 +74,6 @@ export function handModel(nFeatures: number, trees: HandNode[], baseScore = 0.5)
     },
     version: [1, 7, 4],
   };
-}
-
-const FLOAT_FIELDS = new Set(['base_weights', 'loss_changes', 'split_conditions', 'sum_hessian']);
-
-/**
- * JSON text XGBoost's loader accepts: it tells integers from floats, so the float arrays of a tree
- * are written in exponent form ("-1E0") even when a value is whole.
- */
-export function xgboostJsonText(model: unknown): string {
-  return JSON.stringify(model, (key, value: unknown) => (FLOAT_FIELDS.has(key) && Array.isArray(value) ? value.map((v: number) => `@f${Number(v).toExponential()}`) : value)).replace(
-    /"@f([^"]+)"/g,
-    (_, v: string) => v.replace('e+', 'E').replace('e', 'E'),
-  );
 }
 
 /** XGBoost's own predictions (`task=pred`) of `model` on n row-major rows (NaN = missing). */

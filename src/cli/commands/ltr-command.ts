@@ -58,7 +58,7 @@ export function registerLtrCommand(program: Command): void {
       .option('--eta <x>', `learning rate (default ${LTR_DEFAULTS.eta})`, parseFloatArg('eta'))
       .option('--max-depth <n>', `tree depth (default ${LTR_DEFAULTS.maxDepth})`, parseIntArg('max-depth', 1))
       .option('--max-rounds <n>', `most boosting rounds (default ${LTR_DEFAULTS.maxRounds})`, parseIntArg('max-rounds', 1))
-      .option('--early-stopping <n>', `rounds without validation gain before stopping (default ${LTR_DEFAULTS.earlyStoppingRounds})`, parseIntArg('early-stopping', 1))
+      .option('--early-stopping <n>', `rounds without validation gain before stopping, 0: off (default ${LTR_DEFAULTS.earlyStoppingRounds})`, parseIntArg('early-stopping', 0))
       .option('--valid-fraction <x>', `share of queries held out for early stopping (default ${LTR_DEFAULTS.validFraction})`, parseFloatArg('valid-fraction'))
       .option('--seed <n>', `seed of the query split and XGBoost (default ${LTR_DEFAULTS.seed})`, parseIntArg('seed', 0))
       .option('-m, --model <model>', 'query encoder (default: the model the index was built with)')
