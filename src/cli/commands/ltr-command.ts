@@ -47,7 +47,7 @@ export function registerLtrCommand(program: Command): void {
   addCrossEncoderFlags(
     ltr
       .command('train')
-      .description('train a LambdaMART model (XGBoost rank:ndcg) on judged queries over a pipeline\'s candidates')
+      .description('train a gradient-boosted ranking model (XGBoost rank:pairwise, or LambdaMART with --objective rank:ndcg) on judged queries over a pipeline\'s candidates')
       .argument('<index>', 'index name or path')
       .requiredOption('--queries <file>', 'training queries (BEIR queries.jsonl, TSV, TREC topics)')
       .requiredOption('--qrels <file>', 'judgments of the training queries (BEIR TSV or TREC)')
