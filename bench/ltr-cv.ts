@@ -21,7 +21,7 @@ import { evaluatePipeline } from '../src/eval/pipeline-modes.js';
 import { collectLtrGroups, trainLtrModel } from '../src/ltr/train-ltr.js';
 import type { LtrGroup, XgboostTrainOptions } from '../src/ltr/xgboost-train.js';
 import type { LtrModel } from '../src/ltr/ltr-model.js';
-import { Random } from '../src/util/random.js';
+import { queryFolds } from '../src/ltr/query-folds.js';
 import { isMain, machine } from './common.js';
 
 const DEPTH = 100;
@@ -38,17 +38,6 @@ function scoreGroups(model: LtrModel, groups: readonly LtrGroup[], run: Run): vo
     const order = g.docIds.map((_, i) => i).sort((a, b) => scores[b]! - scores[a]! || a - b);
     run.set(g.queryId, order.slice(0, DEPTH).map((i) => ({ docId: g.docIds[i]!, score: scores[i]! })));
   }
-}
-
-/** Query-grouped folds: a seeded shuffle of the query ids dealt round-robin. */
-function folds(ids: readonly string[], k: number, seed: number): string[][] {
-  const order = [...ids];
-  const rng = new Random(seed);
-  for (let i = order.length - 1; i > 0; i--) {
-    const j = rng.int(i + 1);
-    [order[i], order[j]] = [order[j]!, order[i]!];
-  }
-  return Array.from({ length: k }, (_, f) => order.filter((_, i) => i % k === f));
 }
 
 function judgedOnly(queries: readonly EvalQuery[], qrels: Qrels): EvalQuery[] {
@@ -108,7 +97,7 @@ async function main(): Promise<void> {
       if (objective === 'rank:ndcg') for (const f of model.importance()) importances.set(f.name, f.gain);
     } else {
       const byId = new Map(testGroups.map((g) => [g.queryId, g] as const));
-      for (const fold of folds(testGroups.map((g) => g.queryId), k, 42)) {
+      for (const fold of queryFolds(testGroups.map((g) => g.queryId), k, 42)) {
         const held = new Set(fold);
         const model = await trainLtrModel(testGroups.filter((g) => !held.has(g.queryId)), features, candidates, options);
         rounds.push(model.file.training!.rounds);

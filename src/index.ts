@@ -145,6 +145,6 @@ export type { CentroidAssignment, CentroidAssignmentOptions } from './indexer/tw
 export type { CentroidAssignmentRecord } from './format/manifest.js';
 
 // Learning to rank (issue 25): LambdaMART through XGBoost, scored in TypeScript; the pipeline's ltr stage
-export { TreeEnsemble, LtrModel, LTR_MODEL_FORMAT, LTR_MODEL_VERSION, LTR_FEATURE_SET_VERSION, LTR_BASE_FEATURES, LTR_META_PREFIX, featureNames, computeFeatures, trainXgboost, collectLtrGroups, trainLtrModel, explainLtr } from './ltr/index.js';
+export { TreeEnsemble, LtrModel, LTR_MODEL_FORMAT, LTR_MODEL_VERSION, LTR_FEATURE_SET_VERSION, LTR_BASE_FEATURES, LTR_META_PREFIX, featureNames, computeFeatures, trainXgboost, collectLtrGroups, trainLtrModel, explainLtr, queryFolds } from './ltr/index.js';
 export type { RegressionTree, FeatureContributions, LtrModelFile, LtrTrainingRecord, LtrExplanation, CandidateSignals, FeatureCandidate, LtrBaseFeature, LtrGroup, XgboostTrainOptions, XgboostTrainResult, CollectOptions, LtrDocExplanation } from './ltr/index.js';
 export { LTR_DEFAULTS } from './config/defaults.js';

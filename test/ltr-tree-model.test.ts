@@ -17,6 +17,7 @@ import { trainXgboost, type LtrGroup } from '../src/ltr/xgboost-train.js';
 import { isPlaitError } from '../src/errors/index.js';
 import { mulberry32 } from '../src/util/random.js';
 import { needsXgboost } from './helpers/requirements.js';
+import { queryFolds } from '../src/ltr/query-folds.js';
 import { handModel, rowsOf, xgboostPredict, type HandNode } from './helpers/xgboost-model.js';
 
 const XGB = { skip: needsXgboost() };
@@ -151,6 +152,16 @@ describe('tree scorer against XGBoost-trained models', () => {
       (e: unknown) => isPlaitError(e, 'LTR_TRAIN_FAILED') && /\/nonexistent\/xgboost" was not found/.test(e.message),
     );
   });
+});
+
+test('query folds partition the queries, differ in size by at most one, and repeat with the seed', () => {
+  const ids = Array.from({ length: 23 }, (_, i) => `q${i}`);
+  const f = queryFolds(ids, 5, 42);
+  assert.deepEqual(f.map((x) => x.length), [5, 5, 5, 4, 4]);
+  assert.deepEqual(f.flat().sort(), [...ids].sort());
+  assert.deepEqual(queryFolds(ids, 5, 42), f);
+  assert.notDeepEqual(queryFolds(ids, 5, 43), f);
+  assert.notDeepEqual(f[0], ['q0', 'q5', 'q10', 'q15', 'q20'], 'shuffled, not dealt in input order');
 });
 
 describe('bad model files', () => {

@@ -7,6 +7,7 @@ export type { CandidateSignals, FeatureCandidate, LtrBaseFeature } from './featu
 export { trainXgboost, writeLibsvm, libsvmLines, xgboostJsonText } from './xgboost-train.js';
 export type { LtrGroup, XgboostTrainOptions, XgboostTrainResult } from './xgboost-train.js';
 export { collectLtrGroups, trainLtrModel } from './train-ltr.js';
+export { queryFolds, seededShuffle } from './query-folds.js';
 export type { CollectOptions } from './train-ltr.js';
 export { explainLtr } from './explain-ltr.js';
 export type { LtrDocExplanation } from './explain-ltr.js';

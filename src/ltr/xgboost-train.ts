@@ -30,7 +30,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LTR_DEFAULTS } from '../config/defaults.js';
 import { PlaitError, invalidArgument } from '../errors/index.js';
-import { Random } from '../util/random.js';
+import { seededShuffle } from './query-folds.js';
 
 /** One training query: its candidates' feature rows (row-major, n × features) and graded labels. */
 export interface LtrGroup {
@@ -158,12 +158,7 @@ export async function trainXgboost(groups: readonly LtrGroup[], nFeatures: numbe
   const dropped = groups.filter((g) => !g.labels.some((l) => l > 0)).map((g) => g.queryId);
   if (usable.length < 2) throw new PlaitError('INVALID_ARGUMENT', { message: `Expected at least 2 queries with a judged-relevant candidate but received ${usable.length}`, name: 'queries' });
   // Query-grouped split: a seeded Fisher–Yates shuffle of the query order, the first share validates.
-  const order = usable.map((_, i) => i);
-  const rng = new Random(o.seed);
-  for (let i = order.length - 1; i > 0; i--) {
-    const j = rng.int(i + 1);
-    [order[i], order[j]] = [order[j]!, order[i]!];
-  }
+  const order = seededShuffle(usable.map((_, i) => i), o.seed);
   const nValid = Math.min(usable.length - 1, Math.max(1, Math.round(usable.length * o.validFraction)));
   const validSet = new Set(order.slice(0, nValid));
   const train = usable.filter((_, i) => !validSet.has(i));
