@@ -29,6 +29,7 @@ import { PlaitError } from '../errors/index.js';
 import { bm25Length } from '../docstore/bm25-terms.js';
 import { indexText } from '../indexer/index-text.js';
 import type { PlaitIndex } from '../search/plait-index.js';
+import type { CandidateSignals } from '../pipeline/stages.js';
 
 export const LTR_FEATURE_SET_VERSION = 1;
 
@@ -39,13 +40,7 @@ export type LtrBaseFeature = (typeof LTR_BASE_FEATURES)[number];
 /** Prefix of a metadata feature's name: `meta:year`. */
 export const LTR_META_PREFIX = 'meta:';
 
-/** Scores an earlier stage left on a candidate (reused instead of recomputed). */
-export interface CandidateSignals {
-  bm25?: number;
-  /** Raw MaxSim of the best passage (sum over query tokens), whether IDF-weighted, and that passage. */
-  late?: { score: number; idf: boolean; pid: number };
-  cross?: number;
-}
+export type { CandidateSignals };
 
 /** A candidate as the ltr stage sees it. */
 export interface FeatureCandidate {

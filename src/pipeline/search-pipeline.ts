@@ -16,8 +16,7 @@ import type { PlaitIndex, SearchHit } from '../search/plait-index.js';
 import type { CrossScorer } from '../rerank/cross-encoder/cross-encoder.js';
 import { CircuitBreaker, type BreakerSnapshot, type CircuitBreakerOptions } from './circuit-breaker.js';
 import { formatPipeline, parsePipeline, stageLabel, validateStages, type PipelineStage, type StageName } from './pipeline-spec.js';
-import { rescore, retrieve, type Candidate, type StageContext, type StageSearchOptions } from './stages.js';
-import type { LtrModel } from '../ltr/ltr-model.js';
+import { rescore, retrieve, type Candidate, type CandidateRanker, type StageContext, type StageSearchOptions } from './stages.js';
 
 export type DegradeReason = 'budget' | 'error' | 'circuit-open';
 
@@ -65,8 +64,8 @@ export interface SearchPipelineOptions {
   breaker?: CircuitBreakerOptions;
   /** PLAID, IDF and fusion settings passed to the late-interaction stages. */
   search?: StageSearchOptions;
-  /** Scores the ltr stage (`LtrModel.load(file)`). Required when the pipeline has one. */
-  ltrModel?: LtrModel;
+  /** Scores the ltr stage (an `LtrModel`: `LtrModel.load(file)`). Required when the pipeline has one. */
+  ltrModel?: CandidateRanker;
 }
 
 export interface PipelineRunOptions {
@@ -237,7 +236,7 @@ export class SearchPipeline {
  * before it (other features are computed by the ltr stage itself when no stage left them).
  * @throws PlaitError INVALID_ARGUMENT (no model), LTR_FEATURE_MISSING (no cross stage before ltr).
  */
-function checkLtrStage(stages: readonly PipelineStage[], model: LtrModel | undefined, spec: string): void {
+function checkLtrStage(stages: readonly PipelineStage[], model: CandidateRanker | undefined, spec: string): void {
   const at = stages.findIndex((s) => s.stage === 'ltr');
   if (at < 0) return;
   if (model === undefined) throw new PlaitError('INVALID_ARGUMENT', { message: `the pipeline "${spec}" has an ltr stage; give a ranking model (ltrModel option, --ltr-model <file>)`, name: 'ltrModel' });

@@ -23,8 +23,27 @@ import { fuseMinMax, fuseRrf } from '../search/fusion.js';
 import type { PlaitIndex, SearchOptions } from '../search/plait-index.js';
 import type { CrossScorer } from '../rerank/cross-encoder/cross-encoder.js';
 import type { StageName } from './pipeline-spec.js';
-import type { CandidateSignals } from '../ltr/features.js';
-import type { LtrModel } from '../ltr/ltr-model.js';
+
+/** Scores an earlier stage left on a candidate (the ltr stage's features reuse them instead of scoring again). */
+export interface CandidateSignals {
+  bm25?: number;
+  /** Raw MaxSim of the best passage (sum over query tokens), whether IDF-weighted, and that passage. */
+  late?: { score: number; idf: boolean; pid: number };
+  cross?: number;
+}
+
+/**
+ * What the ltr stage needs of a ranking model (`LtrModel` in src/ltr/ is one; the pipeline knows
+ * only this shape, so that ltr/ builds on pipeline/ and not the other way round).
+ */
+export interface CandidateRanker {
+  /** Whether it reads the cross-encoder score (then a cross stage must come before it). */
+  readonly needsCross: boolean;
+  /** Feature rows of the candidates, row-major. */
+  featureRows(index: PlaitIndex, query: string, candidates: readonly Candidate[]): Promise<Float32Array>;
+  /** Scores of n rows. */
+  score(rows: Float32Array, n: number): Float64Array;
+}
 
 /** A document on its way through the pipeline. */
 export interface Candidate {
@@ -54,7 +73,7 @@ export interface StageContext {
   signal: AbortSignal;
   crossEncoder: CrossScorer | null;
   /** The ltr stage's model (null when the pipeline has none). */
-  ltrModel: LtrModel | null;
+  ltrModel: CandidateRanker | null;
   search: StageSearchOptions;
 }
 
