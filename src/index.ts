@@ -171,3 +171,7 @@ export { countUnknownTokens, unknownTokenWarning } from './encoder/unknown-token
 export type { TextWarning, UnknownTokenCount } from './encoder/unknown-tokens.js';
 export { OwnedAbort } from './search/deadline.js';
 export type { BreakerPermit } from './pipeline/index.js';
+// Learning to rank (issue 25): LambdaMART through XGBoost, scored in TypeScript; the pipeline's ltr stage
+export { TreeEnsemble, LtrModel, LTR_MODEL_FORMAT, LTR_MODEL_VERSION, LTR_FEATURE_SET_VERSION, LTR_BASE_FEATURES, LTR_META_PREFIX, featureNames, computeFeatures, trainXgboost, collectLtrGroups, trainLtrModel, explainLtr, queryFolds } from './ltr/index.js';
+export type { RegressionTree, FeatureContributions, LtrModelFile, LtrTrainingRecord, LtrExplanation, CandidateSignals, FeatureCandidate, LtrBaseFeature, LtrGroup, XgboostTrainOptions, XgboostTrainResult, CollectOptions, LtrDocExplanation } from './ltr/index.js';
+export { LTR_DEFAULTS } from './config/defaults.js';

@@ -19,6 +19,7 @@ import { registerServeCommand } from './commands/serve-command.js';
 import { registerCalibrateCommand } from './commands/calibrate-command.js';
 import { registerExplainCommand } from './commands/explain-command.js';
 import { registerLivingCommands } from './commands/living-commands.js';
+import { registerLtrCommand } from './commands/ltr-command.js';
 import { reportError } from './report-error.js';
 
 /** Said after an unknown option, the usual way a query or text beginning with '-' goes wrong. */
@@ -52,6 +53,7 @@ export function buildProgram(options: { json?: boolean } = {}): Command {
   registerCalibrateCommand(program);
   registerExplainCommand(program);
   registerLivingCommands(program);
+  registerLtrCommand(program);
   return program;
 }
 
@@ -74,6 +76,8 @@ export const USAGE_ERROR_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'EMPTY_CORPUS',
   'INVALID_FILTER',
   'SYNONYMS_INVALID',
+  'LTR_MODEL_INVALID',
+  'LTR_FEATURE_MISSING',
 ]);
 
 /** Exit codes: 0 ok, 1 runtime failure, 2 bad usage or input. */

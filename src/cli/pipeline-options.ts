@@ -1,7 +1,8 @@
 /**
  * The CLI's side of pipelines and the cross-encoder, hooked into the existing commands by one line
  * each: `plait search --pipeline … --cross-encoder …`, `plait rerank --cross-encoder …`,
- * `plait eval --pipelines "<spec>;<spec>" --cross-encoder …`.
+ * `plait eval --pipelines "<spec>;<spec>" --cross-encoder …`; `--ltr-model <file>` gives the ranking
+ * model of an `ltr` stage (src/ltr/) the same way.
  */
 import type { Command } from 'commander';
 import { CrossEncoder, type CrossEncoderOptions } from '../rerank/cross-encoder/cross-encoder.js';
@@ -20,6 +21,8 @@ import type { EvalQuery } from '../eval/queries.js';
 import { PlaitError, invalidArgument } from '../errors/index.js';
 import { parseIntArg, plural, printJson } from './options.js';
 import { ProgressReporter } from './progress.js';
+import { LtrModel } from '../ltr/ltr-model.js';
+import { requireInput } from './validate.js';
 
 export interface CrossCliOptions {
   crossEncoder?: string;
@@ -27,6 +30,7 @@ export interface CrossCliOptions {
   crossThreads?: number;
   crossMaxLength?: number;
   crossSigmoid?: boolean;
+  ltrModel?: string;
 }
 
 /** The flags that choose and tune the cross-encoder (shared by search, rerank and eval). */
@@ -55,9 +59,18 @@ async function openCross(o: CrossCliOptions): Promise<CrossEncoder | undefined> 
   return o.crossEncoder === undefined ? undefined : CrossEncoder.create(o.crossEncoder, crossEncoderOptionsFrom(o));
 }
 
+/** `--ltr-model <file>`: the ranking model of an ltr stage, as pipeline options (none without the flag). */
+export async function ltrModelOption(o: CrossCliOptions): Promise<{ ltrModel?: LtrModel }> {
+  return o.ltrModel === undefined ? {} : { ltrModel: await LtrModel.load(requireInput(o.ltrModel, '--ltr-model')) };
+}
+
+const LTR_MODEL_FLAG = ['--ltr-model <file>', 'ranking model of an ltr stage (plait ltr train --out)'] as const;
+
 /** `plait search --pipeline`: flags. */
 export function addPipelineFlags(cmd: Command): Command {
-  return addCrossEncoderFlags(cmd.option('--pipeline <spec>', 'staged ranking, e.g. "bm25:1000 > late:200 > cross:20" (stages bm25, late, hybrid, exhaustive, cross; optional budget cross:20@200ms)'));
+  return addCrossEncoderFlags(
+    cmd.option('--pipeline <spec>', 'staged ranking, e.g. "bm25:1000 > late:200 > cross:20" (stages bm25, late, hybrid, exhaustive, cross, ltr; optional budget cross:20@200ms)').option(...LTR_MODEL_FLAG),
+  );
 }
 
 function printPipelineResult(r: PipelineResult, showTimings: boolean): void {
@@ -87,9 +100,10 @@ export async function searchWithPipeline(
     if (o.crossEncoder !== undefined) throw new PlaitError('INVALID_ARGUMENT', { message: '--cross-encoder needs --pipeline with a cross stage, e.g. --pipeline "bm25:100 > cross:10"', name: 'cross-encoder' });
     return false;
   }
+  const ltr = await ltrModelOption(o);
   const cross = await openCross(o);
   try {
-    const pipeline = new SearchPipeline(index, o.pipeline, { search: stageSearchOptions(searchOptionsFrom(o)), ...(cross === undefined ? {} : { crossEncoder: cross }) });
+    const pipeline = new SearchPipeline(index, o.pipeline, { search: stageSearchOptions(searchOptionsFrom(o)), ...(cross === undefined ? {} : { crossEncoder: cross }), ...ltr });
     if (o.queries !== undefined) {
       const queries = await readQueries(o.queries);
       const progress = ProgressReporter.auto(o.quiet === true || o.json === true);
@@ -134,7 +148,7 @@ export async function rerankWithCrossEncoder(query: string, docs: readonly Reran
 
 /** `plait eval --pipelines`: flags. */
 export function addEvalPipelineFlags(cmd: Command): Command {
-  return addCrossEncoderFlags(cmd.option('--pipelines <specs>', 'pipelines to add as rows, separated by ";", e.g. "bm25:100 > late:10; bm25:100 > cross:10"'));
+  return addCrossEncoderFlags(cmd.option('--pipelines <specs>', 'pipelines to add as rows, separated by ";", e.g. "bm25:100 > late:10; bm25:100 > cross:10"').option(...LTR_MODEL_FLAG));
 }
 
 /** The hook of `plait eval`: one row per pipeline (quality, latency per stage, significance comes with the table). */
@@ -148,11 +162,13 @@ export async function evalPipelineRows(
   const inputs: ModeInput[] = [];
   const runs = new Map<string, Run>();
   if (o.pipelines === undefined) return { inputs, runs };
+  const ltr = await ltrModelOption(o);
   const cross = await openCross(o);
   try {
     for (const spec of splitPipelineSpecs(o.pipelines)) {
       const row = await evaluatePipeline(index, spec, queries, qrels, {
         ...(cross === undefined ? {} : { crossEncoder: cross }),
+        ...ltr,
         onProgress: (done, total) => progress.update(spec, done, total),
       });
       inputs.push(row.input);

@@ -619,3 +619,37 @@ export const CONTRACT_DEFAULTS = {
    */
   maxFilterDepth: 32,
 } as const;
+
+/** Learning to rank (issue 25, src/ltr/): LambdaMART training through XGBoost, and the candidate list it re-ranks. */
+export const LTR_DEFAULTS = {
+  /**
+   * XGBoost objective. The issue asks for LambdaMART's rank:ndcg; rank:pairwise (RankNet's pairwise
+   * loss without the ΔnDCG weight) measured better on both collections in 5-fold CV (nDCG@10 0.365
+   * vs 0.359 on cranfield, 0.352 vs 0.348 on cisi; MRR@10 0.573 vs 0.563, 0.565 vs 0.553;
+   * bench/RESULTS.md, "Learning to rank"), so it is the default; `--objective rank:ndcg` chooses
+   * LambdaMART proper. Re-measure: `node dist/bench/ltr-cv.js <index> <beir-folder> cv`.
+   */
+  objective: 'rank:pairwise',
+  /** Shrinkage: XGBoost's usual 0.1; with early stopping a smaller step only costs rounds. */
+  eta: 0.1,
+  /** Tree depth: 4 (16 leaves) is enough for a dozen features and a few thousand judged pairs; deeper trees overfit 76–225 queries. */
+  maxDepth: 4,
+  /**
+   * Minimum hessian per leaf. XGBoost's default of 1 stops every split of a ranking objective on
+   * small collections (a query's pairwise hessians sum well below 1: on a 30-query toy set no tree
+   * grew), so plait lowers it; 0.1 still refuses leaves made of a single pair.
+   */
+  minChildWeight: 0.1,
+  /** Most boosting rounds tried; early stopping usually ends far sooner. */
+  maxRounds: 500,
+  /** Early stopping: stop when the validation metric has not improved for this many rounds (XGBoost's usual 10–50). */
+  earlyStoppingRounds: 30,
+  /** Share of training queries held out (grouped by query) as the validation fold for early stopping. */
+  validFraction: 0.2,
+  /** Validation metric: nDCG@10, the figure plait reports first. */
+  evalMetric: 'ndcg@10',
+  /** Seed of the query split and of XGBoost, so that training is repeatable. */
+  seed: 42,
+  /** Candidates a trained model sees when `plait ltr train` is given no --pipeline: hybrid retrieval's top 100 (R@100 is where fusion already recalls most judged documents). */
+  candidates: 'hybrid:100',
+} as const;

@@ -55,6 +55,10 @@ export const ERROR_TEMPLATES = {
   INDEX_CHANGED: 'Index changed: {message}',
   // Server start (issue 27): the address to listen on is taken by another process.
   ADDRESS_IN_USE: 'Address in use: {message}',
+  // Learning to rank (issue 25, src/ltr/): a model file plait cannot score; a feature the model needs that the pipeline does not produce; XGBoost missing or failing in training.
+  LTR_MODEL_INVALID: 'Invalid ranking model: {message}',
+  LTR_FEATURE_MISSING: 'Ranking feature missing: {message}',
+  LTR_TRAIN_FAILED: 'Ranking model training failed: {message}',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_TEMPLATES;

@@ -5,4 +5,4 @@ export type { PipelineStage, StageName } from './pipeline-spec.js';
 export { CircuitBreaker } from './circuit-breaker.js';
 export type { BreakerState, BreakerSnapshot, BreakerPermit, CallOutcome, CircuitBreakerOptions } from './circuit-breaker.js';
 export { passageTexts } from './stages.js';
-export type { Candidate, StageSearchOptions } from './stages.js';
+export type { Candidate, StageSearchOptions, CandidateSignals, CandidateRanker } from './stages.js';

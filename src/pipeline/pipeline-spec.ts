@@ -2,11 +2,12 @@
  * Pipeline specs: a chain of stages, each `name:depth` with an optional budget, written
  * `bm25:1000 > late:200 > cross:20@150ms` (CLI, HTTP) or as a typed array (library). The first
  * stage retrieves `depth` documents; each later stage re-scores the previous stage's list and keeps
- * its top `depth`. The cross-encoder model is named apart from the spec, so a spec never holds a path.
+ * its top `depth`. The cross-encoder model is named apart from the spec, so a spec never holds a path;
+ * so is the ranking model of the `ltr` stage (`ltrModel` / `--ltr-model <file>`): `… > ltr:20`.
  *
  *   pipeline := stage ( ">" stage )*
  *   stage    := name ":" depth [ "@" budget ]
- *   name     := "bm25" | "late" | "hybrid" | "exhaustive" | "cross" | "rm3" | "prf"
+ *   name     := "bm25" | "late" | "hybrid" | "exhaustive" | "cross" | "rm3" | "prf" | "ltr"
  *   depth    := positive integer ≤ SEARCH_DEFAULTS.maxTopK, not above the previous stage's
  *   budget   := number [ "ms" | "s" ]            (milliseconds when no unit)
  *
@@ -16,7 +17,7 @@
 import { SEARCH_DEFAULTS } from '../config/defaults.js';
 import { PlaitError, describe } from '../errors/index.js';
 
-export const STAGE_NAMES = ['bm25', 'late', 'hybrid', 'exhaustive', 'cross', 'rm3', 'prf'] as const;
+export const STAGE_NAMES = ['bm25', 'late', 'hybrid', 'exhaustive', 'cross', 'rm3', 'prf', 'ltr'] as const;
 export type StageName = (typeof STAGE_NAMES)[number];
 
 /** Stages that can retrieve from the whole index (the first stage must be one). */

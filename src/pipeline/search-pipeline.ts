@@ -18,7 +18,7 @@ import { abortError } from '../search/deadline.js';
 import type { CrossScorer } from '../rerank/cross-encoder/cross-encoder.js';
 import { CircuitBreaker, type BreakerSnapshot, type CircuitBreakerOptions } from './circuit-breaker.js';
 import { formatPipeline, parsePipeline, stageLabel, validateStages, type PipelineStage, type StageName } from './pipeline-spec.js';
-import { rescore, retrieve, type Candidate, type StageContext, type StageSearchOptions } from './stages.js';
+import { rescore, retrieve, type Candidate, type CandidateRanker, type StageContext, type StageSearchOptions } from './stages.js';
 
 export type DegradeReason = 'budget' | 'error' | 'circuit-open';
 
@@ -66,6 +66,8 @@ export interface SearchPipelineOptions {
   breaker?: CircuitBreakerOptions;
   /** PLAID, IDF and fusion settings passed to the late-interaction stages. */
   search?: StageSearchOptions;
+  /** Scores the ltr stage (an `LtrModel`: `LtrModel.load(file)`). Required when the pipeline has one. */
+  ltrModel?: CandidateRanker;
 }
 
 export interface PipelineRunOptions {
@@ -90,6 +92,7 @@ export class SearchPipeline {
     if (this.stages.some((s) => s.stage === 'cross') && options.crossEncoder === undefined) {
       throw new PlaitError('INVALID_ARGUMENT', { message: `the pipeline "${this.spec}" has a cross stage; give a cross-encoder (crossEncoder option, --cross-encoder <model>)`, name: 'crossEncoder' });
     }
+    checkLtrStage(this.stages, options.ltrModel, this.spec);
     for (const s of this.stages.slice(1)) {
       if (!this.breakers.has(s.stage)) this.breakers.set(s.stage, options.breakers?.[s.stage] ?? new CircuitBreaker(options.breaker));
     }
@@ -111,6 +114,20 @@ export class SearchPipeline {
 
   async run(query: string, options: PipelineRunOptions = {}): Promise<PipelineResult> {
     const t0 = performance.now();
+    const { list, reports, orderedBy, degraded } = await this.runStages(query, options);
+    const hits = this.toHits(list, options.includeText === true);
+    return { hits, stages: reports, orderedBy, degraded, totalMs: performance.now() - t0 };
+  }
+
+  /**
+   * The final candidates with the scores every stage left on them (`signals`), as the ltr stage
+   * sees them: what `plait ltr train` computes features from.
+   */
+  async candidates(query: string, options: Pick<PipelineRunOptions, 'signal'> = {}): Promise<Candidate[]> {
+    return (await this.runStages(query, options)).list;
+  }
+
+  private async runStages(query: string, options: PipelineRunOptions): Promise<{ list: Candidate[]; reports: StageReport[]; orderedBy: string; degraded: Degradation | null }> {
     const reports: StageReport[] = [];
     let degraded: Degradation | null = null;
     let orderedBy = '';
@@ -165,8 +182,7 @@ export class SearchPipeline {
       report.returned = list.length;
       if (report.status === 'ok') orderedBy = label;
     }
-    const hits = this.toHits(list, options.includeText === true);
-    return { hits, stages: reports, orderedBy, degraded, totalMs: performance.now() - t0 };
+    return { list, reports, orderedBy, degraded };
   }
 
   /** Runs one stage under its budget: rejects with BUDGET when the budget ends first (and aborts the stage). */
@@ -180,6 +196,7 @@ export class SearchPipeline {
       query,
       signal: controller.signal,
       crossEncoder: this.options.crossEncoder ?? null,
+      ltrModel: this.options.ltrModel ?? null,
       search: this.options.search ?? {},
     };
     try {
@@ -218,6 +235,20 @@ export class SearchPipeline {
       }
       return hit;
     });
+  }
+}
+
+/**
+ * An ltr stage needs a model, and a model that reads the cross-encoder score needs a cross stage
+ * before it (other features are computed by the ltr stage itself when no stage left them).
+ * @throws PlaitError INVALID_ARGUMENT (no model), LTR_FEATURE_MISSING (no cross stage before ltr).
+ */
+function checkLtrStage(stages: readonly PipelineStage[], model: CandidateRanker | undefined, spec: string): void {
+  const at = stages.findIndex((s) => s.stage === 'ltr');
+  if (at < 0) return;
+  if (model === undefined) throw new PlaitError('INVALID_ARGUMENT', { message: `the pipeline "${spec}" has an ltr stage; give a ranking model (ltrModel option, --ltr-model <file>)`, name: 'ltrModel' });
+  if (model.needsCross && !stages.slice(0, at).some((s) => s.stage === 'cross')) {
+    throw new PlaitError('LTR_FEATURE_MISSING', { message: `the ranking model reads the cross-encoder score ("cross"), but the pipeline "${spec}" has no cross stage before ltr`, feature: 'cross' });
   }
 }
 

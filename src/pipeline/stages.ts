@@ -11,6 +11,9 @@
  *     late-interaction passage when an earlier stage scored it by late interaction (`pid` ≥ 0),
  *     else its first passage (a hit that only BM25 saw); so a long document is judged on the
  *     window that late interaction found best, not on a title-and-first-lines cut.
+ *   - ltr: a LambdaMART model's score of each document's features (src/ltr/features.ts). Every
+ *     stage leaves the scores it computed on its candidates (`signals`: BM25, raw MaxSim with its
+ *     IDF setting and passage, cross-encoder), and the ltr stage reuses them instead of scoring again.
  * Ties keep the previous stage's order, so a re-scoring stage never shuffles equal scores.
  */
 import { SEARCH_DEFAULTS } from '../config/defaults.js';
@@ -21,12 +24,35 @@ import type { PlaitIndex, SearchOptions } from '../search/plait-index.js';
 import type { CrossScorer } from '../rerank/cross-encoder/cross-encoder.js';
 import type { StageName } from './pipeline-spec.js';
 
+/** Scores an earlier stage left on a candidate (the ltr stage's features reuse them instead of scoring again). */
+export interface CandidateSignals {
+  bm25?: number;
+  /** Raw MaxSim of the best passage (sum over query tokens), whether IDF-weighted, and that passage. */
+  late?: { score: number; idf: boolean; pid: number };
+  cross?: number;
+}
+
+/**
+ * What the ltr stage needs of a ranking model (`LtrModel` in src/ltr/ is one; the pipeline knows
+ * only this shape, so that ltr/ builds on pipeline/ and not the other way round).
+ */
+export interface CandidateRanker {
+  /** Whether it reads the cross-encoder score (then a cross stage must come before it). */
+  readonly needsCross: boolean;
+  /** Feature rows of the candidates, row-major. */
+  featureRows(index: PlaitIndex, query: string, candidates: readonly Candidate[]): Promise<Float32Array>;
+  /** Scores of n rows. */
+  score(rows: Float32Array, n: number): Float64Array;
+}
+
 /** A document on its way through the pipeline. */
 export interface Candidate {
   docId: string;
   /** The passage that scored it (-1: none yet, e.g. a BM25 hit). */
   pid: number;
   score: number;
+  /** Scores the stages so far computed for it (read by the ltr stage's features). */
+  signals?: CandidateSignals;
 }
 
 /** Search settings the late-interaction stages pass on (PLAID parameters, IDF, fusion weight). */
@@ -46,6 +72,8 @@ export interface StageContext {
   query: string;
   signal: AbortSignal;
   crossEncoder: CrossScorer | null;
+  /** The ltr stage's model (null when the pipeline has none). */
+  ltrModel: CandidateRanker | null;
   search: StageSearchOptions;
 }
 
@@ -64,14 +92,32 @@ export async function retrieve(stage: StageName, depth: number, ctx: StageContex
         : stage === 'hybrid'
           ? { ...base, mode: 'hybrid' }
           : { ...base, mode: 'late' };
-  if (stage === 'cross') throw new PlaitError('INVALID_ARGUMENT', { message: 'cross cannot retrieve; it re-scores a list', name: 'pipeline' });
+  if (stage === 'cross' || stage === 'ltr') throw new PlaitError('INVALID_ARGUMENT', { message: `${stage} cannot retrieve; it re-scores a list`, name: 'pipeline' });
   const { hits } = await ctx.index.search(ctx.query, options);
-  return hits.map((h) => ({ docId: h.docId, pid: h.pid, score: h.score }));
+  return hits.map((h) => ({ docId: h.docId, pid: h.pid, score: h.score, ...(stage === 'bm25' ? { signals: { bm25: h.score } } : {}) }));
 }
 
-function byScoreThenPreviousRank(list: readonly Candidate[], scores: ArrayLike<number>, pids: ArrayLike<number> | null, depth: number): Candidate[] {
+/** Keeps the top `depth`; `signal(i)` adds what this stage learnt about candidate i to its signals. */
+function byScoreThenPreviousRank(
+  list: readonly Candidate[],
+  scores: ArrayLike<number>,
+  pids: ArrayLike<number> | null,
+  depth: number,
+  signal?: (i: number) => CandidateSignals,
+): Candidate[] {
   const order = list.map((_, i) => i).sort((a, b) => scores[b]! - scores[a]! || a - b);
-  return order.slice(0, depth).map((i) => ({ docId: list[i]!.docId, pid: pids === null ? list[i]!.pid : pids[i]!, score: scores[i]! }));
+  return order.slice(0, depth).map((i) => {
+    const c: Candidate = { docId: list[i]!.docId, pid: pids === null ? list[i]!.pid : pids[i]!, score: scores[i]! };
+    const signals = signal === undefined ? list[i]!.signals : { ...list[i]!.signals, ...signal(i) };
+    if (signals !== undefined) c.signals = signals;
+    return c;
+  });
+}
+
+/** The raw MaxSim signal of candidate i, with the IDF setting the late stages used. */
+function lateSignal(scores: Float64Array, pids: Int32Array, ctx: StageContext): (i: number) => CandidateSignals {
+  const idf = ctx.search.idfWeighting ?? ctx.index.info.model.idfWeighting;
+  return (i) => (Number.isFinite(scores[i]!) ? { late: { score: scores[i]!, idf, pid: pids[i]! } } : {});
 }
 
 async function lateScores(list: readonly Candidate[], ctx: StageContext): Promise<{ scores: Float64Array; pids: Int32Array }> {
@@ -122,10 +168,12 @@ export async function rescore(stage: StageName, depth: number, list: readonly Ca
     case 'late':
     case 'exhaustive': {
       const { scores, pids } = await lateScores(list, ctx);
-      return byScoreThenPreviousRank(list, scores, pids, depth);
+      return byScoreThenPreviousRank(list, scores, pids, depth, lateSignal(scores, pids, ctx));
     }
-    case 'bm25':
-      return byScoreThenPreviousRank(list, bm25Scores(list, ctx), null, depth);
+    case 'bm25': {
+      const bm = bm25Scores(list, ctx);
+      return byScoreThenPreviousRank(list, bm, null, depth, (i) => ({ bm25: bm[i]! }));
+    }
     case 'hybrid': {
       const { scores: late, pids } = await lateScores(list, ctx);
       const bm = bm25Scores(list, ctx);
@@ -139,7 +187,8 @@ export async function rescore(stage: StageName, depth: number, list: readonly Ca
           : fuseMinMax(lateList, bmList, ctx.search.alpha ?? SEARCH_DEFAULTS.hybridAlpha);
       const scores = new Float64Array(list.length);
       for (const f of fused) scores[f.key] = f.score;
-      return byScoreThenPreviousRank(list, scores, pids, depth);
+      const late1 = lateSignal(late, pids, ctx);
+      return byScoreThenPreviousRank(list, scores, pids, depth, (i) => ({ ...late1(i), bm25: bm[i]! }));
     }
     case 'rm3':
     case 'prf':
@@ -150,7 +199,14 @@ export async function rescore(stage: StageName, depth: number, list: readonly Ca
       }
       const { texts, pids } = passageTexts(ctx.index, list);
       const scores = await ctx.crossEncoder.score(ctx.query, texts, { signal: ctx.signal });
-      return byScoreThenPreviousRank(list, scores, pids, depth);
+      return byScoreThenPreviousRank(list, scores, pids, depth, (i) => ({ cross: scores[i]! }));
+    }
+    case 'ltr': {
+      if (ctx.ltrModel === null) {
+        throw new PlaitError('INVALID_ARGUMENT', { message: 'the pipeline has an ltr stage but no ranking model (pass ltrModel / --ltr-model <file>)', name: 'ltrModel' });
+      }
+      const rows = await ctx.ltrModel.featureRows(ctx.index, ctx.query, list);
+      return byScoreThenPreviousRank(list, ctx.ltrModel.score(rows, list.length), null, depth);
     }
   }
 }

@@ -23,6 +23,7 @@ import {
 import { Admission, abortReason, throwIfAborted } from './admission.js';
 import type { CrossScorer } from '../rerank/cross-encoder/cross-encoder.js';
 import { CircuitBreaker } from '../pipeline/circuit-breaker.js';
+import type { LtrModel } from '../ltr/ltr-model.js';
 import { ByteLruCache } from './byte-lru-cache.js';
 import { countUnknownTokens, unknownTokenWarning } from '../encoder/unknown-tokens.js';
 import { ServerMetrics } from './metrics.js';
@@ -62,6 +63,8 @@ export interface CrossEncoderEntry {
 export interface EngineParts {
   /** Cross-encoders, the first the default for pipelines with a cross stage. */
   crossEncoders?: { names: string[]; scorer: CrossScorer & { close?(): Promise<void> }; borrowed?: boolean }[];
+  /** The ranking model of pipelines' ltr stage (`plait serve --ltr-model`). */
+  ltrModel?: LtrModel;
   /** `borrowed`: the caller keeps ownership and closes it (an application embedding the server). */
   indexes: { name: string; index: ServedIndex; borrowed?: boolean }[];
   rerankers: RerankerEntry[];
@@ -92,6 +95,7 @@ export class Engine {
   readonly indexes = new Map<string, IndexEntry>();
   readonly rerankers: RerankerEntry[];
   readonly crossEncoders: CrossEncoderEntry[];
+  readonly ltrModel: LtrModel | null;
   readonly admission: Admission;
   readonly resultCache: ByteLruCache<SearchResult>;
   readonly queryCache: ByteLruCache<TokenEmbeddings>;
@@ -115,6 +119,7 @@ export class Engine {
     if (parts.rerankers.length === 0) throw new PlaitError('INVALID_ARGUMENT', { message: 'the server needs at least one reranker model' });
     this.rerankers = parts.rerankers;
     this.crossEncoders = (parts.crossEncoders ?? []).map((c) => ({ ...c, breaker: new CircuitBreaker() }));
+    this.ltrModel = parts.ltrModel ?? null;
     this.ownedEncoders = parts.ownedEncoders ?? [];
     this.admission = new Admission({ maxConcurrent: options.maxConcurrent, maxQueue: options.maxQueue, maxQueueWaitMs: options.maxQueueWaitMs });
     this.resultCache = new ByteLruCache(options.resultCacheBytes);

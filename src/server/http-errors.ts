@@ -39,6 +39,10 @@ export const HTTP_STATUS = {
   // another writer is a conflict the client may retry.
   INVALID_FILTER: 400,
   SYNONYMS_INVALID: 400,
+  // Learning to rank: a model the request names that cannot be scored, or a pipeline missing the stage its features need (the request's choice); training is not served.
+  LTR_MODEL_INVALID: 400,
+  LTR_FEATURE_MISSING: 400,
+  LTR_TRAIN_FAILED: 500,
   INDEX_LOCKED: 409,
   INDEX_CHANGED: 409,
   // The client went away (or the server is draining): nobody reads this answer, but it is not a fault.

@@ -4,6 +4,7 @@
  * SIGTERM/SIGINT or `close()`): report not-ready, stop accepting and let in-flight requests finish
  * within the drain timeout (then cut the rest), then close indexes, rerankers and encoders.
  */
+import { LtrModel } from '../ltr/ltr-model.js';
 import type { FastifyInstance } from 'fastify';
 import { createServer } from 'node:net';
 import { createEncoder, openIndex, readManifest, Reranker, resolveModelSpec, type Encoder } from '../index.js';
@@ -178,7 +179,8 @@ export async function openEngine(indexNames: string[], options: ResolvedServerOp
       const scorer = await CrossEncoder.create(model);
       crossEncoders.push({ names: [...new Set([scorer.name, model])], scorer });
     }
-    engine = new Engine({ indexes: opened, rerankers, crossEncoders, ownedEncoders: await Promise.all(encoders.values()) }, options);
+    const ltrModel = options.ltrModel === undefined ? undefined : await LtrModel.load(options.ltrModel);
+    engine = new Engine({ indexes: opened, rerankers, crossEncoders, ...(ltrModel === undefined ? {} : { ltrModel }), ownedEncoders: await Promise.all(encoders.values()) }, options);
   } catch (err) {
     for (const o of opened) await o.index.close().catch(() => {});
     for (const r of rerankers) await r.reranker.close().catch(() => {});

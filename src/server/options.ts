@@ -33,6 +33,8 @@ export interface ServerOptions {
   refreshIntervalMs?: number;
   /** Cross-encoders (folder or hub id) for pipelines' cross stage and rerank by `model`; the first is the default. */
   crossEncoders?: string[];
+  /** Ranking model file (plait ltr train --out) for pipelines' ltr stage. */
+  ltrModel?: string;
   /** Bearer key required on every route but /health and /ready (default: env PLAIT_API_KEY; unset = open). */
   apiKey?: string;
   /** Allowed CORS origins (default: none, CORS off). */
@@ -65,6 +67,7 @@ export interface ResolvedServerOptions {
   abortCheckQueries: number;
   models: (string | undefined)[];
   crossEncoders: string[];
+  ltrModel: string | undefined;
   refreshIntervalMs: number;
   apiKey: string | undefined;
   corsOrigins: string[];
@@ -76,7 +79,7 @@ export interface ResolvedServerOptions {
 const KNOWN = new Set<string>([
   'host', 'port', 'maxBodyBytes', 'timeoutMs', 'maxTimeoutMs', 'maxConcurrent', 'maxQueue', 'maxQueueWaitMs', 'retryAfterSeconds',
   'resultCacheBytes', 'queryCacheBytes', 'maxRerankDocuments', 'maxEncodeTexts', 'drainTimeoutMs', 'scoringWorkers',
-  'encoderThreads', 'abortCheckQueries', 'models', 'crossEncoders', 'refreshIntervalMs', 'apiKey', 'corsOrigins', 'logLevel', 'defaultMetrics',
+  'encoderThreads', 'abortCheckQueries', 'models', 'crossEncoders', 'ltrModel', 'refreshIntervalMs', 'apiKey', 'corsOrigins', 'logLevel', 'defaultMetrics',
   'logDestination',
 ]);
 
@@ -109,6 +112,7 @@ export function resolveServerOptions(o: ServerOptions = {}, env: NodeJS.ProcessE
     abortCheckQueries: int('abortCheckQueries', o.abortCheckQueries ?? d.abortCheckQueries, 1),
     models: o.models === undefined || o.models.length === 0 ? [undefined] : o.models,
     crossEncoders: o.crossEncoders ?? [],
+    ltrModel: o.ltrModel,
     refreshIntervalMs: int('refreshIntervalMs', o.refreshIntervalMs ?? d.refreshIntervalMs, 0),
     apiKey: o.apiKey ?? (env.PLAIT_API_KEY === undefined || env.PLAIT_API_KEY === '' ? undefined : env.PLAIT_API_KEY),
     corsOrigins: o.corsOrigins ?? [],

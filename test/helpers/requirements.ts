@@ -10,6 +10,7 @@
  *
  * Use as `test(name, { skip: needsData('scifact') }, () => { const dir = dataPath('scifact') ... })`.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -72,4 +73,18 @@ export function requireNative(): NonNullable<ReturnType<typeof nativeKernels>> {
   const k = nativeKernels();
   if (k === null) throw new Error(`native kernels required but not loaded: ${kernelsStatus().nativeError ?? 'unknown'}`);
   return k;
+}
+
+/**
+ * XGBoost's command-line program (Debian's `xgboost`; $PLAIT_XGBOOST when set), which the
+ * learning-to-rank tests train with and use as the oracle of plait's tree scorer: `false` when it
+ * runs or in CI (the test then fails on its absence; .ci/run installs it), else the skip reason.
+ */
+export function needsXgboost(): string | false {
+  const program = process.env.PLAIT_XGBOOST ?? 'xgboost';
+  const found = spawnSync(program, ['--help'], { stdio: 'ignore' }).error === undefined;
+  if (found || inCi()) return false;
+  const reason = `the XGBoost program "${program}" was not found (apt-get install xgboost; in CI this fails)`;
+  warnOnce('xgboost', `SKIPPED: ${reason}`);
+  return reason;
 }

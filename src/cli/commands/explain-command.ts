@@ -2,11 +2,16 @@
  * `plait explain <index> "query" <doc-id>`: which passage token each query token matched, with
  * similarity, weight and contribution (summing to the late-interaction score), the BM25 terms and
  * the fused score's parts in hybrid mode. `--json` prints the library's Explanation as is.
+ * With `--ltr-model <file>`: the ranking model's score of the document instead, with each
+ * feature's value and contribution (per-tree path gains, src/ltr/explain-ltr.ts).
  */
 import type { Command } from 'commander';
 import { openIndex, type ExplainOptions, type Explanation, type SearchMode } from '../../search/plait-index.js';
 import { invalidArgument } from '../../errors/index.js';
 import { parseFloatArg, parseIntArg, printJson } from '../options.js';
+import { explainLtr, type LtrDocExplanation } from '../../ltr/explain-ltr.js';
+import { LtrModel } from '../../ltr/ltr-model.js';
+import { requireInput } from '../validate.js';
 
 interface ExplainCliOptions {
   mode?: SearchMode;
@@ -16,6 +21,24 @@ interface ExplainCliOptions {
   k: number;
   model?: string;
   json?: boolean;
+  ltrModel?: string;
+  pipeline?: string;
+}
+
+function renderLtr(ex: LtrDocExplanation): string {
+  const value = (v: number | null): string => (v === null ? 'missing' : Number.isInteger(v) ? String(v) : v.toFixed(4));
+  const rows = ex.features.map((f) => [f.name, value(f.value), `${f.contribution >= 0 ? '+' : ''}${fmt(f.contribution)}`]);
+  const head = ['feature', 'value', 'contribution'];
+  const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
+  const line = (r: string[]): string => r.map((v, c) => (c === 0 ? v.padEnd(widths[c]!) : v.padStart(widths[c]!))).join('  ');
+  return [
+    `query: ${ex.query}`,
+    `document: ${ex.docId}  ranking-model score: ${fmt(ex.score)} = bias ${fmt(ex.bias)} + contributions (per-tree path gains)`,
+    `rank ${ex.rank} among the candidates of "${ex.candidates}"${ex.inCandidates ? '' : ' (the document was not among them: added last)'}`,
+    '',
+    line(head),
+    ...rows.map(line),
+  ].join('\n');
 }
 
 const fmt = (x: number): string => x.toFixed(4);
@@ -72,7 +95,21 @@ export function registerExplainCommand(program: Command): void {
     .option('-k, --k <n>', 'hybrid result depth within which fused parts are reported', parseIntArg('k', 1), 10)
     .option('-m, --model <model>', 'query encoder (default: the model the index was built with)')
     .option('--json', 'print JSON')
+    .option('--ltr-model <file>', 'explain this ranking model\'s score instead: each feature\'s value and contribution')
+    .option('--pipeline <spec>', 'with --ltr-model: candidate pipeline (default: the one the model was trained on)')
     .action(async (name: string, query: string, target: string, o: ExplainCliOptions) => {
+      if (o.ltrModel !== undefined) {
+        const model = await LtrModel.load(requireInput(o.ltrModel, '--ltr-model'));
+        const index = await openIndex(name, { model: o.model, encoderOptions: { threads: 0 } });
+        try {
+          const ex = await explainLtr(index, model, query, target, o.pipeline === undefined ? {} : { candidates: o.pipeline });
+          if (o.json === true) printJson(ex);
+          else process.stdout.write(`${renderLtr(ex)}\n`);
+        } finally {
+          await index.close();
+        }
+        return;
+      }
       let t: string | { pid: number } = target;
       if (o.pid === true) {
         const pid = Number(target);

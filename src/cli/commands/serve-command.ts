@@ -13,6 +13,7 @@ interface ServeCliOptions {
   port: number;
   model?: string[];
   crossEncoder?: string[];
+  ltrModel?: string;
   workers?: number;
   encoderThreads?: number;
   maxConcurrent?: number;
@@ -36,6 +37,7 @@ export function registerServeCommand(program: Command): void {
     .option('-p, --port <n>', 'port (0: any free port)', parseIntArg('port', 0), SERVER_DEFAULTS.port)
     .option('-m, --model <model...>', 'rerank model(s): ColBERT ONNX folder or hub id; the first is the default (default: the bundled model)')
     .option('--cross-encoder <model...>', 'cross-encoder(s) (folder or hub id) for pipelines\' cross stage and for rerank requests naming them as `model`')
+    .option('--ltr-model <file>', 'ranking model (plait ltr train --out) for pipelines\' ltr stage')
     .option('--workers <n>', 'scoring worker threads per index (default: one per core, at most 4)', parseIntArg('workers', 0))
     .option('--encoder-threads <n>', 'encoder worker threads per model', parseIntArg('encoderThreads', 0))
     .option('--max-concurrent <n>', 'requests working at once', parseIntArg('maxConcurrent', 1))
@@ -56,6 +58,7 @@ export function registerServeCommand(program: Command): void {
         logLevel: o.logLevel,
         ...(o.model === undefined ? {} : { models: o.model }),
         ...(o.crossEncoder === undefined ? {} : { crossEncoders: o.crossEncoder }),
+        ...(o.ltrModel === undefined ? {} : { ltrModel: o.ltrModel }),
         ...(o.workers === undefined ? {} : { scoringWorkers: o.workers }),
         ...(o.encoderThreads === undefined ? {} : { encoderThreads: o.encoderThreads }),
         ...(o.maxConcurrent === undefined ? {} : { maxConcurrent: o.maxConcurrent }),

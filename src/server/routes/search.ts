@@ -225,7 +225,8 @@ async function runPipelines(engine: Engine, entry: IndexEntry, queries: string[]
   if (!hasCross && b.cross_encoder !== undefined) throw new PlaitError('INVALID_ARGUMENT', { message: 'cross_encoder is given but the pipeline has no cross stage', name: 'cross_encoder' });
   const cross = hasCross ? engine.crossEncoder(b.cross_encoder) : undefined;
   const search = stageSearchOptions(searchOptionsFromBody(b));
-  const pipeline = new SearchPipeline(index, stages, { search, ...(cross === undefined ? {} : { crossEncoder: cross.scorer, breakers: { cross: cross.breaker } }) });
+  const ltr = engine.ltrModel === null ? {} : { ltrModel: engine.ltrModel };
+  const pipeline = new SearchPipeline(index, stages, { search, ...ltr, ...(cross === undefined ? {} : { crossEncoder: cross.scorer, breakers: { cross: cross.breaker } }) });
   const out: Record<string, unknown>[] = [];
   for (const query of queries) {
     const r = await pipeline.run(query, { includeText: b.include_text === true, signal });

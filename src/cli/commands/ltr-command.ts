@@ -1,0 +1,126 @@
+/**
+ * `plait ltr train <index> --queries … --qrels … --out model.json`: trains a LambdaMART ranking
+ * model (src/ltr/) on judged queries, over the candidates of a pipeline (`--pipeline`, default
+ * LTR_DEFAULTS.candidates), and writes the model file that `--ltr-model` reads.
+ * `plait ltr importance <model>`: the features by total split gain.
+ */
+import type { Command } from 'commander';
+import { LTR_DEFAULTS } from '../../config/defaults.js';
+import { readQrels, readQueries } from '../../eval/index.js';
+import { openIndex } from '../../search/plait-index.js';
+import { collectLtrGroups, trainLtrModel } from '../../ltr/train-ltr.js';
+import { LtrModel } from '../../ltr/ltr-model.js';
+import type { XgboostTrainOptions } from '../../ltr/xgboost-train.js';
+import { invalidArgument } from '../../errors/index.js';
+import { addCrossEncoderFlags, crossEncoderOptionsFrom, type CrossCliOptions } from '../pipeline-options.js';
+import { CrossEncoder } from '../../rerank/cross-encoder/cross-encoder.js';
+import { ProgressReporter } from '../progress.js';
+import { parseFloatArg, parseIntArg, printJson } from '../options.js';
+import { prepareOutputFile, requireInput } from '../validate.js';
+
+interface LtrTrainCliOptions extends CrossCliOptions {
+  queries: string;
+  qrels: string;
+  out: string;
+  pipeline?: string;
+  features?: string;
+  objective?: string;
+  eta?: number;
+  maxDepth?: number;
+  maxRounds?: number;
+  earlyStopping?: number;
+  validFraction?: number;
+  seed?: number;
+  model?: string;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+function importanceLines(model: LtrModel): string[] {
+  const imp = model.importance();
+  const total = imp.reduce((s, f) => s + f.gain, 0) || 1;
+  return imp.map((f) => `  ${f.name.padEnd(16)} ${f.gain.toFixed(2).padStart(10)}  ${((100 * f.gain) / total).toFixed(1).padStart(5)}%`);
+}
+
+export function registerLtrCommand(program: Command): void {
+  const ltr = program.command('ltr').description('learning to rank: train a LambdaMART model for the ltr pipeline stage');
+  addCrossEncoderFlags(
+    ltr
+      .command('train')
+      .description('train a gradient-boosted ranking model (XGBoost rank:pairwise, or LambdaMART with --objective rank:ndcg) on judged queries over a pipeline\'s candidates')
+      .argument('<index>', 'index name or path')
+      .requiredOption('--queries <file>', 'training queries (BEIR queries.jsonl, TSV, TREC topics)')
+      .requiredOption('--qrels <file>', 'judgments of the training queries (BEIR TSV or TREC)')
+      .requiredOption('--out <file>', 'model file to write (JSON)')
+      .option('--pipeline <spec>', `candidate pipeline the ltr stage will follow (default "${LTR_DEFAULTS.candidates}")`)
+      .option('--features <fields>', 'comma-separated numeric metadata fields to add as features (meta:<field>)')
+      .option('--objective <name>', `rank:ndcg, rank:pairwise or rank:map (default ${LTR_DEFAULTS.objective})`)
+      .option('--eta <x>', `learning rate (default ${LTR_DEFAULTS.eta})`, parseFloatArg('eta'))
+      .option('--max-depth <n>', `tree depth (default ${LTR_DEFAULTS.maxDepth})`, parseIntArg('max-depth', 1))
+      .option('--max-rounds <n>', `most boosting rounds (default ${LTR_DEFAULTS.maxRounds})`, parseIntArg('max-rounds', 1))
+      .option('--early-stopping <n>', `rounds without validation gain before stopping, 0: off (default ${LTR_DEFAULTS.earlyStoppingRounds})`, parseIntArg('early-stopping', 0))
+      .option('--valid-fraction <x>', `share of queries held out for early stopping (default ${LTR_DEFAULTS.validFraction})`, parseFloatArg('valid-fraction'))
+      .option('--seed <n>', `seed of the query split and XGBoost (default ${LTR_DEFAULTS.seed})`, parseIntArg('seed', 0))
+      .option('-m, --model <model>', 'query encoder (default: the model the index was built with)')
+      .option('--json', 'print the training record as JSON')
+      .option('-q, --quiet', 'no progress output'),
+  ).action(async (name: string, o: LtrTrainCliOptions) => {
+    requireInput(o.queries, '--queries');
+    requireInput(o.qrels, '--qrels');
+    prepareOutputFile(o.out, '--out');
+    const train: XgboostTrainOptions = {};
+    if (o.objective !== undefined) {
+      if (!['rank:ndcg', 'rank:pairwise', 'rank:map'].includes(o.objective)) throw invalidArgument('objective', '"rank:ndcg", "rank:pairwise" or "rank:map"', o.objective);
+      train.objective = o.objective as XgboostTrainOptions['objective'];
+    }
+    if (o.eta !== undefined) train.eta = o.eta;
+    if (o.maxDepth !== undefined) train.maxDepth = o.maxDepth;
+    if (o.maxRounds !== undefined) train.maxRounds = o.maxRounds;
+    if (o.earlyStopping !== undefined) train.earlyStoppingRounds = o.earlyStopping;
+    if (o.validFraction !== undefined) train.validFraction = o.validFraction;
+    if (o.seed !== undefined) train.seed = o.seed;
+    const queries = await readQueries(o.queries);
+    const qrels = await readQrels(o.qrels);
+    const metadataFields = o.features === undefined ? [] : o.features.split(',').map((f) => f.trim()).filter((f) => f.length > 0);
+    const index = await openIndex(name, { model: o.model });
+    const cross = o.crossEncoder === undefined ? undefined : await CrossEncoder.create(o.crossEncoder, crossEncoderOptionsFrom(o));
+    try {
+      const progress = ProgressReporter.auto(o.quiet === true || o.json === true);
+      const { groups, features, candidates } = await collectLtrGroups(index, queries, qrels, {
+        ...(o.pipeline === undefined ? {} : { candidates: o.pipeline }),
+        ...(cross === undefined ? {} : { crossEncoder: cross }),
+        metadataFields,
+        onProgress: (done, total) => progress.update('features', done, total),
+      });
+      progress.done();
+      const model = await trainLtrModel(groups, features, candidates, train);
+      model.save(o.out);
+      if (o.json === true) printJson({ out: o.out, features, candidates, training: model.file.training, importance: model.importance() });
+      else {
+        const t = model.file.training!;
+        process.stdout.write(
+          [
+            `wrote ${o.out}: ${t.objective}, ${t.rounds} rounds (early stopping after ${t.roundsTried}), validation ${t.metric} ${t.validScore.toFixed(4)}`,
+            `queries: ${t.trainQueries} train, ${t.validQueries} validation, ${t.droppedQueries} without a judged-relevant candidate in "${candidates}" (dropped)`,
+            'feature importance (total split gain):',
+            ...importanceLines(model),
+            '',
+          ].join('\n'),
+        );
+      }
+    } finally {
+      await cross?.close();
+      await index.close();
+    }
+  });
+  ltr
+    .command('importance')
+    .description('list a ranking model\'s features by total split gain')
+    .argument('<model>', 'model file (plait ltr train --out)')
+    .option('--json', 'print JSON')
+    .action(async (file: string, o: { json?: boolean }) => {
+      const model = await LtrModel.load(requireInput(file, '<model>'));
+      if (o.json === true) printJson({ features: model.features, candidates: model.file.candidates ?? null, training: model.file.training ?? null, importance: model.importance() });
+      else process.stdout.write(`${[`${file}: ${model.trees.trees.length} trees over ${model.features.length} features, candidates "${model.file.candidates ?? '?'}"`, ...importanceLines(model)].join('\n')}\n`);
+    });
+}

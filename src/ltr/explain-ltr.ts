@@ -1,0 +1,48 @@
+/**
+ * Why a ranking model scores a document as it does for a query: the document's features (computed
+ * over the model's candidate list, as the ltr stage computes them) and each feature's contribution
+ * to the score by per-tree path gains (tree-model.ts; bias + contributions = score).
+ */
+import { SearchPipeline, type SearchPipelineOptions } from '../pipeline/search-pipeline.js';
+import type { Candidate } from '../pipeline/stages.js';
+import type { PlaitIndex } from '../search/plait-index.js';
+import { LTR_DEFAULTS } from '../config/defaults.js';
+import { PlaitError } from '../errors/index.js';
+import type { LtrExplanation, LtrModel } from './ltr-model.js';
+
+export interface LtrDocExplanation extends LtrExplanation {
+  query: string;
+  docId: string;
+  /** The candidate pipeline the features were computed over (the model's unless another was given). */
+  candidates: string;
+  /** False when the candidate pipeline did not return the document: it was added last to the list. */
+  inCandidates: boolean;
+  /** The document's rank under the model among the candidates (1-based). */
+  rank: number;
+}
+
+/**
+ * @throws PlaitError INVALID_INPUT (unknown docId), the candidate pipeline's errors.
+ */
+export async function explainLtr(
+  index: PlaitIndex,
+  model: LtrModel,
+  query: string,
+  docId: string,
+  options: Omit<SearchPipelineOptions, 'ltrModel'> & { candidates?: string } = {},
+): Promise<LtrDocExplanation> {
+  if (index.docstore.docIdToRowid(docId) === null) throw new PlaitError('INVALID_INPUT', { message: `unknown document id "${docId}"`, docId });
+  const pipeline = new SearchPipeline(index, options.candidates ?? model.file.candidates ?? LTR_DEFAULTS.candidates, options);
+  const list: Candidate[] = await pipeline.candidates(query);
+  let at = list.findIndex((c) => c.docId === docId);
+  const inCandidates = at >= 0;
+  if (!inCandidates) {
+    list.push({ docId, pid: -1, score: -Infinity });
+    at = list.length - 1;
+  }
+  const rows = await model.featureRows(index, query, list);
+  const width = model.features.length;
+  const scores = model.score(rows, list.length);
+  const rank = 1 + Array.from(scores).filter((s, i) => s > scores[at]! || (s === scores[at]! && i < at)).length;
+  return { query, docId, candidates: pipeline.spec, inCandidates, rank, ...model.explainRow(rows.slice(at * width, (at + 1) * width)) };
+}

@@ -1,0 +1,13 @@
+export { TreeEnsemble } from './tree-model.js';
+export type { RegressionTree, FeatureContributions } from './tree-model.js';
+export { LtrModel, LTR_MODEL_FORMAT, LTR_MODEL_VERSION } from './ltr-model.js';
+export type { LtrModelFile, LtrTrainingRecord, LtrExplanation } from './ltr-model.js';
+export { LTR_FEATURE_SET_VERSION, LTR_BASE_FEATURES, LTR_META_PREFIX, featureNames, computeFeatures } from './features.js';
+export type { CandidateSignals, FeatureCandidate, LtrBaseFeature } from './features.js';
+export { trainXgboost, writeLibsvm, libsvmLines, xgboostJsonText } from './xgboost-train.js';
+export type { LtrGroup, XgboostTrainOptions, XgboostTrainResult } from './xgboost-train.js';
+export { collectLtrGroups, trainLtrModel } from './train-ltr.js';
+export { queryFolds, seededShuffle } from './query-folds.js';
+export type { CollectOptions } from './train-ltr.js';
+export { explainLtr } from './explain-ltr.js';
+export type { LtrDocExplanation } from './explain-ltr.js';

@@ -1,0 +1,142 @@
+/**
+ * A plait ranking model file: the feature list it was trained on (feature set version and names,
+ * features.ts), how it was trained, and XGBoost's own JSON model (its `learner` object as
+ * XGBoost saved it; `xgboostJsonText` in xgboost-train.ts writes it back in the form XGBoost's
+ * `model_in` loads, which the tests use to compare predictions with XGBoost's).
+ *
+ *   {
+ *     "format": "plait-ltr-model", "version": 1,
+ *     "featureSet": 1, "features": ["bm25", "late_idf", …, "meta:year"],
+ *     "candidates": "hybrid:100",          // the pipeline that produced the training candidates
+ *     "training": { … },                   // objective, rounds, validation scores, seed, query counts
+ *     "xgboost": { "learner": { … } }      // XGBoost's model_out=<file>.json
+ *   }
+ *
+ * `LtrModel.load` / `fromJSON` validate everything they read and throw LTR_MODEL_INVALID (with
+ * the file and the reason) for anything else: not JSON, another format or version, unknown
+ * features, a tree count or feature count that disagrees with the feature list.
+ */
+import { readFile } from 'node:fs/promises';
+import { PlaitError } from '../errors/index.js';
+import { writeFileAtomic } from '../util/write-file-atomic.js';
+import { LTR_FEATURE_SET_VERSION, checkFeatureNames, computeFeatures, type FeatureCandidate } from './features.js';
+import { TreeEnsemble, type FeatureContributions } from './tree-model.js';
+import type { PlaitIndex } from '../search/plait-index.js';
+
+export const LTR_MODEL_FORMAT = 'plait-ltr-model';
+export const LTR_MODEL_VERSION = 1;
+
+/** What `plait ltr train` records about a training run. */
+export interface LtrTrainingRecord {
+  objective: string;
+  /** Boosting rounds kept (early stopping's best iteration + 1). */
+  rounds: number;
+  /** Rounds tried before early stopping ended the search. */
+  roundsTried: number;
+  /** The validation metric (e.g. "ndcg@10") at the kept round. */
+  metric: string;
+  validScore: number;
+  seed: number;
+  trainQueries: number;
+  validQueries: number;
+  /** Queries dropped because no judged-relevant document was among their candidates. */
+  droppedQueries: number;
+  params: Record<string, string | number>;
+}
+
+export interface LtrModelFile {
+  format: typeof LTR_MODEL_FORMAT;
+  version: number;
+  featureSet: number;
+  features: string[];
+  candidates?: string;
+  training?: LtrTrainingRecord;
+  xgboost: unknown;
+}
+
+function invalid(source: string, message: string): PlaitError {
+  return new PlaitError('LTR_MODEL_INVALID', { message: `${source}: ${message}`, source });
+}
+
+export interface LtrExplanation {
+  score: number;
+  bias: number;
+  /** Each feature's value and its contribution to the score, largest |contribution| first. */
+  features: Array<{ name: string; value: number | null; contribution: number }>;
+}
+
+export class LtrModel {
+  private constructor(
+    readonly file: LtrModelFile,
+    readonly trees: TreeEnsemble,
+  ) {}
+
+  get features(): readonly string[] {
+    return this.file.features;
+  }
+
+  /** Whether the model reads the cross-encoder score (then its pipeline needs a cross stage first). */
+  get needsCross(): boolean {
+    return this.file.features.includes('cross');
+  }
+
+  /** @throws PlaitError LTR_MODEL_INVALID (see the module header). */
+  static fromJSON(json: unknown, source = 'ranking model'): LtrModel {
+    const f = json as Partial<LtrModelFile> | null;
+    if (f === null || typeof f !== 'object' || f.format !== LTR_MODEL_FORMAT) throw invalid(source, `not a plait ranking model (expected "format": "${LTR_MODEL_FORMAT}"; plait ltr train writes one)`);
+    if (f.version !== LTR_MODEL_VERSION) throw invalid(source, `model file version ${String(f.version)} (this plait reads ${LTR_MODEL_VERSION})`);
+    if (f.featureSet !== LTR_FEATURE_SET_VERSION) throw invalid(source, `feature set ${String(f.featureSet)} (this plait computes set ${LTR_FEATURE_SET_VERSION})`);
+    if (!Array.isArray(f.features) || f.features.length === 0 || new Set(f.features).size !== f.features.length) throw invalid(source, 'expected a non-empty list of distinct feature names in "features"');
+    checkFeatureNames(f.features, source);
+    const trees = TreeEnsemble.fromXgboostJson(f.xgboost, source);
+    if (trees.nFeatures !== f.features.length) throw invalid(source, `the trees read ${trees.nFeatures} features but the file names ${f.features.length}`);
+    return new LtrModel(f as LtrModelFile, trees);
+  }
+
+  /** @throws PlaitError FILE_NOT_FOUND, LTR_MODEL_INVALID. */
+  static async load(path: string): Promise<LtrModel> {
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (e) {
+      throw new PlaitError('FILE_NOT_FOUND', { message: `ranking model ${path}`, path }, { cause: e });
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (e) {
+      throw new PlaitError('LTR_MODEL_INVALID', { message: `${path}: not JSON (${(e as Error).message})`, source: path }, { cause: e });
+    }
+    return LtrModel.fromJSON(json, path);
+  }
+
+  /** Writes the model file (temporary file + rename). */
+  save(path: string): void {
+    writeFileAtomic(path, `${JSON.stringify(this.file)}\n`);
+  }
+
+  /** Feature rows of the candidates (row-major, float32), in this model's feature order. */
+  featureRows(index: PlaitIndex, query: string, candidates: readonly FeatureCandidate[]): Promise<Float32Array> {
+    return computeFeatures(index, query, candidates, this.file.features);
+  }
+
+  /** Scores of row-major feature rows (n × features.length). */
+  score(rows: Float32Array, n: number): Float64Array {
+    return this.trees.predictRows(rows, n);
+  }
+
+  /** One row's score with each feature's contribution (per-tree path gains, tree-model.ts). */
+  explainRow(row: Float32Array): LtrExplanation {
+    const c: FeatureContributions = this.trees.contributions(row);
+    const features = this.file.features
+      .map((name, j) => ({ name, value: Number.isNaN(row[j]!) ? null : row[j]!, contribution: c.values[j]! }))
+      .sort((a, b) => Math.abs(b.contribution) - Math.abs(a.contribution));
+    return { score: this.trees.predict(row), bias: c.bias, features };
+  }
+
+  /** Total split gain per feature name (XGBoost's `total_gain` importance), largest first. */
+  importance(): Array<{ name: string; gain: number }> {
+    const g = this.trees.totalGain();
+    return this.file.features.map((name, j) => ({ name, gain: g[j]! })).sort((a, b) => b.gain - a.gain);
+  }
+}

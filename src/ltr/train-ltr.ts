@@ -1,0 +1,74 @@
+/**
+ * Training a plait ranking model from judged queries: run the candidate pipeline (the stages the
+ * ltr stage will follow) for each query, compute the features of its candidates (features.ts),
+ * label them from the qrels (unjudged = 0), and train LambdaMART through XGBoost
+ * (xgboost-train.ts). The result is an `LtrModel` whose file records the features, the candidate
+ * pipeline and the training run.
+ */
+import { LTR_DEFAULTS } from '../config/defaults.js';
+import { SearchPipeline, type SearchPipelineOptions } from '../pipeline/search-pipeline.js';
+import type { PlaitIndex } from '../search/plait-index.js';
+import type { Qrels } from '../eval/qrels.js';
+import type { EvalQuery } from '../eval/queries.js';
+import { PlaitError } from '../errors/index.js';
+import { LTR_FEATURE_SET_VERSION, computeFeatures, featureNames } from './features.js';
+import { LTR_MODEL_FORMAT, LTR_MODEL_VERSION, LtrModel } from './ltr-model.js';
+import { trainXgboost, type LtrGroup, type XgboostTrainOptions } from './xgboost-train.js';
+
+export interface CollectOptions extends Omit<SearchPipelineOptions, 'ltrModel'> {
+  /** The candidate pipeline (no ltr stage); default LTR_DEFAULTS.candidates. */
+  candidates?: string;
+  /** Numeric metadata fields to add as `meta:<field>` features. */
+  metadataFields?: readonly string[];
+  onProgress?: (done: number, total: number) => void;
+}
+
+/**
+ * One group per query that has judgments: its candidates, feature rows and labels.
+ * @throws PlaitError INVALID_ARGUMENT (a candidate pipeline with an ltr stage), and the pipeline's errors.
+ */
+export async function collectLtrGroups(index: PlaitIndex, queries: readonly EvalQuery[], qrels: Qrels, options: CollectOptions = {}): Promise<{ groups: LtrGroup[]; features: string[]; candidates: string }> {
+  const pipeline = new SearchPipeline(index, options.candidates ?? LTR_DEFAULTS.candidates, options);
+  if (pipeline.stages.some((s) => s.stage === 'ltr')) throw new PlaitError('INVALID_ARGUMENT', { message: `the candidate pipeline "${pipeline.spec}" has an ltr stage (give the stages before it)`, name: 'candidates' });
+  const features = featureNames(options.metadataFields, pipeline.stages.some((s) => s.stage === 'cross'));
+  const judged = queries.filter((q) => qrels.has(q.id));
+  const groups: LtrGroup[] = [];
+  for (let i = 0; i < judged.length; i++) {
+    const q = judged[i]!;
+    const list = await pipeline.candidates(q.text);
+    const gains = qrels.get(q.id)!;
+    groups.push({
+      queryId: q.id,
+      docIds: list.map((c) => c.docId),
+      rows: await computeFeatures(index, q.text, list, features),
+      labels: Int32Array.from(list, (c) => Math.max(0, Math.round(gains.get(c.docId) ?? 0))),
+    });
+    options.onProgress?.(i + 1, judged.length);
+  }
+  return { groups, features, candidates: pipeline.spec };
+}
+
+/** Trains on collected groups and wraps XGBoost's model as a plait ranking model. */
+export async function trainLtrModel(groups: readonly LtrGroup[], features: readonly string[], candidates: string, options: XgboostTrainOptions = {}): Promise<LtrModel> {
+  const r = await trainXgboost(groups, features.length, options);
+  return LtrModel.fromJSON({
+    format: LTR_MODEL_FORMAT,
+    version: LTR_MODEL_VERSION,
+    featureSet: LTR_FEATURE_SET_VERSION,
+    features: [...features],
+    candidates,
+    training: {
+      objective: String(r.params.objective),
+      rounds: r.rounds,
+      roundsTried: r.roundsTried,
+      metric: String(r.params.eval_metric),
+      validScore: r.validScore,
+      seed: Number(r.params.seed),
+      trainQueries: r.trainQueries.length,
+      validQueries: r.validQueries.length,
+      droppedQueries: r.dropped.length,
+      params: r.params,
+    },
+    xgboost: r.model,
+  });
+}
