@@ -62,11 +62,12 @@ export interface DenseConfig {
 
 const BERT_PREFIXES = ['bert.', '', 'model.', 'encoder.'] as const;
 
-function mismatch(file: string, message: string): PlaitError {
+export function mismatch(file: string, message: string): PlaitError {
   return new PlaitError('MODEL_MISMATCH', { message: `${file}: ${message}; does config.json belong to these weights?`, file });
 }
 
-class Tensors {
+/** Tensors of one weights file under a name prefix, each taken with its shape checked. */
+export class Tensors {
   constructor(
     readonly src: WeightSource,
     readonly prefix: string,
@@ -165,6 +166,29 @@ export function readBertWeights(arch: BertArchitecture, main: WeightSource, dens
 
 function readHead(arch: BertArchitecture, main: WeightSource, prefix: string, dense: { src: WeightSource; config: DenseConfig } | null): HeadWeights {
   const H = arch.hiddenSize;
+  const colbert = readColbertProjection(H, main, dense);
+  if (colbert !== null) return colbert;
+  if (main.shape('classifier.weight') !== null) {
+    const why = `config.json (hidden_size ${H}, ${arch.numLabels} labels)`;
+    return {
+      kind: 'classifier',
+      pooler: new Tensors(main, prefix).linear('pooler.dense', H, H, why),
+      classifier: new Tensors(main, '').linear('classifier', H, arch.numLabels, why),
+    };
+  }
+  throw new PlaitError('MODEL_UNSUPPORTED', {
+    message: `${main.file} is a BERT without a ColBERT projection (linear.weight, or a 1_Dense/ folder) or a classifier head (classifier.weight); plait converts ColBERT and cross-encoder checkpoints`,
+    file: main.file,
+  });
+}
+
+/**
+ * ColBERT's projection from hidden size H: the `1_Dense/` module when given (PyLate,
+ * sentence-transformers), else a root `linear.weight` beside the transformer (HF_ColBERT, no bias);
+ * null when neither is there. Throws MODEL_MISMATCH / MODEL_UNSUPPORTED for a Dense module that
+ * contradicts its config or uses another activation than Identity or Tanh.
+ */
+export function readColbertProjection(H: number, main: WeightSource, dense: { src: WeightSource; config: DenseConfig } | null): Extract<HeadWeights, { kind: 'colbert' }> | null {
   if (dense !== null) {
     const shape = dense.src.shape('linear.weight');
     if (shape === null || shape.length !== 2) throw mismatch(dense.src.file, 'no 2-d linear.weight (the sentence-transformers Dense projection)');
@@ -181,21 +205,9 @@ function readHead(arch: BertArchitecture, main: WeightSource, prefix: string, de
     const projection = new Tensors(dense.src, '').linear('linear', H, out, `a ${H} → ${out} projection`, c.bias === true);
     return { kind: 'colbert', projection, activation };
   }
-  const root = new Tensors(main, '');
   const linearShape = main.shape('linear.weight');
   if (linearShape !== null && linearShape.length === 2) {
-    return { kind: 'colbert', projection: root.linear('linear', H, linearShape[0]!, `a ${H} → ${linearShape[0]} projection`, false), activation: 'identity' };
+    return { kind: 'colbert', projection: new Tensors(main, '').linear('linear', H, linearShape[0]!, `a ${H} → ${linearShape[0]} projection`, false), activation: 'identity' };
   }
-  if (main.shape('classifier.weight') !== null) {
-    const why = `config.json (hidden_size ${H}, ${arch.numLabels} labels)`;
-    return {
-      kind: 'classifier',
-      pooler: new Tensors(main, prefix).linear('pooler.dense', H, H, why),
-      classifier: root.linear('classifier', H, arch.numLabels, why),
-    };
-  }
-  throw new PlaitError('MODEL_UNSUPPORTED', {
-    message: `${main.file} is a BERT without a ColBERT projection (linear.weight, or a 1_Dense/ folder) or a classifier head (classifier.weight); plait converts ColBERT and cross-encoder checkpoints`,
-    file: main.file,
-  });
+  return null;
 }

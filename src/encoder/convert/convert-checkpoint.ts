@@ -17,9 +17,11 @@ import { createReadStream, existsSync, realpathSync, statSync } from 'node:fs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PlaitError } from '../../errors/index.js';
-import { bertArchitecture, type BertArchitecture } from './bert-config.js';
 import { buildBertGraph, EMBEDDINGS_OUTPUT, LOGITS_OUTPUT } from './bert-graph-builder.js';
-import { readBertWeights, type DenseConfig } from './bert-weights.js';
+import { readBertWeights, type DenseConfig, type HeadWeights } from './bert-weights.js';
+import { modelArchitecture, type ModelArchitecture } from './model-architecture.js';
+import { buildModernBertGraph } from './modernbert-graph-builder.js';
+import { readModernBertWeights } from './modernbert-weights.js';
 import { findCheckpointLayout, layoutSources, openWeights, readJsonObject, type CheckpointLayout } from './checkpoint-layout.js';
 
 /** Bump when the graph a given checkpoint converts to changes, so cached graphs are rebuilt. */
@@ -42,7 +44,8 @@ export interface ConvertManifest {
   sourceDir: string;
   sources: SourceFile[];
   graph: { file: string; bytes: number; sha256: string };
-  architecture: BertArchitecture;
+  /** BERT or ModernBERT (`family`), as read from config.json. */
+  architecture: ModelArchitecture;
   head: ConvertedHead;
   /** Inputs of the graph, in order. */
   inputs: string[];
@@ -128,7 +131,7 @@ export async function convertCheckpoint(layout: CheckpointLayout, outDir: string
   const t0 = performance.now();
   const dir = layout.dir;
   const abs = (rel: string): string => path.join(dir, ...rel.split('/'));
-  const arch = bertArchitecture(readJsonObject(abs(layout.configFile)), abs(layout.configFile));
+  const arch = modelArchitecture(readJsonObject(abs(layout.configFile)), abs(layout.configFile));
   const sources: SourceFile[] = [];
   for (const file of layoutSources(layout)) {
     const st = statSync(abs(file));
@@ -142,22 +145,35 @@ export async function convertCheckpoint(layout: CheckpointLayout, outDir: string
           src: openWeights(abs(layout.dense.weightsFile)),
           config: (layout.dense.configFile === null ? {} : readJsonObject(abs(layout.dense.configFile))) as DenseConfig,
         };
-  const weights = readBertWeights(arch, main, dense);
+  const graphMetadata = {
+    'plait.converter': String(CONVERTER_VERSION),
+    'plait.sources': JSON.stringify(sources.map((s) => ({ file: s.file, sha256: s.sha256 }))),
+  };
+  let headWeights: HeadWeights;
+  let bytes: Uint8Array;
+  let inputs: string[];
+  if (arch.family === 'modernbert') {
+    const weights = readModernBertWeights(arch, main, dense);
+    headWeights = weights.head;
+    bytes = buildModernBertGraph(weights, graphMetadata);
+    inputs = ['input_ids', 'attention_mask'];
+  } else {
+    const weights = readBertWeights(arch, main, dense);
+    headWeights = weights.head;
+    bytes = buildBertGraph(weights, graphMetadata);
+    inputs = weights.tokenTypeEmbeddings === null ? ['input_ids', 'attention_mask'] : ['input_ids', 'attention_mask', 'token_type_ids'];
+  }
   let head: ConvertedHead;
-  if (weights.head.kind === 'colbert') {
-    const dim = weights.head.projection.outFeatures;
+  if (headWeights.kind === 'colbert') {
+    const dim = headWeights.projection.outFeatures;
     const declared = declaredDim(dir);
     if (declared !== null && declared !== dim) {
       throw new PlaitError('MODEL_MISMATCH', { message: `${dir}: the settings say dim ${declared} but the projection's weights give ${dim}`, dir });
     }
     head = { kind: 'colbert', output: EMBEDDINGS_OUTPUT, dim };
   } else {
-    head = { kind: 'classifier', output: LOGITS_OUTPUT, numLabels: weights.head.classifier.outFeatures };
+    head = { kind: 'classifier', output: LOGITS_OUTPUT, numLabels: headWeights.classifier.outFeatures };
   }
-  const bytes = buildBertGraph(weights, {
-    'plait.converter': String(CONVERTER_VERSION),
-    'plait.sources': JSON.stringify(sources.map((s) => ({ file: s.file, sha256: s.sha256 }))),
-  });
   await mkdir(outDir, { recursive: true });
   const onnxPath = path.join(outDir, CONVERTED_GRAPH_FILE);
   const tmp = `${onnxPath}.${process.pid}.tmp`;
@@ -171,7 +187,7 @@ export async function convertCheckpoint(layout: CheckpointLayout, outDir: string
     graph: { file: CONVERTED_GRAPH_FILE, bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') },
     architecture: arch,
     head,
-    inputs: weights.tokenTypeEmbeddings === null ? ['input_ids', 'attention_mask'] : ['input_ids', 'attention_mask', 'token_type_ids'],
+    inputs,
     convertSeconds: (performance.now() - t0) / 1000,
     createdAt: new Date().toISOString(),
   };

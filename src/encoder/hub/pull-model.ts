@@ -16,7 +16,7 @@ import path from 'node:path';
 import { PlaitError } from '../../errors/index.js';
 import { downloadFile } from './download-file.js';
 import { DEFAULT_REVISION, defaultCacheDir, hubEndpoint, hubToken, isOffline, repoCacheDir } from './hub-env.js';
-import { bertArchitecture } from '../convert/bert-config.js';
+import { modelArchitecture } from '../convert/model-architecture.js';
 import { DENSE_DIR, readJsonObject, TRANSFORMER_DIRS, WEIGHT_FILES } from '../convert/checkpoint-layout.js';
 import { ensureConvertedGraph, CONVERT_MANIFEST_FILE } from '../convert/convert-checkpoint.js';
 import { wordpieceTokenizerJson } from '../convert/wordpiece-tokenizer-json.js';
@@ -204,7 +204,7 @@ async function fetchCheckpoint(repoId: string, revision: string, endpoint: strin
     });
   }
   const configPath = path.join(dir, ...sub('config.json').split('/'));
-  bertArchitecture(readJsonObject(configPath), `${repoId} (${sub('config.json')})`);
+  modelArchitecture(readJsonObject(configPath), `${repoId} (${sub('config.json')})`);
   let weights = false;
   for (const f of WEIGHT_FILES) if (!weights) weights = await fetchOne(sub(f));
   if (!weights) {
