@@ -15,16 +15,16 @@
  * (graphOptimizationLevel 'all'), so the graph stays plain.
  */
 import type { BertWeights } from './bert-weights.js';
-import { FLOAT, GraphBuilder, INT64, LOGITS_OUTPUT, MASK_BIAS, valueInfo, type GraphMetadata } from './onnx-graph-builder.js';
+import { FLOAT, GraphBuilder, INT64, LOGITS_OUTPUT, MASK_BIAS, valueInfo, type GraphMetadata, type Quantization } from './onnx-graph-builder.js';
 import type { onnx as OnnxTypes } from 'onnx-proto';
 
 export { EMBEDDINGS_OUTPUT, GRAPH_IR_VERSION, GRAPH_OPSET, LOGITS_OUTPUT } from './onnx-graph-builder.js';
 export type { GraphMetadata } from './onnx-graph-builder.js';
 
 /** The ONNX bytes of `w` (a ColBERT encoder or a cross-encoder, by its head). */
-export function buildBertGraph(w: BertWeights, metadata: GraphMetadata = {}): Uint8Array {
+export function buildBertGraph(w: BertWeights, metadata: GraphMetadata = {}, quantization: Quantization = 'none'): Uint8Array {
   const a = w.arch;
-  const g = new GraphBuilder();
+  const g = new GraphBuilder(quantization);
   const H = a.hiddenSize;
   const heads = a.numHeads;
   const headDim = H / heads;

@@ -17,12 +17,12 @@
  * test/convert-modernbert.test.ts checks the graph against test/helpers/reference-modernbert.ts.
  */
 import type { ModernBertWeights } from './modernbert-weights.js';
-import { FLOAT, GraphBuilder, INT64, MASK_BIAS, valueInfo, type GraphMetadata } from './onnx-graph-builder.js';
+import { FLOAT, GraphBuilder, INT64, MASK_BIAS, valueInfo, type GraphMetadata, type Quantization } from './onnx-graph-builder.js';
 
 /** The ONNX bytes of a ModernBERT ColBERT encoder: inputs input_ids, attention_mask [batch, sequence] int64. */
-export function buildModernBertGraph(w: ModernBertWeights, metadata: GraphMetadata = {}): Uint8Array {
+export function buildModernBertGraph(w: ModernBertWeights, metadata: GraphMetadata = {}, quantization: Quantization = 'none'): Uint8Array {
   const a = w.arch;
-  const g = new GraphBuilder();
+  const g = new GraphBuilder(quantization);
   const H = a.hiddenSize;
   const heads = a.numHeads;
   const headDim = H / heads;
@@ -84,7 +84,7 @@ export function buildModernBertGraph(w: ModernBertWeights, metadata: GraphMetada
     x = g.op('Add', [x, g.linear(merged, l.attnOutput, `${p}.attn_output`)]);
     const m = g.layerNorm(x, l.mlpNorm, `${p}.mlp_norm`, a.normEps);
     const gated = g.op('Mul', [g.activation(g.linear(m, l.mlpInput, `${p}.mlp_input`), a.hiddenAct, `${p}.act`), g.linear(m, l.mlpGate, `${p}.mlp_gate`)]);
-    x = g.op('Add', [x, g.linear(gated, l.mlpOutput, `${p}.mlp_output`)]);
+    x = g.op('Add', [x, g.linear(gated, l.mlpOutput, `${p}.mlp_output`, { perRow: true })]);
   });
   x = g.layerNorm(x, w.finalNorm, 'final_norm', a.normEps);
   const output = g.colbertHead(x, w.head.projection, w.head.activation);

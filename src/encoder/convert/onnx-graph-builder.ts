@@ -14,6 +14,8 @@ import type { Linear } from './bert-weights.js';
 const { onnx } = onnxProto;
 export const FLOAT = onnx.TensorProto.DataType.FLOAT;
 export const INT64 = onnx.TensorProto.DataType.INT64;
+const INT8 = onnx.TensorProto.DataType.INT8;
+const UINT8 = onnx.TensorProto.DataType.UINT8;
 const ATTR = onnx.AttributeProto.AttributeType;
 
 export const GRAPH_OPSET = 17;
@@ -31,20 +33,27 @@ export interface GraphMetadata {
   [key: string]: string;
 }
 
+/** How linear layers are written: float32 MatMul, or int8 weights with dynamically quantised activations. */
+export type Quantization = 'none' | 'int8';
+
 export class GraphBuilder {
   readonly nodes: OnnxTypes.INodeProto[] = [];
   readonly initializers: OnnxTypes.ITensorProto[] = [];
   private count = 0;
+  /** DynamicQuantizeLinear outputs per float input, so Q, K and V quantise their shared input once. */
+  private readonly quantized = new Map<string, string[]>();
+
+  constructor(readonly quantization: Quantization = 'none') {}
 
   private fresh(hint: string): string {
     return `${hint}_${this.count++}`;
   }
 
-  tensor(name: string, dims: readonly number[], data: Float32Array | BigInt64Array): string {
+  tensor(name: string, dims: readonly number[], data: Float32Array | BigInt64Array | Int8Array | Uint8Array): string {
     this.initializers.push({
       name,
       dims: [...dims],
-      dataType: data instanceof Float32Array ? FLOAT : INT64,
+      dataType: data instanceof Float32Array ? FLOAT : data instanceof Int8Array ? INT8 : data instanceof Uint8Array ? UINT8 : INT64,
       rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
     });
     return name;
@@ -77,9 +86,43 @@ export class GraphBuilder {
     return outs;
   }
 
-  linear(x: string, l: Linear, name: string): string {
-    const w = this.tensor(`${name}.weight`, [l.inFeatures, l.outFeatures], l.weight);
-    const y = this.op('MatMul', [x, w]);
+  /**
+   * x·W (+ b). With int8 quantization (unless `opts.float`) W is stored as int8 with one scale per
+   * output column (symmetric, scale = max|W[:, o]| / 127) and x is quantised at run time:
+   * - per tensor (default): DynamicQuantizeLinear (uint8 with a zero point), then
+   *   y = MatMulInteger(x_q, W_q) · (s_x · s_W) — the pattern onnxruntime's quantize_dynamic writes
+   *   and its CPU optimizer fuses into one DynamicQuantizeMatMul kernel (u8s8, VNNI where present);
+   * - per row (`opts.perRow`): each token row gets its own symmetric scale s_r = max|x_r| / 127 and
+   *   is stored as uint8 round(x / s_r) + 128 (one scalar zero point keeps the fast u8s8 kernel):
+   *   for heavy-tailed inputs (ModernBERT's GeGLU product) where one range for the whole batch
+   *   loses the small values. Measured in bench/quantize-int8.ts (RESULTS.md "int8 graphs").
+   */
+  linear(x: string, l: Linear, name: string, opts: { float?: boolean; perRow?: boolean } = {}): string {
+    let y: string;
+    if (this.quantization === 'none' || opts.float === true) {
+      y = this.op('MatMul', [x, this.tensor(`${name}.weight`, [l.inFeatures, l.outFeatures], l.weight)]);
+    } else {
+      const { weight, scales } = quantizeColumns(l.weight, l.inFeatures, l.outFeatures);
+      const w = this.tensor(`${name}.weight_int8`, [l.inFeatures, l.outFeatures], weight);
+      const wScale = this.tensor(`${name}.weight_scale`, [l.outFeatures], scales);
+      if (opts.perRow === true) {
+        const rowMax = this.op('Max', [this.op('ReduceMax', [this.op('Abs', [x])], { axes: [-1], keepdims: 1 }), this.scalar(`${name}.row_floor`, 1e-12)]);
+        const rowScale = this.op('Div', [rowMax, this.scalar(`${name}.int8_max`, 127)]);
+        const shifted = this.op('Add', [this.op('Round', [this.op('Div', [x, rowScale])]), this.scalar(`${name}.zero_f`, 128)]);
+        const xq = this.op('Cast', [shifted], { to: UINT8 });
+        const product = this.op('MatMulInteger', [xq, w, this.tensor(`${name}.zero_point`, [], Uint8Array.of(128))]);
+        y = this.op('Mul', [this.op('Mul', [this.op('Cast', [product], { to: FLOAT }), rowScale]), wScale]);
+      } else {
+        let q = this.quantized.get(x);
+        if (q === undefined) {
+          q = this.opN('DynamicQuantizeLinear', [x], 3);
+          this.quantized.set(x, q);
+        }
+        const [xq, xScale, xZero] = q as [string, string, string];
+        const product = this.op('MatMulInteger', [xq, w, xZero]);
+        y = this.op('Mul', [this.op('Cast', [product], { to: FLOAT }), this.op('Mul', [xScale, wScale])]);
+      }
+    }
     return l.bias === null ? y : this.op('Add', [y, this.tensor(`${name}.bias`, [l.outFeatures], l.bias)]);
   }
 
@@ -106,7 +149,8 @@ export class GraphBuilder {
 
   /** ColBERT's head on hidden states x: projection [+ tanh], L2-normalised rows, output `embeddings` [batch, sequence, dim]. */
   colbertHead(x: string, projection: Linear, activation: 'identity' | 'tanh'): OnnxTypes.IValueInfoProto {
-    let y = this.linear(x, projection, 'colbert.linear');
+    // The projection stays float32: it is 1–2 % of the compute and its rounding would reach the vectors unmixed.
+    let y = this.linear(x, projection, 'colbert.linear', { float: true });
     if (activation === 'tanh') y = this.op('Tanh', [y]);
     const norm = this.op('Max', [this.op('ReduceL2', [y], { axes: [-1], keepdims: 1 }), this.scalar('const.norm_eps', 1e-12)]);
     this.op('Div', [y, norm], {}, EMBEDDINGS_OUTPUT);
@@ -124,6 +168,22 @@ export class GraphBuilder {
     };
     return onnx.ModelProto.encode(model).finish();
   }
+}
+
+/** Symmetric per-column int8 of a row-major [rows, cols] matrix: W ≈ W_q[r, c] · scales[c], |W_q| ≤ 127. */
+export function quantizeColumns(w: Float32Array, rows: number, cols: number): { weight: Int8Array; scales: Float32Array } {
+  const scales = new Float32Array(cols);
+  for (let r = 0; r < rows; r++) {
+    const base = r * cols;
+    for (let c = 0; c < cols; c++) scales[c] = Math.max(scales[c]!, Math.abs(w[base + c]!));
+  }
+  for (let c = 0; c < cols; c++) scales[c] = scales[c]! > 0 ? scales[c]! / 127 : 1;
+  const weight = new Int8Array(rows * cols);
+  for (let r = 0; r < rows; r++) {
+    const base = r * cols;
+    for (let c = 0; c < cols; c++) weight[base + c] = Math.max(-127, Math.min(127, Math.round(w[base + c]! / scales[c]!)));
+  }
+  return { weight, scales };
 }
 
 export function valueInfo(name: string, elemType: number, dims: readonly (number | string)[]): OnnxTypes.IValueInfoProto {
