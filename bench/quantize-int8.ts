@@ -43,12 +43,12 @@ export function graphsFor(kind: 'bert' | 'modernbert', quantization: Quantizatio
     const config = { model_type: 'bert', architectures: ['HF_ColBERT'], hidden_size: s.hidden, num_hidden_layers: s.layers, num_attention_heads: s.heads, intermediate_size: s.intermediate, vocab_size: s.vocabSize, max_position_embeddings: s.maxPositions };
     // HF_ColBERT's layout: the BERT under bert.*, the projection as linear.weight.
     const src = memorySource(randomBertTensors(s, seed), (n) => (/^(embeddings|encoder)\./.test(n) ? `bert.${n}` : n === 'linear.weight' ? n : null));
-    return { bytes: buildBertGraph(readBertWeights(bertArchitecture(config, 'bench'), src, null), {}, quantization), vocab: s.vocabSize, dim: s.dim };
+    return { bytes: buildBertGraph(readBertWeights(bertArchitecture(config, 'bench'), src, []), {}, quantization), vocab: s.vocabSize, dim: s.dim };
   }
   const s = GTE_MODERNCOLBERT_SHAPE;
   const t = randomModernBertTensors(s, seed);
   const arch = modernBertArchitecture(modernBertConfigJson(s), 'bench');
-  const w = readModernBertWeights(arch, memorySource(t, (n) => (n.startsWith('linear.') ? null : n)), { src: memorySource(t, (n) => (n.startsWith('linear.') ? n : null)), config: {} });
+  const w = readModernBertWeights(arch, memorySource(t, (n) => (n.startsWith('linear.') ? null : n)), [{ src: memorySource(t, (n) => (n.startsWith('linear.') ? n : null)), config: {} }]);
   return { bytes: buildModernBertGraph(w, {}, quantization), vocab: s.vocabSize, dim: s.dim };
 }
 

@@ -93,6 +93,15 @@ describe('ModernBERT checkpoints equal a float64 reference forward pass', () => 
     assert.ok(worst < 1e-4, `max deviation ${worst}`);
   });
 
+  test('a chain of Dense modules (1_Dense 32 → 24, 2_Dense 24 → 16, as LateOn-Code-edge and mxbai-edge-colbert ship): within 1e-4', async () => {
+    const ck = await makeModernBertCheckpoint(fresh(), { shape: { ...TINY_MODERNBERT, denseWidths: [24, 16] }, seed: 4 });
+    assert.ok((await libraryDeviation(ck.dir, ck)) < 1e-4);
+    // Leaving out 2_Dense would give 24-d vectors: the chain is really applied.
+    const graph = await ensureConvertedGraph(ck.dir, { cacheDir });
+    assert.equal(graph.manifest.head.kind === 'colbert' ? graph.manifest.head.dim : 0, 16);
+    assert.deepEqual(graph.manifest.sources.map((s) => s.file), ['config.json', 'model.safetensors', '1_Dense/config.json', '1_Dense/model.safetensors', '2_Dense/config.json', '2_Dense/model.safetensors']);
+  });
+
   test('the local window, the local rotary base and the skiplist each change the output (the check is not vacuous)', async () => {
     const ck = await makeModernBertCheckpoint(fresh());
     const spec = await resolveModelSpec(ck.dir, { cacheDir });
@@ -148,11 +157,13 @@ describe('ModernBERT checkpoints equal a float64 reference forward pass', () => 
 });
 
 describe('ModernBERT from the hub', () => {
-  test('a GTE-ModernColBERT-shaped repository pulls, converts once, and encodes like the reference (library and CLI)', async () => {
+  test('GTE-ModernColBERT- and mxbai-edge-colbert-shaped repositories pull, convert once, and encode like the reference (library and CLI)', async () => {
     const repo = 'lightonai/GTE-ModernColBERT-v1';
     const ck = await makeModernBertCheckpoint(path.join(root, 'src-gte'), { seed: 13 });
     await writeFile(path.join(ck.dir, 'README.md'), '# stand-in');
-    const hub = await startStaticHub({ [repo]: await filesOf(ck.dir) });
+    const edge = 'mixedbread-ai/mxbai-edge-colbert-v0-17m';
+    const edgeCk = await makeModernBertCheckpoint(path.join(root, 'src-edge'), { layout: 'st-subfolder', shape: { ...TINY_MODERNBERT, denseWidths: [24, 16] }, seed: 17 });
+    const hub = await startStaticHub({ [repo]: await filesOf(ck.dir), [edge]: await filesOf(edgeCk.dir) });
     try {
       const cache = path.join(root, 'hub-cache');
       const pulled = await pullModel(repo, { cacheDir: cache, endpoint: hub.endpoint });
@@ -172,6 +183,12 @@ describe('ModernBERT from the hub', () => {
       const e = { length: item.tokens, tokenIds: Int32Array.from(item.tokenIds), vectors: Float32Array.from(item.vectors) };
       assert.ok(maxDeviation(e, expectedModernEncoding(ck, QUERIES[0]!, 'query'), ck.shape.dim) < 1e-4);
       assert.ok(existsSync(path.join(cliCache)));
+      // Two Dense modules and the transformer in 0_Transformer/: modules.json says which folders to fetch.
+      const edgePull = await pullModel(edge, { cacheDir: cache, endpoint: hub.endpoint });
+      for (const f of ['0_Transformer/config.json', '0_Transformer/model.safetensors', '0_Transformer/tokenizer.json', '1_Dense/model.safetensors', '2_Dense/config.json', '2_Dense/model.safetensors']) {
+        assert.ok(edgePull.files.some((x) => x.file === f), f);
+      }
+      assert.ok((await libraryDeviation(edge, edgeCk, { offline: true, cache })) < 1e-4);
     } finally {
       await hub.close();
     }
@@ -196,9 +213,14 @@ describe('ModernBERT checkpoints plait cannot convert give coded errors', () => 
     await expectCode(convert({ configOverrides: { num_attention_heads: 32 } }), 'MODEL_MISMATCH', /even multiple/);
   });
 
-  test('a ModernBERT without a ColBERT projection is MODEL_UNSUPPORTED', async () => {
+  test('a ModernBERT without a ColBERT projection is MODEL_UNSUPPORTED; a Pooling module too', async () => {
+    const pooled = await makeModernBertCheckpoint(fresh());
+    const modules = JSON.parse(await readFile(path.join(pooled.dir, 'modules.json'), 'utf8')) as unknown[];
+    await writeFile(path.join(pooled.dir, 'modules.json'), JSON.stringify([...modules, { idx: 2, name: '2', path: '2_Pooling', type: 'sentence_transformers.models.Pooling' }]));
+    await expectCode(ensureConvertedGraph(pooled.dir, { cacheDir }), 'MODEL_UNSUPPORTED', /Pooling module/);
     const ck = await makeModernBertCheckpoint(fresh());
     await rm(path.join(ck.dir, '1_Dense'), { recursive: true });
+    await rm(path.join(ck.dir, 'modules.json'));
     await expectCode(ensureConvertedGraph(ck.dir, { cacheDir }), 'MODEL_UNSUPPORTED', /without a ColBERT projection/);
     const config = JSON.parse(await readFile(path.join(ck.dir, 'config.json'), 'utf8')) as Record<string, unknown>;
     assert.equal(config['model_type'], 'modernbert');

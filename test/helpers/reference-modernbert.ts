@@ -14,7 +14,7 @@
  */
 import { erf } from './reference-bert.js';
 import type { Tensors } from './tiny-bert.js';
-import type { ModernBertShape } from './tiny-modernbert.js';
+import { denseWidths, projectionName, type ModernBertShape } from './tiny-modernbert.js';
 
 type Rows = Float64Array[];
 
@@ -128,9 +128,15 @@ export function referenceModernHidden(t: Tensors, s: ModernBertShape, ids: numbe
   return layerNorm(x, t, 'final_norm', s.normEps);
 }
 
-/** ColBERT rows [S][dim]: PyLate's Dense projection (no bias), then L2 normalisation. */
+/** ColBERT rows [S][dim]: PyLate's Dense projections in order (no bias), then L2 normalisation. */
 export function referenceModernColbert(t: Tensors, s: ModernBertShape, ids: number[], mask: number[]): Rows {
-  return linear(referenceModernHidden(t, s, ids, mask), t, 'linear', s.hidden, s.dim).map((row) => {
+  let y = referenceModernHidden(t, s, ids, mask);
+  let width = s.hidden;
+  denseWidths(s).forEach((out, k) => {
+    y = linear(y, t, projectionName(k), width, out);
+    width = out;
+  });
+  return y.map((row) => {
     const n = Math.sqrt(row.reduce((a, v) => a + v * v, 0));
     return row.map((v) => v / Math.max(n, 1e-12));
   });

@@ -22,6 +22,8 @@ export interface ModernBertShape {
   heads: number;
   intermediate: number;
   dim: number;
+  /** Widths of a chain of Dense modules (1_Dense, 2_Dense, …), the last being dim; default [dim]. */
+  denseWidths?: number[];
   /** Whole window (transformers' local_attention); keys at distance ≤ half of it are attended. */
   localAttention: number;
   globalEvery: number;
@@ -146,6 +148,15 @@ export const GTE_MODERNCOLBERT_SHAPE: ModernBertShape = {
   mlpBias: false,
 };
 
+export function denseWidths(s: ModernBertShape): number[] {
+  return s.denseWidths ?? [s.dim];
+}
+
+/** Canonical name of Dense module k: `linear` (1_Dense), `linear2` (2_Dense), … */
+export function projectionName(k: number): string {
+  return k === 0 ? 'linear' : `linear${k + 1}`;
+}
+
 /** Seeded random weights under canonical names (no prefix; `linear.*` is the projection), torch [out, in] layout. */
 export function randomModernBertTensors(s: ModernBertShape, seed: number): Tensors {
   const rnd = new Random(seed);
@@ -176,7 +187,11 @@ export function randomModernBertTensors(s: ModernBertShape, seed: number): Tenso
     linear(`${p}mlp.Wo`, s.intermediate, H, s.mlpBias);
   }
   norm('final_norm');
-  linear('linear', H, s.dim, false);
+  let width = H;
+  denseWidths(s).forEach((out, k) => {
+    linear(projectionName(k), width, out, false);
+    width = out;
+  });
   return t;
 }
 
@@ -273,21 +288,25 @@ export async function makeModernBertCheckpoint(dir: string, opts: ModernBertChec
   const prefix = opts.tensorPrefix ?? '';
   const sub = opts.layout === 'st-subfolder' ? '0_Transformer' : '';
   await mkdir(path.join(dir, sub), { recursive: true });
-  await mkdir(path.join(dir, '1_Dense'), { recursive: true });
   const json = (rel: string, v: unknown): Promise<void> => writeFile(path.join(dir, rel), JSON.stringify(v, null, 2));
   const weightFile = format === 'torch' ? 'pytorch_model.bin' : 'model.safetensors';
   const write = async (file: string, entries: [string, Tensor][]): Promise<void> => {
     await writeFile(file, format === 'torch' ? torchCheckpoint(entries.map(([n, t]) => [n, { ...t, asTransposedView: n.endsWith('Wo.weight') }])) : safetensorsBytes(entries, dtype));
   };
-  const transformer = [...raw].filter(([n]) => !n.startsWith('linear.')).map(([n, t]): [string, Tensor] => [prefix + n, t]);
+  const transformer = [...raw].filter(([n]) => !n.startsWith('linear')).map(([n, t]): [string, Tensor] => [prefix + n, t]);
   await write(path.join(dir, sub, weightFile), transformer);
-  await write(path.join(dir, '1_Dense', weightFile), [...raw].filter(([n]) => n.startsWith('linear.')));
   await json(path.join(sub, 'config.json'), modernBertConfigJson(shape, opts.configOverrides));
-  await json('1_Dense/config.json', { in_features: shape.hidden, out_features: shape.dim, bias: false, activation_function: 'torch.nn.modules.linear.Identity' });
-  await json('modules.json', [
-    { idx: 0, name: '0', path: sub, type: 'sentence_transformers.models.Transformer' },
-    { idx: 1, name: '1', path: '1_Dense', type: 'pylate.models.Dense.Dense' },
-  ]);
+  const modules: Record<string, unknown>[] = [{ idx: 0, name: '0', path: sub, type: 'sentence_transformers.models.Transformer' }];
+  let width = shape.hidden;
+  for (const [k, out] of denseWidths(shape).entries()) {
+    const folder = `${k + 1}_Dense`;
+    await mkdir(path.join(dir, folder), { recursive: true });
+    await write(path.join(dir, folder, weightFile), [['linear.weight', raw.get(`${projectionName(k)}.weight`)!]]);
+    await json(`${folder}/config.json`, { in_features: width, out_features: out, bias: false, activation_function: 'torch.nn.modules.linear.Identity' });
+    modules.push({ idx: k + 1, name: String(k + 1), path: folder, type: 'pylate.models.Dense.Dense' });
+    width = out;
+  }
+  await json('modules.json', modules);
   await json('config_sentence_transformers.json', {
     query_prefix: '[Q] ',
     document_prefix: '[D] ',

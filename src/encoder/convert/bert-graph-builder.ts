@@ -69,7 +69,7 @@ export function buildBertGraph(w: BertWeights, metadata: GraphMetadata = {}, qua
   });
 
   let output: OnnxTypes.IValueInfoProto;
-  if (w.head.kind === 'colbert') output = g.colbertHead(x, w.head.projection, w.head.activation);
+  if (w.head.kind === 'colbert') output = g.colbertHead(x, w.head.projections);
   else {
     const cls = g.op('Gather', [x, c0], { axis: 1 });
     const pooled = g.op('Tanh', [g.linear(cls, w.head.pooler, 'pooler')]);

@@ -21,7 +21,7 @@ import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PlaitError } from '../../errors/index.js';
 import { buildBertGraph, EMBEDDINGS_OUTPUT, LOGITS_OUTPUT } from './bert-graph-builder.js';
-import { readBertWeights, type DenseConfig, type HeadWeights } from './bert-weights.js';
+import { readBertWeights, type DenseConfig, type DenseSource, type HeadWeights } from './bert-weights.js';
 import { modelArchitecture, type ModelArchitecture } from './model-architecture.js';
 import { buildModernBertGraph } from './modernbert-graph-builder.js';
 import { readModernBertWeights } from './modernbert-weights.js';
@@ -150,13 +150,10 @@ export async function convertCheckpoint(layout: CheckpointLayout, outDir: string
     sources.push({ file, bytes: st.size, mtimeMs: st.mtimeMs, sha256: await sha256File(abs(file)) });
   }
   const main = openWeights(abs(layout.weightsFile));
-  const dense =
-    layout.dense === null
-      ? null
-      : {
-          src: openWeights(abs(layout.dense.weightsFile)),
-          config: (layout.dense.configFile === null ? {} : readJsonObject(abs(layout.dense.configFile))) as DenseConfig,
-        };
+  const dense: DenseSource[] = layout.dense.map((d) => ({
+    src: openWeights(abs(d.weightsFile)),
+    config: (d.configFile === null ? {} : readJsonObject(abs(d.configFile))) as DenseConfig,
+  }));
   const graphMetadata = {
     'plait.converter': String(CONVERTER_VERSION),
     'plait.sources': JSON.stringify(sources.map((s) => ({ file: s.file, sha256: s.sha256 }))),
@@ -178,7 +175,7 @@ export async function convertCheckpoint(layout: CheckpointLayout, outDir: string
   }
   let head: ConvertedHead;
   if (headWeights.kind === 'colbert') {
-    const dim = headWeights.projection.outFeatures;
+    const dim = headWeights.projections[headWeights.projections.length - 1]!.linear.outFeatures;
     const declared = declaredDim(dir);
     if (declared !== null && declared !== dim) {
       throw new PlaitError('MODEL_MISMATCH', { message: `${dir}: the settings say dim ${declared} but the projection's weights give ${dim}`, dir });

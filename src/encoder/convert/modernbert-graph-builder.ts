@@ -87,7 +87,7 @@ export function buildModernBertGraph(w: ModernBertWeights, metadata: GraphMetada
     x = g.op('Add', [x, g.linear(gated, l.mlpOutput, `${p}.mlp_output`, { perRow: true })]);
   });
   x = g.layerNorm(x, w.finalNorm, 'final_norm', a.normEps);
-  const output = g.colbertHead(x, w.head.projection, w.head.activation);
+  const output = g.colbertHead(x, w.head.projections);
   const inputs = [valueInfo('input_ids', INT64, ['batch', 'sequence']), valueInfo('attention_mask', INT64, ['batch', 'sequence'])];
   return g.encode(a.architecture, inputs, [output], metadata);
 }

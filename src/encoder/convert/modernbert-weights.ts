@@ -7,11 +7,11 @@
  * then its gate rows, torch's `chunk(2, dim=-1)`), `layers.{i}.mlp.Wo`, `final_norm`; biases only
  * where config.json's attention_bias / mlp_bias / norm_bias say. The transformer sits at the root
  * of its file (sentence-transformers / PyLate save the bare ModernBertModel) or under `model.`
- * (ModernBertForMaskedLM). The ColBERT projection is read as for BERT (`1_Dense/` or `linear.weight`).
+ * (ModernBertForMaskedLM). The ColBERT projection is read as for BERT (the Dense modules, or `linear.weight`).
  * Wqkv and Wi are split here into separate [in, out] matrices, so the graph needs no Split.
  */
 import { PlaitError } from '../../errors/index.js';
-import { mismatch, readColbertProjection, Tensors, transpose, type DenseConfig, type Linear } from './bert-weights.js';
+import { mismatch, readColbertProjection, Tensors, transpose, type DenseSource, type HeadWeights, type Linear } from './bert-weights.js';
 import type { ModernBertArchitecture } from './modernbert-config.js';
 import type { WeightSource, WeightTensor } from './weight-source.js';
 
@@ -41,7 +41,7 @@ export interface ModernBertWeights {
   embeddingNorm: ModernNorm;
   layers: ModernBertLayerWeights[];
   finalNorm: ModernNorm;
-  head: { kind: 'colbert'; projection: Linear; activation: 'identity' | 'tanh' };
+  head: Extract<HeadWeights, { kind: 'colbert' }>;
 }
 
 const MODERNBERT_PREFIXES = ['', 'model.'] as const;
@@ -67,7 +67,7 @@ function rowsOf(w: WeightTensor, bias: WeightTensor | null, from: number, count:
  * Throws MODEL_MISMATCH when a tensor is missing or its shape contradicts the config, and
  * MODEL_UNSUPPORTED when there is no ColBERT projection (ModernBERT cross-encoders are not converted).
  */
-export function readModernBertWeights(arch: ModernBertArchitecture, main: WeightSource, dense: { src: WeightSource; config: DenseConfig } | null): ModernBertWeights {
+export function readModernBertWeights(arch: ModernBertArchitecture, main: WeightSource, dense: DenseSource[]): ModernBertWeights {
   const prefix = modernBertPrefix(main);
   if (prefix === null) {
     throw mismatch(main.file, `no ModernBERT embeddings (looked for ${MODERNBERT_PREFIXES.map((p) => `${p}embeddings.tok_embeddings.weight`).join(', ')})`);

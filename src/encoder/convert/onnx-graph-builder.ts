@@ -9,7 +9,7 @@
 import onnxProto from 'onnx-proto';
 import type { onnx as OnnxTypes } from 'onnx-proto';
 import type { HiddenAct } from './bert-config.js';
-import type { Linear } from './bert-weights.js';
+import type { Linear, Projection } from './bert-weights.js';
 
 const { onnx } = onnxProto;
 export const FLOAT = onnx.TensorProto.DataType.FLOAT;
@@ -147,14 +147,17 @@ export class GraphBuilder {
     return this.op('Mul', [this.op('Mul', [f, this.op('Add', [this.op('Tanh', [inner]), one])]), half]);
   }
 
-  /** ColBERT's head on hidden states x: projection [+ tanh], L2-normalised rows, output `embeddings` [batch, sequence, dim]. */
-  colbertHead(x: string, projection: Linear, activation: 'identity' | 'tanh'): OnnxTypes.IValueInfoProto {
-    // The projection stays float32: it is 1–2 % of the compute and its rounding would reach the vectors unmixed.
-    let y = this.linear(x, projection, 'colbert.linear', { float: true });
-    if (activation === 'tanh') y = this.op('Tanh', [y]);
+  /** ColBERT's head on hidden states x: each projection [+ tanh] in turn, L2-normalised rows, output `embeddings` [batch, sequence, dim]. */
+  colbertHead(x: string, projections: readonly Projection[]): OnnxTypes.IValueInfoProto {
+    let y = x;
+    projections.forEach((p, i) => {
+      // The projections stay float32: 1–2 % of the compute, and their rounding would reach the vectors unmixed.
+      y = this.linear(y, p.linear, i === 0 ? 'colbert.linear' : `colbert.linear${i + 1}`, { float: true });
+      if (p.activation === 'tanh') y = this.op('Tanh', [y]);
+    });
     const norm = this.op('Max', [this.op('ReduceL2', [y], { axes: [-1], keepdims: 1 }), this.scalar('const.norm_eps', 1e-12)]);
     this.op('Div', [y, norm], {}, EMBEDDINGS_OUTPUT);
-    return valueInfo(EMBEDDINGS_OUTPUT, FLOAT, ['batch', 'sequence', projection.outFeatures]);
+    return valueInfo(EMBEDDINGS_OUTPUT, FLOAT, ['batch', 'sequence', projections[projections.length - 1]!.linear.outFeatures]);
   }
 
   /** The ModelProto bytes of the nodes and initializers added so far. */
