@@ -18,7 +18,11 @@ export const ENCODER_DEFAULTS = {
    * threads: run on the calling thread", never "auto"; leaving the option out means auto.
    */
   maxAutoThreads: 4,
-  /** onnxruntime intra-op threads per worker: 1, because parallelism comes from the workers themselves. */
+  /**
+   * onnxruntime intra-op threads when encoding in-process (threads: 0): 1, the caller's own thread.
+   * With worker threads the default is ⌊cores / workers⌋ (resolveEncoderOptions), so that
+   * workers × intra-op threads fits the machine: parallelism comes from the workers first.
+   */
   intraOpNumThreads: 1,
   /** Longest text accepted, in UTF-16 code units (1 MiB of text); longer input is refused, not silently cut. */
   maxTextLength: 1 << 20,
