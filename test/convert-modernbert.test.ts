@@ -14,7 +14,7 @@ import { isPlaitError, type ErrorCode } from '../src/errors/index.js';
 import type { TokenEmbeddings } from '../src/encoder/types.js';
 import { expectedModernEncoding, maxDeviation } from './helpers/convert-expect.js';
 import { filesOf, startStaticHub } from './helpers/static-hub.js';
-import { makeModernBertCheckpoint, TINY_MODERNBERT, type ModernBertCheckpointOptions, type WrittenModernBert } from './helpers/tiny-modernbert.js';
+import { bpeContentIds, makeModernBertCheckpoint, TINY_MODERNBERT, type ModernBertCheckpointOptions, type WrittenModernBert } from './helpers/tiny-modernbert.js';
 
 const BIN = fileURLToPath(new URL('../../bin/plait.js', import.meta.url));
 const QUERIES = ['what is late interaction retrieval?', 'protein gene study'];
@@ -120,6 +120,13 @@ describe('ModernBERT checkpoints equal a float64 reference forward pass', () => 
       // "," and "." rows are dropped from documents; " &" is another token and stays (PyLate's convert_tokens_to_ids).
       const [punct] = await encoder.encodeDocuments([DOCUMENTS[1]!]);
       assert.equal(punct!.length, expectedModernEncoding(ck, DOCUMENTS[1]!, 'document').ids.length);
+      // The synchronous row layout (splitting, explain) goes through the byte-level BPE too and agrees with the encoder.
+      for (const [text, kind, encoded] of [[DOCUMENTS[1]!, 'document', punct!], [QUERIES[0]!, 'query', query!]] as const) {
+        const rows = encoder.rows(text, kind);
+        assert.deepEqual(rows.map((r) => r.id), Array.from(encoded.tokenIds), `${kind} rows`);
+      }
+      const tokens = encoder.tokenize(DOCUMENTS[1]!);
+      assert.deepEqual(Array.from(tokens.ids), bpeContentIds(DOCUMENTS[1]!));
     } finally {
       await encoder.close();
     }

@@ -14,6 +14,10 @@
  *   x + Wo(act(x'·Wi_input) ⊙ x'·Wi_gate) with x' = mlp_norm(x) (GeGLU with the configured GELU);
  * - final_norm, then the ColBERT projection and L2 normalisation (output `embeddings`).
  * Positions are 0…S−1 for every row (padding is on the right, so real tokens keep their positions).
+ * int8 (`quantization`): every linear layer of the transformer with int8 weights; the GeGLU
+ * output matrix takes its input quantised per row, the others per tensor (onnx-graph-builder.ts:
+ * per-tensor there costs the cosine to float down to 0.985 on the GTE-ModernColBERT shape, per row
+ * keeps it at 0.995 for 2.4× the float graph's tokens per CPU-second; bench/RESULTS.md).
  * test/convert-modernbert.test.ts checks the graph against test/helpers/reference-modernbert.ts.
  */
 import type { ModernBertWeights } from './modernbert-weights.js';
