@@ -35,6 +35,8 @@ export type {
 // Checkpoint conversion (BERT weights → ONNX graph, cached with a manifest)
 export { ensureConvertedGraph, convertManifestFor, isConvertibleCheckpoint, CONVERT_MANIFEST_FILE } from './encoder/convert/index.js';
 export type { ConvertedGraph, ConvertManifest, ConvertOptions, ConvertedHead } from './encoder/convert/index.js';
+// ModernBERT and int8 graphs (issue 23)
+export type { ModelArchitecture, BertArchitecture, ModernBertArchitecture, GraphQuantization } from './encoder/convert/index.js';
 
 // Kernels
 export { getKernels, kernelsStatus, typescriptKernels, nativeKernels } from './kernels/index.js';

@@ -177,6 +177,7 @@ describe('int8 graphs', () => {
       const own = fresh();
       await makeTinyColbert(own, {});
       await assert.rejects(resolveModelSpec(own, { cacheDir, quantize: 'int8' }), (e) => isPlaitError(e, 'MODEL_UNSUPPORTED') && /ships its own ONNX graph/.test(e.message));
+      await assert.rejects(resolveModelSpec(dir, { cacheDir, quantize: 'int4' as 'int8' }), (e) => isPlaitError(e, 'INVALID_ARGUMENT') && /"int4"/.test(e.message));
     } finally {
       delete process.env['PLAIT_CACHE_DIR'];
     }

@@ -183,6 +183,17 @@ describe('ModernBERT from the hub', () => {
       assert.deepEqual(manifest.head, { kind: 'colbert', output: 'embeddings', dim: ck.shape.dim });
       assert.deepEqual(manifest.inputs, ['input_ids', 'attention_mask']);
       assert.ok((await libraryDeviation(repo, ck, { offline: true, cache })) < 1e-4);
+      // The int8 graph of a pulled repository is built beside its float graph and named relatively in the spec.
+      const int8 = await resolveModelSpec(repo, { cacheDir: cache, offline: true, quantize: 'int8' });
+      assert.equal(int8.family === 'colbert-onnx' ? `${int8.onnxFile}|${int8.quantize}` : '', 'int8/model.onnx|int8');
+      const encoder = await createEncoder(int8, { threads: 0 });
+      try {
+        const [q] = await encoder.encodeQueries([QUERIES[0]!]);
+        assert.equal(encoder.info.quantization, 'int8');
+        assert.equal(q!.length, ck.queryMaxlen);
+      } finally {
+        await encoder.close();
+      }
       const cliCache = path.join(root, 'hub-cli-cache');
       const r = await runCli(['encode', '--model', repo, '--json', '--vectors', '--query', QUERIES[0]!], { ...process.env, HF_ENDPOINT: hub.endpoint, PLAIT_CACHE_DIR: cliCache });
       assert.equal(r.status, 0, r.stderr);

@@ -13,7 +13,7 @@ import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { PlaitError } from '../errors/index.js';
 import { checkpointFiles, ONNX_FILE_CANDIDATES } from './colbert-onnx/checkpoint-config.js';
-import { CONVERT_MANIFEST_FILE, ensureConvertedGraph, type ConvertManifest } from './convert/convert-checkpoint.js';
+import { checkQuantization, CONVERT_MANIFEST_FILE, ensureConvertedGraph, type ConvertManifest } from './convert/convert-checkpoint.js';
 import { findCheckpointLayout } from './convert/checkpoint-layout.js';
 import { cachedModel, pullModel, type PullProgress } from './hub/pull-model.js';
 import { defaultCacheDir, isRepoId } from './hub/hub-env.js';
@@ -108,10 +108,7 @@ function quantizeOption(opts: ResolveModelOptions): { quantize?: 'int8' } {
 
 /** int8 graphs are built by the converter; a graph someone else exported is run as it is. */
 function refuseOwnGraphQuantization(opts: ResolveModelOptions, model: string): void {
-  if (opts.quantize === undefined) return;
-  if ((opts.quantize as string) !== 'int8') {
-    throw new PlaitError('INVALID_ARGUMENT', { message: `Expected int8 for quantize but received ${JSON.stringify(opts.quantize)}`, name: 'quantize' });
-  }
+  if (opts.quantize !== 'int8') return;
   throw new PlaitError('MODEL_UNSUPPORTED', {
     message: `${model} ships its own ONNX graph; plait quantises only the graphs it builds from a checkpoint's weights (config.json + model.safetensors / pytorch_model.bin). Use the repository's own quantised graph, or leave out --quantize`,
     model,
@@ -119,8 +116,9 @@ function refuseOwnGraphQuantization(opts: ResolveModelOptions, model: string): v
 }
 
 export async function resolveModelSpec(model: string | undefined, opts: ResolveModelOptions = {}): Promise<ModelSpec> {
+  checkQuantization(opts.quantize);
   if (model === undefined || BUNDLED.has(model.trim())) {
-    if (opts.quantize !== undefined) {
+    if (opts.quantize === 'int8') {
       throw new PlaitError('MODEL_UNSUPPORTED', { message: 'the bundled model has no int8 graph; --quantize int8 applies to BERT and ModernBERT checkpoints plait converts (--model <dir or hub id>)', model: model ?? 'bundled' });
     }
     return { family: 'use-lite' };

@@ -71,6 +71,12 @@ export type GraphQuantization = 'none' | 'int8';
 /** Where an int8 graph goes beside the float one: `<outDir>/int8/` (its own model.onnx and manifest). */
 export const INT8_SUBDIR = 'int8';
 
+/** `value` as a GraphQuantization (undefined → 'none'); INVALID_ARGUMENT for anything else. */
+export function checkQuantization(value: unknown): GraphQuantization {
+  if (value === undefined || value === 'none' || value === 'int8') return value ?? 'none';
+  throw new PlaitError('INVALID_ARGUMENT', { message: `Expected "int8" or "none" for quantize but received ${JSON.stringify(value)}`, name: 'quantize' });
+}
+
 export interface ConvertOptions {
   /** 'int8' builds the quantised graph into `<outDir>/int8/` (default 'none'). */
   quantize?: GraphQuantization;
@@ -225,7 +231,7 @@ export async function ensureConvertedGraph(dir: string, opts: ConvertOptions): P
   if (opts.outDir === undefined && opts.cacheDir === undefined) {
     throw new PlaitError('INVALID_ARGUMENT', { message: 'ensureConvertedGraph needs outDir or cacheDir' });
   }
-  const quantization = opts.quantize ?? 'none';
+  const quantization = checkQuantization(opts.quantize);
   const floatDir = opts.outDir ?? convertedGraphDir(opts.cacheDir!, real);
   const outDir = quantization === 'int8' ? path.join(floatDir, INT8_SUBDIR) : floatDir;
   const manifestPath = path.join(outDir, CONVERT_MANIFEST_FILE);

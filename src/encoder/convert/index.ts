@@ -8,7 +8,7 @@ export {
   CONVERTED_GRAPH_FILE,
   CONVERT_MANIFEST_FILE,
 } from './convert-checkpoint.js';
-export type { ConvertedGraph, ConvertManifest, ConvertOptions, ConvertedHead, SourceFile } from './convert-checkpoint.js';
+export type { ConvertedGraph, ConvertManifest, ConvertOptions, ConvertedHead, SourceFile, GraphQuantization } from './convert-checkpoint.js';
 export { findCheckpointLayout, layoutSources, openWeights, WEIGHT_FILES, TRANSFORMER_DIRS, DENSE_DIR } from './checkpoint-layout.js';
 export type { CheckpointLayout } from './checkpoint-layout.js';
 export { bertArchitecture } from './bert-config.js';
