@@ -36,6 +36,8 @@ export type {
 export { ensureConvertedGraph, convertManifestFor, isConvertibleCheckpoint, CONVERT_MANIFEST_FILE } from './encoder/convert/index.js';
 export type { ConvertedGraph, ConvertManifest, ConvertOptions, ConvertedHead } from './encoder/convert/index.js';
 // ModernBERT and int8 graphs (issue 23)
+export { DynamicBatchingEncoder } from './encoder/dynamic-batching.js';
+export type { DynamicBatchingOptions } from './encoder/dynamic-batching.js';
 export type { ModelArchitecture, BertArchitecture, ModernBertArchitecture, GraphQuantization } from './encoder/convert/index.js';
 
 // Kernels

@@ -524,3 +524,13 @@ export const FILTER_DEFAULTS = {
    */
   exactMaxPassages: 4096,
 } as const;
+
+/** Dynamic batching of concurrent encode calls (src/encoder/dynamic-batching.ts, issue 23). */
+export const DYNAMIC_BATCHING_DEFAULTS = {
+  /**
+   * Most estimated token rows merged into one encoder call: TEI's default max_batch_tokens
+   * (text-embeddings-inference, 16,384). 512 ColBERT queries of 32 tokens, or ~55 documents of 300;
+   * one request larger than this still goes, alone.
+   */
+  maxBatchTokens: 16_384,
+} as const;

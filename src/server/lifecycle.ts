@@ -4,6 +4,7 @@
  * SIGTERM/SIGINT or `close()`): report not-ready, stop accepting and let in-flight requests finish
  * within the drain timeout (then cut the rest), then close indexes, rerankers and encoders.
  */
+import { DynamicBatchingEncoder } from '../encoder/dynamic-batching.js';
 import type { FastifyInstance } from 'fastify';
 import { createEncoder, openIndex, readManifest, Reranker, resolveIndexPath, resolveModelSpec, type Encoder } from '../index.js';
 import { CrossEncoder } from '../rerank/cross-encoder/cross-encoder.js';
@@ -108,7 +109,8 @@ export async function openEngine(indexNames: string[], options: ResolvedServerOp
     const key = `${role}:${JSON.stringify(spec)}`;
     let e = encoders.get(key);
     if (e === undefined) {
-      e = createEncoder(spec, { threads: options.encoderThreads });
+      // Concurrent requests share encoder calls (token-budgeted dynamic batching, encoder/dynamic-batching.ts).
+      e = createEncoder(spec, { threads: options.encoderThreads }).then((enc) => new DynamicBatchingEncoder(enc));
       encoders.set(key, e);
     }
     return e;
