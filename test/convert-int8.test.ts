@@ -171,6 +171,14 @@ describe('int8 graphs', () => {
       const r = await runCli(['encode', '--model', dir, '--quantize', 'int8', '--json', 'protein study'], env);
       assert.equal(r.status, 0, r.stderr);
       assert.equal((JSON.parse(r.stdout) as { quantization?: string }).quantization, 'int8');
+      // plait index --quantize int8, then plait search with the index's own (int8) encoder.
+      const cliIndex = path.join(root, 'idx-cli-int8');
+      const built = await runCli(['index', corpus, '-i', cliIndex, '--model', dir, '--quantize', 'int8', '--threads', '0', '--json', '-q'], env);
+      assert.equal(built.status, 0, built.stderr);
+      assert.equal((JSON.parse(readFileSync(path.join(cliIndex, 'manifest.json'), 'utf8')) as { modelSpec: { quantize?: string } }).modelSpec.quantize, 'int8');
+      const searched = await runCli(['search', cliIndex, 'protein gene study', '-k', '3', '--json'], env);
+      assert.equal(searched.status, 0, searched.stderr);
+      assert.match(searched.stdout, /"d\d+"/);
       const bundled = await runCli(['encode', '--quantize', 'int8', '--json', 'protein study'], env);
       assert.equal(bundled.status, 1);
       assert.match(bundled.stderr, /MODEL_UNSUPPORTED/);
