@@ -14,7 +14,7 @@ import { isPlaitError, type ErrorCode } from '../src/errors/index.js';
 import type { TokenEmbeddings } from '../src/encoder/types.js';
 import { expectedModernEncoding, maxDeviation } from './helpers/convert-expect.js';
 import { filesOf, startStaticHub } from './helpers/static-hub.js';
-import { bpeContentIds, makeModernBertCheckpoint, TINY_MODERNBERT, type ModernBertCheckpointOptions, type WrittenModernBert } from './helpers/tiny-modernbert.js';
+import { bpeContentIds, bpeTokenizerJson, makeModernBertCheckpoint, TINY_MODERNBERT, type ModernBertCheckpointOptions, type WrittenModernBert } from './helpers/tiny-modernbert.js';
 
 const BIN = fileURLToPath(new URL('../../bin/plait.js', import.meta.url));
 const QUERIES = ['what is late interaction retrieval?', 'protein gene study'];
@@ -159,6 +159,25 @@ describe('ModernBERT checkpoints equal a float64 reference forward pass', () => 
         const worst = maxDeviation(e, expectedModernEncoding(ck, texts[i]!, kind), ck.shape.dim);
         assert.ok(worst < 1e-4, `${kind} ${i}: max deviation ${worst}`);
       });
+    }
+  });
+});
+
+describe('the tokenizers binding and ModernBERT-style BPE', () => {
+  test('merges as "a b" strings (tokenizers < 0.20) and as [a, b] pairs (as ModernBERT tokenizer.json files hold them) tokenize alike', async () => {
+    const { Tokenizer } = await import('tokenizers');
+    const base = JSON.parse(bpeTokenizerJson()) as { model: Record<string, unknown> & { vocab: Record<string, number> } };
+    const pairs = [['Ġ', 'd'], ['Ġd', 'o'], ['Ġdo', 'g'], ['l', 'a'], ['la', 'z'], ['laz', 'y']];
+    // ignore_merges off: "lazy" and "Ġdog" can only come from the merges, applied by rank.
+    const vocab = { ...base.model.vocab };
+    for (const t of ['Ġd', 'Ġdo', 'la', 'laz']) vocab[t] = Object.keys(vocab).length;
+    for (const merges of [pairs.map((p) => p.join(' ')), pairs]) {
+      const json = { ...base, model: { ...base.model, vocab, ignore_merges: false, merges } };
+      const tok = Tokenizer.fromString(JSON.stringify(json));
+      const enc = await tok.encode('lazy dog', null, { addSpecialTokens: false });
+      assert.deepEqual(enc.getTokens(), ['lazy', 'Ġdog']);
+      const special = await tok.encode('lazy dog');
+      assert.deepEqual(special.getTokens(), ['[CLS]', 'lazy', 'Ġdog', '[SEP]']);
     }
   });
 });
