@@ -93,7 +93,7 @@ describe('ModernBERT checkpoints equal a float64 reference forward pass', () => 
     assert.ok(worst < 1e-4, `max deviation ${worst}`);
   });
 
-  test('a chain of Dense modules (1_Dense 32 → 24, 2_Dense 24 → 16, as LateOn-Code-edge and mxbai-edge-colbert ship): within 1e-4', async () => {
+  test('a chain of Dense modules (1_Dense 32 → 24, 2_Dense 24 → 16, the modules.json of lightonai/LateOn-Code-edge): within 1e-4', async () => {
     const ck = await makeModernBertCheckpoint(fresh(), { shape: { ...TINY_MODERNBERT, denseWidths: [24, 16] }, seed: 4 });
     assert.ok((await libraryDeviation(ck.dir, ck)) < 1e-4);
     // Leaving out 2_Dense would give 24-d vectors: the chain is really applied.
@@ -183,11 +183,12 @@ describe('the tokenizers binding and ModernBERT-style BPE', () => {
 });
 
 describe('ModernBERT from the hub', () => {
-  test('GTE-ModernColBERT- and mxbai-edge-colbert-shaped repositories pull, convert once, and encode like the reference (library and CLI)', async () => {
+  test('a GTE-ModernColBERT-v1-shaped repository and one with two Dense modules pull, convert once, and encode like the reference (library and CLI)', async () => {
     const repo = 'lightonai/GTE-ModernColBERT-v1';
     const ck = await makeModernBertCheckpoint(path.join(root, 'src-gte'), { seed: 13 });
     await writeFile(path.join(ck.dir, 'README.md'), '# stand-in');
-    const edge = 'mixedbread-ai/mxbai-edge-colbert-v0-17m';
+    // A stand-in repository with two Dense modules and the transformer in 0_Transformer/ (not a copy of any real repository's files).
+    const edge = 'org/modernbert-two-dense';
     const edgeCk = await makeModernBertCheckpoint(path.join(root, 'src-edge'), { layout: 'st-subfolder', shape: { ...TINY_MODERNBERT, denseWidths: [24, 16] }, seed: 17 });
     const hub = await startStaticHub({ [repo]: await filesOf(ck.dir), [edge]: await filesOf(edgeCk.dir) });
     try {

@@ -5,7 +5,7 @@
  *   at the root, keys `bert.*` plus `linear.weight` or `classifier.*`;
  * - sentence-transformers / PyLate: the transformer at the root or under `0_Transformer/`, the
  *   projection under `1_Dense/` (its own `config.json` and weights), or a chain of Dense modules
- *   (`1_Dense/`, `2_Dense/`, … as modules.json lists them: LateOn-Code-edge, mxbai-edge-colbert).
+ *   (`1_Dense/`, `2_Dense/`, … as modules.json lists them, e.g. lightonai/LateOn-Code-edge).
  * safetensors is preferred over pytorch_model.bin when both exist (it is read without unpickling).
  */
 import { existsSync, readFileSync } from 'node:fs';

@@ -1,6 +1,6 @@
 /**
  * `config.json` of a ModernBERT (`model_type: "modernbert"`: answerdotai/ModernBERT-base,
- * lightonai/GTE-ModernColBERT-v1, mixedbread-ai/mxbai-edge-colbert-v0) → the architecture the
+ * lightonai/GTE-ModernColBERT-v1) → the architecture the
  * graph builder needs. Field names and defaults are transformers' ModernBertConfig
  * (models/modernbert/configuration_modernbert.py, and modular_modernbert.py of transformers 5):
  * - which layers attend globally: `layer_types` ("full_attention" / "sliding_attention") when
