@@ -26,6 +26,7 @@ import type { SentencePieceTokenizer } from './sentencepiece-tokenizer.js';
 import { buildUseLiteGraph, USE_LITE_STATES_OUTPUT } from './use-lite-graph.js';
 
 type Tf = typeof import('@tensorflow/tfjs');
+type TfTensor = import('@tensorflow/tfjs').Tensor;
 
 /** The last transformer layer's output, [batch, tokens, 512]. */
 export const TOKEN_STATES_NODE =
@@ -96,10 +97,10 @@ async function onnxRunner(artifacts: ModelArtifactsOnDisk, intraOpNumThreads: nu
 /** TF.js-wasm on the shipped graph: a sparse batch of (sentence, position) → piece id. */
 async function tfjsRunner(artifacts: ModelArtifactsOnDisk, dim: number): Promise<StatesRunner> {
   const tf = await ensureWasmBackend();
-  const handler = {
+  const handler: import('@tensorflow/tfjs').io.IOHandler = {
     load: async () => ({
-      modelTopology: artifacts.json.modelTopology as never,
-      weightSpecs: artifacts.json.weightsManifest.flatMap((g) => g.weights) as never,
+      modelTopology: artifacts.json.modelTopology as import('@tensorflow/tfjs').io.ModelArtifacts['modelTopology'],
+      weightSpecs: artifacts.json.weightsManifest.flatMap((g) => g.weights) as import('@tensorflow/tfjs').io.WeightsManifestEntry[],
       weightData: artifacts.weightData,
       format: artifacts.json.format ?? 'graph-model',
       generatedBy: artifacts.json.generatedBy ?? '',
@@ -123,7 +124,7 @@ async function tfjsRunner(artifacts: ModelArtifactsOnDisk, dim: number): Promise
       });
       const inputs = { indices: tf.tensor2d(indices, [total, 2], 'int32'), values: tf.tensor1d(values, 'int32') };
       try {
-        const result = (await model.executeAsync(inputs, TOKEN_STATES_NODE)) as import('@tensorflow/tfjs').Tensor;
+        const result = (await model.executeAsync(inputs, TOKEN_STATES_NODE)) as TfTensor;
         try {
           const shape = result.shape;
           if (shape.length !== 3 || shape[0] !== items.length || shape[1] !== longest || shape[2] !== dim) {
