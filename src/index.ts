@@ -35,6 +35,10 @@ export type {
 // Checkpoint conversion (BERT weights → ONNX graph, cached with a manifest)
 export { ensureConvertedGraph, convertManifestFor, isConvertibleCheckpoint, CONVERT_MANIFEST_FILE } from './encoder/convert/index.js';
 export type { ConvertedGraph, ConvertManifest, ConvertOptions, ConvertedHead } from './encoder/convert/index.js';
+// ModernBERT and int8 graphs (issue 23)
+export { DynamicBatchingEncoder } from './encoder/dynamic-batching.js';
+export type { DynamicBatchingOptions } from './encoder/dynamic-batching.js';
+export type { ModelArchitecture, BertArchitecture, ModernBertArchitecture, GraphQuantization } from './encoder/convert/index.js';
 
 // Kernels
 export { getKernels, kernelsStatus, typescriptKernels, nativeKernels } from './kernels/index.js';

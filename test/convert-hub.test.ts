@@ -18,7 +18,7 @@ import { makeBertCheckpoint, type WrittenCheckpoint } from './helpers/tiny-bert.
 const BIN = fileURLToPath(new URL('../../bin/plait.js', import.meta.url));
 const COLBERT = 'colbert-ir/colbertv2.0';
 const PYLATE = 'lightonai/tiny-pylate';
-const MODERNBERT = 'answerdotai/ModernBERT-base';
+const XLMR = 'FacebookAI/xlm-roberta-base';
 const CROSS = 'cross-encoder/ms-marco-MiniLM-L-6-v2';
 const VOCAB_ONLY = 'org/colbert-vocab-txt';
 /** The CLI in a child process, asynchronously: the stand-in hub answers from this process's event loop. */
@@ -43,7 +43,7 @@ before(async () => {
   // Stand-ins with the real repositories' layouts (random tiny weights, no ONNX graph in any).
   ck[COLBERT] = await makeBertCheckpoint(path.join(root, 'src-colbert'), { layout: 'colbert' });
   ck[PYLATE] = await makeBertCheckpoint(path.join(root, 'src-pylate'), { layout: 'st-subfolder', format: 'torch' });
-  ck[MODERNBERT] = await makeBertCheckpoint(path.join(root, 'src-modernbert'), { layout: 'colbert', configOverrides: { model_type: 'modernbert', architectures: ['ModernBertModel'] } });
+  ck[XLMR] = await makeBertCheckpoint(path.join(root, 'src-xlmr'), { layout: 'colbert', configOverrides: { model_type: 'xlm-roberta', architectures: ['XLMRobertaModel'] } });
   ck[CROSS] = await makeBertCheckpoint(path.join(root, 'src-cross'), { layout: 'cross-encoder' });
   ck[VOCAB_ONLY] = await makeBertCheckpoint(path.join(root, 'src-vocab'), { layout: 'colbert', format: 'torch', vocabTxtOnly: true, seed: 21 });
   const repos: Record<string, Map<string, Buffer>> = {};
@@ -98,8 +98,8 @@ describe('model pull of checkpoints without an ONNX graph', () => {
 
   test('an unsupported architecture is refused after config.json, before the weights are fetched', async () => {
     const cacheDir = freshCache();
-    await assert.rejects(pullModel(MODERNBERT, { cacheDir, endpoint: hub.endpoint }), (e: unknown) => isPlaitError(e, 'MODEL_UNSUPPORTED') && /modernbert/.test(e.message));
-    const asked = hub.requests.filter((r) => r.startsWith(`/${MODERNBERT}/`));
+    await assert.rejects(pullModel(XLMR, { cacheDir, endpoint: hub.endpoint }), (e: unknown) => isPlaitError(e, 'MODEL_UNSUPPORTED') && /xlm-roberta/.test(e.message));
+    const asked = hub.requests.filter((r) => r.startsWith(`/${XLMR}/`));
     assert.ok(asked.some((r) => r.endsWith('/config.json')));
     assert.ok(!asked.some((r) => r.endsWith('.safetensors') || r.endsWith('.bin')), asked.join(', '));
   });

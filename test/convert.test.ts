@@ -274,7 +274,7 @@ describe('bad checkpoints give coded errors', () => {
 
   test('other architectures are MODEL_UNSUPPORTED naming the architecture and what to do', async () => {
     const cases: [Record<string, unknown>, RegExp][] = [
-      [{ model_type: 'modernbert', architectures: ['ModernBertModel'] }, /"modernbert" model \(ModernBertModel\)/],
+      [{ model_type: 'deberta-v2', architectures: ['DebertaV2Model'] }, /"deberta-v2" model \(DebertaV2Model\)/],
       [{ model_type: 'xlm-roberta', architectures: ['XLMRobertaModel'] }, /"xlm-roberta"/],
       [{ architectures: ['JinaBertModel'], auto_map: { AutoModel: 'jinaai/jina-bert-implementation--modeling_bert.JinaBertModel' }, position_embedding_type: 'alibi' }, /JinaBertModel/],
       [{ hidden_act: 'swish' }, /hidden_act "swish"/],
@@ -287,11 +287,11 @@ describe('bad checkpoints give coded errors', () => {
   });
 
   test('plait encode on an unsupported checkpoint exits 1 with the code', async () => {
-    const ck = await makeBertCheckpoint(fresh(), { layout: 'colbert', configOverrides: { model_type: 'modernbert', architectures: ['ModernBertModel'] } });
+    const ck = await makeBertCheckpoint(fresh(), { layout: 'colbert', configOverrides: { model_type: 'deberta-v2', architectures: ['DebertaV2Model'] } });
     const r = spawnSync(process.execPath, [BIN, 'encode', '--model', ck.dir, 'hello'], { encoding: 'utf8', env: { ...process.env, PLAIT_CACHE_DIR: path.join(root, 'cli-cache') } });
     assert.equal(r.status, 1);
     assert.match(r.stderr, /MODEL_UNSUPPORTED/);
-    assert.match(r.stderr, /modernbert/);
+    assert.match(r.stderr, /deberta-v2/);
   });
 });
 

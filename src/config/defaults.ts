@@ -18,7 +18,11 @@ export const ENCODER_DEFAULTS = {
    * threads: run on the calling thread", never "auto"; leaving the option out means auto.
    */
   maxAutoThreads: 4,
-  /** onnxruntime intra-op threads per worker: 1, because parallelism comes from the workers themselves. */
+  /**
+   * onnxruntime intra-op threads when encoding in-process (threads: 0): 1, the caller's own thread.
+   * With worker threads the default is ⌊cores / workers⌋ (resolveEncoderOptions), so that
+   * workers × intra-op threads fits the machine: parallelism comes from the workers first.
+   */
   intraOpNumThreads: 1,
   /** Longest text accepted, in UTF-16 code units (1 MiB of text); longer input is refused, not silently cut. */
   maxTextLength: 1 << 20,
@@ -652,4 +656,14 @@ export const LTR_DEFAULTS = {
   seed: 42,
   /** Candidates a trained model sees when `plait ltr train` is given no --pipeline: hybrid retrieval's top 100 (R@100 is where fusion already recalls most judged documents). */
   candidates: 'hybrid:100',
+} as const;
+
+/** Dynamic batching of concurrent encode calls (src/encoder/dynamic-batching.ts, issue 23). */
+export const DYNAMIC_BATCHING_DEFAULTS = {
+  /**
+   * Most estimated token rows merged into one encoder call: TEI's default max_batch_tokens
+   * (text-embeddings-inference, 16,384). 512 ColBERT queries of 32 tokens, or ~55 documents of 300;
+   * one request larger than this still goes, alone.
+   */
+  maxBatchTokens: 16_384,
 } as const;

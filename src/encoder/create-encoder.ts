@@ -34,11 +34,18 @@ export interface ResolvedEncoderOptions {
   intraOpNumThreads: number;
 }
 
-export function resolveEncoderOptions(options: EncoderOptions = {}): ResolvedEncoderOptions {
+/**
+ * Fills in EncoderOptions. Workers: one per core, at most ENCODER_DEFAULTS.maxAutoThreads (0 =
+ * in-process). onnxruntime intra-op threads per worker, when not given: ⌊cores / workers⌋ (at least
+ * 1), so workers × threads fills the machine without oversubscribing it (4 workers × 4 threads on
+ * 16 cores, 2 × 1 on 2); in-process, ENCODER_DEFAULTS.intraOpNumThreads. `cores` defaults to
+ * os.availableParallelism(). Throws INVALID_ARGUMENT for a negative or fractional count.
+ */
+export function resolveEncoderOptions(options: EncoderOptions = {}, cores = os.availableParallelism()): ResolvedEncoderOptions {
   // Omitted: auto (one per core, capped); 0: in-process, as `threads: 0` means everywhere.
-  const threads = options.threads ?? Math.min(os.availableParallelism(), ENCODER_DEFAULTS.maxAutoThreads);
+  const threads = options.threads ?? Math.min(cores, ENCODER_DEFAULTS.maxAutoThreads);
   const batchSize = options.batchSize ?? ENCODER_DEFAULTS.batchSize;
-  const intraOpNumThreads = options.intraOpNumThreads ?? ENCODER_DEFAULTS.intraOpNumThreads;
+  const intraOpNumThreads = options.intraOpNumThreads ?? (threads > 0 && Number.isInteger(threads) ? Math.max(1, Math.floor(cores / threads)) : ENCODER_DEFAULTS.intraOpNumThreads);
   if (!Number.isInteger(threads) || threads < 0) throw invalidArgument('threads', 'a non-negative integer', threads);
   if (!Number.isInteger(batchSize) || batchSize < 1) throw invalidArgument('batchSize', 'a positive integer', batchSize);
   if (!Number.isInteger(intraOpNumThreads) || intraOpNumThreads < 1) {

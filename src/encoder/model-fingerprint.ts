@@ -62,7 +62,8 @@ export async function modelFingerprint(spec: ModelSpec): Promise<string> {
   hash.update(`plait-model-fingerprint-v1\0${spec.family}\0`);
   if (spec.family === 'colbert-onnx' && spec.overrides !== undefined) hash.update(`overrides ${JSON.stringify(spec.overrides)}\0`);
   for (const f of files) {
-    const file = path.join(dir, f);
+    // resolve, not join: a graph converted into the model cache is named by its absolute path.
+    const file = path.resolve(dir, f);
     if (!existsSync(file) || !statSync(file).isFile()) continue;
     hash.update(`${f}\0${await hashFile(file)}\0`);
   }

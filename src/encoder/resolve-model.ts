@@ -13,7 +13,7 @@ import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { PlaitError } from '../errors/index.js';
 import { checkpointFiles, ONNX_FILE_CANDIDATES } from './colbert-onnx/checkpoint-config.js';
-import { CONVERT_MANIFEST_FILE, ensureConvertedGraph, type ConvertManifest } from './convert/convert-checkpoint.js';
+import { checkQuantization, CONVERT_MANIFEST_FILE, ensureConvertedGraph, type ConvertManifest } from './convert/convert-checkpoint.js';
 import { findCheckpointLayout } from './convert/checkpoint-layout.js';
 import { cachedModel, pullModel, type PullProgress } from './hub/pull-model.js';
 import { defaultCacheDir, isRepoId } from './hub/hub-env.js';
@@ -21,6 +21,12 @@ import type { ModelSpec } from './types.js';
 
 export interface ResolveModelOptions {
   cacheDir?: string;
+  /**
+   * 'int8': run the int8 graph the converter builds from the checkpoint's weights (BERT and
+   * ModernBERT checkpoints; a folder or repository that ships its own ONNX graph is refused with
+   * MODEL_UNSUPPORTED). Recorded in the spec, hence in the index, so int8 and float vectors never meet.
+   */
+  quantize?: 'int8';
   offline?: boolean;
   onProgress?: (p: PullProgress) => void;
   signal?: AbortSignal;
@@ -62,9 +68,11 @@ export async function resolveModelGraph(model: string, opts: ResolveModelOptions
     const own = ONNX_FILE_CANDIDATES.find((f) => existsSync(path.join(dir, f)));
     if (own !== undefined || findCheckpointLayout(dir) === null) {
       // Its own graph, used as is (or nothing to run: checkpointFiles names what is missing).
-      return { dir, onnxPath: checkpointFiles(dir).onnxPath, converted: null, name: dir };
+      const onnxPath = checkpointFiles(dir).onnxPath;
+      refuseOwnGraphQuantization(opts, dir);
+      return { dir, onnxPath, converted: null, name: dir };
     }
-    const graph = await ensureConvertedGraph(dir, { cacheDir: opts.cacheDir ?? defaultCacheDir() });
+    const graph = await ensureConvertedGraph(dir, { cacheDir: opts.cacheDir ?? defaultCacheDir(), ...quantizeOption(opts) });
     return { dir, onnxPath: graph.onnxPath, converted: graph.manifest, name: dir };
   }
   const [repoId, revision] = model.split('@', 2) as [string, string | undefined];
@@ -81,10 +89,12 @@ export async function resolveModelGraph(model: string, opts: ResolveModelOptions
     const name = revision === undefined ? repoId : `${repoId}@${revision}`;
     // A graph plait converted when pulling is checked against its sources (and a newer converter).
     if (existsSync(path.join(pulled.dir, CONVERT_MANIFEST_FILE))) {
-      const graph = await ensureConvertedGraph(pulled.dir, { outDir: pulled.dir });
+      const graph = await ensureConvertedGraph(pulled.dir, { outDir: pulled.dir, ...quantizeOption(opts) });
       return { dir: pulled.dir, onnxPath: graph.onnxPath, converted: graph.manifest, name };
     }
-    return { dir: pulled.dir, onnxPath: checkpointFiles(pulled.dir).onnxPath, converted: null, name };
+    const onnxPath = checkpointFiles(pulled.dir).onnxPath;
+    refuseOwnGraphQuantization(opts, name);
+    return { dir: pulled.dir, onnxPath, converted: null, name };
   }
   throw new PlaitError('MODEL_NOT_FOUND', {
     message: `"${model}" is neither a local folder nor a hub repo id (org/name); use --model <dir>, --model org/name, or leave it out for the bundled model`,
@@ -92,8 +102,27 @@ export async function resolveModelGraph(model: string, opts: ResolveModelOptions
   });
 }
 
+function quantizeOption(opts: ResolveModelOptions): { quantize?: 'int8' } {
+  return opts.quantize === undefined ? {} : { quantize: opts.quantize };
+}
+
+/** int8 graphs are built by the converter; a graph someone else exported is run as it is. */
+function refuseOwnGraphQuantization(opts: ResolveModelOptions, model: string): void {
+  if (opts.quantize !== 'int8') return;
+  throw new PlaitError('MODEL_UNSUPPORTED', {
+    message: `${model} ships its own ONNX graph; plait quantises only the graphs it builds from a checkpoint's weights (config.json + model.safetensors / pytorch_model.bin). Use the repository's own quantised graph, or leave out --quantize`,
+    model,
+  });
+}
+
 export async function resolveModelSpec(model: string | undefined, opts: ResolveModelOptions = {}): Promise<ModelSpec> {
-  if (model === undefined || BUNDLED.has(model.trim())) return { family: 'use-lite' };
+  checkQuantization(opts.quantize);
+  if (model === undefined || BUNDLED.has(model.trim())) {
+    if (opts.quantize === 'int8') {
+      throw new PlaitError('MODEL_UNSUPPORTED', { message: 'the bundled model has no int8 graph; --quantize int8 applies to BERT and ModernBERT checkpoints plait converts (--model <dir or hub id>)', model: model ?? 'bundled' });
+    }
+    return { family: 'use-lite' };
+  }
   const g = await resolveModelGraph(model, opts);
   if (g.converted !== null && g.converted.head.kind !== 'colbert') {
     throw new PlaitError('MODEL_UNSUPPORTED', {
@@ -104,6 +133,10 @@ export async function resolveModelSpec(model: string | undefined, opts: ResolveM
   checkpointFiles(g.dir, g.onnxPath);
   const hub = g.name !== g.dir;
   // A graph outside the folder (converted into the model cache) travels in the spec as an absolute path.
-  const outside = path.relative(g.dir, g.onnxPath).startsWith('..');
-  return { family: 'colbert-onnx', dir: g.dir, ...(hub ? { name: g.name } : {}), ...(outside ? { onnxFile: g.onnxPath } : {}) };
+  const relative = path.relative(g.dir, g.onnxPath);
+  const outside = relative.startsWith('..');
+  const int8 = g.converted?.quantization === 'int8';
+  // The int8 graph of a hub pull sits in its int8/ subfolder: named relatively, so the spec stays portable.
+  const onnxFile = outside ? { onnxFile: g.onnxPath } : int8 ? { onnxFile: relative.split(path.sep).join('/') } : {};
+  return { family: 'colbert-onnx', dir: g.dir, ...(hub ? { name: g.name } : {}), ...onnxFile, ...(int8 ? { quantize: 'int8' as const } : {}) };
 }

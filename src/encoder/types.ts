@@ -44,6 +44,11 @@ export interface ModelInfo {
    * built before it was recorded. Two checkpoints of one family and shape differ here.
    */
   fingerprint?: string;
+  /**
+   * 'int8' when the vectors come from the converter's int8 graph (--quantize int8); absent for
+   * float graphs. Part of the model check, so an index never mixes int8 and float vectors.
+   */
+  quantization?: 'int8';
 }
 
 export type ModelFamilyName = 'use-lite' | 'colbert-onnx';
@@ -95,7 +100,7 @@ export interface TextTokenizer {
 /** Serializable description of a model, passed to workers. */
 export type ModelSpec =
   | { family: 'use-lite'; dir?: string }
-  | { family: 'colbert-onnx'; dir: string; name?: string; onnxFile?: string; overrides?: ColbertOverrides };
+  | { family: 'colbert-onnx'; dir: string; name?: string; onnxFile?: string; overrides?: ColbertOverrides; quantize?: 'int8' };
 
 export interface ColbertOverrides {
   queryMaxlen?: number;

@@ -48,6 +48,8 @@ export interface BuildOptions extends CorpusReaderOptions, CentroidAssignmentOpt
   index: string;
   /** Model: undefined → the bundled model; a local folder; or a hub repo id. */
   model?: string;
+  /** 'int8': encode with the converter's int8 graph of `model` (recorded in the index's model spec). */
+  quantize?: 'int8';
   /** An already-open encoder (its model wins over `model`); not closed by the build. */
   encoder?: Encoder;
   encoderOptions?: EncoderOptions;
@@ -188,7 +190,7 @@ export async function buildIndex(input: string | readonly string[], options: Bui
 }
 
 async function modelSpecFor(options: BuildOptions): Promise<ModelSpec> {
-  const spec = await resolveModelSpec(options.model, {});
+  const spec = await resolveModelSpec(options.model, options.quantize === undefined ? {} : { quantize: options.quantize });
   if (options.docMaxlen === undefined) return spec;
   if (!Number.isInteger(options.docMaxlen) || options.docMaxlen < 8) throw invalidArgument('docMaxlen', 'an integer >= 8', options.docMaxlen);
   if (spec.family !== 'colbert-onnx') {

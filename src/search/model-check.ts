@@ -5,7 +5,7 @@
 import { PlaitError } from '../errors/index.js';
 import type { ModelInfo } from '../encoder/types.js';
 
-const MODEL_KEYS = ['family', 'dim', 'queryMaxlen', 'queryMarker', 'documentMarker', 'attendToMaskTokens', 'vocabSize'] as const;
+const MODEL_KEYS = ['family', 'dim', 'queryMaxlen', 'queryMarker', 'documentMarker', 'attendToMaskTokens', 'vocabSize', 'quantization'] as const;
 
 /**
  * Refuses an encoder whose model differs from the one that built the index: any of the fields
@@ -13,7 +13,9 @@ const MODEL_KEYS = ['family', 'dim', 'queryMaxlen', 'queryMarker', 'documentMark
  * @throws PlaitError MODEL_MISMATCH listing every differing field.
  */
 export function checkModel(index: ModelInfo, model: ModelInfo): void {
-  const diffs = MODEL_KEYS.filter((k) => index[k] !== model[k]).map((k) => `${k}: index ${String(index[k])}, model ${String(model[k])}`);
+  // quantization is absent for float graphs (and in indexes older than int8 graphs).
+  const show = (k: (typeof MODEL_KEYS)[number], v: unknown): string => (k === 'quantization' && v === undefined ? 'float32' : String(v));
+  const diffs = MODEL_KEYS.filter((k) => index[k] !== model[k]).map((k) => `${k}: index ${show(k, index[k])}, model ${show(k, model[k])}`);
   if (index.name !== model.name && index.family !== model.family) diffs.unshift(`name: index ${index.name}, model ${model.name}`);
   // Same family and shape can still be another checkpoint: its weights tell (indexes built before
   // fingerprints were recorded have none, and are checked by the fields above only).

@@ -5,6 +5,7 @@
  * within the drain timeout (then cut the rest), then close indexes, rerankers and encoders.
  */
 import { LtrModel } from '../ltr/ltr-model.js';
+import { DynamicBatchingEncoder } from '../encoder/dynamic-batching.js';
 import type { FastifyInstance } from 'fastify';
 import { createServer } from 'node:net';
 import { createEncoder, openIndex, readManifest, Reranker, resolveModelSpec, type Encoder } from '../index.js';
@@ -149,7 +150,8 @@ export async function openEngine(indexNames: string[], options: ResolvedServerOp
     const key = `${role}:${JSON.stringify(spec)}`;
     let e = encoders.get(key);
     if (e === undefined) {
-      e = createEncoder(spec, { threads: options.encoderThreads });
+      // Concurrent requests share encoder calls (token-budgeted dynamic batching, encoder/dynamic-batching.ts).
+      e = createEncoder(spec, { threads: options.encoderThreads }).then((enc) => new DynamicBatchingEncoder(enc));
       encoders.set(key, e);
     }
     return e;

@@ -10,6 +10,8 @@ import type { TokenEmbeddings } from '../../src/encoder/types.js';
 import { referenceColbert } from './reference-bert.js';
 import { PUNCTUATION, tinyVocab } from '../../fixtures/tiny-colbert.js';
 import type { WrittenCheckpoint } from './tiny-bert.js';
+import { referenceModernColbert } from './reference-modernbert.js';
+import { bpeContentIds, bpeVocab, type WrittenModernBert } from './tiny-modernbert.js';
 
 export interface ExpectedText {
   ids: number[];
@@ -57,4 +59,28 @@ export function maxDeviation(actual: TokenEmbeddings, expected: ExpectedText, di
     for (let k = 0; k < dim; k++) m = Math.max(m, Math.abs(actual.vectors[r * dim + k]! - row[k]!));
   });
   return m;
+}
+
+/**
+ * The rows a converted tiny ModernBERT must output, by PyLate's layout spelled out here:
+ * [CLS] "[Q] "/"[D] " content [SEP], queries padded with [MASK] to query_length (attended only when
+ * attend_to_expansion_tokens), documents truncated to document_length with the rows of exact
+ * skiplist tokens (the punctuation characters, PyLate's convert_tokens_to_ids) dropped.
+ */
+export function expectedModernEncoding(ck: WrittenModernBert, text: string, kind: 'query' | 'document'): ExpectedText {
+  const vocab = bpeVocab();
+  const id = (t: string): number => vocab.indexOf(t);
+  const maxlen = kind === 'query' ? ck.queryMaxlen : ck.docMaxlen;
+  const seq = [id('[CLS]'), id(kind === 'query' ? '[Q] ' : '[D] '), ...bpeContentIds(text).slice(0, maxlen - 3), id('[SEP]')];
+  const mask = seq.map(() => 1);
+  if (kind === 'query') {
+    while (seq.length < maxlen) {
+      seq.push(id('[MASK]'));
+      mask.push(ck.attendToExpansion ? 1 : 0);
+    }
+  }
+  const rows = referenceModernColbert(ck.tensors, ck.shape, seq, mask);
+  const skip = new Set([...PUNCTUATION].map(id));
+  const keep = seq.map((t) => kind === 'query' || !skip.has(t));
+  return { ids: seq.filter((_, i) => keep[i]), rows: rows.filter((_, i) => keep[i]) };
 }

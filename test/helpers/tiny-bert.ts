@@ -89,13 +89,13 @@ export function randomBertTensors(s: BertShape, seed: number, opts: { projection
 
 // ---- safetensors ----
 
-function f32ToBf16(v: number): number {
+export function f32ToBf16(v: number): number {
   const u = new Uint32Array(Float32Array.of(v).buffer)[0]!;
   return ((u + 0x7fff + ((u >>> 16) & 1)) >>> 16) & 0xffff;
 }
 
 /** Nearest half (ties away from zero is close enough for weights of magnitude ≤ 2). */
-function f32ToF16(v: number): number {
+export function f32ToF16(v: number): number {
   const sign = v < 0 ? 0x8000 : 0;
   const a = Math.abs(v);
   if (a >= 65504) return sign | 0x7bff;

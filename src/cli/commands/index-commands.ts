@@ -76,6 +76,7 @@ export async function runCliBuild(
 interface IndexCliOptions {
   index: string;
   model?: string;
+  quantize?: 'int8';
   nbits: string;
   kmeansIters?: number;
   docMaxlen?: number;
@@ -110,6 +111,7 @@ export function registerIndexCommands(program: Command): void {
     .argument('<input>', 'corpus file or folder')
     .requiredOption('-i, --index <name-or-path>', 'index name or path (a bare name: ./<name> if that is an index, else indexes/<name>)')
     .option('-m, --model <model>', 'ColBERT ONNX folder or hub repo id (default: the bundled offline model)')
+    .addOption(new Option('--quantize <kind>', 'encode with the int8 graph built from the checkpoint (BERT / ModernBERT weights); searches then use it too').choices(['int8']))
     .addOption(new Option('--nbits <n>', 'residual bits per dimension').choices(SUPPORTED_NBITS.map(String)).default(String(BUILD_DEFAULTS.nbits)))
     .option(
       '--kmeans-iters <n>',
@@ -147,6 +149,7 @@ export function registerIndexCommands(program: Command): void {
         {
           index: o.index,
           model: o.model,
+          ...(o.quantize === undefined ? {} : { quantize: o.quantize }),
           nbits: Number(o.nbits),
           kmeansIters: o.kmeansIters,
           docMaxlen: o.docMaxlen,

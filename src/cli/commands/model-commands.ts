@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { createEncoder } from '../../encoder/create-encoder.js';
 import { resolveModelSpec } from '../../encoder/resolve-model.js';
 import { pullModel } from '../../encoder/hub/index.js';
@@ -19,14 +19,15 @@ export function registerModelCommands(program: Command): void {
     .description('encode texts into per-token vectors and print token counts, dim and timing')
     .argument('<texts...>', 'texts to encode (a text beginning with "-" goes after "--")')
     .option('-m, --model <model>', 'ColBERT folder (ONNX, or weights to convert) or hub repo id (default: the bundled model)')
+    .addOption(new Option('--quantize <kind>', 'run the int8 graph built from the checkpoint (BERT / ModernBERT weights)').choices(['int8']))
     .option('--query', 'encode as queries (default: documents)')
     .option('--vectors', 'include the vectors in JSON output')
     .option('--threads <n>', 'encoder worker threads (0 = in-process)', parseIntArg('threads', 0), 0)
     .option('--json', 'print JSON')
-    .action(async (texts: string[], o: { model?: string; query?: boolean; vectors?: boolean; threads: number; json?: boolean }) => {
+    .action(async (texts: string[], o: { model?: string; quantize?: 'int8'; query?: boolean; vectors?: boolean; threads: number; json?: boolean }) => {
       if (o.model === undefined && !o.json) announceBundledModel();
       const t0 = performance.now();
-      const encoder = await createEncoder(await resolveModelSpec(o.model, {}), { threads: o.threads });
+      const encoder = await createEncoder(await resolveModelSpec(o.model, o.quantize === undefined ? {} : { quantize: o.quantize }), { threads: o.threads });
       const loadMs = performance.now() - t0;
       try {
         const t1 = performance.now();
@@ -37,7 +38,7 @@ export function registerModelCommands(program: Command): void {
           tokens: e.length,
           ...(o.vectors ? { tokenIds: Array.from(e.tokenIds), vectors: Array.from(e.vectors, (v) => Number(v.toFixed(6))) } : {}),
         }));
-        const summary = { model: encoder.info.name, dim: encoder.info.dim, kind: o.query ? 'query' : 'document', loadMs, encodeMs, items };
+        const summary = { model: encoder.info.name, dim: encoder.info.dim, ...(encoder.info.quantization === undefined ? {} : { quantization: encoder.info.quantization }), kind: o.query ? 'query' : 'document', loadMs, encodeMs, items };
         if (o.json) printJson(summary);
         else {
           for (const it of items) process.stdout.write(`${String(it.tokens).padStart(5)} tokens  ${String(it.text).slice(0, 80)}\n`);

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { ENCODER_DEFAULTS } from '../../config/defaults.js';
 import { PlaitError } from '../../errors/index.js';
 import type { ModelSpec } from '../types.js';
+import { DENSE_DIR, moduleFolders, MODULES_FILE } from '../convert/checkpoint-layout.js';
 
 /** Where the ONNX graph may live, in the order tried. */
 export const ONNX_FILE_CANDIDATES = ['model.onnx', 'onnx/model.onnx', 'vespa_colbert.onnx'] as const;
@@ -127,7 +128,10 @@ export function readCheckpoint(spec: ColbertSpec): ColbertCheckpoint {
     const skip = st['skiplist_words'];
     if (Array.isArray(skip)) s.skiplistWords = skip.filter((w): w is string => typeof w === 'string');
   }
-  const dense = readJson(path.join(dir, '1_Dense', 'config.json'));
+  // The last Dense module's width (PyLate may chain several: 1_Dense, 2_Dense, …, as modules.json lists them).
+  const modulesFile = path.join(dir, MODULES_FILE);
+  const denseFolders = moduleFolders(existsSync(modulesFile) ? readFileSync(modulesFile, 'utf8') : null, modulesFile)?.dense ?? [DENSE_DIR];
+  const dense = denseFolders.length === 0 ? null : readJson(path.join(dir, denseFolders[denseFolders.length - 1]!, 'config.json'));
   if (dense !== null && s.dim === null) s.dim = positiveInt(dense['out_features']) ?? null;
   const o = spec.overrides ?? {};
   for (const [key, value] of Object.entries(o)) {

@@ -131,6 +131,7 @@ export async function loadColbertTokenizer(spec: ColbertSpec): Promise<LoadedCol
     defaultMode: 'late',
     documentWindow: contentRoom(checkpoint.docMaxlen, special.documentMarker.length),
     queryWindow: contentRoom(checkpoint.queryMaxlen, special.queryMarker.length),
+    ...(spec.quantize === 'int8' ? { quantization: 'int8' as const } : {}),
   };
   return {
     info,

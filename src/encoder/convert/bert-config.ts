@@ -1,9 +1,9 @@
 /**
  * `config.json` → the BERT architecture the graph builder needs, or a MODEL_UNSUPPORTED that names
- * the architecture and what to do. Only absolute-position BERT encoders are converted (BERT-base
- * ColBERTv2, answerai-colbert-small, MiniLM cross-encoders are all `model_type: "bert"`); other
- * families differ in ways a BERT graph would get silently wrong: ModernBERT (rotary positions,
- * GeGLU, local attention), XLM-R/RoBERTa (position ids offset by the padding index), JinaBERT (ALiBi,
+ * the architecture and what to do. Absolute-position BERT encoders (BERT-base ColBERTv2,
+ * answerai-colbert-small, MiniLM cross-encoders are all `model_type: "bert"`) are read here,
+ * ModernBERT in modernbert-config.ts; other families differ in ways a BERT graph would get
+ * silently wrong: XLM-R/RoBERTa (position ids offset by the padding index), JinaBERT (ALiBi,
  * custom code), DistilBERT/ELECTRA/DeBERTa (other weight names or attention).
  * Field names and defaults are transformers' BertConfig.
  */
@@ -12,6 +12,7 @@ import { PlaitError } from '../../errors/index.js';
 export type HiddenAct = 'gelu' | 'gelu_tanh' | 'relu';
 
 export interface BertArchitecture {
+  family: 'bert';
   /** What config.json calls it, e.g. "HF_ColBERT" or "BertForSequenceClassification". */
   architecture: string;
   vocabSize: number;
@@ -29,7 +30,7 @@ export interface BertArchitecture {
 }
 
 /** hidden_act spellings of transformers' ACT2FN, by the formula they compute. */
-const ACTIVATIONS: Record<string, HiddenAct> = {
+export const ACTIVATIONS: Record<string, HiddenAct> = {
   gelu: 'gelu',
   gelu_python: 'gelu',
   gelu_new: 'gelu_tanh',
@@ -39,14 +40,14 @@ const ACTIVATIONS: Record<string, HiddenAct> = {
 };
 
 const WHAT_TO_DO =
-  'plait converts BERT checkpoints only; export this model to ONNX with Python (e.g. optimum-cli export onnx, or PyLate / the model card\'s export script) ' +
+  'plait converts BERT and ModernBERT checkpoints only; export this model to ONNX with Python (e.g. optimum-cli export onnx, or PyLate / the model card\'s export script) ' +
   'and pass the folder holding model.onnx and tokenizer.json with --model <dir>, or wait for plait to support it';
 
-function unsupported(what: string, source: string, details: Record<string, unknown> = {}): PlaitError {
+export function unsupported(what: string, source: string, details: Record<string, unknown> = {}): PlaitError {
   return new PlaitError('MODEL_UNSUPPORTED', { message: `${source} is ${what}. ${WHAT_TO_DO}`, source, ...details });
 }
 
-function int(c: Record<string, unknown>, key: string, fallback: number | undefined, source: string): number {
+export function int(c: Record<string, unknown>, key: string, fallback: number | undefined, source: string): number {
   const v = c[key] ?? fallback;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) {
     throw new PlaitError('MODEL_LOAD_FAILED', { message: `${source}: expected a non-negative integer for ${key} but received ${JSON.stringify(v)}`, source });
@@ -85,6 +86,7 @@ export function bertArchitecture(config: Record<string, unknown>, source: string
   const id2label = config['id2label'];
   const labels = typeof config['num_labels'] === 'number' ? config['num_labels'] : id2label !== null && typeof id2label === 'object' ? Object.keys(id2label).length : 1;
   return {
+    family: 'bert',
     architecture,
     vocabSize: int(config, 'vocab_size', 30522, source),
     hiddenSize,

@@ -1,6 +1,5 @@
 /**
- * BERT weights → an ONNX model (opset 17, IR 8) written with onnx-proto's ModelProto encoder, using
- * only standard operators so any onnxruntime (checked on onnxruntime-node 1.30) runs it:
+ * BERT weights → an ONNX model (opset 17, IR 8, written by onnx-graph-builder.ts), standard operators only:
  * - embeddings: Gather(word, input_ids) + Gather(position, Range(0, S)) [+ Gather(type,
  *   token_type_ids)], LayerNormalization;
  * - N layers, as transformers' BertLayer: Q/K/V MatMul+Add, Reshape to heads, scores·1/√d_head plus
@@ -15,94 +14,17 @@
  * onnxruntime fuses the LayerNorm/GELU/attention patterns itself at session creation
  * (graphOptimizationLevel 'all'), so the graph stays plain.
  */
-import onnxProto from 'onnx-proto';
+import type { BertWeights } from './bert-weights.js';
+import { FLOAT, GraphBuilder, INT64, LOGITS_OUTPUT, MASK_BIAS, valueInfo, type GraphMetadata, type Quantization } from './onnx-graph-builder.js';
 import type { onnx as OnnxTypes } from 'onnx-proto';
-import type { BertWeights, Linear, Norm } from './bert-weights.js';
 
-const { onnx } = onnxProto;
-const FLOAT = onnx.TensorProto.DataType.FLOAT;
-const INT64 = onnx.TensorProto.DataType.INT64;
-const ATTR = onnx.AttributeProto.AttributeType;
-
-export const GRAPH_OPSET = 17;
-export const GRAPH_IR_VERSION = 8;
-/** Output names: ColBERT token embeddings, cross-encoder scores. */
-export const EMBEDDINGS_OUTPUT = 'embeddings';
-export const LOGITS_OUTPUT = 'logits';
-/** transformers' mask bias: torch.finfo(torch.float32).min. */
-const MASK_BIAS = -3.4028234663852886e38;
-
-type AttrValue = number | number[] | { float: number };
-
-class GraphBuilder {
-  readonly nodes: OnnxTypes.INodeProto[] = [];
-  readonly initializers: OnnxTypes.ITensorProto[] = [];
-  private count = 0;
-
-  private fresh(hint: string): string {
-    return `${hint}_${this.count++}`;
-  }
-
-  tensor(name: string, dims: readonly number[], data: Float32Array | BigInt64Array): string {
-    this.initializers.push({
-      name,
-      dims: [...dims],
-      dataType: data instanceof Float32Array ? FLOAT : INT64,
-      rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
-    });
-    return name;
-  }
-
-  scalar(name: string, value: number): string {
-    return this.tensor(name, [], Float32Array.of(value));
-  }
-
-  ints(name: string, values: readonly number[], scalar = false): string {
-    return this.tensor(name, scalar ? [] : [values.length], BigInt64Array.from(values.map(BigInt)));
-  }
-
-  op(type: string, inputs: readonly string[], attrs: Record<string, AttrValue> = {}, output?: string): string {
-    const out = output ?? this.fresh(type.toLowerCase());
-    const attribute: OnnxTypes.IAttributeProto[] = Object.entries(attrs).map(([name, v]) =>
-      Array.isArray(v)
-        ? { name, type: ATTR.INTS, ints: v }
-        : typeof v === 'object'
-          ? { name, type: ATTR.FLOAT, f: v.float }
-          : { name, type: ATTR.INT, i: v },
-    );
-    this.nodes.push({ opType: type, name: `${type}_${out}`, input: [...inputs], output: [out], attribute });
-    return out;
-  }
-
-  linear(x: string, l: Linear, name: string): string {
-    const w = this.tensor(`${name}.weight`, [l.inFeatures, l.outFeatures], l.weight);
-    const y = this.op('MatMul', [x, w]);
-    return l.bias === null ? y : this.op('Add', [y, this.tensor(`${name}.bias`, [l.outFeatures], l.bias)]);
-  }
-
-  layerNorm(x: string, n: Norm, name: string, eps: number, output?: string): string {
-    const g = this.tensor(`${name}.gamma`, [n.gamma.length], n.gamma);
-    const b = this.tensor(`${name}.beta`, [n.beta.length], n.beta);
-    return this.op('LayerNormalization', [x, g, b], { axis: -1, epsilon: { float: eps } }, output);
-  }
-}
-
-function valueInfo(name: string, elemType: number, dims: readonly (number | string)[]): OnnxTypes.IValueInfoProto {
-  return {
-    name,
-    type: { tensorType: { elemType, shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) } } },
-  };
-}
-
-export interface GraphMetadata {
-  /** Free-form key → value pairs stored in ModelProto.metadata_props (e.g. the source hashes). */
-  [key: string]: string;
-}
+export { EMBEDDINGS_OUTPUT, GRAPH_IR_VERSION, GRAPH_OPSET, LOGITS_OUTPUT } from './onnx-graph-builder.js';
+export type { GraphMetadata } from './onnx-graph-builder.js';
 
 /** The ONNX bytes of `w` (a ColBERT encoder or a cross-encoder, by its head). */
-export function buildBertGraph(w: BertWeights, metadata: GraphMetadata = {}): Uint8Array {
+export function buildBertGraph(w: BertWeights, metadata: GraphMetadata = {}, quantization: Quantization = 'none'): Uint8Array {
   const a = w.arch;
-  const g = new GraphBuilder();
+  const g = new GraphBuilder(quantization);
   const H = a.hiddenSize;
   const heads = a.numHeads;
   const headDim = H / heads;
@@ -128,7 +50,6 @@ export function buildBertGraph(w: BertWeights, metadata: GraphMetadata = {}): Ui
   const splitHeads = g.ints('const.split_heads', [0, 0, heads, headDim]);
   const mergeHeads = g.ints('const.merge_heads', [0, 0, H]);
   const scale = g.scalar('const.score_scale', 1 / Math.sqrt(headDim));
-  const half = g.scalar('const.half', 0.5);
 
   w.layers.forEach((l, i) => {
     const p = `layer${i}`;
@@ -142,28 +63,14 @@ export function buildBertGraph(w: BertWeights, metadata: GraphMetadata = {}): Ui
     const attended = g.op('Add', [g.linear(merged, l.attentionOutput, `${p}.attention_output`), x]);
     const h = g.layerNorm(attended, l.attentionNorm, `${p}.attention_norm`, a.layerNormEps);
     const f = g.linear(h, l.intermediate, `${p}.intermediate`);
-    let act: string;
-    if (a.hiddenAct === 'relu') act = g.op('Relu', [f]);
-    else if (a.hiddenAct === 'gelu') {
-      const erf = g.op('Erf', [g.op('Div', [f, g.scalar(`${p}.sqrt2`, Math.SQRT2)])]);
-      act = g.op('Mul', [g.op('Mul', [f, g.op('Add', [erf, one])]), half]);
-    } else {
-      const cube = g.op('Mul', [g.op('Mul', [f, f]), f]);
-      const inner = g.op('Mul', [g.op('Add', [f, g.op('Mul', [cube, g.scalar(`${p}.gelu_c`, 0.044715)])]), g.scalar(`${p}.gelu_k`, Math.sqrt(2 / Math.PI))]);
-      act = g.op('Mul', [g.op('Mul', [f, g.op('Add', [g.op('Tanh', [inner]), one])]), half]);
-    }
+    const act = g.activation(f, a.hiddenAct, `${p}.act`);
     const out = g.op('Add', [g.linear(act, l.output, `${p}.output`), h]);
     x = g.layerNorm(out, l.outputNorm, `${p}.output_norm`, a.layerNormEps);
   });
 
   let output: OnnxTypes.IValueInfoProto;
-  if (w.head.kind === 'colbert') {
-    let y = g.linear(x, w.head.projection, 'colbert.linear');
-    if (w.head.activation === 'tanh') y = g.op('Tanh', [y]);
-    const norm = g.op('Max', [g.op('ReduceL2', [y], { axes: [-1], keepdims: 1 }), g.scalar('const.norm_eps', 1e-12)]);
-    g.op('Div', [y, norm], {}, EMBEDDINGS_OUTPUT);
-    output = valueInfo(EMBEDDINGS_OUTPUT, FLOAT, ['batch', 'sequence', w.head.projection.outFeatures]);
-  } else {
+  if (w.head.kind === 'colbert') output = g.colbertHead(x, w.head.projections);
+  else {
     const cls = g.op('Gather', [x, c0], { axis: 1 });
     const pooled = g.op('Tanh', [g.linear(cls, w.head.pooler, 'pooler')]);
     const logits = g.linear(pooled, w.head.classifier, 'classifier');
@@ -173,12 +80,5 @@ export function buildBertGraph(w: BertWeights, metadata: GraphMetadata = {}): Ui
 
   const inputs = [valueInfo('input_ids', INT64, ['batch', 'sequence']), valueInfo('attention_mask', INT64, ['batch', 'sequence'])];
   if (withTypes) inputs.push(valueInfo('token_type_ids', INT64, ['batch', 'sequence']));
-  const model: OnnxTypes.IModelProto = {
-    irVersion: GRAPH_IR_VERSION,
-    producerName: 'plait',
-    opsetImport: [{ domain: '', version: GRAPH_OPSET }],
-    graph: { name: a.architecture, node: g.nodes, initializer: g.initializers, input: inputs, output: [output] },
-    metadataProps: Object.entries(metadata).map(([key, value]) => ({ key, value })),
-  };
-  return onnx.ModelProto.encode(model).finish();
+  return g.encode(a.architecture, inputs, [output], metadata);
 }

@@ -38,9 +38,20 @@ export interface LayerWeights {
   outputNorm: Norm;
 }
 
-export type HeadWeights =
-  | { kind: 'colbert'; projection: Linear; activation: 'identity' | 'tanh' }
-  | { kind: 'classifier'; pooler: Linear; classifier: Linear };
+/** One Dense module: y = activation(x·W + b). */
+export interface Projection {
+  linear: Linear;
+  activation: 'identity' | 'tanh';
+}
+
+/** ColBERT: the projections applied in order, then L2 normalisation; cross-encoder: pooler + classifier. */
+export type HeadWeights = { kind: 'colbert'; projections: Projection[] } | { kind: 'classifier'; pooler: Linear; classifier: Linear };
+
+/** A Dense module's weights and its config.json. */
+export interface DenseSource {
+  src: WeightSource;
+  config: DenseConfig;
+}
 
 export interface BertWeights {
   arch: BertArchitecture;
@@ -62,11 +73,12 @@ export interface DenseConfig {
 
 const BERT_PREFIXES = ['bert.', '', 'model.', 'encoder.'] as const;
 
-function mismatch(file: string, message: string): PlaitError {
+export function mismatch(file: string, message: string): PlaitError {
   return new PlaitError('MODEL_MISMATCH', { message: `${file}: ${message}; does config.json belong to these weights?`, file });
 }
 
-class Tensors {
+/** Tensors of one weights file under a name prefix, each taken with its shape checked. */
+export class Tensors {
   constructor(
     readonly src: WeightSource,
     readonly prefix: string,
@@ -129,7 +141,7 @@ const DENSE_ACTIVATIONS: Record<string, 'identity' | 'tanh'> = {
  * Throws MODEL_MISMATCH when a tensor is missing or its shape contradicts the config, and
  * MODEL_UNSUPPORTED for a checkpoint with neither a ColBERT projection nor a classifier head.
  */
-export function readBertWeights(arch: BertArchitecture, main: WeightSource, dense: { src: WeightSource; config: DenseConfig } | null): BertWeights {
+export function readBertWeights(arch: BertArchitecture, main: WeightSource, dense: DenseSource[]): BertWeights {
   const prefix = bertPrefix(main);
   if (prefix === null) {
     throw mismatch(main.file, `no BERT embeddings (looked for ${BERT_PREFIXES.map((p) => `${p}embeddings.word_embeddings.weight`).join(', ')})`);
@@ -163,39 +175,56 @@ export function readBertWeights(arch: BertArchitecture, main: WeightSource, dens
   return { arch, wordEmbeddings, positionEmbeddings, tokenTypeEmbeddings, embeddingNorm, layers, head: readHead(arch, main, prefix, dense) };
 }
 
-function readHead(arch: BertArchitecture, main: WeightSource, prefix: string, dense: { src: WeightSource; config: DenseConfig } | null): HeadWeights {
+function readHead(arch: BertArchitecture, main: WeightSource, prefix: string, dense: DenseSource[]): HeadWeights {
   const H = arch.hiddenSize;
-  if (dense !== null) {
-    const shape = dense.src.shape('linear.weight');
-    if (shape === null || shape.length !== 2) throw mismatch(dense.src.file, 'no 2-d linear.weight (the sentence-transformers Dense projection)');
-    const out = shape[0]!;
-    const c = dense.config;
-    if ((c.in_features !== undefined && c.in_features !== H) || (c.out_features !== undefined && c.out_features !== out)) {
-      throw mismatch(dense.src.file, `1_Dense/config.json says ${c.in_features} → ${c.out_features} but the weights are ${shape[1]} → ${out} on a hidden size of ${H}`);
-    }
-    const act = c.activation_function ?? 'torch.nn.modules.linear.Identity';
-    const activation = DENSE_ACTIVATIONS[act];
-    if (activation === undefined) {
-      throw new PlaitError('MODEL_UNSUPPORTED', { message: `${dense.src.file}: the Dense projection's activation ${act} is not supported (Identity and Tanh are)`, file: dense.src.file });
-    }
-    const projection = new Tensors(dense.src, '').linear('linear', H, out, `a ${H} → ${out} projection`, c.bias === true);
-    return { kind: 'colbert', projection, activation };
-  }
-  const root = new Tensors(main, '');
-  const linearShape = main.shape('linear.weight');
-  if (linearShape !== null && linearShape.length === 2) {
-    return { kind: 'colbert', projection: root.linear('linear', H, linearShape[0]!, `a ${H} → ${linearShape[0]} projection`, false), activation: 'identity' };
-  }
+  const colbert = readColbertProjection(H, main, dense);
+  if (colbert !== null) return colbert;
   if (main.shape('classifier.weight') !== null) {
     const why = `config.json (hidden_size ${H}, ${arch.numLabels} labels)`;
     return {
       kind: 'classifier',
       pooler: new Tensors(main, prefix).linear('pooler.dense', H, H, why),
-      classifier: root.linear('classifier', H, arch.numLabels, why),
+      classifier: new Tensors(main, '').linear('classifier', H, arch.numLabels, why),
     };
   }
   throw new PlaitError('MODEL_UNSUPPORTED', {
     message: `${main.file} is a BERT without a ColBERT projection (linear.weight, or a 1_Dense/ folder) or a classifier head (classifier.weight); plait converts ColBERT and cross-encoder checkpoints`,
     file: main.file,
   });
+}
+
+/**
+ * ColBERT's projection from hidden size H: the Dense modules when given (PyLate,
+ * sentence-transformers; one or a chain, each module's input the previous one's output), else a
+ * root `linear.weight` beside the transformer (HF_ColBERT, no bias); null when neither is there.
+ * Throws MODEL_MISMATCH / MODEL_UNSUPPORTED for a Dense module that contradicts its config or uses
+ * another activation than Identity or Tanh.
+ */
+export function readColbertProjection(H: number, main: WeightSource, dense: DenseSource[]): Extract<HeadWeights, { kind: 'colbert' }> | null {
+  if (dense.length > 0) {
+    const projections: Projection[] = [];
+    let width = H;
+    for (const d of dense) {
+      const shape = d.src.shape('linear.weight');
+      if (shape === null || shape.length !== 2) throw mismatch(d.src.file, 'no 2-d linear.weight (the sentence-transformers Dense projection)');
+      const out = shape[0]!;
+      const c = d.config;
+      if ((c.in_features !== undefined && c.in_features !== width) || (c.out_features !== undefined && c.out_features !== out)) {
+        throw mismatch(d.src.file, `its config.json says ${c.in_features} → ${c.out_features} but the weights are ${shape[1]} → ${out} on an input of width ${width}`);
+      }
+      const act = c.activation_function ?? 'torch.nn.modules.linear.Identity';
+      const activation = DENSE_ACTIVATIONS[act];
+      if (activation === undefined) {
+        throw new PlaitError('MODEL_UNSUPPORTED', { message: `${d.src.file}: the Dense projection's activation ${act} is not supported (Identity and Tanh are)`, file: d.src.file });
+      }
+      projections.push({ linear: new Tensors(d.src, '').linear('linear', width, out, `a ${width} → ${out} projection`, c.bias === true), activation });
+      width = out;
+    }
+    return { kind: 'colbert', projections };
+  }
+  const linearShape = main.shape('linear.weight');
+  if (linearShape !== null && linearShape.length === 2) {
+    return { kind: 'colbert', projections: [{ linear: new Tensors(main, '').linear('linear', H, linearShape[0]!, `a ${H} → ${linearShape[0]} projection`, false), activation: 'identity' }] };
+  }
+  return null;
 }

@@ -8,6 +8,9 @@
  * same size and mtime (or, when only the mtime moved, the same sha256); otherwise it rebuilds.
  * Graph and manifest are written to temporary names and renamed, manifest last, so a crash leaves
  * either the old state or a graph without a manifest (rebuilt next time), never a half graph in use.
+ * `quantize: 'int8'` builds the int8 graph (onnx-graph-builder.ts) into `<outDir>/int8/` with its
+ * own manifest (`quantization: "int8"`), so the float and int8 graphs of one checkpoint are cached
+ * side by side and never taken for each other.
  *
  * Cost (bench/convert-encode.ts, BERT-base shape): see bench/RESULTS.md "Checkpoint conversion".
  * Peak memory is about three copies of the weights (file bytes, float32 tensors, encoded graph).
@@ -17,9 +20,11 @@ import { createReadStream, existsSync, realpathSync, statSync } from 'node:fs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PlaitError } from '../../errors/index.js';
-import { bertArchitecture, type BertArchitecture } from './bert-config.js';
 import { buildBertGraph, EMBEDDINGS_OUTPUT, LOGITS_OUTPUT } from './bert-graph-builder.js';
-import { readBertWeights, type DenseConfig } from './bert-weights.js';
+import { readBertWeights, type DenseConfig, type DenseSource, type HeadWeights } from './bert-weights.js';
+import { modelArchitecture, type ModelArchitecture } from './model-architecture.js';
+import { buildModernBertGraph } from './modernbert-graph-builder.js';
+import { readModernBertWeights } from './modernbert-weights.js';
 import { findCheckpointLayout, layoutSources, openWeights, readJsonObject, type CheckpointLayout } from './checkpoint-layout.js';
 
 /** Bump when the graph a given checkpoint converts to changes, so cached graphs are rebuilt. */
@@ -42,7 +47,10 @@ export interface ConvertManifest {
   sourceDir: string;
   sources: SourceFile[];
   graph: { file: string; bytes: number; sha256: string };
-  architecture: BertArchitecture;
+  /** BERT or ModernBERT (`family`), as read from config.json. */
+  architecture: ModelArchitecture;
+  /** How the linear layers were written; absent in manifests written before int8 existed (float). */
+  quantization?: GraphQuantization;
   head: ConvertedHead;
   /** Inputs of the graph, in order. */
   inputs: string[];
@@ -58,7 +66,20 @@ export interface ConvertedGraph {
   fromCache: boolean;
 }
 
+/** `int8`: linear layers with int8 weights and dynamically quantised activations (onnx-graph-builder.ts). */
+export type GraphQuantization = 'none' | 'int8';
+/** Where an int8 graph goes beside the float one: `<outDir>/int8/` (its own model.onnx and manifest). */
+export const INT8_SUBDIR = 'int8';
+
+/** `value` as a GraphQuantization (undefined → 'none'); INVALID_ARGUMENT for anything else. */
+export function checkQuantization(value: unknown): GraphQuantization {
+  if (value === undefined || value === 'none' || value === 'int8') return value ?? 'none';
+  throw new PlaitError('INVALID_ARGUMENT', { message: `Expected "int8" or "none" for quantize but received ${JSON.stringify(value)}`, name: 'quantize' });
+}
+
 export interface ConvertOptions {
+  /** 'int8' builds the quantised graph into `<outDir>/int8/` (default 'none'). */
+  quantize?: GraphQuantization;
   /** Where model.onnx and the manifest go; default `<cacheDir>/converted/<name>-<hash>`. */
   outDir?: string;
   /** The model cache root (default: hub-env's defaultCacheDir, passed in by the caller). */
@@ -93,8 +114,8 @@ function readManifest(file: string): ConvertManifest | null {
   }
 }
 
-async function stillValid(m: ConvertManifest, dir: string, sources: string[], outDir: string): Promise<boolean> {
-  if (m.format !== 1 || m.converter !== CONVERTER_VERSION || m.sourceDir !== dir) return false;
+async function stillValid(m: ConvertManifest, dir: string, sources: string[], outDir: string, quantization: GraphQuantization): Promise<boolean> {
+  if (m.format !== 1 || m.converter !== CONVERTER_VERSION || m.sourceDir !== dir || (m.quantization ?? 'none') !== quantization) return false;
   if (!Array.isArray(m.sources) || m.sources.length !== sources.length || !m.sources.every((s, i) => s.file === sources[i])) return false;
   const graph = path.join(outDir, m.graph.file);
   if (!existsSync(graph) || statSync(graph).size !== m.graph.bytes) return false;
@@ -124,40 +145,51 @@ function declaredDim(dir: string): number | null {
  * Builds the graph of the checkpoint at `layout` into `outDir` (always; see ensureConvertedGraph
  * for the cached path). Throws MODEL_UNSUPPORTED, MODEL_UNSAFE, MODEL_MISMATCH, MODEL_LOAD_FAILED.
  */
-export async function convertCheckpoint(layout: CheckpointLayout, outDir: string): Promise<ConvertedGraph> {
+export async function convertCheckpoint(layout: CheckpointLayout, outDir: string, quantization: GraphQuantization = 'none'): Promise<ConvertedGraph> {
   const t0 = performance.now();
   const dir = layout.dir;
   const abs = (rel: string): string => path.join(dir, ...rel.split('/'));
-  const arch = bertArchitecture(readJsonObject(abs(layout.configFile)), abs(layout.configFile));
+  const arch = modelArchitecture(readJsonObject(abs(layout.configFile)), abs(layout.configFile));
   const sources: SourceFile[] = [];
   for (const file of layoutSources(layout)) {
     const st = statSync(abs(file));
     sources.push({ file, bytes: st.size, mtimeMs: st.mtimeMs, sha256: await sha256File(abs(file)) });
   }
   const main = openWeights(abs(layout.weightsFile));
-  const dense =
-    layout.dense === null
-      ? null
-      : {
-          src: openWeights(abs(layout.dense.weightsFile)),
-          config: (layout.dense.configFile === null ? {} : readJsonObject(abs(layout.dense.configFile))) as DenseConfig,
-        };
-  const weights = readBertWeights(arch, main, dense);
+  const dense: DenseSource[] = layout.dense.map((d) => ({
+    src: openWeights(abs(d.weightsFile)),
+    config: (d.configFile === null ? {} : readJsonObject(abs(d.configFile))) as DenseConfig,
+  }));
+  const graphMetadata = {
+    'plait.converter': String(CONVERTER_VERSION),
+    'plait.sources': JSON.stringify(sources.map((s) => ({ file: s.file, sha256: s.sha256 }))),
+    'plait.quantization': quantization,
+  };
+  let headWeights: HeadWeights;
+  let bytes: Uint8Array;
+  let inputs: string[];
+  if (arch.family === 'modernbert') {
+    const weights = readModernBertWeights(arch, main, dense);
+    headWeights = weights.head;
+    bytes = buildModernBertGraph(weights, graphMetadata, quantization);
+    inputs = ['input_ids', 'attention_mask'];
+  } else {
+    const weights = readBertWeights(arch, main, dense);
+    headWeights = weights.head;
+    bytes = buildBertGraph(weights, graphMetadata, quantization);
+    inputs = weights.tokenTypeEmbeddings === null ? ['input_ids', 'attention_mask'] : ['input_ids', 'attention_mask', 'token_type_ids'];
+  }
   let head: ConvertedHead;
-  if (weights.head.kind === 'colbert') {
-    const dim = weights.head.projection.outFeatures;
+  if (headWeights.kind === 'colbert') {
+    const dim = headWeights.projections[headWeights.projections.length - 1]!.linear.outFeatures;
     const declared = declaredDim(dir);
     if (declared !== null && declared !== dim) {
       throw new PlaitError('MODEL_MISMATCH', { message: `${dir}: the settings say dim ${declared} but the projection's weights give ${dim}`, dir });
     }
     head = { kind: 'colbert', output: EMBEDDINGS_OUTPUT, dim };
   } else {
-    head = { kind: 'classifier', output: LOGITS_OUTPUT, numLabels: weights.head.classifier.outFeatures };
+    head = { kind: 'classifier', output: LOGITS_OUTPUT, numLabels: headWeights.classifier.outFeatures };
   }
-  const bytes = buildBertGraph(weights, {
-    'plait.converter': String(CONVERTER_VERSION),
-    'plait.sources': JSON.stringify(sources.map((s) => ({ file: s.file, sha256: s.sha256 }))),
-  });
   await mkdir(outDir, { recursive: true });
   const onnxPath = path.join(outDir, CONVERTED_GRAPH_FILE);
   const tmp = `${onnxPath}.${process.pid}.tmp`;
@@ -170,8 +202,9 @@ export async function convertCheckpoint(layout: CheckpointLayout, outDir: string
     sources,
     graph: { file: CONVERTED_GRAPH_FILE, bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') },
     architecture: arch,
+    quantization,
     head,
-    inputs: weights.tokenTypeEmbeddings === null ? ['input_ids', 'attention_mask'] : ['input_ids', 'attention_mask', 'token_type_ids'],
+    inputs,
     convertSeconds: (performance.now() - t0) / 1000,
     createdAt: new Date().toISOString(),
   };
@@ -198,13 +231,15 @@ export async function ensureConvertedGraph(dir: string, opts: ConvertOptions): P
   if (opts.outDir === undefined && opts.cacheDir === undefined) {
     throw new PlaitError('INVALID_ARGUMENT', { message: 'ensureConvertedGraph needs outDir or cacheDir' });
   }
-  const outDir = opts.outDir ?? convertedGraphDir(opts.cacheDir!, real);
+  const quantization = checkQuantization(opts.quantize);
+  const floatDir = opts.outDir ?? convertedGraphDir(opts.cacheDir!, real);
+  const outDir = quantization === 'int8' ? path.join(floatDir, INT8_SUBDIR) : floatDir;
   const manifestPath = path.join(outDir, CONVERT_MANIFEST_FILE);
   const manifest = readManifest(manifestPath);
-  if (manifest !== null && (await stillValid(manifest, real, layoutSources(layout), outDir))) {
+  if (manifest !== null && (await stillValid(manifest, real, layoutSources(layout), outDir, quantization))) {
     return { onnxPath: path.join(outDir, manifest.graph.file), manifestPath, manifest, fromCache: true };
   }
-  return convertCheckpoint(layout, outDir);
+  return convertCheckpoint(layout, outDir, quantization);
 }
 
 /** The manifest next to a converted graph, or null when `onnxPath` was not written by the converter. */

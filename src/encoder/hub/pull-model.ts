@@ -16,8 +16,8 @@ import path from 'node:path';
 import { PlaitError } from '../../errors/index.js';
 import { downloadFile } from './download-file.js';
 import { DEFAULT_REVISION, defaultCacheDir, hubEndpoint, hubToken, isOffline, repoCacheDir } from './hub-env.js';
-import { bertArchitecture } from '../convert/bert-config.js';
-import { DENSE_DIR, readJsonObject, TRANSFORMER_DIRS, WEIGHT_FILES } from '../convert/checkpoint-layout.js';
+import { modelArchitecture } from '../convert/model-architecture.js';
+import { DENSE_DIR, moduleFolders, MODULES_FILE, readJsonObject, WEIGHT_FILES } from '../convert/checkpoint-layout.js';
 import { ensureConvertedGraph, CONVERT_MANIFEST_FILE } from '../convert/convert-checkpoint.js';
 import { wordpieceTokenizerJson } from '../convert/wordpiece-tokenizer-json.js';
 
@@ -175,27 +175,10 @@ export async function pullModel(repoId: string, opts: PullOptions = {}): Promise
   return { repoId, revision, dir, files, fromCache: false, ...(converted === undefined ? {} : { converted }) };
 }
 
-/** modules.json (sentence-transformers): the folders of its Transformer and Dense modules. */
-function moduleFolders(raw: string | null): { transformer: string; dense: string | null } {
-  const fallback = { transformer: '', dense: null };
-  if (raw === null) return fallback;
-  try {
-    const modules = JSON.parse(raw) as { type?: string; path?: string }[];
-    if (!Array.isArray(modules)) return fallback;
-    const t = modules.find((m) => typeof m.type === 'string' && m.type.endsWith('.Transformer'));
-    const d = modules.find((m) => typeof m.type === 'string' && m.type.endsWith('.Dense'));
-    const transformer = typeof t?.path === 'string' && (TRANSFORMER_DIRS as readonly string[]).includes(t.path) ? t.path : '';
-    const dense = typeof d?.path === 'string' && /^[\w.-]+$/.test(d.path) ? d.path : null;
-    return { transformer, dense };
-  } catch {
-    return fallback;
-  }
-}
-
 /** Downloads the checkpoint files a conversion needs (config first, so unsupported models fail before the weights). */
 async function fetchCheckpoint(repoId: string, revision: string, endpoint: string, dir: string, fetchOne: (file: string) => Promise<boolean>): Promise<void> {
-  const modulesFound = await fetchOne('modules.json');
-  const folders = moduleFolders(modulesFound ? readFileSync(path.join(dir, 'modules.json'), 'utf8') : null);
+  const modulesFound = await fetchOne(MODULES_FILE);
+  const folders = moduleFolders(modulesFound ? readFileSync(path.join(dir, MODULES_FILE), 'utf8') : null, `${repoId} (${MODULES_FILE})`) ?? { transformer: '', dense: [DENSE_DIR] };
   const sub = (f: string): string => (folders.transformer === '' ? f : `${folders.transformer}/${f}`);
   if (!(await fetchOne(sub('config.json')))) {
     throw new PlaitError('MODEL_NOT_FOUND', {
@@ -204,7 +187,7 @@ async function fetchCheckpoint(repoId: string, revision: string, endpoint: strin
     });
   }
   const configPath = path.join(dir, ...sub('config.json').split('/'));
-  bertArchitecture(readJsonObject(configPath), `${repoId} (${sub('config.json')})`);
+  modelArchitecture(readJsonObject(configPath), `${repoId} (${sub('config.json')})`);
   let weights = false;
   for (const f of WEIGHT_FILES) if (!weights) weights = await fetchOne(sub(f));
   if (!weights) {
@@ -214,11 +197,12 @@ async function fetchCheckpoint(repoId: string, revision: string, endpoint: strin
       missing: WEIGHT_FILES.map(sub),
     });
   }
-  // plait reads the projection from 1_Dense/ (the only folder name sentence-transformers and PyLate use).
-  const dense = folders.dense !== null || !modulesFound ? DENSE_DIR : null;
-  if (dense !== null && (await fetchOne(`${dense}/config.json`))) {
-    let found = false;
-    for (const f of WEIGHT_FILES) if (!found) found = await fetchOne(`${dense}/${f}`);
+  // The Dense projections modules.json lists, in order (1_Dense/ when there is no modules.json).
+  for (const dense of folders.dense) {
+    if (await fetchOne(`${dense}/config.json`)) {
+      let found = false;
+      for (const f of WEIGHT_FILES) if (!found) found = await fetchOne(`${dense}/${f}`);
+    }
   }
   if (folders.transformer !== '') await fetchOne(sub('tokenizer.json'));
 }

@@ -72,12 +72,12 @@ export const useLiteFamily: ModelFamily = {
     };
   },
 
-  async loadBackend(spec: ModelSpec, _options: BackendOptions) {
-    // intraOpNumThreads does not apply: TF.js-wasm runs single-threaded under Node.
+  async loadBackend(spec: ModelSpec, options: BackendOptions) {
     const { dir, tokenizer } = await loadSentencePiece(spec);
-    return UseLiteBackend.load(dir, useLiteInfo(tokenizer.vocabSize), tokenizer);
+    return UseLiteBackend.load(dir, useLiteInfo(tokenizer.vocabSize), tokenizer, { intraOpNumThreads: options.intraOpNumThreads });
   },
 };
 
 export { SentencePieceTokenizer } from './sentencepiece-tokenizer.js';
 export { UseLiteBackend, TOKEN_STATES_NODE } from './use-lite-backend.js';
+export type { UseLiteEngine, UseLiteBackendOptions } from './use-lite-backend.js';

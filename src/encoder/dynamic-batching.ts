@@ -1,0 +1,129 @@
+/**
+ * Token-budgeted dynamic batching of concurrent encode calls, as text-embeddings-inference (TEI)
+ * does for its requests: while one call of a kind (queries, documents) runs, the calls that arrive
+ * wait and then go together as one call of up to `maxBatchTokens` estimated token rows, in arrival
+ * order. A call that finds nothing running goes at once, so a lone query pays no wait; under load,
+ * concurrent queries share onnxruntime runs instead of queueing one by one behind each other.
+ * Estimated rows: queryMaxlen per query (ColBERT pads queries to it); for a document, its UTF-16
+ * length / 4 plus 2, at most the model's document window + 2 (no tokenizing on the hot path).
+ * Each request's texts are validated when it arrives, so a bad text fails its own request only; a
+ * failure of the merged call (the backend) fails every request in it.
+ * Measured in bench/dynamic-batching.ts (bench/RESULTS.md, "Dynamic batching").
+ */
+import { DYNAMIC_BATCHING_DEFAULTS } from '../config/defaults.js';
+import { invalidArgument } from '../errors/index.js';
+import type { Encoder, ModelInfo, ModelSpec, RowToken, TextKind, TokenEmbeddings, TokenizedText } from './types.js';
+import { validateText } from './validate-text.js';
+
+export interface DynamicBatchingOptions {
+  /** Most estimated token rows per merged call, >= 1 (default DYNAMIC_BATCHING_DEFAULTS.maxBatchTokens). */
+  maxBatchTokens?: number;
+}
+
+interface Pending {
+  texts: string[];
+  rows: number;
+  resolve: (out: TokenEmbeddings[]) => void;
+  reject: (err: unknown) => void;
+}
+
+interface Lane {
+  queue: Pending[];
+  running: boolean;
+}
+
+export class DynamicBatchingEncoder implements Encoder {
+  readonly info: ModelInfo;
+  readonly spec: ModelSpec;
+  private readonly maxBatchTokens: number;
+  private readonly lanes: Record<TextKind, Lane> = { query: { queue: [], running: false }, document: { queue: [], running: false } };
+  /** Merged calls made so far, by kind (what the batching saved is visible to tests and benchmarks). */
+  readonly calls: Record<TextKind, number> = { query: 0, document: 0 };
+
+  constructor(
+    private readonly inner: Encoder,
+    options: DynamicBatchingOptions = {},
+  ) {
+    this.info = inner.info;
+    this.spec = inner.spec;
+    const max = options.maxBatchTokens ?? DYNAMIC_BATCHING_DEFAULTS.maxBatchTokens;
+    if (!Number.isInteger(max) || max < 1) throw invalidArgument('maxBatchTokens', 'a positive integer', max);
+    this.maxBatchTokens = max;
+  }
+
+  encodeQueries(texts: string[]): Promise<TokenEmbeddings[]> {
+    return this.enqueue(texts, 'query');
+  }
+
+  encodeDocuments(texts: string[]): Promise<TokenEmbeddings[]> {
+    return this.enqueue(texts, 'document');
+  }
+
+  tokenize(text: string): TokenizedText {
+    return this.inner.tokenize(text);
+  }
+
+  rows(text: string, kind: TextKind): RowToken[] {
+    return this.inner.rows(text, kind);
+  }
+
+  tokenText(id: number): string {
+    return this.inner.tokenText(id);
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+
+  private estimateRows(text: string, kind: TextKind): number {
+    if (kind === 'query') return this.info.queryMaxlen;
+    return Math.min(this.info.documentWindow, Math.ceil(text.length / 4)) + 2;
+  }
+
+  private enqueue(texts: string[], kind: TextKind): Promise<TokenEmbeddings[]> {
+    if (!Array.isArray(texts)) return Promise.reject(invalidArgument('texts', 'an array of strings', texts));
+    try {
+      texts.forEach((t, i) => validateText(t, i));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (texts.length === 0) return Promise.resolve([]);
+    const rows = texts.reduce((s, t) => s + this.estimateRows(t, kind), 0);
+    return new Promise<TokenEmbeddings[]>((resolve, reject) => {
+      this.lanes[kind].queue.push({ texts, rows, resolve, reject });
+      this.drain(kind);
+    });
+  }
+
+  /** Starts the next merged call of `kind` unless one is running. */
+  private drain(kind: TextKind): void {
+    const lane = this.lanes[kind];
+    if (lane.running || lane.queue.length === 0) return;
+    const batch: Pending[] = [lane.queue.shift()!];
+    let rows = batch[0]!.rows;
+    while (lane.queue.length > 0 && rows + lane.queue[0]!.rows <= this.maxBatchTokens) {
+      const next = lane.queue.shift()!;
+      rows += next.rows;
+      batch.push(next);
+    }
+    lane.running = true;
+    this.calls[kind]++;
+    const texts = batch.flatMap((p) => p.texts);
+    const run = kind === 'query' ? this.inner.encodeQueries(texts) : this.inner.encodeDocuments(texts);
+    run
+      .then((out) => {
+        let at = 0;
+        for (const p of batch) {
+          p.resolve(out.slice(at, at + p.texts.length));
+          at += p.texts.length;
+        }
+      })
+      .catch((err: unknown) => {
+        for (const p of batch) p.reject(err);
+      })
+      .finally(() => {
+        lane.running = false;
+        this.drain(kind);
+      });
+  }
+}

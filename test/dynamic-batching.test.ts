@@ -1,0 +1,127 @@
+/**
+ * Token-budgeted dynamic batching (issue 23): concurrent encode calls made while one runs are merged
+ * into the next call, up to the token budget, each caller getting its own rows back; a lone call
+ * goes at once; a bad text fails only its own request. Checked on a recording stand-in encoder
+ * (the grouping is the oracle) and on a real tiny ColBERT (vectors equal to unbatched encoding).
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { createEncoder } from '../src/encoder/create-encoder.js';
+import { DynamicBatchingEncoder } from '../src/encoder/dynamic-batching.js';
+import { isPlaitError } from '../src/errors/index.js';
+import type { Encoder, ModelInfo, TextKind, TokenEmbeddings } from '../src/encoder/types.js';
+import { makeTinyColbert } from '../fixtures/tiny-colbert.js';
+
+let root: string;
+before(async () => {
+  root = await mkdtemp(path.join(os.tmpdir(), 'plait-dynbatch-'));
+});
+after(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+/** An encoder whose calls are recorded and finish when the test says so; row i of text "tN" is [N]. */
+function recordingEncoder(): { encoder: Encoder; calls: { kind: TextKind; texts: string[] }[]; finish: () => void } {
+  const calls: { kind: TextKind; texts: string[] }[] = [];
+  const waiting: (() => void)[] = [];
+  const info = { name: 'rec', family: 'colbert-onnx', dim: 1, queryMaxlen: 32, documentWindow: 100 } as ModelInfo;
+  const run = (texts: string[], kind: TextKind): Promise<TokenEmbeddings[]> => {
+    calls.push({ kind, texts });
+    if (texts.includes('boom')) return Promise.reject(new Error('backend failed'));
+    return new Promise((resolve) =>
+      waiting.push(() => resolve(texts.map((t) => ({ vectors: Float32Array.of(Number(t.slice(1))), tokenIds: Int32Array.of(0), length: 1 })))),
+    );
+  };
+  const encoder = {
+    info,
+    spec: { family: 'use-lite' },
+    encodeQueries: (t: string[]) => run(t, 'query'),
+    encodeDocuments: (t: string[]) => run(t, 'document'),
+    tokenize: () => ({ ids: new Int32Array(0), offsets: new Int32Array(0) }),
+    rows: () => [],
+    tokenText: () => '',
+    close: async () => {},
+  } as Encoder;
+  return { encoder, calls, finish: () => waiting.splice(0).forEach((f) => f()) };
+}
+
+const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+test('a lone call goes at once; calls made while it runs go together in the next call, each getting its own rows', async () => {
+  const rec = recordingEncoder();
+  const b = new DynamicBatchingEncoder(rec.encoder);
+  const first = b.encodeQueries(['t1']);
+  await tick();
+  assert.deepEqual(rec.calls, [{ kind: 'query', texts: ['t1'] }]);
+  const later = [b.encodeQueries(['t2', 't3']), b.encodeQueries(['t4']), b.encodeQueries(['t5'])];
+  const docs = b.encodeDocuments(['t9']);
+  await tick();
+  // Documents have their own lane: nothing of that kind was running.
+  assert.deepEqual(rec.calls.map((c) => c.texts), [['t1'], ['t9']]);
+  rec.finish();
+  assert.deepEqual((await first).map((e) => e.vectors[0]), [1]);
+  await tick();
+  assert.deepEqual(rec.calls.map((c) => c.texts), [['t1'], ['t9'], ['t2', 't3', 't4', 't5']]);
+  rec.finish();
+  const [a, c, d] = await Promise.all(later);
+  assert.deepEqual([a!.map((e) => e.vectors[0]), c!.map((e) => e.vectors[0]), d!.map((e) => e.vectors[0])], [[2, 3], [4], [5]]);
+  assert.deepEqual((await docs).map((e) => e.vectors[0]), [9]);
+  assert.deepEqual(b.calls, { query: 2, document: 1 });
+});
+
+test('the token budget splits the waiting calls (32 rows per query: a budget of 64 takes two queries per call)', async () => {
+  const rec = recordingEncoder();
+  const b = new DynamicBatchingEncoder(rec.encoder, { maxBatchTokens: 64 });
+  const all = ['t0', 't1', 't2', 't3', 't4'].map((t) => b.encodeQueries([t]));
+  for (let i = 0; i < 4; i++) {
+    await tick();
+    rec.finish();
+  }
+  await Promise.all(all);
+  assert.deepEqual(rec.calls.map((c) => c.texts), [['t0'], ['t1', 't2'], ['t3', 't4']]);
+  // One request above the budget still goes, alone.
+  const big = b.encodeQueries(['t1', 't2', 't3']);
+  await tick();
+  rec.finish();
+  assert.equal((await big).length, 3);
+  assert.throws(() => new DynamicBatchingEncoder(rec.encoder, { maxBatchTokens: 0 }), (e) => isPlaitError(e, 'INVALID_ARGUMENT'));
+});
+
+test('a bad text fails its own request only; a backend failure fails its batch and the lane goes on', async () => {
+  const rec = recordingEncoder();
+  const b = new DynamicBatchingEncoder(rec.encoder);
+  const running = b.encodeQueries(['t1']);
+  await assert.rejects(b.encodeQueries(['t2', '']), (e) => isPlaitError(e, 'EMPTY_TEXT'));
+  const failing = [b.encodeQueries(['boom']), b.encodeQueries(['t3'])];
+  await tick();
+  rec.finish();
+  await running;
+  for (const f of failing) await assert.rejects(f, /backend failed/);
+  const after = b.encodeQueries(['t7']);
+  await tick();
+  rec.finish();
+  assert.deepEqual((await after).map((e) => e.vectors[0]), [7]);
+});
+
+test('on a real ColBERT encoder, concurrent queries and documents get the vectors they get alone, in fewer calls', async () => {
+  const dir = path.join(root, 'tiny');
+  await makeTinyColbert(dir, {});
+  const inner = await createEncoder({ family: 'colbert-onnx', dir }, { threads: 1 });
+  const b = new DynamicBatchingEncoder(inner);
+  try {
+    const queries = ['hello world', 'late interaction retrieval', 'protein gene', 'search engine index', 'the quick brown fox', 'blood cells'];
+    const docs = ['the quick brown fox jumps over the lazy dog', 'a library of books', 'heat flow in a wing at high pressure'];
+    const alone = [...(await Promise.all(queries.map((q) => inner.encodeQueries([q])))), ...(await Promise.all(docs.map((d) => inner.encodeDocuments([d]))))].map((r) => r[0]!);
+    const batched = [...(await Promise.all(queries.map((q) => b.encodeQueries([q])))), ...(await Promise.all(docs.map((d) => b.encodeDocuments([d]))))].map((r) => r[0]!);
+    assert.ok(b.calls.query < queries.length && b.calls.document < docs.length, JSON.stringify(b.calls));
+    batched.forEach((e, i) => {
+      assert.deepEqual(Array.from(e.tokenIds), Array.from(alone[i]!.tokenIds));
+      for (let k = 0; k < e.vectors.length; k++) assert.ok(Math.abs(e.vectors[k]! - alone[i]!.vectors[k]!) < 1e-5, `text ${i}`);
+    });
+  } finally {
+    await b.close();
+  }
+});
