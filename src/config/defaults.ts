@@ -143,6 +143,21 @@ export function plaidDefaultsFor(topK: number): PlaidParams {
   return { nIvfProbe: 4, centroidScoreThreshold: 0.4, ndocs: Math.max(4 * topK, 4096) };
 }
 
+/** Arithmetic of PLAID's stage-1 centroid scores: int8 codes (VNNI where the CPU has it) or float32. */
+export type CentroidScoring = 'int8' | 'float32';
+
+/**
+ * PLAID candidate generation (issue 22, part B: stages 1–3 of src/search/plaid.ts).
+ */
+export const CANDIDATE_DEFAULTS = {
+  /**
+   * Stage-1 centroid scores on int8 codes (src/search/centroid-quantisation.ts). Measured in
+   * bench/RESULTS.md ("Candidate generation on int8"): see there for the speed-up over float32
+   * and the share of probed cells and top-10 documents that change.
+   */
+  centroidScoring: 'int8' as CentroidScoring,
+};
+
 /** Rerank defaults. */
 export const RERANK_DEFAULTS = {
   /**

@@ -17,6 +17,7 @@ import { arch } from 'node:process';
 import { fileURLToPath } from 'node:url';
 import type { Kernels, KernelsName } from './types.js';
 import { guardNative } from './arguments.js';
+import { typescriptKernels } from './typescript-kernels.js';
 
 export interface CpuFeatures {
   arch: string;
@@ -29,6 +30,8 @@ export interface CpuFeatures {
 /** The addon's exports: the Kernels functions plus feature probes. */
 interface NativeAddon extends Omit<Kernels, 'name'> {
   simd(): 'scalar' | 'avx2' | 'avx512';
+  /** The int8 dot-product path of centroidScoresInt8 (centroid-scores.cc); absent in older builds. */
+  intDotPath?(): 'scalar' | 'avx-vnni' | 'avx512-vnni';
   cpuFeatures(): Omit<CpuFeatures, 'arch'>;
   /** Measured single-core fp32 FMA peak (peak-flops.cc); absent in builds older than it. */
   peakFlops?(seconds: number): { flopsPerSecond: number; simd: string };
@@ -45,6 +48,8 @@ export interface NativeLoadResult {
   kernels: Kernels | null;
   /** Measures the core's FMA peak over about `seconds` (benchmarks only); absent without the addon. */
   measurePeak?: (seconds: number) => MeasuredPeak;
+  /** The int8 dot-product path of centroidScoresInt8 ('avx512-vnni', 'avx-vnni', 'scalar'); absent without the addon. */
+  intDotPath?: string;
   /** Every failed attempt, one per line; undefined when the addon loaded. */
   error?: string;
   cpu: CpuFeatures;
@@ -117,6 +122,8 @@ function wrap(addon: NativeAddon): Kernels {
     centroidInteraction: addon.centroidInteraction,
     topK: addon.topK,
     probeCentroids: addon.probeCentroids,
+    // An addon built before the int8 centroid scores (a stale build/) runs the TypeScript twin's loop.
+    centroidScoresInt8: typeof addon.centroidScoresInt8 === 'function' ? addon.centroidScoresInt8 : typescriptKernels.centroidScoresInt8,
     ...(typeof addon.mapFile === 'function' ? { mapFile: addon.mapFile } : {}),
   });
 }
@@ -151,6 +158,7 @@ export function loadNativeKernels(): NativeLoadResult {
       const result: NativeLoadResult = { kernels: wrap(addon), cpu: { arch, ...addon.cpuFeatures() } };
       const peak = addon.peakFlops;
       if (typeof peak === 'function') result.measurePeak = (seconds) => peak(seconds);
+      if (typeof addon.intDotPath === 'function') result.intDotPath = addon.intDotPath();
       return result;
     } catch (e) {
       // node-gyp-build's own message names the platform, ABI and libc it looked for.

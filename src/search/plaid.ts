@@ -13,7 +13,8 @@
  */
 import type { Kernels } from '../kernels/types.js';
 import { typescriptKernels } from '../kernels/typescript-kernels.js';
-import { SEARCH_DEFAULTS, effectiveNdocs, type PlaidParams } from '../config/defaults.js';
+import { CANDIDATE_DEFAULTS, SEARCH_DEFAULTS, effectiveNdocs, type CentroidScoring, type PlaidParams } from '../config/defaults.js';
+import { centroidScoresInt8, int8Supported } from './centroid-quantisation.js';
 import type { IndexSegment } from '../format/index-reader.js';
 
 /** Called between chunks of a long loop; throws to stop it (TIMEOUT, ABORTED, INDEX_CLOSED). */
@@ -50,6 +51,8 @@ export interface ScoringArrays {
   ivfOffsets: Float64Array;
   /** Living index: deleted passages (bit pid set), kept out of candidate generation (scratchMarks). */
   tombstones?: Uint8Array | null;
+  /** Arithmetic of stage 1's centroid scores (default CANDIDATE_DEFAULTS.centroidScoring). */
+  centroidScoring?: CentroidScoring;
 }
 
 /**
@@ -131,10 +134,17 @@ export interface PlaidTimings {
   candidates: number;
 }
 
-/** Centroid scores laid out K × qLen (row c = centroid c against each query token). */
+/**
+ * Centroid scores laid out K × qLen (row c = centroid c against each query token): on int8 codes
+ * (centroid-quantisation.ts) unless `a.centroidScoring` is 'float32' or the width does not suit
+ * the int8 kernel.
+ */
 export function centroidScores(a: ScoringArrays, q: EncodedQuery, kernels: Kernels): Float32Array {
   const k = a.nCentroids;
   const qLen = q.length;
+  if ((a.centroidScoring ?? CANDIDATE_DEFAULTS.centroidScoring) === 'int8' && int8Supported(a.dim)) {
+    return centroidScoresInt8(a.centroids, k, a.dim, q.vectors, qLen, kernels);
+  }
   const s = new Float32Array(k * qLen);
   if (qLen > SHORT_QUERY) {
     // Centroids as the kernel's packed left operand, the query rows streamed: writes K × qLen directly.
