@@ -8,14 +8,15 @@
  *  2. With an index and a data set: how far int8 moves PLAID on the data set's real natural and
  *     2–4-word keyword queries — probed cells that differ (per token's top nIvfProbe), pruning-mask
  *     flips, and the share of the float path's PLAID top-10 documents the int8 path still returns
- *     (ColBERT's defaults for k = 10 and k = 100), plus the int8 scores' largest error.
+ *     (ColBERT's defaults for k = 10 and k = 100), the share of the exhaustive top-k passages each
+ *     path finds, and the int8 scores' largest error.
  *
  * Run: `node dist/bench/centroid-scores.js [reps=20]` or
  *      `node dist/bench/centroid-scores.js 20 <dataset> <index>`.
  */
 import { getKernels, kernelsStatus } from '../src/kernels/index.js';
-import { plaidDefaultsFor, type PlaidParams } from '../src/config/defaults.js';
-import { centroidScores, plaidSearch, probeAndMask, scratchMarks, type EncodedQuery, type ScoringArrays } from '../src/search/plaid.js';
+import { colbertDefaultsFor, type PlaidParams } from '../src/config/defaults.js';
+import { centroidScores, exhaustiveScores, plaidSearch, probeAndMask, probeRescoreFor, scratchMarks, type EncodedQuery, type ScoringArrays } from '../src/search/plaid.js';
 import { openIndex } from '../src/search/plait-index.js';
 import { idfWeights } from '../src/search/idf.js';
 import { Random } from '../src/util/random.js';
@@ -102,6 +103,8 @@ async function onIndex(dataset: string, indexPath: string): Promise<object> {
       let maskFlips = 0;
       let maxErr = 0;
       const topFound: Record<string, [number, number]> = { k10: [0, 0], k100: [0, 0] };
+      // Share of the exhaustive top-k passages each path's PLAID finds: [float32 found, int8 found, total].
+      const vsExact: Record<string, [number, number, number]> = { k10: [0, 0, 0], k100: [0, 0, 0] };
       for (const e of emb) {
         if (e.length === 0) continue;
         const q: EncodedQuery = { vectors: e.vectors, length: e.length, weights: idfWeights(e.tokenIds, df.df, df.n) };
@@ -110,7 +113,7 @@ async function onIndex(dataset: string, indexPath: string): Promise<object> {
         for (let x = 0; x < a.length; x++) maxErr = Math.max(maxErr, Math.abs(a[x]! - b[x]!));
         for (const p of [1, 2, 4]) {
           const pa = probeAndMask(a, base.nCentroids, q.length, p, 0.5, undefined, undefined, kernels);
-          const pb = probeAndMask(b, base.nCentroids, q.length, p, 0.5, undefined, undefined, kernels);
+          const pb = probeAndMask(b, base.nCentroids, q.length, p, 0.5, undefined, undefined, kernels, probeRescoreFor(i8, q));
           for (let i = 0; i < q.length; i++) {
             const sa = new Set(pa.probed.subarray(i * p, (i + 1) * p));
             for (const c of pb.probed.subarray(i * p, (i + 1) * p)) if (!sa.has(c)) probedDiff++;
@@ -118,12 +121,20 @@ async function onIndex(dataset: string, indexPath: string): Promise<object> {
           }
           if (p === 1) for (let c = 0; c < base.nCentroids; c++) if (pa.keep[c] !== pb.keep[c]) maskFlips++;
         }
+        const exact = exhaustiveScores(base, q, kernels);
+        const order = Int32Array.from(exact.keys()).sort((x, y) => exact[y]! - exact[x]! || x - y);
         for (const [name, k] of [['k10', 10], ['k100', 100]] as const) {
-          const params: PlaidParams = plaidDefaultsFor(k);
+          const params: PlaidParams = colbertDefaultsFor(k);
           const ra = plaidSearch(f32, q, params, kernels, mark).hits.pids.slice(0, k);
           const rb = new Set(plaidSearch(i8, q, params, kernels, mark).hits.pids.slice(0, k));
           for (const pid of ra) if (rb.has(pid)) topFound[name]![0]++;
           topFound[name]![1] += ra.length;
+          const sa = new Set(ra);
+          for (const pid of order.subarray(0, k)) {
+            if (sa.has(pid)) vsExact[name]![0]++;
+            if (rb.has(pid)) vsExact[name]![1]++;
+            vsExact[name]![2]++;
+          }
         }
       }
       out[kind] = {
@@ -132,6 +143,8 @@ async function onIndex(dataset: string, indexPath: string): Promise<object> {
         maskFlipsPerQuery: +(maskFlips / emb.length).toFixed(2),
         top10Kept: +(topFound.k10![0] / topFound.k10![1]).toFixed(5),
         top100Kept: +(topFound.k100![0] / topFound.k100![1]).toFixed(5),
+        exhaustiveTop10Found: { float32: +(vsExact.k10![0] / vsExact.k10![2]).toFixed(5), int8: +(vsExact.k10![1] / vsExact.k10![2]).toFixed(5) },
+        exhaustiveTop100Found: { float32: +(vsExact.k100![0] / vsExact.k100![2]).toFixed(5), int8: +(vsExact.k100![1] / vsExact.k100![2]).toFixed(5) },
         maxAbsError: +maxErr.toFixed(5),
       };
       process.stderr.write(`${kind}: ${JSON.stringify(out[kind])}\n`);

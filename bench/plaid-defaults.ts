@@ -103,20 +103,33 @@ export async function gridStudy(dataset: string, indexPath: string, k: number, p
   }
 }
 
+/**
+ * Candidate settings to measure instead of plaidDefaultsFor: PLAIT_BENCH_CANDIDATE as JSON
+ * {"10": PlaidParams, "100": PlaidParams} (for trying a rule before it becomes the default).
+ */
+function candidateFor(k: number): PlaidParams {
+  const raw = process.env.PLAIT_BENCH_CANDIDATE;
+  if (raw === undefined) return plaidDefaultsFor(k);
+  const c = (JSON.parse(raw) as Record<string, PlaidParams>)[String(k)];
+  return c ?? plaidDefaultsFor(k);
+}
+
 export async function measureDefaults(dataset: string, indexPath: string, rounds: number): Promise<object> {
   const index = await openIndex(indexPath, { encoderOptions: { threads: 1 } });
   try {
     const sets = await realSets(index, dataset);
     const rows = [];
     for (const [name, { texts, emb }] of Object.entries(sets)) {
+      // One exhaustive pass per query serves both k.
+      const exact100 = texts.map((t, i) => index.searchEncoded(t, emb[i]!, { mode: 'late', topK: 100, exhaustive: true }).hits.map((h) => h.docId));
       for (const k of [10, 100]) {
         const search = (i: number, options: object): { docs: string[]; ms: number } => {
           const t = performance.now();
           const r = index.searchEncoded(texts[i]!, emb[i]!, { mode: 'late', topK: k, ...options });
           return { docs: r.hits.map((h) => h.docId), ms: performance.now() - t };
         };
-        const exact = texts.map((_, i) => search(i, { exhaustive: true }).docs);
-        const settings = { colbert: colbertDefaultsFor(k), plait: plaidDefaultsFor(k) };
+        const exact = exact100.map((d) => d.slice(0, k));
+        const settings = { colbert: colbertDefaultsFor(k), plait: candidateFor(k) };
         const docs: Record<string, string[][]> = { colbert: [], plait: [] };
         const p50s: Record<string, number[]> = { colbert: [], plait: [] };
         for (let r = 0; r < rounds; r++) {

@@ -161,6 +161,14 @@ export const CANDIDATE_DEFAULTS = {
    * and the share of probed cells and top-10 documents that change.
    */
   centroidScoring: 'int8' as CentroidScoring,
+  /**
+   * With int8 scores, each query token's best nIvfProbe + this many centroids (by int8) are
+   * re-scored in float32 and the best nIvfProbe of them probed (plaid.ts ProbeRescore), so the probed
+   * cells are float32's unless a cell falls this far in the int8 ranking. 8: the bundled model's
+   * best-to-eighth centroid gap is 0.18–0.20 at the median (bench/RESULTS.md, calibration) against
+   * an int8 score error under 0.01; the re-scoring costs qLen · (nIvfProbe + 8) dot products.
+   */
+  probeRescoreExtra: 8,
 };
 
 /** Rerank defaults. */
