@@ -143,9 +143,22 @@ export function colbertDefaultsFor(topK: number): PlaidParams {
   return { nIvfProbe: 4, centroidScoreThreshold: 0.4, ndocs: Math.max(4 * topK, 4096) };
 }
 
-/** plait's default PLAID settings for a search of `topK` (used when neither flags nor a calibration record set them). */
+/**
+ * plait's default PLAID settings for a search of `topK` (used when neither flags nor a calibration
+ * record set them): ColBERT's table plus the two query-length rules that cost next to nothing —
+ * a probe minimum per query (`nIvfProbeTotal`, CANDIDATE_DEFAULTS.probesPerQuery) and relative
+ * pruning (`centroidScoreMargin`, CANDIDATE_DEFAULTS.pruningMargin), so short keyword queries
+ * probe as widely as ColBERT's padded 32-token queries and no query token is pruned away.
+ * Measured on cisi's judged queries against ColBERT's table in the same run (bench/RESULTS.md,
+ * "PLAID defaults"): more of the exhaustive top-k at every k and query kind for 1.00–1.08× its p50.
+ */
 export function plaidDefaultsFor(topK: number): PlaidParams {
-  return colbertDefaultsFor(topK);
+  const colbert = colbertDefaultsFor(topK);
+  return {
+    ...colbert,
+    nIvfProbeTotal: Math.max(CANDIDATE_DEFAULTS.probesPerQuery, 32 * colbert.nIvfProbe),
+    centroidScoreMargin: CANDIDATE_DEFAULTS.pruningMargin,
+  };
 }
 
 /** Arithmetic of PLAID's stage-1 centroid scores: int8 codes (VNNI where the CPU has it) or float32. */
@@ -169,6 +182,20 @@ export const CANDIDATE_DEFAULTS = {
    * an int8 score error under 0.01; the re-scoring costs qLen · (nIvfProbe + 8) dot products.
    */
   probeRescoreExtra: 8,
+  /**
+   * Default probe minimum per query (PlaidParams.nIvfProbeTotal), at least ncells · 32: ColBERT pads
+   * every query to 32 tokens with [MASK], so a padded query probes ncells · 32 cells; a 3-token
+   * query without padding probed 3. Calibration found the floor necessary on every judged set
+   * (bench/RESULTS.md, calibration: cisi keyword queries 98.6 → 99.1% of the top-10 with it).
+   */
+  probesPerQuery: 32,
+  /**
+   * Default relative pruning margin (PlaidParams.centroidScoreMargin): a centroid within 0.05 of a
+   * query token's own best centroid score is kept whatever the threshold, so a token whose best
+   * centroid scores under 0.5 (the bundled model's keyword queries: p10 0.43) still counts in the
+   * pruned interaction; 0.05 is about one best-to-second centroid gap (median 0.042–0.064).
+   */
+  pruningMargin: 0.05,
 };
 
 /** Rerank defaults. */
