@@ -3,13 +3,15 @@
  * Kernels.centroidScoresInt8): a hand-computed case, the TypeScript twin against the native
  * kernel bit for bit at sizes around the 16-lane chunk and the 8- and 4-centroid blocks, the
  * same bits on every native path (AVX-512 VNNI, AVX-VNNI, scalar: child processes with
- * PLAIT_SIMD), the quantisation error within its bound, and argument errors.
+ * PLAIT_SIMD), the quantisation error within its bound, and argument errors; and the relative
+ * pruning pass (`keepWithinMargin`) native against the twin.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { nativeKernels, typescriptKernels, type Kernels } from '../src/kernels/index.js';
 import { isPlaitError } from '../src/errors/index.js';
+import { mulberry32 } from '../src/util/random.js';
 import { centroidScoresInt8, quantiseCentroids, quantiseQuery } from '../src/search/centroid-quantisation.js';
 import { centroidScores, type ScoringArrays } from '../src/search/plaid.js';
 import { needsNative, requireNative } from './helpers/requirements.js';
@@ -106,6 +108,40 @@ test('every native SIMD path gives the same bits (PLAIT_SIMD=avx2, scalar in chi
   assert.ok(digests.has('scalar'), JSON.stringify([...digests]));
   assert.equal(new Set(digests.values()).size, 1, JSON.stringify([...digests]));
   assert.equal([...digests.values()][0], hashOf(typescriptKernels));
+});
+
+test('keepWithinMargin: hand-computed, and native equals the TypeScript twin', () => {
+  // 3 centroids × 2 tokens; floor (0.5, 0.2): c0 passes on token 0, c1 on token 1 (equality passes), c2 never; NaN never passes.
+  const s = new Float32Array([0.6, 0.0, 0.1, 0.2, 0.4, 0.1]);
+  const floor = new Float32Array([0.5, 0.2]);
+  const native = nativeKernels();
+  for (const kernels of native === null ? [typescriptKernels] : [typescriptKernels, native]) {
+    const keep = new Uint8Array([0, 0, 0]);
+    kernels.keepWithinMargin(s, 3, 2, floor, keep);
+    assert.deepEqual([...keep], [1, 1, 0], kernels.name);
+    const kept = new Uint8Array([0, 0, 1]);
+    kernels.keepWithinMargin(new Float32Array([NaN, NaN, 0, 0, 0, 0]), 3, 2, floor, kept);
+    assert.deepEqual([...kept], [0, 0, 1], kernels.name);
+  }
+  if (native === null) return;
+  for (const [k, qLen] of [
+    [5, 1],
+    [37, 15],
+    [100, 16],
+    [64, 17],
+    [33, 32],
+  ] as const) {
+    const r = mulberry32(k * 7 + qLen);
+    const x = Float32Array.from({ length: k * qLen }, () => r() * 2 - 1);
+    // Floors high enough that some centroids fail every token: a token passes with probability (1 − f) / 2.
+    const f = Float32Array.from({ length: qLen }, () => 1 - 0.2 / qLen);
+    const a = new Uint8Array(k);
+    const b = new Uint8Array(k);
+    typescriptKernels.keepWithinMargin(x, k, qLen, f, a);
+    native.keepWithinMargin(x, k, qLen, f, b);
+    assert.deepEqual(b, a, `k ${k} qLen ${qLen}`);
+    assert.ok(a.some((v) => v === 1) && a.some((v) => v === 0), `k ${k} qLen ${qLen}: the case must split`);
+  }
 });
 
 test('bad arguments: INVALID_ARGUMENT on both implementations', () => {

@@ -342,6 +342,20 @@ Napi::Value CentroidScoresInt8(const Info& info) {
   return info.Env().Undefined();
 }
 
+// keepWithinMargin(centroidScores, nCentroids, qLen, floor, keep)
+Napi::Value KeepWithinMargin(const Info& info) {
+  auto scores = array<float>(info, 0, "centroidScores");
+  size_t k = count(info, 1, "nCentroids");
+  size_t qLen = count(info, 2, "qLen");
+  auto floor = array<float>(info, 3, "floor");
+  auto keep = array<uint8_t>(info, 4, "keep");
+  need(info, "centroidScores", scores.length, k * qLen);
+  need(info, "floor", floor.length, qLen);
+  need(info, "keep", keep.length, k);
+  plait::keepWithinMargin(scores.data, k, qLen, floor.data, keep.data);
+  return info.Env().Undefined();
+}
+
 Napi::Value IntDotPathValue(const Info& info) { return Napi::String::New(info.Env(), plait::intDotPathName(plait::intDotPath())); }
 
 Napi::Value SimdName(const Info& info) { return Napi::String::New(info.Env(), plait::simdName(plait::activeSimd())); }
@@ -378,6 +392,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("topK", Napi::Function::New(env, TopK, "topK"));
   exports.Set("probeCentroids", Napi::Function::New(env, ProbeCentroids, "probeCentroids"));
   exports.Set("centroidScoresInt8", Napi::Function::New(env, CentroidScoresInt8, "centroidScoresInt8"));
+  exports.Set("keepWithinMargin", Napi::Function::New(env, KeepWithinMargin, "keepWithinMargin"));
   exports.Set("intDotPath", Napi::Function::New(env, IntDotPathValue, "intDotPath"));
   exports.Set("simd", Napi::Function::New(env, SimdName, "simd"));
   exports.Set("cpuFeatures", Napi::Function::New(env, CpuFeaturesValue, "cpuFeatures"));

@@ -161,7 +161,45 @@ PLAIT_AVXVNNI void avxVnniPath(const Args& a, size_t& c) {
 }
 #endif
 
+#if defined(__x86_64__)
+PLAIT_VNNI512 void marginAvx512(const float* scores, size_t nCentroids, size_t qLen, const float* floor, uint8_t* keep) {
+  for (size_t c = 0; c < nCentroids; c++) {
+    if (keep[c] != 0) continue;
+    const float* row = scores + c * qLen;
+    for (size_t i = 0; i < qLen; i += 16) {
+      const size_t n = qLen - i < 16 ? qLen - i : 16;
+      const __mmask16 m = static_cast<__mmask16>((1u << n) - 1u);
+      const __m512 v = _mm512_maskz_loadu_ps(m, row + i);
+      const __m512 f = _mm512_maskz_loadu_ps(m, floor + i);
+      if (_mm512_mask_cmp_ps_mask(m, v, f, _CMP_GE_OQ) != 0) {
+        keep[c] = 1;
+        break;
+      }
+    }
+  }
+}
+#endif
+
 }  // namespace
+
+void keepWithinMargin(const float* scores, size_t nCentroids, size_t qLen, const float* floor, uint8_t* keep) {
+#if defined(__x86_64__)
+  if (intDotPath() == IntDotPath::Vnni512) {
+    marginAvx512(scores, nCentroids, qLen, floor, keep);
+    return;
+  }
+#endif
+  for (size_t c = 0; c < nCentroids; c++) {
+    if (keep[c] != 0) continue;
+    const float* row = scores + c * qLen;
+    for (size_t i = 0; i < qLen; i++) {
+      if (row[i] >= floor[i]) {
+        keep[c] = 1;
+        break;
+      }
+    }
+  }
+}
 
 IntDotPath intDotPath() {
   static const IntDotPath path = [] {

@@ -88,6 +88,10 @@ void centroidScoresInt8(const uint8_t* centroids, const float* centroidScales, s
                         const uint8_t* queryPanel, const float* queryScales, const int32_t* corrections, size_t qLen,
                         float* out);
 
+// PLAID's relative pruning (centroid-scores.cc): keep[c] = 1 where some scores[c * qLen + i] >= floor[i]
+// (keep[c] already 1 stays 1; NaN never passes).
+void keepWithinMargin(const float* scores, size_t nCentroids, size_t qLen, const float* floor, uint8_t* keep);
+
 // Writes min(k, n) indices, best first (ties: lower index; NaN ranks below every number).
 size_t topK(const float* scores, size_t n, size_t k, int32_t* out);
 

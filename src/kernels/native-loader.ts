@@ -122,8 +122,9 @@ function wrap(addon: NativeAddon): Kernels {
     centroidInteraction: addon.centroidInteraction,
     topK: addon.topK,
     probeCentroids: addon.probeCentroids,
-    // An addon built before the int8 centroid scores (a stale build/) runs the TypeScript twin's loop.
+    // An addon built before these kernels (a stale build/) runs the TypeScript twin's loops.
     centroidScoresInt8: typeof addon.centroidScoresInt8 === 'function' ? addon.centroidScoresInt8 : typescriptKernels.centroidScoresInt8,
+    keepWithinMargin: typeof addon.keepWithinMargin === 'function' ? addon.keepWithinMargin : typescriptKernels.keepWithinMargin,
     ...(typeof addon.mapFile === 'function' ? { mapFile: addon.mapFile } : {}),
   });
 }

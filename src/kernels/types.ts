@@ -178,6 +178,13 @@ export interface Kernels {
   ): void;
 
   /**
+   * PLAID's relative pruning pass over `centroidScores` (K × qLen): keep[c] = 1 where some token i
+   * has centroidScores[c, i] >= floor[i] (a kept centroid stays kept; NaN never passes). plaid.ts
+   * sets floor[i] = token i's best centroid score − PlaidParams.centroidScoreMargin.
+   */
+  keepWithinMargin(centroidScores: Float32Array, nCentroids: number, qLen: number, floor: Float32Array, keep: Uint8Array): void;
+
+  /**
    * Maps a file read-only into memory as an external ArrayBuffer (native addon only; the
    * TypeScript twin has none, and index files are then read into memory instead). Pages load on
    * first touch and are shared through the page cache by every thread and process mapping the

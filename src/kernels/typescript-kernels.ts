@@ -460,6 +460,24 @@ function probeCentroids(s: Float32Array, nCentroids: number, qLen: number, p: nu
   }
 }
 
+function keepWithinMargin(s: Float32Array, nCentroids: number, qLen: number, floor: Float32Array, keep: Uint8Array): void {
+  checkCount('nCentroids', nCentroids);
+  checkCount('qLen', qLen);
+  checkLength('centroidScores', s, nCentroids * qLen);
+  checkLength('floor', floor, qLen);
+  checkLength('keep', keep, nCentroids);
+  for (let c = 0; c < nCentroids; c++) {
+    if (keep[c] !== 0) continue;
+    const row = c * qLen;
+    for (let i = 0; i < qLen; i++) {
+      if (s[row + i]! >= floor[i]!) {
+        keep[c] = 1;
+        break;
+      }
+    }
+  }
+}
+
 /** Query tokens per panel chunk of `centroidScoresInt8` (one 16-lane vector of int32 sums). */
 const INT8_CHUNK = 16;
 
@@ -518,4 +536,5 @@ export const typescriptKernels: Kernels = withArrayChecks({
   topK,
   probeCentroids,
   centroidScoresInt8,
+  keepWithinMargin,
 });

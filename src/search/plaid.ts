@@ -252,16 +252,8 @@ export function probeAndMask(
   if (margin !== undefined && p > 0) {
     const floor = new Float32Array(qLen);
     for (let i = 0; i < qLen; i++) floor[i] = (topIds[i * top]! < 0 ? -Infinity : s[topIds[i * top]! * qLen + i]!) - margin;
-    for (let c = 0; c < nCentroids; c++) {
-      if (keep[c] === 1) continue;
-      const row = c * qLen;
-      for (let i = 0; i < qLen; i++) {
-        if (s[row + i]! >= floor[i]!) {
-          keep[c] = 1;
-          break;
-        }
-      }
-    }
+    // In the kernels: at K = 131,072 × 32 tokens with nothing above the threshold the TypeScript loop took 13–58 ms.
+    kernels.keepWithinMargin(s, nCentroids, qLen, floor, keep);
   }
   return { probed: bestIds, keep };
 }
