@@ -5,7 +5,7 @@
  * src/kernels/typescript-kernels.ts). Rounding happens here, once, in JavaScript, so every kernel
  * path sees the same integers and returns the same bits.
  *
- * Quantisation: x8 = round(x / s) with s = max_d |x_d| / 127 per row (a centroid, a query token),
+ * Quantisation: x8 = round(x · (1 / s)) with s = max_d |x_d| / 127 per row (a centroid, a query token),
  * so |x8| ≤ 127. A score's error is at most (s_c · ‖q‖₁ + s_q · ‖c‖₁) / 2 + s_c · s_q · dim / 4;
  * measured on the bundled model's unit-norm 512-d vectors and on 128-d ColBERT-shaped ones
  * (bench/centroid-scores.ts; bench/RESULTS.md, "Candidate generation on int8"): the probed cells
@@ -51,12 +51,13 @@ function rowScale(x: Float32Array, from: number, dim: number): number {
   return Math.fround(m / INT8_MAX);
 }
 
-/** round(v / s) clamped to [−127, 127]; 0 when s is 0 or v is NaN. */
-function code(v: number, s: number): number {
-  if (s === 0) return 0;
-  const r = Math.round(v / s);
+/** round(v · inv) clamped to [−127, 127] (inv = 1 / scale, 0 for a zero row); 0 for NaN. A multiply, not a divide: 131,072 × 128 centroids quantise once per thread. */
+function code(v: number, inv: number): number {
+  const r = Math.round(v * inv);
   return r > INT8_MAX ? INT8_MAX : r < -INT8_MAX ? -INT8_MAX : r || 0;
 }
+
+const inverse = (s: number): number => (s === 0 ? 0 : 1 / s);
 
 /** Quantises K × dim centroids (one scale per row). */
 export function quantiseCentroids(centroids: Float32Array, nCentroids: number, dim: number): QuantisedCentroids {
@@ -66,7 +67,8 @@ export function quantiseCentroids(centroids: Float32Array, nCentroids: number, d
     const row = c * dim;
     const s = rowScale(centroids, row, dim);
     scales[c] = s;
-    for (let d = 0; d < dim; d++) bytes[row + d] = code(centroids[row + d]!, s) + 128;
+    const inv = inverse(s);
+    for (let d = 0; d < dim; d++) bytes[row + d] = code(centroids[row + d]!, inv) + 128;
   }
   return { bytes, scales };
 }
@@ -95,10 +97,11 @@ export function quantiseQuery(vectors: Float32Array, qLen: number, dim: number):
     const row = i * dim;
     const s = rowScale(vectors, row, dim);
     scales[i] = s;
+    const inv = inverse(s);
     const base = Math.floor(i / CHUNK) * groups * 64 + (i % CHUNK) * 4;
     let sum = 0;
     for (let d = 0; d < dim; d++) {
-      const v = code(vectors[row + d]!, s);
+      const v = code(vectors[row + d]!, inv);
       sum += v;
       panel[base + (d >> 2) * 64 + (d & 3)] = v & 0xff;
     }
