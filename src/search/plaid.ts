@@ -1,6 +1,7 @@
 /**
  * PLAID retrieval over passages (Santhanam et al. 2022, "PLAID"), as in stanford-futuredata/ColBERT:
- *  1. candidate generation: query tokens × centroids; each token's top nIvfProbe centroids; union of their IVF lists;
+ *  1. candidate generation: query tokens × centroids (int8 codes by default, centroid-quantisation.ts); each
+ *     token's top nIvfProbe centroids (shortlist re-ranked in float32, ProbeRescore); union of their IVF lists;
  *  2. centroid interaction with pruning (centroids whose best query score < threshold ignored) → top ndocs;
  *  3. centroid interaction without pruning → top ndocs/4;
  *  4. exact MaxSim on decompressed residuals → scored survivors.
@@ -219,7 +220,9 @@ function rescoreShortlist(wide: Int32Array, pp: number, p: number, qLen: number,
  * One pass over the K × qLen scores: each query token's top nIvfProbe centroids, and the pruning
  * mask keep[c] = max_i S[c, i] >= threshold. With a `margin` (plait's relative rule, see
  * PlaidParams.centroidScoreMargin) a second pass also keeps every centroid within `margin` of some
- * token's own best centroid score: keep[c] |= max_i (S[c, i] − best_i) >= −margin.
+ * token's own best centroid score: keep[c] |= max_i (S[c, i] − best_i) >= −margin. With `rescore`
+ * (int8 scores in `s`) each token's probes are its best nIvfProbe by float32 among its best
+ * nIvfProbe + rescore.extra by `s`; the mask and the margin's best_i stay on `s`.
  */
 export function probeAndMask(
   s: Float32Array,
