@@ -16,6 +16,7 @@ import { CALIBRATION_DEFAULTS, effectiveNdocs, plaidDefaultsFor, type PlaidParam
 import { PlaidReplayer } from '../src/calibrate/plaid-replay.js';
 import { chooseSettings, FidelityTally } from '../src/calibrate/choose-settings.js';
 import { calibrateIndex } from '../src/calibrate/calibrate-index.js';
+import { calibrationLines } from '../src/cli/commands/calibrate-command.js';
 import { drawPseudoQueries, isContentWord, queryLogSample } from '../src/calibrate/pseudo-queries.js';
 import { calibratedPlaidParams, type IndexCalibration } from '../src/format/calibration-record.js';
 import { DocStoreReader, DocStoreWriter } from '../src/docstore/index.js';
@@ -300,6 +301,44 @@ test('cost ceiling: the choice stays under maxCostRatio × the defaults and unde
   } finally {
     await index.close();
   }
+});
+
+test('calibration lines say what the choice costs against the defaults, the ceiling, and a measured p50 past it', () => {
+  const params = { nIvfProbe: 1, centroidScoreThreshold: 0.5, ndocs: 1024 };
+  const bucket = (capped: boolean, p50Ms: number) => ({
+    maxTopK: 10,
+    k: 10,
+    params,
+    fidelity: 1,
+    fidelityByKind: { keyword: 1 },
+    p50Ms,
+    estMs: 20,
+    reached: true,
+    capped,
+    defaults: { params: plaidDefaultsFor(10), fidelity: 0.9, fidelityByKind: { keyword: 0.9 }, p50Ms: 10, estMs: 10 },
+  });
+  const record = (b: ReturnType<typeof bucket>): IndexCalibration => ({
+    createdAt: 'now',
+    target: 0.99,
+    source: 'corpus',
+    queries: 40,
+    queriesByKind: { keyword: 40 },
+    gridPoints: 10,
+    costMs: 1000,
+    budgetMs: 300_000,
+    truncated: false,
+    documents: 5,
+    passages: 5,
+    costCeiling: { maxCostRatio: 3, maxLatencyMs: null },
+    buckets: [b],
+  });
+  const within = calibrationLines(record(bucket(false, 25))).join('\n');
+  assert.match(within, /chosen costs 2\.0× the defaults \(est\. 20\.0 vs 10\.0 ms\)/);
+  assert.doesNotMatch(within, /capped|above the ceiling/);
+  assert.match(within, /cost ceiling: 3× the defaults' estimated cost\n/);
+  const over = calibrationLines(record(bucket(true, 60))).join('\n');
+  assert.match(over, /capped by the cost ceiling \(measured p50 6\.0×, above the ceiling/);
+  assert.match(over, /it ruled out costlier settings/);
 });
 
 test('pseudo-queries: keyword (2–4 content words), title and span kinds, interleaved and reproducible', () => {
