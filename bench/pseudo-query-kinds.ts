@@ -6,7 +6,7 @@
  *
  * Run: `node dist/bench/pseudo-query-kinds.js <dataset> <index> [pseudoPerKind=60] [k=10]`.
  */
-import { openIndex } from '../src/search/plait-index.js';
+import { openIndex, type PlaitIndex } from '../src/search/plait-index.js';
 import { CALIBRATION_DEFAULTS } from '../src/config/defaults.js';
 import { chooseSettings, FidelityTally } from '../src/calibrate/choose-settings.js';
 import { PlaidReplayer, type ReplayGrid } from '../src/calibrate/plaid-replay.js';
@@ -18,6 +18,24 @@ import { Random } from '../src/util/random.js';
 import { judgedQueries, keywordOf } from './calibration.js';
 import { isMain } from './common.js';
 
+/** `perKind` pseudo-queries of every kind, drawn from the corpus with calibration's seed ("pseudo <kind>" → texts). */
+export function pseudoQuerySets(index: PlaitIndex, perKind: number): Record<string, string[]> {
+  const sets: Record<string, string[]> = {};
+  const rng = new Random(CALIBRATION_DEFAULTS.seed);
+  const nDocs = index.docstore.nDocuments;
+  for (const [name, gen] of Object.entries(pseudoQueryGenerators)) {
+    const texts = new Set<string>();
+    for (let a = 0; texts.size < perKind && a < 50 * perKind; a++) {
+      const doc = index.docstore.getDocument(rng.int(nDocs));
+      if (doc === null) continue;
+      const t = gen(doc, rng);
+      if (t !== null) texts.add(t);
+    }
+    sets[`pseudo ${name}`] = [...texts];
+  }
+  return sets;
+}
+
 export async function pseudoQueryKinds(dataset: string, indexPath: string, perKind: number, k: number): Promise<object> {
   const judged = await judgedQueries(dataset);
   const index = await openIndex(indexPath, { encoderOptions: { threads: 1 } });
@@ -26,18 +44,8 @@ export async function pseudoQueryKinds(dataset: string, indexPath: string, perKi
       'real natural': judged.map((q) => q.text),
       'real keyword': judged.map((q, i) => keywordOf(q.text, i)),
     };
-    const rng = new Random(CALIBRATION_DEFAULTS.seed);
+    Object.assign(sets, pseudoQuerySets(index, perKind));
     const nDocs = index.docstore.nDocuments;
-    for (const [name, gen] of Object.entries(pseudoQueryGenerators)) {
-      const texts = new Set<string>();
-      for (let a = 0; texts.size < perKind && a < 50 * perKind; a++) {
-        const doc = index.docstore.getDocument(rng.int(nDocs));
-        if (doc === null) continue;
-        const t = gen(doc, rng);
-        if (t !== null) texts.add(t);
-      }
-      sets[`pseudo ${name}`] = [...texts];
-    }
     const encoder = await index.encoder();
     const df = index.docstore.tokenDf();
     // A coarser grid than calibration's (480 points instead of 2,016), so that hundreds of real

@@ -10,6 +10,7 @@
         "src/addon.cc",
         "src/dense-kernels.cc",
         "src/codec-kernels.cc",
+        "src/centroid-scores.cc",
         "src/cpu-features.cc",
         "src/mmap.cc",
         "src/file-lock.cc",

@@ -16,6 +16,10 @@ export {
 } from './config/defaults.js';
 export type { PlaidParams } from './config/defaults.js';
 
+// Candidate generation (issue 22, part B): ColBERT's table as the baseline, int8 stage-1 settings
+export { CANDIDATE_DEFAULTS, colbertDefaultsFor } from './config/defaults.js';
+export type { CentroidScoring } from './config/defaults.js';
+
 // Encoders
 export { createEncoder } from './encoder/create-encoder.js';
 export { resolveModelSpec, resolveModelGraph } from './encoder/resolve-model.js';

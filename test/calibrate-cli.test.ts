@@ -42,7 +42,8 @@ test('index --calibrate → info shows the settings → search uses them → cal
   assert.equal(info.code, 0, info.stderr);
   const p = cal.buckets[0]!.params;
   assert.match(info.stdout, new RegExp(`k ≤ 10\\s+ncells ${p.nIvfProbe} per query token${p.nIvfProbeTotal === undefined ? '' : ` \\(at least ${p.nIvfProbeTotal} per query\\)`}, threshold ${p.centroidScoreThreshold}, ndocs ${p.ndocs}`));
-  assert.match(info.stdout, /ColBERT defaults \d+\.\d%/);
+  assert.match(info.stdout, /defaults \d+\.\d%, p50 \d+\.\d ms; chosen costs \d+\.\d× the defaults/);
+  assert.match(info.stdout, /cost ceiling: 3× the defaults' estimated cost/);
 
   const index = await openIndex(join(dir, 'indexes', 'sample'));
   try {

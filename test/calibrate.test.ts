@@ -12,10 +12,11 @@ import { join } from 'node:path';
 import { openIndex, type PlaitIndex } from '../src/search/plait-index.js';
 import { getKernels } from '../src/kernels/index.js';
 import { plaidSearch, probeAndMask, type EncodedQuery } from '../src/search/plaid.js';
-import { effectiveNdocs, plaidDefaultsFor, type PlaidParams } from '../src/config/defaults.js';
+import { CALIBRATION_DEFAULTS, effectiveNdocs, plaidDefaultsFor, type PlaidParams } from '../src/config/defaults.js';
 import { PlaidReplayer } from '../src/calibrate/plaid-replay.js';
 import { chooseSettings, FidelityTally } from '../src/calibrate/choose-settings.js';
 import { calibrateIndex } from '../src/calibrate/calibrate-index.js';
+import { calibrationLines } from '../src/cli/commands/calibrate-command.js';
 import { drawPseudoQueries, isContentWord, queryLogSample } from '../src/calibrate/pseudo-queries.js';
 import { calibratedPlaidParams, type IndexCalibration } from '../src/format/calibration-record.js';
 import { DocStoreReader, DocStoreWriter } from '../src/docstore/index.js';
@@ -212,7 +213,8 @@ test('calibration reaches the target on held-out queries where the defaults do n
     // A coarser grid than the default keeps the test short; ColBERT's defaults are added to it.
     const grid = { centroidScoreThreshold: [0.5, 0.3, -1], ndocs: [256, 1024, 4096, 16_384] };
     // headroom 0: this synthetic index tops out near 0.994 on the coarse grid, and the test is about the target itself.
-    const { calibration } = await calibrateIndex(index, { queries: queryTexts(120, 1), target: 0.99, headroom: 0, budgetS: 600, grid });
+    // No cost ceiling: this test is about reaching the target (the ceiling has its own test below).
+    const { calibration } = await calibrateIndex(index, { queries: queryTexts(120, 1), target: 0.99, headroom: 0, budgetS: 600, grid, maxCostRatio: Infinity });
     assert.equal(calibration.source, 'query-log');
     assert.equal(calibration.queries, 120);
     assert.equal(calibration.truncated, false);
@@ -271,6 +273,72 @@ test('the budget is honoured by counting work: the clock is read once per unit o
   } finally {
     await index.close();
   }
+});
+
+test('cost ceiling: the choice stays under maxCostRatio × the defaults and under maxLatencyMs; the record says so', async () => {
+  const index = await openSynthetic(join(dir, 'idx'));
+  try {
+    const queries = queryTexts(30, 3);
+    const grid = { centroidScoreThreshold: [0.5, 0.3, -1], ndocs: [256, 1024, 4096, 16_384] };
+    const tight = (await calibrateIndex(index, { queries, headroom: 0, budgetS: 600, grid, maxCostRatio: 1.2, write: false })).calibration;
+    assert.deepEqual(tight.costCeiling, { maxCostRatio: 1.2, maxLatencyMs: null });
+    for (const b of tight.buckets) {
+      assert.ok(b.estMs! > 0 && b.defaults.estMs! > 0, JSON.stringify(b));
+      assert.ok(b.estMs! <= 1.2 * b.defaults.estMs!, `${b.estMs} vs defaults ${b.defaults.estMs}`);
+    }
+    // Without a ceiling the k ≤ 100 bucket needs the deep ndocs this ceiling rules out (the synthetic
+    // index loses documents at ColBERT's depth), so the ceiling changed that choice and says so.
+    assert.ok(tight.buckets.some((b) => b.capped === true), JSON.stringify(tight.buckets.map((b) => [b.params, b.estMs, b.defaults.estMs])));
+    const free = (await calibrateIndex(index, { queries, headroom: 0, budgetS: 600, grid, maxCostRatio: Infinity, write: false })).calibration;
+    assert.deepEqual(free.costCeiling, { maxCostRatio: null, maxLatencyMs: null });
+    assert.ok(free.buckets.every((b) => b.capped === false));
+    // A latency ceiling below any grid point's cost leaves only the defaults, which always qualify.
+    const floor = (await calibrateIndex(index, { queries, headroom: 0, budgetS: 600, grid, maxLatencyMs: 1e-9, write: false })).calibration;
+    assert.deepEqual(floor.costCeiling, { maxCostRatio: CALIBRATION_DEFAULTS.maxCostRatio, maxLatencyMs: 1e-9 });
+    assert.deepEqual(floor.buckets.map((b) => b.params), floor.buckets.map((b) => b.defaults.params));
+    await assert.rejects(calibrateIndex(index, { maxCostRatio: 0 }), (e) => isPlaitError(e, 'INVALID_ARGUMENT') && /maxCostRatio/.test((e as Error).message));
+    await assert.rejects(calibrateIndex(index, { maxLatencyMs: -5 }), (e) => isPlaitError(e, 'INVALID_ARGUMENT') && /maxLatencyMs/.test((e as Error).message));
+  } finally {
+    await index.close();
+  }
+});
+
+test('calibration lines say what the choice costs against the defaults, the ceiling, and a measured p50 past it', () => {
+  const params = { nIvfProbe: 1, centroidScoreThreshold: 0.5, ndocs: 1024 };
+  const bucket = (capped: boolean, p50Ms: number) => ({
+    maxTopK: 10,
+    k: 10,
+    params,
+    fidelity: 1,
+    fidelityByKind: { keyword: 1 },
+    p50Ms,
+    estMs: 20,
+    reached: true,
+    capped,
+    defaults: { params: plaidDefaultsFor(10), fidelity: 0.9, fidelityByKind: { keyword: 0.9 }, p50Ms: 10, estMs: 10 },
+  });
+  const record = (b: ReturnType<typeof bucket>): IndexCalibration => ({
+    createdAt: 'now',
+    target: 0.99,
+    source: 'corpus',
+    queries: 40,
+    queriesByKind: { keyword: 40 },
+    gridPoints: 10,
+    costMs: 1000,
+    budgetMs: 300_000,
+    truncated: false,
+    documents: 5,
+    passages: 5,
+    costCeiling: { maxCostRatio: 3, maxLatencyMs: null },
+    buckets: [b],
+  });
+  const within = calibrationLines(record(bucket(false, 25))).join('\n');
+  assert.match(within, /chosen costs 2\.0× the defaults \(est\. 20\.0 vs 10\.0 ms\)/);
+  assert.doesNotMatch(within, /capped|above the ceiling/);
+  assert.match(within, /cost ceiling: 3× the defaults' estimated cost\n/);
+  const over = calibrationLines(record(bucket(true, 60))).join('\n');
+  assert.match(over, /capped by the cost ceiling \(measured p50 6\.0×, above the ceiling/);
+  assert.match(over, /it ruled out costlier settings/);
 });
 
 test('pseudo-queries: keyword (2–4 content words), title and span kinds, interleaved and reproducible', () => {

@@ -320,6 +320,45 @@ Napi::Value ProbeCentroids(const Info& info) {
   return info.Env().Undefined();
 }
 
+// centroidScoresInt8(centroids, centroidScales, nCentroids, dim, queryPanel, queryScales, corrections, qLen, out)
+Napi::Value CentroidScoresInt8(const Info& info) {
+  auto centroids = array<uint8_t>(info, 0, "centroids");
+  auto cScales = array<float>(info, 1, "centroidScales");
+  size_t k = count(info, 2, "nCentroids");
+  size_t dim = positive(info, 3, "dim");
+  auto panel = array<uint8_t>(info, 4, "queryPanel");
+  auto qScales = array<float>(info, 5, "queryScales");
+  auto corrections = array<int32_t>(info, 6, "corrections");
+  size_t qLen = count(info, 7, "qLen");
+  auto out = array<float>(info, 8, "out");
+  if (dim % 4 != 0 || dim > 512) rangeError(info, "Expected dim to be a multiple of 4 and at most 512 but received " + std::to_string(dim));
+  const size_t chunks = (qLen + 15) / 16;
+  need(info, "centroids", centroids.length, k * dim);
+  need(info, "centroidScales", cScales.length, k);
+  need(info, "queryPanel", panel.length, chunks * 16 * dim);
+  need(info, "queryScales", qScales.length, qLen);
+  need(info, "corrections", corrections.length, qLen);
+  need(info, "out", out.length, k * qLen);
+  plait::centroidScoresInt8(centroids.data, cScales.data, k, dim, panel.data, qScales.data, corrections.data, qLen, out.data);
+  return info.Env().Undefined();
+}
+
+// keepWithinMargin(centroidScores, nCentroids, qLen, floor, keep)
+Napi::Value KeepWithinMargin(const Info& info) {
+  auto scores = array<float>(info, 0, "centroidScores");
+  size_t k = count(info, 1, "nCentroids");
+  size_t qLen = count(info, 2, "qLen");
+  auto floor = array<float>(info, 3, "floor");
+  auto keep = array<uint8_t>(info, 4, "keep");
+  need(info, "centroidScores", scores.length, k * qLen);
+  need(info, "floor", floor.length, qLen);
+  need(info, "keep", keep.length, k);
+  plait::keepWithinMargin(scores.data, k, qLen, floor.data, keep.data);
+  return info.Env().Undefined();
+}
+
+Napi::Value IntDotPathValue(const Info& info) { return Napi::String::New(info.Env(), plait::intDotPathName(plait::intDotPath())); }
+
 Napi::Value SimdName(const Info& info) { return Napi::String::New(info.Env(), plait::simdName(plait::activeSimd())); }
 
 Napi::Value CpuFeaturesValue(const Info& info) {
@@ -353,6 +392,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("centroidInteraction", Napi::Function::New(env, CentroidInteraction, "centroidInteraction"));
   exports.Set("topK", Napi::Function::New(env, TopK, "topK"));
   exports.Set("probeCentroids", Napi::Function::New(env, ProbeCentroids, "probeCentroids"));
+  exports.Set("centroidScoresInt8", Napi::Function::New(env, CentroidScoresInt8, "centroidScoresInt8"));
+  exports.Set("keepWithinMargin", Napi::Function::New(env, KeepWithinMargin, "keepWithinMargin"));
+  exports.Set("intDotPath", Napi::Function::New(env, IntDotPathValue, "intDotPath"));
   exports.Set("simd", Napi::Function::New(env, SimdName, "simd"));
   exports.Set("cpuFeatures", Napi::Function::New(env, CpuFeaturesValue, "cpuFeatures"));
   exports.Set("mapFile", Napi::Function::New(env, plait::MapFile, "mapFile"));

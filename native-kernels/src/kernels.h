@@ -79,6 +79,19 @@ PeakFlops measurePeakFlops(double seconds);
 void probeCentroids(const float* scores, size_t nCentroids, size_t qLen, size_t p, double threshold, int32_t* probed,
                     uint8_t* keep);
 
+// Stage-1 centroid scores on int8 codes (centroid-scores.cc, which documents the operand layouts):
+// out[c * qLen + i] = float(sum_d c8 * q8) * (centroidScales[c] * queryScales[i]), identical bits on every path.
+enum class IntDotPath { Scalar, AvxVnni, Vnni512 };
+IntDotPath intDotPath();
+const char* intDotPathName(IntDotPath p);
+void centroidScoresInt8(const uint8_t* centroids, const float* centroidScales, size_t nCentroids, size_t dim,
+                        const uint8_t* queryPanel, const float* queryScales, const int32_t* corrections, size_t qLen,
+                        float* out);
+
+// PLAID's relative pruning (centroid-scores.cc): keep[c] = 1 where some scores[c * qLen + i] >= floor[i]
+// (keep[c] already 1 stays 1; NaN never passes).
+void keepWithinMargin(const float* scores, size_t nCentroids, size_t qLen, const float* floor, uint8_t* keep);
+
 // Writes min(k, n) indices, best first (ties: lower index; NaN ranks below every number).
 size_t topK(const float* scores, size_t n, size_t k, int32_t* out);
 

@@ -7,14 +7,17 @@
  *  2. For each query, within the time budget: exhaustive MaxSim (the oracle) and a replay of PLAID
  *     over the whole grid (src/calibrate/plaid-replay.ts: every grid point for ~2 exhaustive passes).
  *  3. Per bucket (k ≤ 10, ≤ 100, > 100), choose the cheapest point reaching the target on every
- *     kind of query (choose-settings.ts); ColBERT's defaults are measured alongside.
+ *     kind of query (choose-settings.ts) among those under the cost ceiling (`maxCostRatio` × the
+ *     defaults' estimated cost, and `maxLatencyMs`); plait's defaults (`plaidDefaultsFor`) are
+ *     measured alongside and are always a candidate. Without a ceiling calibration chose settings
+ *     that made PLAID on cisi cost nearly as much as exhaustive search (issue 27).
  *  4. Time the real `plaidSearch` at the chosen and default settings (p50), and write the record
  *     into the manifest (temporary file + rename). Search uses it from the next open.
  *
  * Cost: bounded by `budgetS` (80% for step 2, the rest for step 4; each step stops between
  * queries) and reported in the record (`costMs`, `queries`, `truncated`).
  */
-import { CALIBRATION_DEFAULTS, plaidDefaultsFor, type PlaidParams } from '../config/defaults.js';
+import { CALIBRATION_DEFAULTS, colbertDefaultsFor, plaidDefaultsFor, type PlaidParams } from '../config/defaults.js';
 import { PlaitError, invalidArgument } from '../errors/index.js';
 import { writeCalibration, type CalibratedBucket, type IndexCalibration } from '../format/calibration-record.js';
 import { contentCommitOf } from '../format/index-transaction.js';
@@ -40,6 +43,15 @@ export interface CalibrateOptions {
   seed?: number;
   /** Grid of settings (default CALIBRATION_DEFAULTS.grid); ColBERT's defaults are always added. */
   grid?: Partial<ReplayGrid>;
+  /**
+   * Cost ceiling: the chosen settings' estimated cost per query may be at most this multiple of the
+   * defaults' (plaidDefaultsFor, same queries, same estimate), > 0; Infinity lifts it (default
+   * CALIBRATION_DEFAULTS.maxCostRatio). When nothing under the ceiling reaches the target, the most
+   * faithful point under it is stored, marked not reached and `capped`.
+   */
+  maxCostRatio?: number;
+  /** Cost ceiling in estimated milliseconds per query (PLAID stages 1–4 on this machine), > 0; default none. */
+  maxLatencyMs?: number;
   /** Write the record into the manifest (default true). */
   write?: boolean;
   /** Milliseconds clock the budget is checked against (default performance.now); read once per unit of work. */
@@ -57,21 +69,38 @@ const BUCKET_MAX: Array<number | null> = [10, 100, null];
 /** Share of the budget for the replay; the rest times the chosen settings. */
 const REPLAY_SHARE = 0.8;
 
+/** The grid with every value of plait's and ColBERT's defaults added, so both are grid points. */
 function withDefaults(grid: ReplayGrid, bucketK: readonly number[]): ReplayGrid {
-  const add = (xs: readonly number[], x: number): number[] => (xs.includes(x) ? [...xs] : [...xs, x]);
-  let g: ReplayGrid = { nIvfProbe: [...grid.nIvfProbe], centroidScoreThreshold: [...grid.centroidScoreThreshold], ndocs: [...grid.ndocs] };
+  const add = <T>(xs: readonly T[], x: T): T[] => (xs.includes(x) ? [...xs] : [...xs, x]);
+  // ColBERT's rules (null) are always measured, for ColBERT's defaults.
+  let g: Required<ReplayGrid> = {
+    nIvfProbe: [...grid.nIvfProbe],
+    centroidScoreThreshold: [...grid.centroidScoreThreshold],
+    ndocs: [...grid.ndocs],
+    centroidScoreMargin: add(grid.centroidScoreMargin ?? [], null),
+    nIvfProbeTotal: add(grid.nIvfProbeTotal ?? [], null),
+    ndocsQueryTokens: add(grid.ndocsQueryTokens ?? [], null),
+  };
   for (const k of bucketK) {
-    const d = plaidDefaultsFor(k);
-    g = { nIvfProbe: add(g.nIvfProbe, d.nIvfProbe), centroidScoreThreshold: add(g.centroidScoreThreshold, d.centroidScoreThreshold), ndocs: add(g.ndocs, d.ndocs) };
+    for (const d of [plaidDefaultsFor(k), colbertDefaultsFor(k)]) {
+      g = {
+        nIvfProbe: add(g.nIvfProbe, d.nIvfProbe),
+        centroidScoreThreshold: add(g.centroidScoreThreshold, d.centroidScoreThreshold),
+        ndocs: add(g.ndocs, d.ndocs),
+        centroidScoreMargin: add(g.centroidScoreMargin, d.centroidScoreMargin ?? null),
+        nIvfProbeTotal: add(g.nIvfProbeTotal, d.nIvfProbeTotal ?? null),
+        ndocsQueryTokens: add(g.ndocsQueryTokens, d.ndocsQueryTokens ?? null),
+      };
+    }
   }
+  const nullFirst = (xs: readonly (number | null)[]): (number | null)[] => [null, ...xs.filter((x): x is number => x !== null).sort((a, b) => a - b)];
   return {
     nIvfProbe: [...g.nIvfProbe].sort((a, b) => a - b),
     centroidScoreThreshold: [...g.centroidScoreThreshold].sort((a, b) => b - a),
     ndocs: [...g.ndocs].sort((a, b) => a - b),
-    // ColBERT's rule (null) is always measured, for the defaults.
-    centroidScoreMargin: [null, ...(grid.centroidScoreMargin ?? []).filter((m) => m !== null)],
-    nIvfProbeTotal: [null, ...(grid.nIvfProbeTotal ?? []).filter((m) => m !== null)],
-    ndocsQueryTokens: [null, ...(grid.ndocsQueryTokens ?? []).filter((m) => m !== null)],
+    centroidScoreMargin: nullFirst(g.centroidScoreMargin),
+    nIvfProbeTotal: nullFirst(g.nIvfProbeTotal),
+    ndocsQueryTokens: nullFirst(g.ndocsQueryTokens),
   };
 }
 
@@ -104,6 +133,10 @@ export async function calibrateIndex(index: PlaitIndex, options: CalibrateOption
   const budgetS = options.budgetS ?? CALIBRATION_DEFAULTS.budgetS;
   if (!(budgetS > 0) || !Number.isFinite(budgetS)) throw invalidArgument('budgetS', 'a positive number of seconds', budgetS);
   const budgetMs = budgetS * 1000;
+  const maxCostRatio = options.maxCostRatio ?? CALIBRATION_DEFAULTS.maxCostRatio;
+  if (!(maxCostRatio > 0)) throw invalidArgument('maxCostRatio', 'a positive number (Infinity for no ceiling)', maxCostRatio);
+  const maxLatencyMs = options.maxLatencyMs ?? Infinity;
+  if (!(maxLatencyMs > 0)) throw invalidArgument('maxLatencyMs', 'a positive number of milliseconds', maxLatencyMs);
   const count = options.count ?? CALIBRATION_DEFAULTS.queries;
   if (!Number.isInteger(count) || count < 1) throw invalidArgument('count', 'a positive integer', count);
   const base = CALIBRATION_DEFAULTS.grid;
@@ -168,9 +201,15 @@ export async function calibrateIndex(index: PlaitIndex, options: CalibrateOption
       inGrid(userGrid.centroidScoreMargin, p.centroidScoreMargin) &&
       inGrid(userGrid.ndocsQueryTokens, p.ndocsQueryTokens),
   );
-  const choices = chooseSettings(points, tally, required, CALIBRATION_DEFAULTS.minQueriesPerKind, eligible);
   const defaults = CALIBRATION_DEFAULTS.bucketK.map((k) => plaidDefaultsFor(k));
   const defaultPoints = defaults.map((d) => pointOf(points, d));
+  const uncapped = chooseSettings(points, tally, required, CALIBRATION_DEFAULTS.minQueriesPerKind, eligible);
+  // The ceiling, per bucket: relative to that bucket's defaults, and absolute; the defaults always qualify.
+  const choices = defaultPoints.map((dp, b) => {
+    const ceiling = Math.min(maxCostRatio * tally.meanEstMs(dp), maxLatencyMs);
+    const under = points.map((_, p) => p === dp || (eligible[p] === true && tally.meanEstMs(p) <= ceiling));
+    return chooseSettings(points, tally, required, CALIBRATION_DEFAULTS.minQueriesPerKind, under)[b]!;
+  });
 
   // 4. Time the real plaidSearch at chosen and default settings, interleaved query by query.
   const settings = [...choices.map((c) => c.params), ...defaults];
@@ -201,12 +240,15 @@ export async function calibrateIndex(index: PlaitIndex, options: CalibrateOption
     fidelity: c.fidelity,
     fidelityByKind: c.fidelityByKind,
     p50Ms: median(times[b]!),
+    estMs: c.estMs,
     reached: c.reached,
+    capped: uncapped[b]!.point !== c.point,
     defaults: {
       params: defaults[b]!,
       fidelity: tally.fidelity(defaultPoints[b]!, b),
       fidelityByKind: tally.fidelityByKind(defaultPoints[b]!, b),
       p50Ms: median(times[choices.length + b]!),
+      estMs: tally.meanEstMs(defaultPoints[b]!),
     },
   }));
   const calibration: IndexCalibration = {
@@ -220,6 +262,7 @@ export async function calibrateIndex(index: PlaitIndex, options: CalibrateOption
     costMs: performance.now() - wallStart,
     budgetMs,
     truncated,
+    costCeiling: { maxCostRatio: Number.isFinite(maxCostRatio) ? maxCostRatio : null, maxLatencyMs: Number.isFinite(maxLatencyMs) ? maxLatencyMs : null },
     documents: nDocs,
     passages: manifest.counts.passages,
     buckets,

@@ -14,7 +14,7 @@
  */
 import type { Kernels } from '../kernels/types.js';
 import { effectiveNdocs, type PlaidParams } from '../config/defaults.js';
-import { allInteractionScores, centroidScores, exhaustiveRange, ivfUnion, probeAndMask, scratchMarks, type EncodedQuery, type ScoringArrays } from '../search/plaid.js';
+import { allInteractionScores, centroidScores, exhaustiveRange, ivfUnion, probeAndMask, probeRescoreFor, scratchMarks, type EncodedQuery, type ScoringArrays } from '../search/plaid.js';
 
 export interface ReplayGrid {
   nIvfProbe: readonly number[];
@@ -208,7 +208,7 @@ export class PlaidReplayer {
     const D = depthRules.length;
     const probes = probings(grid);
     for (let i = 0; i < probes.length; i++) {
-      const { probed } = probeAndMask(s, a.nCentroids, qLen, probes[i]!.nIvfProbe, 0, undefined, probes[i]!.total ?? undefined);
+      const { probed } = probeAndMask(s, a.nCentroids, qLen, probes[i]!.nIvfProbe, 0, undefined, probes[i]!.total ?? undefined, kernels, probeRescoreFor(a, q));
       const candidates = ivfUnion(a, probed, this.mark);
       const candTokens = tokensOf(a.doclens, candidates);
       for (let j = 0; j < T; j++) {

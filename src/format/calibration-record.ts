@@ -24,10 +24,14 @@ export interface CalibratedBucket {
   fidelityByKind: Record<string, number>;
   /** Median of the measured PLAID time per query, ms (stages 1–4; encoding excluded). */
   p50Ms: number;
+  /** Estimated PLAID time per query, ms (the replay's work-based estimate the choice and the ceiling use); absent in older records. */
+  estMs?: number;
   /** Whether every kind reached the target; false: the most faithful grid point is stored. */
   reached: boolean;
-  /** ColBERT's defaults for this bucket, measured on the same queries. */
-  defaults: { params: PlaidParams; fidelity: number; fidelityByKind: Record<string, number>; p50Ms: number };
+  /** Whether the cost ceiling changed the choice (a costlier point would have been chosen without it); absent in older records. */
+  capped?: boolean;
+  /** The defaults for this bucket (plaidDefaultsFor; ColBERT's in records before issue 22), measured on the same queries. */
+  defaults: { params: PlaidParams; fidelity: number; fidelityByKind: Record<string, number>; p50Ms: number; estMs?: number };
 }
 
 export interface IndexCalibration {
@@ -51,6 +55,8 @@ export interface IndexCalibration {
   costMs: number;
   budgetMs: number;
   truncated: boolean;
+  /** The cost ceiling the choice obeyed (null: none); absent in records written before it existed. */
+  costCeiling?: { maxCostRatio: number | null; maxLatencyMs: number | null };
   /** Index size when calibrated: documents added since make the record stale. */
   documents: number;
   passages: number;

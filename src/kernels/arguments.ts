@@ -36,6 +36,8 @@ const ARRAY_ARGS: Record<KernelFn, ReadonlyArray<readonly [number, string, Array
   centroidInteraction: [[0, 'centroidScores', F32, false], [2, 'codes', I32, false], [3, 'tokenStarts', I32, false], [4, 'doclens', I32, false], [6, 'keep', U8, true], [7, 'out', F32, false], [8, 'qWeights', F32, true]],
   topK: [[0, 'scores', F32, false]],
   probeCentroids: [[0, 'centroidScores', F32, false], [5, 'probed', I32, false], [6, 'keep', U8, false]],
+  keepWithinMargin: [[0, 'centroidScores', F32, false], [3, 'floor', F32, false], [4, 'keep', U8, false]],
+  centroidScoresInt8: [[0, 'centroids', U8, false], [1, 'centroidScales', F32, false], [4, 'queryPanel', U8, false], [5, 'queryScales', F32, false], [6, 'corrections', I32, false], [8, 'out', F32, false]],
 };
 
 const ARTICLE: ReadonlyMap<ArrayKind, string> = new Map<ArrayKind, string>([

@@ -19,6 +19,8 @@ export interface KernelsStatus {
   /** Why the native addon is not in use (absent when it is, or when PLAIT_KERNELS=ts). */
   nativeError?: string;
   cpu: CpuFeatures;
+  /** The int8 centroid-score path ('avx512-vnni', 'avx-vnni', 'scalar' native; 'typescript' on the twin). */
+  intDotPath: string;
 }
 
 let loaded: NativeLoadResult | undefined;
@@ -69,7 +71,7 @@ export function kernelsStatus(): KernelsStatus {
   } catch {
     active = typescriptKernels.name;
   }
-  const status: KernelsStatus = { active, cpu: result.cpu };
+  const status: KernelsStatus = { active, cpu: result.cpu, intDotPath: active === 'typescript' ? 'typescript' : (result.intDotPath ?? 'scalar') };
   if (result.error !== undefined && mode() !== 'ts') status.nativeError = result.error;
   return status;
 }

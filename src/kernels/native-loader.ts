@@ -17,6 +17,7 @@ import { arch } from 'node:process';
 import { fileURLToPath } from 'node:url';
 import type { Kernels, KernelsName } from './types.js';
 import { guardNative } from './arguments.js';
+import { typescriptKernels } from './typescript-kernels.js';
 
 export interface CpuFeatures {
   arch: string;
@@ -29,6 +30,8 @@ export interface CpuFeatures {
 /** The addon's exports: the Kernels functions plus feature probes. */
 interface NativeAddon extends Omit<Kernels, 'name'> {
   simd(): 'scalar' | 'avx2' | 'avx512';
+  /** The int8 dot-product path of centroidScoresInt8 (centroid-scores.cc); absent in older builds. */
+  intDotPath?(): 'scalar' | 'avx-vnni' | 'avx512-vnni';
   cpuFeatures(): Omit<CpuFeatures, 'arch'>;
   /** Measured single-core fp32 FMA peak (peak-flops.cc); absent in builds older than it. */
   peakFlops?(seconds: number): { flopsPerSecond: number; simd: string };
@@ -64,6 +67,8 @@ export interface NativeLoadResult {
   measurePeak?: (seconds: number) => MeasuredPeak;
   /** File locks and the atomic swap; absent without the addon or in a build older than file-lock.cc. */
   fileOps?: NativeFileOps;
+  /** The int8 dot-product path of centroidScoresInt8 ('avx512-vnni', 'avx-vnni', 'scalar'); absent without the addon. */
+  intDotPath?: string;
   /** Every failed attempt, one per line; undefined when the addon loaded. */
   error?: string;
   cpu: CpuFeatures;
@@ -136,6 +141,9 @@ function wrap(addon: NativeAddon): Kernels {
     centroidInteraction: addon.centroidInteraction,
     topK: addon.topK,
     probeCentroids: addon.probeCentroids,
+    // An addon built before these kernels (a stale build/) runs the TypeScript twin's loops.
+    centroidScoresInt8: typeof addon.centroidScoresInt8 === 'function' ? addon.centroidScoresInt8 : typescriptKernels.centroidScoresInt8,
+    keepWithinMargin: typeof addon.keepWithinMargin === 'function' ? addon.keepWithinMargin : typescriptKernels.keepWithinMargin,
     ...(typeof addon.mapFile === 'function' ? { mapFile: addon.mapFile } : {}),
   });
 }
@@ -173,6 +181,7 @@ export function loadNativeKernels(): NativeLoadResult {
       const { lockFile, unlockFile, exchangePaths } = addon;
       // flock(2) is POSIX; on Windows the index transaction uses its record lock.
       if (process.platform !== 'win32' && typeof lockFile === 'function' && typeof unlockFile === 'function' && typeof exchangePaths === 'function') result.fileOps = { lockFile, unlockFile, exchangePaths };
+      if (typeof addon.intDotPath === 'function') result.intDotPath = addon.intDotPath();
       return result;
     } catch (e) {
       // node-gyp-build's own message names the platform, ABI and libc it looked for.

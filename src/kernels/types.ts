@@ -157,6 +157,34 @@ export interface Kernels {
   probeCentroids(centroidScores: Float32Array, nCentroids: number, qLen: number, nProbe: number, threshold: number, probed: Int32Array, keep: Uint8Array): void;
 
   /**
+   * PLAID's stage-1 centroid scores on int8 codes (native: AVX-512 VNNI, AVX-VNNI or scalar, chosen
+   * at run time; every path gives the same bits). Operands come from src/search/centroid-quantisation.ts:
+   * `centroids` K × dim bytes holding c8 + 128 (c8 = round(c / centroidScales[c]) in [-127, 127]);
+   * `queryPanel` ceil(qLen/16) chunks × dim/4 groups × 16 lanes × 4 bytes of signed q8 (token
+   * 16h + l in lane l of chunk h, zeros past qLen); corrections[i] = 128 · Σ_d q8[i, d].
+   * out[c · qLen + i] = f32(f32(Σ_d (c8 + 128) · q8 − corrections[i]) · f32(centroidScales[c] · queryScales[i])).
+   * dim must be a multiple of 4 and at most 512 (integer sums stay below 2^24, exact in float32).
+   */
+  centroidScoresInt8(
+    centroids: Uint8Array,
+    centroidScales: Float32Array,
+    nCentroids: number,
+    dim: number,
+    queryPanel: Uint8Array,
+    queryScales: Float32Array,
+    corrections: Int32Array,
+    qLen: number,
+    out: Float32Array,
+  ): void;
+
+  /**
+   * PLAID's relative pruning pass over `centroidScores` (K × qLen): keep[c] = 1 where some token i
+   * has centroidScores[c, i] >= floor[i] (a kept centroid stays kept; NaN never passes). plaid.ts
+   * sets floor[i] = token i's best centroid score − PlaidParams.centroidScoreMargin.
+   */
+  keepWithinMargin(centroidScores: Float32Array, nCentroids: number, qLen: number, floor: Float32Array, keep: Uint8Array): void;
+
+  /**
    * Maps a file read-only into memory as an external ArrayBuffer (native addon only; the
    * TypeScript twin has none, and index files are then read into memory instead). Pages load on
    * first touch and are shared through the page cache by every thread and process mapping the

@@ -460,6 +460,69 @@ function probeCentroids(s: Float32Array, nCentroids: number, qLen: number, p: nu
   }
 }
 
+function keepWithinMargin(s: Float32Array, nCentroids: number, qLen: number, floor: Float32Array, keep: Uint8Array): void {
+  checkCount('nCentroids', nCentroids);
+  checkCount('qLen', qLen);
+  checkLength('centroidScores', s, nCentroids * qLen);
+  checkLength('floor', floor, qLen);
+  checkLength('keep', keep, nCentroids);
+  for (let c = 0; c < nCentroids; c++) {
+    if (keep[c] !== 0) continue;
+    const row = c * qLen;
+    for (let i = 0; i < qLen; i++) {
+      if (s[row + i]! >= floor[i]!) {
+        keep[c] = 1;
+        break;
+      }
+    }
+  }
+}
+
+/** Query tokens per panel chunk of `centroidScoresInt8` (one 16-lane vector of int32 sums). */
+const INT8_CHUNK = 16;
+
+function centroidScoresInt8(
+  centroids: Uint8Array,
+  centroidScales: Float32Array,
+  nCentroids: number,
+  dim: number,
+  queryPanel: Uint8Array,
+  queryScales: Float32Array,
+  corrections: Int32Array,
+  qLen: number,
+  out: Float32Array,
+): void {
+  checkCount('nCentroids', nCentroids);
+  checkDim(dim);
+  checkCount('qLen', qLen);
+  if (dim % 4 !== 0 || dim > 512) throw invalidArgument('dim', 'a multiple of 4 and at most 512', dim);
+  const chunks = Math.ceil(qLen / INT8_CHUNK);
+  checkLength('centroids', centroids, nCentroids * dim);
+  checkLength('centroidScales', centroidScales, nCentroids);
+  checkLength('queryPanel', queryPanel, chunks * INT8_CHUNK * dim);
+  checkLength('queryScales', queryScales, qLen);
+  checkLength('corrections', corrections, qLen);
+  checkLength('out', out, nCentroids * qLen);
+  const groups = dim / 4;
+  for (let c = 0; c < nCentroids; c++) {
+    const row = c * dim;
+    const sc = centroidScales[c]!;
+    for (let i = 0; i < qLen; i++) {
+      // Token i sits in lane l of chunk h; its 4-byte group g starts at ((h·groups + g)·16 + l)·4.
+      const h = Math.floor(i / INT8_CHUNK);
+      const lane = (i % INT8_CHUNK) * 4;
+      let sum = 0;
+      for (let g = 0; g < groups; g++) {
+        const qb = (h * groups + g) * 64 + lane;
+        const cb = row + 4 * g;
+        for (let j = 0; j < 4; j++) sum += centroids[cb + j]! * ((queryPanel[qb + j]! << 24) >> 24);
+      }
+      // Exact integers (|sum| < 2^24), then two float32 products: the native paths' bits.
+      out[c * qLen + i] = Math.fround(Math.fround(sum - corrections[i]!) * Math.fround(sc * queryScales[i]!));
+    }
+  }
+}
+
 export const typescriptKernels: Kernels = withArrayChecks({
   name: 'typescript',
   matmulTransB,
@@ -472,4 +535,6 @@ export const typescriptKernels: Kernels = withArrayChecks({
   centroidInteraction,
   topK,
   probeCentroids,
+  centroidScoresInt8,
+  keepWithinMargin,
 });

@@ -1,6 +1,7 @@
 /**
  * PLAID retrieval over passages (Santhanam et al. 2022, "PLAID"), as in stanford-futuredata/ColBERT:
- *  1. candidate generation: query tokens × centroids; each token's top nIvfProbe centroids; union of their IVF lists;
+ *  1. candidate generation: query tokens × centroids (int8 codes by default, centroid-quantisation.ts); each
+ *     token's top nIvfProbe centroids (shortlist re-ranked in float32, ProbeRescore); union of their IVF lists;
  *  2. centroid interaction with pruning (centroids whose best query score < threshold ignored) → top ndocs;
  *  3. centroid interaction without pruning → top ndocs/4;
  *  4. exact MaxSim on decompressed residuals → scored survivors.
@@ -13,7 +14,8 @@
  */
 import type { Kernels } from '../kernels/types.js';
 import { typescriptKernels } from '../kernels/typescript-kernels.js';
-import { SEARCH_DEFAULTS, effectiveNdocs, type PlaidParams } from '../config/defaults.js';
+import { CANDIDATE_DEFAULTS, SEARCH_DEFAULTS, effectiveNdocs, type CentroidScoring, type PlaidParams } from '../config/defaults.js';
+import { centroidScoresInt8, int8Supported } from './centroid-quantisation.js';
 import type { IndexSegment } from '../format/index-reader.js';
 
 /** Called between chunks of a long loop; throws to stop it (TIMEOUT, ABORTED, INDEX_CLOSED). */
@@ -50,6 +52,8 @@ export interface ScoringArrays {
   ivfOffsets: Float64Array;
   /** Living index: deleted passages (bit pid set), kept out of candidate generation (scratchMarks). */
   tombstones?: Uint8Array | null;
+  /** Arithmetic of stage 1's centroid scores (default CANDIDATE_DEFAULTS.centroidScoring). */
+  centroidScoring?: CentroidScoring;
 }
 
 /**
@@ -131,10 +135,17 @@ export interface PlaidTimings {
   candidates: number;
 }
 
-/** Centroid scores laid out K × qLen (row c = centroid c against each query token). */
+/**
+ * Centroid scores laid out K × qLen (row c = centroid c against each query token): on int8 codes
+ * (centroid-quantisation.ts) unless `a.centroidScoring` is 'float32' or the width does not suit
+ * the int8 kernel.
+ */
 export function centroidScores(a: ScoringArrays, q: EncodedQuery, kernels: Kernels): Float32Array {
   const k = a.nCentroids;
   const qLen = q.length;
+  if (usesInt8(a)) {
+    return centroidScoresInt8(a.centroids, k, a.dim, q.vectors, qLen, kernels);
+  }
   const s = new Float32Array(k * qLen);
   if (qLen > SHORT_QUERY) {
     // Centroids as the kernel's packed left operand, the query rows streamed: writes K × qLen directly.
@@ -161,10 +172,57 @@ export function centroidScores(a: ScoringArrays, q: EncodedQuery, kernels: Kerne
 const SHORT_QUERY = 16;
 
 /**
+ * Float32 re-ranking of each token's probe shortlist, for int8 centroid scores: probeAndMask takes
+ * each token's best nIvfProbe + `extra` centroids by the int8 scores, re-scores them against the
+ * float32 query and centroids, and probes the best nIvfProbe of those — the cells float32 scores
+ * would probe unless one of them ranks below nIvfProbe + extra by int8 (bench/RESULTS.md,
+ * "Candidate generation on int8": the share that changes). The K × qLen scores stay as they are.
+ */
+export interface ProbeRescore {
+  centroids: Float32Array;
+  vectors: Float32Array;
+  dim: number;
+  extra: number;
+}
+
+/** The float32 re-ranking for this index and query when stage 1 runs on int8 (see centroidScores), else undefined. */
+export function probeRescoreFor(a: ScoringArrays, q: EncodedQuery): ProbeRescore | undefined {
+  if (!usesInt8(a)) return undefined;
+  return { centroids: a.centroids, vectors: q.vectors, dim: a.dim, extra: CANDIDATE_DEFAULTS.probeRescoreExtra };
+}
+
+function usesInt8(a: ScoringArrays): boolean {
+  return (a.centroidScoring ?? CANDIDATE_DEFAULTS.centroidScoring) === 'int8' && int8Supported(a.dim);
+}
+
+/** Keeps each token's best p of its pp shortlisted centroids by float32 score (ties: lower id), in `out` (qLen × p). */
+function rescoreShortlist(wide: Int32Array, pp: number, p: number, qLen: number, r: ProbeRescore, kernels: Kernels, out: Int32Array): void {
+  const rows = new Float32Array(pp * r.dim);
+  const scores = new Float32Array(pp);
+  const order = new Int32Array(pp);
+  for (let i = 0; i < qLen; i++) {
+    let n = 0;
+    for (let j = 0; j < pp; j++) {
+      const c = wide[i * pp + j]!;
+      if (c < 0) break;
+      rows.set(r.centroids.subarray(c * r.dim, (c + 1) * r.dim), n * r.dim);
+      n++;
+    }
+    kernels.matmulTransB(r.vectors.subarray(i * r.dim, (i + 1) * r.dim), 1, rows.subarray(0, n * r.dim), n, r.dim, scores);
+    for (let j = 0; j < n; j++) order[j] = j;
+    const ids = wide.subarray(i * pp, i * pp + n);
+    const sorted = Array.from(order.subarray(0, n)).sort((x, y) => scores[y]! - scores[x]! || ids[x]! - ids[y]!);
+    for (let j = 0; j < p; j++) out[i * p + j] = j < n ? ids[sorted[j]!]! : -1;
+  }
+}
+
+/**
  * One pass over the K × qLen scores: each query token's top nIvfProbe centroids, and the pruning
  * mask keep[c] = max_i S[c, i] >= threshold. With a `margin` (plait's relative rule, see
  * PlaidParams.centroidScoreMargin) a second pass also keeps every centroid within `margin` of some
- * token's own best centroid score: keep[c] |= max_i (S[c, i] − best_i) >= −margin.
+ * token's own best centroid score: keep[c] |= max_i (S[c, i] − best_i) >= −margin. With `rescore`
+ * (int8 scores in `s`) each token's probes are its best nIvfProbe by float32 among its best
+ * nIvfProbe + rescore.extra by `s`; the mask and the margin's best_i stay on `s`.
  */
 export function probeAndMask(
   s: Float32Array,
@@ -175,6 +233,7 @@ export function probeAndMask(
   margin?: number,
   nIvfProbeTotal?: number,
   kernels: Kernels = typescriptKernels,
+  rescore?: ProbeRescore,
 ): { probed: Int32Array; keep: Uint8Array } {
   // Query-length-aware probing (PlaidParams.nIvfProbeTotal): short queries probe more per token.
   const perToken = nIvfProbeTotal === undefined || qLen === 0 ? nIvfProbe : Math.max(nIvfProbe, Math.ceil(nIvfProbeTotal / qLen));
@@ -183,20 +242,21 @@ export function probeAndMask(
   const keep = new Uint8Array(nCentroids);
   // One pass over K × qLen scores, in the kernels (at K = 131,072 and 32 tokens the TypeScript loop
   // took 12–15 ms of a 34 ms search; bench/RESULTS.md, 1M passages).
-  kernels.probeCentroids(s, nCentroids, qLen, p, threshold, bestIds, keep);
+  const pp = rescore === undefined ? p : Math.min(nCentroids, p + rescore.extra);
+  // Each token's best centroid by the scores in `s` (the margin rule's reference), at stride `top`.
+  let top = p;
+  let topIds = bestIds;
+  if (pp > p && p > 0) {
+    topIds = new Int32Array(qLen * pp);
+    top = pp;
+    kernels.probeCentroids(s, nCentroids, qLen, pp, threshold, topIds, keep);
+    rescoreShortlist(topIds, pp, p, qLen, rescore!, kernels, bestIds);
+  } else kernels.probeCentroids(s, nCentroids, qLen, p, threshold, bestIds, keep);
   if (margin !== undefined && p > 0) {
     const floor = new Float32Array(qLen);
-    for (let i = 0; i < qLen; i++) floor[i] = (bestIds[i * p]! < 0 ? -Infinity : s[bestIds[i * p]! * qLen + i]!) - margin;
-    for (let c = 0; c < nCentroids; c++) {
-      if (keep[c] === 1) continue;
-      const row = c * qLen;
-      for (let i = 0; i < qLen; i++) {
-        if (s[row + i]! >= floor[i]!) {
-          keep[c] = 1;
-          break;
-        }
-      }
-    }
+    for (let i = 0; i < qLen; i++) floor[i] = (topIds[i * top]! < 0 ? -Infinity : s[topIds[i * top]! * qLen + i]!) - margin;
+    // In the kernels: at K = 131,072 × 32 tokens with nothing above the threshold the TypeScript loop took 13–58 ms.
+    kernels.keepWithinMargin(s, nCentroids, qLen, floor, keep);
   }
   return { probed: bestIds, keep };
 }
@@ -361,7 +421,7 @@ export function plaidSearch(
   let t = performance.now();
   check?.();
   const s = centroidScores(a, q, kernels);
-  const { probed, keep } = probeAndMask(s, a.nCentroids, q.length, params.nIvfProbe, params.centroidScoreThreshold, params.centroidScoreMargin, params.nIvfProbeTotal, kernels);
+  const { probed, keep } = probeAndMask(s, a.nCentroids, q.length, params.nIvfProbe, params.centroidScoreThreshold, params.centroidScoreMargin, params.nIvfProbeTotal, kernels, probeRescoreFor(a, q));
   const candidates = ivfUnion(a, probed, mark);
   const t1 = performance.now();
 

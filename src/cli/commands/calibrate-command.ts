@@ -21,6 +21,8 @@ interface CalibrateCliOptions {
   budgetS: number;
   count: number;
   seed?: number;
+  maxCostRatio: number;
+  maxLatencyMs?: number;
   dryRun?: boolean;
   json?: boolean;
   quiet?: boolean;
@@ -32,6 +34,12 @@ function parsePositive(name: string): (v: string) => number {
     if (!(n > 0) || !Number.isFinite(n)) throw invalidArgument(name, 'a positive number', Number.isNaN(n) ? v : n);
     return n;
   };
+}
+
+/** A cost ceiling: a positive number, or "Infinity" / "none" for no ceiling. */
+function parseCeiling(name: string): (v: string) => number {
+  const finite = parsePositive(name);
+  return (v: string) => (/^(infinity|none)$/i.test(v.trim()) ? Infinity : finite(v));
 }
 
 /** A query log: BEIR queries.jsonl, TSV or TREC topics (as `plait eval` reads them), or one query per line (.txt). */
@@ -53,6 +61,17 @@ function notReachedWhy(c: IndexCalibration, b: IndexCalibration['buckets'][numbe
   return `TARGET NOT REACHED: every kind must find ${pct(c.required ?? c.target)} (target plus headroom); this is the most faithful grid point, and search still uses it`;
 }
 
+/** "; costs 1.8× the defaults (est. 12.0 vs 6.7 ms)", from the record's estimates (absent in older records). */
+function costLine(b: IndexCalibration['buckets'][number], maxCostRatio: number | null): string {
+  const est = b.estMs;
+  const def = b.defaults.estMs;
+  if (est === undefined || def === undefined || !(def > 0)) return '';
+  // The ceiling holds on the estimate; a measured p50 past it is said (the estimate can compress ratios).
+  const measured = b.defaults.p50Ms > 0 ? b.p50Ms / b.defaults.p50Ms : NaN;
+  const over = maxCostRatio !== null && measured > maxCostRatio ? ` (measured p50 ${measured.toFixed(1)}×, above the ceiling: lower --max-cost-ratio or set --max-latency-ms)` : '';
+  return `; chosen costs ${(est / def).toFixed(1)}× the defaults (est. ${est.toFixed(1)} vs ${def.toFixed(1)} ms)${b.capped === true ? ', capped by the cost ceiling' : ''}${over}`;
+}
+
 /**
  * Human-readable lines of a calibration record (also used by `plait info`); given the index's
  * current document count, says when the record was measured on a different one.
@@ -69,8 +88,13 @@ export function calibrationLines(c: IndexCalibration, documentsNow?: number): st
     const bucket = b.maxTopK === null ? `k > 100` : `k ≤ ${b.maxTopK}`;
     lines.push(
       `  ${bucket.padEnd(8)} ${fmtParams(b.params)}${b.maxTopK === null ? ' (at least 4·k)' : ''}: ${pct(b.fidelity)} of top-${b.k}, p50 ${b.p50Ms.toFixed(1)} ms` +
-        `${b.reached ? '' : ` — ${notReachedWhy(c, b)}`}; ColBERT defaults ${pct(b.defaults.fidelity)}, p50 ${b.defaults.p50Ms.toFixed(1)} ms`,
+        `${b.reached ? '' : ` — ${notReachedWhy(c, b)}`}; defaults ${pct(b.defaults.fidelity)}, p50 ${b.defaults.p50Ms.toFixed(1)} ms${costLine(b, c.costCeiling?.maxCostRatio ?? null)}`,
     );
+  }
+  if (c.costCeiling !== undefined) {
+    const { maxCostRatio: r, maxLatencyMs: ms } = c.costCeiling;
+    const parts = [r === null ? null : `${r}× the defaults' estimated cost`, ms === null ? null : `${ms} ms estimated`].filter((x) => x !== null);
+    lines.push(`  cost ceiling: ${parts.length === 0 ? 'none' : parts.join(' and ')}${c.buckets.some((b) => b.capped === true) ? ' — it ruled out costlier settings (--max-cost-ratio, --max-latency-ms)' : ''}`);
   }
   if (documentsNow !== undefined && documentsNow !== c.documents) lines.push(`  STALE: measured on ${c.documents} documents, the index now has ${documentsNow}; re-run \`plait calibrate\``);
   else lines.push(`  (measured on ${c.documents} documents; re-run \`plait calibrate\` after large additions)`);
@@ -98,6 +122,8 @@ export function registerCalibrateCommand(program: Command): void {
     .option('--budget-s <seconds>', 'time budget', parsePositive('--budget-s'), CALIBRATION_DEFAULTS.budgetS)
     .option('--count <n>', 'queries drawn (before the budget cuts them)', parseIntArg('count', 1), CALIBRATION_DEFAULTS.queries)
     .option('--seed <n>', 'seed of the query sample', parseIntArg('seed', 0))
+    .option('--max-cost-ratio <x>', "cost ceiling: chosen settings may cost at most x times the defaults' estimated cost (Infinity: no ceiling)", parseCeiling('--max-cost-ratio'), CALIBRATION_DEFAULTS.maxCostRatio)
+    .option('--max-latency-ms <ms>', 'cost ceiling: chosen settings may cost at most this many estimated milliseconds per query', parseCeiling('--max-latency-ms'))
     .option('--dry-run', 'measure and print, but leave the manifest as it is')
     .option('--json', 'print the record as JSON')
     .option('-q, --quiet', 'no progress output')
@@ -115,6 +141,8 @@ export function registerCalibrateCommand(program: Command): void {
           count: o.count,
           seed: o.seed,
           queries,
+          maxCostRatio: o.maxCostRatio,
+          ...(o.maxLatencyMs === undefined ? {} : { maxLatencyMs: o.maxLatencyMs }),
           write: o.dryRun !== true,
           onProgress: (p) => progress.update(p.phase, p.done, p.total),
         });

@@ -136,9 +136,9 @@ export function registerSearchCommands(program: Command): void {
       if (emptyReason !== undefined) {
         process.stderr.write(`warning: nothing to search: ${emptyReason === 'empty-query' ? 'the query is empty' : 'the query has no letter or digit'} (${emptyReason})\n`);
       }
-      // With --timings, which PLAID settings ran and where they came from (flags, the index's calibration, or ColBERT's table).
+      // With --timings, which PLAID settings ran and where they came from (flags, the index's calibration, or plait's defaults).
       const r = index.resolveSearch(opts);
-      const base = index.manifest.calibration !== undefined ? 'calibration' : 'colbert-defaults';
+      const base = index.manifest.calibration !== undefined ? 'calibration' : 'defaults';
       const flagged = o.ncells !== undefined || o.threshold !== undefined || o.ndocs !== undefined;
       const usedPlaid = r.mode === 'bm25' || r.exhaustive ? undefined : { ...r.plaid, source: flagged ? `flags+${base}` : base };
       if (o.json) {

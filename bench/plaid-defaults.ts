@@ -1,0 +1,171 @@
+/**
+ * Do plait's PLAID defaults keep the fidelity promise at a bounded cost? (issue 22, part B.)
+ *
+ *  grid:     replays a grid of candidate-generation rules (ncells, probe minimum, threshold,
+ *            relative margin, ndocs, query-length depth) over the data set's real natural and 2–4-word
+ *            keyword queries and calibration's pseudo-query kinds (`perKind` each), and lists the
+ *            points that reach ≥ `target` of the exhaustive top-k on every set, cheapest first, with
+ *            their estimated cost relative to ColBERT's defaults on each set (PlaidReplayer's
+ *            work-based estimate, which leaves out per-search overheads and so overstates ratios).
+ *  measure:  searches the real queries through `PlaitIndex.searchEncoded` at ColBERT's defaults and
+ *            at plait's (`plaidDefaultsFor`), interleaved query by query so load drifts hit both
+ *            alike; fidelity against exhaustive search and p50 of each.
+ *
+ * Run: `node dist/bench/plaid-defaults.js grid <dataset> <index> [k=10] [perKind=20]`
+ *      `node dist/bench/plaid-defaults.js measure <dataset> <index> [rounds=3]`.
+ */
+import { openIndex, type PlaitIndex } from '../src/search/plait-index.js';
+import { colbertDefaultsFor, plaidDefaultsFor, type PlaidParams } from '../src/config/defaults.js';
+import { FidelityTally } from '../src/calibrate/choose-settings.js';
+import { PlaidReplayer, type ReplayGrid } from '../src/calibrate/plaid-replay.js';
+import { getKernels, kernelsStatus } from '../src/kernels/index.js';
+import { idfWeights } from '../src/search/idf.js';
+import type { EncodedQuery } from '../src/search/plaid.js';
+import type { TokenEmbeddings } from '../src/encoder/types.js';
+import { fidelityOf, judgedQueries, keywordOf } from './calibration.js';
+import { pseudoQuerySets } from './pseudo-query-kinds.js';
+import { isMain, machine, percentiles } from './common.js';
+
+async function realSets(index: PlaitIndex, dataset: string): Promise<Record<string, { texts: string[]; emb: TokenEmbeddings[] }>> {
+  const judged = await judgedQueries(dataset);
+  const encoder = await index.encoder();
+  const out: Record<string, { texts: string[]; emb: TokenEmbeddings[] }> = {};
+  for (const [name, texts] of [
+    ['real natural', judged.map((q) => q.text)],
+    ['real keyword', judged.map((q, i) => keywordOf(q.text, i))],
+  ] as const) {
+    out[name] = { texts: [...texts], emb: await encoder.encodeQueries([...texts]) };
+  }
+  return out;
+}
+
+/** The grid of candidate rules: ColBERT's table points plus plait's query-length rules. */
+function gridFor(k: number): ReplayGrid {
+  const colbert = colbertDefaultsFor(k);
+  return {
+    nIvfProbe: [...new Set([colbert.nIvfProbe, 1, 2])].sort(),
+    nIvfProbeTotal: [null, 16, 32, 64],
+    centroidScoreThreshold: [...new Set([colbert.centroidScoreThreshold, 0.45])],
+    centroidScoreMargin: [null, 0, 0.05, 0.1],
+    ndocs: [...new Set([colbert.ndocs, colbert.ndocs * 2, colbert.ndocs * 4])],
+    ndocsQueryTokens: [null, 8, 16, 32],
+  };
+}
+
+const same = (a: PlaidParams, b: PlaidParams): boolean => JSON.stringify(a) === JSON.stringify(b);
+
+export async function gridStudy(dataset: string, indexPath: string, k: number, perKind: number, target = 0.99): Promise<object> {
+  const index = await openIndex(indexPath, { encoderOptions: { threads: 1 } });
+  try {
+    const sets = await realSets(index, dataset);
+    const encoder = await index.encoder();
+    for (const [name, texts] of Object.entries(pseudoQuerySets(index, perKind))) sets[name] = { texts, emb: await encoder.encodeQueries(texts) };
+    const df = index.docstore.tokenDf();
+    const replayer = new PlaidReplayer({ arrays: index.scoringArrays, kernels: getKernels(), pidToDoc: index.docstore.pidToDoc, docSpan: index.docstore.rowidSpan, grid: gridFor(k), bucketK: [Math.min(k, index.docstore.nDocuments)] });
+    const points = replayer.points;
+    const tallies: Record<string, FidelityTally> = {};
+    for (const [name, { emb }] of Object.entries(sets)) {
+      const t = new FidelityTally(points.length, 1);
+      for (const e of emb) {
+        if (e.length === 0) continue;
+        const q: EncodedQuery = { vectors: e.vectors, length: e.length, weights: idfWeights(e.tokenIds, df.df, df.n) };
+        const r = replayer.replay(q);
+        t.add('all', r.found, r.total, r.estMs);
+      }
+      tallies[name] = t;
+      process.stderr.write(`${name}: ${t.nQueries} queries\n`);
+    }
+    const colbertPoint = points.findIndex((p) => same(p, colbertDefaultsFor(k)));
+    const plaitPoint = points.findIndex((p) => same(p, plaidDefaultsFor(k)));
+    const names = Object.keys(tallies);
+    const describe = (p: number): Record<string, unknown> => ({
+      params: points[p],
+      fidelity: Object.fromEntries(names.map((n) => [n, +tallies[n]!.fidelity(p, 0).toFixed(4)])),
+      costRatio: Object.fromEntries(names.map((n) => [n, +(tallies[n]!.meanEstMs(p) / tallies[n]!.meanEstMs(colbertPoint)).toFixed(2)])),
+      worstRatio: +Math.max(...names.map((n) => tallies[n]!.meanEstMs(p) / tallies[n]!.meanEstMs(colbertPoint))).toFixed(2),
+    });
+    const reaching = points.map((_, p) => p).filter((p) => names.every((n) => tallies[n]!.fidelity(p, 0) >= target));
+    reaching.sort((x, y) => (describe(x).worstRatio as number) - (describe(y).worstRatio as number));
+    const realOnly = points.map((_, p) => p).filter((p) => names.filter((n) => n.startsWith('real')).every((n) => tallies[n]!.fidelity(p, 0) >= target));
+    realOnly.sort((x, y) => (describe(x).worstRatio as number) - (describe(y).worstRatio as number));
+    return {
+      dataset,
+      k,
+      machine: machine(),
+      kernels: kernelsStatus().active,
+      colbertDefaults: describe(colbertPoint),
+      plaitDefaults: plaitPoint >= 0 ? describe(plaitPoint) : 'not on the grid',
+      cheapestReachingAllSets: reaching.slice(0, 12).map(describe),
+      cheapestReachingRealSets: realOnly.slice(0, 12).map(describe),
+    };
+  } finally {
+    await index.close();
+  }
+}
+
+/**
+ * Candidate settings to measure instead of plaidDefaultsFor: PLAIT_BENCH_CANDIDATE as JSON
+ * {"10": PlaidParams, "100": PlaidParams} (for trying a rule before it becomes the default).
+ */
+function candidateFor(k: number): PlaidParams {
+  const raw = process.env.PLAIT_BENCH_CANDIDATE;
+  if (raw === undefined) return plaidDefaultsFor(k);
+  const c = (JSON.parse(raw) as Record<string, PlaidParams>)[String(k)];
+  return c ?? plaidDefaultsFor(k);
+}
+
+export async function measureDefaults(dataset: string, indexPath: string, rounds: number): Promise<object> {
+  const index = await openIndex(indexPath, { encoderOptions: { threads: 1 } });
+  try {
+    const sets = await realSets(index, dataset);
+    const rows = [];
+    for (const [name, { texts, emb }] of Object.entries(sets)) {
+      // One exhaustive pass per query serves both k.
+      const exact100 = texts.map((t, i) => index.searchEncoded(t, emb[i]!, { mode: 'late', topK: 100, exhaustive: true }).hits.map((h) => h.docId));
+      for (const k of [10, 100]) {
+        const search = (i: number, options: object): { docs: string[]; ms: number } => {
+          const t = performance.now();
+          const r = index.searchEncoded(texts[i]!, emb[i]!, { mode: 'late', topK: k, ...options });
+          return { docs: r.hits.map((h) => h.docId), ms: performance.now() - t };
+        };
+        const exact = exact100.map((d) => d.slice(0, k));
+        const settings = { colbert: colbertDefaultsFor(k), plait: candidateFor(k) };
+        const docs: Record<string, string[][]> = { colbert: [], plait: [] };
+        const p50s: Record<string, number[]> = { colbert: [], plait: [] };
+        for (let r = 0; r < rounds; r++) {
+          const ms: Record<string, number[]> = { colbert: [], plait: [] };
+          texts.forEach((_, i) => {
+            for (const which of r % 2 === 0 ? (['colbert', 'plait'] as const) : (['plait', 'colbert'] as const)) {
+              const got = search(i, settings[which]);
+              ms[which]!.push(got.ms);
+              if (r === 0) docs[which]!.push(got.docs);
+            }
+          });
+          for (const w of ['colbert', 'plait']) p50s[w]!.push(percentiles(ms[w]!).p50);
+        }
+        const med = (xs: number[]): number => percentiles(xs).p50;
+        rows.push({
+          queries: name,
+          k,
+          colbert: { params: settings.colbert, fidelity: +fidelityOf(docs.colbert!, exact, k).toFixed(4), top10: +fidelityOf(docs.colbert!, exact, 10).toFixed(4), p50: +med(p50s.colbert!).toFixed(2) },
+          plait: { params: settings.plait, fidelity: +fidelityOf(docs.plait!, exact, k).toFixed(4), top10: +fidelityOf(docs.plait!, exact, 10).toFixed(4), p50: +med(p50s.plait!).toFixed(2) },
+          p50Ratio: +(med(p50s.plait!) / med(p50s.colbert!)).toFixed(2),
+        });
+        process.stderr.write(`${JSON.stringify(rows.at(-1))}\n`);
+      }
+    }
+    return { dataset, machine: machine(), kernels: kernelsStatus().active, intDotPath: kernelsStatus().intDotPath, rounds, rows };
+  } finally {
+    await index.close();
+  }
+}
+
+if (isMain(import.meta.url)) {
+  const [mode, dataset, indexPath, a, b] = process.argv.slice(2);
+  if ((mode !== 'grid' && mode !== 'measure') || dataset === undefined || indexPath === undefined) {
+    process.stderr.write('usage: node dist/bench/plaid-defaults.js grid|measure <dataset> <index> [k|rounds] [perKind]\n');
+    process.exit(2);
+  }
+  const r = mode === 'grid' ? await gridStudy(dataset, indexPath, Number(a ?? 10), Number(b ?? 20)) : await measureDefaults(dataset, indexPath, Number(a ?? 3));
+  process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+}

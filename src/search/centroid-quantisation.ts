@@ -1,0 +1,120 @@
+/**
+ * Int8 operands of PLAID's stage-1 centroid scores (issue 22): the centroids and the query, each
+ * row with its own symmetric scale, laid out for `Kernels.centroidScoresInt8` (native:
+ * native-kernels/src/centroid-scores.cc, AVX-512 VNNI / AVX-VNNI / scalar; TypeScript twin in
+ * src/kernels/typescript-kernels.ts). Rounding happens here, once, in JavaScript, so every kernel
+ * path sees the same integers and returns the same bits.
+ *
+ * Quantisation: x8 = round(x · (1 / s)) with s = max_d |x_d| / 127 per row (a centroid, a query token),
+ * so |x8| ≤ 127. A score's error is at most (s_c · ‖q‖₁ + s_q · ‖c‖₁) / 2 + s_c · s_q · dim / 4;
+ * measured on the bundled model's unit-norm 512-d vectors and on 128-d ColBERT-shaped ones
+ * (bench/centroid-scores.ts; bench/RESULTS.md, "Candidate generation on int8"): the probed cells
+ * and the final top-k barely move, and the figures are in RESULTS.
+ *
+ * Why int8 and not bf16: the centroids are the stream (131,072 × 128 at 1M passages: 64 MiB in
+ * float32, 32 MiB in bf16, 16 MiB in int8), and vpdpbusd does 64 multiply-adds an instruction
+ * against vdpbf16ps's 32.
+ */
+import type { Kernels } from '../kernels/types.js';
+
+/** Centroids as unsigned bytes c8 + 128 (K × dim) with one float32 scale per centroid. */
+export interface QuantisedCentroids {
+  bytes: Uint8Array;
+  scales: Float32Array;
+}
+
+/** The query side: the 16-token panel, per-token scales and the +128 corrections. */
+export interface QuantisedQuery {
+  panel: Uint8Array;
+  scales: Float32Array;
+  corrections: Int32Array;
+}
+
+/** Query tokens per panel chunk (one 16-lane vector of int32 sums in the kernels). */
+const CHUNK = 16;
+
+/** Largest magnitude of an int8 code (symmetric: −128 is never used). */
+const INT8_MAX = 127;
+
+/** Whether the int8 kernel takes vectors of this width (4-byte groups; sums stay exact in float32 below 2^24). */
+export function int8Supported(dim: number): boolean {
+  return dim > 0 && dim % 4 === 0 && dim <= 512;
+}
+
+/** Row scale max|x| / 127 (float32), 0 for an all-zero row. */
+function rowScale(x: Float32Array, from: number, dim: number): number {
+  let m = 0;
+  for (let d = 0; d < dim; d++) {
+    const v = Math.abs(x[from + d]!);
+    if (v > m) m = v;
+  }
+  return Math.fround(m / INT8_MAX);
+}
+
+/** round(v · inv) clamped to [−127, 127] (inv = 1 / scale, 0 for a zero row); 0 for NaN. A multiply, not a divide: 131,072 × 128 centroids quantise once per thread. */
+function code(v: number, inv: number): number {
+  const r = Math.round(v * inv);
+  return r > INT8_MAX ? INT8_MAX : r < -INT8_MAX ? -INT8_MAX : r || 0;
+}
+
+const inverse = (s: number): number => (s === 0 ? 0 : 1 / s);
+
+/** Quantises K × dim centroids (one scale per row). */
+export function quantiseCentroids(centroids: Float32Array, nCentroids: number, dim: number): QuantisedCentroids {
+  const bytes = new Uint8Array(nCentroids * dim);
+  const scales = new Float32Array(nCentroids);
+  for (let c = 0; c < nCentroids; c++) {
+    const row = c * dim;
+    const s = rowScale(centroids, row, dim);
+    scales[c] = s;
+    const inv = inverse(s);
+    for (let d = 0; d < dim; d++) bytes[row + d] = code(centroids[row + d]!, inv) + 128;
+  }
+  return { bytes, scales };
+}
+
+/** Per-thread cache: an index's centroids are quantised once per thread that searches it (K × dim bytes). */
+const cache = new WeakMap<Float32Array, QuantisedCentroids>();
+
+/** `quantiseCentroids`, cached by the centroids array (its contents never change while an index is open). */
+export function quantisedCentroidsOf(centroids: Float32Array, nCentroids: number, dim: number): QuantisedCentroids {
+  let q = cache.get(centroids);
+  if (q === undefined || q.scales.length !== nCentroids) {
+    q = quantiseCentroids(centroids, nCentroids, dim);
+    cache.set(centroids, q);
+  }
+  return q;
+}
+
+/** Quantises qLen × dim query vectors into the kernel's panel (see Kernels.centroidScoresInt8). */
+export function quantiseQuery(vectors: Float32Array, qLen: number, dim: number): QuantisedQuery {
+  const groups = dim / 4;
+  const chunks = Math.ceil(qLen / CHUNK);
+  const panel = new Uint8Array(chunks * CHUNK * dim);
+  const scales = new Float32Array(qLen);
+  const corrections = new Int32Array(qLen);
+  for (let i = 0; i < qLen; i++) {
+    const row = i * dim;
+    const s = rowScale(vectors, row, dim);
+    scales[i] = s;
+    const inv = inverse(s);
+    const base = Math.floor(i / CHUNK) * groups * 64 + (i % CHUNK) * 4;
+    let sum = 0;
+    for (let d = 0; d < dim; d++) {
+      const v = code(vectors[row + d]!, inv);
+      sum += v;
+      panel[base + (d >> 2) * 64 + (d & 3)] = v & 0xff;
+    }
+    corrections[i] = 128 * sum;
+  }
+  return { panel, scales, corrections };
+}
+
+/** K × qLen centroid scores on int8 codes (row c = centroid c against each query token). */
+export function centroidScoresInt8(centroids: Float32Array, nCentroids: number, dim: number, vectors: Float32Array, qLen: number, kernels: Kernels): Float32Array {
+  const c = quantisedCentroidsOf(centroids, nCentroids, dim);
+  const q = quantiseQuery(vectors, qLen, dim);
+  const out = new Float32Array(nCentroids * qLen);
+  kernels.centroidScoresInt8(c.bytes, c.scales, nCentroids, dim, q.panel, q.scales, q.corrections, qLen, out);
+  return out;
+}
