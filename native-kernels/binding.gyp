@@ -12,7 +12,8 @@
         "src/codec-kernels.cc",
         "src/cpu-features.cc",
         "src/mmap.cc",
-        "src/peak-flops.cc"
+        "src/peak-flops.cc",
+        "src/code-maxsim.cc"
       ],
       "dependencies": [
         "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"

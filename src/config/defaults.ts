@@ -520,3 +520,18 @@ export const FILTER_DEFAULTS = {
    */
   exactMaxPassages: 4096,
 } as const;
+
+/**
+ * PLAID's exact stage (stage 4) on the compressed codes (issue 22; src/codec/code-scorer.ts).
+ * PLAIT_EXACT_SCORING=decompress|codes|codes-unnormalized overrides `method` for one process (for
+ * comparisons, like PLAIT_SIMD for the kernels).
+ */
+export const EXACT_SCORING_DEFAULTS = {
+  /**
+   * 'codes': q·c from candidate generation + q·r from a per-query int16 table over the residual
+   * bytes, normalised by ‖c‖² + ‖r‖². Chosen from bench/code-scoring.ts (bench/RESULTS.md, "Exact
+   * scoring on the codes"): faster than decompress-and-MaxSim per document token, nDCG@10 within
+   * the figures recorded there. 'decompress' is ColBERT's own path, kept as the reference.
+   */
+  method: 'codes' as 'decompress' | 'codes' | 'codes-unnormalized',
+} as const;

@@ -17,6 +17,7 @@ import { arch } from 'node:process';
 import { fileURLToPath } from 'node:url';
 import type { Kernels, KernelsName } from './types.js';
 import { guardNative } from './arguments.js';
+import { codeKernels } from './code-kernels.js';
 
 export interface CpuFeatures {
   arch: string;
@@ -117,6 +118,9 @@ function wrap(addon: NativeAddon): Kernels {
     centroidInteraction: addon.centroidInteraction,
     topK: addon.topK,
     probeCentroids: addon.probeCentroids,
+    // An addon built before code scoring existed (a stale build/) runs the TypeScript twin's.
+    buildCodeLut: typeof addon.buildCodeLut === 'function' ? addon.buildCodeLut : codeKernels.buildCodeLut,
+    maxsimCodes: typeof addon.maxsimCodes === 'function' ? addon.maxsimCodes : codeKernels.maxsimCodes,
     ...(typeof addon.mapFile === 'function' ? { mapFile: addon.mapFile } : {}),
   });
 }

@@ -3,7 +3,8 @@
  *  1. candidate generation: query tokens × centroids; each token's top nIvfProbe centroids; union of their IVF lists;
  *  2. centroid interaction with pruning (centroids whose best query score < threshold ignored) → top ndocs;
  *  3. centroid interaction without pruning → top ndocs/4;
- *  4. exact MaxSim on decompressed residuals → scored survivors.
+ *  4. exact MaxSim of the survivors: on the stored codes (q·centroid from stage 1 + q·residual from a
+ *     per-query lookup table, src/codec/code-scorer.ts), or on the decompressed residuals.
  * Pure functions over typed arrays, so the same code runs on the main thread and in workers.
  *
  * Deadlines: the long loops (centroid interaction, exact scoring, exhaustive scans) run in chunks
@@ -15,6 +16,7 @@ import type { Kernels } from '../kernels/types.js';
 import { typescriptKernels } from '../kernels/typescript-kernels.js';
 import { SEARCH_DEFAULTS, effectiveNdocs, type PlaidParams } from '../config/defaults.js';
 import type { IndexSegment } from '../format/index-reader.js';
+import { exactScoringMethod, prepareCodeQuery, scoreOnCodes, supportsCodeScoring, type ExactScoringMethod } from '../codec/code-scorer.js';
 
 /** Called between chunks of a long loop; throws to stop it (TIMEOUT, ABORTED, INDEX_CLOSED). */
 export type DeadlineCheck = () => void;
@@ -259,6 +261,24 @@ export function exactScores(a: ScoringArrays, q: EncodedQuery, pids: Int32Array,
   return out;
 }
 
+/**
+ * Exact scores of the given passages on their stored codes (src/codec/code-scorer.ts): `s` is the
+ * query's K × qLen centroid scores from candidate generation; `normalize` applies the ‖c‖² + ‖r‖²
+ * norm ('codes') or none ('codes-unnormalized'). Checks the deadline every chunk.
+ */
+export function exactScoresOnCodes(a: ScoringArrays, q: EncodedQuery, s: Float32Array, pids: Int32Array, normalize: boolean, kernels: Kernels, check?: DeadlineCheck): Float32Array {
+  const out = new Float32Array(pids.length);
+  if (pids.length === 0) return out;
+  const cq = prepareCodeQuery(a, q.vectors, q.length, kernels);
+  chunked(pids.length, check, (from, to) => {
+    const part = scoreBySegment(a, pids.subarray(from, to), (seg, starts, lens, n, o) =>
+      scoreOnCodes(a, cq, s, seg.codes, seg.residuals, starts, lens, n, normalize, kernels, o, q.weights),
+    );
+    out.set(part, from);
+  });
+  return out;
+}
+
 /** Centroid-interaction scores (approximate MaxSim from the K × qLen centroid scores) of the given passages (keep: the pruning mask, or null). */
 function interactionScores(a: ScoringArrays, s: Float32Array, q: EncodedQuery, pids: Int32Array, keep: Uint8Array | null, kernels: Kernels, check?: DeadlineCheck): Float32Array {
   const out = new Float32Array(pids.length);
@@ -357,6 +377,7 @@ export function plaidSearch(
   kernels: Kernels,
   mark: Uint8Array,
   check?: DeadlineCheck,
+  exact: ExactScoringMethod = exactScoringMethod(),
 ): { hits: PassageHits; timings: PlaidTimings } {
   let t = performance.now();
   check?.();
@@ -382,9 +403,10 @@ export function plaidSearch(
   }
   const t3 = performance.now();
 
-  // Stage 4: exact MaxSim on the decompressed residuals.
-  const exact = exactScores(a, q, pids, kernels, check);
-  const hits = selectTop(kernels, pids, exact, pids.length);
+  // Stage 4: exact MaxSim, on the codes (widths 1, 2, 4) or on the decompressed residuals.
+  const scores =
+    exact !== 'decompress' && supportsCodeScoring(a.nbits) ? exactScoresOnCodes(a, q, s, pids, exact === 'codes', kernels, check) : exactScores(a, q, pids, kernels, check);
+  const hits = selectTop(kernels, pids, scores, pids.length);
   const t4 = performance.now();
   t = t1 - t;
   return { hits, timings: { candidatesMs: t, pruneMs: t2 - t1, interactionMs: t3 - t2, exactMs: t4 - t3, candidates: candidates.length } };

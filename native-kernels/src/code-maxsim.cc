@@ -1,0 +1,368 @@
+// Exact MaxSim on the stored residual codes, without decompressing them (issue 22).
+//
+//   score(q_i, token j) = (S[c_j, i] + scale_i * sum_b lut_i[b][byte_jb]) * inv_j
+//
+// S is the K x qLen centroid-score matrix that candidate generation already computed (q_i . c), the
+// LUT holds q_i . (residual part of byte value v at byte position b), quantised to int16 per query
+// token, and inv_j is the token's inverse norm (ColBERT decompresses to normalize(c + r); see
+// src/codec/code-scorer.ts for the choices and their measured cost), or 1.
+//
+// Bit-identical on every path (scalar, AVX2, AVX-512, NEON) and with the TypeScript twin
+// (src/kernels/code-kernels.ts): the LUT is built by one portable function; the per-token sums are
+// int16 additions, exact in any order (the LUT bound keeps every sum inside int16); the float
+// epilogue is lane-wise mul, add, mul, max in one fixed order, with no fused multiply-add (the
+// pragma below turns contraction off for this file).
+//
+// LUT layout: lut[(b * 256 + v) * lanes + i], lanes = qLen rounded up to 16 (one ymm of int16; a zmm
+// takes two groups at once), so a document token costs nBytes row loads and int16 adds per 16 or 32
+// query tokens.
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+#include "kernels.h"
+
+// No fused multiply-add anywhere in this file: GCC contracts a*b+c by default in C++ (also
+// through the generic-vector intrinsics, and on arm64 in plain scalar code), clang within one
+// expression; either would make one path round differently from the others.
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#elif defined(__GNUC__)
+#pragma GCC optimize("fp-contract=off")
+#endif
+
+#if defined(__x86_64__)
+#if defined(__GNUC__) && !defined(__clang__)
+// GCC 12 reports its own _mm512_undefined_* (inside the AVX-512 intrinsics) as maybe-uninitialised.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+#include <immintrin.h>
+#define PLAIT_CODE_AVX2 __attribute__((target("avx2")))
+#define PLAIT_CODE_AVX512 __attribute__((target("avx512f,avx512bw,avx2")))
+#endif
+#if defined(__aarch64__)
+#include <arm_neon.h>
+#endif
+
+namespace plait {
+namespace {
+
+constexpr float kNegInfinity = -std::numeric_limits<float>::infinity();
+
+struct CodeScratch {
+  std::vector<float> best, inv;
+  std::vector<int16_t> acc;
+};
+CodeScratch& codeScratch() {
+  thread_local CodeScratch s;
+  return s;
+}
+
+// Inverse norm of token j: 1 / sqrt(max(cn2[c] + unit * sum_b normLut[b][byte_b], 1e-24)).
+inline float tokenInv(const float* cn2, const uint16_t* normLut, float unit, int32_t c, const uint8_t* bytes,
+                      size_t nBytes) {
+  if (cn2 == nullptr) return 1.f;
+  uint32_t isum = 0;
+  for (size_t b = 0; b < nBytes; ++b) isum += normLut[b * 256 + bytes[b]];
+  const float r2 = unit * static_cast<float>(isum);
+  const float n2 = cn2[c] + r2;
+  const float root = std::sqrt(std::max(n2, 1e-24f));
+  return 1.f / root;
+}
+
+// Scalar epilogue of lanes [0, n): best = max(best, (s + scale * acc) * inv).
+inline void epilogueScalar(const float* s, const float* scales, const int16_t* acc, float inv, size_t n, float* best) {
+  for (size_t i = 0; i < n; ++i) {
+    const float a = scales[i] * static_cast<float>(acc[i]);
+    const float x = s[i] + a;
+    const float y = x * inv;
+    best[i] = y > best[i] ? y : best[i];
+  }
+}
+
+// ---------------------------------------------------------------- scalar path (always compiled)
+void tokensScalar(const float* S, size_t qLen, const int16_t* lut, const float* scales, size_t lanes,
+                  const int32_t* codes, const uint8_t* residuals, size_t nBytes, size_t start, size_t len,
+                  const float* invs, int16_t* acc, float* best) {
+  for (size_t j = 0; j < len; ++j) {
+    const uint8_t* bytes = residuals + (start + j) * nBytes;
+    std::memset(acc, 0, sizeof(int16_t) * lanes);
+    for (size_t b = 0; b < nBytes; ++b) {
+      const int16_t* row = lut + (b * 256 + bytes[b]) * lanes;
+      for (size_t i = 0; i < lanes; ++i) acc[i] = static_cast<int16_t>(acc[i] + row[i]);
+    }
+    epilogueScalar(S + static_cast<size_t>(codes[start + j]) * qLen, scales, acc, invs[j], qLen, best);
+  }
+}
+
+#if defined(__x86_64__)
+// ---------------------------------------------------------------- AVX2 path: 16 int16 lanes a ymm
+// Epilogue of 16 lanes [g, g + 16) from their int16 sums (all 16 valid).
+PLAIT_CODE_AVX2 inline void epilogue16Avx2(const float* s, const float* scales, __m256i acc, __m256 inv, float* best) {
+  const __m128i parts[2] = {_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1)};
+  for (int p = 0; p < 2; ++p) {
+    const __m256 af = _mm256_cvtepi32_ps(_mm256_cvtepi16_epi32(parts[p]));
+    const __m256 a = _mm256_mul_ps(_mm256_loadu_ps(scales + 8 * p), af);
+    const __m256 x = _mm256_add_ps(_mm256_loadu_ps(s + 8 * p), a);
+    const __m256 y = _mm256_mul_ps(x, inv);
+    _mm256_storeu_ps(best + 8 * p, _mm256_max_ps(y, _mm256_loadu_ps(best + 8 * p)));
+  }
+}
+
+PLAIT_CODE_AVX2 void tokensAvx2(const float* S, size_t qLen, const int16_t* lut, const float* scales, size_t lanes,
+                                const int32_t* codes, const uint8_t* residuals, size_t nBytes, size_t start,
+                                size_t len, const float* invs, int16_t* acc, float* best) {
+  for (size_t j = 0; j < len; ++j) {
+    const uint8_t* bytes = residuals + (start + j) * nBytes;
+    const float* s = S + static_cast<size_t>(codes[start + j]) * qLen;
+    const __m256 inv = _mm256_set1_ps(invs[j]);
+    for (size_t g = 0; g < lanes; g += 16) {
+      // Two accumulators over alternate bytes: int16 addition is exact, so the split changes nothing.
+      __m256i a0 = _mm256_setzero_si256(), a1 = _mm256_setzero_si256();
+      size_t b = 0;
+      for (; b + 2 <= nBytes; b += 2) {
+        a0 = _mm256_add_epi16(a0, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(lut + (b * 256 + bytes[b]) * lanes + g)));
+        a1 = _mm256_add_epi16(a1, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(lut + ((b + 1) * 256 + bytes[b + 1]) * lanes + g)));
+      }
+      if (b < nBytes) a0 = _mm256_add_epi16(a0, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(lut + (b * 256 + bytes[b]) * lanes + g)));
+      a0 = _mm256_add_epi16(a0, a1);
+      const size_t valid = std::min<size_t>(16, qLen - std::min(qLen, g));
+      if (valid == 16) {
+        epilogue16Avx2(s + g, scales + g, a0, inv, best + g);
+      } else if (valid > 0) {
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(acc + g), a0);
+        epilogueScalar(s + g, scales + g, acc + g, invs[j], valid, best + g);
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------- AVX-512 path: 32 int16 lanes a zmm
+// Epilogue of n <= 16 lanes from 16 int16 sums (masked: S rows are qLen floats, not padded).
+PLAIT_CODE_AVX512 inline void epilogue16Avx512(const float* s, const float* scales, __m256i acc, __m512 inv,
+                                               size_t n, float* best) {
+  const __mmask16 m = static_cast<__mmask16>(n >= 16 ? 0xFFFFu : (1u << n) - 1);
+  const __m512 af = _mm512_cvtepi32_ps(_mm512_cvtepi16_epi32(acc));
+  const __m512 a = _mm512_mul_ps(_mm512_loadu_ps(scales), af);
+  const __m512 x = _mm512_add_ps(_mm512_maskz_loadu_ps(m, s), a);
+  const __m512 y = _mm512_mul_ps(x, inv);
+  const __m512 old = _mm512_loadu_ps(best);
+  _mm512_storeu_ps(best, _mm512_mask_max_ps(old, m, y, old));
+}
+
+PLAIT_CODE_AVX512 void tokensAvx512(const float* S, size_t qLen, const int16_t* lut, const float* scales,
+                                    size_t lanes, const int32_t* codes, const uint8_t* residuals, size_t nBytes,
+                                    size_t start, size_t len, const float* invs, int16_t* acc, float* best) {
+  (void)acc;
+  for (size_t j = 0; j < len; ++j) {
+    const uint8_t* bytes = residuals + (start + j) * nBytes;
+    const float* s = S + static_cast<size_t>(codes[start + j]) * qLen;
+    const __m512 inv = _mm512_set1_ps(invs[j]);
+    size_t g = 0;
+    for (; g + 32 <= lanes; g += 32) {
+      __m512i a0 = _mm512_setzero_si512(), a1 = _mm512_setzero_si512();
+      size_t b = 0;
+      for (; b + 2 <= nBytes; b += 2) {
+        a0 = _mm512_add_epi16(a0, _mm512_loadu_si512(lut + (b * 256 + bytes[b]) * lanes + g));
+        a1 = _mm512_add_epi16(a1, _mm512_loadu_si512(lut + ((b + 1) * 256 + bytes[b + 1]) * lanes + g));
+      }
+      if (b < nBytes) a0 = _mm512_add_epi16(a0, _mm512_loadu_si512(lut + (b * 256 + bytes[b]) * lanes + g));
+      a0 = _mm512_add_epi16(a0, a1);
+      const size_t valid = std::min<size_t>(32, qLen - std::min(qLen, g));
+      if (valid > 0) epilogue16Avx512(s + g, scales + g, _mm512_castsi512_si256(a0), inv, valid, best + g);
+      if (valid > 16) epilogue16Avx512(s + g + 16, scales + g + 16, _mm512_extracti64x4_epi64(a0, 1), inv, valid - 16, best + g + 16);
+    }
+    if (g < lanes) {
+      // The last 16 lanes (lanes is a multiple of 16): one ymm.
+      __m256i a0 = _mm256_setzero_si256(), a1 = _mm256_setzero_si256();
+      size_t b = 0;
+      for (; b + 2 <= nBytes; b += 2) {
+        a0 = _mm256_add_epi16(a0, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(lut + (b * 256 + bytes[b]) * lanes + g)));
+        a1 = _mm256_add_epi16(a1, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(lut + ((b + 1) * 256 + bytes[b + 1]) * lanes + g)));
+      }
+      if (b < nBytes) a0 = _mm256_add_epi16(a0, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(lut + (b * 256 + bytes[b]) * lanes + g)));
+      a0 = _mm256_add_epi16(a0, a1);
+      const size_t valid = qLen - std::min(qLen, g);
+      if (valid > 0) epilogue16Avx512(s + g, scales + g, a0, inv, valid, best + g);
+    }
+  }
+}
+#endif
+
+#if defined(__aarch64__)
+// ---------------------------------------------------------------- NEON path: 8 int16 lanes a register
+void tokensNeon(const float* S, size_t qLen, const int16_t* lut, const float* scales, size_t lanes,
+                const int32_t* codes, const uint8_t* residuals, size_t nBytes, size_t start, size_t len,
+                const float* invs, int16_t* acc, float* best) {
+  for (size_t j = 0; j < len; ++j) {
+    const uint8_t* bytes = residuals + (start + j) * nBytes;
+    const float* s = S + static_cast<size_t>(codes[start + j]) * qLen;
+    const float32x4_t inv = vdupq_n_f32(invs[j]);
+    for (size_t g = 0; g < lanes; g += 16) {
+      int16x8_t a0 = vdupq_n_s16(0), a1 = vdupq_n_s16(0);
+      for (size_t b = 0; b < nBytes; ++b) {
+        const int16_t* row = lut + (b * 256 + bytes[b]) * lanes + g;
+        a0 = vaddq_s16(a0, vld1q_s16(row));
+        a1 = vaddq_s16(a1, vld1q_s16(row + 8));
+      }
+      const size_t valid = std::min<size_t>(16, qLen - std::min(qLen, g));
+      if (valid < 16) {
+        vst1q_s16(acc + g, a0);
+        vst1q_s16(acc + g + 8, a1);
+        epilogueScalar(s + g, scales + g, acc + g, invs[j], valid, best + g);
+        continue;
+      }
+      const int16x4_t quarters[4] = {vget_low_s16(a0), vget_high_s16(a0), vget_low_s16(a1), vget_high_s16(a1)};
+      for (int p = 0; p < 4; ++p) {
+        const float32x4_t af = vcvtq_f32_s32(vmovl_s16(quarters[p]));
+        const float32x4_t m = vmulq_f32(vld1q_f32(scales + g + 4 * p), af);
+        const float32x4_t x = vaddq_f32(vld1q_f32(s + g + 4 * p), m);
+        const float32x4_t y = vmulq_f32(x, inv);
+        float* bp = best + g + 4 * p;
+        const float32x4_t old = vld1q_f32(bp);
+        // y > best ? y : best, exactly the scalar rule (vmaxq_f32 would differ on NaN).
+        vst1q_f32(bp, vbslq_f32(vcgtq_f32(y, old), y, old));
+      }
+    }
+  }
+}
+#endif
+
+using TokensFn = void (*)(const float*, size_t, const int16_t*, const float*, size_t, const int32_t*, const uint8_t*,
+                          size_t, size_t, size_t, const float*, int16_t*, float*);
+
+TokensFn tokensFor(CodeSimd simd) {
+  switch (simd) {
+#if defined(__x86_64__)
+    case CodeSimd::Avx512:
+      return tokensAvx512;
+    case CodeSimd::Avx2:
+      return tokensAvx2;
+#endif
+#if defined(__aarch64__)
+    case CodeSimd::Neon:
+      return tokensNeon;
+#endif
+    default:
+      return tokensScalar;
+  }
+}
+
+}  // namespace
+
+size_t codeLutLanes(size_t qLen) { return std::max<size_t>(16, (qLen + 15) / 16 * 16); }
+
+int codeLutBound(size_t nBytes) { return static_cast<int>(32767 / std::max<size_t>(1, nBytes)); }
+
+void buildCodeLut(const float* q, size_t qLen, size_t dim, const float* weights, int nbits, int16_t* lut,
+                  float* scales) {
+  const size_t nBytes = dim * static_cast<size_t>(nbits) / 8;
+  const size_t lanes = codeLutLanes(qLen);
+  const int perNibble = 4 / nbits;
+  const int mask = (1 << nbits) - 1;
+  const int bound = codeLutBound(nBytes);
+  std::memset(lut, 0, sizeof(int16_t) * nBytes * 256 * lanes);
+  std::fill(scales, scales + lanes, 0.f);
+  std::vector<float> entries(nBytes * 256);
+  float nib[32];
+  for (size_t i = 0; i < qLen; ++i) {
+    const float* qi = q + i * dim;
+    float maxAbs = 0.f;
+    for (size_t b = 0; b < nBytes; ++b) {
+      for (int h = 0; h < 2; ++h) {
+        const size_t t0 = b * 2 * perNibble + h * perNibble;
+        for (int v = 0; v < 16; ++v) {
+          float sum = 0.f;
+          for (int s = 0; s < perNibble; ++s) {
+            const float p = qi[t0 + s] * weights[(v >> (4 - nbits * (s + 1))) & mask];
+            sum += p;
+          }
+          nib[h * 16 + v] = sum;
+        }
+      }
+      float* e = entries.data() + b * 256;
+      for (int v = 0; v < 256; ++v) {
+        e[v] = nib[v >> 4] + nib[16 + (v & 15)];
+        const float a = std::fabs(e[v]);
+        if (a > maxAbs) maxAbs = a;
+      }
+    }
+    if (maxAbs == 0.f) continue;
+    const float inv = static_cast<float>(bound) / maxAbs;
+    scales[i] = maxAbs / static_cast<float>(bound);
+    for (size_t e = 0; e < nBytes * 256; ++e) {
+      const float t = entries[e] * inv;
+      const float r = std::floor(t + 0.5f);
+      const float c = std::min(static_cast<float>(bound), std::max(-static_cast<float>(bound), r));
+      lut[e * lanes + i] = static_cast<int16_t>(c);
+    }
+  }
+}
+
+CodeSimd activeCodeSimd() {
+#if defined(__aarch64__)
+  static const CodeSimd active = [] {
+    const char* want = std::getenv("PLAIT_SIMD");
+    return want != nullptr && std::strcmp(want, "scalar") == 0 ? CodeSimd::Scalar : CodeSimd::Neon;
+  }();
+  return active;
+#else
+  switch (activeSimd()) {
+    case Simd::Avx512:
+      return CodeSimd::Avx512;
+    case Simd::Avx2:
+      return CodeSimd::Avx2;
+    default:
+      return CodeSimd::Scalar;
+  }
+#endif
+}
+
+void maxsimCodesWith(CodeSimd simd, const float* S, size_t qLen, const int16_t* lut, const float* scales,
+                     const int32_t* codes, const uint8_t* residuals, size_t nBytes, const int32_t* tokenStarts,
+                     const int32_t* doclens, size_t nDocs, const float* centroidNormsSq, const uint16_t* normLut,
+                     float normUnit, float* out, const float* qWeights) {
+  CodeScratch& sc = codeScratch();
+  const size_t lanes = codeLutLanes(qLen);
+  sc.best.resize(lanes);
+  sc.acc.resize(lanes);
+  const TokensFn tokens = tokensFor(simd);
+  for (size_t d = 0; d < nDocs; ++d) {
+    const size_t start = static_cast<size_t>(tokenStarts[d]);
+    const size_t len = static_cast<size_t>(doclens[d]);
+    float total = 0.f;
+    if (len == 0) {
+      for (size_t i = 0; i < qLen; ++i) {
+        const float p = (qWeights != nullptr ? qWeights[i] : 1.f) * kEmptyTokenScore;
+        total += p;
+      }
+      out[d] = total;
+      continue;
+    }
+    if (sc.inv.size() < len) sc.inv.resize(len);
+    for (size_t j = 0; j < len; ++j)
+      sc.inv[j] = tokenInv(centroidNormsSq, normLut, normUnit, codes[start + j], residuals + (start + j) * nBytes,
+                           nBytes);
+    std::fill(sc.best.begin(), sc.best.end(), kNegInfinity);
+    tokens(S, qLen, lut, scales, lanes, codes, residuals, nBytes, start, len, sc.inv.data(), sc.acc.data(),
+           sc.best.data());
+    for (size_t i = 0; i < qLen; ++i) {
+      const float p = qWeights != nullptr ? qWeights[i] * sc.best[i] : sc.best[i];
+      total += p;
+    }
+    out[d] = total;
+  }
+}
+
+void maxsimCodes(const float* S, size_t qLen, const int16_t* lut, const float* scales, const int32_t* codes,
+                 const uint8_t* residuals, size_t nBytes, const int32_t* tokenStarts, const int32_t* doclens,
+                 size_t nDocs, const float* centroidNormsSq, const uint16_t* normLut, float normUnit, float* out,
+                 const float* qWeights) {
+  maxsimCodesWith(activeCodeSimd(), S, qLen, lut, scales, codes, residuals, nBytes, tokenStarts, doclens, nDocs,
+                  centroidNormsSq, normLut, normUnit, out, qWeights);
+}
+
+}  // namespace plait

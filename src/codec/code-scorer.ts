@@ -1,0 +1,173 @@
+/**
+ * Exact scoring on the compressed codes (issue 22): PLAID's last stage without decompression.
+ *
+ * ColBERT decompresses a token to d = normalize(c + r) and scores q·d. Split:
+ *   q·d = (q·c + q·r) / ‖c + r‖.
+ * q·c is a row of the K × qLen centroid scores that candidate generation already computed; q·r
+ * comes from a per-query lookup table over the stored residual bytes (for every byte position
+ * and byte value, the query token's dot product with the weights that byte decodes to), quantised
+ * to int16 per query token so every SIMD path sums it exactly (native-kernels/src/code-maxsim.cc;
+ * TypeScript twin src/kernels/code-kernels.ts). What remains is the norm, three ways:
+ *   - 'decompress': ColBERT's exact decompression and float MaxSim (the reference);
+ *   - 'codes': ‖c + r‖² ≈ ‖c‖² + ‖r‖², dropping the cross term 2c·r (over a centroid's tokens it
+ *     averages to 0, since the centroid is their mean); ‖r‖² is a query-independent table per byte;
+ *   - 'codes-unnormalized': no norm at all (q·c + q·r), the cheapest.
+ * Their fidelity and speed are measured by bench/code-scoring.ts (bench/RESULTS.md, "Exact
+ * scoring on the codes"); EXACT_SCORING_DEFAULTS.method records the choice and its figures.
+ */
+import type { Kernels } from '../kernels/types.js';
+import { CODE_SCORING_NBITS, codeLutLanes } from '../kernels/code-kernels.js';
+import { PlaitError } from '../errors/index.js';
+import { EXACT_SCORING_DEFAULTS } from '../config/defaults.js';
+
+export { CODE_SCORING_NBITS, codeLutLanes } from '../kernels/code-kernels.js';
+
+/** How PLAID's exact stage scores its survivors (see the module header). */
+export type ExactScoringMethod = 'decompress' | 'codes' | 'codes-unnormalized';
+export const EXACT_SCORING_METHODS: readonly ExactScoringMethod[] = ['decompress', 'codes', 'codes-unnormalized'];
+
+/**
+ * The exact-stage method in use: PLAIT_EXACT_SCORING when set, else EXACT_SCORING_DEFAULTS.method.
+ * @throws PlaitError INVALID_ARGUMENT for a value of PLAIT_EXACT_SCORING that is not a method
+ */
+export function exactScoringMethod(env: NodeJS.ProcessEnv = process.env): ExactScoringMethod {
+  const v = env.PLAIT_EXACT_SCORING?.trim();
+  if (v === undefined || v === '') return EXACT_SCORING_DEFAULTS.method;
+  if (!(EXACT_SCORING_METHODS as readonly string[]).includes(v)) {
+    throw new PlaitError('INVALID_ARGUMENT', { message: `Expected PLAIT_EXACT_SCORING to be one of ${EXACT_SCORING_METHODS.join(', ')} but received "${v}"`, name: 'PLAIT_EXACT_SCORING' });
+  }
+  return v as ExactScoringMethod;
+}
+
+/** The codec arrays code scoring reads (a subset of the search's ScoringArrays). */
+export interface CodeScoringCodec {
+  dim: number;
+  nbits: number;
+  centroids: Float32Array;
+  weights: Float32Array;
+}
+
+/** Query-independent tables of one index for the 'codes' norm: ‖c‖² per centroid and ‖r‖² per residual byte. */
+export interface TokenNormTables {
+  centroidNormsSq: Float32Array;
+  /** nBytes × 256: ‖residual part of byte v at position b‖² in units of `unit`, rounded. */
+  normLut: Uint16Array;
+  unit: number;
+}
+
+/** A query prepared for code scoring: its lookup table and per-token scales (codeLutLanes(qLen) lanes). */
+export interface CodeQuery {
+  qLen: number;
+  lut: Int16Array;
+  scales: Float32Array;
+}
+
+/** Whether code scoring supports this residual width (1, 2 and 4 bits; 8 bits is the float oracle's width). */
+export function supportsCodeScoring(nbits: number): boolean {
+  return (CODE_SCORING_NBITS as readonly number[]).includes(nbits);
+}
+
+/** Residual bytes a token at this width. */
+function bytesPerToken(codec: CodeScoringCodec): number {
+  return (codec.dim * codec.nbits) / 8;
+}
+
+/**
+ * ‖r‖² of each byte value at each byte position, in units of `unit` = max / 65,535 (rounded to
+ * uint16: relative error below 1e-5, far under the residual quantisation itself).
+ */
+export function residualNormLut(codec: CodeScoringCodec): { normLut: Uint16Array; unit: number } {
+  const { nbits, weights } = codec;
+  const nBytes = bytesPerToken(codec);
+  const perByte = 8 / nbits;
+  const mask = (1 << nbits) - 1;
+  const sq = new Float32Array(256);
+  let max = 0;
+  for (let v = 0; v < 256; v++) {
+    let sum = 0;
+    for (let s = 0; s < perByte; s++) {
+      const w = weights[(v >> (8 - nbits * (s + 1))) & mask]!;
+      sum = Math.fround(sum + Math.fround(w * w));
+    }
+    sq[v] = sum;
+    if (sum > max) max = sum;
+  }
+  const unit = max === 0 ? 1 : Math.fround(max / 65535);
+  const normLut = new Uint16Array(nBytes * 256);
+  for (let b = 0; b < nBytes; b++) for (let v = 0; v < 256; v++) normLut[b * 256 + v] = Math.min(65535, Math.round(sq[v]! / unit));
+  return { normLut, unit };
+}
+
+const normTablesCache = new WeakMap<Float32Array, TokenNormTables>();
+
+/** The norm tables of an index, computed once per thread and centroid array (K · dim products). */
+export function tokenNormTables(codec: CodeScoringCodec): TokenNormTables {
+  const cached = normTablesCache.get(codec.centroids);
+  if (cached !== undefined && cached.normLut.length === bytesPerToken(codec) * 256) return cached;
+  const { dim, centroids } = codec;
+  const k = centroids.length / dim;
+  const centroidNormsSq = new Float32Array(k);
+  for (let c = 0; c < k; c++) {
+    let s = 0;
+    for (let t = c * dim, end = t + dim; t < end; t++) s += centroids[t]! * centroids[t]!;
+    centroidNormsSq[c] = s;
+  }
+  const tables = { centroidNormsSq, ...residualNormLut(codec) };
+  normTablesCache.set(centroids, tables);
+  return tables;
+}
+
+/**
+ * Builds the query's lookup table (nBytes · 256 · codeLutLanes(qLen) int16: 64 KiB for a 32-token
+ * query at 128 d and 2 bits; built once a query, shared by every chunk and segment).
+ * @throws PlaitError INVALID_ARGUMENT when the index's nbits has no code scoring
+ */
+export function prepareCodeQuery(codec: CodeScoringCodec, q: Float32Array, qLen: number, kernels: Kernels): CodeQuery {
+  if (!supportsCodeScoring(codec.nbits)) {
+    throw new PlaitError('INVALID_ARGUMENT', { message: `Expected an index of ${CODE_SCORING_NBITS.join(', ')} bits for code scoring but it has ${codec.nbits}`, name: 'nbits' });
+  }
+  const lanes = codeLutLanes(qLen);
+  const lut = new Int16Array(bytesPerToken(codec) * 256 * lanes);
+  const scales = new Float32Array(lanes);
+  kernels.buildCodeLut(q, qLen, codec.dim, codec.weights, codec.nbits, lut, scales);
+  return { qLen, lut, scales };
+}
+
+/**
+ * Scores nDocs documents (rows [tokenStarts[d], tokenStarts[d] + doclens[d]) of codes / residuals)
+ * on their codes: `centroidScores` is K × qLen (candidate generation's), `normalize` picks the
+ * 'codes' norm (true) or none ('codes-unnormalized').
+ */
+export function scoreOnCodes(
+  codec: CodeScoringCodec,
+  cq: CodeQuery,
+  centroidScores: Float32Array,
+  codes: Int32Array,
+  residuals: Uint8Array,
+  tokenStarts: Int32Array,
+  doclens: Int32Array,
+  nDocs: number,
+  normalize: boolean,
+  kernels: Kernels,
+  out: Float32Array,
+  qWeights: Float32Array | null,
+): void {
+  const norms = normalize ? tokenNormTables(codec) : null;
+  kernels.maxsimCodes(
+    centroidScores,
+    cq.qLen,
+    cq.lut,
+    cq.scales,
+    codes,
+    residuals,
+    bytesPerToken(codec),
+    tokenStarts,
+    doclens,
+    nDocs,
+    norms?.centroidNormsSq ?? null,
+    norms?.normLut ?? null,
+    norms?.unit ?? 1,
+    out,
+    qWeights,
+  );
+}
