@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { mulberry32 as rng } from '../src/util/random.js';
 import { nativeKernels, typescriptKernels, kernelsStatus, type Kernels } from '../src/kernels/index.js';
 import { ResidualCodec } from '../src/codec/residual-codec.js';
-import { exactScoringMethod, prepareCodeQuery, scoreOnCodes, tokenNormTables, residualNormLut } from '../src/codec/code-scorer.js';
+import { centroidNormsSq, exactScoringMethod, prepareCodeQuery, scoreOnCodes } from '../src/codec/code-scorer.js';
 import { isPlaitError } from '../src/errors/index.js';
 import { needsNative, requireNative } from './helpers/requirements.js';
 
@@ -110,9 +110,11 @@ test('a 1-token query against 2-byte tokens, computed by hand', () => {
   q[0] = 1;
   const cq = prepareCodeQuery(codec, q, 1, typescriptKernels);
   // Largest |entry| 0.3 → bound 16,383 (32,767 / 2 bytes): 0.1 is 5,461 units, 0.3 is 16,383.
-  assert.equal(cq.lut[(0 * 256 + 0b11_000000) * 16], 16383);
-  assert.equal(cq.lut[(0 * 256 + 0b10_111111) * 16], 5461);
-  assert.equal(cq.lut[(1 * 256 + 0xff) * 16], 0);
+  // Rows are value-major: lut[(v · nBytes + b) · 16 + i].
+  assert.equal(cq.lut[(0b11_000000 * 2 + 0) * 16], 16383);
+  assert.equal(cq.lut[(0b10_111111 * 2 + 0) * 16], 5461);
+  assert.equal(cq.lut[(0b00_111111 * 2 + 0) * 16], -16383);
+  assert.equal(cq.lut[(0xff * 2 + 1) * 16], 0);
   // Token 0: first bucket 3 (+0.3); token 1: first bucket 1 (−0.1). q·c = 0.5 for both.
   const residuals = new Uint8Array([0b11_000000, 0, 0b01_000000, 0]);
   const out = new Float32Array(2);
@@ -175,19 +177,15 @@ test("normalised code scores stay close to ColBERT's decompress-and-MaxSim", () 
   }
 });
 
-test('the norm tables: ‖c‖² per centroid, ‖r‖² per byte in uint16 units', () => {
+test('‖c‖² per centroid, cached per centroid array', () => {
   const c = makeCase(3, 16, 2, 2, false);
-  const t = tokenNormTables(c.codec);
-  const k = c.codec.nCentroids;
-  for (let j = 0; j < k; j++) {
+  const t = centroidNormsSq(c.codec);
+  for (let j = 0; j < c.codec.nCentroids; j++) {
     let n = 0;
     for (let d = 0; d < 16; d++) n += c.codec.centroids[j * 16 + d]! ** 2;
-    assert.ok(Math.abs(t.centroidNormsSq[j]! - n) < 1e-6);
+    assert.ok(Math.abs(t[j]! - n) < 1e-6);
   }
-  const { normLut, unit } = residualNormLut(c.codec);
-  const w = c.codec.weights;
-  const v = 0b00_01_10_11;
-  assert.ok(Math.abs(normLut[256 + v]! * unit - (w[0]! ** 2 + w[1]! ** 2 + w[2]! ** 2 + w[3]! ** 2)) < unit);
+  assert.equal(centroidNormsSq(c.codec), t);
 });
 
 test('PLAIT_EXACT_SCORING picks the method and rejects unknown names', () => {
@@ -207,7 +205,7 @@ test('bad arguments are INVALID_ARGUMENT on both implementations', { skip: needs
     const cq = prepareCodeQuery(c.codec, c.q, 4, k);
     const out = new Float32Array(c.lens.length);
     const call = (lens: Int32Array, codes = c.codes): void =>
-      k.maxsimCodes(c.s, 4, cq.lut, cq.scales, codes, c.residuals, 4, c.starts, lens, lens.length, null, null, 1, out, null);
+      k.maxsimCodes(c.s, 4, cq.lut, cq.scales, codes, c.residuals, 16, 2, c.starts, lens, lens.length, null, c.codec.weights, out, null);
     assert.throws(() => call(Int32Array.from(c.lens, (l) => l + 100)), (e: unknown) => isPlaitError(e) && e.code === 'INVALID_ARGUMENT', k.name);
     assert.throws(() => call(c.lens, Int32Array.from(c.codes, () => 99)), (e: unknown) => isPlaitError(e) && e.code === 'INVALID_ARGUMENT', k.name);
     assert.throws(() => k.buildCodeLut(c.q, 4, 16, c.codec.weights, 8, cq.lut, cq.scales), (e: unknown) => isPlaitError(e) && e.code === 'INVALID_ARGUMENT', k.name);

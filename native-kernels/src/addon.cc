@@ -34,15 +34,12 @@ template <>
 constexpr napi_typedarray_type arrayType<uint8_t>() { return napi_uint8_array; }
 template <>
 constexpr napi_typedarray_type arrayType<int16_t>() { return napi_int16_array; }
-template <>
-constexpr napi_typedarray_type arrayType<uint16_t>() { return napi_uint16_array; }
 
 template <typename T>
 const char* arrayName() {
   if (arrayType<T>() == napi_float32_array) return "a Float32Array";
   if (arrayType<T>() == napi_int32_array) return "an Int32Array";
   if (arrayType<T>() == napi_int16_array) return "an Int16Array";
-  if (arrayType<T>() == napi_uint16_array) return "a Uint16Array";
   return "a Uint8Array";
 }
 
@@ -355,8 +352,8 @@ Napi::Value BuildCodeLut(const Info& info) {
   return info.Env().Undefined();
 }
 
-// maxsimCodes(centroidScores, qLen, lut, scales, codes, residuals, nBytes, tokenStarts, doclens, nDocs,
-//             centroidNormsSq?, normLut?, normUnit, out, qWeights?)
+// maxsimCodes(centroidScores, qLen, lut, scales, codes, residuals, dim, nbits, tokenStarts, doclens, nDocs,
+//             centroidNormsSq?, weights, out, qWeights?)
 Napi::Value MaxsimCodes(const Info& info) {
   auto scores = array<float>(info, 0, "centroidScores");
   size_t qLen = count(info, 1, "qLen");
@@ -364,33 +361,30 @@ Napi::Value MaxsimCodes(const Info& info) {
   auto scales = array<float>(info, 3, "scales");
   auto codes = array<int32_t>(info, 4, "codes");
   auto residuals = array<uint8_t>(info, 5, "residuals");
-  size_t nBytes = positive(info, 6, "nBytes");
-  auto starts = array<int32_t>(info, 7, "tokenStarts");
-  auto lens = array<int32_t>(info, 8, "doclens");
-  size_t nDocs = count(info, 9, "nDocs");
-  auto cn2 = optionalArray<float>(info, 10, "centroidNormsSq");
-  auto normLut = optionalArray<uint16_t>(info, 11, "normLut");
-  if (info.Length() <= 12 || !info[12].IsNumber()) typeError(info, "Expected a number for normUnit");
-  const float normUnit = static_cast<float>(info[12].As<Napi::Number>().DoubleValue());
+  size_t dim = positive(info, 6, "dim");
+  int nbits = codeNbitsArg(info, 7, dim);
+  auto starts = array<int32_t>(info, 8, "tokenStarts");
+  auto lens = array<int32_t>(info, 9, "doclens");
+  size_t nDocs = count(info, 10, "nDocs");
+  auto cn2 = optionalArray<float>(info, 11, "centroidNormsSq");
+  auto weights = array<float>(info, 12, "weights");
   auto out = array<float>(info, 13, "out");
   auto w = optionalArray<float>(info, 14, "qWeights");
+  const size_t nBytes = dim * nbits / 8;
   const size_t lanes = plait::codeLutLanes(qLen);
   const size_t k = qLen == 0 ? 0 : scores.length / qLen;
   need(info, "lut", lut.length, nBytes * 256 * lanes);
   need(info, "scales", scales.length, lanes);
+  need(info, "weights", weights.length, static_cast<size_t>(1) << nbits);
   checkSpans(info, "tokenStarts", starts, lens, nDocs, std::min(codes.length, residuals.length / nBytes));
   need(info, "out", out.length, nDocs);
   if (w.data != nullptr) need(info, "qWeights", w.length, qLen);
-  if (cn2.data != nullptr) {
-    if (normLut.data == nullptr) typeError(info, "Expected a Uint16Array for normLut with centroidNormsSq");
-    need(info, "centroidNormsSq", cn2.length, k);
-    need(info, "normLut", normLut.length, nBytes * 256);
-  }
+  if (cn2.data != nullptr) need(info, "centroidNormsSq", cn2.length, k);
   for (size_t d = 0; d < nDocs; ++d)
     checkCodes(info, codes.data, static_cast<size_t>(starts.data[d]),
                static_cast<size_t>(starts.data[d]) + static_cast<size_t>(lens.data[d]), k);
-  plait::maxsimCodes(scores.data, qLen, lut.data, scales.data, codes.data, residuals.data, nBytes, starts.data,
-                     lens.data, nDocs, cn2.data, normLut.data, normUnit, out.data, w.data);
+  plait::maxsimCodes(scores.data, qLen, lut.data, scales.data, codes.data, residuals.data, dim, nbits, starts.data,
+                     lens.data, nDocs, cn2.data, weights.data, out.data, w.data);
   return info.Env().Undefined();
 }
 

@@ -13,9 +13,18 @@
 // epilogue is lane-wise mul, add, mul, max in one fixed order, with no fused multiply-add (the
 // pragma below turns contraction off for this file).
 //
-// LUT layout: lut[(b * 256 + v) * lanes + i], lanes = qLen rounded up to 16 (one ymm of int16; a zmm
+// LUT layout: lut[(v * nBytes + b) * lanes + i] (value-major: a token's rows are spread by value, so its
+// byte positions do not all fall into one L1 set as with a 256-row stride per position), lanes = qLen rounded up to 16 (one ymm of int16; a zmm
 // takes two groups at once), so a document token costs nBytes row loads and int16 adds per 16 or 32
 // query tokens.
+// No fused multiply-add anywhere in this file: binding.gyp compiles it alone with
+// -ffp-contract=off (GCC contracts a*b+c by default in C++, through the generic-vector intrinsics
+// too, and on arm64 in plain scalar code; clang within one expression), since a fused path would
+// round differently from the others. The pragma repeats it for clang builds that miss the flag.
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#endif
+
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -25,14 +34,6 @@
 
 #include "kernels.h"
 
-// No fused multiply-add anywhere in this file: GCC contracts a*b+c by default in C++ (also
-// through the generic-vector intrinsics, and on arm64 in plain scalar code), clang within one
-// expression; either would make one path round differently from the others.
-#if defined(__clang__)
-#pragma clang fp contract(off)
-#elif defined(__GNUC__)
-#pragma GCC optimize("fp-contract=off")
-#endif
 
 #if defined(__x86_64__)
 #if defined(__GNUC__) && !defined(__clang__)
@@ -52,23 +53,70 @@ namespace {
 
 constexpr float kNegInfinity = -std::numeric_limits<float>::infinity();
 
+// Per-call tables of the exact ||r||^2: a residual's squared norm is sum_k count_k * w_k^2 over its
+// buckets k, so only the bucket counts depend on the token. For 1 and 2 bits a byte's counts are
+// packed in a uint64 (16 bits a bucket: exact up to 65,535 dimensions) and summed with one load a
+// byte; 4 bits count nibbles directly.
+struct NormTables {
+  int nbits;
+  float wsq[16];
+  uint64_t packed[256];
+};
+
+void buildNormTables(const float* weights, int nbits, NormTables& t) {
+  t.nbits = nbits;
+  const int nb = 1 << nbits;
+  for (int k = 0; k < nb; ++k) t.wsq[k] = weights[k] * weights[k];
+  if (nbits > 2) return;
+  const int perByte = 8 / nbits;
+  const int mask = nb - 1;
+  for (int v = 0; v < 256; ++v) {
+    uint64_t p = 0;
+    for (int s = 0; s < perByte; ++s) p += uint64_t{1} << (16 * ((v >> (8 - nbits * (s + 1))) & mask));
+    t.packed[v] = p;
+  }
+}
+
 struct CodeScratch {
-  std::vector<float> best, inv;
+  std::vector<float> best, inv, nib;
   std::vector<int16_t> acc;
+  NormTables norms;
 };
 CodeScratch& codeScratch() {
   thread_local CodeScratch s;
   return s;
 }
 
-// Inverse norm of token j: 1 / sqrt(max(cn2[c] + unit * sum_b normLut[b][byte_b], 1e-24)).
-inline float tokenInv(const float* cn2, const uint16_t* normLut, float unit, int32_t c, const uint8_t* bytes,
-                      size_t nBytes) {
-  if (cn2 == nullptr) return 1.f;
-  uint32_t isum = 0;
-  for (size_t b = 0; b < nBytes; ++b) isum += normLut[b * 256 + bytes[b]];
-  const float r2 = unit * static_cast<float>(isum);
-  const float n2 = cn2[c] + r2;
+// Inverse norm of a token: 1 / sqrt(max(cn2 + sum_k count_k * w_k^2 (k ascending), 1e-24)).
+inline float tokenInv(float cn2, const NormTables& t, const uint8_t* bytes, size_t nBytes) {
+  uint32_t counts[16] = {0};
+  const int nb = 1 << t.nbits;
+  if (t.nbits <= 2) {
+    // Four independent sums (integer: the order changes nothing) instead of one dependent chain.
+    const uint64_t* packed = t.packed;
+    uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    size_t b = 0;
+    for (; b + 4 <= nBytes; b += 4) {
+      s0 += packed[bytes[b]];
+      s1 += packed[bytes[b + 1]];
+      s2 += packed[bytes[b + 2]];
+      s3 += packed[bytes[b + 3]];
+    }
+    for (; b < nBytes; ++b) s0 += packed[bytes[b]];
+    const uint64_t sum = (s0 + s1) + (s2 + s3);
+    for (int k = 0; k < nb; ++k) counts[k] = static_cast<uint32_t>((sum >> (16 * k)) & 0xFFFF);
+  } else {
+    for (size_t b = 0; b < nBytes; ++b) {
+      ++counts[bytes[b] >> 4];
+      ++counts[bytes[b] & 15];
+    }
+  }
+  float r2 = 0.f;
+  for (int k = 0; k < nb; ++k) {
+    const float term = static_cast<float>(counts[k]) * t.wsq[k];
+    r2 += term;
+  }
+  const float n2 = cn2 + r2;
   const float root = std::sqrt(std::max(n2, 1e-24f));
   return 1.f / root;
 }
@@ -91,7 +139,7 @@ void tokensScalar(const float* S, size_t qLen, const int16_t* lut, const float* 
     const uint8_t* bytes = residuals + (start + j) * nBytes;
     std::memset(acc, 0, sizeof(int16_t) * lanes);
     for (size_t b = 0; b < nBytes; ++b) {
-      const int16_t* row = lut + (b * 256 + bytes[b]) * lanes;
+      const int16_t* row = lut + (bytes[b] * nBytes + b) * lanes;
       for (size_t i = 0; i < lanes; ++i) acc[i] = static_cast<int16_t>(acc[i] + row[i]);
     }
     epilogueScalar(S + static_cast<size_t>(codes[start + j]) * qLen, scales, acc, invs[j], qLen, best);
@@ -124,10 +172,10 @@ PLAIT_CODE_AVX2 void tokensAvx2(const float* S, size_t qLen, const int16_t* lut,
       __m256i a0 = _mm256_setzero_si256(), a1 = _mm256_setzero_si256();
       size_t b = 0;
       for (; b + 2 <= nBytes; b += 2) {
-        a0 = _mm256_add_epi16(a0, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(lut + (b * 256 + bytes[b]) * lanes + g)));
-        a1 = _mm256_add_epi16(a1, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(lut + ((b + 1) * 256 + bytes[b + 1]) * lanes + g)));
+        a0 = _mm256_add_epi16(a0, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(lut + (bytes[b] * nBytes + b) * lanes + g)));
+        a1 = _mm256_add_epi16(a1, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(lut + (bytes[b + 1] * nBytes + b + 1) * lanes + g)));
       }
-      if (b < nBytes) a0 = _mm256_add_epi16(a0, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(lut + (b * 256 + bytes[b]) * lanes + g)));
+      if (b < nBytes) a0 = _mm256_add_epi16(a0, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(lut + (bytes[b] * nBytes + b) * lanes + g)));
       a0 = _mm256_add_epi16(a0, a1);
       const size_t valid = std::min<size_t>(16, qLen - std::min(qLen, g));
       if (valid == 16) {
@@ -166,10 +214,10 @@ PLAIT_CODE_AVX512 void tokensAvx512(const float* S, size_t qLen, const int16_t* 
       __m512i a0 = _mm512_setzero_si512(), a1 = _mm512_setzero_si512();
       size_t b = 0;
       for (; b + 2 <= nBytes; b += 2) {
-        a0 = _mm512_add_epi16(a0, _mm512_loadu_si512(lut + (b * 256 + bytes[b]) * lanes + g));
-        a1 = _mm512_add_epi16(a1, _mm512_loadu_si512(lut + ((b + 1) * 256 + bytes[b + 1]) * lanes + g));
+        a0 = _mm512_add_epi16(a0, _mm512_loadu_si512(lut + (bytes[b] * nBytes + b) * lanes + g));
+        a1 = _mm512_add_epi16(a1, _mm512_loadu_si512(lut + (bytes[b + 1] * nBytes + b + 1) * lanes + g));
       }
-      if (b < nBytes) a0 = _mm512_add_epi16(a0, _mm512_loadu_si512(lut + (b * 256 + bytes[b]) * lanes + g));
+      if (b < nBytes) a0 = _mm512_add_epi16(a0, _mm512_loadu_si512(lut + (bytes[b] * nBytes + b) * lanes + g));
       a0 = _mm512_add_epi16(a0, a1);
       const size_t valid = std::min<size_t>(32, qLen - std::min(qLen, g));
       if (valid > 0) epilogue16Avx512(s + g, scales + g, _mm512_castsi512_si256(a0), inv, valid, best + g);
@@ -180,10 +228,10 @@ PLAIT_CODE_AVX512 void tokensAvx512(const float* S, size_t qLen, const int16_t* 
       __m256i a0 = _mm256_setzero_si256(), a1 = _mm256_setzero_si256();
       size_t b = 0;
       for (; b + 2 <= nBytes; b += 2) {
-        a0 = _mm256_add_epi16(a0, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(lut + (b * 256 + bytes[b]) * lanes + g)));
-        a1 = _mm256_add_epi16(a1, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(lut + ((b + 1) * 256 + bytes[b + 1]) * lanes + g)));
+        a0 = _mm256_add_epi16(a0, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(lut + (bytes[b] * nBytes + b) * lanes + g)));
+        a1 = _mm256_add_epi16(a1, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(lut + (bytes[b + 1] * nBytes + b + 1) * lanes + g)));
       }
-      if (b < nBytes) a0 = _mm256_add_epi16(a0, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(lut + (b * 256 + bytes[b]) * lanes + g)));
+      if (b < nBytes) a0 = _mm256_add_epi16(a0, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(lut + (bytes[b] * nBytes + b) * lanes + g)));
       a0 = _mm256_add_epi16(a0, a1);
       const size_t valid = qLen - std::min(qLen, g);
       if (valid > 0) epilogue16Avx512(s + g, scales + g, a0, inv, valid, best + g);
@@ -204,7 +252,7 @@ void tokensNeon(const float* S, size_t qLen, const int16_t* lut, const float* sc
     for (size_t g = 0; g < lanes; g += 16) {
       int16x8_t a0 = vdupq_n_s16(0), a1 = vdupq_n_s16(0);
       for (size_t b = 0; b < nBytes; ++b) {
-        const int16_t* row = lut + (b * 256 + bytes[b]) * lanes + g;
+        const int16_t* row = lut + (bytes[b] * nBytes + b) * lanes + g;
         a0 = vaddq_s16(a0, vld1q_s16(row));
         a1 = vaddq_s16(a1, vld1q_s16(row + 8));
       }
@@ -257,49 +305,172 @@ size_t codeLutLanes(size_t qLen) { return std::max<size_t>(16, (qLen + 15) / 16 
 
 int codeLutBound(size_t nBytes) { return static_cast<int>(32767 / std::max<size_t>(1, nBytes)); }
 
+namespace {
+
+// floor(x) for |x| < 2^31 by truncation and a correction: the same value as std::floor, but it
+// vectorises with the baseline ISA (SSE2 has no rounding instruction; std::floor became a call).
+inline float floorFast(float x) {
+  const float t = static_cast<float>(static_cast<int32_t>(x));
+  return t > x ? t - 1.f : t;
+}
+
+inline void quantiseLutBody(const float* nib, const float* inv, size_t nBytes, size_t lanes, float bound,
+                            int16_t* lut) {
+  for (int v = 0; v < 256; ++v) {
+    for (size_t b = 0; b < nBytes; ++b) {
+      const float* hi = nib + ((b * 2) * 16 + (v >> 4)) * lanes;
+      const float* lo = nib + ((b * 2 + 1) * 16 + (v & 15)) * lanes;
+      int16_t* out = lut + (static_cast<size_t>(v) * nBytes + b) * lanes;
+      for (size_t i = 0; i < lanes; ++i) {
+        const float e = hi[i] + lo[i];
+        const float t = e * inv[i];
+        const float r = floorFast(t + 0.5f);
+        const float low = r < -bound ? -bound : r;
+        out[i] = static_cast<int16_t>(low > bound ? bound : low);
+      }
+    }
+  }
+}
+
+void quantiseLutScalar(const float* nib, const float* inv, size_t nBytes, size_t lanes, float bound, int16_t* lut) {
+  quantiseLutBody(nib, inv, nBytes, lanes, bound, lut);
+}
+
+#if defined(__x86_64__)
+// The same loop in AVX2 intrinsics, 8 lanes a step (lanes is a multiple of 16): the same operations
+// in the same order (truncate, correct, clamp), so the same int16 values.
+PLAIT_CODE_AVX2 void quantiseLutAvx2(const float* nib, const float* inv, size_t nBytes, size_t lanes, float bound,
+                                     int16_t* lut) {
+  const __m256 half = _mm256_set1_ps(0.5f), one = _mm256_set1_ps(1.f);
+  const __m256 hiBound = _mm256_set1_ps(bound), loBound = _mm256_set1_ps(-bound);
+  for (int v = 0; v < 256; ++v) {
+    for (size_t b = 0; b < nBytes; ++b) {
+      const float* hi = nib + ((b * 2) * 16 + (v >> 4)) * lanes;
+      const float* lo = nib + ((b * 2 + 1) * 16 + (v & 15)) * lanes;
+      int16_t* out = lut + (static_cast<size_t>(v) * nBytes + b) * lanes;
+      for (size_t i = 0; i < lanes; i += 16) {
+        __m256i q[2];
+        for (int h = 0; h < 2; ++h) {
+          const size_t o = i + 8 * h;
+          const __m256 e = _mm256_add_ps(_mm256_loadu_ps(hi + o), _mm256_loadu_ps(lo + o));
+          const __m256 t = _mm256_mul_ps(e, _mm256_loadu_ps(inv + o));
+          const __m256 x = _mm256_add_ps(t, half);
+          const __m256 tr = _mm256_cvtepi32_ps(_mm256_cvttps_epi32(x));
+          const __m256 r = _mm256_blendv_ps(tr, _mm256_sub_ps(tr, one), _mm256_cmp_ps(tr, x, _CMP_GT_OQ));
+          // std::max(-bound, r) is (-bound < r ? r : -bound): maxps(r, -bound) returns r when r > -bound.
+          const __m256 c = _mm256_min_ps(hiBound, _mm256_max_ps(r, loBound));
+          q[h] = _mm256_cvttps_epi32(c);
+        }
+        // packs_epi32 works within 128-bit halves: permute back to lane order.
+        const __m256i packed = _mm256_permute4x64_epi64(_mm256_packs_epi32(q[0], q[1]), 0xD8);
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i), packed);
+      }
+    }
+  }
+}
+#endif
+
+#if defined(__aarch64__)
+// The same loop in NEON, 4 lanes a step: truncate (vcvtq_s32_f32 rounds toward zero, as the cast),
+// correct, clamp with the scalar comparisons, so the same int16 values.
+void quantiseLutNeon(const float* nib, const float* inv, size_t nBytes, size_t lanes, float bound, int16_t* lut) {
+  const float32x4_t half = vdupq_n_f32(0.5f), one = vdupq_n_f32(1.f);
+  const float32x4_t hiBound = vdupq_n_f32(bound), loBound = vdupq_n_f32(-bound);
+  for (int v = 0; v < 256; ++v) {
+    for (size_t b = 0; b < nBytes; ++b) {
+      const float* hi = nib + ((b * 2) * 16 + (v >> 4)) * lanes;
+      const float* lo = nib + ((b * 2 + 1) * 16 + (v & 15)) * lanes;
+      int16_t* out = lut + (static_cast<size_t>(v) * nBytes + b) * lanes;
+      for (size_t i = 0; i < lanes; i += 8) {
+        int32x4_t q[2];
+        for (int h = 0; h < 2; ++h) {
+          const size_t o = i + 4 * h;
+          const float32x4_t e = vaddq_f32(vld1q_f32(hi + o), vld1q_f32(lo + o));
+          const float32x4_t t = vmulq_f32(e, vld1q_f32(inv + o));
+          const float32x4_t x = vaddq_f32(t, half);
+          const float32x4_t tr = vcvtq_f32_s32(vcvtq_s32_f32(x));
+          const float32x4_t r = vbslq_f32(vcgtq_f32(tr, x), vsubq_f32(tr, one), tr);
+          const float32x4_t low = vbslq_f32(vcltq_f32(r, loBound), loBound, r);
+          const float32x4_t c = vbslq_f32(vcgtq_f32(low, hiBound), hiBound, low);
+          q[h] = vcvtq_s32_f32(c);
+        }
+        vst1q_s16(out + i, vcombine_s16(vmovn_s32(q[0]), vmovn_s32(q[1])));
+      }
+    }
+  }
+}
+#endif
+
+void quantiseLut(CodeSimd simd, const float* nib, const float* inv, size_t nBytes, size_t lanes, float bound,
+                 int16_t* lut) {
+#if defined(__aarch64__)
+  if (simd == CodeSimd::Neon) {
+    quantiseLutNeon(nib, inv, nBytes, lanes, bound, lut);
+    return;
+  }
+#endif
+#if defined(__x86_64__)
+  if (simd != CodeSimd::Scalar) {
+    quantiseLutAvx2(nib, inv, nBytes, lanes, bound, lut);
+    return;
+  }
+#endif
+  quantiseLutScalar(nib, inv, nBytes, lanes, bound, lut);
+}
+
+}  // namespace
+
 void buildCodeLut(const float* q, size_t qLen, size_t dim, const float* weights, int nbits, int16_t* lut,
                   float* scales) {
+  buildCodeLutWith(activeCodeSimd(), q, qLen, dim, weights, nbits, lut, scales);
+}
+
+void buildCodeLutWith(CodeSimd simd, const float* q, size_t qLen, size_t dim, const float* weights, int nbits,
+                      int16_t* lut, float* scales) {
   const size_t nBytes = dim * static_cast<size_t>(nbits) / 8;
   const size_t lanes = codeLutLanes(qLen);
   const int perNibble = 4 / nbits;
   const int mask = (1 << nbits) - 1;
-  const int bound = codeLutBound(nBytes);
-  std::memset(lut, 0, sizeof(int16_t) * nBytes * 256 * lanes);
-  std::fill(scales, scales + lanes, 0.f);
-  std::vector<float> entries(nBytes * 256);
-  float nib[32];
-  for (size_t i = 0; i < qLen; ++i) {
-    const float* qi = q + i * dim;
-    float maxAbs = 0.f;
-    for (size_t b = 0; b < nBytes; ++b) {
-      for (int h = 0; h < 2; ++h) {
-        const size_t t0 = b * 2 * perNibble + h * perNibble;
-        for (int v = 0; v < 16; ++v) {
-          float sum = 0.f;
-          for (int s = 0; s < perNibble; ++s) {
-            const float p = qi[t0 + s] * weights[(v >> (4 - nbits * (s + 1))) & mask];
-            sum += p;
+  const float bound = static_cast<float>(codeLutBound(nBytes));
+  // Pass 1: nibble tables nib[((b*2 + h)*16 + v)*lanes + i] (h = 0: the high nibble, the byte's
+  // first dimensions), each a sum over its dimensions in order; and each token's largest |entry|.
+  // Rounding is monotonic, so max_v fl(hi + lo) = fl(max hi + max lo): no pass over the entries.
+  std::vector<float>& nib = codeScratch().nib;
+  nib.assign(nBytes * 32 * lanes, 0.f);
+  std::vector<float> maxAbs(lanes, 0.f), inv(lanes, 0.f);
+  for (size_t b = 0; b < nBytes; ++b) {
+    for (int h = 0; h < 2; ++h) {
+      const size_t t0 = b * 2 * perNibble + h * perNibble;
+      for (int v = 0; v < 16; ++v) {
+        float* row = nib.data() + ((b * 2 + h) * 16 + v) * lanes;
+        for (int s = 0; s < perNibble; ++s) {
+          const float w = weights[(v >> (4 - nbits * (s + 1))) & mask];
+          for (size_t i = 0; i < qLen; ++i) {
+            const float p = q[i * dim + t0 + s] * w;
+            row[i] += p;
           }
-          nib[h * 16 + v] = sum;
         }
       }
-      float* e = entries.data() + b * 256;
-      for (int v = 0; v < 256; ++v) {
-        e[v] = nib[v >> 4] + nib[16 + (v & 15)];
-        const float a = std::fabs(e[v]);
-        if (a > maxAbs) maxAbs = a;
-      }
     }
-    if (maxAbs == 0.f) continue;
-    const float inv = static_cast<float>(bound) / maxAbs;
-    scales[i] = maxAbs / static_cast<float>(bound);
-    for (size_t e = 0; e < nBytes * 256; ++e) {
-      const float t = entries[e] * inv;
-      const float r = std::floor(t + 0.5f);
-      const float c = std::min(static_cast<float>(bound), std::max(-static_cast<float>(bound), r));
-      lut[e * lanes + i] = static_cast<int16_t>(c);
+    for (size_t i = 0; i < qLen; ++i) {
+      float hiMax = kNegInfinity, hiMin = -kNegInfinity, loMax = kNegInfinity, loMin = -kNegInfinity;
+      for (int v = 0; v < 16; ++v) {
+        const float hv = nib[((b * 2) * 16 + v) * lanes + i], lv = nib[((b * 2 + 1) * 16 + v) * lanes + i];
+        hiMax = std::max(hiMax, hv);
+        hiMin = std::min(hiMin, hv);
+        loMax = std::max(loMax, lv);
+        loMin = std::min(loMin, lv);
+      }
+      const float top = hiMax + loMax, bottom = hiMin + loMin;
+      maxAbs[i] = std::max(maxAbs[i], std::max(std::fabs(top), std::fabs(bottom)));
     }
   }
+  for (size_t i = 0; i < lanes; ++i) {
+    scales[i] = maxAbs[i] == 0.f ? 0.f : maxAbs[i] / bound;
+    inv[i] = maxAbs[i] == 0.f ? 0.f : bound / maxAbs[i];
+  }
+  // Pass 2: entries in LUT order, lut[(v*nBytes + b)*lanes + i] = clamp(floor(fl(e*inv) + 0.5), +-bound).
+  quantiseLut(simd, nib.data(), inv.data(), nBytes, lanes, bound, lut);
 }
 
 CodeSimd activeCodeSimd() {
@@ -322,14 +493,17 @@ CodeSimd activeCodeSimd() {
 }
 
 void maxsimCodesWith(CodeSimd simd, const float* S, size_t qLen, const int16_t* lut, const float* scales,
-                     const int32_t* codes, const uint8_t* residuals, size_t nBytes, const int32_t* tokenStarts,
-                     const int32_t* doclens, size_t nDocs, const float* centroidNormsSq, const uint16_t* normLut,
-                     float normUnit, float* out, const float* qWeights) {
+                     const int32_t* codes, const uint8_t* residuals, size_t dim, int nbits, const int32_t* tokenStarts,
+                     const int32_t* doclens, size_t nDocs, const float* centroidNormsSq, const float* weights,
+                     float* out, const float* qWeights) {
+  const size_t nBytes = dim * static_cast<size_t>(nbits) / 8;
   CodeScratch& sc = codeScratch();
   const size_t lanes = codeLutLanes(qLen);
   sc.best.resize(lanes);
   sc.acc.resize(lanes);
   const TokensFn tokens = tokensFor(simd);
+  if (centroidNormsSq != nullptr) buildNormTables(weights, nbits, sc.norms);
+  const NormTables& norms = sc.norms;
   for (size_t d = 0; d < nDocs; ++d) {
     const size_t start = static_cast<size_t>(tokenStarts[d]);
     const size_t len = static_cast<size_t>(doclens[d]);
@@ -343,9 +517,13 @@ void maxsimCodesWith(CodeSimd simd, const float* S, size_t qLen, const int16_t* 
       continue;
     }
     if (sc.inv.size() < len) sc.inv.resize(len);
-    for (size_t j = 0; j < len; ++j)
-      sc.inv[j] = tokenInv(centroidNormsSq, normLut, normUnit, codes[start + j], residuals + (start + j) * nBytes,
-                           nBytes);
+    float* inv = sc.inv.data();
+    if (centroidNormsSq == nullptr) {
+      std::fill(inv, inv + len, 1.f);
+    } else {
+      for (size_t j = 0; j < len; ++j)
+        inv[j] = tokenInv(centroidNormsSq[codes[start + j]], norms, residuals + (start + j) * nBytes, nBytes);
+    }
     std::fill(sc.best.begin(), sc.best.end(), kNegInfinity);
     tokens(S, qLen, lut, scales, lanes, codes, residuals, nBytes, start, len, sc.inv.data(), sc.acc.data(),
            sc.best.data());
@@ -358,11 +536,11 @@ void maxsimCodesWith(CodeSimd simd, const float* S, size_t qLen, const int16_t* 
 }
 
 void maxsimCodes(const float* S, size_t qLen, const int16_t* lut, const float* scales, const int32_t* codes,
-                 const uint8_t* residuals, size_t nBytes, const int32_t* tokenStarts, const int32_t* doclens,
-                 size_t nDocs, const float* centroidNormsSq, const uint16_t* normLut, float normUnit, float* out,
+                 const uint8_t* residuals, size_t dim, int nbits, const int32_t* tokenStarts, const int32_t* doclens,
+                 size_t nDocs, const float* centroidNormsSq, const float* weights, float* out,
                  const float* qWeights) {
-  maxsimCodesWith(activeCodeSimd(), S, qLen, lut, scales, codes, residuals, nBytes, tokenStarts, doclens, nDocs,
-                  centroidNormsSq, normLut, normUnit, out, qWeights);
+  maxsimCodesWith(activeCodeSimd(), S, qLen, lut, scales, codes, residuals, dim, nbits, tokenStarts, doclens, nDocs,
+                  centroidNormsSq, weights, out, qWeights);
 }
 
 }  // namespace plait

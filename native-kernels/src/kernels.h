@@ -93,19 +93,22 @@ CodeSimd activeCodeSimd();
 size_t codeLutLanes(size_t qLen);
 // Largest |LUT entry| for nBytes byte positions: nBytes * bound <= 32767.
 int codeLutBound(size_t nBytes);
-// lut[(b*256 + v)*lanes + i] = q_i . (residual of byte value v at position b), quantised per token;
+// lut[(v*nBytes + b)*lanes + i] = q_i . (residual of byte value v at position b), quantised per token;
 // scales[i] its unit. nbits in {1, 2, 4}; lut has nBytes*256*lanes entries, scales lanes.
 void buildCodeLut(const float* q, size_t qLen, size_t dim, const float* weights, int nbits, int16_t* lut,
                   float* scales);
-// out[d] = sum_i w_i max_j ((S[c_j*qLen + i] + scales[i]*acc_ij) * inv_j); inv_j = 1 when centroidNormsSq is null.
+void buildCodeLutWith(CodeSimd simd, const float* q, size_t qLen, size_t dim, const float* weights, int nbits,
+                      int16_t* lut, float* scales);
+// out[d] = sum_i w_i max_j ((S[c_j*qLen + i] + scales[i]*acc_ij) * inv_j); inv_j = 1 when centroidNormsSq is
+// null, else 1/sqrt(centroidNormsSq[c_j] + ||r_j||^2) with ||r_j||^2 exact from the bucket weights.
 void maxsimCodes(const float* S, size_t qLen, const int16_t* lut, const float* scales, const int32_t* codes,
-                 const uint8_t* residuals, size_t nBytes, const int32_t* tokenStarts, const int32_t* doclens,
-                 size_t nDocs, const float* centroidNormsSq, const uint16_t* normLut, float normUnit, float* out,
+                 const uint8_t* residuals, size_t dim, int nbits, const int32_t* tokenStarts, const int32_t* doclens,
+                 size_t nDocs, const float* centroidNormsSq, const float* weights, float* out,
                  const float* qWeights);
 // The same on a named path (the qemu harness compares paths bit for bit).
 void maxsimCodesWith(CodeSimd simd, const float* S, size_t qLen, const int16_t* lut, const float* scales,
-                     const int32_t* codes, const uint8_t* residuals, size_t nBytes, const int32_t* tokenStarts,
-                     const int32_t* doclens, size_t nDocs, const float* centroidNormsSq, const uint16_t* normLut,
-                     float normUnit, float* out, const float* qWeights);
+                     const int32_t* codes, const uint8_t* residuals, size_t dim, int nbits, const int32_t* tokenStarts,
+                     const int32_t* doclens, size_t nDocs, const float* centroidNormsSq, const float* weights,
+                     float* out, const float* qWeights);
 
 }  // namespace plait

@@ -10,7 +10,8 @@
  * TypeScript twin src/kernels/code-kernels.ts). What remains is the norm, three ways:
  *   - 'decompress': ColBERT's exact decompression and float MaxSim (the reference);
  *   - 'codes': ‖c + r‖² ≈ ‖c‖² + ‖r‖², dropping the cross term 2c·r (over a centroid's tokens it
- *     averages to 0, since the centroid is their mean); ‖r‖² is a query-independent table per byte;
+ *     averages to 0, since the centroid is their mean); ‖r‖² is exact, Σ_k count_k · w_k² from the
+ *     token's bucket counts (one packed-count load a byte), ‖c‖² a table per index;
  *   - 'codes-unnormalized': no norm at all (q·c + q·r), the cheapest.
  * Their fidelity and speed are measured by bench/code-scoring.ts (bench/RESULTS.md, "Exact
  * scoring on the codes"); EXACT_SCORING_DEFAULTS.method records the choice and its figures.
@@ -47,14 +48,6 @@ export interface CodeScoringCodec {
   weights: Float32Array;
 }
 
-/** Query-independent tables of one index for the 'codes' norm: ‖c‖² per centroid and ‖r‖² per residual byte. */
-export interface TokenNormTables {
-  centroidNormsSq: Float32Array;
-  /** nBytes × 256: ‖residual part of byte v at position b‖² in units of `unit`, rounded. */
-  normLut: Uint16Array;
-  unit: number;
-}
-
 /** A query prepared for code scoring: its lookup table and per-token scales (codeLutLanes(qLen) lanes). */
 export interface CodeQuery {
   qLen: number;
@@ -72,49 +65,22 @@ function bytesPerToken(codec: CodeScoringCodec): number {
   return (codec.dim * codec.nbits) / 8;
 }
 
-/**
- * ‖r‖² of each byte value at each byte position, in units of `unit` = max / 65,535 (rounded to
- * uint16: relative error below 1e-5, far under the residual quantisation itself).
- */
-export function residualNormLut(codec: CodeScoringCodec): { normLut: Uint16Array; unit: number } {
-  const { nbits, weights } = codec;
-  const nBytes = bytesPerToken(codec);
-  const perByte = 8 / nbits;
-  const mask = (1 << nbits) - 1;
-  const sq = new Float32Array(256);
-  let max = 0;
-  for (let v = 0; v < 256; v++) {
-    let sum = 0;
-    for (let s = 0; s < perByte; s++) {
-      const w = weights[(v >> (8 - nbits * (s + 1))) & mask]!;
-      sum = Math.fround(sum + Math.fround(w * w));
-    }
-    sq[v] = sum;
-    if (sum > max) max = sum;
-  }
-  const unit = max === 0 ? 1 : Math.fround(max / 65535);
-  const normLut = new Uint16Array(nBytes * 256);
-  for (let b = 0; b < nBytes; b++) for (let v = 0; v < 256; v++) normLut[b * 256 + v] = Math.min(65535, Math.round(sq[v]! / unit));
-  return { normLut, unit };
-}
+const centroidNormsCache = new WeakMap<Float32Array, Float32Array>();
 
-const normTablesCache = new WeakMap<Float32Array, TokenNormTables>();
-
-/** The norm tables of an index, computed once per thread and centroid array (K · dim products). */
-export function tokenNormTables(codec: CodeScoringCodec): TokenNormTables {
-  const cached = normTablesCache.get(codec.centroids);
-  if (cached !== undefined && cached.normLut.length === bytesPerToken(codec) * 256) return cached;
+/** ‖c‖² of every centroid, computed once per thread and centroid array (K · dim products). */
+export function centroidNormsSq(codec: CodeScoringCodec): Float32Array {
+  const cached = centroidNormsCache.get(codec.centroids);
+  if (cached !== undefined) return cached;
   const { dim, centroids } = codec;
   const k = centroids.length / dim;
-  const centroidNormsSq = new Float32Array(k);
+  const norms = new Float32Array(k);
   for (let c = 0; c < k; c++) {
     let s = 0;
     for (let t = c * dim, end = t + dim; t < end; t++) s += centroids[t]! * centroids[t]!;
-    centroidNormsSq[c] = s;
+    norms[c] = s;
   }
-  const tables = { centroidNormsSq, ...residualNormLut(codec) };
-  normTablesCache.set(centroids, tables);
-  return tables;
+  centroidNormsCache.set(centroids, norms);
+  return norms;
 }
 
 /**
@@ -152,22 +118,6 @@ export function scoreOnCodes(
   out: Float32Array,
   qWeights: Float32Array | null,
 ): void {
-  const norms = normalize ? tokenNormTables(codec) : null;
-  kernels.maxsimCodes(
-    centroidScores,
-    cq.qLen,
-    cq.lut,
-    cq.scales,
-    codes,
-    residuals,
-    bytesPerToken(codec),
-    tokenStarts,
-    doclens,
-    nDocs,
-    norms?.centroidNormsSq ?? null,
-    norms?.normLut ?? null,
-    norms?.unit ?? 1,
-    out,
-    qWeights,
-  );
+  const norms = normalize ? centroidNormsSq(codec) : null;
+  kernels.maxsimCodes(centroidScores, cq.qLen, cq.lut, cq.scales, codes, residuals, codec.dim, codec.nbits, tokenStarts, doclens, nDocs, norms, codec.weights, out, qWeights);
 }

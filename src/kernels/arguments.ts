@@ -9,14 +9,13 @@ import { PlaitError } from '../errors/index.js';
 import type { Kernels } from './types.js';
 
 type KernelFn = Exclude<keyof Kernels, 'name' | 'mapFile'>;
-type ArrayKind = Float32ArrayConstructor | Int32ArrayConstructor | Uint8ArrayConstructor | Int16ArrayConstructor | Uint16ArrayConstructor;
+type ArrayKind = Float32ArrayConstructor | Int32ArrayConstructor | Uint8ArrayConstructor | Int16ArrayConstructor;
 
 /** [argument position, name, array class, optional] of each kernel's typed-array arguments. */
 const F32 = Float32Array;
 const I32 = Int32Array;
 const U8 = Uint8Array;
 const I16 = Int16Array;
-const U16 = Uint16Array;
 const ARRAY_ARGS: Record<KernelFn, ReadonlyArray<readonly [number, string, ArrayKind, boolean]>> = {
   matmulTransB: [[0, 'a', F32, false], [2, 'b', F32, false], [5, 'out', F32, false]],
   assignNearest: [[0, 'vectors', F32, false], [2, 'centroids', F32, false], [5, 'codes', I32, false], [6, 'bestScores', F32, true]],
@@ -45,10 +44,10 @@ const ARRAY_ARGS: Record<KernelFn, ReadonlyArray<readonly [number, string, Array
     [3, 'scales', F32, false],
     [4, 'codes', I32, false],
     [5, 'residuals', U8, false],
-    [7, 'tokenStarts', I32, false],
-    [8, 'doclens', I32, false],
-    [10, 'centroidNormsSq', F32, true],
-    [11, 'normLut', U16, true],
+    [8, 'tokenStarts', I32, false],
+    [9, 'doclens', I32, false],
+    [11, 'centroidNormsSq', F32, true],
+    [12, 'weights', F32, false],
     [13, 'out', F32, false],
     [14, 'qWeights', F32, true],
   ],
@@ -59,7 +58,6 @@ const ARTICLE: ReadonlyMap<ArrayKind, string> = new Map<ArrayKind, string>([
   [I32, 'an Int32Array'],
   [U8, 'a Uint8Array'],
   [I16, 'an Int16Array'],
-  [U16, 'a Uint16Array'],
 ]);
 
 /** @throws PlaitError INVALID_ARGUMENT when a typed-array argument has the wrong class (the addon's TypeError). */

@@ -45,10 +45,11 @@ function checkCodeNbits(nbits: number, dim: number): number {
 /**
  * Builds the per-query lookup table. For query token i, byte position b and byte value v:
  *   L = hi + lo, hi = Σ q_i[t]·w[bucket] over the dimensions of v's high nibble (first dims first),
- *   lo the same over its low nibble; lut[(b·256 + v)·lanes + i] = clamp(floor(L·(B/m_i) + 0.5), ±B)
+ *   lo the same over its low nibble; lut[(v·nBytes + b)·lanes + i] = clamp(floor(L·(B/m_i) + 0.5), ±B)
  * with m_i = max |L| over all (b, v) of token i, B = codeLutBound(nBytes), and
- * scales[i] = m_i / B (0 when m_i = 0). Lanes i ≥ qLen are 0. Nibble-factored, so the cost is
- * nBytes · 256 · qLen additions, not dim · 256 · qLen products.
+ * scales[i] = m_i / B (0 when m_i = 0). Lanes i ≥ qLen are 0. Value-major rows, so one token's rows
+ * spread over the cache by value. Nibble-factored: nBytes · 256 · qLen additions, not dim · 256 · qLen
+ * products; m_i comes from the nibble tables (rounding is monotonic: max fl(hi + lo) = fl(max hi + max lo)).
  *
  * @param lut nBytes · 256 · codeLutLanes(qLen) int16, written
  * @param scales codeLutLanes(qLen) floats, written
@@ -62,42 +63,54 @@ function buildCodeLut(q: Float32Array, qLen: number, dim: number, weights: Float
   const lanes = codeLutLanes(qLen);
   checkLength('lut', lut, nBytes * 256 * lanes);
   checkLength('scales', scales, lanes);
-  lut.fill(0, 0, nBytes * 256 * lanes);
-  scales.fill(0, 0, lanes);
   const perNibble = 4 / nbits;
   const mask = (1 << nbits) - 1;
   const bound = codeLutBound(nBytes);
-  const nib = new Float32Array(2 * 16);
-  const entries = new Float32Array(nBytes * 256);
-  for (let i = 0; i < qLen; i++) {
-    const qi = i * dim;
-    let maxAbs = 0;
-    for (let b = 0; b < nBytes; b++) {
-      // Nibble tables: h = 0 the high nibble (the byte's first dimensions), h = 1 the low one.
-      for (let h = 0; h < 2; h++) {
-        const t0 = b * 2 * perNibble + h * perNibble;
-        for (let v = 0; v < 16; v++) {
-          let sum = 0;
-          for (let s = 0; s < perNibble; s++) {
-            const bucket = (v >> (4 - nbits * (s + 1))) & mask;
-            sum = Math.fround(sum + Math.fround(q[qi + t0 + s]! * weights[bucket]!));
-          }
-          nib[h * 16 + v] = sum;
+  // nib[((b·2 + h)·16 + v)·lanes + i]: h = 0 the high nibble (the byte's first dimensions).
+  const nib = new Float32Array(nBytes * 32 * lanes);
+  const maxAbs = new Float32Array(lanes);
+  for (let b = 0; b < nBytes; b++) {
+    for (let h = 0; h < 2; h++) {
+      const t0 = b * 2 * perNibble + h * perNibble;
+      for (let v = 0; v < 16; v++) {
+        const row = ((b * 2 + h) * 16 + v) * lanes;
+        for (let s = 0; s < perNibble; s++) {
+          const w = weights[(v >> (4 - nbits * (s + 1))) & mask]!;
+          for (let i = 0; i < qLen; i++) nib[row + i] = Math.fround(nib[row + i]! + Math.fround(q[i * dim + t0 + s]! * w));
         }
       }
-      for (let v = 0; v < 256; v++) {
-        const e = Math.fround(nib[v >> 4]! + nib[16 + (v & 15)]!);
-        entries[b * 256 + v] = e;
-        const a = Math.abs(e);
-        if (a > maxAbs) maxAbs = a;
-      }
     }
-    if (maxAbs === 0) continue;
-    const inv = Math.fround(bound / maxAbs);
-    scales[i] = Math.fround(maxAbs / bound);
-    for (let e = 0; e < nBytes * 256; e++) {
-      const r = Math.floor(Math.fround(Math.fround(entries[e]! * inv) + 0.5));
-      lut[e * lanes + i] = r > bound ? bound : r < -bound ? -bound : r;
+    for (let i = 0; i < qLen; i++) {
+      let hiMax = -Infinity;
+      let hiMin = Infinity;
+      let loMax = -Infinity;
+      let loMin = Infinity;
+      for (let v = 0; v < 16; v++) {
+        const hv = nib[(b * 2 * 16 + v) * lanes + i]!;
+        const lv = nib[((b * 2 + 1) * 16 + v) * lanes + i]!;
+        hiMax = Math.max(hiMax, hv);
+        hiMin = Math.min(hiMin, hv);
+        loMax = Math.max(loMax, lv);
+        loMin = Math.min(loMin, lv);
+      }
+      maxAbs[i] = Math.max(maxAbs[i]!, Math.abs(Math.fround(hiMax + loMax)), Math.abs(Math.fround(hiMin + loMin)));
+    }
+  }
+  const inv = new Float32Array(lanes);
+  for (let i = 0; i < lanes; i++) {
+    scales[i] = maxAbs[i] === 0 ? 0 : maxAbs[i]! / bound;
+    inv[i] = maxAbs[i] === 0 ? 0 : bound / maxAbs[i]!;
+  }
+  for (let v = 0; v < 256; v++) {
+    for (let b = 0; b < nBytes; b++) {
+      const hi = (b * 2 * 16 + (v >> 4)) * lanes;
+      const lo = ((b * 2 + 1) * 16 + (v & 15)) * lanes;
+      const o = (v * nBytes + b) * lanes;
+      for (let i = 0; i < lanes; i++) {
+        const e = Math.fround(nib[hi + i]! + nib[lo + i]!);
+        const r = Math.floor(Math.fround(Math.fround(e * inv[i]!) + 0.5));
+        lut[o + i] = r > bound ? bound : r < -bound ? -bound : r;
+      }
     }
   }
 }
@@ -106,8 +119,9 @@ function buildCodeLut(q: Float32Array, qLen: number, dim: number, weights: Float
  * Exact MaxSim on codes for nDocs documents (rows [tokenStarts[d], tokenStarts[d] + doclens[d]) of
  * codes / residuals, nBytes = dim·nbits/8 a row):
  *   out[d] = Σ_i w_i · max_j ((S[c_j·qLen + i] + scales[i] · acc_ij) · inv_j),
- *   acc_ij = Σ_b lut[(b·256 + byte_jb)·lanes + i] (exact in int16),
- *   inv_j = 1 / sqrt(max(centroidNormsSq[c_j] + normUnit · Σ_b normLut[b·256 + byte_jb], 1e-24)),
+ *   acc_ij = Σ_b lut[(byte_jb·nBytes + b)·lanes + i] (exact in int16),
+ *   inv_j = 1 / sqrt(max(centroidNormsSq[c_j] + Σ_k count_jk · fl(w_k²), 1e-24)) with count_jk the
+ *           token's dimensions in bucket k (the exact ‖r_j‖², summed over k ascending),
  *           or 1 when centroidNormsSq is null.
  * An empty document scores Σ_i w_i · MAXSIM_EMPTY_TOKEN.
  */
@@ -118,34 +132,36 @@ function maxsimCodes(
   scales: Float32Array,
   codes: Int32Array,
   residuals: Uint8Array,
-  nBytes: number,
+  dim: number,
+  nbits: number,
   tokenStarts: Int32Array,
   doclens: Int32Array,
   nDocs: number,
   centroidNormsSq: Float32Array | null,
-  normLut: Uint16Array | null,
-  normUnit: number,
+  weights: Float32Array,
   out: Float32Array,
   qWeights?: Float32Array | null,
 ): void {
   checkCount('qLen', qLen);
   checkCount('nDocs', nDocs);
-  if (!Number.isInteger(nBytes) || nBytes < 1) throw new PlaitError('INVALID_ARGUMENT', { message: `Expected a positive integer for nBytes but received ${nBytes}`, name: 'nBytes' });
+  checkDim(dim);
+  const nBytes = checkCodeNbits(nbits, dim);
   const lanes = codeLutLanes(qLen);
   const k = qLen === 0 ? 0 : Math.floor(centroidScores.length / qLen);
   checkLength('lut', lut, nBytes * 256 * lanes);
   checkLength('scales', scales, lanes);
+  checkLength('weights', weights, 1 << nbits);
   const rows = Math.min(codes.length, Math.floor(residuals.length / nBytes));
   checkSpans('tokenStarts', tokenStarts, doclens, nDocs, rows);
   checkLength('out', out, nDocs);
   if (qWeights) checkLength('qWeights', qWeights, qLen);
-  if (centroidNormsSq !== null) {
-    if (normLut === null) throw new PlaitError('INVALID_ARGUMENT', { message: 'Expected a normLut with centroidNormsSq in maxsimCodes', name: 'normLut' });
-    checkLength('centroidNormsSq', centroidNormsSq, k);
-    checkLength('normLut', normLut, nBytes * 256);
-  }
+  if (centroidNormsSq !== null) checkLength('centroidNormsSq', centroidNormsSq, k);
   for (let d = 0; d < nDocs; d++) checkCodes(codes, tokenStarts[d]!, tokenStarts[d]! + doclens[d]!, k);
-  const unit = Math.fround(normUnit);
+  const nb = 1 << nbits;
+  const mask = nb - 1;
+  const perByte = 8 / nbits;
+  const wsq = Float32Array.from({ length: nb }, (_, b) => Math.fround(weights[b]! * weights[b]!));
+  const counts = new Int32Array(nb);
   const best = new Float32Array(qLen);
   const acc = new Int32Array(qLen);
   for (let d = 0; d < nDocs; d++) {
@@ -162,14 +178,19 @@ function maxsimCodes(
       const rb = j * nBytes;
       let inv = 1;
       if (centroidNormsSq !== null) {
-        let isum = 0;
-        for (let b = 0; b < nBytes; b++) isum += normLut![b * 256 + residuals[rb + b]!]!;
-        const n2 = Math.fround(centroidNormsSq[c]! + Math.fround(unit * Math.fround(isum)));
-        inv = Math.fround(1 / Math.fround(Math.sqrt(n2 > 1e-24 ? n2 : Math.fround(1e-24))));
+        counts.fill(0);
+        for (let b = 0; b < nBytes; b++) {
+          const byte = residuals[rb + b]!;
+          for (let s = 0; s < perByte; s++) counts[(byte >> (8 - nbits * (s + 1))) & mask]!++;
+        }
+        let r2 = 0;
+        for (let kk = 0; kk < nb; kk++) r2 = Math.fround(r2 + Math.fround(counts[kk]! * wsq[kk]!));
+        const n2 = Math.fround(centroidNormsSq[c]! + r2);
+        inv = Math.fround(1 / Math.fround(Math.sqrt(n2 >= NORM_FLOOR ? n2 : NORM_FLOOR)));
       }
       acc.fill(0);
       for (let b = 0; b < nBytes; b++) {
-        const row = (b * 256 + residuals[rb + b]!) * lanes;
+        const row = (residuals[rb + b]! * nBytes + b) * lanes;
         for (let i = 0; i < qLen; i++) acc[i] = acc[i]! + lut[row + i]!;
       }
       const srow = c * qLen;
@@ -183,5 +204,8 @@ function maxsimCodes(
     out[d] = total;
   }
 }
+
+/** Smallest squared norm a token is divided by (the native kernel's 1e-24f). */
+const NORM_FLOOR = Math.fround(1e-24);
 
 export const codeKernels = { buildCodeLut, maxsimCodes };

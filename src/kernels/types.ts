@@ -158,8 +158,8 @@ export interface Kernels {
 
   /**
    * Exact scoring on the stored codes, step 1 (src/codec/code-scorer.ts; issue 22): the per-query
-   * lookup table of q_i · residual for every byte position b and byte value v, int16 quantised per
-   * query token: lut[(b·256 + v)·lanes + i], lanes = codeLutLanes(qLen) (qLen rounded up to 16),
+   * lookup table of q_i · residual for every byte value v and byte position b, int16 quantised per
+   * query token: lut[(v·nBytes + b)·lanes + i], lanes = codeLutLanes(qLen) (qLen rounded up to 16),
    * scales[i] the float value of one unit. Nibble-factored (each byte = high + low nibble sums).
    * nbits ∈ {1, 2, 4}. The formula, rounding included, is code-kernels.ts's buildCodeLut.
    */
@@ -167,10 +167,11 @@ export interface Kernels {
 
   /**
    * Exact scoring on the stored codes, step 2: MaxSim without decompression,
-   * out[d] = Σ_i w_i · max_j ((S[c_j·qLen + i] + scales[i] · Σ_b lut[(b·256 + byte_jb)·lanes + i]) · inv_j)
-   * with S = centroidScores (K × qLen, candidate generation's), inv_j = 1 / sqrt(centroidNormsSq[c_j]
-   * + normUnit · Σ_b normLut[b·256 + byte_jb]) (floored at 1e-24), or 1 when centroidNormsSq is
-   * null. nBytes = residual bytes a token. Bit-identical on every path and with the TypeScript twin.
+   * out[d] = Σ_i w_i · max_j ((S[c_j·qLen + i] + scales[i] · Σ_b lut[(byte_jb·nBytes + b)·lanes + i]) · inv_j)
+   * with S = centroidScores (K × qLen, candidate generation's), nBytes = dim·nbits/8, and
+   * inv_j = 1 / sqrt(centroidNormsSq[c_j] + ‖r_j‖²) (‖r_j‖² exact from the token's bucket counts and
+   * `weights`; floored at 1e-24), or 1 when centroidNormsSq is null. Bit-identical on every path and
+   * with the TypeScript twin.
    */
   maxsimCodes(
     centroidScores: Float32Array,
@@ -179,13 +180,13 @@ export interface Kernels {
     scales: Float32Array,
     codes: Int32Array,
     residuals: Uint8Array,
-    nBytes: number,
+    dim: number,
+    nbits: number,
     tokenStarts: Int32Array,
     doclens: Int32Array,
     nDocs: number,
     centroidNormsSq: Float32Array | null,
-    normLut: Uint16Array | null,
-    normUnit: number,
+    weights: Float32Array,
     out: Float32Array,
     qWeights?: Float32Array | null,
   ): void;
