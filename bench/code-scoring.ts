@@ -2,10 +2,10 @@
  * Exact scoring on the codes (issue 22), speed: ns per document token on one core for
  *   - float MaxSim over uncompressed documents (`maxsim`, the baseline the goal names),
  *   - ColBERT's decompress-and-MaxSim (`maxsimCompressed`, PLAID's exact stage before issue 22),
- *   - code scoring with the ‖c‖² + ‖r‖² norm ('codes') and without ('codes-unnormalized'),
+ *   - code scoring without a norm ('codes', the default) and with the ‖c‖² + ‖r‖² norm ('codes-normalized'),
  *     plus the per-query LUT build (µs), which a search pays once,
- * at two shapes: 128 d × 32 query tokens (ColBERTv2, the MS MARCO-shaped benchmark) and 512 d × 9
- * tokens (the bundled model's short queries), 2 bits, K = 4,096 centroids, documents of 40–180
+ * at two shapes: 128 d × 32 query tokens (ColBERTv2, the MS MARCO-shaped benchmark; 1, 2 and 4 bits)
+ * and 512 d × 9 tokens (the bundled model's short queries, 2 bits), K = 4,096 centroids, documents of 40–180
  * tokens near their centroids. Every figure is the best of five windows of CPU time, all in this
  * process, so the ratios hold on a loaded machine. Fidelity (nDCG@10 per method) is measured by
  * `plait eval` with PLAIT_EXACT_SCORING (bench/RESULTS.md, "Exact scoring on the codes").
@@ -73,7 +73,7 @@ export interface ShapeResult {
   dim: number;
   qLen: number;
   tokens: number;
-  nsPerToken: { float: number; decompress: number; codes: number; codesUnnormalized: number };
+  nsPerToken: { float: number; decompress: number; codes: number; codesNormalized: number };
   lutBuildUs: number;
   /** float / codes: how many times faster code scoring is per document token. */
   codesVsFloat: number;
@@ -100,15 +100,15 @@ export function benchShape(kernels: Kernels, dim: number, qLen: number, nDocs: n
   const cq = prepareCodeQuery(codec, q, qLen, kernels);
   const float = timeIt(() => kernels.maxsim(q, qLen, dim, docs, starts, lens, nDocs, out));
   const decompress = timeIt(() => kernels.maxsimCompressed(q, qLen, dim, codes, residuals, starts, lens, nDocs, centroids, codec.weights, nbits, out));
-  const onCodes = timeIt(() => scoreOnCodes(codec, cq, s, codes, residuals, starts, lens, nDocs, true, kernels, out, null));
-  const unnormalized = timeIt(() => scoreOnCodes(codec, cq, s, codes, residuals, starts, lens, nDocs, false, kernels, out, null));
+  const onCodes = timeIt(() => scoreOnCodes(codec, cq, s, codes, residuals, starts, lens, nDocs, false, kernels, out, null));
+  const normalized = timeIt(() => scoreOnCodes(codec, cq, s, codes, residuals, starts, lens, nDocs, true, kernels, out, null));
   const lut = timeIt(() => prepareCodeQuery(codec, q, qLen, kernels));
   const ns = (sec: number): number => (sec * 1e9) / tokens;
   return {
     dim,
     qLen,
     tokens,
-    nsPerToken: { float: ns(float), decompress: ns(decompress), codes: ns(onCodes), codesUnnormalized: ns(unnormalized) },
+    nsPerToken: { float: ns(float), decompress: ns(decompress), codes: ns(onCodes), codesNormalized: ns(normalized) },
     lutBuildUs: lut * 1e6,
     codesVsFloat: float / onCodes,
     codesVsDecompress: decompress / onCodes,
@@ -120,14 +120,16 @@ if (isMain(import.meta.url)) {
   const kernels = getKernels();
   console.log(`# code scoring, ${kernels.name}, ${machine().cpu}, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   console.log(JSON.stringify(kernelsStatus().cpu));
-  for (const [dim, qLen] of [
-    [128, 32],
-    [512, 9],
+  for (const [dim, qLen, nbits] of [
+    [128, 32, 2],
+    [128, 32, 1],
+    [128, 32, 4],
+    [512, 9, 2],
   ] as const) {
-    const r = benchShape(kernels, dim, qLen, nDocs);
+    const r = benchShape(kernels, dim, qLen, nDocs, nbits);
     const f = (x: number): string => x.toFixed(1);
     console.log(
-      `dim ${dim} qLen ${qLen} (${r.tokens} tokens): ns/token float ${f(r.nsPerToken.float)}, decompress ${f(r.nsPerToken.decompress)}, codes ${f(r.nsPerToken.codes)}, codes-unnormalized ${f(r.nsPerToken.codesUnnormalized)}; LUT ${f(r.lutBuildUs)} µs/query; codes vs float ${r.codesVsFloat.toFixed(2)}×, vs decompress ${r.codesVsDecompress.toFixed(2)}×`,
+      `dim ${dim} qLen ${qLen} nbits ${nbits} (${r.tokens} tokens): ns/token float ${f(r.nsPerToken.float)}, decompress ${f(r.nsPerToken.decompress)}, codes ${f(r.nsPerToken.codes)}, codes-normalized ${f(r.nsPerToken.codesNormalized)}; LUT ${f(r.lutBuildUs)} µs/query; codes vs float ${r.codesVsFloat.toFixed(2)}×, vs decompress ${r.codesVsDecompress.toFixed(2)}×`,
     );
   }
 }

@@ -190,8 +190,9 @@ test('‖c‖² per centroid, cached per centroid array', () => {
 
 test('PLAIT_EXACT_SCORING picks the method and rejects unknown names', () => {
   assert.equal(exactScoringMethod({ PLAIT_EXACT_SCORING: 'decompress' }), 'decompress');
-  assert.equal(exactScoringMethod({ PLAIT_EXACT_SCORING: 'codes-unnormalized' }), 'codes-unnormalized');
-  assert.throws(() => exactScoringMethod({ PLAIT_EXACT_SCORING: 'fast' }), (e: unknown) => isPlaitError(e) && e.code === 'INVALID_ARGUMENT' && /codes-unnormalized/.test(e.message));
+  assert.equal(exactScoringMethod({ PLAIT_EXACT_SCORING: 'codes-normalized' }), 'codes-normalized');
+  assert.equal(exactScoringMethod({}), 'codes');
+  assert.throws(() => exactScoringMethod({ PLAIT_EXACT_SCORING: 'fast' }), (e: unknown) => isPlaitError(e) && e.code === 'INVALID_ARGUMENT' && /codes-normalized/.test(e.message));
 });
 
 test('8-bit indexes have no code scoring (a clear error)', () => {

@@ -87,8 +87,10 @@ CodeScratch& codeScratch() {
   return s;
 }
 
-// Inverse norm of a token: 1 / sqrt(max(cn2 + sum_k count_k * w_k^2 (k ascending), 1e-24)).
-inline float tokenInv(float cn2, const NormTables& t, const uint8_t* bytes, size_t nBytes) {
+// Squared norm of a token: cn2 + sum_k count_k * w_k^2 (k ascending); its inverse square root is
+// taken by invSqrtAll over a whole document (a loop the compiler vectorises: sqrt and division
+// are correctly rounded in every width, so the result is the same).
+inline float tokenNormSq(float cn2, const NormTables& t, const uint8_t* bytes, size_t nBytes) {
   uint32_t counts[16] = {0};
   const int nb = 1 << t.nbits;
   if (t.nbits <= 2) {
@@ -116,9 +118,15 @@ inline float tokenInv(float cn2, const NormTables& t, const uint8_t* bytes, size
     const float term = static_cast<float>(counts[k]) * t.wsq[k];
     r2 += term;
   }
-  const float n2 = cn2 + r2;
-  const float root = std::sqrt(std::max(n2, 1e-24f));
-  return 1.f / root;
+  return cn2 + r2;
+}
+
+// x[j] = 1 / sqrt(max(x[j], 1e-24)) for j < n.
+void invSqrtAll(float* x, size_t n) {
+  for (size_t j = 0; j < n; ++j) {
+    const float n2 = x[j] < 1e-24f ? 1e-24f : x[j];
+    x[j] = 1.f / std::sqrt(n2);
+  }
 }
 
 // Scalar epilogue of lanes [0, n): best = max(best, (s + scale * acc) * inv).
@@ -522,7 +530,8 @@ void maxsimCodesWith(CodeSimd simd, const float* S, size_t qLen, const int16_t* 
       std::fill(inv, inv + len, 1.f);
     } else {
       for (size_t j = 0; j < len; ++j)
-        inv[j] = tokenInv(centroidNormsSq[codes[start + j]], norms, residuals + (start + j) * nBytes, nBytes);
+        inv[j] = tokenNormSq(centroidNormsSq[codes[start + j]], norms, residuals + (start + j) * nBytes, nBytes);
+      invSqrtAll(inv, len);
     }
     std::fill(sc.best.begin(), sc.best.end(), kNegInfinity);
     tokens(S, qLen, lut, scales, lanes, codes, residuals, nBytes, start, len, sc.inv.data(), sc.acc.data(),

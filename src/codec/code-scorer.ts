@@ -9,12 +9,15 @@
  * to int16 per query token so every SIMD path sums it exactly (native-kernels/src/code-maxsim.cc;
  * TypeScript twin src/kernels/code-kernels.ts). What remains is the norm, three ways:
  *   - 'decompress': ColBERT's exact decompression and float MaxSim (the reference);
- *   - 'codes': ‖c + r‖² ≈ ‖c‖² + ‖r‖², dropping the cross term 2c·r (over a centroid's tokens it
- *     averages to 0, since the centroid is their mean); ‖r‖² is exact, Σ_k count_k · w_k² from the
- *     token's bucket counts (one packed-count load a byte), ‖c‖² a table per index;
- *   - 'codes-unnormalized': no norm at all (q·c + q·r), the cheapest.
- * Their fidelity and speed are measured by bench/code-scoring.ts (bench/RESULTS.md, "Exact
- * scoring on the codes"); EXACT_SCORING_DEFAULTS.method records the choice and its figures.
+ *   - 'codes': no norm (q·c + q·r). The token v and its centroid c are unit vectors, so for the
+ *     exact residual ‖c + r‖ = ‖v‖ = 1; the quantised residual keeps it near 1. Measured: nDCG@10
+ *     within +0.0009 / +0.0022 of 'decompress' on cranfield / cisi (bundled model, 2 bits), the
+ *     fastest (bench/RESULTS.md, "Exact scoring on the codes");
+ *   - 'codes-normalized': ‖c + r‖² ≈ ‖c‖² + ‖r‖² (‖r‖² exact from the token's bucket counts,
+ *     ‖c‖² a table per index), dropping the cross term 2c·r. Measured worse (−0.0162 nDCG@10 on
+ *     cisi PLAID): with unit centroids the cross term is not 0 on average but ≈ −‖r‖²/2, so this
+ *     norm penalises tokens with large residuals. Kept for comparisons.
+ * bench/code-scoring.ts measures the speed; `plait eval` with PLAIT_EXACT_SCORING the fidelity.
  */
 import type { Kernels } from '../kernels/types.js';
 import { CODE_SCORING_NBITS, codeLutLanes } from '../kernels/code-kernels.js';
@@ -24,8 +27,8 @@ import { EXACT_SCORING_DEFAULTS } from '../config/defaults.js';
 export { CODE_SCORING_NBITS, codeLutLanes } from '../kernels/code-kernels.js';
 
 /** How PLAID's exact stage scores its survivors (see the module header). */
-export type ExactScoringMethod = 'decompress' | 'codes' | 'codes-unnormalized';
-export const EXACT_SCORING_METHODS: readonly ExactScoringMethod[] = ['decompress', 'codes', 'codes-unnormalized'];
+export type ExactScoringMethod = 'decompress' | 'codes' | 'codes-normalized';
+export const EXACT_SCORING_METHODS: readonly ExactScoringMethod[] = ['decompress', 'codes', 'codes-normalized'];
 
 /**
  * The exact-stage method in use: PLAIT_EXACT_SCORING when set, else EXACT_SCORING_DEFAULTS.method.
@@ -102,7 +105,7 @@ export function prepareCodeQuery(codec: CodeScoringCodec, q: Float32Array, qLen:
 /**
  * Scores nDocs documents (rows [tokenStarts[d], tokenStarts[d] + doclens[d]) of codes / residuals)
  * on their codes: `centroidScores` is K × qLen (candidate generation's), `normalize` picks the
- * 'codes' norm (true) or none ('codes-unnormalized').
+ * ‖c‖² + ‖r‖² norm ('codes-normalized', true) or none ('codes', false).
  */
 export function scoreOnCodes(
   codec: CodeScoringCodec,

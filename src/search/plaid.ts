@@ -264,7 +264,7 @@ export function exactScores(a: ScoringArrays, q: EncodedQuery, pids: Int32Array,
 /**
  * Exact scores of the given passages on their stored codes (src/codec/code-scorer.ts): `s` is the
  * query's K × qLen centroid scores from candidate generation; `normalize` applies the ‖c‖² + ‖r‖²
- * norm ('codes') or none ('codes-unnormalized'). Checks the deadline every chunk.
+ * norm ('codes-normalized') or none ('codes'). Checks the deadline every chunk.
  */
 export function exactScoresOnCodes(a: ScoringArrays, q: EncodedQuery, s: Float32Array, pids: Int32Array, normalize: boolean, kernels: Kernels, check?: DeadlineCheck): Float32Array {
   const out = new Float32Array(pids.length);
@@ -405,7 +405,7 @@ export function plaidSearch(
 
   // Stage 4: exact MaxSim, on the codes (widths 1, 2, 4) or on the decompressed residuals.
   const scores =
-    exact !== 'decompress' && supportsCodeScoring(a.nbits) ? exactScoresOnCodes(a, q, s, pids, exact === 'codes', kernels, check) : exactScores(a, q, pids, kernels, check);
+    exact !== 'decompress' && supportsCodeScoring(a.nbits) ? exactScoresOnCodes(a, q, s, pids, exact === 'codes-normalized', kernels, check) : exactScores(a, q, pids, kernels, check);
   const hits = selectTop(kernels, pids, scores, pids.length);
   const t4 = performance.now();
   t = t1 - t;
