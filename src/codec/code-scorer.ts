@@ -12,7 +12,8 @@
  *   - 'codes': no norm (q·c + q·r). The token v and its centroid c are unit vectors, so for the
  *     exact residual ‖c + r‖ = ‖v‖ = 1; the quantised residual keeps it near 1. Measured: nDCG@10
  *     within +0.0009 / +0.0022 of 'decompress' on cranfield / cisi (bundled model, 2 bits), the
- *     fastest (bench/RESULTS.md, "Exact scoring on the codes");
+ *     fastest (bench/RESULTS.md, "Exact scoring on the codes"). Not the default: see
+ *     EXACT_SCORING_DEFAULTS;
  *   - 'codes-normalized': ‖c + r‖² ≈ ‖c‖² + ‖r‖² (‖r‖² exact from the token's bucket counts,
  *     ‖c‖² a table per index), dropping the cross term 2c·r. Measured worse (−0.0162 nDCG@10 on
  *     cisi PLAID): with unit centroids the cross term is not 0 on average but ≈ −‖r‖²/2, so this
