@@ -534,7 +534,7 @@ export const EXACT_SCORING_DEFAULTS = {
    * bytes, no norm) measured 2.6–4.1× faster per document token at 2 bits and within +0.0009 …
    * +0.0022 nDCG@10 of 'decompress' on cranfield and cisi with the bundled model (bench/RESULTS.md,
    * "Exact scoring on the codes"), but it is not the default: its scores differ from the
-   * decompressed ones by up to ~1% (the dropped norm), which breaks that equality (test/plaid.test.ts),
+   * decompressed ones by up to 4–5% (p99 1–2%; the dropped norm), which breaks that equality (test/plaid.test.ts),
    * and scifact was not measured. Making it the default needs the other exact paths on codes too.
    */
   method: 'decompress' as 'decompress' | 'codes' | 'codes-normalized',
