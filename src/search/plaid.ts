@@ -262,6 +262,15 @@ export function exactScores(a: ScoringArrays, q: EncodedQuery, pids: Int32Array,
 }
 
 /**
+ * Exact scores of the given passages by the exact-stage method in use (PLAID's stage 4, hybrid's
+ * BM25-only passages): on the codes, with the query's centroid scores computed here, or decompressed.
+ */
+export function exactScoresBy(a: ScoringArrays, q: EncodedQuery, pids: Int32Array, kernels: Kernels, check?: DeadlineCheck, exact: ExactScoringMethod = exactScoringMethod()): Float32Array {
+  if (exact === 'decompress' || !supportsCodeScoring(a.nbits) || pids.length === 0) return exactScores(a, q, pids, kernels, check);
+  return exactScoresOnCodes(a, q, centroidScores(a, q, kernels), pids, exact === 'codes-normalized', kernels, check);
+}
+
+/**
  * Exact scores of the given passages on their stored codes (src/codec/code-scorer.ts): `s` is the
  * query's K × qLen centroid scores from candidate generation; `normalize` applies the ‖c‖² + ‖r‖²
  * norm ('codes-normalized') or none ('codes'). Checks the deadline every chunk.
@@ -311,29 +320,26 @@ export function exhaustiveScores(a: ScoringArrays, q: EncodedQuery, kernels: Ker
   return exhaustiveRange(a, q, 0, a.doclens.length, kernels, check);
 }
 
-/** Exact scores for every passage in [from, to), segment by segment, checking the deadline every chunk. */
-export function exhaustiveRange(a: ScoringArrays, q: EncodedQuery, from: number, to: number, kernels: Kernels, check?: DeadlineCheck): Float32Array {
+/**
+ * Exact scores for every passage in [from, to), segment by segment, checking the deadline every
+ * chunk; on the codes when `exact` says so (the same scores PLAID's stage 4 gives, so PLAID and
+ * exhaustive search agree on a passage's score whichever method is in use).
+ */
+export function exhaustiveRange(a: ScoringArrays, q: EncodedQuery, from: number, to: number, kernels: Kernels, check?: DeadlineCheck, exact: ExactScoringMethod = exactScoringMethod()): Float32Array {
   const out = new Float32Array(to - from);
+  const onCodes = exact !== 'decompress' && supportsCodeScoring(a.nbits) && to > from;
+  const s = onCodes ? centroidScores(a, q, kernels) : null;
+  const cq = onCodes ? prepareCodeQuery(a, q.vectors, q.length, kernels) : null;
   chunked(to - from, check, (f, t) => {
     for (const seg of a.segments) {
       const lo = Math.max(from + f, seg.firstPid);
       const hi = Math.min(from + t, seg.firstPid + seg.passages);
       if (lo >= hi) continue;
-      kernels.maxsimCompressed(
-        q.vectors,
-        q.length,
-        a.dim,
-        seg.codes,
-        seg.residuals,
-        a.tokenStarts.subarray(lo, hi),
-        a.doclens.subarray(lo, hi),
-        hi - lo,
-        a.centroids,
-        a.weights,
-        a.nbits,
-        out.subarray(lo - from, hi - from),
-        q.weights,
-      );
+      const starts = a.tokenStarts.subarray(lo, hi);
+      const lens = a.doclens.subarray(lo, hi);
+      const o = out.subarray(lo - from, hi - from);
+      if (s !== null && cq !== null) scoreOnCodes(a, cq, s, seg.codes, seg.residuals, starts, lens, hi - lo, exact === 'codes-normalized', kernels, o, q.weights);
+      else kernels.maxsimCompressed(q.vectors, q.length, a.dim, seg.codes, seg.residuals, starts, lens, hi - lo, a.centroids, a.weights, a.nbits, o, q.weights);
     }
   });
   return out;
