@@ -172,15 +172,28 @@ test('unnormalised code scores equal q·(c + r) of the decoded residual (LUT qua
   }
 });
 
-test("normalised code scores stay close to ColBERT's decompress-and-MaxSim", () => {
+test("code scores stay close to ColBERT's decompress-and-MaxSim: without a norm closer than with ‖c‖² + ‖r‖²", () => {
+  // Unit tokens near unit centroids: ‖c + r‖ = 1 for the exact residual, so dropping the norm
+  // ('codes') errs only by the quantised residual's norm; ‖c‖² + ‖r‖² ('codes-normalized') ignores
+  // the cross term 2c·r ≈ −‖r‖² and over-shrinks (bench/RESULTS.md measures both on real sets).
+  let worstPlain = 0;
+  let worstNormed = 0;
   for (const [dim, nbits, qLen] of SHAPES) {
-    if (dim < 64) continue; // the dropped cross term 2c·r averages out only over many dimensions
+    if (dim < 64) continue;
     const c = makeCase(dim + nbits + qLen, dim, nbits, qLen, false, 12, 9, 7);
-    const got = scoreCase(c, typescriptKernels, true);
+    const plain = scoreCase(c, typescriptKernels, false);
+    const normed = scoreCase(c, typescriptKernels, true);
     const ref = new Float32Array(c.lens.length);
     typescriptKernels.maxsimCompressed(c.q, qLen, dim, c.codes, c.residuals, c.starts, c.lens, c.lens.length, c.codec.centroids, c.codec.weights, nbits, ref, null);
-    for (let d = 0; d < ref.length; d++) assert.ok(Math.abs(got[d]! - ref[d]!) < 0.05 * qLen, `dim ${dim} nbits ${nbits} doc ${d}: ${got[d]} vs ${ref[d]}`);
+    for (let d = 0; d < ref.length; d++) {
+      if (c.lens[d] === 0) continue;
+      worstPlain = Math.max(worstPlain, Math.abs(plain[d]! - ref[d]!) / Math.abs(ref[d]!));
+      worstNormed = Math.max(worstNormed, Math.abs(normed[d]! - ref[d]!) / Math.abs(ref[d]!));
+    }
   }
+  // Measured 0.053 (codes) and 0.119 (codes-normalized) on these shapes (noise 0.6: large residuals).
+  assert.ok(worstPlain < 0.08, `codes: worst relative error ${worstPlain}`);
+  assert.ok(worstPlain < worstNormed, `codes ${worstPlain} vs codes-normalized ${worstNormed}`);
 });
 
 test('‖c‖² per centroid, cached per centroid array', () => {
