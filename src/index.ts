@@ -143,3 +143,8 @@ export type { DriftFigures } from './format/manifest.js';
 // Two-level centroid assignment in the build (issue 9): the option and its manifest record
 export type { CentroidAssignment, CentroidAssignmentOptions } from './indexer/two-level-assign.js';
 export type { CentroidAssignmentRecord } from './format/manifest.js';
+
+// Exact scoring on the stored codes (issue 22, part A): PLAID's stage 4 without decompression
+export { EXACT_SCORING_DEFAULTS } from './config/defaults.js';
+export { EXACT_SCORING_METHODS, exactScoringMethod, prepareCodeQuery, scoreOnCodes, supportsCodeScoring, centroidNormsSq, codeLutLanes } from './codec/code-scorer.js';
+export type { ExactScoringMethod, CodeQuery, CodeScoringCodec } from './codec/code-scorer.js';
