@@ -10,7 +10,12 @@
 // not N-API: it serves the Node major this script runs on (~2.1 MB on linux-x64, Node 20).
 //
 // Prebuilds are not committed: a release is packed on linux-x64 (CI), which ships
-// prebuilds/linux-x64; add other platforms by running this script there and collecting their
+// prebuilds/linux-x64 and, when the cross toolchain is installed (g++-aarch64-linux-gnu, as .ci/run
+// does), prebuilds/linux-arm64 cross-compiled beside it (CC/CXX/LINK/AR and the strip binary set to
+// the aarch64 tools; node-gyp takes Node's headers from this Node's own include/ folder, which
+// holds no architecture-specific code for N-API). Its NEON path is checked under qemu by
+// test/arm64-neon.test.ts; loading the prebuilt .node itself needs an arm64 Node, which this machine
+// does not have. Add other platforms by running this script there and collecting their
 // prebuilds/ folders before `npm publish`. Elsewhere the package compiles from source on install
 // if a toolchain is present (scripts/install-native.mjs) and otherwise falls back to the
 // TypeScript kernels. prebuildify moves the compiled file out of native-kernels/build/, so a

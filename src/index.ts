@@ -183,3 +183,7 @@ export type { BreakerPermit } from './pipeline/index.js';
 export { TreeEnsemble, LtrModel, LTR_MODEL_FORMAT, LTR_MODEL_VERSION, LTR_FEATURE_SET_VERSION, LTR_BASE_FEATURES, LTR_META_PREFIX, featureNames, computeFeatures, trainXgboost, collectLtrGroups, trainLtrModel, explainLtr, queryFolds } from './ltr/index.js';
 export type { RegressionTree, FeatureContributions, LtrModelFile, LtrTrainingRecord, LtrExplanation, CandidateSignals, FeatureCandidate, LtrBaseFeature, LtrGroup, XgboostTrainOptions, XgboostTrainResult, CollectOptions, LtrDocExplanation } from './ltr/index.js';
 export { LTR_DEFAULTS } from './config/defaults.js';
+// Exact scoring on the stored codes (issue 22, part A): PLAID's stage 4 without decompression
+export { EXACT_SCORING_DEFAULTS } from './config/defaults.js';
+export { EXACT_SCORING_METHODS, exactScoringMethod, prepareCodeQuery, scoreOnCodes, supportsCodeScoring, centroidNormsSq, codeLutLanes } from './codec/code-scorer.js';
+export type { ExactScoringMethod, CodeQuery, CodeScoringCodec } from './codec/code-scorer.js';

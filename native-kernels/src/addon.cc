@@ -33,11 +33,14 @@ template <>
 constexpr napi_typedarray_type arrayType<int32_t>() { return napi_int32_array; }
 template <>
 constexpr napi_typedarray_type arrayType<uint8_t>() { return napi_uint8_array; }
+template <>
+constexpr napi_typedarray_type arrayType<int16_t>() { return napi_int16_array; }
 
 template <typename T>
 const char* arrayName() {
   if (arrayType<T>() == napi_float32_array) return "a Float32Array";
   if (arrayType<T>() == napi_int32_array) return "an Int32Array";
+  if (arrayType<T>() == napi_int16_array) return "an Int16Array";
   return "a Uint8Array";
 }
 
@@ -358,6 +361,73 @@ Napi::Value KeepWithinMargin(const Info& info) {
 }
 
 Napi::Value IntDotPathValue(const Info& info) { return Napi::String::New(info.Env(), plait::intDotPathName(plait::intDotPath())); }
+// ---- Exact MaxSim on the stored codes (code-maxsim.cc, issue 22) ----
+
+int codeNbitsArg(const Info& info, size_t i, size_t dim) {
+  const size_t nbits = count(info, i, "nbits");
+  if (nbits != 1 && nbits != 2 && nbits != 4)
+    rangeError(info, "Expected one of 1, 2, 4 for nbits in code scoring but received " + std::to_string(nbits));
+  if ((dim * nbits) % 8 != 0)
+    rangeError(info, "Expected dim to be a multiple of " + std::to_string(8 / nbits) + " for nbits " +
+                         std::to_string(nbits) + " but received " + std::to_string(dim));
+  return static_cast<int>(nbits);
+}
+
+// buildCodeLut(q, qLen, dim, weights, nbits, lut, scales)
+Napi::Value BuildCodeLut(const Info& info) {
+  auto q = array<float>(info, 0, "q");
+  size_t qLen = count(info, 1, "qLen");
+  size_t dim = positive(info, 2, "dim");
+  auto weights = array<float>(info, 3, "weights");
+  int nbits = codeNbitsArg(info, 4, dim);
+  auto lut = array<int16_t>(info, 5, "lut");
+  auto scales = array<float>(info, 6, "scales");
+  const size_t lanes = plait::codeLutLanes(qLen);
+  need(info, "q", q.length, qLen * dim);
+  need(info, "weights", weights.length, static_cast<size_t>(1) << nbits);
+  need(info, "lut", lut.length, dim * nbits / 8 * 256 * lanes);
+  need(info, "scales", scales.length, lanes);
+  plait::buildCodeLut(q.data, qLen, dim, weights.data, nbits, lut.data, scales.data);
+  return info.Env().Undefined();
+}
+
+// maxsimCodes(centroidScores, qLen, lut, scales, codes, residuals, dim, nbits, tokenStarts, doclens, nDocs,
+//             centroidNormsSq?, weights, out, qWeights?)
+Napi::Value MaxsimCodes(const Info& info) {
+  auto scores = array<float>(info, 0, "centroidScores");
+  size_t qLen = count(info, 1, "qLen");
+  auto lut = array<int16_t>(info, 2, "lut");
+  auto scales = array<float>(info, 3, "scales");
+  auto codes = array<int32_t>(info, 4, "codes");
+  auto residuals = array<uint8_t>(info, 5, "residuals");
+  size_t dim = positive(info, 6, "dim");
+  int nbits = codeNbitsArg(info, 7, dim);
+  auto starts = array<int32_t>(info, 8, "tokenStarts");
+  auto lens = array<int32_t>(info, 9, "doclens");
+  size_t nDocs = count(info, 10, "nDocs");
+  auto cn2 = optionalArray<float>(info, 11, "centroidNormsSq");
+  auto weights = array<float>(info, 12, "weights");
+  auto out = array<float>(info, 13, "out");
+  auto w = optionalArray<float>(info, 14, "qWeights");
+  const size_t nBytes = dim * nbits / 8;
+  const size_t lanes = plait::codeLutLanes(qLen);
+  const size_t k = qLen == 0 ? 0 : scores.length / qLen;
+  need(info, "lut", lut.length, nBytes * 256 * lanes);
+  need(info, "scales", scales.length, lanes);
+  need(info, "weights", weights.length, static_cast<size_t>(1) << nbits);
+  checkSpans(info, "tokenStarts", starts, lens, nDocs, std::min(codes.length, residuals.length / nBytes));
+  need(info, "out", out.length, nDocs);
+  if (w.data != nullptr) need(info, "qWeights", w.length, qLen);
+  if (cn2.data != nullptr) need(info, "centroidNormsSq", cn2.length, k);
+  for (size_t d = 0; d < nDocs; ++d)
+    checkCodes(info, codes.data, static_cast<size_t>(starts.data[d]),
+               static_cast<size_t>(starts.data[d]) + static_cast<size_t>(lens.data[d]), k);
+  plait::maxsimCodes(scores.data, qLen, lut.data, scales.data, codes.data, residuals.data, dim, nbits, starts.data,
+                     lens.data, nDocs, cn2.data, weights.data, out.data, w.data);
+  return info.Env().Undefined();
+}
+
+// ---- end of code scoring ----
 
 Napi::Value SimdName(const Info& info) { return Napi::String::New(info.Env(), plait::simdName(plait::activeSimd())); }
 
@@ -395,6 +465,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("centroidScoresInt8", Napi::Function::New(env, CentroidScoresInt8, "centroidScoresInt8"));
   exports.Set("keepWithinMargin", Napi::Function::New(env, KeepWithinMargin, "keepWithinMargin"));
   exports.Set("intDotPath", Napi::Function::New(env, IntDotPathValue, "intDotPath"));
+  exports.Set("buildCodeLut", Napi::Function::New(env, BuildCodeLut, "buildCodeLut"));
+  exports.Set("maxsimCodes", Napi::Function::New(env, MaxsimCodes, "maxsimCodes"));
   exports.Set("simd", Napi::Function::New(env, SimdName, "simd"));
   exports.Set("cpuFeatures", Napi::Function::New(env, CpuFeaturesValue, "cpuFeatures"));
   exports.Set("mapFile", Napi::Function::New(env, plait::MapFile, "mapFile"));

@@ -95,4 +95,33 @@ void keepWithinMargin(const float* scores, size_t nCentroids, size_t qLen, const
 // Writes min(k, n) indices, best first (ties: lower index; NaN ranks below every number).
 size_t topK(const float* scores, size_t n, size_t k, int32_t* out);
 
+// ---- Exact MaxSim on the stored codes (code-maxsim.cc, issue 22) ----
+// The code-scoring kernel has its own path enum: on arm64 it has a NEON path (the dense kernels'
+// "scalar" path is already NEON there through vector extensions).
+enum class CodeSimd { Scalar, Avx2, Avx512, Neon };
+// The code-scoring path in use: the dense kernels' choice on x86-64 (PLAIT_SIMD applies), NEON on
+// arm64 unless PLAIT_SIMD=scalar.
+CodeSimd activeCodeSimd();
+// Query lanes of a LUT row: qLen rounded up to 16, at least 16.
+size_t codeLutLanes(size_t qLen);
+// Largest |LUT entry| for nBytes byte positions: nBytes * bound <= 32767.
+int codeLutBound(size_t nBytes);
+// lut[(v*nBytes + b)*lanes + i] = q_i . (residual of byte value v at position b), quantised per token;
+// scales[i] its unit. nbits in {1, 2, 4}; lut has nBytes*256*lanes entries, scales lanes.
+void buildCodeLut(const float* q, size_t qLen, size_t dim, const float* weights, int nbits, int16_t* lut,
+                  float* scales);
+void buildCodeLutWith(CodeSimd simd, const float* q, size_t qLen, size_t dim, const float* weights, int nbits,
+                      int16_t* lut, float* scales);
+// out[d] = sum_i w_i max_j ((S[c_j*qLen + i] + scales[i]*acc_ij) * inv_j); inv_j = 1 when centroidNormsSq is
+// null, else 1/sqrt(centroidNormsSq[c_j] + ||r_j||^2) with ||r_j||^2 exact from the bucket weights.
+void maxsimCodes(const float* S, size_t qLen, const int16_t* lut, const float* scales, const int32_t* codes,
+                 const uint8_t* residuals, size_t dim, int nbits, const int32_t* tokenStarts, const int32_t* doclens,
+                 size_t nDocs, const float* centroidNormsSq, const float* weights, float* out,
+                 const float* qWeights);
+// The same on a named path (the qemu harness compares paths bit for bit).
+void maxsimCodesWith(CodeSimd simd, const float* S, size_t qLen, const int16_t* lut, const float* scales,
+                     const int32_t* codes, const uint8_t* residuals, size_t dim, int nbits, const int32_t* tokenStarts,
+                     const int32_t* doclens, size_t nDocs, const float* centroidNormsSq, const float* weights,
+                     float* out, const float* qWeights);
+
 }  // namespace plait

@@ -733,3 +733,22 @@ export const DYNAMIC_BATCHING_DEFAULTS = {
    */
   maxBatchTokens: 16_384,
 } as const;
+
+/**
+ * PLAID's exact stage (stage 4) on the compressed codes (issue 22; src/codec/code-scorer.ts).
+ * PLAIT_EXACT_SCORING=decompress|codes|codes-normalized overrides `method` for one process (for
+ * comparisons, like PLAIT_SIMD for the kernels).
+ */
+export const EXACT_SCORING_DEFAULTS = {
+  /**
+   * 'decompress': ColBERT's decompression and float MaxSim, so PLAID's scores equal those of
+   * exhaustive search, reranking and explain (which all decompress) for the same passage.
+   * 'codes' (q·c from candidate generation + q·r from a per-query int16 table over the residual
+   * bytes, no norm) measured 2.6–4.1× faster per document token at 2 bits and within +0.0009 …
+   * +0.0022 nDCG@10 of 'decompress' on cranfield and cisi with the bundled model (bench/RESULTS.md,
+   * "Exact scoring on the codes"), but it is not the default: its scores differ from the
+   * decompressed ones by up to 4–5% (p99 1–2%; the dropped norm), which breaks that equality (test/plaid.test.ts),
+   * and scifact was not measured. Making it the default needs the other exact paths on codes too.
+   */
+  method: 'decompress' as 'decompress' | 'codes' | 'codes-normalized',
+} as const;

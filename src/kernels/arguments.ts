@@ -9,12 +9,13 @@ import { PlaitError } from '../errors/index.js';
 import type { Kernels } from './types.js';
 
 type KernelFn = Exclude<keyof Kernels, 'name' | 'mapFile'>;
-type ArrayKind = Float32ArrayConstructor | Int32ArrayConstructor | Uint8ArrayConstructor;
+type ArrayKind = Float32ArrayConstructor | Int32ArrayConstructor | Uint8ArrayConstructor | Int16ArrayConstructor;
 
 /** [argument position, name, array class, optional] of each kernel's typed-array arguments. */
 const F32 = Float32Array;
 const I32 = Int32Array;
 const U8 = Uint8Array;
+const I16 = Int16Array;
 const ARRAY_ARGS: Record<KernelFn, ReadonlyArray<readonly [number, string, ArrayKind, boolean]>> = {
   matmulTransB: [[0, 'a', F32, false], [2, 'b', F32, false], [5, 'out', F32, false]],
   assignNearest: [[0, 'vectors', F32, false], [2, 'centroids', F32, false], [5, 'codes', I32, false], [6, 'bestScores', F32, true]],
@@ -38,12 +39,27 @@ const ARRAY_ARGS: Record<KernelFn, ReadonlyArray<readonly [number, string, Array
   probeCentroids: [[0, 'centroidScores', F32, false], [5, 'probed', I32, false], [6, 'keep', U8, false]],
   keepWithinMargin: [[0, 'centroidScores', F32, false], [3, 'floor', F32, false], [4, 'keep', U8, false]],
   centroidScoresInt8: [[0, 'centroids', U8, false], [1, 'centroidScales', F32, false], [4, 'queryPanel', U8, false], [5, 'queryScales', F32, false], [6, 'corrections', I32, false], [8, 'out', F32, false]],
+  buildCodeLut: [[0, 'q', F32, false], [3, 'weights', F32, false], [5, 'lut', I16, false], [6, 'scales', F32, false]],
+  maxsimCodes: [
+    [0, 'centroidScores', F32, false],
+    [2, 'lut', I16, false],
+    [3, 'scales', F32, false],
+    [4, 'codes', I32, false],
+    [5, 'residuals', U8, false],
+    [8, 'tokenStarts', I32, false],
+    [9, 'doclens', I32, false],
+    [11, 'centroidNormsSq', F32, true],
+    [12, 'weights', F32, false],
+    [13, 'out', F32, false],
+    [14, 'qWeights', F32, true],
+  ],
 };
 
 const ARTICLE: ReadonlyMap<ArrayKind, string> = new Map<ArrayKind, string>([
   [F32, 'a Float32Array'],
   [I32, 'an Int32Array'],
   [U8, 'a Uint8Array'],
+  [I16, 'an Int16Array'],
 ]);
 
 /** @throws PlaitError INVALID_ARGUMENT when a typed-array argument has the wrong class (the addon's TypeError). */

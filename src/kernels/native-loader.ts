@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import type { Kernels, KernelsName } from './types.js';
 import { guardNative } from './arguments.js';
 import { typescriptKernels } from './typescript-kernels.js';
+import { codeKernels } from './code-kernels.js';
 
 export interface CpuFeatures {
   arch: string;
@@ -144,6 +145,9 @@ function wrap(addon: NativeAddon): Kernels {
     // An addon built before these kernels (a stale build/) runs the TypeScript twin's loops.
     centroidScoresInt8: typeof addon.centroidScoresInt8 === 'function' ? addon.centroidScoresInt8 : typescriptKernels.centroidScoresInt8,
     keepWithinMargin: typeof addon.keepWithinMargin === 'function' ? addon.keepWithinMargin : typescriptKernels.keepWithinMargin,
+    // An addon built before code scoring existed (a stale build/) runs the TypeScript twin's.
+    buildCodeLut: typeof addon.buildCodeLut === 'function' ? addon.buildCodeLut : codeKernels.buildCodeLut,
+    maxsimCodes: typeof addon.maxsimCodes === 'function' ? addon.maxsimCodes : codeKernels.maxsimCodes,
     ...(typeof addon.mapFile === 'function' ? { mapFile: addon.mapFile } : {}),
   });
 }

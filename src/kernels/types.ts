@@ -185,6 +185,41 @@ export interface Kernels {
   keepWithinMargin(centroidScores: Float32Array, nCentroids: number, qLen: number, floor: Float32Array, keep: Uint8Array): void;
 
   /**
+   * Exact scoring on the stored codes, step 1 (src/codec/code-scorer.ts; issue 22): the per-query
+   * lookup table of q_i · residual for every byte value v and byte position b, int16 quantised per
+   * query token: lut[(v·nBytes + b)·lanes + i], lanes = codeLutLanes(qLen) (qLen rounded up to 16),
+   * scales[i] the float value of one unit. Nibble-factored (each byte = high + low nibble sums).
+   * nbits ∈ {1, 2, 4}. The formula, rounding included, is code-kernels.ts's buildCodeLut.
+   */
+  buildCodeLut(q: Float32Array, qLen: number, dim: number, weights: Float32Array, nbits: number, lut: Int16Array, scales: Float32Array): void;
+
+  /**
+   * Exact scoring on the stored codes, step 2: MaxSim without decompression,
+   * out[d] = Σ_i w_i · max_j ((S[c_j·qLen + i] + scales[i] · Σ_b lut[(byte_jb·nBytes + b)·lanes + i]) · inv_j)
+   * with S = centroidScores (K × qLen, candidate generation's), nBytes = dim·nbits/8, and
+   * inv_j = 1 / sqrt(centroidNormsSq[c_j] + ‖r_j‖²) (‖r_j‖² exact from the token's bucket counts and
+   * `weights`; floored at 1e-24), or 1 when centroidNormsSq is null. Bit-identical on every path and
+   * with the TypeScript twin.
+   */
+  maxsimCodes(
+    centroidScores: Float32Array,
+    qLen: number,
+    lut: Int16Array,
+    scales: Float32Array,
+    codes: Int32Array,
+    residuals: Uint8Array,
+    dim: number,
+    nbits: number,
+    tokenStarts: Int32Array,
+    doclens: Int32Array,
+    nDocs: number,
+    centroidNormsSq: Float32Array | null,
+    weights: Float32Array,
+    out: Float32Array,
+    qWeights?: Float32Array | null,
+  ): void;
+
+  /**
    * Maps a file read-only into memory as an external ArrayBuffer (native addon only; the
    * TypeScript twin has none, and index files are then read into memory instead). Pages load on
    * first touch and are shared through the page cache by every thread and process mapping the

@@ -8,6 +8,7 @@
 import { MAXSIM_EMPTY_TOKEN, type Kernels } from './types.js';
 import { invalidArgument } from '../errors/index.js';
 import { withArrayChecks } from './arguments.js';
+import { codeKernels } from './code-kernels.js';
 import { checkCodes, checkCount, checkDim, checkLength, checkNbits, checkSpans } from './validate.js';
 
 let scratch = new Float64Array(256);
@@ -537,4 +538,5 @@ export const typescriptKernels: Kernels = withArrayChecks({
   probeCentroids,
   centroidScoresInt8,
   keepWithinMargin,
+  ...codeKernels,
 });

@@ -4,7 +4,7 @@
  * passed to each task). Both answer the widening policy's requests (late-ranking.ts).
  */
 import type { Kernels } from '../kernels/types.js';
-import { exactScores, exhaustiveScores, plaidSearch, scratchMarks, type DeadlineCheck, type EncodedQuery, type ScoringArrays } from './plaid.js';
+import { exactScoresBy, exhaustiveScores, plaidSearch, scratchMarks, type DeadlineCheck, type EncodedQuery, type ScoringArrays } from './plaid.js';
 import type { ScoreRequest, ScoredPassages } from './late-ranking.js';
 import type { SearchPool } from './search-pool.js';
 import type { Deadline } from './deadline.js';
@@ -31,9 +31,9 @@ export class LocalScorer {
     return plaidSearch(this.arrays, q, req.params, this.kernels, req.marks ?? this.mark, check);
   }
 
-  /** Exact scores of a short list of passages (BM25-only hybrid candidates, stored-document rerank). */
+  /** Exact scores of a short list of passages (BM25-only hybrid candidates, stored-document rerank), by the exact-stage method in use. */
   exact(q: EncodedQuery, pids: Int32Array, check?: DeadlineCheck): Float32Array {
-    return exactScores(this.arrays, q, pids, this.kernels, check);
+    return exactScoresBy(this.arrays, q, pids, this.kernels, check);
   }
 }
 

@@ -4,7 +4,8 @@
  *     token's top nIvfProbe centroids (shortlist re-ranked in float32, ProbeRescore); union of their IVF lists;
  *  2. centroid interaction with pruning (centroids whose best query score < threshold ignored) → top ndocs;
  *  3. centroid interaction without pruning → top ndocs/4;
- *  4. exact MaxSim on decompressed residuals → scored survivors.
+ *  4. exact MaxSim of the survivors: on the stored codes (q·centroid from stage 1 + q·residual from a
+ *     per-query lookup table, src/codec/code-scorer.ts), or on the decompressed residuals.
  * Pure functions over typed arrays, so the same code runs on the main thread and in workers.
  *
  * Deadlines: the long loops (centroid interaction, exact scoring, exhaustive scans) run in chunks
@@ -17,6 +18,7 @@ import { typescriptKernels } from '../kernels/typescript-kernels.js';
 import { CANDIDATE_DEFAULTS, SEARCH_DEFAULTS, effectiveNdocs, type CentroidScoring, type PlaidParams } from '../config/defaults.js';
 import { centroidScoresInt8, int8Supported } from './centroid-quantisation.js';
 import type { IndexSegment } from '../format/index-reader.js';
+import { exactScoringMethod, prepareCodeQuery, scoreOnCodes, supportsCodeScoring, type ExactScoringMethod } from '../codec/code-scorer.js';
 
 /** Called between chunks of a long loop; throws to stop it (TIMEOUT, ABORTED, INDEX_CLOSED). */
 export type DeadlineCheck = () => void;
@@ -319,6 +321,33 @@ export function exactScores(a: ScoringArrays, q: EncodedQuery, pids: Int32Array,
   return out;
 }
 
+/**
+ * Exact scores of the given passages by the exact-stage method in use (PLAID's stage 4, hybrid's
+ * BM25-only passages): on the codes, with the query's centroid scores computed here, or decompressed.
+ */
+export function exactScoresBy(a: ScoringArrays, q: EncodedQuery, pids: Int32Array, kernels: Kernels, check?: DeadlineCheck, exact: ExactScoringMethod = exactScoringMethod()): Float32Array {
+  if (exact === 'decompress' || !supportsCodeScoring(a.nbits) || pids.length === 0) return exactScores(a, q, pids, kernels, check);
+  return exactScoresOnCodes(a, q, centroidScores(a, q, kernels), pids, exact === 'codes-normalized', kernels, check);
+}
+
+/**
+ * Exact scores of the given passages on their stored codes (src/codec/code-scorer.ts): `s` is the
+ * query's K × qLen centroid scores from candidate generation; `normalize` applies the ‖c‖² + ‖r‖²
+ * norm ('codes-normalized') or none ('codes'). Checks the deadline every chunk.
+ */
+export function exactScoresOnCodes(a: ScoringArrays, q: EncodedQuery, s: Float32Array, pids: Int32Array, normalize: boolean, kernels: Kernels, check?: DeadlineCheck): Float32Array {
+  const out = new Float32Array(pids.length);
+  if (pids.length === 0) return out;
+  const cq = prepareCodeQuery(a, q.vectors, q.length, kernels);
+  chunked(pids.length, check, (from, to) => {
+    const part = scoreBySegment(a, pids.subarray(from, to), (seg, starts, lens, n, o) =>
+      scoreOnCodes(a, cq, s, seg.codes, seg.residuals, starts, lens, n, normalize, kernels, o, q.weights),
+    );
+    out.set(part, from);
+  });
+  return out;
+}
+
 /** Centroid-interaction scores (approximate MaxSim from the K × qLen centroid scores) of the given passages (keep: the pruning mask, or null). */
 function interactionScores(a: ScoringArrays, s: Float32Array, q: EncodedQuery, pids: Int32Array, keep: Uint8Array | null, kernels: Kernels, check?: DeadlineCheck): Float32Array {
   const out = new Float32Array(pids.length);
@@ -351,29 +380,26 @@ export function exhaustiveScores(a: ScoringArrays, q: EncodedQuery, kernels: Ker
   return exhaustiveRange(a, q, 0, a.doclens.length, kernels, check);
 }
 
-/** Exact scores for every passage in [from, to), segment by segment, checking the deadline every chunk. */
-export function exhaustiveRange(a: ScoringArrays, q: EncodedQuery, from: number, to: number, kernels: Kernels, check?: DeadlineCheck): Float32Array {
+/**
+ * Exact scores for every passage in [from, to), segment by segment, checking the deadline every
+ * chunk; on the codes when `exact` says so (the same scores PLAID's stage 4 gives, so PLAID and
+ * exhaustive search agree on a passage's score whichever method is in use).
+ */
+export function exhaustiveRange(a: ScoringArrays, q: EncodedQuery, from: number, to: number, kernels: Kernels, check?: DeadlineCheck, exact: ExactScoringMethod = exactScoringMethod()): Float32Array {
   const out = new Float32Array(to - from);
+  const onCodes = exact !== 'decompress' && supportsCodeScoring(a.nbits) && to > from;
+  const s = onCodes ? centroidScores(a, q, kernels) : null;
+  const cq = onCodes ? prepareCodeQuery(a, q.vectors, q.length, kernels) : null;
   chunked(to - from, check, (f, t) => {
     for (const seg of a.segments) {
       const lo = Math.max(from + f, seg.firstPid);
       const hi = Math.min(from + t, seg.firstPid + seg.passages);
       if (lo >= hi) continue;
-      kernels.maxsimCompressed(
-        q.vectors,
-        q.length,
-        a.dim,
-        seg.codes,
-        seg.residuals,
-        a.tokenStarts.subarray(lo, hi),
-        a.doclens.subarray(lo, hi),
-        hi - lo,
-        a.centroids,
-        a.weights,
-        a.nbits,
-        out.subarray(lo - from, hi - from),
-        q.weights,
-      );
+      const starts = a.tokenStarts.subarray(lo, hi);
+      const lens = a.doclens.subarray(lo, hi);
+      const o = out.subarray(lo - from, hi - from);
+      if (s !== null && cq !== null) scoreOnCodes(a, cq, s, seg.codes, seg.residuals, starts, lens, hi - lo, exact === 'codes-normalized', kernels, o, q.weights);
+      else kernels.maxsimCompressed(q.vectors, q.length, a.dim, seg.codes, seg.residuals, starts, lens, hi - lo, a.centroids, a.weights, a.nbits, o, q.weights);
     }
   });
   return out;
@@ -417,6 +443,7 @@ export function plaidSearch(
   kernels: Kernels,
   mark: Uint8Array,
   check?: DeadlineCheck,
+  exact: ExactScoringMethod = exactScoringMethod(),
 ): { hits: PassageHits; timings: PlaidTimings } {
   let t = performance.now();
   check?.();
@@ -442,9 +469,10 @@ export function plaidSearch(
   }
   const t3 = performance.now();
 
-  // Stage 4: exact MaxSim on the decompressed residuals.
-  const exact = exactScores(a, q, pids, kernels, check);
-  const hits = selectTop(kernels, pids, exact, pids.length);
+  // Stage 4: exact MaxSim, on the codes (widths 1, 2, 4) or on the decompressed residuals.
+  const scores =
+    exact !== 'decompress' && supportsCodeScoring(a.nbits) ? exactScoresOnCodes(a, q, s, pids, exact === 'codes-normalized', kernels, check) : exactScores(a, q, pids, kernels, check);
+  const hits = selectTop(kernels, pids, scores, pids.length);
   const t4 = performance.now();
   t = t1 - t;
   return { hits, timings: { candidatesMs: t, pruneMs: t2 - t1, interactionMs: t3 - t2, exactMs: t4 - t3, candidates: candidates.length } };

@@ -1,0 +1,127 @@
+/**
+ * Exact scoring on the compressed codes (issue 22): PLAID's last stage without decompression.
+ *
+ * ColBERT decompresses a token to d = normalize(c + r) and scores q·d. Split:
+ *   q·d = (q·c + q·r) / ‖c + r‖.
+ * q·c is a row of the K × qLen centroid scores that candidate generation already computed; q·r
+ * comes from a per-query lookup table over the stored residual bytes (for every byte position
+ * and byte value, the query token's dot product with the weights that byte decodes to), quantised
+ * to int16 per query token so every SIMD path sums it exactly (native-kernels/src/code-maxsim.cc;
+ * TypeScript twin src/kernels/code-kernels.ts). What remains is the norm, three ways:
+ *   - 'decompress': ColBERT's exact decompression and float MaxSim (the reference);
+ *   - 'codes': no norm (q·c + q·r). The token v and its centroid c are unit vectors, so for the
+ *     exact residual ‖c + r‖ = ‖v‖ = 1; the quantised residual keeps it near 1. Measured: nDCG@10
+ *     within +0.0009 / +0.0022 of 'decompress' on cranfield / cisi (bundled model, 2 bits), the
+ *     fastest (bench/RESULTS.md, "Exact scoring on the codes"). Not the default: see
+ *     EXACT_SCORING_DEFAULTS;
+ *   - 'codes-normalized': ‖c + r‖² ≈ ‖c‖² + ‖r‖² (‖r‖² exact from the token's bucket counts,
+ *     ‖c‖² a table per index), dropping the cross term 2c·r. Measured worse (−0.0162 nDCG@10 on
+ *     cisi PLAID): with unit centroids the cross term is not 0 on average but ≈ −‖r‖²/2, so this
+ *     norm penalises tokens with large residuals. Kept for comparisons.
+ * bench/code-scoring.ts measures the speed; `plait eval` with PLAIT_EXACT_SCORING the fidelity.
+ */
+import type { Kernels } from '../kernels/types.js';
+import { CODE_SCORING_NBITS, codeLutLanes } from '../kernels/code-kernels.js';
+import { PlaitError } from '../errors/index.js';
+import { EXACT_SCORING_DEFAULTS } from '../config/defaults.js';
+
+export { CODE_SCORING_NBITS, codeLutLanes } from '../kernels/code-kernels.js';
+
+/** How PLAID's exact stage scores its survivors (see the module header). */
+export type ExactScoringMethod = 'decompress' | 'codes' | 'codes-normalized';
+export const EXACT_SCORING_METHODS: readonly ExactScoringMethod[] = ['decompress', 'codes', 'codes-normalized'];
+
+/**
+ * The exact-stage method in use: PLAIT_EXACT_SCORING when set, else EXACT_SCORING_DEFAULTS.method.
+ * @throws PlaitError INVALID_ARGUMENT for a value of PLAIT_EXACT_SCORING that is not a method
+ */
+export function exactScoringMethod(env: NodeJS.ProcessEnv = process.env): ExactScoringMethod {
+  const v = env.PLAIT_EXACT_SCORING?.trim();
+  if (v === undefined || v === '') return EXACT_SCORING_DEFAULTS.method;
+  if (!(EXACT_SCORING_METHODS as readonly string[]).includes(v)) {
+    throw new PlaitError('INVALID_ARGUMENT', { message: `Expected PLAIT_EXACT_SCORING to be one of ${EXACT_SCORING_METHODS.join(', ')} but received "${v}"`, name: 'PLAIT_EXACT_SCORING' });
+  }
+  return v as ExactScoringMethod;
+}
+
+/** The codec arrays code scoring reads (a subset of the search's ScoringArrays). */
+export interface CodeScoringCodec {
+  dim: number;
+  nbits: number;
+  centroids: Float32Array;
+  weights: Float32Array;
+}
+
+/** A query prepared for code scoring: its lookup table and per-token scales (codeLutLanes(qLen) lanes). */
+export interface CodeQuery {
+  qLen: number;
+  lut: Int16Array;
+  scales: Float32Array;
+}
+
+/** Whether code scoring supports this residual width (1, 2 and 4 bits; 8 bits is the float oracle's width). */
+export function supportsCodeScoring(nbits: number): boolean {
+  return (CODE_SCORING_NBITS as readonly number[]).includes(nbits);
+}
+
+/** Residual bytes a token at this width. */
+function bytesPerToken(codec: CodeScoringCodec): number {
+  return (codec.dim * codec.nbits) / 8;
+}
+
+const centroidNormsCache = new WeakMap<Float32Array, Float32Array>();
+
+/** ‖c‖² of every centroid, computed once per thread and centroid array (K · dim products). */
+export function centroidNormsSq(codec: CodeScoringCodec): Float32Array {
+  const cached = centroidNormsCache.get(codec.centroids);
+  if (cached !== undefined) return cached;
+  const { dim, centroids } = codec;
+  const k = centroids.length / dim;
+  const norms = new Float32Array(k);
+  for (let c = 0; c < k; c++) {
+    let s = 0;
+    for (let t = c * dim, end = t + dim; t < end; t++) s += centroids[t]! * centroids[t]!;
+    norms[c] = s;
+  }
+  centroidNormsCache.set(centroids, norms);
+  return norms;
+}
+
+/**
+ * Builds the query's lookup table (nBytes · 256 · codeLutLanes(qLen) int16: 64 KiB for a 32-token
+ * query at 128 d and 2 bits; built once a query, shared by every chunk and segment).
+ * @throws PlaitError INVALID_ARGUMENT when the index's nbits has no code scoring
+ */
+export function prepareCodeQuery(codec: CodeScoringCodec, q: Float32Array, qLen: number, kernels: Kernels): CodeQuery {
+  if (!supportsCodeScoring(codec.nbits)) {
+    throw new PlaitError('INVALID_ARGUMENT', { message: `Expected an index of ${CODE_SCORING_NBITS.join(', ')} bits for code scoring but it has ${codec.nbits}`, name: 'nbits' });
+  }
+  const lanes = codeLutLanes(qLen);
+  const lut = new Int16Array(bytesPerToken(codec) * 256 * lanes);
+  const scales = new Float32Array(lanes);
+  kernels.buildCodeLut(q, qLen, codec.dim, codec.weights, codec.nbits, lut, scales);
+  return { qLen, lut, scales };
+}
+
+/**
+ * Scores nDocs documents (rows [tokenStarts[d], tokenStarts[d] + doclens[d]) of codes / residuals)
+ * on their codes: `centroidScores` is K × qLen (candidate generation's), `normalize` picks the
+ * ‖c‖² + ‖r‖² norm ('codes-normalized', true) or none ('codes', false).
+ */
+export function scoreOnCodes(
+  codec: CodeScoringCodec,
+  cq: CodeQuery,
+  centroidScores: Float32Array,
+  codes: Int32Array,
+  residuals: Uint8Array,
+  tokenStarts: Int32Array,
+  doclens: Int32Array,
+  nDocs: number,
+  normalize: boolean,
+  kernels: Kernels,
+  out: Float32Array,
+  qWeights: Float32Array | null,
+): void {
+  const norms = normalize ? centroidNormsSq(codec) : null;
+  kernels.maxsimCodes(centroidScores, cq.qLen, cq.lut, cq.scales, codes, residuals, codec.dim, codec.nbits, tokenStarts, doclens, nDocs, norms, codec.weights, out, qWeights);
+}

@@ -1,0 +1,318 @@
+/**
+ * Exact scoring on the stored codes (issue 22): a hand-computed case, the differential test of the
+ * native kernel against its TypeScript twin (bit for bit, at sizes around the SIMD widths), the
+ * same on the narrower native paths (child processes with PLAIT_SIMD), and the fidelity to
+ * ColBERT's decompress-and-MaxSim that the formula promises.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { mulberry32 as rng } from '../src/util/random.js';
+import { nativeKernels, typescriptKernels, kernelsStatus, type Kernels } from '../src/kernels/index.js';
+import { ResidualCodec } from '../src/codec/residual-codec.js';
+import { centroidNormsSq, exactScoringMethod, prepareCodeQuery, scoreOnCodes } from '../src/codec/code-scorer.js';
+import { isPlaitError } from '../src/errors/index.js';
+import { needsNative, requireNative } from './helpers/requirements.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildSynthetic, syntheticPassages } from '../fixtures/synthetic-index.js';
+import { openIndex } from '../src/search/plait-index.js';
+import { centroidScores, plaidSearch, scratchMarks } from '../src/search/plaid.js';
+
+/** Set in the child processes that re-run the bit-identity tests on a narrower native path. */
+const CHILD = process.env.PLAIT_CODE_SCORING_CHILD === '1';
+
+function unitRows(rand: () => number, rows: number, dim: number): Float32Array {
+  const out = new Float32Array(rows * dim);
+  for (let r = 0; r < rows; r++) {
+    let n = 0;
+    for (let t = 0; t < dim; t++) n += (out[r * dim + t] = rand() * 2 - 1) ** 2;
+    for (let t = 0; t < dim; t++) out[r * dim + t] = out[r * dim + t]! / Math.sqrt(n);
+  }
+  return out;
+}
+
+/** Unit tokens near random centroids, normalize(c + 0.6 · unit noise), as real embeddings cluster. */
+function nearCentroids(rand: () => number, centroids: Float32Array, k: number, rows: number, dim: number): Float32Array {
+  const noise = unitRows(rand, rows, dim);
+  const out = new Float32Array(rows * dim);
+  for (let r = 0; r < rows; r++) {
+    const c = Math.floor(rand() * k);
+    let n = 0;
+    for (let t = 0; t < dim; t++) n += (out[r * dim + t] = centroids[c * dim + t]! + 0.6 * noise[r * dim + t]!) ** 2;
+    for (let t = 0; t < dim; t++) out[r * dim + t] = out[r * dim + t]! / Math.sqrt(n);
+  }
+  return out;
+}
+
+interface Case {
+  dim: number;
+  nbits: 1 | 2 | 4;
+  qLen: number;
+  q: Float32Array;
+  qWeights: Float32Array | null;
+  codec: ResidualCodec;
+  codes: Int32Array;
+  residuals: Uint8Array;
+  starts: Int32Array;
+  lens: Int32Array;
+  s: Float32Array;
+}
+
+/** A random codec over k centroids, nDocs documents of 0..maxLen tokens (empty ones included), a query. */
+function makeCase(seed: number, dim: number, nbits: 1 | 2 | 4, qLen: number, weighted: boolean, k = 12, nDocs = 9, maxLen = 7): Case {
+  const rand = rng(seed);
+  const centroids = unitRows(rand, k, dim);
+  const heldout = nearCentroids(rand, centroids, k, 300, dim);
+  const codec = ResidualCodec.fit(centroids, dim, nbits, heldout, typescriptKernels);
+  const lens = Int32Array.from({ length: nDocs }, (_, d) => (d === 3 ? 0 : 1 + Math.floor(rand() * maxLen)));
+  const starts = new Int32Array(nDocs);
+  let rows = 0;
+  for (let d = 0; d < nDocs; d++) {
+    starts[d] = rows;
+    rows += lens[d]!;
+  }
+  const { codes, residuals } = codec.compress(nearCentroids(rand, centroids, k, rows, dim), rows);
+  const q = unitRows(rand, qLen, dim);
+  const s = new Float32Array(k * qLen);
+  typescriptKernels.matmulTransB(centroids, k, q, qLen, dim, s);
+  const qWeights = weighted ? Float32Array.from({ length: qLen }, () => 0.5 + rand()) : null;
+  return { dim, nbits, qLen, q, qWeights, codec, codes, residuals, starts, lens, s };
+}
+
+function scoreCase(c: Case, kernels: Kernels, normalize: boolean): Float32Array {
+  const cq = prepareCodeQuery(c.codec, c.q, c.qLen, kernels);
+  const out = new Float32Array(c.lens.length);
+  scoreOnCodes(c.codec, cq, c.s, c.codes, c.residuals, c.starts, c.lens, c.lens.length, normalize, kernels, out, c.qWeights);
+  return out;
+}
+
+function bits(a: Float32Array): number[] {
+  return Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));
+}
+
+/** The sizes around the SIMD widths: qLen 1, 15–17, 31–33, 47; dims at every width's packing. */
+const SHAPES: Array<[dim: number, nbits: 1 | 2 | 4, qLen: number]> = [
+  [8, 1, 1],
+  [8, 2, 16],
+  [16, 4, 17],
+  [64, 2, 15],
+  [128, 2, 32],
+  [128, 1, 31],
+  [128, 4, 33],
+  [96, 2, 47],
+  [512, 2, 9],
+];
+
+test('a 1-token query against 2-byte tokens, computed by hand', () => {
+  // dim 8, 2 bits: weights ±0.1, ±0.3; q = e0, so only the first dimension's bucket counts.
+  const dim = 8;
+  const centroids = new Float32Array(dim);
+  centroids[0] = 0.5;
+  const codec = new ResidualCodec(dim, 2, centroids, new Float32Array([-0.2, 0, 0.2]), new Float32Array([-0.3, -0.1, 0.1, 0.3]), typescriptKernels);
+  const q = new Float32Array(dim);
+  q[0] = 1;
+  const cq = prepareCodeQuery(codec, q, 1, typescriptKernels);
+  // Largest |entry| 0.3 → bound 16,383 (32,767 / 2 bytes): 0.1 is 5,461 units, 0.3 is 16,383.
+  // Rows are value-major: lut[(v · nBytes + b) · 16 + i].
+  assert.equal(cq.lut[(0b11_000000 * 2 + 0) * 16], 16383);
+  assert.equal(cq.lut[(0b10_111111 * 2 + 0) * 16], 5461);
+  assert.equal(cq.lut[(0b00_111111 * 2 + 0) * 16], -16383);
+  assert.equal(cq.lut[(0xff * 2 + 1) * 16], 0);
+  // Token 0: first bucket 3 (+0.3); token 1: first bucket 1 (−0.1). q·c = 0.5 for both.
+  const residuals = new Uint8Array([0b11_000000, 0, 0b01_000000, 0]);
+  const out = new Float32Array(2);
+  const s = new Float32Array([0.5]);
+  scoreOnCodes(codec, cq, s, new Int32Array(2), residuals, new Int32Array([0, 1]), new Int32Array([1, 1]), 2, false, typescriptKernels, out, null);
+  assert.ok(Math.abs(out[0]! - 0.8) < 1e-6, `${out[0]}`);
+  assert.ok(Math.abs(out[1]! - 0.4) < 1e-4, `${out[1]}`);
+  // With the norm: ‖c‖² = 0.25; token 0's other seven dimensions hold bucket 0 (weight −0.3), so
+  // ‖r‖² = 8 · 0.09 = 0.72 and the score is 0.8 / sqrt(0.97).
+  scoreOnCodes(codec, cq, s, new Int32Array(2), residuals, new Int32Array([0, 1]), new Int32Array([1, 1]), 2, true, typescriptKernels, out, null);
+  assert.ok(Math.abs(out[0]! - 0.8 / Math.sqrt(0.25 + 0.72)) < 1e-4, `${out[0]}`);
+});
+
+test('an empty document scores Σ w · −9999 and ranks last', () => {
+  const c = makeCase(7, 16, 2, 3, true);
+  const out = scoreCase(c, typescriptKernels, true);
+  const w = c.qWeights!;
+  assert.ok(Math.abs(out[3]! - -9999 * (w[0]! + w[1]! + w[2]!)) < 1e-2);
+  for (let d = 0; d < out.length; d++) if (d !== 3) assert.ok(out[d]! > out[3]!);
+});
+
+test('unnormalised code scores equal q·(c + r) of the decoded residual (LUT quantisation only)', () => {
+  for (const [dim, nbits, qLen] of SHAPES) {
+    const c = makeCase(dim * 31 + qLen, dim, nbits, qLen, false);
+    const got = scoreCase(c, typescriptKernels, false);
+    const { centroids, weights } = c.codec;
+    const mask = (1 << nbits) - 1;
+    const perByte = 8 / nbits;
+    const nBytes = (dim * nbits) / 8;
+    for (let d = 0; d < c.lens.length; d++) {
+      if (c.lens[d] === 0) continue;
+      let total = 0;
+      for (let i = 0; i < qLen; i++) {
+        let best = -Infinity;
+        for (let j = c.starts[d]!; j < c.starts[d]! + c.lens[d]!; j++) {
+          let dot = 0;
+          for (let t = 0; t < dim; t++) {
+            const byte = c.residuals[j * nBytes + Math.floor(t / perByte)]!;
+            const bucket = (byte >> (8 - nbits * ((t % perByte) + 1))) & mask;
+            dot += c.q[i * dim + t]! * (centroids[c.codes[j]! * dim + t]! + weights[bucket]!);
+          }
+          best = Math.max(best, dot);
+        }
+        total += best;
+      }
+      // Rounding: half a LUT unit per byte position per query token.
+      assert.ok(Math.abs(got[d]! - total) < 2e-3 * qLen, `dim ${dim} nbits ${nbits} qLen ${qLen} doc ${d}: ${got[d]} vs ${total}`);
+    }
+  }
+});
+
+test("code scores stay close to ColBERT's decompress-and-MaxSim: without a norm closer than with ‖c‖² + ‖r‖²", () => {
+  // Unit tokens near unit centroids: ‖c + r‖ = 1 for the exact residual, so dropping the norm
+  // ('codes') errs only by the quantised residual's norm; ‖c‖² + ‖r‖² ('codes-normalized') ignores
+  // the cross term 2c·r ≈ −‖r‖² and over-shrinks (bench/RESULTS.md measures both on real sets).
+  let worstPlain = 0;
+  let worstNormed = 0;
+  for (const [dim, nbits, qLen] of SHAPES) {
+    if (dim < 64) continue;
+    const c = makeCase(dim + nbits + qLen, dim, nbits, qLen, false, 12, 9, 7);
+    const plain = scoreCase(c, typescriptKernels, false);
+    const normed = scoreCase(c, typescriptKernels, true);
+    const ref = new Float32Array(c.lens.length);
+    typescriptKernels.maxsimCompressed(c.q, qLen, dim, c.codes, c.residuals, c.starts, c.lens, c.lens.length, c.codec.centroids, c.codec.weights, nbits, ref, null);
+    for (let d = 0; d < ref.length; d++) {
+      if (c.lens[d] === 0) continue;
+      worstPlain = Math.max(worstPlain, Math.abs(plain[d]! - ref[d]!) / Math.abs(ref[d]!));
+      worstNormed = Math.max(worstNormed, Math.abs(normed[d]! - ref[d]!) / Math.abs(ref[d]!));
+    }
+  }
+  // Measured 0.053 (codes) and 0.119 (codes-normalized) on these shapes (noise 0.6: large residuals).
+  assert.ok(worstPlain < 0.08, `codes: worst relative error ${worstPlain}`);
+  assert.ok(worstPlain < worstNormed, `codes ${worstPlain} vs codes-normalized ${worstNormed}`);
+});
+
+test('‖c‖² per centroid, cached per centroid array', () => {
+  const c = makeCase(3, 16, 2, 2, false);
+  const t = centroidNormsSq(c.codec);
+  for (let j = 0; j < c.codec.nCentroids; j++) {
+    let n = 0;
+    for (let d = 0; d < 16; d++) n += c.codec.centroids[j * 16 + d]! ** 2;
+    assert.ok(Math.abs(t[j]! - n) < 1e-6);
+  }
+  assert.equal(centroidNormsSq(c.codec), t);
+});
+
+test('PLAIT_EXACT_SCORING picks the method and rejects unknown names', () => {
+  assert.equal(exactScoringMethod({ PLAIT_EXACT_SCORING: 'decompress' }), 'decompress');
+  assert.equal(exactScoringMethod({ PLAIT_EXACT_SCORING: 'codes-normalized' }), 'codes-normalized');
+  assert.equal(exactScoringMethod({}), 'decompress');
+  assert.throws(() => exactScoringMethod({ PLAIT_EXACT_SCORING: 'fast' }), (e: unknown) => isPlaitError(e) && e.code === 'INVALID_ARGUMENT' && /codes-normalized/.test(e.message));
+});
+
+test('8-bit indexes have no code scoring (a clear error)', () => {
+  const codec = new ResidualCodec(8, 8, new Float32Array(8), new Float32Array(255), new Float32Array(256), typescriptKernels);
+  assert.throws(() => prepareCodeQuery(codec, new Float32Array(8), 1, typescriptKernels), (e: unknown) => isPlaitError(e) && e.code === 'INVALID_ARGUMENT');
+});
+
+test('bad arguments are INVALID_ARGUMENT on both implementations', { skip: needsNative() }, () => {
+  for (const k of [typescriptKernels, nativeKernels()!]) {
+    const c = makeCase(5, 16, 2, 4, false);
+    const cq = prepareCodeQuery(c.codec, c.q, 4, k);
+    const out = new Float32Array(c.lens.length);
+    const call = (lens: Int32Array, codes = c.codes): void =>
+      k.maxsimCodes(c.s, 4, cq.lut, cq.scales, codes, c.residuals, 16, 2, c.starts, lens, lens.length, null, c.codec.weights, out, null);
+    assert.throws(() => call(Int32Array.from(c.lens, (l) => l + 100)), (e: unknown) => isPlaitError(e) && e.code === 'INVALID_ARGUMENT', k.name);
+    assert.throws(() => call(c.lens, Int32Array.from(c.codes, () => 99)), (e: unknown) => isPlaitError(e) && e.code === 'INVALID_ARGUMENT', k.name);
+    assert.throws(() => k.buildCodeLut(c.q, 4, 16, c.codec.weights, 8, cq.lut, cq.scales), (e: unknown) => isPlaitError(e) && e.code === 'INVALID_ARGUMENT', k.name);
+  }
+});
+
+test(`native code scoring is bit-identical to the TypeScript twin (${process.env.PLAIT_SIMD ?? 'widest'} path)`, { skip: needsNative() }, () => {
+  requireNative();
+  const native = nativeKernels()!;
+  for (const [dim, nbits, qLen] of SHAPES) {
+    for (const weighted of [false, true]) {
+      const c = makeCase(dim * 7 + qLen + (weighted ? 1 : 0), dim, nbits, qLen, weighted, 40, 13, 20);
+      const tq = prepareCodeQuery(c.codec, c.q, qLen, typescriptKernels);
+      const nq = prepareCodeQuery(c.codec, c.q, qLen, native);
+      assert.deepEqual(Array.from(nq.lut), Array.from(tq.lut), `LUT dim ${dim} nbits ${nbits} qLen ${qLen}`);
+      assert.deepEqual(bits(nq.scales), bits(tq.scales));
+      for (const normalize of [false, true]) {
+        const want = scoreCase(c, typescriptKernels, normalize);
+        const got = scoreCase(c, native, normalize);
+        assert.deepEqual(bits(got), bits(want), `dim ${dim} nbits ${nbits} qLen ${qLen} weighted ${weighted} normalize ${normalize}`);
+      }
+    }
+  }
+});
+
+test("PLAID's stage 4 on codes: the same survivors, each scored as the kernel scores it alone, near decompression", { skip: CHILD }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'plait-codes-'));
+  try {
+    const dim = 32;
+    const data = syntheticPassages(400, dim, 7, 1024, 0.15);
+    await buildSynthetic(join(dir, 'idx'), data.passages, dim, 2);
+    const index = await openIndex(join(dir, 'idx'), { workers: 0 });
+    try {
+      const a = index.scoringArrays;
+      assert.equal(a.segments.length, 1);
+      const kernels = nativeKernels() ?? typescriptKernels;
+      const params = { nIvfProbe: 4, centroidScoreThreshold: 0.3, ndocs: 256 };
+      let shared = 0;
+      for (let qi = 0; qi < 8; qi++) {
+        const p = data.passages[qi * 13]!;
+        const q = { vectors: p.vectors.slice(0, 8 * dim), length: Math.min(8, p.vectors.length / dim), weights: null };
+        const ref = plaidSearch(a, q, params, kernels, scratchMarks(a), undefined, 'decompress').hits;
+        const got = plaidSearch(a, q, params, kernels, scratchMarks(a), undefined, 'codes').hits;
+        assert.deepEqual(Array.from(got.pids).sort(), Array.from(ref.pids).sort(), 'stage 4 rescoring keeps the same survivors');
+        // Each survivor's score is exactly the kernel's on that passage alone (segment routing, token
+        // starts and the centroid-score rows wired right), and near the decompressed score (the
+        // dropped norm: ‖c + r‖ ≠ 1 after quantisation; at 32 d and 2 bits up to ~6%).
+        const s = centroidScores(a, q, kernels);
+        const cq = prepareCodeQuery(a, q.vectors, q.length, kernels);
+        const seg = a.segments[0]!;
+        const refScore = new Map(Array.from(ref.pids, (pid, i) => [pid, ref.scores[i]!]));
+        for (let i = 0; i < got.pids.length; i++) {
+          const pid = got.pids[i]!;
+          const one = new Float32Array(1);
+          scoreOnCodes(a, cq, s, seg.codes, seg.residuals, a.tokenStarts.subarray(pid, pid + 1), a.doclens.subarray(pid, pid + 1), 1, false, kernels, one, null);
+          assert.equal(got.scores[i], one[0], `pid ${pid}`);
+          const r = refScore.get(pid)!;
+          assert.ok(Math.abs(got.scores[i]! - r) <= 0.1 * Math.abs(r), `pid ${pid}: codes ${got.scores[i]} vs decompress ${r}`);
+        }
+        const top = (h: typeof ref): number[] => Array.from(h.pids.subarray(0, 5));
+        shared += top(got).filter((pid) => top(ref).includes(pid)).length;
+      }
+      assert.ok(shared >= 32, `top-5 shared with decompression: ${shared} of 40`);
+    } finally {
+      await index.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+if (!CHILD) {
+  const SELF = fileURLToPath(import.meta.url);
+  for (const simd of ['avx2', 'scalar'] as const) {
+    const cpu = kernelsStatus().cpu;
+    const unsupported = simd === 'avx2' && !(cpu.avx2 && cpu.fma);
+    test(`bit identity on the native ${simd} path`, { skip: needsNative() || (unsupported ? 'CPU lacks AVX2' : false) }, () => {
+      requireNative();
+      const { NODE_TEST_CONTEXT: _ignored, ...env } = process.env;
+      const r = spawnSync(process.execPath, ['--test', '--test-reporter=tap', '--test-name-pattern=bit-identical', SELF], {
+        env: { ...env, PLAIT_SIMD: simd, PLAIT_KERNELS: '', PLAIT_CODE_SCORING_CHILD: '1' },
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
+      assert.match(r.stdout, new RegExp(`ok \\d+ - native code scoring is bit-identical to the TypeScript twin \\(${simd} path\\)`));
+      assert.match(r.stdout, /# fail 0/);
+    });
+  }
+}
