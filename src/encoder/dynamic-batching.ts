@@ -35,6 +35,9 @@ interface Lane {
 export class DynamicBatchingEncoder implements Encoder {
   readonly info: ModelInfo;
   readonly spec: ModelSpec;
+  /** The inner encoder's, so unknown-token warnings (unknown-tokens.ts) see through the wrapper. */
+  readonly unknownTokenId: number | undefined;
+  readonly specialTokenIds: ReadonlySet<number> | undefined;
   private readonly maxBatchTokens: number;
   private readonly lanes: Record<TextKind, Lane> = { query: { queue: [], running: false }, document: { queue: [], running: false } };
   /** Merged calls made so far, by kind (what the batching saved is visible to tests and benchmarks). */
@@ -46,6 +49,8 @@ export class DynamicBatchingEncoder implements Encoder {
   ) {
     this.info = inner.info;
     this.spec = inner.spec;
+    this.unknownTokenId = inner.unknownTokenId;
+    this.specialTokenIds = inner.specialTokenIds;
     const max = options.maxBatchTokens ?? DYNAMIC_BATCHING_DEFAULTS.maxBatchTokens;
     if (!Number.isInteger(max) || max < 1) throw invalidArgument('maxBatchTokens', 'a positive integer', max);
     this.maxBatchTokens = max;
