@@ -261,6 +261,22 @@ function describeIndex(): void {
     assert.equal(rm3.hits.length, 5);
   });
 
+  test('rewrite options are checked: unknown keys, wrong types, and a rewrite the mode cannot apply are INVALID_ARGUMENT; pipelines report their rewrites', async () => {
+    const bad = (e: unknown, re: RegExp): boolean => isPlaitError(e, 'INVALID_ARGUMENT') && re.test((e as Error).message);
+    await assert.rejects(index.search('bread', { rewrite: { speling: true } as never }), (e) => bad(e, /rewrite\.speling/));
+    await assert.rejects(index.search('bread', { rewrite: { spelling: 'yes' } as never }), (e) => bad(e, /rewrite\.spelling/));
+    await assert.rejects(index.search('bread', { rewrite: { synonyms: 'a, b' } as never }), (e) => bad(e, /SynonymMap/));
+    await assert.rejects(index.search('bread', { mode: 'late', rewrite: { rm3: true } }), (e) => bad(e, /bm25 or hybrid.*rewrite\.rm3/));
+    await assert.rejects(index.search('bread', { mode: 'bm25', rewrite: { prf: true } }), (e) => bad(e, /late or hybrid.*rewrite\.prf/));
+    await assert.rejects(index.explain('bread', 'bread-yeast', { rewrite: { prf: true } }), (e) => bad(e, /rewrite\.prf/));
+    const { SearchPipeline } = await import('../src/pipeline/search-pipeline.js');
+    const piped = await new SearchPipeline(index, 'bm25:10 > late:3', { search: { rewrite: { spelling: true } } }).run('why does braed rise');
+    assert.deepEqual(piped.rewrites, [{ kind: 'spelling', from: 'braed', to: 'bread' }]);
+    const rm3 = await new SearchPipeline(index, 'rm3:10 > late:3').run('why does bread rise');
+    assert.equal(rm3.rewrites?.at(-1)?.kind, 'rm3');
+    assert.equal((await new SearchPipeline(index, 'bm25:10 > late:3').run('why does bread rise')).rewrites, undefined);
+  });
+
   test('the CLI: --spelling, --synonyms and --rm3 on plait search, the rm3/prf pipeline stages, and their refusals', () => {
     const path = join(root, 'sample');
     const spelled = runPlait(root, ['search', path, 'why does braed rise', '--spelling', '--json', '-k', '3']);
@@ -280,6 +296,14 @@ function describeIndex(): void {
     assert.match(bad.stdout + bad.stderr, /SYNONYMS_INVALID/);
     const piped = runPlait(root, ['search', path, 'why does bread rise', '--pipeline', 'rm3:10 > late:5', '--json']);
     assert.equal(piped.code, 0, piped.stderr);
+    const pipedHuman = runPlait(root, ['search', path, 'why does braed rise', '--pipeline', 'bm25:10 > late:3', '--spelling']);
+    assert.match(pipedHuman.stderr, /rewritten \(spelling\): braed → bread/);
+    const explained = runPlait(root, ['explain', path, 'why does braed rise', 'bread-yeast', '--spelling', '--mode', 'hybrid']);
+    assert.equal(explained.code, 0, explained.stderr);
+    assert.match(explained.stdout, /rewritten \(spelling\): braed → bread/);
+    const lateRm3 = runPlait(root, ['search', path, 'bread', '--mode', 'late', '--rm3', '--json']);
+    assert.equal(lateRm3.code, 2);
+    assert.match(lateRm3.stdout + lateRm3.stderr, /rewrite\.rm3/);
     const misplaced = runPlait(root, ['search', path, 'bread', '--pipeline', 'bm25:10 > prf:5', '--json']);
     assert.equal(misplaced.code, 2);
     assert.match(misplaced.stdout + misplaced.stderr, /can only be the first stage/);

@@ -4,6 +4,7 @@
  * `plait eval --pipelines "<spec>;<spec>" --cross-encoder …`; `--ltr-model <file>` gives the ranking
  * model of an `ltr` stage (src/ltr/) the same way.
  */
+import type { QueryRewrite } from '../rewrite/query-rewriter.js';
 import type { Command } from 'commander';
 import { CrossEncoder, type CrossEncoderOptions } from '../rerank/cross-encoder/cross-encoder.js';
 import type { CrossEncoderVariant } from '../rerank/cross-encoder/cross-encoder-files.js';
@@ -86,6 +87,12 @@ function printPipelineResult(r: PipelineResult, showTimings: boolean): void {
   }
 }
 
+/** The query rewrites a search applied, one stderr line each (`rewritten (spelling) [qid]: from → to`). */
+export function printRewrites(rewrites: readonly QueryRewrite[] | undefined, qid: string | null, quiet: boolean): void {
+  if (quiet) return;
+  for (const rw of rewrites ?? []) process.stderr.write(`rewritten (${rw.kind})${qid === null ? '' : ` [${qid}]`}: ${rw.from} → ${rw.to}\n`);
+}
+
 /**
  * The hook of `plait search`: returns false when no --pipeline was given (the command goes on as
  * before), otherwise runs the pipeline for the query or the queries file and prints it.
@@ -111,6 +118,7 @@ export async function searchWithPipeline(
       const degraded: Record<string, number> = {};
       for (let i = 0; i < queries.length; i++) {
         const r = await pipeline.run(queries[i]!.text);
+        printRewrites(r.rewrites, queries[i]!.id, o.quiet === true);
         if (r.degraded !== null) degraded[r.degraded.stage] = (degraded[r.degraded.stage] ?? 0) + 1;
         run.set(queries[i]!.id, r.hits.map((h) => ({ docId: h.docId, score: h.score })));
         progress.update('search', i + 1, queries.length);
@@ -124,6 +132,7 @@ export async function searchWithPipeline(
     }
     if (query === undefined) throw new PlaitError('INVALID_ARGUMENT', { message: 'give a query, or --queries <file>' });
     const r = await pipeline.run(query, { includeText: o.text === true || o.json === true });
+    if (!o.json) printRewrites(r.rewrites, null, false);
     if (o.json) printJson(r);
     else printPipelineResult(r, o.timings === true);
     return true;

@@ -11,6 +11,7 @@
  * The first stage has nothing to fall back to: its errors (and a missed budget, as TIMEOUT) reach
  * the caller, as does the caller's own abort signal.
  */
+import type { QueryRewrite } from '../rewrite/query-rewriter.js';
 import { PlaitError, isPlaitError } from '../errors/index.js';
 import type { PlaitIndex, SearchHit } from '../search/plait-index.js';
 // The caller's reason when it is a PlaitError (a server's TIMEOUT or ABORTED), else TIMEOUT / ABORTED.
@@ -55,6 +56,8 @@ export interface PipelineResult {
   /** The first stage that was skipped, or null when every stage ran. */
   degraded: Degradation | null;
   totalMs: number;
+  /** The query rewrites the first stage's search applied (SearchOptions.rewrite, rm3 and prf stages); absent when none. */
+  rewrites?: QueryRewrite[];
 }
 
 export interface SearchPipelineOptions {
@@ -114,9 +117,9 @@ export class SearchPipeline {
 
   async run(query: string, options: PipelineRunOptions = {}): Promise<PipelineResult> {
     const t0 = performance.now();
-    const { list, reports, orderedBy, degraded } = await this.runStages(query, options);
+    const { list, reports, orderedBy, degraded, rewrites } = await this.runStages(query, options);
     const hits = this.toHits(list, options.includeText === true);
-    return { hits, stages: reports, orderedBy, degraded, totalMs: performance.now() - t0 };
+    return { hits, stages: reports, orderedBy, degraded, totalMs: performance.now() - t0, ...(rewrites === undefined || rewrites.length === 0 ? {} : { rewrites }) };
   }
 
   /**
@@ -127,7 +130,8 @@ export class SearchPipeline {
     return (await this.runStages(query, options)).list;
   }
 
-  private async runStages(query: string, options: PipelineRunOptions): Promise<{ list: Candidate[]; reports: StageReport[]; orderedBy: string; degraded: Degradation | null }> {
+  private async runStages(query: string, options: PipelineRunOptions): Promise<{ list: Candidate[]; reports: StageReport[]; orderedBy: string; degraded: Degradation | null; rewrites: QueryRewrite[] | undefined }> {
+    let rewrites: QueryRewrite[] | undefined;
     const reports: StageReport[] = [];
     let degraded: Degradation | null = null;
     let orderedBy = '';
@@ -140,10 +144,10 @@ export class SearchPipeline {
       throwIfAborted(options.signal);
       const ts = performance.now();
       if (k === 0) {
-        list = await this.withBudget(s, query, options.signal, (ctx) => retrieve(s.stage, s.depth, ctx)).catch((e: unknown) => {
+        ({ list, rewrites } = await this.withBudget(s, query, options.signal, (ctx) => retrieve(s.stage, s.depth, ctx)).catch((e: unknown) => {
           if (e === BUDGET) throw new PlaitError('TIMEOUT', { message: `${label} missed its ${s.budgetMs} ms budget`, stage: label });
           throw e;
-        });
+        }));
         report.candidates = list.length;
       } else {
         const breaker = this.breakers.get(s.stage)!;
@@ -182,7 +186,7 @@ export class SearchPipeline {
       report.returned = list.length;
       if (report.status === 'ok') orderedBy = label;
     }
-    return { list, reports, orderedBy, degraded };
+    return { list, reports, orderedBy, degraded, rewrites };
   }
 
   /** Runs one stage under its budget: rejects with BUDGET when the budget ends first (and aborts the stage). */

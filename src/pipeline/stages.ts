@@ -23,6 +23,7 @@ import { fuseMinMax, fuseRrf } from '../search/fusion.js';
 import type { PlaitIndex, SearchOptions } from '../search/plait-index.js';
 import type { CrossScorer } from '../rerank/cross-encoder/cross-encoder.js';
 import type { StageName } from './pipeline-spec.js';
+import type { QueryRewrite } from '../rewrite/query-rewriter.js';
 
 /** Scores an earlier stage left on a candidate (the ltr stage's features reuse them instead of scoring again). */
 export interface CandidateSignals {
@@ -77,7 +78,13 @@ export interface StageContext {
   search: StageSearchOptions;
 }
 
-export async function retrieve(stage: StageName, depth: number, ctx: StageContext): Promise<Candidate[]> {
+/** What the first stage retrieved, and the query rewrites its search applied (SearchResult.rewrites). */
+export interface Retrieved {
+  list: Candidate[];
+  rewrites: QueryRewrite[] | undefined;
+}
+
+export async function retrieve(stage: StageName, depth: number, ctx: StageContext): Promise<Retrieved> {
   const topK = Math.min(depth, SEARCH_DEFAULTS.maxTopK);
   const base: SearchOptions = { ...ctx.search, topK, signal: ctx.signal };
   const options: SearchOptions =
@@ -93,8 +100,8 @@ export async function retrieve(stage: StageName, depth: number, ctx: StageContex
           ? { ...base, mode: 'hybrid' }
           : { ...base, mode: 'late' };
   if (stage === 'cross' || stage === 'ltr') throw new PlaitError('INVALID_ARGUMENT', { message: `${stage} cannot retrieve; it re-scores a list`, name: 'pipeline' });
-  const { hits } = await ctx.index.search(ctx.query, options);
-  return hits.map((h) => ({ docId: h.docId, pid: h.pid, score: h.score, ...(stage === 'bm25' ? { signals: { bm25: h.score } } : {}) }));
+  const { hits, rewrites } = await ctx.index.search(ctx.query, options);
+  return { list: hits.map((h) => ({ docId: h.docId, pid: h.pid, score: h.score, ...(stage === 'bm25' ? { signals: { bm25: h.score } } : {}) })), rewrites };
 }
 
 /** Keeps the top `depth`; `signal(i)` adds what this stage learnt about candidate i to its signals. */

@@ -12,6 +12,7 @@
  */
 
 import type { Bm25Query, DocStoreReader } from '../docstore/docstore-reader.js';
+import { invalidArgument } from '../errors/index.js';
 import { SpellingCorrector } from './spelling.js';
 import type { SynonymMap } from './synonyms.js';
 import { resolveRm3, rm3Expand, type ResolvedRm3, type Rm3Options } from './rm3.js';
@@ -45,8 +46,27 @@ export interface ResolvedRewrite {
 
 export const NO_REWRITE: ResolvedRewrite = { spelling: false, synonyms: null, rm3: null, prf: null };
 
+const REWRITE_KEYS = ['spelling', 'synonyms', 'rm3', 'prf'] as const;
+
+/**
+ * Validates and fills in rewrite options.
+ * @throws PlaitError INVALID_ARGUMENT for an unknown key (a typo such as `speling` would otherwise
+ * silently do nothing), a non-boolean `spelling`, or `synonyms` that are not a parsed SynonymMap.
+ */
 export function resolveRewrite(options: RewriteOptions | undefined): ResolvedRewrite {
   if (options === undefined) return NO_REWRITE;
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw invalidArgument('rewrite', 'an object of rewrite options', options);
+  const unknown = Object.keys(options).find((k) => !(REWRITE_KEYS as readonly string[]).includes(k));
+  if (unknown !== undefined) throw invalidArgument(`rewrite.${unknown}`, `one of the rewrite options (${REWRITE_KEYS.join(', ')})`, unknown);
+  if (options.spelling !== undefined && typeof options.spelling !== 'boolean') throw invalidArgument('rewrite.spelling', 'a boolean', options.spelling);
+  const syn = options.synonyms as unknown;
+  if (syn !== undefined && syn !== null && !(typeof syn === 'object' && Array.isArray((syn as { rules?: unknown }).rules))) {
+    throw invalidArgument('rewrite.synonyms', 'a SynonymMap from parseSynonyms or readSynonyms', syn);
+  }
+  for (const k of ['rm3', 'prf'] as const) {
+    const v = options[k] as unknown;
+    if (v !== undefined && typeof v !== 'boolean' && (v === null || typeof v !== 'object')) throw invalidArgument(`rewrite.${k}`, 'a boolean or an options object', v);
+  }
   return {
     spelling: options.spelling ?? false,
     synonyms: options.synonyms ?? null,

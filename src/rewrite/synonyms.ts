@@ -96,7 +96,7 @@ export function parseSynonyms(text: string, options: ParseSynonymsOptions = {}):
     const sides = splitArrow(line, file, lineNo);
     const terms = (side: string): string[] => {
       const list = splitEscaped(side, ',');
-      if (list.some((t) => t === '')) throw invalid(file, lineNo, `an empty term in "${side.trim()}"`);
+      if (list.some((t) => t === '')) throw invalid(file, lineNo, `an empty term in "${line}"`);
       return list;
     };
     if (sides.length === 2) {

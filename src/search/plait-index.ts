@@ -679,6 +679,9 @@ export class PlaitIndex {
   private async explainNow(query: string, target: string | { pid: number }, options: ExplainOptions): Promise<Explanation> {
     this.checkOpen();
     const r = this.resolveSearch(options);
+    if (r.rewrite.prf !== null) {
+      throw invalidArgument('rewrite.prf', 'spelling, synonyms or rm3 in explain (ColBERT-PRF appends centroid embeddings, which have no query text to explain)', 'prf');
+    }
     const encoder = await this.encoder();
     let rw = this.rewriteAll([query], [null], r)?.[0] ?? null;
     const lateText = rw?.lateText ?? query;

@@ -109,8 +109,19 @@ export function resolveSearch(options: SearchOptions, model: ModelInfo, calibrat
     rrfK: options.rrfK ?? SEARCH_DEFAULTS.rrfK,
     includeText: options.includeText ?? false,
     filter: options.filter === undefined ? null : compileFilter(options.filter),
-    rewrite: resolveRewrite(options.rewrite),
+    rewrite: rewriteFor(mode, options.rewrite),
   };
+}
+
+/**
+ * The rewrite options, checked against the mode: RM3 expands BM25 (bm25, hybrid), ColBERT-PRF late
+ * interaction (late, hybrid); a rewrite that cannot apply is refused, not silently dropped.
+ */
+function rewriteFor(mode: SearchMode, options: SearchOptions['rewrite']): ResolvedRewrite {
+  const r = resolveRewrite(options);
+  if (r.rm3 !== null && mode === 'late') throw invalidArgument('rewrite.rm3', 'bm25 or hybrid mode (RM3 expands the BM25 query)', `mode "${mode}"`);
+  if (r.prf !== null && mode === 'bm25') throw invalidArgument('rewrite.prf', 'late or hybrid mode (ColBERT-PRF expands the late-interaction query)', `mode "${mode}"`);
+  return r;
 }
 
 /** How many documents each ranker contributes to hybrid fusion: SEARCH_DEFAULTS.hybridDepth or 4·topK. */

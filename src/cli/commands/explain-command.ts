@@ -5,6 +5,7 @@
  * With `--ltr-model <file>`: the ranking model's score of the document instead, with each
  * feature's value and contribution (per-tree path gains, src/ltr/explain-ltr.ts).
  */
+import { rewriteOptionsFrom } from '../search-flags.js';
 import type { Command } from 'commander';
 import { openIndex, type ExplainOptions, type Explanation, type SearchMode } from '../../search/plait-index.js';
 import { invalidArgument } from '../../errors/index.js';
@@ -23,6 +24,9 @@ interface ExplainCliOptions {
   json?: boolean;
   ltrModel?: string;
   pipeline?: string;
+  spelling?: boolean;
+  synonyms?: string;
+  rm3?: boolean;
 }
 
 function renderLtr(ex: LtrDocExplanation): string {
@@ -57,7 +61,12 @@ function highlight(ex: Explanation): string {
 }
 
 function render(ex: Explanation): string {
-  const lines = [`query: ${ex.query}`, `document: ${ex.docId}  passage: ${ex.pid}  late-interaction score: ${fmt(ex.lateScore)}${ex.idfWeighting ? ' (IDF-weighted)' : ''}`, ''];
+  const lines = [
+    `query: ${ex.query}`,
+    ...ex.rewrites.map((r) => `rewritten (${r.kind}): ${r.from} → ${r.to}`),
+    `document: ${ex.docId}  passage: ${ex.pid}  late-interaction score: ${fmt(ex.lateScore)}${ex.idfWeighting ? ' (IDF-weighted)' : ''}`,
+    '',
+  ];
   const rows = ex.tokens.map((t) => [
     t.query.role === 'content' ? t.query.text : `${t.query.text} (${t.query.role})`,
     t.match === null ? '-' : t.match.role === 'content' ? t.match.text : `${t.match.text} (${t.match.role})`,
@@ -97,6 +106,9 @@ export function registerExplainCommand(program: Command): void {
     .option('--json', 'print JSON')
     .option('--ltr-model <file>', 'explain this ranking model\'s score instead: each feature\'s value and contribution')
     .option('--pipeline <spec>', 'with --ltr-model: candidate pipeline (default: the one the model was trained on)')
+    .option('--spelling', "explain the query as spelling correction rewrites it (plait search --spelling)")
+    .option('--synonyms <file>', "explain the query as a Solr synonyms file expands it (plait search --synonyms)")
+    .option('--rm3', 'explain BM25 with RM3 feedback terms (plait search --rm3)')
     .action(async (name: string, query: string, target: string, o: ExplainCliOptions) => {
       if (o.ltrModel !== undefined) {
         const model = await LtrModel.load(requireInput(o.ltrModel, '--ltr-model'));
@@ -120,6 +132,8 @@ export function registerExplainCommand(program: Command): void {
       if (o.mode !== undefined) opts.mode = o.mode;
       if (o.idf !== undefined) opts.idfWeighting = o.idf;
       if (o.alpha !== undefined) opts.alpha = o.alpha;
+      const rewrite = rewriteOptionsFrom(o);
+      if (rewrite !== undefined) opts.rewrite = rewrite;
       const index = await openIndex(name, { model: o.model, encoderOptions: { threads: 0 } });
       try {
         const ex = await index.explain(query, t, opts);

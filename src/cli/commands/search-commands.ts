@@ -15,7 +15,7 @@ import { warnSkippedQueries } from './query-warnings.js';
 import { ProgressReporter } from '../progress.js';
 import { announceBundledModel } from './model-commands.js';
 import { searchOptionsFrom, type SearchFlagOptions } from '../search-flags.js';
-import { addCrossEncoderFlags, addPipelineFlags, rerankWithCrossEncoder, searchWithPipeline } from '../pipeline-options.js';
+import { addCrossEncoderFlags, addPipelineFlags, printRewrites, rerankWithCrossEncoder, searchWithPipeline } from '../pipeline-options.js';
 
 /**
  * `--timings` for people: each stage in ms with one decimal (never 2113.2792179999997), then the
@@ -121,7 +121,10 @@ export function registerSearchCommands(program: Command): void {
         for (let i = 0; i < queries.length; i += batch) {
           const slice = queries.slice(i, i + batch);
           const results = await index.searchBatch(slice.map((q) => q.text), { ...opts, includeText: false });
-          results.forEach((r, j) => run.set(slice[j]!.id, r.hits.map((h) => ({ docId: h.docId, score: h.score }))));
+          results.forEach((r, j) => {
+            printRewrites(r.rewrites, slice[j]!.id, o.quiet === true);
+            run.set(slice[j]!.id, r.hits.map((h) => ({ docId: h.docId, score: h.score })));
+          });
           progress.update('search', Math.min(i + batch, queries.length), queries.length);
         }
         progress.done();
@@ -145,7 +148,7 @@ export function registerSearchCommands(program: Command): void {
         printJson({ hits, ...(emptyReason === undefined ? {} : { emptyReason }), ...(truncated ? { truncated } : {}), ...(rewrites === undefined ? {} : { rewrites }), ...(o.timings ? { timings: usedPlaid === undefined ? timings : { ...timings, plaid: usedPlaid } } : {}) });
         return;
       }
-      for (const rw of rewrites ?? []) process.stderr.write(`rewritten (${rw.kind}): ${rw.from} → ${rw.to}\n`);
+      printRewrites(rewrites, null, false);
       for (const h of hits) {
         const snippet = h.text === undefined ? '' : `  ${(h.title ? `${h.title}: ` : '') + h.text.replace(/\s+/g, ' ').slice(0, 120)}`;
         process.stdout.write(`${String(h.rank).padStart(3)}  ${h.score.toFixed(4).padStart(9)}  ${h.docId}${snippet}\n`);

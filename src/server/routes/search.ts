@@ -241,6 +241,7 @@ async function runPipelines(engine: Engine, entry: IndexEntry, queries: string[]
       stages: r.stages.map((st) => ({ stage: st.stage, label: st.label, depth: st.depth, budget_ms: st.budgetMs, candidates: st.candidates, returned: st.returned, ms: st.ms, status: st.status, ...(st.reason === undefined ? {} : { reason: st.reason }) })),
       ordered_by: r.orderedBy,
       degraded: r.degraded,
+      ...(r.rewrites === undefined ? {} : { rewrites: r.rewrites }),
     });
   }
   return out;
