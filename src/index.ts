@@ -187,3 +187,5 @@ export { LTR_DEFAULTS } from './config/defaults.js';
 export { EXACT_SCORING_DEFAULTS } from './config/defaults.js';
 export { EXACT_SCORING_METHODS, exactScoringMethod, prepareCodeQuery, scoreOnCodes, supportsCodeScoring, centroidNormsSq, codeLutLanes } from './codec/code-scorer.js';
 export type { ExactScoringMethod, CodeQuery, CodeScoringCodec } from './codec/code-scorer.js';
+// Loose ends of issues 21–26 (polish): the server passes its rewrites to searchEncodedBatch
+export type { EncodedSearchOptions } from './search/plait-index.js';

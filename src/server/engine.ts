@@ -284,11 +284,14 @@ export class Engine {
     const labels = { index: entry.name };
     let embeddings: TokenEmbeddings[] = [];
     let encodeMs = 0;
+    // Spelling and synonyms change what the late side encodes: each query is rewritten once, here,
+    // and the rewrites go to the library with the embeddings (for BM25 and the report). An index
+    // without `rewrite` (a test's wrapper) rewrites inside searchEncodedBatch.
+    const index = entry.index;
+    const rewritten = index.rewrite === undefined ? undefined : todo.map((i) => index.rewrite!(queries[i]!, options));
     if (resolved.mode !== 'bm25') {
       const t = performance.now();
-      // Spelling and synonyms change what the late side encodes; the library re-derives the same
-      // rewrite for BM25 and reports it (PlaitIndex.rewrite is deterministic).
-      embeddings = await this.queryEmbeddings(entry, todo.map((i) => entry.index.rewrite?.(queries[i]!, options)?.lateText ?? queries[i]!));
+      embeddings = await this.queryEmbeddings(entry, todo.map((i, j) => rewritten?.[j]?.lateText ?? queries[i]!));
       encodeMs = (performance.now() - t) / todo.length;
       throwIfAborted(signal);
     }
@@ -300,7 +303,7 @@ export class Engine {
         entry.index.searchEncodedBatch(
           ids.map((i) => queries[i]!),
           resolved.mode === 'bm25' ? [] : embeddings.slice(from, from + chunk),
-          { ...options, signal },
+          rewritten === undefined ? { ...options, signal } : { ...options, signal, rewritten: rewritten.slice(from, from + chunk) },
         ),
       );
       const encoder = resolved.mode === 'bm25' ? null : await entry.index.encoder();
