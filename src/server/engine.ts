@@ -24,6 +24,7 @@ import { Admission, abortReason, throwIfAborted } from './admission.js';
 import type { CrossScorer } from '../rerank/cross-encoder/cross-encoder.js';
 import { CircuitBreaker } from '../pipeline/circuit-breaker.js';
 import type { LtrModel } from '../ltr/ltr-model.js';
+import type { SynonymMap } from '../rewrite/synonyms.js';
 import { ByteLruCache } from './byte-lru-cache.js';
 import { countUnknownTokens, unknownTokenWarning } from '../encoder/unknown-tokens.js';
 import { ServerMetrics } from './metrics.js';
@@ -96,6 +97,8 @@ export class Engine {
   readonly rerankers: RerankerEntry[];
   readonly crossEncoders: CrossEncoderEntry[];
   readonly ltrModel: LtrModel | null;
+  /** The server's synonyms (`plait serve --synonyms`), applied to searches unless a request says otherwise; null when none. */
+  readonly synonyms: SynonymMap | null;
   readonly admission: Admission;
   readonly resultCache: ByteLruCache<SearchResult>;
   readonly queryCache: ByteLruCache<TokenEmbeddings>;
@@ -120,6 +123,7 @@ export class Engine {
     this.rerankers = parts.rerankers;
     this.crossEncoders = (parts.crossEncoders ?? []).map((c) => ({ ...c, breaker: new CircuitBreaker() }));
     this.ltrModel = parts.ltrModel ?? null;
+    this.synonyms = options.synonyms;
     this.ownedEncoders = parts.ownedEncoders ?? [];
     this.admission = new Admission({ maxConcurrent: options.maxConcurrent, maxQueue: options.maxQueue, maxQueueWaitMs: options.maxQueueWaitMs });
     this.resultCache = new ByteLruCache(options.resultCacheBytes);
