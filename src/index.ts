@@ -189,3 +189,5 @@ export { EXACT_SCORING_METHODS, exactScoringMethod, prepareCodeQuery, scoreOnCod
 export type { ExactScoringMethod, CodeQuery, CodeScoringCodec } from './codec/code-scorer.js';
 // Loose ends of issues 21–26 (polish): the server passes its rewrites to searchEncodedBatch
 export type { EncodedSearchOptions } from './search/plait-index.js';
+// … and the corpus reader's warning for top-level fields it does not read (they belong under "metadata")
+export type { CorpusWarning, IgnoredField } from './indexer/corpus/index.js';
