@@ -33,16 +33,12 @@ export function buildProgram(options: { json?: boolean } = {}): Command {
     .description('ColBERTv2 / PLAID late-interaction search engine')
     .version(pkg.version)
     .exitOverride()
-    .showHelpAfterError('(add --help for usage)')
     .configureOutput({
       writeErr: (s) => {
         if (!quiet) process.stderr.write(s);
       },
-      outputError: (s, write) => {
-        if (quiet) return;
-        write(s.replace(/^error: /, 'plait: '));
-        if (/unknown option/.test(s)) write(`plait: ${DASH_HINT}\n`);
-      },
+      // Commander's refusals are reported by main() as PlaitErrors, with their code in text mode too.
+      outputError: () => {},
     });
   registerModelCommands(program);
   registerIndexCommands(program);
@@ -106,8 +102,12 @@ export async function main(argv: string[]): Promise<void> {
     await program.parseAsync(argv);
   } catch (err) {
     if (err instanceof CommanderError) {
-      // Text mode: commander has already written its message; --json: say it as JSON.
-      if (err.exitCode !== 0 && json) reportError(usageError(err), true);
+      // One shape for every error: `plait: message [CODE]` and the hint (unknown option: the '--'
+      // hint), then where to look; --json: the JSON line alone.
+      if (err.exitCode !== 0) {
+        reportError(usageError(err), json);
+        if (!json && err.code !== 'commander.help') process.stderr.write('(add --help for usage)\n');
+      }
     } else {
       reportError(err, json);
     }
