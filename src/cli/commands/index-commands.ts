@@ -213,7 +213,7 @@ export function registerIndexCommands(program: Command): void {
       const skipped = totalSkipped(m.skipped);
       const lines = [
         `index        ${info.path}`,
-        `model        ${m.model.name} (${m.model.family}, ${m.dim}-d, query ${m.model.queryMaxlen} / doc ${m.model.docMaxlen} tokens)`,
+        `model        ${m.model.name} (${m.model.family}, ${m.dim}-d, query ${m.model.queryMaxlen} / doc ${m.model.docMaxlen} tokens${m.model.quantization === undefined ? '' : `, ${m.model.quantization} graph`})`,
         `documents    ${m.counts.documents}`,
         `skipped      ${m.skipped === undefined ? 'not recorded' : skipped === 0 ? 'none' : `${skipped} invalid (${describeSkipped(m.skipped)})`}`,
         `passages     ${m.counts.passages}${m.settings.split ? ` (split: window ${m.settings.window}, stride ${m.settings.stride})` : ''}`,
