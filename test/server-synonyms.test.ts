@@ -10,6 +10,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RunningServer } from '../src/server/index.js';
+import { searchOptionsKey } from '../src/server/engine.js';
+import { parseSynonyms } from '../src/rewrite/synonyms.js';
 import { buildSample, postJson, serve, type SampleIndex } from './helpers/server-fixture.js';
 import { startPlaitServe } from './helpers/plait-serve.js';
 import { runPlait } from './helpers/cli.js';
@@ -122,4 +124,13 @@ test('plait serve --synonyms: applied end to end; a malformed file is SYNONYMS_I
   } finally {
     assert.equal((await served.stop()).code, 0);
   }
+});
+
+test('result-cache keys hold a digest of the synonyms, not the rules: short for 10,000 rules, distinct for other rules', () => {
+  const many = parseSynonyms(Array.from({ length: 10_000 }, (_, i) => `word${i}, term${i}`).join('\n'));
+  const key = searchOptionsKey({ topK: 10, rewrite: { spelling: false, synonyms: many } });
+  assert.ok(key.length < 300, `${key.length} characters`);
+  assert.equal(key, searchOptionsKey({ topK: 10, rewrite: { spelling: false, synonyms: parseSynonyms(Array.from({ length: 10_000 }, (_, i) => `word${i}, term${i}`).join('\n')) } }));
+  assert.notEqual(searchOptionsKey({ rewrite: { synonyms: parseSynonyms('a, b') } }), searchOptionsKey({ rewrite: { synonyms: parseSynonyms('a, c') } }));
+  assert.notEqual(searchOptionsKey({ rewrite: { synonyms: parseSynonyms('a, b') } }), searchOptionsKey({ rewrite: { synonyms: null } }));
 });

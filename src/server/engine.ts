@@ -73,6 +73,26 @@ export interface EngineParts {
   ownedEncoders?: Encoder[];
 }
 
+/** Digests of synonym maps by identity: the server's own map is hashed once, not on every request. */
+const synonymDigests = new WeakMap<SynonymMap, string>();
+
+/**
+ * The result-cache key of resolved search options: their JSON, with a synonym map (which may hold
+ * thousands of rules, `plait serve --synonyms`) as a digest of its rules, so that keys stay short.
+ */
+export function searchOptionsKey(resolved: object): string {
+  return JSON.stringify(resolved, (key, value: unknown) => {
+    if (key !== 'synonyms' || value === null || typeof value !== 'object') return value;
+    const map = value as SynonymMap;
+    let digest = synonymDigests.get(map);
+    if (digest === undefined) {
+      digest = createHash('sha256').update(JSON.stringify(map.rules)).digest('hex');
+      synonymDigests.set(map, digest);
+    }
+    return `synonyms:${digest}`;
+  });
+}
+
 /** One query's answer: the library's result plus whether it came from the result cache. */
 export interface QueryAnswer {
   result: SearchResult;
@@ -269,7 +289,7 @@ export class Engine {
    */
   async search(entry: IndexEntry, queries: string[], options: SearchOptions, signal: AbortSignal): Promise<QueryAnswer[]> {
     const resolved = entry.index.resolveSearch(options);
-    const optionsKey = JSON.stringify(resolved);
+    const optionsKey = searchOptionsKey(resolved);
     const keys = queries.map((q) => `${entry.name}\u0000${entry.generation}\u0000${optionsKey}\u0000${q}`);
     // The library's rule for every entry point (query-text.ts): a query with no letter or digit gets
     // no hits and its reason, in every mode. The encoded path below checks only bm25 texts (callers
