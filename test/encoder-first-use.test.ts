@@ -6,7 +6,8 @@
  *   MODEL_FILE_MISSING naming that file, not vectors encoded with BERT's "[unused0]" as text;
  * - a folder without tokenizer.json says to copy it or pull the repository;
  * - a model cache that moved (another PLAIT_CACHE_DIR, an index from another machine) finds the
- *   index's hub model again by its id, int8 graph included, or says OFFLINE;
+ *   index's hub model again by its id, int8 graph included, or says OFFLINE; an unreachable hub
+ *   says to check the network or use a model already here;
  * - `--model` that does not fit the index is refused before the search, with the way out;
  * - `plait info` says an index runs the int8 graph;
  * - a mistyped `--option` gets commander's suggestion as its hint, not the '--' hint for queries.
@@ -65,6 +66,10 @@ test('an int8 index of a hub model: info says int8; a moved model cache is found
   assert.equal(moved.code, 0, moved.stderr);
   assert.deepEqual(JSON.parse(moved.stdout).hits, JSON.parse(before.stdout).hits, 'the same int8 model, found again: the same hits and scores');
 
+  // No hub at all (a wrong HF_ENDPOINT, no network): DOWNLOAD_FAILED, saying what to do.
+  const unreachable = await plait(['encode', '--model', 'trial/other', 'bread'], { HF_ENDPOINT: 'http://127.0.0.1:9', PLAIT_CACHE_DIR: path.join(root, 'cache-d') });
+  assert.equal(unreachable.code, 1);
+  assert.match(unreachable.stderr, /check the network \(HF_ENDPOINT names another hub or a mirror\), or use a model already here: .* \[DOWNLOAD_FAILED\]/);
   const offline = await plait(['search', './idx8', 'bread', '--json'], { PLAIT_CACHE_DIR: path.join(root, 'cache-c'), PLAIT_OFFLINE: '1' });
   assert.equal(offline.code, 1);
   const err = JSON.parse(offline.stderr).error as { code: string; message: string };
