@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import type { RunningServer } from '../src/server/index.js';
 import { searchOptionsKey } from '../src/server/engine.js';
 import { parseSynonyms } from '../src/rewrite/synonyms.js';
+import { REQUEST_SYNONYMS_DEFAULTS } from '../src/config/defaults.js';
 import { buildSample, postJson, serve, type SampleIndex } from './helpers/server-fixture.js';
 import { startPlaitServe } from './helpers/plait-serve.js';
 import { runPlait } from './helpers/cli.js';
@@ -85,6 +86,8 @@ test("a request's own lines apply instead of the server's; true on a server with
   assert.equal(bad.body.error.details.index, 1);
   const typed = await postJson(`${plain.url}/v1/indexes/sample/search`, { query: 'bread', rewrite: { synonyms: 'loaf => bread' } });
   assert.equal(typed.status, 400);
+  const tooMany = await postJson(`${plain.url}/v1/indexes/sample/search`, { query: 'bread', rewrite: { synonyms: Array.from({ length: REQUEST_SYNONYMS_DEFAULTS.maxLines + 1 }, () => 'a, b') } });
+  assert.equal(tooMany.status, 400, 'a larger set belongs in plait serve --synonyms');
   const newline = await postJson(`${plain.url}/v1/indexes/sample/search`, { query: 'bread', rewrite: { synonyms: ['a, b\nc => d'] } });
   assert.equal(newline.status, 400, 'one line per entry, so that errors name the entry');
 });

@@ -6,7 +6,7 @@
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { PlaitError, isPlaitError } from '../../errors/index.js';
-import { SEARCH_DEFAULTS } from '../../config/defaults.js';
+import { REQUEST_SYNONYMS_DEFAULTS, SEARCH_DEFAULTS } from '../../config/defaults.js';
 import type { SearchHit, SearchMode, SearchOptions, SearchTimings } from '../../index.js';
 import { ERROR_SCHEMA } from '../http-errors.js';
 import { runWork } from '../request-work.js';
@@ -52,9 +52,6 @@ export interface RewriteBody {
   prf?: boolean;
 }
 
-/** Most synonym lines one request may carry (each is parsed per request; a larger set belongs in `plait serve --synonyms`). */
-const MAX_REQUEST_SYNONYM_LINES = 1000;
-
 export const REWRITE_BODY_SCHEMA = {
   type: 'object',
   additionalProperties: false,
@@ -64,11 +61,11 @@ export const REWRITE_BODY_SCHEMA = {
     synonyms: {
       anyOf: [
         { type: 'boolean' },
-        { type: 'array', maxItems: MAX_REQUEST_SYNONYM_LINES, items: { type: 'string', maxLength: 1000, pattern: '^[^\\r\\n]*$' } },
+        { type: 'array', maxItems: REQUEST_SYNONYMS_DEFAULTS.maxLines, items: { type: 'string', maxLength: REQUEST_SYNONYMS_DEFAULTS.maxLineChars, pattern: '^[^\\r\\n]*$' } },
       ],
       description:
         `synonyms: absent or true applies the server's (plait serve --synonyms <file>; true without one is 400), false applies none, ` +
-        `an array of lines in Solr's synonyms.txt format ("couch, sofa", "tv => television") applies those instead (at most ${MAX_REQUEST_SYNONYM_LINES}; 400 SYNONYMS_INVALID naming the line)`,
+        `an array of lines in Solr's synonyms.txt format ("couch, sofa", "tv => television") applies those instead (at most ${REQUEST_SYNONYMS_DEFAULTS.maxLines}; 400 SYNONYMS_INVALID naming the line)`,
     },
     rm3: { type: 'boolean' },
     prf: { type: 'boolean' },
