@@ -191,4 +191,5 @@ export type { ExactScoringMethod, CodeQuery, CodeScoringCodec } from './codec/co
 export type { EncodedSearchOptions } from './search/plait-index.js';
 // … and the corpus reader's warning for top-level fields it does not read (they belong under "metadata")
 export type { CorpusWarning, IgnoredField } from './indexer/corpus/index.js';
+// … and the bounds of a search request's own synonym lines
 export { REQUEST_SYNONYMS_DEFAULTS } from './config/defaults.js';

@@ -312,7 +312,7 @@ export class Engine {
     // and the rewrites go to the library with the embeddings (for BM25 and the report). An index
     // without `rewrite` (a test's wrapper) rewrites inside searchEncodedBatch.
     const index = entry.index;
-    const rewritten = index.rewrite === undefined ? undefined : todo.map((i) => index.rewrite!(queries[i]!, options));
+    const rewritten = index.rewrite === undefined || options.rewrite === undefined ? undefined : todo.map((i) => index.rewrite!(queries[i]!, options));
     if (resolved.mode !== 'bm25') {
       const t = performance.now();
       embeddings = await this.queryEmbeddings(entry, todo.map((i, j) => rewritten?.[j]?.lateText ?? queries[i]!));
