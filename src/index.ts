@@ -187,3 +187,9 @@ export { LTR_DEFAULTS } from './config/defaults.js';
 export { EXACT_SCORING_DEFAULTS } from './config/defaults.js';
 export { EXACT_SCORING_METHODS, exactScoringMethod, prepareCodeQuery, scoreOnCodes, supportsCodeScoring, centroidNormsSq, codeLutLanes } from './codec/code-scorer.js';
 export type { ExactScoringMethod, CodeQuery, CodeScoringCodec } from './codec/code-scorer.js';
+// Loose ends of issues 21–26 (polish): the server passes its rewrites to searchEncodedBatch
+export type { EncodedSearchOptions } from './search/plait-index.js';
+// … and the corpus reader's warning for top-level fields it does not read (they belong under "metadata")
+export type { CorpusWarning, IgnoredField } from './indexer/corpus/index.js';
+// … and the bounds of a search request's own synonym lines
+export { REQUEST_SYNONYMS_DEFAULTS } from './config/defaults.js';

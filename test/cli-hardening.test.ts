@@ -49,6 +49,8 @@ describe('usage errors exit 2 (item 8) and speak JSON with --json (item 28)', ()
     for (const args of [[], ['frobnicate'], ['search', 'sample', 'q', '--bogus'], ['index', SAMPLE], ['search'], ['rerank', '--docs', 'x']]) {
       const r = plait(...args);
       assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      // Text mode names the code too, as every other error does.
+      assert.match(r.stderr, /^plait: .* \[USAGE\]$/m, `${args.join(' ')}: ${r.stderr}`);
     }
     assert.equal(plait('--help').code, 0);
     assert.equal(plait('--version').code, 0);
@@ -94,7 +96,10 @@ describe('usage errors exit 2 (item 8) and speak JSON with --json (item 28)', ()
     assert.match(plait('eval', '--help').stdout.replace(/\s+/g, ' '), /--depth <n> results per query, 10–10000/);
     const mode = plait('search', 'sample', 'q', '--mode', 'lat');
     assert.equal(mode.code, 2);
-    assert.match(mode.stderr, /Allowed choices are late, bm25, hybrid/);
+    assert.match(mode.stderr, /Allowed choices are late, bm25, hybrid\. \[INVALID_ARGUMENT\]/);
+    const quantize = plait('encode', '--quantize', 'int4', 'text');
+    assert.equal(quantize.code, 2);
+    assert.match(quantize.stderr, /argument 'int4' is invalid\. Allowed choices are int8\. \[INVALID_ARGUMENT\]/);
   });
 
   test('plait info --kernels (which a script mentions) exists, with and without an index', () => {

@@ -233,11 +233,53 @@ test('skipInvalid skips and counts each kind; the report is complete when iterat
   const ids: string[] = [];
   for await (const doc of corpus) ids.push(doc.docId);
   assert.deepEqual(ids, ['ok1', 'ok2', 'ok3']);
-  assert.deepEqual(corpus.report, { read: 3, skipped: { malformed: 1, missingId: 1, duplicateId: 1, emptyText: 1, notUtf8: 1, idWhitespace: 0 } });
+  assert.deepEqual(corpus.report, { read: 3, skipped: { malformed: 1, missingId: 1, duplicateId: 1, emptyText: 1, notUtf8: 1, idWhitespace: 0 }, ignoredFields: [] });
   // A second pass starts from zero again.
   let again = 0;
   for await (const _ of corpus) again++;
   assert.equal(again, 3);
   assert.equal(corpus.report.read, 3);
   assert.equal(corpus.report.skipped.duplicateId, 1);
+});
+
+test('top-level fields other than id, title, text and metadata are not read: each name is warned about once a pass, where it first appears, and counted', async () => {
+  const file = fixture(
+    'extra.jsonl',
+    [
+      '{"_id":"a","title":"A","text":"alpha","metadata":{"year":2020}}',
+      '{"_id":"b","text":"beta","year":2021,"author":"Ng"}',
+      '{"_id":"c","text":"gamma","year":2022}',
+      '{"_id":"d","text":"delta","venue":"SIGIR","metadata":{"year":2019}}',
+    ].join('\n') + '\n',
+  );
+  const warnings: { fields: string[]; line: number; message: string }[] = [];
+  const corpus = await openCorpus(file, { onWarning: (w) => warnings.push({ fields: w.fields, line: w.line, message: w.message }) });
+  const docs: CorpusDocument[] = [];
+  for await (const d of corpus) docs.push(d);
+  // Only "metadata" is kept: a top-level year is not stored.
+  assert.deepEqual(docs.map((d) => d.metadata), [{ year: 2020 }, undefined, undefined, { year: 2019 }]);
+  assert.deepEqual(warnings.map((w) => [w.fields, w.line]), [[['year', 'author'], 2], [['venue'], 4]]);
+  assert.match(warnings[0]!.message, /extra\.jsonl line 2: top-level fields "year", "author" are not read and not stored/);
+  assert.match(warnings[0]!.message, /put them under "metadata"/);
+  assert.match(warnings[1]!.message, /field "venue" is not read .* put it under "metadata"/);
+  assert.deepEqual(corpus.report.ignoredFields, [
+    { name: 'year', documents: 2, first: { file, line: 2 } },
+    { name: 'author', documents: 1, first: { file, line: 2 } },
+    { name: 'venue', documents: 1, first: { file, line: 4 } },
+  ]);
+  // A second pass warns again, from scratch (a build reads its corpus once: one warning a name a build).
+  for await (const _ of corpus) void _;
+  assert.equal(warnings.length, 4);
+  assert.equal(corpus.report.ignoredFields[0]!.documents, 2);
+  // Generic JSONL with named fields: the named ones are read, so not ignored.
+  const named = fixture('named.jsonl', '{"pid":"x","body":"text here","heading":"H","text":"unused"}\n');
+  const seen: string[][] = [];
+  const generic = await openCorpus(named, { format: 'jsonl', idField: 'pid', textField: 'body', titleField: 'heading', onWarning: (w) => seen.push(w.fields) });
+  for await (const _ of generic) void _;
+  assert.deepEqual(seen, [['text']]);
+  // Skipped lines are not counted (they are reported as skipped).
+  const skipped = fixture('skipped.jsonl', '{"_id":"e","text":"","x":1}\n{"_id":"f","text":"ok"}\n');
+  const s2 = await openCorpus(skipped, { skipInvalid: true });
+  for await (const _ of s2) void _;
+  assert.deepEqual(s2.report.ignoredFields, []);
 });

@@ -92,6 +92,11 @@ test('errors reach the caller as PlaitErrors: a query with no content, a bad top
   const m = model();
   await assert.rejects(aiRerank({ model: m, query: ' ?? ', documents: TEXTS }), (e) => isPlaitError(e, 'EMPTY_TEXT'));
   await assert.rejects(aiRerank({ model: m, query: QUERY, documents: TEXTS, topN: -1 }), (e) => isPlaitError(e, 'INVALID_ARGUMENT'));
+  // ai's rerank() hands topN to the model unchecked; plait refuses what rerank APIs refuse (top_n < 1,
+  // fractions), naming topN, before any model loads (the missing model is never reached).
+  for (const topN of [0, -1, 1.5, Number.NaN]) {
+    await assert.rejects(aiRerank({ model: model('/nonexistent/plait-model'), query: QUERY, documents: TEXTS, topN }), (e) => isPlaitError(e, 'INVALID_ARGUMENT') && /integer ≥ 1 .* for topN but received/.test(e.message), String(topN));
+  }
   const controller = new AbortController();
   controller.abort(new Error('caller gave up'));
   await assert.rejects(aiRerank({ model: m, query: QUERY, documents: TEXTS, abortSignal: controller.signal }), /caller gave up|abort/i);

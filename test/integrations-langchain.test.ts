@@ -137,8 +137,35 @@ test('PlaitRerank refuses what is wrong: a query with no content, a bad topN, a 
   await assert.rejects(compressor.compressDocuments([new Document({ pageContent: 'text' })], '  ...  '), (e) => isPlaitError(e, 'EMPTY_TEXT'));
   assert.deepEqual(await compressor.compressDocuments([], BREAD), []);
   assert.throws(() => new PlaitRerank({ topN: -1 }), (e) => isPlaitError(e, 'INVALID_ARGUMENT') && /topN/.test(e.message));
+  assert.throws(() => new PlaitRerank({ topN: 1.5 }), (e) => isPlaitError(e, 'INVALID_ARGUMENT') && /topN/.test(e.message));
+  // The call's own topN is named as the caller wrote it (not as the Reranker's topK).
+  for (const topN of [-1, 2.5]) {
+    await assert.rejects(compressor.rerank(['a b c'], BREAD, { topN }), (e) => isPlaitError(e, 'INVALID_ARGUMENT') && /for topN but received/.test(e.message) && !/topK/.test(e.message));
+  }
+  assert.deepEqual(await compressor.rerank(['yeast makes dough rise'], BREAD, { topN: 0 }), []);
   assert.throws(() => new PlaitRerank({ reranker, model: 'bundled' }), (e) => isPlaitError(e, 'INVALID_ARGUMENT'));
   const missing = new PlaitRerank({ model: join(dir, 'no-such-model') });
   await assert.rejects(missing.compressDocuments([new Document({ pageContent: 'text' })], BREAD), (e) => isPlaitError(e) && e.code.startsWith('MODEL_'));
   await missing.close();
+});
+
+test("PlaitRetriever: the query's rewrites (and a cut query) are in each Document's metadata, as SearchResult reports them", async () => {
+  const typo = 'why does braed dough rise';
+  const retriever = new PlaitRetriever({ index, searchOptions: { topK: 3, mode: 'hybrid', rewrite: { spelling: true } } });
+  const got = await retriever.invoke(typo);
+  const want = await index.search(typo, { topK: 3, mode: 'hybrid', rewrite: { spelling: true }, includeText: true });
+  assert.deepEqual(want.rewrites, [{ kind: 'spelling', from: 'braed', to: 'bread' }]);
+  assert.ok(got.length > 0);
+  for (const d of got) {
+    assert.deepEqual(d.metadata.queryRewrites, want.rewrites);
+    assert.equal(d.metadata.queryTruncated, undefined);
+  }
+  assert.deepEqual(got.map((d) => d.id), want.hits.map((h) => h.docId));
+  // Not rewritten: no key at all (a stored metadata key of that name is the document's own).
+  const plain = await new PlaitRetriever({ index, searchOptions: { topK: 2 } }).invoke(BREAD);
+  assert.ok(plain.every((d) => !('queryRewrites' in d.metadata) && !('queryTruncated' in d.metadata)));
+  // A query longer than the model keeps (128 content tokens for the bundled model) is searched on its start.
+  const long = `${BREAD} ${'flour water salt oven crust '.repeat(40)}`;
+  const cut = await new PlaitRetriever({ index, searchOptions: { topK: 2, mode: 'late' } }).invoke(long);
+  assert.ok(cut.length > 0 && cut.every((d) => d.metadata.queryTruncated === true));
 });

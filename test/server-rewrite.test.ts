@@ -5,6 +5,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { QueryRewriter } from '../src/index.js';
 import type { RunningServer } from '../src/server/index.js';
 import { buildSample, postJson, serve, type SampleIndex } from './helpers/server-fixture.js';
 
@@ -54,4 +55,37 @@ test('explain: rewrite.spelling explains the corrected query and lists the rewri
   assert.equal(r.status, 200, JSON.stringify(r.body));
   assert.deepEqual(r.body.rewrites, [{ kind: 'spelling', from: 'braed', to: 'bread' }]);
   assert.ok(r.body.bm25.terms.some((t: { term: string; tf: number }) => t.term === 'bread' && t.tf > 0));
+});
+
+test('search: each query is rewritten once per request (the engine passes its rewrites to the library), in every mode', async () => {
+  const url = `${server.url}/v1/indexes/sample/search`;
+  const original = QueryRewriter.prototype.rewrite;
+  let calls = 0;
+  QueryRewriter.prototype.rewrite = function (this: QueryRewriter, ...args: Parameters<QueryRewriter['rewrite']>) {
+    calls++;
+    return original.apply(this, args);
+  };
+  try {
+    for (const mode of ['late', 'hybrid', 'bm25']) {
+      calls = 0;
+      // Texts new to this test (no cached results), two per request.
+      const r = await postJson(url, { queries: [`why does braed rise ${mode}`, `how do bactreia spread ${mode}`], top_k: 3, mode, rewrite: { spelling: true } });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      assert.equal(calls, 2, `${mode}: ${calls} rewrites for 2 queries`);
+      assert.deepEqual(r.body.results[0].rewrites, [{ kind: 'spelling', from: 'braed', to: 'bread' }], mode);
+      assert.deepEqual(r.body.results[1].rewrites, [{ kind: 'spelling', from: 'bactreia', to: 'bacteria' }], mode);
+    }
+  } finally {
+    QueryRewriter.prototype.rewrite = original;
+  }
+});
+
+test('searchEncodedBatch: given rewrites are used and reported as given; one per query or INVALID_ARGUMENT', async () => {
+  const rw = sample.index.rewrite('why does braed rise', { rewrite: { spelling: true } });
+  assert.ok(rw !== null);
+  // Given with the text of another query: BM25 searches the rewrite's terms, and the report is the rewrite's.
+  const [r] = await sample.index.searchEncodedBatch(['zzzz'], [], { mode: 'bm25', topK: 1, rewrite: { spelling: true }, rewritten: [rw] });
+  assert.deepEqual(r!.rewrites, [{ kind: 'spelling', from: 'braed', to: 'bread' }]);
+  assert.equal(r!.hits[0]?.docId, 'bread-yeast');
+  await assert.rejects(sample.index.searchEncodedBatch(['a', 'b'], [], { mode: 'bm25', rewritten: [rw] }), (e: unknown) => (e as { code?: string }).code === 'INVALID_ARGUMENT');
 });

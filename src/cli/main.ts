@@ -33,16 +33,12 @@ export function buildProgram(options: { json?: boolean } = {}): Command {
     .description('ColBERTv2 / PLAID late-interaction search engine')
     .version(pkg.version)
     .exitOverride()
-    .showHelpAfterError('(add --help for usage)')
     .configureOutput({
       writeErr: (s) => {
         if (!quiet) process.stderr.write(s);
       },
-      outputError: (s, write) => {
-        if (quiet) return;
-        write(s.replace(/^error: /, 'plait: '));
-        if (/unknown option/.test(s)) write(`plait: ${DASH_HINT}\n`);
-      },
+      // Commander's refusals are reported by main() as PlaitErrors, with their code in text mode too.
+      outputError: () => {},
     });
   registerModelCommands(program);
   registerIndexCommands(program);
@@ -89,12 +85,19 @@ export function exitCodeFor(err: unknown): number {
 
 /** A commander refusal as a PlaitError, so that `--json` callers get the same error shape. */
 export function usageError(err: CommanderError): PlaitError {
-  const message = err.code === 'commander.help' ? 'no command given (plait --help lists them)' : err.message.replace(/^error: /, '');
+  // Commander puts its suggestion on a second line ("\n(Did you mean --mode?)"): it becomes the hint.
+  const [first = '', ...more] = err.message.replace(/^error: /, '').split('\n');
+  const suggestion = more.join(' ').trim().replace(/^\((.*)\)$/, '$1');
+  const message = err.code === 'commander.help' ? 'no command given (plait --help lists them)' : first;
   const reason = err.code.replace(/^commander\./, '');
   // A value outside an option's choices is the same kind of refusal as a value our own parsers
   // refuse (parseIntArg, --cross-variant): INVALID_ARGUMENT, so --json callers see one code for both.
   if (reason === 'invalidArgument') return new PlaitError('INVALID_ARGUMENT', { message, reason });
-  return new PlaitError('USAGE', reason === 'unknownOption' ? { message, reason, hint: DASH_HINT } : { message, reason });
+  // The '--' hint is for a query or text that begins with one '-' ("-80 degrees"); an unknown
+  // '--name' is a mistyped or unsupported option, for which commander may suggest a near one.
+  const dashed = reason === 'unknownOption' && !/unknown option '--/.test(message);
+  const hint = dashed ? DASH_HINT : suggestion !== '' ? suggestion : undefined;
+  return new PlaitError('USAGE', hint === undefined ? { message, reason } : { message, reason, hint });
 }
 
 export async function main(argv: string[]): Promise<void> {
@@ -106,8 +109,12 @@ export async function main(argv: string[]): Promise<void> {
     await program.parseAsync(argv);
   } catch (err) {
     if (err instanceof CommanderError) {
-      // Text mode: commander has already written its message; --json: say it as JSON.
-      if (err.exitCode !== 0 && json) reportError(usageError(err), true);
+      // One shape for every error: `plait: message [CODE]` and the hint (unknown option: the '--'
+      // hint), then where to look; --json: the JSON line alone.
+      if (err.exitCode !== 0) {
+        reportError(usageError(err), json);
+        if (!json && err.code !== 'commander.help') process.stderr.write('(add --help for usage)\n');
+      }
     } else {
       reportError(err, json);
     }

@@ -70,6 +70,16 @@ export class ProgressReporter {
     this.drawn = true;
   }
 
+  /**
+   * Writes a line of its own (a warning) without garbling the bar: on a terminal the bar's line is
+   * cleared first and redrawn after; on a pipe the line goes between the JSON lines.
+   */
+  note(line: string): void {
+    if (this.drawn) this.stream.write('\r\x1b[K');
+    this.stream.write(`${line}\n`);
+    if (this.drawn) this.draw(Date.now());
+  }
+
   /** Ends the bar's line (if one is drawn) and stops redrawing. Safe to call more than once. */
   done(): void {
     if (this.timer !== null) clearInterval(this.timer);

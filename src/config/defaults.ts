@@ -752,3 +752,15 @@ export const EXACT_SCORING_DEFAULTS = {
    */
   method: 'decompress' as 'decompress' | 'codes' | 'codes-normalized',
 } as const;
+
+/**
+ * Synonyms in a search request (`rewrite.synonyms` on POST /v1/indexes/{name}/search and /explain;
+ * src/server/routes/search.ts). A request's lines are parsed on every request, so they are bounded
+ * well below what a `plait serve --synonyms` file (parsed once, unbounded) may hold.
+ */
+export const REQUEST_SYNONYMS_DEFAULTS = {
+  /** Lines one request may carry: a few hundred is what a per-tenant or per-query list holds; larger sets belong in a file. */
+  maxLines: 1_000,
+  /** Characters in one line: Solr lines are a handful of terms; a longer one is a mistake or abuse. */
+  maxLineChars: 1_000,
+} as const;

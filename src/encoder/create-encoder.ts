@@ -27,6 +27,7 @@ import type {
 } from './types.js';
 import { validateText } from './validate-text.js';
 import { modelFingerprint } from './model-fingerprint.js';
+import { relocateModelSpec } from './resolve-model.js';
 
 export interface ResolvedEncoderOptions {
   threads: number;
@@ -54,8 +55,10 @@ export function resolveEncoderOptions(options: EncoderOptions = {}, cores = os.a
   return { threads, batchSize, intraOpNumThreads };
 }
 
-export async function createEncoder(spec: ModelSpec, options: EncoderOptions = {}): Promise<Encoder> {
+export async function createEncoder(recorded: ModelSpec, options: EncoderOptions = {}): Promise<Encoder> {
   const resolved = resolveEncoderOptions(options);
+  // A hub model whose recorded folder is gone (a moved cache, an index from another machine) is found again by its id.
+  const spec = await relocateModelSpec(recorded);
   const family = await loadFamily(spec.family);
   const loaded = await family.loadTokenizer(spec);
   const fingerprint = await modelFingerprint(spec);

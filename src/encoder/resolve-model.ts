@@ -140,3 +140,16 @@ export async function resolveModelSpec(model: string | undefined, opts: ResolveM
   const onnxFile = outside ? { onnxFile: g.onnxPath } : int8 ? { onnxFile: relative.split(path.sep).join('/') } : {};
   return { family: 'colbert-onnx', dir: g.dir, ...(hub ? { name: g.name } : {}), ...onnxFile, ...(int8 ? { quantize: 'int8' as const } : {}) };
 }
+
+/**
+ * A recorded spec (an index's `modelSpec`) whose model folder is gone — a moved or cleared model
+ * cache, another PLAIT_CACHE_DIR, an index copied to another machine — is found again by its hub
+ * id in today's cache (downloaded if allowed, with its int8 graph when it had one); the index's
+ * model check (fingerprint) still guards that it is the same model. Other specs are returned as
+ * they are (a missing local folder is then MODEL_NOT_FOUND, naming it).
+ * @throws PlaitError as resolveModelSpec (OFFLINE when downloads are off and the cache lacks it)
+ */
+export async function relocateModelSpec(spec: ModelSpec, opts: Omit<ResolveModelOptions, 'quantize'> = {}): Promise<ModelSpec> {
+  if (spec.family !== 'colbert-onnx' || existsSync(spec.dir) || spec.name === undefined || !isRepoId(spec.name.split('@', 1)[0]!)) return spec;
+  return resolveModelSpec(spec.name, { ...opts, ...(spec.quantize === undefined ? {} : { quantize: spec.quantize }) });
+}

@@ -16,7 +16,7 @@
  * their JSON).
  */
 import { NoSuchModelError, type JSONObject, type ProviderV3, type RerankingModelV3, type RerankingModelV3CallOptions, type SharedV3Warning } from '@ai-sdk/provider';
-import { RerankerHandle, type IntegrationRerankerOptions } from './reranker-handle.js';
+import { RerankerHandle, checkTopN, type IntegrationRerankerOptions } from './reranker-handle.js';
 
 export type { IntegrationRerankerOptions } from './reranker-handle.js';
 
@@ -57,11 +57,18 @@ export class PlaitRerankingModel implements RerankingModelV3 {
    * Orders the documents by plait's score against the query, highest first (ties: input order),
    * at most `topN`. `headers` and `providerOptions` have no meaning in-process: each given one is
    * reported as an 'unsupported' warning.
+   *
+   * `topN` must be an integer ≥ 1 when given. `ai`'s rerank() (6.0, src/rerank/rerank.ts) does not
+   * check it: it hands it to the model as it came, so each provider's API decides, and the rerank
+   * APIs the SDK's providers call take `top_n` as a positive count (plait's own Cohere-shaped routes
+   * refuse 0 with a 400 the same way). So 0, a negative or a fractional topN is refused here, before
+   * any model loads, rather than answered with an empty or silently rounded ranking.
    * @throws PlaitError EMPTY_TEXT (a query with no letter or digit), INVALID_ARGUMENT (topN),
    * ABORTED / the signal's reason (abortSignal), the model's load errors.
    */
   async doRerank(options: RerankingModelV3CallOptions): Promise<DoRerankResult> {
-    const { documents, query, topN, abortSignal } = options;
+    const { documents, query, abortSignal } = options;
+    const topN = checkTopN(options.topN, 1);
     const texts = documents.type === 'text' ? documents.values : documents.values.map((d) => this.documentText(d));
     const reranker = await this.handle.get();
     const ranked = await reranker.rerank(query, texts, { ...(topN !== undefined ? { topK: topN } : {}), ...(abortSignal !== undefined ? { signal: abortSignal } : {}) });

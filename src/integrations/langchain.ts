@@ -5,7 +5,8 @@
  *
  * - `PlaitRetriever` extends `BaseRetriever` (@langchain/core/retrievers): `invoke(query)` runs
  *   `PlaitIndex.search` and returns one `Document` a hit, in plait's order, `pageContent` the
- *   stored text and `metadata` the stored metadata plus `docId`, `score`, `rank` and `generation`.
+ *   stored text and `metadata` the stored metadata plus `docId`, `score`, `rank` and `generation`,
+ *   and the query's `queryRewrites` / `queryTruncated` when the search rewrote or cut it.
  * - `PlaitRerank` extends `BaseDocumentCompressor` (@langchain/core/retrievers/document_compressors):
  *   `compressDocuments(docs, query)` orders `docs` by plait's Reranker (exact MaxSim, long texts as
  *   their best passage) and adds `metadata.relevanceScore`, the key @langchain/cohere's CohereRerank
@@ -23,7 +24,8 @@ import { Document, type DocumentInterface } from '@langchain/core/documents';
 import { invalidArgument } from '../errors/index.js';
 import type { PlaitIndex } from '../search/plait-index.js';
 import type { SearchOptions } from '../search/search-options.js';
-import { RerankerHandle, type IntegrationRerankerOptions } from './reranker-handle.js';
+import { RerankerHandle, checkTopN, type IntegrationRerankerOptions } from './reranker-handle.js';
+import type { QueryRewrite } from '../rewrite/query-rewriter.js';
 
 export type { IntegrationRerankerOptions } from './reranker-handle.js';
 
@@ -42,6 +44,14 @@ export type PlaitDocumentMetadata = Record<string, unknown> & {
   generation: number;
   /** The stored title, when the document has one. */
   title?: string;
+  /**
+   * The rewrites the search applied to the query (`searchOptions.rewrite`: spelling, synonyms, RM3,
+   * ColBERT-PRF), in order, as `SearchResult.rewrites`; present only when the query was rewritten.
+   * The same list on every Document of the call: a retriever's answer is its Documents.
+   */
+  queryRewrites?: QueryRewrite[];
+  /** true when the query had more tokens than the model keeps and was searched on its first ones (`SearchResult.truncated`); absent otherwise. */
+  queryTruncated?: true;
 };
 
 export interface PlaitRetrieverInput extends BaseRetrieverInput {
@@ -106,6 +116,8 @@ export class PlaitRetriever extends BaseRetriever<PlaitDocumentMetadata> {
     return result.hits.map((h) => {
       const metadata: PlaitDocumentMetadata = { ...(h.metadata ?? {}), docId: h.docId, score: h.score, rank: h.rank, generation };
       if (h.title !== undefined && h.title !== '') metadata.title = h.title;
+      if (result.rewrites !== undefined && result.rewrites.length > 0) metadata.queryRewrites = result.rewrites.map((r) => ({ ...r }));
+      if (result.truncated) metadata.queryTruncated = true;
       return new Document<PlaitDocumentMetadata>({ pageContent: h.text ?? '', metadata, id: h.docId });
     });
   }
@@ -136,11 +148,10 @@ export class PlaitRerank extends BaseDocumentCompressor {
   readonly topN: number | undefined;
   private readonly handle: RerankerHandle;
 
-  /** @throws PlaitError INVALID_ARGUMENT for a topN that is not a non-negative integer, or a reranker given with model options. */
+  /** @throws PlaitError INVALID_ARGUMENT for a topN that is not an integer ≥ 0, or a reranker given with model options. */
   constructor(fields: PlaitRerankInput = {}) {
     super();
-    if (fields.topN !== undefined && !(Number.isInteger(fields.topN) && fields.topN >= 0)) throw invalidArgument('topN', 'a non-negative integer', fields.topN);
-    this.topN = fields.topN;
+    this.topN = checkTopN(fields.topN, 0);
     this.handle = new RerankerHandle(fields);
   }
 
@@ -161,9 +172,11 @@ export class PlaitRerank extends BaseDocumentCompressor {
    * The ranking alone, as CohereRerank.rerank gives it: `[{ index, relevanceScore }]`, highest first,
    * at most `options.topN` (default: all; this call's, not the constructor's). Strings are ranked as
    * they are, Documents by their `pageContent`; `options.signal` cancels the call between its stages.
+   * @throws PlaitError INVALID_ARGUMENT (documents; a topN that is not an integer ≥ 0), EMPTY_TEXT, the model's load errors.
    */
   async rerank(documents: ReadonlyArray<DocumentInterface | string>, query: string, options: { topN?: number; signal?: AbortSignal } = {}): Promise<PlaitRerankResult[]> {
     if (!Array.isArray(documents)) throw invalidArgument('documents', 'an array of Documents or strings', documents);
+    checkTopN(options.topN, 0);
     const texts = documents.map((d) => (typeof d === 'string' ? d : d.pageContent));
     const reranker = await this.handle.get();
     const ranked = await reranker.rerank(query, texts, { ...(options.topN !== undefined ? { topK: options.topN } : {}), ...(options.signal !== undefined ? { signal: options.signal } : {}) });

@@ -7,7 +7,7 @@
  * the first call, and a failed load is not cached (the next call tries again, as
  * `rerank()`'s shared rerankers do). This file imports no framework.
  */
-import { PlaitError } from '../errors/index.js';
+import { PlaitError, invalidArgument } from '../errors/index.js';
 import { Reranker, type RerankerOptions } from '../rerank/reranker.js';
 
 export interface IntegrationRerankerOptions {
@@ -54,4 +54,17 @@ export class RerankerHandle {
     this.pending = null;
     await (await p.catch(() => null))?.close();
   }
+}
+
+/**
+ * A framework's `topN` (documents returned, best first), checked at the adapter's door so that the
+ * error names the caller's field, not the Reranker's `topK`: an integer ≥ `min`, or undefined (all).
+ * @throws PlaitError INVALID_ARGUMENT "Expected an integer ≥ 1 … for topN but received 0"
+ */
+export function checkTopN(topN: unknown, min: 0 | 1): number | undefined {
+  if (topN === undefined) return undefined;
+  if (typeof topN !== 'number' || !Number.isInteger(topN) || topN < min) {
+    throw invalidArgument('topN', `an integer ≥ ${min} (leave topN out to get every document back, ranked)`, topN);
+  }
+  return topN;
 }

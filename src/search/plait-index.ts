@@ -58,6 +58,15 @@ export type { Explanation, TokenMatch, ExplainedToken } from './explain.js';
 /** Options of `PlaitIndex.explain`: the search settings whose score is explained. */
 export type ExplainOptions = Pick<SearchOptions, 'mode' | 'idfWeighting' | 'fusion' | 'alpha' | 'rrfK' | 'topK' | 'rewrite'>;
 
+/** Options of searchEncodedBatch: a search's, plus the rewrites the caller already computed. */
+export interface EncodedSearchOptions extends SearchOptions {
+  /**
+   * One `PlaitIndex.rewrite(query, options)` result per query (null where it gave none), computed
+   * with these same options; the search uses them instead of rewriting again. Default: rewrite here.
+   */
+  rewritten?: readonly (RewrittenQuery | null)[];
+}
+
 export interface OpenIndexOptions extends QueryEncoderOptions {
   kernels?: Kernels;
   /**
@@ -372,21 +381,29 @@ export class PlaitIndex {
 
   /**
    * Batch search with already-encoded queries (evaluation and benchmarks measure search without
-   * encoding this way); uses the worker pool when the index has one. A query whose embedding has
-   * no rows gets no hits ('no-content'); in bm25 mode the texts are checked as in searchBatch.
+   * encoding this way; the server encodes through its query cache); uses the worker pool when the
+   * index has one. A query whose embedding has no rows gets no hits ('no-content'); in bm25 mode
+   * the texts are checked as in searchBatch. A caller that rewrote the queries to encode them
+   * (`rewrite`, whose `lateText` it encoded) passes those rewrites as `options.rewritten`, one per
+   * query (null: not rewritten), so that each query is rewritten once; they are used for BM25 and
+   * reported as given.
+   * @throws PlaitError INVALID_ARGUMENT when `embeddings` (outside bm25 mode) or `rewritten` do not
+   * hold one entry per query.
    */
-  async searchEncodedBatch(queries: string[], embeddings: TokenEmbeddings[], options: SearchOptions = {}): Promise<SearchResult[]> {
+  async searchEncodedBatch(queries: string[], embeddings: TokenEmbeddings[], options: EncodedSearchOptions = {}): Promise<SearchResult[]> {
     return this.guardedCall(() => this.searchEncodedBatchNow(queries, embeddings, options));
   }
 
-  private async searchEncodedBatchNow(queries: string[], embeddings: TokenEmbeddings[], options: SearchOptions): Promise<SearchResult[]> {
+  private async searchEncodedBatchNow(queries: string[], embeddings: TokenEmbeddings[], options: EncodedSearchOptions): Promise<SearchResult[]> {
     this.checkOpen();
     const r = this.resolveSearch(options);
     if (r.mode !== 'bm25' && embeddings.length !== queries.length) throw invalidArgument('embeddings', `one per query (${queries.length})`, embeddings);
+    const given = options.rewritten;
+    if (given !== undefined && (!Array.isArray(given) || given.length !== queries.length)) throw invalidArgument('rewritten', `one rewrite (or null) per query (${queries.length})`, given);
     const reasons = queries.map((q, i) => this.encodedReason(q, embeddings[i], r, i));
     const deadline = Deadline.start(options, this.closing.signal);
     try {
-      return await this.searchSearchable(queries, embeddings, reasons, r, deadline, 0, null, this.rewriteAll(queries, reasons, r));
+      return await this.searchSearchable(queries, embeddings, reasons, r, deadline, 0, null, given ?? this.rewriteAll(queries, reasons, r));
     } finally {
       deadline.dispose();
     }
@@ -595,8 +612,8 @@ export class PlaitIndex {
   /**
    * The query as `options.rewrite` rewrites it before search (spelling, synonyms; RM3 and PRF come
    * during search): the text the late side encodes, the BM25 terms and the rewrites; null when the
-   * options ask for no rewrite. A caller that encodes queries itself (searchEncodedBatch) encodes
-   * `lateText`; the search re-derives the same rewrite for BM25 and reports it.
+   * options ask for no rewrite. A caller that encodes queries itself encodes `lateText` and passes
+   * the rewrites to searchEncodedBatch (`options.rewritten`), which uses them for BM25 and reports them.
    */
   rewrite(query: string, options: SearchOptions = {}): RewrittenQuery | null {
     this.checkOpen();

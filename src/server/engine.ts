@@ -24,6 +24,7 @@ import { Admission, abortReason, throwIfAborted } from './admission.js';
 import type { CrossScorer } from '../rerank/cross-encoder/cross-encoder.js';
 import { CircuitBreaker } from '../pipeline/circuit-breaker.js';
 import type { LtrModel } from '../ltr/ltr-model.js';
+import type { SynonymMap } from '../rewrite/synonyms.js';
 import { ByteLruCache } from './byte-lru-cache.js';
 import { countUnknownTokens, unknownTokenWarning } from '../encoder/unknown-tokens.js';
 import { ServerMetrics } from './metrics.js';
@@ -72,6 +73,26 @@ export interface EngineParts {
   ownedEncoders?: Encoder[];
 }
 
+/** Digests of synonym maps by identity: the server's own map is hashed once, not on every request. */
+const synonymDigests = new WeakMap<SynonymMap, string>();
+
+/**
+ * The result-cache key of resolved search options: their JSON, with a synonym map (which may hold
+ * thousands of rules, `plait serve --synonyms`) as a digest of its rules, so that keys stay short.
+ */
+export function searchOptionsKey(resolved: object): string {
+  return JSON.stringify(resolved, (key, value: unknown) => {
+    if (key !== 'synonyms' || value === null || typeof value !== 'object') return value;
+    const map = value as SynonymMap;
+    let digest = synonymDigests.get(map);
+    if (digest === undefined) {
+      digest = createHash('sha256').update(JSON.stringify(map.rules)).digest('hex');
+      synonymDigests.set(map, digest);
+    }
+    return `synonyms:${digest}`;
+  });
+}
+
 /** One query's answer: the library's result plus whether it came from the result cache. */
 export interface QueryAnswer {
   result: SearchResult;
@@ -96,6 +117,8 @@ export class Engine {
   readonly rerankers: RerankerEntry[];
   readonly crossEncoders: CrossEncoderEntry[];
   readonly ltrModel: LtrModel | null;
+  /** The server's synonyms (`plait serve --synonyms`), applied to searches unless a request says otherwise; null when none. */
+  readonly synonyms: SynonymMap | null;
   readonly admission: Admission;
   readonly resultCache: ByteLruCache<SearchResult>;
   readonly queryCache: ByteLruCache<TokenEmbeddings>;
@@ -120,6 +143,7 @@ export class Engine {
     this.rerankers = parts.rerankers;
     this.crossEncoders = (parts.crossEncoders ?? []).map((c) => ({ ...c, breaker: new CircuitBreaker() }));
     this.ltrModel = parts.ltrModel ?? null;
+    this.synonyms = options.synonyms;
     this.ownedEncoders = parts.ownedEncoders ?? [];
     this.admission = new Admission({ maxConcurrent: options.maxConcurrent, maxQueue: options.maxQueue, maxQueueWaitMs: options.maxQueueWaitMs });
     this.resultCache = new ByteLruCache(options.resultCacheBytes);
@@ -265,7 +289,7 @@ export class Engine {
    */
   async search(entry: IndexEntry, queries: string[], options: SearchOptions, signal: AbortSignal): Promise<QueryAnswer[]> {
     const resolved = entry.index.resolveSearch(options);
-    const optionsKey = JSON.stringify(resolved);
+    const optionsKey = searchOptionsKey(resolved);
     const keys = queries.map((q) => `${entry.name}\u0000${entry.generation}\u0000${optionsKey}\u0000${q}`);
     // The library's rule for every entry point (query-text.ts): a query with no letter or digit gets
     // no hits and its reason, in every mode. The encoded path below checks only bm25 texts (callers
@@ -284,11 +308,14 @@ export class Engine {
     const labels = { index: entry.name };
     let embeddings: TokenEmbeddings[] = [];
     let encodeMs = 0;
+    // Spelling and synonyms change what the late side encodes: each query is rewritten once, here,
+    // and the rewrites go to the library with the embeddings (for BM25 and the report). An index
+    // without `rewrite` (a test's wrapper) rewrites inside searchEncodedBatch.
+    const index = entry.index;
+    const rewritten = index.rewrite === undefined || options.rewrite === undefined ? undefined : todo.map((i) => index.rewrite!(queries[i]!, options));
     if (resolved.mode !== 'bm25') {
       const t = performance.now();
-      // Spelling and synonyms change what the late side encodes; the library re-derives the same
-      // rewrite for BM25 and reports it (PlaitIndex.rewrite is deterministic).
-      embeddings = await this.queryEmbeddings(entry, todo.map((i) => entry.index.rewrite?.(queries[i]!, options)?.lateText ?? queries[i]!));
+      embeddings = await this.queryEmbeddings(entry, todo.map((i, j) => rewritten?.[j]?.lateText ?? queries[i]!));
       encodeMs = (performance.now() - t) / todo.length;
       throwIfAborted(signal);
     }
@@ -300,7 +327,7 @@ export class Engine {
         entry.index.searchEncodedBatch(
           ids.map((i) => queries[i]!),
           resolved.mode === 'bm25' ? [] : embeddings.slice(from, from + chunk),
-          { ...options, signal },
+          rewritten === undefined ? { ...options, signal } : { ...options, signal, rewritten: rewritten.slice(from, from + chunk) },
         ),
       );
       const encoder = resolved.mode === 'bm25' ? null : await entry.index.encoder();

@@ -6,6 +6,7 @@
 import { PlaitError } from '../index.js';
 import { invalidArgument as invalidArgumentError } from '../errors/index.js';
 import { SERVER_DEFAULTS } from '../config/defaults.js';
+import { readSynonyms, type SynonymMap } from '../rewrite/synonyms.js';
 import { availableParallelism } from 'node:os';
 
 export interface ServerOptions {
@@ -35,6 +36,12 @@ export interface ServerOptions {
   crossEncoders?: string[];
   /** Ranking model file (plait ltr train --out) for pipelines' ltr stage. */
   ltrModel?: string;
+  /**
+   * Synonyms applied to every search and explain (`rewrite.synonyms` in a request turns them off or
+   * replaces them): a Solr synonyms.txt file, read and checked before anything loads, or a parsed
+   * SynonymMap (parseSynonyms). Default: none.
+   */
+  synonyms?: string | SynonymMap;
   /** Bearer key required on every route but /health and /ready (default: env PLAIT_API_KEY; unset = open). */
   apiKey?: string;
   /** Allowed CORS origins (default: none, CORS off). */
@@ -68,6 +75,8 @@ export interface ResolvedServerOptions {
   models: (string | undefined)[];
   crossEncoders: string[];
   ltrModel: string | undefined;
+  /** The server's synonyms, parsed; null when none. */
+  synonyms: SynonymMap | null;
   refreshIntervalMs: number;
   apiKey: string | undefined;
   corsOrigins: string[];
@@ -79,13 +88,25 @@ export interface ResolvedServerOptions {
 const KNOWN = new Set<string>([
   'host', 'port', 'maxBodyBytes', 'timeoutMs', 'maxTimeoutMs', 'maxConcurrent', 'maxQueue', 'maxQueueWaitMs', 'retryAfterSeconds',
   'resultCacheBytes', 'queryCacheBytes', 'maxRerankDocuments', 'maxEncodeTexts', 'drainTimeoutMs', 'scoringWorkers',
-  'encoderThreads', 'abortCheckQueries', 'models', 'crossEncoders', 'ltrModel', 'refreshIntervalMs', 'apiKey', 'corsOrigins', 'logLevel', 'defaultMetrics',
+  'encoderThreads', 'abortCheckQueries', 'models', 'crossEncoders', 'ltrModel', 'synonyms', 'refreshIntervalMs', 'apiKey', 'corsOrigins', 'logLevel', 'defaultMetrics',
   'logDestination',
 ]);
 
 function int(name: string, v: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
   if (!Number.isInteger(v) || v < min || v > max) throw invalidArgumentError(name, `an integer in [${min}, ${max}]`, v);
   return v;
+}
+
+/**
+ * A synonyms file is read here, so that a missing or malformed one stops `plait serve` before any
+ * index or model loads.
+ * @throws PlaitError FILE_NOT_FOUND, SYNONYMS_INVALID (file and line), INVALID_ARGUMENT (neither a path nor a SynonymMap)
+ */
+function resolveSynonyms(s: string | SynonymMap | undefined): SynonymMap | null {
+  if (s === undefined) return null;
+  if (typeof s === 'string') return readSynonyms(s);
+  if (s === null || typeof s !== 'object' || !Array.isArray((s as { rules?: unknown }).rules)) throw invalidArgumentError('synonyms', 'a synonyms file path or a SynonymMap from parseSynonyms', s);
+  return s;
 }
 
 export function resolveServerOptions(o: ServerOptions = {}, env: NodeJS.ProcessEnv = process.env): ResolvedServerOptions {
@@ -113,6 +134,7 @@ export function resolveServerOptions(o: ServerOptions = {}, env: NodeJS.ProcessE
     models: o.models === undefined || o.models.length === 0 ? [undefined] : o.models,
     crossEncoders: o.crossEncoders ?? [],
     ltrModel: o.ltrModel,
+    synonyms: resolveSynonyms(o.synonyms),
     refreshIntervalMs: int('refreshIntervalMs', o.refreshIntervalMs ?? d.refreshIntervalMs, 0),
     apiKey: o.apiKey ?? (env.PLAIT_API_KEY === undefined || env.PLAIT_API_KEY === '' ? undefined : env.PLAIT_API_KEY),
     corsOrigins: o.corsOrigins ?? [],

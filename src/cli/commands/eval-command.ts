@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism, cpus, platform, totalmem } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { EVAL_DEFAULTS } from '../../config/defaults.js';
-import { openIndex } from '../../search/plait-index.js';
+import { openIndexForCli } from '../open-index.js';
 import { locateIndex, resolveIndexPath, isIndexDir } from '../../format/index-path.js';
 import { readManifest } from '../../format/index-reader.js';
 import { PlaitError } from '../../errors/index.js';
@@ -148,7 +148,7 @@ export function registerEvalCommand(program: Command): void {
         const skipped = readManifest(indexPath).skipped;
         if (totalSkipped(skipped) > 0) process.stderr.write(`plait: note: the index ${indexPath} left out ${totalSkipped(skipped)} invalid documents (${describeSkipped(skipped)})\n`);
       }
-      const index = await openIndex(indexPath, { model: o.model, workers: availableParallelism() });
+      const index = await openIndexForCli(indexPath, { model: o.model, workers: availableParallelism() });
       try {
         // Queries are encoded once, up front; search latency is measured without encoding.
         const encoder = await index.encoder();

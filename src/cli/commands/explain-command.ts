@@ -5,9 +5,10 @@
  * With `--ltr-model <file>`: the ranking model's score of the document instead, with each
  * feature's value and contribution (per-tree path gains, src/ltr/explain-ltr.ts).
  */
+import { openIndexForCli } from '../open-index.js';
 import { rewriteOptionsFrom } from '../search-flags.js';
 import type { Command } from 'commander';
-import { openIndex, type ExplainOptions, type Explanation, type SearchMode } from '../../search/plait-index.js';
+import { type ExplainOptions, type Explanation, type SearchMode } from '../../search/plait-index.js';
 import { invalidArgument } from '../../errors/index.js';
 import { parseFloatArg, parseIntArg, printJson } from '../options.js';
 import { explainLtr, type LtrDocExplanation } from '../../ltr/explain-ltr.js';
@@ -112,7 +113,7 @@ export function registerExplainCommand(program: Command): void {
     .action(async (name: string, query: string, target: string, o: ExplainCliOptions) => {
       if (o.ltrModel !== undefined) {
         const model = await LtrModel.load(requireInput(o.ltrModel, '--ltr-model'));
-        const index = await openIndex(name, { model: o.model, encoderOptions: { threads: 0 } });
+        const index = await openIndexForCli(name, { model: o.model, encoderOptions: { threads: 0 } });
         try {
           const ex = await explainLtr(index, model, query, target, o.pipeline === undefined ? {} : { candidates: o.pipeline });
           if (o.json === true) printJson(ex);
@@ -134,7 +135,7 @@ export function registerExplainCommand(program: Command): void {
       if (o.alpha !== undefined) opts.alpha = o.alpha;
       const rewrite = rewriteOptionsFrom(o);
       if (rewrite !== undefined) opts.rewrite = rewrite;
-      const index = await openIndex(name, { model: o.model, encoderOptions: { threads: 0 } });
+      const index = await openIndexForCli(name, { model: o.model, encoderOptions: { threads: 0 } });
       try {
         const ex = await index.explain(query, t, opts);
         if (o.json === true) printJson(ex);

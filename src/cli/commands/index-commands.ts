@@ -9,7 +9,7 @@ import { BUILD_DEFAULTS, ENCODER_DEFAULTS, LIVING_DEFAULTS } from '../../config/
 import { PlaitError, isPlaitError } from '../../errors/index.js';
 import { kernelsStatus, type KernelsStatus } from '../../kernels/index.js';
 import { SUPPORTED_NBITS } from '../../kernels/validate.js';
-import type { CorpusFormat } from '../../indexer/corpus/types.js';
+import type { CorpusFormat, CorpusWarning } from '../../indexer/corpus/types.js';
 import { ProgressReporter, formatBytes } from '../progress.js';
 import { parseIntArg, plural, printJson } from '../options.js';
 import { exitCleanlyOnSignals } from '../interrupt.js';
@@ -48,7 +48,8 @@ export function totalSkipped(skipped: Record<string, number> | undefined): numbe
  * Runs a build for the CLI (`index`, `eval` on a BEIR folder, `quickstart`): progress, the
  * interrupt handlers, and the one behaviour for invalid documents — stop on the first one (with a
  * hint at `--skip-invalid`), or with `--skip-invalid` skip them and say how many, by reason, on
- * stderr; the manifest records them and `plait info` shows them.
+ * stderr; the manifest records them and `plait info` shows them. Top-level JSONL fields the reader
+ * does not read are named on stderr once each, as they first appear.
  */
 export async function runCliBuild(
   input: string | readonly string[],
@@ -58,7 +59,12 @@ export async function runCliBuild(
   const restore = exitCleanlyOnSignals(ui.progress, ui.json);
   let result: BuildResult;
   try {
-    result = await buildIndex(input, { ...options, onProgress: (p) => ui.progress.update(p.phase, p.done, p.total, p.elapsedMs) });
+    result = await buildIndex(input, {
+      ...options,
+      onProgress: (p) => ui.progress.update(p.phase, p.done, p.total, p.elapsedMs),
+      // Said as soon as the line is read, not after the encoding (with --json: in the result's report.ignoredFields).
+      ...(ui.json ? {} : { onWarning: (w: CorpusWarning) => ui.progress.note(`plait: warning: ${w.message}`) }),
+    });
   } catch (err) {
     if (isPlaitError(err) && SKIPPABLE.has(err.code) && options.skipInvalid !== true) {
       throw withHint(err, 'add --skip-invalid to skip such documents and report their counts by reason');
@@ -207,7 +213,7 @@ export function registerIndexCommands(program: Command): void {
       const skipped = totalSkipped(m.skipped);
       const lines = [
         `index        ${info.path}`,
-        `model        ${m.model.name} (${m.model.family}, ${m.dim}-d, query ${m.model.queryMaxlen} / doc ${m.model.docMaxlen} tokens)`,
+        `model        ${m.model.name} (${m.model.family}, ${m.dim}-d, query ${m.model.queryMaxlen} / doc ${m.model.docMaxlen} tokens${m.model.quantization === undefined ? '' : `, ${m.model.quantization} graph`})`,
         `documents    ${m.counts.documents}`,
         `skipped      ${m.skipped === undefined ? 'not recorded' : skipped === 0 ? 'none' : `${skipped} invalid (${describeSkipped(m.skipped)})`}`,
         `passages     ${m.counts.passages}${m.settings.split ? ` (split: window ${m.settings.window}, stride ${m.settings.stride})` : ''}`,

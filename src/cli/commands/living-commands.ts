@@ -10,7 +10,7 @@ import { updateIndex, compactIndex } from '../../mutate/index-updater.js';
 import { locateIndex } from '../../format/index-path.js';
 import { PlaitError, isPlaitError } from '../../errors/index.js';
 import { ENCODER_DEFAULTS } from '../../config/defaults.js';
-import type { CorpusFormat } from '../../indexer/corpus/types.js';
+import type { CorpusFormat, CorpusWarning } from '../../indexer/corpus/types.js';
 import { parseIntArg, plural, printJson } from '../options.js';
 import { withHint } from '../report-error.js';
 import { parseFilter } from '../../docstore/metadata-filter.js';
@@ -59,6 +59,8 @@ export function registerLivingCommands(program: Command): void {
           textField: o.textField,
           titleField: o.titleField,
           encoderOptions: o.threads === undefined ? {} : { threads: o.threads },
+          // Top-level fields the reader does not read, named once each (with --json: report.ignoredFields).
+          ...(o.json ? {} : { onWarning: (w: CorpusWarning) => process.stderr.write(`plait: warning: ${w.message}\n`) }),
         });
       } catch (err) {
         if (isPlaitError(err) && SKIPPABLE.has(err.code) && o.skipInvalid !== true && err.details?.['line'] !== undefined) {

@@ -7,7 +7,7 @@
 import type { Command } from 'commander';
 import { LTR_DEFAULTS } from '../../config/defaults.js';
 import { readQrels, readQueries } from '../../eval/index.js';
-import { openIndex } from '../../search/plait-index.js';
+import { openIndexForCli } from '../open-index.js';
 import { collectLtrGroups, trainLtrModel } from '../../ltr/train-ltr.js';
 import { LtrModel } from '../../ltr/ltr-model.js';
 import type { XgboostTrainOptions } from '../../ltr/xgboost-train.js';
@@ -82,7 +82,7 @@ export function registerLtrCommand(program: Command): void {
     const queries = await readQueries(o.queries);
     const qrels = await readQrels(o.qrels);
     const metadataFields = o.features === undefined ? [] : o.features.split(',').map((f) => f.trim()).filter((f) => f.length > 0);
-    const index = await openIndex(name, { model: o.model });
+    const index = await openIndexForCli(name, { model: o.model });
     const cross = o.crossEncoder === undefined ? undefined : await CrossEncoder.create(o.crossEncoder, crossEncoderOptionsFrom(o));
     try {
       const progress = ProgressReporter.auto(o.quiet === true || o.json === true);

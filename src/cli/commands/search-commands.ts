@@ -1,7 +1,8 @@
 import { Option, type Command } from 'commander';
+import { openIndexForCli } from '../open-index.js';
 import { readFileSync } from 'node:fs';
 import { SEARCH_DEFAULTS } from '../../config/defaults.js';
-import { openIndex, type SearchMode, type SearchOptions } from '../../search/plait-index.js';
+import { type SearchMode, type SearchOptions } from '../../search/plait-index.js';
 import type { SearchTimings } from '../../search/search-result.js';
 import { Reranker, type RerankDocument } from '../../rerank/reranker.js';
 import { readQueries, type SkippedQuery } from '../../eval/queries.js';
@@ -110,7 +111,7 @@ export function registerSearchCommands(program: Command): void {
     const skippedQueries: SkippedQuery[] = [];
     const queries = o.queries === undefined ? [] : await readQueries(o.queries, { onSkip: (q) => skippedQueries.push(q) });
     if (o.queries !== undefined) warnSkippedQueries(o.queries, skippedQueries);
-    const index = await openIndex(name, { model: o.model });
+    const index = await openIndexForCli(name, { model: o.model });
     try {
       if (await searchWithPipeline(index, query, o)) return;
       const opts = { ...searchOptionsFrom(o), includeText: o.text === true || o.json === true };

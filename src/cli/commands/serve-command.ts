@@ -14,6 +14,7 @@ interface ServeCliOptions {
   model?: string[];
   crossEncoder?: string[];
   ltrModel?: string;
+  synonyms?: string;
   workers?: number;
   encoderThreads?: number;
   maxConcurrent?: number;
@@ -38,6 +39,7 @@ export function registerServeCommand(program: Command): void {
     .option('-m, --model <model...>', 'rerank model(s): ColBERT ONNX folder or hub id; the first is the default (default: the bundled model)')
     .option('--cross-encoder <model...>', 'cross-encoder(s) (folder or hub id) for pipelines\' cross stage and for rerank requests naming them as `model`')
     .option('--ltr-model <file>', 'ranking model (plait ltr train --out) for pipelines\' ltr stage')
+    .option('--synonyms <file>', "expand every search's query with a synonyms file in Solr's format (a, b / a => b); a request's rewrite.synonyms turns them off or replaces them")
     .option('--workers <n>', 'scoring worker threads per index (default: one per core, at most 4)', parseIntArg('workers', 0))
     .option('--encoder-threads <n>', 'encoder worker threads per model', parseIntArg('encoderThreads', 0))
     .option('--max-concurrent <n>', 'requests working at once', parseIntArg('maxConcurrent', 1))
@@ -59,6 +61,7 @@ export function registerServeCommand(program: Command): void {
         ...(o.model === undefined ? {} : { models: o.model }),
         ...(o.crossEncoder === undefined ? {} : { crossEncoders: o.crossEncoder }),
         ...(o.ltrModel === undefined ? {} : { ltrModel: o.ltrModel }),
+        ...(o.synonyms === undefined ? {} : { synonyms: o.synonyms }),
         ...(o.workers === undefined ? {} : { scoringWorkers: o.workers }),
         ...(o.encoderThreads === undefined ? {} : { encoderThreads: o.encoderThreads }),
         ...(o.maxConcurrent === undefined ? {} : { maxConcurrent: o.maxConcurrent }),

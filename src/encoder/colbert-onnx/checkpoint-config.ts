@@ -43,13 +43,20 @@ export interface ColbertCheckpoint {
   queryExpansion: boolean;
   /** Tokens whose document rows are dropped: ColBERT's string.punctuation, or PyLate's skiplist_words. */
   skiplistWords: string[];
+  /** The settings file that named the markers, or null when ColBERT's BERT defaults ([unused0] / [unused1]) were assumed. */
+  markersFrom: string | null;
 }
 
 /** Python's string.punctuation, each character a skiplist token (ColBERT's mask_punctuation). */
 export const PUNCTUATION_SKIPLIST = [...'!"#$%&\'()*+,-./:;<=>?@[\\]^_`{|}~'];
 
 export function checkpointFiles(dir: string, onnxFile?: string): { onnxPath: string; tokenizerPath: string } {
-  if (!existsSync(dir)) throw new PlaitError('MODEL_NOT_FOUND', { message: `no model folder at ${dir}`, dir });
+  if (!existsSync(dir)) {
+    throw new PlaitError('MODEL_NOT_FOUND', {
+      message: `no model folder at ${dir}: put the model back there, or name where it is now (--model <folder or org/name>; an index checks that it is the same model)`,
+      dir,
+    });
+  }
   // onnxFile may be absolute: a graph converted from the folder's weights lives in the model cache.
   const candidates = onnxFile === undefined ? ONNX_FILE_CANDIDATES : [onnxFile];
   const onnx = candidates.find((f) => existsSync(path.resolve(dir, f)));
@@ -59,7 +66,12 @@ export function checkpointFiles(dir: string, onnxFile?: string): { onnxPath: str
   if (tokenizer === undefined) missing.push(TOKENIZER_FILE);
   if (onnx === undefined || tokenizer === undefined) {
     const hint = onnx === undefined && onnxFile === undefined ? ' (nor config.json with model.safetensors or pytorch_model.bin to build a graph from)' : '';
-    throw new PlaitError('MODEL_FILE_MISSING', { message: `${dir} has no ${missing.join(', nor ')}${hint}`, dir, missing });
+    // What to do: a checkpoint folder is a hub repository's files, all of them.
+    const todo =
+      onnx === undefined && onnxFile === undefined
+        ? 'give the folder of a ColBERT checkpoint: its config.json and weights (plait converts them), or an exported model.onnx, with tokenizer.json'
+        : 'copy tokenizer.json (the Hugging Face fast tokenizer) from the checkpoint\'s repository into the folder';
+    throw new PlaitError('MODEL_FILE_MISSING', { message: `${dir} has no ${missing.join(', nor ')}${hint}: ${todo}, or pull the whole repository (plait model pull <org/name>)`, dir, missing });
   }
   return { onnxPath: path.resolve(dir, onnx), tokenizerPath: path.join(dir, tokenizer) };
 }
@@ -101,6 +113,7 @@ export function readCheckpoint(spec: ColbertSpec): ColbertCheckpoint {
     attendToMaskTokens: false,
     queryExpansion: true,
     skiplistWords: PUNCTUATION_SKIPLIST,
+    markersFrom: null as string | null,
   };
   // ColBERT's own settings, wherever an export put them (config.json first, artifact.metadata wins).
   for (const file of ['config.json', 'artifact.metadata']) {
@@ -114,6 +127,7 @@ export function readCheckpoint(spec: ColbertSpec): ColbertCheckpoint {
     s.dim = positiveInt(c['dim']) ?? s.dim;
     s.queryMarker = str(c['query_token_id']) ?? s.queryMarker;
     s.documentMarker = str(c['doc_token_id']) ?? s.documentMarker;
+    if (str(c['query_token_id']) !== undefined || str(c['doc_token_id']) !== undefined) s.markersFrom = file;
     s.attendToMaskTokens = bool(c['attend_to_mask_tokens']) ?? s.attendToMaskTokens;
     if (c['mask_punctuation'] === false) s.skiplistWords = [];
   }
@@ -121,6 +135,7 @@ export function readCheckpoint(spec: ColbertSpec): ColbertCheckpoint {
   if (st !== null) {
     s.queryMarker = str(st['query_prefix']) ?? s.queryMarker;
     s.documentMarker = str(st['document_prefix']) ?? s.documentMarker;
+    s.markersFrom = 'config_sentence_transformers.json';
     s.queryMaxlen = positiveInt(st['query_length']) ?? s.queryMaxlen;
     s.docMaxlen = positiveInt(st['document_length']) ?? s.docMaxlen;
     s.attendToMaskTokens = bool(st['attend_to_expansion_tokens']) ?? s.attendToMaskTokens;
@@ -158,5 +173,6 @@ export function readCheckpoint(spec: ColbertSpec): ColbertCheckpoint {
     attendToMaskTokens: s.attendToMaskTokens,
     queryExpansion: s.queryExpansion,
     skiplistWords: s.skiplistWords,
+    markersFrom: s.markersFrom,
   };
 }

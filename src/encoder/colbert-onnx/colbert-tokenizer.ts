@@ -44,6 +44,27 @@ async function markerIds(tok: Tokenizer, marker: string | null): Promise<Int32Ar
   return Int32Array.from(await encodeIds(tok, marker));
 }
 
+/**
+ * Refuses ColBERT's BERT markers assumed by default when the vocabulary has neither: the folder
+ * then lacks the settings file that names its markers (a PyLate checkpoint copied without
+ * config_sentence_transformers.json), and encoding "[unused0]" as text would give other vectors
+ * than the model's, silently.
+ * @throws PlaitError MODEL_FILE_MISSING
+ */
+function checkDefaultMarkers(tok: Tokenizer, checkpoint: ColbertCheckpoint, file: string): void {
+  if (checkpoint.markersFrom !== null) return;
+  const absent = [checkpoint.queryMarker, checkpoint.documentMarker].filter((m): m is string => m !== null && (tok.tokenToId(m) ?? null) === null);
+  if (absent.length === 0) return;
+  throw new PlaitError('MODEL_FILE_MISSING', {
+    message:
+      `${checkpoint.dir} says nothing of its query and document markers (no config_sentence_transformers.json, no query_token_id / doc_token_id in config.json or artifact.metadata), ` +
+      `so ColBERT's BERT markers ${absent.join(' and ')} were assumed, but ${file} has no such token: ` +
+      `copy config_sentence_transformers.json (PyLate's prefixes, lengths and skiplist) from the checkpoint's repository into the folder, or pull the whole repository (plait model pull <org/name>)`,
+    dir: checkpoint.dir,
+    missing: ['config_sentence_transformers.json'],
+  });
+}
+
 /** The width of the model's output rows: config or overrides first, else the ONNX graph's declared shape. */
 export async function modelDim(checkpoint: ColbertCheckpoint): Promise<number> {
   if (checkpoint.dim !== null) return checkpoint.dim;
@@ -92,6 +113,7 @@ export async function loadColbertTokenizer(spec: ColbertSpec): Promise<LoadedCol
   // The checkpoint's tokenizer.json may carry truncation/padding of its own; we do both ourselves.
   hf.disableTruncation();
   hf.disablePadding();
+  checkDefaultMarkers(hf, checkpoint, file);
   const sync = syncTokenizerFor(json, file);
   const skiplist = new Set<number>();
   for (const word of checkpoint.skiplistWords) {

@@ -188,7 +188,7 @@ function readHead(arch: BertArchitecture, main: WeightSource, prefix: string, de
     };
   }
   throw new PlaitError('MODEL_UNSUPPORTED', {
-    message: `${main.file} is a BERT without a ColBERT projection (linear.weight, or a 1_Dense/ folder) or a classifier head (classifier.weight); plait converts ColBERT and cross-encoder checkpoints`,
+    message: `${main.file} is a BERT without a ColBERT projection (linear.weight, or a 1_Dense/ folder) or a classifier head (classifier.weight); plait converts ColBERT and cross-encoder checkpoints: if this is one, copy its 1_Dense/ folder and modules.json from the repository (or pull it whole: plait model pull <org/name>)`,
     file: main.file,
   });
 }

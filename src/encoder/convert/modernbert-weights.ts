@@ -108,7 +108,7 @@ export function readModernBertWeights(arch: ModernBertArchitecture, main: Weight
   const head = readColbertProjection(H, main, dense);
   if (head === null) {
     throw new PlaitError('MODEL_UNSUPPORTED', {
-      message: `${main.file} is a ModernBERT without a ColBERT projection (a 1_Dense/ folder, or linear.weight); plait converts ModernBERT ColBERT checkpoints (PyLate layout)`,
+      message: `${main.file} is a ModernBERT without a ColBERT projection (a 1_Dense/ folder, or linear.weight); plait converts ModernBERT ColBERT checkpoints (PyLate layout): if this is one, copy its 1_Dense/ folder and modules.json from the repository (or pull it whole: plait model pull <org/name>); a plain ModernBERT or a ModernBERT cross-encoder needs an ONNX export (optimum-cli export onnx) instead`,
       file: main.file,
     });
   }

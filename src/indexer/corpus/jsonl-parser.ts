@@ -1,6 +1,7 @@
 /**
  * JSONL lines → documents. BEIR's `corpus.jsonl` is the default shape (`_id`, `title`, `text`,
- * optional `metadata`); generic JSONL names its fields through the options.
+ * optional `metadata`); generic JSONL names its fields through the options. Any other top-level
+ * field is not read: the line's `ignoredFields` name them, and the reader warns once per name.
  */
 
 import { PlaitError } from '../../errors/index.js';
@@ -59,5 +60,11 @@ export function parseJsonlLine(text: string, file: string, line: number, fields:
   if (metadata !== undefined && metadata !== null && Object.keys(metadata).length > 0) {
     doc.metadata = metadata as Record<string, unknown>;
   }
+  let ignored: string[] | undefined;
+  for (const key in record) {
+    if (key === fields.textField || key === fields.titleField || key === fields.metadataField || fields.idFields.includes(key)) continue;
+    (ignored ??= []).push(key);
+  }
+  if (ignored !== undefined) doc.ignoredFields = ignored;
   return doc;
 }

@@ -13,6 +13,8 @@ export interface ParsedDocument {
   text: string;
   metadata?: Record<string, unknown>;
   line: number;
+  /** JSONL: top-level fields of the record that are none of the fields read (absent when there are none). */
+  ignoredFields?: string[];
 }
 
 export interface ParseFailure {

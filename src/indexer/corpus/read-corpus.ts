@@ -4,7 +4,10 @@
  *
  *   const corpus = await openCorpus('../shared/data/scifact');
  *   for await (const doc of corpus) { ... }
- *   corpus.report; // { read, skipped: { malformed, missingId, duplicateId, emptyText, notUtf8, idWhitespace } }
+ *   corpus.report; // { read, skipped: { malformed, missingId, duplicateId, emptyText, notUtf8, idWhitespace }, ignoredFields }
+ *
+ * JSONL top-level fields other than the id, title, text and metadata fields are not read; each such
+ * name is reported once per pass (`onWarning`) and counted in `report.ignoredFields`.
  */
 
 import { PlaitError } from '../../errors/index.js';
@@ -14,7 +17,7 @@ import type { ParsedRecord } from './parsed-record.js';
 import { resolveCorpusInput } from './resolve-input.js';
 import { parseTextFile } from './text-file-parser.js';
 import { looksLikeTsvHeader, parseTsvLine } from './tsv-parser.js';
-import type { CorpusDocument, CorpusFormat, CorpusInput, CorpusReadReport, CorpusReader, CorpusReaderOptions } from './types.js';
+import type { CorpusDocument, CorpusFormat, CorpusInput, CorpusReadReport, CorpusReader, CorpusReaderOptions, CorpusWarning, IgnoredField } from './types.js';
 
 type SkipKind = keyof CorpusReadReport['skipped'];
 
@@ -36,8 +39,11 @@ class StreamingCorpusReader implements CorpusReader {
   readonly report: CorpusReadReport = {
     read: 0,
     skipped: { malformed: 0, missingId: 0, duplicateId: 0, emptyText: 0, notUtf8: 0, idWhitespace: 0 },
+    ignoredFields: [],
   };
   private readonly fields: JsonlFields;
+  /** This pass's ignored fields by name (the report's entries). */
+  private ignored = new Map<string, IgnoredField>();
 
   constructor(
     readonly files: readonly string[],
@@ -51,6 +57,8 @@ class StreamingCorpusReader implements CorpusReader {
   async *[Symbol.asyncIterator](): AsyncGenerator<CorpusDocument> {
     this.report.read = 0;
     for (const key of Object.keys(this.report.skipped) as SkipKind[]) this.report.skipped[key] = 0;
+    this.report.ignoredFields = [];
+    this.ignored = new Map();
     const seen = new Set<string>();
     for (const file of this.files) {
       if (this.format === 'folder') {
@@ -112,9 +120,27 @@ class StreamingCorpusReader implements CorpusReader {
     }
     seen.add(docId);
     this.report.read++;
+    if (record.ignoredFields !== undefined) this.noteIgnored(record.ignoredFields, file, line);
     const doc: CorpusDocument = { docId, title: record.title, text: record.text, source: { file, line } };
     if (record.metadata !== undefined) doc.metadata = record.metadata;
     return doc;
+  }
+
+  /** Counts a read document's ignored fields; names new to this pass go to onWarning, once. */
+  private noteIgnored(names: readonly string[], file: string, line: number): void {
+    const fresh: string[] = [];
+    for (const name of names) {
+      const have = this.ignored.get(name);
+      if (have !== undefined) {
+        have.documents++;
+        continue;
+      }
+      const entry: IgnoredField = { name, documents: 1, first: { file, line } };
+      this.ignored.set(name, entry);
+      this.report.ignoredFields.push(entry);
+      fresh.push(name);
+    }
+    if (fresh.length > 0) this.options.onWarning?.(ignoredFieldsWarning(fresh, file, line, this.fields));
   }
 
   private reject(kind: SkipKind, error: PlaitError): null {
@@ -122,6 +148,17 @@ class StreamingCorpusReader implements CorpusReader {
     this.report.skipped[kind]++;
     return null;
   }
+}
+
+/** The warning for top-level fields the reader skips: which, where, and where they belong instead. */
+function ignoredFieldsWarning(fields: string[], file: string, line: number, read: JsonlFields): CorpusWarning {
+  const names = fields.map((f) => JSON.stringify(f)).join(', ');
+  const known = [...read.idFields, read.titleField, read.textField, read.metadataField].map((f) => JSON.stringify(f)).join(', ');
+  const message =
+    `${file} line ${line}: top-level field${fields.length === 1 ? '' : 's'} ${names} ${fields.length === 1 ? 'is' : 'are'} not read and not stored ` +
+    `(a corpus line's fields are ${known}); put ${fields.length === 1 ? 'it' : 'them'} under ${JSON.stringify(read.metadataField)} to store ${fields.length === 1 ? 'it' : 'them'} and filter on ${fields.length === 1 ? 'it' : 'them'}, ` +
+    `e.g. {${JSON.stringify(read.idFields[0])}: …, ${JSON.stringify(read.textField)}: …, ${JSON.stringify(read.metadataField)}: {${JSON.stringify(fields[0])}: …}}`;
+  return { code: 'IGNORED_FIELDS', message, fields, file, line };
 }
 
 /**

@@ -37,6 +37,31 @@ export interface CorpusReaderOptions {
   tsvHeader?: boolean;
   /** Skip bad documents (counting them by kind in the report) instead of throwing on the first one. */
   skipInvalid?: boolean;
+  /**
+   * Called while reading when a JSONL line has top-level fields the reader does not read (anything
+   * but the id, text, title and metadata fields), with the names not reported before in this pass:
+   * each name once per pass over the corpus, first at the line it appeared on. Such fields are not
+   * stored (metadata must be under the metadata field); `report.ignoredFields` counts them.
+   */
+  onWarning?: (warning: CorpusWarning) => void;
+}
+
+/** A top-level JSONL field the reader skipped: its name, how many documents had it, and where it first appeared. */
+export interface IgnoredField {
+  name: string;
+  documents: number;
+  first: { file: string; line: number };
+}
+
+/** A warning from the corpus reader (CorpusReaderOptions.onWarning). */
+export interface CorpusWarning {
+  code: 'IGNORED_FIELDS';
+  /** Names the fields, the line, and what to do: "…put them under "metadata" to store and filter on them". */
+  message: string;
+  /** The field names new at this line. */
+  fields: string[];
+  file: string;
+  line: number;
 }
 
 /** Counts of documents read and skipped, by kind; complete once iteration ends. */
@@ -51,6 +76,8 @@ export interface CorpusReadReport {
     /** Ids with white space (read-corpus.ts): refused because TREC run files could not hold them. */
     idWhitespace: number;
   };
+  /** JSONL top-level fields that were not read (not the id, text, title or metadata field), in order of first appearance. */
+  ignoredFields: IgnoredField[];
 }
 
 /** An async stream of documents whose `report` fills in as it is consumed. */

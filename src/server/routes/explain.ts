@@ -108,7 +108,7 @@ export const explainRoutes: FastifyPluginAsync = async (app) => {
       if (b.alpha !== undefined) o.alpha = b.alpha;
       if (b.rrf_k !== undefined) o.rrfK = b.rrf_k;
       if (b.top_k !== undefined) o.topK = b.top_k;
-      const rewrite = rewriteFromBody(b.rewrite);
+      const rewrite = rewriteFromBody(b.rewrite, engine.synonyms);
       if (rewrite !== undefined) o.rewrite = rewrite;
       const target = b.doc_id !== undefined ? b.doc_id : { pid: b.pid! };
       const ex = await runWork(engine, reply, b.timeout_ms, () => index.explain(query, target, o));

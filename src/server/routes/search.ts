@@ -5,8 +5,8 @@
  * `cross_encoder`, `filter`) arrive as new optional fields without breaking a client.
  */
 import type { FastifyPluginAsync } from 'fastify';
-import { PlaitError } from '../../errors/index.js';
-import { SEARCH_DEFAULTS } from '../../config/defaults.js';
+import { PlaitError, isPlaitError } from '../../errors/index.js';
+import { REQUEST_SYNONYMS_DEFAULTS, SEARCH_DEFAULTS } from '../../config/defaults.js';
 import type { SearchHit, SearchMode, SearchOptions, SearchTimings } from '../../index.js';
 import { ERROR_SCHEMA } from '../http-errors.js';
 import { runWork } from '../request-work.js';
@@ -18,6 +18,7 @@ import { parsePipeline } from '../../pipeline/pipeline-spec.js';
 import { stageSearchOptions } from '../../pipeline/stages.js';
 import type { MetadataFilter } from '../../docstore/metadata-filter.js';
 import type { RewriteOptions } from '../../rewrite/query-rewriter.js';
+import { parseSynonyms, type SynonymMap } from '../../rewrite/synonyms.js';
 import type { TextWarning } from '../../encoder/unknown-tokens.js';
 import '../fastify-types.js';
 
@@ -42,9 +43,11 @@ interface SearchBody {
   rewrite?: RewriteBody;
 }
 
-/** Query rewriting in a request (the library's RewriteOptions; synonyms are the library's and CLI's). */
+/** Query rewriting in a request (the library's RewriteOptions in snake_case). */
 export interface RewriteBody {
   spelling?: boolean;
+  /** true / absent: the server's synonyms (plait serve --synonyms), false: none, lines: these rules instead. */
+  synonyms?: boolean | string[];
   rm3?: boolean;
   prf?: boolean;
 }
@@ -52,8 +55,21 @@ export interface RewriteBody {
 export const REWRITE_BODY_SCHEMA = {
   type: 'object',
   additionalProperties: false,
-  description: "query rewriting: spelling (correct unknown words against the index's vocabulary), rm3 (BM25 feedback), prf (ColBERT-PRF late-interaction feedback); each rewrite is reported in the result's rewrites",
-  properties: { spelling: { type: 'boolean' }, rm3: { type: 'boolean' }, prf: { type: 'boolean' } },
+  description: "query rewriting: spelling (correct unknown words against the index's vocabulary), synonyms, rm3 (BM25 feedback), prf (ColBERT-PRF late-interaction feedback); each rewrite is reported in the result's rewrites",
+  properties: {
+    spelling: { type: 'boolean' },
+    synonyms: {
+      anyOf: [
+        { type: 'boolean' },
+        { type: 'array', maxItems: REQUEST_SYNONYMS_DEFAULTS.maxLines, items: { type: 'string', maxLength: REQUEST_SYNONYMS_DEFAULTS.maxLineChars, pattern: '^[^\\r\\n]*$' } },
+      ],
+      description:
+        `synonyms: absent or true applies the server's (plait serve --synonyms <file>; true without one is 400), false applies none, ` +
+        `an array of lines in Solr's synonyms.txt format ("couch, sofa", "tv => television") applies those instead (at most ${REQUEST_SYNONYMS_DEFAULTS.maxLines}; 400 SYNONYMS_INVALID naming the line)`,
+    },
+    rm3: { type: 'boolean' },
+    prf: { type: 'boolean' },
+  },
 } as const;
 
 export const REWRITES_SCHEMA = {
@@ -62,10 +78,38 @@ export const REWRITES_SCHEMA = {
   items: { type: 'object', properties: { kind: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' } } },
 } as const;
 
-/** The body's rewrite field as RewriteOptions (undefined when absent or all false). */
-export function rewriteFromBody(r: RewriteBody | undefined | null): RewriteOptions | undefined {
-  if (r === undefined || r === null || (r.spelling !== true && r.rm3 !== true && r.prf !== true)) return undefined;
-  return { ...(r.spelling === true ? { spelling: true } : {}), ...(r.rm3 === true ? { rm3: true } : {}), ...(r.prf === true ? { prf: true } : {}) };
+/**
+ * The synonyms a request searches with: its own lines, the server's (`serverSynonyms`) unless it
+ * says `false`, or none.
+ * @throws PlaitError INVALID_ARGUMENT (`true` on a server without synonyms), SYNONYMS_INVALID (a line, named by its index)
+ */
+function requestSynonyms(asked: boolean | string[] | undefined, serverSynonyms: SynonymMap | null): SynonymMap | null {
+  if (asked === undefined || asked === true) {
+    if (asked === true && serverSynonyms === null) {
+      throw new PlaitError('INVALID_ARGUMENT', { message: 'rewrite.synonyms is true but this server has none: start it with plait serve --synonyms <file>, or give the rules as an array of lines', name: 'rewrite.synonyms' });
+    }
+    return serverSynonyms;
+  }
+  if (asked === false) return null;
+  try {
+    return parseSynonyms(asked.join('\n'), { file: 'rewrite.synonyms' });
+  } catch (e) {
+    if (!isPlaitError(e, 'SYNONYMS_INVALID') || typeof e.details?.line !== 'number') throw e;
+    const line = e.details.line;
+    const reason = e.message.slice(e.message.indexOf(`rewrite.synonyms:${line}: `) + `rewrite.synonyms:${line}: `.length);
+    throw new PlaitError('SYNONYMS_INVALID', { message: `rewrite.synonyms[${line - 1}] of the request: ${reason}`, name: 'rewrite.synonyms', index: line - 1 });
+  }
+}
+
+/** The body's rewrite field as RewriteOptions, with the server's synonyms unless it says otherwise (undefined when nothing applies). */
+export function rewriteFromBody(r: RewriteBody | undefined | null, serverSynonyms: SynonymMap | null): RewriteOptions | undefined {
+  const synonyms = requestSynonyms(r?.synonyms ?? undefined, serverSynonyms);
+  const o: RewriteOptions = {};
+  if (r?.spelling === true) o.spelling = true;
+  if (synonyms !== null && synonyms.rules.length > 0) o.synonyms = synonyms;
+  if (r?.rm3 === true) o.rm3 = true;
+  if (r?.prf === true) o.prf = true;
+  return Object.keys(o).length === 0 ? undefined : o;
 }
 
 export const SEARCH_BODY_SCHEMA = {
@@ -194,7 +238,8 @@ function snakeWarning(w: TextWarning): Record<string, unknown> {
   return { code: w.code, text: w.text, unknown_tokens: w.unknownTokens, content_tokens: w.contentTokens, message: w.message };
 }
 
-export function searchOptionsFromBody(b: SearchBody): SearchOptions {
+/** The library's SearchOptions of a search body; `serverSynonyms` apply unless the body's rewrite says otherwise. */
+export function searchOptionsFromBody(b: SearchBody, serverSynonyms: SynonymMap | null): SearchOptions {
   const o: SearchOptions = {};
   if (b.top_k !== undefined) o.topK = b.top_k;
   if (b.mode !== undefined) o.mode = b.mode;
@@ -208,7 +253,7 @@ export function searchOptionsFromBody(b: SearchBody): SearchOptions {
   if (b.rrf_k !== undefined) o.rrfK = b.rrf_k;
   if (b.include_text !== undefined) o.includeText = b.include_text;
   if (b.filter !== undefined) o.filter = b.filter;
-  const rewrite = rewriteFromBody(b.rewrite);
+  const rewrite = rewriteFromBody(b.rewrite, serverSynonyms);
   if (rewrite !== undefined) o.rewrite = rewrite;
   return o;
 }
@@ -224,7 +269,7 @@ async function runPipelines(engine: Engine, entry: IndexEntry, queries: string[]
   const hasCross = stages.some((st) => st.stage === 'cross');
   if (!hasCross && b.cross_encoder !== undefined) throw new PlaitError('INVALID_ARGUMENT', { message: 'cross_encoder is given but the pipeline has no cross stage', name: 'cross_encoder' });
   const cross = hasCross ? engine.crossEncoder(b.cross_encoder) : undefined;
-  const search = stageSearchOptions(searchOptionsFromBody(b));
+  const search = stageSearchOptions(searchOptionsFromBody(b, engine.synonyms));
   const ltr = engine.ltrModel === null ? {} : { ltrModel: engine.ltrModel };
   const pipeline = new SearchPipeline(index, stages, { search, ...ltr, ...(cross === undefined ? {} : { crossEncoder: cross.scorer, breakers: { cross: cross.breaker } }) });
   const out: Record<string, unknown>[] = [];
@@ -270,7 +315,7 @@ export const searchRoutes: FastifyPluginAsync = async (app) => {
       checkBatch(raw.length, SEARCH_DEFAULTS.maxBatchQueries, 'queries');
       if (raw.length === 0) throw new PlaitError('INVALID_ARGUMENT', { message: 'queries is empty' });
       const queries = raw.map((q, i) => normaliseQuery(checkQuery(q, b.queries === undefined ? 'query' : `queries[${i}]`)));
-      const options = searchOptionsFromBody(b);
+      const options = searchOptionsFromBody(b, engine.synonyms);
       if (b.pipeline !== undefined) {
         const results = await runWork(engine, reply, b.timeout_ms, (signal) => runPipelines(engine, entry, queries, b, signal));
         return { index: entry.name, generation: entry.generation, results };
