@@ -27,6 +27,8 @@ import { Random } from '../src/util/random.js';
 import { makeBertCheckpoint } from './helpers/tiny-bert.js';
 import { makeModernBertCheckpoint } from './helpers/tiny-modernbert.js';
 import { makeTinyColbert } from '../fixtures/tiny-colbert.js';
+import { Reranker } from '../src/rerank/reranker.js';
+import { startServer } from '../src/server/index.js';
 
 const BIN = fileURLToPath(new URL('../../bin/plait.js', import.meta.url));
 const WORDS = 'what is late interaction retrieval protein gene study the quick brown fox jumps over lazy dog search engine index query document model cell of blood heat and water flow was run by people who read books in library after work'.split(' ');
@@ -186,6 +188,58 @@ describe('int8 graphs', () => {
       await makeTinyColbert(own, {});
       await assert.rejects(resolveModelSpec(own, { cacheDir, quantize: 'int8' }), (e) => isPlaitError(e, 'MODEL_UNSUPPORTED') && /ships its own ONNX graph/.test(e.message));
       await assert.rejects(resolveModelSpec(dir, { cacheDir, quantize: 'int4' as 'int8' }), (e) => isPlaitError(e, 'INVALID_ARGUMENT') && /"int4"/.test(e.message));
+    } finally {
+      delete process.env['PLAIT_CACHE_DIR'];
+    }
+  });
+  test('rerank models run the int8 graph too: Reranker.create, plait rerank and plait serve take --quantize int8; the bundled model is refused before the server listens', async () => {
+    const dir = fresh();
+    await makeBertCheckpoint(dir, { layout: 'colbert' });
+    const env = { ...process.env, PLAIT_CACHE_DIR: cacheDir };
+    process.env['PLAIT_CACHE_DIR'] = cacheDir;
+    try {
+      const docs = texts(8, 12, 21);
+      const query = 'protein gene study';
+      const float = await Reranker.create({ model: dir, encoderOptions: { threads: 0 } });
+      const int8 = await Reranker.create({ model: dir, quantize: 'int8', encoderOptions: { threads: 0 } });
+      try {
+        assert.equal(float.encoder.info.quantization, undefined);
+        assert.equal(int8.encoder.info.quantization, 'int8');
+        const f = await float.rerank(query, docs);
+        const q = await int8.rerank(query, docs);
+        const fScore = new Map(f.map((r) => [r.index, r.score]));
+        // Same documents, scores close (cosine ≥ 0.99 per token vector) but not equal: the int8 graph ran.
+        let differs = false;
+        for (const r of q) {
+          const want = fScore.get(r.index)!;
+          assert.ok(Math.abs(r.score - want) <= 0.05 * Math.abs(want) + 1e-3, `doc ${r.index}: int8 ${r.score} vs float ${want}`);
+          if (r.score !== want) differs = true;
+        }
+        assert.ok(differs, 'int8 scores equal the float ones exactly: the int8 graph did not run');
+      } finally {
+        await float.close();
+        await int8.close();
+      }
+      const docsFile = path.join(root, 'rerank-docs.jsonl');
+      writeFileSync(docsFile, docs.map((t, i) => JSON.stringify({ id: `r${i}`, text: t })).join('\n'));
+      const cli = await runCli(['rerank', '--query', query, '--docs', docsFile, '--model', dir, '--quantize', 'int8', '--json'], env);
+      assert.equal(cli.status, 0, cli.stderr);
+      assert.equal((JSON.parse(cli.stdout) as unknown[]).length, docs.length);
+      const badKind = await runCli(['rerank', '--query', query, '--docs', docsFile, '--model', dir, '--quantize', 'int4'], env);
+      assert.equal(badKind.status, 2);
+      assert.match(badKind.stderr, /int4/);
+      const server = await startServer([], { port: 0, models: [dir], quantize: 'int8', logLevel: 'silent', encoderThreads: 0 });
+      try {
+        assert.equal(server.engine.rerankers[0]!.reranker.encoder.info.quantization, 'int8');
+        const res = await fetch(`${server.url}/v2/rerank`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: dir, query, documents: docs, top_n: 3 }) });
+        assert.equal(res.status, 200, await res.clone().text());
+        assert.equal(((await res.json()) as { results: unknown[] }).results.length, 3);
+      } finally {
+        await server.close();
+      }
+      const bundled = await runCli(['serve', '--quantize', 'int8', '--port', '0'], env);
+      assert.notEqual(bundled.status, 0);
+      assert.match(bundled.stderr, /MODEL_UNSUPPORTED/);
     } finally {
       delete process.env['PLAIT_CACHE_DIR'];
     }

@@ -52,6 +52,12 @@ export interface RerankResult {
 export interface RerankerOptions {
   /** Model: undefined → the bundled model; a local ColBERT ONNX folder; or a hub repo id. */
   model?: string;
+  /**
+   * 'int8': run the int8 graph plait builds from a BERT / ModernBERT checkpoint's weights (as
+   * `plait index --quantize int8`). Ignored when `encoder` is given.
+   * @throws PlaitError MODEL_UNSUPPORTED for the bundled model or a repository that ships its own ONNX graph.
+   */
+  quantize?: 'int8';
   encoder?: Encoder;
   encoderOptions?: EncoderOptions;
   /** Bytes of cached passage embeddings (default RERANK_DEFAULTS.cacheBytes, 64 MiB); 0 disables the cache. */
@@ -114,7 +120,7 @@ export class Reranker {
     if (!Number.isInteger(cacheBytes) || cacheBytes < 0) throw invalidArgument('cacheBytes', 'a non-negative integer', cacheBytes);
     const cacheEntries = options.cacheEntries ?? Infinity;
     if (cacheEntries !== Infinity && (!Number.isInteger(cacheEntries) || cacheEntries < 0)) throw invalidArgument('cacheEntries', 'a non-negative integer', cacheEntries);
-    const encoder = options.encoder ?? (await createEncoder(await resolveModelSpec(options.model, {}), options.encoderOptions ?? {}));
+    const encoder = options.encoder ?? (await createEncoder(await resolveModelSpec(options.model, options.quantize === undefined ? {} : { quantize: options.quantize }), options.encoderOptions ?? {}));
     return new Reranker(encoder, options.encoder === undefined, options.kernels ?? getKernels(), cacheBytes, cacheEntries);
   }
 

@@ -173,7 +173,7 @@ export async function openEngine(indexNames: string[], options: ResolvedServerOp
       opened.push({ name, index });
     }
     for (const model of options.models) {
-      const encoder = await encoderFor(await resolveModelSpec(model, {}), 'rerank');
+      const encoder = await encoderFor(await resolveModelSpec(model, options.quantize === undefined ? {} : { quantize: options.quantize }), 'rerank');
       const reranker = await Reranker.create({ encoder });
       rerankers.push({ names: [...new Set([encoder.info.name, ...(model === undefined ? [] : [model])])], reranker });
     }

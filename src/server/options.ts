@@ -30,6 +30,8 @@ export interface ServerOptions {
   abortCheckQueries?: number;
   /** Rerank models: undefined is the bundled model; the first is the default. */
   models?: (string | undefined)[];
+  /** 'int8': the rerank models run the int8 graph plait builds from their checkpoints (`plait serve --quantize int8`); indexes keep the graph they were built with. */
+  quantize?: 'int8';
   /** How often served indexes are checked for a newer generation, in ms (0: never). */
   refreshIntervalMs?: number;
   /** Cross-encoders (folder or hub id) for pipelines' cross stage and rerank by `model`; the first is the default. */
@@ -73,6 +75,7 @@ export interface ResolvedServerOptions {
   encoderThreads: number;
   abortCheckQueries: number;
   models: (string | undefined)[];
+  quantize: 'int8' | undefined;
   crossEncoders: string[];
   ltrModel: string | undefined;
   /** The server's synonyms, parsed; null when none. */
@@ -88,7 +91,7 @@ export interface ResolvedServerOptions {
 const KNOWN = new Set<string>([
   'host', 'port', 'maxBodyBytes', 'timeoutMs', 'maxTimeoutMs', 'maxConcurrent', 'maxQueue', 'maxQueueWaitMs', 'retryAfterSeconds',
   'resultCacheBytes', 'queryCacheBytes', 'maxRerankDocuments', 'maxEncodeTexts', 'drainTimeoutMs', 'scoringWorkers',
-  'encoderThreads', 'abortCheckQueries', 'models', 'crossEncoders', 'ltrModel', 'synonyms', 'refreshIntervalMs', 'apiKey', 'corsOrigins', 'logLevel', 'defaultMetrics',
+  'encoderThreads', 'abortCheckQueries', 'models', 'quantize', 'crossEncoders', 'ltrModel', 'synonyms', 'refreshIntervalMs', 'apiKey', 'corsOrigins', 'logLevel', 'defaultMetrics',
   'logDestination',
 ]);
 
@@ -132,6 +135,7 @@ export function resolveServerOptions(o: ServerOptions = {}, env: NodeJS.ProcessE
     encoderThreads: int('encoderThreads', o.encoderThreads ?? d.encoderThreads, 0),
     abortCheckQueries: int('abortCheckQueries', o.abortCheckQueries ?? d.abortCheckQueries, 1),
     models: o.models === undefined || o.models.length === 0 ? [undefined] : o.models,
+    quantize: o.quantize,
     crossEncoders: o.crossEncoders ?? [],
     ltrModel: o.ltrModel,
     synonyms: resolveSynonyms(o.synonyms),

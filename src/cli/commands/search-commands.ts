@@ -166,15 +166,16 @@ export function registerSearchCommands(program: Command): void {
     .requiredOption('--query <text>', 'the query')
     .requiredOption('--docs <file>', 'JSONL of {"id", "text"} (or BEIR {"_id", "title", "text"}), or one document per line of plain text')
     .option('-m, --model <model>', 'ColBERT ONNX folder or hub repo id (default: the bundled model)')
+    .addOption(new Option('--quantize <kind>', 'run the int8 graph built from the checkpoint (BERT / ModernBERT weights)').choices(['int8']))
     .option('-k, --k <n>', `results to print (topK), 1–${SEARCH_DEFAULTS.maxTopK} (default: all)`, parseIntArg('topK', 1, SEARCH_DEFAULTS.maxTopK))
     .option('--json', 'print JSON')
     .addHelpText('after', '\nA query beginning with "-": --query=-text'))
-    .action(async (o: { query: string; docs: string; model?: string; k?: number; json?: boolean }) => {
+    .action(async (o: { query: string; docs: string; model?: string; quantize?: 'int8'; k?: number; json?: boolean }) => {
       requireInput(o.docs, '--docs');
       const docs = readRerankDocs(o.docs);
       if (await rerankWithCrossEncoder(o.query, docs, o)) return;
       if (o.model === undefined && !o.json) announceBundledModel();
-      const reranker = await Reranker.create({ model: o.model, encoderOptions: { threads: 1 } });
+      const reranker = await Reranker.create({ model: o.model, ...(o.quantize === undefined ? {} : { quantize: o.quantize }), encoderOptions: { threads: 1 } });
       try {
         const results = await reranker.rerank(o.query, docs, { topK: o.k ?? docs.length });
         if (o.json) printJson(results);

@@ -2,7 +2,7 @@
  * `plait serve [index ...]`: the passage-ranking HTTP server over the given indexes, with the
  * mid-tier reranker. Logs are pino JSON lines on stdout; SIGTERM/SIGINT drain and exit 0.
  */
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { SERVER_DEFAULTS } from '../../config/defaults.js';
 import { startServer, closeOnSignals } from '../../server/index.js';
 import type { ServerOptions } from '../../server/index.js';
@@ -12,6 +12,7 @@ interface ServeCliOptions {
   host: string;
   port: number;
   model?: string[];
+  quantize?: 'int8';
   crossEncoder?: string[];
   ltrModel?: string;
   synonyms?: string;
@@ -37,6 +38,7 @@ export function registerServeCommand(program: Command): void {
     .option('--host <host>', 'address to bind (loopback by default; 0.0.0.0 exposes the server)', SERVER_DEFAULTS.host)
     .option('-p, --port <n>', 'port (0: any free port)', parseIntArg('port', 0), SERVER_DEFAULTS.port)
     .option('-m, --model <model...>', 'rerank model(s): ColBERT ONNX folder or hub id; the first is the default (default: the bundled model)')
+    .addOption(new Option('--quantize <kind>', 'rerank models (--model) run the int8 graph built from their checkpoints; indexes keep the graph they were built with').choices(['int8']))
     .option('--cross-encoder <model...>', 'cross-encoder(s) (folder or hub id) for pipelines\' cross stage and for rerank requests naming them as `model`')
     .option('--ltr-model <file>', 'ranking model (plait ltr train --out) for pipelines\' ltr stage')
     .option('--synonyms <file>', "expand every search's query with a synonyms file in Solr's format (a, b / a => b); a request's rewrite.synonyms turns them off or replaces them")
@@ -59,6 +61,7 @@ export function registerServeCommand(program: Command): void {
         port: o.port,
         logLevel: o.logLevel,
         ...(o.model === undefined ? {} : { models: o.model }),
+        ...(o.quantize === undefined ? {} : { quantize: o.quantize }),
         ...(o.crossEncoder === undefined ? {} : { crossEncoders: o.crossEncoder }),
         ...(o.ltrModel === undefined ? {} : { ltrModel: o.ltrModel }),
         ...(o.synonyms === undefined ? {} : { synonyms: o.synonyms }),
