@@ -19,6 +19,7 @@ import { ResidualCodec, checkNbits } from '../codec/residual-codec.js';
 import type { Kernels } from '../kernels/types.js';
 import { FORMAT_NAME, FORMAT_VERSION, MANIFEST_FILE, listedFiles, roleFileName, segmentFile, type ArraysDelta, type FileEntry, type IndexManifest } from './manifest.js';
 import { checkFileSize, openArrayFile, readJsonFile, verifyFile } from './index-files.js';
+import { readCommitRecord } from '../docstore/store-commit.js';
 
 /** One passage-aligned segment: passages [firstPid, firstPid + passages); token rows are segment-local. */
 export interface IndexSegment {
@@ -59,11 +60,32 @@ export interface LoadIndexOptions {
   verify?: VerifyMode;
 }
 
+/**
+ * The committed manifest of the index at `path`: `manifest.json`, or — when its document store is
+ * changed in place and already holds a newer commit (a writer between its SQLite commit and the
+ * manifest's rename, or killed there) — the manifest in the store's commit record
+ * (docstore/store-commit.ts): SQLite's commit is the commit point, the rename its publication.
+ * @throws PlaitError INDEX_NOT_FOUND, INDEX_CORRUPT (not a manifest), INDEX_VERSION.
+ */
 export function readManifest(path: string): IndexManifest {
   if (!existsSync(path)) throw new PlaitError('INDEX_NOT_FOUND', { message: `no index at ${path}`, path });
-  const m = readJsonFile(join(path, MANIFEST_FILE), 'index manifest') as Partial<IndexManifest> | null;
+  const m = checkManifest(readJsonFile(join(path, MANIFEST_FILE), 'index manifest'), join(path, MANIFEST_FILE), path);
+  if (m.files.docstore.inPlace !== true) return m;
+  const record = readCommitRecord(join(path, roleFileName(m, 'docstore')));
+  if (record === null) return m;
+  let stored: IndexManifest;
+  try {
+    stored = checkManifest(JSON.parse(record), `the commit record of ${roleFileName(m, 'docstore')}`, path);
+  } catch {
+    return m; // a record this plait cannot read is never newer than what manifest.json says
+  }
+  return (stored.generation ?? 0) > (m.generation ?? 0) ? stored : m;
+}
+
+function checkManifest(value: unknown, where: string, path: string): IndexManifest {
+  const m = value as Partial<IndexManifest> | null;
   if (m === null || typeof m !== 'object' || m.format !== FORMAT_NAME) {
-    throw new PlaitError('INDEX_CORRUPT', { message: `${join(path, MANIFEST_FILE)} is not a plait index manifest`, path });
+    throw new PlaitError('INDEX_CORRUPT', { message: `${where} is not a plait index manifest`, path });
   }
   if (m.formatVersion !== FORMAT_VERSION) {
     throw new PlaitError('INDEX_VERSION', {

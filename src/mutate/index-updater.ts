@@ -33,10 +33,11 @@ import type { TokenEmbeddings } from '../encoder/types.js';
 import type { Kernels } from '../kernels/types.js';
 import { getKernels } from '../kernels/index.js';
 import { loadIndexData, type IndexData } from '../format/index-reader.js';
-import { roleFileName, segmentFile, type ArraysDelta, type DriftFigures, type IndexManifest, type SegmentEntry } from '../format/manifest.js';
-import { commitIdOf, IndexTransaction, type FsOp } from '../format/index-transaction.js';
+import { roleFileName, segmentFile, type ArraysDelta, type DriftFigures, type FileEntry, type IndexManifest, type SegmentEntry } from '../format/manifest.js';
+import { commitIdOf, IndexTransaction, type CommitParticipant, type FsOp } from '../format/index-transaction.js';
 import type { LockKind } from '../format/write-lock.js';
 import { DocStoreUpdater } from '../docstore/docstore-updater.js';
+import { distinctTokenIds } from '../docstore/passage-tokens.js';
 import type { DocumentInput } from '../docstore/types.js';
 import { buildIvf } from '../indexer/index-writer.js';
 import { compileFilter, type MetadataFilter } from '../docstore/metadata-filter.js';
@@ -130,18 +131,18 @@ export function updateIndex(dir: string, req: UpdateRequest, options: UpdateOpti
       }
     });
 
-    // 2. The document store: a private copy, changed in one transaction.
-    const docsName = tx.name('docs', 'sqlite');
-    const docsPath = tx.copy(roleFileName(m, 'docstore'), docsName);
-    step('docstore-copied');
-    const store = new DocStoreUpdater(docsPath);
-    const deletedPids: number[] = [];
-    let replaced = 0;
-    let deleted = 0;
-    const missing: string[] = [];
-    let newPassages = 0;
-    const newDoclens: number[] = [];
+    // 2. The document store, changed in one SQLite transaction: in place (committed below, at the
+    // commit point), or — the first write on a store from before schema 4 — on a migrating copy.
+    const { store, docsName } = openStore(tx, m);
+    step(store.mode === 'in-place' ? 'docstore-opened' : 'docstore-copied');
     try {
+      const deletedPids: number[] = [];
+      let replaced = 0;
+      let deleted = 0;
+      const missing: string[] = [];
+      let newPassages = 0;
+      const newDoclens: number[] = [];
+      const vocab = Math.max(0, m.model.vocabSize ?? 0);
       const byFilter = where === null ? [] : store.docIdsMatching(where.where, where.params);
       for (const id of [...(req.delete ?? []), ...byFilter]) {
         const rowid = store.rowidOf(id);
@@ -155,90 +156,105 @@ export function updateIndex(dir: string, req: UpdateRequest, options: UpdateOpti
       adds.forEach((a, i) => {
         const rowid = store.rowidOf(a.doc.docId);
         if (rowid !== null) {
-          if (req.noReplace === true) throw new PlaitError('DUPLICATE_ID', { id: a.doc.docId, file: `${dir} (already indexed; noReplace)`, line: i + 1 });
+          if (req.noReplace === true) throw new PlaitError('DUPLICATE_ID', { id: a.doc.docId, file: `the documents added (already in the index; noReplace)`, line: i + 1 });
           deletedPids.push(...store.deleteDocument(rowid));
           replaced++;
         }
-        store.addDocument(a.doc, a.passages);
+        // Each passage's distinct token ids: counted into token_df now, subtracted when it is deleted.
+        store.addDocument(a.doc, a.passages.map((p, j) => ({ start: p.start, end: p.end, tokenIds: vocab > 0 ? distinctTokenIds(a.embeddings[j]!.tokenIds, vocab) : undefined })));
         for (const e of a.embeddings) newDoclens.push(e.length);
         newPassages += a.passages.length;
       });
       if (adds.length === 0 && deleted === 0) {
-        // Nothing changes (every id absent): no generation is committed (close() removes the copy).
-        store.abort();
+        // Nothing changes (every id absent): no generation is committed (the store rolls back, close() removes a copy).
         return { generation: m.generation ?? 0, committed: false, added: 0, replaced: 0, deleted: 0, missing, compacted: false, manifest: m };
       }
-      // Token document frequencies of the new passages.
-      const df = new Int32Array(Math.max(0, m.model.vocabSize ?? 0));
-      for (const a of adds) {
-        for (const e of a.embeddings) {
-          const uniq = new Set<number>();
-          for (const t of e.tokenIds) if (t >= 0 && t < df.length) uniq.add(t);
-          for (const t of uniq) df[t]!++;
-        }
+      const docsEntry = finishCopy(tx, store, docsName, m);
+      step('docstore-written');
+
+      // 3. New passages: compressed with the existing codec into new segments.
+      const oldPassages = m.counts.passages;
+      const nPassages = oldPassages + newPassages;
+      const embeddings = adds.flatMap((a) => a.embeddings);
+      const newTokens = newDoclens.reduce((s, n) => s + n, 0);
+      const vectors = new Float32Array(newTokens * m.dim);
+      let row = 0;
+      for (const e of embeddings) {
+        vectors.set(e.vectors, row * m.dim);
+        row += e.length;
       }
-      store.addTokenDf(df, newPassages);
-      store.finish();
-    } catch (e) {
-      store.abort();
-      throw e;
-    }
-    const docsEntry = tx.sync(docsName);
-    step('docstore-written');
+      const { codes, residuals } = data.codec.compress(vectors, newTokens);
+      // Existing segments keep their entries (a build's segments are named by position, which an append never changes).
+      const segments: SegmentEntry[] = m.segments.map((s) => ({ ...s }));
+      const doclens = Int32Array.from(newDoclens);
+      writeSegments(tx, codes, residuals, doclens, oldPassages, data.codec.bytesPerToken, m.settings.segmentBytes, segments);
+      step('segments-written');
 
-    // 3. New passages: compressed with the existing codec into new segments.
-    const oldPassages = m.counts.passages;
-    const nPassages = oldPassages + newPassages;
-    const embeddings = adds.flatMap((a) => a.embeddings);
-    const newTokens = newDoclens.reduce((s, n) => s + n, 0);
-    const vectors = new Float32Array(newTokens * m.dim);
-    let row = 0;
-    for (const e of embeddings) {
-      vectors.set(e.vectors, row * m.dim);
-      row += e.length;
-    }
-    const { codes, residuals } = data.codec.compress(vectors, newTokens);
-    // Existing segments keep their entries (a build's segments are named by position, which an append never changes).
-    const segments: SegmentEntry[] = m.segments.map((s) => ({ ...s }));
-    const doclens = Int32Array.from(newDoclens);
-    writeSegments(tx, codes, residuals, doclens, oldPassages, data.codec.bytesPerToken, m.settings.segmentBytes, segments);
-    step('segments-written');
+      // 4. doclens and IVF of the new passages (a delta, or past the bounds a new base), tombstones.
+      const arrays = newPassages === 0 ? { files: m.files, fileNames: m.fileNames, deltas: m.deltas } : writeArrays(tx, data, codes, doclens, oldPassages, options.deltaMergeShare);
+      const tomb = new Uint8Array(Math.ceil(nPassages / 8));
+      if (data.tombstones !== null) tomb.set(data.tombstones);
+      for (const pid of deletedPids) tomb[pid >> 3]! |= 1 << (pid & 7);
+      const tombName = tx.name('tombstones', 'bits');
+      const tombEntry = tx.writeArray(tombName, tomb);
+      step('arrays-written');
 
-    // 4. doclens and IVF of the new passages (a delta, or past the bounds a new base), tombstones.
-    const arrays = newPassages === 0 ? { files: m.files, fileNames: m.fileNames, deltas: m.deltas } : writeArrays(tx, data, codes, doclens, oldPassages, options.deltaMergeShare);
-    const tomb = new Uint8Array(Math.ceil(nPassages / 8));
-    if (data.tombstones !== null) tomb.set(data.tombstones);
-    for (const pid of deletedPids) tomb[pid >> 3]! |= 1 << (pid & 7);
-    const tombName = tx.name('tombstones', 'bits');
-    const tombEntry = tx.writeArray(tombName, tomb);
-    step('arrays-written');
-
-    // 5. The manifest: the commit point.
-    const drift = driftAfter(m, data, vectors, codes, newTokens);
-    const manifest = tx.commit({
-      ...m,
-      counts: { documents: store.documents, passages: nPassages, tokens: m.counts.tokens + newTokens, centroids: m.counts.centroids },
-      files: { ...arrays.files, docstore: docsEntry },
-      fileNames: { ...arrays.fileNames, docstore: docsName },
-      deltas: arrays.deltas,
-      segments,
-      tombstones: { file: tombName, entry: tombEntry, passages: nPassages, deleted: popcount(tomb) },
-      drift,
-    });
-    step('committed');
-    const result: UpdateResult = { generation: tx.generation, committed: true, added: adds.length - replaced, replaced, deleted, missing, compacted: false, manifest };
-    const share = options.autoCompactShare ?? LIVING_DEFAULTS.autoCompactShare;
-    if (share < 1 && nPassages > 0 && popcount(tomb) / nPassages > share) {
-      last = tx.continueWith();
-      result.manifest = compactIn(last, kernels, step);
-      result.generation = last.generation;
-      result.compacted = true;
+      // 5. The manifest: the commit point.
+      const drift = driftAfter(m, data, vectors, codes, newTokens);
+      const manifest = tx.commit(
+        {
+          ...m,
+          counts: { documents: store.documents, passages: nPassages, tokens: m.counts.tokens + newTokens, centroids: m.counts.centroids },
+          files: { ...arrays.files, docstore: docsEntry },
+          fileNames: { ...arrays.fileNames, docstore: docsName },
+          deltas: arrays.deltas,
+          segments,
+          tombstones: { file: tombName, entry: tombEntry, passages: nPassages, deleted: popcount(tomb) },
+          drift,
+        },
+        { participant: participantOf(store, docsName) },
+      );
+      step('committed');
+      const result: UpdateResult = { generation: tx.generation, committed: true, added: adds.length - replaced, replaced, deleted, missing, compacted: false, manifest };
+      const share = options.autoCompactShare ?? LIVING_DEFAULTS.autoCompactShare;
+      if (share < 1 && nPassages > 0 && popcount(tomb) / nPassages > share) {
+        last = tx.continueWith();
+        result.manifest = compactIn(last, kernels, step);
+        result.generation = last.generation;
+        result.compacted = true;
+      }
+      return result;
+    } finally {
+      store.abort(); // rolls back unless committed
     }
-    return result;
   } finally {
     last.close();
   }
 }
+
+/** The document store a write changes: the committed one in place (schema 4), or a registered copy of an older one to migrate. */
+function openStore(tx: IndexTransaction, m: IndexManifest): { store: DocStoreUpdater; docsName: string } {
+  const committed = roleFileName(m, 'docstore');
+  if (m.files.docstore.inPlace === true) return { store: new DocStoreUpdater(tx.path(committed), 'in-place'), docsName: committed };
+  const docsName = tx.name('docs', 'sqlite');
+  return { store: new DocStoreUpdater(tx.copy(committed, docsName), 'migrate'), docsName };
+}
+
+/** The manifest entry of the store: in place, or a migrated copy finished, fsynced and in place from now on. */
+function finishCopy(tx: IndexTransaction, store: DocStoreUpdater, docsName: string, m: IndexManifest): FileEntry {
+  if (store.mode === 'in-place') return m.files.docstore;
+  store.finishCopy();
+  tx.sync(docsName);
+  return IN_PLACE_ENTRY;
+}
+
+/** An in-place store commits at the transaction's commit point, recording the manifest (none for a migrated copy: its rename commits it). */
+function participantOf(store: DocStoreUpdater, docsName: string): CommitParticipant | undefined {
+  return store.mode === 'in-place' ? { name: docsName, commit: (manifest) => store.commit(JSON.stringify(manifest)) } : undefined;
+}
+
+/** A manifest entry of an in-place store: no size or CRC (SQLite changes the file; manifest.ts FileEntry.inPlace). */
+const IN_PLACE_ENTRY: FileEntry = { bytes: 0, crc32: 0, inPlace: true };
 
 
 /** Writes passages [0, n) of the given arrays as segments of the transaction's generation (pids from firstPid), appending their entries. */
@@ -385,36 +401,35 @@ function compactIn(tx: IndexTransaction, kernels: Kernels, step: (s: string) => 
       t += len;
     }
   }
-  const docsName = tx.name('docs', 'sqlite');
-  const docsPath = tx.copy(roleFileName(m, 'docstore'), docsName);
-  const store = new DocStoreUpdater(docsPath);
+  const { store, docsName } = openStore(tx, m);
   try {
     store.renumberPassages(newPid);
-    store.finish();
-  } catch (e) {
-    store.abort();
-    throw e;
+    const docsEntry = finishCopy(tx, store, docsName, m);
+    step('compact-docstore-written');
+    const segments: SegmentEntry[] = [];
+    writeSegments(tx, codes, residuals, doclens, 0, bpt, m.settings.segmentBytes, segments);
+    const doclensName = tx.name('doclens', 'i32');
+    const doclensEntry = tx.writeArray(doclensName, doclens);
+    const { ivf, offsets } = buildIvf(codes, doclens, data.codec.nCentroids);
+    const ivfName = tx.name('ivf', 'i32');
+    const ivfOffsetsName = tx.name('ivf-offsets', 'i64');
+    const ivfEntry = tx.writeArray(ivfName, ivf);
+    const offsetsEntry = tx.writeArray(ivfOffsetsName, BigInt64Array.from(offsets, (x) => BigInt(x)));
+    step('compact-arrays-written');
+    const { tombstones: _dropped, deltas: _folded, ...rest } = m;
+    const manifest = tx.commit(
+      {
+        ...rest,
+        counts: { ...m.counts, passages: live, tokens: liveTokens },
+        files: { ...m.files, docstore: docsEntry, doclens: doclensEntry, ivf: ivfEntry, ivfOffsets: offsetsEntry },
+        fileNames: { ...m.fileNames, docstore: docsName, doclens: doclensName, ivf: ivfName, ivfOffsets: ivfOffsetsName },
+        segments,
+      },
+      { participant: participantOf(store, docsName) },
+    );
+    step('committed');
+    return manifest;
+  } finally {
+    store.abort(); // rolls back unless committed
   }
-  const docsEntry = tx.sync(docsName);
-  step('compact-docstore-written');
-  const segments: SegmentEntry[] = [];
-  writeSegments(tx, codes, residuals, doclens, 0, bpt, m.settings.segmentBytes, segments);
-  const doclensName = tx.name('doclens', 'i32');
-  const doclensEntry = tx.writeArray(doclensName, doclens);
-  const { ivf, offsets } = buildIvf(codes, doclens, data.codec.nCentroids);
-  const ivfName = tx.name('ivf', 'i32');
-  const ivfOffsetsName = tx.name('ivf-offsets', 'i64');
-  const ivfEntry = tx.writeArray(ivfName, ivf);
-  const offsetsEntry = tx.writeArray(ivfOffsetsName, BigInt64Array.from(offsets, (x) => BigInt(x)));
-  step('compact-arrays-written');
-  const { tombstones: _dropped, deltas: _folded, ...rest } = m;
-  const manifest = tx.commit({
-    ...rest,
-    counts: { ...m.counts, passages: live, tokens: liveTokens },
-    files: { ...m.files, docstore: docsEntry, doclens: doclensEntry, ivf: ivfEntry, ivfOffsets: offsetsEntry },
-    fileNames: { ...m.fileNames, docstore: docsName, doclens: doclensName, ivf: ivfName, ivfOffsets: ivfOffsetsName },
-    segments,
-  });
-  step('committed');
-  return manifest;
 }
