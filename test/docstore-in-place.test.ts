@@ -1,0 +1,202 @@
+/**
+ * The document store changed in place (issue 20, docstore-updater.ts, store-commit.ts): a reader of
+ * generation G keeps G's documents, BM25 and token frequencies while G+1 is written into the same
+ * file; a writer killed between the store's SQLite commit and the manifest's rename leaves an index
+ * that opens as G+1 and takes the next write without losing G+1's files; token document
+ * frequencies are subtracted on delete exactly as they were added (an oracle recount).
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { readManifest } from '../src/format/index-reader.js';
+import { roleFileName, MANIFEST_FILE, type IndexManifest } from '../src/format/manifest.js';
+import { updateIndex, type EncodedDocument } from '../src/mutate/index-updater.js';
+import { DocStoreReader } from '../src/docstore/index.js';
+import { distinctTokenIds, decodeTokenIds, encodeTokenIds } from '../src/docstore/passage-tokens.js';
+import { openIndex } from '../src/search/plait-index.js';
+import type { TokenEmbeddings } from '../src/encoder/types.js';
+import { SyntheticVectors } from '../fixtures/synthetic.js';
+import { buildSynthetic, syntheticPassages } from '../fixtures/synthetic-index.js';
+import { strayFiles } from './helpers/living.js';
+
+const DIM = 16;
+const VOCAB = 1000; // fixtures/synthetic-index.ts's model
+let dir: string;
+let gen: SyntheticVectors;
+
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'plait-in-place-'));
+  gen = new SyntheticVectors({ dim: DIM, clusters: 16, spread: 0.35, seed: 5 });
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+function textDoc(docId: string, text: string, e: TokenEmbeddings = gen.passage(gen.length(5, 20))): EncodedDocument {
+  return { doc: { docId, title: '', text }, passages: [{ start: 0, end: text.length }], embeddings: [e] };
+}
+
+/** A built index after its first write (which migrates the store to an in-place one). */
+async function livingIndex(name: string, n = 30): Promise<string> {
+  const path = join(dir, name);
+  await buildSynthetic(path, syntheticPassages(n, DIM, 3, 16).passages, DIM);
+  updateIndex(path, { add: [textDoc('t0', 'alpha beta gamma'), textDoc('t1', 'beta delta')] }, { autoCompactShare: 1 });
+  assert.equal(readManifest(path).files.docstore.inPlace, true);
+  return path;
+}
+
+function openStore(path: string, m: IndexManifest = readManifest(path)): DocStoreReader {
+  return DocStoreReader.open(join(path, roleFileName(m, 'docstore')), { commit: m.docstoreCommit ?? null });
+}
+
+test('token ids round-trip through their LEB128 gaps, at 0, at 127/128 and at the top of a large vocabulary', () => {
+  const ids = Int32Array.from([0, 1, 127, 128, 255, 16_383, 16_384, 30_521, 2_000_000]);
+  assert.deepEqual(decodeTokenIds(encodeTokenIds(ids)), ids);
+  assert.equal(encodeTokenIds(Int32Array.from([5, 6, 7])).length, 3, 'one byte a small gap');
+  assert.deepEqual(decodeTokenIds(encodeTokenIds(new Int32Array(0))), new Int32Array(0));
+  assert.deepEqual(distinctTokenIds(Int32Array.from([7, 3, 7, -1, 3, 1000, 999]), 1000), Int32Array.from([3, 7, 999]), 'distinct, sorted, in [0, vocab)');
+});
+
+test('a reader of generation G keeps its documents, BM25 and token frequencies while G+1 is written in place', async () => {
+  const path = await livingIndex('pinned');
+  const m0 = readManifest(path);
+  const docsFile = join(path, roleFileName(m0, 'docstore'));
+  const ino = statSync(docsFile).ino;
+  const old = openStore(path, m0);
+  const index = await openIndex(path);
+  try {
+    const bm25Before = old.bm25('beta', 10).map((h) => [h.docRowid, h.score]);
+    const dfBefore = old.tokenDf();
+    updateIndex(path, { delete: ['t0', 'd4'], add: [textDoc('t2', 'beta beta epsilon')] }, { autoCompactShare: 1 });
+    const m1 = readManifest(path);
+    assert.equal(m1.fileNames?.docstore, m0.fileNames?.docstore, 'the same store');
+    assert.equal(statSync(docsFile).ino, ino, 'written in place, not replaced');
+    // The old reader: its snapshot, unchanged.
+    assert.equal(old.getDocument('t0')?.text, 'alpha beta gamma');
+    assert.equal(old.getDocument('t2'), null);
+    assert.deepEqual(old.bm25('beta', 10).map((h) => [h.docRowid, h.score]), bm25Before);
+    assert.equal(old.nDocuments, m0.counts.documents);
+    assert.equal(index.docstore.getDocument('d4')?.docId, 'd4', 'an open index serves G until refresh()');
+    // A fresh reader: G+1. One opened with G's expectation is refused (the retry case of openGeneration).
+    const now = openStore(path, m1);
+    try {
+      assert.equal(now.getDocument('t0'), null);
+      assert.equal(now.getDocument('t2')?.text, 'beta beta epsilon');
+      assert.equal(now.nDocuments, m0.counts.documents - 2 + 1);
+      assert.notDeepEqual(now.bm25('beta', 10).map((h) => [h.docRowid, h.score]), bm25Before);
+      assert.notDeepEqual(now.tokenDf(), dfBefore);
+    } finally {
+      now.close();
+    }
+    assert.throws(() => openStore(path, m0), /holds commit/);
+    assert.equal(await index.refresh(), true);
+    assert.equal(index.docstore.getDocument('d4'), null);
+    assert.deepEqual(strayFiles(path), []);
+  } finally {
+    old.close();
+    await index.close();
+  }
+});
+
+test('token document frequencies: a delete subtracts what the add counted (oracle recount); built passages are counted as unsubtracted', async () => {
+  const path = await livingIndex('df');
+  const before = openStore(path);
+  const base = before.tokenDf();
+  before.close();
+  const docs = Array.from({ length: 12 }, (_, i) => textDoc(`x${i}`, `word${i}`));
+  updateIndex(path, { add: docs }, { autoCompactShare: 1 });
+  const live = new Set(docs.map((d) => d.doc.docId));
+  const steps: Array<{ delete?: string[]; add?: EncodedDocument[] }> = [{ delete: ['x0', 'x1', 'x2'] }, { add: [textDoc('x3', 'again'), textDoc('y0', 'new')] }, { delete: ['x5', 'y0'] }];
+  const byId = new Map(docs.map((d) => [d.doc.docId, d]));
+  for (const s of steps) {
+    updateIndex(path, s, { autoCompactShare: 1 });
+    for (const id of s.delete ?? []) live.delete(id);
+    for (const d of s.add ?? []) {
+      live.add(d.doc.docId);
+      byId.set(d.doc.docId, d);
+    }
+  }
+  const expected = Int32Array.from({ length: Math.max(base.df.length, VOCAB) }, (_, t) => base.df[t] ?? 0);
+  for (const id of live) for (const t of distinctTokenIds(byId.get(id)!.embeddings[0]!.tokenIds, VOCAB)) expected[t]!++;
+  const store = openStore(path);
+  try {
+    const df = store.tokenDf();
+    const got = Int32Array.from({ length: expected.length }, (_, t) => df.df[t] ?? 0);
+    assert.deepEqual(got, expected, 'df equals the build\'s plus the live added passages\' distinct tokens');
+    assert.equal(df.n, base.n + live.size);
+  } finally {
+    store.close();
+  }
+  // A built passage's tokens were never stored: deleting it leaves its counts (and says so).
+  updateIndex(path, { delete: ['d1'] }, { autoCompactShare: 1 });
+  const after = openStore(path);
+  try {
+    assert.equal(after.tokenDf().n, base.n + live.size, 'N keeps the built passage whose tokens are unknown');
+  } finally {
+    after.close();
+  }
+});
+
+const CHILD = `
+import { updateIndex } from ${JSON.stringify(new URL('../src/mutate/index-updater.js', import.meta.url).href)};
+import { SyntheticVectors } from ${JSON.stringify(new URL('../fixtures/synthetic.js', import.meta.url).href)};
+const gen = new SyntheticVectors({ dim: ${DIM}, clusters: 16, spread: 0.35, seed: 9 });
+const e = gen.passage(12);
+updateIndex(process.argv[1], { add: [{ doc: { docId: 'killed', title: '', text: 'zeta' }, passages: [{ start: 0, end: 4 }], embeddings: [e] }], delete: ['d2'] }, {
+  autoCompactShare: 1,
+  onOp: (op) => { if (op.op === 'sqliteCommit') process.kill(process.pid, 'SIGKILL'); },
+});
+`;
+
+test('a writer killed between the store\'s SQLite commit and the manifest\'s rename: the index opens as the new generation, and the next write keeps its files', async () => {
+  const path = await livingIndex('killed');
+  const before = readManifest(path);
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', CHILD, path], { encoding: 'utf8' });
+  assert.equal(r.signal, 'SIGKILL', r.stderr);
+  const onDisk = JSON.parse(readFileSync(join(path, MANIFEST_FILE), 'utf8')) as IndexManifest;
+  assert.equal(onDisk.commit, before.commit, 'manifest.json was not renamed');
+  const m = readManifest(path);
+  assert.equal(m.generation, (before.generation ?? 0) + 1, 'readManifest rolls forward to the store\'s commit record');
+  assert.equal(m.docstoreCommit, m.commit);
+  const index = await openIndex(path);
+  try {
+    assert.equal(index.docstore.getDocument('killed')?.text, 'zeta');
+    assert.equal(index.docstore.getDocument('d2'), null);
+    const hits = index.searchEncoded('', gen.passage(4), { topK: 100, exhaustive: true }).hits.map((h) => h.docId);
+    assert.ok(hits.includes('killed') && !hits.includes('d2'));
+  } finally {
+    await index.close();
+  }
+  // The next write starts from the rolled-forward commit: the killed write's files are the base's, not leftovers.
+  updateIndex(path, { delete: ['d3'] }, { autoCompactShare: 1 });
+  const after = readManifest(path);
+  assert.equal(after.generation, (m.generation ?? 0) + 1);
+  const reopened = await openIndex(path);
+  try {
+    assert.equal(reopened.docstore.getDocument('killed')?.text, 'zeta');
+    assert.equal(reopened.docstore.getDocument('d3'), null);
+  } finally {
+    await reopened.close();
+  }
+  assert.deepEqual(strayFiles(path), []);
+});
+
+test('the server\'s view: a reader pinned to G answers every request from G across many in-place writes, then refreshes to the last', async () => {
+  const path = await livingIndex('many');
+  const index = await openIndex(path);
+  try {
+    const n0 = index.manifest.counts.documents;
+    for (let w = 0; w < 6; w++) updateIndex(path, { add: [textDoc(`w${w}`, `omega ${w}`)], delete: [`d${w + 5}`] }, { autoCompactShare: 1 });
+    assert.equal(index.docstore.nDocuments, n0);
+    assert.equal(index.docstore.getDocument('d5')?.docId, 'd5');
+    assert.equal(index.docstore.bm25('omega', 10).length, 0);
+    assert.equal(await index.refresh(), true);
+    assert.equal(index.docstore.nDocuments, n0);
+    assert.equal(index.docstore.bm25('omega', 10).length, 6);
+    assert.equal(index.docstore.getDocument('d5'), null);
+  } finally {
+    await index.close();
+  }
+});
