@@ -108,8 +108,8 @@ export function tombstonedPassages(data: Pick<IndexData, 'tombstones'>): number 
 
 /**
  * Adds, replaces and deletes documents as one new generation.
- * @throws PlaitError INDEX_LOCKED (another writer), DUPLICATE_ID (`noReplace`, or an id twice in
- * the batch), DIMENSION_MISMATCH, INDEX_NOT_FOUND / INDEX_CORRUPT / INDEX_VERSION (opening).
+ * @throws PlaitError INDEX_LOCKED (another writer), DUPLICATE_ID (an id twice in the batch; or
+ * `noReplace` and an id already indexed: `details.reason` 'alreadyIndexed', `line` its position in `add`), DIMENSION_MISMATCH, INDEX_NOT_FOUND / INDEX_CORRUPT / INDEX_VERSION (opening).
  */
 export function updateIndex(dir: string, req: UpdateRequest, options: UpdateOptions = {}): UpdateResult {
   const tx = IndexTransaction.begin(dir, { onOp: options.onOp, lock: options.lock });
@@ -156,7 +156,8 @@ export function updateIndex(dir: string, req: UpdateRequest, options: UpdateOpti
       adds.forEach((a, i) => {
         const rowid = store.rowidOf(a.doc.docId);
         if (rowid !== null) {
-          if (req.noReplace === true) throw new PlaitError('DUPLICATE_ID', { id: a.doc.docId, file: `the documents added (already in the index; noReplace)`, line: i + 1 });
+          // `line` is the position in `add` (1-based); addCorpus maps it to the input's file and line.
+          if (req.noReplace === true) throw new PlaitError('DUPLICATE_ID', { id: a.doc.docId, file: 'the documents added', line: i + 1, reason: 'alreadyIndexed', index: dir });
           deletedPids.push(...store.deleteDocument(rowid));
           replaced++;
         }
