@@ -15,7 +15,10 @@ import { fileURLToPath } from 'node:url';
 import { readManifest } from '../src/format/index-reader.js';
 import { roleFileName, MANIFEST_FILE, type IndexManifest } from '../src/format/manifest.js';
 import { updateIndex, type EncodedDocument } from '../src/mutate/index-updater.js';
-import { DocStoreReader } from '../src/docstore/index.js';
+import Database from 'better-sqlite3';
+import { DocStoreReader, DocStoreWriter } from '../src/docstore/index.js';
+import { DocStoreUpdater } from '../src/docstore/docstore-updater.js';
+import { PID_DOC_CHUNK } from '../src/docstore/pid-doc-blob.js';
 import { distinctTokenIds, decodeTokenIds, encodeTokenIds } from '../src/docstore/passage-tokens.js';
 import { openIndex } from '../src/search/plait-index.js';
 import type { TokenEmbeddings } from '../src/encoder/types.js';
@@ -198,5 +201,47 @@ test('the server\'s view: a reader pinned to G answers every request from G acro
     assert.equal(index.docstore.getDocument('d5'), null);
   } finally {
     await index.close();
+  }
+});
+
+test('the pid → doc map in chunks of PID_DOC_CHUNK: written across a chunk boundary, only from the first changed pid on; a wrong-length chunk reads the table', () => {
+  const path = join(dir, 'chunks.sqlite');
+  const w = new DocStoreWriter(path);
+  const n = PID_DOC_CHUNK + 3;
+  for (let i = 0; i < n; i++) w.addPassage(w.addDocument({ docId: `c${i}`, title: '', text: '' }), 0, 0);
+  w.close();
+  const migrate = new DocStoreUpdater(path, 'migrate');
+  migrate.addDocument({ docId: 'm0', title: '', text: '' }, [{ start: 0, end: 0 }, { start: 0, end: 0 }]);
+  migrate.finishCopy();
+  const chunk0 = (): Buffer => {
+    const db = new Database(path, { readonly: true });
+    try {
+      assert.equal(db.prepare("SELECT value FROM meta WHERE key = 'pid_doc'").get(), undefined, 'the single blob is gone');
+      return db.prepare("SELECT value FROM meta WHERE key = 'pid_doc.0'").pluck().get() as Buffer;
+    } finally {
+      db.close();
+    }
+  };
+  const before = chunk0();
+  const inPlace = new DocStoreUpdater(path, 'in-place');
+  inPlace.deleteDocument(inPlace.rowidOf('c5')!);
+  inPlace.addDocument({ docId: 'p0', title: '', text: '' }, [{ start: 0, end: 0 }]);
+  inPlace.commit('{}');
+  assert.deepEqual(chunk0(), before);
+  const expected = Int32Array.from({ length: n + 3 }, (_, p) => (p < n ? p : p < n + 2 ? n : n + 1));
+  const r = new DocStoreReader(path);
+  try {
+    assert.deepEqual(r.pidToDoc, expected);
+  } finally {
+    r.close();
+  }
+  const db = new Database(path);
+  db.prepare("UPDATE meta SET value = ? WHERE key = 'pid_doc.1'").run(Buffer.alloc(8));
+  db.close();
+  const fallback = new DocStoreReader(path);
+  try {
+    assert.deepEqual(fallback.pidToDoc, expected, 'read from the passages table');
+  } finally {
+    fallback.close();
   }
 });

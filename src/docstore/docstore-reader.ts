@@ -11,7 +11,7 @@ import { Bm25Accumulator, bm25Idf, resolveBm25Options, type Bm25Options } from '
 import { bm25QueryTerms } from './bm25-terms.js';
 import { FtsQueryTokenizer, type QueryToken } from './fts-query-tokenizer.js';
 import { BM25_STEMMERS, DOCSTORE_MIN_SCHEMA_VERSION, DOCSTORE_SCHEMA_VERSION, UNSTEMMED_TOKENIZER, ftsTokenizer, type Bm25Stemmer } from './schema.js';
-import { PID_DOC_KEY, storedPidToDoc } from './pid-doc-blob.js';
+import { PID_DOC_KEY, storedPidToDoc, storedPidToDocChunks } from './pid-doc-blob.js';
 import { docstoreError, guarded } from './sqlite-error.js';
 import { COMMIT_RECORD_KEY, commitOfRecord } from './store-commit.js';
 import type { Bm25Hit, Bm25TermMatch, StoredDocument, StoredPassage, TokenDf } from './types.js';
@@ -115,7 +115,7 @@ export class DocStoreReader {
       const held = Number(this.db.prepare('SELECT count(*) FROM documents').pluck().get());
       if (held !== this.nDocuments) throw new PlaitError('INDEX_CORRUPT', { message: `${path} lists ${this.nDocuments} documents but holds ${held}`, path });
       const pidDoc = meta.get(PID_DOC_KEY);
-      if (pidDoc !== undefined) this.pidToDocCache = storedPidToDoc(pidDoc, this.nPassages);
+      this.pidToDocCache = pidDoc !== undefined ? storedPidToDoc(pidDoc, this.nPassages) : storedPidToDocChunks(meta, this.nPassages);
       const columns = 'doc_rowid, doc_id, title, text, metadata';
       this.byRowid = this.db.prepare(`SELECT ${columns} FROM documents WHERE doc_rowid = ?`).raw();
       this.byDocId = this.db.prepare(`SELECT ${columns} FROM documents WHERE doc_id = ?`).raw();

@@ -25,7 +25,7 @@
  * passage-tokens.ts) are subtracted from the token document frequencies, as an add counts them.
  * Doc rowids are never reused (`meta.rowid_span` is the next one).
  */
-import { storePidToDoc } from './pid-doc-blob.js';
+import { storePidToDocChunks } from './pid-doc-blob.js';
 import type Database from 'better-sqlite3';
 import { openDatabase } from './open-database.js';
 import { bm25Length, ftsText } from './bm25-terms.js';
@@ -65,6 +65,8 @@ export class DocStoreUpdater {
   private dfPassages: number;
   /** Passages deleted whose token ids were never stored (before schema 4): their df stays counted. */
   private unsubtracted: number;
+  /** The first pid whose document this write changed (added or renumbered); Infinity when none. */
+  private firstChangedPid = Number.POSITIVE_INFINITY;
   /** Token df changes of this write: token id → +adds − deletes. */
   private readonly dfDelta = new Map<number, number>();
 
@@ -183,6 +185,7 @@ export class DocStoreUpdater {
     guarded('add a document', this.path, () => {
       this.insertDocument.run(docRowid, doc.docId, doc.title, doc.text, metadata, bm25Length(doc.title) + bm25Length(doc.text));
       this.insertFts.run(docRowid, this.fts(doc.title), this.fts(doc.text));
+      this.firstChangedPid = Math.min(this.firstChangedPid, this.nPids);
       for (const p of passages) {
         this.insertPassage.run(this.nPids, docRowid, p.start, p.end, p.tokenIds === undefined ? null : encodeTokenIds(p.tokenIds));
         pids.push(this.nPids++);
@@ -213,6 +216,7 @@ export class DocStoreUpdater {
       db.exec('DROP TABLE pid_map');
     });
     this.nPids = Number(db.prepare('SELECT count(*) FROM passages').pluck().get());
+    this.firstChangedPid = 0;
   }
 
   /** Writes the counts, token df changes and pid → doc map inside the open transaction. */
@@ -229,7 +233,8 @@ export class DocStoreUpdater {
     const add = db.prepare('INSERT INTO token_df (token_id, df) VALUES (?, ?) ON CONFLICT(token_id) DO UPDATE SET df = df + excluded.df');
     for (const [t, d] of this.dfDelta) if (d !== 0) add.run(t, d);
     db.exec('DELETE FROM token_df WHERE df <= 0');
-    storePidToDoc(db, this.nPids);
+    // The pid → doc map: only the chunks of new pids (a delete changes none; a compaction all).
+    if (this.firstChangedPid < this.nPids || this.mode === 'migrate') storePidToDocChunks(db, this.mode === 'migrate' ? 0 : this.firstChangedPid, this.nPids);
   }
 
   /**
