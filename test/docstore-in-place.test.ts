@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readManifest } from '../src/format/index-reader.js';
 import { roleFileName, MANIFEST_FILE, type IndexManifest } from '../src/format/manifest.js';
-import { updateIndex, type EncodedDocument } from '../src/mutate/index-updater.js';
+import { compactIndex, updateIndex, type EncodedDocument } from '../src/mutate/index-updater.js';
 import Database from 'better-sqlite3';
 import { DocStoreReader, DocStoreWriter } from '../src/docstore/index.js';
 import { DocStoreUpdater } from '../src/docstore/docstore-updater.js';
@@ -41,11 +41,19 @@ function textDoc(docId: string, text: string, e: TokenEmbeddings = gen.passage(g
   return { doc: { docId, title: '', text }, passages: [{ start: 0, end: text.length }], embeddings: [e] };
 }
 
+/** Token ids of every document the index holds, as the test put them there (the oracle of token df). */
+const tokensOf = new Map<string, Map<string, Int32Array>>();
+
 /** A built index after its first write (which migrates the store to an in-place one). */
 async function livingIndex(name: string, n = 30): Promise<string> {
   const path = join(dir, name);
-  await buildSynthetic(path, syntheticPassages(n, DIM, 3, 16).passages, DIM);
-  updateIndex(path, { add: [textDoc('t0', 'alpha beta gamma'), textDoc('t1', 'beta delta')] }, { autoCompactShare: 1 });
+  const passages = syntheticPassages(n, DIM, 3, 16).passages;
+  await buildSynthetic(path, passages, DIM);
+  const docs = new Map(passages.map((p, i) => [`d${i}`, p.tokenIds]));
+  tokensOf.set(path, docs);
+  const added = [textDoc('t0', 'alpha beta gamma'), textDoc('t1', 'beta delta')];
+  updateIndex(path, { add: added }, { autoCompactShare: 1 });
+  for (const d of added) docs.set(d.doc.docId, d.embeddings[0]!.tokenIds);
   assert.equal(readManifest(path).files.docstore.inPlace, true);
   return path;
 }
@@ -103,43 +111,55 @@ test('a reader of generation G keeps its documents, BM25 and token frequencies w
   }
 });
 
-test('token document frequencies: a delete subtracts what the add counted (oracle recount); built passages are counted as unsubtracted', async () => {
+test('token document frequencies after adds and deletes of built and added documents equal a fresh count over the live passages', async () => {
   const path = await livingIndex('df');
-  const before = openStore(path);
-  const base = before.tokenDf();
-  before.close();
-  const docs = Array.from({ length: 12 }, (_, i) => textDoc(`x${i}`, `word${i}`));
-  updateIndex(path, { add: docs }, { autoCompactShare: 1 });
-  const live = new Set(docs.map((d) => d.doc.docId));
-  const steps: Array<{ delete?: string[]; add?: EncodedDocument[] }> = [{ delete: ['x0', 'x1', 'x2'] }, { add: [textDoc('x3', 'again'), textDoc('y0', 'new')] }, { delete: ['x5', 'y0'] }];
-  const byId = new Map(docs.map((d) => [d.doc.docId, d]));
+  const live = tokensOf.get(path)!;
+  const steps: Array<{ delete?: string[]; add?: EncodedDocument[] }> = [
+    { add: Array.from({ length: 12 }, (_, i) => textDoc(`x${i}`, `word${i}`)) },
+    { delete: ['x0', 'x1', 'd1', 'd4', 't0'] },
+    { add: [textDoc('x3', 'again'), textDoc('y0', 'new'), textDoc('d7', 'replaced')] },
+    { delete: ['x5', 'y0', 'd20'] },
+  ];
   for (const s of steps) {
     updateIndex(path, s, { autoCompactShare: 1 });
     for (const id of s.delete ?? []) live.delete(id);
-    for (const d of s.add ?? []) {
-      live.add(d.doc.docId);
-      byId.set(d.doc.docId, d);
+    for (const d of s.add ?? []) live.set(d.doc.docId, d.embeddings[0]!.tokenIds);
+  }
+  const expected = new Int32Array(VOCAB);
+  for (const ids of live.values()) for (const t of distinctTokenIds(ids, VOCAB)) expected[t]!++;
+  const check = (what: string): void => {
+    const store = openStore(path);
+    try {
+      const df = store.tokenDf();
+      assert.deepEqual(Int32Array.from({ length: VOCAB }, (_, t) => df.df[t] ?? 0), expected, what);
+      assert.equal(df.n, live.size, 'N: one passage a document here');
+    } finally {
+      store.close();
     }
-  }
-  const expected = Int32Array.from({ length: Math.max(base.df.length, VOCAB) }, (_, t) => base.df[t] ?? 0);
-  for (const id of live) for (const t of distinctTokenIds(byId.get(id)!.embeddings[0]!.tokenIds, VOCAB)) expected[t]!++;
-  const store = openStore(path);
+  };
+  check('df equals a recount over the live documents');
+  compactIndex(path);
+  check('and after a compaction');
+});
+
+test('a store from before schema 4 (no token ids): deleting its passages leaves their counts, and says how many', () => {
+  const path = join(dir, 'old.sqlite');
+  const w = new DocStoreWriter(path);
+  for (let i = 0; i < 3; i++) w.addPassage(w.addDocument({ docId: `o${i}`, title: '', text: 'some words' }), 0, 10);
+  w.setTokenDf(Int32Array.from([3, 2]), 3);
+  w.close();
+  const u = new DocStoreUpdater(path, 'migrate');
+  u.deleteDocument(u.rowidOf('o1')!);
+  u.finishCopy();
+  const r = new DocStoreReader(path);
   try {
-    const df = store.tokenDf();
-    const got = Int32Array.from({ length: expected.length }, (_, t) => df.df[t] ?? 0);
-    assert.deepEqual(got, expected, 'df equals the build\'s plus the live added passages\' distinct tokens');
-    assert.equal(df.n, base.n + live.size);
+    assert.deepEqual(r.tokenDf(), { n: 3, df: Int32Array.from([3, 2]) });
   } finally {
-    store.close();
+    r.close();
   }
-  // A built passage's tokens were never stored: deleting it leaves its counts (and says so).
-  updateIndex(path, { delete: ['d1'] }, { autoCompactShare: 1 });
-  const after = openStore(path);
-  try {
-    assert.equal(after.tokenDf().n, base.n + live.size, 'N keeps the built passage whose tokens are unknown');
-  } finally {
-    after.close();
-  }
+  const db = new Database(path, { readonly: true });
+  assert.equal(db.prepare("SELECT value FROM meta WHERE key = 'token_df_unsubtracted'").pluck().get(), 1);
+  db.close();
 });
 
 const CHILD = `

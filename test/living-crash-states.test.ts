@@ -8,6 +8,10 @@
  * previous generation or the new one, with that generation's exact documents; once the change is
  * acknowledged (the folder fsync after the manifest's rename), only the new one. A control run drops
  * the folder fsync before the commit rename from the recorded sequence and must be caught.
+ * Writes on a living index change the document store in place: its SQLite commit (recorded as
+ * `sqliteCommit`; SQLite's journal is trusted, the store is its committed image before and after)
+ * comes before the rename, and states between the two must open as the new generation (rolled
+ * forward to the store's commit record). The first write on a built index copies its store once.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';

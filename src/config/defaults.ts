@@ -647,6 +647,14 @@ export const WRITE_COST_DEFAULTS = {
   deltaMergeShare: 0.25,
   /** Fold after this many deltas whatever their size: each costs three small files and a merge step at open. */
   maxDeltas: 32,
+  /**
+   * Pids per chunk of an in-place document store's pid → doc map (docstore/pid-doc-blob.ts): an add
+   * rewrites the chunks of its new pids, a delete none. 65,536 pids = 256 KiB a chunk: a 1M-passage
+   * map is 16 chunks read at open (one meta row each, as fast as the single blob), and an add
+   * rewrites at most 256 KiB of it plus its own pids, where the single 4 MB blob was rewritten by
+   * every write (bench/RESULTS.md, "Write cost").
+   */
+  pidDocChunk: 65_536,
 } as const;
 
 /** Filtered search (issue 12, src/search/filtered-search.ts). */

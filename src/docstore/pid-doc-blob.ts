@@ -2,21 +2,23 @@
  * The pid → docRowid map kept as one BLOB in the store's `meta` table (key `pid_doc`: int32
  * little-endian, one per passage in pid order), so that opening an index reads one value instead
  * of iterating every passage row: at 1M passages the row scan took 1.3 s of a 1.4 s open
- * (bench/RESULTS.md, scale). Writers (the build, every living-index write) store it in the same
- * transaction as the passages; a store without it, or with one of the wrong length (written by an
- * older plait), is read from the `passages` table as before — the table stays the truth.
+ * (bench/RESULTS.md, scale). The build stores it whole; living-index writes in chunks (below), in
+ * the same transaction as the passages; a store without it, or with one of the wrong length
+ * (written by an older plait), is read from the `passages` table as before — the table stays the truth.
  */
 import type Database from 'better-sqlite3';
+import { WRITE_COST_DEFAULTS } from '../config/defaults.js';
 
 export const PID_DOC_KEY = 'pid_doc';
 
 /**
  * Living-index writes (schema 4, in place) keep the map in chunks of PID_DOC_CHUNK pids (keys
- * `pid_doc.0`, `pid_doc.1`, …; 256 KiB each), so that an add rewrites only the chunks its new pids
- * fall in and a delete none (a delete changes no pid's document): one 4 MB blob rewritten per write
- * was half of what a delete of 0.1% of a 1M-passage index wrote (bench/RESULTS.md, "Write cost").
+ * `pid_doc.0`, `pid_doc.1`, …; WRITE_COST_DEFAULTS.pidDocChunk says why that size), so that an add
+ * rewrites only the chunks its new pids fall in and a delete none (a delete changes no pid's
+ * document): one 4 MB blob rewritten per write was half of what a delete of 0.1% of a 1M-passage
+ * index wrote. A stored chunk size, not an option: readers depend on it.
  */
-export const PID_DOC_CHUNK = 65_536;
+export const PID_DOC_CHUNK = WRITE_COST_DEFAULTS.pidDocChunk;
 const CHUNK_KEY = /^pid_doc\.(\d+)$/;
 
 /** Stores the map from the `passages` table into `meta` (inside the caller's transaction). */

@@ -5,26 +5,31 @@
  *
  * A write, inside one transaction (which holds the write lock and read the committed manifest):
  *  1. opens the committed generation G (manifest + arrays, as a reader would);
- *  2. copies its document store to `docs.g(G+1).sqlite` and applies deletes and adds there in one
- *     SQLite transaction (docstore-updater.ts); if nothing changes (every id to delete absent, no
- *     add), nothing is committed;
+ *  2. applies deletes and adds to its document store in ONE SQLite transaction, left open: in place
+ *     (schema 4, WAL — readers keep their snapshots), or, the first write on an older store, on a
+ *     copy `docs.g(G+1).sqlite` that becomes the in-place store (docstore-updater.ts); if nothing
+ *     changes (every id to delete absent, no add), it rolls back and nothing is committed;
  *  3. compresses the new passages with the index's own codec (existing centroids, cutoffs,
  *     weights: nothing is retrained) into NEW segment files `codes/residuals.g(G+1).NNNN` —
  *     existing segments are never rewritten;
  *  4. writes the new passages' doclens and IVF lists as a delta (or folds the deltas into a new
  *     base, WRITE_COST_DEFAULTS) and the tombstone bitmap (old bits + the deleted passages);
- *  5. commits: every file fsynced, folder fsynced, manifest renamed into place, folder fsynced;
+ *  5. commits: every file fsynced, folder fsynced, the store's SQLite transaction committed with the
+ *     generation's manifest in its commit record (the commit point), manifest renamed into place
+ *     (its publication), folder fsynced;
  *  6. removes the registered files the new manifest does not list.
  * A write is acknowledged (the promise resolves, the CLI prints) only after step 5.
  *
  * Compaction rewrites the live passages into fresh segments with dense pids (dropping tombstoned
  * ones), renumbers the document store's passages and rebuilds the IVF; the manifest commits it like
- * any write. Token document frequencies (query-token IDF) grow with adds; deleted passages' tokens
- * are not subtracted (their token ids are not stored), a small bias that a rebuild removes.
+ * any write. Token document frequencies (query-token IDF) count each added passage's distinct token
+ * ids, which the store keeps (schema 4), and a delete subtracts them; passages stored before schema
+ * 4 (a build's, before this plait) have none kept and stay counted (`token_df_unsubtracted`).
  *
  * Cost (issue 20): an add writes its own passages' codes and residuals and, as a delta, their own
  * doclens and IVF lists (folded into a new base past WRITE_COST_DEFAULTS' bounds); a delete writes
- * no doclens or IVF. Both still copy the document store and rewrite the tombstone bitmap (n/8
+ * no doclens or IVF; both change the document store's pages they touch (WAL frames, then the
+ * checkpoint) instead of copying it. Still rewritten by every write: the tombstone bitmap (n/8
  * bytes). Bytes written and time per write: bench/write-cost.ts, bench/RESULTS.md ("Write cost").
  */
 import { LIVING_DEFAULTS, WRITE_COST_DEFAULTS } from '../config/defaults.js';
