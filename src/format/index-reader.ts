@@ -11,7 +11,7 @@
  * (and would fault a mapped index wholly into memory). `verifyIndex` runs the full pass on demand.
  * A truncated, overwritten or missing file fails with INDEX_CORRUPT naming it.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { FORMAT_DEFAULTS } from '../config/defaults.js';
 import { PlaitError, invalidArgument } from '../errors/index.js';
@@ -150,8 +150,9 @@ export function listedBytes(m: IndexManifest): number {
 /**
  * Checks every listed file against the manifest: sizes always, CRC-32s (streamed, so memory stays
  * flat) under the same rule as opening ('auto': when the files total at most
- * FORMAT_DEFAULTS.verifyOnOpenMaxBytes; 'full': always). Returns what was checked; throws
- * INDEX_CORRUPT naming the first bad file (INDEX_NOT_FOUND / INDEX_VERSION from the manifest).
+ * FORMAT_DEFAULTS.verifyOnOpenMaxBytes; 'full': always). Returns what was checked (an in-place
+ * store with its size now, file and WAL); throws INDEX_CORRUPT naming the first bad file
+ * (INDEX_NOT_FOUND / INDEX_VERSION from the manifest).
  */
 export function verifyIndex(
   path: string,
@@ -164,7 +165,17 @@ export function verifyIndex(
     if (crc) verifyFile(join(path, f.name), f.entry, f.name);
     else checkFileSize(join(path, f.name), f.entry, f.name);
   }
-  return { manifest, files: files.map((f) => ({ name: f.name, bytes: f.entry.bytes })), verified: crc ? 'crc' : 'sizes' };
+  // An in-place store's size is not in the manifest: its file and WAL as they are now.
+  const bytes = (f: { name: string; entry: FileEntry }): number => (f.entry.inPlace === true ? sizeOf(join(path, f.name)) + sizeOf(join(path, `${f.name}-wal`)) : f.entry.bytes);
+  return { manifest, files: files.map((f) => ({ name: f.name, bytes: bytes(f) })), verified: crc ? 'crc' : 'sizes' };
+}
+
+function sizeOf(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
 }
 
 function wantsCrc(manifest: IndexManifest, verify: VerifyMode): boolean {
