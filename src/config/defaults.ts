@@ -649,10 +649,10 @@ export const WRITE_COST_DEFAULTS = {
   maxDeltas: 32,
   /**
    * Pids per chunk of an in-place document store's pid → doc map (docstore/pid-doc-blob.ts): an add
-   * rewrites the chunks of its new pids, a delete none. 65,536 pids = 256 KiB a chunk: a 1M-passage
-   * map is 16 chunks read at open (one meta row each, as fast as the single blob), and an add
-   * rewrites at most 256 KiB of it plus its own pids, where the single 4 MB blob was rewritten by
-   * every write (bench/RESULTS.md, "Write cost").
+   * rebuilds the chunks of its new pids from the passages table, a delete none. 65,536 pids =
+   * 256 KiB a chunk: a 1M-passage map is 16 meta rows read at open, and an add scans at most 65,536
+   * old passage rows, where every write scanned all of them to rebuild the single 4 MB blob
+   * (bench/RESULTS.md, "Write cost": time, not bytes — SQLite skips unchanged overflow pages).
    */
   pidDocChunk: 65_536,
 } as const;

@@ -14,9 +14,9 @@ export const PID_DOC_KEY = 'pid_doc';
 /**
  * Living-index writes (schema 4, in place) keep the map in chunks of PID_DOC_CHUNK pids (keys
  * `pid_doc.0`, `pid_doc.1`, …; WRITE_COST_DEFAULTS.pidDocChunk says why that size), so that an add
- * rewrites only the chunks its new pids fall in and a delete none (a delete changes no pid's
- * document): one 4 MB blob rewritten per write was half of what a delete of 0.1% of a 1M-passage
- * index wrote. A stored chunk size, not an option: readers depend on it.
+ * rebuilds only the chunks its new pids fall in and a delete none (a delete changes no pid's
+ * document), instead of every write scanning every passage row to rebuild one 4 MB blob. Readers
+ * assume the chunk size; a store written with another is read from the passages table.
  */
 export const PID_DOC_CHUNK = WRITE_COST_DEFAULTS.pidDocChunk;
 const CHUNK_KEY = /^pid_doc\.(\d+)$/;
@@ -43,7 +43,7 @@ export function storedPidToDoc(value: unknown, nPassages: number): Int32Array | 
 }
 
 /**
- * Rewrites the chunks holding pids [fromPid, nPassages) from the `passages` table and drops chunks
+ * Rebuilds the chunks holding pids [fromPid, nPassages) from the `passages` table and drops chunks
  * past the end (inside the caller's transaction). A store still holding the single blob is
  * converted whole. Counts that disagree with the table leave no chunk (readers use the table).
  */
