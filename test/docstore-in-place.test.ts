@@ -12,7 +12,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readManifest } from '../src/format/index-reader.js';
+import { readManifest, verifyIndex } from '../src/format/index-reader.js';
 import { roleFileName, MANIFEST_FILE, type IndexManifest } from '../src/format/manifest.js';
 import { compactIndex, updateIndex, type EncodedDocument } from '../src/mutate/index-updater.js';
 import Database from 'better-sqlite3';
@@ -183,6 +183,8 @@ test('a writer killed between the store\'s SQLite commit and the manifest\'s ren
   const m = readManifest(path);
   assert.equal(m.generation, (before.generation ?? 0) + 1, 'readManifest rolls forward to the store\'s commit record');
   assert.equal(m.docstoreCommit, m.commit);
+  const info = verifyIndex(path, { verify: 'full' });
+  assert.ok(info.files.find((f) => f.name === roleFileName(m, 'docstore'))!.bytes > 0, 'plait info reports the in-place store at its size now');
   const index = await openIndex(path);
   try {
     assert.equal(index.docstore.getDocument('killed')?.text, 'zeta');
