@@ -142,22 +142,32 @@ test('token document frequencies after adds and deletes of built and added docum
   check('and after a compaction');
 });
 
-test('a store from before schema 4 (no token ids): deleting its passages leaves their counts, and says how many', () => {
+test('a schema-3 store migrates to 4 (token-id column, WAL); deleting its passages leaves their counts, and says how many', () => {
   const path = join(dir, 'old.sqlite');
   const w = new DocStoreWriter(path);
   for (let i = 0; i < 3; i++) w.addPassage(w.addDocument({ docId: `o${i}`, title: '', text: 'some words' }), 0, 10);
   w.setTokenDf(Int32Array.from([3, 2]), 3);
   w.close();
+  // As plait wrote it before schema 4: no token-id column, version 3.
+  const v3 = new Database(path);
+  v3.exec("ALTER TABLE passages DROP COLUMN token_ids; UPDATE meta SET value = 3 WHERE key = 'schema_version'");
+  v3.close();
+  const before = new DocStoreReader(path);
+  assert.equal(before.schemaVersion, 3);
+  before.close();
   const u = new DocStoreUpdater(path, 'migrate');
   u.deleteDocument(u.rowidOf('o1')!);
   u.finishCopy();
   const r = new DocStoreReader(path);
   try {
     assert.deepEqual(r.tokenDf(), { n: 3, df: Int32Array.from([3, 2]) });
+    assert.equal(r.schemaVersion, 4);
+    assert.equal(r.getDocument('o1'), null);
   } finally {
     r.close();
   }
   const db = new Database(path, { readonly: true });
+  assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
   assert.equal(db.prepare("SELECT value FROM meta WHERE key = 'token_df_unsubtracted'").pluck().get(), 1);
   db.close();
 });
