@@ -114,11 +114,13 @@ export function tombstonedPassages(data: Pick<IndexData, 'tombstones'>): number 
 /**
  * Adds, replaces and deletes documents as one new generation.
  * @throws PlaitError INDEX_LOCKED (another writer), DUPLICATE_ID (an id twice in the batch; or
- * `noReplace` and an id already indexed: `details.reason` 'alreadyIndexed', `line` its position in `add`), DIMENSION_MISMATCH, INDEX_NOT_FOUND / INDEX_CORRUPT / INDEX_VERSION (opening).
+ * `noReplace` and an id already indexed: `details.reason` 'alreadyIndexed', `line` its position
+ * in `add`), DIMENSION_MISMATCH, INDEX_NOT_FOUND / INDEX_CORRUPT / INDEX_VERSION (opening).
  */
 export function updateIndex(dir: string, req: UpdateRequest, options: UpdateOptions = {}): UpdateResult {
   const tx = IndexTransaction.begin(dir, { onOp: options.onOp, lock: options.lock });
   let last = tx;
+  let opened: DocStoreUpdater | null = null;
   try {
     const step = options.onStep ?? ((): void => {});
     const kernels = options.kernels ?? getKernels();
@@ -139,101 +141,97 @@ export function updateIndex(dir: string, req: UpdateRequest, options: UpdateOpti
     // 2. The document store, changed in one SQLite transaction: in place (committed below, at the
     // commit point), or — the first write on a store from before schema 4 — on a migrating copy.
     const { store, docsName } = openStore(tx, m);
+    opened = store;
     step(store.mode === 'in-place' ? 'docstore-opened' : 'docstore-copied');
-    try {
-      const deletedPids: number[] = [];
-      let replaced = 0;
-      let deleted = 0;
-      const missing: string[] = [];
-      let newPassages = 0;
-      const newDoclens: number[] = [];
-      const vocab = Math.max(0, m.model.vocabSize ?? 0);
-      const byFilter = where === null ? [] : store.docIdsMatching(where.where, where.params);
-      for (const id of [...(req.delete ?? []), ...byFilter]) {
-        const rowid = store.rowidOf(id);
-        if (rowid === null) {
-          missing.push(id);
-          continue;
-        }
-        deletedPids.push(...store.deleteDocument(rowid));
-        deleted++;
+    const deletedPids: number[] = [];
+    let replaced = 0;
+    let deleted = 0;
+    const missing: string[] = [];
+    let newPassages = 0;
+    const newDoclens: number[] = [];
+    const vocab = Math.max(0, m.model.vocabSize ?? 0);
+    const byFilter = where === null ? [] : store.docIdsMatching(where.where, where.params);
+    for (const id of [...(req.delete ?? []), ...byFilter]) {
+      const rowid = store.rowidOf(id);
+      if (rowid === null) {
+        missing.push(id);
+        continue;
       }
-      adds.forEach((a, i) => {
-        const rowid = store.rowidOf(a.doc.docId);
-        if (rowid !== null) {
-          // `line` is the position in `add` (1-based); addCorpus maps it to the input's file and line.
-          if (req.noReplace === true) throw new PlaitError('DUPLICATE_ID', { id: a.doc.docId, file: 'the documents added', line: i + 1, reason: 'alreadyIndexed', index: dir });
-          deletedPids.push(...store.deleteDocument(rowid));
-          replaced++;
-        }
-        // Each passage's distinct token ids: counted into token_df now, subtracted when it is deleted.
-        store.addDocument(a.doc, a.passages.map((p, j) => ({ start: p.start, end: p.end, tokenIds: vocab > 0 ? distinctTokenIds(a.embeddings[j]!.tokenIds, vocab) : undefined })));
-        for (const e of a.embeddings) newDoclens.push(e.length);
-        newPassages += a.passages.length;
-      });
-      if (adds.length === 0 && deleted === 0) {
-        // Nothing changes (every id absent): no generation is committed (the store rolls back, close() removes a copy).
-        return { generation: m.generation ?? 0, committed: false, added: 0, replaced: 0, deleted: 0, missing, compacted: false, manifest: m };
-      }
-      const docsEntry = finishCopy(tx, store, docsName, m);
-      step('docstore-written');
-
-      // 3. New passages: compressed with the existing codec into new segments.
-      const oldPassages = m.counts.passages;
-      const nPassages = oldPassages + newPassages;
-      const embeddings = adds.flatMap((a) => a.embeddings);
-      const newTokens = newDoclens.reduce((s, n) => s + n, 0);
-      const vectors = new Float32Array(newTokens * m.dim);
-      let row = 0;
-      for (const e of embeddings) {
-        vectors.set(e.vectors, row * m.dim);
-        row += e.length;
-      }
-      const { codes, residuals } = data.codec.compress(vectors, newTokens);
-      // Existing segments keep their entries (a build's segments are named by position, which an append never changes).
-      const segments: SegmentEntry[] = m.segments.map((s) => ({ ...s }));
-      const doclens = Int32Array.from(newDoclens);
-      writeSegments(tx, codes, residuals, doclens, oldPassages, data.codec.bytesPerToken, m.settings.segmentBytes, segments);
-      step('segments-written');
-
-      // 4. doclens and IVF of the new passages (a delta, or past the bounds a new base), tombstones.
-      const arrays = newPassages === 0 ? { files: m.files, fileNames: m.fileNames, deltas: m.deltas } : writeArrays(tx, data, codes, doclens, oldPassages, options.deltaMergeShare);
-      const tomb = new Uint8Array(Math.ceil(nPassages / 8));
-      if (data.tombstones !== null) tomb.set(data.tombstones);
-      for (const pid of deletedPids) tomb[pid >> 3]! |= 1 << (pid & 7);
-      const tombName = tx.name('tombstones', 'bits');
-      const tombEntry = tx.writeArray(tombName, tomb);
-      step('arrays-written');
-
-      // 5. The manifest: the commit point.
-      const drift = driftAfter(m, data, vectors, codes, newTokens);
-      const manifest = tx.commit(
-        {
-          ...m,
-          counts: { documents: store.documents, passages: nPassages, tokens: m.counts.tokens + newTokens, centroids: m.counts.centroids },
-          files: { ...arrays.files, docstore: docsEntry },
-          fileNames: { ...arrays.fileNames, docstore: docsName },
-          deltas: arrays.deltas,
-          segments,
-          tombstones: { file: tombName, entry: tombEntry, passages: nPassages, deleted: popcount(tomb) },
-          drift,
-        },
-        { participant: participantOf(store, docsName) },
-      );
-      step('committed');
-      const result: UpdateResult = { generation: tx.generation, committed: true, added: adds.length - replaced, replaced, deleted, missing, compacted: false, manifest };
-      const share = options.autoCompactShare ?? LIVING_DEFAULTS.autoCompactShare;
-      if (share < 1 && nPassages > 0 && popcount(tomb) / nPassages > share) {
-        last = tx.continueWith();
-        result.manifest = compactIn(last, kernels, step);
-        result.generation = last.generation;
-        result.compacted = true;
-      }
-      return result;
-    } finally {
-      store.abort(); // rolls back unless committed
+      deletedPids.push(...store.deleteDocument(rowid));
+      deleted++;
     }
+    adds.forEach((a, i) => {
+      const rowid = store.rowidOf(a.doc.docId);
+      if (rowid !== null) {
+        // `line` is the position in `add` (1-based); addCorpus maps it to the input's file and line.
+        if (req.noReplace === true) throw new PlaitError('DUPLICATE_ID', { id: a.doc.docId, file: 'the documents added', line: i + 1, reason: 'alreadyIndexed', index: dir });
+        deletedPids.push(...store.deleteDocument(rowid));
+        replaced++;
+      }
+      // Each passage's distinct token ids: counted into token_df now, subtracted when it is deleted.
+      store.addDocument(a.doc, a.passages.map((p, j) => ({ start: p.start, end: p.end, tokenIds: vocab > 0 ? distinctTokenIds(a.embeddings[j]!.tokenIds, vocab) : undefined })));
+      for (const e of a.embeddings) newDoclens.push(e.length);
+      newPassages += a.passages.length;
+    });
+    if (adds.length === 0 && deleted === 0) {
+      // Nothing changes (every id absent): no generation is committed (the store rolls back, close() removes a copy).
+      return { generation: m.generation ?? 0, committed: false, added: 0, replaced: 0, deleted: 0, missing, compacted: false, manifest: m };
+    }
+    const docsEntry = finishCopy(tx, store, docsName, m);
+    step('docstore-written');
+
+    // 3. New passages: compressed with the existing codec into new segments.
+    const oldPassages = m.counts.passages;
+    const nPassages = oldPassages + newPassages;
+    const embeddings = adds.flatMap((a) => a.embeddings);
+    const newTokens = newDoclens.reduce((s, n) => s + n, 0);
+    const vectors = new Float32Array(newTokens * m.dim);
+    let row = 0;
+    for (const e of embeddings) {
+      vectors.set(e.vectors, row * m.dim);
+      row += e.length;
+    }
+    const { codes, residuals } = data.codec.compress(vectors, newTokens);
+    // Existing segments keep their entries (a build's segments are named by position, which an append never changes).
+    const segments: SegmentEntry[] = m.segments.map((s) => ({ ...s }));
+    const doclens = Int32Array.from(newDoclens);
+    writeSegments(tx, codes, residuals, doclens, oldPassages, data.codec.bytesPerToken, m.settings.segmentBytes, segments);
+    step('segments-written');
+
+    // 4. doclens and IVF of the new passages (a delta, or past the bounds a new base), tombstones.
+    const arrays = newPassages === 0 ? { files: m.files, fileNames: m.fileNames, deltas: m.deltas } : writeArrays(tx, data, codes, doclens, oldPassages, options.deltaMergeShare);
+    const tomb = new Uint8Array(Math.ceil(nPassages / 8));
+    if (data.tombstones !== null) tomb.set(data.tombstones);
+    for (const pid of deletedPids) tomb[pid >> 3]! |= 1 << (pid & 7);
+    const tombName = tx.name('tombstones', 'bits');
+    const tombEntry = tx.writeArray(tombName, tomb);
+    step('arrays-written');
+
+    // 5. The manifest: the commit point.
+    const drift = driftAfter(m, data, vectors, codes, newTokens);
+    // The in-place store's SQLite commit is the commit point; it records this manifest (appliedLog included).
+    const manifest = tx.commit({
+      ...m,
+      counts: { documents: store.documents, passages: nPassages, tokens: m.counts.tokens + newTokens, centroids: m.counts.centroids },
+      files: { ...arrays.files, docstore: docsEntry },
+      fileNames: { ...arrays.fileNames, docstore: docsName },
+      deltas: arrays.deltas,
+      segments,
+      tombstones: { file: tombName, entry: tombEntry, passages: nPassages, deleted: popcount(tomb) },
+      drift,
+    }, { participant: participantOf(store, docsName) });
+    step('committed');
+    const result: UpdateResult = { generation: tx.generation, committed: true, added: adds.length - replaced, replaced, deleted, missing, compacted: false, manifest };
+    const share = options.autoCompactShare ?? LIVING_DEFAULTS.autoCompactShare;
+    if (share < 1 && nPassages > 0 && popcount(tomb) / nPassages > share) {
+      last = tx.continueWith();
+      result.manifest = compactIn(last, kernels, step);
+      result.generation = last.generation;
+      result.compacted = true;
+    }
+    return result;
   } finally {
+    opened?.abort(); // rolls back an in-place write that did not commit, before close() removes a copy
     last.close();
   }
 }
@@ -423,16 +421,13 @@ function compactIn(tx: IndexTransaction, kernels: Kernels, step: (s: string) => 
     const offsetsEntry = tx.writeArray(ivfOffsetsName, BigInt64Array.from(offsets, (x) => BigInt(x)));
     step('compact-arrays-written');
     const { tombstones: _dropped, deltas: _folded, ...rest } = m;
-    const manifest = tx.commit(
-      {
-        ...rest,
-        counts: { ...m.counts, passages: live, tokens: liveTokens },
-        files: { ...m.files, docstore: docsEntry, doclens: doclensEntry, ivf: ivfEntry, ivfOffsets: offsetsEntry },
-        fileNames: { ...m.fileNames, docstore: docsName, doclens: doclensName, ivf: ivfName, ivfOffsets: ivfOffsetsName },
-        segments,
-      },
-      { participant: participantOf(store, docsName) },
-    );
+    const manifest = tx.commit({
+      ...rest,
+      counts: { ...m.counts, passages: live, tokens: liveTokens },
+      files: { ...m.files, docstore: docsEntry, doclens: doclensEntry, ivf: ivfEntry, ivfOffsets: offsetsEntry },
+      fileNames: { ...m.fileNames, docstore: docsName, doclens: doclensName, ivf: ivfName, ivfOffsets: ivfOffsetsName },
+      segments,
+    }, { participant: participantOf(store, docsName) });
     step('committed');
     return manifest;
   } finally {
