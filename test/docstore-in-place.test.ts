@@ -88,6 +88,7 @@ test('a reader of generation G keeps its documents, BM25 and token frequencies w
     assert.equal(old.getDocument('t0')?.text, 'alpha beta gamma');
     assert.equal(old.getDocument('t2'), null);
     assert.deepEqual(old.bm25('beta', 10).map((h) => [h.docRowid, h.score]), bm25Before);
+    assert.ok(old.wordVocabulary().words.includes('gamma'), 'temporary tables (spelling\'s vocabulary) work inside the pinned read');
     assert.equal(old.nDocuments, m0.counts.documents);
     assert.equal(index.docstore.getDocument('d4')?.docId, 'd4', 'an open index serves G until refresh()');
     // A fresh reader: G+1. One opened with G's expectation is refused (the retry case of openGeneration).
