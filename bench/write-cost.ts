@@ -1,15 +1,22 @@
 /**
  * Write cost of the living index (issue 20): bytes written and time of adding and deleting 0.1%
- * and 1% of an index, and of deleting 10% by a metadata filter, each on a fresh copy of the same
- * built index. Bytes written: the sizes of the files that are new or changed after the write (a
- * write only ever creates files; the manifest and registry included) — a measure that needs no hook,
- * so the same file runs against an older plait: "before" figures come from running it in a build of
- * the commit before issue 20 (bench/RESULTS.md "Write cost" gives the commands), in the same session.
- * Synthetic 128-d clustered vectors, 10–40 tokens a passage (no model: the engine's own costs).
+ * and 1% of an index, and of deleting 10% by a metadata filter, each on a fresh clone of the same
+ * living index (built, then one write, so that every measured write is a write on a living index —
+ * from schema 4 the first write on a built index is the one that copies its document store).
  *
- *   node dist/bench/write-cost.js [passages=10000] [passages...]
+ * Bytes written: `wchar` of /proc/self/io around the write — every byte this process handed to
+ * write(2), pwrite(2), copy_file_range(2) and sendfile(2): new files, SQLite's WAL frames and
+ * checkpoint, a copied store, the manifest and registry. It needs no hook, so the same file runs
+ * against an older plait ("before": a build of an older commit, bench/RESULTS.md "Write cost" gives
+ * the commands), in the same session. Clones hard-link every file but the document store (which a
+ * schema-4 write changes in place), so that a clone of a 1M-passage index costs seconds.
+ *
+ *   node dist/bench/write-cost.js [passages=10000] [passages...]     # synthetic 128-d index, built here
+ *   node dist/bench/write-cost.js --index <path> [--repeats 1] [--writes "add 0.1%,delete 10% by filter"]
+ *       an existing index (bench/msmarco-shaped.js assemble: docIds String(pid), 128-d; filter
+ *       deletes take doc_id < "2", 11.1% of 1M such ids)
  */
-import { cpSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, linkSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildIndexFromEmbeddings } from '../src/indexer/build-from-embeddings.js';
@@ -23,7 +30,6 @@ import type { TokenEmbeddings } from '../src/encoder/types.js';
 import { isMain, machine } from './common.js';
 
 const DIM = 128;
-const REPEATS = 5;
 const id = (i: number): string => `d${String(i).padStart(8, '0')}`;
 
 interface Row {
@@ -33,25 +39,78 @@ interface Row {
   ms: number;
 }
 
-/** Name → [size, mtime] of the files in a folder. */
-function listing(dir: string): Map<string, string> {
-  return new Map(readdirSync(dir).map((n) => {
-    const st = statSync(join(dir, n));
-    return [n, `${st.size}:${st.mtimeMs}:${st.ino}`];
-  }));
+/** Bytes this process has handed to write-like system calls so far (/proc/self/io `wchar`). */
+function wchar(): number {
+  const m = /wchar: (\d+)/.exec(readFileSync('/proc/self/io', 'utf8'));
+  return Number(m![1]);
 }
 
-function measure(work: string, req: UpdateRequest): { bytes: number; ms: number } {
-  const before = listing(work);
+/**
+ * One write: bytes, wall time, and the time outside compressing the new passages (between the
+ * updater's 'docstore-written' and 'segments-written' steps: assignment to the index's centroids,
+ * the same in every plait version, and minutes at 131,072 centroids).
+ */
+function measure(work: string, req: UpdateRequest): { bytes: number; ms: number; msOutsideCompression: number; deleted: number } {
+  const w0 = wchar();
+  const steps = new Map<string, number>();
   const t = performance.now();
-  updateIndex(work, req, { autoCompactShare: 1 });
+  const r = updateIndex(work, req, { autoCompactShare: 1, onStep: (s) => void steps.set(s, performance.now()) });
   const ms = performance.now() - t;
-  let bytes = 0;
-  for (const [n, sig] of listing(work)) if (before.get(n) !== sig) bytes += statSync(join(work, n)).size;
-  return { bytes, ms };
+  const compress = (steps.get('segments-written') ?? 0) - (steps.get('docstore-written') ?? 0);
+  return { bytes: wchar() - w0, ms, msOutsideCompression: ms - compress, deleted: r.deleted };
 }
 
-export async function runWriteCost(n: number): Promise<Row[]> {
+/** A clone of an index folder: hard links, but real copies of SQLite files (changed in place by schema-4 writes). */
+function clone(from: string, to: string): void {
+  rmSync(to, { recursive: true, force: true });
+  mkdirSync(to);
+  for (const n of readdirSync(from)) {
+    if (/\.sqlite(-wal|-shm)?$/.test(n)) copyFileSync(join(from, n), join(to, n));
+    else linkSync(join(from, n), join(to, n));
+  }
+}
+
+type Write = [string, (n: number) => UpdateRequest];
+
+function writesFor(gen: SyntheticVectors, idOf: (i: number) => string, filterBelow: (n: number) => string, length: () => number): Write[] {
+  const newDocs = (k: number): UpdateRequest => ({ add: Array.from({ length: k }, (_, j) => encodedDoc(`new${j}`, gen.passage(length()))) });
+  return [
+    ['add 0.1%', (k) => newDocs(Math.max(1, Math.round(k * 0.001)))],
+    ['add 1%', (k) => newDocs(Math.round(k * 0.01))],
+    ['delete 0.1%', (k) => ({ delete: Array.from({ length: Math.max(1, Math.round(k * 0.001)) }, (_, j) => idOf((j * 997) % k)) })],
+    ['delete 1%', (k) => ({ delete: Array.from({ length: Math.round(k * 0.01) }, (_, j) => idOf((j * 997) % k)) })],
+    ['delete 10% by filter', (k) => ({ deleteWhere: { doc_id: { $lt: filterBelow(k) } } })],
+  ];
+}
+
+/** Runs each write `repeats` times on fresh clones of `living`; median time, bytes of the first run. */
+function runWrites(living: string, n: number, writes: Write[], repeats: number, scratch: string): Row[] {
+  const rows: Row[] = [];
+  for (const [write, make] of writes) {
+    const runs: Array<ReturnType<typeof measure>> = [];
+    for (let k = 0; k < repeats; k++) {
+      const work = join(scratch, 'work');
+      clone(living, work);
+      runs.push(measure(work, make(n)));
+      rmSync(work, { recursive: true, force: true });
+    }
+    const ms = runs.map((r) => r.ms).sort((a, b) => a - b);
+    rows.push({ passages: n, write, bytesWritten: runs[0]!.bytes, ms: ms[Math.floor(ms.length / 2)]! });
+    const outside = runs.map((r) => r.msOutsideCompression).sort((a, b) => a - b);
+    process.stdout.write(`${JSON.stringify({ ...rows.at(-1), deleted: runs[0]!.deleted, allMs: ms.map((x) => Math.round(x)), msOutsideCompression: Math.round(outside[Math.floor(outside.length / 2)]!) })}\n`);
+  }
+  return rows;
+}
+
+/** A clone of `built` after one write (deleting `warmId`): the living index the measured writes start from. */
+function livingClone(built: string, warmId: string, scratch: string): string {
+  const living = join(scratch, 'living');
+  clone(built, living);
+  updateIndex(living, { delete: [warmId] }, { autoCompactShare: 1 });
+  return living;
+}
+
+export async function runWriteCost(n: number, repeats = 5): Promise<Row[]> {
   const dir = mkdtempSync(join(tmpdir(), 'plait-bench-write-'));
   try {
     const gen = new SyntheticVectors({ dim: DIM, clusters: 1024, spread: 0.3, seed: 4 });
@@ -62,36 +121,37 @@ export async function runWriteCost(n: number): Promise<Row[]> {
     const m = readManifest(base);
     const indexBytes = listedFiles(m).reduce((s, f) => s + f.entry.bytes, 0);
     process.stdout.write(`${JSON.stringify({ passages: n, tokens: m.counts.tokens, centroids: m.counts.centroids, indexBytes, docstoreBytes: m.files.docstore.bytes, ivfBytes: m.files.ivf.bytes, buildS: (performance.now() - t0) / 1000 })}\n`);
-    const writes: Array<[string, (n: number) => UpdateRequest]> = [
-      ['add 0.1%', (k) => ({ add: Array.from({ length: Math.max(1, Math.round(k * 0.001)) }, (_, j) => encodedDoc(`new${j}`, gen.passage(gen.length(10, 40)))) })],
-      ['add 1%', (k) => ({ add: Array.from({ length: Math.round(k * 0.01) }, (_, j) => encodedDoc(`new${j}`, gen.passage(gen.length(10, 40)))) })],
-      ['delete 0.1%', (k) => ({ delete: Array.from({ length: Math.max(1, Math.round(k * 0.001)) }, (_, j) => id((j * 997) % k)) })],
-      ['delete 1%', (k) => ({ delete: Array.from({ length: Math.round(k * 0.01) }, (_, j) => id((j * 997) % k)) })],
-      ['delete 10% by filter', (k) => ({ deleteWhere: { doc_id: { $lt: id(Math.round(k * 0.1)) } } })],
-    ];
-    const rows: Row[] = [];
-    for (const [write, make] of writes) {
-      // Median of REPEATS, each on a fresh copy: the machine is shared and its disk's fsyncs vary.
-      const runs: Array<{ bytes: number; ms: number }> = [];
-      for (let k = 0; k < REPEATS; k++) {
-        const work = join(dir, 'work');
-        rmSync(work, { recursive: true, force: true });
-        cpSync(base, work, { recursive: true });
-        runs.push(measure(work, make(n)));
-        rmSync(work, { recursive: true, force: true });
-      }
-      const ms = runs.map((r) => r.ms).sort((a, b) => a - b);
-      rows.push({ passages: n, write, bytesWritten: runs[0]!.bytes, ms: ms[Math.floor(ms.length / 2)]! });
-      process.stdout.write(`${JSON.stringify({ ...rows.at(-1), allMs: ms.map((x) => Math.round(x)) })}\n`);
-    }
-    return rows;
+    const living = livingClone(base, id(n - 1), dir);
+    return runWrites(living, n, writesFor(gen, id, (k) => id(Math.round(k * 0.1)), () => gen.length(10, 40)), repeats, dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The writes on an existing index (msmarco-shaped `assemble`: docIds String(pid), passages of ~70 tokens). */
+export function runWriteCostOn(index: string, repeats: number, only: string[] | null): Row[] {
+  const dir = mkdtempSync(join(tmpdir(), 'plait-bench-write-'));
+  try {
+    const n = readManifest(index).counts.documents;
+    const gen = new SyntheticVectors({ dim: DIM, clusters: 1024, spread: 0.3, seed: 4 });
+    const living = livingClone(index, String(n - 1), dir);
+    const writes = writesFor(gen, String, () => '2', () => gen.length(40, 100)).filter(([w]) => only === null || only.includes(w));
+    return runWrites(living, n, writes, repeats, dir);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
 if (isMain(import.meta.url)) {
-  const sizes = process.argv.slice(2).map(Number);
+  const args = process.argv.slice(2);
+  const opt = (name: string): string | undefined => {
+    const i = args.indexOf(name);
+    return i < 0 ? undefined : args.splice(i, 2)[1];
+  };
+  const index = opt('--index');
+  const repeats = opt('--repeats');
+  const only = opt('--writes');
   process.stdout.write(`${JSON.stringify(machine())}\n`);
-  for (const n of sizes.length > 0 ? sizes : [10_000]) await runWriteCost(n);
+  if (index !== undefined) runWriteCostOn(index, Number(repeats ?? 1), only === undefined ? null : only.split(',').map((s) => s.trim()));
+  else for (const n of args.length > 0 ? args.map(Number) : [10_000]) await runWriteCost(n, Number(repeats ?? 5));
 }

@@ -145,7 +145,10 @@ export { acquireWriteLock, lockKind, LOCK_FILE, LOCK_RECORD_FILE, LOCK_BREAK_FIL
 export type { WriteLock, LockKind } from './format/write-lock.js';
 // One door into an index folder (issue 20): the index transaction every change goes through.
 export { IndexTransaction, withTransaction, commitIdOf, contentCommitOf, genFileName, genSegmentStem, MANAGED_FILE } from './format/index-transaction.js';
-export type { FsOp, TransactionOptions } from './format/index-transaction.js';
+export type { FsOp, TransactionOptions, CommitParticipant } from './format/index-transaction.js';
+// The document store changed in place (issue 20): readers pinned to a commit, the store's commit record.
+export type { DocStoreOpenOptions } from './docstore/docstore-reader.js';
+export { readCommitRecord, COMMIT_RECORD_KEY } from './docstore/store-commit.js';
 export type { WriteCalibrationOptions } from './format/calibration-record.js';
 export type { ArraysDelta, NamedFile } from './format/manifest.js';
 export { WRITE_COST_DEFAULTS } from './config/defaults.js';

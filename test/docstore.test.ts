@@ -273,7 +273,7 @@ test('schema version 1 stores (before bigrams) still answer with their own terms
   const f = new Database(future);
   f.prepare("UPDATE meta SET value = 99 WHERE key = 'schema_version'").run();
   f.close();
-  assert.throws(() => new DocStoreReader(future), (e: unknown) => isPlaitError(e, 'INDEX_VERSION') && /schema version 99; this plait reads versions 1 to 3/.test((e as Error).message));
+  assert.throws(() => new DocStoreReader(future), (e: unknown) => isPlaitError(e, 'INDEX_VERSION') && /schema version 99; this plait reads versions 1 to 4/.test((e as Error).message));
 });
 
 test('the pid → doc map is stored whole in meta and read from it; a store without it, or with a wrong-length one, reads the passages table', () => {

@@ -8,6 +8,10 @@
  * previous generation or the new one, with that generation's exact documents; once the change is
  * acknowledged (the folder fsync after the manifest's rename), only the new one. A control run drops
  * the folder fsync before the commit rename from the recorded sequence and must be caught.
+ * Writes on a living index change the document store in place: its SQLite commit (recorded as
+ * `sqliteCommit`; SQLite's journal is trusted, the store is its committed image before and after)
+ * comes before the rename, and states between the two must open as the new generation (rolled
+ * forward to the store's commit record). The first write on a built index copies its store once.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -22,6 +26,8 @@ import { writeCalibration, type IndexCalibration } from '../src/format/calibrati
 import { publishIndex, temporaryBuildDir } from '../src/format/publish.js';
 import { compactIndex, updateIndex } from '../src/mutate/index-updater.js';
 import { DocStoreReader } from '../src/docstore/index.js';
+import { openDatabase } from '../src/docstore/open-database.js';
+import { COMMIT_RECORD_KEY } from '../src/docstore/store-commit.js';
 import { getKernels } from '../src/kernels/index.js';
 import type { TokenEmbeddings } from '../src/encoder/types.js';
 import { buildSynthetic, syntheticPassages } from '../fixtures/synthetic-index.js';
@@ -29,7 +35,7 @@ import { CrashModel, type FolderState } from './helpers/crash-states.js';
 import { encodedDoc } from './helpers/living.js';
 
 const DIM = 16;
-const SKIP = /^write\.lock/;
+const SKIP = /^write\.lock|\.sqlite-(wal|shm)$/;
 let dir: string;
 let base: TokenEmbeddings[];
 let seq = 0;
@@ -43,7 +49,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 /** What a folder opens as: its commit id and its live docIds; throws when it does not open whole. */
 function openAs(path: string): { commit: string; docIds: string[] } {
   const data = loadIndexData(path, getKernels(), { verify: 'full' });
-  const store = DocStoreReader.open(join(path, roleFileName(data.manifest, 'docstore')));
+  const store = DocStoreReader.open(join(path, roleFileName(data.manifest, 'docstore')), { commit: data.manifest.docstoreCommit ?? null });
   try {
     const docIds = store.filterRowids('1', []).map((r) => store.rowidToDocId(r)!).sort();
     if (docIds.length !== data.manifest.counts.documents) throw new Error(`${docIds.length} documents stored, manifest says ${data.manifest.counts.documents}`);
@@ -64,6 +70,8 @@ interface Outcome {
   states: number;
   asOld: number;
   asNew: number;
+  /** States that open as the new generation though the manifest's rename had not happened (rolled forward to the store's commit record). */
+  rolledForward: number;
   failures: string[];
 }
 
@@ -80,8 +88,8 @@ class StateLog {
 }
 
 /** Checks every collected state: previous or new generation, and only the new one after the acknowledgement. */
-function check(log: StateLog, ackAt: number, old: { commit: string; docIds: string[] }, next: { commit: string; docIds: string[] }): Outcome {
-  const out: Outcome = { states: log.states.size, asOld: 0, asNew: 0, failures: [] };
+function check(log: StateLog, ackAt: number, old: { commit: string; docIds: string[] }, next: { commit: string; docIds: string[] }, commitAt = ackAt): Outcome {
+  const out: Outcome = { states: log.states.size, asOld: 0, asNew: 0, rolledForward: 0, failures: [] };
   const verdicts = new Map<string, string>();
   for (const { state, lastOp } of log.states.values()) {
     // A reader reads the manifest and the files it lists, nothing else: states that differ only in
@@ -96,13 +104,16 @@ function check(log: StateLog, ackAt: number, old: { commit: string; docIds: stri
     if (verdict === 'old') {
       out.asOld++;
       if (lastOp >= ackAt) out.failures.push(`after op ${lastOp}: the acknowledged change is lost (opens as the previous generation)`);
-    } else if (verdict === 'new') out.asNew++;
+    } else if (verdict === 'new') {
+      out.asNew++;
+      if (lastOp < commitAt) out.rolledForward++;
+    }
     else out.failures.push(`after op ${lastOp} (files ${[...state.keys()].join(' ')}): ${verdict}`);
   }
   return out;
 }
 
-/** The part of a state a reader sees: the manifest and the files it lists (the whole state when the manifest is unreadable). */
+/** The part of a state a reader sees: the manifest and the files it lists (the whole state when the manifest is unreadable or its store is in place). */
 function readerView(state: FolderState): FolderState {
   const text = state.get('manifest.json');
   let m: IndexManifest;
@@ -113,11 +124,37 @@ function readerView(state: FolderState): FolderState {
     return state;
   }
   const view: FolderState = new Map([['manifest.json', text!]]);
-  for (const f of listedFiles(m)) {
+  const manifests = [m];
+  // An in-place store may hold a newer commit, whose manifest readManifest rolls forward to.
+  const store = m.files?.docstore?.inPlace === true ? state.get(roleFileName(m, 'docstore')) : undefined;
+  if (store !== undefined) {
+    const record = recordOf(store);
+    if (record !== null) manifests.push(record);
+  }
+  for (const f of manifests.flatMap((x) => listedFiles(x))) {
     const data = state.get(f.name);
     if (data !== undefined) view.set(f.name, data);
   }
   return view;
+}
+
+/** The manifest in a store image's commit record (store-commit.ts), or null. */
+function recordOf(image: Buffer): IndexManifest | null {
+  try {
+    // An image cannot be opened in WAL mode: bytes 18-19 of the header say 1 (rollback journal) instead of 2.
+    const copy = Buffer.from(image);
+    copy[18] = 1;
+    copy[19] = 1;
+    const db = openDatabase(copy);
+    try {
+      const v = db.prepare('SELECT value FROM meta WHERE key = ?').pluck().get(COMMIT_RECORD_KEY);
+      return typeof v === 'string' ? (JSON.parse(v) as IndexManifest) : null;
+    } finally {
+      db.close();
+    }
+  } catch {
+    return null;
+  }
 }
 
 function stateKey(state: FolderState): string {
@@ -152,11 +189,11 @@ interface Recorded {
 }
 
 /** Runs `change` on a living index with the recorder on, collecting the crash states after every operation. */
-async function recordChange(name: string, change: Change): Promise<Recorded> {
+async function recordChange(name: string, change: Change, living: boolean): Promise<Recorded> {
   const path = join(dir, name);
   await buildSynthetic(path, base, DIM);
-  // Earlier generations, so that the change is made on a living index.
-  updateIndex(path, { add: [encodedDoc('pre-a', base[0]!), encodedDoc('pre-b', base[1]!)], delete: ['d2'] }, { autoCompactShare: 1 });
+  // Earlier generations, so that the change is made on a living index (its store already in place).
+  if (living) updateIndex(path, { add: [encodedDoc('pre-a', base[0]!), encodedDoc('pre-b', base[1]!)], delete: ['d2'] }, { autoCompactShare: 1 });
   const start = join(dir, `${name}-start`);
   cpSync(path, start, { recursive: true });
   const ops: FsOp[] = [];
@@ -184,6 +221,8 @@ type Change = (path: string, onOp: (op: FsOp) => void) => void | Promise<void>;
 const RECORD = { createdAt: 'now', target: 0.99, source: 'corpus', queries: 1, queriesByKind: {}, gridPoints: 1, costMs: 1, budgetMs: 1, truncated: false, documents: 31, passages: 33, buckets: [] } as IndexCalibration;
 
 const CHANGES: Record<string, Change> = {
+  // The first write on a built index: its store (listed with a CRC) is copied once into an in-place store.
+  'first write': (path, onOp) => void updateIndex(path, { add: [encodedDoc('new-1', base[3]!)], delete: ['d6'] }, { onOp, autoCompactShare: 1 }),
   add: (path, onOp) => void updateIndex(path, { add: [encodedDoc('new-1', base[3]!), encodedDoc('new-2', base[4]!)] }, { onOp, autoCompactShare: 1 }),
   upsert: (path, onOp) => void updateIndex(path, { add: [encodedDoc('d5', base[9]!)] }, { onOp, autoCompactShare: 1 }),
   delete: (path, onOp) => void updateIndex(path, { delete: ['d6', 'd7', 'pre-a'] }, { onOp, autoCompactShare: 1 }),
@@ -200,15 +239,21 @@ const CHANGES: Record<string, Change> = {
 
 for (const [kind, change] of Object.entries(CHANGES)) {
   test(`${kind}: every crash state opens as the previous or the new generation, and as the new one once acknowledged`, async () => {
-    const { start, path, ops, log, control } = await recordChange(kind, change);
+    const { start, path, ops, log, control } = await recordChange(kind.replace(' ', '-'), change, kind !== 'first write');
     const commitAt = ops.findIndex((o) => o.op === 'rename' && o.to === 'manifest.json');
+    const sqliteAt = ops.findIndex((o) => o.op === 'sqliteCommit');
     const ackAt = ops.findIndex((o, i) => i > commitAt && o.op === 'fsyncDir');
     assert.ok(commitAt > 0 && ackAt > commitAt, 'the change commits by renaming the manifest, then fsyncs the folder');
     const old = openAs(start);
     const next = openAs(path);
     assert.notEqual(next.commit, old.commit);
-    const r = check(log, ackAt, old, next);
+    const r = check(log, ackAt, old, next, commitAt);
     assert.deepEqual(r.failures.slice(0, 5), [], `${r.failures.length} bad crash states of ${r.states}`);
+    // Writes on a living index change the store in place: SQLite's commit comes before the rename,
+    // and a crash between the two opens as the new generation (the store's commit record).
+    const inPlace = ['add', 'upsert', 'delete', 'compact'].includes(kind);
+    assert.equal(sqliteAt >= 0, inPlace, 'in-place writes commit the store before the manifest');
+    if (inPlace) assert.ok(sqliteAt < commitAt && r.rolledForward > 0, `states between the SQLite commit and the rename open as the new generation (${r.rolledForward})`);
     assert.ok(r.asOld > 0 && r.asNew > 0, `states open as both generations (${r.asOld} old, ${r.asNew} new, ${r.states} distinct)`);
     // The checker can fail: without the folder fsync before the commit rename, some state is bad
     // (a calibration record creates no file, so skipping that fsync cannot hurt it).
@@ -216,6 +261,6 @@ for (const [kind, change] of Object.entries(CHANGES)) {
       const c = check(control, ackAt, old, next);
       assert.ok(c.failures.length > 0, `dropping the folder fsync before the commit must expose a bad state (${c.states} states checked)`);
     }
-    process.stderr.write(`# ${kind}: ${ops.length} file operations, ${r.states} distinct crash states (${r.asOld} open as the previous generation, ${r.asNew} as the new)\n`);
+    process.stderr.write(`# ${kind}: ${ops.length} file operations, ${r.states} distinct crash states (${r.asOld} open as the previous generation, ${r.asNew} as the new, ${r.rolledForward} of them before the rename)\n`);
   });
 }

@@ -4,7 +4,7 @@
  * killed with SIGKILL at random moments, a reader searching concurrently; after every step the
  * writer compares counts and every search mode with its model, after every run the parent does
  * (acknowledged steps present, a killed step whole or absent), and at the end BM25 scores equal a
- * fresh document store's to 1e-4. PLAIT_STRESS_STEPS (default 120, ~40 s on the loaded 2-core
+ * fresh document store's to 1e-4 and token document frequencies a recount of the final documents. PLAIT_STRESS_STEPS (default 120, ~40 s on the loaded 2-core
  * machine); bench/living-stress.ts runs the long version (≥ 1,000 steps).
  */
 import { test, before, after } from 'node:test';
@@ -42,5 +42,6 @@ test(`${STEPS} random steps with kill -9s and a concurrent reader agree with the
   assert.ok(r.kills > 0, `some runs were killed (${JSON.stringify(r)})`);
   assert.ok(r.readerSearches > 0, 'the reader searched during the writes');
   assert.ok(r.bm25MaxDiff <= 1e-4, `BM25 within 1e-4 of a fresh build (${r.bm25MaxDiff})`);
+  assert.equal(r.tokenDfMaxDiff, 0, 'token df equals a recount of the final documents');
   process.stderr.write(`# stress: ${JSON.stringify(r)}\n`);
 });

@@ -59,6 +59,10 @@ test('plait add: the added documents are found in every mode; errors carry file:
   const dup = cli('add', path, join(dir, 'rest.jsonl'), '--no-replace');
   assert.equal(dup.status, 2);
   assert.match(dup.stderr, /DUPLICATE_ID|Duplicate id/);
+  // Named by the input's file and line, with what would work (not --skip-invalid, which does not apply).
+  assert.match(dup.stderr, /Duplicate id "\S+" in \S*rest\.jsonl at line 1/);
+  assert.match(dup.stderr, /already in the index.*drop --no-replace.*remove line 1 of \S*rest\.jsonl/);
+  assert.doesNotMatch(dup.stderr, /--skip-invalid/);
   assert.equal(await index.refresh(), true);
   for (const d of docs.slice(30)) {
     for (const mode of ['late', 'bm25', 'hybrid'] as const) {

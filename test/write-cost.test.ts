@@ -67,7 +67,7 @@ test('deltas give a reader exactly the arrays of rewriting everything, through a
   }
 });
 
-test('a delete writes no doclens or IVF; an add writes doclens and IVF for its own passages only', async () => {
+test('a delete writes no doclens or IVF; an add writes doclens and IVF for its own passages only; only the first write copies the document store', async () => {
   const path = join(dir, 'ops');
   await buildSynthetic(path, syntheticPassages(300, DIM, 4, 32, 0.35).passages, DIM);
   const created = (req: UpdateRequest): string[] => {
@@ -75,12 +75,18 @@ test('a delete writes no doclens or IVF; an add writes doclens and IVF for its o
     updateIndex(path, req, { autoCompactShare: 1, onOp: (op: FsOp) => void (op.op === 'create' && !op.name.includes('.tmp-') && names.push(op.name)) });
     return names.sort();
   };
+  // The build's store (schema 4, rollback journal, listed with its CRC) is copied once, into an in-place store.
+  const first = created({ delete: ['d0'] });
+  assert.deepEqual(first.map((n) => n.split('.')[0]).sort(), ['docs', 'tombstones']);
+  const docs = readManifest(path).fileNames!.docstore!;
   const del = created({ delete: ['d1', 'd2'] });
-  assert.deepEqual(del.map((n) => n.split('.')[0]).sort(), ['docs', 'tombstones']);
+  assert.deepEqual(del.map((n) => n.split('.')[0]).sort(), ['tombstones'], 'the document store is changed in place');
   const gen = new SyntheticVectors({ dim: DIM, clusters: 32, spread: 0.35, seed: 9 });
   const add = created({ add: [encodedDoc('x', gen.passage(12)), encodedDoc('y', gen.passage(20))] });
-  assert.deepEqual(add.map((n) => n.split('.')[0]).sort(), ['codes', 'doclens', 'docs', 'ivf', 'ivf-offsets', 'residuals', 'tombstones']);
+  assert.deepEqual(add.map((n) => n.split('.')[0]).sort(), ['codes', 'doclens', 'ivf', 'ivf-offsets', 'residuals', 'tombstones']);
   const m = readManifest(path);
+  assert.equal(m.fileNames!.docstore, docs, 'the same store, written in place');
+  assert.equal(m.files.docstore.inPlace, true);
   const d = m.deltas!.at(-1)!;
   assert.equal(d.doclens.entry.bytes, 2 * 4, 'doclens of the two added passages only');
   assert.ok(d.ivf.entry.bytes <= (12 + 20) * 4, 'IVF entries of the added passages only');

@@ -647,6 +647,14 @@ export const WRITE_COST_DEFAULTS = {
   deltaMergeShare: 0.25,
   /** Fold after this many deltas whatever their size: each costs three small files and a merge step at open. */
   maxDeltas: 32,
+  /**
+   * Pids per chunk of an in-place document store's pid → doc map (docstore/pid-doc-blob.ts): an add
+   * rebuilds the chunks of its new pids from the passages table, a delete none. 65,536 pids =
+   * 256 KiB a chunk: a 1M-passage map is 16 meta rows read at open, and an add scans at most 65,536
+   * old passage rows, where every write scanned all of them to rebuild the single 4 MB blob
+   * (bench/RESULTS.md, "Write cost": time, not bytes — SQLite skips unchanged overflow pages).
+   */
+  pidDocChunk: 65_536,
 } as const;
 
 /** Filtered search (issue 12, src/search/filtered-search.ts). */

@@ -11,8 +11,9 @@ import { Bm25Accumulator, bm25Idf, resolveBm25Options, type Bm25Options } from '
 import { bm25QueryTerms } from './bm25-terms.js';
 import { FtsQueryTokenizer, type QueryToken } from './fts-query-tokenizer.js';
 import { BM25_STEMMERS, DOCSTORE_MIN_SCHEMA_VERSION, DOCSTORE_SCHEMA_VERSION, UNSTEMMED_TOKENIZER, ftsTokenizer, type Bm25Stemmer } from './schema.js';
-import { PID_DOC_KEY, storedPidToDoc } from './pid-doc-blob.js';
+import { PID_DOC_KEY, storedPidToDoc, storedPidToDocChunks } from './pid-doc-blob.js';
 import { docstoreError, guarded } from './sqlite-error.js';
+import { COMMIT_RECORD_KEY, commitOfRecord } from './store-commit.js';
 import type { Bm25Hit, Bm25TermMatch, StoredDocument, StoredPassage, TokenDf } from './types.js';
 
 type Statement = Database.Statement;
@@ -38,6 +39,15 @@ function toDocument(row: DocumentRow | undefined): StoredDocument | null {
   if (row === undefined) return null;
   const [docRowid, docId, title, text, metadata] = row;
   return { docRowid, docId, title, text, metadata: metadata === null ? null : (JSON.parse(metadata) as Record<string, unknown>) };
+}
+
+export interface DocStoreOpenOptions {
+  /**
+   * The commit the store must hold (the manifest's `docstoreCommit`; null: a store with no commit
+   * record). A store holding another is INDEX_CORRUPT — the reader read a manifest and a write
+   * committed before it opened the store; PlaitIndex retries on the newer manifest. Absent: no check.
+   */
+  commit?: string | null;
 }
 
 export class DocStoreReader {
@@ -72,10 +82,13 @@ export class DocStoreReader {
   /** BM25 score scratch, allocated on the first query and reused (bm25.ts). */
   private bm25Acc: Bm25Accumulator | null = null;
 
-  constructor(path: string) {
+  constructor(path: string, options: DocStoreOpenOptions = {}) {
     this.path = path;
     this.db = guarded('open', path, () => openDatabase(path, { readonly: true, fileMustExist: true }));
     try {
+      // A store changed in place (WAL): hold one read transaction for the reader's life, so that it
+      // sees one commit throughout however many writes commit after it (docstore-updater.ts).
+      if (String(this.db.pragma('journal_mode', { simple: true })) === 'wal') this.db.exec('BEGIN');
       const meta = new Map<string, unknown>(
         (this.db.prepare('SELECT key, value FROM meta').raw().all() as Array<[string, unknown]>).map(([k, v]) => [k, v]),
       );
@@ -87,6 +100,12 @@ export class DocStoreReader {
         throw new PlaitError('INDEX_VERSION', { message: `document store ${path} has schema version ${String(version)}; this plait reads versions ${DOCSTORE_MIN_SCHEMA_VERSION} to ${DOCSTORE_SCHEMA_VERSION}: rebuild the index with this plait, or use the plait that built it`, path, found: version, expected: DOCSTORE_SCHEMA_VERSION });
       }
       this.schemaVersion = version;
+      if (options.commit !== undefined) {
+        const held = commitOfRecord(typeof meta.get(COMMIT_RECORD_KEY) === 'string' ? (meta.get(COMMIT_RECORD_KEY) as string) : null);
+        if (held !== options.commit) {
+          throw new PlaitError('INDEX_CORRUPT', { message: `document store ${path} holds commit ${held ?? '(none)'}, the manifest expects ${options.commit ?? '(none)'}`, path });
+        }
+      }
       const stemmer = meta.get('bm25_stemmer') ?? 'none';
       if (!BM25_STEMMERS.includes(stemmer as Bm25Stemmer)) throw new PlaitError('INDEX_VERSION', { message: `document store ${path} uses BM25 stemmer "${String(stemmer)}", which this plait does not know (it knows ${BM25_STEMMERS.join(', ')})`, path });
       this.stemmer = stemmer as Bm25Stemmer;
@@ -96,7 +115,7 @@ export class DocStoreReader {
       const held = Number(this.db.prepare('SELECT count(*) FROM documents').pluck().get());
       if (held !== this.nDocuments) throw new PlaitError('INDEX_CORRUPT', { message: `${path} lists ${this.nDocuments} documents but holds ${held}`, path });
       const pidDoc = meta.get(PID_DOC_KEY);
-      if (pidDoc !== undefined) this.pidToDocCache = storedPidToDoc(pidDoc, this.nPassages);
+      this.pidToDocCache = pidDoc !== undefined ? storedPidToDoc(pidDoc, this.nPassages) : storedPidToDocChunks(meta, this.nPassages);
       const columns = 'doc_rowid, doc_id, title, text, metadata';
       this.byRowid = this.db.prepare(`SELECT ${columns} FROM documents WHERE doc_rowid = ?`).raw();
       this.byDocId = this.db.prepare(`SELECT ${columns} FROM documents WHERE doc_id = ?`).raw();
@@ -111,8 +130,8 @@ export class DocStoreReader {
     }
   }
 
-  static open(path: string): DocStoreReader {
-    return new DocStoreReader(path);
+  static open(path: string, options: DocStoreOpenOptions = {}): DocStoreReader {
+    return new DocStoreReader(path, options);
   }
 
   /**
@@ -321,6 +340,7 @@ export class DocStoreReader {
   }
 
   close(): void {
+    if (this.db.inTransaction) this.db.exec('COMMIT');
     this.db.close();
   }
 }

@@ -12,6 +12,7 @@ import { existsSync } from 'node:fs';
 import { DOCSTORE_DEFAULTS } from '../config/defaults.js';
 import { PlaitError, invalidArgument } from '../errors/index.js';
 import { bm25Length, ftsText } from './bm25-terms.js';
+import { distinctTokenIds, encodeTokenIds } from './passage-tokens.js';
 import { CREATE_INDEXES, DOCSTORE_SCHEMA_VERSION, createTables, type Bm25Stemmer } from './schema.js';
 import { docstoreError, guarded } from './sqlite-error.js';
 import type { DocumentInput } from './types.js';
@@ -36,6 +37,7 @@ export class DocStoreWriter {
   private df: Int32Array = new Int32Array(0);
   private dfPassages = 0;
   private dfSet = false;
+  private setTokens: Statement | null = null;
 
   readonly stemmer: Bm25Stemmer;
 
@@ -115,6 +117,19 @@ export class DocStoreWriter {
     this.nPids++;
     this.tick(db);
     return pid;
+  }
+
+  /**
+   * Stores a passage's distinct model token ids in [0, vocabSize) (schema 4, passage-tokens.ts), so
+   * that a living-index delete subtracts them from token df as the build counted them.
+   */
+  setPassageTokens(pid: number, tokenIds: Int32Array, vocabSize: number): void {
+    const db = this.open();
+    if (vocabSize <= 0) return;
+    this.setTokens ??= db.prepare('UPDATE passages SET token_ids = ? WHERE pid = ?');
+    const stmt = this.setTokens;
+    guarded('store passage tokens', this.path, () => stmt.run(encodeTokenIds(distinctTokenIds(tokenIds, vocabSize)), pid));
+    this.tick(db);
   }
 
   /** Counts one passage's model tokens into the document frequencies (each distinct id once). */

@@ -43,11 +43,11 @@ function isMissingBinding(e: unknown): boolean {
 }
 
 /**
- * `new Database(path, options)`, falling back to the binding shipped with plait when better-sqlite3
+ * `new Database(path, options)` (a path, or a serialized database image), falling back to the binding shipped with plait when better-sqlite3
  * has none of its own. Throws better-sqlite3's errors unchanged (callers wrap them as
  * DOCSTORE_FAILED); when no binding exists at all, the error says what to install or approve.
  */
-export function openDatabase(path: string, options?: Database.Options): Database.Database {
+export function openDatabase(path: string | Buffer, options?: Database.Options): Database.Database {
   if (binding === undefined) {
     try {
       const db = new Database(path, options);

@@ -5,7 +5,8 @@
  *   documents   doc_rowid (dense from 0), doc_id (user string, unique), title, text, metadata (JSON
  *               or NULL), n_terms (BM25 length of title + text)
  *   passages    pid (dense from 0), doc_rowid, start, end: [start, end) UTF-16 offsets into the text
- *               the builder split (passage text is derived, never stored twice)
+ *               the builder split (passage text is derived, never stored twice); token_ids (schema
+ *               4): the passage's distinct model token ids, LEB128 gaps, NULL when not known
  *   token_df    token_id → number of passages holding the model token (query-token IDF)
  *   documents_fts  FTS5 over (title, text), external content (no second copy of the text),
  *               unicode61 with Latin diacritics removed and marks kept inside tokens, wrapped in
@@ -20,6 +21,13 @@
  */
 
 /**
+ * 4: `passages.token_ids` (each passage's distinct model token ids, passage-tokens.ts: a delete
+ * subtracts them from `token_df`), the commit record `meta.commit_manifest` (store-commit.ts), and
+ * living-index writes change the store in place (WAL mode) instead of copying it. Stores of
+ * versions 1–3 are read as before; the first write on one copies it once into a schema-4 store
+ * (docstore-updater.ts, `migrate`), after which writes are in place. Passages stored before
+ * schema 4 have no token ids: deleting them leaves their token frequencies counted
+ * (`meta.token_df_unsubtracted`), as every delete did before; a rebuild makes them exact.
  * 3: BM25 terms stemmed by FTS5's porter tokenizer, queries tokenised by SQLite itself (the same
  * tokenizer, through a temporary FTS5 table: fts-query-tokenizer.ts), and the unstemmed word
  * vocabulary `documents_words`. 2: CJK/Thai/... character bigrams and marks as token characters.
@@ -27,7 +35,7 @@
  * so their BM25 is unchanged until the index is rebuilt (`plait index` again) to gain stemming.
  * Newer versions are refused with INDEX_VERSION.
  */
-export const DOCSTORE_SCHEMA_VERSION = 3;
+export const DOCSTORE_SCHEMA_VERSION = 4;
 /** Oldest schema the reader still opens. */
 export const DOCSTORE_MIN_SCHEMA_VERSION = 1;
 
@@ -98,7 +106,8 @@ CREATE TABLE passages (
   pid INTEGER PRIMARY KEY,
   doc_rowid INTEGER NOT NULL,
   start INTEGER NOT NULL,
-  "end" INTEGER NOT NULL
+  "end" INTEGER NOT NULL,
+  token_ids BLOB
 );
 CREATE TABLE token_df (token_id INTEGER PRIMARY KEY, df INTEGER NOT NULL);
 CREATE VIRTUAL TABLE documents_fts USING fts5(

@@ -11,7 +11,7 @@
  * (and would fault a mapped index wholly into memory). `verifyIndex` runs the full pass on demand.
  * A truncated, overwritten or missing file fails with INDEX_CORRUPT naming it.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { FORMAT_DEFAULTS } from '../config/defaults.js';
 import { PlaitError, invalidArgument } from '../errors/index.js';
@@ -19,6 +19,7 @@ import { ResidualCodec, checkNbits } from '../codec/residual-codec.js';
 import type { Kernels } from '../kernels/types.js';
 import { FORMAT_NAME, FORMAT_VERSION, MANIFEST_FILE, listedFiles, roleFileName, segmentFile, type ArraysDelta, type FileEntry, type IndexManifest } from './manifest.js';
 import { checkFileSize, openArrayFile, readJsonFile, verifyFile } from './index-files.js';
+import { readCommitRecord } from '../docstore/store-commit.js';
 
 /** One passage-aligned segment: passages [firstPid, firstPid + passages); token rows are segment-local. */
 export interface IndexSegment {
@@ -59,11 +60,32 @@ export interface LoadIndexOptions {
   verify?: VerifyMode;
 }
 
+/**
+ * The committed manifest of the index at `path`: `manifest.json`, or — when its document store is
+ * changed in place and already holds a newer commit (a writer between its SQLite commit and the
+ * manifest's rename, or killed there) — the manifest in the store's commit record
+ * (docstore/store-commit.ts): SQLite's commit is the commit point, the rename its publication.
+ * @throws PlaitError INDEX_NOT_FOUND, INDEX_CORRUPT (not a manifest), INDEX_VERSION.
+ */
 export function readManifest(path: string): IndexManifest {
   if (!existsSync(path)) throw new PlaitError('INDEX_NOT_FOUND', { message: `no index at ${path}`, path });
-  const m = readJsonFile(join(path, MANIFEST_FILE), 'index manifest') as Partial<IndexManifest> | null;
+  const m = checkManifest(readJsonFile(join(path, MANIFEST_FILE), 'index manifest'), join(path, MANIFEST_FILE), path);
+  if (m.files.docstore.inPlace !== true) return m;
+  const record = readCommitRecord(join(path, roleFileName(m, 'docstore')));
+  if (record === null) return m;
+  let stored: IndexManifest;
+  try {
+    stored = checkManifest(JSON.parse(record), `the commit record of ${roleFileName(m, 'docstore')}`, path);
+  } catch {
+    return m; // a record this plait cannot read is never newer than what manifest.json says
+  }
+  return (stored.generation ?? 0) > (m.generation ?? 0) ? stored : m;
+}
+
+function checkManifest(value: unknown, where: string, path: string): IndexManifest {
+  const m = value as Partial<IndexManifest> | null;
   if (m === null || typeof m !== 'object' || m.format !== FORMAT_NAME) {
-    throw new PlaitError('INDEX_CORRUPT', { message: `${join(path, MANIFEST_FILE)} is not a plait index manifest`, path });
+    throw new PlaitError('INDEX_CORRUPT', { message: `${where} is not a plait index manifest`, path });
   }
   if (m.formatVersion !== FORMAT_VERSION) {
     throw new PlaitError('INDEX_VERSION', {
@@ -128,8 +150,9 @@ export function listedBytes(m: IndexManifest): number {
 /**
  * Checks every listed file against the manifest: sizes always, CRC-32s (streamed, so memory stays
  * flat) under the same rule as opening ('auto': when the files total at most
- * FORMAT_DEFAULTS.verifyOnOpenMaxBytes; 'full': always). Returns what was checked; throws
- * INDEX_CORRUPT naming the first bad file (INDEX_NOT_FOUND / INDEX_VERSION from the manifest).
+ * FORMAT_DEFAULTS.verifyOnOpenMaxBytes; 'full': always). Returns what was checked (an in-place
+ * store with its size now, file and WAL); throws INDEX_CORRUPT naming the first bad file
+ * (INDEX_NOT_FOUND / INDEX_VERSION from the manifest).
  */
 export function verifyIndex(
   path: string,
@@ -142,7 +165,17 @@ export function verifyIndex(
     if (crc) verifyFile(join(path, f.name), f.entry, f.name);
     else checkFileSize(join(path, f.name), f.entry, f.name);
   }
-  return { manifest, files: files.map((f) => ({ name: f.name, bytes: f.entry.bytes })), verified: crc ? 'crc' : 'sizes' };
+  // An in-place store's size is not in the manifest: its file and WAL as they are now.
+  const bytes = (f: { name: string; entry: FileEntry }): number => (f.entry.inPlace === true ? sizeOf(join(path, f.name)) + sizeOf(join(path, `${f.name}-wal`)) : f.entry.bytes);
+  return { manifest, files: files.map((f) => ({ name: f.name, bytes: bytes(f) })), verified: crc ? 'crc' : 'sizes' };
+}
+
+function sizeOf(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
 }
 
 function wantsCrc(manifest: IndexManifest, verify: VerifyMode): boolean {

@@ -17,6 +17,10 @@
  *     rename as the atomic step); the folder is fsynced again (the commit is durable) — only then is
  *     the change acknowledged. The manifest carries a fresh `commit` id and generation + 1, so
  *     readers see a new generation after every commit, a rebuild or a calibration record included.
+ *     With an in-place document store (a `CommitParticipant`), its SQLite COMMIT — which stores
+ *     this manifest in the store's commit record — runs after the folder fsync and before the
+ *     manifest's temporary file: SQLite's commit is then the commit point and the rename publishes
+ *     it (readManifest rolls forward to the record when the rename was lost).
  *  4. Cleanup: registered files that the new manifest does not list are unlinked at once (readers
  *     that had opened them keep them: mmap and open descriptors survive an unlink; a reader that read
  *     the old manifest but had not opened its files yet retries on the new one — openGeneration).
@@ -50,7 +54,24 @@ export type FsOp =
   /** A file written (and fsynced) elsewhere, renamed into the folder: `name` holds its durable content. */
   | { op: 'moveIn'; name: string }
   | { op: 'unlink'; name: string }
-  | { op: 'fsyncDir' };
+  | { op: 'fsyncDir' }
+  /**
+   * An in-place document store's SQLite transaction committed (WAL, synchronous FULL: durable when
+   * COMMIT returns). SQLite's own journal is trusted: before this the store holds the previous
+   * commit's content, after it the new one's, whole.
+   */
+  | { op: 'sqliteCommit'; name: string };
+
+/**
+ * A second participant in a commit whose own commit is the commit point: the in-place document
+ * store (docstore-updater.ts). `commit` receives the exact manifest that will be published and must
+ * make its change durable, the manifest recorded with it, before returning.
+ */
+export interface CommitParticipant {
+  /** The participant's file in the folder (named by the committed manifest, changed in place). */
+  name: string;
+  commit(manifest: IndexManifest): void;
+}
 
 export interface TransactionOptions {
   /** Test hook: called after each file operation, in order (the crash-state tests record them). */
@@ -330,13 +351,14 @@ export class IndexTransaction {
    * (a calibration record): `contentCommit` stays the base's.
    * @throws PlaitError INTERNAL when the manifest lists a file neither committed nor created here.
    */
-  commit(next: IndexManifest, options: { content?: boolean } = {}): IndexManifest {
+  commit(next: IndexManifest, options: { content?: boolean; participant?: CommitParticipant } = {}): IndexManifest {
     this.checkOpen();
     const { retained: _legacy, ...rest } = next;
     const commit = randomBytes(12).toString('hex');
     // `content: false` (a calibration record): the content's identity stays the base's.
     const contentCommit = options.content === false && this.base !== null ? contentCommitOf(this.base) : commit;
     const manifest: IndexManifest = { ...rest, generation: this.generation, commit, contentCommit };
+    if (options.participant !== undefined) manifest.docstoreCommit = commit;
     const before = new Set(this.base === null ? [] : listedFiles(this.base).map((f) => f.name));
     for (const f of listedFiles(manifest)) {
       if (!this.created.has(f.name) && !before.has(f.name)) throw new PlaitError('INTERNAL', { message: `the new manifest lists ${f.name}, which this change did not create` });
@@ -344,6 +366,12 @@ export class IndexTransaction {
     this.saveManaged();
     fsyncDir(this.dir);
     this.emit({ op: 'fsyncDir' });
+    if (options.participant !== undefined) {
+      // The commit point when a store changes in place: every other file is durable (above); from
+      // here on readManifest rolls forward to the store's record even if the rename below is lost.
+      options.participant.commit(manifest);
+      this.emit({ op: 'sqliteCommit', name: options.participant.name });
+    }
     this.writeSmall(MANIFEST_FILE, `${JSON.stringify(manifest, null, 2)}\n`, true);
     fsyncDir(this.dir);
     this.emit({ op: 'fsyncDir' });
@@ -365,6 +393,8 @@ export class IndexTransaction {
       if (keep.has(name)) continue;
       rmSync(this.path(name), { force: true });
       this.emit({ op: 'unlink', name });
+      // A replaced in-place store's SQLite side files (its readers keep theirs open).
+      if (name.endsWith('.sqlite')) for (const side of [`${name}-wal`, `${name}-shm`]) rmSync(this.path(side), { force: true });
       this.managed.delete(name);
       changed = true;
     }

@@ -41,6 +41,13 @@ export function segmentFileName(role: SegmentRole, i: number): string {
 export interface FileEntry {
   bytes: number;
   crc32: number;
+  /**
+   * A file its own engine changes in place across generations: the document store from schema 4
+   * (SQLite in WAL mode, changed by each living-index write in one SQLite transaction). `bytes` and
+   * `crc32` are 0 and not checked (SQLite's journal keeps the file whole); which commit the file
+   * holds is the store's own commit record (`IndexManifest.docstoreCommit`, docstore/store-commit.ts).
+   */
+  inPlace?: true;
 }
 
 /** One segment: passages [firstPid, firstPid + passages) and their tokens' codes and residuals. */
@@ -121,6 +128,13 @@ export interface IndexManifest {
   /** The commit id of the last commit that changed the indexed content (not only the calibration record). */
   contentCommit?: string;
   fileNames?: Partial<Record<IndexFileRole, string>>;
+  /**
+   * The commit id of the last commit that changed an in-place document store (`files.docstore.inPlace`):
+   * the store's own commit record holds that commit's whole manifest, written in the same SQLite
+   * transaction as the change. A reader checks that the store it opened holds this commit (absent:
+   * a store with no record). See docs/ARCHITECTURE.md, "The document store, changed in place".
+   */
+  docstoreCommit?: string;
   /** Bit pid (byte pid >> 3, bit pid & 7) set when the passage's document was deleted or replaced. */
   tombstones?: { file: string; entry: FileEntry; passages: number; deleted: number };
   /** Living index: doclens/IVF deltas of adds since the base arrays were last written (in pid order). */

@@ -55,7 +55,8 @@ export async function buildIndexFromEmbeddings(source: EmbeddingSource, options:
       docstore.addPassage(rowid, 0, 0);
     }
     progress('read', source.nPassages, source.nPassages);
-    const c = await compressPassages(tmp, source, { nbits, seed, chunkSize, segmentBytes: options.segmentBytes, assignment, kmeansIters: options.kmeansIters, kernels: getKernels(), progress, checkAbort: () => {} });
+    const store = docstore;
+    const c = await compressPassages(tmp, source, { nbits, seed, chunkSize, segmentBytes: options.segmentBytes, assignment, kmeansIters: options.kmeansIters, kernels: getKernels(), progress, checkAbort: () => {}, onPassageTokens: (pid, ids) => store.setPassageTokens(pid, ids, source.vocabSize) });
     progress('ivf', 0, 1);
     c.writer.finishArrays();
     docstore.setTokenDf(c.df, source.nPassages);

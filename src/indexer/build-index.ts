@@ -146,7 +146,8 @@ export async function buildIndex(input: string | readonly string[], options: Bui
           if (last.phase === 'sample' || last.phase === 'encode') options.onProgress?.({ ...last, done: Math.min(last.total, last.done + n), elapsedMs: Date.now() - started });
         }),
     };
-    const c = await compressPassages(tmp, source, { nbits, seed, chunkSize, segmentBytes: options.segmentBytes, assignment, kmeansIters: options.kmeansIters, kernels, progress, checkAbort });
+    const store = docstore;
+    const c = await compressPassages(tmp, source, { nbits, seed, chunkSize, segmentBytes: options.segmentBytes, assignment, kmeansIters: options.kmeansIters, kernels, progress, checkAbort, onPassageTokens: (pid, ids) => store.setPassageTokens(pid, ids, source.vocabSize) });
     const writer = c.writer;
 
     // 4. IVF, document store, manifest, publish.

@@ -51,6 +51,8 @@ export interface CompressOptions {
   assignment?: ResolvedCentroidAssignment;
   progress: (phase: 'sample' | 'kmeans' | 'encode', done: number, total: number) => void;
   checkAbort: () => void;
+  /** Each passage's model token ids as it is encoded (the document store keeps their distinct ids, so that a delete subtracts them from token df). */
+  onPassageTokens?: (pid: number, tokenIds: Int32Array) => void;
 }
 
 export interface CompressResult {
@@ -207,6 +209,7 @@ async function compressAll(dir: string, source: EmbeddingSource, o: CompressOpti
       vectors.set(e.vectors, row * dim);
       row += e.length;
       const pid = from + i;
+      o.onPassageTokens?.(pid, e.tokenIds);
       for (const t of e.tokenIds) {
         if (t >= 0 && t < df.length && lastSeen[t] !== pid) {
           lastSeen[t] = pid;

@@ -6,7 +6,7 @@
  */
 import { createEncoder } from '../encoder/create-encoder.js';
 import type { Encoder, EncoderOptions } from '../encoder/types.js';
-import { PlaitError } from '../errors/index.js';
+import { PlaitError, isPlaitError } from '../errors/index.js';
 import { readManifest } from '../format/index-reader.js';
 import { locateIndex } from '../format/index-path.js';
 import { openCorpus } from '../indexer/corpus/index.js';
@@ -33,8 +33,20 @@ export interface AddCorpusResult extends UpdateResult {
 }
 
 /**
+ * An id refused because it is already indexed (`noReplace`) named by the input file and line it
+ * was read from (updateIndex only knows its position in the batch).
+ */
+function inputLineOf(e: unknown, sources: ReadonlyArray<{ file: string; line: number }>): unknown {
+  if (!isPlaitError(e, 'DUPLICATE_ID') || e.details?.['reason'] !== 'alreadyIndexed') return e;
+  const source = sources[Number(e.details['line']) - 1];
+  if (source === undefined) return e;
+  return new PlaitError('DUPLICATE_ID', { ...e.details, file: source.file, line: source.line }, { cause: e });
+}
+
+/**
  * @throws PlaitError the corpus readers' errors (MALFORMED_JSONL, MISSING_ID, DUPLICATE_ID, EMPTY_TEXT,
- * TEXT_NOT_UTF8 with file and line), EMPTY_CORPUS, INDEX_NOT_FOUND, MODEL_MISMATCH, INDEX_LOCKED.
+ * TEXT_NOT_UTF8 with file and line), DUPLICATE_ID with the input's file and line and `reason`
+ * 'alreadyIndexed' (`noReplace` and an id already in the index), EMPTY_CORPUS, INDEX_NOT_FOUND, MODEL_MISMATCH, INDEX_LOCKED.
  */
 export async function addCorpus(index: string, input: CorpusInput, options: AddCorpusOptions = {}): Promise<AddCorpusResult> {
   const path = locateIndex(index);
@@ -45,11 +57,20 @@ export async function addCorpus(index: string, input: CorpusInput, options: AddC
     checkModel(manifest.model, encoder.info);
     const corpus = await openCorpus(input, options);
     const docs: DocumentInput[] = [];
-    for await (const d of corpus) docs.push({ docId: d.docId, title: d.title, text: d.text, metadata: d.metadata });
+    const sources: Array<{ file: string; line: number }> = [];
+    for await (const d of corpus) {
+      docs.push({ docId: d.docId, title: d.title, text: d.text, metadata: d.metadata });
+      sources.push(d.source);
+    }
     if (docs.length === 0) throw new PlaitError('EMPTY_CORPUS', { message: `${([] as string[]).concat(input).join(', ')} has no document to add` });
     const encoded = await encodeDocuments(docs, encoder, manifest);
     const t1 = performance.now();
-    const result = updateIndex(path, { add: encoded, noReplace: options.noReplace === true });
+    let result: UpdateResult;
+    try {
+      result = updateIndex(path, { add: encoded, noReplace: options.noReplace === true });
+    } catch (e) {
+      throw inputLineOf(e, sources);
+    }
     return { ...result, path, report: corpus.report, encodeMs: t1 - t0, writeMs: performance.now() - t1 };
   } finally {
     if (options.encoder === undefined) await encoder.close();

@@ -5,26 +5,31 @@
  *
  * A write, inside one transaction (which holds the write lock and read the committed manifest):
  *  1. opens the committed generation G (manifest + arrays, as a reader would);
- *  2. copies its document store to `docs.g(G+1).sqlite` and applies deletes and adds there in one
- *     SQLite transaction (docstore-updater.ts); if nothing changes (every id to delete absent, no
- *     add), nothing is committed;
+ *  2. applies deletes and adds to its document store in ONE SQLite transaction, left open: in place
+ *     (schema 4, WAL — readers keep their snapshots), or, the first write on an older store, on a
+ *     copy `docs.g(G+1).sqlite` that becomes the in-place store (docstore-updater.ts); if nothing
+ *     changes (every id to delete absent, no add), it rolls back and nothing is committed;
  *  3. compresses the new passages with the index's own codec (existing centroids, cutoffs,
  *     weights: nothing is retrained) into NEW segment files `codes/residuals.g(G+1).NNNN` —
  *     existing segments are never rewritten;
  *  4. writes the new passages' doclens and IVF lists as a delta (or folds the deltas into a new
  *     base, WRITE_COST_DEFAULTS) and the tombstone bitmap (old bits + the deleted passages);
- *  5. commits: every file fsynced, folder fsynced, manifest renamed into place, folder fsynced;
+ *  5. commits: every file fsynced, folder fsynced, the store's SQLite transaction committed with the
+ *     generation's manifest in its commit record (the commit point), manifest renamed into place
+ *     (its publication), folder fsynced;
  *  6. removes the registered files the new manifest does not list.
  * A write is acknowledged (the promise resolves, the CLI prints) only after step 5.
  *
  * Compaction rewrites the live passages into fresh segments with dense pids (dropping tombstoned
  * ones), renumbers the document store's passages and rebuilds the IVF; the manifest commits it like
- * any write. Token document frequencies (query-token IDF) grow with adds; deleted passages' tokens
- * are not subtracted (their token ids are not stored), a small bias that a rebuild removes.
+ * any write. Token document frequencies (query-token IDF) count each added passage's distinct token
+ * ids, which the store keeps (schema 4), and a delete subtracts them; passages stored before schema
+ * 4 (a build's, before this plait) have none kept and stay counted (`token_df_unsubtracted`).
  *
  * Cost (issue 20): an add writes its own passages' codes and residuals and, as a delta, their own
  * doclens and IVF lists (folded into a new base past WRITE_COST_DEFAULTS' bounds); a delete writes
- * no doclens or IVF. Both still copy the document store and rewrite the tombstone bitmap (n/8
+ * no doclens or IVF; both change the document store's pages they touch (WAL frames, then the
+ * checkpoint) instead of copying it. Still rewritten by every write: the tombstone bitmap (n/8
  * bytes). Bytes written and time per write: bench/write-cost.ts, bench/RESULTS.md ("Write cost").
  */
 import { LIVING_DEFAULTS, WRITE_COST_DEFAULTS } from '../config/defaults.js';
@@ -33,10 +38,11 @@ import type { TokenEmbeddings } from '../encoder/types.js';
 import type { Kernels } from '../kernels/types.js';
 import { getKernels } from '../kernels/index.js';
 import { loadIndexData, type IndexData } from '../format/index-reader.js';
-import { roleFileName, segmentFile, type ArraysDelta, type DriftFigures, type IndexManifest, type SegmentEntry } from '../format/manifest.js';
-import { commitIdOf, IndexTransaction, type FsOp } from '../format/index-transaction.js';
+import { roleFileName, segmentFile, type ArraysDelta, type DriftFigures, type FileEntry, type IndexManifest, type SegmentEntry } from '../format/manifest.js';
+import { commitIdOf, IndexTransaction, type CommitParticipant, type FsOp } from '../format/index-transaction.js';
 import type { LockKind } from '../format/write-lock.js';
 import { DocStoreUpdater } from '../docstore/docstore-updater.js';
+import { distinctTokenIds } from '../docstore/passage-tokens.js';
 import type { DocumentInput } from '../docstore/types.js';
 import { buildIvf } from '../indexer/index-writer.js';
 import { compileFilter, type MetadataFilter } from '../docstore/metadata-filter.js';
@@ -107,12 +113,14 @@ export function tombstonedPassages(data: Pick<IndexData, 'tombstones'>): number 
 
 /**
  * Adds, replaces and deletes documents as one new generation.
- * @throws PlaitError INDEX_LOCKED (another writer), DUPLICATE_ID (`noReplace`, or an id twice in
- * the batch), DIMENSION_MISMATCH, INDEX_NOT_FOUND / INDEX_CORRUPT / INDEX_VERSION (opening).
+ * @throws PlaitError INDEX_LOCKED (another writer), DUPLICATE_ID (an id twice in the batch; or
+ * `noReplace` and an id already indexed: `details.reason` 'alreadyIndexed', `line` its position
+ * in `add`), DIMENSION_MISMATCH, INDEX_NOT_FOUND / INDEX_CORRUPT / INDEX_VERSION (opening).
  */
 export function updateIndex(dir: string, req: UpdateRequest, options: UpdateOptions = {}): UpdateResult {
   const tx = IndexTransaction.begin(dir, { onOp: options.onOp, lock: options.lock });
   let last = tx;
+  let opened: DocStoreUpdater | null = null;
   try {
     const step = options.onStep ?? ((): void => {});
     const kernels = options.kernels ?? getKernels();
@@ -130,60 +138,46 @@ export function updateIndex(dir: string, req: UpdateRequest, options: UpdateOpti
       }
     });
 
-    // 2. The document store: a private copy, changed in one transaction.
-    const docsName = tx.name('docs', 'sqlite');
-    const docsPath = tx.copy(roleFileName(m, 'docstore'), docsName);
-    step('docstore-copied');
-    const store = new DocStoreUpdater(docsPath);
+    // 2. The document store, changed in one SQLite transaction: in place (committed below, at the
+    // commit point), or — the first write on a store from before schema 4 — on a migrating copy.
+    const { store, docsName } = openStore(tx, m);
+    opened = store;
+    step(store.mode === 'in-place' ? 'docstore-opened' : 'docstore-copied');
     const deletedPids: number[] = [];
     let replaced = 0;
     let deleted = 0;
     const missing: string[] = [];
     let newPassages = 0;
     const newDoclens: number[] = [];
-    try {
-      const byFilter = where === null ? [] : store.docIdsMatching(where.where, where.params);
-      for (const id of [...(req.delete ?? []), ...byFilter]) {
-        const rowid = store.rowidOf(id);
-        if (rowid === null) {
-          missing.push(id);
-          continue;
-        }
-        deletedPids.push(...store.deleteDocument(rowid));
-        deleted++;
+    const vocab = Math.max(0, m.model.vocabSize ?? 0);
+    const byFilter = where === null ? [] : store.docIdsMatching(where.where, where.params);
+    for (const id of [...(req.delete ?? []), ...byFilter]) {
+      const rowid = store.rowidOf(id);
+      if (rowid === null) {
+        missing.push(id);
+        continue;
       }
-      adds.forEach((a, i) => {
-        const rowid = store.rowidOf(a.doc.docId);
-        if (rowid !== null) {
-          if (req.noReplace === true) throw new PlaitError('DUPLICATE_ID', { id: a.doc.docId, file: `${dir} (already indexed; noReplace)`, line: i + 1 });
-          deletedPids.push(...store.deleteDocument(rowid));
-          replaced++;
-        }
-        store.addDocument(a.doc, a.passages);
-        for (const e of a.embeddings) newDoclens.push(e.length);
-        newPassages += a.passages.length;
-      });
-      if (adds.length === 0 && deleted === 0) {
-        // Nothing changes (every id absent): no generation is committed (close() removes the copy).
-        store.abort();
-        return { generation: m.generation ?? 0, committed: false, added: 0, replaced: 0, deleted: 0, missing, compacted: false, manifest: m };
-      }
-      // Token document frequencies of the new passages.
-      const df = new Int32Array(Math.max(0, m.model.vocabSize ?? 0));
-      for (const a of adds) {
-        for (const e of a.embeddings) {
-          const uniq = new Set<number>();
-          for (const t of e.tokenIds) if (t >= 0 && t < df.length) uniq.add(t);
-          for (const t of uniq) df[t]!++;
-        }
-      }
-      store.addTokenDf(df, newPassages);
-      store.finish();
-    } catch (e) {
-      store.abort();
-      throw e;
+      deletedPids.push(...store.deleteDocument(rowid));
+      deleted++;
     }
-    const docsEntry = tx.sync(docsName);
+    adds.forEach((a, i) => {
+      const rowid = store.rowidOf(a.doc.docId);
+      if (rowid !== null) {
+        // `line` is the position in `add` (1-based); addCorpus maps it to the input's file and line.
+        if (req.noReplace === true) throw new PlaitError('DUPLICATE_ID', { id: a.doc.docId, file: 'the documents added', line: i + 1, reason: 'alreadyIndexed', index: dir });
+        deletedPids.push(...store.deleteDocument(rowid));
+        replaced++;
+      }
+      // Each passage's distinct token ids: counted into token_df now, subtracted when it is deleted.
+      store.addDocument(a.doc, a.passages.map((p, j) => ({ start: p.start, end: p.end, tokenIds: vocab > 0 ? distinctTokenIds(a.embeddings[j]!.tokenIds, vocab) : undefined })));
+      for (const e of a.embeddings) newDoclens.push(e.length);
+      newPassages += a.passages.length;
+    });
+    if (adds.length === 0 && deleted === 0) {
+      // Nothing changes (every id absent): no generation is committed (the store rolls back, close() removes a copy).
+      return { generation: m.generation ?? 0, committed: false, added: 0, replaced: 0, deleted: 0, missing, compacted: false, manifest: m };
+    }
+    const docsEntry = finishCopy(tx, store, docsName, m);
     step('docstore-written');
 
     // 3. New passages: compressed with the existing codec into new segments.
@@ -215,6 +209,7 @@ export function updateIndex(dir: string, req: UpdateRequest, options: UpdateOpti
 
     // 5. The manifest: the commit point.
     const drift = driftAfter(m, data, vectors, codes, newTokens);
+    // The in-place store's SQLite commit is the commit point; it records this manifest (appliedLog included).
     const manifest = tx.commit({
       ...m,
       counts: { documents: store.documents, passages: nPassages, tokens: m.counts.tokens + newTokens, centroids: m.counts.centroids },
@@ -224,7 +219,7 @@ export function updateIndex(dir: string, req: UpdateRequest, options: UpdateOpti
       segments,
       tombstones: { file: tombName, entry: tombEntry, passages: nPassages, deleted: popcount(tomb) },
       drift,
-    });
+    }, { participant: participantOf(store, docsName) });
     step('committed');
     const result: UpdateResult = { generation: tx.generation, committed: true, added: adds.length - replaced, replaced, deleted, missing, compacted: false, manifest };
     const share = options.autoCompactShare ?? LIVING_DEFAULTS.autoCompactShare;
@@ -236,9 +231,34 @@ export function updateIndex(dir: string, req: UpdateRequest, options: UpdateOpti
     }
     return result;
   } finally {
+    opened?.abort(); // rolls back an in-place write that did not commit, before close() removes a copy
     last.close();
   }
 }
+
+/** The document store a write changes: the committed one in place (schema 4), or a registered copy of an older one to migrate. */
+function openStore(tx: IndexTransaction, m: IndexManifest): { store: DocStoreUpdater; docsName: string } {
+  const committed = roleFileName(m, 'docstore');
+  if (m.files.docstore.inPlace === true) return { store: new DocStoreUpdater(tx.path(committed), 'in-place'), docsName: committed };
+  const docsName = tx.name('docs', 'sqlite');
+  return { store: new DocStoreUpdater(tx.copy(committed, docsName), 'migrate'), docsName };
+}
+
+/** The manifest entry of the store: in place, or a migrated copy finished, fsynced and in place from now on. */
+function finishCopy(tx: IndexTransaction, store: DocStoreUpdater, docsName: string, m: IndexManifest): FileEntry {
+  if (store.mode === 'in-place') return m.files.docstore;
+  store.finishCopy();
+  tx.sync(docsName);
+  return IN_PLACE_ENTRY;
+}
+
+/** An in-place store commits at the transaction's commit point, recording the manifest (none for a migrated copy: its rename commits it). */
+function participantOf(store: DocStoreUpdater, docsName: string): CommitParticipant | undefined {
+  return store.mode === 'in-place' ? { name: docsName, commit: (manifest) => store.commit(JSON.stringify(manifest)) } : undefined;
+}
+
+/** A manifest entry of an in-place store: no size or CRC (SQLite changes the file; manifest.ts FileEntry.inPlace). */
+const IN_PLACE_ENTRY: FileEntry = { bytes: 0, crc32: 0, inPlace: true };
 
 
 /** Writes passages [0, n) of the given arrays as segments of the transaction's generation (pids from firstPid), appending their entries. */
@@ -385,36 +405,32 @@ function compactIn(tx: IndexTransaction, kernels: Kernels, step: (s: string) => 
       t += len;
     }
   }
-  const docsName = tx.name('docs', 'sqlite');
-  const docsPath = tx.copy(roleFileName(m, 'docstore'), docsName);
-  const store = new DocStoreUpdater(docsPath);
+  const { store, docsName } = openStore(tx, m);
   try {
     store.renumberPassages(newPid);
-    store.finish();
-  } catch (e) {
-    store.abort();
-    throw e;
+    const docsEntry = finishCopy(tx, store, docsName, m);
+    step('compact-docstore-written');
+    const segments: SegmentEntry[] = [];
+    writeSegments(tx, codes, residuals, doclens, 0, bpt, m.settings.segmentBytes, segments);
+    const doclensName = tx.name('doclens', 'i32');
+    const doclensEntry = tx.writeArray(doclensName, doclens);
+    const { ivf, offsets } = buildIvf(codes, doclens, data.codec.nCentroids);
+    const ivfName = tx.name('ivf', 'i32');
+    const ivfOffsetsName = tx.name('ivf-offsets', 'i64');
+    const ivfEntry = tx.writeArray(ivfName, ivf);
+    const offsetsEntry = tx.writeArray(ivfOffsetsName, BigInt64Array.from(offsets, (x) => BigInt(x)));
+    step('compact-arrays-written');
+    const { tombstones: _dropped, deltas: _folded, ...rest } = m;
+    const manifest = tx.commit({
+      ...rest,
+      counts: { ...m.counts, passages: live, tokens: liveTokens },
+      files: { ...m.files, docstore: docsEntry, doclens: doclensEntry, ivf: ivfEntry, ivfOffsets: offsetsEntry },
+      fileNames: { ...m.fileNames, docstore: docsName, doclens: doclensName, ivf: ivfName, ivfOffsets: ivfOffsetsName },
+      segments,
+    }, { participant: participantOf(store, docsName) });
+    step('committed');
+    return manifest;
+  } finally {
+    store.abort(); // rolls back unless committed
   }
-  const docsEntry = tx.sync(docsName);
-  step('compact-docstore-written');
-  const segments: SegmentEntry[] = [];
-  writeSegments(tx, codes, residuals, doclens, 0, bpt, m.settings.segmentBytes, segments);
-  const doclensName = tx.name('doclens', 'i32');
-  const doclensEntry = tx.writeArray(doclensName, doclens);
-  const { ivf, offsets } = buildIvf(codes, doclens, data.codec.nCentroids);
-  const ivfName = tx.name('ivf', 'i32');
-  const ivfOffsetsName = tx.name('ivf-offsets', 'i64');
-  const ivfEntry = tx.writeArray(ivfName, ivf);
-  const offsetsEntry = tx.writeArray(ivfOffsetsName, BigInt64Array.from(offsets, (x) => BigInt(x)));
-  step('compact-arrays-written');
-  const { tombstones: _dropped, deltas: _folded, ...rest } = m;
-  const manifest = tx.commit({
-    ...rest,
-    counts: { ...m.counts, passages: live, tokens: liveTokens },
-    files: { ...m.files, docstore: docsEntry, doclens: doclensEntry, ivf: ivfEntry, ivfOffsets: offsetsEntry },
-    fileNames: { ...m.fileNames, docstore: docsName, doclens: doclensName, ivf: ivfName, ivfOffsets: ivfOffsetsName },
-    segments,
-  });
-  step('committed');
-  return manifest;
 }

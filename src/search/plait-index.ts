@@ -101,7 +101,7 @@ function openGeneration(path: string, kernels: Kernels): { data: IndexData; docs
     const before = safeCommitId(path);
     try {
       const data = loadIndexData(path, kernels);
-      const docstore = DocStoreReader.open(join(path, roleFileName(data.manifest, 'docstore')));
+      const docstore = DocStoreReader.open(join(path, roleFileName(data.manifest, 'docstore')), { commit: data.manifest.docstoreCommit ?? null });
       return { data, docstore };
     } catch (e) {
       if (!(e instanceof PlaitError) || (e.code !== 'INDEX_CORRUPT' && e.code !== 'DOCSTORE_FAILED')) throw e;

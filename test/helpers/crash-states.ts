@@ -9,12 +9,27 @@
  *  - a file's data not yet fsynced may be lost (its last fsynced bytes, empty if never), written
  *    whole, or torn (the first half of the new bytes) — for all files alike, and for each such file
  *    alone written whole while the others are lost.
+ *  - an in-place document store (SQLite, WAL) is one participant whose own journal is trusted: it
+ *    holds its previous commit's content until the recorded `sqliteCommit`, the new one after it
+ *    (read as a whole database image, `serialize`, so that a state is one file however SQLite split
+ *    it between the database and its WAL). What is checked is the protocol around that commit.
  * States are deduplicated by content.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FsOp } from '../../src/format/index-transaction.js';
+import { openDatabase } from '../../src/docstore/open-database.js';
+
+/** A SQLite store's committed content as one database image (WAL frames included). */
+function storeImage(path: string): Buffer {
+  const db = openDatabase(path, { readonly: true, fileMustExist: true });
+  try {
+    return db.serialize();
+  } finally {
+    db.close();
+  }
+}
 
 interface Inode {
   durable: Buffer;
@@ -38,7 +53,7 @@ export class CrashModel {
   ) {
     for (const name of readdirSync(dir)) {
       if (skip.test(name) || !statSync(join(dir, name)).isFile()) continue;
-      const data = readFileSync(join(dir, name));
+      const data = name.endsWith('.sqlite') ? storeImage(join(dir, name)) : readFileSync(join(dir, name));
       this.inodes.push({ durable: data, latest: data });
       this.ns.set(name, this.inodes.length - 1);
     }
@@ -87,6 +102,12 @@ export class CrashModel {
         this.durableNs = new Map(this.ns);
         this.pending = [];
         break;
+      case 'sqliteCommit': {
+        const inode = this.inodes[this.ns.get(op.name)!]!;
+        inode.latest = storeImage(join(this.dir, op.name));
+        inode.durable = inode.latest;
+        break;
+      }
     }
   }
 

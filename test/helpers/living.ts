@@ -13,9 +13,9 @@ export function encodedDoc(docId: string, embedding: TokenEmbeddings, metadata?:
 /** The folder's own control files: the manifest, the registry of plait's files, the write lock's files. */
 const CONTROL = /^(manifest\.json|managed\.json|write\.lock|write\.lock\.held|write\.lock\.break)$/;
 
-/** Files in the index folder that the current manifest does not list (control files excluded). */
+/** Files in the index folder that the current manifest does not list (control files and an in-place store's SQLite side files excluded). */
 export function strayFiles(dir: string): string[] {
   const m = readManifest(dir);
-  const listed = new Set(listedFiles(m).map((f) => f.name));
+  const listed = new Set(listedFiles(m).flatMap((f) => (f.entry.inPlace === true ? [f.name, `${f.name}-wal`, `${f.name}-shm`] : [f.name])));
   return readdirSync(dir).filter((n) => !CONTROL.test(n) && !listed.has(n));
 }

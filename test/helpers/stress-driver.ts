@@ -3,7 +3,8 @@
  * steps, SIGKILLs some runs at random moments, searches the index concurrently from this process
  * (every answer must come from one whole generation), and after each run checks the index against
  * the model — acknowledged steps all present, the step in flight at a kill wholly applied or not at
- * all. At the end, BM25 scores must equal those of a fresh document store of the final documents.
+ * all. At the end, BM25 scores must equal those of a fresh document store of the final documents,
+ * and token document frequencies a recount of the final documents' token ids.
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +13,7 @@ import { openIndex } from '../../src/search/plait-index.js';
 import { readManifest } from '../../src/format/index-reader.js';
 import { roleFileName } from '../../src/format/manifest.js';
 import { DocStoreReader, DocStoreWriter } from '../../src/docstore/index.js';
+import { distinctTokenIds } from '../../src/docstore/passage-tokens.js';
 import { Random } from '../../src/util/random.js';
 import { applyStep, checkIndex, embeddingOf, indexModel, sameModel, stepOf, textOf, wordOf, type Model } from './stress.js';
 
@@ -42,6 +44,8 @@ export interface StressReport {
   readerSearches: number;
   documents: number;
   bm25MaxDiff: number;
+  /** Largest |token df difference| from a recount over the final documents' passages (and of N). */
+  tokenDfMaxDiff: number;
 }
 
 function runWriter(o: StressOptions, first: number, last: number, killAfterMs: number | null): Promise<{ lines: string[]; killed: boolean; code: number | null; stderr: string }> {
@@ -90,7 +94,7 @@ async function readerLoop(path: string, done: Promise<unknown>): Promise<number>
 export async function runStress(o: StressOptions): Promise<StressReport> {
   const rng = new Random(o.seed);
   let model: Model = indexModel(o.path);
-  const report: StressReport = { steps: 0, runs: 0, kills: 0, killedInsideAStep: 0, readerSearches: 0, documents: 0, bm25MaxDiff: 0 };
+  const report: StressReport = { steps: 0, runs: 0, kills: 0, killedInsideAStep: 0, readerSearches: 0, documents: 0, bm25MaxDiff: 0, tokenDfMaxDiff: 0 };
   let next = 0;
   while (next < o.steps) {
     const last = Math.min(o.steps, next + o.chunk);
@@ -131,7 +135,28 @@ export async function runStress(o: StressOptions): Promise<StressReport> {
   report.steps = next;
   report.documents = model.size;
   report.bm25MaxDiff = bm25AgainstFresh(o, model);
+  report.tokenDfMaxDiff = tokenDfAgainstRecount(o, model);
   return report;
+}
+
+/**
+ * Largest |df difference| between the index's token document frequencies and a recount of the
+ * distinct token ids of the final documents' passages (one a document), N included: every add,
+ * upsert and delete of the run — killed ones too — must have counted and subtracted exactly.
+ */
+function tokenDfAgainstRecount(o: StressOptions, model: Model): number {
+  const vocab = readManifest(o.path).model.vocabSize ?? 0;
+  const expected = new Int32Array(vocab);
+  for (const [id, v] of model) for (const t of distinctTokenIds(embeddingOf(id, v).tokenIds, vocab)) expected[t]!++;
+  const living = indexStore(o.path);
+  try {
+    const { n, df } = living.tokenDf();
+    let maxDiff = Math.abs(n - model.size);
+    for (let t = 0; t < vocab; t++) maxDiff = Math.max(maxDiff, Math.abs((df[t] ?? 0) - expected[t]!));
+    return maxDiff;
+  } finally {
+    living.close();
+  }
 }
 
 /** Largest |BM25 score difference| between the index and a fresh document store of the model's documents. */

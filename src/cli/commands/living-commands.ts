@@ -63,6 +63,10 @@ export function registerLivingCommands(program: Command): void {
           ...(o.json ? {} : { onWarning: (w: CorpusWarning) => process.stderr.write(`plait: warning: ${w.message}\n`) }),
         });
       } catch (err) {
+        if (isPlaitError(err, 'DUPLICATE_ID') && err.details?.['reason'] === 'alreadyIndexed') {
+          // Not an invalid document (--skip-invalid does not apply): the id is in the index already.
+          throw withHint(err, `"${String(err.details['id'])}" is already in the index and --no-replace refuses to replace it: drop --no-replace to replace the indexed document, or remove line ${String(err.details['line'])} of ${String(err.details['file'])}`);
+        }
         if (isPlaitError(err) && SKIPPABLE.has(err.code) && o.skipInvalid !== true && err.details?.['line'] !== undefined) {
           throw withHint(err, 'add --skip-invalid to skip such documents and report their counts by reason');
         }
