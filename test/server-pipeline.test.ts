@@ -147,6 +147,12 @@ test('the server serves a write committed by another writer within its refresh i
     if (top !== 'volcano-x') await new Promise((resolve) => setTimeout(resolve, 100));
   }
   assert.equal(top, 'volcano-x', 'the new generation is served (bounded wait: 100 polls)');
+  // The write changed the document store in place (the manifest lists no size for it): the index
+  // route reports its size on disk now, as `plait info` does, not 0.
+  const info = (await (await fetch(`${url}/v1/indexes/sample`)).json()) as { files: Record<string, number>; manifest: { files: { docstore: { in_place?: boolean } } } };
+  assert.equal(info.manifest.files.docstore.in_place, true);
+  const store = Object.entries(info.files).find(([name]) => name.endsWith('.sqlite'));
+  assert.ok(store !== undefined && store[1] > 4096, `document store size ${JSON.stringify(info.files)}`);
   const filtered = await postJson(`${url}/v1/indexes/sample/search`, { query: QUERY, top_k: 5, mode: 'late', filter: { topic: 'geology' } });
   assert.equal(filtered.status, 200, JSON.stringify(filtered.body));
   assert.deepEqual(filtered.body.results[0].hits.map((h: { doc_id: string }) => h.doc_id), ['volcano-x']);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { FastifyPluginAsync } from 'fastify';
 import { kernelsStatus } from '../../index.js';
 import { MANIFEST_FILE, listedFiles } from '../../format/manifest.js';
+import { listedFileBytes } from '../../format/index-reader.js';
 import { ERROR_SCHEMA } from '../http-errors.js';
 import type { IndexEntry } from '../engine.js';
 import '../fastify-types.js';
@@ -39,9 +40,10 @@ function summary(e: IndexEntry): Record<string, unknown> {
 function info(e: IndexEntry): Record<string, unknown> {
   const path = e.index.path;
   const m = e.index.manifest;
-  // Sizes as the manifest lists them (the index checked them when it opened), as `plait info` reports.
+  // Sizes as the manifest lists them (the index checked them when it opened) and an in-place
+  // document store's as it is now, as `plait info` reports.
   const files: Record<string, number> = {};
-  for (const f of listedFiles(m)) files[f.name] = f.entry.bytes;
+  for (const f of listedFiles(m)) files[f.name] = listedFileBytes(path, f);
   files[MANIFEST_FILE] = statSync(join(path, MANIFEST_FILE)).size;
   const totalBytes = Object.values(files).reduce((a, b) => a + b, 0);
   const tokens = Math.max(1, m.counts.tokens);
