@@ -9,7 +9,7 @@
     {
       "target_name": "plait_code_kernels",
       "type": "static_library",
-      "sources": ["src/code-maxsim.cc"],
+      "sources": ["src/code-maxsim.cc", "src/fast-scan.cc"],
       "cflags!": ["-O2", "-O0"],
       "cflags_cc!": ["-O2", "-O0", "-std=gnu++17", "-std=gnu++20"],
       "cflags": ["-O3", "-fPIC", "-ffp-contract=off"],

@@ -185,5 +185,6 @@ export type { RegressionTree, FeatureContributions, LtrModelFile, LtrTrainingRec
 export { LTR_DEFAULTS } from './config/defaults.js';
 // Exact scoring on the stored codes (issue 22, part A): PLAID's stage 4 without decompression
 export { EXACT_SCORING_DEFAULTS } from './config/defaults.js';
-export { EXACT_SCORING_METHODS, exactScoringMethod, prepareCodeQuery, scoreOnCodes, supportsCodeScoring, centroidNormsSq, codeLutLanes } from './codec/code-scorer.js';
-export type { ExactScoringMethod, CodeQuery, CodeScoringCodec } from './codec/code-scorer.js';
+export { EXACT_SCORING_METHODS, exactScoringMethod, prepareCodeQuery, scoreOnCodes, supportsCodeScoring, supportsFastScan, centroidNormsSq, codeLutLanes } from './codec/code-scorer.js';
+export type { ExactScoringMethod, CodeScoringMethod, CodeQuery, LutCodeQuery, FastScanCodeQuery, CodeScoringCodec } from './codec/code-scorer.js';
+export { FAST_SCAN_MAX_BYTES } from './kernels/fast-scan.js';

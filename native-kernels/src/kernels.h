@@ -124,4 +124,22 @@ void maxsimCodesWith(CodeSimd simd, const float* S, size_t qLen, const int16_t* 
                      const int32_t* doclens, size_t nDocs, const float* centroidNormsSq, const float* weights,
                      float* out, const float* qWeights);
 
+
+// ---- Exact MaxSim on the stored codes, fast-scan layout (fast-scan.cc, issue 22) ----
+// Largest nBytes (= dim * nbits / 8) fast-scan accepts: a token's sum, <= 254 * nBytes, fits uint16.
+size_t fastScanMaxBytes();
+// tables[((b * qLen + i) * 2 + h) * 16 + v] (uint8, <= 127): query token i's quantised table for
+// nibble h (0 high, 1 low) of residual byte b; scales and offsets have qLen floats.
+void buildFastScanTables(const float* q, size_t qLen, size_t dim, const float* weights, int nbits, uint8_t* tables,
+                         float* scales, float* offsets);
+// out[d] = sum_i w_i * (max_j (S[c_j*qLen + i] + scales[i]*acc_ij) + offsets[i]), acc_ij the sum of
+// token j's 2*nBytes table entries. nBytes <= fastScanMaxBytes().
+void maxsimFastScan(const float* S, size_t qLen, const uint8_t* tables, const float* scales, const float* offsets,
+                    const int32_t* codes, const uint8_t* residuals, size_t dim, int nbits, const int32_t* tokenStarts,
+                    const int32_t* doclens, size_t nDocs, float* out, const float* qWeights);
+void maxsimFastScanWith(CodeSimd simd, const float* S, size_t qLen, const uint8_t* tables, const float* scales,
+                        const float* offsets, const int32_t* codes, const uint8_t* residuals, size_t dim, int nbits,
+                        const int32_t* tokenStarts, const int32_t* doclens, size_t nDocs, float* out,
+                        const float* qWeights);
+
 }  // namespace plait

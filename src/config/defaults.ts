@@ -750,5 +750,5 @@ export const EXACT_SCORING_DEFAULTS = {
    * decompressed ones by up to 4–5% (p99 1–2%; the dropped norm), which breaks that equality (test/plaid.test.ts),
    * and scifact was not measured. Making it the default needs the other exact paths on codes too.
    */
-  method: 'decompress' as 'decompress' | 'codes' | 'codes-normalized',
+  method: 'decompress' as 'decompress' | 'codes' | 'codes-normalized' | 'fastscan',
 } as const;

@@ -1,0 +1,549 @@
+// Exact MaxSim on the stored residual codes, fast-scan layout (issue 22): the nibble-factored
+// tables of FAISS's fast-scan (pq4_fast_scan) and next-plaid's residual LUT, held in registers and
+// looked up with pshufb (AVX-512BW, AVX2) or tbl (NEON) for 64 document tokens at once.
+//
+//   score(q_i, token j) = S[c_j, i] + scale_i * acc_ij, acc_ij = sum_p E_i[p][nibble_jp]   (p < 2 nBytes)
+//   doc score = sum_i w_i * ((max_j score(q_i, j)) + offset_i)
+//
+// Tables (buildFastScanTables): for query token i and nibble position p (p = 2b: the high nibble of
+// residual byte b, the byte's first dimensions; p = 2b + 1: the low nibble), T[v] = q_i . (the
+// residual part that nibble value v decodes to), a sum over its 4/nbits dimensions. Each table is
+// shifted by its minimum m_p and quantised to uint8 with one step per query token:
+//   E_i[p][v] = clamp(floor((T[v] - m_p) * (127 / R_i) + 0.5), 0, 127),  R_i = max_p (max T - min T),
+//   scale_i = R_i / 127, offset_i = sum_p m_p (p ascending).
+// The offset does not depend on the document token, so it is added after the max.
+//
+// Integer bounds (the saturation analysis): an entry is <= 127, so the two nibbles of one byte sum
+// to <= 254 in a uint8 lane without wrapping; a token's sum over nBytes bytes is <= 254 * nBytes,
+// which fits the uint16 accumulators while nBytes <= 258 (kFastScanMaxBytes = 256: dim <= 1024 at
+// 2 bits, 2048 at 1 bit, 512 at 4 bits). The uint16 lanes hold pairs of tokens (FAISS's trick):
+// lane m accumulates r_2m + 256 r_2m+1 modulo 2^16 in a0 and r_2m+1 in a1, so the even token's sum
+// is a0 - (a1 << 8) modulo 2^16, exact because that sum is < 2^16. Every path computes the same
+// integers; the float epilogue (convert, mul, add, max; no fused multiply-add: this file is built
+// with -ffp-contract=off) is lane-wise in one order, so AVX-512, AVX2, NEON, the scalar path and the
+// TypeScript twin (src/kernels/fast-scan.ts) agree bit for bit.
+//
+// Document layout: the candidate batch's tokens are packed in document order and taken 64 at a
+// time; each block's residual bytes are transposed into nibble rows (hi[p][64 tokens],
+// lo[p][64 tokens]) in L1 before scoring, so no layout is stored (built once per block; its cost
+// is measured in bench/code-scoring.ts as part of the per-token figure).
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#endif
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+#include "kernels.h"
+
+#if defined(__x86_64__)
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+#include <immintrin.h>
+#define PLAIT_FS_AVX2 __attribute__((target("avx2")))
+#define PLAIT_FS_AVX512 __attribute__((target("avx512f,avx512bw,avx2")))
+#endif
+#if defined(__aarch64__)
+#include <arm_neon.h>
+#endif
+
+namespace plait {
+namespace {
+
+constexpr size_t kBlock = 64;  // document tokens per block: one zmm of uint8 lanes
+constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+
+struct FastScanScratch {
+  std::vector<float> nib, mins, best, scales;
+  std::vector<uint8_t> nibs;      // per block: [p][64] nibble rows (p = 2b hi, 2b + 1 lo)
+  std::vector<uint16_t> accI;     // per block: [i][64] sums, permuted: k < 32 token 2k, else token 2(k - 32) + 1
+  std::vector<uint16_t> accT;     // per block: [64 tokens][lanes] sums in token order
+  std::vector<int32_t> blockCodes;
+  std::vector<const uint8_t*> rows;
+};
+FastScanScratch& scratch() {
+  thread_local FastScanScratch s;
+  return s;
+}
+
+inline float floorFast(float x) {
+  const float t = static_cast<float>(static_cast<int32_t>(x));
+  return t > x ? t - 1.f : t;
+}
+
+// ---------------------------------------------------------------- block layout
+// nibs[(2b + h) * 64 + t] = nibble h of byte b of the block's token t (0 for t >= n), scalar.
+void layoutScalar(const uint8_t* const* rows, size_t n, size_t nBytes, uint8_t* nibs) {
+  std::memset(nibs, 0, nBytes * 2 * kBlock);
+  for (size_t t = 0; t < n; ++t) {
+    for (size_t b = 0; b < nBytes; ++b) {
+      nibs[(2 * b) * kBlock + t] = rows[t][b] >> 4;
+      nibs[(2 * b + 1) * kBlock + t] = rows[t][b] & 15;
+    }
+  }
+}
+
+#if defined(__x86_64__)
+// The same with a 16 x 16 byte transpose (unpack epi8 / epi16 / epi32 / epi64) per 16 tokens and
+// 32 byte positions (two 16-byte lanes of a ymm); byte positions past the last multiple of 32
+// take the scalar loop.
+PLAIT_FS_AVX2 void layoutAvx2(const uint8_t* const* rows, size_t n, size_t nBytes, uint8_t* nibs) {
+  const size_t wide = nBytes / 32 * 32;
+  if (n < kBlock || wide == 0) {
+    layoutScalar(rows, n, nBytes, nibs);
+    return;
+  }
+  const __m256i mask = _mm256_set1_epi8(15);
+  for (size_t g = 0; g < kBlock; g += 16) {
+    for (size_t b0 = 0; b0 < wide; b0 += 32) {
+      __m256i a[16], x[16];
+      for (int r = 0; r < 16; ++r) a[r] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(rows[g + r] + b0));
+      for (int j = 0; j < 8; ++j) {
+        x[2 * j] = _mm256_unpacklo_epi8(a[2 * j], a[2 * j + 1]);
+        x[2 * j + 1] = _mm256_unpackhi_epi8(a[2 * j], a[2 * j + 1]);
+      }
+      for (int j = 0; j < 4; ++j) {
+        a[4 * j] = _mm256_unpacklo_epi16(x[4 * j], x[4 * j + 2]);
+        a[4 * j + 1] = _mm256_unpackhi_epi16(x[4 * j], x[4 * j + 2]);
+        a[4 * j + 2] = _mm256_unpacklo_epi16(x[4 * j + 1], x[4 * j + 3]);
+        a[4 * j + 3] = _mm256_unpackhi_epi16(x[4 * j + 1], x[4 * j + 3]);
+      }
+      for (int p = 0; p < 2; ++p) {
+        for (int m = 0; m < 4; ++m) {
+          x[8 * p + 2 * m] = _mm256_unpacklo_epi32(a[8 * p + m], a[8 * p + 4 + m]);
+          x[8 * p + 2 * m + 1] = _mm256_unpackhi_epi32(a[8 * p + m], a[8 * p + 4 + m]);
+        }
+      }
+      for (int c = 0; c < 8; ++c) {
+        a[2 * c] = _mm256_unpacklo_epi64(x[c], x[8 + c]);
+        a[2 * c + 1] = _mm256_unpackhi_epi64(x[c], x[8 + c]);
+      }
+      // a[c]: low lane = byte b0 + c of tokens g..g+15, high lane = byte b0 + 16 + c.
+      for (int c = 0; c < 16; ++c) {
+        const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(a[c], 4), mask);
+        const __m256i lo = _mm256_and_si256(a[c], mask);
+        const size_t b = b0 + static_cast<size_t>(c);
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(nibs + (2 * b) * kBlock + g), _mm256_castsi256_si128(hi));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(nibs + (2 * b + 1) * kBlock + g), _mm256_castsi256_si128(lo));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(nibs + (2 * (b + 16)) * kBlock + g), _mm256_extracti128_si256(hi, 1));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(nibs + (2 * (b + 16) + 1) * kBlock + g), _mm256_extracti128_si256(lo, 1));
+      }
+    }
+  }
+  for (size_t t = 0; t < kBlock; ++t) {
+    for (size_t b = wide; b < nBytes; ++b) {
+      nibs[(2 * b) * kBlock + t] = rows[t][b] >> 4;
+      nibs[(2 * b + 1) * kBlock + t] = rows[t][b] & 15;
+    }
+  }
+}
+#endif
+
+// ---------------------------------------------------------------- accumulation: accI[i][64]
+// Scalar: token sums in int32 (exact), written in the permuted order of the SIMD paths.
+void accumulateScalar(const uint8_t* nibs, const uint8_t* tables, size_t qLen, size_t nBytes, uint16_t* accI) {
+  for (size_t i = 0; i < qLen; ++i) {
+    for (size_t t = 0; t < kBlock; ++t) {
+      uint32_t s = 0;
+      for (size_t b = 0; b < nBytes; ++b) {
+        const uint8_t* tb = tables + (b * qLen + i) * 32;
+        s += tb[nibs[(2 * b) * kBlock + t]];
+        s += tb[16 + nibs[(2 * b + 1) * kBlock + t]];
+      }
+      const size_t k = (t & 1) == 0 ? t / 2 : 32 + t / 2;
+      accI[i * kBlock + k] = static_cast<uint16_t>(s);
+    }
+  }
+}
+
+#if defined(__x86_64__)
+// AVX-512: G query tokens at a time, 64 tokens a zmm; the 16-entry tables broadcast to the four
+// 128-bit lanes (vpshufb looks up within each lane).
+template <int G>
+PLAIT_FS_AVX512 void accumulateGroupAvx512(const uint8_t* nibs, const uint8_t* tables, size_t qLen, size_t i0,
+                                           size_t nBytes, uint16_t* accI) {
+  __m512i a0[G], a1[G];
+  for (int g = 0; g < G; ++g) a0[g] = a1[g] = _mm512_setzero_si512();
+  for (size_t b = 0; b < nBytes; ++b) {
+    const __m512i hi = _mm512_loadu_si512(nibs + (2 * b) * kBlock);
+    const __m512i lo = _mm512_loadu_si512(nibs + (2 * b + 1) * kBlock);
+    const uint8_t* tb = tables + (b * qLen + i0) * 32;
+    for (int g = 0; g < G; ++g) {
+      const __m512i th = _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(tb + 32 * g)));
+      const __m512i tl = _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(tb + 32 * g + 16)));
+      const __m512i r = _mm512_add_epi8(_mm512_shuffle_epi8(th, hi), _mm512_shuffle_epi8(tl, lo));
+      a0[g] = _mm512_add_epi16(a0[g], r);
+      a1[g] = _mm512_add_epi16(a1[g], _mm512_srli_epi16(r, 8));
+    }
+  }
+  for (int g = 0; g < G; ++g) {
+    const __m512i even = _mm512_sub_epi16(a0[g], _mm512_slli_epi16(a1[g], 8));
+    uint16_t* o = accI + (i0 + g) * kBlock;
+    _mm512_storeu_si512(o, even);
+    _mm512_storeu_si512(o + 32, a1[g]);
+  }
+}
+
+PLAIT_FS_AVX512 void accumulateAvx512(const uint8_t* nibs, const uint8_t* tables, size_t qLen, size_t nBytes,
+                                      uint16_t* accI) {
+  size_t i = 0;
+  for (; i + 4 <= qLen; i += 4) accumulateGroupAvx512<4>(nibs, tables, qLen, i, nBytes, accI);
+  switch (qLen - i) {
+    case 3: accumulateGroupAvx512<3>(nibs, tables, qLen, i, nBytes, accI); break;
+    case 2: accumulateGroupAvx512<2>(nibs, tables, qLen, i, nBytes, accI); break;
+    case 1: accumulateGroupAvx512<1>(nibs, tables, qLen, i, nBytes, accI); break;
+    default: break;
+  }
+}
+
+// AVX2: the same with two ymm of 32 tokens per query token.
+template <int G>
+PLAIT_FS_AVX2 void accumulateGroupAvx2(const uint8_t* nibs, const uint8_t* tables, size_t qLen, size_t i0,
+                                       size_t nBytes, uint16_t* accI) {
+  __m256i a0[G][2], a1[G][2];
+  for (int g = 0; g < G; ++g)
+    for (int h = 0; h < 2; ++h) a0[g][h] = a1[g][h] = _mm256_setzero_si256();
+  for (size_t b = 0; b < nBytes; ++b) {
+    __m256i hi[2], lo[2];
+    for (int h = 0; h < 2; ++h) {
+      hi[h] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(nibs + (2 * b) * kBlock + 32 * h));
+      lo[h] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(nibs + (2 * b + 1) * kBlock + 32 * h));
+    }
+    const uint8_t* tb = tables + (b * qLen + i0) * 32;
+    for (int g = 0; g < G; ++g) {
+      const __m256i th = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(tb + 32 * g)));
+      const __m256i tl = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(tb + 32 * g + 16)));
+      for (int h = 0; h < 2; ++h) {
+        const __m256i r = _mm256_add_epi8(_mm256_shuffle_epi8(th, hi[h]), _mm256_shuffle_epi8(tl, lo[h]));
+        a0[g][h] = _mm256_add_epi16(a0[g][h], r);
+        a1[g][h] = _mm256_add_epi16(a1[g][h], _mm256_srli_epi16(r, 8));
+      }
+    }
+  }
+  for (int g = 0; g < G; ++g) {
+    uint16_t* o = accI + (i0 + g) * kBlock;
+    for (int h = 0; h < 2; ++h) {
+      const __m256i even = _mm256_sub_epi16(a0[g][h], _mm256_slli_epi16(a1[g][h], 8));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(o + 16 * h), even);
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(o + 32 + 16 * h), a1[g][h]);
+    }
+  }
+}
+
+PLAIT_FS_AVX2 void accumulateAvx2(const uint8_t* nibs, const uint8_t* tables, size_t qLen, size_t nBytes,
+                                  uint16_t* accI) {
+  size_t i = 0;
+  for (; i + 2 <= qLen; i += 2) accumulateGroupAvx2<2>(nibs, tables, qLen, i, nBytes, accI);
+  if (i < qLen) accumulateGroupAvx2<1>(nibs, tables, qLen, i, nBytes, accI);
+}
+
+// accT[t * lanes + i] from accI[i * 64 + k] (k permuted, see FastScanScratch): 16 x 16 uint16
+// transposes (unpack epi16 / epi32 / epi64 within lanes, then a lane exchange). Rows i >= qLen
+// are read as zero.
+PLAIT_FS_AVX2 void transposeAvx2(const uint16_t* accI, size_t qLen, size_t lanes, uint16_t* accT) {
+  for (size_t i0 = 0; i0 < lanes; i0 += 16) {
+    for (size_t k0 = 0; k0 < kBlock; k0 += 16) {
+      __m256i a[16], x[16];
+      for (size_t r = 0; r < 16; ++r)
+        a[r] = i0 + r < qLen ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(accI + (i0 + r) * kBlock + k0))
+                             : _mm256_setzero_si256();
+      // Rows r of each half (0-7, 8-15) transposed within 128-bit lanes: y[8h + c] holds column
+      // c (low lane) and c + 8 (high lane) of rows 8h..8h+7.
+      __m256i y[16];
+      for (int h = 0; h < 2; ++h) {
+        const __m256i* r = a + 8 * h;
+        for (int j = 0; j < 4; ++j) {
+          x[2 * j] = _mm256_unpacklo_epi16(r[2 * j], r[2 * j + 1]);
+          x[2 * j + 1] = _mm256_unpackhi_epi16(r[2 * j], r[2 * j + 1]);
+        }
+        __m256i c[8];
+        c[0] = _mm256_unpacklo_epi32(x[0], x[2]);
+        c[1] = _mm256_unpackhi_epi32(x[0], x[2]);
+        c[2] = _mm256_unpacklo_epi32(x[1], x[3]);
+        c[3] = _mm256_unpackhi_epi32(x[1], x[3]);
+        c[4] = _mm256_unpacklo_epi32(x[4], x[6]);
+        c[5] = _mm256_unpackhi_epi32(x[4], x[6]);
+        c[6] = _mm256_unpacklo_epi32(x[5], x[7]);
+        c[7] = _mm256_unpackhi_epi32(x[5], x[7]);
+        for (int m = 0; m < 4; ++m) {
+          y[8 * h + 2 * m] = _mm256_unpacklo_epi64(c[m], c[4 + m]);
+          y[8 * h + 2 * m + 1] = _mm256_unpackhi_epi64(c[m], c[4 + m]);
+        }
+      }
+      for (int c = 0; c < 8; ++c) {
+        const size_t kc = k0 + static_cast<size_t>(c), kd = kc + 8;
+        const size_t tc = kc < 32 ? 2 * kc : 2 * (kc - 32) + 1, td = kd < 32 ? 2 * kd : 2 * (kd - 32) + 1;
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(accT + tc * lanes + i0), _mm256_permute2x128_si256(y[c], y[8 + c], 0x20));
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(accT + td * lanes + i0), _mm256_permute2x128_si256(y[c], y[8 + c], 0x31));
+      }
+    }
+  }
+}
+#endif
+
+#if defined(__aarch64__)
+// NEON: 16 tokens a register (tbl looks up 16 entries), four quarters of the block.
+void accumulateNeon(const uint8_t* nibs, const uint8_t* tables, size_t qLen, size_t nBytes, uint16_t* accI) {
+  for (size_t i = 0; i < qLen; ++i) {
+    uint16x8_t a0[4], a1[4];
+    for (int h = 0; h < 4; ++h) a0[h] = a1[h] = vdupq_n_u16(0);
+    for (size_t b = 0; b < nBytes; ++b) {
+      const uint8_t* tb = tables + (b * qLen + i) * 32;
+      const uint8x16_t th = vld1q_u8(tb), tl = vld1q_u8(tb + 16);
+      for (int h = 0; h < 4; ++h) {
+        const uint8x16_t hi = vld1q_u8(nibs + (2 * b) * kBlock + 16 * h);
+        const uint8x16_t lo = vld1q_u8(nibs + (2 * b + 1) * kBlock + 16 * h);
+        const uint16x8_t r = vreinterpretq_u16_u8(vaddq_u8(vqtbl1q_u8(th, hi), vqtbl1q_u8(tl, lo)));
+        a0[h] = vaddq_u16(a0[h], r);
+        a1[h] = vaddq_u16(a1[h], vshrq_n_u16(r, 8));
+      }
+    }
+    uint16_t* o = accI + i * kBlock;
+    for (int h = 0; h < 4; ++h) {
+      vst1q_u16(o + 8 * h, vsubq_u16(a0[h], vshlq_n_u16(a1[h], 8)));
+      vst1q_u16(o + 32 + 8 * h, a1[h]);
+    }
+  }
+}
+#endif
+
+void transposeScalar(const uint16_t* accI, size_t qLen, size_t lanes, uint16_t* accT) {
+  for (size_t t = 0; t < kBlock; ++t) {
+    const size_t k = (t & 1) == 0 ? t / 2 : 32 + t / 2;
+    for (size_t i = 0; i < lanes; ++i) accT[t * lanes + i] = i < qLen ? accI[i * kBlock + k] : 0;
+  }
+}
+
+// ---------------------------------------------------------------- epilogue: best = max(best, S + scale * acc)
+inline void epilogueScalar(const float* s, const float* scales, const uint16_t* acc, size_t n, float* best) {
+  for (size_t i = 0; i < n; ++i) {
+    const float a = scales[i] * static_cast<float>(acc[i]);
+    const float y = s[i] + a;
+    best[i] = y > best[i] ? y : best[i];
+  }
+}
+
+#if defined(__x86_64__)
+PLAIT_FS_AVX512 void epilogueAvx512(const float* s, const float* scales, const uint16_t* acc, size_t qLen,
+                                    size_t lanes, float* best) {
+  for (size_t g = 0; g < lanes; g += 16) {
+    const size_t n = std::min<size_t>(16, qLen - std::min(qLen, g));
+    if (n == 0) break;
+    const __mmask16 m = static_cast<__mmask16>(n >= 16 ? 0xFFFFu : (1u << n) - 1);
+    const __m512 af = _mm512_cvtepi32_ps(_mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(acc + g))));
+    const __m512 a = _mm512_mul_ps(_mm512_loadu_ps(scales + g), af);
+    const __m512 y = _mm512_add_ps(_mm512_maskz_loadu_ps(m, s + g), a);
+    const __m512 old = _mm512_loadu_ps(best + g);
+    // maxps(y, old) is (y > old ? y : old), the scalar rule.
+    _mm512_storeu_ps(best + g, _mm512_mask_max_ps(old, m, y, old));
+  }
+}
+
+PLAIT_FS_AVX2 void epilogueAvx2(const float* s, const float* scales, const uint16_t* acc, size_t qLen, size_t lanes,
+                                float* best) {
+  size_t g = 0;
+  for (; g + 8 <= qLen; g += 8) {
+    const __m256 af = _mm256_cvtepi32_ps(_mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(acc + g))));
+    const __m256 y = _mm256_add_ps(_mm256_loadu_ps(s + g), _mm256_mul_ps(_mm256_loadu_ps(scales + g), af));
+    const __m256 old = _mm256_loadu_ps(best + g);
+    _mm256_storeu_ps(best + g, _mm256_blendv_ps(old, y, _mm256_cmp_ps(y, old, _CMP_GT_OQ)));
+  }
+  (void)lanes;
+  if (g < qLen) epilogueScalar(s + g, scales + g, acc + g, qLen - g, best + g);
+}
+#endif
+
+#if defined(__aarch64__)
+void epilogueNeon(const float* s, const float* scales, const uint16_t* acc, size_t qLen, size_t lanes, float* best) {
+  (void)lanes;
+  size_t g = 0;
+  for (; g + 4 <= qLen; g += 4) {
+    const float32x4_t af = vcvtq_f32_u32(vmovl_u16(vld1_u16(acc + g)));
+    const float32x4_t y = vaddq_f32(vld1q_f32(s + g), vmulq_f32(vld1q_f32(scales + g), af));
+    const float32x4_t old = vld1q_f32(best + g);
+    vst1q_f32(best + g, vbslq_f32(vcgtq_f32(y, old), y, old));
+  }
+  if (g < qLen) epilogueScalar(s + g, scales + g, acc + g, qLen - g, best + g);
+}
+#endif
+
+void epilogueScalarAll(const float* s, const float* scales, const uint16_t* acc, size_t qLen, size_t lanes,
+                       float* best) {
+  (void)lanes;
+  epilogueScalar(s, scales, acc, qLen, best);
+}
+
+struct Path {
+  void (*layout)(const uint8_t* const*, size_t, size_t, uint8_t*);
+  void (*accumulate)(const uint8_t*, const uint8_t*, size_t, size_t, uint16_t*);
+  void (*transpose)(const uint16_t*, size_t, size_t, uint16_t*);
+  void (*epilogue)(const float*, const float*, const uint16_t*, size_t, size_t, float*);
+};
+
+Path pathFor(CodeSimd simd) {
+  switch (simd) {
+#if defined(__x86_64__)
+    case CodeSimd::Avx512:
+      return {layoutAvx2, accumulateAvx512, transposeAvx2, epilogueAvx512};
+    case CodeSimd::Avx2:
+      return {layoutAvx2, accumulateAvx2, transposeAvx2, epilogueAvx2};
+#endif
+#if defined(__aarch64__)
+    case CodeSimd::Neon:
+      return {layoutScalar, accumulateNeon, transposeScalar, epilogueNeon};
+#endif
+    default:
+      return {layoutScalar, accumulateScalar, transposeScalar, epilogueScalarAll};
+  }
+}
+
+}  // namespace
+
+size_t fastScanMaxBytes() { return 256; }
+
+void buildFastScanTables(const float* q, size_t qLen, size_t dim, const float* weights, int nbits, uint8_t* tables,
+                         float* scales, float* offsets) {
+  const size_t nBytes = dim * static_cast<size_t>(nbits) / 8;
+  const int perNibble = 4 / nbits;
+  const int mask = (1 << nbits) - 1;
+  FastScanScratch& sc = scratch();
+  // nib[((p * 16) + v) * qLen + i], p = 2b + h: the table before quantisation (the same sums, in the
+  // same order, as code-maxsim.cc's nibble tables).
+  std::vector<float>& nib = sc.nib;
+  nib.assign(nBytes * 32 * qLen, 0.f);
+  std::vector<float>& mins = sc.mins;
+  mins.assign(nBytes * 2 * qLen, 0.f);
+  std::vector<float> range(qLen, 0.f);
+  for (size_t p = 0; p < 2 * nBytes; ++p) {
+    const size_t t0 = p * static_cast<size_t>(perNibble);
+    for (int v = 0; v < 16; ++v) {
+      float* row = nib.data() + (p * 16 + v) * qLen;
+      for (int s = 0; s < perNibble; ++s) {
+        const float w = weights[(v >> (4 - nbits * (s + 1))) & mask];
+        for (size_t i = 0; i < qLen; ++i) {
+          const float x = q[i * dim + t0 + s] * w;
+          row[i] += x;
+        }
+      }
+    }
+    for (size_t i = 0; i < qLen; ++i) {
+      float mn = nib[(p * 16) * qLen + i], mx = mn;
+      for (int v = 1; v < 16; ++v) {
+        const float x = nib[(p * 16 + v) * qLen + i];
+        mn = x < mn ? x : mn;
+        mx = x > mx ? x : mx;
+      }
+      mins[p * qLen + i] = mn;
+      const float r = mx - mn;
+      range[i] = r > range[i] ? r : range[i];
+    }
+  }
+  std::vector<float> inv(qLen);
+  for (size_t i = 0; i < qLen; ++i) {
+    scales[i] = range[i] == 0.f ? 0.f : range[i] / 127.f;
+    inv[i] = range[i] == 0.f ? 0.f : 127.f / range[i];
+    float off = 0.f;
+    for (size_t p = 0; p < 2 * nBytes; ++p) off += mins[p * qLen + i];
+    offsets[i] = off;
+  }
+  for (size_t b = 0; b < nBytes; ++b) {
+    for (size_t i = 0; i < qLen; ++i) {
+      uint8_t* out = tables + (b * qLen + i) * 32;
+      for (int h = 0; h < 2; ++h) {
+        const size_t p = 2 * b + static_cast<size_t>(h);
+        const float mn = mins[p * qLen + i];
+        for (int v = 0; v < 16; ++v) {
+          const float d = nib[(p * 16 + v) * qLen + i] - mn;
+          const float r = floorFast(d * inv[i] + 0.5f);
+          out[16 * h + v] = static_cast<uint8_t>(r < 0.f ? 0.f : r > 127.f ? 127.f : r);
+        }
+      }
+    }
+  }
+}
+
+void maxsimFastScanWith(CodeSimd simd, const float* S, size_t qLen, const uint8_t* tables, const float* scales,
+                        const float* offsets, const int32_t* codes, const uint8_t* residuals, size_t dim, int nbits,
+                        const int32_t* tokenStarts, const int32_t* doclens, size_t nDocs, float* out,
+                        const float* qWeights) {
+  const size_t nBytes = dim * static_cast<size_t>(nbits) / 8;
+  const size_t lanes = codeLutLanes(qLen);
+  const Path path = pathFor(simd);
+  FastScanScratch& sc = scratch();
+  sc.nibs.resize(nBytes * 2 * kBlock);
+  sc.accI.resize(lanes * kBlock);
+  sc.accT.resize(kBlock * lanes);
+  sc.best.resize(lanes);
+  sc.scales.assign(lanes, 0.f);
+  std::copy(scales, scales + qLen, sc.scales.begin());
+  sc.rows.resize(kBlock);
+  sc.blockCodes.resize(kBlock);
+  // Walk the documents' tokens in order, 64 a block; a document may span blocks.
+  size_t d = 0, j = 0;  // the next token to place: document d, its j-th token
+  while (d < nDocs && doclens[d] == 0) {
+    float total = 0.f;
+    for (size_t i = 0; i < qLen; ++i) total += (qWeights != nullptr ? qWeights[i] : 1.f) * kEmptyTokenScore;
+    out[d++] = total;
+  }
+  std::fill(sc.best.begin(), sc.best.end(), kNegInf);
+  while (d < nDocs) {
+    // Fill a block: tokens of documents d.. from token j on.
+    size_t n = 0;
+    {
+      size_t dd = d, jj = j;
+      while (n < kBlock && dd < nDocs) {
+        const size_t len = static_cast<size_t>(doclens[dd]);
+        if (jj >= len) {
+          ++dd;
+          jj = 0;
+          continue;
+        }
+        const size_t row = static_cast<size_t>(tokenStarts[dd]) + jj;
+        sc.rows[n] = residuals + row * nBytes;
+        sc.blockCodes[n] = codes[row];
+        ++n;
+        ++jj;
+      }
+    }
+    for (size_t t = n; t < kBlock; ++t) sc.rows[t] = residuals;  // padding rows: read, never scored
+    path.layout(sc.rows.data(), n, nBytes, sc.nibs.data());
+    path.accumulate(sc.nibs.data(), tables, qLen, nBytes, sc.accI.data());
+    path.transpose(sc.accI.data(), qLen, lanes, sc.accT.data());
+    for (size_t t = 0; t < n; ++t) {
+      while (j >= static_cast<size_t>(doclens[d])) {
+        ++d;
+        j = 0;
+      }
+      const float* srow = S + static_cast<size_t>(sc.blockCodes[t]) * qLen;
+      path.epilogue(srow, sc.scales.data(), sc.accT.data() + t * lanes, qLen, lanes, sc.best.data());
+      if (++j == static_cast<size_t>(doclens[d])) {
+        float total = 0.f;
+        for (size_t i = 0; i < qLen; ++i) {
+          const float x = sc.best[i] + offsets[i];
+          total += qWeights != nullptr ? qWeights[i] * x : x;
+        }
+        out[d++] = total;
+        j = 0;
+        std::fill(sc.best.begin(), sc.best.end(), kNegInf);
+        while (d < nDocs && doclens[d] == 0) {
+          float empty = 0.f;
+          for (size_t i = 0; i < qLen; ++i) empty += (qWeights != nullptr ? qWeights[i] : 1.f) * kEmptyTokenScore;
+          out[d++] = empty;
+        }
+      }
+    }
+  }
+}
+
+void maxsimFastScan(const float* S, size_t qLen, const uint8_t* tables, const float* scales, const float* offsets,
+                    const int32_t* codes, const uint8_t* residuals, size_t dim, int nbits, const int32_t* tokenStarts,
+                    const int32_t* doclens, size_t nDocs, float* out, const float* qWeights) {
+  maxsimFastScanWith(activeCodeSimd(), S, qLen, tables, scales, offsets, codes, residuals, dim, nbits, tokenStarts,
+                     doclens, nDocs, out, qWeights);
+}
+
+}  // namespace plait
