@@ -2,8 +2,10 @@
  * Exact scoring on the codes (issue 22), speed: ns per document token on one core for
  *   - float MaxSim over uncompressed documents (`maxsim`, the baseline the goal names),
  *   - ColBERT's decompress-and-MaxSim (`maxsimCompressed`, PLAID's exact stage before issue 22),
- *   - code scoring without a norm ('codes', the default) and with the ‖c‖² + ‖r‖² norm ('codes-normalized'),
+ *   - code scoring without a norm ('codes') and with the ‖c‖² + ‖r‖² norm ('codes-normalized'),
  *     plus the per-query LUT build (µs), which a search pays once,
+ *   - fast-scan ('fastscan': uint8 nibble tables, pshufb over 64-token blocks whose transposed
+ *     layout is built per block inside the call, so its cost is in the figure) and its table build,
  * at two shapes: 128 d × 32 query tokens (ColBERTv2, the MS MARCO-shaped benchmark; 1, 2 and 4 bits)
  * and 512 d × 9 tokens (the bundled model's short queries, 2 bits), K = 4,096 centroids, documents of 40–180
  * tokens near their centroids. Every figure is the best of five windows of CPU time, all in this
@@ -73,8 +75,13 @@ export interface ShapeResult {
   dim: number;
   qLen: number;
   tokens: number;
-  nsPerToken: { float: number; decompress: number; codes: number; codesNormalized: number };
+  nsPerToken: { float: number; decompress: number; codes: number; codesNormalized: number; fastscan: number };
   lutBuildUs: number;
+  fastScanTablesUs: number;
+  /** float / fastscan. */
+  fastscanVsFloat: number;
+  /** codes / fastscan: the old code kernel against the new one. */
+  fastscanVsCodes: number;
   /** float / codes: how many times faster code scoring is per document token. */
   codesVsFloat: number;
   codesVsDecompress: number;
@@ -103,13 +110,19 @@ export function benchShape(kernels: Kernels, dim: number, qLen: number, nDocs: n
   const onCodes = timeIt(() => scoreOnCodes(codec, cq, s, codes, residuals, starts, lens, nDocs, false, kernels, out, null));
   const normalized = timeIt(() => scoreOnCodes(codec, cq, s, codes, residuals, starts, lens, nDocs, true, kernels, out, null));
   const lut = timeIt(() => prepareCodeQuery(codec, q, qLen, kernels));
+  const fq = prepareCodeQuery(codec, q, qLen, kernels, 'fastscan');
+  const fast = timeIt(() => scoreOnCodes(codec, fq, s, codes, residuals, starts, lens, nDocs, false, kernels, out, null));
+  const fastTables = timeIt(() => prepareCodeQuery(codec, q, qLen, kernels, 'fastscan'));
   const ns = (sec: number): number => (sec * 1e9) / tokens;
   return {
     dim,
     qLen,
     tokens,
-    nsPerToken: { float: ns(float), decompress: ns(decompress), codes: ns(onCodes), codesNormalized: ns(normalized) },
+    nsPerToken: { float: ns(float), decompress: ns(decompress), codes: ns(onCodes), codesNormalized: ns(normalized), fastscan: ns(fast) },
     lutBuildUs: lut * 1e6,
+    fastScanTablesUs: fastTables * 1e6,
+    fastscanVsFloat: float / fast,
+    fastscanVsCodes: onCodes / fast,
     codesVsFloat: float / onCodes,
     codesVsDecompress: decompress / onCodes,
   };
@@ -129,7 +142,7 @@ if (isMain(import.meta.url)) {
     const r = benchShape(kernels, dim, qLen, nDocs, nbits);
     const f = (x: number): string => x.toFixed(1);
     console.log(
-      `dim ${dim} qLen ${qLen} nbits ${nbits} (${r.tokens} tokens): ns/token float ${f(r.nsPerToken.float)}, decompress ${f(r.nsPerToken.decompress)}, codes ${f(r.nsPerToken.codes)}, codes-normalized ${f(r.nsPerToken.codesNormalized)}; LUT ${f(r.lutBuildUs)} µs/query; codes vs float ${r.codesVsFloat.toFixed(2)}×, vs decompress ${r.codesVsDecompress.toFixed(2)}×`,
+      `dim ${dim} qLen ${qLen} nbits ${nbits} (${r.tokens} tokens): ns/token float ${f(r.nsPerToken.float)}, decompress ${f(r.nsPerToken.decompress)}, codes ${f(r.nsPerToken.codes)}, codes-normalized ${f(r.nsPerToken.codesNormalized)}, fastscan ${f(r.nsPerToken.fastscan)}; LUT ${f(r.lutBuildUs)} µs/query, fast-scan tables ${f(r.fastScanTablesUs)} µs/query; codes vs float ${r.codesVsFloat.toFixed(2)}×, vs decompress ${r.codesVsDecompress.toFixed(2)}×; fastscan vs float ${r.fastscanVsFloat.toFixed(2)}×, vs codes ${r.fastscanVsCodes.toFixed(2)}×`,
     );
   }
 }
