@@ -45,7 +45,7 @@
 #endif
 #include <immintrin.h>
 #define PLAIT_FS_AVX2 __attribute__((target("avx2")))
-#define PLAIT_FS_AVX512 __attribute__((target("avx512f,avx512bw,avx2")))
+#define PLAIT_FS_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx2")))
 #endif
 #if defined(__aarch64__)
 #include <arm_neon.h>
@@ -87,61 +87,6 @@ void layoutScalar(const uint8_t* const* rows, size_t n, size_t nBytes, uint8_t* 
   }
 }
 
-#if defined(__x86_64__)
-// The same with a 16 x 16 byte transpose (unpack epi8 / epi16 / epi32 / epi64) per 16 tokens and
-// 32 byte positions (two 16-byte lanes of a ymm); byte positions past the last multiple of 32
-// take the scalar loop.
-PLAIT_FS_AVX2 void layoutAvx2(const uint8_t* const* rows, size_t n, size_t nBytes, uint8_t* nibs) {
-  const size_t wide = nBytes / 32 * 32;
-  if (n < kBlock || wide == 0) {
-    layoutScalar(rows, n, nBytes, nibs);
-    return;
-  }
-  const __m256i mask = _mm256_set1_epi8(15);
-  for (size_t g = 0; g < kBlock; g += 16) {
-    for (size_t b0 = 0; b0 < wide; b0 += 32) {
-      __m256i a[16], x[16];
-      for (int r = 0; r < 16; ++r) a[r] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(rows[g + r] + b0));
-      for (int j = 0; j < 8; ++j) {
-        x[2 * j] = _mm256_unpacklo_epi8(a[2 * j], a[2 * j + 1]);
-        x[2 * j + 1] = _mm256_unpackhi_epi8(a[2 * j], a[2 * j + 1]);
-      }
-      for (int j = 0; j < 4; ++j) {
-        a[4 * j] = _mm256_unpacklo_epi16(x[4 * j], x[4 * j + 2]);
-        a[4 * j + 1] = _mm256_unpackhi_epi16(x[4 * j], x[4 * j + 2]);
-        a[4 * j + 2] = _mm256_unpacklo_epi16(x[4 * j + 1], x[4 * j + 3]);
-        a[4 * j + 3] = _mm256_unpackhi_epi16(x[4 * j + 1], x[4 * j + 3]);
-      }
-      for (int p = 0; p < 2; ++p) {
-        for (int m = 0; m < 4; ++m) {
-          x[8 * p + 2 * m] = _mm256_unpacklo_epi32(a[8 * p + m], a[8 * p + 4 + m]);
-          x[8 * p + 2 * m + 1] = _mm256_unpackhi_epi32(a[8 * p + m], a[8 * p + 4 + m]);
-        }
-      }
-      for (int c = 0; c < 8; ++c) {
-        a[2 * c] = _mm256_unpacklo_epi64(x[c], x[8 + c]);
-        a[2 * c + 1] = _mm256_unpackhi_epi64(x[c], x[8 + c]);
-      }
-      // a[c]: low lane = byte b0 + c of tokens g..g+15, high lane = byte b0 + 16 + c.
-      for (int c = 0; c < 16; ++c) {
-        const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(a[c], 4), mask);
-        const __m256i lo = _mm256_and_si256(a[c], mask);
-        const size_t b = b0 + static_cast<size_t>(c);
-        _mm_storeu_si128(reinterpret_cast<__m128i*>(nibs + (2 * b) * kBlock + g), _mm256_castsi256_si128(hi));
-        _mm_storeu_si128(reinterpret_cast<__m128i*>(nibs + (2 * b + 1) * kBlock + g), _mm256_castsi256_si128(lo));
-        _mm_storeu_si128(reinterpret_cast<__m128i*>(nibs + (2 * (b + 16)) * kBlock + g), _mm256_extracti128_si256(hi, 1));
-        _mm_storeu_si128(reinterpret_cast<__m128i*>(nibs + (2 * (b + 16) + 1) * kBlock + g), _mm256_extracti128_si256(lo, 1));
-      }
-    }
-  }
-  for (size_t t = 0; t < kBlock; ++t) {
-    for (size_t b = wide; b < nBytes; ++b) {
-      nibs[(2 * b) * kBlock + t] = rows[t][b] >> 4;
-      nibs[(2 * b + 1) * kBlock + t] = rows[t][b] & 15;
-    }
-  }
-}
-#endif
 
 // ---------------------------------------------------------------- accumulation: accI[i][64]
 // Scalar: token sums in int32 (exact), written in the permuted order of the SIMD paths.
@@ -171,6 +116,7 @@ PLAIT_FS_AVX512 void accumulateGroupAvx512(const uint8_t* nibs, const uint8_t* t
   // The odd byte of each uint16 lane as a uint16 (r >> 8) by a multiply-add, which runs beside the
   // shuffles instead of on their ports: 0 * even + 1 * odd.
   const __m512i odd = _mm512_set1_epi16(0x0100);
+#pragma GCC unroll 2
   for (size_t b = 0; b < nBytes; ++b) {
     const __m512i hi = _mm512_loadu_si512(nibs + (2 * b) * kBlock);
     const __m512i lo = _mm512_loadu_si512(nibs + (2 * b + 1) * kBlock);
@@ -244,48 +190,16 @@ PLAIT_FS_AVX2 void accumulateAvx2(const uint8_t* nibs, const uint8_t* tables, si
   if (i < qLen) accumulateGroupAvx2<1>(nibs, tables, qLen, i, nBytes, accI);
 }
 
-// accT[t * lanes + i] from accI[i * 64 + k] (k permuted, see FastScanScratch): 16 x 16 uint16
-// transposes (unpack epi16 / epi32 / epi64 within lanes, then a lane exchange). Rows i >= qLen
-// are read as zero.
-PLAIT_FS_AVX2 void transposeAvx2(const uint16_t* accI, size_t qLen, size_t lanes, uint16_t* accT) {
-  for (size_t i0 = 0; i0 < lanes; i0 += 16) {
-    for (size_t k0 = 0; k0 < kBlock; k0 += 16) {
-      __m256i a[16], x[16];
-      for (size_t r = 0; r < 16; ++r)
-        a[r] = i0 + r < qLen ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(accI + (i0 + r) * kBlock + k0))
-                             : _mm256_setzero_si256();
-      // Rows r of each half (0-7, 8-15) transposed within 128-bit lanes: y[8h + c] holds column
-      // c (low lane) and c + 8 (high lane) of rows 8h..8h+7.
-      __m256i y[16];
-      for (int h = 0; h < 2; ++h) {
-        const __m256i* r = a + 8 * h;
-        for (int j = 0; j < 4; ++j) {
-          x[2 * j] = _mm256_unpacklo_epi16(r[2 * j], r[2 * j + 1]);
-          x[2 * j + 1] = _mm256_unpackhi_epi16(r[2 * j], r[2 * j + 1]);
-        }
-        __m256i c[8];
-        c[0] = _mm256_unpacklo_epi32(x[0], x[2]);
-        c[1] = _mm256_unpackhi_epi32(x[0], x[2]);
-        c[2] = _mm256_unpacklo_epi32(x[1], x[3]);
-        c[3] = _mm256_unpackhi_epi32(x[1], x[3]);
-        c[4] = _mm256_unpacklo_epi32(x[4], x[6]);
-        c[5] = _mm256_unpackhi_epi32(x[4], x[6]);
-        c[6] = _mm256_unpacklo_epi32(x[5], x[7]);
-        c[7] = _mm256_unpackhi_epi32(x[5], x[7]);
-        for (int m = 0; m < 4; ++m) {
-          y[8 * h + 2 * m] = _mm256_unpacklo_epi64(c[m], c[4 + m]);
-          y[8 * h + 2 * m + 1] = _mm256_unpackhi_epi64(c[m], c[4 + m]);
-        }
-      }
-      for (int c = 0; c < 8; ++c) {
-        const size_t kc = k0 + static_cast<size_t>(c), kd = kc + 8;
-        const size_t tc = kc < 32 ? 2 * kc : 2 * (kc - 32) + 1, td = kd < 32 ? 2 * kd : 2 * (kd - 32) + 1;
-        _mm256_storeu_si256(reinterpret_cast<__m256i*>(accT + tc * lanes + i0), _mm256_permute2x128_si256(y[c], y[8 + c], 0x20));
-        _mm256_storeu_si256(reinterpret_cast<__m256i*>(accT + td * lanes + i0), _mm256_permute2x128_si256(y[c], y[8 + c], 0x31));
-      }
-    }
-  }
-}
+#define PLAIT_FS_TARGET PLAIT_FS_AVX2
+#define PLAIT_FS_NAME(x) x##Avx2
+#include "fast-scan-transpose.inc"
+#undef PLAIT_FS_TARGET
+#undef PLAIT_FS_NAME
+#define PLAIT_FS_TARGET PLAIT_FS_AVX512
+#define PLAIT_FS_NAME(x) x##Avx512
+#include "fast-scan-transpose.inc"
+#undef PLAIT_FS_TARGET
+#undef PLAIT_FS_NAME
 #endif
 
 #if defined(__aarch64__)
@@ -441,7 +355,9 @@ Path pathFor(CodeSimd simd) {
   switch (simd) {
 #if defined(__x86_64__)
     case CodeSimd::Avx512:
-      return {layoutAvx2, accumulateAvx512, transposeAvx2, runAvx512};
+      // AVX-512VL (EVEX ymm, 32 registers) comes with AVX-512BW on every CPU that has both; checked anyway.
+      if (__builtin_cpu_supports("avx512vl")) return {layoutAvx512, accumulateAvx512, transposeAvx512, runAvx512};
+      return {layoutAvx2, accumulateAvx2, transposeAvx2, runAvx2};
     case CodeSimd::Avx2:
       return {layoutAvx2, accumulateAvx2, transposeAvx2, runAvx2};
 #endif
