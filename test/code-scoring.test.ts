@@ -12,7 +12,7 @@ import { mulberry32 as rng } from '../src/util/random.js';
 import { nativeKernels, typescriptKernels, kernelsStatus, type Kernels } from '../src/kernels/index.js';
 import { ResidualCodec } from '../src/codec/residual-codec.js';
 import { centroidNormsSq, exactScoringMethod, prepareCodeQuery, scoreOnCodes, supportsFastScan, type FastScanCodeQuery } from '../src/codec/code-scorer.js';
-import { FAST_SCAN_ENTRY_MAX, FAST_SCAN_MAX_BYTES } from '../src/kernels/fast-scan.js';
+import { FAST_SCAN_MAX_BYTES, fastScanEntryMax } from '../src/kernels/fast-scan.js';
 import { isPlaitError } from '../src/errors/index.js';
 import { needsNative, requireNative } from './helpers/requirements.js';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -238,8 +238,8 @@ test("code scores stay close to ColBERT's decompress-and-MaxSim: without a norm 
 
 test('fast-scan: a 1-token query against 2-byte tokens, computed by hand', () => {
   // dim 8, 2 bits, q = e0: nibble 0 (dims 0 and 1) has T[v] = w[v >> 2] ∈ {−0.3, −0.1, 0.1, 0.3},
-  // every other nibble T = 0. R = 0.6, scale = 0.6 / 127, offset = −0.3 (nibble 0's minimum);
-  // entries of nibble 0: round((w + 0.3) · 127 / 0.6) = 0, 42 (42.33), 85 (84.67), 127.
+  // every other nibble T = 0. 2 bytes: entries up to M = 255; R = 0.6, scale = 0.6 / 255,
+  // offset = −0.3 (nibble 0's minimum); entries of nibble 0: round((w + 0.3) · 255 / 0.6) = 0, 85, 170, 255.
   const dim = 8;
   const centroids = new Float32Array(dim);
   centroids[0] = 0.5;
@@ -249,16 +249,17 @@ test('fast-scan: a 1-token query against 2-byte tokens, computed by hand', () =>
   const cq = prepareCodeQuery(codec, q, 1, typescriptKernels, 'fastscan') as FastScanCodeQuery;
   assert.equal(cq.kind, 'fastscan');
   // tables[((b · qLen + i) · 2 + h) · 16 + v]: byte 0's high nibble holds dims 0 and 1.
-  assert.deepEqual(Array.from(cq.tables.subarray(0, 16)), [0, 0, 0, 0, 42, 42, 42, 42, 85, 85, 85, 85, 127, 127, 127, 127]);
+  assert.deepEqual(Array.from(cq.tables.subarray(0, 16)), [0, 0, 0, 0, 85, 85, 85, 85, 170, 170, 170, 170, 255, 255, 255, 255]);
   assert.ok(cq.tables.subarray(16).every((e) => e === 0));
-  assert.equal(cq.scales[0], Math.fround(Math.fround(0.6) / 127));
+  assert.equal(fastScanEntryMax(2), 255);
+  assert.equal(cq.scales[0], Math.fround(Math.fround(Math.fround(0.3) - Math.fround(-0.3)) / 255));
   assert.equal(cq.offsets[0], Math.fround(-0.3));
-  // Token 0: first bucket 3 → 0.5 + 127 · scale − 0.3 = 0.8; token 1: bucket 1 → 0.5 + 42 · 0.6/127 − 0.3.
+  // Token 0: first bucket 3 → 0.5 + 255 · scale − 0.3 = 0.8; token 1: bucket 1 → 0.5 + 85 · 0.6/255 − 0.3 = 0.4.
   const residuals = new Uint8Array([0b11_000000, 0, 0b01_000000, 0]);
   const out = new Float32Array(2);
   scoreOnCodes(codec, cq, new Float32Array([0.5]), new Int32Array(2), residuals, new Int32Array([0, 1]), new Int32Array([1, 1]), 2, false, typescriptKernels, out, null);
   assert.ok(Math.abs(out[0]! - 0.8) < 1e-6, `${out[0]}`);
-  assert.ok(Math.abs(out[1]! - (0.2 + (42 * 0.6) / 127)) < 1e-6, `${out[1]}`);
+  assert.ok(Math.abs(out[1]! - 0.4) < 1e-6, `${out[1]}`);
 });
 
 test('fast-scan scores are within the quantisation bound of q·(c + r): nBytes · scale_i per query token', () => {
@@ -284,47 +285,51 @@ test('fast-scan scores are within the quantisation bound of q·(c + r): nBytes �
   }
 });
 
-test('fast-scan at the integer bound: 2 · 256 nibbles of entry 127 sum to 65,024 < 2^16 exactly; 258 bytes are refused', { skip: needsNative() }, () => {
+test('fast-scan at the integer bound: every entry at its maximum sums below 2^16 exactly (128 and 256 bytes); 258 bytes are refused', { skip: needsNative() }, () => {
   requireNative();
   const native = nativeKernels()!;
-  // dim 1,024 at 2 bits = FAST_SCAN_MAX_BYTES bytes. A constant positive query token and
-  // increasing weights give every nibble the same table with its maximum at v = 15 (buckets 3, 3),
-  // so every nibble spans the whole range and residual bytes 0xFF read entry 127 everywhere.
-  const dim = 1024;
-  assert.equal((dim * 2) / 8, FAST_SCAN_MAX_BYTES);
-  const qLen = 3;
-  const q = Float32Array.from({ length: qLen * dim }, (_, x) => 0.01 * (1 + Math.floor(x / dim)));
+  // A constant positive query token and increasing weights give every nibble the same table with
+  // its maximum at v = 15 (buckets 3, 3), so every nibble spans the whole range and residual bytes
+  // 0xFF read entry M everywhere: 2 · 128 · 255 = 65,280 at dim 512, 2 · 256 · 127 = 65,024 at 1,024.
   const weights = new Float32Array([-0.3, -0.1, 0.1, 0.3]);
-  const s = new Float32Array([0.25, -0.5, 0]);
-  const residuals = new Uint8Array(2 * FAST_SCAN_MAX_BYTES).fill(0xff);
-  residuals.fill(0, FAST_SCAN_MAX_BYTES); // the second token reads every nibble's minimum: entry 0
-  for (const k of [typescriptKernels, native]) {
-    const tables = new Uint8Array(FAST_SCAN_MAX_BYTES * 32 * qLen);
-    const scales = new Float32Array(qLen);
-    const offsets = new Float32Array(qLen);
-    k.buildFastScanTables(q, qLen, dim, weights, 2, tables, scales, offsets);
-    for (let b = 0; b < FAST_SCAN_MAX_BYTES; b++) {
-      for (let i = 0; i < qLen; i++) {
-        for (let h = 0; h < 2; h++) {
-          const o = ((b * qLen + i) * 2 + h) * 16;
-          assert.equal(tables[o + 15], FAST_SCAN_ENTRY_MAX);
-          assert.equal(tables[o], 0);
-        }
+  for (const [dim, sum] of [
+    [512, 65280],
+    [1024, 65024],
+  ] as const) {
+    const nBytes = (dim * 2) / 8;
+    const m = fastScanEntryMax(nBytes);
+    assert.equal(2 * nBytes * m, sum);
+    const qLen = 3;
+    const q = Float32Array.from({ length: qLen * dim }, (_, x) => 0.01 * (1 + Math.floor(x / dim)));
+    const s = new Float32Array([0.25, -0.5, 0]);
+    const residuals = new Uint8Array(2 * nBytes).fill(0xff);
+    residuals.fill(0, nBytes); // the second token reads every nibble's minimum: entry 0
+    for (const k of [typescriptKernels, native]) {
+      const tables = new Uint8Array(nBytes * 32 * qLen);
+      const scales = new Float32Array(qLen);
+      const offsets = new Float32Array(qLen);
+      k.buildFastScanTables(q, qLen, dim, weights, 2, tables, scales, offsets);
+      for (let o = 0; o < tables.length; o += 16) {
+        assert.equal(tables[o + 15], m);
+        assert.equal(tables[o], 0);
       }
+      const out = new Float32Array(2);
+      k.maxsimFastScan(s, qLen, tables, scales, offsets, new Int32Array([0, 0]), residuals, dim, 2, new Int32Array([0, 1]), new Int32Array([1, 1]), 2, out, null);
+      let want = 0;
+      let wantMin = 0;
+      for (let i = 0; i < qLen; i++) {
+        want = Math.fround(want + Math.fround(Math.fround(s[i]! + Math.fround(scales[i]! * sum)) + offsets[i]!));
+        wantMin = Math.fround(wantMin + Math.fround(Math.fround(s[i]! + 0) + offsets[i]!));
+      }
+      assert.equal(out[0], want, `${k.name} dim ${dim}`);
+      assert.equal(out[1], wantMin, `${k.name} dim ${dim}`);
     }
-    const out = new Float32Array(2);
-    k.maxsimFastScan(s, qLen, tables, scales, offsets, new Int32Array([0, 0]), residuals, dim, 2, new Int32Array([0, 1]), new Int32Array([1, 1]), 2, out, null);
-    let want = 0;
-    let wantMin = 0;
-    for (let i = 0; i < qLen; i++) {
-      want = Math.fround(want + Math.fround(Math.fround(s[i]! + Math.fround(scales[i]! * 65024)) + offsets[i]!));
-      wantMin = Math.fround(wantMin + Math.fround(Math.fround(s[i]! + 0) + offsets[i]!));
-    }
-    assert.equal(out[0], want, k.name);
-    assert.equal(out[1], wantMin, k.name);
+  }
+  const weightsWide = weights;
+  for (const k of [typescriptKernels, native]) {
     const tooWide = 1032;
     assert.throws(
-      () => k.buildFastScanTables(new Float32Array(tooWide), 1, tooWide, weights, 2, new Uint8Array(258 * 32), new Float32Array(1), new Float32Array(1)),
+      () => k.buildFastScanTables(new Float32Array(tooWide), 1, tooWide, weightsWide, 2, new Uint8Array(258 * 32), new Float32Array(1), new Float32Array(1)),
       (e: unknown) => isPlaitError(e) && e.code === 'INVALID_ARGUMENT' && /256/.test(e.message),
       k.name,
     );

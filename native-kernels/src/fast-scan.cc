@@ -9,19 +9,20 @@
 // residual byte b, the byte's first dimensions; p = 2b + 1: the low nibble), T[v] = q_i . (the
 // residual part that nibble value v decodes to), a sum over its 4/nbits dimensions. Each table is
 // shifted by its minimum m_p and quantised to uint8 with one step per query token:
-//   E_i[p][v] = clamp(floor((T[v] - m_p) * (127 / R_i) + 0.5), 0, 127),  R_i = max_p (max T - min T),
-//   scale_i = R_i / 127, offset_i = sum_p m_p (p ascending).
+//   E_i[p][v] = clamp(floor((T[v] - m_p) * (M / R_i) + 0.5), 0, M),  R_i = max_p (max T - min T),
+//   scale_i = R_i / M, offset_i = sum_p m_p (p ascending),  M = fastScanEntryMax(nBytes).
 // The offset does not depend on the document token, so it is added after the max.
 //
-// Integer bounds (the saturation analysis): an entry is <= 127, so the two nibbles of one byte sum
-// to <= 254 in a uint8 lane without wrapping; a token's sum over nBytes bytes is <= 254 * nBytes,
-// which fits the uint16 accumulators while nBytes <= 258 (kFastScanMaxBytes = 256: dim <= 1024 at
-// 2 bits, 2048 at 1 bit, 512 at 4 bits). The uint16 lanes hold pairs of tokens (FAISS's trick):
-// lane m accumulates r_2m + 256 r_2m+1 modulo 2^16 in a0 and r_2m+1 in a1, so the even token's sum
-// is a0 - (a1 << 8) modulo 2^16, exact because that sum is < 2^16. Every path computes the same
-// integers; the float epilogue (convert, mul, add, max; no fused multiply-add: this file is built
-// with -ffp-contract=off) is lane-wise in one order, so AVX-512, AVX2, NEON, the scalar path and the
-// TypeScript twin (src/kernels/fast-scan.ts) agree bit for bit.
+// Integer bounds (the saturation analysis): a token's sum is at most 2 nBytes M, and M =
+// min(255, floor(65535 / (2 nBytes))) keeps it below 2^16: 255 up to nBytes = 128 (dim 512 at
+// 2 bits, 128 at 4 bits), 127 at nBytes = 256 (dim 1,024 at 2 bits), the largest accepted
+// (fastScanMaxBytes). The uint16 lanes hold pairs of tokens (FAISS's trick): lane m accumulates
+// r_2m + 256 r_2m+1 modulo 2^16 in a0 (both nibbles' lookups added as uint16) and r_2m+1 in a1 (the
+// odd bytes, by a multiply-add with (0, 1)), so the even token's sum is a0 - (a1 << 8) modulo 2^16,
+// exact because that sum is < 2^16. Every path computes the same integers; the float epilogue
+// (convert, mul, add, max; no fused multiply-add: this file is built with -ffp-contract=off) is
+// lane-wise in one order, so AVX-512, AVX2, NEON, the scalar path and the TypeScript twin
+// (src/kernels/fast-scan.ts) agree bit for bit.
 //
 // Document layout: the candidate batch's tokens are packed in document order and taken 64 at a
 // time; each block's residual bytes are transposed into nibble rows (hi[p][64 tokens],
@@ -124,9 +125,9 @@ PLAIT_FS_AVX512 void accumulateGroupAvx512(const uint8_t* nibs, const uint8_t* t
     for (int g = 0; g < G; ++g) {
       const __m512i th = _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(tb + 32 * g)));
       const __m512i tl = _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(tb + 32 * g + 16)));
-      const __m512i r = _mm512_add_epi8(_mm512_shuffle_epi8(th, hi), _mm512_shuffle_epi8(tl, lo));
-      a0[g] = _mm512_add_epi16(a0[g], r);
-      a1[g] = _mm512_add_epi16(a1[g], _mm512_maddubs_epi16(r, odd));
+      const __m512i rh = _mm512_shuffle_epi8(th, hi), rl = _mm512_shuffle_epi8(tl, lo);
+      a0[g] = _mm512_add_epi16(a0[g], _mm512_add_epi16(rh, rl));
+      a1[g] = _mm512_add_epi16(a1[g], _mm512_add_epi16(_mm512_maddubs_epi16(rh, odd), _mm512_maddubs_epi16(rl, odd)));
     }
   }
   for (int g = 0; g < G; ++g) {
@@ -167,9 +168,9 @@ PLAIT_FS_AVX2 void accumulateGroupAvx2(const uint8_t* nibs, const uint8_t* table
       const __m256i th = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(tb + 32 * g)));
       const __m256i tl = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(tb + 32 * g + 16)));
       for (int h = 0; h < 2; ++h) {
-        const __m256i r = _mm256_add_epi8(_mm256_shuffle_epi8(th, hi[h]), _mm256_shuffle_epi8(tl, lo[h]));
-        a0[g][h] = _mm256_add_epi16(a0[g][h], r);
-        a1[g][h] = _mm256_add_epi16(a1[g][h], _mm256_srli_epi16(r, 8));
+        const __m256i rh = _mm256_shuffle_epi8(th, hi[h]), rl = _mm256_shuffle_epi8(tl, lo[h]);
+        a0[g][h] = _mm256_add_epi16(a0[g][h], _mm256_add_epi16(rh, rl));
+        a1[g][h] = _mm256_add_epi16(a1[g][h], _mm256_add_epi16(_mm256_srli_epi16(rh, 8), _mm256_srli_epi16(rl, 8)));
       }
     }
   }
@@ -214,9 +215,9 @@ void accumulateNeon(const uint8_t* nibs, const uint8_t* tables, size_t qLen, siz
       for (int h = 0; h < 4; ++h) {
         const uint8x16_t hi = vld1q_u8(nibs + (2 * b) * kBlock + 16 * h);
         const uint8x16_t lo = vld1q_u8(nibs + (2 * b + 1) * kBlock + 16 * h);
-        const uint16x8_t r = vreinterpretq_u16_u8(vaddq_u8(vqtbl1q_u8(th, hi), vqtbl1q_u8(tl, lo)));
-        a0[h] = vaddq_u16(a0[h], r);
-        a1[h] = vaddq_u16(a1[h], vshrq_n_u16(r, 8));
+        const uint16x8_t rh = vreinterpretq_u16_u8(vqtbl1q_u8(th, hi)), rl = vreinterpretq_u16_u8(vqtbl1q_u8(tl, lo));
+        a0[h] = vaddq_u16(a0[h], vaddq_u16(rh, rl));
+        a1[h] = vaddq_u16(a1[h], vaddq_u16(vshrq_n_u16(rh, 8), vshrq_n_u16(rl, 8)));
       }
     }
     uint16_t* o = accI + i * kBlock;
@@ -394,11 +395,14 @@ void prefetchNextBlock(const uint8_t* residuals, size_t nBytes, const int32_t* t
 
 size_t fastScanMaxBytes() { return 256; }
 
+int fastScanEntryMax(size_t nBytes) { return static_cast<int>(std::min<size_t>(255, 65535 / (2 * std::max<size_t>(1, nBytes)))); }
+
 void buildFastScanTables(const float* q, size_t qLen, size_t dim, const float* weights, int nbits, uint8_t* tables,
                          float* scales, float* offsets) {
   const size_t nBytes = dim * static_cast<size_t>(nbits) / 8;
   const int perNibble = 4 / nbits;
   const int mask = (1 << nbits) - 1;
+  const float entryMax = static_cast<float>(fastScanEntryMax(nBytes));
   FastScanScratch& sc = scratch();
   // nib[((p * 16) + v) * qLen + i], p = 2b + h: the table before quantisation (the same sums, in the
   // same order, as code-maxsim.cc's nibble tables).
@@ -433,8 +437,8 @@ void buildFastScanTables(const float* q, size_t qLen, size_t dim, const float* w
   }
   std::vector<float> inv(qLen);
   for (size_t i = 0; i < qLen; ++i) {
-    scales[i] = range[i] == 0.f ? 0.f : range[i] / 127.f;
-    inv[i] = range[i] == 0.f ? 0.f : 127.f / range[i];
+    scales[i] = range[i] == 0.f ? 0.f : range[i] / entryMax;
+    inv[i] = range[i] == 0.f ? 0.f : entryMax / range[i];
     float off = 0.f;
     for (size_t p = 0; p < 2 * nBytes; ++p) off += mins[p * qLen + i];
     offsets[i] = off;
@@ -448,7 +452,7 @@ void buildFastScanTables(const float* q, size_t qLen, size_t dim, const float* w
         for (int v = 0; v < 16; ++v) {
           const float d = nib[(p * 16 + v) * qLen + i] - mn;
           const float r = floorFast(d * inv[i] + 0.5f);
-          out[16 * h + v] = static_cast<uint8_t>(r < 0.f ? 0.f : r > 127.f ? 127.f : r);
+          out[16 * h + v] = static_cast<uint8_t>(r < 0.f ? 0.f : r > entryMax ? entryMax : r);
         }
       }
     }

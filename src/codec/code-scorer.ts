@@ -20,8 +20,8 @@
  *     norm penalises tokens with large residuals. Kept for comparisons.
  *   - 'fastscan': the same formula as 'codes' on 16-entry uint8 tables per query token and
  *     residual nibble (FAISS fast-scan / next-plaid's layout; src/kernels/fast-scan.ts), looked up
- *     with pshufb / tbl for 64 document tokens at once: coarser tables (7 bits a nibble against
- *     'codes'' ~10 bits a byte), several times faster. Needs dim·nbits/8 ≤ FAST_SCAN_MAX_BYTES
+ *     with pshufb / tbl for 64 document tokens at once: coarser tables (8 bits a nibble up to
+ *     128 residual bytes, 7 at 256, against 'codes'' ~10 bits a byte), faster. Needs dim·nbits/8 ≤ FAST_SCAN_MAX_BYTES
  *     (dim ≤ 1,024 at 2 bits); wider tokens fall back to 'codes'.
  * bench/code-scoring.ts measures the speed; `plait eval` with PLAIT_EXACT_SCORING the fidelity.
  */

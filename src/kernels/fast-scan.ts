@@ -9,12 +9,13 @@
  * high nibble of byte b, which holds the byte's first dimensions):
  *   T_i[p][v] = Σ_s q_i[p·(4/nbits) + s] · weights[bucket s of v]           (float32, s ascending)
  *   m_ip = min_v T_i[p][v],  R_i = max_p (max_v T_i[p][v] − m_ip)
- *   E_i[p][v] = clamp(floor((T_i[p][v] − m_ip) · (127/R_i) + 0.5), 0, 127)   (uint8)
- *   scale_i = R_i/127, offset_i = Σ_p m_ip (p ascending); 0 and 0 when R_i = 0
+ *   E_i[p][v] = clamp(floor((T_i[p][v] − m_ip) · (M/R_i) + 0.5), 0, M)   (uint8, M = fastScanEntryMax(nBytes))
+ *   scale_i = R_i/M, offset_i = Σ_p m_ip (p ascending); scale 0 when R_i = 0
  *   score(q_i, token j) = S[c_j·qLen + i] + scale_i · Σ_p E_i[p][nibble_jp]
  *   out[d] = Σ_i w_i · (max_j score(q_i, j) + offset_i)
- * Integer bound: E ≤ 127, so one byte's two nibbles sum to ≤ 254 and a token to ≤ 254·nBytes,
- * which the native kernel's uint16 accumulators hold for nBytes ≤ FAST_SCAN_MAX_BYTES.
+ * Integer bound: a token's sum is ≤ 2·nBytes·M < 2^16, which the native kernel's uint16
+ * accumulators hold exactly: M = 255 up to 128 bytes (dim 512 at 2 bits), 127 at
+ * FAST_SCAN_MAX_BYTES = 256 (dim 1,024 at 2 bits).
  * Quantisation error per query token: ≤ scale_i/2 per nibble, so |Δscore| ≤ nBytes · scale_i.
  */
 import { MAXSIM_EMPTY_TOKEN } from './types.js';
@@ -22,11 +23,16 @@ import { PlaitError } from '../errors/index.js';
 import { checkCodes, checkCount, checkDim, checkLength, checkSpans } from './validate.js';
 import { CODE_SCORING_NBITS } from './code-kernels.js';
 
-/** Largest residual bytes a token (dim·nbits/8) for fast-scan: 254 · 256 < 2^16 (dim ≤ 1,024 at 2 bits). */
+/** Largest residual bytes a token (dim·nbits/8) for fast-scan (dim ≤ 1,024 at 2 bits); entries keep ≥ 7 bits up to it. */
 export const FAST_SCAN_MAX_BYTES = 256;
 
-/** Largest table entry: two nibbles' entries then sum to ≤ 254 in a uint8 lane. */
-export const FAST_SCAN_ENTRY_MAX = 127;
+/**
+ * Largest table entry for tokens of nBytes residual bytes: min(255, ⌊65,535 / (2·nBytes)⌋), so a
+ * token's 2·nBytes entries sum below 2^16 (the native kernel's uint16 accumulators).
+ */
+export function fastScanEntryMax(nBytes: number): number {
+  return Math.min(255, Math.floor(65535 / (2 * Math.max(1, nBytes))));
+}
 
 function checkFastScanShape(nbits: number, dim: number): number {
   if (!(CODE_SCORING_NBITS as readonly number[]).includes(nbits)) {
@@ -58,6 +64,7 @@ function buildFastScanTables(q: Float32Array, qLen: number, dim: number, weights
   const perNibble = 4 / nbits;
   const mask = (1 << nbits) - 1;
   const nNib = 2 * nBytes;
+  const entryMax = fastScanEntryMax(nBytes);
   const nib = new Float32Array(nNib * 16 * qLen);
   const mins = new Float32Array(nNib * qLen);
   const range = new Float32Array(qLen);
@@ -85,8 +92,8 @@ function buildFastScanTables(q: Float32Array, qLen: number, dim: number, weights
   }
   const inv = new Float32Array(qLen);
   for (let i = 0; i < qLen; i++) {
-    scales[i] = range[i] === 0 ? 0 : range[i]! / FAST_SCAN_ENTRY_MAX;
-    inv[i] = range[i] === 0 ? 0 : FAST_SCAN_ENTRY_MAX / range[i]!;
+    scales[i] = range[i] === 0 ? 0 : range[i]! / entryMax;
+    inv[i] = range[i] === 0 ? 0 : entryMax / range[i]!;
     let off = 0;
     for (let p = 0; p < nNib; p++) off = Math.fround(off + mins[p * qLen + i]!);
     offsets[i] = off;
@@ -100,7 +107,7 @@ function buildFastScanTables(q: Float32Array, qLen: number, dim: number, weights
         for (let v = 0; v < 16; v++) {
           const d = Math.fround(nib[(p * 16 + v) * qLen + i]! - mn);
           const r = Math.floor(Math.fround(Math.fround(d * inv[i]!) + 0.5));
-          tables[o + 16 * h + v] = r < 0 ? 0 : r > FAST_SCAN_ENTRY_MAX ? FAST_SCAN_ENTRY_MAX : r;
+          tables[o + 16 * h + v] = r < 0 ? 0 : r > entryMax ? entryMax : r;
         }
       }
     }
