@@ -102,8 +102,12 @@ function scoreFastScan(c: Case, kernels: Kernels): Float32Array {
   return out;
 }
 
-/** Σ_i w_i max_j q_i·(c_j + r_j) with r_j decoded from the residual bytes (float64: the formula code scoring approximates). */
-function exactOnDecoded(c: Case, d: number, tokenBound: (i: number) => number = () => 0): { score: number; bound: number } {
+/**
+ * Σ_i w_i max_j q_i·(c_j + r_j) with r_j decoded from the residual bytes, or with `normalize`
+ * q_i·(c_j + r_j)/‖c_j + r_j‖ (ColBERT's decompression), in float64: what code scoring
+ * approximates; `bound` is Σ_i w_i · tokenBound(i) · max_j (1/‖c_j + r_j‖ when normalised, else 1).
+ */
+function exactOnDecoded(c: Case, d: number, tokenBound: (i: number) => number = () => 0, normalize = false): { score: number; bound: number } {
   const { centroids, weights } = c.codec;
   const { dim, nbits, qLen } = c;
   const mask = (1 << nbits) - 1;
@@ -111,21 +115,28 @@ function exactOnDecoded(c: Case, d: number, tokenBound: (i: number) => number = 
   const nBytes = (dim * nbits) / 8;
   let score = 0;
   let bound = 0;
+  let maxInv = 1;
   for (let i = 0; i < qLen; i++) {
     let best = -Infinity;
     for (let j = c.starts[d]!; j < c.starts[d]! + c.lens[d]!; j++) {
       let dot = 0;
+      let n2 = 0;
       for (let t = 0; t < dim; t++) {
         const byte = c.residuals[j * nBytes + Math.floor(t / perByte)]!;
         const bucket = (byte >> (8 - nbits * ((t % perByte) + 1))) & mask;
-        dot += c.q[i * dim + t]! * (centroids[c.codes[j]! * dim + t]! + weights[bucket]!);
+        const x = centroids[c.codes[j]! * dim + t]! + weights[bucket]!;
+        dot += c.q[i * dim + t]! * x;
+        n2 += x * x;
       }
-      best = Math.max(best, dot);
+      const inv = normalize ? 1 / Math.sqrt(n2) : 1;
+      maxInv = Math.max(maxInv, inv);
+      best = Math.max(best, dot * inv);
     }
     const w = c.qWeights ? c.qWeights[i]! : 1;
     score += w * best;
     bound += w * tokenBound(i);
   }
+  bound *= maxInv;
   return { score, bound };
 }
 
@@ -254,17 +265,22 @@ test('fast-scan: a 1-token query against 2-byte tokens, computed by hand', () =>
   assert.equal(fastScanEntryMax(2), 255);
   assert.equal(cq.scales[0], Math.fround(Math.fround(Math.fround(0.3) - Math.fround(-0.3)) / 255));
   assert.equal(cq.offsets[0], Math.fround(-0.3));
-  // Token 0: first bucket 3 → 0.5 + 255 · scale − 0.3 = 0.8; token 1: bucket 1 → 0.5 + 85 · 0.6/255 − 0.3 = 0.4.
+  // Token 0: first bucket 3 → q·(c + r) = 0.5 + 255 · scale − 0.3 = 0.8; token 1: bucket 1 → 0.5 + 85 · 0.6/255 − 0.3 = 0.4.
+  // Divided by ‖c + r‖: the other seven dimensions hold bucket 0 (−0.3), so ‖c + r‖² = 0.8² + 7 · 0.09
+  // = 1.27 for token 0 and 0.4² + 0.63 = 0.79 for token 1.
   const residuals = new Uint8Array([0b11_000000, 0, 0b01_000000, 0]);
   const out = new Float32Array(2);
   scoreOnCodes(codec, cq, new Float32Array([0.5]), new Int32Array(2), residuals, new Int32Array([0, 1]), new Int32Array([1, 1]), 2, false, typescriptKernels, out, null);
-  assert.ok(Math.abs(out[0]! - 0.8) < 1e-6, `${out[0]}`);
-  assert.ok(Math.abs(out[1]! - 0.4) < 1e-6, `${out[1]}`);
+  assert.ok(Math.abs(out[0]! - 0.8 / Math.sqrt(1.27)) < 1e-6, `${out[0]}`);
+  assert.ok(Math.abs(out[1]! - 0.4 / Math.sqrt(0.79)) < 1e-6, `${out[1]}`);
+  // Without the norm cache the kernel gives the raw q·(c + r).
+  typescriptKernels.maxsimFastScan(new Float32Array([0.5]), 1, cq.tables, cq.scales, cq.offsets, new Int32Array(2), residuals, dim, 2, new Int32Array([0, 1]), new Int32Array([1, 1]), 2, out, null);
+  assert.ok(Math.abs(out[0]! - 0.8) < 1e-6 && Math.abs(out[1]! - 0.4) < 1e-6, `${out[0]} ${out[1]}`);
 });
 
-test('fast-scan scores are within the quantisation bound of q·(c + r): nBytes · scale_i per query token', () => {
-  // Each of the 2·nBytes entries is rounded by at most half a step: |Δ| ≤ nBytes · scale_i for a
-  // token's score, and the max over tokens keeps that bound.
+test('fast-scan scores are within the quantisation bound of q·(c + r)/‖c + r‖: nBytes · scale_i / ‖c + r‖ per query token', () => {
+  // Each of the 2·nBytes entries is rounded by at most half a step: |Δ| ≤ nBytes · scale_i before
+  // the division by the token's norm, and the max over tokens keeps that bound.
   for (const [dim, nbits, qLen] of SHAPES) {
     for (const weighted of [false, true]) {
       const c = makeCase(dim * 17 + qLen, dim, nbits, qLen, weighted, 12, 9, 90);
@@ -274,7 +290,7 @@ test('fast-scan scores are within the quantisation bound of q·(c + r): nBytes �
       let slack = 0;
       for (let d = 0; d < c.lens.length; d++) {
         if (c.lens[d] === 0) continue;
-        const { score, bound } = exactOnDecoded(c, d, (i) => nBytes * cq.scales[i]!);
+        const { score, bound } = exactOnDecoded(c, d, (i) => nBytes * cq.scales[i]!, true);
         const err = Math.abs(got[d]! - score);
         assert.ok(err <= bound * 1.001 + 1e-4 * qLen, `dim ${dim} nbits ${nbits} qLen ${qLen} doc ${d}: |${got[d]} − ${score}| = ${err} > ${bound}`);
         slack = Math.max(slack, err / bound);
@@ -409,6 +425,15 @@ test(`native fast-scan is bit-identical to the TypeScript twin (${process.env.PL
       assert.deepEqual(bits(nq.scales), bits(tq.scales));
       assert.deepEqual(bits(nq.offsets), bits(tq.offsets));
       assert.deepEqual(bits(scoreFastScan(c, native)), bits(scoreFastScan(c, typescriptKernels)), `dim ${dim} nbits ${nbits} qLen ${qLen} weighted ${weighted}`);
+      // Each kernel fills its own norm cache: the cached 1/‖c + r‖ and the scores agree as bits.
+      const [outN, outT] = [new Float32Array(c.lens.length), new Float32Array(c.lens.length)];
+      const [invN, invT] = [new Float32Array(c.codes.length).fill(NaN), new Float32Array(c.codes.length).fill(NaN)];
+      const { centroids, weights } = c.codec;
+      native.maxsimFastScan(c.s, qLen, tq.tables, tq.scales, tq.offsets, c.codes, c.residuals, dim, nbits, c.starts, c.lens, c.lens.length, outN, c.qWeights, invN, centroids, weights);
+      typescriptKernels.maxsimFastScan(c.s, qLen, tq.tables, tq.scales, tq.offsets, c.codes, c.residuals, dim, nbits, c.starts, c.lens, c.lens.length, outT, c.qWeights, invT, centroids, weights);
+      assert.deepEqual(bits(invN), bits(invT), `norms dim ${dim} nbits ${nbits}`);
+      assert.ok(invN.some((x) => !Number.isNaN(x)));
+      assert.deepEqual(bits(outN), bits(outT));
     }
   }
   // A 64-token document exactly (one full block), then 1 and 63 tokens (a block ending mid-way).

@@ -451,7 +451,7 @@ Napi::Value BuildFastScanTables(const Info& info) {
 }
 
 // maxsimFastScan(centroidScores, qLen, tables, scales, offsets, codes, residuals, dim, nbits, tokenStarts, doclens,
-//                nDocs, out, qWeights?)
+//                nDocs, out, qWeights?, invNorms?, centroids?, weights?)
 Napi::Value MaxsimFastScan(const Info& info) {
   auto scores = array<float>(info, 0, "centroidScores");
   size_t qLen = count(info, 1, "qLen");
@@ -467,6 +467,9 @@ Napi::Value MaxsimFastScan(const Info& info) {
   size_t nDocs = count(info, 11, "nDocs");
   auto out = array<float>(info, 12, "out");
   auto w = optionalArray<float>(info, 13, "qWeights");
+  auto invNorms = optionalArray<float>(info, 14, "invNorms");
+  auto centroids = optionalArray<float>(info, 15, "centroids");
+  auto weights = optionalArray<float>(info, 16, "weights");
   const size_t nBytes = dim * nbits / 8;
   if (nBytes > plait::fastScanMaxBytes())
     rangeError(info, "Expected dim * nbits / 8 <= " + std::to_string(plait::fastScanMaxBytes()) +
@@ -481,8 +484,16 @@ Napi::Value MaxsimFastScan(const Info& info) {
   for (size_t d = 0; d < nDocs; ++d)
     checkCodes(info, codes.data, static_cast<size_t>(starts.data[d]),
                static_cast<size_t>(starts.data[d]) + static_cast<size_t>(lens.data[d]), k);
+  if (invNorms.data != nullptr) {
+    need(info, "invNorms", invNorms.length, codes.length);
+    if (centroids.data == nullptr || weights.data == nullptr)
+      rangeError(info, "Expected centroids and weights with invNorms");
+    need(info, "centroids", centroids.length, k * dim);
+    need(info, "weights", weights.length, static_cast<size_t>(1) << nbits);
+  }
   plait::maxsimFastScan(scores.data, qLen, tables.data, scales.data, offsets.data, codes.data, residuals.data, dim,
-                        nbits, starts.data, lens.data, nDocs, out.data, w.data);
+                        nbits, starts.data, lens.data, nDocs, out.data, w.data, invNorms.data, centroids.data,
+                        weights.data);
   return info.Env().Undefined();
 }
 

@@ -2,8 +2,10 @@
 // tables of FAISS's fast-scan (pq4_fast_scan) and next-plaid's residual LUT, held in registers and
 // looked up with pshufb (AVX-512BW, AVX2) or tbl (NEON) for 64 document tokens at once.
 //
-//   score(q_i, token j) = S[c_j, i] + scale_i * acc_ij, acc_ij = sum_p E_i[p][nibble_jp]   (p < 2 nBytes)
-//   doc score = sum_i w_i * ((max_j score(q_i, j)) + offset_i)
+//   score(q_i, token j) = (S[c_j, i] + ((scale_i * acc_ij) + offset_i)) * inv_j,
+//   acc_ij = sum_p E_i[p][nibble_jp] (p < 2 nBytes),   doc score = sum_i w_i * max_j score(q_i, j)
+// with inv_j = 1 / ||c_j + r_j|| (ColBERT's decompression normalises; computed once per token on
+// first use into a per-index cache, tokenInverseNorms) or 1 without the norm.
 //
 // Tables (buildFastScanTables): for query token i and nibble position p (p = 2b: the high nibble of
 // residual byte b, the byte's first dimensions; p = 2b + 1: the low nibble), T[v] = q_i . (the
@@ -11,7 +13,6 @@
 // shifted by its minimum m_p and quantised to uint8 with one step per query token:
 //   E_i[p][v] = clamp(floor((T[v] - m_p) * (M / R_i) + 0.5), 0, M),  R_i = max_p (max T - min T),
 //   scale_i = R_i / M, offset_i = sum_p m_p (p ascending),  M = fastScanEntryMax(nBytes).
-// The offset does not depend on the document token, so it is added after the max.
 //
 // Integer bounds (the saturation analysis): a token's sum is at most 2 nBytes M, and M =
 // min(255, floor(65535 / (2 nBytes))) keeps it below 2^16: 255 up to nBytes = 128 (dim 512 at
@@ -64,6 +65,7 @@ struct FastScanScratch {
   std::vector<uint16_t> accI;     // per block: [i][64] sums, permuted: k < 32 token 2k, else token 2(k - 32) + 1
   std::vector<uint16_t> accT;     // per block: [64 tokens][lanes] sums in token order
   std::vector<int32_t> blockCodes;
+  std::vector<float> offsets, blockInv;
   std::vector<const uint8_t*> rows;
 };
 FastScanScratch& scratch() {
@@ -236,20 +238,34 @@ void transposeScalar(const uint16_t* accI, size_t qLen, size_t lanes, uint16_t* 
   }
 }
 
-// ---------------------------------------------------------------- epilogue: best = max(best, S + scale * acc)
-// Over a run of n tokens of one document: acc rows accT[t * lanes ..], centroid ids codes[t].
-inline void epilogueScalar(const float* s, const float* scales, const uint16_t* acc, size_t n, float* best) {
-  for (size_t i = 0; i < n; ++i) {
-    const float a = scales[i] * static_cast<float>(acc[i]);
-    const float y = s[i] + a;
-    best[i] = y > best[i] ? y : best[i];
-  }
+// ---------------------------------------------------------------- epilogue
+// best_i = max(best_i, ((S[c, i] + ((scale_i * acc_i) + offset_i)) * inv)) over a run of n tokens of
+// one document: acc rows accT[t * lanes ..], centroid ids codes[t], inverse norms invs[t] (or none:
+// then the product by 1 is skipped, which changes no bit).
+struct Epilogue {
+  const float* S;
+  size_t qLen, lanes;
+  const float* scales;   // lanes floats (0 past qLen)
+  const float* offsets;  // lanes floats (0 past qLen)
+};
+
+inline float tokenScore(float s, float scale, uint16_t acc, float offset, const float* inv) {
+  const float a = scale * static_cast<float>(acc);
+  const float b = a + offset;
+  const float x = s + b;
+  return inv != nullptr ? x * *inv : x;
 }
 
-void runScalar(const float* S, size_t qLen, size_t lanes, const float* scales, const uint16_t* accT,
-               const int32_t* codes, size_t n, float* best) {
-  for (size_t t = 0; t < n; ++t)
-    epilogueScalar(S + static_cast<size_t>(codes[t]) * qLen, scales, accT + t * lanes, qLen, best);
+void runScalar(const Epilogue& e, const uint16_t* accT, const int32_t* codes, const float* invs, size_t n,
+               float* best) {
+  for (size_t t = 0; t < n; ++t) {
+    const float* s = e.S + static_cast<size_t>(codes[t]) * e.qLen;
+    const uint16_t* acc = accT + t * e.lanes;
+    for (size_t i = 0; i < e.qLen; ++i) {
+      const float y = tokenScore(s[i], e.scales[i], acc[i], e.offsets[i], invs != nullptr ? invs + t : nullptr);
+      best[i] = y > best[i] ? y : best[i];
+    }
+  }
 }
 
 // Rows of S are read at random (a token's centroid): fetch the row of the token this far ahead.
@@ -258,26 +274,28 @@ constexpr size_t kPrefetch = 6;
 #if defined(__x86_64__)
 // AVX-512 with the running maxima in registers: G groups of 16 query tokens (qLen <= 16 G).
 template <int G>
-PLAIT_FS_AVX512 void runAvx512G(const float* S, size_t qLen, size_t lanes, const float* scales, const uint16_t* accT,
-                                const int32_t* codes, size_t n, float* best) {
-  __m512 b[G], sc[G];
+PLAIT_FS_AVX512 void runAvx512G(const Epilogue& e, const uint16_t* accT, const int32_t* codes, const float* invs,
+                                size_t n, float* best) {
+  __m512 b[G], sc[G], off[G];
   __mmask16 m[G];
   for (int g = 0; g < G; ++g) {
-    const size_t left = qLen - std::min<size_t>(qLen, 16 * g);
+    const size_t left = e.qLen - std::min<size_t>(e.qLen, 16 * g);
     m[g] = static_cast<__mmask16>(left >= 16 ? 0xFFFFu : (1u << left) - 1);
     b[g] = _mm512_loadu_ps(best + 16 * g);
-    sc[g] = _mm512_loadu_ps(scales + 16 * g);
+    sc[g] = _mm512_loadu_ps(e.scales + 16 * g);
+    off[g] = _mm512_loadu_ps(e.offsets + 16 * g);
   }
   for (size_t t = 0; t < n; ++t) {
     if (t + kPrefetch < n) {
-      const char* next = reinterpret_cast<const char*>(S + static_cast<size_t>(codes[t + kPrefetch]) * qLen);
-      for (size_t o = 0; o < qLen * sizeof(float); o += 64) _mm_prefetch(next + o, _MM_HINT_T0);
+      const char* next = reinterpret_cast<const char*>(e.S + static_cast<size_t>(codes[t + kPrefetch]) * e.qLen);
+      for (size_t o = 0; o < e.qLen * sizeof(float); o += 64) _mm_prefetch(next + o, _MM_HINT_T0);
     }
-    const float* s = S + static_cast<size_t>(codes[t]) * qLen;
-    const uint16_t* acc = accT + t * lanes;
+    const float* s = e.S + static_cast<size_t>(codes[t]) * e.qLen;
+    const uint16_t* acc = accT + t * e.lanes;
     for (int g = 0; g < G; ++g) {
       const __m512 af = _mm512_cvtepi32_ps(_mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(acc + 16 * g))));
-      const __m512 y = _mm512_add_ps(_mm512_maskz_loadu_ps(m[g], s + 16 * g), _mm512_mul_ps(sc[g], af));
+      __m512 y = _mm512_add_ps(_mm512_maskz_loadu_ps(m[g], s + 16 * g), _mm512_add_ps(_mm512_mul_ps(sc[g], af), off[g]));
+      if (invs != nullptr) y = _mm512_mul_ps(y, _mm512_set1_ps(invs[t]));
       // maxps(y, old) is (y > old ? y : old), the scalar rule; lanes past qLen keep their value.
       b[g] = _mm512_mask_max_ps(b[g], m[g], y, b[g]);
     }
@@ -285,62 +303,60 @@ PLAIT_FS_AVX512 void runAvx512G(const float* S, size_t qLen, size_t lanes, const
   for (int g = 0; g < G; ++g) _mm512_storeu_ps(best + 16 * g, b[g]);
 }
 
-PLAIT_FS_AVX512 void runAvx512(const float* S, size_t qLen, size_t lanes, const float* scales, const uint16_t* accT,
-                               const int32_t* codes, size_t n, float* best) {
-  switch (lanes / 16) {
-    case 1: runAvx512G<1>(S, qLen, lanes, scales, accT, codes, n, best); return;
-    case 2: runAvx512G<2>(S, qLen, lanes, scales, accT, codes, n, best); return;
-    case 3: runAvx512G<3>(S, qLen, lanes, scales, accT, codes, n, best); return;
-    case 4: runAvx512G<4>(S, qLen, lanes, scales, accT, codes, n, best); return;
-    default: break;
-  }
-  // Longer queries: 64 query tokens at a time.
-  for (size_t g = 0; g < lanes; g += 64) {
-    const size_t q = std::min<size_t>(64, qLen - std::min(qLen, g));
-    if (q == 0) break;
-    // Shift S, scales, acc and best by g: S rows keep their stride qLen, so use a strided view.
-    for (size_t t = 0; t < n; ++t) {
-      const float* s = S + static_cast<size_t>(codes[t]) * qLen + g;
-      epilogueScalar(s, scales + g, accT + t * lanes + g, q, best + g);
-    }
+PLAIT_FS_AVX512 void runAvx512(const Epilogue& e, const uint16_t* accT, const int32_t* codes, const float* invs,
+                               size_t n, float* best) {
+  switch (e.lanes / 16) {
+    case 1: runAvx512G<1>(e, accT, codes, invs, n, best); return;
+    case 2: runAvx512G<2>(e, accT, codes, invs, n, best); return;
+    case 3: runAvx512G<3>(e, accT, codes, invs, n, best); return;
+    case 4: runAvx512G<4>(e, accT, codes, invs, n, best); return;
+    default: runScalar(e, accT, codes, invs, n, best); return;  // queries past 64 tokens
   }
 }
 
-PLAIT_FS_AVX2 void runAvx2(const float* S, size_t qLen, size_t lanes, const float* scales, const uint16_t* accT,
-                           const int32_t* codes, size_t n, float* best) {
+PLAIT_FS_AVX2 void runAvx2(const Epilogue& e, const uint16_t* accT, const int32_t* codes, const float* invs, size_t n,
+                           float* best) {
   for (size_t t = 0; t < n; ++t) {
     if (t + kPrefetch < n) {
-      const char* next = reinterpret_cast<const char*>(S + static_cast<size_t>(codes[t + kPrefetch]) * qLen);
-      for (size_t o = 0; o < qLen * sizeof(float); o += 64) _mm_prefetch(next + o, _MM_HINT_T0);
+      const char* next = reinterpret_cast<const char*>(e.S + static_cast<size_t>(codes[t + kPrefetch]) * e.qLen);
+      for (size_t o = 0; o < e.qLen * sizeof(float); o += 64) _mm_prefetch(next + o, _MM_HINT_T0);
     }
-    const float* s = S + static_cast<size_t>(codes[t]) * qLen;
-    const uint16_t* acc = accT + t * lanes;
+    const float* s = e.S + static_cast<size_t>(codes[t]) * e.qLen;
+    const uint16_t* acc = accT + t * e.lanes;
     size_t g = 0;
-    for (; g + 8 <= qLen; g += 8) {
+    for (; g + 8 <= e.qLen; g += 8) {
       const __m256 af = _mm256_cvtepi32_ps(_mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(acc + g))));
-      const __m256 y = _mm256_add_ps(_mm256_loadu_ps(s + g), _mm256_mul_ps(_mm256_loadu_ps(scales + g), af));
-      const __m256 old = _mm256_loadu_ps(best + g);
-      _mm256_storeu_ps(best + g, _mm256_max_ps(y, old));
+      const __m256 ab = _mm256_add_ps(_mm256_mul_ps(_mm256_loadu_ps(e.scales + g), af), _mm256_loadu_ps(e.offsets + g));
+      __m256 y = _mm256_add_ps(_mm256_loadu_ps(s + g), ab);
+      if (invs != nullptr) y = _mm256_mul_ps(y, _mm256_set1_ps(invs[t]));
+      _mm256_storeu_ps(best + g, _mm256_max_ps(y, _mm256_loadu_ps(best + g)));
     }
-    if (g < qLen) epilogueScalar(s + g, scales + g, acc + g, qLen - g, best + g);
+    for (; g < e.qLen; ++g) {
+      const float y = tokenScore(s[g], e.scales[g], acc[g], e.offsets[g], invs != nullptr ? invs + t : nullptr);
+      best[g] = y > best[g] ? y : best[g];
+    }
   }
 }
 #endif
 
 #if defined(__aarch64__)
-void runNeon(const float* S, size_t qLen, size_t lanes, const float* scales, const uint16_t* accT,
-             const int32_t* codes, size_t n, float* best) {
+void runNeon(const Epilogue& e, const uint16_t* accT, const int32_t* codes, const float* invs, size_t n, float* best) {
   for (size_t t = 0; t < n; ++t) {
-    const float* s = S + static_cast<size_t>(codes[t]) * qLen;
-    const uint16_t* acc = accT + t * lanes;
+    const float* s = e.S + static_cast<size_t>(codes[t]) * e.qLen;
+    const uint16_t* acc = accT + t * e.lanes;
     size_t g = 0;
-    for (; g + 4 <= qLen; g += 4) {
+    for (; g + 4 <= e.qLen; g += 4) {
       const float32x4_t af = vcvtq_f32_u32(vmovl_u16(vld1_u16(acc + g)));
-      const float32x4_t y = vaddq_f32(vld1q_f32(s + g), vmulq_f32(vld1q_f32(scales + g), af));
+      const float32x4_t ab = vaddq_f32(vmulq_f32(vld1q_f32(e.scales + g), af), vld1q_f32(e.offsets + g));
+      float32x4_t y = vaddq_f32(vld1q_f32(s + g), ab);
+      if (invs != nullptr) y = vmulq_f32(y, vdupq_n_f32(invs[t]));
       const float32x4_t old = vld1q_f32(best + g);
       vst1q_f32(best + g, vbslq_f32(vcgtq_f32(y, old), y, old));
     }
-    if (g < qLen) epilogueScalar(s + g, scales + g, acc + g, qLen - g, best + g);
+    for (; g < e.qLen; ++g) {
+      const float y = tokenScore(s[g], e.scales[g], acc[g], e.offsets[g], invs != nullptr ? invs + t : nullptr);
+      best[g] = y > best[g] ? y : best[g];
+    }
   }
 }
 #endif
@@ -349,7 +365,7 @@ struct Path {
   void (*layout)(const uint8_t* const*, size_t, size_t, uint8_t*);
   void (*accumulate)(const uint8_t*, const uint8_t*, size_t, size_t, uint16_t*);
   void (*transpose)(const uint16_t*, size_t, size_t, uint16_t*);
-  void (*run)(const float*, size_t, size_t, const float*, const uint16_t*, const int32_t*, size_t, float*);
+  void (*run)(const Epilogue&, const uint16_t*, const int32_t*, const float*, size_t, float*);
 };
 
 Path pathFor(CodeSimd simd) {
@@ -459,14 +475,42 @@ void buildFastScanTables(const float* q, size_t qLen, size_t dim, const float* w
   }
 }
 
+void tokenInverseNorms(const int32_t* codes, const uint8_t* residuals, size_t n, size_t dim, const float* centroids,
+                       const float* weights, int nbits, float* out) {
+  const size_t nBytes = dim * static_cast<size_t>(nbits) / 8;
+  const size_t perByte = 8 / static_cast<size_t>(nbits);
+  const int mask = (1 << nbits) - 1;
+  for (size_t j = 0; j < n; ++j) {
+    const float* c = centroids + static_cast<size_t>(codes[j]) * dim;
+    const uint8_t* bytes = residuals + j * nBytes;
+    // Eight partial sums, dimension t into sum t % 8, then a fixed tree: the same bits on every
+    // path and in the TypeScript twin (dim is a multiple of 8).
+    float p[8] = {0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f};
+    for (size_t t = 0; t < dim; t += 8) {
+      for (size_t k = 0; k < 8; ++k) {
+        const size_t u = t + k;
+        const int bucket = (bytes[u / perByte] >> (8 - nbits * static_cast<int>(u % perByte + 1))) & mask;
+        const float x = c[u] + weights[bucket];
+        const float x2 = x * x;
+        p[k] += x2;
+      }
+    }
+    const float n2 = ((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7]));
+    out[j] = 1.f / std::sqrt(n2 < 1e-24f ? 1e-24f : n2);
+  }
+}
+
 void maxsimFastScanWith(CodeSimd simd, const float* S, size_t qLen, const uint8_t* tables, const float* scales,
                         const float* offsets, const int32_t* codes, const uint8_t* residuals, size_t dim, int nbits,
                         const int32_t* tokenStarts, const int32_t* doclens, size_t nDocs, float* out,
-                        const float* qWeights) {
+                        const float* qWeights, float* invNorms, const float* centroids, const float* weights) {
   const size_t nBytes = dim * static_cast<size_t>(nbits) / 8;
   const size_t lanes = codeLutLanes(qLen);
   const Path path = pathFor(simd);
   FastScanScratch& sc = scratch();
+  sc.offsets.assign(lanes, 0.f);
+  std::copy(offsets, offsets + qLen, sc.offsets.begin());
+  sc.blockInv.resize(kBlock);
   sc.nibs.resize(nBytes * 2 * kBlock);
   sc.accI.resize(lanes * kBlock);
   sc.accT.resize(kBlock * lanes);
@@ -487,6 +531,7 @@ void maxsimFastScanWith(CodeSimd simd, const float* S, size_t qLen, const uint8_
     bool last;  // the document's last token is in this run
   };
   Run runs[kBlock + 1];
+  const Epilogue e{S, qLen, lanes, sc.scales.data(), sc.offsets.data()};
   size_t d = 0, j = 0;  // the next token to place: document d, its j-th token
   std::fill(sc.best.begin(), sc.best.end(), kNegInf);
   while (true) {
@@ -505,6 +550,14 @@ void maxsimFastScanWith(CodeSimd simd, const float* S, size_t qLen, const uint8_
         sc.rows[n + r] = residuals + (row + r) * nBytes;
         sc.blockCodes[n + r] = codes[row + r];
       }
+      if (invNorms != nullptr) {
+        // The cache holds NaN until a token is first scored: its inverse norm is computed then.
+        for (size_t r = 0; r < take; ++r) {
+          float& inv = invNorms[row + r];
+          if (inv != inv) tokenInverseNorms(codes + row + r, residuals + (row + r) * nBytes, 1, dim, centroids, weights, nbits, &inv);
+          sc.blockInv[n + r] = inv;
+        }
+      }
       j += take;
       runs[nRuns++] = {d, n, n + take, j == len};
       n += take;
@@ -520,14 +573,11 @@ void maxsimFastScanWith(CodeSimd simd, const float* S, size_t qLen, const uint8_
     path.transpose(sc.accI.data(), qLen, lanes, sc.accT.data());
     for (size_t r = 0; r < nRuns; ++r) {
       const Run& run = runs[r];
-      path.run(S, qLen, lanes, sc.scales.data(), sc.accT.data() + run.t0 * lanes, sc.blockCodes.data() + run.t0,
-               run.t1 - run.t0, sc.best.data());
+      path.run(e, sc.accT.data() + run.t0 * lanes, sc.blockCodes.data() + run.t0,
+               invNorms != nullptr ? sc.blockInv.data() + run.t0 : nullptr, run.t1 - run.t0, sc.best.data());
       if (!run.last) continue;
       float total = 0.f;
-      for (size_t i = 0; i < qLen; ++i) {
-        const float x = sc.best[i] + offsets[i];
-        total += qWeights != nullptr ? qWeights[i] * x : x;
-      }
+      for (size_t i = 0; i < qLen; ++i) total += qWeights != nullptr ? qWeights[i] * sc.best[i] : sc.best[i];
       out[run.doc] = total;
       std::fill(sc.best.begin(), sc.best.end(), kNegInf);
     }
@@ -536,9 +586,10 @@ void maxsimFastScanWith(CodeSimd simd, const float* S, size_t qLen, const uint8_
 
 void maxsimFastScan(const float* S, size_t qLen, const uint8_t* tables, const float* scales, const float* offsets,
                     const int32_t* codes, const uint8_t* residuals, size_t dim, int nbits, const int32_t* tokenStarts,
-                    const int32_t* doclens, size_t nDocs, float* out, const float* qWeights) {
+                    const int32_t* doclens, size_t nDocs, float* out, const float* qWeights, float* invNorms,
+                    const float* centroids, const float* weights) {
   maxsimFastScanWith(activeCodeSimd(), S, qLen, tables, scales, offsets, codes, residuals, dim, nbits, tokenStarts,
-                     doclens, nDocs, out, qWeights);
+                     doclens, nDocs, out, qWeights, invNorms, centroids, weights);
 }
 
 }  // namespace plait

@@ -18,11 +18,13 @@
  *     ‖c‖² a table per index), dropping the cross term 2c·r. Measured worse (−0.0162 nDCG@10 on
  *     cisi PLAID): with unit centroids the cross term is not 0 on average but ≈ −‖r‖²/2, so this
  *     norm penalises tokens with large residuals. Kept for comparisons.
- *   - 'fastscan': the same formula as 'codes' on 16-entry uint8 tables per query token and
- *     residual nibble (FAISS fast-scan / next-plaid's layout; src/kernels/fast-scan.ts), looked up
- *     with pshufb / tbl for 64 document tokens at once: coarser tables (8 bits a nibble up to
- *     128 residual bytes, 7 at 256, against 'codes'' ~10 bits a byte), faster. Needs dim·nbits/8 ≤ FAST_SCAN_MAX_BYTES
- *     (dim ≤ 1,024 at 2 bits); wider tokens fall back to 'codes'.
+ *   - 'fastscan': q·r on 16-entry uint8 tables per query token and residual nibble (FAISS
+ *     fast-scan / next-plaid's layout; src/kernels/fast-scan.ts), looked up with pshufb / tbl for
+ *     64 document tokens at once (8 bits a nibble up to 128 residual bytes, 7 at 256, against
+ *     'codes'' ~10 bits a byte), divided by ColBERT's exact norm ‖c + r‖: computed once per token
+ *     on first use into a per-segment cache (tokenInverseNormsCache, 4 bytes a token, per thread).
+ *     Needs dim·nbits/8 ≤ FAST_SCAN_MAX_BYTES (dim ≤ 1,024 at 2 bits); wider tokens fall back to
+ *     'codes'.
  * bench/code-scoring.ts measures the speed; `plait eval` with PLAIT_EXACT_SCORING the fidelity.
  */
 import type { Kernels } from '../kernels/types.js';
@@ -91,6 +93,20 @@ function bytesPerToken(codec: CodeScoringCodec): number {
 }
 
 const centroidNormsCache = new WeakMap<Float32Array, Float32Array>();
+const inverseNormsCache = new WeakMap<Uint8Array, Float32Array>();
+
+/**
+ * The cache of 1/‖c + r‖ for the tokens of one segment (keyed by its residual array; one float a
+ * token, NaN until the fast-scan kernel first scores the token and stores it). Per thread.
+ */
+export function tokenInverseNormsCache(residuals: Uint8Array, rows: number): Float32Array {
+  let cache = inverseNormsCache.get(residuals);
+  if (cache === undefined || cache.length < rows) {
+    cache = new Float32Array(rows).fill(NaN);
+    inverseNormsCache.set(residuals, cache);
+  }
+  return cache;
+}
 
 /** ‖c‖² of every centroid, computed once per thread and centroid array (K · dim products). */
 export function centroidNormsSq(codec: CodeScoringCodec): Float32Array {
@@ -144,7 +160,7 @@ export function prepareCodeQuery(codec: CodeScoringCodec, q: Float32Array, qLen:
  * Scores nDocs documents (rows [tokenStarts[d], tokenStarts[d] + doclens[d]) of codes / residuals)
  * on their codes: `centroidScores` is K × qLen (candidate generation's), `normalize` picks the
  * ‖c‖² + ‖r‖² norm ('codes-normalized', true) or none ('codes', false) for a 'lut' query; a
- * 'fastscan' query has no norm and ignores it.
+ * 'fastscan' query always divides by the exact ‖c + r‖ and ignores it.
  */
 export function scoreOnCodes(
   codec: CodeScoringCodec,
@@ -161,7 +177,7 @@ export function scoreOnCodes(
   qWeights: Float32Array | null,
 ): void {
   if (cq.kind === 'fastscan') {
-    kernels.maxsimFastScan(centroidScores, cq.qLen, cq.tables, cq.scales, cq.offsets, codes, residuals, codec.dim, codec.nbits, tokenStarts, doclens, nDocs, out, qWeights);
+    kernels.maxsimFastScan(centroidScores, cq.qLen, cq.tables, cq.scales, cq.offsets, codes, residuals, codec.dim, codec.nbits, tokenStarts, doclens, nDocs, out, qWeights, tokenInverseNormsCache(residuals, codes.length), codec.centroids, codec.weights);
     return;
   }
   const norms = normalize ? centroidNormsSq(codec) : null;

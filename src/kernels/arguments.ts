@@ -65,6 +65,9 @@ const ARRAY_ARGS: Record<KernelFn, ReadonlyArray<readonly [number, string, Array
     [10, 'doclens', I32, false],
     [12, 'out', F32, false],
     [13, 'qWeights', F32, true],
+    [14, 'invNorms', F32, true],
+    [15, 'centroids', F32, true],
+    [16, 'weights', F32, true],
   ],
 };
 

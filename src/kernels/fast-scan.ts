@@ -11,8 +11,10 @@
  *   m_ip = min_v T_i[p][v],  R_i = max_p (max_v T_i[p][v] − m_ip)
  *   E_i[p][v] = clamp(floor((T_i[p][v] − m_ip) · (M/R_i) + 0.5), 0, M)   (uint8, M = fastScanEntryMax(nBytes))
  *   scale_i = R_i/M, offset_i = Σ_p m_ip (p ascending); scale 0 when R_i = 0
- *   score(q_i, token j) = S[c_j·qLen + i] + scale_i · Σ_p E_i[p][nibble_jp]
- *   out[d] = Σ_i w_i · (max_j score(q_i, j) + offset_i)
+ *   score(q_i, token j) = (S[c_j·qLen + i] + ((scale_i · Σ_p E_i[p][nibble_jp]) + offset_i)) · inv_j
+ *   out[d] = Σ_i w_i · max_j score(q_i, j)
+ * with inv_j = 1/‖c_j + r_j‖ (ColBERT's decompression normalises) from a per-index cache filled on
+ * first use (`invNorms`, NaN until then; tokenInverseNorms), or 1 when no cache is given.
  * Integer bound: a token's sum is ≤ 2·nBytes·M < 2^16, which the native kernel's uint16
  * accumulators hold exactly: M = 255 up to 128 bytes (dim 512 at 2 bits), 127 at
  * FAST_SCAN_MAX_BYTES = 256 (dim 1,024 at 2 bits).
@@ -115,9 +117,39 @@ function buildFastScanTables(q: Float32Array, qLen: number, dim: number, weights
 }
 
 /**
+ * out[j] = 1/sqrt(max(‖c_j + r_j‖², 1e-24)) for n tokens (rows of codes / residuals from `from`),
+ * r_j decoded from its residual bytes; the squared norm is summed in eight partial sums (dimension
+ * t into t mod 8) and the tree ((0+1)+(2+3))+((4+5)+(6+7)), as the native kernel does.
+ */
+export function tokenInverseNorms(codes: Int32Array, residuals: Uint8Array, from: number, n: number, dim: number, centroids: Float32Array, weights: Float32Array, nbits: number, out: Float32Array, outFrom: number): void {
+  const nBytes = (dim * nbits) / 8;
+  const perByte = 8 / nbits;
+  const mask = (1 << nbits) - 1;
+  const p = new Float32Array(8);
+  for (let j = from; j < from + n; j++) {
+    const c = codes[j]! * dim;
+    const rb = j * nBytes;
+    p.fill(0);
+    for (let t = 0; t < dim; t++) {
+      const bucket = (residuals[rb + Math.floor(t / perByte)]! >> (8 - nbits * ((t % perByte) + 1))) & mask;
+      const x = Math.fround(centroids[c + t]! + weights[bucket]!);
+      p[t & 7] = Math.fround(p[t & 7]! + Math.fround(x * x));
+    }
+    const f = Math.fround;
+    const n2 = f(f(f(p[0]! + p[1]!) + f(p[2]! + p[3]!)) + f(f(p[4]! + p[5]!) + f(p[6]! + p[7]!)));
+    out[outFrom + j - from] = f(1 / f(Math.sqrt(n2 < NORM_FLOOR ? NORM_FLOOR : n2)));
+  }
+}
+
+/** Smallest squared norm a token is divided by (the native kernel's 1e-24f). */
+const NORM_FLOOR = Math.fround(1e-24);
+
+/**
  * Fast-scan MaxSim for nDocs documents (rows [tokenStarts[d], tokenStarts[d] + doclens[d]) of
  * codes / residuals): out[d] as in the module header; an empty document scores
- * Σ_i w_i · MAXSIM_EMPTY_TOKEN. `centroidScores` is K × qLen (candidate generation's).
+ * Σ_i w_i · MAXSIM_EMPTY_TOKEN. `centroidScores` is K × qLen (candidate generation's). With
+ * `invNorms` (one float a row of codes, NaN where not yet known; filled here) the scores are
+ * normalised, which needs `centroids` (K × dim) and `weights`.
  * @throws PlaitError INVALID_ARGUMENT for a bad shape, short arrays, spans past the rows or codes ≥ K
  */
 function maxsimFastScan(
@@ -135,6 +167,9 @@ function maxsimFastScan(
   nDocs: number,
   out: Float32Array,
   qWeights?: Float32Array | null,
+  invNorms?: Float32Array | null,
+  centroids?: Float32Array | null,
+  weights?: Float32Array | null,
 ): void {
   checkCount('qLen', qLen);
   checkCount('nDocs', nDocs);
@@ -148,6 +183,12 @@ function maxsimFastScan(
   checkLength('out', out, nDocs);
   if (qWeights) checkLength('qWeights', qWeights, qLen);
   for (let d = 0; d < nDocs; d++) checkCodes(codes, tokenStarts[d]!, tokenStarts[d]! + doclens[d]!, k);
+  if (invNorms) {
+    checkLength('invNorms', invNorms, codes.length);
+    if (!centroids || !weights) throw new PlaitError('INVALID_ARGUMENT', { message: 'Expected centroids and weights with invNorms', name: 'centroids' });
+    checkLength('centroids', centroids, k * dim);
+    checkLength('weights', weights, 1 << nbits);
+  }
   const best = new Float32Array(qLen);
   for (let d = 0; d < nDocs; d++) {
     const len = doclens[d]!;
@@ -161,6 +202,11 @@ function maxsimFastScan(
     for (let j = tokenStarts[d]!, end = j + len; j < end; j++) {
       const rb = j * nBytes;
       const srow = codes[j]! * qLen;
+      let inv = 1;
+      if (invNorms) {
+        if (Number.isNaN(invNorms[j]!)) tokenInverseNorms(codes, residuals, j, 1, dim, centroids!, weights!, nbits, invNorms, j);
+        inv = invNorms[j]!;
+      }
       for (let i = 0; i < qLen; i++) {
         let acc = 0;
         for (let b = 0; b < nBytes; b++) {
@@ -168,14 +214,12 @@ function maxsimFastScan(
           const o = (b * qLen + i) * 32;
           acc += tables[o + (byte >> 4)]! + tables[o + 16 + (byte & 15)]!;
         }
-        const y = Math.fround(centroidScores[srow + i]! + Math.fround(scales[i]! * acc));
+        const x = Math.fround(centroidScores[srow + i]! + Math.fround(Math.fround(scales[i]! * acc) + offsets[i]!));
+        const y = invNorms ? Math.fround(x * inv) : x;
         if (y > best[i]!) best[i] = y;
       }
     }
-    for (let i = 0; i < qLen; i++) {
-      const x = Math.fround(best[i]! + offsets[i]!);
-      total = Math.fround(total + (qWeights ? Math.fround(qWeights[i]! * x) : x));
-    }
+    for (let i = 0; i < qLen; i++) total = Math.fround(total + (qWeights ? Math.fround(qWeights[i]! * best[i]!) : best[i]!));
     out[d] = total;
   }
 }

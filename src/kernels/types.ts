@@ -230,8 +230,10 @@ export interface Kernels {
 
   /**
    * Fast-scan MaxSim without decompression:
-   * out[d] = Σ_i w_i · (max_j (S[c_j·qLen + i] + scales[i] · acc_ij) + offsets[i]), acc_ij the sum of
-   * token j's 2·nBytes table entries (exact integers). Bit-identical on every path and with the twin.
+   * out[d] = Σ_i w_i · max_j ((S[c_j·qLen + i] + ((scales[i] · acc_ij) + offsets[i])) · inv_j), acc_ij the
+   * sum of token j's 2·nBytes table entries (exact integers), inv_j = invNorms[row of j] (1/‖c_j + r_j‖;
+   * NaN entries are computed and stored first, from `centroids` and `weights`), or 1 without invNorms.
+   * Bit-identical on every path and with the twin.
    */
   maxsimFastScan(
     centroidScores: Float32Array,
@@ -248,6 +250,9 @@ export interface Kernels {
     nDocs: number,
     out: Float32Array,
     qWeights?: Float32Array | null,
+    invNorms?: Float32Array | null,
+    centroids?: Float32Array | null,
+    weights?: Float32Array | null,
   ): void;
 
   /**
