@@ -371,7 +371,7 @@ test('PLAIT_EXACT_SCORING picks the method and rejects unknown names', () => {
   assert.equal(exactScoringMethod({ PLAIT_EXACT_SCORING: 'decompress' }), 'decompress');
   assert.equal(exactScoringMethod({ PLAIT_EXACT_SCORING: 'codes-normalized' }), 'codes-normalized');
   assert.equal(exactScoringMethod({ PLAIT_EXACT_SCORING: 'fastscan' }), 'fastscan');
-  assert.equal(exactScoringMethod({}), 'decompress');
+  assert.equal(exactScoringMethod({}), 'fastscan');
   assert.throws(() => exactScoringMethod({ PLAIT_EXACT_SCORING: 'fast' }), (e: unknown) => isPlaitError(e) && e.code === 'INVALID_ARGUMENT' && /codes-normalized/.test(e.message));
 });
 

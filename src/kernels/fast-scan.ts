@@ -198,29 +198,58 @@ function maxsimFastScan(
       out[d] = total;
       continue;
     }
+    const sims = new Float32Array(qLen * len);
+    fastScanTokenSimilarities(centroidScores, qLen, tables, scales, offsets, codes, residuals, dim, nbits, tokenStarts[d]!, len, sims, invNorms ?? null, centroids ?? null, weights ?? null);
     best.fill(-Infinity);
-    for (let j = tokenStarts[d]!, end = j + len; j < end; j++) {
-      const rb = j * nBytes;
-      const srow = codes[j]! * qLen;
-      let inv = 1;
-      if (invNorms) {
-        if (Number.isNaN(invNorms[j]!)) tokenInverseNorms(codes, residuals, j, 1, dim, centroids!, weights!, nbits, invNorms, j);
-        inv = invNorms[j]!;
-      }
-      for (let i = 0; i < qLen; i++) {
-        let acc = 0;
-        for (let b = 0; b < nBytes; b++) {
-          const byte = residuals[rb + b]!;
-          const o = (b * qLen + i) * 32;
-          acc += tables[o + (byte >> 4)]! + tables[o + 16 + (byte & 15)]!;
-        }
-        const x = Math.fround(centroidScores[srow + i]! + Math.fround(Math.fround(scales[i]! * acc) + offsets[i]!));
-        const y = invNorms ? Math.fround(x * inv) : x;
-        if (y > best[i]!) best[i] = y;
-      }
+    for (let i = 0; i < qLen; i++) {
+      for (let j = 0; j < len; j++) if (sims[i * len + j]! > best[i]!) best[i] = sims[i * len + j]!;
     }
     for (let i = 0; i < qLen; i++) total = Math.fround(total + (qWeights ? Math.fround(qWeights[i]! * best[i]!) : best[i]!));
     out[d] = total;
+  }
+}
+
+/**
+ * The per-token similarities behind maxsimFastScan for one passage (rows [start, start + len)):
+ * out[i·len + j] = (S[c_j·qLen + i] + ((scales[i] · acc_ij) + offsets[i])) · inv_j, the same float
+ * operations in the same order as the kernel (so the max of a row is bit-for-bit the kernel's),
+ * with inv_j from `invNorms` (NaN entries computed and stored first, which needs `centroids` and
+ * `weights`) or 1 when it is null.
+ * For explanations (src/search/explain.ts); no argument checks beyond what the kernel's callers did.
+ */
+export function fastScanTokenSimilarities(
+  centroidScores: Float32Array,
+  qLen: number,
+  tables: Uint8Array,
+  scales: Float32Array,
+  offsets: Float32Array,
+  codes: Int32Array,
+  residuals: Uint8Array,
+  dim: number,
+  nbits: number,
+  start: number,
+  len: number,
+  out: Float32Array,
+  invNorms: Float32Array | null,
+  centroids: Float32Array | null,
+  weights: Float32Array | null,
+): void {
+  const nBytes = (dim * nbits) / 8;
+  for (let j = start; j < start + len; j++) {
+    if (invNorms && Number.isNaN(invNorms[j]!)) tokenInverseNorms(codes, residuals, j, 1, dim, centroids!, weights!, nbits, invNorms, j);
+    const inv = invNorms ? invNorms[j]! : 1;
+    const rb = j * nBytes;
+    const srow = codes[j]! * qLen;
+    for (let i = 0; i < qLen; i++) {
+      let acc = 0;
+      for (let b = 0; b < nBytes; b++) {
+        const byte = residuals[rb + b]!;
+        const o = (b * qLen + i) * 32;
+        acc += tables[o + (byte >> 4)]! + tables[o + 16 + (byte & 15)]!;
+      }
+      const x = Math.fround(centroidScores[srow + i]! + Math.fround(Math.fround(scales[i]! * acc) + offsets[i]!));
+      out[i * len + (j - start)] = invNorms ? Math.fround(x * inv) : x;
+    }
   }
 }
 
