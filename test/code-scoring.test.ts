@@ -157,14 +157,20 @@ const SHAPES: Array<[dim: number, nbits: 1 | 2 | 4, qLen: number]> = [
   [512, 2, 9],
 ];
 
-test('a 1-token query against 2-byte tokens, computed by hand', () => {
-  // dim 8, 2 bits: weights ±0.1, ±0.3; q = e0, so only the first dimension's bucket counts.
+/** dim 8, 2 bits, weights −0.3, −0.1, 0.1, 0.3, one centroid 0.5 · e0, the query e0. */
+function handCase(): { dim: number; codec: ResidualCodec; q: Float32Array } {
   const dim = 8;
   const centroids = new Float32Array(dim);
   centroids[0] = 0.5;
   const codec = new ResidualCodec(dim, 2, centroids, new Float32Array([-0.2, 0, 0.2]), new Float32Array([-0.3, -0.1, 0.1, 0.3]), typescriptKernels);
   const q = new Float32Array(dim);
   q[0] = 1;
+  return { dim, codec, q };
+}
+
+test('a 1-token query against 2-byte tokens, computed by hand', () => {
+  // dim 8, 2 bits: weights ±0.1, ±0.3; q = e0, so only the first dimension's bucket counts.
+  const { codec, q } = handCase();
   const cq = prepareCodeQuery(codec, q, 1, typescriptKernels);
   // Largest |entry| 0.3 → bound 16,383 (32,767 / 2 bytes): 0.1 is 5,461 units, 0.3 is 16,383.
   // Rows are value-major: lut[(v · nBytes + b) · 16 + i].
@@ -251,12 +257,7 @@ test('fast-scan: a 1-token query against 2-byte tokens, computed by hand', () =>
   // dim 8, 2 bits, q = e0: nibble 0 (dims 0 and 1) has T[v] = w[v >> 2] ∈ {−0.3, −0.1, 0.1, 0.3},
   // every other nibble T = 0. 2 bytes: entries up to M = 255; R = 0.6, scale = 0.6 / 255,
   // offset = −0.3 (nibble 0's minimum); entries of nibble 0: round((w + 0.3) · 255 / 0.6) = 0, 85, 170, 255.
-  const dim = 8;
-  const centroids = new Float32Array(dim);
-  centroids[0] = 0.5;
-  const codec = new ResidualCodec(dim, 2, centroids, new Float32Array([-0.2, 0, 0.2]), new Float32Array([-0.3, -0.1, 0.1, 0.3]), typescriptKernels);
-  const q = new Float32Array(dim);
-  q[0] = 1;
+  const { dim, codec, q } = handCase();
   const cq = prepareCodeQuery(codec, q, 1, typescriptKernels, 'fastscan') as FastScanCodeQuery;
   assert.equal(cq.kind, 'fastscan');
   // tables[((b · qLen + i) · 2 + h) · 16 + v]: byte 0's high nibble holds dims 0 and 1.

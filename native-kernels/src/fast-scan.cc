@@ -272,6 +272,11 @@ void runScalar(const Epilogue& e, const uint16_t* accT, const int32_t* codes, co
 constexpr size_t kPrefetch = 6;
 
 #if defined(__x86_64__)
+inline void prefetchRow(const Epilogue& e, int32_t code) {
+  const char* row = reinterpret_cast<const char*>(e.S + static_cast<size_t>(code) * e.qLen);
+  for (size_t o = 0; o < e.qLen * sizeof(float); o += 64) _mm_prefetch(row + o, _MM_HINT_T0);
+}
+
 // AVX-512 with the running maxima in registers: G groups of 16 query tokens (qLen <= 16 G).
 template <int G>
 PLAIT_FS_AVX512 void runAvx512G(const Epilogue& e, const uint16_t* accT, const int32_t* codes, const float* invs,
@@ -286,10 +291,7 @@ PLAIT_FS_AVX512 void runAvx512G(const Epilogue& e, const uint16_t* accT, const i
     off[g] = _mm512_loadu_ps(e.offsets + 16 * g);
   }
   for (size_t t = 0; t < n; ++t) {
-    if (t + kPrefetch < n) {
-      const char* next = reinterpret_cast<const char*>(e.S + static_cast<size_t>(codes[t + kPrefetch]) * e.qLen);
-      for (size_t o = 0; o < e.qLen * sizeof(float); o += 64) _mm_prefetch(next + o, _MM_HINT_T0);
-    }
+    if (t + kPrefetch < n) prefetchRow(e, codes[t + kPrefetch]);
     const float* s = e.S + static_cast<size_t>(codes[t]) * e.qLen;
     const uint16_t* acc = accT + t * e.lanes;
     for (int g = 0; g < G; ++g) {
@@ -317,10 +319,7 @@ PLAIT_FS_AVX512 void runAvx512(const Epilogue& e, const uint16_t* accT, const in
 PLAIT_FS_AVX2 void runAvx2(const Epilogue& e, const uint16_t* accT, const int32_t* codes, const float* invs, size_t n,
                            float* best) {
   for (size_t t = 0; t < n; ++t) {
-    if (t + kPrefetch < n) {
-      const char* next = reinterpret_cast<const char*>(e.S + static_cast<size_t>(codes[t + kPrefetch]) * e.qLen);
-      for (size_t o = 0; o < e.qLen * sizeof(float); o += 64) _mm_prefetch(next + o, _MM_HINT_T0);
-    }
+    if (t + kPrefetch < n) prefetchRow(e, codes[t + kPrefetch]);
     const float* s = e.S + static_cast<size_t>(codes[t]) * e.qLen;
     const uint16_t* acc = accT + t * e.lanes;
     size_t g = 0;

@@ -20,10 +20,9 @@
  * FAST_SCAN_MAX_BYTES = 256 (dim 1,024 at 2 bits).
  * Quantisation error per query token: ≤ scale_i/2 per nibble, so |Δscore| ≤ nBytes · scale_i.
  */
-import { MAXSIM_EMPTY_TOKEN } from './types.js';
 import { PlaitError } from '../errors/index.js';
 import { checkCodes, checkCount, checkDim, checkLength, checkSpans } from './validate.js';
-import { CODE_SCORING_NBITS } from './code-kernels.js';
+import { CODE_SCORING_NBITS, emptyDocumentScore } from './code-kernels.js';
 
 /** Largest residual bytes a token (dim·nbits/8) for fast-scan (dim ≤ 1,024 at 2 bits); entries keep ≥ 7 bits up to it. */
 export const FAST_SCAN_MAX_BYTES = 256;
@@ -192,12 +191,11 @@ function maxsimFastScan(
   const best = new Float32Array(qLen);
   for (let d = 0; d < nDocs; d++) {
     const len = doclens[d]!;
-    let total = 0;
     if (len === 0) {
-      for (let i = 0; i < qLen; i++) total = Math.fround(total + Math.fround((qWeights ? qWeights[i]! : 1) * MAXSIM_EMPTY_TOKEN));
-      out[d] = total;
+      out[d] = emptyDocumentScore(qLen, qWeights);
       continue;
     }
+    let total = 0;
     const sims = new Float32Array(qLen * len);
     fastScanTokenSimilarities(centroidScores, qLen, tables, scales, offsets, codes, residuals, dim, nbits, tokenStarts[d]!, len, sims, invNorms ?? null, centroids ?? null, weights ?? null);
     best.fill(-Infinity);
