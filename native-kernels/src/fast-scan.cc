@@ -584,15 +584,20 @@ void maxsimFastScanWith(CodeSimd simd, const float* S, size_t qLen, const uint8_
       }
       if (invNorms != nullptr) {
         // The cache holds NaN until a token is first scored: its inverse norm is computed then.
-        for (size_t r = 0; r < take; ++r) {
-          if (invNorms[row + r] != invNorms[row + r]) {
+        for (size_t r = 0; r < take;) {
+          size_t end = r;  // [r, end): tokens not yet in the cache, computed in one call
+          while (end < take && invNorms[row + end] != invNorms[row + end]) ++end;
+          if (end > r) {
             if (!decodeReady) buildDecodeTable(weights, nbits, decode);
             decodeReady = true;
-            inverseNorms(decode, codes + row + r, residuals + (row + r) * nBytes, 1, dim, centroids, nbits,
+            inverseNorms(decode, codes + row + r, residuals + (row + r) * nBytes, end - r, dim, centroids, nbits,
                          invNorms + row + r);
+            r = end;
+          } else {
+            ++r;
           }
-          sc.blockInv[n + r] = invNorms[row + r];
         }
+        std::copy(invNorms + row, invNorms + row + take, sc.blockInv.begin() + static_cast<std::ptrdiff_t>(n));
       }
       j += take;
       runs[nRuns++] = {d, n, n + take, j == len};
