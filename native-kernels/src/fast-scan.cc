@@ -31,9 +31,9 @@
 // lo[p][64 tokens]) in L1 before scoring, so no layout is stored (built once per block; its cost
 // is measured in bench/code-scoring.ts as part of the per-token figure).
 //
-// Measured (bench/RESULTS.md, "Fast-scan"; loaded 2-core AMD EPYC, AVX-512): 2.1-2.7x the float
+// Measured (bench/RESULTS.md, "Fast-scan"; loaded 2-core AMD EPYC, AVX-512): 1.9-2.5x the float
 // MaxSim kernel per document token at 128 d x 32 query tokens and 2 bits (the goal was 4x:
-// the 32 vpshufb a token are about half the time), 3.6-4.0x at 512 d x 9, 3.7x at 1 bit; within
+// the 32 vpshufb a token are about half the time), 3.3-4.3x at 512 d x 9, 3.7x at 1 bit; within
 // 0.0015 nDCG@10 of ColBERT's decompression on cranfield, cisi and scifact with the norm, up to
 // 0.0040 off without it. Re-measure: `node dist/bench/code-scoring.js`, and `plait eval` run files
 // through `node dist/bench/exact-fidelity.js`.

@@ -746,7 +746,7 @@ export const EXACT_SCORING_DEFAULTS = {
    * ‖c + r‖ (cached per token on first use), as ColBERT's decompression normalises. Measured within
    * |ΔnDCG@10| ≤ 0.0015 of 'decompress' on cranfield, cisi and scifact, PLAID and hybrid, with 0.995–1.000
    * of each query's top-10 shared (bundled model, 2 bits; bench/RESULTS.md, "Fast-scan"), the issue's bar
-   * being 0.002; 2.2–2.4× the float MaxSim kernel per document token at 128 d × 32 q and 3.2–3.5×
+   * being 0.002; 1.9–2.5× the float MaxSim kernel per document token at 128 d × 32 q and 3.3–4.3×
    * at 512 d × 9 q (bench/code-scoring.ts). Explanations use the same similarities (src/search/explain.ts).
    * 'decompress': ColBERT's decompression and float MaxSim (the reference). 'codes': the int16
    * per-byte table without a norm (−0.0021 … +0.0040 there); 'codes-normalized': ‖c‖² + ‖r‖².
