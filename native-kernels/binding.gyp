@@ -1,15 +1,15 @@
 # plait's native kernels. Built with `npm run build:native` (node-gyp rebuild -C native-kernels).
 # The SIMD paths are compiled with per-function target attributes, so one binary runs on any
 # x86-64 and picks AVX-512, AVX2+FMA or the scalar path at run time; other architectures build
-# the scalar path only. The code-scoring kernel (src/code-maxsim.cc) is its own static library,
-# compiled with -ffp-contract=off so that no path fuses a multiply-add: its SIMD paths, the scalar
-# one and the TypeScript twin agree bit for bit.
+# the scalar path only. The code-scoring kernels (src/code-maxsim.cc and the fast-scan
+# src/fast-scan.cc) are their own static library, compiled with -ffp-contract=off so that no path
+# fuses a multiply-add: their SIMD paths, the scalar ones and the TypeScript twins agree bit for bit.
 {
   "targets": [
     {
       "target_name": "plait_code_kernels",
       "type": "static_library",
-      "sources": ["src/code-maxsim.cc"],
+      "sources": ["src/code-maxsim.cc", "src/fast-scan.cc"],
       "cflags!": ["-O2", "-O0"],
       "cflags_cc!": ["-O2", "-O0", "-std=gnu++17", "-std=gnu++20"],
       "cflags": ["-O3", "-fPIC", "-ffp-contract=off"],

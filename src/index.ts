@@ -188,8 +188,9 @@ export type { RegressionTree, FeatureContributions, LtrModelFile, LtrTrainingRec
 export { LTR_DEFAULTS } from './config/defaults.js';
 // Exact scoring on the stored codes (issue 22, part A): PLAID's stage 4 without decompression
 export { EXACT_SCORING_DEFAULTS } from './config/defaults.js';
-export { EXACT_SCORING_METHODS, exactScoringMethod, prepareCodeQuery, scoreOnCodes, supportsCodeScoring, centroidNormsSq, codeLutLanes } from './codec/code-scorer.js';
-export type { ExactScoringMethod, CodeQuery, CodeScoringCodec } from './codec/code-scorer.js';
+export { EXACT_SCORING_METHODS, exactScoringMethod, prepareCodeQuery, scoreOnCodes, supportsCodeScoring, supportsFastScan, centroidNormsSq, codeLutLanes } from './codec/code-scorer.js';
+export type { ExactScoringMethod, CodeScoringMethod, CodeQuery, LutCodeQuery, FastScanCodeQuery, CodeScoringCodec } from './codec/code-scorer.js';
+export { FAST_SCAN_MAX_BYTES } from './kernels/fast-scan.js';
 // Loose ends of issues 21–26 (polish): the server passes its rewrites to searchEncodedBatch
 export type { EncodedSearchOptions } from './search/plait-index.js';
 // … and the corpus reader's warning for top-level fields it does not read (they belong under "metadata")

@@ -1,5 +1,5 @@
 /**
- * ARM: the code-scoring kernel's NEON path agrees bit for bit with its scalar path, checked by a
+ * ARM: the code-scoring kernels' NEON paths (code-maxsim.cc and fast-scan.cc) agree bit for bit with their scalar paths, checked by a
  * small C++ harness (native-kernels/test/arm64-harness.cc) cross-compiled with
  * g++-aarch64-linux-gnu and run under qemu-aarch64-static; every native source compiles with clang
  * for an arm64 target (no x86 intrinsic outside an `#if defined(__x86_64__)` guard). The same
@@ -16,7 +16,7 @@ import { createRequire } from 'node:module';
 import { REPO_ROOT, inCi } from './helpers/requirements.js';
 
 const NATIVE = join(REPO_ROOT, 'native-kernels');
-const HARNESS = ['test/arm64-harness.cc', 'src/code-maxsim.cc'];
+const HARNESS = ['test/arm64-harness.cc', 'src/code-maxsim.cc', 'src/fast-scan.cc'];
 
 function has(cmd: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).status === 0;
@@ -67,7 +67,7 @@ test('every native source compiles with clang for arm64 (no x86 intrinsics leak)
   const addonApi = (require('node-addon-api') as { include_dir: string }).include_dir;
   const nodeInclude = join(process.execPath, '..', '..', 'include', 'node');
   const sources = readdirSync(join(NATIVE, 'src')).filter((f) => f.endsWith('.cc'));
-  assert.ok(sources.includes('code-maxsim.cc') && sources.includes('dense-kernels.cc'));
+  assert.ok(sources.includes('code-maxsim.cc') && sources.includes('fast-scan.cc') && sources.includes('dense-kernels.cc'));
   for (const f of sources) {
     const r = run('clang++', ['--target=aarch64-linux-gnu', '-fsyntax-only', '-std=c++17', '-DNAPI_VERSION=8', '-Isrc', `-I${nodeInclude}`, `-I${join(REPO_ROOT, addonApi)}`, join('src', f)]);
     assert.equal(r.status, 0, `${f}: ${r.out}`);

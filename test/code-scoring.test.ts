@@ -11,7 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { mulberry32 as rng } from '../src/util/random.js';
 import { nativeKernels, typescriptKernels, kernelsStatus, type Kernels } from '../src/kernels/index.js';
 import { ResidualCodec } from '../src/codec/residual-codec.js';
-import { centroidNormsSq, exactScoringMethod, prepareCodeQuery, scoreOnCodes } from '../src/codec/code-scorer.js';
+import { centroidNormsSq, exactScoringMethod, prepareCodeQuery, scoreOnCodes, supportsFastScan, type FastScanCodeQuery } from '../src/codec/code-scorer.js';
+import { FAST_SCAN_MAX_BYTES, fastScanEntryMax } from '../src/kernels/fast-scan.js';
 import { isPlaitError } from '../src/errors/index.js';
 import { needsNative, requireNative } from './helpers/requirements.js';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -89,6 +90,56 @@ function scoreCase(c: Case, kernels: Kernels, normalize: boolean): Float32Array 
   return out;
 }
 
+function fastScanQuery(c: Case, kernels: Kernels): FastScanCodeQuery {
+  const cq = prepareCodeQuery(c.codec, c.q, c.qLen, kernels, 'fastscan');
+  assert.equal(cq.kind, 'fastscan');
+  return cq as FastScanCodeQuery;
+}
+
+function scoreFastScan(c: Case, kernels: Kernels): Float32Array {
+  const out = new Float32Array(c.lens.length);
+  scoreOnCodes(c.codec, fastScanQuery(c, kernels), c.s, c.codes, c.residuals, c.starts, c.lens, c.lens.length, false, kernels, out, c.qWeights);
+  return out;
+}
+
+/**
+ * Σ_i w_i max_j q_i·(c_j + r_j) with r_j decoded from the residual bytes, or with `normalize`
+ * q_i·(c_j + r_j)/‖c_j + r_j‖ (ColBERT's decompression), in float64: what code scoring
+ * approximates; `bound` is Σ_i w_i · tokenBound(i) · max_j (1/‖c_j + r_j‖ when normalised, else 1).
+ */
+function exactOnDecoded(c: Case, d: number, tokenBound: (i: number) => number = () => 0, normalize = false): { score: number; bound: number } {
+  const { centroids, weights } = c.codec;
+  const { dim, nbits, qLen } = c;
+  const mask = (1 << nbits) - 1;
+  const perByte = 8 / nbits;
+  const nBytes = (dim * nbits) / 8;
+  let score = 0;
+  let bound = 0;
+  let maxInv = 1;
+  for (let i = 0; i < qLen; i++) {
+    let best = -Infinity;
+    for (let j = c.starts[d]!; j < c.starts[d]! + c.lens[d]!; j++) {
+      let dot = 0;
+      let n2 = 0;
+      for (let t = 0; t < dim; t++) {
+        const byte = c.residuals[j * nBytes + Math.floor(t / perByte)]!;
+        const bucket = (byte >> (8 - nbits * ((t % perByte) + 1))) & mask;
+        const x = centroids[c.codes[j]! * dim + t]! + weights[bucket]!;
+        dot += c.q[i * dim + t]! * x;
+        n2 += x * x;
+      }
+      const inv = normalize ? 1 / Math.sqrt(n2) : 1;
+      maxInv = Math.max(maxInv, inv);
+      best = Math.max(best, dot * inv);
+    }
+    const w = c.qWeights ? c.qWeights[i]! : 1;
+    score += w * best;
+    bound += w * tokenBound(i);
+  }
+  bound *= maxInv;
+  return { score, bound };
+}
+
 function bits(a: Float32Array): number[] {
   return Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));
 }
@@ -106,14 +157,20 @@ const SHAPES: Array<[dim: number, nbits: 1 | 2 | 4, qLen: number]> = [
   [512, 2, 9],
 ];
 
-test('a 1-token query against 2-byte tokens, computed by hand', () => {
-  // dim 8, 2 bits: weights ±0.1, ±0.3; q = e0, so only the first dimension's bucket counts.
+/** dim 8, 2 bits, weights −0.3, −0.1, 0.1, 0.3, one centroid 0.5 · e0, the query e0. */
+function handCase(): { dim: number; codec: ResidualCodec; q: Float32Array } {
   const dim = 8;
   const centroids = new Float32Array(dim);
   centroids[0] = 0.5;
   const codec = new ResidualCodec(dim, 2, centroids, new Float32Array([-0.2, 0, 0.2]), new Float32Array([-0.3, -0.1, 0.1, 0.3]), typescriptKernels);
   const q = new Float32Array(dim);
   q[0] = 1;
+  return { dim, codec, q };
+}
+
+test('a 1-token query against 2-byte tokens, computed by hand', () => {
+  // dim 8, 2 bits: weights ±0.1, ±0.3; q = e0, so only the first dimension's bucket counts.
+  const { codec, q } = handCase();
   const cq = prepareCodeQuery(codec, q, 1, typescriptKernels);
   // Largest |entry| 0.3 → bound 16,383 (32,767 / 2 bytes): 0.1 is 5,461 units, 0.3 is 16,383.
   // Rows are value-major: lut[(v · nBytes + b) · 16 + i].
@@ -196,6 +253,110 @@ test("code scores stay close to ColBERT's decompress-and-MaxSim: without a norm 
   assert.ok(worstPlain < worstNormed, `codes ${worstPlain} vs codes-normalized ${worstNormed}`);
 });
 
+test('fast-scan: a 1-token query against 2-byte tokens, computed by hand', () => {
+  // dim 8, 2 bits, q = e0: nibble 0 (dims 0 and 1) has T[v] = w[v >> 2] ∈ {−0.3, −0.1, 0.1, 0.3},
+  // every other nibble T = 0. 2 bytes: entries up to M = 255; R = 0.6, scale = 0.6 / 255,
+  // offset = −0.3 (nibble 0's minimum); entries of nibble 0: round((w + 0.3) · 255 / 0.6) = 0, 85, 170, 255.
+  const { dim, codec, q } = handCase();
+  const cq = prepareCodeQuery(codec, q, 1, typescriptKernels, 'fastscan') as FastScanCodeQuery;
+  assert.equal(cq.kind, 'fastscan');
+  // tables[((b · qLen + i) · 2 + h) · 16 + v]: byte 0's high nibble holds dims 0 and 1.
+  assert.deepEqual(Array.from(cq.tables.subarray(0, 16)), [0, 0, 0, 0, 85, 85, 85, 85, 170, 170, 170, 170, 255, 255, 255, 255]);
+  assert.ok(cq.tables.subarray(16).every((e) => e === 0));
+  assert.equal(fastScanEntryMax(2), 255);
+  assert.equal(cq.scales[0], Math.fround(Math.fround(Math.fround(0.3) - Math.fround(-0.3)) / 255));
+  assert.equal(cq.offsets[0], Math.fround(-0.3));
+  // Token 0: first bucket 3 → q·(c + r) = 0.5 + 255 · scale − 0.3 = 0.8; token 1: bucket 1 → 0.5 + 85 · 0.6/255 − 0.3 = 0.4.
+  // Divided by ‖c + r‖: the other seven dimensions hold bucket 0 (−0.3), so ‖c + r‖² = 0.8² + 7 · 0.09
+  // = 1.27 for token 0 and 0.4² + 0.63 = 0.79 for token 1.
+  const residuals = new Uint8Array([0b11_000000, 0, 0b01_000000, 0]);
+  const out = new Float32Array(2);
+  scoreOnCodes(codec, cq, new Float32Array([0.5]), new Int32Array(2), residuals, new Int32Array([0, 1]), new Int32Array([1, 1]), 2, false, typescriptKernels, out, null);
+  assert.ok(Math.abs(out[0]! - 0.8 / Math.sqrt(1.27)) < 1e-6, `${out[0]}`);
+  assert.ok(Math.abs(out[1]! - 0.4 / Math.sqrt(0.79)) < 1e-6, `${out[1]}`);
+  // Without the norm cache the kernel gives the raw q·(c + r).
+  typescriptKernels.maxsimFastScan(new Float32Array([0.5]), 1, cq.tables, cq.scales, cq.offsets, new Int32Array(2), residuals, dim, 2, new Int32Array([0, 1]), new Int32Array([1, 1]), 2, out, null);
+  assert.ok(Math.abs(out[0]! - 0.8) < 1e-6 && Math.abs(out[1]! - 0.4) < 1e-6, `${out[0]} ${out[1]}`);
+});
+
+test('fast-scan scores are within the quantisation bound of q·(c + r)/‖c + r‖: nBytes · scale_i / ‖c + r‖ per query token', () => {
+  // Each of the 2·nBytes entries is rounded by at most half a step: |Δ| ≤ nBytes · scale_i before
+  // the division by the token's norm, and the max over tokens keeps that bound.
+  for (const [dim, nbits, qLen] of SHAPES) {
+    for (const weighted of [false, true]) {
+      const c = makeCase(dim * 17 + qLen, dim, nbits, qLen, weighted, 12, 9, 90);
+      const cq = fastScanQuery(c, typescriptKernels);
+      const got = scoreFastScan(c, typescriptKernels);
+      const nBytes = (dim * nbits) / 8;
+      let slack = 0;
+      for (let d = 0; d < c.lens.length; d++) {
+        if (c.lens[d] === 0) continue;
+        const { score, bound } = exactOnDecoded(c, d, (i) => nBytes * cq.scales[i]!, true);
+        const err = Math.abs(got[d]! - score);
+        assert.ok(err <= bound * 1.001 + 1e-4 * qLen, `dim ${dim} nbits ${nbits} qLen ${qLen} doc ${d}: |${got[d]} − ${score}| = ${err} > ${bound}`);
+        slack = Math.max(slack, err / bound);
+      }
+      // Not vacuous: the errors use a good part of the bound somewhere.
+      assert.ok(slack > 0.01, `dim ${dim} nbits ${nbits} qLen ${qLen}: largest error / bound ${slack}`);
+    }
+  }
+});
+
+test('fast-scan at the integer bound: every entry at its maximum sums below 2^16 exactly (128 and 256 bytes); 258 bytes are refused', { skip: needsNative() }, () => {
+  requireNative();
+  const native = nativeKernels()!;
+  // A constant positive query token and increasing weights give every nibble the same table with
+  // its maximum at v = 15 (buckets 3, 3), so every nibble spans the whole range and residual bytes
+  // 0xFF read entry M everywhere: 2 · 128 · 255 = 65,280 at dim 512, 2 · 256 · 127 = 65,024 at 1,024.
+  const weights = new Float32Array([-0.3, -0.1, 0.1, 0.3]);
+  for (const [dim, sum] of [
+    [512, 65280],
+    [1024, 65024],
+  ] as const) {
+    const nBytes = (dim * 2) / 8;
+    const m = fastScanEntryMax(nBytes);
+    assert.equal(2 * nBytes * m, sum);
+    const qLen = 3;
+    const q = Float32Array.from({ length: qLen * dim }, (_, x) => 0.01 * (1 + Math.floor(x / dim)));
+    const s = new Float32Array([0.25, -0.5, 0]);
+    const residuals = new Uint8Array(2 * nBytes).fill(0xff);
+    residuals.fill(0, nBytes); // the second token reads every nibble's minimum: entry 0
+    for (const k of [typescriptKernels, native]) {
+      const tables = new Uint8Array(nBytes * 32 * qLen);
+      const scales = new Float32Array(qLen);
+      const offsets = new Float32Array(qLen);
+      k.buildFastScanTables(q, qLen, dim, weights, 2, tables, scales, offsets);
+      for (let o = 0; o < tables.length; o += 16) {
+        assert.equal(tables[o + 15], m);
+        assert.equal(tables[o], 0);
+      }
+      const out = new Float32Array(2);
+      k.maxsimFastScan(s, qLen, tables, scales, offsets, new Int32Array([0, 0]), residuals, dim, 2, new Int32Array([0, 1]), new Int32Array([1, 1]), 2, out, null);
+      let want = 0;
+      let wantMin = 0;
+      for (let i = 0; i < qLen; i++) {
+        want = Math.fround(want + Math.fround(Math.fround(s[i]! + Math.fround(scales[i]! * sum)) + offsets[i]!));
+        wantMin = Math.fround(wantMin + Math.fround(Math.fround(s[i]! + 0) + offsets[i]!));
+      }
+      assert.equal(out[0], want, `${k.name} dim ${dim}`);
+      assert.equal(out[1], wantMin, `${k.name} dim ${dim}`);
+    }
+  }
+  const weightsWide = weights;
+  for (const k of [typescriptKernels, native]) {
+    const tooWide = 1032;
+    assert.throws(
+      () => k.buildFastScanTables(new Float32Array(tooWide), 1, tooWide, weightsWide, 2, new Uint8Array(258 * 32), new Float32Array(1), new Float32Array(1)),
+      (e: unknown) => isPlaitError(e) && e.code === 'INVALID_ARGUMENT' && /256/.test(e.message),
+      k.name,
+    );
+  }
+  // Wider tokens fall back to the int16 table ('codes').
+  const wide = new ResidualCodec(1032, 2, new Float32Array(1032), new Float32Array(3), weights, typescriptKernels);
+  assert.equal(supportsFastScan(wide), false);
+  assert.equal(prepareCodeQuery(wide, new Float32Array(1032), 1, typescriptKernels, 'fastscan').kind, 'lut');
+});
+
 test('‖c‖² per centroid, cached per centroid array', () => {
   const c = makeCase(3, 16, 2, 2, false);
   const t = centroidNormsSq(c.codec);
@@ -210,7 +371,8 @@ test('‖c‖² per centroid, cached per centroid array', () => {
 test('PLAIT_EXACT_SCORING picks the method and rejects unknown names', () => {
   assert.equal(exactScoringMethod({ PLAIT_EXACT_SCORING: 'decompress' }), 'decompress');
   assert.equal(exactScoringMethod({ PLAIT_EXACT_SCORING: 'codes-normalized' }), 'codes-normalized');
-  assert.equal(exactScoringMethod({}), 'decompress');
+  assert.equal(exactScoringMethod({ PLAIT_EXACT_SCORING: 'fastscan' }), 'fastscan');
+  assert.equal(exactScoringMethod({}), 'fastscan');
   assert.throws(() => exactScoringMethod({ PLAIT_EXACT_SCORING: 'fast' }), (e: unknown) => isPlaitError(e) && e.code === 'INVALID_ARGUMENT' && /codes-normalized/.test(e.message));
 });
 
@@ -251,7 +413,40 @@ test(`native code scoring is bit-identical to the TypeScript twin (${process.env
   }
 });
 
-test("PLAID's stage 4 on codes: the same survivors, each scored as the kernel scores it alone, near decompression", { skip: CHILD }, async () => {
+test(`native fast-scan is bit-identical to the TypeScript twin (${process.env.PLAIT_SIMD ?? 'widest'} path)`, { skip: needsNative() }, () => {
+  requireNative();
+  const native = nativeKernels()!;
+  // Documents of up to 150 tokens: they span the kernel's 64-token blocks, and empty ones sit between.
+  for (const [dim, nbits, qLen] of SHAPES) {
+    for (const weighted of [false, true]) {
+      const c = makeCase(dim * 11 + qLen + (weighted ? 1 : 0), dim, nbits, qLen, weighted, 40, 13, 150);
+      const tq = fastScanQuery(c, typescriptKernels);
+      const nq = fastScanQuery(c, native);
+      assert.deepEqual(Array.from(nq.tables), Array.from(tq.tables), `tables dim ${dim} nbits ${nbits} qLen ${qLen}`);
+      assert.deepEqual(bits(nq.scales), bits(tq.scales));
+      assert.deepEqual(bits(nq.offsets), bits(tq.offsets));
+      assert.deepEqual(bits(scoreFastScan(c, native)), bits(scoreFastScan(c, typescriptKernels)), `dim ${dim} nbits ${nbits} qLen ${qLen} weighted ${weighted}`);
+      // Each kernel fills its own norm cache: the cached 1/‖c + r‖ and the scores agree as bits.
+      const [outN, outT] = [new Float32Array(c.lens.length), new Float32Array(c.lens.length)];
+      const [invN, invT] = [new Float32Array(c.codes.length).fill(NaN), new Float32Array(c.codes.length).fill(NaN)];
+      const { centroids, weights } = c.codec;
+      native.maxsimFastScan(c.s, qLen, tq.tables, tq.scales, tq.offsets, c.codes, c.residuals, dim, nbits, c.starts, c.lens, c.lens.length, outN, c.qWeights, invN, centroids, weights);
+      typescriptKernels.maxsimFastScan(c.s, qLen, tq.tables, tq.scales, tq.offsets, c.codes, c.residuals, dim, nbits, c.starts, c.lens, c.lens.length, outT, c.qWeights, invT, centroids, weights);
+      assert.deepEqual(bits(invN), bits(invT), `norms dim ${dim} nbits ${nbits}`);
+      assert.ok(invN.some((x) => !Number.isNaN(x)));
+      assert.deepEqual(bits(outN), bits(outT));
+    }
+  }
+  // A 64-token document exactly (one full block), then 1 and 63 tokens (a block ending mid-way).
+  const c = makeCase(5, 128, 2, 32, false, 20, 3, 8);
+  const rows = 128;
+  const residuals = Uint8Array.from({ length: rows * 32 }, (_, i) => (i * 37 + 11) & 255);
+  const codes = Int32Array.from({ length: rows }, (_, i) => i % 20);
+  const d: Case = { ...c, residuals, codes, lens: new Int32Array([64, 1, 63]), starts: new Int32Array([0, 64, 65]) };
+  assert.deepEqual(bits(scoreFastScan(d, native)), bits(scoreFastScan(d, typescriptKernels)));
+});
+
+test("PLAID's stage 4 on codes ('codes' and 'fastscan'): the same survivors, each scored as the kernel scores it alone, near decompression", { skip: CHILD }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'plait-codes-'));
   try {
     const dim = 32;
@@ -263,32 +458,34 @@ test("PLAID's stage 4 on codes: the same survivors, each scored as the kernel sc
       assert.equal(a.segments.length, 1);
       const kernels = nativeKernels() ?? typescriptKernels;
       const params = { nIvfProbe: 4, centroidScoreThreshold: 0.3, ndocs: 256 };
+      for (const method of ['codes', 'fastscan'] as const) {
       let shared = 0;
       for (let qi = 0; qi < 8; qi++) {
         const p = data.passages[qi * 13]!;
         const q = { vectors: p.vectors.slice(0, 8 * dim), length: Math.min(8, p.vectors.length / dim), weights: null };
         const ref = plaidSearch(a, q, params, kernels, scratchMarks(a), undefined, 'decompress').hits;
-        const got = plaidSearch(a, q, params, kernels, scratchMarks(a), undefined, 'codes').hits;
+        const got = plaidSearch(a, q, params, kernels, scratchMarks(a), undefined, method).hits;
         assert.deepEqual(Array.from(got.pids).sort(), Array.from(ref.pids).sort(), 'stage 4 rescoring keeps the same survivors');
         // Each survivor's score is exactly the kernel's on that passage alone (segment routing, token
         // starts and the centroid-score rows wired right), and near the decompressed score (the
         // dropped norm: ‖c + r‖ ≠ 1 after quantisation; at 32 d and 2 bits up to ~6%).
         const s = centroidScores(a, q, kernels);
-        const cq = prepareCodeQuery(a, q.vectors, q.length, kernels);
+        const cq = prepareCodeQuery(a, q.vectors, q.length, kernels, method);
         const seg = a.segments[0]!;
         const refScore = new Map(Array.from(ref.pids, (pid, i) => [pid, ref.scores[i]!]));
         for (let i = 0; i < got.pids.length; i++) {
           const pid = got.pids[i]!;
           const one = new Float32Array(1);
           scoreOnCodes(a, cq, s, seg.codes, seg.residuals, a.tokenStarts.subarray(pid, pid + 1), a.doclens.subarray(pid, pid + 1), 1, false, kernels, one, null);
-          assert.equal(got.scores[i], one[0], `pid ${pid}`);
+          assert.equal(got.scores[i], one[0], `${method} pid ${pid}`);
           const r = refScore.get(pid)!;
-          assert.ok(Math.abs(got.scores[i]! - r) <= 0.1 * Math.abs(r), `pid ${pid}: codes ${got.scores[i]} vs decompress ${r}`);
+          assert.ok(Math.abs(got.scores[i]! - r) <= 0.1 * Math.abs(r), `pid ${pid}: ${method} ${got.scores[i]} vs decompress ${r}`);
         }
         const top = (h: typeof ref): number[] => Array.from(h.pids.subarray(0, 5));
         shared += top(got).filter((pid) => top(ref).includes(pid)).length;
       }
-      assert.ok(shared >= 32, `top-5 shared with decompression: ${shared} of 40`);
+      assert.ok(shared >= 32, `${method}: top-5 shared with decompression: ${shared} of 40`);
+      }
     } finally {
       await index.close();
     }
@@ -312,6 +509,7 @@ if (!CHILD) {
       });
       assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
       assert.match(r.stdout, new RegExp(`ok \\d+ - native code scoring is bit-identical to the TypeScript twin \\(${simd} path\\)`));
+      assert.match(r.stdout, new RegExp(`ok \\d+ - native fast-scan is bit-identical to the TypeScript twin \\(${simd} path\\)`));
       assert.match(r.stdout, /# fail 0/);
     });
   }

@@ -41,7 +41,7 @@ function spin(ms: number): void {
   while (performance.now() < end);
 }
 
-/** The real kernels, counting passages given to exact scoring and query×centroid products, and spinning `slowMs` per exact-scoring call. */
+/** The real kernels, counting passages given to exact scoring (decompressed or on the codes) and query×centroid products, and spinning `slowMs` per exact-scoring call. */
 function counting(slowMs = 0): { kernels: Kernels; scored: () => number; matmuls: () => number; onExact: (f: () => void) => void } {
   const base = getKernels();
   let scored = 0;
@@ -54,6 +54,19 @@ function counting(slowMs = 0): { kernels: Kernels; scored: () => number; matmuls
       hook?.();
       spin(slowMs);
       return base.maxsimCompressed(...args);
+    },
+    // The exact stage on the codes (EXACT_SCORING_DEFAULTS.method 'fastscan'; 'codes') counts the same.
+    maxsimFastScan: (...args: Parameters<Kernels['maxsimFastScan']>) => {
+      scored += args[11];
+      hook?.();
+      spin(slowMs);
+      return base.maxsimFastScan(...args);
+    },
+    maxsimCodes: (...args: Parameters<Kernels['maxsimCodes']>) => {
+      scored += args[10];
+      hook?.();
+      spin(slowMs);
+      return base.maxsimCodes(...args);
     },
     matmulTransB: (...args: Parameters<Kernels['matmulTransB']>) => {
       matmuls++;

@@ -427,6 +427,76 @@ Napi::Value MaxsimCodes(const Info& info) {
   return info.Env().Undefined();
 }
 
+// buildFastScanTables(q, qLen, dim, weights, nbits, tables, scales, offsets)
+Napi::Value BuildFastScanTables(const Info& info) {
+  auto q = array<float>(info, 0, "q");
+  size_t qLen = count(info, 1, "qLen");
+  size_t dim = positive(info, 2, "dim");
+  auto weights = array<float>(info, 3, "weights");
+  int nbits = codeNbitsArg(info, 4, dim);
+  auto tables = array<uint8_t>(info, 5, "tables");
+  auto scales = array<float>(info, 6, "scales");
+  auto offsets = array<float>(info, 7, "offsets");
+  const size_t nBytes = dim * nbits / 8;
+  if (nBytes > plait::fastScanMaxBytes())
+    rangeError(info, "Expected dim * nbits / 8 <= " + std::to_string(plait::fastScanMaxBytes()) +
+                         " for fast-scan but received " + std::to_string(nBytes));
+  need(info, "q", q.length, qLen * dim);
+  need(info, "weights", weights.length, static_cast<size_t>(1) << nbits);
+  need(info, "tables", tables.length, nBytes * 32 * qLen);
+  need(info, "scales", scales.length, qLen);
+  need(info, "offsets", offsets.length, qLen);
+  plait::buildFastScanTables(q.data, qLen, dim, weights.data, nbits, tables.data, scales.data, offsets.data);
+  return info.Env().Undefined();
+}
+
+// maxsimFastScan(centroidScores, qLen, tables, scales, offsets, codes, residuals, dim, nbits, tokenStarts, doclens,
+//                nDocs, out, qWeights?, invNorms?, centroids?, weights?)
+Napi::Value MaxsimFastScan(const Info& info) {
+  auto scores = array<float>(info, 0, "centroidScores");
+  size_t qLen = count(info, 1, "qLen");
+  auto tables = array<uint8_t>(info, 2, "tables");
+  auto scales = array<float>(info, 3, "scales");
+  auto offsets = array<float>(info, 4, "offsets");
+  auto codes = array<int32_t>(info, 5, "codes");
+  auto residuals = array<uint8_t>(info, 6, "residuals");
+  size_t dim = positive(info, 7, "dim");
+  int nbits = codeNbitsArg(info, 8, dim);
+  auto starts = array<int32_t>(info, 9, "tokenStarts");
+  auto lens = array<int32_t>(info, 10, "doclens");
+  size_t nDocs = count(info, 11, "nDocs");
+  auto out = array<float>(info, 12, "out");
+  auto w = optionalArray<float>(info, 13, "qWeights");
+  auto invNorms = optionalArray<float>(info, 14, "invNorms");
+  auto centroids = optionalArray<float>(info, 15, "centroids");
+  auto weights = optionalArray<float>(info, 16, "weights");
+  const size_t nBytes = dim * nbits / 8;
+  if (nBytes > plait::fastScanMaxBytes())
+    rangeError(info, "Expected dim * nbits / 8 <= " + std::to_string(plait::fastScanMaxBytes()) +
+                         " for fast-scan but received " + std::to_string(nBytes));
+  const size_t k = qLen == 0 ? 0 : scores.length / qLen;
+  need(info, "tables", tables.length, nBytes * 32 * qLen);
+  need(info, "scales", scales.length, qLen);
+  need(info, "offsets", offsets.length, qLen);
+  checkSpans(info, "tokenStarts", starts, lens, nDocs, std::min(codes.length, residuals.length / nBytes));
+  need(info, "out", out.length, nDocs);
+  if (w.data != nullptr) need(info, "qWeights", w.length, qLen);
+  for (size_t d = 0; d < nDocs; ++d)
+    checkCodes(info, codes.data, static_cast<size_t>(starts.data[d]),
+               static_cast<size_t>(starts.data[d]) + static_cast<size_t>(lens.data[d]), k);
+  if (invNorms.data != nullptr) {
+    need(info, "invNorms", invNorms.length, codes.length);
+    if (centroids.data == nullptr || weights.data == nullptr)
+      rangeError(info, "Expected centroids and weights with invNorms");
+    need(info, "centroids", centroids.length, k * dim);
+    need(info, "weights", weights.length, static_cast<size_t>(1) << nbits);
+  }
+  plait::maxsimFastScan(scores.data, qLen, tables.data, scales.data, offsets.data, codes.data, residuals.data, dim,
+                        nbits, starts.data, lens.data, nDocs, out.data, w.data, invNorms.data, centroids.data,
+                        weights.data);
+  return info.Env().Undefined();
+}
+
 // ---- end of code scoring ----
 
 Napi::Value SimdName(const Info& info) { return Napi::String::New(info.Env(), plait::simdName(plait::activeSimd())); }
@@ -467,6 +537,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("intDotPath", Napi::Function::New(env, IntDotPathValue, "intDotPath"));
   exports.Set("buildCodeLut", Napi::Function::New(env, BuildCodeLut, "buildCodeLut"));
   exports.Set("maxsimCodes", Napi::Function::New(env, MaxsimCodes, "maxsimCodes"));
+  exports.Set("buildFastScanTables", Napi::Function::New(env, BuildFastScanTables, "buildFastScanTables"));
+  exports.Set("maxsimFastScan", Napi::Function::New(env, MaxsimFastScan, "maxsimFastScan"));
   exports.Set("simd", Napi::Function::New(env, SimdName, "simd"));
   exports.Set("cpuFeatures", Napi::Function::New(env, CpuFeaturesValue, "cpuFeatures"));
   exports.Set("mapFile", Napi::Function::New(env, plait::MapFile, "mapFile"));

@@ -124,4 +124,31 @@ void maxsimCodesWith(CodeSimd simd, const float* S, size_t qLen, const int16_t* 
                      const int32_t* doclens, size_t nDocs, const float* centroidNormsSq, const float* weights,
                      float* out, const float* qWeights);
 
+
+// ---- Exact MaxSim on the stored codes, fast-scan layout (fast-scan.cc, issue 22) ----
+// Largest nBytes (= dim * nbits / 8) fast-scan accepts: a token's sum, <= 254 * nBytes, fits uint16.
+size_t fastScanMaxBytes();
+// Largest table entry for nBytes: min(255, 65535 / (2 nBytes)), so a token's 2 nBytes entries sum below 2^16.
+int fastScanEntryMax(size_t nBytes);
+// tables[((b * qLen + i) * 2 + h) * 16 + v] (uint8, <= fastScanEntryMax(nBytes)): query token i's quantised table for
+// nibble h (0 high, 1 low) of residual byte b; scales and offsets have qLen floats.
+void buildFastScanTables(const float* q, size_t qLen, size_t dim, const float* weights, int nbits, uint8_t* tables,
+                         float* scales, float* offsets);
+// out[d] = sum_i w_i * max_j ((S[c_j*qLen + i] + ((scales[i]*acc_ij) + offsets[i])) * inv_j), acc_ij the sum of
+// token j's 2*nBytes table entries; nBytes <= fastScanMaxBytes(). invNorms (nullable, one float per row of
+// codes): inv_j, where NaN entries are first filled by tokenInverseNorms (centroids and weights then needed);
+// null: inv_j = 1.
+void maxsimFastScan(const float* S, size_t qLen, const uint8_t* tables, const float* scales, const float* offsets,
+                    const int32_t* codes, const uint8_t* residuals, size_t dim, int nbits, const int32_t* tokenStarts,
+                    const int32_t* doclens, size_t nDocs, float* out, const float* qWeights, float* invNorms,
+                    const float* centroids, const float* weights);
+void maxsimFastScanWith(CodeSimd simd, const float* S, size_t qLen, const uint8_t* tables, const float* scales,
+                        const float* offsets, const int32_t* codes, const uint8_t* residuals, size_t dim, int nbits,
+                        const int32_t* tokenStarts, const int32_t* doclens, size_t nDocs, float* out,
+                        const float* qWeights, float* invNorms, const float* centroids, const float* weights);
+// out[j] = 1 / sqrt(max(||c_j + r_j||^2, 1e-24)) for n tokens (r_j decoded from its residual bytes), the squared
+// norm summed in eight partial sums (dimension t into t % 8) and the tree ((0+1)+(2+3))+((4+5)+(6+7)).
+void tokenInverseNorms(const int32_t* codes, const uint8_t* residuals, size_t n, size_t dim, const float* centroids,
+                       const float* weights, int nbits, float* out);
+
 }  // namespace plait

@@ -1,9 +1,11 @@
-// Bit-for-bit check of the code-scoring kernel's SIMD path against its scalar path, without Node:
+// Bit-for-bit check of the code-scoring kernels' SIMD paths (code-maxsim.cc, fast-scan.cc) against
+// their scalar paths, without Node:
 // built for arm64 with g++-aarch64-linux-gnu and run under qemu-aarch64-static by
 // test/arm64-neon.test.ts (also builds and runs natively on x86-64, with src/cpu-features.cc,
 // comparing the AVX2 and AVX-512 paths the CPU has).
 //
-//   aarch64-linux-gnu-g++ -O3 -std=c++17 -ffp-contract=off -static -Isrc test/arm64-harness.cc src/code-maxsim.cc -o arm64-harness
+//   aarch64-linux-gnu-g++ -O3 -std=c++17 -ffp-contract=off -static -Isrc test/arm64-harness.cc src/code-maxsim.cc \
+//     src/fast-scan.cc -o arm64-harness
 //   qemu-aarch64-static ./arm64-harness
 //
 // For every shape (query lengths around the 8/16/32-lane widths, 1/2/4 bits, dims at each width's
@@ -115,6 +117,30 @@ int checkPath(CodeSimd simd) {
             if (std::memcmp(&a[d], &b[d], sizeof(float)) != 0)
               std::printf("%s score mismatch at dim %zu nbits %d qLen %zu weighted %d norm %d doc %zu: %.9g vs %.9g\n",
                           name(simd), sh.dim, sh.nbits, sh.qLen, weighted, norm, d, double(a[d]), double(b[d]));
+          return -1;
+        }
+        ++cases;
+      }
+      // Fast-scan (fast-scan.cc): one portable table build, then each path's lookups over 64-token
+      // blocks (documents here span blocks) against the scalar path's sums.
+      std::vector<uint8_t> tables(nBytes * 32 * sh.qLen);
+      std::vector<float> fsScales(sh.qLen), fsOffsets(sh.qLen), a(nDocs), b(nDocs);
+      plait::buildFastScanTables(q.data(), sh.qLen, sh.dim, weights.data(), sh.nbits, tables.data(), fsScales.data(),
+                                 fsOffsets.data());
+      const float* w = weighted ? qw.data() : nullptr;
+      for (int norm = 0; norm < 2; ++norm) {
+        // With the norm, each path fills its own cache (NaN until a token is scored).
+        std::vector<float> invA(rows, std::nanf("")), invB(rows, std::nanf(""));
+        plait::maxsimFastScanWith(CodeSimd::Scalar, s.data(), sh.qLen, tables.data(), fsScales.data(), fsOffsets.data(),
+                                  codes.data(), residuals.data(), sh.dim, sh.nbits, starts.data(), lens.data(), nDocs,
+                                  a.data(), w, norm ? invA.data() : nullptr, centroids.data(), weights.data());
+        plait::maxsimFastScanWith(simd, s.data(), sh.qLen, tables.data(), fsScales.data(), fsOffsets.data(),
+                                  codes.data(), residuals.data(), sh.dim, sh.nbits, starts.data(), lens.data(), nDocs,
+                                  b.data(), w, norm ? invB.data() : nullptr, centroids.data(), weights.data());
+        if (std::memcmp(a.data(), b.data(), nDocs * sizeof(float)) != 0 ||
+            std::memcmp(invA.data(), invB.data(), rows * sizeof(float)) != 0) {
+          std::printf("%s fast-scan mismatch at dim %zu nbits %d qLen %zu weighted %d norm %d\n", name(simd), sh.dim,
+                      sh.nbits, sh.qLen, weighted, norm);
           return -1;
         }
         ++cases;

@@ -18,18 +18,28 @@
  *     ‖c‖² a table per index), dropping the cross term 2c·r. Measured worse (−0.0162 nDCG@10 on
  *     cisi PLAID): with unit centroids the cross term is not 0 on average but ≈ −‖r‖²/2, so this
  *     norm penalises tokens with large residuals. Kept for comparisons.
+ *   - 'fastscan': q·r on 16-entry uint8 tables per query token and residual nibble (FAISS
+ *     fast-scan / next-plaid's layout; src/kernels/fast-scan.ts), looked up with pshufb / tbl for
+ *     64 document tokens at once (8 bits a nibble up to 128 residual bytes, 7 at 256, against
+ *     'codes'' ~10 bits a byte), divided by ColBERT's exact norm ‖c + r‖: computed once per token
+ *     on first use into a per-segment cache (tokenInverseNormsCache, 4 bytes a token, per thread).
+ *     Needs dim·nbits/8 ≤ FAST_SCAN_MAX_BYTES (dim ≤ 1,024 at 2 bits); wider tokens fall back to
+ *     'codes'.
  * bench/code-scoring.ts measures the speed; `plait eval` with PLAIT_EXACT_SCORING the fidelity.
  */
 import type { Kernels } from '../kernels/types.js';
 import { CODE_SCORING_NBITS, codeLutLanes } from '../kernels/code-kernels.js';
+import { FAST_SCAN_MAX_BYTES, fastScanTokenSimilarities } from '../kernels/fast-scan.js';
 import { PlaitError } from '../errors/index.js';
 import { EXACT_SCORING_DEFAULTS } from '../config/defaults.js';
 
 export { CODE_SCORING_NBITS, codeLutLanes } from '../kernels/code-kernels.js';
 
 /** How PLAID's exact stage scores its survivors (see the module header). */
-export type ExactScoringMethod = 'decompress' | 'codes' | 'codes-normalized';
-export const EXACT_SCORING_METHODS: readonly ExactScoringMethod[] = ['decompress', 'codes', 'codes-normalized'];
+export type ExactScoringMethod = 'decompress' | 'codes' | 'codes-normalized' | 'fastscan';
+export const EXACT_SCORING_METHODS: readonly ExactScoringMethod[] = ['decompress', 'codes', 'codes-normalized', 'fastscan'];
+/** The methods that score on the codes. */
+export type CodeScoringMethod = Exclude<ExactScoringMethod, 'decompress'>;
 
 /**
  * The exact-stage method in use: PLAIT_EXACT_SCORING when set, else EXACT_SCORING_DEFAULTS.method.
@@ -52,11 +62,24 @@ export interface CodeScoringCodec {
   weights: Float32Array;
 }
 
-/** A query prepared for code scoring: its lookup table and per-token scales (codeLutLanes(qLen) lanes). */
-export interface CodeQuery {
+/**
+ * A query prepared for code scoring: 'lut' (methods 'codes' and 'codes-normalized'): its int16
+ * lookup table and per-token scales (codeLutLanes(qLen) lanes); 'fastscan': its uint8 nibble
+ * tables, scales and offsets (qLen each).
+ */
+export type CodeQuery = LutCodeQuery | FastScanCodeQuery;
+export interface LutCodeQuery {
+  kind: 'lut';
   qLen: number;
   lut: Int16Array;
   scales: Float32Array;
+}
+export interface FastScanCodeQuery {
+  kind: 'fastscan';
+  qLen: number;
+  tables: Uint8Array;
+  scales: Float32Array;
+  offsets: Float32Array;
 }
 
 /** Whether code scoring supports this residual width (1, 2 and 4 bits; 8 bits is the float oracle's width). */
@@ -70,6 +93,20 @@ function bytesPerToken(codec: CodeScoringCodec): number {
 }
 
 const centroidNormsCache = new WeakMap<Float32Array, Float32Array>();
+const inverseNormsCache = new WeakMap<Uint8Array, Float32Array>();
+
+/**
+ * The cache of 1/‖c + r‖ for the tokens of one segment (keyed by its residual array; one float a
+ * token, NaN until the fast-scan kernel first scores the token and stores it). Per thread.
+ */
+export function tokenInverseNormsCache(residuals: Uint8Array, rows: number): Float32Array {
+  let cache = inverseNormsCache.get(residuals);
+  if (cache === undefined || cache.length < rows) {
+    cache = new Float32Array(rows).fill(NaN);
+    inverseNormsCache.set(residuals, cache);
+  }
+  return cache;
+}
 
 /** ‖c‖² of every centroid, computed once per thread and centroid array (K · dim products). */
 export function centroidNormsSq(codec: CodeScoringCodec): Float32Array {
@@ -87,26 +124,43 @@ export function centroidNormsSq(codec: CodeScoringCodec): Float32Array {
   return norms;
 }
 
+/** Whether 'fastscan' can score this codec's tokens (dim·nbits/8 ≤ FAST_SCAN_MAX_BYTES); else 'codes' does. */
+export function supportsFastScan(codec: CodeScoringCodec): boolean {
+  return supportsCodeScoring(codec.nbits) && bytesPerToken(codec) <= FAST_SCAN_MAX_BYTES;
+}
+
 /**
- * Builds the query's lookup table (nBytes · 256 · codeLutLanes(qLen) int16: 64 KiB for a 32-token
- * query at 128 d and 2 bits; built once a query, shared by every chunk and segment).
+ * Builds the query's tables, once a query, shared by every chunk and segment: for 'codes' and
+ * 'codes-normalized' the int16 lookup table (nBytes · 256 · codeLutLanes(qLen): 64 KiB for a
+ * 32-token query at 128 d and 2 bits); for 'fastscan' the uint8 nibble tables (nBytes · 32 · qLen:
+ * 32 KiB there), or the int16 table where the tokens are too wide for fast-scan.
  * @throws PlaitError INVALID_ARGUMENT when the index's nbits has no code scoring
  */
-export function prepareCodeQuery(codec: CodeScoringCodec, q: Float32Array, qLen: number, kernels: Kernels): CodeQuery {
+export function prepareCodeQuery(codec: CodeScoringCodec, q: Float32Array, qLen: number, kernels: Kernels, method?: 'codes' | 'codes-normalized'): LutCodeQuery;
+export function prepareCodeQuery(codec: CodeScoringCodec, q: Float32Array, qLen: number, kernels: Kernels, method: CodeScoringMethod): CodeQuery;
+export function prepareCodeQuery(codec: CodeScoringCodec, q: Float32Array, qLen: number, kernels: Kernels, method: CodeScoringMethod = 'codes'): CodeQuery {
   if (!supportsCodeScoring(codec.nbits)) {
     throw new PlaitError('INVALID_ARGUMENT', { message: `Expected an index of ${CODE_SCORING_NBITS.join(', ')} bits for code scoring but it has ${codec.nbits}`, name: 'nbits' });
+  }
+  if (method === 'fastscan' && supportsFastScan(codec)) {
+    const tables = new Uint8Array(bytesPerToken(codec) * 32 * qLen);
+    const scales = new Float32Array(qLen);
+    const offsets = new Float32Array(qLen);
+    kernels.buildFastScanTables(q, qLen, codec.dim, codec.weights, codec.nbits, tables, scales, offsets);
+    return { kind: 'fastscan', qLen, tables, scales, offsets };
   }
   const lanes = codeLutLanes(qLen);
   const lut = new Int16Array(bytesPerToken(codec) * 256 * lanes);
   const scales = new Float32Array(lanes);
   kernels.buildCodeLut(q, qLen, codec.dim, codec.weights, codec.nbits, lut, scales);
-  return { qLen, lut, scales };
+  return { kind: 'lut', qLen, lut, scales };
 }
 
 /**
  * Scores nDocs documents (rows [tokenStarts[d], tokenStarts[d] + doclens[d]) of codes / residuals)
  * on their codes: `centroidScores` is K × qLen (candidate generation's), `normalize` picks the
- * ‖c‖² + ‖r‖² norm ('codes-normalized', true) or none ('codes', false).
+ * ‖c‖² + ‖r‖² norm ('codes-normalized', true) or none ('codes', false) for a 'lut' query; a
+ * 'fastscan' query always divides by the exact ‖c + r‖ and ignores it.
  */
 export function scoreOnCodes(
   codec: CodeScoringCodec,
@@ -122,6 +176,22 @@ export function scoreOnCodes(
   out: Float32Array,
   qWeights: Float32Array | null,
 ): void {
+  if (cq.kind === 'fastscan') {
+    kernels.maxsimFastScan(centroidScores, cq.qLen, cq.tables, cq.scales, cq.offsets, codes, residuals, codec.dim, codec.nbits, tokenStarts, doclens, nDocs, out, qWeights, tokenInverseNormsCache(residuals, codes.length), codec.centroids, codec.weights);
+    return;
+  }
   const norms = normalize ? centroidNormsSq(codec) : null;
   kernels.maxsimCodes(centroidScores, cq.qLen, cq.lut, cq.scales, codes, residuals, codec.dim, codec.nbits, tokenStarts, doclens, nDocs, norms, codec.weights, out, qWeights);
+}
+
+/**
+ * The similarity of every (query token, passage token) pair as 'fastscan' scores it, for one
+ * passage (rows [start, start + len) of a segment's codes and residuals): qLen × len floats, each
+ * bit-for-bit the value the fast-scan kernel takes the max of, so an explanation's contributions
+ * sum to the search score.
+ */
+export function fastScanSimilarities(codec: CodeScoringCodec, cq: FastScanCodeQuery, centroidScores: Float32Array, codes: Int32Array, residuals: Uint8Array, start: number, len: number): Float32Array {
+  const out = new Float32Array(cq.qLen * len);
+  fastScanTokenSimilarities(centroidScores, cq.qLen, cq.tables, cq.scales, cq.offsets, codes, residuals, codec.dim, codec.nbits, start, len, out, tokenInverseNormsCache(residuals, codes.length), codec.centroids, codec.weights);
+  return out;
 }

@@ -744,21 +744,22 @@ export const DYNAMIC_BATCHING_DEFAULTS = {
 
 /**
  * PLAID's exact stage (stage 4) on the compressed codes (issue 22; src/codec/code-scorer.ts).
- * PLAIT_EXACT_SCORING=decompress|codes|codes-normalized overrides `method` for one process (for
+ * PLAIT_EXACT_SCORING=decompress|codes|codes-normalized|fastscan overrides `method` for one process (for
  * comparisons, like PLAIT_SIMD for the kernels).
  */
 export const EXACT_SCORING_DEFAULTS = {
   /**
-   * 'decompress': ColBERT's decompression and float MaxSim, so PLAID's scores equal those of
-   * exhaustive search, reranking and explain (which all decompress) for the same passage.
-   * 'codes' (q·c from candidate generation + q·r from a per-query int16 table over the residual
-   * bytes, no norm) measured 2.6–4.1× faster per document token at 2 bits and within +0.0009 …
-   * +0.0022 nDCG@10 of 'decompress' on cranfield and cisi with the bundled model (bench/RESULTS.md,
-   * "Exact scoring on the codes"), but it is not the default: its scores differ from the
-   * decompressed ones by up to 4–5% (p99 1–2%; the dropped norm), which breaks that equality (test/plaid.test.ts),
-   * and scifact was not measured. Making it the default needs the other exact paths on codes too.
+   * 'fastscan' (issue 22): q·c from candidate generation + q·r from 16-entry uint8 tables per query
+   * token and residual nibble (pshufb / tbl over 64-token blocks), divided by the token's exact
+   * ‖c + r‖ (cached per token on first use), as ColBERT's decompression normalises. Measured within
+   * |ΔnDCG@10| ≤ 0.0015 of 'decompress' on cranfield, cisi and scifact, PLAID and hybrid, with 0.995–1.000
+   * of each query's top-10 shared (bundled model, 2 bits; bench/RESULTS.md, "Fast-scan"), the issue's bar
+   * being 0.002; 1.9–2.5× the float MaxSim kernel per document token at 128 d × 32 q and 3.3–4.3×
+   * at 512 d × 9 q (bench/code-scoring.ts). Explanations use the same similarities (src/search/explain.ts).
+   * 'decompress': ColBERT's decompression and float MaxSim (the reference). 'codes': the int16
+   * per-byte table without a norm (−0.0021 … +0.0040 there); 'codes-normalized': ‖c‖² + ‖r‖².
    */
-  method: 'decompress' as 'decompress' | 'codes' | 'codes-normalized',
+  method: 'fastscan' as 'decompress' | 'codes' | 'codes-normalized' | 'fastscan',
 } as const;
 
 /**

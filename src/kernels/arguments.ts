@@ -53,6 +53,22 @@ const ARRAY_ARGS: Record<KernelFn, ReadonlyArray<readonly [number, string, Array
     [13, 'out', F32, false],
     [14, 'qWeights', F32, true],
   ],
+  buildFastScanTables: [[0, 'q', F32, false], [3, 'weights', F32, false], [5, 'tables', U8, false], [6, 'scales', F32, false], [7, 'offsets', F32, false]],
+  maxsimFastScan: [
+    [0, 'centroidScores', F32, false],
+    [2, 'tables', U8, false],
+    [3, 'scales', F32, false],
+    [4, 'offsets', F32, false],
+    [5, 'codes', I32, false],
+    [6, 'residuals', U8, false],
+    [9, 'tokenStarts', I32, false],
+    [10, 'doclens', I32, false],
+    [12, 'out', F32, false],
+    [13, 'qWeights', F32, true],
+    [14, 'invNorms', F32, true],
+    [15, 'centroids', F32, true],
+    [16, 'weights', F32, true],
+  ],
 };
 
 const ARTICLE: ReadonlyMap<ArrayKind, string> = new Map<ArrayKind, string>([

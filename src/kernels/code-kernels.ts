@@ -168,8 +168,7 @@ function maxsimCodes(
     const len = doclens[d]!;
     let total = 0;
     if (len === 0) {
-      for (let i = 0; i < qLen; i++) total = Math.fround(total + Math.fround((qWeights ? qWeights[i]! : 1) * MAXSIM_EMPTY_TOKEN));
-      out[d] = total;
+      out[d] = emptyDocumentScore(qLen, qWeights);
       continue;
     }
     best.fill(-Infinity);
@@ -203,6 +202,13 @@ function maxsimCodes(
     for (let i = 0; i < qLen; i++) total = Math.fround(total + (qWeights ? Math.fround(qWeights[i]! * best[i]!) : best[i]!));
     out[d] = total;
   }
+}
+
+/** A document without tokens: Σ_i w_i · MAXSIM_EMPTY_TOKEN in float32, i ascending (the native kernels' order). */
+export function emptyDocumentScore(qLen: number, qWeights?: Float32Array | null): number {
+  let total = 0;
+  for (let i = 0; i < qLen; i++) total = Math.fround(total + Math.fround((qWeights ? qWeights[i]! : 1) * MAXSIM_EMPTY_TOKEN));
+  return total;
 }
 
 /** Smallest squared norm a token is divided by (the native kernel's 1e-24f). */

@@ -19,6 +19,7 @@ import type { Kernels, KernelsName } from './types.js';
 import { guardNative } from './arguments.js';
 import { typescriptKernels } from './typescript-kernels.js';
 import { codeKernels } from './code-kernels.js';
+import { fastScanKernels } from './fast-scan.js';
 
 export interface CpuFeatures {
   arch: string;
@@ -148,6 +149,8 @@ function wrap(addon: NativeAddon): Kernels {
     // An addon built before code scoring existed (a stale build/) runs the TypeScript twin's.
     buildCodeLut: typeof addon.buildCodeLut === 'function' ? addon.buildCodeLut : codeKernels.buildCodeLut,
     maxsimCodes: typeof addon.maxsimCodes === 'function' ? addon.maxsimCodes : codeKernels.maxsimCodes,
+    buildFastScanTables: typeof addon.buildFastScanTables === 'function' ? addon.buildFastScanTables : fastScanKernels.buildFastScanTables,
+    maxsimFastScan: typeof addon.maxsimFastScan === 'function' ? addon.maxsimFastScan : fastScanKernels.maxsimFastScan,
     ...(typeof addon.mapFile === 'function' ? { mapFile: addon.mapFile } : {}),
   });
 }

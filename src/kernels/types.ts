@@ -220,6 +220,42 @@ export interface Kernels {
   ): void;
 
   /**
+   * Exact scoring on the stored codes, fast-scan layout (issue 22; native-kernels/src/fast-scan.cc,
+   * twin src/kernels/fast-scan.ts): the query's 16-entry uint8 tables per query token and residual
+   * nibble, tables[((b·qLen + i)·2 + h)·16 + v] (entries ≤ fastScanEntryMax(nBytes)), with scales[i] (one entry's float
+   * value) and offsets[i] (the tables' summed minima), qLen floats each. nbits ∈ {1, 2, 4},
+   * dim·nbits/8 ≤ FAST_SCAN_MAX_BYTES. The formula, rounding included, is fast-scan.ts's.
+   */
+  buildFastScanTables(q: Float32Array, qLen: number, dim: number, weights: Float32Array, nbits: number, tables: Uint8Array, scales: Float32Array, offsets: Float32Array): void;
+
+  /**
+   * Fast-scan MaxSim without decompression:
+   * out[d] = Σ_i w_i · max_j ((S[c_j·qLen + i] + ((scales[i] · acc_ij) + offsets[i])) · inv_j), acc_ij the
+   * sum of token j's 2·nBytes table entries (exact integers), inv_j = invNorms[row of j] (1/‖c_j + r_j‖;
+   * NaN entries are computed and stored first, from `centroids` and `weights`), or 1 without invNorms.
+   * Bit-identical on every path and with the twin.
+   */
+  maxsimFastScan(
+    centroidScores: Float32Array,
+    qLen: number,
+    tables: Uint8Array,
+    scales: Float32Array,
+    offsets: Float32Array,
+    codes: Int32Array,
+    residuals: Uint8Array,
+    dim: number,
+    nbits: number,
+    tokenStarts: Int32Array,
+    doclens: Int32Array,
+    nDocs: number,
+    out: Float32Array,
+    qWeights?: Float32Array | null,
+    invNorms?: Float32Array | null,
+    centroids?: Float32Array | null,
+    weights?: Float32Array | null,
+  ): void;
+
+  /**
    * Maps a file read-only into memory as an external ArrayBuffer (native addon only; the
    * TypeScript twin has none, and index files are then read into memory instead). Pages load on
    * first touch and are shared through the page cache by every thread and process mapping the

@@ -9,6 +9,7 @@ import { MAXSIM_EMPTY_TOKEN, type Kernels } from './types.js';
 import { invalidArgument } from '../errors/index.js';
 import { withArrayChecks } from './arguments.js';
 import { codeKernels } from './code-kernels.js';
+import { fastScanKernels } from './fast-scan.js';
 import { checkCodes, checkCount, checkDim, checkLength, checkNbits, checkSpans } from './validate.js';
 
 let scratch = new Float64Array(256);
@@ -539,4 +540,5 @@ export const typescriptKernels: Kernels = withArrayChecks({
   centroidScoresInt8,
   keepWithinMargin,
   ...codeKernels,
+  ...fastScanKernels,
 });

@@ -3,7 +3,9 @@
  * token each query token matched (MaxSim's argmax), the similarity, the query token's weight (IDF
  * when weighting is on) and its contribution; the contributions sum to the passage's score as
  * search computes it (decompressed residuals, the same weights), which test/explain.test.ts checks
- * to 1e-5. Token texts and offsets come from the model's own tokenizer (`Encoder.rows`), whose row
+ * to 1e-5 (under the default 'fastscan' exact stage the similarities are fast-scan's own, from
+ * src/codec/code-scorer.ts; under 'codes' and 'codes-normalized' they stay decompressed, so they
+ * differ from those methods' scores by the dropped or approximated norm). Token texts and offsets come from the model's own tokenizer (`Encoder.rows`), whose row
  * layout is the encoder's: ColBERT's [CLS]/marker/[SEP]/[MASK] rows are labelled by role, and the
  * [MASK] rows of query augmentation, which carry real weight, show what they matched.
  */
@@ -12,7 +14,8 @@ import type { Encoder, RowToken, TokenRole } from '../encoder/types.js';
 import { MAXSIM_EMPTY_TOKEN, type Kernels } from '../kernels/types.js';
 import type { Bm25TermMatch } from '../docstore/index.js';
 import type { QueryRewrite } from '../rewrite/query-rewriter.js';
-import type { EncodedQuery, ScoringArrays } from './plaid.js';
+import { centroidScores, type EncodedQuery, type ScoringArrays } from './plaid.js';
+import { exactScoringMethod, fastScanSimilarities, prepareCodeQuery, supportsFastScan, type FastScanCodeQuery } from '../codec/code-scorer.js';
 import type { HybridParts } from './search-result.js';
 
 /** One side of a match: the token's text, its role, and [start, end) UTF-16 offsets (-1 for special tokens). */
@@ -93,7 +96,11 @@ export function explainLate(
   // The segment holding the passage (segments are ascending pid ranges; token starts are segment-local).
   const seg = a.segments.find((g) => pid >= g.firstPid && pid < g.firstPid + g.passages);
   if (seg === undefined) throw new PlaitError('INVALID_INPUT', { message: `no passage ${pid}`, pid });
-  kernels.decompress(seg.codes.subarray(start, start + len), seg.residuals.subarray(start * bytes, (start + len) * bytes), len, dim, a.centroids, a.weights, a.nbits, docVecs);
+  // Under the 'fastscan' exact stage the similarities are the kernel's own (table-quantised q·r over
+  // the exact norm), so the contributions sum to the search score; otherwise decompressed.
+  const fast = len > 0 && exactScoringMethod() === 'fastscan' && supportsFastScan(a);
+  const sims = fast ? fastScanSimilarities(a, prepareCodeQuery(a, q.vectors, q.length, kernels, 'fastscan') as FastScanCodeQuery, centroidScores(a, q, kernels), seg.codes, seg.residuals, start, len) : null;
+  if (!fast) kernels.decompress(seg.codes.subarray(start, start + len), seg.residuals.subarray(start * bytes, (start + len) * bytes), len, dim, a.centroids, a.weights, a.nbits, docVecs);
   const tokens: TokenMatch[] = [];
   let lateScore = 0;
   for (let i = 0; i < q.length; i++) {
@@ -101,7 +108,8 @@ export function explainLate(
     let arg = -1;
     for (let j = 0; j < len; j++) {
       let dot = 0;
-      for (let d = 0; d < dim; d++) dot += q.vectors[i * dim + d]! * docVecs[j * dim + d]!;
+      if (sims !== null) dot = sims[i * len + j]!;
+      else for (let d = 0; d < dim; d++) dot += q.vectors[i * dim + d]! * docVecs[j * dim + d]!;
       // Strictly greater: the first of equal rows wins, and a NaN never does (as in the kernels).
       if (dot > best) {
         best = dot;

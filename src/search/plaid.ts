@@ -18,7 +18,7 @@ import { typescriptKernels } from '../kernels/typescript-kernels.js';
 import { CANDIDATE_DEFAULTS, SEARCH_DEFAULTS, effectiveNdocs, type CentroidScoring, type PlaidParams } from '../config/defaults.js';
 import { centroidScoresInt8, int8Supported } from './centroid-quantisation.js';
 import type { IndexSegment } from '../format/index-reader.js';
-import { exactScoringMethod, prepareCodeQuery, scoreOnCodes, supportsCodeScoring, type ExactScoringMethod } from '../codec/code-scorer.js';
+import { exactScoringMethod, prepareCodeQuery, scoreOnCodes, supportsCodeScoring, type CodeScoringMethod, type ExactScoringMethod } from '../codec/code-scorer.js';
 
 /** Called between chunks of a long loop; throws to stop it (TIMEOUT, ABORTED, INDEX_CLOSED). */
 export type DeadlineCheck = () => void;
@@ -327,18 +327,19 @@ export function exactScores(a: ScoringArrays, q: EncodedQuery, pids: Int32Array,
  */
 export function exactScoresBy(a: ScoringArrays, q: EncodedQuery, pids: Int32Array, kernels: Kernels, check?: DeadlineCheck, exact: ExactScoringMethod = exactScoringMethod()): Float32Array {
   if (exact === 'decompress' || !supportsCodeScoring(a.nbits) || pids.length === 0) return exactScores(a, q, pids, kernels, check);
-  return exactScoresOnCodes(a, q, centroidScores(a, q, kernels), pids, exact === 'codes-normalized', kernels, check);
+  return exactScoresOnCodes(a, q, centroidScores(a, q, kernels), pids, exact, kernels, check);
 }
 
 /**
  * Exact scores of the given passages on their stored codes (src/codec/code-scorer.ts): `s` is the
- * query's K × qLen centroid scores from candidate generation; `normalize` applies the ‖c‖² + ‖r‖²
- * norm ('codes-normalized') or none ('codes'). Checks the deadline every chunk.
+ * query's K × qLen centroid scores from candidate generation; `exact` the code-scoring method
+ * ('codes', 'codes-normalized' or 'fastscan'). Checks the deadline every chunk.
  */
-export function exactScoresOnCodes(a: ScoringArrays, q: EncodedQuery, s: Float32Array, pids: Int32Array, normalize: boolean, kernels: Kernels, check?: DeadlineCheck): Float32Array {
+export function exactScoresOnCodes(a: ScoringArrays, q: EncodedQuery, s: Float32Array, pids: Int32Array, exact: CodeScoringMethod, kernels: Kernels, check?: DeadlineCheck): Float32Array {
   const out = new Float32Array(pids.length);
   if (pids.length === 0) return out;
-  const cq = prepareCodeQuery(a, q.vectors, q.length, kernels);
+  const normalize = exact === 'codes-normalized';
+  const cq = prepareCodeQuery(a, q.vectors, q.length, kernels, exact);
   chunked(pids.length, check, (from, to) => {
     const part = scoreBySegment(a, pids.subarray(from, to), (seg, starts, lens, n, o) =>
       scoreOnCodes(a, cq, s, seg.codes, seg.residuals, starts, lens, n, normalize, kernels, o, q.weights),
@@ -389,7 +390,7 @@ export function exhaustiveRange(a: ScoringArrays, q: EncodedQuery, from: number,
   const out = new Float32Array(to - from);
   const onCodes = exact !== 'decompress' && supportsCodeScoring(a.nbits) && to > from;
   const s = onCodes ? centroidScores(a, q, kernels) : null;
-  const cq = onCodes ? prepareCodeQuery(a, q.vectors, q.length, kernels) : null;
+  const cq = onCodes ? prepareCodeQuery(a, q.vectors, q.length, kernels, exact) : null;
   chunked(to - from, check, (f, t) => {
     for (const seg of a.segments) {
       const lo = Math.max(from + f, seg.firstPid);
@@ -471,7 +472,7 @@ export function plaidSearch(
 
   // Stage 4: exact MaxSim, on the codes (widths 1, 2, 4) or on the decompressed residuals.
   const scores =
-    exact !== 'decompress' && supportsCodeScoring(a.nbits) ? exactScoresOnCodes(a, q, s, pids, exact === 'codes-normalized', kernels, check) : exactScores(a, q, pids, kernels, check);
+    exact !== 'decompress' && supportsCodeScoring(a.nbits) ? exactScoresOnCodes(a, q, s, pids, exact, kernels, check) : exactScores(a, q, pids, kernels, check);
   const hits = selectTop(kernels, pids, scores, pids.length);
   const t4 = performance.now();
   t = t1 - t;

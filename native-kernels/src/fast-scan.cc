@@ -1,0 +1,644 @@
+// Exact MaxSim on the stored residual codes, fast-scan layout (issue 22): the nibble-factored
+// tables of FAISS's fast-scan (pq4_fast_scan) and next-plaid's residual LUT, held in registers and
+// looked up with pshufb (AVX-512BW, AVX2) or tbl (NEON) for 64 document tokens at once.
+//
+//   score(q_i, token j) = (S[c_j, i] + ((scale_i * acc_ij) + offset_i)) * inv_j,
+//   acc_ij = sum_p E_i[p][nibble_jp] (p < 2 nBytes),   doc score = sum_i w_i * max_j score(q_i, j)
+// with inv_j = 1 / ||c_j + r_j|| (ColBERT's decompression normalises; computed once per token on
+// first use into a per-index cache, tokenInverseNorms) or 1 without the norm.
+//
+// Tables (buildFastScanTables): for query token i and nibble position p (p = 2b: the high nibble of
+// residual byte b, the byte's first dimensions; p = 2b + 1: the low nibble), T[v] = q_i . (the
+// residual part that nibble value v decodes to), a sum over its 4/nbits dimensions. Each table is
+// shifted by its minimum m_p and quantised to uint8 with one step per query token:
+//   E_i[p][v] = clamp(floor((T[v] - m_p) * (M / R_i) + 0.5), 0, M),  R_i = max_p (max T - min T),
+//   scale_i = R_i / M, offset_i = sum_p m_p (p ascending),  M = fastScanEntryMax(nBytes).
+//
+// Integer bounds (the saturation analysis): a token's sum is at most 2 nBytes M, and M =
+// min(255, floor(65535 / (2 nBytes))) keeps it below 2^16: 255 up to nBytes = 128 (dim 512 at
+// 2 bits, 128 at 4 bits), 127 at nBytes = 256 (dim 1,024 at 2 bits), the largest accepted
+// (fastScanMaxBytes). The uint16 lanes hold pairs of tokens (FAISS's trick): lane m accumulates
+// r_2m + 256 r_2m+1 modulo 2^16 in a0 (both nibbles' lookups added as uint16) and r_2m+1 in a1 (the
+// odd bytes: a shift, or on AVX-512 a multiply-add with (0, 1), which runs beside the shuffles
+// instead of on their ports), so the even token's sum is a0 - (a1 << 8) modulo 2^16,
+// exact because that sum is < 2^16. Every path computes the same integers; the float epilogue
+// (convert, mul, add, max; no fused multiply-add: this file is built with -ffp-contract=off) is
+// lane-wise in one order, so AVX-512, AVX2, NEON, the scalar path and the TypeScript twin
+// (src/kernels/fast-scan.ts) agree bit for bit.
+//
+// Document layout: the candidate batch's tokens are packed in document order and taken 64 at a
+// time; each block's residual bytes are transposed into nibble rows (hi[p][64 tokens],
+// lo[p][64 tokens]) in L1 before scoring, so no layout is stored (built once per block; its cost
+// is measured in bench/code-scoring.ts as part of the per-token figure).
+//
+// Measured (bench/RESULTS.md, "Fast-scan"; loaded 2-core AMD EPYC, AVX-512): 1.9-2.5x the float
+// MaxSim kernel per document token at 128 d x 32 query tokens and 2 bits (the issue's goal was 4x:
+// the 32 vpshufb a token are about half the time), 3.3-4.3x at 512 d x 9, 3.7x at 1 bit; within
+// 0.0015 nDCG@10 of ColBERT's decompression on cranfield, cisi and scifact with the norm, up to
+// 0.0040 off without it. Re-measure: `node dist/bench/code-scoring.js`, and `plait eval` run files
+// through `node dist/bench/exact-fidelity.js`.
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#endif
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+#include "kernels.h"
+
+#if defined(__x86_64__)
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+#include <immintrin.h>
+#define PLAIT_FS_AVX2 __attribute__((target("avx2")))
+#define PLAIT_FS_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx2")))
+#endif
+#if defined(__aarch64__)
+#include <arm_neon.h>
+#endif
+
+namespace plait {
+namespace {
+
+constexpr size_t kBlock = 64;  // document tokens per block: one zmm of uint8 lanes
+constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+
+struct FastScanScratch {
+  std::vector<float> nib, mins, best, scales;
+  std::vector<uint8_t> nibs;      // per block: [p][64] nibble rows (p = 2b hi, 2b + 1 lo)
+  std::vector<uint16_t> accI;     // per block: [i][64] sums, permuted: k < 32 token 2k, else token 2(k - 32) + 1
+  std::vector<uint16_t> accT;     // per block: [64 tokens][lanes] sums in token order
+  std::vector<int32_t> blockCodes;
+  std::vector<float> offsets, blockInv, decoded;
+  std::vector<const uint8_t*> rows;
+};
+FastScanScratch& scratch() {
+  thread_local FastScanScratch s;
+  return s;
+}
+
+inline float floorFast(float x) {
+  const float t = static_cast<float>(static_cast<int32_t>(x));
+  return t > x ? t - 1.f : t;
+}
+
+// ---------------------------------------------------------------- block layout
+// nibs[(2b + h) * 64 + t] = nibble h of byte b of the block's token t (0 for t >= n), scalar.
+void layoutScalar(const uint8_t* const* rows, size_t n, size_t nBytes, uint8_t* nibs) {
+  std::memset(nibs, 0, nBytes * 2 * kBlock);
+  for (size_t t = 0; t < n; ++t) {
+    for (size_t b = 0; b < nBytes; ++b) {
+      nibs[(2 * b) * kBlock + t] = rows[t][b] >> 4;
+      nibs[(2 * b + 1) * kBlock + t] = rows[t][b] & 15;
+    }
+  }
+}
+
+
+// ---------------------------------------------------------------- accumulation: accI[i][64]
+// Scalar: token sums in int32 (exact), written in the permuted order of the SIMD paths.
+void accumulateScalar(const uint8_t* nibs, const uint8_t* tables, size_t qLen, size_t nBytes, uint16_t* accI) {
+  for (size_t i = 0; i < qLen; ++i) {
+    for (size_t t = 0; t < kBlock; ++t) {
+      uint32_t s = 0;
+      for (size_t b = 0; b < nBytes; ++b) {
+        const uint8_t* tb = tables + (b * qLen + i) * 32;
+        s += tb[nibs[(2 * b) * kBlock + t]];
+        s += tb[16 + nibs[(2 * b + 1) * kBlock + t]];
+      }
+      const size_t k = (t & 1) == 0 ? t / 2 : 32 + t / 2;
+      accI[i * kBlock + k] = static_cast<uint16_t>(s);
+    }
+  }
+}
+
+#if defined(__x86_64__)
+// AVX-512: G query tokens at a time, 64 tokens a zmm; the 16-entry tables broadcast to the four
+// 128-bit lanes (vpshufb looks up within each lane).
+template <int G>
+PLAIT_FS_AVX512 void accumulateGroupAvx512(const uint8_t* nibs, const uint8_t* tables, size_t qLen, size_t i0,
+                                           size_t nBytes, uint16_t* accI) {
+  __m512i a0[G], a1[G];
+  for (int g = 0; g < G; ++g) a0[g] = a1[g] = _mm512_setzero_si512();
+  // The odd byte of each uint16 lane as a uint16 (r >> 8) by a multiply-add, which runs beside the
+  // shuffles instead of on their ports: 0 * even + 1 * odd.
+  const __m512i odd = _mm512_set1_epi16(0x0100);
+#pragma GCC unroll 2
+  for (size_t b = 0; b < nBytes; ++b) {
+    const __m512i hi = _mm512_loadu_si512(nibs + (2 * b) * kBlock);
+    const __m512i lo = _mm512_loadu_si512(nibs + (2 * b + 1) * kBlock);
+    const uint8_t* tb = tables + (b * qLen + i0) * 32;
+    for (int g = 0; g < G; ++g) {
+      const __m512i th = _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(tb + 32 * g)));
+      const __m512i tl = _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(tb + 32 * g + 16)));
+      const __m512i rh = _mm512_shuffle_epi8(th, hi), rl = _mm512_shuffle_epi8(tl, lo);
+      a0[g] = _mm512_add_epi16(a0[g], _mm512_add_epi16(rh, rl));
+      a1[g] = _mm512_add_epi16(a1[g], _mm512_add_epi16(_mm512_maddubs_epi16(rh, odd), _mm512_maddubs_epi16(rl, odd)));
+    }
+  }
+  for (int g = 0; g < G; ++g) {
+    const __m512i even = _mm512_sub_epi16(a0[g], _mm512_slli_epi16(a1[g], 8));
+    uint16_t* o = accI + (i0 + g) * kBlock;
+    _mm512_storeu_si512(o, even);
+    _mm512_storeu_si512(o + 32, a1[g]);
+  }
+}
+
+PLAIT_FS_AVX512 void accumulateAvx512(const uint8_t* nibs, const uint8_t* tables, size_t qLen, size_t nBytes,
+                                      uint16_t* accI) {
+  size_t i = 0;
+  for (; i + 4 <= qLen; i += 4) accumulateGroupAvx512<4>(nibs, tables, qLen, i, nBytes, accI);
+  switch (qLen - i) {
+    case 3: accumulateGroupAvx512<3>(nibs, tables, qLen, i, nBytes, accI); break;
+    case 2: accumulateGroupAvx512<2>(nibs, tables, qLen, i, nBytes, accI); break;
+    case 1: accumulateGroupAvx512<1>(nibs, tables, qLen, i, nBytes, accI); break;
+    default: break;
+  }
+}
+
+// AVX2: the same with two ymm of 32 tokens per query token.
+template <int G>
+PLAIT_FS_AVX2 void accumulateGroupAvx2(const uint8_t* nibs, const uint8_t* tables, size_t qLen, size_t i0,
+                                       size_t nBytes, uint16_t* accI) {
+  __m256i a0[G][2], a1[G][2];
+  for (int g = 0; g < G; ++g)
+    for (int h = 0; h < 2; ++h) a0[g][h] = a1[g][h] = _mm256_setzero_si256();
+  for (size_t b = 0; b < nBytes; ++b) {
+    __m256i hi[2], lo[2];
+    for (int h = 0; h < 2; ++h) {
+      hi[h] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(nibs + (2 * b) * kBlock + 32 * h));
+      lo[h] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(nibs + (2 * b + 1) * kBlock + 32 * h));
+    }
+    const uint8_t* tb = tables + (b * qLen + i0) * 32;
+    for (int g = 0; g < G; ++g) {
+      const __m256i th = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(tb + 32 * g)));
+      const __m256i tl = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(tb + 32 * g + 16)));
+      for (int h = 0; h < 2; ++h) {
+        const __m256i rh = _mm256_shuffle_epi8(th, hi[h]), rl = _mm256_shuffle_epi8(tl, lo[h]);
+        a0[g][h] = _mm256_add_epi16(a0[g][h], _mm256_add_epi16(rh, rl));
+        a1[g][h] = _mm256_add_epi16(a1[g][h], _mm256_add_epi16(_mm256_srli_epi16(rh, 8), _mm256_srli_epi16(rl, 8)));
+      }
+    }
+  }
+  for (int g = 0; g < G; ++g) {
+    uint16_t* o = accI + (i0 + g) * kBlock;
+    for (int h = 0; h < 2; ++h) {
+      const __m256i even = _mm256_sub_epi16(a0[g][h], _mm256_slli_epi16(a1[g][h], 8));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(o + 16 * h), even);
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(o + 32 + 16 * h), a1[g][h]);
+    }
+  }
+}
+
+PLAIT_FS_AVX2 void accumulateAvx2(const uint8_t* nibs, const uint8_t* tables, size_t qLen, size_t nBytes,
+                                  uint16_t* accI) {
+  size_t i = 0;
+  for (; i + 2 <= qLen; i += 2) accumulateGroupAvx2<2>(nibs, tables, qLen, i, nBytes, accI);
+  if (i < qLen) accumulateGroupAvx2<1>(nibs, tables, qLen, i, nBytes, accI);
+}
+
+#define PLAIT_FS_TARGET PLAIT_FS_AVX2
+#define PLAIT_FS_NAME(x) x##Avx2
+#include "fast-scan-transpose.inc"
+#undef PLAIT_FS_TARGET
+#undef PLAIT_FS_NAME
+#define PLAIT_FS_TARGET PLAIT_FS_AVX512
+#define PLAIT_FS_NAME(x) x##Avx512
+#include "fast-scan-transpose.inc"
+#undef PLAIT_FS_TARGET
+#undef PLAIT_FS_NAME
+#endif
+
+#if defined(__aarch64__)
+// NEON: 16 tokens a register (tbl looks up 16 entries), four quarters of the block.
+void accumulateNeon(const uint8_t* nibs, const uint8_t* tables, size_t qLen, size_t nBytes, uint16_t* accI) {
+  for (size_t i = 0; i < qLen; ++i) {
+    uint16x8_t a0[4], a1[4];
+    for (int h = 0; h < 4; ++h) a0[h] = a1[h] = vdupq_n_u16(0);
+    for (size_t b = 0; b < nBytes; ++b) {
+      const uint8_t* tb = tables + (b * qLen + i) * 32;
+      const uint8x16_t th = vld1q_u8(tb), tl = vld1q_u8(tb + 16);
+      for (int h = 0; h < 4; ++h) {
+        const uint8x16_t hi = vld1q_u8(nibs + (2 * b) * kBlock + 16 * h);
+        const uint8x16_t lo = vld1q_u8(nibs + (2 * b + 1) * kBlock + 16 * h);
+        const uint16x8_t rh = vreinterpretq_u16_u8(vqtbl1q_u8(th, hi)), rl = vreinterpretq_u16_u8(vqtbl1q_u8(tl, lo));
+        a0[h] = vaddq_u16(a0[h], vaddq_u16(rh, rl));
+        a1[h] = vaddq_u16(a1[h], vaddq_u16(vshrq_n_u16(rh, 8), vshrq_n_u16(rl, 8)));
+      }
+    }
+    uint16_t* o = accI + i * kBlock;
+    for (int h = 0; h < 4; ++h) {
+      vst1q_u16(o + 8 * h, vsubq_u16(a0[h], vshlq_n_u16(a1[h], 8)));
+      vst1q_u16(o + 32 + 8 * h, a1[h]);
+    }
+  }
+}
+#endif
+
+void transposeScalar(const uint16_t* accI, size_t qLen, size_t lanes, uint16_t* accT) {
+  for (size_t t = 0; t < kBlock; ++t) {
+    const size_t k = (t & 1) == 0 ? t / 2 : 32 + t / 2;
+    for (size_t i = 0; i < lanes; ++i) accT[t * lanes + i] = i < qLen ? accI[i * kBlock + k] : 0;
+  }
+}
+
+// ---------------------------------------------------------------- epilogue
+// best_i = max(best_i, ((S[c, i] + ((scale_i * acc_i) + offset_i)) * inv)) over a run of n tokens of
+// one document: acc rows accT[t * lanes ..], centroid ids codes[t], inverse norms invs[t] (or none:
+// then the product by 1 is skipped, which changes no bit).
+struct Epilogue {
+  const float* S;
+  size_t qLen, lanes;
+  const float* scales;   // lanes floats (0 past qLen)
+  const float* offsets;  // lanes floats (0 past qLen)
+};
+
+inline float tokenScore(float s, float scale, uint16_t acc, float offset, const float* inv) {
+  const float a = scale * static_cast<float>(acc);
+  const float b = a + offset;
+  const float x = s + b;
+  return inv != nullptr ? x * *inv : x;
+}
+
+void runScalar(const Epilogue& e, const uint16_t* accT, const int32_t* codes, const float* invs, size_t n,
+               float* best) {
+  for (size_t t = 0; t < n; ++t) {
+    const float* s = e.S + static_cast<size_t>(codes[t]) * e.qLen;
+    const uint16_t* acc = accT + t * e.lanes;
+    for (size_t i = 0; i < e.qLen; ++i) {
+      const float y = tokenScore(s[i], e.scales[i], acc[i], e.offsets[i], invs != nullptr ? invs + t : nullptr);
+      best[i] = y > best[i] ? y : best[i];
+    }
+  }
+}
+
+// Rows of S are read at random (a token's centroid): fetch the row of the token this far ahead.
+constexpr size_t kPrefetch = 6;
+
+#if defined(__x86_64__)
+inline void prefetchRow(const Epilogue& e, int32_t code) {
+  const char* row = reinterpret_cast<const char*>(e.S + static_cast<size_t>(code) * e.qLen);
+  for (size_t o = 0; o < e.qLen * sizeof(float); o += 64) _mm_prefetch(row + o, _MM_HINT_T0);
+}
+
+// AVX-512 with the running maxima in registers: G groups of 16 query tokens (qLen <= 16 G).
+template <int G>
+PLAIT_FS_AVX512 void runAvx512G(const Epilogue& e, const uint16_t* accT, const int32_t* codes, const float* invs,
+                                size_t n, float* best) {
+  __m512 b[G], sc[G], off[G];
+  __mmask16 m[G];
+  for (int g = 0; g < G; ++g) {
+    const size_t left = e.qLen - std::min<size_t>(e.qLen, 16 * g);
+    m[g] = static_cast<__mmask16>(left >= 16 ? 0xFFFFu : (1u << left) - 1);
+    b[g] = _mm512_loadu_ps(best + 16 * g);
+    sc[g] = _mm512_loadu_ps(e.scales + 16 * g);
+    off[g] = _mm512_loadu_ps(e.offsets + 16 * g);
+  }
+  for (size_t t = 0; t < n; ++t) {
+    if (t + kPrefetch < n) prefetchRow(e, codes[t + kPrefetch]);
+    const float* s = e.S + static_cast<size_t>(codes[t]) * e.qLen;
+    const uint16_t* acc = accT + t * e.lanes;
+    for (int g = 0; g < G; ++g) {
+      const __m512 af = _mm512_cvtepi32_ps(_mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(acc + 16 * g))));
+      __m512 y = _mm512_add_ps(_mm512_maskz_loadu_ps(m[g], s + 16 * g), _mm512_add_ps(_mm512_mul_ps(sc[g], af), off[g]));
+      if (invs != nullptr) y = _mm512_mul_ps(y, _mm512_set1_ps(invs[t]));
+      // maxps(y, old) is (y > old ? y : old), the scalar rule; lanes past qLen keep their value.
+      b[g] = _mm512_mask_max_ps(b[g], m[g], y, b[g]);
+    }
+  }
+  for (int g = 0; g < G; ++g) _mm512_storeu_ps(best + 16 * g, b[g]);
+}
+
+PLAIT_FS_AVX512 void runAvx512(const Epilogue& e, const uint16_t* accT, const int32_t* codes, const float* invs,
+                               size_t n, float* best) {
+  switch (e.lanes / 16) {
+    case 1: runAvx512G<1>(e, accT, codes, invs, n, best); return;
+    case 2: runAvx512G<2>(e, accT, codes, invs, n, best); return;
+    case 3: runAvx512G<3>(e, accT, codes, invs, n, best); return;
+    case 4: runAvx512G<4>(e, accT, codes, invs, n, best); return;
+    default: runScalar(e, accT, codes, invs, n, best); return;  // queries past 64 tokens
+  }
+}
+
+PLAIT_FS_AVX2 void runAvx2(const Epilogue& e, const uint16_t* accT, const int32_t* codes, const float* invs, size_t n,
+                           float* best) {
+  for (size_t t = 0; t < n; ++t) {
+    if (t + kPrefetch < n) prefetchRow(e, codes[t + kPrefetch]);
+    const float* s = e.S + static_cast<size_t>(codes[t]) * e.qLen;
+    const uint16_t* acc = accT + t * e.lanes;
+    size_t g = 0;
+    for (; g + 8 <= e.qLen; g += 8) {
+      const __m256 af = _mm256_cvtepi32_ps(_mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(acc + g))));
+      const __m256 ab = _mm256_add_ps(_mm256_mul_ps(_mm256_loadu_ps(e.scales + g), af), _mm256_loadu_ps(e.offsets + g));
+      __m256 y = _mm256_add_ps(_mm256_loadu_ps(s + g), ab);
+      if (invs != nullptr) y = _mm256_mul_ps(y, _mm256_set1_ps(invs[t]));
+      _mm256_storeu_ps(best + g, _mm256_max_ps(y, _mm256_loadu_ps(best + g)));
+    }
+    for (; g < e.qLen; ++g) {
+      const float y = tokenScore(s[g], e.scales[g], acc[g], e.offsets[g], invs != nullptr ? invs + t : nullptr);
+      best[g] = y > best[g] ? y : best[g];
+    }
+  }
+}
+#endif
+
+#if defined(__aarch64__)
+void runNeon(const Epilogue& e, const uint16_t* accT, const int32_t* codes, const float* invs, size_t n, float* best) {
+  for (size_t t = 0; t < n; ++t) {
+    const float* s = e.S + static_cast<size_t>(codes[t]) * e.qLen;
+    const uint16_t* acc = accT + t * e.lanes;
+    size_t g = 0;
+    for (; g + 4 <= e.qLen; g += 4) {
+      const float32x4_t af = vcvtq_f32_u32(vmovl_u16(vld1_u16(acc + g)));
+      const float32x4_t ab = vaddq_f32(vmulq_f32(vld1q_f32(e.scales + g), af), vld1q_f32(e.offsets + g));
+      float32x4_t y = vaddq_f32(vld1q_f32(s + g), ab);
+      if (invs != nullptr) y = vmulq_f32(y, vdupq_n_f32(invs[t]));
+      const float32x4_t old = vld1q_f32(best + g);
+      vst1q_f32(best + g, vbslq_f32(vcgtq_f32(y, old), y, old));
+    }
+    for (; g < e.qLen; ++g) {
+      const float y = tokenScore(s[g], e.scales[g], acc[g], e.offsets[g], invs != nullptr ? invs + t : nullptr);
+      best[g] = y > best[g] ? y : best[g];
+    }
+  }
+}
+#endif
+
+struct Path {
+  void (*layout)(const uint8_t* const*, size_t, size_t, uint8_t*);
+  void (*accumulate)(const uint8_t*, const uint8_t*, size_t, size_t, uint16_t*);
+  void (*transpose)(const uint16_t*, size_t, size_t, uint16_t*);
+  void (*run)(const Epilogue&, const uint16_t*, const int32_t*, const float*, size_t, float*);
+};
+
+Path pathFor(CodeSimd simd) {
+  switch (simd) {
+#if defined(__x86_64__)
+    case CodeSimd::Avx512:
+      // AVX-512VL (EVEX ymm, 32 registers) comes with AVX-512BW on every CPU that has both; checked anyway.
+      if (__builtin_cpu_supports("avx512vl")) return {layoutAvx512, accumulateAvx512, transposeAvx512, runAvx512};
+      return {layoutAvx2, accumulateAvx2, transposeAvx2, runAvx2};
+    case CodeSimd::Avx2:
+      return {layoutAvx2, accumulateAvx2, transposeAvx2, runAvx2};
+#endif
+#if defined(__aarch64__)
+    case CodeSimd::Neon:
+      return {layoutScalar, accumulateNeon, transposeScalar, runNeon};
+#endif
+    default:
+      return {layoutScalar, accumulateScalar, transposeScalar, runScalar};
+  }
+}
+
+// The next block's residual bytes (up to 64 tokens from document d's j-th on): candidate
+// documents are scattered over the index, so their rows come from L3 or memory; fetched while the
+// current block is scored (measured: the block layout's row loads were 17% of the time without it).
+void prefetchNextBlock(const uint8_t* residuals, size_t nBytes, const int32_t* tokenStarts, const int32_t* doclens,
+                       size_t nDocs, size_t d, size_t j) {
+#if defined(__GNUC__)
+  size_t left = kBlock;
+  for (; d < nDocs && left > 0; ++d, j = 0) {
+    const size_t len = static_cast<size_t>(doclens[d]);
+    if (j >= len) continue;
+    const size_t take = std::min(left, len - j);
+    const char* from = reinterpret_cast<const char*>(residuals + (static_cast<size_t>(tokenStarts[d]) + j) * nBytes);
+    for (size_t o = 0; o < take * nBytes; o += 64) __builtin_prefetch(from + o, 0, 3);
+    left -= take;
+  }
+#else
+  (void)residuals, (void)nBytes, (void)tokenStarts, (void)doclens, (void)nDocs, (void)d, (void)j;
+#endif
+}
+
+}  // namespace
+
+size_t fastScanMaxBytes() { return 256; }
+
+int fastScanEntryMax(size_t nBytes) { return static_cast<int>(std::min<size_t>(255, 65535 / (2 * std::max<size_t>(1, nBytes)))); }
+
+void buildFastScanTables(const float* q, size_t qLen, size_t dim, const float* weights, int nbits, uint8_t* tables,
+                         float* scales, float* offsets) {
+  const size_t nBytes = dim * static_cast<size_t>(nbits) / 8;
+  const int perNibble = 4 / nbits;
+  const int mask = (1 << nbits) - 1;
+  const float entryMax = static_cast<float>(fastScanEntryMax(nBytes));
+  FastScanScratch& sc = scratch();
+  // nib[((p * 16) + v) * qLen + i], p = 2b + h: the table before quantisation (the same sums, in the
+  // same order, as code-maxsim.cc's nibble tables).
+  std::vector<float>& nib = sc.nib;
+  nib.assign(nBytes * 32 * qLen, 0.f);
+  std::vector<float>& mins = sc.mins;
+  mins.assign(nBytes * 2 * qLen, 0.f);
+  std::vector<float> range(qLen, 0.f);
+  for (size_t p = 0; p < 2 * nBytes; ++p) {
+    const size_t t0 = p * static_cast<size_t>(perNibble);
+    for (int v = 0; v < 16; ++v) {
+      float* row = nib.data() + (p * 16 + v) * qLen;
+      for (int s = 0; s < perNibble; ++s) {
+        const float w = weights[(v >> (4 - nbits * (s + 1))) & mask];
+        for (size_t i = 0; i < qLen; ++i) {
+          const float x = q[i * dim + t0 + s] * w;
+          row[i] += x;
+        }
+      }
+    }
+    for (size_t i = 0; i < qLen; ++i) {
+      float mn = nib[(p * 16) * qLen + i], mx = mn;
+      for (int v = 1; v < 16; ++v) {
+        const float x = nib[(p * 16 + v) * qLen + i];
+        mn = x < mn ? x : mn;
+        mx = x > mx ? x : mx;
+      }
+      mins[p * qLen + i] = mn;
+      const float r = mx - mn;
+      range[i] = r > range[i] ? r : range[i];
+    }
+  }
+  std::vector<float> inv(qLen);
+  for (size_t i = 0; i < qLen; ++i) {
+    scales[i] = range[i] == 0.f ? 0.f : range[i] / entryMax;
+    inv[i] = range[i] == 0.f ? 0.f : entryMax / range[i];
+    float off = 0.f;
+    for (size_t p = 0; p < 2 * nBytes; ++p) off += mins[p * qLen + i];
+    offsets[i] = off;
+  }
+  for (size_t b = 0; b < nBytes; ++b) {
+    for (size_t i = 0; i < qLen; ++i) {
+      uint8_t* out = tables + (b * qLen + i) * 32;
+      for (int h = 0; h < 2; ++h) {
+        const size_t p = 2 * b + static_cast<size_t>(h);
+        const float mn = mins[p * qLen + i];
+        for (int v = 0; v < 16; ++v) {
+          const float d = nib[(p * 16 + v) * qLen + i] - mn;
+          const float r = floorFast(d * inv[i] + 0.5f);
+          out[16 * h + v] = static_cast<uint8_t>(r < 0.f ? 0.f : r > entryMax ? entryMax : r);
+        }
+      }
+    }
+  }
+}
+
+namespace {
+
+// Each byte value's decoded weights (8 / nbits floats).
+using DecodeTable = float[256][8];
+
+void buildDecodeTable(const float* weights, int nbits, DecodeTable& decode) {
+  const size_t perByte = 8 / static_cast<size_t>(nbits);
+  const int mask = (1 << nbits) - 1;
+  for (int v = 0; v < 256; ++v)
+    for (size_t k = 0; k < perByte; ++k) decode[v][k] = weights[(v >> (8 - nbits * static_cast<int>(k + 1))) & mask];
+}
+
+void inverseNorms(const DecodeTable& decode, const int32_t* codes, const uint8_t* residuals, size_t n, size_t dim,
+                  const float* centroids, int nbits, float* out) {
+  const size_t nBytes = dim * static_cast<size_t>(nbits) / 8;
+  const size_t perByte = 8 / static_cast<size_t>(nbits);
+  std::vector<float>& r = scratch().decoded;
+  r.resize(dim);
+  for (size_t j = 0; j < n; ++j) {
+    const float* c = centroids + static_cast<size_t>(codes[j]) * dim;
+    const uint8_t* bytes = residuals + j * nBytes;
+    switch (perByte) {  // constant-size copies (a variable size calls memcpy per byte)
+      case 8:
+        for (size_t b = 0; b < nBytes; ++b) std::memcpy(r.data() + b * 8, decode[bytes[b]], 8 * sizeof(float));
+        break;
+      case 4:
+        for (size_t b = 0; b < nBytes; ++b) std::memcpy(r.data() + b * 4, decode[bytes[b]], 4 * sizeof(float));
+        break;
+      default:
+        for (size_t b = 0; b < nBytes; ++b) std::memcpy(r.data() + b * 2, decode[bytes[b]], 2 * sizeof(float));
+        break;
+    }
+    // Eight partial sums, dimension t into sum t % 8, then a fixed tree: the same bits on every
+    // path and in the TypeScript twin (dim is a multiple of 8; the loop vectorises lane-wise).
+    float p[8] = {0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f};
+    for (size_t t = 0; t < dim; t += 8) {
+      for (size_t k = 0; k < 8; ++k) {
+        const float x = c[t + k] + r[t + k];
+        const float x2 = x * x;
+        p[k] += x2;
+      }
+    }
+    const float n2 = ((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7]));
+    out[j] = 1.f / std::sqrt(n2 < 1e-24f ? 1e-24f : n2);
+  }
+}
+
+}  // namespace
+
+void tokenInverseNorms(const int32_t* codes, const uint8_t* residuals, size_t n, size_t dim, const float* centroids,
+                       const float* weights, int nbits, float* out) {
+  DecodeTable decode;
+  buildDecodeTable(weights, nbits, decode);
+  inverseNorms(decode, codes, residuals, n, dim, centroids, nbits, out);
+}
+
+void maxsimFastScanWith(CodeSimd simd, const float* S, size_t qLen, const uint8_t* tables, const float* scales,
+                        const float* offsets, const int32_t* codes, const uint8_t* residuals, size_t dim, int nbits,
+                        const int32_t* tokenStarts, const int32_t* doclens, size_t nDocs, float* out,
+                        const float* qWeights, float* invNorms, const float* centroids, const float* weights) {
+  const size_t nBytes = dim * static_cast<size_t>(nbits) / 8;
+  const size_t lanes = codeLutLanes(qLen);
+  const Path path = pathFor(simd);
+  FastScanScratch& sc = scratch();
+  sc.offsets.assign(lanes, 0.f);
+  std::copy(offsets, offsets + qLen, sc.offsets.begin());
+  sc.blockInv.resize(kBlock);
+  sc.nibs.resize(nBytes * 2 * kBlock);
+  sc.accI.resize(lanes * kBlock);
+  sc.accT.resize(kBlock * lanes);
+  sc.best.resize(lanes);
+  sc.scales.assign(lanes, 0.f);
+  std::copy(scales, scales + qLen, sc.scales.begin());
+  sc.rows.resize(kBlock);
+  sc.blockCodes.resize(kBlock);
+  const auto emptyScore = [&]() {
+    float total = 0.f;
+    for (size_t i = 0; i < qLen; ++i) total += (qWeights != nullptr ? qWeights[i] : 1.f) * kEmptyTokenScore;
+    return total;
+  };
+  // Walk the documents' tokens in order, 64 a block; a document may span blocks. A block is cut
+  // into runs of one document each (at most 65).
+  struct Run {
+    size_t doc, t0, t1;
+    bool last;  // the document's last token is in this run
+  };
+  Run runs[kBlock + 1];
+  const Epilogue e{S, qLen, lanes, sc.scales.data(), sc.offsets.data()};
+  DecodeTable decode;
+  bool decodeReady = false;
+  size_t d = 0, j = 0;  // the next token to place: document d, its j-th token
+  std::fill(sc.best.begin(), sc.best.end(), kNegInf);
+  while (true) {
+    while (d < nDocs && doclens[d] == 0) out[d++] = emptyScore();
+    if (d >= nDocs) break;
+    size_t n = 0, nRuns = 0;
+    while (n < kBlock && d < nDocs) {
+      const size_t len = static_cast<size_t>(doclens[d]);
+      if (len == 0) {
+        out[d++] = emptyScore();
+        continue;
+      }
+      const size_t take = std::min(kBlock - n, len - j);
+      const size_t row = static_cast<size_t>(tokenStarts[d]) + j;
+      for (size_t r = 0; r < take; ++r) {
+        sc.rows[n + r] = residuals + (row + r) * nBytes;
+        sc.blockCodes[n + r] = codes[row + r];
+      }
+      if (invNorms != nullptr) {
+        // The cache holds NaN until a token is first scored: its inverse norm is computed then.
+        for (size_t r = 0; r < take;) {
+          size_t end = r;  // [r, end): tokens not yet in the cache, computed in one call
+          while (end < take && invNorms[row + end] != invNorms[row + end]) ++end;
+          if (end > r) {
+            if (!decodeReady) buildDecodeTable(weights, nbits, decode);
+            decodeReady = true;
+            inverseNorms(decode, codes + row + r, residuals + (row + r) * nBytes, end - r, dim, centroids, nbits,
+                         invNorms + row + r);
+            r = end;
+          } else {
+            ++r;
+          }
+        }
+        std::copy(invNorms + row, invNorms + row + take, sc.blockInv.begin() + static_cast<std::ptrdiff_t>(n));
+      }
+      j += take;
+      runs[nRuns++] = {d, n, n + take, j == len};
+      n += take;
+      if (j == len) {
+        ++d;
+        j = 0;
+      }
+    }
+    for (size_t t = n; t < kBlock; ++t) sc.rows[t] = residuals;  // padding rows: read, never scored
+    prefetchNextBlock(residuals, nBytes, tokenStarts, doclens, nDocs, d, j);
+    path.layout(sc.rows.data(), n, nBytes, sc.nibs.data());
+    path.accumulate(sc.nibs.data(), tables, qLen, nBytes, sc.accI.data());
+    path.transpose(sc.accI.data(), qLen, lanes, sc.accT.data());
+    for (size_t r = 0; r < nRuns; ++r) {
+      const Run& run = runs[r];
+      path.run(e, sc.accT.data() + run.t0 * lanes, sc.blockCodes.data() + run.t0,
+               invNorms != nullptr ? sc.blockInv.data() + run.t0 : nullptr, run.t1 - run.t0, sc.best.data());
+      if (!run.last) continue;
+      float total = 0.f;
+      for (size_t i = 0; i < qLen; ++i) total += qWeights != nullptr ? qWeights[i] * sc.best[i] : sc.best[i];
+      out[run.doc] = total;
+      std::fill(sc.best.begin(), sc.best.end(), kNegInf);
+    }
+  }
+}
+
+void maxsimFastScan(const float* S, size_t qLen, const uint8_t* tables, const float* scales, const float* offsets,
+                    const int32_t* codes, const uint8_t* residuals, size_t dim, int nbits, const int32_t* tokenStarts,
+                    const int32_t* doclens, size_t nDocs, float* out, const float* qWeights, float* invNorms,
+                    const float* centroids, const float* weights) {
+  maxsimFastScanWith(activeCodeSimd(), S, qLen, tables, scales, offsets, codes, residuals, dim, nbits, tokenStarts,
+                     doclens, nDocs, out, qWeights, invNorms, centroids, weights);
+}
+
+}  // namespace plait
