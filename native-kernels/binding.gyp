@@ -3,13 +3,31 @@
 # x86-64 and picks AVX-512, AVX2+FMA or the scalar path at run time; other architectures build
 # the scalar path only. The code-scoring kernel (src/code-maxsim.cc) is its own static library,
 # compiled with -ffp-contract=off so that no path fuses a multiply-add: its SIMD paths, the scalar
-# one and the TypeScript twin agree bit for bit.
+# one and the TypeScript twin agree bit for bit. The ternary codec's kernels (src/ternary-kernels.cc,
+# with the L2 normalisation both codecs' decoders share) are built the same way, for the same reason.
 {
   "targets": [
     {
       "target_name": "plait_code_kernels",
       "type": "static_library",
       "sources": ["src/code-maxsim.cc"],
+      "cflags!": ["-O2", "-O0"],
+      "cflags_cc!": ["-O2", "-O0", "-std=gnu++17", "-std=gnu++20"],
+      "cflags": ["-O3", "-fPIC", "-ffp-contract=off"],
+      "cflags_cc": ["-O3", "-std=c++17", "-fPIC", "-ffp-contract=off"],
+      "xcode_settings": {
+        "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
+        "GCC_OPTIMIZATION_LEVEL": "3",
+        "OTHER_CPLUSPLUSFLAGS": ["-ffp-contract=off"]
+      },
+      "msvs_settings": {
+        "VCCLCompilerTool": { "Optimization": 2, "AdditionalOptions": ["/fp:precise"] }
+      }
+    },
+    {
+      "target_name": "plait_ternary_kernels",
+      "type": "static_library",
+      "sources": ["src/ternary-kernels.cc"],
       "cflags!": ["-O2", "-O0"],
       "cflags_cc!": ["-O2", "-O0", "-std=gnu++17", "-std=gnu++20"],
       "cflags": ["-O3", "-fPIC", "-ffp-contract=off"],
@@ -37,6 +55,7 @@
       ],
       "dependencies": [
         "plait_code_kernels",
+        "plait_ternary_kernels",
         "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"
       ],
       "defines": ["NAPI_VERSION=8"],

@@ -3,15 +3,20 @@
  * plus its residual r = v − c with each dimension quantised to `nbits` bits: bucket cutoffs are
  * the quantiles of held-out residual values at i/2^nbits, bucket weights (the reconstruction
  * values) the quantiles at (i + 0.5)/2^nbits. Decompression is c + weights[bucket], L2-normalised.
+ *
+ * nbits = TERNARY_NBITS (1.6) selects the ternary codec (issue 22): three levels {−a, 0, +a}
+ * fitted by ./ternary-fit.ts, five dimensions a byte (src/kernels/ternary-kernels.ts), the same
+ * cutoffs/weights arrays (2 and 3 long) and the same kernels' entry points.
  */
 import { getKernels } from '../kernels/index.js';
 import type { Kernels } from '../kernels/types.js';
 import { PlaitError, invalidArgument } from '../errors/index.js';
 import { quantileSorted } from '../util/vectors.js';
+import { fitTernary } from './ternary-fit.js';
 
 // One set of residual widths for the whole engine (the kernels, the codec, the index format).
-export { SUPPORTED_NBITS, checkNbits, type Nbits } from '../kernels/validate.js';
-import type { Nbits } from '../kernels/validate.js';
+export { SUPPORTED_NBITS, TERNARY_NBITS, checkNbits, type Nbits } from '../kernels/validate.js';
+import { TERNARY_NBITS, codecLevels, residualRowBytes, type Nbits } from '../kernels/validate.js';
 
 export interface CompressedVectors {
   codes: Int32Array;
@@ -26,9 +31,9 @@ export interface ResidualCodecState {
   weights: Float32Array;
 }
 
-/** Bytes of packed residual per token. */
+/** Bytes of packed residual per token: dim·nbits/8, or ceil(dim/5) for ternary (nbits = TERNARY_NBITS). */
 export function residualBytes(dim: number, nbits: number): number {
-  return (dim * nbits) / 8;
+  return residualRowBytes(dim, nbits);
 }
 
 export class ResidualCodec implements ResidualCodecState {
@@ -45,7 +50,7 @@ export class ResidualCodec implements ResidualCodecState {
   ) {
     if (dim % 8 !== 0) throw new PlaitError('DIMENSION_MISMATCH', { message: `dim must be a multiple of 8, got ${dim}`, expected: 'multiple of 8', received: dim });
     if (centroids.length % dim !== 0) throw new PlaitError('DIMENSION_MISMATCH', { expected: `a multiple of ${dim}`, received: centroids.length });
-    const nb = 1 << nbits;
+    const nb = codecLevels(nbits);
     if (cutoffs.length !== nb - 1 || weights.length !== nb) {
       throw new PlaitError('INDEX_CORRUPT', { message: `codec for nbits=${nbits} needs ${nb - 1} cutoffs and ${nb} weights` });
     }
@@ -80,6 +85,10 @@ export class ResidualCodec implements ResidualCodecState {
    * into residuals where they lie instead of holding a second copy (a build, issue 9).
    */
   static fromResiduals(centroids: Float32Array, dim: number, nbits: Nbits, values: Float32Array, kernels: Kernels = getKernels()): ResidualCodec {
+    if (nbits === TERNARY_NBITS) {
+      const { cutoffs, weights } = fitTernary(values);
+      return new ResidualCodec(dim, nbits, centroids, cutoffs, weights, kernels);
+    }
     values.sort();
     const nb = 1 << nbits;
     const cutoffs = new Float32Array(nb - 1);
