@@ -3,8 +3,8 @@
 # x86-64 and picks AVX-512, AVX2+FMA or the scalar path at run time; other architectures build
 # the scalar path only. The code-scoring kernel (src/code-maxsim.cc) is its own static library,
 # compiled with -ffp-contract=off so that no path fuses a multiply-add: its SIMD paths, the scalar
-# one and the TypeScript twin agree bit for bit. The ternary codec's kernels (src/ternary-kernels.cc,
-# with the L2 normalisation both codecs' decoders share) are built the same way, for the same reason.
+# one and the TypeScript twin agree bit for bit. The ternary codec's kernels
+# (src/ternary-kernels.cc) are built the same way, for the same reason.
 {
   "targets": [
     {

@@ -63,10 +63,8 @@ void maxsimCompressed(const float* q, size_t qLen, size_t dim, const int32_t* co
                       const float* weights, int nbits, float* out, const float* qWeights);
 
 // Ternary codec (ternary-kernels.cc; layout in src/kernels/ternary-kernels.ts): ceil(dim/5) bytes a
-// token, 2 cutoffs, 3 weights. normaliseRow: in-place L2 normalisation, eight partial sums (shared
-// with the bucket codec's decoder).
+// token, 2 cutoffs, 3 weights.
 size_t ternaryBytes(size_t dim);
-void normaliseRow(float* row, size_t dim);
 void compressTernary(const float* vectors, size_t n, size_t dim, const float* centroids, const int32_t* codes,
                      const float* cutoffs, uint8_t* out);
 void decompressTernary(const int32_t* codes, const uint8_t* residuals, size_t n, size_t dim, const float* centroids,
