@@ -26,6 +26,8 @@ import { buildSynthetic, syntheticPassages } from '../fixtures/synthetic-index.j
 import { SyntheticVectors } from '../fixtures/synthetic.js';
 import { encodedDoc, strayFiles } from './helpers/living.js';
 import { runPlait } from './helpers/cli.js';
+import { Engine, resolveServerOptions, serveEngine } from '../src/server/index.js';
+import { Reranker } from '../src/index.js';
 import { needsNative, requireNative } from './helpers/requirements.js';
 
 const native = nativeKernels();
@@ -287,19 +289,36 @@ test('the manifest\'s version must match its codec: INDEX_VERSION / INDEX_CORRUP
 
 test('CLI: plait index --nbits ternary, then info and search', () => {
   const sample = fileURLToPath(new URL('../../examples/sample-corpus.jsonl', import.meta.url));
-  const built = runPlait(dir, ['index', sample, '--index', 'tern', '--nbits', 'ternary', '--threads', '1', '--quiet', '--json']);
+  const built = runPlait(dir, ['index', sample, '--index', 'cli-tern', '--nbits', 'ternary', '--threads', '1', '--quiet', '--json']);
   assert.equal(built.code, 0, built.stderr);
-  const info = runPlait(dir, ['info', 'tern', '--json']);
+  const info = runPlait(dir, ['info', 'cli-tern', '--json']);
   assert.equal(info.code, 0, info.stderr);
   const parsed = JSON.parse(info.stdout) as { bytesPerToken: number; manifest: { nbits: number; dim: number } };
   assert.equal(parsed.manifest.nbits, TERNARY_NBITS);
   // ceil(dim / 5) residual bytes and a 4-byte centroid id (2-bit: dim / 4 + 4).
   assert.equal(parsed.bytesPerToken, Math.ceil(parsed.manifest.dim / 5) + 4);
-  assert.match(runPlait(dir, ['info', 'tern']).stdout, /nbits\s+ternary/);
-  const s = runPlait(dir, ['search', 'tern', 'honeybee waggle dance', '-k', '3', '--json']);
+  assert.match(runPlait(dir, ['info', 'cli-tern']).stdout, /nbits\s+ternary/);
+  const s = runPlait(dir, ['search', 'cli-tern', 'honeybee waggle dance', '-k', '3', '--json']);
   assert.equal(s.code, 0, s.stderr);
   assert.equal((JSON.parse(s.stdout) as { hits: unknown[] }).hits.length, 3);
   const bad = runPlait(dir, ['index', sample, '--index', 'bad', '--nbits', '3', '--quiet']);
   assert.notEqual(bad.code, 0);
   assert.match(bad.stderr, /ternary/);
+});
+
+test('the server reports a ternary index\'s nbits as 1.6 (not truncated to an integer)', async () => {
+  const path = join(dir, 'indexes', 'cli-tern');
+  const index = await openIndex(path, { workers: 0, encoderOptions: { threads: 0 } });
+  const reranker = await Reranker.create({ encoder: await index.encoder() });
+  const resolved = resolveServerOptions({ host: '127.0.0.1', port: 0, logLevel: false, defaultMetrics: false }, {});
+  const engine = new Engine({ indexes: [{ name: 'tern', index, borrowed: true }], rerankers: [{ names: ['bundled:use-lite'], reranker, borrowed: true }] }, resolved);
+  await engine.warmUp();
+  const server = await serveEngine(engine);
+  try {
+    const list = (await (await fetch(`${server.url}/v1/indexes`)).json()) as { indexes: Array<{ name: string; nbits: number }> };
+    assert.deepEqual(list.indexes.map((i) => [i.name, i.nbits]), [['tern', TERNARY_NBITS]]);
+  } finally {
+    await server.close();
+    await index.close();
+  }
 });
