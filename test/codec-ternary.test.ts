@@ -248,6 +248,13 @@ test('a ternary index: format version, sizes, search, add, compaction, reopen', 
   };
   // Each passage as its own query finds itself first, in PLAID and exhaustive search.
   for (const exhaustive of [true, false]) assert.ok((await top1(path, passages, exhaustive)) >= 57, `exhaustive ${exhaustive}`);
+  // Code scoring has no ternary tables: asked for, PLAID's exact stage decompresses instead.
+  process.env.PLAIT_EXACT_SCORING = 'codes';
+  try {
+    assert.ok((await top1(path, passages, false)) >= 57, 'PLAIT_EXACT_SCORING=codes');
+  } finally {
+    delete process.env.PLAIT_EXACT_SCORING;
+  }
 
   // A living-index add compresses with the same codec; compaction rewrites ternary residuals.
   const gen = new SyntheticVectors({ dim: DIM, clusters: 48, spread: 0.3, seed: 5 });
