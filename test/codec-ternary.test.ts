@@ -116,6 +116,33 @@ test('fitTernary: its levels have a lower squared error than thresholds 10% eith
   assert.ok(Math.abs(zeros - (1 - 1 / Math.E)) < 0.02, `share on 0: ${zeros}`);
 });
 
+test('1-bit weights are the mean residual on each side of the median (MSE-optimal for that cutoff), by hand', () => {
+  // Residuals -4 -2 -1 1 2 6 (one centroid at 0): median cutoff 0 (quantile 1/2 between -1 and 1),
+  // weights mean(-4, -2, -1) = -7/3 and mean(1, 2, 6) = 3, not the quantiles at 1/4 and 3/4.
+  const codec = ResidualCodec.fromResiduals(new Float32Array(1 * 8), 8, 1, Float32Array.of(6, -2, 1, -4, 2, -1), typescriptKernels);
+  assert.equal(codec.cutoffs[0], 0);
+  assert.deepEqual(Array.from(codec.weights), [Math.fround(-7 / 3), 3]);
+});
+
+test('reconstruction error: 1-bit > ternary > 2-bit on the same held-out fit (synthetic clusters)', () => {
+  const dim = 64;
+  const gen = new SyntheticVectors({ dim, clusters: 32, spread: 0.3, seed: 11 });
+  const centroids = gen.vectors(32);
+  const heldout = gen.vectors(600);
+  const test = gen.vectors(400);
+  const errorOf = (nbits: 1 | 2 | typeof TERNARY_NBITS): number => {
+    const codec = ResidualCodec.fit(centroids, dim, nbits, heldout, typescriptKernels);
+    const { codes, residuals } = codec.compress(test, 400);
+    assert.equal(residuals.length, 400 * codec.bytesPerToken);
+    const back = codec.decompress(codes, residuals, 400);
+    let err = 0;
+    for (let i = 0; i < test.length; i++) err += (test[i]! - back[i]!) ** 2;
+    return err;
+  };
+  const [e1, eT, e2] = [errorOf(1), errorOf(TERNARY_NBITS), errorOf(2)];
+  assert.ok(e1 > eT && eT > e2, `errors 1-bit ${e1}, ternary ${eT}, 2-bit ${e2}`);
+});
+
 /** Random unit-ish vectors near random centroids, their codes and the fitted codec levels. */
 function randomCase(dim: number, n: number, seed: number): { vectors: Float32Array; centroids: Float32Array; codes: Int32Array; cutoffs: Float32Array; weights: Float32Array } {
   const rng = new Random(seed);
