@@ -5,7 +5,8 @@
  * width: index bytes (residuals a token, the whole folder), nDCG@10 and Recall@100 of PLAID at
  * default settings (k = 10 for nDCG@10, k = 100 for Recall@100) and of exhaustive MaxSim, and the
  * paired randomization test (src/eval/significance.ts) of each per-query nDCG@10 against 2-bit.
- * For 1 and 2 bits PLAID is also run with exact scoring on the codes (PLAIT_EXACT_SCORING=codes:
+ * 1-bit is also evaluated with ColBERTv2's quartile weights on the same bits (plait fits each side's
+ * mean). For 1 and 2 bits PLAID is also run with exact scoring on the codes (PLAIT_EXACT_SCORING=codes:
  * the int8-query lookup tables of src/codec/code-scorer.ts, the "1-bit with an int8 query" path).
  * Late-interaction mode only; queries are encoded once.
  *
@@ -29,6 +30,7 @@ import { readQueries, readQrels, evaluateRun, pairedRandomizationTest, type Run,
 import { getKernels, kernelsStatus } from '../src/kernels/index.js';
 import { MANIFEST_FILE } from '../src/format/manifest.js';
 import { mulberry32 } from '../src/util/random.js';
+import { quantileSorted } from '../src/util/vectors.js';
 import { nbitsName, parseNbits, residualRowBytes, type Nbits } from '../src/kernels/validate.js';
 import { dataDir, isMain, machine } from './common.js';
 
@@ -117,17 +119,16 @@ class EmbeddingCache {
   }
 }
 
-/** Held-out rows for the 1-bit weight experiment (ColBERTv2's build holds out 5% of its k-means sample; enough for a 2-value fit). */
+/** Held-out rows for the 1-bit weight comparison (ColBERTv2's build holds out 5% of its k-means sample; plenty for 2 values). */
 const REWEIGHT_ROWS = 20_000;
 
 /**
- * The 1-bit codec with MSE-optimal weights (issue 22 item 2): the same cutoff (the median, so the
- * same stored bits) but each weight the mean residual of its side (a Lloyd–Max step) instead of
- * ColBERTv2's quantiles at 1/4 and 3/4 (for a Laplacian those shrink every residual to ln 2 ≈ 0.69
- * of its conditional mean). Written as a copy of the 1-bit index with only manifest.codec.weights
- * changed (the residual files are the same bytes).
+ * The 1-bit codec with ColBERTv2's weights, the quantiles at 1/4 and 3/4 of held-out residuals,
+ * beside plait's (each side's mean residual, ResidualCodec's oneBitMeanWeights): the same cutoff,
+ * so the same stored bits. Written as a copy of the 1-bit index with only manifest.codec.weights
+ * changed, fitted on REWEIGHT_ROWS cached document tokens against the index's own centroids.
  */
-function reweightOneBit(src: string, dst: string, cache: EmbeddingCache, queryKeys: ReadonlySet<string>): void {
+function quartileOneBit(src: string, dst: string, cache: EmbeddingCache, queryKeys: ReadonlySet<string>): void {
   if (existsSync(join(dst, MANIFEST_FILE))) return;
   const m = readManifest(src);
   const dim = m.dim;
@@ -135,19 +136,11 @@ function reweightOneBit(src: string, dst: string, cache: EmbeddingCache, queryKe
   const rows = cache.sampleRows(REWEIGHT_ROWS, queryKeys, 7);
   const codes = new Int32Array(REWEIGHT_ROWS);
   getKernels().assignNearest(rows, REWEIGHT_ROWS, centroids, m.counts.centroids, dim, codes);
-  const cut = m.codec.cutoffs[0]!;
-  const sum = [0, 0];
-  const count = [0, 0];
-  for (let i = 0; i < REWEIGHT_ROWS; i++) {
-    for (let d = 0; d < dim; d++) {
-      const r = Math.fround(rows[i * dim + d]! - centroids[codes[i]! * dim + d]!);
-      const side = cut <= r ? 1 : 0;
-      sum[side] += r;
-      count[side]++;
-    }
-  }
+  const values = new Float32Array(REWEIGHT_ROWS * dim);
+  for (let i = 0; i < REWEIGHT_ROWS; i++) for (let d = 0; d < dim; d++) values[i * dim + d] = rows[i * dim + d]! - centroids[codes[i]! * dim + d]!;
+  values.sort();
   cpSync(src, dst, { recursive: true });
-  const manifest = { ...m, codec: { ...m.codec, weights: [sum[0]! / count[0]!, sum[1]! / count[1]!] } };
+  const manifest = { ...m, codec: { ...m.codec, weights: [quantileSorted(values, 0.25), quantileSorted(values, 0.75)] } };
   writeFileSync(join(dst, MANIFEST_FILE), JSON.stringify(manifest, null, 2));
 }
 
@@ -248,12 +241,12 @@ export async function dataset(name: string, widths: Nbits[]): Promise<object> {
     }
     if (widths.includes(1)) {
       const src = join(ROOT, `${name}-1`);
-      const path = join(ROOT, `${name}-1-mse`);
-      reweightOneBit(src, path, cache, EmbeddingCache.keysOf('q', queries.map((q) => q.text)));
+      const path = join(ROOT, `${name}-1-quartiles`);
+      quartileOneBit(src, path, cache, EmbeddingCache.keysOf('q', queries.map((q) => q.text)));
       const m = readManifest(path);
       const rb = residualRowBytes(m.dim, m.nbits);
-      rows.push({ nbits: '1 (MSE weights)', residualBytesPerToken: rb, bytesPerToken: rb + 4, indexMB: listedBytes(m) / 1e6, buildS: Number.NaN, modes: await evaluateWidth(path, queries, emb, qrels, 1) });
-      console.error(`# evaluated ${path} (weights ${m.codec.weights.map((w) => w.toFixed(5)).join(', ')}; ColBERTv2's ${readManifest(src).codec.weights.map((w) => w.toFixed(5)).join(', ')})`);
+      rows.push({ nbits: "1 (ColBERTv2's quartile weights)", residualBytesPerToken: rb, bytesPerToken: rb + 4, indexMB: listedBytes(m) / 1e6, buildS: Number.NaN, modes: await evaluateWidth(path, queries, emb, qrels, 1) });
+      console.error(`# evaluated ${path} (weights ${m.codec.weights.map((w) => w.toFixed(5)).join(', ')}; plait's ${readManifest(src).codec.weights.map((w) => w.toFixed(5)).join(', ')})`);
     }
     const base = rows.find((r) => r.nbits === '2');
     if (base !== undefined) {
