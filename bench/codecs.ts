@@ -14,7 +14,8 @@
  * indexes live under PLAIT_CODECS_DIR (default /tmp/codec-bench); a rerun reuses both, so the
  * encoding (tens of minutes on the shared 2-core machine) is paid once.
  *
- * Run: `node dist/bench/codecs.js [datasets=cranfield,cisi] [widths=2,ternary,1,4]`
+ * Run: `node dist/bench/codecs.js [datasets=cranfield,cisi] [widths=2,ternary,1,4]`;
+ * decompression speed per width: `node dist/bench/codecs.js decode`.
  */
 import { appendFileSync, closeSync, cpSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, writeFileSync, writeSync } from 'node:fs';
 import { createHash } from 'node:crypto';
@@ -31,7 +32,7 @@ import { getKernels, kernelsStatus } from '../src/kernels/index.js';
 import { MANIFEST_FILE } from '../src/format/manifest.js';
 import { mulberry32 } from '../src/util/random.js';
 import { quantileSorted } from '../src/util/vectors.js';
-import { nbitsName, parseNbits, residualRowBytes, type Nbits } from '../src/kernels/validate.js';
+import { TERNARY_NBITS, nbitsName, parseNbits, residualRowBytes, type Nbits } from '../src/kernels/validate.js';
 import { dataDir, isMain, machine } from './common.js';
 
 const ROOT = process.env.PLAIT_CODECS_DIR ?? '/tmp/codec-bench';
@@ -288,7 +289,44 @@ function table(result: { dataset: string; widths: WidthFigures[] }): string {
   return lines.join('\n');
 }
 
-if (isMain(import.meta.url)) {
+/**
+ * Decompression speed, ns per token (this process's CPU time, best of 7 windows of ≥ 0.3 s): each
+ * width at 128 d (ColBERTv2) and 512 d (the bundled model), 20,000 tokens on K = 4,096 centroids.
+ */
+export function decodeSpeed(): Array<{ dim: number; nbits: string; nsPerToken: number }> {
+  const kernels = getKernels();
+  const rand = mulberry32(5);
+  const n = 20_000;
+  const out: Array<{ dim: number; nbits: string; nsPerToken: number }> = [];
+  for (const dim of [128, 512]) {
+    const centroids = new Float32Array(4096 * dim).map(() => rand() * 2 - 1);
+    const codes = Int32Array.from({ length: n }, () => Math.floor(rand() * 4096));
+    const rows = new Float32Array(n * dim);
+    for (const nbits of [1, TERNARY_NBITS, 2, 4] as const) {
+      const bytes = new Uint8Array(n * residualRowBytes(dim, nbits)).map(() => Math.floor(rand() * (nbits === TERNARY_NBITS ? 243 : 256)));
+      const weights = Float32Array.from({ length: nbits === TERNARY_NBITS ? 3 : 1 << nbits }, (_, i) => (i - 1) * 0.05);
+      let best = Infinity;
+      for (let w = 0; w < 7; w++) {
+        let calls = 0;
+        const u0 = process.cpuUsage();
+        const t0 = performance.now();
+        do {
+          kernels.decompress(codes, bytes, n, dim, centroids, weights, nbits, rows);
+          calls++;
+        } while (performance.now() - t0 < 300);
+        const u = process.cpuUsage(u0);
+        best = Math.min(best, ((u.user + u.system) * 1000) / calls / n);
+      }
+      out.push({ dim, nbits: nbitsName(nbits), nsPerToken: best });
+    }
+  }
+  return out;
+}
+
+if (isMain(import.meta.url) && process.argv[2] === 'decode') {
+  console.log(`# decode, ${kernelsStatus().active}, ${machine().cpu}, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  for (const r of decodeSpeed()) console.log(`dim ${r.dim} nbits ${r.nbits}: ${r.nsPerToken.toFixed(1)} ns a token`);
+} else if (isMain(import.meta.url)) {
   const names = (process.argv[2] ?? 'cranfield,cisi').split(',');
   const widths = (process.argv[3] ?? '2,ternary,1,4').split(',').map(parseNbits);
   console.log(`# codecs, ${kernelsStatus().active}, ${machine().cpu}, ${machine().cores} cores, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
