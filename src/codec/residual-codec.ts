@@ -43,9 +43,9 @@ export function residualBytes(dim: number, nbits: number): number {
  * ColBERTv2's quantiles at 1/4 and 3/4, which for near-Laplacian residuals shrink every one to
  * about ln 2 ≈ 0.69 of its side's mean. The stored bits do not change, only the two weights.
  * Measured with the bundled model, same embeddings and bits (bench/codecs.ts; bench/RESULTS.md,
- * "Codecs below 2 bits"): nDCG@10 +0.0032 / +0.0040 / +0.0042 (PLAID, exhaustive, PLAID on codes)
- * on cranfield and +0.0022 / +0.0022 / +0.0026 on cisi over the quantile weights, closing most of
- * 1-bit's gap to 2-bit on cranfield (−0.0006 instead of −0.0038, PLAID).
+ * "Codecs below 2 bits"): nDCG@10 +0.0007 … +0.0042 over the quartile weights in all twelve cells
+ * of two runs (cranfield, cisi × PLAID, exhaustive, PLAID on codes; none significant alone),
+ * closing most of 1-bit's gap to 2-bit on cranfield (−0.0007 instead of −0.0039, PLAID).
  * @param sorted the held-out residual values, ascending
  */
 function oneBitMeanWeights(sorted: Float32Array, cutoff: number, weights: Float32Array): void {
