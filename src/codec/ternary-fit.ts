@@ -8,8 +8,9 @@
  * held-out residual values r (every dimension, pooled): alternately a = mean of |r| over |r| > t
  * (the centroid of the outer cells) and t = a/2 (the nearest-level boundary between 0 and a), from
  * Ternary Weight Networks' start t = 0.7 · mean |r| (Li, Zhang & Liu, 2016, arXiv:1605.04711),
- * until t stops moving. Each step lowers the mean squared error, so it converges; on ColBERT
- * residuals (near-Laplacian) about a third to a half of the values land on 0.
+ * until t stops moving. Each step lowers the mean squared error, so it converges. For a Laplacian
+ * of scale b (ColBERT residuals are near one) the fixed point is t = b, a = 2b: 1 − 1/e ≈ 63% of the
+ * values land on 0 (test/codec-ternary.test.ts checks it).
  *
  * Quality against the bucket codecs (nDCG@10, sizes, paired tests): bench/RESULTS.md, "Codecs below
  * 2 bits"; re-measure with `npx tsx bench/codecs.ts`.
