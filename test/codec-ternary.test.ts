@@ -28,7 +28,7 @@ import { encodedDoc, strayFiles } from './helpers/living.js';
 import { runPlait } from './helpers/cli.js';
 import { Engine, resolveServerOptions, serveEngine } from '../src/server/index.js';
 import { Reranker } from '../src/index.js';
-import { needsNative, requireNative } from './helpers/requirements.js';
+import { REPO_ROOT, inCi, needsNative, requireNative } from './helpers/requirements.js';
 
 const native = nativeKernels();
 const impls: Array<[string, Kernels | null]> = [
@@ -247,6 +247,66 @@ test('ternary decompression gives the same bits on the AVX-512, AVX2 and scalar 
     for (let d = 0; d < 2; d++) assert.ok(Math.abs(r.scores[d]! - runs[0]!.scores[d]!) < 1e-4);
   }
 });
+
+/** The harness's inputs (native-kernels/test/ternary-harness.cc): exact in float32 in both languages. */
+function harnessInputs(n: number, seed: number): Float32Array {
+  return Float32Array.from({ length: n }, (_, i) => Math.fround((((i * 7919 + seed) % 2001) - 1000) / 1000));
+}
+
+function fnv(bytes: Uint8Array): string {
+  let h = 2166136261;
+  for (const b of bytes) h = Math.imul(h ^ b, 16777619) >>> 0;
+  return h.toString(16).padStart(8, '0');
+}
+
+/** What the harness prints, from `kernels` on the same inputs. */
+function harnessLines(kernels: Kernels): string[] {
+  const n = 37;
+  const k = 5;
+  return [7, 128, 130].map((dim) => {
+    const centroids = harnessInputs(k * dim, 1);
+    const vectors = harnessInputs(n * dim, 2);
+    const codes = Int32Array.from({ length: n }, (_, i) => i % k);
+    const bytes = new Uint8Array(n * ternaryBytes(dim));
+    kernels.compress(vectors, n, dim, centroids, codes, Float32Array.of(-0.3, 0.3), TERNARY_NBITS, bytes);
+    const out = new Float32Array(n * dim);
+    kernels.decompress(codes, bytes, n, dim, centroids, Float32Array.of(-0.45, 0, 0.45), TERNARY_NBITS, out);
+    return `dim ${dim} bytes ${fnv(bytes)} floats ${fnv(new Uint8Array(out.buffer))}`;
+  });
+}
+
+const has = (cmd: string): boolean => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
+const ARM_TOOLS = ['g++', 'aarch64-linux-gnu-g++', 'qemu-aarch64-static'];
+const missingArmTools = ARM_TOOLS.filter((t) => !has(t));
+
+test(
+  'ternary kernels give the same bits on aarch64 (qemu), on this machine and in the addon and the TypeScript twin',
+  { skip: missingArmTools.length > 0 && !inCi() ? `missing ${missingArmTools.join(', ')} (.ci/run installs them; in CI this fails)` : needsNative() },
+  () => {
+    const nk = requireNative();
+    const expected = harnessLines(typescriptKernels);
+    assert.deepEqual(harnessLines(nk), expected, 'addon against the TypeScript twin');
+    const native = join(REPO_ROOT, 'native-kernels');
+    const sources = ['test/ternary-harness.cc', 'src/ternary-kernels.cc'];
+    const out = mkdtempSync(join(tmpdir(), 'plait-ternary-arm-'));
+    try {
+      for (const [cxx, extra, runner] of [
+        ['g++', [], null],
+        ['aarch64-linux-gnu-g++', ['-static'], 'qemu-aarch64-static'],
+      ] as const) {
+        const bin = join(out, cxx);
+        // -ffp-contract=off as binding.gyp builds the file: without it aarch64 fuses the sums of squares and the bits differ.
+        const build = spawnSync(cxx, ['-O3', '-std=c++17', '-ffp-contract=off', ...extra, '-Isrc', ...sources, '-o', bin], { cwd: native, encoding: 'utf8', timeout: 120_000 });
+        assert.equal(build.status, 0, `${cxx}: ${build.stderr}`);
+        const r = runner === null ? spawnSync(bin, [], { encoding: 'utf8', timeout: 120_000 }) : spawnSync(runner, [bin], { encoding: 'utf8', timeout: 120_000 });
+        assert.equal(r.status, 0, r.stderr);
+        assert.deepEqual(r.stdout.trim().split('\n'), expected, cxx);
+      }
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  },
+);
 
 const DIM = 32;
 
