@@ -4,12 +4,30 @@
 # the scalar path only. The code-scoring kernels (src/code-maxsim.cc and the fast-scan
 # src/fast-scan.cc) are their own static library, compiled with -ffp-contract=off so that no path
 # fuses a multiply-add: their SIMD paths, the scalar ones and the TypeScript twins agree bit for bit.
+# The ternary codec's kernels (src/ternary-kernels.cc) are built the same way, for the same reason.
 {
   "targets": [
     {
       "target_name": "plait_code_kernels",
       "type": "static_library",
       "sources": ["src/code-maxsim.cc", "src/fast-scan.cc"],
+      "cflags!": ["-O2", "-O0"],
+      "cflags_cc!": ["-O2", "-O0", "-std=gnu++17", "-std=gnu++20"],
+      "cflags": ["-O3", "-fPIC", "-ffp-contract=off"],
+      "cflags_cc": ["-O3", "-std=c++17", "-fPIC", "-ffp-contract=off"],
+      "xcode_settings": {
+        "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
+        "GCC_OPTIMIZATION_LEVEL": "3",
+        "OTHER_CPLUSPLUSFLAGS": ["-ffp-contract=off"]
+      },
+      "msvs_settings": {
+        "VCCLCompilerTool": { "Optimization": 2, "AdditionalOptions": ["/fp:precise"] }
+      }
+    },
+    {
+      "target_name": "plait_ternary_kernels",
+      "type": "static_library",
+      "sources": ["src/ternary-kernels.cc"],
       "cflags!": ["-O2", "-O0"],
       "cflags_cc!": ["-O2", "-O0", "-std=gnu++17", "-std=gnu++20"],
       "cflags": ["-O3", "-fPIC", "-ffp-contract=off"],
@@ -37,6 +55,7 @@
       ],
       "dependencies": [
         "plait_code_kernels",
+        "plait_ternary_kernels",
         "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"
       ],
       "defines": ["NAPI_VERSION=8"],

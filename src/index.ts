@@ -51,6 +51,10 @@ export type { Kernels, KernelsName, KernelsStatus } from './kernels/index.js';
 // Codec
 export { ResidualCodec, residualBytes } from './codec/residual-codec.js';
 export type { Nbits, CompressedVectors } from './codec/residual-codec.js';
+// Ternary codec (issue 22): nbits = TERNARY_NBITS selects it in buildIndex / buildIndexFromEmbeddings.
+export { TERNARY_NBITS, parseNbits, nbitsName } from './kernels/validate.js';
+export { fitTernary, type TernaryLevels } from './codec/ternary-fit.js';
+export { TERNARY_FORMAT_VERSION } from './format/manifest.js';
 
 // Building indexes
 export { buildIndex } from './indexer/build-index.js';

@@ -267,6 +267,74 @@ Napi::Value MaxsimCompressed(const Info& info) {
   return info.Env().Undefined();
 }
 
+// ---- ternary codec (issue 22; ternary-kernels.cc): the compress / decompress / maxsimCompressed
+// arguments without nbits (src/kernels/native-loader.ts routes nbits = TERNARY_NBITS here) ----
+
+// compressTernary(vectors, n, dim, centroids, codes, cutoffs, out)
+Napi::Value CompressTernary(const Info& info) {
+  auto vectors = array<float>(info, 0, "vectors");
+  size_t n = count(info, 1, "n");
+  size_t dim = positive(info, 2, "dim");
+  auto centroids = array<float>(info, 3, "centroids");
+  auto codes = array<int32_t>(info, 4, "codes");
+  auto cutoffs = array<float>(info, 5, "cutoffs");
+  auto out = array<uint8_t>(info, 6, "out");
+  need(info, "vectors", vectors.length, n * dim);
+  need(info, "codes", codes.length, n);
+  checkCodes(info, codes.data, 0, n, centroids.length / dim);
+  need(info, "cutoffs", cutoffs.length, 2);
+  need(info, "out", out.length, n * plait::ternaryBytes(dim));
+  plait::compressTernary(vectors.data, n, dim, centroids.data, codes.data, cutoffs.data, out.data);
+  return info.Env().Undefined();
+}
+
+// decompressTernary(codes, residuals, n, dim, centroids, weights, out)
+Napi::Value DecompressTernary(const Info& info) {
+  auto codes = array<int32_t>(info, 0, "codes");
+  auto residuals = array<uint8_t>(info, 1, "residuals");
+  size_t n = count(info, 2, "n");
+  size_t dim = positive(info, 3, "dim");
+  auto centroids = array<float>(info, 4, "centroids");
+  auto weights = array<float>(info, 5, "weights");
+  auto out = array<float>(info, 6, "out");
+  need(info, "codes", codes.length, n);
+  checkCodes(info, codes.data, 0, n, centroids.length / dim);
+  need(info, "residuals", residuals.length, n * plait::ternaryBytes(dim));
+  need(info, "weights", weights.length, 3);
+  need(info, "out", out.length, n * dim);
+  plait::decompressTernary(codes.data, residuals.data, n, dim, centroids.data, weights.data, out.data);
+  return info.Env().Undefined();
+}
+
+// maxsimCompressedTernary(q, qLen, dim, codes, residuals, tokenStarts, doclens, nDocs, centroids, weights, out,
+//                         qWeights?)
+Napi::Value MaxsimCompressedTernary(const Info& info) {
+  Query qa = queryArgs(info);
+  auto codes = array<int32_t>(info, 3, "codes");
+  auto residuals = array<uint8_t>(info, 4, "residuals");
+  auto starts = array<int32_t>(info, 5, "tokenStarts");
+  auto lens = array<int32_t>(info, 6, "doclens");
+  size_t nDocs = count(info, 7, "nDocs");
+  auto centroids = array<float>(info, 8, "centroids");
+  auto weights = array<float>(info, 9, "weights");
+  auto out = array<float>(info, 10, "out");
+  auto w = optionalArray<float>(info, 11, "qWeights");
+  if (w.data != nullptr) need(info, "qWeights", w.length, qa.qLen);
+  need(info, "weights", weights.length, 3);
+  const size_t rows = std::min(codes.length, residuals.length / plait::ternaryBytes(qa.dim));
+  checkSpans(info, "tokenStarts", starts, lens, nDocs, rows);
+  const size_t k = centroids.length / qa.dim;
+  for (size_t d = 0; d < nDocs; ++d)
+    checkCodes(info, codes.data, static_cast<size_t>(starts.data[d]),
+               static_cast<size_t>(starts.data[d]) + static_cast<size_t>(lens.data[d]), k);
+  need(info, "out", out.length, nDocs);
+  plait::maxsimCompressedTernary(qa.q.data, qa.qLen, qa.dim, codes.data, residuals.data, starts.data, lens.data,
+                                 nDocs, centroids.data, weights.data, out.data, w.data);
+  return info.Env().Undefined();
+}
+
+// ---- end of the ternary codec ----
+
 // centroidInteraction(centroidScores, qLen, codes, tokenStarts, doclens, nDocs, keep, out, qWeights?)
 Napi::Value CentroidInteraction(const Info& info) {
   auto scores = array<float>(info, 0, "centroidScores");
@@ -546,6 +614,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("unlockFile", Napi::Function::New(env, plait::UnlockFile, "unlockFile"));
   exports.Set("exchangePaths", Napi::Function::New(env, plait::ExchangePaths, "exchangePaths"));
   exports.Set("peakFlops", Napi::Function::New(env, PeakFlopsValue, "peakFlops"));
+  exports.Set("compressTernary", Napi::Function::New(env, CompressTernary, "compressTernary"));
+  exports.Set("decompressTernary", Napi::Function::New(env, DecompressTernary, "decompressTernary"));
+  exports.Set("maxsimCompressedTernary", Napi::Function::New(env, MaxsimCompressedTernary, "maxsimCompressedTernary"));
   return exports;
 }
 

@@ -62,6 +62,17 @@ void maxsimCompressed(const float* q, size_t qLen, size_t dim, const int32_t* co
                       const int32_t* tokenStarts, const int32_t* doclens, size_t nDocs, const float* centroids,
                       const float* weights, int nbits, float* out, const float* qWeights);
 
+// Ternary codec (ternary-kernels.cc; layout in src/kernels/ternary-kernels.ts): ceil(dim/5) bytes a
+// token, 2 cutoffs, 3 weights.
+size_t ternaryBytes(size_t dim);
+void compressTernary(const float* vectors, size_t n, size_t dim, const float* centroids, const int32_t* codes,
+                     const float* cutoffs, uint8_t* out);
+void decompressTernary(const int32_t* codes, const uint8_t* residuals, size_t n, size_t dim, const float* centroids,
+                       const float* weights, float* out);
+void maxsimCompressedTernary(const float* q, size_t qLen, size_t dim, const int32_t* codes, const uint8_t* residuals,
+                             const int32_t* tokenStarts, const int32_t* doclens, size_t nDocs, const float* centroids,
+                             const float* weights, float* out, const float* qWeights);
+
 void centroidInteraction(const float* centroidScores, size_t qLen, const int32_t* codes, const int32_t* tokenStarts,
                          const int32_t* doclens, size_t nDocs, const uint8_t* keep, float* out,
                          const float* qWeights);

@@ -3,15 +3,21 @@
  * plus its residual r = v − c with each dimension quantised to `nbits` bits: bucket cutoffs are
  * the quantiles of held-out residual values at i/2^nbits, bucket weights (the reconstruction
  * values) the quantiles at (i + 0.5)/2^nbits. Decompression is c + weights[bucket], L2-normalised.
+ * At 1 bit the two weights are each side's mean residual instead (oneBitMeanWeights, measured).
+ *
+ * nbits = TERNARY_NBITS (1.6) selects the ternary codec (issue 22): three levels {−a, 0, +a}
+ * fitted by ./ternary-fit.ts, five dimensions a byte (src/kernels/ternary-kernels.ts), the same
+ * cutoffs/weights arrays (2 and 3 long) and the same kernels' entry points.
  */
 import { getKernels } from '../kernels/index.js';
 import type { Kernels } from '../kernels/types.js';
 import { PlaitError, invalidArgument } from '../errors/index.js';
 import { quantileSorted } from '../util/vectors.js';
+import { fitTernary } from './ternary-fit.js';
 
 // One set of residual widths for the whole engine (the kernels, the codec, the index format).
-export { SUPPORTED_NBITS, checkNbits, type Nbits } from '../kernels/validate.js';
-import type { Nbits } from '../kernels/validate.js';
+export { SUPPORTED_NBITS, TERNARY_NBITS, checkNbits, type Nbits } from '../kernels/validate.js';
+import { TERNARY_NBITS, codecLevels, residualRowBytes, type Nbits } from '../kernels/validate.js';
 
 export interface CompressedVectors {
   codes: Int32Array;
@@ -26,9 +32,38 @@ export interface ResidualCodecState {
   weights: Float32Array;
 }
 
-/** Bytes of packed residual per token. */
+/** Bytes of packed residual per token: dim·nbits/8, or ceil(dim/5) for ternary (nbits = TERNARY_NBITS). */
 export function residualBytes(dim: number, nbits: number): number {
-  return (dim * nbits) / 8;
+  return residualRowBytes(dim, nbits);
+}
+
+/**
+ * 1-bit weights (issue 22): the mean residual on each side of the cutoff (the median), the
+ * reconstruction values of least squared error for that cutoff (a Lloyd–Max step), instead of
+ * ColBERTv2's quantiles at 1/4 and 3/4, which for near-Laplacian residuals shrink every one to
+ * about ln 2 ≈ 0.69 of its side's mean. The stored bits do not change, only the two weights.
+ * Measured with the bundled model, same embeddings and bits (bench/codecs.ts; bench/RESULTS.md,
+ * "Codecs below 2 bits"): nDCG@10 +0.0007 … +0.0042 over the quartile weights in all twelve cells
+ * of two runs (cranfield, cisi × PLAID, exhaustive, PLAID on codes; none significant alone),
+ * closing most of 1-bit's gap to 2-bit on cranfield (−0.0007 instead of −0.0039, PLAID).
+ * @param sorted the held-out residual values, ascending
+ */
+function oneBitMeanWeights(sorted: Float32Array, cutoff: number, weights: Float32Array): void {
+  // Bucket 1 holds x >= cutoff (the kernels' rule: the number of cutoffs <= x).
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid]! < cutoff) lo = mid + 1;
+    else hi = mid;
+  }
+  let below = 0;
+  let above = 0;
+  for (let i = 0; i < lo; i++) below += sorted[i]!;
+  for (let i = lo; i < sorted.length; i++) above += sorted[i]!;
+  // An empty side keeps its quantile weight.
+  if (lo > 0) weights[0] = below / lo;
+  if (lo < sorted.length) weights[1] = above / (sorted.length - lo);
 }
 
 export class ResidualCodec implements ResidualCodecState {
@@ -45,7 +80,7 @@ export class ResidualCodec implements ResidualCodecState {
   ) {
     if (dim % 8 !== 0) throw new PlaitError('DIMENSION_MISMATCH', { message: `dim must be a multiple of 8, got ${dim}`, expected: 'multiple of 8', received: dim });
     if (centroids.length % dim !== 0) throw new PlaitError('DIMENSION_MISMATCH', { expected: `a multiple of ${dim}`, received: centroids.length });
-    const nb = 1 << nbits;
+    const nb = codecLevels(nbits);
     if (cutoffs.length !== nb - 1 || weights.length !== nb) {
       throw new PlaitError('INDEX_CORRUPT', { message: `codec for nbits=${nbits} needs ${nb - 1} cutoffs and ${nb} weights` });
     }
@@ -80,12 +115,17 @@ export class ResidualCodec implements ResidualCodecState {
    * into residuals where they lie instead of holding a second copy (a build, issue 9).
    */
   static fromResiduals(centroids: Float32Array, dim: number, nbits: Nbits, values: Float32Array, kernels: Kernels = getKernels()): ResidualCodec {
+    if (nbits === TERNARY_NBITS) {
+      const { cutoffs, weights } = fitTernary(values);
+      return new ResidualCodec(dim, nbits, centroids, cutoffs, weights, kernels);
+    }
     values.sort();
     const nb = 1 << nbits;
     const cutoffs = new Float32Array(nb - 1);
     const weights = new Float32Array(nb);
     for (let i = 1; i < nb; i++) cutoffs[i - 1] = quantileSorted(values, i / nb);
     for (let i = 0; i < nb; i++) weights[i] = quantileSorted(values, (i + 0.5) / nb);
+    if (nbits === 1) oneBitMeanWeights(values, cutoffs[0]!, weights);
     return new ResidualCodec(dim, nbits, centroids, cutoffs, weights, kernels);
   }
 

@@ -15,9 +15,9 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { FORMAT_DEFAULTS } from '../config/defaults.js';
 import { PlaitError, invalidArgument } from '../errors/index.js';
-import { ResidualCodec, checkNbits } from '../codec/residual-codec.js';
+import { ResidualCodec, TERNARY_NBITS, checkNbits, residualBytes } from '../codec/residual-codec.js';
 import type { Kernels } from '../kernels/types.js';
-import { FORMAT_NAME, FORMAT_VERSION, MANIFEST_FILE, listedFiles, roleFileName, segmentFile, type ArraysDelta, type FileEntry, type IndexManifest } from './manifest.js';
+import { FORMAT_NAME, FORMAT_VERSION, TERNARY_FORMAT_VERSION, MANIFEST_FILE, listedFiles, roleFileName, segmentFile, type ArraysDelta, type FileEntry, type IndexManifest } from './manifest.js';
 import { checkFileSize, openArrayFile, readJsonFile, verifyFile } from './index-files.js';
 import { readCommitRecord } from '../docstore/store-commit.js';
 
@@ -87,11 +87,15 @@ function checkManifest(value: unknown, where: string, path: string): IndexManife
   if (m === null || typeof m !== 'object' || m.format !== FORMAT_NAME) {
     throw new PlaitError('INDEX_CORRUPT', { message: `${where} is not a plait index manifest`, path });
   }
-  if (m.formatVersion !== FORMAT_VERSION) {
+  // A ternary index carries TERNARY_FORMAT_VERSION (manifest.ts), a bucket-codec index FORMAT_VERSION.
+  if (m.formatVersion !== FORMAT_VERSION && !(m.formatVersion === TERNARY_FORMAT_VERSION && m.nbits === TERNARY_NBITS)) {
     throw new PlaitError('INDEX_VERSION', {
-      message: `index format version ${String(m.formatVersion)}; this plait reads version ${FORMAT_VERSION} (rebuild the index with this version)`,
+      message: `index format version ${String(m.formatVersion)}; this plait reads version ${FORMAT_VERSION} (${TERNARY_FORMAT_VERSION} for a ternary index; rebuild the index with this version)`,
       path,
     });
+  }
+  if (m.nbits === TERNARY_NBITS && m.formatVersion !== TERNARY_FORMAT_VERSION) {
+    throw new PlaitError('INDEX_CORRUPT', { message: `manifest says nbits ${TERNARY_NBITS} (ternary) but format version ${String(m.formatVersion)}, not ${TERNARY_FORMAT_VERSION}`, path });
   }
   for (const key of ['model', 'counts', 'codec', 'files', 'dim', 'nbits', 'segments'] as const) {
     if (m[key] === undefined) throw new PlaitError('INDEX_CORRUPT', { message: `manifest lacks "${key}"`, path });
@@ -204,7 +208,7 @@ export function loadIndexData(path: string, kernels?: Kernels, options: LoadInde
   const centroids = openArrayFile(file(names.centroids), Float32Array, f.centroids, names.centroids, o);
   const { dim, counts } = manifest;
   const nbits = checkNbits(manifest.nbits);
-  const bytesPerToken = (dim * nbits) / 8;
+  const bytesPerToken = residualBytes(dim, nbits);
   const expect = (ok: boolean, what: string): void => {
     if (!ok) throw new PlaitError('INDEX_CORRUPT', { message: `${what} does not match the manifest`, path });
   };

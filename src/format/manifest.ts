@@ -11,11 +11,24 @@
  */
 import type { ModelInfo, ModelSpec } from '../encoder/types.js';
 import type { Nbits } from '../codec/residual-codec.js';
+import { TERNARY_NBITS } from '../kernels/validate.js';
 import type { IndexCalibration } from './calibration-record.js';
 
 export const FORMAT_NAME = 'plait-index';
 /** Bump on any change to a file's layout; readers refuse other versions. 2: segmented codes/residuals, 64-bit IVF offsets. */
 export const FORMAT_VERSION = 2;
+/**
+ * The format version of an index whose codec is ternary (nbits = TERNARY_NBITS, issue 22): one past
+ * FORMAT_VERSION, so that a reader older than the codec refuses it with INDEX_VERSION instead of
+ * misreading its residuals. Indexes with the bucket codecs (nbits 1, 2, 4, 8) keep FORMAT_VERSION;
+ * this reader reads both (`formatVersionFor`).
+ */
+export const TERNARY_FORMAT_VERSION = FORMAT_VERSION + 1;
+
+/** The format version an index with residual width `nbits` is written with and must carry. */
+export function formatVersionFor(nbits: number): number {
+  return nbits === TERNARY_NBITS ? TERNARY_FORMAT_VERSION : FORMAT_VERSION;
+}
 export const MANIFEST_FILE = 'manifest.json';
 
 /** The index's whole-index files, by role. Binary files are raw little-endian arrays of the named type. */
@@ -32,7 +45,7 @@ export type IndexFileRole = keyof typeof INDEX_FILES;
 /** Per-token arrays, stored segment by segment (passages never straddle two segments). */
 export type SegmentRole = 'codes' | 'residuals';
 
-/** File name of segment `i` of a per-token array: codes.0000.i32 (int32 centroid ids), residuals.0000.u8 (dim·nbits/8 bytes a token). */
+/** File name of segment `i` of a per-token array: codes.0000.i32 (int32 centroid ids), residuals.0000.u8 (dim·nbits/8 bytes a token; ceil(dim/5) for ternary). */
 export function segmentFileName(role: SegmentRole, i: number): string {
   const n = String(i).padStart(4, '0');
   return role === 'codes' ? `codes.${n}.i32` : `residuals.${n}.u8`;
@@ -99,6 +112,7 @@ export interface IndexManifest {
   /** How to load that model again (search re-creates the query encoder from it). */
   modelSpec: ModelSpec;
   dim: number;
+  /** Residual width: 1, 2, 4 or 8 bits (bucket codec), or TERNARY_NBITS = 1.6 (ternary codec, formatVersion TERNARY_FORMAT_VERSION). */
   nbits: Nbits;
   counts: { documents: number; passages: number; tokens: number; centroids: number };
   codec: { cutoffs: number[]; weights: number[]; avgResidual: number };

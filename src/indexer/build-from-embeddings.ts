@@ -23,6 +23,7 @@ export interface EmbeddingsBuildOptions extends CentroidAssignmentOptions {
   modelSpec: ModelSpec;
   /** Document id of a passage (default: its pid as a string). */
   docId?: (pid: number) => string;
+  /** Residual width: 1, 2 (default, BUILD_DEFAULTS.nbits), 4 or 8 bits a dimension, or TERNARY_NBITS (1.6) for the ternary codec. */
   nbits?: number;
   kmeansIters?: number;
   seed?: number;

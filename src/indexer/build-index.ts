@@ -53,6 +53,7 @@ export interface BuildOptions extends CorpusReaderOptions, CentroidAssignmentOpt
   /** An already-open encoder (its model wins over `model`); not closed by the build. */
   encoder?: Encoder;
   encoderOptions?: EncoderOptions;
+  /** Residual width: 1, 2 (default, BUILD_DEFAULTS.nbits), 4 or 8 bits a dimension, or TERNARY_NBITS (1.6) for the ternary codec. */
   nbits?: number;
   kmeansIters?: number;
   /** Override the model's doc_maxlen (ColBERT checkpoints only). */

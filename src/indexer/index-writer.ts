@@ -17,7 +17,7 @@ import { invalidArgument } from '../errors/index.js';
 import { ArrayFileWriter, writeArrayFile, writeFileAtomic, fileEntry } from '../format/index-files.js';
 import {
   FORMAT_NAME,
-  FORMAT_VERSION,
+  formatVersionFor,
   INDEX_FILES,
   MANIFEST_FILE,
   segmentFileName,
@@ -222,7 +222,7 @@ export class IndexWriter {
     const { avgResidual, settings, ...rest } = partial;
     const manifest: IndexManifest = {
       format: FORMAT_NAME,
-      formatVersion: FORMAT_VERSION,
+      formatVersion: formatVersionFor(this.codec.nbits),
       ...rest,
       settings: { ...settings, segmentBytes: this.segmentBytes },
       dim: this.codec.dim,

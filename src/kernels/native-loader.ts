@@ -20,6 +20,7 @@ import { guardNative } from './arguments.js';
 import { typescriptKernels } from './typescript-kernels.js';
 import { codeKernels } from './code-kernels.js';
 import { fastScanKernels } from './fast-scan.js';
+import { TERNARY_NBITS } from './validate.js';
 
 export interface CpuFeatures {
   arch: string;
@@ -41,6 +42,23 @@ interface NativeAddon extends Omit<Kernels, 'name'> {
   lockFile?(path: string): number;
   unlockFile?(fd: number): void;
   exchangePaths?(a: string, b: string): boolean;
+  /** ternary-kernels.cc: compress / decompress / maxsimCompressed without nbits; absent in builds older than it. */
+  compressTernary?(vectors: Float32Array, n: number, dim: number, centroids: Float32Array, codes: Int32Array, cutoffs: Float32Array, out: Uint8Array): void;
+  decompressTernary?(codes: Int32Array, residuals: Uint8Array, n: number, dim: number, centroids: Float32Array, weights: Float32Array, out: Float32Array): void;
+  maxsimCompressedTernary?(
+    q: Float32Array,
+    qLen: number,
+    dim: number,
+    codes: Int32Array,
+    residuals: Uint8Array,
+    tokenStarts: Int32Array,
+    doclens: Int32Array,
+    nDocs: number,
+    centroids: Float32Array,
+    weights: Float32Array,
+    out: Float32Array,
+    qWeights?: Float32Array | null,
+  ): void;
 }
 
 /**
@@ -128,6 +146,28 @@ function gatherThenAssign(assignNearest: Kernels['assignNearest']): Kernels['ass
   };
 }
 
+/**
+ * The residual kernels, with nbits = TERNARY_NBITS routed to the addon's ternary functions (or, in
+ * an addon built before them, to the TypeScript twin's).
+ */
+function residualKernels(addon: NativeAddon): Pick<Kernels, 'compress' | 'decompress' | 'maxsimCompressed'> {
+  const { compressTernary, decompressTernary, maxsimCompressedTernary } = addon;
+  if (typeof compressTernary !== 'function' || typeof decompressTernary !== 'function' || typeof maxsimCompressedTernary !== 'function') {
+    const ts = typescriptKernels;
+    return {
+      compress: (v, n, dim, c, codes, cutoffs, nbits, out) => (nbits === TERNARY_NBITS ? ts : addon).compress(v, n, dim, c, codes, cutoffs, nbits, out),
+      decompress: (codes, r, n, dim, c, w, nbits, out) => (nbits === TERNARY_NBITS ? ts : addon).decompress(codes, r, n, dim, c, w, nbits, out),
+      maxsimCompressed: (q, qLen, dim, codes, r, s, l, nDocs, c, w, nbits, out, qw) => (nbits === TERNARY_NBITS ? ts : addon).maxsimCompressed(q, qLen, dim, codes, r, s, l, nDocs, c, w, nbits, out, qw),
+    };
+  }
+  return {
+    compress: (v, n, dim, c, codes, cutoffs, nbits, out) => (nbits === TERNARY_NBITS ? compressTernary(v, n, dim, c, codes, cutoffs, out) : addon.compress(v, n, dim, c, codes, cutoffs, nbits, out)),
+    decompress: (codes, r, n, dim, c, w, nbits, out) => (nbits === TERNARY_NBITS ? decompressTernary(codes, r, n, dim, c, w, out) : addon.decompress(codes, r, n, dim, c, w, nbits, out)),
+    maxsimCompressed: (q, qLen, dim, codes, r, s, l, nDocs, c, w, nbits, out, qw) =>
+      nbits === TERNARY_NBITS ? maxsimCompressedTernary(q, qLen, dim, codes, r, s, l, nDocs, c, w, out, qw) : addon.maxsimCompressed(q, qLen, dim, codes, r, s, l, nDocs, c, w, nbits, out, qw),
+  };
+}
+
 function wrap(addon: NativeAddon): Kernels {
   const name = `native-${addon.simd()}` as KernelsName;
   return guardNative({
@@ -137,9 +177,7 @@ function wrap(addon: NativeAddon): Kernels {
     // An addon built before assignNearestRows existed (a stale build/) gathers the rows in JS instead.
     assignNearestRows: typeof addon.assignNearestRows === 'function' ? addon.assignNearestRows : gatherThenAssign(addon.assignNearest),
     maxsim: addon.maxsim,
-    compress: addon.compress,
-    decompress: addon.decompress,
-    maxsimCompressed: addon.maxsimCompressed,
+    ...residualKernels(addon),
     centroidInteraction: addon.centroidInteraction,
     topK: addon.topK,
     probeCentroids: addon.probeCentroids,

@@ -10,7 +10,8 @@ import { invalidArgument } from '../errors/index.js';
 import { withArrayChecks } from './arguments.js';
 import { codeKernels } from './code-kernels.js';
 import { fastScanKernels } from './fast-scan.js';
-import { checkCodes, checkCount, checkDim, checkLength, checkNbits, checkSpans } from './validate.js';
+import { checkCodes, checkCount, checkDim, checkLength, checkNbits, checkSpans, residualRowBytes, TERNARY_NBITS } from './validate.js';
+import { checkTernaryCodec, compressTernary, decodeTernaryRows, decompressTernary } from './ternary-kernels.js';
 
 let scratch = new Float64Array(256);
 
@@ -199,6 +200,7 @@ function compress(
   nbits: number,
   out: Uint8Array,
 ): void {
+  if (nbits === TERNARY_NBITS) return compressTernary(vectors, n, dim, centroids, codes, cutoffs, out);
   checkCount('n', n);
   checkDim(dim);
   checkNbits(nbits, dim);
@@ -281,6 +283,7 @@ function decompress(
   nbits: number,
   out: Float32Array,
 ): void {
+  if (nbits === TERNARY_NBITS) return decompressTernary(codes, residuals, n, dim, centroids, weights, out);
   checkCount('n', n);
   const k = checkCodec(dim, nbits, centroids, weights);
   checkLength('codes', codes, n);
@@ -307,8 +310,9 @@ function maxsimCompressed(
 ): void {
   checkQuery(q, qLen, dim, qWeights);
   checkCount('nDocs', nDocs);
-  const k = checkCodec(dim, nbits, centroids, weights);
-  const rows = Math.min(codes.length, Math.floor(residuals.length / ((dim * nbits) / 8)));
+  const ternary = nbits === TERNARY_NBITS;
+  const k = ternary ? checkTernaryCodec(dim, centroids, weights) : checkCodec(dim, nbits, centroids, weights);
+  const rows = Math.min(codes.length, Math.floor(residuals.length / residualRowBytes(dim, nbits)));
   checkSpans('tokenStarts', tokenStarts, doclens, nDocs, rows);
   checkLength('out', out, nDocs);
   let longest = 0;
@@ -320,7 +324,8 @@ function maxsimCompressed(
   const maxes = scratchOf(qLen);
   for (let d = 0; d < nDocs; d++) {
     const len = doclens[d]!;
-    decodeRows(codes, residuals, tokenStarts[d]!, len, dim, centroids, weights, nbits, buffer, 0);
+    if (ternary) decodeTernaryRows(codes, residuals, tokenStarts[d]!, len, dim, centroids, weights, buffer, 0);
+    else decodeRows(codes, residuals, tokenStarts[d]!, len, dim, centroids, weights, nbits, buffer, 0);
     out[d] = maxsimOne(q, qLen, dim, buffer, 0, len, maxes, qWeights);
   }
 }

@@ -12,6 +12,7 @@
 import { PlaitError } from '../errors/index.js';
 import type { Encoder, RowToken, TokenRole } from '../encoder/types.js';
 import { MAXSIM_EMPTY_TOKEN, type Kernels } from '../kernels/types.js';
+import { residualBytes } from '../codec/residual-codec.js';
 import type { Bm25TermMatch } from '../docstore/index.js';
 import type { QueryRewrite } from '../rewrite/query-rewriter.js';
 import { centroidScores, type EncodedQuery, type ScoringArrays } from './plaid.js';
@@ -92,7 +93,7 @@ export function explainLate(
     throw new PlaitError('INTERNAL', { message: `passage ${pid} has ${len} stored token rows but its text tokenizes to ${passage.rows.length}` });
   }
   const docVecs = new Float32Array(len * dim);
-  const bytes = (dim * a.nbits) / 8;
+  const bytes = residualBytes(dim, a.nbits);
   // The segment holding the passage (segments are ascending pid ranges; token starts are segment-local).
   const seg = a.segments.find((g) => pid >= g.firstPid && pid < g.firstPid + g.passages);
   if (seg === undefined) throw new PlaitError('INVALID_INPUT', { message: `no passage ${pid}`, pid });

@@ -8,7 +8,7 @@ import { MANIFEST_FILE, type IndexManifest } from '../../format/manifest.js';
 import { BUILD_DEFAULTS, ENCODER_DEFAULTS, LIVING_DEFAULTS } from '../../config/defaults.js';
 import { PlaitError, isPlaitError } from '../../errors/index.js';
 import { kernelsStatus, type KernelsStatus } from '../../kernels/index.js';
-import { SUPPORTED_NBITS } from '../../kernels/validate.js';
+import { NBITS_NAMES, nbitsName, parseNbits } from '../../kernels/validate.js';
 import type { CorpusFormat, CorpusWarning } from '../../indexer/corpus/types.js';
 import { ProgressReporter, formatBytes } from '../progress.js';
 import { parseIntArg, plural, printJson } from '../options.js';
@@ -118,7 +118,7 @@ export function registerIndexCommands(program: Command): void {
     .requiredOption('-i, --index <name-or-path>', 'index name or path (a bare name: ./<name> if that is an index, else indexes/<name>)')
     .option('-m, --model <model>', 'ColBERT ONNX folder or hub repo id (default: the bundled offline model)')
     .addOption(new Option('--quantize <kind>', 'encode with the int8 graph built from the checkpoint (BERT / ModernBERT weights); searches then use it too').choices(['int8']))
-    .addOption(new Option('--nbits <n>', 'residual bits per dimension').choices(SUPPORTED_NBITS.map(String)).default(String(BUILD_DEFAULTS.nbits)))
+    .addOption(new Option('--nbits <n>', 'residual bits per dimension, or ternary (three levels, 1.6 bits: 26 bytes a token at 128 d)').choices([...NBITS_NAMES]).default(String(BUILD_DEFAULTS.nbits)))
     .option(
       '--kmeans-iters <n>',
       `k-means iterations, >= 0 (default: ${BUILD_DEFAULTS.kmeansIters}, or ${BUILD_DEFAULTS.kmeansItersSmall} when the sample is under 200k vectors)`,
@@ -156,7 +156,7 @@ export function registerIndexCommands(program: Command): void {
           index: o.index,
           model: o.model,
           ...(o.quantize === undefined ? {} : { quantize: o.quantize }),
-          nbits: Number(o.nbits),
+          nbits: parseNbits(o.nbits),
           kmeansIters: o.kmeansIters,
           docMaxlen: o.docMaxlen,
           split: o.split,
@@ -219,7 +219,7 @@ export function registerIndexCommands(program: Command): void {
         `passages     ${m.counts.passages}${m.settings.split ? ` (split: window ${m.settings.window}, stride ${m.settings.stride})` : ''}`,
         `tokens       ${m.counts.tokens}`,
         `centroids    ${m.counts.centroids}${assignmentNote(m.settings.centroidAssignment)}`,
-        `nbits        ${m.nbits}`,
+        `nbits        ${nbitsName(m.nbits)}`,
         `bytes/token  ${info.bytesPerToken.toFixed(2)} (codes + residuals; ${info.bytesPerTokenTotal.toFixed(2)} with everything)`,
         `built        ${m.createdAt} in ${(m.buildMs / 1000).toFixed(1)}s`,
         ...livingInfoLines(m),

@@ -72,7 +72,8 @@ const SUMMARY_SCHEMA = {
     tokens: { type: 'integer' },
     model: { type: 'string' },
     dim: { type: 'integer' },
-    nbits: { type: 'integer' },
+    // 1, 2, 4, 8, or 1.6 for a ternary index (TERNARY_NBITS)
+    nbits: { type: 'number' },
     default_mode: { type: 'string' },
   },
 } as const;
