@@ -151,7 +151,9 @@ export function updateIndex(dir: string, req: UpdateRequest, options: UpdateOpti
     const newDoclens: number[] = [];
     const vocab = Math.max(0, m.model.vocabSize ?? 0);
     const byFilter = where === null ? [] : store.docIdsMatching(where.where, where.params);
-    for (const id of [...(req.delete ?? []), ...byFilter]) {
+    // Each id once: an id listed twice, or listed and also matched by the filter, is one delete —
+    // its second sighting is not "missing" (it was in the index).
+    for (const id of new Set([...(req.delete ?? []), ...byFilter])) {
       const rowid = store.rowidOf(id);
       if (rowid === null) {
         missing.push(id);
