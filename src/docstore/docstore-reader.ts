@@ -6,6 +6,8 @@
 
 import type Database from 'better-sqlite3';
 import { openDatabase } from './open-database.js';
+import { statSync } from 'node:fs';
+import { basename } from 'node:path';
 import { PlaitError, invalidArgument } from '../errors/index.js';
 import { Bm25Accumulator, bm25Idf, resolveBm25Options, type Bm25Options } from './bm25.js';
 import { bm25QueryTerms } from './bm25-terms.js';
@@ -15,6 +17,15 @@ import { PID_DOC_KEY, storedPidToDoc, storedPidToDocChunks } from './pid-doc-blo
 import { docstoreError, guarded } from './sqlite-error.js';
 import { COMMIT_RECORD_KEY, commitOfRecord } from './store-commit.js';
 import type { Bm25Hit, Bm25TermMatch, StoredDocument, StoredPassage, TokenDf } from './types.js';
+
+/** Bytes in the store's -wal file (0 when there is none). */
+function walBytes(path: string): number {
+  try {
+    return statSync(`${path}-wal`).size;
+  } catch {
+    return 0;
+  }
+}
 
 type Statement = Database.Statement;
 type DocumentRow = [number, string, string, string, string | null];
@@ -103,7 +114,10 @@ export class DocStoreReader {
       if (options.commit !== undefined) {
         const held = commitOfRecord(typeof meta.get(COMMIT_RECORD_KEY) === 'string' ? (meta.get(COMMIT_RECORD_KEY) as string) : null);
         if (held !== options.commit) {
-          throw new PlaitError('INDEX_CORRUPT', { message: `document store ${path} holds commit ${held ?? '(none)'}, the manifest expects ${options.commit ?? '(none)'}`, path });
+          // A store behind its manifest with no (or an empty) -wal beside it (opening creates an empty one): most often a copy that left the WAL
+          // (the latest commits) out — say so and name the safe way to copy (mutate/index-backup.ts).
+          const walLeftOut = walBytes(path) > 0 ? '' : `; if this folder is a copy, its ${basename(path)}-wal file (the latest commits) was left out: copy a changing index with plait backup, or copy the whole folder while no write runs`;
+          throw new PlaitError('INDEX_CORRUPT', { message: `document store ${path} holds commit ${held ?? '(none)'}, the manifest expects ${options.commit ?? '(none)'}${walLeftOut}`, path });
         }
       }
       const stemmer = meta.get('bm25_stemmer') ?? 'none';
