@@ -5,7 +5,7 @@
  */
 
 import type Database from 'better-sqlite3';
-import { openDatabase } from './open-database.js';
+import { openStoreForReading } from './open-database.js';
 import { statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { PlaitError, invalidArgument } from '../errors/index.js';
@@ -95,7 +95,7 @@ export class DocStoreReader {
 
   constructor(path: string, options: DocStoreOpenOptions = {}) {
     this.path = path;
-    this.db = guarded('open', path, () => openDatabase(path, { readonly: true, fileMustExist: true }));
+    this.db = guarded('open', path, () => openStoreForReading(path));
     try {
       // A store changed in place (WAL): hold one read transaction for the reader's life, so that it
       // sees one commit throughout however many writes commit after it (docstore-updater.ts).
