@@ -88,7 +88,7 @@ function holderAlive(rec: Partial<LockRecord>): boolean {
 
 function lockedError(dir: string, rec: Partial<LockRecord>, extra = ''): PlaitError {
   return new PlaitError('INDEX_LOCKED', {
-    message: `${dir} is being written by pid ${String(rec.pid)} on ${String(rec.hostname)} since ${String(rec.startedAt)} (one writer at a time)${extra}`,
+    message: `${dir} is being written by pid ${String(rec.pid)} on ${String(rec.hostname)} since ${String(rec.startedAt)} (one writer at a time: adds, deletes, compaction, calibration, a rebuild and plait backup each hold the lock; retry when it has finished)${extra}`,
     path: dir,
     pid: rec.pid,
     hostname: rec.hostname,
