@@ -10,7 +10,6 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { openIndex } from '../src/search/plait-index.js';
 import { readManifest } from '../src/format/index-reader.js';
 import { listedFiles, MANIFEST_FILE } from '../src/format/manifest.js';
@@ -20,10 +19,10 @@ import { isPlaitError } from '../src/errors/index.js';
 import { SyntheticVectors } from '../fixtures/synthetic.js';
 import { buildSynthetic, syntheticPassages } from '../fixtures/synthetic-index.js';
 import { encodedDoc } from './helpers/living.js';
+import { PLAIT_BIN } from './helpers/cli.js';
 import type { TokenEmbeddings } from '../src/encoder/types.js';
 
 const DIM = 32;
-const PLAIT = fileURLToPath(new URL('../../bin/plait.js', import.meta.url));
 let dir: string;
 let base: TokenEmbeddings[];
 
@@ -95,13 +94,13 @@ test('plait backup on the command line', async () => {
   const { path, close } = await servedAndChanged('cli');
   try {
     const dest = join(dir, 'cli-backup');
-    const r = spawnSync(process.execPath, [PLAIT, 'backup', path, dest, '--json'], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [PLAIT_BIN, 'backup', path, dest, '--json'], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
     const out = JSON.parse(r.stdout) as { generation: number; files: number; dest: string };
     assert.equal(out.generation, 3);
     assert.equal(out.dest, dest);
     assert.equal(out.files, listedFiles(readManifest(dest)).length + 1);
-    const again = spawnSync(process.execPath, [PLAIT, 'backup', path, dest], { encoding: 'utf8' });
+    const again = spawnSync(process.execPath, [PLAIT_BIN, 'backup', path, dest], { encoding: 'utf8' });
     assert.equal(again.status === 0, false);
     assert.match(again.stderr, /\[INDEX_EXISTS\]/);
   } finally {
