@@ -223,8 +223,9 @@ export const SERVER_DEFAULTS = {
   port: 8080,
   /**
    * How often the server looks for a newer generation of each served index (a living-index write by
-   * another process): reading manifest.json is a few hundred bytes, so once a second costs nothing
-   * and a write is served within a second of its commit.
+   * another process): reading manifest.json is a few hundred bytes, so once a second costs nothing.
+   * The fallback: a watcher on each folder picks a commit up when its manifest is renamed (engine.ts,
+   * startRefreshing); the poll covers folders that cannot be watched (inotify limits, network file systems).
    */
   refreshIntervalMs: 1000,
   /** Largest request body accepted (1 MiB): a rerank of ~1000 short passages. Larger bodies get 413. */
