@@ -658,6 +658,17 @@ export const WRITE_COST_DEFAULTS = {
   pidDocChunk: 65_536,
 } as const;
 
+/** Segments of a living index (trial of issue 20's writes; src/mutate/index-updater.ts, trailingSegmentsToMerge). */
+export const SEGMENT_MERGE_DEFAULTS = {
+  /**
+   * F of the log merge policy: an add merges the last F − 1 segments of its level with its own, so
+   * an index keeps at most F − 1 segments a level (log_F of its added tokens levels) and each token is
+   * rewritten about once a level. 10 is Lucene's and tantivy's LogMergePolicy merge factor; cisi, 100
+   * one-document adds: 105 segments without a policy.
+   */
+  mergeFactor: 10,
+} as const;
+
 /** Filtered search (issue 12, src/search/filtered-search.ts). */
 export const FILTER_DEFAULTS = {
   /**
