@@ -15,6 +15,7 @@ import { updateIndex } from '../src/mutate/index-updater.js';
 import { SyntheticVectors } from '../fixtures/synthetic.js';
 import { buildSynthetic, syntheticPassages } from '../fixtures/synthetic-index.js';
 import { encodedDoc } from './helpers/living.js';
+import { DocStoreReader } from '../src/docstore/docstore-reader.js';
 
 const DIM = 32;
 let dir: string;
@@ -46,4 +47,27 @@ test('a reader refreshed after every write keeps the WAL bounded, and serves eac
   assert.equal(readManifest(path).counts.documents, 40 + 1 + 30);
   // Without refoldWal the WAL grows by each write's pages (linearly: ~8x between write 4 and 30).
   assert.ok(wal[29]! <= 2 * wal[3]!, `WAL sizes after each write: ${wal.join(' ')}`);
+});
+
+test('refoldWal never moves a reader past its commit: after a newer write it declines', async () => {
+  const path = join(dir, 'declines');
+  await buildSynthetic(path, syntheticPassages(20, DIM, 5, 64, 0.35).passages, DIM);
+  const gen = new SyntheticVectors({ dim: DIM, clusters: 64, spread: 0.35, seed: 12 });
+  updateIndex(path, { add: [encodedDoc('first', gen.passage(20))] });
+  const store = join(path, listedFiles(readManifest(path)).find((f) => f.entry.inPlace === true)!.name);
+  const reader = new DocStoreReader(store);
+  try {
+    updateIndex(path, { add: [encodedDoc('late', gen.passage(20))] });
+    assert.equal(reader.refoldWal(), false, 'a write committed after the snapshot');
+    assert.deepEqual(reader.getDocuments(['late']), [null], 'the reader still sees its own commit');
+  } finally {
+    reader.close();
+  }
+  const fresh = new DocStoreReader(store);
+  try {
+    assert.equal(fresh.refoldWal(), true);
+    assert.equal(fresh.getDocuments(['late'])[0]?.docId, 'late');
+  } finally {
+    fresh.close();
+  }
 });

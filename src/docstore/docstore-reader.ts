@@ -379,6 +379,10 @@ export class DocStoreReader {
       return false;
     }
     try {
+      // Only when no write has committed since this reader's snapshot: a new snapshot must be the
+      // same commit (found by test/living-stress.test.ts: a write between the open and this call).
+      const recordOf = (db: Database.Database): unknown => db.prepare('SELECT value FROM meta WHERE key = ?').pluck().get(COMMIT_RECORD_KEY);
+      if (recordOf(guard) !== recordOf(this.db)) return false;
       const checkpointer = openDatabase(this.path, { fileMustExist: true, timeout: 0 });
       try {
         checkpointer.pragma('wal_checkpoint(PASSIVE)');
