@@ -142,6 +142,9 @@ export { splitLongText } from './indexer/split-passages.js';
 // Living index (issue 12): generations, add/upsert/delete, compaction, write lock, metadata filters
 export { updateIndex, compactIndex } from './mutate/index-updater.js';
 export type { EncodedDocument, UpdateRequest, UpdateResult, UpdateOptions } from './mutate/index-updater.js';
+// A consistent copy of a serving, changing index (plait backup; trial of issue 20's writes).
+export { backupIndex } from './mutate/index-backup.js';
+export type { BackupResult } from './mutate/index-backup.js';
 export { addCorpus } from './mutate/add-corpus.js';
 export type { AddCorpusOptions, AddCorpusResult } from './mutate/add-corpus.js';
 export { encodeDocuments } from './mutate/encode-documents.js';

@@ -152,6 +152,28 @@ test('plait delete of ids that are all absent commits nothing and says so (issue
   assert.equal((JSON.parse(j.stdout) as { committed: boolean }).committed, false);
 });
 
+test('the server picks up a commit when manifest.json is renamed, not at the next poll', async () => {
+  const path = join(dir, 'engine-watch');
+  await buildSynthetic(path, base, DIM);
+  const index = await openIndex(path);
+  const reranker = { names: ['none'], reranker: { cachedDocuments: 0 } as unknown as Reranker, borrowed: true };
+  // A poll a minute apart: only the folder's watcher can pick the write up within the wait below.
+  const engine = new Engine({ indexes: [{ name: 'idx', index, borrowed: true }], rerankers: [reranker] }, resolveServerOptions({ refreshIntervalMs: 60_000 }, {}));
+  try {
+    engine.startRefreshing();
+    const entry = engine.indexes.get('idx')!;
+    const first = entry.generation;
+    updateIndex(path, { delete: ['d2'] });
+    const t0 = Date.now();
+    while (entry.generation === first && Date.now() - t0 < 10_000) await new Promise((r) => setTimeout(r, 20));
+    assert.notEqual(entry.generation, first, 'the write is served');
+    assert.equal(index.manifest.counts.documents, base.length - 1);
+  } finally {
+    await engine.close();
+    await index.close();
+  }
+});
+
 test("the server's poll picks up a rebuild and a calibration record", async () => {
   const path = join(dir, 'engine');
   await buildSynthetic(path, base, DIM);

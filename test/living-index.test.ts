@@ -77,6 +77,13 @@ test('a write commits a new generation; an open reader keeps its own until refre
   }
 });
 
+test('an id listed twice, or listed and matched by the filter, is deleted once and never reported missing', async () => {
+  const path = await fresh('dup-ids');
+  const r = updateIndex(path, { delete: ['d3', 'd3', 'nope', 'd4', 'nope'], deleteWhere: { doc_id: { $in: ['d4', 'd6'] } } });
+  assert.deepEqual([r.deleted, r.missing], [3, ['nope']]);
+  assert.equal(readManifest(path).counts.documents, 77);
+});
+
 test('upsert replaces a document: the old version is never returned; noReplace refuses with DUPLICATE_ID', async () => {
   const path = await fresh('upsert');
   const gen = new SyntheticVectors({ dim: DIM, clusters: 64, spread: 0.35, seed: 7 });

@@ -100,7 +100,20 @@ export function usageError(err: CommanderError): PlaitError {
   return new PlaitError('USAGE', hint === undefined ? { message, reason } : { message, reason, hint });
 }
 
+/**
+ * `plait search … | head`: once the reader of stdout has gone, stop quietly (as `seq 1e9 | head`
+ * does), instead of dying on an unhandled EPIPE with a stack trace. A command that already
+ * committed a change has done so before it prints its result line.
+ */
+function exitQuietlyOnClosedStdout(): void {
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
+}
+
 export async function main(argv: string[]): Promise<void> {
+  exitQuietlyOnClosedStdout();
   const args = argv.slice(2);
   const end = args.indexOf('--');
   const json = (end < 0 ? args : args.slice(0, end)).includes('--json');

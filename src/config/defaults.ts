@@ -223,8 +223,9 @@ export const SERVER_DEFAULTS = {
   port: 8080,
   /**
    * How often the server looks for a newer generation of each served index (a living-index write by
-   * another process): reading manifest.json is a few hundred bytes, so once a second costs nothing
-   * and a write is served within a second of its commit.
+   * another process): reading manifest.json is a few hundred bytes, so once a second costs nothing.
+   * The fallback: a watcher on each folder picks a commit up when its manifest is renamed (engine.ts,
+   * startRefreshing); the poll covers folders that cannot be watched (inotify limits, network file systems).
    */
   refreshIntervalMs: 1000,
   /** Largest request body accepted (1 MiB): a rerank of ~1000 short passages. Larger bodies get 413. */
@@ -655,6 +656,17 @@ export const WRITE_COST_DEFAULTS = {
    * (bench/RESULTS.md, "Write cost": time, not bytes — SQLite skips unchanged overflow pages).
    */
   pidDocChunk: 65_536,
+} as const;
+
+/** Segments of a living index (trial of issue 20's writes; src/mutate/index-updater.ts, trailingSegmentsToMerge). */
+export const SEGMENT_MERGE_DEFAULTS = {
+  /**
+   * F of the log merge policy: an add merges the last F − 1 segments of its level with its own, so
+   * an index keeps at most F − 1 segments a level (log_F of its added tokens levels) and each token is
+   * rewritten about once a level. 10 is Lucene's and tantivy's LogMergePolicy merge factor; cisi, 100
+   * one-document adds: 105 segments without a policy.
+   */
+  mergeFactor: 10,
 } as const;
 
 /** Filtered search (issue 12, src/search/filtered-search.ts). */

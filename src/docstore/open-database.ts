@@ -13,7 +13,8 @@
  * Node major (ABI 115 = Node 20). Its own binding, when it has one, always wins.
  */
 import Database from 'better-sqlite3';
-import { existsSync, readFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
@@ -68,4 +69,43 @@ export function openDatabase(path: string | Buffer, options?: Database.Options):
     }
   }
   return binding === null ? new Database(path, options) : new Database(path, { ...options, nativeBinding: binding });
+}
+
+/** True when this process may not create files in `dir` (a read-only mount, another user's folder). */
+function folderReadOnly(dir: string): boolean {
+  try {
+    accessSync(dir, constants.W_OK);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+/**
+ * Opens a document store for reading. A store changed in place is in WAL mode, and SQLite opens a
+ * WAL database only where it can create the `-shm` (and `-wal`) side files beside it — so on a
+ * read-only folder (a read-only mount, an index served by a user who did not build it) every
+ * search failed with DOCSTORE_FAILED "unable to open database file" once the index had taken one
+ * write (a rollback-journal store, before schema 4, opened fine). There, and only there, the store
+ * is read from an image in memory instead: its WAL flag is cleared (SQLite's file format, header
+ * bytes 18–19: 2 = WAL, 1 = rollback; an in-memory database cannot be WAL), which is exact because
+ * no writer can change a folder nobody may write (better-sqlite3 builds SQLite without URI names,
+ * so `?immutable=1` is not available). The image costs the store's size in memory.
+ * @throws better-sqlite3's errors unchanged (callers wrap them as DOCSTORE_FAILED).
+ */
+export function openStoreForReading(path: string): Database.Database {
+  const db = openDatabase(path, { readonly: true, fileMustExist: true });
+  try {
+    db.pragma('journal_mode', { simple: true }); // the first read: where a WAL store without side files fails
+    return db;
+  } catch (e) {
+    db.close();
+    if ((e as { code?: unknown }).code !== 'SQLITE_CANTOPEN' || !folderReadOnly(dirname(path))) throw e;
+    const image = readFileSync(path);
+    if (image.length >= 20 && image[18] === 2 && image[19] === 2) {
+      image[18] = 1;
+      image[19] = 1;
+    }
+    return openDatabase(image, { readonly: true });
+  }
 }

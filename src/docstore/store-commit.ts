@@ -10,7 +10,7 @@
  */
 import { existsSync } from 'node:fs';
 import type Database from 'better-sqlite3';
-import { openDatabase } from './open-database.js';
+import { openStoreForReading } from './open-database.js';
 
 /** `meta` key of the commit record. */
 export const COMMIT_RECORD_KEY = 'commit_manifest';
@@ -23,7 +23,7 @@ export function readCommitRecord(path: string): string | null {
   if (!existsSync(path)) return null;
   let db: Database.Database | null = null;
   try {
-    db = openDatabase(path, { readonly: true, fileMustExist: true });
+    db = openStoreForReading(path);
     const v = db.prepare('SELECT value FROM meta WHERE key = ?').pluck().get(COMMIT_RECORD_KEY) as unknown;
     return typeof v === 'string' ? v : null;
   } catch {

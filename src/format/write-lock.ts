@@ -23,7 +23,7 @@
  * Every writer of one folder must use the same kind (one plait install); the kinds do not see each
  * other's locks.
  */
-import { closeSync, fsyncSync, ftruncateSync, linkSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, ftruncateSync, linkSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -88,7 +88,7 @@ function holderAlive(rec: Partial<LockRecord>): boolean {
 
 function lockedError(dir: string, rec: Partial<LockRecord>, extra = ''): PlaitError {
   return new PlaitError('INDEX_LOCKED', {
-    message: `${dir} is being written by pid ${String(rec.pid)} on ${String(rec.hostname)} since ${String(rec.startedAt)} (one writer at a time)${extra}`,
+    message: `${dir} is being written by pid ${String(rec.pid)} on ${String(rec.hostname)} since ${String(rec.startedAt)} (one writer at a time: adds, deletes, compaction, calibration, a rebuild and plait backup each hold the lock; retry when it has finished)${extra}`,
     path: dir,
     pid: rec.pid,
     hostname: rec.hostname,
@@ -121,6 +121,17 @@ export function acquireWriteLock(dir: string, kind: LockKind = lockKind()): Writ
   return kind === 'flock' ? acquireFlock(dir) : acquireRecord(dir);
 }
 
+/**
+ * Why the lock could not be created: no folder (INDEX_NOT_FOUND), or a folder this process may not
+ * write — a read-only mount, another user's index (NOT_WRITABLE: it was INDEX_NOT_FOUND, which sent
+ * users looking for an index that is there; searches need no write access, writes do).
+ */
+function lockOpenError(dir: string, what: string, cause: unknown): PlaitError {
+  const reason = (cause as Error).message;
+  if (!existsSync(dir)) return new PlaitError('INDEX_NOT_FOUND', { message: `${what} (${reason})`, path: dir }, { cause });
+  return new PlaitError('NOT_WRITABLE', { message: `${what} (${reason}): writes to an index (add, delete, compact, calibrate, a rebuild, backup) need write access to its folder; searches do not`, path: dir }, { cause });
+}
+
 function acquireFlock(dir: string): WriteLock {
   const ops = nativeFileOps();
   if (ops === null) throw new PlaitError('NATIVE_UNAVAILABLE', { message: 'flock write locks need the native addon (npm run build:native), or PLAIT_LOCK=record' });
@@ -129,7 +140,7 @@ function acquireFlock(dir: string): WriteLock {
   try {
     fd = ops.lockFile(path);
   } catch (cause) {
-    throw new PlaitError('INDEX_NOT_FOUND', { message: `cannot open ${path} (${(cause as Error).message})`, path: dir }, { cause });
+    throw lockOpenError(dir, `cannot open ${path}`, cause);
   }
   if (fd < 0) throw lockedError(dir, parseRecord(readText(path)));
   try {
@@ -193,7 +204,7 @@ function acquireRecord(dir: string): WriteLock {
         };
       }
     } catch (cause) {
-      throw new PlaitError('INDEX_NOT_FOUND', { message: `cannot write a lock record in ${dir} (${(cause as Error).message})`, path: dir }, { cause });
+      throw lockOpenError(dir, `cannot write a lock record in ${dir}`, cause);
     }
     const stale = readText(path);
     if (stale === null) continue; // released meanwhile

@@ -32,7 +32,7 @@
  * checkpoint) instead of copying it. Still rewritten by every write: the tombstone bitmap (n/8
  * bytes). Bytes written and time per write: bench/write-cost.ts, bench/RESULTS.md ("Write cost").
  */
-import { LIVING_DEFAULTS, WRITE_COST_DEFAULTS } from '../config/defaults.js';
+import { LIVING_DEFAULTS, SEGMENT_MERGE_DEFAULTS, WRITE_COST_DEFAULTS } from '../config/defaults.js';
 import { PlaitError } from '../errors/index.js';
 import type { TokenEmbeddings } from '../encoder/types.js';
 import type { Kernels } from '../kernels/types.js';
@@ -151,7 +151,9 @@ export function updateIndex(dir: string, req: UpdateRequest, options: UpdateOpti
     const newDoclens: number[] = [];
     const vocab = Math.max(0, m.model.vocabSize ?? 0);
     const byFilter = where === null ? [] : store.docIdsMatching(where.where, where.params);
-    for (const id of [...(req.delete ?? []), ...byFilter]) {
+    // Each id once: an id listed twice, or listed and also matched by the filter, is one delete —
+    // its second sighting is not "missing" (it was in the index).
+    for (const id of new Set([...(req.delete ?? []), ...byFilter])) {
       const rowid = store.rowidOf(id);
       if (rowid === null) {
         missing.push(id);
@@ -192,10 +194,28 @@ export function updateIndex(dir: string, req: UpdateRequest, options: UpdateOpti
       row += e.length;
     }
     const { codes, residuals } = data.codec.compress(vectors, newTokens);
-    // Existing segments keep their entries (a build's segments are named by position, which an append never changes).
-    const segments: SegmentEntry[] = m.segments.map((s) => ({ ...s }));
+    // Existing segments keep their entries (a build's segments are named by position, which an append
+    // never changes), except a trailing run that the merge policy folds with the new passages.
     const doclens = Int32Array.from(newDoclens);
-    writeSegments(tx, codes, residuals, doclens, oldPassages, data.codec.bytesPerToken, m.settings.segmentBytes, segments);
+    const bpt = data.codec.bytesPerToken;
+    const merge = trailingSegmentsToMerge(m.segments, newTokens, bpt, m.settings.segmentBytes);
+    const segments: SegmentEntry[] = m.segments.slice(0, m.segments.length - merge).map((s) => ({ ...s }));
+    if (merge === 0) {
+      writeSegments(tx, codes, residuals, doclens, oldPassages, bpt, m.settings.segmentBytes, segments);
+    } else {
+      const merged = data.segments.slice(data.segments.length - merge);
+      const firstPid = merged[0]!.firstPid;
+      writeSegments(
+        tx,
+        concatArrays(Int32Array, [...merged.map((g) => g.codes), codes]),
+        concatArrays(Uint8Array, [...merged.map((g) => g.residuals), residuals]),
+        concatArrays(Int32Array, [data.doclens.subarray(firstPid, oldPassages), doclens]),
+        firstPid,
+        bpt,
+        m.settings.segmentBytes,
+        segments,
+      );
+    }
     step('segments-written');
 
     // 4. doclens and IVF of the new passages (a delta, or past the bounds a new base), tombstones.
@@ -260,6 +280,43 @@ function participantOf(store: DocStoreUpdater, docsName: string): CommitParticip
 /** A manifest entry of an in-place store: no size or CRC (SQLite changes the file; manifest.ts FileEntry.inPlace). */
 const IN_PLACE_ENTRY: FileEntry = { bytes: 0, crc32: 0, inPlace: true };
 
+
+/**
+ * How many trailing segments an add rewrites together with its new passages: a log merge policy
+ * (Lucene's LogMergePolicy, tantivy's LogMergePolicy). Every add used to make a segment of its own and
+ * only compaction merged them — and compaction runs by itself only past 25% deleted passages, so
+ * an index that only grows kept one segment (two files, two maps at open) per add: 105 segments,
+ * 237 files after ~100 one-document adds on cisi, toward vm.max_map_count's 65,530 maps. Here the
+ * new passages, as a segment at level ⌊log_F tokens⌋, take the last F − 1 segments along when each is
+ * a living write's (not a build's) at the same level or below, and again at the level the result
+ * reaches, within `segmentBytes`: at most F − 1 segments a level, and each token rewritten about
+ * once a level (log_F of the tokens added), as a fold of the IVF deltas does (WRITE_COST_DEFAULTS).
+ * F = SEGMENT_MERGE_DEFAULTS.mergeFactor.
+ */
+function trailingSegmentsToMerge(segments: readonly SegmentEntry[], newTokens: number, bpt: number, segmentBytes: number): number {
+  const f = SEGMENT_MERGE_DEFAULTS.mergeFactor;
+  const level = (tokens: number): number => Math.floor(Math.log(Math.max(1, tokens)) / Math.log(f));
+  let merge = 0;
+  let tokens = newTokens;
+  for (;;) {
+    const run = segments.slice(Math.max(0, segments.length - merge - (f - 1)), segments.length - merge);
+    const runTokens = run.reduce((t, g) => t + g.tokens, 0);
+    if (run.length < f - 1 || run.some((g) => g.stem === undefined || level(g.tokens) > level(tokens)) || (tokens + runTokens) * bpt > segmentBytes) return merge;
+    merge += run.length;
+    tokens += runTokens;
+  }
+}
+
+/** The arrays one after another in one new array. */
+function concatArrays<T extends Int32Array | Uint8Array>(Ctor: { new (n: number): T }, parts: readonly T[]): T {
+  const out = new Ctor(parts.reduce((n, a) => n + a.length, 0));
+  let at = 0;
+  for (const a of parts) {
+    out.set(a, at);
+    at += a.length;
+  }
+  return out;
+}
 
 /** Writes passages [0, n) of the given arrays as segments of the transaction's generation (pids from firstPid), appending their entries. */
 function writeSegments(

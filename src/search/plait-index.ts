@@ -254,6 +254,7 @@ export class PlaitIndex {
       resolve();
     }
     oldDocstore.close();
+    this.docstore.refoldWal(); // no older snapshot of ours is left: let the store's WAL restart
     await oldPool?.close();
     return true;
   }

@@ -2,11 +2,13 @@
  * The living index on the command line (issue 12): `plait add <index> <corpus>` (upsert; same
  * corpus readers, file:line errors and --skip-invalid as `plait index`), `plait delete <index>
  * --ids <file>` (one docId a line) and `plait compact <index>`. Each commits one generation.
+ * `plait backup <index> <dest>` copies one (mutate/index-backup.ts).
  */
 import { Option, type Command } from 'commander';
 import { readFileSync, existsSync } from 'node:fs';
 import { addCorpus } from '../../mutate/add-corpus.js';
 import { updateIndex, compactIndex } from '../../mutate/index-updater.js';
+import { backupIndex } from '../../mutate/index-backup.js';
 import { locateIndex } from '../../format/index-path.js';
 import { PlaitError, isPlaitError } from '../../errors/index.js';
 import { ENCODER_DEFAULTS } from '../../config/defaults.js';
@@ -128,5 +130,19 @@ export function registerLivingCommands(program: Command): void {
       const m = compactIndex(path);
       if (o.json) printJson({ path, generation: m.generation, counts: m.counts });
       else process.stdout.write(`compacted ${path}: generation ${m.generation}, ${plural(m.counts.documents, 'document')}, ${plural(m.counts.passages, 'passage')}\n`);
+    });
+
+  program
+    .command('backup')
+    .description('copy an index into a new folder as of its last commit, while it serves and changes (a plain cp can miss the document store\'s -wal file or catch a write half-way)')
+    .argument('<index>', 'index name or path')
+    .argument('<dest>', 'new folder for the copy (must not exist)')
+    .option('-q, --quiet', QUIET_HELP)
+    .option('--json', 'print the result as JSON')
+    .action(async (index: string, dest: string, o: { json?: boolean }) => {
+      const path = locateIndex(index);
+      const r = await backupIndex(path, dest);
+      if (o.json) printJson({ path, dest: r.dest, generation: r.generation, files: r.files, bytes: r.bytes });
+      else process.stdout.write(`backed up ${path} (generation ${r.generation}) to ${r.dest}: ${plural(r.files, 'file')}, ${(r.bytes / 2 ** 20).toFixed(1)} MiB\n`);
     });
 }

@@ -1,0 +1,109 @@
+/**
+ * Backups of a changing index (mutate/index-backup.ts): while a reader pins a snapshot (as
+ * `plait serve` does), an in-place store's latest commits live only in its -wal file, so a copy
+ * without it is behind its manifest; `backupIndex` copies the last commit whole, under the write
+ * lock, and the copy opens, serves and takes writes on its own. Synthetic embeddings keep it fast.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { openIndex } from '../src/search/plait-index.js';
+import { readManifest } from '../src/format/index-reader.js';
+import { listedFiles, MANIFEST_FILE } from '../src/format/manifest.js';
+import { updateIndex } from '../src/mutate/index-updater.js';
+import { backupIndex } from '../src/mutate/index-backup.js';
+import { isPlaitError } from '../src/errors/index.js';
+import { SyntheticVectors } from '../fixtures/synthetic.js';
+import { buildSynthetic, syntheticPassages } from '../fixtures/synthetic-index.js';
+import { encodedDoc } from './helpers/living.js';
+import { PLAIT_BIN } from './helpers/cli.js';
+import type { TokenEmbeddings } from '../src/encoder/types.js';
+
+const DIM = 32;
+let dir: string;
+let base: TokenEmbeddings[];
+
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'plait-backup-'));
+  base = syntheticPassages(60, DIM, 5, 64, 0.35).passages;
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+/** An index whose store is in place (the first write migrates it) with a reader pinned on generation 1, then two more writes. */
+async function servedAndChanged(name: string): Promise<{ path: string; added: TokenEmbeddings; close: () => Promise<void> }> {
+  const path = join(dir, name);
+  await buildSynthetic(path, base, DIM);
+  const gen = new SyntheticVectors({ dim: DIM, clusters: 64, spread: 0.35, seed: 5 });
+  updateIndex(path, { add: [encodedDoc('first', gen.passage(20))] });
+  const reader = await openIndex(path); // pins generation 1's snapshot: no checkpoint can pass it
+  const added = gen.passage(20);
+  updateIndex(path, { add: [encodedDoc('n1', added)] });
+  updateIndex(path, { delete: ['d3'] });
+  return { path, added, close: () => reader.close() };
+}
+
+test('while a reader pins a snapshot, the latest commits are only in the -wal: a copy without it is INDEX_CORRUPT and says why', async () => {
+  const { path, close } = await servedAndChanged('trap');
+  try {
+    const m = readManifest(path);
+    const store = listedFiles(m).find((f) => f.entry.inPlace === true)!.name;
+    assert.ok(existsSync(join(path, `${store}-wal`)), 'the store has a -wal file while the reader lives');
+    const copy = join(dir, 'trap-copy');
+    mkdirSync(copy);
+    for (const f of [...listedFiles(m).map((x) => x.name), MANIFEST_FILE]) copyFileSync(join(path, f), join(copy, f));
+    await assert.rejects(openIndex(copy), (e) => isPlaitError(e, 'INDEX_CORRUPT') && /-wal file .* was left out: copy a changing index with plait backup/.test(e.message));
+  } finally {
+    await close();
+  }
+});
+
+test('backupIndex copies the last commit whole while a reader pins an older one; the copy opens, serves and takes writes', async () => {
+  const { path, added, close } = await servedAndChanged('live');
+  try {
+    const dest = join(dir, 'live-backup');
+    const pending = backupIndex(path, dest);
+    // The lock is held from the call: a write cannot commit while the copy runs.
+    assert.throws(() => updateIndex(path, { delete: ['d4'] }), (e) => isPlaitError(e, 'INDEX_LOCKED') && /plait backup each hold the lock; retry when it has finished/.test(e.message));
+    const r = await pending;
+    assert.equal(r.generation, 3);
+    assert.deepEqual(readdirSync(dir).filter((n) => n.includes('.partial-')), [], 'no partial folder is left');
+    assert.ok(!readdirSync(dest).some((n) => n.endsWith('-wal')), 'the copied store is one self-contained file');
+    const copy = await openIndex(dest);
+    try {
+      assert.equal(copy.manifest.generation, 3);
+      assert.equal(copy.manifest.counts.documents, 60 + 2 - 1);
+      assert.equal(copy.searchEncoded('', added, { topK: 1, exhaustive: true }).hits[0]!.docId, 'n1');
+      const ids = copy.searchEncoded('', base[3]!, { topK: 61, exhaustive: true }).hits.map((h) => h.docId);
+      assert.ok(!ids.includes('d3') && ids.includes('first'));
+    } finally {
+      await copy.close();
+    }
+    // The copy is an index of its own: a write on it leaves the source alone.
+    assert.equal(updateIndex(dest, { delete: ['d5'] }).generation, 4);
+    assert.equal(readManifest(path).generation, 3);
+    await assert.rejects(backupIndex(path, dest), (e) => isPlaitError(e, 'INDEX_EXISTS'));
+  } finally {
+    await close();
+  }
+});
+
+test('plait backup on the command line', async () => {
+  const { path, close } = await servedAndChanged('cli');
+  try {
+    const dest = join(dir, 'cli-backup');
+    const r = spawnSync(process.execPath, [PLAIT_BIN, 'backup', path, dest, '--json'], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as { generation: number; files: number; dest: string };
+    assert.equal(out.generation, 3);
+    assert.equal(out.dest, dest);
+    assert.equal(out.files, listedFiles(readManifest(dest)).length + 1);
+    const again = spawnSync(process.execPath, [PLAIT_BIN, 'backup', path, dest], { encoding: 'utf8' });
+    assert.equal(again.status === 0, false);
+    assert.match(again.stderr, /\[INDEX_EXISTS\]/);
+  } finally {
+    await close();
+  }
+});
