@@ -144,6 +144,9 @@ export { updateIndex, compactIndex } from './mutate/index-updater.js';
 export type { EncodedDocument, UpdateRequest, UpdateResult, UpdateOptions } from './mutate/index-updater.js';
 // A consistent copy of a serving, changing index (plait backup; trial of issue 20's writes).
 export { backupIndex } from './mutate/index-backup.js';
+export { withLockWait } from './mutate/lock-wait.js';
+export type { LockWaitOptions } from './mutate/lock-wait.js';
+export { LOCK_WAIT_DEFAULTS } from './config/defaults.js';
 export type { BackupResult } from './mutate/index-backup.js';
 export { addCorpus } from './mutate/add-corpus.js';
 export type { AddCorpusOptions, AddCorpusResult } from './mutate/add-corpus.js';

@@ -669,6 +669,22 @@ export const SEGMENT_MERGE_DEFAULTS = {
   mergeFactor: 10,
 } as const;
 
+/** Waiting for an index's write lock (src/mutate/lock-wait.ts): `plait add / delete / compact` and addCorpus. */
+export const LOCK_WAIT_DEFAULTS = {
+  /**
+   * How long a writer waits for another writer's lock before INDEX_LOCKED, in ms. A `plait add`
+   * that has spent minutes encoding must not lose that work to a writer that holds the lock for
+   * seconds: a compaction or `plait backup` of a 1M-passage index holds it for seconds to a minute
+   * (bench/RESULTS.md, "Write cost"), so one minute covers them; SQLite's busy_timeout plays the same
+   * role. 0: fail at once (updateIndex itself never waits: it is synchronous and would block).
+   */
+  waitMs: 60_000,
+  /** First pause between tries (ms), doubled up to maxPauseMs, with ±50% jitter so two waiters do not retry in step. */
+  firstPauseMs: 25,
+  /** Longest pause between tries (ms): a freed lock is taken within half a second. */
+  maxPauseMs: 500,
+} as const;
+
 /** Filtered search (issue 12, src/search/filtered-search.ts). */
 export const FILTER_DEFAULTS = {
   /**

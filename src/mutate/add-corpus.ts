@@ -15,8 +15,9 @@ import { checkModel } from '../search/model-check.js';
 import type { DocumentInput } from '../docstore/types.js';
 import { encodeDocuments } from './encode-documents.js';
 import { updateIndex, type UpdateResult } from './index-updater.js';
+import { withLockWait, type LockWaitOptions } from './lock-wait.js';
 
-export interface AddCorpusOptions extends CorpusReaderOptions {
+export interface AddCorpusOptions extends CorpusReaderOptions, LockWaitOptions {
   /** Refuse ids already indexed (DUPLICATE_ID) instead of replacing them. */
   noReplace?: boolean;
   /** An open encoder of the index's model (not closed); default: one created from the manifest. */
@@ -46,7 +47,8 @@ function inputLineOf(e: unknown, sources: ReadonlyArray<{ file: string; line: nu
 /**
  * @throws PlaitError the corpus readers' errors (MALFORMED_JSONL, MISSING_ID, DUPLICATE_ID, EMPTY_TEXT,
  * TEXT_NOT_UTF8 with file and line), DUPLICATE_ID with the input's file and line and `reason`
- * 'alreadyIndexed' (`noReplace` and an id already in the index), EMPTY_CORPUS, INDEX_NOT_FOUND, MODEL_MISMATCH, INDEX_LOCKED.
+ * 'alreadyIndexed' (`noReplace` and an id already in the index), EMPTY_CORPUS, INDEX_NOT_FOUND, MODEL_MISMATCH, INDEX_LOCKED
+ * (another writer held the lock for all of `lockWaitMs`, default LOCK_WAIT_DEFAULTS.waitMs).
  */
 export async function addCorpus(index: string, input: CorpusInput, options: AddCorpusOptions = {}): Promise<AddCorpusResult> {
   const path = locateIndex(index);
@@ -67,7 +69,8 @@ export async function addCorpus(index: string, input: CorpusInput, options: AddC
     const t1 = performance.now();
     let result: UpdateResult;
     try {
-      result = updateIndex(path, { add: encoded, noReplace: options.noReplace === true });
+      // After the encoding (minutes, for a large input) a writer holding the lock is waited out.
+      result = await withLockWait(() => updateIndex(path, { add: encoded, noReplace: options.noReplace === true }), options);
     } catch (e) {
       throw inputLineOf(e, sources);
     }

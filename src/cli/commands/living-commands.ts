@@ -11,7 +11,8 @@ import { updateIndex, compactIndex } from '../../mutate/index-updater.js';
 import { backupIndex } from '../../mutate/index-backup.js';
 import { locateIndex } from '../../format/index-path.js';
 import { PlaitError, isPlaitError } from '../../errors/index.js';
-import { ENCODER_DEFAULTS } from '../../config/defaults.js';
+import { ENCODER_DEFAULTS, LOCK_WAIT_DEFAULTS } from '../../config/defaults.js';
+import { withLockWait, type LockWaitOptions } from '../../mutate/lock-wait.js';
 import type { CorpusFormat, CorpusWarning } from '../../indexer/corpus/types.js';
 import { parseIntArg, plural, printJson } from '../options.js';
 import { withHint } from '../report-error.js';
@@ -26,6 +27,7 @@ interface AddCliOptions {
   textField?: string;
   titleField?: string;
   threads?: number;
+  lockWaitS?: number;
   json?: boolean;
 }
 
@@ -33,6 +35,21 @@ const SKIPPABLE = new Set(Object.values(SKIP_CODES));
 
 /** Every command takes -q as `plait index` does; these print no progress, only their result line. */
 const QUIET_HELP = 'no progress output (this command prints only its result)';
+
+/** `--lock-wait-s`: how long add / delete / compact wait for another writer's lock. */
+const LOCK_WAIT_OPTION = [
+  '--lock-wait-s <s>',
+  `seconds to wait while another writer (an add, a compaction, a backup) holds the index's write lock, then INDEX_LOCKED (default ${LOCK_WAIT_DEFAULTS.waitMs / 1000}; 0: fail at once)`,
+  parseIntArg('lockWaitS', 0),
+] as const;
+
+/** The library's lock-wait options from `--lock-wait-s`, telling the user on stderr why nothing happens meanwhile. */
+function lockWait(o: { lockWaitS?: number; json?: boolean }): LockWaitOptions {
+  return {
+    ...(o.lockWaitS === undefined ? {} : { lockWaitMs: o.lockWaitS * 1000 }),
+    onLockWait: (e) => process.stderr.write(`plait: waiting for the write lock: ${String(e.details?.['message'] ?? e.message)}\n`),
+  };
+}
 
 export function registerLivingCommands(program: Command): void {
   program
@@ -47,6 +64,7 @@ export function registerLivingCommands(program: Command): void {
     .option('--text-field <field>', 'JSONL text field')
     .option('--title-field <field>', 'JSONL title field')
     .option('--threads <n>', `encoder worker threads, >= 0 (0 = in-process; default: one per core, at most ${ENCODER_DEFAULTS.maxAutoThreads})`, parseIntArg('threads', 0))
+    .option(...LOCK_WAIT_OPTION)
     .option('-q, --quiet', QUIET_HELP)
     .option('--json', 'print the result as JSON')
     .action(async (index: string, input: string, o: AddCliOptions) => {
@@ -61,6 +79,7 @@ export function registerLivingCommands(program: Command): void {
           textField: o.textField,
           titleField: o.titleField,
           encoderOptions: o.threads === undefined ? {} : { threads: o.threads },
+          ...lockWait(o),
           // Top-level fields the reader does not read, named once each (with --json: report.ignoredFields).
           ...(o.json ? {} : { onWarning: (w: CorpusWarning) => process.stderr.write(`plait: warning: ${w.message}\n`) }),
         });
@@ -93,9 +112,10 @@ export function registerLivingCommands(program: Command): void {
     .argument('<index>', 'index name or path')
     .option('--ids <file>', 'file with one document id a line')
     .option('--filter <json>', 'delete every document whose metadata match this filter (the syntax of plait search --filter)')
+    .option(...LOCK_WAIT_OPTION)
     .option('-q, --quiet', QUIET_HELP)
     .option('--json', 'print the result as JSON')
-    .action((index: string, o: { ids?: string; filter?: string; json?: boolean }) => {
+    .action(async (index: string, o: { ids?: string; filter?: string; json?: boolean; lockWaitS?: number }) => {
       const path = locateIndex(index);
       if (o.ids === undefined && o.filter === undefined) throw new PlaitError('USAGE', { message: 'give --ids <file> and/or --filter <json>', reason: 'missingArgument' });
       let ids: string[] = [];
@@ -106,7 +126,8 @@ export function registerLivingCommands(program: Command): void {
           .map((l) => l.trim())
           .filter((l) => l.length > 0);
       }
-      const r = updateIndex(path, { delete: ids, deleteWhere: o.filter === undefined ? undefined : parseFilter(o.filter) });
+      const deleteWhere = o.filter === undefined ? undefined : parseFilter(o.filter);
+      const r = await withLockWait(() => updateIndex(path, { delete: ids, deleteWhere }), lockWait(o));
       if (o.json) {
         printJson({ path, generation: r.generation, committed: r.committed, deleted: r.deleted, missing: r.missing, compacted: r.compacted, counts: r.manifest.counts });
         return;
@@ -123,11 +144,12 @@ export function registerLivingCommands(program: Command): void {
     .command('compact')
     .description('rewrite the live passages into fresh segments and drop deleted ones (a new generation)')
     .argument('<index>', 'index name or path')
+    .option(...LOCK_WAIT_OPTION)
     .option('-q, --quiet', QUIET_HELP)
     .option('--json', 'print the result as JSON')
-    .action((index: string, o: { json?: boolean }) => {
+    .action(async (index: string, o: { json?: boolean; lockWaitS?: number }) => {
       const path = locateIndex(index);
-      const m = compactIndex(path);
+      const m = await withLockWait(() => compactIndex(path), lockWait(o));
       if (o.json) printJson({ path, generation: m.generation, counts: m.counts });
       else process.stdout.write(`compacted ${path}: generation ${m.generation}, ${plural(m.counts.documents, 'document')}, ${plural(m.counts.passages, 'passage')}\n`);
     });

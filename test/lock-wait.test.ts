@@ -1,0 +1,92 @@
+/**
+ * Writers wait for the write lock instead of losing their work (trial of issue 20's writes: a
+ * `plait add` that lost the lock race failed with INDEX_LOCKED after encoding). withLockWait
+ * retries a locked write until the holder lets go, fails after its deadline naming the wait, and
+ * passes other errors through at once; `plait delete --lock-wait-s` waits through the CLI.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { updateIndex } from '../src/mutate/index-updater.js';
+import { withLockWait } from '../src/mutate/lock-wait.js';
+import { acquireWriteLock } from '../src/format/write-lock.js';
+import { isPlaitError } from '../src/errors/index.js';
+import { buildSynthetic, syntheticPassages } from '../fixtures/synthetic-index.js';
+import { PLAIT_BIN } from './helpers/cli.js';
+
+async function fresh(t: { after: (fn: () => void) => void }): Promise<string> {
+  const root = mkdtempSync(join(tmpdir(), 'plait-lockwait-'));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  const path = join(root, 'idx');
+  await buildSynthetic(path, syntheticPassages(40, 32, 5, 64, 0.35).passages, 32);
+  return path;
+}
+
+function run(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [PLAIT_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+test('withLockWait: a held lock is waited out; past the deadline INDEX_LOCKED says how long it waited; 0 fails at once; other errors are not retried', async (t) => {
+  const path = await fresh(t);
+  const lock = acquireWriteLock(path);
+  let released = false;
+  setTimeout(() => {
+    released = true;
+    lock.release();
+  }, 300);
+  let waits = 0;
+  const t0 = performance.now();
+  const r = await withLockWait(() => updateIndex(path, { delete: ['d1'] }), { lockWaitMs: 10_000, onLockWait: () => waits++ });
+  assert.ok(released && performance.now() - t0 >= 250, 'committed only after the holder let go');
+  assert.equal(r.deleted, 1);
+  assert.equal(waits, 1, 'told once that it waits');
+
+  const held = acquireWriteLock(path);
+  try {
+    const t1 = performance.now();
+    await assert.rejects(withLockWait(() => updateIndex(path, { delete: ['d2'] }), { lockWaitMs: 0 }), (e) => isPlaitError(e, 'INDEX_LOCKED') && !/waited/.test((e as Error).message));
+    assert.ok(performance.now() - t1 < 100, '0 fails at once');
+    await assert.rejects(
+      withLockWait(() => updateIndex(path, { delete: ['d2'] }), { lockWaitMs: 200 }),
+      (e) => isPlaitError(e, 'INDEX_LOCKED') && /waited 0\.[2-9] s/.test((e as Error).message) && Number(e.details?.['waitedMs']) >= 200,
+    );
+    await assert.rejects(withLockWait(() => 1, { lockWaitMs: -1 }), (e) => isPlaitError(e, 'INVALID_ARGUMENT'));
+  } finally {
+    held.release();
+  }
+  let calls = 0;
+  await assert.rejects(
+    withLockWait(() => {
+      calls++;
+      throw new Error('disk on fire');
+    }, { lockWaitMs: 5_000 }),
+    /disk on fire/,
+  );
+  assert.equal(calls, 1, 'an error other than INDEX_LOCKED is thrown at the first try');
+});
+
+test('plait delete --lock-wait-s waits for another writer and then commits; --lock-wait-s 0 answers INDEX_LOCKED at once', async (t) => {
+  const path = await fresh(t);
+  const ids = join(path, '..', 'ids.txt');
+  writeFileSync(ids, 'd3\nd4\n');
+  const lock = acquireWriteLock(path);
+  const refused = await run(['delete', path, '--ids', ids, '--lock-wait-s', '0']);
+  assert.notEqual(refused.status, 0);
+  assert.match(refused.stderr, /INDEX_LOCKED/);
+  const waiting = run(['delete', path, '--ids', ids, '--lock-wait-s', '30', '--json']);
+  setTimeout(() => lock.release(), 1500);
+  const done = await waiting;
+  assert.equal(done.status, 0, done.stderr);
+  assert.match(done.stderr, /waiting for the write lock/);
+  assert.equal((JSON.parse(done.stdout) as { deleted: number }).deleted, 2);
+});
