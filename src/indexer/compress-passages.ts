@@ -26,6 +26,7 @@ import { RowReservoir, SampleSpill } from './sample-store.js';
 import { agreementOf, buildTwoLevelPlan, chooseAssignment, resolveCentroidAssignment, settleProbe, type ResolvedCentroidAssignment } from './two-level-assign.js';
 import type { CentroidAssignmentRecord } from '../format/manifest.js';
 import type { AssignFn } from './parallel-assign.js';
+import { firstNonFinite } from '../util/vectors.js';
 
 export interface EmbeddingSource {
   readonly nPassages: number;
@@ -129,6 +130,18 @@ function checkDim(e: TokenEmbeddings, dim: number, pid: number): void {
   if (e.vectors.length !== e.length * dim) {
     throw new PlaitError('DIMENSION_MISMATCH', { expected: dim, received: e.length === 0 ? 0 : e.vectors.length / e.length, pid });
   }
+  checkFinite(e, dim, `passage ${pid}`);
+}
+
+/**
+ * Refuses a NaN or infinite embedding value: compressed, it would become a valid-looking centroid id
+ * and residual whose scores are garbage (NaN compares false, so MaxSim silently drops the token).
+ * @throws PlaitError INVALID_INPUT naming the passage, token and dimension.
+ */
+export function checkFinite(e: TokenEmbeddings, dim: number, what: string): void {
+  const at = firstNonFinite(e.vectors);
+  if (at < 0) return;
+  throw new PlaitError('INVALID_INPUT', { message: `${what} has a non-finite embedding value (${e.vectors[at]}) at token ${Math.floor(at / dim)}, dimension ${at % dim}: the encoder produced it or the input vectors are corrupt`, token: Math.floor(at / dim), dimension: at % dim });
 }
 
 interface Prepared {

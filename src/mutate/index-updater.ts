@@ -46,6 +46,7 @@ import { distinctTokenIds } from '../docstore/passage-tokens.js';
 import type { DocumentInput } from '../docstore/types.js';
 import { buildIvf } from '../indexer/index-writer.js';
 import { compileFilter, type MetadataFilter } from '../docstore/metadata-filter.js';
+import { checkFinite } from '../indexer/compress-passages.js';
 
 /** A document ready to add: its passages' [start, end) offsets and one embedding per passage. */
 export interface EncodedDocument {
@@ -135,6 +136,7 @@ export function updateIndex(dir: string, req: UpdateRequest, options: UpdateOpti
       if (a.embeddings.length !== a.passages.length) throw new PlaitError('INVALID_INPUT', { message: `document "${a.doc.docId}" has ${a.passages.length} passages but ${a.embeddings.length} embeddings` });
       for (const e of a.embeddings) {
         if (e.vectors.length !== e.length * m.dim) throw new PlaitError('DIMENSION_MISMATCH', { expected: m.dim, received: e.length === 0 ? 0 : e.vectors.length / e.length });
+        checkFinite(e, m.dim, `document "${a.doc.docId}"`);
       }
     });
 

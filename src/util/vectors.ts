@@ -34,3 +34,16 @@ export function quantileSorted(sorted: Float32Array, q: number): number {
   const hi = Math.min(lo + 1, sorted.length - 1);
   return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
 }
+
+/**
+ * Index of the first NaN or ±Infinity in `v`, or −1 when every value is finite. One pass of
+ * `acc += x · 0` (NaN exactly when some x is not finite) so that the common, clean case costs one
+ * multiply-add a value; the position is searched for only when something is wrong.
+ */
+export function firstNonFinite(v: Float32Array): number {
+  let acc = 0;
+  for (let i = 0; i < v.length; i++) acc += v[i]! * 0;
+  if (acc === 0) return -1;
+  for (let i = 0; i < v.length; i++) if (!Number.isFinite(v[i]!)) return i;
+  return -1;
+}
