@@ -132,7 +132,28 @@ export interface PlaidParams {
    * (bench/RESULTS.md, calibration). A positive integer; ColBERT's query length is 32.
    */
   ndocsQueryTokens?: number;
+  /**
+   * How stage 3 ranks stage 2's ndocs survivors before exact scoring (absent: 'centroids').
+   * 'centroids' is ColBERT's full centroid interaction (q·c only); 'codes' is MaxSim on the stored
+   * codes, q·c + q·r with q·r from the code scorer's per-query lookup table over the residual bytes
+   * (src/codec/code-scorer.ts; WARP's "implicit decompression", applied to every token of a
+   * survivor). Centroid-only ranking is where short queries lose most of the documents that deeper
+   * stages would have kept (bench/RESULTS.md, "Where ColBERT's defaults lose documents"). Indexes
+   * whose nbits has no code scoring (8) fall back to 'centroids'.
+   */
+  interactionScoring?: InteractionScoring;
+  /**
+   * Passages stage 3 keeps for exact scoring (absent: ColBERT's ndocs/4, of the query-length-aware
+   * ndocs when `ndocsQueryTokens` is set). With a stage 3 that ranks well ('probed-tokens') stage 2
+   * can go deep for short queries while exact scoring — the costly stage — stays at ColBERT's size.
+   * A positive integer.
+   */
+  nExact?: number;
 }
+
+/** Stage 3's ranking of PLAID candidates (PlaidParams.interactionScoring). */
+export type InteractionScoring = 'centroids' | 'codes' | 'probed-tokens';
+export const INTERACTION_SCORINGS: readonly InteractionScoring[] = ['centroids', 'codes', 'probed-tokens'];
 
 /** ndocs for a query of `qLen` tokens under PlaidParams.ndocsQueryTokens (ndocs itself when absent). */
 export function effectiveNdocs(ndocs: number, qLen: number, ndocsQueryTokens: number | undefined): number {

@@ -18,6 +18,7 @@ import { typescriptKernels } from '../kernels/typescript-kernels.js';
 import { CANDIDATE_DEFAULTS, SEARCH_DEFAULTS, effectiveNdocs, type CentroidScoring, type PlaidParams } from '../config/defaults.js';
 import { centroidScoresInt8, int8Supported } from './centroid-quantisation.js';
 import type { IndexSegment } from '../format/index-reader.js';
+import { probedTokenScores } from './probed-token-interaction.js';
 import { exactScoringMethod, prepareCodeQuery, scoreOnCodes, supportsCodeScoring, type ExactScoringMethod } from '../codec/code-scorer.js';
 
 /** Called between chunks of a long loop; throws to stop it (TIMEOUT, ABORTED, INDEX_CLOSED). */
@@ -461,16 +462,23 @@ export function plaidSearch(
   }
   const t2 = performance.now();
 
-  // Stage 3: full centroid interaction → top ndocs/4.
-  const keepN = Math.max(1, Math.floor(ndocs / 4));
-  if (pids.length > keepN) {
-    const approx = interactionScores(a, s, q, pids, null, kernels, check);
+  // Stage 3: full centroid interaction, probed-token or code scores (PlaidParams.interactionScoring) → top nExact (ndocs/4).
+  const keepN = params.nExact ?? Math.max(1, Math.floor(ndocs / 4));
+  const onCodes = params.interactionScoring === 'codes' && supportsCodeScoring(a.nbits);
+  let scores: Float32Array | null = null;
+  if (onCodes && (pids.length > keepN || exact === 'codes')) {
+    // The codes' scores are stage 4's under the 'codes' method: then they are final.
+    const top = selectTop(kernels, pids, exactScoresOnCodes(a, q, s, pids, false, kernels, check), Math.min(keepN, pids.length));
+    pids = top.pids;
+    if (exact === 'codes') scores = top.scores;
+  } else if (pids.length > keepN) {
+    const approx = params.interactionScoring === 'probed-tokens' ? probedTokenScores(a, q, s, probed, pids, kernels, check) : interactionScores(a, s, q, pids, null, kernels, check);
     pids = selectTop(kernels, pids, approx, keepN).pids;
   }
   const t3 = performance.now();
 
   // Stage 4: exact MaxSim, on the codes (widths 1, 2, 4) or on the decompressed residuals.
-  const scores =
+  scores ??=
     exact !== 'decompress' && supportsCodeScoring(a.nbits) ? exactScoresOnCodes(a, q, s, pids, exact === 'codes-normalized', kernels, check) : exactScores(a, q, pids, kernels, check);
   const hits = selectTop(kernels, pids, scores, pids.length);
   const t4 = performance.now();
