@@ -1,7 +1,7 @@
 /**
- * PLAID stage 3 with exact similarities for the probed tokens (src/search/probed-token-interaction.ts):
- * against exhaustive MaxSim when every cell is probed, against a direct transcription of its
- * definition when few are, and through the search API.
+ * PLAID's probed-token scores (src/search/probed-token-interaction.ts): against exhaustive MaxSim on
+ * the codes when every cell is probed, against a direct transcription of their definition when few
+ * are, and through the search API.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,9 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openIndex, type PlaitIndex } from '../src/search/plait-index.js';
 import { getKernels, typescriptKernels } from '../src/kernels/index.js';
-import { centroidScores, exhaustiveScores, probeAndMask, ivfUnion, type EncodedQuery, type ScoringArrays } from '../src/search/plaid.js';
+import { centroidScores, exhaustiveRange, probeAndMask, ivfUnion, usesProbedTokens, type EncodedQuery, type ScoringArrays } from '../src/search/plaid.js';
+import { prepareCodeQuery, scoreOnCodes } from '../src/codec/code-scorer.js';
 import { probedTokenScores } from '../src/search/probed-token-interaction.js';
 import { isPlaitError } from '../src/errors/index.js';
+import { CANDIDATE_DEFAULTS } from '../src/config/defaults.js';
 import type { Kernels } from '../src/kernels/types.js';
 import { buildSynthetic, syntheticPassages } from '../fixtures/synthetic-index.js';
 
@@ -46,30 +48,36 @@ after(async () => {
 
 const allPids = (): Int32Array => Int32Array.from({ length: a.doclens.length }, (_, i) => i);
 
-/** The module header's definition, written out: exact max over matched tokens, else the centroid max. */
+/**
+ * The module header's definition, written out: per query token, the best code similarity over the
+ * passage's tokens in its probed cells (each token scored alone with a one-hot weight), else the
+ * best centroid score over all its tokens.
+ */
 function oracle(q: EncodedQuery, s: Float32Array, probed: Int32Array, pids: Int32Array, kernels: Kernels): Float32Array {
   const seg = a.segments[0]!;
   const p = probed.length / q.length;
+  const cq = prepareCodeQuery(a, q.vectors, q.length, kernels);
+  const one = new Float32Array(1);
+  const oneHot = new Float32Array(q.length);
   const out = new Float32Array(pids.length);
   pids.forEach((pid, d) => {
     const start = a.tokenStarts[pid]!;
-    const len = a.doclens[pid]!;
-    const dec = new Float32Array(len * DIM);
-    kernels.decompress(seg.codes.subarray(start, start + len), seg.residuals.subarray((start * DIM * a.nbits) / 8), len, DIM, a.centroids, a.weights, a.nbits, dec);
     let total = 0;
     for (let i = 0; i < q.length; i++) {
+      const w = q.weights === null ? 1 : q.weights[i]!;
       const cells = new Set(Array.from(probed.subarray(i * p, (i + 1) * p)).filter((c) => c >= 0));
-      let exact = -Infinity;
+      let matched = -Infinity;
       let centroid = -Infinity;
-      for (let j = 0; j < len; j++) {
+      for (let j = 0; j < a.doclens[pid]!; j++) {
         const c = seg.codes[start + j]!;
         centroid = Math.max(centroid, s[c * q.length + i]!);
-        if (!cells.has(c)) continue;
-        let dot = 0;
-        for (let k = 0; k < DIM; k++) dot += q.vectors[i * DIM + k]! * dec[j * DIM + k]!;
-        exact = Math.max(exact, dot);
+        if (!cells.has(c) || w === 0) continue;
+        oneHot.fill(0);
+        oneHot[i] = 1;
+        scoreOnCodes(a, cq, s, seg.codes, seg.residuals, Int32Array.of(start + j), Int32Array.of(1), 1, false, kernels, one, oneHot);
+        matched = Math.max(matched, one[0]!);
       }
-      total += (q.weights === null ? 1 : q.weights[i]!) * (exact > -Infinity ? exact : centroid);
+      total += w * (matched > -Infinity ? matched : centroid);
     }
     out[d] = total;
   });
@@ -80,13 +88,13 @@ for (const [name, kernels] of [
   ['typescript', typescriptKernels],
   ['active', getKernels()],
 ] as const) {
-  test(`${name} kernels: with every cell probed, probed-token scores are exact MaxSim`, () => {
+  test(`${name} kernels: with every cell probed, probed-token scores are MaxSim on the codes`, () => {
     const pids = allPids();
     for (const q of queries) {
       const s = centroidScores(a, q, kernels);
       const { probed } = probeAndMask(s, a.nCentroids, q.length, a.nCentroids, -1, undefined, undefined, kernels);
       const got = probedTokenScores(a, q, s, probed, pids, kernels);
-      const exact = exhaustiveScores(a, q, kernels);
+      const exact = exhaustiveRange(a, q, 0, pids.length, kernels, undefined, 'codes');
       for (let d = 0; d < pids.length; d++) assert.ok(Math.abs(got[d]! - exact[d]!) < 1e-4, `qLen ${q.length}, pid ${d}: ${got[d]} vs exact ${exact[d]}`);
     }
   });
@@ -124,17 +132,28 @@ test('no passages, or an empty query, score nothing', () => {
   assert.deepEqual(Array.from(probedTokenScores(a, empty, new Float32Array(0), new Int32Array(0), Int32Array.of(0, 1), typescriptKernels)), [0, 0]);
 });
 
-test('search with interactionScoring probed-tokens: every cell probed finds the exhaustive top-10, scores stay exact', () => {
-  for (const q of queries) {
+test('search with interactionScoring probed-tokens: every cell probed finds the exhaustive top-10 among 20 exactly scored', () => {
+  for (const q of queries.filter((x) => x.length <= CANDIDATE_DEFAULTS.probedTokensMaxQueryTokens)) {
     const emb = { vectors: q.vectors, length: q.length, tokenIds: new Int32Array(q.length) };
     const exhaustive = index.searchEncoded('', emb, { mode: 'late', exhaustive: true, topK: 10 }).hits;
-    const plaid = index.searchEncoded('', emb, { mode: 'late', topK: 10, nIvfProbe: a.nCentroids, centroidScoreThreshold: -1, ndocs: 4096, interactionScoring: 'probed-tokens', nExact: 10 }).hits;
+    const plaid = index.searchEncoded('', emb, { mode: 'late', topK: 10, nIvfProbe: a.nCentroids, centroidScoreThreshold: -1, ndocs: 4096, interactionScoring: 'probed-tokens', nExact: 20 }).hits;
     assert.deepEqual(
       plaid.map((h) => h.docId),
       exhaustive.map((h) => h.docId),
     );
     plaid.forEach((h, i) => assert.ok(Math.abs(h.score - exhaustive[i]!.score) < 1e-4));
   }
+});
+
+test('a query longer than probedTokensMaxQueryTokens keeps centroid interaction', () => {
+  const q = queries.find((x) => x.length > CANDIDATE_DEFAULTS.probedTokensMaxQueryTokens)!;
+  const emb = { vectors: q.vectors, length: q.length, tokenIds: new Int32Array(q.length) };
+  const base = { mode: 'late', topK: 10, nIvfProbe: 2, ndocs: 64 } as const;
+  assert.deepEqual(index.searchEncoded('', emb, { ...base, interactionScoring: 'probed-tokens' }).hits, index.searchEncoded('', emb, { ...base, interactionScoring: 'centroids' }).hits);
+  assert.equal(usesProbedTokens(a, q, { ...base, centroidScoreThreshold: 0.5, interactionScoring: 'probed-tokens' }), false);
+  const short = queries[1]!;
+  assert.equal(usesProbedTokens(a, short, { ...base, centroidScoreThreshold: 0.5, interactionScoring: 'probed-tokens' }), true);
+  assert.equal(usesProbedTokens({ ...a, nbits: 8 }, short, { ...base, centroidScoreThreshold: 0.5, interactionScoring: 'probed-tokens' }), false);
 });
 
 test('bad interactionScoring or nExact fails with INVALID_ARGUMENT', () => {

@@ -133,27 +133,27 @@ export interface PlaidParams {
    */
   ndocsQueryTokens?: number;
   /**
-   * How stage 3 ranks stage 2's ndocs survivors before exact scoring (absent: 'centroids').
-   * 'centroids' is ColBERT's full centroid interaction (q·c only); 'codes' is MaxSim on the stored
-   * codes, q·c + q·r with q·r from the code scorer's per-query lookup table over the residual bytes
-   * (src/codec/code-scorer.ts; WARP's "implicit decompression", applied to every token of a
-   * survivor). Centroid-only ranking is where short queries lose most of the documents that deeper
-   * stages would have kept (bench/RESULTS.md, "Where ColBERT's defaults lose documents"). Indexes
-   * whose nbits has no code scoring (8) fall back to 'centroids'.
+   * How PLAID ranks candidates before exact scoring (absent: 'centroids'). 'centroids' is ColBERT's:
+   * pruned centroid interaction → ndocs, full centroid interaction → ndocs/4 (q·c only: the residual,
+   * much of a token's score with the bundled model, is ignored until exact scoring). 'probed-tokens'
+   * ranks every candidate at once by WARP-style probed-token scores: the similarity on the codes
+   * (q·c + q·r) of each document token in a cell the query token probed, the centroid estimate
+   * for the query tokens that retrieved nothing from the passage (src/search/probed-token-interaction.ts).
+   * Applies to queries of up to CANDIDATE_DEFAULTS.probedTokensMaxQueryTokens tokens on indexes with
+   * code scoring (nbits 1, 2, 4); other searches use 'centroids'. bench/RESULTS.md, "Candidate
+   * generation (issue 22, part C)".
    */
   interactionScoring?: InteractionScoring;
   /**
-   * Passages stage 3 keeps for exact scoring (absent: ColBERT's ndocs/4, of the query-length-aware
-   * ndocs when `ndocsQueryTokens` is set). With a stage 3 that ranks well ('probed-tokens') stage 2
-   * can go deep for short queries while exact scoring — the costly stage — stays at ColBERT's size.
-   * A positive integer.
+   * Passages kept for exact scoring (absent: ColBERT's ndocs/4, of the query-length-aware ndocs
+   * when `ndocsQueryTokens` is set). A positive integer.
    */
   nExact?: number;
 }
 
 /** Stage 3's ranking of PLAID candidates (PlaidParams.interactionScoring). */
-export type InteractionScoring = 'centroids' | 'codes' | 'probed-tokens';
-export const INTERACTION_SCORINGS: readonly InteractionScoring[] = ['centroids', 'codes', 'probed-tokens'];
+export type InteractionScoring = 'centroids' | 'probed-tokens';
+export const INTERACTION_SCORINGS: readonly InteractionScoring[] = ['centroids', 'probed-tokens'];
 
 /** ndocs for a query of `qLen` tokens under PlaidParams.ndocsQueryTokens (ndocs itself when absent). */
 export function effectiveNdocs(ndocs: number, qLen: number, ndocsQueryTokens: number | undefined): number {
@@ -223,6 +223,16 @@ export const CANDIDATE_DEFAULTS = {
    * pruned interaction; 0.05 is about one best-to-second centroid gap (median 0.042–0.064).
    */
   pruningMargin: 0.05,
+  /**
+   * Longest query whose stage 3 runs on probed-token scores (PlaidParams.interactionScoring
+   * 'probed-tokens'); longer queries keep ColBERT's centroid interaction. Each (query token,
+   * document token) pair is scored on the codes with a one-hot query weight, so a pair costs the
+   * whole lookup table's lanes: measured on cisi (512 d, 2 bits, load ~11) 130–140 ns a pair up to 8
+   * tokens, 410 at 16, 700 at 32 and 4,100 at 74 (an L2-missing table), plus 1.2–2.7 ms to build the
+   * table. 16 is one 16-lane panel; long queries also lose few documents to centroid-only ranking
+   * (bench/RESULTS.md, "Candidate generation (issue 22, part C)").
+   */
+  probedTokensMaxQueryTokens: 16,
 };
 
 /** Rerank defaults. */

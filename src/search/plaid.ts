@@ -436,7 +436,16 @@ export function exhaustiveTopRange(a: ScoringArrays, q: EncodedQuery, from: numb
 /** Passages scored per block by `exhaustiveTopRange`. */
 const EXHAUSTIVE_BLOCK = 1 << 16;
 
-/** The four PLAID stages; returns the ndocs/4 survivors with exact scores, best first. */
+/**
+ * Whether stage 3 runs on probed-token scores (probed-token-interaction.ts): asked for, an index
+ * width with code scoring, and a query of at most CANDIDATE_DEFAULTS.probedTokensMaxQueryTokens
+ * tokens (longer ones keep ColBERT's centroid interaction).
+ */
+export function usesProbedTokens(a: ScoringArrays, q: EncodedQuery, params: PlaidParams): boolean {
+  return params.interactionScoring === 'probed-tokens' && supportsCodeScoring(a.nbits) && q.length <= CANDIDATE_DEFAULTS.probedTokensMaxQueryTokens;
+}
+
+/** The four PLAID stages; returns the ndocs/4 (nExact) survivors with exact scores, best first. */
 export function plaidSearch(
   a: ScoringArrays,
   q: EncodedQuery,
@@ -454,31 +463,27 @@ export function plaidSearch(
   const t1 = performance.now();
 
   // Stage 2: pruned centroid interaction → top ndocs (deeper for short queries under ndocsQueryTokens).
+  // Skipped under probed-token scoring, which ranks every candidate itself (ranking by centroids is
+  // where short queries lose documents: bench/RESULTS.md, "Candidate generation (issue 22, part C)").
   const ndocs = effectiveNdocs(params.ndocs, q.length, params.ndocsQueryTokens);
+  const probedTokens = usesProbedTokens(a, q, params);
   let pids = candidates;
-  if (pids.length > ndocs) {
+  if (!probedTokens && pids.length > ndocs) {
     const approx = interactionScores(a, s, q, pids, keep, kernels, check);
     pids = selectTop(kernels, pids, approx, ndocs).pids;
   }
   const t2 = performance.now();
 
-  // Stage 3: full centroid interaction, probed-token or code scores (PlaidParams.interactionScoring) → top nExact (ndocs/4).
+  // Stage 3: probed-token scores of every candidate, or full centroid interaction of stage 2's survivors → top nExact (ndocs/4).
   const keepN = params.nExact ?? Math.max(1, Math.floor(ndocs / 4));
-  const onCodes = params.interactionScoring === 'codes' && supportsCodeScoring(a.nbits);
-  let scores: Float32Array | null = null;
-  if (onCodes && (pids.length > keepN || exact === 'codes')) {
-    // The codes' scores are stage 4's under the 'codes' method: then they are final.
-    const top = selectTop(kernels, pids, exactScoresOnCodes(a, q, s, pids, false, kernels, check), Math.min(keepN, pids.length));
-    pids = top.pids;
-    if (exact === 'codes') scores = top.scores;
-  } else if (pids.length > keepN) {
-    const approx = params.interactionScoring === 'probed-tokens' ? probedTokenScores(a, q, s, probed, pids, kernels, check) : interactionScores(a, s, q, pids, null, kernels, check);
+  if (pids.length > keepN) {
+    const approx = probedTokens ? probedTokenScores(a, q, s, probed, pids, kernels, check) : interactionScores(a, s, q, pids, null, kernels, check);
     pids = selectTop(kernels, pids, approx, keepN).pids;
   }
   const t3 = performance.now();
 
   // Stage 4: exact MaxSim, on the codes (widths 1, 2, 4) or on the decompressed residuals.
-  scores ??=
+  const scores =
     exact !== 'decompress' && supportsCodeScoring(a.nbits) ? exactScoresOnCodes(a, q, s, pids, exact === 'codes-normalized', kernels, check) : exactScores(a, q, pids, kernels, check);
   const hits = selectTop(kernels, pids, scores, pids.length);
   const t4 = performance.now();

@@ -1,32 +1,33 @@
 /**
- * PLAID stage 3 with exact similarities for the probed tokens (PlaidParams.interactionScoring
- * 'probed-tokens'; issue 22). ColBERT's stage 3 ranks the stage-2 survivors by centroid
- * interaction, Σ_i w_i · max_j S[c_j, i] (S: the K × qLen centroid scores, c_j: document token j's
- * centroid), so the residual — much of a token's score with the bundled model — is ignored until
- * exact scoring, and short queries lose documents there (bench/RESULTS.md, "Where ColBERT's
- * defaults lose documents"). Here, as in WARP (Scheerer et al. 2025) and next-plaid's reworked
- * first stage, the tokens that candidate generation retrieved are scored with their residuals:
+ * PLAID's ranking of candidates by probed-token scores (PlaidParams.interactionScoring
+ * 'probed-tokens'; issue 22). ColBERT ranks candidates twice by centroid interaction,
+ * Σ_i w_i · max_j S[c_j, i] (S: the K × qLen centroid scores, c_j: document token j's centroid) —
+ * pruned to ndocs, then in full to ndocs/4 — so the residual, much of a token's score with the
+ * bundled model, is ignored until exact scoring, and short queries lose documents there
+ * (bench/RESULTS.md, "Where ColBERT's defaults lose documents"). Here, as in WARP (Scheerer et al.
+ * 2025, "implicit decompression" of the tokens WARP_SELECT retrieved), the tokens that candidate
+ * generation retrieved are scored with their residuals, and every candidate is ranked at once:
  *
- *   score(P) = Σ_{i matched in P} w_i · max_{j ∈ P, c_j ∈ probed_i} q_i · d_j
+ *   score(P) = Σ_{i matched in P} w_i · max_{j ∈ P, c_j ∈ probed_i} (S[c_j, i] + q_i · r_j)
  *            + Σ_{i not matched}   w_i · max_{j ∈ P} S[c_j, i]
  *
- * where probed_i is query token i's probed cells (its top cells by S) and q_i · d_j the exact
- * similarity of the decompressed token (kernels.maxsimCompressed on one-token rows, the same
- * arithmetic as stage 4). A token i that retrieved nothing from P keeps its centroid estimate
- * (WARP imputes the last probed centroid's score instead — an upper bound of that estimate; with
- * plait's 1–2 probes per token of a long query it gives every unmatched token nearly its best
- * score, measured worse: bench/RESULTS.md, "Candidate generation (issue 22, part C)").
+ * where probed_i is query token i's probed cells (its top cells by S) and S[c, i] + q_i · r_j the
+ * similarity on the codes (src/codec/code-scorer.ts, 'codes': a per-query lookup table over the
+ * residual bytes, no norm). A query token that retrieved nothing from P keeps its centroid
+ * estimate; WARP imputes the last probed centroid's score instead, an upper bound of that estimate.
  *
  * Computed as a correction of the centroid interaction: probed_i is a top set of S[·, i], so when
  * P has any token in it, P's best centroid for i is in it too, and max_j S[c_j, i] is known from
  * the matched tokens alone. Hence score(P) = CI(P) + Σ_{i matched} w_i (e_i(P) − m_i(P)) with CI
- * the kernels' centroid interaction, e_i the best exact similarity and m_i the best centroid score
+ * the kernels' centroid interaction, e_i the best code similarity and m_i the best centroid score
  * among P's tokens matched to i. With every cell probed, every token is matched and score(P) is
- * exact MaxSim (test/plaid-probed-tokens.test.ts). Cost: the centroid interaction, one pass over the
- * survivors' codes, and one exact similarity per (query token, matched document token) pair.
+ * MaxSim on the codes (test/plaid-probed-tokens.test.ts). Cost: the centroid interaction, one pass
+ * over the candidates' codes, and one code similarity per (query token, matched document token)
+ * pair — a few thousand pairs for a keyword query on cisi (bench/RESULTS.md, part C).
  */
 import type { Kernels } from '../kernels/types.js';
 import type { IndexSegment } from '../format/index-reader.js';
+import { prepareCodeQuery, scoreOnCodes, type CodeQuery } from '../codec/code-scorer.js';
 import { segmentOf, type DeadlineCheck, type EncodedQuery, type ScoringArrays } from './plaid.js';
 
 /** Query tokens that probed each cell: `head[c]` is the first slot (i · p + j) or -1, `next[slot]` the next one. */
@@ -36,13 +37,14 @@ interface ProbeLists {
   perToken: number;
 }
 
-function probeLists(nCentroids: number, probed: Int32Array, qLen: number): ProbeLists {
+/** Query tokens of weight 0 (IDF of special tokens) get no list: their pairs could not change a score. */
+function probeLists(nCentroids: number, probed: Int32Array, qLen: number, weights: Float32Array | null): ProbeLists {
   const perToken = qLen === 0 ? 0 : probed.length / qLen;
   const head = new Int32Array(nCentroids).fill(-1);
   const next = new Int32Array(probed.length).fill(-1);
   for (let slot = 0; slot < probed.length; slot++) {
     const c = probed[slot]!;
-    if (c < 0) continue;
+    if (c < 0 || (weights !== null && weights[(slot / perToken) | 0] === 0)) continue;
     next[slot] = head[c]!;
     head[c] = slot;
   }
@@ -85,15 +87,16 @@ export function probedTokenScores(a: ScoringArrays, q: EncodedQuery, s: Float32A
   if (n === 0 || qLen === 0) return out;
   centroidInteractionOf(a, s, q, pids, kernels, out);
   check?.();
-  const lists = probeLists(a.nCentroids, probed, qLen);
-  // Best exact similarity (e) and best centroid score (m) among the matched tokens, per (survivor, query token).
+  const lists = probeLists(a.nCentroids, probed, qLen, q.weights);
+  const cq = prepareCodeQuery(a, q.vectors, qLen, kernels);
+  // Best similarity on the codes (e) and best centroid score (m) among the matched tokens, per (survivor, query token).
   const e = new Float32Array(n * qLen).fill(-Infinity);
   const m = new Float32Array(n * qLen).fill(-Infinity);
   const bySegment = groupBySegment(a, pids);
   for (const [si, docs] of bySegment) {
     const seg = a.segments[si]!;
     const pairs = matchedPairs(a, seg, pids, docs, lists);
-    scorePairs(a, q, seg, pairs, kernels, e);
+    scorePairs(a, q, s, cq, seg, pairs, kernels, e);
     for (let k = 0; k < pairs.n; k++) {
       const at = pairs.doc[k]! * qLen + pairs.tok[k]!;
       const sc = s[seg.codes[pairs.row[k]!]! * qLen + pairs.tok[k]!]!;
@@ -151,8 +154,12 @@ function matchedPairs(a: ScoringArrays, seg: IndexSegment, pids: Int32Array, doc
   return pairs;
 }
 
-/** Exact similarity of each pair (one kernel call per query token over its rows as one-token documents), folded into e by max. */
-function scorePairs(a: ScoringArrays, q: EncodedQuery, seg: IndexSegment, pairs: Pairs, kernels: Kernels, e: Float32Array): void {
+/**
+ * Each pair's similarity on the codes, S[c_j, i] + q_i · r_j (code-scorer.ts, the 'codes' method: no
+ * norm), folded into e by max: one scoreOnCodes call per query token over its rows as one-token
+ * documents, with that token's weight 1 and the others' 0.
+ */
+function scorePairs(a: ScoringArrays, q: EncodedQuery, s: Float32Array, cq: CodeQuery, seg: IndexSegment, pairs: Pairs, kernels: Kernels, e: Float32Array): void {
   const qLen = q.length;
   // Counting sort of the pairs by query token.
   const first = new Int32Array(qLen + 1);
@@ -165,11 +172,14 @@ function scorePairs(a: ScoringArrays, q: EncodedQuery, seg: IndexSegment, pairs:
   for (let k = 0; k < pairs.n; k++) rows[k] = pairs.row[order[k]!]!;
   const ones = new Int32Array(pairs.n).fill(1);
   const sims = new Float32Array(pairs.n);
+  const oneHot = new Float32Array(qLen);
   for (let i = 0; i < qLen; i++) {
     const lo = first[i]!;
     const cnt = first[i + 1]! - lo;
     if (cnt === 0) continue;
-    kernels.maxsimCompressed(q.vectors.subarray(i * a.dim, (i + 1) * a.dim), 1, a.dim, seg.codes, seg.residuals, rows.subarray(lo, lo + cnt), ones.subarray(0, cnt), cnt, a.centroids, a.weights, a.nbits, sims.subarray(lo, lo + cnt), null);
+    oneHot.fill(0);
+    oneHot[i] = 1;
+    scoreOnCodes(a, cq, s, seg.codes, seg.residuals, rows.subarray(lo, lo + cnt), ones.subarray(0, cnt), cnt, false, kernels, sims.subarray(lo, lo + cnt), oneHot);
   }
   for (let k = 0; k < pairs.n; k++) {
     const p = order[k]!;

@@ -32,7 +32,7 @@ export interface SearchOptions extends DeadlineOptions {
   nIvfProbeTotal?: number;
   /** Query-length-aware depth (PlaidParams.ndocsQueryTokens), a positive integer; default: the index's calibration, else none. */
   ndocsQueryTokens?: number;
-  /** Stage 3's ranking before exact scoring (PlaidParams.interactionScoring): 'centroids' or 'codes'; default: the index's calibration, else plaidDefaultsFor(topK). */
+  /** How PLAID ranks candidates before exact scoring (PlaidParams.interactionScoring): 'centroids' or 'probed-tokens'; default: the index's calibration, else plaidDefaultsFor(topK). */
   interactionScoring?: InteractionScoring;
   /** Passages kept for exact scoring (PlaidParams.nExact), a positive integer; default: the index's calibration, else plaidDefaultsFor(topK) (ndocs/4). */
   nExact?: number;
