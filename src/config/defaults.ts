@@ -639,6 +639,12 @@ export const CALIBRATION_DEFAULTS = {
     nIvfProbeTotal: [16, 32, 64] as readonly (number | null)[],
     /** Query-length-aware depths (PlaidParams.ndocsQueryTokens); null is ColBERT's fixed ndocs. */
     ndocsQueryTokens: [null, 32] as readonly (number | null)[],
+    /**
+     * Candidate rankings (PlaidParams.interactionScoring); null is ColBERT's centroid interaction.
+     * Under 'probed-tokens' the threshold and margin do not apply (no stage 2) to the queries it
+     * serves, so those grid points share one replay.
+     */
+    interactionScoring: [null, 'probed-tokens'] as readonly (InteractionScoring | null)[],
   },
 } as const;
 
