@@ -170,14 +170,15 @@ export function colbertDefaultsFor(topK: number): PlaidParams {
 
 /**
  * plait's default PLAID settings for a search of `topK` (used when neither flags nor a calibration
- * record set them): ColBERT's table plus the two query-length rules that cost next to nothing —
- * a probe minimum per query (`nIvfProbeTotal`, CANDIDATE_DEFAULTS.probesPerQuery) and relative
- * pruning (`centroidScoreMargin`, CANDIDATE_DEFAULTS.pruningMargin), so short keyword queries
- * probe as widely as ColBERT's padded 32-token queries and no query token is pruned away.
- * Measured on the judged queries against ColBERT's table in the same run (bench/RESULTS.md, "PLAID
- * defaults"): on cisi more of the exhaustive top-k at every k and query kind (keyword top-10
- * 89.1 → 90.8%, keyword top-100 84.8 → 91.9%) for 1.00–1.08× its p50; on cranfield the same
- * documents at the same cost. Not the 0.99 goal on keyword queries: that needs depth (stage 3).
+ * record set them): ColBERT's table plus three query-length rules — a probe minimum per query
+ * (`nIvfProbeTotal`, CANDIDATE_DEFAULTS.probesPerQuery) and relative pruning
+ * (`centroidScoreMargin`, CANDIDATE_DEFAULTS.pruningMargin), so short keyword queries probe as
+ * widely as ColBERT's padded 32-token queries and no query token is pruned away (on cisi keyword
+ * top-10 89.1 → 90.8% for 1.00–1.08× ColBERT's p50: bench/RESULTS.md, "PLAID defaults"); and, for
+ * queries of up to 16 tokens, candidates ranked by probed-token scores instead of centroids alone
+ * (`interactionScoring`, CANDIDATE_DEFAULTS.interactionScoring): keyword top-10 cisi 90.8 → 99.1%,
+ * cranfield 95.1 → 99.3%, at 1.40–1.44× ColBERT's p50 on a loaded machine (bench/RESULTS.md,
+ * "Candidate generation (issue 22, part C)").
  */
 export function plaidDefaultsFor(topK: number): PlaidParams {
   const colbert = colbertDefaultsFor(topK);
@@ -185,6 +186,7 @@ export function plaidDefaultsFor(topK: number): PlaidParams {
     ...colbert,
     nIvfProbeTotal: Math.max(CANDIDATE_DEFAULTS.probesPerQuery, 32 * colbert.nIvfProbe),
     centroidScoreMargin: CANDIDATE_DEFAULTS.pruningMargin,
+    interactionScoring: CANDIDATE_DEFAULTS.interactionScoring,
   };
 }
 
@@ -233,6 +235,16 @@ export const CANDIDATE_DEFAULTS = {
    * (bench/RESULTS.md, "Candidate generation (issue 22, part C)").
    */
   probedTokensMaxQueryTokens: 16,
+  /**
+   * Default candidate ranking (PlaidParams.interactionScoring): probed-token scores, so a short query's
+   * candidates are ranked with the residuals of the tokens it retrieved instead of by centroids
+   * alone (ColBERT's stages 2–3 lost 70 of cisi's 760 keyword top-10 slots, all there: 36 to the
+   * pruned ranking, 34 to the full one; with probed tokens 7). Measured against the previous
+   * defaults interleaved in one run (bench/RESULTS.md, "Candidate generation (issue 22, part C)",
+   * load 12–18): keyword top-10 cisi 90.8 → 99.1% at 1.44× ColBERT's p50, cranfield 95.1 → 99.3%
+   * at 1.40×; natural queries (mostly > 16 tokens) unchanged or slightly better at ≤ 1.05×.
+   */
+  interactionScoring: 'probed-tokens' as InteractionScoring,
 };
 
 /** Rerank defaults. */
