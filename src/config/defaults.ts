@@ -588,7 +588,8 @@ export const CALIBRATION_DEFAULTS = {
   headroom: 0.8,
   /**
    * Wall-clock budget of `plait calibrate`, seconds. Each pseudo-query costs one exhaustive pass
-   * (scifact, bundled model: ~1 s) plus the replay of the 2,016-point grid (about as much again), and
+   * (scifact, bundled model: ~1 s) plus the replay of the grid (2,016 points when this was measured,
+   * 10,080 with the margin and probed-token ranking of plaidDefaultsFor added; not re-measured), and
    * a trusted choice needs minQueriesPerKind (20) of each of the five kinds: 100 queries, ~240 s of
    * the budget's 80% on scifact. Smaller indexes finish all `queries` sooner.
    */
