@@ -20,7 +20,10 @@
  * P has any token in it, P's best centroid for i is in it too, and max_j S[c_j, i] is known from
  * the matched tokens alone. Hence score(P) = CI(P) + Σ_{i matched} w_i (e_i(P) − m_i(P)) with CI
  * the kernels' centroid interaction, e_i the best code similarity and m_i the best centroid score
- * among P's tokens matched to i. With every cell probed, every token is matched and score(P) is
+ * among P's tokens matched to i. (With int8 stage-1 scores the probed cells are float32's top set
+ * — plaid.ts ProbeRescore — so at the boundary an unprobed cell of P may score up to twice the int8
+ * error above P's best probed one: the correction then overstates w_i's term by at most ~0.008.)
+ * With every cell probed, every token is matched and score(P) is
  * MaxSim on the codes (test/plaid-probed-tokens.test.ts). Cost: the centroid interaction, one pass
  * over the candidates' codes, and one code similarity per (query token, matched document token)
  * pair — a few thousand pairs for a keyword query on cisi (bench/RESULTS.md, part C).
