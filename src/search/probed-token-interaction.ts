@@ -22,7 +22,8 @@
  * the kernels' centroid interaction, e_i the best code similarity and m_i the best centroid score
  * among P's tokens matched to i. (With int8 stage-1 scores the probed cells are float32's top set
  * — plaid.ts ProbeRescore — so at the boundary an unprobed cell of P may score up to twice the int8
- * error above P's best probed one: the correction then overstates w_i's term by at most ~0.008.)
+ * score error (≤ 0.009 at 512 d, bench/RESULTS.md) above P's best probed one, and the correction
+ * then overstates w_i's term by at most that.)
  * With every cell probed, every token is matched and score(P) is
  * MaxSim on the codes (test/plaid-probed-tokens.test.ts). Cost: the centroid interaction, one pass
  * over the candidates' codes, and one code similarity per (query token, matched document token)
