@@ -151,7 +151,7 @@ export interface PlaidParams {
   nExact?: number;
 }
 
-/** Stage 3's ranking of PLAID candidates (PlaidParams.interactionScoring). */
+/** How PLAID ranks candidates before exact scoring (PlaidParams.interactionScoring). */
 export type InteractionScoring = 'centroids' | 'probed-tokens';
 export const INTERACTION_SCORINGS: readonly InteractionScoring[] = ['centroids', 'probed-tokens'];
 
@@ -226,7 +226,7 @@ export const CANDIDATE_DEFAULTS = {
    */
   pruningMargin: 0.05,
   /**
-   * Longest query whose stage 3 runs on probed-token scores (PlaidParams.interactionScoring
+   * Longest query whose candidates are ranked by probed-token scores (PlaidParams.interactionScoring
    * 'probed-tokens'); longer queries keep ColBERT's centroid interaction. Each (query token,
    * document token) pair is scored on the codes with a one-hot query weight, so a pair costs the
    * whole lookup table's lanes: measured on cisi (512 d, 2 bits, load ~11) 130–140 ns a pair up to 8

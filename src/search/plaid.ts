@@ -6,6 +6,8 @@
  *  3. centroid interaction without pruning → top ndocs/4;
  *  4. exact MaxSim of the survivors: on the stored codes (q·centroid from stage 1 + q·residual from a
  *     per-query lookup table, src/codec/code-scorer.ts), or on the decompressed residuals.
+ * For queries of up to 16 tokens plait's defaults replace stages 2–3 with one ranking of every
+ * candidate by probed-token scores (probed-token-interaction.ts, PlaidParams.interactionScoring).
  * Pure functions over typed arrays, so the same code runs on the main thread and in workers.
  *
  * Deadlines: the long loops (centroid interaction, exact scoring, exhaustive scans) run in chunks
@@ -437,9 +439,9 @@ export function exhaustiveTopRange(a: ScoringArrays, q: EncodedQuery, from: numb
 const EXHAUSTIVE_BLOCK = 1 << 16;
 
 /**
- * Whether stage 3 runs on probed-token scores (probed-token-interaction.ts): asked for, an index
- * width with code scoring, and a query of at most CANDIDATE_DEFAULTS.probedTokensMaxQueryTokens
- * tokens (longer ones keep ColBERT's centroid interaction).
+ * Whether candidates are ranked by probed-token scores instead of stages 2–3
+ * (probed-token-interaction.ts): asked for, an index width with code scoring, and a query of at
+ * most CANDIDATE_DEFAULTS.probedTokensMaxQueryTokens tokens (longer ones keep ColBERT's stages).
  */
 export function usesProbedTokens(a: ScoringArrays, q: EncodedQuery, params: PlaidParams): boolean {
   return params.interactionScoring === 'probed-tokens' && supportsCodeScoring(a.nbits) && q.length <= CANDIDATE_DEFAULTS.probedTokensMaxQueryTokens;
