@@ -8,14 +8,14 @@
  *  2. With an index and a data set: how far int8 moves PLAID on the data set's real natural and
  *     2–4-word keyword queries — probed cells that differ (per token's top nIvfProbe), pruning-mask
  *     flips, and the share of the float path's PLAID top-10 documents the int8 path still returns
- *     (ColBERT's defaults for k = 10 and k = 100), the share of the exhaustive top-k passages each
- *     path finds, and the int8 scores' largest error.
+ *     (ColBERT's defaults for k = 10 and k = 100, or plait's with PLAIT_BENCH_DEFAULTS=plait), the
+ *     share of the exhaustive top-k passages each path finds, and the int8 scores' largest error.
  *
  * Run: `node dist/bench/centroid-scores.js [reps=20]` or
  *      `node dist/bench/centroid-scores.js 20 <dataset> <index>`.
  */
 import { getKernels, kernelsStatus } from '../src/kernels/index.js';
-import { colbertDefaultsFor, type PlaidParams } from '../src/config/defaults.js';
+import { colbertDefaultsFor, plaidDefaultsFor, type PlaidParams } from '../src/config/defaults.js';
 import { centroidScores, exhaustiveScores, plaidSearch, probeAndMask, probeRescoreFor, scratchMarks, type EncodedQuery, type ScoringArrays } from '../src/search/plaid.js';
 import { openIndex } from '../src/search/plait-index.js';
 import { idfWeights } from '../src/search/idf.js';
@@ -124,7 +124,7 @@ async function onIndex(dataset: string, indexPath: string): Promise<object> {
         const exact = exhaustiveScores(base, q, kernels);
         const order = Int32Array.from(exact.keys()).sort((x, y) => exact[y]! - exact[x]! || x - y);
         for (const [name, k] of [['k10', 10], ['k100', 100]] as const) {
-          const params: PlaidParams = colbertDefaultsFor(k);
+          const params: PlaidParams = (process.env.PLAIT_BENCH_DEFAULTS === 'plait' ? plaidDefaultsFor : colbertDefaultsFor)(k);
           const ra = plaidSearch(f32, q, params, kernels, mark).hits.pids.slice(0, k);
           const rb = new Set(plaidSearch(i8, q, params, kernels, mark).hits.pids.slice(0, k));
           for (const pid of ra) if (rb.has(pid)) topFound[name]![0]++;

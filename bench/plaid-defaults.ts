@@ -7,12 +7,13 @@
  *            points that reach ≥ `target` of the exhaustive top-k on every set, cheapest first, with
  *            their estimated cost relative to ColBERT's defaults on each set (PlaidReplayer's
  *            work-based estimate, which leaves out per-search overheads and so overstates ratios).
- *  measure:  searches the real queries through `PlaitIndex.searchEncoded` at ColBERT's defaults and
- *            at plait's (`plaidDefaultsFor`), interleaved query by query so load drifts hit both
- *            alike; fidelity against exhaustive search and p50 of each.
+ *  measure:  searches the real queries through `PlaitIndex.searchEncoded` at ColBERT's defaults,
+ *            at plait's (`plaidDefaultsFor`) and at any candidates in PLAIT_BENCH_CANDIDATES,
+ *            interleaved query by query so load drifts hit all alike; fidelity against exhaustive
+ *            search and p50 of each, as ratios to ColBERT's and to plait's defaults.
  *
  * Run: `node dist/bench/plaid-defaults.js grid <dataset> <index> [k=10] [perKind=20]`
- *      `node dist/bench/plaid-defaults.js measure <dataset> <index> [rounds=3]`.
+ *      `node dist/bench/plaid-defaults.js measure <dataset> <index> [rounds=3] [natural|keyword]`.
  */
 import { openIndex, type PlaitIndex } from '../src/search/plait-index.js';
 import { colbertDefaultsFor, plaidDefaultsFor, type PlaidParams } from '../src/config/defaults.js';
@@ -24,6 +25,7 @@ import type { EncodedQuery } from '../src/search/plaid.js';
 import type { TokenEmbeddings } from '../src/encoder/types.js';
 import { fidelityOf, judgedQueries, keywordOf } from './calibration.js';
 import { pseudoQuerySets } from './pseudo-query-kinds.js';
+import { loadavg } from 'node:os';
 import { isMain, machine, percentiles } from './common.js';
 
 async function realSets(index: PlaitIndex, dataset: string): Promise<Record<string, { texts: string[]; emb: TokenEmbeddings[] }>> {
@@ -104,22 +106,34 @@ export async function gridStudy(dataset: string, indexPath: string, k: number, p
 }
 
 /**
- * Candidate settings to measure instead of plaidDefaultsFor: PLAIT_BENCH_CANDIDATE as JSON
- * {"10": PlaidParams, "100": PlaidParams} (for trying a rule before it becomes the default).
+ * Settings measured side by side: ColBERT's table, plait's defaults (`plaidDefaultsFor`), and any
+ * candidates in PLAIT_BENCH_CANDIDATES as JSON {name: {"10": PlaidParams, "100": PlaidParams}}
+ * (for trying a rule before it becomes the default; a candidate without a k is skipped at that k).
  */
-function candidateFor(k: number): PlaidParams {
-  const raw = process.env.PLAIT_BENCH_CANDIDATE;
-  if (raw === undefined) return plaidDefaultsFor(k);
-  const c = (JSON.parse(raw) as Record<string, PlaidParams>)[String(k)];
-  return c ?? plaidDefaultsFor(k);
+function settingsFor(k: number): Record<string, PlaidParams> {
+  const out: Record<string, PlaidParams> = { colbert: colbertDefaultsFor(k), plait: plaidDefaultsFor(k) };
+  const raw = process.env.PLAIT_BENCH_CANDIDATES;
+  if (raw === undefined) return out;
+  for (const [name, byK] of Object.entries(JSON.parse(raw) as Record<string, Record<string, PlaidParams>>)) {
+    const c = byK[String(k)];
+    if (c !== undefined) out[name] = c;
+  }
+  return out;
 }
 
-export async function measureDefaults(dataset: string, indexPath: string, rounds: number): Promise<object> {
+/** Rotates `xs` by r places, so each setting takes every position in the query's sequence over the rounds. */
+function rotate<T>(xs: readonly T[], r: number): T[] {
+  const n = xs.length;
+  return xs.map((_, i) => xs[(i + r) % n]!);
+}
+
+export async function measureDefaults(dataset: string, indexPath: string, rounds: number, only?: string): Promise<object> {
   const index = await openIndex(indexPath, { encoderOptions: { threads: 1 } });
   try {
     const sets = await realSets(index, dataset);
     const rows = [];
     for (const [name, { texts, emb }] of Object.entries(sets)) {
+      if (only !== undefined && !name.includes(only)) continue;
       // One exhaustive pass per query serves both k.
       const exact100 = texts.map((t, i) => index.searchEncoded(t, emb[i]!, { mode: 'late', topK: 100, exhaustive: true }).hits.map((h) => h.docId));
       for (const k of [10, 100]) {
@@ -129,28 +143,32 @@ export async function measureDefaults(dataset: string, indexPath: string, rounds
           return { docs: r.hits.map((h) => h.docId), ms: performance.now() - t };
         };
         const exact = exact100.map((d) => d.slice(0, k));
-        const settings = { colbert: colbertDefaultsFor(k), plait: candidateFor(k) };
-        const docs: Record<string, string[][]> = { colbert: [], plait: [] };
-        const p50s: Record<string, number[]> = { colbert: [], plait: [] };
+        const settings = settingsFor(k);
+        const names = Object.keys(settings);
+        const docs: Record<string, string[][]> = Object.fromEntries(names.map((n) => [n, []]));
+        const p50s: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
         for (let r = 0; r < rounds; r++) {
-          const ms: Record<string, number[]> = { colbert: [], plait: [] };
+          const ms: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
           texts.forEach((_, i) => {
-            for (const which of r % 2 === 0 ? (['colbert', 'plait'] as const) : (['plait', 'colbert'] as const)) {
-              const got = search(i, settings[which]);
+            // Interleaved query by query, the order rotated every query, so load drifts hit every setting alike.
+            for (const which of rotate(names, r + i)) {
+              const got = search(i, settings[which]!);
               ms[which]!.push(got.ms);
               if (r === 0) docs[which]!.push(got.docs);
             }
           });
-          for (const w of ['colbert', 'plait']) p50s[w]!.push(percentiles(ms[w]!).p50);
+          for (const w of names) p50s[w]!.push(percentiles(ms[w]!).p50);
         }
         const med = (xs: number[]): number => percentiles(xs).p50;
-        rows.push({
-          queries: name,
-          k,
-          colbert: { params: settings.colbert, fidelity: +fidelityOf(docs.colbert!, exact, k).toFixed(4), top10: +fidelityOf(docs.colbert!, exact, 10).toFixed(4), p50: +med(p50s.colbert!).toFixed(2) },
-          plait: { params: settings.plait, fidelity: +fidelityOf(docs.plait!, exact, k).toFixed(4), top10: +fidelityOf(docs.plait!, exact, 10).toFixed(4), p50: +med(p50s.plait!).toFixed(2) },
-          p50Ratio: +(med(p50s.plait!) / med(p50s.colbert!)).toFixed(2),
+        const row = (w: string): object => ({
+          params: settings[w],
+          fidelity: +fidelityOf(docs[w]!, exact, k).toFixed(4),
+          top10: +fidelityOf(docs[w]!, exact, 10).toFixed(4),
+          p50: +med(p50s[w]!).toFixed(2),
+          vsColbert: +(med(p50s[w]!) / med(p50s.colbert!)).toFixed(2),
+          vsPlait: +(med(p50s[w]!) / med(p50s.plait!)).toFixed(2),
         });
+        rows.push({ queries: name, k, load: loadavg()[0]!.toFixed(1), ...Object.fromEntries(names.map((w) => [w, row(w)])) });
         process.stderr.write(`${JSON.stringify(rows.at(-1))}\n`);
       }
     }
@@ -166,6 +184,6 @@ if (isMain(import.meta.url)) {
     process.stderr.write('usage: node dist/bench/plaid-defaults.js grid|measure <dataset> <index> [k|rounds] [perKind]\n');
     process.exit(2);
   }
-  const r = mode === 'grid' ? await gridStudy(dataset, indexPath, Number(a ?? 10), Number(b ?? 20)) : await measureDefaults(dataset, indexPath, Number(a ?? 3));
+  const r = mode === 'grid' ? await gridStudy(dataset, indexPath, Number(a ?? 10), Number(b ?? 20)) : await measureDefaults(dataset, indexPath, Number(a ?? 3), b);
   process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
 }

@@ -20,6 +20,11 @@ export type { PlaidParams } from './config/defaults.js';
 export { CANDIDATE_DEFAULTS, colbertDefaultsFor } from './config/defaults.js';
 export type { CentroidScoring } from './config/defaults.js';
 
+// Candidate ranking (issue 22, part C): WARP-style probed-token scores
+export { INTERACTION_SCORINGS } from './config/defaults.js';
+export type { InteractionScoring } from './config/defaults.js';
+export { probedTokenScores } from './search/probed-token-interaction.js';
+
 // Encoders
 export { createEncoder } from './encoder/create-encoder.js';
 export { resolveModelSpec, resolveModelGraph } from './encoder/resolve-model.js';

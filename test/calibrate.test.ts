@@ -99,7 +99,15 @@ test('the grid replay returns exactly the passages plaidSearch returns, at every
   const index = await openSynthetic(join(dir, 'idx'));
   try {
     const kernels = getKernels();
-    const grid = { nIvfProbe: [1, 2, 8], centroidScoreThreshold: [0.6, 0.45, -1], ndocs: [16, 64, 256], centroidScoreMargin: [null, 0.05], nIvfProbeTotal: [null, 16], ndocsQueryTokens: [null, 32] };
+    const grid = {
+      nIvfProbe: [1, 2, 8],
+      centroidScoreThreshold: [0.6, 0.45, -1],
+      ndocs: [16, 64, 256],
+      centroidScoreMargin: [null, 0.05],
+      nIvfProbeTotal: [null, 16],
+      ndocsQueryTokens: [null, 32],
+      interactionScoring: [null, 'probed-tokens'] as const,
+    };
     const replayer = new PlaidReplayer({ arrays: index.scoringArrays, kernels, pidToDoc: index.docstore.pidToDoc, docSpan: 1500, grid, bucketK: [10, 100] });
     const mark = new Uint8Array(1500);
     let compared = 0;
@@ -112,7 +120,7 @@ test('the grid replay returns exactly the passages plaidSearch returns, at every
         compared++;
       });
     }
-    assert.equal(compared, 6 * 6 * 6 * 6);
+    assert.equal(compared, 6 * 6 * 12 * 6);
   } finally {
     await index.close();
   }

@@ -80,6 +80,7 @@ function withDefaults(grid: ReplayGrid, bucketK: readonly number[]): ReplayGrid 
     centroidScoreMargin: add(grid.centroidScoreMargin ?? [], null),
     nIvfProbeTotal: add(grid.nIvfProbeTotal ?? [], null),
     ndocsQueryTokens: add(grid.ndocsQueryTokens ?? [], null),
+    interactionScoring: add(grid.interactionScoring ?? [], null),
   };
   for (const k of bucketK) {
     for (const d of [plaidDefaultsFor(k), colbertDefaultsFor(k)]) {
@@ -90,6 +91,7 @@ function withDefaults(grid: ReplayGrid, bucketK: readonly number[]): ReplayGrid 
         centroidScoreMargin: add(g.centroidScoreMargin, d.centroidScoreMargin ?? null),
         nIvfProbeTotal: add(g.nIvfProbeTotal, d.nIvfProbeTotal ?? null),
         ndocsQueryTokens: add(g.ndocsQueryTokens, d.ndocsQueryTokens ?? null),
+        interactionScoring: add(g.interactionScoring, d.interactionScoring ?? null),
       };
     }
   }
@@ -101,11 +103,12 @@ function withDefaults(grid: ReplayGrid, bucketK: readonly number[]): ReplayGrid 
     centroidScoreMargin: nullFirst(g.centroidScoreMargin),
     nIvfProbeTotal: nullFirst(g.nIvfProbeTotal),
     ndocsQueryTokens: nullFirst(g.ndocsQueryTokens),
+    interactionScoring: [null, ...g.interactionScoring.filter((x) => x !== null)],
   };
 }
 
 function pointOf(points: readonly PlaidParams[], p: PlaidParams): number {
-  return points.findIndex((x) => x.nIvfProbe === p.nIvfProbe && x.centroidScoreThreshold === p.centroidScoreThreshold && x.ndocs === p.ndocs && x.centroidScoreMargin === p.centroidScoreMargin && x.nIvfProbeTotal === p.nIvfProbeTotal && x.ndocsQueryTokens === p.ndocsQueryTokens);
+  return points.findIndex((x) => x.nIvfProbe === p.nIvfProbe && x.centroidScoreThreshold === p.centroidScoreThreshold && x.ndocs === p.ndocs && x.centroidScoreMargin === p.centroidScoreMargin && x.nIvfProbeTotal === p.nIvfProbeTotal && x.ndocsQueryTokens === p.ndocsQueryTokens && x.interactionScoring === p.interactionScoring);
 }
 
 function median(xs: number[]): number {
@@ -147,6 +150,7 @@ export async function calibrateIndex(index: PlaitIndex, options: CalibrateOption
     centroidScoreMargin: options.grid?.centroidScoreMargin ?? base.centroidScoreMargin,
     nIvfProbeTotal: options.grid?.nIvfProbeTotal ?? base.nIvfProbeTotal,
     ndocsQueryTokens: options.grid?.ndocsQueryTokens ?? base.ndocsQueryTokens,
+    interactionScoring: options.grid?.interactionScoring ?? base.interactionScoring,
   };
   checkGridValues('nIvfProbe', userGrid.nIvfProbe, true);
   checkGridValues('centroidScoreThreshold', userGrid.centroidScoreThreshold, false);
@@ -199,7 +203,8 @@ export async function calibrateIndex(index: PlaitIndex, options: CalibrateOption
       userGrid.ndocs.includes(p.ndocs) &&
       inGrid(userGrid.nIvfProbeTotal, p.nIvfProbeTotal) &&
       inGrid(userGrid.centroidScoreMargin, p.centroidScoreMargin) &&
-      inGrid(userGrid.ndocsQueryTokens, p.ndocsQueryTokens),
+      inGrid(userGrid.ndocsQueryTokens, p.ndocsQueryTokens) &&
+      (userGrid.interactionScoring ?? [null]).includes(p.interactionScoring ?? null),
   );
   const defaults = CALIBRATION_DEFAULTS.bucketK.map((k) => plaidDefaultsFor(k));
   const defaultPoints = defaults.map((d) => pointOf(points, d));

@@ -4,8 +4,10 @@
  *
  * Every stage of `plaidSearch` (src/search/plaid.ts) ranks passages by a score that does not
  * depend on the settings: stage 2 by pruned centroid interaction (depends on the threshold only),
- * stage 3 by full centroid interaction, stage 4 by exact MaxSim. So each score is computed once for
- * every passage (exact MaxSim is the exhaustive oracle anyway), and a grid point only re-selects
+ * stage 3 by full centroid interaction, stage 4 by exact MaxSim; probed-token ranking (which
+ * replaces stages 2–3 for short queries) depends on the probes only, so it is computed once per
+ * probing rule. So each score is computed once for every passage (exact MaxSim is the exhaustive
+ * oracle anyway), and a grid point only re-selects
  * — same candidates in the same order, same `kernels.topK` — which gives exactly the passages
  * plaidSearch returns (the differential test in test/calibrate.test.ts holds it to that).
  *
@@ -13,8 +15,9 @@
  * looked up or scored), priced with the per-pair times measured on this very query's full passes.
  */
 import type { Kernels } from '../kernels/types.js';
-import { effectiveNdocs, type PlaidParams } from '../config/defaults.js';
-import { allInteractionScores, centroidScores, exhaustiveRange, ivfUnion, probeAndMask, probeRescoreFor, scratchMarks, type EncodedQuery, type ScoringArrays } from '../search/plaid.js';
+import { effectiveNdocs, type InteractionScoring, type PlaidParams } from '../config/defaults.js';
+import { allInteractionScores, centroidScores, exhaustiveRange, ivfUnion, probeAndMask, probeRescoreFor, scratchMarks, usesProbedTokens, type EncodedQuery, type ScoringArrays } from '../search/plaid.js';
+import { probedTokenScores } from '../search/probed-token-interaction.js';
 
 export interface ReplayGrid {
   nIvfProbe: readonly number[];
@@ -26,6 +29,8 @@ export interface ReplayGrid {
   nIvfProbeTotal?: readonly (number | null)[];
   /** Query-length-aware depths (PlaidParams.ndocsQueryTokens); null: ColBERT's fixed ndocs. Default [null]. */
   ndocsQueryTokens?: readonly (number | null)[];
+  /** Candidate ranking (PlaidParams.interactionScoring); null: ColBERT's centroid interaction. Default [null]. */
+  interactionScoring?: readonly (InteractionScoring | null)[];
 }
 
 /** A depth rule: ndocs and the optional query-length scaling. */
@@ -52,29 +57,34 @@ function probings(grid: ReplayGrid): Probing[] {
   return out;
 }
 
-/** A pruning rule: the absolute threshold and the optional relative margin. */
+/** A ranking rule: the absolute threshold and the optional relative margin of stage 2's pruning, and how candidates are ranked. */
 interface Pruning {
   threshold: number;
   margin: number | null;
+  scoring: InteractionScoring | null;
 }
 
 function prunings(grid: ReplayGrid): Pruning[] {
   const out: Pruning[] = [];
-  for (const threshold of grid.centroidScoreThreshold) for (const margin of grid.centroidScoreMargin ?? [null]) out.push({ threshold, margin });
+  for (const scoring of grid.interactionScoring ?? [null]) {
+    for (const threshold of grid.centroidScoreThreshold) for (const margin of grid.centroidScoreMargin ?? [null]) out.push({ threshold, margin, scoring });
+  }
   return out;
 }
 
 /**
  * The grid points, probing-major: index = (i·T + j)·D + l, i over (ncells, probe total) pairs, j
- * over (threshold, margin) pairs, l over (ndocs, query tokens) pairs. Optional fields appear only when set.
+ * over (interaction scoring, threshold, margin) triples, l over (ndocs, query tokens) pairs.
+ * Optional fields appear only when set.
  */
 export function gridPoints(grid: ReplayGrid): PlaidParams[] {
   const out: PlaidParams[] = [];
   for (const { nIvfProbe, total } of probings(grid)) {
-    for (const { threshold: centroidScoreThreshold, margin } of prunings(grid)) {
+    for (const { threshold: centroidScoreThreshold, margin, scoring } of prunings(grid)) {
       for (const { ndocs, queryTokens } of depths(grid)) {
         const p: PlaidParams = { nIvfProbe, centroidScoreThreshold, ndocs };
         if (margin !== null) p.centroidScoreMargin = margin;
+        if (scoring !== null) p.interactionScoring = scoring;
         if (total !== null) p.nIvfProbeTotal = total;
         if (queryTokens !== null) p.ndocsQueryTokens = queryTokens;
         out.push(p);
@@ -193,11 +203,19 @@ export class PlaidReplayer {
     const msPerLookup = ciMs / pairs;
     const msPerExact = exhaustiveMs / pairs;
     const rules = prunings(grid);
-    const pruned = rules.map(({ threshold, margin }) => {
+    // Probed-token ranking applies to this query or not (query length, index width): as in plaidSearch.
+    const probedTokens = usesProbedTokens(a, q, { nIvfProbe: 1, centroidScoreThreshold: 0, ndocs: 1, interactionScoring: 'probed-tokens' });
+    const maskCache = new Map<string, Float32Array>();
+    const pruned = rules.map(({ threshold, margin, scoring }) => {
+      if (scoring === 'probed-tokens' && probedTokens) return full; // no stage 2: the mask is not used
+      const key = `${threshold}/${margin}`;
+      const cached = maskCache.get(key);
+      if (cached !== undefined) return cached;
       // The same mask plaidSearch computes (probeAndMask), so the replay cannot drift from it.
       const { keep } = probeAndMask(s, a.nCentroids, qLen, 1, threshold, margin ?? undefined);
-      if (keep.every((x) => x === 1)) return full;
-      return allInteractionScores(a, s, q, keep, kernels);
+      const scores = keep.every((x) => x === 1) ? full : allInteractionScores(a, s, q, keep, kernels);
+      maskCache.set(key, scores);
+      return scores;
     });
 
     const P = this.points.length;
@@ -211,26 +229,56 @@ export class PlaidReplayer {
       const { probed } = probeAndMask(s, a.nCentroids, qLen, probes[i]!.nIvfProbe, 0, undefined, probes[i]!.total ?? undefined, kernels, probeRescoreFor(a, q));
       const candidates = ivfUnion(a, probed, this.mark);
       const candTokens = tokensOf(a.doclens, candidates);
+      // Probed-token scores depend on the probes only: once per probing rule, timed (their cost estimate).
+      let pt: Float32Array | null = null;
+      let ptMs = 0;
+      if (probedTokens && rules.some((r) => r.scoring === 'probed-tokens')) {
+        t = performance.now();
+        const scores = probedTokenScores(a, q, s, probed, candidates, kernels);
+        ptMs = performance.now() - t;
+        pt = new Float32Array(nP);
+        for (let x = 0; x < candidates.length; x++) pt[candidates[x]!] = scores[x]!;
+      }
+      // Under probed-token ranking the pruning rule does not apply: its points share the first one's replay.
+      const firstPt = pt === null ? -1 : rules.findIndex((r) => r.scoring === 'probed-tokens');
+      const shared = new Map<number, [Int32Array, Float32Array]>();
       for (let j = 0; j < T; j++) {
         for (let l = 0; l < D; l++) {
           const point = (i * T + j) * D + l;
-          const ndocs = effectiveNdocs(depthRules[l]!.ndocs, qLen, depthRules[l]!.queryTokens ?? undefined);
-          let lookups = 0;
-          let pids = candidates;
-          if (pids.length > ndocs) {
-            lookups += candTokens * qLen;
-            pids = select(kernels, pids, pruned[j]!, ndocs);
+          if (firstPt >= 0 && j > firstPt && rules[j]!.scoring === 'probed-tokens') {
+            const same = (i * T + firstPt) * D + l;
+            estMs[point] = estMs[same]!;
+            found.set(found.subarray(same * B, (same + 1) * B), point * B);
+            if (visit !== undefined) visit(point, ...shared.get(l)!);
+            continue;
           }
+          const ndocs = effectiveNdocs(depthRules[l]!.ndocs, qLen, depthRules[l]!.queryTokens ?? undefined);
           const keepN = Math.max(1, Math.floor(ndocs / 4));
-          if (pids.length > keepN) {
-            lookups += tokensOf(a.doclens, pids) * qLen;
-            pids = select(kernels, pids, full, keepN);
+          let lookups = 0;
+          let rankMs = 0;
+          let pids = candidates;
+          if (pt !== null && rules[j]!.scoring === 'probed-tokens') {
+            // plaidSearch: no stage 2, every candidate ranked by probed-token scores.
+            if (pids.length > keepN) {
+              rankMs = ptMs;
+              pids = select(kernels, pids, pt, keepN);
+            }
+          } else {
+            if (pids.length > ndocs) {
+              lookups += candTokens * qLen;
+              pids = select(kernels, pids, pruned[j]!, ndocs);
+            }
+            if (pids.length > keepN) {
+              lookups += tokensOf(a.doclens, pids) * qLen;
+              pids = select(kernels, pids, full, keepN);
+            }
           }
           const exactPairs = tokensOf(a.doclens, pids) * qLen;
-          estMs[point] = stage1Ms + lookups * msPerLookup + exactPairs * msPerExact;
+          estMs[point] = stage1Ms + rankMs + lookups * msPerLookup + exactPairs * msPerExact;
           const sc = new Float32Array(pids.length);
           for (let x = 0; x < pids.length; x++) sc[x] = exact[pids[x]!]!;
           visit?.(point, pids, sc);
+          if (j === firstPt) shared.set(l, [pids, sc]);
           const docs = topDocs(pids, sc, pidToDoc, this.best, this.touched, kMax);
           for (let b = 0; b < B; b++) {
             const k = bucketK[b]!;

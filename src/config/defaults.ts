@@ -132,7 +132,28 @@ export interface PlaidParams {
    * (bench/RESULTS.md, calibration). A positive integer; ColBERT's query length is 32.
    */
   ndocsQueryTokens?: number;
+  /**
+   * How PLAID ranks candidates before exact scoring (absent: 'centroids'). 'centroids' is ColBERT's:
+   * pruned centroid interaction → ndocs, full centroid interaction → ndocs/4 (q·c only: the residual,
+   * much of a token's score with the bundled model, is ignored until exact scoring). 'probed-tokens'
+   * ranks every candidate at once by WARP-style probed-token scores: the similarity on the codes
+   * (q·c + q·r) of each document token in a cell the query token probed, the centroid estimate
+   * for the query tokens that retrieved nothing from the passage (src/search/probed-token-interaction.ts).
+   * Applies to queries of up to CANDIDATE_DEFAULTS.probedTokensMaxQueryTokens tokens on indexes with
+   * code scoring (nbits 1, 2, 4); other searches use 'centroids'. bench/RESULTS.md, "Candidate
+   * generation (issue 22, part C)".
+   */
+  interactionScoring?: InteractionScoring;
+  /**
+   * Passages kept for exact scoring (absent: ColBERT's ndocs/4, of the query-length-aware ndocs
+   * when `ndocsQueryTokens` is set). A positive integer.
+   */
+  nExact?: number;
 }
+
+/** How PLAID ranks candidates before exact scoring (PlaidParams.interactionScoring). */
+export type InteractionScoring = 'centroids' | 'probed-tokens';
+export const INTERACTION_SCORINGS: readonly InteractionScoring[] = ['centroids', 'probed-tokens'];
 
 /** ndocs for a query of `qLen` tokens under PlaidParams.ndocsQueryTokens (ndocs itself when absent). */
 export function effectiveNdocs(ndocs: number, qLen: number, ndocsQueryTokens: number | undefined): number {
@@ -149,14 +170,15 @@ export function colbertDefaultsFor(topK: number): PlaidParams {
 
 /**
  * plait's default PLAID settings for a search of `topK` (used when neither flags nor a calibration
- * record set them): ColBERT's table plus the two query-length rules that cost next to nothing —
- * a probe minimum per query (`nIvfProbeTotal`, CANDIDATE_DEFAULTS.probesPerQuery) and relative
- * pruning (`centroidScoreMargin`, CANDIDATE_DEFAULTS.pruningMargin), so short keyword queries
- * probe as widely as ColBERT's padded 32-token queries and no query token is pruned away.
- * Measured on the judged queries against ColBERT's table in the same run (bench/RESULTS.md, "PLAID
- * defaults"): on cisi more of the exhaustive top-k at every k and query kind (keyword top-10
- * 89.1 → 90.8%, keyword top-100 84.8 → 91.9%) for 1.00–1.08× its p50; on cranfield the same
- * documents at the same cost. Not the 0.99 goal on keyword queries: that needs depth (stage 3).
+ * record set them): ColBERT's table plus three query-length rules — a probe minimum per query
+ * (`nIvfProbeTotal`, CANDIDATE_DEFAULTS.probesPerQuery) and relative pruning
+ * (`centroidScoreMargin`, CANDIDATE_DEFAULTS.pruningMargin), so short keyword queries probe as
+ * widely as ColBERT's padded 32-token queries and no query token is pruned away (on cisi keyword
+ * top-10 89.1 → 90.8% for 1.00–1.08× ColBERT's p50: bench/RESULTS.md, "PLAID defaults"); and, for
+ * queries of up to 16 tokens, candidates ranked by probed-token scores instead of centroids alone
+ * (`interactionScoring`, CANDIDATE_DEFAULTS.interactionScoring): keyword top-10 cisi 90.8 → 99.1%,
+ * cranfield 95.1 → 99.3%, at 1.40–1.44× ColBERT's p50 on a loaded machine; scifact 87.6 → 98.6%
+ * at 2.00× (bench/RESULTS.md, "Candidate generation (issue 22, part C)").
  */
 export function plaidDefaultsFor(topK: number): PlaidParams {
   const colbert = colbertDefaultsFor(topK);
@@ -164,6 +186,7 @@ export function plaidDefaultsFor(topK: number): PlaidParams {
     ...colbert,
     nIvfProbeTotal: Math.max(CANDIDATE_DEFAULTS.probesPerQuery, 32 * colbert.nIvfProbe),
     centroidScoreMargin: CANDIDATE_DEFAULTS.pruningMargin,
+    interactionScoring: CANDIDATE_DEFAULTS.interactionScoring,
   };
 }
 
@@ -202,6 +225,27 @@ export const CANDIDATE_DEFAULTS = {
    * pruned interaction; 0.05 is about one best-to-second centroid gap (median 0.042–0.064).
    */
   pruningMargin: 0.05,
+  /**
+   * Longest query whose candidates are ranked by probed-token scores (PlaidParams.interactionScoring
+   * 'probed-tokens'); longer queries keep ColBERT's centroid interaction. Each (query token,
+   * document token) pair is scored on the codes with a one-hot query weight, so a pair costs the
+   * whole lookup table's lanes: measured on cisi (512 d, 2 bits, load ~11) 130–140 ns a pair up to 8
+   * tokens, 410 at 16, 700 at 32 and 4,100 at 74 (an L2-missing table), plus 1.2–2.7 ms to build the
+   * table. 16 is one 16-lane panel; long queries also lose few documents to centroid-only ranking
+   * (bench/RESULTS.md, "Candidate generation (issue 22, part C)").
+   */
+  probedTokensMaxQueryTokens: 16,
+  /**
+   * Default candidate ranking (PlaidParams.interactionScoring): probed-token scores, so a short query's
+   * candidates are ranked with the residuals of the tokens it retrieved instead of by centroids
+   * alone (ColBERT's stages 2–3 lost 70 of cisi's 760 keyword top-10 slots, all there: 36 to the
+   * pruned ranking, 34 to the full one; with probed tokens 7). Measured against the previous
+   * defaults interleaved in one run (bench/RESULTS.md, "Candidate generation (issue 22, part C)",
+   * load 12–18): keyword top-10 cisi 90.8 → 99.1% at 1.44× ColBERT's p50, cranfield 95.1 → 99.3%
+   * at 1.40×, scifact 87.6 → 98.6% at 2.00× (not the 1.5× goal there); natural queries (mostly
+   * > 16 tokens) unchanged or slightly better at ≤ 1.05×.
+   */
+  interactionScoring: 'probed-tokens' as InteractionScoring,
 };
 
 /** Rerank defaults. */
@@ -546,7 +590,8 @@ export const CALIBRATION_DEFAULTS = {
   headroom: 0.8,
   /**
    * Wall-clock budget of `plait calibrate`, seconds. Each pseudo-query costs one exhaustive pass
-   * (scifact, bundled model: ~1 s) plus the replay of the 2,016-point grid (about as much again), and
+   * (scifact, bundled model: ~1 s) plus the replay of the grid (2,016 points when this was measured,
+   * 10,080 with the margin and probed-token ranking of plaidDefaultsFor added; not re-measured), and
    * a trusted choice needs minQueriesPerKind (20) of each of the five kinds: 100 queries, ~240 s of
    * the budget's 80% on scifact. Smaller indexes finish all `queries` sooner.
    */
@@ -609,6 +654,12 @@ export const CALIBRATION_DEFAULTS = {
     nIvfProbeTotal: [16, 32, 64] as readonly (number | null)[],
     /** Query-length-aware depths (PlaidParams.ndocsQueryTokens); null is ColBERT's fixed ndocs. */
     ndocsQueryTokens: [null, 32] as readonly (number | null)[],
+    /**
+     * Candidate rankings (PlaidParams.interactionScoring); null is ColBERT's centroid interaction.
+     * Under 'probed-tokens' the threshold and margin do not apply (no stage 2) to the queries it
+     * serves, so those grid points share one replay.
+     */
+    interactionScoring: [null, 'probed-tokens'] as readonly (InteractionScoring | null)[],
   },
 } as const;
 

@@ -6,6 +6,8 @@
  *  3. centroid interaction without pruning → top ndocs/4;
  *  4. exact MaxSim of the survivors: on the stored codes (q·centroid from stage 1 + q·residual from a
  *     per-query lookup table, src/codec/code-scorer.ts), or on the decompressed residuals.
+ * For queries of up to 16 tokens plait's defaults replace stages 2–3 with one ranking of every
+ * candidate by probed-token scores (probed-token-interaction.ts, PlaidParams.interactionScoring).
  * Pure functions over typed arrays, so the same code runs on the main thread and in workers.
  *
  * Deadlines: the long loops (centroid interaction, exact scoring, exhaustive scans) run in chunks
@@ -18,6 +20,7 @@ import { typescriptKernels } from '../kernels/typescript-kernels.js';
 import { CANDIDATE_DEFAULTS, SEARCH_DEFAULTS, effectiveNdocs, type CentroidScoring, type PlaidParams } from '../config/defaults.js';
 import { centroidScoresInt8, int8Supported } from './centroid-quantisation.js';
 import type { IndexSegment } from '../format/index-reader.js';
+import { probedTokenScores } from './probed-token-interaction.js';
 import { exactScoringMethod, prepareCodeQuery, scoreOnCodes, supportsCodeScoring, type CodeScoringMethod, type ExactScoringMethod } from '../codec/code-scorer.js';
 
 /** Called between chunks of a long loop; throws to stop it (TIMEOUT, ABORTED, INDEX_CLOSED). */
@@ -436,7 +439,16 @@ export function exhaustiveTopRange(a: ScoringArrays, q: EncodedQuery, from: numb
 /** Passages scored per block by `exhaustiveTopRange`. */
 const EXHAUSTIVE_BLOCK = 1 << 16;
 
-/** The four PLAID stages; returns the ndocs/4 survivors with exact scores, best first. */
+/**
+ * Whether candidates are ranked by probed-token scores instead of stages 2–3
+ * (probed-token-interaction.ts): asked for, an index width with code scoring, and a query of at
+ * most CANDIDATE_DEFAULTS.probedTokensMaxQueryTokens tokens (longer ones keep ColBERT's stages).
+ */
+export function usesProbedTokens(a: ScoringArrays, q: EncodedQuery, params: PlaidParams): boolean {
+  return params.interactionScoring === 'probed-tokens' && supportsCodeScoring(a.nbits) && q.length <= CANDIDATE_DEFAULTS.probedTokensMaxQueryTokens;
+}
+
+/** The four PLAID stages; returns the ndocs/4 (nExact) survivors with exact scores, best first. */
 export function plaidSearch(
   a: ScoringArrays,
   q: EncodedQuery,
@@ -454,18 +466,21 @@ export function plaidSearch(
   const t1 = performance.now();
 
   // Stage 2: pruned centroid interaction → top ndocs (deeper for short queries under ndocsQueryTokens).
+  // Skipped under probed-token scoring, which ranks every candidate itself (ranking by centroids is
+  // where short queries lose documents: bench/RESULTS.md, "Candidate generation (issue 22, part C)").
   const ndocs = effectiveNdocs(params.ndocs, q.length, params.ndocsQueryTokens);
+  const probedTokens = usesProbedTokens(a, q, params);
   let pids = candidates;
-  if (pids.length > ndocs) {
+  if (!probedTokens && pids.length > ndocs) {
     const approx = interactionScores(a, s, q, pids, keep, kernels, check);
     pids = selectTop(kernels, pids, approx, ndocs).pids;
   }
   const t2 = performance.now();
 
-  // Stage 3: full centroid interaction → top ndocs/4.
-  const keepN = Math.max(1, Math.floor(ndocs / 4));
+  // Stage 3: probed-token scores of every candidate, or full centroid interaction of stage 2's survivors → top nExact (ndocs/4).
+  const keepN = params.nExact ?? Math.max(1, Math.floor(ndocs / 4));
   if (pids.length > keepN) {
-    const approx = interactionScores(a, s, q, pids, null, kernels, check);
+    const approx = probedTokens ? probedTokenScores(a, q, s, probed, pids, kernels, check) : interactionScores(a, s, q, pids, null, kernels, check);
     pids = selectTop(kernels, pids, approx, keepN).pids;
   }
   const t3 = performance.now();

@@ -5,7 +5,7 @@
  * recorded in the index (default mode, IDF weighting).
  */
 import { invalidArgument } from '../errors/index.js';
-import { SEARCH_DEFAULTS, plaidDefaultsFor, type PlaidParams } from '../config/defaults.js';
+import { INTERACTION_SCORINGS, SEARCH_DEFAULTS, plaidDefaultsFor, type InteractionScoring, type PlaidParams } from '../config/defaults.js';
 import type { ModelInfo } from '../encoder/types.js';
 import { calibratedPlaidParams, type IndexCalibration } from '../format/calibration-record.js';
 import type { DeadlineOptions } from './deadline.js';
@@ -32,6 +32,10 @@ export interface SearchOptions extends DeadlineOptions {
   nIvfProbeTotal?: number;
   /** Query-length-aware depth (PlaidParams.ndocsQueryTokens), a positive integer; default: the index's calibration, else none. */
   ndocsQueryTokens?: number;
+  /** How PLAID ranks candidates before exact scoring (PlaidParams.interactionScoring): 'centroids' or 'probed-tokens'; default: the index's calibration, else plaidDefaultsFor(topK). */
+  interactionScoring?: InteractionScoring;
+  /** Passages kept for exact scoring (PlaidParams.nExact), a positive integer; default: the index's calibration, else plaidDefaultsFor(topK) (ndocs/4). */
+  nExact?: number;
   /** Query-token IDF weights (default: the model profile). */
   idfWeighting?: boolean;
   fusion?: 'minmax' | 'rrf';
@@ -89,6 +93,12 @@ export function resolveSearch(options: SearchOptions, model: ModelInfo, calibrat
   const depthTokens = options.ndocsQueryTokens ?? d.ndocsQueryTokens;
   if (depthTokens !== undefined && !(Number.isInteger(depthTokens) && depthTokens >= 1)) throw invalidArgument('ndocsQueryTokens', 'a positive integer', depthTokens);
   if (depthTokens !== undefined) plaid.ndocsQueryTokens = depthTokens;
+  const interaction = options.interactionScoring ?? d.interactionScoring;
+  if (interaction !== undefined && !INTERACTION_SCORINGS.includes(interaction)) throw invalidArgument('interactionScoring', INTERACTION_SCORINGS.map((x) => `"${x}"`).join(', '), interaction);
+  if (interaction !== undefined) plaid.interactionScoring = interaction;
+  const nExact = options.nExact ?? d.nExact;
+  if (nExact !== undefined && !(Number.isInteger(nExact) && nExact >= 1)) throw invalidArgument('nExact', 'a positive integer', nExact);
+  if (nExact !== undefined) plaid.nExact = nExact;
   if (!Number.isInteger(plaid.nIvfProbe) || plaid.nIvfProbe < 1) throw invalidArgument('nIvfProbe', 'a positive integer', plaid.nIvfProbe);
   if (!Number.isInteger(plaid.ndocs) || plaid.ndocs < 1) throw invalidArgument('ndocs', 'a positive integer', plaid.ndocs);
   if (typeof plaid.centroidScoreThreshold !== 'number' || Number.isNaN(plaid.centroidScoreThreshold)) {

@@ -49,7 +49,7 @@ async function readQueryLog(path: string): Promise<string[]> {
 }
 
 const fmtParams = (p: PlaidParams): string =>
-  `ncells ${p.nIvfProbe} per query token${p.nIvfProbeTotal === undefined ? '' : ` (at least ${p.nIvfProbeTotal} per query)`}, threshold ${p.centroidScoreThreshold}${p.centroidScoreMargin === undefined ? '' : ` or within ${p.centroidScoreMargin} of a token's best`}, ndocs ${p.ndocs}${p.ndocsQueryTokens === undefined ? '' : ` (× ${p.ndocsQueryTokens}/qLen for queries under ${p.ndocsQueryTokens} tokens)`}`;
+  `ncells ${p.nIvfProbe} per query token${p.nIvfProbeTotal === undefined ? '' : ` (at least ${p.nIvfProbeTotal} per query)`}, threshold ${p.centroidScoreThreshold}${p.centroidScoreMargin === undefined ? '' : ` or within ${p.centroidScoreMargin} of a token's best`}, ndocs ${p.ndocs}${p.ndocsQueryTokens === undefined ? '' : ` (× ${p.ndocsQueryTokens}/qLen for queries under ${p.ndocsQueryTokens} tokens)`}${p.interactionScoring === 'probed-tokens' ? ', candidates ranked by probed tokens' : ''}`;
 const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
 
 /** Why a bucket's choice is not trusted: the target missed, or too few queries of a kind measured. */
