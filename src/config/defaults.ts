@@ -752,3 +752,32 @@ export const EXACT_SCORING_DEFAULTS = {
    */
   method: 'decompress' as 'decompress' | 'codes' | 'codes-normalized',
 } as const;
+
+/** The cluster (src/cluster/, issue 24): replicas and the coordinator on NATS. */
+export const CLUSTER_DEFAULTS = {
+  /**
+   * Longest wait for one replica's answer before the same request goes to another replica of the
+   * shard (a replica killed mid-request never answers; NATS moves later requests to the live ones
+   * at once). A shard's search takes milliseconds to tens of ms, so 2 s means a replica is gone or
+   * stuck, not slow; a request's own deadline, when shorter, wins.
+   */
+  attemptTimeoutMs: 2000,
+  /**
+   * Time kept back from the request's deadline for the merge and the HTTP answer: shards are asked
+   * to answer by the deadline less this, so a shard that misses it leaves a degraded answer that
+   * still goes out on time. A 10-shard merge of 100-hit lists takes well under 1 ms here.
+   */
+  answerMarginMs: 50,
+  /**
+   * Pause before asking a shard again when no replica is subscribed (NATS answers "no responders"
+   * at once): a replica that is restarting re-subscribes within a few hundred ms, so a few tries
+   * fit a normal deadline without spinning.
+   */
+  noRespondersBackoffMs: 50,
+  /** How often the coordinator counts each shard's live replicas (the `replicas seen` gauge). */
+  pingIntervalMs: 2000,
+  /** How long one count waits for replicas' answers on loopback or a LAN. */
+  pingWaitMs: 250,
+  /** How long a coordinator waits at start for every shard's first `info` answer (replicas may start after it). */
+  startWaitMs: 60_000,
+} as const;

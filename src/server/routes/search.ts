@@ -165,10 +165,11 @@ const RESPONSE_SCHEMA = {
           empty_reason: { type: 'string', enum: ['empty-query', 'no-content'], description: 'set when the query cannot be searched (no letter or digit): hits is empty' },
           stages: { type: 'array', items: STAGE_SCHEMA, description: 'pipelines: each stage with its time and candidates' },
           ordered_by: { type: 'string', description: 'pipelines: the stage whose order the hits are in' },
+          missing_shards: { type: 'array', items: { type: 'integer' }, description: 'a cluster coordinator: the shards that did not answer by the deadline (degraded is then true)' },
           degraded: {
-            type: ['object', 'null'],
+            type: ['object', 'null', 'boolean'],
             properties: { stage: { type: 'string' }, reason: { type: 'string' }, message: { type: 'string' }, code: { type: 'string' } },
-            description: 'pipelines: the stage skipped (budget missed, model error, circuit open) and why; null when every stage ran',
+            description: 'pipelines: the stage skipped (budget missed, model error, circuit open) and why; null when every stage ran. A cluster coordinator: true when some shards are missing from the hits (missing_shards)',
           },
         },
       },
@@ -276,7 +277,8 @@ export const searchRoutes: FastifyPluginAsync = async (app) => {
         return { index: entry.name, generation: entry.generation, results };
       }
       if (b.cross_encoder !== undefined) throw new PlaitError('INVALID_ARGUMENT', { message: 'cross_encoder needs a pipeline with a cross stage, e.g. "bm25:100 > cross:10"', name: 'cross_encoder' });
-      const answers = await runWork(engine, reply, b.timeout_ms, (signal) => engine.search(entry, queries, options, signal));
+      const deadlineAt = Date.now() + (b.timeout_ms ?? engine.options.timeoutMs);
+      const answers = await runWork(engine, reply, b.timeout_ms, (signal) => engine.search(entry, queries, options, signal, deadlineAt));
       const warned = answers.flatMap((a, i) => (a.result.warnings === undefined ? [] : [i]));
       if (warned.length > 0) engine.metrics.unknownText.inc({ text: 'query', route: '/v1/indexes/:name/search' }, warned.length);
       if (warned.length > 0) void reply.header(TEXT_WARNINGS_HEADER, warned.map((i) => (b.queries === undefined ? 'query' : `queries[${i}]`)).join(', '));
@@ -291,6 +293,7 @@ export const searchRoutes: FastifyPluginAsync = async (app) => {
           ...(a.result.rewrites === undefined ? {} : { rewrites: a.result.rewrites }),
           ...(a.result.warnings === undefined ? {} : { warnings: a.result.warnings.map(snakeWarning) }),
           ...(a.result.emptyReason === undefined ? {} : { empty_reason: a.result.emptyReason }),
+          ...(a.result.degraded === true ? { degraded: true, missing_shards: a.result.missingShards ?? [] } : {}),
         })),
       };
     },

@@ -1,0 +1,227 @@
+/**
+ * The coordinator's view of a cluster as one index: it satisfies the server's `ServedIndex`
+ * (engine.ts), so `plait serve --coordinate <name>` answers the single server's search routes with
+ * the same engine, encoder and caches; only `searchEncodedBatch` differs. A batch is:
+ *
+ *   1. `stats` scattered to every shard: each query's BM25 term dfs and token dfs, documents,
+ *      total length and passages, summed here (exact: the shards partition the corpus);
+ *   2. `search` scattered with those sums: each shard scores as a single index over the whole
+ *      corpus would (search-options.ts, GlobalStats), with the request's deadline less
+ *      CLUSTER_DEFAULTS.answerMarginMs;
+ *   3. merge: late and bm25 — the top k of the shards' top k by score; hybrid — the late and BM25
+ *      lists cut to the fusion depth, the BM25-only documents' exact late scores from their shard,
+ *      then fusion.ts's min-max or RRF, exactly as hybrid.ts fuses on one index.
+ *
+ * Shards missing at the deadline (no replica, or too slow) leave the answer `degraded` with their
+ * numbers in `missingShards`; the request is answered on time either way. Equal scores tie-break
+ * by docId here (by insertion order on one index).
+ */
+import { PlaitError, invalidArgument } from '../errors/index.js';
+import { CLUSTER_DEFAULTS, SEARCH_DEFAULTS } from '../config/defaults.js';
+import type { Encoder, TokenEmbeddings } from '../encoder/types.js';
+import type { IndexManifest } from '../format/manifest.js';
+import { QueryEncoder, type QueryEncoderOptions } from '../search/query-encoder.js';
+import { hybridDepth, resolveSearch, type ResolvedSearch } from '../search/search-options.js';
+import type { SearchHit, SearchOptions, SearchResult } from '../search/plait-index.js';
+import { emptyResult, emptyTimings } from '../search/search-result.js';
+import { unsearchable } from '../search/query-text.js';
+import { fuseMinMax, fuseRrf, type ScoredDoc } from '../search/fusion.js';
+import { ShardClient, type ShardOutcome } from './shard-client.js';
+import { bytesOf, int32Of, toWireEmbedding, type SearchReply, type ShardInfo, type ShardQueryResult, type StatsReply, type WireSearchOptions, type WireStats } from './shard-protocol.js';
+
+/** Search options as the coordinator's engine passes them: the request's deadline as an epoch instant. */
+export interface ClusterSearchOptions extends SearchOptions {
+  /** Date.now()-based ms by which the answer is due (engine.ts passes the request's). */
+  deadlineAt?: number;
+}
+
+export class ClusterIndex {
+  readonly path: string;
+  private readonly queryEncoder: QueryEncoder;
+
+  constructor(
+    /** The cluster's name (its NATS names, subjects.ts). */
+    readonly name: string,
+    /** Shard 0's manifest: the model, codec and settings every shard shares. */
+    readonly manifest: IndexManifest,
+    readonly shards: ShardClient,
+    readonly info: ShardInfo[],
+    options: QueryEncoderOptions = {},
+  ) {
+    this.path = `nats:${name}`;
+    this.queryEncoder = new QueryEncoder(manifest, options);
+  }
+
+  encoder(): Promise<Encoder> {
+    return this.queryEncoder.get();
+  }
+
+  resolveSearch(options: SearchOptions = {}): ResolvedSearch {
+    return resolveSearch(options, this.manifest.model, this.manifest.calibration);
+  }
+
+  /**
+   * Searches every shard and merges (see the file header). Queries with no letter or digit, or an
+   * embedding with no rows, get an empty page with their reason, as on one index.
+   * @throws PlaitError INVALID_ARGUMENT (bad options; `rewrite`, which a cluster does not do yet),
+   * a shard's own error (e.g. INVALID_FILTER), QUERY_TOO_LARGE.
+   */
+  async searchEncodedBatch(queries: string[], embeddings: TokenEmbeddings[], options: ClusterSearchOptions = {}): Promise<SearchResult[]> {
+    const r = this.resolveSearch(options);
+    if (options.rewrite !== undefined) throw invalidArgument('rewrite', 'no query rewriting on a cluster (spelling, synonyms and feedback read one shard\'s vocabulary)', options.rewrite);
+    if (queries.length > SEARCH_DEFAULTS.maxBatchQueries) throw new PlaitError('QUERY_TOO_LARGE', { message: `${queries.length} queries in one batch; the limit is ${SEARCH_DEFAULTS.maxBatchQueries}` });
+    if (r.mode !== 'bm25' && embeddings.length !== queries.length) throw invalidArgument('embeddings', `one per query (${queries.length})`, embeddings);
+    const t0 = performance.now();
+    const due = options.deadlineAt ?? Date.now() + (options.timeoutMs ?? CLUSTER_DEFAULTS.attemptTimeoutMs * 2);
+    const shardDue = due - CLUSTER_DEFAULTS.answerMarginMs;
+    const reasons = queries.map((q, i) => (r.mode === 'bm25' ? unsearchable(q, i) : embeddings[i]!.length === 0 ? 'no-content' : unsearchable(q, i)));
+    const live = queries.flatMap((_, i) => (reasons[i] === null ? [i] : []));
+    const results: SearchResult[] = queries.map((_, i) => emptyResult(reasons[i] ?? 'no-content'));
+    if (live.length === 0) return results;
+
+    // 1. Corpus statistics of each live query, summed over the shards that answered.
+    const needBm25 = r.mode !== 'late';
+    const needIdf = r.mode !== 'bm25' && r.idf;
+    const missing = new Set<number>();
+    let stats: WireStats[] = live.map(() => ({}));
+    if (needBm25 || needIdf) {
+      const req = { queries: live.map((i) => ({ text: needBm25 ? queries[i]! : null, tokenIds: needIdf ? bytesOf(embeddings[i]!.tokenIds) : null })) };
+      const outcomes = await this.shards.scatter<StatsReply>('stats', () => req, shardDue);
+      stats = sumStats(outcomes, live.length, needBm25, needIdf, missing);
+    }
+    // 2. Search with them.
+    const wireOptions = this.wireOptions(r, options);
+    const outcomes = await this.shards.scatter<SearchReply>(
+      'search',
+      () => ({ queries: live.map((i, j) => ({ text: queries[i]!, embedding: r.mode === 'bm25' ? null : toWireEmbedding(embeddings[i]!), stats: stats[j]! })), options: wireOptions, deadlineAt: shardDue }),
+      shardDue,
+    );
+    for (const o of outcomes) if (!o.ok) missing.add(o.shard);
+    // 3. Merge.
+    const answered = outcomes.filter((o): o is Extract<ShardOutcome<SearchReply>, { ok: true }> => o.ok);
+    const missingShards = [...missing].sort((a, b) => a - b);
+    for (const s of missingShards) this.shards.metricsMissing(s, live.length);
+    live.forEach((qi, j) => {
+      const parts = answered.map((o) => o.value.results[j]!);
+      const merged = r.mode === 'hybrid' ? mergeHybrid(parts, r) : mergeLists(parts.map((p) => p.hits), r.topK);
+      const empty = parts.length > 0 && parts.every((p) => p.emptyReason !== undefined) ? parts[0]!.emptyReason : undefined;
+      const timings = emptyTimings();
+      timings.totalMs = performance.now() - t0;
+      results[qi] = {
+        hits: empty === undefined ? merged : [],
+        timings,
+        truncated: false,
+        ...(empty === undefined ? {} : { emptyReason: empty }),
+        ...(missingShards.length > 0 ? { degraded: true, missingShards } : {}),
+      };
+    });
+    return results;
+  }
+
+  /** The resolved options a shard needs, PLAID's parameters explicit (the single index's for this topK). */
+  private wireOptions(r: ResolvedSearch, o: SearchOptions): WireSearchOptions {
+    return {
+      topK: r.topK,
+      mode: r.mode,
+      exhaustive: r.exhaustive,
+      nIvfProbe: r.plaid.nIvfProbe,
+      centroidScoreThreshold: r.plaid.centroidScoreThreshold,
+      ndocs: r.plaid.ndocs,
+      ...(r.plaid.centroidScoreMargin === undefined ? {} : { centroidScoreMargin: r.plaid.centroidScoreMargin }),
+      ...(r.plaid.nIvfProbeTotal === undefined ? {} : { nIvfProbeTotal: r.plaid.nIvfProbeTotal }),
+      ...(r.plaid.ndocsQueryTokens === undefined ? {} : { ndocsQueryTokens: r.plaid.ndocsQueryTokens }),
+      idfWeighting: r.idf,
+      fusion: r.fusion,
+      alpha: r.alpha,
+      rrfK: r.rrfK,
+      includeText: r.includeText,
+      ...(o.filter === undefined ? {} : { filter: o.filter }),
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.queryEncoder.close();
+  }
+}
+
+/** The shards' statistics summed per query; shards that did not answer are added to `missing`. */
+function sumStats(outcomes: ShardOutcome<StatsReply>[], n: number, bm25: boolean, idf: boolean, missing: Set<number>): WireStats[] {
+  let documents = 0;
+  let totalLength = 0;
+  let passages = 0;
+  const termDf: Record<string, number>[] = Array.from({ length: n }, () => ({}));
+  const tokenDf: (Int32Array | null)[] = Array.from({ length: n }, () => null);
+  for (const o of outcomes) {
+    if (!o.ok) {
+      missing.add(o.shard);
+      continue;
+    }
+    const v = o.value;
+    documents += v.documents;
+    totalLength += v.totalLength;
+    passages += v.passages;
+    for (let j = 0; j < n; j++) {
+      for (const [t, df] of Object.entries(v.termDf[j] ?? {})) termDf[j]![t] = (termDf[j]![t] ?? 0) + df;
+      const td = v.tokenDf[j];
+      if (td === null || td === undefined) continue;
+      const add = int32Of(td);
+      const acc = (tokenDf[j] ??= new Int32Array(add.length));
+      for (let k = 0; k < add.length; k++) acc[k]! += add[k]!;
+    }
+  }
+  return termDf.map((df, j) => ({
+    ...(bm25 && documents > 0 ? { bm25: { documents, avgLength: Math.max(totalLength / documents, 1e-9), df } } : {}),
+    ...(idf && tokenDf[j] !== null ? { tokenIdf: { passages, df: bytesOf(tokenDf[j]!) } } : {}),
+  }));
+}
+
+/** Best first; equal scores by docId. */
+function byScore(a: SearchHit, b: SearchHit): number {
+  return b.score - a.score || (a.docId < b.docId ? -1 : a.docId > b.docId ? 1 : 0);
+}
+
+/** The top `k` of the shards' lists, ranked from 1. */
+export function mergeLists(lists: readonly SearchHit[][], k: number): SearchHit[] {
+  return lists
+    .flat()
+    .sort(byScore)
+    .slice(0, k)
+    .map((h, i) => ({ ...h, rank: i + 1 }));
+}
+
+/**
+ * Hybrid fusion over the shards' lists, as hybrid.ts fuses on one index: the corpus's late list and
+ * BM25 list are the top fusion-depth of the shards' lists; a document in the BM25 list but not in
+ * the late list joins the late list with its exact late score (its shard sent it); then min-max or RRF.
+ */
+export function mergeHybrid(parts: readonly ShardQueryResult[], r: ResolvedSearch): SearchHit[] {
+  const depth = Math.min(SEARCH_DEFAULTS.maxTopK, hybridDepth(r.topK));
+  const late = parts.flatMap((p) => p.hits).sort(byScore).slice(0, depth);
+  const bm25 = parts.flatMap((p) => p.bm25 ?? []).sort(byScore).slice(0, depth);
+  const lateScore = new Map<string, SearchHit>();
+  for (const p of parts) for (const h of [...(p.extraLate ?? []), ...p.hits]) lateScore.set(h.docId, h);
+  const keys = new Map<string, number>();
+  const hitOf: SearchHit[] = [];
+  const key = (h: SearchHit): number => {
+    let k = keys.get(h.docId);
+    if (k === undefined) {
+      k = hitOf.length;
+      keys.set(h.docId, k);
+      hitOf.push(h);
+    }
+    return k;
+  };
+  const lateDocs: ScoredDoc[] = late.map((h) => ({ key: key(h), score: h.score }));
+  const inLate = new Set(late.map((h) => h.docId));
+  for (const h of bm25) {
+    if (inLate.has(h.docId)) continue;
+    const l = lateScore.get(h.docId);
+    if (l !== undefined) lateDocs.push({ key: key(l), score: l.score });
+  }
+  const bmDocs: ScoredDoc[] = bm25.map((h) => ({ key: key(h), score: h.score }));
+  const fused = r.fusion === 'rrf' ? fuseRrf(lateDocs.sort((a, b) => b.score - a.score || a.key - b.key), bmDocs, r.rrfK) : fuseMinMax(lateDocs, bmDocs, r.alpha);
+  return fused.slice(0, r.topK).map((f, i) => {
+    const h = lateScore.get(hitOf[f.key]!.docId) ?? hitOf[f.key]!;
+    return { ...h, score: f.score, rank: i + 1, fusion: { late: f.late, bm25: f.bm25, lateShare: f.lateShare, bm25Share: f.bm25Share } };
+  });
+}

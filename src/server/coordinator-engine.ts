@@ -1,0 +1,107 @@
+/**
+ * `plait serve --nats <url> --coordinate <name>`: the single server's engine over one
+ * `ClusterIndex` (src/cluster/cluster-index.ts) instead of open indexes, so the same routes,
+ * admission control, encoder, deadlines and metrics answer for the whole cluster. Queries are
+ * encoded here, once; shards score them. The result cache is off: a shard's replicas take writes
+ * the coordinator does not see. Routes that need a whole `PlaitIndex` (explain, pipelines, stored
+ * rerank) answer 400 INVALID_ARGUMENT ("served through a wrapper that supports search only").
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { CLUSTER_DEFAULTS } from '../config/defaults.js';
+import { PlaitError } from '../errors/index.js';
+import { createEncoder } from '../encoder/create-encoder.js';
+import { resolveModelSpec } from '../encoder/resolve-model.js';
+import { DynamicBatchingEncoder } from '../encoder/dynamic-batching.js';
+import { Reranker } from '../rerank/reranker.js';
+import { CLUSTER_MANIFEST_FILE, readClusterManifest } from '../cluster/cluster-manifest.js';
+import { ClusterIndex } from '../cluster/cluster-index.js';
+import { ClusterMetrics } from '../cluster/cluster-metrics.js';
+import { ShardClient } from '../cluster/shard-client.js';
+import { natsConnect } from '../cluster/shard-replica.js';
+import { clusterSubjects } from '../cluster/subjects.js';
+import type { ShardInfo } from '../cluster/shard-protocol.js';
+import { Engine, type RerankerEntry } from './engine.js';
+import type { ResolvedServerOptions } from './options.js';
+
+export interface CoordinatorOptions {
+  /** NATS server URL(s). */
+  servers: string | string[];
+  /** How long to wait at start for every shard's first answer (default CLUSTER_DEFAULTS.startWaitMs). */
+  startWaitMs?: number;
+}
+
+/** A cluster name, or the folder of a sharded build (its cluster.json names it). */
+export function clusterNameOf(nameOrPath: string): string {
+  if (existsSync(join(nameOrPath, CLUSTER_MANIFEST_FILE))) return readClusterManifest(nameOrPath).name;
+  return clusterSubjects(nameOrPath).cluster;
+}
+
+/**
+ * Connects, learns the shard count and manifests from the replicas (`info`), checks that every
+ * shard has the same codebook, and builds a warmed engine serving the cluster as index `<name>`.
+ * @throws PlaitError CLUSTER_UNAVAILABLE (no NATS, or a shard without a replica through the start
+ * wait), INDEX_CORRUPT (shards of different builds).
+ */
+export async function openCoordinatorEngine(nameOrPath: string, options: ResolvedServerOptions, o: CoordinatorOptions): Promise<Engine> {
+  const name = clusterNameOf(nameOrPath);
+  const subjects = clusterSubjects(name);
+  const nc = await natsConnect(o.servers, `plait-${name}-coordinator`);
+  let engine: Engine | null = null;
+  let pinger: NodeJS.Timeout | null = null;
+  try {
+    const waitUntil = Date.now() + (o.startWaitMs ?? CLUSTER_DEFAULTS.startWaitMs);
+    const probe = new ShardClient(nc, subjects, 1, null);
+    const first = await probe.request<ShardInfo>(0, 'info', {}, waitUntil);
+    if (!first.ok) throw unavailable(name, [0], first.reason);
+    const shards = first.value.shards;
+    const client = new ShardClient(nc, subjects, shards, null);
+    const infos = await client.scatter<ShardInfo>('info', () => ({}), waitUntil);
+    const absent = infos.filter((x) => !x.ok).map((x) => x.shard);
+    if (absent.length > 0) throw unavailable(name, absent, 'no-replica');
+    const info = infos.map((x) => (x.ok ? x.value : null!));
+    const odd = info.find((x) => x.codebook !== info[0]!.codebook || x.shards !== shards);
+    if (odd !== undefined) throw new PlaitError('INDEX_CORRUPT', { message: `shard ${odd.shard} of cluster "${name}" was built with another codebook or shard count than shard 0: rebuild the cluster` });
+
+    const spec = info[0]!.manifest.modelSpec;
+    const queryEncoder = new DynamicBatchingEncoder(await createEncoder(spec, { threads: options.encoderThreads }));
+    const rerankers: RerankerEntry[] = [];
+    const owned = [queryEncoder];
+    for (const model of options.models) {
+      const enc = new DynamicBatchingEncoder(await createEncoder(await resolveModelSpec(model, {}), { threads: options.encoderThreads }));
+      owned.push(enc);
+      rerankers.push({ names: [...new Set([enc.info.name, ...(model === undefined ? [] : [model])])], reranker: await Reranker.create({ encoder: enc }) });
+    }
+    const cluster = new ClusterIndex(name, info[0]!.manifest, client, info, { encoder: queryEncoder });
+    engine = new Engine({ indexes: [{ name, index: cluster }], rerankers, ownedEncoders: owned }, { ...options, resultCacheBytes: 0 });
+    // The per-shard metrics live on the server's registry, made with the engine.
+    client.metrics = new ClusterMetrics(engine.metrics.registry);
+    void client.countReplicas();
+    pinger = setInterval(() => void client.countReplicas(), CLUSTER_DEFAULTS.pingIntervalMs);
+    pinger.unref();
+    await engine.warmUp();
+    const e = engine;
+    const timer = pinger;
+    const close = e.close.bind(e);
+    e.close = async () => {
+      clearInterval(timer);
+      await close();
+      await closeNats(nc);
+    };
+    return e;
+  } catch (err) {
+    if (pinger !== null) clearInterval(pinger);
+    await engine?.close().catch(() => {});
+    await closeNats(nc);
+    throw err;
+  }
+}
+
+function unavailable(name: string, shards: number[], reason: string): PlaitError {
+  return new PlaitError('CLUSTER_UNAVAILABLE', { message: `cluster "${name}": shard${shards.length === 1 ? '' : 's'} ${shards.join(', ')} did not answer (${reason}); start a replica with plait serve <index>/shard-<i> --nats <url>`, shards });
+}
+
+async function closeNats(nc: NatsConnection): Promise<void> {
+  if (!nc.isClosed()) await nc.drain().catch(() => nc.close());
+}
