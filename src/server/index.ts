@@ -7,3 +7,5 @@ export type { EngineParts, IndexEntry, RerankerEntry, ServedIndex, QueryAnswer }
 export { resolveServerOptions } from './options.js';
 export type { ServerOptions, ResolvedServerOptions } from './options.js';
 export { HTTP_STATUS, statusFor } from './http-errors.js';
+export { openCoordinatorEngine, clusterNameOf } from './coordinator-engine.js';
+export type { CoordinatorOptions } from './coordinator-engine.js';
