@@ -9,7 +9,8 @@
  * statistics the coordinator sends (search-options.ts, GlobalStats), so its scores are those a
  * single index over the whole corpus would give.
  */
-import { basename, dirname } from 'node:path';
+import { existsSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { connect, type NatsConnection, type Msg, type Subscription } from '@nats-io/transport-node';
 import { PlaitError } from '../errors/index.js';
 import { SEARCH_DEFAULTS } from '../config/defaults.js';
@@ -17,7 +18,7 @@ import { commitIdOf } from '../format/index-transaction.js';
 import { hybridDepth } from '../search/search-options.js';
 import type { PlaitIndex, SearchOptions } from '../search/plait-index.js';
 import type { GlobalStats } from '../search/search-options.js';
-import { readClusterManifest, codebookChecksum } from './cluster-manifest.js';
+import { CLUSTER_MANIFEST_FILE, readClusterManifest, codebookChecksum } from './cluster-manifest.js';
 import { clusterSubjects, type ClusterSubjects } from './subjects.js';
 import {
   bytesOf,
@@ -45,7 +46,10 @@ export interface ShardReplicaOptions {
 /** Where a shard folder sits in its cluster: `<root>/shard-<i>` with `<root>/cluster.json`. */
 export function shardOfFolder(path: string): { root: string; cluster: string; shard: number; shards: number } {
   const m = /^shard-(\d+)$/.exec(basename(path.replace(/\/+$/, '')));
-  if (m === null) throw new PlaitError('INVALID_ARGUMENT', { message: `${path} is not a shard folder (<index>/shard-<i>): build one with plait index <corpus> --index <name> --shards <n>`, path });
+  if (m === null) {
+    const hint = existsSync(join(path, CLUSTER_MANIFEST_FILE)) ? `it is a cluster's folder: serve one of its shards (${join(path, 'shard-0')}), or coordinate it with --coordinate` : 'build one with plait index <corpus> --index <name> --shards <n>';
+    throw new PlaitError('INVALID_ARGUMENT', { message: `${path} is not a shard folder (<index>/shard-<i>): ${hint}`, path });
+  }
   const root = dirname(path.replace(/\/+$/, ''));
   const cluster = readClusterManifest(root);
   const shard = Number(m[1]);

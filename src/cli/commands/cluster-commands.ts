@@ -6,7 +6,8 @@
  * NATS sends its share of requests to the other replicas.
  */
 import { buildShardedIndex, type ShardedBuildResult } from '../../cluster/sharded-build.js';
-import { ShardReplica } from '../../cluster/shard-replica.js';
+import { ShardReplica, shardOfFolder } from '../../cluster/shard-replica.js';
+import { resolveIndexPath } from '../../format/index-path.js';
 import { openIndex, type PlaitIndex } from '../../search/plait-index.js';
 import type { BuildOptions } from '../../indexer/build-index.js';
 import { closeOnSignals, serveEngine, startServer, type RunningServer } from '../../server/lifecycle.js';
@@ -65,6 +66,7 @@ export async function runClusterServe(indexes: string[], server: ServerOptions, 
     return;
   }
   if (indexes.length !== 1) throw new PlaitError('USAGE', { message: 'a replica serves one shard: plait serve <index>/shard-<i> --nats <url>', reason: 'conflictingArguments' });
+  shardOfFolder(resolveIndexPath(indexes[0]!)); // a clear refusal before the index is opened
   let running: RunningServer | null = null;
   let index: PlaitIndex;
   if (o.http) {
