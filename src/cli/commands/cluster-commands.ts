@@ -73,7 +73,7 @@ export async function runClusterServe(indexes: string[], server: ServerOptions, 
     running = await startServer(indexes, server);
     index = running.engine.plaitIndex([...running.engine.indexes.values()][0]!);
   } else {
-    index = await openIndex(indexes[0]!, { workers: server.scoringWorkers ?? 0 });
+    index = await openIndex(indexes[0]!, { workers: resolveServerOptions(server).scoringWorkers });
   }
   let replica: ShardReplica;
   try {
