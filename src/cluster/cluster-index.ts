@@ -33,6 +33,11 @@ import { bytesOf, int32Of, toWireEmbedding, type SearchReply, type ShardInfo, ty
 export interface ClusterSearchOptions extends SearchOptions {
   /** Date.now()-based ms by which the answer is due (engine.ts passes the request's). */
   deadlineAt?: number;
+  /**
+   * Read-your-writes: write-log sequences (a write's acknowledgement) each shard must have applied
+   * before it answers; a shard that cannot by the deadline is reported missing.
+   */
+  minSequences?: readonly { shard: number; sequence: number }[];
 }
 
 export class ClusterIndex {
@@ -72,6 +77,7 @@ export class ClusterIndex {
     if (queries.length > SEARCH_DEFAULTS.maxBatchQueries) throw new PlaitError('QUERY_TOO_LARGE', { message: `${queries.length} queries in one batch; the limit is ${SEARCH_DEFAULTS.maxBatchQueries}` });
     if (r.mode !== 'bm25' && embeddings.length !== queries.length) throw invalidArgument('embeddings', `one per query (${queries.length})`, embeddings);
     const t0 = performance.now();
+    const minSequence = minSequencesByShard(options.minSequences, this.shards.shards);
     const due = options.deadlineAt ?? Date.now() + (options.timeoutMs ?? CLUSTER_DEFAULTS.attemptTimeoutMs * 2);
     const shardDue = due - CLUSTER_DEFAULTS.answerMarginMs;
     const reasons = queries.map((q, i) => (r.mode === 'bm25' ? unsearchable(q, i) : embeddings[i]!.length === 0 ? 'no-content' : unsearchable(q, i)));
@@ -85,15 +91,16 @@ export class ClusterIndex {
     const missing = new Set<number>();
     let stats: WireStats[] = live.map(() => ({}));
     if (needBm25 || needIdf) {
-      const req = { queries: live.map((i) => ({ text: needBm25 ? queries[i]! : null, tokenIds: needIdf ? bytesOf(embeddings[i]!.tokenIds) : null })) };
-      const outcomes = await this.shards.scatter<StatsReply>('stats', () => req, shardDue);
+      const stated = live.map((i) => ({ text: needBm25 ? queries[i]! : null, tokenIds: needIdf ? bytesOf(embeddings[i]!.tokenIds) : null }));
+      const outcomes = await this.shards.scatter<StatsReply>('stats', (s) => ({ queries: stated, minSequence: minSequence[s]!, deadlineAt: shardDue }), shardDue);
       stats = sumStats(outcomes, live.length, needBm25, needIdf, missing);
     }
     // 2. Search with them.
     const wireOptions = this.wireOptions(r, options);
+    const wire = live.map((i, j) => ({ text: queries[i]!, embedding: r.mode === 'bm25' ? null : toWireEmbedding(embeddings[i]!), stats: stats[j]! }));
     const outcomes = await this.shards.scatter<SearchReply>(
       'search',
-      () => ({ queries: live.map((i, j) => ({ text: queries[i]!, embedding: r.mode === 'bm25' ? null : toWireEmbedding(embeddings[i]!), stats: stats[j]! })), options: wireOptions, deadlineAt: shardDue }),
+      (s) => ({ queries: wire, options: wireOptions, deadlineAt: shardDue, minSequence: minSequence[s]! }),
       shardDue,
     );
     for (const o of outcomes) if (!o.ok) missing.add(o.shard);
@@ -142,6 +149,20 @@ export class ClusterIndex {
   async close(): Promise<void> {
     await this.queryEncoder.close();
   }
+}
+
+/**
+ * The highest sequence asked of each shard (0: none).
+ * @throws PlaitError INVALID_ARGUMENT for a shard or sequence out of range.
+ */
+function minSequencesByShard(asked: ClusterSearchOptions['minSequences'], shards: number): number[] {
+  const out = new Array<number>(shards).fill(0);
+  for (const a of asked ?? []) {
+    if (!Number.isInteger(a?.shard) || a.shard < 0 || a.shard >= shards) throw invalidArgument('min_sequences.shard', `an integer in [0, ${shards - 1}]`, a?.shard);
+    if (!Number.isInteger(a.sequence) || a.sequence < 0) throw invalidArgument('min_sequences.sequence', 'a non-negative integer', a.sequence);
+    out[a.shard] = Math.max(out[a.shard]!, a.sequence);
+  }
+  return out;
 }
 
 /** The shards' statistics summed per query; shards that did not answer are added to `missing`. */

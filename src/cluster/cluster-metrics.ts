@@ -13,6 +13,7 @@ export class ClusterMetrics {
   readonly noResponders: Counter<'shard' | 'verb'>;
   readonly missing: Counter<'shard'>;
   readonly replicas: Gauge<'shard'>;
+  readonly streamLag: Gauge<'shard'>;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -21,5 +22,6 @@ export class ClusterMetrics {
     this.noResponders = new Counter({ name: 'plait_cluster_shard_no_responders_total', help: 'Attempts that found no live replica of the shard', labelNames: ['shard', 'verb'], registers });
     this.missing = new Counter({ name: 'plait_cluster_shard_missing_total', help: 'Queries answered degraded without this shard', labelNames: ['shard'], registers });
     this.replicas = new Gauge({ name: 'plait_cluster_replicas_seen', help: 'Replicas of the shard that answered the last ping', labelNames: ['shard'], registers });
+    this.streamLag = new Gauge({ name: 'plait_cluster_stream_lag', help: "Writes in the shard's write log that its slowest live replica has not applied yet (last stream sequence − lowest applied), at the last ping", labelNames: ['shard'], registers });
   }
 }

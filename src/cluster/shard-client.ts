@@ -14,7 +14,7 @@ import { CLUSTER_DEFAULTS } from '../config/defaults.js';
 import { PlaitError } from '../errors/index.js';
 import type { ClusterMetrics } from './cluster-metrics.js';
 import type { ClusterSubjects } from './subjects.js';
-import { decodeMessage, encodeMessage, replyValue, type Reply, type ShardVerb } from './shard-protocol.js';
+import { decodeMessage, encodeMessage, replyValue, type PingReply, type Reply, type ShardVerb } from './shard-protocol.js';
 
 export interface ShardClientOptions {
   attemptTimeoutMs?: number;
@@ -63,6 +63,11 @@ export class ShardClient {
         this.metrics?.latency.observe(labels, (performance.now() - t0) / 1000);
         return { shard, ok: true, value };
       } catch (err) {
+        // A replica that could not apply a read-your-writes sequence by the deadline: missing.
+        if (err instanceof PlaitError && err.code === 'TIMEOUT') {
+          this.metrics?.timeouts.inc(labels);
+          break;
+        }
         if (err instanceof PlaitError) throw err;
         if (isNoResponders(err)) {
           reason = 'no-replica';
@@ -93,19 +98,26 @@ export class ShardClient {
     this.metrics?.missing.inc({ shard: String(shard) }, queries);
   }
 
-  /** Replicas of each shard that answer a ping within `waitMs`. */
-  async countReplicas(waitMs: number = CLUSTER_DEFAULTS.pingWaitMs): Promise<number[]> {
+  /**
+   * The replicas of each shard that answer a ping within `waitMs`, with how far each applied its
+   * shard's write log; sets the replicas-seen gauge.
+   */
+  async pingReplicas(waitMs: number = CLUSTER_DEFAULTS.pingWaitMs): Promise<PingReply[][]> {
     return Promise.all(
       Array.from({ length: this.shards }, async (_, s) => {
-        let n = 0;
+        const replies: PingReply[] = [];
         try {
           const it = await this.nc.requestMany(`${this.subjects.shardService(s)}.ping`, encodeMessage({}), { strategy: 'timer', maxWait: waitMs });
-          for await (const m of it) if (m.data.length > 0) n++;
+          for await (const m of it) {
+            if (m.data.length === 0) continue;
+            const r = decodeMessage<Reply<PingReply>>(m.data);
+            if (r.ok) replies.push(r);
+          }
         } catch {
           // No responders: none alive.
         }
-        this.metrics?.replicas.set({ shard: String(s) }, n);
-        return n;
+        this.metrics?.replicas.set({ shard: String(s) }, replies.length);
+        return replies;
       }),
     );
   }

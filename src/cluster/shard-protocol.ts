@@ -44,6 +44,10 @@ export interface ShardInfo {
 export interface StatsRequest {
   /** Per query: the BM25 text (null: no BM25 in this mode) and the token ids (null: no IDF). */
   queries: { text: string | null; tokenIds: Uint8Array | null }[];
+  /** Read-your-writes: the write-log sequence this shard must have applied first (0: none). */
+  minSequence?: number;
+  /** Epoch ms by which the shard must answer. */
+  deadlineAt?: number;
 }
 
 export interface StatsReply {
@@ -70,6 +74,15 @@ export interface SearchRequest {
   options: WireSearchOptions;
   /** Epoch ms by which the shard must answer (it stops its own work then). */
   deadlineAt: number;
+  /** Read-your-writes: the write-log sequence this shard must have applied first (0: none). */
+  minSequence?: number;
+}
+
+/** A replica's answer to `ping`: who it is and how far it applied its shard's write log (null: no log). */
+export interface PingReply {
+  shard: number;
+  pid: number;
+  applied: number | null;
 }
 
 export interface ShardQueryResult {

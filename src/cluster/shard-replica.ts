@@ -29,6 +29,7 @@ import {
   int32Of,
   type SearchReply,
   type SearchRequest,
+  type PingReply,
   type ShardInfo,
   type ShardQueryResult,
   type StatsReply,
@@ -57,9 +58,20 @@ export function shardOfFolder(path: string): { root: string; cluster: string; sh
   return { root, cluster: cluster.name, shard, shards: cluster.shards };
 }
 
+/**
+ * The replica's write-log position (the write side's LogApplier satisfies it): how far it applied
+ * its shard's stream, and a bounded wait for a sequence (read-your-writes).
+ */
+export interface AppliedLog {
+  readonly applied: { readonly value: number };
+  waitFor(sequence: number, options: { timeoutMs: number }): Promise<{ reached: boolean; applied: number }>;
+}
+
 export class ShardReplica {
   private readonly subs: Subscription[] = [];
   private closed = false;
+  /** The write log this replica applies, once attached (attachLog). */
+  private log: AppliedLog | null = null;
 
   private constructor(
     readonly nc: NatsConnection,
@@ -107,7 +119,24 @@ export class ShardReplica {
     serve('info', true, () => this.info());
     serve('stats', true, (d) => this.stats(decodeMessage<StatsRequest>(d)));
     serve('search', true, (d) => this.search(decodeMessage<SearchRequest>(d)));
-    serve('ping', false, () => ({ shard: this.shard, pid: process.pid }));
+    serve('ping', false, (): PingReply => ({ shard: this.shard, pid: process.pid, applied: this.log?.applied.value ?? null }));
+  }
+
+  /** From now on, requests naming a write-log sequence wait for this log to apply it. */
+  attachLog(log: AppliedLog): void {
+    this.log = log;
+  }
+
+  /**
+   * Read-your-writes: waits until the attached log applied `sequence`, at most until `deadlineAt`.
+   * @throws PlaitError TIMEOUT when it did not (the coordinator then reports this shard missing),
+   * INVALID_ARGUMENT when a sequence is asked of a replica that applies no log.
+   */
+  private async awaitSequence(sequence: number | undefined, deadlineAt: number): Promise<void> {
+    if (sequence === undefined || sequence <= 0) return;
+    if (this.log === null) throw new PlaitError('INVALID_ARGUMENT', { message: `shard ${this.shard}'s replica applies no write log, so it cannot wait for sequence ${sequence}`, name: 'min_sequences' });
+    const r = await this.log.waitFor(sequence, { timeoutMs: Math.max(0, Math.floor(deadlineAt - Date.now())) });
+    if (!r.reached) throw new PlaitError('TIMEOUT', { message: `shard ${this.shard}'s replica applied its write log up to ${r.applied}, not ${sequence}, by the deadline`, required: sequence, applied: r.applied });
   }
 
   private async answer(msg: Msg, handle: (data: Uint8Array) => Promise<unknown> | unknown): Promise<void> {
@@ -126,7 +155,8 @@ export class ShardReplica {
   }
 
   /** This shard's share of the corpus statistics of a batch of queries (shard-protocol.ts). */
-  stats(req: StatsRequest): StatsReply {
+  async stats(req: StatsRequest): Promise<StatsReply> {
+    await this.awaitSequence(req.minSequence, req.deadlineAt ?? Date.now());
     const store = this.index.docstore;
     const totals = store.bm25Totals();
     const tokens = store.tokenDf();
@@ -148,6 +178,7 @@ export class ShardReplica {
   async search(req: SearchRequest): Promise<SearchReply> {
     const timeoutMs = req.deadlineAt - Date.now();
     if (!(timeoutMs > 0)) throw new PlaitError('TIMEOUT', { message: 'the request reached the shard after its deadline' });
+    await this.awaitSequence(req.minSequence, req.deadlineAt);
     const results: ShardQueryResult[] = [];
     for (const q of req.queries) {
       const embedding = q.embedding === null ? null : fromWireEmbedding(q.embedding);

@@ -77,8 +77,9 @@ export async function openCoordinatorEngine(nameOrPath: string, options: Resolve
     engine = new Engine({ indexes: [{ name, index: cluster }], rerankers, ownedEncoders: owned }, { ...options, resultCacheBytes: 0 });
     // The per-shard metrics live on the server's registry, made with the engine.
     client.metrics = new ClusterMetrics(engine.metrics.registry);
-    void client.countReplicas();
-    pinger = setInterval(() => void client.countReplicas(), CLUSTER_DEFAULTS.pingIntervalMs);
+    const watch = (): void => void watchShards(client, null);
+    watch();
+    pinger = setInterval(watch, CLUSTER_DEFAULTS.pingIntervalMs);
     pinger.unref();
     await engine.warmUp();
     const e = engine;
@@ -96,6 +97,26 @@ export async function openCoordinatorEngine(nameOrPath: string, options: Resolve
     await closeNats(nc);
     throw err;
   }
+}
+
+/**
+ * One ping round: the replicas-seen gauge, and with `lastSequence` (the last stream sequence of a
+ * shard's write log) the stream-lag gauge: last sequence − the lowest sequence a live replica applied.
+ */
+async function watchShards(client: ShardClient, lastSequence: ((shard: number) => Promise<number>) | null): Promise<void> {
+  const replies = await client.pingReplicas();
+  if (lastSequence === null || client.metrics === null) return;
+  await Promise.all(
+    replies.map(async (rs, shard) => {
+      const applied = rs.flatMap((r) => (r.applied === null ? [] : [r.applied]));
+      if (applied.length === 0) return;
+      try {
+        client.metrics?.streamLag.set({ shard: String(shard) }, Math.max(0, (await lastSequence(shard)) - Math.min(...applied)));
+      } catch {
+        // The stream is not there yet (no write so far): no lag to report.
+      }
+    }),
+  );
 }
 
 function unavailable(name: string, shards: number[], reason: string): PlaitError {

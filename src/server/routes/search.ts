@@ -40,6 +40,7 @@ interface SearchBody {
   cross_encoder?: string;
   filter?: MetadataFilter;
   rewrite?: RewriteBody;
+  min_sequences?: { shard: number; sequence: number }[];
 }
 
 /** Query rewriting in a request (the library's RewriteOptions; synonyms are the library's and CLI's). */
@@ -98,6 +99,12 @@ export const SEARCH_BODY_SCHEMA = {
     },
     cross_encoder: { type: 'string', description: 'which served cross-encoder (plait serve --cross-encoder) scores a cross stage (default: the first)' },
     rewrite: REWRITE_BODY_SCHEMA,
+    min_sequences: {
+      type: 'array',
+      maxItems: 1024,
+      items: { type: 'object', required: ['shard', 'sequence'], additionalProperties: true, properties: { shard: { type: 'integer', minimum: 0 }, sequence: { type: 'integer', minimum: 0 } } },
+      description: "read your writes on a cluster coordinator: a write's acknowledged `sequences`; each shard answers once it applied them (a shard that cannot by the deadline is missing, degraded). A single server's writes are visible when acknowledged: ignored there",
+    },
   },
 } as const;
 
@@ -211,6 +218,8 @@ export function searchOptionsFromBody(b: SearchBody): SearchOptions {
   if (b.filter !== undefined) o.filter = b.filter;
   const rewrite = rewriteFromBody(b.rewrite);
   if (rewrite !== undefined) o.rewrite = rewrite;
+  // Read by a cluster's ClusterIndex only (cluster-index.ts ClusterSearchOptions).
+  if (b.min_sequences !== undefined) (o as SearchOptions & { minSequences?: { shard: number; sequence: number }[] }).minSequences = b.min_sequences.map((s) => ({ shard: s.shard, sequence: s.sequence }));
   return o;
 }
 
