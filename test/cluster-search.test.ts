@@ -171,6 +171,27 @@ test('coordinator vs one index with PLAID: ≥ 0.99 top-10 overlap, and no furth
   }
 });
 
+test('explain through the coordinator = explain on one index over the whole corpus (late, BM25 and fused parts)', { skip }, async () => {
+  for (const [mode, idf] of [['late', true], ['bm25', false], ['hybrid', false]] as const) {
+    for (const q of queries.slice(0, 3)) {
+      const top = (await whole.search(q, { mode, topK: 3, exhaustive: true, idfWeighting: idf })).hits;
+      for (const h of top) {
+        const res = await fetch(`${coordinator.url}/v1/indexes/cran/explain`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: q, doc_id: h.docId, mode, idf_weighting: idf }) });
+        assert.equal(res.status, 200);
+        const got = (await res.json()) as { doc_id: string; late_score: number; bm25: { score: number } | null; fusion: { score: number; rank: number } | null };
+        const want = await whole.explain(q, h.docId, { mode, idfWeighting: idf });
+        assert.equal(got.doc_id, want.docId);
+        assert.equal(got.late_score, want.lateScore, `${mode} ${h.docId}: late`);
+        assert.equal(got.bm25?.score ?? null, want.bm25?.score ?? null, `${mode} ${h.docId}: bm25`);
+        assert.equal(got.fusion?.score ?? null, want.fusion?.score ?? null, `${mode} ${h.docId}: fused`);
+        assert.equal(got.fusion?.rank ?? null, want.fusion?.rank ?? null);
+      }
+    }
+  }
+  const pid = await fetch(`${coordinator.url}/v1/indexes/cran/explain`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: queries[0], pid: 3 }) });
+  assert.equal(pid.status, 400);
+});
+
 test('one replica of a shard killed during a query loop: zero failed queries', { skip }, async () => {
   let failed = 0;
   let degraded = 0;

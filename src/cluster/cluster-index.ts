@@ -22,7 +22,8 @@ import type { Encoder, TokenEmbeddings } from '../encoder/types.js';
 import type { IndexManifest } from '../format/manifest.js';
 import { QueryEncoder, type QueryEncoderOptions } from '../search/query-encoder.js';
 import { hybridDepth, resolveSearch, type ResolvedSearch } from '../search/search-options.js';
-import type { SearchHit, SearchOptions, SearchResult } from '../search/plait-index.js';
+import type { Explanation, ExplainOptions, SearchHit, SearchOptions, SearchResult } from '../search/plait-index.js';
+import { shardOf } from './shard-of.js';
 import { emptyResult, emptyTimings } from '../search/search-result.js';
 import { unsearchable } from '../search/query-text.js';
 import { fuseMinMax, fuseRrf, type ScoredDoc } from '../search/fusion.js';
@@ -89,12 +90,12 @@ export class ClusterIndex {
     const needBm25 = r.mode !== 'late';
     const needIdf = r.mode !== 'bm25' && r.idf;
     const missing = new Set<number>();
-    let stats: WireStats[] = live.map(() => ({}));
-    if (needBm25 || needIdf) {
-      const stated = live.map((i) => ({ text: needBm25 ? queries[i]! : null, tokenIds: needIdf ? bytesOf(embeddings[i]!.tokenIds) : null }));
-      const outcomes = await this.shards.scatter<StatsReply>('stats', (s) => ({ queries: stated, minSequence: minSequence[s]!, deadlineAt: shardDue }), shardDue);
-      stats = sumStats(outcomes, live.length, needBm25, needIdf, missing);
-    }
+    const stats = await this.gatherStats(
+      live.map((i) => ({ text: needBm25 ? queries[i]! : null, tokenIds: needIdf ? embeddings[i]!.tokenIds : null })),
+      minSequence,
+      shardDue,
+      missing,
+    );
     // 2. Search with them.
     const wireOptions = this.wireOptions(r, options);
     const wire = live.map((i, j) => ({ text: queries[i]!, embedding: r.mode === 'bm25' ? null : toWireEmbedding(embeddings[i]!), stats: stats[j]! }));
@@ -123,6 +124,46 @@ export class ClusterIndex {
       };
     });
     return results;
+  }
+
+  /** Each query's corpus statistics, summed over the shards that answered (the others join `missing`). */
+  private async gatherStats(qs: { text: string | null; tokenIds: Int32Array | null }[], minSequence: number[], due: number, missing: Set<number>): Promise<WireStats[]> {
+    const bm25 = qs.some((q) => q.text !== null);
+    const idf = qs.some((q) => q.tokenIds !== null);
+    if (!bm25 && !idf) return qs.map(() => ({}));
+    const stated = qs.map((q) => ({ text: q.text, tokenIds: q.tokenIds === null ? null : bytesOf(q.tokenIds) }));
+    const outcomes = await this.shards.scatter<StatsReply>('stats', (s) => ({ queries: stated, minSequence: minSequence[s]!, deadlineAt: due }), due);
+    return sumStats(outcomes, qs.length, bm25, idf, missing);
+  }
+
+  /**
+   * Why document `docId` scores as it does: its shard (shardOf) explains the late and BM25 parts
+   * with the corpus statistics; in hybrid mode the fused parts come from this cluster's own hybrid
+   * search (null when the document is not among its topK). `pid` in the answer is the shard's.
+   * @throws PlaitError INVALID_ARGUMENT (a pid target: pids are per shard; rewrite),
+   * CLUSTER_UNAVAILABLE (the document's shard did not answer by the deadline), the shard's own
+   * errors (INVALID_INPUT for an unknown docId).
+   */
+  async explain(query: string, target: string | { pid: number }, options: ExplainOptions & Pick<ClusterSearchOptions, 'deadlineAt' | 'minSequences'> = {}): Promise<Explanation> {
+    if (typeof target !== 'string') throw invalidArgument('doc_id', 'a doc_id on a cluster (pids are per shard)', target);
+    if (options.rewrite !== undefined) throw invalidArgument('rewrite', 'no query rewriting on a cluster', options.rewrite);
+    const r = this.resolveSearch(options);
+    const due = (options.deadlineAt ?? Date.now() + CLUSTER_DEFAULTS.attemptTimeoutMs * 2) - CLUSTER_DEFAULTS.answerMarginMs;
+    const minSequence = minSequencesByShard(options.minSequences, this.shards.shards);
+    const [e] = await (await this.encoder()).encodeQueries([query]);
+    const missing = new Set<number>();
+    const [stats] = await this.gatherStats([{ text: r.mode === 'late' ? null : query, tokenIds: r.mode !== 'bm25' && r.idf ? e!.tokenIds : null }], minSequence, due, missing);
+    const shard = shardOf(target, this.shards.shards);
+    const { deadlineAt: _d, minSequences: _m, ...explainOptions } = options;
+    const o = await this.shards.request<{ explanation: Explanation }>(shard, 'explain', { query, docId: target, options: explainOptions, stats: stats!, deadlineAt: due, minSequence: minSequence[shard]! }, due);
+    if (!o.ok || missing.size > 0) throw new PlaitError('CLUSTER_UNAVAILABLE', { message: `shard${missing.size > 1 ? 's' : ''} ${[...(o.ok ? [] : [shard]), ...missing].filter((s, i, a) => a.indexOf(s) === i).join(', ')} did not answer in time`, shard });
+    const ex = o.value.explanation;
+    if (r.mode === 'hybrid') {
+      const [res] = await this.searchEncodedBatch([query], [e!], { ...explainOptions, mode: 'hybrid', ...(options.deadlineAt === undefined ? {} : { deadlineAt: options.deadlineAt }), ...(options.minSequences === undefined ? {} : { minSequences: options.minSequences }) });
+      const hit = res!.hits.find((h) => h.docId === target);
+      ex.fusion = hit?.fusion === undefined ? null : { ...hit.fusion, score: hit.score, rank: hit.rank };
+    }
+    return ex;
   }
 
   /** The resolved options a shard needs, PLAID's parameters explicit (the single index's for this topK). */

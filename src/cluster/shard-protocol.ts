@@ -18,10 +18,10 @@ import { pack, unpack } from 'msgpackr';
 import { PlaitError, type ErrorCode } from '../errors/index.js';
 import type { TokenEmbeddings } from '../encoder/types.js';
 import type { IndexManifest } from '../format/manifest.js';
-import type { SearchHit, SearchOptions } from '../search/plait-index.js';
+import type { ExplainOptions, SearchHit, SearchOptions } from '../search/plait-index.js';
 import type { EmptyReason } from '../search/query-text.js';
 
-export type ShardVerb = 'info' | 'stats' | 'search' | 'ping';
+export type ShardVerb = 'info' | 'stats' | 'search' | 'explain' | 'ping';
 
 export interface WireEmbedding {
   /** Float32 little-endian bytes, length × dim. */
@@ -75,6 +75,16 @@ export interface SearchRequest {
   /** Epoch ms by which the shard must answer (it stops its own work then). */
   deadlineAt: number;
   /** Read-your-writes: the write-log sequence this shard must have applied first (0: none). */
+  minSequence?: number;
+}
+
+/** Why a document of this shard scores as it does (PlaitIndex.explain with the corpus statistics). */
+export interface ExplainRequest {
+  query: string;
+  docId: string;
+  options: Omit<ExplainOptions, 'globalStats' | 'rewrite'>;
+  stats: WireStats;
+  deadlineAt: number;
   minSequence?: number;
 }
 

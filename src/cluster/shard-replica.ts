@@ -16,7 +16,7 @@ import { PlaitError } from '../errors/index.js';
 import { SEARCH_DEFAULTS } from '../config/defaults.js';
 import { commitIdOf } from '../format/index-transaction.js';
 import { hybridDepth } from '../search/search-options.js';
-import type { PlaitIndex, SearchOptions } from '../search/plait-index.js';
+import type { Explanation, PlaitIndex, SearchOptions } from '../search/plait-index.js';
 import type { GlobalStats } from '../search/search-options.js';
 import { CLUSTER_MANIFEST_FILE, readClusterManifest, codebookChecksum } from './cluster-manifest.js';
 import { clusterSubjects, type ClusterSubjects } from './subjects.js';
@@ -29,6 +29,7 @@ import {
   int32Of,
   type SearchReply,
   type SearchRequest,
+  type ExplainRequest,
   type PingReply,
   type ShardInfo,
   type ShardQueryResult,
@@ -119,6 +120,7 @@ export class ShardReplica {
     serve('info', true, () => this.info());
     serve('stats', true, (d) => this.stats(decodeMessage<StatsRequest>(d)));
     serve('search', true, (d) => this.search(decodeMessage<SearchRequest>(d)));
+    serve('explain', true, (d) => this.explain(decodeMessage<ExplainRequest>(d)));
     serve('ping', false, (): PingReply => ({ shard: this.shard, pid: process.pid, applied: this.log?.applied.value ?? null }));
   }
 
@@ -208,6 +210,12 @@ export class ShardReplica {
       });
     }
     return { results };
+  }
+
+  /** A document's explanation with the corpus statistics (no fused parts: the coordinator adds them). */
+  async explain(req: ExplainRequest): Promise<{ explanation: Explanation }> {
+    await this.awaitSequence(req.minSequence, req.deadlineAt);
+    return { explanation: await this.index.explain(req.query, req.docId, { ...req.options, globalStats: globalStatsOf(req.stats) }) };
   }
 
   /** Leaves the queue group (in-flight answers are still sent) and closes the connection; the index stays open. */

@@ -56,7 +56,7 @@ export type { EmptyReason } from './query-text.js';
 export type { Explanation, TokenMatch, ExplainedToken } from './explain.js';
 
 /** Options of `PlaitIndex.explain`: the search settings whose score is explained. */
-export type ExplainOptions = Pick<SearchOptions, 'mode' | 'idfWeighting' | 'fusion' | 'alpha' | 'rrfK' | 'topK' | 'rewrite'>;
+export type ExplainOptions = Pick<SearchOptions, 'mode' | 'idfWeighting' | 'fusion' | 'alpha' | 'rrfK' | 'topK' | 'rewrite' | 'globalStats'>;
 
 export interface OpenIndexOptions extends QueryEncoderOptions {
   kernels?: Kernels;
@@ -707,7 +707,7 @@ export class PlaitIndex {
     const lateText = rw?.lateText ?? query;
     const [e] = await encoder.encodeQueries([lateText]);
     this.checkOpen();
-    const q = this.queries.prepare(e!, r.idf);
+    const q = this.queries.prepare(e!, r.idf, r.globalStats?.tokenIdf);
     let pid: number;
     if (typeof target === 'string') {
       const [rowid] = rowidsOf(this.docstore, [target]);
@@ -737,11 +737,12 @@ export class PlaitIndex {
     let bm25: Explanation['bm25'] = null;
     if (r.mode !== 'late') {
       if (rw !== null && r.rewrite.rm3 !== null) rw = this.rewriter().expandRm3(rw, r.rewrite.rm3, ENGLISH_STOPWORDS);
-      const terms = this.docstore.bm25Explain(rw?.bm25 ?? query, stored.docRowid);
+      const terms = this.docstore.bm25Explain(rw?.bm25 ?? query, stored.docRowid, r.globalStats?.bm25 === undefined ? {} : { corpus: r.globalStats.bm25 });
       bm25 = { score: terms.reduce((sum, t) => sum + t.contribution, 0), terms };
     }
     let fusion: Explanation['fusion'] = null;
-    if (r.mode === 'hybrid') {
+    // A cluster shard (globalStats) cannot fuse alone: its coordinator fills the fused parts.
+    if (r.mode === 'hybrid' && r.globalStats === null) {
       const hit = (await this.searchBatchNow([query], { ...options, mode: 'hybrid' }))[0]!.hits.find((h) => h.docId === doc.docId);
       if (hit?.fusion !== undefined) fusion = { ...hit.fusion, score: hit.score, rank: hit.rank };
     }

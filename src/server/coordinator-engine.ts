@@ -3,8 +3,9 @@
  * `ClusterIndex` (src/cluster/cluster-index.ts) instead of open indexes, so the same routes,
  * admission control, encoder, deadlines and metrics answer for the whole cluster. Queries are
  * encoded here, once; shards score them. The result cache is off: a shard's replicas take writes
- * the coordinator does not see. Routes that need a whole `PlaitIndex` (explain, pipelines, stored
- * rerank) answer 400 INVALID_ARGUMENT ("served through a wrapper that supports search only").
+ * the coordinator does not see. Explain goes through `ClusterIndex.explain` (the document's shard);
+ * staged pipelines need a whole `PlaitIndex` and answer 400 INVALID_ARGUMENT ("served through a
+ * wrapper that supports search only").
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
