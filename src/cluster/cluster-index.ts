@@ -95,6 +95,7 @@ export class ClusterIndex {
       minSequence,
       shardDue,
       missing,
+      options.signal,
     );
     // 2. Search with them.
     const wireOptions = this.wireOptions(r, options);
@@ -103,6 +104,7 @@ export class ClusterIndex {
       'search',
       (s) => ({ queries: wire, options: wireOptions, deadlineAt: shardDue, minSequence: minSequence[s]! }),
       shardDue,
+      options.signal,
     );
     for (const o of outcomes) if (!o.ok) missing.add(o.shard);
     // 3. Merge.
@@ -127,12 +129,12 @@ export class ClusterIndex {
   }
 
   /** Each query's corpus statistics, summed over the shards that answered (the others join `missing`). */
-  private async gatherStats(qs: { text: string | null; tokenIds: Int32Array | null }[], minSequence: number[], due: number, missing: Set<number>): Promise<WireStats[]> {
+  private async gatherStats(qs: { text: string | null; tokenIds: Int32Array | null }[], minSequence: number[], due: number, missing: Set<number>, signal?: AbortSignal): Promise<WireStats[]> {
     const bm25 = qs.some((q) => q.text !== null);
     const idf = qs.some((q) => q.tokenIds !== null);
     if (!bm25 && !idf) return qs.map(() => ({}));
     const stated = qs.map((q) => ({ text: q.text, tokenIds: q.tokenIds === null ? null : bytesOf(q.tokenIds) }));
-    const outcomes = await this.shards.scatter<StatsReply>('stats', (s) => ({ queries: stated, minSequence: minSequence[s]!, deadlineAt: due }), due);
+    const outcomes = await this.shards.scatter<StatsReply>('stats', (s) => ({ queries: stated, minSequence: minSequence[s]!, deadlineAt: due }), due, signal);
     return sumStats(outcomes, qs.length, bm25, idf, missing);
   }
 

@@ -44,7 +44,7 @@ export class ShardClient {
    * Asks shard `shard` until it answers or `deadlineAt` (epoch ms) passes.
    * @throws PlaitError the replica's own error (e.g. INVALID_FILTER), re-thrown with its code.
    */
-  async request<T>(shard: number, verb: ShardVerb, payload: unknown, deadlineAt: number): Promise<ShardOutcome<T>> {
+  async request<T>(shard: number, verb: ShardVerb, payload: unknown, deadlineAt: number, signal?: AbortSignal): Promise<ShardOutcome<T>> {
     const subject = `${this.subjects.shardService(shard)}.${verb}`;
     const data = encodeMessage(payload);
     const labels = { shard: String(shard), verb };
@@ -53,6 +53,10 @@ export class ShardClient {
     for (;;) {
       const left = deadlineAt - Date.now();
       if (left <= 0) break;
+      if (signal?.aborted === true) {
+        reason = 'closed';
+        break;
+      }
       if (this.nc.isClosed()) {
         reason = 'closed';
         break;
@@ -88,9 +92,9 @@ export class ShardClient {
     return { shard, ok: false, reason };
   }
 
-  /** Every shard asked at once (payload per shard); resolves by `deadlineAt` at the latest. */
-  async scatter<T>(verb: ShardVerb, payloadOf: (shard: number) => unknown, deadlineAt: number): Promise<ShardOutcome<T>[]> {
-    return Promise.all(Array.from({ length: this.shards }, (_, s) => this.request<T>(s, verb, payloadOf(s), deadlineAt)));
+  /** Every shard asked at once (payload per shard); resolves by `deadlineAt` at the latest, or at the next retry once `signal` fires (the request was given up). */
+  async scatter<T>(verb: ShardVerb, payloadOf: (shard: number) => unknown, deadlineAt: number, signal?: AbortSignal): Promise<ShardOutcome<T>[]> {
+    return Promise.all(Array.from({ length: this.shards }, (_, s) => this.request<T>(s, verb, payloadOf(s), deadlineAt, signal)));
   }
 
   /** Counts `queries` answered without shard `shard`. */

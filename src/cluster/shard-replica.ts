@@ -196,8 +196,8 @@ export class ShardReplica {
       // Hybrid: the two lists fusion takes at the single index's depth, and the exact late scores
       // of the BM25-only documents (hybrid.ts); the coordinator fuses over the merged lists.
       const depth = Math.min(SEARCH_DEFAULTS.maxTopK, hybridDepth(req.options.topK ?? SEARCH_DEFAULTS.topK));
-      const lateList = await late({ ...base, mode: 'late', topK: depth });
-      const bm = await late({ ...base, mode: 'bm25', topK: depth });
+      // The late list scores on the index's workers while BM25 runs here.
+      const [lateList, bm] = await Promise.all([late({ ...base, mode: 'late', topK: depth }), late({ ...base, mode: 'bm25', topK: depth })]);
       const have = new Set(lateList.hits.map((h) => h.docId));
       const missing = bm.hits.filter((h) => !have.has(h.docId)).map((h) => h.docId);
       const extraLate = embedding === null || missing.length === 0 ? [] : await this.index.rerankEncoded(embedding, missing, { ...(req.options.idfWeighting === undefined ? {} : { idfWeighting: req.options.idfWeighting }), includeText: req.options.includeText ?? false, globalStats });
