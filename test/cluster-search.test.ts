@@ -192,6 +192,17 @@ test('explain through the coordinator = explain on one index over the whole corp
   assert.equal(pid.status, 400);
 });
 
+test('the coordinator lists the cluster as one index: the documents of every shard', { skip }, async () => {
+  const list = (await (await fetch(`${coordinator.url}/v1/indexes`)).json()) as { indexes: { name: string; documents: number; passages: number }[] };
+  const cran = list.indexes.find((i) => i.name === 'cran');
+  assert.equal(cran?.documents, DOCS);
+  assert.equal(cran?.passages, whole.manifest.counts.passages);
+  const one = await fetch(`${coordinator.url}/v1/indexes/cran`);
+  assert.equal(one.status, 200);
+  const info = (await one.json()) as { bytes_per_token: number };
+  assert.ok(Math.abs(info.bytes_per_token - whole.manifest.segments.reduce((a, g) => a + g.codes.bytes + g.residuals.bytes, 0) / whole.manifest.counts.tokens) < 1e-9);
+});
+
 test('one replica of a shard killed during a query loop: zero failed queries', { skip }, async () => {
   let failed = 0;
   let degraded = 0;

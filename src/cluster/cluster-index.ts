@@ -43,19 +43,24 @@ export interface ClusterSearchOptions extends SearchOptions {
 
 export class ClusterIndex {
   readonly path: string;
+  /** Shard 0's manifest (the model, codec and settings every shard shares) with the counts and segments of every shard at start. */
+  readonly manifest: IndexManifest;
   private readonly queryEncoder: QueryEncoder;
 
   constructor(
     /** The cluster's name (its NATS names, subjects.ts). */
     readonly name: string,
-    /** Shard 0's manifest: the model, codec and settings every shard shares. */
-    readonly manifest: IndexManifest,
     readonly shards: ShardClient,
+    /** Every shard's `info` answer at start, by shard. */
     readonly info: ShardInfo[],
     options: QueryEncoderOptions = {},
   ) {
     this.path = `nats:${name}`;
-    this.queryEncoder = new QueryEncoder(manifest, options);
+    const first = info[0]!.manifest;
+    const sum = (k: 'documents' | 'passages' | 'tokens'): number => info.reduce((a, s) => a + s.manifest.counts[k], 0);
+    // Every shard's segments (so bytes per token is the cluster's); other files are shard 0's.
+    this.manifest = { ...first, counts: { ...first.counts, documents: sum('documents'), passages: sum('passages'), tokens: sum('tokens') }, segments: info.flatMap((s) => s.manifest.segments) };
+    this.queryEncoder = new QueryEncoder(this.manifest, options);
   }
 
   encoder(): Promise<Encoder> {

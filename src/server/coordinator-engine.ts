@@ -74,7 +74,7 @@ export async function openCoordinatorEngine(nameOrPath: string, options: Resolve
       owned.push(enc);
       rerankers.push({ names: [...new Set([enc.info.name, ...(model === undefined ? [] : [model])])], reranker: await Reranker.create({ encoder: enc }) });
     }
-    const cluster = new ClusterIndex(name, info[0]!.manifest, client, info, { encoder: queryEncoder });
+    const cluster = new ClusterIndex(name, client, info, { encoder: queryEncoder });
     engine = new Engine({ indexes: [{ name, index: cluster }], rerankers, ownedEncoders: owned }, { ...options, resultCacheBytes: 0 });
     // The per-shard metrics live on the server's registry, made with the engine.
     client.metrics = new ClusterMetrics(engine.metrics.registry);
