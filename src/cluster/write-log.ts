@@ -10,7 +10,8 @@
  * (write id and attempt) and `Plait-Part` (`k/n`). The parts must be contiguous in the stream, so
  * that a replica's recorded position never falls inside a write: each part after the first expects
  * the previous part's sequence (JetStream's `Nats-Expected-Last-Sequence`), and when another
- * writer's entry got in between the whole write is published again under a new attempt; the
+ * writer's entry got in between the whole write is published again under a new attempt, after a
+ * random backoff (two writers restarting in step would otherwise cut each other forever); the
  * applier drops a write whose parts stop short. Each part also carries a `Nats-Msg-Id`, so a part
  * republished after a lost acknowledgement is stored once (the stream's duplicate window).
  *
@@ -170,6 +171,8 @@ export class WriteLog {
         }
       }
       if (!interleaved) return { shard, stream, sequence: previous, parts: parts.length, bytes: bytes.length };
+      // Two writers that restart at once would keep cutting each other's parts: back off at random.
+      await new Promise((r) => setTimeout(r, Math.random() * CLUSTER_WRITE_DEFAULTS.publishBackoffMs * 2 ** attempt));
     }
     throw new PlaitError('INDEX_LOCKED', { message: `other writers kept interleaving with a ${parts.length}-part write on ${stream} (${CLUSTER_WRITE_DEFAULTS.publishAttempts} tries); retry it`, stream });
   }

@@ -778,6 +778,11 @@ export const CLUSTER_WRITE_DEFAULTS = {
    */
   publishAttempts: 8,
   /**
+   * Backoff before a restarted multi-part write, in ms: uniform in [0, this · 2^attempt), so two
+   * writers that cut each other's parts fall out of step (the full 8 tries wait ≤ ~5 s at most).
+   */
+  publishBackoffMs: 10,
+  /**
    * A replica folds at most this many consecutive log writes into one commit. Each commit copies the
    * document store and writes a tombstone bitmap whatever its size, so batching is what makes
    * catch-up fast; 256 keeps one commit's memory (the batch's embeddings) to tens of MiB.
