@@ -18,6 +18,7 @@ import type { Engine } from './engine.js';
 import { errorBody, internalErrorBody, statusFor, toPlaitError } from './http-errors.js';
 import { IGNORED_FIELDS_HEADER, ignoredFieldsHeader, relaxRequestBody } from './lenient-body.js';
 import { adminRoutes } from './routes/admin.js';
+import { documentsRoutes } from './routes/documents.js';
 import { encodeRoutes } from './routes/encode.js';
 import { indexesRoutes } from './routes/indexes.js';
 import { rerankRoutes } from './routes/rerank.js';
@@ -123,6 +124,7 @@ export async function createApp(engine: Engine): Promise<FastifyInstance> {
   await app.register(rerankRoutes);
   await app.register(encodeRoutes);
   await app.register(explainRoutes);
+  await app.register(documentsRoutes);
   await app.register(playgroundRoutes);
   return app;
 }
