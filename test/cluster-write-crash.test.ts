@@ -17,7 +17,8 @@ import { connect } from '@nats-io/transport-node';
 import { readManifest } from '../src/format/index-reader.js';
 import { WriteLog } from '../src/cluster/write-log.js';
 import { Random } from '../src/util/random.js';
-import { needsNatsServer, startNatsServer, type NatsServer } from './helpers/nats-server.js';
+import { startNatsServer, type NatsServer } from './helpers/nats-server.js';
+import { needsNatsServer } from './helpers/requirements.js';
 import { applyDirect, assertSameIndex, buildBase, copyIndex, probes, randomWrites } from './helpers/cluster-writes.js';
 import { strayFiles } from './helpers/living.js';
 
@@ -33,7 +34,7 @@ before(async () => {
   if (skip === false) nats = await startNatsServer();
 });
 after(async () => {
-  await nats?.dispose();
+  await nats?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
 

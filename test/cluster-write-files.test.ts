@@ -17,7 +17,8 @@ import { listedFiles } from '../src/format/manifest.js';
 import { WriteLog } from '../src/cluster/write-log.js';
 import { LogApplier } from '../src/cluster/log-applier.js';
 import { fetchShard, publishShard, shardObjectName } from '../src/cluster/shard-files.js';
-import { needsNatsServer, startNatsServer, type NatsServer } from './helpers/nats-server.js';
+import { startNatsServer, type NatsServer } from './helpers/nats-server.js';
+import { needsNatsServer } from './helpers/requirements.js';
 import { applyDirect, assertSameIndex, buildBase, copyIndex, probes, randomWrites } from './helpers/cluster-writes.js';
 
 const skip = needsNatsServer();
@@ -34,7 +35,7 @@ before(async () => {
 });
 after(async () => {
   await nc?.close();
-  await nats?.dispose();
+  await nats?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
 

@@ -18,7 +18,8 @@ import { WriteLog } from '../src/cluster/write-log.js';
 import { LogApplier } from '../src/cluster/log-applier.js';
 import { AppliedSequence } from '../src/cluster/applied-sequence.js';
 import { CLUSTER_WRITE_DEFAULTS } from '../src/config/defaults.js';
-import { needsNatsServer, startNatsServer, type NatsServer } from './helpers/nats-server.js';
+import { startNatsServer, type NatsServer } from './helpers/nats-server.js';
+import { needsNatsServer } from './helpers/requirements.js';
 import { applyDirect, assertSameIndex, buildBase, copyIndex, doc, probes, randomWrites } from './helpers/cluster-writes.js';
 
 const skip = needsNatsServer();
@@ -35,7 +36,7 @@ before(async () => {
 });
 after(async () => {
   await nc?.close();
-  await nats?.dispose();
+  await nats?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
 

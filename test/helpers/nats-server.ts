@@ -1,103 +1,75 @@
 /**
- * A NATS server with JetStream for the cluster tests: Debian's `nats-server` (2.9; $PLAIT_NATS_SERVER
- * when set) started as `nats-server -js -a 127.0.0.1 -p <free port> -sd <temporary store>`, ready
- * when it logs "Server is ready". `needsNatsServer()` follows requirements.ts: in CI a missing
- * program fails the test (.ci/run installs it), elsewhere the test is skipped with the reason.
+ * A real NATS server for tests: Debian's `nats-server -js` on a random free loopback port with its
+ * JetStream store in a temporary folder; `stop()` ends it (SIGTERM, then SIGKILL after 5 s) and
+ * removes the folder. Resolves once the server accepts TCP connections.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { createServer, connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { inCi } from './requirements.js';
-
-const PROGRAM = process.env.PLAIT_NATS_SERVER ?? 'nats-server';
-
-/** `false` when nats-server runs or in CI (where its absence fails the test), else the skip reason. */
-export function needsNatsServer(): string | false {
-  const found = spawnSync(PROGRAM, ['--version'], { stdio: 'ignore' }).error === undefined;
-  if (found || inCi()) return false;
-  return `"${PROGRAM}" was not found (apt-get install nats-server; in CI this fails)`;
-}
 
 export interface NatsServer {
+  /** e.g. "nats://127.0.0.1:41234". */
   url: string;
   port: number;
-  /** The JetStream store folder (kept across `restart`). */
-  storeDir: string;
-  /** Stops the server (SIGTERM, then waits for it); the store stays until `dispose`. */
+  child: ChildProcess;
   stop(): Promise<void>;
-  /** Starts it again on the same port and store. */
-  restart(): Promise<void>;
-  /** Stops it and removes the store. */
-  dispose(): Promise<void>;
 }
 
-function freePort(): Promise<number> {
+/** A port that was free a moment ago (bind :0, read it, release it). */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
+    s.listen({ host: '127.0.0.1', port: 0 }, () => {
       const port = (s.address() as { port: number }).port;
       s.close(() => resolve(port));
     });
   });
 }
 
-function launch(port: number, storeDir: string, extra: readonly string[]): Promise<ChildProcess> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(PROGRAM, ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', storeDir, ...extra], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let log = '';
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`nats-server did not become ready in 10 s:\n${log}`));
-    }, 10_000);
-    child.stderr!.on('data', (d: Buffer) => {
-      log += d.toString();
-      if (log.includes('Server is ready')) {
-        clearTimeout(timer);
-        child.stderr!.removeAllListeners('data');
-        child.stderr!.resume();
-        resolve(child);
-      }
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const c = tcpConnect({ host: '127.0.0.1', port }, () => {
+      c.destroy();
+      resolve(true);
     });
-    child.once('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`nats-server exited ${code}:\n${log}`));
-    });
+    c.once('error', () => resolve(false));
   });
 }
 
-/** Starts a JetStream server on a free loopback port with a fresh temporary store. `extra`: more flags (e.g. `-c <config>`). */
-export async function startNatsServer(extra: readonly string[] = []): Promise<NatsServer> {
-  const storeDir = mkdtempSync(join(tmpdir(), 'plait-nats-'));
-  const port = await freePort();
-  let child: ChildProcess | null = await launch(port, storeDir, extra);
-  const stop = async (): Promise<void> => {
-    const c = child;
-    child = null;
-    if (c === null || c.exitCode !== null) return;
-    await new Promise<void>((resolve) => {
-      c.once('exit', () => resolve());
-      c.kill('SIGTERM');
-    });
-  };
-  return {
-    url: `nats://127.0.0.1:${port}`,
-    port,
-    storeDir,
-    stop,
-    async restart() {
-      await stop();
-      child = await launch(port, storeDir, extra);
-    },
-    async dispose() {
-      await stop();
-      rmSync(storeDir, { recursive: true, force: true });
-    },
-  };
+export async function startNatsServer(): Promise<NatsServer> {
+  const dir = mkdtempSync(join(tmpdir(), 'plait-nats-'));
+  for (let attempt = 0; ; attempt++) {
+    const port = await freePort();
+    const child = spawn('nats-server', ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', dir], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    let exited = false;
+    const exit = new Promise<void>((resolve) => child.once('exit', () => ((exited = true), resolve())));
+    const until = Date.now() + 10_000;
+    while (!exited && Date.now() < until && !(await accepts(port))) await new Promise((r) => setTimeout(r, 50));
+    if (!exited && (await accepts(port))) {
+      return {
+        url: `nats://127.0.0.1:${port}`,
+        port,
+        child,
+        async stop() {
+          if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+          const kill = setTimeout(() => child.kill('SIGKILL'), 5000);
+          await exit;
+          clearTimeout(kill);
+          rmSync(dir, { recursive: true, force: true });
+        },
+      };
+    }
+    child.kill('SIGKILL');
+    await exit;
+    // The port was taken between the probe and the start: try another; anything else is a failure.
+    if (attempt >= 3) {
+      rmSync(dir, { recursive: true, force: true });
+      throw new Error(`nats-server did not start on 127.0.0.1:${port}: ${stderr.slice(-2000)}`);
+    }
+  }
 }
