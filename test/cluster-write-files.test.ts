@@ -19,6 +19,7 @@ import { LogApplier } from '../src/cluster/log-applier.js';
 import { fetchShard, publishShard, shardObjectName } from '../src/cluster/shard-files.js';
 import { startNatsServer, type NatsServer } from './helpers/nats-server.js';
 import { needsNatsServer } from './helpers/requirements.js';
+import { runPlait } from './helpers/cli.js';
 import { applyDirect, assertSameIndex, buildBase, copyIndex, probes, randomWrites } from './helpers/cluster-writes.js';
 
 const skip = needsNatsServer();
@@ -100,4 +101,30 @@ test('a fetch refuses a non-empty folder and an unpublished shard; a corrupt obj
   const half = join(dir, 'half');
   await assert.rejects(fetchShard(nc, 'files', 0, half), { code: 'INDEX_CHANGED' });
   assert.throws(() => readManifest(half), { code: 'INDEX_NOT_FOUND' });
+});
+
+test('plait cluster publish / fetch: a shard and cluster.json onto another machine\'s empty folder', { skip, timeout: 60_000 }, async () => {
+  const root = join(dir, 'machine-a', 'clicluster');
+  mkdirSync(root, { recursive: true });
+  copyIndex(join(dir, 'source'), join(root, 'shard-0'));
+  copyIndex(join(dir, 'source'), join(root, 'shard-1'));
+  const clusterJson = `${JSON.stringify({ format: 'plait-cluster', version: 1, name: 'clicluster', shards: 2 })}\n`;
+  writeFileSync(join(root, 'cluster.json'), clusterJson);
+  const pub = runPlait(dir, ['cluster', 'publish', root, '--nats', nats.url, '--json']);
+  assert.equal(pub.code, 0, pub.stderr);
+  const published = JSON.parse(pub.stdout) as { cluster: string; shards: { shard: number; files: number }[] };
+  assert.equal(published.cluster, 'clicluster');
+  assert.deepEqual(published.shards.map((s) => s.shard), [0, 1]);
+  const other = join(dir, 'machine-b', 'clicluster');
+  const got = runPlait(dir, ['cluster', 'fetch', other, '--shard', '1', '--nats', nats.url]);
+  assert.equal(got.code, 0, got.stderr);
+  assert.match(got.stdout, /^fetched cluster clicluster shard 1: generation \d+, \d+ files/);
+  assert.equal(readFileSync(join(other, 'cluster.json'), 'utf8'), clusterJson);
+  await assertSameIndex(join(other, 'shard-1'), join(root, 'shard-1'), probes(), 'fetched by the CLI');
+  const again = runPlait(dir, ['cluster', 'fetch', other, '--shard', '1', '--nats', nats.url]);
+  assert.notEqual(again.code, 0);
+  assert.match(again.stderr, /not empty/);
+  const offline = runPlait(dir, ['cluster', 'publish', root, '--nats', 'nats://127.0.0.1:1']);
+  assert.notEqual(offline.code, 0);
+  assert.match(offline.stderr, /cannot reach NATS/);
 });

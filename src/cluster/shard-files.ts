@@ -19,7 +19,7 @@
  * fetch start again from the newer manifest.
  */
 import { createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { crc32 } from 'node:zlib';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -156,6 +156,16 @@ async function download(store: ObjectStore, name: string, path: string, entry: F
   fsyncFile(path);
 }
 
+/** Writes `dir/name` whole or not at all: a temporary file, fsynced, renamed into place, the folder fsynced. */
+function writeDurably(dir: string, name: string, bytes: Uint8Array): void {
+  const tmp = join(dir, `${name}.fetching`);
+  writeFileSync(tmp, bytes);
+  fsyncFile(tmp);
+  fsyncDir(dir); // the files written before it are in the folder before the rename can be
+  renameSync(tmp, join(dir, name));
+  fsyncDir(dir);
+}
+
 /**
  * Downloads shard `shard`'s published index into `dir` (created if absent; must be empty).
  * @throws PlaitError INDEX_EXISTS (`dir` is not empty), INDEX_NOT_FOUND (nothing published for
@@ -178,13 +188,55 @@ export async function fetchShard(nc: NatsConnection, cluster: string, shard: num
       throw new PlaitError('INTERNAL', { message: `fetching shard ${shard}: ${(e as Error).message}` }, { cause: e });
     }
     // The commit point of a fetch: the manifest, written last and atomically.
-    const tmp = join(dir, `${MANIFEST_FILE}.fetching`);
-    writeFileSync(tmp, manifestBytes);
-    fsyncFile(tmp);
-    fsyncDir(dir);
-    renameSync(tmp, join(dir, MANIFEST_FILE));
-    fsyncDir(dir);
+    writeDurably(dir, MANIFEST_FILE, manifestBytes);
     return summary(shard, m, files, files.length);
   }
   throw new PlaitError('INDEX_CHANGED', { message: `shard ${shard}'s files were republished during each of ${ATTEMPTS} fetches`, shard });
+}
+
+/** The cluster manifest of a sharded build (`<name>/cluster.json`, written by the sharded build), published beside the shards. */
+export const CLUSTER_FILE = 'cluster.json';
+
+/** Shards under a cluster folder: cluster.json's `shards` when present, else its `shard-<i>` folders. */
+function shardsOf(root: string): number[] {
+  const file = join(root, CLUSTER_FILE);
+  if (existsSync(file)) {
+    const n = (parseManifest(readFileSync(file), file) as unknown as { shards?: unknown }).shards;
+    if (!Number.isInteger(n) || (n as number) < 1) throw new PlaitError('INDEX_CORRUPT', { message: `${file} has no shard count`, path: file });
+    return Array.from({ length: n as number }, (_, i) => i);
+  }
+  const found = existsSync(root) ? readdirSync(root).flatMap((n) => (/^shard-(\d+)$/.exec(n) === null ? [] : [Number(n.slice(6))])) : [];
+  if (found.length === 0) throw new PlaitError('INDEX_NOT_FOUND', { message: `${root} has neither ${CLUSTER_FILE} nor shard-<i> folders`, path: root });
+  return found.sort((a, b) => a - b);
+}
+
+/**
+ * `plait cluster publish`: every shard of the cluster folder `root` (or those in `only`), then its
+ * cluster.json. The cluster is named by the folder (subjects.ts).
+ * @throws PlaitError as publishShard; INDEX_NOT_FOUND when `root` holds no shard.
+ */
+export async function publishCluster(nc: NatsConnection, root: string, only?: readonly number[]): Promise<{ cluster: string; shards: ShardFilesResult[] }> {
+  const cluster = basename(resolve(root));
+  const shards: ShardFilesResult[] = [];
+  for (const i of only ?? shardsOf(root)) shards.push(await publishShard(nc, cluster, i, join(root, `shard-${i}`)));
+  const file = join(root, CLUSTER_FILE);
+  if (existsSync(file)) await (await bucket(nc, cluster)).putBlob({ name: CLUSTER_FILE }, new Uint8Array(readFileSync(file)));
+  return { cluster, shards };
+}
+
+/**
+ * `plait cluster fetch`: shard `shard` into `<root>/shard-<shard>` (an empty or new folder), and
+ * the published cluster.json into `root` when it has none, so that `plait serve <root>/shard-<i>
+ * --nats` can start there.
+ * @throws PlaitError as fetchShard.
+ */
+export async function fetchClusterShard(nc: NatsConnection, root: string, shard: number): Promise<ShardFilesResult & { cluster: string }> {
+  const cluster = basename(resolve(root));
+  const result = await fetchShard(nc, cluster, shard, join(root, `shard-${shard}`));
+  const file = join(root, CLUSTER_FILE);
+  if (!existsSync(file)) {
+    const bytes = await (await bucket(nc, cluster)).getBlob(CLUSTER_FILE);
+    if (bytes !== null) writeDurably(root, CLUSTER_FILE, bytes);
+  }
+  return { ...result, cluster };
 }
