@@ -23,7 +23,7 @@
  */
 import { readManifest } from '../format/index-reader.js';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { DeliverPolicy, jetstream, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
+import { DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
 import { CLUSTER_WRITE_DEFAULTS } from '../config/defaults.js';
 import { PlaitError, isPlaitError } from '../errors/index.js';
 import type { Kernels } from '../kernels/types.js';
@@ -31,7 +31,7 @@ import { updateIndex, type UpdateOptions, type UpdateResult } from '../mutate/in
 import { AppliedSequence, type WaitOptions, type WaitResult } from './applied-sequence.js';
 import { clusterSubjects } from './subjects.js';
 import { canFold, decodeWrite, foldWrites, type ClusterWrite } from './write-entry.js';
-import { PART_HEADER, WRITE_HEADER } from './write-log.js';
+import { PART_HEADER, WRITE_HEADER, ensureWriteStream } from './write-log.js';
 
 /** Codes with which every replica refuses a write the same way: skipped, not retried. */
 const REFUSED = new Set(['INVALID_INPUT', 'INVALID_ARGUMENT', 'INVALID_FILTER', 'DUPLICATE_ID', 'DIMENSION_MISMATCH', 'EMPTY_TEXT']);
@@ -118,6 +118,8 @@ export class LogApplier {
       throw new PlaitError('INVALID_ARGUMENT', { message: `${dir} applies the write log ${m.appliedLog.stream}, not ${stream}: is it another shard's or cluster's index?`, recorded: m.appliedLog.stream, stream });
     }
     const applier = new LogApplier(dir, options, m.appliedLog?.sequence ?? 0);
+    // A replica may start before any writer: the stream is created if it is not there yet.
+    await ensureWriteStream(await jetstreamManager(options.nc), clusterSubjects(options.cluster), options.shard);
     const consumer = await jetstream(options.nc).consumers.get(stream, { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: applier.applied.value + 1 });
     applier.messages = await consumer.consume();
     applier.consuming = applier.consume(applier.messages);

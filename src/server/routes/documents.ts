@@ -14,6 +14,12 @@
  *
  * Bounds: CLUSTER_WRITE_DEFAULTS.maxDocuments documents and maxDeleteIds ids per request (413
  * QUERY_TOO_LARGE beyond), and the server's body limit (`--max-body-bytes`, 413).
+ *
+ * On a coordinator (`DocumentsRoutesOptions.cluster`) the same routes and bodies write to the
+ * cluster's write log instead: the documents are encoded once here, split by shard and published
+ * (src/cluster/write-log.ts); the answer comes once JetStream stored every shard's part, with the
+ * write's stream sequence per shard — what a search passes to read its own writes. Counts of what
+ * was added, replaced or deleted are not known then (each replica applies the write later).
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { CLUSTER_WRITE_DEFAULTS } from '../../config/defaults.js';
@@ -28,7 +34,27 @@ import { indexGeneration, type Engine, type IndexEntry } from '../engine.js';
 import { ERROR_SCHEMA } from '../http-errors.js';
 import { runWork } from '../request-work.js';
 import { checkBatch, checkText } from '../text-checks.js';
+import { encodeClusterWrite } from '../../cluster/encode-write.js';
+import type { WriteAck, WriteLog } from '../../cluster/write-log.js';
+import type { IndexManifest } from '../../format/manifest.js';
+import type { Encoder } from '../../encoder/types.js';
 import '../fastify-types.js';
+
+/** A coordinator's write target: its served cluster, its write log, the encoder and a shard's manifest. */
+export interface ClusterWriteTarget {
+  /** The name the routes serve the cluster under (`/v1/indexes/{name}/documents`). */
+  index: string;
+  log: WriteLog;
+  /** The cluster's model (the coordinator's own encoder; not closed here). */
+  encoder: Encoder;
+  /** A shard's manifest: model, dimension and passage split, the same on every shard. */
+  manifest: IndexManifest;
+}
+
+export interface DocumentsRoutesOptions {
+  /** Write to this cluster's log instead of committing to a served index. */
+  cluster?: ClusterWriteTarget;
+}
 
 interface DocumentBody {
   doc_id: string;
@@ -103,7 +129,45 @@ const WRITE_RESPONSE = {
   },
 } as const;
 
+const LOGGED_RESPONSE = {
+  type: 'object',
+  required: ['index', 'acknowledged', 'write_id', 'sequences'],
+  properties: {
+    index: { type: 'string' },
+    acknowledged: { type: 'boolean', description: 'true: every shard\'s part of the write is stored in its write log (replicas apply it in order)' },
+    write_id: { type: 'string' },
+    sequences: {
+      type: 'array',
+      description: 'per shard the write touched: the stream sequence of its part; a replica that applied this sequence serves the write',
+      items: { type: 'object', required: ['shard', 'sequence'], properties: { shard: { type: 'integer' }, stream: { type: 'string' }, sequence: { type: 'integer' }, parts: { type: 'integer' } } },
+    },
+  },
+} as const;
+
 const errors = { '4xx': ERROR_SCHEMA, '5xx': ERROR_SCHEMA };
+
+/** The answer to a cluster write: the log positions. */
+function loggedAnswer(name: string, ack: WriteAck): Record<string, unknown> {
+  return { index: name, acknowledged: true, write_id: ack.writeId, sequences: ack.shards.map((s) => ({ shard: s.shard, stream: s.stream, sequence: s.sequence, parts: s.parts })) };
+}
+
+/** The documents of an add body, checked (doc_id → docId). */
+function documentsOf(b: AddBody): DocumentInput[] {
+  checkBatch(b.documents.length, CLUSTER_WRITE_DEFAULTS.maxDocuments, 'documents');
+  return b.documents.map((d, i) => {
+    checkText(d.text, `documents[${i}].text`);
+    if (d.title !== undefined) checkText(d.title, `documents[${i}].title`);
+    checkText(d.doc_id, `documents[${i}].doc_id`);
+    return checkDocument({ docId: d.doc_id, text: d.text, title: d.title, metadata: d.metadata }, i);
+  });
+}
+
+/** The ids and filter of a delete body, checked. */
+function deletionsOf(b: DeleteBody): { delete: string[]; deleteWhere?: MetadataFilter } {
+  if (b.doc_ids === undefined && b.filter === undefined) throw new PlaitError('INVALID_ARGUMENT', { message: 'give doc_ids, filter, or both', field: 'body' });
+  checkBatch(b.doc_ids?.length ?? 0, CLUSTER_WRITE_DEFAULTS.maxDeleteIds, 'doc_ids');
+  return { delete: b.doc_ids ?? [], ...(b.filter === undefined ? {} : { deleteWhere: b.filter }) };
+}
 
 /** The answer to a write: UpdateResult in snake_case, with the commit id. */
 function writeAnswer(name: string, r: UpdateResult): Record<string, unknown> {
@@ -120,8 +184,20 @@ function writeAnswer(name: string, r: UpdateResult): Record<string, unknown> {
   };
 }
 
-export const documentsRoutes: FastifyPluginAsync = async (app) => {
+export const documentsRoutes: FastifyPluginAsync<DocumentsRoutesOptions> = async (app, opts) => {
   const engine = app.engine;
+  const cluster = opts.cluster;
+  /** The cluster's write target for `name` (404 INDEX_NOT_FOUND for another name). */
+  const clusterTarget = (name: string): ClusterWriteTarget => {
+    if (name !== cluster!.index) throw new PlaitError('INDEX_NOT_FOUND', { message: `no index named "${name}" is served`, name, served: [cluster!.index] });
+    return cluster!;
+  };
+  /** Encodes and publishes a write to the cluster's log (the deadline holds until the publish). */
+  const logWrite = async (t: ClusterWriteTarget, input: Parameters<typeof encodeClusterWrite>[0], signal: AbortSignal): Promise<WriteAck> => {
+    const write = await trackEncode(engine, t.manifest.model.name, () => encodeClusterWrite(input, t.encoder, t.manifest));
+    throwIfAborted(signal);
+    return t.log.append(write);
+  };
   /** Per served index, the tail of its queue of writes (owned by this plugin instance). */
   const tails = new Map<string, Promise<unknown>>();
 
@@ -152,20 +228,20 @@ export const documentsRoutes: FastifyPluginAsync = async (app) => {
         tags: ['documents'],
         params: { type: 'object', properties: { name: { type: 'string' } } },
         body: ADD_BODY_SCHEMA,
-        response: { 200: WRITE_RESPONSE, ...errors },
+        response: { 200: cluster === undefined ? WRITE_RESPONSE : LOGGED_RESPONSE, ...errors },
       },
     },
     async (request, reply) => {
+      const b = request.body;
+      if (cluster !== undefined) {
+        const t = clusterTarget(request.params.name);
+        const docs = documentsOf(b);
+        if (b.no_replace === true) throw new PlaitError('INVALID_ARGUMENT', { message: 'no_replace is not available on a cluster: replicas apply writes later, so the writer cannot know what is indexed', name: 'no_replace' });
+        return loggedAnswer(t.index, await runWork(engine, reply, b.timeout_ms, (signal) => logWrite(t, { documents: docs }, signal)));
+      }
       const entry = engine.index(request.params.name);
       const index = engine.plaitIndex(entry);
-      const b = request.body;
-      checkBatch(b.documents.length, CLUSTER_WRITE_DEFAULTS.maxDocuments, 'documents');
-      const docs: DocumentInput[] = b.documents.map((d, i) => {
-        checkText(d.text, `documents[${i}].text`);
-        if (d.title !== undefined) checkText(d.title, `documents[${i}].title`);
-        checkText(d.doc_id, `documents[${i}].doc_id`);
-        return checkDocument({ docId: d.doc_id, text: d.text, title: d.title, metadata: d.metadata }, i);
-      });
+      const docs = documentsOf(b);
       const result = await runWork(engine, reply, b.timeout_ms, async (signal) => {
         const encoder = await index.encoder();
         const encoded = await trackEncode(engine, index.manifest.model.name, () => encodeDocuments(docs, encoder, index.manifest));
@@ -183,17 +259,18 @@ export const documentsRoutes: FastifyPluginAsync = async (app) => {
         tags: ['documents'],
         params: { type: 'object', properties: { name: { type: 'string' } } },
         body: DELETE_BODY_SCHEMA,
-        response: { 200: WRITE_RESPONSE, ...errors },
+        response: { 200: cluster === undefined ? WRITE_RESPONSE : LOGGED_RESPONSE, ...errors },
       },
     },
     async (request, reply) => {
-      const entry = engine.index(request.params.name);
       const b = request.body;
-      if (b.doc_ids === undefined && b.filter === undefined) throw new PlaitError('INVALID_ARGUMENT', { message: 'give doc_ids, filter, or both', field: 'body' });
-      checkBatch(b.doc_ids?.length ?? 0, CLUSTER_WRITE_DEFAULTS.maxDeleteIds, 'doc_ids');
-      const result = await runWork(engine, reply, b.timeout_ms, (signal) =>
-        write(entry, { delete: b.doc_ids ?? [], ...(b.filter === undefined ? {} : { deleteWhere: b.filter }) }, signal),
-      );
+      const deletions = deletionsOf(b);
+      if (cluster !== undefined) {
+        const t = clusterTarget(request.params.name);
+        return loggedAnswer(t.index, await runWork(engine, reply, b.timeout_ms, (signal) => logWrite(t, deletions, signal)));
+      }
+      const entry = engine.index(request.params.name);
+      const result = await runWork(engine, reply, b.timeout_ms, (signal) => write(entry, deletions, signal));
       return writeAnswer(entry.name, result);
     },
   );
