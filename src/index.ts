@@ -187,3 +187,18 @@ export { LTR_DEFAULTS } from './config/defaults.js';
 export { EXACT_SCORING_DEFAULTS } from './config/defaults.js';
 export { EXACT_SCORING_METHODS, exactScoringMethod, prepareCodeQuery, scoreOnCodes, supportsCodeScoring, centroidNormsSq, codeLutLanes } from './codec/code-scorer.js';
 export type { ExactScoringMethod, CodeQuery, CodeScoringCodec } from './codec/code-scorer.js';
+// Cluster writes (issue 24): the JetStream write log per shard, the replica's applier, read-your-writes, shard files in the object store
+export { CLUSTER_WRITE_DEFAULTS } from './config/defaults.js';
+export { WriteLog, ensureWriteStream, WRITE_HEADER, PART_HEADER } from './cluster/write-log.js';
+export type { WriteLogOptions, WriteAck, ShardAck } from './cluster/write-log.js';
+export { checkWrite, splitWrite, encodeWrite, decodeWrite, foldWrites } from './cluster/write-entry.js';
+export type { ClusterWrite } from './cluster/write-entry.js';
+export { encodeClusterWrite } from './cluster/encode-write.js';
+export type { DocumentsWrite } from './cluster/encode-write.js';
+export { LogApplier } from './cluster/log-applier.js';
+export type { LogApplierOptions, AppliedBatch } from './cluster/log-applier.js';
+export { AppliedSequence } from './cluster/applied-sequence.js';
+export type { WaitOptions, WaitResult } from './cluster/applied-sequence.js';
+export { publishShard, fetchShard, publishCluster, fetchClusterShard, shardObjectName } from './cluster/shard-files.js';
+export type { ShardFilesResult } from './cluster/shard-files.js';
+export type { AppliedLog } from './format/manifest.js';
