@@ -11,6 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { readManifest } from '../src/format/index-reader.js';
 import { shardOf } from '../src/cluster/shard-of.js';
 import { canFold, decodeWrite, encodeWrite, foldWrites, splitParts, splitWrite, type ClusterWrite } from '../src/cluster/write-entry.js';
@@ -162,7 +163,21 @@ test('acknowledged writes are applied in order by each shard; a replica that was
   assert.equal(readManifest(paths[0]!).generation, g);
   // Another shard's stream is refused.
   await assert.rejects(LogApplier.start(paths[0]!, { nc, cluster: 'ordered', shard: 1 }), { code: 'INVALID_ARGUMENT' });
+  // Lag: none once caught up.
+  const live = await applyUntil(paths[0]!, 'ordered', 0, last[0]!);
+  assert.equal((await live.lag()).behind, 0);
+  await live.stop();
+  const later = (await log.append({ add: [doc(shardZeroId(), 999)] })).shards[0]!.sequence;
+  // A log that no longer holds the entries after a replica's position is refused, not skipped.
+  const jsm = await jetstreamManager(nc);
+  await jsm.streams.purge('PLAIT_ordered_SHARD_0');
+  await assert.rejects(LogApplier.start(paths[0]!, { nc, cluster: 'ordered', shard: 0 }), (e: { code?: string; details?: { applied?: number } }) => e.code === 'INDEX_CHANGED' && e.details?.applied !== undefined && e.details.applied < later);
 });
+
+/** A document id that shardOf puts on shard 0 of 2. */
+function shardZeroId(): string {
+  for (let i = 0; ; i++) if (shardOf(`late${i}`, 2) === 0) return `late${i}`;
+}
 
 test('writes at and past the payload limit: one part at the limit, two past it, many for megabytes', { skip, timeout: 120_000 }, async () => {
   const path = join(dir, 'payload');

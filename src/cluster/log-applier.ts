@@ -23,7 +23,7 @@
  */
 import { readManifest } from '../format/index-reader.js';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
+import { DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import { CLUSTER_WRITE_DEFAULTS } from '../config/defaults.js';
 import { PlaitError, isPlaitError } from '../errors/index.js';
 import type { Kernels } from '../kernels/types.js';
@@ -96,6 +96,7 @@ export class LogApplier {
   private drained: (() => void) | null = null;
   private stopped = false;
   private retryTimer: NodeJS.Timeout | null = null;
+  private jsm: JetStreamManager | null = null;
 
   private constructor(
     readonly dir: string,
@@ -119,7 +120,21 @@ export class LogApplier {
     }
     const applier = new LogApplier(dir, options, m.appliedLog?.sequence ?? 0);
     // A replica may start before any writer: the stream is created if it is not there yet.
-    await ensureWriteStream(await jetstreamManager(options.nc), clusterSubjects(options.cluster), options.shard);
+    const jsm = await jetstreamManager(options.nc);
+    await ensureWriteStream(jsm, clusterSubjects(options.cluster), options.shard);
+    const state = (await jsm.streams.info(stream)).state;
+    const from = applier.applied.value + 1;
+    // The log must still hold every entry after the recorded position (and not be a newer, shorter log).
+    if ((state.messages > 0 && state.first_seq > from) || (state.messages === 0 && state.last_seq >= from) || state.last_seq < from - 1) {
+      throw new PlaitError('INDEX_CHANGED', {
+        message: `${dir} applied ${stream} up to ${from - 1}, but the stream now holds ${state.messages === 0 ? 'no entries' : `${state.first_seq}–${state.last_seq}`} (last ${state.last_seq}): fetch the shard again (plait cluster fetch)`,
+        stream,
+        applied: from - 1,
+        firstSequence: state.first_seq,
+        lastSequence: state.last_seq,
+      });
+    }
+    applier.jsm = jsm;
     const consumer = await jetstream(options.nc).consumers.get(stream, { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: applier.applied.value + 1 });
     applier.messages = await consumer.consume();
     applier.consuming = applier.consume(applier.messages);
@@ -129,6 +144,13 @@ export class LogApplier {
   /** Read-your-writes: waits until this replica applied (and served) `sequence`; see AppliedSequence. */
   waitFor(sequence: number, options: WaitOptions): Promise<WaitResult> {
     return this.applied.waitFor(sequence, options);
+  }
+
+  /** How far behind its log this replica is: the stream's last sequence, the applied one, the difference (a metric: stream lag). */
+  async lag(): Promise<{ applied: number; last: number; behind: number }> {
+    const last = (await this.jsm!.streams.info(this.stream)).state.last_seq;
+    const applied = this.applied.value;
+    return { applied, last, behind: Math.max(0, last - applied) };
   }
 
   private async consume(messages: ConsumerMessages): Promise<void> {
