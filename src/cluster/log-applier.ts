@@ -137,7 +137,10 @@ export class LogApplier {
     applier.jsm = jsm;
     const consumer = await jetstream(options.nc).consumers.get(stream, { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: applier.applied.value + 1 });
     applier.messages = await consumer.consume();
-    applier.consuming = applier.consume(applier.messages);
+    // The connection closing under a running applier ends the loop with an error: reported, never thrown unhandled.
+    applier.consuming = applier.consume(applier.messages).catch((e: unknown) => {
+      if (!applier.stopped) options.onError?.(e);
+    });
     return applier;
   }
 
@@ -252,7 +255,13 @@ export class LogApplier {
       return false;
     }
     this.dequeue(n);
-    await this.o.afterCommit?.({ firstSequence: batch[0]!.firstSequence, lastSequence: last.sequence, writes: n, result });
+    try {
+      await this.o.afterCommit?.({ firstSequence: batch[0]!.firstSequence, lastSequence: last.sequence, writes: n, result });
+    } catch (e) {
+      // Committed but perhaps not served yet: the sequence advances with the next batch that is.
+      this.o.onError?.(e);
+      return true;
+    }
     this.applied.advance(last.sequence);
     return true;
   }
