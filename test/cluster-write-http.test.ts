@@ -9,7 +9,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync } from 'node:fs';
+import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
@@ -21,6 +21,7 @@ import { LogApplier } from '../src/cluster/log-applier.js';
 import { startNatsServer, type NatsServer } from './helpers/nats-server.js';
 import { needsNatsServer } from './helpers/requirements.js';
 import { buildSample, postJson, type SampleIndex } from './helpers/server-fixture.js';
+import { runPlait } from './helpers/cli.js';
 
 const skip = needsNatsServer();
 const SHARDS = 2;
@@ -36,8 +37,11 @@ before(async () => {
   nats = await startNatsServer();
   nc = await connect({ servers: nats.url });
   // Two shard replicas: copies of the sample index (every shard has the same model and split).
+  // The cluster folder `web`: cluster.json and the shards (the CLI writer reads shard 0's model from it).
+  mkdirSync(join(sample.dir, 'web'));
+  writeFileSync(join(sample.dir, 'web', 'cluster.json'), JSON.stringify({ format: 'plait-cluster', version: 1, name: 'web', shards: SHARDS }));
   for (let i = 0; i < SHARDS; i++) {
-    const path = join(sample.dir, `shard-${i}`);
+    const path = join(sample.dir, 'web', `shard-${i}`);
     cpSync(sample.path, path, { recursive: true });
     const index = await openIndex(path, { workers: 1, encoderOptions: { threads: 1 } });
     const applier = await LogApplier.start(path, { nc, cluster: 'web', shard: i, afterCommit: async () => void (await index.refresh()) });
@@ -135,4 +139,31 @@ test('deletes by id and by filter go through the log; refused writes publish not
   const other = await postJson(`${coordinator.url}/v1/indexes/sample/documents`, { documents: DOCS.slice(0, 1) });
   assert.equal(other.status, 404);
   assert.deepEqual(await lastSeqs(), before, 'nothing was published');
+});
+
+test('plait cluster add / delete write through the logs from the command line', { skip, timeout: 120_000 }, async () => {
+  const corpus = join(sample.dir, 'more.jsonl');
+  writeFileSync(corpus, ['{"_id":"cli-lighthouse","text":"A lighthouse keeper trimmed the wick every night so the lamp would not smoke."}', '{"_id":"cli-tides","text":"Spring tides come with full and new moons, when sun and moon pull in line."}'].join('\n') + '\n');
+  const root = join(sample.dir, 'web');
+  const add = runPlait(sample.dir, ['cluster', 'add', root, corpus, '--nats', nats.url, '--threads', '0', '--json']);
+  assert.equal(add.code, 0, add.stderr);
+  const r = JSON.parse(add.stdout) as { cluster: string; documents: number; sequences: { shard: number; sequence: number }[] };
+  assert.equal(r.cluster, 'web');
+  assert.equal(r.documents, 2);
+  await seeWrites(r.sequences);
+  for (const id of ['cli-lighthouse', 'cli-tides']) {
+    const hits = (await replicas[shardOf(id, SHARDS)]!.index.search(id === 'cli-tides' ? 'spring tides and the moon' : 'lighthouse keeper lamp wick', { topK: 1, exhaustive: true })).hits;
+    assert.equal(hits[0]?.docId, id);
+  }
+  const ids = join(sample.dir, 'gone.txt');
+  writeFileSync(ids, 'cli-tides\n');
+  const del = runPlait(sample.dir, ['cluster', 'delete', root, '--ids', ids, '--nats', nats.url]);
+  assert.equal(del.code, 0, del.stderr);
+  const seq = /shard (\d+): (\d+)/.exec(del.stdout);
+  assert.ok(seq !== null, del.stdout);
+  await seeWrites([{ shard: Number(seq[1]), sequence: Number(seq[2]) }]);
+  const after = (await replicas[shardOf('cli-tides', SHARDS)]!.index.search('spring tides and the moon', { topK: 5, exhaustive: true })).hits;
+  assert.ok(!after.some((h) => h.docId === 'cli-tides'));
+  const usage = runPlait(sample.dir, ['cluster', 'delete', root, '--nats', nats.url]);
+  assert.equal(usage.code, 2);
 });

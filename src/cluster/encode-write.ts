@@ -5,6 +5,7 @@
  * is refused here, before anything is published (write-entry.ts `checkWrite`; a malformed filter).
  */
 import type { Encoder } from '../encoder/types.js';
+import { PlaitError } from '../errors/index.js';
 import type { IndexManifest } from '../format/manifest.js';
 import type { DocumentInput } from '../docstore/types.js';
 import { compileFilter, type MetadataFilter } from '../docstore/metadata-filter.js';
@@ -22,18 +23,20 @@ export interface DocumentsWrite {
 }
 
 /**
+ * @param encoder the cluster's model; null for a write without documents (deletes only).
  * @param manifest a shard's manifest (model, dimension, split settings).
- * @throws PlaitError INVALID_ARGUMENT / EMPTY_TEXT (a document), DUPLICATE_ID, INVALID_FILTER,
- * MODEL_MISMATCH (the encoder is not the cluster's model).
+ * @throws PlaitError INVALID_ARGUMENT / EMPTY_TEXT (a document; documents without an encoder),
+ * DUPLICATE_ID, INVALID_FILTER, MODEL_MISMATCH (the encoder is not the cluster's model).
  */
-export async function encodeClusterWrite(input: DocumentsWrite, encoder: Encoder, manifest: IndexManifest): Promise<ClusterWrite> {
-  checkModel(manifest.model, encoder.info);
+export async function encodeClusterWrite(input: DocumentsWrite, encoder: Encoder | null, manifest: IndexManifest): Promise<ClusterWrite> {
   const docs = (input.documents ?? []).map((d, i) => checkDocument(d, i));
+  if (encoder !== null) checkModel(manifest.model, encoder.info);
+  else if (docs.length > 0) throw new PlaitError('INVALID_ARGUMENT', { message: 'documents to add need the cluster\'s encoder', name: 'encoder' });
   if (input.deleteWhere !== undefined) compileFilter(input.deleteWhere);
   // Duplicate ids are refused before the encoder runs (no passages yet: only the ids are checked).
   checkWrite({ add: docs.map((doc) => ({ doc, passages: [], embeddings: [] })) }, manifest.dim);
   const write: ClusterWrite = {
-    add: docs.length === 0 ? [] : await encodeDocuments(docs, encoder, manifest),
+    add: docs.length === 0 || encoder === null ? [] : await encodeDocuments(docs, encoder, manifest),
     delete: [...(input.delete ?? [])],
     ...(input.deleteWhere === undefined ? {} : { deleteWhere: input.deleteWhere }),
   };

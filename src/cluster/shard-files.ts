@@ -197,14 +197,17 @@ export async function fetchShard(nc: NatsConnection, cluster: string, shard: num
 /** The cluster manifest of a sharded build (`<name>/cluster.json`, written by the sharded build), published beside the shards. */
 export const CLUSTER_FILE = 'cluster.json';
 
+/** The `shards` of a cluster.json. */
+function shardCountOf(bytes: Uint8Array, where: string): number {
+  const n = (parseManifest(bytes, where) as unknown as { shards?: unknown }).shards;
+  if (!Number.isInteger(n) || (n as number) < 1) throw new PlaitError('INDEX_CORRUPT', { message: `${where} has no shard count` });
+  return n as number;
+}
+
 /** Shards under a cluster folder: cluster.json's `shards` when present, else its `shard-<i>` folders. */
 function shardsOf(root: string): number[] {
   const file = join(root, CLUSTER_FILE);
-  if (existsSync(file)) {
-    const n = (parseManifest(readFileSync(file), file) as unknown as { shards?: unknown }).shards;
-    if (!Number.isInteger(n) || (n as number) < 1) throw new PlaitError('INDEX_CORRUPT', { message: `${file} has no shard count`, path: file });
-    return Array.from({ length: n as number }, (_, i) => i);
-  }
+  if (existsSync(file)) return Array.from({ length: shardCountOf(readFileSync(file), file) }, (_, i) => i);
   const found = existsSync(root) ? readdirSync(root).flatMap((n) => (/^shard-(\d+)$/.exec(n) === null ? [] : [Number(n.slice(6))])) : [];
   if (found.length === 0) throw new PlaitError('INDEX_NOT_FOUND', { message: `${root} has neither ${CLUSTER_FILE} nor shard-<i> folders`, path: root });
   return found.sort((a, b) => a - b);
@@ -239,4 +242,27 @@ export async function fetchClusterShard(nc: NatsConnection, root: string, shard:
     if (bytes !== null) writeDurably(root, CLUSTER_FILE, bytes);
   }
   return { ...result, cluster };
+}
+
+/** What a writer needs to know of a cluster: its name, shard count, and a shard's manifest (model, dimension, split). */
+export interface ClusterLayout {
+  cluster: string;
+  shards: number;
+  manifest: IndexManifest;
+}
+
+/**
+ * The layout of the cluster at `root`: from the local folder (cluster.json or shard-<i> folders,
+ * and shard-0's manifest) where it has them, else from what `plait cluster publish` put in the
+ * object store — so a writer needs no copy of the index.
+ * @throws PlaitError INDEX_NOT_FOUND (neither a local cluster nor a published one).
+ */
+export async function clusterLayout(nc: NatsConnection, root: string): Promise<ClusterLayout> {
+  const cluster = basename(resolve(root));
+  const local = join(root, 'shard-0', MANIFEST_FILE);
+  if (existsSync(local)) return { cluster, shards: shardsOf(root).length, manifest: parseManifest(readFileSync(local), local) };
+  const store = await bucket(nc, cluster);
+  const [file, manifest] = await Promise.all([store.getBlob(CLUSTER_FILE), store.getBlob(shardObjectName(0, MANIFEST_FILE))]);
+  if (file === null || manifest === null) throw new PlaitError('INDEX_NOT_FOUND', { message: `${root} is not a local cluster folder and cluster ${cluster} has not been published (plait cluster publish)`, path: root });
+  return { cluster, shards: shardCountOf(file, `cluster ${cluster}'s published ${CLUSTER_FILE}`), manifest: parseManifest(manifest, `shard 0's published manifest`) };
 }
