@@ -146,6 +146,18 @@ test('bounds and bad bodies: 413 past the document and byte limits, 400 for what
   assert.equal(unknown.body.error.code, 'INDEX_NOT_FOUND');
 });
 
+test('a write past its deadline before the commit answers 504 and commits nothing', async () => {
+  const g = readManifest(sample.path).generation;
+  const r = await postJson(`${base}/documents`, { documents: [{ doc_id: 'too-late', text: 'a document whose encoding takes longer than one millisecond, surely, with this many words in it' }], timeout_ms: 1 });
+  assert.equal(r.status, 504);
+  assert.equal(r.body.error.code, 'TIMEOUT');
+  // The work behind the 504 stops at the commit's deadline check; the next write goes through after it.
+  const next = await postJson(`${base}/documents/delete`, { doc_ids: ['too-late'] });
+  assert.equal(next.status, 200);
+  assert.equal(next.body.committed, false, 'the late document was never committed');
+  assert.equal(readManifest(sample.path).generation, g);
+});
+
 test('the OpenAPI document lists the write routes with their bodies', async () => {
   const doc = (await (await fetch(`${server.url}/openapi.json`)).json()) as any;
   const add = doc.paths['/v1/indexes/{name}/documents'].post;
