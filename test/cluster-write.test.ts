@@ -235,7 +235,7 @@ test('two writers interleaving multi-part writes: every write is applied whole, 
   }
 });
 
-test('two replicas of a shard applying while the writer writes converge to the same index', { skip, timeout: 120_000 }, async () => {
+test('two replicas of a shard applying while the writer writes converge to the same index; a replay changes nothing', { skip, timeout: 120_000 }, async () => {
   const base = join(dir, 'live-base');
   await buildBase(base, 20, 41);
   const replicas = ['live-a', 'live-b'].map((n) => join(dir, n));
@@ -258,4 +258,7 @@ test('two replicas of a shard applying while the writer writes converge to the s
   await assertSameIndex(replicas[0]!, replicas[1]!, probes(), 'replica a vs replica b');
   applyDirect(oracle, writes, 0, 1);
   await assertSameIndex(replicas[0]!, oracle, probes(), 'replica a vs the oracle');
+  // Idempotent replay: every entry applied a second time (upserts, id and filter deletes) changes nothing.
+  applyDirect(replicas[0]!, writes, 0, 1);
+  await assertSameIndex(replicas[0]!, oracle, probes(), 'replica a after a full replay');
 });
