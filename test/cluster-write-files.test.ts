@@ -7,7 +7,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
@@ -101,6 +101,13 @@ test('a fetch refuses a non-empty folder and an unpublished shard; a corrupt obj
   const half = join(dir, 'half');
   await assert.rejects(fetchShard(nc, 'files', 0, half), { code: 'INDEX_CHANGED' });
   assert.throws(() => readManifest(half), { code: 'INDEX_NOT_FOUND' });
+  // A fetch killed part-way (its marker, some files, no manifest) is cleared by the next fetch.
+  await publishShard(nc, 'files', 0, join(dir, 'source'));
+  writeFileSync(join(half, 'centroids.f32'), 'partial');
+  const again = await fetchShard(nc, 'files', 0, half);
+  assert.equal(again.commit, readManifest(join(dir, 'source')).commit);
+  assert.deepEqual(readdirSync(half).sort(), [...listedFiles(readManifest(half)).map((f) => f.name), 'manifest.json'].sort());
+  await assertSameIndex(half, join(dir, 'source'), probes(), 'fetched after an interrupted fetch');
 });
 
 test('plait cluster publish / fetch: a shard and cluster.json onto another machine\'s empty folder', { skip, timeout: 60_000 }, async () => {

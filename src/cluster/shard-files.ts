@@ -15,8 +15,9 @@
  * no longer lists are deleted after the manifest is uploaded. Fetching reads the manifest object
  * first, streams each file to disk checking size and CRC, fsyncs it, and writes `manifest.json`
  * last (temporary file, fsync, rename, fsync of the folder): a folder whose fetch stopped half-way
- * has no manifest and never opens as an index. A file that a concurrent publish removed makes the
- * fetch start again from the newer manifest.
+ * has no manifest and never opens as an index, and keeps the fetch's marker (FETCH_MARKER), so the
+ * next fetch clears it instead of refusing a non-empty folder. A file that a concurrent publish
+ * removed makes the fetch start again from the newer manifest.
  */
 import { createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
@@ -28,6 +29,13 @@ import { PlaitError } from '../errors/index.js';
 import { fsyncDir, fsyncFile } from '../format/index-transaction.js';
 import { MANIFEST_FILE, listedFiles, type FileEntry, type IndexManifest } from '../format/manifest.js';
 import { clusterSubjects } from './subjects.js';
+
+/**
+ * Written first into the folder a fetch fills and removed after its manifest: a folder holding it
+ * and no manifest is a fetch that was killed part-way, and the next fetch may clear it (its files
+ * are all the fetch's own); any other non-empty folder is refused.
+ */
+export const FETCH_MARKER = '.plait-fetching';
 
 /** Tries before giving up when writers (or publishers) keep changing the files under a publish (or fetch). */
 const ATTEMPTS = 5;
@@ -167,13 +175,19 @@ function writeDurably(dir: string, name: string, bytes: Uint8Array): void {
 }
 
 /**
- * Downloads shard `shard`'s published index into `dir` (created if absent; must be empty).
+ * Downloads shard `shard`'s published index into `dir` (created if absent; must be empty, or a
+ * fetch's own folder left by a fetch that was killed: FETCH_MARKER).
  * @throws PlaitError INDEX_EXISTS (`dir` is not empty), INDEX_NOT_FOUND (nothing published for
  * the shard), INDEX_CHANGED (publishes kept replacing the files), INTERNAL (the object store failed).
  */
 export async function fetchShard(nc: NatsConnection, cluster: string, shard: number, dir: string): Promise<ShardFilesResult> {
   mkdirSync(dir, { recursive: true });
-  if (readdirSync(dir).length > 0) throw new PlaitError('INDEX_EXISTS', { message: `${dir} is not empty: a shard is fetched into an empty folder`, path: dir });
+  const present = readdirSync(dir);
+  const interrupted = present.includes(FETCH_MARKER) && !present.includes(MANIFEST_FILE);
+  if (present.length > 0 && !interrupted) throw new PlaitError('INDEX_EXISTS', { message: `${dir} is not empty: a shard is fetched into an empty folder`, path: dir });
+  // A fetch killed part-way left its marker and no manifest: everything here is its own, cleared.
+  for (const n of present) if (n !== FETCH_MARKER) rmSync(join(dir, n), { force: true, recursive: true });
+  writeDurably(dir, FETCH_MARKER, new Uint8Array(0));
   const store = await bucket(nc, cluster);
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     const manifestBytes = await store.getBlob(shardObjectName(shard, MANIFEST_FILE));
@@ -183,12 +197,14 @@ export async function fetchShard(nc: NatsConnection, cluster: string, shard: num
     try {
       for (const f of files) await download(store, shardObjectName(shard, f.name), join(dir, f.name), f.entry);
     } catch (e) {
-      for (const n of readdirSync(dir)) rmSync(join(dir, n), { force: true, recursive: true });
+      for (const n of readdirSync(dir)) if (n !== FETCH_MARKER) rmSync(join(dir, n), { force: true, recursive: true });
       if (e instanceof Moved) continue;
       throw new PlaitError('INTERNAL', { message: `fetching shard ${shard}: ${(e as Error).message}` }, { cause: e });
     }
     // The commit point of a fetch: the manifest, written last and atomically.
     writeDurably(dir, MANIFEST_FILE, manifestBytes);
+    rmSync(join(dir, FETCH_MARKER));
+    fsyncDir(dir);
     return summary(shard, m, files, files.length);
   }
   throw new PlaitError('INDEX_CHANGED', { message: `shard ${shard}'s files were republished during each of ${ATTEMPTS} fetches`, shard });
