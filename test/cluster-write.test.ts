@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { jetstreamManager } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { readManifest } from '../src/format/index-reader.js';
 import { shardOf } from '../src/cluster/shard-of.js';
 import { canFold, decodeWrite, encodeWrite, foldWrites, splitParts, splitWrite, type ClusterWrite } from '../src/cluster/write-entry.js';
@@ -21,7 +21,7 @@ import { AppliedSequence } from '../src/cluster/applied-sequence.js';
 import { CLUSTER_WRITE_DEFAULTS } from '../src/config/defaults.js';
 import { startNatsServer, type NatsServer } from './helpers/nats-server.js';
 import { needsNatsServer } from './helpers/requirements.js';
-import { applyDirect, assertSameIndex, buildBase, copyIndex, doc, probes, randomWrites } from './helpers/cluster-writes.js';
+import { DIM, applyDirect, assertSameIndex, buildBase, copyIndex, doc, probes, randomWrites } from './helpers/cluster-writes.js';
 
 const skip = needsNatsServer();
 let dir: string;
@@ -203,6 +203,8 @@ test('writes at and past the payload limit: one part at the limit, two past it, 
   // The limit is real: one message past max_payload is refused by the server.
   assert.throws(() => nc.publish('payload.raw', new Uint8Array(nc.info!.max_payload + 1)));
   const a = await applyUntil(path, 'payload', 0, acks[2]!.shards[0]!.sequence);
+  assert.equal(a.stats.writes, 3, 'three writes, reassembled from 1 + 2 + n parts');
+  assert.equal(a.stats.rejected, 0);
   await a.stop();
   applyDirect(oracle, [atLimit, pastLimit, big], 0, 1);
   await assertSameIndex(path, oracle, probes(), 'payload');
@@ -261,4 +263,29 @@ test('two replicas of a shard applying while the writer writes converge to the s
   // Idempotent replay: every entry applied a second time (upserts, id and filter deletes) changes nothing.
   applyDirect(replicas[0]!, writes, 0, 1);
   await assertSameIndex(replicas[0]!, oracle, probes(), 'replica a after a full replay');
+});
+
+test('entries every replica refuses (unreadable bytes, a wrong dimension) are skipped alike; the writes around them apply', { skip, timeout: 60_000 }, async () => {
+  const path = join(dir, 'refused');
+  const oracle = join(dir, 'refused-oracle');
+  await buildBase(path, 10, 51);
+  copyIndex(path, oracle);
+  const log = await WriteLog.open(nc, 'refused', { shards: 1 });
+  const js = jetstream(nc);
+  const a: ClusterWrite = { add: [doc('ok-a', 1)] };
+  const c: ClusterWrite = { add: [doc('ok-c', 3)], delete: ['ok-a'] };
+  const wide = doc('too-wide', 2);
+  const badDim: ClusterWrite = { add: [{ ...wide, embeddings: [{ ...wide.embeddings[0]!, vectors: new Float32Array(wide.embeddings[0]!.length * (DIM + 1)) }] }] };
+  await log.append(a);
+  await js.publish('plait.refused.shard.0.writes', new Uint8Array([0xc1, 0x00, 0x17]));
+  await js.publish('plait.refused.shard.0.writes', encodeWrite(badDim)); // past the writer's checks: published raw
+  const last = (await log.append(c)).shards[0]!.sequence;
+  const rejected: number[] = [];
+  const applier = await LogApplier.start(path, { nc, cluster: 'refused', shard: 0, onRejected: (e) => rejected.push(e.sequence) });
+  assert.ok((await applier.waitFor(last, { timeoutMs: 30_000 })).reached);
+  await applier.stop();
+  assert.deepEqual(rejected, [2, 3]);
+  assert.equal(applier.stats.rejected, 2);
+  applyDirect(oracle, [a, c], 0, 1);
+  await assertSameIndex(path, oracle, probes(), 'refused entries skipped');
 });

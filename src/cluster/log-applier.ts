@@ -87,6 +87,8 @@ export class LogApplier {
   readonly stream: string;
   /** The sequence of the last write applied (and served, after `afterCommit`). */
   readonly applied: AppliedSequence;
+  /** Counters since start (for metrics): commits made, writes applied (folded ones each counted), writes refused and skipped, batches retried. */
+  readonly stats = { commits: 0, writes: 0, rejected: 0, retries: 0 };
   private readonly pending: PendingWrite[] = [];
   private pendingBytes = 0;
   private partial: PartialWrite | null = null;
@@ -191,6 +193,7 @@ export class LogApplier {
       write = decodeWrite(bytes);
     } catch (e) {
       // Not a write this version can read: every replica of this version skips it alike.
+      this.stats.rejected++;
       this.o.onRejected?.({ sequence, error: isPlaitError(e) ? e : new PlaitError('INVALID_INPUT', { message: String(e) }) });
       return;
     }
@@ -247,14 +250,18 @@ export class LogApplier {
       if (isPlaitError(e) && REFUSED.has(e.code)) {
         if (n > 1) return this.applyBatch(true); // find the write refused, applying the others one by one
         this.dequeue(1);
+        this.stats.rejected++;
         this.o.onRejected?.({ sequence: last.sequence, error: e });
         this.applied.advance(last.sequence);
         return true;
       }
+      this.stats.retries++;
       this.o.onError?.(e);
       return false;
     }
     this.dequeue(n);
+    this.stats.writes += n;
+    if (result.committed) this.stats.commits++;
     try {
       await this.o.afterCommit?.({ firstSequence: batch[0]!.firstSequence, lastSequence: last.sequence, writes: n, result });
     } catch (e) {
