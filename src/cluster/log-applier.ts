@@ -195,6 +195,8 @@ export class LogApplier {
       // Not a write this version can read: every replica of this version skips it alike.
       this.stats.rejected++;
       this.o.onRejected?.({ sequence, error: isPlaitError(e) ? e : new PlaitError('INVALID_INPUT', { message: String(e) }) });
+      // Nothing before it waits to be applied: a reader waiting for this sequence need not wait for the next write.
+      if (this.pending.length === 0 && this.applying === null) this.applied.advance(sequence);
       return;
     }
     this.pending.push({ write, firstSequence, sequence, bytes: bytes.length });
