@@ -781,3 +781,44 @@ export const CLUSTER_DEFAULTS = {
   /** How long a coordinator waits at start for every shard's first `info` answer (replicas may start after it). */
   startWaitMs: 60_000,
 } as const;
+
+/**
+ * Cluster writes (issue 24, src/cluster/ and src/server/routes/documents.ts): bounds of an HTTP
+ * write, of a write-log entry, and of a replica's apply batches.
+ */
+export const CLUSTER_WRITE_DEFAULTS = {
+  /**
+   * Documents in one HTTP add/upsert request (more: 413 QUERY_TOO_LARGE). A write is encoded and
+   * committed as one generation while it holds an admission slot: 256 short documents encode in a
+   * few seconds with the bundled model on one core, well inside the 30 s request deadline. The
+   * request's bytes are bounded by the server's body limit (SERVER_DEFAULTS.maxBodyBytes).
+   */
+  maxDocuments: 256,
+  /** Ids in one HTTP delete request: a delete costs an id lookup each, so far more than adds. */
+  maxDeleteIds: 10_000,
+  /**
+   * Bytes of a write-log message kept free for NATS headers (write id, part numbers, dedupe id) and
+   * the subject under the server's max_payload (1 MiB by default): the headers are ~150 bytes.
+   */
+  payloadHeadroomBytes: 1024,
+  /**
+   * Tries to publish a multi-part write with its parts contiguous in the stream (each part expects
+   * the previous part's sequence): another writer's entry in between restarts the write.
+   */
+  publishAttempts: 8,
+  /**
+   * Backoff before a restarted multi-part write, in ms: uniform in [0, this · 2^attempt), so two
+   * writers that cut each other's parts fall out of step (the full 8 tries wait ≤ ~5 s at most).
+   */
+  publishBackoffMs: 10,
+  /**
+   * A replica folds at most this many consecutive log writes into one commit. Each commit copies the
+   * document store and writes a tombstone bitmap whatever its size, so batching is what makes
+   * catch-up fast; 256 keeps one commit's memory (the batch's embeddings) to tens of MiB.
+   */
+  applyBatchWrites: 256,
+  /** …and at most this many bytes of entries (the batch's embeddings live in memory until the commit). */
+  applyBatchBytes: 64 << 20,
+  /** Wait before retrying a batch that failed for a reason that may pass (the index locked by another writer). */
+  applyRetryMs: 200,
+} as const;

@@ -2,6 +2,8 @@
 export { startServer, serveEngine, closeOnSignals, openEngine } from './lifecycle.js';
 export type { RunningServer } from './lifecycle.js';
 export { createApp } from './app.js';
+export type { AppOptions } from './app.js';
+export type { ClusterWriteTarget, DocumentsRoutesOptions } from './routes/documents.js';
 export { Engine, indexGeneration, normaliseQuery } from './engine.js';
 export type { EngineParts, IndexEntry, RerankerEntry, ServedIndex, QueryAnswer } from './engine.js';
 export { resolveServerOptions } from './options.js';

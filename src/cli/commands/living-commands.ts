@@ -10,13 +10,14 @@ import { updateIndex, compactIndex } from '../../mutate/index-updater.js';
 import { locateIndex } from '../../format/index-path.js';
 import { PlaitError, isPlaitError } from '../../errors/index.js';
 import { ENCODER_DEFAULTS } from '../../config/defaults.js';
-import type { CorpusFormat } from '../../indexer/corpus/types.js';
+import type { CorpusFormat, CorpusReaderOptions } from '../../indexer/corpus/types.js';
+import type { EncoderOptions } from '../../encoder/types.js';
 import { parseIntArg, plural, printJson } from '../options.js';
 import { withHint } from '../report-error.js';
 import { parseFilter } from '../../docstore/metadata-filter.js';
 import { SKIP_CODES, describeSkipped, totalSkipped } from './index-commands.js';
 
-interface AddCliOptions {
+export interface AddCliOptions {
   replace: boolean;
   skipInvalid?: boolean;
   format?: CorpusFormat;
@@ -32,34 +33,47 @@ const SKIPPABLE = new Set(Object.values(SKIP_CODES));
 /** Every command takes -q as `plait index` does; these print no progress, only their result line. */
 const QUIET_HELP = 'no progress output (this command prints only its result)';
 
+/** The corpus reader's options of `plait add` and `plait cluster add`: format, JSONL fields, encoder threads. */
+export function withCorpusOptions(command: Command): Command {
+  return command
+    .addOption(new Option('--format <format>', 'input format (default: detected)').choices(['beir', 'jsonl', 'tsv', 'folder']))
+    .option('--id-field <field>', 'JSONL id field')
+    .option('--text-field <field>', 'JSONL text field')
+    .option('--title-field <field>', 'JSONL title field')
+    .option('--threads <n>', `encoder worker threads, >= 0 (0 = in-process; default: one per core, at most ${ENCODER_DEFAULTS.maxAutoThreads})`, parseIntArg('threads', 0));
+}
+
+/** The reader and encoder options that `withCorpusOptions` and --skip-invalid parsed. */
+export function corpusReadOptions(o: Omit<AddCliOptions, 'replace' | 'json'>): CorpusReaderOptions & { encoderOptions: EncoderOptions } {
+  const { skipInvalid, format, idField, textField, titleField, threads } = o;
+  return { skipInvalid, format, idField, textField, titleField, encoderOptions: threads === undefined ? {} : { threads } };
+}
+
+/** The ids of an id file (one a line, blank lines skipped); `plait delete --ids` and `plait cluster delete --ids`. */
+export function readIdFile(path: string): string[] {
+  if (!existsSync(path)) throw new PlaitError('FILE_NOT_FOUND', { message: `no id file at ${path}`, path });
+  return readFileSync(path, 'utf8')
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0);
+}
+
 export function registerLivingCommands(program: Command): void {
-  program
+  const add = program
     .command('add')
     .description("add documents to an index (upsert by id) as one new generation: encoded with the index's model, compressed with its codec; existing segments are not rewritten")
     .argument('<index>', 'index name or path')
     .argument('<input>', 'corpus file or folder (the formats of plait index)')
     .option('--no-replace', 'refuse an id already in the index (DUPLICATE_ID) instead of replacing that document')
-    .option('--skip-invalid', 'skip invalid documents and report their counts, instead of stopping at the first')
-    .addOption(new Option('--format <format>', 'input format (default: detected)').choices(['beir', 'jsonl', 'tsv', 'folder']))
-    .option('--id-field <field>', 'JSONL id field')
-    .option('--text-field <field>', 'JSONL text field')
-    .option('--title-field <field>', 'JSONL title field')
-    .option('--threads <n>', `encoder worker threads, >= 0 (0 = in-process; default: one per core, at most ${ENCODER_DEFAULTS.maxAutoThreads})`, parseIntArg('threads', 0))
+    .option('--skip-invalid', 'skip invalid documents and report their counts, instead of stopping at the first');
+  withCorpusOptions(add)
     .option('-q, --quiet', QUIET_HELP)
     .option('--json', 'print the result as JSON')
     .action(async (index: string, input: string, o: AddCliOptions) => {
       if (!existsSync(input)) throw new PlaitError('FILE_NOT_FOUND', { message: `no corpus at ${input}`, path: input });
       let r;
       try {
-        r = await addCorpus(index, input, {
-          noReplace: !o.replace,
-          skipInvalid: o.skipInvalid,
-          format: o.format,
-          idField: o.idField,
-          textField: o.textField,
-          titleField: o.titleField,
-          encoderOptions: o.threads === undefined ? {} : { threads: o.threads },
-        });
+        r = await addCorpus(index, input, { noReplace: !o.replace, ...corpusReadOptions(o) });
       } catch (err) {
         if (isPlaitError(err) && SKIPPABLE.has(err.code) && o.skipInvalid !== true && err.details?.['line'] !== undefined) {
           throw withHint(err, 'add --skip-invalid to skip such documents and report their counts by reason');
@@ -90,14 +104,7 @@ export function registerLivingCommands(program: Command): void {
     .action((index: string, o: { ids?: string; filter?: string; json?: boolean }) => {
       const path = locateIndex(index);
       if (o.ids === undefined && o.filter === undefined) throw new PlaitError('USAGE', { message: 'give --ids <file> and/or --filter <json>', reason: 'missingArgument' });
-      let ids: string[] = [];
-      if (o.ids !== undefined) {
-        if (!existsSync(o.ids)) throw new PlaitError('FILE_NOT_FOUND', { message: `no id file at ${o.ids}`, path: o.ids });
-        ids = readFileSync(o.ids, 'utf8')
-          .split(/\r?\n/)
-          .map((l) => l.trim())
-          .filter((l) => l.length > 0);
-      }
+      const ids = o.ids === undefined ? [] : readIdFile(o.ids);
       const r = updateIndex(path, { delete: ids, deleteWhere: o.filter === undefined ? undefined : parseFilter(o.filter) });
       if (o.json) {
         printJson({ path, generation: r.generation, committed: r.committed, deleted: r.deleted, missing: r.missing, compacted: r.compacted, counts: r.manifest.counts });
