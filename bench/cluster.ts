@@ -129,7 +129,7 @@ export async function main(workDir = '/tmp/plait-bench-cluster', nQueries = 200)
       const root = join(workDir, `cran${shards}`);
       const replicas: Replica[] = [];
       for (let s = 0; s < shards; s++) replicas.push(await startReplica(join(root, `shard-${s}`), nats.url));
-      const engine = await openCoordinatorEngine(root, resolveServerOptions({ logLevel: false, port: 0, models: [model] }), { servers: nats.url });
+      const { engine } = await openCoordinatorEngine(root, resolveServerOptions({ logLevel: false, port: 0, models: [model] }), { servers: nats.url });
       const cluster = engine.index(`cran${shards}`).index as unknown as ClusterIndex;
       for (const [name, o] of modes) {
         const run = (i: number) => cluster.searchEncodedBatch([queries[i]!], [embeddings[i]!], { ...o, deadlineAt: Date.now() + 10_000 });

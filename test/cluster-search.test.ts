@@ -10,7 +10,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeTinyColbert } from '../fixtures/tiny-colbert.js';
@@ -53,7 +53,9 @@ before(async () => {
   const built = await buildShardedIndex(join(dir, 'corpus.jsonl'), { index: join(dir, 'cran'), shards: 2, model, unshardedIndex: join(dir, 'whole'), encoderOptions: { threads: 0 } });
   assert.equal(built.cluster.shards, 2);
   nats = await startNatsServer();
-  for (const s of [0, 1, 0, 1]) replicas.push(await startReplica(join(dir, 'cran', `shard-${s}`), nats.url));
+  // The second replica of each shard serves its own copy (each replica applies the write log to its folder).
+  cpSync(join(dir, 'cran'), join(dir, 'b', 'cran'), { recursive: true });
+  for (const [root, s] of [[dir, 0], [dir, 1], [join(dir, 'b'), 0], [join(dir, 'b'), 1]] as const) replicas.push(await startReplica(join(root, 'cran', `shard-${s}`), nats.url));
   coordinator = await startCoordinator(join(dir, 'cran'), nats.url, ['--model', model]);
   whole = await openIndex(join(dir, 'whole'));
 });

@@ -24,6 +24,9 @@ import { natsConnect } from '../cluster/shard-replica.js';
 import { clusterSubjects } from '../cluster/subjects.js';
 import type { ShardInfo } from '../cluster/shard-protocol.js';
 import { Engine, type RerankerEntry } from './engine.js';
+import type { ClusterWriteTarget } from './routes/documents.js';
+import { WriteLog } from '../cluster/write-log.js';
+import { jetstreamManager } from '@nats-io/jetstream';
 import type { ResolvedServerOptions } from './options.js';
 
 export interface CoordinatorOptions {
@@ -45,7 +48,13 @@ export function clusterNameOf(nameOrPath: string): string {
  * @throws PlaitError CLUSTER_UNAVAILABLE (no NATS, or a shard without a replica through the start
  * wait), INDEX_CORRUPT (shards of different builds).
  */
-export async function openCoordinatorEngine(nameOrPath: string, options: ResolvedServerOptions, o: CoordinatorOptions): Promise<Engine> {
+/** A coordinator: its engine, and the write target of its document routes (serveEngine's `clusterWrites`). */
+export interface Coordinator {
+  engine: Engine;
+  writes: ClusterWriteTarget;
+}
+
+export async function openCoordinatorEngine(nameOrPath: string, options: ResolvedServerOptions, o: CoordinatorOptions): Promise<Coordinator> {
   const name = clusterNameOf(nameOrPath);
   const subjects = clusterSubjects(name);
   const nc = await natsConnect(o.servers, `plait-${name}-coordinator`);
@@ -78,7 +87,9 @@ export async function openCoordinatorEngine(nameOrPath: string, options: Resolve
     engine = new Engine({ indexes: [{ name, index: cluster }], rerankers, ownedEncoders: owned }, { ...options, resultCacheBytes: 0 });
     // The per-shard metrics live on the server's registry, made with the engine.
     client.metrics = new ClusterMetrics(engine.metrics.registry);
-    const watch = (): void => void watchShards(client, null);
+    const writes: ClusterWriteTarget = { index: name, log: await WriteLog.open(nc, name, { shards }), encoder: queryEncoder, manifest: info[0]!.manifest };
+    const jsm = await jetstreamManager(nc);
+    const watch = (): void => void watchShards(client, async (s) => (await jsm.streams.info(subjects.writeStream(s))).state.last_seq);
     watch();
     pinger = setInterval(watch, CLUSTER_DEFAULTS.pingIntervalMs);
     pinger.unref();
@@ -91,7 +102,7 @@ export async function openCoordinatorEngine(nameOrPath: string, options: Resolve
       await close();
       await closeNats(nc);
     };
-    return e;
+    return { engine: e, writes };
   } catch (err) {
     if (pinger !== null) clearInterval(pinger);
     await engine?.close().catch(() => {});

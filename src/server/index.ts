@@ -10,4 +10,4 @@ export { resolveServerOptions } from './options.js';
 export type { ServerOptions, ResolvedServerOptions } from './options.js';
 export { HTTP_STATUS, statusFor } from './http-errors.js';
 export { openCoordinatorEngine, clusterNameOf } from './coordinator-engine.js';
-export type { CoordinatorOptions } from './coordinator-engine.js';
+export type { CoordinatorOptions, Coordinator } from './coordinator-engine.js';

@@ -7,6 +7,7 @@
  */
 import { buildShardedIndex, type ShardedBuildResult } from '../../cluster/sharded-build.js';
 import { ShardReplica, shardOfFolder } from '../../cluster/shard-replica.js';
+import { LogApplier } from '../../cluster/log-applier.js';
 import { resolveIndexPath } from '../../format/index-path.js';
 import { openIndex, type PlaitIndex } from '../../search/plait-index.js';
 import type { BuildOptions } from '../../indexer/build-index.js';
@@ -58,8 +59,8 @@ export async function runClusterServe(indexes: string[], server: ServerOptions, 
     if (indexes.length > 0) throw new PlaitError('USAGE', { message: '--coordinate serves a cluster: give no index paths with it', reason: 'conflictingArguments' });
     const resolved = resolveServerOptions(server);
     await checkListenAddress(resolved.host, resolved.port);
-    const engine = await openCoordinatorEngine(o.coordinate, resolved, { servers: o.nats });
-    const running = await serveEngine(engine);
+    const { engine, writes } = await openCoordinatorEngine(o.coordinate, resolved, { servers: o.nats });
+    const running = await serveEngine(engine, { clusterWrites: writes });
     running.app.log.info({ url: running.url, cluster: o.coordinate, nats: o.nats }, 'ready');
     process.stderr.write(`plait: coordinating cluster ${o.coordinate} on ${running.url} (NATS ${o.nats}); Ctrl-C stops\n`);
     await untilSignal(running, async () => {});
@@ -76,8 +77,24 @@ export async function runClusterServe(indexes: string[], server: ServerOptions, 
     index = await openIndex(indexes[0]!, { workers: resolveServerOptions(server).scoringWorkers });
   }
   let replica: ShardReplica;
+  let applier: LogApplier;
   try {
     replica = await ShardReplica.start(index, { servers: o.nats });
+    // The shard's write log, applied in order from where this folder stopped (the write side's
+    // LogApplier); each commit is served before read-your-writes waits see its sequence.
+    const r = replica;
+    applier = await LogApplier.start(index.path, {
+      nc: r.nc,
+      cluster: r.subjects.cluster,
+      shard: r.shard,
+      afterCommit: async () => void (await index.refresh()),
+      onRejected: (e) => process.stderr.write(`plait: shard ${r.shard}: write at sequence ${e.sequence} refused by every replica and skipped: ${e.error.message}\n`),
+      onError: (e) => process.stderr.write(`plait: shard ${r.shard}: applying the write log failed (retrying): ${e instanceof Error ? e.message : String(e)}\n`),
+    }).catch(async (err: unknown) => {
+      await r.close();
+      throw err;
+    });
+    replica.attachLog(applier);
   } catch (err) {
     if (running !== null) await running.close();
     else await index.close();
@@ -88,6 +105,7 @@ export async function runClusterServe(indexes: string[], server: ServerOptions, 
   else process.stdout.write(`${JSON.stringify({ level: 30, time: Date.now(), ...ready })}\n`);
   process.stderr.write(`plait: replica of shard ${replica.shard}/${replica.shards} of cluster ${replica.subjects.cluster} on NATS ${o.nats}${running === null ? '' : `; HTTP ${running.url}`}; Ctrl-C stops\n`);
   const leave = async (): Promise<void> => {
+    await applier.stop();
     await replica.close();
     if (running === null) await index.close();
   };
