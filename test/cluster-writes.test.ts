@@ -3,8 +3,9 @@
  * <index>/shard-<i> --nats` apply their shard's write log (the write side's LogApplier), the
  * coordinator's document routes publish to it (routed by shardOf), and searches naming the
  * acknowledged sequences (`min_sequences`) see the writes. A replica that was down while writes
- * were acknowledged catches up when restarted and then serves them alone; the coordinator's
- * stream-lag gauge comes back to 0. Queries run during the writes and none fails.
+ * were acknowledged catches up when restarted and then serves them alone; so does a replica
+ * started on an empty folder, which fetches its shard as published before the writes from the
+ * object store and replays the log; the coordinator's stream-lag gauge comes back to 0. Queries run during the writes and none fails.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,6 +17,7 @@ import { makeTinyColbert } from '../fixtures/tiny-colbert.js';
 import { buildShardedIndex } from '../src/cluster/sharded-build.js';
 import { shardOf } from '../src/cluster/shard-of.js';
 import { clusterSubjects } from '../src/cluster/subjects.js';
+import { publishCluster } from '../src/cluster/shard-files.js';
 import { decodeMessage, encodeMessage, type PingReply, type Reply } from '../src/cluster/shard-protocol.js';
 import { needsNatsServer } from './helpers/requirements.js';
 import { startNatsServer, type NatsServer } from './helpers/nats-server.js';
@@ -43,6 +45,7 @@ before(async () => {
   cpSync(join(dir, 'web'), join(dir, 'b', 'web'), { recursive: true });
   nats = await startNatsServer();
   nc = await connect({ servers: nats.url });
+  await publishCluster(nc, join(dir, 'web')); // for a replica that starts on an empty machine, below
   for (const [root, s] of [[dir, 0], [dir, 1], [join(dir, 'b'), 0], [join(dir, 'b'), 1]] as const) replicas.push(await startReplica(join(root, 'web', `shard-${s}`), nats.url));
   coordinator = await startCoordinator(join(dir, 'web'), nats.url, ['--model', model]);
 });
@@ -126,10 +129,26 @@ test('writes during a query loop: acknowledged, visible to read-your-writes, no 
   }
   assert.ok(seen.every((rs, s) => rs.length === 2 && rs.every((a) => a >= last[s]!)), `applied ${JSON.stringify(seen)}, last ${JSON.stringify(last)}`);
   await replicas[1]!.kill(); // shard 1 is now served by the restarted replica only
-  for (let w = 1; w < 8; w++) {
-    const r = await post('search', { query: `zebra${w}`, mode: 'bm25', top_k: 5, timeout_ms: 10_000 });
-    const ids = r.body.results[0].hits.map((h: { doc_id: string }) => h.doc_id);
-    for (const id of [`new-${w}-a`, `new-${w}-b`]) assert.ok(ids.includes(id), `${id} (shard ${shardOf(id, 2)}) after catch-up: ${ids.join(',')}`);
+  await searchNewDocs();
+  // A replica on an empty machine: fetches shard 1 as published before the writes, replays the log.
+  replicas.push(await startReplica(join(dir, 'c', 'web', 'shard-1'), nats.url));
+  const fetchedUntil = Date.now() + 30_000;
+  let shard1 = (await applied())[1]!;
+  while (!(shard1.length === 2 && shard1.every((a) => a >= last[1]!)) && Date.now() < fetchedUntil) {
+    await new Promise((r) => setTimeout(r, 200));
+    shard1 = (await applied())[1]!;
+  }
+  assert.ok(shard1.length === 2 && shard1.every((a) => a >= last[1]!), `shard 1 applied ${JSON.stringify(shard1)}, last ${last[1]}`);
+  await replicas[3]!.kill(); // shard 1 is now served by the fetched replica only
+  await searchNewDocs();
+
+  async function searchNewDocs(): Promise<void> {
+    for (let w = 1; w < 8; w++) {
+      const r = await post('search', { query: `zebra${w}`, mode: 'bm25', top_k: 5, timeout_ms: 10_000 });
+      assert.equal(r.body.results[0].degraded, undefined);
+      const ids = r.body.results[0].hits.map((h: { doc_id: string }) => h.doc_id);
+      for (const id of [`new-${w}-a`, `new-${w}-b`]) assert.ok(ids.includes(id), `${id} (shard ${shardOf(id, 2)}) after catch-up: ${ids.join(',')}`);
+    }
   }
   // The stream-lag gauge (updated every ping round) reads 0 for both shards.
   const lagUntil = Date.now() + 15_000;

@@ -6,7 +6,11 @@
  * NATS sends its share of requests to the other replicas.
  */
 import { buildShardedIndex, type ShardedBuildResult } from '../../cluster/sharded-build.js';
-import { ShardReplica, shardOfFolder } from '../../cluster/shard-replica.js';
+import { ShardReplica, natsConnect, shardOfFolder } from '../../cluster/shard-replica.js';
+import { fetchClusterShard } from '../../cluster/shard-files.js';
+import { MANIFEST_FILE } from '../../format/manifest.js';
+import { existsSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { LogApplier } from '../../cluster/log-applier.js';
 import { resolveIndexPath } from '../../format/index-path.js';
 import { openIndex, type PlaitIndex } from '../../search/plait-index.js';
@@ -67,6 +71,7 @@ export async function runClusterServe(indexes: string[], server: ServerOptions, 
     return;
   }
   if (indexes.length !== 1) throw new PlaitError('USAGE', { message: 'a replica serves one shard: plait serve <index>/shard-<i> --nats <url>', reason: 'conflictingArguments' });
+  await fetchIfEmpty(resolveIndexPath(indexes[0]!), o.nats);
   shardOfFolder(resolveIndexPath(indexes[0]!)); // a clear refusal before the index is opened
   let running: RunningServer | null = null;
   let index: PlaitIndex;
@@ -125,6 +130,23 @@ export async function runClusterServe(indexes: string[], server: ServerOptions, 
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
   });
+}
+
+/**
+ * A replica that starts on an empty machine: when `<root>/shard-<i>` holds no index yet, its files
+ * (and cluster.json) are fetched from the cluster's object store (`plait cluster publish`), and the
+ * log applier then replays the writes made since that publish.
+ */
+async function fetchIfEmpty(path: string, servers: string): Promise<void> {
+  const m = /^shard-(\d+)$/.exec(basename(path));
+  if (m === null || existsSync(join(path, MANIFEST_FILE))) return;
+  const nc = await natsConnect(servers, 'plait-fetch');
+  try {
+    const r = await fetchClusterShard(nc, dirname(path), Number(m[1]));
+    process.stderr.write(`plait: fetched shard ${m[1]} of cluster ${r.cluster} from the object store into ${path}\n`);
+  } finally {
+    await nc.drain().catch(() => nc.close());
+  }
 }
 
 /** Waits for SIGTERM/SIGINT, runs `before` (leave NATS), then drains and closes the HTTP server. */
