@@ -98,18 +98,20 @@ export class ClusterIndex {
     const stats = await this.gatherStats(
       live.map((i) => ({ text: needBm25 ? queries[i]! : null, tokenIds: needIdf ? embeddings[i]!.tokenIds : null })),
       minSequence,
-      shardDue,
+      statsDue(shardDue),
       missing,
       options.signal,
     );
-    // 2. Search with them.
+    // 2. Search with them, on the shards that gave their statistics (a shard missing from the sums
+    //    would score on another scale: it is missing from the answer too).
     const wireOptions = this.wireOptions(r, options);
     const wire = live.map((i, j) => ({ text: queries[i]!, embedding: r.mode === 'bm25' ? null : toWireEmbedding(embeddings[i]!), stats: stats[j]! }));
-    const outcomes = await this.shards.scatter<SearchReply>(
-      'search',
-      (s) => ({ queries: wire, options: wireOptions, deadlineAt: shardDue, minSequence: minSequence[s]! }),
-      shardDue,
-      options.signal,
+    const outcomes = await Promise.all(
+      Array.from({ length: this.shards.shards }, (_, s) =>
+        missing.has(s)
+          ? ({ shard: s, ok: false, reason: 'timeout' } as const)
+          : this.shards.request<SearchReply>(s, 'search', { queries: wire, options: wireOptions, deadlineAt: shardDue, minSequence: minSequence[s]! }, shardDue, options.signal),
+      ),
     );
     for (const o of outcomes) if (!o.ok) missing.add(o.shard);
     // 3. Merge.
@@ -159,7 +161,7 @@ export class ClusterIndex {
     const minSequence = minSequencesByShard(options.minSequences, this.shards.shards);
     const [e] = await (await this.encoder()).encodeQueries([query]);
     const missing = new Set<number>();
-    const [stats] = await this.gatherStats([{ text: r.mode === 'late' ? null : query, tokenIds: r.mode !== 'bm25' && r.idf ? e!.tokenIds : null }], minSequence, due, missing);
+    const [stats] = await this.gatherStats([{ text: r.mode === 'late' ? null : query, tokenIds: r.mode !== 'bm25' && r.idf ? e!.tokenIds : null }], minSequence, statsDue(due), missing);
     const shard = shardOf(target, this.shards.shards);
     const { deadlineAt: _d, minSequences: _m, ...explainOptions } = options;
     const o = await this.shards.request<{ explanation: Explanation }>(shard, 'explain', { query, docId: target, options: explainOptions, stats: stats!, deadlineAt: due, minSequence: minSequence[shard]! }, due);
@@ -197,6 +199,15 @@ export class ClusterIndex {
   async close(): Promise<void> {
     await this.queryEncoder.close();
   }
+}
+
+/**
+ * When the statistics round must end: a share of the time left (CLUSTER_DEFAULTS.statsBudgetShare),
+ * so that a shard without a replica cannot take the whole deadline before the search round.
+ */
+function statsDue(due: number): number {
+  const now = Date.now();
+  return now + Math.max(0, due - now) * CLUSTER_DEFAULTS.statsBudgetShare;
 }
 
 /**

@@ -774,12 +774,25 @@ export const CLUSTER_DEFAULTS = {
    * fit a normal deadline without spinning.
    */
   noRespondersBackoffMs: 50,
+  /**
+   * Share of a request's remaining time the statistics round may take (the search round gets the
+   * rest): the round is a few ms when replicas are live, so a half only matters when a shard has
+   * none — it is then given up at half time, and the other shards still have half to search.
+   */
+  statsBudgetShare: 0.5,
   /** How often the coordinator counts each shard's live replicas (the `replicas seen` gauge). */
   pingIntervalMs: 2000,
   /** How long one count waits for replicas' answers on loopback or a LAN. */
   pingWaitMs: 250,
   /** How long a coordinator waits at start for every shard's first `info` answer (replicas may start after it). */
   startWaitMs: 60_000,
+  /**
+   * With the cluster's folder at hand (its cluster.json gives the shard count and codebook), how
+   * long after the first shard's answer the coordinator waits for the others before it starts and
+   * answers without them (degraded): a replica that is up answers in milliseconds, so 2 s only
+   * waits out replicas that are still loading their index.
+   */
+  startGraceMs: 2000,
 } as const;
 
 /**

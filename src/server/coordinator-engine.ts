@@ -19,7 +19,7 @@ import { Reranker } from '../rerank/reranker.js';
 import { CLUSTER_MANIFEST_FILE, readClusterManifest } from '../cluster/cluster-manifest.js';
 import { ClusterIndex } from '../cluster/cluster-index.js';
 import { ClusterMetrics } from '../cluster/cluster-metrics.js';
-import { ShardClient } from '../cluster/shard-client.js';
+import { ShardClient, type ShardOutcome } from '../cluster/shard-client.js';
 import { natsConnect } from '../cluster/shard-replica.js';
 import { clusterSubjects } from '../cluster/subjects.js';
 import type { ShardInfo } from '../cluster/shard-protocol.js';
@@ -42,18 +42,23 @@ export function clusterNameOf(nameOrPath: string): string {
   return clusterSubjects(nameOrPath).cluster;
 }
 
-/**
- * Connects, learns the shard count and manifests from the replicas (`info`), checks that every
- * shard has the same codebook, and builds a warmed engine serving the cluster as index `<name>`.
- * @throws PlaitError CLUSTER_UNAVAILABLE (no NATS, or a shard without a replica through the start
- * wait), INDEX_CORRUPT (shards of different builds).
- */
 /** A coordinator: its engine, and the write target of its document routes (serveEngine's `clusterWrites`). */
 export interface Coordinator {
   engine: Engine;
   writes: ClusterWriteTarget;
 }
 
+/**
+ * Connects, learns the shard count and manifests from the replicas (`info`), checks that the
+ * shards that answered share one codebook (the cluster.json's, when `nameOrPath` is the cluster's
+ * folder), and builds a warmed engine serving the cluster as index `<name>`. With the folder's
+ * cluster.json the coordinator starts once any shard answered and the others had
+ * CLUSTER_DEFAULTS.startGraceMs more: shards still without a replica are answered degraded until
+ * one joins. Without it, shard 0 must answer first (its info gives the shard count) and every
+ * shard within the start wait.
+ * @throws PlaitError CLUSTER_UNAVAILABLE (no NATS, no shard answering through the start wait, or
+ * without cluster.json a shard missing), INDEX_CORRUPT (shards of different builds).
+ */
 export async function openCoordinatorEngine(nameOrPath: string, options: ResolvedServerOptions, o: CoordinatorOptions): Promise<Coordinator> {
   const name = clusterNameOf(nameOrPath);
   const subjects = clusterSubjects(name);
@@ -62,16 +67,21 @@ export async function openCoordinatorEngine(nameOrPath: string, options: Resolve
   let pinger: NodeJS.Timeout | null = null;
   try {
     const waitUntil = Date.now() + (o.startWaitMs ?? CLUSTER_DEFAULTS.startWaitMs);
-    const probe = new ShardClient(nc, subjects, 1, null);
-    const first = await probe.request<ShardInfo>(0, 'info', {}, waitUntil);
-    if (!first.ok) throw unavailable(name, [0], first.reason);
-    const shards = first.value.shards;
+    const local = existsSync(join(nameOrPath, CLUSTER_MANIFEST_FILE)) ? readClusterManifest(nameOrPath) : null;
+    let shards: number;
+    if (local !== null) shards = local.shards;
+    else {
+      const first = await new ShardClient(nc, subjects, 1, null).request<ShardInfo>(0, 'info', {}, waitUntil);
+      if (!first.ok) throw unavailable(name, [0], first.reason);
+      shards = first.value.shards;
+    }
     const client = new ShardClient(nc, subjects, shards, null);
-    const infos = await client.scatter<ShardInfo>('info', () => ({}), waitUntil);
+    const infos = await firstInfos(client, shards, waitUntil);
     const absent = infos.filter((x) => !x.ok).map((x) => x.shard);
-    if (absent.length > 0) throw unavailable(name, absent, 'no-replica');
-    const info = infos.map((x) => (x.ok ? x.value : null!));
-    const odd = info.find((x) => x.codebook !== info[0]!.codebook || x.shards !== shards);
+    if (absent.length === shards || (local === null && absent.length > 0)) throw unavailable(name, absent, 'no-replica');
+    const info = infos.flatMap((x) => (x.ok ? [x.value] : []));
+    const codebook = local?.codebook ?? info[0]!.codebook;
+    const odd = info.find((x) => x.codebook !== codebook || x.shards !== shards);
     if (odd !== undefined) throw new PlaitError('INDEX_CORRUPT', { message: `shard ${odd.shard} of cluster "${name}" was built with another codebook or shard count than shard 0: rebuild the cluster` });
 
     const spec = info[0]!.manifest.modelSpec;
@@ -129,6 +139,22 @@ async function watchShards(client: ShardClient, lastSequence: ((shard: number) =
       }
     }),
   );
+}
+
+/**
+ * Every shard's `info`, asked at once: all of them, or once one answered and the others had
+ * CLUSTER_DEFAULTS.startGraceMs more (the rest are then given up), or nothing by `waitUntil`.
+ */
+async function firstInfos(client: ShardClient, shards: number, waitUntil: number): Promise<ShardOutcome<ShardInfo>[]> {
+  const stop = new AbortController();
+  const asked = Array.from({ length: shards }, (_, s) => client.request<ShardInfo>(s, 'info', {}, waitUntil, stop.signal));
+  const any = Promise.any(asked.map((p) => p.then((x) => (x.ok ? x : Promise.reject(new Error('missing'))))));
+  let grace: NodeJS.Timeout | undefined;
+  const all = Promise.all(asked);
+  await Promise.race([all, any.then(() => new Promise<void>((r) => (grace = setTimeout(r, CLUSTER_DEFAULTS.startGraceMs)))).catch(() => all)]);
+  clearTimeout(grace);
+  stop.abort();
+  return all;
 }
 
 function unavailable(name: string, shards: number[], reason: string): PlaitError {
