@@ -212,3 +212,37 @@ export type { EncodedSearchOptions } from './search/plait-index.js';
 export type { CorpusWarning, IgnoredField } from './indexer/corpus/index.js';
 // … and the bounds of a search request's own synonym lines
 export { REQUEST_SYNONYMS_DEFAULTS } from './config/defaults.js';
+// The cluster (issue 24): sharded build, replicas and coordinator on NATS (src/cluster/)
+export { CLUSTER_DEFAULTS } from './config/defaults.js';
+export { shardOf, shardKeyOf, jumpConsistentHash } from './cluster/shard-of.js';
+export { clusterSubjects } from './cluster/subjects.js';
+export type { ClusterSubjects } from './cluster/subjects.js';
+export { buildShardedIndex } from './cluster/sharded-build.js';
+export type { ShardedBuildOptions, ShardedBuildResult } from './cluster/sharded-build.js';
+export { readClusterManifest, codebookChecksum, shardDir, CLUSTER_MANIFEST_FILE } from './cluster/cluster-manifest.js';
+export type { ClusterManifest } from './cluster/cluster-manifest.js';
+export { ShardReplica, natsConnect } from './cluster/shard-replica.js';
+export type { ShardReplicaOptions } from './cluster/shard-replica.js';
+export { ClusterIndex, mergeLists, mergeHybrid } from './cluster/cluster-index.js';
+export type { ClusterSearchOptions } from './cluster/cluster-index.js';
+export { ShardClient } from './cluster/shard-client.js';
+export type { ShardOutcome } from './cluster/shard-client.js';
+export type { GlobalStats } from './search/search-options.js';
+export type { Bm25CorpusStats } from './docstore/bm25.js';
+// Cluster writes (issue 24): the JetStream write log per shard, the replica's applier, read-your-writes, shard files in the object store
+export { CLUSTER_WRITE_DEFAULTS } from './config/defaults.js';
+export { WriteLog, ensureWriteStream, WRITE_HEADER, PART_HEADER } from './cluster/write-log.js';
+export type { WriteLogOptions, WriteAck, ShardAck } from './cluster/write-log.js';
+export { checkWrite, splitWrite, encodeWrite, decodeWrite, foldWrites } from './cluster/write-entry.js';
+export type { ClusterWrite } from './cluster/write-entry.js';
+export { encodeClusterWrite } from './cluster/encode-write.js';
+export type { DocumentsWrite } from './cluster/encode-write.js';
+export { LogApplier } from './cluster/log-applier.js';
+export type { LogApplierOptions, AppliedBatch } from './cluster/log-applier.js';
+export { AppliedSequence } from './cluster/applied-sequence.js';
+export type { WaitOptions, WaitResult } from './cluster/applied-sequence.js';
+export { publishShard, fetchShard, publishCluster, fetchClusterShard, shardObjectName, clusterLayout } from './cluster/shard-files.js';
+export type { ShardFilesResult, ClusterLayout } from './cluster/shard-files.js';
+export { addCorpusToCluster, deleteFromCluster } from './cluster/cluster-writer.js';
+export type { ClusterAddOptions, ClusterWriteResult } from './cluster/cluster-writer.js';
+export type { AppliedLog } from './format/manifest.js';

@@ -193,6 +193,8 @@ test('null is absent for every optional field of every POST route (read from /op
     '/v1/indexes/{name}/search': { query: 'bread' },
     '/v1/indexes/{name}/explain': { query: 'bread', doc_id: 'bread-yeast' },
     '/v1/encode': { texts: ['bread'] },
+    '/v1/indexes/{name}/documents': { documents: [{ doc_id: 'null-fields', text: 'a document written with null optional fields' }] },
+    '/v1/indexes/{name}/documents/delete': { doc_ids: ['null-fields'] },
   };
   const posts = Object.entries(doc.paths).filter(([, p]) => p.post !== undefined);
   assert.deepEqual(posts.map(([path]) => path).sort(), Object.keys(base).sort(), 'every POST route has a base body here');

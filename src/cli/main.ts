@@ -20,6 +20,7 @@ import { registerCalibrateCommand } from './commands/calibrate-command.js';
 import { registerExplainCommand } from './commands/explain-command.js';
 import { registerLivingCommands } from './commands/living-commands.js';
 import { registerLtrCommand } from './commands/ltr-command.js';
+import { registerClusterWriteCommands } from './commands/cluster-write-commands.js';
 import { reportError } from './report-error.js';
 
 /** Said after an unknown option, the usual way a query or text beginning with '-' goes wrong. */
@@ -50,6 +51,7 @@ export function buildProgram(options: { json?: boolean } = {}): Command {
   registerExplainCommand(program);
   registerLivingCommands(program);
   registerLtrCommand(program);
+  registerClusterWriteCommands(program);
   return program;
 }
 

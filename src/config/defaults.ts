@@ -852,3 +852,86 @@ export const REQUEST_SYNONYMS_DEFAULTS = {
   /** Characters in one line: Solr lines are a handful of terms; a longer one is a mistake or abuse. */
   maxLineChars: 1_000,
 } as const;
+
+/** The cluster (src/cluster/, issue 24): replicas and the coordinator on NATS. */
+export const CLUSTER_DEFAULTS = {
+  /**
+   * Longest wait for one replica's answer before the same request goes to another replica of the
+   * shard (a replica killed mid-request never answers; NATS moves later requests to the live ones
+   * at once). A shard's search takes milliseconds to tens of ms, so 2 s means a replica is gone or
+   * stuck, not slow; a request's own deadline, when shorter, wins.
+   */
+  attemptTimeoutMs: 2000,
+  /**
+   * Time kept back from the request's deadline for the merge and the HTTP answer: shards are asked
+   * to answer by the deadline less this, so a shard that misses it leaves a degraded answer that
+   * still goes out on time. A 10-shard merge of 100-hit lists takes well under 1 ms here.
+   */
+  answerMarginMs: 50,
+  /**
+   * Pause before asking a shard again when no replica is subscribed (NATS answers "no responders"
+   * at once): a replica that is restarting re-subscribes within a few hundred ms, so a few tries
+   * fit a normal deadline without spinning.
+   */
+  noRespondersBackoffMs: 50,
+  /**
+   * Share of a request's remaining time the statistics round may take (the search round gets the
+   * rest): the round is a few ms when replicas are live, so a half only matters when a shard has
+   * none — it is then given up at half time, and the other shards still have half to search.
+   */
+  statsBudgetShare: 0.5,
+  /** How often the coordinator counts each shard's live replicas (the `replicas seen` gauge). */
+  pingIntervalMs: 2000,
+  /** How long one count waits for replicas' answers on loopback or a LAN. */
+  pingWaitMs: 250,
+  /** How long a coordinator waits at start for every shard's first `info` answer (replicas may start after it). */
+  startWaitMs: 60_000,
+  /**
+   * With the cluster's folder at hand (its cluster.json gives the shard count and codebook), how
+   * long after the first shard's answer the coordinator waits for the others before it starts and
+   * answers without them (degraded): a replica that is up answers in milliseconds, so 2 s only
+   * waits out replicas that are still loading their index.
+   */
+  startGraceMs: 2000,
+} as const;
+
+/**
+ * Cluster writes (issue 24, src/cluster/ and src/server/routes/documents.ts): bounds of an HTTP
+ * write, of a write-log entry, and of a replica's apply batches.
+ */
+export const CLUSTER_WRITE_DEFAULTS = {
+  /**
+   * Documents in one HTTP add/upsert request (more: 413 QUERY_TOO_LARGE). A write is encoded and
+   * committed as one generation while it holds an admission slot: 256 short documents encode in a
+   * few seconds with the bundled model on one core, well inside the 30 s request deadline. The
+   * request's bytes are bounded by the server's body limit (SERVER_DEFAULTS.maxBodyBytes).
+   */
+  maxDocuments: 256,
+  /** Ids in one HTTP delete request: a delete costs an id lookup each, so far more than adds. */
+  maxDeleteIds: 10_000,
+  /**
+   * Bytes of a write-log message kept free for NATS headers (write id, part numbers, dedupe id) and
+   * the subject under the server's max_payload (1 MiB by default): the headers are ~150 bytes.
+   */
+  payloadHeadroomBytes: 1024,
+  /**
+   * Tries to publish a multi-part write with its parts contiguous in the stream (each part expects
+   * the previous part's sequence): another writer's entry in between restarts the write.
+   */
+  publishAttempts: 8,
+  /**
+   * Backoff before a restarted multi-part write, in ms: uniform in [0, this · 2^attempt), so two
+   * writers that cut each other's parts fall out of step (the full 8 tries wait ≤ ~5 s at most).
+   */
+  publishBackoffMs: 10,
+  /**
+   * A replica folds at most this many consecutive log writes into one commit. Each commit copies the
+   * document store and writes a tombstone bitmap whatever its size, so batching is what makes
+   * catch-up fast; 256 keeps one commit's memory (the batch's embeddings) to tens of MiB.
+   */
+  applyBatchWrites: 256,
+  /** …and at most this many bytes of entries (the batch's embeddings live in memory until the commit). */
+  applyBatchBytes: 64 << 20,
+  /** Wait before retrying a batch that failed for a reason that may pass (the index locked by another writer). */
+  applyRetryMs: 200,
+} as const;

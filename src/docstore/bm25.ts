@@ -29,6 +29,19 @@ export interface Bm25Options {
   b?: number;
   /** Query stop words: true (default) for English, false for none, or a set of folded terms. */
   stopwords?: boolean | ReadonlySet<string>;
+  /**
+   * Score with these corpus statistics instead of the store's own (a shard of a cluster scoring
+   * as the whole corpus would: N, avgdl and df in the formula above); a term missing from `df`
+   * takes the store's own df.
+   */
+  corpus?: Bm25CorpusStats;
+}
+
+/** BM25's corpus statistics: documents (N), their mean length in terms (avgdl), df by term. */
+export interface Bm25CorpusStats {
+  documents: number;
+  avgLength: number;
+  df: Readonly<Record<string, number>>;
 }
 
 export interface ResolvedBm25Options extends Bm25Params {

@@ -216,16 +216,18 @@ export class DocStoreReader {
     const { k1, b } = resolveBm25Options(options);
     const qtf = typeof query === 'string' ? this.bm25Query(query, options).terms : query.terms;
     if (qtf.size === 0 || k === 0 || this.nDocuments === 0) return [];
-    const n = this.nDocuments;
+    const corpus = options.corpus;
+    const n = corpus?.documents ?? this.nDocuments;
     const acc = (this.bm25Acc ??= new Bm25Accumulator(this.rowidSpan));
-    const { lengths, avg } = this.bm25Lengths();
+    const { lengths } = this.bm25Lengths();
+    const avg = corpus?.avgLength ?? this.bm25Lengths().avg;
     try {
       guarded('score BM25', this.path, () => {
         for (const [term, count] of qtf) {
           if (!(count > 0)) continue;
           const rows = this.postings.all(term) as Array<[number, number]>;
           if (rows.length === 0) continue;
-          const weight = count * bm25Idf(rows.length, n) * (k1 + 1);
+          const weight = count * bm25Idf(corpus?.df[term] ?? rows.length, n) * (k1 + 1);
           for (const [doc, tf] of rows) acc.add(doc, (weight * tf) / (tf + k1 * (1 - b + (b * (lengths[doc] as number)) / avg)));
         }
       });
@@ -245,16 +247,19 @@ export class DocStoreReader {
   bm25Explain(query: string | Bm25Query, docRowid: number, options: Bm25Options = {}): Bm25TermMatch[] {
     const { k1, b } = resolveBm25Options(options);
     const qtf = typeof query === 'string' ? this.bm25Query(query, options).terms : query.terms;
-    const n = this.nDocuments;
-    const { lengths, avg } = this.bm25Lengths();
+    const corpus = options.corpus;
+    const n = corpus?.documents ?? this.nDocuments;
+    const { lengths } = this.bm25Lengths();
+    const avg = corpus?.avgLength ?? this.bm25Lengths().avg;
     const len = lengths[docRowid] ?? 0;
     return guarded('explain BM25', this.path, () =>
       [...qtf].map(([term, count]) => {
         const rows = this.postings.all(term) as Array<[number, number]>;
         const tf = rows.find(([doc]) => doc === docRowid)?.[1] ?? 0;
-        const idf = rows.length === 0 ? 0 : bm25Idf(rows.length, n);
+        const df = corpus?.df[term] ?? rows.length;
+        const idf = df === 0 ? 0 : bm25Idf(df, n);
         const contribution = tf === 0 ? 0 : (count * idf * (k1 + 1) * tf) / (tf + k1 * (1 - b + (b * len) / avg));
-        return { term, queryCount: count, tf, df: rows.length, idf, contribution };
+        return { term, queryCount: count, tf, df, idf, contribution };
       }),
     );
   }
@@ -290,6 +295,17 @@ export class DocStoreReader {
    */
   filterRowids(where: string, params: ReadonlyArray<string | number | null>): number[] {
     return guarded('filter documents', this.path, () => this.db.prepare(`SELECT doc_rowid FROM documents WHERE ${where}`).pluck().all(...params) as number[]);
+  }
+
+  /**
+   * This store's share of the corpus statistics BM25 uses: its documents and the sum of their
+   * lengths in terms (a cluster's coordinator adds the shards' up: avgdl = Σ length / Σ documents).
+   */
+  bm25Totals(): { documents: number; totalLength: number } {
+    const { lengths } = this.bm25Lengths();
+    let total = 0;
+    for (let i = 0; i < lengths.length; i++) total += lengths[i]!;
+    return { documents: this.nDocuments, totalLength: total };
   }
 
   /** BM25 document lengths by rowid and their mean, read once (open stays O(1) in documents). */

@@ -59,6 +59,8 @@ export const ERROR_TEMPLATES = {
   LTR_MODEL_INVALID: 'Invalid ranking model: {message}',
   LTR_FEATURE_MISSING: 'Ranking feature missing: {message}',
   LTR_TRAIN_FAILED: 'Ranking model training failed: {message}',
+  // The cluster (issue 24, src/cluster/): the NATS server cannot be reached, or no shard answers.
+  CLUSTER_UNAVAILABLE: 'Cluster unavailable: {message}',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_TEMPLATES;

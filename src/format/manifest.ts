@@ -155,6 +155,13 @@ export interface IndexManifest {
   deltas?: ArraysDelta[];
   drift?: DriftFigures;
   /**
+   * Cluster replica (issue 24, src/cluster/log-applier.ts): the JetStream write-log stream this
+   * index applies and the last stream sequence whose entries this commit contains. Recorded in the
+   * same commit as the entries' effect, so after any crash the index knows exactly where to resume.
+   * Absent in an index that never applied a write log.
+   */
+  appliedLog?: AppliedLog;
+  /**
    * Written by plait versions before the index transaction (the previous generation's files, kept one
    * write longer); read only to clean those files up, never written now.
    */
@@ -180,6 +187,12 @@ export interface ArraysDelta {
   /** K + 1 int64 offsets into `ivf`, as the base's. */
   ivfOffsets: NamedFile;
   ivf: NamedFile;
+}
+
+/** A position in a write log: stream name and the last applied stream sequence (JetStream's, from 1). */
+export interface AppliedLog {
+  stream: string;
+  sequence: number;
 }
 
 /** Mean distance of tokens to their centroid (1 − cosine), at build time and for tokens added since. */

@@ -191,7 +191,7 @@ export async function buildIndex(input: string | readonly string[], options: Bui
   }
 }
 
-async function modelSpecFor(options: BuildOptions): Promise<ModelSpec> {
+export async function modelSpecFor(options: BuildOptions): Promise<ModelSpec> {
   const spec = await resolveModelSpec(options.model, options.quantize === undefined ? {} : { quantize: options.quantize });
   if (options.docMaxlen === undefined) return spec;
   if (!Number.isInteger(options.docMaxlen) || options.docMaxlen < 8) throw invalidArgument('docMaxlen', 'an integer >= 8', options.docMaxlen);
@@ -208,7 +208,7 @@ async function modelSpecFor(options: BuildOptions): Promise<ModelSpec> {
  */
 const PROGRESS_STEP = 512;
 
-async function embedInSteps(pids: Int32Array, embed: (pids: Int32Array) => Promise<TokenEmbeddings[]>, onStep: (encoded: number) => void): Promise<TokenEmbeddings[]> {
+export async function embedInSteps(pids: Int32Array, embed: (pids: Int32Array) => Promise<TokenEmbeddings[]>, onStep: (encoded: number) => void): Promise<TokenEmbeddings[]> {
   if (pids.length <= PROGRESS_STEP) return embed(pids);
   const out: TokenEmbeddings[] = [];
   for (let i = 0; i < pids.length; i += PROGRESS_STEP) {
@@ -219,7 +219,7 @@ async function embedInSteps(pids: Int32Array, embed: (pids: Int32Array) => Promi
 }
 
 /** Texts of the given passages: one sequential read for a run of consecutive pids. */
-function readSpill(spill: PassageSpill, pids: Int32Array): string[] {
+export function readSpill(spill: PassageSpill, pids: Int32Array): string[] {
   const n = pids.length;
   if (n > 0 && pids[n - 1]! - pids[0]! === n - 1) return spill.read(pids[0]!, pids[n - 1]! + 1);
   return Array.from(pids, (pid) => spill.readOne(pid));

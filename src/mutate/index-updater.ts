@@ -38,7 +38,7 @@ import type { TokenEmbeddings } from '../encoder/types.js';
 import type { Kernels } from '../kernels/types.js';
 import { getKernels } from '../kernels/index.js';
 import { loadIndexData, type IndexData } from '../format/index-reader.js';
-import { roleFileName, segmentFile, type ArraysDelta, type DriftFigures, type FileEntry, type IndexManifest, type SegmentEntry } from '../format/manifest.js';
+import { roleFileName, segmentFile, type AppliedLog, type ArraysDelta, type DriftFigures, type FileEntry, type IndexManifest, type SegmentEntry } from '../format/manifest.js';
 import { commitIdOf, IndexTransaction, type CommitParticipant, type FsOp } from '../format/index-transaction.js';
 import type { LockKind } from '../format/write-lock.js';
 import { DocStoreUpdater } from '../docstore/docstore-updater.js';
@@ -63,6 +63,12 @@ export interface UpdateRequest {
   deleteWhere?: MetadataFilter;
   /** Refuse an added docId that is already indexed (DUPLICATE_ID) instead of replacing it. */
   noReplace?: boolean;
+  /**
+   * Cluster replicas (issue 24): the write-log position this write brings the index to, stored in
+   * the committed manifest (`appliedLog`) atomically with the write. Absent: the manifest keeps
+   * the previous position. A write that changes nothing commits nothing, position included.
+   */
+  appliedLog?: AppliedLog;
 }
 
 export interface UpdateResult {
@@ -241,6 +247,7 @@ export function updateIndex(dir: string, req: UpdateRequest, options: UpdateOpti
       segments,
       tombstones: { file: tombName, entry: tombEntry, passages: nPassages, deleted: popcount(tomb) },
       drift,
+      ...(req.appliedLog === undefined ? {} : { appliedLog: { stream: req.appliedLog.stream, sequence: req.appliedLog.sequence } }),
     }, { participant: participantOf(store, docsName) });
     step('committed');
     const result: UpdateResult = { generation: tx.generation, committed: true, added: adds.length - replaced, replaced, deleted, missing, compacted: false, manifest };

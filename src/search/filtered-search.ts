@@ -15,6 +15,7 @@
 import { FILTER_DEFAULTS } from '../config/defaults.js';
 import type { DocStoreReader } from '../docstore/index.js';
 import type { Bm25Query } from '../docstore/docstore-reader.js';
+import type { Bm25Options } from '../docstore/bm25.js';
 import type { DocPassages, CollapsedDocs } from './doc-passages.js';
 import type { CompiledFilter } from '../docstore/metadata-filter.js';
 import { scratchMarks, type EncodedQuery, type ScoringArrays } from './plaid.js';
@@ -62,10 +63,10 @@ export function exactFiltered(q: EncodedQuery, mask: DocMask, docs: DocPassages,
 }
 
 /** BM25's best `k` allowed documents: deeper lists (×4) until k are allowed or the matches run out. */
-export function filteredBm25(docstore: DocStoreReader, query: string | Bm25Query, k: number, mask: DocMask): ScoredDoc[] {
+export function filteredBm25(docstore: DocStoreReader, query: string | Bm25Query, k: number, mask: DocMask, options: Bm25Options = {}): ScoredDoc[] {
   if (mask.rowids.length === 0) return [];
   for (let depth = Math.max(k, 16); ; depth *= 4) {
-    const hits = docstore.bm25(query, depth);
+    const hits = docstore.bm25(query, depth, options);
     const kept = hits.filter((h) => mask.allowed[h.docRowid] === 1);
     if (kept.length >= k || hits.length < depth) return kept.slice(0, k).map((h) => ({ key: h.docRowid, score: h.score }));
   }

@@ -4,11 +4,15 @@
  * stores. Weights are rescaled to mean 1 so that scores stay on MaxSim's scale.
  */
 export function idfWeights(tokenIds: Int32Array, df: Int32Array, nPassages: number): Float32Array {
-  const w = new Float32Array(tokenIds.length);
+  return idfWeightsOf(Int32Array.from(tokenIds, (t) => (t >= 0 && t < df.length ? df[t]! : 0)), nPassages);
+}
+
+/** The same weights from each query token's df, in query order (a cluster shard gets these from the coordinator). */
+export function idfWeightsOf(tokenDf: Int32Array, nPassages: number): Float32Array {
+  const w = new Float32Array(tokenDf.length);
   let sum = 0;
-  for (let i = 0; i < tokenIds.length; i++) {
-    const t = tokenIds[i]!;
-    const f = t >= 0 && t < df.length ? df[t]! : 0;
+  for (let i = 0; i < tokenDf.length; i++) {
+    const f = tokenDf[i]!;
     w[i] = Math.log(1 + (nPassages - f + 0.5) / (f + 0.5));
     sum += w[i]!;
   }

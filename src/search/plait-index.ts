@@ -56,7 +56,7 @@ export type { EmptyReason } from './query-text.js';
 export type { Explanation, TokenMatch, ExplainedToken } from './explain.js';
 
 /** Options of `PlaitIndex.explain`: the search settings whose score is explained. */
-export type ExplainOptions = Pick<SearchOptions, 'mode' | 'idfWeighting' | 'fusion' | 'alpha' | 'rrfK' | 'topK' | 'rewrite'>;
+export type ExplainOptions = Pick<SearchOptions, 'mode' | 'idfWeighting' | 'fusion' | 'alpha' | 'rrfK' | 'topK' | 'rewrite' | 'globalStats'>;
 
 /** Options of searchEncodedBatch: a search's, plus the rewrites the caller already computed. */
 export interface EncodedSearchOptions extends SearchOptions {
@@ -571,7 +571,7 @@ export class PlaitIndex {
 
   private prepare(embedding: TokenEmbeddings | null, r: ResolvedSearch): EncodedQuery {
     if (embedding === null) throw new PlaitError('INVALID_ARGUMENT', { message: 'late-interaction search needs an encoded query' });
-    return this.queries.prepare(embedding, r.idf);
+    return this.queries.prepare(embedding, r.idf, r.globalStats?.tokenIdf);
   }
 
   /** Documents the late list returns: topK, or the fusion depth in hybrid mode. */
@@ -643,7 +643,8 @@ export class PlaitIndex {
       const depth = r.mode === 'hybrid' ? hybridDepth(r.topK) : r.topK;
       if (rw !== null && r.rewrite.rm3 !== null) rw = this.rewriter().expandRm3(rw, r.rewrite.rm3, ENGLISH_STOPWORDS);
       const bq = rw?.bm25 ?? query;
-      const bm = mask !== null ? filteredBm25(this.docstore, bq, depth, mask) : this.docstore.bm25(bq, depth).map((h) => ({ key: h.docRowid, score: h.score }));
+      const bmOptions = r.globalStats?.bm25 === undefined ? {} : { corpus: r.globalStats.bm25 };
+      const bm = mask !== null ? filteredBm25(this.docstore, bq, depth, mask, bmOptions) : this.docstore.bm25(bq, depth, bmOptions).map((h) => ({ key: h.docRowid, score: h.score }));
       timings.bm25Ms = performance.now() - t;
       if (r.mode === 'bm25') ranked = bm;
       else {
@@ -677,7 +678,26 @@ export class PlaitIndex {
     if (unsearchable(query, 0) !== null) throw new PlaitError('EMPTY_TEXT', { message: 'the query has no letter or digit to rank by' });
     const [e] = await (await this.encoder()).encodeQueries([query]);
     this.checkOpen();
-    const q = this.queries.prepare(e!, options.idfWeighting ?? this.manifest.model.idfWeighting);
+    return this.scoreStored(e!, rowids, topK, options);
+  }
+
+  /**
+   * `rerank` with an already-encoded query: the exact late-interaction score of each stored
+   * document (best passage), highest first. A cluster shard scores the documents its coordinator
+   * names this way, with the corpus-wide token IDF in `options.globalStats`.
+   * @throws PlaitError INVALID_ARGUMENT (docIds, topK), INVALID_INPUT (unknown id), DIMENSION_MISMATCH, INDEX_CLOSED.
+   */
+  async rerankEncoded(embedding: TokenEmbeddings, docIds: string[], options: Pick<SearchOptions, 'topK' | 'idfWeighting' | 'includeText' | 'globalStats'> = {}): Promise<SearchHit[]> {
+    return this.guardedCall(async () => {
+      this.checkOpen();
+      const topK = options.topK ?? (Array.isArray(docIds) ? docIds.length : 0);
+      if (!Number.isInteger(topK) || topK < 0) throw invalidArgument('topK', 'a non-negative integer', topK);
+      return this.scoreStored(embedding, rowidsOf(this.docstore, docIds), topK, options);
+    });
+  }
+
+  private scoreStored(e: TokenEmbeddings, rowids: number[], topK: number, options: Pick<SearchOptions, 'idfWeighting' | 'includeText' | 'globalStats'>): SearchHit[] {
+    const q = this.queries.prepare(e, options.idfWeighting ?? this.manifest.model.idfWeighting, options.globalStats?.tokenIdf);
     const { docs, pidOf } = scoreStoredDocs(q, rowids, this.docs, (qq, pids) => this.local.exact(qq, pids));
     return toHits(this.docstore, docs.slice(0, topK), pidOf, options.includeText ?? false);
   }
@@ -705,7 +725,7 @@ export class PlaitIndex {
     const lateText = rw?.lateText ?? query;
     const [e] = await encoder.encodeQueries([lateText]);
     this.checkOpen();
-    const q = this.queries.prepare(e!, r.idf);
+    const q = this.queries.prepare(e!, r.idf, r.globalStats?.tokenIdf);
     let pid: number;
     if (typeof target === 'string') {
       const [rowid] = rowidsOf(this.docstore, [target]);
@@ -735,11 +755,12 @@ export class PlaitIndex {
     let bm25: Explanation['bm25'] = null;
     if (r.mode !== 'late') {
       if (rw !== null && r.rewrite.rm3 !== null) rw = this.rewriter().expandRm3(rw, r.rewrite.rm3, ENGLISH_STOPWORDS);
-      const terms = this.docstore.bm25Explain(rw?.bm25 ?? query, stored.docRowid);
+      const terms = this.docstore.bm25Explain(rw?.bm25 ?? query, stored.docRowid, r.globalStats?.bm25 === undefined ? {} : { corpus: r.globalStats.bm25 });
       bm25 = { score: terms.reduce((sum, t) => sum + t.contribution, 0), terms };
     }
     let fusion: Explanation['fusion'] = null;
-    if (r.mode === 'hybrid') {
+    // A cluster shard (globalStats) cannot fuse alone: its coordinator fills the fused parts.
+    if (r.mode === 'hybrid' && r.globalStats === null) {
       const hit = (await this.searchBatchNow([query], { ...options, mode: 'hybrid' }))[0]!.hits.find((h) => h.docId === doc.docId);
       if (hit?.fusion !== undefined) fusion = { ...hit.fusion, score: hit.score, rank: hit.rank };
     }

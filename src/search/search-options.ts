@@ -11,6 +11,7 @@ import { calibratedPlaidParams, type IndexCalibration } from '../format/calibrat
 import type { DeadlineOptions } from './deadline.js';
 import { compileFilter, type CompiledFilter, type MetadataFilter } from '../docstore/metadata-filter.js';
 import { resolveRewrite, type ResolvedRewrite, type RewriteOptions } from '../rewrite/query-rewriter.js';
+import type { Bm25CorpusStats } from '../docstore/bm25.js';
 
 export type SearchMode = 'late' | 'bm25' | 'hybrid';
 
@@ -51,6 +52,23 @@ export interface SearchOptions extends DeadlineOptions {
    * interaction; each rewrite is reported in `SearchResult.rewrites`. Default: none.
    */
   rewrite?: RewriteOptions;
+  /**
+   * Statistics of the whole corpus when this index is one shard of it (src/cluster/): BM25 and
+   * query-token IDF then use them instead of the shard's own, so that a shard's scores equal a
+   * single index's over the whole corpus. One query's statistics: search one query per call.
+   */
+  globalStats?: GlobalStats;
+}
+
+/** One query's corpus-wide statistics (gathered from every shard by the cluster's coordinator). */
+export interface GlobalStats {
+  /** BM25 (bm25.ts): the corpus's documents, their mean length in terms, and each query term's document frequency. */
+  bm25?: Bm25CorpusStats;
+  /**
+   * Query-token IDF (idf.ts): the corpus's passage count (the token-df base) and the passage
+   * document frequency of each of the query's tokens, aligned with its `tokenIds`.
+   */
+  tokenIdf?: { passages: number; df: Int32Array };
 }
 
 export interface ResolvedSearch {
@@ -66,6 +84,7 @@ export interface ResolvedSearch {
   /** The compiled metadata filter, or null. */
   filter: CompiledFilter | null;
   rewrite: ResolvedRewrite;
+  globalStats: GlobalStats | null;
 }
 
 /**
@@ -120,6 +139,7 @@ export function resolveSearch(options: SearchOptions, model: ModelInfo, calibrat
     includeText: options.includeText ?? false,
     filter: options.filter === undefined ? null : compileFilter(options.filter),
     rewrite: rewriteFor(mode, options.rewrite),
+    globalStats: options.globalStats ?? null,
   };
 }
 

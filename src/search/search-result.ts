@@ -71,6 +71,13 @@ export interface SearchResult {
    * lacks, emoji): its hits then tie or nearly, and say little (encoder/unknown-tokens.ts).
    */
   warnings?: TextWarning[];
+  /**
+   * A cluster's coordinator (src/cluster/): set when some shards did not answer by the deadline
+   * (no live replica, or too slow), so the hits come from the other shards only; `missingShards`
+   * names them.
+   */
+  degraded?: boolean;
+  missingShards?: number[];
 }
 
 /** The result of a query that cannot be searched (query-text.ts). */

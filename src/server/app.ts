@@ -18,6 +18,7 @@ import type { Engine } from './engine.js';
 import { errorBody, internalErrorBody, statusFor, toPlaitError } from './http-errors.js';
 import { IGNORED_FIELDS_HEADER, ignoredFieldsHeader, relaxRequestBody } from './lenient-body.js';
 import { adminRoutes } from './routes/admin.js';
+import { documentsRoutes, type ClusterWriteTarget } from './routes/documents.js';
 import { encodeRoutes } from './routes/encode.js';
 import { indexesRoutes } from './routes/indexes.js';
 import { rerankRoutes } from './routes/rerank.js';
@@ -40,7 +41,12 @@ export function keyMatches(header: string | undefined, key: string): boolean {
   return timingSafeEqual(digest(presented), digest(key)) && m !== null;
 }
 
-export async function createApp(engine: Engine): Promise<FastifyInstance> {
+export interface AppOptions {
+  /** A coordinator's write log: the document routes publish there instead of committing locally (routes/documents.ts). */
+  clusterWrites?: ClusterWriteTarget;
+}
+
+export async function createApp(engine: Engine, appOptions: AppOptions = {}): Promise<FastifyInstance> {
   const o = engine.options;
   const app = Fastify({
     logger: o.logLevel === false ? false : { level: o.logLevel, ...(o.logDestination === undefined ? {} : { stream: o.logDestination }) },
@@ -123,6 +129,7 @@ export async function createApp(engine: Engine): Promise<FastifyInstance> {
   await app.register(rerankRoutes);
   await app.register(encodeRoutes);
   await app.register(explainRoutes);
+  await app.register(documentsRoutes, { cluster: appOptions.clusterWrites });
   await app.register(playgroundRoutes);
   return app;
 }

@@ -322,7 +322,7 @@ export class Engine {
    * embeddings skip encoding, and the rest is scored in chunks with the deadline checked between
    * them (and inside the library, down to the scoring workers, through `signal`).
    */
-  async search(entry: IndexEntry, queries: string[], options: SearchOptions, signal: AbortSignal): Promise<QueryAnswer[]> {
+  async search(entry: IndexEntry, queries: string[], options: SearchOptions, signal: AbortSignal, deadlineAt?: number): Promise<QueryAnswer[]> {
     const resolved = entry.index.resolveSearch(options);
     const optionsKey = searchOptionsKey(resolved);
     const keys = queries.map((q) => `${entry.name}\u0000${entry.generation}\u0000${optionsKey}\u0000${q}`);
@@ -358,11 +358,13 @@ export class Engine {
     for (let from = 0; from < todo.length; from += chunk) {
       throwIfAborted(signal);
       const ids = todo.slice(from, from + chunk);
+      // deadlineAt (Date.now() ms, the request's deadline) lets a cluster coordinator answer degraded before it.
+      const searchOptions: SearchOptions & { deadlineAt?: number } = { ...options, signal, ...(deadlineAt === undefined ? {} : { deadlineAt }) };
       const results = await this.metrics.track(this.metrics.scoringBusy, this.metrics.scoringInFlight, labels, () =>
         entry.index.searchEncodedBatch(
           ids.map((i) => queries[i]!),
           resolved.mode === 'bm25' ? [] : embeddings.slice(from, from + chunk),
-          rewritten === undefined ? { ...options, signal } : { ...options, signal, rewritten: rewritten.slice(from, from + chunk) },
+          rewritten === undefined ? searchOptions : { ...searchOptions, rewritten: rewritten.slice(from, from + chunk) },
         ),
       );
       const encoder = resolved.mode === 'bm25' ? null : await entry.index.encoder();
@@ -373,7 +375,7 @@ export class Engine {
         r.timings.encodeMs = encodeMs;
         r.timings.totalMs += encodeMs;
         this.observeStages(entry.name, r);
-        this.resultCache.set(keys[ids[j]!]!, r, resultBytes(r));
+        if (r.degraded !== true) this.resultCache.set(keys[ids[j]!]!, r, resultBytes(r));
         answers[ids[j]!] = { result: r, cached: false };
       });
     }

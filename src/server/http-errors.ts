@@ -69,6 +69,8 @@ export const HTTP_STATUS = {
   INTERNAL: 500,
   // Only `plait serve`'s start meets it (no request can); listed because every code is.
   ADDRESS_IN_USE: 500,
+  // A cluster's coordinator with no NATS server to reach (a shard without replicas is a degraded 200, not this).
+  CLUSTER_UNAVAILABLE: 503,
 } satisfies Record<ErrorCode, number> & Record<string, number>;
 
 export function statusFor(code: string): number {

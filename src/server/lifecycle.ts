@@ -12,7 +12,7 @@ import { createEncoder, openIndex, readManifest, Reranker, resolveModelSpec, typ
 import { PlaitError } from '../errors/index.js';
 import { locateIndex } from '../format/index-path.js';
 import { CrossEncoder } from '../rerank/cross-encoder/cross-encoder.js';
-import { createApp } from './app.js';
+import { createApp, type AppOptions } from './app.js';
 import { Engine, type RerankerEntry, type ServedIndex } from './engine.js';
 import { resolveServerOptions, type ResolvedServerOptions, type ServerOptions } from './options.js';
 
@@ -25,9 +25,9 @@ export interface RunningServer {
   close(): Promise<boolean>;
 }
 
-/** Listens with an engine already built (tests hand in engines over wrapped indexes). */
-export async function serveEngine(engine: Engine): Promise<RunningServer> {
-  const app = await createApp(engine);
+/** Listens with an engine already built (tests hand in engines over wrapped indexes; a coordinator passes its write log in `appOptions`). */
+export async function serveEngine(engine: Engine, appOptions: AppOptions = {}): Promise<RunningServer> {
+  const app = await createApp(engine, appOptions);
   const o = engine.options;
   try {
     await app.listen({ host: o.host, port: o.port });

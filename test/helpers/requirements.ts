@@ -88,3 +88,16 @@ export function needsXgboost(): string | false {
   warnOnce('xgboost', `SKIPPED: ${reason}`);
   return reason;
 }
+
+/**
+ * Debian's nats-server (2.9, with JetStream), which the cluster tests start on a random loopback
+ * port: `false` when it runs or in CI (the test then fails on its absence; .ci/run installs it),
+ * else the skip reason.
+ */
+export function needsNatsServer(): string | false {
+  const found = spawnSync('nats-server', ['--version'], { stdio: 'ignore' }).error === undefined;
+  if (found || inCi()) return false;
+  const reason = 'nats-server was not found (apt-get install nats-server; in CI this fails)';
+  warnOnce('nats-server', `SKIPPED: ${reason}`);
+  return reason;
+}

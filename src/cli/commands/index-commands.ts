@@ -20,6 +20,7 @@ import { calibrateAfterBuild, calibrationLines } from './calibrate-command.js';
 import { CALIBRATION_DEFAULTS, DOCSTORE_DEFAULTS, TWO_LEVEL_ASSIGN_DEFAULTS } from '../../config/defaults.js';
 import { BM25_STEMMERS, type Bm25Stemmer } from '../../docstore/schema.js';
 import { CENTROID_ASSIGNMENTS, type CentroidAssignment } from '../../indexer/two-level-assign.js';
+import { runShardedCliBuild } from './cluster-commands.js';
 
 /** The corpus report's kinds of invalid document and the error code each stands for. */
 export const SKIP_CODES: Record<string, string> = {
@@ -99,6 +100,7 @@ interface IndexCliOptions {
   coarseProbe?: number;
   calibrate?: number | true;
   bm25Stemmer?: Bm25Stemmer;
+  shards?: number;
   quiet?: boolean;
   json?: boolean;
 }
@@ -143,6 +145,7 @@ export function registerIndexCommands(program: Command): void {
     .option('--coarse-probe <n>', `two-level: coarse cells searched per token, >= 1 (default ${TWO_LEVEL_ASSIGN_DEFAULTS.probe})`, parseIntArg('coarseProbe', 1))
     .option('--calibrate [budget-s]', `then calibrate PLAID's settings on pseudo-queries (plait calibrate), within this budget (default ${CALIBRATION_DEFAULTS.buildBudgetS} s)`, parseIntArg('calibrate', 1))
     .addOption(new Option('--bm25-stemmer <stemmer>', "BM25's stemmer: porter (English) or none (other languages)").choices([...BM25_STEMMERS]).default(DOCSTORE_DEFAULTS.bm25Stemmer))
+    .option('--shards <n>', 'build a sharded index for a cluster: <index>/shard-<i> (documents by a hash of their id), one codebook, and <index>/cluster.json', parseIntArg('shards', 1))
     .option('-q, --quiet', 'no progress output')
     .option('--json', 'print the result as JSON')
     .action(async (input: string, o: IndexCliOptions) => {
@@ -150,9 +153,7 @@ export function registerIndexCommands(program: Command): void {
       prepareOutputDir(dirname(resolveIndexPath(o.index)), '--index');
       if (o.model === undefined && !o.quiet && !o.json) announceBundledModel();
       const progress = ProgressReporter.auto(o.quiet === true);
-      const result = await runCliBuild(
-        input,
-        {
+      const buildOptions: Omit<BuildOptions, 'onProgress'> = {
           index: o.index,
           model: o.model,
           ...(o.quantize === undefined ? {} : { quantize: o.quantize }),
@@ -171,9 +172,13 @@ export function registerIndexCommands(program: Command): void {
           coarseCentroids: o.coarseCentroids,
           coarseProbe: o.coarseProbe,
           bm25Stemmer: o.bm25Stemmer,
-        },
-        { progress, json: o.json === true, quiet: o.quiet === true },
-      );
+      };
+      if (o.shards !== undefined) {
+        if (o.calibrate !== undefined) throw new PlaitError('USAGE', { message: '--calibrate applies to one index; calibrate each shard with plait calibrate <index>/shard-<i>', reason: 'conflictingOptions' });
+        await runShardedCliBuild(input, buildOptions, o.shards, { progress, json: o.json === true, quiet: o.quiet === true });
+        return;
+      }
+      const result = await runCliBuild(input, buildOptions, { progress, json: o.json === true, quiet: o.quiet === true });
       const { manifest, report, path } = result;
       if (o.calibrate !== undefined) manifest.calibration = (await calibrateAfterBuild(path, o.calibrate === true ? CALIBRATION_DEFAULTS.buildBudgetS : o.calibrate, progress)).calibration;
       if (o.json) {

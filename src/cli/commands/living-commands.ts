@@ -13,13 +13,14 @@ import { locateIndex } from '../../format/index-path.js';
 import { PlaitError, isPlaitError } from '../../errors/index.js';
 import { ENCODER_DEFAULTS, LOCK_WAIT_DEFAULTS } from '../../config/defaults.js';
 import { withLockWait, type LockWaitOptions } from '../../mutate/lock-wait.js';
-import type { CorpusFormat, CorpusWarning } from '../../indexer/corpus/types.js';
+import type { CorpusFormat, CorpusReaderOptions, CorpusWarning } from '../../indexer/corpus/types.js';
+import type { EncoderOptions } from '../../encoder/types.js';
 import { parseIntArg, plural, printJson } from '../options.js';
 import { withHint } from '../report-error.js';
 import { parseFilter } from '../../docstore/metadata-filter.js';
 import { SKIP_CODES, describeSkipped, totalSkipped } from './index-commands.js';
 
-interface AddCliOptions {
+export interface AddCliOptions {
   replace: boolean;
   skipInvalid?: boolean;
   format?: CorpusFormat;
@@ -51,19 +52,40 @@ function lockWait(o: { lockWaitS?: number; json?: boolean }): LockWaitOptions {
   };
 }
 
+/** The corpus reader's options of `plait add` and `plait cluster add`: format, JSONL fields, encoder threads. */
+export function withCorpusOptions(command: Command): Command {
+  return command
+    .addOption(new Option('--format <format>', 'input format (default: detected)').choices(['beir', 'jsonl', 'tsv', 'folder']))
+    .option('--id-field <field>', 'JSONL id field')
+    .option('--text-field <field>', 'JSONL text field')
+    .option('--title-field <field>', 'JSONL title field')
+    .option('--threads <n>', `encoder worker threads, >= 0 (0 = in-process; default: one per core, at most ${ENCODER_DEFAULTS.maxAutoThreads})`, parseIntArg('threads', 0));
+}
+
+/** The reader and encoder options that `withCorpusOptions` and --skip-invalid parsed. */
+export function corpusReadOptions(o: Omit<AddCliOptions, 'replace' | 'json'>): CorpusReaderOptions & { encoderOptions: EncoderOptions } {
+  const { skipInvalid, format, idField, textField, titleField, threads } = o;
+  return { skipInvalid, format, idField, textField, titleField, encoderOptions: threads === undefined ? {} : { threads } };
+}
+
+/** The ids of an id file (one a line, blank lines skipped); `plait delete --ids` and `plait cluster delete --ids`. */
+export function readIdFile(path: string): string[] {
+  if (!existsSync(path)) throw new PlaitError('FILE_NOT_FOUND', { message: `no id file at ${path}`, path });
+  return readFileSync(path, 'utf8')
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0);
+}
+
 export function registerLivingCommands(program: Command): void {
-  program
+  const add = program
     .command('add')
     .description("add documents to an index (upsert by id) as one new generation: encoded with the index's model, compressed with its codec; existing segments are not rewritten")
     .argument('<index>', 'index name or path')
     .argument('<input>', 'corpus file or folder (the formats of plait index)')
     .option('--no-replace', 'refuse an id already in the index (DUPLICATE_ID) instead of replacing that document')
-    .option('--skip-invalid', 'skip invalid documents and report their counts, instead of stopping at the first')
-    .addOption(new Option('--format <format>', 'input format (default: detected)').choices(['beir', 'jsonl', 'tsv', 'folder']))
-    .option('--id-field <field>', 'JSONL id field')
-    .option('--text-field <field>', 'JSONL text field')
-    .option('--title-field <field>', 'JSONL title field')
-    .option('--threads <n>', `encoder worker threads, >= 0 (0 = in-process; default: one per core, at most ${ENCODER_DEFAULTS.maxAutoThreads})`, parseIntArg('threads', 0))
+    .option('--skip-invalid', 'skip invalid documents and report their counts, instead of stopping at the first');
+  withCorpusOptions(add)
     .option(...LOCK_WAIT_OPTION)
     .option('-q, --quiet', QUIET_HELP)
     .option('--json', 'print the result as JSON')
@@ -73,12 +95,7 @@ export function registerLivingCommands(program: Command): void {
       try {
         r = await addCorpus(index, input, {
           noReplace: !o.replace,
-          skipInvalid: o.skipInvalid,
-          format: o.format,
-          idField: o.idField,
-          textField: o.textField,
-          titleField: o.titleField,
-          encoderOptions: o.threads === undefined ? {} : { threads: o.threads },
+          ...corpusReadOptions(o),
           ...lockWait(o),
           // Top-level fields the reader does not read, named once each (with --json: report.ignoredFields).
           ...(o.json ? {} : { onWarning: (w: CorpusWarning) => process.stderr.write(`plait: warning: ${w.message}\n`) }),
@@ -118,14 +135,7 @@ export function registerLivingCommands(program: Command): void {
     .action(async (index: string, o: { ids?: string; filter?: string; json?: boolean; lockWaitS?: number }) => {
       const path = locateIndex(index);
       if (o.ids === undefined && o.filter === undefined) throw new PlaitError('USAGE', { message: 'give --ids <file> and/or --filter <json>', reason: 'missingArgument' });
-      let ids: string[] = [];
-      if (o.ids !== undefined) {
-        if (!existsSync(o.ids)) throw new PlaitError('FILE_NOT_FOUND', { message: `no id file at ${o.ids}`, path: o.ids });
-        ids = readFileSync(o.ids, 'utf8')
-          .split(/\r?\n/)
-          .map((l) => l.trim())
-          .filter((l) => l.length > 0);
-      }
+      const ids = o.ids === undefined ? [] : readIdFile(o.ids);
       const deleteWhere = o.filter === undefined ? undefined : parseFilter(o.filter);
       const r = await withLockWait(() => updateIndex(path, { delete: ids, deleteWhere }), lockWait(o));
       if (o.json) {

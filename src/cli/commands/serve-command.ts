@@ -7,6 +7,8 @@ import { SERVER_DEFAULTS } from '../../config/defaults.js';
 import { startServer, closeOnSignals } from '../../server/index.js';
 import type { ServerOptions } from '../../server/index.js';
 import { parseIntArg, plural } from '../options.js';
+import { PlaitError } from '../../errors/index.js';
+import { runClusterServe } from './cluster-commands.js';
 
 interface ServeCliOptions {
   host: string;
@@ -28,6 +30,8 @@ interface ServeCliOptions {
   queryCacheMb?: number;
   cors?: string[];
   logLevel: string;
+  nats?: string;
+  coordinate?: string;
 }
 
 export function registerServeCommand(program: Command): void {
@@ -54,8 +58,10 @@ export function registerServeCommand(program: Command): void {
     .option('--query-cache-mb <n>', 'query-embedding cache size in MiB', parseIntArg('queryCacheMb', 0))
     .option('--cors <origin...>', 'allow CORS from these origins (default: CORS off)')
     .option('--log-level <level>', 'pino log level (fatal, error, warn, info, debug, trace, silent)', 'info')
+    .option('--nats <url>', 'join a cluster through this NATS server: with <index>/shard-<i>, as a replica of that shard (HTTP too only when --port is given); with --coordinate, as its coordinator')
+    .option('--coordinate <name>', 'serve the cluster <name> (a sharded index\'s name or folder) over HTTP, scattering searches to its shards through --nats')
     .addHelpText('after', '\nEnvironment: PLAIT_API_KEY=<key> requires "Authorization: Bearer <key>" on every route but /health and /ready.')
-    .action(async (indexes: string[], o: ServeCliOptions) => {
+    .action(async (indexes: string[], o: ServeCliOptions, command: Command) => {
       const options: ServerOptions = {
         host: o.host,
         port: o.port,
@@ -77,6 +83,11 @@ export function registerServeCommand(program: Command): void {
         ...(o.queryCacheMb === undefined ? {} : { queryCacheBytes: o.queryCacheMb << 20 }),
         ...(o.cors === undefined ? {} : { corsOrigins: o.cors }),
       };
+      if (o.coordinate !== undefined && o.nats === undefined) throw new PlaitError('USAGE', { message: '--coordinate needs --nats <url>', reason: 'missingArgument' });
+      if (o.nats !== undefined) {
+        await runClusterServe(indexes, options, { nats: o.nats, ...(o.coordinate === undefined ? {} : { coordinate: o.coordinate }), http: command.getOptionValueSource('port') !== 'default' });
+        return;
+      }
       const server = await startServer(indexes, options);
       const served = [...server.engine.indexes.keys()];
       server.app.log.info({ url: server.url, indexes: served, models: server.engine.rerankers.map((r) => r.names[0]) }, 'ready');

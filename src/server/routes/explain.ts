@@ -7,7 +7,7 @@
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { PlaitError } from '../../errors/index.js';
-import type { ExplainOptions, SearchMode } from '../../index.js';
+import type { Explanation, ExplainOptions, SearchMode } from '../../index.js';
 import { SEARCH_DEFAULTS } from '../../config/defaults.js';
 import { ERROR_SCHEMA } from '../http-errors.js';
 import { runWork } from '../request-work.js';
@@ -96,7 +96,10 @@ export const explainRoutes: FastifyPluginAsync = async (app) => {
     },
     async (request, reply) => {
       const b = request.body;
-      const index = engine.plaitIndex(engine.index(request.params.name));
+      const entry = engine.index(request.params.name);
+      // A cluster's coordinator explains through its ClusterIndex (the document's shard), with the request's deadline.
+      const index: Explainer = explainer(entry.index) ?? engine.plaitIndex(entry);
+      const deadlineAt = Date.now() + (b.timeout_ms ?? engine.options.timeoutMs);
       if ((b.doc_id === undefined) === (b.pid === undefined)) {
         throw new PlaitError('INVALID_ARGUMENT', { message: 'give exactly one of "doc_id" (a string) and "pid" (an integer)' });
       }
@@ -111,8 +114,18 @@ export const explainRoutes: FastifyPluginAsync = async (app) => {
       const rewrite = rewriteFromBody(b.rewrite, engine.synonyms);
       if (rewrite !== undefined) o.rewrite = rewrite;
       const target = b.doc_id !== undefined ? b.doc_id : { pid: b.pid! };
-      const ex = await runWork(engine, reply, b.timeout_ms, () => index.explain(query, target, o));
+      const ex = await runWork(engine, reply, b.timeout_ms, () => index.explain(query, target, { ...o, deadlineAt }));
       return snakeKeys(ex);
     },
   );
 };
+
+/** What the route needs of an index: PlaitIndex.explain, or a cluster's (deadlineAt: Date.now() ms the answer is due). */
+interface Explainer {
+  explain(query: string, target: string | { pid: number }, options: ExplainOptions & { deadlineAt?: number }): Promise<Explanation>;
+}
+
+/** The served index itself when it can explain (a PlaitIndex, a cluster's ClusterIndex); null for a search-only wrapper. */
+function explainer(index: object): Explainer | null {
+  return typeof (index as Partial<Explainer>).explain === 'function' ? (index as Explainer) : null;
+}

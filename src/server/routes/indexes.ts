@@ -1,5 +1,5 @@
 /** `GET /v1/indexes` (what is served) and `GET /v1/indexes/{name}` (what `plait info --json` says, in snake_case). */
-import { statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyPluginAsync } from 'fastify';
 import { kernelsStatus } from '../../index.js';
@@ -44,7 +44,8 @@ function info(e: IndexEntry): Record<string, unknown> {
   // document store's as it is now, as `plait info` reports.
   const files: Record<string, number> = {};
   for (const f of listedFiles(m)) files[f.name] = listedFileBytes(path, f);
-  files[MANIFEST_FILE] = statSync(join(path, MANIFEST_FILE)).size;
+  // A cluster's coordinator has no folder (path "nats:<name>"): its manifest's files are shard 0's.
+  if (existsSync(join(path, MANIFEST_FILE))) files[MANIFEST_FILE] = statSync(join(path, MANIFEST_FILE)).size;
   const totalBytes = Object.values(files).reduce((a, b) => a + b, 0);
   const tokens = Math.max(1, m.counts.tokens);
   const perToken = m.segments.reduce((sum, g) => sum + g.codes.bytes + g.residuals.bytes, 0);

@@ -41,6 +41,7 @@ interface SearchBody {
   cross_encoder?: string;
   filter?: MetadataFilter;
   rewrite?: RewriteBody;
+  min_sequences?: { shard: number; sequence: number }[];
 }
 
 /** Query rewriting in a request (the library's RewriteOptions in snake_case). */
@@ -142,6 +143,12 @@ export const SEARCH_BODY_SCHEMA = {
     },
     cross_encoder: { type: 'string', description: 'which served cross-encoder (plait serve --cross-encoder) scores a cross stage (default: the first)' },
     rewrite: REWRITE_BODY_SCHEMA,
+    min_sequences: {
+      type: 'array',
+      maxItems: 1024,
+      items: { type: 'object', required: ['shard', 'sequence'], additionalProperties: true, properties: { shard: { type: 'integer', minimum: 0 }, sequence: { type: 'integer', minimum: 0 } } },
+      description: "read your writes on a cluster coordinator: a write's acknowledged `sequences`; each shard answers once it applied them (a shard that cannot by the deadline is missing, degraded). A single server's writes are visible when acknowledged: ignored there",
+    },
   },
 } as const;
 
@@ -209,10 +216,11 @@ const RESPONSE_SCHEMA = {
           empty_reason: { type: 'string', enum: ['empty-query', 'no-content'], description: 'set when the query cannot be searched (no letter or digit): hits is empty' },
           stages: { type: 'array', items: STAGE_SCHEMA, description: 'pipelines: each stage with its time and candidates' },
           ordered_by: { type: 'string', description: 'pipelines: the stage whose order the hits are in' },
+          missing_shards: { type: 'array', items: { type: 'integer' }, description: 'a cluster coordinator: the shards that did not answer by the deadline (degraded is then true)' },
           degraded: {
-            type: ['object', 'null'],
+            type: ['object', 'null', 'boolean'],
             properties: { stage: { type: 'string' }, reason: { type: 'string' }, message: { type: 'string' }, code: { type: 'string' } },
-            description: 'pipelines: the stage skipped (budget missed, model error, circuit open) and why; null when every stage ran',
+            description: 'pipelines: the stage skipped (budget missed, model error, circuit open) and why; null when every stage ran. A cluster coordinator: true when some shards are missing from the hits (missing_shards)',
           },
         },
       },
@@ -255,6 +263,8 @@ export function searchOptionsFromBody(b: SearchBody, serverSynonyms: SynonymMap 
   if (b.filter !== undefined) o.filter = b.filter;
   const rewrite = rewriteFromBody(b.rewrite, serverSynonyms);
   if (rewrite !== undefined) o.rewrite = rewrite;
+  // Read by a cluster's ClusterIndex only (cluster-index.ts ClusterSearchOptions).
+  if (b.min_sequences !== undefined) (o as SearchOptions & { minSequences?: { shard: number; sequence: number }[] }).minSequences = b.min_sequences.map((s) => ({ shard: s.shard, sequence: s.sequence }));
   return o;
 }
 
@@ -321,7 +331,8 @@ export const searchRoutes: FastifyPluginAsync = async (app) => {
         return { index: entry.name, generation: entry.generation, results };
       }
       if (b.cross_encoder !== undefined) throw new PlaitError('INVALID_ARGUMENT', { message: 'cross_encoder needs a pipeline with a cross stage, e.g. "bm25:100 > cross:10"', name: 'cross_encoder' });
-      const answers = await runWork(engine, reply, b.timeout_ms, (signal) => engine.search(entry, queries, options, signal));
+      const deadlineAt = Date.now() + (b.timeout_ms ?? engine.options.timeoutMs);
+      const answers = await runWork(engine, reply, b.timeout_ms, (signal) => engine.search(entry, queries, options, signal, deadlineAt));
       const warned = answers.flatMap((a, i) => (a.result.warnings === undefined ? [] : [i]));
       if (warned.length > 0) engine.metrics.unknownText.inc({ text: 'query', route: '/v1/indexes/:name/search' }, warned.length);
       if (warned.length > 0) void reply.header(TEXT_WARNINGS_HEADER, warned.map((i) => (b.queries === undefined ? 'query' : `queries[${i}]`)).join(', '));
@@ -336,6 +347,7 @@ export const searchRoutes: FastifyPluginAsync = async (app) => {
           ...(a.result.rewrites === undefined ? {} : { rewrites: a.result.rewrites }),
           ...(a.result.warnings === undefined ? {} : { warnings: a.result.warnings.map(snakeWarning) }),
           ...(a.result.emptyReason === undefined ? {} : { empty_reason: a.result.emptyReason }),
+          ...(a.result.degraded === true ? { degraded: true, missing_shards: a.result.missingShards ?? [] } : {}),
         })),
       };
     },

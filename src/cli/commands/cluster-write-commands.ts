@@ -1,0 +1,113 @@
+/**
+ * `plait cluster add <name> <corpus> --nats <url>` and `plait cluster delete <name> --ids <file>
+ * | --filter <json> --nats <url>` write to the cluster's write logs (encoded once here; every
+ * replica applies them: src/cluster/cluster-writer.ts). `plait cluster publish <name> --nats <url>` uploads a sharded index's committed shards (and its
+ * cluster.json) to the cluster's JetStream object store; `plait cluster fetch <name> --shard <i>
+ * --nats <url>` downloads one shard into an empty `<name>/shard-<i>` on another machine, where
+ * `plait serve <name>/shard-<i> --nats <url>` then replays the writes made since the publish
+ * (src/cluster/shard-files.ts, issue 24).
+ */
+import type { Command } from 'commander';
+import { connect } from '@nats-io/transport-node';
+import { existsSync } from 'node:fs';
+import { fetchClusterShard, publishCluster, type ShardFilesResult } from '../../cluster/shard-files.js';
+import { addCorpusToCluster, deleteFromCluster, type ClusterWriteResult } from '../../cluster/cluster-writer.js';
+import { parseFilter } from '../../docstore/metadata-filter.js';
+import { corpusReadOptions, readIdFile, withCorpusOptions, type AddCliOptions } from './living-commands.js';
+import { PlaitError } from '../../errors/index.js';
+import { parseIntArg, plural, printJson } from '../options.js';
+
+interface PublishCliOptions {
+  nats: string;
+  shard?: number;
+  json?: boolean;
+}
+
+async function withNats<T>(url: string, work: (nc: Awaited<ReturnType<typeof connect>>) => Promise<T>): Promise<T> {
+  let nc;
+  try {
+    nc = await connect({ servers: url, name: 'plait-cluster-files' });
+  } catch (e) {
+    throw new PlaitError('OFFLINE', { message: `cannot reach NATS at ${url}: ${(e as Error).message}`, url }, { cause: e });
+  }
+  try {
+    return await work(nc);
+  } finally {
+    await nc.close();
+  }
+}
+
+function describe(r: ShardFilesResult, verb: string): string {
+  const mb = (r.bytes / (1 << 20)).toFixed(1);
+  return `shard ${r.shard}: generation ${r.generation}, ${plural(r.files, 'file')} (${mb} MiB), ${r.transferred} ${verb}${r.appliedSequence === undefined ? '' : `; write log applied to ${r.appliedSequence}`}`;
+}
+
+/** Where a cluster write landed: the last stream sequence per shard. */
+function describeWrite(r: ClusterWriteResult): string {
+  return `${plural(r.writes, 'write')} acknowledged by the write logs of cluster ${r.cluster} (last sequence ${r.sequences.map((s) => `shard ${s.shard}: ${s.sequence}`).join(', ')})`;
+}
+
+const QUIET_HELP = 'no progress output (this command prints only its result)';
+
+export function registerClusterWriteCommands(program: Command): void {
+  const cluster = program.command('cluster').description('a sharded index on NATS: write to its logs, publish its shards to the object store, fetch one on another machine');
+  const add = cluster
+    .command('add')
+    .description("add documents (upsert by id) to a cluster: encoded here with the cluster's model, appended to the shards' write logs (every replica applies them)")
+    .argument('<name>', 'the sharded index folder, or the name of a published cluster')
+    .argument('<input>', 'corpus file or folder (the formats of plait index)')
+    .requiredOption('--nats <url>', 'NATS server URL')
+    .option('--skip-invalid', 'skip invalid documents and report their counts, instead of stopping at the first');
+  withCorpusOptions(add)
+    .option('-q, --quiet', QUIET_HELP)
+    .option('--json', 'print the result as JSON')
+    .action(async (name: string, input: string, o: Omit<AddCliOptions, 'replace'> & { nats: string }) => {
+      if (!existsSync(input)) throw new PlaitError('FILE_NOT_FOUND', { message: `no corpus at ${input}`, path: input });
+      const r = await withNats(o.nats, (nc) => addCorpusToCluster(nc, name, input, corpusReadOptions(o)));
+      if (o.json) return printJson(r);
+      process.stdout.write(`added ${plural(r.documents, 'document')}: ${describeWrite(r)}\n`);
+    });
+  cluster
+    .command('delete')
+    .description("delete documents from a cluster by id (routed to their shards) and/or metadata filter (every shard), through the write logs")
+    .argument('<name>', 'the sharded index folder, or the name of a published cluster')
+    .requiredOption('--nats <url>', 'NATS server URL')
+    .option('--ids <file>', 'file with one document id a line')
+    .option('--filter <json>', 'delete every document whose metadata match this filter (the syntax of plait search --filter)')
+    .option('-q, --quiet', QUIET_HELP)
+    .option('--json', 'print the result as JSON')
+    .action(async (name: string, o: { nats: string; ids?: string; filter?: string; json?: boolean }) => {
+      if (o.ids === undefined && o.filter === undefined) throw new PlaitError('USAGE', { message: 'give --ids <file> and/or --filter <json>', reason: 'missingArgument' });
+      const ids = o.ids === undefined ? [] : readIdFile(o.ids);
+      const filter = o.filter === undefined ? undefined : parseFilter(o.filter);
+      const r = await withNats(o.nats, (nc) => deleteFromCluster(nc, name, { ids, ...(filter === undefined ? {} : { filter }) }));
+      if (o.json) return printJson(r);
+      process.stdout.write(`sent ${plural(r.documents, 'id')}${filter === undefined ? '' : ' and a filter'} for deletion: ${describeWrite(r)}\n`);
+    });
+  cluster
+    .command('publish')
+    .description("upload the shards' committed files (and cluster.json) to the cluster's JetStream object store; unchanged files are not uploaded again")
+    .argument('<name>', 'the sharded index folder (its name is the cluster name)')
+    .requiredOption('--nats <url>', 'NATS server URL, e.g. nats://127.0.0.1:4222')
+    .option('--shard <i>', 'publish only this shard', parseIntArg('shard', 0))
+    .option('-q, --quiet', QUIET_HELP)
+    .option('--json', 'print the result as JSON')
+    .action(async (name: string, o: PublishCliOptions) => {
+      const r = await withNats(o.nats, (nc) => publishCluster(nc, name, o.shard === undefined ? undefined : [o.shard]));
+      if (o.json) return printJson(r);
+      process.stdout.write(`published cluster ${r.cluster}: ${r.shards.map((s) => describe(s, 'uploaded')).join('; ')}\n`);
+    });
+  cluster
+    .command('fetch')
+    .description('download one published shard into <name>/shard-<i> (an empty or new folder; the manifest is written last)')
+    .argument('<name>', 'the sharded index folder to fetch into (its name is the cluster name)')
+    .requiredOption('--shard <i>', 'the shard to fetch', parseIntArg('shard', 0))
+    .requiredOption('--nats <url>', 'NATS server URL')
+    .option('-q, --quiet', QUIET_HELP)
+    .option('--json', 'print the result as JSON')
+    .action(async (name: string, o: PublishCliOptions & { shard: number }) => {
+      const r = await withNats(o.nats, (nc) => fetchClusterShard(nc, name, o.shard));
+      if (o.json) return printJson(r);
+      process.stdout.write(`fetched cluster ${r.cluster} ${describe(r, 'downloaded')}\n`);
+    });
+}

@@ -1,0 +1,307 @@
+/**
+ * The coordinator's view of a cluster as one index: it satisfies the server's `ServedIndex`
+ * (engine.ts), so `plait serve --coordinate <name>` answers the single server's search routes with
+ * the same engine, encoder and caches; only `searchEncodedBatch` differs. A batch is:
+ *
+ *   1. `stats` scattered to every shard: each query's BM25 term dfs and token dfs, documents,
+ *      total length and passages, summed here (exact: the shards partition the corpus);
+ *   2. `search` scattered with those sums: each shard scores as a single index over the whole
+ *      corpus would (search-options.ts, GlobalStats), with the request's deadline less
+ *      CLUSTER_DEFAULTS.answerMarginMs;
+ *   3. merge: late and bm25 — the top k of the shards' top k by score; hybrid — the late and BM25
+ *      lists cut to the fusion depth, the BM25-only documents' exact late scores from their shard,
+ *      then fusion.ts's min-max or RRF, exactly as hybrid.ts fuses on one index.
+ *
+ * Shards missing at the deadline (no replica, or too slow) leave the answer `degraded` with their
+ * numbers in `missingShards`; the request is answered on time either way. Equal scores tie-break
+ * by docId here (by insertion order on one index).
+ */
+import { PlaitError, invalidArgument } from '../errors/index.js';
+import { CLUSTER_DEFAULTS, SEARCH_DEFAULTS } from '../config/defaults.js';
+import type { Encoder, TokenEmbeddings } from '../encoder/types.js';
+import type { IndexManifest } from '../format/manifest.js';
+import { QueryEncoder, type QueryEncoderOptions } from '../search/query-encoder.js';
+import { hybridDepth, resolveSearch, type ResolvedSearch } from '../search/search-options.js';
+import type { Explanation, ExplainOptions, SearchHit, SearchOptions, SearchResult } from '../search/plait-index.js';
+import { shardOf } from './shard-of.js';
+import { emptyResult, emptyTimings } from '../search/search-result.js';
+import { unsearchable } from '../search/query-text.js';
+import { fuseMinMax, fuseRrf, type ScoredDoc } from '../search/fusion.js';
+import { ShardClient, type ShardOutcome } from './shard-client.js';
+import { bytesOf, int32Of, toWireEmbedding, type SearchReply, type ShardInfo, type ShardQueryResult, type StatsReply, type WireSearchOptions, type WireStats } from './shard-protocol.js';
+
+/** Search options as the coordinator's engine passes them: the request's deadline as an epoch instant. */
+export interface ClusterSearchOptions extends SearchOptions {
+  /** Date.now()-based ms by which the answer is due (engine.ts passes the request's). */
+  deadlineAt?: number;
+  /**
+   * Read-your-writes: write-log sequences (a write's acknowledgement) each shard must have applied
+   * before it answers; a shard that cannot by the deadline is reported missing.
+   */
+  minSequences?: readonly { shard: number; sequence: number }[];
+}
+
+export class ClusterIndex {
+  readonly path: string;
+  /** Shard 0's manifest (the model, codec and settings every shard shares) with the counts and segments of every shard at start. */
+  readonly manifest: IndexManifest;
+  private readonly queryEncoder: QueryEncoder;
+
+  constructor(
+    /** The cluster's name (its NATS names, subjects.ts). */
+    readonly name: string,
+    readonly shards: ShardClient,
+    /** Every shard's `info` answer at start, by shard. */
+    readonly info: ShardInfo[],
+    options: QueryEncoderOptions = {},
+  ) {
+    this.path = `nats:${name}`;
+    const first = info[0]!.manifest;
+    const sum = (k: 'documents' | 'passages' | 'tokens'): number => info.reduce((a, s) => a + s.manifest.counts[k], 0);
+    // Every shard's segments (so bytes per token is the cluster's); other files are shard 0's.
+    this.manifest = { ...first, counts: { ...first.counts, documents: sum('documents'), passages: sum('passages'), tokens: sum('tokens') }, segments: info.flatMap((s) => s.manifest.segments) };
+    this.queryEncoder = new QueryEncoder(this.manifest, options);
+  }
+
+  encoder(): Promise<Encoder> {
+    return this.queryEncoder.get();
+  }
+
+  resolveSearch(options: SearchOptions = {}): ResolvedSearch {
+    return resolveSearch(options, this.manifest.model, this.manifest.calibration);
+  }
+
+  /**
+   * Searches every shard and merges (see the file header). Queries with no letter or digit, or an
+   * embedding with no rows, get an empty page with their reason, as on one index.
+   * @throws PlaitError INVALID_ARGUMENT (bad options; `rewrite`, which a cluster does not do yet),
+   * a shard's own error (e.g. INVALID_FILTER), QUERY_TOO_LARGE.
+   */
+  async searchEncodedBatch(queries: string[], embeddings: TokenEmbeddings[], options: ClusterSearchOptions = {}): Promise<SearchResult[]> {
+    const r = this.resolveSearch(options);
+    if (options.rewrite !== undefined) throw invalidArgument('rewrite', 'no query rewriting on a cluster (spelling, synonyms and feedback read one shard\'s vocabulary)', options.rewrite);
+    if (queries.length > SEARCH_DEFAULTS.maxBatchQueries) throw new PlaitError('QUERY_TOO_LARGE', { message: `${queries.length} queries in one batch; the limit is ${SEARCH_DEFAULTS.maxBatchQueries}` });
+    if (r.mode !== 'bm25' && embeddings.length !== queries.length) throw invalidArgument('embeddings', `one per query (${queries.length})`, embeddings);
+    const t0 = performance.now();
+    const minSequence = minSequencesByShard(options.minSequences, this.shards.shards);
+    const due = options.deadlineAt ?? Date.now() + (options.timeoutMs ?? CLUSTER_DEFAULTS.attemptTimeoutMs * 2);
+    const shardDue = due - CLUSTER_DEFAULTS.answerMarginMs;
+    const reasons = queries.map((q, i) => (r.mode === 'bm25' ? unsearchable(q, i) : embeddings[i]!.length === 0 ? 'no-content' : unsearchable(q, i)));
+    const live = queries.flatMap((_, i) => (reasons[i] === null ? [i] : []));
+    const results: SearchResult[] = queries.map((_, i) => emptyResult(reasons[i] ?? 'no-content'));
+    if (live.length === 0) return results;
+
+    // 1. Corpus statistics of each live query, summed over the shards that answered.
+    const needBm25 = r.mode !== 'late';
+    const needIdf = r.mode !== 'bm25' && r.idf;
+    const missing = new Set<number>();
+    const stats = await this.gatherStats(
+      live.map((i) => ({ text: needBm25 ? queries[i]! : null, tokenIds: needIdf ? embeddings[i]!.tokenIds : null })),
+      minSequence,
+      statsDue(shardDue),
+      missing,
+      options.signal,
+    );
+    // 2. Search with them, on the shards that gave their statistics (a shard missing from the sums
+    //    would score on another scale: it is missing from the answer too).
+    const wireOptions = this.wireOptions(r, options);
+    const wire = live.map((i, j) => ({ text: queries[i]!, embedding: r.mode === 'bm25' ? null : toWireEmbedding(embeddings[i]!), stats: stats[j]! }));
+    const outcomes = await Promise.all(
+      Array.from({ length: this.shards.shards }, (_, s) =>
+        missing.has(s)
+          ? ({ shard: s, ok: false, reason: 'timeout' } as const)
+          : this.shards.request<SearchReply>(s, 'search', { queries: wire, options: wireOptions, deadlineAt: shardDue, minSequence: minSequence[s]! }, shardDue, options.signal),
+      ),
+    );
+    for (const o of outcomes) if (!o.ok) missing.add(o.shard);
+    // 3. Merge.
+    const answered = outcomes.filter((o): o is Extract<ShardOutcome<SearchReply>, { ok: true }> => o.ok);
+    const missingShards = [...missing].sort((a, b) => a - b);
+    for (const s of missingShards) this.shards.metricsMissing(s, live.length);
+    live.forEach((qi, j) => {
+      const parts = answered.map((o) => o.value.results[j]!);
+      const merged = r.mode === 'hybrid' ? mergeHybrid(parts, r) : mergeLists(parts.map((p) => p.hits), r.topK);
+      const empty = parts.length > 0 && parts.every((p) => p.emptyReason !== undefined) ? parts[0]!.emptyReason : undefined;
+      const timings = emptyTimings();
+      timings.totalMs = performance.now() - t0;
+      results[qi] = {
+        hits: empty === undefined ? merged : [],
+        timings,
+        truncated: false,
+        ...(empty === undefined ? {} : { emptyReason: empty }),
+        ...(missingShards.length > 0 ? { degraded: true, missingShards } : {}),
+      };
+    });
+    return results;
+  }
+
+  /** Each query's corpus statistics, summed over the shards that answered (the others join `missing`). */
+  private async gatherStats(qs: { text: string | null; tokenIds: Int32Array | null }[], minSequence: number[], due: number, missing: Set<number>, signal?: AbortSignal): Promise<WireStats[]> {
+    const bm25 = qs.some((q) => q.text !== null);
+    const idf = qs.some((q) => q.tokenIds !== null);
+    if (!bm25 && !idf) return qs.map(() => ({}));
+    const stated = qs.map((q) => ({ text: q.text, tokenIds: q.tokenIds === null ? null : bytesOf(q.tokenIds) }));
+    const outcomes = await this.shards.scatter<StatsReply>('stats', (s) => ({ queries: stated, minSequence: minSequence[s]!, deadlineAt: due }), due, signal);
+    return sumStats(outcomes, qs.length, bm25, idf, missing);
+  }
+
+  /**
+   * Why document `docId` scores as it does: its shard (shardOf) explains the late and BM25 parts
+   * with the corpus statistics; in hybrid mode the fused parts come from this cluster's own hybrid
+   * search (null when the document is not among its topK). `pid` in the answer is the shard's.
+   * @throws PlaitError INVALID_ARGUMENT (a pid target: pids are per shard; rewrite),
+   * CLUSTER_UNAVAILABLE (the document's shard did not answer by the deadline), the shard's own
+   * errors (INVALID_INPUT for an unknown docId).
+   */
+  async explain(query: string, target: string | { pid: number }, options: ExplainOptions & Pick<ClusterSearchOptions, 'deadlineAt' | 'minSequences'> = {}): Promise<Explanation> {
+    if (typeof target !== 'string') throw invalidArgument('doc_id', 'a doc_id on a cluster (pids are per shard)', target);
+    if (options.rewrite !== undefined) throw invalidArgument('rewrite', 'no query rewriting on a cluster', options.rewrite);
+    const r = this.resolveSearch(options);
+    const due = (options.deadlineAt ?? Date.now() + CLUSTER_DEFAULTS.attemptTimeoutMs * 2) - CLUSTER_DEFAULTS.answerMarginMs;
+    const minSequence = minSequencesByShard(options.minSequences, this.shards.shards);
+    const [e] = await (await this.encoder()).encodeQueries([query]);
+    const missing = new Set<number>();
+    const [stats] = await this.gatherStats([{ text: r.mode === 'late' ? null : query, tokenIds: r.mode !== 'bm25' && r.idf ? e!.tokenIds : null }], minSequence, statsDue(due), missing);
+    const shard = shardOf(target, this.shards.shards);
+    const { deadlineAt: _d, minSequences: _m, ...explainOptions } = options;
+    const o = await this.shards.request<{ explanation: Explanation }>(shard, 'explain', { query, docId: target, options: explainOptions, stats: stats!, deadlineAt: due, minSequence: minSequence[shard]! }, due);
+    if (!o.ok || missing.size > 0) throw new PlaitError('CLUSTER_UNAVAILABLE', { message: `shard${missing.size > 1 ? 's' : ''} ${[...(o.ok ? [] : [shard]), ...missing].filter((s, i, a) => a.indexOf(s) === i).join(', ')} did not answer in time`, shard });
+    const ex = o.value.explanation;
+    if (r.mode === 'hybrid') {
+      const [res] = await this.searchEncodedBatch([query], [e!], { ...explainOptions, mode: 'hybrid', ...(options.deadlineAt === undefined ? {} : { deadlineAt: options.deadlineAt }), ...(options.minSequences === undefined ? {} : { minSequences: options.minSequences }) });
+      const hit = res!.hits.find((h) => h.docId === target);
+      ex.fusion = hit?.fusion === undefined ? null : { ...hit.fusion, score: hit.score, rank: hit.rank };
+    }
+    return ex;
+  }
+
+  /** The resolved options a shard needs, PLAID's parameters explicit (the single index's for this topK). */
+  private wireOptions(r: ResolvedSearch, o: SearchOptions): WireSearchOptions {
+    return {
+      topK: r.topK,
+      mode: r.mode,
+      exhaustive: r.exhaustive,
+      nIvfProbe: r.plaid.nIvfProbe,
+      centroidScoreThreshold: r.plaid.centroidScoreThreshold,
+      ndocs: r.plaid.ndocs,
+      ...(r.plaid.centroidScoreMargin === undefined ? {} : { centroidScoreMargin: r.plaid.centroidScoreMargin }),
+      ...(r.plaid.nIvfProbeTotal === undefined ? {} : { nIvfProbeTotal: r.plaid.nIvfProbeTotal }),
+      ...(r.plaid.ndocsQueryTokens === undefined ? {} : { ndocsQueryTokens: r.plaid.ndocsQueryTokens }),
+      idfWeighting: r.idf,
+      fusion: r.fusion,
+      alpha: r.alpha,
+      rrfK: r.rrfK,
+      includeText: r.includeText,
+      ...(o.filter === undefined ? {} : { filter: o.filter }),
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.queryEncoder.close();
+  }
+}
+
+/**
+ * When the statistics round must end: a share of the time left (CLUSTER_DEFAULTS.statsBudgetShare),
+ * so that a shard without a replica cannot take the whole deadline before the search round.
+ */
+function statsDue(due: number): number {
+  const now = Date.now();
+  return now + Math.max(0, due - now) * CLUSTER_DEFAULTS.statsBudgetShare;
+}
+
+/**
+ * The highest sequence asked of each shard (0: none).
+ * @throws PlaitError INVALID_ARGUMENT for a shard or sequence out of range.
+ */
+function minSequencesByShard(asked: ClusterSearchOptions['minSequences'], shards: number): number[] {
+  const out = new Array<number>(shards).fill(0);
+  for (const a of asked ?? []) {
+    if (!Number.isInteger(a?.shard) || a.shard < 0 || a.shard >= shards) throw invalidArgument('min_sequences.shard', `an integer in [0, ${shards - 1}]`, a?.shard);
+    if (!Number.isInteger(a.sequence) || a.sequence < 0) throw invalidArgument('min_sequences.sequence', 'a non-negative integer', a.sequence);
+    out[a.shard] = Math.max(out[a.shard]!, a.sequence);
+  }
+  return out;
+}
+
+/** The shards' statistics summed per query; shards that did not answer are added to `missing`. */
+function sumStats(outcomes: ShardOutcome<StatsReply>[], n: number, bm25: boolean, idf: boolean, missing: Set<number>): WireStats[] {
+  let documents = 0;
+  let totalLength = 0;
+  let passages = 0;
+  const termDf: Record<string, number>[] = Array.from({ length: n }, () => ({}));
+  const tokenDf: (Int32Array | null)[] = Array.from({ length: n }, () => null);
+  for (const o of outcomes) {
+    if (!o.ok) {
+      missing.add(o.shard);
+      continue;
+    }
+    const v = o.value;
+    documents += v.documents;
+    totalLength += v.totalLength;
+    passages += v.passages;
+    for (let j = 0; j < n; j++) {
+      for (const [t, df] of Object.entries(v.termDf[j] ?? {})) termDf[j]![t] = (termDf[j]![t] ?? 0) + df;
+      const td = v.tokenDf[j];
+      if (td === null || td === undefined) continue;
+      const add = int32Of(td);
+      const acc = (tokenDf[j] ??= new Int32Array(add.length));
+      for (let k = 0; k < add.length; k++) acc[k]! += add[k]!;
+    }
+  }
+  return termDf.map((df, j) => ({
+    ...(bm25 && documents > 0 ? { bm25: { documents, avgLength: Math.max(totalLength / documents, 1e-9), df } } : {}),
+    ...(idf && tokenDf[j] !== null ? { tokenIdf: { passages, df: bytesOf(tokenDf[j]!) } } : {}),
+  }));
+}
+
+/** Best first; equal scores by docId. */
+function byScore(a: SearchHit, b: SearchHit): number {
+  return b.score - a.score || (a.docId < b.docId ? -1 : a.docId > b.docId ? 1 : 0);
+}
+
+/** The top `k` of the shards' lists, ranked from 1. */
+export function mergeLists(lists: readonly SearchHit[][], k: number): SearchHit[] {
+  return lists
+    .flat()
+    .sort(byScore)
+    .slice(0, k)
+    .map((h, i) => ({ ...h, rank: i + 1 }));
+}
+
+/**
+ * Hybrid fusion over the shards' lists, as hybrid.ts fuses on one index: the corpus's late list and
+ * BM25 list are the top fusion-depth of the shards' lists; a document in the BM25 list but not in
+ * the late list joins the late list with its exact late score (its shard sent it); then min-max or RRF.
+ */
+export function mergeHybrid(parts: readonly ShardQueryResult[], r: ResolvedSearch): SearchHit[] {
+  const depth = Math.min(SEARCH_DEFAULTS.maxTopK, hybridDepth(r.topK));
+  const late = parts.flatMap((p) => p.hits).sort(byScore).slice(0, depth);
+  const bm25 = parts.flatMap((p) => p.bm25 ?? []).sort(byScore).slice(0, depth);
+  const lateScore = new Map<string, SearchHit>();
+  for (const p of parts) for (const h of [...(p.extraLate ?? []), ...p.hits]) lateScore.set(h.docId, h);
+  const keys = new Map<string, number>();
+  const hitOf: SearchHit[] = [];
+  const key = (h: SearchHit): number => {
+    let k = keys.get(h.docId);
+    if (k === undefined) {
+      k = hitOf.length;
+      keys.set(h.docId, k);
+      hitOf.push(h);
+    }
+    return k;
+  };
+  const lateDocs: ScoredDoc[] = late.map((h) => ({ key: key(h), score: h.score }));
+  const inLate = new Set(late.map((h) => h.docId));
+  for (const h of bm25) {
+    if (inLate.has(h.docId)) continue;
+    const l = lateScore.get(h.docId);
+    if (l !== undefined) lateDocs.push({ key: key(l), score: l.score });
+  }
+  const bmDocs: ScoredDoc[] = bm25.map((h) => ({ key: key(h), score: h.score }));
+  const fused = r.fusion === 'rrf' ? fuseRrf(lateDocs.sort((a, b) => b.score - a.score || a.key - b.key), bmDocs, r.rrfK) : fuseMinMax(lateDocs, bmDocs, r.alpha);
+  return fused.slice(0, r.topK).map((f, i) => {
+    const h = lateScore.get(hitOf[f.key]!.docId) ?? hitOf[f.key]!;
+    return { ...h, score: f.score, rank: i + 1, fusion: { late: f.late, bm25: f.bm25, lateShare: f.lateShare, bm25Share: f.bm25Share } };
+  });
+}

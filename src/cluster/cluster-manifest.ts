@@ -1,0 +1,65 @@
+/**
+ * `<name>/cluster.json`: what makes the shards under `<name>/shard-<i>` one cluster — the shard
+ * count, the routing function (shard-of.ts), the checksum of the codebook every shard was
+ * compressed with (so that a replica or coordinator can refuse a shard from another build), and
+ * each shard's commit id at build time. Written atomically by the sharded build, last.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { PlaitError } from '../errors/index.js';
+import { writeFileAtomic } from '../util/write-file-atomic.js';
+import type { IndexManifest } from '../format/manifest.js';
+
+export const CLUSTER_MANIFEST_FILE = 'cluster.json';
+/** shard-of.ts: jump consistent hash of the first 8 bytes of SHA-256(docId), big-endian. */
+export const ROUTING_JUMP_SHA256 = 'jump-consistent-hash/sha256-be64';
+
+export interface ClusterManifest {
+  format: 'plait-cluster';
+  version: 1;
+  /** The cluster's name on NATS (subjects.ts): the folder's name. */
+  name: string;
+  shards: number;
+  routing: typeof ROUTING_JUMP_SHA256;
+  /** SHA-256 (hex) of the centroids' bytes and the codec's cutoffs and weights (codebookChecksum). */
+  codebook: string;
+  /** Per shard: its commit id at build time, documents and passages. */
+  shardInfo: { commit: string; documents: number; passages: number }[];
+  createdAt: string;
+}
+
+/** Folder of shard `i` under the cluster folder. */
+export function shardDir(root: string, i: number): string {
+  return join(root, `shard-${i}`);
+}
+
+/** The checksum that names a codebook: centroids (float32 bytes), then the manifest's cutoffs and weights as JSON. */
+export function codebookChecksum(centroids: Float32Array, codec: IndexManifest['codec']): string {
+  return createHash('sha256')
+    .update(new Uint8Array(centroids.buffer, centroids.byteOffset, centroids.byteLength))
+    .update(JSON.stringify({ cutoffs: codec.cutoffs, weights: codec.weights }))
+    .digest('hex');
+}
+
+export function writeClusterManifest(root: string, m: ClusterManifest): void {
+  writeFileAtomic(join(root, CLUSTER_MANIFEST_FILE), `${JSON.stringify(m, null, 2)}\n`);
+}
+
+/**
+ * Reads `<root>/cluster.json`.
+ * @throws PlaitError INDEX_NOT_FOUND (no manifest), INDEX_CORRUPT (unreadable or malformed).
+ */
+export function readClusterManifest(root: string): ClusterManifest {
+  const path = join(root, CLUSTER_MANIFEST_FILE);
+  if (!existsSync(path)) throw new PlaitError('INDEX_NOT_FOUND', { message: `${root} is not a sharded index (no ${CLUSTER_MANIFEST_FILE}): build one with plait index <corpus> --index ${basename(root)} --shards <n>`, path });
+  let m: Partial<ClusterManifest>;
+  try {
+    m = JSON.parse(readFileSync(path, 'utf8')) as Partial<ClusterManifest>;
+  } catch (e) {
+    throw new PlaitError('INDEX_CORRUPT', { message: `${path} is not valid JSON`, path }, { cause: e });
+  }
+  const ok = m.format === 'plait-cluster' && m.version === 1 && typeof m.name === 'string' && Number.isInteger(m.shards) && (m.shards ?? 0) >= 1 && m.routing === ROUTING_JUMP_SHA256 && typeof m.codebook === 'string' && Array.isArray(m.shardInfo) && m.shardInfo.length === m.shards;
+  if (!ok) throw new PlaitError('INDEX_CORRUPT', { message: `${path} is not a plait cluster manifest (format plait-cluster, version 1)`, path });
+  return m as ClusterManifest;
+}

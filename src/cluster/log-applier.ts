@@ -1,0 +1,303 @@
+/**
+ * A replica's applier (issue 24): consumes its shard's write stream in order, from the sequence
+ * after the one its index last applied (the manifest's `appliedLog`), and applies the writes to
+ * the index folder through `updateIndex` — the index's own transaction — folding consecutive writes
+ * into one commit (write-entry.ts `foldWrites`: the same final state as one commit per write, at a
+ * fraction of the cost; bench/RESULTS.md "Cluster writes").
+ *
+ * Exactly once, across crashes: each commit records the stream and the sequence of the last write
+ * it contains (`UpdateRequest.appliedLog`), in the same manifest rename that commits the write. A
+ * process killed anywhere resumes from the recorded sequence + 1: a write is either in the commit
+ * (and its sequence with it) or in neither, so nothing is lost and nothing is applied twice
+ * (test/cluster-write-crash.test.ts kills an applier at random points). A write that commits
+ * nothing (deleting absent ids) leaves the recorded sequence behind; replaying it changes nothing.
+ *
+ * Multi-part writes (write-log.ts): parts are reassembled; a write whose parts stop short (its
+ * writer restarted it after another entry got in between, or died) is dropped, and a batch never
+ * ends inside a write, so the recorded sequence is always a write's last part.
+ *
+ * A write every replica refuses the same way (e.g. a filter a newer writer accepted but this
+ * version cannot parse) is skipped and reported through `onRejected`, so the replicas stay
+ * converged; anything else (the index locked by a local `plait add`, a full disk) is retried after
+ * CLUSTER_WRITE_DEFAULTS.applyRetryMs and reported through `onError`.
+ */
+import { readManifest } from '../format/index-reader.js';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
+import { CLUSTER_WRITE_DEFAULTS } from '../config/defaults.js';
+import { PlaitError, isPlaitError } from '../errors/index.js';
+import type { Kernels } from '../kernels/types.js';
+import { updateIndex, type UpdateOptions, type UpdateResult } from '../mutate/index-updater.js';
+import { AppliedSequence, type WaitOptions, type WaitResult } from './applied-sequence.js';
+import { clusterSubjects } from './subjects.js';
+import { canFold, decodeWrite, foldWrites, type ClusterWrite } from './write-entry.js';
+import { PART_HEADER, WRITE_HEADER, ensureWriteStream } from './write-log.js';
+
+/** Codes with which every replica refuses a write the same way: skipped, not retried. */
+const REFUSED = new Set(['INVALID_INPUT', 'INVALID_ARGUMENT', 'INVALID_FILTER', 'DUPLICATE_ID', 'DIMENSION_MISMATCH', 'EMPTY_TEXT']);
+
+export interface LogApplierOptions {
+  /** An open connection (not closed by the applier). */
+  nc: NatsConnection;
+  cluster: string;
+  shard: number;
+  kernels?: Kernels;
+  /** Writes folded into one commit at most (default CLUSTER_WRITE_DEFAULTS.applyBatchWrites). */
+  batchWrites?: number;
+  /** Entry bytes folded into one commit at most (default CLUSTER_WRITE_DEFAULTS.applyBatchBytes). */
+  batchBytes?: number;
+  /**
+   * Called after each commit, before the applied sequence advances (the replica refreshes its open
+   * index here, so that read-your-writes waits until the write is served). Awaited.
+   */
+  afterCommit?: (e: AppliedBatch) => Promise<void> | void;
+  /** A write every replica refuses, skipped (its stream sequence and the error). */
+  onRejected?: (e: { sequence: number; error: PlaitError }) => void;
+  /** A batch that failed and will be retried. */
+  onError?: (error: unknown) => void;
+  /** Passed to updateIndex (test hooks: `onStep` lets crash tests kill mid-commit). */
+  updateOptions?: Pick<UpdateOptions, 'onStep' | 'onOp' | 'lock' | 'autoCompactShare'>;
+}
+
+/** One commit of the applier. */
+export interface AppliedBatch {
+  /** Stream sequences of the first and last entry of the batch's writes. */
+  firstSequence: number;
+  lastSequence: number;
+  writes: number;
+  /** updateIndex's answer (`committed` false when the batch changed nothing). */
+  result: UpdateResult;
+}
+
+interface PendingWrite {
+  write: ClusterWrite;
+  firstSequence: number;
+  sequence: number;
+  bytes: number;
+}
+
+interface PartialWrite {
+  id: string;
+  parts: number;
+  chunks: Uint8Array[];
+  firstSequence: number;
+}
+
+export class LogApplier {
+  readonly stream: string;
+  /** The sequence of the last write applied (and served, after `afterCommit`). */
+  readonly applied: AppliedSequence;
+  /** Counters since start (for metrics): commits made, writes applied (folded ones each counted), writes refused and skipped, batches retried. */
+  readonly stats = { commits: 0, writes: 0, rejected: 0, retries: 0 };
+  private readonly pending: PendingWrite[] = [];
+  private pendingBytes = 0;
+  private partial: PartialWrite | null = null;
+  private messages: ConsumerMessages | null = null;
+  private applying: Promise<void> | null = null;
+  private consuming: Promise<void> | null = null;
+  private drained: (() => void) | null = null;
+  private stopped = false;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private jsm: JetStreamManager | null = null;
+
+  private constructor(
+    readonly dir: string,
+    private readonly o: LogApplierOptions,
+    start: number,
+  ) {
+    this.stream = clusterSubjects(o.cluster).writeStream(o.shard);
+    this.applied = new AppliedSequence(start);
+  }
+
+  /**
+   * Starts applying shard `shard`'s stream to the index folder `dir` from its recorded position.
+   * @throws PlaitError INDEX_NOT_FOUND / INDEX_CORRUPT (the folder), INVALID_ARGUMENT when the
+   * index records another stream (a folder of another shard or cluster).
+   */
+  static async start(dir: string, options: LogApplierOptions): Promise<LogApplier> {
+    const m = readManifest(dir);
+    const stream = clusterSubjects(options.cluster).writeStream(options.shard);
+    if (m.appliedLog !== undefined && m.appliedLog.stream !== stream) {
+      throw new PlaitError('INVALID_ARGUMENT', { message: `${dir} applies the write log ${m.appliedLog.stream}, not ${stream}: is it another shard's or cluster's index?`, recorded: m.appliedLog.stream, stream });
+    }
+    const applier = new LogApplier(dir, options, m.appliedLog?.sequence ?? 0);
+    // A replica may start before any writer: the stream is created if it is not there yet.
+    const jsm = await jetstreamManager(options.nc);
+    await ensureWriteStream(jsm, clusterSubjects(options.cluster), options.shard);
+    const state = (await jsm.streams.info(stream)).state;
+    const from = applier.applied.value + 1;
+    // The log must still hold every entry after the recorded position (and not be a newer, shorter log).
+    if ((state.messages > 0 && state.first_seq > from) || (state.messages === 0 && state.last_seq >= from) || state.last_seq < from - 1) {
+      throw new PlaitError('INDEX_CHANGED', {
+        message: `${dir} applied ${stream} up to ${from - 1}, but the stream now holds ${state.messages === 0 ? 'no entries' : `${state.first_seq}–${state.last_seq}`} (last ${state.last_seq}): fetch the shard again (plait cluster fetch)`,
+        stream,
+        applied: from - 1,
+        firstSequence: state.first_seq,
+        lastSequence: state.last_seq,
+      });
+    }
+    applier.jsm = jsm;
+    const consumer = await jetstream(options.nc).consumers.get(stream, { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: applier.applied.value + 1 });
+    applier.messages = await consumer.consume();
+    // The connection closing under a running applier ends the loop with an error: reported, never thrown unhandled.
+    applier.consuming = applier.consume(applier.messages).catch((e: unknown) => {
+      if (!applier.stopped) options.onError?.(e);
+    });
+    return applier;
+  }
+
+  /** Read-your-writes: waits until this replica applied (and served) `sequence`; see AppliedSequence. */
+  waitFor(sequence: number, options: WaitOptions): Promise<WaitResult> {
+    return this.applied.waitFor(sequence, options);
+  }
+
+  /** How far behind its log this replica is: the stream's last sequence, the applied one, the difference (a metric: stream lag). */
+  async lag(): Promise<{ applied: number; last: number; behind: number }> {
+    const last = (await this.jsm!.streams.info(this.stream)).state.last_seq;
+    const applied = this.applied.value;
+    return { applied, last, behind: Math.max(0, last - applied) };
+  }
+
+  private async consume(messages: ConsumerMessages): Promise<void> {
+    const limit = 2 * (this.o.batchBytes ?? CLUSTER_WRITE_DEFAULTS.applyBatchBytes);
+    for await (const m of messages) {
+      if (this.stopped) break;
+      this.take(m);
+      this.kick();
+      // Backpressure: a long catch-up must not pull the whole stream into memory.
+      while (this.pendingBytes > limit && !this.stopped) await new Promise<void>((r) => (this.drained = r));
+    }
+  }
+
+  /** One stream entry: a whole write, or a part of one (reassembled; a write cut short is dropped). */
+  private take(m: JsMsg): void {
+    const [id, k, n] = partOf(m);
+    if (n === 1) {
+      this.partial = null;
+      this.push(m.data, m.seq, m.seq);
+      return;
+    }
+    if (k === 1) this.partial = { id, parts: n, chunks: [m.data], firstSequence: m.seq };
+    else if (this.partial !== null && this.partial.id === id && this.partial.chunks.length === k - 1) this.partial.chunks.push(m.data);
+    else this.partial = null; // a part whose write did not start here: dropped with it
+    if (this.partial !== null && this.partial.chunks.length === this.partial.parts) {
+      const bytes = Buffer.concat(this.partial.chunks);
+      this.push(bytes, this.partial.firstSequence, m.seq);
+      this.partial = null;
+    }
+  }
+
+  private push(bytes: Uint8Array, firstSequence: number, sequence: number): void {
+    let write: ClusterWrite;
+    try {
+      write = decodeWrite(bytes);
+    } catch (e) {
+      // Not a write this version can read: every replica of this version skips it alike.
+      this.stats.rejected++;
+      this.o.onRejected?.({ sequence, error: isPlaitError(e) ? e : new PlaitError('INVALID_INPUT', { message: String(e) }) });
+      // Nothing before it waits to be applied: a reader waiting for this sequence need not wait for the next write.
+      if (this.pending.length === 0 && this.applying === null) this.applied.advance(sequence);
+      return;
+    }
+    this.pending.push({ write, firstSequence, sequence, bytes: bytes.length });
+    this.pendingBytes += bytes.length;
+  }
+
+  private kick(): void {
+    if (this.applying !== null || this.retryTimer !== null || this.stopped) return;
+    // After the I/O phase: every entry already received joins the batch.
+    this.applying = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.applyPending());
+  }
+
+  private async applyPending(): Promise<void> {
+    let failed = false;
+    try {
+      while (this.pending.length > 0 && !this.stopped) {
+        if (!(await this.applyBatch())) {
+          failed = true;
+          break;
+        }
+      }
+    } finally {
+      this.applying = null;
+      this.release();
+    }
+    if (failed && !this.stopped) {
+      this.retryTimer = setTimeout(() => {
+        this.retryTimer = null;
+        this.kick();
+      }, CLUSTER_WRITE_DEFAULTS.applyRetryMs);
+    } else if (this.pending.length > 0) this.kick();
+  }
+
+  private release(): void {
+    const d = this.drained;
+    this.drained = null;
+    d?.();
+  }
+
+  /** Applies the longest foldable run at the head of the queue; false when it must be retried. */
+  private async applyBatch(single = false): Promise<boolean> {
+    const maxWrites = single ? 1 : (this.o.batchWrites ?? CLUSTER_WRITE_DEFAULTS.applyBatchWrites);
+    const maxBytes = this.o.batchBytes ?? CLUSTER_WRITE_DEFAULTS.applyBatchBytes;
+    let n = 1;
+    let bytes = this.pending[0]!.bytes;
+    while (n < this.pending.length && n < maxWrites && canFold(this.pending[n]!.write) && bytes + this.pending[n]!.bytes <= maxBytes) bytes += this.pending[n++]!.bytes;
+    const batch = this.pending.slice(0, n);
+    const last = batch[n - 1]!;
+    let result: UpdateResult;
+    try {
+      result = updateIndex(this.dir, { ...foldWrites(batch.map((p) => p.write)), appliedLog: { stream: this.stream, sequence: last.sequence } }, { kernels: this.o.kernels, ...this.o.updateOptions });
+    } catch (e) {
+      if (isPlaitError(e) && REFUSED.has(e.code)) {
+        if (n > 1) return this.applyBatch(true); // find the write refused, applying the others one by one
+        this.dequeue(1);
+        this.stats.rejected++;
+        this.o.onRejected?.({ sequence: last.sequence, error: e });
+        this.applied.advance(last.sequence);
+        return true;
+      }
+      this.stats.retries++;
+      this.o.onError?.(e);
+      return false;
+    }
+    this.dequeue(n);
+    this.stats.writes += n;
+    if (result.committed) this.stats.commits++;
+    try {
+      await this.o.afterCommit?.({ firstSequence: batch[0]!.firstSequence, lastSequence: last.sequence, writes: n, result });
+    } catch (e) {
+      // Committed but perhaps not served yet: the sequence advances with the next batch that is.
+      this.o.onError?.(e);
+      return true;
+    }
+    this.applied.advance(last.sequence);
+    return true;
+  }
+
+  private dequeue(n: number): void {
+    for (const p of this.pending.splice(0, n)) this.pendingBytes -= p.bytes;
+  }
+
+  /** Stops consuming; a commit in progress finishes; writes received but not applied are left to the next start. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.retryTimer !== null) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    this.release();
+    await this.messages?.close();
+    await this.consuming?.catch(() => {});
+    await this.applying;
+    this.applied.close();
+  }
+}
+
+/** A log entry's write id and part `k` of `n` (an entry without the headers is a whole write). */
+function partOf(m: JsMsg): [string, number, number] {
+  const id = m.headers?.get(WRITE_HEADER) ?? '';
+  const part = /^(\d+)\/(\d+)$/.exec(m.headers?.get(PART_HEADER) ?? '1/1');
+  const k = Number(part?.[1] ?? 1);
+  const n = Number(part?.[2] ?? 1);
+  return k >= 1 && n >= k ? [id, k, n] : [id, 1, 1];
+}

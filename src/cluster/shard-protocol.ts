@@ -1,0 +1,154 @@
+/**
+ * The messages between a coordinator and a shard's replicas (msgpack over NATS request-reply, on
+ * `<shardService>.<verb>`, subjects.ts). Query embeddings travel as raw little-endian bytes, encoded
+ * once by the coordinator. Every reply is `{ ok: true, … }` or `{ ok: false, code, message }`
+ * (a PlaitError's stable code, re-thrown by the coordinator as the same error).
+ *
+ * - `info`   → the shard's number, its index manifest, codebook checksum and commit id.
+ * - `stats`  → the shard's share of the corpus statistics for a batch of queries: documents and
+ *              their total BM25 length, each query's BM25 term dfs, passages and each query token's
+ *              passage df (query-token IDF). The coordinator sums them (exact: shards partition the
+ *              documents and passages).
+ * - `search` → per query, with the summed statistics: the late list, the BM25 list, and (hybrid) the
+ *              exact late scores of the BM25-only documents, so that fusion at the coordinator equals
+ *              a single index's.
+ * - `ping`   → (every replica, no queue group) who is alive, for the replicas-seen gauge.
+ */
+import { pack, unpack } from 'msgpackr';
+import { PlaitError, type ErrorCode } from '../errors/index.js';
+import type { TokenEmbeddings } from '../encoder/types.js';
+import type { IndexManifest } from '../format/manifest.js';
+import type { ExplainOptions, SearchHit, SearchOptions } from '../search/plait-index.js';
+import type { EmptyReason } from '../search/query-text.js';
+
+export type ShardVerb = 'info' | 'stats' | 'search' | 'explain' | 'ping';
+
+export interface WireEmbedding {
+  /** Float32 little-endian bytes, length × dim. */
+  vectors: Uint8Array;
+  /** Int32 little-endian bytes, one per row. */
+  tokenIds: Uint8Array;
+  length: number;
+}
+
+export interface ShardInfo {
+  shard: number;
+  shards: number;
+  cluster: string;
+  manifest: IndexManifest;
+  codebook: string;
+  commit: string;
+  pid: number;
+}
+
+export interface StatsRequest {
+  /** Per query: the BM25 text (null: no BM25 in this mode) and the token ids (null: no IDF). */
+  queries: { text: string | null; tokenIds: Uint8Array | null }[];
+  /** Read-your-writes: the write-log sequence this shard must have applied first (0: none). */
+  minSequence?: number;
+  /** Epoch ms by which the shard must answer. */
+  deadlineAt?: number;
+}
+
+export interface StatsReply {
+  documents: number;
+  totalLength: number;
+  passages: number;
+  /** Per query: df of each BM25 term (as the store tokenises and stems it). */
+  termDf: Record<string, number>[];
+  /** Per query: passage df of each query token, Int32 bytes aligned with its tokenIds. */
+  tokenDf: (Uint8Array | null)[];
+}
+
+/** The corpus-wide statistics of one query, as the coordinator sends them back. */
+export interface WireStats {
+  bm25?: { documents: number; avgLength: number; df: Record<string, number> };
+  tokenIdf?: { passages: number; df: Uint8Array };
+}
+
+/** The search options a shard needs: the library's, less what does not travel (signal, rewrite, stats, deadline). */
+export type WireSearchOptions = Omit<SearchOptions, 'signal' | 'timeoutMs' | 'globalStats' | 'rewrite'>;
+
+export interface SearchRequest {
+  queries: { text: string; embedding: WireEmbedding | null; stats: WireStats }[];
+  options: WireSearchOptions;
+  /** Epoch ms by which the shard must answer (it stops its own work then). */
+  deadlineAt: number;
+  /** Read-your-writes: the write-log sequence this shard must have applied first (0: none). */
+  minSequence?: number;
+}
+
+/** Why a document of this shard scores as it does (PlaitIndex.explain with the corpus statistics). */
+export interface ExplainRequest {
+  query: string;
+  docId: string;
+  options: Omit<ExplainOptions, 'globalStats' | 'rewrite'>;
+  stats: WireStats;
+  deadlineAt: number;
+  minSequence?: number;
+}
+
+/** A replica's answer to `ping`: who it is and how far it applied its shard's write log (null: no log). */
+export interface PingReply {
+  shard: number;
+  pid: number;
+  applied: number | null;
+}
+
+export interface ShardQueryResult {
+  emptyReason?: EmptyReason;
+  /** late and bm25 modes: the shard's top-k. hybrid: the late list (fusion depth). */
+  hits: SearchHit[];
+  /** hybrid: the BM25 list (fusion depth), scored with the corpus statistics. */
+  bm25?: SearchHit[];
+  /** hybrid: exact late scores of the BM25 list's documents missing from the late list. */
+  extraLate?: SearchHit[];
+  generation?: number;
+}
+
+export interface SearchReply {
+  results: ShardQueryResult[];
+}
+
+export type Reply<T> = ({ ok: true } & T) | { ok: false; code: ErrorCode; message: string };
+
+export function encodeMessage(value: unknown): Uint8Array {
+  return pack(value);
+}
+
+export function decodeMessage<T>(data: Uint8Array): T {
+  return unpack(data) as T;
+}
+
+/** A reply's payload, or its error re-thrown as the PlaitError the replica raised. */
+export function replyValue<T>(r: Reply<T>): T {
+  if (r.ok) return r;
+  throw new PlaitError(r.code, { message: r.message });
+}
+
+export function errorReply(err: unknown): Reply<never> {
+  if (err instanceof PlaitError) return { ok: false, code: err.code, message: err.message };
+  return { ok: false, code: 'INTERNAL', message: err instanceof Error ? err.message : String(err) };
+}
+
+/** The bytes of a typed array (a view, no copy). */
+export function bytesOf(a: Float32Array | Int32Array): Uint8Array {
+  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+}
+
+/** Copies bytes into an aligned Int32Array (a decoded message's bytes are a Buffer view into a larger pool: Buffer#slice would not copy). */
+export function int32Of(b: Uint8Array): Int32Array {
+  return new Int32Array(new Uint8Array(b).buffer);
+}
+
+export function float32Of(b: Uint8Array): Float32Array {
+  return new Float32Array(new Uint8Array(b).buffer);
+}
+
+export function toWireEmbedding(e: TokenEmbeddings): WireEmbedding {
+  return { vectors: bytesOf(e.vectors), tokenIds: bytesOf(e.tokenIds), length: e.length };
+}
+
+export function fromWireEmbedding(w: WireEmbedding): TokenEmbeddings {
+  return { vectors: float32Of(w.vectors), tokenIds: int32Of(w.tokenIds), length: w.length };
+}

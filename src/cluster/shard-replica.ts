@@ -1,0 +1,247 @@
+/**
+ * A replica of shard i: an open PlaitIndex behind a NATS front door. It answers `info`, `stats` and
+ * `search` on `<shardService(i)>.<verb>` in the shard's queue group (NATS gives each request to one
+ * replica of the group: load shared, and a dead replica's share goes to the live ones), and `ping`
+ * outside the group (every replica answers: the coordinator counts them). `plait serve
+ * <name>/shard-<i> --nats <url>` starts one; the process may also serve HTTP.
+ *
+ * Nothing here merges or routes: the replica answers for its own shard, with the corpus-wide
+ * statistics the coordinator sends (search-options.ts, GlobalStats), so its scores are those a
+ * single index over the whole corpus would give.
+ */
+import { existsSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { connect, type NatsConnection, type Msg, type Subscription } from '@nats-io/transport-node';
+import { PlaitError } from '../errors/index.js';
+import { SEARCH_DEFAULTS } from '../config/defaults.js';
+import { commitIdOf } from '../format/index-transaction.js';
+import { hybridDepth } from '../search/search-options.js';
+import type { Explanation, PlaitIndex, SearchOptions } from '../search/plait-index.js';
+import type { GlobalStats } from '../search/search-options.js';
+import { CLUSTER_MANIFEST_FILE, readClusterManifest, codebookChecksum } from './cluster-manifest.js';
+import { clusterSubjects, type ClusterSubjects } from './subjects.js';
+import {
+  bytesOf,
+  decodeMessage,
+  encodeMessage,
+  errorReply,
+  fromWireEmbedding,
+  int32Of,
+  type SearchReply,
+  type SearchRequest,
+  type ExplainRequest,
+  type PingReply,
+  type ShardInfo,
+  type ShardQueryResult,
+  type StatsReply,
+  type StatsRequest,
+  type WireStats,
+} from './shard-protocol.js';
+
+export interface ShardReplicaOptions {
+  /** NATS server URL(s), e.g. "nats://127.0.0.1:4222". */
+  servers: string | string[];
+  /** Connection name shown by the NATS server (default "plait-<cluster>-shard-<i>"). */
+  name?: string;
+}
+
+/** Where a shard folder sits in its cluster: `<root>/shard-<i>` with `<root>/cluster.json`. */
+export function shardOfFolder(path: string): { root: string; cluster: string; shard: number; shards: number } {
+  const m = /^shard-(\d+)$/.exec(basename(path.replace(/\/+$/, '')));
+  if (m === null) {
+    const hint = existsSync(join(path, CLUSTER_MANIFEST_FILE)) ? `it is a cluster's folder: serve one of its shards (${join(path, 'shard-0')}), or coordinate it with --coordinate` : 'build one with plait index <corpus> --index <name> --shards <n>';
+    throw new PlaitError('INVALID_ARGUMENT', { message: `${path} is not a shard folder (<index>/shard-<i>): ${hint}`, path });
+  }
+  const root = dirname(path.replace(/\/+$/, ''));
+  const cluster = readClusterManifest(root);
+  const shard = Number(m[1]);
+  if (shard >= cluster.shards) throw new PlaitError('INDEX_CORRUPT', { message: `${path}: shard ${shard} but ${root}/cluster.json lists ${cluster.shards} shards`, path });
+  return { root, cluster: cluster.name, shard, shards: cluster.shards };
+}
+
+/**
+ * The replica's write-log position (the write side's LogApplier satisfies it): how far it applied
+ * its shard's stream, and a bounded wait for a sequence (read-your-writes).
+ */
+export interface AppliedLog {
+  readonly applied: { readonly value: number };
+  waitFor(sequence: number, options: { timeoutMs: number }): Promise<{ reached: boolean; applied: number }>;
+}
+
+export class ShardReplica {
+  private readonly subs: Subscription[] = [];
+  private closed = false;
+  /** The write log this replica applies, once attached (attachLog). */
+  private log: AppliedLog | null = null;
+
+  private constructor(
+    readonly nc: NatsConnection,
+    readonly index: PlaitIndex,
+    readonly subjects: ClusterSubjects,
+    readonly shard: number,
+    readonly shards: number,
+    private readonly codebook: string,
+  ) {}
+
+  /**
+   * Joins the cluster as a replica of the shard `index` is (its folder must be `<root>/shard-<i>`).
+   * @throws PlaitError INVALID_ARGUMENT / INDEX_CORRUPT (not a shard of a cluster, or built with
+   * another codebook), CLUSTER_UNAVAILABLE (NATS unreachable).
+   */
+  static async start(index: PlaitIndex, options: ShardReplicaOptions): Promise<ShardReplica> {
+    const where = shardOfFolder(index.path);
+    const manifest = readClusterManifest(where.root);
+    const codebook = codebookChecksum(index.scoringArrays.centroids, index.manifest.codec);
+    if (codebook !== manifest.codebook) {
+      throw new PlaitError('INDEX_CORRUPT', { message: `${index.path} was compressed with another codebook than ${where.root}/cluster.json records (rebuild the cluster)`, path: index.path });
+    }
+    const subjects = clusterSubjects(where.cluster);
+    const nc = await natsConnect(options.servers, options.name ?? `plait-${where.cluster}-shard-${where.shard}`);
+    const r = new ShardReplica(nc, index, subjects, where.shard, where.shards, codebook);
+    r.listen();
+    await nc.flush();
+    return r;
+  }
+
+  private listen(): void {
+    const prefix = this.subjects.shardService(this.shard);
+    const queue = this.subjects.shardQueue(this.shard);
+    const serve = (verb: string, grouped: boolean, handle: (data: Uint8Array) => Promise<unknown> | unknown): void => {
+      this.subs.push(
+        this.nc.subscribe(`${prefix}.${verb}`, {
+          ...(grouped ? { queue } : {}),
+          callback: (err, msg) => {
+            if (err !== null) return;
+            void this.answer(msg, handle);
+          },
+        }),
+      );
+    };
+    serve('info', true, () => this.info());
+    serve('stats', true, (d) => this.stats(decodeMessage<StatsRequest>(d)));
+    serve('search', true, (d) => this.search(decodeMessage<SearchRequest>(d)));
+    serve('explain', true, (d) => this.explain(decodeMessage<ExplainRequest>(d)));
+    serve('ping', false, (): PingReply => ({ shard: this.shard, pid: process.pid, applied: this.log?.applied.value ?? null }));
+  }
+
+  /** From now on, requests naming a write-log sequence wait for this log to apply it. */
+  attachLog(log: AppliedLog): void {
+    this.log = log;
+  }
+
+  /**
+   * Read-your-writes: waits until the attached log applied `sequence`, at most until `deadlineAt`.
+   * @throws PlaitError TIMEOUT when it did not (the coordinator then reports this shard missing),
+   * INVALID_ARGUMENT when a sequence is asked of a replica that applies no log.
+   */
+  private async awaitSequence(sequence: number | undefined, deadlineAt: number): Promise<void> {
+    if (sequence === undefined || sequence <= 0) return;
+    if (this.log === null) throw new PlaitError('INVALID_ARGUMENT', { message: `shard ${this.shard}'s replica applies no write log, so it cannot wait for sequence ${sequence}`, name: 'min_sequences' });
+    const r = await this.log.waitFor(sequence, { timeoutMs: Math.max(0, Math.floor(deadlineAt - Date.now())) });
+    if (!r.reached) throw new PlaitError('TIMEOUT', { message: `shard ${this.shard}'s replica applied its write log up to ${r.applied}, not ${sequence}, by the deadline`, required: sequence, applied: r.applied });
+  }
+
+  private async answer(msg: Msg, handle: (data: Uint8Array) => Promise<unknown> | unknown): Promise<void> {
+    let reply: unknown;
+    try {
+      reply = { ok: true, ...((await handle(msg.data)) as object) };
+    } catch (err) {
+      reply = errorReply(err);
+    }
+    if (!this.closed) msg.respond(encodeMessage(reply));
+  }
+
+  info(): ShardInfo {
+    const m = this.index.manifest;
+    return { shard: this.shard, shards: this.shards, cluster: this.subjects.cluster, manifest: m, codebook: this.codebook, commit: commitIdOf(m), pid: process.pid };
+  }
+
+  /** This shard's share of the corpus statistics of a batch of queries (shard-protocol.ts). */
+  async stats(req: StatsRequest): Promise<StatsReply> {
+    await this.awaitSequence(req.minSequence, req.deadlineAt ?? Date.now());
+    const store = this.index.docstore;
+    const totals = store.bm25Totals();
+    const tokens = store.tokenDf();
+    return {
+      documents: totals.documents,
+      totalLength: totals.totalLength,
+      passages: tokens.n,
+      termDf: req.queries.map((q) => {
+        if (q.text === null) return {};
+        const terms = [...store.bm25Query(q.text).terms.keys()];
+        const df = store.termDf(terms);
+        return Object.fromEntries(terms.map((t, i) => [t, df[i]!]));
+      }),
+      tokenDf: req.queries.map((q) => (q.tokenIds === null ? null : bytesOf(Int32Array.from(int32Of(q.tokenIds), (t) => (t >= 0 && t < tokens.df.length ? tokens.df[t]! : 0))))),
+    };
+  }
+
+  /** Each query searched on this shard with the corpus statistics it came with. */
+  async search(req: SearchRequest): Promise<SearchReply> {
+    const timeoutMs = req.deadlineAt - Date.now();
+    if (!(timeoutMs > 0)) throw new PlaitError('TIMEOUT', { message: 'the request reached the shard after its deadline' });
+    await this.awaitSequence(req.minSequence, req.deadlineAt);
+    const results: ShardQueryResult[] = [];
+    for (const q of req.queries) {
+      const embedding = q.embedding === null ? null : fromWireEmbedding(q.embedding);
+      const globalStats = globalStatsOf(q.stats);
+      const base: SearchOptions = { ...req.options, globalStats, timeoutMs: Math.max(1, req.deadlineAt - Date.now()) };
+      const mode = req.options.mode;
+      const late = (o: SearchOptions) => this.index.searchEncodedBatch([q.text], embedding === null ? [] : [embedding], o).then((r) => r[0]!);
+      if (mode !== 'hybrid') {
+        const r = await late(base);
+        results.push({ hits: r.hits, ...(r.emptyReason === undefined ? {} : { emptyReason: r.emptyReason }), ...(r.generation === undefined ? {} : { generation: r.generation }) });
+        continue;
+      }
+      // Hybrid: the two lists fusion takes at the single index's depth, and the exact late scores
+      // of the BM25-only documents (hybrid.ts); the coordinator fuses over the merged lists.
+      const depth = Math.min(SEARCH_DEFAULTS.maxTopK, hybridDepth(req.options.topK ?? SEARCH_DEFAULTS.topK));
+      // The late list scores on the index's workers while BM25 runs here.
+      const [lateList, bm] = await Promise.all([late({ ...base, mode: 'late', topK: depth }), late({ ...base, mode: 'bm25', topK: depth })]);
+      const have = new Set(lateList.hits.map((h) => h.docId));
+      const missing = bm.hits.filter((h) => !have.has(h.docId)).map((h) => h.docId);
+      const extraLate = embedding === null || missing.length === 0 ? [] : await this.index.rerankEncoded(embedding, missing, { ...(req.options.idfWeighting === undefined ? {} : { idfWeighting: req.options.idfWeighting }), includeText: req.options.includeText ?? false, globalStats });
+      results.push({
+        hits: lateList.hits,
+        bm25: bm.hits,
+        extraLate,
+        ...(lateList.emptyReason === undefined ? {} : { emptyReason: lateList.emptyReason }),
+        ...(lateList.generation === undefined ? {} : { generation: lateList.generation }),
+      });
+    }
+    return { results };
+  }
+
+  /** A document's explanation with the corpus statistics (no fused parts: the coordinator adds them). */
+  async explain(req: ExplainRequest): Promise<{ explanation: Explanation }> {
+    await this.awaitSequence(req.minSequence, req.deadlineAt);
+    return { explanation: await this.index.explain(req.query, req.docId, { ...req.options, globalStats: globalStatsOf(req.stats) }) };
+  }
+
+  /** Leaves the queue group (in-flight answers are still sent) and closes the connection; the index stays open. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    for (const s of this.subs) s.unsubscribe();
+    await this.nc.drain().catch(() => {});
+    this.closed = true;
+  }
+}
+
+function globalStatsOf(w: WireStats): GlobalStats {
+  return {
+    ...(w.bm25 === undefined ? {} : { bm25: w.bm25 }),
+    ...(w.tokenIdf === undefined ? {} : { tokenIdf: { passages: w.tokenIdf.passages, df: int32Of(w.tokenIdf.df) } }),
+  };
+}
+
+/**
+ * A NATS connection that keeps reconnecting (a restarted server is found again).
+ * @throws PlaitError CLUSTER_UNAVAILABLE when the first connection fails.
+ */
+export async function natsConnect(servers: string | string[], name: string): Promise<NatsConnection> {
+  try {
+    return await connect({ servers, name, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
+  } catch (err) {
+    throw new PlaitError('CLUSTER_UNAVAILABLE', { message: `cannot reach the NATS server at ${([] as string[]).concat(servers).join(', ')}: ${(err as Error).message}` }, { cause: err });
+  }
+}

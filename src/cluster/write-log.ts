@@ -1,0 +1,186 @@
+/**
+ * The cluster's write log (issue 24): one JetStream stream per shard (`clusterSubjects(name)
+ * .writeStream(i)`, file storage, nothing expires), holding that shard's writes in the order every
+ * replica applies them. `WriteLog.append` splits a write by `shardOf`, publishes each shard's part
+ * and resolves once JetStream has stored (acknowledged) every one: the PubAck's stream sequence is
+ * the write's position, which a reader passes to read-your-writes (applied-sequence.ts).
+ *
+ * A shard's write larger than one NATS message (max_payload, 1 MiB by default, less
+ * CLUSTER_WRITE_DEFAULTS.payloadHeadroomBytes) is published as parts with headers `Plait-Write`
+ * (write id and attempt) and `Plait-Part` (`k/n`). The parts must be contiguous in the stream, so
+ * that a replica's recorded position never falls inside a write: each part after the first expects
+ * the previous part's sequence (JetStream's `Nats-Expected-Last-Sequence`), and when another
+ * writer's entry got in between the whole write is published again under a new attempt, after a
+ * random backoff (two writers restarting in step would otherwise cut each other forever); the
+ * applier drops a write whose parts stop short. Each part also carries a `Nats-Msg-Id`, so a part
+ * republished after a lost acknowledgement is stored once (the stream's duplicate window).
+ *
+ * What is atomic: one shard's part of a write is applied in one commit on every replica. A write
+ * spanning shards is not atomic across them (each shard applies its part on its own schedule).
+ */
+import { randomUUID } from 'node:crypto';
+import { headers, type NatsConnection } from '@nats-io/transport-node';
+import { DiscardPolicy, JetStreamApiError, RetentionPolicy, StorageType, jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { CLUSTER_WRITE_DEFAULTS } from '../config/defaults.js';
+import { PlaitError, invalidArgument } from '../errors/index.js';
+import { clusterSubjects, type ClusterSubjects } from './subjects.js';
+import { encodeWrite, isEmptyWrite, splitParts, splitWrite, type ClusterWrite } from './write-entry.js';
+
+/** Header naming a log entry's write: `<write id>.<attempt>`. */
+export const WRITE_HEADER = 'Plait-Write';
+/** Header numbering a log entry's part of its write: `<k>/<n>`, k from 1. */
+export const PART_HEADER = 'Plait-Part';
+
+/** JetStream's code for a publish whose expected last sequence did not match. */
+const WRONG_LAST_SEQUENCE = 10071;
+
+export interface WriteLogOptions {
+  /** Shards of the cluster (writes are routed by `shardOf(docId, shards)`). */
+  shards: number;
+  /** Stream replicas in a NATS cluster (JetStream's num_replicas; default 1, a single server). */
+  streamReplicas?: number;
+  /** Largest message payload to publish (default: the server's max_payload). Tests lower it. */
+  maxPayload?: number;
+}
+
+/** Where one shard's part of a write landed. */
+export interface ShardAck {
+  shard: number;
+  stream: string;
+  /** The stream sequence of the write's last part: a replica that applied it applied the write. */
+  sequence: number;
+  parts: number;
+  bytes: number;
+}
+
+export interface WriteAck {
+  /** The write's id (parts' `Plait-Write` header, without the attempt). */
+  writeId: string;
+  /** One per shard the write touched, by shard number. */
+  shards: ShardAck[];
+}
+
+/** Creates shard `i`'s write stream unless it exists (idempotent; concurrent callers are fine). */
+export async function ensureWriteStream(jsm: JetStreamManager, subjects: ClusterSubjects, shard: number, replicas = 1): Promise<void> {
+  const name = subjects.writeStream(shard);
+  try {
+    await jsm.streams.info(name);
+    return;
+  } catch (e) {
+    if (!(e instanceof JetStreamApiError) || e.code !== 10059) throw e;
+  }
+  try {
+    await jsm.streams.add({
+      name,
+      subjects: [subjects.writeSubject(shard)],
+      storage: StorageType.File,
+      retention: RetentionPolicy.Limits,
+      discard: DiscardPolicy.Old,
+      num_replicas: replicas,
+    });
+  } catch (e) {
+    // Another process created it between our look and our add: fine if it is there now.
+    await jsm.streams.info(name).catch(() => {
+      throw e;
+    });
+  }
+}
+
+export class WriteLog {
+  private readonly subjects: ClusterSubjects;
+  private readonly js: JetStreamClient;
+  /** One append at a time per shard from this process, so its own parts never interleave. */
+  private readonly tails: Promise<unknown>[];
+
+  private constructor(
+    readonly nc: NatsConnection,
+    cluster: string,
+    readonly shards: number,
+    private readonly maxPart: number,
+  ) {
+    this.subjects = clusterSubjects(cluster);
+    this.js = jetstream(nc);
+    this.tails = Array.from({ length: shards }, () => Promise.resolve());
+  }
+
+  /**
+   * A writer for cluster `cluster` over an open connection (not closed by the log); creates the
+   * shards' write streams that do not exist yet.
+   * @throws PlaitError INVALID_ARGUMENT (cluster name, shard count, a payload below the headroom).
+   */
+  static async open(nc: NatsConnection, cluster: string, options: WriteLogOptions): Promise<WriteLog> {
+    const subjects = clusterSubjects(cluster);
+    if (!Number.isInteger(options.shards) || options.shards < 1) throw invalidArgument('shards', 'a positive integer', options.shards);
+    const maxPayload = options.maxPayload ?? nc.info?.max_payload ?? 1 << 20;
+    const maxPart = maxPayload - CLUSTER_WRITE_DEFAULTS.payloadHeadroomBytes;
+    if (!Number.isInteger(maxPart) || maxPart < 1) throw invalidArgument('maxPayload', `an integer above ${CLUSTER_WRITE_DEFAULTS.payloadHeadroomBytes}`, maxPayload);
+    const jsm = await jetstreamManager(nc);
+    for (let i = 0; i < options.shards; i++) await ensureWriteStream(jsm, subjects, i, options.streamReplicas ?? 1);
+    return new WriteLog(nc, cluster, options.shards, maxPart);
+  }
+
+  /** Largest part of a write published as one message, in bytes. */
+  get maxPartBytes(): number {
+    return this.maxPart;
+  }
+
+  /**
+   * Publishes `write` (documents already encoded; check them with `checkWrite` first) to the
+   * streams of the shards it touches and resolves when every shard's part is stored.
+   * @throws PlaitError INVALID_ARGUMENT (an empty write), TIMEOUT (JetStream did not acknowledge),
+   * INDEX_LOCKED (the parts could not be made contiguous in publishAttempts tries).
+   */
+  async append(write: ClusterWrite, options: { writeId?: string } = {}): Promise<WriteAck> {
+    if (isEmptyWrite(write)) throw invalidArgument('write', 'at least one document to add or delete, or a filter', write);
+    const writeId = options.writeId ?? randomUUID();
+    const perShard = [...splitWrite(write, this.shards)].sort((a, b) => a[0] - b[0]);
+    const acks = await Promise.all(
+      perShard.map(([shard, w]) => {
+        const run = this.tails[shard]!.then(() => this.publishShard(shard, writeId, encodeWrite(w)));
+        this.tails[shard] = run.catch(() => {});
+        return run;
+      }),
+    );
+    return { writeId, shards: acks };
+  }
+
+  private async publishShard(shard: number, writeId: string, bytes: Uint8Array): Promise<ShardAck> {
+    const stream = this.subjects.writeStream(shard);
+    const subject = this.subjects.writeSubject(shard);
+    const parts = splitParts(bytes, this.maxPart);
+    for (let attempt = 1; attempt <= CLUSTER_WRITE_DEFAULTS.publishAttempts; attempt++) {
+      let previous = 0;
+      let interleaved = false;
+      for (let k = 0; k < parts.length; k++) {
+        const h = headers();
+        h.set(WRITE_HEADER, `${writeId}.${attempt}`);
+        h.set(PART_HEADER, `${k + 1}/${parts.length}`);
+        try {
+          const ack = await this.js.publish(subject, parts[k]!, {
+            headers: h,
+            msgID: `${writeId}.${attempt}.${k + 1}`,
+            expect: { streamName: stream, ...(k === 0 ? {} : { lastSequence: previous }) },
+          });
+          previous = ack.seq;
+        } catch (e) {
+          if (k > 0 && e instanceof JetStreamApiError && e.code === WRONG_LAST_SEQUENCE) {
+            interleaved = true;
+            break;
+          }
+          throw translatePublishError(e, stream);
+        }
+      }
+      if (!interleaved) return { shard, stream, sequence: previous, parts: parts.length, bytes: bytes.length };
+      // Two writers that restart at once would keep cutting each other's parts: back off at random.
+      await new Promise((r) => setTimeout(r, Math.random() * CLUSTER_WRITE_DEFAULTS.publishBackoffMs * 2 ** attempt));
+    }
+    throw new PlaitError('INDEX_LOCKED', { message: `other writers kept interleaving with a ${parts.length}-part write on ${stream} (${CLUSTER_WRITE_DEFAULTS.publishAttempts} tries); retry it`, stream });
+  }
+}
+
+function translatePublishError(e: unknown, stream: string): PlaitError {
+  if (e instanceof PlaitError) return e;
+  const message = e instanceof Error ? e.message : String(e);
+  const timeout = e instanceof Error && (e.name === 'TimeoutError' || /timeout/i.test(message));
+  return new PlaitError(timeout ? 'TIMEOUT' : 'INTERNAL', { message: `publishing to ${stream}: ${message}`, stream }, { cause: e });
+}

@@ -1,0 +1,282 @@
+/**
+ * Writes over HTTP (issue 24): `POST /v1/indexes/{name}/documents` adds documents (upsert: an
+ * indexed `doc_id` is replaced, unless `no_replace`), `POST /v1/indexes/{name}/documents/delete`
+ * deletes by `doc_ids` and/or a metadata `filter`. The server splits and encodes the documents
+ * with the index's own model (as `plait add` does: mutate/encode-documents.ts) and commits them as
+ * ONE generation through `updateIndex`; the answer comes after the commit and after the served
+ * index switched to it, so a search sent after the answer sees the write.
+ *
+ * Writes to one index are serialised in the server (a second write waits for the first's commit
+ * instead of failing on the write lock; another process holding the lock is a 409 INDEX_LOCKED).
+ * A write holds an admission slot like any request and runs under its deadline (`timeout_ms`) up to
+ * the commit, which is never interrupted: a 504 after the commit began means the write may have
+ * been committed — adds are upserts and deletes are idempotent, so a retry is safe.
+ *
+ * Bounds: CLUSTER_WRITE_DEFAULTS.maxDocuments documents and maxDeleteIds ids per request (413
+ * QUERY_TOO_LARGE beyond), and the server's body limit (`--max-body-bytes`, 413).
+ *
+ * On a coordinator (`DocumentsRoutesOptions.cluster`) the same routes and bodies write to the
+ * cluster's write log instead: the documents are encoded once here, split by shard and published
+ * (src/cluster/write-log.ts); the answer comes once JetStream stored every shard's part, with the
+ * write's stream sequence per shard — what a search passes to read its own writes. Counts of what
+ * was added, replaced or deleted are not known then (each replica applies the write later).
+ */
+import type { FastifyPluginAsync } from 'fastify';
+import { CLUSTER_WRITE_DEFAULTS } from '../../config/defaults.js';
+import { PlaitError } from '../../errors/index.js';
+import { commitIdOf } from '../../format/index-transaction.js';
+import { checkDocument, encodeDocuments } from '../../mutate/encode-documents.js';
+import { updateIndex, type UpdateRequest, type UpdateResult } from '../../mutate/index-updater.js';
+import type { DocumentInput } from '../../docstore/types.js';
+import type { MetadataFilter } from '../../docstore/metadata-filter.js';
+import { throwIfAborted } from '../admission.js';
+import { indexGeneration, type Engine, type IndexEntry } from '../engine.js';
+import { ERROR_SCHEMA } from '../http-errors.js';
+import { runWork } from '../request-work.js';
+import { checkBatch, checkText } from '../text-checks.js';
+import { encodeClusterWrite } from '../../cluster/encode-write.js';
+import type { WriteAck, WriteLog } from '../../cluster/write-log.js';
+import type { IndexManifest } from '../../format/manifest.js';
+import type { Encoder } from '../../encoder/types.js';
+import '../fastify-types.js';
+
+/** A coordinator's write target: its served cluster, its write log, the encoder and a shard's manifest. */
+export interface ClusterWriteTarget {
+  /** The name the routes serve the cluster under (`/v1/indexes/{name}/documents`). */
+  index: string;
+  log: WriteLog;
+  /** The cluster's model (the coordinator's own encoder; not closed here). */
+  encoder: Encoder;
+  /** A shard's manifest: model, dimension and passage split, the same on every shard. */
+  manifest: IndexManifest;
+}
+
+export interface DocumentsRoutesOptions {
+  /** Write to this cluster's log instead of committing to a served index. */
+  cluster?: ClusterWriteTarget;
+}
+
+interface DocumentBody {
+  doc_id: string;
+  text: string;
+  title?: string;
+  metadata?: Record<string, unknown>;
+}
+
+interface AddBody {
+  documents: DocumentBody[];
+  no_replace?: boolean;
+  timeout_ms?: number;
+}
+
+interface DeleteBody {
+  doc_ids?: string[];
+  filter?: MetadataFilter;
+  timeout_ms?: number;
+}
+
+const TIMEOUT_MS = { type: 'integer', minimum: 1, description: 'deadline for this request in ms, up to the commit (default: the server deadline)' } as const;
+
+const ADD_BODY_SCHEMA = {
+  type: 'object',
+  required: ['documents'],
+  additionalProperties: false,
+  properties: {
+    documents: {
+      type: 'array',
+      minItems: 1,
+      description: `documents to add or replace, at most ${CLUSTER_WRITE_DEFAULTS.maxDocuments} (413 beyond); doc_id unique in the request`,
+      items: {
+        type: 'object',
+        required: ['doc_id', 'text'],
+        additionalProperties: false,
+        properties: {
+          doc_id: { type: 'string', minLength: 1 },
+          text: { type: 'string' },
+          title: { type: 'string' },
+          metadata: { type: 'object', additionalProperties: true, description: 'searchable with filter (JSON object)' },
+        },
+      },
+    },
+    no_replace: { type: 'boolean', description: 'refuse (400 DUPLICATE_ID, nothing written) a doc_id already indexed instead of replacing it' },
+    timeout_ms: TIMEOUT_MS,
+  },
+} as const;
+
+const DELETE_BODY_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    doc_ids: { type: 'array', items: { type: 'string' }, description: `ids to delete, at most ${CLUSTER_WRITE_DEFAULTS.maxDeleteIds} (413 beyond); absent ids are listed in missing` },
+    filter: { type: 'object', additionalProperties: true, description: 'also delete every document whose metadata match (the search filter language; 400 INVALID_FILTER when malformed)' },
+    timeout_ms: TIMEOUT_MS,
+  },
+} as const;
+
+const WRITE_RESPONSE = {
+  type: 'object',
+  required: ['index', 'committed', 'generation', 'commit', 'added', 'replaced', 'deleted', 'missing', 'compacted'],
+  properties: {
+    index: { type: 'string' },
+    committed: { type: 'boolean', description: 'false when nothing changed (every id to delete absent): no generation was committed' },
+    generation: { type: 'integer', description: 'the generation the write committed (or the current one when nothing changed)' },
+    commit: { type: 'string', description: "the commit id of that generation (the manifest's commit)" },
+    added: { type: 'integer', description: 'documents new to the index' },
+    replaced: { type: 'integer', description: 'documents that replaced an indexed one with the same doc_id' },
+    deleted: { type: 'integer' },
+    missing: { type: 'array', items: { type: 'string' }, description: 'doc_ids asked to be deleted that were not indexed' },
+    compacted: { type: 'boolean', description: 'whether the write was followed by an automatic compaction' },
+  },
+} as const;
+
+const LOGGED_RESPONSE = {
+  type: 'object',
+  required: ['index', 'acknowledged', 'write_id', 'sequences'],
+  properties: {
+    index: { type: 'string' },
+    acknowledged: { type: 'boolean', description: 'true: every shard\'s part of the write is stored in its write log (replicas apply it in order)' },
+    write_id: { type: 'string' },
+    sequences: {
+      type: 'array',
+      description: 'per shard the write touched: the stream sequence of its part; a replica that applied this sequence serves the write',
+      items: { type: 'object', required: ['shard', 'sequence'], properties: { shard: { type: 'integer' }, stream: { type: 'string' }, sequence: { type: 'integer' }, parts: { type: 'integer' } } },
+    },
+  },
+} as const;
+
+const errors = { '4xx': ERROR_SCHEMA, '5xx': ERROR_SCHEMA };
+
+/** The answer to a cluster write: the log positions. */
+function loggedAnswer(name: string, ack: WriteAck): Record<string, unknown> {
+  return { index: name, acknowledged: true, write_id: ack.writeId, sequences: ack.shards.map((s) => ({ shard: s.shard, stream: s.stream, sequence: s.sequence, parts: s.parts })) };
+}
+
+/** The documents of an add body, checked (doc_id → docId). */
+function documentsOf(b: AddBody): DocumentInput[] {
+  checkBatch(b.documents.length, CLUSTER_WRITE_DEFAULTS.maxDocuments, 'documents');
+  return b.documents.map((d, i) => {
+    checkText(d.text, `documents[${i}].text`);
+    if (d.title !== undefined) checkText(d.title, `documents[${i}].title`);
+    checkText(d.doc_id, `documents[${i}].doc_id`);
+    return checkDocument({ docId: d.doc_id, text: d.text, title: d.title, metadata: d.metadata }, i);
+  });
+}
+
+/** The ids and filter of a delete body, checked. */
+function deletionsOf(b: DeleteBody): { delete: string[]; deleteWhere?: MetadataFilter } {
+  if (b.doc_ids === undefined && b.filter === undefined) throw new PlaitError('INVALID_ARGUMENT', { message: 'give doc_ids, filter, or both', field: 'body' });
+  checkBatch(b.doc_ids?.length ?? 0, CLUSTER_WRITE_DEFAULTS.maxDeleteIds, 'doc_ids');
+  return { delete: b.doc_ids ?? [], ...(b.filter === undefined ? {} : { deleteWhere: b.filter }) };
+}
+
+/** The answer to a write: UpdateResult in snake_case, with the commit id. */
+function writeAnswer(name: string, r: UpdateResult): Record<string, unknown> {
+  return {
+    index: name,
+    committed: r.committed,
+    generation: r.generation,
+    commit: commitIdOf(r.manifest),
+    added: r.added,
+    replaced: r.replaced,
+    deleted: r.deleted,
+    missing: r.missing,
+    compacted: r.compacted,
+  };
+}
+
+export const documentsRoutes: FastifyPluginAsync<DocumentsRoutesOptions> = async (app, opts) => {
+  const engine = app.engine;
+  const cluster = opts.cluster;
+  /** The cluster's write target for `name` (404 INDEX_NOT_FOUND for another name). */
+  const clusterTarget = (name: string): ClusterWriteTarget => {
+    if (name !== cluster!.index) throw new PlaitError('INDEX_NOT_FOUND', { message: `no index named "${name}" is served`, name, served: [cluster!.index] });
+    return cluster!;
+  };
+  /** Encodes and publishes a write to the cluster's log (the deadline holds until the publish). */
+  const logWrite = async (t: ClusterWriteTarget, input: Parameters<typeof encodeClusterWrite>[0], signal: AbortSignal): Promise<WriteAck> => {
+    const write = await trackEncode(engine, t.manifest.model.name, () => encodeClusterWrite(input, t.encoder, t.manifest));
+    throwIfAborted(signal);
+    return t.log.append(write);
+  };
+  /** Per served index, the tail of its queue of writes (owned by this plugin instance). */
+  const tails = new Map<string, Promise<unknown>>();
+
+  /** Runs `commit` after the index's earlier writes; then the served index switches to the new generation. */
+  const serialised = <T>(entry: IndexEntry, commit: () => T): Promise<T> => {
+    const index = engine.plaitIndex(entry);
+    const run = (tails.get(entry.name) ?? Promise.resolve()).then(async () => {
+      const out = commit();
+      if (await index.refresh()) entry.generation = indexGeneration(index.manifest);
+      return out;
+    });
+    tails.set(entry.name, run.catch(() => {}));
+    return run;
+  };
+
+  const write = async (entry: IndexEntry, req: UpdateRequest, signal: AbortSignal): Promise<UpdateResult> =>
+    serialised(entry, () => {
+      // The deadline holds up to the commit; from here the write runs to its end.
+      throwIfAborted(signal);
+      return updateIndex(engine.plaitIndex(entry).path, req);
+    });
+
+  app.post<{ Params: { name: string }; Body: AddBody }>(
+    '/v1/indexes/:name/documents',
+    {
+      schema: {
+        summary: 'Add or replace documents (encoded with the index\'s model, committed as one generation)',
+        tags: ['documents'],
+        params: { type: 'object', properties: { name: { type: 'string' } } },
+        body: ADD_BODY_SCHEMA,
+        response: { 200: cluster === undefined ? WRITE_RESPONSE : LOGGED_RESPONSE, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const b = request.body;
+      if (cluster !== undefined) {
+        const t = clusterTarget(request.params.name);
+        const docs = documentsOf(b);
+        if (b.no_replace === true) throw new PlaitError('INVALID_ARGUMENT', { message: 'no_replace is not available on a cluster: replicas apply writes later, so the writer cannot know what is indexed', name: 'no_replace' });
+        return loggedAnswer(t.index, await runWork(engine, reply, b.timeout_ms, (signal) => logWrite(t, { documents: docs }, signal)));
+      }
+      const entry = engine.index(request.params.name);
+      const index = engine.plaitIndex(entry);
+      const docs = documentsOf(b);
+      const result = await runWork(engine, reply, b.timeout_ms, async (signal) => {
+        const encoder = await index.encoder();
+        const encoded = await trackEncode(engine, index.manifest.model.name, () => encodeDocuments(docs, encoder, index.manifest));
+        return write(entry, { add: encoded, noReplace: b.no_replace === true }, signal);
+      });
+      return writeAnswer(entry.name, result);
+    },
+  );
+
+  app.post<{ Params: { name: string }; Body: DeleteBody }>(
+    '/v1/indexes/:name/documents/delete',
+    {
+      schema: {
+        summary: 'Delete documents by doc_id and/or metadata filter (committed as one generation)',
+        tags: ['documents'],
+        params: { type: 'object', properties: { name: { type: 'string' } } },
+        body: DELETE_BODY_SCHEMA,
+        response: { 200: cluster === undefined ? WRITE_RESPONSE : LOGGED_RESPONSE, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const b = request.body;
+      const deletions = deletionsOf(b);
+      if (cluster !== undefined) {
+        const t = clusterTarget(request.params.name);
+        return loggedAnswer(t.index, await runWork(engine, reply, b.timeout_ms, (signal) => logWrite(t, deletions, signal)));
+      }
+      const entry = engine.index(request.params.name);
+      const result = await runWork(engine, reply, b.timeout_ms, (signal) => write(entry, deletions, signal));
+      return writeAnswer(entry.name, result);
+    },
+  );
+};
+
+/** Document encoding counted in the encoder's busy-time metrics, as search and rerank encoding are. */
+function trackEncode<T>(engine: Engine, model: string, work: () => Promise<T>): Promise<T> {
+  return engine.metrics.track(engine.metrics.encoderBusy, engine.metrics.encoderInFlight, { model }, work);
+}

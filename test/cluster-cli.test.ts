@@ -1,0 +1,77 @@
+/**
+ * The cluster's command lines (issue 24): `plait index --shards` builds `<index>/shard-<i>` and
+ * cluster.json with documents where shardOf puts them; `plait serve`'s cluster modes refuse
+ * conflicting or missing arguments with USAGE (exit 2) and an unreachable NATS server with
+ * CLUSTER_UNAVAILABLE (exit 1), at once.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { makeTinyColbert } from '../fixtures/tiny-colbert.js';
+import { shardOf } from '../src/cluster/shard-of.js';
+import { openIndex } from '../src/search/plait-index.js';
+import { runPlait } from './helpers/cli.js';
+import { freePort } from './helpers/nats-server.js';
+
+let dir: string;
+let model: string;
+const IDS = Array.from({ length: 40 }, (_, i) => `doc-${i}`);
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'plait-cluster-cli-'));
+  model = join(dir, 'model');
+  await makeTinyColbert(model, { dim: 16 });
+  const words = ['wing', 'heat', 'flow', 'pressure', 'boundary', 'layer', 'cone', 'plate'];
+  writeFileSync(join(dir, 'corpus.jsonl'), IDS.map((id, i) => JSON.stringify({ _id: id, text: `${words[i % 8]} ${words[(i * 3) % 8]} study number ${i}` })).join('\n'));
+});
+
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+test('plait index --shards 3: shard folders, cluster.json, documents by shardOf, one codebook', async () => {
+  const r = runPlait(dir, ['index', join(dir, 'corpus.jsonl'), '--index', join(dir, 'c3'), '--shards', '3', '--model', model, '--threads', '0', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as { cluster: { shards: number; shardInfo: { documents: number; commit: string }[]; codebook: string } };
+  const onDisk = JSON.parse(readFileSync(join(dir, 'c3', 'cluster.json'), 'utf8')) as typeof out.cluster;
+  assert.deepEqual(onDisk, out.cluster);
+  assert.equal(onDisk.shards, 3);
+  assert.deepEqual(onDisk.shardInfo.map((s) => s.documents), [0, 1, 2].map((s) => IDS.filter((id) => shardOf(id, 3) === s).length));
+  assert.match(onDisk.codebook, /^[0-9a-f]{64}$/);
+  await Promise.all(
+    [0, 1, 2].map(async (s) => {
+      const index = await openIndex(join(dir, 'c3', `shard-${s}`));
+      try {
+        assert.equal(index.manifest.commit, onDisk.shardInfo[s]!.commit);
+        const hits = await index.search('wing heat', { mode: 'bm25', topK: 40 });
+        for (const h of hits.hits) assert.equal(shardOf(h.docId, 3), s);
+      } finally {
+        await index.close();
+      }
+    }),
+  );
+});
+
+test('plait index --shards with --calibrate, and a cluster name that cannot be a NATS token, are refused (exit 2)', () => {
+  const a = runPlait(dir, ['index', join(dir, 'corpus.jsonl'), '--index', join(dir, 'c4'), '--shards', '2', '--calibrate', '--model', model, '--json']);
+  assert.equal(a.code, 2);
+  assert.equal((JSON.parse(a.stderr) as { error: { code: string } }).error.code, 'USAGE');
+  const b = runPlait(dir, ['index', join(dir, 'corpus.jsonl'), '--index', join(dir, 'bad.name'), '--shards', '2', '--model', model, '--json']);
+  assert.equal(b.code, 2);
+  assert.equal((JSON.parse(b.stderr) as { error: { code: string } }).error.code, 'INVALID_ARGUMENT');
+});
+
+test('plait serve: --coordinate without --nats is USAGE; an unreachable NATS server is CLUSTER_UNAVAILABLE', async () => {
+  const a = runPlait(dir, ['serve', '--coordinate', join(dir, 'c3')]);
+  assert.equal(a.code, 2, a.stderr);
+  assert.match(a.stderr, /--coordinate needs --nats/);
+  const port = await freePort(); // nothing listens there
+  const t = Date.now();
+  const b = runPlait(dir, ['serve', join(dir, 'c3', 'shard-0'), '--nats', `nats://127.0.0.1:${port}`]);
+  assert.equal(b.code, 1, b.stderr);
+  assert.match(b.stderr, /CLUSTER_UNAVAILABLE/);
+  assert.ok(Date.now() - t < 30_000);
+  const c = runPlait(dir, ['serve', join(dir, 'c3'), '--nats', `nats://127.0.0.1:${port}`]);
+  assert.equal(c.code, 2, c.stderr);
+  assert.match(c.stderr, /not a shard folder/);
+});

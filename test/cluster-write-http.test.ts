@@ -1,0 +1,169 @@
+/**
+ * HTTP writes on a coordinator (issue 24), end to end with the bundled model: the document routes
+ * in cluster mode encode once, publish each shard's part to its write log and answer the stream
+ * sequences; two shard replicas apply their logs (refreshing their open index after each commit)
+ * and, once read-your-writes says they reached the answered sequence, serve the write — each
+ * document on its shard only, scoring exactly as the same document added to that shard through
+ * the library. A write the replicas would refuse is refused at the coordinator, before anything
+ * is published.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { openIndex, type PlaitIndex } from '../src/index.js';
+import { Engine, resolveServerOptions, serveEngine, type RunningServer } from '../src/server/index.js';
+import { shardOf } from '../src/cluster/shard-of.js';
+import { WriteLog } from '../src/cluster/write-log.js';
+import { LogApplier } from '../src/cluster/log-applier.js';
+import { startNatsServer, type NatsServer } from './helpers/nats-server.js';
+import { needsNatsServer } from './helpers/requirements.js';
+import { buildSample, postJson, type SampleIndex } from './helpers/server-fixture.js';
+import { runPlait } from './helpers/cli.js';
+
+const skip = needsNatsServer();
+const SHARDS = 2;
+let sample: SampleIndex;
+let nats: NatsServer;
+let nc: NatsConnection;
+let coordinator: RunningServer;
+const replicas: { index: PlaitIndex; applier: LogApplier; path: string }[] = [];
+
+before(async () => {
+  if (skip !== false) return;
+  sample = await buildSample('plait-clhttp-');
+  nats = await startNatsServer();
+  nc = await connect({ servers: nats.url });
+  // Two shard replicas: copies of the sample index (every shard has the same model and split).
+  // The cluster folder `web`: cluster.json and the shards (the CLI writer reads shard 0's model from it).
+  mkdirSync(join(sample.dir, 'web'));
+  writeFileSync(join(sample.dir, 'web', 'cluster.json'), JSON.stringify({ format: 'plait-cluster', version: 1, name: 'web', shards: SHARDS }));
+  for (let i = 0; i < SHARDS; i++) {
+    const path = join(sample.dir, 'web', `shard-${i}`);
+    cpSync(sample.path, path, { recursive: true });
+    const index = await openIndex(path, { workers: 1, encoderOptions: { threads: 1 } });
+    const applier = await LogApplier.start(path, { nc, cluster: 'web', shard: i, afterCommit: async () => void (await index.refresh()) });
+    replicas.push({ index, applier, path });
+  }
+  // The coordinator: the sample's engine (its encoder is the cluster's model) with the write log.
+  const log = await WriteLog.open(nc, 'web', { shards: SHARDS });
+  const engine = new Engine(
+    { indexes: [{ name: 'sample', index: sample.index, borrowed: true }], rerankers: [{ names: ['bundled:use-lite'], reranker: sample.reranker, borrowed: true }] },
+    resolveServerOptions({ host: '127.0.0.1', port: 0, logLevel: false, defaultMetrics: false }, {}),
+  );
+  await engine.warmUp();
+  coordinator = await serveEngine(engine, { clusterWrites: { index: 'web', log, encoder: await sample.index.encoder(), manifest: sample.index.manifest } });
+});
+after(async () => {
+  await coordinator?.close();
+  for (const r of replicas) {
+    await r.applier.stop();
+    await r.index.close();
+  }
+  await nc?.close();
+  await nats?.stop();
+  await sample?.dispose();
+});
+
+const DOCS = [
+  { doc_id: 'kite-physics', text: 'A kite flies because the wind pushes on its sail while the line holds it at an angle.', metadata: { topic: 'physics' } },
+  { doc_id: 'sourdough-starter', text: 'A sourdough starter is flour and water colonised by wild yeast and lactic acid bacteria.', metadata: { topic: 'food' } },
+  { doc_id: 'glacier-flow', text: 'Glaciers flow downhill under their own weight, grinding the rock beneath into fine flour.', metadata: { topic: 'geology' } },
+  { doc_id: 'owl-hearing', text: 'Owls hunt by sound: their asymmetric ears locate a mouse under snow in total darkness.', metadata: { topic: 'biology' } },
+];
+
+/** Waits until every shard the answer names applied its sequence (read-your-writes). */
+async function seeWrites(sequences: { shard: number; sequence: number }[]): Promise<void> {
+  for (const s of sequences) {
+    const r = await replicas[s.shard]!.applier.waitFor(s.sequence, { timeoutMs: 30_000 });
+    assert.ok(r.reached, `shard ${s.shard} applied ${r.applied} of ${s.sequence}`);
+  }
+}
+
+test('a coordinator write is acknowledged with per-shard sequences and served by the shard that owns each document', { skip, timeout: 120_000 }, async () => {
+  const r = await postJson(`${coordinator.url}/v1/indexes/web/documents`, { documents: DOCS });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.equal(r.body.acknowledged, true);
+  const owners = new Set(DOCS.map((d) => shardOf(d.doc_id, SHARDS)));
+  assert.deepEqual(r.body.sequences.map((s: { shard: number }) => s.shard).sort(), [...owners].sort());
+  await seeWrites(r.body.sequences);
+  for (const d of DOCS) {
+    for (let i = 0; i < SHARDS; i++) {
+      const hits = (await replicas[i]!.index.search(d.text, { topK: 3, exhaustive: true })).hits;
+      assert.equal(hits[0]?.docId === d.doc_id, shardOf(d.doc_id, SHARDS) === i, `${d.doc_id} on shard ${i}`);
+    }
+  }
+  // The oracle: the same documents added to a copy of the shard through the library score the same.
+  const shard = shardOf(DOCS[0]!.doc_id, SHARDS);
+  const oraclePath = join(sample.dir, 'oracle');
+  cpSync(sample.path, oraclePath, { recursive: true });
+  const oracle = await openIndex(oraclePath, { workers: 1, encoderOptions: { threads: 1 } });
+  try {
+    await oracle.add(DOCS.filter((d) => shardOf(d.doc_id, SHARDS) === shard).map((d) => ({ docId: d.doc_id, title: '', text: d.text, metadata: d.metadata })));
+    for (const q of ['why does a kite fly', 'owls hunting by sound', 'sourdough yeast']) {
+      const expected = (await oracle.search(q, { topK: 8, exhaustive: true })).hits.map((h) => [h.docId, h.score]);
+      const got = (await replicas[shard]!.index.search(q, { topK: 8, exhaustive: true })).hits.map((h) => [h.docId, h.score]);
+      assert.deepEqual(got, expected, q);
+    }
+  } finally {
+    await oracle.close();
+  }
+});
+
+test('deletes by id and by filter go through the log; refused writes publish nothing', { skip, timeout: 120_000 }, async () => {
+  const del = await postJson(`${coordinator.url}/v1/indexes/web/documents/delete`, { doc_ids: ['kite-physics'], filter: { topic: 'geology' } });
+  assert.equal(del.status, 200, JSON.stringify(del.body));
+  // A filter delete reaches every shard.
+  assert.equal(del.body.sequences.length, SHARDS);
+  await seeWrites(del.body.sequences);
+  for (const r of replicas) {
+    const ids = (await r.index.search('kite wind glacier rock', { topK: 50, exhaustive: true })).hits.map((h) => h.docId);
+    assert.ok(!ids.includes('kite-physics') && !ids.includes('glacier-flow'), ids.join(','));
+  }
+  const jsm = await jetstreamManager(nc);
+  const lastSeqs = async (): Promise<number[]> => Promise.all([0, 1].map(async (i) => (await jsm.streams.info(`PLAIT_web_SHARD_${i}`)).state.last_seq));
+  const before = await lastSeqs();
+  const refused: [string, unknown, number, string][] = [
+    ['documents', { documents: DOCS.slice(0, 1), no_replace: true }, 400, 'INVALID_ARGUMENT'],
+    ['documents', { documents: [DOCS[0], DOCS[0]] }, 400, 'DUPLICATE_ID'],
+    ['documents', { documents: [{ doc_id: 'blank', text: ' ' }] }, 400, 'EMPTY_TEXT'],
+    ['documents/delete', { filter: { topic: { $regex: 'x' } } }, 400, 'INVALID_FILTER'],
+  ];
+  for (const [route, body, status, code] of refused) {
+    const r = await postJson(`${coordinator.url}/v1/indexes/web/${route}`, body);
+    assert.equal(r.status, status, JSON.stringify(r.body));
+    assert.equal(r.body.error.code, code);
+  }
+  const other = await postJson(`${coordinator.url}/v1/indexes/sample/documents`, { documents: DOCS.slice(0, 1) });
+  assert.equal(other.status, 404);
+  assert.deepEqual(await lastSeqs(), before, 'nothing was published');
+});
+
+test('plait cluster add / delete write through the logs from the command line', { skip, timeout: 120_000 }, async () => {
+  const corpus = join(sample.dir, 'more.jsonl');
+  writeFileSync(corpus, ['{"_id":"cli-lighthouse","text":"A lighthouse keeper trimmed the wick every night so the lamp would not smoke."}', '{"_id":"cli-tides","text":"Spring tides come with full and new moons, when sun and moon pull in line."}'].join('\n') + '\n');
+  const root = join(sample.dir, 'web');
+  const add = runPlait(sample.dir, ['cluster', 'add', root, corpus, '--nats', nats.url, '--threads', '0', '--json']);
+  assert.equal(add.code, 0, add.stderr);
+  const r = JSON.parse(add.stdout) as { cluster: string; documents: number; sequences: { shard: number; sequence: number }[] };
+  assert.equal(r.cluster, 'web');
+  assert.equal(r.documents, 2);
+  await seeWrites(r.sequences);
+  for (const id of ['cli-lighthouse', 'cli-tides']) {
+    const hits = (await replicas[shardOf(id, SHARDS)]!.index.search(id === 'cli-tides' ? 'spring tides and the moon' : 'lighthouse keeper lamp wick', { topK: 1, exhaustive: true })).hits;
+    assert.equal(hits[0]?.docId, id);
+  }
+  const ids = join(sample.dir, 'gone.txt');
+  writeFileSync(ids, 'cli-tides\n');
+  const del = runPlait(sample.dir, ['cluster', 'delete', root, '--ids', ids, '--nats', nats.url]);
+  assert.equal(del.code, 0, del.stderr);
+  const seq = /shard (\d+): (\d+)/.exec(del.stdout);
+  assert.ok(seq !== null, del.stdout);
+  await seeWrites([{ shard: Number(seq[1]), sequence: Number(seq[2]) }]);
+  const after = (await replicas[shardOf('cli-tides', SHARDS)]!.index.search('spring tides and the moon', { topK: 5, exhaustive: true })).hits;
+  assert.ok(!after.some((h) => h.docId === 'cli-tides'));
+  const usage = runPlait(sample.dir, ['cluster', 'delete', root, '--nats', nats.url]);
+  assert.equal(usage.code, 2);
+});

@@ -1,0 +1,36 @@
+/**
+ * Cluster processes for tests: replicas (`plait serve <index>/shard-<i> --nats <url>`, no HTTP)
+ * and a coordinator (`plait serve --nats <url> --coordinate <name> --port 0`), each a real child
+ * process that can be killed with any signal.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { PLAIT_BIN, exited, lines, startPlaitServe, type PlaitServe } from './plait-serve.js';
+
+export interface Replica {
+  child: ChildProcess;
+  shard: number;
+  /** SIGKILL (no goodbye to NATS: the server notices the closed socket). */
+  kill(): Promise<void>;
+  /** SIGTERM: leaves the queue group, then exits. */
+  stop(): Promise<void>;
+}
+
+/** Starts a replica of the shard at `shardPath` and resolves once it has joined (its "ready" line). */
+export async function startReplica(shardPath: string, natsUrl: string): Promise<Replica> {
+  const child = spawn(process.execPath, [PLAIT_BIN, 'serve', shardPath, '--nats', natsUrl, '--workers', '1'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, PLAIT_API_KEY: '' } });
+  const exit = exited(child);
+  const logged = lines(child);
+  const ready = await Promise.race([logged((o) => o.msg === 'ready'), exit.then((e) => Promise.reject(new Error(`replica exited before ready: ${JSON.stringify(e)}`)))]);
+  const end = async (signal: NodeJS.Signals): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    await exit;
+    clearTimeout(t);
+  };
+  return { child, shard: ready.shard as number, kill: () => end('SIGKILL'), stop: () => end('SIGTERM') };
+}
+
+/** The coordinator of cluster `name` (a sharded index's folder) on an ephemeral port. */
+export function startCoordinator(name: string, natsUrl: string, extra: string[] = []): Promise<PlaitServe> {
+  return startPlaitServe(['--nats', natsUrl, '--coordinate', name, ...extra]);
+}
