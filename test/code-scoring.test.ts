@@ -5,6 +5,7 @@
  * ColBERT's decompress-and-MaxSim that the formula promises.
  */
 import { test } from 'node:test';
+import { EXACT_SCORING_DEFAULTS } from '../src/config/defaults.js';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -372,7 +373,8 @@ test('PLAIT_EXACT_SCORING picks the method and rejects unknown names', () => {
   assert.equal(exactScoringMethod({ PLAIT_EXACT_SCORING: 'decompress' }), 'decompress');
   assert.equal(exactScoringMethod({ PLAIT_EXACT_SCORING: 'codes-normalized' }), 'codes-normalized');
   assert.equal(exactScoringMethod({ PLAIT_EXACT_SCORING: 'fastscan' }), 'fastscan');
-  assert.equal(exactScoringMethod({}), 'fastscan');
+  assert.equal(exactScoringMethod({}), EXACT_SCORING_DEFAULTS.method);
+  assert.equal(EXACT_SCORING_DEFAULTS.method, 'decompress', 'fast-scan stays opt-in until one passage gets one score on every path (defaults.ts)');
   assert.throws(() => exactScoringMethod({ PLAIT_EXACT_SCORING: 'fast' }), (e: unknown) => isPlaitError(e) && e.code === 'INVALID_ARGUMENT' && /codes-normalized/.test(e.message));
 });
 

@@ -837,8 +837,13 @@ export const EXACT_SCORING_DEFAULTS = {
    * at 512 d × 9 q (bench/code-scoring.ts). Explanations use the same similarities (src/search/explain.ts).
    * 'decompress': ColBERT's decompression and float MaxSim (the reference). 'codes': the int16
    * per-byte table without a norm (−0.0021 … +0.0040 there); 'codes-normalized': ‖c‖² + ‖r‖².
+   * The default stays 'decompress' (fast-scan opt-in: PLAIT_EXACT_SCORING=fastscan): after the merges
+   * a cluster's hybrid RRF search differed from one index's at rank 10 under fast-scan and not under
+   * decompression (test/cluster-search.test.ts) — a passage's fast-scan score can depend on the path
+   * that scored it (exhaustive scan vs stored-document scoring of BM25-only documents), presumably
+   * through the stage-1 centroid scores it reuses; a default must give one passage one score.
    */
-  method: 'fastscan' as 'decompress' | 'codes' | 'codes-normalized' | 'fastscan',
+  method: 'decompress' as 'decompress' | 'codes' | 'codes-normalized' | 'fastscan',
 } as const;
 
 /**

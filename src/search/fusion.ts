@@ -2,7 +2,8 @@
  * Rank fusion of a late-interaction list and a BM25 list (hybrid search).
  * - min-max: each list's scores rescaled to [0, 1] per query; fused = α·late + (1 − α)·bm25, where a
  *   document missing from a list takes that list's minimum (0 after rescaling).
- * - RRF (Cormack et al. 2009): fused = Σ 1 / (k + rank), rank from 1; a missing document adds nothing.
+ * - RRF (Cormack et al. 2009): fused = Σ 1 / (k + rank), rank from 1, tied scores sharing the best rank
+ *   of their tie (competition ranking); a missing document adds nothing.
  * A late score at or below MAXSIM_EMPTY_TOKEN belongs to a document without tokens: it takes the
  * bottom of the scale (0) without stretching the range, so one such document cannot squash the
  * other late scores together.
@@ -63,7 +64,12 @@ export function fuseMinMax(late: readonly ScoredDoc[], bm25: readonly ScoredDoc[
 export function fuseRrf(late: readonly ScoredDoc[], bm25: readonly ScoredDoc[], k: number): FusedDoc[] {
   const acc = new Map<number, FusedDoc>();
   const add = (list: readonly ScoredDoc[], which: 'late' | 'bm25'): void => {
-    list.forEach((d, rank) => {
+    // Tied scores share a rank (competition ranking, "1224"): the fused order must not depend on
+    // how a tie happened to be broken — by rowid on one index, by document id at a cluster's
+    // coordinator merging its shards' lists — and fast-scan's integer tables make exact ties common.
+    let rank = 0;
+    list.forEach((d, i) => {
+      if (i > 0 && d.score !== list[i - 1]!.score) rank = i;
       const e = acc.get(d.key) ?? { key: d.key, score: 0, late: null, bm25: null, lateShare: 0, bm25Share: 0 };
       const share = 1 / (k + rank + 1);
       e.score += share;
