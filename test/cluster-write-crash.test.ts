@@ -24,7 +24,8 @@ import { strayFiles } from './helpers/living.js';
 
 const CHILD = fileURLToPath(new URL('./helpers/cluster-applier-child.js', import.meta.url));
 const KILLS = Number(process.env.PLAIT_CLUSTER_CRASH_KILLS ?? 12);
-const STEPS = ['docstore-copied', 'docstore-written', 'segments-written', 'arrays-written', 'committed'];
+// The second commit of a run changes the document store in place (the first migrated it by one copy).
+const STEPS = ['docstore-opened', 'docstore-written', 'segments-written', 'arrays-written', 'committed'];
 const skip = needsNatsServer();
 let dir: string;
 let nats: NatsServer;

@@ -19,7 +19,8 @@
  * next fetch clears it instead of refusing a non-empty folder. A file that a concurrent publish
  * removed makes the fetch start again from the newer manifest.
  */
-import { createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { crc32 } from 'node:zlib';
@@ -29,6 +30,9 @@ import { PlaitError } from '../errors/index.js';
 import { fsyncDir, fsyncFile } from '../format/index-transaction.js';
 import { MANIFEST_FILE, listedFiles, type FileEntry, type IndexManifest } from '../format/manifest.js';
 import { clusterSubjects } from './subjects.js';
+import { backupIndex } from '../mutate/index-backup.js';
+import { openDatabase } from '../docstore/open-database.js';
+import { fileEntry } from '../format/index-files.js';
 
 /**
  * Written first into the folder a fetch fills and removed after its manifest: a folder holding it
@@ -90,7 +94,55 @@ function checkedFileStream(path: string, entry: FileEntry): { stream: ReadableSt
  * @throws PlaitError INDEX_NOT_FOUND (no manifest), INDEX_CHANGED (writers changed the files under
  * every one of the tries), INTERNAL (the object store failed).
  */
-export async function publishShard(nc: NatsConnection, cluster: string, shard: number, dir: string): Promise<ShardFilesResult> {
+export async function publishShard(nc: NatsConnection, cluster: string, shard: number, source: string): Promise<ShardFilesResult> {
+  const snapshot = await publishableCopy(source);
+  try {
+    return await publishFiles(nc, cluster, shard, snapshot?.dir ?? source);
+  } finally {
+    if (snapshot !== undefined) rmSync(snapshot.root, { recursive: true, force: true });
+  }
+}
+
+/**
+ * An index whose document store is changed in place (schema 4, WAL) has no size or CRC for it in
+ * its manifest, and its committed content may sit in the `-wal` file: such a store cannot be
+ * published file by file. It is published from a consistent copy instead — `backupIndex` under the
+ * write lock (SQLite's backup API) — whose store is turned back into a build's single file
+ * (rollback journal) and listed with its size and CRC, so a fetch verifies it as any other file and
+ * the fetched index's first write moves it in place again. undefined: nothing is in place.
+ */
+async function publishableCopy(dir: string): Promise<{ root: string; dir: string } | undefined> {
+  const manifestPath = join(dir, MANIFEST_FILE);
+  if (!existsSync(manifestPath)) return undefined;
+  const m = parseManifest(readFileSync(manifestPath), manifestPath);
+  if (!listedFiles(m).some((f) => f.entry.inPlace === true)) return undefined;
+  const root = mkdtempSync(join(tmpdir(), 'plait-publish-'));
+  try {
+    const copy = join(root, 'shard');
+    await backupIndex(dir, copy);
+    const cm = parseManifest(readFileSync(join(copy, MANIFEST_FILE)), join(copy, MANIFEST_FILE));
+    const files: Record<string, FileEntry> = { ...cm.files };
+    for (const f of listedFiles(cm)) {
+      if (f.entry.inPlace !== true) continue;
+      const path = join(copy, f.name);
+      const db = openDatabase(path, { fileMustExist: true });
+      try {
+        db.pragma('journal_mode = DELETE');
+      } finally {
+        db.close();
+      }
+      const role = (Object.keys(cm.files) as Array<keyof typeof cm.files>).find((r) => cm.files[r] === f.entry);
+      if (role !== undefined) files[role] = fileEntry(path);
+    }
+    writeFileSync(join(copy, MANIFEST_FILE), `${JSON.stringify({ ...cm, files }, null, 2)}\n`);
+    return { root, dir: copy };
+  } catch (e) {
+    rmSync(root, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+async function publishFiles(nc: NatsConnection, cluster: string, shard: number, dir: string): Promise<ShardFilesResult> {
   const store = await bucket(nc, cluster);
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     const manifestPath = join(dir, MANIFEST_FILE);

@@ -28,6 +28,7 @@ import type {
 import { validateText } from './validate-text.js';
 import { modelFingerprint } from './model-fingerprint.js';
 import { relocateModelSpec } from './resolve-model.js';
+import { workerExecArgv } from '../util/worker-exec-argv.js';
 
 export interface ResolvedEncoderOptions {
   threads: number;
@@ -78,7 +79,7 @@ export async function createEncoder(recorded: ModelSpec, options: EncoderOptions
       close: () => backend.dispose(),
     });
   }
-  const pool = new Piscina({
+  const pool = new Piscina({ execArgv: workerExecArgv(),
     filename: new URL('./encode-worker.js', import.meta.url).href,
     minThreads: resolved.threads,
     maxThreads: resolved.threads,

@@ -9,6 +9,7 @@ import type { Kernels } from '../kernels/types.js';
 import { invalidArgument } from '../errors/index.js';
 import type { AssignTask } from './assign-worker.js';
 import { assignTwoLevel, twoLevelWorkPerVector, type TwoLevelPlan } from './two-level-assign.js';
+import { workerExecArgv } from '../util/worker-exec-argv.js';
 
 export type AssignFn = (vectors: Float32Array, n: number, centroids: Float32Array, k: number, dim: number, codes: Int32Array, scores?: Float32Array) => Promise<void>;
 
@@ -29,7 +30,7 @@ export class ParallelAssigner {
     private readonly kernels: Kernels,
     readonly threads = Math.min(os.availableParallelism(), 8),
   ) {
-    this.pool = threads > 1 ? new Piscina({ filename: new URL('./assign-worker.js', import.meta.url).href, minThreads: threads, maxThreads: threads }) : null;
+    this.pool = threads > 1 ? new Piscina({ execArgv: workerExecArgv(), filename: new URL('./assign-worker.js', import.meta.url).href, minThreads: threads, maxThreads: threads }) : null;
   }
 
   /** Brute-force assignment over all k centroids. */

@@ -10,6 +10,7 @@ import { toTransferable } from '../format/shared-arrays.js';
 import type { EncodedQuery, PassageHits, PlaidTimings, ScoringArrays } from './plaid.js';
 import type { PlaidTaskResult, ScoreTask } from './score-worker.js';
 import { WORKER_DEADLINE_MESSAGE, abortError } from './deadline.js';
+import { workerExecArgv } from '../util/worker-exec-argv.js';
 
 /**
  * One abort listener per signal, however many tasks wait on it: a batch of queries shares its
@@ -34,7 +35,7 @@ export class SearchPool {
     private readonly arrays: ScoringArrays,
     readonly threads: number,
   ) {
-    this.pool = new Piscina({
+    this.pool = new Piscina({ execArgv: workerExecArgv(),
       filename: new URL('./score-worker.js', import.meta.url).href,
       minThreads: threads,
       maxThreads: threads,

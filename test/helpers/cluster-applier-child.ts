@@ -21,7 +21,8 @@ async function main(): Promise<void> {
     afterCommit: (b) => void writeSync(1, `applied ${b.lastSequence}\n`),
     updateOptions: {
       onStep: (step) => {
-        if (step === 'docstore-copied') commits++;
+        // The first step of every commit: the store copied (the first write on a built index) or opened in place.
+        if (step === 'docstore-copied' || step === 'docstore-opened') commits++;
         if (step === dieAt && commits === Number(dieAfter)) process.kill(process.pid, 'SIGKILL');
       },
     },
@@ -33,7 +34,10 @@ async function main(): Promise<void> {
   writeSync(1, 'done\n');
 }
 
-main().catch((e: unknown) => {
-  writeSync(2, `${(e as Error).stack ?? String(e)}\n`);
-  process.exit(1);
-});
+// `node --test dist/test/` also runs this file, without arguments: then it does nothing.
+if (process.argv.length > 2) {
+  main().catch((e: unknown) => {
+    writeSync(2, `${(e as Error).stack ?? String(e)}\n`);
+    process.exit(1);
+  });
+}

@@ -23,6 +23,7 @@ import { CrossEncoderSession, type CrossForward, type CrossSessionSpec } from '.
 import type { CrossTask } from './cross-encoder-worker.js';
 import { PairTokenizer, type PairBatch, type PairEncoding } from './pair-tokenizer.js';
 import { resolveCrossEncoder, type ResolveCrossEncoderOptions } from './resolve-cross-encoder.js';
+import { workerExecArgv } from '../../util/worker-exec-argv.js';
 
 export interface CrossEncoderOptions extends ResolveCrossEncoderOptions {
   /** Worker threads running the model; 0 runs it on the calling thread (tests). Default CROSS_ENCODER_DEFAULTS.threads. */
@@ -116,7 +117,7 @@ export class CrossEncoder implements CrossScorer {
       const session = await CrossEncoderSession.load(spec);
       runner = { run: (batch) => session.run(batch), close: () => session.dispose() };
     } else {
-      const pool = new Piscina({
+      const pool = new Piscina({ execArgv: workerExecArgv(),
         filename: new URL('./cross-encoder-worker.js', import.meta.url).href,
         minThreads: threads,
         maxThreads: threads,
