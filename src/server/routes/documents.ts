@@ -21,7 +21,7 @@
  * write's stream sequence per shard — what a search passes to read its own writes. Counts of what
  * was added, replaced or deleted are not known then (each replica applies the write later).
  */
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { CLUSTER_WRITE_DEFAULTS } from '../../config/defaults.js';
 import { PlaitError } from '../../errors/index.js';
 import { commitIdOf } from '../../format/index-transaction.js';
@@ -29,7 +29,6 @@ import { checkDocument, encodeDocuments } from '../../mutate/encode-documents.js
 import { updateIndex, type UpdateRequest, type UpdateResult } from '../../mutate/index-updater.js';
 import type { DocumentInput } from '../../docstore/types.js';
 import type { MetadataFilter } from '../../docstore/metadata-filter.js';
-import { throwIfAborted } from '../admission.js';
 import { indexGeneration, type Engine, type IndexEntry } from '../engine.js';
 import { ERROR_SCHEMA } from '../http-errors.js';
 import { runWork } from '../request-work.js';
@@ -192,10 +191,13 @@ export const documentsRoutes: FastifyPluginAsync<DocumentsRoutesOptions> = async
     if (name !== cluster!.index) throw new PlaitError('INDEX_NOT_FOUND', { message: `no index named "${name}" is served`, name, served: [cluster!.index] });
     return cluster!;
   };
-  /** Encodes and publishes a write to the cluster's log (the deadline holds until the publish). */
-  const logWrite = async (t: ClusterWriteTarget, input: Parameters<typeof encodeClusterWrite>[0], signal: AbortSignal): Promise<WriteAck> => {
-    const write = await trackEncode(engine, t.manifest.model.name, () => encodeClusterWrite(input, t.encoder, t.manifest));
-    throwIfAborted(signal);
+  /**
+   * Encodes a write under the request's deadline (504, nothing published, when it passes), then
+   * publishes it to the cluster's log outside the deadline: once the append starts the write may be
+   * stored, so its answer must be what the log acknowledged, never a 504 for a stored write.
+   */
+  const logWrite = async (reply: FastifyReply, timeoutMs: number | undefined, t: ClusterWriteTarget, input: Parameters<typeof encodeClusterWrite>[0]): Promise<WriteAck> => {
+    const write = await runWork(engine, reply, timeoutMs, async () => trackEncode(engine, t.manifest.model.name, () => encodeClusterWrite(input, t.encoder, t.manifest)));
     return t.log.append(write);
   };
   /** Per served index, the tail of its queue of writes (owned by this plugin instance). */
@@ -213,12 +215,10 @@ export const documentsRoutes: FastifyPluginAsync<DocumentsRoutesOptions> = async
     return run;
   };
 
-  const write = async (entry: IndexEntry, req: UpdateRequest, signal: AbortSignal): Promise<UpdateResult> =>
-    serialised(entry, () => {
-      // The deadline holds up to the commit; from here the write runs to its end.
-      throwIfAborted(signal);
-      return updateIndex(engine.plaitIndex(entry).path, req);
-    });
+  // The deadline holds up to the commit (runWork around the encoding and the admission wait); from
+  // there the write runs to its end and answers what it committed — a 504 racing the commit and the
+  // served index's refresh would report a committed write as failed.
+  const write = async (entry: IndexEntry, req: UpdateRequest): Promise<UpdateResult> => serialised(entry, () => updateIndex(engine.plaitIndex(entry).path, req));
 
   app.post<{ Params: { name: string }; Body: AddBody }>(
     '/v1/indexes/:name/documents',
@@ -237,16 +237,16 @@ export const documentsRoutes: FastifyPluginAsync<DocumentsRoutesOptions> = async
         const t = clusterTarget(request.params.name);
         const docs = documentsOf(b);
         if (b.no_replace === true) throw new PlaitError('INVALID_ARGUMENT', { message: 'no_replace is not available on a cluster: replicas apply writes later, so the writer cannot know what is indexed', name: 'no_replace' });
-        return loggedAnswer(t.index, await runWork(engine, reply, b.timeout_ms, (signal) => logWrite(t, { documents: docs }, signal)));
+        return loggedAnswer(t.index, await logWrite(reply, b.timeout_ms, t, { documents: docs }));
       }
       const entry = engine.index(request.params.name);
       const index = engine.plaitIndex(entry);
       const docs = documentsOf(b);
-      const result = await runWork(engine, reply, b.timeout_ms, async (signal) => {
+      const encoded = await runWork(engine, reply, b.timeout_ms, async () => {
         const encoder = await index.encoder();
-        const encoded = await trackEncode(engine, index.manifest.model.name, () => encodeDocuments(docs, encoder, index.manifest));
-        return write(entry, { add: encoded, noReplace: b.no_replace === true }, signal);
+        return trackEncode(engine, index.manifest.model.name, () => encodeDocuments(docs, encoder, index.manifest));
       });
+      const result = await write(entry, { add: encoded, noReplace: b.no_replace === true });
       return writeAnswer(entry.name, result);
     },
   );
@@ -267,10 +267,12 @@ export const documentsRoutes: FastifyPluginAsync<DocumentsRoutesOptions> = async
       const deletions = deletionsOf(b);
       if (cluster !== undefined) {
         const t = clusterTarget(request.params.name);
-        return loggedAnswer(t.index, await runWork(engine, reply, b.timeout_ms, (signal) => logWrite(t, deletions, signal)));
+        return loggedAnswer(t.index, await logWrite(reply, b.timeout_ms, t, deletions));
       }
       const entry = engine.index(request.params.name);
-      const result = await runWork(engine, reply, b.timeout_ms, (signal) => write(entry, deletions, signal));
+      // The admission wait under the deadline; the commit after it runs to its end.
+      await runWork(engine, reply, b.timeout_ms, async () => undefined);
+      const result = await write(entry, deletions);
       return writeAnswer(entry.name, result);
     },
   );
