@@ -195,6 +195,18 @@ test('RRF fusion, hand-computed', () => {
   assert.deepEqual(fused.map((f) => f.key), [2, 1, 3]);
 });
 
+test('RRF fusion: tied scores share the best rank of their tie, so the order they arrive in does not matter (hand-computed)', () => {
+  // Late: keys 1 and 2 tie at 9 (rank 1 both), key 3 is third (rank 3, competition ranking "113").
+  const late = [{ key: 1, score: 9 }, { key: 2, score: 9 }, { key: 3, score: 7 }];
+  const bm25 = [{ key: 3, score: 2 }];
+  for (const order of [late, [late[1]!, late[0]!, late[2]!]]) {
+    const byKey = new Map(fuseRrf(order, bm25, 60).map((f) => [f.key, f.score]));
+    assert.equal(byKey.get(1), 1 / 61);
+    assert.equal(byKey.get(2), 1 / 61, 'a tie is not broken by arrival order');
+    assert.ok(Math.abs(byKey.get(3)! - (1 / 63 + 1 / 61)) < 1e-12);
+  }
+});
+
 test('IDF weights favour rare tokens and average to 1', () => {
   const df = Int32Array.from([100, 1, 50]);
   const w = idfWeights(Int32Array.from([0, 1, 2]), df, 100);
