@@ -79,7 +79,8 @@ export async function createEncoder(recorded: ModelSpec, options: EncoderOptions
       close: () => backend.dispose(),
     });
   }
-  const pool = new Piscina({ execArgv: workerExecArgv(),
+  const pool = new Piscina({
+    execArgv: workerExecArgv(),
     filename: new URL('./encode-worker.js', import.meta.url).href,
     minThreads: resolved.threads,
     maxThreads: resolved.threads,

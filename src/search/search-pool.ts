@@ -35,7 +35,8 @@ export class SearchPool {
     private readonly arrays: ScoringArrays,
     readonly threads: number,
   ) {
-    this.pool = new Piscina({ execArgv: workerExecArgv(),
+    this.pool = new Piscina({
+      execArgv: workerExecArgv(),
       filename: new URL('./score-worker.js', import.meta.url).href,
       minThreads: threads,
       maxThreads: threads,

@@ -117,7 +117,8 @@ export class CrossEncoder implements CrossScorer {
       const session = await CrossEncoderSession.load(spec);
       runner = { run: (batch) => session.run(batch), close: () => session.dispose() };
     } else {
-      const pool = new Piscina({ execArgv: workerExecArgv(),
+      const pool = new Piscina({
+        execArgv: workerExecArgv(),
         filename: new URL('./cross-encoder-worker.js', import.meta.url).href,
         minThreads: threads,
         maxThreads: threads,
