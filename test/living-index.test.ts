@@ -22,7 +22,7 @@ import { SyntheticVectors } from '../fixtures/synthetic.js';
 import { plaidSearch, scratchMarks } from '../src/search/plaid.js';
 import { getKernels } from '../src/kernels/index.js';
 import { livingInfoLines } from '../src/cli/commands/index-commands.js';
-import { LIVING_DEFAULTS } from '../src/config/defaults.js';
+import { DRIFT_DEFAULTS, LIVING_DEFAULTS } from '../src/config/defaults.js';
 import { loadIndexData } from '../src/format/index-reader.js';
 
 const DIM = 32;
@@ -264,9 +264,20 @@ test('drift: pooled mean |residual| of added tokens; plait info recommends a reb
   assert.equal(r2.manifest.drift!.addedTokens, 20);
   assert.ok(Math.abs(r2.manifest.drift!.addedMeanDistance - d.addedMeanDistance / 2) < 1e-6);
   assert.match(livingInfoLines(r2.manifest).join('\n'), /generation\s+2/);
-  const withRatio = (x: number): typeof r.manifest => ({ ...r2.manifest, drift: { buildMeanDistance: 0.02, addedTokens: 100, addedMeanDistance: 0.02 * x } });
+  const withRatio = (x: number, addedTokens = DRIFT_DEFAULTS.minAddedTokens): typeof r.manifest => ({ ...r2.manifest, drift: { buildMeanDistance: 0.02, addedTokens, addedMeanDistance: 0.02 * x } });
   assert.match(livingInfoLines(withRatio(LIVING_DEFAULTS.driftWarnRatio + 0.1)).join('\n'), /1\.35× as far.*rebuild the index/);
   assert.doesNotMatch(livingInfoLines(withRatio(LIVING_DEFAULTS.driftWarnRatio - 0.1)).join('\n'), /rebuild/);
+});
+
+test('drift: below DRIFT_DEFAULTS.minAddedTokens plait info says "too few added tokens to judge" and recommends nothing (the trial: 3 documents, 87 tokens)', async () => {
+  const m = { ...readManifest(await fresh('drift-min')), generation: 1 };
+  const at = (addedTokens: number, ratio: number): string => livingInfoLines({ ...m, drift: { buildMeanDistance: 0.02, addedTokens, addedMeanDistance: 0.02 * ratio } }).join('\n');
+  const trial = at(87, 2);
+  assert.match(trial, /drift\s+too few added tokens to judge \(87 of the 4096 needed/);
+  assert.doesNotMatch(trial, /rebuild/);
+  assert.doesNotMatch(at(DRIFT_DEFAULTS.minAddedTokens - 1, 2), /rebuild/);
+  assert.match(at(DRIFT_DEFAULTS.minAddedTokens, 2), /2\.00× as far.*rebuild the index/);
+  assert.doesNotMatch(at(DRIFT_DEFAULTS.minAddedTokens, 2), /too few/);
 });
 
 /** The first n centroids of an index (unit vectors: each is its own nearest centroid). */

@@ -940,3 +940,32 @@ export const CLUSTER_WRITE_DEFAULTS = {
   /** Wait before retrying a batch that failed for a reason that may pass (the index locked by another writer). */
   applyRetryMs: 200,
 } as const;
+
+/**
+ * Loose ends of the living index found by a new user's trial (issue 20's polish): how much an error
+ * quotes of the documents `--skip-invalid` skipped, and how many added tokens `plait info` needs
+ * before it judges drift.
+ */
+export const CORPUS_REPORT_DEFAULTS = {
+  /**
+   * Skipped documents whose reasons the corpus report keeps (report.firstSkipped) and an error that
+   * names the skipped count quotes (EMPTY_CORPUS after every line was skipped): the first few show
+   * whether one mistake repeats (a wrong --text-field) or the lines are broken in different ways,
+   * and three keep the message on a terminal's screen.
+   */
+  firstSkipped: 3,
+} as const;
+
+export const DRIFT_DEFAULTS = {
+  /**
+   * Tokens added since the build below which `plait info` does not judge drift ("too few added
+   * tokens to judge") and never recommends a rebuild. The drift ratio compares the mean |residual|
+   * of the added tokens with the build's held-out tokens (thousands: 5% of the k-means sample, up to
+   * 50,000); the tokens of one passage share its topic and are far from independent, so a handful of
+   * added documents (the trial's 3 documents, 87 tokens) measure those documents, not a shift of the
+   * corpus. 4,096 tokens is about 40 passages of the bundled model's ~100-token passages — dozens of
+   * independent texts — and 1/12 of the held-out cap, while still a small share of any index that is
+   * worth re-clustering. Below it the figures are still recorded (manifest.drift) and shown.
+   */
+  minAddedTokens: 4096,
+} as const;

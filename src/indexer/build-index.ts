@@ -24,7 +24,7 @@ import { getKernels } from '../kernels/index.js';
 import { INDEX_FILES, type IndexManifest } from '../format/manifest.js';
 import { resolveIndexPath } from '../format/index-path.js';
 import { discardBuildDir, publishIndex, temporaryBuildDir } from '../format/publish.js';
-import { openCorpus } from './corpus/index.js';
+import { emptyCorpusError, openCorpus } from './corpus/index.js';
 import type { CorpusReaderOptions, CorpusReadReport } from './corpus/types.js';
 import { DocStoreWriter } from '../docstore/index.js';
 import { compressPassages, type EmbeddingSource } from './compress-passages.js';
@@ -131,7 +131,7 @@ export async function buildIndex(input: string | readonly string[], options: Bui
     }
     progress('read', nDocs, nDocs);
     const nPassages = spill.length;
-    if (nPassages === 0) throw new PlaitError('EMPTY_CORPUS', { message: `${([] as string[]).concat(input).join(', ')} has no document to index (${nDocs} read)` });
+    if (nPassages === 0) throw emptyCorpusError(input, corpus.report, 'index');
 
     // 2–3. Sample, k-means, codec; then encode and compress every passage.
     const kernels = getKernels();

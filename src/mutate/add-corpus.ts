@@ -9,7 +9,7 @@ import type { Encoder, EncoderOptions } from '../encoder/types.js';
 import { PlaitError, isPlaitError } from '../errors/index.js';
 import { readManifest } from '../format/index-reader.js';
 import { locateIndex } from '../format/index-path.js';
-import { openCorpus } from '../indexer/corpus/index.js';
+import { emptyCorpusError, openCorpus } from '../indexer/corpus/index.js';
 import type { CorpusInput, CorpusReadReport, CorpusReaderOptions } from '../indexer/corpus/types.js';
 import { checkModel } from '../search/model-check.js';
 import type { DocumentInput } from '../docstore/types.js';
@@ -64,7 +64,7 @@ export async function addCorpus(index: string, input: CorpusInput, options: AddC
       docs.push({ docId: d.docId, title: d.title, text: d.text, metadata: d.metadata });
       sources.push(d.source);
     }
-    if (docs.length === 0) throw new PlaitError('EMPTY_CORPUS', { message: `${([] as string[]).concat(input).join(', ')} has no document to add` });
+    if (docs.length === 0) throw emptyCorpusError(input, corpus.report, 'add');
     const encoded = await encodeDocuments(docs, encoder, manifest);
     const t1 = performance.now();
     let result: UpdateResult;

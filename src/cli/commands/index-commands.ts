@@ -5,7 +5,7 @@ import { buildIndex, type BuildOptions, type BuildResult } from '../../indexer/b
 import { verifyIndex } from '../../format/index-reader.js';
 import { locateIndex, resolveIndexPath } from '../../format/index-path.js';
 import { MANIFEST_FILE, type IndexManifest } from '../../format/manifest.js';
-import { BUILD_DEFAULTS, ENCODER_DEFAULTS, LIVING_DEFAULTS } from '../../config/defaults.js';
+import { BUILD_DEFAULTS, ENCODER_DEFAULTS, LIVING_DEFAULTS, DRIFT_DEFAULTS } from '../../config/defaults.js';
 import { PlaitError, isPlaitError } from '../../errors/index.js';
 import { kernelsStatus, type KernelsStatus } from '../../kernels/index.js';
 import { NBITS_NAMES, nbitsName, parseNbits } from '../../kernels/validate.js';
@@ -238,7 +238,11 @@ export function registerIndexCommands(program: Command): void {
     });
 }
 
-/** Living index (issue 12): generation, deleted passages awaiting compaction, and drift with a recommendation past LIVING_DEFAULTS.driftWarnRatio. */
+/**
+ * Living index (issue 12): generation, deleted passages awaiting compaction, and drift with a
+ * recommendation past LIVING_DEFAULTS.driftWarnRatio — judged only once DRIFT_DEFAULTS.minAddedTokens
+ * tokens were added since the build (below it: "too few added tokens to judge").
+ */
 export function livingInfoLines(m: IndexManifest): string[] {
   if (m.generation === undefined) return [];
   const lines = [`generation   ${m.generation}`];
@@ -246,10 +250,16 @@ export function livingInfoLines(m: IndexManifest): string[] {
   const d = m.drift;
   if (d !== undefined && d.addedTokens > 0) {
     const ratio = d.addedMeanDistance / Math.max(1e-12, d.buildMeanDistance);
-    lines.push(
-      `drift        added tokens sit ${ratio.toFixed(2)}× as far from their centroids as the build's (mean |residual| ${d.addedMeanDistance.toFixed(4)} vs ${d.buildMeanDistance.toFixed(4)}, ${d.addedTokens} tokens)` +
-        (ratio > LIVING_DEFAULTS.driftWarnRatio ? `; past ${LIVING_DEFAULTS.driftWarnRatio}×: rebuild the index (plait index) to re-cluster` : ''),
-    );
+    const figures = `mean |residual| ${d.addedMeanDistance.toFixed(4)} vs ${d.buildMeanDistance.toFixed(4)}, ${plural(d.addedTokens, 'token')}`;
+    // A few added documents measure those documents, not a shift of the corpus (DRIFT_DEFAULTS.minAddedTokens).
+    if (d.addedTokens < DRIFT_DEFAULTS.minAddedTokens) {
+      lines.push(`drift        too few added tokens to judge (${d.addedTokens} of the ${DRIFT_DEFAULTS.minAddedTokens} needed; so far ${ratio.toFixed(2)}× the build's distance to centroids: ${figures})`);
+    } else {
+      lines.push(
+        `drift        added tokens sit ${ratio.toFixed(2)}× as far from their centroids as the build's (${figures})` +
+          (ratio > LIVING_DEFAULTS.driftWarnRatio ? `; past ${LIVING_DEFAULTS.driftWarnRatio}×: rebuild the index (plait index) to re-cluster` : ''),
+      );
+    }
   }
   return lines;
 }

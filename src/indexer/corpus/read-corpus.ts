@@ -4,12 +4,13 @@
  *
  *   const corpus = await openCorpus('../shared/data/scifact');
  *   for await (const doc of corpus) { ... }
- *   corpus.report; // { read, skipped: { malformed, missingId, duplicateId, emptyText, notUtf8, idWhitespace }, ignoredFields }
+ *   corpus.report; // { read, skipped: { malformed, missingId, duplicateId, emptyText, notUtf8, idWhitespace }, ignoredFields, firstSkipped }
  *
  * JSONL top-level fields other than the id, title, text and metadata fields are not read; each such
  * name is reported once per pass (`onWarning`) and counted in `report.ignoredFields`.
  */
 
+import { CORPUS_REPORT_DEFAULTS } from '../../config/defaults.js';
 import { PlaitError } from '../../errors/index.js';
 import { BEIR_FIELDS, GENERIC_ID_FIELDS, parseJsonlLine, type JsonlFields } from './jsonl-parser.js';
 import { isBlank, readLineBatches } from './line-reader.js';
@@ -40,6 +41,7 @@ class StreamingCorpusReader implements CorpusReader {
     read: 0,
     skipped: { malformed: 0, missingId: 0, duplicateId: 0, emptyText: 0, notUtf8: 0, idWhitespace: 0 },
     ignoredFields: [],
+    firstSkipped: [],
   };
   private readonly fields: JsonlFields;
   /** This pass's ignored fields by name (the report's entries). */
@@ -58,6 +60,7 @@ class StreamingCorpusReader implements CorpusReader {
     this.report.read = 0;
     for (const key of Object.keys(this.report.skipped) as SkipKind[]) this.report.skipped[key] = 0;
     this.report.ignoredFields = [];
+    this.report.firstSkipped = [];
     this.ignored = new Map();
     const seen = new Set<string>();
     for (const file of this.files) {
@@ -146,6 +149,9 @@ class StreamingCorpusReader implements CorpusReader {
   private reject(kind: SkipKind, error: PlaitError): null {
     if (this.options.skipInvalid !== true) throw error;
     this.report.skipped[kind]++;
+    if (this.report.firstSkipped.length < CORPUS_REPORT_DEFAULTS.firstSkipped) {
+      this.report.firstSkipped.push({ code: error.code, file: String(error.details?.['file'] ?? ''), line: Number(error.details?.['line'] ?? 0), message: error.message });
+    }
     return null;
   }
 }

@@ -78,6 +78,20 @@ export interface CorpusReadReport {
   };
   /** JSONL top-level fields that were not read (not the id, text, title or metadata field), in order of first appearance. */
   ignoredFields: IgnoredField[];
+  /**
+   * The first skipped documents (`skipInvalid`), at most CORPUS_REPORT_DEFAULTS.firstSkipped, in
+   * input order: each one's error code, file, line and message — the reasons an error that names
+   * the skipped count quotes (EMPTY_CORPUS when every line was skipped).
+   */
+  firstSkipped: SkippedDocument[];
+}
+
+/** One document `skipInvalid` skipped: the error it would have thrown, and where. */
+export interface SkippedDocument {
+  code: string;
+  file: string;
+  line: number;
+  message: string;
 }
 
 /** An async stream of documents whose `report` fills in as it is consumed. */

@@ -1,0 +1,30 @@
+/**
+ * EMPTY_CORPUS for a build or an add that read no document, naming what `skipInvalid` skipped: how
+ * many lines, by reason, and the first few reasons with their file and line (report.firstSkipped).
+ * Without them "has no document" after `--skip-invalid` reads as an empty file when every line was
+ * in fact refused (a new user's trial: a corpus whose every line lacked its text field).
+ */
+import { PlaitError } from '../../errors/index.js';
+import type { CorpusInput, CorpusReadReport } from './types.js';
+
+/**
+ * @param what "index" (a build) or "add" (`plait add`, the living index).
+ * @returns EMPTY_CORPUS with details `read`, `skipped` (counts by kind, non-zero only),
+ * `skippedTotal` and `firstSkipped` ({code, file, line, message}[]).
+ */
+export function emptyCorpusError(input: CorpusInput, report: CorpusReadReport, what: 'index' | 'add'): PlaitError {
+  const source = ([] as string[]).concat(input).join(', ');
+  const skipped = Object.fromEntries(Object.entries(report.skipped).filter(([, n]) => n > 0));
+  const skippedTotal = Object.values(skipped).reduce((a, b) => a + b, 0);
+  let message = `${source} has no document to ${what} (${report.read} read)`;
+  if (skippedTotal > 0) {
+    const kinds = Object.entries(skipped)
+      .map(([kind, n]) => `${n} ${kind}`)
+      .join(', ');
+    const first = report.firstSkipped.map((s) => `${s.code} at ${s.file}:${s.line}: ${s.message}`).join('; ');
+    message =
+      `${source} has no document to ${what}: ${skippedTotal === 1 ? 'its one document was' : `all ${skippedTotal} documents were`} skipped as invalid (--skip-invalid; ${kinds})` +
+      (first === '' ? '' : `; first ${report.firstSkipped.length === 1 ? 'reason' : `${report.firstSkipped.length} reasons`}: ${first}`);
+  }
+  return new PlaitError('EMPTY_CORPUS', { message, read: report.read, skipped, skippedTotal, firstSkipped: report.firstSkipped });
+}
