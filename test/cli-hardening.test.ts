@@ -175,7 +175,8 @@ describe('paths and options are checked before any long work (item 2)', () => {
     writeFileSync(join(dir, 'indexes', 'notes', 'keep.txt'), 'mine');
     const r = plait('index', SAMPLE, '--index', 'notes', '--json', '--threads', '1');
     assert.equal(r.code, 2, r.stderr);
-    assert.equal(jsonError(r).code, 'INDEX_EXISTS');
+    assert.equal(jsonError(r).code, 'DESTINATION_EXISTS');
+    assert.match(jsonError(r).message, /is a folder with 1 entry \(keep\.txt\) and not a plait index/);
     assert.equal(readFileSync(join(dir, 'indexes', 'notes', 'keep.txt'), 'utf8'), 'mine');
   });
 });

@@ -97,7 +97,7 @@ test('a fetch refuses a non-empty folder and an unpublished shard; a corrupt obj
   const busy = join(dir, 'busy');
   mkdirSync(busy);
   writeFileSync(join(busy, 'mine.txt'), 'a user file');
-  await assert.rejects(fetchShard(nc, 'files', 0, busy), { code: 'INDEX_EXISTS' });
+  await assert.rejects(fetchShard(nc, 'files', 0, busy), { code: 'DESTINATION_EXISTS' }); // a user's folder is not an index
   assert.deepEqual(readFileSync(join(busy, 'mine.txt'), 'utf8'), 'a user file');
   await assert.rejects(fetchShard(nc, 'files', 7, join(dir, 'none')), { code: 'INDEX_NOT_FOUND' });
   // Corrupt one published file (same name, other bytes): every try fails its CRC.

@@ -70,6 +70,7 @@ export const USAGE_ERROR_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'NOT_WRITABLE',
   'INDEX_NOT_FOUND',
   'INDEX_EXISTS',
+  'DESTINATION_EXISTS',
   'MODEL_NOT_FOUND',
   'EMPTY_CORPUS',
   'INVALID_FILTER',

@@ -19,7 +19,8 @@
  * next fetch clears it instead of refusing a non-empty folder. A file that a concurrent publish
  * removed makes the fetch start again from the newer manifest.
  */
-import { createReadStream, createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { occupiedDestination } from '../format/index-path.js';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
@@ -229,14 +230,15 @@ function writeDurably(dir: string, name: string, bytes: Uint8Array): void {
 /**
  * Downloads shard `shard`'s published index into `dir` (created if absent; must be empty, or a
  * fetch's own folder left by a fetch that was killed: FETCH_MARKER).
- * @throws PlaitError INDEX_EXISTS (`dir` is not empty), INDEX_NOT_FOUND (nothing published for
+ * @throws PlaitError INDEX_EXISTS (an index is in `dir`), DESTINATION_EXISTS (`dir` is a file, or holds other files), INDEX_NOT_FOUND (nothing published for
  * the shard), INDEX_CHANGED (publishes kept replacing the files), INTERNAL (the object store failed).
  */
 export async function fetchShard(nc: NatsConnection, cluster: string, shard: number, dir: string): Promise<ShardFilesResult> {
+  if (existsSync(dir) && !statSync(dir).isDirectory()) throw occupiedDestination(dir, 'a shard is fetched into an empty folder');
   mkdirSync(dir, { recursive: true });
   const present = readdirSync(dir);
   const interrupted = present.includes(FETCH_MARKER) && !present.includes(MANIFEST_FILE);
-  if (present.length > 0 && !interrupted) throw new PlaitError('INDEX_EXISTS', { message: `${dir} is not empty: a shard is fetched into an empty folder`, path: dir });
+  if (present.length > 0 && !interrupted) throw occupiedDestination(dir, 'a shard is fetched into an empty folder');
   // A fetch killed part-way left its marker and no manifest: everything here is its own, cleared.
   for (const n of present) if (n !== FETCH_MARKER) rmSync(join(dir, n), { force: true, recursive: true });
   writeDurably(dir, FETCH_MARKER, new Uint8Array(0));

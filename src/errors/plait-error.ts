@@ -61,6 +61,8 @@ export const ERROR_TEMPLATES = {
   LTR_TRAIN_FAILED: 'Ranking model training failed: {message}',
   // The cluster (issue 24, src/cluster/): the NATS server cannot be reached, or no shard answers.
   CLUSTER_UNAVAILABLE: 'Cluster unavailable: {message}',
+  // A new folder's destination (backup, index --index, cluster fetch) holds a file or a folder that is not an index.
+  DESTINATION_EXISTS: 'Destination exists: {message}',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_TEMPLATES;

@@ -6,7 +6,7 @@
  * is rebuilt in place), otherwise to the index home — a folder that is not an index is never
  * taken over by a build.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { PlaitError } from '../errors/index.js';
 import { MANIFEST_FILE } from './manifest.js';
@@ -50,4 +50,54 @@ export function locateIndex(nameOrPath: string): string {
   if (found !== undefined) return found;
   const looked = candidates.map((c) => (existsSync(c) ? `${c} (no ${MANIFEST_FILE})` : c));
   throw new PlaitError('INDEX_NOT_FOUND', { message: `no index "${nameOrPath}": looked in ${looked.join(' and ')}`, path: candidates[candidates.length - 1], looked: candidates });
+}
+
+/** What a command that creates a new index folder found at its destination (checkFolderDestination). */
+export type FolderDestination = 'absent' | 'emptyFolder' | 'index';
+
+/**
+ * The error for a destination that is taken: INDEX_EXISTS only when an index is there;
+ * DESTINATION_EXISTS for anything else — a file (details.kind 'file'), a folder holding files but no
+ * index ('folder', with its first entries), a dangling link or a device ('other') — so that a plain
+ * file is never called an index. `hint` says what to do ("choose another destination").
+ */
+export function occupiedDestination(path: string, hint: string): PlaitError {
+  if (isIndexDir(path)) return new PlaitError('INDEX_EXISTS', { message: `${path} is an index already; ${hint}`, path });
+  let kind: 'file' | 'folder' | 'other';
+  try {
+    const st = statSync(path);
+    kind = st.isDirectory() ? 'folder' : st.isFile() ? 'file' : 'other';
+  } catch {
+    kind = 'other'; // a link to nothing
+  }
+  if (kind === 'folder') {
+    const entries = readdirSync(path).sort();
+    const shown = entries.slice(0, 3).join(', ') + (entries.length > 3 ? ', ...' : '');
+    return new PlaitError('DESTINATION_EXISTS', { message: `${path} is a folder with ${entries.length} entr${entries.length === 1 ? 'y' : 'ies'} (${shown}) and not a plait index (no ${MANIFEST_FILE}): plait writes a new index only into an absent or empty folder and never over your files; ${hint}`, path, kind, entries: entries.slice(0, 10) });
+  }
+  const what = kind === 'file' ? 'a file, not a folder' : 'neither a file nor a folder (a link to nothing, a device or a socket)';
+  return new PlaitError('DESTINATION_EXISTS', { message: `${path} exists and is ${what}: an index is a folder, and plait does not replace what is there; ${hint}`, path, kind });
+}
+
+/**
+ * Checks the path where a command will create an index folder (a build's --index, a backup's
+ * destination, a fetched shard): 'absent', 'emptyFolder' or 'index' (the caller decides whether it
+ * may replace an index); anything else is refused.
+ * @throws PlaitError DESTINATION_EXISTS (a file, a non-empty folder that is not an index, a dangling link).
+ */
+export function checkFolderDestination(path: string, hint: string): FolderDestination {
+  try {
+    lstatSync(path);
+  } catch {
+    return 'absent';
+  }
+  if (isIndexDir(path)) return 'index';
+  let folder = false;
+  try {
+    folder = statSync(path).isDirectory();
+  } catch {
+    // a dangling link: occupied, refused below
+  }
+  if (folder && readdirSync(path).length === 0) return 'emptyFolder';
+  throw occupiedDestination(path, hint);
 }

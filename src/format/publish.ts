@@ -20,14 +20,14 @@
  * taken for the builder. A process that is interrupted (SIGINT/SIGTERM) removes its own folders
  * first: `removeActiveBuildDirs()` is for the signal handler of the command line.
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { PlaitError } from '../errors/index.js';
 import { nativeFileOps } from '../kernels/index.js';
 import { INDEX_FILES, MANIFEST_FILE, segmentFileName, type IndexFileRole, type IndexManifest } from './manifest.js';
 import { readManifest } from './index-reader.js';
+import { checkFolderDestination } from './index-path.js';
 import { writeFileAtomic } from './index-files.js';
 import { fsyncDir, fsyncFile, IndexTransaction, type TransactionOptions } from './index-transaction.js';
 
@@ -50,16 +50,12 @@ const active = new Map<string, IndexTransaction | null>();
 /**
  * Makes the temporary folder a build writes into. Over an existing index it takes that index's
  * write lock now (held until publish or discard).
- * @throws PlaitError INDEX_EXISTS (the target is a folder that is not an index), INDEX_LOCKED.
+ * @throws PlaitError DESTINATION_EXISTS (the target is a file, or a folder with entries that is not an index), INDEX_LOCKED.
  */
 export function temporaryBuildDir(target: string, options: Pick<TransactionOptions, 'onOp' | 'lock'> = {}): string {
   mkdirSync(dirname(target), { recursive: true });
-  if (existsSync(target) && !existsSync(join(target, MANIFEST_FILE))) {
-    const notEmpty = !statSync(target).isDirectory() || readdirSync(target).length > 0;
-    if (notEmpty) {
-      throw new PlaitError('INDEX_EXISTS', { message: `${target} exists and is not a plait index; refusing to replace it (choose another --index)`, path: target });
-    }
-  }
+  // A file, or a folder of someone's files, is refused (DESTINATION_EXISTS); an index is rebuilt.
+  checkFolderDestination(target, 'choose another --index');
   const tx = existsSync(join(target, MANIFEST_FILE)) ? IndexTransaction.begin(target, { ...options, allowMissing: true }) : null;
   let dir: string;
   try {

@@ -22,6 +22,7 @@ import { randomBytes } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';
 import { PlaitError } from '../errors/index.js';
 import { readManifest } from '../format/index-reader.js';
+import { checkFolderDestination, occupiedDestination } from '../format/index-path.js';
 import { fsyncDir, fsyncFile } from '../format/index-transaction.js';
 import { MANIFEST_FILE, listedFiles } from '../format/manifest.js';
 import { acquireWriteLock } from '../format/write-lock.js';
@@ -42,12 +43,15 @@ export interface BackupResult {
  * Copies the index at `src` into the new folder `dest` as of its last commit.
  * The write lock is taken synchronously, before the first await: a write started after this call
  * returns its promise gets INDEX_LOCKED until the copy ends.
- * @throws PlaitError INDEX_EXISTS (`dest` exists), INDEX_LOCKED (a write is running; retry after
+ * @throws PlaitError INDEX_EXISTS (an index is at `dest`), DESTINATION_EXISTS (anything else is: a file, a folder), INDEX_LOCKED (a write is running; retry after
  * it), INDEX_NOT_FOUND / INDEX_CORRUPT (no readable index at `src`), DOCSTORE_FAILED (SQLite's backup failed).
  */
 export async function backupIndex(src: string, dest: string): Promise<BackupResult> {
   const target = resolve(dest);
-  if (existsSync(target)) throw new PlaitError('INDEX_EXISTS', { message: `${target} exists; a backup goes to a new folder (choose another destination)`, path: target });
+  // A backup goes to a new folder: an index there is INDEX_EXISTS, a file or anything else DESTINATION_EXISTS.
+  if (checkFolderDestination(target, 'a backup goes to a new folder (choose another destination)') !== 'absent') {
+    throw occupiedDestination(target, 'a backup goes to a new folder (choose another destination)');
+  }
   const lock = acquireWriteLock(src);
   const partial = join(dirname(target), `.${basename(target)}.partial-${randomBytes(4).toString('hex')}`);
   try {

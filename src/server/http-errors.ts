@@ -24,6 +24,7 @@ export const HTTP_STATUS = {
   INDEX_NOT_FOUND: 404,
   MODEL_NOT_FOUND: 404,
   INDEX_EXISTS: 409,
+  DESTINATION_EXISTS: 409,
   QUERY_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   // Library and CLI codes a request can meet: bad input of the request (400, 404), or a model the

@@ -4,7 +4,7 @@ import { availableParallelism, cpus, platform, totalmem } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { EVAL_DEFAULTS } from '../../config/defaults.js';
 import { openIndexForCli } from '../open-index.js';
-import { locateIndex, resolveIndexPath, isIndexDir } from '../../format/index-path.js';
+import { locateIndex, resolveIndexPath, isIndexDir, checkFolderDestination } from '../../format/index-path.js';
 import { readManifest } from '../../format/index-reader.js';
 import { PlaitError } from '../../errors/index.js';
 import { SEARCH_DEFAULTS } from '../../config/defaults.js';
@@ -116,6 +116,7 @@ export function registerEvalCommand(program: Command): void {
       let indexPath = beir ? resolveIndexPath(o.index ?? basename(resolve(target))) : locateIndex(target);
       const mustBuild = beir && !isIndexDir(indexPath);
       if (mustBuild) requireInput(join(target, 'corpus.jsonl'), 'BEIR corpus.jsonl');
+      if (mustBuild) checkFolderDestination(indexPath, 'choose another --index');
       const modes = parseModes(o.modes, o.sweep, o.depth);
       if (o.baseline !== undefined && !modes.some((m) => m.name === o.baseline)) {
         throw new PlaitError('INVALID_ARGUMENT', { message: `--baseline "${o.baseline}" is not one of the modes (${modes.map((m) => m.name).join(', ')})`, name: 'baseline' });

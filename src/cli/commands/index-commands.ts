@@ -3,7 +3,7 @@ import { existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { buildIndex, type BuildOptions, type BuildResult } from '../../indexer/build-index.js';
 import { verifyIndex } from '../../format/index-reader.js';
-import { locateIndex, resolveIndexPath } from '../../format/index-path.js';
+import { locateIndex, resolveIndexPath, checkFolderDestination } from '../../format/index-path.js';
 import { MANIFEST_FILE, type IndexManifest } from '../../format/manifest.js';
 import { BUILD_DEFAULTS, ENCODER_DEFAULTS, LIVING_DEFAULTS, DRIFT_DEFAULTS } from '../../config/defaults.js';
 import { PlaitError, isPlaitError } from '../../errors/index.js';
@@ -151,6 +151,7 @@ export function registerIndexCommands(program: Command): void {
     .action(async (input: string, o: IndexCliOptions) => {
       checkCorpusInput(input);
       prepareOutputDir(dirname(resolveIndexPath(o.index)), '--index');
+      checkFolderDestination(resolveIndexPath(o.index), 'choose another --index'); // in the first second, not after encoding
       if (o.model === undefined && !o.quiet && !o.json) announceBundledModel();
       const progress = ProgressReporter.auto(o.quiet === true);
       const buildOptions: Omit<BuildOptions, 'onProgress'> = {

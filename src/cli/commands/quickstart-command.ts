@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { fileURLToPath } from 'node:url';
 import { dirname } from 'node:path';
-import { resolveIndexPath } from '../../format/index-path.js';
+import { resolveIndexPath, checkFolderDestination } from '../../format/index-path.js';
 import { prepareOutputDir } from '../validate.js';
 import { plural } from '../options.js';
 import { openIndex } from '../../search/plait-index.js';
@@ -20,6 +20,7 @@ export function registerQuickstartCommand(program: Command): void {
     .option('-i, --index <name-or-path>', 'where to build it', 'sample')
     .action(async (o: { index: string }) => {
       prepareOutputDir(dirname(resolveIndexPath(o.index)), '--index');
+      checkFolderDestination(resolveIndexPath(o.index), 'choose another --index');
       announceBundledModel();
       const progress = ProgressReporter.auto(false);
       const { manifest, path } = await runCliBuild(SAMPLE, { index: o.index }, { progress, json: false, quiet: false });
