@@ -9,10 +9,15 @@
  * killed without a chance to clean (SIGKILL, power loss) are removed by the next build
  * (src/format/publish.ts).
  */
+import { PlaitError } from '../errors/index.js';
+import { abortOpenTransactions, commitIdOf, observeTransactions } from '../format/index-transaction.js';
 import { removeActiveBuildDirs } from '../format/publish.js';
+import { abortActiveBackups } from '../mutate/index-backup.js';
 import type { ProgressReporter } from './progress.js';
+import { reportError } from './report-error.js';
 
-const EXIT_STATUS: Record<'SIGINT' | 'SIGTERM', number> = { SIGINT: 130, SIGTERM: 143 };
+type Signal = 'SIGINT' | 'SIGTERM';
+const EXIT_STATUS: Record<Signal, number> = { SIGINT: 130, SIGTERM: 143 };
 
 /** Installs the handlers until the returned function is called. */
 export function exitCleanlyOnSignals(progress: ProgressReporter, json: boolean): () => void {
@@ -31,4 +36,99 @@ export function exitCleanlyOnSignals(progress: ProgressReporter, json: boolean):
     process.off('SIGINT', onInt);
     process.off('SIGTERM', onTerm);
   };
+}
+
+/**
+ * Ctrl-C and kill during a write command (`plait add`, `delete`, `compact`, `backup`, `calibrate`):
+ * before the commit has started the change is rolled back — this process's open transactions
+ * closed (their files unlinked, the lock released: index-transaction.ts `abortOpenTransactions`),
+ * an unfinished backup's folder removed — and the command says "interrupted before commit: nothing
+ * changed" (ABORTED, `details.committed` false) with the signal's exit status. Once a commit has
+ * started it is finished, never abandoned part-way: the command prints its result as usual, then
+ * what was committed (generation and commit id), and exits with the signal's status; a second
+ * signal meanwhile says that it is finishing.
+ *
+ * A transaction's work runs synchronously (updateIndex, compactIndex), and Node runs a signal's
+ * handler only between synchronous steps: a signal that arrives inside one is handled when it
+ * returns, by then committed (or failed, and reported as such). `run` yields to the event loop
+ * after the write so that such a signal is seen before the result is reported.
+ */
+export class WriteInterrupts {
+  private signal: Signal | null = null;
+  private commitStarted = false;
+  private settled = false;
+  private lastCommit: { generation: number; commit: string } | null = null;
+  private readonly stopObserving: () => void;
+  private readonly onInt = (): void => this.handle('SIGINT');
+  private readonly onTerm = (): void => this.handle('SIGTERM');
+
+  private constructor(private readonly json: boolean) {
+    this.stopObserving = observeTransactions((e) => {
+      if (e.phase === 'commitStart') this.commitStarted = true;
+      if (e.phase === 'committed') this.lastCommit = { generation: e.manifest.generation ?? 0, commit: commitIdOf(e.manifest) };
+    });
+    process.on('SIGINT', this.onInt);
+    process.on('SIGTERM', this.onTerm);
+  }
+
+  /** Installs the handlers (removed by `finish` or `dispose`). */
+  static install(json: boolean): WriteInterrupts {
+    return new WriteInterrupts(json);
+  }
+
+  /** Runs the write; then lets a signal that came during its synchronous commit be handled. */
+  async run<T>(write: () => Promise<T>): Promise<T> {
+    try {
+      return await write();
+    } finally {
+      this.settled = true;
+      // A signal delivered while the commit ran synchronously waits in the event loop's poll phase.
+      await new Promise((resolve) => setImmediate(resolve));
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
+  /**
+   * Call after printing the result: when a signal came once the commit had started, says what was
+   * committed (or `done`, for a command that commits nothing in the index: a backup) and exits with
+   * the signal's status; otherwise removes the handlers.
+   */
+  finish(done?: string): void {
+    this.dispose();
+    const signal = this.signal;
+    if (signal === null) return;
+    const c = this.lastCommit;
+    const what = c !== null ? `the write was finished and committed: generation ${c.generation}, commit ${c.commit}` : (done ?? 'the write had finished and committed nothing');
+    process.stderr.write(
+      this.json ? `${JSON.stringify({ interrupted: { signal, committed: c !== null, ...(c ?? {}) } })}\n` : `plait: interrupted by ${signal} after the commit had started: ${what}\n`,
+    );
+    process.exit(EXIT_STATUS[signal]);
+  }
+
+  /** Removes the handlers (a failed write: its error is reported as usual). */
+  dispose(): void {
+    this.stopObserving();
+    process.off('SIGINT', this.onInt);
+    process.off('SIGTERM', this.onTerm);
+  }
+
+  private handle(signal: Signal): void {
+    if (!this.commitStarted && !this.settled) {
+      const rolledBack = abortOpenTransactions();
+      const backups = abortActiveBackups();
+      const builds = removeActiveBuildDirs();
+      reportError(
+        new PlaitError('ABORTED', { message: `interrupted by ${signal} before commit: nothing changed`, signal, committed: false, rolledBack: [...rolledBack, ...backups, ...builds] }),
+        this.json,
+      );
+      process.exit(EXIT_STATUS[signal]);
+    }
+    if (this.signal !== null) {
+      process.stderr.write(this.json ? `${JSON.stringify({ interrupted: { signal, finishing: true } })}\n` : `plait: ${signal} again: finishing the commit (it is never abandoned part-way)\n`);
+      return;
+    }
+    this.signal = signal;
+    if (!this.settled) process.stderr.write(this.json ? `${JSON.stringify({ interrupted: { signal, finishing: true } })}\n` : `plait: ${signal}: the commit has started; finishing it, then saying what was committed\n`);
+  }
 }

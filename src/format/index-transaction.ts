@@ -25,7 +25,9 @@
  *     that had opened them keep them: mmap and open descriptors survive an unlink; a reader that read
  *     the old manifest but had not opened its files yet retries on the new one — openGeneration).
  *  5. `abort` (or an exception before commit) unlinks the files this transaction created; a killed
- *     transaction's files stay registered and the next commit removes them.
+ *     transaction's files stay registered and the next commit removes them. A signal handler that
+ *     exits next rolls back this process's uncommitted transactions with `abortOpenTransactions`
+ *     (`observeTransactions` tells it whether a commit had started: that one is finished instead).
  *
  * Tests inject `onOp` to record the file operations in order (create, write, fsync, rename,
  * unlink, fsync of the folder) and construct every crash state they allow (test/living-crash-states).
@@ -80,6 +82,53 @@ export interface TransactionOptions {
   lock?: LockKind;
   /** Whether the folder may hold no index yet (a rebuild over a folder whose manifest is unreadable). */
   allowMissing?: boolean;
+}
+
+/**
+ * A transaction's progress as process-wide observers see it (`observeTransactions`): the command
+ * line's interrupt handler learns from it whether a signal came before the commit started (the
+ * change is rolled back: `abortOpenTransactions`) or after (the commit is finished and reported).
+ */
+export type TransactionEvent =
+  | { phase: 'begin'; dir: string }
+  /** `commit()` was entered: from here the change is finished, never abandoned part-way. */
+  | { phase: 'commitStart'; dir: string }
+  | { phase: 'committed'; dir: string; manifest: IndexManifest }
+  | { phase: 'closed'; dir: string };
+
+const observers = new Set<(event: TransactionEvent) => void>();
+/** This process's transactions not yet closed (the interrupt handler's to roll back). */
+const openTransactions = new Set<IndexTransaction>();
+
+/** Calls `listener` with every transaction event of this process until the returned function is called. */
+export function observeTransactions(listener: (event: TransactionEvent) => void): () => void {
+  observers.add(listener);
+  return () => {
+    observers.delete(listener);
+  };
+}
+
+function notify(event: TransactionEvent): void {
+  for (const listener of observers) listener(event);
+}
+
+/**
+ * Rolls back every transaction of this process whose commit has not started (`close()`: the files
+ * it created are unlinked, its lock released) — for a signal handler that exits next. Returns the
+ * index folders rolled back. A transaction inside `commit()` is left alone (its caller finishes it).
+ */
+export function abortOpenTransactions(): string[] {
+  const dirs: string[] = [];
+  for (const tx of [...openTransactions]) {
+    if (tx.committing) continue;
+    try {
+      tx.close();
+      dirs.push(tx.dir);
+    } catch {
+      // Best effort: the next writer removes what a dead change registered (module header, step 5).
+    }
+  }
+  return dirs;
 }
 
 /** `base.gNNNN.ext` for generation g (e.g. genFileName('doclens', 3, 'i32') → doclens.g0003.i32). */
@@ -154,6 +203,8 @@ export class IndexTransaction {
   private readonly emit: (op: FsOp) => void;
   private tmpCounter = 0;
   private committed: IndexManifest | null = null;
+  /** Whether `commit()` has been entered (an interrupt no longer rolls this change back). */
+  committing = false;
 
   private constructor(
     readonly dir: string,
@@ -167,6 +218,8 @@ export class IndexTransaction {
     this.emit = options.onOp ?? ((): void => {});
     this.managed = readManaged(dir, base);
     this.managedSaved = false;
+    openTransactions.add(this);
+    notify({ phase: 'begin', dir });
   }
 
   /**
@@ -353,6 +406,8 @@ export class IndexTransaction {
    */
   commit(next: IndexManifest, options: { content?: boolean; participant?: CommitParticipant } = {}): IndexManifest {
     this.checkOpen();
+    this.committing = true;
+    notify({ phase: 'commitStart', dir: this.dir });
     const { retained: _legacy, ...rest } = next;
     const commit = randomBytes(12).toString('hex');
     // `content: false` (a calibration record): the content's identity stays the base's.
@@ -378,6 +433,7 @@ export class IndexTransaction {
     this.state = 'committed';
     this.committed = manifest;
     this.cleanup(manifest);
+    notify({ phase: 'committed', dir: this.dir, manifest });
     return manifest;
   }
 
@@ -416,6 +472,8 @@ export class IndexTransaction {
   continueWith(options: Pick<TransactionOptions, 'onOp'> = {}): IndexTransaction {
     if (this.state !== 'committed' || this.committed === null) throw new PlaitError('INTERNAL', { message: 'continueWith needs a committed transaction' });
     this.state = 'closed';
+    openTransactions.delete(this);
+    notify({ phase: 'closed', dir: this.dir });
     return new IndexTransaction(this.dir, this.lock, this.committed, { onOp: options.onOp ?? this.emit });
   }
 
@@ -438,6 +496,8 @@ export class IndexTransaction {
     } finally {
       this.state = 'closed';
       this.lock.release();
+      openTransactions.delete(this);
+      notify({ phase: 'closed', dir: this.dir });
     }
   }
 

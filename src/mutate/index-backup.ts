@@ -20,12 +20,12 @@
 import { copyFileSync, existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';
-import { PlaitError } from '../errors/index.js';
+import { PlaitError, isPlaitError } from '../errors/index.js';
 import { readManifest } from '../format/index-reader.js';
 import { checkFolderDestination, occupiedDestination } from '../format/index-path.js';
 import { fsyncDir, fsyncFile } from '../format/index-transaction.js';
 import { MANIFEST_FILE, listedFiles } from '../format/manifest.js';
-import { acquireWriteLock } from '../format/write-lock.js';
+import { acquireWriteLock, type WriteLock } from '../format/write-lock.js';
 import { openDatabase } from '../docstore/open-database.js';
 
 export interface BackupResult {
@@ -37,6 +37,26 @@ export interface BackupResult {
   files: number;
   /** Bytes written (the files' sizes). */
   bytes: number;
+}
+
+/** This process's backups under way: the unfinished copy's folder and the source's lock (`abortActiveBackups`). */
+const activeBackups = new Map<string, { lock: WriteLock; aborted: boolean }>();
+
+/**
+ * Removes the unfinished folders of this process's backups under way and releases their locks —
+ * for a signal handler that exits next (a backup writes nothing into the source index, so nothing
+ * there changes). Returns the destinations given up.
+ */
+export function abortActiveBackups(): string[] {
+  const dests: string[] = [];
+  for (const [partial, b] of activeBackups) {
+    b.aborted = true;
+    rmSync(partial, { recursive: true, force: true });
+    b.lock.release();
+    dests.push(partial);
+  }
+  activeBackups.clear();
+  return dests;
 }
 
 /**
@@ -54,6 +74,8 @@ export async function backupIndex(src: string, dest: string): Promise<BackupResu
   }
   const lock = acquireWriteLock(src);
   const partial = join(dirname(target), `.${basename(target)}.partial-${randomBytes(4).toString('hex')}`);
+  const record = { lock, aborted: false };
+  activeBackups.set(partial, record);
   try {
     const m = readManifest(src);
     mkdirSync(partial, { recursive: true });
@@ -74,6 +96,7 @@ export async function backupIndex(src: string, dest: string): Promise<BackupResu
       } else {
         copyFileSync(from, to);
       }
+      if (record.aborted) throw new PlaitError('ABORTED', { message: `the backup to ${target} was interrupted; nothing was written there`, path: target });
       fsyncFile(to);
       bytes += statSync(to).size;
     }
@@ -87,8 +110,9 @@ export async function backupIndex(src: string, dest: string): Promise<BackupResu
     return { dest: target, generation: m.generation ?? 0, files: files.length + 1, bytes: bytes + Buffer.byteLength(manifestText) };
   } catch (e) {
     rmSync(partial, { recursive: true, force: true });
-    throw e;
+    throw record.aborted && !isPlaitError(e, 'ABORTED') ? new PlaitError('ABORTED', { message: `the backup to ${target} was interrupted; nothing was written there`, path: target }, { cause: e }) : e;
   } finally {
+    activeBackups.delete(partial);
     lock.release();
   }
 }

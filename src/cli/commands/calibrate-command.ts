@@ -13,6 +13,7 @@ import { openIndex } from '../../search/plait-index.js';
 import { invalidArgument } from '../../errors/index.js';
 import { ProgressReporter, formatSeconds } from '../progress.js';
 import { requireInput } from '../validate.js';
+import { WriteInterrupts } from '../interrupt.js';
 import { parseIntArg, printJson } from '../options.js';
 
 interface CalibrateCliOptions {
@@ -133,9 +134,11 @@ export function registerCalibrateCommand(program: Command): void {
       const queries = o.queries === undefined ? undefined : await readQueryLog(requireInput(o.queries, '--queries'));
       const index = await openIndex(name, { encoderOptions: { threads: 1 } });
       const before = index.manifest.calibration;
+      // The record is committed through the index's transaction: interrupted before it, nothing changes.
+      const interrupts = WriteInterrupts.install(o.json === true);
       let result: CalibrationResult;
       try {
-        result = await calibrateIndex(index, {
+        result = await interrupts.run(() => calibrateIndex(index, {
           target: o.target,
           budgetS: o.budgetS,
           count: o.count,
@@ -145,7 +148,10 @@ export function registerCalibrateCommand(program: Command): void {
           ...(o.maxLatencyMs === undefined ? {} : { maxLatencyMs: o.maxLatencyMs }),
           write: o.dryRun !== true,
           onProgress: (p) => progress.update(p.phase, p.done, p.total),
-        });
+        }));
+      } catch (e) {
+        interrupts.dispose();
+        throw e;
       } finally {
         progress.done();
         await index.close();
@@ -160,10 +166,8 @@ export function registerCalibrateCommand(program: Command): void {
           `plait: warning: this calibration trusts ${trusted(now)} of ${now.buckets.length} k buckets on ${now.queries} queries; the one it replaced trusted ${trusted(before)} on ${before.queries} (give a larger --budget-s, or --dry-run to compare first)\n`,
         );
       }
-      if (o.json) {
-        printJson({ path: index.path, written: o.dryRun !== true, replacedStronger: weaker, calibration: result.calibration });
-        return;
-      }
-      process.stdout.write(`${calibrationLines(result.calibration).join('\n')}\n${o.dryRun ? 'dry run: manifest unchanged' : `stored in ${index.path}/manifest.json`}\n`);
+      if (o.json) printJson({ path: index.path, written: o.dryRun !== true, replacedStronger: weaker, calibration: result.calibration });
+      else process.stdout.write(`${calibrationLines(result.calibration).join('\n')}\n${o.dryRun ? 'dry run: manifest unchanged' : `stored in ${index.path}/manifest.json`}\n`);
+      interrupts.finish();
     });
 }

@@ -18,6 +18,8 @@ import type { EncoderOptions } from '../../encoder/types.js';
 import { parseIntArg, plural, printJson } from '../options.js';
 import { withHint } from '../report-error.js';
 import { parseFilter } from '../../docstore/metadata-filter.js';
+import { commitIdOf } from '../../format/index-transaction.js';
+import { WriteInterrupts } from '../interrupt.js';
 import { SKIP_CODES, describeSkipped, totalSkipped } from './index-commands.js';
 
 export interface AddCliOptions {
@@ -91,16 +93,18 @@ export function registerLivingCommands(program: Command): void {
     .option('--json', 'print the result as JSON')
     .action(async (index: string, input: string, o: AddCliOptions) => {
       if (!existsSync(input)) throw new PlaitError('FILE_NOT_FOUND', { message: `no corpus at ${input}`, path: input });
+      const interrupts = WriteInterrupts.install(o.json === true);
       let r;
       try {
-        r = await addCorpus(index, input, {
+        r = await interrupts.run(() => addCorpus(index, input, {
           noReplace: !o.replace,
           ...corpusReadOptions(o),
           ...lockWait(o),
           // Top-level fields the reader does not read, named once each (with --json: report.ignoredFields).
           ...(o.json ? {} : { onWarning: (w: CorpusWarning) => process.stderr.write(`plait: warning: ${w.message}\n`) }),
-        });
+        }));
       } catch (err) {
+        interrupts.dispose();
         if (isPlaitError(err, 'DUPLICATE_ID') && err.details?.['reason'] === 'alreadyIndexed') {
           // Not an invalid document (--skip-invalid does not apply): the id is in the index already.
           throw withHint(err, `"${String(err.details['id'])}" is already in the index and --no-replace refuses to replace it: drop --no-replace to replace the indexed document, or remove line ${String(err.details['line'])} of ${String(err.details['file'])}`);
@@ -111,16 +115,17 @@ export function registerLivingCommands(program: Command): void {
         throw err;
       }
       if (o.json) {
-        printJson({ path: r.path, generation: r.generation, added: r.added, replaced: r.replaced, compacted: r.compacted, counts: r.manifest.counts, report: r.report, encodeMs: r.encodeMs, writeMs: r.writeMs });
-        return;
+        printJson({ path: r.path, generation: r.generation, commit: commitIdOf(r.manifest), added: r.added, replaced: r.replaced, compacted: r.compacted, counts: r.manifest.counts, report: r.report, encodeMs: r.encodeMs, writeMs: r.writeMs });
+      } else {
+        const skipped = totalSkipped(r.report.skipped);
+        process.stdout.write(
+          `added ${plural(r.added, 'document')}, replaced ${r.replaced} (generation ${r.generation}; ${plural(r.manifest.counts.documents, 'document')}, ${plural(r.manifest.counts.passages, 'passage')})` +
+            (skipped > 0 ? `; skipped ${skipped} invalid (${describeSkipped(r.report.skipped)})` : '') +
+            (r.compacted ? '; compacted' : '') +
+            '\n',
+        );
       }
-      const skipped = totalSkipped(r.report.skipped);
-      process.stdout.write(
-        `added ${plural(r.added, 'document')}, replaced ${r.replaced} (generation ${r.generation}; ${plural(r.manifest.counts.documents, 'document')}, ${plural(r.manifest.counts.passages, 'passage')})` +
-          (skipped > 0 ? `; skipped ${skipped} invalid (${describeSkipped(r.report.skipped)})` : '') +
-          (r.compacted ? '; compacted' : '') +
-          '\n',
-      );
+      interrupts.finish();
     });
 
   program
@@ -137,9 +142,14 @@ export function registerLivingCommands(program: Command): void {
       if (o.ids === undefined && o.filter === undefined) throw new PlaitError('USAGE', { message: 'give --ids <file> and/or --filter <json>', reason: 'missingArgument' });
       const ids = o.ids === undefined ? [] : readIdFile(o.ids);
       const deleteWhere = o.filter === undefined ? undefined : parseFilter(o.filter);
-      const r = await withLockWait(() => updateIndex(path, { delete: ids, deleteWhere }), lockWait(o));
+      const interrupts = WriteInterrupts.install(o.json === true);
+      const r = await interrupts.run(() => withLockWait(() => updateIndex(path, { delete: ids, deleteWhere }), lockWait(o))).catch((e: unknown) => {
+        interrupts.dispose();
+        throw e;
+      });
       if (o.json) {
-        printJson({ path, generation: r.generation, committed: r.committed, deleted: r.deleted, missing: r.missing, compacted: r.compacted, counts: r.manifest.counts });
+        printJson({ path, generation: r.generation, commit: commitIdOf(r.manifest), committed: r.committed, deleted: r.deleted, missing: r.missing, compacted: r.compacted, counts: r.manifest.counts });
+        interrupts.finish();
         return;
       }
       process.stdout.write(
@@ -148,6 +158,7 @@ export function registerLivingCommands(program: Command): void {
           (r.compacted ? '; compacted' : '') +
           '\n',
       );
+      interrupts.finish();
     });
 
   program
@@ -159,9 +170,14 @@ export function registerLivingCommands(program: Command): void {
     .option('--json', 'print the result as JSON')
     .action(async (index: string, o: { json?: boolean; lockWaitS?: number }) => {
       const path = locateIndex(index);
-      const m = await withLockWait(() => compactIndex(path), lockWait(o));
-      if (o.json) printJson({ path, generation: m.generation, counts: m.counts });
+      const interrupts = WriteInterrupts.install(o.json === true);
+      const m = await interrupts.run(() => withLockWait(() => compactIndex(path), lockWait(o))).catch((e: unknown) => {
+        interrupts.dispose();
+        throw e;
+      });
+      if (o.json) printJson({ path, generation: m.generation, commit: commitIdOf(m), counts: m.counts });
       else process.stdout.write(`compacted ${path}: generation ${m.generation}, ${plural(m.counts.documents, 'document')}, ${plural(m.counts.passages, 'passage')}\n`);
+      interrupts.finish();
     });
 
   program
@@ -173,8 +189,14 @@ export function registerLivingCommands(program: Command): void {
     .option('--json', 'print the result as JSON')
     .action(async (index: string, dest: string, o: { json?: boolean }) => {
       const path = locateIndex(index);
-      const r = await backupIndex(path, dest);
+      // A backup commits nothing in the index; interrupted, its unfinished copy is removed.
+      const interrupts = WriteInterrupts.install(o.json === true);
+      const r = await interrupts.run(() => backupIndex(path, dest)).catch((e: unknown) => {
+        interrupts.dispose();
+        throw e;
+      });
       if (o.json) printJson({ path, dest: r.dest, generation: r.generation, files: r.files, bytes: r.bytes });
       else process.stdout.write(`backed up ${path} (generation ${r.generation}) to ${r.dest}: ${plural(r.files, 'file')}, ${(r.bytes / 2 ** 20).toFixed(1)} MiB\n`);
+      interrupts.finish(`the backup was finished: ${r.dest}`);
     });
 }
