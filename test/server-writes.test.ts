@@ -43,12 +43,14 @@ async function search(query: string, extra: Record<string, unknown> = {}): Promi
   return r.body.results[0].hits;
 }
 
-test('an add answers after the commit with the generation and commit id, and the next search sees it', async () => {
+test('an add answers after the commit with the generation (named as search answers name it), its number and commit id, and the next search sees it', async () => {
   const r = await postJson(`${base}/documents`, { documents: NEW_DOCS });
   assert.equal(r.status, 200, JSON.stringify(r.body));
   const m = readManifest(sample.path);
-  assert.deepEqual(r.body, { index: 'sample', committed: true, generation: m.generation, commit: commitIdOf(m), added: 2, replaced: 0, deleted: 0, missing: [], compacted: false });
-  assert.equal(r.body.generation, 1);
+  const searched = await postJson(`${base}/search`, { query: 'volcanic glass', top_k: 1 });
+  assert.equal(typeof searched.body.generation, 'string');
+  assert.deepEqual(r.body, { index: 'sample', committed: true, generation: searched.body.generation, generation_number: m.generation, commit: commitIdOf(m), added: 2, replaced: 0, deleted: 0, missing: [], compacted: false });
+  assert.equal(r.body.generation_number, 1);
   assert.equal((await search('volcanic glass sharper than a scalpel'))[0]!.doc_id, 'volcano-glass');
   assert.equal((await search('waggle dance of honey bees', { filter: { topic: 'biology' } }))[0]!.doc_id, 'bee-dance');
   const info = (await (await fetch(base)).json()) as { manifest: { counts: { documents: number } } };
@@ -99,6 +101,7 @@ test('deletes by id (absent ids listed) and by metadata filter', async () => {
   assert.equal(none.status, 200);
   assert.equal(none.body.committed, false);
   assert.equal(none.body.generation, f.body.generation);
+  assert.equal(none.body.generation_number, f.body.generation_number);
 });
 
 test('concurrent writes are serialised: each commits its own generation', async () => {
@@ -107,7 +110,11 @@ test('concurrent writes are serialised: each commits its own generation', async 
     [0, 1, 2, 3].map((i) => postJson(`${base}/documents`, { documents: [{ doc_id: `parallel-${i}`, text: `parallel document number ${i} about kites and wind` }] })),
   );
   assert.deepEqual(rs.map((r) => r.status), [200, 200, 200, 200]);
-  assert.deepEqual(rs.map((r) => r.body.generation).sort(), [g0 + 1, g0 + 2, g0 + 3, g0 + 4]);
+  assert.deepEqual(rs.map((r) => r.body.generation_number).sort(), [g0 + 1, g0 + 2, g0 + 3, g0 + 4]);
+  // Each answer names its own served generation (taken before the next queued write refreshed it).
+  assert.equal(new Set(rs.map((r) => r.body.generation)).size, 4);
+  const last = rs.find((r) => r.body.generation_number === g0 + 4)!;
+  assert.equal((await postJson(`${base}/search`, { query: 'kites and wind', top_k: 1 })).body.generation, last.body.generation);
   const del = await postJson(`${base}/documents/delete`, { doc_ids: [0, 1, 2, 3].map((i) => `parallel-${i}`) });
   assert.equal(del.body.deleted, 4);
 });

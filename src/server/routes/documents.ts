@@ -4,7 +4,11 @@
  * deletes by `doc_ids` and/or a metadata `filter`. The server splits and encodes the documents
  * with the index's own model (as `plait add` does: mutate/encode-documents.ts) and commits them as
  * ONE generation through `updateIndex`; the answer comes after the commit and after the served
- * index switched to it, so a search sent after the answer sees the write.
+ * index switched to it, so a search sent after the answer sees the write. The answer names the
+ * generation as search answers do (`generation`: the served generation's string, equal to the
+ * `generation` of every search answer that sees the write until the next commit), with its number
+ * (`generation_number`, the manifest's; this was `generation` before the two were aligned) and
+ * the manifest's `commit` id.
  *
  * Writes to one index are serialised in the server (a second write waits for the first's commit
  * instead of failing on the write lock; another process holding the lock is a 409 INDEX_LOCKED).
@@ -19,7 +23,9 @@
  * cluster's write log instead: the documents are encoded once here, split by shard and published
  * (src/cluster/write-log.ts); the answer comes once JetStream stored every shard's part, with the
  * write's stream sequence per shard — what a search passes to read its own writes. Counts of what
- * was added, replaced or deleted are not known then (each replica applies the write later).
+ * was added, replaced or deleted are not known then (each replica applies the write later), nor is
+ * a generation or commit: none exists yet, so that answer names none (it names the write by
+ * `write_id` and `sequences` instead).
  */
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { CLUSTER_WRITE_DEFAULTS } from '../../config/defaults.js';
@@ -114,11 +120,16 @@ const DELETE_BODY_SCHEMA = {
 
 const WRITE_RESPONSE = {
   type: 'object',
-  required: ['index', 'committed', 'generation', 'commit', 'added', 'replaced', 'deleted', 'missing', 'compacted'],
+  required: ['index', 'committed', 'generation', 'generation_number', 'commit', 'added', 'replaced', 'deleted', 'missing', 'compacted'],
   properties: {
     index: { type: 'string' },
     committed: { type: 'boolean', description: 'false when nothing changed (every id to delete absent): no generation was committed' },
-    generation: { type: 'integer', description: 'the generation the write committed (or the current one when nothing changed)' },
+    generation: {
+      type: 'string',
+      description:
+        "the served index's generation right after this write, as search answers name it (their `generation`): a search answer carrying this value (or a later one) sees the write. (It was the generation's number before the two were aligned: that number is now generation_number.)",
+    },
+    generation_number: { type: 'integer', description: 'the number of the generation the write committed (or the current one when nothing changed): the manifest\'s generation, as `plait info` shows it' },
     commit: { type: 'string', description: "the commit id of that generation (the manifest's commit)" },
     added: { type: 'integer', description: 'documents new to the index' },
     replaced: { type: 'integer', description: 'documents that replaced an indexed one with the same doc_id' },
@@ -168,12 +179,16 @@ function deletionsOf(b: DeleteBody): { delete: string[]; deleteWhere?: MetadataF
   return { delete: b.doc_ids ?? [], ...(b.filter === undefined ? {} : { deleteWhere: b.filter }) };
 }
 
-/** The answer to a write: UpdateResult in snake_case, with the commit id. */
-function writeAnswer(name: string, r: UpdateResult): Record<string, unknown> {
+/**
+ * The answer to a write: UpdateResult in snake_case, with the commit id, and the served generation
+ * named as search answers name it (`served`: IndexEntry.generation right after this write's refresh).
+ */
+function writeAnswer(name: string, r: UpdateResult, served: string): Record<string, unknown> {
   return {
     index: name,
     committed: r.committed,
-    generation: r.generation,
+    generation: served,
+    generation_number: r.generation,
     commit: commitIdOf(r.manifest),
     added: r.added,
     replaced: r.replaced,
@@ -203,13 +218,17 @@ export const documentsRoutes: FastifyPluginAsync<DocumentsRoutesOptions> = async
   /** Per served index, the tail of its queue of writes (owned by this plugin instance). */
   const tails = new Map<string, Promise<unknown>>();
 
-  /** Runs `commit` after the index's earlier writes; then the served index switches to the new generation. */
-  const serialised = <T>(entry: IndexEntry, commit: () => T): Promise<T> => {
+  /**
+   * Runs `commit` after the index's earlier writes; then the served index switches to the new
+   * generation, whose name (as search answers give it) is returned with the result — taken before
+   * the next queued write can change it.
+   */
+  const serialised = <T>(entry: IndexEntry, commit: () => T): Promise<{ out: T; served: string }> => {
     const index = engine.plaitIndex(entry);
     const run = (tails.get(entry.name) ?? Promise.resolve()).then(async () => {
       const out = commit();
       if (await index.refresh()) entry.generation = indexGeneration(index.manifest);
-      return out;
+      return { out, served: entry.generation };
     });
     tails.set(entry.name, run.catch(() => {}));
     return run;
@@ -218,7 +237,10 @@ export const documentsRoutes: FastifyPluginAsync<DocumentsRoutesOptions> = async
   // The deadline holds up to the commit (runWork around the encoding and the admission wait); from
   // there the write runs to its end and answers what it committed — a 504 racing the commit and the
   // served index's refresh would report a committed write as failed.
-  const write = async (entry: IndexEntry, req: UpdateRequest): Promise<UpdateResult> => serialised(entry, () => updateIndex(engine.plaitIndex(entry).path, req));
+  const write = async (entry: IndexEntry, req: UpdateRequest): Promise<Record<string, unknown>> => {
+    const { out, served } = await serialised(entry, () => updateIndex(engine.plaitIndex(entry).path, req));
+    return writeAnswer(entry.name, out, served);
+  };
 
   app.post<{ Params: { name: string }; Body: AddBody }>(
     '/v1/indexes/:name/documents',
@@ -246,8 +268,7 @@ export const documentsRoutes: FastifyPluginAsync<DocumentsRoutesOptions> = async
         const encoder = await index.encoder();
         return trackEncode(engine, index.manifest.model.name, () => encodeDocuments(docs, encoder, index.manifest));
       });
-      const result = await write(entry, { add: encoded, noReplace: b.no_replace === true });
-      return writeAnswer(entry.name, result);
+      return write(entry, { add: encoded, noReplace: b.no_replace === true });
     },
   );
 
@@ -272,8 +293,7 @@ export const documentsRoutes: FastifyPluginAsync<DocumentsRoutesOptions> = async
       const entry = engine.index(request.params.name);
       // The admission wait under the deadline; the commit after it runs to its end.
       await runWork(engine, reply, b.timeout_ms, async () => undefined);
-      const result = await write(entry, deletions);
-      return writeAnswer(entry.name, result);
+      return write(entry, deletions);
     },
   );
 };
