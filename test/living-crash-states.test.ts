@@ -11,7 +11,7 @@
  * Writes on a living index change the document store in place: its SQLite commit (recorded as
  * `sqliteCommit`; SQLite's journal is trusted, the store is its committed image before and after)
  * comes before the rename, and states between the two must open as the new generation (rolled
- * forward to the store's commit record). The first write on a built index copies its store once.
+ * forward to the store's commit record). A build's store is born in place; the first write on an older build copies its store once.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -32,7 +32,7 @@ import { getKernels } from '../src/kernels/index.js';
 import type { TokenEmbeddings } from '../src/encoder/types.js';
 import { buildSynthetic, syntheticPassages } from '../fixtures/synthetic-index.js';
 import { CrashModel, type FolderState } from './helpers/crash-states.js';
-import { encodedDoc } from './helpers/living.js';
+import { asLegacyBuild, encodedDoc } from './helpers/living.js';
 
 const DIM = 16;
 const SKIP = /^write\.lock|\.sqlite-(wal|shm)$/;
@@ -189,11 +189,13 @@ interface Recorded {
 }
 
 /** Runs `change` on a living index with the recorder on, collecting the crash states after every operation. */
-async function recordChange(name: string, change: Change, living: boolean): Promise<Recorded> {
+async function recordChange(name: string, change: Change, from: 'living' | 'built' | 'legacy'): Promise<Recorded> {
   const path = join(dir, name);
   await buildSynthetic(path, base, DIM);
-  // Earlier generations, so that the change is made on a living index (its store already in place).
-  if (living) updateIndex(path, { add: [encodedDoc('pre-a', base[0]!), encodedDoc('pre-b', base[1]!)], delete: ['d2'] }, { autoCompactShare: 1 });
+  // A build from before stores were born in place (its first write copies the store once).
+  if (from === 'legacy') asLegacyBuild(path);
+  // Earlier generations, so that the change is made on a living index.
+  if (from === 'living') updateIndex(path, { add: [encodedDoc('pre-a', base[0]!), encodedDoc('pre-b', base[1]!)], delete: ['d2'] }, { autoCompactShare: 1 });
   const start = join(dir, `${name}-start`);
   cpSync(path, start, { recursive: true });
   const ops: FsOp[] = [];
@@ -221,8 +223,11 @@ type Change = (path: string, onOp: (op: FsOp) => void) => void | Promise<void>;
 const RECORD = { createdAt: 'now', target: 0.99, source: 'corpus', queries: 1, queriesByKind: {}, gridPoints: 1, costMs: 1, budgetMs: 1, truncated: false, documents: 31, passages: 33, buckets: [] } as IndexCalibration;
 
 const CHANGES: Record<string, Change> = {
-  // The first write on a built index: its store (listed with a CRC) is copied once into an in-place store.
-  'first write': (path, onOp) => void updateIndex(path, { add: [encodedDoc('new-1', base[3]!)], delete: ['d6'] }, { onOp, autoCompactShare: 1 }),
+  // The first write on an index built before stores were born in place: its store (listed with a
+  // CRC) is copied once into an in-place store.
+  'first write on an older build': (path, onOp) => void updateIndex(path, { add: [encodedDoc('new-1', base[3]!)], delete: ['d6'] }, { onOp, autoCompactShare: 1 }),
+  // The first write on a build: its store was born in place and is changed in place.
+  'first write on a build': (path, onOp) => void updateIndex(path, { add: [encodedDoc('new-1', base[3]!)], delete: ['d6'] }, { onOp, autoCompactShare: 1 }),
   add: (path, onOp) => void updateIndex(path, { add: [encodedDoc('new-1', base[3]!), encodedDoc('new-2', base[4]!)] }, { onOp, autoCompactShare: 1 }),
   upsert: (path, onOp) => void updateIndex(path, { add: [encodedDoc('d5', base[9]!)] }, { onOp, autoCompactShare: 1 }),
   delete: (path, onOp) => void updateIndex(path, { delete: ['d6', 'd7', 'pre-a'] }, { onOp, autoCompactShare: 1 }),
@@ -239,7 +244,8 @@ const CHANGES: Record<string, Change> = {
 
 for (const [kind, change] of Object.entries(CHANGES)) {
   test(`${kind}: every crash state opens as the previous or the new generation, and as the new one once acknowledged`, async () => {
-    const { start, path, ops, log, control } = await recordChange(kind.replace(' ', '-'), change, kind !== 'first write');
+    const from = kind === 'first write on an older build' ? 'legacy' : kind === 'first write on a build' ? 'built' : 'living';
+    const { start, path, ops, log, control } = await recordChange(kind.replaceAll(' ', '-'), change, from);
     const commitAt = ops.findIndex((o) => o.op === 'rename' && o.to === 'manifest.json');
     const sqliteAt = ops.findIndex((o) => o.op === 'sqliteCommit');
     const ackAt = ops.findIndex((o, i) => i > commitAt && o.op === 'fsyncDir');
@@ -251,7 +257,7 @@ for (const [kind, change] of Object.entries(CHANGES)) {
     assert.deepEqual(r.failures.slice(0, 5), [], `${r.failures.length} bad crash states of ${r.states}`);
     // Writes on a living index change the store in place: SQLite's commit comes before the rename,
     // and a crash between the two opens as the new generation (the store's commit record).
-    const inPlace = ['add', 'upsert', 'delete', 'compact'].includes(kind);
+    const inPlace = ['first write on a build', 'add', 'upsert', 'delete', 'compact'].includes(kind);
     assert.equal(sqliteAt >= 0, inPlace, 'in-place writes commit the store before the manifest');
     if (inPlace) assert.ok(sqliteAt < commitAt && r.rolledForward > 0, `states between the SQLite commit and the rename open as the new generation (${r.rolledForward})`);
     assert.ok(r.asOld > 0 && r.asNew > 0, `states open as both generations (${r.asOld} old, ${r.asNew} new, ${r.states} distinct)`);

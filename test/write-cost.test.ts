@@ -16,7 +16,7 @@ import { getKernels } from '../src/kernels/index.js';
 import { openIndex } from '../src/search/plait-index.js';
 import { SyntheticVectors } from '../fixtures/synthetic.js';
 import { buildSynthetic, syntheticPassages } from '../fixtures/synthetic-index.js';
-import { encodedDoc } from './helpers/living.js';
+import { asLegacyBuild, encodedDoc } from './helpers/living.js';
 
 const DIM = 32;
 let dir: string;
@@ -67,25 +67,32 @@ test('deltas give a reader exactly the arrays of rewriting everything, through a
   }
 });
 
-test('a delete writes no doclens or IVF; an add writes doclens and IVF for its own passages only; only the first write copies the document store', async () => {
+test("a delete writes no doclens or IVF; an add writes doclens and IVF for its own passages only; a build's store is changed in place from the first write (an older build's is copied once)", async () => {
   const path = join(dir, 'ops');
   await buildSynthetic(path, syntheticPassages(300, DIM, 4, 32, 0.35).passages, DIM);
-  const created = (req: UpdateRequest): string[] => {
+  const created = (req: UpdateRequest, at = path): string[] => {
     const names: string[] = [];
-    updateIndex(path, req, { autoCompactShare: 1, onOp: (op: FsOp) => void (op.op === 'create' && !op.name.includes('.tmp-') && names.push(op.name)) });
+    updateIndex(at, req, { autoCompactShare: 1, onOp: (op: FsOp) => void (op.op === 'create' && !op.name.includes('.tmp-') && names.push(op.name)) });
     return names.sort();
   };
-  // The build's store (schema 4, rollback journal, listed with its CRC) is copied once, into an in-place store.
+  // A build's store is born in place (schema 4, WAL): the first write changes it, no copy.
+  const docs = readManifest(path).fileNames?.docstore ?? 'docs.sqlite';
   const first = created({ delete: ['d0'] });
-  assert.deepEqual(first.map((n) => n.split('.')[0]).sort(), ['docs', 'tombstones']);
-  const docs = readManifest(path).fileNames!.docstore!;
+  assert.deepEqual(first.map((n) => n.split('.')[0]).sort(), ['tombstones'], "the first write on a build does not copy its store");
+  assert.equal(readManifest(path).fileNames?.docstore ?? 'docs.sqlite', docs);
+  // A build from before (rollback journal, listed with its CRC) is copied once, into an in-place store.
+  const legacy = join(dir, 'ops-legacy');
+  await buildSynthetic(legacy, syntheticPassages(300, DIM, 4, 32, 0.35).passages, DIM);
+  asLegacyBuild(legacy);
+  assert.deepEqual(created({ delete: ['d0'] }, legacy).map((n) => n.split('.')[0]).sort(), ['docs', 'tombstones']);
+  assert.deepEqual(created({ delete: ['d1'] }, legacy).map((n) => n.split('.')[0]).sort(), ['tombstones'], 'then in place');
   const del = created({ delete: ['d1', 'd2'] });
   assert.deepEqual(del.map((n) => n.split('.')[0]).sort(), ['tombstones'], 'the document store is changed in place');
   const gen = new SyntheticVectors({ dim: DIM, clusters: 32, spread: 0.35, seed: 9 });
   const add = created({ add: [encodedDoc('x', gen.passage(12)), encodedDoc('y', gen.passage(20))] });
   assert.deepEqual(add.map((n) => n.split('.')[0]).sort(), ['codes', 'doclens', 'ivf', 'ivf-offsets', 'residuals', 'tombstones']);
   const m = readManifest(path);
-  assert.equal(m.fileNames!.docstore, docs, 'the same store, written in place');
+  assert.equal(m.fileNames?.docstore ?? 'docs.sqlite', docs, 'the same store, written in place');
   assert.equal(m.files.docstore.inPlace, true);
   const d = m.deltas!.at(-1)!;
   assert.equal(d.doclens.entry.bytes, 2 * 4, 'doclens of the two added passages only');

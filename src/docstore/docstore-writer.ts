@@ -2,7 +2,9 @@
  * Writes a document store in one pass, as the index builder streams the corpus: documents, their
  * passages, then the token document frequencies, then `close()`. Built for bulk loading into a
  * fresh file in a temporary folder (the builder renames the folder into place): no journal, no
- * fsync, big transactions; a crash leaves a file nobody will open.
+ * fsync, big transactions; a crash leaves a file nobody will open. `close()` leaves the store in
+ * the form living-index writes change in place (WAL mode; the manifest lists it `inPlace`), so
+ * the first write does not copy it (docstore-updater.ts).
  */
 
 import { storePidToDoc } from './pid-doc-blob.js';
@@ -180,6 +182,10 @@ export class DocStoreWriter {
       db.exec("INSERT INTO documents_fts (documents_fts) VALUES ('optimize')");
       db.exec("INSERT INTO documents_words (documents_words) VALUES ('optimize')");
       db.exec('COMMIT');
+      // Born in the in-place form (schema 4, WAL): the first living-index write changes this file in
+      // place instead of copying it once (bench/RESULTS.md, "A build's store is born in place").
+      // Closing the last connection checkpoints and removes the -wal: one file leaves the builder.
+      db.pragma('journal_mode = WAL');
       db.close();
     });
     this.db = null;

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { closeSync, openSync, readSync } from 'node:fs';
 import { BUILD_MEMORY_DEFAULTS, FORMAT_DEFAULTS } from '../config/defaults.js';
 import { invalidArgument } from '../errors/index.js';
-import { ArrayFileWriter, writeArrayFile, writeFileAtomic, fileEntry } from '../format/index-files.js';
+import { ArrayFileWriter, writeArrayFile, writeFileAtomic } from '../format/index-files.js';
 import {
   FORMAT_NAME,
   formatVersionFor,
@@ -211,14 +211,15 @@ export class IndexWriter {
     return out;
   }
 
-  /** Records the document store's checksum and writes the manifest: the index exists from here on. */
+  /** Lists the document store (in place) and writes the manifest: the index exists from here on. */
   writeManifest(
     partial: Omit<IndexManifest, 'format' | 'formatVersion' | 'files' | 'codec' | 'dim' | 'nbits' | 'segments' | 'settings'> & {
       avgResidual: number;
       settings: Omit<IndexManifest['settings'], 'segmentBytes'>;
     },
   ): IndexManifest {
-    this.files.docstore = fileEntry(join(this.dir, INDEX_FILES.docstore));
+    // Born in place (DocStoreWriter.close: WAL): no size or CRC, as after any write (manifest.ts FileEntry.inPlace).
+    this.files.docstore = { bytes: 0, crc32: 0, inPlace: true };
     const { avgResidual, settings, ...rest } = partial;
     const manifest: IndexManifest = {
       format: FORMAT_NAME,
