@@ -13,10 +13,13 @@
  *
  *   node dist/bench/write-cost.js [passages=10000] [passages...]     # synthetic 128-d index, built here
  *   node dist/bench/write-cost.js --index <path> [--repeats 1] [--writes "add 0.1%,delete 10% by filter"]
+ *   node dist/bench/write-cost.js --index <path> --first-write [--repeats 3]
+ *       the first add (0.1%, 1%) on a built index whose store is in the older form (copied once by
+ *       the first write) and in the form builds make now (born in place), in the same run
  *       an existing index (bench/msmarco-shaped.js assemble: docIds String(pid), 128-d; filter
  *       deletes take doc_id < "2", 11.1% of 1M such ids)
  */
-import { copyFileSync, linkSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, linkSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildIndexFromEmbeddings } from '../src/indexer/build-from-embeddings.js';
@@ -25,7 +28,7 @@ import { listedFiles } from '../src/format/manifest.js';
 import { readManifest } from '../src/format/index-reader.js';
 import { sourceOf, syntheticModel } from '../fixtures/synthetic-index.js';
 import { SyntheticVectors } from '../fixtures/synthetic.js';
-import { encodedDoc } from '../test/helpers/living.js';
+import { encodedDoc, setBuildStoreForm } from '../test/helpers/living.js';
 import type { TokenEmbeddings } from '../src/encoder/types.js';
 import { isMain, machine } from './common.js';
 
@@ -142,6 +145,43 @@ export function runWriteCostOn(index: string, repeats: number, only: string[] | 
   }
 }
 
+/**
+ * The first write on a built index, with its store in each form (issue 20's polish): 'legacy', as
+ * builds made it before stores were born in place (the first write copies it once), and 'inPlace',
+ * as builds make it now. Both are clones of the same index in the same run (the store's content is
+ * the same; only its journal mode and manifest entry differ, which is all a build now does
+ * differently: DocStoreWriter.close). Adds 0.1% and 1% of the documents, `repeats` times each.
+ */
+export function runFirstWriteOn(index: string, repeats: number): Array<Row & { form: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'plait-bench-first-'));
+  try {
+    const m = readManifest(index);
+    const n = m.counts.documents;
+    const gen = new SyntheticVectors({ dim: m.dim, clusters: 1024, spread: 0.3, seed: 4 });
+    const rows: Array<Row & { form: string }> = [];
+    for (const [write, k] of [['first add 0.1%', Math.max(1, Math.round(n * 0.001))], ['first add 1%', Math.round(n * 0.01)]] as const) {
+      for (const form of ['legacy', 'inPlace'] as const) {
+        const built = join(dir, `built-${form}`);
+        clone(index, built);
+        setBuildStoreForm(built, form);
+        const runs: Array<ReturnType<typeof measure>> = [];
+        for (let r = 0; r < repeats; r++) {
+          const work = join(dir, 'work');
+          clone(built, work);
+          runs.push(measure(work, { add: Array.from({ length: k }, (_, j) => encodedDoc(`first${j}`, gen.passage(gen.length(40, 100)))) }));
+          rmSync(work, { recursive: true, force: true });
+        }
+        const ms = runs.map((x) => x.ms).sort((a, b) => a - b);
+        rows.push({ passages: m.counts.passages, write, form, bytesWritten: runs[0]!.bytes, ms: ms[Math.floor(ms.length / 2)]! });
+        process.stdout.write(`${JSON.stringify({ ...rows.at(-1), documents: n, storeBytes: statSync(join(built, 'docs.sqlite')).size, allMs: ms.map((x) => Math.round(x)) })}\n`);
+      }
+    }
+    return rows;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 if (isMain(import.meta.url)) {
   const args = process.argv.slice(2);
   const opt = (name: string): string | undefined => {
@@ -152,6 +192,9 @@ if (isMain(import.meta.url)) {
   const repeats = opt('--repeats');
   const only = opt('--writes');
   process.stdout.write(`${JSON.stringify(machine())}\n`);
-  if (index !== undefined) runWriteCostOn(index, Number(repeats ?? 1), only === undefined ? null : only.split(',').map((s) => s.trim()));
+  const first = args.indexOf('--first-write');
+  if (first >= 0) args.splice(first, 1);
+  if (index !== undefined && first >= 0) runFirstWriteOn(index, Number(repeats ?? 3));
+  else if (index !== undefined) runWriteCostOn(index, Number(repeats ?? 1), only === undefined ? null : only.split(',').map((s) => s.trim()));
   else for (const n of args.length > 0 ? args.map(Number) : [10_000]) await runWriteCost(n, Number(repeats ?? 5));
 }

@@ -137,7 +137,7 @@ test('plait cluster publish / fetch: a shard and cluster.json onto another machi
   await assertSameIndex(join(other, 'shard-1'), join(root, 'shard-1'), probes(), 'fetched by the CLI');
   const again = runPlait(dir, ['cluster', 'fetch', other, '--shard', '1', '--nats', nats.url]);
   assert.notEqual(again.code, 0);
-  assert.match(again.stderr, /not empty/);
+  assert.match(again.stderr, /is an index already; a shard is fetched into an empty folder \[INDEX_EXISTS\]/);
   const offline = runPlait(dir, ['cluster', 'publish', root, '--nats', 'nats://127.0.0.1:1']);
   assert.notEqual(offline.code, 0);
   assert.match(offline.stderr, /cannot reach NATS/);

@@ -7,7 +7,7 @@
 import { closeSync, openSync, readSync, statSync, writeSync, fsyncSync, readFileSync } from 'node:fs';
 import { crc32 } from 'node:zlib';
 import { PlaitError } from '../errors/index.js';
-import type { FileEntry } from './manifest.js';
+import { inPlaceUnchecked, type FileEntry } from './manifest.js';
 
 type ArrayCtor<T> = { new (buffer: ArrayBufferLike, byteOffset?: number, length?: number): T; BYTES_PER_ELEMENT: number };
 
@@ -105,14 +105,14 @@ export function checkFileSize(path: string, expected: FileEntry, name: string): 
   } catch (cause) {
     throw new PlaitError('INDEX_CORRUPT', { message: `${name} is missing (${path})`, file: name }, { cause });
   }
-  if (expected.inPlace === true) return; // changed in place by SQLite: existence is all the manifest can say
+  if (inPlaceUnchecked(expected)) return; // changed in place by SQLite: existence is all the manifest can say
   if (size !== expected.bytes) throw corruptSize(name, size, expected.bytes);
 }
 
 /** Streams a listed file through CRC-32 and compares size and checksum with the manifest. */
 export function verifyFile(path: string, expected: FileEntry, name: string): void {
   checkFileSize(path, expected, name);
-  if (expected.inPlace === true) return;
+  if (inPlaceUnchecked(expected)) return;
   const actual = fileEntry(path);
   if (actual.bytes !== expected.bytes) throw corruptSize(name, actual.bytes, expected.bytes);
   if (actual.crc32 !== expected.crc32) {

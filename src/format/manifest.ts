@@ -56,11 +56,19 @@ export interface FileEntry {
   crc32: number;
   /**
    * A file its own engine changes in place across generations: the document store from schema 4
-   * (SQLite in WAL mode, changed by each living-index write in one SQLite transaction). `bytes` and
-   * `crc32` are 0 and not checked (SQLite's journal keeps the file whole); which commit the file
-   * holds is the store's own commit record (`IndexManifest.docstoreCommit`, docstore/store-commit.ts).
+   * (SQLite in WAL mode, changed by each living-index write in one SQLite transaction). Once a
+   * write changed it, `bytes` and `crc32` are 0 and not checked (SQLite's journal keeps the file
+   * whole); which commit the file holds is the store's own commit record
+   * (`IndexManifest.docstoreCommit`, docstore/store-commit.ts). A build's store is born in place
+   * and listed with its size and CRC-32 as built, checked like any file until the first write
+   * lists it with zeros (`inPlaceUnchecked`).
    */
   inPlace?: true;
+}
+
+/** Whether a listed file is changed in place and so has no size or CRC-32 to check (FileEntry.inPlace). */
+export function inPlaceUnchecked(entry: FileEntry): boolean {
+  return entry.inPlace === true && entry.bytes === 0 && entry.crc32 === 0;
 }
 
 /** One segment: passages [firstPid, firstPid + passages) and their tokens' codes and residuals. */

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { closeSync, openSync, readSync } from 'node:fs';
 import { BUILD_MEMORY_DEFAULTS, FORMAT_DEFAULTS } from '../config/defaults.js';
 import { invalidArgument } from '../errors/index.js';
-import { ArrayFileWriter, writeArrayFile, writeFileAtomic } from '../format/index-files.js';
+import { ArrayFileWriter, writeArrayFile, writeFileAtomic, fileEntry } from '../format/index-files.js';
 import {
   FORMAT_NAME,
   formatVersionFor,
@@ -218,8 +218,9 @@ export class IndexWriter {
       settings: Omit<IndexManifest['settings'], 'segmentBytes'>;
     },
   ): IndexManifest {
-    // Born in place (DocStoreWriter.close: WAL): no size or CRC, as after any write (manifest.ts FileEntry.inPlace).
-    this.files.docstore = { bytes: 0, crc32: 0, inPlace: true };
+    // Born in place (DocStoreWriter.close: WAL), with its size and CRC-32 as built: checked on open
+    // until the first write changes it (manifest.ts FileEntry.inPlace).
+    this.files.docstore = { ...fileEntry(join(this.dir, INDEX_FILES.docstore)), inPlace: true };
     const { avgResidual, settings, ...rest } = partial;
     const manifest: IndexManifest = {
       format: FORMAT_NAME,

@@ -101,7 +101,9 @@ export async function backupIndex(src: string, dest: string): Promise<BackupResu
       bytes += statSync(to).size;
     }
     // The manifest last (readManifest's, rolled forward to the store's commit record if the rename was lost).
-    const manifestText = `${JSON.stringify(m, null, 2)}\n`;
+    // SQLite's backup writes its own image of an in-place store: no size or CRC of the source's holds for it.
+    const copiedFiles = Object.fromEntries(Object.entries(m.files).map(([role, e]) => [role, e.inPlace === true ? { bytes: 0, crc32: 0, inPlace: true as const } : e]));
+    const manifestText = `${JSON.stringify({ ...m, files: copiedFiles }, null, 2)}\n`;
     writeFileSync(join(partial, MANIFEST_FILE), manifestText);
     fsyncFile(join(partial, MANIFEST_FILE));
     fsyncDir(partial);

@@ -273,9 +273,13 @@ function openStore(tx: IndexTransaction, m: IndexManifest): { store: DocStoreUpd
   return { store: new DocStoreUpdater(tx.copy(committed, docsName), 'migrate'), docsName };
 }
 
-/** The manifest entry of the store: in place, or a migrated copy finished, fsynced and in place from now on. */
+/**
+ * The manifest entry of the store after this write: in place with no size or CRC (a build's store,
+ * listed with its size and CRC as built, loses them with its first change), or a migrated copy
+ * finished, fsynced and in place from now on.
+ */
 function finishCopy(tx: IndexTransaction, store: DocStoreUpdater, docsName: string, m: IndexManifest): FileEntry {
-  if (store.mode === 'in-place') return m.files.docstore;
+  if (store.mode === 'in-place') return IN_PLACE_ENTRY;
   store.finishCopy();
   tx.sync(docsName);
   return IN_PLACE_ENTRY;

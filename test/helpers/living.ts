@@ -24,16 +24,23 @@ export function strayFiles(dir: string): string[] {
 }
 
 /**
- * Turns a fresh build into one made before document stores were born in place: the store in
- * rollback-journal mode, listed with its size and CRC-32 — what the first write on such an index
- * migrates by copying it once (docstore-updater.ts, `migrate`).
+ * Puts a built index's document store in the given form: 'legacy', as builds made it before stores
+ * were born in place (rollback journal, listed with its size and CRC-32: the first write migrates
+ * it by copying it once, docstore-updater.ts `migrate`), or 'inPlace', as builds make it now (WAL,
+ * listed `inPlace`). Only for an index no write has changed (its store has no commit record).
  */
-export function asLegacyBuild(dir: string): void {
+export function setBuildStoreForm(dir: string, form: 'legacy' | 'inPlace'): void {
   const m = readManifest(dir);
   const store = join(dir, roleFileName(m, 'docstore'));
   const db = openDatabase(store, { fileMustExist: true });
-  db.pragma('journal_mode = DELETE');
+  db.pragma(form === 'legacy' ? 'journal_mode = DELETE' : 'journal_mode = WAL');
   db.close();
   for (const side of ['-wal', '-shm']) rmSync(`${store}${side}`, { force: true });
-  writeFileSync(join(dir, 'manifest.json'), `${JSON.stringify({ ...m, files: { ...m.files, docstore: fileEntry(store) } }, null, 2)}\n`);
+  const docstore = form === 'legacy' ? fileEntry(store) : { bytes: 0, crc32: 0, inPlace: true as const };
+  writeFileSync(join(dir, 'manifest.json'), `${JSON.stringify({ ...m, files: { ...m.files, docstore } }, null, 2)}\n`);
+}
+
+/** A fresh build made as builds were before stores were born in place (setBuildStoreForm 'legacy'). */
+export function asLegacyBuild(dir: string): void {
+  setBuildStoreForm(dir, 'legacy');
 }
