@@ -1,8 +1,9 @@
 /** Helpers for living-index tests: synthetic documents ready for updateIndex, and an index folder's stray files. */
-import { readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { openDatabase } from '../../src/docstore/open-database.js';
-import { fileEntry } from '../../src/format/index-files.js';
+import { DocStoreUpdater } from '../../src/docstore/docstore-updater.js';
+import { fileEntry, writeFileAtomic } from '../../src/format/index-files.js';
 import type { TokenEmbeddings } from '../../src/encoder/types.js';
 import type { EncodedDocument } from '../../src/mutate/index-updater.js';
 import { readManifest } from '../../src/format/index-reader.js';
@@ -27,17 +28,21 @@ export function strayFiles(dir: string): string[] {
  * Puts a built index's document store in the given form: 'legacy', as builds made it before stores
  * were born in place (rollback journal, listed with its size and CRC-32: the first write migrates
  * it by copying it once, docstore-updater.ts `migrate`), or 'inPlace', as builds make it now (WAL,
- * listed `inPlace`). Only for an index no write has changed (its store has no commit record).
+ * schema 4, listed `inPlace` with its size and CRC-32). Only for an index no write has changed.
  */
 export function setBuildStoreForm(dir: string, form: 'legacy' | 'inPlace'): void {
   const m = readManifest(dir);
   const store = join(dir, roleFileName(m, 'docstore'));
   const db = openDatabase(store, { fileMustExist: true });
-  db.pragma(form === 'legacy' ? 'journal_mode = DELETE' : 'journal_mode = WAL');
+  const hasTokenIds = (db.pragma('table_info(passages)') as Array<{ name: string }>).some((c) => c.name === 'token_ids');
+  if (form === 'legacy' || hasTokenIds) db.pragma(form === 'legacy' ? 'journal_mode = DELETE' : 'journal_mode = WAL');
   db.close();
+  // A store from before schema 4 is upgraded as the first write upgrades it (in place here: a clone's copy).
+  if (form === 'inPlace' && !hasTokenIds) new DocStoreUpdater(store, 'migrate').finishCopy();
   for (const side of ['-wal', '-shm']) rmSync(`${store}${side}`, { force: true });
-  const docstore = form === 'legacy' ? fileEntry(store) : { bytes: 0, crc32: 0, inPlace: true as const };
-  writeFileSync(join(dir, 'manifest.json'), `${JSON.stringify({ ...m, files: { ...m.files, docstore } }, null, 2)}\n`);
+  const docstore = form === 'legacy' ? fileEntry(store) : { ...fileEntry(store), inPlace: true as const };
+  // By rename: a clone's manifest may be a hard link to another index's (bench/write-cost.ts).
+  writeFileAtomic(join(dir, 'manifest.json'), `${JSON.stringify({ ...m, files: { ...m.files, docstore } }, null, 2)}\n`);
 }
 
 /** A fresh build made as builds were before stores were born in place (setBuildStoreForm 'legacy'). */
