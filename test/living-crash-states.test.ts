@@ -19,7 +19,7 @@ import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } fr
 import { tmpdir } from 'node:os';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { loadIndexData } from '../src/format/index-reader.js';
+import { loadIndexData, readManifest } from '../src/format/index-reader.js';
 import { listedFiles, roleFileName, type IndexManifest } from '../src/format/manifest.js';
 import { commitIdOf, type FsOp } from '../src/format/index-transaction.js';
 import { writeCalibration, type IndexCalibration } from '../src/format/calibration-record.js';
@@ -229,6 +229,8 @@ const CHANGES: Record<string, Change> = {
   // The first write on a build: its store was born in place and is changed in place.
   'first write on a build': (path, onOp) => void updateIndex(path, { add: [encodedDoc('new-1', base[3]!)], delete: ['d6'] }, { onOp, autoCompactShare: 1 }),
   add: (path, onOp) => void updateIndex(path, { add: [encodedDoc('new-1', base[3]!), encodedDoc('new-2', base[4]!)] }, { onOp, autoCompactShare: 1 }),
+  // An add while no deleted passage awaits compaction: no tombstone bitmap is written (nor listed).
+  'add without deletions': (path, onOp) => void updateIndex(path, { add: [encodedDoc('new-1', base[3]!), encodedDoc('new-2', base[4]!)] }, { onOp, autoCompactShare: 1 }),
   upsert: (path, onOp) => void updateIndex(path, { add: [encodedDoc('d5', base[9]!)] }, { onOp, autoCompactShare: 1 }),
   delete: (path, onOp) => void updateIndex(path, { delete: ['d6', 'd7', 'pre-a'] }, { onOp, autoCompactShare: 1 }),
   compact: (path, onOp) => void compactIndex(path, { onOp }),
@@ -244,7 +246,7 @@ const CHANGES: Record<string, Change> = {
 
 for (const [kind, change] of Object.entries(CHANGES)) {
   test(`${kind}: every crash state opens as the previous or the new generation, and as the new one once acknowledged`, async () => {
-    const from = kind === 'first write on an older build' ? 'legacy' : kind === 'first write on a build' ? 'built' : 'living';
+    const from = kind === 'first write on an older build' ? 'legacy' : kind === 'first write on a build' || kind === 'add without deletions' ? 'built' : 'living';
     const { start, path, ops, log, control } = await recordChange(kind.replaceAll(' ', '-'), change, from);
     const commitAt = ops.findIndex((o) => o.op === 'rename' && o.to === 'manifest.json');
     const sqliteAt = ops.findIndex((o) => o.op === 'sqliteCommit');
@@ -257,7 +259,8 @@ for (const [kind, change] of Object.entries(CHANGES)) {
     assert.deepEqual(r.failures.slice(0, 5), [], `${r.failures.length} bad crash states of ${r.states}`);
     // Writes on a living index change the store in place: SQLite's commit comes before the rename,
     // and a crash between the two opens as the new generation (the store's commit record).
-    const inPlace = ['first write on a build', 'add', 'upsert', 'delete', 'compact'].includes(kind);
+    const inPlace = ['first write on a build', 'add', 'add without deletions', 'upsert', 'delete', 'compact'].includes(kind);
+    if (kind === 'add without deletions') assert.ok(!ops.some((o) => 'name' in o && o.name.startsWith('tombstones.')) && readManifest(path).tombstones === undefined, 'no bitmap written');
     assert.equal(sqliteAt >= 0, inPlace, 'in-place writes commit the store before the manifest');
     if (inPlace) assert.ok(sqliteAt < commitAt && r.rolledForward > 0, `states between the SQLite commit and the rename open as the new generation (${r.rolledForward})`);
     assert.ok(r.asOld > 0 && r.asNew > 0, `states open as both generations (${r.asOld} old, ${r.asNew} new, ${r.states} distinct)`);

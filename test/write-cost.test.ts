@@ -98,4 +98,13 @@ test("a delete writes no doclens or IVF; an add writes doclens and IVF for its o
   assert.equal(d.doclens.entry.bytes, 2 * 4, 'doclens of the two added passages only');
   assert.ok(d.ivf.entry.bytes <= (12 + 20) * 4, 'IVF entries of the added passages only');
   assert.equal(m.files.doclens.bytes, 300 * 4, 'the base doclens is not rewritten');
+  // While no deleted passage awaits compaction there is no bitmap to write: an add to a build, or
+  // after a compaction, writes none (a build's manifest has none either).
+  const append = join(dir, 'append');
+  await buildSynthetic(append, syntheticPassages(300, DIM, 4, 32, 0.35).passages, DIM);
+  const appended = created({ add: [encodedDoc('z', gen.passage(9))] }, append);
+  assert.deepEqual(appended.map((n) => n.split('.')[0]).sort(), ['codes', 'doclens', 'ivf', 'ivf-offsets', 'residuals']);
+  assert.equal(readManifest(append).tombstones, undefined);
+  assert.deepEqual(created({ delete: ['z'] }, append).map((n) => n.split('.')[0]), ['tombstones'], 'a delete writes the bitmap');
+  assert.equal(readManifest(append).tombstones!.deleted, 1);
 });

@@ -13,7 +13,8 @@
  *     weights: nothing is retrained) into NEW segment files `codes/residuals.g(G+1).NNNN` —
  *     existing segments are never rewritten;
  *  4. writes the new passages' doclens and IVF lists as a delta (or folds the deltas into a new
- *     base, WRITE_COST_DEFAULTS) and the tombstone bitmap (old bits + the deleted passages);
+ *     base, WRITE_COST_DEFAULTS) and the tombstone bitmap (old bits + the deleted passages; none
+ *     while no deleted passage awaits compaction);
  *  5. commits: every file fsynced, folder fsynced, the store's SQLite transaction committed with the
  *     generation's manifest in its commit record (the commit point), manifest renamed into place
  *     (its publication), folder fsynced;
@@ -29,8 +30,9 @@
  * Cost (issue 20): an add writes its own passages' codes and residuals and, as a delta, their own
  * doclens and IVF lists (folded into a new base past WRITE_COST_DEFAULTS' bounds); a delete writes
  * no doclens or IVF; both change the document store's pages they touch (WAL frames, then the
- * checkpoint) instead of copying it. Still rewritten by every write: the tombstone bitmap (n/8
- * bytes). Bytes written and time per write: bench/write-cost.ts, bench/RESULTS.md ("Write cost").
+ * checkpoint) instead of copying it. Still rewritten by every write while deleted passages await
+ * compaction: the tombstone bitmap (n/8 bytes; why it is not incremental: bench/RESULTS.md, "The
+ * tombstone bitmap"). Bytes written and time per write: bench/write-cost.ts, bench/RESULTS.md ("Write cost").
  */
 import { LIVING_DEFAULTS, SEGMENT_MERGE_DEFAULTS, WRITE_COST_DEFAULTS } from '../config/defaults.js';
 import { PlaitError } from '../errors/index.js';
@@ -231,8 +233,15 @@ export function updateIndex(dir: string, req: UpdateRequest, options: UpdateOpti
     const tomb = new Uint8Array(Math.ceil(nPassages / 8));
     if (data.tombstones !== null) tomb.set(data.tombstones);
     for (const pid of deletedPids) tomb[pid >> 3]! |= 1 << (pid & 7);
-    const tombName = tx.name('tombstones', 'bits');
-    const tombEntry = tx.writeArray(tombName, tomb);
+    // No deleted passage awaits compaction (an add to an index without deletes): no bitmap, as in a
+    // build's manifest — every reader reads that form; a delete still writes the whole bitmap
+    // (bench/RESULTS.md, "The tombstone bitmap: why a delete still rewrites it").
+    const deletedNow = popcount(tomb);
+    let tombstones: IndexManifest['tombstones'];
+    if (deletedNow > 0) {
+      const file = tx.name('tombstones', 'bits');
+      tombstones = { file, entry: tx.writeArray(file, tomb), passages: nPassages, deleted: deletedNow };
+    }
     step('arrays-written');
 
     // 5. The manifest: the commit point.
@@ -245,14 +254,14 @@ export function updateIndex(dir: string, req: UpdateRequest, options: UpdateOpti
       fileNames: { ...arrays.fileNames, docstore: docsName },
       deltas: arrays.deltas,
       segments,
-      tombstones: { file: tombName, entry: tombEntry, passages: nPassages, deleted: popcount(tomb) },
+      tombstones,
       drift,
       ...(req.appliedLog === undefined ? {} : { appliedLog: { stream: req.appliedLog.stream, sequence: req.appliedLog.sequence } }),
     }, { participant: participantOf(store, docsName) });
     step('committed');
     const result: UpdateResult = { generation: tx.generation, committed: true, added: adds.length - replaced, replaced, deleted, missing, compacted: false, manifest };
     const share = options.autoCompactShare ?? LIVING_DEFAULTS.autoCompactShare;
-    if (share < 1 && nPassages > 0 && popcount(tomb) / nPassages > share) {
+    if (share < 1 && nPassages > 0 && deletedNow / nPassages > share) {
       last = tx.continueWith();
       result.manifest = compactIn(last, kernels, step);
       result.generation = last.generation;
