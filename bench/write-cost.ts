@@ -80,6 +80,7 @@ function writesFor(gen: SyntheticVectors, idOf: (i: number) => string, filterBel
   return [
     ['add 0.1%', (k) => newDocs(Math.max(1, Math.round(k * 0.001)))],
     ['add 1%', (k) => newDocs(Math.round(k * 0.01))],
+    ['delete 1 doc', (k) => ({ delete: [idOf(Math.floor(k / 2))] })],
     ['delete 0.1%', (k) => ({ delete: Array.from({ length: Math.max(1, Math.round(k * 0.001)) }, (_, j) => idOf((j * 997) % k)) })],
     ['delete 1%', (k) => ({ delete: Array.from({ length: Math.round(k * 0.01) }, (_, j) => idOf((j * 997) % k)) })],
     ['delete 10% by filter', (k) => ({ deleteWhere: { doc_id: { $lt: filterBelow(k) } } })],
