@@ -246,3 +246,15 @@ export type { ShardFilesResult, ClusterLayout } from './cluster/shard-files.js';
 export { addCorpusToCluster, deleteFromCluster } from './cluster/cluster-writer.js';
 export type { ClusterAddOptions, ClusterWriteResult } from './cluster/cluster-writer.js';
 export type { AppliedLog } from './format/manifest.js';
+
+// Loose ends of the living index (issue 20's polish): interrupted writes, a new folder's
+// destination, what --skip-invalid skipped, the drift sample, the in-place check of a build's store.
+export { observeTransactions, abortOpenTransactions } from './format/index-transaction.js';
+export type { TransactionEvent } from './format/index-transaction.js';
+export { abortActiveBackups } from './mutate/index-backup.js';
+export { checkFolderDestination, occupiedDestination } from './format/index-path.js';
+export type { FolderDestination } from './format/index-path.js';
+export { emptyCorpusError } from './indexer/corpus/index.js';
+export type { SkippedDocument } from './indexer/corpus/index.js';
+export { inPlaceUnchecked } from './format/manifest.js';
+export { CORPUS_REPORT_DEFAULTS, DRIFT_DEFAULTS } from './config/defaults.js';

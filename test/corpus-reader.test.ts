@@ -233,13 +233,19 @@ test('skipInvalid skips and counts each kind; the report is complete when iterat
   const ids: string[] = [];
   for await (const doc of corpus) ids.push(doc.docId);
   assert.deepEqual(ids, ['ok1', 'ok2', 'ok3']);
-  assert.deepEqual(corpus.report, { read: 3, skipped: { malformed: 1, missingId: 1, duplicateId: 1, emptyText: 1, notUtf8: 1, idWhitespace: 0 }, ignoredFields: [] });
+  const { firstSkipped, ...counts } = corpus.report;
+  assert.deepEqual(counts, { read: 3, skipped: { malformed: 1, missingId: 1, duplicateId: 1, emptyText: 1, notUtf8: 1, idWhitespace: 0 }, ignoredFields: [] });
+  // The first CORPUS_REPORT_DEFAULTS.firstSkipped skipped lines, in input order, with their reasons.
+  assert.deepEqual(firstSkipped.map((s) => [s.code, s.line]), [['MALFORMED_JSONL', 2], ['MISSING_ID', 3], ['DUPLICATE_ID', 4]]);
+  assert.ok(firstSkipped.every((s) => s.file === file && s.message.length > 0));
+  assert.match(firstSkipped[2]!.message, /Duplicate id "ok1"/);
   // A second pass starts from zero again.
   let again = 0;
   for await (const _ of corpus) again++;
   assert.equal(again, 3);
   assert.equal(corpus.report.read, 3);
   assert.equal(corpus.report.skipped.duplicateId, 1);
+  assert.equal(corpus.report.firstSkipped.length, 3, 'a second pass restarts the list too');
 });
 
 test('top-level fields other than id, title, text and metadata are not read: each name is warned about once a pass, where it first appears, and counted', async () => {
