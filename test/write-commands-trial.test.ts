@@ -137,6 +137,15 @@ test('SIGINT during the transaction of plait delete and plait compact: committed
   assert.equal((JSON.parse(compact.stdout) as { commit: string }).commit, commitIdOf(m));
 });
 
+test('Ctrl-C while plait calibrate measures: nothing changed, no calibration record', async () => {
+  const before = readManifest(path);
+  const r = await interrupted('none', '@@armed', ['SIGINT'], ['calibrate', path, '--budget-s', '30', '--quiet'], 0);
+  assert.equal(r.status, 130, r.stderr);
+  assert.match(r.stderr, /interrupted by SIGINT before commit: nothing changed \[ABORTED\]/);
+  const after = readManifest(path);
+  assert.deepEqual([commitIdOf(after), after.calibration], [commitIdOf(before), before.calibration]);
+});
+
 test('abortOpenTransactions rolls back an uncommitted transaction: its files unlinked, the lock released', () => {
   const tx = IndexTransaction.begin(path);
   const name = tx.name('doclens', 'i32');
@@ -198,6 +207,10 @@ test('a file at the destination is not an index: DESTINATION_EXISTS for backup a
   assert.throws(() => checkFolderDestination(join(dir, 'dangling'), 'x'), (e) => isPlaitError(e, 'DESTINATION_EXISTS') && e.details?.['kind'] === 'other');
   mkdirSync(join(dir, 'empty'));
   assert.equal(checkFolderDestination(join(dir, 'empty'), 'x'), 'emptyFolder');
+  // An empty folder takes a backup (the finished copy is renamed over it).
+  const intoEmpty = cli('backup', path, join(dir, 'empty'), '--json');
+  assert.equal(intoEmpty.status, 0, intoEmpty.stderr);
+  assert.equal(readManifest(join(dir, 'empty')).counts.documents, readManifest(path).counts.documents);
   assert.equal(checkFolderDestination(join(dir, 'absent'), 'x'), 'absent');
   assert.equal(checkFolderDestination(path, 'x'), 'index');
 });

@@ -101,7 +101,9 @@ export class WriteInterrupts {
     const c = this.lastCommit;
     const what = c !== null ? `the write was finished and committed: generation ${c.generation}, commit ${c.commit}` : (done ?? 'the write had finished and committed nothing');
     process.stderr.write(
-      this.json ? `${JSON.stringify({ interrupted: { signal, committed: c !== null, ...(c ?? {}) } })}\n` : `plait: interrupted by ${signal} after the commit had started: ${what}\n`,
+      this.json
+        ? `${JSON.stringify({ interrupted: { signal, committed: c !== null, ...(c ?? {}) } })}\n`
+        : `plait: interrupted by ${signal} ${c !== null ? 'after the commit had started' : 'after the work had finished'}: ${what}\n`,
     );
     process.exit(EXIT_STATUS[signal]);
   }

@@ -63,15 +63,16 @@ export function abortActiveBackups(): string[] {
  * Copies the index at `src` into the new folder `dest` as of its last commit.
  * The write lock is taken synchronously, before the first await: a write started after this call
  * returns its promise gets INDEX_LOCKED until the copy ends.
- * @throws PlaitError INDEX_EXISTS (an index is at `dest`), DESTINATION_EXISTS (anything else is: a file, a folder), INDEX_LOCKED (a write is running; retry after
+ * @throws PlaitError INDEX_EXISTS (an index is at `dest`), DESTINATION_EXISTS (a file, or a folder
+ * of other files, is at `dest`; an empty folder is taken), INDEX_LOCKED (a write is running; retry after
  * it), INDEX_NOT_FOUND / INDEX_CORRUPT (no readable index at `src`), DOCSTORE_FAILED (SQLite's backup failed).
  */
 export async function backupIndex(src: string, dest: string): Promise<BackupResult> {
   const target = resolve(dest);
-  // A backup goes to a new folder: an index there is INDEX_EXISTS, a file or anything else DESTINATION_EXISTS.
-  if (checkFolderDestination(target, 'a backup goes to a new folder (choose another destination)') !== 'absent') {
-    throw occupiedDestination(target, 'a backup goes to a new folder (choose another destination)');
-  }
+  // A new or empty folder (the finished copy is renamed over it); an index there is INDEX_EXISTS,
+  // a file or a folder of other files DESTINATION_EXISTS.
+  const hint = 'a backup goes to a new folder (choose another destination)';
+  if (checkFolderDestination(target, hint) === 'index') throw occupiedDestination(target, hint);
   const lock = acquireWriteLock(src);
   const partial = join(dirname(target), `.${basename(target)}.partial-${randomBytes(4).toString('hex')}`);
   const record = { lock, aborted: false };

@@ -184,7 +184,7 @@ export function registerLivingCommands(program: Command): void {
     .command('backup')
     .description('copy an index into a new folder as of its last commit, while it serves and changes (a plain cp can miss the document store\'s -wal file or catch a write half-way)')
     .argument('<index>', 'index name or path')
-    .argument('<dest>', 'new folder for the copy (must not exist)')
+    .argument('<dest>', 'new folder for the copy (absent or empty)')
     .option('-q, --quiet', QUIET_HELP)
     .option('--json', 'print the result as JSON')
     .action(async (index: string, dest: string, o: { json?: boolean }) => {
