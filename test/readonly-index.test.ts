@@ -7,12 +7,13 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { openIndex } from '../src/search/plait-index.js';
 import { updateIndex } from '../src/mutate/index-updater.js';
+import { readManifest } from '../src/format/index-reader.js';
 import { isPlaitError } from '../src/errors/index.js';
 import { SyntheticVectors } from '../fixtures/synthetic.js';
 import { buildSynthetic, syntheticPassages } from '../fixtures/synthetic-index.js';
@@ -32,8 +33,7 @@ function readOnly(path: string): { path: string; undo: () => void } | null {
     chmodSync(path, 0o555);
     return { path, undo: () => chmodSync(path, 0o755) };
   }
-  const mnt = join(dir, 'ro-mount');
-  mkdirSync(mnt);
+  const mnt = mkdtempSync(join(dir, 'ro-mount-')); // one per test: a lazily unmounted one may linger
   const bind = spawnSync('mount', ['--bind', path, mnt]);
   if (bind.status !== 0) return null;
   if (spawnSync('mount', ['-o', 'remount,ro,bind', mnt]).status !== 0) {
@@ -73,4 +73,29 @@ test('an index in a read-only folder: searches see its last write; writes are NO
     ro.undo();
   }
   assert.throws(() => updateIndex(join(dir, 'nowhere'), { delete: ['d4'] }), (e) => isPlaitError(e, 'INDEX_NOT_FOUND'));
+});
+
+test('a build never written to, in a read-only folder: its store was born in place (WAL) and still opens and serves', async (t) => {
+  const path = join(dir, 'built');
+  const base = syntheticPassages(30, DIM, 5, 64, 0.35).passages;
+  await buildSynthetic(path, base, DIM);
+  assert.equal(readManifest(path).files.docstore.inPlace, true);
+  const ro = readOnly(path);
+  if (ro === null) {
+    t.skip('needs a read-only folder: run as a non-root user, or as root where mount --bind is allowed');
+    return;
+  }
+  try {
+    const index = await openIndex(ro.path);
+    try {
+      assert.equal(index.manifest.counts.documents, 30);
+      const hit = index.searchEncoded('', base[7]!, { topK: 1, includeText: true }).hits[0]!;
+      assert.equal(hit.docId, 'd7');
+      assert.equal(typeof hit.text, 'string', 'documents are fetched from the store');
+    } finally {
+      await index.close();
+    }
+  } finally {
+    ro.undo();
+  }
 });
