@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildIndex } from '../src/indexer/build-index.js';
+import { openIndex } from '../src/search/plait-index.js';
 import { readManifest } from '../src/format/index-reader.js';
 import { listedFiles } from '../src/format/manifest.js';
 import { acquireWriteLock } from '../src/format/write-lock.js';
@@ -48,6 +49,16 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 function leftovers(): string[] {
   const listed = new Set(listedFiles(readManifest(path)).map((f) => f.name));
   return readdirSync(path).filter((n) => !listed.has(n) && !/^(manifest|managed)\.json$|^write\.lock|-wal$|-shm$/.test(n));
+}
+
+/** Opens the index (arrays, store, commit check) and returns the commit it opened at. */
+async function opensAt(): Promise<string> {
+  const index = await openIndex(path, { workers: 1, encoderOptions: { threads: 1 } });
+  try {
+    return commitIdOf(index.manifest);
+  } finally {
+    await index.close();
+  }
 }
 
 interface ChildRun {
@@ -88,7 +99,7 @@ test('Ctrl-C while plait add encodes: "interrupted before commit: nothing change
   assert.equal(r.status, 130, r.stderr);
   assert.match(r.stderr, /interrupted by SIGINT before commit: nothing changed \[ABORTED\]/);
   assert.equal(r.stdout, '');
-  assert.equal(commitIdOf(readManifest(path)), commitIdOf(before));
+  assert.equal(await opensAt(), commitIdOf(before), 'opens at the previous generation');
   assert.deepEqual(leftovers(), []);
   acquireWriteLock(path).release(); // not left locked
 });
@@ -107,7 +118,7 @@ test('SIGTERM while plait add waits for the lock: nothing changed (--json: ABORT
   const err = JSON.parse(r.stderr.trim().split('\n').at(-1)!) as { error: { code: string; message: string; details: { committed: boolean; signal: string } } };
   assert.equal(err.error.code, 'ABORTED');
   assert.deepEqual([err.error.details.committed, err.error.details.signal], [false, 'SIGTERM']);
-  assert.equal(commitIdOf(readManifest(path)), commitIdOf(before));
+  assert.equal(await opensAt(), commitIdOf(before), 'opens at the previous generation');
 });
 
 test('Ctrl-C twice during the transaction of plait add: the commit is finished, the second Ctrl-C says so, the message names the commit', async () => {
@@ -116,6 +127,7 @@ test('Ctrl-C twice during the transaction of plait add: the commit is finished, 
   const r = await interrupted('begin', '@@hold', ['SIGINT', 'SIGINT'], ['add', path, join(dir, 'three.jsonl'), '--threads', '1']);
   assert.equal(r.status, 130, r.stderr);
   const after = readManifest(path);
+  assert.equal(await opensAt(), commitIdOf(after), 'opens at the new generation');
   assert.equal(after.generation, (before.generation ?? 0) + 1);
   assert.equal(after.counts.documents, before.counts.documents + 3);
   assert.match(r.stdout, /^added 3 documents, replaced 0 \(generation \d+;/);
