@@ -13,6 +13,7 @@
  *
  *   node dist/bench/write-cost.js [passages=10000] [passages...]     # synthetic 128-d index, built here
  *   node dist/bench/write-cost.js --index <path> [--repeats 1] [--writes "add 0.1%,delete 10% by filter"]
+ *   node dist/bench/write-cost.js --first-write [passages=10000]    # the same on a fresh synthetic build
  *   node dist/bench/write-cost.js --index <path> --first-write [--repeats 3]
  *       the first add (0.1%, 1%) on a built index whose store is in the older form (copied once by
  *       the first write) and in the form builds make now (born in place), in the same run
@@ -114,17 +115,23 @@ function livingClone(built: string, warmId: string, scratch: string): string {
   return living;
 }
 
+/** Builds the synthetic index of `n` passages at `base` (prints its figures); returns the vector generator that made it. */
+async function buildSyntheticIndex(n: number, base: string): Promise<SyntheticVectors> {
+  const gen = new SyntheticVectors({ dim: DIM, clusters: 1024, spread: 0.3, seed: 4 });
+  const passages: TokenEmbeddings[] = Array.from({ length: n }, () => gen.passage(gen.length(10, 40)));
+  const t0 = performance.now();
+  await buildIndexFromEmbeddings(sourceOf(passages, DIM), { index: base, model: syntheticModel(DIM), modelSpec: { family: 'colbert-onnx', dir: '/none' }, docId: id });
+  const m = readManifest(base);
+  const indexBytes = listedFiles(m).reduce((s, f) => s + f.entry.bytes, 0);
+  process.stdout.write(`${JSON.stringify({ passages: n, tokens: m.counts.tokens, centroids: m.counts.centroids, indexBytes, docstoreBytes: m.files.docstore.bytes, ivfBytes: m.files.ivf.bytes, buildS: (performance.now() - t0) / 1000 })}\n`);
+  return gen;
+}
+
 export async function runWriteCost(n: number, repeats = 5): Promise<Row[]> {
   const dir = mkdtempSync(join(tmpdir(), 'plait-bench-write-'));
   try {
-    const gen = new SyntheticVectors({ dim: DIM, clusters: 1024, spread: 0.3, seed: 4 });
-    const passages: TokenEmbeddings[] = Array.from({ length: n }, () => gen.passage(gen.length(10, 40)));
     const base = join(dir, 'base');
-    const t0 = performance.now();
-    await buildIndexFromEmbeddings(sourceOf(passages, DIM), { index: base, model: syntheticModel(DIM), modelSpec: { family: 'colbert-onnx', dir: '/none' }, docId: id });
-    const m = readManifest(base);
-    const indexBytes = listedFiles(m).reduce((s, f) => s + f.entry.bytes, 0);
-    process.stdout.write(`${JSON.stringify({ passages: n, tokens: m.counts.tokens, centroids: m.counts.centroids, indexBytes, docstoreBytes: m.files.docstore.bytes, ivfBytes: m.files.ivf.bytes, buildS: (performance.now() - t0) / 1000 })}\n`);
+    const gen = await buildSyntheticIndex(n, base);
     const living = livingClone(base, id(n - 1), dir);
     return runWrites(living, n, writesFor(gen, id, (k) => id(Math.round(k * 0.1)), () => gen.length(10, 40)), repeats, dir);
   } finally {
@@ -196,6 +203,18 @@ if (isMain(import.meta.url)) {
   const first = args.indexOf('--first-write');
   if (first >= 0) args.splice(first, 1);
   if (index !== undefined && first >= 0) runFirstWriteOn(index, Number(repeats ?? 3));
+  else if (first >= 0) {
+    // A fresh synthetic build (its store born in place) against the same build in the older form.
+    for (const n of args.length > 0 ? args.map(Number) : [10_000]) {
+      const dir = mkdtempSync(join(tmpdir(), 'plait-bench-first-build-'));
+      try {
+        await buildSyntheticIndex(n, join(dir, 'base'));
+        runFirstWriteOn(join(dir, 'base'), Number(repeats ?? 3));
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
+  }
   else if (index !== undefined) runWriteCostOn(index, Number(repeats ?? 1), only === undefined ? null : only.split(',').map((s) => s.trim()));
   else for (const n of args.length > 0 ? args.map(Number) : [10_000]) await runWriteCost(n, Number(repeats ?? 5));
 }
