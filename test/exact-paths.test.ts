@@ -26,6 +26,9 @@ import { nativeKernels, typescriptKernels, type Kernels } from '../src/kernels/i
 import { mulberry32 } from '../src/util/random.js';
 import { needsNative } from './helpers/requirements.js';
 
+// The method under test, whatever the caller's environment says (scoring workers inherit it).
+process.env.PLAIT_EXACT_SCORING = 'fastscan';
+
 const SAMPLE = fileURLToPath(new URL('../../examples/sample-corpus.jsonl', import.meta.url));
 const QUERIES = ['why does bread dough rise with yeast', 'wings and lift on an aircraft', 'coral bleaching in warm water', 'how are tea leaves oxidised', 'volcano'];
 
@@ -70,7 +73,7 @@ function byDoc(hits: readonly SearchHit[]): Map<string, [number, number]> {
 
 test("the default exact stage is 'fastscan', and these indexes use it (2 bits, 32 d)", () => {
   assert.equal(EXACT_SCORING_DEFAULTS.method, 'fastscan');
-  if ((process.env.PLAIT_EXACT_SCORING ?? '') === '') assert.equal(exactScoringMethod(), 'fastscan');
+  assert.equal(exactScoringMethod({}), 'fastscan');
   assert.equal(whole.manifest.nbits, 2);
 });
 
