@@ -17,7 +17,9 @@
  * never above 1 (if MaxSim beat the measured peak, the peak was disturbed: the share is capped at 1
  * and `peakDisturbed` says so). The native / onnxruntime ratios hold for the machine printed with
  * them only (see bench/RESULTS.md, one row per machine).
- * Each figure is the best of three windows (the machine may be shared).
+ * Each figure is the best of three windows (the machine may be shared); `oneThreadCpuTime` repeats
+ * the one-thread comparison (float kernel, fast-scan, onnxruntime) in this process's CPU time, the
+ * figures to quote from a loaded machine (bench/RESULTS.md, "Fast-scan the default again").
  *
  * Run: `node dist/bench/kernels.js [nDocs]` (default 4,000 documents).
  */
