@@ -25,6 +25,7 @@ import { exactScoringMethod } from '../src/codec/code-scorer.js';
 import { nativeKernels, typescriptKernels, type Kernels } from '../src/kernels/index.js';
 import { mulberry32 } from '../src/util/random.js';
 import { needsNative } from './helpers/requirements.js';
+import { isPlaitError } from '../src/errors/index.js';
 
 // The method under test, whatever the caller's environment says (scoring workers inherit it).
 process.env.PLAIT_EXACT_SCORING = 'fastscan';
@@ -210,5 +211,32 @@ test('the kernel: a document scores the same bits alone, in any batch and order,
       const ob = new Uint32Array(out.buffer);
       twice.forEach((d, i) => assert.equal(ob[i], ref[d], `copy ${i} of document ${d}`));
     }
+  }
+});
+
+test('a code outside [0, K) is refused by position, negative or K itself, first or last token (the native check is branch-free first)', { skip: needsNative() }, () => {
+  const native = nativeKernels()!;
+  const c = kernelCase(typescriptKernels, 3);
+  const K = c.centroids.length / c.dim;
+  const out = new Float32Array(c.lens.length);
+  const inv = new Float32Array(c.codes.length).fill(NaN);
+  const last = c.codes.length - 1;
+  // The last document holds the last row (every document here has tokens but one, which is not last).
+  assert.equal(c.starts[c.lens.length - 1]! + c.lens[c.lens.length - 1]! - 1, last);
+  for (const k of [native, typescriptKernels]) {
+    for (const [at, bad] of [[0, -1], [last, K], [last, -2147483648], [17, K + 5]] as const) {
+      const codes = c.codes.slice();
+      codes[at] = bad;
+      assert.throws(
+        () => k.maxsimFastScan(c.s, c.qLen, c.tables, c.scales, c.offsets, codes, c.residuals, c.dim, c.nbits, c.starts, c.lens, c.lens.length, out, null, inv, c.centroids, c.weights),
+        (e: unknown) => isPlaitError(e) && e.code === 'INVALID_ARGUMENT' && (k !== native || e.message.includes(`codes[${at}] is ${bad}`)),
+        `${k.name}: codes[${at}] = ${bad}`,
+      );
+    }
+    // K − 1 and 0 are fine.
+    const ok = c.codes.slice();
+    ok[0] = 0;
+    ok[last] = K - 1;
+    k.maxsimFastScan(c.s, c.qLen, c.tables, c.scales, c.offsets, ok, c.residuals, c.dim, c.nbits, c.starts, c.lens, c.lens.length, out, null, inv.slice(), c.centroids, c.weights);
   }
 });
