@@ -374,7 +374,7 @@ test('PLAIT_EXACT_SCORING picks the method and rejects unknown names', () => {
   assert.equal(exactScoringMethod({ PLAIT_EXACT_SCORING: 'codes-normalized' }), 'codes-normalized');
   assert.equal(exactScoringMethod({ PLAIT_EXACT_SCORING: 'fastscan' }), 'fastscan');
   assert.equal(exactScoringMethod({}), EXACT_SCORING_DEFAULTS.method);
-  assert.equal(EXACT_SCORING_DEFAULTS.method, 'decompress', 'fast-scan stays opt-in until one passage gets one score on every path (defaults.ts)');
+  assert.equal(EXACT_SCORING_DEFAULTS.method, 'fastscan', 'the default exact stage: one passage, one score on every path (test/exact-paths.test.ts)');
   assert.throws(() => exactScoringMethod({ PLAIT_EXACT_SCORING: 'fast' }), (e: unknown) => isPlaitError(e) && e.code === 'INVALID_ARGUMENT' && /codes-normalized/.test(e.message));
 });
 

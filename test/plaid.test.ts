@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openIndex, type PlaitIndex } from '../src/search/plait-index.js';
 import { typescriptKernels } from '../src/kernels/index.js';
-import { fuseMinMax, fuseRrf } from '../src/search/fusion.js';
+import { compareDocIds, fuseMinMax, fuseRrf } from '../src/search/fusion.js';
 import { idfWeights } from '../src/search/idf.js';
 import { isPlaitError } from '../src/errors/index.js';
 import type { TokenEmbeddings } from '../src/encoder/types.js';
@@ -205,6 +205,21 @@ test('RRF fusion: tied scores share the best rank of their tie, so the order the
     assert.equal(byKey.get(2), 1 / 61, 'a tie is not broken by arrival order');
     assert.ok(Math.abs(byKey.get(3)! - (1 / 63 + 1 / 61)) < 1e-12);
   }
+});
+
+test('fused ties fall by the tie-break given, not by key (document ids, as one index and a coordinator both order them)', () => {
+  // Ranks (1, 2) against (2, 1): 1/61 + 1/62 both, bit for bit. Keys 7 and 3 stand for docIds '44'
+  // and '78' (one index: rowids; a coordinator: arrival numbers), so key order and id order disagree.
+  const ids = new Map([[7, '44'], [3, '78']]);
+  const tie = (a: number, b: number): number => compareDocIds(ids.get(a)!, ids.get(b)!);
+  const late = [{ key: 3, score: 9 }, { key: 7, score: 8 }];
+  const bm25 = [{ key: 7, score: 5 }, { key: 3, score: 4 }];
+  const rrf = fuseRrf(late, bm25, 60, tie);
+  assert.equal(rrf[0]!.score, rrf[1]!.score);
+  assert.deepEqual(rrf.map((f) => f.key), [7, 3]);
+  assert.deepEqual(fuseRrf(late, bm25, 60).map((f) => f.key), [3, 7], 'without a tie-break: key order');
+  // Min-max: late 9 → 1, 8 → 0; bm25 5 → 1, 4 → 0; α = 0.5 gives 0.5 both.
+  assert.deepEqual(fuseMinMax(late, bm25, 0.5, tie).map((f) => f.key), [7, 3]);
 });
 
 test('IDF weights favour rare tokens and average to 1', () => {

@@ -108,6 +108,11 @@ void checkSpans(const Info& info, const char* startsName, const View<int32_t>& s
 }
 
 void checkCodes(const Info& info, const int32_t* codes, size_t from, size_t to, size_t k) {
+  // A branch-free pass first (it vectorises; a negative code wraps to >= k), the position of a bad
+  // code only when there is one: the early-exit loop alone was 1-4% of fast-scan's time a token.
+  bool bad = false;
+  for (size_t i = from; i < to; ++i) bad |= static_cast<size_t>(static_cast<uint32_t>(codes[i])) >= k;
+  if (!bad) return;
   for (size_t i = from; i < to; ++i)
     if (codes[i] < 0 || static_cast<size_t>(codes[i]) >= k)
       rangeError(info, "Expected codes in [0, " + std::to_string(k) + ") but codes[" + std::to_string(i) + "] is " +

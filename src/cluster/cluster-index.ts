@@ -26,7 +26,7 @@ import type { Explanation, ExplainOptions, SearchHit, SearchOptions, SearchResul
 import { shardOf } from './shard-of.js';
 import { emptyResult, emptyTimings } from '../search/search-result.js';
 import { unsearchable } from '../search/query-text.js';
-import { fuseMinMax, fuseRrf, type ScoredDoc } from '../search/fusion.js';
+import { compareDocIds, fuseMinMax, fuseRrf, type ScoredDoc } from '../search/fusion.js';
 import { ShardClient, type ShardOutcome } from './shard-client.js';
 import { bytesOf, int32Of, toWireEmbedding, type SearchReply, type ShardInfo, type ShardQueryResult, type StatsReply, type WireSearchOptions, type WireStats } from './shard-protocol.js';
 
@@ -299,7 +299,8 @@ export function mergeHybrid(parts: readonly ShardQueryResult[], r: ResolvedSearc
     if (l !== undefined) lateDocs.push({ key: key(l), score: l.score });
   }
   const bmDocs: ScoredDoc[] = bm25.map((h) => ({ key: key(h), score: h.score }));
-  const fused = r.fusion === 'rrf' ? fuseRrf(lateDocs.sort((a, b) => b.score - a.score || a.key - b.key), bmDocs, r.rrfK) : fuseMinMax(lateDocs, bmDocs, r.alpha);
+  const tie = (a: number, b: number): number => compareDocIds(hitOf[a]!.docId, hitOf[b]!.docId);
+  const fused = r.fusion === 'rrf' ? fuseRrf(lateDocs.sort((a, b) => b.score - a.score || a.key - b.key), bmDocs, r.rrfK, tie) : fuseMinMax(lateDocs, bmDocs, r.alpha, tie);
   return fused.slice(0, r.topK).map((f, i) => {
     const h = lateScore.get(hitOf[f.key]!.docId) ?? hitOf[f.key]!;
     return { ...h, score: f.score, rank: i + 1, fusion: { late: f.late, bm25: f.bm25, lateShare: f.lateShare, bm25Share: f.bm25Share } };

@@ -837,13 +837,13 @@ export const EXACT_SCORING_DEFAULTS = {
    * at 512 d × 9 q (bench/code-scoring.ts). Explanations use the same similarities (src/search/explain.ts).
    * 'decompress': ColBERT's decompression and float MaxSim (the reference). 'codes': the int16
    * per-byte table without a norm (−0.0021 … +0.0040 there); 'codes-normalized': ‖c‖² + ‖r‖².
-   * The default stays 'decompress' (fast-scan opt-in: PLAIT_EXACT_SCORING=fastscan): after the merges
-   * a cluster's hybrid RRF search differed from one index's at rank 10 under fast-scan and not under
-   * decompression (test/cluster-search.test.ts) — a passage's fast-scan score can depend on the path
-   * that scored it (exhaustive scan vs stored-document scoring of BM25-only documents), presumably
-   * through the stage-1 centroid scores it reuses; a default must give one passage one score.
+   * The default was 'decompress' for a while: after the merges a cluster's hybrid RRF top-10 differed
+   * from one index's at rank 10 under fast-scan. That was a tie of fused scores (RRF ranks 9/51
+   * against 51/9) broken by rowid on one index and by arrival number at the coordinator, not a score
+   * that moved: every path scores a passage with the same bits (test/exact-paths.test.ts), and ties
+   * now fall in document-id order on both (src/search/fusion.ts).
    */
-  method: 'decompress' as 'decompress' | 'codes' | 'codes-normalized' | 'fastscan',
+  method: 'fastscan' as 'decompress' | 'codes' | 'codes-normalized' | 'fastscan',
 } as const;
 
 /**

@@ -120,8 +120,10 @@ export function explainLate(
     const weight = q.weights === null ? 1 : q.weights[i]!;
     // A passage without tokens scores ColBERT's -9999 per query token, as the kernels do.
     const similarity = arg < 0 ? MAXSIM_EMPTY_TOKEN : best;
-    const contribution = weight * similarity;
-    lateScore += contribution;
+    // Under fast-scan, float32 sums in the kernel's order (w_i · best_i rounded, then added), so
+    // lateScore is the search score bit for bit, not only to 1e-5.
+    const contribution = sims !== null && q.weights !== null ? Math.fround(weight * similarity) : weight * similarity;
+    lateScore = sims !== null ? Math.fround(lateScore + contribution) : lateScore + contribution;
     tokens.push({
       query: explainRow(query.rows, i, query.text, encoder),
       match: arg < 0 ? null : explainRow(passage.rows, arg, passage.text, encoder),

@@ -4,6 +4,10 @@
  *   document missing from a list takes that list's minimum (0 after rescaling).
  * - RRF (Cormack et al. 2009): fused = Σ 1 / (k + rank), rank from 1, tied scores sharing the best rank
  *   of their tie (competition ranking); a missing document adds nothing.
+ * Equal fused scores are ordered by `tie` (default: key ascending). One index and a cluster's
+ * coordinator pass compareDocIds over the documents' ids, so a tie between two documents falls the
+ * same way in both (keys are rowids on one index but arrival numbers at the coordinator: a cluster's
+ * RRF top-10 differed from one index's at rank 10 through a tie of ranks (9, 51) against (51, 9)).
  * A late score at or below MAXSIM_EMPTY_TOKEN belongs to a document without tokens: it takes the
  * bottom of the scale (0) without stretching the range, so one such document cannot squash the
  * other late scores together.
@@ -42,11 +46,21 @@ function minMax(list: readonly ScoredDoc[], floor = -Infinity): Map<number, numb
   return out;
 }
 
-function sortFused(out: FusedDoc[]): FusedDoc[] {
-  return out.sort((a, b) => b.score - a.score || a.key - b.key);
+/** Orders two keys whose fused scores are equal (negative: `a` first). */
+export type FusionTieBreak = (a: number, b: number) => number;
+
+const byKey: FusionTieBreak = (a, b) => a - b;
+
+/** Document ids in UTF-16 code-unit order (the order a cluster's coordinator merges its shards' ties in). */
+export function compareDocIds(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
-export function fuseMinMax(late: readonly ScoredDoc[], bm25: readonly ScoredDoc[], alpha: number): FusedDoc[] {
+function sortFused(out: FusedDoc[], tie: FusionTieBreak): FusedDoc[] {
+  return out.sort((a, b) => b.score - a.score || tie(a.key, b.key));
+}
+
+export function fuseMinMax(late: readonly ScoredDoc[], bm25: readonly ScoredDoc[], alpha: number, tie: FusionTieBreak = byKey): FusedDoc[] {
   const nl = minMax(late, MAXSIM_EMPTY_TOKEN);
   const nb = minMax(bm25);
   const raw = new Map<number, { late: number | null; bm25: number | null }>();
@@ -58,10 +72,10 @@ export function fuseMinMax(late: readonly ScoredDoc[], bm25: readonly ScoredDoc[
     const bm25Share = (1 - alpha) * (nb.get(key) ?? 0);
     out.push({ key, score: lateShare + bm25Share, late: r.late, bm25: r.bm25, lateShare, bm25Share });
   }
-  return sortFused(out);
+  return sortFused(out, tie);
 }
 
-export function fuseRrf(late: readonly ScoredDoc[], bm25: readonly ScoredDoc[], k: number): FusedDoc[] {
+export function fuseRrf(late: readonly ScoredDoc[], bm25: readonly ScoredDoc[], k: number, tie: FusionTieBreak = byKey): FusedDoc[] {
   const acc = new Map<number, FusedDoc>();
   const add = (list: readonly ScoredDoc[], which: 'late' | 'bm25'): void => {
     // Tied scores share a rank (competition ranking, "1224"): the fused order must not depend on
@@ -81,5 +95,5 @@ export function fuseRrf(late: readonly ScoredDoc[], bm25: readonly ScoredDoc[], 
   };
   add(late, 'late');
   add(bm25, 'bm25');
-  return sortFused([...acc.values()]);
+  return sortFused([...acc.values()], tie);
 }

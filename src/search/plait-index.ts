@@ -23,7 +23,7 @@ import type { Kernels } from '../kernels/types.js';
 import type { Encoder, TokenEmbeddings } from '../encoder/types.js';
 import { DocStoreReader } from '../docstore/index.js';
 import type { EncodedQuery, ScoringArrays } from './plaid.js';
-import type { ScoredDoc } from './fusion.js';
+import { compareDocIds, type ScoredDoc } from './fusion.js';
 import { SearchPool } from './search-pool.js';
 import { Deadline, yieldTurn } from './deadline.js';
 import { countUnknownTokens, unknownTokenWarning } from '../encoder/unknown-tokens.js';
@@ -650,7 +650,9 @@ export class PlaitIndex {
       else {
         const tf = performance.now();
         const scoreDocs = q === null ? null : (rowids: number[]) => scoreStoredDocs(q, rowids, this.docs, (qq, pids) => this.local.exact(qq, pids));
-        ranked = fuseHybrid(late, bm, r, scoreDocs);
+        // Equal fused scores in document-id order, as a cluster's coordinator breaks them (fusion.ts).
+        const tie = (a: number, b: number): number => compareDocIds(this.docstore.rowidToDocId(a) ?? '', this.docstore.rowidToDocId(b) ?? '');
+        ranked = fuseHybrid(late, bm, r, scoreDocs, tie);
         timings.fusionMs = performance.now() - tf;
       }
     }
