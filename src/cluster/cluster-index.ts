@@ -15,6 +15,13 @@
  * Shards missing at the deadline (no replica, or too slow) leave the answer `degraded` with their
  * numbers in `missingShards`; the request is answered on time either way. Equal scores tie-break
  * by docId here (by insertion order on one index).
+ *
+ * Staged pipelines run at the coordinator over `pipelineIndex()` (src/pipeline/pipeline-index.ts):
+ * retrieval is this search; a re-scoring stage names its documents, so each call goes only to the
+ * shards holding them (shardOf) with the corpus statistics its score needs (token IDF for late,
+ * BM25's for bm25), and the answers are put back in the list's order. A shard missing from such a
+ * call (or from its statistics) fails the call with CLUSTER_UNAVAILABLE naming it: the pipeline
+ * skips that stage (its previous order stands) and reports the shard.
  */
 import { PlaitError, invalidArgument } from '../errors/index.js';
 import { CLUSTER_DEFAULTS, SEARCH_DEFAULTS } from '../config/defaults.js';
@@ -28,7 +35,23 @@ import { emptyResult, emptyTimings } from '../search/search-result.js';
 import { unsearchable } from '../search/query-text.js';
 import { fuseMinMax, fuseRrf, type ScoredDoc } from '../search/fusion.js';
 import { ShardClient, type ShardOutcome } from './shard-client.js';
-import { bytesOf, int32Of, toWireEmbedding, type SearchReply, type ShardInfo, type ShardQueryResult, type StatsReply, type WireSearchOptions, type WireStats } from './shard-protocol.js';
+import type { PassageRef, PipelineDocument, PipelineIndex } from '../pipeline/pipeline-index.js';
+import {
+  bytesOf,
+  int32Of,
+  toWireEmbedding,
+  type Bm25Reply,
+  type DocumentsReply,
+  type PassagesReply,
+  type RerankReply,
+  type SearchReply,
+  type ShardInfo,
+  type ShardQueryResult,
+  type ShardVerb,
+  type StatsReply,
+  type WireSearchOptions,
+  type WireStats,
+} from './shard-protocol.js';
 
 /** Search options as the coordinator's engine passes them: the request's deadline as an epoch instant. */
 export interface ClusterSearchOptions extends SearchOptions {
@@ -40,6 +63,9 @@ export interface ClusterSearchOptions extends SearchOptions {
    */
   minSequences?: readonly { shard: number; sequence: number }[];
 }
+
+/** The deadline and read-your-writes of one request's calls (a pipeline's stages share them). */
+export type ClusterCallOptions = Pick<ClusterSearchOptions, 'deadlineAt' | 'minSequences'>;
 
 export class ClusterIndex {
   readonly path: string;
@@ -157,7 +183,7 @@ export class ClusterIndex {
     if (typeof target !== 'string') throw invalidArgument('doc_id', 'a doc_id on a cluster (pids are per shard)', target);
     if (options.rewrite !== undefined) throw invalidArgument('rewrite', 'no query rewriting on a cluster', options.rewrite);
     const r = this.resolveSearch(options);
-    const due = (options.deadlineAt ?? Date.now() + CLUSTER_DEFAULTS.attemptTimeoutMs * 2) - CLUSTER_DEFAULTS.answerMarginMs;
+    const due = shardDueOf(options);
     const minSequence = minSequencesByShard(options.minSequences, this.shards.shards);
     const [e] = await (await this.encoder()).encodeQueries([query]);
     const missing = new Set<number>();
@@ -173,6 +199,113 @@ export class ClusterIndex {
       ex.fusion = hit?.fusion === undefined ? null : { ...hit.fusion, score: hit.score, rank: hit.rank };
     }
     return ex;
+  }
+
+  /**
+   * This cluster as a staged pipeline's index (see the file header), for one request: every call
+   * answers by `o.deadlineAt` and sees the writes `o.minSequences` name.
+   */
+  pipelineIndex(o: ClusterCallOptions = {}): PipelineIndex {
+    return {
+      info: this.manifest,
+      local: null,
+      search: async (query, options) => {
+        const resolved = this.resolveSearch(options);
+        const embeddings = resolved.mode === 'bm25' ? [] : await (await this.encoder()).encodeQueries([query]);
+        const [r] = await this.searchEncodedBatch([query], embeddings, { ...options, ...o });
+        return r!;
+      },
+      rerank: (query, docIds, options) => this.rerankDocs(query, docIds, options, o),
+      bm25Scores: (query, docIds, signal) => this.bm25Docs(query, docIds, signal, o),
+      passageTexts: (list, signal) => this.passagesOf(list, signal, o),
+      documents: (docIds, signal) => this.documentsOf(docIds, signal, o),
+    };
+  }
+
+  /**
+   * Exact late-interaction scores of listed documents (best passage; `pid` is the shard's), highest
+   * first, with the corpus's query-token IDF: PlaitIndex.rerank over the whole corpus.
+   * @throws PlaitError EMPTY_TEXT (no letter or digit), INVALID_INPUT (an unknown id, from its
+   * shard), CLUSTER_UNAVAILABLE (a shard missing by the deadline).
+   */
+  async rerankDocs(query: string, docIds: readonly string[], options: Pick<SearchOptions, 'idfWeighting' | 'signal'>, o: ClusterCallOptions = {}): Promise<SearchHit[]> {
+    if (docIds.length === 0) return [];
+    if (unsearchable(query, 0) !== null) throw new PlaitError('EMPTY_TEXT', { message: 'the query has no letter or digit to rank by' });
+    const idf = options.idfWeighting ?? this.manifest.model.idfWeighting;
+    const [e] = await (await this.encoder()).encodeQueries([query]);
+    const [stats] = idf ? await this.corpusStats([{ text: null, tokenIds: e!.tokenIds }], o, options.signal) : [{}];
+    const embedding = toWireEmbedding(e!);
+    const parts = await this.perShard<RerankReply>(docIds, 'rerank', () => ({ embedding, idfWeighting: idf, stats }), o, options.signal);
+    return mergeLists(parts.map((p) => p.value.hits), docIds.length);
+  }
+
+  /**
+   * BM25 score of each listed document with the corpus's statistics (0 without a query term), aligned with `docIds`.
+   * @throws PlaitError CLUSTER_UNAVAILABLE (a shard missing by the deadline).
+   */
+  async bm25Docs(query: string, docIds: readonly string[], signal?: AbortSignal, o: ClusterCallOptions = {}): Promise<Float64Array> {
+    const out = new Float64Array(docIds.length);
+    if (docIds.length === 0) return out;
+    const [stats] = await this.corpusStats([{ text: query, tokenIds: null }], o, signal);
+    if (stats!.bm25 === undefined) return out; // an empty corpus
+    for (const p of await this.perShard<Bm25Reply>(docIds, 'bm25', () => ({ text: query, stats }), o, signal)) p.at.forEach((i, j) => (out[i] = p.value.scores[j]!));
+    return out;
+  }
+
+  /**
+   * The passage text of each candidate from its shard (its scored passage, pids being the shard's, else its first).
+   * @throws PlaitError INVALID_INPUT (an unknown id), CLUSTER_UNAVAILABLE.
+   */
+  async passagesOf(list: readonly PassageRef[], signal?: AbortSignal, o: ClusterCallOptions = {}): Promise<{ texts: string[]; pids: Int32Array }> {
+    const texts = new Array<string>(list.length);
+    const pids = new Int32Array(list.length);
+    const parts = await this.perShard<PassagesReply>(list.map((c) => c.docId), 'passages', (at) => ({ refs: at.map((i) => ({ docId: list[i]!.docId, pid: list[i]!.pid })) }), o, signal);
+    for (const p of parts) {
+      p.at.forEach((i, j) => {
+        texts[i] = p.value.texts[j]!;
+        pids[i] = p.value.pids[j]!;
+      });
+    }
+    return { texts, pids };
+  }
+
+  /** Stored documents from their shards (null for an unknown id), aligned with `docIds`. @throws PlaitError CLUSTER_UNAVAILABLE. */
+  async documentsOf(docIds: readonly string[], signal?: AbortSignal, o: ClusterCallOptions = {}): Promise<(PipelineDocument | null)[]> {
+    const out = new Array<PipelineDocument | null>(docIds.length).fill(null);
+    for (const p of await this.perShard<DocumentsReply>(docIds, 'documents', () => ({}), o, signal)) p.at.forEach((i, j) => (out[i] = p.value.documents[j] ?? null));
+    return out;
+  }
+
+  /** The corpus statistics of `qs` from every shard. @throws PlaitError CLUSTER_UNAVAILABLE naming the shards that did not answer. */
+  private async corpusStats(qs: { text: string | null; tokenIds: Int32Array | null }[], o: ClusterCallOptions, signal?: AbortSignal): Promise<WireStats[]> {
+    const missing = new Set<number>();
+    const stats = await this.gatherStats(qs, minSequencesByShard(o.minSequences, this.shards.shards), statsDue(shardDueOf(o)), missing, signal);
+    if (missing.size > 0) throw missingShardsError([...missing]);
+    return stats;
+  }
+
+  /**
+   * One request about listed documents to each shard holding some of them (shardOf), `payload(at)`
+   * given the positions in `docIds` of that shard's documents; the answers with those positions.
+   * @throws PlaitError CLUSTER_UNAVAILABLE naming every shard that did not answer by the deadline.
+   */
+  private async perShard<T>(docIds: readonly string[], verb: ShardVerb, payload: (at: number[]) => object, o: ClusterCallOptions, signal?: AbortSignal): Promise<{ shard: number; at: number[]; value: T }[]> {
+    const groups = new Map<number, number[]>();
+    docIds.forEach((id, i) => {
+      const s = shardOf(id, this.shards.shards);
+      const at = groups.get(s);
+      if (at === undefined) groups.set(s, [i]);
+      else at.push(i);
+    });
+    const due = shardDueOf(o);
+    const minSequence = minSequencesByShard(o.minSequences, this.shards.shards);
+    const answers = await Promise.all(
+      [...groups].map(async ([s, at]) => ({ at, out: await this.shards.request<T>(s, verb, { ...payload(at), docIds: at.map((i) => docIds[i]!), deadlineAt: due, minSequence: minSequence[s]! }, due, signal) })),
+    );
+    const missing = answers.flatMap((a) => (a.out.ok ? [] : [a.out.shard]));
+    for (const s of missing) this.shards.metricsMissing(s, 1);
+    if (missing.length > 0) throw missingShardsError(missing);
+    return answers.map((a) => ({ shard: a.out.shard, at: a.at, value: (a.out as Extract<ShardOutcome<T>, { ok: true }>).value }));
   }
 
   /** The resolved options a shard needs, PLAID's parameters explicit (the single index's for this topK). */
@@ -199,6 +332,16 @@ export class ClusterIndex {
   async close(): Promise<void> {
     await this.queryEncoder.close();
   }
+}
+
+/** When a shard's answer is due: the request's deadline (or two attempts from now) less the coordinator's margin. */
+function shardDueOf(o: ClusterCallOptions): number {
+  return (o.deadlineAt ?? Date.now() + CLUSTER_DEFAULTS.attemptTimeoutMs * 2) - CLUSTER_DEFAULTS.answerMarginMs;
+}
+
+function missingShardsError(shards: number[]): PlaitError {
+  const sorted = [...shards].sort((a, b) => a - b);
+  return new PlaitError('CLUSTER_UNAVAILABLE', { message: `shard${sorted.length === 1 ? '' : 's'} ${sorted.join(', ')} did not answer in time`, shards: sorted });
 }
 
 /**

@@ -13,6 +13,13 @@
  *              exact late scores of the BM25-only documents, so that fusion at the coordinator equals
  *              a single index's.
  * - `ping`   → (every replica, no queue group) who is alive, for the replicas-seen gauge.
+ *
+ * A staged pipeline's re-scoring stages name their documents, so the coordinator asks only the
+ * shards that hold them (shardOf), with the corpus statistics where a score needs them:
+ * - `rerank`    → exact late-interaction scores of listed documents (PlaitIndex.rerankEncoded);
+ * - `bm25`      → BM25 scores of listed documents (0 for one without a query term);
+ * - `passages`  → each listed document's passage text (the given pid of this shard, else its first);
+ * - `documents` → stored documents (title, text, metadata; null for an unknown id), for includeText.
  */
 import { pack, unpack } from 'msgpackr';
 import { PlaitError, type ErrorCode } from '../errors/index.js';
@@ -20,8 +27,9 @@ import type { TokenEmbeddings } from '../encoder/types.js';
 import type { IndexManifest } from '../format/manifest.js';
 import type { ExplainOptions, SearchHit, SearchOptions } from '../search/plait-index.js';
 import type { EmptyReason } from '../search/query-text.js';
+import type { PassageRef, PipelineDocument } from '../pipeline/pipeline-index.js';
 
-export type ShardVerb = 'info' | 'stats' | 'search' | 'explain' | 'ping';
+export type ShardVerb = 'info' | 'stats' | 'search' | 'explain' | 'ping' | 'rerank' | 'bm25' | 'passages' | 'documents';
 
 export interface WireEmbedding {
   /** Float32 little-endian bytes, length × dim. */
@@ -86,6 +94,52 @@ export interface ExplainRequest {
   stats: WireStats;
   deadlineAt: number;
   minSequence?: number;
+}
+
+/** Fields of every request about listed documents: the deadline and read-your-writes. */
+interface DocsRequestBase {
+  /** The documents, every one on this shard. */
+  docIds: string[];
+  /** Epoch ms by which the shard must answer. */
+  deadlineAt: number;
+  /** Read-your-writes: the write-log sequence this shard must have applied first (0: none). */
+  minSequence?: number;
+}
+
+/** Exact late-interaction scores of listed documents with the corpus's token IDF (`stats.tokenIdf`). */
+export interface RerankRequest extends DocsRequestBase {
+  embedding: WireEmbedding;
+  idfWeighting?: boolean;
+  stats: WireStats;
+}
+
+/** BM25 scores of listed documents with the corpus's statistics (`stats.bm25`). */
+export interface Bm25Request extends DocsRequestBase {
+  text: string;
+  stats: WireStats;
+}
+
+/** The passage text of each listed candidate (`refs`, aligned; docIds repeats their ids). */
+export interface PassagesRequest extends DocsRequestBase {
+  refs: PassageRef[];
+}
+
+/** Stored documents, for includeText. */
+export type DocumentsRequest = DocsRequestBase;
+
+export interface RerankReply {
+  hits: SearchHit[];
+}
+export interface Bm25Reply {
+  /** Aligned with the request's docIds. */
+  scores: number[];
+}
+export interface PassagesReply {
+  texts: string[];
+  pids: number[];
+}
+export interface DocumentsReply {
+  documents: (PipelineDocument | null)[];
 }
 
 /** A replica's answer to `ping`: who it is and how far it applied its shard's write log (null: no log). */

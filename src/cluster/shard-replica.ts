@@ -18,6 +18,7 @@ import { commitIdOf } from '../format/index-transaction.js';
 import { hybridDepth } from '../search/search-options.js';
 import type { Explanation, PlaitIndex, SearchOptions } from '../search/plait-index.js';
 import type { GlobalStats } from '../search/search-options.js';
+import { bm25ScoresOf, passageTexts } from '../pipeline/pipeline-index.js';
 import { CLUSTER_MANIFEST_FILE, readClusterManifest, codebookChecksum } from './cluster-manifest.js';
 import { clusterSubjects, type ClusterSubjects } from './subjects.js';
 import {
@@ -36,6 +37,14 @@ import {
   type StatsReply,
   type StatsRequest,
   type WireStats,
+  type Bm25Reply,
+  type Bm25Request,
+  type DocumentsReply,
+  type DocumentsRequest,
+  type PassagesReply,
+  type PassagesRequest,
+  type RerankReply,
+  type RerankRequest,
 } from './shard-protocol.js';
 
 export interface ShardReplicaOptions {
@@ -121,6 +130,10 @@ export class ShardReplica {
     serve('stats', true, (d) => this.stats(decodeMessage<StatsRequest>(d)));
     serve('search', true, (d) => this.search(decodeMessage<SearchRequest>(d)));
     serve('explain', true, (d) => this.explain(decodeMessage<ExplainRequest>(d)));
+    serve('rerank', true, (d) => this.rerank(decodeMessage<RerankRequest>(d)));
+    serve('bm25', true, (d) => this.bm25(decodeMessage<Bm25Request>(d)));
+    serve('passages', true, (d) => this.passages(decodeMessage<PassagesRequest>(d)));
+    serve('documents', true, (d) => this.documents(decodeMessage<DocumentsRequest>(d)));
     serve('ping', false, (): PingReply => ({ shard: this.shard, pid: process.pid, applied: this.log?.applied.value ?? null }));
   }
 
@@ -216,6 +229,32 @@ export class ShardReplica {
   async explain(req: ExplainRequest): Promise<{ explanation: Explanation }> {
     await this.awaitSequence(req.minSequence, req.deadlineAt);
     return { explanation: await this.index.explain(req.query, req.docId, { ...req.options, globalStats: globalStatsOf(req.stats) }) };
+  }
+
+  /** Exact late scores of this shard's listed documents, with the corpus's token IDF (a pipeline's late stage). */
+  async rerank(req: RerankRequest): Promise<RerankReply> {
+    await this.awaitSequence(req.minSequence, req.deadlineAt);
+    const options = { globalStats: globalStatsOf(req.stats), ...(req.idfWeighting === undefined ? {} : { idfWeighting: req.idfWeighting }) };
+    return { hits: await this.index.rerankEncoded(fromWireEmbedding(req.embedding), req.docIds, options) };
+  }
+
+  /** BM25 scores of this shard's listed documents with the corpus's statistics (a pipeline's bm25 stage). */
+  async bm25(req: Bm25Request): Promise<Bm25Reply> {
+    await this.awaitSequence(req.minSequence, req.deadlineAt);
+    return { scores: Array.from(bm25ScoresOf(this.index, req.text, req.docIds, req.stats.bm25)) };
+  }
+
+  /** The passage texts a pipeline's cross stage reads. */
+  async passages(req: PassagesRequest): Promise<PassagesReply> {
+    await this.awaitSequence(req.minSequence, req.deadlineAt);
+    const { texts, pids } = passageTexts(this.index, req.refs);
+    return { texts, pids: Array.from(pids) };
+  }
+
+  /** Stored documents (title, text, metadata), for a pipeline's includeText. */
+  async documents(req: DocumentsRequest): Promise<DocumentsReply> {
+    await this.awaitSequence(req.minSequence, req.deadlineAt);
+    return { documents: this.index.docstore.getDocuments(req.docIds).map((d) => (d === null ? null : { title: d.title, text: d.text, metadata: d.metadata })) };
   }
 
   /** Leaves the queue group (in-flight answers are still sent) and closes the connection; the index stays open. */

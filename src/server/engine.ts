@@ -33,9 +33,15 @@ import { ServerMetrics } from './metrics.js';
 import { unsearchable } from '../search/query-text.js';
 import { emptyResult } from '../search/search-result.js';
 import type { ResolvedServerOptions } from './options.js';
+import { localPipelineIndex, type PipelineIndex } from '../pipeline/pipeline-index.js';
+import type { ClusterCallOptions } from '../cluster/cluster-index.js';
 
-/** What the server needs of an index: PlaitIndex satisfies it (tests wrap one to gate or slow it). */
-export type ServedIndex = Pick<PlaitIndex, 'path' | 'manifest' | 'encoder' | 'resolveSearch' | 'searchEncodedBatch' | 'close'> & Partial<Pick<PlaitIndex, 'rewrite'>>;
+/**
+ * What the server needs of an index: PlaitIndex satisfies it (tests wrap one to gate or slow it).
+ * `pipelineIndex` (a cluster's ClusterIndex) gives staged pipelines an index bound to one request's deadline.
+ */
+export type ServedIndex = Pick<PlaitIndex, 'path' | 'manifest' | 'encoder' | 'resolveSearch' | 'searchEncodedBatch' | 'close'> &
+  Partial<Pick<PlaitIndex, 'rewrite'>> & { pipelineIndex?(o: ClusterCallOptions): PipelineIndex };
 
 export interface IndexEntry {
   name: string;
@@ -225,6 +231,17 @@ export class Engine {
   plaitIndex(entry: IndexEntry): PlaitIndex {
     if (entry.index instanceof PlaitIndex) return entry.index;
     throw new PlaitError('INVALID_ARGUMENT', { message: `index "${entry.name}" is served through a wrapper that supports search only`, index: entry.name });
+  }
+
+  /**
+   * The served index as a staged pipeline's index: a PlaitIndex's own, or a cluster's bound to this
+   * request's deadline and read-your-writes sequences.
+   * @throws PlaitError INVALID_ARGUMENT when the index was served through a search-only wrapper.
+   */
+  pipelineIndex(entry: IndexEntry, o: ClusterCallOptions): PipelineIndex {
+    if (entry.index instanceof PlaitIndex) return localPipelineIndex(entry.index);
+    if (entry.index.pipelineIndex !== undefined) return entry.index.pipelineIndex(o);
+    return localPipelineIndex(this.plaitIndex(entry));
   }
 
   /**
