@@ -1,0 +1,209 @@
+/**
+ * Staged pipelines on a cluster's coordinator (issue 24): nats-server, 2 shards (shard 0 with two
+ * replicas, shard 1 with one) and a coordinator serving a tiny cross-encoder, over 300 cranfield
+ * documents encoded by a tiny generated ColBERT model. The same pipelines through the coordinator's
+ * HTTP API and through the library's SearchPipeline on the unsharded index the same build wrote
+ * (same codebook) give the same top-10 docIds and scores: exact stages (bm25, exhaustive, late and
+ * hybrid re-scoring, query-token IDF, RRF) bit for bit, the cross stage's scores to 1e-5 (the two
+ * processes run the cross-encoder with different thread counts). Then a shard lost mid-pipeline
+ * (its documents listed by the first stage, its only replica gone when the next stage asks it)
+ * skips that stage on time, naming the shard; and a shard missing from the start gives a degraded
+ * answer naming it, on time, from the shards that answered.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, cpSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { makeTinyColbert } from '../fixtures/tiny-colbert.js';
+import { buildShardedIndex } from '../src/cluster/sharded-build.js';
+import { shardOf } from '../src/cluster/shard-of.js';
+import { ClusterIndex } from '../src/cluster/cluster-index.js';
+import { ShardClient } from '../src/cluster/shard-client.js';
+import { natsConnect } from '../src/cluster/shard-replica.js';
+import { clusterSubjects } from '../src/cluster/subjects.js';
+import type { ShardInfo } from '../src/cluster/shard-protocol.js';
+import { openIndex, type PlaitIndex } from '../src/search/plait-index.js';
+import { SearchPipeline } from '../src/pipeline/search-pipeline.js';
+import type { StageSearchOptions } from '../src/pipeline/stages.js';
+import { CrossEncoder } from '../src/rerank/cross-encoder/cross-encoder.js';
+import { dataPath, needsData, needsNatsServer } from './helpers/requirements.js';
+import { startNatsServer, type NatsServer } from './helpers/nats-server.js';
+import { startCoordinator, startReplica, type Replica } from './helpers/cluster.js';
+import { makeTinyCrossEncoder } from './helpers/tiny-cross-encoder.js';
+import type { PlaitServe } from './helpers/plait-serve.js';
+
+const skip = needsData('cranfield') || needsNatsServer();
+const DOCS = 300;
+const QUERIES = 12;
+
+let dir: string;
+let nats: NatsServer;
+let whole: PlaitIndex;
+let cross: CrossEncoder;
+let coordinator: PlaitServe;
+const replicas: Replica[] = [];
+let queries: string[];
+
+before(async () => {
+  if (skip !== false) return;
+  dir = mkdtempSync(join(tmpdir(), 'plait-cluster-pipeline-'));
+  const model = join(dir, 'model');
+  await makeTinyColbert(model, { dim: 32 });
+  await makeTinyCrossEncoder(join(dir, 'cross'), { seed: 11 });
+  const lines = readFileSync(join(dataPath('cranfield'), 'corpus.jsonl'), 'utf8').split('\n').filter((l) => l.trim() !== '');
+  writeFileSync(join(dir, 'corpus.jsonl'), `${lines.slice(0, DOCS).join('\n')}\n`);
+  queries = readFileSync(join(dataPath('cranfield'), 'queries.jsonl'), 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .slice(0, QUERIES)
+    .map((l) => (JSON.parse(l) as { text: string }).text.trim().replace(/\s+/g, ' '));
+  await buildShardedIndex(join(dir, 'corpus.jsonl'), { index: join(dir, 'cran'), shards: 2, model, unshardedIndex: join(dir, 'whole'), encoderOptions: { threads: 0 } });
+  nats = await startNatsServer();
+  cpSync(join(dir, 'cran'), join(dir, 'b', 'cran'), { recursive: true });
+  for (const [root, s] of [[dir, 0], [dir, 1], [join(dir, 'b'), 0]] as const) replicas.push(await startReplica(join(root, 'cran', `shard-${s}`), nats.url));
+  coordinator = await startCoordinator(join(dir, 'cran'), nats.url, ['--model', model, '--cross-encoder', join(dir, 'cross')]);
+  whole = await openIndex(join(dir, 'whole'));
+  cross = await CrossEncoder.create(join(dir, 'cross'), { threads: 0 });
+});
+
+after(async () => {
+  if (skip !== false) return;
+  await coordinator?.stop();
+  for (const r of replicas) await r.stop();
+  await whole?.close();
+  await cross?.close();
+  await nats?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+interface HttpHit {
+  doc_id: string;
+  score: number;
+  title?: string;
+  text?: string;
+}
+interface HttpResult {
+  hits: HttpHit[];
+  ordered_by: string;
+  degraded: { stage: string; reason: string; code?: string } | null;
+  missing_shards?: number[];
+  stages: { label: string; status: string }[];
+}
+
+async function search(body: Record<string, unknown>): Promise<{ status: number; results: HttpResult[]; error?: { code: string; message: string }; ms: number }> {
+  const t = performance.now();
+  const res = await fetch(`${coordinator.url}/v1/indexes/cran/search`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const json = (await res.json()) as { results: HttpResult[]; error?: { code: string; message: string } };
+  return { status: res.status, results: json.results, ...(json.error === undefined ? {} : { error: json.error }), ms: performance.now() - t };
+}
+
+const CASES: { name: string; pipeline: string; search: StageSearchOptions; cross?: boolean }[] = [
+  { name: 'bm25 > late', pipeline: 'bm25:50 > late:10', search: {} },
+  { name: 'bm25 > late (query-token IDF) > bm25', pipeline: 'bm25:60 > late:30 > bm25:10', search: { idfWeighting: true } },
+  { name: 'exhaustive > hybrid (RRF)', pipeline: 'exhaustive:40 > hybrid:10', search: { fusion: 'rrf' } },
+  { name: 'bm25 > hybrid (min-max, IDF) > cross', pipeline: 'bm25:40 > hybrid:20 > cross:10', search: { idfWeighting: true }, cross: true },
+];
+
+for (const c of CASES) {
+  test(`coordinator pipeline = SearchPipeline on one index: ${c.name}`, { skip }, async () => {
+    const body: Record<string, unknown> = {
+      queries,
+      pipeline: c.pipeline,
+      include_text: true,
+      ...(c.search.idfWeighting === undefined ? {} : { idf_weighting: c.search.idfWeighting }),
+      ...(c.search.fusion === undefined ? {} : { fusion: c.search.fusion }),
+    };
+    const { status, results, error } = await search(body);
+    assert.equal(status, 200, JSON.stringify(error));
+    const pipeline = new SearchPipeline(whole, c.pipeline, { search: c.search, ...(c.cross === true ? { crossEncoder: cross } : {}) });
+    let nonEmpty = 0;
+    for (let i = 0; i < queries.length; i++) {
+      const single = await pipeline.run(queries[i]!, { includeText: true });
+      const got = results[i]!;
+      assert.equal(got.degraded, null, `query ${i}: ${JSON.stringify(got.degraded)}`);
+      assert.equal(got.missing_shards, undefined);
+      assert.equal(got.ordered_by, single.orderedBy);
+      assert.deepEqual(got.hits.map((h) => h.doc_id), single.hits.map((h) => h.docId), `query ${i}: ${queries[i]}`);
+      if (c.cross === true) got.hits.forEach((h, k) => assert.ok(Math.abs(h.score - single.hits[k]!.score) <= 1e-5, `query ${i} hit ${k}: ${h.score} vs ${single.hits[k]!.score}`));
+      else assert.deepEqual(got.hits.map((h) => h.score), single.hits.map((h) => h.score), `query ${i} scores`);
+      // includeText: the documents come from their shards.
+      assert.deepEqual(got.hits.map((h) => h.text), single.hits.map((h) => h.text));
+      if (got.hits.length > 0) nonEmpty++;
+    }
+    assert.ok(nonEmpty >= queries.length - 1, `${nonEmpty} of ${queries.length} queries found something`);
+    // Both shards took part (the merged list is not one shard's).
+    const shards = new Set(results.flatMap((r) => r.hits.map((h) => shardOf(h.doc_id, 2))));
+    assert.deepEqual([...shards].sort(), [0, 1]);
+  });
+}
+
+test('pipeline errors stay 400s on a coordinator', { skip }, async () => {
+  const bad = await search({ query: queries[0], pipeline: 'bm25:10 > nope:3' });
+  assert.equal(bad.status, 400);
+  const ltr = await search({ query: queries[0], pipeline: 'bm25:10 > ltr:3' });
+  assert.equal(ltr.status, 400);
+  assert.equal(ltr.error?.code, 'INVALID_ARGUMENT');
+  const filtered = await search({ query: queries[0], pipeline: 'bm25:10 > late:3', filter: { a: 1 } });
+  assert.equal(filtered.status, 400);
+});
+
+test('a shard lost mid-pipeline: the stage that needs it is skipped on time, the shard named', { skip }, async () => {
+  // An in-process coordinator over the same NATS: learn both shards while they live.
+  const nc = await natsConnect(nats.url, 'plait-test-pipeline');
+  try {
+    const client = new ShardClient(nc, clusterSubjects('cran'), 2, null);
+    const infos = await Promise.all([0, 1].map((s) => client.request<ShardInfo>(s, 'info', {}, Date.now() + 10_000)));
+    const cluster = new ClusterIndex('cran', client, infos.map((o) => (o.ok ? o.value : assert.fail(`shard ${o.shard} did not answer`))), { encoder: await whole.encoder() });
+    const query = queries[0]!;
+    // Whole: both shards' documents re-scored.
+    const live = await new SearchPipeline(cluster.pipelineIndex({ deadlineAt: Date.now() + 20_000 }), 'bm25:30 > late:10').run(query);
+    const oneIndex = await new SearchPipeline(whole, 'bm25:30 > late:10').run(query);
+    assert.deepEqual(live.hits.map((h) => [h.docId, h.score]), oneIndex.hits.map((h) => [h.docId, h.score]));
+    assert.equal(live.degraded, null);
+    // An ltr stage's features read one index's store: refused on a cluster even with a model.
+    const model = { needsCross: false, featureRows: async () => new Float32Array(0), score: (_rows: Float32Array, n: number) => new Float64Array(n) };
+    assert.throws(() => new SearchPipeline(cluster.pipelineIndex(), 'bm25:10 > ltr:3', { ltrModel: model }), /cluster coordinator does not run it/);
+    assert.doesNotThrow(() => new SearchPipeline(whole, 'bm25:10 > ltr:3', { ltrModel: model }));
+
+    const shard1 = replicas.find((r) => r.shard === 1)!;
+    await shard1.kill();
+    replicas.splice(replicas.indexOf(shard1), 1);
+    // The first stage lists documents of both shards (as it would have just before the replica died).
+    const budgetMs = 2500;
+    const base = cluster.pipelineIndex({ deadlineAt: Date.now() + budgetMs });
+    const index = { ...base, search: whole.search.bind(whole) };
+    const t = performance.now();
+    const r = await new SearchPipeline(index, 'bm25:30 > late:10').run(query);
+    const ms = performance.now() - t;
+    assert.ok(ms < budgetMs + 1000, `answered in ${ms.toFixed(0)} ms, deadline ${budgetMs} ms`);
+    assert.equal(r.degraded?.stage, 'late:10');
+    assert.equal(r.degraded?.reason, 'error');
+    assert.equal(r.degraded?.code, 'CLUSTER_UNAVAILABLE');
+    assert.deepEqual(r.missingShards, [1]);
+    assert.equal(r.orderedBy, 'bm25:30');
+    const bm25 = await whole.search(query, { mode: 'bm25', topK: 10 });
+    assert.deepEqual(r.hits.map((h) => h.docId), bm25.hits.map((h) => h.docId), 'the first stage\'s order stands');
+    await cluster.close();
+  } finally {
+    await nc.drain().catch(() => nc.close());
+  }
+});
+
+test('a shard missing from the start: degraded answers naming it, on time, from the shards that answered', { skip }, async () => {
+  assert.equal(replicas.filter((r) => r.shard === 1).length, 0, 'shard 1 has no replica (the test before killed it)');
+  const t = performance.now();
+  const { status, results, ms } = await search({ query: queries[1], pipeline: 'bm25:30 > late:10', idf_weighting: false, timeout_ms: 3000 });
+  assert.equal(status, 200);
+  assert.ok(ms < 3000 + 1000, `answered in ${(performance.now() - t).toFixed(0)} ms`);
+  const r = results[0]!;
+  assert.deepEqual(r.missing_shards, [1]);
+  assert.equal(r.degraded?.reason, 'shards-missing');
+  assert.equal(r.degraded?.stage, 'bm25:30');
+  assert.ok(r.hits.length > 0);
+  for (const h of r.hits) assert.equal(shardOf(h.doc_id, 2), 0);
+  // The late stage ran on shard 0's documents (without IDF, which needs every shard's token dfs): their scores are the whole index's.
+  const exact = await whole.rerank(queries[1]!, r.hits.map((h) => h.doc_id), { idfWeighting: false });
+  const byId = new Map(exact.map((h) => [h.docId, h.score]));
+  for (const h of r.hits) assert.equal(h.score, byId.get(h.doc_id));
+});
