@@ -5,7 +5,8 @@
  * HTTP API and through the library's SearchPipeline on the unsharded index the same build wrote
  * (same codebook) give the same top-10 docIds and scores: exact stages (bm25, exhaustive, late and
  * hybrid re-scoring, query-token IDF, RRF) bit for bit, the cross stage's scores to 1e-5 (the two
- * processes run the cross-encoder with different thread counts). Then a shard lost mid-pipeline
+ * processes run the cross-encoder with different thread counts), and an ltr stage (a hand-written
+ * LambdaMART model over every feature kind) whose feature rows equal the single index's. Then a shard lost mid-pipeline
  * (its documents listed by the first stage, its only replica gone when the next stage asks it)
  * skips that stage on time, naming the shard; and a shard missing from the start gives a degraded
  * answer naming it, on time, from the shards that answered.
@@ -27,6 +28,9 @@ import { openIndex, type PlaitIndex } from '../src/search/plait-index.js';
 import { SearchPipeline } from '../src/pipeline/search-pipeline.js';
 import type { StageSearchOptions } from '../src/pipeline/stages.js';
 import { CrossEncoder } from '../src/rerank/cross-encoder/cross-encoder.js';
+import { LTR_MODEL_FORMAT, LtrModel } from '../src/ltr/ltr-model.js';
+import { computeFeatures, featureNames } from '../src/ltr/features.js';
+import { handModel, type HandNode } from './helpers/xgboost-model.js';
 import { dataPath, needsData, needsNatsServer } from './helpers/requirements.js';
 import { startNatsServer, type NatsServer } from './helpers/nats-server.js';
 import { startCoordinator, startReplica, type Replica } from './helpers/cluster.js';
@@ -42,6 +46,8 @@ let nats: NatsServer;
 let whole: PlaitIndex;
 let cross: CrossEncoder;
 let coordinator: PlaitServe;
+let ltrModel: LtrModel;
+const LTR_FEATURES = featureNames(['parity']);
 const replicas: Replica[] = [];
 let queries: string[];
 
@@ -52,7 +58,21 @@ before(async () => {
   await makeTinyColbert(model, { dim: 32 });
   await makeTinyCrossEncoder(join(dir, 'cross'), { seed: 11 });
   const lines = readFileSync(join(dataPath('cranfield'), 'corpus.jsonl'), 'utf8').split('\n').filter((l) => l.trim() !== '');
-  writeFileSync(join(dir, 'corpus.jsonl'), `${lines.slice(0, DOCS).join('\n')}\n`);
+  // A metadata field for the ltr model to read.
+  const docs = lines.slice(0, DOCS).map((l) => {
+    const d = JSON.parse(l) as { _id: string };
+    return JSON.stringify({ ...d, metadata: { parity: Number(d._id) % 2 } });
+  });
+  writeFileSync(join(dir, 'corpus.jsonl'), `${docs.join('\n')}\n`);
+  // A hand-written model whose splits read ranks, passage position, length and metadata.
+  const f = (name: string): number => LTR_FEATURES.indexOf(name);
+  const trees: HandNode[] = [
+    { f: f('bm25_rank'), t: 5, l: { leaf: 1 }, r: { f: f('late_rank'), t: 8, l: { leaf: 0.5 }, r: { leaf: -0.5 } } },
+    { f: f('meta:parity'), t: 0.5, l: { leaf: 0.3 }, r: { leaf: -0.1 } },
+    { f: f('best_passage'), t: 0.5, l: { f: f('doc_length'), t: 120, l: { leaf: 0.2 }, r: { leaf: 0.1 } }, r: { leaf: -0.2 } },
+  ];
+  ltrModel = LtrModel.fromJSON({ format: LTR_MODEL_FORMAT, version: 1, featureSet: 1, features: LTR_FEATURES, candidates: 'bm25:40 > late:20', xgboost: handModel(LTR_FEATURES.length, trees, 0) });
+  ltrModel.save(join(dir, 'ltr.json'));
   queries = readFileSync(join(dataPath('cranfield'), 'queries.jsonl'), 'utf8')
     .split('\n')
     .filter((l) => l.trim() !== '')
@@ -62,7 +82,7 @@ before(async () => {
   nats = await startNatsServer();
   cpSync(join(dir, 'cran'), join(dir, 'b', 'cran'), { recursive: true });
   for (const [root, s] of [[dir, 0], [dir, 1], [join(dir, 'b'), 0]] as const) replicas.push(await startReplica(join(root, 'cran', `shard-${s}`), nats.url));
-  coordinator = await startCoordinator(join(dir, 'cran'), nats.url, ['--model', model, '--cross-encoder', join(dir, 'cross')]);
+  coordinator = await startCoordinator(join(dir, 'cran'), nats.url, ['--model', model, '--cross-encoder', join(dir, 'cross'), '--ltr-model', join(dir, 'ltr.json')]);
   whole = await openIndex(join(dir, 'whole'));
   cross = await CrossEncoder.create(join(dir, 'cross'), { threads: 0 });
 });
@@ -98,7 +118,8 @@ async function search(body: Record<string, unknown>): Promise<{ status: number; 
   return { status: res.status, results: json.results, ...(json.error === undefined ? {} : { error: json.error }), ms: performance.now() - t };
 }
 
-const CASES: { name: string; pipeline: string; search: StageSearchOptions; cross?: boolean }[] = [
+const CASES: { name: string; pipeline: string; search: StageSearchOptions; cross?: boolean; ltr?: boolean }[] = [
+  { name: 'bm25 > late > ltr', pipeline: 'bm25:40 > late:20 > ltr:10', search: {}, ltr: true },
   { name: 'bm25 > late', pipeline: 'bm25:50 > late:10', search: {} },
   { name: 'bm25 > late (query-token IDF) > bm25', pipeline: 'bm25:60 > late:30 > bm25:10', search: { idfWeighting: true } },
   { name: 'exhaustive > hybrid (RRF)', pipeline: 'exhaustive:40 > hybrid:10', search: { fusion: 'rrf' } },
@@ -116,7 +137,7 @@ for (const c of CASES) {
     };
     const { status, results, error } = await search(body);
     assert.equal(status, 200, JSON.stringify(error));
-    const pipeline = new SearchPipeline(whole, c.pipeline, { search: c.search, ...(c.cross === true ? { crossEncoder: cross } : {}) });
+    const pipeline = new SearchPipeline(whole, c.pipeline, { search: c.search, ...(c.cross === true ? { crossEncoder: cross } : {}), ...(c.ltr === true ? { ltrModel } : {}) });
     let nonEmpty = 0;
     for (let i = 0; i < queries.length; i++) {
       const single = await pipeline.run(queries[i]!, { includeText: true });
@@ -141,9 +162,9 @@ for (const c of CASES) {
 test('pipeline errors stay 400s on a coordinator', { skip }, async () => {
   const bad = await search({ query: queries[0], pipeline: 'bm25:10 > nope:3' });
   assert.equal(bad.status, 400);
-  const ltr = await search({ query: queries[0], pipeline: 'bm25:10 > ltr:3' });
-  assert.equal(ltr.status, 400);
-  assert.equal(ltr.error?.code, 'INVALID_ARGUMENT');
+  const unknown = await search({ query: queries[0], pipeline: 'bm25:10 > cross:3', cross_encoder: 'nope' });
+  assert.equal(unknown.status, 400);
+  assert.equal(unknown.error?.code, 'INVALID_ARGUMENT');
   const filtered = await search({ query: queries[0], pipeline: 'bm25:10 > late:3', filter: { a: 1 } });
   assert.equal(filtered.status, 400);
 });
@@ -161,10 +182,15 @@ test('a shard lost mid-pipeline: the stage that needs it is skipped on time, the
     const oneIndex = await new SearchPipeline(whole, 'bm25:30 > late:10').run(query);
     assert.deepEqual(live.hits.map((h) => [h.docId, h.score]), oneIndex.hits.map((h) => [h.docId, h.score]));
     assert.equal(live.degraded, null);
-    // An ltr stage's features read one index's store: refused on a cluster even with a model.
-    const model = { needsCross: false, featureRows: async () => new Float32Array(0), score: (_rows: Float32Array, n: number) => new Float64Array(n) };
-    assert.throws(() => new SearchPipeline(cluster.pipelineIndex(), 'bm25:10 > ltr:3', { ltrModel: model }), /cluster coordinator does not run it/);
-    assert.doesNotThrow(() => new SearchPipeline(whole, 'bm25:10 > ltr:3', { ltrModel: model }));
+    // The ltr features, every one computed here (no stage left signals): the single index's, row for row.
+    const everyFeature = featureNames(['parity'], true);
+    for (const q of queries.slice(0, 4)) {
+      const list = (await whole.search(q, { mode: 'bm25', topK: 25 })).hits.map((h) => ({ docId: h.docId }));
+      const got = await computeFeatures(cluster.pipelineIndex({ deadlineAt: Date.now() + 20_000 }), q, list, everyFeature);
+      const want = await computeFeatures(whole, q, list, everyFeature);
+      assert.deepEqual(Array.from(got), Array.from(want), q);
+      assert.ok(Array.from(want).some((v, k) => k % everyFeature.length === everyFeature.indexOf('best_passage') && v > 0), 'some best passage is not the first');
+    }
 
     const shard1 = replicas.find((r) => r.shard === 1)!;
     await shard1.kill();

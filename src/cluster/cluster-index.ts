@@ -43,6 +43,7 @@ import {
   type Bm25Reply,
   type DocumentsReply,
   type PassagesReply,
+  type PositionsReply,
   type RerankReply,
   type SearchReply,
   type ShardInfo,
@@ -208,7 +209,6 @@ export class ClusterIndex {
   pipelineIndex(o: ClusterCallOptions = {}): PipelineIndex {
     return {
       info: this.manifest,
-      local: null,
       search: async (query, options) => {
         const resolved = this.resolveSearch(options);
         const embeddings = resolved.mode === 'bm25' ? [] : await (await this.encoder()).encodeQueries([query]);
@@ -219,6 +219,8 @@ export class ClusterIndex {
       bm25Scores: (query, docIds, signal) => this.bm25Docs(query, docIds, signal, o),
       passageTexts: (list, signal) => this.passagesOf(list, signal, o),
       documents: (docIds, signal) => this.documentsOf(docIds, signal, o),
+      passagePositions: (list, signal) => this.passagePositionsOf(list, signal, o),
+      encoder: () => this.encoder(),
     };
   }
 
@@ -259,7 +261,7 @@ export class ClusterIndex {
   async passagesOf(list: readonly PassageRef[], signal?: AbortSignal, o: ClusterCallOptions = {}): Promise<{ texts: string[]; pids: Int32Array }> {
     const texts = new Array<string>(list.length);
     const pids = new Int32Array(list.length);
-    const parts = await this.perShard<PassagesReply>(list.map((c) => c.docId), 'passages', (at) => ({ refs: at.map((i) => ({ docId: list[i]!.docId, pid: list[i]!.pid })) }), o, signal);
+    const parts = await this.perShard<PassagesReply>(list.map((c) => c.docId), 'passages', (at) => refsAt(list, at), o, signal);
     for (const p of parts) {
       p.at.forEach((i, j) => {
         texts[i] = p.value.texts[j]!;
@@ -267,6 +269,13 @@ export class ClusterIndex {
       });
     }
     return { texts, pids };
+  }
+
+  /** Each candidate's passage position in its document, from its shard (-1: unknown). @throws PlaitError CLUSTER_UNAVAILABLE. */
+  async passagePositionsOf(list: readonly PassageRef[], signal?: AbortSignal, o: ClusterCallOptions = {}): Promise<Int32Array> {
+    const out = new Int32Array(list.length).fill(-1);
+    for (const p of await this.perShard<PositionsReply>(list.map((c) => c.docId), 'positions', (at) => refsAt(list, at), o, signal)) p.at.forEach((i, j) => (out[i] = p.value.positions[j]!));
+    return out;
   }
 
   /** Stored documents from their shards (null for an unknown id), aligned with `docIds`. @throws PlaitError CLUSTER_UNAVAILABLE. */
@@ -337,6 +346,11 @@ export class ClusterIndex {
 /** When a shard's answer is due: the request's deadline (or two attempts from now) less the coordinator's margin. */
 function shardDueOf(o: ClusterCallOptions): number {
   return (o.deadlineAt ?? Date.now() + CLUSTER_DEFAULTS.attemptTimeoutMs * 2) - CLUSTER_DEFAULTS.answerMarginMs;
+}
+
+/** The candidates at positions `at`, as a `passages` or `positions` request carries them. */
+function refsAt(list: readonly PassageRef[], at: readonly number[]): { refs: PassageRef[] } {
+  return { refs: at.map((i) => ({ docId: list[i]!.docId, pid: list[i]!.pid })) };
 }
 
 function missingShardsError(shards: number[]): PlaitError {

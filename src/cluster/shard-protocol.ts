@@ -19,7 +19,8 @@
  * - `rerank`    → exact late-interaction scores of listed documents (PlaitIndex.rerankEncoded);
  * - `bm25`      → BM25 scores of listed documents (0 for one without a query term);
  * - `passages`  → each listed document's passage text (the given pid of this shard, else its first);
- * - `documents` → stored documents (title, text, metadata; null for an unknown id), for includeText.
+ * - `documents` → stored documents (title, text, metadata; null for an unknown id), for includeText;
+ * - `positions` → each listed candidate's passage position in its document (the ltr stage's best_passage).
  */
 import { pack, unpack } from 'msgpackr';
 import { PlaitError, type ErrorCode } from '../errors/index.js';
@@ -29,7 +30,7 @@ import type { ExplainOptions, SearchHit, SearchOptions } from '../search/plait-i
 import type { EmptyReason } from '../search/query-text.js';
 import type { PassageRef, PipelineDocument } from '../pipeline/pipeline-index.js';
 
-export type ShardVerb = 'info' | 'stats' | 'search' | 'explain' | 'ping' | 'rerank' | 'bm25' | 'passages' | 'documents';
+export type ShardVerb = 'info' | 'stats' | 'search' | 'explain' | 'ping' | 'rerank' | 'bm25' | 'passages' | 'documents' | 'positions';
 
 export interface WireEmbedding {
   /** Float32 little-endian bytes, length × dim. */
@@ -119,7 +120,7 @@ export interface Bm25Request extends DocsRequestBase {
   stats: WireStats;
 }
 
-/** The passage text of each listed candidate (`refs`, aligned; docIds repeats their ids). */
+/** The passage text (`passages`) or position (`positions`) of each listed candidate (`refs`, aligned; docIds repeats their ids). */
 export interface PassagesRequest extends DocsRequestBase {
   refs: PassageRef[];
 }
@@ -137,6 +138,10 @@ export interface Bm25Reply {
 export interface PassagesReply {
   texts: string[];
   pids: number[];
+}
+export interface PositionsReply {
+  /** Aligned with the request's refs; -1: not a passage of that document. */
+  positions: number[];
 }
 export interface DocumentsReply {
   documents: (PipelineDocument | null)[];

@@ -18,7 +18,7 @@ import { commitIdOf } from '../format/index-transaction.js';
 import { hybridDepth } from '../search/search-options.js';
 import type { Explanation, PlaitIndex, SearchOptions } from '../search/plait-index.js';
 import type { GlobalStats } from '../search/search-options.js';
-import { bm25ScoresOf, passageTexts } from '../pipeline/pipeline-index.js';
+import { bm25ScoresOf, passagePositions, passageTexts } from '../pipeline/pipeline-index.js';
 import { CLUSTER_MANIFEST_FILE, readClusterManifest, codebookChecksum } from './cluster-manifest.js';
 import { clusterSubjects, type ClusterSubjects } from './subjects.js';
 import {
@@ -43,6 +43,7 @@ import {
   type DocumentsRequest,
   type PassagesReply,
   type PassagesRequest,
+  type PositionsReply,
   type RerankReply,
   type RerankRequest,
 } from './shard-protocol.js';
@@ -134,6 +135,7 @@ export class ShardReplica {
     serve('bm25', true, (d) => this.bm25(decodeMessage<Bm25Request>(d)));
     serve('passages', true, (d) => this.passages(decodeMessage<PassagesRequest>(d)));
     serve('documents', true, (d) => this.documents(decodeMessage<DocumentsRequest>(d)));
+    serve('positions', true, (d) => this.positions(decodeMessage<PassagesRequest>(d)));
     serve('ping', false, (): PingReply => ({ shard: this.shard, pid: process.pid, applied: this.log?.applied.value ?? null }));
   }
 
@@ -249,6 +251,12 @@ export class ShardReplica {
     await this.awaitSequence(req.minSequence, req.deadlineAt);
     const { texts, pids } = passageTexts(this.index, req.refs);
     return { texts, pids: Array.from(pids) };
+  }
+
+  /** Passage positions in their documents (a pipeline's ltr stage: best_passage). */
+  async positions(req: PassagesRequest): Promise<PositionsReply> {
+    await this.awaitSequence(req.minSequence, req.deadlineAt);
+    return { positions: Array.from(passagePositions(this.index, req.refs)) };
   }
 
   /** Stored documents (title, text, metadata), for a pipeline's includeText. */

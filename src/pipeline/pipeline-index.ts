@@ -1,7 +1,8 @@
 /**
  * `PipelineIndex`: what a pipeline's stages ask of the index they run on — retrieval by mode, exact
  * late-interaction scores of given documents, BM25 scores of given documents with the corpus's
- * statistics, the passage text the cross stage reads, and stored documents for `includeText`.
+ * statistics, the passage text the cross stage reads, stored documents for `includeText`, and
+ * what the ltr stage's features read besides (passage positions, the query encoder).
  *
  * Two implement it: `localPipelineIndex(PlaitIndex)` (one index, this file) and a cluster's
  * coordinator (src/cluster/cluster-pipeline-index.ts: a doc id's shard is known, so each call on
@@ -12,6 +13,7 @@ import { PlaitError } from '../errors/index.js';
 import { indexText } from '../indexer/index-text.js';
 import type { PlaitIndex, SearchHit, SearchOptions, SearchResult } from '../search/plait-index.js';
 import type { IndexManifest } from '../format/manifest.js';
+import type { Encoder } from '../encoder/types.js';
 
 /** A stored document as `includeText` attaches it to a hit. */
 export interface PipelineDocument {
@@ -29,11 +31,6 @@ export interface PassageRef {
 export interface PipelineIndex {
   /** The index manifest (the stages read `model.idfWeighting`). */
   readonly info: IndexManifest;
-  /**
-   * The whole local index, for stages that read it beyond this interface (the ltr stage's
-   * features, src/ltr/features.ts); null on a cluster.
-   */
-  readonly local: PlaitIndex | null;
   /** A search in one mode (PlaitIndex.search); a cluster's result may be `degraded` with `missingShards`. */
   search(query: string, options: SearchOptions): Promise<SearchResult>;
   /**
@@ -55,6 +52,13 @@ export interface PipelineIndex {
   passageTexts(list: readonly PassageRef[], signal?: AbortSignal): Promise<{ texts: string[]; pids: Int32Array }>;
   /** The stored documents (null for an unknown id), aligned with `docIds`. */
   documents(docIds: readonly string[], signal?: AbortSignal): Promise<(PipelineDocument | null)[]>;
+  /**
+   * The 0-based position of each candidate's passage `pid` in its document (-1: an unknown
+   * document, or a pid that is not one of its passages), aligned with `list`.
+   */
+  passagePositions(list: readonly PassageRef[], signal?: AbortSignal): Promise<Int32Array>;
+  /** The query encoder (the ltr stage's query_length counts the tokens it scores). */
+  encoder(): Promise<Encoder>;
 }
 
 /** One open index as a pipeline's index: its own methods and document store. */
@@ -63,13 +67,23 @@ export function localPipelineIndex(index: PlaitIndex): PipelineIndex {
     get info() {
       return index.info;
     },
-    local: index,
     search: (query, options) => index.search(query, options),
     rerank: (query, docIds, options) => index.rerank(query, docIds, options.idfWeighting === undefined ? {} : { idfWeighting: options.idfWeighting }),
     bm25Scores: async (query, docIds) => bm25ScoresOf(index, query, docIds),
     passageTexts: async (list) => passageTexts(index, list),
     documents: async (docIds) => index.docstore.getDocuments(docIds),
+    passagePositions: async (list) => passagePositions(index, list),
+    encoder: () => index.encoder(),
   };
+}
+
+/** Each candidate's passage position in its document (-1: unknown document, or not one of its passages). */
+export function passagePositions(index: PlaitIndex, list: readonly PassageRef[]): Int32Array {
+  const store = index.docstore;
+  return Int32Array.from(list, (c) => {
+    const rowid = store.docIdToRowid(c.docId);
+    return c.pid < 0 || rowid === null ? -1 : store.passagesOf(rowid).findIndex((p) => p.pid === c.pid);
+  });
 }
 
 /**

@@ -99,7 +99,7 @@ export class SearchPipeline {
 
   /**
    * @throws PlaitError INVALID_ARGUMENT (a bad spec; a cross stage without a cross-encoder; an ltr
-   * stage without a model, or on an index without a local store: a cluster), LTR_FEATURE_MISSING.
+   * stage without a model), LTR_FEATURE_MISSING.
    */
   constructor(
     index: PlaitIndex | PipelineIndex,
@@ -112,9 +112,6 @@ export class SearchPipeline {
       throw new PlaitError('INVALID_ARGUMENT', { message: `the pipeline "${this.spec}" has a cross stage; give a cross-encoder (crossEncoder option, --cross-encoder <model>)`, name: 'crossEncoder' });
     }
     checkLtrStage(this.stages, options.ltrModel, this.spec);
-    if (this.index.local === null && this.stages.some((s) => s.stage === 'ltr')) {
-      throw new PlaitError('INVALID_ARGUMENT', { message: `the pipeline "${this.spec}" has an ltr stage, whose features are computed on one index: a cluster coordinator does not run it`, name: 'pipeline' });
-    }
     for (const s of this.stages.slice(1)) {
       if (!this.breakers.has(s.stage)) this.breakers.set(s.stage, options.breakers?.[s.stage] ?? new CircuitBreaker(options.breaker));
     }

@@ -20,7 +20,7 @@
 import { SEARCH_DEFAULTS } from '../config/defaults.js';
 import { PlaitError } from '../errors/index.js';
 import { fuseMinMax, fuseRrf } from '../search/fusion.js';
-import type { PlaitIndex, SearchOptions } from '../search/plait-index.js';
+import type { SearchOptions } from '../search/plait-index.js';
 import type { PipelineIndex } from './pipeline-index.js';
 import type { CrossScorer } from '../rerank/cross-encoder/cross-encoder.js';
 import type { StageName } from './pipeline-spec.js';
@@ -42,7 +42,7 @@ export interface CandidateRanker {
   /** Whether it reads the cross-encoder score (then a cross stage must come before it). */
   readonly needsCross: boolean;
   /** Feature rows of the candidates, row-major. */
-  featureRows(index: PlaitIndex, query: string, candidates: readonly Candidate[]): Promise<Float32Array>;
+  featureRows(index: PipelineIndex, query: string, candidates: readonly Candidate[]): Promise<Float32Array>;
   /** Scores of n rows. */
   score(rows: Float32Array, n: number): Float64Array;
 }
@@ -196,10 +196,7 @@ export async function rescore(stage: StageName, depth: number, list: readonly Ca
       if (ctx.ltrModel === null) {
         throw new PlaitError('INVALID_ARGUMENT', { message: 'the pipeline has an ltr stage but no ranking model (pass ltrModel / --ltr-model <file>)', name: 'ltrModel' });
       }
-      if (ctx.index.local === null) {
-        throw new PlaitError('INVALID_ARGUMENT', { message: 'the ltr stage computes its features on one index; a cluster coordinator does not run it', name: 'pipeline' });
-      }
-      const rows = await ctx.ltrModel.featureRows(ctx.index.local, ctx.query, list);
+      const rows = await ctx.ltrModel.featureRows(ctx.index, ctx.query, list);
       return byScoreThenPreviousRank(list, ctx.ltrModel.score(rows, list.length), null, depth);
     }
   }

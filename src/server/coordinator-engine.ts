@@ -5,8 +5,8 @@
  * encoded here, once; shards score them. The result cache is off: a shard's replicas take writes
  * the coordinator does not see. Explain goes through `ClusterIndex.explain` (the document's shard);
  * staged pipelines run here over `ClusterIndex.pipelineIndex` (their cross stage on this process's
- * `--cross-encoder` models, the passages fetched from their shards); an ltr stage, whose features
- * read one index's store, is refused (400 INVALID_ARGUMENT).
+ * `--cross-encoder` models, the passages fetched from their shards; their ltr stage on its
+ * `--ltr-model`, the features computed from the documents' shards).
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,6 +18,7 @@ import { resolveModelSpec } from '../encoder/resolve-model.js';
 import { DynamicBatchingEncoder } from '../encoder/dynamic-batching.js';
 import { Reranker } from '../rerank/reranker.js';
 import { CrossEncoder } from '../rerank/cross-encoder/cross-encoder.js';
+import { LtrModel } from '../ltr/ltr-model.js';
 import { CLUSTER_MANIFEST_FILE, readClusterManifest } from '../cluster/cluster-manifest.js';
 import { ClusterIndex } from '../cluster/cluster-index.js';
 import { ClusterMetrics } from '../cluster/cluster-metrics.js';
@@ -96,7 +97,9 @@ export async function openCoordinatorEngine(nameOrPath: string, options: Resolve
       rerankers.push({ names: [...new Set([enc.info.name, ...(model === undefined ? [] : [model])])], reranker: await Reranker.create({ encoder: enc }) });
     }
     const crossEncoders: { names: string[]; scorer: CrossEncoder }[] = [];
+    let ltrModel: LtrModel | undefined;
     try {
+      if (options.ltrModel !== undefined) ltrModel = await LtrModel.load(options.ltrModel);
       for (const model of options.crossEncoders) {
         const scorer = await CrossEncoder.create(model);
         crossEncoders.push({ names: [...new Set([scorer.name, model])], scorer });
@@ -107,7 +110,7 @@ export async function openCoordinatorEngine(nameOrPath: string, options: Resolve
       throw err;
     }
     const cluster = new ClusterIndex(name, client, info, { encoder: queryEncoder });
-    engine = new Engine({ indexes: [{ name, index: cluster }], rerankers, crossEncoders, ownedEncoders: owned }, { ...options, resultCacheBytes: 0 });
+    engine = new Engine({ indexes: [{ name, index: cluster }], rerankers, crossEncoders, ...(ltrModel === undefined ? {} : { ltrModel }), ownedEncoders: owned }, { ...options, resultCacheBytes: 0 });
     // The per-shard metrics live on the server's registry, made with the engine.
     client.metrics = new ClusterMetrics(engine.metrics.registry);
     const writes: ClusterWriteTarget = { index: name, log: await WriteLog.open(nc, name, { shards }), encoder: queryEncoder, manifest: info[0]!.manifest };
