@@ -29,7 +29,9 @@ import type { Encoder, TokenEmbeddings } from '../encoder/types.js';
 import type { IndexManifest } from '../format/manifest.js';
 import { QueryEncoder, type QueryEncoderOptions } from '../search/query-encoder.js';
 import { hybridDepth, resolveSearch, type ResolvedSearch } from '../search/search-options.js';
-import type { Explanation, ExplainOptions, SearchHit, SearchOptions, SearchResult } from '../search/plait-index.js';
+import type { EncodedSearchOptions, Explanation, ExplainOptions, SearchHit, SearchOptions, SearchResult } from '../search/plait-index.js';
+import { rewriteActive, type ResolvedRewrite, type RewrittenQuery } from '../rewrite/query-rewriter.js';
+import { ClusterRewriter } from './cluster-rewrite.js';
 import { shardOf } from './shard-of.js';
 import { emptyResult, emptyTimings } from '../search/search-result.js';
 import { unsearchable } from '../search/query-text.js';
@@ -55,7 +57,7 @@ import {
 } from './shard-protocol.js';
 
 /** Search options as the coordinator's engine passes them: the request's deadline as an epoch instant. */
-export interface ClusterSearchOptions extends SearchOptions {
+export interface ClusterSearchOptions extends EncodedSearchOptions {
   /** Date.now()-based ms by which the answer is due (engine.ts passes the request's). */
   deadlineAt?: number;
   /**
@@ -73,6 +75,7 @@ export class ClusterIndex {
   /** Shard 0's manifest (the model, codec and settings every shard shares) with the counts and segments of every shard at start. */
   readonly manifest: IndexManifest;
   private readonly queryEncoder: QueryEncoder;
+  private readonly rewriter: ClusterRewriter;
 
   constructor(
     /** The cluster's name (its NATS names, subjects.ts). */
@@ -88,6 +91,7 @@ export class ClusterIndex {
     // Every shard's segments (so bytes per token is the cluster's); other files are shard 0's.
     this.manifest = { ...first, counts: { ...first.counts, documents: sum('documents'), passages: sum('passages'), tokens: sum('tokens') }, segments: info.flatMap((s) => s.manifest.segments) };
     this.queryEncoder = new QueryEncoder(this.manifest, options);
+    this.rewriter = new ClusterRewriter(shards);
   }
 
   encoder(): Promise<Encoder> {
@@ -99,14 +103,31 @@ export class ClusterIndex {
   }
 
   /**
+   * The query as `options.rewrite` rewrites it before search — spelling and synonyms, against the
+   * whole corpus's vocabulary (cluster-rewrite.ts) — as PlaitIndex.rewrite does on one index; null
+   * when no rewrite is asked (or the query has no letter or digit). A caller that encodes queries
+   * itself (the server's engine) encodes `lateText` and passes the rewrites as `options.rewritten`.
+   * @throws PlaitError INVALID_ARGUMENT (bad options; RM3 or ColBERT-PRF, not done on a cluster),
+   * CLUSTER_UNAVAILABLE (no shard answered to tokenise the query).
+   */
+  async rewrite(query: string, options: ClusterSearchOptions = {}): Promise<RewrittenQuery | null> {
+    const r = this.resolveSearch(options);
+    checkClusterRewrite(r.rewrite);
+    if (!rewriteActive(r.rewrite) || unsearchable(query, 0) !== null) return null;
+    const minSequence = minSequencesByShard(options.minSequences, this.shards.shards);
+    return this.rewriter.rewrite(query, r.rewrite, { due: statsDue(shardDueOf(options)), minSequence, ...(options.signal === undefined ? {} : { signal: options.signal }) });
+  }
+
+  /**
    * Searches every shard and merges (see the file header). Queries with no letter or digit, or an
-   * embedding with no rows, get an empty page with their reason, as on one index.
-   * @throws PlaitError INVALID_ARGUMENT (bad options; `rewrite`, which a cluster does not do yet),
-   * a shard's own error (e.g. INVALID_FILTER), QUERY_TOO_LARGE.
+   * embedding with no rows, get an empty page with their reason, as on one index. Rewrites
+   * (`options.rewritten`, else computed here from `options.rewrite`) give BM25 its terms.
+   * @throws PlaitError INVALID_ARGUMENT (bad options; RM3 or ColBERT-PRF rewriting), a shard's own
+   * error (e.g. INVALID_FILTER), QUERY_TOO_LARGE.
    */
   async searchEncodedBatch(queries: string[], embeddings: TokenEmbeddings[], options: ClusterSearchOptions = {}): Promise<SearchResult[]> {
     const r = this.resolveSearch(options);
-    if (options.rewrite !== undefined) throw invalidArgument('rewrite', 'no query rewriting on a cluster (spelling, synonyms and feedback read one shard\'s vocabulary)', options.rewrite);
+    checkClusterRewrite(r.rewrite);
     if (queries.length > SEARCH_DEFAULTS.maxBatchQueries) throw new PlaitError('QUERY_TOO_LARGE', { message: `${queries.length} queries in one batch; the limit is ${SEARCH_DEFAULTS.maxBatchQueries}` });
     if (r.mode !== 'bm25' && embeddings.length !== queries.length) throw invalidArgument('embeddings', `one per query (${queries.length})`, embeddings);
     const t0 = performance.now();
@@ -117,13 +138,17 @@ export class ClusterIndex {
     const live = queries.flatMap((_, i) => (reasons[i] === null ? [i] : []));
     const results: SearchResult[] = queries.map((_, i) => emptyResult(reasons[i] ?? 'no-content'));
     if (live.length === 0) return results;
+    const given = options.rewritten;
+    if (given !== undefined && (!Array.isArray(given) || given.length !== queries.length)) throw invalidArgument('rewritten', `one rewrite (or null) per query (${queries.length})`, given);
+    const rewritten = given ?? (rewriteActive(r.rewrite) ? await Promise.all(queries.map((q) => this.rewrite(q, options))) : null);
+    const bm25Terms = (i: number): [string, number][] | null => (rewritten?.[i] == null ? null : [...rewritten[i]!.bm25.terms]);
 
     // 1. Corpus statistics of each live query, summed over the shards that answered.
     const needBm25 = r.mode !== 'late';
     const needIdf = r.mode !== 'bm25' && r.idf;
     const missing = new Set<number>();
     const stats = await this.gatherStats(
-      live.map((i) => ({ text: needBm25 ? queries[i]! : null, tokenIds: needIdf ? embeddings[i]!.tokenIds : null })),
+      live.map((i) => ({ text: needBm25 ? queries[i]! : null, terms: needBm25 ? (bm25Terms(i)?.map(([t]) => t) ?? null) : null, tokenIds: needIdf ? embeddings[i]!.tokenIds : null })),
       minSequence,
       statsDue(shardDue),
       missing,
@@ -132,7 +157,10 @@ export class ClusterIndex {
     // 2. Search with them, on the shards that gave their statistics (a shard missing from the sums
     //    would score on another scale: it is missing from the answer too).
     const wireOptions = this.wireOptions(r, options);
-    const wire = live.map((i, j) => ({ text: queries[i]!, embedding: r.mode === 'bm25' ? null : toWireEmbedding(embeddings[i]!), stats: stats[j]! }));
+    const wire = live.map((i, j) => {
+      const terms = bm25Terms(i);
+      return { text: queries[i]!, embedding: r.mode === 'bm25' ? null : toWireEmbedding(embeddings[i]!), stats: stats[j]!, ...(terms === null ? {} : { bm25Terms: terms }) };
+    });
     const outcomes = await Promise.all(
       Array.from({ length: this.shards.shards }, (_, s) =>
         missing.has(s)
@@ -157,17 +185,18 @@ export class ClusterIndex {
         truncated: false,
         ...(empty === undefined ? {} : { emptyReason: empty }),
         ...(missingShards.length > 0 ? { degraded: true, missingShards } : {}),
+        ...(rewritten?.[qi] == null || rewritten[qi]!.rewrites.length === 0 ? {} : { rewrites: rewritten[qi]!.rewrites }),
       };
     });
     return results;
   }
 
   /** Each query's corpus statistics, summed over the shards that answered (the others join `missing`). */
-  private async gatherStats(qs: { text: string | null; tokenIds: Int32Array | null }[], minSequence: number[], due: number, missing: Set<number>, signal?: AbortSignal): Promise<WireStats[]> {
+  private async gatherStats(qs: { text: string | null; terms?: string[] | null; tokenIds: Int32Array | null }[], minSequence: number[], due: number, missing: Set<number>, signal?: AbortSignal): Promise<WireStats[]> {
     const bm25 = qs.some((q) => q.text !== null);
     const idf = qs.some((q) => q.tokenIds !== null);
     if (!bm25 && !idf) return qs.map(() => ({}));
-    const stated = qs.map((q) => ({ text: q.text, tokenIds: q.tokenIds === null ? null : bytesOf(q.tokenIds) }));
+    const stated = qs.map((q) => ({ text: q.text, ...(q.terms == null ? {} : { terms: q.terms }), tokenIds: q.tokenIds === null ? null : bytesOf(q.tokenIds) }));
     const outcomes = await this.shards.scatter<StatsReply>('stats', (s) => ({ queries: stated, minSequence: minSequence[s]!, deadlineAt: due }), due, signal);
     return sumStats(outcomes, qs.length, bm25, idf, missing);
   }
@@ -211,8 +240,10 @@ export class ClusterIndex {
       info: this.manifest,
       search: async (query, options) => {
         const resolved = this.resolveSearch(options);
-        const embeddings = resolved.mode === 'bm25' ? [] : await (await this.encoder()).encodeQueries([query]);
-        const [r] = await this.searchEncodedBatch([query], embeddings, { ...options, ...o });
+        // Rewritten once: the late side encodes the rewritten text, BM25 searches its terms.
+        const rw = await this.rewrite(query, { ...options, ...o });
+        const embeddings = resolved.mode === 'bm25' ? [] : await (await this.encoder()).encodeQueries([rw?.lateText ?? query]);
+        const [r] = await this.searchEncodedBatch([query], embeddings, { ...options, ...o, rewritten: [rw] });
         return r!;
       },
       rerank: (query, docIds, options) => this.rerankDocs(query, docIds, options, o),
@@ -341,6 +372,16 @@ export class ClusterIndex {
   async close(): Promise<void> {
     await this.queryEncoder.close();
   }
+}
+
+/**
+ * Spelling and synonyms are rewritten on a cluster; RM3 and ColBERT-PRF read feedback documents'
+ * postings and codes, which the shards do not send.
+ * @throws PlaitError INVALID_ARGUMENT for either.
+ */
+function checkClusterRewrite(r: ResolvedRewrite): void {
+  if (r.rm3 !== null) throw invalidArgument('rewrite.rm3', 'no RM3 on a cluster (spelling and synonyms are; RM3 reads the feedback documents\' postings on one index)', 'rm3');
+  if (r.prf !== null) throw invalidArgument('rewrite.prf', 'no ColBERT-PRF on a cluster (spelling and synonyms are; PRF clusters the feedback passages\' vectors on one index)', 'prf');
 }
 
 /** When a shard's answer is due: the request's deadline (or two attempts from now) less the coordinator's margin. */

@@ -21,6 +21,13 @@
  * - `passages`  → each listed document's passage text (the given pid of this shard, else its first);
  * - `documents` → stored documents (title, text, metadata; null for an unknown id), for includeText;
  * - `positions` → each listed candidate's passage position in its document (the ltr stage's best_passage).
+ *
+ * Query rewriting (spelling, synonyms) at the coordinator (cluster-rewrite.ts):
+ * - `tokenize`   → (any one shard: every shard of a build tokenises alike) a query as the store's
+ *                  BM25 reads it (terms with counts, tokens) and the BM25 terms of other texts;
+ * - `vocabulary` → the shard's word vocabulary with document frequencies, and its commit id (the
+ *                  coordinator sums the shards' and keeps the sum until a shard's commit changes);
+ * - `stats` takes explicit `terms` (a rewritten BM25 query's) and answers with the shard's commit.
  */
 import { pack, unpack } from 'msgpackr';
 import { PlaitError, type ErrorCode } from '../errors/index.js';
@@ -29,8 +36,9 @@ import type { IndexManifest } from '../format/manifest.js';
 import type { ExplainOptions, SearchHit, SearchOptions } from '../search/plait-index.js';
 import type { EmptyReason } from '../search/query-text.js';
 import type { PassageRef, PipelineDocument } from '../pipeline/pipeline-index.js';
+import type { QueryToken } from '../docstore/fts-query-tokenizer.js';
 
-export type ShardVerb = 'info' | 'stats' | 'search' | 'explain' | 'ping' | 'rerank' | 'bm25' | 'passages' | 'documents' | 'positions';
+export type ShardVerb = 'info' | 'stats' | 'search' | 'explain' | 'ping' | 'rerank' | 'bm25' | 'passages' | 'documents' | 'positions' | 'tokenize' | 'vocabulary';
 
 export interface WireEmbedding {
   /** Float32 little-endian bytes, length × dim. */
@@ -51,8 +59,11 @@ export interface ShardInfo {
 }
 
 export interface StatsRequest {
-  /** Per query: the BM25 text (null: no BM25 in this mode) and the token ids (null: no IDF). */
-  queries: { text: string | null; tokenIds: Uint8Array | null }[];
+  /**
+   * Per query: the BM25 text (null: no BM25 in this mode), the BM25 terms whose dfs are asked
+   * instead of the text's (a rewritten query's; absent: the text's), and the token ids (null: no IDF).
+   */
+  queries: { text: string | null; terms?: string[] | null; tokenIds: Uint8Array | null }[];
   /** Read-your-writes: the write-log sequence this shard must have applied first (0: none). */
   minSequence?: number;
   /** Epoch ms by which the shard must answer. */
@@ -67,6 +78,8 @@ export interface StatsReply {
   termDf: Record<string, number>[];
   /** Per query: passage df of each query token, Int32 bytes aligned with its tokenIds. */
   tokenDf: (Uint8Array | null)[];
+  /** The commit id of the index that answered (cluster-rewrite.ts keys its vocabulary cache by it). */
+  commit?: string;
 }
 
 /** The corpus-wide statistics of one query, as the coordinator sends them back. */
@@ -79,7 +92,8 @@ export interface WireStats {
 export type WireSearchOptions = Omit<SearchOptions, 'signal' | 'timeoutMs' | 'globalStats' | 'rewrite'>;
 
 export interface SearchRequest {
-  queries: { text: string; embedding: WireEmbedding | null; stats: WireStats }[];
+  /** Per query; `bm25Terms`: a rewritten query's BM25 terms with weights (absent: the text's). */
+  queries: { text: string; embedding: WireEmbedding | null; stats: WireStats; bm25Terms?: [string, number][] }[];
   options: WireSearchOptions;
   /** Epoch ms by which the shard must answer (it stops its own work then). */
   deadlineAt: number;
@@ -145,6 +159,33 @@ export interface PositionsReply {
 }
 export interface DocumentsReply {
   documents: (PipelineDocument | null)[];
+}
+
+/** A query's BM25 reading and other texts' BM25 terms (`tokenize`). */
+export interface TokenizeRequest {
+  /** Read as `bm25Query(query, { stopwords: ENGLISH_STOPWORDS })` (null: none). */
+  query: string | null;
+  /** Texts whose BM25 terms are asked (synonym phrases, spelling corrections). */
+  texts: string[];
+  deadlineAt: number;
+}
+
+export interface TokenizeReply {
+  schemaVersion: number;
+  query: { terms: [string, number][]; tokens: QueryToken[] } | null;
+  terms: string[][];
+}
+
+export interface VocabularyRequest {
+  deadlineAt: number;
+  minSequence?: number;
+}
+
+export interface VocabularyReply {
+  commit: string;
+  words: string[];
+  /** Int32 bytes aligned with words. */
+  df: Uint8Array;
 }
 
 /** A replica's answer to `ping`: who it is and how far it applied its shard's write log (null: no log). */

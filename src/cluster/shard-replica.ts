@@ -18,6 +18,7 @@ import { commitIdOf } from '../format/index-transaction.js';
 import { hybridDepth } from '../search/search-options.js';
 import type { Explanation, PlaitIndex, SearchOptions } from '../search/plait-index.js';
 import type { GlobalStats } from '../search/search-options.js';
+import { ENGLISH_STOPWORDS } from '../docstore/bm25-terms.js';
 import { bm25ScoresOf, passagePositions, passageTexts } from '../pipeline/pipeline-index.js';
 import { CLUSTER_MANIFEST_FILE, readClusterManifest, codebookChecksum } from './cluster-manifest.js';
 import { clusterSubjects, type ClusterSubjects } from './subjects.js';
@@ -44,6 +45,10 @@ import {
   type PassagesReply,
   type PassagesRequest,
   type PositionsReply,
+  type TokenizeReply,
+  type TokenizeRequest,
+  type VocabularyReply,
+  type VocabularyRequest,
   type RerankReply,
   type RerankRequest,
 } from './shard-protocol.js';
@@ -136,6 +141,8 @@ export class ShardReplica {
     serve('passages', true, (d) => this.passages(decodeMessage<PassagesRequest>(d)));
     serve('documents', true, (d) => this.documents(decodeMessage<DocumentsRequest>(d)));
     serve('positions', true, (d) => this.positions(decodeMessage<PassagesRequest>(d)));
+    serve('tokenize', true, (d) => this.tokenize(decodeMessage<TokenizeRequest>(d)));
+    serve('vocabulary', true, (d) => this.vocabulary(decodeMessage<VocabularyRequest>(d)));
     serve('ping', false, (): PingReply => ({ shard: this.shard, pid: process.pid, applied: this.log?.applied.value ?? null }));
   }
 
@@ -181,9 +188,10 @@ export class ShardReplica {
       documents: totals.documents,
       totalLength: totals.totalLength,
       passages: tokens.n,
+      commit: commitIdOf(this.index.manifest),
       termDf: req.queries.map((q) => {
-        if (q.text === null) return {};
-        const terms = [...store.bm25Query(q.text).terms.keys()];
+        if (q.text === null && (q.terms === undefined || q.terms === null)) return {};
+        const terms = q.terms ?? [...store.bm25Query(q.text!).terms.keys()];
         const df = store.termDf(terms);
         return Object.fromEntries(terms.map((t, i) => [t, df[i]!]));
       }),
@@ -200,7 +208,9 @@ export class ShardReplica {
     for (const q of req.queries) {
       const embedding = q.embedding === null ? null : fromWireEmbedding(q.embedding);
       const globalStats = globalStatsOf(q.stats);
-      const base: SearchOptions = { ...req.options, globalStats, timeoutMs: Math.max(1, req.deadlineAt - Date.now()) };
+      // A query the coordinator rewrote (spelling, synonyms): BM25 searches its terms; the embedding is of its rewritten text.
+      const rewritten = q.bm25Terms === undefined ? {} : { rewritten: [{ lateText: q.text, bm25: { terms: new Map(q.bm25Terms), tokens: [] }, rewrites: [] }] };
+      const base: SearchOptions = { ...req.options, ...rewritten, globalStats, timeoutMs: Math.max(1, req.deadlineAt - Date.now()) };
       const mode = req.options.mode;
       const late = (o: SearchOptions) => this.index.searchEncodedBatch([q.text], embedding === null ? [] : [embedding], o).then((r) => r[0]!);
       if (mode !== 'hybrid') {
@@ -257,6 +267,20 @@ export class ShardReplica {
   async positions(req: PassagesRequest): Promise<PositionsReply> {
     await this.awaitSequence(req.minSequence, req.deadlineAt);
     return { positions: Array.from(passagePositions(this.index, req.refs)) };
+  }
+
+  /** A query as this store's BM25 reads it, and other texts' BM25 terms (the coordinator's query rewriting). */
+  tokenize(req: TokenizeRequest): TokenizeReply {
+    const store = this.index.docstore;
+    const q = req.query === null ? null : store.bm25Query(req.query, { stopwords: ENGLISH_STOPWORDS });
+    return { schemaVersion: store.schemaVersion, query: q === null ? null : { terms: [...q.terms], tokens: q.tokens }, terms: req.texts.map((t) => store.bm25TermsOf(t)) };
+  }
+
+  /** This shard's word vocabulary with document frequencies, and the commit it is of. */
+  async vocabulary(req: VocabularyRequest): Promise<VocabularyReply> {
+    await this.awaitSequence(req.minSequence, req.deadlineAt);
+    const v = this.index.docstore.wordVocabulary();
+    return { commit: commitIdOf(this.index.manifest), words: v.words, df: bytesOf(v.df) };
   }
 
   /** Stored documents (title, text, metadata), for a pipeline's includeText. */

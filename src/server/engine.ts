@@ -35,13 +35,17 @@ import { emptyResult } from '../search/search-result.js';
 import type { ResolvedServerOptions } from './options.js';
 import { localPipelineIndex, type PipelineIndex } from '../pipeline/pipeline-index.js';
 import type { ClusterCallOptions } from '../cluster/cluster-index.js';
+import type { RewrittenQuery } from '../rewrite/query-rewriter.js';
 
 /**
  * What the server needs of an index: PlaitIndex satisfies it (tests wrap one to gate or slow it).
- * `pipelineIndex` (a cluster's ClusterIndex) gives staged pipelines an index bound to one request's deadline.
+ * `pipelineIndex` (a cluster's ClusterIndex) gives staged pipelines an index bound to one request's
+ * deadline; `rewrite` may answer asynchronously (a cluster's asks its shards).
  */
-export type ServedIndex = Pick<PlaitIndex, 'path' | 'manifest' | 'encoder' | 'resolveSearch' | 'searchEncodedBatch' | 'close'> &
-  Partial<Pick<PlaitIndex, 'rewrite'>> & { pipelineIndex?(o: ClusterCallOptions): PipelineIndex };
+export type ServedIndex = Pick<PlaitIndex, 'path' | 'manifest' | 'encoder' | 'resolveSearch' | 'searchEncodedBatch' | 'close'> & {
+  rewrite?(query: string, options: SearchOptions): RewrittenQuery | null | Promise<RewrittenQuery | null>;
+  pipelineIndex?(o: ClusterCallOptions): PipelineIndex;
+};
 
 export interface IndexEntry {
   name: string;
@@ -364,7 +368,8 @@ export class Engine {
     // and the rewrites go to the library with the embeddings (for BM25 and the report). An index
     // without `rewrite` (a test's wrapper) rewrites inside searchEncodedBatch.
     const index = entry.index;
-    const rewritten = index.rewrite === undefined || options.rewrite === undefined ? undefined : todo.map((i) => index.rewrite!(queries[i]!, options));
+    const rewriteOptions = deadlineAt === undefined ? options : { ...options, deadlineAt };
+    const rewritten = index.rewrite === undefined || options.rewrite === undefined ? undefined : await Promise.all(todo.map((i) => index.rewrite!(queries[i]!, rewriteOptions)));
     if (resolved.mode !== 'bm25') {
       const t = performance.now();
       embeddings = await this.queryEmbeddings(entry, todo.map((i, j) => rewritten?.[j]?.lateText ?? queries[i]!));

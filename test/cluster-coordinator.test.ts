@@ -1,12 +1,15 @@
 /**
- * Staged pipelines on a cluster's coordinator (issue 24): nats-server, 2 shards (shard 0 with two
+ * The coordinator answers pipelines and query rewriting as one server does (issue 24). Staged
+ * pipelines on a cluster's coordinator: nats-server, 2 shards (shard 0 with two
  * replicas, shard 1 with one) and a coordinator serving a tiny cross-encoder, over 300 cranfield
  * documents encoded by a tiny generated ColBERT model. The same pipelines through the coordinator's
  * HTTP API and through the library's SearchPipeline on the unsharded index the same build wrote
  * (same codebook) give the same top-10 docIds and scores: exact stages (bm25, exhaustive, late and
  * hybrid re-scoring, query-token IDF, RRF) bit for bit, the cross stage's scores to 1e-5 (the two
  * processes run the cross-encoder with different thread counts), and an ltr stage (a hand-written
- * LambdaMART model over every feature kind) whose feature rows equal the single index's. Then a shard lost mid-pipeline
+ * LambdaMART model over every feature kind) whose feature rows equal the single index's. Query
+ * rewriting (spelling against the summed vocabulary, synonyms), plain and in a pipeline, gives the
+ * single index's rewrites, hits and scores, rewritten once per query. Then a shard lost mid-pipeline
  * (its documents listed by the first stage, its only replica gone when the next stage asks it)
  * skips that stage on time, naming the shard; and a shard missing from the start gives a degraded
  * answer naming it, on time, from the shards that answered.
@@ -31,6 +34,7 @@ import { CrossEncoder } from '../src/rerank/cross-encoder/cross-encoder.js';
 import { LTR_MODEL_FORMAT, LtrModel } from '../src/ltr/ltr-model.js';
 import { computeFeatures, featureNames } from '../src/ltr/features.js';
 import { handModel, type HandNode } from './helpers/xgboost-model.js';
+import { parseSynonyms } from '../src/rewrite/synonyms.js';
 import { dataPath, needsData, needsNatsServer } from './helpers/requirements.js';
 import { startNatsServer, type NatsServer } from './helpers/nats-server.js';
 import { startCoordinator, startReplica, type Replica } from './helpers/cluster.js';
@@ -109,6 +113,7 @@ interface HttpResult {
   degraded: { stage: string; reason: string; code?: string } | null;
   missing_shards?: number[];
   stages: { label: string; status: string }[];
+  rewrites?: { kind: string; from: string; to: string }[];
 }
 
 async function search(body: Record<string, unknown>): Promise<{ status: number; results: HttpResult[]; error?: { code: string; message: string }; ms: number }> {
@@ -167,6 +172,90 @@ test('pipeline errors stay 400s on a coordinator', { skip }, async () => {
   assert.equal(unknown.error?.code, 'INVALID_ARGUMENT');
   const filtered = await search({ query: queries[0], pipeline: 'bm25:10 > late:3', filter: { a: 1 } });
   assert.equal(filtered.status, 400);
+});
+
+/** Each query with one typo: its longest word of 6+ letters less its third letter. */
+function withTypos(qs: readonly string[]): string[] {
+  return qs.map((q) => {
+    const word = [...q.split(' ')].filter((w) => /^[a-z]{6,}$/.test(w)).sort((a, b) => b.length - a.length)[0];
+    return word === undefined ? q : q.replace(word, word.slice(0, 2) + word.slice(3));
+  });
+}
+
+const SYNONYMS = ['flow, stream', 'boundary layer => viscous region', 'heat, thermal'];
+
+async function tokenizeRequests(): Promise<number> {
+  const text = await (await fetch(`${coordinator.url}/metrics`)).text();
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith('plait_cluster_shard_request_seconds_count{') && l.includes('verb="tokenize"'))
+    .reduce((a, l) => a + Number(l.split(' ').at(-1)), 0);
+}
+
+for (const mode of ['bm25', 'hybrid'] as const) {
+  test(`query rewriting on the coordinator = one index: spelling and synonyms, ${mode}`, { skip }, async () => {
+    const typed = withTypos(queries);
+    const rewrite = { spelling: true, synonyms: SYNONYMS };
+    const { status, results, error } = await search({ queries: typed, mode, exhaustive: true, top_k: 10, rewrite });
+    assert.equal(status, 200, JSON.stringify(error));
+    const synonyms = parseSynonyms(SYNONYMS.join('\n'));
+    let corrected = 0;
+    let synonymed = 0;
+    for (let i = 0; i < typed.length; i++) {
+      const single = await whole.search(typed[i]!, { mode, exhaustive: true, topK: 10, rewrite: { spelling: true, synonyms } });
+      const got = results[i]!;
+      assert.deepEqual(got.rewrites ?? [], single.rewrites ?? [], `query ${i}: ${typed[i]}`);
+      assert.deepEqual(got.hits.map((h) => h.doc_id), single.hits.map((h) => h.docId), `query ${i}: ${typed[i]}`);
+      assert.deepEqual(got.hits.map((h) => h.score), single.hits.map((h) => h.score), `query ${i} scores`);
+      corrected += (single.rewrites ?? []).filter((r) => r.kind === 'spelling').length;
+      synonymed += (single.rewrites ?? []).filter((r) => r.kind === 'synonym').length;
+    }
+    assert.ok(corrected >= typed.length / 2, `${corrected} corrections`);
+    assert.ok(synonymed >= 2, `${synonymed} synonym rewrites`);
+  });
+}
+
+test('spelling reads the whole corpus\'s vocabulary: a word only shard 1 holds corrects a typo of it', { skip }, async () => {
+  const vocab = whole.docstore.wordVocabulary();
+  const candidates = vocab.words.map((w, i) => ({ w, df: vocab.df[i]! })).filter((c) => /^[a-z]{7,9}$/.test(c.w) && c.df >= 3).sort((a, b) => b.df - a.df);
+  let checked = 0;
+  for (const { w } of candidates) {
+    const holders = (await whole.search(w, { mode: 'bm25', topK: 100 })).hits;
+    if (holders.length === 0 || holders.some((h) => shardOf(h.docId, 2) !== 1)) continue;
+    const typo = w.slice(0, 2) + w.slice(3);
+    const single = await whole.search(typo, { mode: 'bm25', topK: 10, rewrite: { spelling: true } });
+    if (!(single.rewrites ?? []).some((r) => r.kind === 'spelling' && r.to === w)) continue;
+    const { status, results } = await search({ query: typo, mode: 'bm25', top_k: 10, rewrite: { spelling: true } });
+    assert.equal(status, 200);
+    assert.deepEqual(results[0]!.rewrites, single.rewrites, `${typo} → ${w}`);
+    assert.deepEqual(results[0]!.hits.map((h) => [h.doc_id, h.score]), single.hits.map((h) => [h.docId, h.score]));
+    if (++checked === 3) break;
+  }
+  assert.ok(checked >= 1, 'found a shard-1-only word that the single index corrects a typo to');
+});
+
+test('a rewrite is computed once per query (one tokenisation when nothing needs a second); in a pipeline too; RM3 and PRF are refused', { skip }, async () => {
+  // Correctly spelled queries: the rewriter needs no second tokenisation of corrected words.
+  const before = await tokenizeRequests();
+  const plain = await search({ queries: queries.slice(0, 5), mode: 'hybrid', exhaustive: true, rewrite: { spelling: true } });
+  assert.equal(plain.status, 200);
+  assert.equal((await tokenizeRequests()) - before, 5);
+
+  const typed = withTypos(queries).slice(0, 6);
+  const { status, results, error } = await search({ queries: typed, pipeline: 'bm25:30 > late:10', rewrite: { spelling: true, synonyms: SYNONYMS } });
+  assert.equal(status, 200, JSON.stringify(error));
+  const synonyms = parseSynonyms(SYNONYMS.join('\n'));
+  const pipeline = new SearchPipeline(whole, 'bm25:30 > late:10', { search: { rewrite: { spelling: true, synonyms } } });
+  for (let i = 0; i < typed.length; i++) {
+    const single = await pipeline.run(typed[i]!);
+    assert.deepEqual(results[i]!.rewrites ?? [], single.rewrites ?? []);
+    assert.deepEqual(results[i]!.hits.map((h) => [h.doc_id, h.score]), single.hits.map((h) => [h.docId, h.score]), typed[i]);
+  }
+  for (const r of [{ rm3: true }, { prf: true }]) {
+    const refused = await search({ query: queries[0], mode: 'hybrid', rewrite: r });
+    assert.equal(refused.status, 400);
+    assert.match(refused.error!.message, /cluster/);
+  }
 });
 
 test('a shard lost mid-pipeline: the stage that needs it is skipped on time, the shard named', { skip }, async () => {
