@@ -322,3 +322,25 @@ test('a shard missing from the start: degraded answers naming it, on time, from 
   const byId = new Map(exact.map((h) => [h.docId, h.score]));
   for (const h of r.hits) assert.equal(h.score, byId.get(h.doc_id));
 });
+
+test('the summed vocabulary follows writes: a word added through the coordinator corrects a typo once its shard committed it', { skip }, async () => {
+  // Shard 1 has no replica now (the tests above): the new documents go to shard 0.
+  const ids = Array.from({ length: 40 }, (_, i) => `zorb-${i}`).filter((id) => shardOf(id, 2) === 0).slice(0, 2);
+  assert.equal(ids.length, 2);
+  const query = 'zorblaxan wing';
+  const body = { query, mode: 'bm25', rewrite: { spelling: true }, timeout_ms: 3000 };
+  const before = await search(body);
+  assert.equal(before.status, 200);
+  assert.ok(!(before.results[0]!.rewrites ?? []).some((r) => r.kind === 'spelling' && r.to === 'zorblaxian'), 'no such word yet');
+  const res = await fetch(`${coordinator.url}/v1/indexes/cran/documents`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ documents: ids.map((id) => ({ doc_id: id, title: 'zorblaxian flow', text: 'the zorblaxian wing at high speed' })) }),
+  });
+  assert.equal(res.status, 200);
+  const { sequences } = (await res.json()) as { sequences: { shard: number; sequence: number }[] };
+  const after = await search({ ...body, min_sequences: sequences });
+  assert.equal(after.status, 200);
+  assert.deepEqual((after.results[0]!.rewrites ?? []).filter((r) => r.kind === 'spelling'), [{ kind: 'spelling', from: 'zorblaxan', to: 'zorblaxian' }]);
+  assert.ok(after.results[0]!.hits.some((h) => ids.includes(h.doc_id)));
+});

@@ -24,8 +24,13 @@ import { int32Of, type StatsReply, type TokenizeReply, type VocabularyReply } fr
 
 /** The deadline and read-your-writes of one rewrite's shard calls. */
 export interface RewriteCall {
-  /** Epoch ms by which shards must answer. */
+  /** Epoch ms by which the rewrite must be done. */
   due: number;
+  /**
+   * Epoch ms by which the statistics round ends (before `due`): a shard without a live replica
+   * must not take the time the vocabulary and tokenising rounds after it need.
+   */
+  statsDue: number;
   /** Per shard, the write-log sequence to have applied first (0: none). */
   minSequence: readonly number[];
   signal?: AbortSignal;
@@ -106,7 +111,7 @@ export class ClusterRewriter {
     const tok = await this.tokenize(query, [...new Set(phrases)], call);
     const bm25: Bm25Query = { terms: new Map(tok.query!.terms), tokens: tok.query!.tokens };
     const terms = [...new Set(bm25.tokens.map((t) => t.term))];
-    const outcomes = await this.shards.scatter<StatsReply>('stats', (s) => ({ queries: [{ text: null, terms, tokenIds: null }], minSequence: call.minSequence[s]!, deadlineAt: call.due }), call.due, call.signal);
+    const outcomes = await this.shards.scatter<StatsReply>('stats', (s) => ({ queries: [{ text: null, terms, tokenIds: null }], minSequence: call.minSequence[s]!, deadlineAt: call.statsDue }), call.statsDue, call.signal);
     const df = new Map<string, number>(terms.map((t) => [t, 0]));
     for (const o of outcomes) if (o.ok) for (const [t, n] of Object.entries(o.value.termDf[0] ?? {})) df.set(t, (df.get(t) ?? 0) + n);
     if (r.spelling) await this.refreshVocabulary(outcomes.map((o) => (o.ok ? (o.value.commit ?? null) : null)), call);
