@@ -23,14 +23,15 @@
  * call (or from its statistics) fails the call with CLUSTER_UNAVAILABLE naming it: the pipeline
  * skips that stage (its previous order stands) and reports the shard.
  */
-import { PlaitError, invalidArgument } from '../errors/index.js';
+import { PlaitError, invalidArgument, isPlaitError } from '../errors/index.js';
 import { CLUSTER_DEFAULTS, SEARCH_DEFAULTS } from '../config/defaults.js';
 import type { Encoder, TokenEmbeddings } from '../encoder/types.js';
 import type { IndexManifest } from '../format/manifest.js';
 import { QueryEncoder, type QueryEncoderOptions } from '../search/query-encoder.js';
 import { hybridDepth, resolveSearch, type ResolvedSearch } from '../search/search-options.js';
 import type { EncodedSearchOptions, Explanation, ExplainOptions, SearchHit, SearchOptions, SearchResult } from '../search/plait-index.js';
-import { rewriteActive, type ResolvedRewrite, type RewrittenQuery } from '../rewrite/query-rewriter.js';
+import { rewriteActive, withRm3, type ResolvedRewrite, type RewrittenQuery } from '../rewrite/query-rewriter.js';
+import { rm3Combine, type FeedbackTerms, type ResolvedRm3 } from '../rewrite/rm3.js';
 import { ClusterRewriter } from './cluster-rewrite.js';
 import { shardOf } from './shard-of.js';
 import { emptyResult, emptyTimings } from '../search/search-result.js';
@@ -44,6 +45,7 @@ import {
   toWireEmbedding,
   type Bm25Reply,
   type DocumentsReply,
+  type FeedbackReply,
   type PassagesReply,
   type PositionsReply,
   type RerankReply,
@@ -142,13 +144,19 @@ export class ClusterIndex {
     if (live.length === 0) return results;
     const given = options.rewritten;
     if (given !== undefined && (!Array.isArray(given) || given.length !== queries.length)) throw invalidArgument('rewritten', `one rewrite (or null) per query (${queries.length})`, given);
-    const rewritten = given ?? (rewriteActive(r.rewrite) ? await Promise.all(queries.map((q) => this.rewrite(q, options))) : null);
+    let rewritten = given ?? (rewriteActive(r.rewrite) ? await Promise.all(queries.map((q) => this.rewrite(q, options))) : null);
+    const missing = new Set<number>();
+    // RM3 expands the BM25 side during search, as on one index (its feedback: this cluster's BM25).
+    const rm3 = r.rewrite.rm3;
+    if (rm3 !== null && r.mode !== 'late' && rewritten !== null) {
+      const rw = rewritten;
+      rewritten = await Promise.all(queries.map((q, i) => (reasons[i] !== null || rw[i] == null ? rw[i] ?? null : this.expandRm3(q, rw[i]!, rm3, options, missing))));
+    }
     const bm25Terms = (i: number): [string, number][] | null => (rewritten?.[i] == null ? null : [...rewritten[i]!.bm25.terms]);
 
-    // 1. Corpus statistics of each live query, summed over the shards that answered.
+    // 1. Corpus statistics of each live query, summed over the shards that answered (and not missing from RM3's rounds).
     const needBm25 = r.mode !== 'late';
     const needIdf = r.mode !== 'bm25' && r.idf;
-    const missing = new Set<number>();
     const stats = await this.gatherStats(
       live.map((i) => ({ text: needBm25 ? queries[i]! : null, terms: needBm25 ? (bm25Terms(i)?.map(([t]) => t) ?? null) : null, tokenIds: needIdf ? embeddings[i]!.tokenIds : null })),
       minSequence,
@@ -191,6 +199,32 @@ export class ClusterIndex {
       };
     });
     return results;
+  }
+
+  /**
+   * RM3 (rewrite/rm3.ts) over the cluster: the feedback documents are this cluster's BM25 top
+   * `fbDocs` for the query's BM25 terms (unfiltered, as on one index), their term counts come from
+   * their shards, and the expansion is combined here. Shards missing from either round join
+   * `missing` (the answer is then degraded) and the feedback is what the others gave.
+   */
+  private async expandRm3(query: string, rw: RewrittenQuery, rm3: ResolvedRm3, options: ClusterSearchOptions, missing: Set<number>): Promise<RewrittenQuery> {
+    const call: ClusterCallOptions = { ...(options.deadlineAt === undefined ? {} : { deadlineAt: options.deadlineAt }), ...(options.minSequences === undefined ? {} : { minSequences: options.minSequences }) };
+    const [fb] = await this.searchEncodedBatch([query], [], { ...call, mode: 'bm25', topK: rm3.fbDocs, rewritten: [rw], ...(options.signal === undefined ? {} : { signal: options.signal }) });
+    for (const s of fb!.missingShards ?? []) missing.add(s);
+    const terms = new Map<string, FeedbackTerms | null>();
+    try {
+      for (const p of await this.perShard<FeedbackReply>(fb!.hits.map((h) => h.docId), 'feedback', () => ({}), call, options.signal)) {
+        p.at.forEach((i, j) => {
+          const d = p.value.docs[j];
+          terms.set(fb!.hits[i]!.docId, d == null ? null : { tf: new Map(d.tf), total: d.total });
+        });
+      }
+    } catch (e) {
+      if (!isPlaitError(e, 'CLUSTER_UNAVAILABLE')) throw e;
+      for (const s of (e.details?.['shards'] as number[] | undefined) ?? []) missing.add(s);
+    }
+    const feedback = fb!.hits.flatMap((h) => (terms.has(h.docId) ? [{ score: h.score, terms: terms.get(h.docId)! }] : []));
+    return withRm3(rw, rm3Combine(rw.bm25, feedback, rm3));
   }
 
   /** Each query's corpus statistics, summed over the shards that answered (the others join `missing`). */
@@ -377,12 +411,11 @@ export class ClusterIndex {
 }
 
 /**
- * Spelling and synonyms are rewritten on a cluster; RM3 and ColBERT-PRF read feedback documents'
- * postings and codes, which the shards do not send.
- * @throws PlaitError INVALID_ARGUMENT for either.
+ * Spelling, synonyms and RM3 are rewritten on a cluster; ColBERT-PRF clusters the feedback
+ * passages' token vectors (their codes and residuals), which the shards do not send.
+ * @throws PlaitError INVALID_ARGUMENT for PRF.
  */
 function checkClusterRewrite(r: ResolvedRewrite): void {
-  if (r.rm3 !== null) throw invalidArgument('rewrite.rm3', 'no RM3 on a cluster (spelling and synonyms are; RM3 reads the feedback documents\' postings on one index)', 'rm3');
   if (r.prf !== null) throw invalidArgument('rewrite.prf', 'no ColBERT-PRF on a cluster (spelling and synonyms are; PRF clusters the feedback passages\' vectors on one index)', 'prf');
 }
 

@@ -11,8 +11,9 @@
  *   3. the rewriter runs; the BM25 terms of the words it corrected to, when not known yet, are asked
  *      of a shard (`tokenize`) and it runs again (pure: same answer, now with their terms).
  * The words and phrases tokenised are kept (a build's tokenizer does not change). A shard missing
- * from step 2 is left out of the sums (the search that follows reports it missing). RM3 and
- * ColBERT-PRF, which read feedback documents' postings or codes, are not done on a cluster.
+ * from step 2 is left out of the sums (the search that follows reports it missing). RM3 is
+ * expanded during the search (ClusterIndex); ColBERT-PRF, which reads the feedback passages'
+ * codes, is not done on a cluster.
  */
 import { PlaitError } from '../errors/index.js';
 import { ENGLISH_STOPWORDS } from '../docstore/bm25-terms.js';
@@ -111,10 +112,13 @@ export class ClusterRewriter {
     const tok = await this.tokenize(query, [...new Set(phrases)], call);
     const bm25: Bm25Query = { terms: new Map(tok.query!.terms), tokens: tok.query!.tokens };
     const terms = [...new Set(bm25.tokens.map((t) => t.term))];
-    const outcomes = await this.shards.scatter<StatsReply>('stats', (s) => ({ queries: [{ text: null, terms, tokenIds: null }], minSequence: call.minSequence[s]!, deadlineAt: call.statsDue }), call.statsDue, call.signal);
+    // The dfs and the vocabulary serve spelling only.
     const df = new Map<string, number>(terms.map((t) => [t, 0]));
-    for (const o of outcomes) if (o.ok) for (const [t, n] of Object.entries(o.value.termDf[0] ?? {})) df.set(t, (df.get(t) ?? 0) + n);
-    if (r.spelling) await this.refreshVocabulary(outcomes.map((o) => (o.ok ? (o.value.commit ?? null) : null)), call);
+    if (r.spelling) {
+      const outcomes = await this.shards.scatter<StatsReply>('stats', (s) => ({ queries: [{ text: null, terms, tokenIds: null }], minSequence: call.minSequence[s]!, deadlineAt: call.statsDue }), call.statsDue, call.signal);
+      for (const o of outcomes) if (o.ok) for (const [t, n] of Object.entries(o.value.termDf[0] ?? {})) df.set(t, (df.get(t) ?? 0) + n);
+      await this.refreshVocabulary(outcomes.map((o) => (o.ok ? (o.value.commit ?? null) : null)), call);
+    }
     const { source, rewriter } = this.current;
     source.schemaVersion = tok.schemaVersion;
     const run = (): RewrittenQuery => {

@@ -27,7 +27,8 @@
  *                  BM25 reads it (terms with counts, tokens) and the BM25 terms of other texts;
  * - `vocabulary` → the shard's word vocabulary with document frequencies, and its commit id (the
  *                  coordinator sums the shards' and keeps the sum until a shard's commit changes);
- * - `stats` takes explicit `terms` (a rewritten BM25 query's) and answers with the shard's commit.
+ * - `stats` takes explicit `terms` (a rewritten BM25 query's) and answers with the shard's commit;
+ * - `feedback`   → RM3's term counts of listed feedback documents (rewrite/rm3.ts feedbackTerms).
  */
 import { pack, unpack } from 'msgpackr';
 import { PlaitError, type ErrorCode } from '../errors/index.js';
@@ -38,7 +39,7 @@ import type { EmptyReason } from '../search/query-text.js';
 import type { PassageRef, PipelineDocument } from '../pipeline/pipeline-index.js';
 import type { QueryToken } from '../docstore/fts-query-tokenizer.js';
 
-export type ShardVerb = 'info' | 'stats' | 'search' | 'explain' | 'ping' | 'rerank' | 'bm25' | 'passages' | 'documents' | 'positions' | 'tokenize' | 'vocabulary';
+export type ShardVerb = 'info' | 'stats' | 'search' | 'explain' | 'ping' | 'rerank' | 'bm25' | 'passages' | 'documents' | 'positions' | 'tokenize' | 'vocabulary' | 'feedback';
 
 export interface WireEmbedding {
   /** Float32 little-endian bytes, length × dim. */
@@ -174,6 +175,11 @@ export interface TokenizeReply {
   schemaVersion: number;
   query: { terms: [string, number][]; tokens: QueryToken[] } | null;
   terms: string[][];
+}
+
+/** RM3's counts of each listed document (null: unknown id), aligned with the request's docIds. */
+export interface FeedbackReply {
+  docs: ({ tf: [string, number][]; total: number } | null)[];
 }
 
 export interface VocabularyRequest {

@@ -19,6 +19,7 @@ import { hybridDepth } from '../search/search-options.js';
 import type { Explanation, PlaitIndex, SearchOptions } from '../search/plait-index.js';
 import type { GlobalStats } from '../search/search-options.js';
 import { ENGLISH_STOPWORDS } from '../docstore/bm25-terms.js';
+import { feedbackTerms } from '../rewrite/rm3.js';
 import { bm25ScoresOf, passagePositions, passageTexts } from '../pipeline/pipeline-index.js';
 import { CLUSTER_MANIFEST_FILE, readClusterManifest, codebookChecksum } from './cluster-manifest.js';
 import { clusterSubjects, type ClusterSubjects } from './subjects.js';
@@ -42,6 +43,7 @@ import {
   type Bm25Request,
   type DocumentsReply,
   type DocumentsRequest,
+  type FeedbackReply,
   type PassagesReply,
   type PassagesRequest,
   type PositionsReply,
@@ -143,6 +145,7 @@ export class ShardReplica {
     serve('positions', true, (d) => this.positions(decodeMessage<PassagesRequest>(d)));
     serve('tokenize', true, (d) => this.tokenize(decodeMessage<TokenizeRequest>(d)));
     serve('vocabulary', true, (d) => this.vocabulary(decodeMessage<VocabularyRequest>(d)));
+    serve('feedback', true, (d) => this.feedback(decodeMessage<DocumentsRequest>(d)));
     serve('ping', false, (): PingReply => ({ shard: this.shard, pid: process.pid, applied: this.log?.applied.value ?? null }));
   }
 
@@ -281,6 +284,12 @@ export class ShardReplica {
     await this.awaitSequence(req.minSequence, req.deadlineAt);
     const v = this.index.docstore.wordVocabulary();
     return { commit: commitIdOf(this.index.manifest), words: v.words, df: bytesOf(v.df) };
+  }
+
+  /** RM3's term counts of listed feedback documents (the coordinator combines them, rewrite/rm3.ts). */
+  async feedback(req: DocumentsRequest): Promise<FeedbackReply> {
+    await this.awaitSequence(req.minSequence, req.deadlineAt);
+    return { docs: feedbackTerms(this.index.docstore, req.docIds, ENGLISH_STOPWORDS).map((t) => (t === null ? null : { tf: [...t.tf], total: t.total })) };
   }
 
   /** Stored documents (title, text, metadata), for a pipeline's includeText. */

@@ -144,11 +144,7 @@ export class QueryRewriter<S extends RewriteSource = DocStoreReader> {
   /** RM3 on a rewritten query's BM25 side. */
   expandRm3(this: QueryRewriter<DocStoreReader>, q: RewrittenQuery, rm3: ResolvedRm3, stopwords: ReadonlySet<string> | null): RewrittenQuery {
     if (!this.supported) return q;
-    const expanded = rm3Expand(this.reader, q.bm25, rm3, stopwords);
-    if (expanded === q.bm25) return q;
-    const added = [...expanded.terms].filter(([t]) => !q.bm25.terms.has(t)).sort((a, b) => b[1] - a[1]);
-    const to = added.map(([t, w]) => `${t}^${w.toFixed(3)}`).join(' ');
-    return { ...q, bm25: expanded, rewrites: [...q.rewrites, { kind: 'rm3', from: [...q.bm25.terms.keys()].join(' '), to }] };
+    return withRm3(q, rm3Expand(this.reader, q.bm25, rm3, stopwords));
   }
 
   private correctSpelling(out: RewrittenQuery, stopwords: ReadonlySet<string> | null): string[] {
@@ -204,6 +200,14 @@ export class QueryRewriter<S extends RewriteSource = DocStoreReader> {
       }
     }
   }
+}
+
+/** `q` with its BM25 side replaced by RM3's expansion, and the rm3 rewrite reported (`q` itself when nothing was added). */
+export function withRm3(q: RewrittenQuery, expanded: Bm25Query): RewrittenQuery {
+  if (expanded === q.bm25) return q;
+  const added = [...expanded.terms].filter(([t]) => !q.bm25.terms.has(t)).sort((a, b) => b[1] - a[1]);
+  const to = added.map(([t, w]) => `${t}^${w.toFixed(3)}`).join(' ');
+  return { ...q, bm25: expanded, rewrites: [...q.rewrites, { kind: 'rm3', from: [...q.bm25.terms.keys()].join(' '), to }] };
 }
 
 function containsRun(haystack: readonly string[], needle: readonly string[]): boolean {
