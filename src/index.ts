@@ -246,3 +246,8 @@ export type { ShardFilesResult, ClusterLayout } from './cluster/shard-files.js';
 export { addCorpusToCluster, deleteFromCluster } from './cluster/cluster-writer.js';
 export type { ClusterAddOptions, ClusterWriteResult } from './cluster/cluster-writer.js';
 export type { AppliedLog } from './format/manifest.js';
+// Pipelines and query rewriting on a cluster's coordinator (issue 24): the index the stages ask, and the rewriter's source
+export { localPipelineIndex } from './pipeline/pipeline-index.js';
+export type { PipelineIndex, PipelineDocument, PassageRef } from './pipeline/pipeline-index.js';
+export type { ClusterCallOptions } from './cluster/cluster-index.js';
+export type { RewriteSource } from './rewrite/query-rewriter.js';
