@@ -247,7 +247,7 @@ export class ClusterIndex {
    */
   async explain(query: string, target: string | { pid: number }, options: ExplainOptions & Pick<ClusterSearchOptions, 'deadlineAt' | 'minSequences'> = {}): Promise<Explanation> {
     if (typeof target !== 'string') throw invalidArgument('doc_id', 'a doc_id on a cluster (pids are per shard)', target);
-    if (options.rewrite !== undefined) throw invalidArgument('rewrite', 'no query rewriting on a cluster', options.rewrite);
+    if (options.rewrite !== undefined) throw invalidArgument('rewrite', 'no rewrite in an explanation on a cluster (searches and pipelines take it)', options.rewrite);
     const r = this.resolveSearch(options);
     const due = shardDueOf(options);
     const minSequence = minSequencesByShard(options.minSequences, this.shards.shards);
