@@ -109,7 +109,8 @@ export class ClusterIndex {
    * whole corpus's vocabulary (cluster-rewrite.ts) — as PlaitIndex.rewrite does on one index; null
    * when no rewrite is asked (or the query has no letter or digit). A caller that encodes queries
    * itself (the server's engine) encodes `lateText` and passes the rewrites as `options.rewritten`.
-   * @throws PlaitError INVALID_ARGUMENT (bad options; RM3 or ColBERT-PRF, not done on a cluster),
+   * RM3 comes later, during the search (expandRm3), as on one index.
+   * @throws PlaitError INVALID_ARGUMENT (bad options; ColBERT-PRF, not done on a cluster),
    * CLUSTER_UNAVAILABLE (no shard answered to tokenise the query).
    */
   async rewrite(query: string, options: ClusterSearchOptions = {}): Promise<RewrittenQuery | null> {
@@ -126,7 +127,7 @@ export class ClusterIndex {
    * Searches every shard and merges (see the file header). Queries with no letter or digit, or an
    * embedding with no rows, get an empty page with their reason, as on one index. Rewrites
    * (`options.rewritten`, else computed here from `options.rewrite`) give BM25 its terms.
-   * @throws PlaitError INVALID_ARGUMENT (bad options; RM3 or ColBERT-PRF rewriting), a shard's own
+   * @throws PlaitError INVALID_ARGUMENT (bad options; ColBERT-PRF rewriting), a shard's own
    * error (e.g. INVALID_FILTER), QUERY_TOO_LARGE.
    */
   async searchEncodedBatch(queries: string[], embeddings: TokenEmbeddings[], options: ClusterSearchOptions = {}): Promise<SearchResult[]> {
