@@ -12,6 +12,11 @@
  *      lists cut to the fusion depth, the BM25-only documents' exact late scores from their shard,
  *      then fusion.ts's min-max or RRF, exactly as hybrid.ts fuses on one index.
  *
+ * With `rewrite.prf` (ColBERT-PRF), step 2 is the second pass: before it, a first late pass on the
+ * shards gives the feedback passages, their shards count their codes, the shards' IVF cell sizes
+ * are summed (cached per shard commit), and the centroids and weights are chosen here once with
+ * colbert-prf.ts's own code; each shard appends them from its copy of the shared codebook.
+ *
  * Shards missing at the deadline (no replica, or too slow) leave the answer `degraded` with their
  * numbers in `missingShards`; the request is answered on time either way. Equal scores tie-break
  * by docId here (by insertion order on one index).
@@ -30,7 +35,9 @@ import type { IndexManifest } from '../format/manifest.js';
 import { QueryEncoder, type QueryEncoderOptions } from '../search/query-encoder.js';
 import { hybridDepth, resolveSearch, type ResolvedSearch } from '../search/search-options.js';
 import type { EncodedSearchOptions, Explanation, ExplainOptions, SearchHit, SearchOptions, SearchResult } from '../search/plait-index.js';
-import { rewriteActive, withRm3, type ResolvedRewrite, type RewrittenQuery } from '../rewrite/query-rewriter.js';
+import { rewriteActive, withRm3, type RewrittenQuery } from '../rewrite/query-rewriter.js';
+import type { ResolvedPrf } from '../rewrite/prf-options.js';
+import { choosePrfCentroids, prfRewrite, type PrfRows } from '../search/colbert-prf.js';
 import { rm3Combine, type FeedbackTerms, type ResolvedRm3 } from '../rewrite/rm3.js';
 import { ClusterRewriter } from './cluster-rewrite.js';
 import { shardOf } from './shard-of.js';
@@ -43,13 +50,17 @@ import {
   bytesOf,
   int32Of,
   toWireEmbedding,
+  toWirePrfRows,
   type Bm25Reply,
+  type CellsReply,
+  type CodesReply,
   type DocumentsReply,
   type FeedbackReply,
   type PassagesReply,
   type PositionsReply,
   type RerankReply,
   type SearchReply,
+  type SearchRequest,
   type ShardInfo,
   type ShardQueryResult,
   type ShardVerb,
@@ -78,6 +89,8 @@ export class ClusterIndex {
   readonly manifest: IndexManifest;
   private readonly queryEncoder: QueryEncoder;
   private readonly rewriter: ClusterRewriter;
+  /** ColBERT-PRF: each shard's IVF cell sizes and passages, and the commit they are of (null: not fetched yet). */
+  private readonly cells: (ShardCells | null)[];
 
   constructor(
     /** The cluster's name (its NATS names, subjects.ts). */
@@ -94,6 +107,7 @@ export class ClusterIndex {
     this.manifest = { ...first, counts: { ...first.counts, documents: sum('documents'), passages: sum('passages'), tokens: sum('tokens') }, segments: info.flatMap((s) => s.manifest.segments) };
     this.queryEncoder = new QueryEncoder(this.manifest, options);
     this.rewriter = new ClusterRewriter(shards);
+    this.cells = Array.from({ length: shards.shards }, () => null);
   }
 
   encoder(): Promise<Encoder> {
@@ -109,13 +123,11 @@ export class ClusterIndex {
    * whole corpus's vocabulary (cluster-rewrite.ts) — as PlaitIndex.rewrite does on one index; null
    * when no rewrite is asked (or the query has no letter or digit). A caller that encodes queries
    * itself (the server's engine) encodes `lateText` and passes the rewrites as `options.rewritten`.
-   * RM3 comes later, during the search (expandRm3), as on one index.
-   * @throws PlaitError INVALID_ARGUMENT (bad options; ColBERT-PRF, not done on a cluster),
-   * CLUSTER_UNAVAILABLE (no shard answered to tokenise the query).
+   * RM3 and ColBERT-PRF come later, during the search (expandRm3, expandPrf), as on one index.
+   * @throws PlaitError INVALID_ARGUMENT (bad options), CLUSTER_UNAVAILABLE (no shard answered to tokenise the query).
    */
   async rewrite(query: string, options: ClusterSearchOptions = {}): Promise<RewrittenQuery | null> {
     const r = this.resolveSearch(options);
-    checkClusterRewrite(r.rewrite);
     if (!rewriteActive(r.rewrite) || unsearchable(query, 0) !== null) return null;
     const minSequence = minSequencesByShard(options.minSequences, this.shards.shards);
     // The rewrite takes the share of the time the statistics round of a search would, and its own statistics round a share of that.
@@ -126,13 +138,13 @@ export class ClusterIndex {
   /**
    * Searches every shard and merges (see the file header). Queries with no letter or digit, or an
    * embedding with no rows, get an empty page with their reason, as on one index. Rewrites
-   * (`options.rewritten`, else computed here from `options.rewrite`) give BM25 its terms.
-   * @throws PlaitError INVALID_ARGUMENT (bad options; ColBERT-PRF rewriting), a shard's own
+   * (`options.rewritten`, else computed here from `options.rewrite`) give BM25 its terms;
+   * `rewrite.prf` adds a first late pass and the expansion (expandPrf) before the search.
+   * @throws PlaitError INVALID_ARGUMENT (bad options), a shard's own
    * error (e.g. INVALID_FILTER), QUERY_TOO_LARGE.
    */
   async searchEncodedBatch(queries: string[], embeddings: TokenEmbeddings[], options: ClusterSearchOptions = {}): Promise<SearchResult[]> {
     const r = this.resolveSearch(options);
-    checkClusterRewrite(r.rewrite);
     if (queries.length > SEARCH_DEFAULTS.maxBatchQueries) throw new PlaitError('QUERY_TOO_LARGE', { message: `${queries.length} queries in one batch; the limit is ${SEARCH_DEFAULTS.maxBatchQueries}` });
     if (r.mode !== 'bm25' && embeddings.length !== queries.length) throw invalidArgument('embeddings', `one per query (${queries.length})`, embeddings);
     const t0 = performance.now();
@@ -168,9 +180,14 @@ export class ClusterIndex {
     // 2. Search with them, on the shards that gave their statistics (a shard missing from the sums
     //    would score on another scale: it is missing from the answer too).
     const wireOptions = this.wireOptions(r, options);
-    const wire = live.map((i, j) => {
+    const wire: SearchRequest['queries'] = live.map((i, j) => {
       const terms = bm25Terms(i);
       return { text: queries[i]!, embedding: r.mode === 'bm25' ? null : toWireEmbedding(embeddings[i]!), stats: stats[j]!, ...(terms === null ? {} : { bm25Terms: terms }) };
+    });
+    // ColBERT-PRF: a first late pass, the expansion chosen here, the search below its second pass.
+    const prf = r.rewrite.prf !== null && r.mode !== 'bm25' ? await this.expandPrf(wire, r, r.rewrite.prf, wireOptions, minSequence, statsDue(shardDue), missing, options.signal) : null;
+    prf?.forEach((x, j) => {
+      if (x !== null) wire[j] = { ...wire[j]!, prf: toWirePrfRows(x.rows) };
     });
     const outcomes = await Promise.all(
       Array.from({ length: this.shards.shards }, (_, s) =>
@@ -180,8 +197,10 @@ export class ClusterIndex {
       ),
     );
     for (const o of outcomes) if (!o.ok) missing.add(o.shard);
+    // A replica predating PRF answers without the expansion: it is missing, not wrong.
+    for (const o of outcomes) if (o.ok && wire.some((w, j) => w.prf !== undefined && o.value.results[j]?.prf !== true)) missing.add(o.shard);
     // 3. Merge.
-    const answered = outcomes.filter((o): o is Extract<ShardOutcome<SearchReply>, { ok: true }> => o.ok);
+    const answered = outcomes.filter((o): o is Extract<ShardOutcome<SearchReply>, { ok: true }> => o.ok && !missing.has(o.shard));
     const missingShards = [...missing].sort((a, b) => a - b);
     for (const s of missingShards) this.shards.metricsMissing(s, live.length);
     live.forEach((qi, j) => {
@@ -196,7 +215,7 @@ export class ClusterIndex {
         truncated: false,
         ...(empty === undefined ? {} : { emptyReason: empty }),
         ...(missingShards.length > 0 ? { degraded: true, missingShards } : {}),
-        ...(rewritten?.[qi] == null || rewritten[qi]!.rewrites.length === 0 ? {} : { rewrites: rewritten[qi]!.rewrites }),
+        ...rewritesOf(rewritten?.[qi] ?? null, prf?.[j] ?? null),
       };
     });
     return results;
@@ -226,6 +245,64 @@ export class ClusterIndex {
     }
     const feedback = fb!.hits.flatMap((h) => (terms.has(h.docId) ? [{ score: h.score, terms: terms.get(h.docId)! }] : []));
     return withRm3(rw, rm3Combine(rw.bm25, feedback, rm3));
+  }
+
+  /**
+   * ColBERT-PRF (search/colbert-prf.ts) over the cluster, for each query of `wire`: the first pass
+   * is the shards' late search (at the depth one index's first pass has: topK, or the fusion depth
+   * in hybrid mode), merged; the top `fbDocs` documents' best passages are counted by centroid cell
+   * on their shards (`codes`); the cells' sizes and the passages (N) are summed over the shards
+   * (`cells`, kept per shard commit); the centroids and weights are chosen here once, by the code
+   * one index runs. Everything is due by `due`. Shards missing from a round join `missing` (the
+   * answer is then degraded) and the expansion is what the others gave; null where no centroid
+   * is chosen (no feedback), as on one index.
+   */
+  private async expandPrf(wire: SearchRequest['queries'], r: ResolvedSearch, prf: ResolvedPrf, wireOptions: WireSearchOptions, minSequence: number[], due: number, missing: Set<number>, signal?: AbortSignal): Promise<({ rows: PrfRows; feedback: number } | null)[]> {
+    const firstOptions: WireSearchOptions = { ...wireOptions, mode: 'late', topK: r.mode === 'hybrid' ? Math.min(SEARCH_DEFAULTS.maxTopK, hybridDepth(r.topK)) : r.topK };
+    const first = await Promise.all(
+      Array.from({ length: this.shards.shards }, (_, s) =>
+        missing.has(s) ? ({ shard: s, ok: false, reason: 'timeout' } as const) : this.shards.request<SearchReply>(s, 'search', { queries: wire, options: firstOptions, deadlineAt: due, minSequence: minSequence[s]! }, due, signal),
+      ),
+    );
+    for (const o of first) if (!o.ok) missing.add(o.shard);
+    const answered = first.filter((o): o is Extract<ShardOutcome<SearchReply>, { ok: true }> => o.ok);
+    const cells = await this.cellSizes(answered.map((o) => ({ shard: o.shard, commit: o.value.commit ?? null })), minSequence, due, missing, signal);
+    const call: ClusterCallOptions = { deadlineAt: due + CLUSTER_DEFAULTS.answerMarginMs, minSequences: minSequence.map((sequence, shard) => ({ shard, sequence })) };
+    return Promise.all(
+      wire.map(async (_, j) => {
+        const feedback = mergeLists(answered.map((o) => o.value.results[j]?.hits ?? []), prf.fbDocs);
+        if (feedback.length === 0) return null;
+        const counts = new Map<number, number>();
+        try {
+          for (const p of await this.perShard<CodesReply>(feedback.map((h) => h.docId), 'codes', (at) => refsAt(feedback, at), call, signal)) {
+            const ids = int32Of(p.value.centroids);
+            const n = int32Of(p.value.counts);
+            ids.forEach((c, k) => counts.set(c, (counts.get(c) ?? 0) + n[k]!));
+          }
+        } catch (e) {
+          if (!isPlaitError(e, 'CLUSTER_UNAVAILABLE')) throw e;
+          for (const s of (e.details?.['shards'] as number[] | undefined) ?? []) missing.add(s);
+        }
+        const present = cells.filter((c) => !missing.has(c.shard));
+        const n = present.reduce((a, c) => a + c.passages, 0);
+        const rows = choosePrfCentroids(counts, (c) => present.reduce((a, x) => a + (x.sizes[c] ?? 0), 0), n, prf);
+        return rows === null ? null : { rows, feedback: feedback.length };
+      }),
+    );
+  }
+
+  /**
+   * Each answering shard's IVF cell sizes and passages, from the cache when the shard's commit is
+   * the one cached, else asked again (`cells`); a shard that does not answer joins `missing`.
+   */
+  private async cellSizes(shards: { shard: number; commit: string | null }[], minSequence: number[], due: number, missing: Set<number>, signal?: AbortSignal): Promise<ShardCells[]> {
+    const stale = shards.filter((x) => x.commit === null || this.cells[x.shard]?.commit !== x.commit);
+    const got = await Promise.all(stale.map((x) => this.shards.request<CellsReply>(x.shard, 'cells', { deadlineAt: due, minSequence: minSequence[x.shard]! }, due, signal)));
+    for (const o of got) {
+      if (o.ok) this.cells[o.shard] = { shard: o.shard, commit: o.value.commit, passages: o.value.passages, sizes: int32Of(o.value.sizes) };
+      else missing.add(o.shard);
+    }
+    return shards.flatMap((x) => (missing.has(x.shard) || this.cells[x.shard] == null ? [] : [this.cells[x.shard]!]));
   }
 
   /** Each query's corpus statistics, summed over the shards that answered (the others join `missing`). */
@@ -411,13 +488,18 @@ export class ClusterIndex {
   }
 }
 
-/**
- * Spelling, synonyms and RM3 are rewritten on a cluster; ColBERT-PRF clusters the feedback
- * passages' token vectors (their codes and residuals), which the shards do not send.
- * @throws PlaitError INVALID_ARGUMENT for PRF.
- */
-function checkClusterRewrite(r: ResolvedRewrite): void {
-  if (r.prf !== null) throw invalidArgument('rewrite.prf', 'no ColBERT-PRF on a cluster (spelling and synonyms are; PRF clusters the feedback passages\' vectors on one index)', 'prf');
+/** A shard's IVF cell sizes (passages per centroid) and passages, as of its commit `commit` (ColBERT-PRF's df(c) and N are their sums). */
+interface ShardCells {
+  shard: number;
+  commit: string;
+  passages: number;
+  sizes: Int32Array;
+}
+
+/** A result's rewrites: the query's (spelling, synonyms, RM3) and ColBERT-PRF's expansion, as one index reports them; none: no field. */
+function rewritesOf(rw: RewrittenQuery | null, prf: { rows: PrfRows; feedback: number } | null): Pick<SearchResult, 'rewrites'> {
+  const list = [...(rw?.rewrites ?? []), ...(prf === null ? [] : [prfRewrite(prf.rows, prf.feedback)])];
+  return list.length === 0 ? {} : { rewrites: list };
 }
 
 /** When a shard's answer is due: the request's deadline (or two attempts from now) less the coordinator's margin. */

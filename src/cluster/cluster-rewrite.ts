@@ -11,9 +11,8 @@
  *   3. the rewriter runs; the BM25 terms of the words it corrected to, when not known yet, are asked
  *      of a shard (`tokenize`) and it runs again (pure: same answer, now with their terms).
  * The words and phrases tokenised are kept (a build's tokenizer does not change). A shard missing
- * from step 2 is left out of the sums (the search that follows reports it missing). RM3 is
- * expanded during the search (ClusterIndex); ColBERT-PRF, which reads the feedback passages'
- * codes, is not done on a cluster.
+ * from step 2 is left out of the sums (the search that follows reports it missing). RM3 and
+ * ColBERT-PRF are expanded during the search (ClusterIndex).
  */
 import { PlaitError } from '../errors/index.js';
 import { ENGLISH_STOPWORDS } from '../docstore/bm25-terms.js';

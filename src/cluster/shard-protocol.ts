@@ -29,6 +29,16 @@
  *                  coordinator sums the shards' and keeps the sum until a shard's commit changes);
  * - `stats` takes explicit `terms` (a rewritten BM25 query's) and answers with the shard's commit;
  * - `feedback`   → RM3's term counts of listed feedback documents (rewrite/rm3.ts feedbackTerms).
+ *
+ * ColBERT-PRF at the coordinator (search/colbert-prf.ts; ClusterIndex.expandPrf):
+ * - `codes` → how many tokens of listed feedback passages (`refs`: docId and the pid this shard
+ *             returned in the first pass) fall in each centroid cell (prfCodeCounts);
+ * - `cells` → the shard's IVF cell sizes (passages per centroid), its passages and its commit id
+ *             (the coordinator sums them over the shards and keeps each shard's until its commit,
+ *             which every `search` reply reports, changes);
+ * - `search` takes, per query, `prf`: the chosen centroid ids and weights, appended by the shard
+ *   from its own copy of the shared codebook; a replica that applied them says so (`prf: true` in
+ *   its result), so a replica predating PRF is reported missing rather than answering unexpanded.
  */
 import { pack, unpack } from 'msgpackr';
 import { PlaitError, type ErrorCode } from '../errors/index.js';
@@ -38,8 +48,9 @@ import type { ExplainOptions, SearchHit, SearchOptions } from '../search/plait-i
 import type { EmptyReason } from '../search/query-text.js';
 import type { PassageRef, PipelineDocument } from '../pipeline/pipeline-index.js';
 import type { QueryToken } from '../docstore/fts-query-tokenizer.js';
+import type { PrfRows } from '../search/colbert-prf.js';
 
-export type ShardVerb = 'info' | 'stats' | 'search' | 'explain' | 'ping' | 'rerank' | 'bm25' | 'passages' | 'documents' | 'positions' | 'tokenize' | 'vocabulary' | 'feedback';
+export type ShardVerb = 'info' | 'stats' | 'search' | 'explain' | 'ping' | 'rerank' | 'bm25' | 'passages' | 'documents' | 'positions' | 'tokenize' | 'vocabulary' | 'feedback' | 'codes' | 'cells';
 
 export interface WireEmbedding {
   /** Float32 little-endian bytes, length × dim. */
@@ -94,12 +105,31 @@ export type WireSearchOptions = Omit<SearchOptions, 'signal' | 'timeoutMs' | 'gl
 
 export interface SearchRequest {
   /** Per query; `bm25Terms`: a rewritten query's BM25 terms with weights (absent: the text's). */
-  queries: { text: string; embedding: WireEmbedding | null; stats: WireStats; bm25Terms?: [string, number][] }[];
+  queries: { text: string; embedding: WireEmbedding | null; stats: WireStats; bm25Terms?: [string, number][]; prf?: WirePrfRows }[];
   options: WireSearchOptions;
   /** Epoch ms by which the shard must answer (it stops its own work then). */
   deadlineAt: number;
   /** Read-your-writes: the write-log sequence this shard must have applied first (0: none). */
   minSequence?: number;
+}
+
+/** ColBERT-PRF rows to append to a query (colbert-prf.ts PrfRows): Int32 centroid ids and Float32 weights, little-endian bytes, aligned. */
+export interface WirePrfRows {
+  centroids: Uint8Array;
+  weights: Uint8Array;
+}
+
+/** `codes`: token counts per centroid cell of the listed feedback passages (centroid ids and counts, Int32 bytes, aligned). */
+export interface CodesReply {
+  centroids: Uint8Array;
+  counts: Uint8Array;
+}
+
+/** `cells`: IVF cell sizes (Int32 bytes, one per centroid), the shard's passages (N's share) and the commit they are of. */
+export interface CellsReply {
+  commit: string;
+  passages: number;
+  sizes: Uint8Array;
 }
 
 /** Why a document of this shard scores as it does (PlaitIndex.explain with the corpus statistics). */
@@ -210,10 +240,14 @@ export interface ShardQueryResult {
   /** hybrid: exact late scores of the BM25 list's documents missing from the late list. */
   extraLate?: SearchHit[];
   generation?: number;
+  /** True when the query's `prf` rows were appended (absent: none asked, or a replica predating PRF). */
+  prf?: true;
 }
 
 export interface SearchReply {
   results: ShardQueryResult[];
+  /** The commit id of the index that answered (the coordinator's PRF cell-size cache is keyed by it). */
+  commit?: string;
 }
 
 export type Reply<T> = ({ ok: true } & T) | { ok: false; code: ErrorCode; message: string };
@@ -249,6 +283,14 @@ export function int32Of(b: Uint8Array): Int32Array {
 
 export function float32Of(b: Uint8Array): Float32Array {
   return new Float32Array(new Uint8Array(b).buffer);
+}
+
+export function toWirePrfRows(rows: PrfRows): WirePrfRows {
+  return { centroids: bytesOf(rows.centroids), weights: bytesOf(rows.weights) };
+}
+
+export function fromWirePrfRows(w: WirePrfRows): PrfRows {
+  return { centroids: int32Of(w.centroids), weights: float32Of(w.weights) };
 }
 
 export function toWireEmbedding(e: TokenEmbeddings): WireEmbedding {

@@ -16,7 +16,8 @@ import { PlaitError } from '../errors/index.js';
 import { SEARCH_DEFAULTS } from '../config/defaults.js';
 import { commitIdOf } from '../format/index-transaction.js';
 import { hybridDepth } from '../search/search-options.js';
-import type { Explanation, PlaitIndex, SearchOptions } from '../search/plait-index.js';
+import type { EncodedSearchOptions, Explanation, PlaitIndex } from '../search/plait-index.js';
+import { prfCellSizes, prfCodeCounts } from '../search/colbert-prf.js';
 import type { GlobalStats } from '../search/search-options.js';
 import { ENGLISH_STOPWORDS } from '../docstore/bm25-terms.js';
 import { feedbackTerms } from '../rewrite/rm3.js';
@@ -29,7 +30,10 @@ import {
   encodeMessage,
   errorReply,
   fromWireEmbedding,
+  fromWirePrfRows,
   int32Of,
+  type CellsReply,
+  type CodesReply,
   type SearchReply,
   type SearchRequest,
   type ExplainRequest,
@@ -146,6 +150,8 @@ export class ShardReplica {
     serve('tokenize', true, (d) => this.tokenize(decodeMessage<TokenizeRequest>(d)));
     serve('vocabulary', true, (d) => this.vocabulary(decodeMessage<VocabularyRequest>(d)));
     serve('feedback', true, (d) => this.feedback(decodeMessage<DocumentsRequest>(d)));
+    serve('codes', true, (d) => this.codes(decodeMessage<PassagesRequest>(d)));
+    serve('cells', true, (d) => this.cells(decodeMessage<VocabularyRequest>(d)));
     serve('ping', false, (): PingReply => ({ shard: this.shard, pid: process.pid, applied: this.log?.applied.value ?? null }));
   }
 
@@ -211,14 +217,17 @@ export class ShardReplica {
     for (const q of req.queries) {
       const embedding = q.embedding === null ? null : fromWireEmbedding(q.embedding);
       const globalStats = globalStatsOf(q.stats);
+      // ColBERT-PRF's second pass: the coordinator's chosen centroids appended to the query.
+      const prf = q.prf === undefined ? {} : { prfRows: fromWirePrfRows(q.prf) };
+      const applied = q.prf === undefined ? {} : { prf: true as const };
       // A query the coordinator rewrote (spelling, synonyms): BM25 searches its terms; the embedding is of its rewritten text.
       const rewritten = q.bm25Terms === undefined ? {} : { rewritten: [{ lateText: q.text, bm25: { terms: new Map(q.bm25Terms), tokens: [] }, rewrites: [] }] };
-      const base: SearchOptions = { ...req.options, ...rewritten, globalStats, timeoutMs: Math.max(1, req.deadlineAt - Date.now()) };
+      const base: EncodedSearchOptions = { ...req.options, ...rewritten, ...prf, globalStats, timeoutMs: Math.max(1, req.deadlineAt - Date.now()) };
       const mode = req.options.mode;
-      const late = (o: SearchOptions) => this.index.searchEncodedBatch([q.text], embedding === null ? [] : [embedding], o).then((r) => r[0]!);
+      const late = (o: EncodedSearchOptions) => this.index.searchEncodedBatch([q.text], embedding === null ? [] : [embedding], o).then((r) => r[0]!);
       if (mode !== 'hybrid') {
         const r = await late(base);
-        results.push({ hits: r.hits, ...(r.emptyReason === undefined ? {} : { emptyReason: r.emptyReason }), ...(r.generation === undefined ? {} : { generation: r.generation }) });
+        results.push({ hits: r.hits, ...(r.emptyReason === undefined ? {} : { emptyReason: r.emptyReason }), ...(r.generation === undefined ? {} : { generation: r.generation }), ...applied });
         continue;
       }
       // Hybrid: the two lists fusion takes at the single index's depth, and the exact late scores
@@ -228,16 +237,17 @@ export class ShardReplica {
       const [lateList, bm] = await Promise.all([late({ ...base, mode: 'late', topK: depth }), late({ ...base, mode: 'bm25', topK: depth })]);
       const have = new Set(lateList.hits.map((h) => h.docId));
       const missing = bm.hits.filter((h) => !have.has(h.docId)).map((h) => h.docId);
-      const extraLate = embedding === null || missing.length === 0 ? [] : await this.index.rerankEncoded(embedding, missing, { ...(req.options.idfWeighting === undefined ? {} : { idfWeighting: req.options.idfWeighting }), includeText: req.options.includeText ?? false, globalStats });
+      const extraLate = embedding === null || missing.length === 0 ? [] : await this.index.rerankEncoded(embedding, missing, { ...(req.options.idfWeighting === undefined ? {} : { idfWeighting: req.options.idfWeighting }), includeText: req.options.includeText ?? false, globalStats, ...prf });
       results.push({
         hits: lateList.hits,
         bm25: bm.hits,
         extraLate,
         ...(lateList.emptyReason === undefined ? {} : { emptyReason: lateList.emptyReason }),
         ...(lateList.generation === undefined ? {} : { generation: lateList.generation }),
+        ...applied,
       });
     }
-    return { results };
+    return { results, commit: commitIdOf(this.index.manifest) };
   }
 
   /** A document's explanation with the corpus statistics (no fused parts: the coordinator adds them). */
@@ -290,6 +300,21 @@ export class ShardReplica {
   async feedback(req: DocumentsRequest): Promise<FeedbackReply> {
     await this.awaitSequence(req.minSequence, req.deadlineAt);
     return { docs: feedbackTerms(this.index.docstore, req.docIds, ENGLISH_STOPWORDS).map((t) => (t === null ? null : { tf: [...t.tf], total: t.total })) };
+  }
+
+  /** ColBERT-PRF: token counts per centroid cell of listed feedback passages of this shard (a ref whose pid is not its document's passage any more counts nothing). */
+  async codes(req: PassagesRequest): Promise<CodesReply> {
+    await this.awaitSequence(req.minSequence, req.deadlineAt);
+    const positions = passagePositions(this.index, req.refs);
+    const counts = prfCodeCounts(this.index.scoringArrays, req.refs.flatMap((r, i) => (positions[i]! < 0 ? [] : [r.pid])));
+    return { centroids: bytesOf(Int32Array.from(counts.keys())), counts: bytesOf(Int32Array.from(counts.values())) };
+  }
+
+  /** ColBERT-PRF: this shard's IVF cell sizes and passages (the coordinator sums them into df(c) and N), with the commit they are of. */
+  async cells(req: VocabularyRequest): Promise<CellsReply> {
+    await this.awaitSequence(req.minSequence, req.deadlineAt);
+    const a = this.index.scoringArrays;
+    return { commit: commitIdOf(this.index.manifest), passages: a.doclens.length, sizes: bytesOf(prfCellSizes(a)) };
   }
 
   /** Stored documents (title, text, metadata), for a pipeline's includeText. */

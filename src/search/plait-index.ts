@@ -40,7 +40,7 @@ import { emptyResult, emptyTimings, toHits, type SearchHit, type SearchResult, t
 import { rowidsOf, scoreStoredDocs } from './stored-rerank.js';
 import { explainLate, type Explanation } from './explain.js';
 import { QueryRewriter, rewriteActive, type RewrittenQuery } from '../rewrite/query-rewriter.js';
-import { colbertPrf } from './colbert-prf.js';
+import { appendPrfRows, colbertPrf, prfRewrite, type PrfRows } from './colbert-prf.js';
 import { ENGLISH_STOPWORDS } from '../docstore/index.js';
 import { candidateMarks, docMask, exactFilter, exactFiltered, filteredBm25, type DocMask } from './filtered-search.js';
 import { indexText } from '../indexer/index-text.js';
@@ -65,7 +65,16 @@ export interface EncodedSearchOptions extends SearchOptions {
    * with these same options; the search uses them instead of rewriting again. Default: rewrite here.
    */
   rewritten?: readonly (RewrittenQuery | null)[];
+  /**
+   * ColBERT-PRF rows chosen elsewhere (a cluster's coordinator, colbert-prf.ts choosePrfCentroids),
+   * appended to every query of the batch after its IDF weighting: the centroid ids of this index's
+   * codebook and their weights. The search is then the PRF second pass (no PRF of its own).
+   */
+  prfRows?: PrfRows;
 }
+
+/** A resolved search that may carry PRF rows chosen elsewhere (EncodedSearchOptions.prfRows). */
+type ResolvedWithRows = ResolvedSearch & { prfRows?: PrfRows };
 
 export interface OpenIndexOptions extends QueryEncoderOptions {
   kernels?: Kernels;
@@ -397,7 +406,7 @@ export class PlaitIndex {
 
   private async searchEncodedBatchNow(queries: string[], embeddings: TokenEmbeddings[], options: EncodedSearchOptions): Promise<SearchResult[]> {
     this.checkOpen();
-    const r = this.resolveSearch(options);
+    const r: ResolvedWithRows = options.prfRows === undefined ? this.resolveSearch(options) : { ...this.resolveSearch(options), prfRows: options.prfRows };
     if (r.mode !== 'bm25' && embeddings.length !== queries.length) throw invalidArgument('embeddings', `one per query (${queries.length})`, embeddings);
     const given = options.rewritten;
     if (given !== undefined && (!Array.isArray(given) || given.length !== queries.length)) throw invalidArgument('rewritten', `one rewrite (or null) per query (${queries.length})`, given);
@@ -571,7 +580,9 @@ export class PlaitIndex {
 
   private prepare(embedding: TokenEmbeddings | null, r: ResolvedSearch): EncodedQuery {
     if (embedding === null) throw new PlaitError('INVALID_ARGUMENT', { message: 'late-interaction search needs an encoded query' });
-    return this.queries.prepare(embedding, r.idf, r.globalStats?.tokenIdf);
+    const q = this.queries.prepare(embedding, r.idf, r.globalStats?.tokenIdf);
+    const rows = (r as ResolvedWithRows).prfRows;
+    return rows === undefined ? q : appendPrfRows(q, this.arrays.centroids, this.arrays.dim, rows);
   }
 
   /** Documents the late list returns: topK, or the fusion depth in hybrid mode. */
@@ -598,7 +609,7 @@ export class PlaitIndex {
    * query and the rewrite list with the expansion reported; null when off or there is no feedback.
    */
   private expandPrf(q: EncodedQuery, late: CollapsedDocs, r: ResolvedSearch, rw: RewrittenQuery | null): { query: EncodedQuery; rw: RewrittenQuery } | null {
-    if (r.rewrite.prf === null) return null;
+    if (r.rewrite.prf === null || (r as ResolvedWithRows).prfRows !== undefined) return null;
     const pids = late.docs.slice(0, r.rewrite.prf.fbDocs).flatMap((d) => {
       const pid = late.pidOf.get(d.key);
       return pid === undefined ? [] : [pid];
@@ -606,8 +617,7 @@ export class PlaitIndex {
     const x = colbertPrf(this.arrays, q, pids, r.rewrite.prf);
     if (x === null) return null;
     const base: RewrittenQuery = rw ?? { lateText: '', bm25: { terms: new Map(), tokens: [] }, rewrites: [] };
-    const to = Array.from(x.centroids, (c, i) => `c${c}^${x.weights[i]!.toFixed(3)}`).join(' ');
-    return { query: x.query, rw: { ...base, rewrites: [...base.rewrites, { kind: 'prf', from: `${pids.length} feedback passages`, to }] } };
+    return { query: x.query, rw: { ...base, rewrites: [...base.rewrites, prfRewrite(x, pids.length)] } };
   }
 
   /**
@@ -687,7 +697,7 @@ export class PlaitIndex {
    * names this way, with the corpus-wide token IDF in `options.globalStats`.
    * @throws PlaitError INVALID_ARGUMENT (docIds, topK), INVALID_INPUT (unknown id), DIMENSION_MISMATCH, INDEX_CLOSED.
    */
-  async rerankEncoded(embedding: TokenEmbeddings, docIds: string[], options: Pick<SearchOptions, 'topK' | 'idfWeighting' | 'includeText' | 'globalStats'> = {}): Promise<SearchHit[]> {
+  async rerankEncoded(embedding: TokenEmbeddings, docIds: string[], options: Pick<EncodedSearchOptions, 'topK' | 'idfWeighting' | 'includeText' | 'globalStats' | 'prfRows'> = {}): Promise<SearchHit[]> {
     return this.guardedCall(async () => {
       this.checkOpen();
       const topK = options.topK ?? (Array.isArray(docIds) ? docIds.length : 0);
@@ -696,8 +706,9 @@ export class PlaitIndex {
     });
   }
 
-  private scoreStored(e: TokenEmbeddings, rowids: number[], topK: number, options: Pick<SearchOptions, 'idfWeighting' | 'includeText' | 'globalStats'>): SearchHit[] {
-    const q = this.queries.prepare(e, options.idfWeighting ?? this.manifest.model.idfWeighting, options.globalStats?.tokenIdf);
+  private scoreStored(e: TokenEmbeddings, rowids: number[], topK: number, options: Pick<EncodedSearchOptions, 'idfWeighting' | 'includeText' | 'globalStats' | 'prfRows'>): SearchHit[] {
+    const prepared = this.queries.prepare(e, options.idfWeighting ?? this.manifest.model.idfWeighting, options.globalStats?.tokenIdf);
+    const q = options.prfRows === undefined ? prepared : appendPrfRows(prepared, this.arrays.centroids, this.arrays.dim, options.prfRows);
     const { docs, pidOf } = scoreStoredDocs(q, rowids, this.docs, (qq, pids) => this.local.exact(qq, pids));
     return toHits(this.docstore, docs.slice(0, topK), pidOf, options.includeText ?? false);
   }
