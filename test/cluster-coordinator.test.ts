@@ -8,7 +8,7 @@
  * hybrid re-scoring, query-token IDF, RRF) bit for bit, the cross stage's scores to 1e-5 (the two
  * processes run the cross-encoder with different thread counts), and an ltr stage (a hand-written
  * LambdaMART model over every feature kind) whose feature rows equal the single index's. Query
- * rewriting (spelling against the summed vocabulary, synonyms, RM3), plain and in a pipeline, gives the
+ * rewriting (spelling against the summed vocabulary, synonyms, RM3; ColBERT-PRF in cluster-prf.test.ts), plain and in a pipeline, gives the
  * single index's rewrites, hits and scores, rewritten once per query. Then a shard lost mid-pipeline
  * (its documents listed by the first stage, its only replica gone when the next stage asks it)
  * skips that stage on time, naming the shard; and a shard missing from the start gives a degraded
@@ -234,7 +234,7 @@ test('spelling reads the whole corpus\'s vocabulary: a word only shard 1 holds c
   assert.ok(checked >= 1, 'found a shard-1-only word that the single index corrects a typo to');
 });
 
-test('a rewrite is computed once per query (one tokenisation when nothing needs a second); in a pipeline too; PRF is refused', { skip }, async () => {
+test('a rewrite is computed once per query (one tokenisation when nothing needs a second); in a pipeline too', { skip }, async () => {
   // Correctly spelled queries: the rewriter needs no second tokenisation of corrected words.
   const before = await tokenizeRequests();
   const plain = await search({ queries: queries.slice(0, 5), mode: 'hybrid', exhaustive: true, rewrite: { spelling: true } });
@@ -251,9 +251,6 @@ test('a rewrite is computed once per query (one tokenisation when nothing needs 
     assert.deepEqual(results[i]!.rewrites ?? [], single.rewrites ?? []);
     assert.deepEqual(results[i]!.hits.map((h) => [h.doc_id, h.score]), single.hits.map((h) => [h.docId, h.score]), typed[i]);
   }
-  const refused = await search({ query: queries[0], mode: 'hybrid', rewrite: { prf: true } });
-  assert.equal(refused.status, 400);
-  assert.match(refused.error!.message, /cluster/);
 });
 
 test('RM3 on the coordinator = one index: feedback from the cluster\'s BM25, term counts from the shards (bm25, hybrid, the rm3 stage)', { skip }, async () => {
