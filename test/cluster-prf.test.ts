@@ -6,8 +6,9 @@
  * their shards, sums the shards' IVF cell sizes (fetched once per shard commit) and chooses the
  * expansion with colbert-prf.ts's own code; the shards append the chosen centroids from the shared
  * codebook. Equal to one index: rewrites, top-10 docIds and scores, in late and hybrid modes, with
- * and without query-token IDF, and in a `prf` pipeline stage. Then a shard missing from the first
- * pass or from the second gives a degraded answer naming it, on time.
+ * and without query-token IDF, and in a `prf` pipeline stage. An explanation with `rewrite`
+ * (spelling, synonyms, RM3, applied at the coordinator) equals one index's. Then a shard missing
+ * from the first pass or from the second gives a degraded answer naming it, on time.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -25,6 +26,7 @@ import type { ShardInfo, ShardVerb } from '../src/cluster/shard-protocol.js';
 import { choosePrfCentroids } from '../src/search/colbert-prf.js';
 import { openIndex, type PlaitIndex } from '../src/search/plait-index.js';
 import { SearchPipeline } from '../src/pipeline/search-pipeline.js';
+import { parseSynonyms } from '../src/rewrite/synonyms.js';
 import { dataPath, needsData, needsNatsServer } from './helpers/requirements.js';
 import { startNatsServer, type NatsServer } from './helpers/nats-server.js';
 import { startCoordinator, startReplica, type Replica } from './helpers/cluster.js';
@@ -144,6 +146,43 @@ test('a prf pipeline stage on the coordinator = SearchPipeline on one index; cel
   // Every PRF query so far counted codes on the shards, but no shard's commit changed: one `cells` each.
   assert.ok((await requestsOf('codes')) >= 4);
   assert.equal(await requestsOf('cells'), 2);
+});
+
+const SYNONYMS = ['flow, stream', 'boundary layer => viscous region', 'heat, thermal'];
+
+test('explain with rewrite on the coordinator = one index\'s explain (spelling, synonyms, RM3; late, bm25, hybrid); PRF refused as on one index', { skip }, async () => {
+  // Each query with one typo: its longest word of 6+ letters less its third letter.
+  const typed = queries.slice(0, 3).map((q) => {
+    const word = q.split(' ').filter((w) => /^[a-z]{6,}$/.test(w)).sort((a, b) => b.length - a.length)[0];
+    return word === undefined ? q : q.replace(word, word.slice(0, 2) + word.slice(3));
+  });
+  const synonyms = parseSynonyms(SYNONYMS.join('\n'));
+  let rewritten = 0;
+  for (const [mode, idf] of [['late', true], ['bm25', false], ['hybrid', false]] as const) {
+    for (const q of typed) {
+      // RM3 expands BM25: not in late mode (refused there, on one index too).
+      const rm3 = mode === 'late' ? {} : { rm3: true };
+      const rewrite = { spelling: true, synonyms, ...rm3 };
+      const top = (await whole.search(q, { mode, topK: 2, exhaustive: true, idfWeighting: idf, rewrite })).hits;
+      for (const h of top) {
+        const res = await fetch(`${coordinator.url}/v1/indexes/cran/explain`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: q, doc_id: h.docId, mode, idf_weighting: idf, rewrite: { spelling: true, synonyms: SYNONYMS, ...rm3 } }) });
+        const got = (await res.json()) as { late_score: number; bm25: { score: number; terms: { term: string }[] } | null; fusion: { score: number; rank: number } | null; rewrites: { kind: string; from: string; to: string }[] };
+        assert.equal(res.status, 200, JSON.stringify(got));
+        const want = await whole.explain(q, h.docId, { mode, idfWeighting: idf, rewrite });
+        const what = `${mode} ${q} ${h.docId}`;
+        assert.deepEqual(got.rewrites, want.rewrites, what);
+        assert.equal(got.late_score, want.lateScore, `${what}: late`);
+        assert.equal(got.bm25?.score ?? null, want.bm25?.score ?? null, `${what}: bm25`);
+        assert.deepEqual(got.bm25?.terms.map((t) => t.term) ?? null, want.bm25?.terms.map((t) => t.term) ?? null, `${what}: bm25 terms`);
+        assert.equal(got.fusion?.score ?? null, want.fusion?.score ?? null, `${what}: fused`);
+        assert.equal(got.fusion?.rank ?? null, want.fusion?.rank ?? null, `${what}: rank`);
+        if (want.rewrites.some((r) => r.kind === 'spelling') && (mode === 'late' || want.rewrites.some((r) => r.kind === 'rm3'))) rewritten++;
+      }
+    }
+  }
+  assert.ok(rewritten >= 6, `${rewritten} explanations with a spelling correction (and RM3 where BM25 is in the mode)`);
+  const prf = await fetch(`${coordinator.url}/v1/indexes/cran/explain`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: queries[0], doc_id: (await whole.search(queries[0]!, { topK: 1 })).hits[0]!.docId, rewrite: { prf: true } }) });
+  assert.equal(prf.status, 400);
 });
 
 /** A ShardClient whose `search` to shard `shard` is lost on the `nth` call from now (as if its replica died then). */

@@ -55,6 +55,7 @@ import {
   type CellsReply,
   type CodesReply,
   type DocumentsReply,
+  type ExplainRequest,
   type FeedbackReply,
   type PassagesReply,
   type PositionsReply,
@@ -319,26 +320,36 @@ export class ClusterIndex {
    * Why document `docId` scores as it does: its shard (shardOf) explains the late and BM25 parts
    * with the corpus statistics; in hybrid mode the fused parts come from this cluster's own hybrid
    * search (null when the document is not among its topK). `pid` in the answer is the shard's.
-   * @throws PlaitError INVALID_ARGUMENT (a pid target: pids are per shard; rewrite),
-   * CLUSTER_UNAVAILABLE (the document's shard did not answer by the deadline), the shard's own
-   * errors (INVALID_INPUT for an unknown docId).
+   * `options.rewrite` (spelling, synonyms, RM3) is applied here, against the whole corpus, as one
+   * index's explain applies it: the shard explains the rewritten text's late side and the rewritten
+   * BM25 terms it is sent.
+   * @throws PlaitError INVALID_ARGUMENT (a pid target: pids are per shard; ColBERT-PRF, refused
+   * by one index's explain too), CLUSTER_UNAVAILABLE (the document's shard, or a shard the
+   * statistics or RM3's feedback need, did not answer by the deadline), the shard's own errors
+   * (INVALID_INPUT for an unknown docId).
    */
   async explain(query: string, target: string | { pid: number }, options: ExplainOptions & Pick<ClusterSearchOptions, 'deadlineAt' | 'minSequences'> = {}): Promise<Explanation> {
     if (typeof target !== 'string') throw invalidArgument('doc_id', 'a doc_id on a cluster (pids are per shard)', target);
-    if (options.rewrite !== undefined) throw invalidArgument('rewrite', 'no rewrite in an explanation on a cluster (searches and pipelines take it)', options.rewrite);
     const r = this.resolveSearch(options);
+    if (r.rewrite.prf !== null) throw invalidArgument('rewrite.prf', 'spelling, synonyms or rm3 in explain (as on one index: ColBERT-PRF appends centroid embeddings, which have no query text to explain)', 'prf');
     const due = shardDueOf(options);
     const minSequence = minSequencesByShard(options.minSequences, this.shards.shards);
-    const [e] = await (await this.encoder()).encodeQueries([query]);
+    const { deadlineAt: _d, minSequences: _m, rewrite, rewritten: _w, ...explainOptions } = options;
+    const call: ClusterCallOptions = { ...(options.deadlineAt === undefined ? {} : { deadlineAt: options.deadlineAt }), ...(options.minSequences === undefined ? {} : { minSequences: options.minSequences }) };
     const missing = new Set<number>();
-    const [stats] = await this.gatherStats([{ text: r.mode === 'late' ? null : query, tokenIds: r.mode !== 'bm25' && r.idf ? e!.tokenIds : null }], minSequence, statsDue(due), missing);
+    // Rewritten once, as a search would be; RM3 on the BM25 side (with the cluster's BM25 feedback).
+    const rewritten = rewrite === undefined ? null : await this.rewrite(query, { ...call, mode: r.mode, rewrite });
+    const rw = rewritten !== null && r.rewrite.rm3 !== null && r.mode !== 'late' ? await this.expandRm3(query, rewritten, r.rewrite.rm3, call, missing) : rewritten;
+    const [e] = await (await this.encoder()).encodeQueries([rw?.lateText ?? query]);
+    const bm25Terms = rw === null ? null : [...rw.bm25.terms.keys()];
+    const [stats] = await this.gatherStats([{ text: r.mode === 'late' ? null : query, terms: r.mode === 'late' ? null : bm25Terms, tokenIds: r.mode !== 'bm25' && r.idf ? e!.tokenIds : null }], minSequence, statsDue(due), missing);
     const shard = shardOf(target, this.shards.shards);
-    const { deadlineAt: _d, minSequences: _m, ...explainOptions } = options;
-    const o = await this.shards.request<{ explanation: Explanation }>(shard, 'explain', { query, docId: target, options: explainOptions, stats: stats!, deadlineAt: due, minSequence: minSequence[shard]! }, due);
+    const request: ExplainRequest = { query, docId: target, options: explainOptions, stats: stats!, deadlineAt: due, minSequence: minSequence[shard]!, ...(rw === null ? {} : { rewritten: { lateText: rw.lateText, bm25Terms: [...rw.bm25.terms], rewrites: rw.rewrites } }) };
+    const o = await this.shards.request<{ explanation: Explanation }>(shard, 'explain', request, due);
     if (!o.ok || missing.size > 0) throw new PlaitError('CLUSTER_UNAVAILABLE', { message: `shard${missing.size > 1 ? 's' : ''} ${[...(o.ok ? [] : [shard]), ...missing].filter((s, i, a) => a.indexOf(s) === i).join(', ')} did not answer in time`, shard });
     const ex = o.value.explanation;
     if (r.mode === 'hybrid') {
-      const [res] = await this.searchEncodedBatch([query], [e!], { ...explainOptions, mode: 'hybrid', ...(options.deadlineAt === undefined ? {} : { deadlineAt: options.deadlineAt }), ...(options.minSequences === undefined ? {} : { minSequences: options.minSequences }) });
+      const [res] = await this.searchEncodedBatch([query], [e!], { ...explainOptions, ...call, mode: 'hybrid', ...(rewrite === undefined ? {} : { rewrite, rewritten: [rewritten] }) });
       const hit = res!.hits.find((h) => h.docId === target);
       ex.fusion = hit?.fusion === undefined ? null : { ...hit.fusion, score: hit.score, rank: hit.rank };
     }

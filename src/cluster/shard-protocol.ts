@@ -49,6 +49,7 @@ import type { EmptyReason } from '../search/query-text.js';
 import type { PassageRef, PipelineDocument } from '../pipeline/pipeline-index.js';
 import type { QueryToken } from '../docstore/fts-query-tokenizer.js';
 import type { PrfRows } from '../search/colbert-prf.js';
+import type { QueryRewrite } from '../rewrite/query-rewriter.js';
 
 export type ShardVerb = 'info' | 'stats' | 'search' | 'explain' | 'ping' | 'rerank' | 'bm25' | 'passages' | 'documents' | 'positions' | 'tokenize' | 'vocabulary' | 'feedback' | 'codes' | 'cells';
 
@@ -136,7 +137,9 @@ export interface CellsReply {
 export interface ExplainRequest {
   query: string;
   docId: string;
-  options: Omit<ExplainOptions, 'globalStats' | 'rewrite'>;
+  options: Omit<ExplainOptions, 'globalStats' | 'rewrite' | 'rewritten'>;
+  /** The coordinator's rewrite of the query (spelling, synonyms, RM3): the text the late side explains, the BM25 terms with weights, the rewrites reported (absent: none). */
+  rewritten?: { lateText: string; bm25Terms: [string, number][]; rewrites: QueryRewrite[] };
   stats: WireStats;
   deadlineAt: number;
   minSequence?: number;

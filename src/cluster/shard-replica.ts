@@ -253,7 +253,8 @@ export class ShardReplica {
   /** A document's explanation with the corpus statistics (no fused parts: the coordinator adds them). */
   async explain(req: ExplainRequest): Promise<{ explanation: Explanation }> {
     await this.awaitSequence(req.minSequence, req.deadlineAt);
-    return { explanation: await this.index.explain(req.query, req.docId, { ...req.options, globalStats: globalStatsOf(req.stats) }) };
+    const rewritten = req.rewritten === undefined ? {} : { rewritten: { lateText: req.rewritten.lateText, bm25: { terms: new Map(req.rewritten.bm25Terms), tokens: [] }, rewrites: req.rewritten.rewrites } };
+    return { explanation: await this.index.explain(req.query, req.docId, { ...req.options, ...rewritten, globalStats: globalStatsOf(req.stats) }) };
   }
 
   /** Exact late scores of this shard's listed documents, with the corpus's token IDF (a pipeline's late stage). */

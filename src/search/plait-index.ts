@@ -56,7 +56,13 @@ export type { EmptyReason } from './query-text.js';
 export type { Explanation, TokenMatch, ExplainedToken } from './explain.js';
 
 /** Options of `PlaitIndex.explain`: the search settings whose score is explained. */
-export type ExplainOptions = Pick<SearchOptions, 'mode' | 'idfWeighting' | 'fusion' | 'alpha' | 'rrfK' | 'topK' | 'rewrite' | 'globalStats'>;
+export type ExplainOptions = Pick<SearchOptions, 'mode' | 'idfWeighting' | 'fusion' | 'alpha' | 'rrfK' | 'topK' | 'rewrite' | 'globalStats'> & {
+  /**
+   * The query's rewrite computed elsewhere — a cluster's coordinator, against the whole corpus:
+   * spelling, synonyms and (BM25 side) RM3 already applied — used instead of rewriting here.
+   */
+  rewritten?: RewrittenQuery | null;
+};
 
 /** Options of searchEncodedBatch: a search's, plus the rewrites the caller already computed. */
 export interface EncodedSearchOptions extends SearchOptions {
@@ -732,7 +738,7 @@ export class PlaitIndex {
       throw invalidArgument('rewrite.prf', 'spelling, synonyms or rm3 in explain (ColBERT-PRF appends centroid embeddings, which have no query text to explain)', 'prf');
     }
     const encoder = await this.encoder();
-    let rw = this.rewriteAll([query], [null], r)?.[0] ?? null;
+    let rw = options.rewritten !== undefined ? options.rewritten : (this.rewriteAll([query], [null], r)?.[0] ?? null);
     const lateText = rw?.lateText ?? query;
     const [e] = await encoder.encodeQueries([lateText]);
     this.checkOpen();
@@ -765,7 +771,7 @@ export class PlaitIndex {
     );
     let bm25: Explanation['bm25'] = null;
     if (r.mode !== 'late') {
-      if (rw !== null && r.rewrite.rm3 !== null) rw = this.rewriter().expandRm3(rw, r.rewrite.rm3, ENGLISH_STOPWORDS);
+      if (rw !== null && r.rewrite.rm3 !== null && options.rewritten === undefined) rw = this.rewriter().expandRm3(rw, r.rewrite.rm3, ENGLISH_STOPWORDS);
       const terms = this.docstore.bm25Explain(rw?.bm25 ?? query, stored.docRowid, r.globalStats?.bm25 === undefined ? {} : { corpus: r.globalStats.bm25 });
       bm25 = { score: terms.reduce((sum, t) => sum + t.contribution, 0), terms };
     }
