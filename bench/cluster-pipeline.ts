@@ -2,7 +2,7 @@
  * Pipelines and query rewriting at a cluster's coordinator (issue 24) against the same on one
  * index: the cost of the extra NATS rounds (a re-scoring stage asks the shards holding its
  * documents, with a statistics round when its score needs the corpus's statistics; spelling asks a
- * shard to tokenise and every shard for its dfs).
+ * shard to tokenise and every shard for its dfs; ColBERT-PRF adds a first pass and a `codes` round).
  *
  *  - Index: the first `docs` cranfield documents encoded by a tiny generated ColBERT model (64
  *    dimensions, 2 bits), built as 2 shards with the unsharded oracle beside them (one codebook).
@@ -21,6 +21,7 @@ import { buildShardedIndex } from '../src/cluster/sharded-build.js';
 import type { ClusterIndex } from '../src/cluster/cluster-index.js';
 import { openIndex } from '../src/search/plait-index.js';
 import { SearchPipeline } from '../src/pipeline/search-pipeline.js';
+import { localPipelineIndex, type PipelineIndex } from '../src/pipeline/pipeline-index.js';
 import { resolveServerOptions } from '../src/server/options.js';
 import { openCoordinatorEngine } from '../src/server/coordinator-engine.js';
 import { startNatsServer } from '../test/helpers/nats-server.js';
@@ -82,6 +83,15 @@ export async function main(workDir = '/tmp/plait-bench-cluster-pipeline', nQueri
     const a = await timed(async (i) => whole.rewrite(queries[i]!, { mode: 'bm25', rewrite: { spelling: true } }), nQueries);
     const b = await timed((i) => cluster.rewrite(queries[i]!, { mode: 'bm25', rewrite: { spelling: true }, deadlineAt: Date.now() + 10_000 }), nQueries);
     console.log(`spelling rewrite: one index p50 ${a.p50.toFixed(3)} ms, coordinator p50 ${b.p50.toFixed(2)} ms (a tokenise and a statistics round)`);
+    // ColBERT-PRF: a first late pass, the feedback codes and (once per commit) the cell sizes, the second pass.
+    for (const mode of ['late', 'hybrid'] as const) {
+      const search = (index: PipelineIndex, prf: boolean) => (i: number) => index.search(queries[i]!, { mode, topK: 10, ...(prf ? { rewrite: { prf: true } } : {}) });
+      const local = localPipelineIndex(whole);
+      const remote = (): PipelineIndex => cluster.pipelineIndex({ deadlineAt: Date.now() + 10_000 });
+      const [a0, a1] = [await timed(search(local, false), nQueries), await timed(search(local, true), nQueries)];
+      const [b0, b1] = [await timed((i) => search(remote(), false)(i), nQueries), await timed((i) => search(remote(), true)(i), nQueries)];
+      console.log(`${mode} + PRF: one index p50 ${a0.p50.toFixed(2)} → ${a1.p50.toFixed(2)} ms (×${(a1.p50 / a0.p50).toFixed(2)}), coordinator p50 ${b0.p50.toFixed(2)} → ${b1.p50.toFixed(2)} ms (×${(b1.p50 / b0.p50).toFixed(2)}); coordinator / one index with PRF ×${(b1.p50 / a1.p50).toFixed(2)}`);
+    }
     await engine.close();
   } finally {
     for (const r of replicas) await r.stop();
