@@ -186,7 +186,7 @@ export class ClusterIndex {
       return { text: queries[i]!, embedding: r.mode === 'bm25' ? null : toWireEmbedding(embeddings[i]!), stats: stats[j]!, ...(terms === null ? {} : { bm25Terms: terms }) };
     });
     // ColBERT-PRF: a first late pass, the expansion chosen here, the search below its second pass.
-    const prf = r.rewrite.prf !== null && r.mode !== 'bm25' ? await this.expandPrf(wire, r, r.rewrite.prf, wireOptions, minSequence, statsDue(shardDue), missing, options.signal) : null;
+    const prf = r.rewrite.prf !== null && r.mode !== 'bm25' ? await this.expandPrf(wire, r, r.rewrite.prf, wireOptions, minSequence, shardDue, missing, options.signal) : null;
     prf?.forEach((x, j) => {
       if (x !== null) wire[j] = { ...wire[j]!, prf: toWirePrfRows(x.rows) };
     });
@@ -254,24 +254,35 @@ export class ClusterIndex {
    * in hybrid mode), merged; the top `fbDocs` documents' best passages are counted by centroid cell
    * on their shards (`codes`); the cells' sizes and the passages (N) are summed over the shards
    * (`cells`, kept per shard commit); the centroids and weights are chosen here once, by the code
-   * one index runs. Everything is due by `due`. Shards missing from a round join `missing` (the
+   * one index runs. The first pass (with the cell sizes) and the codes round each take a share
+   * (CLUSTER_DEFAULTS.statsBudgetShare) of the time left before `shardDue`, so a shard without
+   * replica leaves the second pass time. Shards missing from a round join `missing` (the
    * answer is then degraded) and the expansion is what the others gave; null where no centroid
    * is chosen (no feedback), as on one index.
    */
-  private async expandPrf(wire: SearchRequest['queries'], r: ResolvedSearch, prf: ResolvedPrf, wireOptions: WireSearchOptions, minSequence: number[], due: number, missing: Set<number>, signal?: AbortSignal): Promise<({ rows: PrfRows; feedback: number } | null)[]> {
+  private async expandPrf(wire: SearchRequest['queries'], r: ResolvedSearch, prf: ResolvedPrf, wireOptions: WireSearchOptions, minSequence: number[], shardDue: number, missing: Set<number>, signal?: AbortSignal): Promise<({ rows: PrfRows; feedback: number } | null)[]> {
     const firstOptions: WireSearchOptions = { ...wireOptions, mode: 'late', topK: r.mode === 'hybrid' ? Math.min(SEARCH_DEFAULTS.maxTopK, hybridDepth(r.topK)) : r.topK };
+    // The first pass takes a share of the time left; a shard's cell sizes are asked as soon as its
+    // first pass answers (while a shard without replica is still awaited), by the same instant.
+    const firstDue = statsDue(shardDue);
     const first = await Promise.all(
-      Array.from({ length: this.shards.shards }, (_, s) =>
-        missing.has(s) ? ({ shard: s, ok: false, reason: 'timeout' } as const) : this.shards.request<SearchReply>(s, 'search', { queries: wire, options: firstOptions, deadlineAt: due, minSequence: minSequence[s]! }, due, signal),
-      ),
+      Array.from({ length: this.shards.shards }, async (_, s): Promise<{ shard: number; reply: SearchReply; cells: ShardCells } | null> => {
+        if (missing.has(s)) return null;
+        const o = await this.shards.request<SearchReply>(s, 'search', { queries: wire, options: firstOptions, deadlineAt: firstDue, minSequence: minSequence[s]! }, firstDue, signal);
+        const cells = o.ok ? await this.cellSizes(s, o.value.commit ?? null, minSequence[s]!, firstDue, signal) : null;
+        if (!o.ok || cells === null) {
+          missing.add(s);
+          return null;
+        }
+        return { shard: s, reply: o.value, cells };
+      }),
     );
-    for (const o of first) if (!o.ok) missing.add(o.shard);
-    const answered = first.filter((o): o is Extract<ShardOutcome<SearchReply>, { ok: true }> => o.ok);
-    const cells = await this.cellSizes(answered.map((o) => ({ shard: o.shard, commit: o.value.commit ?? null })), minSequence, due, missing, signal);
-    const call: ClusterCallOptions = { deadlineAt: due + CLUSTER_DEFAULTS.answerMarginMs, minSequences: minSequence.map((sequence, shard) => ({ shard, sequence })) };
+    const answered = first.filter((x) => x !== null);
+    // The codes round: a share of what is left, the second pass the rest.
+    const call: ClusterCallOptions = { deadlineAt: statsDue(shardDue) + CLUSTER_DEFAULTS.answerMarginMs, minSequences: minSequence.map((sequence, shard) => ({ shard, sequence })) };
     return Promise.all(
       wire.map(async (_, j) => {
-        const feedback = mergeLists(answered.map((o) => o.value.results[j]?.hits ?? []), prf.fbDocs);
+        const feedback = mergeLists(answered.map((x) => x.reply.results[j]?.hits ?? []), prf.fbDocs);
         if (feedback.length === 0) return null;
         const counts = new Map<number, number>();
         try {
@@ -284,7 +295,7 @@ export class ClusterIndex {
           if (!isPlaitError(e, 'CLUSTER_UNAVAILABLE')) throw e;
           for (const s of (e.details?.['shards'] as number[] | undefined) ?? []) missing.add(s);
         }
-        const present = cells.filter((c) => !missing.has(c.shard));
+        const present = answered.filter((x) => !missing.has(x.shard)).map((x) => x.cells);
         const n = present.reduce((a, c) => a + c.passages, 0);
         const rows = choosePrfCentroids(counts, (c) => present.reduce((a, x) => a + (x.sizes[c] ?? 0), 0), n, prf);
         return rows === null ? null : { rows, feedback: feedback.length };
@@ -293,17 +304,15 @@ export class ClusterIndex {
   }
 
   /**
-   * Each answering shard's IVF cell sizes and passages, from the cache when the shard's commit is
-   * the one cached, else asked again (`cells`); a shard that does not answer joins `missing`.
+   * Shard `shard`'s IVF cell sizes and passages: from the cache when its commit is the one cached,
+   * else asked again (`cells`); null when it does not answer by `due`.
    */
-  private async cellSizes(shards: { shard: number; commit: string | null }[], minSequence: number[], due: number, missing: Set<number>, signal?: AbortSignal): Promise<ShardCells[]> {
-    const stale = shards.filter((x) => x.commit === null || this.cells[x.shard]?.commit !== x.commit);
-    const got = await Promise.all(stale.map((x) => this.shards.request<CellsReply>(x.shard, 'cells', { deadlineAt: due, minSequence: minSequence[x.shard]! }, due, signal)));
-    for (const o of got) {
-      if (o.ok) this.cells[o.shard] = { shard: o.shard, commit: o.value.commit, passages: o.value.passages, sizes: int32Of(o.value.sizes) };
-      else missing.add(o.shard);
-    }
-    return shards.flatMap((x) => (missing.has(x.shard) || this.cells[x.shard] == null ? [] : [this.cells[x.shard]!]));
+  private async cellSizes(shard: number, commit: string | null, minSequence: number, due: number, signal?: AbortSignal): Promise<ShardCells | null> {
+    const cached = this.cells[shard];
+    if (cached != null && commit !== null && cached.commit === commit) return cached;
+    const o = await this.shards.request<CellsReply>(shard, 'cells', { deadlineAt: due, minSequence }, due, signal);
+    if (!o.ok) return null;
+    return (this.cells[shard] = { shard, commit: o.value.commit, passages: o.value.passages, sizes: int32Of(o.value.sizes) });
   }
 
   /** Each query's corpus statistics, summed over the shards that answered (the others join `missing`). */
