@@ -227,6 +227,9 @@ export { ClusterIndex, mergeLists, mergeHybrid } from './cluster/cluster-index.j
 export type { ClusterSearchOptions } from './cluster/cluster-index.js';
 export { ShardClient } from './cluster/shard-client.js';
 export type { ShardOutcome } from './cluster/shard-client.js';
+// ColBERT-PRF in three steps that one index and a cluster's coordinator share (EncodedSearchOptions.prfRows carries the chosen rows)
+export { prfCodeCounts, choosePrfCentroids, appendPrfRows, prfCellSizes } from './search/colbert-prf.js';
+export type { PrfRows } from './search/colbert-prf.js';
 export type { GlobalStats } from './search/search-options.js';
 export type { Bm25CorpusStats } from './docstore/bm25.js';
 // Cluster writes (issue 24): the JetStream write log per shard, the replica's applier, read-your-writes, shard files in the object store
