@@ -8,7 +8,9 @@
  * codebook. Equal to one index: rewrites, top-10 docIds and scores, in late and hybrid modes, with
  * and without query-token IDF, and in a `prf` pipeline stage. An explanation with `rewrite`
  * (spelling, synonyms, RM3, applied at the coordinator) equals one index's. Then a shard missing
- * from the first pass or from the second gives a degraded answer naming it, on time.
+ * from the first pass or from the second, or answering without the expansion (a replica predating
+ * PRF), gives a degraded answer naming it, on time; the cell sizes are fetched again only for a
+ * shard whose commit changed.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -22,7 +24,7 @@ import { ClusterIndex } from '../src/cluster/cluster-index.js';
 import { ShardClient, type ShardOutcome } from '../src/cluster/shard-client.js';
 import { natsConnect } from '../src/cluster/shard-replica.js';
 import { clusterSubjects } from '../src/cluster/subjects.js';
-import type { ShardInfo, ShardVerb } from '../src/cluster/shard-protocol.js';
+import type { SearchReply, ShardInfo, ShardVerb } from '../src/cluster/shard-protocol.js';
 import { choosePrfCentroids } from '../src/search/colbert-prf.js';
 import { openIndex, type PlaitIndex } from '../src/search/plait-index.js';
 import { SearchPipeline } from '../src/pipeline/search-pipeline.js';
@@ -195,18 +197,24 @@ test('explain with rewrite on the coordinator = one index\'s explain (spelling, 
   assert.equal(prf.status, 400);
 });
 
-/** A ShardClient whose `search` to shard `shard` is lost on the `nth` call from now (as if its replica died then). */
+/**
+ * A ShardClient whose `search` to shard `shard` is lost on the `nth` call from now (as if its replica
+ * died then), or whose replicas of shard `unaware` answer as a replica predating PRF would (no `prf` acknowledgement).
+ */
 class LosingClient extends ShardClient {
   searches = 0;
   lose: { shard: number; nth: number } | null = null;
+  unaware: number | null = null;
 
   override async request<T>(shard: number, verb: ShardVerb, payload: unknown, deadlineAt: number, signal?: AbortSignal): Promise<ShardOutcome<T>> {
     if (verb === 'search' && this.lose?.shard === shard && ++this.searches === this.lose.nth) return { shard, ok: false, reason: 'timeout' };
-    return super.request<T>(shard, verb, payload, deadlineAt, signal);
+    const o = await super.request<T>(shard, verb, payload, deadlineAt, signal);
+    if (verb === 'search' && shard === this.unaware && o.ok) for (const r of (o.value as SearchReply).results) delete r.prf;
+    return o;
   }
 }
 
-test('a shard missing from the first pass or the second: degraded, named, on time; then a shard without replica', { skip }, async () => {
+test('a shard missing from the first pass or the second, or answering without the expansion: degraded, named, on time; then a shard without replica', { skip }, async () => {
   const nc = await natsConnect(nats.url, 'plait-test-prf');
   try {
     const client = new LosingClient(nc, clusterSubjects('cran'), 2, null);
@@ -230,6 +238,12 @@ test('a shard missing from the first pass or the second: degraded, named, on tim
       assert.ok(r!.hits.length > 0 && r!.hits.every((h) => shardOf(h.docId, 2) === 0), `pass ${nth}: shard 0's documents only`);
     }
     client.lose = null;
+    // A replica that ignores the expansion would answer the first pass's query again: it is counted missing, not merged.
+    client.unaware = 1;
+    const [r] = await cluster.searchEncodedBatch([query], [e!], { ...options, deadlineAt: Date.now() + 3000 });
+    assert.deepEqual(r!.missingShards, [1]);
+    assert.ok(r!.hits.every((h) => shardOf(h.docId, 2) === 0));
+    client.unaware = null;
     await cluster.close();
   } finally {
     await nc.drain().catch(() => nc.close());
