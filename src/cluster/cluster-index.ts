@@ -261,7 +261,7 @@ export class ClusterIndex {
    * is chosen (no feedback), as on one index.
    */
   private async expandPrf(wire: SearchRequest['queries'], r: ResolvedSearch, prf: ResolvedPrf, wireOptions: WireSearchOptions, minSequence: number[], shardDue: number, missing: Set<number>, signal?: AbortSignal): Promise<({ rows: PrfRows; feedback: number } | null)[]> {
-    const firstOptions: WireSearchOptions = { ...wireOptions, mode: 'late', topK: r.mode === 'hybrid' ? Math.min(SEARCH_DEFAULTS.maxTopK, hybridDepth(r.topK)) : r.topK };
+    const firstOptions: WireSearchOptions = { ...wireOptions, mode: 'late', topK: r.mode === 'hybrid' ? Math.min(SEARCH_DEFAULTS.maxTopK, hybridDepth(r.topK)) : r.topK, includeText: false };
     // The first pass takes a share of the time left; a shard's cell sizes are asked as soon as its
     // first pass answers (while a shard without replica is still awaited), by the same instant.
     const firstDue = statsDue(shardDue);
