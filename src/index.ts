@@ -227,6 +227,9 @@ export { ClusterIndex, mergeLists, mergeHybrid } from './cluster/cluster-index.j
 export type { ClusterSearchOptions } from './cluster/cluster-index.js';
 export { ShardClient } from './cluster/shard-client.js';
 export type { ShardOutcome } from './cluster/shard-client.js';
+// ColBERT-PRF in three steps that one index and a cluster's coordinator share (EncodedSearchOptions.prfRows carries the chosen rows)
+export { prfCodeCounts, choosePrfCentroids, appendPrfRows, prfCellSizes } from './search/colbert-prf.js';
+export type { PrfRows } from './search/colbert-prf.js';
 export type { GlobalStats } from './search/search-options.js';
 export type { Bm25CorpusStats } from './docstore/bm25.js';
 // Cluster writes (issue 24): the JetStream write log per shard, the replica's applier, read-your-writes, shard files in the object store
@@ -258,3 +261,8 @@ export { emptyCorpusError } from './indexer/corpus/index.js';
 export type { SkippedDocument } from './indexer/corpus/index.js';
 export { inPlaceUnchecked } from './format/manifest.js';
 export { CORPUS_REPORT_DEFAULTS, DRIFT_DEFAULTS } from './config/defaults.js';
+// Pipelines and query rewriting on a cluster's coordinator (issue 24): the index the stages ask, and the rewriter's source
+export { localPipelineIndex } from './pipeline/pipeline-index.js';
+export type { PipelineIndex, PipelineDocument, PassageRef } from './pipeline/pipeline-index.js';
+export type { ClusterCallOptions } from './cluster/cluster-index.js';
+export type { RewriteSource } from './rewrite/query-rewriter.js';

@@ -3,7 +3,8 @@
  * fetched into an empty folder on "another machine", the fetched index equals the source file for
  * file and catches up on the writes made after the publish from its manifest's position. A
  * republish uploads only changed files and drops objects no manifest lists; a corrupt object is
- * refused and leaves a folder without a manifest (never an index).
+ * refused and leaves a folder without a manifest (never an index). The publish of an in-place store
+ * waits for the write lock (an applier committing at that instant), as add and delete do.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -17,6 +18,7 @@ import { listedFiles } from '../src/format/manifest.js';
 import { WriteLog } from '../src/cluster/write-log.js';
 import { LogApplier } from '../src/cluster/log-applier.js';
 import { fetchShard, publishShard, shardObjectName } from '../src/cluster/shard-files.js';
+import { acquireWriteLock } from '../src/format/write-lock.js';
 import { startNatsServer, type NatsServer } from './helpers/nats-server.js';
 import { needsNatsServer } from './helpers/requirements.js';
 import { runPlait } from './helpers/cli.js';
@@ -93,6 +95,34 @@ test('publish, fetch into an empty folder, catch up from the published position'
   assert.deepEqual(names, [...listedFiles(readManifest(source)).map((f) => shardObjectName(0, f.name)), shardObjectName(0, 'manifest.json')].sort());
 });
 
+test('a publish of an in-place store waits for the write lock an applier holds; with no wait it fails with INDEX_LOCKED', { skip, timeout: 60_000 }, async () => {
+  const source = join(dir, 'source');
+  assert.ok(listedFiles(readManifest(source)).some((f) => f.entry.inPlace === true), 'the store is in place (published from a copy made under the lock)');
+  const lock = acquireWriteLock(source);
+  let released = false;
+  const timer = setTimeout(() => {
+    released = true;
+    lock.release();
+  }, 800);
+  let told = 0;
+  try {
+    const r = await publishShard(nc, 'files', 0, source, { lockWaitMs: 30_000, onLockWait: () => told++ });
+    assert.ok(released, 'the publish finished only after the lock was released');
+    assert.equal(told, 1);
+    assert.equal(r.commit, readManifest(source).commit);
+  } finally {
+    clearTimeout(timer);
+    lock.release();
+  }
+  const held = acquireWriteLock(source);
+  try {
+    await assert.rejects(publishShard(nc, 'files', 0, source, { lockWaitMs: 0 }), { code: 'INDEX_LOCKED' });
+    await assert.rejects(publishShard(nc, 'files', 0, source, { lockWaitMs: 300 }), (e) => (e as { code?: string }).code === 'INDEX_LOCKED' && /waited/.test((e as Error).message));
+  } finally {
+    held.release();
+  }
+});
+
 test('a fetch refuses a non-empty folder and an unpublished shard; a corrupt object leaves no manifest', { skip, timeout: 60_000 }, async () => {
   const busy = join(dir, 'busy');
   mkdirSync(busy);
@@ -138,6 +168,15 @@ test('plait cluster publish / fetch: a shard and cluster.json onto another machi
   const again = runPlait(dir, ['cluster', 'fetch', other, '--shard', '1', '--nats', nats.url]);
   assert.notEqual(again.code, 0);
   assert.match(again.stderr, /is an index already; a shard is fetched into an empty folder \[INDEX_EXISTS\]/);
+  // --lock-wait-s: 0 fails at once while a writer holds a shard's lock (in place, like the source it copies).
+  const lock = acquireWriteLock(join(root, 'shard-0'));
+  try {
+    const locked = runPlait(dir, ['cluster', 'publish', root, '--nats', nats.url, '--shard', '0', '--lock-wait-s', '0']);
+    assert.notEqual(locked.code, 0);
+    assert.match(locked.stderr, /Index is locked|INDEX_LOCKED/);
+  } finally {
+    lock.release();
+  }
   const offline = runPlait(dir, ['cluster', 'publish', root, '--nats', 'nats://127.0.0.1:1']);
   assert.notEqual(offline.code, 0);
   assert.match(offline.stderr, /cannot reach NATS/);

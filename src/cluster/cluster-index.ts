@@ -12,26 +12,66 @@
  *      lists cut to the fusion depth, the BM25-only documents' exact late scores from their shard,
  *      then fusion.ts's min-max or RRF, exactly as hybrid.ts fuses on one index.
  *
+ * With `rewrite.prf` (ColBERT-PRF), step 2 is the second pass: before it, a first late pass on the
+ * shards gives the feedback passages, their shards count their codes, the shards' IVF cell sizes
+ * are summed (cached per shard commit), and the centroids and weights are chosen here once with
+ * colbert-prf.ts's own code; each shard appends them from its copy of the shared codebook.
+ *
  * Shards missing at the deadline (no replica, or too slow) leave the answer `degraded` with their
  * numbers in `missingShards`; the request is answered on time either way. Equal scores tie-break
  * by docId here (by insertion order on one index).
+ *
+ * Staged pipelines run at the coordinator over `pipelineIndex()` (src/pipeline/pipeline-index.ts):
+ * retrieval is this search; a re-scoring stage names its documents, so each call goes only to the
+ * shards holding them (shardOf) with the corpus statistics its score needs (token IDF for late,
+ * BM25's for bm25), and the answers are put back in the list's order. A shard missing from such a
+ * call (or from its statistics) fails the call with CLUSTER_UNAVAILABLE naming it: the pipeline
+ * skips that stage (its previous order stands) and reports the shard.
  */
-import { PlaitError, invalidArgument } from '../errors/index.js';
+import { PlaitError, invalidArgument, isPlaitError } from '../errors/index.js';
 import { CLUSTER_DEFAULTS, SEARCH_DEFAULTS } from '../config/defaults.js';
 import type { Encoder, TokenEmbeddings } from '../encoder/types.js';
 import type { IndexManifest } from '../format/manifest.js';
 import { QueryEncoder, type QueryEncoderOptions } from '../search/query-encoder.js';
 import { hybridDepth, resolveSearch, type ResolvedSearch } from '../search/search-options.js';
-import type { Explanation, ExplainOptions, SearchHit, SearchOptions, SearchResult } from '../search/plait-index.js';
+import type { EncodedSearchOptions, Explanation, ExplainOptions, SearchHit, SearchOptions, SearchResult } from '../search/plait-index.js';
+import { rewriteActive, withRm3, type RewrittenQuery } from '../rewrite/query-rewriter.js';
+import type { ResolvedPrf } from '../rewrite/prf-options.js';
+import { choosePrfCentroids, prfRewrite, type PrfRows } from '../search/colbert-prf.js';
+import { rm3Combine, type FeedbackTerms, type ResolvedRm3 } from '../rewrite/rm3.js';
+import { ClusterRewriter } from './cluster-rewrite.js';
 import { shardOf } from './shard-of.js';
 import { emptyResult, emptyTimings } from '../search/search-result.js';
 import { unsearchable } from '../search/query-text.js';
 import { compareDocIds, fuseMinMax, fuseRrf, type ScoredDoc } from '../search/fusion.js';
 import { ShardClient, type ShardOutcome } from './shard-client.js';
-import { bytesOf, int32Of, toWireEmbedding, type SearchReply, type ShardInfo, type ShardQueryResult, type StatsReply, type WireSearchOptions, type WireStats } from './shard-protocol.js';
+import type { PassageRef, PipelineDocument, PipelineIndex } from '../pipeline/pipeline-index.js';
+import {
+  bytesOf,
+  int32Of,
+  toWireEmbedding,
+  toWirePrfRows,
+  type Bm25Reply,
+  type CellsReply,
+  type CodesReply,
+  type DocumentsReply,
+  type ExplainRequest,
+  type FeedbackReply,
+  type PassagesReply,
+  type PositionsReply,
+  type RerankReply,
+  type SearchReply,
+  type SearchRequest,
+  type ShardInfo,
+  type ShardQueryResult,
+  type ShardVerb,
+  type StatsReply,
+  type WireSearchOptions,
+  type WireStats,
+} from './shard-protocol.js';
 
 /** Search options as the coordinator's engine passes them: the request's deadline as an epoch instant. */
-export interface ClusterSearchOptions extends SearchOptions {
+export interface ClusterSearchOptions extends EncodedSearchOptions {
   /** Date.now()-based ms by which the answer is due (engine.ts passes the request's). */
   deadlineAt?: number;
   /**
@@ -41,11 +81,17 @@ export interface ClusterSearchOptions extends SearchOptions {
   minSequences?: readonly { shard: number; sequence: number }[];
 }
 
+/** The deadline and read-your-writes of one request's calls (a pipeline's stages share them). */
+export type ClusterCallOptions = Pick<ClusterSearchOptions, 'deadlineAt' | 'minSequences'>;
+
 export class ClusterIndex {
   readonly path: string;
   /** Shard 0's manifest (the model, codec and settings every shard shares) with the counts and segments of every shard at start. */
   readonly manifest: IndexManifest;
   private readonly queryEncoder: QueryEncoder;
+  private readonly rewriter: ClusterRewriter;
+  /** ColBERT-PRF: each shard's IVF cell sizes and passages, and the commit they are of (null: not fetched yet). */
+  private readonly cells: (ShardCells | null)[];
 
   constructor(
     /** The cluster's name (its NATS names, subjects.ts). */
@@ -61,6 +107,8 @@ export class ClusterIndex {
     // Every shard's segments (so bytes per token is the cluster's); other files are shard 0's.
     this.manifest = { ...first, counts: { ...first.counts, documents: sum('documents'), passages: sum('passages'), tokens: sum('tokens') }, segments: info.flatMap((s) => s.manifest.segments) };
     this.queryEncoder = new QueryEncoder(this.manifest, options);
+    this.rewriter = new ClusterRewriter(shards);
+    this.cells = Array.from({ length: shards.shards }, () => null);
   }
 
   encoder(): Promise<Encoder> {
@@ -72,14 +120,32 @@ export class ClusterIndex {
   }
 
   /**
+   * The query as `options.rewrite` rewrites it before search — spelling and synonyms, against the
+   * whole corpus's vocabulary (cluster-rewrite.ts) — as PlaitIndex.rewrite does on one index; null
+   * when no rewrite is asked (or the query has no letter or digit). A caller that encodes queries
+   * itself (the server's engine) encodes `lateText` and passes the rewrites as `options.rewritten`.
+   * RM3 and ColBERT-PRF come later, during the search (expandRm3, expandPrf), as on one index.
+   * @throws PlaitError INVALID_ARGUMENT (bad options), CLUSTER_UNAVAILABLE (no shard answered to tokenise the query).
+   */
+  async rewrite(query: string, options: ClusterSearchOptions = {}): Promise<RewrittenQuery | null> {
+    const r = this.resolveSearch(options);
+    if (!rewriteActive(r.rewrite) || unsearchable(query, 0) !== null) return null;
+    const minSequence = minSequencesByShard(options.minSequences, this.shards.shards);
+    // The rewrite takes the share of the time the statistics round of a search would, and its own statistics round a share of that.
+    const due = statsDue(shardDueOf(options));
+    return this.rewriter.rewrite(query, r.rewrite, { due, statsDue: statsDue(due), minSequence, ...(options.signal === undefined ? {} : { signal: options.signal }) });
+  }
+
+  /**
    * Searches every shard and merges (see the file header). Queries with no letter or digit, or an
-   * embedding with no rows, get an empty page with their reason, as on one index.
-   * @throws PlaitError INVALID_ARGUMENT (bad options; `rewrite`, which a cluster does not do yet),
-   * a shard's own error (e.g. INVALID_FILTER), QUERY_TOO_LARGE.
+   * embedding with no rows, get an empty page with their reason, as on one index. Rewrites
+   * (`options.rewritten`, else computed here from `options.rewrite`) give BM25 its terms;
+   * `rewrite.prf` adds a first late pass and the expansion (expandPrf) before the search.
+   * @throws PlaitError INVALID_ARGUMENT (bad options), a shard's own
+   * error (e.g. INVALID_FILTER), QUERY_TOO_LARGE.
    */
   async searchEncodedBatch(queries: string[], embeddings: TokenEmbeddings[], options: ClusterSearchOptions = {}): Promise<SearchResult[]> {
     const r = this.resolveSearch(options);
-    if (options.rewrite !== undefined) throw invalidArgument('rewrite', 'no query rewriting on a cluster (spelling, synonyms and feedback read one shard\'s vocabulary)', options.rewrite);
     if (queries.length > SEARCH_DEFAULTS.maxBatchQueries) throw new PlaitError('QUERY_TOO_LARGE', { message: `${queries.length} queries in one batch; the limit is ${SEARCH_DEFAULTS.maxBatchQueries}` });
     if (r.mode !== 'bm25' && embeddings.length !== queries.length) throw invalidArgument('embeddings', `one per query (${queries.length})`, embeddings);
     const t0 = performance.now();
@@ -90,13 +156,23 @@ export class ClusterIndex {
     const live = queries.flatMap((_, i) => (reasons[i] === null ? [i] : []));
     const results: SearchResult[] = queries.map((_, i) => emptyResult(reasons[i] ?? 'no-content'));
     if (live.length === 0) return results;
+    const given = options.rewritten;
+    if (given !== undefined && (!Array.isArray(given) || given.length !== queries.length)) throw invalidArgument('rewritten', `one rewrite (or null) per query (${queries.length})`, given);
+    let rewritten = given ?? (rewriteActive(r.rewrite) ? await Promise.all(queries.map((q) => this.rewrite(q, options))) : null);
+    const missing = new Set<number>();
+    // RM3 expands the BM25 side during search, as on one index (its feedback: this cluster's BM25).
+    const rm3 = r.rewrite.rm3;
+    if (rm3 !== null && r.mode !== 'late' && rewritten !== null) {
+      const rw = rewritten;
+      rewritten = await Promise.all(queries.map((q, i) => (reasons[i] !== null || rw[i] == null ? rw[i] ?? null : this.expandRm3(q, rw[i]!, rm3, options, missing))));
+    }
+    const bm25Terms = (i: number): [string, number][] | null => (rewritten?.[i] == null ? null : [...rewritten[i]!.bm25.terms]);
 
-    // 1. Corpus statistics of each live query, summed over the shards that answered.
+    // 1. Corpus statistics of each live query, summed over the shards that answered (and not missing from RM3's rounds).
     const needBm25 = r.mode !== 'late';
     const needIdf = r.mode !== 'bm25' && r.idf;
-    const missing = new Set<number>();
     const stats = await this.gatherStats(
-      live.map((i) => ({ text: needBm25 ? queries[i]! : null, tokenIds: needIdf ? embeddings[i]!.tokenIds : null })),
+      live.map((i) => ({ text: needBm25 ? queries[i]! : null, terms: needBm25 ? (bm25Terms(i)?.map(([t]) => t) ?? null) : null, tokenIds: needIdf ? embeddings[i]!.tokenIds : null })),
       minSequence,
       statsDue(shardDue),
       missing,
@@ -105,7 +181,15 @@ export class ClusterIndex {
     // 2. Search with them, on the shards that gave their statistics (a shard missing from the sums
     //    would score on another scale: it is missing from the answer too).
     const wireOptions = this.wireOptions(r, options);
-    const wire = live.map((i, j) => ({ text: queries[i]!, embedding: r.mode === 'bm25' ? null : toWireEmbedding(embeddings[i]!), stats: stats[j]! }));
+    const wire: SearchRequest['queries'] = live.map((i, j) => {
+      const terms = bm25Terms(i);
+      return { text: queries[i]!, embedding: r.mode === 'bm25' ? null : toWireEmbedding(embeddings[i]!), stats: stats[j]!, ...(terms === null ? {} : { bm25Terms: terms }) };
+    });
+    // ColBERT-PRF: a first late pass, the expansion chosen here, the search below its second pass.
+    const prf = r.rewrite.prf !== null && r.mode !== 'bm25' ? await this.expandPrf(wire, r, r.rewrite.prf, wireOptions, minSequence, shardDue, missing, options.signal) : null;
+    prf?.forEach((x, j) => {
+      if (x !== null) wire[j] = { ...wire[j]!, prf: toWirePrfRows(x.rows) };
+    });
     const outcomes = await Promise.all(
       Array.from({ length: this.shards.shards }, (_, s) =>
         missing.has(s)
@@ -114,8 +198,10 @@ export class ClusterIndex {
       ),
     );
     for (const o of outcomes) if (!o.ok) missing.add(o.shard);
+    // A replica predating PRF answers without the expansion: it is missing, not wrong.
+    for (const o of outcomes) if (o.ok && wire.some((w, j) => w.prf !== undefined && o.value.results[j]?.prf !== true)) missing.add(o.shard);
     // 3. Merge.
-    const answered = outcomes.filter((o): o is Extract<ShardOutcome<SearchReply>, { ok: true }> => o.ok);
+    const answered = outcomes.filter((o): o is Extract<ShardOutcome<SearchReply>, { ok: true }> => o.ok && !missing.has(o.shard));
     const missingShards = [...missing].sort((a, b) => a - b);
     for (const s of missingShards) this.shards.metricsMissing(s, live.length);
     live.forEach((qi, j) => {
@@ -130,17 +216,111 @@ export class ClusterIndex {
         truncated: false,
         ...(empty === undefined ? {} : { emptyReason: empty }),
         ...(missingShards.length > 0 ? { degraded: true, missingShards } : {}),
+        ...rewritesOf(rewritten?.[qi] ?? null, prf?.[j] ?? null),
       };
     });
     return results;
   }
 
+  /**
+   * RM3 (rewrite/rm3.ts) over the cluster: the feedback documents are this cluster's BM25 top
+   * `fbDocs` for the query's BM25 terms (unfiltered, as on one index), their term counts come from
+   * their shards, and the expansion is combined here. Shards missing from either round join
+   * `missing` (the answer is then degraded) and the feedback is what the others gave.
+   */
+  private async expandRm3(query: string, rw: RewrittenQuery, rm3: ResolvedRm3, options: ClusterSearchOptions, missing: Set<number>): Promise<RewrittenQuery> {
+    const call: ClusterCallOptions = { ...(options.deadlineAt === undefined ? {} : { deadlineAt: options.deadlineAt }), ...(options.minSequences === undefined ? {} : { minSequences: options.minSequences }) };
+    const [fb] = await this.searchEncodedBatch([query], [], { ...call, mode: 'bm25', topK: rm3.fbDocs, rewritten: [rw], ...(options.signal === undefined ? {} : { signal: options.signal }) });
+    for (const s of fb!.missingShards ?? []) missing.add(s);
+    const terms = new Map<string, FeedbackTerms | null>();
+    try {
+      for (const p of await this.perShard<FeedbackReply>(fb!.hits.map((h) => h.docId), 'feedback', () => ({}), call, options.signal)) {
+        p.at.forEach((i, j) => {
+          const d = p.value.docs[j];
+          terms.set(fb!.hits[i]!.docId, d == null ? null : { tf: new Map(d.tf), total: d.total });
+        });
+      }
+    } catch (e) {
+      if (!isPlaitError(e, 'CLUSTER_UNAVAILABLE')) throw e;
+      for (const s of (e.details?.['shards'] as number[] | undefined) ?? []) missing.add(s);
+    }
+    const feedback = fb!.hits.flatMap((h) => (terms.has(h.docId) ? [{ score: h.score, terms: terms.get(h.docId)! }] : []));
+    return withRm3(rw, rm3Combine(rw.bm25, feedback, rm3));
+  }
+
+  /**
+   * ColBERT-PRF (search/colbert-prf.ts) over the cluster, for each query of `wire`: the first pass
+   * is the shards' late search (at the depth one index's first pass has: topK, or the fusion depth
+   * in hybrid mode), merged; the top `fbDocs` documents' best passages are counted by centroid cell
+   * on their shards (`codes`); the cells' sizes and the passages (N) are summed over the shards
+   * (`cells`, kept per shard commit); the centroids and weights are chosen here once, by the code
+   * one index runs. The first pass (with the cell sizes) and the codes round each take a share
+   * (CLUSTER_DEFAULTS.statsBudgetShare) of the time left before `shardDue`, so a shard without
+   * replica leaves the second pass time. Shards missing from a round join `missing` (the
+   * answer is then degraded) and the expansion is what the others gave; null where no centroid
+   * is chosen (no feedback), as on one index.
+   */
+  private async expandPrf(wire: SearchRequest['queries'], r: ResolvedSearch, prf: ResolvedPrf, wireOptions: WireSearchOptions, minSequence: number[], shardDue: number, missing: Set<number>, signal?: AbortSignal): Promise<({ rows: PrfRows; feedback: number } | null)[]> {
+    const firstOptions: WireSearchOptions = { ...wireOptions, mode: 'late', topK: r.mode === 'hybrid' ? Math.min(SEARCH_DEFAULTS.maxTopK, hybridDepth(r.topK)) : r.topK, includeText: false };
+    // The first pass takes a share of the time left; a shard's cell sizes are asked as soon as its
+    // first pass answers (while a shard without replica is still awaited), by the same instant.
+    const firstDue = statsDue(shardDue);
+    const first = await Promise.all(
+      Array.from({ length: this.shards.shards }, async (_, s): Promise<{ shard: number; reply: SearchReply; cells: ShardCells } | null> => {
+        if (missing.has(s)) return null;
+        const o = await this.shards.request<SearchReply>(s, 'search', { queries: wire, options: firstOptions, deadlineAt: firstDue, minSequence: minSequence[s]! }, firstDue, signal);
+        const cells = o.ok ? await this.cellSizes(s, o.value.commit ?? null, minSequence[s]!, firstDue, signal) : null;
+        if (!o.ok || cells === null) {
+          missing.add(s);
+          return null;
+        }
+        return { shard: s, reply: o.value, cells };
+      }),
+    );
+    const answered = first.filter((x) => x !== null);
+    // The codes round: a share of what is left, the second pass the rest.
+    const call: ClusterCallOptions = { deadlineAt: statsDue(shardDue) + CLUSTER_DEFAULTS.answerMarginMs, minSequences: minSequence.map((sequence, shard) => ({ shard, sequence })) };
+    return Promise.all(
+      wire.map(async (_, j) => {
+        const feedback = mergeLists(answered.map((x) => x.reply.results[j]?.hits ?? []), prf.fbDocs);
+        if (feedback.length === 0) return null;
+        const counts = new Map<number, number>();
+        try {
+          for (const p of await this.perShard<CodesReply>(feedback.map((h) => h.docId), 'codes', (at) => refsAt(feedback, at), call, signal)) {
+            const ids = int32Of(p.value.centroids);
+            const n = int32Of(p.value.counts);
+            ids.forEach((c, k) => counts.set(c, (counts.get(c) ?? 0) + n[k]!));
+          }
+        } catch (e) {
+          if (!isPlaitError(e, 'CLUSTER_UNAVAILABLE')) throw e;
+          for (const s of (e.details?.['shards'] as number[] | undefined) ?? []) missing.add(s);
+        }
+        const present = answered.filter((x) => !missing.has(x.shard)).map((x) => x.cells);
+        const n = present.reduce((a, c) => a + c.passages, 0);
+        const rows = choosePrfCentroids(counts, (c) => present.reduce((a, x) => a + (x.sizes[c] ?? 0), 0), n, prf);
+        return rows === null ? null : { rows, feedback: feedback.length };
+      }),
+    );
+  }
+
+  /**
+   * Shard `shard`'s IVF cell sizes and passages: from the cache when its commit is the one cached,
+   * else asked again (`cells`); null when it does not answer by `due`.
+   */
+  private async cellSizes(shard: number, commit: string | null, minSequence: number, due: number, signal?: AbortSignal): Promise<ShardCells | null> {
+    const cached = this.cells[shard];
+    if (cached != null && commit !== null && cached.commit === commit) return cached;
+    const o = await this.shards.request<CellsReply>(shard, 'cells', { deadlineAt: due, minSequence }, due, signal);
+    if (!o.ok) return null;
+    return (this.cells[shard] = { shard, commit: o.value.commit, passages: o.value.passages, sizes: int32Of(o.value.sizes) });
+  }
+
   /** Each query's corpus statistics, summed over the shards that answered (the others join `missing`). */
-  private async gatherStats(qs: { text: string | null; tokenIds: Int32Array | null }[], minSequence: number[], due: number, missing: Set<number>, signal?: AbortSignal): Promise<WireStats[]> {
+  private async gatherStats(qs: { text: string | null; terms?: string[] | null; tokenIds: Int32Array | null }[], minSequence: number[], due: number, missing: Set<number>, signal?: AbortSignal): Promise<WireStats[]> {
     const bm25 = qs.some((q) => q.text !== null);
     const idf = qs.some((q) => q.tokenIds !== null);
     if (!bm25 && !idf) return qs.map(() => ({}));
-    const stated = qs.map((q) => ({ text: q.text, tokenIds: q.tokenIds === null ? null : bytesOf(q.tokenIds) }));
+    const stated = qs.map((q) => ({ text: q.text, ...(q.terms == null ? {} : { terms: q.terms }), tokenIds: q.tokenIds === null ? null : bytesOf(q.tokenIds) }));
     const outcomes = await this.shards.scatter<StatsReply>('stats', (s) => ({ queries: stated, minSequence: minSequence[s]!, deadlineAt: due }), due, signal);
     return sumStats(outcomes, qs.length, bm25, idf, missing);
   }
@@ -149,30 +329,157 @@ export class ClusterIndex {
    * Why document `docId` scores as it does: its shard (shardOf) explains the late and BM25 parts
    * with the corpus statistics; in hybrid mode the fused parts come from this cluster's own hybrid
    * search (null when the document is not among its topK). `pid` in the answer is the shard's.
-   * @throws PlaitError INVALID_ARGUMENT (a pid target: pids are per shard; rewrite),
-   * CLUSTER_UNAVAILABLE (the document's shard did not answer by the deadline), the shard's own
-   * errors (INVALID_INPUT for an unknown docId).
+   * `options.rewrite` (spelling, synonyms, RM3) is applied here, against the whole corpus, as one
+   * index's explain applies it: the shard explains the rewritten text's late side and the rewritten
+   * BM25 terms it is sent.
+   * @throws PlaitError INVALID_ARGUMENT (a pid target: pids are per shard; ColBERT-PRF, refused
+   * by one index's explain too), CLUSTER_UNAVAILABLE (the document's shard, or a shard the
+   * statistics or RM3's feedback need, did not answer by the deadline), the shard's own errors
+   * (INVALID_INPUT for an unknown docId).
    */
   async explain(query: string, target: string | { pid: number }, options: ExplainOptions & Pick<ClusterSearchOptions, 'deadlineAt' | 'minSequences'> = {}): Promise<Explanation> {
     if (typeof target !== 'string') throw invalidArgument('doc_id', 'a doc_id on a cluster (pids are per shard)', target);
-    if (options.rewrite !== undefined) throw invalidArgument('rewrite', 'no query rewriting on a cluster', options.rewrite);
     const r = this.resolveSearch(options);
-    const due = (options.deadlineAt ?? Date.now() + CLUSTER_DEFAULTS.attemptTimeoutMs * 2) - CLUSTER_DEFAULTS.answerMarginMs;
+    if (r.rewrite.prf !== null) throw invalidArgument('rewrite.prf', 'spelling, synonyms or rm3 in explain (as on one index: ColBERT-PRF appends centroid embeddings, which have no query text to explain)', 'prf');
+    const due = shardDueOf(options);
     const minSequence = minSequencesByShard(options.minSequences, this.shards.shards);
-    const [e] = await (await this.encoder()).encodeQueries([query]);
+    const { deadlineAt: _d, minSequences: _m, rewrite, rewritten: _w, ...explainOptions } = options;
+    const call: ClusterCallOptions = { ...(options.deadlineAt === undefined ? {} : { deadlineAt: options.deadlineAt }), ...(options.minSequences === undefined ? {} : { minSequences: options.minSequences }) };
     const missing = new Set<number>();
-    const [stats] = await this.gatherStats([{ text: r.mode === 'late' ? null : query, tokenIds: r.mode !== 'bm25' && r.idf ? e!.tokenIds : null }], minSequence, statsDue(due), missing);
+    // Rewritten once, as a search would be; RM3 on the BM25 side (with the cluster's BM25 feedback).
+    const rewritten = rewrite === undefined ? null : await this.rewrite(query, { ...call, mode: r.mode, rewrite });
+    const rw = rewritten !== null && r.rewrite.rm3 !== null && r.mode !== 'late' ? await this.expandRm3(query, rewritten, r.rewrite.rm3, call, missing) : rewritten;
+    const [e] = await (await this.encoder()).encodeQueries([rw?.lateText ?? query]);
+    const bm25Terms = rw === null ? null : [...rw.bm25.terms.keys()];
+    const [stats] = await this.gatherStats([{ text: r.mode === 'late' ? null : query, terms: r.mode === 'late' ? null : bm25Terms, tokenIds: r.mode !== 'bm25' && r.idf ? e!.tokenIds : null }], minSequence, statsDue(due), missing);
     const shard = shardOf(target, this.shards.shards);
-    const { deadlineAt: _d, minSequences: _m, ...explainOptions } = options;
-    const o = await this.shards.request<{ explanation: Explanation }>(shard, 'explain', { query, docId: target, options: explainOptions, stats: stats!, deadlineAt: due, minSequence: minSequence[shard]! }, due);
+    const request: ExplainRequest = { query, docId: target, options: explainOptions, stats: stats!, deadlineAt: due, minSequence: minSequence[shard]!, ...(rw === null ? {} : { rewritten: { lateText: rw.lateText, bm25Terms: [...rw.bm25.terms], rewrites: rw.rewrites } }) };
+    const o = await this.shards.request<{ explanation: Explanation }>(shard, 'explain', request, due);
     if (!o.ok || missing.size > 0) throw new PlaitError('CLUSTER_UNAVAILABLE', { message: `shard${missing.size > 1 ? 's' : ''} ${[...(o.ok ? [] : [shard]), ...missing].filter((s, i, a) => a.indexOf(s) === i).join(', ')} did not answer in time`, shard });
     const ex = o.value.explanation;
     if (r.mode === 'hybrid') {
-      const [res] = await this.searchEncodedBatch([query], [e!], { ...explainOptions, mode: 'hybrid', ...(options.deadlineAt === undefined ? {} : { deadlineAt: options.deadlineAt }), ...(options.minSequences === undefined ? {} : { minSequences: options.minSequences }) });
+      const [res] = await this.searchEncodedBatch([query], [e!], { ...explainOptions, ...call, mode: 'hybrid', ...(rewrite === undefined ? {} : { rewrite, rewritten: [rewritten] }) });
       const hit = res!.hits.find((h) => h.docId === target);
       ex.fusion = hit?.fusion === undefined ? null : { ...hit.fusion, score: hit.score, rank: hit.rank };
     }
     return ex;
+  }
+
+  /**
+   * This cluster as a staged pipeline's index (see the file header), for one request: every call
+   * answers by `o.deadlineAt` and sees the writes `o.minSequences` name.
+   */
+  pipelineIndex(o: ClusterCallOptions = {}): PipelineIndex {
+    return {
+      info: this.manifest,
+      search: async (query, options) => {
+        const resolved = this.resolveSearch(options);
+        // Rewritten once: the late side encodes the rewritten text, BM25 searches its terms.
+        const rw = await this.rewrite(query, { ...options, ...o });
+        const embeddings = resolved.mode === 'bm25' ? [] : await (await this.encoder()).encodeQueries([rw?.lateText ?? query]);
+        const [r] = await this.searchEncodedBatch([query], embeddings, { ...options, ...o, rewritten: [rw] });
+        return r!;
+      },
+      rerank: (query, docIds, options) => this.rerankDocs(query, docIds, options, o),
+      bm25Scores: (query, docIds, signal) => this.bm25Docs(query, docIds, signal, o),
+      passageTexts: (list, signal) => this.passagesOf(list, signal, o),
+      documents: (docIds, signal) => this.documentsOf(docIds, signal, o),
+      passagePositions: (list, signal) => this.passagePositionsOf(list, signal, o),
+      encoder: () => this.encoder(),
+    };
+  }
+
+  /**
+   * Exact late-interaction scores of listed documents (best passage; `pid` is the shard's), highest
+   * first, with the corpus's query-token IDF: PlaitIndex.rerank over the whole corpus.
+   * @throws PlaitError EMPTY_TEXT (no letter or digit), INVALID_INPUT (an unknown id, from its
+   * shard), CLUSTER_UNAVAILABLE (a shard missing by the deadline).
+   */
+  async rerankDocs(query: string, docIds: readonly string[], options: Pick<SearchOptions, 'idfWeighting' | 'signal'>, o: ClusterCallOptions = {}): Promise<SearchHit[]> {
+    if (docIds.length === 0) return [];
+    if (unsearchable(query, 0) !== null) throw new PlaitError('EMPTY_TEXT', { message: 'the query has no letter or digit to rank by' });
+    const idf = options.idfWeighting ?? this.manifest.model.idfWeighting;
+    const [e] = await (await this.encoder()).encodeQueries([query]);
+    const [stats] = idf ? await this.corpusStats([{ text: null, tokenIds: e!.tokenIds }], o, options.signal) : [{}];
+    const embedding = toWireEmbedding(e!);
+    const parts = await this.perShard<RerankReply>(docIds, 'rerank', () => ({ embedding, idfWeighting: idf, stats }), o, options.signal);
+    return mergeLists(parts.map((p) => p.value.hits), docIds.length);
+  }
+
+  /**
+   * BM25 score of each listed document with the corpus's statistics (0 without a query term), aligned with `docIds`.
+   * @throws PlaitError CLUSTER_UNAVAILABLE (a shard missing by the deadline).
+   */
+  async bm25Docs(query: string, docIds: readonly string[], signal?: AbortSignal, o: ClusterCallOptions = {}): Promise<Float64Array> {
+    const out = new Float64Array(docIds.length);
+    if (docIds.length === 0) return out;
+    const [stats] = await this.corpusStats([{ text: query, tokenIds: null }], o, signal);
+    if (stats!.bm25 === undefined) return out; // an empty corpus
+    for (const p of await this.perShard<Bm25Reply>(docIds, 'bm25', () => ({ text: query, stats }), o, signal)) p.at.forEach((i, j) => (out[i] = p.value.scores[j]!));
+    return out;
+  }
+
+  /**
+   * The passage text of each candidate from its shard (its scored passage, pids being the shard's, else its first).
+   * @throws PlaitError INVALID_INPUT (an unknown id), CLUSTER_UNAVAILABLE.
+   */
+  async passagesOf(list: readonly PassageRef[], signal?: AbortSignal, o: ClusterCallOptions = {}): Promise<{ texts: string[]; pids: Int32Array }> {
+    const texts = new Array<string>(list.length);
+    const pids = new Int32Array(list.length);
+    const parts = await this.perShard<PassagesReply>(list.map((c) => c.docId), 'passages', (at) => refsAt(list, at), o, signal);
+    for (const p of parts) {
+      p.at.forEach((i, j) => {
+        texts[i] = p.value.texts[j]!;
+        pids[i] = p.value.pids[j]!;
+      });
+    }
+    return { texts, pids };
+  }
+
+  /** Each candidate's passage position in its document, from its shard (-1: unknown). @throws PlaitError CLUSTER_UNAVAILABLE. */
+  async passagePositionsOf(list: readonly PassageRef[], signal?: AbortSignal, o: ClusterCallOptions = {}): Promise<Int32Array> {
+    const out = new Int32Array(list.length).fill(-1);
+    for (const p of await this.perShard<PositionsReply>(list.map((c) => c.docId), 'positions', (at) => refsAt(list, at), o, signal)) p.at.forEach((i, j) => (out[i] = p.value.positions[j]!));
+    return out;
+  }
+
+  /** Stored documents from their shards (null for an unknown id), aligned with `docIds`. @throws PlaitError CLUSTER_UNAVAILABLE. */
+  async documentsOf(docIds: readonly string[], signal?: AbortSignal, o: ClusterCallOptions = {}): Promise<(PipelineDocument | null)[]> {
+    const out = new Array<PipelineDocument | null>(docIds.length).fill(null);
+    for (const p of await this.perShard<DocumentsReply>(docIds, 'documents', () => ({}), o, signal)) p.at.forEach((i, j) => (out[i] = p.value.documents[j] ?? null));
+    return out;
+  }
+
+  /** The corpus statistics of `qs` from every shard. @throws PlaitError CLUSTER_UNAVAILABLE naming the shards that did not answer. */
+  private async corpusStats(qs: { text: string | null; tokenIds: Int32Array | null }[], o: ClusterCallOptions, signal?: AbortSignal): Promise<WireStats[]> {
+    const missing = new Set<number>();
+    const stats = await this.gatherStats(qs, minSequencesByShard(o.minSequences, this.shards.shards), statsDue(shardDueOf(o)), missing, signal);
+    if (missing.size > 0) throw missingShardsError([...missing]);
+    return stats;
+  }
+
+  /**
+   * One request about listed documents to each shard holding some of them (shardOf), `payload(at)`
+   * given the positions in `docIds` of that shard's documents; the answers with those positions.
+   * @throws PlaitError CLUSTER_UNAVAILABLE naming every shard that did not answer by the deadline.
+   */
+  private async perShard<T>(docIds: readonly string[], verb: ShardVerb, payload: (at: number[]) => object, o: ClusterCallOptions, signal?: AbortSignal): Promise<{ shard: number; at: number[]; value: T }[]> {
+    const groups = new Map<number, number[]>();
+    docIds.forEach((id, i) => {
+      const s = shardOf(id, this.shards.shards);
+      const at = groups.get(s);
+      if (at === undefined) groups.set(s, [i]);
+      else at.push(i);
+    });
+    const due = shardDueOf(o);
+    const minSequence = minSequencesByShard(o.minSequences, this.shards.shards);
+    const answers = await Promise.all(
+      [...groups].map(async ([s, at]) => ({ at, out: await this.shards.request<T>(s, verb, { ...payload(at), docIds: at.map((i) => docIds[i]!), deadlineAt: due, minSequence: minSequence[s]! }, due, signal) })),
+    );
+    const missing = answers.flatMap((a) => (a.out.ok ? [] : [a.out.shard]));
+    for (const s of missing) this.shards.metricsMissing(s, 1);
+    if (missing.length > 0) throw missingShardsError(missing);
+    return answers.map((a) => ({ shard: a.out.shard, at: a.at, value: (a.out as Extract<ShardOutcome<T>, { ok: true }>).value }));
   }
 
   /** The resolved options a shard needs, PLAID's parameters explicit (the single index's for this topK). */
@@ -199,6 +506,35 @@ export class ClusterIndex {
   async close(): Promise<void> {
     await this.queryEncoder.close();
   }
+}
+
+/** A shard's IVF cell sizes (passages per centroid) and passages, as of its commit `commit` (ColBERT-PRF's df(c) and N are their sums). */
+interface ShardCells {
+  shard: number;
+  commit: string;
+  passages: number;
+  sizes: Int32Array;
+}
+
+/** A result's rewrites: the query's (spelling, synonyms, RM3) and ColBERT-PRF's expansion, as one index reports them; none: no field. */
+function rewritesOf(rw: RewrittenQuery | null, prf: { rows: PrfRows; feedback: number } | null): Pick<SearchResult, 'rewrites'> {
+  const list = [...(rw?.rewrites ?? []), ...(prf === null ? [] : [prfRewrite(prf.rows, prf.feedback)])];
+  return list.length === 0 ? {} : { rewrites: list };
+}
+
+/** When a shard's answer is due: the request's deadline (or two attempts from now) less the coordinator's margin. */
+function shardDueOf(o: ClusterCallOptions): number {
+  return (o.deadlineAt ?? Date.now() + CLUSTER_DEFAULTS.attemptTimeoutMs * 2) - CLUSTER_DEFAULTS.answerMarginMs;
+}
+
+/** The candidates at positions `at`, as a `passages` or `positions` request carries them. */
+function refsAt(list: readonly PassageRef[], at: readonly number[]): { refs: PassageRef[] } {
+  return { refs: at.map((i) => ({ docId: list[i]!.docId, pid: list[i]!.pid })) };
+}
+
+function missingShardsError(shards: number[]): PlaitError {
+  const sorted = [...shards].sort((a, b) => a - b);
+  return new PlaitError('CLUSTER_UNAVAILABLE', { message: `shard${sorted.length === 1 ? '' : 's'} ${sorted.join(', ')} did not answer in time`, shards: sorted });
 }
 
 /**

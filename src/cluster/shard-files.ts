@@ -32,6 +32,7 @@ import { fsyncDir, fsyncFile } from '../format/index-transaction.js';
 import { MANIFEST_FILE, listedFiles, type FileEntry, type IndexManifest } from '../format/manifest.js';
 import { clusterSubjects } from './subjects.js';
 import { backupIndex } from '../mutate/index-backup.js';
+import { withLockWait, type LockWaitOptions } from '../mutate/lock-wait.js';
 import { openDatabase } from '../docstore/open-database.js';
 import { fileEntry } from '../format/index-files.js';
 
@@ -91,12 +92,16 @@ function checkedFileStream(path: string, entry: FileEntry): { stream: ReadableSt
 }
 
 /**
- * Uploads shard `shard`'s committed index (the folder `dir`) to the cluster's object store.
+ * Uploads shard `shard`'s committed index (the folder `dir`) to the cluster's object store. An
+ * in-place store is copied under the write lock, waited for as `plait add` waits (`lockWait`:
+ * LOCK_WAIT_DEFAULTS.waitMs unless given), so a replica's applier committing at that instant delays
+ * the publish instead of failing it.
  * @throws PlaitError INDEX_NOT_FOUND (no manifest), INDEX_CHANGED (writers changed the files under
- * every one of the tries), INTERNAL (the object store failed).
+ * every one of the tries), INDEX_LOCKED (the write lock stayed held through the wait), INTERNAL
+ * (the object store failed).
  */
-export async function publishShard(nc: NatsConnection, cluster: string, shard: number, source: string): Promise<ShardFilesResult> {
-  const snapshot = await publishableCopy(source);
+export async function publishShard(nc: NatsConnection, cluster: string, shard: number, source: string, lockWait: LockWaitOptions = {}): Promise<ShardFilesResult> {
+  const snapshot = await publishableCopy(source, lockWait);
   try {
     return await publishFiles(nc, cluster, shard, snapshot?.dir ?? source);
   } finally {
@@ -112,7 +117,7 @@ export async function publishShard(nc: NatsConnection, cluster: string, shard: n
  * (rollback journal) and listed with its size and CRC, so a fetch verifies it as any other file and
  * the fetched index's first write moves it in place again. undefined: nothing is in place.
  */
-async function publishableCopy(dir: string): Promise<{ root: string; dir: string } | undefined> {
+async function publishableCopy(dir: string, lockWait: LockWaitOptions): Promise<{ root: string; dir: string } | undefined> {
   const manifestPath = join(dir, MANIFEST_FILE);
   if (!existsSync(manifestPath)) return undefined;
   const m = parseManifest(readFileSync(manifestPath), manifestPath);
@@ -120,7 +125,8 @@ async function publishableCopy(dir: string): Promise<{ root: string; dir: string
   const root = mkdtempSync(join(tmpdir(), 'plait-publish-'));
   try {
     const copy = join(root, 'shard');
-    await backupIndex(dir, copy);
+    // backupIndex takes the lock before it creates anything: a try that found it held left nothing behind.
+    await withLockWait(() => backupIndex(dir, copy), lockWait);
     const cm = parseManifest(readFileSync(join(copy, MANIFEST_FILE)), join(copy, MANIFEST_FILE));
     const files: Record<string, FileEntry> = { ...cm.files };
     for (const f of listedFiles(cm)) {
@@ -286,12 +292,13 @@ function shardsOf(root: string): number[] {
 /**
  * `plait cluster publish`: every shard of the cluster folder `root` (or those in `only`), then its
  * cluster.json. The cluster is named by the folder (subjects.ts).
+ * `lockWait` as publishShard's.
  * @throws PlaitError as publishShard; INDEX_NOT_FOUND when `root` holds no shard.
  */
-export async function publishCluster(nc: NatsConnection, root: string, only?: readonly number[]): Promise<{ cluster: string; shards: ShardFilesResult[] }> {
+export async function publishCluster(nc: NatsConnection, root: string, only?: readonly number[], lockWait: LockWaitOptions = {}): Promise<{ cluster: string; shards: ShardFilesResult[] }> {
   const cluster = basename(resolve(root));
   const shards: ShardFilesResult[] = [];
-  for (const i of only ?? shardsOf(root)) shards.push(await publishShard(nc, cluster, i, join(root, `shard-${i}`)));
+  for (const i of only ?? shardsOf(root)) shards.push(await publishShard(nc, cluster, i, join(root, `shard-${i}`), lockWait));
   const file = join(root, CLUSTER_FILE);
   if (existsSync(file)) await (await bucket(nc, cluster)).putBlob({ name: CLUSTER_FILE }, new Uint8Array(readFileSync(file)));
   return { cluster, shards };

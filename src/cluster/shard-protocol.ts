@@ -13,6 +13,32 @@
  *              exact late scores of the BM25-only documents, so that fusion at the coordinator equals
  *              a single index's.
  * - `ping`   → (every replica, no queue group) who is alive, for the replicas-seen gauge.
+ *
+ * A staged pipeline's re-scoring stages name their documents, so the coordinator asks only the
+ * shards that hold them (shardOf), with the corpus statistics where a score needs them:
+ * - `rerank`    → exact late-interaction scores of listed documents (PlaitIndex.rerankEncoded);
+ * - `bm25`      → BM25 scores of listed documents (0 for one without a query term);
+ * - `passages`  → each listed document's passage text (the given pid of this shard, else its first);
+ * - `documents` → stored documents (title, text, metadata; null for an unknown id), for includeText;
+ * - `positions` → each listed candidate's passage position in its document (the ltr stage's best_passage).
+ *
+ * Query rewriting (spelling, synonyms) at the coordinator (cluster-rewrite.ts):
+ * - `tokenize`   → (any one shard: every shard of a build tokenises alike) a query as the store's
+ *                  BM25 reads it (terms with counts, tokens) and the BM25 terms of other texts;
+ * - `vocabulary` → the shard's word vocabulary with document frequencies, and its commit id (the
+ *                  coordinator sums the shards' and keeps the sum until a shard's commit changes);
+ * - `stats` takes explicit `terms` (a rewritten BM25 query's) and answers with the shard's commit;
+ * - `feedback`   → RM3's term counts of listed feedback documents (rewrite/rm3.ts feedbackTerms).
+ *
+ * ColBERT-PRF at the coordinator (search/colbert-prf.ts; ClusterIndex.expandPrf):
+ * - `codes` → how many tokens of listed feedback passages (`refs`: docId and the pid this shard
+ *             returned in the first pass) fall in each centroid cell (prfCodeCounts);
+ * - `cells` → the shard's IVF cell sizes (passages per centroid), its passages and its commit id
+ *             (the coordinator sums them over the shards and keeps each shard's until its commit,
+ *             which every `search` reply reports, changes);
+ * - `search` takes, per query, `prf`: the chosen centroid ids and weights, appended by the shard
+ *   from its own copy of the shared codebook; a replica that applied them says so (`prf: true` in
+ *   its result), so a replica predating PRF is reported missing rather than answering unexpanded.
  */
 import { pack, unpack } from 'msgpackr';
 import { PlaitError, type ErrorCode } from '../errors/index.js';
@@ -20,8 +46,12 @@ import type { TokenEmbeddings } from '../encoder/types.js';
 import type { IndexManifest } from '../format/manifest.js';
 import type { ExplainOptions, SearchHit, SearchOptions } from '../search/plait-index.js';
 import type { EmptyReason } from '../search/query-text.js';
+import type { PassageRef, PipelineDocument } from '../pipeline/pipeline-index.js';
+import type { QueryToken } from '../docstore/fts-query-tokenizer.js';
+import type { PrfRows } from '../search/colbert-prf.js';
+import type { QueryRewrite } from '../rewrite/query-rewriter.js';
 
-export type ShardVerb = 'info' | 'stats' | 'search' | 'explain' | 'ping';
+export type ShardVerb = 'info' | 'stats' | 'search' | 'explain' | 'ping' | 'rerank' | 'bm25' | 'passages' | 'documents' | 'positions' | 'tokenize' | 'vocabulary' | 'feedback' | 'codes' | 'cells';
 
 export interface WireEmbedding {
   /** Float32 little-endian bytes, length × dim. */
@@ -42,8 +72,11 @@ export interface ShardInfo {
 }
 
 export interface StatsRequest {
-  /** Per query: the BM25 text (null: no BM25 in this mode) and the token ids (null: no IDF). */
-  queries: { text: string | null; tokenIds: Uint8Array | null }[];
+  /**
+   * Per query: the BM25 text (null: no BM25 in this mode), the BM25 terms whose dfs are asked
+   * instead of the text's (a rewritten query's; absent: the text's), and the token ids (null: no IDF).
+   */
+  queries: { text: string | null; terms?: string[] | null; tokenIds: Uint8Array | null }[];
   /** Read-your-writes: the write-log sequence this shard must have applied first (0: none). */
   minSequence?: number;
   /** Epoch ms by which the shard must answer. */
@@ -58,6 +91,8 @@ export interface StatsReply {
   termDf: Record<string, number>[];
   /** Per query: passage df of each query token, Int32 bytes aligned with its tokenIds. */
   tokenDf: (Uint8Array | null)[];
+  /** The commit id of the index that answered (cluster-rewrite.ts keys its vocabulary cache by it). */
+  commit?: string;
 }
 
 /** The corpus-wide statistics of one query, as the coordinator sends them back. */
@@ -70,7 +105,8 @@ export interface WireStats {
 export type WireSearchOptions = Omit<SearchOptions, 'signal' | 'timeoutMs' | 'globalStats' | 'rewrite'>;
 
 export interface SearchRequest {
-  queries: { text: string; embedding: WireEmbedding | null; stats: WireStats }[];
+  /** Per query; `bm25Terms`: a rewritten query's BM25 terms with weights (absent: the text's). */
+  queries: { text: string; embedding: WireEmbedding | null; stats: WireStats; bm25Terms?: [string, number][]; prf?: WirePrfRows }[];
   options: WireSearchOptions;
   /** Epoch ms by which the shard must answer (it stops its own work then). */
   deadlineAt: number;
@@ -78,14 +114,117 @@ export interface SearchRequest {
   minSequence?: number;
 }
 
+/** ColBERT-PRF rows to append to a query (colbert-prf.ts PrfRows): Int32 centroid ids and Float32 weights, little-endian bytes, aligned. */
+export interface WirePrfRows {
+  centroids: Uint8Array;
+  weights: Uint8Array;
+}
+
+/** `codes`: token counts per centroid cell of the listed feedback passages (centroid ids and counts, Int32 bytes, aligned). */
+export interface CodesReply {
+  centroids: Uint8Array;
+  counts: Uint8Array;
+}
+
+/** `cells`: IVF cell sizes (Int32 bytes, one per centroid), the shard's passages (N's share) and the commit they are of. */
+export interface CellsReply {
+  commit: string;
+  passages: number;
+  sizes: Uint8Array;
+}
+
 /** Why a document of this shard scores as it does (PlaitIndex.explain with the corpus statistics). */
 export interface ExplainRequest {
   query: string;
   docId: string;
-  options: Omit<ExplainOptions, 'globalStats' | 'rewrite'>;
+  options: Omit<ExplainOptions, 'globalStats' | 'rewrite' | 'rewritten'>;
+  /** The coordinator's rewrite of the query (spelling, synonyms, RM3): the text the late side explains, the BM25 terms with weights, the rewrites reported (absent: none). */
+  rewritten?: { lateText: string; bm25Terms: [string, number][]; rewrites: QueryRewrite[] };
   stats: WireStats;
   deadlineAt: number;
   minSequence?: number;
+}
+
+/** Fields of every request about listed documents: the deadline and read-your-writes. */
+interface DocsRequestBase {
+  /** The documents, every one on this shard. */
+  docIds: string[];
+  /** Epoch ms by which the shard must answer. */
+  deadlineAt: number;
+  /** Read-your-writes: the write-log sequence this shard must have applied first (0: none). */
+  minSequence?: number;
+}
+
+/** Exact late-interaction scores of listed documents with the corpus's token IDF (`stats.tokenIdf`). */
+export interface RerankRequest extends DocsRequestBase {
+  embedding: WireEmbedding;
+  idfWeighting?: boolean;
+  stats: WireStats;
+}
+
+/** BM25 scores of listed documents with the corpus's statistics (`stats.bm25`). */
+export interface Bm25Request extends DocsRequestBase {
+  text: string;
+  stats: WireStats;
+}
+
+/** The passage text (`passages`) or position (`positions`) of each listed candidate (`refs`, aligned; docIds repeats their ids). */
+export interface PassagesRequest extends DocsRequestBase {
+  refs: PassageRef[];
+}
+
+/** Stored documents, for includeText. */
+export type DocumentsRequest = DocsRequestBase;
+
+export interface RerankReply {
+  hits: SearchHit[];
+}
+export interface Bm25Reply {
+  /** Aligned with the request's docIds. */
+  scores: number[];
+}
+export interface PassagesReply {
+  texts: string[];
+  pids: number[];
+}
+export interface PositionsReply {
+  /** Aligned with the request's refs; -1: not a passage of that document. */
+  positions: number[];
+}
+export interface DocumentsReply {
+  documents: (PipelineDocument | null)[];
+}
+
+/** A query's BM25 reading and other texts' BM25 terms (`tokenize`). */
+export interface TokenizeRequest {
+  /** Read as `bm25Query(query, { stopwords: ENGLISH_STOPWORDS })` (null: none). */
+  query: string | null;
+  /** Texts whose BM25 terms are asked (synonym phrases, spelling corrections). */
+  texts: string[];
+  deadlineAt: number;
+}
+
+export interface TokenizeReply {
+  schemaVersion: number;
+  query: { terms: [string, number][]; tokens: QueryToken[] } | null;
+  terms: string[][];
+}
+
+/** RM3's counts of each listed document (null: unknown id), aligned with the request's docIds. */
+export interface FeedbackReply {
+  docs: ({ tf: [string, number][]; total: number } | null)[];
+}
+
+export interface VocabularyRequest {
+  deadlineAt: number;
+  minSequence?: number;
+}
+
+export interface VocabularyReply {
+  commit: string;
+  words: string[];
+  /** Int32 bytes aligned with words. */
+  df: Uint8Array;
 }
 
 /** A replica's answer to `ping`: who it is and how far it applied its shard's write log (null: no log). */
@@ -104,10 +243,14 @@ export interface ShardQueryResult {
   /** hybrid: exact late scores of the BM25 list's documents missing from the late list. */
   extraLate?: SearchHit[];
   generation?: number;
+  /** True when the query's `prf` rows were appended (absent: none asked, or a replica predating PRF). */
+  prf?: true;
 }
 
 export interface SearchReply {
   results: ShardQueryResult[];
+  /** The commit id of the index that answered (the coordinator's PRF cell-size cache is keyed by it). */
+  commit?: string;
 }
 
 export type Reply<T> = ({ ok: true } & T) | { ok: false; code: ErrorCode; message: string };
@@ -143,6 +286,14 @@ export function int32Of(b: Uint8Array): Int32Array {
 
 export function float32Of(b: Uint8Array): Float32Array {
   return new Float32Array(new Uint8Array(b).buffer);
+}
+
+export function toWirePrfRows(rows: PrfRows): WirePrfRows {
+  return { centroids: bytesOf(rows.centroids), weights: bytesOf(rows.weights) };
+}
+
+export function fromWirePrfRows(w: WirePrfRows): PrfRows {
+  return { centroids: int32Of(w.centroids), weights: float32Of(w.weights) };
 }
 
 export function toWireEmbedding(e: TokenEmbeddings): WireEmbedding {

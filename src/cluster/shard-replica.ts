@@ -16,8 +16,12 @@ import { PlaitError } from '../errors/index.js';
 import { SEARCH_DEFAULTS } from '../config/defaults.js';
 import { commitIdOf } from '../format/index-transaction.js';
 import { hybridDepth } from '../search/search-options.js';
-import type { Explanation, PlaitIndex, SearchOptions } from '../search/plait-index.js';
+import type { EncodedSearchOptions, Explanation, PlaitIndex } from '../search/plait-index.js';
+import { prfCellSizes, prfCodeCounts } from '../search/colbert-prf.js';
 import type { GlobalStats } from '../search/search-options.js';
+import { ENGLISH_STOPWORDS } from '../docstore/bm25-terms.js';
+import { feedbackTerms } from '../rewrite/rm3.js';
+import { bm25ScoresOf, passagePositions, passageTexts } from '../pipeline/pipeline-index.js';
 import { CLUSTER_MANIFEST_FILE, readClusterManifest, codebookChecksum } from './cluster-manifest.js';
 import { clusterSubjects, type ClusterSubjects } from './subjects.js';
 import {
@@ -26,7 +30,10 @@ import {
   encodeMessage,
   errorReply,
   fromWireEmbedding,
+  fromWirePrfRows,
   int32Of,
+  type CellsReply,
+  type CodesReply,
   type SearchReply,
   type SearchRequest,
   type ExplainRequest,
@@ -36,6 +43,20 @@ import {
   type StatsReply,
   type StatsRequest,
   type WireStats,
+  type Bm25Reply,
+  type Bm25Request,
+  type DocumentsReply,
+  type DocumentsRequest,
+  type FeedbackReply,
+  type PassagesReply,
+  type PassagesRequest,
+  type PositionsReply,
+  type TokenizeReply,
+  type TokenizeRequest,
+  type VocabularyReply,
+  type VocabularyRequest,
+  type RerankReply,
+  type RerankRequest,
 } from './shard-protocol.js';
 
 export interface ShardReplicaOptions {
@@ -121,6 +142,16 @@ export class ShardReplica {
     serve('stats', true, (d) => this.stats(decodeMessage<StatsRequest>(d)));
     serve('search', true, (d) => this.search(decodeMessage<SearchRequest>(d)));
     serve('explain', true, (d) => this.explain(decodeMessage<ExplainRequest>(d)));
+    serve('rerank', true, (d) => this.rerank(decodeMessage<RerankRequest>(d)));
+    serve('bm25', true, (d) => this.bm25(decodeMessage<Bm25Request>(d)));
+    serve('passages', true, (d) => this.passages(decodeMessage<PassagesRequest>(d)));
+    serve('documents', true, (d) => this.documents(decodeMessage<DocumentsRequest>(d)));
+    serve('positions', true, (d) => this.positions(decodeMessage<PassagesRequest>(d)));
+    serve('tokenize', true, (d) => this.tokenize(decodeMessage<TokenizeRequest>(d)));
+    serve('vocabulary', true, (d) => this.vocabulary(decodeMessage<VocabularyRequest>(d)));
+    serve('feedback', true, (d) => this.feedback(decodeMessage<DocumentsRequest>(d)));
+    serve('codes', true, (d) => this.codes(decodeMessage<PassagesRequest>(d)));
+    serve('cells', true, (d) => this.cells(decodeMessage<VocabularyRequest>(d)));
     serve('ping', false, (): PingReply => ({ shard: this.shard, pid: process.pid, applied: this.log?.applied.value ?? null }));
   }
 
@@ -166,9 +197,10 @@ export class ShardReplica {
       documents: totals.documents,
       totalLength: totals.totalLength,
       passages: tokens.n,
+      commit: commitIdOf(this.index.manifest),
       termDf: req.queries.map((q) => {
-        if (q.text === null) return {};
-        const terms = [...store.bm25Query(q.text).terms.keys()];
+        if (q.text === null && (q.terms === undefined || q.terms === null)) return {};
+        const terms = q.terms ?? [...store.bm25Query(q.text!).terms.keys()];
         const df = store.termDf(terms);
         return Object.fromEntries(terms.map((t, i) => [t, df[i]!]));
       }),
@@ -185,12 +217,17 @@ export class ShardReplica {
     for (const q of req.queries) {
       const embedding = q.embedding === null ? null : fromWireEmbedding(q.embedding);
       const globalStats = globalStatsOf(q.stats);
-      const base: SearchOptions = { ...req.options, globalStats, timeoutMs: Math.max(1, req.deadlineAt - Date.now()) };
+      // ColBERT-PRF's second pass: the coordinator's chosen centroids appended to the query.
+      const prf = q.prf === undefined ? {} : { prfRows: fromWirePrfRows(q.prf) };
+      const applied = q.prf === undefined ? {} : { prf: true as const };
+      // A query the coordinator rewrote (spelling, synonyms): BM25 searches its terms; the embedding is of its rewritten text.
+      const rewritten = q.bm25Terms === undefined ? {} : { rewritten: [{ lateText: q.text, bm25: { terms: new Map(q.bm25Terms), tokens: [] }, rewrites: [] }] };
+      const base: EncodedSearchOptions = { ...req.options, ...rewritten, ...prf, globalStats, timeoutMs: Math.max(1, req.deadlineAt - Date.now()) };
       const mode = req.options.mode;
-      const late = (o: SearchOptions) => this.index.searchEncodedBatch([q.text], embedding === null ? [] : [embedding], o).then((r) => r[0]!);
+      const late = (o: EncodedSearchOptions) => this.index.searchEncodedBatch([q.text], embedding === null ? [] : [embedding], o).then((r) => r[0]!);
       if (mode !== 'hybrid') {
         const r = await late(base);
-        results.push({ hits: r.hits, ...(r.emptyReason === undefined ? {} : { emptyReason: r.emptyReason }), ...(r.generation === undefined ? {} : { generation: r.generation }) });
+        results.push({ hits: r.hits, ...(r.emptyReason === undefined ? {} : { emptyReason: r.emptyReason }), ...(r.generation === undefined ? {} : { generation: r.generation }), ...applied });
         continue;
       }
       // Hybrid: the two lists fusion takes at the single index's depth, and the exact late scores
@@ -200,22 +237,91 @@ export class ShardReplica {
       const [lateList, bm] = await Promise.all([late({ ...base, mode: 'late', topK: depth }), late({ ...base, mode: 'bm25', topK: depth })]);
       const have = new Set(lateList.hits.map((h) => h.docId));
       const missing = bm.hits.filter((h) => !have.has(h.docId)).map((h) => h.docId);
-      const extraLate = embedding === null || missing.length === 0 ? [] : await this.index.rerankEncoded(embedding, missing, { ...(req.options.idfWeighting === undefined ? {} : { idfWeighting: req.options.idfWeighting }), includeText: req.options.includeText ?? false, globalStats });
+      const extraLate = embedding === null || missing.length === 0 ? [] : await this.index.rerankEncoded(embedding, missing, { ...(req.options.idfWeighting === undefined ? {} : { idfWeighting: req.options.idfWeighting }), includeText: req.options.includeText ?? false, globalStats, ...prf });
       results.push({
         hits: lateList.hits,
         bm25: bm.hits,
         extraLate,
         ...(lateList.emptyReason === undefined ? {} : { emptyReason: lateList.emptyReason }),
         ...(lateList.generation === undefined ? {} : { generation: lateList.generation }),
+        ...applied,
       });
     }
-    return { results };
+    return { results, commit: commitIdOf(this.index.manifest) };
   }
 
   /** A document's explanation with the corpus statistics (no fused parts: the coordinator adds them). */
   async explain(req: ExplainRequest): Promise<{ explanation: Explanation }> {
     await this.awaitSequence(req.minSequence, req.deadlineAt);
-    return { explanation: await this.index.explain(req.query, req.docId, { ...req.options, globalStats: globalStatsOf(req.stats) }) };
+    const rewritten = req.rewritten === undefined ? {} : { rewritten: { lateText: req.rewritten.lateText, bm25: { terms: new Map(req.rewritten.bm25Terms), tokens: [] }, rewrites: req.rewritten.rewrites } };
+    return { explanation: await this.index.explain(req.query, req.docId, { ...req.options, ...rewritten, globalStats: globalStatsOf(req.stats) }) };
+  }
+
+  /** Exact late scores of this shard's listed documents, with the corpus's token IDF (a pipeline's late stage). */
+  async rerank(req: RerankRequest): Promise<RerankReply> {
+    await this.awaitSequence(req.minSequence, req.deadlineAt);
+    const options = { globalStats: globalStatsOf(req.stats), ...(req.idfWeighting === undefined ? {} : { idfWeighting: req.idfWeighting }) };
+    return { hits: await this.index.rerankEncoded(fromWireEmbedding(req.embedding), req.docIds, options) };
+  }
+
+  /** BM25 scores of this shard's listed documents with the corpus's statistics (a pipeline's bm25 stage). */
+  async bm25(req: Bm25Request): Promise<Bm25Reply> {
+    await this.awaitSequence(req.minSequence, req.deadlineAt);
+    return { scores: Array.from(bm25ScoresOf(this.index, req.text, req.docIds, req.stats.bm25)) };
+  }
+
+  /** The passage texts a pipeline's cross stage reads. */
+  async passages(req: PassagesRequest): Promise<PassagesReply> {
+    await this.awaitSequence(req.minSequence, req.deadlineAt);
+    const { texts, pids } = passageTexts(this.index, req.refs);
+    return { texts, pids: Array.from(pids) };
+  }
+
+  /** Passage positions in their documents (a pipeline's ltr stage: best_passage). */
+  async positions(req: PassagesRequest): Promise<PositionsReply> {
+    await this.awaitSequence(req.minSequence, req.deadlineAt);
+    return { positions: Array.from(passagePositions(this.index, req.refs)) };
+  }
+
+  /** A query as this store's BM25 reads it, and other texts' BM25 terms (the coordinator's query rewriting). */
+  tokenize(req: TokenizeRequest): TokenizeReply {
+    const store = this.index.docstore;
+    const q = req.query === null ? null : store.bm25Query(req.query, { stopwords: ENGLISH_STOPWORDS });
+    return { schemaVersion: store.schemaVersion, query: q === null ? null : { terms: [...q.terms], tokens: q.tokens }, terms: req.texts.map((t) => store.bm25TermsOf(t)) };
+  }
+
+  /** This shard's word vocabulary with document frequencies, and the commit it is of. */
+  async vocabulary(req: VocabularyRequest): Promise<VocabularyReply> {
+    await this.awaitSequence(req.minSequence, req.deadlineAt);
+    const v = this.index.docstore.wordVocabulary();
+    return { commit: commitIdOf(this.index.manifest), words: v.words, df: bytesOf(v.df) };
+  }
+
+  /** RM3's term counts of listed feedback documents (the coordinator combines them, rewrite/rm3.ts). */
+  async feedback(req: DocumentsRequest): Promise<FeedbackReply> {
+    await this.awaitSequence(req.minSequence, req.deadlineAt);
+    return { docs: feedbackTerms(this.index.docstore, req.docIds, ENGLISH_STOPWORDS).map((t) => (t === null ? null : { tf: [...t.tf], total: t.total })) };
+  }
+
+  /** ColBERT-PRF: token counts per centroid cell of listed feedback passages of this shard (a ref whose pid is not its document's passage any more counts nothing). */
+  async codes(req: PassagesRequest): Promise<CodesReply> {
+    await this.awaitSequence(req.minSequence, req.deadlineAt);
+    const positions = passagePositions(this.index, req.refs);
+    const counts = prfCodeCounts(this.index.scoringArrays, req.refs.flatMap((r, i) => (positions[i]! < 0 ? [] : [r.pid])));
+    return { centroids: bytesOf(Int32Array.from(counts.keys())), counts: bytesOf(Int32Array.from(counts.values())) };
+  }
+
+  /** ColBERT-PRF: this shard's IVF cell sizes and passages (the coordinator sums them into df(c) and N), with the commit they are of. */
+  async cells(req: VocabularyRequest): Promise<CellsReply> {
+    await this.awaitSequence(req.minSequence, req.deadlineAt);
+    const a = this.index.scoringArrays;
+    return { commit: commitIdOf(this.index.manifest), passages: a.doclens.length, sizes: bytesOf(prfCellSizes(a)) };
+  }
+
+  /** Stored documents (title, text, metadata), for a pipeline's includeText. */
+  async documents(req: DocumentsRequest): Promise<DocumentsReply> {
+    await this.awaitSequence(req.minSequence, req.deadlineAt);
+    return { documents: this.index.docstore.getDocuments(req.docIds).map((d) => (d === null ? null : { title: d.title, text: d.text, metadata: d.metadata })) };
   }
 
   /** Leaves the queue group (in-flight answers are still sent) and closes the connection; the index stays open. */

@@ -23,13 +23,16 @@
  * (`Candidate.signals`) and is reused; what no stage computed is computed here on the candidate
  * list only (BM25 from the document store's postings, MaxSim by exact rerank of the stored
  * vectors: no re-encoding of documents). Ranks are within the candidate list, so training and
- * scoring must use the same candidate pipeline (the model records it).
+ * scoring must use the same candidate pipeline (the model records it). Everything is read through
+ * a `PipelineIndex` (src/pipeline/pipeline-index.ts), so a cluster's coordinator computes the same
+ * features from the documents' shards (BM25 with the corpus's statistics).
  */
 import { PlaitError } from '../errors/index.js';
 import { bm25Length } from '../docstore/bm25-terms.js';
 import { indexText } from '../indexer/index-text.js';
-import type { PlaitIndex } from '../search/plait-index.js';
+import { PlaitIndex } from '../search/plait-index.js';
 import type { CandidateSignals } from '../pipeline/stages.js';
+import { localPipelineIndex, type PipelineIndex } from '../pipeline/pipeline-index.js';
 
 export const LTR_FEATURE_SET_VERSION = 1;
 
@@ -83,7 +86,7 @@ function ranksOf(scores: Float64Array): Float64Array {
 }
 
 /** Raw MaxSim and best passage per candidate: the earlier stage's when every candidate has it with this weighting, else an exact rerank. */
-async function maxSim(index: PlaitIndex, query: string, candidates: readonly FeatureCandidate[], idf: boolean): Promise<{ score: Float64Array; pid: Int32Array }> {
+async function maxSim(index: PipelineIndex, query: string, candidates: readonly FeatureCandidate[], idf: boolean): Promise<{ score: Float64Array; pid: Int32Array }> {
   if (candidates.every((c) => c.signals?.late?.idf === idf)) {
     return { score: Float64Array.from(candidates, (c) => c.signals!.late!.score), pid: Int32Array.from(candidates, (c) => c.signals!.late!.pid) };
   }
@@ -99,7 +102,8 @@ async function maxSim(index: PlaitIndex, query: string, candidates: readonly Fea
  * refuses up front a model that needs `cross` without a cross stage (LTR_FEATURE_MISSING).
  * @throws PlaitError INVALID_INPUT for an unknown docId.
  */
-export async function computeFeatures(index: PlaitIndex, query: string, candidates: readonly FeatureCandidate[], names: readonly string[]): Promise<Float32Array> {
+export async function computeFeatures(on: PlaitIndex | PipelineIndex, query: string, candidates: readonly FeatureCandidate[], names: readonly string[]): Promise<Float32Array> {
+  const index = on instanceof PlaitIndex ? localPipelineIndex(on) : on;
   const n = candidates.length;
   const width = names.length;
   const rows = new Float32Array(n * width);
@@ -107,15 +111,13 @@ export async function computeFeatures(index: PlaitIndex, query: string, candidat
   const docIds = candidates.map((c) => c.docId);
   const need = new Set(names);
   const wantLate = need.has('late_idf') || need.has('late_rank') || need.has('best_passage') || need.has('late_plain') || need.has('query_length');
-  const store = index.docstore;
 
   let bm25: Float64Array | null = null;
   if (need.has('bm25') || need.has('bm25_rank')) {
     if (candidates.every((c) => c.signals?.bm25 !== undefined)) bm25 = Float64Array.from(candidates, (c) => c.signals!.bm25!);
     else {
-      // BM25 touches only documents holding a query term; asking for all of them costs the same scoring.
-      const all = new Map(store.bm25(query, store.nDocuments).map((h) => [h.docId, h.score] as const));
-      bm25 = Float64Array.from(candidates, (c) => c.signals?.bm25 ?? all.get(c.docId) ?? 0);
+      const all = await index.bm25Scores(query, docIds);
+      bm25 = Float64Array.from(candidates, (c, i) => c.signals?.bm25 ?? all[i]!);
     }
   }
 
@@ -130,18 +132,13 @@ export async function computeFeatures(index: PlaitIndex, query: string, candidat
     lateIdf = withIdf.score;
     if (need.has('late_plain')) latePlain = (await maxSim(index, query, candidates, false)).score;
     if (need.has('best_passage')) {
-      bestPassage = Float64Array.from(candidates, (c, i) => {
-        const pid = withIdf.pid[i]!;
-        const rowid = store.docIdToRowid(c.docId);
-        if (pid < 0 || rowid === null) return NaN;
-        const k = store.passagesOf(rowid).findIndex((p) => p.pid === pid);
-        return k < 0 ? NaN : k;
-      });
+      const at = await index.passagePositions(candidates.map((c, i) => ({ docId: c.docId, pid: withIdf.pid[i]! })));
+      bestPassage = Float64Array.from(at, (k) => (k < 0 ? NaN : k));
     }
   }
 
   const wantDocs = need.has('doc_length') || names.some((f) => f.startsWith(LTR_META_PREFIX));
-  const docs = wantDocs ? store.getDocuments(docIds) : [];
+  const docs = wantDocs ? await index.documents(docIds) : [];
   const lateRank = lateIdf === null ? null : ranksOf(lateIdf.map((s) => (Number.isNaN(s) ? -Infinity : s)));
   const bm25Rank = bm25 === null ? null : ranksOf(bm25);
   const perQuery = Number.isFinite(queryLength) && queryLength > 0 ? queryLength : NaN;

@@ -22,6 +22,7 @@ import { writeFileAtomic } from '../util/write-file-atomic.js';
 import { LTR_FEATURE_SET_VERSION, checkFeatureNames, computeFeatures, type FeatureCandidate } from './features.js';
 import { TreeEnsemble, type FeatureContributions } from './tree-model.js';
 import type { PlaitIndex } from '../search/plait-index.js';
+import type { PipelineIndex } from '../pipeline/pipeline-index.js';
 
 export const LTR_MODEL_FORMAT = 'plait-ltr-model';
 export const LTR_MODEL_VERSION = 1;
@@ -116,7 +117,7 @@ export class LtrModel {
   }
 
   /** Feature rows of the candidates (row-major, float32), in this model's feature order. */
-  featureRows(index: PlaitIndex, query: string, candidates: readonly FeatureCandidate[]): Promise<Float32Array> {
+  featureRows(index: PlaitIndex | PipelineIndex, query: string, candidates: readonly FeatureCandidate[]): Promise<Float32Array> {
     return computeFeatures(index, query, candidates, this.file.features);
   }
 

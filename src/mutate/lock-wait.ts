@@ -19,11 +19,12 @@ export interface LockWaitOptions {
 }
 
 /**
- * Runs `write` (a synchronous index write that takes the lock), retrying while it throws
- * INDEX_LOCKED, until it succeeds or `lockWaitMs` has passed. Other errors pass through at once.
+ * Runs `write` (an index write that takes the lock: synchronous, or async like backupIndex, which
+ * a cluster's publish runs), retrying while it throws or rejects with INDEX_LOCKED, until it
+ * succeeds or `lockWaitMs` has passed. Other errors pass through at once.
  * @throws PlaitError INDEX_LOCKED (with `waitedMs`) when the lock stayed held; INVALID_ARGUMENT for a bad `lockWaitMs`.
  */
-export async function withLockWait<T>(write: () => T, options: LockWaitOptions = {}): Promise<T> {
+export async function withLockWait<T>(write: () => T | Promise<T>, options: LockWaitOptions = {}): Promise<T> {
   const waitMs = options.lockWaitMs ?? LOCK_WAIT_DEFAULTS.waitMs;
   if (!(waitMs >= 0) || !Number.isFinite(waitMs)) throw invalidArgument('lockWaitMs', 'a finite number of milliseconds ≥ 0', waitMs);
   const start = performance.now();
@@ -31,7 +32,7 @@ export async function withLockWait<T>(write: () => T, options: LockWaitOptions =
   let told = false;
   for (;;) {
     try {
-      return write();
+      return await write();
     } catch (e) {
       if (!isPlaitError(e, 'INDEX_LOCKED')) throw e;
       const waited = performance.now() - start;

@@ -4,5 +4,6 @@ export { parsePipeline, validateStages, formatPipeline, stageLabel, STAGE_NAMES,
 export type { PipelineStage, StageName } from './pipeline-spec.js';
 export { CircuitBreaker } from './circuit-breaker.js';
 export type { BreakerState, BreakerSnapshot, BreakerPermit, CallOutcome, CircuitBreakerOptions } from './circuit-breaker.js';
-export { passageTexts } from './stages.js';
+export { passageTexts, localPipelineIndex } from './pipeline-index.js';
+export type { PipelineIndex, PipelineDocument, PassageRef } from './pipeline-index.js';
 export type { Candidate, StageSearchOptions, CandidateSignals, CandidateRanker } from './stages.js';

@@ -10,10 +10,17 @@
  * so a model that keeps failing or stalling is not waited on again until its cool-down ends.
  * The first stage has nothing to fall back to: its errors (and a missed budget, as TIMEOUT) reach
  * the caller, as does the caller's own abort signal.
+ *
+ * On a cluster's coordinator (a `PipelineIndex` from src/cluster/): a first stage answered without
+ * some shards carries on with the shards that answered and reports `missingShards`, with
+ * `degraded: { reason: 'shards-missing' }` when no stage was skipped for another reason; a
+ * re-scoring stage that cannot reach a listed document's shard (CLUSTER_UNAVAILABLE) is skipped like
+ * any failing stage, and its shards join `missingShards`.
  */
 import type { QueryRewrite } from '../rewrite/query-rewriter.js';
 import { PlaitError, isPlaitError } from '../errors/index.js';
-import type { PlaitIndex, SearchHit } from '../search/plait-index.js';
+import { PlaitIndex, type SearchHit } from '../search/plait-index.js';
+import { localPipelineIndex, type PipelineIndex } from './pipeline-index.js';
 // The caller's reason when it is a PlaitError (a server's TIMEOUT or ABORTED), else TIMEOUT / ABORTED.
 import { abortError } from '../search/deadline.js';
 import type { CrossScorer } from '../rerank/cross-encoder/cross-encoder.js';
@@ -21,7 +28,7 @@ import { CircuitBreaker, type BreakerSnapshot, type CircuitBreakerOptions } from
 import { formatPipeline, parsePipeline, stageLabel, validateStages, type PipelineStage, type StageName } from './pipeline-spec.js';
 import { rescore, retrieve, type Candidate, type CandidateRanker, type StageContext, type StageSearchOptions } from './stages.js';
 
-export type DegradeReason = 'budget' | 'error' | 'circuit-open';
+export type DegradeReason = 'budget' | 'error' | 'circuit-open' | 'shards-missing';
 
 export interface Degradation {
   /** Label of the skipped stage, e.g. "cross:20". */
@@ -58,6 +65,8 @@ export interface PipelineResult {
   totalMs: number;
   /** The query rewrites the first stage's search applied (SearchOptions.rewrite, rm3 and prf stages); absent when none. */
   rewrites?: QueryRewrite[];
+  /** A cluster's shards missing from some stage (ascending); absent when every shard answered every stage. */
+  missingShards?: number[];
 }
 
 export interface SearchPipelineOptions {
@@ -84,13 +93,20 @@ const BUDGET = Symbol('budget');
 
 export class SearchPipeline {
   readonly stages: readonly PipelineStage[];
+  /** The index the stages run on (a PlaitIndex is wrapped by localPipelineIndex). */
+  readonly index: PipelineIndex;
   private readonly breakers = new Map<StageName, CircuitBreaker>();
 
+  /**
+   * @throws PlaitError INVALID_ARGUMENT (a bad spec; a cross stage without a cross-encoder; an ltr
+   * stage without a model), LTR_FEATURE_MISSING.
+   */
   constructor(
-    readonly index: PlaitIndex,
+    index: PlaitIndex | PipelineIndex,
     stages: string | readonly PipelineStage[],
     private readonly options: SearchPipelineOptions = {},
   ) {
+    this.index = index instanceof PlaitIndex ? localPipelineIndex(index) : index;
     this.stages = typeof stages === 'string' ? parsePipeline(stages) : validateStages(stages);
     if (this.stages.some((s) => s.stage === 'cross') && options.crossEncoder === undefined) {
       throw new PlaitError('INVALID_ARGUMENT', { message: `the pipeline "${this.spec}" has a cross stage; give a cross-encoder (crossEncoder option, --cross-encoder <model>)`, name: 'crossEncoder' });
@@ -117,9 +133,17 @@ export class SearchPipeline {
 
   async run(query: string, options: PipelineRunOptions = {}): Promise<PipelineResult> {
     const t0 = performance.now();
-    const { list, reports, orderedBy, degraded, rewrites } = await this.runStages(query, options);
-    const hits = this.toHits(list, options.includeText === true);
-    return { hits, stages: reports, orderedBy, degraded, totalMs: performance.now() - t0, ...(rewrites === undefined || rewrites.length === 0 ? {} : { rewrites }) };
+    const { list, reports, orderedBy, degraded, rewrites, missingShards } = await this.runStages(query, options);
+    const hits = await this.toHits(list, options.includeText === true, options.signal);
+    return {
+      hits,
+      stages: reports,
+      orderedBy,
+      degraded,
+      totalMs: performance.now() - t0,
+      ...(rewrites === undefined || rewrites.length === 0 ? {} : { rewrites }),
+      ...(missingShards.length === 0 ? {} : { missingShards }),
+    };
   }
 
   /**
@@ -130,8 +154,13 @@ export class SearchPipeline {
     return (await this.runStages(query, options)).list;
   }
 
-  private async runStages(query: string, options: PipelineRunOptions): Promise<{ list: Candidate[]; reports: StageReport[]; orderedBy: string; degraded: Degradation | null; rewrites: QueryRewrite[] | undefined }> {
+  private async runStages(
+    query: string,
+    options: PipelineRunOptions,
+  ): Promise<{ list: Candidate[]; reports: StageReport[]; orderedBy: string; degraded: Degradation | null; rewrites: QueryRewrite[] | undefined; missingShards: number[] }> {
     let rewrites: QueryRewrite[] | undefined;
+    const missing = new Set<number>();
+    let firstMissing: Degradation | null = null;
     const reports: StageReport[] = [];
     let degraded: Degradation | null = null;
     let orderedBy = '';
@@ -144,11 +173,16 @@ export class SearchPipeline {
       throwIfAborted(options.signal);
       const ts = performance.now();
       if (k === 0) {
-        ({ list, rewrites } = await this.withBudget(s, query, options.signal, (ctx) => retrieve(s.stage, s.depth, ctx)).catch((e: unknown) => {
+        const got = await this.withBudget(s, query, options.signal, (ctx) => retrieve(s.stage, s.depth, ctx)).catch((e: unknown) => {
           if (e === BUDGET) throw new PlaitError('TIMEOUT', { message: `${label} missed its ${s.budgetMs} ms budget`, stage: label });
           throw e;
-        }));
+        });
+        ({ list, rewrites } = got);
         report.candidates = list.length;
+        if (got.missingShards !== undefined) {
+          for (const m of got.missingShards) missing.add(m);
+          firstMissing = { stage: label, reason: 'shards-missing', message: `shard${got.missingShards.length === 1 ? '' : 's'} ${got.missingShards.join(', ')} did not answer in time` };
+        }
       } else {
         const breaker = this.breakers.get(s.stage)!;
         let skip: Degradation | null = null;
@@ -170,6 +204,7 @@ export class SearchPipeline {
             } else {
               permit.settle('failure');
               skip = { stage: label, reason: 'error', message: (e as Error)?.message ?? String(e), ...(isPlaitError(e) ? { code: e.code } : {}) };
+              for (const m of missingShardsOf(e)) missing.add(m);
             }
           } finally {
             permit.settle('cancelled');
@@ -186,7 +221,7 @@ export class SearchPipeline {
       report.returned = list.length;
       if (report.status === 'ok') orderedBy = label;
     }
-    return { list, reports, orderedBy, degraded, rewrites };
+    return { list, reports, orderedBy, degraded: degraded ?? firstMissing, rewrites, missingShards: [...missing].sort((a, b) => a - b) };
   }
 
   /** Runs one stage under its budget: rejects with BUDGET when the budget ends first (and aborts the stage). */
@@ -227,8 +262,8 @@ export class SearchPipeline {
     }
   }
 
-  private toHits(list: readonly Candidate[], includeText: boolean): SearchHit[] {
-    const docs = includeText ? this.index.docstore.getDocuments(list.map((c) => c.docId)) : [];
+  private async toHits(list: readonly Candidate[], includeText: boolean, signal: AbortSignal | undefined): Promise<SearchHit[]> {
+    const docs = includeText ? await this.index.documents(list.map((c) => c.docId), signal) : [];
     return list.map((c, i) => {
       const hit: SearchHit = { docId: c.docId, pid: c.pid, score: c.score, rank: i + 1 };
       const doc = docs[i];
@@ -256,11 +291,18 @@ function checkLtrStage(stages: readonly PipelineStage[], model: CandidateRanker 
   }
 }
 
+/** The shards a CLUSTER_UNAVAILABLE error names (its `shards` detail); none for other errors. */
+function missingShardsOf(e: unknown): number[] {
+  if (!isPlaitError(e) || e.code !== 'CLUSTER_UNAVAILABLE') return [];
+  const shards = (e.details as { shards?: unknown } | undefined)?.shards;
+  return Array.isArray(shards) ? shards.filter((s): s is number => Number.isInteger(s)) : [];
+}
+
 function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted === true) throw abortError(signal);
 }
 
 /** One-shot convenience: builds a pipeline and runs one query (breakers then live for this call only). */
-export async function runPipeline(index: PlaitIndex, query: string, stages: string | readonly PipelineStage[], options: SearchPipelineOptions & PipelineRunOptions = {}): Promise<PipelineResult> {
+export async function runPipeline(index: PlaitIndex | PipelineIndex, query: string, stages: string | readonly PipelineStage[], options: SearchPipelineOptions & PipelineRunOptions = {}): Promise<PipelineResult> {
   return new SearchPipeline(index, stages, options).run(query, options);
 }

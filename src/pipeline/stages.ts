@@ -1,5 +1,6 @@
 /**
- * What each stage does, through PlaitIndex's public methods only:
+ * What each stage does, through the `PipelineIndex` it runs on (pipeline-index.ts: one PlaitIndex's
+ * public methods, or a cluster coordinator's scatter by shard):
  * - retrieval (first stage): `search` in mode bm25, late (PLAID), hybrid, or late + exhaustive;
  * - re-scoring a list (later stages):
  *   - late / exhaustive: `rerank(query, docIds)`, exact MaxSim of each stored document (best
@@ -18,9 +19,9 @@
  */
 import { SEARCH_DEFAULTS } from '../config/defaults.js';
 import { PlaitError } from '../errors/index.js';
-import { indexText } from '../indexer/index-text.js';
 import { fuseMinMax, fuseRrf } from '../search/fusion.js';
-import type { PlaitIndex, SearchOptions } from '../search/plait-index.js';
+import type { SearchOptions } from '../search/plait-index.js';
+import type { PipelineIndex } from './pipeline-index.js';
 import type { CrossScorer } from '../rerank/cross-encoder/cross-encoder.js';
 import type { StageName } from './pipeline-spec.js';
 import type { QueryRewrite } from '../rewrite/query-rewriter.js';
@@ -41,7 +42,7 @@ export interface CandidateRanker {
   /** Whether it reads the cross-encoder score (then a cross stage must come before it). */
   readonly needsCross: boolean;
   /** Feature rows of the candidates, row-major. */
-  featureRows(index: PlaitIndex, query: string, candidates: readonly Candidate[]): Promise<Float32Array>;
+  featureRows(index: PipelineIndex, query: string, candidates: readonly Candidate[]): Promise<Float32Array>;
   /** Scores of n rows. */
   score(rows: Float32Array, n: number): Float64Array;
 }
@@ -69,7 +70,7 @@ export function stageSearchOptions(o: SearchOptions): StageSearchOptions {
 }
 
 export interface StageContext {
-  index: PlaitIndex;
+  index: PipelineIndex;
   query: string;
   signal: AbortSignal;
   crossEncoder: CrossScorer | null;
@@ -82,6 +83,8 @@ export interface StageContext {
 export interface Retrieved {
   list: Candidate[];
   rewrites: QueryRewrite[] | undefined;
+  /** A cluster's shards that did not answer the search (SearchResult.missingShards); absent when whole. */
+  missingShards?: number[];
 }
 
 export async function retrieve(stage: StageName, depth: number, ctx: StageContext): Promise<Retrieved> {
@@ -100,8 +103,9 @@ export async function retrieve(stage: StageName, depth: number, ctx: StageContex
           ? { ...base, mode: 'hybrid' }
           : { ...base, mode: 'late' };
   if (stage === 'cross' || stage === 'ltr') throw new PlaitError('INVALID_ARGUMENT', { message: `${stage} cannot retrieve; it re-scores a list`, name: 'pipeline' });
-  const { hits, rewrites } = await ctx.index.search(ctx.query, options);
-  return { list: hits.map((h) => ({ docId: h.docId, pid: h.pid, score: h.score, ...(stage === 'bm25' ? { signals: { bm25: h.score } } : {}) })), rewrites };
+  const { hits, rewrites, missingShards } = await ctx.index.search(ctx.query, options);
+  const list = hits.map((h) => ({ docId: h.docId, pid: h.pid, score: h.score, ...(stage === 'bm25' ? { signals: { bm25: h.score } } : {}) }));
+  return { list, rewrites, ...(missingShards === undefined || missingShards.length === 0 ? {} : { missingShards }) };
 }
 
 /** Keeps the top `depth`; `signal(i)` adds what this stage learnt about candidate i to its signals. */
@@ -131,7 +135,7 @@ async function lateScores(list: readonly Candidate[], ctx: StageContext): Promis
   const hits = await ctx.index.rerank(
     ctx.query,
     list.map((c) => c.docId),
-    ctx.search.idfWeighting === undefined ? {} : { idfWeighting: ctx.search.idfWeighting },
+    { signal: ctx.signal, ...(ctx.search.idfWeighting === undefined ? {} : { idfWeighting: ctx.search.idfWeighting }) },
   );
   const byId = new Map(hits.map((h) => [h.docId, h] as const));
   const scores = new Float64Array(list.length);
@@ -144,28 +148,8 @@ async function lateScores(list: readonly Candidate[], ctx: StageContext): Promis
   return { scores, pids };
 }
 
-function bm25Scores(list: readonly Candidate[], ctx: StageContext): Float64Array {
-  const store = ctx.index.docstore;
-  // BM25 touches only documents holding a query term; asking for all of them costs the same scoring.
-  const all = new Map(store.bm25(ctx.query, store.nDocuments).map((h) => [h.docId, h.score] as const));
-  return Float64Array.from(list, (c) => all.get(c.docId) ?? 0);
-}
-
-/** Each candidate's passage text: its scored passage, or its first passage when it has none. */
-export function passageTexts(index: PlaitIndex, list: readonly Candidate[]): { texts: string[]; pids: Int32Array } {
-  const store = index.docstore;
-  const docs = store.getDocuments(list.map((c) => c.docId));
-  const pids = new Int32Array(list.length);
-  const texts = list.map((c, i) => {
-    const doc = docs[i];
-    if (doc === null || doc === undefined) throw new PlaitError('INVALID_INPUT', { message: `unknown document id "${c.docId}"`, docId: c.docId });
-    let passage = c.pid >= 0 ? store.getPassages([c.pid])[0] : null;
-    if (passage === null || passage === undefined || passage.docRowid !== doc.docRowid) passage = store.passagesOf(doc.docRowid)[0] ?? null;
-    const full = indexText(doc.title, doc.text);
-    pids[i] = passage?.pid ?? -1;
-    return passage === null ? full : full.slice(passage.start, passage.end);
-  });
-  return { texts, pids };
+function bm25Scores(list: readonly Candidate[], ctx: StageContext): Promise<Float64Array> {
+  return ctx.index.bm25Scores(ctx.query, list.map((c) => c.docId), ctx.signal);
 }
 
 /** Re-scores `list` with `stage` and keeps its top `depth`, highest first. */
@@ -178,12 +162,12 @@ export async function rescore(stage: StageName, depth: number, list: readonly Ca
       return byScoreThenPreviousRank(list, scores, pids, depth, lateSignal(scores, pids, ctx));
     }
     case 'bm25': {
-      const bm = bm25Scores(list, ctx);
+      const bm = await bm25Scores(list, ctx);
       return byScoreThenPreviousRank(list, bm, null, depth, (i) => ({ bm25: bm[i]! }));
     }
     case 'hybrid': {
       const { scores: late, pids } = await lateScores(list, ctx);
-      const bm = bm25Scores(list, ctx);
+      const bm = await bm25Scores(list, ctx);
       const lateList = list.map((_, key) => ({ key, score: late[key]! }));
       // BM25 contributes only the listed documents that hold a query term, as in hybrid search.
       const bmList = list.map((_, key) => ({ key, score: bm[key]! })).filter((d) => d.score > 0);
@@ -204,7 +188,7 @@ export async function rescore(stage: StageName, depth: number, list: readonly Ca
       if (ctx.crossEncoder === null) {
         throw new PlaitError('INVALID_ARGUMENT', { message: 'the pipeline has a cross stage but no cross-encoder (pass crossEncoder / --cross-encoder <model>)', name: 'crossEncoder' });
       }
-      const { texts, pids } = passageTexts(ctx.index, list);
+      const { texts, pids } = await ctx.index.passageTexts(list, ctx.signal);
       const scores = await ctx.crossEncoder.score(ctx.query, texts, { signal: ctx.signal });
       return byScoreThenPreviousRank(list, scores, pids, depth, (i) => ({ cross: scores[i]! }));
     }

@@ -105,12 +105,22 @@ function addWeight(terms: Map<string, number>, term: string, w: number): void {
   else terms.delete(term);
 }
 
-/** Rewrites queries against one document store; holds the spelling index and tokenised synonym phrases. */
-export class QueryRewriter {
+/**
+ * What spelling and synonyms read of a document store: its tokenizer, term and word document
+ * frequencies. A DocStoreReader is one; a cluster's coordinator gives one whose tokens come from a
+ * shard and whose frequencies are summed over the shards (src/cluster/cluster-rewrite.ts).
+ */
+export type RewriteSource = Pick<DocStoreReader, 'schemaVersion' | 'bm25Query' | 'bm25TermsOf' | 'termDf' | 'wordVocabulary'>;
+
+/**
+ * Rewrites queries against one document store (or another RewriteSource: spelling and synonyms
+ * only; RM3 reads a store's postings); holds the spelling index and tokenised synonym phrases.
+ */
+export class QueryRewriter<S extends RewriteSource = DocStoreReader> {
   private corrector: SpellingCorrector | null = null;
   private readonly phraseTerms = new Map<string, string[]>();
 
-  constructor(private readonly reader: DocStoreReader) {}
+  constructor(private readonly reader: S) {}
 
   /** Whether this store can be rewritten (schema 3: SQLite-side tokenisation). */
   get supported(): boolean {
@@ -132,13 +142,9 @@ export class QueryRewriter {
   }
 
   /** RM3 on a rewritten query's BM25 side. */
-  expandRm3(q: RewrittenQuery, rm3: ResolvedRm3, stopwords: ReadonlySet<string> | null): RewrittenQuery {
+  expandRm3(this: QueryRewriter<DocStoreReader>, q: RewrittenQuery, rm3: ResolvedRm3, stopwords: ReadonlySet<string> | null): RewrittenQuery {
     if (!this.supported) return q;
-    const expanded = rm3Expand(this.reader, q.bm25, rm3, stopwords);
-    if (expanded === q.bm25) return q;
-    const added = [...expanded.terms].filter(([t]) => !q.bm25.terms.has(t)).sort((a, b) => b[1] - a[1]);
-    const to = added.map(([t, w]) => `${t}^${w.toFixed(3)}`).join(' ');
-    return { ...q, bm25: expanded, rewrites: [...q.rewrites, { kind: 'rm3', from: [...q.bm25.terms.keys()].join(' '), to }] };
+    return withRm3(q, rm3Expand(this.reader, q.bm25, rm3, stopwords));
   }
 
   private correctSpelling(out: RewrittenQuery, stopwords: ReadonlySet<string> | null): string[] {
@@ -194,6 +200,14 @@ export class QueryRewriter {
       }
     }
   }
+}
+
+/** `q` with its BM25 side replaced by RM3's expansion, and the rm3 rewrite reported (`q` itself when nothing was added). */
+export function withRm3(q: RewrittenQuery, expanded: Bm25Query): RewrittenQuery {
+  if (expanded === q.bm25) return q;
+  const added = [...expanded.terms].filter(([t]) => !q.bm25.terms.has(t)).sort((a, b) => b[1] - a[1]);
+  const to = added.map(([t, w]) => `${t}^${w.toFixed(3)}`).join(' ');
+  return { ...q, bm25: expanded, rewrites: [...q.rewrites, { kind: 'rm3', from: [...q.bm25.terms.keys()].join(' '), to }] };
 }
 
 function containsRun(haystack: readonly string[], needle: readonly string[]): boolean {

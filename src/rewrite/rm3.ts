@@ -42,26 +42,41 @@ export function resolveRm3(options: Rm3Options | true): ResolvedRm3 {
 
 const NUMBER = /^\p{N}+$/u;
 
-/** The expanded BM25 query (terms with weights), or the query itself when BM25 finds nothing. */
-export function rm3Expand(reader: DocStoreReader, query: Bm25Query, params: ResolvedRm3, stopwords: ReadonlySet<string> | null): Bm25Query {
-  const feedback = reader.bm25(query, params.fbDocs);
-  if (feedback.length === 0) return query;
-  const relevance = new Map<string, number>();
-  const docs = reader.getDocuments(feedback.map((h) => h.docRowid));
-  feedback.forEach((hit, i) => {
-    const doc = docs[i];
-    if (doc === null || doc === undefined) return;
-    const tokens = reader.queryTokens(`${doc.title}\n${doc.text}`);
+/** A feedback document's term counts (stop words, pure numbers and one-character terms left out) and their sum. */
+export interface FeedbackTerms {
+  tf: Map<string, number>;
+  total: number;
+}
+
+/**
+ * Step 2's counts of each stored document (title + text, tokenised by the store), aligned with
+ * `docIds` (null for an unknown one). A cluster's shard answers its feedback documents with them.
+ */
+export function feedbackTerms(reader: Pick<DocStoreReader, 'getDocuments' | 'queryTokens'>, docIds: readonly number[] | readonly string[], stopwords: ReadonlySet<string> | null): (FeedbackTerms | null)[] {
+  return reader.getDocuments(docIds).map((doc) => {
+    if (doc === null) return null;
     const tf = new Map<string, number>();
     let total = 0;
-    for (const t of tokens) {
+    for (const t of reader.queryTokens(`${doc.title}\n${doc.text}`)) {
       if ((stopwords?.has(t.word) ?? false) || NUMBER.test(t.term) || t.term.length < 2) continue;
       tf.set(t.term, (tf.get(t.term) ?? 0) + 1);
       total++;
     }
-    if (total === 0) return;
-    for (const [term, n] of tf) relevance.set(term, (relevance.get(term) ?? 0) + (hit.score * n) / total);
+    return { tf, total };
   });
+}
+
+/**
+ * Steps 3–4: the expanded query from the feedback documents' BM25 scores and term counts (in
+ * BM25 order); the query itself when there is no feedback document.
+ */
+export function rm3Combine(query: Bm25Query, feedback: readonly { score: number; terms: FeedbackTerms | null }[], params: ResolvedRm3): Bm25Query {
+  if (feedback.length === 0) return query;
+  const relevance = new Map<string, number>();
+  for (const { score, terms } of feedback) {
+    if (terms === null || terms.total === 0) continue;
+    for (const [term, n] of terms.tf) relevance.set(term, (relevance.get(term) ?? 0) + (score * n) / terms.total);
+  }
   const kept = [...relevance].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, params.fbTerms);
   const keptSum = kept.reduce((s, [, w]) => s + w, 0);
   let querySum = 0;
@@ -71,4 +86,11 @@ export function rm3Expand(reader: DocStoreReader, query: Bm25Query, params: Reso
   for (const [term, w] of query.terms) terms.set(term, (lambda * w) / querySum);
   if (keptSum > 0) for (const [term, w] of kept) terms.set(term, (terms.get(term) ?? 0) + ((1 - lambda) * w) / keptSum);
   return { terms, tokens: query.tokens };
+}
+
+/** The expanded BM25 query (terms with weights), or the query itself when BM25 finds nothing. */
+export function rm3Expand(reader: DocStoreReader, query: Bm25Query, params: ResolvedRm3, stopwords: ReadonlySet<string> | null): Bm25Query {
+  const feedback = reader.bm25(query, params.fbDocs);
+  const terms = feedbackTerms(reader, feedback.map((h) => h.docRowid), stopwords);
+  return rm3Combine(query, feedback.map((h, i) => ({ score: h.score, terms: terms[i]! })), params);
 }

@@ -18,25 +18,35 @@
  *
  * The second pass searches with the expanded query (PLAID and exact MaxSim alike), so documents
  * the first pass missed can be found, as in the paper's "ColBERT-PRF Ranker".
+ *
+ * Three steps, so that a cluster's coordinator (src/cluster/cluster-index.ts) runs the same code as
+ * one index: `prfCodeCounts` (on the index holding the feedback passages: each shard counts its
+ * own), `choosePrfCentroids` (counts, cell sizes and N summed over the whole corpus → centroids and
+ * weights; run once, where the sums are), `appendPrfRows` (on the index that searches: every shard
+ * of a cluster holds the same codebook, so the chosen centroids travel as ids, not vectors).
  */
 
+import { invalidArgument } from '../errors/index.js';
 import type { ResolvedPrf } from '../rewrite/prf-options.js';
 import { segmentOf, type EncodedQuery, type ScoringArrays } from './plaid.js';
 
-export interface PrfExpansion {
-  query: EncodedQuery;
-  /** The appended centroids and their weights, in query-row order after the original rows. */
+/** The centroids ColBERT-PRF appends to a query, and each one's weight (in query-row order after the original rows). */
+export interface PrfRows {
   centroids: Int32Array;
   weights: Float32Array;
 }
 
+export interface PrfExpansion extends PrfRows {
+  query: EncodedQuery;
+}
+
 /**
- * The query with expansion embeddings appended, from the feedback passages `pids` (the first pass's
- * best passages, best first); null when they hold no token.
+ * How many tokens of the passages `pids` fall in each centroid cell (their codes): centroid → count.
+ * @param pids passages of this index (the first pass's feedback, best first; at most fbDocs of them).
  */
-export function colbertPrf(a: ScoringArrays, q: EncodedQuery, pids: readonly number[], params: ResolvedPrf): PrfExpansion | null {
+export function prfCodeCounts(a: ScoringArrays, pids: readonly number[]): Map<number, number> {
   const counts = new Map<number, number>();
-  for (const pid of pids.slice(0, params.fbDocs)) {
+  for (const pid of pids) {
     const seg = a.segments[segmentOf(a, pid)]!;
     const start = a.tokenStarts[pid]!;
     const len = a.doclens[pid]!;
@@ -45,9 +55,18 @@ export function colbertPrf(a: ScoringArrays, q: EncodedQuery, pids: readonly num
       counts.set(c, (counts.get(c) ?? 0) + 1);
     }
   }
-  if (counts.size === 0) return null;
-  const n = a.doclens.length;
-  const idf = (c: number): number => Math.log(n / Math.max(1, a.ivfOffsets[c + 1]! - a.ivfOffsets[c]!));
+  return counts;
+}
+
+/**
+ * The centroids to append and their weights (see the file header): among the cells the feedback
+ * tokens fall in (`counts`), the `fbEmbeddings` best by count × ln(n / df(c)) (ties: lower id
+ * first), cells with IDF ≤ 0 left out; weights β·IDF normalised to mean β. Null when none is left.
+ * @param cellDf df(c): passages holding a token in cell c (IVF list length; a cluster sums its shards').
+ * @param n passages of the corpus (a cluster sums its shards').
+ */
+export function choosePrfCentroids(counts: ReadonlyMap<number, number>, cellDf: (c: number) => number, n: number, params: ResolvedPrf): PrfRows | null {
+  const idf = (c: number): number => Math.log(n / Math.max(1, cellDf(c)));
   const chosen = [...counts]
     .map(([c, count]) => ({ c, idf: idf(c), score: count * idf(c) }))
     .filter((x) => x.idf > 0)
@@ -55,18 +74,50 @@ export function colbertPrf(a: ScoringArrays, q: EncodedQuery, pids: readonly num
     .slice(0, params.fbEmbeddings);
   if (chosen.length === 0) return null;
   const meanIdf = chosen.reduce((s, x) => s + x.idf, 0) / chosen.length;
-  const dim = a.dim;
-  const length = q.length + chosen.length;
+  return { centroids: Int32Array.from(chosen, (x) => x.c), weights: Float32Array.from(chosen, (x) => (params.beta * x.idf) / meanIdf) };
+}
+
+/**
+ * `q` with one row per chosen centroid appended: the centroid's vector from `centroids`
+ * (nCentroids × dim, row-major), weighted by its PRF weight; the original rows keep their weights
+ * (1 when `q` has none).
+ * @throws PlaitError INVALID_ARGUMENT when a centroid id is outside the codebook or the lengths differ.
+ */
+export function appendPrfRows(q: EncodedQuery, centroids: Float32Array, dim: number, rows: PrfRows): EncodedQuery {
+  const nCentroids = centroids.length / dim;
+  if (rows.weights.length !== rows.centroids.length) throw invalidArgument('prf.weights', `one weight per appended centroid (${rows.centroids.length})`, rows.weights.length);
+  for (const c of rows.centroids) if (!(c >= 0 && c < nCentroids)) throw invalidArgument('prf.centroids', `centroid ids in [0, ${nCentroids - 1}]`, c);
+  const length = q.length + rows.centroids.length;
   const vectors = new Float32Array(length * dim);
   vectors.set(q.vectors.subarray(0, q.length * dim));
   const weights = new Float32Array(length);
   if (q.weights === null) weights.fill(1, 0, q.length);
   else weights.set(q.weights.subarray(0, q.length));
-  const centroids = Int32Array.from(chosen, (x) => x.c);
-  const expWeights = Float32Array.from(chosen, (x) => (params.beta * x.idf) / meanIdf);
-  chosen.forEach((x, i) => {
-    vectors.set(a.centroids.subarray(x.c * dim, (x.c + 1) * dim), (q.length + i) * dim);
-    weights[q.length + i] = expWeights[i]!;
+  rows.centroids.forEach((c, i) => {
+    vectors.set(centroids.subarray(c * dim, (c + 1) * dim), (q.length + i) * dim);
+    weights[q.length + i] = rows.weights[i]!;
   });
-  return { query: { vectors, length, weights }, centroids, weights: expWeights };
+  return { vectors, length, weights };
+}
+
+/**
+ * The query with expansion embeddings appended, from the feedback passages `pids` (the first pass's
+ * best passages, best first); null when they hold no token.
+ */
+export function colbertPrf(a: ScoringArrays, q: EncodedQuery, pids: readonly number[], params: ResolvedPrf): PrfExpansion | null {
+  const counts = prfCodeCounts(a, pids.slice(0, params.fbDocs));
+  const rows = choosePrfCentroids(counts, (c) => a.ivfOffsets[c + 1]! - a.ivfOffsets[c]!, a.doclens.length, params);
+  return rows === null ? null : { ...rows, query: appendPrfRows(q, a.centroids, a.dim, rows) };
+}
+
+/** How a search reports the expansion among its rewrites: the feedback passages used, and each appended centroid with its weight. */
+export function prfRewrite(rows: PrfRows, feedbackPassages: number): { kind: 'prf'; from: string; to: string } {
+  return { kind: 'prf', from: `${feedbackPassages} feedback passages`, to: Array.from(rows.centroids, (c, i) => `c${c}^${rows.weights[i]!.toFixed(3)}`).join(' ') };
+}
+
+/** The passages holding a token in each centroid cell (IVF list lengths), c → df(c); with `a.doclens.length`, what a cluster's coordinator sums over its shards. */
+export function prfCellSizes(a: ScoringArrays): Int32Array {
+  const out = new Int32Array(a.nCentroids);
+  for (let c = 0; c < out.length; c++) out[c] = a.ivfOffsets[c + 1]! - a.ivfOffsets[c]!;
+  return out;
 }

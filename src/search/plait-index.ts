@@ -40,7 +40,7 @@ import { emptyResult, emptyTimings, toHits, type SearchHit, type SearchResult, t
 import { rowidsOf, scoreStoredDocs } from './stored-rerank.js';
 import { explainLate, type Explanation } from './explain.js';
 import { QueryRewriter, rewriteActive, type RewrittenQuery } from '../rewrite/query-rewriter.js';
-import { colbertPrf } from './colbert-prf.js';
+import { appendPrfRows, colbertPrf, prfRewrite, type PrfRows } from './colbert-prf.js';
 import { ENGLISH_STOPWORDS } from '../docstore/index.js';
 import { candidateMarks, docMask, exactFilter, exactFiltered, filteredBm25, type DocMask } from './filtered-search.js';
 import { indexText } from '../indexer/index-text.js';
@@ -56,7 +56,13 @@ export type { EmptyReason } from './query-text.js';
 export type { Explanation, TokenMatch, ExplainedToken } from './explain.js';
 
 /** Options of `PlaitIndex.explain`: the search settings whose score is explained. */
-export type ExplainOptions = Pick<SearchOptions, 'mode' | 'idfWeighting' | 'fusion' | 'alpha' | 'rrfK' | 'topK' | 'rewrite' | 'globalStats'>;
+export type ExplainOptions = Pick<SearchOptions, 'mode' | 'idfWeighting' | 'fusion' | 'alpha' | 'rrfK' | 'topK' | 'rewrite' | 'globalStats'> & {
+  /**
+   * The query's rewrite computed elsewhere — a cluster's coordinator, against the whole corpus:
+   * spelling, synonyms and (BM25 side) RM3 already applied — used instead of rewriting here.
+   */
+  rewritten?: RewrittenQuery | null;
+};
 
 /** Options of searchEncodedBatch: a search's, plus the rewrites the caller already computed. */
 export interface EncodedSearchOptions extends SearchOptions {
@@ -65,7 +71,16 @@ export interface EncodedSearchOptions extends SearchOptions {
    * with these same options; the search uses them instead of rewriting again. Default: rewrite here.
    */
   rewritten?: readonly (RewrittenQuery | null)[];
+  /**
+   * ColBERT-PRF rows chosen elsewhere (a cluster's coordinator, colbert-prf.ts choosePrfCentroids),
+   * appended to every query of the batch after its IDF weighting: the centroid ids of this index's
+   * codebook and their weights. The search is then the PRF second pass (no PRF of its own).
+   */
+  prfRows?: PrfRows;
 }
+
+/** A resolved search that may carry PRF rows chosen elsewhere (EncodedSearchOptions.prfRows). */
+type ResolvedWithRows = ResolvedSearch & { prfRows?: PrfRows };
 
 export interface OpenIndexOptions extends QueryEncoderOptions {
   kernels?: Kernels;
@@ -397,7 +412,7 @@ export class PlaitIndex {
 
   private async searchEncodedBatchNow(queries: string[], embeddings: TokenEmbeddings[], options: EncodedSearchOptions): Promise<SearchResult[]> {
     this.checkOpen();
-    const r = this.resolveSearch(options);
+    const r: ResolvedWithRows = options.prfRows === undefined ? this.resolveSearch(options) : { ...this.resolveSearch(options), prfRows: options.prfRows };
     if (r.mode !== 'bm25' && embeddings.length !== queries.length) throw invalidArgument('embeddings', `one per query (${queries.length})`, embeddings);
     const given = options.rewritten;
     if (given !== undefined && (!Array.isArray(given) || given.length !== queries.length)) throw invalidArgument('rewritten', `one rewrite (or null) per query (${queries.length})`, given);
@@ -571,7 +586,9 @@ export class PlaitIndex {
 
   private prepare(embedding: TokenEmbeddings | null, r: ResolvedSearch): EncodedQuery {
     if (embedding === null) throw new PlaitError('INVALID_ARGUMENT', { message: 'late-interaction search needs an encoded query' });
-    return this.queries.prepare(embedding, r.idf, r.globalStats?.tokenIdf);
+    const q = this.queries.prepare(embedding, r.idf, r.globalStats?.tokenIdf);
+    const rows = (r as ResolvedWithRows).prfRows;
+    return rows === undefined ? q : appendPrfRows(q, this.arrays.centroids, this.arrays.dim, rows);
   }
 
   /** Documents the late list returns: topK, or the fusion depth in hybrid mode. */
@@ -598,7 +615,7 @@ export class PlaitIndex {
    * query and the rewrite list with the expansion reported; null when off or there is no feedback.
    */
   private expandPrf(q: EncodedQuery, late: CollapsedDocs, r: ResolvedSearch, rw: RewrittenQuery | null): { query: EncodedQuery; rw: RewrittenQuery } | null {
-    if (r.rewrite.prf === null) return null;
+    if (r.rewrite.prf === null || (r as ResolvedWithRows).prfRows !== undefined) return null;
     const pids = late.docs.slice(0, r.rewrite.prf.fbDocs).flatMap((d) => {
       const pid = late.pidOf.get(d.key);
       return pid === undefined ? [] : [pid];
@@ -606,8 +623,7 @@ export class PlaitIndex {
     const x = colbertPrf(this.arrays, q, pids, r.rewrite.prf);
     if (x === null) return null;
     const base: RewrittenQuery = rw ?? { lateText: '', bm25: { terms: new Map(), tokens: [] }, rewrites: [] };
-    const to = Array.from(x.centroids, (c, i) => `c${c}^${x.weights[i]!.toFixed(3)}`).join(' ');
-    return { query: x.query, rw: { ...base, rewrites: [...base.rewrites, { kind: 'prf', from: `${pids.length} feedback passages`, to }] } };
+    return { query: x.query, rw: { ...base, rewrites: [...base.rewrites, prfRewrite(x, pids.length)] } };
   }
 
   /**
@@ -689,7 +705,7 @@ export class PlaitIndex {
    * names this way, with the corpus-wide token IDF in `options.globalStats`.
    * @throws PlaitError INVALID_ARGUMENT (docIds, topK), INVALID_INPUT (unknown id), DIMENSION_MISMATCH, INDEX_CLOSED.
    */
-  async rerankEncoded(embedding: TokenEmbeddings, docIds: string[], options: Pick<SearchOptions, 'topK' | 'idfWeighting' | 'includeText' | 'globalStats'> = {}): Promise<SearchHit[]> {
+  async rerankEncoded(embedding: TokenEmbeddings, docIds: string[], options: Pick<EncodedSearchOptions, 'topK' | 'idfWeighting' | 'includeText' | 'globalStats' | 'prfRows'> = {}): Promise<SearchHit[]> {
     return this.guardedCall(async () => {
       this.checkOpen();
       const topK = options.topK ?? (Array.isArray(docIds) ? docIds.length : 0);
@@ -698,8 +714,9 @@ export class PlaitIndex {
     });
   }
 
-  private scoreStored(e: TokenEmbeddings, rowids: number[], topK: number, options: Pick<SearchOptions, 'idfWeighting' | 'includeText' | 'globalStats'>): SearchHit[] {
-    const q = this.queries.prepare(e, options.idfWeighting ?? this.manifest.model.idfWeighting, options.globalStats?.tokenIdf);
+  private scoreStored(e: TokenEmbeddings, rowids: number[], topK: number, options: Pick<EncodedSearchOptions, 'idfWeighting' | 'includeText' | 'globalStats' | 'prfRows'>): SearchHit[] {
+    const prepared = this.queries.prepare(e, options.idfWeighting ?? this.manifest.model.idfWeighting, options.globalStats?.tokenIdf);
+    const q = options.prfRows === undefined ? prepared : appendPrfRows(prepared, this.arrays.centroids, this.arrays.dim, options.prfRows);
     const { docs, pidOf } = scoreStoredDocs(q, rowids, this.docs, (qq, pids) => this.local.exact(qq, pids));
     return toHits(this.docstore, docs.slice(0, topK), pidOf, options.includeText ?? false);
   }
@@ -723,7 +740,7 @@ export class PlaitIndex {
       throw invalidArgument('rewrite.prf', 'spelling, synonyms or rm3 in explain (ColBERT-PRF appends centroid embeddings, which have no query text to explain)', 'prf');
     }
     const encoder = await this.encoder();
-    let rw = this.rewriteAll([query], [null], r)?.[0] ?? null;
+    let rw = options.rewritten !== undefined ? options.rewritten : (this.rewriteAll([query], [null], r)?.[0] ?? null);
     const lateText = rw?.lateText ?? query;
     const [e] = await encoder.encodeQueries([lateText]);
     this.checkOpen();
@@ -756,7 +773,7 @@ export class PlaitIndex {
     );
     let bm25: Explanation['bm25'] = null;
     if (r.mode !== 'late') {
-      if (rw !== null && r.rewrite.rm3 !== null) rw = this.rewriter().expandRm3(rw, r.rewrite.rm3, ENGLISH_STOPWORDS);
+      if (rw !== null && r.rewrite.rm3 !== null && options.rewritten === undefined) rw = this.rewriter().expandRm3(rw, r.rewrite.rm3, ENGLISH_STOPWORDS);
       const terms = this.docstore.bm25Explain(rw?.bm25 ?? query, stored.docRowid, r.globalStats?.bm25 === undefined ? {} : { corpus: r.globalStats.bm25 });
       bm25 = { score: terms.reduce((sum, t) => sum + t.contribution, 0), terms };
     }

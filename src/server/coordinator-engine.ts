@@ -4,8 +4,9 @@
  * admission control, encoder, deadlines and metrics answer for the whole cluster. Queries are
  * encoded here, once; shards score them. The result cache is off: a shard's replicas take writes
  * the coordinator does not see. Explain goes through `ClusterIndex.explain` (the document's shard);
- * staged pipelines need a whole `PlaitIndex` and answer 400 INVALID_ARGUMENT ("served through a
- * wrapper that supports search only").
+ * staged pipelines run here over `ClusterIndex.pipelineIndex` (their cross stage on this process's
+ * `--cross-encoder` models, the passages fetched from their shards; their ltr stage on its
+ * `--ltr-model`, the features computed from the documents' shards).
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,6 +17,8 @@ import { createEncoder } from '../encoder/create-encoder.js';
 import { resolveModelSpec } from '../encoder/resolve-model.js';
 import { DynamicBatchingEncoder } from '../encoder/dynamic-batching.js';
 import { Reranker } from '../rerank/reranker.js';
+import { CrossEncoder } from '../rerank/cross-encoder/cross-encoder.js';
+import { LtrModel } from '../ltr/ltr-model.js';
 import { CLUSTER_MANIFEST_FILE, readClusterManifest } from '../cluster/cluster-manifest.js';
 import { ClusterIndex } from '../cluster/cluster-index.js';
 import { ClusterMetrics } from '../cluster/cluster-metrics.js';
@@ -93,8 +96,21 @@ export async function openCoordinatorEngine(nameOrPath: string, options: Resolve
       owned.push(enc);
       rerankers.push({ names: [...new Set([enc.info.name, ...(model === undefined ? [] : [model])])], reranker: await Reranker.create({ encoder: enc }) });
     }
+    const crossEncoders: { names: string[]; scorer: CrossEncoder }[] = [];
+    let ltrModel: LtrModel | undefined;
+    try {
+      if (options.ltrModel !== undefined) ltrModel = await LtrModel.load(options.ltrModel);
+      for (const model of options.crossEncoders) {
+        const scorer = await CrossEncoder.create(model);
+        crossEncoders.push({ names: [...new Set([scorer.name, model])], scorer });
+      }
+    } catch (err) {
+      for (const c of crossEncoders) await c.scorer.close().catch(() => {});
+      for (const enc of owned) await enc.close().catch(() => {});
+      throw err;
+    }
     const cluster = new ClusterIndex(name, client, info, { encoder: queryEncoder });
-    engine = new Engine({ indexes: [{ name, index: cluster }], rerankers, ownedEncoders: owned }, { ...options, resultCacheBytes: 0 });
+    engine = new Engine({ indexes: [{ name, index: cluster }], rerankers, crossEncoders, ...(ltrModel === undefined ? {} : { ltrModel }), ownedEncoders: owned }, { ...options, resultCacheBytes: 0 });
     // The per-shard metrics live on the server's registry, made with the engine.
     client.metrics = new ClusterMetrics(engine.metrics.registry);
     const writes: ClusterWriteTarget = { index: name, log: await WriteLog.open(nc, name, { shards }), encoder: queryEncoder, manifest: info[0]!.manifest };

@@ -33,9 +33,19 @@ import { ServerMetrics } from './metrics.js';
 import { unsearchable } from '../search/query-text.js';
 import { emptyResult } from '../search/search-result.js';
 import type { ResolvedServerOptions } from './options.js';
+import { localPipelineIndex, type PipelineIndex } from '../pipeline/pipeline-index.js';
+import type { ClusterCallOptions } from '../cluster/cluster-index.js';
+import type { RewrittenQuery } from '../rewrite/query-rewriter.js';
 
-/** What the server needs of an index: PlaitIndex satisfies it (tests wrap one to gate or slow it). */
-export type ServedIndex = Pick<PlaitIndex, 'path' | 'manifest' | 'encoder' | 'resolveSearch' | 'searchEncodedBatch' | 'close'> & Partial<Pick<PlaitIndex, 'rewrite'>>;
+/**
+ * What the server needs of an index: PlaitIndex satisfies it (tests wrap one to gate or slow it).
+ * `pipelineIndex` (a cluster's ClusterIndex) gives staged pipelines an index bound to one request's
+ * deadline; `rewrite` may answer asynchronously (a cluster's asks its shards).
+ */
+export type ServedIndex = Pick<PlaitIndex, 'path' | 'manifest' | 'encoder' | 'resolveSearch' | 'searchEncodedBatch' | 'close'> & {
+  rewrite?(query: string, options: SearchOptions): RewrittenQuery | null | Promise<RewrittenQuery | null>;
+  pipelineIndex?(o: ClusterCallOptions): PipelineIndex;
+};
 
 export interface IndexEntry {
   name: string;
@@ -228,6 +238,17 @@ export class Engine {
   }
 
   /**
+   * The served index as a staged pipeline's index: a PlaitIndex's own, or a cluster's bound to this
+   * request's deadline and read-your-writes sequences.
+   * @throws PlaitError INVALID_ARGUMENT when the index was served through a search-only wrapper.
+   */
+  pipelineIndex(entry: IndexEntry, o: ClusterCallOptions): PipelineIndex {
+    if (entry.index instanceof PlaitIndex) return localPipelineIndex(entry.index);
+    if (entry.index.pipelineIndex !== undefined) return entry.index.pipelineIndex(o);
+    return localPipelineIndex(this.plaitIndex(entry));
+  }
+
+  /**
    * Encodes and scores every engine object once, so the first request pays no model load or JIT;
    * then times one warm call of each and seeds admission's mean work time with the slowest (so
    * shedding works from the first burst, not after the first requests have finished).
@@ -347,7 +368,8 @@ export class Engine {
     // and the rewrites go to the library with the embeddings (for BM25 and the report). An index
     // without `rewrite` (a test's wrapper) rewrites inside searchEncodedBatch.
     const index = entry.index;
-    const rewritten = index.rewrite === undefined || options.rewrite === undefined ? undefined : todo.map((i) => index.rewrite!(queries[i]!, options));
+    const rewriteOptions = deadlineAt === undefined ? options : { ...options, deadlineAt };
+    const rewritten = index.rewrite === undefined || options.rewrite === undefined ? undefined : await Promise.all(todo.map((i) => index.rewrite!(queries[i]!, rewriteOptions)));
     if (resolved.mode !== 'bm25') {
       const t = performance.now();
       embeddings = await this.queryEmbeddings(entry, todo.map((i, j) => rewritten?.[j]?.lateText ?? queries[i]!));

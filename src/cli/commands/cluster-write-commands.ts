@@ -13,7 +13,7 @@ import { existsSync } from 'node:fs';
 import { fetchClusterShard, publishCluster, type ShardFilesResult } from '../../cluster/shard-files.js';
 import { addCorpusToCluster, deleteFromCluster, type ClusterWriteResult } from '../../cluster/cluster-writer.js';
 import { parseFilter } from '../../docstore/metadata-filter.js';
-import { corpusReadOptions, readIdFile, withCorpusOptions, type AddCliOptions } from './living-commands.js';
+import { LOCK_WAIT_OPTION, corpusReadOptions, lockWait, readIdFile, withCorpusOptions, type AddCliOptions } from './living-commands.js';
 import { PlaitError } from '../../errors/index.js';
 import { parseIntArg, plural, printJson } from '../options.js';
 
@@ -21,6 +21,7 @@ interface PublishCliOptions {
   nats: string;
   shard?: number;
   json?: boolean;
+  lockWaitS?: number;
 }
 
 async function withNats<T>(url: string, work: (nc: Awaited<ReturnType<typeof connect>>) => Promise<T>): Promise<T> {
@@ -90,10 +91,12 @@ export function registerClusterWriteCommands(program: Command): void {
     .argument('<name>', 'the sharded index folder (its name is the cluster name)')
     .requiredOption('--nats <url>', 'NATS server URL, e.g. nats://127.0.0.1:4222')
     .option('--shard <i>', 'publish only this shard', parseIntArg('shard', 0))
+    .option(...LOCK_WAIT_OPTION)
     .option('-q, --quiet', QUIET_HELP)
     .option('--json', 'print the result as JSON')
     .action(async (name: string, o: PublishCliOptions) => {
-      const r = await withNats(o.nats, (nc) => publishCluster(nc, name, o.shard === undefined ? undefined : [o.shard]));
+      // A shard whose store is changed in place is copied under its write lock: wait for it as add and delete do.
+      const r = await withNats(o.nats, (nc) => publishCluster(nc, name, o.shard === undefined ? undefined : [o.shard], lockWait(o)));
       if (o.json) return printJson(r);
       process.stdout.write(`published cluster ${r.cluster}: ${r.shards.map((s) => describe(s, 'uploaded')).join('; ')}\n`);
     });

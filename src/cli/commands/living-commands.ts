@@ -40,14 +40,14 @@ const SKIPPABLE = new Set(Object.values(SKIP_CODES));
 const QUIET_HELP = 'no progress output (this command prints only its result)';
 
 /** `--lock-wait-s`: how long add / delete / compact wait for another writer's lock. */
-const LOCK_WAIT_OPTION = [
+export const LOCK_WAIT_OPTION = [
   '--lock-wait-s <s>',
   `seconds to wait while another writer (an add, a compaction, a backup) holds the index's write lock, then INDEX_LOCKED (default ${LOCK_WAIT_DEFAULTS.waitMs / 1000}; 0: fail at once)`,
   parseIntArg('lockWaitS', 0),
 ] as const;
 
 /** The library's lock-wait options from `--lock-wait-s`, telling the user on stderr why nothing happens meanwhile. */
-function lockWait(o: { lockWaitS?: number; json?: boolean }): LockWaitOptions {
+export function lockWait(o: { lockWaitS?: number; json?: boolean }): LockWaitOptions {
   return {
     ...(o.lockWaitS === undefined ? {} : { lockWaitMs: o.lockWaitS * 1000 }),
     onLockWait: (e) => process.stderr.write(`plait: waiting for the write lock: ${String(e.details?.['message'] ?? e.message)}\n`),

@@ -269,11 +269,14 @@ export function searchOptionsFromBody(b: SearchBody, serverSynonyms: SynonymMap 
 }
 
 /**
- * Each query through a staged pipeline on the full index (`SearchPipeline`), the cross stage scored
- * by a served cross-encoder whose circuit breaker is shared by every request.
+ * Each query through a staged pipeline on the full index (`SearchPipeline`; on a coordinator, the
+ * cluster's pipeline index), the cross stage scored by a served cross-encoder whose circuit breaker
+ * is shared by every request.
  */
 async function runPipelines(engine: Engine, entry: IndexEntry, queries: string[], b: SearchBody, signal: AbortSignal): Promise<Record<string, unknown>[]> {
-  const index = engine.plaitIndex(entry);
+  // A cluster's coordinator: every stage's shard calls answer by the request's deadline and see the writes min_sequences name.
+  const deadlineAt = Date.now() + (b.timeout_ms ?? engine.options.timeoutMs);
+  const index = engine.pipelineIndex(entry, { deadlineAt, ...(b.min_sequences === undefined ? {} : { minSequences: b.min_sequences }) });
   if (b.filter !== undefined) throw new PlaitError('INVALID_ARGUMENT', { message: 'filter applies to one-mode searches; pipelines do not take it yet', name: 'filter' });
   const stages = parsePipeline(b.pipeline!);
   const hasCross = stages.some((st) => st.stage === 'cross');
@@ -296,6 +299,7 @@ async function runPipelines(engine: Engine, entry: IndexEntry, queries: string[]
       stages: r.stages.map((st) => ({ stage: st.stage, label: st.label, depth: st.depth, budget_ms: st.budgetMs, candidates: st.candidates, returned: st.returned, ms: st.ms, status: st.status, ...(st.reason === undefined ? {} : { reason: st.reason }) })),
       ordered_by: r.orderedBy,
       degraded: r.degraded,
+      ...(r.missingShards === undefined ? {} : { missing_shards: r.missingShards }),
       ...(r.rewrites === undefined ? {} : { rewrites: r.rewrites }),
     });
   }
