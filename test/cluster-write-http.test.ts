@@ -166,4 +166,10 @@ test('plait cluster add / delete write through the logs from the command line', 
   assert.ok(!after.some((h) => h.docId === 'cli-tides'));
   const usage = runPlait(sample.dir, ['cluster', 'delete', root, '--nats', nats.url]);
   assert.equal(usage.code, 2);
+  // Every line invalid under --skip-invalid: the refusal says what was skipped and why, as plait add's does.
+  const bad = join(sample.dir, 'all-bad.jsonl');
+  writeFileSync(bad, ['{"_id":"blank","text":"  "}', 'not json', '{"text":"no id"}'].join('\n') + '\n');
+  const empty = runPlait(sample.dir, ['cluster', 'add', root, bad, '--nats', nats.url, '--threads', '0', '--skip-invalid']);
+  assert.notEqual(empty.code, 0);
+  assert.match(empty.stderr, /has no document to add: all 3 documents were skipped as invalid \(--skip-invalid; .*\); first 3 reasons: EMPTY_TEXT at \S*all-bad\.jsonl:1: .*\[EMPTY_CORPUS\]/);
 });

@@ -12,7 +12,7 @@ import { CLUSTER_WRITE_DEFAULTS } from '../config/defaults.js';
 import { createEncoder } from '../encoder/create-encoder.js';
 import type { Encoder, EncoderOptions } from '../encoder/types.js';
 import { PlaitError } from '../errors/index.js';
-import { openCorpus } from '../indexer/corpus/index.js';
+import { emptyCorpusError, openCorpus } from '../indexer/corpus/index.js';
 import type { CorpusInput, CorpusReadReport, CorpusReaderOptions } from '../indexer/corpus/types.js';
 import type { DocumentInput } from '../docstore/types.js';
 import type { MetadataFilter } from '../docstore/metadata-filter.js';
@@ -70,7 +70,7 @@ export async function addCorpusToCluster(nc: NatsConnection, root: string, input
       if (batch.length >= size) await flush();
     }
     await flush();
-    if (documents === 0) throw new PlaitError('EMPTY_CORPUS', { message: `${([] as string[]).concat(input).join(', ')} has no document to add` });
+    if (documents === 0) throw emptyCorpusError(input, corpus.report, 'add');
     return { cluster: layout.cluster, shards: layout.shards, documents, writes: acks.length, sequences: lastSequences(acks), report: corpus.report };
   } finally {
     if (options.encoder === undefined) await encoder.close();
