@@ -17,7 +17,7 @@ import { openIndex, type PlaitIndex } from '../../search/plait-index.js';
 import type { BuildOptions } from '../../indexer/build-index.js';
 import { closeOnSignals, serveEngine, startServer, type RunningServer } from '../../server/lifecycle.js';
 import { resolveServerOptions, type ServerOptions } from '../../server/options.js';
-import { openCoordinatorEngine } from '../../server/coordinator-engine.js';
+import { clusterNameOf, openCoordinatorEngine } from '../../server/coordinator-engine.js';
 import { checkListenAddress } from '../../server/lifecycle.js';
 import { PlaitError, isPlaitError } from '../../errors/index.js';
 import type { ProgressReporter } from '../progress.js';
@@ -65,8 +65,9 @@ export async function runClusterServe(indexes: string[], server: ServerOptions, 
     await checkListenAddress(resolved.host, resolved.port);
     const { engine, writes } = await openCoordinatorEngine(o.coordinate, resolved, { servers: o.nats });
     const running = await serveEngine(engine, { clusterWrites: writes });
-    running.app.log.info({ url: running.url, cluster: o.coordinate, nats: o.nats }, 'ready');
-    process.stderr.write(`plait: coordinating cluster ${o.coordinate} on ${running.url} (NATS ${o.nats}); Ctrl-C stops\n`);
+    const name = clusterNameOf(o.coordinate); // the name in the API's paths, not the folder given
+    running.app.log.info({ url: running.url, cluster: name, nats: o.nats }, 'ready');
+    process.stderr.write(`plait: coordinating cluster ${name} on ${running.url} (NATS ${o.nats}); Ctrl-C stops\n`);
     await untilSignal(running, async () => {});
     return;
   }

@@ -1,0 +1,34 @@
+/**
+ * `plait serve --nats <url> --coordinate <name-or-folder>`: what a new user types. A folder with no
+ * cluster.json used to be refused for its characters as a cluster name ("must be 1–64 characters
+ * of [A-Za-z0-9_-]"), and an ordinary index's folder was taken as a cluster name and waited on for
+ * a minute; both now say what the folder is, before NATS is reached (the URL here is closed).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { clusterNameOf } from '../src/server/coordinator-engine.js';
+import { isPlaitError } from '../src/errors/index.js';
+import { runPlait } from './helpers/cli.js';
+
+test('clusterNameOf: a name, a cluster folder, a missing folder, an ordinary index', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'plait-coord-name-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  assert.equal(clusterNameOf('wiki'), 'wiki');
+  assert.throws(() => clusterNameOf('a b'), (e) => isPlaitError(e, 'INVALID_ARGUMENT'));
+  assert.throws(() => clusterNameOf(join(dir, 'nope')), (e) => isPlaitError(e, 'INDEX_NOT_FOUND') && /no sharded index at .*nope \(no cluster\.json/.test(e.message));
+  mkdirSync(join(dir, 'plain'));
+  writeFileSync(join(dir, 'plain', 'manifest.json'), '{}');
+  assert.throws(() => clusterNameOf(join(dir, 'plain')), (e) => isPlaitError(e, 'INDEX_NOT_FOUND') && /is an index, not a sharded one/.test(e.message));
+});
+
+test('plait serve --coordinate <missing folder> exits 2 with INDEX_NOT_FOUND, without reaching NATS', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'plait-coord-cli-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const r = runPlait(dir, ['serve', '--nats', 'nats://127.0.0.1:1', '--coordinate', join(dir, 'big'), '--port', '0']);
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /no sharded index at .*big .*\[INDEX_NOT_FOUND\]/);
+  assert.doesNotMatch(r.stderr, /must be 1–64 characters/);
+});
