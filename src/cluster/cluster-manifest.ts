@@ -18,7 +18,7 @@ export const ROUTING_JUMP_SHA256 = 'jump-consistent-hash/sha256-be64';
 export interface ClusterManifest {
   format: 'plait-cluster';
   version: 1;
-  /** The cluster's name on NATS (subjects.ts): the folder's name. */
+  /** The cluster's name on NATS (subjects.ts): the folder's name at build time; a copy of the folder under another name keeps it (clusterNameAt). */
   name: string;
   shards: number;
   routing: typeof ROUTING_JUMP_SHA256;

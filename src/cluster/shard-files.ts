@@ -278,6 +278,21 @@ function shardCountOf(bytes: Uint8Array, where: string): number {
   return n as number;
 }
 
+/**
+ * The cluster a folder belongs to: its cluster.json's `name` when it has one — as a replica started
+ * on `<root>/shard-<i>` reads it (shardOfFolder), so a copy of a cluster under another folder name
+ * (`big-copy/`, one per replica) still writes to and publishes the cluster its replicas serve —
+ * else the folder's name (a folder that `plait cluster fetch` is about to fill).
+ * @throws PlaitError INDEX_CORRUPT when cluster.json is there but is not JSON or has no `name`.
+ */
+export function clusterNameAt(root: string): string {
+  const file = join(root, CLUSTER_FILE);
+  if (!existsSync(file)) return basename(resolve(root));
+  const name = (parseManifest(readFileSync(file), file) as unknown as { name?: unknown }).name;
+  if (typeof name !== 'string') throw new PlaitError('INDEX_CORRUPT', { message: `${file} has no cluster name`, path: file });
+  return name;
+}
+
 /** Shards under a cluster folder: cluster.json's `shards` when present, else its `shard-<i>` folders. */
 function shardsOf(root: string): number[] {
   const file = join(root, CLUSTER_FILE);
@@ -289,12 +304,12 @@ function shardsOf(root: string): number[] {
 
 /**
  * `plait cluster publish`: every shard of the cluster folder `root` (or those in `only`), then its
- * cluster.json. The cluster is named by the folder (subjects.ts).
+ * cluster.json. The cluster is named by its cluster.json (clusterNameAt).
  * `lockWait` as publishShard's.
  * @throws PlaitError as publishShard; INDEX_NOT_FOUND when `root` holds no shard.
  */
 export async function publishCluster(nc: NatsConnection, root: string, only?: readonly number[], lockWait: LockWaitOptions = {}): Promise<{ cluster: string; shards: ShardFilesResult[] }> {
-  const cluster = basename(resolve(root));
+  const cluster = clusterNameAt(root);
   const shards: ShardFilesResult[] = [];
   for (const i of only ?? shardsOf(root)) shards.push(await publishShard(nc, cluster, i, join(root, `shard-${i}`), lockWait));
   const file = join(root, CLUSTER_FILE);
@@ -309,7 +324,7 @@ export async function publishCluster(nc: NatsConnection, root: string, only?: re
  * @throws PlaitError as fetchShard.
  */
 export async function fetchClusterShard(nc: NatsConnection, root: string, shard: number): Promise<ShardFilesResult & { cluster: string }> {
-  const cluster = basename(resolve(root));
+  const cluster = clusterNameAt(root);
   const result = await fetchShard(nc, cluster, shard, join(root, `shard-${shard}`));
   const file = join(root, CLUSTER_FILE);
   if (!existsSync(file)) {
@@ -333,7 +348,7 @@ export interface ClusterLayout {
  * @throws PlaitError INDEX_NOT_FOUND (neither a local cluster nor a published one).
  */
 export async function clusterLayout(nc: NatsConnection, root: string): Promise<ClusterLayout> {
-  const cluster = basename(resolve(root));
+  const cluster = clusterNameAt(root);
   const local = join(root, 'shard-0', MANIFEST_FILE);
   if (existsSync(local)) return { cluster, shards: shardsOf(root).length, manifest: parseManifest(readFileSync(local), local) };
   const store = await bucket(nc, cluster);

@@ -1,8 +1,15 @@
 /**
+ * Which cluster a name or folder means.
+ *
  * `plait serve --nats <url> --coordinate <name-or-folder>`: what a new user types. A folder with no
  * cluster.json used to be refused for its characters as a cluster name ("must be 1–64 characters
  * of [A-Za-z0-9_-]"), and an ordinary index's folder was taken as a cluster name and waited on for
  * a minute; both now say what the folder is, before NATS is reached (the URL here is closed).
+ *
+ * A copy of a cluster under another folder name (one per replica, as the README advises): its
+ * replicas join the cluster its cluster.json names, and `plait cluster add|delete|publish|fetch`
+ * on that folder must address the same cluster. They used the folder's name: `plait cluster add
+ * big-copy …` was acknowledged by streams PLAIT_big-copy_SHARD_* that no replica reads.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,6 +17,9 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { clusterNameOf } from '../src/server/coordinator-engine.js';
+import { clusterLayout, clusterNameAt } from '../src/cluster/shard-files.js';
+import { writeClusterManifest } from '../src/cluster/cluster-manifest.js';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { isPlaitError } from '../src/errors/index.js';
 import { runPlait } from './helpers/cli.js';
 
@@ -31,4 +41,21 @@ test('plait serve --coordinate <missing folder> exits 2 with INDEX_NOT_FOUND, wi
   assert.equal(r.code, 2, r.stderr);
   assert.match(r.stderr, /no sharded index at .*big .*\[INDEX_NOT_FOUND\]/);
   assert.doesNotMatch(r.stderr, /must be 1–64 characters/);
+});
+
+test('a copied cluster folder keeps its cluster.json name for writes and publishing; a bare folder is named by itself', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'plait-cluster-copy-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const copy = join(dir, 'big-copy');
+  mkdirSync(join(copy, 'shard-0'), { recursive: true });
+  mkdirSync(join(copy, 'shard-1'));
+  writeFileSync(join(copy, 'shard-0', 'manifest.json'), '{"format":"plait-index"}');
+  const shardInfo = [{ commit: 'a', documents: 1, passages: 1 }, { commit: 'b', documents: 1, passages: 1 }];
+  writeClusterManifest(copy, { format: 'plait-cluster', version: 1, name: 'big', shards: 2, routing: 'jump-consistent-hash/sha256-be64', codebook: 'c', shardInfo, createdAt: new Date(0).toISOString() });
+  assert.equal(clusterNameAt(copy), 'big');
+  // The local layout needs no NATS: what `plait cluster add|delete` would write to.
+  const layout = await clusterLayout({} as NatsConnection, copy);
+  assert.equal(layout.cluster, 'big');
+  assert.equal(layout.shards, 2);
+  assert.equal(clusterNameAt(join(dir, 'fresh')), 'fresh');
 });
