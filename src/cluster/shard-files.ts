@@ -239,6 +239,15 @@ function writeDurably(dir: string, name: string, bytes: Uint8Array): void {
  * the shard), INDEX_CHANGED (publishes kept replacing the files), INTERNAL (the object store failed).
  */
 export async function fetchShard(nc: NatsConnection, cluster: string, shard: number, dir: string): Promise<ShardFilesResult> {
+  const store = await bucket(nc, cluster);
+  const published = async (): Promise<Uint8Array> => {
+    const bytes = await store.getBlob(shardObjectName(shard, MANIFEST_FILE));
+    if (bytes === null) throw new PlaitError('INDEX_NOT_FOUND', { message: `shard ${shard} of cluster ${cluster} has not been published (plait cluster publish)`, shard });
+    return bytes;
+  };
+  // Checked before the folder is made: a shard number past the cluster's, or a cluster never
+  // published, must not leave an empty <name>/shard-<i> (with a fetch's marker) behind.
+  let manifestBytes = await published();
   mkdirSync(dir, { recursive: true });
   const present = readdirSync(dir);
   const interrupted = present.includes(FETCH_MARKER) && !present.includes(MANIFEST_FILE);
@@ -246,10 +255,8 @@ export async function fetchShard(nc: NatsConnection, cluster: string, shard: num
   // A fetch killed part-way left its marker and no manifest: everything here is its own, cleared.
   for (const n of present) if (n !== FETCH_MARKER) rmSync(join(dir, n), { force: true, recursive: true });
   writeDurably(dir, FETCH_MARKER, new Uint8Array(0));
-  const store = await bucket(nc, cluster);
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-    const manifestBytes = await store.getBlob(shardObjectName(shard, MANIFEST_FILE));
-    if (manifestBytes === null) throw new PlaitError('INDEX_NOT_FOUND', { message: `shard ${shard} of cluster ${cluster} has not been published (plait cluster publish)`, shard });
+    if (attempt > 0) manifestBytes = await published();
     const m = parseManifest(manifestBytes, `the published manifest of shard ${shard}`);
     const files = listedFiles(m);
     try {
