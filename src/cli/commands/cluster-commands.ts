@@ -15,7 +15,7 @@ import { LogApplier } from '../../cluster/log-applier.js';
 import { resolveIndexPath } from '../../format/index-path.js';
 import { openIndex, type PlaitIndex } from '../../search/plait-index.js';
 import type { BuildOptions } from '../../indexer/build-index.js';
-import { closeOnSignals, serveEngine, startServer, type RunningServer } from '../../server/lifecycle.js';
+import { closeOnSignals, openEngine, serveEngine, type RunningServer } from '../../server/lifecycle.js';
 import { resolveServerOptions, type ServerOptions } from '../../server/options.js';
 import { clusterNameOf, openCoordinatorEngine } from '../../server/coordinator-engine.js';
 import { checkListenAddress } from '../../server/lifecycle.js';
@@ -73,11 +73,14 @@ export async function runClusterServe(indexes: string[], server: ServerOptions, 
   }
   if (indexes.length !== 1) throw new PlaitError('USAGE', { message: 'a replica serves one shard: plait serve <index>/shard-<i> --nats <url>', reason: 'conflictingArguments' });
   await fetchIfEmpty(resolveIndexPath(indexes[0]!), o.nats);
-  shardOfFolder(resolveIndexPath(indexes[0]!)); // a clear refusal before the index is opened
+  const where = shardOfFolder(resolveIndexPath(indexes[0]!)); // a clear refusal before the index is opened
   let running: RunningServer | null = null;
   let index: PlaitIndex;
   if (o.http) {
-    running = await startServer(indexes, server);
+    // startServer's steps, with the document routes refusing writes that would bypass the shard's log.
+    const resolved = resolveServerOptions(server);
+    await checkListenAddress(resolved.host, resolved.port);
+    running = await serveEngine(await openEngine(indexes, resolved), { shardReplica: { cluster: where.cluster, shard: where.shard } });
     index = running.engine.plaitIndex([...running.engine.indexes.values()][0]!);
   } else {
     index = await openIndex(indexes[0]!, { workers: resolveServerOptions(server).scoringWorkers });
