@@ -3,11 +3,16 @@
  * take writes on its document routes: committed there, a write reached that replica only — not the
  * shard's other replicas, not the write log, possibly a document of another shard — and a
  * coordinator's answers then flipped with the replica NATS picked. The routes refuse (400) and the
- * index stays as it was; searches are served as before.
+ * index stays as it was; searches are served as before. `plait add|delete <name>/shard-<i>` did the
+ * same from the command line and is refused too (exit 2), pointing at `plait cluster add|delete`.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { cpSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { readManifest } from '../src/index.js';
+import { writeClusterManifest } from '../src/cluster/cluster-manifest.js';
+import { runPlait } from './helpers/cli.js';
 import { Engine, resolveServerOptions, serveEngine, type RunningServer } from '../src/server/index.js';
 import { buildSample, postJson, type SampleIndex } from './helpers/server-fixture.js';
 
@@ -43,4 +48,29 @@ test('a replica refuses adds and deletes over HTTP, naming the cluster\'s write 
   assert.ok(!search.body.results[0].hits.some((h: { doc_id: string }) => h.doc_id === 'direct'));
   // An unknown index is still 404, as on any server.
   assert.equal((await postJson(`${server.url}/v1/indexes/nope/documents`, { documents: [{ doc_id: 'x', text: 'y' }] })).status, 404);
+});
+
+test('plait add and plait delete refuse a cluster\'s shard folder (exit 2); the same folder outside a cluster takes them', () => {
+  const root = join(sample.dir, 'big');
+  const shard = join(root, 'shard-1');
+  cpSync(sample.path, shard, { recursive: true });
+  const shardInfo = [{ commit: 'a', documents: 0, passages: 0 }, { commit: 'b', documents: 0, passages: 0 }];
+  writeClusterManifest(root, { format: 'plait-cluster', version: 1, name: 'big', shards: 2, routing: 'jump-consistent-hash/sha256-be64', codebook: 'c', shardInfo, createdAt: new Date(0).toISOString() });
+  const corpus = join(sample.dir, 'more.jsonl');
+  writeFileSync(corpus, `${JSON.stringify({ _id: 'platypus', text: 'a platypus added to one copy of a shard' })}\n`);
+  const ids = join(sample.dir, 'ids.txt');
+  writeFileSync(ids, 'platypus\n');
+  const generation = readManifest(shard).generation;
+  const add = runPlait(sample.dir, ['add', shard, corpus, '--threads', '0']);
+  assert.equal(add.code, 2, add.stderr);
+  assert.match(add.stderr, /is shard 1 of cluster big: .*plait cluster add .*big .*\[USAGE\]/);
+  const del = runPlait(sample.dir, ['delete', shard, '--ids', ids]);
+  assert.equal(del.code, 2, del.stderr);
+  assert.match(del.stderr, /plait cluster delete/);
+  assert.equal(readManifest(shard).generation, generation);
+  // Without a cluster.json beside it, a folder named shard-1 is an ordinary index.
+  const alone = join(sample.dir, 'alone', 'shard-1');
+  cpSync(sample.path, alone, { recursive: true });
+  const ok = runPlait(sample.dir, ['add', alone, corpus, '--threads', '0']);
+  assert.equal(ok.code, 0, ok.stderr);
 });
