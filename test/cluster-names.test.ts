@@ -10,6 +10,12 @@
  * replicas join the cluster its cluster.json names, and `plait cluster add|delete|publish|fetch`
  * on that folder must address the same cluster. They used the folder's name: `plait cluster add
  * big-copy …` was acknowledged by streams PLAIT_big-copy_SHARD_* that no replica reads.
+ *
+ * The README's first steps: `plait index corpus.jsonl --index big --shards 2` builds a bare name
+ * under the index home (indexes/big), then `plait serve big/shard-0 --nats <url>` looked only for
+ * ./big/shard-0 and, finding nothing, tried to fetch the shard from NATS ("has not been
+ * published"); `plait cluster publish|add big` missed it too. Cluster folders are looked up as
+ * index names are: as given, then under the index home.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -18,7 +24,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { clusterNameOf } from '../src/server/coordinator-engine.js';
 import { clusterLayout, clusterNameAt } from '../src/cluster/shard-files.js';
-import { writeClusterManifest } from '../src/cluster/cluster-manifest.js';
+import { findClusterRoot, resolveShardPath, writeClusterManifest } from '../src/cluster/cluster-manifest.js';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { isPlaitError } from '../src/errors/index.js';
 import { runPlait } from './helpers/cli.js';
@@ -58,4 +64,27 @@ test('a copied cluster folder keeps its cluster.json name for writes and publish
   assert.equal(layout.cluster, 'big');
   assert.equal(layout.shards, 2);
   assert.equal(clusterNameAt(join(dir, 'fresh')), 'fresh');
+});
+
+test('a cluster built under the index home is found by its bare name: the folder, and a replica\'s shard path', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'plait-cluster-home-'));
+  const saved = process.env.PLAIT_INDEX_DIR;
+  process.env.PLAIT_INDEX_DIR = join(dir, 'home');
+  t.after(() => {
+    if (saved === undefined) delete process.env.PLAIT_INDEX_DIR;
+    else process.env.PLAIT_INDEX_DIR = saved;
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const name = `plait-test-cluster-${process.pid}`; // not a folder of the working directory
+  const root = join(dir, 'home', name);
+  mkdirSync(join(root, 'shard-0'), { recursive: true });
+  const shardInfo = [{ commit: 'a', documents: 1, passages: 1 }];
+  writeClusterManifest(root, { format: 'plait-cluster', version: 1, name, shards: 1, routing: 'jump-consistent-hash/sha256-be64', codebook: 'c', shardInfo, createdAt: new Date(0).toISOString() });
+  assert.equal(findClusterRoot(name), root);
+  assert.equal(resolveShardPath(`${name}/shard-0`), join(root, 'shard-0'));
+  assert.equal(resolveShardPath(`${name}/shard-0/`), join(root, 'shard-0'));
+  assert.equal(findClusterRoot(root), root);
+  // Not a cluster anywhere: null, and a shard path as given (a fetch fills it).
+  assert.equal(findClusterRoot(`${name}-none`), null);
+  assert.equal(resolveShardPath(join(dir, 'elsewhere', 'shard-3')), join(dir, 'elsewhere', 'shard-3'));
 });

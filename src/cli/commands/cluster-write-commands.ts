@@ -11,6 +11,7 @@ import type { Command } from 'commander';
 import { connect } from '@nats-io/transport-node';
 import { existsSync } from 'node:fs';
 import { fetchClusterShard, publishCluster, type ShardFilesResult } from '../../cluster/shard-files.js';
+import { findClusterRoot } from '../../cluster/cluster-manifest.js';
 import { addCorpusToCluster, deleteFromCluster, type ClusterWriteResult } from '../../cluster/cluster-writer.js';
 import { parseFilter } from '../../docstore/metadata-filter.js';
 import { LOCK_WAIT_OPTION, corpusReadOptions, lockWait, readIdFile, withCorpusOptions, type AddCliOptions } from './living-commands.js';
@@ -64,7 +65,7 @@ export function registerClusterWriteCommands(program: Command): void {
     .option('--json', 'print the result as JSON')
     .action(async (name: string, input: string, o: Omit<AddCliOptions, 'replace'> & { nats: string }) => {
       if (!existsSync(input)) throw new PlaitError('FILE_NOT_FOUND', { message: `no corpus at ${input}`, path: input });
-      const r = await withNats(o.nats, (nc) => addCorpusToCluster(nc, name, input, corpusReadOptions(o)));
+      const r = await withNats(o.nats, (nc) => addCorpusToCluster(nc, findClusterRoot(name) ?? name, input, corpusReadOptions(o)));
       if (o.json) return printJson(r);
       process.stdout.write(`added ${plural(r.documents, 'document')}: ${describeWrite(r)}\n`);
     });
@@ -81,7 +82,7 @@ export function registerClusterWriteCommands(program: Command): void {
       if (o.ids === undefined && o.filter === undefined) throw new PlaitError('USAGE', { message: 'give --ids <file> and/or --filter <json>', reason: 'missingArgument' });
       const ids = o.ids === undefined ? [] : readIdFile(o.ids);
       const filter = o.filter === undefined ? undefined : parseFilter(o.filter);
-      const r = await withNats(o.nats, (nc) => deleteFromCluster(nc, name, { ids, ...(filter === undefined ? {} : { filter }) }));
+      const r = await withNats(o.nats, (nc) => deleteFromCluster(nc, findClusterRoot(name) ?? name, { ids, ...(filter === undefined ? {} : { filter }) }));
       if (o.json) return printJson(r);
       process.stdout.write(`sent ${plural(r.documents, 'id')}${filter === undefined ? '' : ' and a filter'} for deletion: ${describeWrite(r)}\n`);
     });
@@ -96,7 +97,7 @@ export function registerClusterWriteCommands(program: Command): void {
     .option('--json', 'print the result as JSON')
     .action(async (name: string, o: PublishCliOptions) => {
       // A shard whose store is changed in place is copied under its write lock: wait for it as add and delete do.
-      const r = await withNats(o.nats, (nc) => publishCluster(nc, name, o.shard === undefined ? undefined : [o.shard], lockWait(o)));
+      const r = await withNats(o.nats, (nc) => publishCluster(nc, findClusterRoot(name) ?? name, o.shard === undefined ? undefined : [o.shard], lockWait(o)));
       if (o.json) return printJson(r);
       process.stdout.write(`published cluster ${r.cluster}: ${r.shards.map((s) => describe(s, 'uploaded')).join('; ')}\n`);
     });
@@ -109,7 +110,7 @@ export function registerClusterWriteCommands(program: Command): void {
     .option('-q, --quiet', QUIET_HELP)
     .option('--json', 'print the result as JSON')
     .action(async (name: string, o: PublishCliOptions & { shard: number }) => {
-      const r = await withNats(o.nats, (nc) => fetchClusterShard(nc, name, o.shard));
+      const r = await withNats(o.nats, (nc) => fetchClusterShard(nc, findClusterRoot(name) ?? name, o.shard));
       if (o.json) return printJson(r);
       process.stdout.write(`fetched cluster ${r.cluster} ${describe(r, 'downloaded')}\n`);
     });
