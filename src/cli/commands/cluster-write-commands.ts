@@ -56,7 +56,7 @@ export function registerClusterWriteCommands(program: Command): void {
   const add = cluster
     .command('add')
     .description("add documents (upsert by id) to a cluster: encoded here with the cluster's model, appended to the shards' write logs (every replica applies them)")
-    .argument('<name>', 'the sharded index folder, or the name of a published cluster')
+    .argument('<name>', 'the sharded index folder (as given or under the index home), or the name of a published cluster')
     .argument('<input>', 'corpus file or folder (the formats of plait index)')
     .requiredOption('--nats <url>', 'NATS server URL')
     .option('--skip-invalid', 'skip invalid documents and report their counts, instead of stopping at the first');
@@ -72,7 +72,7 @@ export function registerClusterWriteCommands(program: Command): void {
   cluster
     .command('delete')
     .description("delete documents from a cluster by id (routed to their shards) and/or metadata filter (every shard), through the write logs")
-    .argument('<name>', 'the sharded index folder, or the name of a published cluster')
+    .argument('<name>', 'the sharded index folder (as given or under the index home), or the name of a published cluster')
     .requiredOption('--nats <url>', 'NATS server URL')
     .option('--ids <file>', 'file with one document id a line')
     .option('--filter <json>', 'delete every document whose metadata match this filter (the syntax of plait search --filter)')
@@ -89,7 +89,7 @@ export function registerClusterWriteCommands(program: Command): void {
   cluster
     .command('publish')
     .description("upload the shards' committed files (and cluster.json) to the cluster's JetStream object store; unchanged files are not uploaded again")
-    .argument('<name>', 'the sharded index folder (its name is the cluster name)')
+    .argument('<name>', 'the sharded index folder, as given or under the index home (its cluster.json names the cluster)')
     .requiredOption('--nats <url>', 'NATS server URL, e.g. nats://127.0.0.1:4222')
     .option('--shard <i>', 'publish only this shard', parseIntArg('shard', 0))
     .option(...LOCK_WAIT_OPTION)
@@ -104,7 +104,7 @@ export function registerClusterWriteCommands(program: Command): void {
   cluster
     .command('fetch')
     .description('download one published shard into <name>/shard-<i> (an empty or new folder; the manifest is written last)')
-    .argument('<name>', 'the sharded index folder to fetch into (its name is the cluster name)')
+    .argument('<name>', 'the sharded index folder to fetch into (its cluster.json names the cluster; a new folder\'s name does)')
     .requiredOption('--shard <i>', 'the shard to fetch', parseIntArg('shard', 0))
     .requiredOption('--nats <url>', 'NATS server URL')
     .option('-q, --quiet', QUIET_HELP)
