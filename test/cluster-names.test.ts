@@ -15,7 +15,8 @@
  * under the index home (indexes/big), then `plait serve big/shard-0 --nats <url>` looked only for
  * ./big/shard-0 and, finding nothing, tried to fetch the shard from NATS ("has not been
  * published"); `plait cluster publish|add big` missed it too. Cluster folders are looked up as
- * index names are: as given, then under the index home.
+ * index names are: as given, then under the index home. `plait search big …` said only "no
+ * manifest.json"; it now names the shards and the coordinator.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -28,6 +29,7 @@ import { findClusterRoot, resolveShardPath, writeClusterManifest } from '../src/
 import type { NatsConnection } from '@nats-io/transport-node';
 import { isPlaitError } from '../src/errors/index.js';
 import { runPlait } from './helpers/cli.js';
+import { locateIndex } from '../src/format/index-path.js';
 
 test('clusterNameOf: a name, a cluster folder, a missing folder, an ordinary index', (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'plait-coord-name-'));
@@ -84,6 +86,8 @@ test('a cluster built under the index home is found by its bare name: the folder
   assert.equal(resolveShardPath(`${name}/shard-0`), join(root, 'shard-0'));
   assert.equal(resolveShardPath(`${name}/shard-0/`), join(root, 'shard-0'));
   assert.equal(findClusterRoot(root), root);
+  // `plait search|info <name>` on it: not "no manifest.json", but what it is and how to reach it.
+  assert.throws(() => locateIndex(name), (e) => isPlaitError(e, 'INDEX_NOT_FOUND') && /is a sharded index .*name one shard .*shard-0.*--coordinate/.test(e.message));
   // Not a cluster anywhere: null, and a shard path as given (a fetch fills it).
   assert.equal(findClusterRoot(`${name}-none`), null);
   assert.equal(resolveShardPath(join(dir, 'elsewhere', 'shard-3')), join(dir, 'elsewhere', 'shard-3'));
