@@ -246,6 +246,10 @@ export { AppliedSequence } from './cluster/applied-sequence.js';
 export type { WaitOptions, WaitResult } from './cluster/applied-sequence.js';
 export { publishShard, fetchShard, publishCluster, fetchClusterShard, shardObjectName, clusterLayout } from './cluster/shard-files.js';
 export type { ShardFilesResult, ClusterLayout } from './cluster/shard-files.js';
+// trial3: the cluster a folder belongs to (its cluster.json's name; copies keep it), and where a
+// cluster's folder is (as given, then under the index home)
+export { clusterNameAt } from './cluster/shard-files.js';
+export { findClusterRoot, resolveShardPath } from './cluster/cluster-manifest.js';
 export { addCorpusToCluster, deleteFromCluster } from './cluster/cluster-writer.js';
 export type { ClusterAddOptions, ClusterWriteResult } from './cluster/cluster-writer.js';
 export type { AppliedLog } from './format/manifest.js';

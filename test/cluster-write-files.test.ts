@@ -3,12 +3,13 @@
  * fetched into an empty folder on "another machine", the fetched index equals the source file for
  * file and catches up on the writes made after the publish from its manifest's position. A
  * republish uploads only changed files and drops objects no manifest lists; a corrupt object is
- * refused and leaves a folder without a manifest (never an index). The publish of an in-place store
+ * refused and leaves a folder without a manifest (never an index); an unpublished shard leaves no
+ * folder at all. The publish of an in-place store
  * waits for the write lock (an applier committing at that instant), as add and delete do.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
@@ -129,7 +130,9 @@ test('a fetch refuses a non-empty folder and an unpublished shard; a corrupt obj
   writeFileSync(join(busy, 'mine.txt'), 'a user file');
   await assert.rejects(fetchShard(nc, 'files', 0, busy), { code: 'DESTINATION_EXISTS' }); // a user's folder is not an index
   assert.deepEqual(readFileSync(join(busy, 'mine.txt'), 'utf8'), 'a user file');
-  await assert.rejects(fetchShard(nc, 'files', 7, join(dir, 'none')), { code: 'INDEX_NOT_FOUND' });
+  await assert.rejects(fetchShard(nc, 'files', 7, join(dir, 'none', 'shard-7')), { code: 'INDEX_NOT_FOUND' });
+  // Nothing is left behind (`plait cluster fetch big --shard 7` on a 2-shard cluster made big/shard-7).
+  assert.equal(existsSync(join(dir, 'none')), false);
   // Corrupt one published file (same name, other bytes): every try fails its CRC.
   const store = await new Objm(nc).open('plait-files');
   const m = readManifest(join(dir, 'source'));

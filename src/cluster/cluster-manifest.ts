@@ -6,7 +6,8 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
+import { indexHome } from '../format/index-path.js';
 import { PlaitError } from '../errors/index.js';
 import { writeFileAtomic } from '../util/write-file-atomic.js';
 import type { IndexManifest } from '../format/manifest.js';
@@ -18,7 +19,7 @@ export const ROUTING_JUMP_SHA256 = 'jump-consistent-hash/sha256-be64';
 export interface ClusterManifest {
   format: 'plait-cluster';
   version: 1;
-  /** The cluster's name on NATS (subjects.ts): the folder's name. */
+  /** The cluster's name on NATS (subjects.ts): the folder's name at build time; a copy of the folder under another name keeps it (clusterNameAt). */
   name: string;
   shards: number;
   routing: typeof ROUTING_JUMP_SHA256;
@@ -50,6 +51,27 @@ export function writeClusterManifest(root: string, m: ClusterManifest): void {
  * Reads `<root>/cluster.json`.
  * @throws PlaitError INDEX_NOT_FOUND (no manifest), INDEX_CORRUPT (unreadable or malformed).
  */
+/**
+ * The folder of a sharded index, looked up as an index name is (format/index-path.ts): as given,
+ * then, for a relative name, under the index home — where `plait index <corpus> --index big
+ * --shards <n>` puts a bare name (`indexes/big`) — the first that holds a cluster.json; null when
+ * neither does (a cluster known only by name on NATS, or a folder a fetch will fill).
+ */
+export function findClusterRoot(nameOrPath: string): string | null {
+  const candidates = isAbsolute(nameOrPath) ? [resolve(nameOrPath)] : [resolve(nameOrPath), join(indexHome(), nameOrPath)];
+  return candidates.find((c) => existsSync(join(c, CLUSTER_MANIFEST_FILE))) ?? null;
+}
+
+/**
+ * A replica's `<cluster>/shard-<i>` argument with its cluster folder found by findClusterRoot (so
+ * `plait serve big/shard-0` finds `indexes/big/shard-0`), else the path as given (resolved).
+ */
+export function resolveShardPath(path: string): string {
+  const trimmed = path.replace(/[\\/]+$/, '');
+  const root = findClusterRoot(dirname(trimmed));
+  return root === null ? resolve(trimmed) : join(root, basename(trimmed));
+}
+
 export function readClusterManifest(root: string): ClusterManifest {
   const path = join(root, CLUSTER_MANIFEST_FILE);
   if (!existsSync(path)) throw new PlaitError('INDEX_NOT_FOUND', { message: `${root} is not a sharded index (no ${CLUSTER_MANIFEST_FILE}): build one with plait index <corpus> --index ${basename(root)} --shards <n>`, path });

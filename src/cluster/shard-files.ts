@@ -241,6 +241,15 @@ function writeDurably(dir: string, name: string, bytes: Uint8Array): void {
  */
 export async function fetchShard(nc: NatsConnection, cluster: string, shard: number, dir: string): Promise<ShardFilesResult> {
   if (existsSync(dir) && !statSync(dir).isDirectory()) throw occupiedDestination(dir, 'a shard is fetched into an empty folder');
+  const store = await bucket(nc, cluster);
+  const published = async (): Promise<Uint8Array> => {
+    const bytes = await store.getBlob(shardObjectName(shard, MANIFEST_FILE));
+    if (bytes === null) throw new PlaitError('INDEX_NOT_FOUND', { message: `shard ${shard} of cluster ${cluster} has not been published (plait cluster publish)`, shard });
+    return bytes;
+  };
+  // Checked before the folder is made: a shard number past the cluster's, or a cluster never
+  // published, must not leave an empty <name>/shard-<i> (with a fetch's marker) behind.
+  let manifestBytes = await published();
   mkdirSync(dir, { recursive: true });
   const present = readdirSync(dir);
   const interrupted = present.includes(FETCH_MARKER) && !present.includes(MANIFEST_FILE);
@@ -248,10 +257,8 @@ export async function fetchShard(nc: NatsConnection, cluster: string, shard: num
   // A fetch killed part-way left its marker and no manifest: everything here is its own, cleared.
   for (const n of present) if (n !== FETCH_MARKER) rmSync(join(dir, n), { force: true, recursive: true });
   writeDurably(dir, FETCH_MARKER, new Uint8Array(0));
-  const store = await bucket(nc, cluster);
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-    const manifestBytes = await store.getBlob(shardObjectName(shard, MANIFEST_FILE));
-    if (manifestBytes === null) throw new PlaitError('INDEX_NOT_FOUND', { message: `shard ${shard} of cluster ${cluster} has not been published (plait cluster publish)`, shard });
+    if (attempt > 0) manifestBytes = await published();
     const m = parseManifest(manifestBytes, `the published manifest of shard ${shard}`);
     const files = listedFiles(m);
     try {
@@ -280,6 +287,21 @@ function shardCountOf(bytes: Uint8Array, where: string): number {
   return n as number;
 }
 
+/**
+ * The cluster a folder belongs to: its cluster.json's `name` when it has one — as a replica started
+ * on `<root>/shard-<i>` reads it (shardOfFolder), so a copy of a cluster under another folder name
+ * (`big-copy/`, one per replica) still writes to and publishes the cluster its replicas serve —
+ * else the folder's name (a folder that `plait cluster fetch` is about to fill).
+ * @throws PlaitError INDEX_CORRUPT when cluster.json is there but is not JSON or has no `name`.
+ */
+export function clusterNameAt(root: string): string {
+  const file = join(root, CLUSTER_FILE);
+  if (!existsSync(file)) return basename(resolve(root));
+  const name = (parseManifest(readFileSync(file), file) as unknown as { name?: unknown }).name;
+  if (typeof name !== 'string') throw new PlaitError('INDEX_CORRUPT', { message: `${file} has no cluster name`, path: file });
+  return name;
+}
+
 /** Shards under a cluster folder: cluster.json's `shards` when present, else its `shard-<i>` folders. */
 function shardsOf(root: string): number[] {
   const file = join(root, CLUSTER_FILE);
@@ -291,12 +313,12 @@ function shardsOf(root: string): number[] {
 
 /**
  * `plait cluster publish`: every shard of the cluster folder `root` (or those in `only`), then its
- * cluster.json. The cluster is named by the folder (subjects.ts).
+ * cluster.json. The cluster is named by its cluster.json (clusterNameAt).
  * `lockWait` as publishShard's.
  * @throws PlaitError as publishShard; INDEX_NOT_FOUND when `root` holds no shard.
  */
 export async function publishCluster(nc: NatsConnection, root: string, only?: readonly number[], lockWait: LockWaitOptions = {}): Promise<{ cluster: string; shards: ShardFilesResult[] }> {
-  const cluster = basename(resolve(root));
+  const cluster = clusterNameAt(root);
   const shards: ShardFilesResult[] = [];
   for (const i of only ?? shardsOf(root)) shards.push(await publishShard(nc, cluster, i, join(root, `shard-${i}`), lockWait));
   const file = join(root, CLUSTER_FILE);
@@ -311,7 +333,7 @@ export async function publishCluster(nc: NatsConnection, root: string, only?: re
  * @throws PlaitError as fetchShard.
  */
 export async function fetchClusterShard(nc: NatsConnection, root: string, shard: number): Promise<ShardFilesResult & { cluster: string }> {
-  const cluster = basename(resolve(root));
+  const cluster = clusterNameAt(root);
   const result = await fetchShard(nc, cluster, shard, join(root, `shard-${shard}`));
   const file = join(root, CLUSTER_FILE);
   if (!existsSync(file)) {
@@ -335,7 +357,7 @@ export interface ClusterLayout {
  * @throws PlaitError INDEX_NOT_FOUND (neither a local cluster nor a published one).
  */
 export async function clusterLayout(nc: NatsConnection, root: string): Promise<ClusterLayout> {
-  const cluster = basename(resolve(root));
+  const cluster = clusterNameAt(root);
   const local = join(root, 'shard-0', MANIFEST_FILE);
   if (existsSync(local)) return { cluster, shards: shardsOf(root).length, manifest: parseManifest(readFileSync(local), local) };
   const store = await bucket(nc, cluster);

@@ -41,7 +41,7 @@
  *   its result), so a replica predating PRF is reported missing rather than answering unexpanded.
  */
 import { pack, unpack } from 'msgpackr';
-import { PlaitError, type ErrorCode } from '../errors/index.js';
+import { PlaitError, type ErrorCode, type ErrorDetails } from '../errors/index.js';
 import type { TokenEmbeddings } from '../encoder/types.js';
 import type { IndexManifest } from '../format/manifest.js';
 import type { ExplainOptions, SearchHit, SearchOptions } from '../search/plait-index.js';
@@ -253,7 +253,12 @@ export interface SearchReply {
   commit?: string;
 }
 
-export type Reply<T> = ({ ok: true } & T) | { ok: false; code: ErrorCode; message: string };
+/**
+ * A replica's answer: its payload, or the PlaitError it raised — `message` as the replica rendered
+ * it (template prefix included) and the error's `details` (plain data), so the
+ * coordinator re-raises the same error a single server would (same message, same details).
+ */
+export type Reply<T> = ({ ok: true } & T) | { ok: false; code: ErrorCode; message: string; details?: ErrorDetails };
 
 export function encodeMessage(value: unknown): Uint8Array {
   return pack(value);
@@ -266,12 +271,16 @@ export function decodeMessage<T>(data: Uint8Array): T {
 /** A reply's payload, or its error re-thrown as the PlaitError the replica raised. */
 export function replyValue<T>(r: Reply<T>): T {
   if (r.ok) return r;
-  throw new PlaitError(r.code, { message: r.message });
+  // The message arrives rendered ("Invalid input: unknown document id …"): rendering it through the
+  // code's template again would repeat the prefix, so it is set as it came.
+  const err = new PlaitError(r.code, { ...(r.details ?? {}), message: '' });
+  err.message = r.message;
+  throw err;
 }
 
 export function errorReply(err: unknown): Reply<never> {
-  if (err instanceof PlaitError) return { ok: false, code: err.code, message: err.message };
-  return { ok: false, code: 'INTERNAL', message: err instanceof Error ? err.message : String(err) };
+  if (err instanceof PlaitError) return err.details === undefined ? { ok: false, code: err.code, message: err.message } : { ok: false, code: err.code, message: err.message, details: err.details };
+  return { ok: false, code: 'INTERNAL', message: new PlaitError('INTERNAL', { message: err instanceof Error ? err.message : String(err) }).message };
 }
 
 /** The bytes of a typed array (a view, no copy). */

@@ -10,6 +10,7 @@ import { existsSync, lstatSync, readdirSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { PlaitError } from '../errors/index.js';
 import { MANIFEST_FILE } from './manifest.js';
+import { CLUSTER_MANIFEST_FILE } from '../cluster/cluster-manifest.js';
 
 /** Default home of indexes; `PLAIT_INDEX_DIR` overrides. */
 export function indexHome(): string {
@@ -48,6 +49,11 @@ export function locateIndex(nameOrPath: string): string {
   const candidates = indexCandidates(nameOrPath);
   const found = candidates.find(isIndexDir);
   if (found !== undefined) return found;
+  // A sharded build's folder (cluster.json, shard-<i>/) is not one index: say how to reach it.
+  const cluster = candidates.find((c) => existsSync(join(c, CLUSTER_MANIFEST_FILE)));
+  if (cluster !== undefined) {
+    throw new PlaitError('INDEX_NOT_FOUND', { message: `"${nameOrPath}" is a sharded index (${join(cluster, CLUSTER_MANIFEST_FILE)}), not one index: name one shard (${join(cluster, 'shard-0')}), or search it whole through a coordinator (plait serve --nats <url> --coordinate ${nameOrPath})`, path: cluster, looked: candidates });
+  }
   const looked = candidates.map((c) => (existsSync(c) ? `${c} (no ${MANIFEST_FILE})` : c));
   throw new PlaitError('INDEX_NOT_FOUND', { message: `no index "${nameOrPath}": looked in ${looked.join(' and ')}`, path: candidates[candidates.length - 1], looked: candidates });
 }

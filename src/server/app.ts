@@ -18,7 +18,7 @@ import type { Engine } from './engine.js';
 import { errorBody, internalErrorBody, statusFor, toPlaitError } from './http-errors.js';
 import { IGNORED_FIELDS_HEADER, ignoredFieldsHeader, relaxRequestBody } from './lenient-body.js';
 import { adminRoutes } from './routes/admin.js';
-import { documentsRoutes, type ClusterWriteTarget } from './routes/documents.js';
+import { documentsRoutes, type ClusterWriteTarget, type ShardReplicaTarget } from './routes/documents.js';
 import { encodeRoutes } from './routes/encode.js';
 import { indexesRoutes } from './routes/indexes.js';
 import { rerankRoutes } from './routes/rerank.js';
@@ -44,6 +44,8 @@ export function keyMatches(header: string | undefined, key: string): boolean {
 export interface AppOptions {
   /** A coordinator's write log: the document routes publish there instead of committing locally (routes/documents.ts). */
   clusterWrites?: ClusterWriteTarget;
+  /** A shard replica's HTTP server (`plait serve <index>/shard-<i> --nats <url> --port <n>`): its document routes refuse writes (routes/documents.ts). */
+  shardReplica?: ShardReplicaTarget;
 }
 
 export async function createApp(engine: Engine, appOptions: AppOptions = {}): Promise<FastifyInstance> {
@@ -129,7 +131,7 @@ export async function createApp(engine: Engine, appOptions: AppOptions = {}): Pr
   await app.register(rerankRoutes);
   await app.register(encodeRoutes);
   await app.register(explainRoutes);
-  await app.register(documentsRoutes, { cluster: appOptions.clusterWrites });
+  await app.register(documentsRoutes, { cluster: appOptions.clusterWrites, shardReplica: appOptions.shardReplica });
   await app.register(playgroundRoutes);
   return app;
 }

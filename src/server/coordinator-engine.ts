@@ -20,6 +20,7 @@ import { Reranker } from '../rerank/reranker.js';
 import { CrossEncoder } from '../rerank/cross-encoder/cross-encoder.js';
 import { LtrModel } from '../ltr/ltr-model.js';
 import { CLUSTER_MANIFEST_FILE, readClusterManifest } from '../cluster/cluster-manifest.js';
+import { MANIFEST_FILE } from '../format/manifest.js';
 import { ClusterIndex } from '../cluster/cluster-index.js';
 import { ClusterMetrics } from '../cluster/cluster-metrics.js';
 import { ShardClient, type ShardOutcome } from '../cluster/shard-client.js';
@@ -39,9 +40,22 @@ export interface CoordinatorOptions {
   startWaitMs?: number;
 }
 
-/** A cluster name, or the folder of a sharded build (its cluster.json names it). */
+/**
+ * A cluster name, or the folder of a sharded build (its cluster.json names it).
+ * @throws PlaitError INDEX_NOT_FOUND when `nameOrPath` is a path (it has a `/` or a backslash) with no
+ *   cluster.json, or the folder of an ordinary (unsharded) index — both would otherwise be taken
+ *   for a cluster's name: refused for its characters, or waited on for replicas that never come;
+ *   INVALID_ARGUMENT for a name that is not 1–64 characters of [A-Za-z0-9_-].
+ */
 export function clusterNameOf(nameOrPath: string): string {
   if (existsSync(join(nameOrPath, CLUSTER_MANIFEST_FILE))) return readClusterManifest(nameOrPath).name;
+  const build = 'build one with plait index <corpus> --index <name> --shards <n>, or give the cluster\'s name';
+  if (existsSync(join(nameOrPath, MANIFEST_FILE))) {
+    throw new PlaitError('INDEX_NOT_FOUND', { message: `${nameOrPath} is an index, not a sharded one (no ${CLUSTER_MANIFEST_FILE}): serve it with plait serve ${nameOrPath}, or ${build}`, path: nameOrPath });
+  }
+  if (/[\\/]/.test(nameOrPath)) {
+    throw new PlaitError('INDEX_NOT_FOUND', { message: `no sharded index at ${nameOrPath} (no ${CLUSTER_MANIFEST_FILE} there): ${build}`, path: nameOrPath });
+  }
   return clusterSubjects(nameOrPath).cluster;
 }
 

@@ -3,7 +3,7 @@ export { startServer, serveEngine, closeOnSignals, openEngine } from './lifecycl
 export type { RunningServer } from './lifecycle.js';
 export { createApp } from './app.js';
 export type { AppOptions } from './app.js';
-export type { ClusterWriteTarget, DocumentsRoutesOptions } from './routes/documents.js';
+export type { ClusterWriteTarget, DocumentsRoutesOptions, ShardReplicaTarget } from './routes/documents.js';
 export { Engine, indexGeneration, normaliseQuery } from './engine.js';
 export type { EngineParts, IndexEntry, RerankerEntry, ServedIndex, QueryAnswer } from './engine.js';
 export { resolveServerOptions } from './options.js';

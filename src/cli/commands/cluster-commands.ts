@@ -7,17 +7,17 @@
  */
 import { buildShardedIndex, type ShardedBuildResult } from '../../cluster/sharded-build.js';
 import { ShardReplica, natsConnect, shardOfFolder } from '../../cluster/shard-replica.js';
+import { findClusterRoot, resolveShardPath } from '../../cluster/cluster-manifest.js';
 import { fetchClusterShard } from '../../cluster/shard-files.js';
 import { MANIFEST_FILE } from '../../format/manifest.js';
 import { existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { LogApplier } from '../../cluster/log-applier.js';
-import { resolveIndexPath } from '../../format/index-path.js';
 import { openIndex, type PlaitIndex } from '../../search/plait-index.js';
 import type { BuildOptions } from '../../indexer/build-index.js';
-import { closeOnSignals, serveEngine, startServer, type RunningServer } from '../../server/lifecycle.js';
+import { closeOnSignals, openEngine, serveEngine, type RunningServer } from '../../server/lifecycle.js';
 import { resolveServerOptions, type ServerOptions } from '../../server/options.js';
-import { openCoordinatorEngine } from '../../server/coordinator-engine.js';
+import { clusterNameOf, openCoordinatorEngine } from '../../server/coordinator-engine.js';
 import { checkListenAddress } from '../../server/lifecycle.js';
 import { PlaitError, isPlaitError } from '../../errors/index.js';
 import type { ProgressReporter } from '../progress.js';
@@ -63,23 +63,30 @@ export async function runClusterServe(indexes: string[], server: ServerOptions, 
     if (indexes.length > 0) throw new PlaitError('USAGE', { message: '--coordinate serves a cluster: give no index paths with it', reason: 'conflictingArguments' });
     const resolved = resolveServerOptions(server);
     await checkListenAddress(resolved.host, resolved.port);
-    const { engine, writes } = await openCoordinatorEngine(o.coordinate, resolved, { servers: o.nats });
+    const target = findClusterRoot(o.coordinate) ?? o.coordinate; // indexes/<name> too, where a sharded build of a bare name goes
+    const { engine, writes } = await openCoordinatorEngine(target, resolved, { servers: o.nats });
     const running = await serveEngine(engine, { clusterWrites: writes });
-    running.app.log.info({ url: running.url, cluster: o.coordinate, nats: o.nats }, 'ready');
-    process.stderr.write(`plait: coordinating cluster ${o.coordinate} on ${running.url} (NATS ${o.nats}); Ctrl-C stops\n`);
+    const name = clusterNameOf(target); // the name in the API's paths, not the folder given
+    running.app.log.info({ url: running.url, cluster: name, nats: o.nats }, 'ready');
+    process.stderr.write(`plait: coordinating cluster ${name} on ${running.url} (NATS ${o.nats}); Ctrl-C stops\n`);
     await untilSignal(running, async () => {});
     return;
   }
   if (indexes.length !== 1) throw new PlaitError('USAGE', { message: 'a replica serves one shard: plait serve <index>/shard-<i> --nats <url>', reason: 'conflictingArguments' });
-  await fetchIfEmpty(resolveIndexPath(indexes[0]!), o.nats);
-  shardOfFolder(resolveIndexPath(indexes[0]!)); // a clear refusal before the index is opened
+  // <cluster>/shard-<i> as given, or under the index home (where `plait index … --index <name> --shards <n>` builds).
+  const shardPath = resolveShardPath(indexes[0]!);
+  await fetchIfEmpty(shardPath, o.nats);
+  const where = shardOfFolder(shardPath); // a clear refusal before the index is opened
   let running: RunningServer | null = null;
   let index: PlaitIndex;
   if (o.http) {
-    running = await startServer(indexes, server);
+    // startServer's steps, with the document routes refusing writes that would bypass the shard's log.
+    const resolved = resolveServerOptions(server);
+    await checkListenAddress(resolved.host, resolved.port);
+    running = await serveEngine(await openEngine([shardPath], resolved), { shardReplica: { cluster: where.cluster, shard: where.shard } });
     index = running.engine.plaitIndex([...running.engine.indexes.values()][0]!);
   } else {
-    index = await openIndex(indexes[0]!, { workers: resolveServerOptions(server).scoringWorkers });
+    index = await openIndex(shardPath, { workers: resolveServerOptions(server).scoringWorkers });
   }
   let replica: ShardReplica;
   let applier: LogApplier;

@@ -11,6 +11,7 @@ import type { Command } from 'commander';
 import { connect } from '@nats-io/transport-node';
 import { existsSync } from 'node:fs';
 import { fetchClusterShard, publishCluster, type ShardFilesResult } from '../../cluster/shard-files.js';
+import { findClusterRoot } from '../../cluster/cluster-manifest.js';
 import { addCorpusToCluster, deleteFromCluster, type ClusterWriteResult } from '../../cluster/cluster-writer.js';
 import { parseFilter } from '../../docstore/metadata-filter.js';
 import { LOCK_WAIT_OPTION, corpusReadOptions, lockWait, readIdFile, withCorpusOptions, type AddCliOptions } from './living-commands.js';
@@ -55,7 +56,7 @@ export function registerClusterWriteCommands(program: Command): void {
   const add = cluster
     .command('add')
     .description("add documents (upsert by id) to a cluster: encoded here with the cluster's model, appended to the shards' write logs (every replica applies them)")
-    .argument('<name>', 'the sharded index folder, or the name of a published cluster')
+    .argument('<name>', 'the sharded index folder (as given or under the index home), or the name of a published cluster')
     .argument('<input>', 'corpus file or folder (the formats of plait index)')
     .requiredOption('--nats <url>', 'NATS server URL')
     .option('--skip-invalid', 'skip invalid documents and report their counts, instead of stopping at the first');
@@ -64,14 +65,14 @@ export function registerClusterWriteCommands(program: Command): void {
     .option('--json', 'print the result as JSON')
     .action(async (name: string, input: string, o: Omit<AddCliOptions, 'replace'> & { nats: string }) => {
       if (!existsSync(input)) throw new PlaitError('FILE_NOT_FOUND', { message: `no corpus at ${input}`, path: input });
-      const r = await withNats(o.nats, (nc) => addCorpusToCluster(nc, name, input, corpusReadOptions(o)));
+      const r = await withNats(o.nats, (nc) => addCorpusToCluster(nc, findClusterRoot(name) ?? name, input, corpusReadOptions(o)));
       if (o.json) return printJson(r);
       process.stdout.write(`added ${plural(r.documents, 'document')}: ${describeWrite(r)}\n`);
     });
   cluster
     .command('delete')
     .description("delete documents from a cluster by id (routed to their shards) and/or metadata filter (every shard), through the write logs")
-    .argument('<name>', 'the sharded index folder, or the name of a published cluster')
+    .argument('<name>', 'the sharded index folder (as given or under the index home), or the name of a published cluster')
     .requiredOption('--nats <url>', 'NATS server URL')
     .option('--ids <file>', 'file with one document id a line')
     .option('--filter <json>', 'delete every document whose metadata match this filter (the syntax of plait search --filter)')
@@ -81,14 +82,14 @@ export function registerClusterWriteCommands(program: Command): void {
       if (o.ids === undefined && o.filter === undefined) throw new PlaitError('USAGE', { message: 'give --ids <file> and/or --filter <json>', reason: 'missingArgument' });
       const ids = o.ids === undefined ? [] : readIdFile(o.ids);
       const filter = o.filter === undefined ? undefined : parseFilter(o.filter);
-      const r = await withNats(o.nats, (nc) => deleteFromCluster(nc, name, { ids, ...(filter === undefined ? {} : { filter }) }));
+      const r = await withNats(o.nats, (nc) => deleteFromCluster(nc, findClusterRoot(name) ?? name, { ids, ...(filter === undefined ? {} : { filter }) }));
       if (o.json) return printJson(r);
       process.stdout.write(`sent ${plural(r.documents, 'id')}${filter === undefined ? '' : ' and a filter'} for deletion: ${describeWrite(r)}\n`);
     });
   cluster
     .command('publish')
     .description("upload the shards' committed files (and cluster.json) to the cluster's JetStream object store; unchanged files are not uploaded again")
-    .argument('<name>', 'the sharded index folder (its name is the cluster name)')
+    .argument('<name>', 'the sharded index folder, as given or under the index home (its cluster.json names the cluster)')
     .requiredOption('--nats <url>', 'NATS server URL, e.g. nats://127.0.0.1:4222')
     .option('--shard <i>', 'publish only this shard', parseIntArg('shard', 0))
     .option(...LOCK_WAIT_OPTION)
@@ -96,20 +97,20 @@ export function registerClusterWriteCommands(program: Command): void {
     .option('--json', 'print the result as JSON')
     .action(async (name: string, o: PublishCliOptions) => {
       // A shard whose store is changed in place is copied under its write lock: wait for it as add and delete do.
-      const r = await withNats(o.nats, (nc) => publishCluster(nc, name, o.shard === undefined ? undefined : [o.shard], lockWait(o)));
+      const r = await withNats(o.nats, (nc) => publishCluster(nc, findClusterRoot(name) ?? name, o.shard === undefined ? undefined : [o.shard], lockWait(o)));
       if (o.json) return printJson(r);
       process.stdout.write(`published cluster ${r.cluster}: ${r.shards.map((s) => describe(s, 'uploaded')).join('; ')}\n`);
     });
   cluster
     .command('fetch')
     .description('download one published shard into <name>/shard-<i> (an empty or new folder; the manifest is written last)')
-    .argument('<name>', 'the sharded index folder to fetch into (its name is the cluster name)')
+    .argument('<name>', 'the sharded index folder to fetch into (its cluster.json names the cluster; a new folder\'s name does)')
     .requiredOption('--shard <i>', 'the shard to fetch', parseIntArg('shard', 0))
     .requiredOption('--nats <url>', 'NATS server URL')
     .option('-q, --quiet', QUIET_HELP)
     .option('--json', 'print the result as JSON')
     .action(async (name: string, o: PublishCliOptions & { shard: number }) => {
-      const r = await withNats(o.nats, (nc) => fetchClusterShard(nc, name, o.shard));
+      const r = await withNats(o.nats, (nc) => fetchClusterShard(nc, findClusterRoot(name) ?? name, o.shard));
       if (o.json) return printJson(r);
       process.stdout.write(`fetched cluster ${r.cluster} ${describe(r, 'downloaded')}\n`);
     });

@@ -6,6 +6,8 @@
  */
 import { Option, type Command } from 'commander';
 import { readFileSync, existsSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { CLUSTER_MANIFEST_FILE, readClusterManifest } from '../../cluster/cluster-manifest.js';
 import { addCorpus } from '../../mutate/add-corpus.js';
 import { updateIndex, compactIndex } from '../../mutate/index-updater.js';
 import { backupIndex } from '../../mutate/index-backup.js';
@@ -79,6 +81,24 @@ export function readIdFile(path: string): string[] {
     .filter((l) => l.length > 0);
 }
 
+/**
+ * `plait add|delete` on a shard of a cluster (`<name>/shard-<i>` beside a cluster.json) would
+ * commit to that one copy only: not to the shard's other replicas, not to its write log (a replica
+ * serving the folder never sees it in the log; a document of another shard lands here). Refused
+ * (USAGE), pointing at the cluster's write path.
+ */
+function refuseClusterShard(index: string, verb: 'add' | 'delete'): void {
+  const path = locateIndex(index);
+  const m = /^shard-(\d+)$/.exec(basename(resolve(path)));
+  const root = dirname(resolve(path));
+  if (m === null || !existsSync(join(root, CLUSTER_MANIFEST_FILE))) return;
+  const name = readClusterManifest(root).name;
+  throw new PlaitError('USAGE', {
+    message: `${path} is shard ${m[1]} of cluster ${name}: a plait ${verb} here would reach this copy only, not the shard's other replicas nor its write log; use plait cluster ${verb} ${root} … --nats <url> (or a coordinator's document routes) so that every replica applies it`,
+    reason: 'clusterShard',
+  });
+}
+
 export function registerLivingCommands(program: Command): void {
   const add = program
     .command('add')
@@ -92,6 +112,7 @@ export function registerLivingCommands(program: Command): void {
     .option('-q, --quiet', QUIET_HELP)
     .option('--json', 'print the result as JSON')
     .action(async (index: string, input: string, o: AddCliOptions) => {
+      refuseClusterShard(index, 'add');
       if (!existsSync(input)) throw new PlaitError('FILE_NOT_FOUND', { message: `no corpus at ${input}`, path: input });
       const interrupts = WriteInterrupts.install(o.json === true);
       let r;
@@ -139,6 +160,7 @@ export function registerLivingCommands(program: Command): void {
     .option('--json', 'print the result as JSON')
     .action(async (index: string, o: { ids?: string; filter?: string; json?: boolean; lockWaitS?: number }) => {
       const path = locateIndex(index);
+      refuseClusterShard(index, 'delete');
       if (o.ids === undefined && o.filter === undefined) throw new PlaitError('USAGE', { message: 'give --ids <file> and/or --filter <json>', reason: 'missingArgument' });
       const ids = o.ids === undefined ? [] : readIdFile(o.ids);
       const deleteWhere = o.filter === undefined ? undefined : parseFilter(o.filter);

@@ -26,6 +26,7 @@
  * was added, replaced or deleted are not known then (each replica applies the write later), nor is
  * a generation or commit: none exists yet, so that answer names none (it names the write by
  * `write_id` and `sequences` instead).
+ * On a shard replica's HTTP server (`shardReplica`) both routes refuse: writes go through the log.
  */
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { CLUSTER_WRITE_DEFAULTS } from '../../config/defaults.js';
@@ -56,9 +57,21 @@ export interface ClusterWriteTarget {
   manifest: IndexManifest;
 }
 
+/** The shard a replica's HTTP server serves: the cluster's name and the shard's number. */
+export interface ShardReplicaTarget {
+  cluster: string;
+  shard: number;
+}
+
 export interface DocumentsRoutesOptions {
   /** Write to this cluster's log instead of committing to a served index. */
   cluster?: ClusterWriteTarget;
+  /**
+   * The served index is a shard replica: writes are refused (400 INVALID_ARGUMENT). Committed here
+   * they would reach this replica only — not the shard's other replicas, not its write log, and
+   * possibly a document that hashes to another shard — so replicas would answer differently.
+   */
+  shardReplica?: ShardReplicaTarget;
 }
 
 interface DocumentBody {
@@ -201,6 +214,14 @@ function writeAnswer(name: string, r: UpdateResult, served: string): Record<stri
 export const documentsRoutes: FastifyPluginAsync<DocumentsRoutesOptions> = async (app, opts) => {
   const engine = app.engine;
   const cluster = opts.cluster;
+  const replica = opts.shardReplica;
+  const refuseOnReplica = (): void => {
+    if (replica === undefined) return;
+    throw new PlaitError('INVALID_ARGUMENT', {
+      message: `this server is a replica of shard ${replica.shard} of cluster ${replica.cluster}: a write here would reach this replica only; write through the cluster (a coordinator's POST /v1/indexes/${replica.cluster}/documents, or plait cluster add|delete) so that every replica applies it`,
+      name: 'index',
+    });
+  };
   /** The cluster's write target for `name` (404 INDEX_NOT_FOUND for another name). */
   const clusterTarget = (name: string): ClusterWriteTarget => {
     if (name !== cluster!.index) throw new PlaitError('INDEX_NOT_FOUND', { message: `no index named "${name}" is served`, name, served: [cluster!.index] });
@@ -262,6 +283,7 @@ export const documentsRoutes: FastifyPluginAsync<DocumentsRoutesOptions> = async
         return loggedAnswer(t.index, await logWrite(reply, b.timeout_ms, t, { documents: docs }));
       }
       const entry = engine.index(request.params.name);
+      refuseOnReplica();
       const index = engine.plaitIndex(entry);
       const docs = documentsOf(b);
       const encoded = await runWork(engine, reply, b.timeout_ms, async () => {
@@ -291,6 +313,7 @@ export const documentsRoutes: FastifyPluginAsync<DocumentsRoutesOptions> = async
         return loggedAnswer(t.index, await logWrite(reply, b.timeout_ms, t, deletions));
       }
       const entry = engine.index(request.params.name);
+      refuseOnReplica();
       // The admission wait under the deadline; the commit after it runs to its end.
       await runWork(engine, reply, b.timeout_ms, async () => undefined);
       return write(entry, deletions);
