@@ -348,6 +348,11 @@ test('the summed vocabulary follows writes: a word added through the coordinator
   const before = await search(body);
   assert.equal(before.status, 200);
   assert.ok(!(before.results[0]!.rewrites ?? []).some((r) => r.kind === 'spelling' && r.to === 'zorblaxian'), 'no such word yet');
+  const listed = async (): Promise<{ documents: number; generation: string }> => {
+    const r = (await (await fetch(`${coordinator.url}/v1/indexes/cran`)).json()) as { generation: string; manifest: { counts: { documents: number } } };
+    return { documents: r.manifest.counts.documents, generation: r.generation };
+  };
+  const listedBefore = await listed();
   const res = await fetch(`${coordinator.url}/v1/indexes/cran/documents`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -359,4 +364,13 @@ test('the summed vocabulary follows writes: a word added through the coordinator
   assert.equal(after.status, 200);
   assert.deepEqual((after.results[0]!.rewrites ?? []).filter((r) => r.kind === 'spelling'), [{ kind: 'spelling', from: 'zorblaxan', to: 'zorblaxian' }]);
   assert.ok(after.results[0]!.hits.some((h) => ids.includes(h.doc_id)));
+  // The coordinator's listing follows the shards' commits (its refresh tick asks their info): it
+  // used to show the counts and generation of its start for ever.
+  let listedAfter = await listed();
+  for (const until = Date.now() + 15_000; listedAfter.documents !== listedBefore.documents + 2 && Date.now() < until; ) {
+    await new Promise((r) => setTimeout(r, 200));
+    listedAfter = await listed();
+  }
+  assert.equal(listedAfter.documents, listedBefore.documents + 2);
+  assert.notEqual(listedAfter.generation, listedBefore.generation);
 });

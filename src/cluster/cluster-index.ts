@@ -86,8 +86,11 @@ export type ClusterCallOptions = Pick<ClusterSearchOptions, 'deadlineAt' | 'minS
 
 export class ClusterIndex {
   readonly path: string;
-  /** Shard 0's manifest (the model, codec and settings every shard shares) with the counts and segments of every shard at start. */
-  readonly manifest: IndexManifest;
+  /**
+   * Shard 0's manifest (the model, codec and settings every shard shares) with the counts and
+   * segments of every shard, as last seen (at start, then by `refreshRemote`).
+   */
+  manifest: IndexManifest;
   private readonly queryEncoder: QueryEncoder;
   private readonly rewriter: ClusterRewriter;
   /** ColBERT-PRF: each shard's IVF cell sizes and passages, and the commit they are of (null: not fetched yet). */
@@ -102,10 +105,7 @@ export class ClusterIndex {
     options: QueryEncoderOptions = {},
   ) {
     this.path = `nats:${name}`;
-    const first = info[0]!.manifest;
-    const sum = (k: 'documents' | 'passages' | 'tokens'): number => info.reduce((a, s) => a + s.manifest.counts[k], 0);
-    // Every shard's segments (so bytes per token is the cluster's); other files are shard 0's.
-    this.manifest = { ...first, counts: { ...first.counts, documents: sum('documents'), passages: sum('passages'), tokens: sum('tokens') }, segments: info.flatMap((s) => s.manifest.segments) };
+    this.manifest = clusterManifestOf(info);
     this.queryEncoder = new QueryEncoder(this.manifest, options);
     this.rewriter = new ClusterRewriter(shards);
     this.cells = Array.from({ length: shards.shards }, () => null);
@@ -113,6 +113,32 @@ export class ClusterIndex {
 
   encoder(): Promise<Encoder> {
     return this.queryEncoder.get();
+  }
+
+  /**
+   * Asks every shard's `info` again, so the cluster's counts and generation follow the writes its
+   * replicas apply (the coordinator's index listing and its answers' `generation`). A shard's answer
+   * replaces the one held only when its generation is newer — replicas of a shard may lag one
+   * another, and a lagging one must not move the listing back; a shard that does not answer by
+   * `deadlineAt` keeps its last answer.
+   * @returns whether any shard's generation moved.
+   */
+  async refreshRemote(deadlineAt: number = Date.now() + CLUSTER_DEFAULTS.pingWaitMs): Promise<boolean> {
+    const outcomes = await this.shards.scatter<ShardInfo>('info', () => ({}), deadlineAt);
+    let moved = false;
+    for (const o of outcomes) {
+      if (!o.ok) continue;
+      const held = this.info.findIndex((x) => x.shard === o.shard);
+      if (held < 0) {
+        this.info.push(o.value);
+        moved = true;
+      } else if ((o.value.manifest.generation ?? 0) > (this.info[held]!.manifest.generation ?? 0)) {
+        this.info[held] = o.value;
+        moved = true;
+      }
+    }
+    if (moved) this.manifest = clusterManifestOf(this.info);
+    return moved;
   }
 
   resolveSearch(options: SearchOptions = {}): ResolvedSearch {
@@ -641,4 +667,14 @@ export function mergeHybrid(parts: readonly ShardQueryResult[], r: ResolvedSearc
     const h = lateScore.get(hitOf[f.key]!.docId) ?? hitOf[f.key]!;
     return { ...h, score: f.score, rank: i + 1, fusion: { late: f.late, bm25: f.bm25, lateShare: f.lateShare, bm25Share: f.bm25Share } };
   });
+}
+
+/** The cluster's manifest from its shards' `info` answers: shard 0's settings, every shard's counts and segments. */
+function clusterManifestOf(info: readonly ShardInfo[]): IndexManifest {
+  const first = [...info].sort((a, b) => a.shard - b.shard)[0]!.manifest;
+  const sum = (k: 'documents' | 'passages' | 'tokens'): number => info.reduce((a, s) => a + s.manifest.counts[k], 0);
+  // Every shard's segments (so bytes per token is the cluster's); other files are the first shard's.
+  // The generation is the sum of the shards' (it moves with every shard's commit).
+  const generation = info.reduce((a, s) => a + (s.manifest.generation ?? 0), 0);
+  return { ...first, generation, counts: { ...first.counts, documents: sum('documents'), passages: sum('passages'), tokens: sum('tokens') }, segments: info.flatMap((s) => s.manifest.segments) };
 }

@@ -40,11 +40,14 @@ import type { RewrittenQuery } from '../rewrite/query-rewriter.js';
 /**
  * What the server needs of an index: PlaitIndex satisfies it (tests wrap one to gate or slow it).
  * `pipelineIndex` (a cluster's ClusterIndex) gives staged pipelines an index bound to one request's
- * deadline; `rewrite` may answer asynchronously (a cluster's asks its shards).
+ * deadline; `rewrite` may answer asynchronously (a cluster's asks its shards). `refreshRemote`
+ * (a cluster's) asks its shards for their current manifests, so the refresh tick follows writes
+ * applied elsewhere; it resolves whether the manifest moved.
  */
 export type ServedIndex = Pick<PlaitIndex, 'path' | 'manifest' | 'encoder' | 'resolveSearch' | 'searchEncodedBatch' | 'close'> & {
   rewrite?(query: string, options: SearchOptions): RewrittenQuery | null | Promise<RewrittenQuery | null>;
   pipelineIndex?(o: ClusterCallOptions): PipelineIndex;
+  refreshRemote?(): Promise<boolean>;
 };
 
 export interface IndexEntry {
@@ -321,6 +324,14 @@ export class Engine {
     this.refreshAgain = false;
     try {
       for (const e of this.indexes.values()) {
+        if (e.index.refreshRemote !== undefined) {
+          try {
+            if (await e.index.refreshRemote()) e.generation = indexGeneration(e.index.manifest);
+          } catch {
+            // Retried on the next tick.
+          }
+          continue;
+        }
         if (!(e.index instanceof PlaitIndex)) continue;
         const index = e.index;
         try {
