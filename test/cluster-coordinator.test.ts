@@ -164,6 +164,16 @@ for (const c of CASES) {
   });
 }
 
+test('a coordinator reports stage times: the slowest shard\'s late and BM25 times, its own fusion', { skip }, async () => {
+  const res = await fetch(`${coordinator.url}/v1/indexes/cran/search`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: queries[0], mode: 'hybrid' }) });
+  assert.equal(res.status, 200);
+  const t = ((await res.json()) as { results: { timings: Record<string, number> }[] }).results[0]!.timings;
+  assert.ok(t !== undefined, 'timings answered');
+  // They were all 0 but total_ms (new user's trial).
+  assert.ok(t.late_ms! > 0 && t.bm25_ms! > 0 && t.fusion_ms! > 0, JSON.stringify(t));
+  assert.ok(t.late_ms! <= t.total_ms! && t.bm25_ms! <= t.total_ms!, JSON.stringify(t));
+});
+
 test('pipeline errors stay 400s on a coordinator', { skip }, async () => {
   const bad = await search({ query: queries[0], pipeline: 'bm25:10 > nope:3' });
   assert.equal(bad.status, 400);

@@ -232,9 +232,14 @@ export class ClusterIndex {
     for (const s of missingShards) this.shards.metricsMissing(s, live.length);
     live.forEach((qi, j) => {
       const parts = answered.map((o) => o.value.results[j]!);
+      const mergeStart = performance.now();
       const merged = r.mode === 'hybrid' ? mergeHybrid(parts, r) : mergeLists(parts.map((p) => p.hits), r.topK);
       const empty = parts.length > 0 && parts.every((p) => p.emptyReason !== undefined) ? parts[0]!.emptyReason : undefined;
+      // Stage times: the slowest shard's (the scatter waits for it), and the merge (with hybrid's fusion) here.
       const timings = emptyTimings();
+      timings.lateMs = Math.max(0, ...parts.map((p) => p.timings?.lateMs ?? 0));
+      timings.bm25Ms = Math.max(0, ...parts.map((p) => p.timings?.bm25Ms ?? 0));
+      timings.fusionMs = performance.now() - mergeStart;
       timings.totalMs = performance.now() - t0;
       results[qi] = {
         hits: empty === undefined ? merged : [],

@@ -245,6 +245,8 @@ export interface ShardQueryResult {
   generation?: number;
   /** True when the query's `prf` rows were appended (absent: none asked, or a replica predating PRF). */
   prf?: true;
+  /** The shard's own stage times (late interaction, BM25), ms; absent from replicas predating them. */
+  timings?: { lateMs: number; bm25Ms: number };
 }
 
 export interface SearchReply {

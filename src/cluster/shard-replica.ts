@@ -227,7 +227,7 @@ export class ShardReplica {
       const late = (o: EncodedSearchOptions) => this.index.searchEncodedBatch([q.text], embedding === null ? [] : [embedding], o).then((r) => r[0]!);
       if (mode !== 'hybrid') {
         const r = await late(base);
-        results.push({ hits: r.hits, ...(r.emptyReason === undefined ? {} : { emptyReason: r.emptyReason }), ...(r.generation === undefined ? {} : { generation: r.generation }), ...applied });
+        results.push({ hits: r.hits, ...(r.emptyReason === undefined ? {} : { emptyReason: r.emptyReason }), ...(r.generation === undefined ? {} : { generation: r.generation }), ...applied, timings: { lateMs: r.timings.lateMs, bm25Ms: r.timings.bm25Ms } });
         continue;
       }
       // Hybrid: the two lists fusion takes at the single index's depth, and the exact late scores
@@ -237,6 +237,7 @@ export class ShardReplica {
       const [lateList, bm] = await Promise.all([late({ ...base, mode: 'late', topK: depth }), late({ ...base, mode: 'bm25', topK: depth })]);
       const have = new Set(lateList.hits.map((h) => h.docId));
       const missing = bm.hits.filter((h) => !have.has(h.docId)).map((h) => h.docId);
+      const extraStart = performance.now();
       const extraLate = embedding === null || missing.length === 0 ? [] : await this.index.rerankEncoded(embedding, missing, { ...(req.options.idfWeighting === undefined ? {} : { idfWeighting: req.options.idfWeighting }), includeText: req.options.includeText ?? false, globalStats, ...prf });
       results.push({
         hits: lateList.hits,
@@ -245,6 +246,7 @@ export class ShardReplica {
         ...(lateList.emptyReason === undefined ? {} : { emptyReason: lateList.emptyReason }),
         ...(lateList.generation === undefined ? {} : { generation: lateList.generation }),
         ...applied,
+        timings: { lateMs: lateList.timings.lateMs + (performance.now() - extraStart), bm25Ms: bm.timings.bm25Ms },
       });
     }
     return { results, commit: commitIdOf(this.index.manifest) };
