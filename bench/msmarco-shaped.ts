@@ -113,7 +113,7 @@ function topicalPoolWithCentres(): { pool: Float32Array; centres: Float32Array; 
   return { pool, centres, centreOf };
 }
 
-function topicalPool(): Float32Array {
+export function topicalPool(): Float32Array {
   return topicalPoolWithCentres().pool;
 }
 
@@ -251,6 +251,34 @@ async function build(nPassages: number, path: string): Promise<object> {
   };
 }
 
+/** The query generator's seed (`search` and bench/msmarco-compare.ts use the same queries). */
+export const QUERY_SEED = SEED + 99;
+/** Tokens of a generated query (ColBERT's query length with [MASK] padding). */
+export const QUERY_TOKENS = 32;
+/** The dimension of the shape's vectors. */
+export const MSMARCO_DIM = DIM;
+
+/**
+ * `nQueries` queries of the shape over an index of `nPassages` passages: each is QUERY_TOKENS
+ * noisy copies of tokens of a random passage (seeded by `seed`), unit rows, QUERY_TOKENS × DIM.
+ * `pool` is `topicalPool()` (passed in: it is 512 MiB and callers make it once).
+ */
+export function msmarcoQueries(pool: Float32Array, nPassages: number, nQueries: number, seed = QUERY_SEED): TokenEmbeddings[] {
+  const lengths = passageLengths(nPassages);
+  const rng = new Random(seed);
+  return Array.from({ length: nQueries }, (): TokenEmbeddings => {
+    const pid = rng.int(nPassages);
+    const start = passageStart(pid, lengths[pid]!);
+    const vectors = new Float32Array(QUERY_TOKENS * DIM);
+    for (let i = 0; i < QUERY_TOKENS; i++) {
+      const row = (start + rng.int(lengths[pid]!)) * DIM;
+      for (let d = 0; d < DIM; d++) vectors[i * DIM + d] = pool[row + d]! + QUERY_NOISE * rng.normal();
+    }
+    normalizeRows(vectors, QUERY_TOKENS, DIM);
+    return { vectors, length: QUERY_TOKENS, tokenIds: new Int32Array(QUERY_TOKENS) };
+  });
+}
+
 async function search(path: string, nQueries: number, workers: number): Promise<object> {
   // The query generator's pool (512 MiB) is made before the index is opened, so that RSS figures
   // after opening are differences against rssBeforeOpenMiB.
@@ -268,20 +296,7 @@ async function search(path: string, nQueries: number, workers: number): Promise<
   const rssAfterOpen = rssMiB();
   const splitAfterOpen = rssSplitMiB();
   try {
-    const nPassages = index.manifest.counts.passages;
-    const lengths = passageLengths(nPassages);
-    const rng = new Random(SEED + 99);
-    const queries = Array.from({ length: nQueries }, (): TokenEmbeddings => {
-      const pid = rng.int(nPassages);
-      const start = passageStart(pid, lengths[pid]!);
-      const vectors = new Float32Array(32 * DIM);
-      for (let i = 0; i < 32; i++) {
-        const row = (start + rng.int(lengths[pid]!)) * DIM;
-        for (let d = 0; d < DIM; d++) vectors[i * DIM + d] = pool[row + d]! + QUERY_NOISE * rng.normal();
-      }
-      normalizeRows(vectors, 32, DIM);
-      return { vectors, length: 32, tokenIds: new Int32Array(32) };
-    });
+    const queries = msmarcoQueries(pool, index.manifest.counts.passages, nQueries);
     const texts = queries.map(() => '');
     const one = async (k: number, exhaustive: boolean, n: number): Promise<{ ms: number[]; hits: string[][]; stages: Record<string, number> }> => {
       const ms: number[] = [];
