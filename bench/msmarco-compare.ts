@@ -22,7 +22,7 @@
  * Environment variables (PLAIT_EXACT_SCORING, …) reach both children alike.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -70,9 +70,14 @@ function queriesFile(nPassages: number, n: number): string {
     const all = new Float32Array(n * QUERY_TOKENS * MSMARCO_DIM);
     qs.forEach((q, i) => all.set(q.vectors, i * QUERY_TOKENS * MSMARCO_DIM));
     writeFileSync(`${file}.tmp`, all);
-    writeFileSync(file, readFileSync(`${file}.tmp`));
+    renameSync(`${file}.tmp`, file);
   }
   return file;
+}
+
+/** The first `n` generated queries over an index of `nPassages` passages (cached; see queriesFile). */
+export function queriesOf(nPassages: number, n: number): TokenEmbeddings[] {
+  return readQueries(queriesFile(nPassages, n));
 }
 
 function readQueries(file: string): TokenEmbeddings[] {

@@ -110,11 +110,21 @@ export function quantiseQuery(vectors: Float32Array, qLen: number, dim: number):
   return { panel, scales, corrections };
 }
 
-/** K × qLen centroid scores on int8 codes (row c = centroid c against each query token). */
-export function centroidScoresInt8(centroids: Float32Array, nCentroids: number, dim: number, vectors: Float32Array, qLen: number, kernels: Kernels): Float32Array {
+/**
+ * K × qLen centroid scores on int8 codes (row c = centroid c against each query token), into `out`
+ * (every element written) when given, else a new array.
+ */
+export function centroidScoresInt8(
+  centroids: Float32Array,
+  nCentroids: number,
+  dim: number,
+  vectors: Float32Array,
+  qLen: number,
+  kernels: Kernels,
+  out: Float32Array = new Float32Array(nCentroids * qLen),
+): Float32Array {
   const c = quantisedCentroidsOf(centroids, nCentroids, dim);
   const q = quantiseQuery(vectors, qLen, dim);
-  const out = new Float32Array(nCentroids * qLen);
   kernels.centroidScoresInt8(c.bytes, c.scales, nCentroids, dim, q.panel, q.scales, q.corrections, qLen, out);
   return out;
 }

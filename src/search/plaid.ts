@@ -21,6 +21,7 @@ import { CANDIDATE_DEFAULTS, SEARCH_DEFAULTS, effectiveNdocs, type CentroidScori
 import { centroidScoresInt8, int8Supported } from './centroid-quantisation.js';
 import type { IndexSegment } from '../format/index-reader.js';
 import { probedTokenScores } from './probed-token-interaction.js';
+import { prunedInteractionScores } from './centroid-pruned-interaction.js';
 import { exactScoringMethod, prepareCodeQuery, scoreOnCodes, supportsCodeScoring, type CodeScoringMethod, type ExactScoringMethod } from '../codec/code-scorer.js';
 
 /** Called between chunks of a long loop; throws to stop it (TIMEOUT, ABORTED, INDEX_CLOSED). */
@@ -145,13 +146,13 @@ export interface PlaidTimings {
  * (centroid-quantisation.ts) unless `a.centroidScoring` is 'float32' or the width does not suit
  * the int8 kernel.
  */
-export function centroidScores(a: ScoringArrays, q: EncodedQuery, kernels: Kernels): Float32Array {
+export function centroidScores(a: ScoringArrays, q: EncodedQuery, kernels: Kernels, out?: Float32Array): Float32Array {
   const k = a.nCentroids;
   const qLen = q.length;
   if (usesInt8(a)) {
-    return centroidScoresInt8(a.centroids, k, a.dim, q.vectors, qLen, kernels);
+    return centroidScoresInt8(a.centroids, k, a.dim, q.vectors, qLen, kernels, out);
   }
-  const s = new Float32Array(k * qLen);
+  const s = out ?? new Float32Array(k * qLen);
   if (qLen > SHORT_QUERY) {
     // Centroids as the kernel's packed left operand, the query rows streamed: writes K × qLen directly.
     kernels.matmulTransB(a.centroids, k, q.vectors, qLen, a.dim, s);
@@ -171,6 +172,18 @@ export function centroidScores(a: ScoringArrays, q: EncodedQuery, kernels: Kerne
     }
   }
   return s;
+}
+
+/**
+ * Per-thread K × qLen buffer for `plaidSearch`'s centroid scores (a search is synchronous and holds
+ * them only while it runs): allocating 16 MiB (K = 131,072 × 32 tokens) zeroed per query cost
+ * 7.4 ms at load ~12 against 0.06 ms to reuse it (bench/RESULTS.md, "1M goal").
+ */
+let scoresScratch = new Float32Array(0);
+
+function scratchScores(n: number): Float32Array {
+  if (scoresScratch.length < n) scoresScratch = new Float32Array(n);
+  return scoresScratch.subarray(0, n);
 }
 
 /** Queries up to this many tokens take the query-panel path in `centroidScores` (one 16-lane group). */
@@ -301,7 +314,7 @@ function gather(a: ScoringArrays, pids: Int32Array): { starts: Int32Array; lens:
   return { starts, lens };
 }
 
-function selectTop(kernels: Kernels, pids: Int32Array, scores: Float32Array, k: number): PassageHits {
+export function selectTop(kernels: Kernels, pids: Int32Array, scores: Float32Array, k: number): PassageHits {
   const idx = kernels.topK(scores, pids.length, k);
   const outPids = new Int32Array(idx.length);
   const outScores = new Float32Array(idx.length);
@@ -353,7 +366,7 @@ export function exactScoresOnCodes(a: ScoringArrays, q: EncodedQuery, s: Float32
 }
 
 /** Centroid-interaction scores (approximate MaxSim from the K × qLen centroid scores) of the given passages (keep: the pruning mask, or null). */
-function interactionScores(a: ScoringArrays, s: Float32Array, q: EncodedQuery, pids: Int32Array, keep: Uint8Array | null, kernels: Kernels, check?: DeadlineCheck): Float32Array {
+export function interactionScores(a: ScoringArrays, s: Float32Array, q: EncodedQuery, pids: Int32Array, keep: Uint8Array | null, kernels: Kernels, check?: DeadlineCheck): Float32Array {
   const out = new Float32Array(pids.length);
   chunked(pids.length, check, (from, to) => {
     out.set(
@@ -460,7 +473,7 @@ export function plaidSearch(
 ): { hits: PassageHits; timings: PlaidTimings } {
   let t = performance.now();
   check?.();
-  const s = centroidScores(a, q, kernels);
+  const s = centroidScores(a, q, kernels, scratchScores(a.nCentroids * q.length));
   const { probed, keep } = probeAndMask(s, a.nCentroids, q.length, params.nIvfProbe, params.centroidScoreThreshold, params.centroidScoreMargin, params.nIvfProbeTotal, kernels, probeRescoreFor(a, q));
   const candidates = ivfUnion(a, probed, mark);
   const t1 = performance.now();
@@ -472,7 +485,7 @@ export function plaidSearch(
   const probedTokens = usesProbedTokens(a, q, params);
   let pids = candidates;
   if (!probedTokens && pids.length > ndocs) {
-    const approx = interactionScores(a, s, q, pids, keep, kernels, check);
+    const approx = prunedInteractionScores(a, s, q, pids, keep, kernels, interactionScores, check);
     pids = selectTop(kernels, pids, approx, ndocs).pids;
   }
   const t2 = performance.now();
