@@ -374,7 +374,7 @@ Napi::Value TopK(const Info& info) {
   return result;
 }
 
-// probeCentroids(centroidScores, nCentroids, qLen, nProbe, threshold, probed, keep)
+// probeCentroids(centroidScores, nCentroids, qLen, nProbe, threshold, probed, keep, rowMax?)
 Napi::Value ProbeCentroids(const Info& info) {
   auto scores = array<float>(info, 0, "centroidScores");
   size_t k = count(info, 1, "nCentroids");
@@ -387,11 +387,13 @@ Napi::Value ProbeCentroids(const Info& info) {
   need(info, "centroidScores", scores.length, k * qLen);
   need(info, "probed", probed.length, qLen * p);
   need(info, "keep", keep.length, k);
-  plait::probeCentroids(scores.data, k, qLen, p, threshold, probed.data, keep.data);
+  auto rowMax = optionalArray<float>(info, 7, "rowMax");
+  if (rowMax.data != nullptr) need(info, "rowMax", rowMax.length, k);
+  plait::probeCentroids(scores.data, k, qLen, p, threshold, probed.data, keep.data, rowMax.data);
   return info.Env().Undefined();
 }
 
-// centroidScoresInt8(centroids, centroidScales, nCentroids, dim, queryPanel, queryScales, corrections, qLen, out)
+// centroidScoresInt8(centroids, centroidScales, nCentroids, dim, queryPanel, queryScales, corrections, qLen, out, rowMax?)
 Napi::Value CentroidScoresInt8(const Info& info) {
   auto centroids = array<uint8_t>(info, 0, "centroids");
   auto cScales = array<float>(info, 1, "centroidScales");
@@ -410,11 +412,14 @@ Napi::Value CentroidScoresInt8(const Info& info) {
   need(info, "queryScales", qScales.length, qLen);
   need(info, "corrections", corrections.length, qLen);
   need(info, "out", out.length, k * qLen);
-  plait::centroidScoresInt8(centroids.data, cScales.data, k, dim, panel.data, qScales.data, corrections.data, qLen, out.data);
+  auto rowMax = optionalArray<float>(info, 9, "rowMax");
+  if (rowMax.data != nullptr) need(info, "rowMax", rowMax.length, k);
+  plait::centroidScoresInt8(centroids.data, cScales.data, k, dim, panel.data, qScales.data, corrections.data, qLen, out.data,
+                            rowMax.data);
   return info.Env().Undefined();
 }
 
-// keepWithinMargin(centroidScores, nCentroids, qLen, floor, keep)
+// keepWithinMargin(centroidScores, nCentroids, qLen, floor, keep, rowMax?)
 Napi::Value KeepWithinMargin(const Info& info) {
   auto scores = array<float>(info, 0, "centroidScores");
   size_t k = count(info, 1, "nCentroids");
@@ -424,7 +429,9 @@ Napi::Value KeepWithinMargin(const Info& info) {
   need(info, "centroidScores", scores.length, k * qLen);
   need(info, "floor", floor.length, qLen);
   need(info, "keep", keep.length, k);
-  plait::keepWithinMargin(scores.data, k, qLen, floor.data, keep.data);
+  auto rowMax = optionalArray<float>(info, 5, "rowMax");
+  if (rowMax.data != nullptr) need(info, "rowMax", rowMax.length, k);
+  plait::keepWithinMargin(scores.data, k, qLen, floor.data, keep.data, rowMax.data);
   return info.Env().Undefined();
 }
 
