@@ -16,6 +16,9 @@
  *       on <baseIndex> against this worktree's on <headIndex> (the two indexes may differ in format
  *       but must hold the same data: their keys must match), p50/p95/p99, per-stage means, and each
  *       version's share of the cached oracle's top-10 / top-100 over the queries the oracle has.
+ *       The hits are kept (compare-hits-<index key>-q<seed>.json) for `fidelity`.
+ *   node dist/bench/msmarco-compare.js fidelity <headIndex>
+ *       The last compare's fidelity against the oracle as it stands (run after more oracle queries).
  *
  * Queries: `msmarcoQueries` of bench/msmarco-shaped.ts (32 noisy tokens of a random passage, seed
  * QUERY_SEED), cached as queries-s<seed>-n<n>.f32 so that the 512 MiB generator pool is made once.
@@ -210,6 +213,21 @@ function fidelity(hits: string[][], rows: OracleRow[], k: number): { share: numb
   return { share: n === 0 ? NaN : agree / (n * k), queries: n, worst: n === 0 ? NaN : worst };
 }
 
+function hitsFile(indexPath: string): string {
+  return join(cacheDir(), `compare-hits-${indexKey(indexPath)}-q${QUERY_SEED}.json`);
+}
+
+/** Fidelity of the last `compare`'s hits (both versions, k = 10 and 100) against the oracle as it stands. */
+function fidelityOfLastCompare(indexPath: string): object {
+  const rows = readOracle(oracleFile(indexPath));
+  const saved = JSON.parse(readFileSync(hitsFile(indexPath), 'utf8')) as Record<string, Record<string, string[][]>>;
+  const out: Record<string, unknown> = { benchmark: 'msmarco-compare fidelity', oracleQueries: rows.length };
+  for (const [name, byK] of Object.entries(saved)) {
+    out[name] = { k10Top10: fidelity(byK.k10!, rows, 10), k100Top10: fidelity(byK.k100!, rows, 10), k100Top100: fidelity(byK.k100!, rows, 100) };
+  }
+  return out;
+}
+
 async function compare(baseRoot: string, baseIndex: string, headIndex: string, nQueries: number, workers: number): Promise<object> {
   if (indexKey(baseIndex) !== indexKey(headIndex)) throw new Error(`the two indexes hold different data (${indexKey(baseIndex)} vs ${indexKey(headIndex)})`);
   const nPassages = (JSON.parse(readFileSync(join(headIndex, 'manifest.json'), 'utf8')) as ManifestLike).counts.passages;
@@ -223,6 +241,7 @@ async function compare(baseRoot: string, baseIndex: string, headIndex: string, n
   const opened: Record<string, unknown> = {};
   for (const { v, root, index } of versions) opened[v.name] = { root, index, ...(await v.request<object>({ cmd: 'open', root, index, workers, queries })) };
   const out: Record<string, unknown> = {};
+  const saved: Record<string, Record<string, string[][]>> = { base: {}, head: {} };
   for (const k of [10, 100]) {
     const runs = versions.map(() => ({ ms: [] as number[], stages: [] as number[][], hits: [] as string[][] }));
     // Warm-up on the queries past the measured ones.
@@ -240,6 +259,7 @@ async function compare(baseRoot: string, baseIndex: string, headIndex: string, n
     const byVersion: Record<string, unknown> = {};
     versions.forEach(({ v }, j) => {
       const r = runs[j]!;
+      saved[v.name]![`k${k}`] = r.hits;
       const stages: Record<string, number> = {};
       STAGES.forEach((s, si) => (stages[s] = r.stages.reduce((a, x) => a + x[si]!, 0) / r.stages.length));
       byVersion[v.name] = { ms: percentiles(r.ms), stagesMean: stages, fidelityTop10: fidelity(r.hits, rows, 10), ...(k === 100 ? { fidelityTop100: fidelity(r.hits, rows, 100) } : {}) };
@@ -248,6 +268,8 @@ async function compare(baseRoot: string, baseIndex: string, headIndex: string, n
     out[`k${k}`] = { ...byVersion, speedupP50: p50('base') / p50('head') };
   }
   for (const { v } of versions) await v.request<object>({ cmd: 'close' });
+  // The hits, for `fidelity` to score against the oracle once it has more queries.
+  writeFileSync(hitsFile(headIndex), JSON.stringify(saved));
   return { benchmark: 'msmarco-compare', machine: machine(), workers, queries: nQueries, oracleQueries: rows.length, opened, loadavgBefore: load0, loadavgAfter: loadavg(), ...out };
 }
 
@@ -255,9 +277,10 @@ if (isMain(import.meta.url)) {
   const [cmd, a, b, c, d, e] = process.argv.slice(2);
   if (cmd === 'child') await child();
   else if (cmd === 'oracle') console.log(JSON.stringify(await oracle(a!, Number(b ?? 100), Number(c ?? 2)), null, 2));
+  else if (cmd === 'fidelity') console.log(JSON.stringify(fidelityOfLastCompare(a!), null, 2));
   else if (cmd === 'compare') console.log(JSON.stringify(await compare(a!, b!, c!, Number(d ?? 1000), Number(e ?? 2)), null, 2));
   else {
-    console.error('usage: msmarco-compare oracle <index> [queries] [workers] | compare <baseRoot> <baseIndex> <headIndex> [queries] [workers]');
+    console.error('usage: msmarco-compare oracle <index> [queries] [workers] | compare <baseRoot> <baseIndex> <headIndex> [queries] [workers] | fidelity <headIndex>');
     process.exit(2);
   }
 }

@@ -17,7 +17,7 @@ import { centroidScores, exactScoresOnCodes, interactionScores, ivfUnion, plaidS
 import { exactScoringMethod } from '../src/codec/code-scorer.js';
 import { isMain, machine } from './common.js';
 import { queriesOf } from './msmarco-compare.js';
-import { ivfPrunedInteraction } from '../src/search/centroid-pruned-interaction.js';
+import { prunedInteractionScores } from '../src/search/centroid-pruned-interaction.js';
 
 async function main(path: string, n: number, k: number): Promise<object> {
   const kernels = getKernels();
@@ -62,7 +62,7 @@ async function main(path: string, n: number, k: number): Promise<object> {
     const codesScores = interactionScores(a, s, q, pids, withMargin.keep, kernels);
     add('prunedInteractionCodesMs', performance.now() - t);
     t = performance.now();
-    const ivfScores = ivfPrunedInteraction(a, s, q, pids, withMargin.keep);
+    const ivfScores = prunedInteractionScores(a, s, q, pids, withMargin.keep, kernels, interactionScores);
     add('prunedInteractionIvfMs', performance.now() - t);
     for (let j = 0; j < pids.length; j++) if (!Object.is(ivfScores[j], codesScores[j])) throw new Error(`stage 2 differs at pid ${pids[j]}: ${ivfScores[j]} vs ${codesScores[j]}`);
     if (pids.length > ndocs) pids = selectTop(kernels, pids, ivfScores, ndocs).pids;

@@ -1,15 +1,17 @@
 /**
- * PLAID's stage-2 pruned centroid interaction read from the IVF (src/search/centroid-pruned-interaction.ts):
- * a hand-computed case, the native `centroidInteraction` kernel over the codes as the oracle bit
- * for bit (with and without query weights, two segments, passages without kept tokens, candidates
- * that are a subset of the index), the TypeScript kernel within float32 rounding, and the choice
- * between the two paths by entries read.
+ * PLAID's stage-2 pruned centroid interaction read from the IVF (src/search/centroid-pruned-interaction.ts,
+ * Kernels.ivfInteraction): a hand-computed case on both kernels, the native `centroidInteraction`
+ * kernel over the codes as the oracle bit for bit for the native and the TypeScript `ivfInteraction`
+ * (with and without query weights, two segments, passages without kept tokens, candidates that are
+ * a subset of the index), the TypeScript codes kernel within float32 rounding, the choice between
+ * the two paths by entries read, and argument errors.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { nativeKernels, typescriptKernels, type Kernels } from '../src/kernels/index.js';
+import { isPlaitError } from '../src/errors/index.js';
 import { mulberry32 } from '../src/util/random.js';
-import { candidateTokens, ivfPrunedInteraction, keptIvfEntries, prunedInteractionScores } from '../src/search/centroid-pruned-interaction.js';
+import { candidateTokens, ivfEntriesOf, ivfPrunedInteraction, keptCentroids, prunedInteractionScores } from '../src/search/centroid-pruned-interaction.js';
 import { interactionScores, type EncodedQuery, type ScoringArrays } from '../src/search/plaid.js';
 import { needsNative, requireNative } from './helpers/requirements.js';
 
@@ -42,12 +44,19 @@ test('hand-computed: three centroids, two query tokens, one passage without kept
   // pid 0: codes c0 c2 → kept c0 only: 0.9 + 0.1; pid 1: c1 c0 c1 → max(0.2, 0.9) + max(0.8, 0.1); pid 2: c2 → no kept token: 0.
   const a = arraysOf([[0, 2], [1, 0, 1], [2]], 3);
   const q: EncodedQuery = { vectors: new Float32Array(256), length: 2, weights: null };
-  const out = ivfPrunedInteraction(a, s, q, Int32Array.from([0, 1, 2]), keep);
-  assert.deepEqual([...out], [Math.fround(Math.fround(0.9) + Math.fround(0.1)), Math.fround(Math.fround(0.9) + Math.fround(0.8)), 0]);
-  // Weights multiply each token's maximum: 2 · 0.9 + 0.5 · 0.1.
-  const w = ivfPrunedInteraction(a, s, { ...q, weights: new Float32Array([2, 0.5]) }, Int32Array.from([0]), keep);
-  assert.equal(w[0], Math.fround(Math.fround(2 * Math.fround(0.9)) + Math.fround(0.5 * Math.fround(0.1))));
+  for (const kernels of allKernels()) {
+    const out = ivfPrunedInteraction(a, s, q, Int32Array.from([0, 1, 2]), keptCentroids(keep), kernels);
+    assert.deepEqual([...out], [Math.fround(Math.fround(0.9) + Math.fround(0.1)), Math.fround(Math.fround(0.9) + Math.fround(0.8)), 0], kernels.name);
+    // Weights multiply each token's maximum: 2 · 0.9 + 0.5 · 0.1.
+    const w = ivfPrunedInteraction(a, s, { ...q, weights: new Float32Array([2, 0.5]) }, Int32Array.from([0]), keptCentroids(keep), kernels);
+    assert.equal(w[0], Math.fround(Math.fround(2 * Math.fround(0.9)) + Math.fround(0.5 * Math.fround(0.1))), kernels.name);
+  }
 });
+
+function allKernels(): Kernels[] {
+  const native = nativeKernels();
+  return native === null ? [typescriptKernels] : [typescriptKernels, native];
+}
 
 function randomCase(seed: number, nDocs: number, nCentroids: number, qLen: number, keepShare: number): { a: ScoringArrays; s: Float32Array; keep: Uint8Array; pids: Int32Array } {
   const rnd = mulberry32(seed);
@@ -69,9 +78,11 @@ test('the native codes kernel, bit for bit: qLen around the 16 lanes, with and w
       for (const weights of [null, Float32Array.from({ length: qLen }, () => rnd() * 3)]) {
         const q: EncodedQuery = { vectors: new Float32Array(qLen * 128), length: qLen, weights };
         const want = interactionScores(a, s, q, pids, keep, native);
-        const got = ivfPrunedInteraction(a, s, q, pids, keep);
-        assert.equal(got.length, pids.length);
-        for (let j = 0; j < pids.length; j++) assert.ok(Object.is(got[j], want[j]), `qLen ${qLen} keep ${keepShare} pid ${pids[j]}: ${got[j]} vs ${want[j]}`);
+        for (const kernels of [native, typescriptKernels]) {
+          const got = ivfPrunedInteraction(a, s, q, pids, keptCentroids(keep), kernels);
+          assert.equal(got.length, pids.length);
+          for (let j = 0; j < pids.length; j++) assert.ok(Object.is(got[j], want[j]), `${kernels.name} qLen ${qLen} keep ${keepShare} pid ${pids[j]}: ${got[j]} vs ${want[j]}`);
+        }
         // Both paths of the chooser give the same bits.
         const chosen = prunedInteractionScores(a, s, q, pids, keep, native, interactionScores);
         assert.deepEqual([...chosen], [...want]);
@@ -84,7 +95,7 @@ test('the TypeScript codes kernel within float32 rounding (it sums in float64)',
   const { a, s, keep, pids } = randomCase(99, 200, 64, 32, 0.2);
   const q: EncodedQuery = { vectors: new Float32Array(32 * 128), length: 32, weights: null };
   const want = interactionScores(a, s, q, pids, keep, typescriptKernels);
-  const got = ivfPrunedInteraction(a, s, q, pids, keep);
+  const got = ivfPrunedInteraction(a, s, q, pids, keptCentroids(keep), typescriptKernels);
   let zeros = 0;
   for (let j = 0; j < pids.length; j++) {
     assert.ok(Math.abs(got[j]! - want[j]!) <= 1e-5 * Math.max(1, Math.abs(want[j]!)), `pid ${pids[j]}: ${got[j]} vs ${want[j]}`);
@@ -103,11 +114,11 @@ test('the chooser reads the IVF when the kept lists are shorter than the candida
   };
   const few = new Uint8Array(50);
   few[3] = 1;
-  assert.ok(keptIvfEntries(a, few) < candidateTokens(a, pids));
+  assert.ok(ivfEntriesOf(a, keptCentroids(few)) < candidateTokens(a, pids));
   prunedInteractionScores(a, s, q, pids, few, typescriptKernels, codesPath);
   assert.equal(codesCalls, 0);
   const all = new Uint8Array(50).fill(1);
-  assert.ok(keptIvfEntries(a, all) >= candidateTokens(a, pids));
+  assert.ok(ivfEntriesOf(a, keptCentroids(all)) >= candidateTokens(a, pids));
   prunedInteractionScores(a, s, q, pids, all, typescriptKernels, codesPath);
   assert.equal(codesCalls, 1);
 });
@@ -115,6 +126,36 @@ test('the chooser reads the IVF when the kept lists are shorter than the candida
 test('no candidates, or an empty query: zeros of the right length', () => {
   const a = arraysOf([[0, 1]], 2);
   const keep = Uint8Array.from([1, 1]);
-  assert.equal(ivfPrunedInteraction(a, new Float32Array(0), { vectors: new Float32Array(0), length: 0, weights: null }, Int32Array.from([0]), keep).length, 1);
-  assert.equal(ivfPrunedInteraction(a, new Float32Array(2), { vectors: new Float32Array(128), length: 1, weights: null }, new Int32Array(0), keep).length, 0);
+  for (const kernels of allKernels()) {
+    assert.deepEqual([...ivfPrunedInteraction(a, new Float32Array(0), { vectors: new Float32Array(0), length: 0, weights: null }, Int32Array.from([0]), keptCentroids(keep), kernels)], [0]);
+    assert.equal(ivfPrunedInteraction(a, new Float32Array(2), { vectors: new Float32Array(128), length: 1, weights: null }, new Int32Array(0), keptCentroids(keep), kernels).length, 0);
+  }
+});
+
+test('keptCentroids: the set bytes of a mask, at every length and offset around the 4-byte words', () => {
+  const r = mulberry32(3);
+  for (const len of [0, 1, 3, 4, 5, 8, 13, 64, 131]) {
+    for (const offset of [0, 1, 4]) {
+      const buf = new Uint8Array(len + offset);
+      const mask = buf.subarray(offset);
+      for (let i = 0; i < len; i++) mask[i] = r() < 0.2 ? 1 + Math.floor(r() * 3) : 0;
+      const want = [...mask.keys()].filter((i) => mask[i] !== 0);
+      assert.deepEqual([...keptCentroids(mask)], want, `len ${len} offset ${offset}`);
+    }
+  }
+});
+
+test('bad arguments: INVALID_ARGUMENT on both implementations', () => {
+  const s = new Float32Array(4 * 2);
+  const ok = { kept: Int32Array.from([1]), bounds: Int32Array.from([0, 2]), entries: Int32Array.from([3, 5]), pids: Int32Array.from([3, 5]) };
+  for (const kernels of allKernels()) {
+    const call = (o: Partial<typeof ok>): void => {
+      const x = { ...ok, ...o };
+      kernels.ivfInteraction(s, 2, x.kept, x.bounds, x.entries, x.pids, new Float32Array(x.pids.length));
+    };
+    call({});
+    for (const bad of [{ kept: Int32Array.from([4]) }, { bounds: Int32Array.from([0, 3]) }, { bounds: Int32Array.from([0]) }, { pids: Int32Array.from([5, 3]) }, { pids: Int32Array.from([3, 3]) }]) {
+      assert.throws(() => call(bad), (e: unknown) => isPlaitError(e) && e.code === 'INVALID_ARGUMENT', `${kernels.name} ${JSON.stringify(bad)}`);
+    }
+  }
 });

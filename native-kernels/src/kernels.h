@@ -108,6 +108,12 @@ void centroidScoresInt8(const uint8_t* centroids, const float* centroidScales, s
 void keepWithinMargin(const float* scores, size_t nCentroids, size_t qLen, const float* floor, uint8_t* keep,
                       const float* rowMax = nullptr);
 
+// PLAID's stage-2 pruned centroid interaction from the kept centroids' IVF lists (ivf-interaction.cc):
+// kept[k] a kept centroid, its list entries[bounds[k] .. bounds[k + 1]); pids the ascending candidates;
+// out[j] = sum_i w_i * max over kept c listing pids[j] of S[c, i] (0 when none), as centroidInteraction.
+void ivfInteraction(const float* centroidScores, size_t qLen, const int32_t* kept, const int32_t* bounds, size_t nKept,
+                    const int32_t* entries, const int32_t* pids, size_t nDocs, float* out, const float* qWeights);
+
 // Writes min(k, n) indices, best first (ties: lower index; NaN ranks below every number).
 size_t topK(const float* scores, size_t n, size_t k, int32_t* out);
 

@@ -38,6 +38,7 @@ const ARRAY_ARGS: Record<KernelFn, ReadonlyArray<readonly [number, string, Array
   topK: [[0, 'scores', F32, false]],
   probeCentroids: [[0, 'centroidScores', F32, false], [5, 'probed', I32, false], [6, 'keep', U8, false], [7, 'rowMax', F32, true]],
   keepWithinMargin: [[0, 'centroidScores', F32, false], [3, 'floor', F32, false], [4, 'keep', U8, false], [5, 'rowMax', F32, true]],
+  ivfInteraction: [[0, 'centroidScores', F32, false], [2, 'kept', I32, false], [3, 'bounds', I32, false], [4, 'entries', I32, false], [5, 'pids', I32, false], [6, 'out', F32, false], [7, 'qWeights', F32, true]],
   centroidScoresInt8: [
     [0, 'centroids', U8, false],
     [1, 'centroidScales', F32, false],

@@ -192,6 +192,25 @@ export interface Kernels {
   ): void;
 
   /**
+   * PLAID's stage-2 pruned centroid interaction from the kept centroids' IVF lists
+   * (src/search/centroid-pruned-interaction.ts): kept[k] is a kept centroid whose IVF list is
+   * entries[bounds[k] … bounds[k + 1]) (bounds: kept.length + 1 ascending offsets); `pids` the
+   * candidates, strictly ascending. out[j] = Σ_i w_i · max{S[c, i] : kept c whose list holds pids[j]}
+   * in float32, token order (0 when none holds it; NaN never taken) — the bits `centroidInteraction`
+   * gives over the codes with the pruning mask. `centroidScores` K × qLen.
+   */
+  ivfInteraction(
+    centroidScores: Float32Array,
+    qLen: number,
+    kept: Int32Array,
+    bounds: Int32Array,
+    entries: Int32Array,
+    pids: Int32Array,
+    out: Float32Array,
+    qWeights?: Float32Array | null,
+  ): void;
+
+  /**
    * PLAID's relative pruning pass over `centroidScores` (K × qLen): keep[c] = 1 where some token i
    * has centroidScores[c, i] >= floor[i] (a kept centroid stays kept; NaN never passes). plaid.ts
    * sets floor[i] = token i's best centroid score − PlaidParams.centroidScoreMargin. With `rowMax`

@@ -502,6 +502,66 @@ function keepWithinMargin(s: Float32Array, nCentroids: number, qLen: number, flo
   }
 }
 
+function ivfInteraction(
+  s: Float32Array,
+  qLen: number,
+  kept: Int32Array,
+  bounds: Int32Array,
+  entries: Int32Array,
+  pids: Int32Array,
+  out: Float32Array,
+  qWeights?: Float32Array | null,
+): void {
+  checkCount('qLen', qLen);
+  if (qWeights) checkLength('qWeights', qWeights, qLen);
+  const k = qLen === 0 ? 0 : Math.floor(s.length / qLen);
+  const nDocs = pids.length;
+  checkLength('bounds', bounds, kept.length + 1);
+  checkLength('out', out, nDocs);
+  if (qLen > 0) for (const c of kept) if (c < 0 || c >= k) throw invalidArgument('kept', `centroids below ${k}`, c);
+  for (let i = 0; i <= kept.length; i++) {
+    const b = bounds[i]!;
+    if (b < 0 || b > entries.length || (i > 0 && b < bounds[i - 1]!)) throw invalidArgument('bounds', `ascending offsets within entries (${entries.length})`, b);
+  }
+  for (let i = 1; i < nDocs; i++) if (pids[i]! <= pids[i - 1]!) throw invalidArgument('pids', 'pids in ascending order', pids[i]);
+  if (qLen === 0) {
+    out.fill(0, 0, nDocs);
+    return;
+  }
+  const best = new Float32Array(nDocs * qLen).fill(-Infinity);
+  const touched = new Uint8Array(nDocs);
+  for (let n = 0; n < kept.length; n++) {
+    const row = kept[n]! * qLen;
+    for (let e = bounds[n]!; e < bounds[n + 1]!; e++) {
+      // Binary search of the ascending candidates (the native kernel's std::lower_bound).
+      const pid = entries[e]!;
+      let lo = 0;
+      let hi = nDocs;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (pids[mid]! < pid) lo = mid + 1;
+        else hi = mid;
+      }
+      if (lo === nDocs || pids[lo] !== pid) continue;
+      touched[lo] = 1;
+      const b = lo * qLen;
+      for (let i = 0; i < qLen; i++) {
+        const v = s[row + i]!;
+        if (v > best[b + i]!) best[b + i] = v;
+      }
+    }
+  }
+  for (let j = 0; j < nDocs; j++) {
+    let total = 0;
+    if (touched[j] !== 0) {
+      const b = j * qLen;
+      // float32 sums in token order (the native kernel's bits).
+      for (let i = 0; i < qLen; i++) total = Math.fround(total + (qWeights ? Math.fround(qWeights[i]! * best[b + i]!) : best[b + i]!));
+    }
+    out[j] = total;
+  }
+}
+
 /** Query tokens per panel chunk of `centroidScoresInt8` (one 16-lane vector of int32 sums). */
 const INT8_CHUNK = 16;
 
@@ -567,6 +627,7 @@ export const typescriptKernels: Kernels = withArrayChecks({
   probeCentroids,
   centroidScoresInt8,
   keepWithinMargin,
+  ivfInteraction,
   ...codeKernels,
   ...fastScanKernels,
 });

@@ -19,15 +19,27 @@
 import type { Kernels } from '../kernels/types.js';
 import type { DeadlineCheck, EncodedQuery, ScoringArrays } from './plaid.js';
 
-/** Per-thread slot map pid → candidate slot + 1 (0: not a candidate), cleared after each use. */
-let slots = new Int32Array(0);
-/** Per-thread candidates × qLen running maxima (reused: a fresh zeroed array a query costs a page fault a 4 KiB). */
-let maxima = new Float32Array(0);
+/**
+ * The kept centroids (ascending ids) of a K-byte pruning mask, scanned four bytes at a time: the mask
+ * is mostly zeros (~22 of 131,072 kept on the 1M shape) and a byte loop over it cost 2.2 ms a query
+ * at load ~13.
+ */
+export function keptCentroids(keep: Uint8Array): Int32Array {
+  const ids: number[] = [];
+  const aligned = keep.byteOffset % 4 === 0 ? keep.length >> 2 : 0;
+  const words = aligned > 0 ? new Uint32Array(keep.buffer, keep.byteOffset, aligned) : new Uint32Array(0);
+  for (let w = 0; w < aligned; w++) {
+    if (words[w] === 0) continue;
+    for (let c = w * 4; c < w * 4 + 4; c++) if (keep[c] !== 0) ids.push(c);
+  }
+  for (let c = aligned * 4; c < keep.length; c++) if (keep[c] !== 0) ids.push(c);
+  return Int32Array.from(ids);
+}
 
-/** Sum of the IVF list lengths of the kept centroids (the IVF path's reads). */
-export function keptIvfEntries(a: Pick<ScoringArrays, 'ivfOffsets' | 'nCentroids'>, keep: Uint8Array): number {
+/** Sum of the IVF list lengths of the given centroids (the IVF path's reads). */
+export function ivfEntriesOf(a: Pick<ScoringArrays, 'ivfOffsets'>, centroids: Int32Array): number {
   let n = 0;
-  for (let c = 0; c < a.nCentroids; c++) if (keep[c] !== 0) n += a.ivfOffsets[c + 1]! - a.ivfOffsets[c]!;
+  for (const c of centroids) n += a.ivfOffsets[c + 1]! - a.ivfOffsets[c]!;
   return n;
 }
 
@@ -39,63 +51,27 @@ export function candidateTokens(a: Pick<ScoringArrays, 'doclens'>, pids: Int32Ar
 }
 
 /**
- * Stage-2 scores of `pids` (sorted unique candidate pids) from the IVF lists of the kept centroids:
- * out[j] = Σ_i w_i · max{S[c, i] : keep[c] = 1, pids[j] ∈ ivf[c]} (float32, i ascending), 0 when
- * no kept centroid lists pids[j]. s: K × qLen centroid scores; keep: K bytes. Shapes as
- * `Kernels.centroidInteraction`.
+ * Stage-2 scores of `pids` (strictly ascending candidate pids, as ivfUnion gives them) from the IVF
+ * lists of the `kept` centroids (keptCentroids of the pruning mask): out[j] = Σ_i w_i · max{S[c, i] :
+ * c kept, pids[j] ∈ ivf[c]} (float32, i ascending), 0 when no kept centroid lists pids[j]
+ * (`Kernels.ivfInteraction`, on the kept lists gathered here: ~10k entries on the 1M shape).
+ * s: K × qLen centroid scores.
  */
-export function ivfPrunedInteraction(a: ScoringArrays, s: Float32Array, q: EncodedQuery, pids: Int32Array, keep: Uint8Array, check?: DeadlineCheck): Float32Array {
-  const qLen = q.length;
-  const n = pids.length;
-  const out = new Float32Array(n);
-  if (qLen === 0 || n === 0) return out;
-  const nPassages = a.doclens.length;
-  if (slots.length < nPassages) slots = new Int32Array(nPassages);
-  const slotOf = slots;
-  for (let j = 0; j < n; j++) slotOf[pids[j]!] = j + 1;
-  if (maxima.length < n * qLen) maxima = new Float32Array(n * qLen);
-  const best = maxima.subarray(0, n * qLen).fill(-Infinity);
-  const touched = new Uint8Array(n);
-  try {
-    let sinceCheck = 0;
-    for (let c = 0; c < a.nCentroids; c++) {
-      if (keep[c] === 0) continue;
-      // A subarray per kept centroid: integer indexes in the loop (the offsets are doubles).
-      const list = a.ivf.subarray(a.ivfOffsets[c]!, a.ivfOffsets[c + 1]!);
-      const row = s.subarray(c * qLen, (c + 1) * qLen);
-      for (let e = 0; e < list.length; e++) {
-        const slot = slotOf[list[e]!]!;
-        if (slot === 0) continue;
-        const j = slot - 1;
-        touched[j] = 1;
-        const b = j * qLen;
-        for (let i = 0; i < qLen; i++) {
-          const v = row[i]!;
-          if (v > best[b + i]!) best[b + i] = v;
-        }
-      }
-      sinceCheck += list.length;
-      if (check !== undefined && sinceCheck >= CHECK_EVERY) {
-        sinceCheck = 0;
-        check();
-      }
-    }
-  } finally {
-    for (let j = 0; j < n; j++) slotOf[pids[j]!] = 0;
+export function ivfPrunedInteraction(a: ScoringArrays, s: Float32Array, q: EncodedQuery, pids: Int32Array, kept: Int32Array, kernels: Kernels, check?: DeadlineCheck): Float32Array {
+  const out = new Float32Array(pids.length);
+  const bounds = new Int32Array(kept.length + 1);
+  const entries = new Int32Array(ivfEntriesOf(a, kept));
+  for (let k = 0, e = 0; k < kept.length; k++) {
+    const c = kept[k]!;
+    const list = a.ivf.subarray(a.ivfOffsets[c]!, a.ivfOffsets[c + 1]!);
+    entries.set(list, e);
+    e += list.length;
+    bounds[k + 1] = e;
   }
-  const w = q.weights;
-  for (let j = 0; j < n; j++) {
-    if (touched[j] === 0) continue;
-    let total = 0;
-    const b = j * qLen;
-    for (let i = 0; i < qLen; i++) total = Math.fround(total + (w !== null ? Math.fround(w[i]! * best[b + i]!) : best[b + i]!));
-    out[j] = total;
-  }
+  check?.();
+  kernels.ivfInteraction(s, q.length, kept, bounds, entries, pids, out, q.weights);
   return out;
 }
-
-/** IVF entries between deadline checks (about the codes path's chunk of work). */
-const CHECK_EVERY = 1 << 16;
 
 /**
  * Stage-2 pruned centroid interaction of `pids` by the cheaper of the two equal computations:
@@ -112,6 +88,7 @@ export function prunedInteractionScores(
   codesPath: (a: ScoringArrays, s: Float32Array, q: EncodedQuery, pids: Int32Array, keep: Uint8Array, kernels: Kernels, check?: DeadlineCheck) => Float32Array,
   check?: DeadlineCheck,
 ): Float32Array {
-  if (keptIvfEntries(a, keep) < candidateTokens(a, pids)) return ivfPrunedInteraction(a, s, q, pids, keep, check);
+  const kept = keptCentroids(keep);
+  if (ivfEntriesOf(a, kept) < candidateTokens(a, pids)) return ivfPrunedInteraction(a, s, q, pids, kept, kernels, check);
   return codesPath(a, s, q, pids, keep, kernels, check);
 }
