@@ -22,7 +22,8 @@
  *
  * Queries: `msmarcoQueries` of bench/msmarco-shaped.ts (32 noisy tokens of a random passage, seed
  * QUERY_SEED), cached as queries-s<seed>-n<n>.f32 so that the 512 MiB generator pool is made once.
- * Environment variables (PLAIT_EXACT_SCORING, …) reach both children alike.
+ * Environment variables (PLAIT_EXACT_SCORING, …) reach both children alike; HEAD_ENV="NAME=value …"
+ * sets variables for the head child only.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -185,10 +186,23 @@ async function child(): Promise<void> {
   });
 }
 
+/** HEAD_ENV="NAME=value …": variables for the head child only (e.g. PLAIT_EXACT_SCORING=fastscan, which aa45c90 does not know). */
+function headEnv(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const pair of (process.env.HEAD_ENV ?? '').split(/\s+/).filter((p) => p !== '')) {
+    const eq = pair.indexOf('=');
+    if (eq > 0) out[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return out;
+}
+
 class Version {
   private readonly proc: ChildProcess;
-  constructor(readonly name: string) {
-    this.proc = fork(fileURLToPath(import.meta.url), ['child'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  constructor(
+    readonly name: string,
+    env: Record<string, string> = {},
+  ) {
+    this.proc = fork(fileURLToPath(import.meta.url), ['child'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, ...env } });
   }
   request<T>(m: ChildRequest): Promise<T> {
     return new Promise((resolveReply, reject) => {
@@ -236,7 +250,7 @@ async function compare(baseRoot: string, baseIndex: string, headIndex: string, n
   const load0 = loadavg();
   const versions = [
     { v: new Version('base'), root: resolve(baseRoot), index: baseIndex },
-    { v: new Version('head'), root: HEAD_ROOT, index: headIndex },
+    { v: new Version('head', headEnv()), root: HEAD_ROOT, index: headIndex },
   ];
   const opened: Record<string, unknown> = {};
   for (const { v, root, index } of versions) opened[v.name] = { root, index, ...(await v.request<object>({ cmd: 'open', root, index, workers, queries })) };
@@ -270,7 +284,7 @@ async function compare(baseRoot: string, baseIndex: string, headIndex: string, n
   for (const { v } of versions) await v.request<object>({ cmd: 'close' });
   // The hits, for `fidelity` to score against the oracle once it has more queries.
   writeFileSync(hitsFile(headIndex), JSON.stringify(saved));
-  return { benchmark: 'msmarco-compare', machine: machine(), workers, queries: nQueries, oracleQueries: rows.length, opened, loadavgBefore: load0, loadavgAfter: loadavg(), ...out };
+  return { benchmark: 'msmarco-compare', machine: machine(), workers, headEnv: headEnv(), queries: nQueries, oracleQueries: rows.length, opened, loadavgBefore: load0, loadavgAfter: loadavg(), ...out };
 }
 
 if (isMain(import.meta.url)) {
