@@ -18,7 +18,8 @@
  *       version's share of the cached oracle's top-10 / top-100 over the queries the oracle has.
  *       The hits are kept (compare-hits-<index key>-q<seed>.json) for `fidelity`.
  *   node dist/bench/msmarco-compare.js fidelity <headIndex>
- *       The last compare's fidelity against the oracle as it stands (run after more oracle queries).
+ *       The last compare's fidelity against the oracle as it stands (run after more oracle queries;
+ *       with the same HEAD_ENV as that compare).
  *
  * Queries: `msmarcoQueries` of bench/msmarco-shaped.ts (32 noisy tokens of a random passage, seed
  * QUERY_SEED), cached as queries-s<seed>-n<n>.f32 so that the 512 MiB generator pool is made once.
@@ -227,8 +228,11 @@ function fidelity(hits: string[][], rows: OracleRow[], k: number): { share: numb
   return { share: n === 0 ? NaN : agree / (n * k), queries: n, worst: n === 0 ? NaN : worst };
 }
 
+/** The hits of the last compare on this index with this HEAD_ENV (a run with HEAD_ENV keeps its own file). */
 function hitsFile(indexPath: string): string {
-  return join(cacheDir(), `compare-hits-${indexKey(indexPath)}-q${QUERY_SEED}.json`);
+  const env = process.env.HEAD_ENV?.trim();
+  const tag = env === undefined || env === '' ? '' : `-env${(crc32(env) >>> 0).toString(16)}`;
+  return join(cacheDir(), `compare-hits-${indexKey(indexPath)}-q${QUERY_SEED}${tag}.json`);
 }
 
 /** Fidelity of the last `compare`'s hits (both versions, k = 10 and 100) against the oracle as it stands. */
