@@ -5,7 +5,7 @@
  * native addon, `workers` scoring workers); the parent sends both the same queries in blocks of
  * BLOCK, alternating which goes first, so that the machine's load hits both alike.
  *
- *   node dist/bench/msmarco-compare.js oracle <index> [queries=100] [workers=2]
+ *   node dist/bench/msmarco-compare.js oracle <index> [queries=100] [workers=2] [from]
  *       The exhaustive top-100 (ids and scores) of the first `queries` generated queries, by this
  *       version's exhaustive search (every passage scored), cached under $S1M_DIR (default /tmp/s1m)
  *       as oracle-<index key>-q<query seed>.jsonl, one query a line. Resumable: a second run adds
@@ -108,17 +108,25 @@ function readOracle(file: string): OracleRow[] {
   const rows = readFileSync(file, 'utf8')
     .split('\n')
     .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as OracleRow);
-  // Keep the unbroken prefix 0, 1, 2, … (a run killed mid-write leaves at most a torn last line, skipped by JSON.parse failing above).
+    .flatMap((l): OracleRow[] => {
+      try {
+        return [JSON.parse(l) as OracleRow];
+      } catch {
+        return []; // a run killed mid-write leaves at most a torn line
+      }
+    });
+  // Keep the unbroken prefix 0, 1, 2, … (duplicates from a second process skipped).
   const out: OracleRow[] = [];
   for (const r of rows.sort((a, b) => a.i - b.i)) if (r.i === out.length) out.push(r);
   return out;
 }
 
-async function oracle(indexPath: string, nQueries: number, workers: number): Promise<object> {
+async function oracle(indexPath: string, nQueries: number, workers: number, from?: number): Promise<object> {
   const { openIndex } = await import('../src/search/plait-index.js');
   const file = oracleFile(indexPath);
-  const have = readOracle(file).length;
+  // `from`: start there instead of after the cached prefix (a second process filling the tail; the
+  // reader keeps the unbroken prefix and skips duplicates).
+  const have = from ?? readOracle(file).length;
   const index = await openIndex(indexPath, { workers });
   try {
     const queries = readQueries(queriesFile(index.manifest.counts.passages, Math.max(nQueries, have)));
@@ -294,7 +302,7 @@ async function compare(baseRoot: string, baseIndex: string, headIndex: string, n
 if (isMain(import.meta.url)) {
   const [cmd, a, b, c, d, e] = process.argv.slice(2);
   if (cmd === 'child') await child();
-  else if (cmd === 'oracle') console.log(JSON.stringify(await oracle(a!, Number(b ?? 100), Number(c ?? 2)), null, 2));
+  else if (cmd === 'oracle') console.log(JSON.stringify(await oracle(a!, Number(b ?? 100), Number(c ?? 2), d === undefined ? undefined : Number(d)), null, 2));
   else if (cmd === 'fidelity') console.log(JSON.stringify(fidelityOfLastCompare(a!), null, 2));
   else if (cmd === 'compare') console.log(JSON.stringify(await compare(a!, b!, c!, Number(d ?? 1000), Number(e ?? 2)), null, 2));
   else {
