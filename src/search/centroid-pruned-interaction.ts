@@ -25,14 +25,28 @@ import type { DeadlineCheck, EncodedQuery, ScoringArrays } from './plaid.js';
  * at load ~13.
  */
 export function keptCentroids(keep: Uint8Array): Int32Array {
+  return keptWithin(keep, null, Infinity)!;
+}
+
+/**
+ * `keptCentroids`, stopping (null) once the kept centroids' IVF lists reach `maxEntries` entries, so
+ * a mask that keeps most centroids (a calibration's threshold −1) costs no full list of them.
+ */
+function keptWithin(keep: Uint8Array, ivfOffsets: Float64Array | null, maxEntries: number): Int32Array | null {
   const ids: number[] = [];
+  let entries = 0;
+  const add = (c: number): boolean => {
+    ids.push(c);
+    if (ivfOffsets !== null) entries += ivfOffsets[c + 1]! - ivfOffsets[c]!;
+    return entries < maxEntries;
+  };
   const aligned = keep.byteOffset % 4 === 0 ? keep.length >> 2 : 0;
   const words = aligned > 0 ? new Uint32Array(keep.buffer, keep.byteOffset, aligned) : new Uint32Array(0);
   for (let w = 0; w < aligned; w++) {
     if (words[w] === 0) continue;
-    for (let c = w * 4; c < w * 4 + 4; c++) if (keep[c] !== 0) ids.push(c);
+    for (let c = w * 4; c < w * 4 + 4; c++) if (keep[c] !== 0 && !add(c)) return null;
   }
-  for (let c = aligned * 4; c < keep.length; c++) if (keep[c] !== 0) ids.push(c);
+  for (let c = aligned * 4; c < keep.length; c++) if (keep[c] !== 0 && !add(c)) return null;
   return Int32Array.from(ids);
 }
 
@@ -88,7 +102,7 @@ export function prunedInteractionScores(
   codesPath: (a: ScoringArrays, s: Float32Array, q: EncodedQuery, pids: Int32Array, keep: Uint8Array, kernels: Kernels, check?: DeadlineCheck) => Float32Array,
   check?: DeadlineCheck,
 ): Float32Array {
-  const kept = keptCentroids(keep);
-  if (ivfEntriesOf(a, kept) < candidateTokens(a, pids)) return ivfPrunedInteraction(a, s, q, pids, kept, kernels, check);
+  const kept = keptWithin(keep, a.ivfOffsets, candidateTokens(a, pids));
+  if (kept !== null) return ivfPrunedInteraction(a, s, q, pids, kept, kernels, check);
   return codesPath(a, s, q, pids, keep, kernels, check);
 }
