@@ -9,7 +9,7 @@
  *   codes path: Σ over candidates of doclen token reads (random passages: a cache miss or more each)
  *   IVF path:   Σ over kept centroids of |ivf[c]| entries, each one qLen-wide max into its passage's row
  *
- * Measured on the 1M MS MARCO-shaped index (bench/plaid-stages.ts; bench/RESULTS.md, "1M goal"):
+ * Measured on the 1M MS MARCO-shaped index (bench/plaid-stages.ts; bench/RESULTS.md, "The 1M goal"):
  * 32-token queries keep ~22 centroids (9.6k IVF entries) against 7.7k candidates × 70 tokens at
  * k = 10 (18.5k candidates at k = 100), so stage 2 reads ~55× (k = 100: ~135×) fewer entries.
  * `prunedInteractionScores` takes whichever path reads fewer entries; both give the same bits as

@@ -178,7 +178,7 @@ export function centroidScores(a: ScoringArrays, q: EncodedQuery, kernels: Kerne
 /**
  * Per-thread K × qLen buffer for `plaidSearch`'s centroid scores (a search is synchronous and holds
  * them only while it runs): allocating 16 MiB (K = 131,072 × 32 tokens) zeroed per query cost
- * 7.4 ms at load ~12 against 0.06 ms to reuse it (bench/RESULTS.md, "1M goal").
+ * 7.4 ms at load ~12 against 0.06 ms to reuse it (bench/RESULTS.md, "The 1M goal").
  */
 let scoresScratch = new Float32Array(0);
 /** Per-thread K row maxima of those scores (see Kernels.centroidScoresInt8's rowMax). */
@@ -485,7 +485,7 @@ export function plaidSearch(
   let t = performance.now();
   check?.();
   // Stage 1 in scratch buffers, with each centroid's row maximum so that the probe and margin passes
-  // skip the rows that cannot matter (bench/RESULTS.md, "1M goal").
+  // skip the rows that cannot matter (bench/RESULTS.md, "The 1M goal").
   const rowMax = scratchRowMax(a.nCentroids);
   const s = centroidScores(a, q, kernels, scratchScores(a.nCentroids * q.length), rowMax);
   const { probed, keep } = probeAndMask(s, a.nCentroids, q.length, params.nIvfProbe, params.centroidScoreThreshold, params.centroidScoreMargin, params.nIvfProbeTotal, kernels, probeRescoreFor(a, q), rowMax);
