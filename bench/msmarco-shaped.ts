@@ -10,6 +10,9 @@
  *   node dist/bench/msmarco-shaped.js search <indexPath> [queries=1000] [workers=2]
  *   node dist/bench/msmarco-shaped.js agreement <indexPath> [tokens=20000]  # a built index's codes vs brute force
  *
+ * Two versions of plait on the same data in one run, with a cached exhaustive oracle over the same
+ * queries (`msmarcoQueries`): bench/msmarco-compare.ts. One thread, stage by stage: bench/plaid-stages.ts.
+ *
  * `build` prints build time, phases, bytes per token and index size. `search` opens the index
  * (time and RSS after open), runs `queries` queries at k = 10 and k = 100 through the scoring
  * workers (one query at a time: latency, not throughput), reports p50/p95/p99 and RSS after, then
