@@ -10,6 +10,9 @@
  *   node dist/bench/msmarco-shaped.js search <indexPath> [queries=1000] [workers=2]
  *   node dist/bench/msmarco-shaped.js agreement <indexPath> [tokens=20000]  # a built index's codes vs brute force
  *
+ * Two versions of plait on the same data in one run, with a cached exhaustive oracle over the same
+ * queries (`msmarcoQueries`): bench/msmarco-compare.ts. One thread, stage by stage: bench/plaid-stages.ts.
+ *
  * `build` prints build time, phases, bytes per token and index size. `search` opens the index
  * (time and RSS after open), runs `queries` queries at k = 10 and k = 100 through the scoring
  * workers (one query at a time: latency, not throughput), reports p50/p95/p99 and RSS after, then
@@ -113,7 +116,7 @@ function topicalPoolWithCentres(): { pool: Float32Array; centres: Float32Array; 
   return { pool, centres, centreOf };
 }
 
-function topicalPool(): Float32Array {
+export function topicalPool(): Float32Array {
   return topicalPoolWithCentres().pool;
 }
 
@@ -251,6 +254,34 @@ async function build(nPassages: number, path: string): Promise<object> {
   };
 }
 
+/** The query generator's seed (`search` and bench/msmarco-compare.ts use the same queries). */
+export const QUERY_SEED = SEED + 99;
+/** Tokens of a generated query (ColBERT's query length with [MASK] padding). */
+export const QUERY_TOKENS = 32;
+/** The dimension of the shape's vectors. */
+export const MSMARCO_DIM = DIM;
+
+/**
+ * `nQueries` queries of the shape over an index of `nPassages` passages: each is QUERY_TOKENS
+ * noisy copies of tokens of a random passage (seeded by `seed`), unit rows, QUERY_TOKENS × DIM.
+ * `pool` is `topicalPool()` (passed in: it is 512 MiB and callers make it once).
+ */
+export function msmarcoQueries(pool: Float32Array, nPassages: number, nQueries: number, seed = QUERY_SEED): TokenEmbeddings[] {
+  const lengths = passageLengths(nPassages);
+  const rng = new Random(seed);
+  return Array.from({ length: nQueries }, (): TokenEmbeddings => {
+    const pid = rng.int(nPassages);
+    const start = passageStart(pid, lengths[pid]!);
+    const vectors = new Float32Array(QUERY_TOKENS * DIM);
+    for (let i = 0; i < QUERY_TOKENS; i++) {
+      const row = (start + rng.int(lengths[pid]!)) * DIM;
+      for (let d = 0; d < DIM; d++) vectors[i * DIM + d] = pool[row + d]! + QUERY_NOISE * rng.normal();
+    }
+    normalizeRows(vectors, QUERY_TOKENS, DIM);
+    return { vectors, length: QUERY_TOKENS, tokenIds: new Int32Array(QUERY_TOKENS) };
+  });
+}
+
 async function search(path: string, nQueries: number, workers: number): Promise<object> {
   // The query generator's pool (512 MiB) is made before the index is opened, so that RSS figures
   // after opening are differences against rssBeforeOpenMiB.
@@ -268,20 +299,7 @@ async function search(path: string, nQueries: number, workers: number): Promise<
   const rssAfterOpen = rssMiB();
   const splitAfterOpen = rssSplitMiB();
   try {
-    const nPassages = index.manifest.counts.passages;
-    const lengths = passageLengths(nPassages);
-    const rng = new Random(SEED + 99);
-    const queries = Array.from({ length: nQueries }, (): TokenEmbeddings => {
-      const pid = rng.int(nPassages);
-      const start = passageStart(pid, lengths[pid]!);
-      const vectors = new Float32Array(32 * DIM);
-      for (let i = 0; i < 32; i++) {
-        const row = (start + rng.int(lengths[pid]!)) * DIM;
-        for (let d = 0; d < DIM; d++) vectors[i * DIM + d] = pool[row + d]! + QUERY_NOISE * rng.normal();
-      }
-      normalizeRows(vectors, 32, DIM);
-      return { vectors, length: 32, tokenIds: new Int32Array(32) };
-    });
+    const queries = msmarcoQueries(pool, index.manifest.counts.passages, nQueries);
     const texts = queries.map(() => '');
     const one = async (k: number, exhaustive: boolean, n: number): Promise<{ ms: number[]; hits: string[][]; stages: Record<string, number> }> => {
       const ms: number[] = [];

@@ -48,6 +48,7 @@
         "src/dense-kernels.cc",
         "src/codec-kernels.cc",
         "src/centroid-scores.cc",
+        "src/ivf-interaction.cc",
         "src/cpu-features.cc",
         "src/mmap.cc",
         "src/file-lock.cc",

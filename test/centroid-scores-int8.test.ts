@@ -89,9 +89,80 @@ test('centroidScores: int8 by default, float32 when asked; both close', () => {
   for (let x = 0; x < f32.length; x++) assert.ok(Math.abs(int8[x]! - f32[x]!) < 0.01);
 });
 
-test('native kernel equals the TypeScript twin bit for bit (sizes around SIMD blocks)', { skip: needsNative() }, () => {
+test('native kernel equals the TypeScript twin bit for bit (sizes around SIMD blocks), row maxima included', { skip: needsNative() }, () => {
   const native = requireNative();
-  for (const [k, qLen, dim] of SIZES) assert.ok(bytesOf(run(native, k, qLen, dim)).equals(bytesOf(run(typescriptKernels, k, qLen, dim))), `k ${k} qLen ${qLen} dim ${dim}`);
+  for (const [k, qLen, dim] of SIZES) {
+    const ma = new Float32Array(k);
+    const mb = new Float32Array(k);
+    assert.ok(bytesOf(run(native, k, qLen, dim, ma)).equals(bytesOf(run(typescriptKernels, k, qLen, dim, mb))), `k ${k} qLen ${qLen} dim ${dim}`);
+    assert.ok(bytesOf(ma).equals(bytesOf(mb)), `row maxima: k ${k} qLen ${qLen} dim ${dim}`);
+  }
+});
+
+test('row maxima: each row’s largest score (hand-checked against the scores), written whatever rowMax held', () => {
+  for (const kernels of nativeKernels() === null ? [typescriptKernels] : [typescriptKernels, requireNative()]) {
+    for (const [k, qLen, dim] of SIZES) {
+      const rowMax = new Float32Array(k).fill(99);
+      const s = run(kernels, k, qLen, dim, rowMax);
+      for (let c = 0; c < k; c++) assert.equal(rowMax[c], Math.max(...s.subarray(c * qLen, (c + 1) * qLen)), `${kernels.name} k ${k} qLen ${qLen} c ${c}`);
+    }
+  }
+});
+
+/** K × qLen scores shaped like stage 1's: most rows low, a few rows high for some tokens (and a NaN row). */
+function skewedScores(seed: number, k: number, qLen: number): { s: Float32Array; rowMax: Float32Array } {
+  const r = mulberry32(seed);
+  const s = Float32Array.from({ length: k * qLen }, () => r() * 0.4 - 0.2);
+  for (let n = 0; n < Math.ceil(k / 20); n++) s[Math.floor(r() * k) * qLen + Math.floor(r() * qLen)] = 0.5 + r() * 0.5;
+  if (k > 3) s.fill(NaN, 3 * qLen, 4 * qLen);
+  const rowMax = new Float32Array(k);
+  for (let c = 0; c < k; c++) {
+    let m = -Infinity;
+    for (let i = 0; i < qLen; i++) if (s[c * qLen + i]! > m) m = s[c * qLen + i]!;
+    rowMax[c] = m;
+  }
+  return { s, rowMax };
+}
+
+test('probeCentroids and keepWithinMargin with row maxima: the same probes and masks as reading every row', () => {
+  const native = nativeKernels();
+  for (const kernels of native === null ? [typescriptKernels] : [typescriptKernels, native]) {
+    for (const [k, qLen, p] of [
+      [1, 1, 1],
+      [50, 3, 2],
+      [1000, 16, 1],
+      [2000, 32, 9],
+      [300, 17, 40],
+      [10, 4, 0],
+    ] as const) {
+      const { s, rowMax } = skewedScores(k * 31 + qLen + p, k, qLen);
+      for (const threshold of [0.5, 0.1, -1]) {
+        const plain = { probed: new Int32Array(qLen * p), keep: new Uint8Array(k) };
+        const skip = { probed: new Int32Array(qLen * p), keep: new Uint8Array(k) };
+        kernels.probeCentroids(s, k, qLen, p, threshold, plain.probed, plain.keep);
+        kernels.probeCentroids(s, k, qLen, p, threshold, skip.probed, skip.keep, rowMax);
+        assert.deepEqual(skip.probed, plain.probed, `${kernels.name} k ${k} qLen ${qLen} p ${p} threshold ${threshold}`);
+        assert.deepEqual(skip.keep, plain.keep, `${kernels.name} k ${k} qLen ${qLen} p ${p} threshold ${threshold}`);
+        // The margin pass from each token's best (or a NaN floor), on top of the threshold's mask.
+        const floor = Float32Array.from({ length: qLen }, (_, i) => (i === 1 ? NaN : (p > 0 && plain.probed[i * p]! >= 0 ? s[plain.probed[i * p]! * qLen + i]! : -Infinity) - 0.05));
+        const a = plain.keep.slice();
+        const b = plain.keep.slice();
+        kernels.keepWithinMargin(s, k, qLen, floor, a);
+        kernels.keepWithinMargin(s, k, qLen, floor, b, rowMax);
+        assert.deepEqual(b, a, `${kernels.name} margin k ${k} qLen ${qLen} p ${p} threshold ${threshold}`);
+      }
+    }
+  }
+});
+
+test('rowMax of +∞ (an addon without row maxima leaves them so) reads every row: the same results', () => {
+  const { s } = skewedScores(5, 500, 8);
+  const inf = new Float32Array(500).fill(Infinity);
+  const a = { probed: new Int32Array(8 * 2), keep: new Uint8Array(500) };
+  const b = { probed: new Int32Array(8 * 2), keep: new Uint8Array(500) };
+  typescriptKernels.probeCentroids(s, 500, 8, 2, 0.3, a.probed, a.keep);
+  typescriptKernels.probeCentroids(s, 500, 8, 2, 0.3, b.probed, b.keep, inf);
+  assert.deepEqual(b, a);
 });
 
 test('every native SIMD path gives the same bits (PLAIT_SIMD=avx2, scalar in child processes)', { skip: needsNative() }, () => {

@@ -367,6 +367,37 @@ Napi::Value CentroidInteraction(const Info& info) {
   return info.Env().Undefined();
 }
 
+// ivfInteraction(centroidScores, qLen, kept, bounds, entries, pids, out, qWeights?)
+Napi::Value IvfInteraction(const Info& info) {
+  auto scores = array<float>(info, 0, "centroidScores");
+  size_t qLen = count(info, 1, "qLen");
+  auto kept = array<int32_t>(info, 2, "kept");
+  auto bounds = array<int32_t>(info, 3, "bounds");
+  auto entries = array<int32_t>(info, 4, "entries");
+  auto pids = array<int32_t>(info, 5, "pids");
+  auto out = array<float>(info, 6, "out");
+  auto w = optionalArray<float>(info, 7, "qWeights");
+  if (w.data != nullptr) need(info, "qWeights", w.length, qLen);
+  const size_t k = qLen == 0 ? 0 : scores.length / qLen;
+  need(info, "bounds", bounds.length, kept.length + 1);
+  need(info, "out", out.length, pids.length);
+  for (size_t i = 0; qLen > 0 && i < kept.length; ++i)
+    if (kept.data[i] < 0 || static_cast<size_t>(kept.data[i]) >= k) rangeError(info, "Expected kept centroids below " + std::to_string(k) + " but received " + std::to_string(kept.data[i]));
+  for (size_t i = 0; i <= kept.length; ++i) {
+    const int32_t b = bounds.data[i];
+    if (b < 0 || static_cast<size_t>(b) > entries.length || (i > 0 && b < bounds.data[i - 1]))
+      rangeError(info, "Expected bounds ascending within entries (" + std::to_string(entries.length) + ") but received " + std::to_string(b));
+  }
+  for (size_t i = 1; i < pids.length; ++i)
+    if (pids.data[i] <= pids.data[i - 1]) rangeError(info, "Expected pids in ascending order but received " + std::to_string(pids.data[i]) + " after " + std::to_string(pids.data[i - 1]));
+  if (qLen == 0) {
+    for (size_t d = 0; d < pids.length; ++d) out.data[d] = 0.f;
+    return info.Env().Undefined();
+  }
+  plait::ivfInteraction(scores.data, qLen, kept.data, bounds.data, kept.length, entries.data, pids.data, pids.length, out.data, w.data);
+  return info.Env().Undefined();
+}
+
 // topK(scores, n, k) -> Int32Array
 Napi::Value TopK(const Info& info) {
   auto scores = array<float>(info, 0, "scores");
@@ -379,7 +410,7 @@ Napi::Value TopK(const Info& info) {
   return result;
 }
 
-// probeCentroids(centroidScores, nCentroids, qLen, nProbe, threshold, probed, keep)
+// probeCentroids(centroidScores, nCentroids, qLen, nProbe, threshold, probed, keep, rowMax?)
 Napi::Value ProbeCentroids(const Info& info) {
   auto scores = array<float>(info, 0, "centroidScores");
   size_t k = count(info, 1, "nCentroids");
@@ -392,11 +423,13 @@ Napi::Value ProbeCentroids(const Info& info) {
   need(info, "centroidScores", scores.length, k * qLen);
   need(info, "probed", probed.length, qLen * p);
   need(info, "keep", keep.length, k);
-  plait::probeCentroids(scores.data, k, qLen, p, threshold, probed.data, keep.data);
+  auto rowMax = optionalArray<float>(info, 7, "rowMax");
+  if (rowMax.data != nullptr) need(info, "rowMax", rowMax.length, k);
+  plait::probeCentroids(scores.data, k, qLen, p, threshold, probed.data, keep.data, rowMax.data);
   return info.Env().Undefined();
 }
 
-// centroidScoresInt8(centroids, centroidScales, nCentroids, dim, queryPanel, queryScales, corrections, qLen, out)
+// centroidScoresInt8(centroids, centroidScales, nCentroids, dim, queryPanel, queryScales, corrections, qLen, out, rowMax?)
 Napi::Value CentroidScoresInt8(const Info& info) {
   auto centroids = array<uint8_t>(info, 0, "centroids");
   auto cScales = array<float>(info, 1, "centroidScales");
@@ -415,11 +448,14 @@ Napi::Value CentroidScoresInt8(const Info& info) {
   need(info, "queryScales", qScales.length, qLen);
   need(info, "corrections", corrections.length, qLen);
   need(info, "out", out.length, k * qLen);
-  plait::centroidScoresInt8(centroids.data, cScales.data, k, dim, panel.data, qScales.data, corrections.data, qLen, out.data);
+  auto rowMax = optionalArray<float>(info, 9, "rowMax");
+  if (rowMax.data != nullptr) need(info, "rowMax", rowMax.length, k);
+  plait::centroidScoresInt8(centroids.data, cScales.data, k, dim, panel.data, qScales.data, corrections.data, qLen, out.data,
+                            rowMax.data);
   return info.Env().Undefined();
 }
 
-// keepWithinMargin(centroidScores, nCentroids, qLen, floor, keep)
+// keepWithinMargin(centroidScores, nCentroids, qLen, floor, keep, rowMax?)
 Napi::Value KeepWithinMargin(const Info& info) {
   auto scores = array<float>(info, 0, "centroidScores");
   size_t k = count(info, 1, "nCentroids");
@@ -429,7 +465,9 @@ Napi::Value KeepWithinMargin(const Info& info) {
   need(info, "centroidScores", scores.length, k * qLen);
   need(info, "floor", floor.length, qLen);
   need(info, "keep", keep.length, k);
-  plait::keepWithinMargin(scores.data, k, qLen, floor.data, keep.data);
+  auto rowMax = optionalArray<float>(info, 5, "rowMax");
+  if (rowMax.data != nullptr) need(info, "rowMax", rowMax.length, k);
+  plait::keepWithinMargin(scores.data, k, qLen, floor.data, keep.data, rowMax.data);
   return info.Env().Undefined();
 }
 
@@ -607,6 +645,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("probeCentroids", Napi::Function::New(env, ProbeCentroids, "probeCentroids"));
   exports.Set("centroidScoresInt8", Napi::Function::New(env, CentroidScoresInt8, "centroidScoresInt8"));
   exports.Set("keepWithinMargin", Napi::Function::New(env, KeepWithinMargin, "keepWithinMargin"));
+  exports.Set("ivfInteraction", Napi::Function::New(env, IvfInteraction, "ivfInteraction"));
   exports.Set("intDotPath", Napi::Function::New(env, IntDotPathValue, "intDotPath"));
   exports.Set("buildCodeLut", Napi::Function::New(env, BuildCodeLut, "buildCodeLut"));
   exports.Set("maxsimCodes", Napi::Function::New(env, MaxsimCodes, "maxsimCodes"));

@@ -23,6 +23,7 @@
 //   scalar: plain loops (every other CPU, and the reference the others must equal).
 #include <cstdint>
 #include <cstring>
+#include <vector>
 
 #include "kernels.h"
 
@@ -51,6 +52,7 @@ struct Args {
   const int32_t* corrections;
   size_t qLen;
   float* out;
+  float* rowMax;  // nullptr: not wanted
 };
 
 // Writes one finished (centroid, chunk) run from exact integer sums.
@@ -62,6 +64,11 @@ inline void finish(const Args& a, size_t c, size_t h, const int32_t* sums) {
   for (size_t l = 0; l < n; l++) {
     const float scale = sc * a.queryScales[i0 + l];
     o[l] = static_cast<float>(sums[l] - a.corrections[i0 + l]) * scale;
+  }
+  if (a.rowMax != nullptr) {
+    float m = a.rowMax[c];
+    for (size_t l = 0; l < n; l++) m = o[l] > m ? o[l] : m;
+    a.rowMax[c] = m;
   }
 }
 
@@ -108,7 +115,10 @@ PLAIT_VNNI512 void blockVnni512(const Args& a, size_t c, size_t h) {
       for (int k = 0; k < NH; k++) acc[r][k] = _mm512_dpbusd_epi32(acc[r][k], b, q[k]);
     }
   }
-  // finish() in vectors: the same two float32 products per lane, so the same bits.
+  // finish() in vectors: the same two float32 products per lane, so the same bits. Row maxima:
+  // lane-wise `v > m` (NaN never taken), then the 16 lanes reduced (no NaN left: max is exact).
+  __m512 mx[8];
+  for (int r = 0; r < 8; r++) mx[r] = _mm512_set1_ps(-__builtin_inff());
   for (int k = 0; k < NH; k++) {
     const size_t i0 = (h + k) * kChunk;
     const size_t n = a.qLen - i0 < kChunk ? a.qLen - i0 : kChunk;
@@ -119,6 +129,13 @@ PLAIT_VNNI512 void blockVnni512(const Args& a, size_t c, size_t h) {
       const __m512 scale = _mm512_mul_ps(_mm512_set1_ps(a.centroidScales[c + r]), sq);
       const __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(acc[r][k], corr)), scale);
       _mm512_mask_storeu_ps(a.out + (c + r) * a.qLen + i0, m, v);
+      mx[r] = _mm512_mask_mov_ps(mx[r], _mm512_mask_cmp_ps_mask(m, v, mx[r], _CMP_GT_OQ), v);
+    }
+  }
+  if (a.rowMax != nullptr) {
+    for (int r = 0; r < 8; r++) {
+      const float m = _mm512_reduce_max_ps(mx[r]);
+      if (m > a.rowMax[c + r]) a.rowMax[c + r] = m;
     }
   }
 }
@@ -182,7 +199,26 @@ PLAIT_VNNI512 void marginAvx512(const float* scores, size_t nCentroids, size_t q
 
 }  // namespace
 
-void keepWithinMargin(const float* scores, size_t nCentroids, size_t qLen, const float* floor, uint8_t* keep) {
+static void marginPass(const float* scores, size_t nCentroids, size_t qLen, const float* floor, uint8_t* keep);
+
+void keepWithinMargin(const float* scores, size_t nCentroids, size_t qLen, const float* floor, uint8_t* keep,
+                      const float* rowMax) {
+  // A row whose maximum is below every floor keeps nothing: mark it as if kept for the passes below
+  // (which skip kept rows), then clear those marks again.
+  std::vector<uint8_t> skipped;
+  if (rowMax != nullptr) {
+    float minFloor = __builtin_inff();
+    for (size_t i = 0; i < qLen; i++) minFloor = floor[i] < minFloor ? floor[i] : minFloor;
+    skipped.assign(nCentroids, 0);
+    for (size_t c = 0; c < nCentroids; c++)
+      if (keep[c] == 0 && rowMax[c] < minFloor) skipped[c] = keep[c] = 1;
+  }
+  marginPass(scores, nCentroids, qLen, floor, keep);
+  for (size_t c = 0; c < skipped.size(); c++)
+    if (skipped[c] != 0) keep[c] = 0;
+}
+
+static void marginPass(const float* scores, size_t nCentroids, size_t qLen, const float* floor, uint8_t* keep) {
 #if defined(__x86_64__)
   if (intDotPath() == IntDotPath::Vnni512) {
     marginAvx512(scores, nCentroids, qLen, floor, keep);
@@ -227,8 +263,10 @@ const char* intDotPathName(IntDotPath p) {
 
 void centroidScoresInt8(const uint8_t* centroids, const float* centroidScales, size_t nCentroids, size_t dim,
                         const uint8_t* queryPanel, const float* queryScales, const int32_t* corrections, size_t qLen,
-                        float* out) {
-  const Args a{centroids, centroidScales, nCentroids, dim, queryPanel, queryScales, corrections, qLen, out};
+                        float* out, float* rowMax) {
+  const Args a{centroids, centroidScales, nCentroids, dim, queryPanel, queryScales, corrections, qLen, out, rowMax};
+  if (rowMax != nullptr)
+    for (size_t c = 0; c < nCentroids; c++) rowMax[c] = -__builtin_inff();
   size_t c = 0;
 #if defined(__x86_64__)
   switch (intDotPath()) {

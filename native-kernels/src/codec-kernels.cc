@@ -181,14 +181,21 @@ size_t topK(const float* scores, size_t n, size_t k, int32_t* out) {
 }
 
 void probeCentroids(const float* scores, size_t nCentroids, size_t qLen, size_t p, double threshold, int32_t* probed,
-                    uint8_t* keep) {
+                    uint8_t* keep, const float* rowMax) {
   // The same rules as the TypeScript twin: each token's best p centroids, strictly greater wins
   // (the lower centroid on ties), NaN never inserted; keep[c] = max_i S[c, i] >= threshold.
   std::vector<float> best(qLen * p, -std::numeric_limits<float>::infinity());
   std::vector<float> worst(qLen, p == 0 ? std::numeric_limits<float>::infinity() : -std::numeric_limits<float>::infinity());
+  // The lowest p-th best over the tokens: a row whose maximum is not above it inserts nothing.
+  float minWorst = qLen == 0 ? std::numeric_limits<float>::infinity() : worst[0];
   for (size_t i = 0; i < qLen * p; ++i) probed[i] = -1;
   for (size_t c = 0; c < nCentroids; ++c) {
+    if (rowMax != nullptr && rowMax[c] <= minWorst) {
+      keep[c] = static_cast<double>(rowMax[c]) >= threshold ? 1 : 0;
+      continue;
+    }
     const float* row = scores + c * qLen;
+    bool inserted = false;
     float max = -std::numeric_limits<float>::infinity();
     for (size_t i = 0; i < qLen; ++i) {
       const float v = row[i];
@@ -204,7 +211,12 @@ void probeCentroids(const float* scores, size_t nCentroids, size_t qLen, size_t 
         best[base + j] = v;
         probed[base + j] = static_cast<int32_t>(c);
         worst[i] = best[base + p - 1];
+        inserted = true;
       }
+    }
+    if (inserted) {
+      minWorst = worst[0];
+      for (size_t i = 1; i < qLen; ++i) minWorst = worst[i] < minWorst ? worst[i] : minWorst;
     }
     keep[c] = static_cast<double>(max) >= threshold ? 1 : 0;
   }

@@ -87,21 +87,32 @@ PeakFlops measurePeakFlops(double seconds);
 
 // PLAID's candidate-generation pass over K × qLen centroid scores: each query token's best p
 // centroids (probed, qLen × p, best first, -1 where fewer than p) and keep[c] = max_i S[c, i] >= threshold.
+// With rowMax (K row maxima, as centroidScoresInt8 writes them) a row whose maximum cannot enter any
+// token's list (rowMax[c] <= every token's p-th best so far) is not read: the same results, fewer reads.
 void probeCentroids(const float* scores, size_t nCentroids, size_t qLen, size_t p, double threshold, int32_t* probed,
-                    uint8_t* keep);
+                    uint8_t* keep, const float* rowMax = nullptr);
 
 // Stage-1 centroid scores on int8 codes (centroid-scores.cc, which documents the operand layouts):
 // out[c * qLen + i] = float(sum_d c8 * q8) * (centroidScales[c] * queryScales[i]), identical bits on every path.
 enum class IntDotPath { Scalar, AvxVnni, Vnni512 };
 IntDotPath intDotPath();
 const char* intDotPathName(IntDotPath p);
+// With rowMax (K floats): rowMax[c] = max_i out[c * qLen + i] (NaN never taken; -inf for an all-NaN or empty row).
 void centroidScoresInt8(const uint8_t* centroids, const float* centroidScales, size_t nCentroids, size_t dim,
                         const uint8_t* queryPanel, const float* queryScales, const int32_t* corrections, size_t qLen,
-                        float* out);
+                        float* out, float* rowMax = nullptr);
 
 // PLAID's relative pruning (centroid-scores.cc): keep[c] = 1 where some scores[c * qLen + i] >= floor[i]
 // (keep[c] already 1 stays 1; NaN never passes).
-void keepWithinMargin(const float* scores, size_t nCentroids, size_t qLen, const float* floor, uint8_t* keep);
+// With rowMax, rows whose maximum is below every floor are not read (the same results).
+void keepWithinMargin(const float* scores, size_t nCentroids, size_t qLen, const float* floor, uint8_t* keep,
+                      const float* rowMax = nullptr);
+
+// PLAID's stage-2 pruned centroid interaction from the kept centroids' IVF lists (ivf-interaction.cc):
+// kept[k] a kept centroid, its list entries[bounds[k] .. bounds[k + 1]); pids the ascending candidates;
+// out[j] = sum_i w_i * max over kept c listing pids[j] of S[c, i] (0 when none), as centroidInteraction.
+void ivfInteraction(const float* centroidScores, size_t qLen, const int32_t* kept, const int32_t* bounds, size_t nKept,
+                    const int32_t* entries, const int32_t* pids, size_t nDocs, float* out, const float* qWeights);
 
 // Writes min(k, n) indices, best first (ties: lower index; NaN ranks below every number).
 size_t topK(const float* scores, size_t n, size_t k, int32_t* out);

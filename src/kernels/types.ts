@@ -152,9 +152,20 @@ export interface Kernels {
    * PLAID's candidate-generation pass over `centroidScores` (K × qLen, row c = centroid c): writes
    * each query token's best `nProbe` centroids into `probed` (qLen × nProbe, best first; strictly
    * greater wins, so the lower centroid on ties; -1 where K < nProbe; NaN never chosen) and
-   * keep[c] = 1 when max_i S[c, i] >= threshold (ColBERT's centroid pruning), else 0.
+   * keep[c] = 1 when max_i S[c, i] >= threshold (ColBERT's centroid pruning), else 0. With
+   * `rowMax` (K row maxima from `centroidScoresInt8`) a row whose maximum is not above every token's
+   * nProbe-th best so far is not read (keep from rowMax): the same results, fewer reads.
    */
-  probeCentroids(centroidScores: Float32Array, nCentroids: number, qLen: number, nProbe: number, threshold: number, probed: Int32Array, keep: Uint8Array): void;
+  probeCentroids(
+    centroidScores: Float32Array,
+    nCentroids: number,
+    qLen: number,
+    nProbe: number,
+    threshold: number,
+    probed: Int32Array,
+    keep: Uint8Array,
+    rowMax?: Float32Array | null,
+  ): void;
 
   /**
    * PLAID's stage-1 centroid scores on int8 codes (native: AVX-512 VNNI, AVX-VNNI or scalar, chosen
@@ -164,6 +175,8 @@ export interface Kernels {
    * 16h + l in lane l of chunk h, zeros past qLen); corrections[i] = 128 · Σ_d q8[i, d].
    * out[c · qLen + i] = f32(f32(Σ_d (c8 + 128) · q8 − corrections[i]) · f32(centroidScales[c] · queryScales[i])).
    * dim must be a multiple of 4 and at most 512 (integer sums stay below 2^24, exact in float32).
+   * With `rowMax` (K floats): rowMax[c] = max_i out[c · qLen + i] (NaN never taken; −∞ for an empty
+   * row), for `probeCentroids` and `keepWithinMargin` to skip rows (issue 22, 1M passages).
    */
   centroidScoresInt8(
     centroids: Uint8Array,
@@ -175,14 +188,35 @@ export interface Kernels {
     corrections: Int32Array,
     qLen: number,
     out: Float32Array,
+    rowMax?: Float32Array | null,
+  ): void;
+
+  /**
+   * PLAID's stage-2 pruned centroid interaction from the kept centroids' IVF lists
+   * (src/search/centroid-pruned-interaction.ts): kept[k] is a kept centroid whose IVF list is
+   * entries[bounds[k] … bounds[k + 1]) (bounds: kept.length + 1 ascending offsets); `pids` the
+   * candidates, strictly ascending. out[j] = Σ_i w_i · max{S[c, i] : kept c whose list holds pids[j]}
+   * in float32, token order (0 when none holds it; NaN never taken) — the bits `centroidInteraction`
+   * gives over the codes with the pruning mask. `centroidScores` K × qLen.
+   */
+  ivfInteraction(
+    centroidScores: Float32Array,
+    qLen: number,
+    kept: Int32Array,
+    bounds: Int32Array,
+    entries: Int32Array,
+    pids: Int32Array,
+    out: Float32Array,
+    qWeights?: Float32Array | null,
   ): void;
 
   /**
    * PLAID's relative pruning pass over `centroidScores` (K × qLen): keep[c] = 1 where some token i
    * has centroidScores[c, i] >= floor[i] (a kept centroid stays kept; NaN never passes). plaid.ts
-   * sets floor[i] = token i's best centroid score − PlaidParams.centroidScoreMargin.
+   * sets floor[i] = token i's best centroid score − PlaidParams.centroidScoreMargin. With `rowMax`
+   * (as `centroidScoresInt8` writes it) rows whose maximum is below every floor are not read.
    */
-  keepWithinMargin(centroidScores: Float32Array, nCentroids: number, qLen: number, floor: Float32Array, keep: Uint8Array): void;
+  keepWithinMargin(centroidScores: Float32Array, nCentroids: number, qLen: number, floor: Float32Array, keep: Uint8Array, rowMax?: Float32Array | null): void;
 
   /**
    * Exact scoring on the stored codes, step 1 (src/codec/code-scorer.ts; issue 22): the per-query

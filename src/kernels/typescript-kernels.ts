@@ -430,7 +430,7 @@ function topK(scores: Float32Array, n: number, k: number): Int32Array {
   return heap;
 }
 
-function probeCentroids(s: Float32Array, nCentroids: number, qLen: number, p: number, threshold: number, probed: Int32Array, keep: Uint8Array): void {
+function probeCentroids(s: Float32Array, nCentroids: number, qLen: number, p: number, threshold: number, probed: Int32Array, keep: Uint8Array, rowMax?: Float32Array | null): void {
   checkCount('nCentroids', nCentroids);
   checkCount('qLen', qLen);
   checkCount('nProbe', p);
@@ -438,13 +438,21 @@ function probeCentroids(s: Float32Array, nCentroids: number, qLen: number, p: nu
   checkLength('centroidScores', s, nCentroids * qLen);
   checkLength('probed', probed, qLen * p);
   checkLength('keep', keep, nCentroids);
+  if (rowMax) checkLength('rowMax', rowMax, nCentroids);
   const bestScores = new Float32Array(qLen * p).fill(-Infinity);
   // Each token's p-th best score so far, contiguous: the hot loop compares against it and touches
   // the sorted lists only on an insertion.
   const worst = new Float32Array(qLen).fill(p === 0 ? Infinity : -Infinity);
+  // The lowest p-th best over the tokens: a row whose maximum is not above it inserts nothing.
+  let minWorst = qLen === 0 ? Infinity : worst[0]!;
   probed.fill(-1, 0, qLen * p);
   for (let c = 0; c < nCentroids; c++) {
+    if (rowMax && rowMax[c]! <= minWorst) {
+      keep[c] = rowMax[c]! >= threshold ? 1 : 0;
+      continue;
+    }
     const row = c * qLen;
+    let inserted = false;
     let max = -Infinity;
     for (let i = 0; i < qLen; i++) {
       const v = s[row + i]!;
@@ -461,20 +469,29 @@ function probeCentroids(s: Float32Array, nCentroids: number, qLen: number, p: nu
         bestScores[base + j] = v;
         probed[base + j] = c;
         worst[i] = bestScores[base + p - 1]!;
+        inserted = true;
       }
+    }
+    if (inserted) {
+      minWorst = worst[0]!;
+      for (let i = 1; i < qLen; i++) if (worst[i]! < minWorst) minWorst = worst[i]!;
     }
     keep[c] = max >= threshold ? 1 : 0;
   }
 }
 
-function keepWithinMargin(s: Float32Array, nCentroids: number, qLen: number, floor: Float32Array, keep: Uint8Array): void {
+function keepWithinMargin(s: Float32Array, nCentroids: number, qLen: number, floor: Float32Array, keep: Uint8Array, rowMax?: Float32Array | null): void {
   checkCount('nCentroids', nCentroids);
   checkCount('qLen', qLen);
   checkLength('centroidScores', s, nCentroids * qLen);
   checkLength('floor', floor, qLen);
   checkLength('keep', keep, nCentroids);
+  if (rowMax) checkLength('rowMax', rowMax, nCentroids);
+  // A row whose maximum is below every floor keeps nothing (NaN floors never pass: left out of the minimum).
+  let minFloor = Infinity;
+  for (let i = 0; i < qLen; i++) if (floor[i]! < minFloor) minFloor = floor[i]!;
   for (let c = 0; c < nCentroids; c++) {
-    if (keep[c] !== 0) continue;
+    if (keep[c] !== 0 || (rowMax && rowMax[c]! < minFloor)) continue;
     const row = c * qLen;
     for (let i = 0; i < qLen; i++) {
       if (s[row + i]! >= floor[i]!) {
@@ -482,6 +499,66 @@ function keepWithinMargin(s: Float32Array, nCentroids: number, qLen: number, flo
         break;
       }
     }
+  }
+}
+
+function ivfInteraction(
+  s: Float32Array,
+  qLen: number,
+  kept: Int32Array,
+  bounds: Int32Array,
+  entries: Int32Array,
+  pids: Int32Array,
+  out: Float32Array,
+  qWeights?: Float32Array | null,
+): void {
+  checkCount('qLen', qLen);
+  if (qWeights) checkLength('qWeights', qWeights, qLen);
+  const k = qLen === 0 ? 0 : Math.floor(s.length / qLen);
+  const nDocs = pids.length;
+  checkLength('bounds', bounds, kept.length + 1);
+  checkLength('out', out, nDocs);
+  if (qLen > 0) for (const c of kept) if (c < 0 || c >= k) throw invalidArgument('kept', `centroids below ${k}`, c);
+  for (let i = 0; i <= kept.length; i++) {
+    const b = bounds[i]!;
+    if (b < 0 || b > entries.length || (i > 0 && b < bounds[i - 1]!)) throw invalidArgument('bounds', `ascending offsets within entries (${entries.length})`, b);
+  }
+  for (let i = 1; i < nDocs; i++) if (pids[i]! <= pids[i - 1]!) throw invalidArgument('pids', 'pids in ascending order', pids[i]);
+  if (qLen === 0) {
+    out.fill(0, 0, nDocs);
+    return;
+  }
+  const best = new Float32Array(nDocs * qLen).fill(-Infinity);
+  const touched = new Uint8Array(nDocs);
+  for (let n = 0; n < kept.length; n++) {
+    const row = kept[n]! * qLen;
+    for (let e = bounds[n]!; e < bounds[n + 1]!; e++) {
+      // Binary search of the ascending candidates (the native kernel's std::lower_bound).
+      const pid = entries[e]!;
+      let lo = 0;
+      let hi = nDocs;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (pids[mid]! < pid) lo = mid + 1;
+        else hi = mid;
+      }
+      if (lo === nDocs || pids[lo] !== pid) continue;
+      touched[lo] = 1;
+      const b = lo * qLen;
+      for (let i = 0; i < qLen; i++) {
+        const v = s[row + i]!;
+        if (v > best[b + i]!) best[b + i] = v;
+      }
+    }
+  }
+  for (let j = 0; j < nDocs; j++) {
+    let total = 0;
+    if (touched[j] !== 0) {
+      const b = j * qLen;
+      // float32 sums in token order (the native kernel's bits).
+      for (let i = 0; i < qLen; i++) total = Math.fround(total + (qWeights ? Math.fround(qWeights[i]! * best[b + i]!) : best[b + i]!));
+    }
+    out[j] = total;
   }
 }
 
@@ -498,6 +575,7 @@ function centroidScoresInt8(
   corrections: Int32Array,
   qLen: number,
   out: Float32Array,
+  rowMax?: Float32Array | null,
 ): void {
   checkCount('nCentroids', nCentroids);
   checkDim(dim);
@@ -510,10 +588,12 @@ function centroidScoresInt8(
   checkLength('queryScales', queryScales, qLen);
   checkLength('corrections', corrections, qLen);
   checkLength('out', out, nCentroids * qLen);
+  if (rowMax) checkLength('rowMax', rowMax, nCentroids);
   const groups = dim / 4;
   for (let c = 0; c < nCentroids; c++) {
     const row = c * dim;
     const sc = centroidScales[c]!;
+    let max = -Infinity;
     for (let i = 0; i < qLen; i++) {
       // Token i sits in lane l of chunk h; its 4-byte group g starts at ((h·groups + g)·16 + l)·4.
       const h = Math.floor(i / INT8_CHUNK);
@@ -525,8 +605,11 @@ function centroidScoresInt8(
         for (let j = 0; j < 4; j++) sum += centroids[cb + j]! * ((queryPanel[qb + j]! << 24) >> 24);
       }
       // Exact integers (|sum| < 2^24), then two float32 products: the native paths' bits.
-      out[c * qLen + i] = Math.fround(Math.fround(sum - corrections[i]!) * Math.fround(sc * queryScales[i]!));
+      const v = Math.fround(Math.fround(sum - corrections[i]!) * Math.fround(sc * queryScales[i]!));
+      out[c * qLen + i] = v;
+      if (v > max) max = v;
     }
+    if (rowMax) rowMax[c] = max;
   }
 }
 
@@ -544,6 +627,7 @@ export const typescriptKernels: Kernels = withArrayChecks({
   probeCentroids,
   centroidScoresInt8,
   keepWithinMargin,
+  ivfInteraction,
   ...codeKernels,
   ...fastScanKernels,
 });

@@ -110,11 +110,26 @@ export function quantiseQuery(vectors: Float32Array, qLen: number, dim: number):
   return { panel, scales, corrections };
 }
 
-/** K × qLen centroid scores on int8 codes (row c = centroid c against each query token). */
-export function centroidScoresInt8(centroids: Float32Array, nCentroids: number, dim: number, vectors: Float32Array, qLen: number, kernels: Kernels): Float32Array {
+/**
+ * K × qLen centroid scores on int8 codes (row c = centroid c against each query token), into `out`
+ * (every element written) when given, else a new array; with `rowMax` (K floats) also each row's
+ * maximum (Kernels.centroidScoresInt8).
+ */
+export function centroidScoresInt8(
+  centroids: Float32Array,
+  nCentroids: number,
+  dim: number,
+  vectors: Float32Array,
+  qLen: number,
+  kernels: Kernels,
+  out: Float32Array = new Float32Array(nCentroids * qLen),
+  rowMax?: Float32Array,
+): Float32Array {
   const c = quantisedCentroidsOf(centroids, nCentroids, dim);
   const q = quantiseQuery(vectors, qLen, dim);
-  const out = new Float32Array(nCentroids * qLen);
-  kernels.centroidScoresInt8(c.bytes, c.scales, nCentroids, dim, q.panel, q.scales, q.corrections, qLen, out);
+  // +∞ until the kernel writes the maxima: an addon built before rowMax leaves it so, and +∞ makes
+  // probeCentroids and keepWithinMargin read every row (the same results, the old cost).
+  rowMax?.fill(Infinity);
+  kernels.centroidScoresInt8(c.bytes, c.scales, nCentroids, dim, q.panel, q.scales, q.corrections, qLen, out, rowMax);
   return out;
 }

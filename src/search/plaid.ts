@@ -21,6 +21,7 @@ import { CANDIDATE_DEFAULTS, SEARCH_DEFAULTS, effectiveNdocs, type CentroidScori
 import { centroidScoresInt8, int8Supported } from './centroid-quantisation.js';
 import type { IndexSegment } from '../format/index-reader.js';
 import { probedTokenScores } from './probed-token-interaction.js';
+import { prunedInteractionScores } from './centroid-pruned-interaction.js';
 import { exactScoringMethod, prepareCodeQuery, scoreOnCodes, supportsCodeScoring, type CodeScoringMethod, type ExactScoringMethod } from '../codec/code-scorer.js';
 
 /** Called between chunks of a long loop; throws to stop it (TIMEOUT, ABORTED, INDEX_CLOSED). */
@@ -145,13 +146,14 @@ export interface PlaidTimings {
  * (centroid-quantisation.ts) unless `a.centroidScoring` is 'float32' or the width does not suit
  * the int8 kernel.
  */
-export function centroidScores(a: ScoringArrays, q: EncodedQuery, kernels: Kernels): Float32Array {
+export function centroidScores(a: ScoringArrays, q: EncodedQuery, kernels: Kernels, out?: Float32Array, rowMax?: Float32Array): Float32Array {
   const k = a.nCentroids;
   const qLen = q.length;
   if (usesInt8(a)) {
-    return centroidScoresInt8(a.centroids, k, a.dim, q.vectors, qLen, kernels);
+    return centroidScoresInt8(a.centroids, k, a.dim, q.vectors, qLen, kernels, out, rowMax);
   }
-  const s = new Float32Array(k * qLen);
+  rowMax?.fill(Infinity); // the float32 path computes no maxima: +∞ reads every row
+  const s = out ?? new Float32Array(k * qLen);
   if (qLen > SHORT_QUERY) {
     // Centroids as the kernel's packed left operand, the query rows streamed: writes K × qLen directly.
     kernels.matmulTransB(a.centroids, k, q.vectors, qLen, a.dim, s);
@@ -171,6 +173,25 @@ export function centroidScores(a: ScoringArrays, q: EncodedQuery, kernels: Kerne
     }
   }
   return s;
+}
+
+/**
+ * Per-thread K × qLen buffer for `plaidSearch`'s centroid scores (a search is synchronous and holds
+ * them only while it runs): allocating 16 MiB (K = 131,072 × 32 tokens) zeroed per query cost
+ * 7.4 ms at load ~12 against 0.06 ms to reuse it (bench/RESULTS.md, "The 1M goal").
+ */
+let scoresScratch = new Float32Array(0);
+/** Per-thread K row maxima of those scores (see Kernels.centroidScoresInt8's rowMax). */
+let rowMaxScratch = new Float32Array(0);
+
+function scratchScores(n: number): Float32Array {
+  if (scoresScratch.length < n) scoresScratch = new Float32Array(n);
+  return scoresScratch.subarray(0, n);
+}
+
+function scratchRowMax(k: number): Float32Array {
+  if (rowMaxScratch.length < k) rowMaxScratch = new Float32Array(k);
+  return rowMaxScratch.subarray(0, k);
 }
 
 /** Queries up to this many tokens take the query-panel path in `centroidScores` (one 16-lane group). */
@@ -227,7 +248,9 @@ function rescoreShortlist(wide: Int32Array, pp: number, p: number, qLen: number,
  * PlaidParams.centroidScoreMargin) a second pass also keeps every centroid within `margin` of some
  * token's own best centroid score: keep[c] |= max_i (S[c, i] − best_i) >= −margin. With `rescore`
  * (int8 scores in `s`) each token's probes are its best nIvfProbe by float32 among its best
- * nIvfProbe + rescore.extra by `s`; the mask and the margin's best_i stay on `s`.
+ * nIvfProbe + rescore.extra by `s`; the mask and the margin's best_i stay on `s`. With `rowMax`
+ * (each row's maximum of `s`, from centroidScoresInt8) both passes skip rows that cannot matter:
+ * the same results (test/centroid-scores-int8.test.ts).
  */
 export function probeAndMask(
   s: Float32Array,
@@ -239,6 +262,7 @@ export function probeAndMask(
   nIvfProbeTotal?: number,
   kernels: Kernels = typescriptKernels,
   rescore?: ProbeRescore,
+  rowMax?: Float32Array,
 ): { probed: Int32Array; keep: Uint8Array } {
   // Query-length-aware probing (PlaidParams.nIvfProbeTotal): short queries probe more per token.
   const perToken = nIvfProbeTotal === undefined || qLen === 0 ? nIvfProbe : Math.max(nIvfProbe, Math.ceil(nIvfProbeTotal / qLen));
@@ -254,14 +278,14 @@ export function probeAndMask(
   if (pp > p && p > 0) {
     topIds = new Int32Array(qLen * pp);
     top = pp;
-    kernels.probeCentroids(s, nCentroids, qLen, pp, threshold, topIds, keep);
+    kernels.probeCentroids(s, nCentroids, qLen, pp, threshold, topIds, keep, rowMax);
     rescoreShortlist(topIds, pp, p, qLen, rescore!, kernels, bestIds);
-  } else kernels.probeCentroids(s, nCentroids, qLen, p, threshold, bestIds, keep);
+  } else kernels.probeCentroids(s, nCentroids, qLen, p, threshold, bestIds, keep, rowMax);
   if (margin !== undefined && p > 0) {
     const floor = new Float32Array(qLen);
     for (let i = 0; i < qLen; i++) floor[i] = (topIds[i * top]! < 0 ? -Infinity : s[topIds[i * top]! * qLen + i]!) - margin;
     // In the kernels: at K = 131,072 × 32 tokens with nothing above the threshold the TypeScript loop took 13–58 ms.
-    kernels.keepWithinMargin(s, nCentroids, qLen, floor, keep);
+    kernels.keepWithinMargin(s, nCentroids, qLen, floor, keep, rowMax);
   }
   return { probed: bestIds, keep };
 }
@@ -301,7 +325,7 @@ function gather(a: ScoringArrays, pids: Int32Array): { starts: Int32Array; lens:
   return { starts, lens };
 }
 
-function selectTop(kernels: Kernels, pids: Int32Array, scores: Float32Array, k: number): PassageHits {
+export function selectTop(kernels: Kernels, pids: Int32Array, scores: Float32Array, k: number): PassageHits {
   const idx = kernels.topK(scores, pids.length, k);
   const outPids = new Int32Array(idx.length);
   const outScores = new Float32Array(idx.length);
@@ -353,7 +377,7 @@ export function exactScoresOnCodes(a: ScoringArrays, q: EncodedQuery, s: Float32
 }
 
 /** Centroid-interaction scores (approximate MaxSim from the K × qLen centroid scores) of the given passages (keep: the pruning mask, or null). */
-function interactionScores(a: ScoringArrays, s: Float32Array, q: EncodedQuery, pids: Int32Array, keep: Uint8Array | null, kernels: Kernels, check?: DeadlineCheck): Float32Array {
+export function interactionScores(a: ScoringArrays, s: Float32Array, q: EncodedQuery, pids: Int32Array, keep: Uint8Array | null, kernels: Kernels, check?: DeadlineCheck): Float32Array {
   const out = new Float32Array(pids.length);
   chunked(pids.length, check, (from, to) => {
     out.set(
@@ -460,8 +484,11 @@ export function plaidSearch(
 ): { hits: PassageHits; timings: PlaidTimings } {
   let t = performance.now();
   check?.();
-  const s = centroidScores(a, q, kernels);
-  const { probed, keep } = probeAndMask(s, a.nCentroids, q.length, params.nIvfProbe, params.centroidScoreThreshold, params.centroidScoreMargin, params.nIvfProbeTotal, kernels, probeRescoreFor(a, q));
+  // Stage 1 in scratch buffers, with each centroid's row maximum so that the probe and margin passes
+  // skip the rows that cannot matter (bench/RESULTS.md, "The 1M goal").
+  const rowMax = scratchRowMax(a.nCentroids);
+  const s = centroidScores(a, q, kernels, scratchScores(a.nCentroids * q.length), rowMax);
+  const { probed, keep } = probeAndMask(s, a.nCentroids, q.length, params.nIvfProbe, params.centroidScoreThreshold, params.centroidScoreMargin, params.nIvfProbeTotal, kernels, probeRescoreFor(a, q), rowMax);
   const candidates = ivfUnion(a, probed, mark);
   const t1 = performance.now();
 
@@ -472,7 +499,7 @@ export function plaidSearch(
   const probedTokens = usesProbedTokens(a, q, params);
   let pids = candidates;
   if (!probedTokens && pids.length > ndocs) {
-    const approx = interactionScores(a, s, q, pids, keep, kernels, check);
+    const approx = prunedInteractionScores(a, s, q, pids, keep, kernels, interactionScores, check);
     pids = selectTop(kernels, pids, approx, ndocs).pids;
   }
   const t2 = performance.now();

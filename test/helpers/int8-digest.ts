@@ -33,18 +33,22 @@ export const SIZES: ReadonlyArray<readonly [number, number, number]> = [
   [100, 6, 512],
 ];
 
-export function run(kernels: Kernels, k: number, qLen: number, dim: number): Float32Array {
-  return centroidScoresInt8(randomRows(k + 1000 * dim, k, dim), k, dim, randomRows(qLen + 7 * dim, qLen, dim), qLen, kernels);
+export function run(kernels: Kernels, k: number, qLen: number, dim: number, rowMax?: Float32Array): Float32Array {
+  return centroidScoresInt8(randomRows(k + 1000 * dim, k, dim), k, dim, randomRows(qLen + 7 * dim, qLen, dim), qLen, kernels, undefined, rowMax);
 }
 
 export function bytesOf(x: Float32Array): Buffer {
   return Buffer.from(x.buffer, x.byteOffset, x.byteLength);
 }
 
-/** sha256 of every SIZES output on `kernels`. */
+/** sha256 of every SIZES output (scores, then row maxima) on `kernels`. */
 export function hashOf(kernels: Kernels): string {
   const h = createHash('sha256');
-  for (const [k, qLen, dim] of SIZES) h.update(bytesOf(run(kernels, k, qLen, dim)));
+  for (const [k, qLen, dim] of SIZES) {
+    const rowMax = new Float32Array(k);
+    h.update(bytesOf(run(kernels, k, qLen, dim, rowMax)));
+    h.update(bytesOf(rowMax));
+  }
   return h.digest('hex');
 }
 
