@@ -16,7 +16,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, cpSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync, cpSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeTinyColbert } from '../fixtures/tiny-colbert.js';
@@ -35,9 +35,9 @@ import { LTR_MODEL_FORMAT, LtrModel } from '../src/ltr/ltr-model.js';
 import { computeFeatures, featureNames } from '../src/ltr/features.js';
 import { handModel, type HandNode } from './helpers/xgboost-model.js';
 import { parseSynonyms } from '../src/rewrite/synonyms.js';
-import { dataPath, needsData, needsNatsServer } from './helpers/requirements.js';
+import { needsData, needsNatsServer } from './helpers/requirements.js';
 import { startNatsServer, type NatsServer } from './helpers/nats-server.js';
-import { startCoordinator, startReplica, type Replica } from './helpers/cluster.js';
+import { cranfieldSample, startCoordinator, startReplica, type Replica } from './helpers/cluster.js';
 import { makeTinyCrossEncoder } from './helpers/tiny-cross-encoder.js';
 import type { PlaitServe } from './helpers/plait-serve.js';
 
@@ -61,9 +61,10 @@ before(async () => {
   const model = join(dir, 'model');
   await makeTinyColbert(model, { dim: 32 });
   await makeTinyCrossEncoder(join(dir, 'cross'), { seed: 11 });
-  const lines = readFileSync(join(dataPath('cranfield'), 'corpus.jsonl'), 'utf8').split('\n').filter((l) => l.trim() !== '');
+  const sample = cranfieldSample(DOCS, QUERIES);
+  const lines = sample.lines;
   // A metadata field for the ltr model to read.
-  const docs = lines.slice(0, DOCS).map((l) => {
+  const docs = lines.map((l) => {
     const d = JSON.parse(l) as { _id: string };
     return JSON.stringify({ ...d, metadata: { parity: Number(d._id) % 2 } });
   });
@@ -77,11 +78,7 @@ before(async () => {
   ];
   ltrModel = LtrModel.fromJSON({ format: LTR_MODEL_FORMAT, version: 1, featureSet: 1, features: LTR_FEATURES, candidates: 'bm25:40 > late:20', xgboost: handModel(LTR_FEATURES.length, trees, 0) });
   ltrModel.save(join(dir, 'ltr.json'));
-  queries = readFileSync(join(dataPath('cranfield'), 'queries.jsonl'), 'utf8')
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .slice(0, QUERIES)
-    .map((l) => (JSON.parse(l) as { text: string }).text.trim().replace(/\s+/g, ' '));
+  queries = sample.queries;
   await buildShardedIndex(join(dir, 'corpus.jsonl'), { index: join(dir, 'cran'), shards: 2, model, unshardedIndex: join(dir, 'whole'), encoderOptions: { threads: 0 } });
   nats = await startNatsServer();
   cpSync(join(dir, 'cran'), join(dir, 'b', 'cran'), { recursive: true });

@@ -14,7 +14,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeTinyColbert } from '../fixtures/tiny-colbert.js';
@@ -29,9 +29,9 @@ import { choosePrfCentroids } from '../src/search/colbert-prf.js';
 import { openIndex, type PlaitIndex } from '../src/search/plait-index.js';
 import { SearchPipeline } from '../src/pipeline/search-pipeline.js';
 import { parseSynonyms } from '../src/rewrite/synonyms.js';
-import { dataPath, needsData, needsNatsServer } from './helpers/requirements.js';
+import { needsData, needsNatsServer } from './helpers/requirements.js';
 import { startNatsServer, type NatsServer } from './helpers/nats-server.js';
-import { startCoordinator, startReplica, type Replica } from './helpers/cluster.js';
+import { cranfieldSample, startCoordinator, startReplica, type Replica } from './helpers/cluster.js';
 import type { PlaitServe } from './helpers/plait-serve.js';
 
 const skip = needsData('cranfield') || needsNatsServer();
@@ -50,13 +50,10 @@ before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'plait-cluster-prf-'));
   const model = join(dir, 'model');
   await makeTinyColbert(model, { dim: 32 });
-  const lines = readFileSync(join(dataPath('cranfield'), 'corpus.jsonl'), 'utf8').split('\n').filter((l) => l.trim() !== '');
-  writeFileSync(join(dir, 'corpus.jsonl'), `${lines.slice(0, DOCS).join('\n')}\n`);
-  queries = readFileSync(join(dataPath('cranfield'), 'queries.jsonl'), 'utf8')
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .slice(0, QUERIES)
-    .map((l) => (JSON.parse(l) as { text: string }).text.trim().replace(/\s+/g, ' '));
+  const sample = cranfieldSample(DOCS, QUERIES);
+  const lines = sample.lines;
+  writeFileSync(join(dir, 'corpus.jsonl'), `${lines.join('\n')}\n`);
+  queries = sample.queries;
   await buildShardedIndex(join(dir, 'corpus.jsonl'), { index: join(dir, 'cran'), shards: 2, model, unshardedIndex: join(dir, 'whole'), encoderOptions: { threads: 0 } });
   nats = await startNatsServer();
   for (const s of [0, 1]) replicas.push(await startReplica(join(dir, 'cran', `shard-${s}`), nats.url));

@@ -17,9 +17,9 @@ import { makeTinyColbert } from '../fixtures/tiny-colbert.js';
 import { buildShardedIndex } from '../src/cluster/sharded-build.js';
 import { shardOf } from '../src/cluster/shard-of.js';
 import { openIndex, type PlaitIndex, type SearchOptions } from '../src/search/plait-index.js';
-import { dataPath, needsData, needsNatsServer } from './helpers/requirements.js';
+import { needsData, needsNatsServer } from './helpers/requirements.js';
 import { startNatsServer, type NatsServer } from './helpers/nats-server.js';
-import { startCoordinator, startReplica, type Replica } from './helpers/cluster.js';
+import { cranfieldSample, startCoordinator, startReplica, type Replica } from './helpers/cluster.js';
 import type { PlaitServe } from './helpers/plait-serve.js';
 
 const skip = needsData('cranfield') || needsNatsServer();
@@ -38,18 +38,15 @@ before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'plait-cluster-'));
   const model = join(dir, 'model');
   await makeTinyColbert(model, { dim: 32 });
-  const lines = readFileSync(join(dataPath('cranfield'), 'corpus.jsonl'), 'utf8').split('\n').filter((l) => l.trim() !== '');
+  const sample = cranfieldSample(DOCS, QUERIES);
+  const lines = sample.lines;
   // A metadata field to filter on: odd or even id.
-  const docs = lines.slice(0, DOCS).map((l) => {
+  const docs = lines.map((l) => {
     const d = JSON.parse(l) as { _id: string; title: string; text: string };
     return JSON.stringify({ ...d, metadata: { parity: Number(d._id) % 2 } });
   });
   writeFileSync(join(dir, 'corpus.jsonl'), `${docs.join('\n')}\n`);
-  queries = readFileSync(join(dataPath('cranfield'), 'queries.jsonl'), 'utf8')
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .slice(0, QUERIES)
-    .map((l) => (JSON.parse(l) as { text: string }).text.trim().replace(/\s+/g, ' '));
+  queries = sample.queries;
   const built = await buildShardedIndex(join(dir, 'corpus.jsonl'), { index: join(dir, 'cran'), shards: 2, model, unshardedIndex: join(dir, 'whole'), encoderOptions: { threads: 0 } });
   assert.equal(built.cluster.shards, 2);
   nats = await startNatsServer();

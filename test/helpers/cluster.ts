@@ -4,7 +4,24 @@
  * process that can be killed with any signal.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { PLAIT_BIN, exited, lines, startPlaitServe, type PlaitServe } from './plait-serve.js';
+import { dataPath } from './requirements.js';
+
+/**
+ * The cluster tests' corpus: cranfield's first `docs` corpus lines (JSONL, as read) and its first
+ * `queries` query texts, whitespace collapsed as the server's cache key normalises them.
+ */
+export function cranfieldSample(docs: number, queries: number): { lines: string[]; queries: string[] } {
+  const read = (file: string): string[] => readFileSync(join(dataPath('cranfield'), file), 'utf8').split('\n').filter((l) => l.trim() !== '');
+  return {
+    lines: read('corpus.jsonl').slice(0, docs),
+    queries: read('queries.jsonl')
+      .slice(0, queries)
+      .map((l) => (JSON.parse(l) as { text: string }).text.trim().replace(/\s+/g, ' ')),
+  };
+}
 
 export interface Replica {
   child: ChildProcess;
