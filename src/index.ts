@@ -246,3 +246,6 @@ export type { ShardFilesResult, ClusterLayout } from './cluster/shard-files.js';
 export { addCorpusToCluster, deleteFromCluster } from './cluster/cluster-writer.js';
 export type { ClusterAddOptions, ClusterWriteResult } from './cluster/cluster-writer.js';
 export type { AppliedLog } from './format/manifest.js';
+// PLAID baselines (issue 22): which table fills the PLAID search fields left out ('colbert' = ColBERT's searcher exactly)
+export { PLAID_DEFAULTS_TABLES } from './search/search-options.js';
+export type { PlaidDefaultsTable } from './search/search-options.js';
