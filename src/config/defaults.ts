@@ -232,7 +232,9 @@ export const CANDIDATE_DEFAULTS = {
    * whole lookup table's lanes: measured on cisi (512 d, 2 bits, load ~11) 130–140 ns a pair up to 8
    * tokens, 410 at 16, 700 at 32 and 4,100 at 74 (an L2-missing table), plus 1.2–2.7 ms to build the
    * table. 16 is one 16-lane panel; long queries also lose few documents to centroid-only ranking
-   * (bench/RESULTS.md, "Candidate generation (issue 22, part C)").
+   * (bench/RESULTS.md, "Candidate generation (issue 22, part C)"). Pairs are now scored with
+   * fast-scan's cache-resident nibble tables where the width allows (part D); the limit was not
+   * re-measured with them.
    */
   probedTokensMaxQueryTokens: 16,
   /**
