@@ -4,7 +4,8 @@
  * or PLAIT_BENCH_PARAMS as JSON PlaidParams), and the stage that dropped it is counted together
  * with the rank it had there — how much deeper that stage would have had to go to keep it.
  *
- * Run: `node dist/bench/candidate-losses.js <dataset> <index> [natural|keyword] [k=10]`.
+ * Run: `node dist/bench/candidate-losses.js <dataset> <index> [natural|keyword] [k=10] [limit]`
+ * (limit: only the first `limit` judged queries, for a quick look on a large set).
  */
 import { openIndex } from '../src/search/plait-index.js';
 import { plaidDefaultsFor, effectiveNdocs, type PlaidParams } from '../src/config/defaults.js';
@@ -25,11 +26,11 @@ function rankOf(pid: number, pids: Int32Array, score: (i: number) => number): nu
   return r;
 }
 
-export async function candidateLosses(dataset: string, indexPath: string, kind: string, k: number): Promise<object> {
+export async function candidateLosses(dataset: string, indexPath: string, kind: string, k: number, limit = Infinity): Promise<object> {
   const index = await openIndex(indexPath, { encoderOptions: { threads: 1 } });
   try {
     const params: PlaidParams = process.env.PLAIT_BENCH_PARAMS === undefined ? plaidDefaultsFor(k) : (JSON.parse(process.env.PLAIT_BENCH_PARAMS) as PlaidParams);
-    const judged = await judgedQueries(dataset);
+    const judged = (await judgedQueries(dataset)).slice(0, limit);
     const texts = judged.map((q, i) => (kind === 'keyword' ? keywordOf(q.text, i) : q.text));
     const emb = await (await index.encoder()).encodeQueries(texts);
     const a = index.scoringArrays;
@@ -94,10 +95,10 @@ export async function candidateLosses(dataset: string, indexPath: string, kind: 
 }
 
 if (isMain(import.meta.url)) {
-  const [dataset, indexPath, kind, k] = process.argv.slice(2);
+  const [dataset, indexPath, kind, k, limit] = process.argv.slice(2);
   if (dataset === undefined || indexPath === undefined) {
-    process.stderr.write('usage: node dist/bench/candidate-losses.js <dataset> <index> [natural|keyword] [k=10]\n');
+    process.stderr.write('usage: node dist/bench/candidate-losses.js <dataset> <index> [natural|keyword] [k=10] [limit]\n');
     process.exit(2);
   }
-  process.stdout.write(`${JSON.stringify(await candidateLosses(dataset, indexPath, kind ?? 'keyword', Number(k ?? 10)), null, 2)}\n`);
+  process.stdout.write(`${JSON.stringify(await candidateLosses(dataset, indexPath, kind ?? 'keyword', Number(k ?? 10), limit === undefined ? Infinity : Number(limit)), null, 2)}\n`);
 }

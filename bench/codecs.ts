@@ -5,6 +5,7 @@
  * width: index bytes (residuals a token, the whole folder), nDCG@10 and Recall@100 of PLAID at
  * default settings (k = 10 for nDCG@10, k = 100 for Recall@100) and of exhaustive MaxSim, and the
  * paired randomization test (src/eval/significance.ts) of each per-query nDCG@10 against 2-bit.
+ * Also hybrid mode (BM25 fused with PLAID, the bundled model's default) at default settings.
  * 1-bit is also evaluated with ColBERTv2's quartile weights on the same bits (plait fits each side's
  * mean). For 1 and 2 bits PLAID is also run with exact scoring on the codes (PLAIT_EXACT_SCORING=codes:
  * the int8-query lookup tables of src/codec/code-scorer.ts, the "1-bit with an int8 query" path).
@@ -191,6 +192,8 @@ async function evaluateWidth(path: string, queries: Array<{ id: string; text: st
     try {
       process.env.PLAIT_EXACT_SCORING = 'decompress';
       out.plaid = figures(runOf({ topK: 10 }), runOf({ topK: 100 }));
+      // The bundled model's default mode: BM25 fused with PLAID's late interaction.
+      out.hybrid = figures(runOf({ topK: 10, mode: 'hybrid' }), runOf({ topK: 100, mode: 'hybrid' }));
       const exhaustive = runOf({ topK: 100, exhaustive: true });
       out.exhaustive = figures(exhaustive, exhaustive);
       if (nbits === 1 || nbits === 2) {
@@ -204,6 +207,21 @@ async function evaluateWidth(path: string, queries: Array<{ id: string; text: st
     return out;
   } finally {
     await index.close();
+  }
+}
+
+/** Fills `vs2bit` of every row's modes not yet compared, once the 2-bit row is there. */
+function compareTo2bit(rows: WidthFigures[]): void {
+  const base = rows.find((r) => r.nbits === '2');
+  if (base === undefined) return;
+  for (const r of rows) {
+    for (const [mode, f] of Object.entries(r.modes)) {
+      const b = base.modes[mode];
+      if (b === undefined || r === base || f.vs2bit !== undefined) continue;
+      const ids = [...b.perQuery.keys()];
+      const test = pairedRandomizationTest(ids.map((q) => f.perQuery.get(q)!), ids.map((q) => b.perQuery.get(q)!));
+      f.vs2bit = { diff: f.ndcg10 - b.ndcg10, p: test.p };
+    }
   }
 }
 
@@ -238,7 +256,8 @@ export async function dataset(name: string, widths: Nbits[]): Promise<object> {
         buildS,
         modes: await evaluateWidth(path, queries, emb, qrels, nbits),
       });
-      console.error(`# evaluated ${path}`);
+      compareTo2bit(rows);
+      console.error(`# evaluated ${path}: ${tableRow(rows[rows.length - 1]!)}`);
     }
     if (widths.includes(1)) {
       const src = join(ROOT, `${name}-1`);
@@ -249,18 +268,7 @@ export async function dataset(name: string, widths: Nbits[]): Promise<object> {
       rows.push({ nbits: "1 (ColBERTv2's quartile weights)", residualBytesPerToken: rb, bytesPerToken: rb + 4, indexMB: listedBytes(m) / 1e6, buildS: Number.NaN, modes: await evaluateWidth(path, queries, emb, qrels, 1) });
       console.error(`# evaluated ${path} (weights ${m.codec.weights.map((w) => w.toFixed(5)).join(', ')}; plait's ${readManifest(src).codec.weights.map((w) => w.toFixed(5)).join(', ')})`);
     }
-    const base = rows.find((r) => r.nbits === '2');
-    if (base !== undefined) {
-      for (const r of rows) {
-        for (const [mode, f] of Object.entries(r.modes)) {
-          const b = base.modes[mode];
-          if (b === undefined || r === base) continue;
-          const ids = [...b.perQuery.keys()];
-          const test = pairedRandomizationTest(ids.map((q) => f.perQuery.get(q)!), ids.map((q) => b.perQuery.get(q)!));
-          f.vs2bit = { diff: f.ndcg10 - b.ndcg10, p: test.p };
-        }
-      }
-    }
+    compareTo2bit(rows);
     const m0 = readManifest(join(ROOT, `${name}-${nbitsName(widths[0]!)}`));
     return {
       dataset: name,
@@ -275,17 +283,21 @@ export async function dataset(name: string, widths: Nbits[]): Promise<object> {
   }
 }
 
-function table(result: { dataset: string; widths: WidthFigures[] }): string {
+/** One width's line of the markdown table (`table`). */
+function tableRow(r: WidthFigures): string {
   const f4 = (x: number | undefined): string => (x === undefined ? '–' : x.toFixed(4));
   const d = (m: ModeFigures | undefined): string => (m?.vs2bit === undefined ? '' : ` (${m.vs2bit.diff >= 0 ? '+' : ''}${m.vs2bit.diff.toFixed(4)}, p ${m.vs2bit.p.toFixed(3)})`);
+  const cell = (m: ModeFigures | undefined): string => (m === undefined ? '–' : f4(m.ndcg10) + d(m));
+  const m = r.modes;
+  return `| ${r.nbits} | ${r.bytesPerToken} | ${r.indexMB.toFixed(1)} | ${cell(m.plaid)} | ${cell(m.exhaustive)} | ${cell(m.hybrid)} | ${cell(m.plaidCodes)} | ${f4(m.plaid?.recall100)} | ${f4(m.exhaustive?.recall100)} |`;
+}
+
+function table(result: { dataset: string; widths: WidthFigures[] }): string {
   const lines = [
-    `| ${result.dataset} nbits | residual B/token | index MB | PLAID nDCG@10 (Δ vs 2-bit, p) | exhaustive nDCG@10 (Δ, p) | PLAID on codes nDCG@10 | PLAID R@100 | exhaustive R@100 |`,
-    '|---|---|---|---|---|---|---|---|',
+    `| ${result.dataset} nbits | B/token (residual + 4 id) | index MB | PLAID nDCG@10 (Δ vs 2-bit, p) | exhaustive nDCG@10 (Δ, p) | hybrid (BM25 + PLAID) nDCG@10 (Δ, p) | PLAID on codes nDCG@10 (Δ, p) | PLAID R@100 | exhaustive R@100 |`,
+    '|---|---|---|---|---|---|---|---|---|',
   ];
-  for (const r of result.widths) {
-    const m = r.modes;
-    lines.push(`| ${r.nbits} | ${r.residualBytesPerToken} | ${r.indexMB.toFixed(1)} | ${f4(m.plaid?.ndcg10)}${d(m.plaid)} | ${f4(m.exhaustive?.ndcg10)}${d(m.exhaustive)} | ${m.plaidCodes ? f4(m.plaidCodes.ndcg10) + d(m.plaidCodes) : '–'} | ${f4(m.plaid?.recall100)} | ${f4(m.exhaustive?.recall100)} |`);
-  }
+  for (const r of result.widths) lines.push(tableRow(r));
   return lines.join('\n');
 }
 

@@ -7,15 +7,18 @@
  *            points that reach ≥ `target` of the exhaustive top-k on every set, cheapest first, with
  *            their estimated cost relative to ColBERT's defaults on each set (PlaidReplayer's
  *            work-based estimate, which leaves out per-search overheads and so overstates ratios).
- *  measure:  searches the real queries through `PlaitIndex.searchEncoded` at ColBERT's defaults,
- *            at plait's (`plaidDefaultsFor`) and at any candidates in PLAIT_BENCH_CANDIDATES,
- *            interleaved query by query so load drifts hit all alike; fidelity against exhaustive
- *            search and p50 of each, as ratios to ColBERT's and to plait's defaults.
+ *  measure:  searches the real queries through `PlaitIndex.searchEncoded` at three settings —
+ *            ColBERT's defaults exactly (`plaidDefaults: 'colbert'`: ColBERT's table, no probe floor,
+ *            no margin, centroid-only ranking), plait's previous defaults (`plaidDefaultsFor` with
+ *            ColBERT's centroid ranking) and plait's current defaults (`plaidDefaultsFor`) — and any
+ *            candidates in PLAIT_BENCH_CANDIDATES, interleaved query by query so load drifts hit all
+ *            alike; fidelity against exhaustive search and p50 of each, as ratios to ColBERT's
+ *            defaults (the issue's bar) and to plait's current defaults.
  *
  * Run: `node dist/bench/plaid-defaults.js grid <dataset> <index> [k=10] [perKind=20]`
  *      `node dist/bench/plaid-defaults.js measure <dataset> <index> [rounds=3] [natural|keyword]`.
  */
-import { openIndex, type PlaitIndex } from '../src/search/plait-index.js';
+import { openIndex, type PlaitIndex, type SearchOptions } from '../src/search/plait-index.js';
 import { colbertDefaultsFor, plaidDefaultsFor, type PlaidParams } from '../src/config/defaults.js';
 import { FidelityTally } from '../src/calibrate/choose-settings.js';
 import { PlaidReplayer, type ReplayGrid } from '../src/calibrate/plaid-replay.js';
@@ -106,15 +109,21 @@ export async function gridStudy(dataset: string, indexPath: string, k: number, p
 }
 
 /**
- * Settings measured side by side: ColBERT's table, plait's defaults (`plaidDefaultsFor`), and any
- * candidates in PLAIT_BENCH_CANDIDATES as JSON {name: {"10": PlaidParams, "100": PlaidParams}}
- * (for trying a rule before it becomes the default; a candidate without a k is skipped at that k).
+ * Settings measured side by side, as search options: ColBERT's defaults (`plaidDefaults: 'colbert'`),
+ * plait's previous defaults (before probed-token ranking), plait's current defaults — both spelled
+ * out, so an index's calibration record cannot stand in for them — and any candidates in
+ * PLAIT_BENCH_CANDIDATES as JSON {name: {"10": SearchOptions, "100": SearchOptions}} (for trying a
+ * rule before it becomes the default; a candidate without a k is skipped at that k).
  */
-function settingsFor(k: number): Record<string, PlaidParams> {
-  const out: Record<string, PlaidParams> = { colbert: colbertDefaultsFor(k), plait: plaidDefaultsFor(k) };
+function settingsFor(k: number): Record<string, SearchOptions> {
+  const out: Record<string, SearchOptions> = {
+    colbert: { plaidDefaults: 'colbert' },
+    previous: { ...plaidDefaultsFor(k), interactionScoring: 'centroids' },
+    plait: { ...plaidDefaultsFor(k) },
+  };
   const raw = process.env.PLAIT_BENCH_CANDIDATES;
   if (raw === undefined) return out;
-  for (const [name, byK] of Object.entries(JSON.parse(raw) as Record<string, Record<string, PlaidParams>>)) {
+  for (const [name, byK] of Object.entries(JSON.parse(raw) as Record<string, Record<string, SearchOptions>>)) {
     const c = byK[String(k)];
     if (c !== undefined) out[name] = c;
   }
@@ -137,7 +146,7 @@ export async function measureDefaults(dataset: string, indexPath: string, rounds
       // One exhaustive pass per query serves both k.
       const exact100 = texts.map((t, i) => index.searchEncoded(t, emb[i]!, { mode: 'late', topK: 100, exhaustive: true }).hits.map((h) => h.docId));
       for (const k of [10, 100]) {
-        const search = (i: number, options: object): { docs: string[]; ms: number } => {
+        const search = (i: number, options: SearchOptions): { docs: string[]; ms: number } => {
           const t = performance.now();
           const r = index.searchEncoded(texts[i]!, emb[i]!, { mode: 'late', topK: k, ...options });
           return { docs: r.hits.map((h) => h.docId), ms: performance.now() - t };
@@ -161,7 +170,7 @@ export async function measureDefaults(dataset: string, indexPath: string, rounds
         }
         const med = (xs: number[]): number => percentiles(xs).p50;
         const row = (w: string): object => ({
-          params: settings[w],
+          params: index.resolveSearch({ ...settings[w], topK: k }).plaid,
           fidelity: +fidelityOf(docs[w]!, exact, k).toFixed(4),
           top10: +fidelityOf(docs[w]!, exact, 10).toFixed(4),
           p50: +med(p50s[w]!).toFixed(2),

@@ -270,3 +270,6 @@ export { localPipelineIndex } from './pipeline/pipeline-index.js';
 export type { PipelineIndex, PipelineDocument, PassageRef } from './pipeline/pipeline-index.js';
 export type { ClusterCallOptions } from './cluster/cluster-index.js';
 export type { RewriteSource } from './rewrite/query-rewriter.js';
+// PLAID baselines (issue 22): which table fills the PLAID search fields left out ('colbert' = ColBERT's searcher exactly)
+export { PLAID_DEFAULTS_TABLES } from './search/search-options.js';
+export type { PlaidDefaultsTable } from './search/search-options.js';

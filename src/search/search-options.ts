@@ -5,7 +5,7 @@
  * recorded in the index (default mode, IDF weighting).
  */
 import { invalidArgument } from '../errors/index.js';
-import { INTERACTION_SCORINGS, SEARCH_DEFAULTS, plaidDefaultsFor, type InteractionScoring, type PlaidParams } from '../config/defaults.js';
+import { INTERACTION_SCORINGS, SEARCH_DEFAULTS, colbertDefaultsFor, plaidDefaultsFor, type InteractionScoring, type PlaidParams } from '../config/defaults.js';
 import type { ModelInfo } from '../encoder/types.js';
 import { calibratedPlaidParams, type IndexCalibration } from '../format/calibration-record.js';
 import type { DeadlineOptions } from './deadline.js';
@@ -15,6 +15,18 @@ import type { Bm25CorpusStats } from '../docstore/bm25.js';
 
 export type SearchMode = 'late' | 'bm25' | 'hybrid';
 
+/**
+ * Which table fills the PLAID fields a search leaves out (SearchOptions.plaidDefaults):
+ * - 'plait': the index's calibration record when it has one, else `plaidDefaultsFor(topK)`
+ *   (ColBERT's table plus plait's probe floor, pruning margin and probed-token ranking);
+ * - 'colbert': ColBERT's own searcher, exactly (`colbertDefaultsFor(topK)`: k ≤ 10 ncells 1,
+ *   threshold 0.5, ndocs 256; k ≤ 100 2 / 0.45 / 1024; else 4 / 0.4 / max(4k, 4096); exact scoring
+ *   of ndocs/4) — no probe floor, no margin, centroid-only ranking, calibration ignored. The baseline
+ *   the issue-22 fidelity goal is measured against (bench/plaid-defaults.ts).
+ */
+export type PlaidDefaultsTable = 'plait' | 'colbert';
+export const PLAID_DEFAULTS_TABLES: readonly PlaidDefaultsTable[] = ['plait', 'colbert'];
+
 export interface SearchOptions extends DeadlineOptions {
   /** Documents to return, an integer in [1, SEARCH_DEFAULTS.maxTopK] (default 10). */
   topK?: number;
@@ -22,6 +34,8 @@ export interface SearchOptions extends DeadlineOptions {
   mode?: SearchMode;
   /** Score every passage exactly (the oracle for PLAID). */
   exhaustive?: boolean;
+  /** The table that fills the PLAID fields left out ('plait' or 'colbert', PlaidDefaultsTable); default 'plait'. */
+  plaidDefaults?: PlaidDefaultsTable;
   /** ColBERT's ncells: centroids probed per query token (default: plaidDefaultsFor(topK)). */
   nIvfProbe?: number;
   centroidScoreThreshold?: number;
@@ -89,7 +103,8 @@ export interface ResolvedSearch {
 
 /**
  * Applies the defaults and validates every field. PLAID's defaults come from the index's
- * calibration record when it has one (`plait calibrate`), else from ColBERT's table.
+ * calibration record when it has one (`plait calibrate`), else from `plaidDefaultsFor(topK)`;
+ * with `plaidDefaults: 'colbert'` from ColBERT's table alone (PlaidDefaultsTable).
  * @throws PlaitError INVALID_ARGUMENT naming the first bad field.
  */
 export function resolveSearch(options: SearchOptions, model: ModelInfo, calibration?: IndexCalibration): ResolvedSearch {
@@ -97,7 +112,9 @@ export function resolveSearch(options: SearchOptions, model: ModelInfo, calibrat
   if (!Number.isInteger(topK) || topK < 1 || topK > SEARCH_DEFAULTS.maxTopK) throw invalidArgument('topK', `an integer in [1, ${SEARCH_DEFAULTS.maxTopK}]`, topK);
   const mode = options.mode ?? model.defaultMode;
   if (!['late', 'bm25', 'hybrid'].includes(mode)) throw invalidArgument('mode', '"late", "bm25" or "hybrid"', mode);
-  const d = calibratedPlaidParams(calibration, topK) ?? plaidDefaultsFor(topK);
+  const table = options.plaidDefaults ?? 'plait';
+  if (!PLAID_DEFAULTS_TABLES.includes(table)) throw invalidArgument('plaidDefaults', PLAID_DEFAULTS_TABLES.map((x) => `"${x}"`).join(' or '), table);
+  const d = table === 'colbert' ? colbertDefaultsFor(topK) : (calibratedPlaidParams(calibration, topK) ?? plaidDefaultsFor(topK));
   const plaid: PlaidParams = {
     nIvfProbe: options.nIvfProbe ?? d.nIvfProbe,
     centroidScoreThreshold: options.centroidScoreThreshold ?? d.centroidScoreThreshold,
