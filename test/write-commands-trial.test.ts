@@ -92,11 +92,19 @@ function interrupted(hold: 'begin' | 'none', marker: '@@armed' | '@@hold' | RegE
   });
 }
 
+/**
+ * The command ended as the signal ends a process (plait cleans up, then re-raises it): a parent sees
+ * the signal, a shell 128 + its number — 130 for SIGINT, 143 for SIGTERM.
+ */
+function assertEndedBy(r: { status: number | null; signal: NodeJS.Signals | null }, signal: 'SIGINT' | 'SIGTERM', message: string): void {
+  assert.deepEqual({ status: r.status, signal: r.signal }, { status: null, signal }, message);
+}
+
 test('Ctrl-C while plait add encodes: "interrupted before commit: nothing changed", exit 130, the index as it was', async () => {
   const before = readManifest(path);
   writeFileSync(join(dir, 'rest.jsonl'), `${lines.slice(12).join('\n')}\n`);
   const r = await interrupted('none', '@@armed', ['SIGINT'], ['add', path, join(dir, 'rest.jsonl'), '--threads', '1']);
-  assert.equal(r.status, 130, r.stderr);
+  assertEndedBy(r, 'SIGINT', r.stderr);
   assert.match(r.stderr, /interrupted by SIGINT before commit: nothing changed \[ABORTED\]/);
   assert.equal(r.stdout, '');
   assert.equal(await opensAt(), commitIdOf(before), 'opens at the previous generation');
@@ -114,7 +122,7 @@ test('SIGTERM while plait add waits for the lock: nothing changed (--json: ABORT
   } finally {
     lock.release();
   }
-  assert.equal(r.status, 143, r.stderr);
+  assertEndedBy(r, 'SIGTERM', r.stderr);
   const err = JSON.parse(r.stderr.trim().split('\n').at(-1)!) as { error: { code: string; message: string; details: { committed: boolean; signal: string } } };
   assert.equal(err.error.code, 'ABORTED');
   assert.deepEqual([err.error.details.committed, err.error.details.signal], [false, 'SIGTERM']);
@@ -125,7 +133,7 @@ test('Ctrl-C twice during the transaction of plait add: the commit is finished, 
   const before = readManifest(path);
   writeFileSync(join(dir, 'three.jsonl'), `${lines.slice(14, 17).join('\n')}\n`);
   const r = await interrupted('begin', '@@hold', ['SIGINT', 'SIGINT'], ['add', path, join(dir, 'three.jsonl'), '--threads', '1']);
-  assert.equal(r.status, 130, r.stderr);
+  assertEndedBy(r, 'SIGINT', r.stderr);
   const after = readManifest(path);
   assert.equal(await opensAt(), commitIdOf(after), 'opens at the new generation');
   assert.equal(after.generation, (before.generation ?? 0) + 1);
@@ -139,10 +147,10 @@ test('Ctrl-C twice during the transaction of plait add: the commit is finished, 
 test('SIGINT during the transaction of plait delete and plait compact: committed and named', async () => {
   writeFileSync(join(dir, 'ids.txt'), `${JSON.parse(lines[0]!)._id}\n`);
   const del = await interrupted('begin', '@@hold', ['SIGINT'], ['delete', path, '--ids', join(dir, 'ids.txt')]);
-  assert.equal(del.status, 130, del.stderr);
+  assertEndedBy(del, 'SIGINT', del.stderr);
   assert.match(del.stderr, new RegExp(`committed: generation ${readManifest(path).generation}, commit ${commitIdOf(readManifest(path))}`));
   const compact = await interrupted('begin', '@@hold', ['SIGINT'], ['compact', path, '--json']);
-  assert.equal(compact.status, 130, compact.stderr);
+  assertEndedBy(compact, 'SIGINT', compact.stderr);
   const m = readManifest(path);
   assert.equal(m.tombstones, undefined);
   assert.deepEqual(JSON.parse(compact.stderr.trim().split('\n').at(-1)!), { interrupted: { signal: 'SIGINT', committed: true, generation: m.generation, commit: commitIdOf(m) } });
@@ -152,7 +160,7 @@ test('SIGINT during the transaction of plait delete and plait compact: committed
 test('Ctrl-C while plait calibrate measures: nothing changed, no calibration record', async () => {
   const before = readManifest(path);
   const r = await interrupted('none', '@@armed', ['SIGINT'], ['calibrate', path, '--budget-s', '30', '--quiet'], 0);
-  assert.equal(r.status, 130, r.stderr);
+  assertEndedBy(r, 'SIGINT', r.stderr);
   assert.match(r.stderr, /interrupted by SIGINT before commit: nothing changed \[ABORTED\]/);
   const after = readManifest(path);
   assert.deepEqual([commitIdOf(after), after.calibration], [commitIdOf(before), before.calibration]);

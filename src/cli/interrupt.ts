@@ -19,6 +19,20 @@ import { reportError } from './report-error.js';
 type Signal = 'SIGINT' | 'SIGTERM';
 const EXIT_STATUS: Record<Signal, number> = { SIGINT: 130, SIGTERM: 143 };
 
+/**
+ * Ends the process as the signal itself would have: plait's handlers removed and the signal raised
+ * again with its default action, so the shell sees 128 + its number (130, 143) and a parent sees
+ * the signal. `process.exit()` instead ran Node's teardown while onnxruntime's threads were still
+ * encoding, and a native callback threw into it: "terminate called after throwing an instance of
+ * 'Napi::Error'", exit 134 (`plait add` interrupted 2.5 s into encoding; `plait index` in its
+ * sample phase). The exit after the kill is only a fallback should the signal stay blocked.
+ */
+function exitWithSignal(signal: Signal): never {
+  process.removeAllListeners(signal);
+  process.kill(process.pid, signal);
+  process.exit(EXIT_STATUS[signal]);
+}
+
 /** Installs the handlers until the returned function is called. */
 export function exitCleanlyOnSignals(progress: ProgressReporter, json: boolean): () => void {
   const handler = (signal: 'SIGINT' | 'SIGTERM'): void => {
@@ -26,7 +40,7 @@ export function exitCleanlyOnSignals(progress: ProgressReporter, json: boolean):
     const removed = removeActiveBuildDirs();
     const message = `interrupted by ${signal}${removed.length > 0 ? `; removed the unfinished build ${removed.join(', ')}` : ''}`;
     process.stderr.write(json ? `${JSON.stringify({ error: { code: 'ABORTED', message: `Aborted: ${message}`, details: { signal, removed } } })}\n` : `plait: ${message}\n`);
-    process.exit(EXIT_STATUS[signal]);
+    exitWithSignal(signal);
   };
   const onInt = (): void => handler('SIGINT');
   const onTerm = (): void => handler('SIGTERM');
@@ -105,7 +119,7 @@ export class WriteInterrupts {
         ? `${JSON.stringify({ interrupted: { signal, committed: c !== null, ...(c ?? {}) } })}\n`
         : `plait: interrupted by ${signal} ${c !== null ? 'after the commit had started' : 'after the work had finished'}: ${what}\n`,
     );
-    process.exit(EXIT_STATUS[signal]);
+    exitWithSignal(signal);
   }
 
   /** Removes the handlers (a failed write: its error is reported as usual). */
@@ -124,7 +138,7 @@ export class WriteInterrupts {
         new PlaitError('ABORTED', { message: `interrupted by ${signal} before commit: nothing changed`, signal, committed: false, rolledBack: [...rolledBack, ...backups, ...builds] }),
         this.json,
       );
-      process.exit(EXIT_STATUS[signal]);
+      exitWithSignal(signal);
     }
     if (this.signal !== null) {
       process.stderr.write(this.json ? `${JSON.stringify({ interrupted: { signal, finishing: true } })}\n` : `plait: ${signal} again: finishing the commit (it is never abandoned part-way)\n`);
