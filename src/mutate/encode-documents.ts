@@ -12,11 +12,22 @@ import { indexText } from '../indexer/index-text.js';
 import { splitLongText } from '../indexer/split-passages.js';
 import type { EncodedDocument } from './index-updater.js';
 
-/** Checks a document given to `add` (docId a non-empty string, text a string, metadata an object). */
+/**
+ * Checks a document given to `add` (docId a non-empty string without white space, text a string,
+ * metadata an object).
+ * @throws PlaitError INVALID_ARGUMENT (a field of the wrong type), INVALID_INPUT (white space in the
+ * id), EMPTY_TEXT (no title and no text).
+ */
 export function checkDocument(doc: unknown, i: number): DocumentInput {
   const d = doc as Partial<DocumentInput> | null;
   if (d === null || typeof d !== 'object') throw invalidArgument(`documents[${i}]`, 'an object {docId, text, title?, metadata?}', doc);
   if (typeof d.docId !== 'string' || d.docId.length === 0) throw invalidArgument(`documents[${i}].docId`, 'a non-empty string', d.docId);
+  // The corpus reader's rule (read-corpus.ts), for every other door — the library, HTTP writes, a
+  // cluster's write log: a TREC run line is split on white space, so such an id would be indexed
+  // and then break every run, filter by id and eval of the index.
+  if (/\s/u.test(d.docId)) {
+    throw new PlaitError('INVALID_INPUT', { message: `documents[${i}]'s id ${JSON.stringify(d.docId)} contains white space, which TREC run files cannot hold: change the id (e.g. "my notes" → "my-notes")`, id: d.docId, index: i });
+  }
   if (typeof d.text !== 'string') throw invalidArgument(`documents[${i}].text`, 'a string', d.text);
   if (d.title !== undefined && typeof d.title !== 'string') throw invalidArgument(`documents[${i}].title`, 'a string', d.title);
   if (d.metadata !== undefined && d.metadata !== null && (typeof d.metadata !== 'object' || Array.isArray(d.metadata))) {
