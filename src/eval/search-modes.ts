@@ -13,7 +13,7 @@ export interface EvalMode {
 export function describeMode(name: string): string {
   const fixed: Record<string, string> = {
     exhaustive: 'late interaction, exact MaxSim over every passage (the ceiling PLAID approximates)',
-    plaid: "late interaction through PLAID: centroid pruning, then exact MaxSim on the candidates (settings from the index's calibration, else ColBERT's defaults by k)",
+    plaid: "late interaction through PLAID: centroid pruning, then exact MaxSim on the candidates (settings from the index's calibration, else plait's defaults by k)",
     bm25: 'BM25 keyword ranking of the stored text (no model)',
     hybrid: 'PLAID and BM25 scores, min-max normalised and mixed by alpha',
     'hybrid-rrf': 'PLAID and BM25 rankings fused by reciprocal rank',

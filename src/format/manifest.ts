@@ -126,7 +126,7 @@ export interface IndexManifest {
   codec: { cutoffs: number[]; weights: number[]; avgResidual: number };
   settings: BuildSettings;
   files: Record<IndexFileRole, FileEntry>;
-  /** PLAID settings measured for this index by `plait calibrate` (absent: ColBERT's defaults). */
+  /** PLAID settings measured for this index by `plait calibrate` (absent: plait's defaults, `plaidDefaultsFor`). */
   calibration?: IndexCalibration;
   /**
    * Documents a `skipInvalid` build left out, by kind (the corpus report's keys: `emptyText`,

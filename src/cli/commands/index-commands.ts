@@ -230,7 +230,7 @@ export function registerIndexCommands(program: Command): void {
         `built        ${m.createdAt} in ${(m.buildMs / 1000).toFixed(1)}s`,
         ...livingInfoLines(m),
         `kernels      ${o.kernels ? kernelsLine(kernelsStatus()) : info.kernels}`,
-        ...(m.calibration === undefined ? ["calibration  none: PLAID uses ColBERT's defaults (run `plait calibrate`)"] : calibrationLines(m.calibration, m.counts.documents)),
+        ...(m.calibration === undefined ? ["calibration  none: PLAID uses plait's defaults by k (run `plait calibrate`)"] : calibrationLines(m.calibration, m.counts.documents)),
         'size on disk:',
         ...Object.entries(info.files).map(([f, b]) => `  ${f.padEnd(18)} ${formatBytes(b)}`),
         `  ${'total'.padEnd(18)} ${formatBytes(info.totalBytes)}`,
