@@ -294,12 +294,17 @@ test('cost ceiling: the choice stays under maxCostRatio × the defaults and unde
       assert.ok(b.estMs! > 0 && b.defaults.estMs! > 0, JSON.stringify(b));
       assert.ok(b.estMs! <= 1.2 * b.defaults.estMs!, `${b.estMs} vs defaults ${b.defaults.estMs}`);
     }
-    // Without a ceiling the k ≤ 100 bucket needs the deep ndocs this ceiling rules out (the synthetic
-    // index loses documents at ColBERT's depth), so the ceiling changed that choice and says so.
-    assert.ok(tight.buckets.some((b) => b.capped === true), JSON.stringify(tight.buckets.map((b) => [b.params, b.estMs, b.defaults.estMs])));
     const free = (await calibrateIndex(index, { queries, headroom: 0, budgetS: 600, grid, maxCostRatio: Infinity, write: false })).calibration;
     assert.deepEqual(free.costCeiling, { maxCostRatio: null, maxLatencyMs: null });
     assert.ok(free.buckets.every((b) => b.capped === false));
+    // Where the free choice costs well past the ceiling (the synthetic index loses documents at
+    // ColBERT's depth, so a bucket may need deep ndocs), the ceiling changed that choice and says so.
+    // The costs are measured, so whether a bucket's choice passes 1.2× its defaults moves with the
+    // machine (the stage-2 and exact-stage speed-ups made the deep points cheap: CI saw 0.50 against
+    // 1.21 ms); a 1.5× margin keeps one run's noise from deciding it.
+    if (free.buckets.some((b) => b.estMs! > 1.5 * b.defaults.estMs!)) {
+      assert.ok(tight.buckets.some((b) => b.capped === true), JSON.stringify(tight.buckets.map((b) => [b.params, b.estMs, b.defaults.estMs])));
+    }
     // A latency ceiling below any grid point's cost leaves only the defaults, which always qualify.
     const floor = (await calibrateIndex(index, { queries, headroom: 0, budgetS: 600, grid, maxLatencyMs: 1e-9, write: false })).calibration;
     assert.deepEqual(floor.costCeiling, { maxCostRatio: CALIBRATION_DEFAULTS.maxCostRatio, maxLatencyMs: 1e-9 });
