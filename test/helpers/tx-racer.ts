@@ -1,12 +1,13 @@
 /**
  * One contender of the transaction race (test/transaction-concurrency.test.ts), run as a child
- * process: `node tx-racer.js <index> <log> <role> <name> <startAtMs>`. It loads, waits for the
- * shared start instant, then makes its one change, retrying while the index is locked. Inside the
+ * process: `node tx-racer.js <index> <log> <role> <name> <startAtMs> [<built>] [<after>]`. It loads,
+ * waits for the shared start instant (and, given `<after>`, until that contender has logged that it
+ * holds the lock), then makes its one change, retrying while the index is locked. Inside the
  * lock it appends `<name> <event>` lines to the shared log (O_APPEND): the parent checks that no two
  * contenders' lines interleave (two lock holders would) and replays the commit order. It prints
  * `ack <name>` once the change is acknowledged, or `refused <name> <code>`.
  */
-import { appendFileSync, cpSync, readdirSync } from 'node:fs';
+import { appendFileSync, cpSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { updateIndex } from '../../src/mutate/index-updater.js';
 import { writeCalibration, type IndexCalibration } from '../../src/format/calibration-record.js';
@@ -23,7 +24,7 @@ export const racePassages = () => syntheticPassages(24, RACE_DIM, 21, 16, 0.35).
 const RECORD = { createdAt: 'race', target: 0.99, source: 'corpus', queries: 1, queriesByKind: {}, gridPoints: 1, costMs: 1, budgetMs: 1, truncated: false, documents: 0, passages: 0, buckets: [] } as IndexCalibration;
 
 async function main(): Promise<void> {
-  const [index, log, role, name, startAt, built] = process.argv.slice(2) as [string, string, string, string, string, string | undefined];
+  const [index, log, role, name, startAt, built, after] = process.argv.slice(2) as [string, string, string, string, string, string | undefined, string | undefined];
   const mark = (event: string): void => appendFileSync(log, `${name} ${event}\n`);
   const onOp = (): void => mark('op');
   const passages = racePassages();
@@ -32,6 +33,8 @@ async function main(): Promise<void> {
   while (Date.now() < Number(startAt)) {
     // spin to the shared instant
   }
+  // Ordered cycles: contend only once `after` holds the lock, so that this change must wait for it.
+  while (after && !readFileSync(log, 'utf8').includes(`${after} begin\n`)) await new Promise((r) => setTimeout(r, 1));
   for (let attempt = 0; ; attempt++) {
     try {
       if (role === 'add') updateIndex(index, { add: [encodedDoc(name, passages[attempt % passages.length]!)] }, { onOp, autoCompactShare: 1 });
