@@ -113,8 +113,8 @@ test('a change that fails, or changes nothing, commits nothing and leaves only t
   const path = join(dir, 'fail');
   await buildSynthetic(path, base, DIM);
   const before = readManifest(path);
-  // DUPLICATE_ID is found after the document store copy was made: the copy is removed.
-  assert.throws(() => updateIndex(path, { add: [encodedDoc('d1', base[0]!)], noReplace: true }), (e) => isPlaitError(e, 'DUPLICATE_ID'));
+  // DOCUMENT_EXISTS is found after the document store copy was made: the copy is removed.
+  assert.throws(() => updateIndex(path, { add: [encodedDoc('d1', base[0]!)], noReplace: true }), (e) => isPlaitError(e, 'DOCUMENT_EXISTS'));
   assert.equal(commitIdOf(readManifest(path)), commitIdOf(before));
   assert.deepEqual(strayFiles(path), []);
   // Deleting ids that are all absent (issue 27) commits no generation.

@@ -84,11 +84,14 @@ test('an id listed twice, or listed and matched by the filter, is deleted once a
   assert.equal(readManifest(path).counts.documents, 77);
 });
 
-test('upsert replaces a document: the old version is never returned; noReplace refuses with DUPLICATE_ID', async () => {
+test('upsert replaces a document: the old version is never returned; noReplace refuses with DOCUMENT_EXISTS', async () => {
   const path = await fresh('upsert');
   const gen = new SyntheticVectors({ dim: DIM, clusters: 64, spread: 0.35, seed: 7 });
   const v2 = gen.passage(25);
-  assert.throws(() => updateIndex(path, { add: [encodedDoc('d5', v2)], noReplace: true }), (e) => isPlaitError(e, 'DUPLICATE_ID'));
+  assert.throws(
+    () => updateIndex(path, { add: [encodedDoc('new', v2), encodedDoc('d5', v2)], noReplace: true }),
+    (e) => isPlaitError(e, 'DOCUMENT_EXISTS') && e.message === 'Document exists: "d5" (add[1]) is already in the index, and noReplace refuses to replace it' && e.details?.['position'] === 1,
+  );
   assert.equal(readManifest(path).generation, undefined, 'a refused write commits nothing');
   assert.deepEqual(strayFiles(path), [], 'and leaves no file behind');
   assert.throws(() => updateIndex(path, { add: [encodedDoc('x', v2), encodedDoc('x', v2)] }), (e) => isPlaitError(e, 'DUPLICATE_ID'));

@@ -58,10 +58,9 @@ test('plait add: the added documents are found in every mode; errors carry file:
   assert.deepEqual([out.generation, out.added, out.counts.documents], [1, 10, 40]);
   const dup = cli('add', path, join(dir, 'rest.jsonl'), '--no-replace');
   assert.equal(dup.status, 2);
-  assert.match(dup.stderr, /DUPLICATE_ID|Duplicate id/);
-  // Named by the input's file and line, with what would work (not --skip-invalid, which does not apply).
-  assert.match(dup.stderr, /Duplicate id "\S+" in \S*rest\.jsonl at line 1/);
-  assert.match(dup.stderr, /already in the index.*drop --no-replace.*remove line 1 of \S*rest\.jsonl/);
+  // Named by the input's file and line and the option, with what would work (not --skip-invalid, which does not apply).
+  assert.match(dup.stderr, /^plait: Document exists: "\S+" \(line 1 of \S*rest\.jsonl\) is already in the index, and --no-replace refuses to replace it \[DOCUMENT_EXISTS\]/m);
+  assert.match(dup.stderr, /drop --no-replace to replace the indexed document, or remove line 1 of \S*rest\.jsonl/);
   assert.doesNotMatch(dup.stderr, /--skip-invalid/);
   assert.equal(await index.refresh(), true);
   for (const d of docs.slice(30)) {
@@ -102,7 +101,7 @@ test('delete and upsert: gone from late, BM25, hybrid, rerank and explain at onc
   // Upsert through the library: the new text replaces the old everywhere.
   const target = docs[0]!;
   const fresh = { docId: target._id, title: 'Glacier calving', text: 'Icebergs break off the front of tidewater glaciers when meltwater undercuts the ice cliff.' };
-  await assert.rejects(index.add([fresh], { noReplace: true }), (e) => isPlaitError(e, 'DUPLICATE_ID'));
+  await assert.rejects(index.add([fresh], { noReplace: true }), (e) => isPlaitError(e, 'DOCUMENT_EXISTS'));
   await assert.rejects(index.add([{ ...fresh, docId: 'glacier calving' }]), (e) => isPlaitError(e, 'INVALID_INPUT') && /white space/.test((e as Error).message));
   const up = await index.add([fresh]);
   assert.deepEqual([up.added, up.replaced], [0, 1]);

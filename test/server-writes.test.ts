@@ -80,9 +80,19 @@ test('an upsert replaces; no_replace refuses an indexed id and writes nothing', 
   assert.equal(hit.doc_id, 'bee-dance');
   assert.match(hit.text!, /scent marks/);
   const before = readManifest(sample.path).generation;
-  const refused = await postJson(`${base}/documents`, { documents: [{ doc_id: 'bee-dance', text: 'x y z' }], no_replace: true });
-  assert.equal(refused.status, 400);
-  assert.equal(refused.body.error.code, 'DUPLICATE_ID');
+  // A conflict with the index's state, not a malformed body: 409 naming the id, its place and the option.
+  const refused = await postJson(`${base}/documents`, { documents: [{ doc_id: 'fresh-one', text: 'a new document' }, { doc_id: 'bee-dance', text: 'x y z' }], no_replace: true });
+  assert.equal(refused.status, 409);
+  assert.equal(refused.body.error.code, 'DOCUMENT_EXISTS');
+  assert.equal(refused.body.error.message, 'Document exists: "bee-dance" (documents[1]) is already in the index, and no_replace refuses to replace it');
+  assert.deepEqual(refused.body.error.details, { id: 'bee-dance', option: 'no_replace', field: 'documents[1]' });
+  assert.equal(readManifest(sample.path).generation, before);
+  // The same id twice in one request is the body's own fault: 400 DUPLICATE_ID, with or without no_replace.
+  for (const noReplace of [true, false]) {
+    const twice = await postJson(`${base}/documents`, { documents: [{ doc_id: 'twin', text: 'one' }, { doc_id: 'twin', text: 'two' }], no_replace: noReplace });
+    assert.equal(twice.status, 400);
+    assert.equal(twice.body.error.code, 'DUPLICATE_ID');
+  }
   assert.equal(readManifest(sample.path).generation, before);
 });
 

@@ -65,6 +65,7 @@ export const USAGE_ERROR_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'MALFORMED_JSONL',
   'MISSING_ID',
   'DUPLICATE_ID',
+  'DOCUMENT_EXISTS',
   'QUERY_TOO_LARGE',
   'FILE_NOT_FOUND',
   'NOT_WRITABLE',

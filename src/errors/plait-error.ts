@@ -63,6 +63,8 @@ export const ERROR_TEMPLATES = {
   CLUSTER_UNAVAILABLE: 'Cluster unavailable: {message}',
   // A new folder's destination (backup, index --index, cluster fetch) holds a file or a folder that is not an index.
   DESTINATION_EXISTS: 'Destination exists: {message}',
+  // An added document whose id is already indexed, under noReplace (no_replace, --no-replace): a conflict with the index's state (HTTP 409), not malformed input like DUPLICATE_ID (an id twice in one input).
+  DOCUMENT_EXISTS: 'Document exists: {message}',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_TEMPLATES;

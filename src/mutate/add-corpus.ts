@@ -6,7 +6,7 @@
  */
 import { createEncoder } from '../encoder/create-encoder.js';
 import type { Encoder, EncoderOptions } from '../encoder/types.js';
-import { PlaitError, isPlaitError } from '../errors/index.js';
+import { isPlaitError } from '../errors/index.js';
 import { readManifest } from '../format/index-reader.js';
 import { locateIndex } from '../format/index-path.js';
 import { emptyCorpusError, openCorpus } from '../indexer/corpus/index.js';
@@ -14,11 +14,11 @@ import type { CorpusInput, CorpusReadReport, CorpusReaderOptions } from '../inde
 import { checkModel } from '../search/model-check.js';
 import type { DocumentInput } from '../docstore/types.js';
 import { encodeDocuments } from './encode-documents.js';
-import { updateIndex, type UpdateResult } from './index-updater.js';
+import { documentExists, updateIndex, type UpdateResult } from './index-updater.js';
 import { withLockWait, type LockWaitOptions } from './lock-wait.js';
 
 export interface AddCorpusOptions extends CorpusReaderOptions, LockWaitOptions {
-  /** Refuse ids already indexed (DUPLICATE_ID) instead of replacing them. */
+  /** Refuse ids already indexed (DOCUMENT_EXISTS, nothing written) instead of replacing them. */
   noReplace?: boolean;
   /** An open encoder of the index's model (not closed); default: one created from the manifest. */
   encoder?: Encoder;
@@ -38,16 +38,16 @@ export interface AddCorpusResult extends UpdateResult {
  * was read from (updateIndex only knows its position in the batch).
  */
 function inputLineOf(e: unknown, sources: ReadonlyArray<{ file: string; line: number }>): unknown {
-  if (!isPlaitError(e, 'DUPLICATE_ID') || e.details?.['reason'] !== 'alreadyIndexed') return e;
-  const source = sources[Number(e.details['line']) - 1];
+  if (!isPlaitError(e, 'DOCUMENT_EXISTS')) return e;
+  const source = sources[Number(e.details?.['position'])];
   if (source === undefined) return e;
-  return new PlaitError('DUPLICATE_ID', { ...e.details, file: source.file, line: source.line }, { cause: e });
+  return documentExists(String(e.details?.['id']), 'noReplace', `line ${source.line} of ${source.file}`, { ...e.details, file: source.file, line: source.line });
 }
 
 /**
  * @throws PlaitError the corpus readers' errors (MALFORMED_JSONL, MISSING_ID, DUPLICATE_ID, EMPTY_TEXT,
- * TEXT_NOT_UTF8 with file and line), DUPLICATE_ID with the input's file and line and `reason`
- * 'alreadyIndexed' (`noReplace` and an id already in the index), EMPTY_CORPUS, INDEX_NOT_FOUND, MODEL_MISMATCH, INDEX_LOCKED
+ * TEXT_NOT_UTF8 with file and line), DOCUMENT_EXISTS with the input's `file` and `line` (`noReplace`
+ * and an id already in the index), EMPTY_CORPUS, INDEX_NOT_FOUND, MODEL_MISMATCH, INDEX_LOCKED
  * (another writer held the lock for all of `lockWaitMs`, default LOCK_WAIT_DEFAULTS.waitMs).
  */
 export async function addCorpus(index: string, input: CorpusInput, options: AddCorpusOptions = {}): Promise<AddCorpusResult> {

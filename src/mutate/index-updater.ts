@@ -63,7 +63,7 @@ export interface UpdateRequest {
   delete?: readonly string[];
   /** Also delete every document this metadata filter matches (INVALID_FILTER when malformed). */
   deleteWhere?: MetadataFilter;
-  /** Refuse an added docId that is already indexed (DUPLICATE_ID) instead of replacing it. */
+  /** Refuse an added docId that is already indexed (DOCUMENT_EXISTS, nothing written) instead of replacing it. */
   noReplace?: boolean;
   /**
    * Cluster replicas (issue 24): the write-log position this write brings the index to, stored in
@@ -115,6 +115,17 @@ function popcount(bits: Uint8Array): number {
   return n;
 }
 
+/**
+ * The refusal of an added docId that is already indexed, under `noReplace`: a conflict with the
+ * index's state (HTTP 409), not malformed input (an id twice in one batch stays DUPLICATE_ID).
+ * `option` is the caller's spelling of the option (noReplace, no_replace, --no-replace) and `where`
+ * the document's place in the caller's input ("add[3]", "documents[3]", "line 4 of new.jsonl");
+ * `details` always carry `id` and `option`, plus what the caller adds.
+ */
+export function documentExists(id: string, option: string, where: string, details: Record<string, unknown> = {}): PlaitError {
+  return new PlaitError('DOCUMENT_EXISTS', { message: `"${id}" (${where}) is already in the index, and ${option} refuses to replace it`, id, option, ...details });
+}
+
 /** Tombstoned passages of a manifest's generation (0 when none). */
 export function tombstonedPassages(data: Pick<IndexData, 'tombstones'>): number {
   return data.tombstones === null ? 0 : popcount(data.tombstones);
@@ -122,9 +133,9 @@ export function tombstonedPassages(data: Pick<IndexData, 'tombstones'>): number 
 
 /**
  * Adds, replaces and deletes documents as one new generation.
- * @throws PlaitError INDEX_LOCKED (another writer), DUPLICATE_ID (an id twice in the batch; or
- * `noReplace` and an id already indexed: `details.reason` 'alreadyIndexed', `line` its position
- * in `add`), DIMENSION_MISMATCH, INDEX_NOT_FOUND / INDEX_CORRUPT / INDEX_VERSION (opening).
+ * @throws PlaitError INDEX_LOCKED (another writer), DUPLICATE_ID (an id twice in the batch),
+ * DOCUMENT_EXISTS (`noReplace` and an id already indexed: `details.id`, `details.position` its
+ * 0-based place in `add`; nothing is written), DIMENSION_MISMATCH, INDEX_NOT_FOUND / INDEX_CORRUPT / INDEX_VERSION (opening).
  */
 export function updateIndex(dir: string, req: UpdateRequest, options: UpdateOptions = {}): UpdateResult {
   const tx = IndexTransaction.begin(dir, { onOp: options.onOp, lock: options.lock });
@@ -175,8 +186,8 @@ export function updateIndex(dir: string, req: UpdateRequest, options: UpdateOpti
     adds.forEach((a, i) => {
       const rowid = store.rowidOf(a.doc.docId);
       if (rowid !== null) {
-        // `line` is the position in `add` (1-based); addCorpus maps it to the input's file and line.
-        if (req.noReplace === true) throw new PlaitError('DUPLICATE_ID', { id: a.doc.docId, file: 'the documents added', line: i + 1, reason: 'alreadyIndexed', index: dir });
+        // `position` is the place in `add`; addCorpus maps it to the input's file and line, the server to documents[i].
+        if (req.noReplace === true) throw documentExists(a.doc.docId, 'noReplace', `add[${i}]`, { position: i, index: dir });
         deletedPids.push(...store.deleteDocument(rowid));
         replaced++;
       }

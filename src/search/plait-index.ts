@@ -136,7 +136,7 @@ function safeCommitId(path: string): string | null {
 
 /** Options of `PlaitIndex.add`. */
 export interface AddOptions {
-  /** Refuse a docId already in the index (DUPLICATE_ID) instead of replacing that document. */
+  /** Refuse a docId already in the index (DOCUMENT_EXISTS, nothing written) instead of replacing that document. */
   noReplace?: boolean;
 }
 
@@ -278,8 +278,8 @@ export class PlaitIndex {
    * Adds documents (upsert by docId), split and encoded as the build did, compressed with the
    * index's own codec into new segments, and committed as a new generation; this index then serves
    * it (other open indexes see it on `refresh()`).
-   * @throws PlaitError INVALID_ARGUMENT, EMPTY_TEXT, DUPLICATE_ID (an id twice, or `noReplace` and
-   * an indexed id), INDEX_LOCKED (another writer), INDEX_CLOSED.
+   * @throws PlaitError INVALID_ARGUMENT, EMPTY_TEXT, DUPLICATE_ID (an id twice), DOCUMENT_EXISTS
+   * (`noReplace` and an indexed id), INDEX_LOCKED (another writer), INDEX_CLOSED.
    */
   async add(documents: readonly DocumentInput[], options: AddOptions = {}): Promise<UpdateResult> {
     this.checkOpen();

@@ -46,6 +46,8 @@ export const HTTP_STATUS = {
   LTR_TRAIN_FAILED: 500,
   INDEX_LOCKED: 409,
   INDEX_CHANGED: 409,
+  // no_replace and a doc_id already indexed: the body is well formed, the index's state refuses it.
+  DOCUMENT_EXISTS: 409,
   // The client went away (or the server is draining): nobody reads this answer, but it is not a fault.
   ABORTED: 503,
   OVERLOADED: 503,

@@ -9,7 +9,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { CLUSTER_MANIFEST_FILE, readClusterManifest } from '../../cluster/cluster-manifest.js';
 import { addCorpus } from '../../mutate/add-corpus.js';
-import { updateIndex, compactIndex } from '../../mutate/index-updater.js';
+import { updateIndex, compactIndex, documentExists } from '../../mutate/index-updater.js';
 import { backupIndex } from '../../mutate/index-backup.js';
 import { locateIndex } from '../../format/index-path.js';
 import { PlaitError, isPlaitError } from '../../errors/index.js';
@@ -105,7 +105,7 @@ export function registerLivingCommands(program: Command): void {
     .description("add documents to an index (upsert by id) as one new generation: encoded with the index's model, compressed with its codec; existing segments are not rewritten")
     .argument('<index>', 'index name or path')
     .argument('<input>', 'corpus file or folder (the formats of plait index)')
-    .option('--no-replace', 'refuse an id already in the index (DUPLICATE_ID) instead of replacing that document')
+    .option('--no-replace', 'refuse an id already in the index (DOCUMENT_EXISTS; nothing is added) instead of replacing that document')
     .option('--skip-invalid', 'skip invalid documents and report their counts, instead of stopping at the first');
   withCorpusOptions(add)
     .option(...LOCK_WAIT_OPTION)
@@ -126,9 +126,11 @@ export function registerLivingCommands(program: Command): void {
         }));
       } catch (err) {
         interrupts.dispose();
-        if (isPlaitError(err, 'DUPLICATE_ID') && err.details?.['reason'] === 'alreadyIndexed') {
+        if (isPlaitError(err, 'DOCUMENT_EXISTS')) {
           // Not an invalid document (--skip-invalid does not apply): the id is in the index already.
-          throw withHint(err, `"${String(err.details['id'])}" is already in the index and --no-replace refuses to replace it: drop --no-replace to replace the indexed document, or remove line ${String(err.details['line'])} of ${String(err.details['file'])}`);
+          const { id, line, file } = err.details ?? {};
+          const refused = documentExists(String(id), '--no-replace', `line ${String(line)} of ${String(file)}`, { ...err.details, option: '--no-replace' });
+          throw withHint(refused, `drop --no-replace to replace the indexed document, or remove line ${String(line)} of ${String(file)}`);
         }
         if (isPlaitError(err) && SKIPPABLE.has(err.code) && o.skipInvalid !== true && err.details?.['line'] !== undefined) {
           throw withHint(err, 'add --skip-invalid to skip such documents and report their counts by reason');

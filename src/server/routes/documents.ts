@@ -30,10 +30,10 @@
  */
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { CLUSTER_WRITE_DEFAULTS } from '../../config/defaults.js';
-import { PlaitError } from '../../errors/index.js';
+import { PlaitError, isPlaitError } from '../../errors/index.js';
 import { commitIdOf } from '../../format/index-transaction.js';
 import { checkDocument, encodeDocuments } from '../../mutate/encode-documents.js';
-import { updateIndex, type UpdateRequest, type UpdateResult } from '../../mutate/index-updater.js';
+import { documentExists, updateIndex, type UpdateRequest, type UpdateResult } from '../../mutate/index-updater.js';
 import type { DocumentInput } from '../../docstore/types.js';
 import type { MetadataFilter } from '../../docstore/metadata-filter.js';
 import { indexGeneration, type Engine, type IndexEntry } from '../engine.js';
@@ -116,7 +116,7 @@ const ADD_BODY_SCHEMA = {
         },
       },
     },
-    no_replace: { type: 'boolean', description: 'refuse (400 DUPLICATE_ID, nothing written) a doc_id already indexed instead of replacing it' },
+    no_replace: { type: 'boolean', description: 'refuse (409 DOCUMENT_EXISTS, nothing written) a doc_id already indexed instead of replacing it; not available on a cluster coordinator (400 INVALID_ARGUMENT)' },
     timeout_ms: TIMEOUT_MS,
   },
 } as const;
@@ -290,7 +290,14 @@ export const documentsRoutes: FastifyPluginAsync<DocumentsRoutesOptions> = async
         const encoder = await index.encoder();
         return trackEncode(engine, index.manifest.model.name, () => encodeDocuments(docs, encoder, index.manifest));
       });
-      return write(entry, { add: encoded, noReplace: b.no_replace === true });
+      try {
+        return await write(entry, { add: encoded, noReplace: b.no_replace === true });
+      } catch (e) {
+        // The library names its own option and the index folder; a client sent no_replace and documents[i].
+        if (!isPlaitError(e, 'DOCUMENT_EXISTS')) throw e;
+        const field = `documents[${Number(e.details?.['position'])}]`;
+        throw documentExists(String(e.details?.['id']), 'no_replace', field, { field });
+      }
     },
   );
 
