@@ -122,6 +122,10 @@ test('status table: every library code has a status; the documented mapping', ()
   );
   assert.equal(toPlaitError(new SyntaxError('x')).code, 'INVALID_ARGUMENT');
   assert.equal(toPlaitError({ code: 'FST_ERR_CTP_BODY_TOO_LARGE', statusCode: 413 }).code, 'QUERY_TOO_LARGE');
+  // A route's body kind names its 413 (a write body is not a query); each is a 413.
+  assert.equal(toPlaitError({ code: 'FST_ERR_CTP_BODY_TOO_LARGE', statusCode: 413 }, 1024, undefined, 'write').code, 'WRITE_TOO_LARGE');
+  assert.equal(toPlaitError({ statusCode: 413 }, 1024, undefined, 'encode').code, 'ENCODE_TOO_LARGE');
+  assert.deepEqual(['WRITE_TOO_LARGE', 'ENCODE_TOO_LARGE', 'DOCUMENT_EXISTS', 'DUPLICATE_ID'].map(statusFor), [413, 413, 409, 400]);
   assert.equal(toPlaitError(new TypeError('a bug')).code, 'INTERNAL');
 });
 

@@ -144,7 +144,7 @@ test('invalid UTF-8, lone surrogates, oversized bodies, wrong content types: 4xx
     assert.equal(u.json.error.code, 'TEXT_NOT_UTF8');
     const big = await send(route.path, JSON.stringify({ query: 'x', texts: ['a'.repeat(70 * 1024)] }));
     assert.equal(big.status, 413, route.path);
-    assert.equal(big.json.error.code, 'QUERY_TOO_LARGE');
+    assert.equal(big.json.error.code, route.path === '/v1/encode' ? 'ENCODE_TOO_LARGE' : 'QUERY_TOO_LARGE', route.path);
     const xml = await send(route.path, '<query>x</query>', 'application/xml');
     assert.equal(xml.status, 415, route.path);
     assert.equal(xml.json.error.code, 'UNSUPPORTED_MEDIA_TYPE');

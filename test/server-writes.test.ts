@@ -133,10 +133,14 @@ test('bounds and bad bodies: 413 past the document and byte limits, 400 for what
   const many = Array.from({ length: CLUSTER_WRITE_DEFAULTS.maxDocuments + 1 }, (_, i) => ({ doc_id: `m${i}`, text: 'short' }));
   const tooMany = await postJson(`${base}/documents`, { documents: many });
   assert.equal(tooMany.status, 413);
-  assert.equal(tooMany.body.error.code, 'QUERY_TOO_LARGE');
+  // A write is not a query: its 413s are WRITE_TOO_LARGE, for documents, ids and bytes alike.
+  assert.equal(tooMany.body.error.code, 'WRITE_TOO_LARGE');
   assert.equal(tooMany.body.error.details.limit, CLUSTER_WRITE_DEFAULTS.maxDocuments);
+  const ids = await postJson(`${base}/documents/delete`, { doc_ids: Array.from({ length: CLUSTER_WRITE_DEFAULTS.maxDeleteIds + 1 }, (_, i) => `x${i}`) });
+  assert.deepEqual([ids.status, ids.body.error.code, ids.body.error.details.field], [413, 'WRITE_TOO_LARGE', 'doc_ids']);
   const tooBig = await postJson(`${base}/documents`, { documents: [{ doc_id: 'big', text: 'a '.repeat(600_000) }] });
   assert.equal(tooBig.status, 413);
+  assert.equal(tooBig.body.error.code, 'WRITE_TOO_LARGE');
   const cases: [unknown, number, string][] = [
     [{ documents: [] }, 400, 'INVALID_ARGUMENT'],
     [{ documents: [{ doc_id: '', text: 'x' }] }, 400, 'INVALID_ARGUMENT'],

@@ -910,7 +910,7 @@ export const CLUSTER_DEFAULTS = {
  */
 export const CLUSTER_WRITE_DEFAULTS = {
   /**
-   * Documents in one HTTP add/upsert request (more: 413 QUERY_TOO_LARGE). A write is encoded and
+   * Documents in one HTTP add/upsert request (more: 413 WRITE_TOO_LARGE). A write is encoded and
    * committed as one generation while it holds an admission slot: 256 short documents encode in a
    * few seconds with the bundled model on one core, well inside the 30 s request deadline. The
    * request's bytes are bounded by the server's body limit (SERVER_DEFAULTS.maxBodyBytes).

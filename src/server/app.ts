@@ -80,7 +80,7 @@ export async function createApp(engine: Engine, appOptions: AppOptions = {}): Pr
   app.removeContentTypeParser('text/plain');
 
   app.setErrorHandler((err, request, reply) => {
-    const e = toPlaitError(err, o.maxBodyBytes, request.headers['content-type']);
+    const e = toPlaitError(err, o.maxBodyBytes, request.headers['content-type'], request.routeOptions.config?.bodyKind);
     const status = statusFor(e.code);
     const route = request.routeOptions.url ?? 'unmatched';
     if (e.code === 'OVERLOADED') {

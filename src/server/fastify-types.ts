@@ -1,9 +1,16 @@
-/** The server instance is decorated with its engine (no module-level singletons): `app.engine`. */
+/**
+ * The server instance is decorated with its engine (no module-level singletons): `app.engine`.
+ * A route's config may name what its body carries (`bodyKind`, http-errors.ts), which names its 413.
+ */
 import type { Engine } from './engine.js';
+import type { BodyKind } from './http-errors.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
     engine: Engine;
+  }
+  interface FastifyContextConfig {
+    bodyKind?: BodyKind;
   }
 }
 

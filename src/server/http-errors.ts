@@ -26,6 +26,8 @@ export const HTTP_STATUS = {
   INDEX_EXISTS: 409,
   DESTINATION_EXISTS: 409,
   QUERY_TOO_LARGE: 413,
+  WRITE_TOO_LARGE: 413,
+  ENCODE_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   // Library and CLI codes a request can meet: bad input of the request (400, 404), or a model the
   // server cannot run (a checkpoint plait will not convert or a pickle it refuses: the request's
@@ -106,20 +108,35 @@ export function unsupportedMediaType(contentType: string | undefined): PlaitErro
   });
 }
 
-/** 413: names the limit in bytes and the serve option that sets it. */
-export function bodyTooLarge(maxBodyBytes: number | undefined): PlaitError {
+/**
+ * What a route's body carries, which names its 413: a route declares it in its Fastify config
+ * (`config: { bodyKind: 'write' }`); a route that declares none carries a query (search, explain,
+ * rerank). test/server-limits.test.ts sends an oversized body to every POST route.
+ */
+export type BodyKind = 'query' | 'write' | 'encode';
+
+/** Per body kind: its 413 code, what the body is, and what to send less of. */
+export const TOO_LARGE: Readonly<Record<BodyKind, { code: ErrorCode; body: string; less: string }>> = {
+  query: { code: 'QUERY_TOO_LARGE', body: 'query request', less: 'fewer queries or documents per request' },
+  write: { code: 'WRITE_TOO_LARGE', body: 'write', less: 'fewer documents or ids per request' },
+  encode: { code: 'ENCODE_TOO_LARGE', body: 'encode request', less: 'fewer texts per request' },
+};
+
+/** 413 for a body over the server's byte limit: names what the body was, the limit in bytes and the serve option that sets it. */
+export function bodyTooLarge(maxBodyBytes: number | undefined, kind: BodyKind = 'query'): PlaitError {
   const limit = maxBodyBytes === undefined ? 'the server\'s limit' : `the server's limit of ${maxBodyBytes} bytes`;
-  return new PlaitError('QUERY_TOO_LARGE', {
-    message: `the request body is larger than ${limit}; send less per request, or start the server with a larger --max-body-bytes`,
+  const t = TOO_LARGE[kind];
+  return new PlaitError(t.code, {
+    message: `the ${t.body}'s body is larger than ${limit}; send ${t.less}, or start the server with a larger --max-body-bytes`,
     ...(maxBodyBytes === undefined ? {} : { maxBodyBytes }),
   });
 }
 
 /**
  * Any thrown value → a PlaitError with the right code (unknown throwables become INTERNAL).
- * `maxBodyBytes` and `contentType` (of the request) go into the 413 and 415 messages.
+ * `maxBodyBytes`, the route's `bodyKind` and `contentType` (of the request) go into the 413 and 415 replies.
  */
-export function toPlaitError(err: unknown, maxBodyBytes?: number, contentType?: string): PlaitError {
+export function toPlaitError(err: unknown, maxBodyBytes?: number, contentType?: string, bodyKind: BodyKind = 'query'): PlaitError {
   if (isPlaitError(err)) return err;
   const e = (err ?? {}) as FastifyLikeError;
   if (Array.isArray(e.validation)) {
@@ -143,7 +160,7 @@ export function toPlaitError(err: unknown, maxBodyBytes?: number, contentType?: 
   }
   switch (e.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return bodyTooLarge(maxBodyBytes);
+      return bodyTooLarge(maxBodyBytes, bodyKind);
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return unsupportedMediaType(contentType);
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
@@ -156,7 +173,7 @@ export function toPlaitError(err: unknown, maxBodyBytes?: number, contentType?: 
   // JSON.parse (SyntaxError) and secure-json-parse's prototype-poisoning refusal arrive with a 400.
   if (err instanceof SyntaxError || (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500)) {
     const status = e.statusCode ?? 400;
-    if (status === 413) return bodyTooLarge(maxBodyBytes);
+    if (status === 413) return bodyTooLarge(maxBodyBytes, bodyKind);
     if (status === 415) return unsupportedMediaType(contentType);
     const code: ErrorCode = status === 404 ? 'NOT_FOUND' : 'INVALID_ARGUMENT';
     return new PlaitError(code, { message: e.message ?? 'bad request' });

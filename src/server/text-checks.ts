@@ -4,6 +4,7 @@
  */
 import { PlaitError } from '../errors/index.js';
 import { isWellFormed } from '../encoder/validate-text.js';
+import { TOO_LARGE, type BodyKind } from './http-errors.js';
 
 /** A query: well-formed and not empty after trimming. `field` names it in the error. */
 export function checkQuery(q: string, field: string): string {
@@ -21,6 +22,7 @@ export function checkText(t: string, field: string): string {
 /** Response header naming the texts answered with a MOSTLY_UNKNOWN_TOKENS warning ("query", "document 3", "queries[1]"). */
 export const TEXT_WARNINGS_HEADER = 'x-plait-text-warnings';
 
-export function checkBatch(n: number, limit: number, field: string): void {
-  if (n > limit) throw new PlaitError('QUERY_TOO_LARGE', { message: `${n} items in ${field}; the limit is ${limit}`, field, limit, received: n });
+/** A list of `n` items in `field` over its `limit`: 413 with the code of the route's body kind (QUERY_TOO_LARGE, WRITE_TOO_LARGE, ENCODE_TOO_LARGE). */
+export function checkBatch(n: number, limit: number, field: string, kind: BodyKind): void {
+  if (n > limit) throw new PlaitError(TOO_LARGE[kind].code, { message: `${n} items in ${field}; the limit is ${limit}`, field, limit, received: n });
 }

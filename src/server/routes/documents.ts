@@ -17,7 +17,7 @@
  * been committed — adds are upserts and deletes are idempotent, so a retry is safe.
  *
  * Bounds: CLUSTER_WRITE_DEFAULTS.maxDocuments documents and maxDeleteIds ids per request (413
- * QUERY_TOO_LARGE beyond), and the server's body limit (`--max-body-bytes`, 413).
+ * WRITE_TOO_LARGE beyond), and the server's body limit (`--max-body-bytes`, 413 WRITE_TOO_LARGE).
  *
  * On a coordinator (`DocumentsRoutesOptions.cluster`) the same routes and bodies write to the
  * cluster's write log instead: the documents are encoded once here, split by shard and published
@@ -176,7 +176,7 @@ function loggedAnswer(name: string, ack: WriteAck): Record<string, unknown> {
 
 /** The documents of an add body, checked (doc_id → docId). */
 function documentsOf(b: AddBody): DocumentInput[] {
-  checkBatch(b.documents.length, CLUSTER_WRITE_DEFAULTS.maxDocuments, 'documents');
+  checkBatch(b.documents.length, CLUSTER_WRITE_DEFAULTS.maxDocuments, 'documents', 'write');
   return b.documents.map((d, i) => {
     checkText(d.text, `documents[${i}].text`);
     if (d.title !== undefined) checkText(d.title, `documents[${i}].title`);
@@ -188,7 +188,7 @@ function documentsOf(b: AddBody): DocumentInput[] {
 /** The ids and filter of a delete body, checked. */
 function deletionsOf(b: DeleteBody): { delete: string[]; deleteWhere?: MetadataFilter } {
   if (b.doc_ids === undefined && b.filter === undefined) throw new PlaitError('INVALID_ARGUMENT', { message: 'give doc_ids, filter, or both', field: 'body' });
-  checkBatch(b.doc_ids?.length ?? 0, CLUSTER_WRITE_DEFAULTS.maxDeleteIds, 'doc_ids');
+  checkBatch(b.doc_ids?.length ?? 0, CLUSTER_WRITE_DEFAULTS.maxDeleteIds, 'doc_ids', 'write');
   return { delete: b.doc_ids ?? [], ...(b.filter === undefined ? {} : { deleteWhere: b.filter }) };
 }
 
@@ -266,6 +266,7 @@ export const documentsRoutes: FastifyPluginAsync<DocumentsRoutesOptions> = async
   app.post<{ Params: { name: string }; Body: AddBody }>(
     '/v1/indexes/:name/documents',
     {
+      config: { bodyKind: 'write' },
       schema: {
         summary: 'Add or replace documents (encoded with the index\'s model, committed as one generation)',
         tags: ['documents'],
@@ -304,6 +305,7 @@ export const documentsRoutes: FastifyPluginAsync<DocumentsRoutesOptions> = async
   app.post<{ Params: { name: string }; Body: DeleteBody }>(
     '/v1/indexes/:name/documents/delete',
     {
+      config: { bodyKind: 'write' },
       schema: {
         summary: 'Delete documents by doc_id and/or metadata filter (committed as one generation)',
         tags: ['documents'],

@@ -43,6 +43,7 @@ export const encodeRoutes: FastifyPluginAsync = async (app) => {
   app.post<{ Body: EncodeBody }>(
     '/v1/encode',
     {
+      config: { bodyKind: 'encode' },
       schema: {
         summary: 'Token embeddings of texts (JSON, or msgpack with float32 binaries for Accept: application/msgpack)',
         tags: ['encode'],
@@ -84,7 +85,7 @@ export const encodeRoutes: FastifyPluginAsync = async (app) => {
     },
     async (request, reply) => {
       const b = request.body;
-      checkBatch(b.texts.length, engine.options.maxEncodeTexts, 'texts');
+      checkBatch(b.texts.length, engine.options.maxEncodeTexts, 'texts', 'encode');
       if (b.texts.length === 0) throw new PlaitError('INVALID_ARGUMENT', { message: 'texts is empty' });
       b.texts.forEach((t, i) => checkText(t, `texts[${i}]`));
       const kind = b.kind ?? 'query';

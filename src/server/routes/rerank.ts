@@ -144,7 +144,7 @@ export const rerankRoutes: FastifyPluginAsync = async (app) => {
 
   const cohere = (version: 1 | 2) => async (body: CohereBody, ignored: readonly string[], reply: FastifyReply) => {
     checkQuery(body.query, 'query');
-    checkBatch(body.documents.length, engine.options.maxRerankDocuments, 'documents');
+    checkBatch(body.documents.length, engine.options.maxRerankDocuments, 'documents', 'query');
     const texts = body.documents.map((d, i) => documentText(d, i, body.rank_fields));
     const options: RerankOptions = { topK: body.top_n, maxTokensPerDocument: body.max_tokens_per_doc, maxPassagesPerDocument: body.max_chunks_per_doc };
     const { results, model } = await runWork(engine, reply, { timeoutMs: body.timeout_ms, priority: body.priority }, (signal) => engine.rerank(body.model, body.query, texts, options, signal));
@@ -220,7 +220,7 @@ export const rerankRoutes: FastifyPluginAsync = async (app) => {
     async (request, reply) => {
       const body = request.body;
       checkQuery(body.query, 'query');
-      checkBatch(body.texts.length, engine.options.maxRerankDocuments, 'texts');
+      checkBatch(body.texts.length, engine.options.maxRerankDocuments, 'texts', 'query');
       body.texts.forEach((t, i) => checkText(t, `texts[${i}]`));
       const options: RerankOptions =
         body.truncate === true

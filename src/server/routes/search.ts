@@ -326,7 +326,7 @@ export const searchRoutes: FastifyPluginAsync = async (app) => {
         throw new PlaitError('INVALID_ARGUMENT', { message: 'give exactly one of "query" (a string) and "queries" (an array of strings)' });
       }
       const raw = b.queries ?? [b.query!];
-      checkBatch(raw.length, SEARCH_DEFAULTS.maxBatchQueries, 'queries');
+      checkBatch(raw.length, SEARCH_DEFAULTS.maxBatchQueries, 'queries', 'query');
       if (raw.length === 0) throw new PlaitError('INVALID_ARGUMENT', { message: 'queries is empty' });
       const queries = raw.map((q, i) => normaliseQuery(checkQuery(q, b.queries === undefined ? 'query' : `queries[${i}]`)));
       const options = searchOptionsFromBody(b, engine.synonyms);
