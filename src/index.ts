@@ -273,3 +273,6 @@ export type { RewriteSource } from './rewrite/query-rewriter.js';
 // PLAID baselines (issue 22): which table fills the PLAID search fields left out ('colbert' = ColBERT's searcher exactly)
 export { PLAID_DEFAULTS_TABLES } from './search/search-options.js';
 export type { PlaidDefaultsTable } from './search/search-options.js';
+
+// Loose ends of the new user's trial (polish4): the corpus reader's skip reasons and the error code each stands for.
+export { SKIP_REASON_CODES } from './indexer/corpus/index.js';

@@ -151,7 +151,7 @@ test('an id with white space is refused at build with its file and line (TREC ru
   writeFileSync(join(notes, 'my notes.txt'), 'Notes about gliders and lift.');
   const r = plait('index', notes, '--index', 'notes', '--threads', '0', '-q');
   assert.equal(r.code, 2, r.stderr);
-  assert.match(r.stderr, /document id "my notes" in .*my notes\.txt at line 1 contains white space.*\[INVALID_INPUT\]/);
+  assert.match(r.stderr, /document id "my notes" in .*my notes\.txt at line 1 contains white space.*\[ID_WHITESPACE\]/);
   assert.match(r.stderr, /--skip-invalid/);
   assert.ok(!existsSync(join(dir, 'indexes', 'notes', 'manifest.json')));
   const jsonl = join(dir, 'ids.jsonl');
@@ -160,5 +160,5 @@ test('an id with white space is refused at build with its file and line (TREC ru
   assert.match(j.stderr, /ids\.jsonl at line 2/);
   const skipped = plait('index', notes, '--index', 'notes', '--threads', '0', '-q', '--skip-invalid');
   assert.equal(skipped.code, 0, skipped.stderr);
-  assert.match(skipped.stdout, /indexed 1 document .*skipped 1 invalid \(1 INVALID_INPUT\)/);
+  assert.match(skipped.stdout, /indexed 1 document .*skipped 1 invalid \(1 ID_WHITESPACE\)/);
 });

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { countDocuments, openCorpus } from '../src/indexer/corpus/index.js';
+import { SKIP_REASON_CODES, countDocuments, openCorpus } from '../src/indexer/corpus/index.js';
+import { checkDocument } from '../src/mutate/encode-documents.js';
 import type { CorpusDocument, CorpusInput, CorpusReaderOptions } from '../src/indexer/corpus/index.js';
 import { isPlaitError, type ErrorCode } from '../src/errors/index.js';
 
@@ -107,14 +108,38 @@ test('TSV: header detected, CRLF, optional title column, header override', async
   assert.deepEqual((await readAll(file, { tsvHeader: false })).map((d) => d.docId), ['id', '1', '2']);
 });
 
-test('TSV: a line without a tab is malformed, with file and line', async () => {
+test('TSV: a line without a tab is MALFORMED_TSV, with file and line, counted as malformedTsv', async () => {
   const file = fixture('c.tsv', '1\tok\njust text\n');
-  await rejectsWith(file, 'INVALID_INPUT', { file, line: 2 });
+  await rejectsWith(file, 'MALFORMED_TSV', { file, line: 2 });
+  await assert.rejects(readAll(file), { message: `Malformed TSV in ${file} at line 2: expected 2 or 3 tab-separated columns (id, text, title) but found 1` });
   const skipped = await openCorpus(file, { skipInvalid: true });
   const docs: CorpusDocument[] = [];
   for await (const d of skipped) docs.push(d);
   assert.equal(docs.length, 1);
-  assert.equal(skipped.report.skipped.malformed, 1);
+  assert.equal(skipped.report.skipped.malformedTsv, 1);
+  assert.equal(skipped.report.skipped.malformed, 0);
+});
+
+test('each skip reason and the error it stands for have one name: the code thrown without skipInvalid is the code counted with it (SKIP_REASON_CODES), as checkDocument throws for every other door', async () => {
+  const cases: [keyof typeof SKIP_REASON_CODES, string, string][] = [
+    ['malformed', 'c.jsonl', '{"_id":"a","text":"ok"}\n{"_id":\n'],
+    ['malformedTsv', 'c.tsv', 'a\tok\nno tab here\n'],
+    ['missingId', 'c.jsonl', '{"_id":"a","text":"ok"}\n{"text":"no id"}\n'],
+    ['duplicateId', 'c.jsonl', '{"_id":"a","text":"ok"}\n{"_id":"a","text":"again"}\n'],
+    ['emptyText', 'c.jsonl', '{"_id":"a","text":"ok"}\n{"_id":"b","text":" "}\n'],
+    ['idWhitespace', 'c.jsonl', '{"_id":"a","text":"ok"}\n{"_id":"my notes","text":"x"}\n'],
+  ];
+  for (const [reason, name, content] of cases) {
+    const file = fixture(name, content);
+    await rejectsWith(file, SKIP_REASON_CODES[reason], { file, line: 2 });
+    const corpus = await openCorpus(file, { skipInvalid: true });
+    for await (const _ of corpus);
+    assert.equal(corpus.report.skipped[reason], 1, reason);
+    assert.deepEqual(corpus.report.firstSkipped.map((s) => [s.code, s.line]), [[SKIP_REASON_CODES[reason], 2]], reason);
+  }
+  assert.equal(SKIP_REASON_CODES.idWhitespace, 'ID_WHITESPACE');
+  // The library's, the server's and a cluster's door: the same code, its own message (documents[i]).
+  assert.throws(() => checkDocument({ docId: 'my notes', text: 'x' }, 3), (e: unknown) => isPlaitError(e, 'ID_WHITESPACE') && /documents\[3\]'s id "my notes" contains white space/.test((e as Error).message));
 });
 
 test('folder of .txt/.md files: recursive ids, Markdown heading titles, file-name titles, other files ignored', async () => {
@@ -234,7 +259,7 @@ test('skipInvalid skips and counts each kind; the report is complete when iterat
   for await (const doc of corpus) ids.push(doc.docId);
   assert.deepEqual(ids, ['ok1', 'ok2', 'ok3']);
   const { firstSkipped, ...counts } = corpus.report;
-  assert.deepEqual(counts, { read: 3, skipped: { malformed: 1, missingId: 1, duplicateId: 1, emptyText: 1, notUtf8: 1, idWhitespace: 0 }, ignoredFields: [] });
+  assert.deepEqual(counts, { read: 3, skipped: { malformed: 1, malformedTsv: 0, missingId: 1, duplicateId: 1, emptyText: 1, notUtf8: 1, idWhitespace: 0 }, ignoredFields: [] });
   // The first CORPUS_REPORT_DEFAULTS.firstSkipped skipped lines, in input order, with their reasons.
   assert.deepEqual(firstSkipped.map((s) => [s.code, s.line]), [['MALFORMED_JSONL', 2], ['MISSING_ID', 3], ['DUPLICATE_ID', 4]]);
   assert.ok(firstSkipped.every((s) => s.file === file && s.message.length > 0));

@@ -10,6 +10,7 @@ export const ERROR_TEMPLATES = {
   EMPTY_TEXT: 'Empty text: {message}',
   TEXT_NOT_UTF8: 'Text is not valid UTF-8: {message}',
   MALFORMED_JSONL: 'Malformed JSONL in {file} at line {line}: {message}',
+  MALFORMED_TSV: 'Malformed TSV in {file} at line {line}: {message}',
   MISSING_ID: 'Missing id in {file} at line {line}',
   DUPLICATE_ID: 'Duplicate id "{id}" in {file} at line {line}',
   DIMENSION_MISMATCH: 'Dimension mismatch: expected {expected} but received {received}',
@@ -66,6 +67,8 @@ export const ERROR_TEMPLATES = {
   CLUSTER_UNAVAILABLE: 'Cluster unavailable: {message}',
   // A new folder's destination (backup, index --index, cluster fetch) holds a file or a folder that is not an index.
   DESTINATION_EXISTS: 'Destination exists: {message}',
+  // A document id holding white space, which TREC run lines cannot hold: the corpus reader's skip reason `idWhitespace`, and every other door's refusal (checkDocument).
+  ID_WHITESPACE: 'Invalid document id: {message}',
   // An added document whose id is already indexed, under noReplace (no_replace, --no-replace): a conflict with the index's state (HTTP 409), not malformed input like DUPLICATE_ID (an id twice in one input).
   DOCUMENT_EXISTS: 'Document exists: {message}',
 } as const;

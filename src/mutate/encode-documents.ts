@@ -15,7 +15,7 @@ import type { EncodedDocument } from './index-updater.js';
 /**
  * Checks a document given to `add` (docId a non-empty string without white space, text a string,
  * metadata an object).
- * @throws PlaitError INVALID_ARGUMENT (a field of the wrong type), INVALID_INPUT (white space in the
+ * @throws PlaitError INVALID_ARGUMENT (a field of the wrong type), ID_WHITESPACE (white space in the
  * id), EMPTY_TEXT (no title and no text).
  */
 export function checkDocument(doc: unknown, i: number): DocumentInput {
@@ -26,7 +26,7 @@ export function checkDocument(doc: unknown, i: number): DocumentInput {
   // cluster's write log: a TREC run line is split on white space, so such an id would be indexed
   // and then break every run, filter by id and eval of the index.
   if (/\s/u.test(d.docId)) {
-    throw new PlaitError('INVALID_INPUT', { message: `documents[${i}]'s id ${JSON.stringify(d.docId)} contains white space, which TREC run files cannot hold: change the id (e.g. "my notes" → "my-notes")`, id: d.docId, index: i });
+    throw new PlaitError('ID_WHITESPACE', { message: `documents[${i}]'s id ${JSON.stringify(d.docId)} contains white space, which TREC run files cannot hold: change the id (e.g. "my notes" → "my-notes")`, id: d.docId, index: i });
   }
   if (typeof d.text !== 'string') throw invalidArgument(`documents[${i}].text`, 'a string', d.text);
   if (d.title !== undefined && typeof d.title !== 'string') throw invalidArgument(`documents[${i}].title`, 'a string', d.title);

@@ -10,6 +10,7 @@ import { PlaitError, isPlaitError } from '../../errors/index.js';
 import { kernelsStatus, type KernelsStatus } from '../../kernels/index.js';
 import { NBITS_NAMES, nbitsName, parseNbits } from '../../kernels/validate.js';
 import type { CorpusFormat, CorpusWarning } from '../../indexer/corpus/types.js';
+import { SKIP_REASON_CODES } from '../../indexer/corpus/read-corpus.js';
 import { ProgressReporter, formatBytes } from '../progress.js';
 import { parseIntArg, plural, printJson } from '../options.js';
 import { exitCleanlyOnSignals } from '../interrupt.js';
@@ -22,15 +23,8 @@ import { BM25_STEMMERS, type Bm25Stemmer } from '../../docstore/schema.js';
 import { CENTROID_ASSIGNMENTS, type CentroidAssignment } from '../../indexer/two-level-assign.js';
 import { runShardedCliBuild } from './cluster-commands.js';
 
-/** The corpus report's kinds of invalid document and the error code each stands for. */
-export const SKIP_CODES: Record<string, string> = {
-  malformed: 'MALFORMED_JSONL',
-  missingId: 'MISSING_ID',
-  duplicateId: 'DUPLICATE_ID',
-  emptyText: 'EMPTY_TEXT',
-  notUtf8: 'TEXT_NOT_UTF8',
-  idWhitespace: 'INVALID_INPUT',
-};
+/** The corpus report's kinds of invalid document and the error code each stands for (the reader's own table). */
+export const SKIP_CODES: Readonly<Record<string, string>> = SKIP_REASON_CODES;
 const SKIPPABLE = new Set(Object.values(SKIP_CODES));
 
 /** Skipped documents by reason, e.g. "2 EMPTY_TEXT, 1 DUPLICATE_ID"; '' when none. */

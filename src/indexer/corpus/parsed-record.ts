@@ -19,7 +19,8 @@ export interface ParsedDocument {
 
 export interface ParseFailure {
   ok: false;
-  kind: 'malformed' | 'notUtf8';
+  /** The corpus report's skip reason (read-corpus.ts SKIP_REASON_CODES gives its error code). */
+  kind: 'malformed' | 'malformedTsv' | 'notUtf8';
   error: PlaitError;
 }
 

@@ -4,14 +4,14 @@
  *
  *   const corpus = await openCorpus('../shared/data/scifact');
  *   for await (const doc of corpus) { ... }
- *   corpus.report; // { read, skipped: { malformed, missingId, duplicateId, emptyText, notUtf8, idWhitespace }, ignoredFields, firstSkipped }
+ *   corpus.report; // { read, skipped: { malformed, malformedTsv, missingId, duplicateId, emptyText, notUtf8, idWhitespace }, ignoredFields, firstSkipped }
  *
  * JSONL top-level fields other than the id, title, text and metadata fields are not read; each such
  * name is reported once per pass (`onWarning`) and counted in `report.ignoredFields`.
  */
 
 import { CORPUS_REPORT_DEFAULTS } from '../../config/defaults.js';
-import { PlaitError } from '../../errors/index.js';
+import { PlaitError, type ErrorCode } from '../../errors/index.js';
 import { BEIR_FIELDS, GENERIC_ID_FIELDS, parseJsonlLine, type JsonlFields } from './jsonl-parser.js';
 import { isBlank, readLineBatches } from './line-reader.js';
 import type { ParsedRecord } from './parsed-record.js';
@@ -21,6 +21,20 @@ import { looksLikeTsvHeader, parseTsvLine } from './tsv-parser.js';
 import type { CorpusDocument, CorpusFormat, CorpusInput, CorpusReadReport, CorpusReader, CorpusReaderOptions, CorpusWarning, IgnoredField } from './types.js';
 
 type SkipKind = keyof CorpusReadReport['skipped'];
+
+/**
+ * The error code of each skip reason: one name for one fault, whether the reader stops on it (the
+ * code) or skips and counts it (`report.skipped[reason]`, `report.firstSkipped[].code`).
+ */
+export const SKIP_REASON_CODES: Readonly<Record<SkipKind, ErrorCode>> = {
+  malformed: 'MALFORMED_JSONL',
+  malformedTsv: 'MALFORMED_TSV',
+  missingId: 'MISSING_ID',
+  duplicateId: 'DUPLICATE_ID',
+  emptyText: 'EMPTY_TEXT',
+  notUtf8: 'TEXT_NOT_UTF8',
+  idWhitespace: 'ID_WHITESPACE',
+};
 
 function jsonlFields(format: CorpusFormat, options: CorpusReaderOptions): JsonlFields {
   const idFields = options.idField !== undefined ? [options.idField] : format === 'beir' ? BEIR_FIELDS.idFields : GENERIC_ID_FIELDS;
@@ -39,7 +53,7 @@ function notUtf8(file: string, line: number): ParsedRecord {
 class StreamingCorpusReader implements CorpusReader {
   readonly report: CorpusReadReport = {
     read: 0,
-    skipped: { malformed: 0, missingId: 0, duplicateId: 0, emptyText: 0, notUtf8: 0, idWhitespace: 0 },
+    skipped: { malformed: 0, malformedTsv: 0, missingId: 0, duplicateId: 0, emptyText: 0, notUtf8: 0, idWhitespace: 0 },
     ignoredFields: [],
     firstSkipped: [],
   };
@@ -106,7 +120,7 @@ class StreamingCorpusReader implements CorpusReader {
     if (/\s/u.test(docId)) {
       return this.reject(
         'idWhitespace',
-        new PlaitError('INVALID_INPUT', {
+        new PlaitError('ID_WHITESPACE', {
           message: `document id ${JSON.stringify(docId)} in ${file} at line ${line} contains white space, which TREC run files cannot hold: rename the file or change the id (e.g. "my notes" → "my-notes")`,
           id: docId,
           file,

@@ -19,9 +19,9 @@ export function parseTsvLine(text: string, file: string, line: number): ParsedRe
   if (cells.length < 2 || cells.length > 3) {
     return {
       ok: false,
-      kind: 'malformed',
-      error: new PlaitError('INVALID_INPUT', {
-        message: `${file} at line ${line}: expected 2 or 3 tab-separated columns (id, text, title) but found ${cells.length}`,
+      kind: 'malformedTsv',
+      error: new PlaitError('MALFORMED_TSV', {
+        message: `expected 2 or 3 tab-separated columns (id, text, title) but found ${cells.length}`,
         file,
         line,
       }),

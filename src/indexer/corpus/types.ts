@@ -68,12 +68,15 @@ export interface CorpusWarning {
 export interface CorpusReadReport {
   read: number;
   skipped: {
+    /** JSONL lines that do not parse (MALFORMED_JSONL). */
     malformed: number;
+    /** TSV lines without 2 or 3 tab-separated columns (MALFORMED_TSV). */
+    malformedTsv: number;
     missingId: number;
     duplicateId: number;
     emptyText: number;
     notUtf8: number;
-    /** Ids with white space (read-corpus.ts): refused because TREC run files could not hold them. */
+    /** Ids with white space (read-corpus.ts; error code ID_WHITESPACE): refused because TREC run files could not hold them. */
     idWhitespace: number;
   };
   /** JSONL top-level fields that were not read (not the id, text, title or metadata field), in order of first appearance. */
