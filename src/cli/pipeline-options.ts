@@ -24,6 +24,7 @@ import { parseIntArg, plural, printJson } from './options.js';
 import { ProgressReporter } from './progress.js';
 import { LtrModel } from '../ltr/ltr-model.js';
 import { requireInput } from './validate.js';
+import { formatTable } from './table.js';
 
 export interface CrossCliOptions {
   crossEncoder?: string;
@@ -81,9 +82,8 @@ function printPipelineResult(r: PipelineResult, showTimings: boolean): void {
   }
   if (r.degraded !== null) process.stdout.write(`degraded: ${r.degraded.stage} skipped (${r.degraded.reason}: ${r.degraded.message}); order from ${r.orderedBy}\n`);
   if (showTimings) {
-    for (const s of r.stages) {
-      process.stdout.write(`${s.label.padEnd(16)} ${s.ms.toFixed(1).padStart(8)} ms  ${String(s.candidates).padStart(6)} in  ${String(s.returned).padStart(6)} out  ${s.status}${s.reason ? ` (${s.reason})` : ''}\n`);
-    }
+    const rows = r.stages.map((s) => [s.label, `${s.ms.toFixed(1)} ms`, `${s.candidates} in`, `${s.returned} out`, `${s.status}${s.reason ? ` (${s.reason})` : ''}`]);
+    for (const line of formatTable(rows, ['left', 'right', 'right', 'right', 'left'])) process.stdout.write(`${line}\n`);
   }
 }
 

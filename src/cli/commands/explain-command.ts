@@ -14,6 +14,7 @@ import { parseFloatArg, parseIntArg, printJson } from '../options.js';
 import { explainLtr, type LtrDocExplanation } from '../../ltr/explain-ltr.js';
 import { LtrModel } from '../../ltr/ltr-model.js';
 import { requireInput } from '../validate.js';
+import { formatTable } from '../table.js';
 
 interface ExplainCliOptions {
   mode?: SearchMode;
@@ -34,15 +35,12 @@ function renderLtr(ex: LtrDocExplanation): string {
   const value = (v: number | null): string => (v === null ? 'missing' : Number.isInteger(v) ? String(v) : v.toFixed(4));
   const rows = ex.features.map((f) => [f.name, value(f.value), `${f.contribution >= 0 ? '+' : ''}${fmt(f.contribution)}`]);
   const head = ['feature', 'value', 'contribution'];
-  const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
-  const line = (r: string[]): string => r.map((v, c) => (c === 0 ? v.padEnd(widths[c]!) : v.padStart(widths[c]!))).join('  ');
   return [
     `query: ${ex.query}`,
     `document: ${ex.docId}  ranking-model score: ${fmt(ex.score)} = bias ${fmt(ex.bias)} + contributions (per-tree path gains)`,
     `rank ${ex.rank} among the candidates of "${ex.candidates}"${ex.inCandidates ? '' : ' (the document was not among them: added last)'}`,
     '',
-    line(head),
-    ...rows.map(line),
+    ...formatTable([head, ...rows], ['left', 'right', 'right']),
   ].join('\n');
 }
 
@@ -76,9 +74,7 @@ function render(ex: Explanation): string {
     fmt(t.contribution),
   ]);
   const head = ['query token', 'matched passage token', 'similarity', 'weight', 'contribution'];
-  const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
-  const line = (r: string[]): string => r.map((v, c) => (c < 2 ? v.padEnd(widths[c]!) : v.padStart(widths[c]!))).join('  ');
-  lines.push(line(head), ...rows.map(line), '', `passage: ${highlight(ex)}`);
+  lines.push(...formatTable([head, ...rows], ['left', 'left', 'right', 'right', 'right']), '', `passage: ${highlight(ex)}`);
   if (ex.bm25 !== null) {
     const matched = ex.bm25.terms.filter((t) => t.tf > 0);
     lines.push('', `BM25 score: ${fmt(ex.bm25.score)}; terms matched: ${matched.length === 0 ? 'none' : matched.map((t) => `${t.term} (tf ${t.tf}, idf ${t.idf.toFixed(2)}, +${fmt(t.contribution)})`).join(', ')}`);

@@ -12,6 +12,7 @@ import { NBITS_NAMES, nbitsName, parseNbits } from '../../kernels/validate.js';
 import type { CorpusFormat, CorpusWarning } from '../../indexer/corpus/types.js';
 import { SKIP_REASON_CODES } from '../../indexer/corpus/read-corpus.js';
 import { ProgressReporter, formatBytes } from '../progress.js';
+import { formatTable } from '../table.js';
 import { parseIntArg, plural, printJson } from '../options.js';
 import { exitCleanlyOnSignals } from '../interrupt.js';
 import { prepareOutputDir } from '../validate.js';
@@ -226,11 +227,16 @@ export function registerIndexCommands(program: Command): void {
         `kernels      ${o.kernels ? kernelsLine(kernelsStatus()) : info.kernels}`,
         ...(m.calibration === undefined ? ["calibration  none: PLAID uses plait's defaults by k (run `plait calibrate`)"] : calibrationLines(m.calibration, m.counts.documents)),
         'size on disk:',
-        ...Object.entries(info.files).map(([f, b]) => `  ${f.padEnd(18)} ${formatBytes(b)}`),
-        `  ${'total'.padEnd(18)} ${formatBytes(info.totalBytes)}`,
+        ...sizeTable(info.files, info.totalBytes),
       ];
       process.stdout.write(`${lines.join('\n')}\n`);
     });
+}
+
+/** `plait info`'s sizes on disk: one line a file and the total, names as wide as the longest, sizes right-aligned. */
+export function sizeTable(files: Record<string, number>, totalBytes: number): string[] {
+  const rows = [...Object.entries(files), ['total', totalBytes] as const].map(([f, b]) => [f, formatBytes(b)]);
+  return formatTable(rows, ['left', 'right'], { indent: '  ' });
 }
 
 /**

@@ -17,6 +17,7 @@ import { CrossEncoder } from '../../rerank/cross-encoder/cross-encoder.js';
 import { ProgressReporter } from '../progress.js';
 import { parseFloatArg, parseIntArg, printJson } from '../options.js';
 import { prepareOutputFile, requireInput } from '../validate.js';
+import { formatTable } from '../table.js';
 
 interface LtrTrainCliOptions extends CrossCliOptions {
   queries: string;
@@ -39,7 +40,7 @@ interface LtrTrainCliOptions extends CrossCliOptions {
 function importanceLines(model: LtrModel): string[] {
   const imp = model.importance();
   const total = imp.reduce((s, f) => s + f.gain, 0) || 1;
-  return imp.map((f) => `  ${f.name.padEnd(16)} ${f.gain.toFixed(2).padStart(10)}  ${((100 * f.gain) / total).toFixed(1).padStart(5)}%`);
+  return formatTable(imp.map((f) => [f.name, f.gain.toFixed(2), `${((100 * f.gain) / total).toFixed(1)}%`]), ['left', 'right', 'right'], { indent: '  ' });
 }
 
 export function registerLtrCommand(program: Command): void {
