@@ -112,6 +112,9 @@ function resolveSynonyms(s: string | SynonymMap | undefined): SynonymMap | null 
   return s;
 }
 
+/** Scoring workers per index when `scoringWorkers` is 0 (auto): one per core up to this many (the encoder needs a core too; SERVER_DEFAULTS.scoringWorkers). */
+export const SCORING_WORKERS_AUTO_MAX = 4;
+
 export function resolveServerOptions(o: ServerOptions = {}, env: NodeJS.ProcessEnv = process.env): ResolvedServerOptions {
   for (const k of Object.keys(o)) if (!KNOWN.has(k)) throw new PlaitError('INVALID_ARGUMENT', { message: `unknown server option "${k}"`, name: k });
   const d = SERVER_DEFAULTS;
@@ -131,7 +134,7 @@ export function resolveServerOptions(o: ServerOptions = {}, env: NodeJS.ProcessE
     maxRerankDocuments: int('maxRerankDocuments', o.maxRerankDocuments ?? d.maxRerankDocuments, 1),
     maxEncodeTexts: int('maxEncodeTexts', o.maxEncodeTexts ?? d.maxEncodeTexts, 1),
     drainTimeoutMs: int('drainTimeoutMs', o.drainTimeoutMs ?? d.drainTimeoutMs, 0),
-    scoringWorkers: int('scoringWorkers', workers === 0 ? Math.min(availableParallelism(), 4) : workers, 0),
+    scoringWorkers: int('scoringWorkers', workers === 0 ? Math.min(availableParallelism(), SCORING_WORKERS_AUTO_MAX) : workers, 0),
     encoderThreads: int('encoderThreads', o.encoderThreads ?? d.encoderThreads, 0),
     abortCheckQueries: int('abortCheckQueries', o.abortCheckQueries ?? d.abortCheckQueries, 1),
     models: o.models === undefined || o.models.length === 0 ? [undefined] : o.models,

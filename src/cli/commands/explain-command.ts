@@ -11,6 +11,7 @@ import type { Command } from 'commander';
 import { type ExplainOptions, type Explanation, type SearchMode } from '../../search/plait-index.js';
 import { invalidArgument } from '../../errors/index.js';
 import { parseFloatArg, parseIntArg, printJson } from '../options.js';
+import { SEARCH_DEFAULTS } from '../../config/defaults.js';
 import { explainLtr, type LtrDocExplanation } from '../../ltr/explain-ltr.js';
 import { LtrModel } from '../../ltr/ltr-model.js';
 import { requireInput } from '../validate.js';
@@ -97,7 +98,7 @@ export function registerExplainCommand(program: Command): void {
     .option('--mode <mode>', 'late | bm25 | hybrid: adds BM25 terms and fused parts (default: the model profile)')
     .option('--idf', 'weight query tokens by IDF')
     .option('--no-idf', 'do not weight query tokens by IDF')
-    .option('--alpha <a>', 'late-interaction weight in min-max fusion', parseFloatArg('alpha'))
+    .option('--alpha <a>', `late-interaction weight in min-max fusion, 0–1 (default: ${SEARCH_DEFAULTS.hybridAlpha})`, parseFloatArg('alpha', 0, 1))
     .option('-k, --k <n>', 'hybrid result depth within which fused parts are reported', parseIntArg('k', 1), 10)
     .option('-m, --model <model>', 'query encoder (default: the model the index was built with)')
     .option('--json', 'print JSON')

@@ -11,6 +11,7 @@ import { kernelsStatus, type KernelsStatus } from '../../kernels/index.js';
 import { NBITS_NAMES, nbitsName, parseNbits } from '../../kernels/validate.js';
 import type { CorpusFormat, CorpusWarning } from '../../indexer/corpus/types.js';
 import { SKIP_REASON_CODES } from '../../indexer/corpus/read-corpus.js';
+import { BEIR_FIELDS, GENERIC_ID_FIELDS } from '../../indexer/corpus/jsonl-parser.js';
 import { ProgressReporter, formatBytes } from '../progress.js';
 import { formatTable } from '../table.js';
 import { parseIntArg, plural, printJson } from '../options.js';
@@ -107,8 +108,18 @@ function assignmentNote(a: IndexManifest['settings']['centroidAssignment']): str
   return '';
 }
 
+/** The corpus reader's options of `plait index`, `plait add` and `plait cluster add`: format, JSONL fields (defaults: the reader's), encoder threads. */
+export function withCorpusOptions(command: Command): Command {
+  return command
+    .addOption(new Option('--format <format>', 'input format (default: detected)').choices(['beir', 'jsonl', 'tsv', 'folder']))
+    .option('--id-field <field>', `JSONL id field (default: ${BEIR_FIELDS.idFields.join(', ')} in BEIR; else the first present of ${GENERIC_ID_FIELDS.join(', ')})`)
+    .option('--text-field <field>', `JSONL text field (default: ${BEIR_FIELDS.textField})`)
+    .option('--title-field <field>', `JSONL title field (default: ${BEIR_FIELDS.titleField})`)
+    .option('--threads <n>', `encoder worker threads, >= 0 (0 = in-process; default: one per core, at most ${ENCODER_DEFAULTS.maxAutoThreads})`, parseIntArg('threads', 0));
+}
+
 export function registerIndexCommands(program: Command): void {
-  program
+  const index = program
     .command('index')
     .description('build a PLAID index from a corpus (BEIR corpus.jsonl, JSONL, TSV, or a folder of .txt/.md files)')
     .argument('<input>', 'corpus file or folder')
@@ -125,12 +136,8 @@ export function registerIndexCommands(program: Command): void {
     .option('--split', 'split long documents into overlapping passages', true)
     .option('--no-split', 'index only the first window of each document')
     .option('--stride <n>', `tokens between passage windows, >= 1 (default: ${BUILD_DEFAULTS.splitStrideFraction} of the window)`, parseIntArg('stride', 1))
-    .option('--skip-invalid', 'skip invalid documents (malformed line, missing or duplicate id, empty text, bad UTF-8) and report their counts, instead of stopping at the first')
-    .addOption(new Option('--format <format>', 'input format (default: detected)').choices(['beir', 'jsonl', 'tsv', 'folder']))
-    .option('--id-field <field>', 'JSONL id field')
-    .option('--text-field <field>', 'JSONL text field')
-    .option('--title-field <field>', 'JSONL title field')
-    .option('--threads <n>', `encoder worker threads, >= 0 (0 = in-process; default: one per core, at most ${ENCODER_DEFAULTS.maxAutoThreads})`, parseIntArg('threads', 0))
+    .option('--skip-invalid', 'skip invalid documents (malformed line, missing, duplicate or white-space id, empty text, bad UTF-8) and report their counts, instead of stopping at the first');
+  withCorpusOptions(index)
     .addOption(
       new Option('--centroid-assignment <mode>', `token-to-centroid assignment when compressing: exact, two-level (coarse cells first, approximate), or auto (two-level from ${TWO_LEVEL_ASSIGN_DEFAULTS.autoMinCentroids} centroids when it agrees with exact on ${TWO_LEVEL_ASSIGN_DEFAULTS.minAgreement * 100}% of held-out tokens)`)
         .choices([...CENTROID_ASSIGNMENTS])

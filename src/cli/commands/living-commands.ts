@@ -4,7 +4,7 @@
  * --ids <file>` (one docId a line) and `plait compact <index>`. Each commits one generation.
  * `plait backup <index> <dest>` copies one (mutate/index-backup.ts).
  */
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import { readFileSync, existsSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { CLUSTER_MANIFEST_FILE, readClusterManifest } from '../../cluster/cluster-manifest.js';
@@ -13,7 +13,7 @@ import { updateIndex, compactIndex, documentExists } from '../../mutate/index-up
 import { backupIndex } from '../../mutate/index-backup.js';
 import { locateIndex } from '../../format/index-path.js';
 import { PlaitError, isPlaitError } from '../../errors/index.js';
-import { ENCODER_DEFAULTS, LOCK_WAIT_DEFAULTS } from '../../config/defaults.js';
+import { LOCK_WAIT_DEFAULTS } from '../../config/defaults.js';
 import { withLockWait, type LockWaitOptions } from '../../mutate/lock-wait.js';
 import type { CorpusFormat, CorpusReaderOptions, CorpusWarning } from '../../indexer/corpus/types.js';
 import type { EncoderOptions } from '../../encoder/types.js';
@@ -22,7 +22,9 @@ import { withHint } from '../report-error.js';
 import { parseFilter } from '../../docstore/metadata-filter.js';
 import { commitIdOf } from '../../format/index-transaction.js';
 import { WriteInterrupts } from '../interrupt.js';
-import { SKIP_CODES, describeSkipped, totalSkipped } from './index-commands.js';
+import { SKIP_CODES, describeSkipped, totalSkipped, withCorpusOptions } from './index-commands.js';
+
+export { withCorpusOptions };
 
 export interface AddCliOptions {
   replace: boolean;
@@ -56,15 +58,6 @@ export function lockWait(o: { lockWaitS?: number; json?: boolean }): LockWaitOpt
   };
 }
 
-/** The corpus reader's options of `plait add` and `plait cluster add`: format, JSONL fields, encoder threads. */
-export function withCorpusOptions(command: Command): Command {
-  return command
-    .addOption(new Option('--format <format>', 'input format (default: detected)').choices(['beir', 'jsonl', 'tsv', 'folder']))
-    .option('--id-field <field>', 'JSONL id field')
-    .option('--text-field <field>', 'JSONL text field')
-    .option('--title-field <field>', 'JSONL title field')
-    .option('--threads <n>', `encoder worker threads, >= 0 (0 = in-process; default: one per core, at most ${ENCODER_DEFAULTS.maxAutoThreads})`, parseIntArg('threads', 0));
-}
 
 /** The reader and encoder options that `withCorpusOptions` and --skip-invalid parsed. */
 export function corpusReadOptions(o: Omit<AddCliOptions, 'replace' | 'json'>): CorpusReaderOptions & { encoderOptions: EncoderOptions } {
@@ -106,7 +99,7 @@ export function registerLivingCommands(program: Command): void {
     .argument('<index>', 'index name or path')
     .argument('<input>', 'corpus file or folder (the formats of plait index)')
     .option('--no-replace', 'refuse an id already in the index (DOCUMENT_EXISTS; nothing is added) instead of replacing that document')
-    .option('--skip-invalid', 'skip invalid documents and report their counts, instead of stopping at the first');
+    .option('--skip-invalid', 'skip invalid documents (malformed line, missing, duplicate or white-space id, empty text, bad UTF-8) and report their counts, instead of stopping at the first');
   withCorpusOptions(add)
     .option(...LOCK_WAIT_OPTION)
     .option('-q, --quiet', QUIET_HELP)

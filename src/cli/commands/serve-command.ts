@@ -4,6 +4,8 @@
  */
 import { Option, type Command } from 'commander';
 import { SERVER_DEFAULTS } from '../../config/defaults.js';
+import { SCORING_WORKERS_AUTO_MAX } from '../../server/options.js';
+import { formatBytes } from '../progress.js';
 import { startServer, closeOnSignals } from '../../server/index.js';
 import type { ServerOptions } from '../../server/index.js';
 import { parseIntArg, plural } from '../options.js';
@@ -34,28 +36,33 @@ interface ServeCliOptions {
   coordinate?: string;
 }
 
+const MIB = 1 << 20;
+
 export function registerServeCommand(program: Command): void {
+  const d = SERVER_DEFAULTS;
   program
     .command('serve')
     .description('serve indexes and the reranker over HTTP (Cohere- and TEI-compatible rerank, search, metrics)')
     .argument('[index...]', 'index names (under indexes/) or paths')
-    .option('--host <host>', 'address to bind (loopback by default; 0.0.0.0 exposes the server)', SERVER_DEFAULTS.host)
-    .option('-p, --port <n>', 'port (0: any free port)', parseIntArg('port', 0), SERVER_DEFAULTS.port)
+    .option('--host <host>', 'address to bind (0.0.0.0 exposes the server)', d.host)
+    .option('-p, --port <n>', 'port (0: any free port)', parseIntArg('port', 0), d.port)
     .option('-m, --model <model...>', 'rerank model(s): ColBERT ONNX folder or hub id; the first is the default (default: the bundled model)')
     .addOption(new Option('--quantize <kind>', 'rerank models (--model) run the int8 graph built from their checkpoints; indexes keep the graph they were built with').choices(['int8']))
     .option('--cross-encoder <model...>', 'cross-encoder(s) (folder or hub id) for pipelines\' cross stage and for rerank requests naming them as `model`')
     .option('--ltr-model <file>', 'ranking model (plait ltr train --out) for pipelines\' ltr stage')
     .option('--synonyms <file>', "expand every search's query with a synonyms file in Solr's format (a, b / a => b); a request's rewrite.synonyms turns them off or replaces them")
-    .option('--workers <n>', 'scoring worker threads per index (default: one per core, at most 4)', parseIntArg('workers', 0))
-    .option('--encoder-threads <n>', 'encoder worker threads per model', parseIntArg('encoderThreads', 0))
-    .option('--max-concurrent <n>', 'requests working at once', parseIntArg('maxConcurrent', 1))
-    .option('--max-queue <n>', 'requests waiting for a slot before 503', parseIntArg('maxQueue', 0))
-    .option('--max-queue-wait-ms <n>', 'shed when the expected wait for a slot exceeds this', parseIntArg('maxQueueWaitMs', 0))
-    .option('--timeout-ms <n>', 'default per-request deadline', parseIntArg('timeoutMs', 1))
-    .option('--drain-timeout-ms <n>', 'time in-flight requests get on SIGTERM', parseIntArg('drainTimeoutMs', 0))
-    .option('--max-body-bytes <n>', 'largest request body', parseIntArg('maxBodyBytes', 1024))
-    .option('--result-cache-mb <n>', 'result cache size in MiB', parseIntArg('resultCacheMb', 0))
-    .option('--query-cache-mb <n>', 'query-embedding cache size in MiB', parseIntArg('queryCacheMb', 0))
+    // The limits show their defaults (SERVER_DEFAULTS) in commander's "(default: …)": the value
+    // passed on is the server's own default, so leaving an option out changes nothing.
+    .addOption(new Option('--workers <n>', 'scoring worker threads per index (0: one per core)').argParser(parseIntArg('workers', 0)).default(d.scoringWorkers, `one per core, at most ${SCORING_WORKERS_AUTO_MAX}`))
+    .option('--encoder-threads <n>', 'encoder worker threads per model', parseIntArg('encoderThreads', 0), d.encoderThreads)
+    .option('--max-concurrent <n>', 'requests working at once', parseIntArg('maxConcurrent', 1), d.maxConcurrent)
+    .option('--max-queue <n>', 'requests waiting for a slot before 503', parseIntArg('maxQueue', 0), d.maxQueue)
+    .option('--max-queue-wait-ms <n>', 'shed (503) when the expected wait for a slot exceeds this many ms', parseIntArg('maxQueueWaitMs', 0), d.maxQueueWaitMs)
+    .option('--timeout-ms <n>', "a request's deadline in ms when it names none (timeout_ms)", parseIntArg('timeoutMs', 1), d.timeoutMs)
+    .option('--drain-timeout-ms <n>', 'ms that in-flight requests get on SIGTERM', parseIntArg('drainTimeoutMs', 0), d.drainTimeoutMs)
+    .addOption(new Option('--max-body-bytes <n>', 'largest request body in bytes (larger: 413)').argParser(parseIntArg('maxBodyBytes', 1024)).default(d.maxBodyBytes, `${d.maxBodyBytes}, ${formatBytes(d.maxBodyBytes)}`))
+    .option('--result-cache-mb <n>', 'result cache size in MiB', parseIntArg('resultCacheMb', 0), d.resultCacheBytes / MIB)
+    .option('--query-cache-mb <n>', 'query-embedding cache size in MiB', parseIntArg('queryCacheMb', 0), d.queryCacheBytes / MIB)
     .option('--cors <origin...>', 'allow CORS from these origins (default: CORS off)')
     .option('--log-level <level>', 'pino log level (fatal, error, warn, info, debug, trace, silent)', 'info')
     .option('--nats <url>', 'join a cluster through this NATS server: with <index>/shard-<i>, as a replica of that shard (HTTP too only when --port is given); with --coordinate, as its coordinator')
