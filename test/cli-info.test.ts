@@ -1,7 +1,8 @@
 /**
  * `plait info`'s output, as a new user reads it: the size table stays aligned however long a
  * segment file's name grows after living writes (columns as wide as the longest name), and the
- * terminal tables of other commands use the same rule (formatTable, src/cli/table.ts).
+ * terminal tables of other commands use the same rule (formatTable, src/cli/table.ts); the drift
+ * line counts the added tokens still indexed after add, replace and compact.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,6 +13,8 @@ import { fileURLToPath } from 'node:url';
 import { buildIndex } from '../src/indexer/build-index.js';
 import { formatTable } from '../src/cli/table.js';
 import { sizeTable } from '../src/cli/commands/index-commands.js';
+import { readManifest } from '../src/format/index-reader.js';
+import { DRIFT_DEFAULTS } from '../src/config/defaults.js';
 import { runPlait } from './helpers/cli.js';
 
 const SAMPLE = fileURLToPath(new URL('../../examples/sample-corpus.jsonl', import.meta.url));
@@ -72,4 +75,21 @@ test('plait info after an add: the new segments\' long names stay in line with e
     assert.ok(l.slice(2 + longest, 4 + longest) === '  ', `gap after the name column: "${l}"`);
     assert.ok(l.startsWith(`  ${name}`));
   }
+});
+
+test('plait info\'s drift after add, replace and compact: judged on the added tokens still indexed, and says what its mean covers', () => {
+  // The previous test added rest.jsonl once; adding it again replaces each of those documents.
+  const added = readManifest(path).drift!.addedTokens;
+  assert.ok(added > 0);
+  const again = runPlait(dir, ['add', path, join(dir, 'rest.jsonl'), '--threads', '1', '-q']);
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stdout, /added 0 documents, replaced 10/);
+  const compact = runPlait(dir, ['compact', path, '-q']);
+  assert.equal(compact.code, 0, compact.stderr);
+  const info = runPlait(dir, ['info', path]);
+  assert.equal(info.code, 0, info.stderr);
+  const drift = info.stdout.split('\n').find((l) => l.startsWith('drift'))!;
+  assert.ok(drift.includes(`(${added} of the ${DRIFT_DEFAULTS.minAddedTokens} needed;`), drift);
+  assert.ok(drift.includes(`over the ${2 * added} tokens added since the build, replaced and deleted ones included; ${added} of them still indexed)`), drift);
+  assert.doesNotMatch(info.stdout, /^deleted/m, 'compaction left no deleted passage');
 });

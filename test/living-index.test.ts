@@ -283,6 +283,45 @@ test('drift: below DRIFT_DEFAULTS.minAddedTokens plait info says "too few added 
   assert.doesNotMatch(at(DRIFT_DEFAULTS.minAddedTokens, 2), /too few/);
 });
 
+test('drift counts the added tokens still indexed: a replaced or deleted added document leaves the count, a replaced build document does not, and compaction keeps it', async () => {
+  const path = await fresh('drift-live');
+  const gen = new SyntheticVectors({ dim: DIM, clusters: 64, spread: 0.35, seed: 31 });
+  const drift = (): NonNullable<ReturnType<typeof readManifest>['drift']> => readManifest(path).drift!;
+  // The first write: 80 build passages, so the added ones start at pid 80.
+  updateIndex(path, { add: [encodedDoc('a1', gen.passage(10)), encodedDoc('a2', gen.passage(7))] });
+  assert.deepEqual([drift().addedTokens, drift().liveAddedTokens, drift().addedFrom], [17, 17, 80]);
+  // Replacing an added document: its 10 tokens leave the live count, the new 4 join; the running total keeps all.
+  updateIndex(path, { add: [encodedDoc('a1', gen.passage(4))] });
+  assert.deepEqual([drift().addedTokens, drift().liveAddedTokens], [21, 11]);
+  // Replacing a build document (d5): its new version is added (+6); the build's tokens were never counted.
+  updateIndex(path, { add: [encodedDoc('d5', gen.passage(6))] });
+  assert.deepEqual([drift().addedTokens, drift().liveAddedTokens], [27, 17]);
+  // Deleting an added document and a build one.
+  updateIndex(path, { delete: ['a2', 'd7'] });
+  assert.deepEqual([drift().addedTokens, drift().liveAddedTokens], [27, 10]);
+  // Compaction drops 4 dead passages (a1's first version, a2, d5's and d7's build passages):
+  // 78 build passages stay below the boundary, and the count does not move.
+  const before = readManifest(path);
+  compactIndex(path);
+  assert.equal(readManifest(path).counts.passages, before.counts.passages - 4);
+  assert.deepEqual([drift().addedTokens, drift().liveAddedTokens, drift().addedFrom], [27, 10, 78]);
+  // After compaction the boundary still tells added passages from the build's.
+  updateIndex(path, { delete: ['a1', 'd9'] });
+  assert.deepEqual([drift().addedTokens, drift().liveAddedTokens], [27, 6]);
+  updateIndex(path, { delete: ['d5'] });
+  assert.equal(drift().liveAddedTokens, 0);
+  // plait info judges the live count and says what the mean covers.
+  const info = livingInfoLines(readManifest(path)).join('\n');
+  assert.match(info, /too few added tokens to judge \(0 of the 4096 needed; .* over the 27 tokens added since the build, replaced and deleted ones included; 0 of them still indexed\)/);
+  // A manifest from before the live count: judged on the running total, with no "still indexed".
+  const old = readManifest(path);
+  const legacy = livingInfoLines({ ...old, drift: { buildMeanDistance: 0.02, addedTokens: 5000, addedMeanDistance: 0.02 } }).join('\n');
+  assert.match(legacy, /1\.00× as far .* over the 5000 tokens added since the build, replaced and deleted ones included\)/);
+  const judged = livingInfoLines({ ...old, drift: { buildMeanDistance: 0.02, addedTokens: 9000, addedMeanDistance: 0.04, liveAddedTokens: 100, addedFrom: 80 } }).join('\n');
+  assert.match(judged, /too few added tokens to judge \(100 of the 4096 needed/);
+  assert.doesNotMatch(judged, /rebuild/);
+});
+
 /** The first n centroids of an index (unit vectors: each is its own nearest centroid). */
 function index0Centroids(path: string, n: number): Float32Array {
   const data = loadIndexData(path);

@@ -962,7 +962,7 @@ export const CORPUS_REPORT_DEFAULTS = {
 
 export const DRIFT_DEFAULTS = {
   /**
-   * Tokens added since the build below which `plait info` does not judge drift ("too few added
+   * Added tokens still indexed (manifest.drift.liveAddedTokens) below which `plait info` does not judge drift ("too few added
    * tokens to judge") and never recommends a rebuild. The drift ratio compares the mean |residual|
    * of the added tokens with the build's held-out tokens (thousands: 5% of the k-means sample, up to
    * 50,000); the tokens of one passage share its topic and are far from independent, so a handful of

@@ -203,12 +203,26 @@ export interface AppliedLog {
   sequence: number;
 }
 
-/** Mean distance of tokens to their centroid (1 − cosine), at build time and for tokens added since. */
+/**
+ * How far tokens sit from their centroids: mean |residual| per dimension (|v − c| against the
+ * assigned centroid), of the build's held-out tokens and of the tokens added since the build.
+ */
 export interface DriftFigures {
-  /** The build's own figure (sampled at the first write: tokens of the build's first segment). */
+  /** The build's own figure (`codec.avgResidual`, over its held-out tokens). */
   buildMeanDistance: number;
+  /**
+   * Tokens added by every write since the build, replaced and deleted ones included: the weight of
+   * `addedMeanDistance`, a running mean (a token's distance is not kept, so a delete cannot take it out).
+   */
   addedTokens: number;
   addedMeanDistance: number;
+  /**
+   * Tokens of the added passages still indexed: added, and not replaced or deleted since (compaction
+   * keeps it). Absent in a manifest whose first write came from a plait that did not count it.
+   */
+  liveAddedTokens?: number;
+  /** First pid of the passages added since the build (below it: the build's); compaction renumbers it with the pids. */
+  addedFrom?: number;
 }
 
 /** File name of a whole-index role in this manifest's generation. */

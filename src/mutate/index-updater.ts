@@ -256,7 +256,7 @@ export function updateIndex(dir: string, req: UpdateRequest, options: UpdateOpti
     step('arrays-written');
 
     // 5. The manifest: the commit point.
-    const drift = driftAfter(m, data, vectors, codes, newTokens);
+    const drift = driftAfter(m, data, vectors, codes, newTokens, deletedPids);
     // The in-place store's SQLite commit is the commit point; it records this manifest (appliedLog included).
     const manifest = tx.commit({
       ...m,
@@ -434,21 +434,27 @@ function writeArrays(
 }
 
 /**
- * Drift figures after adding `n` tokens: their mean absolute residual per dimension (|v − c|
- * against the assigned centroid, the statistic the build records as `codec.avgResidual` over its
- * held-out tokens), pooled with earlier adds' figure.
+ * Drift figures after adding `n` tokens and deleting the passages `deletedPids` (replaced documents'
+ * included): the added tokens' mean absolute residual per dimension (|v − c| against the assigned
+ * centroid, the statistic the build records as `codec.avgResidual` over its held-out tokens),
+ * pooled with earlier adds' figure; and the tokens of added passages still indexed — the deleted
+ * ones at or past `addedFrom` (the first write's passage count) are added ones, and leave it.
  */
-function driftAfter(m: IndexManifest, data: IndexData, vectors: Float32Array, codes: Int32Array, n: number): DriftFigures {
+function driftAfter(m: IndexManifest, data: IndexData, vectors: Float32Array, codes: Int32Array, n: number, deletedPids: readonly number[]): DriftFigures {
   const dim = m.dim;
   let s = 0;
   for (let i = 0; i < n; i++) {
     const c = codes[i]! * dim;
     for (let d = 0; d < dim; d++) s += Math.abs(vectors[i * dim + d]! - data.centroids[c + d]!);
   }
-  const prev = m.drift ?? { buildMeanDistance: m.codec.avgResidual, addedTokens: 0, addedMeanDistance: 0 };
+  const prev: DriftFigures = m.drift ?? { buildMeanDistance: m.codec.avgResidual, addedTokens: 0, addedMeanDistance: 0, liveAddedTokens: 0, addedFrom: m.counts.passages };
   const tokens = prev.addedTokens + n;
   const mean = tokens === 0 ? 0 : (prev.addedMeanDistance * prev.addedTokens + s / dim) / tokens;
-  return { buildMeanDistance: prev.buildMeanDistance, addedTokens: tokens, addedMeanDistance: mean };
+  const figures: DriftFigures = { buildMeanDistance: prev.buildMeanDistance, addedTokens: tokens, addedMeanDistance: mean };
+  if (prev.liveAddedTokens === undefined || prev.addedFrom === undefined) return figures;
+  let live = prev.liveAddedTokens + n;
+  for (const pid of deletedPids) if (pid >= prev.addedFrom) live -= data.doclens[pid]!;
+  return { ...figures, liveAddedTokens: live, addedFrom: prev.addedFrom };
 }
 
 /**
@@ -472,11 +478,15 @@ function compactIn(tx: IndexTransaction, kernels: Kernels, step: (s: string) => 
   const newPid = new Int32Array(n).fill(-1);
   let live = 0;
   let liveTokens = 0;
+  // Live passages keep their order, so the added ones still start where the build's live ones end.
+  const addedFrom = m.drift?.addedFrom;
+  let liveBuilt = 0;
   for (let p = 0; p < n; p++) {
     const dead = data.tombstones !== null && (data.tombstones[p >> 3]! & (1 << (p & 7))) !== 0;
     if (!dead) {
       newPid[p] = live++;
       liveTokens += data.doclens[p]!;
+      if (addedFrom !== undefined && p < addedFrom) liveBuilt++;
     }
   }
   const bpt = data.codec.bytesPerToken;
@@ -514,6 +524,7 @@ function compactIn(tx: IndexTransaction, kernels: Kernels, step: (s: string) => 
     const manifest = tx.commit({
       ...rest,
       counts: { ...m.counts, passages: live, tokens: liveTokens },
+      ...(m.drift === undefined || addedFrom === undefined ? {} : { drift: { ...m.drift, addedFrom: liveBuilt } }),
       files: { ...m.files, docstore: docsEntry, doclens: doclensEntry, ivf: ivfEntry, ivfOffsets: offsetsEntry },
       fileNames: { ...m.fileNames, docstore: docsName, doclens: doclensName, ivf: ivfName, ivfOffsets: ivfOffsetsName },
       segments,

@@ -249,7 +249,8 @@ export function sizeTable(files: Record<string, number>, totalBytes: number): st
 /**
  * Living index (issue 12): generation, deleted passages awaiting compaction, and drift with a
  * recommendation past LIVING_DEFAULTS.driftWarnRatio — judged only once DRIFT_DEFAULTS.minAddedTokens
- * tokens were added since the build (below it: "too few added tokens to judge").
+ * added tokens are still indexed (below it: "too few added tokens to judge"); the line says what its
+ * mean covers (every token added since the build) and how many of those tokens are still indexed.
  */
 export function livingInfoLines(m: IndexManifest): string[] {
   if (m.generation === undefined) return [];
@@ -258,10 +259,13 @@ export function livingInfoLines(m: IndexManifest): string[] {
   const d = m.drift;
   if (d !== undefined && d.addedTokens > 0) {
     const ratio = d.addedMeanDistance / Math.max(1e-12, d.buildMeanDistance);
-    const figures = `mean |residual| ${d.addedMeanDistance.toFixed(4)} vs ${d.buildMeanDistance.toFixed(4)}, ${plural(d.addedTokens, 'token')}`;
+    // Judged on the added tokens still indexed; the mean is a running one over every token added (DriftFigures).
+    const live = d.liveAddedTokens ?? d.addedTokens;
+    const still = d.liveAddedTokens === undefined ? '' : `; ${d.liveAddedTokens} of them still indexed`;
+    const figures = `mean |residual| ${d.addedMeanDistance.toFixed(4)} vs ${d.buildMeanDistance.toFixed(4)} over the ${plural(d.addedTokens, 'token')} added since the build, replaced and deleted ones included${still}`;
     // A few added documents measure those documents, not a shift of the corpus (DRIFT_DEFAULTS.minAddedTokens).
-    if (d.addedTokens < DRIFT_DEFAULTS.minAddedTokens) {
-      lines.push(`drift        too few added tokens to judge (${d.addedTokens} of the ${DRIFT_DEFAULTS.minAddedTokens} needed; so far ${ratio.toFixed(2)}× the build's distance to centroids: ${figures})`);
+    if (live < DRIFT_DEFAULTS.minAddedTokens) {
+      lines.push(`drift        too few added tokens to judge (${live} of the ${DRIFT_DEFAULTS.minAddedTokens} needed; so far ${ratio.toFixed(2)}× the build's distance to centroids: ${figures})`);
     } else {
       lines.push(
         `drift        added tokens sit ${ratio.toFixed(2)}× as far from their centroids as the build's (${figures})` +
