@@ -75,6 +75,20 @@ test('withLockWait: a held lock is waited out; past the deadline INDEX_LOCKED sa
   assert.equal(calls, 1, 'an error other than INDEX_LOCKED is thrown at the first try');
 });
 
+test('plait backup --lock-wait-s waits for a writer like add, delete and compact (it failed at once); --lock-wait-s 0 answers INDEX_LOCKED at once', async (t) => {
+  const path = await fresh(t);
+  const lock = acquireWriteLock(path);
+  const refused = await run(['backup', path, join(path, '..', 'copy0'), '--lock-wait-s', '0']);
+  assert.equal(refused.status, 1);
+  assert.match(refused.stderr, /INDEX_LOCKED/);
+  const waiting = run(['backup', path, join(path, '..', 'copy1'), '--lock-wait-s', '30', '--json']);
+  setTimeout(() => lock.release(), 1500);
+  const done = await waiting;
+  assert.equal(done.status, 0, done.stderr);
+  assert.match(done.stderr, /waiting for the write lock/);
+  assert.ok((JSON.parse(done.stdout) as { files: number }).files > 0);
+});
+
 test('plait delete --lock-wait-s waits for another writer and then commits; --lock-wait-s 0 answers INDEX_LOCKED at once', async (t) => {
   const path = await fresh(t);
   const ids = join(path, '..', 'ids.txt');

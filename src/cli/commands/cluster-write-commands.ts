@@ -15,6 +15,7 @@ import { findClusterRoot } from '../../cluster/cluster-manifest.js';
 import { addCorpusToCluster, deleteFromCluster, type ClusterWriteResult } from '../../cluster/cluster-writer.js';
 import { parseFilter } from '../../docstore/metadata-filter.js';
 import { LOCK_WAIT_OPTION, corpusReadOptions, lockWait, readIdFile, withCorpusOptions, type AddCliOptions } from './living-commands.js';
+import { SKIP_INVALID_HELP } from './index-commands.js';
 import { PlaitError } from '../../errors/index.js';
 import { parseIntArg, plural, printJson } from '../options.js';
 
@@ -59,7 +60,7 @@ export function registerClusterWriteCommands(program: Command): void {
     .argument('<name>', 'the sharded index folder (as given or under the index home), or the name of a published cluster')
     .argument('<input>', 'corpus file or folder (the formats of plait index)')
     .requiredOption('--nats <url>', 'NATS server URL')
-    .option('--skip-invalid', 'skip invalid documents and report their counts, instead of stopping at the first');
+    .option('--skip-invalid', SKIP_INVALID_HELP);
   withCorpusOptions(add)
     .option('-q, --quiet', QUIET_HELP)
     .option('--json', 'print the result as JSON')

@@ -29,7 +29,7 @@ import { exitCleanlyOnSignals } from '../interrupt.js';
 import { parseIntArg } from '../options.js';
 import { prepareOutputDir, prepareOutputFile, requireInput } from '../validate.js';
 import { withHint } from '../report-error.js';
-import { runCliBuild, describeSkipped, totalSkipped } from './index-commands.js';
+import { SKIP_INVALID_HELP, runCliBuild, describeSkipped, totalSkipped } from './index-commands.js';
 import { warnSkippedQueries } from './query-warnings.js';
 import { addEvalPipelineFlags, evalPipelineRows, renderStageLatency } from '../pipeline-options.js';
 
@@ -95,7 +95,7 @@ export function registerEvalCommand(program: Command): void {
     .option('--depth <n>', `results per query, 10–${SEARCH_DEFAULTS.maxTopK} (Recall@1000 needs 1000; metrics deeper than this are not shown)`, parseIntArg('depth', 10, SEARCH_DEFAULTS.maxTopK), EVAL_DEFAULTS.depth)
     .option('-m, --model <model>', 'model for indexing a BEIR folder (default: the bundled model)')
     .option('-i, --index <name-or-path>', 'index to build/use for a BEIR folder (default: its folder name)')
-    .option('--skip-invalid', 'when indexing a BEIR folder: skip invalid documents (e.g. empty ones) and report their counts, instead of stopping')
+    .option('--skip-invalid', `when indexing a BEIR folder: ${SKIP_INVALID_HELP}`)
     .option('--baseline <mode>', 'mode the others are tested against (default: the first)')
     .addOption(new Option('--test <name>', 'significance test').choices(['randomization', 't-test']).default('randomization'))
     .option('--run-dir <dir>', 'write one TREC run file per mode here (created if missing)')

@@ -108,6 +108,9 @@ function assignmentNote(a: IndexManifest['settings']['centroidAssignment']): str
   return '';
 }
 
+/** --skip-invalid of every command that reads a corpus (index, add, cluster add; eval's names its case): the reader's skip reasons. */
+export const SKIP_INVALID_HELP = 'skip invalid documents (malformed line, missing, duplicate or white-space id, empty text, bad UTF-8) and report their counts, instead of stopping at the first';
+
 /** The corpus reader's options of `plait index`, `plait add` and `plait cluster add`: format, JSONL fields (defaults: the reader's), encoder threads. */
 export function withCorpusOptions(command: Command): Command {
   return command
@@ -136,7 +139,7 @@ export function registerIndexCommands(program: Command): void {
     .option('--split', 'split long documents into overlapping passages', true)
     .option('--no-split', 'index only the first window of each document')
     .option('--stride <n>', `tokens between passage windows, >= 1 (default: ${BUILD_DEFAULTS.splitStrideFraction} of the window)`, parseIntArg('stride', 1))
-    .option('--skip-invalid', 'skip invalid documents (malformed line, missing, duplicate or white-space id, empty text, bad UTF-8) and report their counts, instead of stopping at the first');
+    .option('--skip-invalid', SKIP_INVALID_HELP);
   withCorpusOptions(index)
     .addOption(
       new Option('--centroid-assignment <mode>', `token-to-centroid assignment when compressing: exact, two-level (coarse cells first, approximate), or auto (two-level from ${TWO_LEVEL_ASSIGN_DEFAULTS.autoMinCentroids} centroids when it agrees with exact on ${TWO_LEVEL_ASSIGN_DEFAULTS.minAgreement * 100}% of held-out tokens)`)
@@ -144,8 +147,8 @@ export function registerIndexCommands(program: Command): void {
         .default(TWO_LEVEL_ASSIGN_DEFAULTS.mode),
     )
     .option('--coarse-centroids <n>', 'two-level: coarse cells, >= 1 (default: sqrt of the centroid count)', parseIntArg('coarseCentroids', 1))
-    .option('--coarse-probe <n>', `two-level: coarse cells searched per token, >= 1 (default ${TWO_LEVEL_ASSIGN_DEFAULTS.probe})`, parseIntArg('coarseProbe', 1))
-    .option('--calibrate [budget-s]', `then calibrate PLAID's settings on pseudo-queries (plait calibrate), within this budget (default ${CALIBRATION_DEFAULTS.buildBudgetS} s)`, parseIntArg('calibrate', 1))
+    .option('--coarse-probe <n>', `two-level: coarse cells searched per token, >= 1 (default: ${TWO_LEVEL_ASSIGN_DEFAULTS.probe})`, parseIntArg('coarseProbe', 1))
+    .option('--calibrate [budget-s]', `then calibrate PLAID's settings on pseudo-queries (plait calibrate), within this budget in seconds (default: ${CALIBRATION_DEFAULTS.buildBudgetS})`, parseIntArg('calibrate', 1))
     .addOption(new Option('--bm25-stemmer <stemmer>', "BM25's stemmer: porter (English) or none (other languages)").choices([...BM25_STEMMERS]).default(DOCSTORE_DEFAULTS.bm25Stemmer))
     .option('--shards <n>', 'build a sharded index for a cluster: <index>/shard-<i> (documents by a hash of their id), one codebook, and <index>/cluster.json', parseIntArg('shards', 1))
     .option('-q, --quiet', 'no progress output')

@@ -22,7 +22,7 @@ import { withHint } from '../report-error.js';
 import { parseFilter } from '../../docstore/metadata-filter.js';
 import { commitIdOf } from '../../format/index-transaction.js';
 import { WriteInterrupts } from '../interrupt.js';
-import { SKIP_CODES, describeSkipped, totalSkipped, withCorpusOptions } from './index-commands.js';
+import { SKIP_CODES, SKIP_INVALID_HELP, describeSkipped, totalSkipped, withCorpusOptions } from './index-commands.js';
 
 export { withCorpusOptions };
 
@@ -46,7 +46,7 @@ const QUIET_HELP = 'no progress output (this command prints only its result)';
 /** `--lock-wait-s`: how long add / delete / compact wait for another writer's lock. */
 export const LOCK_WAIT_OPTION = [
   '--lock-wait-s <s>',
-  `seconds to wait while another writer (an add, a compaction, a backup) holds the index's write lock, then INDEX_LOCKED (default ${LOCK_WAIT_DEFAULTS.waitMs / 1000}; 0: fail at once)`,
+  `seconds to wait while another writer (an add, a compaction, a backup) holds the index's write lock, then INDEX_LOCKED (default: ${LOCK_WAIT_DEFAULTS.waitMs / 1000}; 0: fail at once)`,
   parseIntArg('lockWaitS', 0),
 ] as const;
 
@@ -99,7 +99,7 @@ export function registerLivingCommands(program: Command): void {
     .argument('<index>', 'index name or path')
     .argument('<input>', 'corpus file or folder (the formats of plait index)')
     .option('--no-replace', 'refuse an id already in the index (DOCUMENT_EXISTS; nothing is added) instead of replacing that document')
-    .option('--skip-invalid', 'skip invalid documents (malformed line, missing, duplicate or white-space id, empty text, bad UTF-8) and report their counts, instead of stopping at the first');
+    .option('--skip-invalid', SKIP_INVALID_HELP);
   withCorpusOptions(add)
     .option(...LOCK_WAIT_OPTION)
     .option('-q, --quiet', QUIET_HELP)
@@ -202,13 +202,15 @@ export function registerLivingCommands(program: Command): void {
     .description('copy an index into a new folder as of its last commit, while it serves and changes (a plain cp can miss the document store\'s -wal file or catch a write half-way)')
     .argument('<index>', 'index name or path')
     .argument('<dest>', 'new folder for the copy (absent or empty)')
+    .option(...LOCK_WAIT_OPTION)
     .option('-q, --quiet', QUIET_HELP)
     .option('--json', 'print the result as JSON')
-    .action(async (index: string, dest: string, o: { json?: boolean }) => {
+    .action(async (index: string, dest: string, o: { json?: boolean; lockWaitS?: number }) => {
       const path = locateIndex(index);
-      // A backup commits nothing in the index; interrupted, its unfinished copy is removed.
+      // A backup commits nothing in the index; interrupted, its unfinished copy is removed. It takes
+      // the write lock before it creates anything, so a write holding it is waited out like add's.
       const interrupts = WriteInterrupts.install(o.json === true);
-      const r = await interrupts.run(() => backupIndex(path, dest)).catch((e: unknown) => {
+      const r = await interrupts.run(() => withLockWait(() => backupIndex(path, dest), lockWait(o))).catch((e: unknown) => {
         interrupts.dispose();
         throw e;
       });

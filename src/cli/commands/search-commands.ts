@@ -1,7 +1,10 @@
 import { Option, type Command } from 'commander';
 import { openIndexForCli } from '../open-index.js';
 import { readFileSync } from 'node:fs';
-import { SEARCH_DEFAULTS } from '../../config/defaults.js';
+import { CANDIDATE_DEFAULTS, SEARCH_DEFAULTS, colbertDefaultsFor } from '../../config/defaults.js';
+
+/** ColBERT's PLAID table for k <= 10, <= 100 and beyond, which plaidDefaultsFor (a search without a calibration) starts from. */
+const byK = [10, 100, 1000].map((k) => colbertDefaultsFor(k));
 import { type SearchMode, type SearchOptions } from '../../search/plait-index.js';
 import type { SearchTimings } from '../../search/search-result.js';
 import { Reranker, type RerankDocument } from '../../rerank/reranker.js';
@@ -49,9 +52,9 @@ export function addSearchFlags(cmd: Command): Command {
   return cmd
     .addOption(new Option('--mode <mode>', 'search mode (default: the model profile: hybrid for the bundled model, late for ColBERT)').choices(['late', 'bm25', 'hybrid']))
     .option('--exhaustive', 'score every passage exactly instead of PLAID')
-    .option('--ncells <n>', 'centroids probed per query token (nIvfProbe), >= 1 (default: the index\'s calibration (plait calibrate), else by k: 1 for k <= 10, 2 for k <= 100, else 4)', parseIntArg('nIvfProbe', 1))
-    .option('--threshold <x>', 'centroid score threshold for pruning (default: the calibration, else by k: 0.5, 0.45, 0.4)', parseFloatArg('centroidScoreThreshold'))
-    .option('--ndocs <n>', 'candidates kept after centroid interaction, >= 1 (default: the calibration, else by k: 256, 1024, max(4k, 4096)); --timings shows the settings used', parseIntArg('ndocs', 1))
+    .option('--ncells <n>', `centroids probed per query token (nIvfProbe), >= 1 (default: the index's calibration (plait calibrate), else by k: ${byK.map((p) => p.nIvfProbe).join(', ')} for k <= 10, <= 100, beyond; and at least ${CANDIDATE_DEFAULTS.probesPerQuery}·that many cells a query)`, parseIntArg('nIvfProbe', 1))
+    .option('--threshold <x>', `centroid score threshold for pruning (default: the calibration, else by k: ${byK.map((p) => p.centroidScoreThreshold).join(', ')}; a centroid within ${CANDIDATE_DEFAULTS.pruningMargin} of a token's best is kept)`, parseFloatArg('centroidScoreThreshold'))
+    .option('--ndocs <n>', `candidates kept after centroid interaction, >= 1 (default: the calibration, else by k: ${byK[0]!.ndocs}, ${byK[1]!.ndocs}, max(4k, ${colbertDefaultsFor(1000).ndocs})); --timings shows the settings used`, parseIntArg('ndocs', 1))
     .option('--idf', 'weight query tokens by IDF (default: the model profile)')
     .option('--no-idf', 'do not weight query tokens by IDF')
     .addOption(new Option('--fusion <f>', 'hybrid fusion (default: minmax)').choices(['minmax', 'rrf']))
