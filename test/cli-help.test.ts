@@ -10,6 +10,8 @@ import { Help, type Command, type Option } from 'commander';
 import { buildProgram } from '../src/cli/main.js';
 import { CALIBRATION_DEFAULTS, CROSS_ENCODER_DEFAULTS, SEARCH_DEFAULTS, SERVER_DEFAULTS } from '../src/config/defaults.js';
 import { SCORING_WORKERS_AUTO_MAX } from '../src/server/options.js';
+import { invokedAs } from '../src/cli/options.js';
+import { join } from 'node:path';
 
 function commandOf(path: string[]): Command {
   let c: Command = buildProgram();
@@ -81,4 +83,11 @@ test('every option that takes a number names its default (or is one of the few w
   };
   walk(buildProgram(), []);
   assert.deepEqual(missing, []);
+});
+
+test('a hint names the command the way the user ran plait (quickstart printed "node bin/plait.js" from any folder)', () => {
+  assert.equal(invokedAs(join(process.cwd(), 'bin', 'plait.js')), 'node bin/plait.js');
+  assert.equal(invokedAs(join(process.cwd(), '..', 'plait', 'bin', 'plait.js')), `node ${join('..', 'plait', 'bin', 'plait.js')}`);
+  assert.equal(invokedAs('/home/u/app/node_modules/.bin/plait'), 'npx plait');
+  assert.equal(invokedAs('/usr/local/bin/plait'), 'plait');
 });

@@ -1,4 +1,5 @@
 import { invalidArgument } from '../errors/index.js';
+import { relative } from 'node:path';
 
 /**
  * commander argument parsers that fail with our error codes. `name` is the library's name for the
@@ -35,4 +36,18 @@ export function printJson(value: unknown): void {
 /** "1 document", "2 documents", "0 documents": a count with its noun in the right number. */
 export function plural(n: number, one: string, many = `${one}s`): string {
   return `${n} ${n === 1 ? one : many}`;
+}
+
+/**
+ * How the user ran plait, for a hint's command line: "npx plait" through node_modules/.bin, "node
+ * <script>" (relative to the working folder) when run as a script (`node bin/plait.js` in the
+ * repository), else "plait" (installed on PATH).
+ */
+export function invokedAs(script: string = process.argv[1] ?? ''): string {
+  if (/node_modules[\\/]\.bin[\\/]/.test(script)) return 'npx plait';
+  if (/\.[cm]?js$/.test(script)) {
+    const rel = relative(process.cwd(), script);
+    return `node ${/\s/.test(rel) ? JSON.stringify(rel) : rel}`;
+  }
+  return 'plait';
 }

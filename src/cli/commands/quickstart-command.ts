@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { dirname } from 'node:path';
 import { resolveIndexPath, checkFolderDestination } from '../../format/index-path.js';
 import { prepareOutputDir } from '../validate.js';
-import { plural } from '../options.js';
+import { invokedAs, plural } from '../options.js';
 import { openIndex } from '../../search/plait-index.js';
 import { ProgressReporter } from '../progress.js';
 import { announceBundledModel } from './model-commands.js';
@@ -32,7 +32,7 @@ export function registerQuickstartCommand(program: Command): void {
           process.stdout.write(`\n> ${q}   (${timings.totalMs.toFixed(1)} ms, mode ${index.manifest.model.defaultMode})\n`);
           for (const h of hits) process.stdout.write(`  ${h.rank}. ${h.score.toFixed(3)}  ${h.docId}: ${h.title}\n`);
         }
-        process.stdout.write(`\nnext: node bin/plait.js search ${o.index} "your query" --text\n`);
+        process.stdout.write(`\nnext: ${invokedAs()} search ${o.index} "your query" --text\n`);
       } finally {
         await index.close();
       }
