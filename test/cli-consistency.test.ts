@@ -85,7 +85,8 @@ test('--timings prints milliseconds with one decimal and the PLAID settings, not
   const r = plait('search', 'sample', 'bread and yeast', '--mode', 'late', '--timings');
   assert.equal(r.code, 0, r.stderr);
   const line = r.stdout.trim().split('\n').pop()!;
-  assert.match(line, /^timings: total \d+\.\d ms \(encode \d+\.\d ms, late \d+\.\d ms(, \w+ \d+\.\d ms)*\); PLAID ncells \d+, threshold [\d.]+, ndocs \d+ \(defaults\)$/);
+  // The settings that ran, plait's query-level rules included (the probe floor, the margin, probed-token ranking).
+  assert.match(line, /^timings: total \d+\.\d ms \(encode \d+\.\d ms, late \d+\.\d ms(, \w+ \d+\.\d ms)*\); PLAID ncells 1 per query token \(at least 32 per query\), threshold 0\.5 or within 0\.05 of a token's best, ndocs 256, candidates of queries up to 16 tokens ranked by probed tokens \(defaults\)$/);
   // Every figure has one decimal: no 2113.2792179999997.
   for (const m of line.matchAll(/([\d.]+) ms/g)) assert.match(m[1]!, /^\d+\.\d$/);
 });

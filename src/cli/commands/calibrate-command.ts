@@ -15,6 +15,7 @@ import { ProgressReporter, formatSeconds } from '../progress.js';
 import { requireInput } from '../validate.js';
 import { WriteInterrupts } from '../interrupt.js';
 import { parseIntArg, printJson } from '../options.js';
+import { describePlaidParams } from '../plaid-params-text.js';
 
 interface CalibrateCliOptions {
   queries?: string;
@@ -49,8 +50,6 @@ async function readQueryLog(path: string): Promise<string[]> {
   return (await readQueries(path)).map((q) => q.text);
 }
 
-const fmtParams = (p: PlaidParams): string =>
-  `ncells ${p.nIvfProbe} per query token${p.nIvfProbeTotal === undefined ? '' : ` (at least ${p.nIvfProbeTotal} per query)`}, threshold ${p.centroidScoreThreshold}${p.centroidScoreMargin === undefined ? '' : ` or within ${p.centroidScoreMargin} of a token's best`}, ndocs ${p.ndocs}${p.ndocsQueryTokens === undefined ? '' : ` (× ${p.ndocsQueryTokens}/qLen for queries under ${p.ndocsQueryTokens} tokens)`}${p.interactionScoring === 'probed-tokens' ? ', candidates ranked by probed tokens' : ''}`;
 const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
 
 /** Why a bucket's choice is not trusted: the target missed, or too few queries of a kind measured. */
@@ -88,7 +87,7 @@ export function calibrationLines(c: IndexCalibration, documentsNow?: number): st
   for (const b of c.buckets) {
     const bucket = b.maxTopK === null ? `k > 100` : `k ≤ ${b.maxTopK}`;
     lines.push(
-      `  ${bucket.padEnd(8)} ${fmtParams(b.params)}${b.maxTopK === null ? ' (at least 4·k)' : ''}: ${pct(b.fidelity)} of top-${b.k}, p50 ${b.p50Ms.toFixed(1)} ms` +
+      `  ${bucket.padEnd(8)} ${describePlaidParams(b.params)}${b.maxTopK === null ? ' (at least 4·k)' : ''}: ${pct(b.fidelity)} of top-${b.k}, p50 ${b.p50Ms.toFixed(1)} ms` +
         `${b.reached ? '' : ` — ${notReachedWhy(c, b)}`}; defaults ${pct(b.defaults.fidelity)}, p50 ${b.defaults.p50Ms.toFixed(1)} ms${costLine(b, c.costCeiling?.maxCostRatio ?? null)}`,
     );
   }

@@ -1,7 +1,8 @@
 import { Option, type Command } from 'commander';
 import { openIndexForCli } from '../open-index.js';
 import { readFileSync } from 'node:fs';
-import { CANDIDATE_DEFAULTS, SEARCH_DEFAULTS, colbertDefaultsFor } from '../../config/defaults.js';
+import { CANDIDATE_DEFAULTS, SEARCH_DEFAULTS, colbertDefaultsFor, type PlaidParams } from '../../config/defaults.js';
+import { describePlaidParams } from '../plaid-params-text.js';
 
 /** ColBERT's PLAID table for k <= 10, <= 100 and beyond, which plaidDefaultsFor (a search without a calibration) starts from. */
 const byK = [10, 100, 1000].map((k) => colbertDefaultsFor(k));
@@ -25,12 +26,12 @@ import { addCrossEncoderFlags, addPipelineFlags, printRewrites, rerankWithCrossE
  * `--timings` for people: each stage in ms with one decimal (never 2113.2792179999997), then the
  * PLAID settings and where they came from. `--json --timings` keeps the raw numbers.
  */
-export function formatTimings(t: SearchTimings, plaid: { nIvfProbe: number; centroidScoreThreshold: number; ndocs: number; source: string } | undefined): string {
+export function formatTimings(t: SearchTimings, plaid: (PlaidParams & { source: string }) | undefined): string {
   const ms = (x: number): string => `${x.toFixed(1)} ms`;
   const parts = (Object.entries(t) as Array<[string, unknown]>)
     .filter(([k, v]) => typeof v === 'number' && k.endsWith('Ms') && k !== 'totalMs' && v > 0)
     .map(([k, v]) => `${k.slice(0, -2)} ${ms(v as number)}`);
-  const settings = plaid === undefined ? '' : `; PLAID ncells ${plaid.nIvfProbe}, threshold ${plaid.centroidScoreThreshold}, ndocs ${plaid.ndocs} (${plaid.source})`;
+  const settings = plaid === undefined ? '' : `; PLAID ${describePlaidParams(plaid)} (${plaid.source})`;
   return `timings: total ${ms(t.totalMs)}${parts.length > 0 ? ` (${parts.join(', ')})` : ''}${settings}`;
 }
 
