@@ -14,6 +14,9 @@ import { fileURLToPath } from 'node:url';
 import { buildIndex } from '../src/indexer/build-index.js';
 import { openIndex, type PlaitIndex } from '../src/search/plait-index.js';
 import { isPlaitError } from '../src/errors/index.js';
+import { addCorpus } from '../src/mutate/add-corpus.js';
+import { createEncoder } from '../src/encoder/create-encoder.js';
+import { readManifest } from '../src/format/index-reader.js';
 import { strayFiles } from './helpers/living.js';
 
 const SAMPLE = fileURLToPath(new URL('../../examples/sample-corpus.jsonl', import.meta.url));
@@ -62,6 +65,17 @@ test('plait add: the added documents are found in every mode; errors carry file:
   assert.match(dup.stderr, /^plait: Document exists: "\S+" \(line 1 of \S*rest\.jsonl\) is already in the index, and --no-replace refuses to replace it \[DOCUMENT_EXISTS\]/m);
   assert.match(dup.stderr, /drop --no-replace to replace the indexed document, or remove line 1 of \S*rest\.jsonl/);
   assert.doesNotMatch(dup.stderr, /--skip-invalid/);
+  // The refusal comes before the encoding (minutes for a large corpus): an encoder that fails when
+  // asked to encode is never asked.
+  const real = await createEncoder(readManifest(path).modelSpec, { threads: 0 });
+  try {
+    const guard = new Proxy(real, {
+      get: (t, k) => (k === 'encodeDocuments' ? (): never => assert.fail('encoded before refusing') : ((v: unknown) => (typeof v === 'function' ? v.bind(t) : v))(Reflect.get(t, k))),
+    });
+    await assert.rejects(addCorpus(path, join(dir, 'rest.jsonl'), { noReplace: true, encoder: guard }), (e) => isPlaitError(e, 'DOCUMENT_EXISTS') && e.details?.['line'] === 1 && /rest\.jsonl/.test(String(e.details?.['file'])));
+  } finally {
+    await real.close();
+  }
   assert.equal(await index.refresh(), true);
   for (const d of docs.slice(30)) {
     for (const mode of ['late', 'bm25', 'hybrid'] as const) {

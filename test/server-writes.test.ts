@@ -80,12 +80,16 @@ test('an upsert replaces; no_replace refuses an indexed id and writes nothing', 
   assert.equal(hit.doc_id, 'bee-dance');
   assert.match(hit.text!, /scent marks/);
   const before = readManifest(sample.path).generation;
-  // A conflict with the index's state, not a malformed body: 409 naming the id, its place and the option.
+  // A conflict with the index's state, not a malformed body: 409 naming the id, its place and the
+  // option — found before the encoding (the encoder's busy time does not move).
+  const busy = async (): Promise<number> => (await server.engine.metrics.encoderBusy.get()).values.reduce((s, v) => s + v.value, 0);
+  const busyBefore = await busy();
   const refused = await postJson(`${base}/documents`, { documents: [{ doc_id: 'fresh-one', text: 'a new document' }, { doc_id: 'bee-dance', text: 'x y z' }], no_replace: true });
   assert.equal(refused.status, 409);
   assert.equal(refused.body.error.code, 'DOCUMENT_EXISTS');
   assert.equal(refused.body.error.message, 'Document exists: "bee-dance" (documents[1]) is already in the index, and no_replace refuses to replace it');
   assert.deepEqual(refused.body.error.details, { id: 'bee-dance', option: 'no_replace', field: 'documents[1]' });
+  assert.equal(await busy(), busyBefore, 'a refused write is not encoded');
   assert.equal(readManifest(sample.path).generation, before);
   // The same id twice in one request is the body's own fault: 400 DUPLICATE_ID, with or without no_replace.
   for (const noReplace of [true, false]) {

@@ -6,7 +6,7 @@
  */
 import { createEncoder } from '../encoder/create-encoder.js';
 import type { Encoder, EncoderOptions } from '../encoder/types.js';
-import { isPlaitError } from '../errors/index.js';
+import { isPlaitError, type PlaitError } from '../errors/index.js';
 import { readManifest } from '../format/index-reader.js';
 import { locateIndex } from '../format/index-path.js';
 import { emptyCorpusError, openCorpus } from '../indexer/corpus/index.js';
@@ -14,7 +14,10 @@ import type { CorpusInput, CorpusReadReport, CorpusReaderOptions } from '../inde
 import { checkModel } from '../search/model-check.js';
 import type { DocumentInput } from '../docstore/types.js';
 import { encodeDocuments } from './encode-documents.js';
-import { documentExists, updateIndex, type UpdateResult } from './index-updater.js';
+import { documentExists, firstIndexedId, updateIndex, type UpdateResult } from './index-updater.js';
+import { DocStoreReader } from '../docstore/index.js';
+import { roleFileName } from '../format/manifest.js';
+import { join } from 'node:path';
 import { withLockWait, type LockWaitOptions } from './lock-wait.js';
 
 export interface AddCorpusOptions extends CorpusReaderOptions, LockWaitOptions {
@@ -41,7 +44,25 @@ function inputLineOf(e: unknown, sources: ReadonlyArray<{ file: string; line: nu
   if (!isPlaitError(e, 'DOCUMENT_EXISTS')) return e;
   const source = sources[Number(e.details?.['position'])];
   if (source === undefined) return e;
-  return documentExists(String(e.details?.['id']), 'noReplace', `line ${source.line} of ${source.file}`, { ...e.details, file: source.file, line: source.line });
+  return existsAt(String(e.details?.['id']), source, e.details ?? {});
+}
+
+/** DOCUMENT_EXISTS for an id read at `source` (file and line in the message and details). */
+function existsAt(id: string, source: { file: string; line: number }, details: Record<string, unknown>): PlaitError {
+  return documentExists(id, 'noReplace', `line ${source.line} of ${source.file}`, { ...details, file: source.file, line: source.line });
+}
+
+/** `noReplace`'s refusal before the encoding, from the committed document store (the commit checks again). */
+function refuseBeforeEncoding(path: string, docs: readonly DocumentInput[], sources: ReadonlyArray<{ file: string; line: number }>): void {
+  const m = readManifest(path);
+  const store = DocStoreReader.open(join(path, roleFileName(m, 'docstore')), { commit: m.docstoreCommit ?? null });
+  let i: number;
+  try {
+    i = firstIndexedId(docs.map((d) => d.docId), (id) => store.docIdToRowid(id) !== null);
+  } finally {
+    store.close();
+  }
+  if (i >= 0) throw existsAt(docs[i]!.docId, sources[i]!, { position: i, index: path });
 }
 
 /**
@@ -65,6 +86,7 @@ export async function addCorpus(index: string, input: CorpusInput, options: AddC
       sources.push(d.source);
     }
     if (docs.length === 0) throw emptyCorpusError(input, corpus.report, 'add');
+    if (options.noReplace === true) refuseBeforeEncoding(path, docs, sources);
     const encoded = await encodeDocuments(docs, encoder, manifest);
     const t1 = performance.now();
     let result: UpdateResult;

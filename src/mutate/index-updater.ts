@@ -126,6 +126,16 @@ export function documentExists(id: string, option: string, where: string, detail
   return new PlaitError('DOCUMENT_EXISTS', { message: `"${id}" (${where}) is already in the index, and ${option} refuses to replace it`, id, option, ...details });
 }
 
+/**
+ * Position of the first of `docIds` that `isIndexed` finds (-1: none): the refusal `noReplace` will
+ * make, found before the encoding so that a refused write costs no encoding (minutes, for a large
+ * corpus). The commit checks again under the lock and stays the authority (another writer may add
+ * an id in between).
+ */
+export function firstIndexedId(docIds: readonly string[], isIndexed: (docId: string) => boolean): number {
+  return docIds.findIndex((id) => isIndexed(id));
+}
+
 /** Tombstoned passages of a manifest's generation (0 when none). */
 export function tombstonedPassages(data: Pick<IndexData, 'tombstones'>): number {
   return data.tombstones === null ? 0 : popcount(data.tombstones);

@@ -33,7 +33,7 @@ import { CLUSTER_WRITE_DEFAULTS } from '../../config/defaults.js';
 import { PlaitError, isPlaitError } from '../../errors/index.js';
 import { commitIdOf } from '../../format/index-transaction.js';
 import { checkDocument, encodeDocuments } from '../../mutate/encode-documents.js';
-import { documentExists, updateIndex, type UpdateRequest, type UpdateResult } from '../../mutate/index-updater.js';
+import { documentExists, firstIndexedId, updateIndex, type UpdateRequest, type UpdateResult } from '../../mutate/index-updater.js';
 import type { DocumentInput } from '../../docstore/types.js';
 import type { MetadataFilter } from '../../docstore/metadata-filter.js';
 import { indexGeneration, type Engine, type IndexEntry } from '../engine.js';
@@ -185,6 +185,12 @@ function documentsOf(b: AddBody): DocumentInput[] {
   });
 }
 
+/** 409 DOCUMENT_EXISTS for documents[i], named as the client sent it (no_replace). */
+function refusedByNoReplace(id: string, i: number): PlaitError {
+  const field = `documents[${i}]`;
+  return documentExists(id, 'no_replace', field, { field });
+}
+
 /** The ids and filter of a delete body, checked. */
 function deletionsOf(b: DeleteBody): { delete: string[]; deleteWhere?: MetadataFilter } {
   if (b.doc_ids === undefined && b.filter === undefined) throw new PlaitError('INVALID_ARGUMENT', { message: 'give doc_ids, filter, or both', field: 'body' });
@@ -287,6 +293,9 @@ export const documentsRoutes: FastifyPluginAsync<DocumentsRoutesOptions> = async
       refuseOnReplica();
       const index = engine.plaitIndex(entry);
       const docs = documentsOf(b);
+      // no_replace refuses before the encoding when the served generation already holds an id; the commit checks again.
+      const indexed = b.no_replace === true ? firstIndexedId(docs.map((d) => d.docId), (id) => index.docstore.docIdToRowid(id) !== null) : -1;
+      if (indexed >= 0) throw refusedByNoReplace(docs[indexed]!.docId, indexed);
       const encoded = await runWork(engine, reply, b.timeout_ms, async () => {
         const encoder = await index.encoder();
         return trackEncode(engine, index.manifest.model.name, () => encodeDocuments(docs, encoder, index.manifest));
@@ -296,8 +305,7 @@ export const documentsRoutes: FastifyPluginAsync<DocumentsRoutesOptions> = async
       } catch (e) {
         // The library names its own option and the index folder; a client sent no_replace and documents[i].
         if (!isPlaitError(e, 'DOCUMENT_EXISTS')) throw e;
-        const field = `documents[${Number(e.details?.['position'])}]`;
-        throw documentExists(String(e.details?.['id']), 'no_replace', field, { field });
+        throw refusedByNoReplace(String(e.details?.['id']), Number(e.details?.['position']));
       }
     },
   );
