@@ -40,6 +40,8 @@ test('formatTable: columns as wide as their widest cell, text left and figures r
   assert.deepEqual(formatTable([['k', '10%']], ['left', 'right'], { indent: '  ' }), ['  k  10%']);
   // Ragged rows: a missing cell is empty.
   assert.deepEqual(formatTable([['only'], ['b', '2']], ['left', 'right']), ['only   ', 'b     2']);
+  // A character outside the BMP (two UTF-16 units) is one column.
+  assert.deepEqual(formatTable([['\u{1F600}x', '1'], ['abc', '22']], ['left', 'right']), ['\u{1F600}x    1', 'abc  22']);
 });
 
 test('sizeTable: a long segment name widens the name column for every row, sizes end in one column', () => {

@@ -10,15 +10,18 @@ export type Align = 'left' | 'right';
 export function formatTable(rows: ReadonlyArray<ReadonlyArray<string>>, align: readonly Align[], options: { indent?: string; gap?: string } = {}): string[] {
   const indent = options.indent ?? '';
   const gap = options.gap ?? '  ';
-  const widths = align.map((_, c) => Math.max(0, ...rows.map((r) => (r[c] ?? '').length)));
+  // Widths in code points, as eval's table counts them (a token outside the BMP is one character).
+  const width = (v: string): number => [...v].length;
+  const widths = align.map((_, c) => Math.max(0, ...rows.map((r) => width(r[c] ?? ''))));
   return rows.map(
     (r) =>
       indent +
       align
         .map((a, c) => {
           const v = r[c] ?? '';
-          if (a === 'right') return v.padStart(widths[c]!);
-          return c === align.length - 1 ? v : v.padEnd(widths[c]!);
+          const fill = ' '.repeat(widths[c]! - width(v));
+          if (a === 'right') return fill + v;
+          return c === align.length - 1 ? v : v + fill;
         })
         .join(gap),
   );
