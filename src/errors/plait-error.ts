@@ -29,8 +29,8 @@ export const ERROR_TEMPLATES = {
   INDEX_EXISTS: 'Index already exists: {message}',
   BUILD_FAILED: 'Index build failed: {message}',
   NATIVE_UNAVAILABLE: 'Native kernels unavailable: {message}',
-  // Too large (HTTP 413), named by what was too large: a query request (search, explain, rerank; a text over the encoder's limit), a write (documents, doc_ids), an encode request.
-  QUERY_TOO_LARGE: 'Query too large: {message}',
+  // Too large (HTTP 413), named by what was too large: a query request (search, explain, rerank; also the encoder's per-text limit, which any text meets), a write (documents, doc_ids), an encode request.
+  QUERY_TOO_LARGE: 'Request too large: {message}',
   WRITE_TOO_LARGE: 'Write too large: {message}',
   ENCODE_TOO_LARGE: 'Encode request too large: {message}',
   ABORTED: 'Aborted: {message}',

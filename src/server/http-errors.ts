@@ -113,7 +113,7 @@ export function unsupportedMediaType(contentType: string | undefined): PlaitErro
 /**
  * What a route's body carries, which names its 413: a route declares it in its Fastify config
  * (`config: { bodyKind: 'write' }`); a route that declares none carries a query (search, explain,
- * rerank). test/server-limits.test.ts sends an oversized body to every POST route.
+ * rerank). test/server-messages.test.ts sends an oversized body to every POST route.
  */
 export type BodyKind = 'query' | 'write' | 'encode';
 
