@@ -14,8 +14,8 @@ import { fetchClusterShard, publishCluster, type ShardFilesResult } from '../../
 import { findClusterRoot } from '../../cluster/cluster-manifest.js';
 import { addCorpusToCluster, deleteFromCluster, type ClusterWriteResult } from '../../cluster/cluster-writer.js';
 import { parseFilter } from '../../docstore/metadata-filter.js';
-import { LOCK_WAIT_OPTION, corpusReadOptions, lockWait, readIdFile, withCorpusOptions, type AddCliOptions } from './living-commands.js';
-import { SKIP_INVALID_HELP } from './index-commands.js';
+import { LOCK_WAIT_OPTION, corpusReadOptions, lockWait, readIdFile, type AddCliOptions } from './living-commands.js';
+import { SKIP_INVALID_HELP, withCorpusOptions } from './index-commands.js';
 import { PlaitError } from '../../errors/index.js';
 import { parseIntArg, plural, printJson } from '../options.js';
 

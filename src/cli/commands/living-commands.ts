@@ -24,8 +24,6 @@ import { commitIdOf } from '../../format/index-transaction.js';
 import { WriteInterrupts } from '../interrupt.js';
 import { SKIP_CODES, SKIP_INVALID_HELP, describeSkipped, totalSkipped, withCorpusOptions } from './index-commands.js';
 
-export { withCorpusOptions };
-
 export interface AddCliOptions {
   replace: boolean;
   skipInvalid?: boolean;
@@ -43,7 +41,7 @@ const SKIPPABLE = new Set(Object.values(SKIP_CODES));
 /** Every command takes -q as `plait index` does; these print no progress, only their result line. */
 const QUIET_HELP = 'no progress output (this command prints only its result)';
 
-/** `--lock-wait-s`: how long add / delete / compact wait for another writer's lock. */
+/** `--lock-wait-s`: how long add / delete / compact / backup (and cluster publish) wait for another writer's lock. */
 export const LOCK_WAIT_OPTION = [
   '--lock-wait-s <s>',
   `seconds to wait while another writer (an add, a compaction, a backup) holds the index's write lock, then INDEX_LOCKED (default: ${LOCK_WAIT_DEFAULTS.waitMs / 1000}; 0: fail at once)`,
@@ -57,7 +55,6 @@ export function lockWait(o: { lockWaitS?: number; json?: boolean }): LockWaitOpt
     onLockWait: (e) => process.stderr.write(`plait: waiting for the write lock: ${String(e.details?.['message'] ?? e.message)}\n`),
   };
 }
-
 
 /** The reader and encoder options that `withCorpusOptions` and --skip-invalid parsed. */
 export function corpusReadOptions(o: Omit<AddCliOptions, 'replace' | 'json'>): CorpusReaderOptions & { encoderOptions: EncoderOptions } {
