@@ -29,7 +29,7 @@ const MAX_LEN = 180;
 const WINDOWS = 5;
 const MIN_SECONDS = 1;
 
-function unitRows(rand: () => number, rows: number, dim: number): Float32Array {
+export function unitRows(rand: () => number, rows: number, dim: number): Float32Array {
   const out = new Float32Array(rows * dim);
   for (let r = 0; r < rows; r++) {
     let n = 0;
@@ -40,7 +40,7 @@ function unitRows(rand: () => number, rows: number, dim: number): Float32Array {
   return out;
 }
 
-function nearCentroids(rand: () => number, centroids: Float32Array, rows: number, dim: number): Float32Array {
+export function nearCentroids(rand: () => number, centroids: Float32Array, rows: number, dim: number): Float32Array {
   const noise = unitRows(rand, rows, dim);
   const out = new Float32Array(rows * dim);
   for (let r = 0; r < rows; r++) {
@@ -57,7 +57,7 @@ function nearCentroids(rand: () => number, centroids: Float32Array, rows: number
  * Best-of-windows CPU seconds per call of fn: this process's own CPU time (process.cpuUsage), not
  * the wall clock, so time spent waiting for a core on a shared machine does not count.
  */
-function timeIt(fn: () => void): number {
+export function timeIt(fn: () => void): number {
   let best = Infinity;
   for (let w = 0; w < WINDOWS; w++) {
     let calls = 0;

@@ -46,7 +46,7 @@ constexpr int kHeads = 10;  // h = v / 27 for v < 256: 0..9
 constexpr int kTails = 27;  // l = v mod 27
 
 struct TernaryCodeScratch {
-  std::vector<float> heads, tails, best, ones;
+  std::vector<float> qT, heads, tails, best, ones, maxAbs, inv;
   std::vector<int16_t> acc;
 };
 TernaryCodeScratch& scratch() {
@@ -54,26 +54,41 @@ TernaryCodeScratch& scratch() {
   return s;
 }
 
-// floor(x) for |x| < 2^31 (code-maxsim.cc's floorFast: it vectorises on the baseline ISA).
-inline float floorFast(float x) {
-  const float t = static_cast<float>(static_cast<int32_t>(x));
-  return t > x ? t - 1.f : t;
-}
-
-// Fills one lane's digit sums for the dimensions [t0, t0 + n) of q_i: out[u * lanes] for u < count, the
-// digits of u (base 3, n of them, first the most significant) read into weights.
-inline void digitSums(const float* qi, size_t t0, int n, size_t dim, const float* weights, int count, float* out,
-                      size_t lanes) {
-  for (int u = 0; u < count; ++u) {
-    float sum = 0.f;
-    int p = n == 2 ? 3 : 9;
-    for (int s = 0; s < n; ++s, p /= 3) {
-      const size_t t = t0 + static_cast<size_t>(s);
-      if (t >= dim) break;
-      const float prod = qi[t] * weights[(u / p) % 3];
-      sum += prod;
+// DIGITS[u][s]: digit s (most significant first) of u in base 3, for the heads (2 digits, u < 10: u = 9 reads 0, 0
+// as the decoder reads bytes >= 243) and the tails (3 digits, u < 27).
+struct Digits {
+  uint8_t head[kHeads][2];
+  uint8_t tail[kTails][3];
+  constexpr Digits() : head(), tail() {
+    for (int u = 0; u < kHeads; ++u) {
+      head[u][0] = static_cast<uint8_t>((u / 3) % 3);
+      head[u][1] = static_cast<uint8_t>(u % 3);
     }
-    out[static_cast<size_t>(u) * lanes] = sum;
+    for (int u = 0; u < kTails; ++u) {
+      tail[u][0] = static_cast<uint8_t>(u / 9);
+      tail[u][1] = static_cast<uint8_t>((u / 3) % 3);
+      tail[u][2] = static_cast<uint8_t>(u % 3);
+    }
+  }
+};
+constexpr Digits kDigits;
+
+// rows[u * lanes + i] = sum over the n digits s of u of qT[(t0 + s) * lanes + i] * weights[digit], for dimensions
+// t0 + s < dim, added in s order from 0 (lanes contiguous, so the loop vectorises; every lane the same operations).
+template <int N, int Count>
+inline void digitSums(const float* qT, size_t t0, size_t dim, const float* weights, const uint8_t (*digits)[N],
+                      size_t lanes, float* rows) {
+  for (int u = 0; u < Count; ++u) {
+    float* row = rows + static_cast<size_t>(u) * lanes;
+    std::fill(row, row + lanes, 0.f);
+    for (int s = 0; s < N && t0 + static_cast<size_t>(s) < dim; ++s) {
+      const float w = weights[digits[u][s]];
+      const float* qt = qT + (t0 + static_cast<size_t>(s)) * lanes;
+      for (size_t i = 0; i < lanes; ++i) {
+        const float prod = qt[i] * w;
+        row[i] += prod;
+      }
+    }
   }
 }
 
@@ -82,33 +97,50 @@ inline void digitSums(const float* qi, size_t t0, int n, size_t dim, const float
 void buildTernaryCodeLut(const float* q, size_t qLen, size_t dim, const float* weights, int16_t* lut, float* scales) {
   const size_t nBytes = ternaryBytes(dim);
   const size_t lanes = codeLutLanes(qLen);
-  const float bound = static_cast<float>(codeLutBound(nBytes));
+  const int32_t ibound = codeLutBound(nBytes);
+  const float bound = static_cast<float>(ibound);
   TernaryCodeScratch& sc = scratch();
-  // heads[(b*10 + h)*lanes + i], tails[(b*27 + l)*lanes + i]; lanes >= qLen stay 0.
-  sc.heads.assign(nBytes * kHeads * lanes, 0.f);
-  sc.tails.assign(nBytes * kTails * lanes, 0.f);
-  std::vector<float> maxAbs(lanes, 0.f), inv(lanes, 0.f);
+  // The query transposed to qT[t * lanes + i] (lanes >= qLen are 0, so their sums, maxima and entries are 0).
+  sc.qT.assign(dim * lanes, 0.f);
+  for (size_t i = 0; i < qLen; ++i)
+    for (size_t t = 0; t < dim; ++t) sc.qT[t * lanes + i] = q[i * dim + t];
+  // heads[(b*10 + h)*lanes + i], tails[(b*27 + l)*lanes + i].
+  sc.heads.resize(nBytes * kHeads * lanes);
+  sc.tails.resize(nBytes * kTails * lanes);
+  sc.maxAbs.assign(lanes, 0.f);
+  sc.inv.assign(lanes, 0.f);
+  std::vector<float> hMax(lanes), hMin(lanes), tMax(lanes), tMin(lanes);
+  float* maxAbs = sc.maxAbs.data();
   for (size_t b = 0; b < nBytes; ++b) {
     float* heads = sc.heads.data() + b * kHeads * lanes;
     float* tails = sc.tails.data() + b * kTails * lanes;
-    for (size_t i = 0; i < qLen; ++i) {
-      const float* qi = q + i * dim;
-      digitSums(qi, 5 * b, 2, dim, weights, kHeads, heads + i, lanes);
-      digitSums(qi, 5 * b + 2, 3, dim, weights, kTails, tails + i, lanes);
-      float hMax = -std::numeric_limits<float>::infinity(), hMin = std::numeric_limits<float>::infinity();
-      float tMax = hMax, tMin = hMin;
-      for (int h = 0; h < 9; ++h) {
-        hMax = std::max(hMax, heads[h * lanes + i]);
-        hMin = std::min(hMin, heads[h * lanes + i]);
+    digitSums<2, kHeads>(sc.qT.data(), 5 * b, dim, weights, kDigits.head, lanes, heads);
+    digitSums<3, kTails>(sc.qT.data(), 5 * b + 2, dim, weights, kDigits.tail, lanes, tails);
+    // Extremes over the heads 0..8 (head 9 repeats head 0) and the 27 tails; rounding is monotonic, so
+    // max_v |e| = max(|fl(max A + max B)|, |fl(min A + min B)|).
+    std::copy(heads, heads + lanes, hMax.begin());
+    std::copy(heads, heads + lanes, hMin.begin());
+    std::copy(tails, tails + lanes, tMax.begin());
+    std::copy(tails, tails + lanes, tMin.begin());
+    for (int h = 1; h < 9; ++h)
+      for (size_t i = 0; i < lanes; ++i) {
+        const float x = heads[h * lanes + i];
+        hMax[i] = x > hMax[i] ? x : hMax[i];
+        hMin[i] = x < hMin[i] ? x : hMin[i];
       }
-      for (int l = 0; l < kTails; ++l) {
-        tMax = std::max(tMax, tails[l * lanes + i]);
-        tMin = std::min(tMin, tails[l * lanes + i]);
+    for (int l = 1; l < kTails; ++l)
+      for (size_t i = 0; i < lanes; ++i) {
+        const float x = tails[l * lanes + i];
+        tMax[i] = x > tMax[i] ? x : tMax[i];
+        tMin[i] = x < tMin[i] ? x : tMin[i];
       }
-      const float top = hMax + tMax, bottom = hMin + tMin;
-      maxAbs[i] = std::max(maxAbs[i], std::max(std::fabs(top), std::fabs(bottom)));
+    for (size_t i = 0; i < lanes; ++i) {
+      const float top = std::fabs(hMax[i] + tMax[i]), bottom = std::fabs(hMin[i] + tMin[i]);
+      const float m = top > bottom ? top : bottom;
+      maxAbs[i] = m > maxAbs[i] ? m : maxAbs[i];
     }
   }
+  float* inv = sc.inv.data();
   for (size_t i = 0; i < lanes; ++i) {
     scales[i] = maxAbs[i] == 0.f ? 0.f : maxAbs[i] / bound;
     inv[i] = maxAbs[i] == 0.f ? 0.f : bound / maxAbs[i];
@@ -119,12 +151,15 @@ void buildTernaryCodeLut(const float* q, size_t qLen, size_t dim, const float* w
       const float* hr = sc.heads.data() + (b * kHeads + h) * lanes;
       const float* tr = sc.tails.data() + (b * kTails + l) * lanes;
       int16_t* out = lut + (static_cast<size_t>(v) * nBytes + b) * lanes;
+      // floor(fl(e * inv) + 0.5) by truncation and a correction, clamped to +-bound, in integer selects so that
+      // the loop vectorises (a float select with branches ran 8 ns an entry).
       for (size_t i = 0; i < lanes; ++i) {
         const float e = hr[i] + tr[i];
-        const float t = e * inv[i];
-        const float r = floorFast(t + 0.5f);
-        const float low = r < -bound ? -bound : r;
-        out[i] = static_cast<int16_t>(low > bound ? bound : low);
+        const float x = e * inv[i] + 0.5f;
+        int32_t r = static_cast<int32_t>(x);
+        r -= static_cast<float>(r) > x ? 1 : 0;
+        r = r < -ibound ? -ibound : r;
+        out[i] = static_cast<int16_t>(r > ibound ? ibound : r);
       }
     }
   }
