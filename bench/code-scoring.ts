@@ -23,7 +23,7 @@ import { ResidualCodec } from '../src/codec/residual-codec.js';
 import { prepareCodeQuery, scoreOnCodes } from '../src/codec/code-scorer.js';
 import { isMain, machine } from './common.js';
 
-const K = 4096;
+export const K = 4096;
 const MIN_LEN = 40;
 const MAX_LEN = 180;
 const WINDOWS = 5;
@@ -73,6 +73,18 @@ export function timeIt(fn: () => void): number {
   return best;
 }
 
+/** nDocs documents of MIN_LEN–MAX_LEN tokens, laid end to end: their lengths, first rows and total tokens. */
+export function documentSpans(rand: () => number, nDocs: number): { lens: Int32Array; starts: Int32Array; tokens: number } {
+  const lens = Int32Array.from({ length: nDocs }, () => MIN_LEN + Math.floor(rand() * (MAX_LEN - MIN_LEN + 1)));
+  const starts = new Int32Array(nDocs);
+  let tokens = 0;
+  for (let d = 0; d < nDocs; d++) {
+    starts[d] = tokens;
+    tokens += lens[d]!;
+  }
+  return { lens, starts, tokens };
+}
+
 export interface ShapeResult {
   dim: number;
   qLen: number;
@@ -93,13 +105,7 @@ export function benchShape(kernels: Kernels, dim: number, qLen: number, nDocs: n
   const rand = rng(dim * 1000 + qLen);
   const centroids = unitRows(rand, K, dim);
   const codec = ResidualCodec.fit(centroids, dim, nbits, nearCentroids(rand, centroids, 20_000, dim), kernels);
-  const lens = Int32Array.from({ length: nDocs }, () => MIN_LEN + Math.floor(rand() * (MAX_LEN - MIN_LEN + 1)));
-  const starts = new Int32Array(nDocs);
-  let tokens = 0;
-  for (let d = 0; d < nDocs; d++) {
-    starts[d] = tokens;
-    tokens += lens[d]!;
-  }
+  const { lens, starts, tokens } = documentSpans(rand, nDocs);
   const docs = nearCentroids(rand, centroids, tokens, dim);
   const { codes, residuals } = codec.compress(docs, tokens);
   const q = unitRows(rand, qLen, dim);

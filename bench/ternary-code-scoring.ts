@@ -18,12 +18,8 @@ import { getKernels, kernelsStatus, type Kernels } from '../src/kernels/index.js
 import { ResidualCodec } from '../src/codec/residual-codec.js';
 import { prepareCodeQuery, scoreOnCodes } from '../src/codec/code-scorer.js';
 import { TERNARY_NBITS } from '../src/kernels/validate.js';
-import { nearCentroids, timeIt, unitRows } from './code-scoring.js';
+import { K, documentSpans, nearCentroids, timeIt, unitRows } from './code-scoring.js';
 import { isMain, machine } from './common.js';
-
-const K = 4096;
-const MIN_LEN = 40;
-const MAX_LEN = 180;
 
 export interface TernaryShapeResult {
   dim: number;
@@ -39,13 +35,7 @@ export function benchTernaryShape(kernels: Kernels, dim: number, qLen: number, n
   const heldout = nearCentroids(rand, centroids, 20_000, dim);
   const ternary = ResidualCodec.fit(centroids, dim, TERNARY_NBITS, heldout, kernels);
   const twoBit = ResidualCodec.fit(centroids, dim, 2, heldout, kernels);
-  const lens = Int32Array.from({ length: nDocs }, () => MIN_LEN + Math.floor(rand() * (MAX_LEN - MIN_LEN + 1)));
-  const starts = new Int32Array(nDocs);
-  let tokens = 0;
-  for (let d = 0; d < nDocs; d++) {
-    starts[d] = tokens;
-    tokens += lens[d]!;
-  }
+  const { lens, starts, tokens } = documentSpans(rand, nDocs);
   const docs = nearCentroids(rand, centroids, tokens, dim);
   const t = ternary.compress(docs, tokens);
   const b = twoBit.compress(docs, tokens);

@@ -14,42 +14,21 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mulberry32 as rng } from '../src/util/random.js';
-import { nativeKernels, typescriptKernels, kernelsStatus, type Kernels } from '../src/kernels/index.js';
+import { nativeKernels, typescriptKernels, type Kernels } from '../src/kernels/index.js';
 import { ResidualCodec } from '../src/codec/residual-codec.js';
-import { prepareCodeQuery, scoreOnCodes, supportsCodeScoring, supportsFastScan, tokenInverseNormsCache, type TernaryCodeQuery } from '../src/codec/code-scorer.js';
+import { prepareCodeQuery, supportsCodeScoring, supportsFastScan, tokenInverseNormsCache, type TernaryCodeQuery } from '../src/codec/code-scorer.js';
 import { TERNARY_NBITS, ternaryBytes } from '../src/kernels/ternary-kernels.js';
 import { codeLutBound, codeLutLanes } from '../src/kernels/code-kernels.js';
 import { isPlaitError } from '../src/errors/index.js';
 import { REPO_ROOT, inCi, needsNative, requireNative } from './helpers/requirements.js';
+import { nearCentroids, unitRows } from './helpers/clustered-tokens.js';
+import { bitIdentityOnNarrowerPaths } from './helpers/narrower-paths.js';
 import { buildSynthetic, syntheticPassages } from '../fixtures/synthetic-index.js';
 import { openIndex } from '../src/search/plait-index.js';
 import { exactScoresBy } from '../src/search/plaid.js';
 
 /** Set in the child processes that re-run the bit-identity test on a narrower native path. */
 const CHILD = process.env.PLAIT_TERNARY_CODES_CHILD === '1';
-
-function unitRows(rand: () => number, rows: number, dim: number): Float32Array {
-  const out = new Float32Array(rows * dim);
-  for (let r = 0; r < rows; r++) {
-    let n = 0;
-    for (let t = 0; t < dim; t++) n += (out[r * dim + t] = rand() * 2 - 1) ** 2;
-    for (let t = 0; t < dim; t++) out[r * dim + t] = out[r * dim + t]! / Math.sqrt(n);
-  }
-  return out;
-}
-
-/** Unit tokens near random centroids, normalize(c + 0.6 · unit noise). */
-function nearCentroids(rand: () => number, centroids: Float32Array, k: number, rows: number, dim: number): Float32Array {
-  const noise = unitRows(rand, rows, dim);
-  const out = new Float32Array(rows * dim);
-  for (let r = 0; r < rows; r++) {
-    const c = Math.floor(rand() * k);
-    let n = 0;
-    for (let t = 0; t < dim; t++) n += (out[r * dim + t] = centroids[c * dim + t]! + 0.6 * noise[r * dim + t]!) ** 2;
-    for (let t = 0; t < dim; t++) out[r * dim + t] = out[r * dim + t]! / Math.sqrt(n);
-  }
-  return out;
-}
 
 interface Case {
   dim: number;
@@ -356,21 +335,5 @@ test(
 );
 
 if (!CHILD) {
-  const SELF = fileURLToPath(import.meta.url);
-  for (const simd of ['avx2', 'scalar'] as const) {
-    const cpu = kernelsStatus().cpu;
-    const unsupported = simd === 'avx2' && !(cpu.avx2 && cpu.fma);
-    test(`bit identity on the native ${simd} path`, { skip: needsNative() || (unsupported ? 'CPU lacks AVX2' : false) }, () => {
-      requireNative();
-      const { NODE_TEST_CONTEXT: _ignored, ...env } = process.env;
-      const r = spawnSync(process.execPath, ['--test', '--test-reporter=tap', '--test-name-pattern=bit-identical', SELF], {
-        env: { ...env, PLAIT_SIMD: simd, PLAIT_KERNELS: '', PLAIT_TERNARY_CODES_CHILD: '1' },
-        encoding: 'utf8',
-        timeout: 60_000,
-      });
-      assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
-      assert.match(r.stdout, new RegExp(`ok \\d+ - native ternary code scoring is bit-identical to the TypeScript twin \\(${simd} path\\)`));
-      assert.match(r.stdout, /# fail 0/);
-    });
-  }
+  bitIdentityOnNarrowerPaths(fileURLToPath(import.meta.url), 'PLAIT_TERNARY_CODES_CHILD', (simd) => [`native ternary code scoring is bit-identical to the TypeScript twin (${simd} path)`]);
 }

@@ -23,7 +23,7 @@
  * Speed and fidelity: bench/RESULTS.md, "Ternary scored on the codes".
  */
 import { checkCodes, checkCount, checkDim, checkLength, checkSpans } from './validate.js';
-import { codeLutBound, codeLutLanes, emptyDocumentScore } from './code-kernels.js';
+import { codeLutBound, codeLutLanes, emptyDocumentScore, foldCodeRow } from './code-kernels.js';
 import { ternaryBytes, ternaryInverseNorms } from './ternary-kernels.js';
 import { PlaitError } from '../errors/index.js';
 
@@ -155,19 +155,7 @@ function maxsimTernaryCodes(
     best.fill(-Infinity);
     for (let j = tokenStarts[d]!, end = j + len; j < end; j++) {
       if (invNorms && Number.isNaN(invNorms[j]!)) ternaryInverseNorms(codes, residuals, j, 1, dim, centroids!, weights!, invNorms, j);
-      const inv = invNorms ? invNorms[j]! : 1;
-      const rb = j * nBytes;
-      acc.fill(0);
-      for (let b = 0; b < nBytes; b++) {
-        const row = (residuals[rb + b]! * nBytes + b) * lanes;
-        for (let i = 0; i < qLen; i++) acc[i] = acc[i]! + lut[row + i]!;
-      }
-      const srow = codes[j]! * qLen;
-      for (let i = 0; i < qLen; i++) {
-        const x = Math.fround(centroidScores[srow + i]! + Math.fround(scales[i]! * acc[i]!));
-        const y = Math.fround(x * inv);
-        if (y > best[i]!) best[i] = y;
-      }
+      foldCodeRow(centroidScores, qLen, lut, scales, lanes, codes, residuals, nBytes, j, invNorms ? invNorms[j]! : 1, acc, best);
     }
     let total = 0;
     for (let i = 0; i < qLen; i++) total = Math.fround(total + (qWeights ? Math.fround(qWeights[i]! * best[i]!) : best[i]!));
