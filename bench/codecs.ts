@@ -171,6 +171,8 @@ interface ModeFigures {
   vsDecompress?: { diff: number; p: number; sharedTop10: number };
   perQuery: Map<string, number>;
   top10: Map<string, string[]>;
+  /** Median CPU time of one query of the k = 10 run (this process's, ms; the machine's load does not count). */
+  p50CpuMs: number;
 }
 
 interface WidthFigures {
@@ -185,16 +187,25 @@ interface WidthFigures {
 async function evaluateWidth(path: string, queries: Array<{ id: string; text: string }>, emb: TokenEmbeddings[], qrels: Qrels, nbits: Nbits): Promise<Record<string, ModeFigures>> {
   const index = await openIndex(path, { workers: 0 });
   try {
+    const cpuMs = new WeakMap<Run, number[]>();
     const runOf = (o: SearchOptions): Run => {
       const run: Run = new Map();
-      queries.forEach((q, i) => run.set(q.id, index.searchEncoded(q.text, emb[i]!, { mode: 'late', ...o }).hits.map((h) => ({ docId: h.docId, score: h.score }))));
+      const ms: number[] = [];
+      queries.forEach((q, i) => {
+        const u0 = process.cpuUsage();
+        run.set(q.id, index.searchEncoded(q.text, emb[i]!, { mode: 'late', ...o }).hits.map((h) => ({ docId: h.docId, score: h.score })));
+        const u = process.cpuUsage(u0);
+        ms.push((u.user + u.system) / 1000);
+      });
+      cpuMs.set(run, ms);
       return run;
     };
     const figures = (top10Run: Run, top100: Run): ModeFigures => {
       const a = evaluateRun(top10Run, qrels);
       const b = evaluateRun(top100, qrels);
       const top10 = new Map([...top10Run].map(([q, hits]) => [q, hits.slice(0, 10).map((h) => h.docId)]));
-      return { ndcg10: a.mean['ndcg@10'], recall100: b.mean['recall@100'], perQuery: new Map([...a.perQuery].map(([q, m]) => [q, m['ndcg@10']])), top10 };
+      const ms = Float32Array.from(cpuMs.get(top10Run) ?? []).sort();
+      return { ndcg10: a.mean['ndcg@10'], recall100: b.mean['recall@100'], perQuery: new Map([...a.perQuery].map(([q, m]) => [q, m['ndcg@10']])), top10, p50CpuMs: ms.length === 0 ? Number.NaN : quantileSorted(ms, 0.5) };
     };
     const out: Record<string, ModeFigures> = {};
     const previous = process.env.PLAIT_EXACT_SCORING;
@@ -326,8 +337,8 @@ function tableRow(r: WidthFigures): string {
 /** The default exact method (on the codes) against decompression, one line a width with code scoring. */
 function onCodesTable(result: { dataset: string; widths: WidthFigures[] }): string {
   const lines = [
-    `| ${result.dataset} nbits | PLAID nDCG@10 decompress → default (Δ, p, top-10 shared) | exhaustive | hybrid |`,
-    '|---|---|---|---|',
+    `| ${result.dataset} nbits | PLAID nDCG@10 decompress → default (Δ, p, top-10 shared) | exhaustive | hybrid | PLAID p50 CPU ms/query at k = 10, decompress → default |`,
+    '|---|---|---|---|---|',
   ];
   const cell = (d: ModeFigures | undefined, f: ModeFigures | undefined): string => {
     if (d === undefined || f?.vsDecompress === undefined) return '–';
@@ -336,7 +347,7 @@ function onCodesTable(result: { dataset: string; widths: WidthFigures[] }): stri
   };
   for (const r of result.widths) {
     const m = r.modes;
-    if (m.plaidDefault !== undefined) lines.push(`| ${r.nbits} | ${cell(m.plaid, m.plaidDefault)} | ${cell(m.exhaustive, m.exhaustiveDefault)} | ${cell(m.hybrid, m.hybridDefault)} |`);
+    if (m.plaidDefault !== undefined) lines.push(`| ${r.nbits} | ${cell(m.plaid, m.plaidDefault)} | ${cell(m.exhaustive, m.exhaustiveDefault)} | ${cell(m.hybrid, m.hybridDefault)} | ${m.plaid!.p50CpuMs.toFixed(2)} → ${m.plaidDefault.p50CpuMs.toFixed(2)} |`);
   }
   return lines.join('\n');
 }
