@@ -146,7 +146,9 @@ export function supportsFastScan(codec: CodeScoringCodec): boolean {
  * Builds the query's tables, once a query, shared by every chunk and segment: for 'codes' and
  * 'codes-normalized' the int16 lookup table (nBytes · 256 · codeLutLanes(qLen): 64 KiB for a
  * 32-token query at 128 d and 2 bits); for 'fastscan' the uint8 nibble tables (nBytes · 32 · qLen:
- * 32 KiB there), or the int16 table where the tokens are too wide for fast-scan.
+ * 32 KiB there), or the int16 table where the tokens are too wide for fast-scan. For a ternary index,
+ * whatever the method, its int16 LUT over ternary byte values (ceil(dim/5) · 256 · codeLutLanes(qLen):
+ * 416 KiB at 128 d and 32 query tokens).
  * @throws PlaitError INVALID_ARGUMENT when the index's nbits has no code scoring
  */
 export function prepareCodeQuery(codec: CodeScoringCodec, q: Float32Array, qLen: number, kernels: Kernels, method?: 'codes' | 'codes-normalized'): LutCodeQuery | TernaryCodeQuery;
