@@ -23,13 +23,13 @@ import { ResidualCodec } from '../src/codec/residual-codec.js';
 import { prepareCodeQuery, scoreOnCodes } from '../src/codec/code-scorer.js';
 import { isMain, machine } from './common.js';
 
-const K = 4096;
+export const K = 4096;
 const MIN_LEN = 40;
 const MAX_LEN = 180;
 const WINDOWS = 5;
 const MIN_SECONDS = 1;
 
-function unitRows(rand: () => number, rows: number, dim: number): Float32Array {
+export function unitRows(rand: () => number, rows: number, dim: number): Float32Array {
   const out = new Float32Array(rows * dim);
   for (let r = 0; r < rows; r++) {
     let n = 0;
@@ -40,7 +40,7 @@ function unitRows(rand: () => number, rows: number, dim: number): Float32Array {
   return out;
 }
 
-function nearCentroids(rand: () => number, centroids: Float32Array, rows: number, dim: number): Float32Array {
+export function nearCentroids(rand: () => number, centroids: Float32Array, rows: number, dim: number): Float32Array {
   const noise = unitRows(rand, rows, dim);
   const out = new Float32Array(rows * dim);
   for (let r = 0; r < rows; r++) {
@@ -57,7 +57,7 @@ function nearCentroids(rand: () => number, centroids: Float32Array, rows: number
  * Best-of-windows CPU seconds per call of fn: this process's own CPU time (process.cpuUsage), not
  * the wall clock, so time spent waiting for a core on a shared machine does not count.
  */
-function timeIt(fn: () => void): number {
+export function timeIt(fn: () => void): number {
   let best = Infinity;
   for (let w = 0; w < WINDOWS; w++) {
     let calls = 0;
@@ -71,6 +71,18 @@ function timeIt(fn: () => void): number {
     best = Math.min(best, (u.user + u.system) / 1e6 / calls);
   }
   return best;
+}
+
+/** nDocs documents of MIN_LEN–MAX_LEN tokens, laid end to end: their lengths, first rows and total tokens. */
+export function documentSpans(rand: () => number, nDocs: number): { lens: Int32Array; starts: Int32Array; tokens: number } {
+  const lens = Int32Array.from({ length: nDocs }, () => MIN_LEN + Math.floor(rand() * (MAX_LEN - MIN_LEN + 1)));
+  const starts = new Int32Array(nDocs);
+  let tokens = 0;
+  for (let d = 0; d < nDocs; d++) {
+    starts[d] = tokens;
+    tokens += lens[d]!;
+  }
+  return { lens, starts, tokens };
 }
 
 export interface ShapeResult {
@@ -93,13 +105,7 @@ export function benchShape(kernels: Kernels, dim: number, qLen: number, nDocs: n
   const rand = rng(dim * 1000 + qLen);
   const centroids = unitRows(rand, K, dim);
   const codec = ResidualCodec.fit(centroids, dim, nbits, nearCentroids(rand, centroids, 20_000, dim), kernels);
-  const lens = Int32Array.from({ length: nDocs }, () => MIN_LEN + Math.floor(rand() * (MAX_LEN - MIN_LEN + 1)));
-  const starts = new Int32Array(nDocs);
-  let tokens = 0;
-  for (let d = 0; d < nDocs; d++) {
-    starts[d] = tokens;
-    tokens += lens[d]!;
-  }
+  const { lens, starts, tokens } = documentSpans(rand, nDocs);
   const docs = nearCentroids(rand, centroids, tokens, dim);
   const { codes, residuals } = codec.compress(docs, tokens);
   const q = unitRows(rand, qLen, dim);

@@ -9,7 +9,11 @@
  * 1-bit is also evaluated with ColBERTv2's quartile weights on the same bits (plait fits each side's
  * mean). For 1 and 2 bits PLAID is also run with exact scoring on the codes (PLAIT_EXACT_SCORING=codes:
  * the int8-query lookup tables of src/codec/code-scorer.ts, the "1-bit with an int8 query" path).
- * Late-interaction mode only; queries are encoded once.
+ * Every width with scoring on its codes (1, 2, 4 bits: fast-scan; ternary: its byte LUT,
+ * src/kernels/ternary-code-kernels.ts) is also run in all three modes with the exact stage by
+ * EXACT_SCORING_DEFAULTS.method (what a plain search does) against 'decompress' in the same mode:
+ * nDCG@10, Δ, p and the share of each query's top-10 the two have in common.
+ * Queries are encoded once. PLAIT_CODECS_SKIP_EXHAUSTIVE=1 leaves exhaustive mode out.
  *
  * The embedding cache (vectors.f32 + index.jsonl, keyed by SHA-1 of the passage text) and the
  * indexes live under PLAIT_CODECS_DIR (default /tmp/codec-bench); a rerun reuses both, so the
@@ -35,8 +39,14 @@ import { mulberry32 } from '../src/util/random.js';
 import { quantileSorted } from '../src/util/vectors.js';
 import { TERNARY_NBITS, nbitsName, parseNbits, residualRowBytes, type Nbits } from '../src/kernels/validate.js';
 import { dataDir, isMain, machine } from './common.js';
+import { supportsCodeScoring } from '../src/codec/code-scorer.js';
 
 const ROOT = process.env.PLAIT_CODECS_DIR ?? '/tmp/codec-bench';
+/**
+ * PLAIT_CODECS_SKIP_EXHAUSTIVE=1 leaves exhaustive mode out: on scifact (3M tokens) an exhaustive pass
+ * over 300 queries costs minutes of CPU per method, more than a loaded shared machine gives a session.
+ */
+const SKIP_EXHAUSTIVE = process.env.PLAIT_CODECS_SKIP_EXHAUSTIVE === '1';
 
 /**
  * Token embeddings cached on disk by text: a miss is encoded by `inner` and appended, a hit read
@@ -162,7 +172,12 @@ interface ModeFigures {
   recall100: number;
   /** nDCG@10 minus 2-bit's in the same mode, with the paired randomization test's p. */
   vs2bit?: { diff: number; p: number };
+  /** For the default-method modes: nDCG@10 minus decompression's in the same mode, p, mean share of the top-10 in common. */
+  vsDecompress?: { diff: number; p: number; sharedTop10: number };
   perQuery: Map<string, number>;
+  top10: Map<string, string[]>;
+  /** Median CPU time of one query of the k = 10 run (this process's, ms; the machine's load does not count). */
+  p50CpuMs: number;
 }
 
 interface WidthFigures {
@@ -177,15 +192,25 @@ interface WidthFigures {
 async function evaluateWidth(path: string, queries: Array<{ id: string; text: string }>, emb: TokenEmbeddings[], qrels: Qrels, nbits: Nbits): Promise<Record<string, ModeFigures>> {
   const index = await openIndex(path, { workers: 0 });
   try {
+    const cpuMs = new WeakMap<Run, number[]>();
     const runOf = (o: SearchOptions): Run => {
       const run: Run = new Map();
-      queries.forEach((q, i) => run.set(q.id, index.searchEncoded(q.text, emb[i]!, { mode: 'late', ...o }).hits.map((h) => ({ docId: h.docId, score: h.score }))));
+      const ms: number[] = [];
+      queries.forEach((q, i) => {
+        const u0 = process.cpuUsage();
+        run.set(q.id, index.searchEncoded(q.text, emb[i]!, { mode: 'late', ...o }).hits.map((h) => ({ docId: h.docId, score: h.score })));
+        const u = process.cpuUsage(u0);
+        ms.push((u.user + u.system) / 1000);
+      });
+      cpuMs.set(run, ms);
       return run;
     };
-    const figures = (top10: Run, top100: Run): ModeFigures => {
-      const a = evaluateRun(top10, qrels);
+    const figures = (top10Run: Run, top100: Run): ModeFigures => {
+      const a = evaluateRun(top10Run, qrels);
       const b = evaluateRun(top100, qrels);
-      return { ndcg10: a.mean['ndcg@10'], recall100: b.mean['recall@100'], perQuery: new Map([...a.perQuery].map(([q, m]) => [q, m['ndcg@10']])) };
+      const top10 = new Map([...top10Run].map(([q, hits]) => [q, hits.slice(0, 10).map((h) => h.docId)]));
+      const ms = Float32Array.from(cpuMs.get(top10Run) ?? []).sort();
+      return { ndcg10: a.mean['ndcg@10'], recall100: b.mean['recall@100'], perQuery: new Map([...a.perQuery].map(([q, m]) => [q, m['ndcg@10']])), top10, p50CpuMs: ms.length === 0 ? Number.NaN : quantileSorted(ms, 0.5) };
     };
     const out: Record<string, ModeFigures> = {};
     const previous = process.env.PLAIT_EXACT_SCORING;
@@ -194,11 +219,23 @@ async function evaluateWidth(path: string, queries: Array<{ id: string; text: st
       out.plaid = figures(runOf({ topK: 10 }), runOf({ topK: 100 }));
       // The bundled model's default mode: BM25 fused with PLAID's late interaction.
       out.hybrid = figures(runOf({ topK: 10, mode: 'hybrid' }), runOf({ topK: 100, mode: 'hybrid' }));
-      const exhaustive = runOf({ topK: 100, exhaustive: true });
-      out.exhaustive = figures(exhaustive, exhaustive);
+      if (!SKIP_EXHAUSTIVE) {
+        const exhaustive = runOf({ topK: 100, exhaustive: true });
+        out.exhaustive = figures(exhaustive, exhaustive);
+      }
       if (nbits === 1 || nbits === 2) {
         process.env.PLAIT_EXACT_SCORING = 'codes';
         out.plaidCodes = figures(runOf({ topK: 10 }), runOf({ topK: 100 }));
+      }
+      if (supportsCodeScoring(nbits)) {
+        delete process.env.PLAIT_EXACT_SCORING;
+        out.plaidDefault = figures(runOf({ topK: 10 }), runOf({ topK: 100 }));
+        out.hybridDefault = figures(runOf({ topK: 10, mode: 'hybrid' }), runOf({ topK: 100, mode: 'hybrid' }));
+        if (!SKIP_EXHAUSTIVE) {
+          const all = runOf({ topK: 100, exhaustive: true });
+          out.exhaustiveDefault = figures(all, all);
+        }
+        for (const mode of ['plaid', 'hybrid', 'exhaustive']) if (out[mode] !== undefined) out[`${mode}Default`]!.vsDecompress = againstDecompression(out[`${mode}Default`]!, out[mode]!);
       }
     } finally {
       if (previous === undefined) delete process.env.PLAIT_EXACT_SCORING;
@@ -210,6 +247,19 @@ async function evaluateWidth(path: string, queries: Array<{ id: string; text: st
   }
 }
 
+/** `f` (a default-method mode) against `base` (the same mode decompressing): Δ nDCG@10, p, mean top-10 shared. */
+function againstDecompression(f: ModeFigures, base: ModeFigures): { diff: number; p: number; sharedTop10: number } {
+  const ids = [...base.perQuery.keys()];
+  const test = pairedRandomizationTest(ids.map((q) => f.perQuery.get(q)!), ids.map((q) => base.perQuery.get(q)!));
+  let shared = 0;
+  for (const q of ids) {
+    const mine = new Set(f.top10.get(q) ?? []);
+    const theirs = base.top10.get(q) ?? [];
+    shared += theirs.length === 0 ? 1 : theirs.filter((d) => mine.has(d)).length / theirs.length;
+  }
+  return { diff: f.ndcg10 - base.ndcg10, p: test.p, sharedTop10: shared / ids.length };
+}
+
 /** Fills `vs2bit` of every row's modes not yet compared, once the 2-bit row is there. */
 function compareTo2bit(rows: WidthFigures[]): void {
   const base = rows.find((r) => r.nbits === '2');
@@ -217,7 +267,7 @@ function compareTo2bit(rows: WidthFigures[]): void {
   for (const r of rows) {
     for (const [mode, f] of Object.entries(r.modes)) {
       const b = base.modes[mode];
-      if (b === undefined || r === base || f.vs2bit !== undefined) continue;
+      if (b === undefined || r === base || f.vs2bit !== undefined || f.vsDecompress !== undefined) continue;
       const ids = [...b.perQuery.keys()];
       const test = pairedRandomizationTest(ids.map((q) => f.perQuery.get(q)!), ids.map((q) => b.perQuery.get(q)!));
       f.vs2bit = { diff: f.ndcg10 - b.ndcg10, p: test.p };
@@ -258,6 +308,7 @@ export async function dataset(name: string, widths: Nbits[]): Promise<object> {
       });
       compareTo2bit(rows);
       console.error(`# evaluated ${path}: ${tableRow(rows[rows.length - 1]!)}`);
+      console.error(`# on codes: ${onCodesTable({ dataset: name, widths: rows.slice(-1) }).split('\n').slice(2).join('')}`);
     }
     if (widths.includes(1)) {
       const src = join(ROOT, `${name}-1`);
@@ -275,7 +326,7 @@ export async function dataset(name: string, widths: Nbits[]): Promise<object> {
       queries: queries.length,
       counts: m0.counts,
       dim: m0.dim,
-      widths: rows.map((r) => ({ ...r, modes: Object.fromEntries(Object.entries(r.modes).map(([k, { perQuery: _p, ...v }]) => [k, v])) })),
+      widths: rows.map((r) => ({ ...r, modes: Object.fromEntries(Object.entries(r.modes).map(([k, { perQuery: _p, top10: _t, ...v }]) => [k, v])) })),
     };
   } finally {
     cache.close();
@@ -290,6 +341,24 @@ function tableRow(r: WidthFigures): string {
   const cell = (m: ModeFigures | undefined): string => (m === undefined ? '–' : f4(m.ndcg10) + d(m));
   const m = r.modes;
   return `| ${r.nbits} | ${r.bytesPerToken} | ${r.indexMB.toFixed(1)} | ${cell(m.plaid)} | ${cell(m.exhaustive)} | ${cell(m.hybrid)} | ${cell(m.plaidCodes)} | ${f4(m.plaid?.recall100)} | ${f4(m.exhaustive?.recall100)} |`;
+}
+
+/** The default exact method (on the codes) against decompression, one line a width with code scoring. */
+function onCodesTable(result: { dataset: string; widths: WidthFigures[] }): string {
+  const lines = [
+    `| ${result.dataset} nbits | PLAID nDCG@10 decompress → default (Δ, p, top-10 shared) | exhaustive | hybrid | PLAID p50 CPU ms/query at k = 10, decompress → default |`,
+    '|---|---|---|---|---|',
+  ];
+  const cell = (d: ModeFigures | undefined, f: ModeFigures | undefined): string => {
+    if (d === undefined || f?.vsDecompress === undefined) return '–';
+    const v = f.vsDecompress;
+    return `${d.ndcg10.toFixed(4)} → ${f.ndcg10.toFixed(4)} (${v.diff >= 0 ? '+' : ''}${v.diff.toFixed(4)}, p ${v.p.toFixed(3)}, ${v.sharedTop10.toFixed(3)})`;
+  };
+  for (const r of result.widths) {
+    const m = r.modes;
+    if (m.plaidDefault !== undefined) lines.push(`| ${r.nbits} | ${cell(m.plaid, m.plaidDefault)} | ${cell(m.exhaustive, m.exhaustiveDefault)} | ${cell(m.hybrid, m.hybridDefault)} | ${m.plaid!.p50CpuMs.toFixed(2)} → ${m.plaidDefault.p50CpuMs.toFixed(2)} |`);
+  }
+  return lines.join('\n');
 }
 
 function table(result: { dataset: string; widths: WidthFigures[] }): string {
@@ -345,7 +414,10 @@ if (isMain(import.meta.url) && process.argv[2] === 'decode') {
   for (const name of names) {
     const r = (await dataset(name, widths)) as { dataset: string; widths?: WidthFigures[] };
     console.log(JSON.stringify(r));
-    if (r.widths !== undefined) console.log(table(r as { dataset: string; widths: WidthFigures[] }));
+    if (r.widths !== undefined) {
+      console.log(table(r as { dataset: string; widths: WidthFigures[] }));
+      console.log(onCodesTable(r as { dataset: string; widths: WidthFigures[] }));
+    }
     console.log(`# load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   }
 }

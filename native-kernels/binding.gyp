@@ -4,13 +4,14 @@
 # the scalar path only. The code-scoring kernels (src/code-maxsim.cc and the fast-scan
 # src/fast-scan.cc) are their own static library, compiled with -ffp-contract=off so that no path
 # fuses a multiply-add: their SIMD paths, the scalar ones and the TypeScript twins agree bit for bit.
-# The ternary codec's kernels (src/ternary-kernels.cc) are built the same way, for the same reason.
+# The ternary codec's kernels (src/ternary-kernels.cc) are built the same way, for the same reason, and so is
+# the ternary code scorer (src/ternary-code-scoring.cc).
 {
   "targets": [
     {
       "target_name": "plait_code_kernels",
       "type": "static_library",
-      "sources": ["src/code-maxsim.cc", "src/fast-scan.cc"],
+      "sources": ["src/code-maxsim.cc", "src/fast-scan.cc", "src/ternary-code-scoring.cc"],
       "cflags!": ["-O2", "-O0"],
       "cflags_cc!": ["-O2", "-O0", "-std=gnu++17", "-std=gnu++20"],
       "cflags": ["-O3", "-fPIC", "-ffp-contract=off"],

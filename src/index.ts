@@ -205,6 +205,8 @@ export { LTR_DEFAULTS } from './config/defaults.js';
 export { EXACT_SCORING_DEFAULTS } from './config/defaults.js';
 export { EXACT_SCORING_METHODS, exactScoringMethod, prepareCodeQuery, scoreOnCodes, supportsCodeScoring, supportsFastScan, centroidNormsSq, codeLutLanes } from './codec/code-scorer.js';
 export type { ExactScoringMethod, CodeScoringMethod, CodeQuery, LutCodeQuery, FastScanCodeQuery, CodeScoringCodec } from './codec/code-scorer.js';
+// Ternary scored on its codes (issue 22): prepareCodeQuery's answer for a ternary index.
+export type { TernaryCodeQuery } from './codec/code-scorer.js';
 export { FAST_SCAN_MAX_BYTES } from './kernels/fast-scan.js';
 // Loose ends of issues 21–26 (polish): the server passes its rewrites to searchEncodedBatch
 export type { EncodedSearchOptions } from './search/plait-index.js';

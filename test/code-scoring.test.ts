@@ -7,15 +7,16 @@
 import { test } from 'node:test';
 import { EXACT_SCORING_DEFAULTS } from '../src/config/defaults.js';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { mulberry32 as rng } from '../src/util/random.js';
-import { nativeKernels, typescriptKernels, kernelsStatus, type Kernels } from '../src/kernels/index.js';
+import { nativeKernels, typescriptKernels, type Kernels } from '../src/kernels/index.js';
 import { ResidualCodec } from '../src/codec/residual-codec.js';
 import { centroidNormsSq, exactScoringMethod, prepareCodeQuery, scoreOnCodes, supportsFastScan, type FastScanCodeQuery } from '../src/codec/code-scorer.js';
 import { FAST_SCAN_MAX_BYTES, fastScanEntryMax } from '../src/kernels/fast-scan.js';
 import { isPlaitError } from '../src/errors/index.js';
 import { needsNative, requireNative } from './helpers/requirements.js';
+import { nearCentroids, unitRows } from './helpers/clustered-tokens.js';
+import { bitIdentityOnNarrowerPaths } from './helpers/narrower-paths.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,29 +26,6 @@ import { centroidScores, plaidSearch, scratchMarks } from '../src/search/plaid.j
 
 /** Set in the child processes that re-run the bit-identity tests on a narrower native path. */
 const CHILD = process.env.PLAIT_CODE_SCORING_CHILD === '1';
-
-function unitRows(rand: () => number, rows: number, dim: number): Float32Array {
-  const out = new Float32Array(rows * dim);
-  for (let r = 0; r < rows; r++) {
-    let n = 0;
-    for (let t = 0; t < dim; t++) n += (out[r * dim + t] = rand() * 2 - 1) ** 2;
-    for (let t = 0; t < dim; t++) out[r * dim + t] = out[r * dim + t]! / Math.sqrt(n);
-  }
-  return out;
-}
-
-/** Unit tokens near random centroids, normalize(c + 0.6 · unit noise), as real embeddings cluster. */
-function nearCentroids(rand: () => number, centroids: Float32Array, k: number, rows: number, dim: number): Float32Array {
-  const noise = unitRows(rand, rows, dim);
-  const out = new Float32Array(rows * dim);
-  for (let r = 0; r < rows; r++) {
-    const c = Math.floor(rand() * k);
-    let n = 0;
-    for (let t = 0; t < dim; t++) n += (out[r * dim + t] = centroids[c * dim + t]! + 0.6 * noise[r * dim + t]!) ** 2;
-    for (let t = 0; t < dim; t++) out[r * dim + t] = out[r * dim + t]! / Math.sqrt(n);
-  }
-  return out;
-}
 
 interface Case {
   dim: number;
@@ -497,22 +475,8 @@ test("PLAID's stage 4 on codes ('codes' and 'fastscan'): the same survivors, eac
 });
 
 if (!CHILD) {
-  const SELF = fileURLToPath(import.meta.url);
-  for (const simd of ['avx2', 'scalar'] as const) {
-    const cpu = kernelsStatus().cpu;
-    const unsupported = simd === 'avx2' && !(cpu.avx2 && cpu.fma);
-    test(`bit identity on the native ${simd} path`, { skip: needsNative() || (unsupported ? 'CPU lacks AVX2' : false) }, () => {
-      requireNative();
-      const { NODE_TEST_CONTEXT: _ignored, ...env } = process.env;
-      const r = spawnSync(process.execPath, ['--test', '--test-reporter=tap', '--test-name-pattern=bit-identical', SELF], {
-        env: { ...env, PLAIT_SIMD: simd, PLAIT_KERNELS: '', PLAIT_CODE_SCORING_CHILD: '1' },
-        encoding: 'utf8',
-        timeout: 60_000,
-      });
-      assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
-      assert.match(r.stdout, new RegExp(`ok \\d+ - native code scoring is bit-identical to the TypeScript twin \\(${simd} path\\)`));
-      assert.match(r.stdout, new RegExp(`ok \\d+ - native fast-scan is bit-identical to the TypeScript twin \\(${simd} path\\)`));
-      assert.match(r.stdout, /# fail 0/);
-    });
-  }
+  bitIdentityOnNarrowerPaths(fileURLToPath(import.meta.url), 'PLAIT_CODE_SCORING_CHILD', (simd) => [
+    `native code scoring is bit-identical to the TypeScript twin (${simd} path)`,
+    `native fast-scan is bit-identical to the TypeScript twin (${simd} path)`,
+  ]);
 }

@@ -610,6 +610,71 @@ Napi::Value MaxsimFastScan(const Info& info) {
 
 // ---- end of code scoring ----
 
+// ---- Exact MaxSim on the stored ternary codes (ternary-code-scoring.cc, issue 22) ----
+// buildTernaryCodeLut(q, qLen, dim, weights, lut, scales)
+Napi::Value BuildTernaryCodeLut(const Info& info) {
+  auto q = array<float>(info, 0, "q");
+  size_t qLen = count(info, 1, "qLen");
+  size_t dim = positive(info, 2, "dim");
+  auto weights = array<float>(info, 3, "weights");
+  auto lut = array<int16_t>(info, 4, "lut");
+  auto scales = array<float>(info, 5, "scales");
+  const size_t lanes = plait::codeLutLanes(qLen);
+  need(info, "q", q.length, qLen * dim);
+  need(info, "weights", weights.length, 3);
+  need(info, "lut", lut.length, plait::ternaryBytes(dim) * 256 * lanes);
+  need(info, "scales", scales.length, lanes);
+  plait::buildTernaryCodeLut(q.data, qLen, dim, weights.data, lut.data, scales.data);
+  return info.Env().Undefined();
+}
+
+// maxsimTernaryCodes(centroidScores, qLen, lut, scales, codes, residuals, dim, tokenStarts, doclens, nDocs, out,
+//                    qWeights?, invNorms?, centroids?, weights?)
+Napi::Value MaxsimTernaryCodes(const Info& info) {
+  auto scores = array<float>(info, 0, "centroidScores");
+  size_t qLen = count(info, 1, "qLen");
+  auto lut = array<int16_t>(info, 2, "lut");
+  auto scales = array<float>(info, 3, "scales");
+  auto codes = array<int32_t>(info, 4, "codes");
+  auto residuals = array<uint8_t>(info, 5, "residuals");
+  size_t dim = positive(info, 6, "dim");
+  auto starts = array<int32_t>(info, 7, "tokenStarts");
+  auto lens = array<int32_t>(info, 8, "doclens");
+  size_t nDocs = count(info, 9, "nDocs");
+  auto out = array<float>(info, 10, "out");
+  auto w = optionalArray<float>(info, 11, "qWeights");
+  auto invNorms = optionalArray<float>(info, 12, "invNorms");
+  auto centroids = optionalArray<float>(info, 13, "centroids");
+  auto weights = optionalArray<float>(info, 14, "weights");
+  const size_t nBytes = plait::ternaryBytes(dim);
+  const size_t lanes = plait::codeLutLanes(qLen);
+  const size_t k = qLen == 0 ? 0 : scores.length / qLen;
+  need(info, "lut", lut.length, nBytes * 256 * lanes);
+  need(info, "scales", scales.length, lanes);
+  checkSpans(info, "tokenStarts", starts, lens, nDocs, std::min(codes.length, residuals.length / nBytes));
+  need(info, "out", out.length, nDocs);
+  if (w.data != nullptr) need(info, "qWeights", w.length, qLen);
+  for (size_t d = 0; d < nDocs; ++d)
+    checkCodes(info, codes.data, static_cast<size_t>(starts.data[d]),
+               static_cast<size_t>(starts.data[d]) + static_cast<size_t>(lens.data[d]), k);
+  if (invNorms.data != nullptr) {
+    need(info, "invNorms", invNorms.length, codes.length);
+    if (centroids.data == nullptr || weights.data == nullptr)
+      rangeError(info, "Expected centroids and weights with invNorms");
+    need(info, "centroids", centroids.length, k * dim);
+    need(info, "weights", weights.length, 3);
+  }
+  plait::maxsimTernaryCodes(scores.data, qLen, lut.data, scales.data, codes.data, residuals.data, dim, starts.data,
+                            lens.data, nDocs, out.data, w.data, invNorms.data, centroids.data, weights.data);
+  return info.Env().Undefined();
+}
+
+void exportTernaryCodeScoring(Napi::Env env, Napi::Object exports) {
+  exports.Set("buildTernaryCodeLut", Napi::Function::New(env, BuildTernaryCodeLut, "buildTernaryCodeLut"));
+  exports.Set("maxsimTernaryCodes", Napi::Function::New(env, MaxsimTernaryCodes, "maxsimTernaryCodes"));
+}
+// ---- end of ternary code scoring ----
+
 Napi::Value SimdName(const Info& info) { return Napi::String::New(info.Env(), plait::simdName(plait::activeSimd())); }
 
 Napi::Value CpuFeaturesValue(const Info& info) {
@@ -661,6 +726,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("compressTernary", Napi::Function::New(env, CompressTernary, "compressTernary"));
   exports.Set("decompressTernary", Napi::Function::New(env, DecompressTernary, "decompressTernary"));
   exports.Set("maxsimCompressedTernary", Napi::Function::New(env, MaxsimCompressedTernary, "maxsimCompressedTernary"));
+  exportTernaryCodeScoring(env, exports);
   return exports;
 }
 

@@ -309,6 +309,12 @@ TokensFn tokensFor(CodeSimd simd) {
 
 }  // namespace
 
+void maxsimCodeRows(CodeSimd simd, const float* S, size_t qLen, const int16_t* lut, const float* scales, size_t lanes,
+                    const int32_t* codes, const uint8_t* residuals, size_t nBytes, size_t start, size_t len,
+                    const float* invs, int16_t* acc, float* best) {
+  tokensFor(simd)(S, qLen, lut, scales, lanes, codes, residuals, nBytes, start, len, invs, acc, best);
+}
+
 size_t codeLutLanes(size_t qLen) { return std::max<size_t>(16, (qLen + 15) / 16 * 16); }
 
 int codeLutBound(size_t nBytes) { return static_cast<int>(32767 / std::max<size_t>(1, nBytes)); }

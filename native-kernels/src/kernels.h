@@ -72,6 +72,10 @@ void decompressTernary(const int32_t* codes, const uint8_t* residuals, size_t n,
 void maxsimCompressedTernary(const float* q, size_t qLen, size_t dim, const int32_t* codes, const uint8_t* residuals,
                              const int32_t* tokenStarts, const int32_t* doclens, size_t nDocs, const float* centroids,
                              const float* weights, float* out, const float* qWeights);
+// out[i] = 1 / max(||c_i + r_i||, 1e-12) for n ternary rows: the factor decompressTernary multiplies a row by (the
+// same float operations, so the same bits).
+void ternaryInverseNorms(const int32_t* codes, const uint8_t* residuals, size_t n, size_t dim, const float* centroids,
+                         const float* weights, float* out);
 
 void centroidInteraction(const float* centroidScores, size_t qLen, const int32_t* codes, const int32_t* tokenStarts,
                          const int32_t* doclens, size_t nDocs, const uint8_t* keep, float* out,
@@ -140,6 +144,13 @@ void maxsimCodes(const float* S, size_t qLen, const int16_t* lut, const float* s
                  const uint8_t* residuals, size_t dim, int nbits, const int32_t* tokenStarts, const int32_t* doclens,
                  size_t nDocs, const float* centroidNormsSq, const float* weights, float* out,
                  const float* qWeights);
+// The per-token loop of maxsimCodes for rows [start, start + len) of codes / residuals (nBytes a row), on a named
+// path: best[i] = max(best[i], (S[c_j*qLen + i] + scales[i]*acc_ij) * invs[j - start]) for i < qLen, acc_ij the
+// int16 sum of the rows lut[(byte_jb*nBytes + b)*lanes + i]; acc is lanes int16 of scratch. Any byte code with a
+// 256-row LUT shares it (the ternary code scorer, ternary-code-scoring.cc).
+void maxsimCodeRows(CodeSimd simd, const float* S, size_t qLen, const int16_t* lut, const float* scales, size_t lanes,
+                    const int32_t* codes, const uint8_t* residuals, size_t nBytes, size_t start, size_t len,
+                    const float* invs, int16_t* acc, float* best);
 // The same on a named path (the qemu harness compares paths bit for bit).
 void maxsimCodesWith(CodeSimd simd, const float* S, size_t qLen, const int16_t* lut, const float* scales,
                      const int32_t* codes, const uint8_t* residuals, size_t dim, int nbits, const int32_t* tokenStarts,
@@ -172,5 +183,22 @@ void maxsimFastScanWith(CodeSimd simd, const float* S, size_t qLen, const uint8_
 // norm summed in eight partial sums (dimension t into t % 8) and the tree ((0+1)+(2+3))+((4+5)+(6+7)).
 void tokenInverseNorms(const int32_t* codes, const uint8_t* residuals, size_t n, size_t dim, const float* centroids,
                        const float* weights, int nbits, float* out);
+
+// ---- Exact MaxSim on the stored ternary codes (ternary-code-scoring.cc, issue 22) ----
+// lut[(v*nBytes + b)*lanes + i] (int16, nBytes = ternaryBytes(dim), lanes = codeLutLanes(qLen)): query token i's dot
+// product with the five residual levels of byte value v at byte position b, quantised per token (scales[i] its
+// unit; lanes floats). The formula, rounding included, is src/kernels/ternary-code-kernels.ts's.
+void buildTernaryCodeLut(const float* q, size_t qLen, size_t dim, const float* weights, int16_t* lut, float* scales);
+// out[d] = sum_i w_i max_j ((S[c_j*qLen + i] + scales[i]*acc_ij) * inv_j), acc_ij the int16 sum of token j's
+// nBytes LUT rows; inv_j = invNorms[row of j] (NaN entries first filled by ternaryInverseNorms from centroids and
+// weights), or 1 when invNorms is null.
+void maxsimTernaryCodes(const float* S, size_t qLen, const int16_t* lut, const float* scales, const int32_t* codes,
+                        const uint8_t* residuals, size_t dim, const int32_t* tokenStarts, const int32_t* doclens,
+                        size_t nDocs, float* out, const float* qWeights, float* invNorms, const float* centroids,
+                        const float* weights);
+void maxsimTernaryCodesWith(CodeSimd simd, const float* S, size_t qLen, const int16_t* lut, const float* scales,
+                            const int32_t* codes, const uint8_t* residuals, size_t dim, const int32_t* tokenStarts,
+                            const int32_t* doclens, size_t nDocs, float* out, const float* qWeights, float* invNorms,
+                            const float* centroids, const float* weights);
 
 }  // namespace plait

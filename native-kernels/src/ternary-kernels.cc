@@ -33,8 +33,8 @@ void buildTernaryLut(const float* weights, std::vector<float>& table) {
   }
 }
 
-// In-place L2 normalisation, the bucket codec's order: eight partial sums, then a fixed tree.
-inline void normaliseRow(float* out, size_t dim) {
+// The inverse L2 norm of a row, the bucket codec's order: eight partial sums, then a fixed tree.
+inline float inverseRowNorm(const float* out, size_t dim) {
   // Eight partial sums: a single running sum would chain every add on the previous one (a float
   // reduction is not reordered without -ffast-math), which made decoding the bottleneck.
   float part[8] = {0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f};
@@ -43,11 +43,17 @@ inline void normaliseRow(float* out, size_t dim) {
     for (size_t l = 0; l < 8; ++l) part[l] += out[t + l] * out[t + l];
   for (; t < dim; ++t) part[0] += out[t] * out[t];
   const float norm = ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
-  const float inv = 1.f / std::max(std::sqrt(norm), 1e-12f);
-  for (t = 0; t < dim; ++t) out[t] *= inv;
+  return 1.f / std::max(std::sqrt(norm), 1e-12f);
 }
 
-inline void decodeTernaryRow(const float* centroid, const uint8_t* bytes, size_t dim, const float* lut, float* out) {
+// In-place L2 normalisation.
+inline void normaliseRow(float* out, size_t dim) {
+  const float inv = inverseRowNorm(out, dim);
+  for (size_t t = 0; t < dim; ++t) out[t] *= inv;
+}
+
+// out = centroid + weights[trit] per dimension, not normalised.
+inline void decodeTernarySum(const float* centroid, const uint8_t* bytes, size_t dim, const float* lut, float* out) {
   const size_t full = dim / kTrits;
   for (size_t b = 0; b < full; ++b) {
     const float* w = lut + static_cast<size_t>(bytes[b]) * kTrits;
@@ -57,6 +63,10 @@ inline void decodeTernaryRow(const float* centroid, const uint8_t* bytes, size_t
     const float* w = lut + static_cast<size_t>(bytes[full]) * kTrits;
     for (size_t t = full * kTrits; t < dim; ++t) out[t] = centroid[t] + w[t - full * kTrits];
   }
+}
+
+inline void decodeTernaryRow(const float* centroid, const uint8_t* bytes, size_t dim, const float* lut, float* out) {
+  decodeTernarySum(centroid, bytes, dim, lut, out);
   normaliseRow(out, dim);
 }
 
@@ -124,6 +134,19 @@ void maxsimCompressedTernary(const float* q, size_t qLen, size_t dim, const int3
       decodeTernaryRow(centroids + static_cast<size_t>(codes[start + j]) * dim, residuals + (start + j) * nBytes, dim,
                        s.lut.data(), s.rows.data() + j * dim);
     out[d] = maxsimOne(pq, s.rows.data(), len);
+  }
+}
+
+void ternaryInverseNorms(const int32_t* codes, const uint8_t* residuals, size_t n, size_t dim, const float* centroids,
+                         const float* weights, float* out) {
+  TernaryScratch& s = ternaryScratch();
+  buildTernaryLut(weights, s.lut);
+  if (s.rows.size() < dim) s.rows.resize(dim);
+  const size_t nBytes = ternaryBytes(dim);
+  for (size_t i = 0; i < n; ++i) {
+    decodeTernarySum(centroids + static_cast<size_t>(codes[i]) * dim, residuals + i * nBytes, dim, s.lut.data(),
+                     s.rows.data());
+    out[i] = inverseRowNorm(s.rows.data(), dim);
   }
 }
 

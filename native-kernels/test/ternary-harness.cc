@@ -8,27 +8,7 @@
 #include <cstring>
 #include <vector>
 
-#include "kernels.h"
-
-// maxsimCompressedTernary's dense MaxSim lives in dense-kernels.cc (x86 SIMD paths); the harness
-// checks only compression and decompression, so these are never called.
-namespace plait {
-PreparedQuery prepareQuery(const float*, size_t, size_t, const float*) { std::abort(); }
-float maxsimOne(const PreparedQuery&, const float*, size_t) { std::abort(); }
-}  // namespace plait
-
-static std::vector<float> inputs(size_t n, uint32_t seed) {
-  std::vector<float> v(n);
-  for (size_t i = 0; i < n; ++i) v[i] = static_cast<float>(static_cast<int>((i * 7919 + seed) % 2001) - 1000) / 1000.f;
-  return v;
-}
-
-static uint32_t fnv(const void* data, size_t bytes) {
-  const auto* p = static_cast<const uint8_t*>(data);
-  uint32_t h = 2166136261u;
-  for (size_t i = 0; i < bytes; ++i) h = (h ^ p[i]) * 16777619u;
-  return h;
-}
+#include "harness-common.h"
 
 int main() {
   const size_t n = 37, k = 5;

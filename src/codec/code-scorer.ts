@@ -25,6 +25,11 @@
  *     on first use into a per-segment cache (tokenInverseNormsCache, 4 bytes a token, per thread).
  *     Needs dim·nbits/8 ≤ FAST_SCAN_MAX_BYTES (dim ≤ 1,024 at 2 bits); wider tokens fall back to
  *     'codes'.
+ * A ternary index (nbits = TERNARY_NBITS) has one method on its codes whichever of the three is
+ * asked for: the byte LUT of 'codes' over its 243 byte values (a byte of five trits has no nibble
+ * split for fast-scan), divided by decompression's exact norm from the same per-segment cache
+ * (src/kernels/ternary-code-kernels.ts; fidelity and speed in bench/RESULTS.md, "Ternary scored on
+ * the codes").
  * bench/code-scoring.ts measures the speed; `plait eval` with PLAIT_EXACT_SCORING the fidelity.
  */
 import type { Kernels } from '../kernels/types.js';
@@ -32,6 +37,7 @@ import { CODE_SCORING_NBITS, codeLutLanes } from '../kernels/code-kernels.js';
 import { FAST_SCAN_MAX_BYTES, fastScanTokenSimilarities } from '../kernels/fast-scan.js';
 import { PlaitError } from '../errors/index.js';
 import { EXACT_SCORING_DEFAULTS } from '../config/defaults.js';
+import { TERNARY_NBITS, ternaryBytes } from '../kernels/ternary-kernels.js';
 
 export { CODE_SCORING_NBITS, codeLutLanes } from '../kernels/code-kernels.js';
 
@@ -67,9 +73,16 @@ export interface CodeScoringCodec {
  * lookup table and per-token scales (codeLutLanes(qLen) lanes); 'fastscan': its uint8 nibble
  * tables, scales and offsets (qLen each).
  */
-export type CodeQuery = LutCodeQuery | FastScanCodeQuery;
+export type CodeQuery = LutCodeQuery | FastScanCodeQuery | TernaryCodeQuery;
 export interface LutCodeQuery {
   kind: 'lut';
+  qLen: number;
+  lut: Int16Array;
+  scales: Float32Array;
+}
+/** A query prepared for a ternary index: its int16 LUT over ternary byte values and scales (codeLutLanes(qLen) lanes). */
+export interface TernaryCodeQuery {
+  kind: 'ternary';
   qLen: number;
   lut: Int16Array;
   scales: Float32Array;
@@ -82,9 +95,9 @@ export interface FastScanCodeQuery {
   offsets: Float32Array;
 }
 
-/** Whether code scoring supports this residual width (1, 2 and 4 bits; 8 bits is the float oracle's width). */
+/** Whether code scoring supports this residual width (1, 2 and 4 bits and ternary; 8 bits is the float oracle's width). */
 export function supportsCodeScoring(nbits: number): boolean {
-  return (CODE_SCORING_NBITS as readonly number[]).includes(nbits);
+  return (CODE_SCORING_NBITS as readonly number[]).includes(nbits) || nbits === TERNARY_NBITS;
 }
 
 /** Residual bytes a token at this width. */
@@ -126,21 +139,30 @@ export function centroidNormsSq(codec: CodeScoringCodec): Float32Array {
 
 /** Whether 'fastscan' can score this codec's tokens (dim·nbits/8 ≤ FAST_SCAN_MAX_BYTES); else 'codes' does. */
 export function supportsFastScan(codec: CodeScoringCodec): boolean {
-  return supportsCodeScoring(codec.nbits) && bytesPerToken(codec) <= FAST_SCAN_MAX_BYTES;
+  return (CODE_SCORING_NBITS as readonly number[]).includes(codec.nbits) && bytesPerToken(codec) <= FAST_SCAN_MAX_BYTES;
 }
 
 /**
  * Builds the query's tables, once a query, shared by every chunk and segment: for 'codes' and
  * 'codes-normalized' the int16 lookup table (nBytes · 256 · codeLutLanes(qLen): 64 KiB for a
  * 32-token query at 128 d and 2 bits); for 'fastscan' the uint8 nibble tables (nBytes · 32 · qLen:
- * 32 KiB there), or the int16 table where the tokens are too wide for fast-scan.
+ * 32 KiB there), or the int16 table where the tokens are too wide for fast-scan. For a ternary index,
+ * whatever the method, its int16 LUT over ternary byte values (ceil(dim/5) · 256 · codeLutLanes(qLen):
+ * 416 KiB at 128 d and 32 query tokens).
  * @throws PlaitError INVALID_ARGUMENT when the index's nbits has no code scoring
  */
-export function prepareCodeQuery(codec: CodeScoringCodec, q: Float32Array, qLen: number, kernels: Kernels, method?: 'codes' | 'codes-normalized'): LutCodeQuery;
+export function prepareCodeQuery(codec: CodeScoringCodec, q: Float32Array, qLen: number, kernels: Kernels, method?: 'codes' | 'codes-normalized'): LutCodeQuery | TernaryCodeQuery;
 export function prepareCodeQuery(codec: CodeScoringCodec, q: Float32Array, qLen: number, kernels: Kernels, method: CodeScoringMethod): CodeQuery;
 export function prepareCodeQuery(codec: CodeScoringCodec, q: Float32Array, qLen: number, kernels: Kernels, method: CodeScoringMethod = 'codes'): CodeQuery {
   if (!supportsCodeScoring(codec.nbits)) {
-    throw new PlaitError('INVALID_ARGUMENT', { message: `Expected an index of ${CODE_SCORING_NBITS.join(', ')} bits for code scoring but it has ${codec.nbits}`, name: 'nbits' });
+    throw new PlaitError('INVALID_ARGUMENT', { message: `Expected an index of ${CODE_SCORING_NBITS.join(', ')} bits or ternary for code scoring but it has ${codec.nbits}`, name: 'nbits' });
+  }
+  if (codec.nbits === TERNARY_NBITS) {
+    const lanes = codeLutLanes(qLen);
+    const lut = new Int16Array(ternaryBytes(codec.dim) * 256 * lanes);
+    const scales = new Float32Array(lanes);
+    kernels.buildTernaryCodeLut(q, qLen, codec.dim, codec.weights, lut, scales);
+    return { kind: 'ternary', qLen, lut, scales };
   }
   if (method === 'fastscan' && supportsFastScan(codec)) {
     const tables = new Uint8Array(bytesPerToken(codec) * 32 * qLen);
@@ -176,6 +198,10 @@ export function scoreOnCodes(
   out: Float32Array,
   qWeights: Float32Array | null,
 ): void {
+  if (cq.kind === 'ternary') {
+    kernels.maxsimTernaryCodes(centroidScores, cq.qLen, cq.lut, cq.scales, codes, residuals, codec.dim, tokenStarts, doclens, nDocs, out, qWeights, tokenInverseNormsCache(residuals, codes.length), codec.centroids, codec.weights);
+    return;
+  }
   if (cq.kind === 'fastscan') {
     kernels.maxsimFastScan(centroidScores, cq.qLen, cq.tables, cq.scales, cq.offsets, codes, residuals, codec.dim, codec.nbits, tokenStarts, doclens, nDocs, out, qWeights, tokenInverseNormsCache(residuals, codes.length), codec.centroids, codec.weights);
     return;

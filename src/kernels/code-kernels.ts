@@ -187,20 +187,31 @@ function maxsimCodes(
         const n2 = Math.fround(centroidNormsSq[c]! + r2);
         inv = Math.fround(1 / Math.fround(Math.sqrt(n2 >= NORM_FLOOR ? n2 : NORM_FLOOR)));
       }
-      acc.fill(0);
-      for (let b = 0; b < nBytes; b++) {
-        const row = (residuals[rb + b]! * nBytes + b) * lanes;
-        for (let i = 0; i < qLen; i++) acc[i] = acc[i]! + lut[row + i]!;
-      }
-      const srow = c * qLen;
-      for (let i = 0; i < qLen; i++) {
-        const x = Math.fround(centroidScores[srow + i]! + Math.fround(scales[i]! * acc[i]!));
-        const y = Math.fround(x * inv);
-        if (y > best[i]!) best[i] = y;
-      }
+      foldCodeRow(centroidScores, qLen, lut, scales, lanes, codes, residuals, nBytes, j, inv, acc, best);
     }
     for (let i = 0; i < qLen; i++) total = Math.fround(total + (qWeights ? Math.fround(qWeights[i]! * best[i]!) : best[i]!));
     out[d] = total;
+  }
+}
+
+/**
+ * Folds row j of codes / residuals (nBytes bytes a row) into `best` (qLen floats):
+ *   best[i] = max(best[i], (S[c_j·qLen + i] + scales[i] · acc_ij) · inv),  acc_ij = Σ_b lut[(byte_jb·nBytes + b)·lanes + i],
+ * in float32 in the native order (one token of maxsimCodeRows, code-maxsim.cc); `acc` is qLen integers of scratch.
+ * Shared by maxsimCodes and the ternary code scorer (ternary-code-kernels.ts), whose LUTs have this layout.
+ */
+export function foldCodeRow(centroidScores: Float32Array, qLen: number, lut: Int16Array, scales: Float32Array, lanes: number, codes: Int32Array, residuals: Uint8Array, nBytes: number, j: number, inv: number, acc: Int32Array, best: Float32Array): void {
+  const rb = j * nBytes;
+  acc.fill(0);
+  for (let b = 0; b < nBytes; b++) {
+    const row = (residuals[rb + b]! * nBytes + b) * lanes;
+    for (let i = 0; i < qLen; i++) acc[i] = acc[i]! + lut[row + i]!;
+  }
+  const srow = codes[j]! * qLen;
+  for (let i = 0; i < qLen; i++) {
+    const x = Math.fround(centroidScores[srow + i]! + Math.fround(scales[i]! * acc[i]!));
+    const y = Math.fround(x * inv);
+    if (y > best[i]!) best[i] = y;
   }
 }
 

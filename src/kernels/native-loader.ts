@@ -20,6 +20,7 @@ import { guardNative } from './arguments.js';
 import { typescriptKernels } from './typescript-kernels.js';
 import { codeKernels } from './code-kernels.js';
 import { fastScanKernels } from './fast-scan.js';
+import { ternaryCodeKernels } from './ternary-code-kernels.js';
 import { TERNARY_NBITS } from './validate.js';
 
 export interface CpuFeatures {
@@ -190,6 +191,9 @@ function wrap(addon: NativeAddon): Kernels {
     maxsimCodes: typeof addon.maxsimCodes === 'function' ? addon.maxsimCodes : codeKernels.maxsimCodes,
     buildFastScanTables: typeof addon.buildFastScanTables === 'function' ? addon.buildFastScanTables : fastScanKernels.buildFastScanTables,
     maxsimFastScan: typeof addon.maxsimFastScan === 'function' ? addon.maxsimFastScan : fastScanKernels.maxsimFastScan,
+    // Ternary code scoring (issue 22); an addon built before it runs the TypeScript twin.
+    buildTernaryCodeLut: typeof addon.buildTernaryCodeLut === 'function' ? addon.buildTernaryCodeLut : ternaryCodeKernels.buildTernaryCodeLut,
+    maxsimTernaryCodes: typeof addon.maxsimTernaryCodes === 'function' ? addon.maxsimTernaryCodes : ternaryCodeKernels.maxsimTernaryCodes,
     ...(typeof addon.mapFile === 'function' ? { mapFile: addon.mapFile } : {}),
   });
 }

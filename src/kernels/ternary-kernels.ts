@@ -102,17 +102,42 @@ export function decodeTernaryRows(
     const ci = codes[row]! * dim;
     const rb = row * bytes;
     const o = outOffset + r * dim;
-    for (let t = 0; t < dim; t++) {
-      const s = t % TRITS_PER_BYTE;
-      const digit = DIGITS[residuals[rb + (t - s) / TRITS_PER_BYTE]! * TRITS_PER_BYTE + s]!;
-      out[o + t] = centroids[ci + t]! + weights[digit]!;
-    }
+    decodeTernarySum(centroids, ci, residuals, rb, dim, weights, out, o);
     normaliseRowF32(out, o, dim, f, floor);
+  }
+}
+
+/** out[o + t] = centroids[ci + t] + weights[trit t of the row at residuals[rb]] (float32), not normalised. */
+function decodeTernarySum(centroids: Float32Array, ci: number, residuals: Uint8Array, rb: number, dim: number, weights: Float32Array, out: Float32Array, o: number): void {
+  for (let t = 0; t < dim; t++) {
+    const s = t % TRITS_PER_BYTE;
+    const digit = DIGITS[residuals[rb + (t - s) / TRITS_PER_BYTE]! * TRITS_PER_BYTE + s]!;
+    out[o + t] = centroids[ci + t]! + weights[digit]!;
+  }
+}
+
+/**
+ * out[outFrom + r] = 1 / max(‖c + r‖, 1e-12) for the ternary rows [from, from + n) of codes /
+ * residuals: the factor decodeTernaryRows multiplies a row by, bit for bit (native twin:
+ * ternaryInverseNorms in ternary-kernels.cc). No argument checks beyond the callers'.
+ */
+export function ternaryInverseNorms(codes: Int32Array, residuals: Uint8Array, from: number, n: number, dim: number, centroids: Float32Array, weights: Float32Array, out: Float32Array, outFrom: number): void {
+  const bytes = ternaryBytes(dim);
+  const row = new Float32Array(dim);
+  for (let r = 0; r < n; r++) {
+    decodeTernarySum(centroids, codes[from + r]! * dim, residuals, (from + r) * bytes, dim, weights, row, 0);
+    out[outFrom + r] = inverseRowNormF32(row, 0, dim, Math.fround, Math.fround(1e-12));
   }
 }
 
 /** The native kernel's normalisation (see the header), every operation rounded to float32. */
 function normaliseRowF32(out: Float32Array, o: number, dim: number, f: (x: number) => number, floor: number): void {
+  const inv = inverseRowNormF32(out, o, dim, f, floor);
+  for (let t = 0; t < dim; t++) out[o + t] = out[o + t]! * inv;
+}
+
+/** 1 / max(‖row‖, floor) in the native kernel's order (see the header), every operation rounded to float32. */
+function inverseRowNormF32(out: Float32Array, o: number, dim: number, f: (x: number) => number, floor: number): number {
   let s0 = 0;
   let s1 = 0;
   let s2 = 0;
@@ -142,8 +167,7 @@ function normaliseRowF32(out: Float32Array, o: number, dim: number, f: (x: numbe
   }
   for (; t < dim; t++) s0 = f(s0 + f(out[o + t]! * out[o + t]!));
   const norm = f(f(f(s0 + s1) + f(s2 + s3)) + f(f(s4 + s5) + f(s6 + s7)));
-  const inv = f(1 / Math.max(f(Math.sqrt(norm)), floor));
-  for (t = 0; t < dim; t++) out[o + t] = out[o + t]! * inv;
+  return f(1 / Math.max(f(Math.sqrt(norm)), floor));
 }
 
 /** Reconstructs n L2-normalised vectors from their codes and ternary residuals (`weights`: the 3 levels). */

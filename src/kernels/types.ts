@@ -290,6 +290,38 @@ export interface Kernels {
   ): void;
 
   /**
+   * Exact scoring on the stored ternary codes (issue 22; native-kernels/src/ternary-code-scoring.cc,
+   * twin src/kernels/ternary-code-kernels.ts): the query's int16 LUT over ternary byte values,
+   * lut[(v·nBytes + b)·lanes + i] with nBytes = ceil(dim/5), lanes = codeLutLanes(qLen), and
+   * scales (lanes floats). The formula, rounding included, is the twin's.
+   */
+  buildTernaryCodeLut(q: Float32Array, qLen: number, dim: number, weights: Float32Array, lut: Int16Array, scales: Float32Array): void;
+
+  /**
+   * Ternary MaxSim without decompression: out[d] = Σ_i w_i · max_j ((S[c_j·qLen + i] + scales[i] · acc_ij) · inv_j),
+   * acc_ij the sum of token j's nBytes LUT rows (exact integers), inv_j = invNorms[row of j]
+   * (1/max(‖c_j + r_j‖, 1e-12), decompression's factor; NaN entries are computed and stored first,
+   * from `centroids` and the 3 `weights`), or 1 without invNorms. Bit-identical on every path and with the twin.
+   */
+  maxsimTernaryCodes(
+    centroidScores: Float32Array,
+    qLen: number,
+    lut: Int16Array,
+    scales: Float32Array,
+    codes: Int32Array,
+    residuals: Uint8Array,
+    dim: number,
+    tokenStarts: Int32Array,
+    doclens: Int32Array,
+    nDocs: number,
+    out: Float32Array,
+    qWeights?: Float32Array | null,
+    invNorms?: Float32Array | null,
+    centroids?: Float32Array | null,
+    weights?: Float32Array | null,
+  ): void;
+
+  /**
    * Maps a file read-only into memory as an external ArrayBuffer (native addon only; the
    * TypeScript twin has none, and index files are then read into memory instead). Pages load on
    * first touch and are shared through the page cache by every thread and process mapping the

@@ -10,6 +10,7 @@ import { invalidArgument } from '../errors/index.js';
 import { withArrayChecks } from './arguments.js';
 import { codeKernels } from './code-kernels.js';
 import { fastScanKernels } from './fast-scan.js';
+import { ternaryCodeKernels } from './ternary-code-kernels.js';
 import { checkCodes, checkCount, checkDim, checkLength, checkNbits, checkSpans, residualRowBytes, TERNARY_NBITS } from './validate.js';
 import { checkTernaryCodec, compressTernary, decodeTernaryRows, decompressTernary } from './ternary-kernels.js';
 
@@ -630,4 +631,5 @@ export const typescriptKernels: Kernels = withArrayChecks({
   ivfInteraction,
   ...codeKernels,
   ...fastScanKernels,
+  ...ternaryCodeKernels,
 });
