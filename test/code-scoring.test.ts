@@ -256,28 +256,30 @@ test("code scores stay close to ColBERT's decompress-and-MaxSim: without a norm 
 
 test('fast-scan: a 1-token query against 2-byte tokens, computed by hand', () => {
   // dim 8, 2 bits, q = e0: nibble 0 (dims 0 and 1) has T[v] = w[v >> 2] ∈ {−0.3, −0.1, 0.1, 0.3},
-  // every other nibble T = 0. 2 bytes: entries up to M = 255; R = 0.6, scale = 0.6 / 255,
-  // offset = −0.3 (nibble 0's minimum); entries of nibble 0: round((w + 0.3) · 255 / 0.6) = 0, 85, 170, 255.
+  // every other nibble T = 0. Entries up to M = 127; R = 0.6, scale = 0.6 / 127, offset = −0.3
+  // (nibble 0's minimum); entries of nibble 0: round((w + 0.3) · 127 / 0.6) = round(0, 42.33, 84.67, 127) = 0, 42, 85, 127.
   const { dim, codec, q } = handCase();
   const cq = prepareCodeQuery(codec, q, 1, typescriptKernels, 'fastscan') as FastScanCodeQuery;
   assert.equal(cq.kind, 'fastscan');
   // tables[((b · qLen + i) · 2 + h) · 16 + v]: byte 0's high nibble holds dims 0 and 1.
-  assert.deepEqual(Array.from(cq.tables.subarray(0, 16)), [0, 0, 0, 0, 85, 85, 85, 85, 170, 170, 170, 170, 255, 255, 255, 255]);
+  assert.deepEqual(Array.from(cq.tables.subarray(0, 16)), [0, 0, 0, 0, 42, 42, 42, 42, 85, 85, 85, 85, 127, 127, 127, 127]);
   assert.ok(cq.tables.subarray(16).every((e) => e === 0));
-  assert.equal(fastScanEntryMax(2), 255);
-  assert.equal(cq.scales[0], Math.fround(Math.fround(Math.fround(0.3) - Math.fround(-0.3)) / 255));
+  assert.equal(fastScanEntryMax(2), 127);
+  assert.equal(cq.scales[0], Math.fround(Math.fround(Math.fround(0.3) - Math.fround(-0.3)) / 127));
   assert.equal(cq.offsets[0], Math.fround(-0.3));
-  // Token 0: first bucket 3 → q·(c + r) = 0.5 + 255 · scale − 0.3 = 0.8; token 1: bucket 1 → 0.5 + 85 · 0.6/255 − 0.3 = 0.4.
+  // Token 0: first bucket 3 → q·(c + r) = 0.5 + 127 · scale − 0.3 = 0.8; token 1: bucket 1 → 0.5 + 42 · 0.6/127 − 0.3
+  // = 0.3984 (the 7-bit entry 42 stands for 42.33: the quantisation error, 0.0016, is within half a step, 0.6/254).
   // Divided by ‖c + r‖: the other seven dimensions hold bucket 0 (−0.3), so ‖c + r‖² = 0.8² + 7 · 0.09
   // = 1.27 for token 0 and 0.4² + 0.63 = 0.79 for token 1.
   const residuals = new Uint8Array([0b11_000000, 0, 0b01_000000, 0]);
   const out = new Float32Array(2);
   scoreOnCodes(codec, cq, new Float32Array([0.5]), new Int32Array(2), residuals, new Int32Array([0, 1]), new Int32Array([1, 1]), 2, false, typescriptKernels, out, null);
   assert.ok(Math.abs(out[0]! - 0.8 / Math.sqrt(1.27)) < 1e-6, `${out[0]}`);
-  assert.ok(Math.abs(out[1]! - 0.4 / Math.sqrt(0.79)) < 1e-6, `${out[1]}`);
+  const q1 = 0.2 + (42 * 0.6) / 127;
+  assert.ok(Math.abs(out[1]! - q1 / Math.sqrt(0.79)) < 1e-6, `${out[1]}`);
   // Without the norm cache the kernel gives the raw q·(c + r).
   typescriptKernels.maxsimFastScan(new Float32Array([0.5]), 1, cq.tables, cq.scales, cq.offsets, new Int32Array(2), residuals, dim, 2, new Int32Array([0, 1]), new Int32Array([1, 1]), 2, out, null);
-  assert.ok(Math.abs(out[0]! - 0.8) < 1e-6 && Math.abs(out[1]! - 0.4) < 1e-6, `${out[0]} ${out[1]}`);
+  assert.ok(Math.abs(out[0]! - 0.8) < 1e-6 && Math.abs(out[1]! - q1) < 1e-6, `${out[0]} ${out[1]}`);
 });
 
 test('fast-scan scores are within the quantisation bound of q·(c + r)/‖c + r‖: nBytes · scale_i / ‖c + r‖ per query token', () => {
@@ -303,15 +305,16 @@ test('fast-scan scores are within the quantisation bound of q·(c + r)/‖c + r�
   }
 });
 
-test('fast-scan at the integer bound: every entry at its maximum sums below 2^16 exactly (128 and 256 bytes); 258 bytes are refused', { skip: needsNative() }, () => {
+test('fast-scan at the integer bounds: a byte\'s two entries at their maximum (254) sum within a uint8 and every entry at its maximum sums exactly (128 and 256 bytes); 258 bytes are refused', { skip: needsNative() }, () => {
   requireNative();
   const native = nativeKernels()!;
   // A constant positive query token and increasing weights give every nibble the same table with
   // its maximum at v = 15 (buckets 3, 3), so every nibble spans the whole range and residual bytes
-  // 0xFF read entry M everywhere: 2 · 128 · 255 = 65,280 at dim 512, 2 · 256 · 127 = 65,024 at 1,024.
+  // 0xFF read entry M = 127 in both nibbles of every byte (254 a byte, the uint8 lanes' bound):
+  // 2 · 128 · 127 = 32,512 at dim 512, 2 · 256 · 127 = 65,024 at 1,024 (the uint16 lanes' bound, 2^16).
   const weights = new Float32Array([-0.3, -0.1, 0.1, 0.3]);
   for (const [dim, sum] of [
-    [512, 65280],
+    [512, 32512],
     [1024, 65024],
   ] as const) {
     const nBytes = (dim * 2) / 8;
@@ -418,7 +421,7 @@ test(`native code scoring is bit-identical to the TypeScript twin (${process.env
 test(`native fast-scan is bit-identical to the TypeScript twin (${process.env.PLAIT_SIMD ?? 'widest'} path)`, { skip: needsNative() }, () => {
   requireNative();
   const native = nativeKernels()!;
-  // Documents of up to 150 tokens: they span the kernel's 64-token blocks, and empty ones sit between.
+  // Documents of up to 150 tokens: they span the kernel's 128-token blocks, and empty ones sit between.
   for (const [dim, nbits, qLen] of SHAPES) {
     for (const weighted of [false, true]) {
       const c = makeCase(dim * 11 + qLen + (weighted ? 1 : 0), dim, nbits, qLen, weighted, 40, 13, 150);
@@ -439,13 +442,23 @@ test(`native fast-scan is bit-identical to the TypeScript twin (${process.env.PL
       assert.deepEqual(bits(outN), bits(outT));
     }
   }
-  // A 64-token document exactly (one full block), then 1 and 63 tokens (a block ending mid-way).
+  // Block edges: a 128-token document exactly (one full block of two 64-token halves), then 64
+  // (a half), 1 and 63 (a half ending mid-way), 127, 130 and 255 tokens (blocks ending anywhere).
   const c = makeCase(5, 128, 2, 32, false, 20, 3, 8);
-  const rows = 128;
+  const lens = new Int32Array([128, 64, 1, 63, 127, 130, 255]);
+  const starts = new Int32Array(lens.length);
+  for (let i = 1; i < lens.length; i++) starts[i] = starts[i - 1]! + lens[i - 1]!;
+  const rows = starts[lens.length - 1]! + lens[lens.length - 1]!;
   const residuals = Uint8Array.from({ length: rows * 32 }, (_, i) => (i * 37 + 11) & 255);
   const codes = Int32Array.from({ length: rows }, (_, i) => i % 20);
-  const d: Case = { ...c, residuals, codes, lens: new Int32Array([64, 1, 63]), starts: new Int32Array([0, 64, 65]) };
-  assert.deepEqual(bits(scoreFastScan(d, native)), bits(scoreFastScan(d, typescriptKernels)));
+  const d: Case = { ...c, residuals, codes, lens, starts };
+  const got = scoreFastScan(d, native);
+  assert.deepEqual(bits(got), bits(scoreFastScan(d, typescriptKernels)));
+  // Each document alone (its own blocks from token 0) scores the same bits as in the batch.
+  for (let i = 0; i < lens.length; i++) {
+    const one: Case = { ...d, lens: lens.subarray(i, i + 1), starts: starts.subarray(i, i + 1) };
+    assert.deepEqual(bits(scoreFastScan(one, native)), [bits(got)[i]], `document ${i} alone`);
+  }
 });
 
 test("PLAID's stage 4 on codes ('codes' and 'fastscan'): the same survivors, each scored as the kernel scores it alone, near decompression", { skip: CHILD }, async () => {

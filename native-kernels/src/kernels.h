@@ -150,7 +150,8 @@ void maxsimCodesWith(CodeSimd simd, const float* S, size_t qLen, const int16_t* 
 // ---- Exact MaxSim on the stored codes, fast-scan layout (fast-scan.cc, issue 22) ----
 // Largest nBytes (= dim * nbits / 8) fast-scan accepts: a token's sum, <= 254 * nBytes, fits uint16.
 size_t fastScanMaxBytes();
-// Largest table entry for nBytes: min(255, 65535 / (2 nBytes)), so a token's 2 nBytes entries sum below 2^16.
+// Largest table entry for nBytes: min(127, 65535 / (2 nBytes)), so a byte's two entries sum within a uint8 and a
+// token's 2 nBytes entries below 2^16.
 int fastScanEntryMax(size_t nBytes);
 // tables[((b * qLen + i) * 2 + h) * 16 + v] (uint8, <= fastScanEntryMax(nBytes)): query token i's quantised table for
 // nibble h (0 high, 1 low) of residual byte b; scales and offsets have qLen floats.

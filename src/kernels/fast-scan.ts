@@ -15,24 +15,30 @@
  *   out[d] = Σ_i w_i · max_j score(q_i, j)
  * with inv_j = 1/‖c_j + r_j‖ (ColBERT's decompression normalises) from a per-index cache filled on
  * first use (`invNorms`, NaN until then; tokenInverseNorms), or 1 when no cache is given.
- * Integer bound: a token's sum is ≤ 2·nBytes·M < 2^16, which the native kernel's uint16
- * accumulators hold exactly: M = 255 up to 128 bytes (dim 512 at 2 bits), 127 at
- * FAST_SCAN_MAX_BYTES = 256 (dim 1,024 at 2 bits).
+ * Integer bounds: M = 127 (7-bit entries), so a byte's two entries sum to ≤ 254 in the native
+ * kernel's uint8 lanes, and a token's sum ≤ 2·nBytes·M < 2^16 in its uint16 accumulators up to
+ * FAST_SCAN_MAX_BYTES = 256 (dim 1,024 at 2 bits). (8-bit entries, M = 255, cost the kernel a
+ * second widening add a byte: 7-bit entries made it 1.15–1.2× faster at 128 d × 32 q, 2 bits, for
+ * a change of nDCG@10 recorded in bench/RESULTS.md, "Fast-scan part E".)
  * Quantisation error per query token: ≤ scale_i/2 per nibble, so |Δscore| ≤ nBytes · scale_i.
  */
 import { PlaitError } from '../errors/index.js';
 import { checkCodes, checkCount, checkDim, checkLength, checkSpans } from './validate.js';
 import { CODE_SCORING_NBITS, emptyDocumentScore } from './code-kernels.js';
 
-/** Largest residual bytes a token (dim·nbits/8) for fast-scan (dim ≤ 1,024 at 2 bits); entries keep ≥ 7 bits up to it. */
+/** Largest residual bytes a token (dim·nbits/8) for fast-scan (dim ≤ 1,024 at 2 bits); entries keep 7 bits up to it. */
 export const FAST_SCAN_MAX_BYTES = 256;
 
+/** Largest fast-scan table entry at any width (7 bits): see the module header for why not 255. */
+export const FAST_SCAN_ENTRY_MAX = 127;
+
 /**
- * Largest table entry for tokens of nBytes residual bytes: min(255, ⌊65,535 / (2·nBytes)⌋), so a
- * token's 2·nBytes entries sum below 2^16 (the native kernel's uint16 accumulators).
+ * Largest table entry for tokens of nBytes residual bytes: min(127, ⌊65,535 / (2·nBytes)⌋), so a
+ * byte's two entries sum within a uint8 and a token's 2·nBytes entries below 2^16 (the native
+ * kernel's uint8 and uint16 lanes); 127 for every nBytes ≤ FAST_SCAN_MAX_BYTES.
  */
 export function fastScanEntryMax(nBytes: number): number {
-  return Math.min(255, Math.floor(65535 / (2 * Math.max(1, nBytes))));
+  return Math.min(FAST_SCAN_ENTRY_MAX, Math.floor(65535 / (2 * Math.max(1, nBytes))));
 }
 
 function checkFastScanShape(nbits: number, dim: number): number {
