@@ -13,7 +13,7 @@ import { mulberry32 as rng } from '../src/util/random.js';
 import { nativeKernels, typescriptKernels, kernelsStatus, type Kernels } from '../src/kernels/index.js';
 import { ResidualCodec } from '../src/codec/residual-codec.js';
 import { centroidNormsSq, exactScoringMethod, prepareCodeQuery, scoreOnCodes, supportsFastScan, type FastScanCodeQuery } from '../src/codec/code-scorer.js';
-import { FAST_SCAN_MAX_BYTES, fastScanEntryMax } from '../src/kernels/fast-scan.js';
+import { FAST_SCAN_BYTE_MAX, FAST_SCAN_MAX_BYTES } from '../src/kernels/fast-scan.js';
 import { isPlaitError } from '../src/errors/index.js';
 import { needsNative, requireNative } from './helpers/requirements.js';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -256,30 +256,53 @@ test("code scores stay close to ColBERT's decompress-and-MaxSim: without a norm 
 
 test('fast-scan: a 1-token query against 2-byte tokens, computed by hand', () => {
   // dim 8, 2 bits, q = e0: nibble 0 (dims 0 and 1) has T[v] = w[v >> 2] ∈ {−0.3, −0.1, 0.1, 0.3},
-  // every other nibble T = 0. Entries up to M = 127; R = 0.6, scale = 0.6 / 127, offset = −0.3
-  // (nibble 0's minimum); entries of nibble 0: round((w + 0.3) · 127 / 0.6) = round(0, 42.33, 84.67, 127) = 0, 42, 85, 127.
+  // every other nibble T = 0. Byte 0's two tables span R = 0.6 + 0 (the largest byte-pair range),
+  // scale = 0.6 / 254, offset = −0.3 (nibble 0's minimum); entries of nibble 0:
+  // round((w + 0.3) · 254 / 0.6) = round(0, 84.67, 169.33, 254) = 0, 85, 169, 254.
   const { dim, codec, q } = handCase();
   const cq = prepareCodeQuery(codec, q, 1, typescriptKernels, 'fastscan') as FastScanCodeQuery;
   assert.equal(cq.kind, 'fastscan');
   // tables[((b · qLen + i) · 2 + h) · 16 + v]: byte 0's high nibble holds dims 0 and 1.
-  assert.deepEqual(Array.from(cq.tables.subarray(0, 16)), [0, 0, 0, 0, 42, 42, 42, 42, 85, 85, 85, 85, 127, 127, 127, 127]);
+  assert.deepEqual(Array.from(cq.tables.subarray(0, 16)), [0, 0, 0, 0, 85, 85, 85, 85, 169, 169, 169, 169, 254, 254, 254, 254]);
   assert.ok(cq.tables.subarray(16).every((e) => e === 0));
-  assert.equal(fastScanEntryMax(2), 127);
-  assert.equal(cq.scales[0], Math.fround(Math.fround(Math.fround(0.3) - Math.fround(-0.3)) / 127));
+  assert.equal(FAST_SCAN_BYTE_MAX, 254);
+  assert.equal(cq.scales[0], Math.fround(Math.fround(Math.fround(0.3) - Math.fround(-0.3)) / 254));
   assert.equal(cq.offsets[0], Math.fround(-0.3));
-  // Token 0: first bucket 3 → q·(c + r) = 0.5 + 127 · scale − 0.3 = 0.8; token 1: bucket 1 → 0.5 + 42 · 0.6/127 − 0.3
-  // = 0.3984 (the 7-bit entry 42 stands for 42.33: the quantisation error, 0.0016, is within half a step, 0.6/254).
+  // Token 0: first bucket 3 → q·(c + r) = 0.5 + 254 · scale − 0.3 = 0.8; token 1: bucket 1 → 0.5 + 85 · 0.6/254 − 0.3
+  // = 0.40079 (entry 85 stands for 84.67: the quantisation error, 0.0008, is within half a step, 0.6/508).
   // Divided by ‖c + r‖: the other seven dimensions hold bucket 0 (−0.3), so ‖c + r‖² = 0.8² + 7 · 0.09
   // = 1.27 for token 0 and 0.4² + 0.63 = 0.79 for token 1.
   const residuals = new Uint8Array([0b11_000000, 0, 0b01_000000, 0]);
   const out = new Float32Array(2);
   scoreOnCodes(codec, cq, new Float32Array([0.5]), new Int32Array(2), residuals, new Int32Array([0, 1]), new Int32Array([1, 1]), 2, false, typescriptKernels, out, null);
   assert.ok(Math.abs(out[0]! - 0.8 / Math.sqrt(1.27)) < 1e-6, `${out[0]}`);
-  const q1 = 0.2 + (42 * 0.6) / 127;
+  const q1 = 0.2 + (85 * 0.6) / 254;
   assert.ok(Math.abs(out[1]! - q1 / Math.sqrt(0.79)) < 1e-6, `${out[1]}`);
   // Without the norm cache the kernel gives the raw q·(c + r).
   typescriptKernels.maxsimFastScan(new Float32Array([0.5]), 1, cq.tables, cq.scales, cq.offsets, new Int32Array(2), residuals, dim, 2, new Int32Array([0, 1]), new Int32Array([1, 1]), 2, out, null);
   assert.ok(Math.abs(out[0]! - 0.8) < 1e-6 && Math.abs(out[1]! - q1) < 1e-6, `${out[0]} ${out[1]}`);
+});
+
+test("fast-scan tables: a byte's two entries sum to at most 255 (one uint8 lane), and some byte reaches 254 or 255", () => {
+  // R_i is the largest byte-pair range, so the byte that sets it spans 254 steps: its entries'
+  // maxima sum to 254 or 255 (rounding), every other byte's to no more.
+  for (const [dim, nbits, qLen] of SHAPES) {
+    for (const kernels of [typescriptKernels, ...(nativeKernels() ? [nativeKernels()!] : [])]) {
+      const c = makeCase(dim * 13 + qLen, dim, nbits, qLen, false);
+      const { tables } = fastScanQuery(c, kernels);
+      const nBytes = (dim * nbits) / 8;
+      for (let i = 0; i < qLen; i++) {
+        let top = 0;
+        for (let b = 0; b < nBytes; b++) {
+          const o = (b * qLen + i) * 32;
+          const pair = Math.max(...tables.subarray(o, o + 16)) + Math.max(...tables.subarray(o + 16, o + 32));
+          assert.ok(pair <= 255, `${kernels.name} dim ${dim} nbits ${nbits} token ${i} byte ${b}: ${pair}`);
+          top = Math.max(top, pair);
+        }
+        assert.ok(top >= 254, `${kernels.name} dim ${dim} nbits ${nbits} token ${i}: the widest byte spans ${top} steps`);
+      }
+    }
+  }
 });
 
 test('fast-scan scores are within the quantisation bound of q·(c + r)/‖c + r‖: nBytes · scale_i / ‖c + r‖ per query token', () => {
@@ -310,15 +333,16 @@ test('fast-scan at the integer bounds: a byte\'s two entries at their maximum (2
   const native = nativeKernels()!;
   // A constant positive query token and increasing weights give every nibble the same table with
   // its maximum at v = 15 (buckets 3, 3), so every nibble spans the whole range and residual bytes
-  // 0xFF read entry M = 127 in both nibbles of every byte (254 a byte, the uint8 lanes' bound):
-  // 2 · 128 · 127 = 32,512 at dim 512, 2 · 256 · 127 = 65,024 at 1,024 (the uint16 lanes' bound, 2^16).
+  // 0xFF read the largest entry in both nibbles of every byte: both span the same range, so each
+  // is 254 / 2 = 127 steps and a byte 254 (the uint8 lanes hold ≤ 255): 2 · 128 · 127 = 32,512 at
+  // dim 512, 2 · 256 · 127 = 65,024 at 1,024 (the uint16 lanes hold < 2^16).
   const weights = new Float32Array([-0.3, -0.1, 0.1, 0.3]);
   for (const [dim, sum] of [
     [512, 32512],
     [1024, 65024],
   ] as const) {
     const nBytes = (dim * 2) / 8;
-    const m = fastScanEntryMax(nBytes);
+    const m = FAST_SCAN_BYTE_MAX / 2;
     assert.equal(2 * nBytes * m, sum);
     const qLen = 3;
     const q = Float32Array.from({ length: qLen * dim }, (_, x) => 0.01 * (1 + Math.floor(x / dim)));

@@ -1,6 +1,6 @@
 // Exact MaxSim on the stored residual codes, fast-scan layout (issue 22): the nibble-factored
 // tables of FAISS's fast-scan (pq4_fast_scan) and next-plaid's residual LUT, held in registers and
-// looked up with pshufb (AVX-512BW, AVX2) or tbl (NEON) for 64 document tokens at once.
+// looked up with pshufb (AVX-512BW, AVX2) or tbl (NEON) for 64 document tokens at once (16 on NEON).
 //
 //   score(q_i, token j) = (S[c_j, i] + ((scale_i * acc_ij) + offset_i)) * inv_j,
 //   acc_ij = sum_p E_i[p][nibble_jp] (p < 2 nBytes),   doc score = sum_i w_i * max_j score(q_i, j)
@@ -11,22 +11,25 @@
 // residual byte b, the byte's first dimensions; p = 2b + 1: the low nibble), T[v] = q_i . (the
 // residual part that nibble value v decodes to), a sum over its 4/nbits dimensions. Each table is
 // shifted by its minimum m_p and quantised to uint8 with one step per query token:
-//   E_i[p][v] = clamp(floor((T[v] - m_p) * (M / R_i) + 0.5), 0, M),  R_i = max_p (max T - min T),
-//   scale_i = R_i / M, offset_i = sum_p m_p (p ascending),  M = fastScanEntryMax(nBytes).
+//   E_i[p][v] = clamp(floor((T[v] - m_p) * (254 / R_i) + 0.5), 0, 254),
+//   R_i = max_b (range_2b + range_2b+1), range_p = max T - min T of nibble p's table,
+//   scale_i = R_i / 254, offset_i = sum_p m_p (p ascending).
+// The step is set by a byte's two tables together, so their two entries sum to at most 255: each
+// is at most its range / step, rounded up by at most 1/2, and the ranges of a byte span at most
+// 254 steps (float rounding adds far less than the 1/2 left). Until part E the step was
+// max_p range_p / 255 (two entries reached 510): 1 to 2 times finer, but a byte's two lookups then
+// had to be widened and added apart, 1.15-1.2x the time.
 //
-// Integer bounds (the saturation analysis): entries are 7-bit, M = min(127, floor(65535 /
-// (2 nBytes))) = 127 for every accepted nBytes (<= fastScanMaxBytes() = 256: dim 1,024 at 2
-// bits), so a byte's two lookups sum to <= 254 in a uint8 lane and a token's sum, at most
-// 2 nBytes M, stays below 2^16. The uint16 lanes hold pairs of tokens (FAISS's trick): lane m
+// Integer bounds (the saturation analysis): a byte's two lookups sum to <= 255 in a uint8 lane
+// (above), and a token's sum, at most 255 nBytes, stays below 2^16 for nBytes <= fastScanMaxBytes()
+// = 256 (dim 1,024 at 2 bits). The uint16 lanes hold pairs of tokens (FAISS's trick): lane m
 // accumulates s_2m + 256 s_2m+1 modulo 2^16 in a0 (each byte's summed lookups s added as uint16)
 // and s_2m+1 in a1 (the odd bytes: a shift, or on AVX-512 a multiply-add with (0, 1), which runs
 // beside the shuffles instead of on their ports), so the even token's sum is a0 - (a1 << 8)
-// modulo 2^16, exact because that sum is < 2^16. (With 8-bit entries, M = 255 until part E, the
-// two lookups of a byte were widened and added separately: one uint16 add and one multiply-add
-// more a byte, 1.15-1.2x the time.) Every path computes the same integers; the float epilogue
-// (convert, mul, add, max; no fused multiply-add: this file is built with -ffp-contract=off) is
-// lane-wise in one order, so AVX-512, AVX2, NEON, the scalar path and the TypeScript twin
-// (src/kernels/fast-scan.ts) agree bit for bit.
+// modulo 2^16, exact because that sum is < 2^16. Every path computes the same integers; the float
+// epilogue (convert, mul, add, max; no fused multiply-add: this file is built with
+// -ffp-contract=off) is lane-wise in one order, so AVX-512, AVX2, NEON, the scalar path and the
+// TypeScript twin (src/kernels/fast-scan.ts) agree bit for bit.
 //
 // Document layout: the candidate batch's tokens are packed in document order and taken 128 at a
 // time; each block's residual bytes are transposed into nibble rows (hi[p][128 tokens],
@@ -36,7 +39,7 @@
 //
 // Measured (bench/RESULTS.md, "Fast-scan" and "Fast-scan part E"; 2-core AMD EPYC, AVX-512): at
 // 128 d x 32 query tokens and 2 bits 2.6-2.7x the float MaxSim kernel per document token with
-// 8-bit entries and 64-token blocks, 1.15-1.2x faster since (7-bit entries, 128-token blocks);
+// 8-bit entries and 64-token blocks, 1.15-1.2x faster since (byte-pair steps, 128-token blocks);
 // within 0.0015 nDCG@10 of ColBERT's decompression on cranfield, cisi and scifact with the norm,
 // up to 0.0040 off without it. Re-measure: `node dist/bench/code-scoring.js`, and `plait eval`
 // run files through `node dist/bench/exact-fidelity.js`.
@@ -69,17 +72,14 @@ namespace {
 
 // Document tokens per block: two zmm of uint8 lanes, which share each table broadcast (measured:
 // the broadcasts of one 64-token block were 12% of the lookups' time).
-#ifndef PLAIT_FS_BLOCK
-#define PLAIT_FS_BLOCK 128
-#endif
-constexpr size_t kBlock = PLAIT_FS_BLOCK;
+constexpr size_t kBlock = 128;
 constexpr size_t kHalf = 64;  // tokens a zmm: accI holds each half's 64 sums permuted (slotOf)
 constexpr int kHalves = static_cast<int>(kBlock / kHalf);
-constexpr int kEntryMax = 127;  // largest table entry: two entries sum in a byte (254), see the header
+constexpr int kByteMax = 254;  // steps a byte's two table ranges span together: their entries sum to <= 255 (header)
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
 struct FastScanScratch {
-  std::vector<float> nib, mins, best, scales;
+  std::vector<float> nib, mins, ranges, best, scales;
   std::vector<uint8_t> nibs;      // per block: [p][64] nibble rows (p = 2b hi, 2b + 1 lo)
   std::vector<uint16_t> accI;     // per block: [i][128] sums, permuted per half of 64 (slotOf)
   std::vector<uint16_t> accT;     // per block: [64 tokens][lanes] sums in token order
@@ -141,7 +141,7 @@ void accumulateScalar(const uint8_t* nibs, const uint8_t* tables, size_t qLen, s
 #if defined(__x86_64__)
 // AVX-512: G query tokens at a time, the block's two halves of 64 tokens a zmm each; the 16-entry
 // tables broadcast to the four 128-bit lanes (vpshufb looks up within each lane), once for both
-// halves. A byte's two lookups (entries <= 127) are summed in uint8 lanes, exactly (<= 254): one
+// halves. A byte's two lookups are summed in uint8 lanes, exactly (<= 255, see the header): one
 // uint16 add and one multiply-add a byte instead of two of each (measured: 11.5 -> 8.4 ns a
 // token for the lookups at 128 d x 32 q, 2 bits, with the shared broadcasts).
 template <int G>
@@ -456,16 +456,14 @@ void prefetchNextBlock(const uint8_t* residuals, size_t nBytes, const int32_t* t
 
 size_t fastScanMaxBytes() { return 256; }
 
-int fastScanEntryMax(size_t nBytes) {
-  return static_cast<int>(std::min<size_t>(kEntryMax, 65535 / (2 * std::max<size_t>(1, nBytes))));
-}
+int fastScanByteMax() { return kByteMax; }
 
 void buildFastScanTables(const float* q, size_t qLen, size_t dim, const float* weights, int nbits, uint8_t* tables,
                          float* scales, float* offsets) {
   const size_t nBytes = dim * static_cast<size_t>(nbits) / 8;
   const int perNibble = 4 / nbits;
   const int mask = (1 << nbits) - 1;
-  const float entryMax = static_cast<float>(fastScanEntryMax(nBytes));
+  const float byteMax = static_cast<float>(kByteMax);
   FastScanScratch& sc = scratch();
   // nib[((p * 16) + v) * qLen + i], p = 2b + h: the table before quantisation (the same sums, in the
   // same order, as code-maxsim.cc's nibble tables).
@@ -473,7 +471,8 @@ void buildFastScanTables(const float* q, size_t qLen, size_t dim, const float* w
   nib.assign(nBytes * 32 * qLen, 0.f);
   std::vector<float>& mins = sc.mins;
   mins.assign(nBytes * 2 * qLen, 0.f);
-  std::vector<float> range(qLen, 0.f);
+  std::vector<float>& ranges = sc.ranges;  // [p][i]: max - min of nibble p's table
+  ranges.assign(nBytes * 2 * qLen, 0.f);
   for (size_t p = 0; p < 2 * nBytes; ++p) {
     const size_t t0 = p * static_cast<size_t>(perNibble);
     for (int v = 0; v < 16; ++v) {
@@ -494,14 +493,22 @@ void buildFastScanTables(const float* q, size_t qLen, size_t dim, const float* w
         mx = x > mx ? x : mx;
       }
       mins[p * qLen + i] = mn;
-      const float r = mx - mn;
+      ranges[p * qLen + i] = mx - mn;
+    }
+  }
+  // R_i = max_b (range_2b + range_2b+1): one step R_i / 254 per query token, so that a byte's two
+  // entries sum to at most 255 (see the header).
+  std::vector<float> range(qLen, 0.f);
+  for (size_t b = 0; b < nBytes; ++b) {
+    for (size_t i = 0; i < qLen; ++i) {
+      const float r = ranges[(2 * b) * qLen + i] + ranges[(2 * b + 1) * qLen + i];
       range[i] = r > range[i] ? r : range[i];
     }
   }
   std::vector<float> inv(qLen);
   for (size_t i = 0; i < qLen; ++i) {
-    scales[i] = range[i] == 0.f ? 0.f : range[i] / entryMax;
-    inv[i] = range[i] == 0.f ? 0.f : entryMax / range[i];
+    scales[i] = range[i] == 0.f ? 0.f : range[i] / byteMax;
+    inv[i] = range[i] == 0.f ? 0.f : byteMax / range[i];
     float off = 0.f;
     for (size_t p = 0; p < 2 * nBytes; ++p) off += mins[p * qLen + i];
     offsets[i] = off;
@@ -515,7 +522,7 @@ void buildFastScanTables(const float* q, size_t qLen, size_t dim, const float* w
         for (int v = 0; v < 16; ++v) {
           const float d = nib[(p * 16 + v) * qLen + i] - mn;
           const float r = floorFast(d * inv[i] + 0.5f);
-          out[16 * h + v] = static_cast<uint8_t>(r < 0.f ? 0.f : r > entryMax ? entryMax : r);
+          out[16 * h + v] = static_cast<uint8_t>(r < 0.f ? 0.f : r > byteMax ? byteMax : r);
         }
       }
     }

@@ -8,38 +8,34 @@
  * Formula (nBytes = dim·nbits/8 residual bytes a token; nibble position p = 2b + h, h = 0 the
  * high nibble of byte b, which holds the byte's first dimensions):
  *   T_i[p][v] = Σ_s q_i[p·(4/nbits) + s] · weights[bucket s of v]           (float32, s ascending)
- *   m_ip = min_v T_i[p][v],  R_i = max_p (max_v T_i[p][v] − m_ip)
- *   E_i[p][v] = clamp(floor((T_i[p][v] − m_ip) · (M/R_i) + 0.5), 0, M)   (uint8, M = fastScanEntryMax(nBytes))
- *   scale_i = R_i/M, offset_i = Σ_p m_ip (p ascending); scale 0 when R_i = 0
+ *   m_ip = min_v T_i[p][v],  range_ip = max_v T_i[p][v] − m_ip,  R_i = max_b (range_i,2b + range_i,2b+1)
+ *   E_i[p][v] = clamp(floor((T_i[p][v] − m_ip) · (254/R_i) + 0.5), 0, 254)   (uint8)
+ *   scale_i = R_i/254, offset_i = Σ_p m_ip (p ascending); scale 0 when R_i = 0
  *   score(q_i, token j) = (S[c_j·qLen + i] + ((scale_i · Σ_p E_i[p][nibble_jp]) + offset_i)) · inv_j
  *   out[d] = Σ_i w_i · max_j score(q_i, j)
  * with inv_j = 1/‖c_j + r_j‖ (ColBERT's decompression normalises) from a per-index cache filled on
  * first use (`invNorms`, NaN until then; tokenInverseNorms), or 1 when no cache is given.
- * Integer bounds: M = 127 (7-bit entries), so a byte's two entries sum to ≤ 254 in the native
- * kernel's uint8 lanes, and a token's sum ≤ 2·nBytes·M < 2^16 in its uint16 accumulators up to
- * FAST_SCAN_MAX_BYTES = 256 (dim 1,024 at 2 bits). (8-bit entries, M = 255, cost the kernel a
- * second widening add a byte: 7-bit entries made it 1.15–1.2× faster at 128 d × 32 q, 2 bits, for
- * a change of nDCG@10 recorded in bench/RESULTS.md, "Fast-scan part E".)
+ * Integer bounds: the step is set by a byte's two tables together, so its two entries sum to at
+ * most 255 (each ≤ its range/step + 1/2, the two ranges ≤ 254 steps): the native kernel adds them
+ * in uint8 lanes, and a token's sum ≤ 255·nBytes < 2^16 fits its uint16 accumulators up to
+ * FAST_SCAN_MAX_BYTES = 256 (dim 1,024 at 2 bits). (Until part E the step was max_p range/255, two
+ * entries reaching 510, which cost the kernel a second widening add a byte: the byte-pair step made
+ * it 1.15–1.2× faster at 128 d × 32 q, 2 bits, for the change of nDCG@10 recorded in
+ * bench/RESULTS.md, "Fast-scan part E".)
  * Quantisation error per query token: ≤ scale_i/2 per nibble, so |Δscore| ≤ nBytes · scale_i.
  */
 import { PlaitError } from '../errors/index.js';
 import { checkCodes, checkCount, checkDim, checkLength, checkSpans } from './validate.js';
 import { CODE_SCORING_NBITS, emptyDocumentScore } from './code-kernels.js';
 
-/** Largest residual bytes a token (dim·nbits/8) for fast-scan (dim ≤ 1,024 at 2 bits); entries keep 7 bits up to it. */
+/** Largest residual bytes a token (dim·nbits/8) for fast-scan (dim ≤ 1,024 at 2 bits): a token's sum, ≤ 255 a byte, stays below 2^16. */
 export const FAST_SCAN_MAX_BYTES = 256;
 
-/** Largest fast-scan table entry at any width (7 bits): see the module header for why not 255. */
-export const FAST_SCAN_ENTRY_MAX = 127;
-
 /**
- * Largest table entry for tokens of nBytes residual bytes: min(127, ⌊65,535 / (2·nBytes)⌋), so a
- * byte's two entries sum within a uint8 and a token's 2·nBytes entries below 2^16 (the native
- * kernel's uint8 and uint16 lanes); 127 for every nBytes ≤ FAST_SCAN_MAX_BYTES.
+ * Steps that a byte's two fast-scan tables span together (R_i / scale_i): 254, so that the byte's
+ * two entries sum to at most 255 (one uint8 lane).
  */
-export function fastScanEntryMax(nBytes: number): number {
-  return Math.min(FAST_SCAN_ENTRY_MAX, Math.floor(65535 / (2 * Math.max(1, nBytes))));
-}
+export const FAST_SCAN_BYTE_MAX = 254;
 
 function checkFastScanShape(nbits: number, dim: number): number {
   if (!(CODE_SCORING_NBITS as readonly number[]).includes(nbits)) {
@@ -71,10 +67,10 @@ function buildFastScanTables(q: Float32Array, qLen: number, dim: number, weights
   const perNibble = 4 / nbits;
   const mask = (1 << nbits) - 1;
   const nNib = 2 * nBytes;
-  const entryMax = fastScanEntryMax(nBytes);
+  const byteMax = FAST_SCAN_BYTE_MAX;
   const nib = new Float32Array(nNib * 16 * qLen);
   const mins = new Float32Array(nNib * qLen);
-  const range = new Float32Array(qLen);
+  const ranges = new Float32Array(nNib * qLen);
   for (let p = 0; p < nNib; p++) {
     const t0 = p * perNibble;
     for (let v = 0; v < 16; v++) {
@@ -93,14 +89,20 @@ function buildFastScanTables(q: Float32Array, qLen: number, dim: number, weights
         if (x > mx) mx = x;
       }
       mins[p * qLen + i] = mn;
-      const r = Math.fround(mx - mn);
+      ranges[p * qLen + i] = Math.fround(mx - mn);
+    }
+  }
+  const range = new Float32Array(qLen);
+  for (let b = 0; b < nBytes; b++) {
+    for (let i = 0; i < qLen; i++) {
+      const r = Math.fround(ranges[2 * b * qLen + i]! + ranges[(2 * b + 1) * qLen + i]!);
       if (r > range[i]!) range[i] = r;
     }
   }
   const inv = new Float32Array(qLen);
   for (let i = 0; i < qLen; i++) {
-    scales[i] = range[i] === 0 ? 0 : range[i]! / entryMax;
-    inv[i] = range[i] === 0 ? 0 : entryMax / range[i]!;
+    scales[i] = range[i] === 0 ? 0 : range[i]! / byteMax;
+    inv[i] = range[i] === 0 ? 0 : byteMax / range[i]!;
     let off = 0;
     for (let p = 0; p < nNib; p++) off = Math.fround(off + mins[p * qLen + i]!);
     offsets[i] = off;
@@ -114,7 +116,7 @@ function buildFastScanTables(q: Float32Array, qLen: number, dim: number, weights
         for (let v = 0; v < 16; v++) {
           const d = Math.fround(nib[(p * 16 + v) * qLen + i]! - mn);
           const r = Math.floor(Math.fround(Math.fround(d * inv[i]!) + 0.5));
-          tables[o + 16 * h + v] = r < 0 ? 0 : r > entryMax ? entryMax : r;
+          tables[o + 16 * h + v] = r < 0 ? 0 : r > byteMax ? byteMax : r;
         }
       }
     }
