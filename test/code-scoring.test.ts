@@ -13,7 +13,7 @@ import { mulberry32 as rng } from '../src/util/random.js';
 import { nativeKernels, typescriptKernels, kernelsStatus, type Kernels } from '../src/kernels/index.js';
 import { ResidualCodec } from '../src/codec/residual-codec.js';
 import { centroidNormsSq, exactScoringMethod, prepareCodeQuery, scoreOnCodes, supportsFastScan, type FastScanCodeQuery } from '../src/codec/code-scorer.js';
-import { FAST_SCAN_BYTE_MAX, FAST_SCAN_MAX_BYTES } from '../src/kernels/fast-scan.js';
+import { FAST_SCAN_MAX_BYTES, fastScanEntryMax } from '../src/kernels/fast-scan.js';
 import { isPlaitError } from '../src/errors/index.js';
 import { needsNative, requireNative } from './helpers/requirements.js';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -256,53 +256,28 @@ test("code scores stay close to ColBERT's decompress-and-MaxSim: without a norm 
 
 test('fast-scan: a 1-token query against 2-byte tokens, computed by hand', () => {
   // dim 8, 2 bits, q = e0: nibble 0 (dims 0 and 1) has T[v] = w[v >> 2] ∈ {−0.3, −0.1, 0.1, 0.3},
-  // every other nibble T = 0. Byte 0's two tables span R = 0.6 + 0 (the largest byte-pair range),
-  // scale = 0.6 / 254, offset = −0.3 (nibble 0's minimum); entries of nibble 0:
-  // round((w + 0.3) · 254 / 0.6) = round(0, 84.67, 169.33, 254) = 0, 85, 169, 254.
+  // every other nibble T = 0. 2 bytes: entries up to M = 255; R = 0.6, scale = 0.6 / 255,
+  // offset = −0.3 (nibble 0's minimum); entries of nibble 0: round((w + 0.3) · 255 / 0.6) = 0, 85, 170, 255.
   const { dim, codec, q } = handCase();
   const cq = prepareCodeQuery(codec, q, 1, typescriptKernels, 'fastscan') as FastScanCodeQuery;
   assert.equal(cq.kind, 'fastscan');
   // tables[((b · qLen + i) · 2 + h) · 16 + v]: byte 0's high nibble holds dims 0 and 1.
-  assert.deepEqual(Array.from(cq.tables.subarray(0, 16)), [0, 0, 0, 0, 85, 85, 85, 85, 169, 169, 169, 169, 254, 254, 254, 254]);
+  assert.deepEqual(Array.from(cq.tables.subarray(0, 16)), [0, 0, 0, 0, 85, 85, 85, 85, 170, 170, 170, 170, 255, 255, 255, 255]);
   assert.ok(cq.tables.subarray(16).every((e) => e === 0));
-  assert.equal(FAST_SCAN_BYTE_MAX, 254);
-  assert.equal(cq.scales[0], Math.fround(Math.fround(Math.fround(0.3) - Math.fround(-0.3)) / 254));
+  assert.equal(fastScanEntryMax(2), 255);
+  assert.equal(cq.scales[0], Math.fround(Math.fround(Math.fround(0.3) - Math.fround(-0.3)) / 255));
   assert.equal(cq.offsets[0], Math.fround(-0.3));
-  // Token 0: first bucket 3 → q·(c + r) = 0.5 + 254 · scale − 0.3 = 0.8; token 1: bucket 1 → 0.5 + 85 · 0.6/254 − 0.3
-  // = 0.40079 (entry 85 stands for 84.67: the quantisation error, 0.0008, is within half a step, 0.6/508).
+  // Token 0: first bucket 3 → q·(c + r) = 0.5 + 255 · scale − 0.3 = 0.8; token 1: bucket 1 → 0.5 + 85 · 0.6/255 − 0.3 = 0.4.
   // Divided by ‖c + r‖: the other seven dimensions hold bucket 0 (−0.3), so ‖c + r‖² = 0.8² + 7 · 0.09
   // = 1.27 for token 0 and 0.4² + 0.63 = 0.79 for token 1.
   const residuals = new Uint8Array([0b11_000000, 0, 0b01_000000, 0]);
   const out = new Float32Array(2);
   scoreOnCodes(codec, cq, new Float32Array([0.5]), new Int32Array(2), residuals, new Int32Array([0, 1]), new Int32Array([1, 1]), 2, false, typescriptKernels, out, null);
   assert.ok(Math.abs(out[0]! - 0.8 / Math.sqrt(1.27)) < 1e-6, `${out[0]}`);
-  const q1 = 0.2 + (85 * 0.6) / 254;
-  assert.ok(Math.abs(out[1]! - q1 / Math.sqrt(0.79)) < 1e-6, `${out[1]}`);
+  assert.ok(Math.abs(out[1]! - 0.4 / Math.sqrt(0.79)) < 1e-6, `${out[1]}`);
   // Without the norm cache the kernel gives the raw q·(c + r).
   typescriptKernels.maxsimFastScan(new Float32Array([0.5]), 1, cq.tables, cq.scales, cq.offsets, new Int32Array(2), residuals, dim, 2, new Int32Array([0, 1]), new Int32Array([1, 1]), 2, out, null);
-  assert.ok(Math.abs(out[0]! - 0.8) < 1e-6 && Math.abs(out[1]! - q1) < 1e-6, `${out[0]} ${out[1]}`);
-});
-
-test("fast-scan tables: a byte's two entries sum to at most 255 (one uint8 lane), and some byte reaches 254 or 255", () => {
-  // R_i is the largest byte-pair range, so the byte that sets it spans 254 steps: its entries'
-  // maxima sum to 254 or 255 (rounding), every other byte's to no more.
-  for (const [dim, nbits, qLen] of SHAPES) {
-    for (const kernels of [typescriptKernels, ...(nativeKernels() ? [nativeKernels()!] : [])]) {
-      const c = makeCase(dim * 13 + qLen, dim, nbits, qLen, false);
-      const { tables } = fastScanQuery(c, kernels);
-      const nBytes = (dim * nbits) / 8;
-      for (let i = 0; i < qLen; i++) {
-        let top = 0;
-        for (let b = 0; b < nBytes; b++) {
-          const o = (b * qLen + i) * 32;
-          const pair = Math.max(...tables.subarray(o, o + 16)) + Math.max(...tables.subarray(o + 16, o + 32));
-          assert.ok(pair <= 255, `${kernels.name} dim ${dim} nbits ${nbits} token ${i} byte ${b}: ${pair}`);
-          top = Math.max(top, pair);
-        }
-        assert.ok(top >= 254, `${kernels.name} dim ${dim} nbits ${nbits} token ${i}: the widest byte spans ${top} steps`);
-      }
-    }
-  }
+  assert.ok(Math.abs(out[0]! - 0.8) < 1e-6 && Math.abs(out[1]! - 0.4) < 1e-6, `${out[0]} ${out[1]}`);
 });
 
 test('fast-scan scores are within the quantisation bound of q·(c + r)/‖c + r‖: nBytes · scale_i / ‖c + r‖ per query token', () => {
@@ -328,21 +303,19 @@ test('fast-scan scores are within the quantisation bound of q·(c + r)/‖c + r�
   }
 });
 
-test('fast-scan at the integer bounds: a byte\'s two entries at their maximum (254) sum within a uint8 and every entry at its maximum sums exactly (128 and 256 bytes); 258 bytes are refused', { skip: needsNative() }, () => {
+test('fast-scan at the integer bound: every entry at its maximum sums below 2^16 exactly (128 and 256 bytes); 258 bytes are refused', { skip: needsNative() }, () => {
   requireNative();
   const native = nativeKernels()!;
   // A constant positive query token and increasing weights give every nibble the same table with
   // its maximum at v = 15 (buckets 3, 3), so every nibble spans the whole range and residual bytes
-  // 0xFF read the largest entry in both nibbles of every byte: both span the same range, so each
-  // is 254 / 2 = 127 steps and a byte 254 (the uint8 lanes hold ≤ 255): 2 · 128 · 127 = 32,512 at
-  // dim 512, 2 · 256 · 127 = 65,024 at 1,024 (the uint16 lanes hold < 2^16).
+  // 0xFF read entry M everywhere: 2 · 128 · 255 = 65,280 at dim 512, 2 · 256 · 127 = 65,024 at 1,024.
   const weights = new Float32Array([-0.3, -0.1, 0.1, 0.3]);
   for (const [dim, sum] of [
-    [512, 32512],
+    [512, 65280],
     [1024, 65024],
   ] as const) {
     const nBytes = (dim * 2) / 8;
-    const m = FAST_SCAN_BYTE_MAX / 2;
+    const m = fastScanEntryMax(nBytes);
     assert.equal(2 * nBytes * m, sum);
     const qLen = 3;
     const q = Float32Array.from({ length: qLen * dim }, (_, x) => 0.01 * (1 + Math.floor(x / dim)));
@@ -445,7 +418,7 @@ test(`native code scoring is bit-identical to the TypeScript twin (${process.env
 test(`native fast-scan is bit-identical to the TypeScript twin (${process.env.PLAIT_SIMD ?? 'widest'} path)`, { skip: needsNative() }, () => {
   requireNative();
   const native = nativeKernels()!;
-  // Documents of up to 150 tokens: they span the kernel's 128-token blocks, and empty ones sit between.
+  // Documents of up to 150 tokens: they span the kernel's 64-token blocks, and empty ones sit between.
   for (const [dim, nbits, qLen] of SHAPES) {
     for (const weighted of [false, true]) {
       const c = makeCase(dim * 11 + qLen + (weighted ? 1 : 0), dim, nbits, qLen, weighted, 40, 13, 150);
@@ -466,8 +439,8 @@ test(`native fast-scan is bit-identical to the TypeScript twin (${process.env.PL
       assert.deepEqual(bits(outN), bits(outT));
     }
   }
-  // Block edges: a 128-token document exactly (one full block of two 64-token halves), then 64
-  // (a half), 1 and 63 (a half ending mid-way), 127, 130 and 255 tokens (blocks ending anywhere).
+  // Block edges: a 128-token document (two full 64-token blocks), then 64 (one block), 1 and 63
+  // (a block ending mid-way), 127, 130 and 255 tokens (blocks ending anywhere).
   const c = makeCase(5, 128, 2, 32, false, 20, 3, 8);
   const lens = new Int32Array([128, 64, 1, 63, 127, 130, 255]);
   const starts = new Int32Array(lens.length);

@@ -5,7 +5,7 @@
  * bits from PLAID's stage 4, exhaustive search, a filtered exact scan, stored-document scoring
  * (rerank; hybrid's BM25-only documents), explain, scoring workers, and the shard of a 2-shard
  * build that holds it (same codebook) — and the kernel gives a document the same bits alone or in
- * any batch, at any position in its 128-token blocks, with a cold or a warm norm cache, natively and
+ * any batch, at any position in its 64-token blocks, with a cold or a warm norm cache, natively and
  * in the TypeScript twin. The cluster check that once failed (a coordinator's hybrid RRF top-10
  * against one index's) came from a tie of fused scores broken differently, not from a score that
  * moved: test/plaid.test.ts holds that tie, test/cluster-search.test.ts the end-to-end check.
@@ -156,7 +156,7 @@ function kernelCase(k: Kernels, seed: number) {
   const q = Float32Array.from({ length: qLen * dim }, () => rand() - 0.5);
   const s = Float32Array.from({ length: K * qLen }, () => rand() * 2 - 1);
   const qWeights = Float32Array.from({ length: qLen }, () => 0.5 + rand());
-  // Documents of 0–150 tokens: they start and end anywhere in the kernel's 128-token blocks.
+  // Documents of 0–150 tokens: they start and end anywhere in the kernel's 64-token blocks.
   const lens = Int32Array.from({ length: 30 }, (_, d) => (d === 4 ? 0 : 1 + Math.floor(rand() * 150)));
   const starts = new Int32Array(lens.length);
   let rows = 0;

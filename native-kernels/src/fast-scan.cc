@@ -1,6 +1,6 @@
 // Exact MaxSim on the stored residual codes, fast-scan layout (issue 22): the nibble-factored
 // tables of FAISS's fast-scan (pq4_fast_scan) and next-plaid's residual LUT, held in registers and
-// looked up with pshufb (AVX-512BW, AVX2) or tbl (NEON) for 64 document tokens at once (16 on NEON).
+// looked up with pshufb (AVX-512BW, AVX2) or tbl (NEON) for 64 document tokens at once.
 //
 //   score(q_i, token j) = (S[c_j, i] + ((scale_i * acc_ij) + offset_i)) * inv_j,
 //   acc_ij = sum_p E_i[p][nibble_jp] (p < 2 nBytes),   doc score = sum_i w_i * max_j score(q_i, j)
@@ -11,38 +11,39 @@
 // residual byte b, the byte's first dimensions; p = 2b + 1: the low nibble), T[v] = q_i . (the
 // residual part that nibble value v decodes to), a sum over its 4/nbits dimensions. Each table is
 // shifted by its minimum m_p and quantised to uint8 with one step per query token:
-//   E_i[p][v] = clamp(floor((T[v] - m_p) * (254 / R_i) + 0.5), 0, 254),
-//   R_i = max_b (range_2b + range_2b+1), range_p = max T - min T of nibble p's table,
-//   scale_i = R_i / 254, offset_i = sum_p m_p (p ascending).
-// The step is set by a byte's two tables together, so their two entries sum to at most 255: each
-// is at most its range / step, rounded up by at most 1/2, and the ranges of a byte span at most
-// 254 steps (float rounding adds far less than the 1/2 left). Until part E the step was
-// max_p range_p / 255 (two entries reached 510): 1 to 2 times finer, but a byte's two lookups then
-// had to be widened and added apart, 1.15-1.2x the time.
+//   E_i[p][v] = clamp(floor((T[v] - m_p) * (M / R_i) + 0.5), 0, M),  R_i = max_p (max T - min T),
+//   scale_i = R_i / M, offset_i = sum_p m_p (p ascending),  M = fastScanEntryMax(nBytes).
 //
-// Integer bounds (the saturation analysis): a byte's two lookups sum to <= 255 in a uint8 lane
-// (above), and a token's sum, at most 255 nBytes, stays below 2^16 for nBytes <= fastScanMaxBytes()
-// = 256 (dim 1,024 at 2 bits). The uint16 lanes hold pairs of tokens (FAISS's trick): lane m
-// accumulates s_2m + 256 s_2m+1 modulo 2^16 in a0 (each byte's summed lookups s added as uint16)
-// and s_2m+1 in a1 (the odd bytes: a shift, or on AVX-512 a multiply-add with (0, 1), which runs
-// beside the shuffles instead of on their ports), so the even token's sum is a0 - (a1 << 8)
-// modulo 2^16, exact because that sum is < 2^16. Every path computes the same integers; the float
-// epilogue (convert, mul, add, max; no fused multiply-add: this file is built with
-// -ffp-contract=off) is lane-wise in one order, so AVX-512, AVX2, NEON, the scalar path and the
-// TypeScript twin (src/kernels/fast-scan.ts) agree bit for bit.
+// Integer bounds (the saturation analysis): a token's sum is at most 2 nBytes M, and M =
+// min(255, floor(65535 / (2 nBytes))) keeps it below 2^16: 255 up to nBytes = 128 (dim 512 at
+// 2 bits, 128 at 4 bits), 127 at nBytes = 256 (dim 1,024 at 2 bits), the largest accepted
+// (fastScanMaxBytes). The uint16 lanes hold pairs of tokens (FAISS's trick): lane m accumulates
+// r_2m + 256 r_2m+1 modulo 2^16 in a0 (both nibbles' lookups added as uint16) and r_2m+1 in a1 (the
+// odd bytes: a shift, or on AVX-512 a multiply-add with (0, 1), which runs beside the shuffles
+// instead of on their ports), so the even token's sum is a0 - (a1 << 8) modulo 2^16,
+// exact because that sum is < 2^16. Every path computes the same integers; the float epilogue
+// (convert, mul, add, max; no fused multiply-add: this file is built with -ffp-contract=off) is
+// lane-wise in one order, so AVX-512, AVX2, NEON, the scalar path and the TypeScript twin
+// (src/kernels/fast-scan.ts) agree bit for bit.
 //
-// Document layout: the candidate batch's tokens are packed in document order and taken 128 at a
-// time; each block's residual bytes are transposed into nibble rows (hi[p][128 tokens],
-// lo[p][128 tokens]) in L1 before scoring, so no layout is stored (built once per block; its cost
-// is measured in bench/code-scoring.ts as part of the per-token figure). The block's two halves
-// of 64 tokens (a zmm each) share each table broadcast.
+// Coarser tables were measured and dropped (bench/RESULTS.md, "Fast-scan part E"): one step per
+// query token set by a byte's two tables together (R_i = max_b of the byte's two ranges, 254
+// steps) lets a byte's two lookups sum within a uint8 lane, one widening add a byte instead of
+// two (1.1-1.2x the kernel's speed at 128 d x 32 q, 2 bits, with 128-token blocks sharing the
+// table broadcasts), but its step is 1-2x coarser and cranfield's PLAID nDCG@10 moved by -0.0024
+// against decompression (the issue's bar: 0.002; these tables: -0.0015); 7-bit entries, -0.0022.
 //
-// Measured (bench/RESULTS.md, "Fast-scan" and "Fast-scan part E"; 2-core AMD EPYC, AVX-512): at
-// 128 d x 32 query tokens and 2 bits 2.6-2.7x the float MaxSim kernel per document token with
-// 8-bit entries and 64-token blocks, 1.15-1.2x faster since (byte-pair steps, 128-token blocks);
-// within 0.0015 nDCG@10 of ColBERT's decompression on cranfield, cisi and scifact with the norm,
-// up to 0.0040 off without it. Re-measure: `node dist/bench/code-scoring.js`, and `plait eval`
-// run files through `node dist/bench/exact-fidelity.js`.
+// Document layout: the candidate batch's tokens are packed in document order and taken 64 at a
+// time; each block's residual bytes are transposed into nibble rows (hi[p][64 tokens],
+// lo[p][64 tokens]) in L1 before scoring, so no layout is stored (built once per block; its cost
+// is measured in bench/code-scoring.ts as part of the per-token figure).
+//
+// Measured (bench/RESULTS.md, "Fast-scan"; loaded 2-core AMD EPYC, AVX-512): 1.9-2.5x the float
+// MaxSim kernel per document token at 128 d x 32 query tokens and 2 bits (the issue's goal was 4x:
+// the 32 vpshufb a token are about half the time), 3.3-4.3x at 512 d x 9, 3.7x at 1 bit; within
+// 0.0015 nDCG@10 of ColBERT's decompression on cranfield, cisi and scifact with the norm, up to
+// 0.0040 off without it. Re-measure: `node dist/bench/code-scoring.js`, and `plait eval` run files
+// through `node dist/bench/exact-fidelity.js`.
 #if defined(__clang__)
 #pragma clang fp contract(off)
 #endif
@@ -70,19 +71,14 @@
 namespace plait {
 namespace {
 
-// Document tokens per block: two zmm of uint8 lanes, which share each table broadcast (measured:
-// the broadcasts of one 64-token block were 12% of the lookups' time).
-constexpr size_t kBlock = 128;
-constexpr size_t kHalf = 64;  // tokens a zmm: accI holds each half's 64 sums permuted (slotOf)
-constexpr int kHalves = static_cast<int>(kBlock / kHalf);
-constexpr int kByteMax = 254;  // steps a byte's two table ranges span together: their entries sum to <= 255 (header)
+constexpr size_t kBlock = 64;  // document tokens per block: one zmm of uint8 lanes
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
 struct FastScanScratch {
   std::vector<float> nib, mins, ranges, qt, inv, best, scales;
   std::vector<uint8_t> entries;   // per query: table entries [p][v][i] before their move to [b][i][h][v]
   std::vector<uint8_t> nibs;      // per block: [p][64] nibble rows (p = 2b hi, 2b + 1 lo)
-  std::vector<uint16_t> accI;     // per block: [i][128] sums, permuted per half of 64 (slotOf)
+  std::vector<uint16_t> accI;     // per block: [i][64] sums, permuted: k < 32 token 2k, else token 2(k - 32) + 1
   std::vector<uint16_t> accT;     // per block: [64 tokens][lanes] sums in token order
   std::vector<int32_t> blockCodes;
   std::vector<float> offsets, blockInv, decoded;
@@ -91,18 +87,6 @@ struct FastScanScratch {
 FastScanScratch& scratch() {
   thread_local FastScanScratch s;
   return s;
-}
-
-// Where token t of a block has its sum in a row of accI: within each half of 64, the even tokens
-// first (slot k < 32 holds token 2k), then the odd ones (FAISS's uint16 pairs, see accumulate).
-inline size_t slotOf(size_t t) {
-  const size_t r = t % kHalf;
-  return t - r + ((r & 1) == 0 ? r / 2 : 32 + r / 2);
-}
-// The inverse: the token whose sum is in slot k.
-inline size_t tokenOfSlot(size_t k) {
-  const size_t r = k % kHalf;
-  return k - r + (r < 32 ? 2 * r : 2 * (r - 32) + 1);
 }
 
 // ---------------------------------------------------------------- block layout
@@ -129,50 +113,41 @@ void accumulateScalar(const uint8_t* nibs, const uint8_t* tables, size_t qLen, s
         s += tb[nibs[(2 * b) * kBlock + t]];
         s += tb[16 + nibs[(2 * b + 1) * kBlock + t]];
       }
-      accI[i * kBlock + slotOf(t)] = static_cast<uint16_t>(s);
+      const size_t k = (t & 1) == 0 ? t / 2 : 32 + t / 2;
+      accI[i * kBlock + k] = static_cast<uint16_t>(s);
     }
   }
 }
 
 #if defined(__x86_64__)
-// AVX-512: G query tokens at a time, the block's two halves of 64 tokens a zmm each; the 16-entry
-// tables broadcast to the four 128-bit lanes (vpshufb looks up within each lane), once for both
-// halves. A byte's two lookups are summed in uint8 lanes, exactly (<= 255, see the header): one
-// uint16 add and one multiply-add a byte instead of two of each (measured: 11.5 -> 8.4 ns a
-// token for the lookups at 128 d x 32 q, 2 bits, with the shared broadcasts).
+// AVX-512: G query tokens at a time, 64 tokens a zmm; the 16-entry tables broadcast to the four
+// 128-bit lanes (vpshufb looks up within each lane).
 template <int G>
 PLAIT_FS_AVX512 void accumulateGroupAvx512(const uint8_t* nibs, const uint8_t* tables, size_t qLen, size_t i0,
                                            size_t nBytes, uint16_t* accI) {
-  __m512i a0[kHalves][G], a1[kHalves][G];
-  for (int h = 0; h < kHalves; ++h)
-    for (int g = 0; g < G; ++g) a0[h][g] = a1[h][g] = _mm512_setzero_si512();
-  // The odd byte of each uint16 lane as a uint16 (s >> 8) by a multiply-add, which runs beside the
+  __m512i a0[G], a1[G];
+  for (int g = 0; g < G; ++g) a0[g] = a1[g] = _mm512_setzero_si512();
+  // The odd byte of each uint16 lane as a uint16 (r >> 8) by a multiply-add, which runs beside the
   // shuffles instead of on their ports: 0 * even + 1 * odd.
   const __m512i odd = _mm512_set1_epi16(0x0100);
+#pragma GCC unroll 2
   for (size_t b = 0; b < nBytes; ++b) {
-    __m512i hi[kHalves], lo[kHalves];
-    for (int h = 0; h < kHalves; ++h) {
-      hi[h] = _mm512_loadu_si512(nibs + (2 * b) * kBlock + kHalf * h);
-      lo[h] = _mm512_loadu_si512(nibs + (2 * b + 1) * kBlock + kHalf * h);
-    }
+    const __m512i hi = _mm512_loadu_si512(nibs + (2 * b) * kBlock);
+    const __m512i lo = _mm512_loadu_si512(nibs + (2 * b + 1) * kBlock);
     const uint8_t* tb = tables + (b * qLen + i0) * 32;
     for (int g = 0; g < G; ++g) {
       const __m512i th = _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(tb + 32 * g)));
       const __m512i tl = _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(tb + 32 * g + 16)));
-      for (int h = 0; h < kHalves; ++h) {
-        const __m512i sum = _mm512_add_epi8(_mm512_shuffle_epi8(th, hi[h]), _mm512_shuffle_epi8(tl, lo[h]));
-        a0[h][g] = _mm512_add_epi16(a0[h][g], sum);
-        a1[h][g] = _mm512_add_epi16(a1[h][g], _mm512_maddubs_epi16(sum, odd));
-      }
+      const __m512i rh = _mm512_shuffle_epi8(th, hi), rl = _mm512_shuffle_epi8(tl, lo);
+      a0[g] = _mm512_add_epi16(a0[g], _mm512_add_epi16(rh, rl));
+      a1[g] = _mm512_add_epi16(a1[g], _mm512_add_epi16(_mm512_maddubs_epi16(rh, odd), _mm512_maddubs_epi16(rl, odd)));
     }
   }
   for (int g = 0; g < G; ++g) {
-    for (int h = 0; h < kHalves; ++h) {
-      const __m512i even = _mm512_sub_epi16(a0[h][g], _mm512_slli_epi16(a1[h][g], 8));
-      uint16_t* o = accI + (i0 + g) * kBlock + kHalf * h;
-      _mm512_storeu_si512(o, even);
-      _mm512_storeu_si512(o + 32, a1[h][g]);
-    }
+    const __m512i even = _mm512_sub_epi16(a0[g], _mm512_slli_epi16(a1[g], 8));
+    uint16_t* o = accI + (i0 + g) * kBlock;
+    _mm512_storeu_si512(o, even);
+    _mm512_storeu_si512(o + 32, a1[g]);
   }
 }
 
@@ -188,33 +163,32 @@ PLAIT_FS_AVX512 void accumulateAvx512(const uint8_t* nibs, const uint8_t* tables
   }
 }
 
-// AVX2: the same for one half of the block (64 tokens from token `half`), two ymm of 32 tokens per
-// query token; a byte's two lookups summed in uint8 lanes as on AVX-512.
+// AVX2: the same with two ymm of 32 tokens per query token.
 template <int G>
 PLAIT_FS_AVX2 void accumulateGroupAvx2(const uint8_t* nibs, const uint8_t* tables, size_t qLen, size_t i0,
-                                       size_t nBytes, size_t half, uint16_t* accI) {
+                                       size_t nBytes, uint16_t* accI) {
   __m256i a0[G][2], a1[G][2];
   for (int g = 0; g < G; ++g)
     for (int h = 0; h < 2; ++h) a0[g][h] = a1[g][h] = _mm256_setzero_si256();
   for (size_t b = 0; b < nBytes; ++b) {
     __m256i hi[2], lo[2];
     for (int h = 0; h < 2; ++h) {
-      hi[h] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(nibs + (2 * b) * kBlock + half + 32 * h));
-      lo[h] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(nibs + (2 * b + 1) * kBlock + half + 32 * h));
+      hi[h] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(nibs + (2 * b) * kBlock + 32 * h));
+      lo[h] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(nibs + (2 * b + 1) * kBlock + 32 * h));
     }
     const uint8_t* tb = tables + (b * qLen + i0) * 32;
     for (int g = 0; g < G; ++g) {
       const __m256i th = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(tb + 32 * g)));
       const __m256i tl = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(tb + 32 * g + 16)));
       for (int h = 0; h < 2; ++h) {
-        const __m256i sum = _mm256_add_epi8(_mm256_shuffle_epi8(th, hi[h]), _mm256_shuffle_epi8(tl, lo[h]));
-        a0[g][h] = _mm256_add_epi16(a0[g][h], sum);
-        a1[g][h] = _mm256_add_epi16(a1[g][h], _mm256_srli_epi16(sum, 8));
+        const __m256i rh = _mm256_shuffle_epi8(th, hi[h]), rl = _mm256_shuffle_epi8(tl, lo[h]);
+        a0[g][h] = _mm256_add_epi16(a0[g][h], _mm256_add_epi16(rh, rl));
+        a1[g][h] = _mm256_add_epi16(a1[g][h], _mm256_add_epi16(_mm256_srli_epi16(rh, 8), _mm256_srli_epi16(rl, 8)));
       }
     }
   }
   for (int g = 0; g < G; ++g) {
-    uint16_t* o = accI + (i0 + g) * kBlock + half;
+    uint16_t* o = accI + (i0 + g) * kBlock;
     for (int h = 0; h < 2; ++h) {
       const __m256i even = _mm256_sub_epi16(a0[g][h], _mm256_slli_epi16(a1[g][h], 8));
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(o + 16 * h), even);
@@ -225,11 +199,9 @@ PLAIT_FS_AVX2 void accumulateGroupAvx2(const uint8_t* nibs, const uint8_t* table
 
 PLAIT_FS_AVX2 void accumulateAvx2(const uint8_t* nibs, const uint8_t* tables, size_t qLen, size_t nBytes,
                                   uint16_t* accI) {
-  for (size_t half = 0; half < kBlock; half += kHalf) {
-    size_t i = 0;
-    for (; i + 2 <= qLen; i += 2) accumulateGroupAvx2<2>(nibs, tables, qLen, i, nBytes, half, accI);
-    if (i < qLen) accumulateGroupAvx2<1>(nibs, tables, qLen, i, nBytes, half, accI);
-  }
+  size_t i = 0;
+  for (; i + 2 <= qLen; i += 2) accumulateGroupAvx2<2>(nibs, tables, qLen, i, nBytes, accI);
+  if (i < qLen) accumulateGroupAvx2<1>(nibs, tables, qLen, i, nBytes, accI);
 }
 
 #define PLAIT_FS_TARGET PLAIT_FS_AVX2
@@ -245,29 +217,26 @@ PLAIT_FS_AVX2 void accumulateAvx2(const uint8_t* nibs, const uint8_t* tables, si
 #endif
 
 #if defined(__aarch64__)
-// NEON: 16 tokens a register (tbl looks up 16 entries), four quarters of each half of the block; a
-// byte's two lookups summed in uint8 lanes as on x86.
+// NEON: 16 tokens a register (tbl looks up 16 entries), four quarters of the block.
 void accumulateNeon(const uint8_t* nibs, const uint8_t* tables, size_t qLen, size_t nBytes, uint16_t* accI) {
-  for (size_t half = 0; half < kBlock; half += kHalf) {
-    for (size_t i = 0; i < qLen; ++i) {
-      uint16x8_t a0[4], a1[4];
-      for (int h = 0; h < 4; ++h) a0[h] = a1[h] = vdupq_n_u16(0);
-      for (size_t b = 0; b < nBytes; ++b) {
-        const uint8_t* tb = tables + (b * qLen + i) * 32;
-        const uint8x16_t th = vld1q_u8(tb), tl = vld1q_u8(tb + 16);
-        for (int h = 0; h < 4; ++h) {
-          const uint8x16_t hi = vld1q_u8(nibs + (2 * b) * kBlock + half + 16 * h);
-          const uint8x16_t lo = vld1q_u8(nibs + (2 * b + 1) * kBlock + half + 16 * h);
-          const uint16x8_t sum = vreinterpretq_u16_u8(vaddq_u8(vqtbl1q_u8(th, hi), vqtbl1q_u8(tl, lo)));
-          a0[h] = vaddq_u16(a0[h], sum);
-          a1[h] = vaddq_u16(a1[h], vshrq_n_u16(sum, 8));
-        }
-      }
-      uint16_t* o = accI + i * kBlock + half;
+  for (size_t i = 0; i < qLen; ++i) {
+    uint16x8_t a0[4], a1[4];
+    for (int h = 0; h < 4; ++h) a0[h] = a1[h] = vdupq_n_u16(0);
+    for (size_t b = 0; b < nBytes; ++b) {
+      const uint8_t* tb = tables + (b * qLen + i) * 32;
+      const uint8x16_t th = vld1q_u8(tb), tl = vld1q_u8(tb + 16);
       for (int h = 0; h < 4; ++h) {
-        vst1q_u16(o + 8 * h, vsubq_u16(a0[h], vshlq_n_u16(a1[h], 8)));
-        vst1q_u16(o + 32 + 8 * h, a1[h]);
+        const uint8x16_t hi = vld1q_u8(nibs + (2 * b) * kBlock + 16 * h);
+        const uint8x16_t lo = vld1q_u8(nibs + (2 * b + 1) * kBlock + 16 * h);
+        const uint16x8_t rh = vreinterpretq_u16_u8(vqtbl1q_u8(th, hi)), rl = vreinterpretq_u16_u8(vqtbl1q_u8(tl, lo));
+        a0[h] = vaddq_u16(a0[h], vaddq_u16(rh, rl));
+        a1[h] = vaddq_u16(a1[h], vaddq_u16(vshrq_n_u16(rh, 8), vshrq_n_u16(rl, 8)));
       }
+    }
+    uint16_t* o = accI + i * kBlock;
+    for (int h = 0; h < 4; ++h) {
+      vst1q_u16(o + 8 * h, vsubq_u16(a0[h], vshlq_n_u16(a1[h], 8)));
+      vst1q_u16(o + 32 + 8 * h, a1[h]);
     }
   }
 }
@@ -275,7 +244,7 @@ void accumulateNeon(const uint8_t* nibs, const uint8_t* tables, size_t qLen, siz
 
 void transposeScalar(const uint16_t* accI, size_t qLen, size_t lanes, uint16_t* accT) {
   for (size_t t = 0; t < kBlock; ++t) {
-    const size_t k = slotOf(t);
+    const size_t k = (t & 1) == 0 ? t / 2 : 32 + t / 2;
     for (size_t i = 0; i < lanes; ++i) accT[t * lanes + i] = i < qLen ? accI[i * kBlock + k] : 0;
   }
 }
@@ -452,14 +421,14 @@ void prefetchNextBlock(const uint8_t* residuals, size_t nBytes, const int32_t* t
 
 size_t fastScanMaxBytes() { return 256; }
 
-int fastScanByteMax() { return kByteMax; }
+int fastScanEntryMax(size_t nBytes) { return static_cast<int>(std::min<size_t>(255, 65535 / (2 * std::max<size_t>(1, nBytes)))); }
 
 void buildFastScanTables(const float* q, size_t qLen, size_t dim, const float* weights, int nbits, uint8_t* tables,
                          float* scales, float* offsets) {
   const size_t nBytes = dim * static_cast<size_t>(nbits) / 8;
   const int perNibble = 4 / nbits;
   const int mask = (1 << nbits) - 1;
-  const float byteMax = static_cast<float>(kByteMax);
+  const float entryMax = static_cast<float>(fastScanEntryMax(nBytes));
   FastScanScratch& sc = scratch();
   // nib[((p * 16) + v) * qLen + i], p = 2b + h: the table before quantisation (the same sums, in the
   // same order, as code-maxsim.cc's nibble tables).
@@ -504,20 +473,19 @@ void buildFastScanTables(const float* q, size_t qLen, size_t dim, const float* w
     }
     for (size_t i = 0; i < qLen; ++i) rg[i] = rg[i] - mn[i];
   }
-  // R_i = max_b (range_2b + range_2b+1): one step R_i / 254 per query token, so that a byte's two
-  // entries sum to at most 255 (see the header).
+  // R_i = max_p range_p: one step R_i / M per query token.
   std::vector<float> range(qLen, 0.f);
-  for (size_t b = 0; b < nBytes; ++b) {
+  for (size_t p = 0; p < 2 * nBytes; ++p) {
     for (size_t i = 0; i < qLen; ++i) {
-      const float r = ranges[(2 * b) * qLen + i] + ranges[(2 * b + 1) * qLen + i];
+      const float r = ranges[p * qLen + i];
       range[i] = r > range[i] ? r : range[i];
     }
   }
   std::vector<float>& inv = sc.inv;
   inv.resize(qLen);
   for (size_t i = 0; i < qLen; ++i) {
-    scales[i] = range[i] == 0.f ? 0.f : range[i] / byteMax;
-    inv[i] = range[i] == 0.f ? 0.f : byteMax / range[i];
+    scales[i] = range[i] == 0.f ? 0.f : range[i] / entryMax;
+    inv[i] = range[i] == 0.f ? 0.f : entryMax / range[i];
     float off = 0.f;
     for (size_t p = 0; p < 2 * nBytes; ++p) off += mins[p * qLen + i];
     offsets[i] = off;
@@ -531,13 +499,13 @@ void buildFastScanTables(const float* q, size_t qLen, size_t dim, const float* w
     for (int v = 0; v < 16; ++v) {
       const float* __restrict row = nib.data() + (p * 16 + v) * qLen;
       uint8_t* __restrict e = ent.data() + (p * 16 + v) * qLen;
-      // floor(y) clamped to [0, 254] is trunc(y clamped to [0, 254]): the same integer, in a loop
-      // that vectorises (the branchy floor did not).
+      // floor(y) clamped to [0, M] is trunc(y clamped to [0, M]): the same integer, in a loop that
+      // vectorises (the branchy floor did not).
       for (size_t i = 0; i < qLen; ++i) {
         const float d = row[i] - mn[i];
         float y = d * iv[i] + 0.5f;
         y = y > 0.f ? y : 0.f;
-        y = y < byteMax ? y : byteMax;
+        y = y < entryMax ? y : entryMax;
         e[i] = static_cast<uint8_t>(static_cast<int32_t>(y));
       }
     }

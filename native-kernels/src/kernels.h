@@ -150,10 +150,9 @@ void maxsimCodesWith(CodeSimd simd, const float* S, size_t qLen, const int16_t* 
 // ---- Exact MaxSim on the stored codes, fast-scan layout (fast-scan.cc, issue 22) ----
 // Largest nBytes (= dim * nbits / 8) fast-scan accepts: a token's sum, <= 254 * nBytes, fits uint16.
 size_t fastScanMaxBytes();
-// Steps a byte's two table ranges span together (254): its two entries sum to at most 255, a token's to at most
-// 255 nBytes < 2^16.
-int fastScanByteMax();
-// tables[((b * qLen + i) * 2 + h) * 16 + v] (uint8, a byte's two entries summing to <= 255): query token i's quantised table for
+// Largest table entry for nBytes: min(255, 65535 / (2 nBytes)), so a token's 2 nBytes entries sum below 2^16.
+int fastScanEntryMax(size_t nBytes);
+// tables[((b * qLen + i) * 2 + h) * 16 + v] (uint8, <= fastScanEntryMax(nBytes)): query token i's quantised table for
 // nibble h (0 high, 1 low) of residual byte b; scales and offsets have qLen floats.
 void buildFastScanTables(const float* q, size_t qLen, size_t dim, const float* weights, int nbits, uint8_t* tables,
                          float* scales, float* offsets);

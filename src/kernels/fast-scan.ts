@@ -8,34 +8,32 @@
  * Formula (nBytes = dim·nbits/8 residual bytes a token; nibble position p = 2b + h, h = 0 the
  * high nibble of byte b, which holds the byte's first dimensions):
  *   T_i[p][v] = Σ_s q_i[p·(4/nbits) + s] · weights[bucket s of v]           (float32, s ascending)
- *   m_ip = min_v T_i[p][v],  range_ip = max_v T_i[p][v] − m_ip,  R_i = max_b (range_i,2b + range_i,2b+1)
- *   E_i[p][v] = clamp(floor((T_i[p][v] − m_ip) · (254/R_i) + 0.5), 0, 254)   (uint8)
- *   scale_i = R_i/254, offset_i = Σ_p m_ip (p ascending); scale 0 when R_i = 0
+ *   m_ip = min_v T_i[p][v],  R_i = max_p (max_v T_i[p][v] − m_ip)
+ *   E_i[p][v] = clamp(floor((T_i[p][v] − m_ip) · (M/R_i) + 0.5), 0, M)   (uint8, M = fastScanEntryMax(nBytes))
+ *   scale_i = R_i/M, offset_i = Σ_p m_ip (p ascending); scale 0 when R_i = 0
  *   score(q_i, token j) = (S[c_j·qLen + i] + ((scale_i · Σ_p E_i[p][nibble_jp]) + offset_i)) · inv_j
  *   out[d] = Σ_i w_i · max_j score(q_i, j)
  * with inv_j = 1/‖c_j + r_j‖ (ColBERT's decompression normalises) from a per-index cache filled on
  * first use (`invNorms`, NaN until then; tokenInverseNorms), or 1 when no cache is given.
- * Integer bounds: the step is set by a byte's two tables together, so its two entries sum to at
- * most 255 (each ≤ its range/step + 1/2, the two ranges ≤ 254 steps): the native kernel adds them
- * in uint8 lanes, and a token's sum ≤ 255·nBytes < 2^16 fits its uint16 accumulators up to
- * FAST_SCAN_MAX_BYTES = 256 (dim 1,024 at 2 bits). (Until part E the step was max_p range/255, two
- * entries reaching 510, which cost the kernel a second widening add a byte: the byte-pair step made
- * it 1.15–1.2× faster at 128 d × 32 q, 2 bits, for the change of nDCG@10 recorded in
- * bench/RESULTS.md, "Fast-scan part E".)
+ * Integer bound: a token's sum is ≤ 2·nBytes·M < 2^16, which the native kernel's uint16
+ * accumulators hold exactly: M = 255 up to 128 bytes (dim 512 at 2 bits), 127 at
+ * FAST_SCAN_MAX_BYTES = 256 (dim 1,024 at 2 bits).
  * Quantisation error per query token: ≤ scale_i/2 per nibble, so |Δscore| ≤ nBytes · scale_i.
  */
 import { PlaitError } from '../errors/index.js';
 import { checkCodes, checkCount, checkDim, checkLength, checkSpans } from './validate.js';
 import { CODE_SCORING_NBITS, emptyDocumentScore } from './code-kernels.js';
 
-/** Largest residual bytes a token (dim·nbits/8) for fast-scan (dim ≤ 1,024 at 2 bits): a token's sum, ≤ 255 a byte, stays below 2^16. */
+/** Largest residual bytes a token (dim·nbits/8) for fast-scan (dim ≤ 1,024 at 2 bits); entries keep ≥ 7 bits up to it. */
 export const FAST_SCAN_MAX_BYTES = 256;
 
 /**
- * Steps that a byte's two fast-scan tables span together (R_i / scale_i): 254, so that the byte's
- * two entries sum to at most 255 (one uint8 lane).
+ * Largest table entry for tokens of nBytes residual bytes: min(255, ⌊65,535 / (2·nBytes)⌋), so a
+ * token's 2·nBytes entries sum below 2^16 (the native kernel's uint16 accumulators).
  */
-export const FAST_SCAN_BYTE_MAX = 254;
+export function fastScanEntryMax(nBytes: number): number {
+  return Math.min(255, Math.floor(65535 / (2 * Math.max(1, nBytes))));
+}
 
 function checkFastScanShape(nbits: number, dim: number): number {
   if (!(CODE_SCORING_NBITS as readonly number[]).includes(nbits)) {
@@ -67,10 +65,10 @@ function buildFastScanTables(q: Float32Array, qLen: number, dim: number, weights
   const perNibble = 4 / nbits;
   const mask = (1 << nbits) - 1;
   const nNib = 2 * nBytes;
-  const byteMax = FAST_SCAN_BYTE_MAX;
+  const entryMax = fastScanEntryMax(nBytes);
   const nib = new Float32Array(nNib * 16 * qLen);
   const mins = new Float32Array(nNib * qLen);
-  const ranges = new Float32Array(nNib * qLen);
+  const range = new Float32Array(qLen);
   for (let p = 0; p < nNib; p++) {
     const t0 = p * perNibble;
     for (let v = 0; v < 16; v++) {
@@ -89,20 +87,14 @@ function buildFastScanTables(q: Float32Array, qLen: number, dim: number, weights
         if (x > mx) mx = x;
       }
       mins[p * qLen + i] = mn;
-      ranges[p * qLen + i] = Math.fround(mx - mn);
-    }
-  }
-  const range = new Float32Array(qLen);
-  for (let b = 0; b < nBytes; b++) {
-    for (let i = 0; i < qLen; i++) {
-      const r = Math.fround(ranges[2 * b * qLen + i]! + ranges[(2 * b + 1) * qLen + i]!);
+      const r = Math.fround(mx - mn);
       if (r > range[i]!) range[i] = r;
     }
   }
   const inv = new Float32Array(qLen);
   for (let i = 0; i < qLen; i++) {
-    scales[i] = range[i] === 0 ? 0 : range[i]! / byteMax;
-    inv[i] = range[i] === 0 ? 0 : byteMax / range[i]!;
+    scales[i] = range[i] === 0 ? 0 : range[i]! / entryMax;
+    inv[i] = range[i] === 0 ? 0 : entryMax / range[i]!;
     let off = 0;
     for (let p = 0; p < nNib; p++) off = Math.fround(off + mins[p * qLen + i]!);
     offsets[i] = off;
@@ -116,7 +108,7 @@ function buildFastScanTables(q: Float32Array, qLen: number, dim: number, weights
         for (let v = 0; v < 16; v++) {
           const d = Math.fround(nib[(p * 16 + v) * qLen + i]! - mn);
           const r = Math.floor(Math.fround(Math.fround(d * inv[i]!) + 0.5));
-          tables[o + 16 * h + v] = r < 0 ? 0 : r > byteMax ? byteMax : r;
+          tables[o + 16 * h + v] = r < 0 ? 0 : r > entryMax ? entryMax : r;
         }
       }
     }

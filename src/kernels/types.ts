@@ -256,7 +256,7 @@ export interface Kernels {
   /**
    * Exact scoring on the stored codes, fast-scan layout (issue 22; native-kernels/src/fast-scan.cc,
    * twin src/kernels/fast-scan.ts): the query's 16-entry uint8 tables per query token and residual
-   * nibble, tables[((b·qLen + i)·2 + h)·16 + v] (a byte's two entries sum to ≤ 255), with scales[i] (one entry's float
+   * nibble, tables[((b·qLen + i)·2 + h)·16 + v] (entries ≤ fastScanEntryMax(nBytes)), with scales[i] (one entry's float
    * value) and offsets[i] (the tables' summed minima), qLen floats each. nbits ∈ {1, 2, 4},
    * dim·nbits/8 ≤ FAST_SCAN_MAX_BYTES. The formula, rounding included, is fast-scan.ts's.
    */
