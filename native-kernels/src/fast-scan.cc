@@ -510,10 +510,13 @@ void buildFastScanTables(const float* q, size_t qLen, size_t dim, const float* w
       }
     }
   }
+  // Through a plain pointer: the byte stores may alias the vector, whose data pointer would then be
+  // reloaded from thread-local storage (a __tls_get_addr call a byte in the addon: 2x the build).
+  const uint8_t* __restrict entries = ent.data();
   for (size_t b = 0; b < nBytes; ++b) {
     for (size_t i = 0; i < qLen; ++i) {
       uint8_t* out = tables + (b * qLen + i) * 32;
-      for (size_t v = 0; v < 32; ++v) out[v] = ent[((2 * b) * 16 + v) * qLen + i];  // v < 16: p = 2b, else 2b + 1
+      for (size_t v = 0; v < 32; ++v) out[v] = entries[((2 * b) * 16 + v) * qLen + i];  // v < 16: p = 2b, else 2b + 1
     }
   }
 }
