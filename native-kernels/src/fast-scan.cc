@@ -571,13 +571,60 @@ void inverseNorms(const DecodeTable& decode, const int32_t* codes, const uint8_t
   }
 }
 
+#if defined(__x86_64__)
+// The same at 1 and 2 bits with AVX2: eight dimensions a ymm, their codes shifted out of the
+// token's bytes lane by lane and decoded by a lane permute of the weights; lane k is partial sum
+// k, so the sums and the tree are inverseNorms', bit for bit. 4 bits (16 weights) keep the loop
+// above. Measured: a cold fast-scan pass 43 -> 33 ns a token (bench/RESULTS.md, "part E").
+PLAIT_FS_AVX2 void inverseNormsAvx2(const float* weights, const int32_t* codes, const uint8_t* residuals, size_t n,
+                                    size_t dim, const float* centroids, int nbits, float* out) {
+  const size_t nBytes = dim * static_cast<size_t>(nbits) / 8;
+  float w8[8] = {0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f};
+  for (int b = 0; b < (1 << nbits); ++b) w8[b] = weights[b];
+  const __m256 w = _mm256_loadu_ps(w8);
+  // Dimension t + k of an 8-dimension group sits nbits * (7 - k) bits up in its nbits bytes read
+  // big-endian (a byte's first dimension in its high bits).
+  const __m256i shifts = nbits == 2 ? _mm256_setr_epi32(14, 12, 10, 8, 6, 4, 2, 0) : _mm256_setr_epi32(7, 6, 5, 4, 3, 2, 1, 0);
+  const __m256i mask = _mm256_set1_epi32((1 << nbits) - 1);
+  for (size_t j = 0; j < n; ++j) {
+    const float* c = centroids + static_cast<size_t>(codes[j]) * dim;
+    const uint8_t* bytes = residuals + j * nBytes;
+    __m256 p = _mm256_setzero_ps();
+    for (size_t t = 0, b = 0; t < dim; t += 8, b += static_cast<size_t>(nbits)) {
+      const int v = nbits == 2 ? (bytes[b] << 8) | bytes[b + 1] : bytes[b];
+      const __m256i code = _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32(v), shifts), mask);
+      const __m256 x = _mm256_add_ps(_mm256_loadu_ps(c + t), _mm256_permutevar8x32_ps(w, code));
+      p = _mm256_add_ps(p, _mm256_mul_ps(x, x));
+    }
+    float q[8];
+    _mm256_storeu_ps(q, p);
+    const float n2 = ((q[0] + q[1]) + (q[2] + q[3])) + ((q[4] + q[5]) + (q[6] + q[7]));
+    out[j] = 1.f / std::sqrt(n2 < 1e-24f ? 1e-24f : n2);
+  }
+}
+#endif
+
+// The norm cache's fill on the chosen path: AVX2 (also under AVX-512) at 1 and 2 bits, else scalar.
+void inverseNormsWith(CodeSimd simd, const DecodeTable& decode, const float* weights, const int32_t* codes,
+                      const uint8_t* residuals, size_t n, size_t dim, const float* centroids, int nbits, float* out) {
+#if defined(__x86_64__)
+  if ((simd == CodeSimd::Avx2 || simd == CodeSimd::Avx512) && nbits <= 2) {
+    inverseNormsAvx2(weights, codes, residuals, n, dim, centroids, nbits, out);
+    return;
+  }
+#else
+  (void)simd, (void)weights;
+#endif
+  inverseNorms(decode, codes, residuals, n, dim, centroids, nbits, out);
+}
+
 }  // namespace
 
 void tokenInverseNorms(const int32_t* codes, const uint8_t* residuals, size_t n, size_t dim, const float* centroids,
                        const float* weights, int nbits, float* out) {
   DecodeTable decode;
   buildDecodeTable(weights, nbits, decode);
-  inverseNorms(decode, codes, residuals, n, dim, centroids, nbits, out);
+  inverseNormsWith(activeCodeSimd(), decode, weights, codes, residuals, n, dim, centroids, nbits, out);
 }
 
 void maxsimFastScanWith(CodeSimd simd, const float* S, size_t qLen, const uint8_t* tables, const float* scales,
@@ -644,8 +691,8 @@ void maxsimFastScanWith(CodeSimd simd, const float* S, size_t qLen, const uint8_
           if (end > r) {
             if (!decodeReady) buildDecodeTable(weights, nbits, decode);
             decodeReady = true;
-            inverseNorms(decode, codes + row + r, residuals + (row + r) * nBytes, end - r, dim, centroids, nbits,
-                         invNorms + row + r);
+            inverseNormsWith(simd, decode, weights, codes + row + r, residuals + (row + r) * nBytes, end - r, dim,
+                             centroids, nbits, invNorms + row + r);
             r = end;
           } else {
             ++r;
