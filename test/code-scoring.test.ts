@@ -358,6 +358,21 @@ test('fast-scan at the integer bound: every entry at its maximum sums below 2^16
   assert.equal(prepareCodeQuery(wide, new Float32Array(1032), 1, typescriptKernels, 'fastscan').kind, 'lut');
 });
 
+test('fast-scan with the norm cache refuses a dim that is not a multiple of 8 (the norm is summed eight dimensions at a time), natively and in the twin', () => {
+  const dim = 4; // 2 bits: one residual byte a token, accepted without the cache
+  const tables = new Uint8Array(32);
+  const [scales, offsets, out] = [new Float32Array(1), new Float32Array(1), new Float32Array(1)];
+  const args = [new Float32Array(1), 1, tables, scales, offsets, new Int32Array(1), new Uint8Array(1), dim, 2, new Int32Array([0]), new Int32Array([1]), 1, out, null] as const;
+  for (const k of [typescriptKernels, ...(nativeKernels() ? [nativeKernels()!] : [])]) {
+    k.maxsimFastScan(...args);
+    assert.throws(
+      () => k.maxsimFastScan(...args, new Float32Array(1).fill(NaN), new Float32Array(dim), new Float32Array(4)),
+      (e: unknown) => isPlaitError(e) && e.code === 'INVALID_ARGUMENT' && /multiple of 8/.test(e.message),
+      k.name,
+    );
+  }
+});
+
 test('‖c‖² per centroid, cached per centroid array', () => {
   const c = makeCase(3, 16, 2, 2, false);
   const t = centroidNormsSq(c.codec);
