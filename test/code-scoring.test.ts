@@ -336,6 +336,21 @@ test('fast-scan at the integer bound: every entry at its maximum sums below 2^16
   assert.equal(prepareCodeQuery(wide, new Float32Array(1032), 1, typescriptKernels, 'fastscan').kind, 'lut');
 });
 
+test('fast-scan with the norm cache refuses a dim that is not a multiple of 8 (the norm is summed eight dimensions at a time), natively and in the twin', () => {
+  const dim = 4; // 2 bits: one residual byte a token, accepted without the cache
+  const tables = new Uint8Array(32);
+  const [scales, offsets, out] = [new Float32Array(1), new Float32Array(1), new Float32Array(1)];
+  const args = [new Float32Array(1), 1, tables, scales, offsets, new Int32Array(1), new Uint8Array(1), dim, 2, new Int32Array([0]), new Int32Array([1]), 1, out, null] as const;
+  for (const k of [typescriptKernels, ...(nativeKernels() ? [nativeKernels()!] : [])]) {
+    k.maxsimFastScan(...args);
+    assert.throws(
+      () => k.maxsimFastScan(...args, new Float32Array(1).fill(NaN), new Float32Array(dim), new Float32Array(4)),
+      (e: unknown) => isPlaitError(e) && e.code === 'INVALID_ARGUMENT' && /multiple of 8/.test(e.message),
+      k.name,
+    );
+  }
+});
+
 test('‖c‖² per centroid, cached per centroid array', () => {
   const c = makeCase(3, 16, 2, 2, false);
   const t = centroidNormsSq(c.codec);
@@ -417,13 +432,23 @@ test(`native fast-scan is bit-identical to the TypeScript twin (${process.env.PL
       assert.deepEqual(bits(outN), bits(outT));
     }
   }
-  // A 64-token document exactly (one full block), then 1 and 63 tokens (a block ending mid-way).
+  // Block edges: a 128-token document (two full 64-token blocks), then 64 (one block), 1 and 63
+  // (a block ending mid-way), 127, 130 and 255 tokens (blocks ending anywhere).
   const c = makeCase(5, 128, 2, 32, false, 20, 3, 8);
-  const rows = 128;
+  const lens = new Int32Array([128, 64, 1, 63, 127, 130, 255]);
+  const starts = new Int32Array(lens.length);
+  for (let i = 1; i < lens.length; i++) starts[i] = starts[i - 1]! + lens[i - 1]!;
+  const rows = starts[lens.length - 1]! + lens[lens.length - 1]!;
   const residuals = Uint8Array.from({ length: rows * 32 }, (_, i) => (i * 37 + 11) & 255);
   const codes = Int32Array.from({ length: rows }, (_, i) => i % 20);
-  const d: Case = { ...c, residuals, codes, lens: new Int32Array([64, 1, 63]), starts: new Int32Array([0, 64, 65]) };
-  assert.deepEqual(bits(scoreFastScan(d, native)), bits(scoreFastScan(d, typescriptKernels)));
+  const d: Case = { ...c, residuals, codes, lens, starts };
+  const got = scoreFastScan(d, native);
+  assert.deepEqual(bits(got), bits(scoreFastScan(d, typescriptKernels)));
+  // Each document alone (its own blocks from token 0) scores the same bits as in the batch.
+  for (let i = 0; i < lens.length; i++) {
+    const one: Case = { ...d, lens: lens.subarray(i, i + 1), starts: starts.subarray(i, i + 1) };
+    assert.deepEqual(bits(scoreFastScan(one, native)), [bits(got)[i]], `document ${i} alone`);
+  }
 });
 
 test("PLAID's stage 4 on codes ('codes' and 'fastscan'): the same survivors, each scored as the kernel scores it alone, near decompression", { skip: CHILD }, async () => {

@@ -599,6 +599,9 @@ Napi::Value MaxsimFastScan(const Info& info) {
     need(info, "invNorms", invNorms.length, codes.length);
     if (centroids.data == nullptr || weights.data == nullptr)
       rangeError(info, "Expected centroids and weights with invNorms");
+    // The norm is summed eight dimensions at a time (fast-scan.cc inverseNorms): no partial group.
+    if (dim % 8 != 0)
+      rangeError(info, "Expected dim a multiple of 8 with invNorms but received " + std::to_string(dim));
     need(info, "centroids", centroids.length, k * dim);
     need(info, "weights", weights.length, static_cast<size_t>(1) << nbits);
   }

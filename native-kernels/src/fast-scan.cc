@@ -26,6 +26,13 @@
 // lane-wise in one order, so AVX-512, AVX2, NEON, the scalar path and the TypeScript twin
 // (src/kernels/fast-scan.ts) agree bit for bit.
 //
+// Coarser tables were measured and dropped (bench/RESULTS.md, "Fast-scan part E"): one step per
+// query token set by a byte's two tables together (R_i = max_b of the byte's two ranges, 254
+// steps) lets a byte's two lookups sum within a uint8 lane, one widening add a byte instead of
+// two (1.1-1.2x the kernel's speed at 128 d x 32 q, 2 bits, with 128-token blocks sharing the
+// table broadcasts), but its step is 1-2x coarser and cranfield's PLAID nDCG@10 moved by -0.0024
+// against decompression (the bar: 0.002; these tables: -0.0015); 7-bit entries, -0.0022.
+//
 // Document layout: the candidate batch's tokens are packed in document order and taken 64 at a
 // time; each block's residual bytes are transposed into nibble rows (hi[p][64 tokens],
 // lo[p][64 tokens]) in L1 before scoring, so no layout is stored (built once per block; its cost
@@ -68,7 +75,8 @@ constexpr size_t kBlock = 64;  // document tokens per block: one zmm of uint8 la
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
 struct FastScanScratch {
-  std::vector<float> nib, mins, best, scales;
+  std::vector<float> nib, mins, ranges, qt, inv, best, scales;
+  std::vector<uint8_t> entries;   // per query: table entries [p][v][i] before their move to [b][i][h][v]
   std::vector<uint8_t> nibs;      // per block: [p][64] nibble rows (p = 2b hi, 2b + 1 lo)
   std::vector<uint16_t> accI;     // per block: [i][64] sums, permuted: k < 32 token 2k, else token 2(k - 32) + 1
   std::vector<uint16_t> accT;     // per block: [64 tokens][lanes] sums in token order
@@ -79,11 +87,6 @@ struct FastScanScratch {
 FastScanScratch& scratch() {
   thread_local FastScanScratch s;
   return s;
-}
-
-inline float floorFast(float x) {
-  const float t = static_cast<float>(static_cast<int32_t>(x));
-  return t > x ? t - 1.f : t;
 }
 
 // ---------------------------------------------------------------- block layout
@@ -433,32 +436,53 @@ void buildFastScanTables(const float* q, size_t qLen, size_t dim, const float* w
   nib.assign(nBytes * 32 * qLen, 0.f);
   std::vector<float>& mins = sc.mins;
   mins.assign(nBytes * 2 * qLen, 0.f);
-  std::vector<float> range(qLen, 0.f);
+  std::vector<float>& ranges = sc.ranges;  // [p][i]: max - min of nibble p's table
+  ranges.assign(nBytes * 2 * qLen, 0.f);
+  // The query transposed (qt[t * qLen + i]), so that every loop below runs over i on contiguous
+  // floats and vectorises lane-wise: the same operations in the same order per i (bit-identical);
+  // with the two changes below, 71.5 -> 40 us a 32 x 128 query through N-API (RESULTS, part E).
+  std::vector<float>& qt = sc.qt;
+  qt.resize(dim * qLen);
+  for (size_t i = 0; i < qLen; ++i)
+    for (size_t t = 0; t < dim; ++t) qt[t * qLen + i] = q[i * dim + t];
   for (size_t p = 0; p < 2 * nBytes; ++p) {
     const size_t t0 = p * static_cast<size_t>(perNibble);
     for (int v = 0; v < 16; ++v) {
       float* row = nib.data() + (p * 16 + v) * qLen;
       for (int s = 0; s < perNibble; ++s) {
         const float w = weights[(v >> (4 - nbits * (s + 1))) & mask];
+        const float* qs = qt.data() + (t0 + static_cast<size_t>(s)) * qLen;
         for (size_t i = 0; i < qLen; ++i) {
-          const float x = q[i * dim + t0 + s] * w;
+          const float x = qs[i] * w;
           row[i] += x;
         }
       }
     }
-    for (size_t i = 0; i < qLen; ++i) {
-      float mn = nib[(p * 16) * qLen + i], mx = mn;
-      for (int v = 1; v < 16; ++v) {
-        const float x = nib[(p * 16 + v) * qLen + i];
-        mn = x < mn ? x : mn;
-        mx = x > mx ? x : mx;
+    float* mn = mins.data() + p * qLen;
+    float* rg = ranges.data() + p * qLen;
+    const float* first = nib.data() + (p * 16) * qLen;
+    std::copy(first, first + qLen, mn);
+    std::copy(first, first + qLen, rg);  // the running maximum until the subtraction below
+    for (int v = 1; v < 16; ++v) {
+      const float* row = nib.data() + (p * 16 + v) * qLen;
+      for (size_t i = 0; i < qLen; ++i) {
+        const float x = row[i];
+        mn[i] = x < mn[i] ? x : mn[i];
+        rg[i] = x > rg[i] ? x : rg[i];
       }
-      mins[p * qLen + i] = mn;
-      const float r = mx - mn;
+    }
+    for (size_t i = 0; i < qLen; ++i) rg[i] = rg[i] - mn[i];
+  }
+  // R_i = max_p range_p: one step R_i / M per query token.
+  std::vector<float> range(qLen, 0.f);
+  for (size_t p = 0; p < 2 * nBytes; ++p) {
+    for (size_t i = 0; i < qLen; ++i) {
+      const float r = ranges[p * qLen + i];
       range[i] = r > range[i] ? r : range[i];
     }
   }
-  std::vector<float> inv(qLen);
+  std::vector<float>& inv = sc.inv;
+  inv.resize(qLen);
   for (size_t i = 0; i < qLen; ++i) {
     scales[i] = range[i] == 0.f ? 0.f : range[i] / entryMax;
     inv[i] = range[i] == 0.f ? 0.f : entryMax / range[i];
@@ -466,18 +490,33 @@ void buildFastScanTables(const float* q, size_t qLen, size_t dim, const float* w
     for (size_t p = 0; p < 2 * nBytes; ++p) off += mins[p * qLen + i];
     offsets[i] = off;
   }
+  // Entries computed over i (vectorised), then moved to the tables' [b][i][h][v] order.
+  std::vector<uint8_t>& ent = sc.entries;
+  ent.resize(nBytes * 32 * qLen);
+  for (size_t p = 0; p < 2 * nBytes; ++p) {
+    const float* __restrict mn = mins.data() + p * qLen;
+    const float* __restrict iv = inv.data();
+    for (int v = 0; v < 16; ++v) {
+      const float* __restrict row = nib.data() + (p * 16 + v) * qLen;
+      uint8_t* __restrict e = ent.data() + (p * 16 + v) * qLen;
+      // floor(y) clamped to [0, M] is trunc(y clamped to [0, M]): the same integer, in a loop that
+      // vectorises (the branchy floor did not).
+      for (size_t i = 0; i < qLen; ++i) {
+        const float d = row[i] - mn[i];
+        float y = d * iv[i] + 0.5f;
+        y = y > 0.f ? y : 0.f;
+        y = y < entryMax ? y : entryMax;
+        e[i] = static_cast<uint8_t>(static_cast<int32_t>(y));
+      }
+    }
+  }
+  // Through a plain pointer: the byte stores may alias the vector, whose data pointer would then be
+  // reloaded from thread-local storage (a __tls_get_addr call a byte in the addon: 2x the build).
+  const uint8_t* __restrict entries = ent.data();
   for (size_t b = 0; b < nBytes; ++b) {
     for (size_t i = 0; i < qLen; ++i) {
       uint8_t* out = tables + (b * qLen + i) * 32;
-      for (int h = 0; h < 2; ++h) {
-        const size_t p = 2 * b + static_cast<size_t>(h);
-        const float mn = mins[p * qLen + i];
-        for (int v = 0; v < 16; ++v) {
-          const float d = nib[(p * 16 + v) * qLen + i] - mn;
-          const float r = floorFast(d * inv[i] + 0.5f);
-          out[16 * h + v] = static_cast<uint8_t>(r < 0.f ? 0.f : r > entryMax ? entryMax : r);
-        }
-      }
+      for (size_t v = 0; v < 32; ++v) out[v] = entries[((2 * b) * 16 + v) * qLen + i];  // v < 16: p = 2b, else 2b + 1
     }
   }
 }
@@ -498,20 +537,23 @@ void inverseNorms(const DecodeTable& decode, const int32_t* codes, const uint8_t
                   const float* centroids, int nbits, float* out) {
   const size_t nBytes = dim * static_cast<size_t>(nbits) / 8;
   const size_t perByte = 8 / static_cast<size_t>(nbits);
-  std::vector<float>& r = scratch().decoded;
-  r.resize(dim);
+  std::vector<float>& decoded = scratch().decoded;
+  decoded.resize(dim);
+  // A plain pointer: through the vector, each memcpy (may alias anything) reloaded it from
+  // thread-local storage, a __tls_get_addr call a byte in the addon (10% of a cold pass).
+  float* __restrict r = decoded.data();
   for (size_t j = 0; j < n; ++j) {
     const float* c = centroids + static_cast<size_t>(codes[j]) * dim;
     const uint8_t* bytes = residuals + j * nBytes;
     switch (perByte) {  // constant-size copies (a variable size calls memcpy per byte)
       case 8:
-        for (size_t b = 0; b < nBytes; ++b) std::memcpy(r.data() + b * 8, decode[bytes[b]], 8 * sizeof(float));
+        for (size_t b = 0; b < nBytes; ++b) std::memcpy(r + b * 8, decode[bytes[b]], 8 * sizeof(float));
         break;
       case 4:
-        for (size_t b = 0; b < nBytes; ++b) std::memcpy(r.data() + b * 4, decode[bytes[b]], 4 * sizeof(float));
+        for (size_t b = 0; b < nBytes; ++b) std::memcpy(r + b * 4, decode[bytes[b]], 4 * sizeof(float));
         break;
       default:
-        for (size_t b = 0; b < nBytes; ++b) std::memcpy(r.data() + b * 2, decode[bytes[b]], 2 * sizeof(float));
+        for (size_t b = 0; b < nBytes; ++b) std::memcpy(r + b * 2, decode[bytes[b]], 2 * sizeof(float));
         break;
     }
     // Eight partial sums, dimension t into sum t % 8, then a fixed tree: the same bits on every
@@ -529,13 +571,60 @@ void inverseNorms(const DecodeTable& decode, const int32_t* codes, const uint8_t
   }
 }
 
+#if defined(__x86_64__)
+// The same at 1 and 2 bits with AVX2: eight dimensions a ymm, their codes shifted out of the
+// token's bytes lane by lane and decoded by a lane permute of the weights; lane k is partial sum
+// k, so the sums and the tree are inverseNorms', bit for bit. 4 bits (16 weights) keep the loop
+// above. Measured: a cold fast-scan pass 43 -> 33 ns a token (bench/RESULTS.md, "part E").
+PLAIT_FS_AVX2 void inverseNormsAvx2(const float* weights, const int32_t* codes, const uint8_t* residuals, size_t n,
+                                    size_t dim, const float* centroids, int nbits, float* out) {
+  const size_t nBytes = dim * static_cast<size_t>(nbits) / 8;
+  float w8[8] = {0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f};
+  for (int b = 0; b < (1 << nbits); ++b) w8[b] = weights[b];
+  const __m256 w = _mm256_loadu_ps(w8);
+  // Dimension t + k of an 8-dimension group sits nbits * (7 - k) bits up in its nbits bytes read
+  // big-endian (a byte's first dimension in its high bits).
+  const __m256i shifts = nbits == 2 ? _mm256_setr_epi32(14, 12, 10, 8, 6, 4, 2, 0) : _mm256_setr_epi32(7, 6, 5, 4, 3, 2, 1, 0);
+  const __m256i mask = _mm256_set1_epi32((1 << nbits) - 1);
+  for (size_t j = 0; j < n; ++j) {
+    const float* c = centroids + static_cast<size_t>(codes[j]) * dim;
+    const uint8_t* bytes = residuals + j * nBytes;
+    __m256 p = _mm256_setzero_ps();
+    for (size_t t = 0, b = 0; t < dim; t += 8, b += static_cast<size_t>(nbits)) {
+      const int v = nbits == 2 ? (bytes[b] << 8) | bytes[b + 1] : bytes[b];
+      const __m256i code = _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32(v), shifts), mask);
+      const __m256 x = _mm256_add_ps(_mm256_loadu_ps(c + t), _mm256_permutevar8x32_ps(w, code));
+      p = _mm256_add_ps(p, _mm256_mul_ps(x, x));
+    }
+    float q[8];
+    _mm256_storeu_ps(q, p);
+    const float n2 = ((q[0] + q[1]) + (q[2] + q[3])) + ((q[4] + q[5]) + (q[6] + q[7]));
+    out[j] = 1.f / std::sqrt(n2 < 1e-24f ? 1e-24f : n2);
+  }
+}
+#endif
+
+// The norm cache's fill on the chosen path: AVX2 (also under AVX-512) at 1 and 2 bits, else scalar.
+void inverseNormsWith(CodeSimd simd, const DecodeTable& decode, const float* weights, const int32_t* codes,
+                      const uint8_t* residuals, size_t n, size_t dim, const float* centroids, int nbits, float* out) {
+#if defined(__x86_64__)
+  if ((simd == CodeSimd::Avx2 || simd == CodeSimd::Avx512) && nbits <= 2) {
+    inverseNormsAvx2(weights, codes, residuals, n, dim, centroids, nbits, out);
+    return;
+  }
+#else
+  (void)simd, (void)weights;
+#endif
+  inverseNorms(decode, codes, residuals, n, dim, centroids, nbits, out);
+}
+
 }  // namespace
 
 void tokenInverseNorms(const int32_t* codes, const uint8_t* residuals, size_t n, size_t dim, const float* centroids,
                        const float* weights, int nbits, float* out) {
   DecodeTable decode;
   buildDecodeTable(weights, nbits, decode);
-  inverseNorms(decode, codes, residuals, n, dim, centroids, nbits, out);
+  inverseNormsWith(activeCodeSimd(), decode, weights, codes, residuals, n, dim, centroids, nbits, out);
 }
 
 void maxsimFastScanWith(CodeSimd simd, const float* S, size_t qLen, const uint8_t* tables, const float* scales,
@@ -602,8 +691,8 @@ void maxsimFastScanWith(CodeSimd simd, const float* S, size_t qLen, const uint8_
           if (end > r) {
             if (!decodeReady) buildDecodeTable(weights, nbits, decode);
             decodeReady = true;
-            inverseNorms(decode, codes + row + r, residuals + (row + r) * nBytes, end - r, dim, centroids, nbits,
-                         invNorms + row + r);
+            inverseNormsWith(simd, decode, weights, codes + row + r, residuals + (row + r) * nBytes, end - r, dim,
+                             centroids, nbits, invNorms + row + r);
             r = end;
           } else {
             ++r;

@@ -185,6 +185,8 @@ function maxsimFastScan(
   if (invNorms) {
     checkLength('invNorms', invNorms, codes.length);
     if (!centroids || !weights) throw new PlaitError('INVALID_ARGUMENT', { message: 'Expected centroids and weights with invNorms', name: 'centroids' });
+    // As the native kernel, which sums the norm eight dimensions at a time.
+    if (dim % 8 !== 0) throw new PlaitError('INVALID_ARGUMENT', { message: `Expected dim a multiple of 8 with invNorms but received ${dim}`, name: 'dim' });
     checkLength('centroids', centroids, k * dim);
     checkLength('weights', weights, 1 << nbits);
   }
