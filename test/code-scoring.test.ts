@@ -8,14 +8,13 @@ import { test } from 'node:test';
 import { EXACT_SCORING_DEFAULTS } from '../src/config/defaults.js';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { mulberry32 as rng } from '../src/util/random.js';
 import { nativeKernels, typescriptKernels, type Kernels } from '../src/kernels/index.js';
 import { ResidualCodec } from '../src/codec/residual-codec.js';
 import { centroidNormsSq, exactScoringMethod, prepareCodeQuery, scoreOnCodes, supportsFastScan, type FastScanCodeQuery } from '../src/codec/code-scorer.js';
 import { FAST_SCAN_MAX_BYTES, fastScanEntryMax } from '../src/kernels/fast-scan.js';
 import { isPlaitError } from '../src/errors/index.js';
 import { needsNative, requireNative } from './helpers/requirements.js';
-import { nearCentroids, unitRows } from './helpers/clustered-tokens.js';
+import { makeCodeCase, type CodeCase } from './helpers/clustered-tokens.js';
 import { bitIdentityOnNarrowerPaths } from './helpers/narrower-paths.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,39 +26,11 @@ import { centroidScores, plaidSearch, scratchMarks } from '../src/search/plaid.j
 /** Set in the child processes that re-run the bit-identity tests on a narrower native path. */
 const CHILD = process.env.PLAIT_CODE_SCORING_CHILD === '1';
 
-interface Case {
-  dim: number;
-  nbits: 1 | 2 | 4;
-  qLen: number;
-  q: Float32Array;
-  qWeights: Float32Array | null;
-  codec: ResidualCodec;
-  codes: Int32Array;
-  residuals: Uint8Array;
-  starts: Int32Array;
-  lens: Int32Array;
-  s: Float32Array;
-}
+type Case = CodeCase<1 | 2 | 4>;
 
 /** A random codec over k centroids, nDocs documents of 0..maxLen tokens (empty ones included), a query. */
 function makeCase(seed: number, dim: number, nbits: 1 | 2 | 4, qLen: number, weighted: boolean, k = 12, nDocs = 9, maxLen = 7): Case {
-  const rand = rng(seed);
-  const centroids = unitRows(rand, k, dim);
-  const heldout = nearCentroids(rand, centroids, k, 300, dim);
-  const codec = ResidualCodec.fit(centroids, dim, nbits, heldout, typescriptKernels);
-  const lens = Int32Array.from({ length: nDocs }, (_, d) => (d === 3 ? 0 : 1 + Math.floor(rand() * maxLen)));
-  const starts = new Int32Array(nDocs);
-  let rows = 0;
-  for (let d = 0; d < nDocs; d++) {
-    starts[d] = rows;
-    rows += lens[d]!;
-  }
-  const { codes, residuals } = codec.compress(nearCentroids(rand, centroids, k, rows, dim), rows);
-  const q = unitRows(rand, qLen, dim);
-  const s = new Float32Array(k * qLen);
-  typescriptKernels.matmulTransB(centroids, k, q, qLen, dim, s);
-  const qWeights = weighted ? Float32Array.from({ length: qLen }, () => 0.5 + rand()) : null;
-  return { dim, nbits, qLen, q, qWeights, codec, codes, residuals, starts, lens, s };
+  return makeCodeCase(seed, dim, nbits, qLen, weighted, k, nDocs, maxLen);
 }
 
 function scoreCase(c: Case, kernels: Kernels, normalize: boolean): Float32Array {

@@ -13,15 +13,13 @@ import { fileURLToPath } from 'node:url';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { mulberry32 as rng } from '../src/util/random.js';
 import { nativeKernels, typescriptKernels, type Kernels } from '../src/kernels/index.js';
-import { ResidualCodec } from '../src/codec/residual-codec.js';
 import { prepareCodeQuery, supportsCodeScoring, supportsFastScan, tokenInverseNormsCache, type TernaryCodeQuery } from '../src/codec/code-scorer.js';
 import { TERNARY_NBITS, ternaryBytes } from '../src/kernels/ternary-kernels.js';
 import { codeLutBound, codeLutLanes } from '../src/kernels/code-kernels.js';
 import { isPlaitError } from '../src/errors/index.js';
 import { REPO_ROOT, inCi, needsNative, requireNative } from './helpers/requirements.js';
-import { nearCentroids, unitRows } from './helpers/clustered-tokens.js';
+import { makeCodeCase, type CodeCase } from './helpers/clustered-tokens.js';
 import { bitIdentityOnNarrowerPaths } from './helpers/narrower-paths.js';
 import { buildSynthetic, syntheticPassages } from '../fixtures/synthetic-index.js';
 import { openIndex } from '../src/search/plait-index.js';
@@ -30,37 +28,11 @@ import { exactScoresBy } from '../src/search/plaid.js';
 /** Set in the child processes that re-run the bit-identity test on a narrower native path. */
 const CHILD = process.env.PLAIT_TERNARY_CODES_CHILD === '1';
 
-interface Case {
-  dim: number;
-  qLen: number;
-  q: Float32Array;
-  qWeights: Float32Array | null;
-  codec: ResidualCodec;
-  codes: Int32Array;
-  residuals: Uint8Array;
-  starts: Int32Array;
-  lens: Int32Array;
-  s: Float32Array;
-}
+type Case = CodeCase<typeof TERNARY_NBITS>;
 
 /** A fitted ternary codec over k centroids, nDocs documents of 0..maxLen tokens (document 3 empty), a query. */
 function makeCase(seed: number, dim: number, qLen: number, weighted: boolean, k = 12, nDocs = 9, maxLen = 7): Case {
-  const rand = rng(seed);
-  const centroids = unitRows(rand, k, dim);
-  const codec = ResidualCodec.fit(centroids, dim, TERNARY_NBITS, nearCentroids(rand, centroids, k, 300, dim), typescriptKernels);
-  const lens = Int32Array.from({ length: nDocs }, (_, d) => (d === 3 ? 0 : 1 + Math.floor(rand() * maxLen)));
-  const starts = new Int32Array(nDocs);
-  let rows = 0;
-  for (let d = 0; d < nDocs; d++) {
-    starts[d] = rows;
-    rows += lens[d]!;
-  }
-  const { codes, residuals } = codec.compress(nearCentroids(rand, centroids, k, rows, dim), rows);
-  const q = unitRows(rand, qLen, dim);
-  const s = new Float32Array(k * qLen);
-  typescriptKernels.matmulTransB(centroids, k, q, qLen, dim, s);
-  const qWeights = weighted ? Float32Array.from({ length: qLen }, () => 0.5 + rand()) : null;
-  return { dim, qLen, q, qWeights, codec, codes, residuals, starts, lens, s };
+  return makeCodeCase(seed, dim, TERNARY_NBITS, qLen, weighted, k, nDocs, maxLen);
 }
 
 function ternaryQuery(c: Case, kernels: Kernels): TernaryCodeQuery {
