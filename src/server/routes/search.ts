@@ -6,7 +6,8 @@
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { PlaitError, isPlaitError } from '../../errors/index.js';
-import { REQUEST_SYNONYMS_DEFAULTS, SEARCH_DEFAULTS } from '../../config/defaults.js';
+import { INTERACTION_SCORINGS, REQUEST_SYNONYMS_DEFAULTS, SEARCH_DEFAULTS, type InteractionScoring } from '../../config/defaults.js';
+import { PLAID_DEFAULTS_TABLES, type PlaidDefaultsTable } from '../../search/search-options.js';
 import type { SearchHit, SearchMode, SearchOptions, SearchTimings } from '../../index.js';
 import { ERROR_SCHEMA } from '../http-errors.js';
 import { runWork } from '../request-work.js';
@@ -31,6 +32,8 @@ interface SearchBody {
   n_ivf_probe?: number;
   centroid_score_threshold?: number;
   ndocs?: number;
+  plaid_defaults?: PlaidDefaultsTable;
+  interaction_scoring?: InteractionScoring;
   idf_weighting?: boolean;
   fusion?: 'minmax' | 'rrf';
   alpha?: number;
@@ -125,6 +128,8 @@ export const SEARCH_BODY_SCHEMA = {
     n_ivf_probe: { type: 'integer', minimum: 1, description: "centroids probed per query token (ColBERT's ncells)" },
     centroid_score_threshold: { type: 'number', description: 'centroid pruning threshold' },
     ndocs: { type: 'integer', minimum: 1, description: 'candidates kept after centroid interaction' },
+    plaid_defaults: { type: 'string', enum: [...PLAID_DEFAULTS_TABLES], description: "what fills the PLAID settings not given: plait (the index's calibration, else plait's defaults; default) or colbert (ColBERT's own searcher's k table, no calibration)" },
+    interaction_scoring: { type: 'string', enum: [...INTERACTION_SCORINGS], description: "how PLAID ranks candidates before exact scoring: centroids (ColBERT's) or probed-tokens (default: the calibration, else plait's defaults)" },
     idf_weighting: { type: 'boolean' },
     fusion: { type: 'string', enum: ['minmax', 'rrf'] },
     alpha: { type: 'number', minimum: 0, maximum: 1, description: 'late-interaction weight in min-max fusion' },
@@ -255,6 +260,8 @@ export function searchOptionsFromBody(b: SearchBody, serverSynonyms: SynonymMap 
   if (b.n_ivf_probe !== undefined) o.nIvfProbe = b.n_ivf_probe;
   if (b.centroid_score_threshold !== undefined) o.centroidScoreThreshold = b.centroid_score_threshold;
   if (b.ndocs !== undefined) o.ndocs = b.ndocs;
+  if (b.plaid_defaults !== undefined) o.plaidDefaults = b.plaid_defaults;
+  if (b.interaction_scoring !== undefined) o.interactionScoring = b.interaction_scoring;
   if (b.idf_weighting !== undefined) o.idfWeighting = b.idf_weighting;
   if (b.fusion !== undefined) o.fusion = b.fusion;
   if (b.alpha !== undefined) o.alpha = b.alpha;
@@ -278,6 +285,9 @@ async function runPipelines(engine: Engine, entry: IndexEntry, queries: string[]
   const deadlineAt = Date.now() + (b.timeout_ms ?? engine.options.timeoutMs);
   const index = engine.pipelineIndex(entry, { deadlineAt, ...(b.min_sequences === undefined ? {} : { minSequences: b.min_sequences }) });
   if (b.filter !== undefined) throw new PlaitError('INVALID_ARGUMENT', { message: 'filter applies to one-mode searches; pipelines do not take it yet', name: 'filter' });
+  for (const name of ['plaid_defaults', 'interaction_scoring'] as const) {
+    if (b[name] !== undefined) throw new PlaitError('INVALID_ARGUMENT', { message: `${name} applies to one-mode searches; a pipeline's stages use plait's PLAID settings`, name });
+  }
   const stages = parsePipeline(b.pipeline!);
   const hasCross = stages.some((st) => st.stage === 'cross');
   if (!hasCross && b.cross_encoder !== undefined) throw new PlaitError('INVALID_ARGUMENT', { message: 'cross_encoder is given but the pipeline has no cross stage', name: 'cross_encoder' });

@@ -1,0 +1,112 @@
+/**
+ * What a newcomer comparing plait with ColBERT reaches for from the command line and over HTTP
+ * (issue 22's user-facing side): ColBERT's own PLAID table (`--plaid-defaults colbert`,
+ * `plaid_defaults`) and the candidate ranking (`--interaction-scoring`, `interaction_scoring`), the
+ * library's `plaidDefaults` / `interactionScoring`, each answering what the library answers; and
+ * `--timings` keeping the model load out of a query's `encode` time (a CLI search is its process's
+ * first, and the load is 50–100× a short query's encoding).
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { runPlait, type CliResult } from './helpers/cli.js';
+import { buildSample, postJson, serve, type SampleIndex } from './helpers/server-fixture.js';
+import { colbertDefaultsFor, type PlaidParams } from '../src/config/defaults.js';
+import type { RunningServer } from '../src/server/index.js';
+
+const QUERY = 'why does bread dough rise with yeast';
+let sample: SampleIndex;
+let server: RunningServer;
+const plait = (...args: string[]): CliResult => runPlait(sample.dir, args);
+
+before(async () => {
+  sample = await buildSample('plait-plaid-settings-');
+  server = await serve(sample);
+});
+
+after(async () => {
+  await server.close();
+  await sample.dispose();
+});
+
+interface TimedJson {
+  hits: { docId: string; score: number }[];
+  timings: { encodeMs: number; totalMs: number; modelLoadMs?: number; plaid?: PlaidParams & { source: string } };
+}
+
+function searchJson(...flags: string[]): TimedJson {
+  const r = plait('search', sample.path, QUERY, '-k', '5', '--mode', 'late', '--json', '--timings', '-q', ...flags);
+  assert.equal(r.code, 0, r.stderr);
+  return JSON.parse(r.stdout) as TimedJson;
+}
+
+test('--plaid-defaults colbert runs ColBERT\'s k table (no probe minimum, no margin, centroid ranking) and answers as the library does', async () => {
+  const colbert = searchJson('--plaid-defaults', 'colbert');
+  const table = colbertDefaultsFor(5);
+  assert.equal(colbert.timings.plaid?.source, 'ColBERT defaults');
+  assert.equal(colbert.timings.plaid?.nIvfProbe, table.nIvfProbe);
+  assert.equal(colbert.timings.plaid?.centroidScoreThreshold, table.centroidScoreThreshold);
+  assert.equal(colbert.timings.plaid?.ndocs, table.ndocs);
+  assert.equal(colbert.timings.plaid?.nIvfProbeTotal, undefined);
+  assert.equal(colbert.timings.plaid?.centroidScoreMargin, undefined);
+  assert.notEqual(colbert.timings.plaid?.interactionScoring, 'probed-tokens');
+  const lib = await sample.index.search(QUERY, { topK: 5, mode: 'late', plaidDefaults: 'colbert' });
+  assert.deepEqual(colbert.hits.map((h) => h.docId), lib.hits.map((h) => h.docId));
+  colbert.hits.forEach((h, i) => assert.ok(Math.abs(h.score - lib.hits[i]!.score) < 1e-5, `${h.score} vs ${lib.hits[i]!.score}`));
+  // Without the flag: plait's table, with its query-level rules.
+  const plain = searchJson();
+  assert.equal(plain.timings.plaid?.source, 'defaults');
+  assert.ok((plain.timings.plaid?.nIvfProbeTotal ?? 0) > 0, JSON.stringify(plain.timings.plaid));
+});
+
+test('--interaction-scoring picks the candidate ranking and is reported as a flag; a wrong value is INVALID_ARGUMENT', () => {
+  const centroids = searchJson('--interaction-scoring', 'centroids');
+  assert.equal(centroids.timings.plaid?.interactionScoring, 'centroids');
+  assert.equal(centroids.timings.plaid?.source, 'flags+defaults');
+  const bad = plait('search', sample.path, QUERY, '--plaid-defaults', 'pylate');
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /plait, colbert.*\[INVALID_ARGUMENT\]/);
+});
+
+test('--plaid-defaults and --interaction-scoring with --pipeline are refused (a pipeline\'s stages do not take them)', () => {
+  for (const flags of [['--plaid-defaults', 'colbert'], ['--interaction-scoring', 'centroids']]) {
+    const r = plait('search', sample.path, QUERY, '--pipeline', 'bm25:20 > late:5', ...flags);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /cannot apply with --pipeline.*\[USAGE\]/);
+    assert.ok(r.stderr.includes(flags[0]!), r.stderr);
+  }
+});
+
+test('--timings loads the model before the search and reports it apart: encode is the query\'s own encoding', () => {
+  const t = searchJson();
+  assert.ok(t.timings.modelLoadMs !== undefined && t.timings.modelLoadMs > 0, JSON.stringify(t.timings));
+  assert.ok(t.timings.encodeMs < t.timings.modelLoadMs, `encode ${t.timings.encodeMs} ms vs model load ${t.timings.modelLoadMs} ms`);
+  assert.ok(t.timings.totalMs >= t.timings.encodeMs);
+  const text = plait('search', sample.path, QUERY, '--mode', 'late', '--timings', '-q');
+  assert.equal(text.code, 0, text.stderr);
+  assert.match(text.stdout, /timings: total [\d.]+ ms \(encode [\d.]+ ms.*; before it: model load and warm-up [\d.]+ ms \(not in total\)/);
+  // BM25 loads no model: nothing to report apart.
+  const bm25 = plait('search', sample.path, QUERY, '--mode', 'bm25', '--timings', '--json', '-q');
+  assert.equal((JSON.parse(bm25.stdout) as TimedJson).timings.modelLoadMs, undefined);
+});
+
+test('HTTP search takes plaid_defaults and interaction_scoring, answers as the library, and refuses them beside a pipeline', async () => {
+  const url = `${server.url}/v1/indexes/sample/search`;
+  for (const [body, options] of [
+    [{ plaid_defaults: 'colbert' }, { plaidDefaults: 'colbert' }],
+    [{ interaction_scoring: 'centroids' }, { interactionScoring: 'centroids' }],
+  ] as const) {
+    const r = await postJson(url, { query: QUERY, top_k: 5, mode: 'late', ...body });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    const lib = await sample.index.search(QUERY, { topK: 5, mode: 'late', ...options });
+    assert.deepEqual(
+      (r.body.results[0].hits as { doc_id: string }[]).map((h) => h.doc_id),
+      lib.hits.map((h) => h.docId),
+    );
+  }
+  const bad = await postJson(url, { query: QUERY, plaid_defaults: 'pylate' });
+  assert.equal(bad.status, 400);
+  assert.equal(bad.body.error.code, 'INVALID_ARGUMENT');
+  const piped = await postJson(url, { query: QUERY, pipeline: 'bm25:20 > late:5', plaid_defaults: 'colbert' });
+  assert.equal(piped.status, 400, JSON.stringify(piped.body));
+  assert.match(piped.body.error.message, /plaid_defaults applies to one-mode searches/);
+});
