@@ -4,12 +4,15 @@
  * `plaid_defaults`) and the candidate ranking (`--interaction-scoring`, `interaction_scoring`), the
  * library's `plaidDefaults` / `interactionScoring`, each answering what the library answers; and
  * `--timings` keeping the model load out of a query's `encode` time (a CLI search is its process's
- * first, and the load is 50–100× a short query's encoding).
+ * first, and the load is 50–100× a short query's encoding); `plait info` naming BM25's stemmer (an
+ * unstemmed index's BM25 and hybrid figures are the README's "unstemmed" ones, and nothing said so).
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { runPlait, type CliResult } from './helpers/cli.js';
-import { buildSample, postJson, serve, type SampleIndex } from './helpers/server-fixture.js';
+import { join } from 'node:path';
+import { buildSample, postJson, serve, SAMPLE, type SampleIndex } from './helpers/server-fixture.js';
+import { buildIndex } from '../src/index.js';
 import { colbertDefaultsFor, type PlaidParams } from '../src/config/defaults.js';
 import type { RunningServer } from '../src/server/index.js';
 
@@ -109,4 +112,17 @@ test('HTTP search takes plaid_defaults and interaction_scoring, answers as the l
   const piped = await postJson(url, { query: QUERY, pipeline: 'bm25:20 > late:5', plaid_defaults: 'colbert' });
   assert.equal(piped.status, 400, JSON.stringify(piped.body));
   assert.match(piped.body.error.message, /plaid_defaults applies to one-mode searches/);
+});
+
+test('plait info names BM25\'s stemmer (text and JSON), read from the document store', async () => {
+  const stemmed = plait('info', sample.path);
+  assert.equal(stemmed.code, 0, stemmed.stderr);
+  assert.match(stemmed.stdout, /^bm25 +Porter-stemmed$/m);
+  const unstemmedPath = join(sample.dir, 'unstemmed');
+  await buildIndex(SAMPLE, { index: unstemmedPath, bm25Stemmer: 'none', encoderOptions: { threads: 1 } });
+  const unstemmed = plait('info', unstemmedPath);
+  assert.equal(unstemmed.code, 0, unstemmed.stderr);
+  assert.match(unstemmed.stdout, /^bm25 +unstemmed \(built with --bm25-stemmer none/m);
+  const json = plait('info', unstemmedPath, '--json');
+  assert.equal((JSON.parse(json.stdout) as { bm25Stemmer: string }).bm25Stemmer, 'none');
 });
