@@ -5,12 +5,15 @@
  * library's `plaidDefaults` / `interactionScoring`, each answering what the library answers; and
  * `--timings` keeping the model load out of a query's `encode` time (a CLI search is its process's
  * first, and the load is 50–100× a short query's encoding); `plait info` naming BM25's stemmer (an
- * unstemmed index's BM25 and hybrid figures are the README's "unstemmed" ones, and nothing said so).
+ * unstemmed index's BM25 and hybrid figures are the README's "unstemmed" ones, and nothing said so);
+ * `plait eval <BEIR folder> --index <existing>` refusing an index of another corpus (overlapping ids
+ * were scored against the wrong qrels without a word).
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { runPlait, type CliResult } from './helpers/cli.js';
 import { join } from 'node:path';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { buildSample, postJson, serve, SAMPLE, type SampleIndex } from './helpers/server-fixture.js';
 import { buildIndex } from '../src/index.js';
 import { colbertDefaultsFor, type PlaidParams } from '../src/config/defaults.js';
@@ -125,4 +128,31 @@ test('plait info names BM25\'s stemmer (text and JSON), read from the document s
   assert.match(unstemmed.stdout, /^bm25 +unstemmed \(built with --bm25-stemmer none/m);
   const json = plait('info', unstemmedPath, '--json');
   assert.equal((JSON.parse(json.stdout) as { bm25Stemmer: string }).bm25Stemmer, 'none');
+});
+
+/** A BEIR folder whose corpus is the sample's, each document passed through `edit` (its index i). */
+function beirFolder(name: string, edit: (d: { _id: string; title: string; text: string }, i: number) => object): string {
+  const folder = join(sample.dir, name);
+  mkdirSync(join(folder, 'qrels'), { recursive: true });
+  const docs = readFileSync(SAMPLE, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { _id: string; title: string; text: string });
+  writeFileSync(join(folder, 'corpus.jsonl'), docs.map((d, i) => JSON.stringify(edit(d, i))).join('\n') + '\n');
+  writeFileSync(join(folder, 'queries.jsonl'), `${JSON.stringify({ _id: 'q1', text: QUERY })}\n`);
+  writeFileSync(join(folder, 'qrels', 'test.tsv'), 'query-id\tcorpus-id\tscore\nq1\tbread-yeast\t1\n');
+  return folder;
+}
+
+test('plait eval of a BEIR folder on an existing index of another corpus is refused; its own index runs; a changed corpus warns', () => {
+  const own = plait('eval', beirFolder('beir-same', (d) => d), '--index', sample.path, '--modes', 'bm25', '-q');
+  assert.equal(own.code, 0, own.stderr);
+  assert.doesNotMatch(own.stderr, /warning|does not hold/);
+  assert.match(own.stdout, /bm25 \(base\)/);
+  // Same ids, other texts: the qrels would be scored on documents they do not judge.
+  const other = plait('eval', beirFolder('beir-other', (d) => ({ ...d, text: `${d.text} (another edition)` })), '--index', sample.path, '--modes', 'bm25', '-q');
+  assert.equal(other.code, 2, other.stderr);
+  assert.match(other.stderr, /does not hold .*corpus\.jsonl: none of its first 16 documents .*\[INVALID_ARGUMENT\]/);
+  assert.equal(other.stdout, '');
+  // One changed document: evaluated as it is, and said.
+  const changed = plait('eval', beirFolder('beir-changed', (d, i) => (i === 0 ? { ...d, text: 'rewritten' } : d)), '--index', sample.path, '--modes', 'bm25', '-q');
+  assert.equal(changed.code, 0, changed.stderr);
+  assert.match(changed.stderr, /warning: the index .* differs from .*: 1 of its first 16 documents are missing or changed/);
 });

@@ -32,6 +32,7 @@ import { withHint } from '../report-error.js';
 import { SKIP_INVALID_HELP, runCliBuild, describeSkipped, totalSkipped } from './index-commands.js';
 import { warnSkippedQueries } from './query-warnings.js';
 import { addEvalPipelineFlags, evalPipelineRows, renderStageLatency } from '../pipeline-options.js';
+import { matchCorpus } from '../corpus-match.js';
 
 interface EvalCliOptions {
   queries?: string;
@@ -117,6 +118,8 @@ export function registerEvalCommand(program: Command): void {
       const mustBuild = beir && !isIndexDir(indexPath);
       if (mustBuild) requireInput(join(target, 'corpus.jsonl'), 'BEIR corpus.jsonl');
       if (mustBuild) checkFolderDestination(indexPath, 'choose another --index');
+      // A reused index must hold this folder's corpus: overlapping ids would otherwise be scored against another corpus's qrels.
+      if (beir && !mustBuild && existsSync(join(target, 'corpus.jsonl'))) await checkIndexCorpus(indexPath, join(target, 'corpus.jsonl'), o.index === undefined);
       const modes = parseModes(o.modes, o.sweep, o.depth);
       if (o.baseline !== undefined && !modes.some((m) => m.name === o.baseline)) {
         throw new PlaitError('INVALID_ARGUMENT', { message: `--baseline "${o.baseline}" is not one of the modes (${modes.map((m) => m.name).join(', ')})`, name: 'baseline' });
@@ -224,4 +227,22 @@ export function registerEvalCommand(program: Command): void {
         await index.close();
       }
     });
+}
+
+/**
+ * Refuses an existing index that holds none of the BEIR corpus's first documents (INVALID_ARGUMENT,
+ * naming the first that is missing or differs), and warns when only some match (a changed corpus).
+ */
+async function checkIndexCorpus(indexPath: string, corpus: string, defaultName: boolean): Promise<void> {
+  const m = await matchCorpus(indexPath, corpus);
+  if (m.firstMismatch === null) return;
+  const first = `document "${m.firstMismatch.id}" is ${m.firstMismatch.reason === 'missing' ? 'not in the index' : 'stored with another title or text'}`;
+  if (m.matched === 0) {
+    const refused = new PlaitError('INVALID_ARGUMENT', {
+      message: `the index ${indexPath} does not hold ${corpus}: none of its first ${m.compared} documents is stored there as the corpus has it (${first}); its figures would measure another corpus`,
+      name: 'index',
+    });
+    throw withHint(refused, defaultName ? "give --index <a new name> to build this folder's index there, or remove the one in the way" : 'give --index the index built from this folder, or a new name to build it');
+  }
+  process.stderr.write(`plait: warning: the index ${indexPath} differs from ${corpus}: ${m.compared - m.matched} of its first ${m.compared} documents are missing or changed (${first}); the index is evaluated as it is\n`);
 }
