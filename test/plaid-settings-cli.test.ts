@@ -156,3 +156,25 @@ test('plait eval of a BEIR folder on an existing index of another corpus is refu
   assert.equal(changed.code, 0, changed.stderr);
   assert.match(changed.stderr, /warning: the index .* differs from .*: 1 of its first 16 documents are missing or changed/);
 });
+
+test('PLAID flags with --mode bm25 or --exhaustive, and --exhaustive with --mode bm25, are refused (they would do nothing)', () => {
+  for (const [flags, named, why] of [
+    [['--mode', 'bm25', '--ncells', '4'], '--ncells', /with --mode bm25: BM25 runs no late interaction/],
+    [['--mode', 'bm25', '--plaid-defaults', 'colbert'], '--plaid-defaults', /with --mode bm25/],
+    [['--mode', 'bm25', '--exhaustive'], '--exhaustive', /with --mode bm25/],
+    [['--exhaustive', '--ndocs', '64', '--threshold', '0.3'], '--threshold, --ndocs', /with --exhaustive: an exhaustive search scores every passage/],
+    [['--exhaustive', '--interaction-scoring', 'centroids'], '--interaction-scoring', /with --exhaustive/],
+  ] as const) {
+    const r = plait('search', sample.path, QUERY, ...flags);
+    assert.equal(r.code, 2, `${flags.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, /\[USAGE\]/);
+    assert.ok(r.stderr.includes(`${named} cannot apply`), r.stderr);
+    assert.match(r.stderr, why);
+  }
+  // Each alone still runs.
+  for (const flags of [['--mode', 'bm25'], ['--exhaustive', '--mode', 'late'], ['--ncells', '2', '--mode', 'late']]) {
+    const r = plait('search', sample.path, QUERY, '-k', '3', '-q', ...flags);
+    assert.equal(r.code, 0, `${flags.join(' ')}: ${r.stderr}`);
+    assert.equal(r.stdout.trim().split('\n').length, 3);
+  }
+});

@@ -110,6 +110,15 @@ export function registerSearchCommands(program: Command): void {
         });
       }
     }
+    // PLAID's settings steer PLAID only: BM25 and an exhaustive scan would take them and do nothing with them.
+    const plaidFlags = [['ncells', '--ncells'], ['threshold', '--threshold'], ['ndocs', '--ndocs'], ['plaidDefaults', '--plaid-defaults'], ['interactionScoring', '--interaction-scoring']]
+      .filter(([key]) => cmd.getOptionValueSource(key!) === 'cli')
+      .map(([, flag]) => flag!);
+    const noPlaid = o.mode === 'bm25' ? '--mode bm25' : o.exhaustive === true ? '--exhaustive' : null;
+    if (noPlaid !== null && (plaidFlags.length > 0 || (o.mode === 'bm25' && o.exhaustive === true))) {
+      const given = o.mode === 'bm25' && o.exhaustive === true ? ['--exhaustive', ...plaidFlags] : plaidFlags;
+      throw new PlaitError('USAGE', { message: `${given.join(', ')} cannot apply with ${noPlaid}: ${noPlaid === '--mode bm25' ? 'BM25 runs no late interaction' : 'an exhaustive search scores every passage, without PLAID'}`, reason: 'conflictingArguments' });
+    }
     if (o.queries !== undefined) {
       requireInput(o.queries, '--queries');
       if (query !== undefined) throw new PlaitError('USAGE', { message: 'give either a query or --queries <file>, not both', reason: 'conflictingArguments' });
