@@ -189,3 +189,20 @@ test('a calibration short of its target names the kind of query that fell short 
   assert.match(line, /99\.8% of top-100/);
   assert.match(line, /TARGET NOT REACHED: every kind must find 99\.8% \(target plus headroom\), scattered queries found 99\.5%;/);
 });
+
+test('HTTP search says truncated: true for a query longer than the model keeps, as the library and the CLI do', async () => {
+  const long = Array.from({ length: 300 }, (_, i) => ['bread', 'yeast', 'dough', 'honeybee', 'coffee'][i % 5]).join(' ');
+  const lib = await sample.index.search(long, { topK: 3, mode: 'late' });
+  assert.equal(lib.truncated, true);
+  for (const mode of ['late', 'hybrid'] as const) {
+    const r = await postJson(`${server.url}/v1/indexes/sample/search`, { query: long, top_k: 3, mode });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.equal(r.body.results[0].truncated, true, mode);
+    // The cached answer says it too.
+    const again = await postJson(`${server.url}/v1/indexes/sample/search`, { query: long, top_k: 3, mode });
+    assert.equal(again.body.results[0].cached, true);
+    assert.equal(again.body.results[0].truncated, true);
+  }
+  const short = await postJson(`${server.url}/v1/indexes/sample/search`, { query: QUERY, top_k: 3, mode: 'late' });
+  assert.equal(short.body.results[0].truncated, undefined);
+});

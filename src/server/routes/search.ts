@@ -219,6 +219,7 @@ const RESPONSE_SCHEMA = {
             },
           },
           empty_reason: { type: 'string', enum: ['empty-query', 'no-content'], description: 'set when the query cannot be searched (no letter or digit): hits is empty' },
+          truncated: { type: 'boolean', description: "true when the query had more tokens than the model keeps and was searched on its first ones (late and hybrid; BM25 reads every term); absent otherwise" },
           stages: { type: 'array', items: STAGE_SCHEMA, description: 'pipelines: each stage with its time and candidates' },
           ordered_by: { type: 'string', description: 'pipelines: the stage whose order the hits are in' },
           missing_shards: { type: 'array', items: { type: 'integer' }, description: 'a cluster coordinator: the shards that did not answer by the deadline (degraded is then true)' },
@@ -361,6 +362,7 @@ export const searchRoutes: FastifyPluginAsync = async (app) => {
           ...(a.result.rewrites === undefined ? {} : { rewrites: a.result.rewrites }),
           ...(a.result.warnings === undefined ? {} : { warnings: a.result.warnings.map(snakeWarning) }),
           ...(a.result.emptyReason === undefined ? {} : { empty_reason: a.result.emptyReason }),
+          ...(a.result.truncated ? { truncated: true } : {}),
           ...(a.result.degraded === true ? { degraded: true, missing_shards: a.result.missingShards ?? [] } : {}),
         })),
       };
