@@ -206,3 +206,19 @@ test('HTTP search says truncated: true for a query longer than the model keeps, 
   const short = await postJson(`${server.url}/v1/indexes/sample/search`, { query: QUERY, top_k: 3, mode: 'late' });
   assert.equal(short.body.results[0].truncated, undefined);
 });
+
+test('plait eval --nbits builds a BEIR folder at that width; an existing index of another width, or an index target, is refused', () => {
+  const folder = beirFolder('beir-ternary', (d) => d);
+  const index = join(sample.dir, 'ternary-eval');
+  const built = plait('eval', folder, '--index', index, '--nbits', 'ternary', '--modes', 'bm25', '-q');
+  assert.equal(built.code, 0, built.stderr);
+  assert.match(plait('info', index).stdout, /^nbits +ternary$/m);
+  const again = plait('eval', folder, '--index', index, '--nbits', 'ternary', '--modes', 'bm25', '-q');
+  assert.equal(again.code, 0, again.stderr);
+  const other = plait('eval', folder, '--index', index, '--nbits', '2', '--modes', 'bm25', '-q');
+  assert.equal(other.code, 2);
+  assert.match(other.stderr, /has nbits ternary, not 2; eval reuses an existing index as it is \[INVALID_ARGUMENT\]/);
+  const onIndex = plait('eval', index, '--nbits', '2', '--queries', join(folder, 'queries.jsonl'), '--qrels', join(folder, 'qrels', 'test.tsv'));
+  assert.equal(onIndex.code, 2);
+  assert.match(onIndex.stderr, /--nbits applies when eval indexes a BEIR folder.*\[USAGE\]/);
+});
