@@ -222,3 +222,15 @@ test('plait eval --nbits builds a BEIR folder at that width; an existing index o
   assert.equal(onIndex.code, 2);
   assert.match(onIndex.stderr, /--nbits applies when eval indexes a BEIR folder.*\[USAGE\]/);
 });
+
+test('plait explain --mode hybrid says when the document is outside the fused top k instead of printing no hybrid line', () => {
+  const outside = plait('explain', sample.path, QUERY, 'coffee-roasting', '--mode', 'hybrid', '-k', '1');
+  assert.equal(outside.code, 0, outside.stderr);
+  assert.match(outside.stdout, /^hybrid: not in this query's fused top 1, so no fused parts \(give -k <n> to look deeper\)$/m);
+  const inside = plait('explain', sample.path, QUERY, 'bread-yeast', '--mode', 'hybrid', '-k', '1');
+  assert.equal(inside.code, 0, inside.stderr);
+  assert.match(inside.stdout, /^hybrid: rank 1, score [\d.]+ = late share/m);
+  const late = plait('explain', sample.path, QUERY, 'coffee-roasting', '--mode', 'late');
+  assert.equal(late.code, 0, late.stderr);
+  assert.doesNotMatch(late.stdout, /^hybrid:/m);
+});
