@@ -234,3 +234,30 @@ test('plait explain --mode hybrid says when the document is outside the fused to
   assert.equal(late.code, 0, late.stderr);
   assert.doesNotMatch(late.stdout, /^hybrid:/m);
 });
+
+test('HTTP search results name the PLAID settings they started from and their source, as --timings does', async () => {
+  const url = `${server.url}/v1/indexes/sample/search`;
+  const plaidOf = async (body: object): Promise<Record<string, unknown> | undefined> => {
+    const r = await postJson(url, { query: QUERY, top_k: 5, ...body });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    return r.body.results[0].plaid as Record<string, unknown> | undefined;
+  };
+  const cli = searchJson();
+  const plain = await plaidOf({ mode: 'late' });
+  assert.equal(plain?.['source'], 'defaults');
+  assert.equal(plain?.['n_ivf_probe'], cli.timings.plaid?.nIvfProbe);
+  assert.equal(plain?.['n_ivf_probe_total'], cli.timings.plaid?.nIvfProbeTotal);
+  assert.equal(plain?.['centroid_score_margin'], cli.timings.plaid?.centroidScoreMargin);
+  assert.equal(plain?.['interaction_scoring'], cli.timings.plaid?.interactionScoring);
+  const table = colbertDefaultsFor(5);
+  const colbert = await plaidOf({ mode: 'late', plaid_defaults: 'colbert' });
+  assert.deepEqual(
+    { ...colbert },
+    { n_ivf_probe: table.nIvfProbe, centroid_score_threshold: table.centroidScoreThreshold, ndocs: table.ndocs, ...(table.interactionScoring === undefined ? {} : { interaction_scoring: table.interactionScoring }), source: 'ColBERT defaults' },
+  );
+  const flagged = await plaidOf({ mode: 'hybrid', n_ivf_probe: 3 });
+  assert.equal(flagged?.['n_ivf_probe'], 3);
+  assert.equal(flagged?.['source'], 'flags+defaults');
+  assert.equal(await plaidOf({ mode: 'bm25' }), undefined);
+  assert.equal(await plaidOf({ mode: 'late', exhaustive: true }), undefined);
+});

@@ -219,6 +219,15 @@ const RESPONSE_SCHEMA = {
             },
           },
           empty_reason: { type: 'string', enum: ['empty-query', 'no-content'], description: 'set when the query cannot be searched (no letter or digit): hits is empty' },
+          plaid: {
+            type: 'object',
+            description: "the PLAID settings the search started from and where they came from (source: defaults, calibration, ColBERT defaults, flags+…), as plait search --timings prints them; absent in bm25 mode, exhaustive searches and pipelines",
+            properties: {
+              ...Object.fromEntries(['n_ivf_probe', 'centroid_score_threshold', 'ndocs', 'centroid_score_margin', 'n_ivf_probe_total', 'ndocs_query_tokens', 'n_exact'].map((k) => [k, { type: 'number' }])),
+              interaction_scoring: { type: 'string' },
+              source: { type: 'string' },
+            },
+          },
           truncated: { type: 'boolean', description: "true when the query had more tokens than the model keeps and was searched on its first ones (late and hybrid; BM25 reads every term); absent otherwise" },
           stages: { type: 'array', items: STAGE_SCHEMA, description: 'pipelines: each stage with its time and candidates' },
           ordered_by: { type: 'string', description: 'pipelines: the stage whose order the hits are in' },
@@ -347,6 +356,7 @@ export const searchRoutes: FastifyPluginAsync = async (app) => {
       }
       if (b.cross_encoder !== undefined) throw new PlaitError('INVALID_ARGUMENT', { message: 'cross_encoder needs a pipeline with a cross stage, e.g. "bm25:100 > cross:10"', name: 'cross_encoder' });
       const deadlineAt = Date.now() + (b.timeout_ms ?? engine.options.timeoutMs);
+      const plaid = plaidUsed(entry, options, b);
       const answers = await runWork(engine, reply, b.timeout_ms, (signal) => engine.search(entry, queries, options, signal, deadlineAt));
       const warned = answers.flatMap((a, i) => (a.result.warnings === undefined ? [] : [i]));
       if (warned.length > 0) engine.metrics.unknownText.inc({ text: 'query', route: '/v1/indexes/:name/search' }, warned.length);
@@ -363,9 +373,31 @@ export const searchRoutes: FastifyPluginAsync = async (app) => {
           ...(a.result.warnings === undefined ? {} : { warnings: a.result.warnings.map(snakeWarning) }),
           ...(a.result.emptyReason === undefined ? {} : { empty_reason: a.result.emptyReason }),
           ...(a.result.truncated ? { truncated: true } : {}),
+          ...(plaid === null || a.result.emptyReason !== undefined ? {} : { plaid }),
           ...(a.result.degraded === true ? { degraded: true, missing_shards: a.result.missingShards ?? [] } : {}),
         })),
       };
     },
   );
 };
+
+/**
+ * The PLAID settings a one-mode search starts from (the resolved options: flags, else the index's
+ * calibration or the defaults table), snake_case, with their source; null in bm25 mode and for an
+ * exhaustive search. A search that widens (late-ranking.ts) goes on from these.
+ */
+function plaidUsed(entry: IndexEntry, options: SearchOptions, b: SearchBody): Record<string, number | string> | null {
+  const r = entry.index.resolveSearch(options);
+  if (r.mode === 'bm25' || r.exhaustive) return null;
+  const base = options.plaidDefaults === 'colbert' ? 'ColBERT defaults' : entry.index.manifest.calibration !== undefined ? 'calibration' : 'defaults';
+  const flagged = b.n_ivf_probe !== undefined || b.centroid_score_threshold !== undefined || b.ndocs !== undefined || b.interaction_scoring !== undefined;
+  const p = r.plaid;
+  const out: Record<string, number | string> = { n_ivf_probe: p.nIvfProbe, centroid_score_threshold: p.centroidScoreThreshold, ndocs: p.ndocs };
+  if (p.centroidScoreMargin !== undefined) out['centroid_score_margin'] = p.centroidScoreMargin;
+  if (p.nIvfProbeTotal !== undefined) out['n_ivf_probe_total'] = p.nIvfProbeTotal;
+  if (p.ndocsQueryTokens !== undefined) out['ndocs_query_tokens'] = p.ndocsQueryTokens;
+  if (p.nExact !== undefined) out['n_exact'] = p.nExact;
+  if (p.interactionScoring !== undefined) out['interaction_scoring'] = p.interactionScoring;
+  out['source'] = flagged ? `flags+${base}` : base;
+  return out;
+}
