@@ -4,6 +4,8 @@
  * part (pipeline/stages.ts `stageSearchOptions`).
  */
 import type { SearchMode, SearchOptions } from '../search/plait-index.js';
+import type { PlaidDefaultsTable } from '../search/search-options.js';
+import type { InteractionScoring } from '../config/defaults.js';
 import { parseFilter } from '../docstore/metadata-filter.js';
 import { readSynonyms } from '../rewrite/synonyms.js';
 import type { RewriteOptions } from '../rewrite/query-rewriter.js';
@@ -15,6 +17,8 @@ export interface SearchFlagOptions {
   ncells?: number;
   threshold?: number;
   ndocs?: number;
+  plaidDefaults?: PlaidDefaultsTable;
+  interactionScoring?: InteractionScoring;
   idf?: boolean;
   fusion?: 'minmax' | 'rrf';
   alpha?: number;
@@ -43,6 +47,8 @@ export function searchOptionsFrom(o: SearchFlagOptions): SearchOptions {
   if (o.ncells !== undefined) s.nIvfProbe = o.ncells;
   if (o.threshold !== undefined) s.centroidScoreThreshold = o.threshold;
   if (o.ndocs !== undefined) s.ndocs = o.ndocs;
+  if (o.plaidDefaults !== undefined) s.plaidDefaults = o.plaidDefaults;
+  if (o.interactionScoring !== undefined) s.interactionScoring = o.interactionScoring;
   if (o.idf !== undefined) s.idfWeighting = o.idf;
   if (o.fusion !== undefined) s.fusion = o.fusion;
   if (o.alpha !== undefined) s.alpha = o.alpha;

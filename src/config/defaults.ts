@@ -973,3 +973,18 @@ export const DRIFT_DEFAULTS = {
    */
   minAddedTokens: 4096,
 } as const;
+
+/**
+ * `plait eval <BEIR folder> --index <existing index>` reuses the index without rebuilding it; these
+ * bound the check that it holds the folder's corpus (cli/corpus-match.ts), found in a new user's
+ * trial: cisi's qrels evaluated on a cranfield index (ids 1…1,460 and 1…1,400 overlap) gave nDCG@10
+ * 0.022 without a word.
+ */
+export const EVAL_CORPUS_CHECK_DEFAULTS = {
+  /**
+   * Leading documents of corpus.jsonl compared (id, title and text) with the index's stored ones:
+   * read as a stream, so a 3 GB corpus costs 16 lines; one matching document shows the index was
+   * built from this corpus (a later add or delete changes few), none of 16 that it was not.
+   */
+  documents: 16,
+} as const;

@@ -30,7 +30,7 @@ import type { SynonymMap } from '../rewrite/synonyms.js';
 import { ByteLruCache } from './byte-lru-cache.js';
 import { countUnknownTokens, unknownTokenWarning } from '../encoder/unknown-tokens.js';
 import { ServerMetrics } from './metrics.js';
-import { unsearchable } from '../search/query-text.js';
+import { queryFit, unsearchable } from '../search/query-text.js';
 import { emptyResult } from '../search/search-result.js';
 import type { ResolvedServerOptions } from './options.js';
 import { localPipelineIndex, type PipelineIndex } from '../pipeline/pipeline-index.js';
@@ -381,9 +381,10 @@ export class Engine {
     const index = entry.index;
     const rewriteOptions = deadlineAt === undefined ? options : { ...options, deadlineAt };
     const rewritten = index.rewrite === undefined || options.rewrite === undefined ? undefined : await Promise.all(todo.map((i) => index.rewrite!(queries[i]!, rewriteOptions)));
+    const lateTexts = todo.map((i, j) => rewritten?.[j]?.lateText ?? queries[i]!);
     if (resolved.mode !== 'bm25') {
       const t = performance.now();
-      embeddings = await this.queryEmbeddings(entry, todo.map((i, j) => rewritten?.[j]?.lateText ?? queries[i]!));
+      embeddings = await this.queryEmbeddings(entry, lateTexts);
       encodeMs = (performance.now() - t) / todo.length;
       throwIfAborted(signal);
     }
@@ -405,6 +406,8 @@ export class Engine {
         const e = embeddings[from + j];
         const warning = encoder === null || e === undefined ? null : unknownTokenWarning(countUnknownTokens(encoder, [e]), 'query');
         if (warning !== null) r.warnings = [warning];
+        // The encoded path cannot tell a query cut at the model's window (searchBatch does): said here, as the CLI and library say it.
+        if (encoder !== null && queryFit(encoder, lateTexts[from + j]!).truncated) r.truncated = true;
         r.timings.encodeMs = encodeMs;
         r.timings.totalMs += encodeMs;
         this.observeStages(entry.name, r);

@@ -2,7 +2,8 @@ import { Option, type Command } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism, cpus, platform, totalmem } from 'node:os';
 import { basename, join, resolve } from 'node:path';
-import { EVAL_DEFAULTS } from '../../config/defaults.js';
+import { BUILD_DEFAULTS, EVAL_DEFAULTS } from '../../config/defaults.js';
+import { NBITS_NAMES, nbitsName, parseNbits } from '../../kernels/validate.js';
 import { openIndexForCli } from '../open-index.js';
 import { locateIndex, resolveIndexPath, isIndexDir, checkFolderDestination } from '../../format/index-path.js';
 import { readManifest } from '../../format/index-reader.js';
@@ -32,6 +33,7 @@ import { withHint } from '../report-error.js';
 import { SKIP_INVALID_HELP, runCliBuild, describeSkipped, totalSkipped } from './index-commands.js';
 import { warnSkippedQueries } from './query-warnings.js';
 import { addEvalPipelineFlags, evalPipelineRows, renderStageLatency } from '../pipeline-options.js';
+import { matchCorpus } from '../corpus-match.js';
 
 interface EvalCliOptions {
   queries?: string;
@@ -47,6 +49,7 @@ interface EvalCliOptions {
   runDir?: string;
   report?: string;
   skipInvalid?: boolean;
+  nbits?: string;
   json?: boolean;
   quiet?: boolean;
   pipelines?: string;
@@ -96,6 +99,7 @@ export function registerEvalCommand(program: Command): void {
     .option('-m, --model <model>', 'model for indexing a BEIR folder (default: the bundled model)')
     .option('-i, --index <name-or-path>', 'index to build/use for a BEIR folder (default: its folder name)')
     .option('--skip-invalid', `when indexing a BEIR folder: ${SKIP_INVALID_HELP}`)
+    .addOption(new Option('--nbits <n>', `when indexing a BEIR folder: residual width, as plait index --nbits (default: ${BUILD_DEFAULTS.nbits}); an existing index of another width is refused`).choices([...NBITS_NAMES]))
     .option('--baseline <mode>', 'mode the others are tested against (default: the first)')
     .addOption(new Option('--test <name>', 'significance test').choices(['randomization', 't-test']).default('randomization'))
     .option('--run-dir <dir>', 'write one TREC run file per mode here (created if missing)')
@@ -117,6 +121,13 @@ export function registerEvalCommand(program: Command): void {
       const mustBuild = beir && !isIndexDir(indexPath);
       if (mustBuild) requireInput(join(target, 'corpus.jsonl'), 'BEIR corpus.jsonl');
       if (mustBuild) checkFolderDestination(indexPath, 'choose another --index');
+      // --nbits shapes a build: refused where eval builds nothing, or where the index it would reuse has another width.
+      if (o.nbits !== undefined && !beir) throw new PlaitError('USAGE', { message: '--nbits applies when eval indexes a BEIR folder; this target is an index (rebuild it with plait index --nbits)', reason: 'conflictingArguments' });
+      if (o.nbits !== undefined && !mustBuild && readManifest(indexPath).nbits !== parseNbits(o.nbits)) {
+        throw withHint(new PlaitError('INVALID_ARGUMENT', { message: `the index ${indexPath} has nbits ${nbitsName(readManifest(indexPath).nbits)}, not ${o.nbits}; eval reuses an existing index as it is`, name: 'nbits' }), 'give --index a new name to build the folder at this width');
+      }
+      // A reused index must hold this folder's corpus: overlapping ids would otherwise be scored against another corpus's qrels.
+      if (beir && !mustBuild && existsSync(join(target, 'corpus.jsonl'))) await checkIndexCorpus(indexPath, join(target, 'corpus.jsonl'), o.index === undefined);
       const modes = parseModes(o.modes, o.sweep, o.depth);
       if (o.baseline !== undefined && !modes.some((m) => m.name === o.baseline)) {
         throw new PlaitError('INVALID_ARGUMENT', { message: `--baseline "${o.baseline}" is not one of the modes (${modes.map((m) => m.name).join(', ')})`, name: 'baseline' });
@@ -141,7 +152,7 @@ export function registerEvalCommand(program: Command): void {
       if (mustBuild) {
         const built = await runCliBuild(
           join(target, 'corpus.jsonl'),
-          { index: indexPath, model: o.model, skipInvalid: o.skipInvalid },
+          { index: indexPath, model: o.model, skipInvalid: o.skipInvalid, ...(o.nbits === undefined ? {} : { nbits: parseNbits(o.nbits) }) },
           { progress, json: o.json === true, quiet: o.quiet === true },
         );
         indexPath = built.path;
@@ -224,4 +235,22 @@ export function registerEvalCommand(program: Command): void {
         await index.close();
       }
     });
+}
+
+/**
+ * Refuses an existing index that holds none of the BEIR corpus's first documents (INVALID_ARGUMENT,
+ * naming the first that is missing or differs), and warns when only some match (a changed corpus).
+ */
+async function checkIndexCorpus(indexPath: string, corpus: string, defaultName: boolean): Promise<void> {
+  const m = await matchCorpus(indexPath, corpus);
+  if (m.firstMismatch === null) return;
+  const first = `document "${m.firstMismatch.id}" is ${m.firstMismatch.reason === 'missing' ? 'not in the index' : 'stored with another title or text'}`;
+  if (m.matched === 0) {
+    const refused = new PlaitError('INVALID_ARGUMENT', {
+      message: `the index ${indexPath} does not hold ${corpus}: none of its first ${m.compared} documents is stored there as the corpus has it (${first}); its figures would measure another corpus`,
+      name: 'index',
+    });
+    throw withHint(refused, defaultName ? "give --index <a new name> to build this folder's index there, or remove the one in the way" : 'give --index the index built from this folder, or a new name to build it');
+  }
+  process.stderr.write(`plait: warning: the index ${indexPath} differs from ${corpus}: ${m.compared - m.matched} of its first ${m.compared} documents are missing or changed (${first}); the index is evaluated as it is\n`);
 }

@@ -60,7 +60,8 @@ function highlight(ex: Explanation): string {
   return out + ex.passage.text.slice(at);
 }
 
-function render(ex: Explanation): string {
+/** `hybridDepth`: the -k within which a hybrid explanation reports fused parts (undefined outside hybrid mode). */
+function render(ex: Explanation, hybridDepth?: number): string {
   const lines = [
     `query: ${ex.query}`,
     ...ex.rewrites.map((r) => `rewritten (${r.kind}): ${r.from} → ${r.to}`),
@@ -83,6 +84,9 @@ function render(ex: Explanation): string {
   if (ex.fusion !== null) {
     const f = ex.fusion;
     lines.push(`hybrid: rank ${f.rank}, score ${fmt(f.score)} = late share ${fmt(f.lateShare)} + BM25 share ${fmt(f.bm25Share)}`);
+  } else if (hybridDepth !== undefined) {
+    // Asked for hybrid and given nothing about it read as a missing feature: say where the document is not.
+    lines.push(`hybrid: not in this query's fused top ${hybridDepth}, so no fused parts (give -k <n> to look deeper)`);
   }
   return lines.join('\n');
 }
@@ -136,7 +140,7 @@ export function registerExplainCommand(program: Command): void {
       try {
         const ex = await index.explain(query, t, opts);
         if (o.json === true) printJson(ex);
-        else process.stdout.write(`${render(ex)}\n`);
+        else process.stdout.write(`${render(ex, index.resolveSearch(o.mode === undefined ? {} : { mode: o.mode }).mode === 'hybrid' ? o.k : undefined)}\n`);
       } finally {
         await index.close();
       }

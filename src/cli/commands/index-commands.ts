@@ -4,7 +4,8 @@ import { dirname, join } from 'node:path';
 import { buildIndex, type BuildOptions, type BuildResult } from '../../indexer/build-index.js';
 import { verifyIndex } from '../../format/index-reader.js';
 import { locateIndex, resolveIndexPath, checkFolderDestination } from '../../format/index-path.js';
-import { MANIFEST_FILE, type IndexManifest } from '../../format/manifest.js';
+import { MANIFEST_FILE, roleFileName, type IndexManifest } from '../../format/manifest.js';
+import { DocStoreReader } from '../../docstore/docstore-reader.js';
 import { BUILD_DEFAULTS, ENCODER_DEFAULTS, LIVING_DEFAULTS, DRIFT_DEFAULTS } from '../../config/defaults.js';
 import { PlaitError, isPlaitError } from '../../errors/index.js';
 import { kernelsStatus, type KernelsStatus } from '../../kernels/index.js';
@@ -231,6 +232,7 @@ export function registerIndexCommands(program: Command): void {
         `tokens       ${m.counts.tokens}`,
         `centroids    ${m.counts.centroids}${assignmentNote(m.settings.centroidAssignment)}`,
         `nbits        ${nbitsName(m.nbits)}`,
+        `bm25         ${info.bm25Stemmer === 'porter' ? 'Porter-stemmed' : 'unstemmed (built with --bm25-stemmer none, or by an older plait)'}`,
         `bytes/token  ${info.bytesPerToken.toFixed(2)} (codes + residuals; ${info.bytesPerTokenTotal.toFixed(2)} with everything)`,
         `built        ${m.createdAt} in ${(m.buildMs / 1000).toFixed(1)}s`,
         ...livingInfoLines(m),
@@ -298,6 +300,8 @@ export function indexInfo(name: string): {
   bytesPerToken: number;
   bytesPerTokenTotal: number;
   kernels: string;
+  /** BM25's stemmer, read from the document store: its figures differ (README, "Models"). */
+  bm25Stemmer: Bm25Stemmer;
 } {
   const path = locateIndex(name);
   // Verifies every listed file (sizes, and CRC-32s unless the index is large) before reporting it.
@@ -316,5 +320,16 @@ export function indexInfo(name: string): {
     bytesPerToken: perToken / tokens,
     bytesPerTokenTotal: totalBytes / tokens,
     kernels: kernelsStatus().active,
+    bm25Stemmer: docstoreStemmer(path, manifest),
   };
+}
+
+/** The stemmer the index's document store was built with (opened and closed again). */
+function docstoreStemmer(path: string, manifest: IndexManifest): Bm25Stemmer {
+  const store = DocStoreReader.open(join(path, roleFileName(manifest, 'docstore')), { commit: manifest.docstoreCommit ?? null });
+  try {
+    return store.stemmer;
+  } finally {
+    store.close();
+  }
 }

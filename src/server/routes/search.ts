@@ -6,7 +6,8 @@
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { PlaitError, isPlaitError } from '../../errors/index.js';
-import { REQUEST_SYNONYMS_DEFAULTS, SEARCH_DEFAULTS } from '../../config/defaults.js';
+import { INTERACTION_SCORINGS, REQUEST_SYNONYMS_DEFAULTS, SEARCH_DEFAULTS, type InteractionScoring } from '../../config/defaults.js';
+import { PLAID_DEFAULTS_TABLES, type PlaidDefaultsTable } from '../../search/search-options.js';
 import type { SearchHit, SearchMode, SearchOptions, SearchTimings } from '../../index.js';
 import { ERROR_SCHEMA } from '../http-errors.js';
 import { runWork } from '../request-work.js';
@@ -31,6 +32,8 @@ interface SearchBody {
   n_ivf_probe?: number;
   centroid_score_threshold?: number;
   ndocs?: number;
+  plaid_defaults?: PlaidDefaultsTable;
+  interaction_scoring?: InteractionScoring;
   idf_weighting?: boolean;
   fusion?: 'minmax' | 'rrf';
   alpha?: number;
@@ -125,6 +128,8 @@ export const SEARCH_BODY_SCHEMA = {
     n_ivf_probe: { type: 'integer', minimum: 1, description: "centroids probed per query token (ColBERT's ncells)" },
     centroid_score_threshold: { type: 'number', description: 'centroid pruning threshold' },
     ndocs: { type: 'integer', minimum: 1, description: 'candidates kept after centroid interaction' },
+    plaid_defaults: { type: 'string', enum: [...PLAID_DEFAULTS_TABLES], description: "what fills the PLAID settings not given: plait (the index's calibration, else plait's defaults; default) or colbert (ColBERT's own searcher's k table, no calibration)" },
+    interaction_scoring: { type: 'string', enum: [...INTERACTION_SCORINGS], description: "how PLAID ranks candidates before exact scoring: centroids (ColBERT's) or probed-tokens (default: the calibration, else plait's defaults)" },
     idf_weighting: { type: 'boolean' },
     fusion: { type: 'string', enum: ['minmax', 'rrf'] },
     alpha: { type: 'number', minimum: 0, maximum: 1, description: 'late-interaction weight in min-max fusion' },
@@ -214,6 +219,16 @@ const RESPONSE_SCHEMA = {
             },
           },
           empty_reason: { type: 'string', enum: ['empty-query', 'no-content'], description: 'set when the query cannot be searched (no letter or digit): hits is empty' },
+          plaid: {
+            type: 'object',
+            description: "the PLAID settings the search started from and where they came from (source: defaults, calibration, ColBERT defaults, flags+…), as plait search --timings prints them; absent in bm25 mode, exhaustive searches and pipelines",
+            properties: {
+              ...Object.fromEntries(['n_ivf_probe', 'centroid_score_threshold', 'ndocs', 'centroid_score_margin', 'n_ivf_probe_total', 'ndocs_query_tokens', 'n_exact'].map((k) => [k, { type: 'number' }])),
+              interaction_scoring: { type: 'string' },
+              source: { type: 'string' },
+            },
+          },
+          truncated: { type: 'boolean', description: "true when the query had more tokens than the model keeps and was searched on its first ones (late and hybrid; BM25 reads every term); absent otherwise" },
           stages: { type: 'array', items: STAGE_SCHEMA, description: 'pipelines: each stage with its time and candidates' },
           ordered_by: { type: 'string', description: 'pipelines: the stage whose order the hits are in' },
           missing_shards: { type: 'array', items: { type: 'integer' }, description: 'a cluster coordinator: the shards that did not answer by the deadline (degraded is then true)' },
@@ -255,6 +270,8 @@ export function searchOptionsFromBody(b: SearchBody, serverSynonyms: SynonymMap 
   if (b.n_ivf_probe !== undefined) o.nIvfProbe = b.n_ivf_probe;
   if (b.centroid_score_threshold !== undefined) o.centroidScoreThreshold = b.centroid_score_threshold;
   if (b.ndocs !== undefined) o.ndocs = b.ndocs;
+  if (b.plaid_defaults !== undefined) o.plaidDefaults = b.plaid_defaults;
+  if (b.interaction_scoring !== undefined) o.interactionScoring = b.interaction_scoring;
   if (b.idf_weighting !== undefined) o.idfWeighting = b.idf_weighting;
   if (b.fusion !== undefined) o.fusion = b.fusion;
   if (b.alpha !== undefined) o.alpha = b.alpha;
@@ -278,6 +295,9 @@ async function runPipelines(engine: Engine, entry: IndexEntry, queries: string[]
   const deadlineAt = Date.now() + (b.timeout_ms ?? engine.options.timeoutMs);
   const index = engine.pipelineIndex(entry, { deadlineAt, ...(b.min_sequences === undefined ? {} : { minSequences: b.min_sequences }) });
   if (b.filter !== undefined) throw new PlaitError('INVALID_ARGUMENT', { message: 'filter applies to one-mode searches; pipelines do not take it yet', name: 'filter' });
+  for (const name of ['plaid_defaults', 'interaction_scoring'] as const) {
+    if (b[name] !== undefined) throw new PlaitError('INVALID_ARGUMENT', { message: `${name} applies to one-mode searches; a pipeline's stages use plait's PLAID settings`, name });
+  }
   const stages = parsePipeline(b.pipeline!);
   const hasCross = stages.some((st) => st.stage === 'cross');
   if (!hasCross && b.cross_encoder !== undefined) throw new PlaitError('INVALID_ARGUMENT', { message: 'cross_encoder is given but the pipeline has no cross stage', name: 'cross_encoder' });
@@ -336,6 +356,7 @@ export const searchRoutes: FastifyPluginAsync = async (app) => {
       }
       if (b.cross_encoder !== undefined) throw new PlaitError('INVALID_ARGUMENT', { message: 'cross_encoder needs a pipeline with a cross stage, e.g. "bm25:100 > cross:10"', name: 'cross_encoder' });
       const deadlineAt = Date.now() + (b.timeout_ms ?? engine.options.timeoutMs);
+      const plaid = plaidUsed(entry, options, b);
       const answers = await runWork(engine, reply, b.timeout_ms, (signal) => engine.search(entry, queries, options, signal, deadlineAt));
       const warned = answers.flatMap((a, i) => (a.result.warnings === undefined ? [] : [i]));
       if (warned.length > 0) engine.metrics.unknownText.inc({ text: 'query', route: '/v1/indexes/:name/search' }, warned.length);
@@ -351,9 +372,32 @@ export const searchRoutes: FastifyPluginAsync = async (app) => {
           ...(a.result.rewrites === undefined ? {} : { rewrites: a.result.rewrites }),
           ...(a.result.warnings === undefined ? {} : { warnings: a.result.warnings.map(snakeWarning) }),
           ...(a.result.emptyReason === undefined ? {} : { empty_reason: a.result.emptyReason }),
+          ...(a.result.truncated ? { truncated: true } : {}),
+          ...(plaid === null || a.result.emptyReason !== undefined ? {} : { plaid }),
           ...(a.result.degraded === true ? { degraded: true, missing_shards: a.result.missingShards ?? [] } : {}),
         })),
       };
     },
   );
 };
+
+/**
+ * The PLAID settings a one-mode search starts from (the resolved options: flags, else the index's
+ * calibration or the defaults table), snake_case, with their source; null in bm25 mode and for an
+ * exhaustive search. A search that widens (late-ranking.ts) goes on from these.
+ */
+function plaidUsed(entry: IndexEntry, options: SearchOptions, b: SearchBody): Record<string, number | string> | null {
+  const r = entry.index.resolveSearch(options);
+  if (r.mode === 'bm25' || r.exhaustive) return null;
+  const base = options.plaidDefaults === 'colbert' ? 'ColBERT defaults' : entry.index.manifest.calibration !== undefined ? 'calibration' : 'defaults';
+  const flagged = b.n_ivf_probe !== undefined || b.centroid_score_threshold !== undefined || b.ndocs !== undefined || b.interaction_scoring !== undefined;
+  const p = r.plaid;
+  const out: Record<string, number | string> = { n_ivf_probe: p.nIvfProbe, centroid_score_threshold: p.centroidScoreThreshold, ndocs: p.ndocs };
+  if (p.centroidScoreMargin !== undefined) out['centroid_score_margin'] = p.centroidScoreMargin;
+  if (p.nIvfProbeTotal !== undefined) out['n_ivf_probe_total'] = p.nIvfProbeTotal;
+  if (p.ndocsQueryTokens !== undefined) out['ndocs_query_tokens'] = p.ndocsQueryTokens;
+  if (p.nExact !== undefined) out['n_exact'] = p.nExact;
+  if (p.interactionScoring !== undefined) out['interaction_scoring'] = p.interactionScoring;
+  out['source'] = flagged ? `flags+${base}` : base;
+  return out;
+}
