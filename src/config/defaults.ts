@@ -136,12 +136,13 @@ export interface PlaidParams {
    * How PLAID ranks candidates before exact scoring (absent: 'centroids'). 'centroids' is ColBERT's:
    * pruned centroid interaction → ndocs, full centroid interaction → ndocs/4 (q·c only: the residual,
    * much of a token's score with the bundled model, is ignored until exact scoring). 'probed-tokens'
-   * ranks every candidate at once by WARP-style probed-token scores: the similarity on the codes
+   * ranks the candidates by WARP-style probed-token scores (the best probedTokenDepth · ndocs by
+   * centroid estimates read from the IVF, then): the similarity on the codes
    * (q·c + q·r) of each document token in a cell the query token probed, the centroid estimate
    * for the query tokens that retrieved nothing from the passage (src/search/probed-token-interaction.ts).
-   * Applies to queries of up to CANDIDATE_DEFAULTS.probedTokensMaxQueryTokens tokens on indexes with
-   * code scoring (nbits 1, 2, 4); other searches use 'centroids'. bench/RESULTS.md, "Candidate
-   * generation (issue 22, part C)".
+   * Applies on indexes with code scoring (nbits 1, 2, 4) to queries within the cost rule
+   * CANDIDATE_DEFAULTS.probedTokensMaxWalk; other searches use 'centroids'. bench/RESULTS.md,
+   * "Candidate generation (issue 22, parts C and E)".
    */
   interactionScoring?: InteractionScoring;
   /**
@@ -227,17 +228,18 @@ export const CANDIDATE_DEFAULTS = {
    */
   pruningMargin: 0.05,
   /**
-   * Longest query whose candidates are ranked by probed-token scores (PlaidParams.interactionScoring
-   * 'probed-tokens'); longer queries keep ColBERT's centroid interaction. Each (query token,
-   * document token) pair is scored on the codes with a one-hot query weight, so a pair costs the
-   * whole lookup table's lanes: measured on cisi (512 d, 2 bits, load ~11) 130–140 ns a pair up to 8
-   * tokens, 410 at 16, 700 at 32 and 4,100 at 74 (an L2-missing table), plus 1.2–2.7 ms to build the
-   * table. 16 is one 16-lane panel; long queries also lose few documents to centroid-only ranking
-   * (bench/RESULTS.md, "Candidate generation (issue 22, part C)"). Pairs are now scored with
-   * fast-scan's cache-resident nibble tables where the width allows (part D); the limit was not
-   * re-measured with them.
+   * Cost rule of probed-token ranking (plaid.ts usesProbedTokens): a query takes it when the IVF
+   * entries its centroid estimates would walk, qLen · estimateCells · (IVF entries / K), are at most
+   * this many; otherwise ColBERT's centroid stages. Pair scoring is bounded by the depth
+   * (probedTokenDepth · ndocs passages), so the walk is what grows with the query and the index:
+   * scifact keyword queries (8 tokens, 169 entries a cell) ~86k, natural claims (~20–30 tokens)
+   * 0.2–0.3M, cisi natural (up to 74 tokens, 44 a cell) ≤ 0.21M, the 1M MS MARCO-shaped index's
+   * 32-token queries (354 a cell) 0.73M — where the centroid stages cost ~1 ms (stage 2 reads the ~22
+   * kept cells' IVF lists) and probed-token ranking made the search 0.58–0.79× aa45c90 (part D). 2^19
+   * admits every judged-set query measured in part E and keeps the 1M queries on the centroid
+   * stages (bench/RESULTS.md, "Candidate generation (issue 22, part E)").
    */
-  probedTokensMaxQueryTokens: 16,
+  probedTokensMaxWalk: 1 << 19,
   /**
    * Default candidate ranking (PlaidParams.interactionScoring): probed-token scores, so a short query's
    * candidates are ranked with the residuals of the tokens it retrieved instead of by centroids
@@ -250,6 +252,22 @@ export const CANDIDATE_DEFAULTS = {
    * ranks 72–336 of 64 kept) ColBERT's p50; natural queries (mostly > 16 tokens) 1.04–1.11×.
    */
   interactionScoring: 'probed-tokens' as InteractionScoring,
+  /**
+   * Cells whose IVF lists give a candidate's missing-similarity estimate under probed-token ranking
+   * (src/search/probed-token-interaction.ts, centroidEstimates): a query token's best 64 cells are
+   * walked best first, so a candidate with a token in one of them gets its exact best centroid
+   * score, the others the 64th cell's score (an upper bound). scifact keyword queries, top-10 slots
+   * lost of 1,000 (100 claims): 16 cells 19, 64 cells 9, 256 cells 11; WARP's constant estimate (the
+   * last probed cell's score for every unmatched candidate) 102 (bench/RESULTS.md, part E).
+   */
+  estimateCells: 64,
+  /**
+   * Candidates scored by probed tokens, as a multiple of ndocs (plaid.ts probedTokenDepth): the best
+   * 4 · ndocs by centroid estimates (1,024 at k ≤ 10). Pair scoring reads every kept candidate's codes
+   * and its matched residuals, so the depth bounds the cost; scifact keyword top-10 slots lost of 1,000
+   * at depth 256 / 512 / 1,024 / all (~7,000): 37 / 16 / 10 / 9 (bench/RESULTS.md, part E).
+   */
+  probedTokenDepth: 4,
 };
 
 /** Rerank defaults. */
