@@ -72,7 +72,7 @@ export async function candidateLosses(dataset: string, indexPath: string, kind: 
         const est = centroidEstimates(a, s, q, cand, Math.max(CANDIDATE_DEFAULTS.estimateCells, probed.length / q.length), kernels);
         const ci = Float32Array.from(cand, (_, d) => {
           let t = 0;
-          for (let i = 0; i < q.length; i++) t += (q.weights === null ? 1 : q.weights[i]!) * est[d * q.length + i]!;
+          for (let i = 0; i < q.length; i++) t += (q.weights === null ? 1 : q.weights[i]!) * est[i * cand.length + d]!;
           return t;
         });
         const ranked = probedTokenRanking(a, q, s, probed, cand, probedTokenDepth(ndocs, nExact), kernels);

@@ -139,7 +139,7 @@ for (const [name, kernels] of [
       const depth = Math.floor(cand.length / 3);
       assert.ok(depth >= 5, `${cand.length} candidates`);
       const est = centroidEstimates(a, s, q, cand, CANDIDATE_DEFAULTS.estimateCells, kernels);
-      const ci = Array.from(cand, (_, d) => Array.from({ length: q.length }, (_, i) => (q.weights === null ? 1 : q.weights[i]!) * est[d * q.length + i]!).reduce((x, y) => x + y, 0));
+      const ci = Array.from(cand, (_, d) => Array.from({ length: q.length }, (_, i) => (q.weights === null ? 1 : q.weights[i]!) * est[i * cand.length + d]!).reduce((x, y) => x + y, 0));
       const want = Array.from(cand.keys()).sort((x, y) => ci[y]! - ci[x]! || x - y).slice(0, depth).map((d) => cand[d]!).sort((x, y) => x - y);
       const ranked = probedTokenRanking(a, q, s, probed, cand, depth, kernels);
       assert.deepEqual(Array.from(ranked.pids), want);

@@ -117,24 +117,16 @@ export function probedTokenRanking(
   const est = centroidEstimates(a, s, q, pids, Math.max(estimateCells, perToken), kernels);
   check?.();
   const w = q.weights;
-  let kept = pids;
-  let keptEst = est;
-  if (n > depth) {
-    const ci = new Float32Array(n);
-    for (let d = 0, at = 0; d < n; d++) {
-      let total = 0;
-      for (let i = 0; i < qLen; i++, at++) total += (w === null ? 1 : w[i]!) * est[at]!;
-      ci[d] = total;
-    }
-    // In the candidates' order (ascending pids from ivfUnion), so later ties break as without the cut.
-    const where = kernels.topK(ci, n, depth).sort();
-    kept = new Int32Array(where.length);
-    keptEst = new Float32Array(where.length * qLen);
-    for (let x = 0; x < where.length; x++) {
-      kept[x] = pids[where[x]!]!;
-      keptEst.set(est.subarray(where[x]! * qLen, (where[x]! + 1) * qLen), x * qLen);
-    }
+  // The centroid interaction the estimates give, Σ_i w_i · m_i(P), ranks the candidates for the depth cut.
+  const ci = new Float32Array(n);
+  for (let i = 0; i < qLen; i++) {
+    const wi = w === null ? 1 : w[i]!;
+    if (wi === 0) continue;
+    for (let d = 0, at = i * n; d < n; d++, at++) ci[d] = ci[d]! + wi * est[at]!;
   }
+  // In the candidates' order (ascending pids from ivfUnion), so later ties break as without the cut.
+  const where = n > depth ? kernels.topK(ci, n, depth).sort() : null;
+  const kept = where === null ? pids : Int32Array.from(where, (d) => pids[d]!);
   const lists = probeLists(a.nCentroids, probed, qLen, w);
   const queries = tokenQueries(a, q, kernels);
   // Best similarity on the codes among the matched tokens, per (kept passage, query token); -∞ where none.
@@ -146,8 +138,10 @@ export function probedTokenRanking(
   }
   const scores = new Float32Array(kept.length);
   for (let x = 0, at = 0; x < kept.length; x++) {
-    let total = 0;
-    for (let i = 0; i < qLen; i++, at++) total += (w === null ? 1 : w[i]!) * (e[at]! > -Infinity ? e[at]! : keptEst[at]!);
+    const d = where === null ? x : where[x]!;
+    let total = ci[d]!;
+    // Matched tokens replace their estimate by their best similarity on the codes.
+    for (let i = 0; i < qLen; i++, at++) if (e[at]! > -Infinity) total += (w === null ? 1 : w[i]!) * (e[at]! - est[i * n + d]!);
     scores[x] = total;
   }
   return { pids: kept, scores };
@@ -170,46 +164,59 @@ export function probedTokenScores(
   return probedTokenRanking(a, q, s, probed, pids, Math.max(1, pids.length), kernels, check, estimateCells).scores;
 }
 
-/** Per-thread pid → position in the scored passages (-1 elsewhere), reset after each use. */
+/** Per-thread pid → position in the scored passages (-1 elsewhere) and a byte mark of them, reset after each use. */
 let slotScratch = new Int32Array(0);
+let markScratch = new Uint8Array(0);
 
 /**
  * Each passage's best centroid score per query token, max_{j ∈ P} S[c_j, i], read from the IVF of
  * the token's best `cells` cells walked best first (P in ivf[c] ⇔ P has a token in c, so the first
  * cell that lists P is P's best): exact for every passage with a token among them. A passage with
  * none gets the last walked cell's score, an upper bound of its best (WARP's imputation, Scheerer et
- * al. 2025, at a cut deep enough that few passages need it). n × qLen, row d = pids[d].
+ * al. 2025, at a cut deep enough that few passages need it). qLen × n, row i = query token i
+ * (-∞ in the row of a token of weight 0: it gets no walk, its term cannot change a score).
  */
 export function centroidEstimates(a: ScoringArrays, s: Float32Array, q: EncodedQuery, pids: Int32Array, cells: number, kernels: Kernels): Float32Array {
   const qLen = q.length;
   const n = pids.length;
-  const est = new Float32Array(n * qLen).fill(-Infinity);
+  const est = new Float32Array(qLen * n).fill(-Infinity);
   const m = Math.min(Math.max(1, Math.floor(cells)), a.nCentroids);
   const top = new Int32Array(qLen * m);
   kernels.probeCentroids(s, a.nCentroids, qLen, m, 0, top, new Uint8Array(a.nCentroids));
-  if (slotScratch.length < a.doclens.length) slotScratch = new Int32Array(a.doclens.length).fill(-1);
+  if (slotScratch.length < a.doclens.length) {
+    slotScratch = new Int32Array(a.doclens.length);
+    markScratch = new Uint8Array(a.doclens.length);
+  }
   const slot = slotScratch;
+  const mark = markScratch;
   const { ivf, ivfOffsets } = a;
-  for (let d = 0; d < n; d++) slot[pids[d]!] = d;
+  for (let d = 0; d < n; d++) {
+    slot[pids[d]!] = d;
+    mark[pids[d]!] = 1;
+  }
   for (let i = 0; i < qLen; i++) {
-    if (q.weights !== null && q.weights[i] === 0) continue; // weight 0: the estimate cannot change a score
+    if (q.weights !== null && q.weights[i] === 0) continue;
+    const row = est.subarray(i * n, (i + 1) * n);
     let left = n;
     let last = -Infinity;
     for (let j = 0; j < m && left > 0; j++) {
       const c = top[i * m + j]!;
       if (c < 0) break;
       last = s[c * qLen + i]!;
+      // Most entries of the deeper cells are not candidates: the byte mark (L1-sized) says so first.
       for (let k = ivfOffsets[c]!, end = ivfOffsets[c + 1]!; k < end; k++) {
-        const d = slot[ivf[k]!]!;
-        if (d >= 0 && est[d * qLen + i] === -Infinity) {
-          est[d * qLen + i] = last;
+        const pid = ivf[k]!;
+        if (mark[pid] === 0) continue;
+        const d = slot[pid]!;
+        if (row[d] === -Infinity) {
+          row[d] = last;
           left--;
         }
       }
     }
-    if (left > 0) for (let d = 0, at = i; d < n; d++, at += qLen) if (est[at] === -Infinity) est[at] = last;
+    if (left > 0) for (let d = 0; d < n; d++) if (row[d] === -Infinity) row[d] = last;
   }
-  for (let d = 0; d < n; d++) slot[pids[d]!] = -1;
+  for (let d = 0; d < n; d++) mark[pids[d]!] = 0;
   return est;
 }
 
