@@ -10,7 +10,7 @@
 import { openIndex } from '../src/search/plait-index.js';
 import { plaidDefaultsFor, effectiveNdocs, type PlaidParams } from '../src/config/defaults.js';
 import { getKernels } from '../src/kernels/index.js';
-import { allInteractionScores, centroidScores, exhaustiveRange, ivfUnion, probeAndMask, probeRescoreFor, probedTokenDepth, usesProbedTokens, type EncodedQuery } from '../src/search/plaid.js';
+import { allInteractionScores, centroidScores, exhaustiveRange, ivfUnion, probeAndMask, exactDepth, probeRescoreFor, probedTokenDepth, usesProbedTokens, type EncodedQuery } from '../src/search/plaid.js';
 import { centroidEstimates, probedTokenRanking } from '../src/search/probed-token-interaction.js';
 import { CANDIDATE_DEFAULTS } from '../src/config/defaults.js';
 import { idfWeights } from '../src/search/idf.js';
@@ -58,11 +58,11 @@ export async function candidateLosses(dataset: string, indexPath: string, kind: 
       const { probed, keep } = probeAndMask(s, a.nCentroids, q.length, params.nIvfProbe, params.centroidScoreThreshold, params.centroidScoreMargin, params.nIvfProbeTotal, kernels, probeRescoreFor(a, q));
       const cand = ivfUnion(a, probed, mark);
       const ndocs = effectiveNdocs(params.ndocs, q.length, params.ndocsQueryTokens);
-      const nExact = params.nExact ?? Math.max(1, Math.floor(ndocs / 4));
       const pruned = allInteractionScores(a, s, q, keep, kernels);
       const byScore = (pids: Int32Array, sc: (i: number) => number, n: number): Int32Array =>
         pids.length <= n ? pids : Int32Array.from(Array.from(pids.keys()).sort((x, y) => sc(y) - sc(x) || pids[x]! - pids[y]!).slice(0, n), (i) => pids[i]!);
       const pt = usesProbedTokens(a, q, params);
+      const nExact = exactDepth(params.nExact, ndocs, pt);
       // Under probed-token ranking stage 2 is the cut to probedTokenDepth · ndocs by centroid estimates
       // (ranked here by Σ_i w_i · estimate), stage 3 the probed-token scores of those (plaidSearch).
       let s2: Int32Array;

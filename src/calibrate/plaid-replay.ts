@@ -16,7 +16,7 @@
  */
 import type { Kernels } from '../kernels/types.js';
 import { effectiveNdocs, type InteractionScoring, type PlaidParams } from '../config/defaults.js';
-import { allInteractionScores, centroidScores, exhaustiveRange, ivfUnion, probeAndMask, probeRescoreFor, probedTokenDepth, scratchMarks, usesProbedTokens, type EncodedQuery, type ScoringArrays } from '../search/plaid.js';
+import { allInteractionScores, centroidScores, exhaustiveRange, ivfUnion, probeAndMask, exactDepth, probeRescoreFor, probedTokenDepth, scratchMarks, usesProbedTokens, type EncodedQuery, type ScoringArrays } from '../search/plaid.js';
 import { probedTokenRanking } from '../search/probed-token-interaction.js';
 
 export interface ReplayGrid {
@@ -257,11 +257,12 @@ export class PlaidReplayer {
             continue;
           }
           const ndocs = effectiveNdocs(depthRules[l]!.ndocs, qLen, depthRules[l]!.queryTokens ?? undefined);
-          const keepN = Math.max(1, Math.floor(ndocs / 4));
+          const ptRule = ptCache !== null && rules[j]!.scoring === 'probed-tokens';
+          const keepN = exactDepth(undefined, ndocs, ptRule);
           let lookups = 0;
           let rankMs = 0;
           let pids = candidates;
-          if (ptCache !== null && rules[j]!.scoring === 'probed-tokens') {
+          if (ptRule) {
             // plaidSearch: no stage 2; the best probedTokenDepth · ndocs candidates by centroid estimates ranked by probed tokens.
             if (pids.length > keepN) {
               const r = ptRanking(probedTokenDepth(ndocs, keepN));

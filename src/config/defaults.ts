@@ -231,15 +231,16 @@ export const CANDIDATE_DEFAULTS = {
    * Cost rule of probed-token ranking (plaid.ts usesProbedTokens): a query takes it when the IVF
    * entries its centroid estimates would walk, qLen · estimateCells · (IVF entries / K), are at most
    * this many; otherwise ColBERT's centroid stages. Pair scoring is bounded by the depth
-   * (probedTokenDepth · ndocs passages), so the walk is what grows with the query and the index:
-   * scifact keyword queries (8 tokens, 169 entries a cell) ~86k, natural claims (~20–30 tokens)
-   * 0.2–0.3M, cisi natural (up to 74 tokens, 44 a cell) ≤ 0.21M, the 1M MS MARCO-shaped index's
-   * 32-token queries (354 a cell) 0.73M — where the centroid stages cost ~1 ms (stage 2 reads the ~22
-   * kept cells' IVF lists) and probed-token ranking made the search 0.58–0.79× aa45c90 (part D). 2^19
-   * admits every judged-set query measured in part E and keeps the 1M queries on the centroid
-   * stages (bench/RESULTS.md, "Candidate generation (issue 22, part E)").
+   * (probedTokenDepth · ndocs passages), so the walk is what grows with the query and the index.
+   * With 32 cells: scifact keyword queries (8 tokens at the median, 169 entries a cell) 43k, its
+   * natural claims (25 tokens at the median, up to 79) 135k (up to 427k), cisi natural (up to 128
+   * tokens, 44 a cell) ≤ 180k, cranfield natural ≤ 130k; the 1M MS MARCO-shaped index's 32-token
+   * queries (354 a cell) 362k — where the centroid stages cost ~1 ms (stage 2 reads the ~22 kept
+   * cells' IVF lists) and probed-token ranking made the search 0.58–0.79× aa45c90 (part D). 2^18
+   * admits every keyword query and every cisi and cranfield question, scifact's claims up to 48 tokens
+   * (95% of them), and keeps the 1M queries on the centroid stages (bench/RESULTS.md, part E).
    */
-  probedTokensMaxWalk: 1 << 19,
+  probedTokensMaxWalk: 1 << 18,
   /**
    * Default candidate ranking (PlaidParams.interactionScoring): probed-token scores, so a short query's
    * candidates are ranked with the residuals of the tokens it retrieved instead of by centroids
@@ -254,13 +255,23 @@ export const CANDIDATE_DEFAULTS = {
   interactionScoring: 'probed-tokens' as InteractionScoring,
   /**
    * Cells whose IVF lists give a candidate's missing-similarity estimate under probed-token ranking
-   * (src/search/probed-token-interaction.ts, centroidEstimates): a query token's best 64 cells are
+   * (src/search/probed-token-interaction.ts, centroidEstimates): a query token's best 32 cells are
    * walked best first, so a candidate with a token in one of them gets its exact best centroid
-   * score, the others the 64th cell's score (an upper bound). scifact keyword queries, top-10 slots
-   * lost of 1,000 (100 claims): 16 cells 19, 64 cells 9, 256 cells 11; WARP's constant estimate (the
-   * last probed cell's score for every unmatched candidate) 102 (bench/RESULTS.md, part E).
+   * score, the others the 32nd cell's score (an upper bound). Keyword top-10 slots lost, with
+   * probedTokenExact 1.5 (cisi 760 slots / cranfield 2,250 / scifact's first 100 claims 1,000):
+   * 16 cells 10 / 11 / 18, 32 cells 5 / 6 / 10, 64 cells 6 / 5 / 7 — 64 walks twice the IVF entries
+   * (scifact: 131k against 69k a query, ~0.6 ms more). WARP's constant estimate (the last probed cell's
+   * score for every unmatched candidate) lost 102 of scifact's 1,000 (bench/RESULTS.md, part E).
    */
-  estimateCells: 64,
+  estimateCells: 32,
+  /**
+   * Passages scored exactly after probed-token ranking, as a multiple of ColBERT's ndocs/4 (plaid.ts
+   * exactDepth; 96 at k ≤ 10): its near misses rank just past 64 (cisi, cranfield, scifact: 18 of 30
+   * lost keyword top-10 slots at ranks 64–95 with 1×); exact scoring on the codes costs ~7 µs a
+   * scifact passage, so 32 more cost ~0.2 ms. Slots lost with 64 cells, 1× → 1.5×: cisi 9 → 6,
+   * cranfield 16 → 5, scifact (100 claims) 10 → 7 (bench/RESULTS.md, part E).
+   */
+  probedTokenExact: 1.5,
   /**
    * Candidates scored by probed tokens, as a multiple of ndocs (plaid.ts probedTokenDepth): the best
    * 4 · ndocs by centroid estimates (1,024 at k ≤ 10). Pair scoring reads every kept candidate's codes

@@ -491,6 +491,18 @@ export function probedTokenDepth(ndocs: number, nExact: number): number {
   return Math.max(nExact, Math.ceil(CANDIDATE_DEFAULTS.probedTokenDepth * ndocs));
 }
 
+/**
+ * Passages PLAID scores exactly: `nExact` when given, else ColBERT's ndocs/4 — times
+ * CANDIDATE_DEFAULTS.probedTokenExact under probed-token ranking, whose near misses sit just past
+ * ndocs/4 (ranks 64–95 of scifact's, cisi's and cranfield's lost keyword top-10: bench/RESULTS.md,
+ * part E).
+ */
+export function exactDepth(nExact: number | undefined, ndocs: number, probedTokens: boolean): number {
+  if (nExact !== undefined) return nExact;
+  const colbert = Math.max(1, Math.floor(ndocs / 4));
+  return probedTokens ? Math.ceil(colbert * CANDIDATE_DEFAULTS.probedTokenExact) : colbert;
+}
+
 /** The four PLAID stages; returns the ndocs/4 (nExact) survivors with exact scores, best first. */
 export function plaidSearch(
   a: ScoringArrays,
@@ -524,8 +536,8 @@ export function plaidSearch(
   const t2 = performance.now();
 
   // Stage 3: probed-token ranking of the candidates (their best probedTokenDepth · ndocs by centroid
-  // estimates, scored by probed tokens), or full centroid interaction of stage 2's survivors → top nExact (ndocs/4).
-  const keepN = params.nExact ?? Math.max(1, Math.floor(ndocs / 4));
+  // estimates, scored by probed tokens), or full centroid interaction of stage 2's survivors → top nExact.
+  const keepN = exactDepth(params.nExact, ndocs, probedTokens);
   if (pids.length > keepN) {
     if (probedTokens) {
       const ranked = probedTokenRanking(a, q, s, probed, pids, probedTokenDepth(ndocs, keepN), kernels, check);
