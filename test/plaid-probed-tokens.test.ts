@@ -196,8 +196,8 @@ test('the cost rule: probed-token ranking while the estimate walk is within prob
   // The rule's arithmetic on the 1M MS MARCO-shaped index's shape: K = 131,072, 354 IVF entries a cell.
   const msmarco = { ...a, nCentroids: 131072, ivf: new Int32Array(131072 * 354) };
   assert.equal(probedTokenWalk(msmarco, 32), 32 * CANDIDATE_DEFAULTS.estimateCells * 354);
-  assert.equal(usesProbedTokens(msmarco, { ...queries[0]!, length: 32 }, params), false); // 0.36M entries
-  assert.equal(usesProbedTokens(msmarco, { ...queries[0]!, length: 8 }, params), true); // 0.09M
+  assert.equal(usesProbedTokens(msmarco, { ...queries[0]!, length: 32 }, params), false); // 0.54M entries
+  assert.equal(usesProbedTokens(msmarco, { ...queries[0]!, length: 8 }, params), true); // 0.14M
   assert.equal(usesProbedTokens({ ...a, nbits: 8 }, queries[1]!, params), false); // no code scoring
   assert.equal(usesProbedTokens(a, queries[1]!, { ...params, interactionScoring: 'centroids' }), false);
   // On this index: the longest query within the budget takes probed tokens, one token more does not,

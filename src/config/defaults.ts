@@ -232,15 +232,16 @@ export const CANDIDATE_DEFAULTS = {
    * entries its centroid estimates would walk, qLen · estimateCells · (IVF entries / K), are at most
    * this many; otherwise ColBERT's centroid stages. Pair scoring is bounded by the depth
    * (probedTokenDepth · ndocs passages), so the walk is what grows with the query and the index.
-   * With 32 cells: scifact keyword queries (8 tokens at the median, 169 entries a cell) 43k, its
-   * natural claims (25 tokens at the median, up to 79) 135k (up to 427k), cisi natural (up to 128
-   * tokens, 44 a cell) ≤ 180k, cranfield natural ≤ 130k; the 1M MS MARCO-shaped index's 32-token
-   * queries (354 a cell) 362k — where the centroid stages cost ~1 ms (stage 2 reads the ~22 kept
-   * cells' IVF lists) and probed-token ranking made the search 0.58–0.79× aa45c90 (part D). 2^18
-   * admits every keyword query and every cisi and cranfield question, scifact's claims up to 48 tokens
-   * (95% of them), and keeps the 1M queries on the centroid stages (bench/RESULTS.md, part E).
+   * With 48 cells: scifact keyword queries (8 tokens at the median, 169 entries a cell) 65k, its
+   * natural claims (25 tokens at the median, up to 79) 203k (up to 641k), cisi natural (up to 128
+   * tokens, 44 a cell) ≤ 270k, cranfield natural (up to 68 tokens, 60 a cell) ≤ 196k; the 1M MS
+   * MARCO-shaped index's 32-token queries (354 a cell) 544k — where the centroid stages cost ~1 ms
+   * (stage 2 reads the ~22 kept cells' IVF lists) and probed-token ranking made the search 0.58–0.79×
+   * aa45c90 (part D). 393,216 (3 · 2^17) admits every keyword query, every cisi and cranfield question
+   * and scifact's claims up to 48 tokens (95%), and keeps the 1M queries on the centroid stages
+   * (bench/RESULTS.md, "Candidate generation (issue 22, part E)").
    */
-  probedTokensMaxWalk: 1 << 18,
+  probedTokensMaxWalk: 3 << 17,
   /**
    * Default candidate ranking (PlaidParams.interactionScoring): probed-token scores, so a short query's
    * candidates are ranked with the residuals of the tokens it retrieved instead of by centroids
@@ -255,15 +256,17 @@ export const CANDIDATE_DEFAULTS = {
   interactionScoring: 'probed-tokens' as InteractionScoring,
   /**
    * Cells whose IVF lists give a candidate's missing-similarity estimate under probed-token ranking
-   * (src/search/probed-token-interaction.ts, centroidEstimates): a query token's best 32 cells are
+   * (src/search/probed-token-interaction.ts, centroidEstimates): a query token's best 48 cells are
    * walked best first, so a candidate with a token in one of them gets its exact best centroid
-   * score, the others the 32nd cell's score (an upper bound). Keyword top-10 slots lost, with
-   * probedTokenExact 1.5 (cisi 760 slots / cranfield 2,250 / scifact's first 100 claims 1,000):
-   * 16 cells 10 / 11 / 18, 32 cells 5 / 6 / 10, 64 cells 6 / 5 / 7 — 64 walks twice the IVF entries
-   * (scifact: 131k against 69k a query, ~0.6 ms more). WARP's constant estimate (the last probed cell's
-   * score for every unmatched candidate) lost 102 of scifact's 1,000 (bench/RESULTS.md, part E).
+   * score, the others the 48th cell's score (an upper bound). Keyword top-10 slots lost, with
+   * probedTokenExact 1.5: cisi (760 slots) / cranfield (2,250) / scifact's first 100 claims (1,000):
+   * 16 cells 10 / 11 / 18, 32 cells 5 / 6 / 10, 64 cells 6 / 5 / 7; all 300 scifact claims (3,000):
+   * 32 cells ~31 (98.97% in the search API), 48 and 64 cells 26 (99.13%). The walk grows with the
+   * cells (scifact keyword: 69k IVF entries a query at 32, 131k at 64). WARP's constant estimate (the
+   * last probed cell's score for every unmatched candidate) lost 102 of scifact's first 1,000
+   * (bench/RESULTS.md, "Candidate generation (issue 22, part E)").
    */
-  estimateCells: 32,
+  estimateCells: 48,
   /**
    * Passages scored exactly after probed-token ranking, as a multiple of ColBERT's ndocs/4 (plaid.ts
    * exactDepth; 96 at k ≤ 10): its near misses rank just past 64 (cisi, cranfield, scifact: 18 of 30
