@@ -175,12 +175,11 @@ export function colbertDefaultsFor(topK: number): PlaidParams {
  * (`nIvfProbeTotal`, CANDIDATE_DEFAULTS.probesPerQuery) and relative pruning
  * (`centroidScoreMargin`, CANDIDATE_DEFAULTS.pruningMargin), so short keyword queries probe as
  * widely as ColBERT's padded 32-token queries and no query token is pruned away (on cisi keyword
- * top-10 89.1 → 90.8% for 1.00–1.08× ColBERT's p50: bench/RESULTS.md, "PLAID defaults"); and, for
- * queries of up to 16 tokens, candidates ranked by probed-token scores instead of centroids alone
- * (`interactionScoring`, CANDIDATE_DEFAULTS.interactionScoring). Against ColBERT's own rule
- * (`plaidDefaults: 'colbert'`, interleaved in one run): keyword top-10 cisi 89.1 → 99.1% at 1.26×
- * ColBERT's p50, cranfield 91.7 → 99.5% at 1.19×, scifact 84.0 → 98.8% at 2.13× (not the issue's
- * 1.5× there; bench/RESULTS.md, "Candidate generation (issue 22, part D)").
+ * top-10 89.1 → 90.8% for 1.00–1.08× ColBERT's p50: bench/RESULTS.md, "PLAID defaults"); and,
+ * within a cost rule (CANDIDATE_DEFAULTS.probedTokensMaxWalk), candidates ranked by probed-token
+ * scores instead of centroids alone (`interactionScoring`, CANDIDATE_DEFAULTS.interactionScoring).
+ * Against ColBERT's own rule (`plaidDefaults: 'colbert'`, interleaved in one run) see
+ * bench/RESULTS.md, "Candidate generation (issue 22, part E)".
  */
 export function plaidDefaultsFor(topK: number): PlaidParams {
   const colbert = colbertDefaultsFor(topK);
@@ -249,9 +248,9 @@ export const CANDIDATE_DEFAULTS = {
    * pruned ranking, 34 to the full one; with probed tokens 7). Measured against the previous
    * defaults interleaved in one run (bench/RESULTS.md, "Candidate generation (issue 22, part C)",
    * load 12–18): keyword top-10 cisi 90.8 → 99.1%, cranfield 95.1 → 99.3%, scifact 87.6 → 98.6%.
-   * Against ColBERT's own rule, with fast-scan pairs (part D, load 5–13): 1.26× (cisi), 1.19×
-   * (cranfield), 2.13× (scifact: not the 1.5× goal there; its misses are all in this ranking, at
-   * ranks 72–336 of 64 kept) ColBERT's p50; natural queries (mostly > 16 tokens) 1.04–1.11×.
+   * Part E (centroid estimates from the IVF, a depth cut, the cost rule instead of a 16-token
+   * limit; bench/RESULTS.md, "Candidate generation (issue 22, part E)") has the figures against
+   * ColBERT's own rule on keyword and natural queries.
    */
   interactionScoring: 'probed-tokens' as InteractionScoring,
   /**
