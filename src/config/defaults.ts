@@ -268,7 +268,7 @@ export const CANDIDATE_DEFAULTS = {
   estimateCells: 48,
   /**
    * Passages scored exactly after probed-token ranking, as a multiple of ColBERT's ndocs/4 (plaid.ts
-   * exactDepth; 96 at k ≤ 10): its near misses rank just past 64 (cisi, cranfield, scifact: 18 of 30
+   * exactDepth; 96 at k ≤ 10): its near misses rank just past 64 (cisi, cranfield, scifact: 17 of 35
    * lost keyword top-10 slots at ranks 64–95 with 1×); exact scoring on the codes costs ~7 µs a
    * scifact passage, so 32 more cost ~0.2 ms. Slots lost with 64 cells, 1× → 1.5×: cisi 9 → 6,
    * cranfield 16 → 5, scifact (100 claims) 10 → 7 (bench/RESULTS.md, part E).
