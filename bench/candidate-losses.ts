@@ -10,8 +10,9 @@
 import { openIndex } from '../src/search/plait-index.js';
 import { plaidDefaultsFor, effectiveNdocs, type PlaidParams } from '../src/config/defaults.js';
 import { getKernels } from '../src/kernels/index.js';
-import { allInteractionScores, centroidScores, exhaustiveRange, ivfUnion, probeAndMask, probeRescoreFor, usesProbedTokens, type EncodedQuery } from '../src/search/plaid.js';
-import { probedTokenScores } from '../src/search/probed-token-interaction.js';
+import { allInteractionScores, centroidScores, exhaustiveRange, ivfUnion, probeAndMask, exactDepth, probeRescoreFor, probedTokenDepth, usesProbedTokens, type EncodedQuery } from '../src/search/plaid.js';
+import { centroidEstimates, probedTokenRanking } from '../src/search/probed-token-interaction.js';
+import { CANDIDATE_DEFAULTS } from '../src/config/defaults.js';
 import { idfWeights } from '../src/search/idf.js';
 import { judgedQueries, keywordOf } from './calibration.js';
 import { isMain, machine } from './common.js';
@@ -57,15 +58,33 @@ export async function candidateLosses(dataset: string, indexPath: string, kind: 
       const { probed, keep } = probeAndMask(s, a.nCentroids, q.length, params.nIvfProbe, params.centroidScoreThreshold, params.centroidScoreMargin, params.nIvfProbeTotal, kernels, probeRescoreFor(a, q));
       const cand = ivfUnion(a, probed, mark);
       const ndocs = effectiveNdocs(params.ndocs, q.length, params.ndocsQueryTokens);
-      const nExact = params.nExact ?? Math.max(1, Math.floor(ndocs / 4));
       const pruned = allInteractionScores(a, s, q, keep, kernels);
       const byScore = (pids: Int32Array, sc: (i: number) => number, n: number): Int32Array =>
         pids.length <= n ? pids : Int32Array.from(Array.from(pids.keys()).sort((x, y) => sc(y) - sc(x) || pids[x]! - pids[y]!).slice(0, n), (i) => pids[i]!);
       const pt = usesProbedTokens(a, q, params);
-      // Under probed-token scoring stage 2 is skipped: every candidate goes to stage 3 (plaidSearch).
-      const s2 = pt ? cand : byScore(cand, (i) => pruned[cand[i]!]!, ndocs);
-      const s3Scores = pt ? probedTokenScores(a, q, s, probed, s2, kernels) : allInteractionScores(a, s, q, null, kernels);
-      const s3Score = (i: number): number => s3Scores[pt ? i : s2[i]!]!;
+      const nExact = exactDepth(params.nExact, ndocs, pt);
+      // Under probed-token ranking stage 2 is the cut to probedTokenDepth · ndocs by centroid estimates
+      // (ranked here by Σ_i w_i · estimate), stage 3 the probed-token scores of those (plaidSearch).
+      let s2: Int32Array;
+      let s3Score: (i: number) => number;
+      let s2Rank: (p: number) => number;
+      if (pt) {
+        const est = centroidEstimates(a, s, q, cand, Math.max(CANDIDATE_DEFAULTS.estimateCells, probed.length / q.length), kernels);
+        const ci = Float32Array.from(cand, (_, d) => {
+          let t = 0;
+          for (let i = 0; i < q.length; i++) t += (q.weights === null ? 1 : q.weights[i]!) * est[i * cand.length + d]!;
+          return t;
+        });
+        const ranked = probedTokenRanking(a, q, s, probed, cand, probedTokenDepth(ndocs, nExact), kernels);
+        s2 = ranked.pids;
+        s3Score = (i) => ranked.scores[i]!;
+        s2Rank = (p) => rankOf(p, cand, (i) => ci[i]!);
+      } else {
+        s2 = byScore(cand, (i) => pruned[cand[i]!]!, ndocs);
+        const full = allInteractionScores(a, s, q, null, kernels);
+        s3Score = (i) => full[s2[i]!]!;
+        s2Rank = (p) => rankOf(p, cand, (i) => pruned[cand[i]!]!);
+      }
       const s3 = byScore(s2, s3Score, nExact);
       const survivors = new Map<number, number>();
       for (const p of s3) {
@@ -80,7 +99,7 @@ export async function candidateLosses(dataset: string, indexPath: string, kind: 
         if (!cand.includes(p)) out.candidates++;
         else if (!s2.includes(p)) {
           out.stage2++;
-          stage2Ranks.push(rankOf(p, cand, (i) => pruned[cand[i]!]!));
+          stage2Ranks.push(s2Rank(p));
         } else if (!s3.includes(p)) {
           out.stage3++;
           stage3Ranks.push(rankOf(p, s2, s3Score));

@@ -16,8 +16,8 @@
  */
 import type { Kernels } from '../kernels/types.js';
 import { effectiveNdocs, type InteractionScoring, type PlaidParams } from '../config/defaults.js';
-import { allInteractionScores, centroidScores, exhaustiveRange, ivfUnion, probeAndMask, probeRescoreFor, scratchMarks, usesProbedTokens, type EncodedQuery, type ScoringArrays } from '../search/plaid.js';
-import { probedTokenScores } from '../search/probed-token-interaction.js';
+import { allInteractionScores, centroidScores, exhaustiveRange, ivfUnion, probeAndMask, exactDepth, probeRescoreFor, probedTokenDepth, scratchMarks, usesProbedTokens, type EncodedQuery, type ScoringArrays } from '../search/plaid.js';
+import { probedTokenRanking } from '../search/probed-token-interaction.js';
 
 export interface ReplayGrid {
   nIvfProbe: readonly number[];
@@ -229,18 +229,22 @@ export class PlaidReplayer {
       const { probed } = probeAndMask(s, a.nCentroids, qLen, probes[i]!.nIvfProbe, 0, undefined, probes[i]!.total ?? undefined, kernels, probeRescoreFor(a, q));
       const candidates = ivfUnion(a, probed, this.mark);
       const candTokens = tokensOf(a.doclens, candidates);
-      // Probed-token scores depend on the probes only: once per probing rule, timed (their cost estimate).
-      let pt: Float32Array | null = null;
-      let ptMs = 0;
-      if (probedTokens && rules.some((r) => r.scoring === 'probed-tokens')) {
-        t = performance.now();
-        const scores = probedTokenScores(a, q, s, probed, candidates, kernels);
-        ptMs = performance.now() - t;
-        pt = new Float32Array(nP);
-        for (let x = 0; x < candidates.length; x++) pt[candidates[x]!] = scores[x]!;
-      }
+      // Probed-token rankings depend on the probes and the depth only: once per probing rule and depth, timed (their cost estimate).
+      const ptCache = probedTokens && rules.some((r) => r.scoring === 'probed-tokens') ? new Map<number, { pt: Float32Array; kept: Int32Array; ms: number }>() : null;
+      const ptRanking = (depth: number): { pt: Float32Array; kept: Int32Array; ms: number } => {
+        let r = ptCache!.get(depth);
+        if (r === undefined) {
+          t = performance.now();
+          const ranked = probedTokenRanking(a, q, s, probed, candidates, depth, kernels);
+          const ms = performance.now() - t;
+          const pt = new Float32Array(nP);
+          for (let x = 0; x < ranked.pids.length; x++) pt[ranked.pids[x]!] = ranked.scores[x]!;
+          ptCache!.set(depth, (r = { pt, kept: ranked.pids, ms }));
+        }
+        return r;
+      };
       // Under probed-token ranking the pruning rule does not apply: its points share the first one's replay.
-      const firstPt = pt === null ? -1 : rules.findIndex((r) => r.scoring === 'probed-tokens');
+      const firstPt = ptCache === null ? -1 : rules.findIndex((r) => r.scoring === 'probed-tokens');
       const shared = new Map<number, [Int32Array, Float32Array]>();
       for (let j = 0; j < T; j++) {
         for (let l = 0; l < D; l++) {
@@ -253,15 +257,17 @@ export class PlaidReplayer {
             continue;
           }
           const ndocs = effectiveNdocs(depthRules[l]!.ndocs, qLen, depthRules[l]!.queryTokens ?? undefined);
-          const keepN = Math.max(1, Math.floor(ndocs / 4));
+          const ptRule = ptCache !== null && rules[j]!.scoring === 'probed-tokens';
+          const keepN = exactDepth(undefined, ndocs, ptRule);
           let lookups = 0;
           let rankMs = 0;
           let pids = candidates;
-          if (pt !== null && rules[j]!.scoring === 'probed-tokens') {
-            // plaidSearch: no stage 2, every candidate ranked by probed-token scores.
+          if (ptRule) {
+            // plaidSearch: no stage 2; the best probedTokenDepth · ndocs candidates by centroid estimates ranked by probed tokens.
             if (pids.length > keepN) {
-              rankMs = ptMs;
-              pids = select(kernels, pids, pt, keepN);
+              const r = ptRanking(probedTokenDepth(ndocs, keepN));
+              rankMs = r.ms;
+              pids = select(kernels, r.kept, r.pt, keepN);
             }
           } else {
             if (pids.length > ndocs) {

@@ -136,12 +136,13 @@ export interface PlaidParams {
    * How PLAID ranks candidates before exact scoring (absent: 'centroids'). 'centroids' is ColBERT's:
    * pruned centroid interaction → ndocs, full centroid interaction → ndocs/4 (q·c only: the residual,
    * much of a token's score with the bundled model, is ignored until exact scoring). 'probed-tokens'
-   * ranks every candidate at once by WARP-style probed-token scores: the similarity on the codes
+   * ranks the candidates by WARP-style probed-token scores (the best probedTokenDepth · ndocs by
+   * centroid estimates read from the IVF, then): the similarity on the codes
    * (q·c + q·r) of each document token in a cell the query token probed, the centroid estimate
    * for the query tokens that retrieved nothing from the passage (src/search/probed-token-interaction.ts).
-   * Applies to queries of up to CANDIDATE_DEFAULTS.probedTokensMaxQueryTokens tokens on indexes with
-   * code scoring (nbits 1, 2, 4); other searches use 'centroids'. bench/RESULTS.md, "Candidate
-   * generation (issue 22, part C)".
+   * Applies on indexes with code scoring (nbits 1, 2, 4) to queries within the cost rule
+   * CANDIDATE_DEFAULTS.probedTokensMaxWalk; other searches use 'centroids'. bench/RESULTS.md,
+   * "Candidate generation (issue 22, parts C and E)".
    */
   interactionScoring?: InteractionScoring;
   /**
@@ -174,12 +175,11 @@ export function colbertDefaultsFor(topK: number): PlaidParams {
  * (`nIvfProbeTotal`, CANDIDATE_DEFAULTS.probesPerQuery) and relative pruning
  * (`centroidScoreMargin`, CANDIDATE_DEFAULTS.pruningMargin), so short keyword queries probe as
  * widely as ColBERT's padded 32-token queries and no query token is pruned away (on cisi keyword
- * top-10 89.1 → 90.8% for 1.00–1.08× ColBERT's p50: bench/RESULTS.md, "PLAID defaults"); and, for
- * queries of up to 16 tokens, candidates ranked by probed-token scores instead of centroids alone
- * (`interactionScoring`, CANDIDATE_DEFAULTS.interactionScoring). Against ColBERT's own rule
- * (`plaidDefaults: 'colbert'`, interleaved in one run): keyword top-10 cisi 89.1 → 99.1% at 1.26×
- * ColBERT's p50, cranfield 91.7 → 99.5% at 1.19×, scifact 84.0 → 98.8% at 2.13× (not the issue's
- * 1.5× there; bench/RESULTS.md, "Candidate generation (issue 22, part D)").
+ * top-10 89.1 → 90.8% for 1.00–1.08× ColBERT's p50: bench/RESULTS.md, "PLAID defaults"); and,
+ * within a cost rule (CANDIDATE_DEFAULTS.probedTokensMaxWalk), candidates ranked by probed-token
+ * scores instead of centroids alone (`interactionScoring`, CANDIDATE_DEFAULTS.interactionScoring).
+ * Against ColBERT's own rule (`plaidDefaults: 'colbert'`, interleaved in one run) see
+ * bench/RESULTS.md, "Candidate generation (issue 22, part E)".
  */
 export function plaidDefaultsFor(topK: number): PlaidParams {
   const colbert = colbertDefaultsFor(topK);
@@ -227,17 +227,20 @@ export const CANDIDATE_DEFAULTS = {
    */
   pruningMargin: 0.05,
   /**
-   * Longest query whose candidates are ranked by probed-token scores (PlaidParams.interactionScoring
-   * 'probed-tokens'); longer queries keep ColBERT's centroid interaction. Each (query token,
-   * document token) pair is scored on the codes with a one-hot query weight, so a pair costs the
-   * whole lookup table's lanes: measured on cisi (512 d, 2 bits, load ~11) 130–140 ns a pair up to 8
-   * tokens, 410 at 16, 700 at 32 and 4,100 at 74 (an L2-missing table), plus 1.2–2.7 ms to build the
-   * table. 16 is one 16-lane panel; long queries also lose few documents to centroid-only ranking
-   * (bench/RESULTS.md, "Candidate generation (issue 22, part C)"). Pairs are now scored with
-   * fast-scan's cache-resident nibble tables where the width allows (part D); the limit was not
-   * re-measured with them.
+   * Cost rule of probed-token ranking (plaid.ts usesProbedTokens): a query takes it when the IVF
+   * entries its centroid estimates would walk, qLen · estimateCells · (IVF entries / K), are at most
+   * this many; otherwise ColBERT's centroid stages. Pair scoring is bounded by the depth
+   * (probedTokenDepth · ndocs passages), so the walk is what grows with the query and the index.
+   * With 48 cells: scifact keyword queries (8 tokens at the median, 169 entries a cell) 65k, its
+   * natural claims (25 tokens at the median, up to 79) 203k (up to 641k), cisi natural (up to 128
+   * tokens, 44 a cell) ≤ 270k, cranfield natural (up to 68 tokens, 60 a cell) ≤ 196k; the 1M MS
+   * MARCO-shaped index's 32-token queries (354 a cell) 544k — where the centroid stages cost ~1 ms
+   * (stage 2 reads the ~22 kept cells' IVF lists) and probed-token ranking made the search 0.58–0.79×
+   * aa45c90 (part D). 393,216 (3 · 2^17) admits every keyword query, every cisi and cranfield question
+   * and scifact's claims up to 48 tokens (95%), and keeps the 1M queries on the centroid stages
+   * (bench/RESULTS.md, "Candidate generation (issue 22, part E)").
    */
-  probedTokensMaxQueryTokens: 16,
+  probedTokensMaxWalk: 3 << 17,
   /**
    * Default candidate ranking (PlaidParams.interactionScoring): probed-token scores, so a short query's
    * candidates are ranked with the residuals of the tokens it retrieved instead of by centroids
@@ -245,11 +248,39 @@ export const CANDIDATE_DEFAULTS = {
    * pruned ranking, 34 to the full one; with probed tokens 7). Measured against the previous
    * defaults interleaved in one run (bench/RESULTS.md, "Candidate generation (issue 22, part C)",
    * load 12–18): keyword top-10 cisi 90.8 → 99.1%, cranfield 95.1 → 99.3%, scifact 87.6 → 98.6%.
-   * Against ColBERT's own rule, with fast-scan pairs (part D, load 5–13): 1.26× (cisi), 1.19×
-   * (cranfield), 2.13× (scifact: not the 1.5× goal there; its misses are all in this ranking, at
-   * ranks 72–336 of 64 kept) ColBERT's p50; natural queries (mostly > 16 tokens) 1.04–1.11×.
+   * Part E (centroid estimates from the IVF, a depth cut, the cost rule instead of a 16-token
+   * limit; bench/RESULTS.md, "Candidate generation (issue 22, part E)") has the figures against
+   * ColBERT's own rule on keyword and natural queries.
    */
   interactionScoring: 'probed-tokens' as InteractionScoring,
+  /**
+   * Cells whose IVF lists give a candidate's missing-similarity estimate under probed-token ranking
+   * (src/search/probed-token-interaction.ts, centroidEstimates): a query token's best 48 cells are
+   * walked best first, so a candidate with a token in one of them gets its exact best centroid
+   * score, the others the 48th cell's score (an upper bound). Keyword top-10 slots lost, with
+   * probedTokenExact 1.5: cisi (760 slots) / cranfield (2,250) / scifact's first 100 claims (1,000):
+   * 16 cells 10 / 11 / 18, 32 cells 5 / 6 / 10, 64 cells 6 / 5 / 7; all 300 scifact claims (3,000):
+   * 32 cells ~31 (98.97% in the search API), 48 and 64 cells 26 (99.13%). The walk grows with the
+   * cells (scifact keyword: 69k IVF entries a query at 32, 131k at 64). WARP's constant estimate (the
+   * last probed cell's score for every unmatched candidate) lost 102 of scifact's first 1,000
+   * (bench/RESULTS.md, "Candidate generation (issue 22, part E)").
+   */
+  estimateCells: 48,
+  /**
+   * Passages scored exactly after probed-token ranking, as a multiple of ColBERT's ndocs/4 (plaid.ts
+   * exactDepth; 96 at k ≤ 10): its near misses rank just past 64 (cisi, cranfield, scifact: 17 of 35
+   * lost keyword top-10 slots at ranks 64–95 with 1×); exact scoring on the codes costs ~7 µs a
+   * scifact passage, so 32 more cost ~0.2 ms. Slots lost with 64 cells, 1× → 1.5×: cisi 9 → 6,
+   * cranfield 16 → 5, scifact (100 claims) 10 → 7 (bench/RESULTS.md, part E).
+   */
+  probedTokenExact: 1.5,
+  /**
+   * Candidates scored by probed tokens, as a multiple of ndocs (plaid.ts probedTokenDepth): the best
+   * 4 · ndocs by centroid estimates (1,024 at k ≤ 10). Pair scoring reads every kept candidate's codes
+   * and its matched residuals, so the depth bounds the cost; scifact keyword top-10 slots lost of 1,000
+   * at depth 256 / 512 / 1,024 / all (~7,000): 37 / 16 / 10 / 9 (bench/RESULTS.md, part E).
+   */
+  probedTokenDepth: 4,
 };
 
 /** Rerank defaults. */

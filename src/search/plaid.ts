@@ -6,8 +6,9 @@
  *  3. centroid interaction without pruning → top ndocs/4;
  *  4. exact MaxSim of the survivors: on the stored codes (q·centroid from stage 1 + q·residual from a
  *     per-query lookup table, src/codec/code-scorer.ts), or on the decompressed residuals.
- * For queries of up to 16 tokens plait's defaults replace stages 2–3 with one ranking of every
- * candidate by probed-token scores (probed-token-interaction.ts, PlaidParams.interactionScoring).
+ * Within a cost rule (usesProbedTokens) plait's defaults replace stages 2–3 with probed-token ranking
+ * (probed-token-interaction.ts, PlaidParams.interactionScoring): centroid estimates from the IVF cut
+ * the candidates to probedTokenDepth · ndocs, which are ranked with their probed tokens' residuals.
  * Pure functions over typed arrays, so the same code runs on the main thread and in workers.
  *
  * Deadlines: the long loops (centroid interaction, exact scoring, exhaustive scans) run in chunks
@@ -20,7 +21,7 @@ import { typescriptKernels } from '../kernels/typescript-kernels.js';
 import { CANDIDATE_DEFAULTS, SEARCH_DEFAULTS, effectiveNdocs, type CentroidScoring, type PlaidParams } from '../config/defaults.js';
 import { centroidScoresInt8, int8Supported } from './centroid-quantisation.js';
 import type { IndexSegment } from '../format/index-reader.js';
-import { probedTokenScores } from './probed-token-interaction.js';
+import { probedTokenRanking } from './probed-token-interaction.js';
 import { prunedInteractionScores } from './centroid-pruned-interaction.js';
 import { exactScoringMethod, prepareCodeQuery, scoreOnCodes, supportsCodeScoring, type CodeScoringMethod, type ExactScoringMethod } from '../codec/code-scorer.js';
 
@@ -464,12 +465,42 @@ export function exhaustiveTopRange(a: ScoringArrays, q: EncodedQuery, from: numb
 const EXHAUSTIVE_BLOCK = 1 << 16;
 
 /**
+ * IVF entries the centroid estimates of probed-token ranking would walk for a query of `qLen`
+ * tokens: qLen · estimateCells · (IVF entries / K), the index's mean list length standing in for the
+ * query's cells (probed-token-interaction.ts centroidEstimates).
+ */
+export function probedTokenWalk(a: ScoringArrays, qLen: number): number {
+  return a.nCentroids === 0 ? 0 : (qLen * CANDIDATE_DEFAULTS.estimateCells * a.ivf.length) / a.nCentroids;
+}
+
+/**
  * Whether candidates are ranked by probed-token scores instead of stages 2–3
- * (probed-token-interaction.ts): asked for, an index width with code scoring, and a query of at
- * most CANDIDATE_DEFAULTS.probedTokensMaxQueryTokens tokens (longer ones keep ColBERT's stages).
+ * (probed-token-interaction.ts): asked for, an index width with code scoring, and a query whose
+ * estimate walk (probedTokenWalk) is within CANDIDATE_DEFAULTS.probedTokensMaxWalk (longer queries
+ * on indexes with long IVF lists keep ColBERT's stages, which read only the kept cells' lists).
  */
 export function usesProbedTokens(a: ScoringArrays, q: EncodedQuery, params: PlaidParams): boolean {
-  return params.interactionScoring === 'probed-tokens' && supportsCodeScoring(a.nbits) && q.length <= CANDIDATE_DEFAULTS.probedTokensMaxQueryTokens;
+  return params.interactionScoring === 'probed-tokens' && supportsCodeScoring(a.nbits) && probedTokenWalk(a, q.length) <= CANDIDATE_DEFAULTS.probedTokensMaxWalk;
+}
+
+/**
+ * Candidates that probed-token ranking scores by probed tokens: the best CANDIDATE_DEFAULTS.probedTokenDepth
+ * · ndocs by centroid estimates, and never fewer than the nExact passages it must return.
+ */
+export function probedTokenDepth(ndocs: number, nExact: number): number {
+  return Math.max(nExact, Math.ceil(CANDIDATE_DEFAULTS.probedTokenDepth * ndocs));
+}
+
+/**
+ * Passages PLAID scores exactly: `nExact` when given, else ColBERT's ndocs/4 — times
+ * CANDIDATE_DEFAULTS.probedTokenExact under probed-token ranking, whose near misses sit just past
+ * ndocs/4 (ranks 64–95 of scifact's, cisi's and cranfield's lost keyword top-10: bench/RESULTS.md,
+ * part E).
+ */
+export function exactDepth(nExact: number | undefined, ndocs: number, probedTokens: boolean): number {
+  if (nExact !== undefined) return nExact;
+  const colbert = Math.max(1, Math.floor(ndocs / 4));
+  return probedTokens ? Math.ceil(colbert * CANDIDATE_DEFAULTS.probedTokenExact) : colbert;
 }
 
 /** The four PLAID stages; returns the ndocs/4 (nExact) survivors with exact scores, best first. */
@@ -504,11 +535,14 @@ export function plaidSearch(
   }
   const t2 = performance.now();
 
-  // Stage 3: probed-token scores of every candidate, or full centroid interaction of stage 2's survivors → top nExact (ndocs/4).
-  const keepN = params.nExact ?? Math.max(1, Math.floor(ndocs / 4));
+  // Stage 3: probed-token ranking of the candidates (their best probedTokenDepth · ndocs by centroid
+  // estimates, scored by probed tokens), or full centroid interaction of stage 2's survivors → top nExact.
+  const keepN = exactDepth(params.nExact, ndocs, probedTokens);
   if (pids.length > keepN) {
-    const approx = probedTokens ? probedTokenScores(a, q, s, probed, pids, kernels, check) : interactionScores(a, s, q, pids, null, kernels, check);
-    pids = selectTop(kernels, pids, approx, keepN).pids;
+    if (probedTokens) {
+      const ranked = probedTokenRanking(a, q, s, probed, pids, probedTokenDepth(ndocs, keepN), kernels, check);
+      pids = selectTop(kernels, ranked.pids, ranked.scores, keepN).pids;
+    } else pids = selectTop(kernels, pids, interactionScores(a, s, q, pids, null, kernels, check), keepN).pids;
   }
   const t3 = performance.now();
 

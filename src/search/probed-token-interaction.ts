@@ -1,38 +1,43 @@
 /**
  * PLAID's ranking of candidates by probed-token scores (PlaidParams.interactionScoring
  * 'probed-tokens'; issue 22). ColBERT ranks candidates twice by centroid interaction,
- * Σ_i w_i · max_j S[c_j, i] (S: the K × qLen centroid scores, c_j: document token j's centroid) —
- * pruned to ndocs, then in full to ndocs/4 — so the residual, much of a token's score with the
- * bundled model, is ignored until exact scoring, and short queries lose documents there
+ * CI(P) = Σ_i w_i · max_j S[c_j, i] (S: the K × qLen centroid scores, c_j: document token j's
+ * centroid) — pruned to ndocs, then in full to ndocs/4 — so the residual, much of a token's score
+ * with the bundled model, is ignored until exact scoring, and short queries lose documents there
  * (bench/RESULTS.md, "Where ColBERT's defaults lose documents"). Here, as in WARP (Scheerer et al.
  * 2025, "implicit decompression" of the tokens WARP_SELECT retrieved), the tokens that candidate
- * generation retrieved are scored with their residuals, and every candidate is ranked at once:
+ * generation retrieved are scored with their residuals:
  *
  *   score(P) = Σ_{i matched in P} w_i · max_{j ∈ P, c_j ∈ probed_i} (S[c_j, i] + q_i · r_j)
- *            + Σ_{i not matched}   w_i · max_{j ∈ P} S[c_j, i]
+ *            + Σ_{i not matched}   w_i · m_i(P)
  *
- * where probed_i is query token i's probed cells (its top cells by S) and S[c, i] + q_i · r_j the
+ * where probed_i is query token i's probed cells (its top cells by S), S[c, i] + q_i · r_j the
  * similarity on the codes (src/codec/code-scorer.ts 'fastscan': nibble tables, divided by the
  * token's ‖c + r‖ as ColBERT's decompression normalises; 'codes', the int16 table without a norm,
- * where fast-scan does not fit the width). A query token that retrieved nothing from P keeps its centroid
- * estimate; WARP imputes the last probed centroid's score instead, an upper bound of that estimate.
+ * where fast-scan does not fit the width), and m_i(P) the missing-similarity estimate: P's best
+ * centroid score for i, max_j S[c_j, i], when P has a token in one of i's best
+ * CANDIDATE_DEFAULTS.estimateCells cells, else the last of those cells' score (an upper bound of
+ * it — WARP's imputation, at a cut deep enough that few candidates need it).
  *
- * Computed as a correction of the centroid interaction: probed_i is a top set of S[·, i], so when
- * P has any token in it, P's best centroid for i is in it too, and max_j S[c_j, i] is known from
- * the matched tokens alone. Hence score(P) = CI(P) + Σ_{i matched} w_i (e_i(P) − m_i(P)) with CI
- * the kernels' centroid interaction, e_i the best code similarity and m_i the best centroid score
- * among P's tokens matched to i. (With int8 stage-1 scores the probed cells are float32's top set
- * — plaid.ts ProbeRescore — so at the boundary an unprobed cell of P may score up to twice the int8
- * score error (≤ 0.009 at 512 d, bench/RESULTS.md) above P's best probed one, and the correction
- * then overstates w_i's term by at most that.)
- * With every cell probed, every token is matched and score(P) is
- * MaxSim on the codes (test/plaid-probed-tokens.test.ts). Cost: the centroid interaction, one pass
- * over the candidates' codes, and one code similarity per (query token, matched document token)
- * pair — a few thousand pairs for a keyword query on cisi (bench/RESULTS.md, part C).
+ * Two stages (part E, bench/RESULTS.md "Candidate generation (issue 22, part E)"):
+ *  a. m_i(P) for every candidate from the IVF (centroidEstimates): each token's best cells walked
+ *     best first, so the first cell whose list holds P gives P's best centroid. Σ_i w_i m_i(P) is
+ *     ColBERT's full centroid interaction wherever the estimates are exact, without reading a
+ *     candidate's codes (the kernels' pass over ~870k codes took 4 ms a scifact keyword query);
+ *     the best `depth` candidates by it go on (probedTokenDepth · ndocs: 1,024 at k = 10).
+ *  b. Their matched pairs on the codes: one pass over their codes, one code similarity per (query
+ *     token, document token in its probed cells) pair, scored with that query token's own
+ *     single-token fast-scan tables (a pair costs one table lane, not qLen).
+ * Measured on scifact's keyword queries: WARP's constant imputation (the last probed cell's score
+ * for every unmatched candidate) lost 102 of 1,000 top-10 slots against 9 here; a depth of 256 / 512 /
+ * 1,024 / every candidate lost 37 / 16 / 10 / 9 (`node dist/bench/candidate-losses.js scifact …`).
+ * With every cell probed, every token is matched and score(P) is MaxSim on the codes
+ * (test/plaid-probed-tokens.test.ts).
  */
 import type { Kernels } from '../kernels/types.js';
 import type { IndexSegment } from '../format/index-reader.js';
-import { prepareCodeQuery, scoreOnCodes, supportsFastScan, type CodeQuery } from '../codec/code-scorer.js';
+import { prepareCodeQuery, scoreOnCodes, supportsFastScan, type CodeQuery, type FastScanCodeQuery } from '../codec/code-scorer.js';
+import { CANDIDATE_DEFAULTS } from '../config/defaults.js';
 import { segmentOf, type DeadlineCheck, type EncodedQuery, type ScoringArrays } from './plaid.js';
 
 /** Query tokens that probed each cell: `head[c]` is the first slot (i · p + j) or -1, `next[slot]` the next one. */
@@ -79,71 +84,161 @@ class Pairs {
   }
 }
 
+/** The candidates probed-token ranking scored (stage b), in the order of the given pids, and their scores. */
+export interface ProbedTokenRanking {
+  pids: Int32Array;
+  scores: Float32Array;
+}
+
 /**
- * Probed-token scores of the given passages (see the module header).
+ * Probed-token ranking of the given candidates (see the module header): the best `depth` of them by
+ * their centroid estimates (all when there are no more), scored by probed tokens.
  * @param s K × qLen centroid scores of stage 1 (row c = centroid c)
  * @param probed qLen × p probed cells (probeAndMask's `probed`; -1 pads a token with fewer)
- * @param pids passages to score (any order); the result is in the same order
+ * @param pids candidate passages (any order)
+ * @param depth candidates kept for pair scoring (≥ 1)
+ * @param estimateCells cells a query token's estimates walk (at least its probed cells)
  */
-export function probedTokenScores(a: ScoringArrays, q: EncodedQuery, s: Float32Array, probed: Int32Array, pids: Int32Array, kernels: Kernels, check?: DeadlineCheck): Float32Array {
+export function probedTokenRanking(
+  a: ScoringArrays,
+  q: EncodedQuery,
+  s: Float32Array,
+  probed: Int32Array,
+  pids: Int32Array,
+  depth: number,
+  kernels: Kernels,
+  check?: DeadlineCheck,
+  estimateCells: number = CANDIDATE_DEFAULTS.estimateCells,
+): ProbedTokenRanking {
   const qLen = q.length;
   const n = pids.length;
-  const out = new Float32Array(n);
-  if (n === 0 || qLen === 0) return out;
-  centroidInteractionOf(a, s, q, pids, kernels, out);
+  if (n === 0 || qLen === 0) return { pids, scores: new Float32Array(n) };
+  const perToken = probed.length / qLen;
+  const est = centroidEstimates(a, s, q, pids, Math.max(estimateCells, perToken), kernels);
   check?.();
-  const lists = probeLists(a.nCentroids, probed, qLen, q.weights);
-  const cq = pairQuery(a, q, kernels);
-  // Best similarity on the codes (e) and best centroid score (m) among the matched tokens, per (survivor, query token).
-  const e = new Float32Array(n * qLen).fill(-Infinity);
-  const m = new Float32Array(n * qLen).fill(-Infinity);
-  const bySegment = groupBySegment(a, pids);
-  for (const [si, docs] of bySegment) {
+  const w = q.weights;
+  // The centroid interaction the estimates give, Σ_i w_i · m_i(P), ranks the candidates for the depth cut.
+  const ci = new Float32Array(n);
+  for (let i = 0; i < qLen; i++) {
+    const wi = w === null ? 1 : w[i]!;
+    if (wi === 0) continue;
+    for (let d = 0, at = i * n; d < n; d++, at++) ci[d] = ci[d]! + wi * est[at]!;
+  }
+  // In the candidates' order (ascending pids from ivfUnion), so later ties break as without the cut.
+  const where = n > depth ? kernels.topK(ci, n, depth).sort() : null;
+  const kept = where === null ? pids : Int32Array.from(where, (d) => pids[d]!);
+  const lists = probeLists(a.nCentroids, probed, qLen, w);
+  const queries = tokenQueries(a, q, kernels);
+  // Best similarity on the codes among the matched tokens, per (kept passage, query token); -∞ where none.
+  const e = new Float32Array(kept.length * qLen).fill(-Infinity);
+  for (const [si, docs] of groupBySegment(a, kept)) {
     const seg = a.segments[si]!;
-    const pairs = matchedPairs(a, seg, pids, docs, lists);
-    scorePairs(a, q, s, cq, seg, pairs, kernels, e);
-    for (let k = 0; k < pairs.n; k++) {
-      const at = pairs.doc[k]! * qLen + pairs.tok[k]!;
-      const sc = s[seg.codes[pairs.row[k]!]! * qLen + pairs.tok[k]!]!;
-      if (sc > m[at]!) m[at] = sc;
-    }
+    scorePairs(a, q, s, probed, queries, seg, matchedPairs(a, seg, kept, docs, lists), kernels, e);
     check?.();
   }
-  const w = q.weights;
-  for (let d = 0; d < n; d++) {
-    let corr = 0;
-    for (let i = 0, at = d * qLen; i < qLen; i++, at++) if (e[at]! > -Infinity) corr += (w === null ? 1 : w[i]!) * (e[at]! - m[at]!);
-    out[d] = out[d]! + corr;
+  const scores = new Float32Array(kept.length);
+  for (let x = 0, at = 0; x < kept.length; x++) {
+    const d = where === null ? x : where[x]!;
+    let total = ci[d]!;
+    // Matched tokens replace their estimate by their best similarity on the codes.
+    for (let i = 0; i < qLen; i++, at++) if (e[at]! > -Infinity) total += (w === null ? 1 : w[i]!) * (e[at]! - est[i * n + d]!);
+    scores[x] = total;
   }
-  return out;
+  return { pids: kept, scores };
 }
 
 /**
- * The query prepared for pair scoring: fast-scan's uint8 nibble tables where the width allows
- * (nBytes · 32 · qLen bytes: 32 KiB at 512 d, 2 bits, 8 tokens — cache-resident), else the int16
- * lookup table (nBytes · 256 · lanes · 2 bytes: 1 MiB there, so a pair's 128 lookups miss L2).
- * Measured on cisi's keyword queries in one run (load ~13): same top-10 (99.08%), top-100 97.51 →
- * 98.09%, the default's p50 1.53 → 1.30× ColBERT's (bench/RESULTS.md, part D).
+ * Probed-token scores of every given passage (no depth cut; see the module header).
+ * @returns one score per passage, in the order of `pids`
  */
-function pairQuery(a: ScoringArrays, q: EncodedQuery, kernels: Kernels): CodeQuery {
-  return supportsFastScan(a) ? prepareCodeQuery(a, q.vectors, q.length, kernels, 'fastscan') : prepareCodeQuery(a, q.vectors, q.length, kernels);
+export function probedTokenScores(
+  a: ScoringArrays,
+  q: EncodedQuery,
+  s: Float32Array,
+  probed: Int32Array,
+  pids: Int32Array,
+  kernels: Kernels,
+  check?: DeadlineCheck,
+  estimateCells: number = CANDIDATE_DEFAULTS.estimateCells,
+): Float32Array {
+  return probedTokenRanking(a, q, s, probed, pids, Math.max(1, pids.length), kernels, check, estimateCells).scores;
 }
 
-/** Full (unpruned) centroid interaction of arbitrary pids, segment by segment, into out (same order as pids). */
-function centroidInteractionOf(a: ScoringArrays, s: Float32Array, q: EncodedQuery, pids: Int32Array, kernels: Kernels, out: Float32Array): void {
-  for (const [si, docs] of groupBySegment(a, pids)) {
-    const seg = a.segments[si]!;
-    const starts = new Int32Array(docs.length);
-    const lens = new Int32Array(docs.length);
-    docs.forEach((d, j) => {
-      starts[j] = a.tokenStarts[pids[d]!]!;
-      lens[j] = a.doclens[pids[d]!]!;
-    });
-    const part = new Float32Array(docs.length);
-    kernels.centroidInteraction(s, q.length, seg.codes, starts, lens, docs.length, null, part, q.weights);
-    docs.forEach((d, j) => (out[d] = part[j]!));
+/** Per-thread pid → position in the scored passages (-1 elsewhere) and a byte mark of them, reset after each use. */
+let slotScratch = new Int32Array(0);
+let markScratch = new Uint8Array(0);
+
+/**
+ * Each passage's best centroid score per query token, max_{j ∈ P} S[c_j, i], read from the IVF of
+ * the token's best `cells` cells walked best first (P in ivf[c] ⇔ P has a token in c, so the first
+ * cell that lists P is P's best): exact for every passage with a token among them. A passage with
+ * none gets the last walked cell's score, an upper bound of its best (WARP's imputation, Scheerer et
+ * al. 2025, at a cut deep enough that few passages need it). qLen × n, row i = query token i
+ * (-∞ in the row of a token of weight 0: it gets no walk, its term cannot change a score).
+ */
+export function centroidEstimates(a: ScoringArrays, s: Float32Array, q: EncodedQuery, pids: Int32Array, cells: number, kernels: Kernels): Float32Array {
+  const qLen = q.length;
+  const n = pids.length;
+  const est = new Float32Array(qLen * n).fill(-Infinity);
+  const m = Math.min(Math.max(1, Math.floor(cells)), a.nCentroids);
+  const top = new Int32Array(qLen * m);
+  kernels.probeCentroids(s, a.nCentroids, qLen, m, 0, top, new Uint8Array(a.nCentroids));
+  if (slotScratch.length < a.doclens.length) {
+    slotScratch = new Int32Array(a.doclens.length);
+    markScratch = new Uint8Array(a.doclens.length);
   }
+  const slot = slotScratch;
+  const mark = markScratch;
+  const { ivf, ivfOffsets } = a;
+  for (let d = 0; d < n; d++) {
+    slot[pids[d]!] = d;
+    mark[pids[d]!] = 1;
+  }
+  for (let i = 0; i < qLen; i++) {
+    if (q.weights !== null && q.weights[i] === 0) continue;
+    const row = est.subarray(i * n, (i + 1) * n);
+    let left = n;
+    let last = -Infinity;
+    for (let j = 0; j < m && left > 0; j++) {
+      const c = top[i * m + j]!;
+      if (c < 0) break;
+      last = s[c * qLen + i]!;
+      // Most entries of the deeper cells are not candidates: the byte mark (L1-sized) says so first.
+      for (let k = ivfOffsets[c]!, end = ivfOffsets[c + 1]!; k < end; k++) {
+        const pid = ivf[k]!;
+        if (mark[pid] === 0) continue;
+        const d = slot[pid]!;
+        if (row[d] === -Infinity) {
+          row[d] = last;
+          left--;
+        }
+      }
+    }
+    if (left > 0) for (let d = 0; d < n; d++) if (row[d] === -Infinity) row[d] = last;
+  }
+  for (let d = 0; d < n; d++) mark[pids[d]!] = 0;
+  return est;
 }
+
+/**
+ * One single-token code query per query token, so a pair costs one lane of the kernel, not qLen:
+ * built in one call and split (fast-scan quantises each token's tables alone, so a token's slice
+ * is the table a one-token query would get; the int16 table's lanes are per token too).
+ */
+function tokenQueries(a: ScoringArrays, q: EncodedQuery, kernels: Kernels): CodeQuery[] {
+  const qLen = q.length;
+  if (!supportsFastScan(a)) return Array.from({ length: qLen }, (_, i) => prepareCodeQuery(a, q.vectors.subarray(i * a.dim, (i + 1) * a.dim), 1, kernels));
+  const all = prepareCodeQuery(a, q.vectors, qLen, kernels, 'fastscan') as FastScanCodeQuery;
+  const nBytes = all.tables.length / (32 * qLen);
+  return Array.from({ length: qLen }, (_, i) => {
+    const tables = new Uint8Array(nBytes * 32);
+    for (let b = 0; b < nBytes; b++) tables.set(all.tables.subarray((b * qLen + i) * 32, (b * qLen + i + 1) * 32), b * 32);
+    return { kind: 'fastscan', qLen: 1, tables, scales: all.scales.slice(i, i + 1), offsets: all.offsets.slice(i, i + 1) };
+  });
+}
+
+/** Per-thread K-float column of S for one query token (only its probed cells' entries are written and read). */
+let columnScratch = new Float32Array(0);
 
 /** Indices into `pids` grouped by the segment holding each passage. */
 function groupBySegment(a: ScoringArrays, pids: Int32Array): Map<number, number[]> {
@@ -171,12 +266,13 @@ function matchedPairs(a: ScoringArrays, seg: IndexSegment, pids: Int32Array, doc
 }
 
 /**
- * Each pair's similarity on the codes, S[c_j, i] + q_i · r_j (code-scorer.ts, the 'codes' method: no
- * norm), folded into e by max: one scoreOnCodes call per query token over its rows as one-token
- * documents, with that token's weight 1 and the others' 0.
+ * Each pair's similarity on the codes, S[c_j, i] + q_i · r_j (fast-scan, divided by ‖c + r‖; 'codes'
+ * where fast-scan does not fit), folded into e by max: per query token one scoreOnCodes call over its
+ * rows as one-token documents, with that token's single-token tables and its column of S.
  */
-function scorePairs(a: ScoringArrays, q: EncodedQuery, s: Float32Array, cq: CodeQuery, seg: IndexSegment, pairs: Pairs, kernels: Kernels, e: Float32Array): void {
+function scorePairs(a: ScoringArrays, q: EncodedQuery, s: Float32Array, probed: Int32Array, queries: CodeQuery[], seg: IndexSegment, pairs: Pairs, kernels: Kernels, e: Float32Array): void {
   const qLen = q.length;
+  const p = probed.length / qLen;
   // Counting sort of the pairs by query token.
   const first = new Int32Array(qLen + 1);
   for (let k = 0; k < pairs.n; k++) first[pairs.tok[k]! + 1]!++;
@@ -188,18 +284,22 @@ function scorePairs(a: ScoringArrays, q: EncodedQuery, s: Float32Array, cq: Code
   for (let k = 0; k < pairs.n; k++) rows[k] = pairs.row[order[k]!]!;
   const ones = new Int32Array(pairs.n).fill(1);
   const sims = new Float32Array(pairs.n);
-  const oneHot = new Float32Array(qLen);
+  if (columnScratch.length < a.nCentroids) columnScratch = new Float32Array(a.nCentroids);
+  const col = columnScratch.subarray(0, a.nCentroids);
   for (let i = 0; i < qLen; i++) {
     const lo = first[i]!;
     const cnt = first[i + 1]! - lo;
     if (cnt === 0) continue;
-    oneHot.fill(0);
-    oneHot[i] = 1;
-    scoreOnCodes(a, cq, s, seg.codes, seg.residuals, rows.subarray(lo, lo + cnt), ones.subarray(0, cnt), cnt, false, kernels, sims.subarray(lo, lo + cnt), oneHot);
+    // Only the token's probed cells are read: its rows all lie in them.
+    for (let j = 0; j < p; j++) {
+      const c = probed[i * p + j]!;
+      if (c >= 0) col[c] = s[c * qLen + i]!;
+    }
+    scoreOnCodes(a, queries[i]!, col, seg.codes, seg.residuals, rows.subarray(lo, lo + cnt), ones.subarray(0, cnt), cnt, false, kernels, sims.subarray(lo, lo + cnt), null);
   }
   for (let k = 0; k < pairs.n; k++) {
-    const p = order[k]!;
-    const at = pairs.doc[p]! * qLen + pairs.tok[p]!;
+    const p2 = order[k]!;
+    const at = pairs.doc[p2]! * qLen + pairs.tok[p2]!;
     if (sims[k]! > e[at]!) e[at] = sims[k]!;
   }
 }
