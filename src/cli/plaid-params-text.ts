@@ -11,6 +11,6 @@ export function describePlaidParams(p: PlaidParams): string {
     `ncells ${p.nIvfProbe} per query token${p.nIvfProbeTotal === undefined ? '' : ` (at least ${p.nIvfProbeTotal} per query)`}` +
     `, threshold ${p.centroidScoreThreshold}${p.centroidScoreMargin === undefined ? '' : ` or within ${p.centroidScoreMargin} of a token's best`}` +
     `, ndocs ${p.ndocs}${p.ndocsQueryTokens === undefined ? '' : ` (× ${p.ndocsQueryTokens}/qLen for queries under ${p.ndocsQueryTokens} tokens)`}` +
-    (p.interactionScoring === 'probed-tokens' ? `, candidates of queries up to ${CANDIDATE_DEFAULTS.probedTokensMaxQueryTokens} tokens ranked by probed tokens` : '')
+    (p.interactionScoring === 'probed-tokens' ? `, candidates ranked by probed tokens where the query's estimate walk is at most ${CANDIDATE_DEFAULTS.probedTokensMaxWalk.toLocaleString('en-US')} IVF entries` : '')
   );
 }
