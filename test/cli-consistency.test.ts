@@ -86,9 +86,28 @@ test('--timings prints milliseconds with one decimal and the PLAID settings, not
   assert.equal(r.code, 0, r.stderr);
   const line = r.stdout.trim().split('\n').pop()!;
   // The settings that ran, plait's query-level rules included (the probe floor, the margin, probed-token ranking).
-  assert.match(line, /^timings: total \d+\.\d ms \(encode \d+\.\d ms, late \d+\.\d ms(, \w+ \d+\.\d ms)*\); PLAID ncells 1 per query token \(at least 32 per query\), threshold 0\.5 or within 0\.05 of a token's best, ndocs 256, candidates ranked by probed tokens where the query's estimate walk is at most 393,216 IVF entries \(defaults\); before it: model load and warm-up \d+\.\d ms \(not in total\); a first search in a process also pays one-time setup \(plait eval and the server measure warm\)$/);
+  assert.match(line, /^timings: total \d+\.\d ms \(encode \d+\.\d ms, late \d+\.\d ms(, \w+ \d+\.\d ms)*\); PLAID ncells 1 per query token \(at least 32 per query\), threshold 0\.5 or within 0\.05 of a token's best, ndocs 256, candidates ranked by probed tokens where the query's estimate walk is at most 393,216 IVF entries \(defaults\); exact stage on the codes: fast-scan nibble tables, divided by the token's norm; before it: model load and warm-up \d+\.\d ms \(not in total\); a first search in a process also pays one-time setup \(plait eval and the server measure warm\)$/);
   // Every figure has one decimal: no 2113.2792179999997.
   for (const m of line.matchAll(/([\d.]+) ms/g)) assert.match(m[1]!, /^\d+\.\d$/);
+});
+
+test('the exact stage that runs is named by --timings and plait info, PLAIT_EXACT_SCORING included', () => {
+  const info = plait('info', 'sample');
+  assert.equal(info.code, 0, info.stderr);
+  assert.match(info.stdout, /^exact stage  on the codes: fast-scan nibble tables, divided by the token's norm$/m);
+  const saved = process.env.PLAIT_EXACT_SCORING;
+  process.env.PLAIT_EXACT_SCORING = 'decompress';
+  try {
+    const r = plait('search', 'sample', 'bread and yeast', '--timings', '--json');
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal((JSON.parse(r.stdout) as { timings: { exactStage: string } }).timings.exactStage, 'decompression, float MaxSim (PLAIT_EXACT_SCORING=decompress)');
+    assert.match(plait('info', 'sample').stdout, /^exact stage  decompression, float MaxSim \(PLAIT_EXACT_SCORING=decompress\)$/m);
+  } finally {
+    if (saved === undefined) delete process.env.PLAIT_EXACT_SCORING;
+    else process.env.PLAIT_EXACT_SCORING = saved;
+  }
+  // BM25 has no exact stage.
+  assert.doesNotMatch(plait('search', 'sample', 'bread', '--mode', 'bm25', '--timings').stdout, /exact stage/);
 });
 
 test('outputs under /proc fail at once with NOT_WRITABLE, before any work', () => {

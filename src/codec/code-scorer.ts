@@ -100,6 +100,24 @@ export function supportsCodeScoring(nbits: number): boolean {
   return (CODE_SCORING_NBITS as readonly number[]).includes(nbits) || nbits === TERNARY_NBITS;
 }
 
+/**
+ * What the exact stage of an index of this width runs with this method, in words (`plait info`,
+ * `plait search --timings`): PLAIT_EXACT_SCORING can ask for a code-scoring method that a width
+ * cannot run (8 bits has no code scorer: decompression) or runs one way only (ternary: its byte
+ * lookup table under every code-scoring method), so the method named is the one that runs.
+ * @param nbits the index's width (1, 2, 4, 8 or TERNARY_NBITS)
+ * @param method the requested method; default: exactScoringMethod() (PLAIT_EXACT_SCORING, else
+ *   EXACT_SCORING_DEFAULTS.method)
+ */
+export function describeExactStage(nbits: number, method: ExactScoringMethod = exactScoringMethod()): string {
+  if (method === 'decompress') return 'decompression, float MaxSim (PLAIT_EXACT_SCORING=decompress)';
+  if (!supportsCodeScoring(nbits)) return `decompression, float MaxSim (no scorer on ${nbits}-bit codes)`;
+  if (nbits === TERNARY_NBITS) return "on the codes: ternary byte lookup table, divided by the token's norm";
+  if (method === 'fastscan') return "on the codes: fast-scan nibble tables, divided by the token's norm";
+  if (method === 'codes-normalized') return "on the codes: int16 byte tables, divided by the token's norm";
+  return 'on the codes: int16 byte tables, not normalised';
+}
+
 /** Residual bytes a token at this width. */
 function bytesPerToken(codec: CodeScoringCodec): number {
   return (codec.dim * codec.nbits) / 8;

@@ -10,6 +10,7 @@ import { BUILD_DEFAULTS, ENCODER_DEFAULTS, LIVING_DEFAULTS, DRIFT_DEFAULTS } fro
 import { PlaitError, isPlaitError } from '../../errors/index.js';
 import { kernelsStatus, type KernelsStatus } from '../../kernels/index.js';
 import { NBITS_NAMES, nbitsName, parseNbits } from '../../kernels/validate.js';
+import { describeExactStage } from '../../codec/code-scorer.js';
 import type { CorpusFormat, CorpusWarning } from '../../indexer/corpus/types.js';
 import { SKIP_REASON_CODES } from '../../indexer/corpus/read-corpus.js';
 import { BEIR_FIELDS, GENERIC_ID_FIELDS } from '../../indexer/corpus/jsonl-parser.js';
@@ -232,6 +233,7 @@ export function registerIndexCommands(program: Command): void {
         `tokens       ${m.counts.tokens}`,
         `centroids    ${m.counts.centroids}${assignmentNote(m.settings.centroidAssignment)}`,
         `nbits        ${nbitsName(m.nbits)}`,
+        `exact stage  ${describeExactStage(m.nbits)}`,
         `bm25         ${info.bm25Stemmer === 'porter' ? 'Porter-stemmed' : 'unstemmed (built with --bm25-stemmer none, or by an older plait)'}`,
         `bytes/token  ${info.bytesPerToken.toFixed(2)} (codes + residuals; ${info.bytesPerTokenTotal.toFixed(2)} with everything)`,
         `built        ${m.createdAt} in ${(m.buildMs / 1000).toFixed(1)}s`,

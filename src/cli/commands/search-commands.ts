@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { CANDIDATE_DEFAULTS, INTERACTION_SCORINGS, SEARCH_DEFAULTS, colbertDefaultsFor, type PlaidParams } from '../../config/defaults.js';
 import { PLAID_DEFAULTS_TABLES } from '../../search/search-options.js';
 import { describePlaidParams } from '../plaid-params-text.js';
+import { describeExactStage } from '../../codec/code-scorer.js';
 
 /** ColBERT's PLAID table for k <= 10, <= 100 and beyond, which plaidDefaultsFor (a search without a calibration) starts from. */
 const byK = [10, 100, 1000].map((k) => colbertDefaultsFor(k));
@@ -27,12 +28,12 @@ import { addCrossEncoderFlags, addPipelineFlags, printRewrites, rerankWithCrossE
  * `--timings` for people: each stage in ms with one decimal (never 2113.2792179999997), then the
  * PLAID settings and where they came from. `--json --timings` keeps the raw numbers.
  */
-export function formatTimings(t: SearchTimings, plaid: (PlaidParams & { source: string }) | undefined, modelLoadMs?: number): string {
+export function formatTimings(t: SearchTimings, plaid: (PlaidParams & { source: string }) | undefined, modelLoadMs?: number, exactStage?: string): string {
   const ms = (x: number): string => `${x.toFixed(1)} ms`;
   const parts = (Object.entries(t) as Array<[string, unknown]>)
     .filter(([k, v]) => typeof v === 'number' && k.endsWith('Ms') && k !== 'totalMs' && v > 0)
     .map(([k, v]) => `${k.slice(0, -2)} ${ms(v as number)}`);
-  const settings = plaid === undefined ? '' : `; PLAID ${describePlaidParams(plaid)} (${plaid.source})`;
+  const settings = (plaid === undefined ? '' : `; PLAID ${describePlaidParams(plaid)} (${plaid.source})`) + (exactStage === undefined ? '' : `; exact stage ${exactStage}`);
   // The model load and the first search's one-time setup are the process's, not the query's: said apart.
   const cold = modelLoadMs === undefined ? '' : `; before it: model load and warm-up ${ms(modelLoadMs)} (not in total); a first search in a process also pays one-time setup (plait eval and the server measure warm)`;
   return `timings: total ${ms(t.totalMs)}${parts.length > 0 ? ` (${parts.join(', ')})` : ''}${settings}${cold}`;
@@ -177,7 +178,8 @@ export function registerSearchCommands(program: Command): void {
       const flagged = o.ncells !== undefined || o.threshold !== undefined || o.ndocs !== undefined || o.interactionScoring !== undefined;
       const usedPlaid = r.mode === 'bm25' || r.exhaustive ? undefined : { ...r.plaid, source: flagged ? `flags+${base}` : base };
       if (o.json) {
-        const timed = { ...timings, ...(modelLoadMs === undefined ? {} : { modelLoadMs }), ...(usedPlaid === undefined ? {} : { plaid: usedPlaid }) };
+        const exact = r.mode === 'bm25' ? {} : { exactStage: describeExactStage(index.manifest.nbits) };
+        const timed = { ...timings, ...(modelLoadMs === undefined ? {} : { modelLoadMs }), ...(usedPlaid === undefined ? {} : { plaid: usedPlaid }), ...exact };
         printJson({ hits, ...(emptyReason === undefined ? {} : { emptyReason }), ...(truncated ? { truncated } : {}), ...(rewrites === undefined ? {} : { rewrites }), ...(o.timings ? { timings: timed } : {}) });
         return;
       }
@@ -186,7 +188,8 @@ export function registerSearchCommands(program: Command): void {
         const snippet = h.text === undefined ? '' : `  ${(h.title ? `${h.title}: ` : '') + h.text.replace(/\s+/g, ' ').slice(0, 120)}`;
         process.stdout.write(`${String(h.rank).padStart(3)}  ${h.score.toFixed(4).padStart(9)}  ${h.docId}${snippet}\n`);
       }
-      if (o.timings) process.stdout.write(`${formatTimings(timings, usedPlaid, modelLoadMs)}\n`);
+      const exactStage = r.mode === 'bm25' ? undefined : describeExactStage(index.manifest.nbits);
+      if (o.timings) process.stdout.write(`${formatTimings(timings, usedPlaid, modelLoadMs, exactStage)}\n`);
     } finally {
       await index.close();
     }
