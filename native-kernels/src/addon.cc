@@ -35,12 +35,15 @@ template <>
 constexpr napi_typedarray_type arrayType<uint8_t>() { return napi_uint8_array; }
 template <>
 constexpr napi_typedarray_type arrayType<int16_t>() { return napi_int16_array; }
+template <>
+constexpr napi_typedarray_type arrayType<double>() { return napi_float64_array; }
 
 template <typename T>
 const char* arrayName() {
   if (arrayType<T>() == napi_float32_array) return "a Float32Array";
   if (arrayType<T>() == napi_int32_array) return "an Int32Array";
   if (arrayType<T>() == napi_int16_array) return "an Int16Array";
+  if (arrayType<T>() == napi_float64_array) return "a Float64Array";
   return "a Uint8Array";
 }
 
@@ -398,6 +401,41 @@ Napi::Value IvfInteraction(const Info& info) {
   return info.Env().Undefined();
 }
 
+// centroidEstimateWalk(centroidScores, qLen, top, cells, ivfOffsets, ivf, nPassages, pids, qWeights, est, ci)
+// (probed-walk.cc; issue 22 part E). Checks what the walk reads: the walked cells' offsets and every pid.
+Napi::Value CentroidEstimateWalk(const Info& info) {
+  auto scores = array<float>(info, 0, "centroidScores");
+  size_t qLen = count(info, 1, "qLen");
+  auto top = array<int32_t>(info, 2, "top");
+  size_t cells = count(info, 3, "cells");
+  auto offsets = array<double>(info, 4, "ivfOffsets");
+  auto ivf = array<int32_t>(info, 5, "ivf");
+  size_t nPassages = count(info, 6, "nPassages");
+  auto pids = array<int32_t>(info, 7, "pids");
+  auto w = optionalArray<float>(info, 8, "qWeights");
+  auto est = array<float>(info, 9, "est");
+  auto ci = array<float>(info, 10, "ci");
+  const size_t n = pids.length;
+  const size_t k = offsets.length == 0 ? 0 : offsets.length - 1;
+  need(info, "centroidScores", scores.length, k * qLen);
+  need(info, "top", top.length, qLen * cells);
+  need(info, "est", est.length, qLen * n);
+  need(info, "ci", ci.length, n);
+  if (w.data != nullptr) need(info, "qWeights", w.length, qLen);
+  for (size_t d = 0; d < n; ++d)
+    if (pids.data[d] < 0 || static_cast<size_t>(pids.data[d]) >= nPassages)
+      rangeError(info, "Expected pids below " + std::to_string(nPassages) + " but received " + std::to_string(pids.data[d]));
+  for (size_t t = 0; t < qLen * cells; ++t) {
+    const int32_t c = top.data[t];
+    if (c >= 0 && static_cast<size_t>(c) >= k) rangeError(info, "Expected top cells below " + std::to_string(k) + " but received " + std::to_string(c));
+    if (c >= 0 && !(offsets.data[c] >= 0 && offsets.data[c] <= offsets.data[c + 1] && offsets.data[c + 1] <= static_cast<double>(ivf.length)))
+      rangeError(info, "Expected ivfOffsets ascending within ivf (" + std::to_string(ivf.length) + ") but received " + std::to_string(offsets.data[c + 1]));
+  }
+  const int64_t bad = plait::centroidEstimateWalk(scores.data, qLen, top.data, cells, offsets.data, ivf.data, nPassages, pids.data, n, w.data, est.data, ci.data);
+  if (bad >= 0) rangeError(info, "Expected ivf passages below " + std::to_string(nPassages) + " but received " + std::to_string(ivf.data[bad]));
+  return info.Env().Undefined();
+}
+
 // topK(scores, n, k) -> Int32Array
 Napi::Value TopK(const Info& info) {
   auto scores = array<float>(info, 0, "scores");
@@ -714,6 +752,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("centroidScoresInt8", Napi::Function::New(env, CentroidScoresInt8, "centroidScoresInt8"));
   exports.Set("keepWithinMargin", Napi::Function::New(env, KeepWithinMargin, "keepWithinMargin"));
   exports.Set("ivfInteraction", Napi::Function::New(env, IvfInteraction, "ivfInteraction"));
+  exports.Set("centroidEstimateWalk", Napi::Function::New(env, CentroidEstimateWalk, "centroidEstimateWalk"));
   exports.Set("intDotPath", Napi::Function::New(env, IntDotPathValue, "intDotPath"));
   exports.Set("buildCodeLut", Napi::Function::New(env, BuildCodeLut, "buildCodeLut"));
   exports.Set("maxsimCodes", Napi::Function::New(env, MaxsimCodes, "maxsimCodes"));

@@ -114,16 +114,10 @@ export function probedTokenRanking(
   const n = pids.length;
   if (n === 0 || qLen === 0) return { pids, scores: new Float32Array(n) };
   const perToken = probed.length / qLen;
-  const est = centroidEstimates(a, s, q, pids, Math.max(estimateCells, perToken), kernels);
+  // ci: the centroid interaction the estimates give, Σ_i w_i · m_i(P), ranks the candidates for the depth cut.
+  const { est, ci } = estimatesAndInteraction(a, s, q, pids, Math.max(estimateCells, perToken), kernels);
   check?.();
   const w = q.weights;
-  // The centroid interaction the estimates give, Σ_i w_i · m_i(P), ranks the candidates for the depth cut.
-  const ci = new Float32Array(n);
-  for (let i = 0; i < qLen; i++) {
-    const wi = w === null ? 1 : w[i]!;
-    if (wi === 0) continue;
-    for (let d = 0, at = i * n; d < n; d++, at++) ci[d] = ci[d]! + wi * est[at]!;
-  }
   // In the candidates' order (ascending pids from ivfUnion), so later ties break as without the cut.
   const where = n > depth ? kernels.topK(ci, n, depth).sort() : null;
   const kept = where === null ? pids : Int32Array.from(where, (d) => pids[d]!);
@@ -164,9 +158,9 @@ export function probedTokenScores(
   return probedTokenRanking(a, q, s, probed, pids, Math.max(1, pids.length), kernels, check, estimateCells).scores;
 }
 
-/** Per-thread pid → position in the scored passages (-1 elsewhere) and a byte mark of them, reset after each use. */
-let slotScratch = new Int32Array(0);
-let markScratch = new Uint8Array(0);
+/** Per-thread scratch of the walk's cell lists (qLen × cells) and probeCentroids' unused keep mask (K bytes). */
+let topScratch = new Int32Array(0);
+let keepScratch = new Uint8Array(0);
 
 /**
  * Each passage's best centroid score per query token, max_{j ∈ P} S[c_j, i], read from the IVF of
@@ -177,47 +171,26 @@ let markScratch = new Uint8Array(0);
  * (-∞ in the row of a token of weight 0: it gets no walk, its term cannot change a score).
  */
 export function centroidEstimates(a: ScoringArrays, s: Float32Array, q: EncodedQuery, pids: Int32Array, cells: number, kernels: Kernels): Float32Array {
+  return estimatesAndInteraction(a, s, q, pids, cells, kernels).est;
+}
+
+/**
+ * centroidEstimates and ci[d] = Σ_i w_i · est[i·n + d] (float32, token order), from one
+ * Kernels.centroidEstimateWalk: native where the addon loads (part E's "native walk",
+ * bench/RESULTS.md), else its TypeScript twin, with the same bits.
+ */
+function estimatesAndInteraction(a: ScoringArrays, s: Float32Array, q: EncodedQuery, pids: Int32Array, cells: number, kernels: Kernels): { est: Float32Array; ci: Float32Array } {
   const qLen = q.length;
   const n = pids.length;
-  const est = new Float32Array(qLen * n).fill(-Infinity);
+  const est = new Float32Array(qLen * n);
+  const ci = new Float32Array(n);
   const m = Math.min(Math.max(1, Math.floor(cells)), a.nCentroids);
-  const top = new Int32Array(qLen * m);
-  kernels.probeCentroids(s, a.nCentroids, qLen, m, 0, top, new Uint8Array(a.nCentroids));
-  if (slotScratch.length < a.doclens.length) {
-    slotScratch = new Int32Array(a.doclens.length);
-    markScratch = new Uint8Array(a.doclens.length);
-  }
-  const slot = slotScratch;
-  const mark = markScratch;
-  const { ivf, ivfOffsets } = a;
-  for (let d = 0; d < n; d++) {
-    slot[pids[d]!] = d;
-    mark[pids[d]!] = 1;
-  }
-  for (let i = 0; i < qLen; i++) {
-    if (q.weights !== null && q.weights[i] === 0) continue;
-    const row = est.subarray(i * n, (i + 1) * n);
-    let left = n;
-    let last = -Infinity;
-    for (let j = 0; j < m && left > 0; j++) {
-      const c = top[i * m + j]!;
-      if (c < 0) break;
-      last = s[c * qLen + i]!;
-      // Most entries of the deeper cells are not candidates: the byte mark (L1-sized) says so first.
-      for (let k = ivfOffsets[c]!, end = ivfOffsets[c + 1]!; k < end; k++) {
-        const pid = ivf[k]!;
-        if (mark[pid] === 0) continue;
-        const d = slot[pid]!;
-        if (row[d] === -Infinity) {
-          row[d] = last;
-          left--;
-        }
-      }
-    }
-    if (left > 0) for (let d = 0; d < n; d++) if (row[d] === -Infinity) row[d] = last;
-  }
-  for (let d = 0; d < n; d++) mark[pids[d]!] = 0;
-  return est;
+  if (topScratch.length < qLen * m) topScratch = new Int32Array(qLen * m);
+  if (keepScratch.length < a.nCentroids) keepScratch = new Uint8Array(a.nCentroids);
+  const top = topScratch.subarray(0, qLen * m);
+  kernels.probeCentroids(s, a.nCentroids, qLen, m, 0, top, keepScratch.subarray(0, a.nCentroids));
+  kernels.centroidEstimateWalk(s, qLen, top, m, a.ivfOffsets, a.ivf, a.doclens.length, pids, q.weights, est, ci);
+  return { est, ci };
 }
 
 /**
