@@ -141,3 +141,93 @@ test('argument errors: INVALID_ARGUMENT from both', () => {
     assert.deepEqual(run(k, base), run(typescriptKernels, base), `${k.name} after errors`);
   }
 });
+
+interface PairCase {
+  codes: Int32Array;
+  tokenStarts: Int32Array;
+  doclens: Int32Array;
+  pids: Int32Array;
+  docs: Int32Array;
+  head: Int32Array;
+  next: Int32Array;
+  perToken: number;
+  qLen: number;
+}
+
+function pairsOf(k: Kernels, c: PairCase, room?: number): { total: number; first: Int32Array; rows: Int32Array; docOf: Int32Array } {
+  const first = new Int32Array(c.qLen + 1);
+  const rows = new Int32Array(room ?? 0);
+  const docOf = new Int32Array(room ?? 0);
+  const total = k.probedPairs(c.codes, c.tokenStarts, c.doclens, c.pids, c.docs, c.head, c.next, c.perToken, c.qLen, first, rows, docOf);
+  if (room !== undefined) return { total, first, rows, docOf };
+  return pairsOf(k, c, total);
+}
+
+/** Random passages' codes, probe lists as probe-token-interaction.ts builds them (-1 pads, chains newest first). */
+function randomPairCase(seed: number): PairCase {
+  const rnd = mulberry32(seed);
+  const nCells = 1 + Math.floor(rnd() * 60);
+  const nPassages = 1 + Math.floor(rnd() * 200);
+  const doclens = Int32Array.from({ length: nPassages }, () => Math.floor(rnd() * 9));
+  const tokenStarts = new Int32Array(nPassages);
+  for (let p = 1; p < nPassages; p++) tokenStarts[p] = tokenStarts[p - 1]! + doclens[p - 1]!;
+  const codes = Int32Array.from({ length: tokenStarts[nPassages - 1]! + doclens[nPassages - 1]! }, () => Math.floor(rnd() * nCells));
+  const qLen = 1 + Math.floor(rnd() * 12);
+  const perToken = 1 + Math.floor(rnd() * 6);
+  const head = new Int32Array(nCells).fill(-1);
+  const next = new Int32Array(qLen * perToken).fill(-1);
+  for (let slot = 0; slot < next.length; slot++) {
+    if (rnd() < 0.2) continue;
+    const c = Math.floor(rnd() * nCells);
+    next[slot] = head[c]!;
+    head[c] = slot;
+  }
+  const pids = Int32Array.from({ length: Math.floor(rnd() * nPassages) }, () => Math.floor(rnd() * nPassages));
+  const docs = Int32Array.from({ length: pids.length }, (_, d) => d).filter(() => rnd() < 0.7);
+  return { codes, tokenStarts, doclens, pids, docs, head, next, perToken, qLen };
+}
+
+test('probedPairs: the twin against a plain triple loop, the native kernel against the twin', () => {
+  const native = nativeKernels();
+  for (let seed = 100; seed < 140; seed++) {
+    const c = randomPairCase(seed);
+    // Oracle: every (token, doc, row) by scanning each token's probe slots, stably grouped by token.
+    const byToken: [number, number][][] = Array.from({ length: c.qLen }, () => []);
+    for (const d of c.docs) {
+      const pid = c.pids[d]!;
+      for (let row = c.tokenStarts[pid]!; row < c.tokenStarts[pid]! + c.doclens[pid]!; row++) {
+        for (let slot = c.head[c.codes[row]!]!; slot >= 0; slot = c.next[slot]!) byToken[Math.floor(slot / c.perToken)]!.push([row, d]);
+      }
+    }
+    const twin = pairsOf(typescriptKernels, c);
+    assert.deepEqual([...twin.first], [0, ...byToken.map((_, i) => byToken.slice(0, i + 1).flat().length)], `seed ${seed} first`);
+    assert.deepEqual([...twin.rows], byToken.flat().map(([r]) => r), `seed ${seed} rows`);
+    assert.deepEqual([...twin.docOf], byToken.flat().map(([, d]) => d), `seed ${seed} docOf`);
+    if (native !== null) {
+      assert.deepEqual(pairsOf(native, c), twin, `seed ${seed} native`);
+      // Too little room: the total and offsets come back, no pair is written.
+      if (twin.total > 0) {
+        const short = pairsOf(native, c, twin.total - 1);
+        assert.equal(short.total, twin.total);
+        assert.deepEqual(short.rows, new Int32Array(twin.total - 1));
+      }
+    }
+  }
+});
+
+test('probedPairs argument errors: INVALID_ARGUMENT from both', () => {
+  const c = randomPairCase(7);
+  c.docs = Int32Array.from([0]);
+  c.pids = Int32Array.from([0]);
+  c.doclens[0] = 2;
+  const bad: [string, PairCase][] = [
+    ['docs', { ...c, docs: Int32Array.from([1]) }],
+    ['pids', { ...c, pids: Int32Array.from([c.tokenStarts.length]) }],
+    ['span', { ...c, tokenStarts: c.tokenStarts.map((v, p) => (p === 0 ? c.codes.length : v)) }],
+    ['codes', { ...c, codes: c.codes.map((v, r) => (r === c.tokenStarts[0] ? c.head.length : v)) }],
+    ['next', { ...c, next: new Int32Array(c.qLen * c.perToken + 1) }],
+  ];
+  for (const k of nativeKernels() === null ? [typescriptKernels] : [typescriptKernels, requireNative()]) {
+    for (const [name, b] of bad) assert.throws(() => pairsOf(k, b, 1000), (e: unknown) => isPlaitError(e) && e.code === 'INVALID_ARGUMENT', `${k.name} ${name}`);
+  }
+});

@@ -436,6 +436,40 @@ Napi::Value CentroidEstimateWalk(const Info& info) {
   return info.Env().Undefined();
 }
 
+// probedPairs(codes, tokenStarts, doclens, pids, docs, head, next, perToken, qLen, first, rows, docOf) -> total
+// (probed-walk.cc; issue 22 part E). Checks every candidate's span and index; codes and slots in the kernel.
+Napi::Value ProbedPairs(const Info& info) {
+  auto codes = array<int32_t>(info, 0, "codes");
+  auto starts = array<int32_t>(info, 1, "tokenStarts");
+  auto lens = array<int32_t>(info, 2, "doclens");
+  auto pids = array<int32_t>(info, 3, "pids");
+  auto docs = array<int32_t>(info, 4, "docs");
+  auto head = array<int32_t>(info, 5, "head");
+  auto next = array<int32_t>(info, 6, "next");
+  size_t perToken = positive(info, 7, "perToken");
+  size_t qLen = count(info, 8, "qLen");
+  auto first = array<int32_t>(info, 9, "first");
+  auto rows = array<int32_t>(info, 10, "rows");
+  auto docOf = array<int32_t>(info, 11, "docOf");
+  need(info, "first", first.length, qLen + 1);
+  need(info, "docOf", docOf.length, rows.length);
+  if (next.length > qLen * perToken) rangeError(info, "Expected at most " + std::to_string(qLen * perToken) + " elements in next but received " + std::to_string(next.length));
+  need(info, "doclens", lens.length, starts.length);
+  for (size_t x = 0; x < docs.length; ++x) {
+    const int32_t d = docs.data[x];
+    if (d < 0 || static_cast<size_t>(d) >= pids.length) rangeError(info, "Expected docs below " + std::to_string(pids.length) + " but received " + std::to_string(d));
+    const int32_t pid = pids.data[d];
+    if (pid < 0 || static_cast<size_t>(pid) >= starts.length) rangeError(info, "Expected pids below " + std::to_string(starts.length) + " but received " + std::to_string(pid));
+    const int64_t lo = starts.data[pid];
+    const int64_t hi = lo + lens.data[pid];
+    if (lo < 0 || lens.data[pid] < 0 || hi > static_cast<int64_t>(codes.length)) rangeError(info, "Expected token spans within codes (" + std::to_string(codes.length) + ") but received " + std::to_string(lo) + " + " + std::to_string(lens.data[pid]));
+  }
+  const int64_t total = plait::probedPairs(codes.data, starts.data, lens.data, pids.data, docs.data, docs.length, head.data, head.length,
+                                           next.data, next.length, perToken, qLen, first.data, rows.data, docOf.data, rows.length);
+  if (total < 0) rangeError(info, "Expected codes below " + std::to_string(head.length) + " and probe slots below " + std::to_string(next.length) + " in probedPairs");
+  return Napi::Number::New(info.Env(), static_cast<double>(total));
+}
+
 // topK(scores, n, k) -> Int32Array
 Napi::Value TopK(const Info& info) {
   auto scores = array<float>(info, 0, "scores");
@@ -752,6 +786,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("centroidScoresInt8", Napi::Function::New(env, CentroidScoresInt8, "centroidScoresInt8"));
   exports.Set("keepWithinMargin", Napi::Function::New(env, KeepWithinMargin, "keepWithinMargin"));
   exports.Set("ivfInteraction", Napi::Function::New(env, IvfInteraction, "ivfInteraction"));
+  exports.Set("probedPairs", Napi::Function::New(env, ProbedPairs, "probedPairs"));
   exports.Set("centroidEstimateWalk", Napi::Function::New(env, CentroidEstimateWalk, "centroidEstimateWalk"));
   exports.Set("intDotPath", Napi::Function::New(env, IntDotPathValue, "intDotPath"));
   exports.Set("buildCodeLut", Napi::Function::New(env, BuildCodeLut, "buildCodeLut"));

@@ -66,4 +66,43 @@ int64_t centroidEstimateWalk(const float* centroidScores, size_t qLen, const int
   return bad;
 }
 
+// Probed-token ranking's pair scan (issue 22 part E): every (query token, candidate, token row) whose
+// row's cell the token probed, grouped by query token (a stable counting sort: within a token, in
+// the order of docs, rows, then the probe list), as src/kernels/probed-walk.ts `probedPairs`.
+// first[0..qLen] receives the group offsets; rows/docOf are written only when total <= capacity.
+// Returns the total, or -1 for a bad entry (a code at or above nCells, a probe slot outside next).
+int64_t probedPairs(const int32_t* codes, const int32_t* tokenStarts, const int32_t* doclens, const int32_t* pids,
+                    const int32_t* docs, size_t nDocs, const int32_t* head, size_t nCells, const int32_t* next,
+                    size_t nSlots, size_t perToken, size_t qLen, int32_t* first, int32_t* rows, int32_t* docOf,
+                    size_t capacity) {
+  for (size_t i = 0; i <= qLen; ++i) first[i] = 0;
+  for (size_t x = 0; x < nDocs; ++x) {
+    const int32_t pid = pids[docs[x]];
+    for (int32_t row = tokenStarts[pid], end = row + doclens[pid]; row < end; ++row) {
+      const uint32_t c = static_cast<uint32_t>(codes[row]);
+      if (c >= nCells) return -1;
+      for (int32_t slot = head[c]; slot >= 0; slot = next[slot]) {
+        if (static_cast<size_t>(slot) >= nSlots) return -1;
+        ++first[static_cast<size_t>(slot) / perToken + 1];
+      }
+    }
+  }
+  for (size_t i = 0; i < qLen; ++i) first[i + 1] += first[i];
+  const size_t total = static_cast<size_t>(first[qLen]);
+  if (total > capacity) return static_cast<int64_t>(total);
+  thread_local std::vector<int32_t> fill;
+  fill.assign(first, first + qLen);
+  for (size_t x = 0; x < nDocs; ++x) {
+    const int32_t pid = pids[docs[x]];
+    for (int32_t row = tokenStarts[pid], end = row + doclens[pid]; row < end; ++row) {
+      for (int32_t slot = head[codes[row]]; slot >= 0; slot = next[slot]) {
+        const int32_t at = fill[static_cast<size_t>(slot) / perToken]++;
+        rows[at] = row;
+        docOf[at] = docs[x];
+      }
+    }
+  }
+  return static_cast<int64_t>(total);
+}
+
 }  // namespace plait

@@ -41,6 +41,7 @@ const ARRAY_ARGS: Record<KernelFn, ReadonlyArray<readonly [number, string, Array
   keepWithinMargin: [[0, 'centroidScores', F32, false], [3, 'floor', F32, false], [4, 'keep', U8, false], [5, 'rowMax', F32, true]],
   ivfInteraction: [[0, 'centroidScores', F32, false], [2, 'kept', I32, false], [3, 'bounds', I32, false], [4, 'entries', I32, false], [5, 'pids', I32, false], [6, 'out', F32, false], [7, 'qWeights', F32, true]],
   centroidEstimateWalk: [[0, 'centroidScores', F32, false], [2, 'top', I32, false], [4, 'ivfOffsets', F64, false], [5, 'ivf', I32, false], [7, 'pids', I32, false], [8, 'qWeights', F32, true], [9, 'est', F32, false], [10, 'ci', F32, false]],
+  probedPairs: [[0, 'codes', I32, false], [1, 'tokenStarts', I32, false], [2, 'doclens', I32, false], [3, 'pids', I32, false], [4, 'docs', I32, false], [5, 'head', I32, false], [6, 'next', I32, false], [9, 'first', I32, false], [10, 'rows', I32, false], [11, 'docOf', I32, false]],
   centroidScoresInt8: [
     [0, 'centroids', U8, false],
     [1, 'centroidScales', F32, false],

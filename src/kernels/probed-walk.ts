@@ -91,3 +91,65 @@ export function centroidEstimateWalk(
   for (let d = 0; d < n; d++) mark[pids[d]!] = 0;
   if (bad !== null) throw invalidArgument('ivf', `passages below ${nPassages}`, bad);
 }
+
+/**
+ * Kernels.probedPairs (see src/kernels/types.ts for the contract).
+ * @throws PlaitError INVALID_ARGUMENT for short arrays, a doc, pid or token span out of range, a code
+ *   at or above head.length, or a probe slot outside next
+ */
+export function probedPairs(
+  codes: Int32Array,
+  tokenStarts: Int32Array,
+  doclens: Int32Array,
+  pids: Int32Array,
+  docs: Int32Array,
+  head: Int32Array,
+  next: Int32Array,
+  perToken: number,
+  qLen: number,
+  first: Int32Array,
+  rows: Int32Array,
+  docOf: Int32Array,
+): number {
+  checkCount('qLen', qLen);
+  if (!Number.isInteger(perToken) || perToken <= 0) throw invalidArgument('perToken', 'a positive integer', perToken);
+  checkLength('first', first, qLen + 1);
+  checkLength('docOf', docOf, rows.length);
+  checkLength('doclens', doclens, tokenStarts.length);
+  if (next.length > qLen * perToken) throw invalidArgument('next', `at most ${qLen * perToken} elements`, next.length);
+  for (const d of docs) {
+    if (!(d >= 0 && d < pids.length)) throw invalidArgument('docs', `indices below ${pids.length}`, d);
+    const pid = pids[d]!;
+    if (!(pid >= 0 && pid < tokenStarts.length)) throw invalidArgument('pids', `passages below ${tokenStarts.length}`, pid);
+    const lo = tokenStarts[pid]!;
+    if (lo < 0 || doclens[pid]! < 0 || lo + doclens[pid]! > codes.length) throw invalidArgument('tokenStarts', `token spans within codes (${codes.length})`, lo);
+  }
+  const nCells = head.length;
+  first.fill(0, 0, qLen + 1);
+  for (const d of docs) {
+    const pid = pids[d]!;
+    for (let row = tokenStarts[pid]!, end = row + doclens[pid]!; row < end; row++) {
+      const c = codes[row]!;
+      if (!(c >= 0 && c < nCells)) throw invalidArgument('codes', `cells below ${nCells}`, c);
+      for (let slot = head[c]!; slot >= 0; slot = next[slot]!) {
+        if (slot >= next.length) throw invalidArgument('next', `probe slots below ${next.length}`, slot);
+        first[((slot / perToken) | 0) + 1]!++;
+      }
+    }
+  }
+  for (let i = 0; i < qLen; i++) first[i + 1]! += first[i]!;
+  const total = first[qLen]!;
+  if (total > rows.length) return total;
+  const fill = first.slice(0, qLen);
+  for (const d of docs) {
+    const pid = pids[d]!;
+    for (let row = tokenStarts[pid]!, end = row + doclens[pid]!; row < end; row++) {
+      for (let slot = head[codes[row]!]!; slot >= 0; slot = next[slot]!) {
+        const at = fill[(slot / perToken) | 0]!++;
+        rows[at] = row;
+        docOf[at] = d;
+      }
+    }
+  }
+  return total;
+}

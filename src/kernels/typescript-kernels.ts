@@ -11,7 +11,7 @@ import { withArrayChecks } from './arguments.js';
 import { codeKernels } from './code-kernels.js';
 import { fastScanKernels } from './fast-scan.js';
 import { ternaryCodeKernels } from './ternary-code-kernels.js';
-import { centroidEstimateWalk } from './probed-walk.js';
+import { centroidEstimateWalk, probedPairs } from './probed-walk.js';
 import { checkCodes, checkCount, checkDim, checkLength, checkNbits, checkSpans, residualRowBytes, TERNARY_NBITS } from './validate.js';
 import { checkTernaryCodec, compressTernary, decodeTernaryRows, decompressTernary } from './ternary-kernels.js';
 
@@ -631,6 +631,7 @@ export const typescriptKernels: Kernels = withArrayChecks({
   keepWithinMargin,
   ivfInteraction,
   centroidEstimateWalk,
+  probedPairs,
   ...codeKernels,
   ...fastScanKernels,
   ...ternaryCodeKernels,
