@@ -50,6 +50,7 @@
         "src/codec-kernels.cc",
         "src/centroid-scores.cc",
         "src/ivf-interaction.cc",
+        "src/probed-walk.cc",
         "src/cpu-features.cc",
         "src/mmap.cc",
         "src/file-lock.cc",

@@ -35,12 +35,15 @@ template <>
 constexpr napi_typedarray_type arrayType<uint8_t>() { return napi_uint8_array; }
 template <>
 constexpr napi_typedarray_type arrayType<int16_t>() { return napi_int16_array; }
+template <>
+constexpr napi_typedarray_type arrayType<double>() { return napi_float64_array; }
 
 template <typename T>
 const char* arrayName() {
   if (arrayType<T>() == napi_float32_array) return "a Float32Array";
   if (arrayType<T>() == napi_int32_array) return "an Int32Array";
   if (arrayType<T>() == napi_int16_array) return "an Int16Array";
+  if (arrayType<T>() == napi_float64_array) return "a Float64Array";
   return "a Uint8Array";
 }
 
@@ -398,6 +401,75 @@ Napi::Value IvfInteraction(const Info& info) {
   return info.Env().Undefined();
 }
 
+// centroidEstimateWalk(centroidScores, qLen, top, cells, ivfOffsets, ivf, nPassages, pids, qWeights, est, ci)
+// (probed-walk.cc; issue 22 part E). Checks what the walk reads: the walked cells' offsets and every pid.
+Napi::Value CentroidEstimateWalk(const Info& info) {
+  auto scores = array<float>(info, 0, "centroidScores");
+  size_t qLen = count(info, 1, "qLen");
+  auto top = array<int32_t>(info, 2, "top");
+  size_t cells = count(info, 3, "cells");
+  auto offsets = array<double>(info, 4, "ivfOffsets");
+  auto ivf = array<int32_t>(info, 5, "ivf");
+  size_t nPassages = count(info, 6, "nPassages");
+  auto pids = array<int32_t>(info, 7, "pids");
+  auto w = optionalArray<float>(info, 8, "qWeights");
+  auto est = array<float>(info, 9, "est");
+  auto ci = array<float>(info, 10, "ci");
+  const size_t n = pids.length;
+  const size_t k = offsets.length == 0 ? 0 : offsets.length - 1;
+  need(info, "centroidScores", scores.length, k * qLen);
+  need(info, "top", top.length, qLen * cells);
+  need(info, "est", est.length, qLen * n);
+  need(info, "ci", ci.length, n);
+  if (w.data != nullptr) need(info, "qWeights", w.length, qLen);
+  for (size_t d = 0; d < n; ++d)
+    if (pids.data[d] < 0 || static_cast<size_t>(pids.data[d]) >= nPassages)
+      rangeError(info, "Expected pids below " + std::to_string(nPassages) + " but received " + std::to_string(pids.data[d]));
+  for (size_t t = 0; t < qLen * cells; ++t) {
+    const int32_t c = top.data[t];
+    if (c >= 0 && static_cast<size_t>(c) >= k) rangeError(info, "Expected top cells below " + std::to_string(k) + " but received " + std::to_string(c));
+    if (c >= 0 && !(offsets.data[c] >= 0 && offsets.data[c] <= offsets.data[c + 1] && offsets.data[c + 1] <= static_cast<double>(ivf.length)))
+      rangeError(info, "Expected ivfOffsets ascending within ivf (" + std::to_string(ivf.length) + ") but received " + std::to_string(offsets.data[c + 1]));
+  }
+  const int64_t bad = plait::centroidEstimateWalk(scores.data, qLen, top.data, cells, offsets.data, ivf.data, nPassages, pids.data, n, w.data, est.data, ci.data);
+  if (bad >= 0) rangeError(info, "Expected ivf passages below " + std::to_string(nPassages) + " but received " + std::to_string(ivf.data[bad]));
+  return info.Env().Undefined();
+}
+
+// probedPairs(codes, tokenStarts, doclens, pids, docs, head, next, perToken, qLen, first, rows, docOf) -> total
+// (probed-walk.cc; issue 22 part E). Checks every candidate's span and index; codes and slots in the kernel.
+Napi::Value ProbedPairs(const Info& info) {
+  auto codes = array<int32_t>(info, 0, "codes");
+  auto starts = array<int32_t>(info, 1, "tokenStarts");
+  auto lens = array<int32_t>(info, 2, "doclens");
+  auto pids = array<int32_t>(info, 3, "pids");
+  auto docs = array<int32_t>(info, 4, "docs");
+  auto head = array<int32_t>(info, 5, "head");
+  auto next = array<int32_t>(info, 6, "next");
+  size_t perToken = positive(info, 7, "perToken");
+  size_t qLen = count(info, 8, "qLen");
+  auto first = array<int32_t>(info, 9, "first");
+  auto rows = array<int32_t>(info, 10, "rows");
+  auto docOf = array<int32_t>(info, 11, "docOf");
+  need(info, "first", first.length, qLen + 1);
+  need(info, "docOf", docOf.length, rows.length);
+  if (next.length > qLen * perToken) rangeError(info, "Expected at most " + std::to_string(qLen * perToken) + " elements in next but received " + std::to_string(next.length));
+  need(info, "doclens", lens.length, starts.length);
+  for (size_t x = 0; x < docs.length; ++x) {
+    const int32_t d = docs.data[x];
+    if (d < 0 || static_cast<size_t>(d) >= pids.length) rangeError(info, "Expected docs below " + std::to_string(pids.length) + " but received " + std::to_string(d));
+    const int32_t pid = pids.data[d];
+    if (pid < 0 || static_cast<size_t>(pid) >= starts.length) rangeError(info, "Expected pids below " + std::to_string(starts.length) + " but received " + std::to_string(pid));
+    const int64_t lo = starts.data[pid];
+    const int64_t hi = lo + lens.data[pid];
+    if (lo < 0 || lens.data[pid] < 0 || hi > static_cast<int64_t>(codes.length)) rangeError(info, "Expected token spans within codes (" + std::to_string(codes.length) + ") but received " + std::to_string(lo) + " + " + std::to_string(lens.data[pid]));
+  }
+  const int64_t total = plait::probedPairs(codes.data, starts.data, lens.data, pids.data, docs.data, docs.length, head.data, head.length,
+                                           next.data, next.length, perToken, qLen, first.data, rows.data, docOf.data, rows.length);
+  if (total < 0) rangeError(info, "Expected codes below " + std::to_string(head.length) + " and probe slots below " + std::to_string(next.length) + " in probedPairs");
+  return Napi::Number::New(info.Env(), static_cast<double>(total));
+}
+
 // topK(scores, n, k) -> Int32Array
 Napi::Value TopK(const Info& info) {
   auto scores = array<float>(info, 0, "scores");
@@ -714,6 +786,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("centroidScoresInt8", Napi::Function::New(env, CentroidScoresInt8, "centroidScoresInt8"));
   exports.Set("keepWithinMargin", Napi::Function::New(env, KeepWithinMargin, "keepWithinMargin"));
   exports.Set("ivfInteraction", Napi::Function::New(env, IvfInteraction, "ivfInteraction"));
+  exports.Set("probedPairs", Napi::Function::New(env, ProbedPairs, "probedPairs"));
+  exports.Set("centroidEstimateWalk", Napi::Function::New(env, CentroidEstimateWalk, "centroidEstimateWalk"));
   exports.Set("intDotPath", Napi::Function::New(env, IntDotPathValue, "intDotPath"));
   exports.Set("buildCodeLut", Napi::Function::New(env, BuildCodeLut, "buildCodeLut"));
   exports.Set("maxsimCodes", Napi::Function::New(env, MaxsimCodes, "maxsimCodes"));

@@ -118,6 +118,23 @@ void keepWithinMargin(const float* scores, size_t nCentroids, size_t qLen, const
 void ivfInteraction(const float* centroidScores, size_t qLen, const int32_t* kept, const int32_t* bounds, size_t nKept,
                     const int32_t* entries, const int32_t* pids, size_t nDocs, float* out, const float* qWeights);
 
+// Probed-token ranking's estimate walk (probed-walk.cc; issue 22 part E): est[i * n + d] = candidate
+// pids[d]'s best centroid score for token i from the IVF of its `cells` best cells top[i * cells ..]
+// walked best first (the last walked cell's score where none lists it; -inf rows for weight-0 tokens),
+// ci[d] = sum_i w_i * est[i * n + d] in float32, token order. pids must lie below nPassages (checked
+// by the caller); returns -1, or the ivf position of an entry outside [0, nPassages).
+int64_t centroidEstimateWalk(const float* centroidScores, size_t qLen, const int32_t* top, size_t cells,
+                             const double* ivfOffsets, const int32_t* ivf, size_t nPassages, const int32_t* pids,
+                             size_t n, const float* qWeights, float* est, float* ci);
+
+// Probed-token ranking's pair scan (probed-walk.cc): (query token, candidate, row) pairs grouped by
+// token into first/rows/docOf; returns the total (rows/docOf written only when it fits capacity) or
+// -1 for a code at or above nCells or a probe slot outside next. Spans checked by the caller.
+int64_t probedPairs(const int32_t* codes, const int32_t* tokenStarts, const int32_t* doclens, const int32_t* pids,
+                    const int32_t* docs, size_t nDocs, const int32_t* head, size_t nCells, const int32_t* next,
+                    size_t nSlots, size_t perToken, size_t qLen, int32_t* first, int32_t* rows, int32_t* docOf,
+                    size_t capacity);
+
 // Writes min(k, n) indices, best first (ties: lower index; NaN ranks below every number).
 size_t topK(const float* scores, size_t n, size_t k, int32_t* out);
 

@@ -9,13 +9,14 @@ import { PlaitError } from '../errors/index.js';
 import type { Kernels } from './types.js';
 
 type KernelFn = Exclude<keyof Kernels, 'name' | 'mapFile'>;
-type ArrayKind = Float32ArrayConstructor | Int32ArrayConstructor | Uint8ArrayConstructor | Int16ArrayConstructor;
+type ArrayKind = Float32ArrayConstructor | Int32ArrayConstructor | Uint8ArrayConstructor | Int16ArrayConstructor | Float64ArrayConstructor;
 
 /** [argument position, name, array class, optional] of each kernel's typed-array arguments. */
 const F32 = Float32Array;
 const I32 = Int32Array;
 const U8 = Uint8Array;
 const I16 = Int16Array;
+const F64 = Float64Array;
 const ARRAY_ARGS: Record<KernelFn, ReadonlyArray<readonly [number, string, ArrayKind, boolean]>> = {
   matmulTransB: [[0, 'a', F32, false], [2, 'b', F32, false], [5, 'out', F32, false]],
   assignNearest: [[0, 'vectors', F32, false], [2, 'centroids', F32, false], [5, 'codes', I32, false], [6, 'bestScores', F32, true]],
@@ -39,6 +40,8 @@ const ARRAY_ARGS: Record<KernelFn, ReadonlyArray<readonly [number, string, Array
   probeCentroids: [[0, 'centroidScores', F32, false], [5, 'probed', I32, false], [6, 'keep', U8, false], [7, 'rowMax', F32, true]],
   keepWithinMargin: [[0, 'centroidScores', F32, false], [3, 'floor', F32, false], [4, 'keep', U8, false], [5, 'rowMax', F32, true]],
   ivfInteraction: [[0, 'centroidScores', F32, false], [2, 'kept', I32, false], [3, 'bounds', I32, false], [4, 'entries', I32, false], [5, 'pids', I32, false], [6, 'out', F32, false], [7, 'qWeights', F32, true]],
+  centroidEstimateWalk: [[0, 'centroidScores', F32, false], [2, 'top', I32, false], [4, 'ivfOffsets', F64, false], [5, 'ivf', I32, false], [7, 'pids', I32, false], [8, 'qWeights', F32, true], [9, 'est', F32, false], [10, 'ci', F32, false]],
+  probedPairs: [[0, 'codes', I32, false], [1, 'tokenStarts', I32, false], [2, 'doclens', I32, false], [3, 'pids', I32, false], [4, 'docs', I32, false], [5, 'head', I32, false], [6, 'next', I32, false], [9, 'first', I32, false], [10, 'rows', I32, false], [11, 'docOf', I32, false]],
   centroidScoresInt8: [
     [0, 'centroids', U8, false],
     [1, 'centroidScales', F32, false],
@@ -100,6 +103,7 @@ const ARTICLE: ReadonlyMap<ArrayKind, string> = new Map<ArrayKind, string>([
   [I32, 'an Int32Array'],
   [U8, 'a Uint8Array'],
   [I16, 'an Int16Array'],
+  [F64, 'a Float64Array'],
 ]);
 
 /** @throws PlaitError INVALID_ARGUMENT when a typed-array argument has the wrong class (the addon's TypeError). */

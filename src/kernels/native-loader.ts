@@ -186,6 +186,8 @@ function wrap(addon: NativeAddon): Kernels {
     centroidScoresInt8: typeof addon.centroidScoresInt8 === 'function' ? addon.centroidScoresInt8 : typescriptKernels.centroidScoresInt8,
     keepWithinMargin: typeof addon.keepWithinMargin === 'function' ? addon.keepWithinMargin : typescriptKernels.keepWithinMargin,
     ivfInteraction: typeof addon.ivfInteraction === 'function' ? addon.ivfInteraction : typescriptKernels.ivfInteraction,
+    centroidEstimateWalk: typeof addon.centroidEstimateWalk === 'function' ? addon.centroidEstimateWalk : typescriptKernels.centroidEstimateWalk,
+    probedPairs: typeof addon.probedPairs === 'function' ? addon.probedPairs : typescriptKernels.probedPairs,
     // An addon built before code scoring existed (a stale build/) runs the TypeScript twin's.
     buildCodeLut: typeof addon.buildCodeLut === 'function' ? addon.buildCodeLut : codeKernels.buildCodeLut,
     maxsimCodes: typeof addon.maxsimCodes === 'function' ? addon.maxsimCodes : codeKernels.maxsimCodes,

@@ -211,6 +211,58 @@ export interface Kernels {
   ): void;
 
   /**
+   * Probed-token ranking's estimate walk (src/search/probed-token-interaction.ts `centroidEstimates`;
+   * issue 22 part E): for each query token i of non-zero weight, its cells top[i·cells …] (best first,
+   * -1 ends a token's list early) are walked and the first whose IVF list ivf[ivfOffsets[c] …
+   * ivfOffsets[c + 1]) holds candidate pids[d] sets est[i·n + d] = centroidScores[c·qLen + i]
+   * (d's best centroid score for i when it has a token in those cells); a candidate no walked cell
+   * lists gets the last walked cell's score; a token of weight 0 keeps a row of -∞ and no term.
+   * ci[d] = Σ_i w_i · est[i·n + d] in float32, token order. n = pids.length (any order, distinct);
+   * K = ivfOffsets.length − 1 (offsets as doubles, as ScoringArrays holds them); `centroidScores` K × qLen. Native and twin give the same bits.
+   * @throws PlaitError INVALID_ARGUMENT for short arrays, a cell at or above K, a walked cell's
+   *   offsets outside `ivf`, or a pid or IVF entry outside [0, nPassages)
+   */
+  centroidEstimateWalk(
+    centroidScores: Float32Array,
+    qLen: number,
+    top: Int32Array,
+    cells: number,
+    ivfOffsets: Float64Array,
+    ivf: Int32Array,
+    nPassages: number,
+    pids: Int32Array,
+    qWeights: Float32Array | null | undefined,
+    est: Float32Array,
+    ci: Float32Array,
+  ): void;
+
+  /**
+   * Probed-token ranking's pair scan (src/search/probed-token-interaction.ts; issue 22 part E): every
+   * (query token i, candidate pids[d] for d in `docs`, token row r of it) with codes[r]'s cell probed
+   * by i — the probe lists: head[c] the first slot (i·perToken + j) or -1, next[slot] the next — grouped
+   * by query token: first[i] … first[i + 1] (qLen + 1 offsets) index rows[] (the token rows) and
+   * docOf[] (d), within a token in the order of docs, rows, then the probe list. Rows run
+   * [tokenStarts[pid], + doclens[pid]) of `codes` (one segment's). Returns the number of pairs;
+   * rows and docOf are written only when it is at most rows.length (call again with room otherwise).
+   * @throws PlaitError INVALID_ARGUMENT for short arrays, a doc, pid or span out of range, a code at
+   *   or above head.length, or a probe slot outside next (next.length ≤ qLen · perToken)
+   */
+  probedPairs(
+    codes: Int32Array,
+    tokenStarts: Int32Array,
+    doclens: Int32Array,
+    pids: Int32Array,
+    docs: Int32Array,
+    head: Int32Array,
+    next: Int32Array,
+    perToken: number,
+    qLen: number,
+    first: Int32Array,
+    rows: Int32Array,
+    docOf: Int32Array,
+  ): number;
+
+  /**
    * PLAID's relative pruning pass over `centroidScores` (K × qLen): keep[c] = 1 where some token i
    * has centroidScores[c, i] >= floor[i] (a kept centroid stays kept; NaN never passes). plaid.ts
    * sets floor[i] = token i's best centroid score − PlaidParams.centroidScoreMargin. With `rowMax`

@@ -11,6 +11,7 @@ import { withArrayChecks } from './arguments.js';
 import { codeKernels } from './code-kernels.js';
 import { fastScanKernels } from './fast-scan.js';
 import { ternaryCodeKernels } from './ternary-code-kernels.js';
+import { centroidEstimateWalk, probedPairs } from './probed-walk.js';
 import { checkCodes, checkCount, checkDim, checkLength, checkNbits, checkSpans, residualRowBytes, TERNARY_NBITS } from './validate.js';
 import { checkTernaryCodec, compressTernary, decodeTernaryRows, decompressTernary } from './ternary-kernels.js';
 
@@ -629,6 +630,8 @@ export const typescriptKernels: Kernels = withArrayChecks({
   centroidScoresInt8,
   keepWithinMargin,
   ivfInteraction,
+  centroidEstimateWalk,
+  probedPairs,
   ...codeKernels,
   ...fastScanKernels,
   ...ternaryCodeKernels,

@@ -61,29 +61,6 @@ function probeLists(nCentroids: number, probed: Int32Array, qLen: number, weight
   return { head, next, perToken };
 }
 
-/** Growable pair buffers: query token, survivor index, segment-local token row. */
-class Pairs {
-  tok: Int32Array = new Int32Array(1024);
-  doc: Int32Array = new Int32Array(1024);
-  row: Int32Array = new Int32Array(1024);
-  n = 0;
-  push(tok: number, doc: number, row: number): void {
-    if (this.n === this.tok.length) {
-      const grow = (x: Int32Array): Int32Array => {
-        const y = new Int32Array(x.length * 2);
-        y.set(x);
-        return y;
-      };
-      this.tok = grow(this.tok);
-      this.doc = grow(this.doc);
-      this.row = grow(this.row);
-    }
-    this.tok[this.n] = tok;
-    this.doc[this.n] = doc;
-    this.row[this.n++] = row;
-  }
-}
-
 /** The candidates probed-token ranking scored (stage b), in the order of the given pids, and their scores. */
 export interface ProbedTokenRanking {
   pids: Int32Array;
@@ -114,16 +91,10 @@ export function probedTokenRanking(
   const n = pids.length;
   if (n === 0 || qLen === 0) return { pids, scores: new Float32Array(n) };
   const perToken = probed.length / qLen;
-  const est = centroidEstimates(a, s, q, pids, Math.max(estimateCells, perToken), kernels);
+  // ci: the centroid interaction the estimates give, Σ_i w_i · m_i(P), ranks the candidates for the depth cut.
+  const { est, ci } = estimatesAndInteraction(a, s, q, pids, Math.max(estimateCells, perToken), kernels);
   check?.();
   const w = q.weights;
-  // The centroid interaction the estimates give, Σ_i w_i · m_i(P), ranks the candidates for the depth cut.
-  const ci = new Float32Array(n);
-  for (let i = 0; i < qLen; i++) {
-    const wi = w === null ? 1 : w[i]!;
-    if (wi === 0) continue;
-    for (let d = 0, at = i * n; d < n; d++, at++) ci[d] = ci[d]! + wi * est[at]!;
-  }
   // In the candidates' order (ascending pids from ivfUnion), so later ties break as without the cut.
   const where = n > depth ? kernels.topK(ci, n, depth).sort() : null;
   const kept = where === null ? pids : Int32Array.from(where, (d) => pids[d]!);
@@ -132,8 +103,9 @@ export function probedTokenRanking(
   // Best similarity on the codes among the matched tokens, per (kept passage, query token); -∞ where none.
   const e = new Float32Array(kept.length * qLen).fill(-Infinity);
   for (const [si, docs] of groupBySegment(a, kept)) {
+    if (lists.perToken === 0) break;
     const seg = a.segments[si]!;
-    scorePairs(a, q, s, probed, queries, seg, matchedPairs(a, seg, kept, docs, lists), kernels, e);
+    scorePairs(a, q, s, probed, queries, seg, matchedPairs(a, seg, kept, Int32Array.from(docs), lists, kernels), kernels, e);
     check?.();
   }
   const scores = new Float32Array(kept.length);
@@ -164,9 +136,9 @@ export function probedTokenScores(
   return probedTokenRanking(a, q, s, probed, pids, Math.max(1, pids.length), kernels, check, estimateCells).scores;
 }
 
-/** Per-thread pid → position in the scored passages (-1 elsewhere) and a byte mark of them, reset after each use. */
-let slotScratch = new Int32Array(0);
-let markScratch = new Uint8Array(0);
+/** Per-thread scratch of the walk's cell lists (qLen × cells) and probeCentroids' unused keep mask (K bytes). */
+let topScratch = new Int32Array(0);
+let keepScratch = new Uint8Array(0);
 
 /**
  * Each passage's best centroid score per query token, max_{j ∈ P} S[c_j, i], read from the IVF of
@@ -177,47 +149,26 @@ let markScratch = new Uint8Array(0);
  * (-∞ in the row of a token of weight 0: it gets no walk, its term cannot change a score).
  */
 export function centroidEstimates(a: ScoringArrays, s: Float32Array, q: EncodedQuery, pids: Int32Array, cells: number, kernels: Kernels): Float32Array {
+  return estimatesAndInteraction(a, s, q, pids, cells, kernels).est;
+}
+
+/**
+ * centroidEstimates and ci[d] = Σ_i w_i · est[i·n + d] (float32, token order), from one
+ * Kernels.centroidEstimateWalk: native where the addon loads (part E's "native walk",
+ * bench/RESULTS.md), else its TypeScript twin, with the same bits.
+ */
+function estimatesAndInteraction(a: ScoringArrays, s: Float32Array, q: EncodedQuery, pids: Int32Array, cells: number, kernels: Kernels): { est: Float32Array; ci: Float32Array } {
   const qLen = q.length;
   const n = pids.length;
-  const est = new Float32Array(qLen * n).fill(-Infinity);
+  const est = new Float32Array(qLen * n);
+  const ci = new Float32Array(n);
   const m = Math.min(Math.max(1, Math.floor(cells)), a.nCentroids);
-  const top = new Int32Array(qLen * m);
-  kernels.probeCentroids(s, a.nCentroids, qLen, m, 0, top, new Uint8Array(a.nCentroids));
-  if (slotScratch.length < a.doclens.length) {
-    slotScratch = new Int32Array(a.doclens.length);
-    markScratch = new Uint8Array(a.doclens.length);
-  }
-  const slot = slotScratch;
-  const mark = markScratch;
-  const { ivf, ivfOffsets } = a;
-  for (let d = 0; d < n; d++) {
-    slot[pids[d]!] = d;
-    mark[pids[d]!] = 1;
-  }
-  for (let i = 0; i < qLen; i++) {
-    if (q.weights !== null && q.weights[i] === 0) continue;
-    const row = est.subarray(i * n, (i + 1) * n);
-    let left = n;
-    let last = -Infinity;
-    for (let j = 0; j < m && left > 0; j++) {
-      const c = top[i * m + j]!;
-      if (c < 0) break;
-      last = s[c * qLen + i]!;
-      // Most entries of the deeper cells are not candidates: the byte mark (L1-sized) says so first.
-      for (let k = ivfOffsets[c]!, end = ivfOffsets[c + 1]!; k < end; k++) {
-        const pid = ivf[k]!;
-        if (mark[pid] === 0) continue;
-        const d = slot[pid]!;
-        if (row[d] === -Infinity) {
-          row[d] = last;
-          left--;
-        }
-      }
-    }
-    if (left > 0) for (let d = 0; d < n; d++) if (row[d] === -Infinity) row[d] = last;
-  }
-  for (let d = 0; d < n; d++) mark[pids[d]!] = 0;
-  return est;
+  if (topScratch.length < qLen * m) topScratch = new Int32Array(qLen * m);
+  if (keepScratch.length < a.nCentroids) keepScratch = new Uint8Array(a.nCentroids);
+  const top = topScratch.subarray(0, qLen * m);
+  kernels.probeCentroids(s, a.nCentroids, qLen, m, 0, top, keepScratch.subarray(0, a.nCentroids));
+  kernels.centroidEstimateWalk(s, qLen, top, m, a.ivfOffsets, a.ivf, a.doclens.length, pids, q.weights, est, ci);
+  return { est, ci };
 }
 
 /**
@@ -252,17 +203,36 @@ function groupBySegment(a: ScoringArrays, pids: Int32Array): Map<number, number[
   return groups;
 }
 
-/** Every (query token, survivor, token row) whose token's cell the query token probed, in one segment. */
-function matchedPairs(a: ScoringArrays, seg: IndexSegment, pids: Int32Array, docs: number[], lists: ProbeLists): Pairs {
-  const pairs = new Pairs();
-  const { head, next, perToken } = lists;
-  for (const d of docs) {
-    const pid = pids[d]!;
-    for (let row = a.tokenStarts[pid]!, end = row + a.doclens[pid]!; row < end; row++) {
-      for (let slot = head[seg.codes[row]!]!; slot >= 0; slot = next[slot]!) pairs.push((slot / perToken) | 0, d, row);
-    }
+/** Per-thread pair buffers (token rows, candidate index, similarity; a row of ones as one-token doclens), grown as needed. */
+let pairRows = new Int32Array(4096);
+let pairDocs = new Int32Array(4096);
+let pairSims = new Float32Array(4096);
+let pairOnes = new Int32Array(4096).fill(1);
+
+/** One segment's pairs grouped by query token: pairs first[i] … first[i + 1] are token i's (rows, docOf in the per-thread buffers). */
+interface Pairs {
+  first: Int32Array;
+  rows: Int32Array;
+  docOf: Int32Array;
+}
+
+/**
+ * Every (query token, survivor, token row) whose token's cell the query token probed, in one segment
+ * (Kernels.probedPairs: native where the addon loads, part E's "native walk" in bench/RESULTS.md).
+ */
+function matchedPairs(a: ScoringArrays, seg: IndexSegment, pids: Int32Array, docs: Int32Array, lists: ProbeLists, kernels: Kernels): Pairs {
+  const qLen = lists.next.length / lists.perToken;
+  const first = new Int32Array(qLen + 1);
+  let total = kernels.probedPairs(seg.codes, a.tokenStarts, a.doclens, pids, docs, lists.head, lists.next, lists.perToken, qLen, first, pairRows, pairDocs);
+  if (total > pairRows.length) {
+    const size = Math.max(total, pairRows.length * 2);
+    pairRows = new Int32Array(size);
+    pairDocs = new Int32Array(size);
+    pairSims = new Float32Array(size);
+    pairOnes = new Int32Array(size).fill(1);
+    total = kernels.probedPairs(seg.codes, a.tokenStarts, a.doclens, pids, docs, lists.head, lists.next, lists.perToken, qLen, first, pairRows, pairDocs);
   }
-  return pairs;
+  return { first, rows: pairRows.subarray(0, total), docOf: pairDocs.subarray(0, total) };
 }
 
 /**
@@ -273,33 +243,23 @@ function matchedPairs(a: ScoringArrays, seg: IndexSegment, pids: Int32Array, doc
 function scorePairs(a: ScoringArrays, q: EncodedQuery, s: Float32Array, probed: Int32Array, queries: CodeQuery[], seg: IndexSegment, pairs: Pairs, kernels: Kernels, e: Float32Array): void {
   const qLen = q.length;
   const p = probed.length / qLen;
-  // Counting sort of the pairs by query token.
-  const first = new Int32Array(qLen + 1);
-  for (let k = 0; k < pairs.n; k++) first[pairs.tok[k]! + 1]!++;
-  for (let i = 0; i < qLen; i++) first[i + 1]! += first[i]!;
-  const fill = first.slice(0, qLen);
-  const order = new Int32Array(pairs.n);
-  for (let k = 0; k < pairs.n; k++) order[fill[pairs.tok[k]!]!++] = k;
-  const rows = new Int32Array(pairs.n);
-  for (let k = 0; k < pairs.n; k++) rows[k] = pairs.row[order[k]!]!;
-  const ones = new Int32Array(pairs.n).fill(1);
-  const sims = new Float32Array(pairs.n);
+  const { first, rows, docOf } = pairs;
   if (columnScratch.length < a.nCentroids) columnScratch = new Float32Array(a.nCentroids);
   const col = columnScratch.subarray(0, a.nCentroids);
   for (let i = 0; i < qLen; i++) {
     const lo = first[i]!;
-    const cnt = first[i + 1]! - lo;
-    if (cnt === 0) continue;
+    const hi = first[i + 1]!;
+    if (hi === lo) continue;
     // Only the token's probed cells are read: its rows all lie in them.
     for (let j = 0; j < p; j++) {
       const c = probed[i * p + j]!;
       if (c >= 0) col[c] = s[c * qLen + i]!;
     }
-    scoreOnCodes(a, queries[i]!, col, seg.codes, seg.residuals, rows.subarray(lo, lo + cnt), ones.subarray(0, cnt), cnt, false, kernels, sims.subarray(lo, lo + cnt), null);
-  }
-  for (let k = 0; k < pairs.n; k++) {
-    const p2 = order[k]!;
-    const at = pairs.doc[p2]! * qLen + pairs.tok[p2]!;
-    if (sims[k]! > e[at]!) e[at] = sims[k]!;
+    const sims = pairSims.subarray(lo, hi);
+    scoreOnCodes(a, queries[i]!, col, seg.codes, seg.residuals, rows.subarray(lo, hi), pairOnes.subarray(0, hi - lo), hi - lo, false, kernels, sims, null);
+    for (let k = lo; k < hi; k++) {
+      const at = docOf[k]! * qLen + i;
+      if (sims[k - lo]! > e[at]!) e[at] = sims[k - lo]!;
+    }
   }
 }
