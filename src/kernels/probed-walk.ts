@@ -5,10 +5,11 @@
  */
 import { invalidArgument } from '../errors/index.js';
 import { checkCount, checkLength } from './validate.js';
+import { Scratch } from '../util/scratch.js';
 
 /** Per-thread pid → candidate index and a byte mark of the candidates (all 0 between calls). */
-let slotScratch = new Int32Array(0);
-let markScratch = new Uint8Array(0);
+const slotScratch = new Scratch((n) => new Int32Array(n));
+const markScratch = new Scratch((n) => new Uint8Array(n));
 
 /**
  * Kernels.centroidEstimateWalk (see src/kernels/types.ts for the contract).
@@ -46,12 +47,8 @@ export function centroidEstimateWalk(
       throw invalidArgument('ivfOffsets', `ascending offsets within ivf (${ivf.length})`, ivfOffsets[c + 1]);
     }
   }
-  if (slotScratch.length < nPassages) {
-    slotScratch = new Int32Array(nPassages);
-    markScratch = new Uint8Array(nPassages);
-  }
-  const slot = slotScratch;
-  const mark = markScratch;
+  const slot = slotScratch.take(nPassages);
+  const mark = markScratch.take(nPassages);
   for (let d = 0; d < n; d++) {
     slot[pids[d]!] = d;
     mark[pids[d]!] = 1;

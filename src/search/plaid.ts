@@ -23,6 +23,7 @@ import { centroidScoresInt8, int8Supported } from './centroid-quantisation.js';
 import type { IndexSegment } from '../format/index-reader.js';
 import { probedTokenRanking } from './probed-token-interaction.js';
 import { prunedInteractionScores } from './centroid-pruned-interaction.js';
+import { Scratch } from '../util/scratch.js';
 import { exactScoringMethod, prepareCodeQuery, scoreOnCodes, supportsCodeScoring, type CodeScoringMethod, type ExactScoringMethod } from '../codec/code-scorer.js';
 
 /** Called between chunks of a long loop; throws to stop it (TIMEOUT, ABORTED, INDEX_CLOSED). */
@@ -181,19 +182,9 @@ export function centroidScores(a: ScoringArrays, q: EncodedQuery, kernels: Kerne
  * them only while it runs): allocating 16 MiB (K = 131,072 × 32 tokens) zeroed per query cost
  * 7.4 ms at load ~12 against 0.06 ms to reuse it (bench/RESULTS.md, "The 1M goal").
  */
-let scoresScratch = new Float32Array(0);
+const scoresScratch = new Scratch((n) => new Float32Array(n));
 /** Per-thread K row maxima of those scores (see Kernels.centroidScoresInt8's rowMax). */
-let rowMaxScratch = new Float32Array(0);
-
-function scratchScores(n: number): Float32Array {
-  if (scoresScratch.length < n) scoresScratch = new Float32Array(n);
-  return scoresScratch.subarray(0, n);
-}
-
-function scratchRowMax(k: number): Float32Array {
-  if (rowMaxScratch.length < k) rowMaxScratch = new Float32Array(k);
-  return rowMaxScratch.subarray(0, k);
-}
+const rowMaxScratch = new Scratch((n) => new Float32Array(n));
 
 /** Queries up to this many tokens take the query-panel path in `centroidScores` (one 16-lane group). */
 const SHORT_QUERY = 16;
@@ -517,8 +508,8 @@ export function plaidSearch(
   check?.();
   // Stage 1 in scratch buffers, with each centroid's row maximum so that the probe and margin passes
   // skip the rows that cannot matter (bench/RESULTS.md, "The 1M goal").
-  const rowMax = scratchRowMax(a.nCentroids);
-  const s = centroidScores(a, q, kernels, scratchScores(a.nCentroids * q.length), rowMax);
+  const rowMax = rowMaxScratch.take(a.nCentroids);
+  const s = centroidScores(a, q, kernels, scoresScratch.take(a.nCentroids * q.length), rowMax);
   const { probed, keep } = probeAndMask(s, a.nCentroids, q.length, params.nIvfProbe, params.centroidScoreThreshold, params.centroidScoreMargin, params.nIvfProbeTotal, kernels, probeRescoreFor(a, q), rowMax);
   const candidates = ivfUnion(a, probed, mark);
   const t1 = performance.now();

@@ -39,6 +39,7 @@ import type { IndexSegment } from '../format/index-reader.js';
 import { prepareCodeQuery, scoreOnCodes, supportsFastScan, type CodeQuery, type FastScanCodeQuery } from '../codec/code-scorer.js';
 import { CANDIDATE_DEFAULTS } from '../config/defaults.js';
 import { segmentOf, type DeadlineCheck, type EncodedQuery, type ScoringArrays } from './plaid.js';
+import { Scratch } from '../util/scratch.js';
 
 /** Query tokens that probed each cell: `head[c]` is the first slot (i · p + j) or -1, `next[slot]` the next one. */
 interface ProbeLists {
@@ -137,8 +138,8 @@ export function probedTokenScores(
 }
 
 /** Per-thread scratch of the walk's cell lists (qLen × cells) and probeCentroids' unused keep mask (K bytes). */
-let topScratch = new Int32Array(0);
-let keepScratch = new Uint8Array(0);
+const topScratch = new Scratch((n) => new Int32Array(n));
+const keepScratch = new Scratch((n) => new Uint8Array(n));
 
 /**
  * Each passage's best centroid score per query token, max_{j ∈ P} S[c_j, i], read from the IVF of
@@ -163,10 +164,8 @@ function estimatesAndInteraction(a: ScoringArrays, s: Float32Array, q: EncodedQu
   const est = new Float32Array(qLen * n);
   const ci = new Float32Array(n);
   const m = Math.min(Math.max(1, Math.floor(cells)), a.nCentroids);
-  if (topScratch.length < qLen * m) topScratch = new Int32Array(qLen * m);
-  if (keepScratch.length < a.nCentroids) keepScratch = new Uint8Array(a.nCentroids);
-  const top = topScratch.subarray(0, qLen * m);
-  kernels.probeCentroids(s, a.nCentroids, qLen, m, 0, top, keepScratch.subarray(0, a.nCentroids));
+  const top = topScratch.take(qLen * m);
+  kernels.probeCentroids(s, a.nCentroids, qLen, m, 0, top, keepScratch.take(a.nCentroids));
   kernels.centroidEstimateWalk(s, qLen, top, m, a.ivfOffsets, a.ivf, a.doclens.length, pids, q.weights, est, ci);
   return { est, ci };
 }
@@ -189,7 +188,7 @@ function tokenQueries(a: ScoringArrays, q: EncodedQuery, kernels: Kernels): Code
 }
 
 /** Per-thread K-float column of S for one query token (only its probed cells' entries are written and read). */
-let columnScratch = new Float32Array(0);
+const columnScratch = new Scratch((n) => new Float32Array(n));
 
 /** Indices into `pids` grouped by the segment holding each passage. */
 function groupBySegment(a: ScoringArrays, pids: Int32Array): Map<number, number[]> {
@@ -244,8 +243,7 @@ function scorePairs(a: ScoringArrays, q: EncodedQuery, s: Float32Array, probed: 
   const qLen = q.length;
   const p = probed.length / qLen;
   const { first, rows, docOf } = pairs;
-  if (columnScratch.length < a.nCentroids) columnScratch = new Float32Array(a.nCentroids);
-  const col = columnScratch.subarray(0, a.nCentroids);
+  const col = columnScratch.take(a.nCentroids);
   for (let i = 0; i < qLen; i++) {
     const lo = first[i]!;
     const hi = first[i + 1]!;
