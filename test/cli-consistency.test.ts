@@ -8,7 +8,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runPlait, type CliResult } from './helpers/cli.js';
@@ -108,6 +108,22 @@ test('the exact stage that runs is named by --timings and plait info, PLAIT_EXAC
   }
   // BM25 has no exact stage.
   assert.doesNotMatch(plait('search', 'sample', 'bread', '--mode', 'bm25', '--timings').stdout, /exact stage/);
+});
+
+test('plait add reports its encoding progress as plait index does (JSON lines on a pipe), and -q silences it', () => {
+  cpSync(join(dir, 'indexes', 'sample'), join(dir, 'indexes', 'progress'), { recursive: true });
+  // 600 one-passage documents: more than one progress step (512 passages), so the encoding reports.
+  const docs = join(dir, 'progress.jsonl');
+  writeFileSync(docs, Array.from({ length: 600 }, (_, i) => JSON.stringify({ _id: `p${i}`, text: `bread number ${i} with yeast` })).join('\n') + '\n');
+  const r = plait('add', 'progress', docs);
+  assert.equal(r.code, 0, r.stderr);
+  const lines = r.stderr.trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { phase: string; done: number; total: number });
+  assert.ok(lines.some((l) => l.phase === 'encode' && l.done === 512 && l.total === 600), r.stderr);
+  assert.match(r.stdout, /^added 600 documents, replaced 0/);
+  const quiet = plait('add', 'progress', docs, '-q');
+  assert.equal(quiet.code, 0, quiet.stderr);
+  assert.equal(quiet.stderr, '');
+  assert.match(quiet.stdout, /^added 0 documents, replaced 600/);
 });
 
 test('outputs under /proc fail at once with NOT_WRITABLE, before any work', () => {

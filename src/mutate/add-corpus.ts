@@ -14,6 +14,7 @@ import type { CorpusInput, CorpusReadReport, CorpusReaderOptions } from '../inde
 import { checkModel } from '../search/model-check.js';
 import type { DocumentInput } from '../docstore/types.js';
 import { encodeDocuments } from './encode-documents.js';
+import type { BuildProgress } from '../indexer/build-index.js';
 import { documentExists, firstIndexedId, updateIndex, type UpdateResult } from './index-updater.js';
 import { DocStoreReader } from '../docstore/index.js';
 import { roleFileName } from '../format/manifest.js';
@@ -26,6 +27,8 @@ export interface AddCorpusOptions extends CorpusReaderOptions, LockWaitOptions {
   /** An open encoder of the index's model (not closed); default: one created from the manifest. */
   encoder?: Encoder;
   encoderOptions?: EncoderOptions;
+  /** Progress of the encoding ('encode' phase: passages encoded of the total), as the build reports it. */
+  onProgress?: (p: BuildProgress) => void;
 }
 
 export interface AddCorpusResult extends UpdateResult {
@@ -87,7 +90,8 @@ export async function addCorpus(index: string, input: CorpusInput, options: AddC
     }
     if (docs.length === 0) throw emptyCorpusError(input, corpus.report, 'add');
     if (options.noReplace === true) refuseBeforeEncoding(path, docs, sources);
-    const encoded = await encodeDocuments(docs, encoder, manifest);
+    const started = Date.now();
+    const encoded = await encodeDocuments(docs, encoder, manifest, (done, total) => options.onProgress?.({ phase: 'encode', done, total, elapsedMs: Date.now() - started }));
     const t1 = performance.now();
     let result: UpdateResult;
     try {

@@ -11,6 +11,7 @@ import type { DocumentInput } from '../docstore/types.js';
 import { indexText } from '../indexer/index-text.js';
 import { splitLongText } from '../indexer/split-passages.js';
 import type { EncodedDocument } from './index-updater.js';
+import { embedInSteps } from '../indexer/build-index.js';
 
 /**
  * Checks a document given to `add` (docId a non-empty string without white space, text a string,
@@ -39,7 +40,12 @@ export function checkDocument(doc: unknown, i: number): DocumentInput {
 }
 
 /** Splits and encodes documents as the build did (its split setting, window and stride). */
-export async function encodeDocuments(docs: readonly DocumentInput[], encoder: Encoder, manifest: IndexManifest): Promise<EncodedDocument[]> {
+export async function encodeDocuments(
+  docs: readonly DocumentInput[],
+  encoder: Encoder,
+  manifest: IndexManifest,
+  onEncoded?: (passages: number, total: number) => void,
+): Promise<EncodedDocument[]> {
   const { split, window, stride } = manifest.settings;
   const pieces = docs.map((doc) => {
     const full = indexText(doc.title, doc.text);
@@ -47,7 +53,13 @@ export async function encodeDocuments(docs: readonly DocumentInput[], encoder: E
       ? splitLongText(full, (t) => encoder.tokenize(t), window, stride, BUILD_MEMORY_DEFAULTS.splitBlockChars)
       : [{ text: full.slice(0, ENCODER_DEFAULTS.maxTextLength), start: 0, end: full.length }];
   });
-  const embeddings = await encoder.encodeDocuments(pieces.flat().map((p) => p.text));
+  const texts = pieces.flat().map((p) => p.text);
+  // In the build's progress steps (embedInSteps), so that a long add reports as `plait index` does.
+  const embeddings = await embedInSteps(
+    Int32Array.from(texts, (_, i) => i),
+    (pids) => encoder.encodeDocuments(Array.from(pids, (i) => texts[i]!)),
+    (n) => onEncoded?.(n, texts.length),
+  );
   let k = 0;
   return docs.map((doc, i) => {
     const ps = pieces[i]!;

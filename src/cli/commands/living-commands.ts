@@ -13,6 +13,7 @@ import { updateIndex, compactIndex, documentExists } from '../../mutate/index-up
 import { backupIndex } from '../../mutate/index-backup.js';
 import { locateIndex } from '../../format/index-path.js';
 import { PlaitError, isPlaitError } from '../../errors/index.js';
+import { ProgressReporter } from '../progress.js';
 import { LOCK_WAIT_DEFAULTS } from '../../config/defaults.js';
 import { withLockWait, type LockWaitOptions } from '../../mutate/lock-wait.js';
 import type { CorpusFormat, CorpusReaderOptions, CorpusWarning } from '../../indexer/corpus/types.js';
@@ -27,6 +28,7 @@ import { SKIP_CODES, SKIP_INVALID_HELP, describeSkipped, totalSkipped, withCorpu
 export interface AddCliOptions {
   replace: boolean;
   skipInvalid?: boolean;
+  quiet?: boolean;
   format?: CorpusFormat;
   idField?: string;
   textField?: string;
@@ -99,15 +101,17 @@ export function registerLivingCommands(program: Command): void {
     .option('--skip-invalid', SKIP_INVALID_HELP);
   withCorpusOptions(add)
     .option(...LOCK_WAIT_OPTION)
-    .option('-q, --quiet', QUIET_HELP)
+    .option('-q, --quiet', 'no progress output (progress: a bar on a terminal, JSON lines on a pipe, on stderr, as plait index)')
     .option('--json', 'print the result as JSON')
     .action(async (index: string, input: string, o: AddCliOptions) => {
       refuseClusterShard(index, 'add');
       if (!existsSync(input)) throw new PlaitError('FILE_NOT_FOUND', { message: `no corpus at ${input}`, path: input });
       const interrupts = WriteInterrupts.install(o.json === true);
+      const progress = ProgressReporter.auto(o.quiet === true);
       let r;
       try {
         r = await interrupts.run(() => addCorpus(index, input, {
+          onProgress: (p) => progress.update(p.phase, p.done, p.total, p.elapsedMs),
           noReplace: !o.replace,
           ...corpusReadOptions(o),
           ...lockWait(o),
@@ -115,6 +119,7 @@ export function registerLivingCommands(program: Command): void {
           ...(o.json ? {} : { onWarning: (w: CorpusWarning) => process.stderr.write(`plait: warning: ${w.message}\n`) }),
         }));
       } catch (err) {
+        progress.done();
         interrupts.dispose();
         if (isPlaitError(err, 'DOCUMENT_EXISTS')) {
           // Not an invalid document (--skip-invalid does not apply): the id is in the index already.
@@ -127,6 +132,7 @@ export function registerLivingCommands(program: Command): void {
         }
         throw err;
       }
+      progress.done();
       if (o.json) {
         printJson({ path: r.path, generation: r.generation, commit: commitIdOf(r.manifest), added: r.added, replaced: r.replaced, compacted: r.compacted, counts: r.manifest.counts, report: r.report, encodeMs: r.encodeMs, writeMs: r.writeMs });
       } else {

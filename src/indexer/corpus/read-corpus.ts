@@ -121,7 +121,7 @@ class StreamingCorpusReader implements CorpusReader {
       return this.reject(
         'idWhitespace',
         new PlaitError('ID_WHITESPACE', {
-          message: `document id ${JSON.stringify(docId)} in ${file} at line ${line} contains white space, which TREC run files cannot hold: rename the file or change the id (e.g. "my notes" → "my-notes")`,
+          message: `document id ${JSON.stringify(docId)} in ${file} at line ${line} contains white space, which TREC run files cannot hold: change the id (e.g. "my notes" → "my-notes"; in a folder of text files the id is the file's name: rename the file)`,
           id: docId,
           file,
           line,
