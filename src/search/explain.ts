@@ -1,23 +1,35 @@
 /**
  * Token-level explanations of late interaction: for one query and one passage, which document
  * token each query token matched (MaxSim's argmax), the similarity, the query token's weight (IDF
- * when weighting is on) and its contribution; the contributions sum to the passage's score as
- * search computes it (decompressed residuals, the same weights), which test/explain.test.ts checks
- * to 1e-5 (under the default 'fastscan' exact stage the similarities are fast-scan's own, from
- * src/codec/code-scorer.ts; under 'codes' and 'codes-normalized' they stay decompressed, so they
- * differ from those methods' scores by the dropped or approximated norm). Token texts and offsets come from the model's own tokenizer (`Encoder.rows`), whose row
- * layout is the encoder's: ColBERT's [CLS]/marker/[SEP]/[MASK] rows are labelled by role, and the
- * [MASK] rows of query augmentation, which carry real weight, show what they matched.
+ * when weighting is on) and its contribution. The similarities are those of the exact stage that
+ * search ran (exactScoringMethod(): PLAIT_EXACT_SCORING, else EXACT_SCORING_DEFAULTS.method, as the
+ * index's width runs it — describeExactStage): fast-scan's own at 1, 2 and 4 bits by default, the
+ * ternary byte table on a ternary index, the int16 byte tables under 'codes' and 'codes-normalized',
+ * decompression under 'decompress' and at 8 bits. They come from the search's own kernel, so the
+ * contributions, summed in float32 in the kernel's order, are the score search gave the passage
+ * (test/explain-exact-stage.test.ts checks every width and method). Token texts and offsets come
+ * from the model's own tokenizer (`Encoder.rows`), whose row layout is the encoder's: ColBERT's
+ * [CLS]/marker/[SEP]/[MASK] rows are labelled by role, and the [MASK] rows of query augmentation,
+ * which carry real weight, show what they matched.
  */
 import { PlaitError } from '../errors/index.js';
 import type { Encoder, RowToken, TokenRole } from '../encoder/types.js';
 import { MAXSIM_EMPTY_TOKEN, type Kernels } from '../kernels/types.js';
-import { residualBytes } from '../codec/residual-codec.js';
 import type { Bm25TermMatch } from '../docstore/index.js';
 import type { QueryRewrite } from '../rewrite/query-rewriter.js';
 import { centroidScores, type EncodedQuery, type ScoringArrays } from './plaid.js';
-import { exactScoringMethod, fastScanSimilarities, prepareCodeQuery, supportsFastScan, type FastScanCodeQuery } from '../codec/code-scorer.js';
+import {
+  exactScoringMethod,
+  fastScanSimilarities,
+  prepareCodeQuery,
+  scoreOnCodes,
+  supportsCodeScoring,
+  supportsFastScan,
+  type ExactScoringMethod,
+  type FastScanCodeQuery,
+} from '../codec/code-scorer.js';
 import type { HybridParts } from './search-result.js';
+import type { IndexSegment } from '../format/index-reader.js';
 
 /** One side of a match: the token's text, its role, and [start, end) UTF-16 offsets (-1 for special tokens). */
 export interface ExplainedToken {
@@ -34,7 +46,10 @@ export interface TokenMatch {
   query: ExplainedToken;
   /** The passage token with the highest similarity; null when the passage has no tokens. */
   match: ExplainedToken | null;
-  /** Cosine similarity of the two (decompressed) token vectors, in [-1, 1] (-9999 when the passage has no token). */
+  /**
+   * The two tokens' similarity as the exact stage scored it: their cosine (about [-1, 1]; 'codes'
+   * drops the norm, so it may pass 1 by the residual's quantisation), -9999 when the passage has no token.
+   */
   similarity: number;
   /** The query token's weight: its IDF weight with weighting on, else 1. */
   weight: number;
@@ -69,9 +84,38 @@ function explainRow(rows: readonly RowToken[], i: number, text: string, encoder:
 }
 
 /**
- * The per-token MaxSim of `q` against passage `pid`: decompresses the passage's rows and, for each
- * query row, finds the best one. Query rows are labelled from `queryRows`, passage rows from
- * `passageRows` (the tokenizer's layout of `passageText`).
+ * The exact stage's similarity of every (query row, passage row) pair of the passage at rows
+ * [start, start + len) of `seg`: qLen × len floats, query-row-major, each bit for bit the value the
+ * stage's kernel takes the maximum of. Fast-scan has a kernel for it (fastScanSimilarities); the
+ * other methods run their own MaxSim kernel on the passage's rows as len one-token documents, once
+ * per query row with that row's weight 1 and the others 0 (Σ_i w_i · max_j then is the one
+ * similarity, exactly: the other terms are zeros).
+ */
+function exactSimilarities(a: ScoringArrays, kernels: Kernels, q: EncodedQuery, seg: IndexSegment, start: number, len: number, method: ExactScoringMethod): Float32Array {
+  if (method === 'fastscan' && supportsFastScan(a)) {
+    return fastScanSimilarities(a, prepareCodeQuery(a, q.vectors, q.length, kernels, 'fastscan') as FastScanCodeQuery, centroidScores(a, q, kernels), seg.codes, seg.residuals, start, len);
+  }
+  const out = new Float32Array(q.length * len);
+  const starts = Int32Array.from({ length: len }, (_, j) => start + j);
+  const lens = new Int32Array(len).fill(1);
+  const onCodes = method !== 'decompress' && supportsCodeScoring(a.nbits);
+  const s = onCodes ? centroidScores(a, q, kernels) : null;
+  const cq = onCodes ? prepareCodeQuery(a, q.vectors, q.length, kernels, method) : null;
+  const oneHot = new Float32Array(q.length);
+  for (let i = 0; i < q.length; i++) {
+    oneHot.fill(0);
+    oneHot[i] = 1;
+    const row = out.subarray(i * len, (i + 1) * len);
+    if (s !== null && cq !== null) scoreOnCodes(a, cq, s, seg.codes, seg.residuals, starts, lens, len, method === 'codes-normalized', kernels, row, oneHot);
+    else kernels.maxsimCompressed(q.vectors, q.length, a.dim, seg.codes, seg.residuals, starts, lens, len, a.centroids, a.weights, a.nbits, row, oneHot);
+  }
+  return out;
+}
+
+/**
+ * The per-token MaxSim of `q` against passage `pid`, on the similarities of the exact stage in use
+ * (exactSimilarities): for each query row, the best passage row. Query rows are labelled from
+ * `queryRows`, passage rows from `passageRows` (the tokenizer's layout of `passageText`).
  * @throws PlaitError INTERNAL when the tokenizer's row layout disagrees with the stored row count.
  */
 export function explainLate(
@@ -83,7 +127,6 @@ export function explainLate(
   pid: number,
   passage: { text: string; rows: readonly RowToken[] },
 ): { tokens: TokenMatch[]; lateScore: number } {
-  const dim = a.dim;
   const len = a.doclens[pid]!;
   const start = a.tokenStarts[pid]!;
   if (query.rows.length !== q.length) {
@@ -92,25 +135,17 @@ export function explainLate(
   if (passage.rows.length !== len) {
     throw new PlaitError('INTERNAL', { message: `passage ${pid} has ${len} stored token rows but its text tokenizes to ${passage.rows.length}` });
   }
-  const docVecs = new Float32Array(len * dim);
-  const bytes = residualBytes(dim, a.nbits);
   // The segment holding the passage (segments are ascending pid ranges; token starts are segment-local).
   const seg = a.segments.find((g) => pid >= g.firstPid && pid < g.firstPid + g.passages);
   if (seg === undefined) throw new PlaitError('INVALID_INPUT', { message: `no passage ${pid}`, pid });
-  // Under the 'fastscan' exact stage the similarities are the kernel's own (table-quantised q·r over
-  // the exact norm), so the contributions sum to the search score; otherwise decompressed.
-  const fast = len > 0 && exactScoringMethod() === 'fastscan' && supportsFastScan(a);
-  const sims = fast ? fastScanSimilarities(a, prepareCodeQuery(a, q.vectors, q.length, kernels, 'fastscan') as FastScanCodeQuery, centroidScores(a, q, kernels), seg.codes, seg.residuals, start, len) : null;
-  if (!fast) kernels.decompress(seg.codes.subarray(start, start + len), seg.residuals.subarray(start * bytes, (start + len) * bytes), len, dim, a.centroids, a.weights, a.nbits, docVecs);
+  const sims = len > 0 ? exactSimilarities(a, kernels, q, seg, start, len, exactScoringMethod()) : new Float32Array(0);
   const tokens: TokenMatch[] = [];
   let lateScore = 0;
   for (let i = 0; i < q.length; i++) {
     let best = -Infinity;
     let arg = -1;
     for (let j = 0; j < len; j++) {
-      let dot = 0;
-      if (sims !== null) dot = sims[i * len + j]!;
-      else for (let d = 0; d < dim; d++) dot += q.vectors[i * dim + d]! * docVecs[j * dim + d]!;
+      const dot = sims[i * len + j]!;
       // Strictly greater: the first of equal rows wins, and a NaN never does (as in the kernels).
       if (dot > best) {
         best = dot;
@@ -120,10 +155,10 @@ export function explainLate(
     const weight = q.weights === null ? 1 : q.weights[i]!;
     // A passage without tokens scores ColBERT's -9999 per query token, as the kernels do.
     const similarity = arg < 0 ? MAXSIM_EMPTY_TOKEN : best;
-    // Under fast-scan, float32 sums in the kernel's order (w_i · best_i rounded, then added), so
+    // Float32 sums in the kernels' order (w_i · best_i rounded, then added, i ascending), so
     // lateScore is the search score bit for bit, not only to 1e-5.
-    const contribution = sims !== null && q.weights !== null ? Math.fround(weight * similarity) : weight * similarity;
-    lateScore = sims !== null ? Math.fround(lateScore + contribution) : lateScore + contribution;
+    const contribution = q.weights !== null ? Math.fround(weight * similarity) : similarity;
+    lateScore = Math.fround(lateScore + contribution);
     tokens.push({
       query: explainRow(query.rows, i, query.text, encoder),
       match: arg < 0 ? null : explainRow(passage.rows, arg, passage.text, encoder),
