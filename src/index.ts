@@ -278,3 +278,6 @@ export type { PlaidDefaultsTable } from './search/search-options.js';
 
 // Loose ends of the new user's trial (polish4): the corpus reader's skip reasons and the error code each stands for.
 export { SKIP_REASON_CODES } from './indexer/corpus/index.js';
+
+// Search speed's user-facing side (polish5): each round of late ranking as it ran (SearchTimings.rounds).
+export type { LateRound } from './search/late-ranking.js';

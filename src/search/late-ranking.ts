@@ -50,27 +50,58 @@ export function* latePlan(
   }
 }
 
-/** Runs the plan with a synchronous scorer; the last PLAID round's timings are copied into `timings`. */
-export function rankLate(plan: Generator<ScoreRequest, CollapsedDocs, ScoredPassages>, score: (req: ScoreRequest) => ScoredPassages, timings: Partial<PlaidTimings>): CollapsedDocs {
+/**
+ * One round of late ranking as it ran (SearchTimings.rounds): PLAID with the settings the round
+ * used (the first round's are the resolved search's; each widening round ×4 nIvfProbe and ndocs,
+ * pruning off), its stage timings and candidate count; an exact scan of every passage (the policy's
+ * last resort, or an exhaustive search); or the exact scan of a filter's allowed passages that
+ * replaces PLAID for a selective filter (filtered-search.ts exactFilter). `ms`: the round's
+ * scoring time. A ColBERT-PRF search ranks twice: the second ranking's rounds follow the first's.
+ */
+export type LateRound =
+  | ({ kind: 'plaid'; params: PlaidParams; ms: number } & PlaidTimings)
+  | { kind: 'exhaustive'; ms: number }
+  | { kind: 'filtered-exact'; passages: number; ms: number };
+
+/** Where rankLate records: the last PLAID round's stage timings at the top, every round in `rounds`. */
+export type LateTimings = Partial<PlaidTimings> & { rounds?: LateRound[] };
+
+/** Appends a round to `timings.rounds`; a PLAID round's stage timings also become the top-level ones (the last round's). */
+export function recordRound(timings: LateTimings, round: LateRound): void {
+  (timings.rounds ??= []).push(round);
+  if (round.kind === 'plaid') {
+    const { candidatesMs, pruneMs, interactionMs, exactMs, candidates } = round;
+    Object.assign(timings, { candidatesMs, pruneMs, interactionMs, exactMs, candidates });
+  }
+}
+
+function roundOf(req: ScoreRequest, scored: ScoredPassages, ms: number): LateRound {
+  return req.kind === 'plaid' && scored.timings !== null ? { kind: 'plaid', params: req.params, ms, ...scored.timings } : { kind: 'exhaustive', ms };
+}
+
+/** Runs the plan with a synchronous scorer; each round is recorded in `timings` (recordRound). */
+export function rankLate(plan: Generator<ScoreRequest, CollapsedDocs, ScoredPassages>, score: (req: ScoreRequest) => ScoredPassages, timings: LateTimings): CollapsedDocs {
   let step = plan.next();
   while (step.done !== true) {
+    const t = performance.now();
     const scored = score(step.value);
-    if (scored.timings !== null) Object.assign(timings, scored.timings);
+    recordRound(timings, roundOf(step.value, scored, performance.now() - t));
     step = plan.next(scored);
   }
   return step.value;
 }
 
-/** Runs the plan with an asynchronous scorer (the worker pool). */
+/** Runs the plan with an asynchronous scorer (the worker pool); each round is recorded in `timings` (recordRound). */
 export async function rankLateAsync(
   plan: Generator<ScoreRequest, CollapsedDocs, ScoredPassages>,
   score: (req: ScoreRequest) => Promise<ScoredPassages>,
-  timings: Partial<PlaidTimings>,
+  timings: LateTimings,
 ): Promise<CollapsedDocs> {
   let step = plan.next();
   while (step.done !== true) {
+    const t = performance.now();
     const scored = await score(step.value);
-    if (scored.timings !== null) Object.assign(timings, scored.timings);
+    recordRound(timings, roundOf(step.value, scored, performance.now() - t));
     step = plan.next(scored);
   }
   return step.value;

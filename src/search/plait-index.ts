@@ -32,7 +32,7 @@ import { checkModel } from './model-check.js';
 import { QueryEncoder, type QueryEncoderOptions } from './query-encoder.js';
 import { QueryPreparer } from './prepared-query.js';
 import { DocPassages, type CollapsedDocs } from './doc-passages.js';
-import { latePlan, rankLate, rankLateAsync } from './late-ranking.js';
+import { latePlan, rankLate, rankLateAsync, recordRound } from './late-ranking.js';
 import { LocalScorer, pooledScorer } from './passage-scorers.js';
 import { fuseHybrid } from './hybrid.js';
 import { unsearchable, queryFit, type EmptyReason } from './query-text.js';
@@ -520,7 +520,7 @@ export class PlaitIndex {
     const mask = this.mask(r);
     const pool = this.pool;
     const rankOnce = async (qq: EncodedQuery): Promise<CollapsedDocs> => {
-      if (mask !== null && exactFilter(mask)) return exactFiltered(qq, mask, this.docs, (x, pids) => this.local.exact(x, pids), this.lateDepth(r));
+      if (mask !== null && exactFilter(mask)) return this.rankFiltered(qq, mask, r, timings);
       const scorer = pooledScorer(pool, qq, deadline);
       const marks = mask === null ? undefined : candidateMarks(this.arrays, this.docstore.pidToDoc, mask);
       return this.exactDocuments(qq, await rankLateAsync(latePlan(r, this.lateWant(r, mask), this.lateDepth(r), this.docs, mask?.allowed ?? null, marks), scorer, timings), r);
@@ -538,6 +538,14 @@ export class PlaitIndex {
     return this.finish(query, q, late, r, timings, t0, mask, rw);
   }
 
+  /** A selective filter's allowed passages scored exactly instead of PLAID (filtered-search.ts), recorded as a round of `timings`. */
+  private rankFiltered(q: EncodedQuery, mask: DocMask, r: ResolvedSearch, timings: SearchTimings): CollapsedDocs {
+    const t = performance.now();
+    const ranked = exactFiltered(q, mask, this.docs, (x, pids) => this.local.exact(x, pids), this.lateDepth(r));
+    recordRound(timings, { kind: 'filtered-exact', passages: mask.passages, ms: performance.now() - t });
+    return ranked;
+  }
+
   /** One query on the calling thread, checking the deadline while scoring. */
   private searchOne(query: string, embedding: TokenEmbeddings | null, r: ResolvedSearch, deadline: Deadline, rw: RewrittenQuery | null = null): SearchResult {
     const t0 = performance.now();
@@ -549,7 +557,7 @@ export class PlaitIndex {
       q = this.prepare(embedding, r);
       const check = deadline.checker;
       const rankOnce = (qq: EncodedQuery): CollapsedDocs => {
-        if (mask !== null && exactFilter(mask)) return exactFiltered(qq, mask, this.docs, (x, pids) => this.local.exact(x, pids), this.lateDepth(r));
+        if (mask !== null && exactFilter(mask)) return this.rankFiltered(qq, mask, r, timings);
         const marks = mask === null ? undefined : candidateMarks(this.arrays, this.docstore.pidToDoc, mask);
         return this.exactDocuments(qq, rankLate(latePlan(r, this.lateWant(r, mask), this.lateDepth(r), this.docs, mask?.allowed ?? null, marks), (req) => this.local.score(qq, req, check), timings), r, check);
       };

@@ -7,6 +7,7 @@ import { PlaitError } from '../errors/index.js';
 import type { DocStoreReader } from '../docstore/index.js';
 import type { FusedDoc, ScoredDoc } from './fusion.js';
 import type { PlaidTimings } from './plaid.js';
+import type { LateRound } from './late-ranking.js';
 import type { EmptyReason } from './query-text.js';
 import type { QueryRewrite } from '../rewrite/query-rewriter.js';
 
@@ -42,6 +43,13 @@ export interface SearchTimings extends Partial<PlaidTimings> {
   bm25Ms: number;
   fusionMs: number;
   totalMs: number;
+  /**
+   * Each round of late ranking, in order (late-ranking.ts LateRound): the PLAID settings every
+   * round ran with (a filter or deletes that leave fewer than topK documents widen the search), or
+   * the exact scans. The top-level stage timings (candidatesMs …) are the last PLAID round's.
+   * Absent in bm25 mode.
+   */
+  rounds?: LateRound[];
 }
 
 export interface SearchResult {

@@ -3,7 +3,7 @@ import { openIndexForCli } from '../open-index.js';
 import { readFileSync } from 'node:fs';
 import { CANDIDATE_DEFAULTS, INTERACTION_SCORINGS, SEARCH_DEFAULTS, colbertDefaultsFor, type PlaidParams } from '../../config/defaults.js';
 import { PLAID_DEFAULTS_TABLES } from '../../search/search-options.js';
-import { describePlaidParams } from '../plaid-params-text.js';
+import { describeLaterRounds, describePlaidParams, describeRound } from '../plaid-params-text.js';
 import { describeExactStage } from '../../codec/code-scorer.js';
 
 /** ColBERT's PLAID table for k <= 10, <= 100 and beyond, which plaidDefaultsFor (a search without a calibration) starts from. */
@@ -33,7 +33,12 @@ export function formatTimings(t: SearchTimings, plaid: (PlaidParams & { source: 
   const parts = (Object.entries(t) as Array<[string, unknown]>)
     .filter(([k, v]) => typeof v === 'number' && k.endsWith('Ms') && k !== 'totalMs' && v > 0)
     .map(([k, v]) => `${k.slice(0, -2)} ${ms(v as number)}`);
-  const settings = (plaid === undefined ? '' : `; PLAID ${describePlaidParams(plaid)} (${plaid.source})`) + (exactStage === undefined ? '' : `; exact stage ${exactStage}`);
+  // The first round's settings with their source, then each widening round's (late-ranking.ts); a
+  // selective filter's exact scan ran instead of PLAID, so no PLAID settings are claimed for it.
+  const rounds = t.rounds ?? [];
+  const first = rounds[0];
+  const firstText = plaid === undefined ? '' : first?.kind === 'filtered-exact' ? `; ${describeRound(first)}` : `; PLAID ${describePlaidParams(plaid)} (${plaid.source})`;
+  const settings = firstText + (plaid === undefined ? '' : describeLaterRounds(rounds)) + (exactStage === undefined ? '' : `; exact stage ${exactStage}`);
   // The model load and the first search's one-time setup are the process's, not the query's: said apart.
   const cold = modelLoadMs === undefined ? '' : `; before it: model load and warm-up ${ms(modelLoadMs)} (not in total); a first search in a process also pays one-time setup (plait eval and the server measure warm)`;
   return `timings: total ${ms(t.totalMs)}${parts.length > 0 ? ` (${parts.join(', ')})` : ''}${settings}${cold}`;
@@ -177,9 +182,11 @@ export function registerSearchCommands(program: Command): void {
       const base = o.plaidDefaults === 'colbert' ? 'ColBERT defaults' : index.manifest.calibration !== undefined ? 'calibration' : 'defaults';
       const flagged = o.ncells !== undefined || o.threshold !== undefined || o.ndocs !== undefined || o.interactionScoring !== undefined;
       const usedPlaid = r.mode === 'bm25' || r.exhaustive ? undefined : { ...r.plaid, source: flagged ? `flags+${base}` : base };
+      // A selective filter's exact scan ran instead of PLAID: no PLAID settings in the JSON (timings.rounds says what ran).
+      const ranPlaid = timings.rounds?.some((x) => x.kind === 'plaid') === true;
       if (o.json) {
         const exact = r.mode === 'bm25' ? {} : { exactStage: describeExactStage(index.manifest.nbits) };
-        const timed = { ...timings, ...(modelLoadMs === undefined ? {} : { modelLoadMs }), ...(usedPlaid === undefined ? {} : { plaid: usedPlaid }), ...exact };
+        const timed = { ...timings, ...(modelLoadMs === undefined ? {} : { modelLoadMs }), ...(usedPlaid === undefined || !ranPlaid ? {} : { plaid: usedPlaid }), ...exact };
         printJson({ hits, ...(emptyReason === undefined ? {} : { emptyReason }), ...(truncated ? { truncated } : {}), ...(rewrites === undefined ? {} : { rewrites }), ...(o.timings ? { timings: timed } : {}) });
         return;
       }

@@ -6,7 +6,9 @@
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { PlaitError, isPlaitError } from '../../errors/index.js';
-import { INTERACTION_SCORINGS, REQUEST_SYNONYMS_DEFAULTS, SEARCH_DEFAULTS, type InteractionScoring } from '../../config/defaults.js';
+import { INTERACTION_SCORINGS, REQUEST_SYNONYMS_DEFAULTS, SEARCH_DEFAULTS, type InteractionScoring, type PlaidParams } from '../../config/defaults.js';
+import type { LateRound } from '../../search/late-ranking.js';
+import { snakeKeys } from './indexes.js';
 import { PLAID_DEFAULTS_TABLES, type PlaidDefaultsTable } from '../../search/search-options.js';
 import type { SearchHit, SearchMode, SearchOptions, SearchTimings } from '../../index.js';
 import { ERROR_SCHEMA } from '../http-errors.js';
@@ -164,6 +166,16 @@ const TIMINGS_SCHEMA = {
   ),
 } as const;
 
+/** PLAID settings in snake_case (a result's `plaid`, a round's `params`). */
+const PLAID_SETTINGS_SCHEMA = {
+  type: 'object',
+  properties: {
+    ...Object.fromEntries(['centroid_score_margin', 'n_ivf_probe', 'ndocs', 'n_ivf_probe_total', 'ndocs_query_tokens', 'n_exact'].map((k) => [k, { type: 'number' }])),
+    centroid_score_threshold: { type: ['number', 'null'] },
+    interaction_scoring: { type: 'string' },
+  },
+} as const;
+
 const HIT_SCHEMA = {
   type: 'object',
   required: ['doc_id', 'pid', 'score', 'rank'],
@@ -222,10 +234,22 @@ const RESPONSE_SCHEMA = {
           plaid: {
             type: 'object',
             description: "the PLAID settings the search started from and where they came from (source: defaults, calibration, ColBERT defaults, flags+…), as plait search --timings prints them; absent in bm25 mode, exhaustive searches and pipelines",
-            properties: {
-              ...Object.fromEntries(['n_ivf_probe', 'centroid_score_threshold', 'ndocs', 'centroid_score_margin', 'n_ivf_probe_total', 'ndocs_query_tokens', 'n_exact'].map((k) => [k, { type: 'number' }])),
-              interaction_scoring: { type: 'string' },
-              source: { type: 'string' },
+            properties: { ...PLAID_SETTINGS_SCHEMA.properties, source: { type: 'string' } },
+          },
+          rounds: {
+            type: 'array',
+            description:
+              "each round of late ranking in order, as plait search --json --timings gives them: kind 'plaid' (params: the settings it ran with, centroid_score_threshold null when widening turned pruning off; its stage timings and candidates), 'exhaustive' (an exact scan of every passage, widening's last resort or an exhaustive search) or 'filtered-exact' (a selective filter's passages scored exactly instead of PLAID); a filter or deletes that leave fewer than top_k documents widen the search (×4 n_ivf_probe and ndocs, no pruning); absent in bm25 mode",
+            items: {
+              type: 'object',
+              required: ['kind', 'ms'],
+              properties: {
+                kind: { type: 'string', enum: ['plaid', 'exhaustive', 'filtered-exact'] },
+                ms: { type: 'number' },
+                params: PLAID_SETTINGS_SCHEMA,
+                passages: { type: 'integer' },
+                ...Object.fromEntries(['candidates_ms', 'prune_ms', 'interaction_ms', 'exact_ms', 'candidates'].map((k) => [k, { type: 'number' }])),
+              },
             },
           },
           truncated: { type: 'boolean', description: "true when the query had more tokens than the model keeps and was searched on its first ones (late and hybrid; BM25 reads every term); absent otherwise" },
@@ -373,7 +397,8 @@ export const searchRoutes: FastifyPluginAsync = async (app) => {
           ...(a.result.warnings === undefined ? {} : { warnings: a.result.warnings.map(snakeWarning) }),
           ...(a.result.emptyReason === undefined ? {} : { empty_reason: a.result.emptyReason }),
           ...(a.result.truncated ? { truncated: true } : {}),
-          ...(plaid === null || a.result.emptyReason !== undefined ? {} : { plaid }),
+          ...(plaid === null || a.result.emptyReason !== undefined || a.result.timings.rounds?.some((x) => x.kind === 'plaid') !== true ? {} : { plaid }),
+          ...(a.result.timings.rounds === undefined ? {} : { rounds: a.result.timings.rounds.map(snakeRound) }),
           ...(a.result.degraded === true ? { degraded: true, missing_shards: a.result.missingShards ?? [] } : {}),
         })),
       };
@@ -386,18 +411,30 @@ export const searchRoutes: FastifyPluginAsync = async (app) => {
  * calibration or the defaults table), snake_case, with their source; null in bm25 mode and for an
  * exhaustive search. A search that widens (late-ranking.ts) goes on from these.
  */
-function plaidUsed(entry: IndexEntry, options: SearchOptions, b: SearchBody): Record<string, number | string> | null {
+function plaidUsed(entry: IndexEntry, options: SearchOptions, b: SearchBody): Record<string, number | string | null> | null {
   const r = entry.index.resolveSearch(options);
   if (r.mode === 'bm25' || r.exhaustive) return null;
   const base = options.plaidDefaults === 'colbert' ? 'ColBERT defaults' : entry.index.manifest.calibration !== undefined ? 'calibration' : 'defaults';
   const flagged = b.n_ivf_probe !== undefined || b.centroid_score_threshold !== undefined || b.ndocs !== undefined || b.interaction_scoring !== undefined;
-  const p = r.plaid;
-  const out: Record<string, number | string> = { n_ivf_probe: p.nIvfProbe, centroid_score_threshold: p.centroidScoreThreshold, ndocs: p.ndocs };
+  const out = snakePlaid(r.plaid);
+  out['source'] = flagged ? `flags+${base}` : base;
+  return out;
+}
+
+/** PLAID settings in snake_case; a threshold of −∞ (pruning off, a widening round's) is null, as JSON has no −∞. */
+function snakePlaid(p: PlaidParams): Record<string, number | string | null> {
+  const out: Record<string, number | string | null> = { n_ivf_probe: p.nIvfProbe, centroid_score_threshold: Number.isFinite(p.centroidScoreThreshold) ? p.centroidScoreThreshold : null, ndocs: p.ndocs };
   if (p.centroidScoreMargin !== undefined) out['centroid_score_margin'] = p.centroidScoreMargin;
   if (p.nIvfProbeTotal !== undefined) out['n_ivf_probe_total'] = p.nIvfProbeTotal;
   if (p.ndocsQueryTokens !== undefined) out['ndocs_query_tokens'] = p.ndocsQueryTokens;
   if (p.nExact !== undefined) out['n_exact'] = p.nExact;
   if (p.interactionScoring !== undefined) out['interaction_scoring'] = p.interactionScoring;
-  out['source'] = flagged ? `flags+${base}` : base;
   return out;
+}
+
+/** A round of late ranking (SearchTimings.rounds) in snake_case: `plait search --json --timings`'s `rounds`, the same fields. */
+function snakeRound(r: LateRound): Record<string, unknown> {
+  if (r.kind !== 'plaid') return snakeKeys(r) as Record<string, unknown>;
+  const { params, ...rest } = r;
+  return { ...(snakeKeys(rest) as Record<string, unknown>), params: snakePlaid(params) };
 }

@@ -1,0 +1,148 @@
+/**
+ * The rounds of late ranking in --timings (polish5): a search whose first PLAID round leaves fewer
+ * than k documents widens (late-ranking.ts: ×4 ncells and ndocs, pruning off), and what each round
+ * ran with is reported — in the library's SearchTimings.rounds, `plait search --timings` (text and
+ * JSON) and the HTTP search route, the same rounds in each. Before, all three showed the first
+ * round's settings only, with the last round's stage timings. A selective filter's exact scan,
+ * which replaces PLAID, is reported as that, without PLAID settings.
+ *
+ * The corpus: 4,200 one-passage documents (more than FILTER_DEFAULTS.exactMaxPassages, so a filter
+ * allowing them all goes through PLAID), metadata `half` 0 or 1. `--ndocs 4 -k 10` keeps one passage
+ * in PLAID's first round (ndocs/4), so a second round is needed.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FILTER_DEFAULTS } from '../src/config/defaults.js';
+import { buildIndex, openIndex, Reranker, type LateRound, type PlaitIndex, type SearchOptions } from '../src/index.js';
+import type { RunningServer } from '../src/server/index.js';
+import { postJson, serve } from './helpers/server-fixture.js';
+import { runPlait } from './helpers/cli.js';
+
+const DOCS = 4200;
+const WORDS = ['bread', 'yeast', 'wing', 'lift', 'coral', 'reef', 'ocean', 'river', 'stone', 'metal', 'engine', 'plane', 'storm', 'cloud', 'forest', 'seed', 'light', 'sound', 'glass', 'sugar'];
+const QUERY = 'bread yeast storm';
+const ALL = { half: { $in: [0, 1] } };
+const HALF = { half: 1 };
+let dir: string;
+let path: string;
+let index: PlaitIndex;
+
+before(async () => {
+  assert.ok(DOCS > FILTER_DEFAULTS.exactMaxPassages, 'the filter allowing every document must go through PLAID');
+  dir = mkdtempSync(join(tmpdir(), 'plait-rounds-'));
+  const lines: string[] = [];
+  for (let i = 0; i < DOCS; i++) {
+    const text = [0, 1, 2, 3, 4, 5].map((k) => WORDS[(i * 7 + k * 13 + (i >> 3)) % WORDS.length]).join(' ');
+    lines.push(JSON.stringify({ _id: `d${i}`, title: '', text: `${text} ${i}`, metadata: { half: i % 2 } }));
+  }
+  writeFileSync(join(dir, 'corpus.jsonl'), `${lines.join('\n')}\n`);
+  path = join(dir, 'index');
+  await buildIndex(join(dir, 'corpus.jsonl'), { index: path, encoderOptions: { threads: 1 } });
+  index = await openIndex(path, { encoderOptions: { threads: 1 } });
+});
+
+after(async () => {
+  await index?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** The rounds without their times (which differ run to run). */
+function shape(rounds: readonly LateRound[]): unknown[] {
+  return rounds.map((r) => (r.kind === 'plaid' ? { kind: r.kind, params: r.params, candidates: r.candidates } : r.kind === 'filtered-exact' ? { kind: r.kind, passages: r.passages } : { kind: r.kind }));
+}
+
+test('library: a filtered search that widens reports every round; the stage timings are the last round\'s', async () => {
+  const opts: SearchOptions = { mode: 'late', topK: 10, ndocs: 4, filter: ALL };
+  const { hits, timings } = await index.search(QUERY, opts);
+  assert.equal(hits.length, 10);
+  const rounds = timings.rounds!;
+  assert.ok(rounds.length >= 2, JSON.stringify(rounds));
+  const [first, second] = rounds as [LateRound, LateRound];
+  assert.ok(first.kind === 'plaid' && second.kind === 'plaid');
+  assert.deepEqual({ ...first.params }, { ...index.resolveSearch(opts).plaid });
+  assert.equal(first.params.ndocs, 4);
+  // Widening: ×4 ncells and ndocs, pruning off.
+  assert.equal(second.params.ndocs, 16);
+  assert.equal(second.params.nIvfProbe, 4 * first.params.nIvfProbe);
+  assert.equal(second.params.centroidScoreThreshold, -Infinity);
+  const last = rounds.filter((r) => r.kind === 'plaid').at(-1)!;
+  assert.ok(last.kind === 'plaid');
+  assert.equal(timings.candidates, last.candidates);
+  assert.equal(timings.exactMs, last.exactMs);
+  for (const r of rounds) assert.ok(r.ms >= 0 && r.ms <= timings.lateMs, `${r.ms} within ${timings.lateMs}`);
+  // Without the small ndocs the first round is enough: one round.
+  const one = await index.search(QUERY, { mode: 'late', topK: 10, filter: ALL });
+  assert.equal(one.timings.rounds!.length, 1);
+  // bm25 mode ranks no late interaction: no rounds.
+  assert.equal((await index.search(QUERY, { mode: 'bm25', topK: 10 })).timings.rounds, undefined);
+});
+
+test('library: a selective filter is one exact-scan round of its passages, an exhaustive search one exhaustive round', async () => {
+  const filtered = await index.search(QUERY, { mode: 'late', topK: 10, ndocs: 4, filter: HALF });
+  assert.deepEqual(shape(filtered.timings.rounds!), [{ kind: 'filtered-exact', passages: DOCS / 2 }]);
+  const exhaustive = await index.search(QUERY, { mode: 'late', topK: 10, exhaustive: true });
+  assert.deepEqual(shape(exhaustive.timings.rounds!), [{ kind: 'exhaustive' }]);
+});
+
+test('CLI: --timings says each round in text, and --json --timings gives the library\'s rounds', () => {
+  const args = ['search', path, QUERY, '--mode', 'late', '-k', '10', '--ndocs', '4', '--filter', JSON.stringify(ALL), '--timings'];
+  const text = runPlait(dir, args);
+  assert.equal(text.code, 0, text.stderr);
+  const line = text.stdout.split('\n').find((l) => l.startsWith('timings:'))!;
+  assert.match(line, /PLAID ncells \d+ per query token.*ndocs 4\b.*\(flags\+defaults\)/);
+  assert.match(line, /\d rounds \(fewer than k documents survived\): round 2 PLAID ncells \d+, no pruning, ndocs 16 \(\d+ candidates\)/);
+  const json = runPlait(dir, [...args, '--json']);
+  assert.equal(json.code, 0, json.stderr);
+  const t = JSON.parse(json.stdout).timings;
+  assert.ok(t.rounds.length >= 2);
+  assert.equal(t.rounds[0].params.ndocs, 4);
+  assert.equal(t.rounds[1].params.ndocs, 16);
+  assert.equal(t.rounds[1].params.centroidScoreThreshold, null, 'JSON has no -Infinity: null is pruning off');
+  assert.equal(t.plaid.ndocs, 4);
+  assert.equal(t.plaid.source, 'flags+defaults');
+  // The selective filter: its exact scan is said, with no PLAID settings claimed.
+  const sel = runPlait(dir, ['search', path, QUERY, '--mode', 'late', '-k', '10', '--filter', JSON.stringify(HALF), '--timings']);
+  assert.equal(sel.code, 0, sel.stderr);
+  const selLine = sel.stdout.split('\n').find((l) => l.startsWith('timings:'))!;
+  assert.match(selLine, /exact scan of the filter's 2100 passages \(no PLAID\)/);
+  assert.doesNotMatch(selLine, /PLAID ncells/);
+  const selJson = JSON.parse(runPlait(dir, ['search', path, QUERY, '--mode', 'late', '-k', '10', '--filter', JSON.stringify(HALF), '--timings', '--json']).stdout).timings;
+  assert.equal(selJson.plaid, undefined);
+  assert.deepEqual(selJson.rounds.map((r: { kind: string; passages: number }) => [r.kind, r.passages]), [['filtered-exact', 2100]]);
+});
+
+test('HTTP: the search route gives the same rounds in snake_case next to the first round\'s plaid settings', async () => {
+  const encoder = await index.encoder();
+  const reranker = await Reranker.create({ encoder });
+  let server: RunningServer | undefined;
+  try {
+    server = await serve({ dir, path, index, encoder, reranker, dispose: async () => {} });
+    const url = `${server.url}/v1/indexes/sample/search`;
+    const res = await postJson(url, { query: QUERY, mode: 'late', top_k: 10, ndocs: 4, filter: ALL });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const result = res.body.results[0];
+    const lib = (await index.search(QUERY, { mode: 'late', topK: 10, ndocs: 4, filter: ALL })).timings.rounds!;
+    assert.equal(result.rounds.length, lib.length);
+    lib.forEach((r, i) => {
+      const got = result.rounds[i];
+      assert.equal(got.kind, r.kind);
+      assert.ok(r.kind === 'plaid');
+      assert.equal(got.candidates, r.candidates);
+      assert.equal(got.params.n_ivf_probe, r.params.nIvfProbe);
+      assert.equal(got.params.ndocs, r.params.ndocs);
+      assert.equal(got.params.centroid_score_threshold, Number.isFinite(r.params.centroidScoreThreshold) ? r.params.centroidScoreThreshold : null);
+      assert.equal(typeof got.exact_ms, 'number');
+    });
+    assert.equal(result.plaid.ndocs, 4);
+    assert.equal(result.plaid.source, 'flags+defaults');
+    const sel = await postJson(url, { query: QUERY, mode: 'late', top_k: 10, filter: HALF });
+    assert.equal(sel.status, 200, JSON.stringify(sel.body));
+    assert.equal(sel.body.results[0].plaid, undefined, 'no PLAID ran: no PLAID settings');
+    assert.deepEqual(sel.body.results[0].rounds.map((r: { kind: string; passages: number }) => [r.kind, r.passages]), [['filtered-exact', 2100]]);
+  } finally {
+    await server?.close();
+  }
+});
