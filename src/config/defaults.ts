@@ -1019,3 +1019,22 @@ export const EVAL_CORPUS_CHECK_DEFAULTS = {
    */
   documents: 16,
 } as const;
+
+/**
+ * Upper bounds of PLAID's count settings (polish5): ncells (nIvfProbe, n_ivf_probe), ndocs, and the
+ * library's nIvfProbeTotal and nExact. A value past the bound is refused with INVALID_ARGUMENT
+ * (search-options.ts resolveSearch, the CLI's flags, the HTTP schema); before, any integer was taken —
+ * 1e20 and 2^53 + 1 (printed back rounded) alike. Past an index's size a setting changes nothing:
+ * ncells ≥ K probes every centroid and ndocs ≥ the passages keeps every candidate (ColBERT's searcher
+ * clamps ndocs the same way, `if config.ndocs < len(approx_scores)` in colbert/search/index_storage.py,
+ * while an ncells past K fails there in torch.topk), so a bound well past any index costs no search.
+ */
+export const PLAID_LIMITS = {
+  /**
+   * 2^22 = 4,194,304: 4× the passages of the largest index measured (1M, bench/RESULTS.md "The 1M
+   * goal"), 256× the largest K built here (16,384), and small enough that the two widening rounds'
+   * ×4 each (late-ranking.ts) keep every depth PLAID derives (2^26 at most) within the native
+   * kernels' counts, int32 (native-kernels/src/addon.cc `count`).
+   */
+  maxCount: 4_194_304,
+} as const;

@@ -5,7 +5,7 @@
  * recorded in the index (default mode, IDF weighting).
  */
 import { invalidArgument } from '../errors/index.js';
-import { INTERACTION_SCORINGS, SEARCH_DEFAULTS, colbertDefaultsFor, plaidDefaultsFor, type InteractionScoring, type PlaidParams } from '../config/defaults.js';
+import { INTERACTION_SCORINGS, PLAID_LIMITS, SEARCH_DEFAULTS, colbertDefaultsFor, plaidDefaultsFor, type InteractionScoring, type PlaidParams } from '../config/defaults.js';
 import type { ModelInfo } from '../encoder/types.js';
 import { calibratedPlaidParams, type IndexCalibration } from '../format/calibration-record.js';
 import type { DeadlineOptions } from './deadline.js';
@@ -36,20 +36,31 @@ export interface SearchOptions extends DeadlineOptions {
   exhaustive?: boolean;
   /** The table that fills the PLAID fields left out ('plait' or 'colbert', PlaidDefaultsTable); default 'plait'. */
   plaidDefaults?: PlaidDefaultsTable;
-  /** ColBERT's ncells: centroids probed per query token (default: plaidDefaultsFor(topK)). */
+  /**
+   * ColBERT's ncells: centroids probed per query token, an integer in [1, PLAID_LIMITS.maxCount]
+   * (past the index's K every centroid is probed); default: plaidDefaultsFor(topK).
+   */
   nIvfProbe?: number;
+  /**
+   * Centroid score below which a centroid is pruned (ColBERT's centroid_score_threshold), any number
+   * but NaN, unbounded as in ColBERT: past the scores' range (cosines, [-1, 1]) it prunes all or nothing
+   * (-Infinity: pruning off, as widening rounds run); the CLI and HTTP take finite numbers.
+   */
   centroidScoreThreshold?: number;
-  /** Candidates kept after pruned centroid interaction (ColBERT's ndocs). */
+  /**
+   * Candidates kept after pruned centroid interaction (ColBERT's ndocs), an integer in [1,
+   * PLAID_LIMITS.maxCount] (past the index's passages every candidate is kept, as in ColBERT).
+   */
   ndocs?: number;
   /** plait's relative pruning margin (PlaidParams.centroidScoreMargin), ≥ 0; default: the index's calibration, else none. */
   centroidScoreMargin?: number;
-  /** Centroids the whole query probes at least (PlaidParams.nIvfProbeTotal), a positive integer; default: the index's calibration, else none. */
+  /** Centroids the whole query probes at least (PlaidParams.nIvfProbeTotal), an integer in [1, PLAID_LIMITS.maxCount]; default: the index's calibration, else none. */
   nIvfProbeTotal?: number;
   /** Query-length-aware depth (PlaidParams.ndocsQueryTokens), a positive integer; default: the index's calibration, else none. */
   ndocsQueryTokens?: number;
   /** How PLAID ranks candidates before exact scoring (PlaidParams.interactionScoring): 'centroids' or 'probed-tokens'; default: the index's calibration, else plaidDefaultsFor(topK). */
   interactionScoring?: InteractionScoring;
-  /** Passages kept for exact scoring (PlaidParams.nExact), a positive integer; default: the index's calibration, else plaidDefaultsFor(topK) (ndocs/4). */
+  /** Passages kept for exact scoring (PlaidParams.nExact), an integer in [1, PLAID_LIMITS.maxCount]; default: the index's calibration, else plaidDefaultsFor(topK) (ndocs/4). */
   nExact?: number;
   /** Query-token IDF weights (default: the model profile). */
   idfWeighting?: boolean;
@@ -137,6 +148,10 @@ export function resolveSearch(options: SearchOptions, model: ModelInfo, calibrat
   if (nExact !== undefined) plaid.nExact = nExact;
   if (!Number.isInteger(plaid.nIvfProbe) || plaid.nIvfProbe < 1) throw invalidArgument('nIvfProbe', 'a positive integer', plaid.nIvfProbe);
   if (!Number.isInteger(plaid.ndocs) || plaid.ndocs < 1) throw invalidArgument('ndocs', 'a positive integer', plaid.ndocs);
+  // Bounded (PLAID_LIMITS): past an index's size these change nothing, past the bound they are typos or overflow.
+  for (const [name, v] of [['nIvfProbe', plaid.nIvfProbe], ['ndocs', plaid.ndocs], ['nIvfProbeTotal', plaid.nIvfProbeTotal], ['nExact', plaid.nExact]] as const) {
+    if (v !== undefined && v > PLAID_LIMITS.maxCount) throw invalidArgument(name, `an integer in [1, ${PLAID_LIMITS.maxCount}]`, v);
+  }
   if (typeof plaid.centroidScoreThreshold !== 'number' || Number.isNaN(plaid.centroidScoreThreshold)) {
     throw invalidArgument('centroidScoreThreshold', 'a number', plaid.centroidScoreThreshold);
   }

@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import { openIndexForCli } from '../open-index.js';
 import { readFileSync } from 'node:fs';
-import { CANDIDATE_DEFAULTS, INTERACTION_SCORINGS, SEARCH_DEFAULTS, colbertDefaultsFor, type PlaidParams } from '../../config/defaults.js';
+import { CANDIDATE_DEFAULTS, INTERACTION_SCORINGS, PLAID_LIMITS, SEARCH_DEFAULTS, colbertDefaultsFor, type PlaidParams } from '../../config/defaults.js';
 import { PLAID_DEFAULTS_TABLES } from '../../search/search-options.js';
 import { describeLaterRounds, describePlaidParams, describeRound } from '../plaid-params-text.js';
 import { describeExactStage } from '../../codec/code-scorer.js';
@@ -72,9 +72,9 @@ export function addSearchFlags(cmd: Command): Command {
   return cmd
     .addOption(new Option('--mode <mode>', 'search mode (default: the model profile: hybrid for the bundled model, late for ColBERT)').choices(['late', 'bm25', 'hybrid']))
     .option('--exhaustive', 'score every passage exactly instead of PLAID')
-    .option('--ncells <n>', `centroids probed per query token (nIvfProbe), >= 1 (default: the index's calibration (plait calibrate), else by k: ${byK.map((p) => p.nIvfProbe).join(', ')} for k <= 10, <= 100, beyond; and at least ${CANDIDATE_DEFAULTS.probesPerQuery}·that many cells a query)`, parseIntArg('nIvfProbe', 1))
+    .option('--ncells <n>', `centroids probed per query token (nIvfProbe), 1–${PLAID_LIMITS.maxCount} (default: the index's calibration (plait calibrate), else by k: ${byK.map((p) => p.nIvfProbe).join(', ')} for k <= 10, <= 100, beyond; and at least ${CANDIDATE_DEFAULTS.probesPerQuery}·that many cells a query)`, parseIntArg('nIvfProbe', 1, PLAID_LIMITS.maxCount))
     .option('--threshold <x>', `centroid score threshold for pruning (default: the calibration, else by k: ${byK.map((p) => p.centroidScoreThreshold).join(', ')}; a centroid within ${CANDIDATE_DEFAULTS.pruningMargin} of a token's best is kept)`, parseFloatArg('centroidScoreThreshold'))
-    .option('--ndocs <n>', `candidates kept after centroid interaction, >= 1 (default: the calibration, else by k: ${byK[0]!.ndocs}, ${byK[1]!.ndocs}, max(4k, ${colbertDefaultsFor(1000).ndocs})); --timings shows the settings used`, parseIntArg('ndocs', 1))
+    .option('--ndocs <n>', `candidates kept after centroid interaction, 1–${PLAID_LIMITS.maxCount} (past the index's passages: all) (default: the calibration, else by k: ${byK[0]!.ndocs}, ${byK[1]!.ndocs}, max(4k, ${colbertDefaultsFor(1000).ndocs})); --timings shows the settings used`, parseIntArg('ndocs', 1, PLAID_LIMITS.maxCount))
     .addOption(new Option('--plaid-defaults <table>', "what fills the PLAID settings not given: plait (the index's calibration, else plait's defaults) or colbert (ColBERT's own searcher: its k table, no probe minimum, no margin, centroid ranking, no calibration) (default: plait)").choices([...PLAID_DEFAULTS_TABLES]))
     .addOption(new Option('--interaction-scoring <how>', `how PLAID ranks candidates before exact scoring: centroids (ColBERT) or probed-tokens (WARP-style; for a query whose estimate walk, query tokens × ${CANDIDATE_DEFAULTS.estimateCells} cells × the mean IVF list, is at most ${CANDIDATE_DEFAULTS.probedTokensMaxWalk.toLocaleString('en-US')} entries; longer ones keep centroids) (default: the calibration, else plait's defaults)`).choices([...INTERACTION_SCORINGS]))
     .option('--idf', 'weight query tokens by IDF (default: the model profile)')

@@ -6,7 +6,7 @@
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { PlaitError, isPlaitError } from '../../errors/index.js';
-import { INTERACTION_SCORINGS, REQUEST_SYNONYMS_DEFAULTS, SEARCH_DEFAULTS, type InteractionScoring, type PlaidParams } from '../../config/defaults.js';
+import { INTERACTION_SCORINGS, PLAID_LIMITS, REQUEST_SYNONYMS_DEFAULTS, SEARCH_DEFAULTS, type InteractionScoring, type PlaidParams } from '../../config/defaults.js';
 import type { LateRound } from '../../search/late-ranking.js';
 import { snakeKeys } from './indexes.js';
 import { PLAID_DEFAULTS_TABLES, type PlaidDefaultsTable } from '../../search/search-options.js';
@@ -127,9 +127,9 @@ export const SEARCH_BODY_SCHEMA = {
     top_k: { type: 'integer', minimum: 1, maximum: SEARCH_DEFAULTS.maxTopK, description: `documents per query (default ${SEARCH_DEFAULTS.topK})` },
     mode: { type: 'string', enum: ['late', 'bm25', 'hybrid'], description: "default: the index model's profile" },
     exhaustive: { type: 'boolean', description: 'score every passage exactly instead of PLAID' },
-    n_ivf_probe: { type: 'integer', minimum: 1, description: "centroids probed per query token (ColBERT's ncells)" },
+    n_ivf_probe: { type: 'integer', minimum: 1, maximum: PLAID_LIMITS.maxCount, description: "centroids probed per query token (ColBERT's ncells); past the index's centroids every one is probed" },
     centroid_score_threshold: { type: 'number', description: 'centroid pruning threshold' },
-    ndocs: { type: 'integer', minimum: 1, description: 'candidates kept after centroid interaction' },
+    ndocs: { type: 'integer', minimum: 1, maximum: PLAID_LIMITS.maxCount, description: "candidates kept after centroid interaction; past the index's passages every candidate is kept" },
     plaid_defaults: { type: 'string', enum: [...PLAID_DEFAULTS_TABLES], description: "what fills the PLAID settings not given: plait (the index's calibration, else plait's defaults; default) or colbert (ColBERT's own searcher's k table, no calibration)" },
     interaction_scoring: { type: 'string', enum: [...INTERACTION_SCORINGS], description: "how PLAID ranks candidates before exact scoring: centroids (ColBERT's) or probed-tokens (default: the calibration, else plait's defaults)" },
     idf_weighting: { type: 'boolean' },
