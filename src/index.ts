@@ -281,3 +281,4 @@ export { SKIP_REASON_CODES } from './indexer/corpus/index.js';
 
 // Search speed's user-facing side (polish5): each round of late ranking as it ran (SearchTimings.rounds).
 export type { LateRound } from './search/late-ranking.js';
+export type { WarmUpOptions } from './search/plait-index.js';

@@ -1038,3 +1038,18 @@ export const PLAID_LIMITS = {
    */
   maxCount: 4_194_304,
 } as const;
+
+/** The warm-up of a search's one-time setup (src/search/warm-up.ts; `PlaitIndex.warmUp`, the server's warm-up). */
+export const WARM_UP_DEFAULTS = {
+  /**
+   * Rows of the warm-up query (the index's first centroids): ColBERT's query length (query_maxlen
+   * 32), so the query-sized scratch buffers and LUTs are the size a user's query needs.
+   */
+  queryTokens: 32,
+  /**
+   * How long a worker's warm-up task waits for the pool's other workers at the barrier that gives
+   * each worker one task (warm-up.ts arriveAndWait): workers start in tens of ms; past this one goes
+   * on alone rather than hang a server's start on a worker that did not come up.
+   */
+  barrierTimeoutMs: 10_000,
+} as const;

@@ -86,6 +86,11 @@ export function quantisedCentroidsOf(centroids: Float32Array, nCentroids: number
   return q;
 }
 
+/** Whether this thread has quantised these centroids already (a search's one-time setup, warm-up.ts). */
+export function quantisedCentroidsCached(centroids: Float32Array): boolean {
+  return cache.has(centroids);
+}
+
 /** Quantises qLen × dim query vectors into the kernel's panel (see Kernels.centroidScoresInt8). */
 export function quantiseQuery(vectors: Float32Array, qLen: number, dim: number): QuantisedQuery {
   const groups = dim / 4;

@@ -8,6 +8,7 @@ import { exactScoresBy, exhaustiveScores, plaidSearch, scratchMarks, type Deadli
 import type { ScoreRequest, ScoredPassages } from './late-ranking.js';
 import type { SearchPool } from './search-pool.js';
 import type { Deadline } from './deadline.js';
+import { warmUpScoring } from './warm-up.js';
 
 export class LocalScorer {
   /** PLAID's scratch marks (one byte per passage), reused by every search on this thread. */
@@ -29,6 +30,11 @@ export class LocalScorer {
       return { hits: { pids: this.allPids, scores }, timings: null };
     }
     return plaidSearch(this.arrays, q, req.params, this.kernels, req.marks ?? this.mark, check);
+  }
+
+  /** Pays this thread's one-time scoring setup (warm-up.ts). */
+  warmUp(): void {
+    warmUpScoring(this.arrays, this.kernels, this.mark);
   }
 
   /** Exact scores of a short list of passages (BM25-only hybrid candidates, stored-document rerank), by the exact-stage method in use. */

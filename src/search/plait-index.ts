@@ -14,6 +14,7 @@
 import { join } from 'node:path';
 import { PlaitError, invalidArgument } from '../errors/index.js';
 import { SEARCH_DEFAULTS } from '../config/defaults.js';
+import { WARM_UP_TEXT, warmUpRows } from './warm-up.js';
 import { loadIndexData, readManifest, type IndexData } from '../format/index-reader.js';
 import { commitIdOf } from '../format/index-transaction.js';
 import { locateIndex } from '../format/index-path.js';
@@ -89,6 +90,18 @@ export interface OpenIndexOptions extends QueryEncoderOptions {
    * are scored in parallel and exhaustive search splits its passages across them.
    */
   workers?: number;
+  /**
+   * Pay the first search's one-time setup before returning (PlaitIndex.warmUp: the query encoder,
+   * every scoring thread, BM25's tables): ~0.4 s more on scifact, taken off the first query. Default
+   * false: `open` stays ~20 ms for callers that read metadata or never search.
+   */
+  warmUp?: boolean;
+}
+
+/** What PlaitIndex.warmUp sets up. */
+export interface WarmUpOptions {
+  /** Load the query encoder and run it once (default true; false for callers that search with their own embeddings). */
+  encoder?: boolean;
 }
 
 /**
@@ -100,7 +113,16 @@ export async function openIndex(nameOrPath: string, options: OpenIndexOptions = 
   const kernels = options.kernels ?? getKernels();
   const { data, docstore } = openGeneration(path, kernels);
   if (options.encoder !== undefined) checkModel(data.manifest.model, options.encoder.info);
-  return new PlaitIndex(data, docstore, kernels, options);
+  const index = new PlaitIndex(data, docstore, kernels, options);
+  if (options.warmUp === true) {
+    try {
+      await index.warmUp();
+    } catch (e) {
+      await index.close();
+      throw e;
+    }
+  }
+  return index;
 }
 
 /**
@@ -156,6 +178,8 @@ export class PlaitIndex {
   /** Requests in flight, and the swap waiting for them to end (new requests wait for the swap). */
   private inflight = 0;
   private swap: { promise: Promise<void>; resolve: () => void; drained: () => void } | null = null;
+  /** Set by warmUp(): each later generation (refresh) is warmed up before it is served. */
+  private warmed = false;
   /** Fired by close(): searches in flight stop with its reason (INDEX_CLOSED). */
   private readonly closing = new AbortController();
   /** Query rewriting against the served generation's document store (made on first use, remade after a refresh). */
@@ -247,6 +271,17 @@ export class PlaitIndex {
       docstore.close();
       return false;
     }
+    // The next generation's state, warmed up (when this index was) while the current one still serves.
+    const g = PlaitIndex.generationState(data, docstore, this.kernels, this.workers);
+    if (this.warmed) {
+      try {
+        await this.warmGeneration(g, docstore);
+      } catch (e) {
+        docstore.close();
+        await g.pool?.close();
+        throw e;
+      }
+    }
     let resolve!: () => void;
     let drained!: () => void;
     const promise = new Promise<void>((r) => (resolve = r));
@@ -256,7 +291,6 @@ export class PlaitIndex {
     const oldDocstore = this.docstore;
     const oldPool = this.pool;
     try {
-      const g = PlaitIndex.generationState(data, docstore, this.kernels, this.workers);
       this.manifest = data.manifest;
       this.docstore = docstore;
       this.arrays = g.arrays;
@@ -322,6 +356,32 @@ export class PlaitIndex {
   /** The shared arrays (for worker pools and benchmarks). */
   get scoringArrays(): ScoringArrays {
     return this.arrays;
+  }
+
+  /**
+   * Pays a search's one-time setup now rather than in the first user query (src/search/warm-up.ts):
+   * the query encoder (load and one run, unless `encoder: false`), this thread's and every scoring
+   * worker's setup (int8 centroids, norm cache, scratch, JIT: PLAID run once on a query of
+   * centroids), and the document store's BM25 tables and IDF table. From then on each generation
+   * that `refresh` (add, delete, compact) serves is warmed up before it is swapped in.
+   * Measured on scifact: bench/RESULTS.md, "First query after open (polish5)".
+   * @throws PlaitError INDEX_CLOSED; the encoder's errors (MODEL_NOT_FOUND …).
+   */
+  async warmUp(options: WarmUpOptions = {}): Promise<void> {
+    await this.guardedCall(async () => {
+      if (options.encoder !== false) await (await this.encoder()).encodeQueries([WARM_UP_TEXT]);
+      await this.warmGeneration({ local: this.local, queries: this.queries, pool: this.pool }, this.docstore);
+      this.warmed = true;
+    });
+  }
+
+  /** The scoring and document-store part of warmUp, for the generation given (the served one, or the next before its swap). */
+  private async warmGeneration(g: { local: LocalScorer; queries: QueryPreparer; pool: SearchPool | null }, docstore: DocStoreReader): Promise<void> {
+    g.local.warmUp();
+    docstore.bm25(WARM_UP_TEXT, 1);
+    const rows = warmUpRows(g.local.arrays);
+    if (rows !== null && this.manifest.model.idfWeighting) g.queries.prepare({ ...rows, tokenIds: new Int32Array(rows.length) }, true);
+    await g.pool?.warmUp();
   }
 
   /** The query encoder, created on first use from the model recorded in the index (or the one given). */

@@ -3,19 +3,22 @@
  * SharedArrayBuffers travel without a copy, and memory-mapped segments arrive as file names that
  * this worker maps itself (the page cache is shared, so RSS does not multiply by workers). Each
  * task scores one query with PLAID, or one range of passages exactly, answering with its top
- * `keep` passages (exhaustive search split across workers).
+ * `keep` passages (exhaustive search split across workers), or warms the worker up (warm-up.ts).
  */
-import { workerData } from 'node:worker_threads';
+import { threadId, workerData } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { getKernels } from '../kernels/index.js';
 import { fromTransferable } from '../format/shared-arrays.js';
 import { plaidSearch, scratchMarks, exhaustiveTopRange, type EncodedQuery, type ScoringArrays, type PlaidTimings, type PassageHits } from './plaid.js';
-import type { PlaidParams } from '../config/defaults.js';
+import { WARM_UP_DEFAULTS, type PlaidParams } from '../config/defaults.js';
+import { arriveAndWait, warmUpScoring } from './warm-up.js';
 import { WORKER_DEADLINE_MESSAGE } from './deadline.js';
 
 export type ScoreTask = (
   | { kind: 'plaid'; q: EncodedQuery; params: PlaidParams; marks?: Uint8Array }
   | { kind: 'range'; q: EncodedQuery; from: number; to: number; keep: number }
+  /** The warm-up (warm-up.ts): every worker takes one, meeting the others at `counter` (shared memory) first. */
+  | { kind: 'warm'; counter: Int32Array; parties: number }
 ) & {
   /** Epoch ms (performance.timeOrigin + now) after which the task stops scoring: a timed-out search frees its worker. */
   deadlineAt?: number;
@@ -43,7 +46,12 @@ function deadlineCheck(at: number | undefined): (() => void) | undefined {
   };
 }
 
-export default function score(task: ScoreTask): PlaidTaskResult | PassageHits {
+export default function score(task: ScoreTask): PlaidTaskResult | PassageHits | number {
+  if (task.kind === 'warm') {
+    arriveAndWait(task.counter, task.parties, WARM_UP_DEFAULTS.barrierTimeoutMs);
+    warmUpScoring(arrays, kernels, mark);
+    return threadId;
+  }
   const check = deadlineCheck(task.deadlineAt);
   if (task.kind === 'plaid') {
     // A filtered search brings its own marks (shared memory: excluded passages pre-set).

@@ -99,6 +99,16 @@ export class SearchPool {
     return { pids: Int32Array.from(idx.subarray(0, m), (i) => pids[i]!), scores: Float32Array.from(idx.subarray(0, m), (i) => scores[i]!) };
   }
 
+  /**
+   * Pays every worker's one-time setup (warm-up.ts): one warm-up task a worker, each waiting at a
+   * shared barrier until all have arrived, so that no worker is left cold. Resolves with the thread
+   * id of the worker that ran each task.
+   */
+  async warmUp(): Promise<number[]> {
+    const counter = new Int32Array(new SharedArrayBuffer(4));
+    return Promise.all(Array.from({ length: this.threads }, () => this.run<number>({ kind: 'warm', counter, parties: this.threads })));
+  }
+
   async close(): Promise<void> {
     await this.pool.destroy();
   }

@@ -45,6 +45,8 @@ import type { RewrittenQuery } from '../rewrite/query-rewriter.js';
  * applied elsewhere; it resolves whether the manifest moved.
  */
 export type ServedIndex = Pick<PlaitIndex, 'path' | 'manifest' | 'encoder' | 'resolveSearch' | 'searchEncodedBatch' | 'close'> & {
+  /** PlaitIndex.warmUp: every scoring thread's one-time setup (a cluster's coordinator has none to pay). */
+  warmUp?: PlaitIndex['warmUp'];
   rewrite?(query: string, options: SearchOptions): RewrittenQuery | null | Promise<RewrittenQuery | null>;
   pipelineIndex?(o: ClusterCallOptions): PipelineIndex;
   refreshRemote?(): Promise<boolean>;
@@ -252,7 +254,8 @@ export class Engine {
   }
 
   /**
-   * Encodes and scores every engine object once, so the first request pays no model load or JIT;
+   * Encodes and scores every engine object once (an index on every scoring thread: PlaitIndex.warmUp),
+   * so the first request pays no model load, one-time setup or JIT;
    * then times one warm call of each and seeds admission's mean work time with the slowest (so
    * shedding works from the first burst, not after the first requests have finished).
    */
@@ -261,6 +264,10 @@ export class Engine {
     const calls: ((pass: number) => Promise<unknown>)[] = [];
     for (const r of this.rerankers) calls.push((p) => r.reranker.rerank(`warm up the reranker ${p}`, [`a first document ${p}`, `a second document ${p}`]));
     for (const c of this.crossEncoders) calls.push((p) => c.scorer.score(`warm up the cross-encoder ${p}`, [`a first document ${p}`, `a second document ${p}`]));
+    // Every scoring thread's one-time setup (PlaitIndex.warmUp): the query below reaches one worker
+    // of a pool, and the others' first requests paid 180–290 ms each on scifact (bench/RESULTS.md,
+    // "First query after open (polish5)").
+    for (const e of this.indexes.values()) await e.index.warmUp?.();
     for (const e of this.indexes.values()) {
       calls.push(async (p) => {
         const enc = await e.index.encoder();
