@@ -34,7 +34,7 @@ test('-q is taken by add, delete and compact as by index; counts say "1 document
   writeFileSync(one, `${JSON.stringify({ _id: 'extra-doc', title: 'Extra', text: 'A single extra document about kites.' })}\n`);
   const add = plait('add', 'sample', one, '-q', '--threads', '0');
   assert.equal(add.code, 0, add.stderr);
-  assert.match(add.stdout, /^added 1 document, replaced 0 \(generation \d+; 41 documents, \d+ passages\)/);
+  assert.match(add.stdout, /^added 1 new document, replaced 0 documents \(generation \d+; 41 documents, \d+ passages searched\)/);
   const ids = join(dir, 'ids.txt');
   writeFileSync(ids, 'extra-doc\n');
   const del = plait('delete', 'sample', '--ids', ids, '-q');
@@ -119,11 +119,11 @@ test('plait add reports its encoding progress as plait index does (JSON lines on
   assert.equal(r.code, 0, r.stderr);
   const lines = r.stderr.trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { phase: string; done: number; total: number });
   assert.ok(lines.some((l) => l.phase === 'encode' && l.done === 512 && l.total === 600), r.stderr);
-  assert.match(r.stdout, /^added 600 documents, replaced 0/);
+  assert.match(r.stdout, /^added 600 new documents, replaced 0 documents/);
   const quiet = plait('add', 'progress', docs, '-q');
   assert.equal(quiet.code, 0, quiet.stderr);
   assert.equal(quiet.stderr, '');
-  assert.match(quiet.stdout, /^added 0 documents, replaced 600/);
+  assert.match(quiet.stdout, /^added 0 new documents, replaced 600 documents/);
 });
 
 test('outputs under /proc fail at once with NOT_WRITABLE, before any work', () => {

@@ -85,7 +85,7 @@ test('plait info\'s drift after add, replace and compact: judged on the added to
   assert.ok(added > 0);
   const again = runPlait(dir, ['add', path, join(dir, 'rest.jsonl'), '--threads', '1', '-q']);
   assert.equal(again.code, 0, again.stderr);
-  assert.match(again.stdout, /added 0 documents, replaced 10/);
+  assert.match(again.stdout, /added 0 new documents, replaced 10 documents/);
   const compact = runPlait(dir, ['compact', path, '-q']);
   assert.equal(compact.code, 0, compact.stderr);
   const info = runPlait(dir, ['info', path]);

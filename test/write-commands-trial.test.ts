@@ -138,7 +138,7 @@ test('Ctrl-C twice during the transaction of plait add: the commit is finished, 
   assert.equal(await opensAt(), commitIdOf(after), 'opens at the new generation');
   assert.equal(after.generation, (before.generation ?? 0) + 1);
   assert.equal(after.counts.documents, before.counts.documents + 3);
-  assert.match(r.stdout, /^added 3 documents, replaced 0 \(generation \d+;/);
+  assert.match(r.stdout, /^added 3 new documents, replaced 0 documents \(generation \d+;/);
   assert.match(r.stderr, /SIGINT again: finishing the commit/);
   assert.match(r.stderr, new RegExp(`interrupted by SIGINT after the commit had started: the write was finished and committed: generation ${after.generation}, commit ${commitIdOf(after)}`));
   assert.deepEqual(leftovers(), []);

@@ -22,6 +22,7 @@ import { parseIntArg, plural, printJson } from '../options.js';
 import { withHint } from '../report-error.js';
 import { parseFilter } from '../../docstore/metadata-filter.js';
 import { commitIdOf } from '../../format/index-transaction.js';
+import type { IndexManifest } from '../../format/manifest.js';
 import { WriteInterrupts } from '../interrupt.js';
 import { SKIP_CODES, SKIP_INVALID_HELP, describeSkipped, totalSkipped, withCorpusOptions } from './index-commands.js';
 
@@ -91,6 +92,23 @@ function refuseClusterShard(index: string, verb: 'add' | 'delete'): void {
   });
 }
 
+/**
+ * The passages of a committed generation, split: those search reads, and those of replaced or
+ * deleted documents that stay in the segments, tombstoned, until compaction (the manifest's
+ * `counts.passages` holds both). `plait add` and `plait delete` print it, text and JSON.
+ */
+export function passageCounts(m: IndexManifest): { live: number; awaitingCompaction: number } {
+  const dead = m.tombstones?.deleted ?? 0;
+  return { live: m.counts.passages - dead, awaitingCompaction: dead };
+}
+
+/** "4201 documents, 4201 passages searched; 3 of replaced or deleted documents awaiting compaction (plait compact)". */
+function describeCounts(m: IndexManifest): string {
+  const p = passageCounts(m);
+  const dead = p.awaitingCompaction > 0 ? `; ${p.awaitingCompaction} of replaced or deleted documents awaiting compaction (plait compact)` : '';
+  return `${plural(m.counts.documents, 'document')}, ${plural(p.live, 'passage')} searched${dead}`;
+}
+
 export function registerLivingCommands(program: Command): void {
   const add = program
     .command('add')
@@ -134,11 +152,13 @@ export function registerLivingCommands(program: Command): void {
       }
       progress.done();
       if (o.json) {
-        printJson({ path: r.path, generation: r.generation, commit: commitIdOf(r.manifest), added: r.added, replaced: r.replaced, compacted: r.compacted, counts: r.manifest.counts, report: r.report, encodeMs: r.encodeMs, writeMs: r.writeMs });
+        printJson({ path: r.path, generation: r.generation, commit: commitIdOf(r.manifest), added: r.added, replaced: r.replaced, compacted: r.compacted, counts: r.manifest.counts, passages: passageCounts(r.manifest), report: r.report, encodeMs: r.encodeMs, writeMs: r.writeMs });
       } else {
         const skipped = totalSkipped(r.report.skipped);
         process.stdout.write(
-          `added ${plural(r.added, 'document')}, replaced ${r.replaced} (generation ${r.generation}; ${plural(r.manifest.counts.documents, 'document')}, ${plural(r.manifest.counts.passages, 'passage')})` +
+          // New documents and replaced ones apart; the index's passages without the replaced ones' old
+          // passages, which stay tombstoned until compaction (counted apart).
+          `added ${plural(r.added, 'new document')}, replaced ${plural(r.replaced, 'document')} (generation ${r.generation}; ${describeCounts(r.manifest)})` +
             (skipped > 0 ? `; skipped ${skipped} invalid (${describeSkipped(r.report.skipped)})` : '') +
             (r.compacted ? '; compacted' : '') +
             '\n',
@@ -168,12 +188,12 @@ export function registerLivingCommands(program: Command): void {
         throw e;
       });
       if (o.json) {
-        printJson({ path, generation: r.generation, commit: commitIdOf(r.manifest), committed: r.committed, deleted: r.deleted, missing: r.missing, compacted: r.compacted, counts: r.manifest.counts });
+        printJson({ path, generation: r.generation, commit: commitIdOf(r.manifest), committed: r.committed, deleted: r.deleted, missing: r.missing, compacted: r.compacted, counts: r.manifest.counts, passages: passageCounts(r.manifest) });
         interrupts.finish();
         return;
       }
       process.stdout.write(
-        (r.committed ? `deleted ${plural(r.deleted, 'document')} (generation ${r.generation}; ${r.manifest.counts.documents} left)` : `nothing deleted: no generation committed (generation ${r.generation} unchanged; ${r.manifest.counts.documents} documents)`) +
+        (r.committed ? `deleted ${plural(r.deleted, 'document')} (generation ${r.generation}; left: ${describeCounts(r.manifest)})` : `nothing deleted: no generation committed (generation ${r.generation} unchanged; ${r.manifest.counts.documents} documents)`) +
           (r.missing.length > 0 ? `; ${r.missing.length} not in the index: ${r.missing.slice(0, 5).join(', ')}${r.missing.length > 5 ? ', ...' : ''}` : '') +
           (r.compacted ? '; compacted' : '') +
           '\n',
