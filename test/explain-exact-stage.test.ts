@@ -12,9 +12,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildIndex, openIndex, nbitsName, Reranker, TERNARY_NBITS, EXACT_SCORING_METHODS, type PlaitIndex } from '../src/index.js';
+import { buildIndex, openIndex, nbitsName, TERNARY_NBITS, EXACT_SCORING_METHODS, type PlaitIndex } from '../src/index.js';
 import type { RunningServer } from '../src/server/index.js';
-import { postJson, serve, SAMPLE } from './helpers/server-fixture.js';
+import { borrowedSample, postJson, serve, SAMPLE } from './helpers/server-fixture.js';
 import { runPlait } from './helpers/cli.js';
 
 const WIDTHS = [1, 2, 4, TERNARY_NBITS] as const;
@@ -111,13 +111,9 @@ test('CLI: plait explain --json gives the score plait search --json gave, on a t
 });
 
 test('HTTP: the explain route gives the score the search route gave, on a ternary index', async () => {
-  const index = indexes.get(TERNARY_NBITS)!;
-  const encoder = await index.encoder();
-  const reranker = await Reranker.create({ encoder });
-  const sample = { dir, path: paths.get(TERNARY_NBITS)!, index, encoder, reranker, dispose: async () => {} };
   let server: RunningServer | undefined;
   try {
-    server = await serve(sample);
+    server = await serve(await borrowedSample(dir, paths.get(TERNARY_NBITS)!, indexes.get(TERNARY_NBITS)!));
     const base = `${server.url}/v1/indexes/sample`;
     const search = await postJson(`${base}/search`, { query: QUERIES[0], mode: 'late', top_k: 3 });
     assert.equal(search.status, 200, JSON.stringify(search.body));

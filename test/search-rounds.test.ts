@@ -16,9 +16,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FILTER_DEFAULTS } from '../src/config/defaults.js';
-import { buildIndex, openIndex, Reranker, type LateRound, type PlaitIndex, type SearchOptions } from '../src/index.js';
+import { buildIndex, openIndex, type LateRound, type PlaitIndex, type SearchOptions } from '../src/index.js';
 import type { RunningServer } from '../src/server/index.js';
-import { postJson, serve } from './helpers/server-fixture.js';
+import { borrowedSample, postJson, serve } from './helpers/server-fixture.js';
 import { runPlait } from './helpers/cli.js';
 
 const DOCS = 4200;
@@ -115,11 +115,9 @@ test('CLI: --timings says each round in text, and --json --timings gives the lib
 });
 
 test('HTTP: the search route gives the same rounds in snake_case next to the first round\'s plaid settings', async () => {
-  const encoder = await index.encoder();
-  const reranker = await Reranker.create({ encoder });
   let server: RunningServer | undefined;
   try {
-    server = await serve({ dir, path, index, encoder, reranker, dispose: async () => {} });
+    server = await serve(await borrowedSample(dir, path, index));
     const url = `${server.url}/v1/indexes/sample/search`;
     const res = await postJson(url, { query: QUERY, mode: 'late', top_k: 10, ndocs: 4, filter: ALL });
     assert.equal(res.status, 200, JSON.stringify(res.body));

@@ -42,6 +42,12 @@ export async function buildSample(prefix: string): Promise<SampleIndex> {
   };
 }
 
+/** A SampleIndex over an index a test built and opened itself (and closes itself: dispose does nothing), to serve it. */
+export async function borrowedSample(dir: string, path: string, index: PlaitIndex): Promise<SampleIndex> {
+  const encoder = await index.encoder();
+  return { dir, path, index, encoder, reranker: await Reranker.create({ encoder }), dispose: async () => {} };
+}
+
 /** A gate searches wait at until opened; counts how many arrived. */
 export class Gate {
   entered = 0;
