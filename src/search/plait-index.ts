@@ -281,6 +281,14 @@ export class PlaitIndex {
         await g.pool?.close();
         throw e;
       }
+      // Another refresh may have swapped (or begun to) while this one warmed up: this state may be
+      // older than the one served now, so it is dropped and the refresh starts again.
+      // Closed meanwhile, the same: the new state is dropped (refresh then throws INDEX_CLOSED).
+      if (this.swap !== null || commitIdOf(this.manifest) !== current || this.closing.signal.aborted) {
+        docstore.close();
+        await g.pool?.close();
+        return this.refresh();
+      }
     }
     let resolve!: () => void;
     let drained!: () => void;
