@@ -186,7 +186,7 @@ export function registerSearchCommands(program: Command): void {
       const flagged = o.ncells !== undefined || o.threshold !== undefined || o.ndocs !== undefined || o.interactionScoring !== undefined;
       const usedPlaid = r.mode === 'bm25' || r.exhaustive ? undefined : { ...r.plaid, source: flagged ? `flags+${base}` : base };
       // A selective filter's exact scan ran instead of PLAID: no PLAID settings in the JSON (timings.rounds says what ran).
-      const ranPlaid = timings.rounds?.some((x) => x.kind === 'plaid') === true;
+      const ranPlaid = timings.rounds?.some((x) => x.kind === 'plaid') !== false;
       if (o.json) {
         const exact = r.mode === 'bm25' ? {} : { exactStage: describeExactStage(index.manifest.nbits) };
         const timed = { ...timings, ...(modelLoadMs === undefined ? {} : { modelLoadMs }), ...(usedPlaid === undefined || !ranPlaid ? {} : { plaid: usedPlaid }), ...exact };

@@ -397,7 +397,8 @@ export const searchRoutes: FastifyPluginAsync = async (app) => {
           ...(a.result.warnings === undefined ? {} : { warnings: a.result.warnings.map(snakeWarning) }),
           ...(a.result.emptyReason === undefined ? {} : { empty_reason: a.result.emptyReason }),
           ...(a.result.truncated ? { truncated: true } : {}),
-          ...(plaid === null || a.result.emptyReason !== undefined || a.result.timings.rounds?.some((x) => x.kind === 'plaid') !== true ? {} : { plaid }),
+          // No PLAID settings where the rounds show none ran (a selective filter's exact scan); a cluster's coordinator has no rounds.
+          ...(plaid === null || a.result.emptyReason !== undefined || a.result.timings.rounds?.some((x) => x.kind === 'plaid') === false ? {} : { plaid }),
           ...(a.result.timings.rounds === undefined ? {} : { rounds: a.result.timings.rounds.map(snakeRound) }),
           ...(a.result.degraded === true ? { degraded: true, missing_shards: a.result.missingShards ?? [] } : {}),
         })),
