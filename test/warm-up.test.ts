@@ -65,6 +65,8 @@ test('openIndex({ warmUp: true }) returns a warmed index, and a warmed index war
   }
 });
 
+// Piscina hands tasks to idle workers, so on a pool whose workers are all up the tasks spread anyway;
+// the barrier (tested on its own below) is what makes it certain while workers are still starting.
 test('a pool warms every worker: one warm-up task each, on distinct threads', async () => {
   for (const threads of [1, 3]) {
     const pool = new SearchPool(sample.index.scoringArrays, threads);
