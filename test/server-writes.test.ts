@@ -176,7 +176,12 @@ test('bounds and bad bodies: 413 past the document and byte limits, 400 for what
 
 test('a write past its deadline before the commit answers 504 and commits nothing', async () => {
   const g = readManifest(sample.path).generation;
-  const r = await postJson(`${base}/documents`, { documents: [{ doc_id: 'too-late', text: 'a document whose encoding takes longer than one millisecond, surely, with this many words in it' }], timeout_ms: 1 });
+  // Enough text that encoding takes many ONNX runs (tens of ms even on an idle machine): with one
+  // short document the run could finish inside the 1 ms timer's first poll and answer 200 (seen in CI
+  // under load), a race the test must not depend on.
+  const words = 'a document whose encoding takes far longer than one millisecond with this many words in it'.split(' ');
+  const documents = Array.from({ length: 48 }, (_, i) => ({ doc_id: i === 0 ? 'too-late' : `too-late-${i}`, text: Array.from({ length: 180 }, (_, j) => words[(i + j) % words.length]).join(' ') }));
+  const r = await postJson(`${base}/documents`, { documents, timeout_ms: 1 });
   assert.equal(r.status, 504);
   assert.equal(r.body.error.code, 'TIMEOUT');
   // The work behind the 504 stops at the commit's deadline check; the next write goes through after it.

@@ -1053,3 +1053,15 @@ export const WARM_UP_DEFAULTS = {
    */
   barrierTimeoutMs: 10_000,
 } as const;
+
+/** Worker pools that run onnxruntime graphs (src/util/onnx-pool.ts). */
+export const POOL_DEFAULTS = {
+  /** An idle encoder or cross-encoder worker keeps its loaded session this long (ms): a minute spans the gaps between a server's requests without holding memory for good. */
+  onnxIdleTimeoutMs: 60_000,
+  /**
+   * How long a pool's close waits for the graphs still running (ms) before it terminates their
+   * workers anyway (which aborts the process if a run is still going). One batch of 32 documents of
+   * 512 tokens takes seconds on a slow core; two minutes leaves a wide margin over any batch.
+   */
+  onnxCloseTimeoutMs: 120_000,
+} as const;

@@ -6,7 +6,6 @@
  * put back in input order.
  */
 import os from 'node:os';
-import { Piscina } from 'piscina';
 import { ENCODER_DEFAULTS } from '../config/defaults.js';
 import { PlaitError, invalidArgument } from '../errors/index.js';
 import { loadFamily } from './families.js';
@@ -28,7 +27,7 @@ import type {
 import { validateText } from './validate-text.js';
 import { modelFingerprint } from './model-fingerprint.js';
 import { relocateModelSpec } from './resolve-model.js';
-import { workerExecArgv } from '../util/worker-exec-argv.js';
+import { closeOnnxPool, onnxPool } from '../util/onnx-pool.js';
 
 export interface ResolvedEncoderOptions {
   threads: number;
@@ -79,13 +78,7 @@ export async function createEncoder(recorded: ModelSpec, options: EncoderOptions
       close: () => backend.dispose(),
     });
   }
-  const pool = new Piscina({
-    execArgv: workerExecArgv(),
-    filename: new URL('./encode-worker.js', import.meta.url).href,
-    minThreads: resolved.threads,
-    maxThreads: resolved.threads,
-    idleTimeout: 60_000,
-  });
+  const pool = onnxPool(new URL('./encode-worker.js', import.meta.url).href, resolved.threads);
   const dim = tokenizer.info.dim;
   return new BatchingEncoder(spec, tokenizer, resolved, {
     run: async (texts, kind) => {
@@ -95,7 +88,9 @@ export async function createEncoder(recorded: ModelSpec, options: EncoderOptions
         return unpackEmbeddings(packed, dim);
       } catch (cause) {
         if (cause instanceof PlaitError) throw cause;
-        const err = cause as { code?: string; message?: string };
+        const err = cause as { code?: string; message?: string; name?: string };
+        // A batch still queued when the encoder closed (closeOnnxPool cancels the queue, awaits the running runs).
+        if (err.name === 'AbortError') throw new PlaitError('ABORTED', { message: 'the encoder was closed before this batch ran' }, { cause });
         // Errors thrown in a worker arrive as plain Errors; keep their code when it is one of ours.
         if (typeof err.code === 'string' && err.code.length > 0 && typeof err.message === 'string') {
           throw Object.assign(new PlaitError('ENCODE_FAILED', { message: err.message }, { cause }), {
@@ -105,7 +100,7 @@ export async function createEncoder(recorded: ModelSpec, options: EncoderOptions
         throw new PlaitError('WORKER_FAILED', { message: String(err.message ?? cause) }, { cause });
       }
     },
-    close: () => pool.destroy(),
+    close: () => closeOnnxPool(pool),
   });
 }
 

@@ -14,7 +14,6 @@
  * - Scores: a [B, 1] head gives the logit (sigmoid on request); a [B, n] head gives the softmax
  *   probability of the relevant class (config.json id2label; class 1 by convention).
  */
-import { Piscina } from 'piscina';
 import { CROSS_ENCODER_DEFAULTS, ENCODER_DEFAULTS } from '../../config/defaults.js';
 import { PlaitError, describe, invalidArgument } from '../../errors/index.js';
 import type { RerankDocument, RerankResult } from '../reranker.js';
@@ -23,7 +22,7 @@ import { CrossEncoderSession, type CrossForward, type CrossSessionSpec } from '.
 import type { CrossTask } from './cross-encoder-worker.js';
 import { PairTokenizer, type PairBatch, type PairEncoding } from './pair-tokenizer.js';
 import { resolveCrossEncoder, type ResolveCrossEncoderOptions } from './resolve-cross-encoder.js';
-import { workerExecArgv } from '../../util/worker-exec-argv.js';
+import { closeOnnxPool, onnxPool } from '../../util/onnx-pool.js';
 
 export interface CrossEncoderOptions extends ResolveCrossEncoderOptions {
   /** Worker threads running the model; 0 runs it on the calling thread (tests). Default CROSS_ENCODER_DEFAULTS.threads. */
@@ -117,13 +116,7 @@ export class CrossEncoder implements CrossScorer {
       const session = await CrossEncoderSession.load(spec);
       runner = { run: (batch) => session.run(batch), close: () => session.dispose() };
     } else {
-      const pool = new Piscina({
-        execArgv: workerExecArgv(),
-        filename: new URL('./cross-encoder-worker.js', import.meta.url).href,
-        minThreads: threads,
-        maxThreads: threads,
-        idleTimeout: 60_000,
-      });
+      const pool = onnxPool(new URL('./cross-encoder-worker.js', import.meta.url).href, threads);
       runner = {
         run: async (batch) => {
           const task: CrossTask = { spec, batch };
@@ -133,12 +126,12 @@ export class CrossEncoder implements CrossScorer {
             throw workerError(cause);
           }
         },
-        close: () => pool.destroy(),
+        close: () => closeOnnxPool(pool),
       };
       // Load the graph on a worker now, so a broken graph fails here and not on the first query.
       const probe = tokenizer.batch(await tokenizer.encodePairs('a', ['a']));
       await runner.run(probe).catch(async (e: unknown) => {
-        await pool.destroy();
+        await closeOnnxPool(pool);
         throw e;
       });
     }

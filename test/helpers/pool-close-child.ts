@@ -1,0 +1,34 @@
+/**
+ * Run by test/onnx-pool-close.test.ts. `run encoder <delay ms>…`: the bundled encoder on one worker
+ * thread, warmed by one text, then for each delay a 48-document encode closed that long after it
+ * started (a new encoder each time): the worker is in the middle of an onnxruntime run for most
+ * delays. Prints one JSON line a delay: {delayMs, outcome: 'resolved' | <error code>}. Before
+ * closeOnnxPool the process died here with SIGABRT. `sleep <ms>` (as a piscina worker task): blocks
+ * its thread that long, as a graph run does, and returns 'done'.
+ */
+import { createEncoder, resolveModelSpec } from '../../src/index.js';
+import { isPlaitError } from '../../src/errors/index.js';
+
+/** A piscina task: blocks the worker's thread for `ms` (no event loop turn, as onnxruntime's run). */
+export default function sleep(ms: number): string {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+  return 'done';
+}
+
+// `node --test dist/test/` also runs helper files: without "run" this one does nothing.
+if (process.argv[2] === 'run' && process.argv[3] === 'encoder') {
+  const spec = await resolveModelSpec(undefined);
+  const words = 'a passage long enough that each batch of the bundled model runs for a while on one thread'.split(' ');
+  const texts = Array.from({ length: 48 }, (_, i) => Array.from({ length: 120 }, (_, j) => words[(i + j) % words.length]).join(' '));
+  for (const delay of process.argv.slice(4).map(Number)) {
+    const encoder = await createEncoder(spec, { threads: 1 });
+    await encoder.encodeDocuments(['warm the worker: its session is loaded before the timed encode']);
+    const encoding = encoder.encodeDocuments(texts).then(
+      () => 'resolved',
+      (e: unknown) => (isPlaitError(e) ? e.code : `not a PlaitError: ${String(e)}`),
+    );
+    await new Promise((r) => setTimeout(r, delay));
+    await encoder.close();
+    console.log(JSON.stringify({ delayMs: delay, outcome: await encoding }));
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * Closing the pools that run onnxruntime graphs (src/util/onnx-pool.ts): a close waits for the
+ * running task and cancels the queued ones, so an encoder (or a server, or an index) closed while a
+ * graph runs on a worker no longer takes the process down with SIGABRT.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { closeOnnxPool, onnxPool } from '../src/util/onnx-pool.js';
+
+const child = fileURLToPath(new URL('./helpers/pool-close-child.js', import.meta.url));
+
+test('close awaits the running task, cancels the queued one, then stops the workers', async () => {
+  const pool = onnxPool(new URL('./helpers/pool-close-child.js', import.meta.url).href, 1);
+  const running = pool.run(400);
+  const queued = pool.run(400);
+  const settled = queued.then(
+    () => 'resolved',
+    (e: Error) => e.name,
+  );
+  await new Promise((r) => setTimeout(r, 100)); // the first task is blocking its worker by now
+  const t = performance.now();
+  await closeOnnxPool(pool);
+  const waited = performance.now() - t;
+  assert.equal(await running, 'done', 'the running task finished: its worker was not terminated under it');
+  assert.equal(await settled, 'AbortError', 'the queued task was cancelled, not run');
+  assert.ok(waited >= 200 && waited < 5000, `close waited for the running task (${waited.toFixed(0)} ms)`);
+  assert.equal(pool.threads.length, 0, 'no worker is left');
+});
+
+test('an encoder closed in the middle of an encode: the process lives, the encode ends cleanly', () => {
+  const delays = [5, 30, 80, 200];
+  const r = spawnSync(process.execPath, [child, 'run', 'encoder', ...delays.map(String)], { encoding: 'utf8', timeout: 240_000 });
+  assert.equal(r.signal, null, `the child died by ${r.signal}: ${r.stderr.slice(-400)}`);
+  assert.equal(r.status, 0, r.stderr.slice(-400));
+  assert.doesNotMatch(r.stderr, /terminate called/);
+  const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { delayMs: number; outcome: string });
+  assert.deepEqual(lines.map((l) => l.delayMs), delays);
+  for (const l of lines) assert.ok(l.outcome === 'resolved' || l.outcome === 'ABORTED', `delay ${l.delayMs}: ${l.outcome}`);
+  assert.ok(lines.some((l) => l.outcome === 'ABORTED'), 'at least one close came while batches were still queued');
+});
