@@ -50,6 +50,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <vector>
@@ -63,6 +64,7 @@
 #include <immintrin.h>
 #define PLAIT_FS_AVX2 __attribute__((target("avx2")))
 #define PLAIT_FS_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx2")))
+#define PLAIT_FS_VBMI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vbmi,avx512vnni,avx2")))
 #endif
 #if defined(__aarch64__)
 #include <arm_neon.h>
@@ -77,7 +79,9 @@ constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 struct FastScanScratch {
   std::vector<float> nib, mins, ranges, qt, inv, best, scales;
   std::vector<uint8_t> entries;   // per query: table entries [p][v][i] before their move to [b][i][h][v]
-  std::vector<uint8_t> nibs;      // per block: [p][64] nibble rows (p = 2b hi, 2b + 1 lo)
+  std::vector<uint8_t> nibs;      // per block: [p][64] nibble rows (p = 2b hi, 2b + 1 lo), or the VBMI path's
+                                  // [q][64][4] quad indexes
+  std::vector<uint8_t> quadTables;  // per call, VBMI path: [q][i][64], byte 16j + v = E_i[4q + j][v] (0 past 2 nBytes)
   std::vector<uint16_t> accI;     // per block: [i][64] sums, permuted: k < 32 token 2k, else token 2(k - 32) + 1
   std::vector<uint16_t> accT;     // per block: [64 tokens][lanes] sums in token order
   std::vector<int32_t> blockCodes;
@@ -101,6 +105,18 @@ void layoutScalar(const uint8_t* const* rows, size_t n, size_t nBytes, uint8_t* 
   }
 }
 
+// quadTables from the tables' [b][i][32] order: row (q, i) is byte 2q's 32 entries then byte 2q + 1's.
+void buildQuadTables(const uint8_t* tables, size_t qLen, size_t nBytes, uint8_t* quadTables) {
+  const size_t nQuads = (nBytes + 1) / 2;
+  for (size_t q = 0; q < nQuads; ++q) {
+    for (size_t i = 0; i < qLen; ++i) {
+      uint8_t* o = quadTables + (q * qLen + i) * 64;
+      std::memcpy(o, tables + (2 * q * qLen + i) * 32, 32);
+      if (2 * q + 1 < nBytes) std::memcpy(o + 32, tables + ((2 * q + 1) * qLen + i) * 32, 32);
+      else std::memset(o + 32, 0, 32);
+    }
+  }
+}
 
 // ---------------------------------------------------------------- accumulation: accI[i][64]
 // Scalar: token sums in int32 (exact), written in the permuted order of the SIMD paths.
@@ -214,6 +230,110 @@ PLAIT_FS_AVX2 void accumulateAvx2(const uint8_t* nibs, const uint8_t* tables, si
 #include "fast-scan-transpose.inc"
 #undef PLAIT_FS_TARGET
 #undef PLAIT_FS_NAME
+
+// ---------------------------------------------------------------- AVX-512 VBMI + VNNI (part F)
+// Four nibble positions a lookup: quad q is residual bytes 2q and 2q + 1 (positions 4q..4q + 3).
+// One vpermb looks up 16 tokens x 4 positions in a 64-byte table (byte 16j + v = E_i[4q + j][v]),
+// indexed by quads[(q * 64 + t) * 4 + j] = nibble(token t, position 4q + j) | j << 4; one
+// vpdpbusd with int8 ones sums each dword's four uint8 entries into an int32: the widening and
+// the add in one instruction, exact, so the tokens need no odd/even pairing and accI is in token
+// order. The sums (< 2^16, see the bounds above) are the same integers as every other path's.
+
+// The quad indexes of a 64-token block: per 16 tokens and 16 quads, the rows' 16-bit words (one
+// quad each) transposed, widened to dwords and split into nibbles by vpmultishiftqb, then masked
+// and tagged with j << 4 in one vpternlogd. A row's bytes past nBytes are masked off in the load
+// (an odd nBytes leaves its last quad's positions 2 and 3 at nibble 0, whose table bytes are 0).
+PLAIT_FS_VBMI void layoutVbmi(const uint8_t* const* rows, size_t n, size_t nBytes, uint8_t* quads) {
+  (void)n;  // padding rows (t >= n) point at readable bytes and are laid out, never scored
+  const size_t nQuads = (nBytes + 1) / 2;
+  // Output byte j of a dword takes 8 bits from bit 4 (hi nibble of byte 2q), 0 (lo), 12 (hi of byte
+  // 2q + 1), 8 (lo); +32 for the qword's upper dword.
+  const __m512i split = _mm512_set1_epi64(0x282C2024080C0004LL);
+  const __m512i nibble = _mm512_set1_epi8(15), tags = _mm512_set1_epi32(0x30201000);
+  for (size_t w0 = 0; w0 < nQuads; w0 += 16) {
+    const size_t left = nBytes - 2 * w0;
+    const __mmask32 bytes = left >= 32 ? ~__mmask32{0} : static_cast<__mmask32>((1u << left) - 1);
+    const size_t cols = std::min<size_t>(16, nQuads - w0);
+    for (size_t g = 0; g < kBlock; g += 16) {
+      __m256i a[16], col[16];
+      for (int r = 0; r < 16; ++r) a[r] = _mm256_maskz_loadu_epi8(bytes, rows[g + static_cast<size_t>(r)] + 2 * w0);
+      transposeWordsAvx512(a, col);
+      for (size_t c = 0; c < cols; ++c) {
+        const __m512i z = _mm512_multishift_epi64_epi8(split, _mm512_cvtepu16_epi32(col[c]));
+        // (z & 15) | tags: vpternlogd's truth table A & B | C = 0xEA.
+        _mm512_storeu_si512(quads + ((w0 + c) * kBlock + g) * 4, _mm512_ternarylogic_epi32(z, nibble, tags, 0xEA));
+      }
+    }
+  }
+}
+
+// One query token's lookups for one quad of a block: acc[k] += the four-entry sums of
+// vpermb(x[k], t), k < 4 (64 tokens). In one asm statement on GCC and clang: GCC 12 compiled the
+// intrinsics' loop-carried vpdpbusd with a zmm copy of the accumulator around each (1.35x the
+// accumulation's time in fast-scan-lookups.cc: 7.7 against clang's 5.7 ns a token).
+PLAIT_FS_VBMI inline void quadLookups(__m512i* acc, const __m512i* x, __m512i t, __m512i ones) {
+#if defined(__GNUC__)
+  __m512i r0, r1;
+  __asm__(
+      "vpermb %[t], %[x0], %[r0]\n\tvpermb %[t], %[x1], %[r1]\n\t"
+      "vpdpbusd %[ones], %[r0], %[a0]\n\tvpdpbusd %[ones], %[r1], %[a1]\n\t"
+      "vpermb %[t], %[x2], %[r0]\n\tvpermb %[t], %[x3], %[r1]\n\t"
+      "vpdpbusd %[ones], %[r0], %[a2]\n\tvpdpbusd %[ones], %[r1], %[a3]"
+      : [a0] "+v"(acc[0]), [a1] "+v"(acc[1]), [a2] "+v"(acc[2]), [a3] "+v"(acc[3]), [r0] "=&v"(r0), [r1] "=&v"(r1)
+      : [t] "v"(t), [x0] "v"(x[0]), [x1] "v"(x[1]), [x2] "v"(x[2]), [x3] "v"(x[3]), [ones] "v"(ones));
+#else
+  for (int k = 0; k < 4; ++k) acc[k] = _mm512_dpbusd_epi32(acc[k], _mm512_permutexvar_epi8(x[k], t), ones);
+#endif
+}
+
+// G query tokens at a time: 4 index zmm (64 tokens) x G tables -> 4 G int32 accumulators, which
+// stay in registers only when the loops over them are unrolled before GCC's scalar replacement.
+template <int G>
+PLAIT_FS_VBMI void accumulateGroupVbmi(const uint8_t* quads, const uint8_t* quadTables, size_t qLen, size_t i0,
+                                       size_t nQuads, uint16_t* accI) {
+  __m512i acc[G][4];
+#pragma GCC unroll 4
+  for (int g = 0; g < G; ++g)
+#pragma GCC unroll 4
+    for (int k = 0; k < 4; ++k) acc[g][k] = _mm512_setzero_si512();
+  const __m512i ones = _mm512_set1_epi8(1);
+  for (size_t q = 0; q < nQuads; ++q) {
+    __m512i x[4];
+#pragma GCC unroll 4
+    for (int k = 0; k < 4; ++k) x[k] = _mm512_loadu_si512(quads + q * 4 * kBlock + 64 * k);
+    const uint8_t* tq = quadTables + (q * qLen + i0) * 64;
+#pragma GCC unroll 4
+    for (int g = 0; g < G; ++g) quadLookups(acc[g], x, _mm512_loadu_si512(tq + 64 * g), ones);
+  }
+#pragma GCC unroll 4
+  for (int g = 0; g < G; ++g)
+#pragma GCC unroll 4
+    for (int k = 0; k < 4; ++k)
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(accI + (i0 + g) * kBlock + 16 * k), _mm512_cvtepi32_epi16(acc[g][k]));
+}
+
+#ifndef PLAIT_FS_VBMI_GROUP
+#define PLAIT_FS_VBMI_GROUP 4
+#endif
+constexpr size_t kVbmiGroup = PLAIT_FS_VBMI_GROUP;
+
+// accI[i][t] in token order; `tables` is quadTables here.
+PLAIT_FS_VBMI void accumulateVbmi(const uint8_t* quads, const uint8_t* quadTables, size_t qLen, size_t nBytes,
+                                  uint16_t* accI) {
+  const size_t nQuads = (nBytes + 1) / 2;
+  size_t i = 0;
+  for (; i + kVbmiGroup <= qLen; i += kVbmiGroup) accumulateGroupVbmi<kVbmiGroup>(quads, quadTables, qLen, i, nQuads, accI);
+  switch (qLen - i) {
+    case 3: accumulateGroupVbmi<3>(quads, quadTables, qLen, i, nQuads, accI); break;
+    case 2: accumulateGroupVbmi<2>(quads, quadTables, qLen, i, nQuads, accI); break;
+    case 1: accumulateGroupVbmi<1>(quads, quadTables, qLen, i, nQuads, accI); break;
+    default: break;
+  }
+}
+
+PLAIT_FS_AVX512 void transposeInOrderAvx512(const uint16_t* accI, size_t qLen, size_t lanes, uint16_t* accT) {
+  transposeRowsAvx512<false>(accI, qLen, lanes, accT);
+}
 #endif
 
 #if defined(__aarch64__)
@@ -372,28 +492,50 @@ void runNeon(const Epilogue& e, const uint16_t* accT, const int32_t* codes, cons
 #endif
 
 struct Path {
+  FastScanPath name;
   void (*layout)(const uint8_t* const*, size_t, size_t, uint8_t*);
   void (*accumulate)(const uint8_t*, const uint8_t*, size_t, size_t, uint16_t*);
   void (*transpose)(const uint16_t*, size_t, size_t, uint16_t*);
   void (*run)(const Epilogue&, const uint16_t*, const int32_t*, const float*, size_t, float*);
+  bool quads;  // the VBMI layout: accumulate reads quadTables and the quad indexes
 };
+
+// Whether the CPU runs the VBMI + VNNI path (AVX-512VL for its ymm loads and transposes), unless
+// PLAIT_SIMD=avx512bw asks for the AVX-512BW pshufb path (tests, comparisons). Read once.
+bool vbmiAllowed() {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+  static const bool allowed = [] {
+    __builtin_cpu_init();
+    const char* want = std::getenv("PLAIT_SIMD");
+    if (want != nullptr && std::strcmp(want, "avx512bw") == 0) return false;
+    return __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("avx512vnni") &&
+           __builtin_cpu_supports("avx512vl");
+  }();
+  return allowed;
+#else
+  return false;
+#endif
+}
 
 Path pathFor(CodeSimd simd) {
   switch (simd) {
 #if defined(__x86_64__)
     case CodeSimd::Avx512:
+      if (vbmiAllowed())
+        return {FastScanPath::Avx512Vbmi, layoutVbmi, accumulateVbmi, transposeInOrderAvx512, runAvx512, true};
       // AVX-512VL (EVEX ymm, 32 registers) comes with AVX-512BW on every CPU that has both; checked anyway.
-      if (__builtin_cpu_supports("avx512vl")) return {layoutAvx512, accumulateAvx512, transposeAvx512, runAvx512};
-      return {layoutAvx2, accumulateAvx2, transposeAvx2, runAvx2};
+      if (__builtin_cpu_supports("avx512vl"))
+        return {FastScanPath::Avx512Bw, layoutAvx512, accumulateAvx512, transposeAvx512, runAvx512, false};
+      return {FastScanPath::Avx2, layoutAvx2, accumulateAvx2, transposeAvx2, runAvx2, false};
     case CodeSimd::Avx2:
-      return {layoutAvx2, accumulateAvx2, transposeAvx2, runAvx2};
+      return {FastScanPath::Avx2, layoutAvx2, accumulateAvx2, transposeAvx2, runAvx2, false};
 #endif
 #if defined(__aarch64__)
     case CodeSimd::Neon:
-      return {layoutScalar, accumulateNeon, transposeScalar, runNeon};
+      return {FastScanPath::Neon, layoutScalar, accumulateNeon, transposeScalar, runNeon, false};
 #endif
     default:
-      return {layoutScalar, accumulateScalar, transposeScalar, runScalar};
+      return {FastScanPath::Scalar, layoutScalar, accumulateScalar, transposeScalar, runScalar, false};
   }
 }
 
@@ -420,6 +562,23 @@ void prefetchNextBlock(const uint8_t* residuals, size_t nBytes, const int32_t* t
 }  // namespace
 
 size_t fastScanMaxBytes() { return 256; }
+
+FastScanPath fastScanPath() { return pathFor(activeCodeSimd()).name; }
+
+const char* fastScanPathName(FastScanPath p) {
+  switch (p) {
+    case FastScanPath::Avx512Vbmi:
+      return "avx512-vbmi-vnni";
+    case FastScanPath::Avx512Bw:
+      return "avx512bw";
+    case FastScanPath::Avx2:
+      return "avx2";
+    case FastScanPath::Neon:
+      return "neon";
+    default:
+      return "scalar";
+  }
+}
 
 int fastScanEntryMax(size_t nBytes) { return static_cast<int>(std::min<size_t>(255, 65535 / (2 * std::max<size_t>(1, nBytes)))); }
 
@@ -638,7 +797,12 @@ void maxsimFastScanWith(CodeSimd simd, const float* S, size_t qLen, const uint8_
   sc.offsets.assign(lanes, 0.f);
   std::copy(offsets, offsets + qLen, sc.offsets.begin());
   sc.blockInv.resize(kBlock);
-  sc.nibs.resize(nBytes * 2 * kBlock);
+  sc.nibs.resize((nBytes + 1) * 2 * kBlock);  // nibble rows (2 nBytes) or quads (4 ceil(nBytes / 2) a token)
+  if (path.quads) {
+    sc.quadTables.resize((nBytes + 1) / 2 * qLen * 64);
+    buildQuadTables(tables, qLen, nBytes, sc.quadTables.data());
+  }
+  const uint8_t* lookupTables = path.quads ? sc.quadTables.data() : tables;
   sc.accI.resize(lanes * kBlock);
   sc.accT.resize(kBlock * lanes);
   sc.best.resize(lanes);
@@ -711,7 +875,7 @@ void maxsimFastScanWith(CodeSimd simd, const float* S, size_t qLen, const uint8_
     for (size_t t = n; t < kBlock; ++t) sc.rows[t] = residuals;  // padding rows: read, never scored
     prefetchNextBlock(residuals, nBytes, tokenStarts, doclens, nDocs, d, j);
     path.layout(sc.rows.data(), n, nBytes, sc.nibs.data());
-    path.accumulate(sc.nibs.data(), tables, qLen, nBytes, sc.accI.data());
+    path.accumulate(sc.nibs.data(), lookupTables, qLen, nBytes, sc.accI.data());
     path.transpose(sc.accI.data(), qLen, lanes, sc.accT.data());
     for (size_t r = 0; r < nRuns; ++r) {
       const Run& run = runs[r];
