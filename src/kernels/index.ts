@@ -21,8 +21,8 @@ export interface KernelsStatus {
   cpu: CpuFeatures;
   /** The int8 centroid-score path ('avx512-vnni', 'avx-vnni', 'scalar' native; 'typescript' on the twin). */
   intDotPath: string;
-  /** The fast-scan lookup path (FastScanPathName native; 'typescript' on the twin or an addon older than it). */
-  fastScanPath: FastScanPathName | 'typescript';
+  /** The fast-scan lookup path (FastScanPathName native, 'unknown' from an addon older than the report; 'typescript' on the twin). */
+  fastScanPath: FastScanPathName | 'typescript' | 'unknown';
 }
 
 let loaded: NativeLoadResult | undefined;
@@ -78,7 +78,7 @@ export function kernelsStatus(): KernelsStatus {
     active,
     cpu: result.cpu,
     intDotPath: native ? (result.intDotPath ?? 'scalar') : 'typescript',
-    fastScanPath: native ? (result.fastScanPath ?? 'typescript') : 'typescript',
+    fastScanPath: native ? (result.fastScanPath ?? 'unknown') : 'typescript',
   };
   if (result.error !== undefined && mode() !== 'ts') status.nativeError = result.error;
   return status;
