@@ -1,6 +1,7 @@
 // Exact MaxSim on the stored residual codes, fast-scan layout (issue 22): the nibble-factored
 // tables of FAISS's fast-scan (pq4_fast_scan) and next-plaid's residual LUT, held in registers and
-// looked up with pshufb (AVX-512BW, AVX2) or tbl (NEON) for 64 document tokens at once.
+// looked up with vpermb four nibble positions at a time (AVX-512 VBMI + VNNI), pshufb (AVX-512BW,
+// AVX2) or tbl (NEON) for 64 document tokens at once.
 //
 //   score(q_i, token j) = (S[c_j, i] + ((scale_i * acc_ij) + offset_i)) * inv_j,
 //   acc_ij = sum_p E_i[p][nibble_jp] (p < 2 nBytes),   doc score = sum_i w_i * max_j score(q_i, j)
@@ -21,7 +22,8 @@
 // r_2m + 256 r_2m+1 modulo 2^16 in a0 (both nibbles' lookups added as uint16) and r_2m+1 in a1 (the
 // odd bytes: a shift, or on AVX-512 a multiply-add with (0, 1), which runs beside the shuffles
 // instead of on their ports), so the even token's sum is a0 - (a1 << 8) modulo 2^16,
-// exact because that sum is < 2^16. Every path computes the same integers; the float epilogue
+// exact because that sum is < 2^16. The VBMI path needs no pairing: vpdpbusd sums a token's four
+// lookups of a quad into an int32 lane (below). Every path computes the same integers; the float epilogue
 // (convert, mul, add, max; no fused multiply-add: this file is built with -ffp-contract=off) is
 // lane-wise in one order, so AVX-512, AVX2, NEON, the scalar path and the TypeScript twin
 // (src/kernels/fast-scan.ts) agree bit for bit.
@@ -37,6 +39,20 @@
 // time; each block's residual bytes are transposed into nibble rows (hi[p][64 tokens],
 // lo[p][64 tokens]) in L1 before scoring, so no layout is stored (built once per block; its cost
 // is measured in bench/code-scoring.ts as part of the per-token figure).
+//
+// AVX-512 VBMI + VNNI (bench/RESULTS.md, "Fast-scan part F"; the path on CPUs with both, e.g. Zen 4,
+// Ice Lake and later; PLAIT_SIMD=avx512bw keeps the pshufb path): a quad is residual bytes 2q and
+// 2q + 1, nibble positions 4q..4q + 3; one vpermb looks up 16 tokens x 4 positions in a 64-byte
+// table (byte 16j + v = E_i[4q + j][v], the four tables of one query token in one zmm), indexed by
+// a block layout with one token's four nibbles a dword (byte j = nibble | j << 4), and one vpdpbusd
+// with int8 ones adds each dword's four uint8 entries to an int32: 2 instructions per 4 positions x
+// 16 tokens where pshufb needs 8 per 2 positions x 64 tokens (the lookups and their widening adds;
+// part E found the adds were the bound). The sums are the same integers (< 2^16, so narrowed to
+// uint16 in token order for the same transpose and epilogue), so the scores are the same bits.
+// Measured at 128 d x 32 query tokens, 2 bits, on the loaded 2-core Zen 4: the accumulation alone
+// (native-kernels/bench/fast-scan-lookups.cc) 1.4x (GCC 12; 1.9x built by clang 14: GCC copied
+// each loop-carried vpdpbusd accumulator, hence the asm statement in quadLookups), the kernel
+// 1.3-1.5x, see RESULTS for the benchmark figures.
 //
 // Measured (bench/RESULTS.md, "Fast-scan"; loaded 2-core AMD EPYC, AVX-512): 1.9-2.5x the float
 // MaxSim kernel per document token at 128 d x 32 query tokens and 2 bits (the issue's goal was 4x:
