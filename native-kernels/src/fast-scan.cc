@@ -49,10 +49,12 @@
 // 16 tokens where pshufb needs 8 per 2 positions x 64 tokens (the lookups and their widening adds;
 // part E found the adds were the bound). The sums are the same integers (< 2^16, so narrowed to
 // uint16 in token order for the same transpose and epilogue), so the scores are the same bits.
-// Measured at 128 d x 32 query tokens, 2 bits, on the loaded 2-core Zen 4: the accumulation alone
-// (native-kernels/bench/fast-scan-lookups.cc) 1.4x (GCC 12; 1.9x built by clang 14: GCC copied
-// each loop-carried vpdpbusd accumulator, hence the asm statement in quadLookups), the kernel
-// 1.3-1.5x, see RESULTS for the benchmark figures.
+// Measured on the loaded 2-core Zen 4: the accumulation alone (native-kernels/bench/
+// fast-scan-lookups.cc, 128 d x 32 query tokens, 2 bits) 1.83-1.89x the pshufb path's (with the asm
+// statement in quadLookups: GCC 12 copied each loop-carried vpdpbusd accumulator through the
+// intrinsic, 1.35x only); the kernel, same binary against PLAIT_SIMD=avx512bw, 1.42x at 2 bits,
+// 1.38-1.44x at 1 bit, 1.46-1.59x at 4 bits, 1.27-1.37x at 512 d x 9 q; the whole MaxSim benchmark
+// 3.49-3.51x onnxruntime's graph on one thread (2.77-2.78x before).
 //
 // Measured (bench/RESULTS.md, "Fast-scan"; loaded 2-core AMD EPYC, AVX-512): 1.9-2.5x the float
 // MaxSim kernel per document token at 128 d x 32 query tokens and 2 bits (the goal was 4x:
