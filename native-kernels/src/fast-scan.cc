@@ -37,8 +37,9 @@
 //
 // Document layout: the candidate batch's tokens are packed in document order and taken 64 at a
 // time; each block's residual bytes are transposed into nibble rows (hi[p][64 tokens],
-// lo[p][64 tokens]) in L1 before scoring, so no layout is stored (built once per block; its cost
-// is measured in bench/code-scoring.ts as part of the per-token figure).
+// lo[p][64 tokens]) in L1 before scoring (the VBMI path: quad indexes, below), so no layout is
+// stored (built once per block; its cost is measured in bench/code-scoring.ts as part of the
+// per-token figure).
 //
 // AVX-512 VBMI + VNNI (bench/RESULTS.md, "Fast-scan part F"; the path on CPUs with both, e.g. Zen 4,
 // Ice Lake and later; PLAIT_SIMD=avx512bw keeps the pshufb path): a quad is residual bytes 2q and
@@ -52,7 +53,7 @@
 // Measured on the loaded 2-core Zen 4: the accumulation alone (native-kernels/bench/
 // fast-scan-lookups.cc, 128 d x 32 query tokens, 2 bits) 1.83-1.89x the pshufb path's (with the asm
 // statement in quadLookups: GCC 12 copied each loop-carried vpdpbusd accumulator through the
-// intrinsic, 1.35x only); the kernel, same binary against PLAIT_SIMD=avx512bw, 1.42x at 2 bits,
+// intrinsic, 1.36-1.39x only); the kernel, same binary against PLAIT_SIMD=avx512bw, 1.42x at 2 bits,
 // 1.38-1.44x at 1 bit, 1.46-1.59x at 4 bits, 1.27-1.37x at 512 d x 9 q; the whole MaxSim benchmark
 // 3.49-3.51x onnxruntime's graph on one thread (2.77-2.78x before).
 //
