@@ -52,6 +52,8 @@ export type { ModelArchitecture, BertArchitecture, ModernBertArchitecture, Graph
 // Kernels
 export { getKernels, kernelsStatus, typescriptKernels, nativeKernels } from './kernels/index.js';
 export type { Kernels, KernelsName, KernelsStatus } from './kernels/index.js';
+// fast-scan's lookup path, as KernelsStatus.fastScanPath names it (issue 22, part F)
+export type { FastScanPathName } from './kernels/index.js';
 
 // Codec
 export { ResidualCodec, residualBytes } from './codec/residual-codec.js';

@@ -86,7 +86,7 @@ test('--timings prints milliseconds with one decimal and the PLAID settings, not
   assert.equal(r.code, 0, r.stderr);
   const line = r.stdout.trim().split('\n').pop()!;
   // The settings that ran, plait's query-level rules included (the probe floor, the margin, probed-token ranking).
-  assert.match(line, /^timings: total \d+\.\d ms \(encode \d+\.\d ms, late \d+\.\d ms(, \w+ \d+\.\d ms)*\); PLAID ncells 1 per query token \(at least 32 per query\), threshold 0\.5 or within 0\.05 of a token's best, ndocs 256, candidates ranked by probed tokens where the query's estimate walk is at most 393,216 IVF entries \(defaults\); exact stage on the codes: fast-scan nibble tables, divided by the token's norm; before it: model load and warm-up \d+\.\d ms \(not in total\)$/);
+  assert.match(line, /^timings: total \d+\.\d ms \(encode \d+\.\d ms, late \d+\.\d ms(, \w+ \d+\.\d ms)*\); PLAID ncells 1 per query token \(at least 32 per query\), threshold 0\.5 or within 0\.05 of a token's best, ndocs 256, candidates ranked by probed tokens where the query's estimate walk is at most 393,216 IVF entries \(defaults\); exact stage on the codes: fast-scan nibble tables \([\w-]+ lookups\), divided by the token's norm; before it: model load and warm-up \d+\.\d ms \(not in total\)$/);
   // Every figure has one decimal: no 2113.2792179999997.
   for (const m of line.matchAll(/([\d.]+) ms/g)) assert.match(m[1]!, /^\d+\.\d$/);
 });
@@ -94,7 +94,7 @@ test('--timings prints milliseconds with one decimal and the PLAID settings, not
 test('the exact stage that runs is named by --timings and plait info, PLAIT_EXACT_SCORING included', () => {
   const info = plait('info', 'sample');
   assert.equal(info.code, 0, info.stderr);
-  assert.match(info.stdout, /^exact stage  on the codes: fast-scan nibble tables, divided by the token's norm$/m);
+  assert.match(info.stdout, /^exact stage  on the codes: fast-scan nibble tables \([\w-]+ lookups\), divided by the token's norm$/m);
   const saved = process.env.PLAIT_EXACT_SCORING;
   process.env.PLAIT_EXACT_SCORING = 'decompress';
   try {

@@ -107,7 +107,9 @@ describe('usage errors exit 2 (item 8) and speak JSON with --json (item 28)', ()
     const k = plait('info', '--kernels', '--json');
     assert.equal(k.code, 0, k.stderr);
     assert.match((JSON.parse(k.stdout) as { kernels: { active: string } }).kernels.active, /^(native|typescript)/);
-    assert.match(plait('info', 'sample', '--kernels').stdout, /^kernels\s+\S+/m);
+    assert.match(plait('info', 'sample', '--kernels').stdout, /^kernels\s+\S+.*; fast-scan (avx512-vbmi-vnni|avx512bw|avx2|neon|scalar|typescript)\b/m);
+    // The JSON names the fast-scan lookup path too (native-kernels/src/fast-scan.cc).
+    assert.match((JSON.parse(k.stdout) as { kernels: { fastScanPath: string } }).kernels.fastScanPath, /^(avx512-vbmi-vnni|avx512bw|avx2|neon|scalar|typescript)$/);
     assert.equal(plait('info').code, 2);
   });
 });

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { EXACT_SCORING_DEFAULTS } from '../src/config/defaults.js';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { nativeKernels, typescriptKernels, type Kernels } from '../src/kernels/index.js';
+import { kernelsStatus, nativeKernels, typescriptKernels, type Kernels } from '../src/kernels/index.js';
 import { ResidualCodec } from '../src/codec/residual-codec.js';
 import { centroidNormsSq, exactScoringMethod, prepareCodeQuery, scoreOnCodes, supportsFastScan, type FastScanCodeQuery } from '../src/codec/code-scorer.js';
 import { FAST_SCAN_MAX_BYTES, fastScanEntryMax } from '../src/kernels/fast-scan.js';
@@ -16,7 +16,7 @@ import { isPlaitError } from '../src/errors/index.js';
 import { needsNative, requireNative } from './helpers/requirements.js';
 import { makeCodeCase, type CodeCase } from './helpers/clustered-tokens.js';
 import { bitIdentityOnNarrowerPaths } from './helpers/narrower-paths.js';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildSynthetic, syntheticPassages } from '../fixtures/synthetic-index.js';
@@ -422,6 +422,50 @@ test(`native fast-scan is bit-identical to the TypeScript twin (${process.env.PL
   }
 });
 
+/**
+ * The fast-scan path this process should run: PLAIT_SIMD's choice, else on x86-64 Linux the VBMI +
+ * VNNI path where /proc/cpuinfo lists both (read here, not from the addon's own detection), else
+ * null (not pinned: another OS or architecture).
+ */
+function expectedFastScanPath(): string | null {
+  const forced = process.env.PLAIT_SIMD;
+  if (forced === 'avx512bw' || forced === 'avx2' || forced === 'scalar') return forced;
+  if (process.platform !== 'linux' || process.arch !== 'x64') return null;
+  const flags = new Set((/^flags\s*:(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? '').trim().split(/\s+/));
+  if (flags.has('avx512vbmi') && flags.has('avx512_vnni') && flags.has('avx512vl')) return 'avx512-vbmi-vnni';
+  if (flags.has('avx512bw') && flags.has('avx512vl')) return 'avx512bw';
+  return flags.has('avx2') ? 'avx2' : 'scalar';
+}
+
+// The VBMI path looks up quads (residual bytes 2q, 2q + 1): an odd nBytes (1 bit, 8 × odd d) leaves
+// the last quad half empty, nBytes past 32 takes a second 16-quad pass of the layout with a masked tail; 1, 2 and 4 bits
+// at 64–512 d; query tokens around its groups of 4 (1–5, 8, 13) and past 32 (33, 47).
+test(`native fast-scan is bit-identical to the TypeScript twin at every quad layout (${process.env.PLAIT_SIMD ?? 'widest'} path)`, { skip: needsNative() }, () => {
+  requireNative();
+  const native = nativeKernels()!;
+  const want = expectedFastScanPath();
+  if (want !== null) assert.equal(kernelsStatus().fastScanPath, want, 'the fast-scan path that runs');
+  const shapes: Array<[dim: number, nbits: 1 | 2 | 4]> = [
+    [8, 1], [40, 1], [72, 1], [264, 1], [136, 2], [88, 4],
+    [64, 1], [96, 1], [128, 1], [512, 1], [64, 2], [96, 2], [128, 2], [512, 2], [64, 4], [96, 4], [128, 4], [512, 4],
+  ];
+  const qLens = [1, 2, 3, 4, 5, 8, 13, 32, 33, 47];
+  shapes.forEach(([dim, nbits], n) => {
+    const qLen = qLens[n % qLens.length]!;
+    const c = makeCase(dim * 5 + nbits + qLen, dim, nbits, qLen, n % 2 === 1, 30, 5, 140);
+    const tq = fastScanQuery(c, typescriptKernels);
+    const [outN, outT] = [new Float32Array(c.lens.length), new Float32Array(c.lens.length)];
+    native.maxsimFastScan(c.s, qLen, tq.tables, tq.scales, tq.offsets, c.codes, c.residuals, dim, nbits, c.starts, c.lens, c.lens.length, outN, c.qWeights);
+    typescriptKernels.maxsimFastScan(c.s, qLen, tq.tables, tq.scales, tq.offsets, c.codes, c.residuals, dim, nbits, c.starts, c.lens, c.lens.length, outT, c.qWeights);
+    assert.deepEqual(bits(outN), bits(outT), `dim ${dim} nbits ${nbits} qLen ${qLen}`);
+  });
+  // Every query length from 1 to 40 at one shape (a 2-quad tail group at each remainder).
+  for (let qLen = 1; qLen <= 40; qLen++) {
+    const c = makeCase(1000 + qLen, 64, 2, qLen, false, 20, 3, 70);
+    assert.deepEqual(bits(scoreFastScan(c, native)), bits(scoreFastScan(c, typescriptKernels)), `qLen ${qLen}`);
+  }
+});
+
 test("PLAID's stage 4 on codes ('codes' and 'fastscan'): the same survivors, each scored as the kernel scores it alone, near decompression", { skip: CHILD }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'plait-codes-'));
   try {
@@ -471,8 +515,14 @@ test("PLAID's stage 4 on codes ('codes' and 'fastscan'): the same survivors, eac
 });
 
 if (!CHILD) {
-  bitIdentityOnNarrowerPaths(fileURLToPath(import.meta.url), 'PLAIT_CODE_SCORING_CHILD', (simd) => [
-    `native code scoring is bit-identical to the TypeScript twin (${simd} path)`,
-    `native fast-scan is bit-identical to the TypeScript twin (${simd} path)`,
-  ]);
+  bitIdentityOnNarrowerPaths(
+    fileURLToPath(import.meta.url),
+    'PLAIT_CODE_SCORING_CHILD',
+    (simd) => [
+      `native code scoring is bit-identical to the TypeScript twin (${simd} path)`,
+      `native fast-scan is bit-identical to the TypeScript twin (${simd} path)`,
+      `native fast-scan is bit-identical to the TypeScript twin at every quad layout (${simd} path)`,
+    ],
+    ['avx512bw', 'avx2', 'scalar'],
+  );
 }

@@ -544,6 +544,7 @@ Napi::Value KeepWithinMargin(const Info& info) {
 }
 
 Napi::Value IntDotPathValue(const Info& info) { return Napi::String::New(info.Env(), plait::intDotPathName(plait::intDotPath())); }
+Napi::Value FastScanPathValue(const Info& info) { return Napi::String::New(info.Env(), plait::fastScanPathName(plait::fastScanPath())); }
 // ---- Exact MaxSim on the stored codes (code-maxsim.cc, issue 22) ----
 
 int codeNbitsArg(const Info& info, size_t i, size_t dim) {
@@ -789,6 +790,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("probedPairs", Napi::Function::New(env, ProbedPairs, "probedPairs"));
   exports.Set("centroidEstimateWalk", Napi::Function::New(env, CentroidEstimateWalk, "centroidEstimateWalk"));
   exports.Set("intDotPath", Napi::Function::New(env, IntDotPathValue, "intDotPath"));
+  exports.Set("fastScanPath", Napi::Function::New(env, FastScanPathValue, "fastScanPath"));
   exports.Set("buildCodeLut", Napi::Function::New(env, BuildCodeLut, "buildCodeLut"));
   exports.Set("maxsimCodes", Napi::Function::New(env, MaxsimCodes, "maxsimCodes"));
   exports.Set("buildFastScanTables", Napi::Function::New(env, BuildFastScanTables, "buildFastScanTables"));

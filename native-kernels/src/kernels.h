@@ -192,6 +192,13 @@ void maxsimFastScan(const float* S, size_t qLen, const uint8_t* tables, const fl
                     const int32_t* codes, const uint8_t* residuals, size_t dim, int nbits, const int32_t* tokenStarts,
                     const int32_t* doclens, size_t nDocs, float* out, const float* qWeights, float* invNorms,
                     const float* centroids, const float* weights);
+// The fast-scan path that runs on a CodeSimd (fastScanPath: on activeCodeSimd()): on AVX-512 the VBMI +
+// VNNI quad lookups when the CPU has avx512vbmi and avx512vnni (unless PLAIT_SIMD=avx512bw), else the
+// AVX-512BW pshufb nibble lookups; every path computes the same integer sums and the same scores.
+enum class FastScanPath { Scalar, Avx2, Avx512Bw, Avx512Vbmi, Neon };
+FastScanPath fastScanPath();
+// "avx512-vbmi-vnni", "avx512bw", "avx2", "neon" or "scalar".
+const char* fastScanPathName(FastScanPath p);
 void maxsimFastScanWith(CodeSimd simd, const float* S, size_t qLen, const uint8_t* tables, const float* scales,
                         const float* offsets, const int32_t* codes, const uint8_t* residuals, size_t dim, int nbits,
                         const int32_t* tokenStarts, const int32_t* doclens, size_t nDocs, float* out,

@@ -33,6 +33,7 @@
  * bench/code-scoring.ts measures the speed; `plait eval` with PLAIT_EXACT_SCORING the fidelity.
  */
 import type { Kernels } from '../kernels/types.js';
+import { kernelsStatus } from '../kernels/index.js';
 import { CODE_SCORING_NBITS, codeLutLanes } from '../kernels/code-kernels.js';
 import { FAST_SCAN_MAX_BYTES, fastScanTokenSimilarities } from '../kernels/fast-scan.js';
 import { PlaitError } from '../errors/index.js';
@@ -104,16 +105,18 @@ export function supportsCodeScoring(nbits: number): boolean {
  * What the exact stage of an index of this width runs with this method, in words (`plait info`,
  * `plait search --timings`): PLAIT_EXACT_SCORING can ask for a code-scoring method that a width
  * cannot run (8 bits has no code scorer: decompression) or runs one way only (ternary: its byte
- * lookup table under every code-scoring method), so the method named is the one that runs.
+ * lookup table under every code-scoring method), so the method named is the one that runs; fast-scan
+ * also names its lookup path (native-kernels/src/fast-scan.cc: 'avx512-vbmi-vnni', 'avx512bw', ...).
  * @param nbits the index's width (1, 2, 4, 8 or TERNARY_NBITS)
  * @param method the requested method; default: exactScoringMethod() (PLAIT_EXACT_SCORING, else
  *   EXACT_SCORING_DEFAULTS.method)
+ * @param fastScanPath fast-scan's lookup path; default: kernelsStatus().fastScanPath (the kernels in use)
  */
-export function describeExactStage(nbits: number, method: ExactScoringMethod = exactScoringMethod()): string {
+export function describeExactStage(nbits: number, method: ExactScoringMethod = exactScoringMethod(), fastScanPath: string = kernelsStatus().fastScanPath): string {
   if (method === 'decompress') return 'decompression, float MaxSim (PLAIT_EXACT_SCORING=decompress)';
   if (!supportsCodeScoring(nbits)) return `decompression, float MaxSim (no scorer on ${nbits}-bit codes)`;
   if (nbits === TERNARY_NBITS) return "on the codes: ternary byte lookup table, divided by the token's norm";
-  if (method === 'fastscan') return "on the codes: fast-scan nibble tables, divided by the token's norm";
+  if (method === 'fastscan') return `on the codes: fast-scan nibble tables (${fastScanPath} lookups), divided by the token's norm`;
   if (method === 'codes-normalized') return "on the codes: int16 byte tables, divided by the token's norm";
   return 'on the codes: int16 byte tables, not normalised';
 }

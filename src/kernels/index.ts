@@ -5,14 +5,14 @@
  */
 
 import { PlaitError } from '../errors/index.js';
-import { loadNativeKernels, type CpuFeatures, type NativeFileOps, type NativeLoadResult } from './native-loader.js';
+import { loadNativeKernels, type CpuFeatures, type FastScanPathName, type NativeFileOps, type NativeLoadResult } from './native-loader.js';
 import { typescriptKernels } from './typescript-kernels.js';
 import type { Kernels, KernelsName } from './types.js';
 
 export type { Kernels, KernelsName } from './types.js';
 export { typescriptKernels } from './typescript-kernels.js';
 
-export type { CpuFeatures, NativeFileOps } from './native-loader.js';
+export type { CpuFeatures, FastScanPathName, NativeFileOps } from './native-loader.js';
 
 export interface KernelsStatus {
   active: KernelsName;
@@ -21,6 +21,8 @@ export interface KernelsStatus {
   cpu: CpuFeatures;
   /** The int8 centroid-score path ('avx512-vnni', 'avx-vnni', 'scalar' native; 'typescript' on the twin). */
   intDotPath: string;
+  /** The fast-scan lookup path (FastScanPathName native, 'unknown' from an addon older than the report; 'typescript' on the twin). */
+  fastScanPath: FastScanPathName | 'typescript' | 'unknown';
 }
 
 let loaded: NativeLoadResult | undefined;
@@ -71,7 +73,13 @@ export function kernelsStatus(): KernelsStatus {
   } catch {
     active = typescriptKernels.name;
   }
-  const status: KernelsStatus = { active, cpu: result.cpu, intDotPath: active === 'typescript' ? 'typescript' : (result.intDotPath ?? 'scalar') };
+  const native = active !== 'typescript';
+  const status: KernelsStatus = {
+    active,
+    cpu: result.cpu,
+    intDotPath: native ? (result.intDotPath ?? 'scalar') : 'typescript',
+    fastScanPath: native ? (result.fastScanPath ?? 'unknown') : 'typescript',
+  };
   if (result.error !== undefined && mode() !== 'ts') status.nativeError = result.error;
   return status;
 }

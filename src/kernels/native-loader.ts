@@ -23,6 +23,13 @@ import { fastScanKernels } from './fast-scan.js';
 import { ternaryCodeKernels } from './ternary-code-kernels.js';
 import { TERNARY_NBITS } from './validate.js';
 
+/**
+ * The fast-scan kernel's lookup path (native-kernels/src/fast-scan.cc): 'avx512-vbmi-vnni' (vpermb
+ * over four nibble positions, vpdpbusd sums; CPUs with AVX-512 VBMI and VNNI), 'avx512bw' (vpshufb
+ * per nibble; PLAIT_SIMD=avx512bw forces it), 'avx2', 'neon', 'scalar'. Every path gives the same scores.
+ */
+export type FastScanPathName = 'avx512-vbmi-vnni' | 'avx512bw' | 'avx2' | 'neon' | 'scalar';
+
 export interface CpuFeatures {
   arch: string;
   avx2: boolean;
@@ -36,6 +43,8 @@ interface NativeAddon extends Omit<Kernels, 'name'> {
   simd(): 'scalar' | 'avx2' | 'avx512';
   /** The int8 dot-product path of centroidScoresInt8 (centroid-scores.cc); absent in older builds. */
   intDotPath?(): 'scalar' | 'avx-vnni' | 'avx512-vnni';
+  /** The fast-scan lookup path (fast-scan.cc); absent in older builds. */
+  fastScanPath?(): FastScanPathName;
   cpuFeatures(): Omit<CpuFeatures, 'arch'>;
   /** Measured single-core fp32 FMA peak (peak-flops.cc); absent in builds older than it. */
   peakFlops?(seconds: number): { flopsPerSecond: number; simd: string };
@@ -90,6 +99,8 @@ export interface NativeLoadResult {
   fileOps?: NativeFileOps;
   /** The int8 dot-product path of centroidScoresInt8 ('avx512-vnni', 'avx-vnni', 'scalar'); absent without the addon. */
   intDotPath?: string;
+  /** The fast-scan lookup path of maxsimFastScan; absent without the addon or in an older build. */
+  fastScanPath?: FastScanPathName;
   /** Every failed attempt, one per line; undefined when the addon loaded. */
   error?: string;
   cpu: CpuFeatures;
@@ -234,6 +245,7 @@ export function loadNativeKernels(): NativeLoadResult {
       // flock(2) is POSIX; on Windows the index transaction uses its record lock.
       if (process.platform !== 'win32' && typeof lockFile === 'function' && typeof unlockFile === 'function' && typeof exchangePaths === 'function') result.fileOps = { lockFile, unlockFile, exchangePaths };
       if (typeof addon.intDotPath === 'function') result.intDotPath = addon.intDotPath();
+      if (typeof addon.fastScanPath === 'function') result.fastScanPath = addon.fastScanPath();
       return result;
     } catch (e) {
       // node-gyp-build's own message names the platform, ABI and libc it looked for.
