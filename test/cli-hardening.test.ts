@@ -86,7 +86,7 @@ describe('usage errors exit 2 (item 8) and speak JSON with --json (item 28)', ()
     }
     const search = plait('search', '--help').stdout.replace(/\s+/g, ' ');
     assert.match(search, /results per query \(topK\), 1–10000 \(default: 10\)/);
-    assert.match(search, /\(nIvfProbe\), >= 1 \(default: the index's calibration \(plait calibrate\), else by k: 1, 2, 4 for k <= 10, <= 100, beyond; and at least 32·that many cells a query\)/);
+    assert.match(search, /\(nIvfProbe\), 1–4194304 \(default: the index's calibration \(plait calibrate\), else by k: 1, 2, 4 for k <= 10, <= 100, beyond; and at least 32·that many cells a query\)/);
     assert.match(search, /--plaid-defaults <table> .*\(choices: "plait", "colbert"\)/);
     assert.match(search, /choices: "late", "bm25", "hybrid"/);
     const index = plait('index', '--help').stdout.replace(/\s+/g, ' ');
