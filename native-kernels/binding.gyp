@@ -11,7 +11,7 @@
     {
       "target_name": "plait_code_kernels",
       "type": "static_library",
-      "sources": ["src/code-maxsim.cc", "src/fast-scan.cc", "src/ternary-code-scoring.cc"],
+      "sources": ["src/code-maxsim.cc", "src/fast-scan.cc", "src/ternary-code-scoring.cc", "src/probed-scores.cc"],
       "cflags!": ["-O2", "-O0"],
       "cflags_cc!": ["-O2", "-O0", "-std=gnu++17", "-std=gnu++20"],
       "cflags": ["-O3", "-fPIC", "-ffp-contract=off"],

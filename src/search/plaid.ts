@@ -24,7 +24,7 @@ import type { IndexSegment } from '../format/index-reader.js';
 import { probedTokenRanking } from './probed-token-interaction.js';
 import { prunedInteractionScores } from './centroid-pruned-interaction.js';
 import { Scratch } from '../util/scratch.js';
-import { exactScoringMethod, prepareCodeQuery, scoreOnCodes, supportsCodeScoring, type CodeScoringMethod, type ExactScoringMethod } from '../codec/code-scorer.js';
+import { exactScoringMethod, prepareCodeQuery, scoreOnCodes, supportsCodeScoring, type CodeQuery, type CodeScoringMethod, type ExactScoringMethod } from '../codec/code-scorer.js';
 
 /** Called between chunks of a long loop; throws to stop it (TIMEOUT, ABORTED, INDEX_CLOSED). */
 export type DeadlineCheck = () => void;
@@ -352,13 +352,24 @@ export function exactScoresBy(a: ScoringArrays, q: EncodedQuery, pids: Int32Arra
 /**
  * Exact scores of the given passages on their stored codes (src/codec/code-scorer.ts): `s` is the
  * query's K × qLen centroid scores from candidate generation; `exact` the code-scoring method
- * ('codes', 'codes-normalized' or 'fastscan'). Checks the deadline every chunk.
+ * ('codes', 'codes-normalized' or 'fastscan'); `prepared`, when given, the query's tables as
+ * prepareCodeQuery(a, q.vectors, q.length, kernels, exact) builds them (probed-token ranking's, reused).
+ * Checks the deadline every chunk.
  */
-export function exactScoresOnCodes(a: ScoringArrays, q: EncodedQuery, s: Float32Array, pids: Int32Array, exact: CodeScoringMethod, kernels: Kernels, check?: DeadlineCheck): Float32Array {
+export function exactScoresOnCodes(
+  a: ScoringArrays,
+  q: EncodedQuery,
+  s: Float32Array,
+  pids: Int32Array,
+  exact: CodeScoringMethod,
+  kernels: Kernels,
+  check?: DeadlineCheck,
+  prepared?: CodeQuery,
+): Float32Array {
   const out = new Float32Array(pids.length);
   if (pids.length === 0) return out;
   const normalize = exact === 'codes-normalized';
-  const cq = prepareCodeQuery(a, q.vectors, q.length, kernels, exact);
+  const cq = prepared ?? prepareCodeQuery(a, q.vectors, q.length, kernels, exact);
   chunked(pids.length, check, (from, to) => {
     const part = scoreBySegment(a, pids.subarray(from, to), (seg, starts, lens, n, o) =>
       scoreOnCodes(a, cq, s, seg.codes, seg.residuals, starts, lens, n, normalize, kernels, o, q.weights),
@@ -529,17 +540,20 @@ export function plaidSearch(
   // Stage 3: probed-token ranking of the candidates (their best probedTokenDepth · ndocs by centroid
   // estimates, scored by probed tokens), or full centroid interaction of stage 2's survivors → top nExact.
   const keepN = exactDepth(params.nExact, ndocs, probedTokens);
+  // The query's fast-scan tables when probed-token ranking built them: the exact stage's own under 'fastscan'.
+  let tables: CodeQuery | undefined;
   if (pids.length > keepN) {
     if (probedTokens) {
       const ranked = probedTokenRanking(a, q, s, probed, pids, probedTokenDepth(ndocs, keepN), kernels, check);
       pids = selectTop(kernels, ranked.pids, ranked.scores, keepN).pids;
+      if (exact === 'fastscan') tables = ranked.codeQuery;
     } else pids = selectTop(kernels, pids, interactionScores(a, s, q, pids, null, kernels, check), keepN).pids;
   }
   const t3 = performance.now();
 
   // Stage 4: exact MaxSim, on the codes (widths 1, 2, 4) or on the decompressed residuals.
   const scores =
-    exact !== 'decompress' && supportsCodeScoring(a.nbits) ? exactScoresOnCodes(a, q, s, pids, exact, kernels, check) : exactScores(a, q, pids, kernels, check);
+    exact !== 'decompress' && supportsCodeScoring(a.nbits) ? exactScoresOnCodes(a, q, s, pids, exact, kernels, check, tables) : exactScores(a, q, pids, kernels, check);
   const hits = selectTop(kernels, pids, scores, pids.length);
   const t4 = performance.now();
   t = t1 - t;
