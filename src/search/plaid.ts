@@ -521,7 +521,10 @@ export function plaidSearch(
   // skip the rows that cannot matter (bench/RESULTS.md, "The 1M goal").
   const rowMax = rowMaxScratch.take(a.nCentroids);
   const s = centroidScores(a, q, kernels, scoresScratch.take(a.nCentroids * q.length), rowMax);
-  const { probed, keep } = probeAndMask(s, a.nCentroids, q.length, params.nIvfProbe, params.centroidScoreThreshold, params.centroidScoreMargin, params.nIvfProbeTotal, kernels, probeRescoreFor(a, q), rowMax);
+  // Under probed-token ranking the pruning mask goes unused (stage 2 is skipped): no margin pass for it.
+  const probedTokens = usesProbedTokens(a, q, params);
+  const margin = probedTokens ? undefined : params.centroidScoreMargin;
+  const { probed, keep } = probeAndMask(s, a.nCentroids, q.length, params.nIvfProbe, params.centroidScoreThreshold, margin, params.nIvfProbeTotal, kernels, probeRescoreFor(a, q), rowMax);
   const candidates = ivfUnion(a, probed, mark);
   const t1 = performance.now();
 
@@ -529,7 +532,6 @@ export function plaidSearch(
   // Skipped under probed-token scoring, which ranks every candidate itself (ranking by centroids is
   // where short queries lose documents: bench/RESULTS.md, "Candidate generation (issue 22, part C)").
   const ndocs = effectiveNdocs(params.ndocs, q.length, params.ndocsQueryTokens);
-  const probedTokens = usesProbedTokens(a, q, params);
   let pids = candidates;
   if (!probedTokens && pids.length > ndocs) {
     const approx = prunedInteractionScores(a, s, q, pids, keep, kernels, interactionScores, check);
@@ -544,7 +546,7 @@ export function plaidSearch(
   let tables: CodeQuery | undefined;
   if (pids.length > keepN) {
     if (probedTokens) {
-      const ranked = probedTokenRanking(a, q, s, probed, pids, probedTokenDepth(ndocs, keepN), kernels, check);
+      const ranked = probedTokenRanking(a, q, s, probed, pids, probedTokenDepth(ndocs, keepN), kernels, check, undefined, rowMax);
       pids = selectTop(kernels, ranked.pids, ranked.scores, keepN).pids;
       if (exact === 'fastscan') tables = ranked.codeQuery;
     } else pids = selectTop(kernels, pids, interactionScores(a, s, q, pids, null, kernels, check), keepN).pids;

@@ -101,6 +101,8 @@ export interface ProbedTokenRanking {
  * @param pids candidate passages (any order)
  * @param depth candidates kept for pair scoring (≥ 1)
  * @param estimateCells cells a query token's estimates walk (at least its probed cells)
+ * @param rowMax each row's maximum of `s` (centroidScores' rowMax), to skip rows in the walk's
+ *   choice of cells (the same cells; see Kernels.probeCentroids), or undefined to read every row
  */
 export function probedTokenRanking(
   a: ScoringArrays,
@@ -112,6 +114,7 @@ export function probedTokenRanking(
   kernels: Kernels,
   check?: DeadlineCheck,
   estimateCells: number = CANDIDATE_DEFAULTS.estimateCells,
+  rowMax?: Float32Array,
 ): ProbedTokenRanking {
   const qLen = q.length;
   const n = pids.length;
@@ -119,7 +122,7 @@ export function probedTokenRanking(
   const perToken = probed.length / qLen;
   let t = probedTokenClock.on ? performance.now() : 0;
   // ci: the centroid interaction the estimates give, Σ_i w_i · m_i(P), ranks the candidates for the depth cut.
-  const { est, ci } = estimatesAndInteraction(a, s, q, pids, Math.max(estimateCells, perToken), kernels);
+  const { est, ci } = estimatesAndInteraction(a, s, q, pids, Math.max(estimateCells, perToken), kernels, rowMax);
   t = lap('walk', t);
   check?.();
   const w = q.weights;
@@ -200,14 +203,14 @@ export function centroidEstimates(a: ScoringArrays, s: Float32Array, q: EncodedQ
  * Kernels.centroidEstimateWalk: native where the addon loads (part E's "native walk",
  * bench/RESULTS.md), else its TypeScript twin, with the same bits.
  */
-function estimatesAndInteraction(a: ScoringArrays, s: Float32Array, q: EncodedQuery, pids: Int32Array, cells: number, kernels: Kernels): { est: Float32Array; ci: Float32Array } {
+function estimatesAndInteraction(a: ScoringArrays, s: Float32Array, q: EncodedQuery, pids: Int32Array, cells: number, kernels: Kernels, rowMax?: Float32Array): { est: Float32Array; ci: Float32Array } {
   const qLen = q.length;
   const n = pids.length;
   const est = new Float32Array(qLen * n);
   const ci = new Float32Array(n);
   const m = Math.min(Math.max(1, Math.floor(cells)), a.nCentroids);
   const top = topScratch.take(qLen * m);
-  kernels.probeCentroids(s, a.nCentroids, qLen, m, 0, top, keepScratch.take(a.nCentroids));
+  kernels.probeCentroids(s, a.nCentroids, qLen, m, 0, top, keepScratch.take(a.nCentroids), rowMax);
   kernels.centroidEstimateWalk(s, qLen, top, m, a.ivfOffsets, a.ivf, a.doclens.length, pids, q.weights, est, ci);
   return { est, ci };
 }
