@@ -38,7 +38,7 @@ import type { Kernels } from '../kernels/types.js';
 import type { IndexSegment } from '../format/index-reader.js';
 import { prepareCodeQuery, scoreOnCodes, supportsFastScan, tokenInverseNormsCache, type CodeQuery, type FastScanCodeQuery } from '../codec/code-scorer.js';
 import { CANDIDATE_DEFAULTS } from '../config/defaults.js';
-import { segmentOf, type DeadlineCheck, type EncodedQuery, type ScoringArrays } from './plaid.js';
+import { segmentOf, type DeadlineCheck, type EncodedQuery, type ScoringArrays, type Shortlist } from './plaid.js';
 import { Scratch } from '../util/scratch.js';
 
 /** Query tokens that probed each cell: `head[c]` is the first slot (i · p + j) or -1, `next[slot]` the next one. */
@@ -103,6 +103,8 @@ export interface ProbedTokenRanking {
  * @param estimateCells cells a query token's estimates walk (at least its probed cells)
  * @param rowMax each row's maximum of `s` (centroidScores' rowMax), to skip rows in the walk's
  *   choice of cells (the same cells; see Kernels.probeCentroids), or undefined to read every row
+ * @param wide each token's best cells by `s` as probeAndMask's one pass found them (at least as many
+ *   as the walk needs), so the walk takes their head instead of choosing them again
  */
 export function probedTokenRanking(
   a: ScoringArrays,
@@ -115,6 +117,7 @@ export function probedTokenRanking(
   check?: DeadlineCheck,
   estimateCells: number = CANDIDATE_DEFAULTS.estimateCells,
   rowMax?: Float32Array,
+  wide?: Shortlist,
 ): ProbedTokenRanking {
   const qLen = q.length;
   const n = pids.length;
@@ -122,7 +125,7 @@ export function probedTokenRanking(
   const perToken = probed.length / qLen;
   let t = probedTokenClock.on ? performance.now() : 0;
   // ci: the centroid interaction the estimates give, Σ_i w_i · m_i(P), ranks the candidates for the depth cut.
-  const { est, ci } = estimatesAndInteraction(a, s, q, pids, Math.max(estimateCells, perToken), kernels, rowMax);
+  const { est, ci } = estimatesAndInteraction(a, s, q, pids, Math.max(estimateCells, perToken), kernels, rowMax, wide);
   t = lap('walk', t);
   check?.();
   const w = q.weights;
@@ -203,14 +206,30 @@ export function centroidEstimates(a: ScoringArrays, s: Float32Array, q: EncodedQ
  * Kernels.centroidEstimateWalk: native where the addon loads (part E's "native walk",
  * bench/RESULTS.md), else its TypeScript twin, with the same bits.
  */
-function estimatesAndInteraction(a: ScoringArrays, s: Float32Array, q: EncodedQuery, pids: Int32Array, cells: number, kernels: Kernels, rowMax?: Float32Array): { est: Float32Array; ci: Float32Array } {
+function estimatesAndInteraction(
+  a: ScoringArrays,
+  s: Float32Array,
+  q: EncodedQuery,
+  pids: Int32Array,
+  cells: number,
+  kernels: Kernels,
+  rowMax?: Float32Array,
+  wide?: Shortlist,
+): { est: Float32Array; ci: Float32Array } {
   const qLen = q.length;
   const n = pids.length;
   const est = new Float32Array(qLen * n);
   const ci = new Float32Array(n);
   const m = Math.min(Math.max(1, Math.floor(cells)), a.nCentroids);
-  const top = topScratch.take(qLen * m);
-  kernels.probeCentroids(s, a.nCentroids, qLen, m, 0, top, keepScratch.take(a.nCentroids), rowMax);
+  let top: Int32Array;
+  if (wide !== undefined && wide.cells === m) top = wide.ids;
+  else if (wide !== undefined && wide.cells > m) {
+    top = topScratch.take(qLen * m);
+    for (let i = 0; i < qLen; i++) top.set(wide.ids.subarray(i * wide.cells, i * wide.cells + m), i * m);
+  } else {
+    top = topScratch.take(qLen * m);
+    kernels.probeCentroids(s, a.nCentroids, qLen, m, 0, top, keepScratch.take(a.nCentroids), rowMax);
+  }
   kernels.centroidEstimateWalk(s, qLen, top, m, a.ivfOffsets, a.ivf, a.doclens.length, pids, q.weights, est, ci);
   return { est, ci };
 }
