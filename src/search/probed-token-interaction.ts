@@ -26,8 +26,11 @@
  *     candidate's codes (the kernels' pass over ~870k codes took 4 ms a scifact keyword query);
  *     the best `depth` candidates by it go on (probedTokenDepth · ndocs: 1,024 at k = 10).
  *  b. Their matched pairs on the codes: one pass over their codes, one code similarity per (query
- *     token, document token in its probed cells) pair, scored with that query token's own
- *     single-token fast-scan tables (a pair costs one table lane, not qLen).
+ *     token, document token in its probed cells) pair, scored with that query token's own lane of
+ *     the query's fast-scan tables (a pair costs one table lane, not qLen). Part F (bench/RESULTS.md,
+ *     "Keyword cost"): scan and scores in one native call (Kernels.probedPairScores) instead of a scan
+ *     and one fast-scan call a query token (1.89× → 1.44× ColBERT's keyword cost on cisi with the
+ *     other steps of part F); the same bits.
  * Measured on scifact's keyword queries: WARP's constant imputation (the last probed cell's score
  * for every unmatched candidate) lost 102 of 1,000 top-10 slots against 9 here; a depth of 256 / 512 /
  * 1,024 / every candidate lost 37 / 16 / 10 / 9 (`node dist/bench/candidate-losses.js scifact …`).
@@ -68,9 +71,10 @@ function probeLists(nCentroids: number, probed: Int32Array, qLen: number, weight
 
 /**
  * Per-stage wall time of probedTokenRanking in ms, summed over calls while `on` (bench/keyword-stages.ts
- * splits a keyword query's cost with it; off, a stage costs one branch). Stages: 'walk' (probeCentroids
- * and the estimate walk), 'cut' (the depth cut), 'lists' (probe lists and token tables), 'pairs' (the
- * pair scan), 'score' (the pairs on the codes), 'fold' (the final sums).
+ * splits a keyword query's cost with it; off, a stage costs one branch). Stages: 'walk' (the estimate
+ * walk, and its cells where probeAndMask did not give them), 'cut' (the depth cut), 'lists' (probe
+ * lists and the query's tables), 'score' (the pairs on the codes; where fast-scan does not fit the
+ * width, 'pairs' is the pair scan before it), 'fold' (the final sums).
  */
 export const probedTokenClock: { on: boolean; ms: Record<string, number> } = { on: false, ms: {} };
 
@@ -278,7 +282,7 @@ const cutScratch = new Scratch((n) => new Float32Array(n));
  * The indices of the best `depth` of ci[0 … n) (0 < depth < n), ascending: the set of
  * Kernels.topK(ci, n, depth) (ties: lower index; NaN below every number), which part E took and
  * sorted. A quickselect of the depth-th best value on a copy, then one pass in index order: on cisi's
- * keyword queries (~2,000 candidates, depth 1,024) 0.21 ms → see bench/RESULTS.md, part F.
+ * keyword queries (~1,400 candidates, depth 1,024) 0.20 → 0.03 ms (bench/RESULTS.md, part F).
  */
 export function depthCut(ci: Float32Array, n: number, depth: number): Int32Array {
   const v = cutScratch.take(n);
