@@ -5,13 +5,14 @@
 # src/fast-scan.cc) are their own static library, compiled with -ffp-contract=off so that no path
 # fuses a multiply-add: their SIMD paths, the scalar ones and the TypeScript twins agree bit for bit.
 # The ternary codec's kernels (src/ternary-kernels.cc) are built the same way, for the same reason, and so is
-# the ternary code scorer (src/ternary-code-scoring.cc).
+# the ternary code scorer (src/ternary-code-scoring.cc), and probed-token ranking's pair scorer
+# (src/probed-scores.cc), whose pairs must get the fast-scan kernel's bits.
 {
   "targets": [
     {
       "target_name": "plait_code_kernels",
       "type": "static_library",
-      "sources": ["src/code-maxsim.cc", "src/fast-scan.cc", "src/ternary-code-scoring.cc"],
+      "sources": ["src/code-maxsim.cc", "src/fast-scan.cc", "src/ternary-code-scoring.cc", "src/probed-scores.cc"],
       "cflags!": ["-O2", "-O0"],
       "cflags_cc!": ["-O2", "-O0", "-std=gnu++17", "-std=gnu++20"],
       "cflags": ["-O3", "-fPIC", "-ffp-contract=off"],

@@ -225,3 +225,31 @@ test('bad interactionScoring or nExact fails with INVALID_ARGUMENT', () => {
     );
   }
 });
+
+test('two segments (a living index after an add): the same probed-token ranking and PLAID hits as one', () => {
+  const seg = a.segments[0]!;
+  const half = a.doclens.length >> 1;
+  const rowOf = a.tokenStarts[half]!;
+  const nBytes = seg.residuals.length / seg.codes.length;
+  const split: ScoringArrays = {
+    ...a,
+    tokenStarts: Int32Array.from(a.tokenStarts, (t, pid) => (pid < half ? t : t - rowOf)),
+    segments: [
+      { firstPid: 0, passages: half, codes: seg.codes.subarray(0, rowOf), residuals: seg.residuals.subarray(0, rowOf * nBytes) },
+      { firstPid: half, passages: a.doclens.length - half, codes: seg.codes.subarray(rowOf), residuals: seg.residuals.subarray(rowOf * nBytes) },
+    ],
+  };
+  for (const kernels of [typescriptKernels, getKernels()]) {
+    for (const q of queries) {
+      const s = centroidScores(a, q, kernels);
+      const { probed } = probeAndMask(s, a.nCentroids, q.length, 2, -1, undefined, undefined, kernels);
+      const pids = ivfUnion(a, probed, new Uint8Array(a.doclens.length));
+      const one = probedTokenRanking(a, q, s, probed, pids, 64, kernels);
+      const two = probedTokenRanking(split, q, s, probed, pids, 64, kernels);
+      assert.deepEqual(two.pids, one.pids, `${kernels.name} ${q.length} tokens: kept`);
+      assert.deepEqual(two.scores, one.scores, `${kernels.name} ${q.length} tokens: scores`);
+      const params = { ...plaidDefaultsFor(10), interactionScoring: 'probed-tokens' as const };
+      assert.deepEqual(plaidSearch(split, q, params, kernels, new Uint8Array(a.doclens.length)).hits, plaidSearch(a, q, params, kernels, new Uint8Array(a.doclens.length)).hits, `${kernels.name} ${q.length} tokens: hits`);
+    }
+  }
+});

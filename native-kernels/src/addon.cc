@@ -684,6 +684,62 @@ Napi::Value MaxsimFastScan(const Info& info) {
   return info.Env().Undefined();
 }
 
+// probedPairScores(centroidScores, qLen, tables, scales, offsets, codes, residuals, dim, nbits, tokenStarts, doclens,
+//                  pids, docs, head, next, perToken, invNorms, centroids, weights, e) (probed-scores.cc; issue 22
+// part F). Checks every candidate's span and index and the shapes; codes and probe slots in the kernel.
+Napi::Value ProbedPairScores(const Info& info) {
+  auto scores = array<float>(info, 0, "centroidScores");
+  size_t qLen = count(info, 1, "qLen");
+  auto tables = array<uint8_t>(info, 2, "tables");
+  auto scales = array<float>(info, 3, "scales");
+  auto offsets = array<float>(info, 4, "offsets");
+  auto codes = array<int32_t>(info, 5, "codes");
+  auto residuals = array<uint8_t>(info, 6, "residuals");
+  size_t dim = positive(info, 7, "dim");
+  int nbits = codeNbitsArg(info, 8, dim);
+  auto starts = array<int32_t>(info, 9, "tokenStarts");
+  auto lens = array<int32_t>(info, 10, "doclens");
+  auto pids = array<int32_t>(info, 11, "pids");
+  auto docs = array<int32_t>(info, 12, "docs");
+  auto head = array<int32_t>(info, 13, "head");
+  auto next = array<int32_t>(info, 14, "next");
+  size_t perToken = positive(info, 15, "perToken");
+  auto invNorms = array<float>(info, 16, "invNorms");
+  auto centroids = array<float>(info, 17, "centroids");
+  auto weights = array<float>(info, 18, "weights");
+  auto e = array<float>(info, 19, "e");
+  const size_t nBytes = dim * nbits / 8;
+  if (nBytes > plait::fastScanMaxBytes())
+    rangeError(info, "Expected dim * nbits / 8 <= " + std::to_string(plait::fastScanMaxBytes()) + " for fast-scan but received " + std::to_string(nBytes));
+  if (dim % 8 != 0) rangeError(info, "Expected dim a multiple of 8 with invNorms but received " + std::to_string(dim));
+  const size_t k = head.length;
+  need(info, "centroidScores", scores.length, k * qLen);
+  need(info, "tables", tables.length, nBytes * 32 * qLen);
+  need(info, "scales", scales.length, qLen);
+  need(info, "offsets", offsets.length, qLen);
+  need(info, "doclens", lens.length, starts.length);
+  need(info, "invNorms", invNorms.length, codes.length);
+  need(info, "centroids", centroids.length, k * dim);
+  need(info, "weights", weights.length, static_cast<size_t>(1) << nbits);
+  need(info, "e", e.length, pids.length * qLen);
+  if (next.length > qLen * perToken) rangeError(info, "Expected at most " + std::to_string(qLen * perToken) + " elements in next but received " + std::to_string(next.length));
+  const size_t rows = std::min(codes.length, residuals.length / nBytes);
+  for (size_t x = 0; x < docs.length; ++x) {
+    const int32_t d = docs.data[x];
+    if (d < 0 || static_cast<size_t>(d) >= pids.length) rangeError(info, "Expected docs below " + std::to_string(pids.length) + " but received " + std::to_string(d));
+    const int32_t pid = pids.data[d];
+    if (pid < 0 || static_cast<size_t>(pid) >= starts.length) rangeError(info, "Expected pids below " + std::to_string(starts.length) + " but received " + std::to_string(pid));
+    const int64_t lo = starts.data[pid];
+    const int64_t hi = lo + lens.data[pid];
+    if (lo < 0 || lens.data[pid] < 0 || hi > static_cast<int64_t>(rows)) rangeError(info, "Expected token spans within the rows (" + std::to_string(rows) + ") but received " + std::to_string(lo) + " + " + std::to_string(lens.data[pid]));
+  }
+  if (!plait::probedPairScores(scores.data, qLen, tables.data, scales.data, offsets.data, codes.data, residuals.data, dim, nbits, starts.data, lens.data,
+                               pids.data, docs.data, docs.length, head.data, head.length, next.data, next.length, perToken, invNorms.data,
+                               centroids.data, weights.data, e.data))
+    rangeError(info, "Expected codes below " + std::to_string(head.length) + " and probe slots below " + std::to_string(next.length) + " in probedPairScores");
+  return info.Env().Undefined();
+}
+
 // ---- end of code scoring ----
 
 // ---- Exact MaxSim on the stored ternary codes (ternary-code-scoring.cc, issue 22) ----
@@ -789,6 +845,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("ivfInteraction", Napi::Function::New(env, IvfInteraction, "ivfInteraction"));
   exports.Set("probedPairs", Napi::Function::New(env, ProbedPairs, "probedPairs"));
   exports.Set("centroidEstimateWalk", Napi::Function::New(env, CentroidEstimateWalk, "centroidEstimateWalk"));
+  exports.Set("probedPairScores", Napi::Function::New(env, ProbedPairScores, "probedPairScores"));
   exports.Set("intDotPath", Napi::Function::New(env, IntDotPathValue, "intDotPath"));
   exports.Set("fastScanPath", Napi::Function::New(env, FastScanPathValue, "fastScanPath"));
   exports.Set("buildCodeLut", Napi::Function::New(env, BuildCodeLut, "buildCodeLut"));

@@ -208,6 +208,18 @@ void maxsimFastScanWith(CodeSimd simd, const float* S, size_t qLen, const uint8_
 void tokenInverseNorms(const int32_t* codes, const uint8_t* residuals, size_t n, size_t dim, const float* centroids,
                        const float* weights, int nbits, float* out);
 
+// Probed-token ranking's pairs on the codes (probed-scores.cc; issue 22 part F): for each candidate pids[docs[x]]
+// and token row r of it whose cell c = codes[r] a query token i probed (head[c] / next[slot], slot = i * perToken
+// + j), e[docs[x] * qLen + i] = max(itself, 0 + (S[c*qLen + i] + ((scales[i]*acc_ir) + offsets[i])) * inv_r), acc_ir
+// the sum of row r's 2*nBytes entries in lane i of the query's fast-scan tables, inv_r = invNorms[r] (NaN entries
+// first filled by tokenInverseNorms). Spans checked by the caller; false for a code at or above nCells or a probe
+// slot outside next.
+bool probedPairScores(const float* S, size_t qLen, const uint8_t* tables, const float* scales, const float* offsets,
+                      const int32_t* codes, const uint8_t* residuals, size_t dim, int nbits, const int32_t* tokenStarts,
+                      const int32_t* doclens, const int32_t* pids, const int32_t* docs, size_t nDocs,
+                      const int32_t* head, size_t nCells, const int32_t* next, size_t nSlots, size_t perToken,
+                      float* invNorms, const float* centroids, const float* weights, float* e);
+
 // ---- Exact MaxSim on the stored ternary codes (ternary-code-scoring.cc, issue 22) ----
 // lut[(v*nBytes + b)*lanes + i] (int16, nBytes = ternaryBytes(dim), lanes = codeLutLanes(qLen)): query token i's dot
 // product with the five residual levels of byte value v at byte position b, quantised per token (scales[i] its

@@ -35,7 +35,8 @@ export function fastScanEntryMax(nBytes: number): number {
   return Math.min(255, Math.floor(65535 / (2 * Math.max(1, nBytes))));
 }
 
-function checkFastScanShape(nbits: number, dim: number): number {
+/** dim·nbits/8, the bytes of a token, after checking that fast-scan takes this shape (PlaitError INVALID_ARGUMENT otherwise). */
+export function checkFastScanShape(nbits: number, dim: number): number {
   if (!(CODE_SCORING_NBITS as readonly number[]).includes(nbits)) {
     throw new PlaitError('INVALID_ARGUMENT', { message: `Expected nbits one of ${CODE_SCORING_NBITS.join(', ')} for code scoring but received ${nbits}`, name: 'nbits' });
   }

@@ -199,6 +199,7 @@ function wrap(addon: NativeAddon): Kernels {
     ivfInteraction: typeof addon.ivfInteraction === 'function' ? addon.ivfInteraction : typescriptKernels.ivfInteraction,
     centroidEstimateWalk: typeof addon.centroidEstimateWalk === 'function' ? addon.centroidEstimateWalk : typescriptKernels.centroidEstimateWalk,
     probedPairs: typeof addon.probedPairs === 'function' ? addon.probedPairs : typescriptKernels.probedPairs,
+    probedPairScores: typeof addon.probedPairScores === 'function' ? addon.probedPairScores : typescriptKernels.probedPairScores,
     // An addon built before code scoring existed (a stale build/) runs the TypeScript twin's.
     buildCodeLut: typeof addon.buildCodeLut === 'function' ? addon.buildCodeLut : codeKernels.buildCodeLut,
     maxsimCodes: typeof addon.maxsimCodes === 'function' ? addon.maxsimCodes : codeKernels.maxsimCodes,

@@ -263,6 +263,43 @@ export interface Kernels {
   ): number;
 
   /**
+   * Probed-token ranking's pairs on the codes, in one call (src/search/probed-token-interaction.ts;
+   * issue 22 part F): for each candidate pids[d] (d in `docs`) and token row r of it
+   * ([tokenStarts[pid], + doclens[pid]) of one segment's codes and residuals) whose cell c = codes[r]
+   * query token i probed (the probe lists of probedPairs: head[c], next[slot], slot = i·perToken + j),
+   * e[d·qLen + i] = max(e[d·qLen + i], (S[c·qLen + i] + ((scales[i]·acc) + offsets[i])) · invNorms[r]),
+   * acc the sum of r's 2·nBytes entries in lane i of the query's fast-scan tables (buildFastScanTables'
+   * layout): bit for bit what a one-token fast-scan query with token i's tables gives the pair (the pairs
+   * part E scored with one maxsimFastScan call a token). NaN entries of invNorms (one float a row of
+   * codes, the per-segment cache) are filled first, as maxsimFastScan does. e is pids.length × qLen;
+   * K = head.length. Native and twin give the same bits.
+   * @throws PlaitError INVALID_ARGUMENT for short arrays, a shape fast-scan does not take (or dim not a
+   *   multiple of 8), a doc, pid or span out of range, a code at or above K, or a probe slot outside next
+   */
+  probedPairScores(
+    centroidScores: Float32Array,
+    qLen: number,
+    tables: Uint8Array,
+    scales: Float32Array,
+    offsets: Float32Array,
+    codes: Int32Array,
+    residuals: Uint8Array,
+    dim: number,
+    nbits: number,
+    tokenStarts: Int32Array,
+    doclens: Int32Array,
+    pids: Int32Array,
+    docs: Int32Array,
+    head: Int32Array,
+    next: Int32Array,
+    perToken: number,
+    invNorms: Float32Array,
+    centroids: Float32Array,
+    weights: Float32Array,
+    e: Float32Array,
+  ): void;
+
+  /**
    * PLAID's relative pruning pass over `centroidScores` (K × qLen): keep[c] = 1 where some token i
    * has centroidScores[c, i] >= floor[i] (a kept centroid stays kept; NaN never passes). plaid.ts
    * sets floor[i] = token i's best centroid score − PlaidParams.centroidScoreMargin. With `rowMax`

@@ -12,6 +12,7 @@ import { codeKernels } from './code-kernels.js';
 import { fastScanKernels } from './fast-scan.js';
 import { ternaryCodeKernels } from './ternary-code-kernels.js';
 import { centroidEstimateWalk, probedPairs } from './probed-walk.js';
+import { probedPairScores } from './probed-scores.js';
 import { checkCodes, checkCount, checkDim, checkLength, checkNbits, checkSpans, residualRowBytes, TERNARY_NBITS } from './validate.js';
 import { checkTernaryCodec, compressTernary, decodeTernaryRows, decompressTernary } from './ternary-kernels.js';
 
@@ -632,6 +633,7 @@ export const typescriptKernels: Kernels = withArrayChecks({
   ivfInteraction,
   centroidEstimateWalk,
   probedPairs,
+  probedPairScores,
   ...codeKernels,
   ...fastScanKernels,
   ...ternaryCodeKernels,

@@ -24,7 +24,7 @@ import type { IndexSegment } from '../format/index-reader.js';
 import { probedTokenRanking } from './probed-token-interaction.js';
 import { prunedInteractionScores } from './centroid-pruned-interaction.js';
 import { Scratch } from '../util/scratch.js';
-import { exactScoringMethod, prepareCodeQuery, scoreOnCodes, supportsCodeScoring, type CodeScoringMethod, type ExactScoringMethod } from '../codec/code-scorer.js';
+import { exactScoringMethod, prepareCodeQuery, scoreOnCodes, supportsCodeScoring, type CodeQuery, type CodeScoringMethod, type ExactScoringMethod } from '../codec/code-scorer.js';
 
 /** Called between chunks of a long loop; throws to stop it (TIMEOUT, ABORTED, INDEX_CLOSED). */
 export type DeadlineCheck = () => void;
@@ -234,6 +234,12 @@ function rescoreShortlist(wide: Int32Array, pp: number, p: number, qLen: number,
   }
 }
 
+/** Each query token's best `cells` centroids by the scores, best first (ties: lower id; -1 pads), qLen × cells. */
+export interface Shortlist {
+  ids: Int32Array;
+  cells: number;
+}
+
 /**
  * One pass over the K × qLen scores: each query token's top nIvfProbe centroids, and the pruning
  * mask keep[c] = max_i S[c, i] >= threshold. With a `margin` (plait's relative rule, see
@@ -242,7 +248,9 @@ function rescoreShortlist(wide: Int32Array, pp: number, p: number, qLen: number,
  * (int8 scores in `s`) each token's probes are its best nIvfProbe by float32 among its best
  * nIvfProbe + rescore.extra by `s`; the mask and the margin's best_i stay on `s`. With `rowMax`
  * (each row's maximum of `s`, from centroidScoresInt8) both passes skip rows that cannot matter:
- * the same results (test/centroid-scores-int8.test.ts).
+ * the same results (test/centroid-scores-int8.test.ts). With `wideCells` beyond the shortlist that one
+ * pass keeps each token's best `wideCells` instead (`wide`, by `s`), the shortlist its head: the same
+ * probes, and probed-token ranking's estimate cells without a second pass (bench/RESULTS.md, part F).
  */
 export function probeAndMask(
   s: Float32Array,
@@ -255,7 +263,8 @@ export function probeAndMask(
   kernels: Kernels = typescriptKernels,
   rescore?: ProbeRescore,
   rowMax?: Float32Array,
-): { probed: Int32Array; keep: Uint8Array } {
+  wideCells?: number,
+): { probed: Int32Array; keep: Uint8Array; wide?: Shortlist } {
   // Query-length-aware probing (PlaidParams.nIvfProbeTotal): short queries probe more per token.
   const perToken = nIvfProbeTotal === undefined || qLen === 0 ? nIvfProbe : Math.max(nIvfProbe, Math.ceil(nIvfProbeTotal / qLen));
   const p = Math.min(perToken, nCentroids);
@@ -267,7 +276,17 @@ export function probeAndMask(
   // Each token's best centroid by the scores in `s` (the margin rule's reference), at stride `top`.
   let top = p;
   let topIds = bestIds;
-  if (pp > p && p > 0) {
+  // One pass for a longer list as well (probed-token ranking's estimate cells): its head is the shortlist.
+  const m = wideCells === undefined || p === 0 ? pp : Math.min(nCentroids, Math.max(pp, Math.floor(wideCells)));
+  let wide: Shortlist | undefined;
+  if (m > pp) {
+    wide = { ids: new Int32Array(qLen * m), cells: m };
+    kernels.probeCentroids(s, nCentroids, qLen, m, threshold, wide.ids, keep, rowMax);
+    topIds = pp > p ? new Int32Array(qLen * pp) : bestIds;
+    for (let i = 0; i < qLen; i++) topIds.set(wide.ids.subarray(i * m, i * m + pp), i * pp);
+    top = pp;
+    if (pp > p) rescoreShortlist(topIds, pp, p, qLen, rescore!, kernels, bestIds);
+  } else if (pp > p && p > 0) {
     topIds = new Int32Array(qLen * pp);
     top = pp;
     kernels.probeCentroids(s, nCentroids, qLen, pp, threshold, topIds, keep, rowMax);
@@ -279,7 +298,7 @@ export function probeAndMask(
     // In the kernels: at K = 131,072 × 32 tokens with nothing above the threshold the TypeScript loop took 13–58 ms.
     kernels.keepWithinMargin(s, nCentroids, qLen, floor, keep, rowMax);
   }
-  return { probed: bestIds, keep };
+  return wide === undefined ? { probed: bestIds, keep } : { probed: bestIds, keep, wide };
 }
 
 /** Sorted unique pids in the IVF lists of the given centroids. */
@@ -293,19 +312,38 @@ export function ivfUnion(a: ScoringArrays, centroidIds: Int32Array, mark: Uint8A
   }
   const out = new Int32Array(total);
   let n = 0;
+  // 2 marks the union's pids, apart from the deleted passages' 1 (scratchMarks).
   for (const c of seenC) {
     for (let j = a.ivfOffsets[c]!, end = a.ivfOffsets[c + 1]!; j < end; j++) {
       const pid = a.ivf[j]!;
       if (mark[pid] === 0) {
-        mark[pid] = 1;
+        mark[pid] = 2;
         out[n++] = pid;
       }
     }
   }
-  const pids = out.subarray(0, n).sort();
-  for (const pid of pids) mark[pid] = 0;
-  return pids;
+  if (n * UNION_SCAN_RATIO < mark.length) {
+    const pids = out.subarray(0, n).sort();
+    for (const pid of pids) mark[pid] = 0;
+    return pids;
+  }
+  // A union that is a large share of the index comes out ascending from one pass over the marks.
+  let m = 0;
+  for (let pid = 0; pid < mark.length; pid++) {
+    if (mark[pid] === 2) {
+      mark[pid] = 0;
+      out[m++] = pid;
+    }
+  }
+  return out.subarray(0, m);
 }
+
+/**
+ * ivfUnion lists its pids by a pass over the per-passage marks rather than a sort when the union
+ * holds at least 1/UNION_SCAN_RATIO of the passages: a byte a passage against ~log2(n) comparisons a
+ * pid (cisi keyword queries, ~1,400 of 3,157 passages: bench/RESULTS.md, part F).
+ */
+const UNION_SCAN_RATIO = 16;
 
 function gather(a: ScoringArrays, pids: Int32Array): { starts: Int32Array; lens: Int32Array } {
   const starts = new Int32Array(pids.length);
@@ -352,13 +390,24 @@ export function exactScoresBy(a: ScoringArrays, q: EncodedQuery, pids: Int32Arra
 /**
  * Exact scores of the given passages on their stored codes (src/codec/code-scorer.ts): `s` is the
  * query's K × qLen centroid scores from candidate generation; `exact` the code-scoring method
- * ('codes', 'codes-normalized' or 'fastscan'). Checks the deadline every chunk.
+ * ('codes', 'codes-normalized' or 'fastscan'); `prepared`, when given, the query's tables as
+ * prepareCodeQuery(a, q.vectors, q.length, kernels, exact) builds them (probed-token ranking's, reused).
+ * Checks the deadline every chunk.
  */
-export function exactScoresOnCodes(a: ScoringArrays, q: EncodedQuery, s: Float32Array, pids: Int32Array, exact: CodeScoringMethod, kernels: Kernels, check?: DeadlineCheck): Float32Array {
+export function exactScoresOnCodes(
+  a: ScoringArrays,
+  q: EncodedQuery,
+  s: Float32Array,
+  pids: Int32Array,
+  exact: CodeScoringMethod,
+  kernels: Kernels,
+  check?: DeadlineCheck,
+  prepared?: CodeQuery,
+): Float32Array {
   const out = new Float32Array(pids.length);
   if (pids.length === 0) return out;
   const normalize = exact === 'codes-normalized';
-  const cq = prepareCodeQuery(a, q.vectors, q.length, kernels, exact);
+  const cq = prepared ?? prepareCodeQuery(a, q.vectors, q.length, kernels, exact);
   chunked(pids.length, check, (from, to) => {
     const part = scoreBySegment(a, pids.subarray(from, to), (seg, starts, lens, n, o) =>
       scoreOnCodes(a, cq, s, seg.codes, seg.residuals, starts, lens, n, normalize, kernels, o, q.weights),
@@ -510,7 +559,11 @@ export function plaidSearch(
   // skip the rows that cannot matter (bench/RESULTS.md, "The 1M goal").
   const rowMax = rowMaxScratch.take(a.nCentroids);
   const s = centroidScores(a, q, kernels, scoresScratch.take(a.nCentroids * q.length), rowMax);
-  const { probed, keep } = probeAndMask(s, a.nCentroids, q.length, params.nIvfProbe, params.centroidScoreThreshold, params.centroidScoreMargin, params.nIvfProbeTotal, kernels, probeRescoreFor(a, q), rowMax);
+  // Under probed-token ranking the pruning mask goes unused (stage 2 is skipped): no margin pass for it.
+  const probedTokens = usesProbedTokens(a, q, params);
+  const margin = probedTokens ? undefined : params.centroidScoreMargin;
+  const wideCells = probedTokens ? CANDIDATE_DEFAULTS.estimateCells : undefined;
+  const { probed, keep, wide } = probeAndMask(s, a.nCentroids, q.length, params.nIvfProbe, params.centroidScoreThreshold, margin, params.nIvfProbeTotal, kernels, probeRescoreFor(a, q), rowMax, wideCells);
   const candidates = ivfUnion(a, probed, mark);
   const t1 = performance.now();
 
@@ -518,7 +571,6 @@ export function plaidSearch(
   // Skipped under probed-token scoring, which ranks every candidate itself (ranking by centroids is
   // where short queries lose documents: bench/RESULTS.md, "Candidate generation (issue 22, part C)").
   const ndocs = effectiveNdocs(params.ndocs, q.length, params.ndocsQueryTokens);
-  const probedTokens = usesProbedTokens(a, q, params);
   let pids = candidates;
   if (!probedTokens && pids.length > ndocs) {
     const approx = prunedInteractionScores(a, s, q, pids, keep, kernels, interactionScores, check);
@@ -529,17 +581,20 @@ export function plaidSearch(
   // Stage 3: probed-token ranking of the candidates (their best probedTokenDepth · ndocs by centroid
   // estimates, scored by probed tokens), or full centroid interaction of stage 2's survivors → top nExact.
   const keepN = exactDepth(params.nExact, ndocs, probedTokens);
+  // The query's fast-scan tables when probed-token ranking built them: the exact stage's own under 'fastscan'.
+  let tables: CodeQuery | undefined;
   if (pids.length > keepN) {
     if (probedTokens) {
-      const ranked = probedTokenRanking(a, q, s, probed, pids, probedTokenDepth(ndocs, keepN), kernels, check);
+      const ranked = probedTokenRanking(a, q, s, probed, pids, probedTokenDepth(ndocs, keepN), kernels, check, undefined, rowMax, wide);
       pids = selectTop(kernels, ranked.pids, ranked.scores, keepN).pids;
+      if (exact === 'fastscan') tables = ranked.codeQuery;
     } else pids = selectTop(kernels, pids, interactionScores(a, s, q, pids, null, kernels, check), keepN).pids;
   }
   const t3 = performance.now();
 
   // Stage 4: exact MaxSim, on the codes (widths 1, 2, 4) or on the decompressed residuals.
   const scores =
-    exact !== 'decompress' && supportsCodeScoring(a.nbits) ? exactScoresOnCodes(a, q, s, pids, exact, kernels, check) : exactScores(a, q, pids, kernels, check);
+    exact !== 'decompress' && supportsCodeScoring(a.nbits) ? exactScoresOnCodes(a, q, s, pids, exact, kernels, check, tables) : exactScores(a, q, pids, kernels, check);
   const hits = selectTop(kernels, pids, scores, pids.length);
   const t4 = performance.now();
   t = t1 - t;

@@ -26,8 +26,11 @@
  *     candidate's codes (the kernels' pass over ~870k codes took 4 ms a scifact keyword query);
  *     the best `depth` candidates by it go on (probedTokenDepth · ndocs: 1,024 at k = 10).
  *  b. Their matched pairs on the codes: one pass over their codes, one code similarity per (query
- *     token, document token in its probed cells) pair, scored with that query token's own
- *     single-token fast-scan tables (a pair costs one table lane, not qLen).
+ *     token, document token in its probed cells) pair, scored with that query token's own lane of
+ *     the query's fast-scan tables (a pair costs one table lane, not qLen). Part F (bench/RESULTS.md,
+ *     "Keyword cost"): scan and scores in one native call (Kernels.probedPairScores) instead of a scan
+ *     and one fast-scan call a query token (1.89× → 1.44× ColBERT's keyword cost on cisi with the
+ *     other steps of part F); the same bits.
  * Measured on scifact's keyword queries: WARP's constant imputation (the last probed cell's score
  * for every unmatched candidate) lost 102 of 1,000 top-10 slots against 9 here; a depth of 256 / 512 /
  * 1,024 / every candidate lost 37 / 16 / 10 / 9 (`node dist/bench/candidate-losses.js scifact …`).
@@ -36,9 +39,9 @@
  */
 import type { Kernels } from '../kernels/types.js';
 import type { IndexSegment } from '../format/index-reader.js';
-import { prepareCodeQuery, scoreOnCodes, supportsFastScan, type CodeQuery, type FastScanCodeQuery } from '../codec/code-scorer.js';
+import { prepareCodeQuery, scoreOnCodes, supportsFastScan, tokenInverseNormsCache, type CodeQuery, type FastScanCodeQuery } from '../codec/code-scorer.js';
 import { CANDIDATE_DEFAULTS } from '../config/defaults.js';
-import { segmentOf, type DeadlineCheck, type EncodedQuery, type ScoringArrays } from './plaid.js';
+import { segmentOf, type DeadlineCheck, type EncodedQuery, type ScoringArrays, type Shortlist } from './plaid.js';
 import { Scratch } from '../util/scratch.js';
 
 /** Query tokens that probed each cell: `head[c]` is the first slot (i · p + j) or -1, `next[slot]` the next one. */
@@ -48,11 +51,15 @@ interface ProbeLists {
   perToken: number;
 }
 
+/** Per-thread probe lists (K heads, qLen × p links), refilled with -1 by every search. */
+const headScratch = new Scratch((n) => new Int32Array(n));
+const nextScratch = new Scratch((n) => new Int32Array(n));
+
 /** Query tokens of weight 0 (IDF of special tokens) get no list: their pairs could not change a score. */
 function probeLists(nCentroids: number, probed: Int32Array, qLen: number, weights: Float32Array | null): ProbeLists {
   const perToken = qLen === 0 ? 0 : probed.length / qLen;
-  const head = new Int32Array(nCentroids).fill(-1);
-  const next = new Int32Array(probed.length).fill(-1);
+  const head = headScratch.take(nCentroids).fill(-1);
+  const next = nextScratch.take(probed.length).fill(-1);
   for (let slot = 0; slot < probed.length; slot++) {
     const c = probed[slot]!;
     if (c < 0 || (weights !== null && weights[(slot / perToken) | 0] === 0)) continue;
@@ -62,10 +69,32 @@ function probeLists(nCentroids: number, probed: Int32Array, qLen: number, weight
   return { head, next, perToken };
 }
 
+/**
+ * Per-stage wall time of probedTokenRanking in ms, summed over calls while `on` (bench/keyword-stages.ts
+ * splits a keyword query's cost with it; off, a stage costs one branch). Stages: 'walk' (the estimate
+ * walk, and its cells where probeAndMask did not give them), 'cut' (the depth cut), 'lists' (probe
+ * lists and the query's tables), 'score' (the pairs on the codes; where fast-scan does not fit the
+ * width, 'pairs' is the pair scan before it), 'fold' (the final sums).
+ */
+export const probedTokenClock: { on: boolean; ms: Record<string, number> } = { on: false, ms: {} };
+
+/** Adds the time since t0 to `stage` when the clock is on; returns now (or 0 when off). */
+function lap(stage: string, t0: number): number {
+  if (!probedTokenClock.on) return 0;
+  const now = performance.now();
+  probedTokenClock.ms[stage] = (probedTokenClock.ms[stage] ?? 0) + now - t0;
+  return now;
+}
+
 /** The candidates probed-token ranking scored (stage b), in the order of the given pids, and their scores. */
 export interface ProbedTokenRanking {
   pids: Int32Array;
   scores: Float32Array;
+  /**
+   * The query's fast-scan tables the pairs were scored with (all qLen tokens; prepareCodeQuery with
+   * 'fastscan'), for the exact stage to reuse; absent where fast-scan does not fit the index's width.
+   */
+  codeQuery?: FastScanCodeQuery;
 }
 
 /**
@@ -76,6 +105,10 @@ export interface ProbedTokenRanking {
  * @param pids candidate passages (any order)
  * @param depth candidates kept for pair scoring (≥ 1)
  * @param estimateCells cells a query token's estimates walk (at least its probed cells)
+ * @param rowMax each row's maximum of `s` (centroidScores' rowMax), to skip rows in the walk's
+ *   choice of cells (the same cells; see Kernels.probeCentroids), or undefined to read every row
+ * @param wide each token's best cells by `s` as probeAndMask's one pass found them (at least as many
+ *   as the walk needs), so the walk takes their head instead of choosing them again
  */
 export function probedTokenRanking(
   a: ScoringArrays,
@@ -87,26 +120,44 @@ export function probedTokenRanking(
   kernels: Kernels,
   check?: DeadlineCheck,
   estimateCells: number = CANDIDATE_DEFAULTS.estimateCells,
+  rowMax?: Float32Array,
+  wide?: Shortlist,
 ): ProbedTokenRanking {
   const qLen = q.length;
   const n = pids.length;
   if (n === 0 || qLen === 0) return { pids, scores: new Float32Array(n) };
   const perToken = probed.length / qLen;
+  let t = probedTokenClock.on ? performance.now() : 0;
   // ci: the centroid interaction the estimates give, Σ_i w_i · m_i(P), ranks the candidates for the depth cut.
-  const { est, ci } = estimatesAndInteraction(a, s, q, pids, Math.max(estimateCells, perToken), kernels);
+  const { est, ci } = estimatesAndInteraction(a, s, q, pids, Math.max(estimateCells, perToken), kernels, rowMax, wide);
+  t = lap('walk', t);
   check?.();
   const w = q.weights;
   // In the candidates' order (ascending pids from ivfUnion), so later ties break as without the cut.
-  const where = n > depth ? kernels.topK(ci, n, depth).sort() : null;
-  const kept = where === null ? pids : Int32Array.from(where, (d) => pids[d]!);
+  const where = n > depth ? depthCut(ci, n, depth) : null;
+  const kept = where === null ? pids : gatherPids(pids, where);
+  t = lap('cut', t);
   const lists = probeLists(a.nCentroids, probed, qLen, w);
-  const queries = tokenQueries(a, q, kernels);
+  // One table build for the whole query: the pairs read token i's lane, the exact stage reuses it.
+  const codeQuery = supportsFastScan(a) ? (prepareCodeQuery(a, q.vectors, qLen, kernels, 'fastscan') as FastScanCodeQuery) : undefined;
+  const queries = codeQuery === undefined ? tokenQueries(a, q, kernels) : null;
+  t = lap('lists', t);
   // Best similarity on the codes among the matched tokens, per (kept passage, query token); -∞ where none.
   const e = new Float32Array(kept.length * qLen).fill(-Infinity);
   for (const [si, docs] of groupBySegment(a, kept)) {
     if (lists.perToken === 0) break;
     const seg = a.segments[si]!;
-    scorePairs(a, q, s, probed, queries, seg, matchedPairs(a, seg, kept, Int32Array.from(docs), lists, kernels), kernels, e);
+    if (codeQuery !== undefined) {
+      // Part F: scan and score in one native call (Kernels.probedPairScores), the same bits as scorePairs.
+      const cq = codeQuery;
+      kernels.probedPairScores(s, qLen, cq.tables, cq.scales, cq.offsets, seg.codes, seg.residuals, a.dim, a.nbits, a.tokenStarts, a.doclens, kept, docs, lists.head, lists.next, lists.perToken, tokenInverseNormsCache(seg.residuals, seg.codes.length), a.centroids, a.weights, e);
+      t = lap('score', t);
+    } else {
+      const pairs = matchedPairs(a, seg, kept, docs, lists, kernels);
+      t = lap('pairs', t);
+      scorePairs(a, q, s, probed, queries!, seg, pairs, kernels, e);
+      t = lap('score', t);
+    }
     check?.();
   }
   const scores = new Float32Array(kept.length);
@@ -117,7 +168,8 @@ export function probedTokenRanking(
     for (let i = 0; i < qLen; i++, at++) if (e[at]! > -Infinity) total += (w === null ? 1 : w[i]!) * (e[at]! - est[i * n + d]!);
     scores[x] = total;
   }
-  return { pids: kept, scores };
+  lap('fold', t);
+  return codeQuery === undefined ? { pids: kept, scores } : { pids: kept, scores, codeQuery };
 }
 
 /**
@@ -158,14 +210,30 @@ export function centroidEstimates(a: ScoringArrays, s: Float32Array, q: EncodedQ
  * Kernels.centroidEstimateWalk: native where the addon loads (part E's "native walk",
  * bench/RESULTS.md), else its TypeScript twin, with the same bits.
  */
-function estimatesAndInteraction(a: ScoringArrays, s: Float32Array, q: EncodedQuery, pids: Int32Array, cells: number, kernels: Kernels): { est: Float32Array; ci: Float32Array } {
+function estimatesAndInteraction(
+  a: ScoringArrays,
+  s: Float32Array,
+  q: EncodedQuery,
+  pids: Int32Array,
+  cells: number,
+  kernels: Kernels,
+  rowMax?: Float32Array,
+  wide?: Shortlist,
+): { est: Float32Array; ci: Float32Array } {
   const qLen = q.length;
   const n = pids.length;
   const est = new Float32Array(qLen * n);
   const ci = new Float32Array(n);
   const m = Math.min(Math.max(1, Math.floor(cells)), a.nCentroids);
-  const top = topScratch.take(qLen * m);
-  kernels.probeCentroids(s, a.nCentroids, qLen, m, 0, top, keepScratch.take(a.nCentroids));
+  let top: Int32Array;
+  if (wide !== undefined && wide.cells === m) top = wide.ids;
+  else if (wide !== undefined && wide.cells > m) {
+    top = topScratch.take(qLen * m);
+    for (let i = 0; i < qLen; i++) top.set(wide.ids.subarray(i * wide.cells, i * wide.cells + m), i * m);
+  } else {
+    top = topScratch.take(qLen * m);
+    kernels.probeCentroids(s, a.nCentroids, qLen, m, 0, top, keepScratch.take(a.nCentroids), rowMax);
+  }
   kernels.centroidEstimateWalk(s, qLen, top, m, a.ivfOffsets, a.ivf, a.doclens.length, pids, q.weights, est, ci);
   return { est, ci };
 }
@@ -190,16 +258,73 @@ function tokenQueries(a: ScoringArrays, q: EncodedQuery, kernels: Kernels): Code
 /** Per-thread K-float column of S for one query token (only its probed cells' entries are written and read). */
 const columnScratch = new Scratch((n) => new Float32Array(n));
 
-/** Indices into `pids` grouped by the segment holding each passage. */
-function groupBySegment(a: ScoringArrays, pids: Int32Array): Map<number, number[]> {
+/** Indices into `pids` grouped by the segment holding each passage (one segment, the usual case: 0 … n − 1). */
+function groupBySegment(a: ScoringArrays, pids: Int32Array): Map<number, Int32Array> {
+  if (a.segments.length === 1) {
+    const all = new Int32Array(pids.length);
+    for (let d = 0; d < all.length; d++) all[d] = d;
+    return new Map([[0, all]]);
+  }
   const groups = new Map<number, number[]>();
   for (let d = 0; d < pids.length; d++) {
-    const si = a.segments.length === 1 ? 0 : segmentOf(a, pids[d]!);
+    const si = segmentOf(a, pids[d]!);
     let g = groups.get(si);
     if (g === undefined) groups.set(si, (g = []));
     g.push(d);
   }
-  return groups;
+  return new Map([...groups].map(([si, g]) => [si, Int32Array.from(g)]));
+}
+
+/** Per-thread copy of the estimates' interaction the depth cut selects in. */
+const cutScratch = new Scratch((n) => new Float32Array(n));
+
+/**
+ * The indices of the best `depth` of ci[0 … n) (0 < depth < n), ascending: the set of
+ * Kernels.topK(ci, n, depth) (ties: lower index; NaN below every number), which part E took and
+ * sorted. A quickselect of the depth-th best value on a copy, then one pass in index order: on cisi's
+ * keyword queries (~1,400 candidates, depth 1,024) 0.20 → 0.03 ms (bench/RESULTS.md, part F).
+ */
+export function depthCut(ci: Float32Array, n: number, depth: number): Int32Array {
+  const v = cutScratch.take(n);
+  for (let d = 0; d < n; d++) v[d] = ci[d]! !== ci[d]! ? -Infinity : ci[d]!;
+  // Hoare quickselect, descending: afterwards v[depth − 1] is the depth-th best value.
+  let lo = 0;
+  let hi = n - 1;
+  const want = depth - 1;
+  while (lo < hi) {
+    const pivot = v[(lo + hi) >> 1]!;
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (v[i]! > pivot) i++;
+      while (v[j]! < pivot) j--;
+      if (i <= j) {
+        const x = v[i]!;
+        v[i++] = v[j]!;
+        v[j--] = x;
+      }
+    }
+    if (want <= j) hi = j;
+    else if (want >= i) lo = i;
+    else break;
+  }
+  const bar = v[want]!;
+  let above = 0;
+  for (let d = 0; d < n; d++) if (ci[d]! > bar) above++;
+  let ties = depth - above;
+  const out = new Int32Array(depth);
+  for (let d = 0, m = 0; d < n && m < depth; d++) {
+    const x = ci[d]! !== ci[d]! ? -Infinity : ci[d]!;
+    if (x > bar || (x === bar && ties-- > 0)) out[m++] = d;
+  }
+  return out;
+}
+
+/** pids[where[x]] for every x. */
+function gatherPids(pids: Int32Array, where: Int32Array): Int32Array {
+  const out = new Int32Array(where.length);
+  for (let x = 0; x < where.length; x++) out[x] = pids[where[x]!]!;
+  return out;
 }
 
 /** Per-thread pair buffers (token rows, candidate index, similarity; a row of ones as one-token doclens), grown as needed. */
