@@ -52,7 +52,7 @@ test('add: new and replaced documents apart; the replaced documents\' old passag
   const first = runPlait(dir, ['add', index, input, '-q', '--threads', '0']);
   assert.equal(first.code, 0, first.stderr);
   // 40 − 1 old passage + 2 new = 41 searched; the replaced document's old passage awaits compaction.
-  assert.equal(first.stdout.trim(), 'added 1 new document, replaced 1 document (generation 1; 41 documents, 41 passages searched; 1 of replaced or deleted documents awaiting compaction (plait compact))');
+  assert.equal(first.stdout.trim(), 'added 1 new document, replaced 1 document (generation 1; 41 documents, 41 passages searched; 1 passage of replaced or deleted documents awaiting compaction (plait compact))');
   const again = runPlait(dir, ['add', index, input, '-q', '--threads', '0', '--json']);
   assert.equal(again.code, 0, again.stderr);
   const j = JSON.parse(again.stdout) as Counts;
@@ -69,7 +69,7 @@ test('delete and compact say the same counts', () => {
   writeFileSync(ids, 'brand-new\n');
   const del = runPlait(dir, ['delete', index, '--ids', ids, '-q']);
   assert.equal(del.code, 0, del.stderr);
-  assert.equal(del.stdout.trim(), 'deleted 1 document (generation 3; left: 40 documents, 40 passages searched; 4 of replaced or deleted documents awaiting compaction (plait compact))');
+  assert.equal(del.stdout.trim(), 'deleted 1 document (generation 3; left: 40 documents, 40 passages searched; 4 passages of replaced or deleted documents awaiting compaction (plait compact))');
   const compact = runPlait(dir, ['compact', index, '-q']);
   assert.equal(compact.code, 0, compact.stderr);
   assert.match(compact.stdout, /generation 4, 40 documents, 40 passages$/m);

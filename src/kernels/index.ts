@@ -25,9 +25,37 @@ export interface KernelsStatus {
   fastScanPath: FastScanPathName | 'typescript' | 'unknown';
 }
 
+/**
+ * The values PLAIT_SIMD takes: a narrower native path than the CPU's widest ('avx512bw': fast-scan's
+ * pshufb lookups instead of VBMI + VNNI). The addon reads it itself, case-sensitively
+ * (native-kernels/src/cpu-features.cc, fast-scan.cc) and ignores anything else, so a typo would
+ * silently run — and `plait info --kernels` report — the widest path.
+ */
+export const PLAIT_SIMD_VALUES = ['scalar', 'avx2', 'avx512bw'] as const;
+
+/** The values PLAIT_KERNELS takes (any case): 'ts' or 'typescript' forces the twin, 'native' requires the addon, 'auto' (or unset) picks. */
+export const PLAIT_KERNELS_VALUES = ['ts', 'typescript', 'native', 'auto'] as const;
+
+/**
+ * Refuses a PLAIT_SIMD or PLAIT_KERNELS value that is not one of theirs (empty counts as unset),
+ * as PLAIT_EXACT_SCORING is refused, instead of ignoring it.
+ * @throws PlaitError INVALID_ARGUMENT naming the variable, its values and what came
+ */
+export function checkKernelEnv(env: NodeJS.ProcessEnv = process.env): void {
+  const simd = env.PLAIT_SIMD ?? '';
+  if (simd !== '' && !(PLAIT_SIMD_VALUES as readonly string[]).includes(simd)) {
+    throw new PlaitError('INVALID_ARGUMENT', { message: `Expected PLAIT_SIMD to be one of ${PLAIT_SIMD_VALUES.join(', ')} (or unset for the CPU's widest path) but received "${simd}"`, name: 'PLAIT_SIMD' });
+  }
+  const kernels = (env.PLAIT_KERNELS ?? '').trim().toLowerCase();
+  if (kernels !== '' && !(PLAIT_KERNELS_VALUES as readonly string[]).includes(kernels)) {
+    throw new PlaitError('INVALID_ARGUMENT', { message: `Expected PLAIT_KERNELS to be one of ${PLAIT_KERNELS_VALUES.join(', ')} (or unset) but received "${env.PLAIT_KERNELS}"`, name: 'PLAIT_KERNELS' });
+  }
+}
+
 let loaded: NativeLoadResult | undefined;
 
 function load(): NativeLoadResult {
+  checkKernelEnv();
   if (loaded === undefined) loaded = loadNativeKernels();
   return loaded;
 }
@@ -45,6 +73,7 @@ export function nativeKernels(): Kernels | null {
 type Mode = 'auto' | 'ts' | 'native';
 
 function mode(): Mode {
+  checkKernelEnv();
   const v = (process.env.PLAIT_KERNELS ?? '').trim().toLowerCase();
   if (v === 'ts' || v === 'typescript') return 'ts';
   if (v === 'native') return 'native';

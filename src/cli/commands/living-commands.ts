@@ -102,10 +102,10 @@ export function passageCounts(m: IndexManifest): { live: number; awaitingCompact
   return { live: m.counts.passages - dead, awaitingCompaction: dead };
 }
 
-/** "4201 documents, 4201 passages searched; 3 of replaced or deleted documents awaiting compaction (plait compact)". */
+/** "4201 documents, 4201 passages searched; 3 passages of replaced or deleted documents awaiting compaction (plait compact)". */
 function describeCounts(m: IndexManifest): string {
   const p = passageCounts(m);
-  const dead = p.awaitingCompaction > 0 ? `; ${p.awaitingCompaction} of replaced or deleted documents awaiting compaction (plait compact)` : '';
+  const dead = p.awaitingCompaction > 0 ? `; ${plural(p.awaitingCompaction, 'passage')} of replaced or deleted documents awaiting compaction (plait compact)` : '';
   return `${plural(m.counts.documents, 'document')}, ${plural(p.live, 'passage')} searched${dead}`;
 }
 

@@ -1,0 +1,46 @@
+/**
+ * PLAIT_SIMD and PLAIT_KERNELS values that plait does not know are refused, as PLAIT_EXACT_SCORING's
+ * are: the addon reads PLAIT_SIMD itself, case-sensitively, and ignored a typo ("AVX2", "avx-2"),
+ * so `plait info --kernels` reported — and searches ran — the widest path the user meant to avoid.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { PlaitError } from '../src/errors/index.js';
+import { checkKernelEnv, PLAIT_KERNELS_VALUES, PLAIT_SIMD_VALUES } from '../src/kernels/index.js';
+import { PLAIT_BIN } from './helpers/cli.js';
+
+function plait(args: readonly string[], env: Record<string, string>): { code: number | null; out: string } {
+  const r = spawnSync(process.execPath, [PLAIT_BIN, ...args], { encoding: 'utf8', env: { ...process.env, PLAIT_SIMD: '', PLAIT_KERNELS: '', ...env } });
+  return { code: r.status, out: r.stdout + r.stderr };
+}
+
+test('checkKernelEnv accepts every documented value and unset or empty variables', () => {
+  for (const v of PLAIT_SIMD_VALUES) checkKernelEnv({ PLAIT_SIMD: v });
+  for (const v of PLAIT_KERNELS_VALUES) checkKernelEnv({ PLAIT_KERNELS: v });
+  checkKernelEnv({ PLAIT_KERNELS: ' TS ' });
+  checkKernelEnv({ PLAIT_SIMD: '', PLAIT_KERNELS: '' });
+  checkKernelEnv({});
+});
+
+test('checkKernelEnv refuses unknown values with INVALID_ARGUMENT naming the variable', () => {
+  for (const [name, value] of [['PLAIT_SIMD', 'bogus'], ['PLAIT_SIMD', 'AVX2'], ['PLAIT_SIMD', 'avx512'], ['PLAIT_SIMD', 'neon'], ['PLAIT_KERNELS', 'wasm']] as const) {
+    assert.throws(
+      () => checkKernelEnv({ [name]: value }),
+      (e: unknown) => e instanceof PlaitError && e.code === 'INVALID_ARGUMENT' && e.message.includes(name) && e.message.includes(`"${value}"`),
+      `${name}=${value}`,
+    );
+  }
+});
+
+test('plait info --kernels refuses a mistyped PLAIT_SIMD or PLAIT_KERNELS instead of reporting the widest path', () => {
+  const bad = plait(['info', '--kernels'], { PLAIT_SIMD: 'AVX2' });
+  assert.equal(bad.code, 2, bad.out);
+  assert.match(bad.out, /Expected PLAIT_SIMD to be one of scalar, avx2, avx512bw .* but received "AVX2" \[INVALID_ARGUMENT\]/);
+  const badKernels = plait(['info', '--kernels'], { PLAIT_KERNELS: 'nativ' });
+  assert.equal(badKernels.code, 2, badKernels.out);
+  assert.match(badKernels.out, /PLAIT_KERNELS .* received "nativ"/);
+  const ok = plait(['info', '--kernels'], { PLAIT_KERNELS: 'ts' });
+  assert.equal(ok.code, 0, ok.out);
+  assert.match(ok.out, /typescript/);
+});
