@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { buildIndex, openIndex, isPlaitError, type PlaitIndex } from '../src/index.js';
 import { makeTinyColbert } from '../fixtures/tiny-colbert.js';
 import { exactScoringMethod, supportsFastScan } from '../src/codec/code-scorer.js';
+import { borrowedSample, postJson, serve } from './helpers/server-fixture.js';
 
 const SAMPLE = fileURLToPath(new URL('../../examples/sample-corpus.jsonl', import.meta.url));
 let dir: string;
@@ -105,6 +106,41 @@ test('unknown targets are refused with codes', async () => {
   await assert.rejects(index.explain('bread', { pid: -1 }), (e) => isPlaitError(e, 'INVALID_INPUT'));
 });
 
+test('a query search cannot search is refused by explain with its reason, as search answers it with no hits', async () => {
+  for (const [query, reason] of [['', 'empty-query'], ['   ', 'empty-query'], ['?? !!', 'no-content']] as const) {
+    const page = await index.search(query, { mode: 'late' });
+    assert.equal(page.emptyReason, reason);
+    await assert.rejects(index.explain(query, 'bread-yeast', { mode: 'late' }), (e) => isPlaitError(e, 'EMPTY_TEXT') && e.message.includes(`emptyReason "${reason}"`), JSON.stringify(query));
+  }
+});
+
+test('a query longer than the model keeps is explained on its first tokens and says so, as search does', async () => {
+  const long = Array.from({ length: 300 }, (_, i) => `bread${i % 7 === 0 ? '' : ` yeast${i}`}`).join(' ');
+  const page = await index.search(long, { mode: 'late', topK: 1 });
+  assert.equal(page.truncated, true);
+  const ex = await index.explain(long, page.hits[0]!.docId, { mode: 'late' });
+  assert.equal(ex.truncated, true);
+  assert.ok(close(ex.lateScore, page.hits[0]!.score), `${ex.lateScore} vs ${page.hits[0]!.score}`);
+  assert.equal((await index.explain('bread dough', 'bread-yeast', { mode: 'late' })).truncated, undefined);
+});
+
+test('POST /explain: truncated when the query was clipped, 400 EMPTY_TEXT for a blank one', async () => {
+  const server = await serve(await borrowedSample(dir, join(dir, 'sample'), index));
+  try {
+    const url = `${server.url}/v1/indexes/sample/explain`;
+    const long = await postJson(url, { query: 'bread dough yeast '.repeat(60), doc_id: 'bread-yeast', mode: 'late' });
+    assert.equal(long.status, 200, JSON.stringify(long.body));
+    assert.equal(long.body.truncated, true);
+    const short = await postJson(url, { query: 'bread dough', doc_id: 'bread-yeast', mode: 'late' });
+    assert.equal(short.body.truncated, undefined);
+    const blank = await postJson(url, { query: '  ', doc_id: 'bread-yeast' });
+    assert.equal(blank.status, 400);
+    assert.equal(blank.body.error.code, 'EMPTY_TEXT', JSON.stringify(blank.body));
+  } finally {
+    await server.close();
+  }
+});
+
 test('ColBERT checkpoints: special rows are labelled, [MASK] rows show their match, punctuation is skipped', async () => {
   const model = join(dir, 'tiny-model');
   await makeTinyColbert(model);
@@ -184,6 +220,12 @@ test('plait explain prints the explanation (text and --json) and exits 2 on an u
   assert.equal(text.status, 0, text.stderr);
   assert.match(text.stdout, /\[bread\]/);
   assert.match(text.stdout, /BM25 score: .*yeast \(tf 2/);
+  const long = spawnSync(process.execPath, [bin, 'explain', join(dir, 'sample'), `${query} `.repeat(40), 'bread-yeast', '--mode', 'late'], { encoding: 'utf8' });
+  assert.equal(long.status, 0, long.stderr);
+  assert.match(long.stderr, /warning: the query has more tokens than the model keeps \(\d+\); only the first were explained/);
+  const blank = spawnSync(process.execPath, [bin, 'explain', join(dir, 'sample'), ' ', 'bread-yeast'], { encoding: 'utf8' });
+  assert.equal(blank.status, 2);
+  assert.match(blank.stderr, /the query is blank: nothing to explain .*\[EMPTY_TEXT\]/);
   const bad = spawnSync(process.execPath, [bin, 'explain', join(dir, 'sample'), query, 'nope', '--json'], { encoding: 'utf8' });
   assert.equal(bad.status, 2);
   assert.equal((JSON.parse(bad.stderr) as { error: { code: string } }).error.code, 'INVALID_INPUT');

@@ -74,6 +74,11 @@ export interface Explanation {
   fusion: (HybridParts & { score: number; rank: number }) | null;
   /** The query rewrites applied (ExplainOptions.rewrite): the late side explained the rewritten text, BM25 the rewritten terms. */
   rewrites: QueryRewrite[];
+  /**
+   * Set when the query has more content tokens than the model keeps (ModelInfo.queryWindow): only
+   * its first are explained, as search searches only them (SearchResult.truncated). Absent otherwise.
+   */
+  truncated?: true;
 }
 
 /** Label a row: content tokens show the text they cover, special tokens their vocabulary text. */

@@ -803,7 +803,8 @@ export class PlaitIndex {
    * `lateScore`, the score late-interaction search gives that passage); with BM25 in the mode, the
    * query's BM25 terms in the document; in hybrid mode, the fused score's parts when the document
    * is among this query's top `topK` hybrid hits.
-   * @throws PlaitError INVALID_INPUT (unknown docId or pid), INVALID_ARGUMENT, INDEX_CLOSED.
+   * @throws PlaitError INVALID_INPUT (unknown docId or pid), EMPTY_TEXT (a blank query, or one without
+   *   a letter or digit: search answers it with no hits), INVALID_ARGUMENT, INDEX_CLOSED.
    */
   async explain(query: string, target: string | { pid: number }, options: ExplainOptions = {}): Promise<Explanation> {
     return this.guardedCall(() => this.explainNow(query, target, options));
@@ -812,6 +813,12 @@ export class PlaitIndex {
   private async explainNow(query: string, target: string | { pid: number }, options: ExplainOptions): Promise<Explanation> {
     this.checkOpen();
     const r = this.resolveSearch(options);
+    const empty = unsearchable(query, 0);
+    if (empty !== null) {
+      // Search answers these with no hits (query-text.ts); a late score for [MASK] padding alone would explain nothing.
+      const what = empty === 'empty-query' ? 'the query is blank' : 'the query has no letter or digit';
+      throw new PlaitError('EMPTY_TEXT', { message: `${what}: nothing to explain (search returns no hits for it, emptyReason "${empty}")`, emptyReason: empty });
+    }
     if (r.rewrite.prf !== null) {
       throw invalidArgument('rewrite.prf', 'spelling, synonyms or rm3 in explain (ColBERT-PRF appends centroid embeddings, which have no query text to explain)', 'prf');
     }
@@ -821,6 +828,7 @@ export class PlaitIndex {
     const [e] = await encoder.encodeQueries([lateText]);
     this.checkOpen();
     const q = this.queries.prepare(e!, r.idf, r.globalStats?.tokenIdf);
+    const truncated = queryFit(encoder, lateText).truncated;
     let pid: number;
     if (typeof target === 'string') {
       const [rowid] = rowidsOf(this.docstore, [target]);
@@ -870,6 +878,7 @@ export class PlaitIndex {
       bm25,
       fusion,
       rewrites: rw?.rewrites ?? [],
+      ...(truncated ? { truncated: true as const } : {}),
     };
   }
 

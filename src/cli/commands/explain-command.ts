@@ -5,7 +5,7 @@
  * With `--ltr-model <file>`: the ranking model's score of the document instead, with each
  * feature's value and contribution (per-tree path gains, src/ltr/explain-ltr.ts).
  */
-import { openIndexForCli } from '../open-index.js';
+import { openIndexForCli, truncatedQueryWarning } from '../open-index.js';
 import { rewriteOptionsFrom } from '../search-flags.js';
 import type { Command } from 'commander';
 import { type ExplainOptions, type Explanation, type SearchMode } from '../../search/plait-index.js';
@@ -139,6 +139,7 @@ export function registerExplainCommand(program: Command): void {
       const index = await openIndexForCli(name, { model: o.model, encoderOptions: { threads: 0 } });
       try {
         const ex = await index.explain(query, t, opts);
+        if (ex.truncated === true) process.stderr.write(truncatedQueryWarning(index, 'explained'));
         if (o.json === true) printJson(ex);
         else process.stdout.write(`${render(ex, index.resolveSearch(o.mode === undefined ? {} : { mode: o.mode }).mode === 'hybrid' ? o.k : undefined)}\n`);
       } finally {

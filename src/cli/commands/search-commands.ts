@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { openIndexForCli } from '../open-index.js';
+import { openIndexForCli, truncatedQueryWarning } from '../open-index.js';
 import { readFileSync } from 'node:fs';
 import { CANDIDATE_DEFAULTS, INTERACTION_SCORINGS, PLAID_LIMITS, SEARCH_DEFAULTS, colbertDefaultsFor, type PlaidParams } from '../../config/defaults.js';
 import { PLAID_DEFAULTS_TABLES } from '../../search/search-options.js';
@@ -176,7 +176,7 @@ export function registerSearchCommands(program: Command): void {
       // load) and `candidates` PLAID's (not the int8 centroids' one-time quantisation).
       const modelLoadMs = o.timings === true && index.resolveSearch(opts).mode !== 'bm25' ? await timeModelLoad(index) : undefined;
       const { hits, timings, truncated, emptyReason, rewrites } = await index.search(query!, opts);
-      if (truncated) process.stderr.write(`warning: the query has more tokens than the model keeps (${index.manifest.model.queryWindow ?? index.manifest.model.queryMaxlen}); only the first were searched\n`);
+      if (truncated) process.stderr.write(truncatedQueryWarning(index, 'searched'));
       if (emptyReason !== undefined) {
         process.stderr.write(`warning: nothing to search: ${emptyReason === 'empty-query' ? 'the query is empty' : 'the query has no letter or digit'} (${emptyReason})\n`);
       }

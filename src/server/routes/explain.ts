@@ -61,6 +61,7 @@ const EXPLANATION_SCHEMA = {
     bm25: { type: ['object', 'null'], additionalProperties: true },
     fusion: { type: ['object', 'null'], additionalProperties: true },
     rewrites: REWRITES_SCHEMA,
+    truncated: { type: 'boolean', description: 'true when the query had more tokens than the model keeps and only its first were explained, as search searches only them; absent otherwise' },
   },
 } as const;
 
