@@ -93,7 +93,10 @@ test('CLI: --timings says each round in text, and --json --timings gives the lib
   assert.equal(text.code, 0, text.stderr);
   const line = text.stdout.split('\n').find((l) => l.startsWith('timings:'))!;
   assert.match(line, /PLAID ncells \d+ per query token.*ndocs 4\b.*\(flags\+defaults\)/);
-  assert.match(line, /\d rounds \(fewer than k documents survived\): round 2 PLAID ncells \d+, no pruning, ndocs 16 \(\d+ candidates\)/);
+  assert.match(line, /\d rounds \(fewer than k documents survived\): round 1 \(\d+ candidates, [\d.]+ ms: candidates [\d.]+, prune [\d.]+, interaction [\d.]+, exact [\d.]+\); round 2 PLAID ncells \d+, no pruning, ndocs 16 \(\d+ candidates, [\d.]+ ms: candidates /);
+  // The top-level stage timings are the last round's only: printed beside the first round's
+  // settings they read as that round's, so with several rounds each round says its own instead.
+  assert.match(line, /^timings: total [\d.]+ ms \(encode [\d.]+ ms, late [\d.]+ ms\); PLAID/);
   const json = runPlait(dir, [...args, '--json']);
   assert.equal(json.code, 0, json.stderr);
   const t = JSON.parse(json.stdout).timings;

@@ -24,18 +24,24 @@ import { announceBundledModel } from './model-commands.js';
 import { searchOptionsFrom, type SearchFlagOptions } from '../search-flags.js';
 import { addCrossEncoderFlags, addPipelineFlags, printRewrites, rerankWithCrossEncoder, searchWithPipeline } from '../pipeline-options.js';
 
+/** The PLAID stage timings of SearchTimings (the last round's when several ran). */
+const PLAID_STAGE_KEYS: ReadonlySet<string> = new Set(['candidatesMs', 'pruneMs', 'interactionMs', 'exactMs']);
+
 /**
  * `--timings` for people: each stage in ms with one decimal (never 2113.2792179999997), then the
  * PLAID settings and where they came from. `--json --timings` keeps the raw numbers.
  */
 export function formatTimings(t: SearchTimings, plaid: (PlaidParams & { source: string }) | undefined, modelLoadMs?: number, exactStage?: string): string {
   const ms = (x: number): string => `${x.toFixed(1)} ms`;
+  const rounds = t.rounds ?? [];
+  // With several rounds the top-level PLAID stage timings are the last round's only, printed beside
+  // the first round's settings they would be mistaken for: each round then says its own instead.
+  const perRound = rounds.length > 1;
   const parts = (Object.entries(t) as Array<[string, unknown]>)
-    .filter(([k, v]) => typeof v === 'number' && k.endsWith('Ms') && k !== 'totalMs' && v > 0)
+    .filter(([k, v]) => typeof v === 'number' && k.endsWith('Ms') && k !== 'totalMs' && v > 0 && !(perRound && PLAID_STAGE_KEYS.has(k)))
     .map(([k, v]) => `${k.slice(0, -2)} ${ms(v as number)}`);
   // The first round's settings with their source, then each widening round's (late-ranking.ts); a
   // selective filter's exact scan ran instead of PLAID, so no PLAID settings are claimed for it.
-  const rounds = t.rounds ?? [];
   const first = rounds[0];
   const firstText = plaid === undefined ? '' : first?.kind === 'filtered-exact' ? `; ${describeRound(first)}` : `; PLAID ${describePlaidParams(plaid)} (${plaid.source})`;
   const settings = firstText + (plaid === undefined ? '' : describeLaterRounds(rounds)) + (exactStage === undefined ? '' : `; exact stage ${exactStage}`);
