@@ -42,5 +42,9 @@ test('plait info --kernels refuses a mistyped PLAIT_SIMD or PLAIT_KERNELS instea
   assert.match(badKernels.out, /PLAIT_KERNELS .* received "nativ"/);
   const ok = plait(['info', '--kernels'], { PLAIT_KERNELS: 'ts' });
   assert.equal(ok.code, 0, ok.out);
-  assert.match(ok.out, /typescript/);
+  assert.match(ok.out, /^typescript .*; fast-scan typescript; int8 centroid scores typescript$/m);
+  // Both run-time choices are named in text, as --json has them: the int8 path of candidate generation too.
+  const native = plait(['info', '--kernels'], {});
+  const json = JSON.parse(plait(['info', '--kernels', '--json'], {}).out) as { kernels: { fastScanPath: string; intDotPath: string } };
+  assert.ok(native.out.includes(`; fast-scan ${json.kernels.fastScanPath}; int8 centroid scores ${json.kernels.intDotPath}`), native.out);
 });

@@ -284,7 +284,7 @@ export function livingInfoLines(m: IndexManifest): string[] {
 }
 
 function kernelsLine(k: KernelsStatus): string {
-  return `${k.active}${k.cpu === undefined ? '' : ` (cpu: ${JSON.stringify(k.cpu)})`}; fast-scan ${k.fastScanPath}${k.nativeError === undefined ? '' : `; native unavailable: ${k.nativeError}`}`;
+  return `${k.active}${k.cpu === undefined ? '' : ` (cpu: ${JSON.stringify(k.cpu)})`}; fast-scan ${k.fastScanPath}; int8 centroid scores ${k.intDotPath}${k.nativeError === undefined ? '' : `; native unavailable: ${k.nativeError}`}`;
 }
 
 /** The corpus must exist before the encoder is loaded: a file, a folder, or a glob whose folder exists. */
