@@ -114,6 +114,10 @@ test('CLI: --timings says each round in text, and --json --timings gives the lib
   assert.doesNotMatch(selLine, /PLAID ncells/);
   const selJson = JSON.parse(runPlait(dir, ['search', path, QUERY, '--mode', 'late', '-k', '10', '--filter', JSON.stringify(HALF), '--timings', '--json']).stdout).timings;
   assert.equal(selJson.plaid, undefined);
+  // An exhaustive search says so (the line named no method before).
+  const ex = runPlait(dir, ['search', path, QUERY, '--mode', 'late', '-k', '10', '--exhaustive', '--timings']);
+  assert.equal(ex.code, 0, ex.stderr);
+  assert.match(ex.stdout.split('\n').find((l) => l.startsWith('timings:'))!, /; exact scan of every passage; exact stage /);
   assert.deepEqual(selJson.rounds.map((r: { kind: string; passages: number }) => [r.kind, r.passages]), [['filtered-exact', 2100]]);
 });
 

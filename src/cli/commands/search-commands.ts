@@ -43,7 +43,9 @@ export function formatTimings(t: SearchTimings, plaid: (PlaidParams & { source: 
   // The first round's settings with their source, then each widening round's (late-ranking.ts); a
   // selective filter's exact scan ran instead of PLAID, so no PLAID settings are claimed for it.
   const first = rounds[0];
-  const firstText = plaid === undefined ? '' : first?.kind === 'filtered-exact' ? `; ${describeRound(first)}` : `; PLAID ${describePlaidParams(plaid)} (${plaid.source})`;
+  // An exhaustive search has no PLAID settings either: its one round is said (else the line named no method at all).
+  const scan = first !== undefined && first.kind !== 'plaid' && (plaid === undefined || first.kind === 'filtered-exact');
+  const firstText = scan ? `; ${describeRound(first)}` : plaid === undefined ? '' : `; PLAID ${describePlaidParams(plaid)} (${plaid.source})`;
   const settings = firstText + (plaid === undefined ? '' : describeLaterRounds(rounds)) + (exactStage === undefined ? '' : `; exact stage ${exactStage}`);
   // The model load and the first search's one-time setup (PlaitIndex.warmUp) are the process's, not the query's: said apart.
   const cold = modelLoadMs === undefined ? '' : `; before it: model load and warm-up ${ms(modelLoadMs)} (not in total)`;
