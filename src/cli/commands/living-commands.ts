@@ -12,6 +12,7 @@ import { addCorpus } from '../../mutate/add-corpus.js';
 import { updateIndex, compactIndex, documentExists } from '../../mutate/index-updater.js';
 import { backupIndex } from '../../mutate/index-backup.js';
 import { locateIndex } from '../../format/index-path.js';
+import { readManifest } from '../../format/index-reader.js';
 import { PlaitError, isPlaitError } from '../../errors/index.js';
 import { ProgressReporter } from '../progress.js';
 import { LOCK_WAIT_DEFAULTS } from '../../config/defaults.js';
@@ -210,13 +211,21 @@ export function registerLivingCommands(program: Command): void {
     .option('--json', 'print the result as JSON')
     .action(async (index: string, o: { json?: boolean; lockWaitS?: number }) => {
       const path = locateIndex(index);
+      const before = readManifest(path);
       const interrupts = WriteInterrupts.install(o.json === true);
       const m = await interrupts.run(() => withLockWait(() => compactIndex(path), lockWait(o))).catch((e: unknown) => {
         interrupts.dispose();
         throw e;
       });
-      if (o.json) printJson({ path, generation: m.generation, commit: commitIdOf(m), counts: m.counts });
-      else process.stdout.write(`compacted ${path}: generation ${m.generation}, ${plural(m.counts.documents, 'document')}, ${plural(m.counts.passages, 'passage')}\n`);
+      // What compaction dropped: the passages awaiting it in the generation it compacted, known
+      // when no other writer committed between the read above and the compaction (its generation
+      // is then the next one); otherwise left unsaid rather than guessed.
+      const dropped = m.generation === (before.generation ?? 0) + 1 ? passageCounts(before).awaitingCompaction : undefined;
+      if (o.json) printJson({ path, generation: m.generation, commit: commitIdOf(m), counts: m.counts, ...(dropped === undefined ? {} : { dropped }) });
+      else {
+        const what = dropped === undefined ? '' : dropped === 0 ? ' (no passages awaited compaction: segments rewritten only)' : ` (dropped ${plural(dropped, 'passage')} of replaced or deleted documents)`;
+        process.stdout.write(`compacted ${path}: generation ${m.generation}, ${plural(m.counts.documents, 'document')}, ${plural(m.counts.passages, 'passage')}${what}\n`);
+      }
       interrupts.finish();
     });
 
