@@ -6,6 +6,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { PlaitError } from '../src/errors/index.js';
 import { checkKernelEnv, PLAIT_KERNELS_VALUES, PLAIT_SIMD_VALUES } from '../src/kernels/index.js';
 import { PLAIT_BIN } from './helpers/cli.js';
@@ -47,4 +51,20 @@ test('plait info --kernels refuses a mistyped PLAIT_SIMD or PLAIT_KERNELS instea
   const native = plait(['info', '--kernels'], {});
   const json = JSON.parse(plait(['info', '--kernels', '--json'], {}).out) as { kernels: { fastScanPath: string; intDotPath: string } };
   assert.ok(native.out.includes(`; fast-scan ${json.kernels.fastScanPath}; int8 centroid scores ${json.kernels.intDotPath}`), native.out);
+});
+
+test('a mistyped kernel variable stops plait index before it reads the corpus', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'plait-kernel-env-'));
+  try {
+    const corpus = fileURLToPath(new URL('../../examples/sample-corpus.jsonl', import.meta.url));
+    for (const env of [{ PLAIT_SIMD: 'avx-2' }, { PLAIT_EXACT_SCORING: 'fast-scan' }] as Array<Record<string, string>>) {
+      const r = plait(['index', corpus, '--index', join(dir, 'x')], env);
+      assert.equal(r.code, 2, r.out);
+      assert.match(r.out, /\[INVALID_ARGUMENT\]/);
+      assert.doesNotMatch(r.out, /"phase"/, 'refused before the read phase');
+      assert.equal(existsSync(join(dir, 'x')), false);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

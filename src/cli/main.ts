@@ -22,6 +22,8 @@ import { registerLivingCommands } from './commands/living-commands.js';
 import { registerLtrCommand } from './commands/ltr-command.js';
 import { registerClusterWriteCommands } from './commands/cluster-write-commands.js';
 import { reportError } from './report-error.js';
+import { checkKernelEnv } from '../kernels/index.js';
+import { exactScoringMethod } from '../codec/code-scorer.js';
 
 /** Said after an unknown option, the usual way a query or text beginning with '-' goes wrong. */
 export const DASH_HINT = "an argument beginning with '-' goes after '--' (plait search <index> -- \"-query\") or as --query=-text";
@@ -40,6 +42,13 @@ export function buildProgram(options: { json?: boolean } = {}): Command {
       },
       // Commander's refusals are reported by main() as PlaitErrors, with their code in text mode too.
       outputError: () => {},
+    })
+    // The environment's kernel choices are checked before any command's work (`plait index` would
+    // otherwise read the whole corpus first): a typo in PLAIT_SIMD, PLAIT_KERNELS or
+    // PLAIT_EXACT_SCORING is INVALID_ARGUMENT at once.
+    .hook('preAction', () => {
+      checkKernelEnv();
+      exactScoringMethod();
     });
   registerModelCommands(program);
   registerIndexCommands(program);
