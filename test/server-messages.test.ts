@@ -114,6 +114,19 @@ test('a query with no letter or digit gets no hits and empty_reason in every mod
   assert.equal(batch.body.results[0].empty_reason, undefined);
   assert.deepEqual(batch.body.results[1].hits, []);
   assert.equal(batch.body.results[1].empty_reason, 'no-content');
+  // A blank query alone is a request with nothing to rank by (400); in a batch it is answered as the library answers it.
+  const blank = await postJson(`${server.url}/v1/indexes/sample/search`, { query: '   ' });
+  assert.deepEqual([blank.status, blank.body.error.code], [400, 'EMPTY_TEXT']);
+  for (const extra of [{ mode: 'late' }, { mode: 'bm25' }, { mode: 'hybrid' }, { pipeline: 'bm25:20 > late:5' }]) {
+    const mixed = await postJson(`${server.url}/v1/indexes/sample/search`, { queries: ['why does bread rise', ' \t '], ...extra });
+    assert.equal(mixed.status, 200, JSON.stringify(mixed.body));
+    assert.ok(mixed.body.results[0].hits.length > 0, JSON.stringify(extra));
+    assert.equal(mixed.body.results[0].empty_reason, undefined);
+    assert.deepEqual(mixed.body.results[1].hits, [], JSON.stringify(extra));
+    assert.equal(mixed.body.results[1].empty_reason, 'empty-query', JSON.stringify(extra));
+  }
+  const libBatch = await sample.index.searchBatch(['why does bread rise', ' \t '], { mode: 'late' });
+  assert.equal(libBatch[1]!.emptyReason, 'empty-query', 'the library answers the same');
   const piped = await postJson(`${server.url}/v1/indexes/sample/search`, { query: '???', pipeline: 'bm25:20 > late:5' });
   assert.equal(piped.status, 200, JSON.stringify(piped.body));
   assert.deepEqual(piped.body.results[0].hits, []);

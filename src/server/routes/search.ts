@@ -13,7 +13,7 @@ import { PLAID_DEFAULTS_TABLES, type PlaidDefaultsTable } from '../../search/sea
 import type { SearchHit, SearchMode, SearchOptions, SearchTimings } from '../../index.js';
 import { ERROR_SCHEMA } from '../http-errors.js';
 import { runWork } from '../request-work.js';
-import { TEXT_WARNINGS_HEADER, checkBatch, checkQuery } from '../text-checks.js';
+import { TEXT_WARNINGS_HEADER, checkBatch, checkQuery, checkText } from '../text-checks.js';
 import { normaliseQuery, type Engine, type IndexEntry } from '../engine.js';
 import { SearchPipeline } from '../../pipeline/search-pipeline.js';
 import { unsearchable } from '../../search/query-text.js';
@@ -331,9 +331,14 @@ async function runPipelines(engine: Engine, entry: IndexEntry, queries: string[]
   const pipeline = new SearchPipeline(index, stages, { search, ...ltr, ...(cross === undefined ? {} : { crossEncoder: cross.scorer, breakers: { cross: cross.breaker } }) });
   const out: Record<string, unknown>[] = [];
   for (const query of queries) {
-    const r = await pipeline.run(query, { includeText: b.include_text === true, signal });
     // Its first stage searches the index, which gives a query with no letter or digit no hits; say why.
     const reason = unsearchable(query, 0);
+    if (reason === 'empty-query') {
+      // A blank query in a batch: nothing to run a stage on (a cross-encoder would refuse it).
+      out.push({ query, empty_reason: reason, hits: [], timings: { total_ms: 0 }, cached: false, stages: [], ordered_by: '', degraded: null });
+      continue;
+    }
+    const r = await pipeline.run(query, { includeText: b.include_text === true, signal });
     out.push({
       query,
       ...(reason === null ? {} : { empty_reason: reason }),
@@ -372,7 +377,9 @@ export const searchRoutes: FastifyPluginAsync = async (app) => {
       const raw = b.queries ?? [b.query!];
       checkBatch(raw.length, SEARCH_DEFAULTS.maxBatchQueries, 'queries', 'query');
       if (raw.length === 0) throw new PlaitError('INVALID_ARGUMENT', { message: 'queries is empty' });
-      const queries = raw.map((q, i) => normaliseQuery(checkQuery(q, b.queries === undefined ? 'query' : `queries[${i}]`)));
+      // One query must have content to rank by (400 EMPTY_TEXT, as rerank and explain); in a batch a blank
+      // query is answered as the library answers it — no hits, empty_reason 'empty-query' — and the others are searched.
+      const queries = raw.map((q, i) => normaliseQuery(b.queries === undefined ? checkQuery(q, 'query') : checkText(q, `queries[${i}]`)));
       const options = searchOptionsFromBody(b, engine.synonyms);
       if (b.pipeline !== undefined) {
         const results = await runWork(engine, reply, b.timeout_ms, (signal) => runPipelines(engine, entry, queries, b, signal));
