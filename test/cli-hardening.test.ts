@@ -110,6 +110,12 @@ describe('usage errors exit 2 (item 8) and speak JSON with --json (item 28)', ()
     assert.match(plait('info', 'sample', '--kernels').stdout, /^kernels\s+\S+.*; fast-scan (avx512-vbmi-vnni|avx512bw|avx2|neon|scalar|typescript)\b/m);
     // The JSON names the fast-scan lookup path too (native-kernels/src/fast-scan.cc).
     assert.match((JSON.parse(k.stdout) as { kernels: { fastScanPath: string } }).kernels.fastScanPath, /^(avx512-vbmi-vnni|avx512bw|avx2|neon|scalar|typescript)$/);
+    // The CPU report names the flags that pick the paths (the VNNI int8 scores, fast-scan's vpermb), as the CPU reports them.
+    const cpu = (JSON.parse(k.stdout) as { kernels: { cpu: Record<string, unknown> } }).kernels.cpu;
+    const flags = new Set(process.platform !== 'linux' ? [] : readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith('flags'))?.split(':')[1]?.trim().split(/\s+/) ?? []);
+    for (const [field, flag] of [['avx512vl', 'avx512vl'], ['avx512vbmi', 'avx512vbmi'], ['avx512vnni', 'avx512_vnni'], ['avx512bw', 'avx512bw']] as const) {
+      if (process.platform === 'linux') assert.equal(cpu[field], process.arch === 'x64' && flags.has(flag), field);
+    }
     assert.equal(plait('info').code, 2);
   });
 });

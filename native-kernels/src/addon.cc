@@ -816,6 +816,9 @@ Napi::Value CpuFeaturesValue(const Info& info) {
   o.Set("fma", f.fma);
   o.Set("avx512f", f.avx512f);
   o.Set("avx512bw", f.avx512bw);
+  o.Set("avx512vl", f.avx512vl);
+  o.Set("avx512vbmi", f.avx512vbmi);
+  o.Set("avx512vnni", f.avx512vnni);
   return o;
 }
 

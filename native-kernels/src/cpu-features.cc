@@ -10,10 +10,12 @@ namespace plait {
 CpuFeatures cpuFeatures() {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
   __builtin_cpu_init();
-  return CpuFeatures{__builtin_cpu_supports("avx2") != 0, __builtin_cpu_supports("fma") != 0,
-                     __builtin_cpu_supports("avx512f") != 0, __builtin_cpu_supports("avx512bw") != 0};
+  return CpuFeatures{__builtin_cpu_supports("avx2") != 0,       __builtin_cpu_supports("fma") != 0,
+                     __builtin_cpu_supports("avx512f") != 0,    __builtin_cpu_supports("avx512bw") != 0,
+                     __builtin_cpu_supports("avx512vl") != 0,   __builtin_cpu_supports("avx512vbmi") != 0,
+                     __builtin_cpu_supports("avx512vnni") != 0};
 #else
-  return CpuFeatures{false, false, false, false};
+  return CpuFeatures{false, false, false, false, false, false, false};
 #endif
 }
 

@@ -17,8 +17,10 @@ Simd detectSimd();
 Simd activeSimd();
 const char* simdName(Simd s);
 
+// What picks the native paths: avx2 + fma (the AVX2 kernels), avx512f + avx512bw (the AVX-512 ones),
+// avx512vl + avx512vnni (int8 centroid scores), + avx512vbmi (fast-scan's vpermb lookups).
 struct CpuFeatures {
-  bool avx2, fma, avx512f, avx512bw;
+  bool avx2, fma, avx512f, avx512bw, avx512vl, avx512vbmi, avx512vnni;
 };
 CpuFeatures cpuFeatures();
 

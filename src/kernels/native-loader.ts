@@ -36,6 +36,10 @@ export interface CpuFeatures {
   fma: boolean;
   avx512f: boolean;
   avx512bw: boolean;
+  /** With avx512vnni: the int8 centroid scores' VNNI path; with avx512vbmi too: fast-scan's vpermb + vpdpbusd path. */
+  avx512vl: boolean;
+  avx512vbmi: boolean;
+  avx512vnni: boolean;
 }
 
 /** The addon's exports: the Kernels functions plus feature probes. */
@@ -134,13 +138,23 @@ type NodeGypBuild = (dir: string) => unknown;
 
 /** CPU features from /proc/cpuinfo, used when the addon (which asks the CPU directly) is missing. */
 function cpuFromProc(): CpuFeatures {
-  const none: CpuFeatures = { arch, avx2: false, fma: false, avx512f: false, avx512bw: false };
+  const none: CpuFeatures = { arch, avx2: false, fma: false, avx512f: false, avx512bw: false, avx512vl: false, avx512vbmi: false, avx512vnni: false };
   try {
     const text = readFileSync('/proc/cpuinfo', 'utf8');
     const line = text.split('\n').find((l) => l.startsWith('flags'));
     if (!line) return none;
     const flags = new Set(line.split(':')[1]?.trim().split(/\s+/) ?? []);
-    return { arch, avx2: flags.has('avx2'), fma: flags.has('fma'), avx512f: flags.has('avx512f'), avx512bw: flags.has('avx512bw') };
+    // /proc/cpuinfo's names: avx512_vnni with an underscore, avx512vbmi and avx512vl without.
+    return {
+      arch,
+      avx2: flags.has('avx2'),
+      fma: flags.has('fma'),
+      avx512f: flags.has('avx512f'),
+      avx512bw: flags.has('avx512bw'),
+      avx512vl: flags.has('avx512vl'),
+      avx512vbmi: flags.has('avx512vbmi'),
+      avx512vnni: flags.has('avx512_vnni'),
+    };
   } catch {
     return none;
   }
