@@ -147,7 +147,7 @@ export type { SegmentEntry, FileEntry } from './format/manifest.js';
 export { splitLongText } from './indexer/split-passages.js';
 
 // Living index (issue 12): generations, add/upsert/delete, compaction, write lock, metadata filters
-export { updateIndex, compactIndex } from './mutate/index-updater.js';
+export { updateIndex, compactIndex, needsCompaction } from './mutate/index-updater.js';
 export type { EncodedDocument, UpdateRequest, UpdateResult, UpdateOptions } from './mutate/index-updater.js';
 // A consistent copy of a serving, changing index (plait backup; trial of issue 20's writes).
 export { backupIndex } from './mutate/index-backup.js';

@@ -468,13 +468,26 @@ function driftAfter(m: IndexManifest, data: IndexData, vectors: Float32Array, co
 }
 
 /**
+ * Whether compaction would change anything: a passage awaiting it (a tombstone), more than one
+ * segment, or doclens/IVF deltas of adds. Without any, the committed generation is already what
+ * compaction writes.
+ */
+export function needsCompaction(m: IndexManifest): boolean {
+  return (m.tombstones?.deleted ?? 0) > 0 || m.segments.length > 1 || (m.deltas?.length ?? 0) > 0;
+}
+
+/**
  * Rewrites the live passages into fresh segments with dense pids, drops the tombstones, and
- * commits a new generation.
+ * commits a new generation. An index with nothing to compact (`needsCompaction` false) is left as
+ * it is: no generation is committed and its manifest is returned (a rewrite of every segment for
+ * nothing cost a 1,460-document index 70 MB of writes).
  * @throws PlaitError INDEX_LOCKED, INDEX_NOT_FOUND / INDEX_CORRUPT.
  */
 export function compactIndex(dir: string, options: Pick<UpdateOptions, 'kernels' | 'onStep' | 'onOp' | 'lock'> = {}): IndexManifest {
   const tx = IndexTransaction.begin(dir, { onOp: options.onOp, lock: options.lock });
   try {
+    const committed = tx.current;
+    if (!needsCompaction(committed)) return committed;
     return compactIn(tx, options.kernels ?? getKernels(), options.onStep ?? ((): void => {}));
   } finally {
     tx.close();

@@ -349,7 +349,7 @@ export class PlaitIndex {
     return result;
   }
 
-  /** Rewrites live passages into fresh segments and drops tombstones (a new generation); see compactIndex. */
+  /** Rewrites live passages into fresh segments and drops tombstones (a new generation; none when there is nothing to compact); see compactIndex. */
   async compact(): Promise<IndexManifest> {
     this.checkOpen();
     const manifest = compactIndex(this.path, { kernels: this.kernels });
