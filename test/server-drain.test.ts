@@ -41,6 +41,29 @@ test('SIGTERM drains: the in-flight search completes, new connections are refuse
   }
 });
 
+test('a request still in flight when the drain times out is answered 503 INDEX_CLOSED before its connection closes', async () => {
+  const script = fileURLToPath(new URL('./helpers/server-child.js', import.meta.url));
+  const child = spawn(process.execPath, [script, sample.path, '400'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exit = exited(child);
+  try {
+    const wait = lines(child);
+    const { url } = await wait((o) => o.event === 'listening');
+    const inFlight = postJson(`${url}/v1/indexes/sample/search`, { query: 'a stuck query about bread', top_k: 3 });
+    await wait((o) => o.event === 'entered');
+    const t = performance.now();
+    child.kill('SIGTERM');
+    const r = await inFlight; // before the fix: a cut connection (fetch failed), no answer
+    assert.equal(r.status, 503, JSON.stringify(r.body));
+    assert.equal(r.body.error.code, 'INDEX_CLOSED');
+    assert.match(r.body.error.message, /drain timeout of 400 ms/);
+    assert.ok(performance.now() - t >= 350, 'answered only once the drain timeout had passed');
+    assert.equal((await wait((o) => o.event === 'exit')).code, 0);
+    assert.deepEqual(await exit, { code: 0, signal: null });
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
+});
+
 test('plait serve: ready on an ephemeral port with JSON logs; SIGTERM → exit 0', async () => {
   const bin = fileURLToPath(new URL('../../bin/plait.js', import.meta.url));
   const child = spawn(process.execPath, [bin, 'serve', sample.path, '--port', '0', '--workers', '1'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PLAIT_API_KEY: '' } });

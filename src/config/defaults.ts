@@ -345,6 +345,13 @@ export const SERVER_DEFAULTS = {
   maxEncodeTexts: 256,
   /** In-flight requests get this long to finish on SIGTERM/SIGINT (under Kubernetes' default 30 s grace period). */
   drainTimeoutMs: 10_000,
+  /**
+   * After the drain timeout, the requests still in flight are answered 503 (INDEX_CLOSED) and get
+   * this long (ms) for those answers to be written before their connections are closed: an error
+   * body is a few hundred bytes, so half a second is ample on loopback or a LAN, and short beside
+   * Kubernetes' 30 s grace period (drainTimeoutMs + this stays under it).
+   */
+  drainAnswerGraceMs: 500,
   /** Scoring worker threads per index; 0 = one per core, at most 4 (the encoder needs a core too). */
   scoringWorkers: 0,
   /** Encoder worker threads per model: 1, because requests are short and cores are shared with scoring. */

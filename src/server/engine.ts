@@ -193,6 +193,21 @@ export class Engine {
     this.draining = true;
   }
 
+  private readonly shutdown = new AbortController();
+
+  /** Aborted when a drain runs out of time: every request's work signal (runWork) includes it. */
+  get shutdownSignal(): AbortSignal {
+    return this.shutdown.signal;
+  }
+
+  /**
+   * Ends the work of every request still in flight with `reason` (its answer: 503 INDEX_CLOSED), so
+   * that a drain that ran out of time answers its clients before it closes their connections.
+   */
+  abortInFlight(reason: PlaitError): void {
+    this.shutdown.abort(reason);
+  }
+
   /** Unknown index → 404 INDEX_NOT_FOUND. */
   index(name: string): IndexEntry {
     const e = this.indexes.get(name);

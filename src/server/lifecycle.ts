@@ -10,6 +10,7 @@ import type { FastifyInstance } from 'fastify';
 import { createServer } from 'node:net';
 import { createEncoder, openIndex, readManifest, Reranker, resolveModelSpec, type Encoder } from '../index.js';
 import { PlaitError } from '../errors/index.js';
+import { SERVER_DEFAULTS } from '../config/defaults.js';
 import { locateIndex } from '../format/index-path.js';
 import { CrossEncoder } from '../rerank/cross-encoder/cross-encoder.js';
 import { createApp, type AppOptions } from './app.js';
@@ -100,9 +101,15 @@ async function drainAndClose(app: FastifyInstance, engine: Engine, drainTimeoutM
   const drained = await Promise.race([app.close().then(() => true), timedOut]);
   clearTimeout(timer);
   if (!drained) {
-    app.log.warn({ drainTimeoutMs }, 'drain timeout: closing the remaining connections');
-    app.server.closeAllConnections();
-    await app.close();
+    app.log.warn({ drainTimeoutMs }, 'drain timeout: answering the requests still in flight with 503, then closing the remaining connections');
+    // Their work stops with INDEX_CLOSED (503), so each client gets an answer instead of a cut
+    // connection; the answers get SERVER_DEFAULTS.drainAnswerGraceMs to be written.
+    engine.abortInFlight(new PlaitError('INDEX_CLOSED', { message: `the server is shutting down: the request did not finish within the drain timeout of ${drainTimeoutMs} ms` }));
+    const answered = await Promise.race([app.close().then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), SERVER_DEFAULTS.drainAnswerGraceMs).unref())]);
+    if (!answered) {
+      app.server.closeAllConnections();
+      await app.close();
+    }
   }
   await engine.close();
   return drained;

@@ -29,7 +29,7 @@ export async function runWork<T>(engine: Engine, reply: FastifyReply, timeout: n
   const opts: WorkOptions = typeof timeout === 'object' ? timeout : { timeoutMs: timeout };
   const ms = opts.timeoutMs ?? o.timeoutMs;
   if (!Number.isInteger(ms) || ms < 1 || ms > o.maxTimeoutMs) throw invalidArgument('timeout_ms', `an integer in [1, ${o.maxTimeoutMs}]`, ms);
-  const deadline = new OwnedAbort([], ms, () => new PlaitError('TIMEOUT', { message: `the request passed its deadline of ${ms} ms`, timeoutMs: ms }));
+  const deadline = new OwnedAbort([engine.shutdownSignal], ms, () => new PlaitError('TIMEOUT', { message: `the request passed its deadline of ${ms} ms`, timeoutMs: ms }));
   const signal = deadline.signal;
   const onClose = (): void => {
     if (!reply.raw.writableFinished) deadline.abort(new PlaitError('ABORTED', { message: 'the client closed the connection' }));

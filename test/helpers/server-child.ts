@@ -2,7 +2,8 @@
  * A server in a child process for the drain test: the sample index at argv[2], served with the
  * real lifecycle (serveEngine + closeOnSignals). A search for a query containing "slow" prints
  * {"event":"entered"} and is held until a SIGTERM has arrived (plus 300 ms), so the test can
- * signal while it is in flight. Prints {"event":"listening","url"} and {"event":"exit","code"}.
+ * signal while it is in flight; one containing "stuck" is held for ever (its work ignores its signal).
+ * argv[3]: the drain timeout in ms (default 5000). Prints {"event":"listening","url"} and {"event":"exit","code"}.
  */
 import { openIndex, Reranker } from '../../src/index.js';
 import { Engine, closeOnSignals, resolveServerOptions, serveEngine, type ServedIndex } from '../../src/server/index.js';
@@ -30,6 +31,11 @@ const slow: ServedIndex = {
     await encoder.close();
   },
   searchEncodedBatch: async (queries, embeddings, options) => {
+    if (queries.some((q) => q.includes('stuck'))) {
+      // Work that never ends and ignores its signal: only the drain's timeout can answer it.
+      say({ event: 'entered' });
+      await new Promise(() => {});
+    }
     if (queries.some((q) => q.includes('slow'))) {
       say({ event: 'entered' });
       while (terminated === null) await new Promise((r) => setTimeout(r, 10));
@@ -38,7 +44,7 @@ const slow: ServedIndex = {
     return index.searchEncodedBatch(queries, embeddings, options);
   },
 };
-const options = resolveServerOptions({ port: 0, logLevel: false, defaultMetrics: false, drainTimeoutMs: 5000 }, {});
+const options = resolveServerOptions({ port: 0, logLevel: false, defaultMetrics: false, drainTimeoutMs: Number(process.argv[3] ?? 5000) }, {});
 const engine = new Engine({ indexes: [{ name: 'sample', index: slow }], rerankers: [{ names: [encoder.info.name], reranker: await Reranker.create({ encoder }) }] }, options);
 await engine.warmUp();
 const server = await serveEngine(engine);
