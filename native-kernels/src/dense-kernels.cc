@@ -212,7 +212,7 @@ PLAIT_AVX512 inline void blockAvx512(const float* qt, size_t qPad, size_t dim, c
   for (int r = 0; r < JB; ++r) row[r] = rows + (j + r) * dim;
   // Two dimensions an iteration: the one-dimension loop (27 instructions, 16 FMAs) ran 41-51 or
   // 52-65 ns a document token at 128 d x 32 q depending only on where the linker put it (its
-  // offset within 64-byte fetch windows; -falign-loops=64 alone, 57-63); unrolled, 35-37 in every
+  // offset within 64-byte fetch windows; -falign-loops=64 alone, 60-66); unrolled, 35-37 in every
   // placement tried (bench/RESULTS.md, "Fast-scan part G"). Each accumulator's FMAs keep their
   // order, so the bits are the same.
 #pragma GCC unroll 2
