@@ -57,10 +57,11 @@
 // 1.38-1.44x at 1 bit, 1.46-1.59x at 4 bits, 1.27-1.37x at 512 d x 9 q; the whole MaxSim benchmark
 // 3.49-3.51x onnxruntime's graph on one thread (2.77-2.78x before).
 // Part G (bench/RESULTS.md, "Fast-scan part G"): the layout loads whole rows with plain loads (the
-// byte-masked vmovdqu8 was most of its time on Zen 4: 19-21% of the samples -> 9%, the kernel
-// 1.1-1.2x faster). Against the float kernel at its best (no longer placement-dependent, 34-38 ns
-// a token), fast-scan is 2.8-3.2x at 128 d x 32 q, 2 bits: the 4x goal is not met. Its split after
-// part G: accumulation 52%, epilogue 16%, layout 14%, block walk 10%, uint16 transpose 8%.
+// byte-masked vmovdqu8 was most of its time on Zen 4: 19-21% of the samples -> 9%; the kernel
+// 1.0-1.2x faster at 2 bits, 1.2-1.4x at 4 bits and 512 d). Against the float kernel at its best
+// (no longer placement-dependent, 34-39 ns a token), fast-scan is 2.8-3.2x at 128 d x 32 q, 2 bits:
+// the 4x goal is not met. Its split after part G: accumulation 52%, epilogue 16%, layout 14%, block
+// walk 10%, uint16 transpose 8%.
 //
 // Measured (bench/RESULTS.md, "Fast-scan"; loaded 2-core AMD EPYC, AVX-512): 1.9-2.5x the float
 // MaxSim kernel per document token at 128 d x 32 query tokens and 2 bits (the goal was 4x:
