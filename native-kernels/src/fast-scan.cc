@@ -287,6 +287,9 @@ PLAIT_FS_VBMI void layoutVbmi(const uint8_t* const* rows, size_t n, size_t nByte
       // "Fast-scan part G"). Only a last part-row (nBytes - 2 w0 < 32) keeps the mask.
       if (left >= 32) {
         for (int r = 0; r < 16; ++r) a[r] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(rows[g + static_cast<size_t>(r)] + 2 * w0));
+      } else if (left == 16) {  // 16-byte rows (1 bit at 128 d, 2 bits at 64 d): an xmm load, zero-extended
+        for (int r = 0; r < 16; ++r)
+          a[r] = _mm256_zextsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(rows[g + static_cast<size_t>(r)] + 2 * w0)));
       } else {
         for (int r = 0; r < 16; ++r) a[r] = _mm256_maskz_loadu_epi8(bytes, rows[g + static_cast<size_t>(r)] + 2 * w0);
       }
