@@ -284,7 +284,7 @@ PLAIT_FS_VBMI void layoutVbmi(const uint8_t* const* rows, size_t n, size_t nByte
       // Whole 32-byte rows with a plain load: the byte-masked load (vmovdqu8 {k}{z}) was the layout's
       // cost on Zen 4 even with every bit of the mask set (perf: 21% of the kernel's samples on the
       // instructions after those loads, 9% with plain loads; the kernel 1.1-1.2x faster, RESULTS
-      // "Fast-scan part G"). Only a last part-row (nBytes - 2 w0 < 32) keeps the mask.
+      // "Fast-scan part G"). Only a last part-row of neither 32 nor 16 bytes keeps the mask.
       if (left >= 32) {
         for (int r = 0; r < 16; ++r) a[r] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(rows[g + static_cast<size_t>(r)] + 2 * w0));
       } else if (left == 16) {  // 16-byte rows (1 bit at 128 d, 2 bits at 64 d): an xmm load, zero-extended
