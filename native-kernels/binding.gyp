@@ -7,6 +7,10 @@
 # The ternary codec's kernels (src/ternary-kernels.cc) are built the same way, for the same reason, and so is
 # the ternary code scorer (src/ternary-code-scoring.cc), and probed-token ranking's pair scorer
 # (src/probed-scores.cc), whose pairs must get the fast-scan kernel's bits.
+# Every target is built with -falign-functions=64 -falign-loops=64, so a kernel's hot loops sit at
+# the same offset within 64-byte fetch windows whatever code is added before them: the float MaxSim
+# kernel's speed moved 1.3-1.5x between builds with no change to its source (bench/RESULTS.md,
+# "Fast-scan part G"; its loop is now also unrolled, which removed the sensitivity on its own).
 {
   "targets": [
     {
@@ -15,8 +19,8 @@
       "sources": ["src/code-maxsim.cc", "src/fast-scan.cc", "src/ternary-code-scoring.cc", "src/probed-scores.cc"],
       "cflags!": ["-O2", "-O0"],
       "cflags_cc!": ["-O2", "-O0", "-std=gnu++17", "-std=gnu++20"],
-      "cflags": ["-O3", "-fPIC", "-ffp-contract=off"],
-      "cflags_cc": ["-O3", "-std=c++17", "-fPIC", "-ffp-contract=off"],
+      "cflags": ["-O3", "-fPIC", "-ffp-contract=off", "-falign-functions=64", "-falign-loops=64"],
+      "cflags_cc": ["-O3", "-std=c++17", "-fPIC", "-ffp-contract=off", "-falign-functions=64", "-falign-loops=64"],
       "xcode_settings": {
         "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
         "GCC_OPTIMIZATION_LEVEL": "3",
@@ -32,8 +36,8 @@
       "sources": ["src/ternary-kernels.cc"],
       "cflags!": ["-O2", "-O0"],
       "cflags_cc!": ["-O2", "-O0", "-std=gnu++17", "-std=gnu++20"],
-      "cflags": ["-O3", "-fPIC", "-ffp-contract=off"],
-      "cflags_cc": ["-O3", "-std=c++17", "-fPIC", "-ffp-contract=off"],
+      "cflags": ["-O3", "-fPIC", "-ffp-contract=off", "-falign-functions=64", "-falign-loops=64"],
+      "cflags_cc": ["-O3", "-std=c++17", "-fPIC", "-ffp-contract=off", "-falign-functions=64", "-falign-loops=64"],
       "xcode_settings": {
         "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
         "GCC_OPTIMIZATION_LEVEL": "3",
@@ -65,8 +69,8 @@
       "defines": ["NAPI_VERSION=8"],
       "cflags!": ["-O2", "-O0"],
       "cflags_cc!": ["-O2", "-O0", "-std=gnu++17", "-std=gnu++20"],
-      "cflags": ["-O3"],
-      "cflags_cc": ["-O3", "-std=c++17"],
+      "cflags": ["-O3", "-falign-functions=64", "-falign-loops=64"],
+      "cflags_cc": ["-O3", "-std=c++17", "-falign-functions=64", "-falign-loops=64"],
       "xcode_settings": {
         "GCC_ENABLE_CPP_EXCEPTIONS": "YES",
         "CLANG_CXX_LANGUAGE_STANDARD": "c++17",

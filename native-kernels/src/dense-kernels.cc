@@ -210,6 +210,12 @@ PLAIT_AVX512 inline void blockAvx512(const float* qt, size_t qPad, size_t dim, c
   const float* col = qt + g0 * kLanes;
   const float* row[JB];
   for (int r = 0; r < JB; ++r) row[r] = rows + (j + r) * dim;
+  // Two dimensions an iteration: the one-dimension loop (27 instructions, 16 FMAs) ran 41-51 or
+  // 52-65 ns a document token at 128 d x 32 q depending only on where the linker put it (its
+  // offset within 64-byte fetch windows; -falign-loops=64 alone, 60-66); unrolled, 35-37 in every
+  // placement tried (bench/RESULTS.md, "Fast-scan part G"). Each accumulator's FMAs keep their
+  // order, so the bits are the same.
+#pragma GCC unroll 2
   for (size_t t = 0; t < dim; ++t) {
     __m512 q[QG];
     for (int h = 0; h < QG; ++h) q[h] = _mm512_loadu_ps(col + t * qPad + h * kLanes);

@@ -56,6 +56,12 @@
 // intrinsic, 1.36-1.39x only); the kernel, same binary against PLAIT_SIMD=avx512bw, 1.42x at 2 bits,
 // 1.38-1.44x at 1 bit, 1.46-1.59x at 4 bits, 1.27-1.37x at 512 d x 9 q; the whole MaxSim benchmark
 // 3.49-3.51x onnxruntime's graph on one thread (2.77-2.78x before).
+// Part G (bench/RESULTS.md, "Fast-scan part G"): the layout loads whole rows with plain loads (the
+// byte-masked vmovdqu8 was most of its time on Zen 4: 19-21% of the samples -> 9%; the kernel
+// 1.0-1.2x faster at 2 bits, 1.2-1.4x at 4 bits and 512 d). Against the float kernel at its best
+// (no longer placement-dependent, 34-39 ns a token), fast-scan is 2.8-3.2x at 128 d x 32 q, 2 bits:
+// the 4x goal is not met. Its split after part G: accumulation 52%, epilogue 16%, layout 14%, block
+// walk 10%, uint16 transpose 8%.
 //
 // Measured (bench/RESULTS.md, "Fast-scan"; loaded 2-core AMD EPYC, AVX-512): 1.9-2.5x the float
 // MaxSim kernel per document token at 128 d x 32 query tokens and 2 bits (the goal was 4x:
@@ -275,7 +281,18 @@ PLAIT_FS_VBMI void layoutVbmi(const uint8_t* const* rows, size_t n, size_t nByte
     const size_t cols = std::min<size_t>(16, nQuads - w0);
     for (size_t g = 0; g < kBlock; g += 16) {
       __m256i a[16], col[16];
-      for (int r = 0; r < 16; ++r) a[r] = _mm256_maskz_loadu_epi8(bytes, rows[g + static_cast<size_t>(r)] + 2 * w0);
+      // Whole 32-byte rows with a plain load: the byte-masked load (vmovdqu8 {k}{z}) was the layout's
+      // cost on Zen 4 even with every bit of the mask set (perf: 21% of the kernel's samples on the
+      // instructions after those loads, 9% with plain loads; the kernel 1.1-1.2x faster, RESULTS
+      // "Fast-scan part G"). Only a last part-row of neither 32 nor 16 bytes keeps the mask.
+      if (left >= 32) {
+        for (int r = 0; r < 16; ++r) a[r] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(rows[g + static_cast<size_t>(r)] + 2 * w0));
+      } else if (left == 16) {  // 16-byte rows (1 bit at 128 d, 2 bits at 64 d): an xmm load, zero-extended
+        for (int r = 0; r < 16; ++r)
+          a[r] = _mm256_zextsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(rows[g + static_cast<size_t>(r)] + 2 * w0)));
+      } else {
+        for (int r = 0; r < 16; ++r) a[r] = _mm256_maskz_loadu_epi8(bytes, rows[g + static_cast<size_t>(r)] + 2 * w0);
+      }
       transposeWordsAvx512(a, col);
       for (size_t c = 0; c < cols; ++c) {
         const __m512i z = _mm512_multishift_epi64_epi8(split, _mm512_cvtepu16_epi32(col[c]));
