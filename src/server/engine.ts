@@ -360,7 +360,9 @@ export class Engine {
           // The commit id changes with every commit: a rebuild (which may land on any generation
           // number) and a new calibration record included.
           if (commitIdOf(readManifest(index.path)) === commitIdOf(index.manifest)) continue;
-          if (await index.refresh()) e.generation = indexGeneration(index.manifest);
+          // Named after any refresh, found or not (a write's own refresh may have swapped it in first).
+          await index.refresh();
+          e.generation = indexGeneration(index.manifest);
         } catch {
           // Retried on the next tick.
         }

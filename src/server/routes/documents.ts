@@ -254,7 +254,10 @@ export const documentsRoutes: FastifyPluginAsync<DocumentsRoutesOptions> = async
     const index = engine.plaitIndex(entry);
     const run = (tails.get(entry.name) ?? Promise.resolve()).then(async () => {
       const out = commit();
-      if (await index.refresh()) entry.generation = indexGeneration(index.manifest);
+      // Named from what is served after the refresh, found or not: the server's own poller may have
+      // swapped this write's generation in first (refresh then returns false) and not yet named it.
+      await index.refresh();
+      entry.generation = indexGeneration(index.manifest);
       return { out, served: entry.generation };
     });
     tails.set(entry.name, run.catch(() => {}));
