@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { nativeKernels, typescriptKernels, type Kernels } from '../src/kernels/index.js';
 import { isPlaitError } from '../src/errors/index.js';
 import { mulberry32 } from '../src/util/random.js';
+import { randomCandidates, randomProbeLists } from './helpers/probe-case.js';
 import { depthCut } from '../src/search/probed-token-interaction.js';
 import { requireNative } from './helpers/requirements.js';
 
@@ -66,16 +67,8 @@ function randomCase(seed: number, nbits: number, dim: number): ScoreCase {
   const offsets = new Float32Array(qLen);
   typescriptKernels.buildFastScanTables(q, qLen, dim, weights, nbits, tables, scales, offsets);
   const perToken = 1 + Math.floor(rnd() * 5);
-  const head = new Int32Array(nCells).fill(-1);
-  const next = new Int32Array(qLen * perToken).fill(-1);
-  for (let slot = 0; slot < next.length; slot++) {
-    if (rnd() < 0.2) continue;
-    const c = Math.floor(rnd() * nCells);
-    next[slot] = head[c]!;
-    head[c] = slot;
-  }
-  const pids = Int32Array.from({ length: Math.floor(rnd() * nPassages) }, () => Math.floor(rnd() * nPassages));
-  const docs = Int32Array.from({ length: pids.length }, (_, d) => d).filter(() => rnd() < 0.8);
+  const { head, next } = randomProbeLists(rnd, nCells, qLen, perToken);
+  const { pids, docs } = randomCandidates(rnd, nPassages, 0.8);
   return { s, qLen, q, tables, scales, offsets, codes, residuals, dim, nbits, tokenStarts, doclens, pids, docs, head, next, perToken, centroids, weights };
 }
 

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { nativeKernels, typescriptKernels, type Kernels } from '../src/kernels/index.js';
 import { isPlaitError } from '../src/errors/index.js';
 import { mulberry32 } from '../src/util/random.js';
+import { randomCandidates, randomProbeLists } from './helpers/probe-case.js';
 import { needsNative, requireNative } from './helpers/requirements.js';
 
 interface Walk {
@@ -174,16 +175,8 @@ function randomPairCase(seed: number): PairCase {
   const codes = Int32Array.from({ length: tokenStarts[nPassages - 1]! + doclens[nPassages - 1]! }, () => Math.floor(rnd() * nCells));
   const qLen = 1 + Math.floor(rnd() * 12);
   const perToken = 1 + Math.floor(rnd() * 6);
-  const head = new Int32Array(nCells).fill(-1);
-  const next = new Int32Array(qLen * perToken).fill(-1);
-  for (let slot = 0; slot < next.length; slot++) {
-    if (rnd() < 0.2) continue;
-    const c = Math.floor(rnd() * nCells);
-    next[slot] = head[c]!;
-    head[c] = slot;
-  }
-  const pids = Int32Array.from({ length: Math.floor(rnd() * nPassages) }, () => Math.floor(rnd() * nPassages));
-  const docs = Int32Array.from({ length: pids.length }, (_, d) => d).filter(() => rnd() < 0.7);
+  const { head, next } = randomProbeLists(rnd, nCells, qLen, perToken);
+  const { pids, docs } = randomCandidates(rnd, nPassages, 0.7);
   return { codes, tokenStarts, doclens, pids, docs, head, next, perToken, qLen };
 }
 
