@@ -10,7 +10,7 @@ import { ENCODER_DEFAULTS } from '../config/defaults.js';
 import { PlaitError, invalidArgument } from '../errors/index.js';
 import { loadFamily } from './families.js';
 import { unpackEmbeddings, type PackedEmbeddings } from './packing.js';
-import type { EncodeTask } from './encode-worker.js';
+import type { EncodeFailure, EncodeTask } from './encode-worker.js';
 import type {
   BackendOptions,
   Encoder,
@@ -83,9 +83,9 @@ export async function createEncoder(recorded: ModelSpec, options: EncoderOptions
   return new BatchingEncoder(spec, tokenizer, resolved, {
     run: async (texts, kind) => {
       const task: EncodeTask = { spec, options: backendOptions, texts, kind };
+      let out: PackedEmbeddings | EncodeFailure;
       try {
-        const packed = (await pool.run(task)) as PackedEmbeddings;
-        return unpackEmbeddings(packed, dim);
+        out = (await pool.run(task)) as PackedEmbeddings | EncodeFailure;
       } catch (cause) {
         if (cause instanceof PlaitError) throw cause;
         const err = cause as { code?: string; message?: string; name?: string };
@@ -99,6 +99,8 @@ export async function createEncoder(recorded: ModelSpec, options: EncoderOptions
         }
         throw new PlaitError('WORKER_FAILED', { message: String(err.message ?? cause) }, { cause });
       }
+      if ('failed' in out) throw Object.assign(new PlaitError(out.failed.code, out.failed.details ?? {}), { message: out.failed.message });
+      return unpackEmbeddings(out, dim);
     },
     close: () => closeOnnxPool(pool),
   });
