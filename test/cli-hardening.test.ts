@@ -312,7 +312,11 @@ test('a query with nothing to search says so (stderr warning, emptyReason in --j
   const text = plait('search', 'sample', '!!!');
   assert.equal(text.code, 0);
   assert.equal(text.stdout, '');
-  assert.match(text.stderr, /nothing to search: the query has no letter or digit \(no-content\)/);
+  // Prefixed as every other CLI warning is (it was a bare "warning: ").
+  assert.equal(text.stderr, 'plait: warning: nothing to search: the query has no letter or digit (no-content)\n');
+  const long = plait('search', 'sample', Array.from({ length: 200 }, (_, i) => `bread${i}`).join(' '), '-k', '1');
+  assert.equal(long.code, 0, long.stderr);
+  assert.equal(long.stderr, 'plait: warning: the query has more tokens than the model keeps (128); only the first were searched\n');
   const json = plait('search', 'sample', '!!!', '--json');
   assert.equal(json.code, 0);
   assert.deepEqual(JSON.parse(json.stdout), { hits: [], emptyReason: 'no-content' });

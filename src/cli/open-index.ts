@@ -31,5 +31,5 @@ export async function openIndexForCli(name: string, options: OpenIndexOptions = 
 
 /** The warning `plait search` and `plait explain` print when the query was clipped to the model's query window (`truncated`). */
 export function truncatedQueryWarning(index: PlaitIndex, verb: 'searched' | 'explained'): string {
-  return `warning: the query has more tokens than the model keeps (${index.manifest.model.queryWindow ?? index.manifest.model.queryMaxlen}); only the first were ${verb}\n`;
+  return `plait: warning: the query has more tokens than the model keeps (${index.manifest.model.queryWindow ?? index.manifest.model.queryMaxlen}); only the first were ${verb}\n`;
 }

@@ -186,7 +186,7 @@ export function registerSearchCommands(program: Command): void {
       const { hits, timings, truncated, emptyReason, rewrites } = await index.search(query!, opts);
       if (truncated) process.stderr.write(truncatedQueryWarning(index, 'searched'));
       if (emptyReason !== undefined) {
-        process.stderr.write(`warning: nothing to search: ${emptyReason === 'empty-query' ? 'the query is empty' : 'the query has no letter or digit'} (${emptyReason})\n`);
+        process.stderr.write(`plait: warning: nothing to search: ${emptyReason === 'empty-query' ? 'the query is empty' : 'the query has no letter or digit'} (${emptyReason})\n`);
       }
       // With --timings, which PLAID settings ran and where they came from (flags, the index's calibration, or plait's defaults).
       const r = index.resolveSearch(opts);
