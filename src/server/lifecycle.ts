@@ -117,13 +117,15 @@ async function drainAndClose(app: FastifyInstance, engine: Engine, drainTimeoutM
 
 /**
  * Closes `server` on the first SIGTERM or SIGINT and calls `onClosed` with the exit code (0 after
- * a clean drain); a second signal exits at once. Returns a function that removes the handlers.
+ * a clean drain); a second signal calls it at once with code 1 and that signal, for the caller to
+ * end the process by it (the CLI: src/cli/interrupt.ts endServe). Returns a function that removes
+ * the handlers.
  */
-export function closeOnSignals(server: RunningServer, onClosed: (code: number) => void): () => void {
+export function closeOnSignals(server: RunningServer, onClosed: (code: number, signal?: NodeJS.Signals) => void): () => void {
   let received = false;
   const handler = (signal: NodeJS.Signals): void => {
     if (received) {
-      onClosed(1);
+      onClosed(1, signal);
       return;
     }
     received = true;
