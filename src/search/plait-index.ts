@@ -823,7 +823,8 @@ export class PlaitIndex {
    * query's BM25 terms in the document; in hybrid mode, the fused score's parts when the document
    * is among this query's top `topK` hybrid hits.
    * @throws PlaitError INVALID_INPUT (unknown docId or pid), EMPTY_TEXT (a blank query, or one without
-   *   a letter or digit: search answers it with no hits), INVALID_ARGUMENT, INDEX_CLOSED.
+   *   a letter or digit: search answers it with no hits), INVALID_ARGUMENT (a target that is neither
+   *   a docId string nor `{ pid }`, options), INDEX_CLOSED.
    */
   async explain(query: string, target: string | { pid: number }, options: ExplainOptions = {}): Promise<Explanation> {
     return this.guardedCall(() => this.explainNow(query, target, options));
@@ -831,6 +832,10 @@ export class PlaitIndex {
 
   private async explainNow(query: string, target: string | { pid: number }, options: ExplainOptions): Promise<Explanation> {
     this.checkOpen();
+    // Checked before any encoding: `{ docId: 'x' }` was read as a pid and refused as "no passage undefined".
+    if (typeof target !== 'string' && (typeof target !== 'object' || target === null || !('pid' in target))) {
+      throw invalidArgument('target', 'a docId (string) or { pid }', target);
+    }
     const r = this.resolveSearch(options);
     const empty = unsearchable(query, 0);
     if (empty !== null) {
