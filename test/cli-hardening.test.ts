@@ -202,6 +202,20 @@ describe('batch search and empty queries (items 3, 4)', () => {
     assert.match(r.stderr, /skipped 1 query with empty text in q3\.tsv \(EMPTY_TEXT: "q2" at line 2\)/);
   });
 
+  test('search --queries says which queries had nothing to search or were clipped, as a single search does', () => {
+    const long = Array.from({ length: 200 }, (_, i) => `bread${i}`).join(' ');
+    writeFileSync(join(dir, 'q5.tsv'), `q1\tbread and yeast\nq2\t!!!\nq3\t${long}\nq4\t??\n`);
+    const r = plait('search', 'sample', '--queries', 'q5.tsv', '-k', '1', '--quiet');
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(r.stdout.trim().split('\n').map((l) => l.split(' ')[0]), ['q1', 'q3']);
+    // Before: q2 and q4 had no run lines and nothing was said; q3 was clipped without a word.
+    assert.equal(
+      r.stderr,
+      'plait: warning: 2 queries had no letter or digit: nothing to search, no hits (no-content): "q2", "q4"\n' +
+        'plait: warning: 1 query had more tokens than the model keeps: searched on their first 128: "q3"\n',
+    );
+  });
+
   test('eval skips an empty query (warning, count in the JSON) and evaluates the others only', () => {
     writeFileSync(join(dir, 'q4.tsv'), 'q1\tbread and yeast\nq2\t\t\nq3\tglaciers carving valleys\n');
     writeFileSync(join(dir, 'qrels4.tsv'), 'q1\t0\tbread-yeast\t1\nq2\t0\tsourdough\t1\nq3\t0\tglaciers\t1\n');
