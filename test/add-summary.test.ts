@@ -8,7 +8,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,6 +35,19 @@ interface Counts {
   added: number;
   replaced: number;
 }
+
+test('compact on a freshly built index (generation 0, no generation field in its manifest) leaves it as it is and says generation 0', () => {
+  const manifest = readFileSync(join(index, 'manifest.json'));
+  const text = runPlait(dir, ['compact', index, '-q']);
+  assert.equal(text.code, 0, text.stderr);
+  // Before: "generation undefined unchanged", and --json left generation out.
+  assert.equal(text.stdout.trim(), `nothing to compact in ${index}: generation 0 unchanged (one segment, no passages awaiting compaction)`);
+  const json = runPlait(dir, ['compact', index, '--json']);
+  assert.equal(json.code, 0, json.stderr);
+  const j = JSON.parse(json.stdout) as { compacted: boolean; generation?: number };
+  assert.deepEqual([j.compacted, j.generation], [false, 0]);
+  assert.deepEqual(readFileSync(join(index, 'manifest.json')), manifest, 'no new generation');
+});
 
 test('add: new and replaced documents apart; the replaced documents\' old passages apart from the searched ones', () => {
   const info = JSON.parse(runPlait(dir, ['info', index, '--json']).stdout) as { manifest: { counts: { documents: number; passages: number } } };

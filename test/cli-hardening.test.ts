@@ -202,6 +202,20 @@ describe('batch search and empty queries (items 3, 4)', () => {
     assert.match(r.stderr, /skipped 1 query with empty text in q3\.tsv \(EMPTY_TEXT: "q2" at line 2\)/);
   });
 
+  test('search --queries says which queries had nothing to search or were clipped, as a single search does', () => {
+    const long = Array.from({ length: 200 }, (_, i) => `bread${i}`).join(' ');
+    writeFileSync(join(dir, 'q5.tsv'), `q1\tbread and yeast\nq2\t!!!\nq3\t${long}\nq4\t??\n`);
+    const r = plait('search', 'sample', '--queries', 'q5.tsv', '-k', '1', '--quiet');
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(r.stdout.trim().split('\n').map((l) => l.split(' ')[0]), ['q1', 'q3']);
+    // Before: q2 and q4 had no run lines and nothing was said; q3 was clipped without a word.
+    assert.equal(
+      r.stderr,
+      'plait: warning: 2 queries had no letter or digit: nothing to search, no hits (no-content): "q2", "q4"\n' +
+        'plait: warning: 1 query had more tokens than the model keeps: searched on their first 128: "q3"\n',
+    );
+  });
+
   test('eval skips an empty query (warning, count in the JSON) and evaluates the others only', () => {
     writeFileSync(join(dir, 'q4.tsv'), 'q1\tbread and yeast\nq2\t\t\nq3\tglaciers carving valleys\n');
     writeFileSync(join(dir, 'qrels4.tsv'), 'q1\t0\tbread-yeast\t1\nq2\t0\tsourdough\t1\nq3\t0\tglaciers\t1\n');
@@ -312,7 +326,11 @@ test('a query with nothing to search says so (stderr warning, emptyReason in --j
   const text = plait('search', 'sample', '!!!');
   assert.equal(text.code, 0);
   assert.equal(text.stdout, '');
-  assert.match(text.stderr, /nothing to search: the query has no letter or digit \(no-content\)/);
+  // Prefixed as every other CLI warning is (it was a bare "warning: ").
+  assert.equal(text.stderr, 'plait: warning: nothing to search: the query has no letter or digit (no-content)\n');
+  const long = plait('search', 'sample', Array.from({ length: 200 }, (_, i) => `bread${i}`).join(' '), '-k', '1');
+  assert.equal(long.code, 0, long.stderr);
+  assert.equal(long.stderr, 'plait: warning: the query has more tokens than the model keeps (128); only the first were searched\n');
   const json = plait('search', 'sample', '!!!', '--json');
   assert.equal(json.code, 0);
   assert.deepEqual(JSON.parse(json.stdout), { hits: [], emptyReason: 'no-content' });

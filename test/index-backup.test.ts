@@ -6,7 +6,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -106,4 +106,18 @@ test('plait backup on the command line', async () => {
   } finally {
     await close();
   }
+});
+
+test('a backup inside the index it copies is refused before anything is written (cp -r a a/b refuses too)', async () => {
+  const path = join(dir, 'self');
+  await buildSynthetic(path, base, DIM);
+  const before = readdirSync(path).sort();
+  for (const dest of [join(path, 'inner'), join(path, 'deeper', 'still'), join(dir, 'self-link', 'inner')]) {
+    if (dest.includes('self-link') && !existsSync(join(dir, 'self-link'))) symlinkSync(path, join(dir, 'self-link'));
+    // Before: "backed up … to …/self/inner", a copy living (and removed) with the index.
+    await assert.rejects(backupIndex(path, dest), (e: unknown) => isPlaitError(e, 'INVALID_ARGUMENT') && /is inside the index/.test((e as Error).message), dest);
+    assert.deepEqual(readdirSync(path).sort(), before, 'nothing written into the index folder');
+  }
+  const beside = await backupIndex(path, join(dir, 'self-copy'));
+  assert.equal(beside.generation, 0);
 });

@@ -68,3 +68,30 @@ test('a mistyped kernel variable stops plait index before it reads the corpus', 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('PLAIT_NATIVE_PATH naming an addon that does not load is an error, not a silent substitution', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'plait-native-path-'));
+  try {
+    const missing = join(dir, 'missing.node');
+    // Before: plait's own build loaded in its place, and info --kernels said native-avx512 without a word.
+    const info = plait(['info', '--kernels', '--json'], { PLAIT_NATIVE_PATH: missing });
+    assert.equal(info.code, 0, info.out);
+    const k = (JSON.parse(info.out) as { kernels: { active: string; nativeError?: string } }).kernels;
+    assert.equal(k.active, 'typescript');
+    assert.match(k.nativeError ?? '', new RegExp(`Tried 1 locations:\\n  - ${missing}: not found`));
+    const corpus = fileURLToPath(new URL('../../examples/sample-corpus.jsonl', import.meta.url));
+    const r = plait(['index', corpus, '--index', join(dir, 'x'), '-q'], { PLAIT_NATIVE_PATH: missing });
+    assert.equal(r.code, 1, r.out);
+    assert.match(r.out, new RegExp(`PLAIT_NATIVE_PATH=${missing} did not load; unset it to use plait's own build.* \\[NATIVE_UNAVAILABLE\\]`, 's'));
+    assert.equal(existsSync(join(dir, 'x')), false);
+    // PLAIT_KERNELS=ts asks for no addon at all: the override does not matter then.
+    assert.equal(plait(['info', '--kernels'], { PLAIT_NATIVE_PATH: missing, PLAIT_KERNELS: 'ts' }).code, 0);
+    const own = fileURLToPath(new URL('../../native-kernels/build/Release/plait_kernels.node', import.meta.url));
+    if (existsSync(own)) {
+      const named = plait(['info', '--kernels'], { PLAIT_NATIVE_PATH: own });
+      assert.match(named.out, /^native-/, 'a build that loads is used');
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

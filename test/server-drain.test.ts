@@ -1,12 +1,15 @@
 /**
  * Graceful drain in a child process: SIGTERM while a search is in flight → the server stops
  * accepting, the in-flight request completes with 200, indexes and workers close, exit code 0.
- * And the real `plait serve` command: ready on an ephemeral port, SIGTERM → exit 0.
+ * And the real `plait serve` command: ready on an ephemeral port, SIGTERM → exit 0; a second
+ * SIGTERM during the drain, while a write encodes, ends it by the signal (it aborted: exit 134).
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { cpSync } from 'node:fs';
+import { join } from 'node:path';
 import { buildSample, postJson, type SampleIndex } from './helpers/server-fixture.js';
 import { exited, lines } from './helpers/plait-serve.js';
 
@@ -88,5 +91,30 @@ test('plait serve: ready on an ephemeral port with JSON logs; SIGTERM → exit 0
     assert.deepEqual(await exit, { code: 0, signal: null });
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL');
+  }
+});
+
+test('plait serve: a second SIGTERM while a write encodes ends the process by the signal, not by an abort', async () => {
+  const path = join(sample.dir, 'second-signal');
+  cpSync(sample.path, path, { recursive: true });
+  const bin = fileURLToPath(new URL('../../bin/plait.js', import.meta.url));
+  const child = spawn(process.execPath, [bin, 'serve', path, '--port', '0', '--workers', '1', '--drain-timeout-ms', '60000'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PLAIT_API_KEY: '' } });
+  const exit = exited(child);
+  let stderr = '';
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  try {
+    const ready = await lines(child)((o) => o.msg === 'ready');
+    // About 200 passages of 128 tokens: seconds of encoding on one encoder thread.
+    const text = Array.from({ length: 100 }, (_, i) => `word${i % 41} bread yeast dough`).join(' ');
+    const write = postJson(`${ready.url}/v1/indexes/second-signal/documents`, { documents: Array.from({ length: 64 }, (_, i) => ({ doc_id: `long-${i}`, text })) }).catch((e: unknown) => e);
+    await new Promise((r) => setTimeout(r, 700));
+    child.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 300));
+    child.kill('SIGTERM');
+    assert.deepEqual(await exit, { code: null, signal: 'SIGTERM' }, stderr);
+    assert.doesNotMatch(stderr, /terminate called/);
+    await write;
+  } finally {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   }
 });

@@ -159,6 +159,16 @@ test('plait serve on a taken port: ADDRESS_IN_USE with a --port hint, before any
   }
 });
 
+test('plait serve --host that does not resolve: INVALID_ARGUMENT with a hint and no stack trace, before any index or model is opened', () => {
+  // Port 0 too: its host was not checked before the indexes and models loaded; then "Error: getaddrinfo ENOTFOUND" and a stack.
+  for (const port of ['0', '18080']) {
+    const r = runPlait(sample.dir, ['serve', 'no-such-index', '--host', 'no-such-host.invalid', '--port', port]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /^plait: Invalid argument: no-such-host\.invalid is not a host name this machine can resolve \((ENOTFOUND|EAI_AGAIN)\): use --host 127\.0\.0\.1 .*\[INVALID_ARGUMENT\]$/m);
+    assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+  }
+});
+
 test('plait serve of an unknown index names every place it looked, as plait search does', () => {
   const serveErr = runPlait(sample.dir, ['serve', 'no-such-index', '--port', '0']).stderr;
   const searchErr = runPlait(sample.dir, ['search', 'no-such-index', 'bread']).stderr;

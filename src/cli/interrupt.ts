@@ -33,6 +33,19 @@ function exitWithSignal(signal: Signal): never {
   process.exit(EXIT_STATUS[signal]);
 }
 
+/**
+ * Ends `plait serve` once closeOnSignals (src/server/lifecycle.ts) is done with it: the exit code
+ * set (0 after a clean drain); a second SIGINT / SIGTERM during the drain ends the process by that
+ * signal (130 / 143), a failed close exits 1. `process.exit(1)` on the second signal aborted the
+ * server the same way as above while a write was encoding (exit 134, "terminate called after
+ * throwing an instance of 'Napi::Error'"; a 32-document POST /documents, two SIGTERMs 300 ms apart).
+ */
+export function endServe(code: number, signal?: NodeJS.Signals): void {
+  process.exitCode = code;
+  if (signal === 'SIGINT' || signal === 'SIGTERM') exitWithSignal(signal);
+  if (code !== 0) process.exit(code);
+}
+
 /** Installs the handlers until the returned function is called. */
 export function exitCleanlyOnSignals(progress: ProgressReporter, json: boolean): () => void {
   const handler = (signal: 'SIGINT' | 'SIGTERM'): void => {

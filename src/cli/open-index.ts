@@ -29,7 +29,12 @@ export async function openIndexForCli(name: string, options: OpenIndexOptions = 
   }
 }
 
+/** The query tokens the index's model keeps (its query window); a longer query is clipped (`truncated`). */
+export function queryTokensKept(index: PlaitIndex): number {
+  return index.manifest.model.queryWindow ?? index.manifest.model.queryMaxlen;
+}
+
 /** The warning `plait search` and `plait explain` print when the query was clipped to the model's query window (`truncated`). */
 export function truncatedQueryWarning(index: PlaitIndex, verb: 'searched' | 'explained'): string {
-  return `warning: the query has more tokens than the model keeps (${index.manifest.model.queryWindow ?? index.manifest.model.queryMaxlen}); only the first were ${verb}\n`;
+  return `plait: warning: the query has more tokens than the model keeps (${queryTokensKept(index)}); only the first were ${verb}\n`;
 }

@@ -10,7 +10,7 @@ import { ENCODER_DEFAULTS } from '../config/defaults.js';
 import { PlaitError, invalidArgument } from '../errors/index.js';
 import { loadFamily } from './families.js';
 import { unpackEmbeddings, type PackedEmbeddings } from './packing.js';
-import type { EncodeTask } from './encode-worker.js';
+import type { EncodeFailure, EncodeTask } from './encode-worker.js';
 import type {
   BackendOptions,
   Encoder,
@@ -83,9 +83,9 @@ export async function createEncoder(recorded: ModelSpec, options: EncoderOptions
   return new BatchingEncoder(spec, tokenizer, resolved, {
     run: async (texts, kind) => {
       const task: EncodeTask = { spec, options: backendOptions, texts, kind };
+      let out: PackedEmbeddings | EncodeFailure;
       try {
-        const packed = (await pool.run(task)) as PackedEmbeddings;
-        return unpackEmbeddings(packed, dim);
+        out = (await pool.run(task)) as PackedEmbeddings | EncodeFailure;
       } catch (cause) {
         if (cause instanceof PlaitError) throw cause;
         const err = cause as { code?: string; message?: string; name?: string };
@@ -99,6 +99,8 @@ export async function createEncoder(recorded: ModelSpec, options: EncoderOptions
         }
         throw new PlaitError('WORKER_FAILED', { message: String(err.message ?? cause) }, { cause });
       }
+      if ('failed' in out) throw Object.assign(new PlaitError(out.failed.code, out.failed.details ?? {}), { message: out.failed.message });
+      return unpackEmbeddings(out, dim);
     },
     close: () => closeOnnxPool(pool),
   });
@@ -156,17 +158,29 @@ class BatchingEncoder implements Encoder {
     const batches: number[][] = [];
     for (let i = 0; i < order.length; i += this.options.batchSize) batches.push(order.slice(i, i + this.options.batchSize));
     const out = new Array<TokenEmbeddings>(texts.length);
-    await Promise.all(
-      batches.map(async (batch) => {
+    // At most one batch of this call per encoder thread in flight: the worker pool serves its queue
+    // first come, first served, so batches handed to it all at once put any call that arrives
+    // meanwhile behind every one of them — a 64-document write over HTTP held a search's query for
+    // 18.7 s (cisi, one encoder thread). Handed over one per thread as threads free up, a later call
+    // waits for one batch at most, and every thread still has work.
+    let next = 0;
+    let failed = false;
+    const lane = async (): Promise<void> => {
+      while (next < batches.length && !failed) {
+        const batch = batches[next++]!;
         const encoded = await this.runner.run(
           batch.map((i) => texts[i]!),
           kind,
-        );
+        ).catch((e: unknown) => {
+          failed = true;
+          throw e;
+        });
         batch.forEach((textIndex, j) => {
           out[textIndex] = encoded[j]!;
         });
-      }),
-    );
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(Math.max(1, this.options.threads), batches.length) }, lane));
     return out;
   }
 

@@ -6,6 +6,7 @@ import { Piscina } from 'piscina';
 import { loadFamily } from './families.js';
 import type { BackendOptions, EncoderBackend, ModelSpec, TextKind } from './types.js';
 import { packEmbeddings, type PackedEmbeddings } from './packing.js';
+import { PlaitError, type ErrorCode, type ErrorDetails } from '../errors/index.js';
 
 export interface EncodeTask {
   spec: ModelSpec;
@@ -27,9 +28,26 @@ function backendFor(spec: ModelSpec, options: BackendOptions): Promise<EncoderBa
   return backend;
 }
 
-export default async function encode(task: EncodeTask): Promise<PackedEmbeddings> {
-  const backend = await backendFor(task.spec, task.options);
-  const packed = packEmbeddings(await backend.encode(task.texts, task.kind));
+/**
+ * A PlaitError thrown in the worker, sent back as a value: an Error crossing to the main thread keeps
+ * its message only (structured clone drops `code` and `details`), so the main thread could tell
+ * nothing but WORKER_FAILED (`PLAIT_USE_LITE_ENGINE=bogus` was exit 1, WORKER_FAILED, not 2,
+ * INVALID_ARGUMENT). create-encoder.ts throws it again as the same PlaitError.
+ */
+export interface EncodeFailure {
+  failed: { code: ErrorCode; message: string; details?: ErrorDetails };
+}
+
+export default async function encode(task: EncodeTask): Promise<PackedEmbeddings | EncodeFailure> {
+  let embeddings: Awaited<ReturnType<EncoderBackend['encode']>>;
+  try {
+    const backend = await backendFor(task.spec, task.options);
+    embeddings = await backend.encode(task.texts, task.kind);
+  } catch (e) {
+    if (e instanceof PlaitError) return { failed: e.toJSON() };
+    throw e;
+  }
+  const packed = packEmbeddings(embeddings);
   // Hand the three buffers over to the main thread instead of copying them.
   const movable = {
     [Piscina.transferableSymbol]: [packed.vectors.buffer, packed.tokenIds.buffer, packed.lengths.buffer],

@@ -1,7 +1,8 @@
 /**
  * Kernel selection. `getKernels()` returns the native addon when it loads (SIMD path picked at run
  * time from the CPU's features), else the TypeScript twin. PLAIT_KERNELS=ts forces the twin;
- * PLAIT_KERNELS=native makes a failed load an error that explains every attempt.
+ * PLAIT_KERNELS=native, or an addon named by PLAIT_NATIVE_PATH, makes a failed load an error that
+ * explains every attempt.
  */
 
 import { PlaitError } from '../errors/index.js';
@@ -86,6 +87,11 @@ export function getKernels(): Kernels {
   if (m === 'ts') return typescriptKernels;
   const result = load();
   if (result.kernels) return result.kernels;
+  const override = process.env.PLAIT_NATIVE_PATH ?? '';
+  if (override !== '') {
+    // Asked for by name: the TypeScript twin in its place would be a silent substitution too.
+    throw new PlaitError('NATIVE_UNAVAILABLE', { message: `PLAIT_NATIVE_PATH=${override} did not load; unset it to use plait's own build. ${result.error ?? ''}`, path: override });
+  }
   if (m === 'native') {
     throw new PlaitError('NATIVE_UNAVAILABLE', {
       message: `PLAIT_KERNELS=native but the addon did not load. ${result.error ?? ''} Build it with "npm run build:native".`,

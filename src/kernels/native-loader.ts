@@ -1,6 +1,6 @@
 /**
  * Loads the native addon and wraps it as `Kernels`. Where it is looked for, in order:
- *   1. PLAIT_NATIVE_PATH, a .node file (an explicit override);
+ *   1. PLAIT_NATIVE_PATH, a .node file (an explicit override: when set, nothing else is tried);
  *   2. node-gyp-build over the package's `native-kernels/` folder: a local build
  *      (build/Release, build/Debug: `npm run build:native`), else the prebuilt binary shipped in
  *      the npm package (prebuilds/<platform>-<arch>/, made by prebuildify in `prepack`), so users
@@ -113,11 +113,15 @@ export interface NativeLoadResult {
 /** A way to load the addon: a .node file, or a native-kernels folder for node-gyp-build. */
 type Candidate = { kind: 'file'; path: string } | { kind: 'folder'; path: string };
 
-/** Where the addon may be: an explicit override, then the native-kernels folder seen from src/ and dist/src/. */
+/**
+ * Where the addon may be: an explicit override alone (a build asked for by name is not replaced by
+ * another one when it does not load: it was, silently, so a benchmark of "another build" measured
+ * this one), else the native-kernels folder seen from src/ and dist/src/.
+ */
 function candidates(): Candidate[] {
   const list: Candidate[] = [];
   const override = process.env.PLAIT_NATIVE_PATH;
-  if (override) list.push({ kind: 'file', path: override });
+  if (override) return [{ kind: 'file', path: override }];
   for (const up of ['../../', '../../../']) {
     list.push({ kind: 'folder', path: fileURLToPath(new URL(`${up}native-kernels`, import.meta.url)) });
   }

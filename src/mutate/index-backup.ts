@@ -17,9 +17,9 @@
  * them, writes the manifest last, and renames the finished folder into place: `dest` appears whole
  * or not at all. The copy is an ordinary index: it opens, serves and takes writes on its own.
  */
-import { copyFileSync, existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { PlaitError, isPlaitError } from '../errors/index.js';
 import { readManifest } from '../format/index-reader.js';
 import { checkFolderDestination, occupiedDestination } from '../format/index-path.js';
@@ -59,12 +59,23 @@ export function abortActiveBackups(): string[] {
   return dests;
 }
 
+/** `path` with its longest existing prefix resolved through symbolic links (the rest need not exist yet). */
+function realPathOf(path: string): string {
+  const missing: string[] = [];
+  let p = path;
+  while (!existsSync(p) && dirname(p) !== p) {
+    missing.unshift(basename(p));
+    p = dirname(p);
+  }
+  return join(realpathSync(p), ...missing);
+}
+
 /**
  * Copies the index at `src` into the new folder `dest` as of its last commit.
  * The write lock is taken synchronously, before the first await: a write started after this call
  * returns its promise gets INDEX_LOCKED until the copy ends.
  * @throws PlaitError INDEX_EXISTS (an index is at `dest`), DESTINATION_EXISTS (a file, or a folder
- * of other files, is at `dest`; an empty folder is taken), INDEX_LOCKED (a write is running; retry after
+ * of other files, is at `dest`; an empty folder is taken), INVALID_ARGUMENT (`dest` inside `src`), INDEX_LOCKED (a write is running; retry after
  * it), INDEX_NOT_FOUND / INDEX_CORRUPT (no readable index at `src`), DOCSTORE_FAILED (SQLite's backup failed).
  */
 export async function backupIndex(src: string, dest: string): Promise<BackupResult> {
@@ -73,6 +84,12 @@ export async function backupIndex(src: string, dest: string): Promise<BackupResu
   // a file or a folder of other files DESTINATION_EXISTS.
   const hint = 'a backup goes to a new folder (choose another destination)';
   if (checkFolderDestination(target, hint) === 'index') throw occupiedDestination(target, hint);
+  // Not inside the index it copies (as `cp -r a a/b` refuses): the copy would live, and be removed,
+  // with the index, and its temporary folder would be written into the index folder.
+  const inside = relative(realPathOf(resolve(src)), realPathOf(target));
+  if (inside === '' || (!inside.startsWith('..') && !isAbsolute(inside))) {
+    throw new PlaitError('INVALID_ARGUMENT', { message: `${target} is inside the index ${src}: ${hint}`, path: target });
+  }
   const lock = acquireWriteLock(src);
   const partial = join(dirname(target), `.${basename(target)}.partial-${randomBytes(4).toString('hex')}`);
   const record = { lock, aborted: false };

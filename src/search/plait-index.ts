@@ -321,16 +321,35 @@ export class PlaitIndex {
    * index's own codec into new segments, and committed as a new generation; this index then serves
    * it (other open indexes see it on `refresh()`).
    * @throws PlaitError INVALID_ARGUMENT, EMPTY_TEXT, DUPLICATE_ID (an id twice), DOCUMENT_EXISTS
-   * (`noReplace` and an indexed id), INDEX_LOCKED (another writer), INDEX_CLOSED.
+   * (`noReplace` and an indexed id), INDEX_LOCKED (another writer), INDEX_CLOSED (closed before
+   * the commit, while encoding: nothing written; once committed, the add resolves, see afterCommit).
    */
   async add(documents: readonly DocumentInput[], options: AddOptions = {}): Promise<UpdateResult> {
     this.checkOpen();
     if (!Array.isArray(documents)) throw invalidArgument('documents', 'an array of documents', documents);
     const docs = documents.map((d, i) => checkDocument(d, i));
-    const encoded = await encodeDocuments(docs, await this.encoder(), this.manifest);
+    // close() stops the encoder under the batch (ABORTED): the cause to report is the closing.
+    const encoded = await encodeDocuments(docs, await this.encoder(), this.manifest).catch((e: unknown) => {
+      this.checkOpen();
+      throw e;
+    });
+    this.checkOpen(); // closed while the last batch finished: nothing is committed after close()
     const result = updateIndex(this.path, { add: encoded, noReplace: options.noReplace === true }, { kernels: this.kernels });
-    await this.refresh();
+    await this.afterCommit();
     return result;
+  }
+
+  /**
+   * Serves a write's committed generation. An index closed after the commit (during the refresh's
+   * warm-up) has nothing left to serve: the write stands and its caller gets its result, not
+   * INDEX_CLOSED for a write that is on disk (a retry would have been its only way to learn that).
+   */
+  private async afterCommit(): Promise<void> {
+    try {
+      await this.refresh();
+    } catch (e) {
+      if (!this.closing.signal.aborted) throw e;
+    }
   }
 
   /**
@@ -345,7 +364,7 @@ export class PlaitIndex {
     if (!byFilter && (!Array.isArray(docIds) || docIds.some((d) => typeof d !== 'string'))) throw invalidArgument('docIds', 'an array of strings or { filter }', docIds);
     const req = byFilter ? { deleteWhere: (docIds as { filter: MetadataFilter }).filter } : { delete: docIds as readonly string[] };
     const result = updateIndex(this.path, req, { kernels: this.kernels });
-    await this.refresh();
+    await this.afterCommit();
     return result;
   }
 
@@ -353,7 +372,7 @@ export class PlaitIndex {
   async compact(): Promise<IndexManifest> {
     this.checkOpen();
     const manifest = compactIndex(this.path, { kernels: this.kernels });
-    await this.refresh();
+    await this.afterCommit();
     return manifest;
   }
 
@@ -804,7 +823,8 @@ export class PlaitIndex {
    * query's BM25 terms in the document; in hybrid mode, the fused score's parts when the document
    * is among this query's top `topK` hybrid hits.
    * @throws PlaitError INVALID_INPUT (unknown docId or pid), EMPTY_TEXT (a blank query, or one without
-   *   a letter or digit: search answers it with no hits), INVALID_ARGUMENT, INDEX_CLOSED.
+   *   a letter or digit: search answers it with no hits), INVALID_ARGUMENT (a target that is neither
+   *   a docId string nor `{ pid }`, options), INDEX_CLOSED.
    */
   async explain(query: string, target: string | { pid: number }, options: ExplainOptions = {}): Promise<Explanation> {
     return this.guardedCall(() => this.explainNow(query, target, options));
@@ -812,6 +832,10 @@ export class PlaitIndex {
 
   private async explainNow(query: string, target: string | { pid: number }, options: ExplainOptions): Promise<Explanation> {
     this.checkOpen();
+    // Checked before any encoding: `{ docId: 'x' }` was read as a pid and refused as "no passage undefined".
+    if (typeof target !== 'string' && (typeof target !== 'object' || target === null || !('pid' in target))) {
+      throw invalidArgument('target', 'a docId (string) or { pid }', target);
+    }
     const r = this.resolveSearch(options);
     const empty = unsearchable(query, 0);
     if (empty !== null) {
@@ -890,7 +914,11 @@ export class PlaitIndex {
     return new PlaitError('INDEX_CLOSED', { message: `the index at ${this.path} is closed`, path: this.path });
   }
 
-  /** Closes the index: searches in flight reject with INDEX_CLOSED; workers and the encoder it created stop. */
+  /**
+   * Closes the index: searches in flight reject with INDEX_CLOSED; an add still encoding rejects
+   * with INDEX_CLOSED and writes nothing; a write that has committed resolves with its result;
+   * workers and the encoder it created stop.
+   */
   async close(): Promise<void> {
     if (this.closing.signal.aborted) return;
     this.closing.abort(this.closedError());

@@ -52,7 +52,9 @@ export async function serveEngine(engine: Engine, appOptions: AppOptions = {}): 
 /**
  * A failure to listen on host:port → a PlaitError with a hint: ADDRESS_IN_USE (EADDRINUSE: another
  * process listens there), INVALID_ARGUMENT (EACCES: a port below 1024 needs privileges;
- * EADDRNOTAVAIL: the host is not an address of this machine). Anything else is returned unchanged.
+ * EADDRNOTAVAIL: the host is not an address of this machine; ENOTFOUND / EAI_AGAIN: a host name
+ * that does not resolve, which was a bare "Error: getaddrinfo ENOTFOUND" and a stack trace).
+ * Anything else is returned unchanged.
  */
 export function listenError(err: unknown, host: string, port: number): unknown {
   const code = (err as { code?: unknown } | null)?.code;
@@ -66,18 +68,20 @@ export function listenError(err: unknown, host: string, port: number): unknown {
   if (code === 'EADDRNOTAVAIL') {
     return new PlaitError('INVALID_ARGUMENT', { message: `${host} is not an address of this machine: use --host 127.0.0.1 (loopback) or 0.0.0.0 (every interface)`, host, port }, { cause: err });
   }
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
+    return new PlaitError('INVALID_ARGUMENT', { message: `${host} is not a host name this machine can resolve (${code}): use --host 127.0.0.1 (loopback) or 0.0.0.0 (every interface)`, host, port }, { cause: err });
+  }
   return err;
 }
 
 /**
- * Binds host:port for a moment and lets it go, so that a taken port is reported in milliseconds,
- * before the models and indexes load (seconds to minutes), not after. Port 0 (any free port) needs
- * no check. A process that takes the port between this check and the real listen is still caught
- * there, with the same error.
+ * Binds host:port for a moment and lets it go, so that a taken port or a wrong host is reported in
+ * milliseconds, before the models and indexes load (seconds to minutes), not after. Port 0 (any
+ * free port) is bound too: its host can still be wrong. A process that takes the port between this
+ * check and the real listen is still caught there, with the same error.
  * @throws PlaitError ADDRESS_IN_USE or INVALID_ARGUMENT (see listenError).
  */
 export async function checkListenAddress(host: string, port: number): Promise<void> {
-  if (port === 0) return;
   await new Promise<void>((resolve, reject) => {
     const probe = createServer();
     probe.once('error', (err) => reject(listenError(err, host, port)));
@@ -117,13 +121,15 @@ async function drainAndClose(app: FastifyInstance, engine: Engine, drainTimeoutM
 
 /**
  * Closes `server` on the first SIGTERM or SIGINT and calls `onClosed` with the exit code (0 after
- * a clean drain); a second signal exits at once. Returns a function that removes the handlers.
+ * a clean drain); a second signal calls it at once with code 1 and that signal, for the caller to
+ * end the process by it (the CLI: src/cli/interrupt.ts endServe). Returns a function that removes
+ * the handlers.
  */
-export function closeOnSignals(server: RunningServer, onClosed: (code: number) => void): () => void {
+export function closeOnSignals(server: RunningServer, onClosed: (code: number, signal?: NodeJS.Signals) => void): () => void {
   let received = false;
   const handler = (signal: NodeJS.Signals): void => {
     if (received) {
-      onClosed(1);
+      onClosed(1, signal);
       return;
     }
     received = true;

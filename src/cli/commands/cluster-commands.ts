@@ -22,7 +22,7 @@ import { checkListenAddress } from '../../server/lifecycle.js';
 import { PlaitError, isPlaitError } from '../../errors/index.js';
 import type { ProgressReporter } from '../progress.js';
 import { plural, printJson } from '../options.js';
-import { exitCleanlyOnSignals } from '../interrupt.js';
+import { endServe, exitCleanlyOnSignals } from '../interrupt.js';
 import { withHint } from '../report-error.js';
 import { SKIP_CODES, describeSkipped } from './index-commands.js';
 
@@ -164,11 +164,10 @@ function untilSignal(running: RunningServer, before: () => Promise<void>): Promi
       await before().catch(() => {});
       return closing();
     };
-    const remove = closeOnSignals(running, (code) => {
+    const remove = closeOnSignals(running, (code, signal) => {
       remove();
-      process.exitCode = code;
       resolve();
-      if (code !== 0) process.exit(code);
+      endServe(code, signal);
     });
   });
 }

@@ -223,11 +223,13 @@ export function registerLivingCommands(program: Command): void {
       const dropped = m.generation === (before.generation ?? 0) + 1 ? passageCounts(before).awaitingCompaction : undefined;
       // compactIndex leaves an index with nothing to compact as it is (needsCompaction): the same generation.
       const unchanged = commitIdOf(m) === commitIdOf(before);
-      if (o.json) printJson({ path, compacted: !unchanged, generation: m.generation, commit: commitIdOf(m), counts: m.counts, ...(dropped === undefined ? {} : { dropped }) });
-      else if (unchanged) process.stdout.write(`nothing to compact in ${path}: generation ${m.generation} unchanged (one segment, no passages awaiting compaction)\n`);
+      // A build's manifest carries no generation field: it is generation 0 (as add and delete say).
+      const generation = m.generation ?? 0;
+      if (o.json) printJson({ path, compacted: !unchanged, generation, commit: commitIdOf(m), counts: m.counts, ...(dropped === undefined ? {} : { dropped }) });
+      else if (unchanged) process.stdout.write(`nothing to compact in ${path}: generation ${generation} unchanged (one segment, no passages awaiting compaction)\n`);
       else {
         const what = dropped === undefined ? '' : dropped === 0 ? ' (no passages awaited compaction: segments rewritten only)' : ` (dropped ${plural(dropped, 'passage')} of replaced or deleted documents)`;
-        process.stdout.write(`compacted ${path}: generation ${m.generation}, ${plural(m.counts.documents, 'document')}, ${plural(m.counts.passages, 'passage')}${what}\n`);
+        process.stdout.write(`compacted ${path}: generation ${generation}, ${plural(m.counts.documents, 'document')}, ${plural(m.counts.passages, 'passage')}${what}\n`);
       }
       interrupts.finish();
     });

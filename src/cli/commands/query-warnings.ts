@@ -7,3 +7,15 @@ export function warnSkippedQueries(file: string, skipped: readonly SkippedQuery[
   const more = skipped.length > shown.length ? `, and ${skipped.length - shown.length} more` : '';
   process.stderr.write(`plait: warning: skipped ${skipped.length} quer${skipped.length === 1 ? 'y' : 'ies'} with empty text in ${file} (EMPTY_TEXT: ${shown.join(', ')}${more})\n`);
 }
+
+/**
+ * One warning line on stderr for searched queries of a batch that a single search would have warned
+ * about one by one: `what` says why (no letter or digit: no hits; longer than the model keeps), then
+ * how many and the first few ids.
+ */
+export function warnBatchQueries(ids: readonly string[], what: string): void {
+  if (ids.length === 0) return;
+  const shown = ids.slice(0, 5).map((id) => `"${id}"`);
+  const more = ids.length > shown.length ? `, and ${ids.length - shown.length} more` : '';
+  process.stderr.write(`plait: warning: ${ids.length} quer${ids.length === 1 ? 'y' : 'ies'} ${what}: ${shown.join(', ')}${more}\n`);
+}

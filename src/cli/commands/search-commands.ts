@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { openIndexForCli, truncatedQueryWarning } from '../open-index.js';
+import { openIndexForCli, queryTokensKept, truncatedQueryWarning } from '../open-index.js';
 import { readFileSync } from 'node:fs';
 import { CANDIDATE_DEFAULTS, INTERACTION_SCORINGS, PLAID_LIMITS, SEARCH_DEFAULTS, colbertDefaultsFor, type PlaidParams } from '../../config/defaults.js';
 import { PLAID_DEFAULTS_TABLES } from '../../search/search-options.js';
@@ -18,7 +18,7 @@ import { locateIndex } from '../../format/index-path.js';
 import { decodeUtf8 } from '../../encoder/validate-text.js';
 import { parseFloatArg, parseIntArg, plural, printJson } from '../options.js';
 import { prepareOutputFile, requireInput } from '../validate.js';
-import { warnSkippedQueries } from './query-warnings.js';
+import { warnBatchQueries, warnSkippedQueries } from './query-warnings.js';
 import { ProgressReporter } from '../progress.js';
 import { announceBundledModel } from './model-commands.js';
 import { searchOptionsFrom, type SearchFlagOptions } from '../search-flags.js';
@@ -162,6 +162,10 @@ export function registerSearchCommands(program: Command): void {
       if (o.queries !== undefined) {
         const progress = ProgressReporter.auto(o.quiet === true || o.json === true);
         const run: Run = new Map();
+        // What a single search warns about, said once for the batch: a query with no letter or digit
+        // (its run has no lines, silently before) and one clipped to the model's query window.
+        const noContent: string[] = [];
+        const truncated: string[] = [];
         const batch = SEARCH_DEFAULTS.batchQueries;
         for (let i = 0; i < queries.length; i += batch) {
           const slice = queries.slice(i, i + batch);
@@ -169,10 +173,14 @@ export function registerSearchCommands(program: Command): void {
           results.forEach((r, j) => {
             printRewrites(r.rewrites, slice[j]!.id, o.quiet === true);
             run.set(slice[j]!.id, r.hits.map((h) => ({ docId: h.docId, score: h.score })));
+            if (r.emptyReason === 'no-content') noContent.push(slice[j]!.id);
+            if (r.truncated) truncated.push(slice[j]!.id);
           });
           progress.update('search', Math.min(i + batch, queries.length), queries.length);
         }
         progress.done();
+        warnBatchQueries(noContent, 'had no letter or digit: nothing to search, no hits (no-content)');
+        warnBatchQueries(truncated, `had more tokens than the model keeps: searched on their first ${queryTokensKept(index)}`);
         if (o.run !== undefined) await writeRun(o.run, run, { tag: o.tag });
         if (o.json) printJson(Object.fromEntries([...run].map(([qid, hits]) => [qid, hits])));
         else if (o.run !== undefined) process.stderr.write(`plait: wrote ${plural(run.size, 'query', 'queries')} to ${o.run}\n`);
@@ -186,7 +194,7 @@ export function registerSearchCommands(program: Command): void {
       const { hits, timings, truncated, emptyReason, rewrites } = await index.search(query!, opts);
       if (truncated) process.stderr.write(truncatedQueryWarning(index, 'searched'));
       if (emptyReason !== undefined) {
-        process.stderr.write(`warning: nothing to search: ${emptyReason === 'empty-query' ? 'the query is empty' : 'the query has no letter or digit'} (${emptyReason})\n`);
+        process.stderr.write(`plait: warning: nothing to search: ${emptyReason === 'empty-query' ? 'the query is empty' : 'the query has no letter or digit'} (${emptyReason})\n`);
       }
       // With --timings, which PLAID settings ran and where they came from (flags, the index's calibration, or plait's defaults).
       const r = index.resolveSearch(opts);

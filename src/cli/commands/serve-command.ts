@@ -11,6 +11,7 @@ import type { ServerOptions } from '../../server/index.js';
 import { parseIntArg, plural } from '../options.js';
 import { PlaitError } from '../../errors/index.js';
 import { runClusterServe } from './cluster-commands.js';
+import { endServe } from '../interrupt.js';
 
 interface ServeCliOptions {
   host: string;
@@ -104,11 +105,10 @@ export function registerServeCommand(program: Command): void {
           `playground ${server.url}/ · OpenAPI ${server.url}/openapi.json · Ctrl-C stops\n`,
       );
       await new Promise<void>((resolve) => {
-        const remove = closeOnSignals(server, (code) => {
+        const remove = closeOnSignals(server, (code, signal) => {
           remove();
-          process.exitCode = code;
           resolve();
-          if (code !== 0) process.exit(code);
+          endServe(code, signal);
         });
       });
     });

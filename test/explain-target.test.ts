@@ -1,0 +1,45 @@
+/**
+ * `PlaitIndex.explain(query, target)` takes a docId string or `{ pid }` (trial6): any other target is
+ * INVALID_ARGUMENT naming `target`, before the query is encoded. `{ docId: 'x' }` (the HTTP body's
+ * shape, in camelCase) was read as a pid and refused as INVALID_INPUT "no passage undefined (the
+ * index has 40)". Sample corpus, bundled model, in-process encoder.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildIndex, openIndex, PlaitError, type PlaitIndex } from '../src/index.js';
+import { SAMPLE } from './helpers/server-fixture.js';
+
+let dir: string;
+let index: PlaitIndex;
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'plait-explain-target-'));
+  await buildIndex(SAMPLE, { index: join(dir, 'sample'), encoderOptions: { threads: 0 } });
+  index = await openIndex(join(dir, 'sample'), { workers: 0, encoderOptions: { threads: 0 } });
+});
+
+after(async () => {
+  await index?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('explain refuses a target that is neither a docId nor { pid } with INVALID_ARGUMENT naming target', async () => {
+  for (const target of [{ docId: 'bread-yeast' }, null, 3, ['bread-yeast']] as unknown[]) {
+    await assert.rejects(
+      index.explain('why does bread rise', target as string),
+      (e: unknown) => e instanceof PlaitError && e.code === 'INVALID_ARGUMENT' && /Expected a docId \(string\) or \{ pid \} for target but received/.test(e.message),
+      JSON.stringify(target),
+    );
+  }
+});
+
+test('a docId and { pid } still explain the same passage; a missing one is INVALID_INPUT', async () => {
+  const byId = await index.explain('why does bread rise', 'bread-yeast');
+  const byPid = await index.explain('why does bread rise', { pid: byId.pid });
+  assert.equal(byPid.lateScore, byId.lateScore);
+  await assert.rejects(index.explain('why does bread rise', 'no-such-doc'), (e: unknown) => e instanceof PlaitError && e.code === 'INVALID_INPUT');
+  await assert.rejects(index.explain('why does bread rise', { pid: 9999 }), (e: unknown) => e instanceof PlaitError && e.code === 'INVALID_INPUT' && /no passage 9999 \(the index has 40\)/.test(e.message));
+});
