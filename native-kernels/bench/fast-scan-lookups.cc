@@ -1,5 +1,5 @@
 // Fast-scan's lookups alone (the accumulation of src/fast-scan.cc: 62% of its time at 128 d x 32
-// query tokens, 2 bits, in part E; 35-45% after part G on Zen 5), in the variants measured for
+// query tokens, 2 bits, in part E; 40-45% after part G on Zen 5), in the variants measured for
 // issue 22 part E (bench/RESULTS.md, "Fast-scan part E"): ns per document token for a 32-token query over 32-byte tokens, tables and
 // nibble rows in L1, one thread, best of 5 windows of CPU time.
 //   current    16-entry uint8 tables, vpshufb, each lookup widened to uint16 apart (the AVX-512BW path)
