@@ -101,7 +101,37 @@ export interface ShapeResult {
   codesVsDecompress: number;
 }
 
-export function benchShape(kernels: Kernels, dim: number, qLen: number, nDocs: number, nbits: 1 | 2 | 4 = 2): ShapeResult {
+/** The benchmark's shapes: [dim, qLen, nbits]; PLAIT_BENCH_SHAPES=0,3 picks a subset by index. */
+export const SHAPES = [
+  [128, 32, 2],
+  [128, 32, 1],
+  [128, 32, 4],
+  [512, 9, 2],
+] as const;
+
+export function pickedShapes(): ReadonlyArray<(typeof SHAPES)[number]> {
+  const pick = process.env.PLAIT_BENCH_SHAPES?.split(',').map(Number);
+  return pick ? SHAPES.filter((_, i) => pick.includes(i)) : SHAPES;
+}
+
+/** One shape's data, the same for a given (dim, qLen, nDocs, nbits) in every run and benchmark. */
+export interface CodeScoringCase {
+  codec: ResidualCodec;
+  centroids: Float32Array;
+  lens: Int32Array;
+  starts: Int32Array;
+  tokens: number;
+  /** tokens × dim uncompressed document tokens. */
+  docs: Float32Array;
+  codes: Int32Array;
+  residuals: Uint8Array;
+  /** qLen × dim query. */
+  q: Float32Array;
+  /** K × qLen centroid scores of the query. */
+  s: Float32Array;
+}
+
+export function codeScoringCase(kernels: Kernels, dim: number, qLen: number, nDocs: number, nbits: 1 | 2 | 4): CodeScoringCase {
   const rand = rng(dim * 1000 + qLen);
   const centroids = unitRows(rand, K, dim);
   const codec = ResidualCodec.fit(centroids, dim, nbits, nearCentroids(rand, centroids, 20_000, dim), kernels);
@@ -111,6 +141,11 @@ export function benchShape(kernels: Kernels, dim: number, qLen: number, nDocs: n
   const q = unitRows(rand, qLen, dim);
   const s = new Float32Array(K * qLen);
   kernels.matmulTransB(centroids, K, q, qLen, dim, s);
+  return { codec, centroids, lens, starts, tokens, docs, codes, residuals, q, s };
+}
+
+export function benchShape(kernels: Kernels, dim: number, qLen: number, nDocs: number, nbits: 1 | 2 | 4 = 2): ShapeResult {
+  const { codec, centroids, lens, starts, tokens, docs, codes, residuals, q, s } = codeScoringCase(kernels, dim, qLen, nDocs, nbits);
   const out = new Float32Array(nDocs);
   const cq = prepareCodeQuery(codec, q, qLen, kernels);
   const float = timeIt(() => kernels.maxsim(q, qLen, dim, docs, starts, lens, nDocs, out));
@@ -150,15 +185,7 @@ if (isMain(import.meta.url)) {
   const kernels = getKernels();
   console.log(`# code scoring, ${kernels.name}, ${machine().cpu}, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   console.log(JSON.stringify(kernelsStatus().cpu));
-  const shapes = [
-    [128, 32, 2],
-    [128, 32, 1],
-    [128, 32, 4],
-    [512, 9, 2],
-  ] as const;
-  // PLAIT_BENCH_SHAPES=0,3 runs a subset (indexes into the list above).
-  const pick = process.env.PLAIT_BENCH_SHAPES?.split(',').map(Number);
-  for (const [dim, qLen, nbits] of pick ? shapes.filter((_, i) => pick.includes(i)) : shapes) {
+  for (const [dim, qLen, nbits] of pickedShapes()) {
     const r = benchShape(kernels, dim, qLen, nDocs, nbits);
     const f = (x: number): string => x.toFixed(1);
     console.log(
