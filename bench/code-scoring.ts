@@ -54,19 +54,20 @@ export function nearCentroids(rand: () => number, centroids: Float32Array, rows:
 }
 
 /**
- * Best-of-windows CPU seconds per call of fn: this process's own CPU time (process.cpuUsage), not
- * the wall clock, so time spent waiting for a core on a shared machine does not count.
+ * Best-of-windows CPU seconds per call of fn (windows of at least minSeconds each): this process's
+ * own CPU time (process.cpuUsage), not the wall clock, so time spent waiting for a core on a shared
+ * machine does not count.
  */
-export function timeIt(fn: () => void): number {
+export function timeIt(fn: () => void, windows = WINDOWS, minSeconds = MIN_SECONDS): number {
   let best = Infinity;
-  for (let w = 0; w < WINDOWS; w++) {
+  for (let w = 0; w < windows; w++) {
     let calls = 0;
     const u0 = process.cpuUsage();
     const t0 = performance.now();
     do {
       fn();
       calls++;
-    } while (performance.now() - t0 < MIN_SECONDS * 1000);
+    } while (performance.now() - t0 < minSeconds * 1000);
     const u = process.cpuUsage(u0);
     best = Math.min(best, (u.user + u.system) / 1e6 / calls);
   }

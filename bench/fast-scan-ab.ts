@@ -17,7 +17,7 @@ import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { getKernels, type Kernels } from '../src/kernels/index.js';
 import { prepareCodeQuery } from '../src/codec/code-scorer.js';
-import { codeScoringCase, pickedShapes } from './code-scoring.js';
+import { codeScoringCase, pickedShapes, timeIt } from './code-scoring.js';
 import { isMain } from './common.js';
 
 const WINDOWS = 3;
@@ -26,21 +26,9 @@ const WINDOW_SECONDS = 0.4;
 /** The part of an addon this benchmark calls. */
 type FastScanAddon = Pick<Kernels, 'maxsimFastScan'>;
 
-/** Best-of-windows CPU seconds per call (process.cpuUsage: time waiting for a core does not count). */
-function cpuSecondsPerCall(fn: () => void): number {
-  let best = Infinity;
-  for (let w = 0; w < WINDOWS; w++) {
-    let calls = 0;
-    const u0 = process.cpuUsage();
-    const t0 = performance.now();
-    do {
-      fn();
-      calls++;
-    } while (performance.now() - t0 < WINDOW_SECONDS * 1000);
-    const u = process.cpuUsage(u0);
-    best = Math.min(best, (u.user + u.system) / 1e6 / calls);
-  }
-  return best;
+/** Shorter windows than code-scoring's, so that rounds alternate often. */
+function cpuSeconds(fn: () => void): number {
+  return timeIt(fn, WINDOWS, WINDOW_SECONDS);
 }
 
 function median(xs: readonly number[]): number {
@@ -80,12 +68,12 @@ export function abShape(kernels: Kernels, a: FastScanAddon, b: FastScanAddon, di
   const runB = caller(b);
   const sameBits = Buffer.from(runA.out.buffer).equals(Buffer.from(runB.out.buffer));
   const ns = (sec: number): number => (sec * 1e9) / c.tokens;
-  const floatNs = ns(cpuSecondsPerCall(() => kernels.maxsim(c.q, qLen, dim, c.docs, c.starts, c.lens, nDocs, runA.out)));
+  const floatNs = ns(cpuSeconds(() => kernels.maxsim(c.q, qLen, dim, c.docs, c.starts, c.lens, nDocs, runA.out)));
   const ta: number[] = [];
   const tb: number[] = [];
   for (let r = 0; r < rounds; r++) {
-    ta.push(ns(cpuSecondsPerCall(runA.call)));
-    tb.push(ns(cpuSecondsPerCall(runB.call)));
+    ta.push(ns(cpuSeconds(runA.call)));
+    tb.push(ns(cpuSeconds(runB.call)));
   }
   return { shape: `${dim} d x ${qLen} q, ${nbits} bit${nbits > 1 ? 's' : ''}`, a: ta, b: tb, sameBits, floatNs };
 }

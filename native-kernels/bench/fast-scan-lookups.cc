@@ -117,6 +117,36 @@ LOOKUPS void groupLookups(const uint8_t* idx, const uint8_t* tables, size_t i0, 
   }
 }
 
+// A quad's index zmm of the 64-token block: idx[q][64 tokens][4].
+AVX512 inline void loadQuad(const uint8_t* idx, size_t q, __m512i* x) {
+  for (int k = 0; k < 4; ++k) x[k] = _mm512_loadu_si512(idx + q * 256 + 64 * k);
+}
+
+// A uint16-pair token's sums (a0 += r, a1 += r >> 8 as words; k: its 16 tokens of 64): the even
+// bytes' sums are a0 - (a1 << 8) modulo 2^16, exact as every sum is < 2^16, so a token's sum is
+// its two words of (a0 - (a1 << 8) + a1) added as dwords; narrowed to uint16 in out[64].
+AVX512 inline void storeU16Sums(const __m512i* a0, const __m512i* a1, uint16_t* out) {
+  const __m512i low = _mm512_set1_epi32(0xFFFF);
+  for (int k = 0; k < 4; ++k) {
+    const __m512i w = _mm512_add_epi16(_mm512_sub_epi16(a0[k], _mm512_slli_epi16(a1[k], 8)), a1[k]);
+    const __m512i s = _mm512_add_epi32(_mm512_and_si512(w, low), _mm512_srli_epi32(w, 16));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 16 * k), _mm512_cvtepi32_epi16(s));
+  }
+}
+
+// One query token's 4 vpermb + 4 vpdpbusd for one quad in one asm statement, as the kernel's
+// quadLookups (src/fast-scan.cc); without it GCC 12 copies each accumulator around its vpdpbusd.
+AVX512 inline void quadAsm(__m512i* acc, const __m512i* x, __m512i t, __m512i ones) {
+  __m512i r0, r1;
+  __asm__(
+      "vpermb %[t], %[x0], %[r0]\n\tvpermb %[t], %[x1], %[r1]\n\t"
+      "vpdpbusd %[ones], %[r0], %[a0]\n\tvpdpbusd %[ones], %[r1], %[a1]\n\t"
+      "vpermb %[t], %[x2], %[r0]\n\tvpermb %[t], %[x3], %[r1]\n\t"
+      "vpdpbusd %[ones], %[r0], %[a2]\n\tvpdpbusd %[ones], %[r1], %[a3]"
+      : [a0] "+v"(acc[0]), [a1] "+v"(acc[1]), [a2] "+v"(acc[2]), [a3] "+v"(acc[3]), [r0] "=&v"(r0), [r1] "=&v"(r1)
+      : [t] "v"(t), [x0] "v"(x[0]), [x1] "v"(x[1]), [x2] "v"(x[2]), [x3] "v"(x[3]), [ones] "v"(ones));
+}
+
 // AVX-512 VBMI + VNNI (part F): one vpermb looks up four nibble positions (a quad: residual bytes
 // 2q and 2q + 1) of 16 tokens in a 64-byte table (byte 16j + v = E[4q + j][v]); the document side
 // holds one token's four nibbles of the quad a dword, nibble j OR'd with j << 4; one vpdpbusd with
@@ -134,21 +164,12 @@ LOOKUPS void quadLookups(const uint8_t* idx, const uint8_t* tables, size_t i0, u
   const __m512i ones = _mm512_set1_epi8(1);
   for (size_t q = 0; q < kBytes / 2; ++q) {
     __m512i x[4];
-#pragma GCC unroll 4
-    for (int k = 0; k < 4; ++k) x[k] = _mm512_loadu_si512(idx + q * 256 + 64 * k);
+    loadQuad(idx, q, x);
 #pragma GCC unroll 4
     for (int g = 0; g < G; ++g) {
       const __m512i t = _mm512_loadu_si512(tables + (q * kQLen + i0 + g) * 64);
       if (Asm) {
-        __m512i r0, r1;
-        __asm__(
-            "vpermb %[t], %[x0], %[r0]\n\tvpermb %[t], %[x1], %[r1]\n\t"
-            "vpdpbusd %[ones], %[r0], %[a0]\n\tvpdpbusd %[ones], %[r1], %[a1]\n\t"
-            "vpermb %[t], %[x2], %[r0]\n\tvpermb %[t], %[x3], %[r1]\n\t"
-            "vpdpbusd %[ones], %[r0], %[a2]\n\tvpdpbusd %[ones], %[r1], %[a3]"
-            : [a0] "+v"(acc[g][0]), [a1] "+v"(acc[g][1]), [a2] "+v"(acc[g][2]), [a3] "+v"(acc[g][3]), [r0] "=&v"(r0),
-              [r1] "=&v"(r1)
-            : [t] "v"(t), [x0] "v"(x[0]), [x1] "v"(x[1]), [x2] "v"(x[2]), [x3] "v"(x[3]), [ones] "v"(ones));
+        quadAsm(acc[g], x, t, ones);
       } else {
 #pragma GCC unroll 4
         for (int k = 0; k < 4; ++k) acc[g][k] = _mm512_dpbusd_epi32(acc[g][k], _mm512_permutexvar_epi8(x[k], t), ones);
@@ -182,22 +203,10 @@ LOOKUPS void quadLookupsMixed(const uint8_t* idx, const uint8_t* tables, size_t 
   const __m512i ones = _mm512_set1_epi8(1);
   for (size_t q = 0; q < kBytes / 2; ++q) {
     __m512i x[4];
-#pragma GCC unroll 4
-    for (int k = 0; k < 4; ++k) x[k] = _mm512_loadu_si512(idx + q * 256 + 64 * k);
+    loadQuad(idx, q, x);
     const uint8_t* tq = tables + (q * kQLen + i0) * 64;
 #pragma GCC unroll 8
-    for (int g = 0; g < D; ++g) {
-      const __m512i t = _mm512_loadu_si512(tq + 64 * g);
-      __m512i r0, r1;
-      __asm__(
-          "vpermb %[t], %[x0], %[r0]\n\tvpermb %[t], %[x1], %[r1]\n\t"
-          "vpdpbusd %[ones], %[r0], %[a0]\n\tvpdpbusd %[ones], %[r1], %[a1]\n\t"
-          "vpermb %[t], %[x2], %[r0]\n\tvpermb %[t], %[x3], %[r1]\n\t"
-          "vpdpbusd %[ones], %[r0], %[a2]\n\tvpdpbusd %[ones], %[r1], %[a3]"
-          : [a0] "+v"(acc[g][0]), [a1] "+v"(acc[g][1]), [a2] "+v"(acc[g][2]), [a3] "+v"(acc[g][3]), [r0] "=&v"(r0),
-            [r1] "=&v"(r1)
-          : [t] "v"(t), [x0] "v"(x[0]), [x1] "v"(x[1]), [x2] "v"(x[2]), [x3] "v"(x[3]), [ones] "v"(ones));
-    }
+    for (int g = 0; g < D; ++g) quadAsm(acc[g], x, _mm512_loadu_si512(tq + 64 * g), ones);
 #pragma GCC unroll 8
     for (int u = 0; u < U; ++u) {
       const __m512i t = _mm512_loadu_si512(tq + 64 * (D + u));
@@ -219,15 +228,8 @@ LOOKUPS void quadLookupsMixed(const uint8_t* idx, const uint8_t* tables, size_t 
 #pragma GCC unroll 4
     for (int k = 0; k < 4; ++k)
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(sums + (i0 + g) * 64 + 16 * k), _mm512_cvtepi32_epi16(acc[g][k]));
-  const __m512i low = _mm512_set1_epi32(0xFFFF);
 #pragma GCC unroll 8
-  for (int u = 0; u < U; ++u)
-#pragma GCC unroll 4
-    for (int k = 0; k < 4; ++k) {
-      const __m512i w = _mm512_add_epi16(_mm512_sub_epi16(a0[u][k], _mm512_slli_epi16(a1[u][k], 8)), a1[u][k]);
-      const __m512i s = _mm512_add_epi32(_mm512_and_si512(w, low), _mm512_srli_epi32(w, 16));
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(sums + (i0 + D + u) * 64 + 16 * k), _mm512_cvtepi32_epi16(s));
-    }
+  for (int u = 0; u < U; ++u) storeU16Sums(a0[u], a1[u], sums + (i0 + D + u) * 64);
 }
 
 // The same 4 + 1 split with the uint16 token's lookups spread over the four vpdpbusd tokens: each
@@ -245,8 +247,7 @@ LOOKUPS void quadLookupsSlots(const uint8_t* idx, const uint8_t* tables, size_t 
   const __m512i ones = _mm512_set1_epi8(1);
   for (size_t q = 0; q < kBytes / 2; ++q) {
     __m512i x[4];
-#pragma GCC unroll 4
-    for (int k = 0; k < 4; ++k) x[k] = _mm512_loadu_si512(idx + q * 256 + 64 * k);
+    loadQuad(idx, q, x);
     const uint8_t* tq = tables + (q * kQLen + i0) * 64;
     const __m512i u = _mm512_loadu_si512(tq + 64 * 4);
 #pragma GCC unroll 4
@@ -268,44 +269,32 @@ LOOKUPS void quadLookupsSlots(const uint8_t* idx, const uint8_t* tables, size_t 
 #pragma GCC unroll 4
     for (int k = 0; k < 4; ++k)
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(sums + (i0 + g) * 64 + 16 * k), _mm512_cvtepi32_epi16(acc[g][k]));
-  const __m512i low = _mm512_set1_epi32(0xFFFF);
-#pragma GCC unroll 4
-  for (int k = 0; k < 4; ++k) {
-    const __m512i w = _mm512_add_epi16(_mm512_sub_epi16(a0[k], _mm512_slli_epi16(a1[k], 8)), a1[k]);
-    const __m512i s = _mm512_add_epi32(_mm512_and_si512(w, low), _mm512_srli_epi32(w, 16));
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(sums + (i0 + 4) * 64 + 16 * k), _mm512_cvtepi32_epi16(s));
-  }
+  storeU16Sums(a0, a1, sums + (i0 + 4) * 64);
 }
+
+#define PIPED_STEP_BODY                                                              \
+  "vpermb %[t], %[x0], %[n0]\n\tvpdpbusd %[ones], %[p0], %[a0]\n\t"                  \
+  "vpermb %[t], %[x1], %[n1]\n\tvpdpbusd %[ones], %[p1], %[a1]\n\t"                  \
+  "vpermb %[t], %[x2], %[n2]\n\tvpdpbusd %[ones], %[p2], %[a2]\n\t"                  \
+  "vpermb %[t], %[x3], %[n3]\n\tvpdpbusd %[ones], %[p3], %[a3]"
+#define PIPED_STEP_OUT                                                                                       \
+  [a0] "+v"(acc[0]), [a1] "+v"(acc[1]), [a2] "+v"(acc[2]), [a3] "+v"(acc[3]), [n0] "=&v"(next[0]),       \
+      [n1] "=&v"(next[1]), [n2] "=&v"(next[2]), [n3] "=&v"(next[3])
+#define PIPED_STEP_IN                                                                                        \
+  [x0] "v"(x[0]), [x1] "v"(x[1]), [x2] "v"(x[2]), [x3] "v"(x[3]), [p0] "v"(prev[0]), [p1] "v"(prev[1]),   \
+      [p2] "v"(prev[2]), [p3] "v"(prev[3]), [ones] "v"(ones)
 
 // Software-pipelined lookups (part H): token g + 1's four vpermb are issued between token g's four
 // vpdpbusd, so each vpdpbusd's input was computed a token earlier. One asm statement a step
-// (GCC allows 30 operands), the tables as vpermb's memory operand (Mem) or loaded to a register.
+// (GCC allows 30 operands); the table is vpermb's memory operand (Mem: "m", four loads of it) or
+// loaded once to a register ("v").
 template <bool Mem>
 AVX512 inline void pipedStep(__m512i* acc, const __m512i* prev, __m512i* next, const uint8_t* t, const __m512i* x,
                              __m512i ones) {
-  if (Mem) {
-    __asm__(
-        "vpermb (%[t]), %[x0], %[n0]\n\tvpdpbusd %[ones], %[p0], %[a0]\n\t"
-        "vpermb (%[t]), %[x1], %[n1]\n\tvpdpbusd %[ones], %[p1], %[a1]\n\t"
-        "vpermb (%[t]), %[x2], %[n2]\n\tvpdpbusd %[ones], %[p2], %[a2]\n\t"
-        "vpermb (%[t]), %[x3], %[n3]\n\tvpdpbusd %[ones], %[p3], %[a3]"
-        : [a0] "+v"(acc[0]), [a1] "+v"(acc[1]), [a2] "+v"(acc[2]), [a3] "+v"(acc[3]), [n0] "=&v"(next[0]),
-          [n1] "=&v"(next[1]), [n2] "=&v"(next[2]), [n3] "=&v"(next[3])
-        : [t] "r"(t), [x0] "v"(x[0]), [x1] "v"(x[1]), [x2] "v"(x[2]), [x3] "v"(x[3]), [p0] "v"(prev[0]),
-          [p1] "v"(prev[1]), [p2] "v"(prev[2]), [p3] "v"(prev[3]), [ones] "v"(ones)
-        : "memory");
-  } else {
-    const __m512i tv = _mm512_loadu_si512(t);
-    __asm__(
-        "vpermb %[t], %[x0], %[n0]\n\tvpdpbusd %[ones], %[p0], %[a0]\n\t"
-        "vpermb %[t], %[x1], %[n1]\n\tvpdpbusd %[ones], %[p1], %[a1]\n\t"
-        "vpermb %[t], %[x2], %[n2]\n\tvpdpbusd %[ones], %[p2], %[a2]\n\t"
-        "vpermb %[t], %[x3], %[n3]\n\tvpdpbusd %[ones], %[p3], %[a3]"
-        : [a0] "+v"(acc[0]), [a1] "+v"(acc[1]), [a2] "+v"(acc[2]), [a3] "+v"(acc[3]), [n0] "=&v"(next[0]),
-          [n1] "=&v"(next[1]), [n2] "=&v"(next[2]), [n3] "=&v"(next[3])
-        : [t] "v"(tv), [x0] "v"(x[0]), [x1] "v"(x[1]), [x2] "v"(x[2]), [x3] "v"(x[3]), [p0] "v"(prev[0]),
-          [p1] "v"(prev[1]), [p2] "v"(prev[2]), [p3] "v"(prev[3]), [ones] "v"(ones));
-  }
+  if (Mem)
+    __asm__(PIPED_STEP_BODY : PIPED_STEP_OUT : [t] "m"(*reinterpret_cast<const __m512i*>(t)), PIPED_STEP_IN);
+  else
+    __asm__(PIPED_STEP_BODY : PIPED_STEP_OUT : [t] "v"(_mm512_loadu_si512(t)), PIPED_STEP_IN);
 }
 
 template <int G, bool Mem, bool AcrossQuads>
@@ -322,15 +311,15 @@ LOOKUPS void quadLookupsPiped(const uint8_t* idx, const uint8_t* tables, size_t 
     // first step's (zero) sums.
     __m512i x[4], sink[4];
 #pragma GCC unroll 4
-    for (int k = 0; k < 4; ++k) x[k] = _mm512_loadu_si512(idx + 64 * k), r[1][k] = zero, sink[k] = zero;
+    for (int k = 0; k < 4; ++k) r[1][k] = zero, sink[k] = zero;
+    loadQuad(idx, 0, x);
     pipedStep<Mem>(sink, r[1], r[0], tables + i0 * 64, x, ones);
     for (size_t q = 0; q < kBytes / 2; ++q) {
       const uint8_t* tq = tables + (q * kQLen + i0) * 64;
 #pragma GCC unroll 8
       for (int g = 1; g < G; ++g) pipedStep<Mem>(acc[g - 1], r[(g - 1) & 1], r[g & 1], tq + 64 * g, x, ones);
       if (q + 1 < kBytes / 2) {
-#pragma GCC unroll 4
-        for (int k = 0; k < 4; ++k) x[k] = _mm512_loadu_si512(idx + (q + 1) * 256 + 64 * k);
+        loadQuad(idx, q + 1, x);
         pipedStep<Mem>(acc[G - 1], r[(G - 1) & 1], r[G & 1], tables + ((q + 1) * kQLen + i0) * 64, x, ones);
         if (G % 2 == 1) std::swap(r[0], r[1]);
       } else {
@@ -341,8 +330,7 @@ LOOKUPS void quadLookupsPiped(const uint8_t* idx, const uint8_t* tables, size_t 
   } else {
     for (size_t q = 0; q < kBytes / 2; ++q) {
       __m512i x[4];
-#pragma GCC unroll 4
-      for (int k = 0; k < 4; ++k) x[k] = _mm512_loadu_si512(idx + q * 256 + 64 * k);
+      loadQuad(idx, q, x);
       const uint8_t* tq = tables + (q * kQLen + i0) * 64;
       __m512i first[4];
 #pragma GCC unroll 4
