@@ -54,19 +54,20 @@ export function nearCentroids(rand: () => number, centroids: Float32Array, rows:
 }
 
 /**
- * Best-of-windows CPU seconds per call of fn: this process's own CPU time (process.cpuUsage), not
- * the wall clock, so time spent waiting for a core on a shared machine does not count.
+ * Best-of-windows CPU seconds per call of fn (windows of at least minSeconds each): this process's
+ * own CPU time (process.cpuUsage), not the wall clock, so time spent waiting for a core on a shared
+ * machine does not count.
  */
-export function timeIt(fn: () => void): number {
+export function timeIt(fn: () => void, windows = WINDOWS, minSeconds = MIN_SECONDS): number {
   let best = Infinity;
-  for (let w = 0; w < WINDOWS; w++) {
+  for (let w = 0; w < windows; w++) {
     let calls = 0;
     const u0 = process.cpuUsage();
     const t0 = performance.now();
     do {
       fn();
       calls++;
-    } while (performance.now() - t0 < MIN_SECONDS * 1000);
+    } while (performance.now() - t0 < minSeconds * 1000);
     const u = process.cpuUsage(u0);
     best = Math.min(best, (u.user + u.system) / 1e6 / calls);
   }
@@ -101,7 +102,37 @@ export interface ShapeResult {
   codesVsDecompress: number;
 }
 
-export function benchShape(kernels: Kernels, dim: number, qLen: number, nDocs: number, nbits: 1 | 2 | 4 = 2): ShapeResult {
+/** The benchmark's shapes: [dim, qLen, nbits]; PLAIT_BENCH_SHAPES=0,3 picks a subset by index. */
+export const SHAPES = [
+  [128, 32, 2],
+  [128, 32, 1],
+  [128, 32, 4],
+  [512, 9, 2],
+] as const;
+
+export function pickedShapes(): ReadonlyArray<(typeof SHAPES)[number]> {
+  const pick = process.env.PLAIT_BENCH_SHAPES?.split(',').map(Number);
+  return pick ? SHAPES.filter((_, i) => pick.includes(i)) : SHAPES;
+}
+
+/** One shape's data, the same for a given (dim, qLen, nDocs, nbits) in every run and benchmark. */
+export interface CodeScoringCase {
+  codec: ResidualCodec;
+  centroids: Float32Array;
+  lens: Int32Array;
+  starts: Int32Array;
+  tokens: number;
+  /** tokens × dim uncompressed document tokens. */
+  docs: Float32Array;
+  codes: Int32Array;
+  residuals: Uint8Array;
+  /** qLen × dim query. */
+  q: Float32Array;
+  /** K × qLen centroid scores of the query. */
+  s: Float32Array;
+}
+
+export function codeScoringCase(kernels: Kernels, dim: number, qLen: number, nDocs: number, nbits: 1 | 2 | 4): CodeScoringCase {
   const rand = rng(dim * 1000 + qLen);
   const centroids = unitRows(rand, K, dim);
   const codec = ResidualCodec.fit(centroids, dim, nbits, nearCentroids(rand, centroids, 20_000, dim), kernels);
@@ -111,6 +142,11 @@ export function benchShape(kernels: Kernels, dim: number, qLen: number, nDocs: n
   const q = unitRows(rand, qLen, dim);
   const s = new Float32Array(K * qLen);
   kernels.matmulTransB(centroids, K, q, qLen, dim, s);
+  return { codec, centroids, lens, starts, tokens, docs, codes, residuals, q, s };
+}
+
+export function benchShape(kernels: Kernels, dim: number, qLen: number, nDocs: number, nbits: 1 | 2 | 4 = 2): ShapeResult {
+  const { codec, centroids, lens, starts, tokens, docs, codes, residuals, q, s } = codeScoringCase(kernels, dim, qLen, nDocs, nbits);
   const out = new Float32Array(nDocs);
   const cq = prepareCodeQuery(codec, q, qLen, kernels);
   const float = timeIt(() => kernels.maxsim(q, qLen, dim, docs, starts, lens, nDocs, out));
@@ -150,15 +186,7 @@ if (isMain(import.meta.url)) {
   const kernels = getKernels();
   console.log(`# code scoring, ${kernels.name}, ${machine().cpu}, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   console.log(JSON.stringify(kernelsStatus().cpu));
-  const shapes = [
-    [128, 32, 2],
-    [128, 32, 1],
-    [128, 32, 4],
-    [512, 9, 2],
-  ] as const;
-  // PLAIT_BENCH_SHAPES=0,3 runs a subset (indexes into the list above).
-  const pick = process.env.PLAIT_BENCH_SHAPES?.split(',').map(Number);
-  for (const [dim, qLen, nbits] of pick ? shapes.filter((_, i) => pick.includes(i)) : shapes) {
+  for (const [dim, qLen, nbits] of pickedShapes()) {
     const r = benchShape(kernels, dim, qLen, nDocs, nbits);
     const f = (x: number): string => x.toFixed(1);
     console.log(

@@ -307,6 +307,12 @@ PLAIT_FS_VBMI void layoutVbmi(const uint8_t* const* rows, size_t n, size_t nByte
 // vpermb(x[k], t), k < 4 (64 tokens). In one asm statement on GCC and clang: GCC 12 compiled the
 // intrinsics' loop-carried vpdpbusd with a zmm copy of the accumulator around each (1.35x the
 // accumulation's time in fast-scan-lookups.cc: 7.7 against clang's 5.7 ns a token).
+// Part H (bench/RESULTS.md, "Fast-scan part H: the accumulation on Zen 5"): on Zen 5 vpermb and
+// vpdpbusd each run on two of the four vector pipes and share one of them (2.9 a cycle together,
+// fast-scan-lookups.cc's pipes()), so a token's 32 + 32 need >= 21.3 cycles and this loop runs at
+// about 24 (~5.5-6 ns a token at 128 d x 32 q, 2 bits). uint16 sums on the idle pipe, software
+// pipelining and other group shapes gained 0-9% in fast-scan-lookups.cc and nothing in the kernel
+// (software-pipelined: within the noise at 128 d, up to 8% slower at 512 d x 9 q).
 PLAIT_FS_VBMI inline void quadLookups(__m512i* acc, const __m512i* x, __m512i t, __m512i ones) {
 #if defined(__GNUC__)
   __m512i r0, r1;
