@@ -7,12 +7,13 @@
  */
 import os from 'node:os';
 import { ENCODER_DEFAULTS } from '../config/defaults.js';
-import { PlaitError, invalidArgument } from '../errors/index.js';
+import { PlaitError, abortedBy, invalidArgument } from '../errors/index.js';
 import { loadFamily } from './families.js';
 import { unpackEmbeddings, type PackedEmbeddings } from './packing.js';
 import type { EncodeTask } from './encode-worker.js';
 import type {
   BackendOptions,
+  EncodeOptions,
   Encoder,
   EncoderBackend,
   EncoderOptions,
@@ -113,6 +114,7 @@ class BatchingEncoder implements Encoder {
   readonly info: ModelInfo;
   readonly unknownTokenId: number | undefined;
   readonly specialTokenIds: ReadonlySet<number> | undefined;
+  readonly encodedTexts: Record<TextKind, number> = { query: 0, document: 0 };
   private closed = false;
 
   constructor(
@@ -138,35 +140,59 @@ class BatchingEncoder implements Encoder {
     return this.tokenizer.tokenText(id);
   }
 
-  encodeQueries(texts: string[]): Promise<TokenEmbeddings[]> {
-    return this.encode(texts, 'query');
+  encodeQueries(texts: string[], options: EncodeOptions = {}): Promise<TokenEmbeddings[]> {
+    return this.encode(texts, 'query', options.signal);
   }
 
-  encodeDocuments(texts: string[]): Promise<TokenEmbeddings[]> {
-    return this.encode(texts, 'document');
+  encodeDocuments(texts: string[], options: EncodeOptions = {}): Promise<TokenEmbeddings[]> {
+    return this.encode(texts, 'document', options.signal);
   }
 
-  private async encode(texts: string[], kind: TextKind): Promise<TokenEmbeddings[]> {
+  /**
+   * Batches of `batchSize` texts, in order of length, run by one lane per worker (one lane
+   * in-process): a lane starts its next batch when its last one finished, unless the signal was
+   * aborted or another batch failed. So a cancelled call stops within one batch a worker, and the
+   * pool's queue never holds batches that a cancel could not take back (all batches queued at once,
+   * as before, kept a 504'd write encoding to its end). Rejects only once every lane has stopped.
+   */
+  private async encode(texts: string[], kind: TextKind, signal: AbortSignal | undefined): Promise<TokenEmbeddings[]> {
     if (this.closed) throw new PlaitError('INVALID_ARGUMENT', { message: 'encoder is closed' });
     if (!Array.isArray(texts)) throw invalidArgument('texts', 'an array of strings', texts);
     texts.forEach((t, i) => validateText(t, i));
+    const cancelled = (): PlaitError => abortedBy(signal!, `the encoding of ${texts.length} texts was cancelled`);
+    if (signal?.aborted === true) throw cancelled();
     if (texts.length === 0) return [];
     // Order by length (characters are a good proxy for tokens and free to compute).
     const order = texts.map((_, i) => i).sort((a, b) => texts[a]!.length - texts[b]!.length || a - b);
     const batches: number[][] = [];
     for (let i = 0; i < order.length; i += this.options.batchSize) batches.push(order.slice(i, i + this.options.batchSize));
     const out = new Array<TokenEmbeddings>(texts.length);
-    await Promise.all(
-      batches.map(async (batch) => {
-        const encoded = await this.runner.run(
-          batch.map((i) => texts[i]!),
-          kind,
-        );
-        batch.forEach((textIndex, j) => {
-          out[textIndex] = encoded[j]!;
-        });
-      }),
-    );
+    let next = 0;
+    let failure: { error: unknown } | null = null;
+    const lane = async (): Promise<void> => {
+      while (next < batches.length && failure === null) {
+        if (signal?.aborted === true) {
+          failure = { error: cancelled() };
+          return;
+        }
+        const batch = batches[next++]!;
+        try {
+          const encoded = await this.runner.run(
+            batch.map((i) => texts[i]!),
+            kind,
+          );
+          batch.forEach((textIndex, j) => {
+            out[textIndex] = encoded[j]!;
+          });
+          this.encodedTexts[kind] += batch.length;
+        } catch (error) {
+          failure ??= { error };
+          return;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(batches.length, Math.max(1, this.options.threads)) }, lane));
+    if (failure !== null) throw (failure as { error: unknown }).error;
     return out;
   }
 

@@ -121,3 +121,15 @@ export function describe(value: unknown): string {
 export function isPlaitError(e: unknown, code?: ErrorCode): e is PlaitError {
   return e instanceof PlaitError && (code === undefined || e.code === code);
 }
+
+/**
+ * The PlaitError an aborted signal stands for, for work that takes an optional `signal` (writes,
+ * encoding): the signal's own reason when it is a PlaitError (the server's TIMEOUT, a drain's
+ * ABORTED), else ABORTED with `message` and the reason as `cause` (`controller.abort()` gives a
+ * DOMException AbortError).
+ */
+export function abortedBy(signal: AbortSignal, message: string): PlaitError {
+  const reason: unknown = signal.reason;
+  if (reason instanceof PlaitError) return reason;
+  return new PlaitError('ABORTED', { message }, { cause: reason });
+}

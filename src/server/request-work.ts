@@ -22,6 +22,12 @@ export interface WorkOptions {
   timeoutMs?: number | undefined;
   /** Queue priority, lower first (Cohere v2's `priority`; default 0, the highest). */
   priority?: number | undefined;
+  /**
+   * Whether the work has passed its point of no return (a write's commit has begun). From then an
+   * abort (deadline, client close, drain) no longer answers at once: the work runs to its end and
+   * its own result is the answer, so a committed write is never reported as a 504.
+   */
+  irrevocable?: () => boolean;
 }
 
 export async function runWork<T>(engine: Engine, reply: FastifyReply, timeout: number | undefined | WorkOptions, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
@@ -37,7 +43,9 @@ export async function runWork<T>(engine: Engine, reply: FastifyReply, timeout: n
   reply.raw.once('close', onClose);
   let onAbort: (() => void) | undefined;
   const aborted = new Promise<never>((_, reject) => {
-    onAbort = () => reject(abortReason(signal));
+    onAbort = () => {
+      if (opts.irrevocable?.() !== true) reject(abortReason(signal));
+    };
     signal.addEventListener('abort', onAbort, { once: true });
   });
   aborted.catch(() => {});
@@ -47,7 +55,7 @@ export async function runWork<T>(engine: Engine, reply: FastifyReply, timeout: n
     return await Promise.race([running, aborted]);
   } catch (err) {
     // A stage that noticed the signal throws its own way (DOMException, ABORTED): report the reason.
-    throw signal.aborted && !(err instanceof PlaitError && err.code === 'OVERLOADED') ? abortReason(signal) : err;
+    throw signal.aborted && opts.irrevocable?.() !== true && !(err instanceof PlaitError && err.code === 'OVERLOADED') ? abortReason(signal) : err;
   } finally {
     deadline.dispose();
     signal.removeEventListener('abort', onAbort!);

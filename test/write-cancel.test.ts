@@ -1,0 +1,170 @@
+/**
+ * Writes that stop when their request does: a write that passes its deadline, whose client
+ * disconnects, or that a drain cuts stops encoding within a batch, commits nothing, and leaves the
+ * encoder to the next write at once; the library's `add` takes the same `signal`.
+ *
+ * How "the encoder stopped" is checked without timing: the encoder counts the texts it has encoded
+ * (Encoder.encodedTexts), and the pool runs batches in order, so a probe (the next write, or one
+ * encode call) finishes only after the batches queued before it. Before cancellation reached the
+ * encoder, every batch of a cancelled write was queued at once and ran to the end: the probe
+ * finished after all ~1,500 passages of the big write (the count grew by all of them). Now the count
+ * grows by at most a batch a worker after the abort — far below one text per document.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { request } from 'node:http';
+import { readManifest, commitIdOf, isPlaitError, PlaitError, type Encoder } from '../src/index.js';
+import { CLUSTER_WRITE_DEFAULTS, ENCODER_DEFAULTS } from '../src/config/defaults.js';
+import type { RunningServer } from '../src/server/index.js';
+import { buildSample, postJson, serve, type SampleIndex } from './helpers/server-fixture.js';
+
+let sample: SampleIndex;
+let server: RunningServer;
+let base: string;
+let encoder: Encoder;
+
+before(async () => {
+  sample = await buildSample('plait-write-cancel-');
+  server = await serve(sample);
+  base = `${server.url}/v1/indexes/sample`;
+  encoder = await sample.index.encoder();
+});
+after(async () => {
+  await server?.close();
+  await sample?.dispose();
+});
+
+const WORDS = 'glaciers carve valleys while rivers braid across outwash plains and moraines hold the lakes they leave behind'.split(' ');
+
+/** As many documents as one write takes, each ~500 words: split into several passages each (~1,500 in all). */
+function bigWrite(prefix: string): { doc_id: string; text: string }[] {
+  return Array.from({ length: CLUSTER_WRITE_DEFAULTS.maxDocuments }, (_, i) => ({ doc_id: `${prefix}-${i}`, text: Array.from({ length: 500 }, (_, j) => WORDS[(i + j) % WORDS.length]).join(' ') }));
+}
+
+const encoded = (): number => encoder.encodedTexts!.document;
+
+/** What must not change when a write is cancelled: the committed generation, the counts, a search's answer. */
+async function snapshot(): Promise<{ commit: string; documents: number; hits: unknown }> {
+  const m = readManifest(sample.path);
+  const r = await postJson(`${base}/search`, { query: 'glaciers carve valleys', top_k: 5, exhaustive: true });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  return { commit: commitIdOf(m), documents: m.counts.documents, hits: r.body.results[0].hits.map((h: { doc_id: string; score: number }) => [h.doc_id, h.score]) };
+}
+
+/** Resolves once the encoder's count has grown past `from` (the big write's encoding has started); fails after 30 s. */
+async function encodingStarted(from: number): Promise<void> {
+  const until = Date.now() + 30_000;
+  while (encoded() <= from) {
+    assert.ok(Date.now() < until, 'the big write never started encoding');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/**
+ * Texts the encoder may still finish after the test saw an abort: the batch running then (the
+ * sample's encoder has one worker) and one more that may have started before the server noticed a
+ * disconnect, plus the probe's own text. Without cancellation the rest of the write (hundreds) ran.
+ */
+const AFTER_ABORT = 2 * ENCODER_DEFAULTS.batchSize + 1;
+
+/**
+ * The next write after a cancelled one: it commits at once (its one document encoded after at most
+ * the batch the cancelled write was running), and the count shows the cancelled write stopped.
+ * `atAbort`: the count when the test saw the abort.
+ */
+async function nextWriteShowsStop(atAbort: number, doc: string): Promise<void> {
+  const r = await postJson(`${base}/documents`, { documents: [{ doc_id: doc, text: 'a short note about kites' }] });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.equal(r.body.added, 1);
+  const grew = encoded() - atAbort;
+  assert.ok(grew <= AFTER_ABORT, `the cancelled write kept encoding: ${grew} texts were encoded after its abort, the next write's one included`);
+  // And nothing of it runs later.
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(encoded() - atAbort, grew);
+  const del = await postJson(`${base}/documents/delete`, { doc_ids: [doc] });
+  assert.equal(del.body.deleted, 1);
+}
+
+test('the big write really is many batches (the precondition of the tests below)', () => {
+  const tokens = bigWrite('p').reduce((s, d) => s + encoder.tokenize(d.text).ids.length, 0);
+  assert.ok(tokens / sample.index.manifest.model.documentWindow > 4 * CLUSTER_WRITE_DEFAULTS.maxDocuments, `${tokens} tokens`);
+});
+
+test('a write past its deadline answers 504, stops encoding, commits nothing; the next write runs at once', async () => {
+  const was = await snapshot();
+  const before = encoded();
+  const r = await postJson(`${base}/documents`, { documents: bigWrite('late'), timeout_ms: 300 });
+  assert.equal(r.status, 504, JSON.stringify(r.body));
+  assert.equal(r.body.error.code, 'TIMEOUT');
+  assert.ok(encoded() - before < CLUSTER_WRITE_DEFAULTS.maxDocuments, 'the deadline came early in the encoding');
+  await nextWriteShowsStop(encoded(), 'after-timeout');
+  const now = await snapshot();
+  assert.equal(now.documents, was.documents);
+  assert.deepEqual(now.hits, was.hits);
+  const gone = await postJson(`${base}/documents/delete`, { doc_ids: ['late-0', 'late-255'] });
+  assert.deepEqual([gone.body.committed, gone.body.missing], [false, ['late-0', 'late-255']]);
+});
+
+test('a client that disconnects mid-write stops its encoding; nothing is committed', async () => {
+  const was = await snapshot();
+  const before = encoded();
+  const body = JSON.stringify({ documents: bigWrite('gone'), timeout_ms: 60_000 });
+  const req = request(`${base}/documents`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } });
+  req.on('error', () => {}); // the hang-up this test makes
+  const closed = new Promise((r) => req.once('close', r));
+  req.end(body);
+  await encodingStarted(before);
+  req.destroy();
+  const atAbort = encoded();
+  await closed;
+  await nextWriteShowsStop(atAbort, 'after-disconnect');
+  const now = await snapshot();
+  assert.equal(now.documents, was.documents);
+  assert.deepEqual(now.hits, was.hits);
+  const gone = await postJson(`${base}/documents/delete`, { doc_ids: ['gone-0'] });
+  assert.deepEqual(gone.body.missing, ['gone-0']);
+});
+
+test('a drain that runs out of time cuts a write: its encoding stops and nothing is committed', async () => {
+  const drained = await serve(sample, { drainTimeoutMs: 100 });
+  const was = readManifest(sample.path);
+  const before = encoded();
+  const answer = postJson(`${drained.url}/v1/indexes/sample/documents`, { documents: bigWrite('drain'), timeout_ms: 60_000 }).catch((e: unknown) => e);
+  await encodingStarted(before);
+  const closing = drained.close();
+  await new Promise((r) => setTimeout(r, 100 + 20));
+  const atAbort = encoded(); // the drain timed out (100 ms) and aborted the write
+  assert.equal(await closing, false, 'the write was in flight when the drain timed out');
+  const r = (await answer) as { status?: number; body?: { error: { code: string } } };
+  // Answered 503 INDEX_CLOSED when the answer made it out in the grace period; else the connection was cut.
+  if (r.status !== undefined) assert.equal(r.body!.error.code, 'INDEX_CLOSED');
+  await nextWriteShowsStop(atAbort, 'after-drain');
+  assert.equal(readManifest(sample.path).counts.documents, was.counts.documents);
+});
+
+test('the library: add with an aborted signal rejects ABORTED (or the reason given), stops encoding and writes nothing', async () => {
+  const m = readManifest(sample.path);
+  const docs = bigWrite('lib').map((d) => ({ docId: d.doc_id, title: '', text: d.text }));
+  // Already aborted: nothing is encoded.
+  const before = encoded();
+  await assert.rejects(sample.index.add(docs.slice(0, 2), { signal: AbortSignal.abort() }), (e: unknown) => isPlaitError(e, 'ABORTED'));
+  assert.equal(encoded(), before);
+  // A PlaitError reason is what is thrown.
+  const reason = new PlaitError('TIMEOUT', { message: 'the caller gave up' });
+  await assert.rejects(sample.index.add(docs.slice(0, 2), { signal: AbortSignal.abort(reason) }), (e: unknown) => e === reason);
+  // Aborted mid-encoding.
+  const controller = new AbortController();
+  const adding = sample.index.add(docs, { signal: controller.signal });
+  await encodingStarted(before);
+  controller.abort();
+  const atAbort = encoded();
+  await assert.rejects(adding, (e: unknown) => isPlaitError(e, 'ABORTED'));
+  await encoder.encodeDocuments(['a probe after the cancelled add']);
+  assert.ok(encoded() - atAbort <= AFTER_ABORT, `the cancelled add kept encoding: ${encoded() - atAbort} texts after its abort`);
+  const now = readManifest(sample.path);
+  assert.deepEqual([commitIdOf(now), now.counts.documents], [commitIdOf(m), m.counts.documents]);
+  // The index takes the next add at once.
+  const r = await sample.index.add([{ docId: 'lib-after', title: '', text: 'a short note about kites' }]);
+  assert.equal(r.added, 1);
+  await sample.index.delete(['lib-after']);
+});
