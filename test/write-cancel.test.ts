@@ -149,6 +149,8 @@ test('the library: add with an aborted signal rejects ABORTED (or the reason giv
   const before = encoded();
   await assert.rejects(sample.index.add(docs.slice(0, 2), { signal: AbortSignal.abort() }), (e: unknown) => isPlaitError(e, 'ABORTED'));
   assert.equal(encoded(), before);
+  // AbortSignal.timeout's reason (a TimeoutError) is TIMEOUT.
+  await assert.rejects(sample.index.add(docs.slice(0, 2), { signal: AbortSignal.abort(new DOMException('late', 'TimeoutError')) }), (e: unknown) => isPlaitError(e, 'TIMEOUT'));
   // A PlaitError reason is what is thrown.
   const reason = new PlaitError('TIMEOUT', { message: 'the caller gave up' });
   await assert.rejects(sample.index.add(docs.slice(0, 2), { signal: AbortSignal.abort(reason) }), (e: unknown) => e === reason);

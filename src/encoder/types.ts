@@ -123,8 +123,9 @@ export interface EncodeOptions {
   /**
    * Cancels the call: no batch starts once it is aborted, so the encoding stops within the batch
    * each worker is running (ENCODER_DEFAULTS.batchSize texts), and the call rejects — once those
-   * batches have finished — with the signal's reason when it is a PlaitError, else PlaitError
-   * ABORTED. A signal aborted before the call rejects at once, encoding nothing.
+   * batches have finished — with the signal's reason when it is a PlaitError, TIMEOUT for
+   * AbortSignal.timeout(), else ABORTED. A signal aborted before the call rejects at once, encoding
+   * nothing. (Through DynamicBatchingEncoder a cancelled call rejects at once; see there.)
    */
   signal?: AbortSignal;
 }

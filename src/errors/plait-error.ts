@@ -125,11 +125,12 @@ export function isPlaitError(e: unknown, code?: ErrorCode): e is PlaitError {
 /**
  * The PlaitError an aborted signal stands for, for work that takes an optional `signal` (writes,
  * encoding): the signal's own reason when it is a PlaitError (the server's TIMEOUT, a drain's
- * ABORTED), else ABORTED with `message` and the reason as `cause` (`controller.abort()` gives a
- * DOMException AbortError).
+ * INDEX_CLOSED), TIMEOUT for `AbortSignal.timeout()`'s TimeoutError, else ABORTED
+ * (`controller.abort()`'s AbortError); `message` and the reason as `cause` either way.
  */
 export function abortedBy(signal: AbortSignal, message: string): PlaitError {
   const reason: unknown = signal.reason;
   if (reason instanceof PlaitError) return reason;
-  return new PlaitError('ABORTED', { message }, { cause: reason });
+  const timedOut = (reason as { name?: unknown } | null | undefined)?.name === 'TimeoutError';
+  return new PlaitError(timedOut ? 'TIMEOUT' : 'ABORTED', { message }, { cause: reason });
 }

@@ -73,7 +73,7 @@ function refuseBeforeEncoding(path: string, docs: readonly DocumentInput[], sour
  * TEXT_NOT_UTF8 with file and line), DOCUMENT_EXISTS with the input's `file` and `line` (`noReplace`
  * and an id already in the index), EMPTY_CORPUS, INDEX_NOT_FOUND, MODEL_MISMATCH, INDEX_LOCKED
  * (another writer held the lock for all of `lockWaitMs`, default LOCK_WAIT_DEFAULTS.waitMs);
- * ABORTED (or the signal's own PlaitError reason) when `signal` aborted during the encoding: it
+ * ABORTED (TIMEOUT for AbortSignal.timeout(); the signal's own PlaitError reason) when `signal` aborted during the encoding: it
  * stops within one batch a worker and nothing is written. (An abort during the lock wait ends the
  * wait with INDEX_LOCKED, as before; the commit itself is never interrupted.)
  */

@@ -44,7 +44,7 @@ export interface EncodeDocumentsOptions {
   onEncoded?: (passages: number, total: number) => void;
   /**
    * Cancels the encoding within one batch a worker (Encoder EncodeOptions.signal).
-   * @throws the signal's reason when it is a PlaitError (the server's TIMEOUT), else PlaitError ABORTED.
+   * @throws the signal's reason when it is a PlaitError (the server's TIMEOUT), TIMEOUT for AbortSignal.timeout(), else ABORTED (errors/plait-error.ts abortedBy).
    */
   signal?: AbortSignal;
 }
@@ -84,7 +84,7 @@ export async function encodeDocuments(
  * A write's last check before its commit: throws when `signal` was aborted (the encoding may have
  * finished just as it was), so that a cancelled write commits nothing; the commit, once begun, is
  * never interrupted.
- * @throws the signal's reason when it is a PlaitError, else PlaitError ABORTED.
+ * @throws the signal's reason when it is a PlaitError, TIMEOUT for AbortSignal.timeout(), else ABORTED.
  */
 export function throwIfWriteCancelled(signal: AbortSignal | undefined, documents: number): void {
   if (signal?.aborted === true) throw abortedBy(signal, `the write of ${documents} documents was cancelled before its commit: nothing was written`);

@@ -163,7 +163,7 @@ export interface AddOptions {
   /**
    * Cancels the add before its commit: the encoding stops within one batch a worker, nothing is
    * written (the index and its document store stay as they were), and the call rejects with the
-   * signal's reason when it is a PlaitError, else PlaitError ABORTED. Checked once more right before
+   * signal's reason when it is a PlaitError, TIMEOUT for AbortSignal.timeout(), else ABORTED. Checked once more right before
    * the commit, which, once begun, is never interrupted (an add that resolved was committed).
    */
   signal?: AbortSignal;
@@ -328,7 +328,7 @@ export class PlaitIndex {
    * index's own codec into new segments, and committed as a new generation; this index then serves
    * it (other open indexes see it on `refresh()`).
    * @throws PlaitError INVALID_ARGUMENT, EMPTY_TEXT, DUPLICATE_ID (an id twice), DOCUMENT_EXISTS
-   * (`noReplace` and an indexed id), INDEX_LOCKED (another writer), INDEX_CLOSED; ABORTED (or the
+   * (`noReplace` and an indexed id), INDEX_LOCKED (another writer), INDEX_CLOSED; ABORTED (TIMEOUT, or the
    * signal's own PlaitError reason) when `options.signal` aborted before the commit, nothing written.
    */
   async add(documents: readonly DocumentInput[], options: AddOptions = {}): Promise<UpdateResult> {
