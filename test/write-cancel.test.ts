@@ -13,7 +13,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
-import { readManifest, commitIdOf, isPlaitError, PlaitError, type Encoder } from '../src/index.js';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { addCorpus, readManifest, commitIdOf, isPlaitError, PlaitError, type Encoder } from '../src/index.js';
 import { CLUSTER_WRITE_DEFAULTS, ENCODER_DEFAULTS } from '../src/config/defaults.js';
 import type { RunningServer } from '../src/server/index.js';
 import { buildSample, postJson, serve, type SampleIndex } from './helpers/server-fixture.js';
@@ -169,4 +171,21 @@ test('the library: add with an aborted signal rejects ABORTED (or the reason giv
   const r = await sample.index.add([{ docId: 'lib-after', title: '', text: 'a short note about kites' }]);
   assert.equal(r.added, 1);
   await sample.index.delete(['lib-after']);
+});
+
+test("addCorpus (plait add's library half) takes the same signal: aborted mid-encoding, it stops and writes nothing", async () => {
+  const m = readManifest(sample.path);
+  const file = join(sample.dir, 'big.jsonl');
+  writeFileSync(file, bigWrite('corpus').map((d) => JSON.stringify({ _id: d.doc_id, text: d.text })).join('\n') + '\n');
+  const controller = new AbortController();
+  const before = encoded();
+  const adding = addCorpus(sample.path, file, { encoder, signal: controller.signal });
+  await encodingStarted(before);
+  controller.abort();
+  const atAbort = encoded();
+  await assert.rejects(adding, (e: unknown) => isPlaitError(e, 'ABORTED'));
+  await encoder.encodeDocuments(['a probe after the cancelled add']);
+  assert.ok(encoded() - atAbort <= AFTER_ABORT, `the cancelled addCorpus kept encoding: ${encoded() - atAbort} texts after its abort`);
+  const now = readManifest(sample.path);
+  assert.deepEqual([commitIdOf(now), now.counts.documents], [commitIdOf(m), m.counts.documents]);
 });
