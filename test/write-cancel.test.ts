@@ -1,7 +1,8 @@
 /**
  * Writes that stop when their request does: a write that passes its deadline, whose client
  * disconnects, or that a drain cuts stops encoding within a batch, commits nothing, and leaves the
- * encoder to the next write at once; the library's `add` takes the same `signal`.
+ * encoder to the next write at once; the library's `add` and `addCorpus` take the same `signal`
+ * (`plait add` on Ctrl-C exits at once, its transaction rolled back: write-commands-trial.test.ts).
  *
  * How "the encoder stopped" is checked without timing: the encoder counts the texts it has encoded
  * (Encoder.encodedTexts), and the pool runs batches in order, so a probe (the next write, or one
