@@ -1,6 +1,6 @@
 /**
  * What a cancelled write leaves to the next one: a served sample index (bundled model, one encoder
- * worker), a write of 256 documents of ~500 words (~1,500 passages) with `timeout_ms` 300 → 504,
+ * worker), a write of 256 documents of ~500 words (~2,600 passages) with `timeout_ms` 300 → 504,
  * then at once a one-document write; its latency against the same one-document write on an idle
  * encoder (the baseline, same run, alternating), and the texts the encoder still encoded after
  * the 504. Before writes were cancellable the big write's batches were all queued at once, and the

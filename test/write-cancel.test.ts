@@ -5,11 +5,12 @@
  * (`plait add` on Ctrl-C exits at once, its transaction rolled back: write-commands-trial.test.ts).
  *
  * How "the encoder stopped" is checked without timing: the encoder counts the texts it has encoded
- * (Encoder.encodedTexts), and the pool runs batches in order, so a probe (the next write, or one
- * encode call) finishes only after the batches queued before it. Before cancellation reached the
- * encoder, every batch of a cancelled write was queued at once and ran to the end: the probe
- * finished after all ~1,500 passages of the big write (the count grew by all of them). Now the count
- * grows by at most a batch a worker after the abort — far below one text per document.
+ * (Encoder.encodedTexts), and the count is read once the cancelled work has ended — for a request,
+ * when its admission slot is free (the server holds it until the work really stops, after the 504
+ * went out); for a library call, when its promise rejected (the encoder rejects once every lane has
+ * stopped). Before cancellation reached the encoder, the work ended only after every batch of the
+ * ~2,600 passages had run (the count grew by all of them); now it grows by at most the batch
+ * running at the abort, and one that started before the server noticed a disconnect.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -39,7 +40,7 @@ after(async () => {
 
 const WORDS = 'glaciers carve valleys while rivers braid across outwash plains and moraines hold the lakes they leave behind'.split(' ');
 
-/** As many documents as one write takes, each ~500 words: split into several passages each (~1,500 in all). */
+/** As many documents as one write takes, each ~500 words: split into several passages each (~2,600 in all). */
 function bigWrite(prefix: string): { doc_id: string; text: string }[] {
   return Array.from({ length: CLUSTER_WRITE_DEFAULTS.maxDocuments }, (_, i) => ({ doc_id: `${prefix}-${i}`, text: Array.from({ length: 500 }, (_, j) => WORDS[(i + j) % WORDS.length]).join(' ') }));
 }
@@ -66,24 +67,30 @@ async function encodingStarted(from: number): Promise<void> {
 /**
  * Texts the encoder may still finish after the test saw an abort: the batch running then (the
  * sample's encoder has one worker) and one more that may have started before the server noticed a
- * disconnect, plus the probe's own text. Without cancellation the rest of the write (hundreds) ran.
+ * disconnect. Without cancellation the rest of the write (hundreds of texts) ran.
  */
-const AFTER_ABORT = 2 * ENCODER_DEFAULTS.batchSize + 1;
+const AFTER_ABORT = 2 * ENCODER_DEFAULTS.batchSize;
+
+/** Resolves once `served`'s requests have all ended (no admission slot held); fails after 60 s. */
+async function workEnded(served: RunningServer = server): Promise<void> {
+  const until = Date.now() + 60_000;
+  while (served.engine.admission.inFlight > 0) {
+    assert.ok(Date.now() < until, 'the cancelled work never ended');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
 
 /**
- * The next write after a cancelled one: it commits at once (its one document encoded after at most
- * the batch the cancelled write was running), and the count shows the cancelled write stopped.
- * `atAbort`: the count when the test saw the abort.
+ * Once the cancelled request's work has ended, the count shows it stopped within a batch of the
+ * abort (`atAbort`: the count when the test saw it); then the next write commits at once.
  */
-async function nextWriteShowsStop(atAbort: number, doc: string): Promise<void> {
+async function stoppedThenNextWrite(atAbort: number, doc: string, served: RunningServer = server): Promise<void> {
+  await workEnded(served);
+  const grew = encoded() - atAbort;
+  assert.ok(grew <= AFTER_ABORT, `the cancelled work kept encoding: ${grew} texts were encoded after its abort`);
   const r = await postJson(`${base}/documents`, { documents: [{ doc_id: doc, text: 'a short note about kites' }] });
   assert.equal(r.status, 200, JSON.stringify(r.body));
   assert.equal(r.body.added, 1);
-  const grew = encoded() - atAbort;
-  assert.ok(grew <= AFTER_ABORT, `the cancelled write kept encoding: ${grew} texts were encoded after its abort, the next write's one included`);
-  // And nothing of it runs later.
-  await new Promise((r) => setTimeout(r, 300));
-  assert.equal(encoded() - atAbort, grew);
   const del = await postJson(`${base}/documents/delete`, { doc_ids: [doc] });
   assert.equal(del.body.deleted, 1);
 }
@@ -100,7 +107,7 @@ test('a write past its deadline answers 504, stops encoding, commits nothing; th
   assert.equal(r.status, 504, JSON.stringify(r.body));
   assert.equal(r.body.error.code, 'TIMEOUT');
   assert.ok(encoded() - before < CLUSTER_WRITE_DEFAULTS.maxDocuments, 'the deadline came early in the encoding');
-  await nextWriteShowsStop(encoded(), 'after-timeout');
+  await stoppedThenNextWrite(encoded(), 'after-timeout');
   const now = await snapshot();
   assert.equal(now.documents, was.documents);
   assert.deepEqual(now.hits, was.hits);
@@ -120,7 +127,7 @@ test('a client that disconnects mid-write stops its encoding; nothing is committ
   req.destroy();
   const atAbort = encoded();
   await closed;
-  await nextWriteShowsStop(atAbort, 'after-disconnect');
+  await stoppedThenNextWrite(atAbort, 'after-disconnect');
   const now = await snapshot();
   assert.equal(now.documents, was.documents);
   assert.deepEqual(now.hits, was.hits);
@@ -141,7 +148,7 @@ test('a drain that runs out of time cuts a write: its encoding stops and nothing
   const r = (await answer) as { status?: number; body?: { error: { code: string } } };
   // Answered 503 INDEX_CLOSED when the answer made it out in the grace period; else the connection was cut.
   if (r.status !== undefined) assert.equal(r.body!.error.code, 'INDEX_CLOSED');
-  await nextWriteShowsStop(atAbort, 'after-drain');
+  await stoppedThenNextWrite(atAbort, 'after-drain', drained);
   assert.equal(readManifest(sample.path).counts.documents, was.counts.documents);
 });
 
@@ -163,8 +170,8 @@ test('the library: add with an aborted signal rejects ABORTED (or the reason giv
   await encodingStarted(before);
   controller.abort();
   const atAbort = encoded();
+  // The add rejects once the encoder's lanes have stopped: the count is final.
   await assert.rejects(adding, (e: unknown) => isPlaitError(e, 'ABORTED'));
-  await encoder.encodeDocuments(['a probe after the cancelled add']);
   assert.ok(encoded() - atAbort <= AFTER_ABORT, `the cancelled add kept encoding: ${encoded() - atAbort} texts after its abort`);
   const now = readManifest(sample.path);
   assert.deepEqual([commitIdOf(now), now.counts.documents], [commitIdOf(m), m.counts.documents]);
@@ -185,8 +192,18 @@ test("addCorpus (plait add's library half) takes the same signal: aborted mid-en
   controller.abort();
   const atAbort = encoded();
   await assert.rejects(adding, (e: unknown) => isPlaitError(e, 'ABORTED'));
-  await encoder.encodeDocuments(['a probe after the cancelled add']);
   assert.ok(encoded() - atAbort <= AFTER_ABORT, `the cancelled addCorpus kept encoding: ${encoded() - atAbort} texts after its abort`);
   const now = readManifest(sample.path);
   assert.deepEqual([commitIdOf(now), now.counts.documents], [commitIdOf(m), m.counts.documents]);
+});
+
+test('an encode request past its deadline (POST /v1/encode) stops encoding too', async () => {
+  const before = encoded();
+  const texts = bigWrite('enc').map((d) => d.text);
+  const r = await postJson(`${server.url}/v1/encode`, { texts, kind: 'document', timeout_ms: 300 });
+  assert.equal(r.status, 504, JSON.stringify(r.body).slice(0, 200));
+  const atAbort = encoded();
+  assert.ok(atAbort - before < texts.length, 'the deadline came before the end of the encoding');
+  await workEnded();
+  assert.ok(encoded() - atAbort <= AFTER_ABORT, `the cancelled encode kept encoding: ${encoded() - atAbort} texts after its 504`);
 });

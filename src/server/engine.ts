@@ -491,7 +491,8 @@ export class Engine {
     const r = this.reranker(model);
     const encoder = r.reranker.encoder;
     const embeddings = await this.metrics.track(this.metrics.encoderBusy, this.metrics.encoderInFlight, { model: r.names[0]! }, () =>
-      kind === 'query' ? encoder.encodeQueries(texts) : encoder.encodeDocuments(texts),
+      // The request's signal stops the encoding within a batch a worker (a 504'd encode left its batches running).
+      kind === 'query' ? encoder.encodeQueries(texts, { signal }) : encoder.encodeDocuments(texts, { signal }),
     );
     throwIfAborted(signal);
     return { embeddings, encoder };
