@@ -207,3 +207,28 @@ test('an encode request past its deadline (POST /v1/encode) stops encoding too',
   await workEnded();
   assert.ok(encoded() - atAbort <= AFTER_ABORT, `the cancelled encode kept encoding: ${encoded() - atAbort} texts after its 504`);
 });
+
+test('a write whose deadline passes after its commit began answers what it committed, never a 504', async () => {
+  const g = readManifest(sample.path).generation ?? 0;
+  const timeoutMs = 4_000;
+  // The served index's refresh (after the commit) is held until the deadline has surely passed.
+  const refresh = sample.index.refresh.bind(sample.index);
+  let held = false;
+  sample.index.refresh = async () => {
+    if (!held) {
+      held = true;
+      await new Promise((r) => setTimeout(r, timeoutMs + 200));
+    }
+    return refresh();
+  };
+  try {
+    const r = await postJson(`${base}/documents`, { documents: [{ doc_id: 'late-commit', text: 'committed while its deadline ran out' }], timeout_ms: timeoutMs });
+    assert.ok(held, 'the commit was reached before the deadline');
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.deepEqual([r.body.committed, r.body.added, r.body.generation_number], [true, 1, g + 1]);
+  } finally {
+    sample.index.refresh = refresh;
+  }
+  const del = await postJson(`${base}/documents/delete`, { doc_ids: ['late-commit'] });
+  assert.equal(del.body.deleted, 1);
+});
