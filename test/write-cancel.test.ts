@@ -232,3 +232,43 @@ test('a write whose deadline passes after its commit began answers what it commi
   const del = await postJson(`${base}/documents/delete`, { doc_ids: ['late-commit'] });
   assert.equal(del.body.deleted, 1);
 });
+
+test("a write waiting behind another write's commit holds no admission slot (searches are not held out)", async () => {
+  const refresh = sample.index.refresh.bind(sample.index);
+  let open!: () => void;
+  const gate = new Promise<void>((r) => (open = r));
+  let arrived!: () => void;
+  const atGate = new Promise<void>((r) => (arrived = r));
+  let first = true;
+  // Write A's refresh (after its commit) is held: the index's queue of writes waits behind it.
+  sample.index.refresh = async () => {
+    if (first) {
+      first = false;
+      arrived();
+      await gate;
+    }
+    return refresh();
+  };
+  try {
+    const a = postJson(`${base}/documents`, { documents: [{ doc_id: 'queued-a', text: 'the first of two queued writes' }] });
+    await atGate;
+    const before = encoded();
+    const b = postJson(`${base}/documents`, { documents: [{ doc_id: 'queued-b', text: 'the second of two queued writes' }] });
+    // B encodes in a slot, then waits behind A with its slot given back: none is held.
+    const until = Date.now() + 30_000;
+    while (encoded() === before || server.engine.admission.inFlight > 0) {
+      assert.ok(Date.now() < until, `${server.engine.admission.inFlight} admission slots still held by writes waiting for a commit`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const searched = await postJson(`${base}/search`, { query: 'queued writes', top_k: 1 });
+    assert.equal(searched.status, 200);
+    open();
+    const [ra, rb] = await Promise.all([a, b]);
+    assert.deepEqual([ra.status, rb.status, rb.body.generation_number - ra.body.generation_number], [200, 200, 1]);
+  } finally {
+    open();
+    sample.index.refresh = refresh;
+  }
+  const del = await postJson(`${base}/documents/delete`, { doc_ids: ['queued-a', 'queued-b'] });
+  assert.equal(del.body.deleted, 2);
+});

@@ -30,7 +30,11 @@ export interface WorkOptions {
   irrevocable?: () => boolean;
 }
 
-export async function runWork<T>(engine: Engine, reply: FastifyReply, timeout: number | undefined | WorkOptions, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+/**
+ * `work` gets the request's signal and `release`, which gives the admission slot back before the
+ * work ends (Admission.run); the signal stays live until the work settles either way.
+ */
+export async function runWork<T>(engine: Engine, reply: FastifyReply, timeout: number | undefined | WorkOptions, work: (signal: AbortSignal, release: () => void) => Promise<T>): Promise<T> {
   const o = engine.options;
   const opts: WorkOptions = typeof timeout === 'object' ? timeout : { timeoutMs: timeout };
   const ms = opts.timeoutMs ?? o.timeoutMs;
@@ -49,7 +53,7 @@ export async function runWork<T>(engine: Engine, reply: FastifyReply, timeout: n
     signal.addEventListener('abort', onAbort, { once: true });
   });
   aborted.catch(() => {});
-  const running = engine.admission.run(() => work(signal), signal, opts.priority ?? 0);
+  const running = engine.admission.run((release) => work(signal, release), signal, opts.priority ?? 0);
   running.catch(() => {});
   try {
     return await Promise.race([running, aborted]);

@@ -269,16 +269,18 @@ export const documentsRoutes: FastifyPluginAsync<DocumentsRoutesOptions> = async
   };
 
   /**
-   * A write under its request's signal (runWork): `prepare` (the encoding) and the wait behind the
-   * index's earlier writes run under it; right before the commit the signal is checked in the same
-   * synchronous step as `updateIndex`, and from there the write runs to its end (`irrevocable`) and
-   * answers what it committed — a 504 racing the commit and the served index's refresh would report
-   * a committed write as failed.
+   * A write under its request's signal (runWork): `prepare` (the encoding, in an admission slot)
+   * and the wait behind the index's earlier writes (the slot given back: commits and refreshes of
+   * other writes must not hold searches out) run under it; right before the commit the signal is
+   * checked in the same synchronous step as `updateIndex`, and from there the write runs to its end
+   * (`irrevocable`) and answers what it committed — a 504 racing the commit and the served index's
+   * refresh would report a committed write as failed.
    */
   const write = (reply: FastifyReply, timeoutMs: number | undefined, entry: IndexEntry, items: number, prepare: (signal: AbortSignal) => Promise<UpdateRequest>): Promise<Record<string, unknown>> => {
     let committing = false;
-    return runWork(engine, reply, { timeoutMs, irrevocable: () => committing }, async (signal) => {
+    return runWork(engine, reply, { timeoutMs, irrevocable: () => committing }, async (signal, release) => {
       const req = await prepare(signal);
+      release();
       const { out, served } = await serialised(entry, () => {
         throwIfWriteCancelled(signal, items);
         committing = true;
