@@ -284,3 +284,7 @@ export { SKIP_REASON_CODES } from './indexer/corpus/index.js';
 // Search speed's user-facing side (polish5): each round of late ranking as it ran (SearchTimings.rounds).
 export type { LateRound } from './search/late-ranking.js';
 export type { WarmUpOptions } from './search/plait-index.js';
+
+// Cancellable writes and encodes: `add(docs, { signal })`, `encodeDocuments(texts, { signal })`; strict number text.
+export type { EncodeOptions } from './encoder/types.js';
+export { parseInteger, parseDecimal } from './config/parse-number.js';

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { createEncoder } from '../src/encoder/create-encoder.js';
 import { DynamicBatchingEncoder } from '../src/encoder/dynamic-batching.js';
 import { isPlaitError } from '../src/errors/index.js';
-import type { Encoder, ModelInfo, TextKind, TokenEmbeddings } from '../src/encoder/types.js';
+import type { EncodeOptions, Encoder, ModelInfo, TextKind, TokenEmbeddings } from '../src/encoder/types.js';
 import { makeTinyColbert } from '../fixtures/tiny-colbert.js';
 
 let root: string;
@@ -24,8 +24,9 @@ after(async () => {
 });
 
 /** An encoder whose calls are recorded and finish when the test says so; row i of text "tN" is [N]. */
-function recordingEncoder(): { encoder: Encoder; calls: { kind: TextKind; texts: string[] }[]; finish: () => void } {
+function recordingEncoder(): { encoder: Encoder; calls: { kind: TextKind; texts: string[] }[]; signals: (AbortSignal | undefined)[]; finish: () => void } {
   const calls: { kind: TextKind; texts: string[] }[] = [];
+  const signals: (AbortSignal | undefined)[] = [];
   const waiting: (() => void)[] = [];
   const info = { name: 'rec', family: 'colbert-onnx', dim: 1, queryMaxlen: 32, documentWindow: 100 } as ModelInfo;
   const run = (texts: string[], kind: TextKind): Promise<TokenEmbeddings[]> => {
@@ -38,14 +39,14 @@ function recordingEncoder(): { encoder: Encoder; calls: { kind: TextKind; texts:
   const encoder = {
     info,
     spec: { family: 'use-lite' },
-    encodeQueries: (t: string[]) => run(t, 'query'),
-    encodeDocuments: (t: string[]) => run(t, 'document'),
+    encodeQueries: (t: string[], o?: EncodeOptions) => (signals.push(o?.signal), run(t, 'query')),
+    encodeDocuments: (t: string[], o?: EncodeOptions) => (signals.push(o?.signal), run(t, 'document')),
     tokenize: () => ({ ids: new Int32Array(0), offsets: new Int32Array(0) }),
     rows: () => [],
     tokenText: () => '',
     close: async () => {},
   } as Encoder;
-  return { encoder, calls, finish: () => waiting.splice(0).forEach((f) => f()) };
+  return { encoder, calls, signals, finish: () => waiting.splice(0).forEach((f) => f()) };
 }
 
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
@@ -124,4 +125,37 @@ test('on a real ColBERT encoder, concurrent queries and documents get the vector
   } finally {
     await b.close();
   }
+});
+
+test('a cancelled call leaves the queue and rejects at once; the merged call it shares is cancelled only when every call in it is', async () => {
+  const rec = recordingEncoder();
+  const b = new DynamicBatchingEncoder(rec.encoder);
+  const running = b.encodeDocuments(['t1']);
+  await tick();
+  // Queued behind the running call: one is cancelled there and never reaches the encoder.
+  const gone = new AbortController();
+  const queuedGone = b.encodeDocuments(['t2'], { signal: gone.signal });
+  const a = new AbortController();
+  const c = new AbortController();
+  const both = [b.encodeDocuments(['t3'], { signal: a.signal }), b.encodeDocuments(['t4'], { signal: c.signal })];
+  gone.abort();
+  await assert.rejects(queuedGone, (e: unknown) => isPlaitError(e, 'ABORTED'));
+  rec.finish();
+  assert.deepEqual((await running).map((e) => e.vectors[0]), [1]);
+  await tick();
+  assert.deepEqual(rec.calls.map((x) => x.texts), [['t1'], ['t3', 't4']]);
+  assert.equal(rec.signals[0], undefined, 'a call without a signal passes none');
+  const merged = rec.signals[1]!;
+  // One of two cancelled: that call rejects at once, the run goes on for the other.
+  a.abort();
+  await assert.rejects(both[0]!, (e: unknown) => isPlaitError(e, 'ABORTED'));
+  assert.equal(merged.aborted, false);
+  c.abort();
+  assert.equal(merged.aborted, true, 'every call of the run was cancelled: the run is');
+  await assert.rejects(both[1]!, (e: unknown) => isPlaitError(e, 'ABORTED'));
+  rec.finish();
+  // A signal aborted before the call: rejected at once, nothing queued.
+  await assert.rejects(b.encodeDocuments(['t5'], { signal: AbortSignal.abort() }), (e: unknown) => isPlaitError(e, 'ABORTED'));
+  await tick();
+  assert.equal(rec.calls.length, 2);
 });

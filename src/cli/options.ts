@@ -1,27 +1,18 @@
-import { invalidArgument } from '../errors/index.js';
 import { relative } from 'node:path';
+import { parseDecimal, parseInteger } from '../config/parse-number.js';
 
 /**
  * commander argument parsers that fail with our error codes. `name` is the library's name for the
  * value (topK, nIvfProbe...), so that the CLI and the library word a refusal the same way:
- * "Expected an integer in [1, 10000] for topK but received "0"".
+ * "Expected an integer in [1, 10000] for topK but received "0"". Strict decimal: "0x10", "1e3"
+ * and " 5" are refused (config/parse-number.ts says why).
  */
 export function parseIntArg(name: string, min = 0, max?: number): (value: string) => number {
-  const expected = max === undefined ? `an integer >= ${min}` : `an integer in [${min}, ${max}]`;
-  return (value: string) => {
-    const n = value.trim() === '' ? NaN : Number(value);
-    if (!Number.isInteger(n) || n < min || (max !== undefined && n > max)) throw invalidArgument(name, expected, value);
-    return n;
-  };
+  return (value: string) => parseInteger(name, value, min, max);
 }
 
 export function parseFloatArg(name: string, min?: number, max?: number): (value: string) => number {
-  const expected = min !== undefined && max !== undefined ? `a number in [${min}, ${max}]` : 'a number';
-  return (value: string) => {
-    const n = value.trim() === '' ? NaN : Number(value);
-    if (!Number.isFinite(n) || (min !== undefined && n < min) || (max !== undefined && n > max)) throw invalidArgument(name, expected, value);
-    return n;
-  };
+  return (value: string) => parseDecimal(name, value, min, max);
 }
 
 /** "1–10000" for help texts. */

@@ -26,9 +26,11 @@ export interface DocumentsWrite {
  * @param encoder the cluster's model; null for a write without documents (deletes only).
  * @param manifest a shard's manifest (model, dimension, split settings).
  * @throws PlaitError INVALID_ARGUMENT / EMPTY_TEXT (a document; documents without an encoder),
- * DUPLICATE_ID, INVALID_FILTER, MODEL_MISMATCH (the encoder is not the cluster's model).
+ * DUPLICATE_ID, INVALID_FILTER, MODEL_MISMATCH (the encoder is not the cluster's model); the
+ * signal's reason (a PlaitError) or ABORTED when `options.signal` aborts the encoding (it stops
+ * within one batch a worker; nothing is returned to publish).
  */
-export async function encodeClusterWrite(input: DocumentsWrite, encoder: Encoder | null, manifest: IndexManifest): Promise<ClusterWrite> {
+export async function encodeClusterWrite(input: DocumentsWrite, encoder: Encoder | null, manifest: IndexManifest, options: { signal?: AbortSignal } = {}): Promise<ClusterWrite> {
   const docs = (input.documents ?? []).map((d, i) => checkDocument(d, i));
   if (encoder !== null) checkModel(manifest.model, encoder.info);
   else if (docs.length > 0) throw new PlaitError('INVALID_ARGUMENT', { message: 'documents to add need the cluster\'s encoder', name: 'encoder' });
@@ -36,7 +38,7 @@ export async function encodeClusterWrite(input: DocumentsWrite, encoder: Encoder
   // Duplicate ids are refused before the encoder runs (no passages yet: only the ids are checked).
   checkWrite({ add: docs.map((doc) => ({ doc, passages: [], embeddings: [] })) }, manifest.dim);
   const write: ClusterWrite = {
-    add: docs.length === 0 || encoder === null ? [] : await encodeDocuments(docs, encoder, manifest),
+    add: docs.length === 0 || encoder === null ? [] : await encodeDocuments(docs, encoder, manifest, options),
     delete: [...(input.delete ?? [])],
     ...(input.deleteWhere === undefined ? {} : { deleteWhere: input.deleteWhere }),
   };

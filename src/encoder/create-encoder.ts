@@ -7,12 +7,13 @@
  */
 import os from 'node:os';
 import { ENCODER_DEFAULTS } from '../config/defaults.js';
-import { PlaitError, invalidArgument } from '../errors/index.js';
+import { PlaitError, abortedBy, invalidArgument } from '../errors/index.js';
 import { loadFamily } from './families.js';
 import { unpackEmbeddings, type PackedEmbeddings } from './packing.js';
 import type { EncodeFailure, EncodeTask } from './encode-worker.js';
 import type {
   BackendOptions,
+  EncodeOptions,
   Encoder,
   EncoderBackend,
   EncoderOptions,
@@ -115,6 +116,7 @@ class BatchingEncoder implements Encoder {
   readonly info: ModelInfo;
   readonly unknownTokenId: number | undefined;
   readonly specialTokenIds: ReadonlySet<number> | undefined;
+  readonly encodedTexts: Record<TextKind, number> = { query: 0, document: 0 };
   private closed = false;
 
   constructor(
@@ -140,18 +142,27 @@ class BatchingEncoder implements Encoder {
     return this.tokenizer.tokenText(id);
   }
 
-  encodeQueries(texts: string[]): Promise<TokenEmbeddings[]> {
-    return this.encode(texts, 'query');
+  encodeQueries(texts: string[], options: EncodeOptions = {}): Promise<TokenEmbeddings[]> {
+    return this.encode(texts, 'query', options.signal);
   }
 
-  encodeDocuments(texts: string[]): Promise<TokenEmbeddings[]> {
-    return this.encode(texts, 'document');
+  encodeDocuments(texts: string[], options: EncodeOptions = {}): Promise<TokenEmbeddings[]> {
+    return this.encode(texts, 'document', options.signal);
   }
 
-  private async encode(texts: string[], kind: TextKind): Promise<TokenEmbeddings[]> {
+  /**
+   * Batches of `batchSize` texts, in order of length, run by one lane per worker (one lane
+   * in-process): a lane starts its next batch when its last one finished, unless the signal was
+   * aborted or another batch failed. So a cancelled call stops within one batch a worker, and the
+   * pool's queue never holds batches that a cancel could not take back (all batches queued at once,
+   * as before, kept a 504'd write encoding to its end). Rejects only once every lane has stopped.
+   */
+  private async encode(texts: string[], kind: TextKind, signal: AbortSignal | undefined): Promise<TokenEmbeddings[]> {
     if (this.closed) throw new PlaitError('INVALID_ARGUMENT', { message: 'encoder is closed' });
     if (!Array.isArray(texts)) throw invalidArgument('texts', 'an array of strings', texts);
     texts.forEach((t, i) => validateText(t, i));
+    const cancelled = (): PlaitError => abortedBy(signal!, `the encoding of ${texts.length} texts was cancelled`);
+    if (signal?.aborted === true) throw cancelled();
     if (texts.length === 0) return [];
     // Order by length (characters are a good proxy for tokens and free to compute).
     const order = texts.map((_, i) => i).sort((a, b) => texts[a]!.length - texts[b]!.length || a - b);
@@ -164,23 +175,31 @@ class BatchingEncoder implements Encoder {
     // 18.7 s (cisi, one encoder thread). Handed over one per thread as threads free up, a later call
     // waits for one batch at most, and every thread still has work.
     let next = 0;
-    let failed = false;
+    let failure: { error: unknown } | null = null;
     const lane = async (): Promise<void> => {
-      while (next < batches.length && !failed) {
+      while (next < batches.length && failure === null) {
+        if (signal?.aborted === true) {
+          failure = { error: cancelled() };
+          return;
+        }
         const batch = batches[next++]!;
-        const encoded = await this.runner.run(
-          batch.map((i) => texts[i]!),
-          kind,
-        ).catch((e: unknown) => {
-          failed = true;
-          throw e;
-        });
-        batch.forEach((textIndex, j) => {
-          out[textIndex] = encoded[j]!;
-        });
+        try {
+          const encoded = await this.runner.run(
+            batch.map((i) => texts[i]!),
+            kind,
+          );
+          batch.forEach((textIndex, j) => {
+            out[textIndex] = encoded[j]!;
+          });
+          this.encodedTexts[kind] += batch.length;
+        } catch (error) {
+          failure ??= { error };
+          return;
+        }
       }
     };
-    await Promise.all(Array.from({ length: Math.min(Math.max(1, this.options.threads), batches.length) }, lane));
+    await Promise.all(Array.from({ length: Math.min(batches.length, Math.max(1, this.options.threads)) }, lane));
+    if (failure !== null) throw (failure as { error: unknown }).error;
     return out;
   }
 

@@ -8,11 +8,15 @@
  * length / 4 plus 2, at most the model's document window + 2 (no tokenizing on the hot path).
  * Each request's texts are validated when it arrives, so a bad text fails its own request only; a
  * failure of the merged call (the backend) fails every request in it.
+ * A call's `signal` (EncodeOptions) takes it out of the queue when it aborts there, and makes it
+ * reject at once when its merged call is running; the merged call itself is cancelled (the inner
+ * encoder stops within a batch) only once every call in it was cancelled, so a cancelled write never
+ * fails a query it shares a run with.
  * Measured in bench/dynamic-batching.ts (bench/RESULTS.md, "Dynamic batching").
  */
 import { DYNAMIC_BATCHING_DEFAULTS } from '../config/defaults.js';
-import { invalidArgument } from '../errors/index.js';
-import type { Encoder, ModelInfo, ModelSpec, RowToken, TextKind, TokenEmbeddings, TokenizedText } from './types.js';
+import { abortedBy, invalidArgument } from '../errors/index.js';
+import type { EncodeOptions, Encoder, ModelInfo, ModelSpec, RowToken, TextKind, TokenEmbeddings, TokenizedText } from './types.js';
 import { validateText } from './validate-text.js';
 
 export interface DynamicBatchingOptions {
@@ -23,6 +27,9 @@ export interface DynamicBatchingOptions {
 interface Pending {
   texts: string[];
   rows: number;
+  signal: AbortSignal | undefined;
+  /** Settled already (cancelled while queued or running): later results are dropped. */
+  settled: boolean;
   resolve: (out: TokenEmbeddings[]) => void;
   reject: (err: unknown) => void;
 }
@@ -56,12 +63,17 @@ export class DynamicBatchingEncoder implements Encoder {
     this.maxBatchTokens = max;
   }
 
-  encodeQueries(texts: string[]): Promise<TokenEmbeddings[]> {
-    return this.enqueue(texts, 'query');
+  encodeQueries(texts: string[], options: EncodeOptions = {}): Promise<TokenEmbeddings[]> {
+    return this.enqueue(texts, 'query', options.signal);
   }
 
-  encodeDocuments(texts: string[]): Promise<TokenEmbeddings[]> {
-    return this.enqueue(texts, 'document');
+  encodeDocuments(texts: string[], options: EncodeOptions = {}): Promise<TokenEmbeddings[]> {
+    return this.enqueue(texts, 'document', options.signal);
+  }
+
+  /** The inner encoder's count (see Encoder.encodedTexts). */
+  get encodedTexts(): Readonly<Record<TextKind, number>> | undefined {
+    return this.inner.encodedTexts;
   }
 
   tokenize(text: string): TokenizedText {
@@ -85,17 +97,35 @@ export class DynamicBatchingEncoder implements Encoder {
     return Math.min(this.info.documentWindow, Math.ceil(text.length / 4)) + 2;
   }
 
-  private enqueue(texts: string[], kind: TextKind): Promise<TokenEmbeddings[]> {
+  private enqueue(texts: string[], kind: TextKind, signal: AbortSignal | undefined): Promise<TokenEmbeddings[]> {
     if (!Array.isArray(texts)) return Promise.reject(invalidArgument('texts', 'an array of strings', texts));
     try {
       texts.forEach((t, i) => validateText(t, i));
     } catch (err) {
       return Promise.reject(err);
     }
+    if (signal?.aborted === true) return Promise.reject(cancelled(signal, texts.length));
     if (texts.length === 0) return Promise.resolve([]);
     const rows = texts.reduce((s, t) => s + this.estimateRows(t, kind), 0);
     return new Promise<TokenEmbeddings[]>((resolve, reject) => {
-      this.lanes[kind].queue.push({ texts, rows, resolve, reject });
+      const lane = this.lanes[kind];
+      let onAbort: (() => void) | undefined;
+      const finish = (f: () => void): void => {
+        if (p.settled) return;
+        p.settled = true;
+        if (onAbort !== undefined) signal!.removeEventListener('abort', onAbort);
+        f();
+      };
+      const p: Pending = { texts, rows, signal, settled: false, resolve: (out) => finish(() => resolve(out)), reject: (err) => finish(() => reject(err)) };
+      if (signal !== undefined) {
+        onAbort = () => {
+          const queued = lane.queue.indexOf(p);
+          if (queued >= 0) lane.queue.splice(queued, 1);
+          p.reject(cancelled(signal, texts.length));
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+      }
+      lane.queue.push(p);
       this.drain(kind);
     });
   }
@@ -114,7 +144,9 @@ export class DynamicBatchingEncoder implements Encoder {
     lane.running = true;
     this.calls[kind]++;
     const texts = batch.flatMap((p) => p.texts);
-    const run = kind === 'query' ? this.inner.encodeQueries(texts) : this.inner.encodeDocuments(texts);
+    const merged = mergedSignal(batch);
+    const options: EncodeOptions = merged === null ? {} : { signal: merged.signal };
+    const run = kind === 'query' ? this.inner.encodeQueries(texts, options) : this.inner.encodeDocuments(texts, options);
     run
       .then((out) => {
         let at = 0;
@@ -127,8 +159,30 @@ export class DynamicBatchingEncoder implements Encoder {
         for (const p of batch) p.reject(err);
       })
       .finally(() => {
+        merged?.dispose();
         lane.running = false;
         this.drain(kind);
       });
   }
+}
+
+/** What a cancelled call rejects with. */
+function cancelled(signal: AbortSignal, texts: number): Error {
+  return abortedBy(signal, `the encoding of ${texts} texts was cancelled`);
+}
+
+/**
+ * A signal for a merged call that aborts once every call in it has aborted (null when a call has
+ * no signal: it can never be cancelled, so neither can the run it shares); `dispose` removes the listeners.
+ */
+function mergedSignal(batch: readonly Pending[]): { signal: AbortSignal; dispose: () => void } | null {
+  if (batch.some((p) => p.signal === undefined)) return null;
+  const controller = new AbortController();
+  const signals = batch.map((p) => p.signal!);
+  const check = (): void => {
+    if (signals.every((s) => s.aborted)) controller.abort(signals[0]!.reason);
+  };
+  for (const s of signals) s.addEventListener('abort', check, { once: true });
+  check();
+  return { signal: controller.signal, dispose: () => signals.forEach((s) => s.removeEventListener('abort', check)) };
 }

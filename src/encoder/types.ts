@@ -118,12 +118,29 @@ export interface ModelFamily {
   loadBackend(spec: ModelSpec, options: BackendOptions): Promise<EncoderBackend>;
 }
 
+/** Options of one encode call. */
+export interface EncodeOptions {
+  /**
+   * Cancels the call: no batch starts once it is aborted, so the encoding stops within the batch
+   * each worker is running (ENCODER_DEFAULTS.batchSize texts), and the call rejects — once those
+   * batches have finished — with the signal's reason when it is a PlaitError, TIMEOUT for
+   * AbortSignal.timeout(), else ABORTED. A signal aborted before the call rejects at once, encoding
+   * nothing. (Through DynamicBatchingEncoder a cancelled call rejects at once; see there.)
+   */
+  signal?: AbortSignal;
+}
+
 /** The public encoder. */
 export interface Encoder {
   readonly info: ModelInfo;
   readonly spec: ModelSpec;
-  encodeQueries(texts: string[]): Promise<TokenEmbeddings[]>;
-  encodeDocuments(texts: string[]): Promise<TokenEmbeddings[]>;
+  encodeQueries(texts: string[], options?: EncodeOptions): Promise<TokenEmbeddings[]>;
+  encodeDocuments(texts: string[], options?: EncodeOptions): Promise<TokenEmbeddings[]>;
+  /**
+   * Texts the model has encoded so far, by kind, counted when their batch finishes (monitoring,
+   * and the tests that check a cancelled write stopped encoding); absent on encoders that do not count.
+   */
+  readonly encodedTexts?: Readonly<Record<TextKind, number>>;
   tokenize(text: string): TokenizedText;
   /** The rows `encodeQueries`/`encodeDocuments` output for `text`, with roles and offsets (see RowToken). */
   rows(text: string, kind: TextKind): RowToken[];

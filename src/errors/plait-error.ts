@@ -121,3 +121,16 @@ export function describe(value: unknown): string {
 export function isPlaitError(e: unknown, code?: ErrorCode): e is PlaitError {
   return e instanceof PlaitError && (code === undefined || e.code === code);
 }
+
+/**
+ * The PlaitError an aborted signal stands for, for work that takes an optional `signal` (writes,
+ * encoding): the signal's own reason when it is a PlaitError (the server's TIMEOUT, a drain's
+ * INDEX_CLOSED), TIMEOUT for `AbortSignal.timeout()`'s TimeoutError, else ABORTED
+ * (`controller.abort()`'s AbortError); `message` and the reason as `cause` either way.
+ */
+export function abortedBy(signal: AbortSignal, message: string): PlaitError {
+  const reason: unknown = signal.reason;
+  if (reason instanceof PlaitError) return reason;
+  const timedOut = (reason as { name?: unknown } | null | undefined)?.name === 'TimeoutError';
+  return new PlaitError(timedOut ? 'TIMEOUT' : 'ABORTED', { message }, { cause: reason });
+}

@@ -13,7 +13,7 @@ import { emptyCorpusError, openCorpus } from '../indexer/corpus/index.js';
 import type { CorpusInput, CorpusReadReport, CorpusReaderOptions } from '../indexer/corpus/types.js';
 import { checkModel } from '../search/model-check.js';
 import type { DocumentInput } from '../docstore/types.js';
-import { encodeDocuments } from './encode-documents.js';
+import { encodeDocuments, throwIfWriteCancelled } from './encode-documents.js';
 import type { BuildProgress } from '../indexer/build-index.js';
 import { documentExists, firstIndexedId, updateIndex, type UpdateResult } from './index-updater.js';
 import { DocStoreReader } from '../docstore/index.js';
@@ -72,7 +72,10 @@ function refuseBeforeEncoding(path: string, docs: readonly DocumentInput[], sour
  * @throws PlaitError the corpus readers' errors (MALFORMED_JSONL, MISSING_ID, DUPLICATE_ID, EMPTY_TEXT,
  * TEXT_NOT_UTF8 with file and line), DOCUMENT_EXISTS with the input's `file` and `line` (`noReplace`
  * and an id already in the index), EMPTY_CORPUS, INDEX_NOT_FOUND, MODEL_MISMATCH, INDEX_LOCKED
- * (another writer held the lock for all of `lockWaitMs`, default LOCK_WAIT_DEFAULTS.waitMs).
+ * (another writer held the lock for all of `lockWaitMs`, default LOCK_WAIT_DEFAULTS.waitMs);
+ * ABORTED (TIMEOUT for AbortSignal.timeout(); the signal's own PlaitError reason) when `signal` aborted during the encoding: it
+ * stops within one batch a worker and nothing is written. (An abort during the lock wait ends the
+ * wait with INDEX_LOCKED, as before; the commit itself is never interrupted.)
  */
 export async function addCorpus(index: string, input: CorpusInput, options: AddCorpusOptions = {}): Promise<AddCorpusResult> {
   const path = locateIndex(index);
@@ -91,7 +94,12 @@ export async function addCorpus(index: string, input: CorpusInput, options: AddC
     if (docs.length === 0) throw emptyCorpusError(input, corpus.report, 'add');
     if (options.noReplace === true) refuseBeforeEncoding(path, docs, sources);
     const started = Date.now();
-    const encoded = await encodeDocuments(docs, encoder, manifest, (done, total) => options.onProgress?.({ phase: 'encode', done, total, elapsedMs: Date.now() - started }));
+    const signal = options.signal;
+    const encoded = await encodeDocuments(docs, encoder, manifest, {
+      onEncoded: (done, total) => options.onProgress?.({ phase: 'encode', done, total, elapsedMs: Date.now() - started }),
+      ...(signal === undefined ? {} : { signal }),
+    });
+    throwIfWriteCancelled(signal, docs.length);
     const t1 = performance.now();
     let result: UpdateResult;
     try {

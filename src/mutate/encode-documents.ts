@@ -4,7 +4,7 @@
  * encoder as the build, so an added document is indexed exactly as a rebuild would index it.
  */
 import { BUILD_MEMORY_DEFAULTS, ENCODER_DEFAULTS } from '../config/defaults.js';
-import { PlaitError, invalidArgument } from '../errors/index.js';
+import { PlaitError, abortedBy, invalidArgument } from '../errors/index.js';
 import type { Encoder } from '../encoder/types.js';
 import type { IndexManifest } from '../format/manifest.js';
 import type { DocumentInput } from '../docstore/types.js';
@@ -39,13 +39,24 @@ export function checkDocument(doc: unknown, i: number): DocumentInput {
   return { docId: d.docId, title, text: d.text, metadata: d.metadata ?? undefined };
 }
 
+export interface EncodeDocumentsOptions {
+  /** Progress: passages encoded so far of the total, after each step of the build's size. */
+  onEncoded?: (passages: number, total: number) => void;
+  /**
+   * Cancels the encoding within one batch a worker (Encoder EncodeOptions.signal).
+   * @throws the signal's reason when it is a PlaitError (the server's TIMEOUT), TIMEOUT for AbortSignal.timeout(), else ABORTED (errors/plait-error.ts abortedBy).
+   */
+  signal?: AbortSignal;
+}
+
 /** Splits and encodes documents as the build did (its split setting, window and stride). */
 export async function encodeDocuments(
   docs: readonly DocumentInput[],
   encoder: Encoder,
   manifest: IndexManifest,
-  onEncoded?: (passages: number, total: number) => void,
+  options: EncodeDocumentsOptions = {},
 ): Promise<EncodedDocument[]> {
+  const { onEncoded, signal } = options;
   const { split, window, stride } = manifest.settings;
   const pieces = docs.map((doc) => {
     const full = indexText(doc.title, doc.text);
@@ -57,7 +68,7 @@ export async function encodeDocuments(
   // In the build's progress steps (embedInSteps), so that a long add reports as `plait index` does.
   const embeddings = await embedInSteps(
     Int32Array.from(texts, (_, i) => i),
-    (pids) => encoder.encodeDocuments(Array.from(pids, (i) => texts[i]!)),
+    (pids) => encoder.encodeDocuments(Array.from(pids, (i) => texts[i]!), signal === undefined ? {} : { signal }),
     (n) => onEncoded?.(n, texts.length),
   );
   let k = 0;
@@ -67,4 +78,14 @@ export async function encodeDocuments(
     k += ps.length;
     return { doc, passages: ps.map((p) => ({ start: p.start, end: p.end })), embeddings: embs };
   });
+}
+
+/**
+ * A write's last check before its commit: throws when `signal` was aborted (the encoding may have
+ * finished just as it was), so that a cancelled write commits nothing; the commit, once begun, is
+ * never interrupted.
+ * @throws the signal's reason when it is a PlaitError, TIMEOUT for AbortSignal.timeout(), else ABORTED.
+ */
+export function throwIfWriteCancelled(signal: AbortSignal | undefined, documents: number): void {
+  if (signal?.aborted === true) throw abortedBy(signal, `the write of ${documents} documents was cancelled before its commit: nothing was written`);
 }

@@ -46,7 +46,7 @@ import { ENGLISH_STOPWORDS } from '../docstore/index.js';
 import { candidateMarks, docMask, exactFilter, exactFiltered, filteredBm25, type DocMask } from './filtered-search.js';
 import { indexText } from '../indexer/index-text.js';
 import { updateIndex, compactIndex, type UpdateResult } from '../mutate/index-updater.js';
-import { checkDocument, encodeDocuments } from '../mutate/encode-documents.js';
+import { checkDocument, encodeDocuments, throwIfWriteCancelled } from '../mutate/encode-documents.js';
 import type { DocumentInput } from '../docstore/types.js';
 import type { MetadataFilter } from '../docstore/metadata-filter.js';
 
@@ -160,6 +160,13 @@ function safeCommitId(path: string): string | null {
 export interface AddOptions {
   /** Refuse a docId already in the index (DOCUMENT_EXISTS, nothing written) instead of replacing that document. */
   noReplace?: boolean;
+  /**
+   * Cancels the add before its commit: the encoding stops within one batch a worker, nothing is
+   * written (the index and its document store stay as they were), and the call rejects with the
+   * signal's reason when it is a PlaitError, TIMEOUT for AbortSignal.timeout(), else ABORTED. Checked once more right before
+   * the commit, which, once begun, is never interrupted (an add that resolved was committed).
+   */
+  signal?: AbortSignal;
 }
 
 export class PlaitIndex {
@@ -322,18 +329,24 @@ export class PlaitIndex {
    * it (other open indexes see it on `refresh()`).
    * @throws PlaitError INVALID_ARGUMENT, EMPTY_TEXT, DUPLICATE_ID (an id twice), DOCUMENT_EXISTS
    * (`noReplace` and an indexed id), INDEX_LOCKED (another writer), INDEX_CLOSED (closed before
-   * the commit, while encoding: nothing written; once committed, the add resolves, see afterCommit).
+   * the commit, while encoding: nothing written; once committed, the add resolves, see afterCommit);
+   * ABORTED (TIMEOUT, or the signal's own PlaitError reason) when `options.signal` aborted before the
+   * commit, nothing written.
    */
   async add(documents: readonly DocumentInput[], options: AddOptions = {}): Promise<UpdateResult> {
     this.checkOpen();
     if (!Array.isArray(documents)) throw invalidArgument('documents', 'an array of documents', documents);
     const docs = documents.map((d, i) => checkDocument(d, i));
+    const signal = options.signal;
     // close() stops the encoder under the batch (ABORTED): the cause to report is the closing.
-    const encoded = await encodeDocuments(docs, await this.encoder(), this.manifest).catch((e: unknown) => {
-      this.checkOpen();
-      throw e;
-    });
+    const encoded = await encodeDocuments(docs, await this.encoder(), this.manifest, signal === undefined ? {} : { signal }).catch(
+      (e: unknown) => {
+        this.checkOpen();
+        throw e;
+      },
+    );
     this.checkOpen(); // closed while the last batch finished: nothing is committed after close()
+    throwIfWriteCancelled(signal, docs.length);
     const result = updateIndex(this.path, { add: encoded, noReplace: options.noReplace === true }, { kernels: this.kernels });
     await this.afterCommit();
     return result;

@@ -71,20 +71,28 @@ export class Admission {
 
   /**
    * Runs `work` when a slot is free. Rejects with OVERLOADED at once when the queue is full, and
-   * with TIMEOUT/ABORTED if `signal` fires while waiting (the work then never starts).
+   * with TIMEOUT/ABORTED if `signal` fires while waiting (the work then never starts). `work` may
+   * call `release` to give the slot back before it ends (idempotent): a write does once its
+   * encoding is done, so that its wait behind the index's earlier commits holds no slot.
    */
-  async run<T>(work: () => Promise<T>, signal: AbortSignal, priority = 0): Promise<T> {
+  async run<T>(work: (release: () => void) => Promise<T>, signal: AbortSignal, priority = 0): Promise<T> {
     await this.acquire(signal, priority);
     const t = performance.now();
-    try {
-      return await work();
-    } finally {
+    let held = true;
+    const release = (): void => {
+      if (!held) return;
+      held = false;
       const ms = performance.now() - t;
       // The first measured request blends with the prior rather than replacing it: one cached
       // answer in a few microseconds should not erase what the warm-up measured.
       this.meanWorkMs = this.meanWorkMs === 0 ? ms : this.meanWorkMs + EWMA_WEIGHT * (ms - this.meanWorkMs);
       this.observed = true;
       this.release();
+    };
+    try {
+      return await work(release);
+    } finally {
+      release();
     }
   }
 

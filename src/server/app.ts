@@ -58,7 +58,9 @@ export async function createApp(engine: Engine, appOptions: AppOptions = {}): Pr
     // Ids are ours (never a client's header): they name a log line, so they must be unique.
     requestIdHeader: false,
     genReqId: () => randomUUID(),
-    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false, allowUnionTypes: true } },
+    // verbose: errors carry the failing field's schema and value, so that an integer field's
+    // refusal names its whole range and what came (http-errors.ts integerRefusal).
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false, allowUnionTypes: true, verbose: true } },
   });
   app.decorate('engine', engine);
 

@@ -358,8 +358,10 @@ export class Engine {
         const index = e.index;
         try {
           // The commit id changes with every commit: a rebuild (which may land on any generation
-          // number) and a new calibration record included.
-          if (commitIdOf(readManifest(index.path)) === commitIdOf(index.manifest)) continue;
+          // number) and a new calibration record included. A served generation not yet named (the
+          // index was refreshed by another caller of the same PlaitIndex: a library write through
+          // it) is named here too, so answers and the result cache's keys follow what is served.
+          if (commitIdOf(readManifest(index.path)) === commitIdOf(index.manifest) && e.generation === indexGeneration(index.manifest)) continue;
           // Named after any refresh, found or not (a write's own refresh may have swapped it in first).
           await index.refresh();
           e.generation = indexGeneration(index.manifest);
@@ -489,7 +491,8 @@ export class Engine {
     const r = this.reranker(model);
     const encoder = r.reranker.encoder;
     const embeddings = await this.metrics.track(this.metrics.encoderBusy, this.metrics.encoderInFlight, { model: r.names[0]! }, () =>
-      kind === 'query' ? encoder.encodeQueries(texts) : encoder.encodeDocuments(texts),
+      // The request's signal stops the encoding within a batch a worker (a 504'd encode left its batches running).
+      kind === 'query' ? encoder.encodeQueries(texts, { signal }) : encoder.encodeDocuments(texts, { signal }),
     );
     throwIfAborted(signal);
     return { embeddings, encoder };

@@ -6,6 +6,8 @@
  */
 import { homedir, tmpdir } from 'node:os';
 import { PlaitError, isPlaitError, type ErrorCode } from '../index.js';
+import { describe } from '../errors/index.js';
+import { integerRange } from '../config/parse-number.js';
 
 /**
  * HTTP status by error code. Every library code is listed (the `satisfies` makes a new code a
@@ -93,8 +95,29 @@ interface FastifyLikeError {
   code?: string;
   statusCode?: number;
   message?: string;
-  validation?: { instancePath?: string; message?: string; keyword?: string; params?: Record<string, unknown> }[];
+  validation?: { instancePath?: string; message?: string; keyword?: string; params?: Record<string, unknown>; parentSchema?: { type?: unknown; minimum?: unknown; maximum?: unknown }; data?: unknown }[];
   validationContext?: string;
+}
+
+/**
+ * An integer field's refusal (a string such as "0x10" or "16", a fraction, a value out of range)
+ * worded as the CLI and the library word theirs, with the field's whole range: "Expected an integer
+ * in [1, 10000] for body/top_k but received "0x10"" (ajv alone says "must be integer", or only the
+ * bound that failed). JSON numbers such as 1e3 are integers (config/parse-number.ts).
+ */
+function integerRefusal(where: string, v: NonNullable<FastifyLikeError['validation']>[number]): PlaitError | null {
+  const schema = v.parentSchema;
+  if (schema?.type !== 'integer' || !['type', 'minimum', 'maximum'].includes(v.keyword ?? '')) return null;
+  const min = typeof schema.minimum === 'number' ? schema.minimum : undefined;
+  const max = typeof schema.maximum === 'number' ? schema.maximum : undefined;
+  const expected = min !== undefined ? integerRange(min, max) : max !== undefined ? `an integer <= ${max}` : 'an integer';
+  return new PlaitError('INVALID_ARGUMENT', {
+    message: `Expected ${expected} for ${where} but received ${'data' in v ? describe(v.data) : 'another value'}`,
+    field: where,
+    keyword: v.keyword,
+    ...(min === undefined ? {} : { min }),
+    ...(max === undefined ? {} : { max }),
+  });
 }
 
 /** What a client must send instead: every body-carrying route takes JSON (replies may be msgpack by Accept). */
@@ -144,6 +167,8 @@ export function toPlaitError(err: unknown, maxBodyBytes?: number, contentType?: 
   if (Array.isArray(e.validation)) {
     const v = e.validation[0] ?? {};
     const where = `${e.validationContext ?? 'body'}${v.instancePath ?? ''}`;
+    const integer = integerRefusal(where, v);
+    if (integer !== null) return integer;
     // An invalid enum value names the values the field takes (ajv puts them in params.allowedValues).
     const allowed = v.keyword === 'enum' && Array.isArray(v.params?.allowedValues) ? (v.params.allowedValues as unknown[]) : undefined;
     const extra =

@@ -22,9 +22,19 @@ export interface WorkOptions {
   timeoutMs?: number | undefined;
   /** Queue priority, lower first (Cohere v2's `priority`; default 0, the highest). */
   priority?: number | undefined;
+  /**
+   * Whether the work has passed its point of no return (a write's commit has begun). From then an
+   * abort (deadline, client close, drain) no longer answers at once: the work runs to its end and
+   * its own result is the answer, so a committed write is never reported as a 504.
+   */
+  irrevocable?: () => boolean;
 }
 
-export async function runWork<T>(engine: Engine, reply: FastifyReply, timeout: number | undefined | WorkOptions, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+/**
+ * `work` gets the request's signal and `release`, which gives the admission slot back before the
+ * work ends (Admission.run); the signal stays live until the work settles either way.
+ */
+export async function runWork<T>(engine: Engine, reply: FastifyReply, timeout: number | undefined | WorkOptions, work: (signal: AbortSignal, release: () => void) => Promise<T>): Promise<T> {
   const o = engine.options;
   const opts: WorkOptions = typeof timeout === 'object' ? timeout : { timeoutMs: timeout };
   const ms = opts.timeoutMs ?? o.timeoutMs;
@@ -37,17 +47,19 @@ export async function runWork<T>(engine: Engine, reply: FastifyReply, timeout: n
   reply.raw.once('close', onClose);
   let onAbort: (() => void) | undefined;
   const aborted = new Promise<never>((_, reject) => {
-    onAbort = () => reject(abortReason(signal));
+    onAbort = () => {
+      if (opts.irrevocable?.() !== true) reject(abortReason(signal));
+    };
     signal.addEventListener('abort', onAbort, { once: true });
   });
   aborted.catch(() => {});
-  const running = engine.admission.run(() => work(signal), signal, opts.priority ?? 0);
+  const running = engine.admission.run((release) => work(signal, release), signal, opts.priority ?? 0);
   running.catch(() => {});
   try {
     return await Promise.race([running, aborted]);
   } catch (err) {
     // A stage that noticed the signal throws its own way (DOMException, ABORTED): report the reason.
-    throw signal.aborted && !(err instanceof PlaitError && err.code === 'OVERLOADED') ? abortReason(signal) : err;
+    throw signal.aborted && opts.irrevocable?.() !== true && !(err instanceof PlaitError && err.code === 'OVERLOADED') ? abortReason(signal) : err;
   } finally {
     deadline.dispose();
     signal.removeEventListener('abort', onAbort!);

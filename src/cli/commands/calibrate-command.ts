@@ -14,6 +14,7 @@ import { invalidArgument } from '../../errors/index.js';
 import { ProgressReporter, formatSeconds } from '../progress.js';
 import { requireInput } from '../validate.js';
 import { WriteInterrupts } from '../interrupt.js';
+import { parseDecimal } from '../../config/parse-number.js';
 import { parseIntArg, printJson } from '../options.js';
 import { describePlaidParams } from '../plaid-params-text.js';
 
@@ -32,8 +33,8 @@ interface CalibrateCliOptions {
 
 function parsePositive(name: string): (v: string) => number {
   return (v: string) => {
-    const n = Number(v);
-    if (!(n > 0) || !Number.isFinite(n)) throw invalidArgument(name, 'a positive number', Number.isNaN(n) ? v : n);
+    const n = parseDecimal(name, v);
+    if (!(n > 0)) throw invalidArgument(name, 'a positive number', n);
     return n;
   };
 }

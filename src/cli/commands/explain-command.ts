@@ -10,6 +10,7 @@ import { rewriteOptionsFrom } from '../search-flags.js';
 import type { Command } from 'commander';
 import { type ExplainOptions, type Explanation, type SearchMode } from '../../search/plait-index.js';
 import { invalidArgument } from '../../errors/index.js';
+import { parseInteger } from '../../config/parse-number.js';
 import { parseFloatArg, parseIntArg, printJson } from '../options.js';
 import { SEARCH_DEFAULTS } from '../../config/defaults.js';
 import { explainLtr, type LtrDocExplanation } from '../../ltr/explain-ltr.js';
@@ -126,9 +127,7 @@ export function registerExplainCommand(program: Command): void {
       }
       let t: string | { pid: number } = target;
       if (o.pid === true) {
-        const pid = Number(target);
-        if (!Number.isInteger(pid) || pid < 0) throw invalidArgument('pid', 'a non-negative integer', target);
-        t = { pid };
+        t = { pid: parseInteger('pid', target, 0) };
       }
       const opts: ExplainOptions = { topK: o.k };
       if (o.mode !== undefined) opts.mode = o.mode;

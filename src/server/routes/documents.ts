@@ -12,9 +12,13 @@
  *
  * Writes to one index are serialised in the server (a second write waits for the first's commit
  * instead of failing on the write lock; another process holding the lock is a 409 INDEX_LOCKED).
- * A write holds an admission slot like any request and runs under its deadline (`timeout_ms`) up to
- * the commit, which is never interrupted: a 504 after the commit began means the write may have
- * been committed — adds are upserts and deletes are idempotent, so a retry is safe.
+ * A write holds an admission slot like any request and runs under its request's signal — its
+ * deadline (`timeout_ms`), the client's disconnect, a drain that ran out of time — up to the commit:
+ * the encoding stops within one batch a worker when it aborts (the encoder's EncodeOptions.signal),
+ * and the signal is checked once more right before the commit, in the same synchronous step, so a
+ * cancelled write commits nothing and frees the encoder for the next write. The commit itself is
+ * never interrupted: once it began, the write runs to its end and answers what it committed (never
+ * a 504 for a committed write).
  *
  * Bounds: CLUSTER_WRITE_DEFAULTS.maxDocuments documents and maxDeleteIds ids per request (413
  * WRITE_TOO_LARGE beyond), and the server's body limit (`--max-body-bytes`, 413 WRITE_TOO_LARGE).
@@ -32,7 +36,7 @@ import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { CLUSTER_WRITE_DEFAULTS } from '../../config/defaults.js';
 import { PlaitError, isPlaitError } from '../../errors/index.js';
 import { commitIdOf } from '../../format/index-transaction.js';
-import { checkDocument, encodeDocuments } from '../../mutate/encode-documents.js';
+import { checkDocument, encodeDocuments, throwIfWriteCancelled } from '../../mutate/encode-documents.js';
 import { documentExists, firstIndexedId, updateIndex, type UpdateRequest, type UpdateResult } from '../../mutate/index-updater.js';
 import type { DocumentInput } from '../../docstore/types.js';
 import type { MetadataFilter } from '../../docstore/metadata-filter.js';
@@ -239,7 +243,7 @@ export const documentsRoutes: FastifyPluginAsync<DocumentsRoutesOptions> = async
    * stored, so its answer must be what the log acknowledged, never a 504 for a stored write.
    */
   const logWrite = async (reply: FastifyReply, timeoutMs: number | undefined, t: ClusterWriteTarget, input: Parameters<typeof encodeClusterWrite>[0]): Promise<WriteAck> => {
-    const write = await runWork(engine, reply, timeoutMs, async () => trackEncode(engine, t.manifest.model.name, () => encodeClusterWrite(input, t.encoder, t.manifest)));
+    const write = await runWork(engine, reply, timeoutMs, async (signal) => trackEncode(engine, t.manifest.model.name, () => encodeClusterWrite(input, t.encoder, t.manifest, { signal })));
     return t.log.append(write);
   };
   /** Per served index, the tail of its queue of writes (owned by this plugin instance). */
@@ -264,12 +268,26 @@ export const documentsRoutes: FastifyPluginAsync<DocumentsRoutesOptions> = async
     return run;
   };
 
-  // The deadline holds up to the commit (runWork around the encoding and the admission wait); from
-  // there the write runs to its end and answers what it committed — a 504 racing the commit and the
-  // served index's refresh would report a committed write as failed.
-  const write = async (entry: IndexEntry, req: UpdateRequest): Promise<Record<string, unknown>> => {
-    const { out, served } = await serialised(entry, () => updateIndex(engine.plaitIndex(entry).path, req));
-    return writeAnswer(entry.name, out, served);
+  /**
+   * A write under its request's signal (runWork): `prepare` (the encoding, in an admission slot)
+   * and the wait behind the index's earlier writes (the slot given back: commits and refreshes of
+   * other writes must not hold searches out) run under it; right before the commit the signal is
+   * checked in the same synchronous step as `updateIndex`, and from there the write runs to its end
+   * (`irrevocable`) and answers what it committed — a 504 racing the commit and the served index's
+   * refresh would report a committed write as failed.
+   */
+  const write = (reply: FastifyReply, timeoutMs: number | undefined, entry: IndexEntry, items: number, prepare: (signal: AbortSignal) => Promise<UpdateRequest>): Promise<Record<string, unknown>> => {
+    let committing = false;
+    return runWork(engine, reply, { timeoutMs, irrevocable: () => committing }, async (signal, release) => {
+      const req = await prepare(signal);
+      release();
+      const { out, served } = await serialised(entry, () => {
+        throwIfWriteCancelled(signal, items);
+        committing = true;
+        return updateIndex(engine.plaitIndex(entry).path, req);
+      });
+      return writeAnswer(entry.name, out, served);
+    });
   };
 
   app.post<{ Params: { name: string }; Body: AddBody }>(
@@ -299,12 +317,12 @@ export const documentsRoutes: FastifyPluginAsync<DocumentsRoutesOptions> = async
       // no_replace refuses before the encoding when the served generation already holds an id; the commit checks again.
       const indexed = b.no_replace === true ? firstIndexedId(docs.map((d) => d.docId), (id) => index.docstore.docIdToRowid(id) !== null) : -1;
       if (indexed >= 0) throw refusedByNoReplace(docs[indexed]!.docId, indexed);
-      const encoded = await runWork(engine, reply, b.timeout_ms, async () => {
-        const encoder = await index.encoder();
-        return trackEncode(engine, index.manifest.model.name, () => encodeDocuments(docs, encoder, index.manifest));
-      });
       try {
-        return await write(entry, { add: encoded, noReplace: b.no_replace === true });
+        return await write(reply, b.timeout_ms, entry, docs.length, async (signal) => {
+          const encoder = await index.encoder();
+          const encoded = await trackEncode(engine, index.manifest.model.name, () => encodeDocuments(docs, encoder, index.manifest, { signal }));
+          return { add: encoded, noReplace: b.no_replace === true };
+        });
       } catch (e) {
         // The library names its own option and the index folder; a client sent no_replace and documents[i].
         if (!isPlaitError(e, 'DOCUMENT_EXISTS')) throw e;
@@ -334,9 +352,7 @@ export const documentsRoutes: FastifyPluginAsync<DocumentsRoutesOptions> = async
       }
       const entry = engine.index(request.params.name);
       refuseOnReplica();
-      // The admission wait under the deadline; the commit after it runs to its end.
-      await runWork(engine, reply, b.timeout_ms, async () => undefined);
-      return write(entry, deletions);
+      return write(reply, b.timeout_ms, entry, deletions.delete.length, async () => deletions);
     },
   );
 };

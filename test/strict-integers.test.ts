@@ -1,0 +1,117 @@
+/**
+ * Integer options take decimal digits only: JavaScript's Number() read "0x10" as 16 and "1e3" as
+ * 1000, so `plait search -k 0x10` searched for 16 results and `plait serve --port 1e3` listened on
+ * 1000. One strict parser (src/config/parse-number.ts) reads every number of the command line;
+ * the server's JSON bodies take JSON numbers (1e3 is the number 1000) and refuse strings where an
+ * integer is expected, naming the field and its range. Hand-written cases, then through the CLI
+ * and a served sample index.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isPlaitError } from '../src/index.js';
+import { parseDecimal, parseInteger } from '../src/config/parse-number.js';
+import { SEARCH_DEFAULTS } from '../src/config/defaults.js';
+import type { RunningServer } from '../src/server/index.js';
+import { runPlait } from './helpers/cli.js';
+import { buildSample, serve, type SampleIndex } from './helpers/server-fixture.js';
+
+const NOT_DECIMAL_INTEGERS = ['0x10', '1e3', '1E3', '1.0', '1.', '.5', '0b11', '0o7', '1_000', ' 5', '5 ', '', ' ', 'Infinity', '-', '+', '12abc', '９', '9007199254740993'];
+
+test('parseInteger: optionally signed decimal digits in range; everything else refused with the name and the range', () => {
+  assert.equal(parseInteger('topK', '16', 1, 100), 16);
+  assert.equal(parseInteger('topK', '007', 1, 100), 7);
+  assert.equal(parseInteger('topK', '+7', 1, 100), 7);
+  assert.equal(parseInteger('offset', '-3', -10, 10), -3);
+  assert.equal(parseInteger('port', '0', 0), 0);
+  assert.equal(parseInteger('big', '9007199254740991', 0), Number.MAX_SAFE_INTEGER);
+  for (const text of NOT_DECIMAL_INTEGERS) {
+    assert.throws(
+      () => parseInteger('topK', text, 1, 10000),
+      (e: unknown) =>
+        isPlaitError(e, 'INVALID_ARGUMENT') &&
+        e.message === `Invalid argument: Expected an integer in [1, 10000] for topK but received ${JSON.stringify(text)}` &&
+        e.details?.['name'] === 'topK' &&
+        e.details?.['min'] === 1 &&
+        e.details?.['max'] === 10000,
+      JSON.stringify(text),
+    );
+  }
+  // Out of range, in either direction, and a negative where none is meaningful.
+  for (const text of ['0', '10001', '-3']) assert.throws(() => parseInteger('topK', text, 1, 10000), /Expected an integer in \[1, 10000\] for topK/);
+  assert.throws(() => parseInteger('threads', '-1', 0), (e: unknown) => isPlaitError(e, 'INVALID_ARGUMENT') && /Expected an integer >= 0 for threads but received "-1"/.test(e.message) && e.details?.['max'] === undefined);
+});
+
+test('parseDecimal: decimal fractions and exponents; hexadecimal, Infinity, white space refused', () => {
+  assert.equal(parseDecimal('alpha', '0.5', 0, 1), 0.5);
+  assert.equal(parseDecimal('alpha', '.25', 0, 1), 0.25);
+  assert.equal(parseDecimal('eta', '5e-3'), 0.005);
+  assert.equal(parseDecimal('threshold', '-1.5'), -1.5);
+  for (const text of ['0x1', 'Infinity', '-Infinity', 'NaN', ' 0.5', '', '1e', '1.2.3', '0b1']) {
+    assert.throws(() => parseDecimal('alpha', text, 0, 1), (e: unknown) => isPlaitError(e, 'INVALID_ARGUMENT') && e.message.endsWith(`Expected a number in [0, 1] for alpha but received ${JSON.stringify(text)}`), text);
+  }
+  assert.throws(() => parseDecimal('alpha', '1.5', 0, 1), /Expected a number in \[0, 1\] for alpha but received "1.5"/);
+});
+
+test('the CLI refuses "0x10" and "1e3" for integer options (exit 2, INVALID_ARGUMENT naming the option and its range)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'plait-strict-int-'));
+  try {
+    const cases: [string[], RegExp][] = [
+      [['search', 'no-such-index', 'q', '-k', '0x10'], /Expected an integer in \[1, 10000\] for topK but received "0x10" \[INVALID_ARGUMENT\]/],
+      [['search', 'no-such-index', 'q', '-k', '1e1'], /Expected an integer in \[1, 10000\] for topK but received "1e1" \[INVALID_ARGUMENT\]/],
+      [['serve', 'no-such-index', '--port', '1e3'], /Expected an integer >= 0 for port but received "1e3" \[INVALID_ARGUMENT\]/],
+      [['serve', 'no-such-index', '--max-concurrent', '0x4'], /Expected an integer >= 1 for maxConcurrent but received "0x4" \[INVALID_ARGUMENT\]/],
+      [['search', 'no-such-index', 'q', '--alpha', '0x1'], /Expected a number in \[0, 1\] for alpha but received "0x1" \[INVALID_ARGUMENT\]/],
+      [['explain', 'no-such-index', 'q', '0x10', '--pid'], /Expected an integer >= 0 for pid but received "0x10" \[INVALID_ARGUMENT\]/],
+    ];
+    for (const [args, message] of cases) {
+      const r = runPlait(dir, args);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, message, args.join(' '));
+    }
+    const json = runPlait(dir, ['search', 'no-such-index', 'q', '-k', '0x10', '--json']);
+    const err = (JSON.parse(json.stderr.trim()) as { error: { code: string; details: Record<string, unknown> } }).error;
+    assert.deepEqual([err.code, err.details['name'], err.details['min'], err.details['max'], err.details['received']], ['INVALID_ARGUMENT', 'topK', 1, SEARCH_DEFAULTS.maxTopK, '0x10']);
+    // A decimal value passes the parser: the command goes on to look for the index.
+    assert.match(runPlait(dir, ['search', 'no-such-index', 'q', '-k', '16']).stderr, /INDEX_NOT_FOUND/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+let sample: SampleIndex;
+let server: RunningServer;
+before(async () => {
+  sample = await buildSample('plait-strict-int-server-');
+  server = await serve(sample);
+});
+after(async () => {
+  await server?.close();
+  await sample?.dispose();
+});
+
+async function postRaw(path: string, body: string): Promise<{ status: number; body: any }> {
+  const res = await fetch(`${server.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  return { status: res.status, body: await res.json() };
+}
+
+test('the server: a JSON number such as 1e3 is an integer; a string such as "0x10" or "16" is a 400 naming the field and its range', async () => {
+  // 1e3 is the JSON number 1000 (JSON.parse cannot tell it from 1000): every document of the sample comes back.
+  const e3 = await postRaw('/v1/indexes/sample/search', '{"query": "honey bees", "top_k": 1e3}');
+  assert.equal(e3.status, 200, JSON.stringify(e3.body));
+  assert.equal(e3.body.results[0].hits.length, sample.index.manifest.counts.documents);
+  const range = `an integer in [1, ${SEARCH_DEFAULTS.maxTopK}]`;
+  for (const [value, shown] of [['"0x10"', '"0x10"'], ['"16"', '"16"'], ['1.5', '1.5'], ['0', '0'], [String(SEARCH_DEFAULTS.maxTopK + 1), String(SEARCH_DEFAULTS.maxTopK + 1)]] as const) {
+    const r = await postRaw('/v1/indexes/sample/search', `{"query": "honey bees", "top_k": ${value}}`);
+    assert.equal(r.status, 400, value);
+    assert.equal(r.body.error.code, 'INVALID_ARGUMENT');
+    assert.equal(r.body.error.message, `Invalid argument: Expected ${range} for body/top_k but received ${shown}`, value);
+    assert.deepEqual([r.body.error.details.field, r.body.error.details.min, r.body.error.details.max], ['body/top_k', 1, SEARCH_DEFAULTS.maxTopK]);
+  }
+  // A field with a lower bound only, on a write route: nothing is written.
+  const w = await postRaw('/v1/indexes/sample/documents', '{"documents": [{"doc_id": "x", "text": "y"}], "timeout_ms": "0x10"}');
+  assert.equal(w.status, 400);
+  assert.equal(w.body.error.message, 'Invalid argument: Expected an integer >= 1 for body/timeout_ms but received "0x10"');
+});

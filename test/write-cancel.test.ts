@@ -1,0 +1,274 @@
+/**
+ * Writes that stop when their request does: a write that passes its deadline, whose client
+ * disconnects, or that a drain cuts stops encoding within a batch, commits nothing, and leaves the
+ * encoder to the next write at once; the library's `add` and `addCorpus` take the same `signal`
+ * (`plait add` on Ctrl-C exits at once, its transaction rolled back: write-commands-trial.test.ts).
+ *
+ * How "the encoder stopped" is checked without timing: the encoder counts the texts it has encoded
+ * (Encoder.encodedTexts), and the count is read once the cancelled work has ended — for a request,
+ * when its admission slot is free (the server holds it until the work really stops, after the 504
+ * went out); for a library call, when its promise rejected (the encoder rejects once every lane has
+ * stopped). Before cancellation reached the encoder, the work ended only after every batch of the
+ * ~2,600 passages had run (the count grew by all of them); now it grows by at most the batch
+ * running at the abort, and one that started before the server noticed a disconnect.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { request } from 'node:http';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { addCorpus, readManifest, commitIdOf, isPlaitError, PlaitError, type Encoder } from '../src/index.js';
+import { CLUSTER_WRITE_DEFAULTS, ENCODER_DEFAULTS } from '../src/config/defaults.js';
+import type { RunningServer } from '../src/server/index.js';
+import { buildSample, postJson, serve, type SampleIndex } from './helpers/server-fixture.js';
+
+let sample: SampleIndex;
+let server: RunningServer;
+let base: string;
+let encoder: Encoder;
+
+before(async () => {
+  sample = await buildSample('plait-write-cancel-');
+  server = await serve(sample);
+  base = `${server.url}/v1/indexes/sample`;
+  encoder = await sample.index.encoder();
+});
+after(async () => {
+  await server?.close();
+  await sample?.dispose();
+});
+
+const WORDS = 'glaciers carve valleys while rivers braid across outwash plains and moraines hold the lakes they leave behind'.split(' ');
+
+/** As many documents as one write takes, each ~500 words: split into several passages each (~2,600 in all). */
+function bigWrite(prefix: string): { doc_id: string; text: string }[] {
+  return Array.from({ length: CLUSTER_WRITE_DEFAULTS.maxDocuments }, (_, i) => ({ doc_id: `${prefix}-${i}`, text: Array.from({ length: 500 }, (_, j) => WORDS[(i + j) % WORDS.length]).join(' ') }));
+}
+
+const encoded = (): number => encoder.encodedTexts!.document;
+
+/** What must not change when a write is cancelled: the committed generation, the counts, a search's answer. */
+async function snapshot(): Promise<{ commit: string; documents: number; hits: unknown }> {
+  const m = readManifest(sample.path);
+  const r = await postJson(`${base}/search`, { query: 'glaciers carve valleys', top_k: 5, exhaustive: true });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  return { commit: commitIdOf(m), documents: m.counts.documents, hits: r.body.results[0].hits.map((h: { doc_id: string; score: number }) => [h.doc_id, h.score]) };
+}
+
+/** Resolves once the encoder's count has grown past `from` (the big write's encoding has started); fails after 30 s. */
+async function encodingStarted(from: number): Promise<void> {
+  const until = Date.now() + 30_000;
+  while (encoded() <= from) {
+    assert.ok(Date.now() < until, 'the big write never started encoding');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/**
+ * Texts the encoder may still finish after the test saw an abort: the batch running then (the
+ * sample's encoder has one worker) and one more that may have started before the server noticed a
+ * disconnect. Without cancellation the rest of the write (hundreds of texts) ran.
+ */
+const AFTER_ABORT = 2 * ENCODER_DEFAULTS.batchSize;
+
+/** Resolves once `served`'s requests have all ended (no admission slot held); fails after 60 s. */
+async function workEnded(served: RunningServer = server): Promise<void> {
+  const until = Date.now() + 60_000;
+  while (served.engine.admission.inFlight > 0) {
+    assert.ok(Date.now() < until, 'the cancelled work never ended');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/**
+ * Once the cancelled request's work has ended, the count shows it stopped within a batch of the
+ * abort (`atAbort`: the count when the test saw it); then the next write commits at once.
+ */
+async function stoppedThenNextWrite(atAbort: number, doc: string, served: RunningServer = server): Promise<void> {
+  await workEnded(served);
+  const grew = encoded() - atAbort;
+  assert.ok(grew <= AFTER_ABORT, `the cancelled work kept encoding: ${grew} texts were encoded after its abort`);
+  const r = await postJson(`${base}/documents`, { documents: [{ doc_id: doc, text: 'a short note about kites' }] });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.equal(r.body.added, 1);
+  const del = await postJson(`${base}/documents/delete`, { doc_ids: [doc] });
+  assert.equal(del.body.deleted, 1);
+}
+
+test('the big write really is many batches (the precondition of the tests below)', () => {
+  const tokens = bigWrite('p').reduce((s, d) => s + encoder.tokenize(d.text).ids.length, 0);
+  assert.ok(tokens / sample.index.manifest.model.documentWindow > 4 * CLUSTER_WRITE_DEFAULTS.maxDocuments, `${tokens} tokens`);
+});
+
+test('a write past its deadline answers 504, stops encoding, commits nothing; the next write runs at once', async () => {
+  const was = await snapshot();
+  const before = encoded();
+  const r = await postJson(`${base}/documents`, { documents: bigWrite('late'), timeout_ms: 300 });
+  assert.equal(r.status, 504, JSON.stringify(r.body));
+  assert.equal(r.body.error.code, 'TIMEOUT');
+  assert.ok(encoded() - before < CLUSTER_WRITE_DEFAULTS.maxDocuments, 'the deadline came early in the encoding');
+  await stoppedThenNextWrite(encoded(), 'after-timeout');
+  const now = await snapshot();
+  assert.equal(now.documents, was.documents);
+  assert.deepEqual(now.hits, was.hits);
+  const gone = await postJson(`${base}/documents/delete`, { doc_ids: ['late-0', 'late-255'] });
+  assert.deepEqual([gone.body.committed, gone.body.missing], [false, ['late-0', 'late-255']]);
+});
+
+test('a client that disconnects mid-write stops its encoding; nothing is committed', async () => {
+  const was = await snapshot();
+  const before = encoded();
+  const body = JSON.stringify({ documents: bigWrite('gone'), timeout_ms: 60_000 });
+  const req = request(`${base}/documents`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } });
+  req.on('error', () => {}); // the hang-up this test makes
+  const closed = new Promise((r) => req.once('close', r));
+  req.end(body);
+  await encodingStarted(before);
+  req.destroy();
+  const atAbort = encoded();
+  await closed;
+  await stoppedThenNextWrite(atAbort, 'after-disconnect');
+  const now = await snapshot();
+  assert.equal(now.documents, was.documents);
+  assert.deepEqual(now.hits, was.hits);
+  const gone = await postJson(`${base}/documents/delete`, { doc_ids: ['gone-0'] });
+  assert.deepEqual(gone.body.missing, ['gone-0']);
+});
+
+test('a drain that runs out of time cuts a write: its encoding stops and nothing is committed', async () => {
+  const drained = await serve(sample, { drainTimeoutMs: 100 });
+  const was = readManifest(sample.path);
+  const before = encoded();
+  const answer = postJson(`${drained.url}/v1/indexes/sample/documents`, { documents: bigWrite('drain'), timeout_ms: 60_000 }).catch((e: unknown) => e);
+  await encodingStarted(before);
+  const closing = drained.close();
+  await new Promise((r) => setTimeout(r, 100 + 20));
+  const atAbort = encoded(); // the drain timed out (100 ms) and aborted the write
+  assert.equal(await closing, false, 'the write was in flight when the drain timed out');
+  const r = (await answer) as { status?: number; body?: { error: { code: string } } };
+  // Answered 503 INDEX_CLOSED when the answer made it out in the grace period; else the connection was cut.
+  if (r.status !== undefined) assert.equal(r.body!.error.code, 'INDEX_CLOSED');
+  await stoppedThenNextWrite(atAbort, 'after-drain', drained);
+  assert.equal(readManifest(sample.path).counts.documents, was.counts.documents);
+});
+
+test('the library: add with an aborted signal rejects ABORTED (or the reason given), stops encoding and writes nothing', async () => {
+  const m = readManifest(sample.path);
+  const docs = bigWrite('lib').map((d) => ({ docId: d.doc_id, title: '', text: d.text }));
+  // Already aborted: nothing is encoded.
+  const before = encoded();
+  await assert.rejects(sample.index.add(docs.slice(0, 2), { signal: AbortSignal.abort() }), (e: unknown) => isPlaitError(e, 'ABORTED'));
+  assert.equal(encoded(), before);
+  // AbortSignal.timeout's reason (a TimeoutError) is TIMEOUT.
+  await assert.rejects(sample.index.add(docs.slice(0, 2), { signal: AbortSignal.abort(new DOMException('late', 'TimeoutError')) }), (e: unknown) => isPlaitError(e, 'TIMEOUT'));
+  // A PlaitError reason is what is thrown.
+  const reason = new PlaitError('TIMEOUT', { message: 'the caller gave up' });
+  await assert.rejects(sample.index.add(docs.slice(0, 2), { signal: AbortSignal.abort(reason) }), (e: unknown) => e === reason);
+  // Aborted mid-encoding.
+  const controller = new AbortController();
+  const adding = sample.index.add(docs, { signal: controller.signal });
+  await encodingStarted(before);
+  controller.abort();
+  const atAbort = encoded();
+  // The add rejects once the encoder's lanes have stopped: the count is final.
+  await assert.rejects(adding, (e: unknown) => isPlaitError(e, 'ABORTED'));
+  assert.ok(encoded() - atAbort <= AFTER_ABORT, `the cancelled add kept encoding: ${encoded() - atAbort} texts after its abort`);
+  const now = readManifest(sample.path);
+  assert.deepEqual([commitIdOf(now), now.counts.documents], [commitIdOf(m), m.counts.documents]);
+  // The index takes the next add at once.
+  const r = await sample.index.add([{ docId: 'lib-after', title: '', text: 'a short note about kites' }]);
+  assert.equal(r.added, 1);
+  await sample.index.delete(['lib-after']);
+});
+
+test("addCorpus (plait add's library half) takes the same signal: aborted mid-encoding, it stops and writes nothing", async () => {
+  const m = readManifest(sample.path);
+  const file = join(sample.dir, 'big.jsonl');
+  writeFileSync(file, bigWrite('corpus').map((d) => JSON.stringify({ _id: d.doc_id, text: d.text })).join('\n') + '\n');
+  const controller = new AbortController();
+  const before = encoded();
+  const adding = addCorpus(sample.path, file, { encoder, signal: controller.signal });
+  await encodingStarted(before);
+  controller.abort();
+  const atAbort = encoded();
+  await assert.rejects(adding, (e: unknown) => isPlaitError(e, 'ABORTED'));
+  assert.ok(encoded() - atAbort <= AFTER_ABORT, `the cancelled addCorpus kept encoding: ${encoded() - atAbort} texts after its abort`);
+  const now = readManifest(sample.path);
+  assert.deepEqual([commitIdOf(now), now.counts.documents], [commitIdOf(m), m.counts.documents]);
+});
+
+test('an encode request past its deadline (POST /v1/encode) stops encoding too', async () => {
+  const before = encoded();
+  const texts = bigWrite('enc').map((d) => d.text);
+  const r = await postJson(`${server.url}/v1/encode`, { texts, kind: 'document', timeout_ms: 300 });
+  assert.equal(r.status, 504, JSON.stringify(r.body).slice(0, 200));
+  const atAbort = encoded();
+  assert.ok(atAbort - before < texts.length, 'the deadline came before the end of the encoding');
+  await workEnded();
+  assert.ok(encoded() - atAbort <= AFTER_ABORT, `the cancelled encode kept encoding: ${encoded() - atAbort} texts after its 504`);
+});
+
+test('a write whose deadline passes after its commit began answers what it committed, never a 504', async () => {
+  const g = readManifest(sample.path).generation ?? 0;
+  const timeoutMs = 4_000;
+  // The served index's refresh (after the commit) is held until the deadline has surely passed.
+  const refresh = sample.index.refresh.bind(sample.index);
+  let held = false;
+  sample.index.refresh = async () => {
+    if (!held) {
+      held = true;
+      await new Promise((r) => setTimeout(r, timeoutMs + 200));
+    }
+    return refresh();
+  };
+  try {
+    const r = await postJson(`${base}/documents`, { documents: [{ doc_id: 'late-commit', text: 'committed while its deadline ran out' }], timeout_ms: timeoutMs });
+    assert.ok(held, 'the commit was reached before the deadline');
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.deepEqual([r.body.committed, r.body.added, r.body.generation_number], [true, 1, g + 1]);
+  } finally {
+    sample.index.refresh = refresh;
+  }
+  const del = await postJson(`${base}/documents/delete`, { doc_ids: ['late-commit'] });
+  assert.equal(del.body.deleted, 1);
+});
+
+test("a write waiting behind another write's commit holds no admission slot (searches are not held out)", async () => {
+  const refresh = sample.index.refresh.bind(sample.index);
+  let open!: () => void;
+  const gate = new Promise<void>((r) => (open = r));
+  let arrived!: () => void;
+  const atGate = new Promise<void>((r) => (arrived = r));
+  let first = true;
+  // Write A's refresh (after its commit) is held: the index's queue of writes waits behind it.
+  sample.index.refresh = async () => {
+    if (first) {
+      first = false;
+      arrived();
+      await gate;
+    }
+    return refresh();
+  };
+  try {
+    const a = postJson(`${base}/documents`, { documents: [{ doc_id: 'queued-a', text: 'the first of two queued writes' }] });
+    await atGate;
+    const before = encoded();
+    const b = postJson(`${base}/documents`, { documents: [{ doc_id: 'queued-b', text: 'the second of two queued writes' }] });
+    // B encodes in a slot, then waits behind A with its slot given back: none is held.
+    const until = Date.now() + 30_000;
+    while (encoded() === before || server.engine.admission.inFlight > 0) {
+      assert.ok(Date.now() < until, `${server.engine.admission.inFlight} admission slots still held by writes waiting for a commit`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const searched = await postJson(`${base}/search`, { query: 'queued writes', top_k: 1 });
+    assert.equal(searched.status, 200);
+    open();
+    const [ra, rb] = await Promise.all([a, b]);
+    assert.deepEqual([ra.status, rb.status, rb.body.generation_number - ra.body.generation_number], [200, 200, 1]);
+  } finally {
+    open();
+    sample.index.refresh = refresh;
+  }
+  const del = await postJson(`${base}/documents/delete`, { doc_ids: ['queued-a', 'queued-b'] });
+  assert.equal(del.body.deleted, 2);
+});
