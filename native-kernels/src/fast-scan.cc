@@ -109,8 +109,7 @@ struct FastScanScratch {
   std::vector<uint8_t> quadTables;  // per call, VBMI path: [q][i][64], byte 16j + v = E_i[4q + j][v] (0 past 2 nBytes)
   std::vector<uint16_t> accI;     // per block: [i][64] sums, permuted: k < 32 token 2k, else token 2(k - 32) + 1
   std::vector<uint16_t> accT;     // per block: [64 tokens][lanes] sums in token order
-  std::vector<int32_t> blockCodes;
-  std::vector<float> offsets, blockInv, decoded;
+  std::vector<float> offsets, decoded;
   std::vector<const uint8_t*> rows;
 };
 FastScanScratch& scratch() {
@@ -322,6 +321,65 @@ PLAIT_FS_VBMI inline void quadLookups(__m512i* acc, const __m512i* x, __m512i t,
 #endif
 }
 
+// The VBMI path's sums in chunks (part H): chunk (o, c) holds token octet o (tokens 8o..8o + 7) x
+// query quad c (query tokens 4c..4c + 3), 32 uint16 at accI + (o * lanes / 4 + c) * 32, word 4u + m =
+// token 8o + u, query token 4c + m. A group's int32 sums become chunks with 2 vpackusdw (two query
+// tokens' 16-token vectors -> one zmm, per 128-bit lane 4 tokens of each; the sums are < 2^16, so
+// the unsigned saturation is the identity) and 2 vpermt2w a 16 tokens: 16 zmm stores a block and
+// group instead of 16 vpmovdw ymm stores, and transposeChunksVbmi's qword transpose is cheaper than
+// the 16 x 16 word transpose of token-order rows. Query tokens a group lacks in its last quad are
+// stored as 0; a group whose first query token is not a multiple of 4 (not produced by
+// accumulateVbmi today) takes a scalar store.
+// vpermt2w indexes of storeGroupSumsVbmi: output word 4u + m (token tau = 8h + u of the 16, h the
+// octet) from p01 (m < 2) or p23 (+32): 128-bit lane tau / 4, its first (m even) or second (m odd)
+// query token, position tau % 4.
+struct ChunkIndex {
+  alignas(64) int16_t w[2][32];
+  constexpr ChunkIndex() : w{} {
+    for (int h = 0; h < 2; ++h)
+      for (int u = 0; u < 8; ++u)
+        for (int m = 0; m < 4; ++m) {
+          const int tau = 8 * h + u;
+          w[h][4 * u + m] = static_cast<int16_t>((m >= 2 ? 32 : 0) + 8 * (tau / 4) + (m & 1) * 4 + tau % 4);
+        }
+  }
+};
+constexpr ChunkIndex kChunkIndexTable{};
+constexpr const int16_t (&kChunkIndex)[2][32] = kChunkIndexTable.w;
+
+template <int G>
+PLAIT_FS_VBMI inline void storeGroupSumsVbmi(const __m512i (*acc)[4], size_t qLen, size_t i0, uint16_t* accI) {
+  const size_t quadsPerOctet = codeLutLanes(qLen) / 4;
+  if (i0 % 4 != 0) {
+    alignas(64) uint16_t w[G][kBlock];
+#pragma GCC unroll 4
+    for (int g = 0; g < G; ++g)
+#pragma GCC unroll 4
+      for (int k = 0; k < 4; ++k)
+        _mm256_store_si256(reinterpret_cast<__m256i*>(w[g] + 16 * k), _mm512_cvtepi32_epi16(acc[g][k]));
+    for (int g = 0; g < G; ++g) {
+      const size_t i = i0 + static_cast<size_t>(g);
+      for (size_t t = 0; t < kBlock; ++t) accI[((t / 8) * quadsPerOctet + i / 4) * 32 + (t % 8) * 4 + i % 4] = w[g][t];
+    }
+    return;
+  }
+  const __m512i idx0 = _mm512_load_si512(kChunkIndex[0]), idx1 = _mm512_load_si512(kChunkIndex[1]);
+  const __m512i zero = _mm512_setzero_si512();
+#define PLAIT_FS_AT(g, k) ((g) < G ? acc[(g) < G ? (g) : 0][k] : zero)
+#pragma GCC unroll 2
+  for (int c = 0; c < (G + 3) / 4; ++c) {
+    uint16_t* base = accI + (i0 / 4 + static_cast<size_t>(c)) * 32;
+#pragma GCC unroll 4
+    for (int k = 0; k < 4; ++k) {
+      const __m512i p01 = _mm512_packus_epi32(PLAIT_FS_AT(4 * c, k), PLAIT_FS_AT(4 * c + 1, k));
+      const __m512i p23 = _mm512_packus_epi32(PLAIT_FS_AT(4 * c + 2, k), PLAIT_FS_AT(4 * c + 3, k));
+      _mm512_storeu_si512(base + (2 * static_cast<size_t>(k)) * quadsPerOctet * 32, _mm512_permutex2var_epi16(p01, idx0, p23));
+      _mm512_storeu_si512(base + (2 * static_cast<size_t>(k) + 1) * quadsPerOctet * 32, _mm512_permutex2var_epi16(p01, idx1, p23));
+    }
+  }
+#undef PLAIT_FS_AT
+}
+
 // G query tokens at a time: 4 index zmm (64 tokens) x G tables -> 4 G int32 accumulators, which
 // stay in registers only when the loops over them are unrolled before GCC's scalar replacement.
 template <int G>
@@ -341,11 +399,7 @@ PLAIT_FS_VBMI void accumulateGroupVbmi(const uint8_t* quads, const uint8_t* quad
 #pragma GCC unroll 4
     for (int g = 0; g < G; ++g) quadLookups(acc[g], x, _mm512_loadu_si512(tq + 64 * g), ones);
   }
-#pragma GCC unroll 4
-  for (int g = 0; g < G; ++g)
-#pragma GCC unroll 4
-    for (int k = 0; k < 4; ++k)
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(accI + (i0 + g) * kBlock + 16 * k), _mm512_cvtepi32_epi16(acc[g][k]));
+  storeGroupSumsVbmi<G>(acc, qLen, i0, accI);
 }
 
 // Query tokens a pass over the quads: 16 accumulators, 4 index zmm, a table, the ones and two
@@ -367,8 +421,38 @@ PLAIT_FS_VBMI void accumulateVbmi(const uint8_t* quads, const uint8_t* quadTable
   }
 }
 
-PLAIT_FS_AVX512 void transposeInOrderAvx512(const uint16_t* accI, size_t qLen, size_t lanes, uint16_t* accT) {
-  transposeRowsAvx512<false>(accI, qLen, lanes, accT);
+// accT[t * lanes + i] from the chunks (storeGroupSumsVbmi): per token octet and 4 query quads (16
+// lanes), a 4 x 8 qword transpose in two rounds of vpermt2q (8 a round trip of 8 tokens x 16 lanes:
+// 1 a token and 16 lanes, where transposeWords takes 4), two tokens' 16 lanes a zmm. Quads no group
+// wrote (4c >= qLen) are read as zero.
+PLAIT_FS_VBMI void transposeChunksVbmi(const uint16_t* accI, size_t qLen, size_t lanes, uint16_t* accT) {
+  const size_t quadsPerOctet = lanes / 4, written = (qLen + 3) / 4;
+  // Round 1: chunks c, c + 1 -> [c u, c + 1 u] for u = 0..3 (a) or 4..7 (b); round 2: two of those
+  // -> tokens 2v, 2v + 1 with their four quads in order.
+  const __m512i r1a = _mm512_setr_epi64(0, 8, 1, 9, 2, 10, 3, 11), r1b = _mm512_setr_epi64(4, 12, 5, 13, 6, 14, 7, 15);
+  const __m512i r2a = _mm512_setr_epi64(0, 1, 8, 9, 2, 3, 10, 11), r2b = _mm512_setr_epi64(4, 5, 12, 13, 6, 7, 14, 15);
+  for (size_t s = 0; s < lanes / 16; ++s) {
+    __mmask8 m[4];
+    for (size_t c = 0; c < 4; ++c) m[c] = 4 * s + c < written ? 0xFF : 0;
+    for (size_t o = 0; o < kBlock / 8; ++o) {
+      const uint16_t* ch = accI + (o * quadsPerOctet + 4 * s) * 32;
+      const __m512i a0 = _mm512_maskz_loadu_epi64(m[0], ch), a1 = _mm512_maskz_loadu_epi64(m[1], ch + 32);
+      const __m512i a2 = _mm512_maskz_loadu_epi64(m[2], ch + 64), a3 = _mm512_maskz_loadu_epi64(m[3], ch + 96);
+      const __m512i p = _mm512_permutex2var_epi64(a0, r1a, a1), pb = _mm512_permutex2var_epi64(a0, r1b, a1);
+      const __m512i q = _mm512_permutex2var_epi64(a2, r1a, a3), qb = _mm512_permutex2var_epi64(a2, r1b, a3);
+      const __m512i x[4] = {_mm512_permutex2var_epi64(p, r2a, q), _mm512_permutex2var_epi64(p, r2b, q),
+                            _mm512_permutex2var_epi64(pb, r2a, qb), _mm512_permutex2var_epi64(pb, r2b, qb)};
+      uint16_t* out = accT + (8 * o) * lanes + 16 * s;
+      for (size_t v = 0; v < 4; ++v) {
+        if (lanes == 16) {
+          _mm512_storeu_si512(out + 2 * v * 16, x[v]);
+        } else {
+          _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 2 * v * lanes), _mm512_castsi512_si256(x[v]));
+          _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + (2 * v + 1) * lanes), _mm512_extracti64x4_epi64(x[v], 1));
+        }
+      }
+    }
+  }
 }
 #endif
 
@@ -444,32 +528,45 @@ inline void prefetchRow(const Epilogue& e, int32_t code) {
   for (size_t o = 0; o < e.qLen * sizeof(float); o += 64) _mm_prefetch(row + o, _MM_HINT_T0);
 }
 
-// AVX-512 with the running maxima in registers: G groups of 16 query tokens (qLen <= 16 G).
-template <int G>
+// AVX-512 with the running maxima in registers: G groups of 16 query tokens (qLen <= 16 G); Norm:
+// invs is not null (a template argument, so the loop has no branch on it). The struct's fields are
+// read once into locals and the rows walked by pointer: GCC reloaded qLen and lanes from the struct
+// and multiplied them every token (part H).
+template <int G, bool Norm>
 PLAIT_FS_AVX512 void runAvx512G(const Epilogue& e, const uint16_t* accT, const int32_t* codes, const float* invs,
                                 size_t n, float* best) {
   __m512 b[G], sc[G], off[G];
   __mmask16 m[G];
+  const size_t qLen = e.qLen, lanes = e.lanes;
+  const float* S = e.S;
   for (int g = 0; g < G; ++g) {
-    const size_t left = e.qLen - std::min<size_t>(e.qLen, 16 * g);
+    const size_t left = qLen - std::min<size_t>(qLen, 16 * g);
     m[g] = static_cast<__mmask16>(left >= 16 ? 0xFFFFu : (1u << left) - 1);
     b[g] = _mm512_loadu_ps(best + 16 * g);
     sc[g] = _mm512_loadu_ps(e.scales + 16 * g);
     off[g] = _mm512_loadu_ps(e.offsets + 16 * g);
   }
-  for (size_t t = 0; t < n; ++t) {
+  const uint16_t* acc = accT;
+  for (size_t t = 0; t < n; ++t, acc += lanes) {
     if (t + kPrefetch < n) prefetchRow(e, codes[t + kPrefetch]);
-    const float* s = e.S + static_cast<size_t>(codes[t]) * e.qLen;
-    const uint16_t* acc = accT + t * e.lanes;
+    const float* s = S + static_cast<size_t>(codes[t]) * qLen;
+#pragma GCC unroll 4
     for (int g = 0; g < G; ++g) {
       const __m512 af = _mm512_cvtepi32_ps(_mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(acc + 16 * g))));
       __m512 y = _mm512_add_ps(_mm512_maskz_loadu_ps(m[g], s + 16 * g), _mm512_add_ps(_mm512_mul_ps(sc[g], af), off[g]));
-      if (invs != nullptr) y = _mm512_mul_ps(y, _mm512_set1_ps(invs[t]));
+      if (Norm) y = _mm512_mul_ps(y, _mm512_set1_ps(invs[t]));
       // maxps(y, old) is (y > old ? y : old), the scalar rule; lanes past qLen keep their value.
       b[g] = _mm512_mask_max_ps(b[g], m[g], y, b[g]);
     }
   }
   for (int g = 0; g < G; ++g) _mm512_storeu_ps(best + 16 * g, b[g]);
+}
+
+template <int G>
+PLAIT_FS_AVX512 void runAvx512G(const Epilogue& e, const uint16_t* accT, const int32_t* codes, const float* invs,
+                                size_t n, float* best) {
+  if (invs != nullptr) runAvx512G<G, true>(e, accT, codes, invs, n, best);
+  else runAvx512G<G, false>(e, accT, codes, invs, n, best);
 }
 
 PLAIT_FS_AVX512 void runAvx512(const Epilogue& e, const uint16_t* accT, const int32_t* codes, const float* invs,
@@ -558,7 +655,7 @@ Path pathFor(CodeSimd simd) {
 #if defined(__x86_64__)
     case CodeSimd::Avx512:
       if (vbmiAllowed())
-        return {FastScanPath::Avx512Vbmi, layoutVbmi, accumulateVbmi, transposeInOrderAvx512, runAvx512, true};
+        return {FastScanPath::Avx512Vbmi, layoutVbmi, accumulateVbmi, transposeChunksVbmi, runAvx512, true};
       // AVX-512VL (EVEX ymm, 32 registers) comes with AVX-512BW on every CPU that has both; checked anyway.
       if (__builtin_cpu_supports("avx512vl"))
         return {FastScanPath::Avx512Bw, layoutAvx512, accumulateAvx512, transposeAvx512, runAvx512, false};
@@ -841,7 +938,6 @@ void maxsimFastScanWith(CodeSimd simd, const float* S, size_t qLen, const uint8_
   FastScanScratch& sc = scratch();
   sc.offsets.assign(lanes, 0.f);
   std::copy(offsets, offsets + qLen, sc.offsets.begin());
-  sc.blockInv.resize(kBlock);
   sc.nibs.resize((nBytes + 1) * 2 * kBlock);  // nibble rows (2 nBytes) or quads (4 ceil(nBytes / 2) a token)
   if (path.quads) {
     sc.quadTables.resize((nBytes + 1) / 2 * qLen * 64);
@@ -854,7 +950,6 @@ void maxsimFastScanWith(CodeSimd simd, const float* S, size_t qLen, const uint8_
   sc.scales.assign(lanes, 0.f);
   std::copy(scales, scales + qLen, sc.scales.begin());
   sc.rows.resize(kBlock);
-  sc.blockCodes.resize(kBlock);
   const auto emptyScore = [&]() {
     float total = 0.f;
     for (size_t i = 0; i < qLen; ++i) total += (qWeights != nullptr ? qWeights[i] : 1.f) * kEmptyTokenScore;
@@ -862,8 +957,11 @@ void maxsimFastScanWith(CodeSimd simd, const float* S, size_t qLen, const uint8_
   };
   // Walk the documents' tokens in order, 64 a block; a document may span blocks. A block is cut
   // into runs of one document each (at most 65).
+  // The epilogue reads a run's centroid ids and inverse norms where they are (codes + row,
+  // invNorms + row): a run is contiguous rows of one document (part H: the per-token copies into
+  // block arrays went).
   struct Run {
-    size_t doc, t0, t1;
+    size_t doc, row, t0, t1;
     bool last;  // the document's last token is in this run
   };
   Run runs[kBlock + 1];
@@ -885,17 +983,19 @@ void maxsimFastScanWith(CodeSimd simd, const float* S, size_t qLen, const uint8_
       }
       const size_t take = std::min(kBlock - n, len - j);
       const size_t row = static_cast<size_t>(tokenStarts[d]) + j;
-      for (size_t r = 0; r < take; ++r) {
-        sc.rows[n + r] = residuals + (row + r) * nBytes;
-        sc.blockCodes[n + r] = codes[row + r];
-      }
+      for (size_t r = 0; r < take; ++r) sc.rows[n + r] = residuals + (row + r) * nBytes;
       if (invNorms != nullptr) {
         // The cache holds NaN until a token is first scored: its inverse norm is computed then.
-        // Warm runs have none: one vectorised pass over the run says so (the token-by-token scan
-        // below was a third of the block walk's time).
-        bool cold = false;
-        for (size_t r = 0; r < take; ++r) cold |= invNorms[row + r] != invNorms[row + r];
-        for (size_t r = 0; cold && r < take;) {
+        // Warm runs have none: one pass over the run's bits says so, in integers (NaN: exponent all
+        // ones, mantissa not 0), a loop GCC vectorises; its float form (x != x) stayed scalar, a
+        // ucomiss a token (part H; the token-by-token scan below was a third of the walk's time).
+        uint32_t cold = 0;
+        for (size_t r = 0; r < take; ++r) {
+          uint32_t bits;
+          std::memcpy(&bits, invNorms + row + r, sizeof bits);
+          cold |= static_cast<uint32_t>((bits & 0x7FFFFFFFu) > 0x7F800000u);
+        }
+        for (size_t r = 0; cold != 0 && r < take;) {
           size_t end = r;  // [r, end): tokens not yet in the cache, computed in one call
           while (end < take && invNorms[row + end] != invNorms[row + end]) ++end;
           if (end > r) {
@@ -908,10 +1008,9 @@ void maxsimFastScanWith(CodeSimd simd, const float* S, size_t qLen, const uint8_
             ++r;
           }
         }
-        std::copy(invNorms + row, invNorms + row + take, sc.blockInv.begin() + static_cast<std::ptrdiff_t>(n));
       }
       j += take;
-      runs[nRuns++] = {d, n, n + take, j == len};
+      runs[nRuns++] = {d, row, n, n + take, j == len};
       n += take;
       if (j == len) {
         ++d;
@@ -927,8 +1026,8 @@ void maxsimFastScanWith(CodeSimd simd, const float* S, size_t qLen, const uint8_
     path.transpose(sc.accI.data(), qLen, lanes, sc.accT.data());
     for (size_t r = 0; r < nRuns; ++r) {
       const Run& run = runs[r];
-      path.run(e, sc.accT.data() + run.t0 * lanes, sc.blockCodes.data() + run.t0,
-               invNorms != nullptr ? sc.blockInv.data() + run.t0 : nullptr, run.t1 - run.t0, sc.best.data());
+      path.run(e, sc.accT.data() + run.t0 * lanes, codes + run.row, invNorms != nullptr ? invNorms + run.row : nullptr,
+               run.t1 - run.t0, sc.best.data());
       if (!run.last) continue;
       float total = 0.f;
       for (size_t i = 0; i < qLen; ++i) total += qWeights != nullptr ? qWeights[i] * sc.best[i] : sc.best[i];
