@@ -539,6 +539,7 @@ PLAIT_FS_AVX512 void runAvx512G(const Epilogue& e, const uint16_t* accT, const i
   __mmask16 m[G];
   const size_t qLen = e.qLen, lanes = e.lanes;
   const float* S = e.S;
+#pragma GCC unroll 4
   for (int g = 0; g < G; ++g) {
     const size_t left = qLen - std::min<size_t>(qLen, 16 * g);
     m[g] = static_cast<__mmask16>(left >= 16 ? 0xFFFFu : (1u << left) - 1);
@@ -548,7 +549,13 @@ PLAIT_FS_AVX512 void runAvx512G(const Epilogue& e, const uint16_t* accT, const i
   }
   const uint16_t* acc = accT;
   for (size_t t = 0; t < n; ++t, acc += lanes) {
-    if (t + kPrefetch < n) prefetchRow(e, codes[t + kPrefetch]);
+    if (t + kPrefetch < n) {
+      // prefetchRow's lines, unrolled: row bytes 0, 64, .. below qLen * 4.
+      const char* row = reinterpret_cast<const char*>(S + static_cast<size_t>(codes[t + kPrefetch]) * qLen);
+#pragma GCC unroll 4
+      for (int g = 0; g < G; ++g)
+        if (static_cast<size_t>(16 * g) < qLen) _mm_prefetch(row + 64 * g, _MM_HINT_T0);
+    }
     const float* s = S + static_cast<size_t>(codes[t]) * qLen;
 #pragma GCC unroll 4
     for (int g = 0; g < G; ++g) {
@@ -559,6 +566,7 @@ PLAIT_FS_AVX512 void runAvx512G(const Epilogue& e, const uint16_t* accT, const i
       b[g] = _mm512_mask_max_ps(b[g], m[g], y, b[g]);
     }
   }
+#pragma GCC unroll 4
   for (int g = 0; g < G; ++g) _mm512_storeu_ps(best + 16 * g, b[g]);
 }
 
