@@ -421,35 +421,44 @@ PLAIT_FS_VBMI void accumulateVbmi(const uint8_t* quads, const uint8_t* quadTable
   }
 }
 
-// accT[t * lanes + i] from the chunks (storeGroupSumsVbmi): per token octet and 4 query quads (16
-// lanes), a 4 x 8 qword transpose in two rounds of vpermt2q (8 a round trip of 8 tokens x 16 lanes:
-// 1 a token and 16 lanes, where transposeWords takes 4), two tokens' 16 lanes a zmm. Quads no group
-// wrote (4c >= qLen) are read as zero.
-PLAIT_FS_VBMI void transposeChunksVbmi(const uint16_t* accI, size_t qLen, size_t lanes, uint16_t* accT) {
-  const size_t quadsPerOctet = lanes / 4, written = (qLen + 3) / 4;
-  // Round 1: chunks c, c + 1 -> [c u, c + 1 u] for u = 0..3 (a) or 4..7 (b); round 2: two of those
-  // -> tokens 2v, 2v + 1 with their four quads in order.
+// One token octet x 4 query quads (16 lanes) of the chunks -> x[v] = tokens 2v, 2v + 1, each with its
+// 16 lanes in order (a 4 x 8 qword transpose in two rounds of vpermt2q: chunks c, c + 1 -> [c u,
+// c + 1 u] for u = 0..3 or 4..7, then two of those -> a token pair). m[c]: 0 for a quad no group
+// wrote (4c >= qLen), read as zero.
+PLAIT_FS_VBMI inline void transposeOctetVbmi(const uint16_t* ch, const __mmask8* m, __m512i* x) {
   const __m512i r1a = _mm512_setr_epi64(0, 8, 1, 9, 2, 10, 3, 11), r1b = _mm512_setr_epi64(4, 12, 5, 13, 6, 14, 7, 15);
   const __m512i r2a = _mm512_setr_epi64(0, 1, 8, 9, 2, 3, 10, 11), r2b = _mm512_setr_epi64(4, 5, 12, 13, 6, 7, 14, 15);
+  const __m512i a0 = _mm512_maskz_loadu_epi64(m[0], ch), a1 = _mm512_maskz_loadu_epi64(m[1], ch + 32);
+  const __m512i a2 = _mm512_maskz_loadu_epi64(m[2], ch + 64), a3 = _mm512_maskz_loadu_epi64(m[3], ch + 96);
+  const __m512i p = _mm512_permutex2var_epi64(a0, r1a, a1), pb = _mm512_permutex2var_epi64(a0, r1b, a1);
+  const __m512i q = _mm512_permutex2var_epi64(a2, r1a, a3), qb = _mm512_permutex2var_epi64(a2, r1b, a3);
+  x[0] = _mm512_permutex2var_epi64(p, r2a, q);
+  x[1] = _mm512_permutex2var_epi64(p, r2b, q);
+  x[2] = _mm512_permutex2var_epi64(pb, r2a, qb);
+  x[3] = _mm512_permutex2var_epi64(pb, r2b, qb);
+}
+
+// The chunk loads' masks of 16-lane set s (chunks 4s..4s + 3).
+inline void chunkMasks(size_t s, size_t qLen, __mmask8* m) {
+  const size_t written = (qLen + 3) / 4;
+  for (size_t c = 0; c < 4; ++c) m[c] = 4 * s + c < written ? 0xFF : 0;
+}
+
+// accT[t * lanes + i] from the chunks (storeGroupSumsVbmi), for queries past 32 tokens (up to 32,
+// runChunksVbmi reads the chunks itself): 1 vpermt2q a token and 16 lanes, where transposeWords
+// takes 4, two tokens' 16 lanes a zmm.
+PLAIT_FS_VBMI void transposeChunksVbmi(const uint16_t* accI, size_t qLen, size_t lanes, uint16_t* accT) {
+  const size_t quadsPerOctet = lanes / 4;
   for (size_t s = 0; s < lanes / 16; ++s) {
     __mmask8 m[4];
-    for (size_t c = 0; c < 4; ++c) m[c] = 4 * s + c < written ? 0xFF : 0;
+    chunkMasks(s, qLen, m);
     for (size_t o = 0; o < kBlock / 8; ++o) {
-      const uint16_t* ch = accI + (o * quadsPerOctet + 4 * s) * 32;
-      const __m512i a0 = _mm512_maskz_loadu_epi64(m[0], ch), a1 = _mm512_maskz_loadu_epi64(m[1], ch + 32);
-      const __m512i a2 = _mm512_maskz_loadu_epi64(m[2], ch + 64), a3 = _mm512_maskz_loadu_epi64(m[3], ch + 96);
-      const __m512i p = _mm512_permutex2var_epi64(a0, r1a, a1), pb = _mm512_permutex2var_epi64(a0, r1b, a1);
-      const __m512i q = _mm512_permutex2var_epi64(a2, r1a, a3), qb = _mm512_permutex2var_epi64(a2, r1b, a3);
-      const __m512i x[4] = {_mm512_permutex2var_epi64(p, r2a, q), _mm512_permutex2var_epi64(p, r2b, q),
-                            _mm512_permutex2var_epi64(pb, r2a, qb), _mm512_permutex2var_epi64(pb, r2b, qb)};
+      __m512i x[4];
+      transposeOctetVbmi(accI + (o * quadsPerOctet + 4 * s) * 32, m, x);
       uint16_t* out = accT + (8 * o) * lanes + 16 * s;
       for (size_t v = 0; v < 4; ++v) {
-        if (lanes == 16) {
-          _mm512_storeu_si512(out + 2 * v * 16, x[v]);
-        } else {
-          _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 2 * v * lanes), _mm512_castsi512_si256(x[v]));
-          _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + (2 * v + 1) * lanes), _mm512_extracti64x4_epi64(x[v], 1));
-        }
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 2 * v * lanes), _mm512_castsi512_si256(x[v]));
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + (2 * v + 1) * lanes), _mm512_extracti64x4_epi64(x[v], 1));
       }
     }
   }
@@ -588,6 +597,75 @@ PLAIT_FS_AVX512 void runAvx512(const Epilogue& e, const uint16_t* accT, const in
   }
 }
 
+// The VBMI path's epilogue for queries up to 32 tokens (lanes 16 or 32), fused with the transpose:
+// the run's tokens [t0, t1) of the block are read from the chunks (storeGroupSumsVbmi) an octet at
+// a time, transposed in registers (transposeOctetVbmi: a token pair's 16 lanes a zmm) and widened
+// by a zero-masked vpermw (each word into the low half of its dword, the same one shuffle as
+// vpmovzxwd), so the sums never go through accT: no transpose pass, no stores and loads of token
+// rows (part H). The float operations per (i, j) are runAvx512G's, in its order. An octet split
+// between two runs is transposed for each.
+template <int G, bool Norm>
+PLAIT_FS_VBMI void runChunksVbmiG(const Epilogue& e, const uint16_t* chunks, size_t t0, size_t t1,
+                                  const int32_t* codes, const float* invs, float* best) {
+  __m512 b[G], sc[G], off[G];
+  __mmask16 m[G];
+  __mmask8 cm[G][4];
+  const size_t qLen = e.qLen, quadsPerOctet = 4 * G, n = t1 - t0;
+  const float* S = e.S;
+#pragma GCC unroll 4
+  for (int g = 0; g < G; ++g) {
+    const size_t left = qLen - std::min<size_t>(qLen, 16 * g);
+    m[g] = static_cast<__mmask16>(left >= 16 ? 0xFFFFu : (1u << left) - 1);
+    b[g] = _mm512_loadu_ps(best + 16 * g);
+    sc[g] = _mm512_loadu_ps(e.scales + 16 * g);
+    off[g] = _mm512_loadu_ps(e.offsets + 16 * g);
+    chunkMasks(static_cast<size_t>(g), qLen, cm[g]);
+  }
+  // Word 2k <- word k (the pair's first token) or 16 + k (its second); odd words zeroed by the mask.
+  const __m512i widen0 = _mm512_set_epi16(0, 15, 0, 14, 0, 13, 0, 12, 0, 11, 0, 10, 0, 9, 0, 8, 0, 7, 0, 6, 0, 5, 0, 4, 0, 3, 0, 2, 0, 1, 0, 0);
+  const __m512i widen1 = _mm512_add_epi16(widen0, _mm512_set1_epi16(16));
+  for (size_t o = t0 / 8; 8 * o < t1; ++o) {
+    __m512i x[G][4];
+#pragma GCC unroll 4
+    for (int g = 0; g < G; ++g) transposeOctetVbmi(chunks + (o * quadsPerOctet + 4 * static_cast<size_t>(g)) * 32, cm[g], x[g]);
+#pragma GCC unroll 8
+    for (int u = 0; u < 8; ++u) {
+      const size_t t = 8 * o + static_cast<size_t>(u);
+      if (t < t0 || t >= t1) continue;
+      const size_t r = t - t0;  // the token's place in the run
+      if (r + kPrefetch < n) {
+        const char* row = reinterpret_cast<const char*>(S + static_cast<size_t>(codes[r + kPrefetch]) * qLen);
+#pragma GCC unroll 4
+        for (int g = 0; g < G; ++g)
+          if (static_cast<size_t>(16 * g) < qLen) _mm_prefetch(row + 64 * g, _MM_HINT_T0);
+      }
+      const float* srow = S + static_cast<size_t>(codes[r]) * qLen;
+#pragma GCC unroll 4
+      for (int g = 0; g < G; ++g) {
+        const __m512i a = _mm512_maskz_permutexvar_epi16(0x55555555u, u % 2 == 0 ? widen0 : widen1, x[g][u / 2]);
+        const __m512 af = _mm512_cvtepi32_ps(a);
+        __m512 y = _mm512_add_ps(_mm512_maskz_loadu_ps(m[g], srow + 16 * g), _mm512_add_ps(_mm512_mul_ps(sc[g], af), off[g]));
+        if (Norm) y = _mm512_mul_ps(y, _mm512_set1_ps(invs[r]));
+        b[g] = _mm512_mask_max_ps(b[g], m[g], y, b[g]);
+      }
+    }
+  }
+#pragma GCC unroll 4
+  for (int g = 0; g < G; ++g) _mm512_storeu_ps(best + 16 * g, b[g]);
+}
+
+// runChunksVbmiG for the query's lanes (16 or 32) and norm.
+PLAIT_FS_VBMI void runChunksVbmi(const Epilogue& e, const uint16_t* chunks, size_t t0, size_t t1, const int32_t* codes,
+                                 const float* invs, float* best) {
+  if (e.lanes == 16) {
+    if (invs != nullptr) runChunksVbmiG<1, true>(e, chunks, t0, t1, codes, invs, best);
+    else runChunksVbmiG<1, false>(e, chunks, t0, t1, codes, invs, best);
+  } else {
+    if (invs != nullptr) runChunksVbmiG<2, true>(e, chunks, t0, t1, codes, invs, best);
+    else runChunksVbmiG<2, false>(e, chunks, t0, t1, codes, invs, best);
+  }
+}
+
 PLAIT_FS_AVX2 void runAvx2(const Epilogue& e, const uint16_t* accT, const int32_t* codes, const float* invs, size_t n,
                            float* best) {
   for (size_t t = 0; t < n; ++t) {
@@ -639,6 +717,9 @@ struct Path {
   void (*transpose)(const uint16_t*, size_t, size_t, uint16_t*);
   void (*run)(const Epilogue&, const uint16_t*, const int32_t*, const float*, size_t, float*);
   bool quads;  // the VBMI layout: accumulate reads quadTables and the quad indexes
+  // The VBMI path up to 32 query tokens: the epilogue reads the chunks of the block's sums for tokens
+  // [t0, t1) itself, instead of transpose + run (nullptr on the other paths).
+  void (*runChunks)(const Epilogue&, const uint16_t*, size_t, size_t, const int32_t*, const float*, float*);
 };
 
 // Whether the CPU runs the VBMI + VNNI path (AVX-512VL for its ymm loads and transposes), unless
@@ -663,20 +744,20 @@ Path pathFor(CodeSimd simd) {
 #if defined(__x86_64__)
     case CodeSimd::Avx512:
       if (vbmiAllowed())
-        return {FastScanPath::Avx512Vbmi, layoutVbmi, accumulateVbmi, transposeChunksVbmi, runAvx512, true};
+        return {FastScanPath::Avx512Vbmi, layoutVbmi, accumulateVbmi, transposeChunksVbmi, runAvx512, true, runChunksVbmi};
       // AVX-512VL (EVEX ymm, 32 registers) comes with AVX-512BW on every CPU that has both; checked anyway.
       if (__builtin_cpu_supports("avx512vl"))
-        return {FastScanPath::Avx512Bw, layoutAvx512, accumulateAvx512, transposeAvx512, runAvx512, false};
-      return {FastScanPath::Avx2, layoutAvx2, accumulateAvx2, transposeAvx2, runAvx2, false};
+        return {FastScanPath::Avx512Bw, layoutAvx512, accumulateAvx512, transposeAvx512, runAvx512, false, nullptr};
+      return {FastScanPath::Avx2, layoutAvx2, accumulateAvx2, transposeAvx2, runAvx2, false, nullptr};
     case CodeSimd::Avx2:
-      return {FastScanPath::Avx2, layoutAvx2, accumulateAvx2, transposeAvx2, runAvx2, false};
+      return {FastScanPath::Avx2, layoutAvx2, accumulateAvx2, transposeAvx2, runAvx2, false, nullptr};
 #endif
 #if defined(__aarch64__)
     case CodeSimd::Neon:
-      return {FastScanPath::Neon, layoutScalar, accumulateNeon, transposeScalar, runNeon, false};
+      return {FastScanPath::Neon, layoutScalar, accumulateNeon, transposeScalar, runNeon, false, nullptr};
 #endif
     default:
-      return {FastScanPath::Scalar, layoutScalar, accumulateScalar, transposeScalar, runScalar, false};
+      return {FastScanPath::Scalar, layoutScalar, accumulateScalar, transposeScalar, runScalar, false, nullptr};
   }
 }
 
@@ -1031,11 +1112,13 @@ void maxsimFastScanWith(CodeSimd simd, const float* S, size_t qLen, const uint8_
     prefetchNextBlock(residuals, nBytes, tokenStarts, doclens, nDocs, d, j, kBlock);
     path.layout(sc.rows.data(), n, nBytes, sc.nibs.data());
     path.accumulate(sc.nibs.data(), lookupTables, qLen, nBytes, sc.accI.data());
-    path.transpose(sc.accI.data(), qLen, lanes, sc.accT.data());
+    const bool chunks = path.runChunks != nullptr && lanes <= 32;
+    if (!chunks) path.transpose(sc.accI.data(), qLen, lanes, sc.accT.data());
     for (size_t r = 0; r < nRuns; ++r) {
       const Run& run = runs[r];
-      path.run(e, sc.accT.data() + run.t0 * lanes, codes + run.row, invNorms != nullptr ? invNorms + run.row : nullptr,
-               run.t1 - run.t0, sc.best.data());
+      const float* invs = invNorms != nullptr ? invNorms + run.row : nullptr;
+      if (chunks) path.runChunks(e, sc.accI.data(), run.t0, run.t1, codes + run.row, invs, sc.best.data());
+      else path.run(e, sc.accT.data() + run.t0 * lanes, codes + run.row, invs, run.t1 - run.t0, sc.best.data());
       if (!run.last) continue;
       float total = 0.f;
       for (size_t i = 0; i < qLen; ++i) total += qWeights != nullptr ? qWeights[i] * sc.best[i] : sc.best[i];
