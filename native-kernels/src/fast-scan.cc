@@ -49,7 +49,7 @@
 // with int8 ones adds each dword's four uint8 entries to an int32: 2 instructions per 4 positions x
 // 16 tokens where pshufb needs 8 per 2 positions x 64 tokens (the lookups and their widening adds;
 // part E found the adds were the bound). The sums are the same integers (< 2^16, so narrowed to
-// uint16 in token order for the same transpose and epilogue), so the scores are the same bits.
+// uint16; since part H stored in chunks, below), so the scores are the same bits.
 // Measured on the loaded 2-core Zen 4: the accumulation alone (native-kernels/bench/
 // fast-scan-lookups.cc, 128 d x 32 query tokens, 2 bits) 1.83-1.89x the pshufb path's (with the asm
 // statement in quadLookups: GCC 12 copied each loop-carried vpdpbusd accumulator through the
@@ -62,6 +62,19 @@
 // (no longer placement-dependent, 34-39 ns a token), fast-scan is 2.8-3.2x at 128 d x 32 q, 2 bits:
 // the 4x goal is not met. Its split after part G: accumulation 52%, epilogue 16%, layout 14%, block
 // walk 10%, uint16 transpose 8%.
+//
+// Part H (bench/RESULTS.md, "Fast-scan part H: the epilogue, layout and walk on Zen 5"): the VBMI
+// path's sums leave the accumulation as chunks (token octet x query quad: vpackusdw + vpermt2w, 2
+// shuffles a token, where vpmovdw stores and the 16 x 16 word transpose took about 10); up to 32
+// query tokens the epilogue transposes an octet of chunks in registers (vpermt2q) and widens by a
+// zero-masked vpermw (runChunksVbmi), so no token rows are stored and reloaded; the epilogue's
+// maxima stay in registers (GCC had spilled them every token) and its norm branch is a template
+// argument; a block's runs read codes and inverse norms in place (no per-token copies) and the norm
+// cache's NaN check is an integer loop that vectorises. The kernel 1.1-1.2x faster at 128 d x 32 q,
+// 2 bits (figures in RESULTS); the 4x goal is still not met: the accumulation (the quad lookups,
+// not changed here) is most of the time. Tried and dropped: a vpermt2w network for the layout's
+// word transpose (no faster alone: 0.85 ns a token either way) and other prefetch distances or
+// an L1 prefetch of the next block's rows (no difference measurable).
 //
 // Measured (bench/RESULTS.md, "Fast-scan"; loaded 2-core AMD EPYC, AVX-512): 1.9-2.5x the float
 // MaxSim kernel per document token at 128 d x 32 query tokens and 2 bits (the goal was 4x:
@@ -107,8 +120,10 @@ struct FastScanScratch {
   std::vector<uint8_t> nibs;      // per block: [p][64] nibble rows (p = 2b hi, 2b + 1 lo), or the VBMI path's
                                   // [q][64][4] quad indexes
   std::vector<uint8_t> quadTables;  // per call, VBMI path: [q][i][64], byte 16j + v = E_i[4q + j][v] (0 past 2 nBytes)
-  std::vector<uint16_t> accI;     // per block: [i][64] sums, permuted: k < 32 token 2k, else token 2(k - 32) + 1
-  std::vector<uint16_t> accT;     // per block: [64 tokens][lanes] sums in token order
+  std::vector<uint16_t> accI;     // per block: [i][64] sums, permuted: k < 32 token 2k, else token 2(k - 32) + 1;
+                                  // the VBMI path: chunks [octet][query quad][8 tokens][4] (storeGroupSumsVbmi)
+  std::vector<uint16_t> accT;     // per block: [64 tokens][lanes] sums in token order (not used by the VBMI
+                                  // path up to 32 query tokens: runChunksVbmi reads the chunks)
   std::vector<float> offsets, decoded;
   std::vector<const uint8_t*> rows;
 };
@@ -260,8 +275,7 @@ PLAIT_FS_AVX2 void accumulateAvx2(const uint8_t* nibs, const uint8_t* tables, si
 // One vpermb looks up 16 tokens x 4 positions in a 64-byte table (byte 16j + v = E_i[4q + j][v]),
 // indexed by quads[(q * 64 + t) * 4 + j] = nibble(token t, position 4q + j) | j << 4; one
 // vpdpbusd with int8 ones sums each dword's four uint8 entries into an int32: the widening and
-// the add in one instruction, exact, so the tokens need no odd/even pairing and accI is in token
-// order. The sums (< 2^16, see the bounds above) are the same integers as every other path's.
+// the add in one instruction, exact, so the tokens need no odd/even pairing. The sums (< 2^16, see the bounds above) are the same integers as every other path's.
 
 // The quad indexes of a 64-token block: per 16 tokens and 16 quads, the rows' 16-bit words (one
 // quad each) transposed, widened to dwords and split into nibbles by vpmultishiftqb, then masked
@@ -407,7 +421,7 @@ PLAIT_FS_VBMI void accumulateGroupVbmi(const uint8_t* quads, const uint8_t* quad
 // (13.4-14.9 against 12.0-13.7 ns a token, 128 d x 32 q, 2 bits, alternating, load 1.4-2.0).
 constexpr size_t kVbmiGroup = 4;
 
-// accI[i][t] in token order; `tables` is quadTables here.
+// accI in chunks (storeGroupSumsVbmi); `tables` is quadTables here.
 PLAIT_FS_VBMI void accumulateVbmi(const uint8_t* quads, const uint8_t* quadTables, size_t qLen, size_t nBytes,
                                   uint16_t* accI) {
   const size_t nQuads = (nBytes + 1) / 2;
