@@ -70,11 +70,13 @@
 // zero-masked vpermw (runChunksVbmi), so no token rows are stored and reloaded; the epilogue's
 // maxima stay in registers (GCC had spilled them every token) and its norm branch is a template
 // argument; a block's runs read codes and inverse norms in place (no per-token copies) and the norm
-// cache's NaN check is an integer loop that vectorises. The kernel 1.1-1.2x faster at 128 d x 32 q,
-// 2 bits (figures in RESULTS); the 4x goal is still not met: the accumulation (the quad lookups,
-// not changed here) is most of the time. Tried and dropped: a vpermt2w network for the layout's
-// word transpose (no faster alone: 0.85 ns a token either way) and other prefetch distances or
-// an L1 prefetch of the next block's rows (no difference measurable).
+// cache's NaN check is an integer loop that vectorises. The kernel 1.05-1.2x faster at 128 d x 32 q,
+// 2 bits (1.1-1.16x at 1 bit and at 9 query tokens; native-kernels/bench/fast-scan-kernel.cc and
+// bench/code-scoring.ts alternating); fast-scan 2.9-3.2x the float kernel there: the 4x goal is still
+// not met, the accumulation (the quad lookups, not changed here) being ~6 of the ~10-12 ns a token.
+// Tried and dropped: the layout's word transpose in zmm (in-lane unpacks of row pairs, or a vpermt2w
+// network: no faster at 32-byte rows), unchecked whole octets in the epilogue, and other prefetch
+// distances for the rows and for S (no difference measurable).
 //
 // Measured (bench/RESULTS.md, "Fast-scan"; loaded 2-core AMD EPYC, AVX-512): 1.9-2.5x the float
 // MaxSim kernel per document token at 128 d x 32 query tokens and 2 bits (the goal was 4x:
