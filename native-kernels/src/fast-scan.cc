@@ -553,46 +553,76 @@ inline void prefetchRow(const Epilogue& e, int32_t code) {
   for (size_t o = 0; o < e.qLen * sizeof(float); o += 64) _mm_prefetch(row + o, _MM_HINT_T0);
 }
 
-// AVX-512 with the running maxima in registers: G groups of 16 query tokens (qLen <= 16 G); Norm:
-// invs is not null (a template argument, so the loop has no branch on it). The struct's fields are
-// read once into locals and the rows walked by pointer: GCC reloaded qLen and lanes from the struct
-// and multiplied them every token (part H).
+// The running maxima of G groups of 16 query tokens (qLen <= 16 G) in registers, with each group's
+// scales, offsets and lane mask: runAvx512G's and runChunksVbmiG's state. Their loops over g are
+// unrolled so that it stays in registers (without the unrolling GCC spilled b[] and read the
+// offsets from the stack every token, part H).
+template <int G>
+struct LaneMaxima {
+  __m512 b[G], sc[G], off[G];
+  __mmask16 m[G];
+};
+
+template <int G>
+PLAIT_FS_AVX512 inline void loadMaxima(const Epilogue& e, const float* best, LaneMaxima<G>& x) {
+#pragma GCC unroll 4
+  for (int g = 0; g < G; ++g) {
+    const size_t left = e.qLen - std::min<size_t>(e.qLen, 16 * g);
+    x.m[g] = static_cast<__mmask16>(left >= 16 ? 0xFFFFu : (1u << left) - 1);
+    x.b[g] = _mm512_loadu_ps(best + 16 * g);
+    x.sc[g] = _mm512_loadu_ps(e.scales + 16 * g);
+    x.off[g] = _mm512_loadu_ps(e.offsets + 16 * g);
+  }
+}
+
+template <int G>
+PLAIT_FS_AVX512 inline void storeMaxima(const LaneMaxima<G>& x, float* best) {
+#pragma GCC unroll 4
+  for (int g = 0; g < G; ++g) _mm512_storeu_ps(best + 16 * g, x.b[g]);
+}
+
+// prefetchRow's lines, unrolled: row bytes 0, 64, .. below qLen * 4.
+template <int G>
+PLAIT_FS_AVX512 inline void prefetchRowG(const float* S, int32_t code, size_t qLen) {
+  const char* row = reinterpret_cast<const char*>(S + static_cast<size_t>(code) * qLen);
+#pragma GCC unroll 4
+  for (int g = 0; g < G; ++g)
+    if (static_cast<size_t>(16 * g) < qLen) _mm_prefetch(row + 64 * g, _MM_HINT_T0);
+}
+
+// One token: af[g] its sums as floats, srow its row of S, inv its inverse norm (Norm).
+template <int G, bool Norm>
+PLAIT_FS_AVX512 inline void scoreToken(LaneMaxima<G>& x, const __m512* af, const float* srow, float inv) {
+#pragma GCC unroll 4
+  for (int g = 0; g < G; ++g) {
+    __m512 y = _mm512_add_ps(_mm512_maskz_loadu_ps(x.m[g], srow + 16 * g), _mm512_add_ps(_mm512_mul_ps(x.sc[g], af[g]), x.off[g]));
+    if (Norm) y = _mm512_mul_ps(y, _mm512_set1_ps(inv));
+    // maxps(y, old) is (y > old ? y : old), the scalar rule; lanes past qLen keep their value.
+    x.b[g] = _mm512_mask_max_ps(x.b[g], x.m[g], y, x.b[g]);
+  }
+}
+
+// AVX-512 over token rows: G groups of 16 query tokens; Norm: invs is not null (a template
+// argument, so the loop has no branch on it). The struct's fields are read once into locals and
+// the rows walked by pointer: GCC reloaded qLen and lanes from the struct and multiplied them every
+// token (part H).
 template <int G, bool Norm>
 PLAIT_FS_AVX512 void runAvx512G(const Epilogue& e, const uint16_t* accT, const int32_t* codes, const float* invs,
                                 size_t n, float* best) {
-  __m512 b[G], sc[G], off[G];
-  __mmask16 m[G];
+  LaneMaxima<G> x;
+  loadMaxima<G>(e, best, x);
   const size_t qLen = e.qLen, lanes = e.lanes;
   const float* S = e.S;
-#pragma GCC unroll 4
-  for (int g = 0; g < G; ++g) {
-    const size_t left = qLen - std::min<size_t>(qLen, 16 * g);
-    m[g] = static_cast<__mmask16>(left >= 16 ? 0xFFFFu : (1u << left) - 1);
-    b[g] = _mm512_loadu_ps(best + 16 * g);
-    sc[g] = _mm512_loadu_ps(e.scales + 16 * g);
-    off[g] = _mm512_loadu_ps(e.offsets + 16 * g);
-  }
   const uint16_t* acc = accT;
   for (size_t t = 0; t < n; ++t, acc += lanes) {
-    if (t + kPrefetch < n) {
-      // prefetchRow's lines, unrolled: row bytes 0, 64, .. below qLen * 4.
-      const char* row = reinterpret_cast<const char*>(S + static_cast<size_t>(codes[t + kPrefetch]) * qLen);
+    if (t + kPrefetch < n) prefetchRowG<G>(S, codes[t + kPrefetch], qLen);
+    __m512 af[G];
 #pragma GCC unroll 4
-      for (int g = 0; g < G; ++g)
-        if (static_cast<size_t>(16 * g) < qLen) _mm_prefetch(row + 64 * g, _MM_HINT_T0);
-    }
-    const float* s = S + static_cast<size_t>(codes[t]) * qLen;
-#pragma GCC unroll 4
-    for (int g = 0; g < G; ++g) {
-      const __m512 af = _mm512_cvtepi32_ps(_mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(acc + 16 * g))));
-      __m512 y = _mm512_add_ps(_mm512_maskz_loadu_ps(m[g], s + 16 * g), _mm512_add_ps(_mm512_mul_ps(sc[g], af), off[g]));
-      if (Norm) y = _mm512_mul_ps(y, _mm512_set1_ps(invs[t]));
-      // maxps(y, old) is (y > old ? y : old), the scalar rule; lanes past qLen keep their value.
-      b[g] = _mm512_mask_max_ps(b[g], m[g], y, b[g]);
-    }
+    for (int g = 0; g < G; ++g)
+      af[g] = _mm512_cvtepi32_ps(_mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(acc + 16 * g))));
+    scoreToken<G, Norm>(x, af, S + static_cast<size_t>(codes[t]) * qLen, Norm ? invs[t] : 1.f);
   }
-#pragma GCC unroll 4
-  for (int g = 0; g < G; ++g) _mm512_storeu_ps(best + 16 * g, b[g]);
+  storeMaxima<G>(x, best);
 }
 
 template <int G>
@@ -623,20 +653,13 @@ PLAIT_FS_AVX512 void runAvx512(const Epilogue& e, const uint16_t* accT, const in
 template <int G, bool Norm>
 PLAIT_FS_VBMI void runChunksVbmiG(const Epilogue& e, const uint16_t* chunks, size_t t0, size_t t1,
                                   const int32_t* codes, const float* invs, float* best) {
-  __m512 b[G], sc[G], off[G];
-  __mmask16 m[G];
+  LaneMaxima<G> lm;
+  loadMaxima<G>(e, best, lm);
   __mmask8 cm[G][4];
   const size_t qLen = e.qLen, quadsPerOctet = 4 * G, n = t1 - t0;
   const float* S = e.S;
 #pragma GCC unroll 4
-  for (int g = 0; g < G; ++g) {
-    const size_t left = qLen - std::min<size_t>(qLen, 16 * g);
-    m[g] = static_cast<__mmask16>(left >= 16 ? 0xFFFFu : (1u << left) - 1);
-    b[g] = _mm512_loadu_ps(best + 16 * g);
-    sc[g] = _mm512_loadu_ps(e.scales + 16 * g);
-    off[g] = _mm512_loadu_ps(e.offsets + 16 * g);
-    chunkMasks(static_cast<size_t>(g), qLen, cm[g]);
-  }
+  for (int g = 0; g < G; ++g) chunkMasks(static_cast<size_t>(g), qLen, cm[g]);
   // Word 2k <- word k (the pair's first token) or 16 + k (its second); odd words zeroed by the mask.
   const __m512i widen0 = _mm512_set_epi16(0, 15, 0, 14, 0, 13, 0, 12, 0, 11, 0, 10, 0, 9, 0, 8, 0, 7, 0, 6, 0, 5, 0, 4, 0, 3, 0, 2, 0, 1, 0, 0);
   const __m512i widen1 = _mm512_add_epi16(widen0, _mm512_set1_epi16(16));
@@ -649,25 +672,15 @@ PLAIT_FS_VBMI void runChunksVbmiG(const Epilogue& e, const uint16_t* chunks, siz
       const size_t t = 8 * o + static_cast<size_t>(u);
       if (t < t0 || t >= t1) continue;
       const size_t r = t - t0;  // the token's place in the run
-      if (r + kPrefetch < n) {
-        const char* row = reinterpret_cast<const char*>(S + static_cast<size_t>(codes[r + kPrefetch]) * qLen);
+      if (r + kPrefetch < n) prefetchRowG<G>(S, codes[r + kPrefetch], qLen);
+      __m512 af[G];
 #pragma GCC unroll 4
-        for (int g = 0; g < G; ++g)
-          if (static_cast<size_t>(16 * g) < qLen) _mm_prefetch(row + 64 * g, _MM_HINT_T0);
-      }
-      const float* srow = S + static_cast<size_t>(codes[r]) * qLen;
-#pragma GCC unroll 4
-      for (int g = 0; g < G; ++g) {
-        const __m512i a = _mm512_maskz_permutexvar_epi16(0x55555555u, u % 2 == 0 ? widen0 : widen1, x[g][u / 2]);
-        const __m512 af = _mm512_cvtepi32_ps(a);
-        __m512 y = _mm512_add_ps(_mm512_maskz_loadu_ps(m[g], srow + 16 * g), _mm512_add_ps(_mm512_mul_ps(sc[g], af), off[g]));
-        if (Norm) y = _mm512_mul_ps(y, _mm512_set1_ps(invs[r]));
-        b[g] = _mm512_mask_max_ps(b[g], m[g], y, b[g]);
-      }
+      for (int g = 0; g < G; ++g)
+        af[g] = _mm512_cvtepi32_ps(_mm512_maskz_permutexvar_epi16(0x55555555u, u % 2 == 0 ? widen0 : widen1, x[g][u / 2]));
+      scoreToken<G, Norm>(lm, af, S + static_cast<size_t>(codes[r]) * qLen, Norm ? invs[r] : 1.f);
     }
   }
-#pragma GCC unroll 4
-  for (int g = 0; g < G; ++g) _mm512_storeu_ps(best + 16 * g, b[g]);
+  storeMaxima<G>(lm, best);
 }
 
 // runChunksVbmiG for the query's lanes (16 or 32) and norm.
