@@ -277,7 +277,8 @@ PLAIT_FS_AVX2 void accumulateAvx2(const uint8_t* nibs, const uint8_t* tables, si
 // One vpermb looks up 16 tokens x 4 positions in a 64-byte table (byte 16j + v = E_i[4q + j][v]),
 // indexed by quads[(q * 64 + t) * 4 + j] = nibble(token t, position 4q + j) | j << 4; one
 // vpdpbusd with int8 ones sums each dword's four uint8 entries into an int32: the widening and
-// the add in one instruction, exact, so the tokens need no odd/even pairing. The sums (< 2^16, see the bounds above) are the same integers as every other path's.
+// the add in one instruction, exact, so the tokens need no odd/even pairing. The sums (< 2^16, see
+// the bounds above) are the same integers as every other path's.
 
 // The quad indexes of a 64-token block: per 16 tokens and 16 quads, the rows' 16-bit words (one
 // quad each) transposed, widened to dwords and split into nibbles by vpmultishiftqb, then masked
@@ -344,8 +345,10 @@ PLAIT_FS_VBMI inline void quadLookups(__m512i* acc, const __m512i* x, __m512i t,
 // the unsigned saturation is the identity) and 2 vpermt2w a 16 tokens: 16 zmm stores a block and
 // group instead of 16 vpmovdw ymm stores, and transposeChunksVbmi's qword transpose is cheaper than
 // the 16 x 16 word transpose of token-order rows. Query tokens a group lacks in its last quad are
-// stored as 0; a group whose first query token is not a multiple of 4 (not produced by
-// accumulateVbmi today) takes a scalar store.
+// stored as 0 (groups run in ascending order, so a later group overwrites them); a group whose
+// first query token is not a multiple of 4 (not produced by accumulateVbmi today; checked with
+// kVbmiGroup 2 and 6 against main's bits in native-kernels/bench/fast-scan-kernel.cc) takes a
+// scalar store.
 // vpermt2w indexes of storeGroupSumsVbmi: output word 4u + m (token tau = 8h + u of the 16, h the
 // octet) from p01 (m < 2) or p23 (+32): 128-bit lane tau / 4, its first (m even) or second (m odd)
 // query token, position tau % 4.
