@@ -464,6 +464,20 @@ test(`native fast-scan is bit-identical to the TypeScript twin at every quad lay
     const c = makeCase(1000 + qLen, 64, 2, qLen, false, 20, 3, 70);
     assert.deepEqual(bits(scoreFastScan(c, native)), bits(scoreFastScan(c, typescriptKernels)), `qLen ${qLen}`);
   }
+  // Past 32 query tokens the VBMI path's chunks go through token rows (its epilogue reads the chunks
+  // itself up to 32): 3 and 4 groups of 16 lanes, and past 64 the scalar epilogue; with the norm cache
+  // filled on first use, as the default method runs.
+  for (const qLen of [48, 61, 64, 65, 80]) {
+    const c = makeCase(2000 + qLen, 128, 2, qLen, qLen % 2 === 1, 20, 3, 150);
+    assert.deepEqual(bits(scoreFastScan(c, native)), bits(scoreFastScan(c, typescriptKernels)), `qLen ${qLen}`);
+    const tq = fastScanQuery(c, typescriptKernels);
+    const [outN, outT] = [new Float32Array(c.lens.length), new Float32Array(c.lens.length)];
+    const [invN, invT] = [new Float32Array(c.codes.length).fill(NaN), new Float32Array(c.codes.length).fill(NaN)];
+    const { centroids, weights } = c.codec;
+    native.maxsimFastScan(c.s, qLen, tq.tables, tq.scales, tq.offsets, c.codes, c.residuals, 128, 2, c.starts, c.lens, c.lens.length, outN, c.qWeights, invN, centroids, weights);
+    typescriptKernels.maxsimFastScan(c.s, qLen, tq.tables, tq.scales, tq.offsets, c.codes, c.residuals, 128, 2, c.starts, c.lens, c.lens.length, outT, c.qWeights, invT, centroids, weights);
+    assert.deepEqual(bits(outN), bits(outT), `qLen ${qLen} with the norm`);
+  }
 });
 
 test("PLAID's stage 4 on codes ('codes' and 'fastscan'): the same survivors, each scored as the kernel scores it alone, near decompression", { skip: CHILD }, async () => {

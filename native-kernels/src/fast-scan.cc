@@ -49,7 +49,7 @@
 // with int8 ones adds each dword's four uint8 entries to an int32: 2 instructions per 4 positions x
 // 16 tokens where pshufb needs 8 per 2 positions x 64 tokens (the lookups and their widening adds;
 // part E found the adds were the bound). The sums are the same integers (< 2^16, so narrowed to
-// uint16 in token order for the same transpose and epilogue), so the scores are the same bits.
+// uint16; since part H stored in chunks, below), so the scores are the same bits.
 // Measured on the loaded 2-core Zen 4: the accumulation alone (native-kernels/bench/
 // fast-scan-lookups.cc, 128 d x 32 query tokens, 2 bits) 1.83-1.89x the pshufb path's (with the asm
 // statement in quadLookups: GCC 12 copied each loop-carried vpdpbusd accumulator through the
@@ -62,6 +62,21 @@
 // (no longer placement-dependent, 34-39 ns a token), fast-scan is 2.8-3.2x at 128 d x 32 q, 2 bits:
 // the 4x goal is not met. Its split after part G: accumulation 52%, epilogue 16%, layout 14%, block
 // walk 10%, uint16 transpose 8%.
+//
+// Part H (bench/RESULTS.md, "Fast-scan part H: the epilogue, layout and walk on Zen 5"): the VBMI
+// path's sums leave the accumulation as chunks (token octet x query quad: vpackusdw + vpermt2w, 2
+// shuffles a token, where vpmovdw stores and the 16 x 16 word transpose took about 10); up to 32
+// query tokens the epilogue transposes an octet of chunks in registers (vpermt2q) and widens by a
+// zero-masked vpermw (runChunksVbmi), so no token rows are stored and reloaded; the epilogue's
+// maxima stay in registers (GCC had spilled them every token) and its norm branch is a template
+// argument; a block's runs read codes and inverse norms in place (no per-token copies) and the norm
+// cache's NaN check is an integer loop that vectorises. The kernel 1.05-1.2x faster at 128 d x 32 q,
+// 2 bits (1.1-1.16x at 1 bit and at 9 query tokens; native-kernels/bench/fast-scan-kernel.cc and
+// bench/code-scoring.ts alternating); fast-scan 2.9-3.2x the float kernel there: the 4x goal is still
+// not met, the accumulation (the quad lookups, not changed here) being ~6 of the ~10-12 ns a token.
+// Tried and dropped: the layout's word transpose in zmm (in-lane unpacks of row pairs, or a vpermt2w
+// network: no faster at 32-byte rows), unchecked whole octets in the epilogue, and other prefetch
+// distances for the rows and for S (no difference measurable).
 //
 // Measured (bench/RESULTS.md, "Fast-scan"; loaded 2-core AMD EPYC, AVX-512): 1.9-2.5x the float
 // MaxSim kernel per document token at 128 d x 32 query tokens and 2 bits (the goal was 4x:
@@ -107,10 +122,11 @@ struct FastScanScratch {
   std::vector<uint8_t> nibs;      // per block: [p][64] nibble rows (p = 2b hi, 2b + 1 lo), or the VBMI path's
                                   // [q][64][4] quad indexes
   std::vector<uint8_t> quadTables;  // per call, VBMI path: [q][i][64], byte 16j + v = E_i[4q + j][v] (0 past 2 nBytes)
-  std::vector<uint16_t> accI;     // per block: [i][64] sums, permuted: k < 32 token 2k, else token 2(k - 32) + 1
-  std::vector<uint16_t> accT;     // per block: [64 tokens][lanes] sums in token order
-  std::vector<int32_t> blockCodes;
-  std::vector<float> offsets, blockInv, decoded;
+  std::vector<uint16_t> accI;     // per block: [i][64] sums, permuted: k < 32 token 2k, else token 2(k - 32) + 1;
+                                  // the VBMI path: chunks [octet][query quad][8 tokens][4] (storeGroupSumsVbmi)
+  std::vector<uint16_t> accT;     // per block: [64 tokens][lanes] sums in token order (not used by the VBMI
+                                  // path up to 32 query tokens: runChunksVbmi reads the chunks)
+  std::vector<float> offsets, decoded;
   std::vector<const uint8_t*> rows;
 };
 FastScanScratch& scratch() {
@@ -261,8 +277,8 @@ PLAIT_FS_AVX2 void accumulateAvx2(const uint8_t* nibs, const uint8_t* tables, si
 // One vpermb looks up 16 tokens x 4 positions in a 64-byte table (byte 16j + v = E_i[4q + j][v]),
 // indexed by quads[(q * 64 + t) * 4 + j] = nibble(token t, position 4q + j) | j << 4; one
 // vpdpbusd with int8 ones sums each dword's four uint8 entries into an int32: the widening and
-// the add in one instruction, exact, so the tokens need no odd/even pairing and accI is in token
-// order. The sums (< 2^16, see the bounds above) are the same integers as every other path's.
+// the add in one instruction, exact, so the tokens need no odd/even pairing. The sums (< 2^16, see
+// the bounds above) are the same integers as every other path's.
 
 // The quad indexes of a 64-token block: per 16 tokens and 16 quads, the rows' 16-bit words (one
 // quad each) transposed, widened to dwords and split into nibbles by vpmultishiftqb, then masked
@@ -328,6 +344,67 @@ PLAIT_FS_VBMI inline void quadLookups(__m512i* acc, const __m512i* x, __m512i t,
 #endif
 }
 
+// The VBMI path's sums in chunks (part H): chunk (o, c) holds token octet o (tokens 8o..8o + 7) x
+// query quad c (query tokens 4c..4c + 3), 32 uint16 at accI + (o * lanes / 4 + c) * 32, word 4u + m =
+// token 8o + u, query token 4c + m. A group's int32 sums become chunks with 2 vpackusdw (two query
+// tokens' 16-token vectors -> one zmm, per 128-bit lane 4 tokens of each; the sums are < 2^16, so
+// the unsigned saturation is the identity) and 2 vpermt2w a 16 tokens: 16 zmm stores a block and
+// group instead of 16 vpmovdw ymm stores, and transposeChunksVbmi's qword transpose is cheaper than
+// the 16 x 16 word transpose of token-order rows. Query tokens a group lacks in its last quad are
+// stored as 0 (groups run in ascending order, so a later group overwrites them); a group whose
+// first query token is not a multiple of 4 (not produced by accumulateVbmi today; checked with
+// kVbmiGroup 2 and 6 against main's bits in native-kernels/bench/fast-scan-kernel.cc) takes a
+// scalar store.
+// vpermt2w indexes of storeGroupSumsVbmi: output word 4u + m (token tau = 8h + u of the 16, h the
+// octet) from p01 (m < 2) or p23 (+32): 128-bit lane tau / 4, its first (m even) or second (m odd)
+// query token, position tau % 4.
+struct ChunkIndex {
+  alignas(64) int16_t w[2][32];
+  constexpr ChunkIndex() : w{} {
+    for (int h = 0; h < 2; ++h)
+      for (int u = 0; u < 8; ++u)
+        for (int m = 0; m < 4; ++m) {
+          const int tau = 8 * h + u;
+          w[h][4 * u + m] = static_cast<int16_t>((m >= 2 ? 32 : 0) + 8 * (tau / 4) + (m & 1) * 4 + tau % 4);
+        }
+  }
+};
+constexpr ChunkIndex kChunkIndexTable{};
+constexpr const int16_t (&kChunkIndex)[2][32] = kChunkIndexTable.w;
+
+template <int G>
+PLAIT_FS_VBMI inline void storeGroupSumsVbmi(const __m512i (*acc)[4], size_t qLen, size_t i0, uint16_t* accI) {
+  const size_t quadsPerOctet = codeLutLanes(qLen) / 4;
+  if (i0 % 4 != 0) {
+    alignas(64) uint16_t w[G][kBlock];
+#pragma GCC unroll 4
+    for (int g = 0; g < G; ++g)
+#pragma GCC unroll 4
+      for (int k = 0; k < 4; ++k)
+        _mm256_store_si256(reinterpret_cast<__m256i*>(w[g] + 16 * k), _mm512_cvtepi32_epi16(acc[g][k]));
+    for (int g = 0; g < G; ++g) {
+      const size_t i = i0 + static_cast<size_t>(g);
+      for (size_t t = 0; t < kBlock; ++t) accI[((t / 8) * quadsPerOctet + i / 4) * 32 + (t % 8) * 4 + i % 4] = w[g][t];
+    }
+    return;
+  }
+  const __m512i idx0 = _mm512_load_si512(kChunkIndex[0]), idx1 = _mm512_load_si512(kChunkIndex[1]);
+  const __m512i zero = _mm512_setzero_si512();
+#define PLAIT_FS_AT(g, k) ((g) < G ? acc[(g) < G ? (g) : 0][k] : zero)
+#pragma GCC unroll 2
+  for (int c = 0; c < (G + 3) / 4; ++c) {
+    uint16_t* base = accI + (i0 / 4 + static_cast<size_t>(c)) * 32;
+#pragma GCC unroll 4
+    for (int k = 0; k < 4; ++k) {
+      const __m512i p01 = _mm512_packus_epi32(PLAIT_FS_AT(4 * c, k), PLAIT_FS_AT(4 * c + 1, k));
+      const __m512i p23 = _mm512_packus_epi32(PLAIT_FS_AT(4 * c + 2, k), PLAIT_FS_AT(4 * c + 3, k));
+      _mm512_storeu_si512(base + (2 * static_cast<size_t>(k)) * quadsPerOctet * 32, _mm512_permutex2var_epi16(p01, idx0, p23));
+      _mm512_storeu_si512(base + (2 * static_cast<size_t>(k) + 1) * quadsPerOctet * 32, _mm512_permutex2var_epi16(p01, idx1, p23));
+    }
+  }
+#undef PLAIT_FS_AT
+}
+
 // G query tokens at a time: 4 index zmm (64 tokens) x G tables -> 4 G int32 accumulators, which
 // stay in registers only when the loops over them are unrolled before GCC's scalar replacement.
 template <int G>
@@ -347,11 +424,7 @@ PLAIT_FS_VBMI void accumulateGroupVbmi(const uint8_t* quads, const uint8_t* quad
 #pragma GCC unroll 4
     for (int g = 0; g < G; ++g) quadLookups(acc[g], x, _mm512_loadu_si512(tq + 64 * g), ones);
   }
-#pragma GCC unroll 4
-  for (int g = 0; g < G; ++g)
-#pragma GCC unroll 4
-    for (int k = 0; k < 4; ++k)
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(accI + (i0 + g) * kBlock + 16 * k), _mm512_cvtepi32_epi16(acc[g][k]));
+  storeGroupSumsVbmi<G>(acc, qLen, i0, accI);
 }
 
 // Query tokens a pass over the quads: 16 accumulators, 4 index zmm, a table, the ones and two
@@ -359,7 +432,7 @@ PLAIT_FS_VBMI void accumulateGroupVbmi(const uint8_t* quads, const uint8_t* quad
 // (13.4-14.9 against 12.0-13.7 ns a token, 128 d x 32 q, 2 bits, alternating, load 1.4-2.0).
 constexpr size_t kVbmiGroup = 4;
 
-// accI[i][t] in token order; `tables` is quadTables here.
+// accI in chunks (storeGroupSumsVbmi); `tables` is quadTables here.
 PLAIT_FS_VBMI void accumulateVbmi(const uint8_t* quads, const uint8_t* quadTables, size_t qLen, size_t nBytes,
                                   uint16_t* accI) {
   const size_t nQuads = (nBytes + 1) / 2;
@@ -373,8 +446,47 @@ PLAIT_FS_VBMI void accumulateVbmi(const uint8_t* quads, const uint8_t* quadTable
   }
 }
 
-PLAIT_FS_AVX512 void transposeInOrderAvx512(const uint16_t* accI, size_t qLen, size_t lanes, uint16_t* accT) {
-  transposeRowsAvx512<false>(accI, qLen, lanes, accT);
+// One token octet x 4 query quads (16 lanes) of the chunks -> x[v] = tokens 2v, 2v + 1, each with its
+// 16 lanes in order (a 4 x 8 qword transpose in two rounds of vpermt2q: chunks c, c + 1 -> [c u,
+// c + 1 u] for u = 0..3 or 4..7, then two of those -> a token pair). m[c]: 0 for a quad no group
+// wrote (4c >= qLen), read as zero.
+PLAIT_FS_VBMI inline void transposeOctetVbmi(const uint16_t* ch, const __mmask8* m, __m512i* x) {
+  const __m512i r1a = _mm512_setr_epi64(0, 8, 1, 9, 2, 10, 3, 11), r1b = _mm512_setr_epi64(4, 12, 5, 13, 6, 14, 7, 15);
+  const __m512i r2a = _mm512_setr_epi64(0, 1, 8, 9, 2, 3, 10, 11), r2b = _mm512_setr_epi64(4, 5, 12, 13, 6, 7, 14, 15);
+  const __m512i a0 = _mm512_maskz_loadu_epi64(m[0], ch), a1 = _mm512_maskz_loadu_epi64(m[1], ch + 32);
+  const __m512i a2 = _mm512_maskz_loadu_epi64(m[2], ch + 64), a3 = _mm512_maskz_loadu_epi64(m[3], ch + 96);
+  const __m512i p = _mm512_permutex2var_epi64(a0, r1a, a1), pb = _mm512_permutex2var_epi64(a0, r1b, a1);
+  const __m512i q = _mm512_permutex2var_epi64(a2, r1a, a3), qb = _mm512_permutex2var_epi64(a2, r1b, a3);
+  x[0] = _mm512_permutex2var_epi64(p, r2a, q);
+  x[1] = _mm512_permutex2var_epi64(p, r2b, q);
+  x[2] = _mm512_permutex2var_epi64(pb, r2a, qb);
+  x[3] = _mm512_permutex2var_epi64(pb, r2b, qb);
+}
+
+// The chunk loads' masks of 16-lane set s (chunks 4s..4s + 3).
+inline void chunkMasks(size_t s, size_t qLen, __mmask8* m) {
+  const size_t written = (qLen + 3) / 4;
+  for (size_t c = 0; c < 4; ++c) m[c] = 4 * s + c < written ? 0xFF : 0;
+}
+
+// accT[t * lanes + i] from the chunks (storeGroupSumsVbmi), for queries past 32 tokens (up to 32,
+// runChunksVbmi reads the chunks itself): 1 vpermt2q a token and 16 lanes, where transposeWords
+// takes 4, two tokens' 16 lanes a zmm.
+PLAIT_FS_VBMI void transposeChunksVbmi(const uint16_t* accI, size_t qLen, size_t lanes, uint16_t* accT) {
+  const size_t quadsPerOctet = lanes / 4;
+  for (size_t s = 0; s < lanes / 16; ++s) {
+    __mmask8 m[4];
+    chunkMasks(s, qLen, m);
+    for (size_t o = 0; o < kBlock / 8; ++o) {
+      __m512i x[4];
+      transposeOctetVbmi(accI + (o * quadsPerOctet + 4 * s) * 32, m, x);
+      uint16_t* out = accT + (8 * o) * lanes + 16 * s;
+      for (size_t v = 0; v < 4; ++v) {
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 2 * v * lanes), _mm512_castsi512_si256(x[v]));
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + (2 * v + 1) * lanes), _mm512_extracti64x4_epi64(x[v], 1));
+      }
+    }
+  }
 }
 #endif
 
@@ -450,32 +562,83 @@ inline void prefetchRow(const Epilogue& e, int32_t code) {
   for (size_t o = 0; o < e.qLen * sizeof(float); o += 64) _mm_prefetch(row + o, _MM_HINT_T0);
 }
 
-// AVX-512 with the running maxima in registers: G groups of 16 query tokens (qLen <= 16 G).
+// The running maxima of G groups of 16 query tokens (qLen <= 16 G) in registers, with each group's
+// scales, offsets and lane mask: runAvx512G's and runChunksVbmiG's state. Their loops over g are
+// unrolled so that it stays in registers (without the unrolling GCC spilled b[] and read the
+// offsets from the stack every token, part H).
+template <int G>
+struct LaneMaxima {
+  __m512 b[G], sc[G], off[G];
+  __mmask16 m[G];
+};
+
+template <int G>
+PLAIT_FS_AVX512 inline void loadMaxima(const Epilogue& e, const float* best, LaneMaxima<G>& x) {
+#pragma GCC unroll 4
+  for (int g = 0; g < G; ++g) {
+    const size_t left = e.qLen - std::min<size_t>(e.qLen, 16 * g);
+    x.m[g] = static_cast<__mmask16>(left >= 16 ? 0xFFFFu : (1u << left) - 1);
+    x.b[g] = _mm512_loadu_ps(best + 16 * g);
+    x.sc[g] = _mm512_loadu_ps(e.scales + 16 * g);
+    x.off[g] = _mm512_loadu_ps(e.offsets + 16 * g);
+  }
+}
+
+template <int G>
+PLAIT_FS_AVX512 inline void storeMaxima(const LaneMaxima<G>& x, float* best) {
+#pragma GCC unroll 4
+  for (int g = 0; g < G; ++g) _mm512_storeu_ps(best + 16 * g, x.b[g]);
+}
+
+// prefetchRow's lines, unrolled: row bytes 0, 64, .. below qLen * 4.
+template <int G>
+PLAIT_FS_AVX512 inline void prefetchRowG(const float* S, int32_t code, size_t qLen) {
+  const char* row = reinterpret_cast<const char*>(S + static_cast<size_t>(code) * qLen);
+#pragma GCC unroll 4
+  for (int g = 0; g < G; ++g)
+    if (static_cast<size_t>(16 * g) < qLen) _mm_prefetch(row + 64 * g, _MM_HINT_T0);
+}
+
+// One token: af[g] its sums as floats, srow its row of S, inv its inverse norm (Norm).
+template <int G, bool Norm>
+PLAIT_FS_AVX512 inline void scoreToken(LaneMaxima<G>& x, const __m512* af, const float* srow, float inv) {
+#pragma GCC unroll 4
+  for (int g = 0; g < G; ++g) {
+    __m512 y = _mm512_add_ps(_mm512_maskz_loadu_ps(x.m[g], srow + 16 * g), _mm512_add_ps(_mm512_mul_ps(x.sc[g], af[g]), x.off[g]));
+    if (Norm) y = _mm512_mul_ps(y, _mm512_set1_ps(inv));
+    // maxps(y, old) is (y > old ? y : old), the scalar rule; lanes past qLen keep their value.
+    x.b[g] = _mm512_mask_max_ps(x.b[g], x.m[g], y, x.b[g]);
+  }
+}
+
+// AVX-512 over token rows: G groups of 16 query tokens; Norm: invs is not null (a template
+// argument, so the loop has no branch on it). The struct's fields are read once into locals and
+// the rows walked by pointer: GCC reloaded qLen and lanes from the struct and multiplied them every
+// token (part H).
+template <int G, bool Norm>
+PLAIT_FS_AVX512 void runAvx512G(const Epilogue& e, const uint16_t* accT, const int32_t* codes, const float* invs,
+                                size_t n, float* best) {
+  LaneMaxima<G> x;
+  loadMaxima<G>(e, best, x);
+  const size_t qLen = e.qLen, lanes = e.lanes;
+  const float* S = e.S;
+  const uint16_t* acc = accT;
+  for (size_t t = 0; t < n; ++t, acc += lanes) {
+    if (t + kPrefetch < n) prefetchRowG<G>(S, codes[t + kPrefetch], qLen);
+    __m512 af[G];
+#pragma GCC unroll 4
+    for (int g = 0; g < G; ++g)
+      af[g] = _mm512_cvtepi32_ps(_mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(acc + 16 * g))));
+    scoreToken<G, Norm>(x, af, S + static_cast<size_t>(codes[t]) * qLen, Norm ? invs[t] : 1.f);
+  }
+  storeMaxima<G>(x, best);
+}
+
 template <int G>
 PLAIT_FS_AVX512 void runAvx512G(const Epilogue& e, const uint16_t* accT, const int32_t* codes, const float* invs,
                                 size_t n, float* best) {
-  __m512 b[G], sc[G], off[G];
-  __mmask16 m[G];
-  for (int g = 0; g < G; ++g) {
-    const size_t left = e.qLen - std::min<size_t>(e.qLen, 16 * g);
-    m[g] = static_cast<__mmask16>(left >= 16 ? 0xFFFFu : (1u << left) - 1);
-    b[g] = _mm512_loadu_ps(best + 16 * g);
-    sc[g] = _mm512_loadu_ps(e.scales + 16 * g);
-    off[g] = _mm512_loadu_ps(e.offsets + 16 * g);
-  }
-  for (size_t t = 0; t < n; ++t) {
-    if (t + kPrefetch < n) prefetchRow(e, codes[t + kPrefetch]);
-    const float* s = e.S + static_cast<size_t>(codes[t]) * e.qLen;
-    const uint16_t* acc = accT + t * e.lanes;
-    for (int g = 0; g < G; ++g) {
-      const __m512 af = _mm512_cvtepi32_ps(_mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(acc + 16 * g))));
-      __m512 y = _mm512_add_ps(_mm512_maskz_loadu_ps(m[g], s + 16 * g), _mm512_add_ps(_mm512_mul_ps(sc[g], af), off[g]));
-      if (invs != nullptr) y = _mm512_mul_ps(y, _mm512_set1_ps(invs[t]));
-      // maxps(y, old) is (y > old ? y : old), the scalar rule; lanes past qLen keep their value.
-      b[g] = _mm512_mask_max_ps(b[g], m[g], y, b[g]);
-    }
-  }
-  for (int g = 0; g < G; ++g) _mm512_storeu_ps(best + 16 * g, b[g]);
+  if (invs != nullptr) runAvx512G<G, true>(e, accT, codes, invs, n, best);
+  else runAvx512G<G, false>(e, accT, codes, invs, n, best);
 }
 
 PLAIT_FS_AVX512 void runAvx512(const Epilogue& e, const uint16_t* accT, const int32_t* codes, const float* invs,
@@ -486,6 +649,58 @@ PLAIT_FS_AVX512 void runAvx512(const Epilogue& e, const uint16_t* accT, const in
     case 3: runAvx512G<3>(e, accT, codes, invs, n, best); return;
     case 4: runAvx512G<4>(e, accT, codes, invs, n, best); return;
     default: runScalar(e, accT, codes, invs, n, best); return;  // queries past 64 tokens
+  }
+}
+
+// The VBMI path's epilogue for queries up to 32 tokens (lanes 16 or 32), fused with the transpose:
+// the run's tokens [t0, t1) of the block are read from the chunks (storeGroupSumsVbmi) an octet at
+// a time, transposed in registers (transposeOctetVbmi: a token pair's 16 lanes a zmm) and widened
+// by a zero-masked vpermw (each word into the low half of its dword, the same one shuffle as
+// vpmovzxwd), so the sums never go through accT: no transpose pass, no stores and loads of token
+// rows (part H). The float operations per (i, j) are runAvx512G's, in its order. An octet split
+// between two runs is transposed for each.
+template <int G, bool Norm>
+PLAIT_FS_VBMI void runChunksVbmiG(const Epilogue& e, const uint16_t* chunks, size_t t0, size_t t1,
+                                  const int32_t* codes, const float* invs, float* best) {
+  LaneMaxima<G> lm;
+  loadMaxima<G>(e, best, lm);
+  __mmask8 cm[G][4];
+  const size_t qLen = e.qLen, quadsPerOctet = 4 * G, n = t1 - t0;
+  const float* S = e.S;
+#pragma GCC unroll 4
+  for (int g = 0; g < G; ++g) chunkMasks(static_cast<size_t>(g), qLen, cm[g]);
+  // Word 2k <- word k (the pair's first token) or 16 + k (its second); odd words zeroed by the mask.
+  const __m512i widen0 = _mm512_set_epi16(0, 15, 0, 14, 0, 13, 0, 12, 0, 11, 0, 10, 0, 9, 0, 8, 0, 7, 0, 6, 0, 5, 0, 4, 0, 3, 0, 2, 0, 1, 0, 0);
+  const __m512i widen1 = _mm512_add_epi16(widen0, _mm512_set1_epi16(16));
+  for (size_t o = t0 / 8; 8 * o < t1; ++o) {
+    __m512i x[G][4];
+#pragma GCC unroll 4
+    for (int g = 0; g < G; ++g) transposeOctetVbmi(chunks + (o * quadsPerOctet + 4 * static_cast<size_t>(g)) * 32, cm[g], x[g]);
+#pragma GCC unroll 8
+    for (int u = 0; u < 8; ++u) {
+      const size_t t = 8 * o + static_cast<size_t>(u);
+      if (t < t0 || t >= t1) continue;
+      const size_t r = t - t0;  // the token's place in the run
+      if (r + kPrefetch < n) prefetchRowG<G>(S, codes[r + kPrefetch], qLen);
+      __m512 af[G];
+#pragma GCC unroll 4
+      for (int g = 0; g < G; ++g)
+        af[g] = _mm512_cvtepi32_ps(_mm512_maskz_permutexvar_epi16(0x55555555u, u % 2 == 0 ? widen0 : widen1, x[g][u / 2]));
+      scoreToken<G, Norm>(lm, af, S + static_cast<size_t>(codes[r]) * qLen, Norm ? invs[r] : 1.f);
+    }
+  }
+  storeMaxima<G>(lm, best);
+}
+
+// runChunksVbmiG for the query's lanes (16 or 32) and norm.
+PLAIT_FS_VBMI void runChunksVbmi(const Epilogue& e, const uint16_t* chunks, size_t t0, size_t t1, const int32_t* codes,
+                                 const float* invs, float* best) {
+  if (e.lanes == 16) {
+    if (invs != nullptr) runChunksVbmiG<1, true>(e, chunks, t0, t1, codes, invs, best);
+    else runChunksVbmiG<1, false>(e, chunks, t0, t1, codes, invs, best);
+  } else {
+    if (invs != nullptr) runChunksVbmiG<2, true>(e, chunks, t0, t1, codes, invs, best);
+    else runChunksVbmiG<2, false>(e, chunks, t0, t1, codes, invs, best);
   }
 }
 
@@ -540,6 +755,9 @@ struct Path {
   void (*transpose)(const uint16_t*, size_t, size_t, uint16_t*);
   void (*run)(const Epilogue&, const uint16_t*, const int32_t*, const float*, size_t, float*);
   bool quads;  // the VBMI layout: accumulate reads quadTables and the quad indexes
+  // The VBMI path up to 32 query tokens: the epilogue reads the chunks of the block's sums for tokens
+  // [t0, t1) itself, instead of transpose + run (nullptr on the other paths).
+  void (*runChunks)(const Epilogue&, const uint16_t*, size_t, size_t, const int32_t*, const float*, float*);
 };
 
 // Whether the CPU runs the VBMI + VNNI path (AVX-512VL for its ymm loads and transposes), unless
@@ -564,20 +782,20 @@ Path pathFor(CodeSimd simd) {
 #if defined(__x86_64__)
     case CodeSimd::Avx512:
       if (vbmiAllowed())
-        return {FastScanPath::Avx512Vbmi, layoutVbmi, accumulateVbmi, transposeInOrderAvx512, runAvx512, true};
+        return {FastScanPath::Avx512Vbmi, layoutVbmi, accumulateVbmi, transposeChunksVbmi, runAvx512, true, runChunksVbmi};
       // AVX-512VL (EVEX ymm, 32 registers) comes with AVX-512BW on every CPU that has both; checked anyway.
       if (__builtin_cpu_supports("avx512vl"))
-        return {FastScanPath::Avx512Bw, layoutAvx512, accumulateAvx512, transposeAvx512, runAvx512, false};
-      return {FastScanPath::Avx2, layoutAvx2, accumulateAvx2, transposeAvx2, runAvx2, false};
+        return {FastScanPath::Avx512Bw, layoutAvx512, accumulateAvx512, transposeAvx512, runAvx512, false, nullptr};
+      return {FastScanPath::Avx2, layoutAvx2, accumulateAvx2, transposeAvx2, runAvx2, false, nullptr};
     case CodeSimd::Avx2:
-      return {FastScanPath::Avx2, layoutAvx2, accumulateAvx2, transposeAvx2, runAvx2, false};
+      return {FastScanPath::Avx2, layoutAvx2, accumulateAvx2, transposeAvx2, runAvx2, false, nullptr};
 #endif
 #if defined(__aarch64__)
     case CodeSimd::Neon:
-      return {FastScanPath::Neon, layoutScalar, accumulateNeon, transposeScalar, runNeon, false};
+      return {FastScanPath::Neon, layoutScalar, accumulateNeon, transposeScalar, runNeon, false, nullptr};
 #endif
     default:
-      return {FastScanPath::Scalar, layoutScalar, accumulateScalar, transposeScalar, runScalar, false};
+      return {FastScanPath::Scalar, layoutScalar, accumulateScalar, transposeScalar, runScalar, false, nullptr};
   }
 }
 
@@ -847,7 +1065,6 @@ void maxsimFastScanWith(CodeSimd simd, const float* S, size_t qLen, const uint8_
   FastScanScratch& sc = scratch();
   sc.offsets.assign(lanes, 0.f);
   std::copy(offsets, offsets + qLen, sc.offsets.begin());
-  sc.blockInv.resize(kBlock);
   sc.nibs.resize((nBytes + 1) * 2 * kBlock);  // nibble rows (2 nBytes) or quads (4 ceil(nBytes / 2) a token)
   if (path.quads) {
     sc.quadTables.resize((nBytes + 1) / 2 * qLen * 64);
@@ -860,7 +1077,6 @@ void maxsimFastScanWith(CodeSimd simd, const float* S, size_t qLen, const uint8_
   sc.scales.assign(lanes, 0.f);
   std::copy(scales, scales + qLen, sc.scales.begin());
   sc.rows.resize(kBlock);
-  sc.blockCodes.resize(kBlock);
   const auto emptyScore = [&]() {
     float total = 0.f;
     for (size_t i = 0; i < qLen; ++i) total += (qWeights != nullptr ? qWeights[i] : 1.f) * kEmptyTokenScore;
@@ -868,8 +1084,11 @@ void maxsimFastScanWith(CodeSimd simd, const float* S, size_t qLen, const uint8_
   };
   // Walk the documents' tokens in order, 64 a block; a document may span blocks. A block is cut
   // into runs of one document each (at most 65).
+  // The epilogue reads a run's centroid ids and inverse norms where they are (codes + row,
+  // invNorms + row): a run is contiguous rows of one document (part H: the per-token copies into
+  // block arrays went).
   struct Run {
-    size_t doc, t0, t1;
+    size_t doc, row, t0, t1;
     bool last;  // the document's last token is in this run
   };
   Run runs[kBlock + 1];
@@ -891,17 +1110,19 @@ void maxsimFastScanWith(CodeSimd simd, const float* S, size_t qLen, const uint8_
       }
       const size_t take = std::min(kBlock - n, len - j);
       const size_t row = static_cast<size_t>(tokenStarts[d]) + j;
-      for (size_t r = 0; r < take; ++r) {
-        sc.rows[n + r] = residuals + (row + r) * nBytes;
-        sc.blockCodes[n + r] = codes[row + r];
-      }
+      for (size_t r = 0; r < take; ++r) sc.rows[n + r] = residuals + (row + r) * nBytes;
       if (invNorms != nullptr) {
         // The cache holds NaN until a token is first scored: its inverse norm is computed then.
-        // Warm runs have none: one vectorised pass over the run says so (the token-by-token scan
-        // below was a third of the block walk's time).
-        bool cold = false;
-        for (size_t r = 0; r < take; ++r) cold |= invNorms[row + r] != invNorms[row + r];
-        for (size_t r = 0; cold && r < take;) {
+        // Warm runs have none: one pass over the run's bits says so, in integers (NaN: exponent all
+        // ones, mantissa not 0), a loop GCC vectorises; its float form (x != x) stayed scalar, a
+        // ucomiss a token (part H; the token-by-token scan below was a third of the walk's time).
+        uint32_t cold = 0;
+        for (size_t r = 0; r < take; ++r) {
+          uint32_t bits;
+          std::memcpy(&bits, invNorms + row + r, sizeof bits);
+          cold |= static_cast<uint32_t>((bits & 0x7FFFFFFFu) > 0x7F800000u);
+        }
+        for (size_t r = 0; cold != 0 && r < take;) {
           size_t end = r;  // [r, end): tokens not yet in the cache, computed in one call
           while (end < take && invNorms[row + end] != invNorms[row + end]) ++end;
           if (end > r) {
@@ -914,10 +1135,9 @@ void maxsimFastScanWith(CodeSimd simd, const float* S, size_t qLen, const uint8_
             ++r;
           }
         }
-        std::copy(invNorms + row, invNorms + row + take, sc.blockInv.begin() + static_cast<std::ptrdiff_t>(n));
       }
       j += take;
-      runs[nRuns++] = {d, n, n + take, j == len};
+      runs[nRuns++] = {d, row, n, n + take, j == len};
       n += take;
       if (j == len) {
         ++d;
@@ -930,11 +1150,13 @@ void maxsimFastScanWith(CodeSimd simd, const float* S, size_t qLen, const uint8_
     prefetchNextBlock(residuals, nBytes, tokenStarts, doclens, nDocs, d, j, kBlock);
     path.layout(sc.rows.data(), n, nBytes, sc.nibs.data());
     path.accumulate(sc.nibs.data(), lookupTables, qLen, nBytes, sc.accI.data());
-    path.transpose(sc.accI.data(), qLen, lanes, sc.accT.data());
+    const bool chunks = path.runChunks != nullptr && lanes <= 32;
+    if (!chunks) path.transpose(sc.accI.data(), qLen, lanes, sc.accT.data());
     for (size_t r = 0; r < nRuns; ++r) {
       const Run& run = runs[r];
-      path.run(e, sc.accT.data() + run.t0 * lanes, sc.blockCodes.data() + run.t0,
-               invNorms != nullptr ? sc.blockInv.data() + run.t0 : nullptr, run.t1 - run.t0, sc.best.data());
+      const float* invs = invNorms != nullptr ? invNorms + run.row : nullptr;
+      if (chunks) path.runChunks(e, sc.accI.data(), run.t0, run.t1, codes + run.row, invs, sc.best.data());
+      else path.run(e, sc.accT.data() + run.t0 * lanes, codes + run.row, invs, run.t1 - run.t0, sc.best.data());
       if (!run.last) continue;
       float total = 0.f;
       for (size_t i = 0; i < qLen; ++i) total += qWeights != nullptr ? qWeights[i] * sc.best[i] : sc.best[i];
