@@ -10,7 +10,9 @@
  *
  * Run: `node dist/bench/fast-scan-ab.js <a.node> <b.node> [nDocs] [rounds]`, e.g. main's addon
  * copied aside against native-kernels/build/Release/plait_kernels.node after an edit;
- * PLAIT_BENCH_SHAPES=0,3 picks shapes as in code-scoring.
+ * PLAIT_BENCH_SHAPES=0,3 picks shapes as in code-scoring. PLAIT_AB_FLOAT_ADDON=<old.node> also
+ * times that build's float MaxSim kernel (`maxsim`, same data) in every round beside this build's,
+ * e.g. the float kernel as it was when issue 22 was filed (commit aa45c90's addon).
  */
 import { createRequire } from 'node:module';
 import { loadavg } from 'node:os';
@@ -25,6 +27,8 @@ const WINDOW_SECONDS = 0.4;
 
 /** The part of an addon this benchmark calls. */
 type FastScanAddon = Pick<Kernels, 'maxsimFastScan'>;
+/** The part of an earlier build this benchmark calls for PLAIT_AB_FLOAT_ADDON. */
+type FloatAddon = Pick<Kernels, 'maxsim'>;
 
 /** Shorter windows than code-scoring's, so that rounds alternate often. */
 function cpuSeconds(fn: () => void): number {
@@ -42,6 +46,12 @@ function loadAddon(path: string): FastScanAddon {
   return { maxsimFastScan: addon.maxsimFastScan };
 }
 
+function loadFloatAddon(path: string): FloatAddon {
+  const addon = createRequire(import.meta.url)(resolve(path)) as Partial<FloatAddon>;
+  if (typeof addon.maxsim !== 'function') throw new Error(`${path} has no maxsim`);
+  return { maxsim: addon.maxsim };
+}
+
 export interface AbShapeResult {
   shape: string;
   /** ns a document token, one a round. */
@@ -49,9 +59,12 @@ export interface AbShapeResult {
   b: number[];
   sameBits: boolean;
   floatNs: number;
+  /** ns a document token of PLAIT_AB_FLOAT_ADDON's float kernel and of this build's, one a round (empty without it). */
+  otherFloat: number[];
+  thisFloat: number[];
 }
 
-export function abShape(kernels: Kernels, a: FastScanAddon, b: FastScanAddon, dim: number, qLen: number, nbits: 1 | 2 | 4, nDocs: number, rounds: number): AbShapeResult {
+export function abShape(kernels: Kernels, a: FastScanAddon, b: FastScanAddon, dim: number, qLen: number, nbits: 1 | 2 | 4, nDocs: number, rounds: number, other: FloatAddon | null = null): AbShapeResult {
   const c = codeScoringCase(kernels, dim, qLen, nDocs, nbits);
   const fq = prepareCodeQuery(c.codec, c.q, qLen, kernels, 'fastscan');
   if (fq.kind !== 'fastscan') throw new Error('fast-scan does not support this shape');
@@ -71,11 +84,17 @@ export function abShape(kernels: Kernels, a: FastScanAddon, b: FastScanAddon, di
   const floatNs = ns(cpuSeconds(() => kernels.maxsim(c.q, qLen, dim, c.docs, c.starts, c.lens, nDocs, runA.out)));
   const ta: number[] = [];
   const tb: number[] = [];
+  const otherFloat: number[] = [];
+  const thisFloat: number[] = [];
+  const floatOut = new Float32Array(nDocs);
   for (let r = 0; r < rounds; r++) {
     ta.push(ns(cpuSeconds(runA.call)));
     tb.push(ns(cpuSeconds(runB.call)));
+    if (other === null) continue;
+    otherFloat.push(ns(cpuSeconds(() => other.maxsim(c.q, qLen, dim, c.docs, c.starts, c.lens, nDocs, floatOut))));
+    thisFloat.push(ns(cpuSeconds(() => kernels.maxsim(c.q, qLen, dim, c.docs, c.starts, c.lens, nDocs, floatOut))));
   }
-  return { shape: `${dim} d x ${qLen} q, ${nbits} bit${nbits > 1 ? 's' : ''}`, a: ta, b: tb, sameBits, floatNs };
+  return { shape: `${dim} d x ${qLen} q, ${nbits} bit${nbits > 1 ? 's' : ''}`, a: ta, b: tb, sameBits, floatNs, otherFloat, thisFloat };
 }
 
 if (isMain(import.meta.url)) {
@@ -88,11 +107,13 @@ if (isMain(import.meta.url)) {
   const rounds = Number(process.argv[5] ?? 6);
   const a = loadAddon(pathA);
   const b = loadAddon(pathB);
+  const otherPath = process.env.PLAIT_AB_FLOAT_ADDON;
+  const other = otherPath === undefined || otherPath === '' ? null : loadFloatAddon(otherPath);
   const kernels = getKernels();
   const load = (): string => loadavg().map((l) => l.toFixed(1)).join(' ');
   console.log(`# fast-scan A/B, A = ${pathA}, B = ${pathB}, ${nDocs} documents, ${rounds} rounds, load average ${load()}`);
   for (const [dim, qLen, nbits] of pickedShapes()) {
-    const r = abShape(kernels, a, b, dim, qLen, nbits, nDocs, rounds);
+    const r = abShape(kernels, a, b, dim, qLen, nbits, nDocs, rounds, other);
     const f = (xs: number[]): string => xs.map((x) => x.toFixed(2)).join(' ');
     const minA = Math.min(...r.a);
     const minB = Math.min(...r.b);
@@ -100,6 +121,14 @@ if (isMain(import.meta.url)) {
       `${r.shape}: A ${f(r.a)} | B ${f(r.b)} ns/token | A÷B min ${(minA / minB).toFixed(3)}, median ${(median(r.a) / median(r.b)).toFixed(3)} | ` +
         `same bits ${r.sameBits} | float ${r.floatNs.toFixed(1)} ns: A ${(r.floatNs / minA).toFixed(2)}×, B ${(r.floatNs / minB).toFixed(2)}×`,
     );
+    if (other !== null) {
+      const minOther = Math.min(...r.otherFloat);
+      const minThis = Math.min(...r.thisFloat);
+      console.log(
+        `  float kernel of ${otherPath}: ${f(r.otherFloat)} | this build's: ${f(r.thisFloat)} ns/token | ` +
+          `B against the other's float (min) ${(minOther / minB).toFixed(2)}×, against this build's ${(minThis / minB).toFixed(2)}×`,
+      );
+    }
   }
   console.log(`# load average ${load()}`);
 }

@@ -41,7 +41,7 @@
 // stored (built once per block; its cost is measured in bench/code-scoring.ts as part of the
 // per-token figure).
 //
-// AVX-512 VBMI + VNNI (bench/RESULTS.md, "Fast-scan part F"; the path on CPUs with both, e.g. Zen 4,
+// AVX-512 VBMI + VNNI (bench/RESULTS.md, "Fast-scan part F"; the path on CPUs with both, e.g. Zen 4 and 5,
 // Ice Lake and later; PLAIT_SIMD=avx512bw keeps the pshufb path): a quad is residual bytes 2q and
 // 2q + 1, nibble positions 4q..4q + 3; one vpermb looks up 16 tokens x 4 positions in a 64-byte
 // table (byte 16j + v = E_i[4q + j][v], the four tables of one query token in one zmm), indexed by
@@ -50,14 +50,14 @@
 // 16 tokens where pshufb needs 8 per 2 positions x 64 tokens (the lookups and their widening adds;
 // part E found the adds were the bound). The sums are the same integers (< 2^16, so narrowed to
 // uint16; since part H stored in chunks, below), so the scores are the same bits.
-// Measured on the loaded 2-core Zen 4: the accumulation alone (native-kernels/bench/
+// Measured on the loaded 2-core Zen 5 (then called Zen 4): the accumulation alone (native-kernels/bench/
 // fast-scan-lookups.cc, 128 d x 32 query tokens, 2 bits) 1.83-1.89x the pshufb path's (with the asm
 // statement in quadLookups: GCC 12 copied each loop-carried vpdpbusd accumulator through the
 // intrinsic, 1.36-1.39x only); the kernel, same binary against PLAIT_SIMD=avx512bw, 1.42x at 2 bits,
 // 1.38-1.44x at 1 bit, 1.46-1.59x at 4 bits, 1.27-1.37x at 512 d x 9 q; the whole MaxSim benchmark
 // 3.49-3.51x onnxruntime's graph on one thread (2.77-2.78x before).
 // Part G (bench/RESULTS.md, "Fast-scan part G"): the layout loads whole rows with plain loads (the
-// byte-masked vmovdqu8 was most of its time on Zen 4: 19-21% of the samples -> 9%; the kernel
+// byte-masked vmovdqu8 was most of its time on this Zen 5: 19-21% of the samples -> 9%; the kernel
 // 1.0-1.2x faster at 2 bits, 1.2-1.4x at 4 bits and 512 d). Against the float kernel at its best
 // (no longer placement-dependent, 34-39 ns a token), fast-scan is 2.8-3.2x at 128 d x 32 q, 2 bits:
 // the 4x goal is not met. Its split after part G: accumulation 52%, epilogue 16%, layout 14%, block
@@ -298,7 +298,7 @@ PLAIT_FS_VBMI void layoutVbmi(const uint8_t* const* rows, size_t n, size_t nByte
     for (size_t g = 0; g < kBlock; g += 16) {
       __m256i a[16], col[16];
       // Whole 32-byte rows with a plain load: the byte-masked load (vmovdqu8 {k}{z}) was the layout's
-      // cost on Zen 4 even with every bit of the mask set (perf: 21% of the kernel's samples on the
+      // cost on this Zen 5 even with every bit of the mask set (perf: 21% of the kernel's samples on the
       // instructions after those loads, 9% with plain loads; the kernel 1.1-1.2x faster, RESULTS
       // "Fast-scan part G"). Only a last part-row of neither 32 nor 16 bytes keeps the mask.
       if (left >= 32) {
