@@ -284,3 +284,7 @@ export { SKIP_REASON_CODES } from './indexer/corpus/index.js';
 // Search speed's user-facing side (polish5): each round of late ranking as it ran (SearchTimings.rounds).
 export type { LateRound } from './search/late-ranking.js';
 export type { WarmUpOptions } from './search/plait-index.js';
+
+// Unknown option keys refused by name (polish6): each options type's key table and the checker's types.
+export { SEARCH_OPTION_KEYS } from './search/search-options.js';
+export type { OptionKeys } from './search/option-keys.js';
