@@ -631,10 +631,10 @@ export class PlaitIndex {
     const mask = this.mask(r);
     const pool = this.pool;
     const rankOnce = async (qq: EncodedQuery): Promise<CollapsedDocs> => {
-      if (mask !== null && exactFilter(mask)) return this.rankFiltered(qq, mask, r, timings);
+      if (mask !== null && exactFilter(mask, this.docs.passageCount, r.plaid.ndocs, r.topK)) return this.rankFiltered(qq, mask, r, timings);
       const scorer = pooledScorer(pool, qq, deadline);
       const marks = mask === null ? undefined : candidateMarks(this.arrays, this.docstore.pidToDoc, mask);
-      return this.exactDocuments(qq, await rankLateAsync(latePlan(r, this.lateWant(r, mask), this.lateDepth(r), this.docs, mask?.allowed ?? null, marks), scorer, timings), r);
+      return this.exactDocuments(qq, await rankLateAsync(latePlan(r, this.lateWant(r, mask), this.lateDepth(r), this.docs, mask?.allowed ?? null, marks, mask === null && r.topK >= this.manifest.counts.documents), scorer, timings), r);
     };
     let late = await rankOnce(q);
     const prf = this.expandPrf(q, late, r, rw);
@@ -668,9 +668,9 @@ export class PlaitIndex {
       q = this.prepare(embedding, r);
       const check = deadline.checker;
       const rankOnce = (qq: EncodedQuery): CollapsedDocs => {
-        if (mask !== null && exactFilter(mask)) return this.rankFiltered(qq, mask, r, timings);
+        if (mask !== null && exactFilter(mask, this.docs.passageCount, r.plaid.ndocs, r.topK)) return this.rankFiltered(qq, mask, r, timings);
         const marks = mask === null ? undefined : candidateMarks(this.arrays, this.docstore.pidToDoc, mask);
-        return this.exactDocuments(qq, rankLate(latePlan(r, this.lateWant(r, mask), this.lateDepth(r), this.docs, mask?.allowed ?? null, marks), (req) => this.local.score(qq, req, check), timings), r, check);
+        return this.exactDocuments(qq, rankLate(latePlan(r, this.lateWant(r, mask), this.lateDepth(r), this.docs, mask?.allowed ?? null, marks, mask === null && r.topK >= this.manifest.counts.documents), (req) => this.local.score(qq, req, check), timings), r, check);
       };
       late = rankOnce(q);
       const prf = this.expandPrf(q, late, r, rw);
