@@ -95,3 +95,11 @@ test('the key tables hold what the types hold (a compile-time check, restated at
   };
   assert.deepEqual(Object.keys(SEARCH_OPTION_KEYS).sort(), Object.keys(fromTest).sort());
 });
+
+test('deadlineAt (the server passes a request\'s deadline on) is a real key: past is TIMEOUT, far is no limit, not finite is INVALID_ARGUMENT', async () => {
+  const [embedding] = await (await index.encoder()).encodeQueries(['why does bread rise']);
+  assert.throws(() => index.searchEncoded('why does bread rise', embedding!, { mode: 'late', deadlineAt: Date.now() - 1000 }), (e: unknown) => e instanceof PlaitError && e.code === 'TIMEOUT');
+  await assert.rejects(index.explain('why does bread rise', 'bread-yeast', { deadlineAt: Date.now() - 1000 }), (e: unknown) => e instanceof PlaitError && e.code === 'TIMEOUT');
+  assert.equal(index.searchEncoded('why does bread rise', embedding!, { mode: 'late', topK: 3, deadlineAt: Date.now() + 60_000 }).hits.length, 3);
+  assert.throws(() => index.searchEncoded('why does bread rise', embedding!, { deadlineAt: Number.NaN }), (e: unknown) => e instanceof PlaitError && e.code === 'INVALID_ARGUMENT' && e.details?.name === 'deadlineAt');
+});
