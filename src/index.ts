@@ -288,3 +288,6 @@ export type { WarmUpOptions } from './search/plait-index.js';
 // Cancellable writes and encodes: `add(docs, { signal })`, `encodeDocuments(texts, { signal })`; strict number text.
 export type { EncodeOptions } from './encoder/types.js';
 export { parseInteger, parseDecimal } from './config/parse-number.js';
+// Unknown option keys refused by name (polish6): each options type's key table and the checker's types.
+export { SEARCH_OPTION_KEYS } from './search/search-options.js';
+export type { OptionKeys } from './search/option-keys.js';

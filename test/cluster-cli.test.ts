@@ -6,7 +6,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeTinyColbert } from '../fixtures/tiny-colbert.js';
@@ -74,4 +74,19 @@ test('plait serve: --coordinate without --nats is USAGE; an unreachable NATS ser
   const c = runPlait(dir, ['serve', join(dir, 'c3'), '--nats', `nats://127.0.0.1:${port}`]);
   assert.equal(c.code, 2, c.stderr);
   assert.match(c.stderr, /not a shard folder/);
+});
+
+test('plait index --shards past the document count clamps to it with a warning (40 documents, --shards 100: 40 shards, not 60+ empty ones)', () => {
+  const r = runPlait(dir, ['index', join(dir, 'corpus.jsonl'), '--index', join(dir, 'c100'), '--shards', '100', '--model', model, '--threads', '0']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /plait: warning: --shards 100 but the corpus has 40 documents: building 40 shards instead/);
+  assert.match(r.stdout, /into 40 shards under /);
+  const onDisk = JSON.parse(readFileSync(join(dir, 'c100', 'cluster.json'), 'utf8')) as { shards: number };
+  assert.equal(onDisk.shards, 40);
+  assert.equal(readdirSync(join(dir, 'c100')).filter((f) => f.startsWith('shard-')).length, 40);
+  // At or under the document count: built as asked, without a word.
+  const ok = runPlait(dir, ['index', join(dir, 'corpus.jsonl'), '--index', join(dir, 'c40'), '--shards', '40', '--model', model, '--threads', '0']);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.doesNotMatch(ok.stderr, /warning/);
+  assert.equal((JSON.parse(readFileSync(join(dir, 'c40', 'cluster.json'), 'utf8')) as { shards: number }).shards, 40);
 });

@@ -167,13 +167,21 @@ test('delete by filter removes exactly the matching documents', async () => {
   }
 });
 
+/** Sends every filter through PLAID (filtered-search.ts exactFilter: no exact scan of allowed passages); returns the defaults to restore. */
+function forcePlaid(): typeof FILTER_DEFAULTS {
+  const saved = { ...FILTER_DEFAULTS };
+  Object.assign(FILTER_DEFAULTS, { exactMaxPassages: 0, exactPerNdocs: 0 });
+  return saved;
+}
+
 test('a broad filter past the exact threshold goes through PLAID and widening', async () => {
-  const saved = FILTER_DEFAULTS.exactMaxPassages;
-  (FILTER_DEFAULTS as { exactMaxPassages: number }).exactMaxPassages = 10;
+  const saved = forcePlaid();
   try {
     for (const [filter, keep] of [[{ half: true }, (i: number) => i % 2 === 0], [{ tag: 'rare' }, (i: number) => i % 20 === 0]] as const) {
       for (const qi of [3, 120]) {
-        const got = index.searchEncoded('', embs[qi]!, { topK: 10, filter }).hits.map((h) => h.docId);
+        const r = index.searchEncoded('', embs[qi]!, { topK: 10, filter });
+        assert.equal(r.timings.rounds![0]!.kind, 'plaid');
+        const got = r.hits.map((h) => h.docId);
         assert.equal(got.length, 10);
         for (const id of got) assert.ok(keep(Number(id.slice(1))));
         // PLAID is approximate on this synthetic data (no filter: a low share of the exhaustive
@@ -183,7 +191,7 @@ test('a broad filter past the exact threshold goes through PLAID and widening', 
       }
     }
   } finally {
-    (FILTER_DEFAULTS as { exactMaxPassages: number }).exactMaxPassages = saved;
+    Object.assign(FILTER_DEFAULTS, saved);
   }
 });
 
@@ -198,15 +206,15 @@ test('a broad filter keeps excluded passages out of PLAID candidate generation (
     assert.equal(timings.candidates, mask.passages, 'exactly the allowed passages are candidates');
     for (const pid of hits.pids) assert.equal(mask.allowed[index.docstore.pidToDoc[pid]!], 1);
   }
-  const saved = FILTER_DEFAULTS.exactMaxPassages;
-  (FILTER_DEFAULTS as { exactMaxPassages: number }).exactMaxPassages = 10;
+  const saved = forcePlaid();
   const pooled = await openIndex(join(dir, 'idx'), { workers: 1 });
   try {
     const [r] = await pooled.searchEncodedBatch([''], [embs[120]!], { topK: 10, filter: { tag: 'rare' } });
     assert.equal(r!.hits.length, 10);
+    assert.equal(r!.timings.rounds![0]!.kind, 'plaid');
     for (const h of r!.hits) assert.equal(Number(h.docId.slice(1)) % 20, 0);
   } finally {
-    (FILTER_DEFAULTS as { exactMaxPassages: number }).exactMaxPassages = saved;
+    Object.assign(FILTER_DEFAULTS, saved);
     await pooled.close();
   }
 });

@@ -6,16 +6,20 @@
  * round's settings only, with the last round's stage timings. A selective filter's exact scan,
  * which replaces PLAID, is reported as that, without PLAID settings.
  *
- * The corpus: 4,200 one-passage documents (more than FILTER_DEFAULTS.exactMaxPassages, so a filter
- * allowing them all goes through PLAID), metadata `half` 0 or 1. `--ndocs 4 -k 10` keeps one passage
- * in PLAID's first round (ndocs/4), so a second round is needed.
+ * The corpus: 4,200 one-passage documents, metadata `half` 0 or 1. A filter allowing them all (or
+ * half) is not selective (filtered-search.ts exactFilter: past FILTER_DEFAULTS.exactMaxShare of the
+ * passages and past exactPerNdocs × ndocs), so it goes through PLAID; a filter on 200 doc_ids (~5%)
+ * is selective, so its passages are scanned exactly. `--ndocs 4 -k 10` keeps one passage in PLAID's
+ * first round (ndocs/4), so a second round is needed. A page covering every document (k ≥ 4,200,
+ * or k ≥ a filter's documents) is one exhaustive (or filtered-exact) round: the PLAID rounds before
+ * it could not have found them all (polish6).
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FILTER_DEFAULTS } from '../src/config/defaults.js';
+import { FILTER_DEFAULTS, plaidDefaultsFor } from '../src/config/defaults.js';
 import { buildIndex, openIndex, type LateRound, type PlaitIndex, type SearchOptions } from '../src/index.js';
 import type { RunningServer } from '../src/server/index.js';
 import { borrowedSample, postJson, serve } from './helpers/server-fixture.js';
@@ -26,12 +30,16 @@ const WORDS = ['bread', 'yeast', 'wing', 'lift', 'coral', 'reef', 'ocean', 'rive
 const QUERY = 'bread yeast storm';
 const ALL = { half: { $in: [0, 1] } };
 const HALF = { half: 1 };
+/** 200 of the 4,200 documents: a selective filter. */
+const SELECTIVE = { doc_id: { $in: Array.from({ length: 200 }, (_, i) => `d${i * 21}`) } };
 let dir: string;
 let path: string;
 let index: PlaitIndex;
 
 before(async () => {
-  assert.ok(DOCS > FILTER_DEFAULTS.exactMaxPassages, 'the filter allowing every document must go through PLAID');
+  // The filters allowing every document and half of them must go through PLAID; SELECTIVE must not.
+  assert.ok(DOCS / 2 > FILTER_DEFAULTS.exactMaxShare * DOCS && DOCS / 2 > FILTER_DEFAULTS.exactPerNdocs * plaidDefaultsFor(10).ndocs);
+  assert.ok(200 <= FILTER_DEFAULTS.exactMaxShare * DOCS);
   dir = mkdtempSync(join(tmpdir(), 'plait-rounds-'));
   const lines: string[] = [];
   for (let i = 0; i < DOCS; i++) {
@@ -81,10 +89,34 @@ test('library: a filtered search that widens reports every round; the stage timi
 });
 
 test('library: a selective filter is one exact-scan round of its passages, an exhaustive search one exhaustive round', async () => {
-  const filtered = await index.search(QUERY, { mode: 'late', topK: 10, ndocs: 4, filter: HALF });
-  assert.deepEqual(shape(filtered.timings.rounds!), [{ kind: 'filtered-exact', passages: DOCS / 2 }]);
+  const filtered = await index.search(QUERY, { mode: 'late', topK: 10, ndocs: 4, filter: SELECTIVE });
+  assert.deepEqual(shape(filtered.timings.rounds!), [{ kind: 'filtered-exact', passages: 200 }]);
+  // Half the index is not selective: PLAID with the filter's marks (one round at the default ndocs).
+  const half = await index.search(QUERY, { mode: 'late', topK: 10, filter: HALF });
+  assert.deepEqual(half.timings.rounds!.map((r) => r.kind), ['plaid']);
   const exhaustive = await index.search(QUERY, { mode: 'late', topK: 10, exhaustive: true });
   assert.deepEqual(shape(exhaustive.timings.rounds!), [{ kind: 'exhaustive' }]);
+});
+
+test('library: a page covering every document is one exhaustive round; covering every allowed document, one exact scan of them', async () => {
+  // k ≥ the index's documents: only the exhaustive scan finds them all (before: 3 PLAID rounds, then it).
+  const all = await index.search(QUERY, { mode: 'late', topK: DOCS });
+  assert.deepEqual(shape(all.timings.rounds!), [{ kind: 'exhaustive' }]);
+  assert.equal(all.hits.length, DOCS);
+  const more = await index.search(QUERY, { mode: 'late', topK: DOCS + 500 });
+  assert.deepEqual(shape(more.timings.rounds!), [{ kind: 'exhaustive' }]);
+  assert.equal(more.hits.length, DOCS);
+  // The same ranking as the exhaustive search's.
+  const oracle = await index.search(QUERY, { mode: 'late', topK: DOCS, exhaustive: true });
+  assert.deepEqual(all.hits.map((h) => h.docId), oracle.hits.map((h) => h.docId));
+  // k one short of every document: PLAID first, as before.
+  assert.equal((await index.search(QUERY, { mode: 'late', topK: DOCS - 1 })).timings.rounds![0]!.kind, 'plaid');
+  // A filter: k ≥ its 2,100 documents scans their passages exactly (before: PLAID rounds, then every passage of the index).
+  const half = await index.search(QUERY, { mode: 'late', topK: DOCS / 2, filter: HALF });
+  assert.deepEqual(shape(half.timings.rounds!), [{ kind: 'filtered-exact', passages: DOCS / 2 }]);
+  assert.equal(half.hits.length, DOCS / 2);
+  const halfOracle = oracle.hits.filter((h) => Number(h.docId.slice(1)) % 2 === 1).map((h) => h.docId);
+  assert.deepEqual(half.hits.map((h) => h.docId), halfOracle);
 });
 
 test('CLI: --timings says each round in text, and --json --timings gives the library\'s rounds', () => {
@@ -107,18 +139,18 @@ test('CLI: --timings says each round in text, and --json --timings gives the lib
   assert.equal(t.plaid.ndocs, 4);
   assert.equal(t.plaid.source, 'flags+defaults');
   // The selective filter: its exact scan is said, with no PLAID settings claimed.
-  const sel = runPlait(dir, ['search', path, QUERY, '--mode', 'late', '-k', '10', '--filter', JSON.stringify(HALF), '--timings']);
+  const sel = runPlait(dir, ['search', path, QUERY, '--mode', 'late', '-k', '10', '--filter', JSON.stringify(SELECTIVE), '--timings']);
   assert.equal(sel.code, 0, sel.stderr);
   const selLine = sel.stdout.split('\n').find((l) => l.startsWith('timings:'))!;
-  assert.match(selLine, /exact scan of the filter's 2100 passages \(no PLAID\)/);
+  assert.match(selLine, /exact scan of the filter's 200 passages \(no PLAID\)/);
   assert.doesNotMatch(selLine, /PLAID ncells/);
-  const selJson = JSON.parse(runPlait(dir, ['search', path, QUERY, '--mode', 'late', '-k', '10', '--filter', JSON.stringify(HALF), '--timings', '--json']).stdout).timings;
+  const selJson = JSON.parse(runPlait(dir, ['search', path, QUERY, '--mode', 'late', '-k', '10', '--filter', JSON.stringify(SELECTIVE), '--timings', '--json']).stdout).timings;
   assert.equal(selJson.plaid, undefined);
   // An exhaustive search says so (the line named no method before).
   const ex = runPlait(dir, ['search', path, QUERY, '--mode', 'late', '-k', '10', '--exhaustive', '--timings']);
   assert.equal(ex.code, 0, ex.stderr);
   assert.match(ex.stdout.split('\n').find((l) => l.startsWith('timings:'))!, /; exact scan of every passage; exact stage /);
-  assert.deepEqual(selJson.rounds.map((r: { kind: string; passages: number }) => [r.kind, r.passages]), [['filtered-exact', 2100]]);
+  assert.deepEqual(selJson.rounds.map((r: { kind: string; passages: number }) => [r.kind, r.passages]), [['filtered-exact', 200]]);
 });
 
 test('HTTP: the search route gives the same rounds in snake_case next to the first round\'s plaid settings', async () => {
@@ -143,10 +175,10 @@ test('HTTP: the search route gives the same rounds in snake_case next to the fir
     });
     assert.equal(result.plaid.ndocs, 4);
     assert.equal(result.plaid.source, 'flags+defaults');
-    const sel = await postJson(url, { query: QUERY, mode: 'late', top_k: 10, filter: HALF });
+    const sel = await postJson(url, { query: QUERY, mode: 'late', top_k: 10, filter: SELECTIVE });
     assert.equal(sel.status, 200, JSON.stringify(sel.body));
     assert.equal(sel.body.results[0].plaid, undefined, 'no PLAID ran: no PLAID settings');
-    assert.deepEqual(sel.body.results[0].rounds.map((r: { kind: string; passages: number }) => [r.kind, r.passages]), [['filtered-exact', 2100]]);
+    assert.deepEqual(sel.body.results[0].rounds.map((r: { kind: string; passages: number }) => [r.kind, r.passages]), [['filtered-exact', 200]]);
   } finally {
     await server?.close();
   }

@@ -309,8 +309,16 @@ export const SERVER_DEFAULTS = {
   refreshIntervalMs: 1000,
   /** Largest request body accepted (1 MiB): a rerank of ~1000 short passages. Larger bodies get 413. */
   maxBodyBytes: 1 << 20,
-  /** Per-request deadline when the request names none: generous, so only a stuck request hits it. */
-  timeoutMs: 30_000,
+  /**
+   * Per-request deadline when the request names none: generous, so only a stuck request hits it —
+   * the largest request included. The largest is a write of a full body (maxBodyBytes of text):
+   * 1 MiB of scifact text in 256 documents is 3,113 passages (window 128, stride 96), which the
+   * write's one encoder thread (encoderThreads) encodes in 67.7 s on this 2-core machine at load
+   * 5–6 (21.7 ms a passage; 33.4 s on 2 threads; bench/write-deadline.ts, bench/RESULTS.md "The
+   * largest write against the default deadline"). 30 s answered such a write 504; 120 s covers it
+   * with ~1.8× to spare; a search ends in milliseconds, so only a stuck request waits this long.
+   */
+  timeoutMs: 120_000,
   /** Longest deadline a request may ask for (5 min): a client cannot pin a slot for longer. */
   maxTimeoutMs: 300_000,
   /**
@@ -778,15 +786,38 @@ export const LOCK_WAIT_DEFAULTS = {
   maxPauseMs: 500,
 } as const;
 
-/** Filtered search (issue 12, src/search/filtered-search.ts). */
+/**
+ * Filtered search (issue 12, src/search/filtered-search.ts exactFilter): when the allowed passages
+ * are scored exactly instead of PLAID with the filter's marks. The exact scan costs ~5 µs a passage
+ * (bundled model, 512-d, 2-bit); PLAID's cost grows with k (ndocs) and its top-k drifts from the
+ * exhaustive filtered top-k as the filter gets selective (the filter removes the candidates its
+ * probes find). Measured on cisi (3,157 passages) and scifact (24,014), filters passing ~100% to one
+ * document, k 10 and 100: bench/RESULTS.md, "Filtered search by selectivity (polish6)".
+ * The rule: exact when allowed ≤ exactPerNdocs × ndocs (no dearer than PLAID at this k), or when
+ * allowed ≤ exactMaxShare of the index's passages and ≤ exactMaxPassages (selective and bounded).
+ */
 export const FILTER_DEFAULTS = {
   /**
-   * A filter allowing at most this many passages is served by scoring exactly those passages
-   * instead of PLAID + widening: exact and bounded (4,096 passages is about what PLAID scores
-   * exactly for k ≤ 100 — ndocs 1,024 — times four), and never short of topK. Latency against
-   * PLAID at 50%, 5% and 0.5% selectivity: bench/RESULTS.md, "Living index".
+   * The bound on a selective filter's exact scan (4,096 passages ≈ 20 ms): past it a filter is
+   * served by PLAID with widening, whatever its share (a 5% filter of a 1M-passage index is 50k passages).
    */
   exactMaxPassages: 4096,
+  /**
+   * A filter passing at most this share of the index's passages is selective: PLAID's probes then
+   * find too few allowed candidates and its top-10 matched the exhaustive filtered top-10 on 19/30
+   * (cisi) and 22/30 (scifact) queries at 5%, against 27–29/30 unfiltered; the exact scan is exact.
+   * Vespa's approximate-threshold (0.05) plays the same role; 10% because PLAID had already lost
+   * that much at 5% (bench/RESULTS.md).
+   */
+  exactMaxShare: 0.1,
+  /**
+   * Whatever the share, the exact scan is taken while the allowed passages are at most this many
+   * times PLAID's ndocs: PLAID's p50 cost equalled the exact scan of 3.7 × ndocs passages (cisi,
+   * k 10), 1.5–2.8 × (cisi, k 100, two runs), 7.1 × (scifact, k 10) and 3.0 × (scifact, k 100);
+   * at 2 the exact scan costs at most ~1.3× PLAID in the worst case measured, less in the others,
+   * and is exact.
+   */
+  exactPerNdocs: 2,
 } as const;
 
 /** The client contract (issue 21): unknown-token warnings and filter limits (src/server, src/encoder/unknown-tokens.ts, src/docstore/metadata-filter.ts). */
@@ -949,9 +980,9 @@ export const CLUSTER_DEFAULTS = {
 export const CLUSTER_WRITE_DEFAULTS = {
   /**
    * Documents in one HTTP add/upsert request (more: 413 WRITE_TOO_LARGE). A write is encoded and
-   * committed as one generation while it holds an admission slot: 256 short documents encode in a
-   * few seconds with the bundled model on one core, well inside the 30 s request deadline. The
-   * request's bytes are bounded by the server's body limit (SERVER_DEFAULTS.maxBodyBytes).
+   * committed as one generation while it holds an admission slot. What bounds its work is its text,
+   * not this count: the body limit (SERVER_DEFAULTS.maxBodyBytes, 1 MiB) holds ~3,100 passages
+   * whether in 1 document or 256, and SERVER_DEFAULTS.timeoutMs is sized for that full body.
    */
   maxDocuments: 256,
   /** Ids in one HTTP delete request: a delete costs an id lookup each, so far more than adds. */

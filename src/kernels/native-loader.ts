@@ -40,6 +40,12 @@ export interface CpuFeatures {
   avx512vl: boolean;
   avx512vbmi: boolean;
   avx512vnni: boolean;
+  /**
+   * AVX-VNNI (VEX-encoded int8 dot products), which the avx2 path's int8 centroid scores use
+   * ('avx-vnni'). The addon does not probe it: read from /proc/cpuinfo's `avx_vnni` flag, or true
+   * when the addon chose that path; absent when neither can tell (no /proc, another int8 path).
+   */
+  avxvnni?: boolean;
 }
 
 /** The addon's exports: the Kernels functions plus feature probes. */
@@ -140,28 +146,38 @@ function describeError(e: unknown): string {
 /** node-gyp-build: resolves build/Release, build/Debug, then prebuilds/<platform>-<arch>/ under a folder. */
 type NodeGypBuild = (dir: string) => unknown;
 
+/** The `flags` of /proc/cpuinfo's first processor; null where there is none (not Linux, not x86). */
+function procFlags(): Set<string> | null {
+  try {
+    const line = readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith('flags'));
+    return line === undefined ? null : new Set(line.split(':')[1]?.trim().split(/\s+/) ?? []);
+  } catch {
+    return null;
+  }
+}
+
+/** CpuFeatures.avxvnni: /proc/cpuinfo's `avx_vnni`, else true when the int8 path is AVX-VNNI's, else unknown (no field). */
+function avxVnni(flags: Set<string> | null, intDotPath: string | undefined): { avxvnni?: boolean } {
+  if (flags !== null) return { avxvnni: flags.has('avx_vnni') };
+  return intDotPath === 'avx-vnni' ? { avxvnni: true } : {};
+}
+
 /** CPU features from /proc/cpuinfo, used when the addon (which asks the CPU directly) is missing. */
 function cpuFromProc(): CpuFeatures {
-  const none: CpuFeatures = { arch, avx2: false, fma: false, avx512f: false, avx512bw: false, avx512vl: false, avx512vbmi: false, avx512vnni: false };
-  try {
-    const text = readFileSync('/proc/cpuinfo', 'utf8');
-    const line = text.split('\n').find((l) => l.startsWith('flags'));
-    if (!line) return none;
-    const flags = new Set(line.split(':')[1]?.trim().split(/\s+/) ?? []);
-    // /proc/cpuinfo's names: avx512_vnni with an underscore, avx512vbmi and avx512vl without.
-    return {
-      arch,
-      avx2: flags.has('avx2'),
-      fma: flags.has('fma'),
-      avx512f: flags.has('avx512f'),
-      avx512bw: flags.has('avx512bw'),
-      avx512vl: flags.has('avx512vl'),
-      avx512vbmi: flags.has('avx512vbmi'),
-      avx512vnni: flags.has('avx512_vnni'),
-    };
-  } catch {
-    return none;
-  }
+  const flags = procFlags();
+  if (flags === null) return { arch, avx2: false, fma: false, avx512f: false, avx512bw: false, avx512vl: false, avx512vbmi: false, avx512vnni: false };
+  // /proc/cpuinfo's names: avx512_vnni and avx_vnni with an underscore, avx512vbmi and avx512vl without.
+  return {
+    arch,
+    avx2: flags.has('avx2'),
+    fma: flags.has('fma'),
+    avx512f: flags.has('avx512f'),
+    avx512bw: flags.has('avx512bw'),
+    avx512vl: flags.has('avx512vl'),
+    avx512vbmi: flags.has('avx512vbmi'),
+    avx512vnni: flags.has('avx512_vnni'),
+    avxvnni: flags.has('avx_vnni'),
+  };
 }
 
 function gatherThenAssign(assignNearest: Kernels['assignNearest']): Kernels['assignNearestRows'] {
@@ -264,6 +280,7 @@ export function loadNativeKernels(): NativeLoadResult {
       // flock(2) is POSIX; on Windows the index transaction uses its record lock.
       if (process.platform !== 'win32' && typeof lockFile === 'function' && typeof unlockFile === 'function' && typeof exchangePaths === 'function') result.fileOps = { lockFile, unlockFile, exchangePaths };
       if (typeof addon.intDotPath === 'function') result.intDotPath = addon.intDotPath();
+      Object.assign(result.cpu, avxVnni(procFlags(), result.intDotPath));
       if (typeof addon.fastScanPath === 'function') result.fastScanPath = addon.fastScanPath();
       return result;
     } catch (e) {

@@ -14,6 +14,12 @@ export interface DeadlineOptions {
   signal?: AbortSignal;
   /** Deadline for the whole call, in ms (rejects with TIMEOUT). */
   timeoutMs?: number;
+  /**
+   * The same deadline as a time: epoch ms (`Date.now()`'s clock) by which the call must end, as the
+   * server passes a request's deadline on (a cluster's coordinator answers degraded before it). With
+   * timeoutMs too, the earlier holds; one already past rejects with TIMEOUT.
+   */
+  deadlineAt?: number;
 }
 
 export class Deadline {
@@ -37,11 +43,19 @@ export class Deadline {
    * only weakly held by the combined one and can be garbage-collected before it fires
    * (nodejs/node#57736), so the deadline silently never comes. A timer held by its owner cannot be
    * collected (test/server-deadline-gc.test.ts checks it under `--expose-gc`).
-   * @throws PlaitError INVALID_ARGUMENT for a timeoutMs that is not a positive number.
+   * @throws PlaitError INVALID_ARGUMENT for a timeoutMs that is not a positive number or a deadlineAt
+   * that is not finite; TIMEOUT for a deadlineAt already past.
    */
   static start(options: DeadlineOptions, closing?: AbortSignal): Deadline {
-    const { timeoutMs, signal } = options;
+    const { signal, deadlineAt } = options;
+    let { timeoutMs } = options;
     if (timeoutMs !== undefined && !(Number.isFinite(timeoutMs) && timeoutMs > 0)) throw invalidArgument('timeoutMs', 'a positive number', timeoutMs);
+    if (deadlineAt !== undefined) {
+      if (!Number.isFinite(deadlineAt)) throw invalidArgument('deadlineAt', 'a finite number (epoch ms)', deadlineAt);
+      const left = deadlineAt - Date.now();
+      if (left <= 0) throw new PlaitError('TIMEOUT', { message: `the call's deadline passed ${-left} ms before it started`, deadlineAt });
+      timeoutMs = Math.min(timeoutMs ?? Infinity, left);
+    }
     const at = timeoutMs === undefined ? Infinity : performance.now() + timeoutMs;
     const signals = [closing, signal].filter((s): s is AbortSignal => s !== undefined);
     if (timeoutMs === undefined && signals.length <= 1) return new Deadline(at, timeoutMs, signals[0], () => {});

@@ -2,9 +2,10 @@
  * Filtered search (issue 12): the documents a metadata filter allows, as a mask by doc rowid, and
  * the two ways late interaction honours it so that `topK` documents come back whenever that many
  * match:
- *  - selective filters (at most FILTER_DEFAULTS.exactMaxPassages allowed passages): the allowed
- *    passages ARE the candidates — scored exactly, no PLAID (cheaper than PLAID plus widening, and
- *    exact: recall 1 against exhaustive filtered search by construction);
+ *  - selective filters (few allowed passages beside PLAID's ndocs, or a small share of the index:
+ *    exactFilter, FILTER_DEFAULTS): the allowed passages ARE the candidates — scored exactly, no
+ *    PLAID (cheaper than PLAID plus widening, and exact: recall 1 against exhaustive filtered search
+ *    by construction);
  *  - broad filters: PLAID runs with the excluded passages pre-marked in its scratch marks
  *    (`candidateMarks`), so candidate generation emits only allowed passages and ndocs counts
  *    allowed candidates; the collapse to documents skips excluded documents too, the widening
@@ -50,9 +51,21 @@ export function candidateMarks(a: ScoringArrays, pidToDoc: Int32Array, mask: Doc
   return marks;
 }
 
-/** Whether the allowed passages are few enough to be the candidates themselves. */
-export function exactFilter(mask: DocMask): boolean {
-  return mask.passages <= FILTER_DEFAULTS.exactMaxPassages;
+/**
+ * Whether the allowed passages are scored exactly instead of running PLAID with the filter's marks
+ * (FILTER_DEFAULTS): when `topK` covers every allowed document (PLAID would widen to the
+ * exhaustive scan of every passage to find them all); when they are few beside what PLAID would
+ * score at this k (≤ exactPerNdocs × ndocs); or when they are a selective share of the index
+ * (≤ exactMaxShare of `indexPassages`) within the exact scan's bound (≤ exactMaxPassages).
+ * @param indexPassages the index's passages (deleted ones included: PLAID walks them too).
+ * @param ndocs the search's PLAID ndocs (ResolvedSearch.plaid.ndocs: k-dependent, calibrated or given).
+ * @param topK documents the search returns.
+ */
+export function exactFilter(mask: DocMask, indexPassages: number, ndocs: number, topK: number): boolean {
+  const f = FILTER_DEFAULTS;
+  if (topK >= mask.rowids.length) return true;
+  if (mask.passages <= f.exactPerNdocs * ndocs) return true;
+  return mask.passages <= f.exactMaxPassages && mask.passages <= f.exactMaxShare * indexPassages;
 }
 
 /** The allowed documents scored exactly (best passage), best `k` first. */

@@ -25,7 +25,9 @@ export interface ScoredPassages {
 
 /**
  * The widening policy: asks for passages until their documents number `want` (or every passage
- * was scored), then returns the best `k` documents.
+ * was scored), then returns the best `k` documents. `everyDocument`: the page covers every
+ * document (k ≥ the index's documents), which only the exhaustive scan finds — it runs at once,
+ * instead of after the PLAID rounds that could not have been enough (cisi `-k 5000`: 4 rounds).
  */
 export function* latePlan(
   r: ResolvedSearch,
@@ -34,10 +36,11 @@ export function* latePlan(
   docs: DocPassages,
   allowed: Uint8Array | null = null,
   marks?: Uint8Array,
+  everyDocument = false,
 ): Generator<ScoreRequest, CollapsedDocs, ScoredPassages> {
   let params = r.plaid;
   for (let round = 0; ; round++) {
-    const exhaustive = r.exhaustive || round > SEARCH_DEFAULTS.wideningRounds;
+    const exhaustive = r.exhaustive || everyDocument || round > SEARCH_DEFAULTS.wideningRounds;
     // A metadata filter (`allowed`, by doc rowid) keeps every passage of an exact scan: the best
     // k·m passages overall may hold none of the allowed documents.
     const keep = allowed === null ? docs.passagesCovering(k) : docs.passageCount;

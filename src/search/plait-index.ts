@@ -28,7 +28,8 @@ import { compareDocIds, type ScoredDoc } from './fusion.js';
 import { SearchPool } from './search-pool.js';
 import { Deadline, yieldTurn } from './deadline.js';
 import { countUnknownTokens, unknownTokenWarning } from '../encoder/unknown-tokens.js';
-import { hybridDepth, resolveSearch, type ResolvedSearch, type SearchOptions } from './search-options.js';
+import { SEARCH_OPTION_KEYS, hybridDepth, resolveSearch, type ResolvedSearch, type SearchOptions } from './search-options.js';
+import { checkOptionKeys, type OptionKeys } from './option-keys.js';
 import { checkModel } from './model-check.js';
 import { QueryEncoder, type QueryEncoderOptions } from './query-encoder.js';
 import { QueryPreparer } from './prepared-query.js';
@@ -57,13 +58,16 @@ export type { EmptyReason } from './query-text.js';
 export type { Explanation, TokenMatch, ExplainedToken } from './explain.js';
 
 /** Options of `PlaitIndex.explain`: the search settings whose score is explained. */
-export type ExplainOptions = Pick<SearchOptions, 'mode' | 'idfWeighting' | 'fusion' | 'alpha' | 'rrfK' | 'topK' | 'rewrite' | 'globalStats'> & {
+export type ExplainOptions = Pick<SearchOptions, 'mode' | 'idfWeighting' | 'fusion' | 'alpha' | 'rrfK' | 'topK' | 'rewrite' | 'globalStats' | 'deadlineAt'> & {
   /**
    * The query's rewrite computed elsewhere — a cluster's coordinator, against the whole corpus:
    * spelling, synonyms and (BM25 side) RM3 already applied — used instead of rewriting here.
    */
   rewritten?: RewrittenQuery | null;
 };
+
+/** ExplainOptions' keys (option-keys.ts). */
+const EXPLAIN_OPTION_KEYS = { mode: true, idfWeighting: true, fusion: true, alpha: true, rrfK: true, topK: true, rewrite: true, globalStats: true, deadlineAt: true, rewritten: true } as const satisfies OptionKeys<ExplainOptions>;
 
 /** Options of searchEncodedBatch: a search's, plus the rewrites the caller already computed. */
 export interface EncodedSearchOptions extends SearchOptions {
@@ -79,6 +83,9 @@ export interface EncodedSearchOptions extends SearchOptions {
    */
   prfRows?: PrfRows;
 }
+
+/** EncodedSearchOptions' keys (option-keys.ts). */
+const ENCODED_SEARCH_OPTION_KEYS = { ...SEARCH_OPTION_KEYS, rewritten: true, prfRows: true } as const satisfies OptionKeys<EncodedSearchOptions>;
 
 /** A resolved search that may carry PRF rows chosen elsewhere (EncodedSearchOptions.prfRows). */
 type ResolvedWithRows = ResolvedSearch & { prfRows?: PrfRows };
@@ -98,6 +105,9 @@ export interface OpenIndexOptions extends QueryEncoderOptions {
   warmUp?: boolean;
 }
 
+/** OpenIndexOptions' keys (option-keys.ts). */
+const OPEN_INDEX_OPTION_KEYS = { model: true, encoder: true, encoderOptions: true, kernels: true, workers: true, warmUp: true } as const satisfies OptionKeys<OpenIndexOptions>;
+
 /** What PlaitIndex.warmUp sets up. */
 export interface WarmUpOptions {
   /** Load the query encoder and run it once (default true; false for callers that search with their own embeddings). */
@@ -109,6 +119,7 @@ export interface WarmUpOptions {
  * @throws PlaitError INDEX_NOT_FOUND, INDEX_CORRUPT, INDEX_VERSION, MODEL_MISMATCH (a given encoder).
  */
 export async function openIndex(nameOrPath: string, options: OpenIndexOptions = {}): Promise<PlaitIndex> {
+  checkOptionKeys(options, OPEN_INDEX_OPTION_KEYS, 'openIndex option');
   const path = locateIndex(nameOrPath);
   const kernels = options.kernels ?? getKernels();
   const { data, docstore } = openGeneration(path, kernels);
@@ -168,6 +179,12 @@ export interface AddOptions {
    */
   signal?: AbortSignal;
 }
+
+/** AddOptions' keys (option-keys.ts). */
+const ADD_OPTION_KEYS = { noReplace: true } as const satisfies OptionKeys<AddOptions>;
+
+/** The keys of delete's `{ filter }` target (option-keys.ts): `{ filtr }` is refused by name. */
+const DELETE_WHERE_KEYS = { filter: true } as const satisfies OptionKeys<{ filter: MetadataFilter }>;
 
 export class PlaitIndex {
   readonly path: string;
@@ -336,6 +353,7 @@ export class PlaitIndex {
   async add(documents: readonly DocumentInput[], options: AddOptions = {}): Promise<UpdateResult> {
     this.checkOpen();
     if (!Array.isArray(documents)) throw invalidArgument('documents', 'an array of documents', documents);
+    checkOptionKeys(options, ADD_OPTION_KEYS, 'add option');
     const docs = documents.map((d, i) => checkDocument(d, i));
     const signal = options.signal;
     // close() stops the encoder under the batch (ABORTED): the cause to report is the closing.
@@ -369,10 +387,11 @@ export class PlaitIndex {
    * Deletes documents by docId (unknown ids are listed in `missing`) or every document a metadata
    * filter matches (`{ filter }`, INVALID_FILTER when malformed), committed as a new
    * generation; they disappear from every search mode, rerank and explain at once.
-   * @throws PlaitError INVALID_ARGUMENT, INDEX_LOCKED, INDEX_CLOSED.
+   * @throws PlaitError INVALID_ARGUMENT (a key of the `{ filter }` object other than filter, too), INDEX_LOCKED, INDEX_CLOSED.
    */
   async delete(docIds: readonly string[] | { filter: MetadataFilter }): Promise<UpdateResult> {
     this.checkOpen();
+    if (!Array.isArray(docIds) && typeof docIds === 'object' && docIds !== null) checkOptionKeys(docIds, DELETE_WHERE_KEYS, 'delete option');
     const byFilter = !Array.isArray(docIds) && typeof docIds === 'object' && docIds !== null && 'filter' in docIds;
     if (!byFilter && (!Array.isArray(docIds) || docIds.some((d) => typeof d !== 'string'))) throw invalidArgument('docIds', 'an array of strings or { filter }', docIds);
     const req = byFilter ? { deleteWhere: (docIds as { filter: MetadataFilter }).filter } : { delete: docIds as readonly string[] };
@@ -429,8 +448,12 @@ export class PlaitIndex {
     return this.queryEncoder.get();
   }
 
-  /** Applies the defaults (the index's model profile included) and validates the options. */
-  resolveSearch(options: SearchOptions = {}): ResolvedSearch {
+  /**
+   * Applies the defaults (the index's model profile included) and validates the options.
+   * @param keys the options type's key table (option-keys.ts): a key outside it is INVALID_ARGUMENT.
+   */
+  resolveSearch(options: SearchOptions = {}, keys: Readonly<Record<string, true>> = SEARCH_OPTION_KEYS, what = 'search option'): ResolvedSearch {
+    checkOptionKeys(options, keys, what);
     return resolveSearch(options, this.manifest.model, this.manifest.calibration);
   }
 
@@ -512,7 +535,8 @@ export class PlaitIndex {
 
   private async searchEncodedBatchNow(queries: string[], embeddings: TokenEmbeddings[], options: EncodedSearchOptions): Promise<SearchResult[]> {
     this.checkOpen();
-    const r: ResolvedWithRows = options.prfRows === undefined ? this.resolveSearch(options) : { ...this.resolveSearch(options), prfRows: options.prfRows };
+    const resolved = this.resolveSearch(options, ENCODED_SEARCH_OPTION_KEYS);
+    const r: ResolvedWithRows = options.prfRows === undefined ? resolved : { ...resolved, prfRows: options.prfRows };
     if (r.mode !== 'bm25' && embeddings.length !== queries.length) throw invalidArgument('embeddings', `one per query (${queries.length})`, embeddings);
     const given = options.rewritten;
     if (given !== undefined && (!Array.isArray(given) || given.length !== queries.length)) throw invalidArgument('rewritten', `one rewrite (or null) per query (${queries.length})`, given);
@@ -620,10 +644,10 @@ export class PlaitIndex {
     const mask = this.mask(r);
     const pool = this.pool;
     const rankOnce = async (qq: EncodedQuery): Promise<CollapsedDocs> => {
-      if (mask !== null && exactFilter(mask)) return this.rankFiltered(qq, mask, r, timings);
+      if (mask !== null && exactFilter(mask, this.docs.passageCount, r.plaid.ndocs, r.topK)) return this.rankFiltered(qq, mask, r, timings);
       const scorer = pooledScorer(pool, qq, deadline);
       const marks = mask === null ? undefined : candidateMarks(this.arrays, this.docstore.pidToDoc, mask);
-      return this.exactDocuments(qq, await rankLateAsync(latePlan(r, this.lateWant(r, mask), this.lateDepth(r), this.docs, mask?.allowed ?? null, marks), scorer, timings), r);
+      return this.exactDocuments(qq, await rankLateAsync(latePlan(r, this.lateWant(r, mask), this.lateDepth(r), this.docs, mask?.allowed ?? null, marks, mask === null && r.topK >= this.manifest.counts.documents), scorer, timings), r);
     };
     let late = await rankOnce(q);
     const prf = this.expandPrf(q, late, r, rw);
@@ -657,9 +681,9 @@ export class PlaitIndex {
       q = this.prepare(embedding, r);
       const check = deadline.checker;
       const rankOnce = (qq: EncodedQuery): CollapsedDocs => {
-        if (mask !== null && exactFilter(mask)) return this.rankFiltered(qq, mask, r, timings);
+        if (mask !== null && exactFilter(mask, this.docs.passageCount, r.plaid.ndocs, r.topK)) return this.rankFiltered(qq, mask, r, timings);
         const marks = mask === null ? undefined : candidateMarks(this.arrays, this.docstore.pidToDoc, mask);
-        return this.exactDocuments(qq, rankLate(latePlan(r, this.lateWant(r, mask), this.lateDepth(r), this.docs, mask?.allowed ?? null, marks), (req) => this.local.score(qq, req, check), timings), r, check);
+        return this.exactDocuments(qq, rankLate(latePlan(r, this.lateWant(r, mask), this.lateDepth(r), this.docs, mask?.allowed ?? null, marks, mask === null && r.topK >= this.manifest.counts.documents), (req) => this.local.score(qq, req, check), timings), r, check);
       };
       late = rankOnce(q);
       const prf = this.expandPrf(q, late, r, rw);
@@ -849,7 +873,7 @@ export class PlaitIndex {
     if (typeof target !== 'string' && (typeof target !== 'object' || target === null || !('pid' in target))) {
       throw invalidArgument('target', 'a docId (string) or { pid }', target);
     }
-    const r = this.resolveSearch(options);
+    const r = this.resolveSearch(options, EXPLAIN_OPTION_KEYS, 'explain option');
     const empty = unsearchable(query, 0);
     if (empty !== null) {
       // Search answers these with no hits (query-text.ts); a late score for [MASK] padding alone would explain nothing.
@@ -864,6 +888,8 @@ export class PlaitIndex {
     const lateText = rw?.lateText ?? query;
     const [e] = await encoder.encodeQueries([lateText]);
     this.checkOpen();
+    // One passage's scoring follows (milliseconds): the deadline is checked once, after the encoding.
+    if (options.deadlineAt !== undefined) Deadline.start({ deadlineAt: options.deadlineAt }).dispose();
     const q = this.queries.prepare(e!, r.idf, r.globalStats?.tokenIdf);
     const truncated = queryFit(encoder, lateText).truncated;
     let pid: number;

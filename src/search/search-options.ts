@@ -12,6 +12,7 @@ import type { DeadlineOptions } from './deadline.js';
 import { compileFilter, type CompiledFilter, type MetadataFilter } from '../docstore/metadata-filter.js';
 import { resolveRewrite, type ResolvedRewrite, type RewriteOptions } from '../rewrite/query-rewriter.js';
 import type { Bm25CorpusStats } from '../docstore/bm25.js';
+import type { OptionKeys } from './option-keys.js';
 
 export type SearchMode = 'late' | 'bm25' | 'hybrid';
 
@@ -84,6 +85,33 @@ export interface SearchOptions extends DeadlineOptions {
    */
   globalStats?: GlobalStats;
 }
+
+/** SearchOptions' keys (option-keys.ts): an unknown key such as `topk` is refused, not ignored. */
+export const SEARCH_OPTION_KEYS = {
+  signal: true,
+  timeoutMs: true,
+  deadlineAt: true,
+  topK: true,
+  mode: true,
+  exhaustive: true,
+  plaidDefaults: true,
+  nIvfProbe: true,
+  centroidScoreThreshold: true,
+  ndocs: true,
+  centroidScoreMargin: true,
+  nIvfProbeTotal: true,
+  ndocsQueryTokens: true,
+  interactionScoring: true,
+  nExact: true,
+  idfWeighting: true,
+  fusion: true,
+  alpha: true,
+  rrfK: true,
+  includeText: true,
+  filter: true,
+  rewrite: true,
+  globalStats: true,
+} as const satisfies OptionKeys<SearchOptions>;
 
 /** One query's corpus-wide statistics (gathered from every shard by the cluster's coordinator). */
 export interface GlobalStats {

@@ -8,7 +8,7 @@ import { MANIFEST_FILE, roleFileName, type IndexManifest } from '../../format/ma
 import { DocStoreReader } from '../../docstore/docstore-reader.js';
 import { BUILD_DEFAULTS, ENCODER_DEFAULTS, LIVING_DEFAULTS, DRIFT_DEFAULTS } from '../../config/defaults.js';
 import { PlaitError, isPlaitError } from '../../errors/index.js';
-import { kernelsStatus, type KernelsStatus } from '../../kernels/index.js';
+import { kernelsStatus, type CpuFeatures, type KernelsStatus } from '../../kernels/index.js';
 import { NBITS_NAMES, nbitsName, parseNbits } from '../../kernels/validate.js';
 import { describeExactStage } from '../../codec/code-scorer.js';
 import type { CorpusFormat, CorpusWarning } from '../../indexer/corpus/types.js';
@@ -260,8 +260,8 @@ export function sizeTable(files: Record<string, number>, totalBytes: number): st
  * mean covers (every token added since the build) and how many of those tokens are still indexed.
  */
 export function livingInfoLines(m: IndexManifest): string[] {
-  if (m.generation === undefined) return [];
-  const lines = [`generation   ${m.generation}`];
+  // A build's manifest carries no generation field: it is generation 0, as add, delete and compact say.
+  const lines = [`generation   ${m.generation ?? 0}${m.generation === undefined ? ' (as built: add, delete and compact make the next)' : ''}`];
   if (m.tombstones !== undefined) lines.push(`deleted      ${m.tombstones.deleted} passages awaiting compaction (plait compact; automatic past ${LIVING_DEFAULTS.autoCompactShare * 100}%)`);
   const d = m.drift;
   if (d !== undefined && d.addedTokens > 0) {
@@ -284,7 +284,24 @@ export function livingInfoLines(m: IndexManifest): string[] {
 }
 
 function kernelsLine(k: KernelsStatus): string {
-  return `${k.active}${k.cpu === undefined ? '' : ` (cpu: ${JSON.stringify(k.cpu)})`}; fast-scan ${k.fastScanPath}; int8 centroid scores ${k.intDotPath}${k.nativeError === undefined ? '' : `; native unavailable: ${k.nativeError}`}`;
+  return `${k.active}${k.cpu === undefined ? '' : ` (cpu: ${cpuFeaturesText(k.cpu)})`}; fast-scan ${k.fastScanPath}; int8 centroid scores ${k.intDotPath}${k.nativeError === undefined ? '' : `; native unavailable: ${k.nativeError}`}`;
+}
+
+/** The features the kernels choose by, in CPU names: `x64 with avx2, fma, …, avx-vnni; without avx512vbmi` (a feature nothing could probe is left out). */
+export function cpuFeaturesText(cpu: CpuFeatures): string {
+  const names: [string, boolean | undefined][] = [
+    ['avx2', cpu.avx2],
+    ['fma', cpu.fma],
+    ['avx512f', cpu.avx512f],
+    ['avx512bw', cpu.avx512bw],
+    ['avx512vl', cpu.avx512vl],
+    ['avx512vbmi', cpu.avx512vbmi],
+    ['avx512vnni', cpu.avx512vnni],
+    ['avx-vnni', cpu.avxvnni],
+  ];
+  const has = names.filter(([, v]) => v === true).map(([n]) => n);
+  const lacks = names.filter(([, v]) => v === false).map(([n]) => n);
+  return `${cpu.arch}${has.length === 0 ? '' : ` with ${has.join(', ')}`}${lacks.length === 0 ? '' : `${has.length === 0 ? ' ' : '; '}without ${lacks.join(', ')}`}`;
 }
 
 /** The corpus must exist before the encoder is loaded: a file, a folder, or a glob whose folder exists. */

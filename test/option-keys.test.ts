@@ -1,0 +1,105 @@
+/**
+ * The library refuses unknown option keys (trial of the merged main, item 3): `search(q, { topk: 3 })`
+ * returned 10 hits without a word while HTTP refused the same typo. Every options door — search,
+ * searchBatch, searchEncoded, searchEncodedBatch, rewrite, explain, add, delete's `{ filter }`,
+ * openIndex — answers INVALID_ARGUMENT naming the key and, when one is close, the key meant. The key
+ * tables are tied to their types by `satisfies OptionKeys<T>` (a key added to a type and not to its
+ * table does not compile); the last test checks at run time that each table holds exactly the keys
+ * the methods accept. Sample corpus, bundled model, in-process encoder.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildIndex, openIndex, PlaitError, type PlaitIndex, type SearchOptions } from '../src/index.js';
+import { SEARCH_OPTION_KEYS } from '../src/search/search-options.js';
+import { checkOptionKeys, closestKey, type OptionKeys } from '../src/search/option-keys.js';
+import { SAMPLE } from './helpers/server-fixture.js';
+
+let dir: string;
+let index: PlaitIndex;
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'plait-option-keys-'));
+  await buildIndex(SAMPLE, { index: join(dir, 'sample'), encoderOptions: { threads: 0 } });
+  index = await openIndex(join(dir, 'sample'), { workers: 0, encoderOptions: { threads: 0 } });
+});
+
+after(async () => {
+  await index?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** A rejection (or throw) that is INVALID_ARGUMENT about `key`, suggesting `suggestion` (null: none). */
+function unknownKey(what: string, key: string, suggestion: string | null): (e: unknown) => boolean {
+  return (e: unknown) => {
+    assert.ok(e instanceof PlaitError, String(e));
+    assert.equal(e.code, 'INVALID_ARGUMENT');
+    assert.equal(e.details?.unknownOption, key);
+    assert.equal(e.details?.suggestion, suggestion ?? undefined);
+    assert.ok(e.message.includes(`unknown ${what} "${key}"`), e.message);
+    if (suggestion !== null) assert.ok(e.message.includes(`did you mean "${suggestion}"?`), e.message);
+    return true;
+  };
+}
+
+test('closestKey: case first, then the nearest within two edits, else none', () => {
+  const known = Object.keys(SEARCH_OPTION_KEYS);
+  assert.equal(closestKey('topk', known), 'topK');
+  assert.equal(closestKey('top_k', known), 'topK');
+  assert.equal(closestKey('ndoc', known), 'ndocs');
+  assert.equal(closestKey('exhuastive', known), 'exhaustive'); // one transposition
+  assert.equal(closestKey('nIvfProbes', known), 'nIvfProbe');
+  assert.equal(closestKey('colour', known), undefined);
+});
+
+test('checkOptionKeys lists the known keys when none is close, and refuses a non-object', () => {
+  assert.throws(() => checkOptionKeys({ colour: 1 }, { topK: true, mode: true }, 'search option'), (e: unknown) => e instanceof PlaitError && e.code === 'INVALID_ARGUMENT' && /unknown search option "colour" \(known: topK, mode\)/.test(e.message) && e.details?.suggestion === undefined);
+  assert.throws(() => checkOptionKeys(3, { topK: true }, 'search option'), (e: unknown) => e instanceof PlaitError && e.code === 'INVALID_ARGUMENT' && /an object of search options/.test(e.message));
+  checkOptionKeys(undefined, { topK: true }, 'search option');
+  checkOptionKeys({ topK: undefined }, { topK: true }, 'search option');
+});
+
+test('search, searchBatch, rewrite, searchEncoded and searchEncodedBatch refuse { topk: 3 } naming topK', async () => {
+  const typo = { topk: 3 } as unknown as SearchOptions;
+  await assert.rejects(index.search('why does bread rise', typo), unknownKey('search option', 'topk', 'topK'));
+  await assert.rejects(index.searchBatch(['why does bread rise'], typo), unknownKey('search option', 'topk', 'topK'));
+  assert.throws(() => index.rewrite('why does bread rise', typo), unknownKey('search option', 'topk', 'topK'));
+  const [embedding] = await (await index.encoder()).encodeQueries(['why does bread rise']);
+  assert.throws(() => index.searchEncoded('why does bread rise', embedding!, typo), unknownKey('search option', 'topk', 'topK'));
+  await assert.rejects(index.searchEncodedBatch(['why does bread rise'], [embedding!], { prfrows: [] } as unknown as SearchOptions), unknownKey('search option', 'prfrows', 'prfRows'));
+  // The same search spelled right returns 3.
+  assert.equal((await index.search('why does bread rise', { topK: 3 })).hits.length, 3);
+  assert.equal(index.searchEncoded('why does bread rise', embedding!, { topK: 3, mode: 'late' }).hits.length, 3);
+});
+
+test('explain, add, delete and openIndex refuse their typos by name', async () => {
+  await assert.rejects(index.explain('why does bread rise', 'bread-yeast', { exhaustive: true } as never), unknownKey('explain option', 'exhaustive', null));
+  await assert.rejects(index.explain('why does bread rise', 'bread-yeast', { topk: 3 } as never), unknownKey('explain option', 'topk', 'topK'));
+  await assert.rejects(index.add([{ docId: 'x', title: '', text: 'x' }], { noreplace: true } as never), unknownKey('add option', 'noreplace', 'noReplace'));
+  await assert.rejects(index.delete({ filtr: { lang: 'en' } } as never), unknownKey('delete option', 'filtr', 'filter'));
+  await assert.rejects(openIndex(join(dir, 'sample'), { worker: 0 } as never), unknownKey('openIndex option', 'worker', 'workers'));
+  // Nothing was written by the refused add or delete.
+  assert.equal((await index.search('x', { topK: 100, mode: 'bm25' })).hits.some((h) => h.docId === 'x'), false);
+});
+
+test('the key tables hold what the types hold (a compile-time check, restated at run time)', () => {
+  // Adding a key to SearchOptions without adding it to SEARCH_OPTION_KEYS fails to compile
+  // (`satisfies OptionKeys<SearchOptions>`); this table is the same check written from the test's side.
+  const fromTest: OptionKeys<SearchOptions> = {
+    signal: true, timeoutMs: true, deadlineAt: true, topK: true, mode: true, exhaustive: true, plaidDefaults: true, nIvfProbe: true,
+    centroidScoreThreshold: true, ndocs: true, centroidScoreMargin: true, nIvfProbeTotal: true, ndocsQueryTokens: true,
+    interactionScoring: true, nExact: true, idfWeighting: true, fusion: true, alpha: true, rrfK: true, includeText: true,
+    filter: true, rewrite: true, globalStats: true,
+  };
+  assert.deepEqual(Object.keys(SEARCH_OPTION_KEYS).sort(), Object.keys(fromTest).sort());
+});
+
+test('deadlineAt (the server passes a request\'s deadline on) is a real key: past is TIMEOUT, far is no limit, not finite is INVALID_ARGUMENT', async () => {
+  const [embedding] = await (await index.encoder()).encodeQueries(['why does bread rise']);
+  assert.throws(() => index.searchEncoded('why does bread rise', embedding!, { mode: 'late', deadlineAt: Date.now() - 1000 }), (e: unknown) => e instanceof PlaitError && e.code === 'TIMEOUT');
+  await assert.rejects(index.explain('why does bread rise', 'bread-yeast', { deadlineAt: Date.now() - 1000 }), (e: unknown) => e instanceof PlaitError && e.code === 'TIMEOUT');
+  assert.equal(index.searchEncoded('why does bread rise', embedding!, { mode: 'late', topK: 3, deadlineAt: Date.now() + 60_000 }).hits.length, 3);
+  assert.throws(() => index.searchEncoded('why does bread rise', embedding!, { deadlineAt: Number.NaN }), (e: unknown) => e instanceof PlaitError && e.code === 'INVALID_ARGUMENT' && e.details?.name === 'deadlineAt');
+});
