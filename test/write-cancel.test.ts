@@ -18,7 +18,8 @@ import { request } from 'node:http';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { addCorpus, readManifest, commitIdOf, isPlaitError, PlaitError, type Encoder } from '../src/index.js';
-import { CLUSTER_WRITE_DEFAULTS, ENCODER_DEFAULTS } from '../src/config/defaults.js';
+import { CLUSTER_WRITE_DEFAULTS, ENCODER_DEFAULTS, SERVER_DEFAULTS } from '../src/config/defaults.js';
+import { resolveServerOptions } from '../src/server/options.js';
 import type { RunningServer } from '../src/server/index.js';
 import { buildSample, postJson, serve, type SampleIndex } from './helpers/server-fixture.js';
 
@@ -150,6 +151,29 @@ test('a drain that runs out of time cuts a write: its encoding stops and nothing
   if (r.status !== undefined) assert.equal(r.body!.error.code, 'INDEX_CLOSED');
   await stoppedThenNextWrite(atAbort, 'after-drain', drained);
   assert.equal(readManifest(sample.path).counts.documents, was.counts.documents);
+});
+
+test('writes default to their own deadline (writeTimeoutMs), searches to timeoutMs: a write naming none is cut by the first, a search is not', async () => {
+  assert.throws(() => resolveServerOptions({ writeTimeoutMs: 400_000 }, {}), (e: unknown) => isPlaitError(e, 'INVALID_ARGUMENT') && /writeTimeoutMs/.test((e as Error).message));
+  assert.equal(resolveServerOptions({}, {}).writeTimeoutMs, SERVER_DEFAULTS.writeTimeoutMs);
+  assert.ok(SERVER_DEFAULTS.writeTimeoutMs > SERVER_DEFAULTS.timeoutMs);
+  const short = await serve(sample, { writeTimeoutMs: 300 });
+  try {
+    const was = readManifest(sample.path);
+    const before = encoded();
+    const r = await postJson(`${short.url}/v1/indexes/sample/documents`, { documents: bigWrite('wdl') });
+    assert.equal(r.status, 504, JSON.stringify(r.body));
+    assert.equal(r.body.error.code, 'TIMEOUT');
+    assert.match(r.body.error.message, /300 ms/);
+    assert.ok(encoded() - before < CLUSTER_WRITE_DEFAULTS.maxDocuments, 'the write deadline came early in the encoding');
+    await workEnded(short);
+    assert.equal(readManifest(sample.path).counts.documents, was.counts.documents);
+    // A search naming no deadline runs under timeoutMs (30 s), not the 300 ms write deadline.
+    const s = await postJson(`${short.url}/v1/indexes/sample/search`, { query: 'glaciers carve valleys', top_k: 5, exhaustive: true });
+    assert.equal(s.status, 200, JSON.stringify(s.body));
+  } finally {
+    await short.close();
+  }
 });
 
 test('the library: add with an aborted signal rejects ABORTED (or the reason given), stops encoding and writes nothing', async () => {

@@ -310,15 +310,20 @@ export const SERVER_DEFAULTS = {
   /** Largest request body accepted (1 MiB): a rerank of ~1000 short passages. Larger bodies get 413. */
   maxBodyBytes: 1 << 20,
   /**
-   * Per-request deadline when the request names none: generous, so only a stuck request hits it —
-   * the largest request included. The largest is a write of a full body (maxBodyBytes of text):
-   * 1 MiB of scifact text in 256 documents is 3,113 passages (window 128, stride 96), which the
-   * write's one encoder thread (encoderThreads) encodes in 67.7 s on this 2-core machine at load
-   * 5–6 (21.7 ms a passage; 33.4 s on 2 threads; bench/write-deadline.ts, bench/RESULTS.md "The
-   * largest write against the default deadline"). 30 s answered such a write 504; 120 s covers it
-   * with ~1.8× to spare; a search ends in milliseconds, so only a stuck request waits this long.
+   * Deadline of a search, rerank, explain or encode request that names none: generous, so only a
+   * stuck request hits it (a search ends in milliseconds). Writes have their own, writeTimeoutMs.
    */
-  timeoutMs: 120_000,
+  timeoutMs: 30_000,
+  /**
+   * Deadline of a write (POST /documents, deletes; a cluster's log writes) that names none. It covers
+   * the largest write the server accepts, a full body (maxBodyBytes of text): 1 MiB of scifact text in
+   * 256 documents is 3,113 passages (window 128, stride 96), which the write's one encoder thread
+   * (encoderThreads) encodes in 67.7 s on this 2-core machine at load 5–6 (21.7 ms a passage; 33.4 s
+   * on 2 threads; bench/write-deadline.ts, bench/RESULTS.md "The largest write against the default
+   * deadline"). 30 s answered such a write 504; 120 s covers it with ~1.8× to spare. Kept apart from
+   * timeoutMs so that searches keep a deadline in seconds, not minutes.
+   */
+  writeTimeoutMs: 120_000,
   /** Longest deadline a request may ask for (5 min): a client cannot pin a slot for longer. */
   maxTimeoutMs: 300_000,
   /**
@@ -982,7 +987,7 @@ export const CLUSTER_WRITE_DEFAULTS = {
    * Documents in one HTTP add/upsert request (more: 413 WRITE_TOO_LARGE). A write is encoded and
    * committed as one generation while it holds an admission slot. What bounds its work is its text,
    * not this count: the body limit (SERVER_DEFAULTS.maxBodyBytes, 1 MiB) holds ~3,100 passages
-   * whether in 1 document or 256, and SERVER_DEFAULTS.timeoutMs is sized for that full body.
+   * whether in 1 document or 256, and SERVER_DEFAULTS.writeTimeoutMs is sized for that full body.
    */
   maxDocuments: 256,
   /** Ids in one HTTP delete request: a delete costs an id lookup each, so far more than adds. */

@@ -181,7 +181,7 @@ export interface AddOptions {
 }
 
 /** AddOptions' keys (option-keys.ts). */
-const ADD_OPTION_KEYS = { noReplace: true } as const satisfies OptionKeys<AddOptions>;
+const ADD_OPTION_KEYS = { noReplace: true, signal: true } as const satisfies OptionKeys<AddOptions>;
 
 /** The keys of delete's `{ filter }` target (option-keys.ts): `{ filtr }` is refused by name. */
 const DELETE_WHERE_KEYS = { filter: true } as const satisfies OptionKeys<{ filter: MetadataFilter }>;

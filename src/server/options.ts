@@ -15,6 +15,8 @@ export interface ServerOptions {
   port?: number;
   maxBodyBytes?: number;
   timeoutMs?: number;
+  /** A write's deadline in ms when it names none (SERVER_DEFAULTS.writeTimeoutMs); at most maxTimeoutMs. */
+  writeTimeoutMs?: number;
   maxTimeoutMs?: number;
   maxConcurrent?: number;
   maxQueue?: number;
@@ -61,6 +63,7 @@ export interface ResolvedServerOptions {
   port: number;
   maxBodyBytes: number;
   timeoutMs: number;
+  writeTimeoutMs: number;
   maxTimeoutMs: number;
   maxConcurrent: number;
   maxQueue: number;
@@ -89,7 +92,7 @@ export interface ResolvedServerOptions {
 }
 
 const KNOWN = new Set<string>([
-  'host', 'port', 'maxBodyBytes', 'timeoutMs', 'maxTimeoutMs', 'maxConcurrent', 'maxQueue', 'maxQueueWaitMs', 'retryAfterSeconds',
+  'host', 'port', 'maxBodyBytes', 'timeoutMs', 'writeTimeoutMs', 'maxTimeoutMs', 'maxConcurrent', 'maxQueue', 'maxQueueWaitMs', 'retryAfterSeconds',
   'resultCacheBytes', 'queryCacheBytes', 'maxRerankDocuments', 'maxEncodeTexts', 'drainTimeoutMs', 'scoringWorkers',
   'encoderThreads', 'abortCheckQueries', 'models', 'quantize', 'crossEncoders', 'ltrModel', 'synonyms', 'refreshIntervalMs', 'apiKey', 'corsOrigins', 'logLevel', 'defaultMetrics',
   'logDestination',
@@ -124,6 +127,7 @@ export function resolveServerOptions(o: ServerOptions = {}, env: NodeJS.ProcessE
     port: int('port', o.port ?? d.port, 0, 65535),
     maxBodyBytes: int('maxBodyBytes', o.maxBodyBytes ?? d.maxBodyBytes, 1024),
     timeoutMs: int('timeoutMs', o.timeoutMs ?? d.timeoutMs, 1),
+    writeTimeoutMs: int('writeTimeoutMs', o.writeTimeoutMs ?? d.writeTimeoutMs, 1),
     maxTimeoutMs: int('maxTimeoutMs', o.maxTimeoutMs ?? d.maxTimeoutMs, 1),
     maxConcurrent: int('maxConcurrent', o.maxConcurrent ?? d.maxConcurrent, 1),
     maxQueue: int('maxQueue', o.maxQueue ?? d.maxQueue, 0),
@@ -150,6 +154,7 @@ export function resolveServerOptions(o: ServerOptions = {}, env: NodeJS.ProcessE
     logDestination: o.logDestination,
   };
   if (r.timeoutMs > r.maxTimeoutMs) throw invalidArgumentError('timeoutMs', `at most maxTimeoutMs (${r.maxTimeoutMs})`, r.timeoutMs);
+  if (r.writeTimeoutMs > r.maxTimeoutMs) throw invalidArgumentError('writeTimeoutMs', `at most maxTimeoutMs (${r.maxTimeoutMs})`, r.writeTimeoutMs);
   if (r.apiKey !== undefined && r.apiKey.length < 16) throw invalidArgumentError('apiKey', 'at least 16 characters', `${r.apiKey.length} characters`);
   return r;
 }

@@ -27,6 +27,7 @@ interface ServeCliOptions {
   maxQueue?: number;
   maxQueueWaitMs?: number;
   timeoutMs?: number;
+  writeTimeoutMs?: number;
   drainTimeoutMs?: number;
   maxBodyBytes?: number;
   resultCacheMb?: number;
@@ -59,7 +60,8 @@ export function registerServeCommand(program: Command): void {
     .option('--max-concurrent <n>', 'requests working at once', parseIntArg('maxConcurrent', 1), d.maxConcurrent)
     .option('--max-queue <n>', 'requests waiting for a slot before 503', parseIntArg('maxQueue', 0), d.maxQueue)
     .option('--max-queue-wait-ms <n>', 'shed (503) when the expected wait for a slot exceeds this many ms', parseIntArg('maxQueueWaitMs', 0), d.maxQueueWaitMs)
-    .option('--timeout-ms <n>', "a request's deadline in ms when it names none (timeout_ms)", parseIntArg('timeoutMs', 1), d.timeoutMs)
+    .option('--timeout-ms <n>', "a search, rerank, explain or encode request's deadline in ms when it names none (timeout_ms)", parseIntArg('timeoutMs', 1), d.timeoutMs)
+    .option('--write-timeout-ms <n>', "a write's deadline in ms when it names none (timeout_ms): sized for a full body of text", parseIntArg('writeTimeoutMs', 1), d.writeTimeoutMs)
     .option('--drain-timeout-ms <n>', 'ms that in-flight requests get on SIGTERM', parseIntArg('drainTimeoutMs', 0), d.drainTimeoutMs)
     .addOption(new Option('--max-body-bytes <n>', 'largest request body in bytes (larger: 413)').argParser(parseIntArg('maxBodyBytes', 1024)).default(d.maxBodyBytes, `${d.maxBodyBytes}, ${formatBytes(d.maxBodyBytes)}`))
     .option('--result-cache-mb <n>', 'result cache size in MiB', parseIntArg('resultCacheMb', 0), d.resultCacheBytes / MIB)
@@ -85,6 +87,7 @@ export function registerServeCommand(program: Command): void {
         ...(o.maxQueue === undefined ? {} : { maxQueue: o.maxQueue }),
         ...(o.maxQueueWaitMs === undefined ? {} : { maxQueueWaitMs: o.maxQueueWaitMs }),
         ...(o.timeoutMs === undefined ? {} : { timeoutMs: o.timeoutMs }),
+        ...(o.writeTimeoutMs === undefined ? {} : { writeTimeoutMs: o.writeTimeoutMs }),
         ...(o.drainTimeoutMs === undefined ? {} : { drainTimeoutMs: o.drainTimeoutMs }),
         ...(o.maxBodyBytes === undefined ? {} : { maxBodyBytes: o.maxBodyBytes }),
         ...(o.resultCacheMb === undefined ? {} : { resultCacheBytes: o.resultCacheMb << 20 }),

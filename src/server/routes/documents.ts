@@ -243,7 +243,7 @@ export const documentsRoutes: FastifyPluginAsync<DocumentsRoutesOptions> = async
    * stored, so its answer must be what the log acknowledged, never a 504 for a stored write.
    */
   const logWrite = async (reply: FastifyReply, timeoutMs: number | undefined, t: ClusterWriteTarget, input: Parameters<typeof encodeClusterWrite>[0]): Promise<WriteAck> => {
-    const write = await runWork(engine, reply, timeoutMs, async (signal) => trackEncode(engine, t.manifest.model.name, () => encodeClusterWrite(input, t.encoder, t.manifest, { signal })));
+    const write = await runWork(engine, reply, timeoutMs ?? engine.options.writeTimeoutMs, async (signal) => trackEncode(engine, t.manifest.model.name, () => encodeClusterWrite(input, t.encoder, t.manifest, { signal })));
     return t.log.append(write);
   };
   /** Per served index, the tail of its queue of writes (owned by this plugin instance). */
@@ -278,7 +278,7 @@ export const documentsRoutes: FastifyPluginAsync<DocumentsRoutesOptions> = async
    */
   const write = (reply: FastifyReply, timeoutMs: number | undefined, entry: IndexEntry, items: number, prepare: (signal: AbortSignal) => Promise<UpdateRequest>): Promise<Record<string, unknown>> => {
     let committing = false;
-    return runWork(engine, reply, { timeoutMs, irrevocable: () => committing }, async (signal, release) => {
+    return runWork(engine, reply, { timeoutMs: timeoutMs ?? engine.options.writeTimeoutMs, irrevocable: () => committing }, async (signal, release) => {
       const req = await prepare(signal);
       release();
       const { out, served } = await serialised(entry, () => {
