@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isPlaitError } from '../src/index.js';
 import { parseDecimal, parseInteger } from '../src/config/parse-number.js';
-import { SEARCH_DEFAULTS } from '../src/config/defaults.js';
+import { SEARCH_DEFAULTS, SERVER_DEFAULTS } from '../src/config/defaults.js';
 import type { RunningServer } from '../src/server/index.js';
 import { runPlait } from './helpers/cli.js';
 import { buildSample, serve, type SampleIndex } from './helpers/server-fixture.js';
@@ -114,4 +114,22 @@ test('the server: a JSON number such as 1e3 is an integer; a string such as "0x1
   const w = await postRaw('/v1/indexes/sample/documents', '{"documents": [{"doc_id": "x", "text": "y"}], "timeout_ms": "0x10"}');
   assert.equal(w.status, 400);
   assert.equal(w.body.error.message, 'Invalid argument: Expected an integer >= 1 for body/timeout_ms but received "0x10"');
+});
+
+test('the server: a timeout_ms past the server\'s longest deadline is refused as the schema refuses integers (body/timeout_ms, its whole range, details.min and max), on search and on a write', async () => {
+  const max = SERVER_DEFAULTS.maxTimeoutMs;
+  const range = `an integer in [1, ${max}]`;
+  const ok = await postRaw('/v1/indexes/sample/search', `{"query": "honey bees", "top_k": 1, "timeout_ms": ${max}}`);
+  assert.equal(ok.status, 200, JSON.stringify(ok.body));
+  for (const path of ['/v1/indexes/sample/search', '/v1/indexes/sample/documents']) {
+    const body = path.endsWith('search') ? `{"query": "honey bees", "timeout_ms": ${max + 1}}` : `{"documents": [{"doc_id": "late", "text": "y"}], "timeout_ms": ${max + 1}}`;
+    const r = await postRaw(path, body);
+    assert.equal(r.status, 400, path);
+    assert.equal(r.body.error.code, 'INVALID_ARGUMENT');
+    assert.equal(r.body.error.message, `Invalid argument: Expected ${range} for body/timeout_ms but received ${max + 1}`, path);
+    assert.deepEqual([r.body.error.details.field, r.body.error.details.min, r.body.error.details.max], ['body/timeout_ms', 1, max], path);
+  }
+  // Nothing of the refused write was committed.
+  const after = await postRaw('/v1/indexes/sample/search', '{"query": "y", "top_k": 1e3, "mode": "bm25"}');
+  assert.ok(!after.body.results[0].hits.some((h: { doc_id: string }) => h.doc_id === 'late'));
 });
