@@ -197,6 +197,25 @@ test("addCorpus (plait add's library half) takes the same signal: aborted mid-en
   assert.deepEqual([commitIdOf(now), now.counts.documents], [commitIdOf(m), m.counts.documents]);
 });
 
+test('a signal that is not an AbortSignal is INVALID_ARGUMENT (add, addCorpus, search): a write no longer ignores it and commits', async () => {
+  const m = readManifest(sample.path);
+  const file = join(sample.dir, 'one.jsonl');
+  writeFileSync(file, JSON.stringify({ _id: 'bad-signal-corpus', text: 'a note about kites' }) + '\n');
+  const before = encoded();
+  for (const bad of ['abort', {}, null, { aborted: 'yes', addEventListener: () => {} }] as unknown[]) {
+    const refused = (e: unknown): boolean => isPlaitError(e, 'INVALID_ARGUMENT') && /^Invalid argument: Expected an AbortSignal for signal but received /.test(e.message);
+    await assert.rejects(sample.index.add([{ docId: 'bad-signal', title: '', text: 'a note about kites' }], { signal: bad as AbortSignal }), refused, JSON.stringify(bad));
+    await assert.rejects(addCorpus(sample.path, file, { encoder, signal: bad as AbortSignal }), refused, JSON.stringify(bad));
+    await assert.rejects(sample.index.search('kites', { topK: 1, signal: bad as AbortSignal }), refused, JSON.stringify(bad));
+  }
+  // Nothing was encoded or written.
+  assert.equal(encoded(), before);
+  const now = readManifest(sample.path);
+  assert.deepEqual([commitIdOf(now), now.counts.documents], [commitIdOf(m), m.counts.documents]);
+  // A signal of this realm, and none, still run.
+  assert.equal((await sample.index.search('kites', { topK: 1, signal: new AbortController().signal })).hits.length, 1);
+});
+
 test('an encode request past its deadline (POST /v1/encode) stops encoding too', async () => {
   const before = encoded();
   const texts = bigWrite('enc').map((d) => d.text);

@@ -7,7 +7,7 @@
  * loops call it every SEARCH_DEFAULTS.deadlineCheckEvery passages. Batch loops `await yieldTurn()`
  * between queries so that a caller's AbortSignal can fire at all. Worker tasks get `signal`.
  */
-import { PlaitError, invalidArgument } from '../errors/index.js';
+import { PlaitError, checkSignal, invalidArgument } from '../errors/index.js';
 
 export interface DeadlineOptions {
   /** Cancels the search (rejects with ABORTED). */
@@ -40,7 +40,8 @@ export class Deadline {
    * @throws PlaitError INVALID_ARGUMENT for a timeoutMs that is not a positive number.
    */
   static start(options: DeadlineOptions, closing?: AbortSignal): Deadline {
-    const { timeoutMs, signal } = options;
+    const { timeoutMs } = options;
+    const signal = checkSignal('signal', options.signal);
     if (timeoutMs !== undefined && !(Number.isFinite(timeoutMs) && timeoutMs > 0)) throw invalidArgument('timeoutMs', 'a positive number', timeoutMs);
     const at = timeoutMs === undefined ? Infinity : performance.now() + timeoutMs;
     const signals = [closing, signal].filter((s): s is AbortSignal => s !== undefined);
