@@ -81,6 +81,33 @@ test('the CLI refuses "0x10" and "1e3" for integer options (exit 2, INVALID_ARGU
   }
 });
 
+test('decimal options with an open range name it whether the text is no number or out of range (calibrate --target, --budget-s, --max-cost-ratio; ltr train --eta, --valid-fraction)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'plait-strict-dec-'));
+  try {
+    const cases: [string[], string][] = [
+      [['calibrate', 'no-such-index', '--target', 'x'], 'Expected a number in (0, 1] for --target but received "x"'],
+      [['calibrate', 'no-such-index', '--target', '0'], 'Expected a number in (0, 1] for --target but received "0"'],
+      [['calibrate', 'no-such-index', '--target', '1.5'], 'Expected a number in (0, 1] for --target but received "1.5"'],
+      [['calibrate', 'no-such-index', '--budget-s', '0x1'], 'Expected a number > 0 for --budget-s but received "0x1"'],
+      [['calibrate', 'no-such-index', '--budget-s', '-0.5'], 'Expected a number > 0 for --budget-s but received "-0.5"'],
+      [['calibrate', 'no-such-index', '--max-cost-ratio', 'NaN'], 'Expected a number > 0 (or Infinity / none: no ceiling) for --max-cost-ratio but received "NaN"'],
+      [['ltr', 'train', 'no-such-index', '--queries', 'q.tsv', '--qrels', 'r.tsv', '--eta', '1,5'], 'Expected a number > 0 for eta but received "1,5"'],
+      [['ltr', 'train', 'no-such-index', '--queries', 'q.tsv', '--qrels', 'r.tsv', '--eta', '-0.5'], 'Expected a number > 0 for eta but received "-0.5"'],
+      [['ltr', 'train', 'no-such-index', '--queries', 'q.tsv', '--qrels', 'r.tsv', '--valid-fraction', 'Infinity'], 'Expected a number in (0, 1) for validFraction but received "Infinity"'],
+      [['ltr', 'train', 'no-such-index', '--queries', 'q.tsv', '--qrels', 'r.tsv', '--valid-fraction', '1'], 'Expected a number in (0, 1) for validFraction but received "1"'],
+    ];
+    for (const [args, message] of cases) {
+      const r = runPlait(dir, args);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.equal(r.stderr.trim(), `plait: Invalid argument: ${message} [INVALID_ARGUMENT]`, args.join(' '));
+    }
+    // In range, the value passes: the command goes on to look for the index.
+    assert.match(runPlait(dir, ['calibrate', 'no-such-index', '--target', '.5', '--max-cost-ratio', 'none']).stderr, /INDEX_NOT_FOUND/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 let sample: SampleIndex;
 let server: RunningServer;
 before(async () => {
