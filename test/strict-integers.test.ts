@@ -15,6 +15,8 @@ import { isPlaitError } from '../src/index.js';
 import { parseDecimal, parseInteger } from '../src/config/parse-number.js';
 import { SEARCH_DEFAULTS, SERVER_DEFAULTS } from '../src/config/defaults.js';
 import type { RunningServer } from '../src/server/index.js';
+import { resolveServerOptions } from '../src/server/options.js';
+import { MAX_TIMER_MS } from '../src/search/deadline.js';
 import { runPlait } from './helpers/cli.js';
 import { buildSample, serve, type SampleIndex } from './helpers/server-fixture.js';
 
@@ -159,4 +161,25 @@ test('the server: a timeout_ms past the server\'s longest deadline is refused as
   // Nothing of the refused write was committed.
   const after = await postRaw('/v1/indexes/sample/search', '{"query": "y", "top_k": 1e3, "mode": "bm25"}');
   assert.ok(!after.body.results[0].hits.some((h: { doc_id: string }) => h.doc_id === 'late'));
+});
+
+test('durations that become Node timers stop at 2^31 - 1 ms (a longer timer fires after 1 ms): serve --drain-timeout-ms, the server options, a search timeoutMs', async () => {
+  // `--drain-timeout-ms 3000000000` had drained for ~1 ms and answered the writes in flight 503.
+  const dir = mkdtempSync(join(tmpdir(), 'plait-strict-timer-'));
+  try {
+    const drain = runPlait(dir, ['serve', 'no-such-index', '--drain-timeout-ms', String(MAX_TIMER_MS + 1)]);
+    assert.equal(drain.code, 2, drain.stderr);
+    assert.equal(drain.stderr.trim(), `plait: Invalid argument: Expected an integer in [0, ${MAX_TIMER_MS}] for drainTimeoutMs but received "${MAX_TIMER_MS + 1}" [INVALID_ARGUMENT]`);
+    // --timeout-ms names its whole range in one message (it said "at most maxTimeoutMs (300000)").
+    const timeout = runPlait(dir, ['serve', 'no-such-index', '--timeout-ms', String(SERVER_DEFAULTS.maxTimeoutMs + 1)]);
+    assert.equal(timeout.stderr.trim(), `plait: Invalid argument: Expected an integer in [1, ${SERVER_DEFAULTS.maxTimeoutMs}] for timeoutMs but received "${SERVER_DEFAULTS.maxTimeoutMs + 1}" [INVALID_ARGUMENT]`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  for (const key of ['drainTimeoutMs', 'timeoutMs', 'maxTimeoutMs', 'refreshIntervalMs'] as const) {
+    assert.throws(() => resolveServerOptions({ [key]: MAX_TIMER_MS + 1, ...(key === 'timeoutMs' ? { maxTimeoutMs: MAX_TIMER_MS } : {}) }, {}), (e: unknown) => isPlaitError(e, 'INVALID_ARGUMENT') && e.message.includes(`[${key === 'drainTimeoutMs' || key === 'refreshIntervalMs' ? 0 : 1}, ${MAX_TIMER_MS}] for ${key}`), key);
+    assert.equal(resolveServerOptions({ [key]: MAX_TIMER_MS, ...(key === 'timeoutMs' ? { maxTimeoutMs: MAX_TIMER_MS } : {}) }, {})[key], MAX_TIMER_MS, key);
+  }
+  await assert.rejects(sample.index.search('honey bees', { topK: 1, timeoutMs: MAX_TIMER_MS + 1 }), (e: unknown) => isPlaitError(e, 'INVALID_ARGUMENT') && e.message === `Invalid argument: Expected a number in (0, ${MAX_TIMER_MS}] for timeoutMs but received ${MAX_TIMER_MS + 1}`);
+  assert.equal((await sample.index.search('honey bees', { topK: 1, timeoutMs: MAX_TIMER_MS })).hits.length, 1);
 });

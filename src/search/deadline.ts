@@ -37,12 +37,12 @@ export class Deadline {
    * only weakly held by the combined one and can be garbage-collected before it fires
    * (nodejs/node#57736), so the deadline silently never comes. A timer held by its owner cannot be
    * collected (test/server-deadline-gc.test.ts checks it under `--expose-gc`).
-   * @throws PlaitError INVALID_ARGUMENT for a timeoutMs that is not a positive number.
+   * @throws PlaitError INVALID_ARGUMENT for a timeoutMs that is not a number in (0, MAX_TIMER_MS].
    */
   static start(options: DeadlineOptions, closing?: AbortSignal): Deadline {
     const { timeoutMs } = options;
     const signal = checkSignal('signal', options.signal);
-    if (timeoutMs !== undefined && !(Number.isFinite(timeoutMs) && timeoutMs > 0)) throw invalidArgument('timeoutMs', 'a positive number', timeoutMs);
+    if (timeoutMs !== undefined && !(typeof timeoutMs === 'number' && timeoutMs > 0 && timeoutMs <= MAX_TIMER_MS)) throw invalidArgument('timeoutMs', `a number in (0, ${MAX_TIMER_MS}]`, timeoutMs);
     const at = timeoutMs === undefined ? Infinity : performance.now() + timeoutMs;
     const signals = [closing, signal].filter((s): s is AbortSignal => s !== undefined);
     if (timeoutMs === undefined && signals.length <= 1) return new Deadline(at, timeoutMs, signals[0], () => {});
@@ -87,6 +87,13 @@ export function abortError(signal: AbortSignal): PlaitError {
   if ((reason as { name?: string } | undefined)?.name === 'TimeoutError') return new PlaitError('TIMEOUT', { message: 'search timed out' });
   return new PlaitError('ABORTED', { message: 'search aborted' });
 }
+
+/**
+ * The longest delay a Node timer keeps: 2^31 - 1 ms (about 24.8 days). A longer one fires after
+ * 1 ms (TimeoutOverflowWarning), so a deadline or a drain "for ever" (`--drain-timeout-ms
+ * 3000000000`) had ended at once: every duration that becomes a timer is refused past it.
+ */
+export const MAX_TIMER_MS = 2_147_483_647;
 
 /**
  * One AbortController fed by other signals and at most one timer, all owned: `dispose()` clears the
