@@ -83,7 +83,7 @@ test('the CLI refuses "0x10" and "1e3" for integer options (exit 2, INVALID_ARGU
   }
 });
 
-test('decimal options with an open range name it whether the text is no number or out of range (calibrate --target, --budget-s, --max-cost-ratio; ltr train --eta, --valid-fraction)', () => {
+test('decimal options with an open range name it whether the text is no number or out of range (calibrate --target, --budget-s, --max-cost-ratio; ltr train --eta, --valid-fraction); ltr train names its library fields', () => {
   const dir = mkdtempSync(join(tmpdir(), 'plait-strict-dec-'));
   try {
     const cases: [string[], string][] = [
@@ -97,6 +97,10 @@ test('decimal options with an open range name it whether the text is no number o
       [['ltr', 'train', 'no-such-index', '--queries', 'q.tsv', '--qrels', 'r.tsv', '--eta', '-0.5'], 'Expected a number > 0 for eta but received "-0.5"'],
       [['ltr', 'train', 'no-such-index', '--queries', 'q.tsv', '--qrels', 'r.tsv', '--valid-fraction', 'Infinity'], 'Expected a number in (0, 1) for validFraction but received "Infinity"'],
       [['ltr', 'train', 'no-such-index', '--queries', 'q.tsv', '--qrels', 'r.tsv', '--valid-fraction', '1'], 'Expected a number in (0, 1) for validFraction but received "1"'],
+      // The integer options of ltr train name their library fields too (they said max-depth, max-rounds, early-stopping).
+      [['ltr', 'train', 'no-such-index', '--queries', 'q.tsv', '--qrels', 'r.tsv', '--max-depth', '0'], 'Expected an integer >= 1 for maxDepth but received "0"'],
+      [['ltr', 'train', 'no-such-index', '--queries', 'q.tsv', '--qrels', 'r.tsv', '--max-rounds', '1e3'], 'Expected an integer >= 1 for maxRounds but received "1e3"'],
+      [['ltr', 'train', 'no-such-index', '--queries', 'q.tsv', '--qrels', 'r.tsv', '--early-stopping', '-1'], 'Expected an integer >= 0 for earlyStoppingRounds but received "-1"'],
     ];
     for (const [args, message] of cases) {
       const r = runPlait(dir, args);
