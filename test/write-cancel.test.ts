@@ -133,6 +133,9 @@ test('a client that disconnects mid-write stops its encoding; nothing is committ
   assert.deepEqual(now.hits, was.hits);
   const gone = await postJson(`${base}/documents/delete`, { doc_ids: ['gone-0'] });
   assert.deepEqual(gone.body.missing, ['gone-0']);
+  // /metrics counts the hang-up (it sends no answer, so plait_http_requests_total cannot).
+  const metrics = await (await fetch(`${server.url}/metrics`)).text();
+  assert.match(metrics, /^plait_requests_client_closed_total\{route="\/v1\/indexes\/:name\/documents"\} 1$/m);
 });
 
 test('a drain that runs out of time cuts a write: its encoding stops and nothing is committed', async () => {

@@ -43,7 +43,10 @@ export async function runWork<T>(engine: Engine, reply: FastifyReply, timeout: n
   const deadline = new OwnedAbort([engine.shutdownSignal], ms, () => new PlaitError('TIMEOUT', { message: `the request passed its deadline of ${ms} ms`, timeoutMs: ms }));
   const signal = deadline.signal;
   const onClose = (): void => {
-    if (!reply.raw.writableFinished) deadline.abort(new PlaitError('ABORTED', { message: 'the client closed the connection' }));
+    if (reply.raw.writableFinished) return;
+    // No answer goes out, so plait_http_requests_total never sees it: counted here instead.
+    engine.metrics.clientClosed.inc({ route: reply.request.routeOptions.url ?? 'unmatched' });
+    deadline.abort(new PlaitError('ABORTED', { message: 'the client closed the connection' }));
   };
   reply.raw.once('close', onClose);
   let onAbort: (() => void) | undefined;
