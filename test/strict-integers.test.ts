@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isPlaitError } from '../src/index.js';
 import { parseDecimal, parseInteger } from '../src/config/parse-number.js';
-import { SEARCH_DEFAULTS, SERVER_DEFAULTS } from '../src/config/defaults.js';
+import { FUSION_LIMITS, SEARCH_DEFAULTS, SERVER_DEFAULTS } from '../src/config/defaults.js';
 import type { RunningServer } from '../src/server/index.js';
 import { resolveServerOptions } from '../src/server/options.js';
 import { MAX_TIMER_MS } from '../src/search/deadline.js';
@@ -186,4 +186,21 @@ test('durations that become Node timers stop at 2^31 - 1 ms (a longer timer fire
   }
   await assert.rejects(sample.index.search('honey bees', { topK: 1, timeoutMs: MAX_TIMER_MS + 1 }), (e: unknown) => isPlaitError(e, 'INVALID_ARGUMENT') && e.message === `Invalid argument: Expected a number in (0, ${MAX_TIMER_MS}] for timeoutMs but received ${MAX_TIMER_MS + 1}`);
   assert.equal((await sample.index.search('honey bees', { topK: 1, timeoutMs: MAX_TIMER_MS })).hits.length, 1);
+});
+
+test('rrfK is an integer in [1, FUSION_LIMITS.maxRrfK] in the library and over HTTP (1e20 had tied every score at 2e-20, -5 given Infinity, NaN NaN)', async () => {
+  const max = FUSION_LIMITS.maxRrfK;
+  for (const bad of [1e20, -5, 0, 0.5, Number.NaN, max + 1]) {
+    await assert.rejects(
+      sample.index.search('honey bees', { topK: 3, mode: 'hybrid', fusion: 'rrf', rrfK: bad }),
+      (e: unknown) => isPlaitError(e, 'INVALID_ARGUMENT') && e.message === `Invalid argument: Expected an integer in [1, ${max}] for rrfK but received ${bad}`,
+      String(bad),
+    );
+  }
+  const ok = await sample.index.search('honey bees', { topK: 3, mode: 'hybrid', fusion: 'rrf', rrfK: max });
+  assert.ok(ok.hits.length > 0 && ok.hits.every((h) => Number.isFinite(h.score) && h.score > 0));
+  const r = await postRaw('/v1/indexes/sample/search', '{"query": "honey bees", "mode": "hybrid", "fusion": "rrf", "rrf_k": 1e20}');
+  assert.equal(r.status, 400);
+  assert.equal(r.body.error.message, `Invalid argument: Expected an integer in [1, ${max}] for body/rrf_k but received 100000000000000000000`);
+  assert.deepEqual([r.body.error.details.min, r.body.error.details.max], [1, max]);
 });
