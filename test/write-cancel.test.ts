@@ -17,7 +17,7 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { addCorpus, readManifest, commitIdOf, isPlaitError, PlaitError, type Encoder } from '../src/index.js';
+import { addCorpus, readManifest, commitIdOf, isPlaitError, PlaitError, rerank, type Encoder } from '../src/index.js';
 import { CLUSTER_WRITE_DEFAULTS, ENCODER_DEFAULTS } from '../src/config/defaults.js';
 import type { RunningServer } from '../src/server/index.js';
 import { buildSample, postJson, serve, type SampleIndex } from './helpers/server-fixture.js';
@@ -200,7 +200,7 @@ test("addCorpus (plait add's library half) takes the same signal: aborted mid-en
   assert.deepEqual([commitIdOf(now), now.counts.documents], [commitIdOf(m), m.counts.documents]);
 });
 
-test('a signal that is not an AbortSignal is INVALID_ARGUMENT (add, addCorpus, search): a write no longer ignores it and commits', async () => {
+test('a signal that is not an AbortSignal is INVALID_ARGUMENT (add, addCorpus, search, rerank): a write no longer ignores it and commits', async () => {
   const m = readManifest(sample.path);
   const file = join(sample.dir, 'one.jsonl');
   writeFileSync(file, JSON.stringify({ _id: 'bad-signal-corpus', text: 'a note about kites' }) + '\n');
@@ -210,6 +210,7 @@ test('a signal that is not an AbortSignal is INVALID_ARGUMENT (add, addCorpus, s
     await assert.rejects(sample.index.add([{ docId: 'bad-signal', title: '', text: 'a note about kites' }], { signal: bad as AbortSignal }), refused, JSON.stringify(bad));
     await assert.rejects(addCorpus(sample.path, file, { encoder, signal: bad as AbortSignal }), refused, JSON.stringify(bad));
     await assert.rejects(sample.index.search('kites', { topK: 1, signal: bad as AbortSignal }), refused, JSON.stringify(bad));
+    await assert.rejects(rerank('kites', ['a note about kites'], { signal: bad as AbortSignal }), refused, JSON.stringify(bad));
   }
   // Nothing was encoded or written.
   assert.equal(encoded(), before);
