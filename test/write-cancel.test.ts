@@ -200,7 +200,7 @@ test("addCorpus (plait add's library half) takes the same signal: aborted mid-en
   assert.deepEqual([commitIdOf(now), now.counts.documents], [commitIdOf(m), m.counts.documents]);
 });
 
-test('a signal that is not an AbortSignal is INVALID_ARGUMENT (add, addCorpus, search, rerank): a write no longer ignores it and commits', async () => {
+test('a signal that is not an AbortSignal is INVALID_ARGUMENT (add, addCorpus, search, rerank, the encoder): a write no longer ignores it and commits', async () => {
   const m = readManifest(sample.path);
   const file = join(sample.dir, 'one.jsonl');
   writeFileSync(file, JSON.stringify({ _id: 'bad-signal-corpus', text: 'a note about kites' }) + '\n');
@@ -211,6 +211,7 @@ test('a signal that is not an AbortSignal is INVALID_ARGUMENT (add, addCorpus, s
     await assert.rejects(addCorpus(sample.path, file, { encoder, signal: bad as AbortSignal }), refused, JSON.stringify(bad));
     await assert.rejects(sample.index.search('kites', { topK: 1, signal: bad as AbortSignal }), refused, JSON.stringify(bad));
     await assert.rejects(rerank('kites', ['a note about kites'], { signal: bad as AbortSignal }), refused, JSON.stringify(bad));
+    await assert.rejects(encoder.encodeDocuments(['a note about kites'], { signal: bad as AbortSignal }), refused, JSON.stringify(bad));
   }
   // Nothing was encoded or written.
   assert.equal(encoded(), before);
