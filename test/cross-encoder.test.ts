@@ -245,6 +245,8 @@ describe('batching, truncation and heads', () => {
       const ac = new AbortController();
       ac.abort();
       await assert.rejects(ce.score(QUERY, DOCS, { signal: ac.signal }), (e: unknown) => isPlaitError(e, 'ABORTED'));
+      // A signal that is not an AbortSignal is refused, not ignored (the scores came back).
+      await assert.rejects(ce.score(QUERY, DOCS, { signal: 'abort' as unknown as AbortSignal }), (e: unknown) => isPlaitError(e, 'INVALID_ARGUMENT') && /Expected an AbortSignal for signal/.test(e.message));
       await assert.rejects(ce.score('  ', DOCS), (e: unknown) => isPlaitError(e, 'EMPTY_TEXT'));
       await assert.rejects(ce.score(QUERY, [42 as unknown as string]), (e: unknown) => isPlaitError(e, 'INVALID_INPUT'));
       assert.deepEqual(Array.from(await ce.score(QUERY, [])), []);

@@ -102,4 +102,6 @@ test('deadlineAt (the server passes a request\'s deadline on) is a real key: pas
   await assert.rejects(index.explain('why does bread rise', 'bread-yeast', { deadlineAt: Date.now() - 1000 }), (e: unknown) => e instanceof PlaitError && e.code === 'TIMEOUT');
   assert.equal(index.searchEncoded('why does bread rise', embedding!, { mode: 'late', topK: 3, deadlineAt: Date.now() + 60_000 }).hits.length, 3);
   assert.throws(() => index.searchEncoded('why does bread rise', embedding!, { deadlineAt: Number.NaN }), (e: unknown) => e instanceof PlaitError && e.code === 'INVALID_ARGUMENT' && e.details?.name === 'deadlineAt');
+  // Past 2^31 - 1 ms ahead a Node timer would fire after 1 ms: refused like such a timeoutMs.
+  assert.throws(() => index.searchEncoded('why does bread rise', embedding!, { deadlineAt: Date.now() + 2 ** 32 }), (e: unknown) => e instanceof PlaitError && e.code === 'INVALID_ARGUMENT' && e.details?.name === 'deadlineAt');
 });

@@ -13,8 +13,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isPlaitError } from '../src/index.js';
 import { parseDecimal, parseInteger } from '../src/config/parse-number.js';
-import { SEARCH_DEFAULTS } from '../src/config/defaults.js';
+import { FUSION_LIMITS, SEARCH_DEFAULTS, SERVER_DEFAULTS } from '../src/config/defaults.js';
 import type { RunningServer } from '../src/server/index.js';
+import { resolveServerOptions } from '../src/server/options.js';
+import { MAX_TIMER_MS } from '../src/search/deadline.js';
 import { runPlait } from './helpers/cli.js';
 import { buildSample, serve, type SampleIndex } from './helpers/server-fixture.js';
 
@@ -81,6 +83,37 @@ test('the CLI refuses "0x10" and "1e3" for integer options (exit 2, INVALID_ARGU
   }
 });
 
+test('decimal options with an open range name it whether the text is no number or out of range (calibrate --target, --budget-s, --max-cost-ratio; ltr train --eta, --valid-fraction); ltr train names its library fields', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'plait-strict-dec-'));
+  try {
+    const cases: [string[], string][] = [
+      [['calibrate', 'no-such-index', '--target', 'x'], 'Expected a number in (0, 1] for --target but received "x"'],
+      [['calibrate', 'no-such-index', '--target', '0'], 'Expected a number in (0, 1] for --target but received "0"'],
+      [['calibrate', 'no-such-index', '--target', '1.5'], 'Expected a number in (0, 1] for --target but received "1.5"'],
+      [['calibrate', 'no-such-index', '--budget-s', '0x1'], 'Expected a number > 0 for --budget-s but received "0x1"'],
+      [['calibrate', 'no-such-index', '--budget-s', '-0.5'], 'Expected a number > 0 for --budget-s but received "-0.5"'],
+      [['calibrate', 'no-such-index', '--max-cost-ratio', 'NaN'], 'Expected a number > 0 (or Infinity / none: no ceiling) for --max-cost-ratio but received "NaN"'],
+      [['ltr', 'train', 'no-such-index', '--queries', 'q.tsv', '--qrels', 'r.tsv', '--eta', '1,5'], 'Expected a number > 0 for eta but received "1,5"'],
+      [['ltr', 'train', 'no-such-index', '--queries', 'q.tsv', '--qrels', 'r.tsv', '--eta', '-0.5'], 'Expected a number > 0 for eta but received "-0.5"'],
+      [['ltr', 'train', 'no-such-index', '--queries', 'q.tsv', '--qrels', 'r.tsv', '--valid-fraction', 'Infinity'], 'Expected a number in (0, 1) for validFraction but received "Infinity"'],
+      [['ltr', 'train', 'no-such-index', '--queries', 'q.tsv', '--qrels', 'r.tsv', '--valid-fraction', '1'], 'Expected a number in (0, 1) for validFraction but received "1"'],
+      // The integer options of ltr train name their library fields too (they said max-depth, max-rounds, early-stopping).
+      [['ltr', 'train', 'no-such-index', '--queries', 'q.tsv', '--qrels', 'r.tsv', '--max-depth', '0'], 'Expected an integer >= 1 for maxDepth but received "0"'],
+      [['ltr', 'train', 'no-such-index', '--queries', 'q.tsv', '--qrels', 'r.tsv', '--max-rounds', '1e3'], 'Expected an integer >= 1 for maxRounds but received "1e3"'],
+      [['ltr', 'train', 'no-such-index', '--queries', 'q.tsv', '--qrels', 'r.tsv', '--early-stopping', '-1'], 'Expected an integer >= 0 for earlyStoppingRounds but received "-1"'],
+    ];
+    for (const [args, message] of cases) {
+      const r = runPlait(dir, args);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.equal(r.stderr.trim(), `plait: Invalid argument: ${message} [INVALID_ARGUMENT]`, args.join(' '));
+    }
+    // In range, the value passes: the command goes on to look for the index.
+    assert.match(runPlait(dir, ['calibrate', 'no-such-index', '--target', '.5', '--max-cost-ratio', 'none']).stderr, /INDEX_NOT_FOUND/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 let sample: SampleIndex;
 let server: RunningServer;
 before(async () => {
@@ -114,4 +147,60 @@ test('the server: a JSON number such as 1e3 is an integer; a string such as "0x1
   const w = await postRaw('/v1/indexes/sample/documents', '{"documents": [{"doc_id": "x", "text": "y"}], "timeout_ms": "0x10"}');
   assert.equal(w.status, 400);
   assert.equal(w.body.error.message, 'Invalid argument: Expected an integer >= 1 for body/timeout_ms but received "0x10"');
+});
+
+test('the server: a timeout_ms past the server\'s longest deadline is refused as the schema refuses integers (body/timeout_ms, its whole range, details.min and max), on search and on a write', async () => {
+  const max = SERVER_DEFAULTS.maxTimeoutMs;
+  const range = `an integer in [1, ${max}]`;
+  const ok = await postRaw('/v1/indexes/sample/search', `{"query": "honey bees", "top_k": 1, "timeout_ms": ${max}}`);
+  assert.equal(ok.status, 200, JSON.stringify(ok.body));
+  for (const path of ['/v1/indexes/sample/search', '/v1/indexes/sample/documents']) {
+    const body = path.endsWith('search') ? `{"query": "honey bees", "timeout_ms": ${max + 1}}` : `{"documents": [{"doc_id": "late", "text": "y"}], "timeout_ms": ${max + 1}}`;
+    const r = await postRaw(path, body);
+    assert.equal(r.status, 400, path);
+    assert.equal(r.body.error.code, 'INVALID_ARGUMENT');
+    assert.equal(r.body.error.message, `Invalid argument: Expected ${range} for body/timeout_ms but received ${max + 1}`, path);
+    assert.deepEqual([r.body.error.details.field, r.body.error.details.min, r.body.error.details.max], ['body/timeout_ms', 1, max], path);
+  }
+  // Nothing of the refused write was committed.
+  const after = await postRaw('/v1/indexes/sample/search', '{"query": "y", "top_k": 1e3, "mode": "bm25"}');
+  assert.ok(!after.body.results[0].hits.some((h: { doc_id: string }) => h.doc_id === 'late'));
+});
+
+test('durations that become Node timers stop at 2^31 - 1 ms (a longer timer fires after 1 ms): serve --drain-timeout-ms, the server options, a search timeoutMs', async () => {
+  // `--drain-timeout-ms 3000000000` had drained for ~1 ms and answered the writes in flight 503.
+  const dir = mkdtempSync(join(tmpdir(), 'plait-strict-timer-'));
+  try {
+    const drain = runPlait(dir, ['serve', 'no-such-index', '--drain-timeout-ms', String(MAX_TIMER_MS + 1)]);
+    assert.equal(drain.code, 2, drain.stderr);
+    assert.equal(drain.stderr.trim(), `plait: Invalid argument: Expected an integer in [0, ${MAX_TIMER_MS}] for drainTimeoutMs but received "${MAX_TIMER_MS + 1}" [INVALID_ARGUMENT]`);
+    // --timeout-ms names its whole range in one message (it said "at most maxTimeoutMs (300000)").
+    const timeout = runPlait(dir, ['serve', 'no-such-index', '--timeout-ms', String(SERVER_DEFAULTS.maxTimeoutMs + 1)]);
+    assert.equal(timeout.stderr.trim(), `plait: Invalid argument: Expected an integer in [1, ${SERVER_DEFAULTS.maxTimeoutMs}] for timeoutMs but received "${SERVER_DEFAULTS.maxTimeoutMs + 1}" [INVALID_ARGUMENT]`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  for (const key of ['drainTimeoutMs', 'timeoutMs', 'maxTimeoutMs', 'refreshIntervalMs'] as const) {
+    assert.throws(() => resolveServerOptions({ [key]: MAX_TIMER_MS + 1, ...(key === 'timeoutMs' ? { maxTimeoutMs: MAX_TIMER_MS } : {}) }, {}), (e: unknown) => isPlaitError(e, 'INVALID_ARGUMENT') && e.message.includes(`[${key === 'drainTimeoutMs' || key === 'refreshIntervalMs' ? 0 : 1}, ${MAX_TIMER_MS}] for ${key}`), key);
+    assert.equal(resolveServerOptions({ [key]: MAX_TIMER_MS, ...(key === 'timeoutMs' ? { maxTimeoutMs: MAX_TIMER_MS } : {}) }, {})[key], MAX_TIMER_MS, key);
+  }
+  await assert.rejects(sample.index.search('honey bees', { topK: 1, timeoutMs: MAX_TIMER_MS + 1 }), (e: unknown) => isPlaitError(e, 'INVALID_ARGUMENT') && e.message === `Invalid argument: Expected a number in (0, ${MAX_TIMER_MS}] for timeoutMs but received ${MAX_TIMER_MS + 1}`);
+  assert.equal((await sample.index.search('honey bees', { topK: 1, timeoutMs: MAX_TIMER_MS })).hits.length, 1);
+});
+
+test('rrfK is an integer in [1, FUSION_LIMITS.maxRrfK] in the library and over HTTP (1e20 had tied every score at 2e-20, -5 given Infinity, NaN NaN)', async () => {
+  const max = FUSION_LIMITS.maxRrfK;
+  for (const bad of [1e20, -5, 0, 0.5, Number.NaN, max + 1]) {
+    await assert.rejects(
+      sample.index.search('honey bees', { topK: 3, mode: 'hybrid', fusion: 'rrf', rrfK: bad }),
+      (e: unknown) => isPlaitError(e, 'INVALID_ARGUMENT') && e.message === `Invalid argument: Expected an integer in [1, ${max}] for rrfK but received ${bad}`,
+      String(bad),
+    );
+  }
+  const ok = await sample.index.search('honey bees', { topK: 3, mode: 'hybrid', fusion: 'rrf', rrfK: max });
+  assert.ok(ok.hits.length > 0 && ok.hits.every((h) => Number.isFinite(h.score) && h.score > 0));
+  const r = await postRaw('/v1/indexes/sample/search', '{"query": "honey bees", "mode": "hybrid", "fusion": "rrf", "rrf_k": 1e20}');
+  assert.equal(r.status, 400);
+  assert.equal(r.body.error.message, `Invalid argument: Expected an integer in [1, ${max}] for body/rrf_k but received 100000000000000000000`);
+  assert.deepEqual([r.body.error.details.min, r.body.error.details.max], [1, max]);
 });

@@ -17,7 +17,7 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { addCorpus, readManifest, commitIdOf, isPlaitError, PlaitError, type Encoder } from '../src/index.js';
+import { addCorpus, readManifest, commitIdOf, isPlaitError, PlaitError, rerank, type Encoder } from '../src/index.js';
 import { CLUSTER_WRITE_DEFAULTS, ENCODER_DEFAULTS, SERVER_DEFAULTS } from '../src/config/defaults.js';
 import { resolveServerOptions } from '../src/server/options.js';
 import type { RunningServer } from '../src/server/index.js';
@@ -134,6 +134,9 @@ test('a client that disconnects mid-write stops its encoding; nothing is committ
   assert.deepEqual(now.hits, was.hits);
   const gone = await postJson(`${base}/documents/delete`, { doc_ids: ['gone-0'] });
   assert.deepEqual(gone.body.missing, ['gone-0']);
+  // /metrics counts the hang-up (it sends no answer, so plait_http_requests_total cannot).
+  const metrics = await (await fetch(`${server.url}/metrics`)).text();
+  assert.match(metrics, /^plait_requests_client_closed_total\{route="\/v1\/indexes\/:name\/documents"\} 1$/m);
 });
 
 test('a drain that runs out of time cuts a write: its encoding stops and nothing is committed', async () => {
@@ -219,6 +222,27 @@ test("addCorpus (plait add's library half) takes the same signal: aborted mid-en
   assert.ok(encoded() - atAbort <= AFTER_ABORT, `the cancelled addCorpus kept encoding: ${encoded() - atAbort} texts after its abort`);
   const now = readManifest(sample.path);
   assert.deepEqual([commitIdOf(now), now.counts.documents], [commitIdOf(m), m.counts.documents]);
+});
+
+test('a signal that is not an AbortSignal is INVALID_ARGUMENT (add, addCorpus, search, rerank, the encoder): a write no longer ignores it and commits', async () => {
+  const m = readManifest(sample.path);
+  const file = join(sample.dir, 'one.jsonl');
+  writeFileSync(file, JSON.stringify({ _id: 'bad-signal-corpus', text: 'a note about kites' }) + '\n');
+  const before = encoded();
+  for (const bad of ['abort', {}, null, { aborted: 'yes', addEventListener: () => {} }] as unknown[]) {
+    const refused = (e: unknown): boolean => isPlaitError(e, 'INVALID_ARGUMENT') && /^Invalid argument: Expected an AbortSignal for signal but received /.test(e.message);
+    await assert.rejects(sample.index.add([{ docId: 'bad-signal', title: '', text: 'a note about kites' }], { signal: bad as AbortSignal }), refused, JSON.stringify(bad));
+    await assert.rejects(addCorpus(sample.path, file, { encoder, signal: bad as AbortSignal }), refused, JSON.stringify(bad));
+    await assert.rejects(sample.index.search('kites', { topK: 1, signal: bad as AbortSignal }), refused, JSON.stringify(bad));
+    await assert.rejects(rerank('kites', ['a note about kites'], { signal: bad as AbortSignal }), refused, JSON.stringify(bad));
+    await assert.rejects(encoder.encodeDocuments(['a note about kites'], { signal: bad as AbortSignal }), refused, JSON.stringify(bad));
+  }
+  // Nothing was encoded or written.
+  assert.equal(encoded(), before);
+  const now = readManifest(sample.path);
+  assert.deepEqual([commitIdOf(now), now.counts.documents], [commitIdOf(m), m.counts.documents]);
+  // A signal of this realm, and none, still run.
+  assert.equal((await sample.index.search('kites', { topK: 1, signal: new AbortController().signal })).hits.length, 1);
 });
 
 test('an encode request past its deadline (POST /v1/encode) stops encoding too', async () => {

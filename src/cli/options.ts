@@ -1,5 +1,6 @@
 import { relative } from 'node:path';
 import { parseDecimal, parseInteger } from '../config/parse-number.js';
+import { PlaitError, describe } from '../errors/index.js';
 
 /**
  * commander argument parsers that fail with our error codes. `name` is the library's name for the
@@ -13,6 +14,26 @@ export function parseIntArg(name: string, min = 0, max?: number): (value: string
 
 export function parseFloatArg(name: string, min?: number, max?: number): (value: string) => number {
   return (value: string) => parseDecimal(name, value, min, max);
+}
+
+/**
+ * A decimal option whose range has an open end ("a number > 0", "a number in (0, 1]"), which
+ * parseDecimal's closed bounds cannot word: text that is no decimal number and a value outside the
+ * range get one message, naming the range ("Expected a number > 0 for eta but received "x"";
+ * before, "x" was only "Expected a number", and the range came in a second message for -1).
+ * @throws PlaitError INVALID_ARGUMENT with `details` {name, received}.
+ */
+export function parseFloatArgIn(name: string, expected: string, inRange: (n: number) => boolean): (value: string) => number {
+  return (value: string) => {
+    let n = NaN;
+    try {
+      n = parseDecimal(name, value);
+    } catch {
+      // worded below, with the range
+    }
+    if (!inRange(n)) throw new PlaitError('INVALID_ARGUMENT', { message: `Expected ${expected} for ${name} but received ${describe(value)}`, name, received: value });
+    return n;
+  };
 }
 
 /** "1–10000" for help texts. */

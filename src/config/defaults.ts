@@ -1108,3 +1108,14 @@ export const POOL_DEFAULTS = {
    */
   onnxCloseTimeoutMs: 120_000,
 } as const;
+
+/** Fusion bounds a search's options are checked against (library and HTTP alike). */
+export const FUSION_LIMITS = {
+  /**
+   * Largest RRF constant k (1/(k + rank) per list). The paper's is 60 (Cormack, Clarke & Büttcher
+   * 2009, which tried values up to 500); by a million every rank of a 10,000-deep list weighs the
+   * same to within 1%, so fusion has become a count of the lists holding a document. Unbounded,
+   * `rrfK: 1e20` scored every document 2e-20 (an arbitrary tie), -5 gave Infinity and NaN gave NaN.
+   */
+  maxRrfK: 1_000_000,
+} as const;

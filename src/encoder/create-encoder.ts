@@ -7,7 +7,7 @@
  */
 import os from 'node:os';
 import { ENCODER_DEFAULTS } from '../config/defaults.js';
-import { PlaitError, abortedBy, invalidArgument } from '../errors/index.js';
+import { PlaitError, abortedBy, checkSignal, invalidArgument } from '../errors/index.js';
 import { loadFamily } from './families.js';
 import { unpackEmbeddings, type PackedEmbeddings } from './packing.js';
 import type { EncodeFailure, EncodeTask } from './encode-worker.js';
@@ -142,12 +142,12 @@ class BatchingEncoder implements Encoder {
     return this.tokenizer.tokenText(id);
   }
 
-  encodeQueries(texts: string[], options: EncodeOptions = {}): Promise<TokenEmbeddings[]> {
-    return this.encode(texts, 'query', options.signal);
+  async encodeQueries(texts: string[], options: EncodeOptions = {}): Promise<TokenEmbeddings[]> {
+    return this.encode(texts, 'query', checkSignal('signal', options.signal));
   }
 
-  encodeDocuments(texts: string[], options: EncodeOptions = {}): Promise<TokenEmbeddings[]> {
-    return this.encode(texts, 'document', options.signal);
+  async encodeDocuments(texts: string[], options: EncodeOptions = {}): Promise<TokenEmbeddings[]> {
+    return this.encode(texts, 'document', checkSignal('signal', options.signal));
   }
 
   /**

@@ -123,6 +123,20 @@ export function isPlaitError(e: unknown, code?: ErrorCode): e is PlaitError {
 }
 
 /**
+ * An `options.signal` as a caller gave it: undefined, or an AbortSignal (anything with a boolean
+ * `aborted` and `addEventListener`, so another realm's signal or a polyfill's passes). Anything
+ * else — a string, a plain object, null — is refused: a write had ignored it and committed, a
+ * search had failed with a bare TypeError from deep inside.
+ * @throws PlaitError INVALID_ARGUMENT ("Expected an AbortSignal for signal but received ...").
+ */
+export function checkSignal(name: string, value: unknown): AbortSignal | undefined {
+  if (value === undefined) return undefined;
+  const s = value as { aborted?: unknown; addEventListener?: unknown } | null;
+  if (typeof s === 'object' && s !== null && typeof s.aborted === 'boolean' && typeof s.addEventListener === 'function') return value as AbortSignal;
+  throw invalidArgument(name, 'an AbortSignal', value);
+}
+
+/**
  * The PlaitError an aborted signal stands for, for work that takes an optional `signal` (writes,
  * encoding): the signal's own reason when it is a PlaitError (the server's TIMEOUT, a drain's
  * INDEX_CLOSED), TIMEOUT for `AbortSignal.timeout()`'s TimeoutError, else ABORTED

@@ -6,7 +6,7 @@
  */
 import { createEncoder } from '../encoder/create-encoder.js';
 import type { Encoder, EncoderOptions } from '../encoder/types.js';
-import { isPlaitError, type PlaitError } from '../errors/index.js';
+import { checkSignal, isPlaitError, type PlaitError } from '../errors/index.js';
 import { readManifest } from '../format/index-reader.js';
 import { locateIndex } from '../format/index-path.js';
 import { emptyCorpusError, openCorpus } from '../indexer/corpus/index.js';
@@ -78,6 +78,7 @@ function refuseBeforeEncoding(path: string, docs: readonly DocumentInput[], sour
  * wait with INDEX_LOCKED, as before; the commit itself is never interrupted.)
  */
 export async function addCorpus(index: string, input: CorpusInput, options: AddCorpusOptions = {}): Promise<AddCorpusResult> {
+  const signal = checkSignal('signal', options.signal); // before the model loads: a wrong value must not be ignored
   const path = locateIndex(index);
   const manifest = readManifest(path);
   const t0 = performance.now();
@@ -94,7 +95,6 @@ export async function addCorpus(index: string, input: CorpusInput, options: AddC
     if (docs.length === 0) throw emptyCorpusError(input, corpus.report, 'add');
     if (options.noReplace === true) refuseBeforeEncoding(path, docs, sources);
     const started = Date.now();
-    const signal = options.signal;
     const encoded = await encodeDocuments(docs, encoder, manifest, {
       onEncoded: (done, total) => options.onProgress?.({ phase: 'encode', done, total, elapsedMs: Date.now() - started }),
       ...(signal === undefined ? {} : { signal }),

@@ -23,7 +23,7 @@
  */
 import { createHash } from 'node:crypto';
 import { BUILD_DEFAULTS, RERANK_DEFAULTS } from '../config/defaults.js';
-import { PlaitError, invalidArgument, describe } from '../errors/index.js';
+import { PlaitError, checkSignal, invalidArgument, describe } from '../errors/index.js';
 import { createEncoder } from '../encoder/create-encoder.js';
 import { resolveModelSpec } from '../encoder/resolve-model.js';
 import type { Encoder, EncoderOptions, TokenEmbeddings } from '../encoder/types.js';
@@ -149,12 +149,13 @@ export class Reranker {
     const topK = options.topK ?? documents.length;
     if (!Number.isInteger(topK) || topK < 0) throw invalidArgument('topK', 'a non-negative integer', topK);
     const bounds = splitBounds(options);
+    const signal = checkSignal('signal', options.signal);
     if (typeof query !== 'string') throw invalidArgument('query', 'a string', query);
     if (!/[\p{L}\p{N}]/u.test(query)) throw new PlaitError('EMPTY_TEXT', { message: 'the query has no letter or digit to rank by' });
     if (documents.length === 0) return [];
-    options.signal?.throwIfAborted();
+    signal?.throwIfAborted();
     const [q] = await this.encoder.encodeQueries([query]);
-    options.signal?.throwIfAborted();
+    signal?.throwIfAborted();
 
     // Each document's passages (none for an empty document), then one MaxSim call over them all.
     const passageTexts: string[] = [];
@@ -166,7 +167,7 @@ export class Reranker {
       }
     });
     const embeddings = await this.embed(passageTexts);
-    options.signal?.throwIfAborted();
+    signal?.throwIfAborted();
     const scores = this.documentScores(q!, embeddings, passageDoc, texts.length);
     const order = this.kernels.topK(scores, scores.length, Math.min(topK, scores.length));
     const queryWarning = unknownTokenWarning(countUnknownTokens(this.encoder, [q!]), 'query');

@@ -7,7 +7,7 @@
  * loops call it every SEARCH_DEFAULTS.deadlineCheckEvery passages. Batch loops `await yieldTurn()`
  * between queries so that a caller's AbortSignal can fire at all. Worker tasks get `signal`.
  */
-import { PlaitError, invalidArgument } from '../errors/index.js';
+import { PlaitError, checkSignal, invalidArgument } from '../errors/index.js';
 
 export interface DeadlineOptions {
   /** Cancels the search (rejects with ABORTED). */
@@ -43,17 +43,20 @@ export class Deadline {
    * only weakly held by the combined one and can be garbage-collected before it fires
    * (nodejs/node#57736), so the deadline silently never comes. A timer held by its owner cannot be
    * collected (test/server-deadline-gc.test.ts checks it under `--expose-gc`).
-   * @throws PlaitError INVALID_ARGUMENT for a timeoutMs that is not a positive number or a deadlineAt
-   * that is not finite; TIMEOUT for a deadlineAt already past.
+   * @throws PlaitError INVALID_ARGUMENT for a timeoutMs that is not a number in (0, MAX_TIMER_MS], a
+   * deadlineAt that is not finite or more than MAX_TIMER_MS ahead, or a signal that is not an AbortSignal; TIMEOUT for a deadlineAt already past.
    */
   static start(options: DeadlineOptions, closing?: AbortSignal): Deadline {
-    const { signal, deadlineAt } = options;
+    const { deadlineAt } = options;
     let { timeoutMs } = options;
-    if (timeoutMs !== undefined && !(Number.isFinite(timeoutMs) && timeoutMs > 0)) throw invalidArgument('timeoutMs', 'a positive number', timeoutMs);
+    const signal = checkSignal('signal', options.signal);
+    if (timeoutMs !== undefined && !(typeof timeoutMs === 'number' && timeoutMs > 0 && timeoutMs <= MAX_TIMER_MS)) throw invalidArgument('timeoutMs', `a number in (0, ${MAX_TIMER_MS}]`, timeoutMs);
     if (deadlineAt !== undefined) {
       if (!Number.isFinite(deadlineAt)) throw invalidArgument('deadlineAt', 'a finite number (epoch ms)', deadlineAt);
       const left = deadlineAt - Date.now();
       if (left <= 0) throw new PlaitError('TIMEOUT', { message: `the call's deadline passed ${-left} ms before it started`, deadlineAt });
+      // As for timeoutMs: a Node timer past 2^31 - 1 ms fires after 1 ms.
+      if (left > MAX_TIMER_MS) throw invalidArgument('deadlineAt', `at most ${MAX_TIMER_MS} ms ahead`, deadlineAt);
       timeoutMs = Math.min(timeoutMs ?? Infinity, left);
     }
     const at = timeoutMs === undefined ? Infinity : performance.now() + timeoutMs;
@@ -100,6 +103,13 @@ export function abortError(signal: AbortSignal): PlaitError {
   if ((reason as { name?: string } | undefined)?.name === 'TimeoutError') return new PlaitError('TIMEOUT', { message: 'search timed out' });
   return new PlaitError('ABORTED', { message: 'search aborted' });
 }
+
+/**
+ * The longest delay a Node timer keeps: 2^31 - 1 ms (about 24.8 days). A longer one fires after
+ * 1 ms (TimeoutOverflowWarning), so a deadline or a drain "for ever" (`--drain-timeout-ms
+ * 3000000000`) had ended at once: every duration that becomes a timer is refused past it.
+ */
+export const MAX_TIMER_MS = 2_147_483_647;
 
 /**
  * One AbortController fed by other signals and at most one timer, all owned: `dispose()` clears the

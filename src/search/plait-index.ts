@@ -12,7 +12,7 @@
  *   → hits with docIds (search-result.ts).
  */
 import { join } from 'node:path';
-import { PlaitError, invalidArgument } from '../errors/index.js';
+import { PlaitError, checkSignal, invalidArgument } from '../errors/index.js';
 import { SEARCH_DEFAULTS } from '../config/defaults.js';
 import { WARM_UP_TEXT, warmUpRows } from './warm-up.js';
 import { loadIndexData, readManifest, type IndexData } from '../format/index-reader.js';
@@ -355,7 +355,7 @@ export class PlaitIndex {
     if (!Array.isArray(documents)) throw invalidArgument('documents', 'an array of documents', documents);
     checkOptionKeys(options, ADD_OPTION_KEYS, 'add option');
     const docs = documents.map((d, i) => checkDocument(d, i));
-    const signal = options.signal;
+    const signal = checkSignal('signal', options.signal);
     // close() stops the encoder under the batch (ABORTED): the cause to report is the closing.
     const encoded = await encodeDocuments(docs, await this.encoder(), this.manifest, signal === undefined ? {} : { signal }).catch(
       (e: unknown) => {

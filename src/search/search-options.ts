@@ -5,7 +5,7 @@
  * recorded in the index (default mode, IDF weighting).
  */
 import { invalidArgument } from '../errors/index.js';
-import { INTERACTION_SCORINGS, PLAID_LIMITS, SEARCH_DEFAULTS, colbertDefaultsFor, plaidDefaultsFor, type InteractionScoring, type PlaidParams } from '../config/defaults.js';
+import { FUSION_LIMITS, INTERACTION_SCORINGS, PLAID_LIMITS, SEARCH_DEFAULTS, colbertDefaultsFor, plaidDefaultsFor, type InteractionScoring, type PlaidParams } from '../config/defaults.js';
 import type { ModelInfo } from '../encoder/types.js';
 import { calibratedPlaidParams, type IndexCalibration } from '../format/calibration-record.js';
 import type { DeadlineOptions } from './deadline.js';
@@ -187,6 +187,8 @@ export function resolveSearch(options: SearchOptions, model: ModelInfo, calibrat
   if (!(alpha >= 0 && alpha <= 1)) throw invalidArgument('alpha', 'a number in [0, 1]', alpha);
   const fusion = options.fusion ?? 'minmax';
   if (fusion !== 'minmax' && fusion !== 'rrf') throw invalidArgument('fusion', '"minmax" or "rrf"', fusion);
+  const rrfK = options.rrfK ?? SEARCH_DEFAULTS.rrfK;
+  if (!(Number.isInteger(rrfK) && rrfK >= 1 && rrfK <= FUSION_LIMITS.maxRrfK)) throw invalidArgument('rrfK', `an integer in [1, ${FUSION_LIMITS.maxRrfK}]`, rrfK);
   return {
     topK,
     mode,
@@ -195,7 +197,7 @@ export function resolveSearch(options: SearchOptions, model: ModelInfo, calibrat
     idf: options.idfWeighting ?? model.idfWeighting,
     fusion,
     alpha,
-    rrfK: options.rrfK ?? SEARCH_DEFAULTS.rrfK,
+    rrfK,
     includeText: options.includeText ?? false,
     filter: options.filter === undefined ? null : compileFilter(options.filter),
     rewrite: rewriteFor(mode, options.rewrite),

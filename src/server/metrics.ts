@@ -24,6 +24,7 @@ export class ServerMetrics {
   readonly stage: Histogram<'index' | 'stage'>;
   readonly shed: Counter<'route'>;
   readonly timedOut: Counter<'route'>;
+  readonly clientClosed: Counter<'route'>;
   readonly cacheHits: Counter<'cache'>;
   readonly cacheMisses: Counter<'cache'>;
   readonly encoderBusy: Counter<'model'>;
@@ -46,6 +47,12 @@ export class ServerMetrics {
     });
     this.shed = new Counter({ name: 'plait_requests_shed_total', help: 'Requests refused with 503 OVERLOADED by admission control', labelNames: ['route'], registers });
     this.timedOut = new Counter({ name: 'plait_requests_timed_out_total', help: 'Requests answered 504 TIMEOUT (deadline passed while queued or working)', labelNames: ['route'], registers });
+    this.clientClosed = new Counter({
+      name: 'plait_requests_client_closed_total',
+      help: 'Requests whose client closed the connection before the answer (their work stopped; a write committed nothing unless its commit had begun)',
+      labelNames: ['route'],
+      registers,
+    });
     this.cacheHits = new Counter({ name: 'plait_cache_hits_total', help: 'Cache hits (result: search results; query: query embeddings)', labelNames: ['cache'], registers });
     this.cacheMisses = new Counter({ name: 'plait_cache_misses_total', help: 'Cache misses', labelNames: ['cache'], registers });
     this.encoderBusy = new Counter({ name: 'plait_encoder_busy_seconds_total', help: 'Summed duration of encode calls, per model (its rate approximates busy encoder threads)', labelNames: ['model'], registers });

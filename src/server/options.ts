@@ -6,6 +6,7 @@
 import { PlaitError } from '../index.js';
 import { invalidArgument as invalidArgumentError } from '../errors/index.js';
 import { SERVER_DEFAULTS } from '../config/defaults.js';
+import { MAX_TIMER_MS } from '../search/deadline.js';
 import { readSynonyms, type SynonymMap } from '../rewrite/synonyms.js';
 import { availableParallelism } from 'node:os';
 
@@ -126,9 +127,9 @@ export function resolveServerOptions(o: ServerOptions = {}, env: NodeJS.ProcessE
     host: o.host ?? d.host,
     port: int('port', o.port ?? d.port, 0, 65535),
     maxBodyBytes: int('maxBodyBytes', o.maxBodyBytes ?? d.maxBodyBytes, 1024),
-    timeoutMs: int('timeoutMs', o.timeoutMs ?? d.timeoutMs, 1),
-    writeTimeoutMs: int('writeTimeoutMs', o.writeTimeoutMs ?? d.writeTimeoutMs, 1),
-    maxTimeoutMs: int('maxTimeoutMs', o.maxTimeoutMs ?? d.maxTimeoutMs, 1),
+    timeoutMs: int('timeoutMs', o.timeoutMs ?? d.timeoutMs, 1, MAX_TIMER_MS),
+    writeTimeoutMs: int('writeTimeoutMs', o.writeTimeoutMs ?? d.writeTimeoutMs, 1, MAX_TIMER_MS),
+    maxTimeoutMs: int('maxTimeoutMs', o.maxTimeoutMs ?? d.maxTimeoutMs, 1, MAX_TIMER_MS),
     maxConcurrent: int('maxConcurrent', o.maxConcurrent ?? d.maxConcurrent, 1),
     maxQueue: int('maxQueue', o.maxQueue ?? d.maxQueue, 0),
     maxQueueWaitMs: int('maxQueueWaitMs', o.maxQueueWaitMs ?? d.maxQueueWaitMs, 0),
@@ -137,7 +138,7 @@ export function resolveServerOptions(o: ServerOptions = {}, env: NodeJS.ProcessE
     queryCacheBytes: int('queryCacheBytes', o.queryCacheBytes ?? d.queryCacheBytes, 0),
     maxRerankDocuments: int('maxRerankDocuments', o.maxRerankDocuments ?? d.maxRerankDocuments, 1),
     maxEncodeTexts: int('maxEncodeTexts', o.maxEncodeTexts ?? d.maxEncodeTexts, 1),
-    drainTimeoutMs: int('drainTimeoutMs', o.drainTimeoutMs ?? d.drainTimeoutMs, 0),
+    drainTimeoutMs: int('drainTimeoutMs', o.drainTimeoutMs ?? d.drainTimeoutMs, 0, MAX_TIMER_MS),
     scoringWorkers: int('scoringWorkers', workers === 0 ? Math.min(availableParallelism(), SCORING_WORKERS_AUTO_MAX) : workers, 0),
     encoderThreads: int('encoderThreads', o.encoderThreads ?? d.encoderThreads, 0),
     abortCheckQueries: int('abortCheckQueries', o.abortCheckQueries ?? d.abortCheckQueries, 1),
@@ -146,7 +147,7 @@ export function resolveServerOptions(o: ServerOptions = {}, env: NodeJS.ProcessE
     crossEncoders: o.crossEncoders ?? [],
     ltrModel: o.ltrModel,
     synonyms: resolveSynonyms(o.synonyms),
-    refreshIntervalMs: int('refreshIntervalMs', o.refreshIntervalMs ?? d.refreshIntervalMs, 0),
+    refreshIntervalMs: int('refreshIntervalMs', o.refreshIntervalMs ?? d.refreshIntervalMs, 0, MAX_TIMER_MS),
     apiKey: o.apiKey ?? (env.PLAIT_API_KEY === undefined || env.PLAIT_API_KEY === '' ? undefined : env.PLAIT_API_KEY),
     corsOrigins: o.corsOrigins ?? [],
     logLevel: o.logLevel ?? 'info',

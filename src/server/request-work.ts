@@ -12,7 +12,8 @@
  * collections while requests wait and holds every answer to its deadline plus a small bound.
  */
 import type { FastifyReply } from 'fastify';
-import { PlaitError, invalidArgument } from '../errors/index.js';
+import { PlaitError, describe } from '../errors/index.js';
+import { integerRange } from '../config/parse-number.js';
 import { OwnedAbort } from '../search/deadline.js';
 import { abortReason } from './admission.js';
 import type { Engine } from './engine.js';
@@ -38,11 +39,14 @@ export async function runWork<T>(engine: Engine, reply: FastifyReply, timeout: n
   const o = engine.options;
   const opts: WorkOptions = typeof timeout === 'object' ? timeout : { timeoutMs: timeout };
   const ms = opts.timeoutMs ?? o.timeoutMs;
-  if (!Number.isInteger(ms) || ms < 1 || ms > o.maxTimeoutMs) throw invalidArgument('timeout_ms', `an integer in [1, ${o.maxTimeoutMs}]`, ms);
+  if (!Number.isInteger(ms) || ms < 1 || ms > o.maxTimeoutMs) throw timeoutRefusal(ms, o.maxTimeoutMs);
   const deadline = new OwnedAbort([engine.shutdownSignal], ms, () => new PlaitError('TIMEOUT', { message: `the request passed its deadline of ${ms} ms`, timeoutMs: ms }));
   const signal = deadline.signal;
   const onClose = (): void => {
-    if (!reply.raw.writableFinished) deadline.abort(new PlaitError('ABORTED', { message: 'the client closed the connection' }));
+    if (reply.raw.writableFinished) return;
+    // No answer goes out, so plait_http_requests_total never sees it: counted here instead.
+    engine.metrics.clientClosed.inc({ route: reply.request.routeOptions.url ?? 'unmatched' });
+    deadline.abort(new PlaitError('ABORTED', { message: 'the client closed the connection' }));
   };
   reply.raw.once('close', onClose);
   let onAbort: (() => void) | undefined;
@@ -65,4 +69,20 @@ export async function runWork<T>(engine: Engine, reply: FastifyReply, timeout: n
     signal.removeEventListener('abort', onAbort!);
     reply.raw.removeListener('close', onClose);
   }
+}
+
+/**
+ * A `timeout_ms` past the server's `maxTimeoutMs` (300,000 by default), refused as the body's
+ * schema refuses its other integers (http-errors.ts, integerRefusal): the field as `body/timeout_ms`,
+ * the whole range in the message and in `details.min` / `details.max`. The schema itself only knows
+ * the lower bound, since the upper one is a server option.
+ */
+function timeoutRefusal(ms: unknown, maxTimeoutMs: number): PlaitError {
+  return new PlaitError('INVALID_ARGUMENT', {
+    message: `Expected ${integerRange(1, maxTimeoutMs)} for body/timeout_ms but received ${describe(ms)}`,
+    field: 'body/timeout_ms',
+    keyword: 'maximum',
+    min: 1,
+    max: maxTimeoutMs,
+  });
 }

@@ -10,12 +10,10 @@ import { calibrateIndex, type CalibrationResult } from '../../calibrate/calibrat
 import type { IndexCalibration } from '../../format/calibration-record.js';
 import { readQueries } from '../../eval/index.js';
 import { openIndex } from '../../search/plait-index.js';
-import { invalidArgument } from '../../errors/index.js';
 import { ProgressReporter, formatSeconds } from '../progress.js';
 import { requireInput } from '../validate.js';
 import { WriteInterrupts } from '../interrupt.js';
-import { parseDecimal } from '../../config/parse-number.js';
-import { parseIntArg, printJson } from '../options.js';
+import { parseFloatArgIn, parseIntArg, printJson } from '../options.js';
 import { describePlaidParams } from '../plaid-params-text.js';
 
 interface CalibrateCliOptions {
@@ -32,16 +30,12 @@ interface CalibrateCliOptions {
 }
 
 function parsePositive(name: string): (v: string) => number {
-  return (v: string) => {
-    const n = parseDecimal(name, v);
-    if (!(n > 0)) throw invalidArgument(name, 'a positive number', n);
-    return n;
-  };
+  return parseFloatArgIn(name, 'a number > 0', (n) => n > 0);
 }
 
 /** A cost ceiling: a positive number, or "Infinity" / "none" for no ceiling. */
 function parseCeiling(name: string): (v: string) => number {
-  const finite = parsePositive(name);
+  const finite = parseFloatArgIn(name, 'a number > 0 (or Infinity / none: no ceiling)', (n) => n > 0);
   return (v: string) => (/^(infinity|none)$/i.test(v.trim()) ? Infinity : finite(v));
 }
 
@@ -121,18 +115,17 @@ export function registerCalibrateCommand(program: Command): void {
     .description('measure PLAID on this index and store the cheapest settings that find the target share of the exhaustive top-k')
     .argument('<index>', 'index name or path')
     .option('--queries <file>', 'a query log to calibrate on (BEIR queries.jsonl, TSV, TREC topics, or .txt one per line); default: pseudo-queries from the corpus')
-    .option('--target <share>', 'fidelity target: share of the exhaustive top-k to find, in (0, 1]', parsePositive('--target'), CALIBRATION_DEFAULTS.target)
-    .option('--budget-s <seconds>', 'time budget', parsePositive('--budget-s'), CALIBRATION_DEFAULTS.budgetS)
+    .option('--target <share>', 'fidelity target: share of the exhaustive top-k to find, in (0, 1]', parseFloatArgIn('--target', 'a number in (0, 1]', (n) => n > 0 && n <= 1), CALIBRATION_DEFAULTS.target)
+    .option('--budget-s <seconds>', 'time budget, > 0', parsePositive('--budget-s'), CALIBRATION_DEFAULTS.budgetS)
     .option('--count <n>', 'queries drawn (before the budget cuts them)', parseIntArg('count', 1), CALIBRATION_DEFAULTS.queries)
     .option('--seed <n>', `seed of the query sample (default: ${CALIBRATION_DEFAULTS.seed})`, parseIntArg('seed', 0))
-    .option('--max-cost-ratio <x>', "cost ceiling: chosen settings may cost at most x times the defaults' estimated cost (Infinity: no ceiling)", parseCeiling('--max-cost-ratio'), CALIBRATION_DEFAULTS.maxCostRatio)
-    .option('--max-latency-ms <ms>', 'cost ceiling: chosen settings may cost at most this many estimated milliseconds per query', parseCeiling('--max-latency-ms'))
+    .option('--max-cost-ratio <x>', "cost ceiling: chosen settings may cost at most x times the defaults' estimated cost, > 0 (Infinity or none: no ceiling)", parseCeiling('--max-cost-ratio'), CALIBRATION_DEFAULTS.maxCostRatio)
+    .option('--max-latency-ms <ms>', 'cost ceiling: chosen settings may cost at most this many estimated milliseconds per query, > 0 (Infinity or none: no ceiling)', parseCeiling('--max-latency-ms'))
     .option('--dry-run', 'measure and print, but leave the manifest as it is')
     .option('--json', 'print the record as JSON')
     .option('-q, --quiet', 'no progress output')
     .action(async (name: string, o: CalibrateCliOptions) => {
       const progress = ProgressReporter.auto(o.quiet === true || o.json === true);
-      if (o.target > 1) throw invalidArgument('--target', 'a number in (0, 1]', o.target);
       const queries = o.queries === undefined ? undefined : await readQueryLog(requireInput(o.queries, '--queries'));
       const index = await openIndex(name, { encoderOptions: { threads: 1 } });
       const before = index.manifest.calibration;

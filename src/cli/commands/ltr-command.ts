@@ -15,7 +15,7 @@ import { invalidArgument } from '../../errors/index.js';
 import { addCrossEncoderFlags, crossEncoderOptionsFrom, type CrossCliOptions } from '../pipeline-options.js';
 import { CrossEncoder } from '../../rerank/cross-encoder/cross-encoder.js';
 import { ProgressReporter } from '../progress.js';
-import { parseFloatArg, parseIntArg, printJson } from '../options.js';
+import { parseFloatArgIn, parseIntArg, printJson, range } from '../options.js';
 import { prepareOutputFile, requireInput } from '../validate.js';
 import { formatTable } from '../table.js';
 
@@ -56,11 +56,11 @@ export function registerLtrCommand(program: Command): void {
       .option('--pipeline <spec>', `candidate pipeline the ltr stage will follow (default: "${LTR_DEFAULTS.candidates}")`)
       .option('--features <fields>', 'comma-separated numeric metadata fields to add as features (meta:<field>)')
       .option('--objective <name>', `rank:ndcg, rank:pairwise or rank:map (default: ${LTR_DEFAULTS.objective})`)
-      .option('--eta <x>', `learning rate (default: ${LTR_DEFAULTS.eta})`, parseFloatArg('eta'))
-      .option('--max-depth <n>', `tree depth (default: ${LTR_DEFAULTS.maxDepth})`, parseIntArg('max-depth', 1))
-      .option('--max-rounds <n>', `most boosting rounds (default: ${LTR_DEFAULTS.maxRounds})`, parseIntArg('max-rounds', 1))
-      .option('--early-stopping <n>', `rounds without validation gain before stopping, 0: off (default: ${LTR_DEFAULTS.earlyStoppingRounds})`, parseIntArg('early-stopping', 0))
-      .option('--valid-fraction <x>', `share of queries held out for early stopping (default: ${LTR_DEFAULTS.validFraction})`, parseFloatArg('valid-fraction'))
+      .option('--eta <x>', `learning rate, > 0 (default: ${LTR_DEFAULTS.eta})`, parseFloatArgIn('eta', 'a number > 0', (n) => n > 0))
+      .option('--max-depth <n>', `tree depth, ${range(1)} (default: ${LTR_DEFAULTS.maxDepth})`, parseIntArg('maxDepth', 1))
+      .option('--max-rounds <n>', `most boosting rounds, ${range(1)} (default: ${LTR_DEFAULTS.maxRounds})`, parseIntArg('maxRounds', 1))
+      .option('--early-stopping <n>', `rounds without validation gain before stopping, ${range(0)}, 0: off (default: ${LTR_DEFAULTS.earlyStoppingRounds})`, parseIntArg('earlyStoppingRounds', 0))
+      .option('--valid-fraction <x>', `share of queries held out for early stopping, in (0, 1) (default: ${LTR_DEFAULTS.validFraction})`, parseFloatArgIn('validFraction', 'a number in (0, 1)', (n) => n > 0 && n < 1))
       .option('--seed <n>', `seed of the query split and XGBoost (default: ${LTR_DEFAULTS.seed})`, parseIntArg('seed', 0))
       .option('-m, --model <model>', 'query encoder (default: the model the index was built with)')
       .option('--json', 'print the training record as JSON')

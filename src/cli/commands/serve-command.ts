@@ -8,7 +8,8 @@ import { SCORING_WORKERS_AUTO_MAX } from '../../server/options.js';
 import { formatBytes } from '../progress.js';
 import { startServer, closeOnSignals } from '../../server/index.js';
 import type { ServerOptions } from '../../server/index.js';
-import { parseIntArg, plural } from '../options.js';
+import { parseIntArg, plural, range } from '../options.js';
+import { MAX_TIMER_MS } from '../../search/deadline.js';
 import { PlaitError } from '../../errors/index.js';
 import { runClusterServe } from './cluster-commands.js';
 import { endServe } from '../interrupt.js';
@@ -60,9 +61,9 @@ export function registerServeCommand(program: Command): void {
     .option('--max-concurrent <n>', 'requests working at once', parseIntArg('maxConcurrent', 1), d.maxConcurrent)
     .option('--max-queue <n>', 'requests waiting for a slot before 503', parseIntArg('maxQueue', 0), d.maxQueue)
     .option('--max-queue-wait-ms <n>', 'shed (503) when the expected wait for a slot exceeds this many ms', parseIntArg('maxQueueWaitMs', 0), d.maxQueueWaitMs)
-    .option('--timeout-ms <n>', "a search, rerank, explain or encode request's deadline in ms when it names none (timeout_ms)", parseIntArg('timeoutMs', 1), d.timeoutMs)
-    .option('--write-timeout-ms <n>', "a write's deadline in ms when it names none (timeout_ms): sized for a full body of text", parseIntArg('writeTimeoutMs', 1), d.writeTimeoutMs)
-    .option('--drain-timeout-ms <n>', 'ms that in-flight requests get on SIGTERM', parseIntArg('drainTimeoutMs', 0), d.drainTimeoutMs)
+    .option('--timeout-ms <n>', `a search, rerank, explain or encode request's deadline in ms when it names none (timeout_ms), ${range(1, d.maxTimeoutMs)}`, parseIntArg('timeoutMs', 1, d.maxTimeoutMs), d.timeoutMs)
+    .option('--write-timeout-ms <n>', `a write's deadline in ms when it names none (timeout_ms): sized for a full body of text, ${range(1, d.maxTimeoutMs)}`, parseIntArg('writeTimeoutMs', 1, d.maxTimeoutMs), d.writeTimeoutMs)
+    .option('--drain-timeout-ms <n>', `ms that in-flight requests get on SIGTERM, ${range(0, MAX_TIMER_MS)}`, parseIntArg('drainTimeoutMs', 0, MAX_TIMER_MS), d.drainTimeoutMs)
     .addOption(new Option('--max-body-bytes <n>', 'largest request body in bytes (larger: 413)').argParser(parseIntArg('maxBodyBytes', 1024)).default(d.maxBodyBytes, `${d.maxBodyBytes}, ${formatBytes(d.maxBodyBytes)}`))
     .option('--result-cache-mb <n>', 'result cache size in MiB', parseIntArg('resultCacheMb', 0), d.resultCacheBytes / MIB)
     .option('--query-cache-mb <n>', 'query-embedding cache size in MiB', parseIntArg('queryCacheMb', 0), d.queryCacheBytes / MIB)

@@ -15,7 +15,7 @@
  *   probability of the relevant class (config.json id2label; class 1 by convention).
  */
 import { CROSS_ENCODER_DEFAULTS, ENCODER_DEFAULTS } from '../../config/defaults.js';
-import { PlaitError, describe, invalidArgument } from '../../errors/index.js';
+import { PlaitError, checkSignal, describe, invalidArgument } from '../../errors/index.js';
 import type { RerankDocument, RerankResult } from '../reranker.js';
 import { relevantClass, type CrossEncoderFiles, type CrossEncoderVariant } from './cross-encoder-files.js';
 import { CrossEncoderSession, type CrossForward, type CrossSessionSpec } from './cross-encoder-session.js';
@@ -151,6 +151,7 @@ export class CrossEncoder implements CrossScorer {
   async scoreWithStats(query: string, documents: readonly string[], options: CrossScoreOptions = {}): Promise<{ scores: Float32Array; stats: CrossScoreStats }> {
     const t0 = performance.now();
     if (this.closed) throw new PlaitError('INVALID_ARGUMENT', { message: 'the cross-encoder is closed' });
+    const signal = checkSignal('signal', options.signal);
     if (typeof query !== 'string' || query.trim().length === 0) throw new PlaitError('EMPTY_TEXT', { message: 'the query is empty' });
     if (!Array.isArray(documents)) throw invalidArgument('documents', 'an array of strings', documents);
     documents.forEach((d, i) => {
@@ -159,7 +160,7 @@ export class CrossEncoder implements CrossScorer {
     const stats: CrossScoreStats = { pairs: documents.length, batches: 0, tokens: 0, paddedTokens: 0, tokenizeMs: 0, forwardMs: 0, totalMs: 0 };
     const scores = new Float32Array(documents.length);
     if (documents.length === 0) return { scores, stats };
-    throwIfAborted(options.signal);
+    throwIfAborted(signal);
     const encodings = await this.tokenizer.encodePairs(query, documents);
     stats.tokenizeMs = performance.now() - t0;
     const order = encodings.map((_, i) => i).sort((a, b) => encodings[a]!.length - encodings[b]!.length || a - b);
@@ -172,7 +173,7 @@ export class CrossEncoder implements CrossScorer {
     let next = 0;
     const lane = async (): Promise<void> => {
       while (next < batches.length) {
-        throwIfAborted(options.signal);
+        throwIfAborted(signal);
         const rows = batches[next++]!;
         const picked: PairEncoding[] = rows.map((i) => encodings[i]!);
         const batch = this.tokenizer.batch(picked);
@@ -184,7 +185,7 @@ export class CrossEncoder implements CrossScorer {
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.lanes, batches.length) }, lane));
-    throwIfAborted(options.signal);
+    throwIfAborted(signal);
     stats.totalMs = performance.now() - t0;
     return { scores, stats };
   }

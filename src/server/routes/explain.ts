@@ -8,7 +8,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { PlaitError } from '../../errors/index.js';
 import type { Explanation, ExplainOptions, SearchMode } from '../../index.js';
-import { SEARCH_DEFAULTS } from '../../config/defaults.js';
+import { FUSION_LIMITS, SEARCH_DEFAULTS } from '../../config/defaults.js';
 import { ERROR_SCHEMA } from '../http-errors.js';
 import { runWork } from '../request-work.js';
 import { checkQuery } from '../text-checks.js';
@@ -86,7 +86,7 @@ export const explainRoutes: FastifyPluginAsync = async (app) => {
             idf_weighting: { type: 'boolean' },
             fusion: { type: 'string', enum: ['minmax', 'rrf'] },
             alpha: { type: 'number', minimum: 0, maximum: 1 },
-            rrf_k: { type: 'integer', minimum: 1 },
+            rrf_k: { type: 'integer', minimum: 1, maximum: FUSION_LIMITS.maxRrfK },
             top_k: { type: 'integer', minimum: 1, maximum: SEARCH_DEFAULTS.maxTopK, description: 'hybrid depth within which the fused parts are reported' },
             timeout_ms: { type: 'integer', minimum: 1 },
             rewrite: REWRITE_BODY_SCHEMA,

@@ -6,7 +6,7 @@
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { PlaitError, isPlaitError } from '../../errors/index.js';
-import { INTERACTION_SCORINGS, PLAID_LIMITS, REQUEST_SYNONYMS_DEFAULTS, SEARCH_DEFAULTS, type InteractionScoring, type PlaidParams } from '../../config/defaults.js';
+import { FUSION_LIMITS, INTERACTION_SCORINGS, PLAID_LIMITS, REQUEST_SYNONYMS_DEFAULTS, SEARCH_DEFAULTS, type InteractionScoring, type PlaidParams } from '../../config/defaults.js';
 import type { LateRound } from '../../search/late-ranking.js';
 import { snakeKeys } from './indexes.js';
 import { PLAID_DEFAULTS_TABLES, type PlaidDefaultsTable } from '../../search/search-options.js';
@@ -135,7 +135,7 @@ export const SEARCH_BODY_SCHEMA = {
     idf_weighting: { type: 'boolean' },
     fusion: { type: 'string', enum: ['minmax', 'rrf'] },
     alpha: { type: 'number', minimum: 0, maximum: 1, description: 'late-interaction weight in min-max fusion' },
-    rrf_k: { type: 'integer', minimum: 1 },
+    rrf_k: { type: 'integer', minimum: 1, maximum: FUSION_LIMITS.maxRrfK },
     include_text: { type: 'boolean', description: 'attach title, text and metadata to each hit' },
     timeout_ms: { type: 'integer', minimum: 1, description: 'deadline for this request in ms (504 TIMEOUT after it; the work is abandoned)' },
     pipeline: {
