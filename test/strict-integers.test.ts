@@ -13,7 +13,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isPlaitError } from '../src/index.js';
 import { parseDecimal, parseInteger } from '../src/config/parse-number.js';
-import { FUSION_LIMITS, SEARCH_DEFAULTS, SERVER_DEFAULTS } from '../src/config/defaults.js';
+import { FUSION_LIMITS, SEARCH_DEFAULTS, SERVER_DEFAULTS, THREAD_LIMITS } from '../src/config/defaults.js';
+import { createEncoder } from '../src/encoder/create-encoder.js';
 import type { RunningServer } from '../src/server/index.js';
 import { resolveServerOptions } from '../src/server/options.js';
 import { MAX_TIMER_MS } from '../src/search/deadline.js';
@@ -203,4 +204,27 @@ test('rrfK is an integer in [1, FUSION_LIMITS.maxRrfK] in the library and over H
   assert.equal(r.status, 400);
   assert.equal(r.body.error.message, `Invalid argument: Expected an integer in [1, ${max}] for body/rrf_k but received 100000000000000000000`);
   assert.deepEqual([r.body.error.details.min, r.body.error.details.max], [1, max]);
+});
+
+test('thread counts stop at THREAD_LIMITS.maxThreads (a typo such as --threads 100000 tried to start that many onnxruntime workers): CLI, server options, the library', async () => {
+  const max = THREAD_LIMITS.maxThreads;
+  const dir = mkdtempSync(join(tmpdir(), 'plait-strict-threads-'));
+  try {
+    const cases: [string[], string][] = [
+      [['index', join(dir, 'corpus.jsonl'), '--index', join(dir, 'idx'), '--threads', '100000'], 'threads'],
+      [['serve', 'no-such-index', '--workers', String(max + 1)], 'workers'],
+      [['serve', 'no-such-index', '--encoder-threads', String(max + 1)], 'encoderThreads'],
+    ];
+    for (const [args, name] of cases) {
+      const r = runPlait(dir, args);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, new RegExp(`Expected an integer in \\[0, ${max}\\] for ${name} but received`), args.join(' '));
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  for (const key of ['scoringWorkers', 'encoderThreads'] as const) {
+    assert.throws(() => resolveServerOptions({ [key]: max + 1 }, {}), (e: unknown) => isPlaitError(e, 'INVALID_ARGUMENT') && e.message.includes(`[0, ${max}] for ${key}`), key);
+  }
+  await assert.rejects(createEncoder({ family: 'use-lite' }, { threads: max + 1 }), (e: unknown) => isPlaitError(e, 'INVALID_ARGUMENT') && e.message.includes(`[0, ${max}]`));
 });

@@ -159,6 +159,8 @@ test('a drain that runs out of time cuts a write: its encoding stops and nothing
 test('writes default to their own deadline (writeTimeoutMs), searches to timeoutMs: a write naming none is cut by the first, a search is not', async () => {
   assert.throws(() => resolveServerOptions({ writeTimeoutMs: 400_000 }, {}), (e: unknown) => isPlaitError(e, 'INVALID_ARGUMENT') && /writeTimeoutMs/.test((e as Error).message));
   assert.equal(resolveServerOptions({}, {}).writeTimeoutMs, SERVER_DEFAULTS.writeTimeoutMs);
+  // A server whose longest deadline is below the default write deadline still starts: its writes get that longest one.
+  assert.equal(resolveServerOptions({ maxTimeoutMs: 60_000 }, {}).writeTimeoutMs, 60_000);
   assert.ok(SERVER_DEFAULTS.writeTimeoutMs > SERVER_DEFAULTS.timeoutMs);
   const short = await serve(sample, { writeTimeoutMs: 300 });
   try {

@@ -21,7 +21,7 @@ import type { Qrels } from '../eval/qrels.js';
 import type { EvalQuery } from '../eval/queries.js';
 import { PlaitError, invalidArgument } from '../errors/index.js';
 import { parseIntArg, plural, printJson } from './options.js';
-import { CROSS_ENCODER_DEFAULTS } from '../config/defaults.js';
+import { CROSS_ENCODER_DEFAULTS, THREAD_LIMITS } from '../config/defaults.js';
 import { ProgressReporter } from './progress.js';
 import { LtrModel } from '../ltr/ltr-model.js';
 import { requireInput } from './validate.js';
@@ -41,7 +41,7 @@ export function addCrossEncoderFlags(cmd: Command): Command {
   return cmd
     .option('--cross-encoder <model>', 'cross-encoder: a folder (onnx/model.onnx or model.onnx + tokenizer.json) or a hub repo id')
     .option('--cross-variant <v>', 'cross-encoder graph: fp32 (model.onnx), quantized (model_quantized.onnx) or int8 (model_int8.onnx) (default: fp32)')
-    .option('--cross-threads <n>', `worker threads running the cross-encoder (default: ${CROSS_ENCODER_DEFAULTS.threads})`, parseIntArg('cross-threads', 0))
+    .option('--cross-threads <n>', `worker threads running the cross-encoder (default: ${CROSS_ENCODER_DEFAULTS.threads})`, parseIntArg('cross-threads', 0, THREAD_LIMITS.maxThreads))
     .option('--cross-max-length <n>', 'longest pair in tokens (default: from the model files)', parseIntArg('cross-max-length', 4))
     .option('--cross-sigmoid', 'report sigmoid(logit) for single-logit cross-encoders');
 }

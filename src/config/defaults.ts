@@ -1119,3 +1119,14 @@ export const FUSION_LIMITS = {
    */
   maxRrfK: 1_000_000,
 } as const;
+
+/** Bounds on worker-thread counts (encoder, cross-encoder, scoring workers), library, CLI and server alike. */
+export const THREAD_LIMITS = {
+  /**
+   * Most worker threads one pool may be asked for. Each encoder or cross-encoder worker loads its own
+   * onnxruntime session (tens to hundreds of MB) and each scoring worker maps the index: a typo such
+   * as `--threads 100000` would try to start them all. The largest x86 servers today have 384–512
+   * hardware threads (2 × 192-core EPYC), so 1,024 refuses only mistakes.
+   */
+  maxThreads: 1024,
+} as const;

@@ -6,7 +6,7 @@
  * put back in input order.
  */
 import os from 'node:os';
-import { ENCODER_DEFAULTS } from '../config/defaults.js';
+import { ENCODER_DEFAULTS, THREAD_LIMITS } from '../config/defaults.js';
 import { PlaitError, abortedBy, checkSignal, invalidArgument } from '../errors/index.js';
 import { loadFamily } from './families.js';
 import { unpackEmbeddings, type PackedEmbeddings } from './packing.js';
@@ -48,7 +48,7 @@ export function resolveEncoderOptions(options: EncoderOptions = {}, cores = os.a
   const threads = options.threads ?? Math.min(cores, ENCODER_DEFAULTS.maxAutoThreads);
   const batchSize = options.batchSize ?? ENCODER_DEFAULTS.batchSize;
   const intraOpNumThreads = options.intraOpNumThreads ?? (threads > 0 && Number.isInteger(threads) ? Math.max(1, Math.floor(cores / threads)) : ENCODER_DEFAULTS.intraOpNumThreads);
-  if (!Number.isInteger(threads) || threads < 0) throw invalidArgument('threads', 'a non-negative integer', threads);
+  if (!Number.isInteger(threads) || threads < 0 || threads > THREAD_LIMITS.maxThreads) throw invalidArgument('threads', `an integer in [0, ${THREAD_LIMITS.maxThreads}]`, threads);
   if (!Number.isInteger(batchSize) || batchSize < 1) throw invalidArgument('batchSize', 'a positive integer', batchSize);
   if (!Number.isInteger(intraOpNumThreads) || intraOpNumThreads < 1) {
     throw invalidArgument('intraOpNumThreads', 'a positive integer', intraOpNumThreads);

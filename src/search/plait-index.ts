@@ -13,7 +13,7 @@
  */
 import { join } from 'node:path';
 import { PlaitError, checkSignal, invalidArgument } from '../errors/index.js';
-import { SEARCH_DEFAULTS } from '../config/defaults.js';
+import { SEARCH_DEFAULTS, THREAD_LIMITS } from '../config/defaults.js';
 import { WARM_UP_TEXT, warmUpRows } from './warm-up.js';
 import { loadIndexData, readManifest, type IndexData } from '../format/index-reader.js';
 import { commitIdOf } from '../format/index-transaction.js';
@@ -220,7 +220,7 @@ export class PlaitIndex {
     this.docstore = docstore;
     this.kernels = kernels;
     const workers = options.workers ?? 0;
-    if (!Number.isInteger(workers) || workers < 0) throw invalidArgument('workers', 'a non-negative integer', workers);
+    if (!Number.isInteger(workers) || workers < 0 || workers > THREAD_LIMITS.maxThreads) throw invalidArgument('workers', `an integer in [0, ${THREAD_LIMITS.maxThreads}]`, workers);
     this.workers = workers;
     this.queryEncoder = new QueryEncoder(data.manifest, options);
     const g = PlaitIndex.generationState(data, docstore, kernels, workers);

@@ -5,7 +5,7 @@
  */
 import { PlaitError } from '../index.js';
 import { invalidArgument as invalidArgumentError } from '../errors/index.js';
-import { SERVER_DEFAULTS } from '../config/defaults.js';
+import { SERVER_DEFAULTS, THREAD_LIMITS } from '../config/defaults.js';
 import { MAX_TIMER_MS } from '../search/deadline.js';
 import { readSynonyms, type SynonymMap } from '../rewrite/synonyms.js';
 import { availableParallelism } from 'node:os';
@@ -123,13 +123,15 @@ export function resolveServerOptions(o: ServerOptions = {}, env: NodeJS.ProcessE
   for (const k of Object.keys(o)) if (!KNOWN.has(k)) throw new PlaitError('INVALID_ARGUMENT', { message: `unknown server option "${k}"`, name: k });
   const d = SERVER_DEFAULTS;
   const workers = o.scoringWorkers ?? d.scoringWorkers;
+  const maxTimeoutMs = int('maxTimeoutMs', o.maxTimeoutMs ?? d.maxTimeoutMs, 1, MAX_TIMER_MS);
   const r: ResolvedServerOptions = {
     host: o.host ?? d.host,
     port: int('port', o.port ?? d.port, 0, 65535),
     maxBodyBytes: int('maxBodyBytes', o.maxBodyBytes ?? d.maxBodyBytes, 1024),
     timeoutMs: int('timeoutMs', o.timeoutMs ?? d.timeoutMs, 1, MAX_TIMER_MS),
-    writeTimeoutMs: int('writeTimeoutMs', o.writeTimeoutMs ?? d.writeTimeoutMs, 1, MAX_TIMER_MS),
-    maxTimeoutMs: int('maxTimeoutMs', o.maxTimeoutMs ?? d.maxTimeoutMs, 1, MAX_TIMER_MS),
+    // The default write deadline gives way to a lower maxTimeoutMs; one asked for is checked against it below.
+    writeTimeoutMs: int('writeTimeoutMs', o.writeTimeoutMs ?? Math.min(d.writeTimeoutMs, maxTimeoutMs), 1, MAX_TIMER_MS),
+    maxTimeoutMs,
     maxConcurrent: int('maxConcurrent', o.maxConcurrent ?? d.maxConcurrent, 1),
     maxQueue: int('maxQueue', o.maxQueue ?? d.maxQueue, 0),
     maxQueueWaitMs: int('maxQueueWaitMs', o.maxQueueWaitMs ?? d.maxQueueWaitMs, 0),
@@ -139,8 +141,8 @@ export function resolveServerOptions(o: ServerOptions = {}, env: NodeJS.ProcessE
     maxRerankDocuments: int('maxRerankDocuments', o.maxRerankDocuments ?? d.maxRerankDocuments, 1),
     maxEncodeTexts: int('maxEncodeTexts', o.maxEncodeTexts ?? d.maxEncodeTexts, 1),
     drainTimeoutMs: int('drainTimeoutMs', o.drainTimeoutMs ?? d.drainTimeoutMs, 0, MAX_TIMER_MS),
-    scoringWorkers: int('scoringWorkers', workers === 0 ? Math.min(availableParallelism(), SCORING_WORKERS_AUTO_MAX) : workers, 0),
-    encoderThreads: int('encoderThreads', o.encoderThreads ?? d.encoderThreads, 0),
+    scoringWorkers: int('scoringWorkers', workers === 0 ? Math.min(availableParallelism(), SCORING_WORKERS_AUTO_MAX) : workers, 0, THREAD_LIMITS.maxThreads),
+    encoderThreads: int('encoderThreads', o.encoderThreads ?? d.encoderThreads, 0, THREAD_LIMITS.maxThreads),
     abortCheckQueries: int('abortCheckQueries', o.abortCheckQueries ?? d.abortCheckQueries, 1),
     models: o.models === undefined || o.models.length === 0 ? [undefined] : o.models,
     quantize: o.quantize,

@@ -6,7 +6,7 @@ import { verifyIndex } from '../../format/index-reader.js';
 import { locateIndex, resolveIndexPath, checkFolderDestination } from '../../format/index-path.js';
 import { MANIFEST_FILE, roleFileName, type IndexManifest } from '../../format/manifest.js';
 import { DocStoreReader } from '../../docstore/docstore-reader.js';
-import { BUILD_DEFAULTS, ENCODER_DEFAULTS, LIVING_DEFAULTS, DRIFT_DEFAULTS } from '../../config/defaults.js';
+import { BUILD_DEFAULTS, ENCODER_DEFAULTS, LIVING_DEFAULTS, DRIFT_DEFAULTS, THREAD_LIMITS } from '../../config/defaults.js';
 import { PlaitError, isPlaitError } from '../../errors/index.js';
 import { kernelsStatus, type CpuFeatures, type KernelsStatus } from '../../kernels/index.js';
 import { NBITS_NAMES, nbitsName, parseNbits } from '../../kernels/validate.js';
@@ -120,7 +120,7 @@ export function withCorpusOptions(command: Command): Command {
     .option('--id-field <field>', `JSONL id field (default: ${BEIR_FIELDS.idFields.join(', ')} in BEIR; else the first present of ${GENERIC_ID_FIELDS.join(', ')})`)
     .option('--text-field <field>', `JSONL text field (default: ${BEIR_FIELDS.textField})`)
     .option('--title-field <field>', `JSONL title field (default: ${BEIR_FIELDS.titleField})`)
-    .option('--threads <n>', `encoder worker threads, >= 0 (0 = in-process; default: one per core, at most ${ENCODER_DEFAULTS.maxAutoThreads})`, parseIntArg('threads', 0));
+    .option('--threads <n>', `encoder worker threads, >= 0 (0 = in-process; default: one per core, at most ${ENCODER_DEFAULTS.maxAutoThreads})`, parseIntArg('threads', 0, THREAD_LIMITS.maxThreads));
 }
 
 export function registerIndexCommands(program: Command): void {

@@ -14,7 +14,7 @@
  * - Scores: a [B, 1] head gives the logit (sigmoid on request); a [B, n] head gives the softmax
  *   probability of the relevant class (config.json id2label; class 1 by convention).
  */
-import { CROSS_ENCODER_DEFAULTS, ENCODER_DEFAULTS } from '../../config/defaults.js';
+import { CROSS_ENCODER_DEFAULTS, ENCODER_DEFAULTS, THREAD_LIMITS } from '../../config/defaults.js';
 import { PlaitError, checkSignal, describe, invalidArgument } from '../../errors/index.js';
 import type { RerankDocument, RerankResult } from '../reranker.js';
 import { relevantClass, type CrossEncoderFiles, type CrossEncoderVariant } from './cross-encoder-files.js';
@@ -104,7 +104,7 @@ export class CrossEncoder implements CrossScorer {
     const threads = options.threads ?? CROSS_ENCODER_DEFAULTS.threads;
     const batchSize = options.batchSize ?? CROSS_ENCODER_DEFAULTS.batchSize;
     const intraOpNumThreads = options.intraOpNumThreads ?? ENCODER_DEFAULTS.intraOpNumThreads;
-    if (!Number.isInteger(threads) || threads < 0) throw invalidArgument('threads', 'a non-negative integer', threads);
+    if (!Number.isInteger(threads) || threads < 0 || threads > THREAD_LIMITS.maxThreads) throw invalidArgument('threads', `an integer in [0, ${THREAD_LIMITS.maxThreads}]`, threads);
     if (!Number.isInteger(batchSize) || batchSize < 1) throw invalidArgument('batchSize', 'a positive integer', batchSize);
     if (!Number.isInteger(intraOpNumThreads) || intraOpNumThreads < 1) throw invalidArgument('intraOpNumThreads', 'a positive integer', intraOpNumThreads);
     const files = await resolveCrossEncoder(model, options);
