@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Help, type Command, type Option } from 'commander';
 import { buildProgram } from '../src/cli/main.js';
-import { CALIBRATION_DEFAULTS, CROSS_ENCODER_DEFAULTS, SEARCH_DEFAULTS, SERVER_DEFAULTS } from '../src/config/defaults.js';
+import { CALIBRATION_DEFAULTS, CROSS_ENCODER_DEFAULTS, SEARCH_DEFAULTS, SERVER_DEFAULTS, THREAD_LIMITS } from '../src/config/defaults.js';
 import { SCORING_WORKERS_AUTO_MAX } from '../src/server/options.js';
 import { invokedAs } from '../src/cli/options.js';
 import { join } from 'node:path';
@@ -65,6 +65,22 @@ test('other commands name the defaults of the defaults module: cross-encoder thr
     assert.match(described(commandOf(path), '--id-field'), /\(default: _id in BEIR; else the first present of _id, id, docid, doc_id, docId\)/);
     assert.match(described(commandOf(path), '--text-field'), /\(default: text\)/);
   }
+});
+
+test('every thread-count option names its range 0–THREAD_LIMITS.maxThreads, and serve --workers 0 says it means auto (at most 4), not in-process', () => {
+  const range = `0–${THREAD_LIMITS.maxThreads}`;
+  const found: string[] = [];
+  const walk = (c: Command, path: string[]): void => {
+    for (const o of c.options as Option[]) {
+      if (o.long === undefined || !/^--(threads|workers|encoder-threads|cross-threads)$/.test(o.long)) continue;
+      found.push(`${[...path, o.long].join(' ')}`);
+      assert.ok(new Help().optionDescription(o).includes(range), `${[...path, o.long].join(' ')}: ${new Help().optionDescription(o)}`);
+    }
+    for (const sub of c.commands) walk(sub, [...path, sub.name()]);
+  };
+  walk(buildProgram(), []);
+  for (const name of ['index --threads', 'serve --workers', 'serve --encoder-threads', 'search --cross-threads']) assert.ok(found.includes(name), `${name} in ${found.join(', ')}`);
+  assert.match(described(commandOf(['serve']), '--workers'), new RegExp(`0: one per core, at most ${SCORING_WORKERS_AUTO_MAX}`));
 });
 
 /** Numeric options that have no default by design: each asks for something only when given. */

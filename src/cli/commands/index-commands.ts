@@ -120,7 +120,7 @@ export function withCorpusOptions(command: Command): Command {
     .option('--id-field <field>', `JSONL id field (default: ${BEIR_FIELDS.idFields.join(', ')} in BEIR; else the first present of ${GENERIC_ID_FIELDS.join(', ')})`)
     .option('--text-field <field>', `JSONL text field (default: ${BEIR_FIELDS.textField})`)
     .option('--title-field <field>', `JSONL title field (default: ${BEIR_FIELDS.titleField})`)
-    .option('--threads <n>', `encoder worker threads, >= 0 (0 = in-process; default: one per core, at most ${ENCODER_DEFAULTS.maxAutoThreads})`, parseIntArg('threads', 0, THREAD_LIMITS.maxThreads));
+    .option('--threads <n>', `encoder worker threads, 0–${THREAD_LIMITS.maxThreads} (0 = in-process; default: one per core, at most ${ENCODER_DEFAULTS.maxAutoThreads})`, parseIntArg('threads', 0, THREAD_LIMITS.maxThreads));
 }
 
 export function registerIndexCommands(program: Command): void {

@@ -56,8 +56,8 @@ export function registerServeCommand(program: Command): void {
     .option('--synonyms <file>', "expand every search's query with a synonyms file in Solr's format (a, b / a => b); a request's rewrite.synonyms turns them off or replaces them")
     // The limits show their defaults (SERVER_DEFAULTS) in commander's "(default: …)": the value
     // passed on is the server's own default, so leaving an option out changes nothing.
-    .addOption(new Option('--workers <n>', 'scoring worker threads per index (0: one per core)').argParser(parseIntArg('workers', 0, THREAD_LIMITS.maxThreads)).default(d.scoringWorkers, `one per core, at most ${SCORING_WORKERS_AUTO_MAX}`))
-    .option('--encoder-threads <n>', 'encoder worker threads per model', parseIntArg('encoderThreads', 0, THREAD_LIMITS.maxThreads), d.encoderThreads)
+    .addOption(new Option('--workers <n>', `scoring worker threads per index, 0–${THREAD_LIMITS.maxThreads} (0: one per core, at most ${SCORING_WORKERS_AUTO_MAX})`).argParser(parseIntArg('workers', 0, THREAD_LIMITS.maxThreads)).default(d.scoringWorkers, `one per core, at most ${SCORING_WORKERS_AUTO_MAX}`))
+    .option('--encoder-threads <n>', `encoder worker threads per model, 0–${THREAD_LIMITS.maxThreads} (0 = in-process)`, parseIntArg('encoderThreads', 0, THREAD_LIMITS.maxThreads), d.encoderThreads)
     .option('--max-concurrent <n>', 'requests working at once', parseIntArg('maxConcurrent', 1), d.maxConcurrent)
     .option('--max-queue <n>', 'requests waiting for a slot before 503', parseIntArg('maxQueue', 0), d.maxQueue)
     .option('--max-queue-wait-ms <n>', 'shed (503) when the expected wait for a slot exceeds this many ms', parseIntArg('maxQueueWaitMs', 0), d.maxQueueWaitMs)
