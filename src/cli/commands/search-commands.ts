@@ -109,7 +109,7 @@ export function registerSearchCommands(program: Command): void {
       .option('--run <file>', 'TREC run file to write in batch mode (qid Q0 docid rank score tag); without --run or --json the run goes to stdout')
       .option('--tag <tag>', 'run tag', 'plait')
       .option('-m, --model <model>', 'query encoder (default: the model the index was built with)')
-      .option('--filter <json>', 'only documents whose metadata match, e.g. \'{"year": {"$gte": 2020}}\' (fields, doc_id; $eq $ne $in $nin $gt $gte $lt $lte $exists $and $or $not)')
+      .option('--filter <json>', 'only documents whose metadata match, e.g. \'{"year": {"$gte": 2020}}\' (fields, doc_id; $eq $ne $in $nin $all $size $gt $gte $lt $lte $exists $and $or $not)')
       .option('--text', 'print document text')
       .option('--timings', 'print per-stage timings')
       .option('-q, --quiet', 'no progress output')
