@@ -26,6 +26,7 @@ import { CALIBRATION_DEFAULTS, DOCSTORE_DEFAULTS, TWO_LEVEL_ASSIGN_DEFAULTS } fr
 import { BM25_STEMMERS, type Bm25Stemmer } from '../../docstore/schema.js';
 import { CENTROID_ASSIGNMENTS, type CentroidAssignment } from '../../indexer/two-level-assign.js';
 import { runShardedCliBuild } from './cluster-commands.js';
+import { findClusterRoot, readClusterManifest, shardDir, type ClusterManifest } from '../../cluster/cluster-manifest.js';
 
 /** The corpus report's kinds of invalid document and the error code each stands for (the reader's own table). */
 export const SKIP_CODES: Readonly<Record<string, string>> = SKIP_REASON_CODES;
@@ -217,6 +218,14 @@ export function registerIndexCommands(program: Command): void {
         else process.stdout.write(`${kernelsLine(k)}\n`);
         return;
       }
+      // A sharded build's folder is no one index: describe the cluster and each shard's counts.
+      const root = findClusterRoot(name);
+      if (root !== null && !existsSync(join(root, MANIFEST_FILE))) {
+        const c = clusterInfo(root);
+        if (o.json) printJson(c);
+        else process.stdout.write(`${clusterInfoLines(c).join('\n')}\n`);
+        return;
+      }
       const info = indexInfo(name);
       if (o.json) {
         printJson(o.kernels ? { ...info, kernelsStatus: kernelsStatus() } : info);
@@ -245,6 +254,52 @@ export function registerIndexCommands(program: Command): void {
       ];
       process.stdout.write(`${lines.join('\n')}\n`);
     });
+}
+
+/** One shard of a sharded index as `plait info` shows it: its manifest's counts, or null where its folder holds none (not fetched). */
+export interface ShardSummary {
+  shard: number;
+  path: string;
+  documents: number | null;
+  passages: number | null;
+  generation: number | null;
+}
+
+/**
+ * `plait info <sharded folder>` (trial6c: it answered INDEX_NOT_FOUND, "not one index"): the cluster
+ * manifest and each shard's current counts and generation, read from the shard's own manifest
+ * (cluster.json's per-shard counts are the build's; adds and deletes change the shards').
+ * @throws PlaitError as readClusterManifest for a malformed cluster.json.
+ */
+export function clusterInfo(root: string): { path: string; cluster: ClusterManifest; shards: ShardSummary[] } {
+  const cluster = readClusterManifest(root);
+  const shards = cluster.shardInfo.map((_, i): ShardSummary => {
+    const path = shardDir(root, i);
+    if (!existsSync(join(path, MANIFEST_FILE))) return { shard: i, path, documents: null, passages: null, generation: null };
+    const m = verifyIndex(path).manifest;
+    return { shard: i, path, documents: m.counts.documents, passages: m.counts.passages, generation: m.generation ?? 0 };
+  });
+  return { path: root, cluster, shards };
+}
+
+/** clusterInfo as `plait info`'s lines: totals over the shards present, then one line a shard. */
+export function clusterInfoLines(c: ReturnType<typeof clusterInfo>): string[] {
+  const present = c.shards.filter((s) => s.documents !== null);
+  const sum = (f: (s: ShardSummary) => number | null): number => present.reduce((a, s) => a + (f(s) ?? 0), 0);
+  const missing = c.shards.length - present.length;
+  const rows = c.shards.map((s) => [
+    `  shard ${s.shard}`,
+    s.documents === null ? 'not here (plait cluster fetch)' : `${plural(s.documents, 'document')}, ${plural(s.passages ?? 0, 'passage')}, generation ${s.generation}`,
+    s.path,
+  ]);
+  return [
+    `cluster      ${c.path} (sharded index "${c.cluster.name}": ${plural(c.cluster.shards, 'shard')}, routing ${c.cluster.routing})`,
+    `documents    ${sum((s) => s.documents)}${missing > 0 ? ` in the ${plural(present.length, 'shard')} here` : ''}`,
+    `passages     ${sum((s) => s.passages)}`,
+    `built        ${c.cluster.createdAt}`,
+    'shards (plait info <shard folder> for its model, codec and sizes; plait serve --nats <url> --coordinate <folder> searches them whole):',
+    ...formatTable(rows, ['left', 'left', 'left'], { indent: '' }),
+  ];
 }
 
 /** `plait info`'s sizes on disk: one line a file and the total, names as wide as the longest, sizes right-aligned. */
