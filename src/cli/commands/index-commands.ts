@@ -206,8 +206,8 @@ export function registerIndexCommands(program: Command): void {
 
   program
     .command('info')
-    .description('describe an index: counts, model, codec, bytes per token, size on disk per component; or, with --kernels, the scoring kernels')
-    .argument('[index]', 'index name or path')
+    .description('describe an index: counts, model, codec, bytes per token, size on disk per component; a sharded index: its shards and their counts; or, with --kernels, the scoring kernels')
+    .argument('[index]', "index name or path (or a sharded index's folder)")
     .option('--kernels', 'show which scoring kernels are active (native SIMD or TypeScript) and why')
     .option('--json', 'print as JSON')
     .action((name: string | undefined, o: { json?: boolean; kernels?: boolean }) => {
