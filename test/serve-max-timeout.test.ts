@@ -45,7 +45,7 @@ test('default deadlines give way to a lower maxTimeoutMs (searches as writes alr
   assert.throws(() => resolveServerOptions({ maxTimeoutMs: 1000, timeoutMs: 2000 }, {}), /timeoutMs/);
 });
 
-test('plait serve --max-timeout-ms 600000 --timeout-ms 400000: a request may name 500000 ms, and 600001 is 400 naming [1, 600000]', async () => {
+test('plait serve --max-timeout-ms 600000 --timeout-ms 400000: a request may name 500000 ms, and 600001 or 0 is 400 naming [1, 600000]', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'plait-max-timeout-serve-'));
   const path = join(dir, 'sample');
   try {
@@ -61,6 +61,11 @@ test('plait serve --max-timeout-ms 600000 --timeout-ms 400000: a request may nam
       assert.equal(over.status, 400);
       assert.equal(over.body.error?.message, 'Invalid argument: Expected an integer in [1, 600000] for body/timeout_ms but received 600001');
       assert.equal(over.body.error?.details.max, 600_000);
+      // Below the range, the same whole range (it said "Expected an integer >= 1", no max).
+      const under = await post(0);
+      assert.equal(under.status, 400);
+      assert.equal(under.body.error?.message, 'Invalid argument: Expected an integer in [1, 600000] for body/timeout_ms but received 0');
+      assert.equal(under.body.error?.details.max, 600_000);
     } finally {
       await server.stop();
     }
