@@ -214,6 +214,8 @@ test('thread counts stop at THREAD_LIMITS.maxThreads (a typo such as --threads 1
       [['index', join(dir, 'corpus.jsonl'), '--index', join(dir, 'idx'), '--threads', '100000'], 'threads'],
       [['serve', 'no-such-index', '--workers', String(max + 1)], 'workers'],
       [['serve', 'no-such-index', '--encoder-threads', String(max + 1)], 'encoderThreads'],
+      // Named as the other numeric options are (camelCase), not 'cross-threads' beside 'encoderThreads'.
+      [['search', 'no-such-index', 'q', '--cross-threads', String(max + 1)], 'crossThreads'],
     ];
     for (const [args, name] of cases) {
       const r = runPlait(dir, args);
