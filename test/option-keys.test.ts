@@ -9,7 +9,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildIndex, openIndex, rerank, PlaitError, type PlaitIndex, type SearchOptions } from '../src/index.js';
@@ -92,6 +92,13 @@ test('index.rerank and rerank() refuse { topk: 1 } naming topK (they had returne
   // Refused before any model loads: no reranker is created for a typo.
   await assert.rejects(rerank('why does bread rise', ['yeast makes dough rise', 'stocks fell'], { topk: 1 } as never), unknownKey('rerank option', 'topk', 'topK'));
   await assert.rejects(rerank('why does bread rise', ['a'], { crossencoder: 'x' } as never), unknownKey('rerank option', 'crossencoder', 'crossEncoder'));
+});
+
+test('warmUp and buildIndex refuse their typos by name (warmUp loaded the encoder anyway, buildIndex built with the default threads); nothing is built', async () => {
+  await assert.rejects(index.warmUp({ encodr: false } as never), unknownKey('warmUp option', 'encodr', 'encoder'));
+  const target = join(dir, 'typo-build');
+  await assert.rejects(buildIndex(SAMPLE, { index: target, encoderoptions: { threads: 0 } } as never), unknownKey('buildIndex option', 'encoderoptions', 'encoderOptions'));
+  assert.equal(existsSync(target), false);
 });
 
 test('the key tables hold what the types hold (a compile-time check, restated at run time)', () => {

@@ -120,6 +120,9 @@ export interface WarmUpOptions {
   encoder?: boolean;
 }
 
+/** WarmUpOptions' keys (option-keys.ts): `warmUp({ encodr: false })` had loaded the encoder anyway. */
+const WARM_UP_OPTION_KEYS = { encoder: true } as const satisfies OptionKeys<WarmUpOptions>;
+
 /**
  * Opens an index by path (or name under the index home).
  * @throws PlaitError INDEX_NOT_FOUND, INDEX_CORRUPT, INDEX_VERSION, MODEL_MISMATCH (a given encoder).
@@ -430,10 +433,11 @@ export class PlaitIndex {
    * centroids), and the document store's BM25 tables and IDF table. From then on each generation
    * that `refresh` (add, delete, compact) serves is warmed up before it is swapped in.
    * Measured on scifact: bench/RESULTS.md, "First query after open (polish5)".
-   * @throws PlaitError INDEX_CLOSED; the encoder's errors (MODEL_NOT_FOUND …).
+   * @throws PlaitError INVALID_ARGUMENT (an options key WarmUpOptions does not have), INDEX_CLOSED; the encoder's errors (MODEL_NOT_FOUND …).
    */
   async warmUp(options: WarmUpOptions = {}): Promise<void> {
     await this.guardedCall(async () => {
+      checkOptionKeys(options, WARM_UP_OPTION_KEYS, 'warmUp option');
       if (options.encoder !== false) await (await this.encoder()).encodeQueries([WARM_UP_TEXT]);
       await this.warmGeneration({ local: this.local, queries: this.queries, pool: this.pool }, this.docstore);
       this.warmed = true;
