@@ -8,9 +8,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Help, type Command, type Option } from 'commander';
 import { buildProgram } from '../src/cli/main.js';
-import { CALIBRATION_DEFAULTS, CROSS_ENCODER_DEFAULTS, SEARCH_DEFAULTS, SERVER_DEFAULTS } from '../src/config/defaults.js';
+import { CALIBRATION_DEFAULTS, CROSS_ENCODER_DEFAULTS, SEARCH_DEFAULTS, SERVER_DEFAULTS, THREAD_LIMITS } from '../src/config/defaults.js';
 import { SCORING_WORKERS_AUTO_MAX } from '../src/server/options.js';
 import { invokedAs } from '../src/cli/options.js';
+import { compileFilter } from '../src/docstore/metadata-filter.js';
 import { join } from 'node:path';
 
 function commandOf(path: string[]): Command {
@@ -65,6 +66,37 @@ test('other commands name the defaults of the defaults module: cross-encoder thr
     assert.match(described(commandOf(path), '--id-field'), /\(default: _id in BEIR; else the first present of _id, id, docid, doc_id, docId\)/);
     assert.match(described(commandOf(path), '--text-field'), /\(default: text\)/);
   }
+});
+
+test('every thread-count option names its range 0–THREAD_LIMITS.maxThreads, and serve --workers 0 says it means auto (at most 4), not in-process', () => {
+  const range = `0–${THREAD_LIMITS.maxThreads}`;
+  const found: string[] = [];
+  const walk = (c: Command, path: string[]): void => {
+    for (const o of c.options as Option[]) {
+      if (o.long === undefined || !/^--(threads|workers|encoder-threads|cross-threads)$/.test(o.long)) continue;
+      found.push(`${[...path, o.long].join(' ')}`);
+      assert.ok(new Help().optionDescription(o).includes(range), `${[...path, o.long].join(' ')}: ${new Help().optionDescription(o)}`);
+    }
+    for (const sub of c.commands) walk(sub, [...path, sub.name()]);
+  };
+  walk(buildProgram(), []);
+  for (const name of ['index --threads', 'serve --workers', 'serve --encoder-threads', 'search --cross-threads']) assert.ok(found.includes(name), `${name} in ${found.join(', ')}`);
+  assert.match(described(commandOf(['serve']), '--workers'), new RegExp(`0: one per core, at most ${SCORING_WORKERS_AUTO_MAX}`));
+});
+
+test('search --filter\'s help lists every operator the filter compiler takes ($all and $size were missing)', () => {
+  const help = described(commandOf(['search']), '--filter');
+  const conditions: Record<string, unknown> = { $eq: 1, $ne: 1, $in: [1], $nin: [1], $all: [1], $size: 1, $gt: 1, $gte: 1, $lt: 1, $lte: 1, $exists: true };
+  for (const [op, v] of Object.entries(conditions)) {
+    compileFilter({ f: { [op]: v } }); // the operator is real
+    assert.ok(help.includes(` ${op} `) || help.includes(` ${op})`), `${op} in ${help}`);
+  }
+  for (const op of ['$and', '$or']) {
+    compileFilter({ [op]: [{ f: 1 }] });
+    assert.ok(help.includes(` ${op} `), `${op} in ${help}`);
+  }
+  compileFilter({ $not: { f: 1 } });
+  assert.ok(help.includes(' $not)'), help);
 });
 
 /** Numeric options that have no default by design: each asks for something only when given. */

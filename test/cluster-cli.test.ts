@@ -6,7 +6,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeTinyColbert } from '../fixtures/tiny-colbert.js';
@@ -50,6 +50,24 @@ test('plait index --shards 3: shard folders, cluster.json, documents by shardOf,
       }
     }),
   );
+});
+
+test('plait info on a sharded folder describes the cluster and each shard (it was INDEX_NOT_FOUND, "not one index"); a shard not fetched says so', () => {
+  const counts = [0, 1, 2].map((s) => IDS.filter((id) => shardOf(id, 3) === s).length);
+  const r = runPlait(dir, ['info', join(dir, 'c3')]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^cluster {6}.*c3 \(sharded index "c3": 3 shards, routing jump-consistent-hash\/sha256-be64\)$/m);
+  assert.match(r.stdout, /^documents {4}40$/m);
+  for (const s of [0, 1, 2]) assert.match(r.stdout, new RegExp(`^  shard ${s} +${counts[s]} documents?, \\d+ passages?, generation 0 +.*shard-${s}$`, 'm'));
+  const j = JSON.parse(runPlait(dir, ['info', join(dir, 'c3'), '--json']).stdout) as { shards: { documents: number | null }[]; cluster: { shards: number } };
+  assert.equal(j.cluster.shards, 3);
+  assert.deepEqual(j.shards.map((s) => s.documents), counts);
+  cpSync(join(dir, 'c3'), join(dir, 'c3-partial'), { recursive: true });
+  rmSync(join(dir, 'c3-partial', 'shard-2'), { recursive: true });
+  const partial = runPlait(dir, ['info', join(dir, 'c3-partial')]);
+  assert.equal(partial.code, 0, partial.stderr);
+  assert.match(partial.stdout, /^  shard 2 +not here \(plait cluster fetch\)/m);
+  assert.match(partial.stdout, new RegExp(`^documents {4}${counts[0]! + counts[1]!} in the 2 shards here$`, 'm'));
 });
 
 test('plait index --shards with --calibrate, and a cluster name that cannot be a NATS token, are refused (exit 2)', () => {

@@ -9,10 +9,10 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildIndex, openIndex, PlaitError, type PlaitIndex, type SearchOptions } from '../src/index.js';
+import { buildIndex, openIndex, rerank, PlaitError, type PlaitIndex, type SearchOptions } from '../src/index.js';
 import { SEARCH_OPTION_KEYS } from '../src/search/search-options.js';
 import { checkOptionKeys, closestKey, type OptionKeys } from '../src/search/option-keys.js';
 import { SAMPLE } from './helpers/server-fixture.js';
@@ -82,6 +82,23 @@ test('explain, add, delete and openIndex refuse their typos by name', async () =
   await assert.rejects(openIndex(join(dir, 'sample'), { worker: 0 } as never), unknownKey('openIndex option', 'worker', 'workers'));
   // Nothing was written by the refused add or delete.
   assert.equal((await index.search('x', { topK: 100, mode: 'bm25' })).hits.some((h) => h.docId === 'x'), false);
+});
+
+test('index.rerank and rerank() refuse { topk: 1 } naming topK (they had returned every document)', async () => {
+  const ids = ['bread-yeast', 'sourdough'];
+  await assert.rejects(index.rerank('why does bread rise', ids, { topk: 1 } as never), unknownKey('rerank option', 'topk', 'topK'));
+  await assert.rejects(index.rerank('why does bread rise', ids, { signal: AbortSignal.timeout(1000) } as never), unknownKey('rerank option', 'signal', null));
+  assert.equal((await index.rerank('why does bread rise', ids, { topK: 1 })).length, 1);
+  // Refused before any model loads: no reranker is created for a typo.
+  await assert.rejects(rerank('why does bread rise', ['yeast makes dough rise', 'stocks fell'], { topk: 1 } as never), unknownKey('rerank option', 'topk', 'topK'));
+  await assert.rejects(rerank('why does bread rise', ['a'], { crossencoder: 'x' } as never), unknownKey('rerank option', 'crossencoder', 'crossEncoder'));
+});
+
+test('warmUp and buildIndex refuse their typos by name (warmUp loaded the encoder anyway, buildIndex built with the default threads); nothing is built', async () => {
+  await assert.rejects(index.warmUp({ encodr: false } as never), unknownKey('warmUp option', 'encodr', 'encoder'));
+  const target = join(dir, 'typo-build');
+  await assert.rejects(buildIndex(SAMPLE, { index: target, encoderoptions: { threads: 0 } } as never), unknownKey('buildIndex option', 'encoderoptions', 'encoderOptions'));
+  assert.equal(existsSync(target), false);
 });
 
 test('the key tables hold what the types hold (a compile-time check, restated at run time)', () => {

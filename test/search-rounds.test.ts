@@ -151,6 +151,12 @@ test('CLI: --timings says each round in text, and --json --timings gives the lib
   assert.equal(ex.code, 0, ex.stderr);
   assert.match(ex.stdout.split('\n').find((l) => l.startsWith('timings:'))!, /; exact scan of every passage; exact stage /);
   assert.deepEqual(selJson.rounds.map((r: { kind: string; passages: number }) => [r.kind, r.passages]), [['filtered-exact', 200]]);
+  // A page covering every document is one exact scan: no PLAID settings claimed (they were printed, unused).
+  const every = runPlait(dir, ['search', path, QUERY, '--mode', 'late', '-k', String(DOCS), '--timings']);
+  assert.equal(every.code, 0, every.stderr);
+  const everyLine = every.stdout.split('\n').find((l) => l.startsWith('timings:'))!;
+  assert.match(everyLine, /; exact scan of every passage; exact stage /);
+  assert.doesNotMatch(everyLine, /PLAID ncells/);
 });
 
 test('HTTP: the search route gives the same rounds in snake_case next to the first round\'s plaid settings', async () => {

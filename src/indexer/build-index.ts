@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { rmSync } from 'node:fs';
 import { BUILD_DEFAULTS, BUILD_MEMORY_DEFAULTS, ENCODER_DEFAULTS } from '../config/defaults.js';
 import { PlaitError, invalidArgument, isPlaitError } from '../errors/index.js';
+import { checkOptionKeys, type OptionKeys } from '../search/option-keys.js';
 import { checkNbits, type Nbits } from '../codec/residual-codec.js';
 import { createEncoder } from '../encoder/create-encoder.js';
 import { resolveModelSpec } from '../encoder/resolve-model.js';
@@ -79,7 +80,16 @@ export interface BuildResult {
   report: CorpusReadReport;
 }
 
+/** BuildOptions' keys (search/option-keys.ts): `buildIndex(c, { index, encoderoptions: { threads: 0 } })` had built with the default threads without a word. */
+const BUILD_OPTION_KEYS = {
+  index: true, model: true, quantize: true, encoder: true, encoderOptions: true, nbits: true, kmeansIters: true, docMaxlen: true,
+  split: true, stride: true, seed: true, chunkSize: true, segmentBytes: true, bm25Stemmer: true, onProgress: true, signal: true,
+  format: true, idField: true, textField: true, titleField: true, metadataField: true, tsvHeader: true, skipInvalid: true, onWarning: true,
+  centroidAssignment: true, coarseCentroids: true, coarseProbe: true,
+} as const satisfies OptionKeys<BuildOptions>;
+
 export async function buildIndex(input: string | readonly string[], options: BuildOptions): Promise<BuildResult> {
+  if (options !== null && typeof options === 'object') checkOptionKeys(options, BUILD_OPTION_KEYS, 'buildIndex option');
   if (typeof options?.index !== 'string' || options.index.length === 0) throw invalidArgument('index', 'an index name or path', options?.index);
   const nbits: Nbits = checkNbits(options.nbits ?? BUILD_DEFAULTS.nbits);
   const seed = options.seed ?? BUILD_DEFAULTS.seed;

@@ -33,6 +33,7 @@ import type { Kernels } from '../kernels/types.js';
 import { splitIntoPassages } from '../indexer/split-passages.js';
 import { LruCache } from './lru-cache.js';
 import { CrossEncoder, type CrossEncoderOptions } from './cross-encoder/cross-encoder.js';
+import { checkOptionKeys, type OptionKeys } from '../search/option-keys.js';
 
 export type RerankDocument = string | { id?: string; text: string };
 
@@ -273,11 +274,22 @@ function splitBounds(o: RerankOptions): SplitBounds {
  */
 const shared = new Map<string, Promise<Reranker>>();
 
+/** Options of the one-call `rerank`: a Reranker's, plus which model (or cross-encoder) scores. */
+export type RerankCallOptions = RerankOptions & { model?: string; crossEncoder?: string; crossEncoderOptions?: CrossEncoderOptions };
+
+/** RerankCallOptions' keys (option-keys.ts): `rerank(q, docs, { topk: 1 })` had returned every document. */
+const RERANK_CALL_OPTION_KEYS = {
+  topK: true, signal: true, maxTokensPerDocument: true, truncationDirection: true, maxPassagesPerDocument: true,
+  model: true, crossEncoder: true, crossEncoderOptions: true,
+} as const satisfies OptionKeys<RerankCallOptions>;
+
+/** @throws PlaitError INVALID_ARGUMENT for an options key RerankCallOptions does not have (named, with the key meant when one is close), and as Reranker.rerank. */
 export async function rerank(
   query: string,
   documents: readonly RerankDocument[],
-  options: RerankOptions & { model?: string; crossEncoder?: string; crossEncoderOptions?: CrossEncoderOptions } = {},
+  options: RerankCallOptions = {},
 ): Promise<RerankResult[]> {
+  checkOptionKeys(options, RERANK_CALL_OPTION_KEYS, 'rerank option');
   // With a cross-encoder (folder or hub id), the scores are its (long documents: their first window).
   if (options.crossEncoder !== undefined) return (await sharedCrossEncoder(options.crossEncoder, options.crossEncoderOptions)).rerank(query, documents, options);
   const key = options.model ?? '';

@@ -84,6 +84,12 @@ export interface EncodedSearchOptions extends SearchOptions {
   prfRows?: PrfRows;
 }
 
+/** Options of `PlaitIndex.rerank`: how many hits, IDF weighting, stored text. */
+export type IndexRerankOptions = Pick<SearchOptions, 'topK' | 'idfWeighting' | 'includeText'>;
+
+/** IndexRerankOptions' keys (option-keys.ts): `index.rerank(q, ids, { topk: 1 })` had returned every id. */
+const INDEX_RERANK_OPTION_KEYS = { topK: true, idfWeighting: true, includeText: true } as const satisfies OptionKeys<IndexRerankOptions>;
+
 /** EncodedSearchOptions' keys (option-keys.ts). */
 const ENCODED_SEARCH_OPTION_KEYS = { ...SEARCH_OPTION_KEYS, rewritten: true, prfRows: true } as const satisfies OptionKeys<EncodedSearchOptions>;
 
@@ -113,6 +119,9 @@ export interface WarmUpOptions {
   /** Load the query encoder and run it once (default true; false for callers that search with their own embeddings). */
   encoder?: boolean;
 }
+
+/** WarmUpOptions' keys (option-keys.ts): `warmUp({ encodr: false })` had loaded the encoder anyway. */
+const WARM_UP_OPTION_KEYS = { encoder: true } as const satisfies OptionKeys<WarmUpOptions>;
 
 /**
  * Opens an index by path (or name under the index home).
@@ -424,10 +433,11 @@ export class PlaitIndex {
    * centroids), and the document store's BM25 tables and IDF table. From then on each generation
    * that `refresh` (add, delete, compact) serves is warmed up before it is swapped in.
    * Measured on scifact: bench/RESULTS.md, "First query after open (polish5)".
-   * @throws PlaitError INDEX_CLOSED; the encoder's errors (MODEL_NOT_FOUND …).
+   * @throws PlaitError INVALID_ARGUMENT (an options key WarmUpOptions does not have), INDEX_CLOSED; the encoder's errors (MODEL_NOT_FOUND …).
    */
   async warmUp(options: WarmUpOptions = {}): Promise<void> {
     await this.guardedCall(async () => {
+      checkOptionKeys(options, WARM_UP_OPTION_KEYS, 'warmUp option');
       if (options.encoder !== false) await (await this.encoder()).encodeQueries([WARM_UP_TEXT]);
       await this.warmGeneration({ local: this.local, queries: this.queries, pool: this.pool }, this.docstore);
       this.warmed = true;
@@ -813,15 +823,17 @@ export class PlaitIndex {
   /**
    * Scores stored documents against a query without re-encoding them (a mid-tier reranker over an
    * index): highest first; unknown ids are refused.
-   * @throws PlaitError INVALID_ARGUMENT (docIds, topK), INVALID_INPUT (unknown id), EMPTY_TEXT (a
-   * query with no letter or digit, as Reranker.rerank), INDEX_CLOSED.
+   * @throws PlaitError INVALID_ARGUMENT (docIds, topK, an options key IndexRerankOptions does not
+   * have), INVALID_INPUT (unknown id), EMPTY_TEXT (a query with no letter or digit, as
+   * Reranker.rerank), INDEX_CLOSED.
    */
-  async rerank(query: string, docIds: string[], options: Pick<SearchOptions, 'topK' | 'idfWeighting' | 'includeText'> = {}): Promise<SearchHit[]> {
+  async rerank(query: string, docIds: string[], options: IndexRerankOptions = {}): Promise<SearchHit[]> {
     return this.guardedCall(() => this.rerankNow(query, docIds, options));
   }
 
-  private async rerankNow(query: string, docIds: string[], options: Pick<SearchOptions, 'topK' | 'idfWeighting' | 'includeText'>): Promise<SearchHit[]> {
+  private async rerankNow(query: string, docIds: string[], options: IndexRerankOptions): Promise<SearchHit[]> {
     this.checkOpen();
+    checkOptionKeys(options, INDEX_RERANK_OPTION_KEYS, 'rerank option');
     const topK = options.topK ?? (Array.isArray(docIds) ? docIds.length : 0);
     if (!Number.isInteger(topK) || topK < 0) throw invalidArgument('topK', 'a non-negative integer', topK);
     const rowids = rowidsOf(this.docstore, docIds);

@@ -82,7 +82,7 @@ export async function createApp(engine: Engine, appOptions: AppOptions = {}): Pr
   app.removeContentTypeParser('text/plain');
 
   app.setErrorHandler((err, request, reply) => {
-    const e = toPlaitError(err, o.maxBodyBytes, request.headers['content-type'], request.routeOptions.config?.bodyKind);
+    const e = toPlaitError(err, o.maxBodyBytes, request.headers['content-type'], request.routeOptions.config?.bodyKind, o.maxTimeoutMs);
     const status = statusFor(e.code);
     const route = request.routeOptions.url ?? 'unmatched';
     if (e.code === 'OVERLOADED') {

@@ -105,11 +105,13 @@ interface FastifyLikeError {
  * in [1, 10000] for body/top_k but received "0x10"" (ajv alone says "must be integer", or only the
  * bound that failed). JSON numbers such as 1e3 are integers (config/parse-number.ts).
  */
-function integerRefusal(where: string, v: NonNullable<FastifyLikeError['validation']>[number]): PlaitError | null {
+function integerRefusal(where: string, v: NonNullable<FastifyLikeError['validation']>[number], maxTimeoutMs?: number): PlaitError | null {
   const schema = v.parentSchema;
   if (schema?.type !== 'integer' || !['type', 'minimum', 'maximum'].includes(v.keyword ?? '')) return null;
   const min = typeof schema.minimum === 'number' ? schema.minimum : undefined;
-  const max = typeof schema.maximum === 'number' ? schema.maximum : undefined;
+  // timeout_ms's upper bound is the server's maxTimeoutMs, not in the schema: named here too, so
+  // timeout_ms 0 says [1, max] as 2e9 does (request-work.ts) instead of ">= 1" alone.
+  const max = typeof schema.maximum === 'number' ? schema.maximum : where === 'body/timeout_ms' ? maxTimeoutMs : undefined;
   const expected = min !== undefined ? integerRange(min, max) : max !== undefined ? `an integer <= ${max}` : 'an integer';
   return new PlaitError('INVALID_ARGUMENT', {
     message: `Expected ${expected} for ${where} but received ${'data' in v ? describe(v.data) : 'another value'}`,
@@ -159,15 +161,16 @@ export function bodyTooLarge(maxBodyBytes: number | undefined, kind: BodyKind = 
 
 /**
  * Any thrown value → a PlaitError with the right code (unknown throwables become INTERNAL).
- * `maxBodyBytes`, the route's `bodyKind` and `contentType` (of the request) go into the 413 and 415 replies.
+ * `maxBodyBytes`, the route's `bodyKind` and `contentType` (of the request) go into the 413 and 415 replies;
+ * `maxTimeoutMs` into a refused `timeout_ms`'s range.
  */
-export function toPlaitError(err: unknown, maxBodyBytes?: number, contentType?: string, bodyKind: BodyKind = 'query'): PlaitError {
+export function toPlaitError(err: unknown, maxBodyBytes?: number, contentType?: string, bodyKind: BodyKind = 'query', maxTimeoutMs?: number): PlaitError {
   if (isPlaitError(err)) return err;
   const e = (err ?? {}) as FastifyLikeError;
   if (Array.isArray(e.validation)) {
     const v = e.validation[0] ?? {};
     const where = `${e.validationContext ?? 'body'}${v.instancePath ?? ''}`;
-    const integer = integerRefusal(where, v);
+    const integer = integerRefusal(where, v, maxTimeoutMs);
     if (integer !== null) return integer;
     // An invalid enum value names the values the field takes (ajv puts them in params.allowedValues).
     const allowed = v.keyword === 'enum' && Array.isArray(v.params?.allowedValues) ? (v.params.allowedValues as unknown[]) : undefined;

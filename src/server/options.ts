@@ -128,8 +128,8 @@ export function resolveServerOptions(o: ServerOptions = {}, env: NodeJS.ProcessE
     host: o.host ?? d.host,
     port: int('port', o.port ?? d.port, 0, 65535),
     maxBodyBytes: int('maxBodyBytes', o.maxBodyBytes ?? d.maxBodyBytes, 1024),
-    timeoutMs: int('timeoutMs', o.timeoutMs ?? d.timeoutMs, 1, MAX_TIMER_MS),
-    // The default write deadline gives way to a lower maxTimeoutMs; one asked for is checked against it below.
+    // The default deadlines give way to a lower maxTimeoutMs; one asked for is checked against it below.
+    timeoutMs: int('timeoutMs', o.timeoutMs ?? Math.min(d.timeoutMs, maxTimeoutMs), 1, MAX_TIMER_MS),
     writeTimeoutMs: int('writeTimeoutMs', o.writeTimeoutMs ?? Math.min(d.writeTimeoutMs, maxTimeoutMs), 1, MAX_TIMER_MS),
     maxTimeoutMs,
     maxConcurrent: int('maxConcurrent', o.maxConcurrent ?? d.maxConcurrent, 1),

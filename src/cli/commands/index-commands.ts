@@ -26,6 +26,7 @@ import { CALIBRATION_DEFAULTS, DOCSTORE_DEFAULTS, TWO_LEVEL_ASSIGN_DEFAULTS } fr
 import { BM25_STEMMERS, type Bm25Stemmer } from '../../docstore/schema.js';
 import { CENTROID_ASSIGNMENTS, type CentroidAssignment } from '../../indexer/two-level-assign.js';
 import { runShardedCliBuild } from './cluster-commands.js';
+import { findClusterRoot, readClusterManifest, shardDir, type ClusterManifest } from '../../cluster/cluster-manifest.js';
 
 /** The corpus report's kinds of invalid document and the error code each stands for (the reader's own table). */
 export const SKIP_CODES: Readonly<Record<string, string>> = SKIP_REASON_CODES;
@@ -120,7 +121,7 @@ export function withCorpusOptions(command: Command): Command {
     .option('--id-field <field>', `JSONL id field (default: ${BEIR_FIELDS.idFields.join(', ')} in BEIR; else the first present of ${GENERIC_ID_FIELDS.join(', ')})`)
     .option('--text-field <field>', `JSONL text field (default: ${BEIR_FIELDS.textField})`)
     .option('--title-field <field>', `JSONL title field (default: ${BEIR_FIELDS.titleField})`)
-    .option('--threads <n>', `encoder worker threads, >= 0 (0 = in-process; default: one per core, at most ${ENCODER_DEFAULTS.maxAutoThreads})`, parseIntArg('threads', 0, THREAD_LIMITS.maxThreads));
+    .option('--threads <n>', `encoder worker threads, 0–${THREAD_LIMITS.maxThreads} (0 = in-process; default: one per core, at most ${ENCODER_DEFAULTS.maxAutoThreads})`, parseIntArg('threads', 0, THREAD_LIMITS.maxThreads));
 }
 
 export function registerIndexCommands(program: Command): void {
@@ -205,8 +206,8 @@ export function registerIndexCommands(program: Command): void {
 
   program
     .command('info')
-    .description('describe an index: counts, model, codec, bytes per token, size on disk per component; or, with --kernels, the scoring kernels')
-    .argument('[index]', 'index name or path')
+    .description('describe an index: counts, model, codec, bytes per token, size on disk per component; a sharded index: its shards and their counts; or, with --kernels, the scoring kernels')
+    .argument('[index]', "index name or path (or a sharded index's folder)")
     .option('--kernels', 'show which scoring kernels are active (native SIMD or TypeScript) and why')
     .option('--json', 'print as JSON')
     .action((name: string | undefined, o: { json?: boolean; kernels?: boolean }) => {
@@ -215,6 +216,14 @@ export function registerIndexCommands(program: Command): void {
         const k = kernelsStatus();
         if (o.json) printJson({ kernels: k });
         else process.stdout.write(`${kernelsLine(k)}\n`);
+        return;
+      }
+      // A sharded build's folder is no one index: describe the cluster and each shard's counts.
+      const root = findClusterRoot(name);
+      if (root !== null && !existsSync(join(root, MANIFEST_FILE))) {
+        const c = clusterInfo(root);
+        if (o.json) printJson(c);
+        else process.stdout.write(`${clusterInfoLines(c).join('\n')}\n`);
         return;
       }
       const info = indexInfo(name);
@@ -245,6 +254,52 @@ export function registerIndexCommands(program: Command): void {
       ];
       process.stdout.write(`${lines.join('\n')}\n`);
     });
+}
+
+/** One shard of a sharded index as `plait info` shows it: its manifest's counts, or null where its folder holds none (not fetched). */
+export interface ShardSummary {
+  shard: number;
+  path: string;
+  documents: number | null;
+  passages: number | null;
+  generation: number | null;
+}
+
+/**
+ * `plait info <sharded folder>` (trial6c: it answered INDEX_NOT_FOUND, "not one index"): the cluster
+ * manifest and each shard's current counts and generation, read from the shard's own manifest
+ * (cluster.json's per-shard counts are the build's; adds and deletes change the shards').
+ * @throws PlaitError as readClusterManifest for a malformed cluster.json.
+ */
+export function clusterInfo(root: string): { path: string; cluster: ClusterManifest; shards: ShardSummary[] } {
+  const cluster = readClusterManifest(root);
+  const shards = cluster.shardInfo.map((_, i): ShardSummary => {
+    const path = shardDir(root, i);
+    if (!existsSync(join(path, MANIFEST_FILE))) return { shard: i, path, documents: null, passages: null, generation: null };
+    const m = verifyIndex(path).manifest;
+    return { shard: i, path, documents: m.counts.documents, passages: m.counts.passages, generation: m.generation ?? 0 };
+  });
+  return { path: root, cluster, shards };
+}
+
+/** clusterInfo as `plait info`'s lines: totals over the shards present, then one line a shard. */
+export function clusterInfoLines(c: ReturnType<typeof clusterInfo>): string[] {
+  const present = c.shards.filter((s) => s.documents !== null);
+  const sum = (f: (s: ShardSummary) => number | null): number => present.reduce((a, s) => a + (f(s) ?? 0), 0);
+  const missing = c.shards.length - present.length;
+  const rows = c.shards.map((s) => [
+    `  shard ${s.shard}`,
+    s.documents === null ? 'not here (plait cluster fetch)' : `${plural(s.documents, 'document')}, ${plural(s.passages ?? 0, 'passage')}, generation ${s.generation}`,
+    s.path,
+  ]);
+  return [
+    `cluster      ${c.path} (sharded index "${c.cluster.name}": ${plural(c.cluster.shards, 'shard')}, routing ${c.cluster.routing})`,
+    `documents    ${sum((s) => s.documents)}${missing > 0 ? ` in the ${plural(present.length, 'shard')} here` : ''}`,
+    `passages     ${sum((s) => s.passages)}`,
+    `built        ${c.cluster.createdAt}`,
+    'shards (plait info <shard folder> for its model, codec and sizes; plait serve --nats <url> --coordinate <folder> searches them whole):',
+    ...formatTable(rows, ['left', 'left', 'left'], { indent: '' }),
+  ];
 }
 
 /** `plait info`'s sizes on disk: one line a file and the total, names as wide as the longest, sizes right-aligned. */

@@ -23,7 +23,7 @@ export function registerModelCommands(program: Command): void {
     .addOption(new Option('--quantize <kind>', 'run the int8 graph built from the checkpoint (BERT / ModernBERT weights)').choices(['int8']))
     .option('--query', 'encode as queries (default: documents)')
     .option('--vectors', 'include the vectors in JSON output')
-    .option('--threads <n>', 'encoder worker threads (0 = in-process)', parseIntArg('threads', 0, THREAD_LIMITS.maxThreads), 0)
+    .option('--threads <n>', `encoder worker threads, 0–${THREAD_LIMITS.maxThreads} (0 = in-process)`, parseIntArg('threads', 0, THREAD_LIMITS.maxThreads), 0)
     .option('--json', 'print JSON')
     .action(async (texts: string[], o: { model?: string; quantize?: 'int8'; query?: boolean; vectors?: boolean; threads: number; json?: boolean }) => {
       if (o.model === undefined && !o.json) announceBundledModel();

@@ -43,8 +43,10 @@ export function formatTimings(t: SearchTimings, plaid: (PlaidParams & { source: 
   // The first round's settings with their source, then each widening round's (late-ranking.ts); a
   // selective filter's exact scan ran instead of PLAID, so no PLAID settings are claimed for it.
   const first = rounds[0];
-  // An exhaustive search has no PLAID settings either: its one round is said (else the line named no method at all).
-  const scan = first !== undefined && first.kind !== 'plaid' && (plaid === undefined || first.kind === 'filtered-exact');
+  // An exhaustive search has no PLAID settings either: its one round is said (else the line named no
+  // method at all); nor has a page covering every document, which goes straight to the scan with its
+  // PLAID settings resolved but unused (the line claimed `PLAID ncells 4 …` for cisi -k 2000).
+  const scan = first !== undefined && first.kind !== 'plaid';
   const firstText = scan ? `; ${describeRound(first)}` : plaid === undefined ? '' : `; PLAID ${describePlaidParams(plaid)} (${plaid.source})`;
   const settings = firstText + (plaid === undefined ? '' : describeLaterRounds(rounds)) + (exactStage === undefined ? '' : `; exact stage ${exactStage}`);
   // The model load and the first search's one-time setup (PlaitIndex.warmUp) are the process's, not the query's: said apart.
@@ -109,7 +111,7 @@ export function registerSearchCommands(program: Command): void {
       .option('--run <file>', 'TREC run file to write in batch mode (qid Q0 docid rank score tag); without --run or --json the run goes to stdout')
       .option('--tag <tag>', 'run tag', 'plait')
       .option('-m, --model <model>', 'query encoder (default: the model the index was built with)')
-      .option('--filter <json>', 'only documents whose metadata match, e.g. \'{"year": {"$gte": 2020}}\' (fields, doc_id; $eq $ne $in $nin $gt $gte $lt $lte $exists $and $or $not)')
+      .option('--filter <json>', 'only documents whose metadata match, e.g. \'{"year": {"$gte": 2020}}\' (fields, doc_id; $eq $ne $in $nin $all $size $gt $gte $lt $lte $exists $and $or $not)')
       .option('--text', 'print document text')
       .option('--timings', 'print per-stage timings')
       .option('-q, --quiet', 'no progress output')

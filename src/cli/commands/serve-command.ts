@@ -10,7 +10,8 @@ import { startServer, closeOnSignals } from '../../server/index.js';
 import type { ServerOptions } from '../../server/index.js';
 import { parseIntArg, plural, range } from '../options.js';
 import { MAX_TIMER_MS } from '../../search/deadline.js';
-import { PlaitError } from '../../errors/index.js';
+import { PlaitError, invalidArgument } from '../../errors/index.js';
+import { integerRange } from '../../config/parse-number.js';
 import { runClusterServe } from './cluster-commands.js';
 import { endServe } from '../interrupt.js';
 
@@ -29,6 +30,7 @@ interface ServeCliOptions {
   maxQueueWaitMs?: number;
   timeoutMs?: number;
   writeTimeoutMs?: number;
+  maxTimeoutMs?: number;
   drainTimeoutMs?: number;
   maxBodyBytes?: number;
   resultCacheMb?: number;
@@ -56,13 +58,14 @@ export function registerServeCommand(program: Command): void {
     .option('--synonyms <file>', "expand every search's query with a synonyms file in Solr's format (a, b / a => b); a request's rewrite.synonyms turns them off or replaces them")
     // The limits show their defaults (SERVER_DEFAULTS) in commander's "(default: …)": the value
     // passed on is the server's own default, so leaving an option out changes nothing.
-    .addOption(new Option('--workers <n>', 'scoring worker threads per index (0: one per core)').argParser(parseIntArg('workers', 0, THREAD_LIMITS.maxThreads)).default(d.scoringWorkers, `one per core, at most ${SCORING_WORKERS_AUTO_MAX}`))
-    .option('--encoder-threads <n>', 'encoder worker threads per model', parseIntArg('encoderThreads', 0, THREAD_LIMITS.maxThreads), d.encoderThreads)
+    .addOption(new Option('--workers <n>', `scoring worker threads per index, 0–${THREAD_LIMITS.maxThreads} (0: one per core, at most ${SCORING_WORKERS_AUTO_MAX})`).argParser(parseIntArg('workers', 0, THREAD_LIMITS.maxThreads)).default(d.scoringWorkers, `one per core, at most ${SCORING_WORKERS_AUTO_MAX}`))
+    .option('--encoder-threads <n>', `encoder worker threads per model, 0–${THREAD_LIMITS.maxThreads} (0 = in-process)`, parseIntArg('encoderThreads', 0, THREAD_LIMITS.maxThreads), d.encoderThreads)
     .option('--max-concurrent <n>', 'requests working at once', parseIntArg('maxConcurrent', 1), d.maxConcurrent)
     .option('--max-queue <n>', 'requests waiting for a slot before 503', parseIntArg('maxQueue', 0), d.maxQueue)
     .option('--max-queue-wait-ms <n>', 'shed (503) when the expected wait for a slot exceeds this many ms', parseIntArg('maxQueueWaitMs', 0), d.maxQueueWaitMs)
-    .option('--timeout-ms <n>', `a search, rerank, explain or encode request's deadline in ms when it names none (timeout_ms), ${range(1, d.maxTimeoutMs)}`, parseIntArg('timeoutMs', 1, d.maxTimeoutMs), d.timeoutMs)
-    .option('--write-timeout-ms <n>', `a write's deadline in ms when it names none (timeout_ms): sized for a full body of text, ${range(1, d.maxTimeoutMs)}`, parseIntArg('writeTimeoutMs', 1, d.maxTimeoutMs), d.writeTimeoutMs)
+    .option('--timeout-ms <n>', `a search, rerank, explain or encode request's deadline in ms when it names none (timeout_ms), 1–(--max-timeout-ms)`, parseIntArg('timeoutMs', 1, MAX_TIMER_MS), d.timeoutMs)
+    .option('--write-timeout-ms <n>', `a write's deadline in ms when it names none (timeout_ms): sized for a full body of text, 1–(--max-timeout-ms)`, parseIntArg('writeTimeoutMs', 1, MAX_TIMER_MS), d.writeTimeoutMs)
+    .option('--max-timeout-ms <n>', `the longest timeout_ms a request may name (longer: 400), and the most --timeout-ms and --write-timeout-ms may be, ${range(1, MAX_TIMER_MS)}`, parseIntArg('maxTimeoutMs', 1, MAX_TIMER_MS), d.maxTimeoutMs)
     .option('--drain-timeout-ms <n>', `ms that in-flight requests get on SIGTERM, ${range(0, MAX_TIMER_MS)}`, parseIntArg('drainTimeoutMs', 0, MAX_TIMER_MS), d.drainTimeoutMs)
     .addOption(new Option('--max-body-bytes <n>', 'largest request body in bytes (larger: 413)').argParser(parseIntArg('maxBodyBytes', 1024)).default(d.maxBodyBytes, `${d.maxBodyBytes}, ${formatBytes(d.maxBodyBytes)}`))
     .option('--result-cache-mb <n>', 'result cache size in MiB', parseIntArg('resultCacheMb', 0), d.resultCacheBytes / MIB)
@@ -87,8 +90,9 @@ export function registerServeCommand(program: Command): void {
         ...(o.maxConcurrent === undefined ? {} : { maxConcurrent: o.maxConcurrent }),
         ...(o.maxQueue === undefined ? {} : { maxQueue: o.maxQueue }),
         ...(o.maxQueueWaitMs === undefined ? {} : { maxQueueWaitMs: o.maxQueueWaitMs }),
-        ...(o.timeoutMs === undefined ? {} : { timeoutMs: o.timeoutMs }),
-        ...(o.writeTimeoutMs === undefined ? {} : { writeTimeoutMs: o.writeTimeoutMs }),
+        // Deadlines left at their defaults are not passed, so the write default gives way to a lower
+        // --max-timeout-ms (resolveServerOptions); one given above it is refused naming its range.
+        ...deadlineOptions(o, command),
         ...(o.drainTimeoutMs === undefined ? {} : { drainTimeoutMs: o.drainTimeoutMs }),
         ...(o.maxBodyBytes === undefined ? {} : { maxBodyBytes: o.maxBodyBytes }),
         ...(o.resultCacheMb === undefined ? {} : { resultCacheBytes: o.resultCacheMb << 20 }),
@@ -116,4 +120,24 @@ export function registerServeCommand(program: Command): void {
         });
       });
     });
+}
+
+/**
+ * `--timeout-ms`, `--write-timeout-ms` and `--max-timeout-ms` as server options: each only when
+ * given, so SERVER_DEFAULTS apply otherwise (a deadline left out is at most maxTimeoutMs).
+ * @throws PlaitError INVALID_ARGUMENT for a deadline past --max-timeout-ms, naming its range
+ *   `[1, max]` as the option parser names a range (`--max-timeout-ms` had been named in README but
+ *   was no option: the limit could not be changed from the command line).
+ */
+function deadlineOptions(o: ServeCliOptions, command: Command): Pick<ServerOptions, 'timeoutMs' | 'writeTimeoutMs' | 'maxTimeoutMs'> {
+  const given = (name: string): boolean => command.getOptionValueSource(name) !== 'default';
+  const max = o.maxTimeoutMs ?? SERVER_DEFAULTS.maxTimeoutMs;
+  const out: Pick<ServerOptions, 'timeoutMs' | 'writeTimeoutMs' | 'maxTimeoutMs'> = given('maxTimeoutMs') ? { maxTimeoutMs: max } : {};
+  for (const name of ['timeoutMs', 'writeTimeoutMs'] as const) {
+    const v = o[name];
+    if (v === undefined || !given(name)) continue;
+    if (v > max) throw invalidArgument(name, integerRange(1, max), String(v));
+    out[name] = v;
+  }
+  return out;
 }
