@@ -11,7 +11,7 @@ import path from 'node:path';
 import { buildIndex } from '../src/indexer/build-index.js';
 import { openIndex, type PlaitIndex } from '../src/search/plait-index.js';
 import { CrossEncoder, type CrossScorer } from '../src/rerank/cross-encoder/index.js';
-import { CircuitBreaker, SearchPipeline, formatPipeline, parsePipeline, type PipelineStage } from '../src/pipeline/index.js';
+import { CircuitBreaker, SearchPipeline, formatPipeline, localPipelineIndex, parsePipeline, type PipelineStage } from '../src/pipeline/index.js';
 import { PlaitError, isPlaitError } from '../src/errors/index.js';
 import { indexText } from '../src/indexer/index-text.js';
 import { mulberry32 } from '../src/util/random.js';
@@ -209,6 +209,24 @@ class FaultyScorer implements CrossScorer {
     this.release?.();
   }
 }
+
+describe('cancellation of the late stage', () => {
+  test('a late stage passes its signal on: index.rerank takes one, checks it before encoding and refuses a non-signal (it had dropped it)', async () => {
+    const bm = (await index.search(QUERY, { mode: 'bm25', topK: 5 })).hits.map((h) => h.docId);
+    const encoder = await index.encoder();
+    const before = encoder.encodedTexts?.query;
+    const aborted = AbortSignal.abort();
+    await assert.rejects(index.rerank(QUERY, bm, { signal: aborted }), (e: unknown) => isPlaitError(e, 'ABORTED'));
+    await assert.rejects(index.rerank(QUERY, bm, { signal: AbortSignal.abort(new DOMException('late', 'TimeoutError')) }), (e: unknown) => isPlaitError(e, 'TIMEOUT'));
+    assert.equal(encoder.encodedTexts?.query, before, 'nothing encoded for a cancelled rerank');
+    await assert.rejects(index.rerank(QUERY, bm, { signal: 'stop' as unknown as AbortSignal }), (e: unknown) => isPlaitError(e, 'INVALID_ARGUMENT'));
+    // The pipeline's view of a local index forwards the stage's signal.
+    await assert.rejects(localPipelineIndex(index).rerank(QUERY, bm, { signal: aborted }), (e: unknown) => isPlaitError(e, 'ABORTED'));
+    // Not cancelled: the same hits as without a signal.
+    const plain = await index.rerank(QUERY, bm);
+    assert.deepEqual(await index.rerank(QUERY, bm, { signal: new AbortController().signal }), plain);
+  });
+});
 
 describe('degradation and the circuit breaker', () => {
   const spec: PipelineStage[] = [

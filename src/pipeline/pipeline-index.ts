@@ -68,7 +68,11 @@ export function localPipelineIndex(index: PlaitIndex): PipelineIndex {
       return index.info;
     },
     search: (query, options) => index.search(query, options),
-    rerank: (query, docIds, options) => index.rerank(query, docIds, options.idfWeighting === undefined ? {} : { idfWeighting: options.idfWeighting }),
+    rerank: (query, docIds, options) =>
+      index.rerank(query, docIds, {
+        ...(options.idfWeighting === undefined ? {} : { idfWeighting: options.idfWeighting }),
+        ...(options.signal === undefined ? {} : { signal: options.signal }),
+      }),
     bm25Scores: async (query, docIds) => bm25ScoresOf(index, query, docIds),
     passageTexts: async (list) => passageTexts(index, list),
     documents: async (docIds) => index.docstore.getDocuments(docIds),

@@ -12,7 +12,7 @@
  *   → hits with docIds (search-result.ts).
  */
 import { join } from 'node:path';
-import { PlaitError, checkSignal, invalidArgument } from '../errors/index.js';
+import { PlaitError, abortedBy, checkSignal, invalidArgument } from '../errors/index.js';
 import { SEARCH_DEFAULTS, THREAD_LIMITS } from '../config/defaults.js';
 import { WARM_UP_TEXT, warmUpRows } from './warm-up.js';
 import { loadIndexData, readManifest, type IndexData } from '../format/index-reader.js';
@@ -85,10 +85,17 @@ export interface EncodedSearchOptions extends SearchOptions {
 }
 
 /** Options of `PlaitIndex.rerank`: how many hits, IDF weighting, stored text. */
-export type IndexRerankOptions = Pick<SearchOptions, 'topK' | 'idfWeighting' | 'includeText'>;
+export type IndexRerankOptions = Pick<SearchOptions, 'topK' | 'idfWeighting' | 'includeText'> & {
+  /**
+   * Cancels the rerank: checked before the query is encoded, passed to the encoder (which starts no
+   * batch once aborted) and checked again before scoring; rejects with the signal's reason when it is
+   * a PlaitError, TIMEOUT for AbortSignal.timeout(), else ABORTED. A pipeline's late stage passes its own.
+   */
+  signal?: AbortSignal;
+};
 
 /** IndexRerankOptions' keys (option-keys.ts): `index.rerank(q, ids, { topk: 1 })` had returned every id. */
-const INDEX_RERANK_OPTION_KEYS = { topK: true, idfWeighting: true, includeText: true } as const satisfies OptionKeys<IndexRerankOptions>;
+const INDEX_RERANK_OPTION_KEYS = { topK: true, idfWeighting: true, includeText: true, signal: true } as const satisfies OptionKeys<IndexRerankOptions>;
 
 /** EncodedSearchOptions' keys (option-keys.ts). */
 const ENCODED_SEARCH_OPTION_KEYS = { ...SEARCH_OPTION_KEYS, rewritten: true, prfRows: true } as const satisfies OptionKeys<EncodedSearchOptions>;
@@ -836,10 +843,16 @@ export class PlaitIndex {
     checkOptionKeys(options, INDEX_RERANK_OPTION_KEYS, 'rerank option');
     const topK = options.topK ?? (Array.isArray(docIds) ? docIds.length : 0);
     if (!Number.isInteger(topK) || topK < 0) throw invalidArgument('topK', 'a non-negative integer', topK);
+    const signal = checkSignal('signal', options.signal);
     const rowids = rowidsOf(this.docstore, docIds);
     if (unsearchable(query, 0) !== null) throw new PlaitError('EMPTY_TEXT', { message: 'the query has no letter or digit to rank by' });
-    const [e] = await (await this.encoder()).encodeQueries([query]);
+    const cancelled = (): void => {
+      if (signal?.aborted === true) throw abortedBy(signal, 'the rerank was cancelled before scoring');
+    };
+    cancelled();
+    const [e] = await (await this.encoder()).encodeQueries([query], signal === undefined ? {} : { signal });
     this.checkOpen();
+    cancelled();
     return this.scoreStored(e!, rowids, topK, options);
   }
 
