@@ -181,6 +181,27 @@ test('writes default to their own deadline (writeTimeoutMs), searches to timeout
   }
 });
 
+test('a search batch cancelled while its queries are encoded stops encoding them: the deadline\'s signal reaches the encoder (it had encoded every query first)', async () => {
+  const queried = (): number => encoder.encodedTexts!.query;
+  const texts = Array.from({ length: 20 * ENCODER_DEFAULTS.batchSize }, (_, i) => `${WORDS[i % WORDS.length]} ${WORDS[(i * 7) % WORDS.length]} question ${i}`);
+  const before = queried();
+  const controller = new AbortController();
+  const searching = sample.index.searchBatch(texts, { signal: controller.signal, topK: 3 });
+  const until = Date.now() + 30_000;
+  while (queried() <= before) {
+    assert.ok(Date.now() < until, 'the batch never started encoding');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  controller.abort();
+  const atAbort = queried();
+  await assert.rejects(searching, (e: unknown) => isPlaitError(e, 'ABORTED'));
+  // The search rejects once the encoder's lanes have stopped: the count is final.
+  assert.ok(queried() - atAbort <= AFTER_ABORT, `the cancelled search kept encoding: ${queried() - atAbort} queries after its abort`);
+  assert.ok(queried() - before < texts.length, 'every query was encoded');
+  // The index still searches.
+  assert.equal((await sample.index.search('glaciers carve valleys', { topK: 2 })).hits.length, 2);
+});
+
 test('the library: add with an aborted signal rejects ABORTED (or the reason given), stops encoding and writes nothing', async () => {
   const m = readManifest(sample.path);
   const docs = bigWrite('lib').map((d) => ({ docId: d.doc_id, title: '', text: d.text }));

@@ -519,7 +519,8 @@ export class PlaitIndex {
         if (fit.empty) reasons[i] = 'no-content';
       });
       const todo = queries.flatMap((_, i) => (reasons[i] === null ? [i] : []));
-      const encoded = await this.guarded(encoder.encodeQueries(todo.map(lateText)), deadline);
+      // The deadline's signal reaches the encoder, which starts no batch once it fires.
+      const encoded = await this.guarded(encoder.encodeQueries(todo.map(lateText), deadline.signal === undefined ? {} : { signal: deadline.signal }), deadline);
       todo.forEach((i, j) => (embeddings[i] = encoded[j]!));
       encodeMs = (performance.now() - t) / Math.max(1, todo.length);
     }
