@@ -819,6 +819,7 @@ Napi::Value CpuFeaturesValue(const Info& info) {
   o.Set("avx512vl", f.avx512vl);
   o.Set("avx512vbmi", f.avx512vbmi);
   o.Set("avx512vnni", f.avx512vnni);
+  o.Set("avxvnni", f.avxvnni);
   return o;
 }
 

@@ -13,9 +13,9 @@ CpuFeatures cpuFeatures() {
   return CpuFeatures{__builtin_cpu_supports("avx2") != 0,       __builtin_cpu_supports("fma") != 0,
                      __builtin_cpu_supports("avx512f") != 0,    __builtin_cpu_supports("avx512bw") != 0,
                      __builtin_cpu_supports("avx512vl") != 0,   __builtin_cpu_supports("avx512vbmi") != 0,
-                     __builtin_cpu_supports("avx512vnni") != 0};
+                     __builtin_cpu_supports("avx512vnni") != 0, __builtin_cpu_supports("avxvnni") != 0};
 #else
-  return CpuFeatures{false, false, false, false, false, false, false};
+  return CpuFeatures{false, false, false, false, false, false, false, false};
 #endif
 }
 

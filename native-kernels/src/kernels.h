@@ -21,6 +21,7 @@ const char* simdName(Simd s);
 // avx512vl + avx512vnni (int8 centroid scores), + avx512vbmi (fast-scan's vpermb lookups).
 struct CpuFeatures {
   bool avx2, fma, avx512f, avx512bw, avx512vl, avx512vbmi, avx512vnni;
+  bool avxvnni;  // VEX-encoded int8 dot products (the avx2 path's int8 centroid scores)
 };
 CpuFeatures cpuFeatures();
 

@@ -42,8 +42,8 @@ export interface CpuFeatures {
   avx512vnni: boolean;
   /**
    * AVX-VNNI (VEX-encoded int8 dot products), which the avx2 path's int8 centroid scores use
-   * ('avx-vnni'). The addon does not probe it: read from /proc/cpuinfo's `avx_vnni` flag, or true
-   * when the addon chose that path; absent when neither can tell (no /proc, another int8 path).
+   * ('avx-vnni'). The addon asks the CPU; a build older than that report falls back to /proc/cpuinfo's
+   * `avx_vnni` flag, or true when the addon chose that path; absent when neither can tell.
    */
   avxvnni?: boolean;
 }
@@ -280,7 +280,8 @@ export function loadNativeKernels(): NativeLoadResult {
       // flock(2) is POSIX; on Windows the index transaction uses its record lock.
       if (process.platform !== 'win32' && typeof lockFile === 'function' && typeof unlockFile === 'function' && typeof exchangePaths === 'function') result.fileOps = { lockFile, unlockFile, exchangePaths };
       if (typeof addon.intDotPath === 'function') result.intDotPath = addon.intDotPath();
-      Object.assign(result.cpu, avxVnni(procFlags(), result.intDotPath));
+      // Builds before the addon reported AVX-VNNI itself: /proc/cpuinfo, read only for them.
+      if (result.cpu.avxvnni === undefined) Object.assign(result.cpu, avxVnni(procFlags(), result.intDotPath));
       if (typeof addon.fastScanPath === 'function') result.fastScanPath = addon.fastScanPath();
       return result;
     } catch (e) {
