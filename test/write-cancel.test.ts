@@ -56,11 +56,11 @@ async function snapshot(): Promise<{ commit: string; documents: number; hits: un
   return { commit: commitIdOf(m), documents: m.counts.documents, hits: r.body.results[0].hits.map((h: { doc_id: string; score: number }) => [h.doc_id, h.score]) };
 }
 
-/** Resolves once the encoder's count has grown past `from` (the big write's encoding has started); fails after 30 s. */
-async function encodingStarted(from: number): Promise<void> {
+/** Resolves once the encoder's count (documents unless `count` says) has grown past `from` (the work's encoding has started); fails after 30 s. */
+async function encodingStarted(from: number, count: () => number = encoded): Promise<void> {
   const until = Date.now() + 30_000;
-  while (encoded() <= from) {
-    assert.ok(Date.now() < until, 'the big write never started encoding');
+  while (count() <= from) {
+    assert.ok(Date.now() < until, 'the work never started encoding');
     await new Promise((r) => setTimeout(r, 10));
   }
 }
@@ -187,11 +187,7 @@ test('a search batch cancelled while its queries are encoded stops encoding them
   const before = queried();
   const controller = new AbortController();
   const searching = sample.index.searchBatch(texts, { signal: controller.signal, topK: 3 });
-  const until = Date.now() + 30_000;
-  while (queried() <= before) {
-    assert.ok(Date.now() < until, 'the batch never started encoding');
-    await new Promise((r) => setTimeout(r, 5));
-  }
+  await encodingStarted(before, queried);
   controller.abort();
   const atAbort = queried();
   await assert.rejects(searching, (e: unknown) => isPlaitError(e, 'ABORTED'));
