@@ -263,7 +263,10 @@ function describeIndex(): void {
 
   test('rewrite options are checked: unknown keys, wrong types, and a rewrite the mode cannot apply are INVALID_ARGUMENT; pipelines report their rewrites', async () => {
     const bad = (e: unknown, re: RegExp): boolean => isPlaitError(e, 'INVALID_ARGUMENT') && re.test((e as Error).message);
-    await assert.rejects(index.search('bread', { rewrite: { speling: true } as never }), (e) => bad(e, /rewrite\.speling/));
+    await assert.rejects(index.search('bread', { rewrite: { speling: true } as never }), (e) => bad(e, /unknown rewrite option "speling" \(did you mean "spelling"\?\)/));
+    // The rm3 and prf objects' keys too: a typo used to run the feedback with its defaults.
+    await assert.rejects(index.search('bread', { mode: 'bm25', rewrite: { rm3: { fbdocs: 5 } as never } }), (e) => bad(e, /unknown rewrite\.rm3 option "fbdocs" \(did you mean "fbDocs"\?\)/));
+    await assert.rejects(index.search('bread', { mode: 'late', rewrite: { prf: { fbEmbedding: 5 } as never } }), (e) => bad(e, /unknown rewrite\.prf option "fbEmbedding" \(did you mean "fbEmbeddings"\?\)/));
     await assert.rejects(index.search('bread', { rewrite: { spelling: 'yes' } as never }), (e) => bad(e, /rewrite\.spelling/));
     await assert.rejects(index.search('bread', { rewrite: { synonyms: 'a, b' } as never }), (e) => bad(e, /SynonymMap/));
     await assert.rejects(index.search('bread', { mode: 'late', rewrite: { rm3: true } }), (e) => bad(e, /bm25 or hybrid.*rewrite\.rm3/));
