@@ -31,6 +31,7 @@ import { join } from 'node:path';
 import { LTR_DEFAULTS } from '../config/defaults.js';
 import { PlaitError, invalidArgument } from '../errors/index.js';
 import { seededShuffle } from './query-folds.js';
+import { checkOptionKeys, type OptionKeys } from '../search/option-keys.js';
 
 /** One training query: its candidates' feature rows (row-major, n × features) and graded labels. */
 export interface LtrGroup {
@@ -130,11 +131,26 @@ function positive(name: string, v: number, integer = false): number {
   return v;
 }
 
+/** The keys of XgboostTrainOptions: any other is refused (`maxdepth: 8` used to train at the default depth). */
+const XGBOOST_TRAIN_OPTION_KEYS = {
+  objective: true,
+  eta: true,
+  maxDepth: true,
+  minChildWeight: true,
+  maxRounds: true,
+  earlyStoppingRounds: true,
+  validFraction: true,
+  evalMetric: true,
+  seed: true,
+  program: true,
+} as const satisfies OptionKeys<XgboostTrainOptions>;
+
 /**
  * Trains a LambdaMART model on judged query groups (see the module header).
- * @throws PlaitError INVALID_ARGUMENT (options; fewer than 2 usable queries), LTR_TRAIN_FAILED.
+ * @throws PlaitError INVALID_ARGUMENT (an unknown option key, with the nearest known one; options; fewer than 2 usable queries), LTR_TRAIN_FAILED.
  */
 export async function trainXgboost(groups: readonly LtrGroup[], nFeatures: number, options: XgboostTrainOptions = {}): Promise<XgboostTrainResult> {
+  checkOptionKeys(options, XGBOOST_TRAIN_OPTION_KEYS, 'LTR training option');
   const o = {
     objective: options.objective ?? LTR_DEFAULTS.objective,
     eta: positive('eta', options.eta ?? LTR_DEFAULTS.eta),

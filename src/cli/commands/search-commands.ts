@@ -22,7 +22,7 @@ import { warnBatchQueries, warnSkippedQueries } from './query-warnings.js';
 import { ProgressReporter } from '../progress.js';
 import { announceBundledModel } from './model-commands.js';
 import { searchOptionsFrom, type SearchFlagOptions } from '../search-flags.js';
-import { addCrossEncoderFlags, addPipelineFlags, printRewrites, rerankWithCrossEncoder, searchWithPipeline } from '../pipeline-options.js';
+import { addCrossEncoderFlags, addPipelineFlags, checkPipelineFlags, printRewrites, rerankWithCrossEncoder, searchWithPipeline, type CrossCliOptions } from '../pipeline-options.js';
 
 /** The PLAID stage timings of SearchTimings (the last round's when several ran). */
 const PLAID_STAGE_KEYS: ReadonlySet<string> = new Set(['candidatesMs', 'pruneMs', 'interactionMs', 'exactMs']);
@@ -67,7 +67,7 @@ async function timeModelLoad(index: { warmUp(): Promise<void> }): Promise<number
 }
 
 /** The search flags (search-flags.ts) plus the command's own. */
-interface SearchCliOptions extends SearchFlagOptions {
+interface SearchCliOptions extends SearchFlagOptions, CrossCliOptions {
   pipeline?: string;
   k: number;
   json?: boolean;
@@ -128,6 +128,7 @@ export function registerSearchCommands(program: Command): void {
         });
       }
     }
+    checkPipelineFlags(o.pipeline === undefined ? [] : [o.pipeline], o, '--pipeline');
     // PLAID's settings steer PLAID only: BM25 and an exhaustive scan would take them and do nothing with them.
     const plaidFlags = [['ncells', '--ncells'], ['threshold', '--threshold'], ['ndocs', '--ndocs'], ['plaidDefaults', '--plaid-defaults'], ['interactionScoring', '--interaction-scoring']]
       .filter(([key]) => cmd.getOptionValueSource(key!) === 'cli')
