@@ -221,7 +221,7 @@ export async function trainXgboost(groups: readonly LtrGroup[], nFeatures: numbe
       await writeFile(join(dir, 'train.conf'), config(best + 1));
       await runXgboost(o.program, ['train.conf'], dir);
     }
-    const model = JSON.parse(await readFile(join(dir, 'model.json'), 'utf8')) as unknown;
+    const model = withFeatureCount(JSON.parse(await readFile(join(dir, 'model.json'), 'utf8')) as unknown, nFeatures);
     return {
       model,
       rounds: best + 1,
@@ -236,4 +236,19 @@ export async function trainXgboost(groups: readonly LtrGroup[], nFeatures: numbe
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * XGBoost counts a libsvm matrix's columns up to the last one that holds a value, so trailing
+ * features missing from every row (a `--features` metadata field that no candidate holds) leave its
+ * `num_feature` short of the features plait computes, and the model did not load:
+ * LTR_MODEL_INVALID "the trees read 8 features but the file names 9", after the whole training.
+ * The trees never split on those columns (they held no value), so widening the count is exact.
+ */
+function withFeatureCount(model: unknown, nFeatures: number): unknown {
+  type Params = { num_feature?: unknown };
+  const learner = (model as { learner?: { learner_model_param?: Params; gradient_booster?: { model?: { trees?: { tree_param?: Params }[] } } } } | null)?.learner;
+  const params = [learner?.learner_model_param, ...(learner?.gradient_booster?.model?.trees ?? []).map((t) => t.tree_param)];
+  for (const p of params) if (p !== undefined && Number(p.num_feature) < nFeatures) p.num_feature = String(nFeatures);
+  return model;
 }
