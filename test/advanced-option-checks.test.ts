@@ -67,6 +67,8 @@ test('calibrateIndex refuses an unknown option or grid key before any work, and 
 test('LTR: collectLtrGroups and trainLtrModel refuse unknown option keys', async () => {
   await assert.rejects(collectLtrGroups(index, [{ id: 'q', text: 'x' }], new Map(), { candidate: 'bm25:10' } as never), refused('candidate', 'candidates'));
   await assert.rejects(trainLtrModel([], ['bm25'], 'bm25:10', { maxdepth: 3 } as never), refused('maxdepth', 'maxDepth'));
+  // A candidate pipeline ending in an ltr stage: the advice is to give the stages before it, not a ranking model.
+  await assert.rejects(collectLtrGroups(index, [], new Map(), { candidates: 'bm25:10 > ltr:5' }), (e: unknown) => isPlaitError(e, 'INVALID_ARGUMENT') && /"bm25:10 > ltr:5" has an ltr stage \(give the stages before it\)/.test(e.message));
 });
 
 test('the CLI refuses --ltr-model / --cross-encoder without their stage and a stage without its model, in search and before eval runs its modes', () => {
