@@ -166,6 +166,17 @@ test('synonyms: Solr equivalent and explicit lines, multi-word terms, escapes, m
   const file = join(root, 'synonyms.txt');
   writeFileSync(file, 'couch, sofa\n');
   assert.deepEqual(readSynonyms(file).rules.length, 2);
+  // Encodings (trial 7): UTF-16 (Notepad's "Unicode", with or without its byte-order mark) and bytes
+  // that are not UTF-8 are refused naming the line; they used to parse into rules that never matched.
+  const invalidAt = (line: number, re: RegExp) => (e: unknown) => isPlaitError(e, 'SYNONYMS_INVALID') && e.details?.line === line && re.test((e as Error).message);
+  writeFileSync(file, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('couch, sofa\n', 'utf16le')]));
+  assert.throws(() => readSynonyms(file), invalidAt(1, /UTF-16/));
+  writeFileSync(file, Buffer.from('couch, sofa\n', 'utf16le'));
+  assert.throws(() => readSynonyms(file), invalidAt(1, /NUL character/));
+  writeFileSync(file, Buffer.concat([Buffer.from('couch, sofa\ntv => '), Buffer.from([0xe9, 0x74, 0xe9]), Buffer.from('\n')]));
+  assert.throws(() => readSynonyms(file), invalidAt(2, /not UTF-8/));
+  writeFileSync(file, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('couch, sofa\n')]));
+  assert.deepEqual(readSynonyms(file).rules.map((r) => r.from), ['couch', 'sofa'], 'a UTF-8 byte-order mark is dropped');
 });
 
 test('synonyms reach BM25 (after stemming) and the late-interaction text; explicit rules replace', () => {
