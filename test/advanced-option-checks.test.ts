@@ -93,3 +93,13 @@ test('the CLI refuses --ltr-model / --cross-encoder without their stage and a st
     assert.doesNotMatch(r.stderr, /"phase"/, 'refused before any search ran');
   }
 });
+
+test('plait search --pipeline warns about a query it cannot search, as a one-mode search does', () => {
+  for (const [query, reason] of [['', 'the query is empty \\(empty-query\\)'], ['!!!', 'the query has no letter or digit \\(no-content\\)']] as const) {
+    const r = runPlait(dir, ['search', path, query, '--pipeline', 'bm25:10']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, '', 'no hits');
+    assert.match(r.stderr, new RegExp(`plait: warning: nothing to search: ${reason}`));
+  }
+});
+

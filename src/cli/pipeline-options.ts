@@ -26,6 +26,8 @@ import { CROSS_ENCODER_DEFAULTS, THREAD_LIMITS } from '../config/defaults.js';
 import { ProgressReporter } from './progress.js';
 import { LtrModel } from '../ltr/ltr-model.js';
 import { requireInput } from './validate.js';
+import { warnUnsearchable } from './commands/query-warnings.js';
+import { unsearchable } from '../search/query-text.js';
 import { formatTable } from './table.js';
 
 export interface CrossCliOptions {
@@ -157,6 +159,9 @@ export async function searchWithPipeline(
       return true;
     }
     if (query === undefined) throw new PlaitError('INVALID_ARGUMENT', { message: 'give a query, or --queries <file>' });
+    // Said as a one-mode search says it (the pipeline's first stage answers such a query with no hits, silently).
+    const empty = unsearchable(query, 0);
+    if (empty !== null) warnUnsearchable(empty);
     const r = await pipeline.run(query, { includeText: o.text === true || o.json === true });
     if (!o.json) printRewrites(r.rewrites, null, false);
     if (o.json) printJson(r);

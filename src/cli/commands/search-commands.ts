@@ -18,7 +18,7 @@ import { locateIndex } from '../../format/index-path.js';
 import { decodeUtf8 } from '../../encoder/validate-text.js';
 import { parseFloatArg, parseIntArg, plural, printJson } from '../options.js';
 import { prepareOutputFile, requireInput } from '../validate.js';
-import { warnBatchQueries, warnSkippedQueries } from './query-warnings.js';
+import { warnBatchQueries, warnSkippedQueries, warnUnsearchable } from './query-warnings.js';
 import { ProgressReporter } from '../progress.js';
 import { announceBundledModel } from './model-commands.js';
 import { searchOptionsFrom, type SearchFlagOptions } from '../search-flags.js';
@@ -196,9 +196,7 @@ export function registerSearchCommands(program: Command): void {
       const modelLoadMs = o.timings === true && index.resolveSearch(opts).mode !== 'bm25' ? await timeModelLoad(index) : undefined;
       const { hits, timings, truncated, emptyReason, rewrites } = await index.search(query!, opts);
       if (truncated) process.stderr.write(truncatedQueryWarning(index, 'searched'));
-      if (emptyReason !== undefined) {
-        process.stderr.write(`plait: warning: nothing to search: ${emptyReason === 'empty-query' ? 'the query is empty' : 'the query has no letter or digit'} (${emptyReason})\n`);
-      }
+      if (emptyReason !== undefined) warnUnsearchable(emptyReason);
       // With --timings, which PLAID settings ran and where they came from (flags, the index's calibration, or plait's defaults).
       const r = index.resolveSearch(opts);
       const base = o.plaidDefaults === 'colbert' ? 'ColBERT defaults' : index.manifest.calibration !== undefined ? 'calibration' : 'defaults';
