@@ -7,6 +7,10 @@
  * that check fails, backs off for the pull's whole `expires` (30 s by default), so read-your-writes
  * waits timed out and `plait_cluster_stream_lag` stayed up for most of a minute. The test makes the
  * race certain by bringing the server back without JetStream for a moment first.
+ *
+ * And a shard with no replica at all: the coordinator asked it again until the request's deadline
+ * (every search of an outage took half of timeout_ms, 15 s by default); once a ping round saw no
+ * replica of it, it is left out at once.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -19,6 +23,9 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { WriteLog } from '../src/cluster/write-log.js';
 import { LogApplier } from '../src/cluster/log-applier.js';
 import { natsConnect } from '../src/cluster/shard-replica.js';
+import { ShardClient } from '../src/cluster/shard-client.js';
+import { clusterSubjects } from '../src/cluster/subjects.js';
+import { encodeMessage } from '../src/cluster/shard-protocol.js';
 import { freePort } from './helpers/nats-server.js';
 import { needsNatsServer } from './helpers/requirements.js';
 import { buildBase, doc } from './helpers/cluster-writes.js';
@@ -110,3 +117,35 @@ test('a replica applies a write made after nats-server was killed and restarted,
     await writer?.close();
   }
 });
+
+test('a shard no ping saw a replica of is left out at once; before any ping, and once a replica answers, it is asked until the deadline', { skip, timeout: 60_000 }, async () => {
+  const nc = await natsConnect(`nats://127.0.0.1:${port}`, 'test-coordinator');
+  try {
+    const subjects = clusterSubjects('down');
+    const client = new ShardClient(nc, subjects, 2, null);
+    // Before the first ping: a replica may be starting, so no-responders is retried until the deadline.
+    let t0 = Date.now();
+    let r = await client.request(0, 'info', {}, Date.now() + 800);
+    assert.deepEqual([r.ok, !r.ok && r.reason], [false, 'no-replica']);
+    assert.ok(Date.now() - t0 >= 750, `waited ${Date.now() - t0} ms for a replica before the first ping`);
+    // A ping round that saw none: the shard is down, left out at once.
+    assert.deepEqual((await client.pingReplicas(100)).map((x) => x.length), [0, 0]);
+    t0 = Date.now();
+    r = await client.request(1, 'stats', {}, Date.now() + 5000);
+    assert.deepEqual([r.ok, !r.ok && r.reason], [false, 'no-replica']);
+    assert.ok(Date.now() - t0 < 500, `left out in ${Date.now() - t0} ms, not at the 5 s deadline`);
+    // A replica that came up since answers: the ping's verdict only cuts no-responders short.
+    const sub = nc.subscribe(`${subjects.shardService(1)}.stats`, { queue: 'q', callback: (_e, m) => {
+        m.respond(encodeMessage({ ok: true, documents: 7 }));
+      },
+    });
+    await nc.flush();
+    r = await client.request(1, 'stats', {}, Date.now() + 5000);
+    assert.ok(r.ok, 'a subscribed replica is asked, whatever the last ping saw');
+    assert.equal((r.value as { documents?: number }).documents, 7);
+    sub.unsubscribe();
+  } finally {
+    await nc.close();
+  }
+});
+
