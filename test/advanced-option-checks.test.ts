@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { buildSynthetic, syntheticPassages } from '../fixtures/synthetic-index.js';
 import { openIndex, type PlaitIndex } from '../src/search/plait-index.js';
 import { SearchPipeline, runPipeline } from '../src/pipeline/search-pipeline.js';
+import { parsePipeline } from '../src/pipeline/pipeline-spec.js';
 import { calibrateIndex } from '../src/calibrate/calibrate-index.js';
 import { collectLtrGroups, trainLtrModel } from '../src/ltr/train-ltr.js';
 import { readManifest } from '../src/format/index-reader.js';
@@ -101,5 +102,12 @@ test('plait search --pipeline warns about a query it cannot search, as a one-mod
     assert.equal(r.stdout, '', 'no hits');
     assert.match(r.stderr, new RegExp(`plait: warning: nothing to search: ${reason}`));
   }
+});
+
+test('a pipeline depth is decimal digits: hex, exponent, fraction and sign are refused whole, naming what came', () => {
+  for (const [spec, found] of [['bm25:0x10 > late:10', '0x10'], ['bm25:1e3', '1e3'], ['late:2.5', '2.5'], ['bm25:-10', '-10'], ['bm25:10abc', '10abc']]) {
+    assert.throws(() => parsePipeline(spec!), (e: unknown) => isPlaitError(e, 'INVALID_ARGUMENT') && (e as Error).message.includes(`expected a positive integer depth after`) && (e as Error).message.includes(`but found "${found}"`), spec);
+  }
+  assert.deepEqual(parsePipeline('bm25:0100 > late:10@150ms').map((s) => s.depth), [100, 10]);
 });
 
