@@ -81,6 +81,8 @@ test('the CLI refuses --ltr-model / --cross-encoder without their stage and a st
     [['search', path, 'x', '--pipeline', 'bm25:10', '--ltr-model', join(dir, 'model.json')], /--ltr-model needs --pipeline with an ltr stage/],
     [['search', path, 'x', '--pipeline', 'bm25:10', '--cross-encoder', join(dir, 'no-such-model')], /--cross-encoder needs --pipeline with a cross stage/],
     [['search', path, 'x', '--pipeline', 'bm25:10 > ltr:5'], /--pipeline has an ltr stage; give its ranking model with --ltr-model/],
+    // ltr train: a cross-encoder without a cross stage in the candidates was loaded and not used.
+    [['ltr', 'train', path, '--queries', join(dir, 'q.tsv'), '--qrels', join(dir, 'qrels.tsv'), '--out', join(dir, 'm.json'), '--cross-encoder', join(dir, 'no-such-model')], /--cross-encoder needs --pipeline with a cross stage.*the candidates are "hybrid:100"/],
     [['eval', path, '--queries', join(dir, 'q.tsv'), '--qrels', join(dir, 'qrels.tsv'), '--modes', 'bm25', '--ltr-model', join(dir, 'model.json')], /--ltr-model needs --pipelines with an ltr stage/],
     [['eval', path, '--queries', join(dir, 'q.tsv'), '--qrels', join(dir, 'qrels.tsv'), '--modes', 'bm25', '--pipelines', 'bm25:10; bm25:10 > ltr:5'], /--pipelines has an ltr stage/],
     // A typo in the second spec is found before the modes run (their progress never starts).
