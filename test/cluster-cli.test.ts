@@ -92,6 +92,12 @@ test('plait serve: --coordinate without --nats is USAGE; an unreachable NATS ser
   const c = runPlait(dir, ['serve', join(dir, 'c3'), '--nats', `nats://127.0.0.1:${port}`]);
   assert.equal(c.code, 2, c.stderr);
   assert.match(c.stderr, /not a shard folder/);
+  // The cluster write and file commands say it the same way (they said OFFLINE, the code of PLAIT_OFFLINE; trial 7).
+  for (const args of [['cluster', 'add', join(dir, 'c3'), join(dir, 'corpus.jsonl')], ['cluster', 'publish', join(dir, 'c3')], ['cluster', 'fetch', join(dir, 'fetched'), '--shard', '0']]) {
+    const r = runPlait(dir, [...args, '--nats', `nats://127.0.0.1:${port}`]);
+    assert.equal(r.code, 1, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, /Cluster unavailable: cannot reach the NATS server at nats:\/\/127\.0\.0\.1:\d+.*\[CLUSTER_UNAVAILABLE\]/, args.join(' '));
+  }
 });
 
 test('plait index --shards past the document count clamps to it with a warning (40 documents, --shards 100: 40 shards, not 60+ empty ones)', () => {

@@ -146,6 +146,28 @@ describe('tree scorer against XGBoost-trained models', () => {
     assert.deepEqual(b.validQueries, a.validQueries);
   });
 
+  test('a trailing feature missing from every row (a metadata field no candidate holds) trains a model that loads and scores', XGB, async () => {
+    // XGBoost counts libsvm columns up to the last that holds a value: the last column here has
+    // none, so it reported one feature fewer and LtrModel refused the file (trial 7).
+    const width = N_FEATURES + 1;
+    const groups: LtrGroup[] = train.map((g) => {
+      const rows = new Float32Array(g.labels.length * width).fill(NaN);
+      for (let i = 0; i < g.labels.length; i++) rows.set(g.rows.subarray(i * N_FEATURES, (i + 1) * N_FEATURES), i * width);
+      return { ...g, rows };
+    });
+    const r = await trainXgboost(groups, width, { maxRounds: 5, earlyStoppingRounds: 0, seed: 3 });
+    const features = [...LTR_BASE_FEATURES.filter((f) => f !== 'cross').slice(0, N_FEATURES), 'meta:nosuchfield'];
+    assert.equal(features.length, width);
+    const model = LtrModel.fromJSON({ format: LTR_MODEL_FORMAT, version: 1, featureSet: 1, features, candidates: 'hybrid:100', training: {}, xgboost: r.model });
+    const scores = model.score(groups[0]!.rows, groups[0]!.labels.length);
+    assert.equal(scores.length, groups[0]!.labels.length);
+    assert.ok(Array.from(scores).every(Number.isFinite));
+    // Trained without the empty column, XGBoost grows the same trees: the column changed nothing.
+    const narrow = await trainXgboost(train, N_FEATURES, { maxRounds: 5, earlyStoppingRounds: 0, seed: 3 });
+    assert.deepEqual(Array.from(scores), Array.from(TreeEnsemble.fromXgboostJson(narrow.model).predictRows(train[0]!.rows, train[0]!.labels.length)));
+    assert.ok(new Set(Array.from(scores)).size > 1, 'the scores are not constant');
+  });
+
   test('a missing XGBoost program is LTR_TRAIN_FAILED naming it', async () => {
     await assert.rejects(
       trainXgboost(train, N_FEATURES, { program: '/nonexistent/xgboost', maxRounds: 2 }),

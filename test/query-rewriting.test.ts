@@ -8,6 +8,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -107,6 +108,39 @@ test('the rewriter corrects a query against the store vocabulary and reports eac
   reader.close();
 });
 
+test('a store before schema 3 (an index from an older plait) refuses spelling and RM3 instead of searching as typed; synonyms and PRF pass through', () => {
+  // A schema-2 store as the old writer made it (the tables /tmp indexes of late 2026 still hold).
+  const path = join(root, `docs-${counter++}.sqlite`);
+  const db = new Database(path);
+  db.exec(`
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
+    CREATE TABLE documents (doc_rowid INTEGER PRIMARY KEY, doc_id TEXT NOT NULL, title TEXT NOT NULL, text TEXT NOT NULL, metadata TEXT, n_terms INTEGER NOT NULL);
+    CREATE TABLE passages (pid INTEGER PRIMARY KEY, doc_rowid INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL);
+    CREATE TABLE token_df (token_id INTEGER PRIMARY KEY, df INTEGER NOT NULL);
+    CREATE VIRTUAL TABLE documents_fts USING fts5(title, text, content = 'documents', content_rowid = 'doc_rowid', tokenize = 'unicode61 remove_diacritics 2', columnsize = 0);
+    CREATE VIRTUAL TABLE documents_terms USING fts5vocab(documents_fts, instance);
+  `);
+  DOCS.forEach((d, i) => {
+    db.prepare('INSERT INTO documents VALUES (?, ?, ?, ?, NULL, ?)').run(i, d.docId, d.title, d.text, d.text.split(' ').length);
+    db.prepare('INSERT INTO documents_fts (rowid, title, text) VALUES (?, ?, ?)').run(i, d.title, d.text);
+    db.prepare('INSERT INTO passages VALUES (?, ?, 0, ?)').run(i, i, d.text.length);
+  });
+  for (const [k, v] of [['schema_version', 2], ['documents', DOCS.length], ['passages', DOCS.length], ['token_df_passages', DOCS.length]] as const) db.prepare('INSERT INTO meta VALUES (?, ?)').run(k, v);
+  db.close();
+  const reader = DocStoreReader.open(path);
+  assert.equal(reader.schemaVersion, 2);
+  const rewriter = new QueryRewriter(reader);
+  const refused = (name: string) => (e: unknown) => isPlaitError(e, 'INVALID_ARGUMENT') && e.details?.name === name && /schema 2.*rebuild the index/.test((e as Error).message);
+  assert.throws(() => rewriter.rewrite('the rivr ran dry', resolveRewrite({ spelling: true }), ENGLISH_STOPWORDS), refused('rewrite.spelling'));
+  assert.throws(() => rewriter.rewrite('the river ran dry', resolveRewrite({ rm3: true }), ENGLISH_STOPWORDS), refused('rewrite.rm3'));
+  for (const r of [resolveRewrite({ synonyms: parseSynonyms('river, stream') }), resolveRewrite({ prf: true })]) {
+    const rw = rewriter.rewrite('the river ran dry', r, ENGLISH_STOPWORDS);
+    assert.deepEqual(rw.rewrites, []);
+    assert.equal(rw.lateText, 'the river ran dry');
+  }
+  reader.close();
+});
+
 test('synonyms: Solr equivalent and explicit lines, multi-word terms, escapes, merging, and errors with file and line', () => {
   const map = parseSynonyms(
     ['# comment', '', 'couch, sofa, settee', 'tv, television => television', 'united states, usa', 'a\\,b, c', 'sofa => divan', 'i-pod, ipod'].join('\n'),
@@ -132,6 +166,17 @@ test('synonyms: Solr equivalent and explicit lines, multi-word terms, escapes, m
   const file = join(root, 'synonyms.txt');
   writeFileSync(file, 'couch, sofa\n');
   assert.deepEqual(readSynonyms(file).rules.length, 2);
+  // Encodings (trial 7): UTF-16 (Notepad's "Unicode", with or without its byte-order mark) and bytes
+  // that are not UTF-8 are refused naming the line; they used to parse into rules that never matched.
+  const invalidAt = (line: number, re: RegExp) => (e: unknown) => isPlaitError(e, 'SYNONYMS_INVALID') && e.details?.line === line && re.test((e as Error).message);
+  writeFileSync(file, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('couch, sofa\n', 'utf16le')]));
+  assert.throws(() => readSynonyms(file), invalidAt(1, /UTF-16/));
+  writeFileSync(file, Buffer.from('couch, sofa\n', 'utf16le'));
+  assert.throws(() => readSynonyms(file), invalidAt(1, /NUL character/));
+  writeFileSync(file, Buffer.concat([Buffer.from('couch, sofa\ntv => '), Buffer.from([0xe9, 0x74, 0xe9]), Buffer.from('\n')]));
+  assert.throws(() => readSynonyms(file), invalidAt(2, /not UTF-8/));
+  writeFileSync(file, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('couch, sofa\n')]));
+  assert.deepEqual(readSynonyms(file).rules.map((r) => r.from), ['couch', 'sofa'], 'a UTF-8 byte-order mark is dropped');
 });
 
 test('synonyms reach BM25 (after stemming) and the late-interaction text; explicit rules replace', () => {
@@ -263,7 +308,10 @@ function describeIndex(): void {
 
   test('rewrite options are checked: unknown keys, wrong types, and a rewrite the mode cannot apply are INVALID_ARGUMENT; pipelines report their rewrites', async () => {
     const bad = (e: unknown, re: RegExp): boolean => isPlaitError(e, 'INVALID_ARGUMENT') && re.test((e as Error).message);
-    await assert.rejects(index.search('bread', { rewrite: { speling: true } as never }), (e) => bad(e, /rewrite\.speling/));
+    await assert.rejects(index.search('bread', { rewrite: { speling: true } as never }), (e) => bad(e, /unknown rewrite option "speling" \(did you mean "spelling"\?\)/));
+    // The rm3 and prf objects' keys too: a typo used to run the feedback with its defaults.
+    await assert.rejects(index.search('bread', { mode: 'bm25', rewrite: { rm3: { fbdocs: 5 } as never } }), (e) => bad(e, /unknown rewrite\.rm3 option "fbdocs" \(did you mean "fbDocs"\?\)/));
+    await assert.rejects(index.search('bread', { mode: 'late', rewrite: { prf: { fbEmbedding: 5 } as never } }), (e) => bad(e, /unknown rewrite\.prf option "fbEmbedding" \(did you mean "fbEmbeddings"\?\)/));
     await assert.rejects(index.search('bread', { rewrite: { spelling: 'yes' } as never }), (e) => bad(e, /rewrite\.spelling/));
     await assert.rejects(index.search('bread', { rewrite: { synonyms: 'a, b' } as never }), (e) => bad(e, /SynonymMap/));
     await assert.rejects(index.search('bread', { mode: 'late', rewrite: { rm3: true } }), (e) => bad(e, /bm25 or hybrid.*rewrite\.rm3/));

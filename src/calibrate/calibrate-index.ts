@@ -25,6 +25,7 @@ import { getKernels } from '../kernels/index.js';
 import { idfWeights } from '../search/idf.js';
 import { plaidSearch, scratchMarks, type EncodedQuery } from '../search/plaid.js';
 import type { PlaitIndex } from '../search/plait-index.js';
+import { checkOptionKeys, type OptionKeys } from '../search/option-keys.js';
 import { chooseSettings, FidelityTally } from './choose-settings.js';
 import { PlaidReplayer, type ReplayGrid } from './plaid-replay.js';
 import { drawPseudoQueries, queryLogSample, type PseudoQuery } from './pseudo-queries.js';
@@ -123,8 +124,38 @@ function checkGridValues(name: string, xs: readonly number[], integer: boolean):
   }
 }
 
-/** Calibrates an open index (see the module header); writes the record unless `write: false`. */
+/** The keys of CalibrateOptions: any other is refused (`maxCostRation: 2` used to calibrate under the default ceiling of 3 and write the record). */
+const CALIBRATE_OPTION_KEYS = {
+  target: true,
+  headroom: true,
+  budgetS: true,
+  queries: true,
+  count: true,
+  seed: true,
+  grid: true,
+  maxCostRatio: true,
+  maxLatencyMs: true,
+  write: true,
+  clock: true,
+  onProgress: true,
+} as const satisfies OptionKeys<CalibrateOptions>;
+const GRID_KEYS = {
+  nIvfProbe: true,
+  centroidScoreThreshold: true,
+  ndocs: true,
+  centroidScoreMargin: true,
+  nIvfProbeTotal: true,
+  ndocsQueryTokens: true,
+  interactionScoring: true,
+} as const satisfies OptionKeys<ReplayGrid>;
+
+/**
+ * Calibrates an open index (see the module header); writes the record unless `write: false`.
+ * @throws PlaitError INVALID_ARGUMENT (an unknown option key, with the nearest known one; a value out of range), before any work.
+ */
 export async function calibrateIndex(index: PlaitIndex, options: CalibrateOptions = {}): Promise<CalibrationResult> {
+  checkOptionKeys(options, CALIBRATE_OPTION_KEYS, 'calibrateIndex option');
+  checkOptionKeys(options.grid, GRID_KEYS, 'calibrateIndex grid option');
   const clock = options.clock ?? (() => performance.now());
   const started = clock();
   const wallStart = performance.now();

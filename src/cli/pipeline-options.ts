@@ -11,6 +11,7 @@ import type { CrossEncoderVariant } from '../rerank/cross-encoder/cross-encoder-
 import type { RerankDocument } from '../rerank/reranker.js';
 import { SearchPipeline, type PipelineResult } from '../pipeline/search-pipeline.js';
 import { stageSearchOptions } from '../pipeline/stages.js';
+import { parsePipeline, type StageName } from '../pipeline/pipeline-spec.js';
 import { searchOptionsFrom, type SearchFlagOptions } from './search-flags.js';
 import type { PlaitIndex } from '../search/plait-index.js';
 import { readQueries } from '../eval/queries.js';
@@ -25,6 +26,8 @@ import { CROSS_ENCODER_DEFAULTS, THREAD_LIMITS } from '../config/defaults.js';
 import { ProgressReporter } from './progress.js';
 import { LtrModel } from '../ltr/ltr-model.js';
 import { requireInput } from './validate.js';
+import { warnUnsearchable } from './commands/query-warnings.js';
+import { unsearchable } from '../search/query-text.js';
 import { formatTable } from './table.js';
 
 export interface CrossCliOptions {
@@ -94,8 +97,35 @@ export function printRewrites(rewrites: readonly QueryRewrite[] | undefined, qid
   for (const rw of rewrites ?? []) process.stderr.write(`rewritten (${rw.kind})${qid === null ? '' : ` [${qid}]`}: ${rw.from} → ${rw.to}\n`);
 }
 
+/** A flag that gives a stage its model, and what to say when it is given without that stage. */
+const STAGE_MODEL_FLAGS = [
+  { key: 'crossEncoder', flag: '--cross-encoder', stage: 'cross', a: 'a cross stage', model: 'cross-encoder', example: 'bm25:100 > cross:10' },
+  { key: 'ltrModel', flag: '--ltr-model', stage: 'ltr', a: 'an ltr stage', model: 'ranking model', example: 'hybrid:200 > ltr:10' },
+] as const satisfies readonly { key: keyof CrossCliOptions; flag: string; stage: StageName; a: string; model: string; example: string }[];
+
 /**
- * The hook of `plait search`: returns false when no --pipeline was given (the command goes on as
+ * Checked before any work (`plait search`, `plait eval`): every spec of `--pipeline` / `--pipelines`
+ * parses, and `--cross-encoder` / `--ltr-model` come exactly with a stage that uses them. A model
+ * flag without its stage is refused as a flag that cannot apply: `plait search --ltr-model m.json`
+ * without an ltr stage used to search without the model and say nothing, and `plait eval
+ * --pipelines` found a typo or a missing model only after every mode had run.
+ * @param specs the pipeline specs given (none: the flag was not given).
+ * @throws PlaitError INVALID_ARGUMENT (a bad spec, with its position; a model flag without its stage; a stage without its model flag)
+ */
+export function checkPipelineFlags(specs: readonly string[], o: CrossCliOptions, pipelineFlag: '--pipeline' | '--pipelines'): void {
+  const stages = new Set(specs.flatMap((spec) => parsePipeline(spec).map((s) => s.stage)));
+  for (const f of STAGE_MODEL_FLAGS) {
+    if (o[f.key] !== undefined && !stages.has(f.stage)) {
+      throw new PlaitError('INVALID_ARGUMENT', { message: `${f.flag} needs ${pipelineFlag} with ${f.a}, e.g. ${pipelineFlag} "${f.example}"`, name: f.flag.slice(2) });
+    }
+    if (o[f.key] === undefined && stages.has(f.stage)) {
+      throw new PlaitError('INVALID_ARGUMENT', { message: `${pipelineFlag} has ${f.a}; give its ${f.model} with ${f.flag}`, name: f.flag.slice(2) });
+    }
+  }
+}
+
+/**
+ * The hook of `plait search` (its flags checked by checkPipelineFlags first): returns false when no --pipeline was given (the command goes on as
  * before), otherwise runs the pipeline for the query or the queries file and prints it.
  */
 export async function searchWithPipeline(
@@ -104,10 +134,7 @@ export async function searchWithPipeline(
   o: CrossCliOptions &
     SearchFlagOptions & { pipeline?: string; queries?: string; run?: string; tag: string; json?: boolean; text?: boolean; timings?: boolean; quiet?: boolean },
 ): Promise<boolean> {
-  if (o.pipeline === undefined) {
-    if (o.crossEncoder !== undefined) throw new PlaitError('INVALID_ARGUMENT', { message: '--cross-encoder needs --pipeline with a cross stage, e.g. --pipeline "bm25:100 > cross:10"', name: 'cross-encoder' });
-    return false;
-  }
+  if (o.pipeline === undefined) return false;
   const ltr = await ltrModelOption(o);
   const cross = await openCross(o);
   try {
@@ -132,6 +159,9 @@ export async function searchWithPipeline(
       return true;
     }
     if (query === undefined) throw new PlaitError('INVALID_ARGUMENT', { message: 'give a query, or --queries <file>' });
+    // Said as a one-mode search says it (the pipeline's first stage answers such a query with no hits, silently).
+    const empty = unsearchable(query, 0);
+    if (empty !== null) warnUnsearchable(empty);
     const r = await pipeline.run(query, { includeText: o.text === true || o.json === true });
     if (!o.json) printRewrites(r.rewrites, null, false);
     if (o.json) printJson(r);

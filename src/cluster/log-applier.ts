@@ -138,7 +138,8 @@ export class LogApplier {
     }
     applier.jsm = jsm;
     const consumer = await jetstream(options.nc).consumers.get(stream, { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: applier.applied.value + 1 });
-    applier.messages = await consumer.consume();
+    // A short pull expiry: after a NATS restart the client re-checks its consumer no later than this (see the default).
+    applier.messages = await consumer.consume({ expires: CLUSTER_WRITE_DEFAULTS.consumeExpiresMs });
     // The connection closing under a running applier ends the loop with an error: reported, never thrown unhandled.
     applier.consuming = applier.consume(applier.messages).catch((e: unknown) => {
       if (!applier.stopped) options.onError?.(e);

@@ -4,7 +4,8 @@
  *
  * NATS does the replica choice: a request on `<shardService>.<verb>` goes to one member of the
  * shard's queue group. When no replica is subscribed NATS answers "no responders" at once, and the
- * request is asked again after a short pause (a replica may be restarting); when the chosen replica
+ * request is asked again after a short pause (a replica may be restarting) — unless the last ping
+ * round saw no replica of the shard either: then it is left out at once; when the chosen replica
  * does not answer within CLUSTER_DEFAULTS.attemptTimeoutMs (killed mid-request) it is asked again,
  * and the group gives it to a live one. A shard that has not answered by the deadline is reported
  * missing, never waited for.
@@ -27,6 +28,8 @@ export type ShardOutcome<T> = { shard: number; ok: true; value: T } | { shard: n
 export class ShardClient {
   private readonly attemptTimeoutMs: number;
   private readonly backoffMs: number;
+  /** Replicas of each shard that answered the last ping round; null before the first. */
+  private readonly seen: (number | null)[];
 
   constructor(
     private readonly nc: NatsConnection,
@@ -38,6 +41,7 @@ export class ShardClient {
   ) {
     this.attemptTimeoutMs = options.attemptTimeoutMs ?? CLUSTER_DEFAULTS.attemptTimeoutMs;
     this.backoffMs = options.noRespondersBackoffMs ?? CLUSTER_DEFAULTS.noRespondersBackoffMs;
+    this.seen = new Array<number | null>(shards).fill(null);
   }
 
   /**
@@ -76,6 +80,10 @@ export class ShardClient {
         if (isNoResponders(err)) {
           reason = 'no-replica';
           this.metrics?.noResponders.inc(labels);
+          // No replica subscribed, and none answered the last ping (every CLUSTER_DEFAULTS.pingIntervalMs):
+          // the shard is down, not restarting. Left out at once: waiting for it until the deadline made
+          // every search of an outage take half of timeout_ms (15 s by default, trial 7).
+          if (this.seen[shard] === 0) break;
           await sleep(Math.min(this.backoffMs, Math.max(0, deadlineAt - Date.now())));
         } else if (isTimeout(err)) {
           reason = 'timeout';
@@ -121,6 +129,7 @@ export class ShardClient {
           // No responders: none alive.
         }
         this.metrics?.replicas.set({ shard: String(s) }, replies.length);
+        this.seen[s] = replies.length;
         return replies;
       }),
     );

@@ -1017,6 +1017,15 @@ export const CLUSTER_WRITE_DEFAULTS = {
   applyBatchBytes: 64 << 20,
   /** Wait before retrying a batch that failed for a reason that may pass (the index locked by another writer). */
   applyRetryMs: 200,
+  /**
+   * Lifetime of a replica's pull request on its write stream (`expires` of the ordered consumer's
+   * `consume()`; its idle heartbeat is half of it). After a NATS server restart the client checks
+   * the consumer and, while JetStream is still recovering, backs off for this long before trying
+   * again: at nats.js's default of 30 s a replica applied nothing for ~45 s after every restart
+   * (trial 7, test/cluster-nats-restart.test.ts); at 5 s it resumes within ~6 s. The cost is one
+   * pull request every 5 s per idle replica.
+   */
+  consumeExpiresMs: 5000,
 } as const;
 
 /**

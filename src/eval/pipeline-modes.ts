@@ -5,7 +5,8 @@
  * degraded at which stage. Latencies include query encoding (a pipeline encodes its own queries),
  * unlike the plain modes, whose queries `plait eval` encodes up front.
  */
-import { SearchPipeline, type SearchPipelineOptions } from '../pipeline/search-pipeline.js';
+import { SEARCH_PIPELINE_OPTION_KEYS, SearchPipeline, pipelineOptionsOf, type SearchPipelineOptions } from '../pipeline/search-pipeline.js';
+import { checkOptionKeys } from '../search/option-keys.js';
 import { stageLabel } from '../pipeline/pipeline-spec.js';
 import type { PlaitIndex } from '../search/plait-index.js';
 import { PlaitError } from '../errors/index.js';
@@ -39,7 +40,8 @@ export async function evaluatePipeline(
   qrels: Qrels,
   options: SearchPipelineOptions & { onProgress?: (done: number, total: number) => void } = {},
 ): Promise<PipelineEvalRow> {
-  const pipeline = new SearchPipeline(index, spec, options);
+  checkOptionKeys(options, { ...SEARCH_PIPELINE_OPTION_KEYS, onProgress: true }, 'evaluatePipeline option');
+  const pipeline = new SearchPipeline(index, spec, pipelineOptionsOf(options));
   const labels = pipeline.stages.map(stageLabel);
   const perStage = labels.map(() => new Float64Array(queries.length));
   const durations = new Float64Array(queries.length);

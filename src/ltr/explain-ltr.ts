@@ -3,7 +3,8 @@
  * over the model's candidate list, as the ltr stage computes them) and each feature's contribution
  * to the score by per-tree path gains (tree-model.ts; bias + contributions = score).
  */
-import { SearchPipeline, type SearchPipelineOptions } from '../pipeline/search-pipeline.js';
+import { SEARCH_PIPELINE_OPTION_KEYS, SearchPipeline, pipelineOptionsOf, type SearchPipelineOptions } from '../pipeline/search-pipeline.js';
+import { checkOptionKeys, type OptionKeys } from '../search/option-keys.js';
 import type { Candidate } from '../pipeline/stages.js';
 import type { PlaitIndex } from '../search/plait-index.js';
 import { LTR_DEFAULTS } from '../config/defaults.js';
@@ -21,18 +22,23 @@ export interface LtrDocExplanation extends LtrExplanation {
   rank: number;
 }
 
+export type ExplainLtrOptions = Omit<SearchPipelineOptions, 'ltrModel'> & { candidates?: string };
+const { ltrModel: _ltrModel, ...EXPLAIN_PIPELINE_KEYS } = SEARCH_PIPELINE_OPTION_KEYS;
+const EXPLAIN_LTR_OPTION_KEYS = { ...EXPLAIN_PIPELINE_KEYS, candidates: true } as const satisfies OptionKeys<ExplainLtrOptions>;
+
 /**
- * @throws PlaitError INVALID_INPUT (unknown docId), the candidate pipeline's errors.
+ * @throws PlaitError INVALID_INPUT (unknown docId), INVALID_ARGUMENT (an unknown option key, with the nearest known one), the candidate pipeline's errors.
  */
 export async function explainLtr(
   index: PlaitIndex,
   model: LtrModel,
   query: string,
   docId: string,
-  options: Omit<SearchPipelineOptions, 'ltrModel'> & { candidates?: string } = {},
+  options: ExplainLtrOptions = {},
 ): Promise<LtrDocExplanation> {
+  checkOptionKeys(options, EXPLAIN_LTR_OPTION_KEYS, 'explainLtr option');
   if (index.docstore.docIdToRowid(docId) === null) throw new PlaitError('INVALID_INPUT', { message: `unknown document id "${docId}"`, docId });
-  const pipeline = new SearchPipeline(index, options.candidates ?? model.file.candidates ?? LTR_DEFAULTS.candidates, options);
+  const pipeline = new SearchPipeline(index, options.candidates ?? model.file.candidates ?? LTR_DEFAULTS.candidates, pipelineOptionsOf(options));
   const list: Candidate[] = await pipeline.candidates(query);
   let at = list.findIndex((c) => c.docId === docId);
   const inCandidates = at >= 0;

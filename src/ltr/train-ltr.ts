@@ -6,7 +6,9 @@
  * pipeline and the training run.
  */
 import { LTR_DEFAULTS } from '../config/defaults.js';
-import { SearchPipeline, type SearchPipelineOptions } from '../pipeline/search-pipeline.js';
+import { SEARCH_PIPELINE_OPTION_KEYS, SearchPipeline, pipelineOptionsOf, type SearchPipelineOptions } from '../pipeline/search-pipeline.js';
+import { checkOptionKeys, type OptionKeys } from '../search/option-keys.js';
+import { formatPipeline, parsePipeline } from '../pipeline/pipeline-spec.js';
 import type { PlaitIndex } from '../search/plait-index.js';
 import type { Qrels } from '../eval/qrels.js';
 import type { EvalQuery } from '../eval/queries.js';
@@ -23,13 +25,20 @@ export interface CollectOptions extends Omit<SearchPipelineOptions, 'ltrModel'> 
   onProgress?: (done: number, total: number) => void;
 }
 
+const { ltrModel: _ltrModel, ...COLLECT_PIPELINE_KEYS } = SEARCH_PIPELINE_OPTION_KEYS;
+const COLLECT_OPTION_KEYS = { ...COLLECT_PIPELINE_KEYS, candidates: true, metadataFields: true, onProgress: true } as const satisfies OptionKeys<CollectOptions>;
+
 /**
  * One group per query that has judgments: its candidates, feature rows and labels.
- * @throws PlaitError INVALID_ARGUMENT (a candidate pipeline with an ltr stage), and the pipeline's errors.
+ * @throws PlaitError INVALID_ARGUMENT (an unknown option key, with the nearest known one — `candidate`
+ * used to train on the default candidates; a candidate pipeline with an ltr stage), and the pipeline's errors.
  */
 export async function collectLtrGroups(index: PlaitIndex, queries: readonly EvalQuery[], qrels: Qrels, options: CollectOptions = {}): Promise<{ groups: LtrGroup[]; features: string[]; candidates: string }> {
-  const pipeline = new SearchPipeline(index, options.candidates ?? LTR_DEFAULTS.candidates, options);
-  if (pipeline.stages.some((s) => s.stage === 'ltr')) throw new PlaitError('INVALID_ARGUMENT', { message: `the candidate pipeline "${pipeline.spec}" has an ltr stage (give the stages before it)`, name: 'candidates' });
+  checkOptionKeys(options, COLLECT_OPTION_KEYS, 'collectLtrGroups option');
+  // An ltr stage is refused before the pipeline is built: the pipeline would ask for a ranking model, the wrong advice here.
+  const stages = parsePipeline(options.candidates ?? LTR_DEFAULTS.candidates);
+  if (stages.some((s) => s.stage === 'ltr')) throw new PlaitError('INVALID_ARGUMENT', { message: `the candidate pipeline "${formatPipeline(stages)}" has an ltr stage (give the stages before it)`, name: 'candidates' });
+  const pipeline = new SearchPipeline(index, stages, pipelineOptionsOf(options));
   const features = featureNames(options.metadataFields, pipeline.stages.some((s) => s.stage === 'cross'));
   const judged = queries.filter((q) => qrels.has(q.id));
   const groups: LtrGroup[] = [];

@@ -31,6 +31,7 @@ import { join } from 'node:path';
 import { LTR_DEFAULTS } from '../config/defaults.js';
 import { PlaitError, invalidArgument } from '../errors/index.js';
 import { seededShuffle } from './query-folds.js';
+import { checkOptionKeys, type OptionKeys } from '../search/option-keys.js';
 
 /** One training query: its candidates' feature rows (row-major, n × features) and graded labels. */
 export interface LtrGroup {
@@ -130,11 +131,26 @@ function positive(name: string, v: number, integer = false): number {
   return v;
 }
 
+/** The keys of XgboostTrainOptions: any other is refused (`maxdepth: 8` used to train at the default depth). */
+const XGBOOST_TRAIN_OPTION_KEYS = {
+  objective: true,
+  eta: true,
+  maxDepth: true,
+  minChildWeight: true,
+  maxRounds: true,
+  earlyStoppingRounds: true,
+  validFraction: true,
+  evalMetric: true,
+  seed: true,
+  program: true,
+} as const satisfies OptionKeys<XgboostTrainOptions>;
+
 /**
  * Trains a LambdaMART model on judged query groups (see the module header).
- * @throws PlaitError INVALID_ARGUMENT (options; fewer than 2 usable queries), LTR_TRAIN_FAILED.
+ * @throws PlaitError INVALID_ARGUMENT (an unknown option key, with the nearest known one; options; fewer than 2 usable queries), LTR_TRAIN_FAILED.
  */
 export async function trainXgboost(groups: readonly LtrGroup[], nFeatures: number, options: XgboostTrainOptions = {}): Promise<XgboostTrainResult> {
+  checkOptionKeys(options, XGBOOST_TRAIN_OPTION_KEYS, 'LTR training option');
   const o = {
     objective: options.objective ?? LTR_DEFAULTS.objective,
     eta: positive('eta', options.eta ?? LTR_DEFAULTS.eta),
@@ -205,7 +221,7 @@ export async function trainXgboost(groups: readonly LtrGroup[], nFeatures: numbe
       await writeFile(join(dir, 'train.conf'), config(best + 1));
       await runXgboost(o.program, ['train.conf'], dir);
     }
-    const model = JSON.parse(await readFile(join(dir, 'model.json'), 'utf8')) as unknown;
+    const model = withFeatureCount(JSON.parse(await readFile(join(dir, 'model.json'), 'utf8')) as unknown, nFeatures);
     return {
       model,
       rounds: best + 1,
@@ -220,4 +236,19 @@ export async function trainXgboost(groups: readonly LtrGroup[], nFeatures: numbe
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * XGBoost counts a libsvm matrix's columns up to the last one that holds a value, so trailing
+ * features missing from every row (a `--features` metadata field that no candidate holds) leave its
+ * `num_feature` short of the features plait computes, and the model did not load:
+ * LTR_MODEL_INVALID "the trees read 8 features but the file names 9", after the whole training.
+ * The trees never split on those columns (they held no value), so widening the count is exact.
+ */
+function withFeatureCount(model: unknown, nFeatures: number): unknown {
+  type Params = { num_feature?: unknown };
+  const learner = (model as { learner?: { learner_model_param?: Params; gradient_booster?: { model?: { trees?: { tree_param?: Params }[] } } } } | null)?.learner;
+  const params = [learner?.learner_model_param, ...(learner?.gradient_booster?.model?.trees ?? []).map((t) => t.tree_param)];
+  for (const p of params) if (p !== undefined && Number(p.num_feature) < nFeatures) p.num_feature = String(nFeatures);
+  return model;
 }

@@ -70,7 +70,13 @@ export function parsePipeline(spec: string): PipelineStage[] {
     skipSpace();
     const depthStart = i;
     while (i < spec.length && /[0-9]/.test(spec[i]!)) i++;
-    if (depthStart === i) throw syntaxError(spec, depthStart, `expected a positive integer depth after "${name}:"`);
+    // A depth is decimal digits only, as every number plait reads (config/parse-number.ts): "0x10",
+    // "1e3", "2.5" or "-10" is refused whole (its leading digits read "depth 0 is outside [1, …]").
+    let end = i;
+    while (end < spec.length && /[0-9a-z._+-]/i.test(spec[end]!)) end++;
+    if (depthStart === i || end > i) {
+      throw syntaxError(spec, depthStart, `expected a positive integer depth after "${name}:"${end > depthStart ? ` but found "${spec.slice(depthStart, end)}"` : ''}`);
+    }
     const depth = Number(spec.slice(depthStart, i));
     if (depth < 1 || depth > SEARCH_DEFAULTS.maxTopK) throw syntaxError(spec, depthStart, `depth ${depth} is outside [1, ${SEARCH_DEFAULTS.maxTopK}]`);
     const stage: PipelineStage = { stage: name as StageName, depth };

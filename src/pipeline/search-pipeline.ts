@@ -26,7 +26,8 @@ import { abortError } from '../search/deadline.js';
 import type { CrossScorer } from '../rerank/cross-encoder/cross-encoder.js';
 import { CircuitBreaker, type BreakerSnapshot, type CircuitBreakerOptions } from './circuit-breaker.js';
 import { formatPipeline, parsePipeline, stageLabel, validateStages, type PipelineStage, type StageName } from './pipeline-spec.js';
-import { rescore, retrieve, type Candidate, type CandidateRanker, type StageContext, type StageSearchOptions } from './stages.js';
+import { STAGE_SEARCH_OPTION_KEYS, rescore, retrieve, type Candidate, type CandidateRanker, type StageContext, type StageSearchOptions } from './stages.js';
+import { checkOptionKeys, type OptionKeys } from '../search/option-keys.js';
 
 export type DegradeReason = 'budget' | 'error' | 'circuit-open' | 'shards-missing';
 
@@ -89,6 +90,21 @@ export interface PipelineRunOptions {
   signal?: AbortSignal;
 }
 
+/** The keys of SearchPipelineOptions: any other is refused (`ltrmodel` used to leave the ltr stage without its model, `search: { ncells }` PLAID at its defaults). */
+export const SEARCH_PIPELINE_OPTION_KEYS = { crossEncoder: true, breakers: true, breaker: true, search: true, ltrModel: true } as const satisfies OptionKeys<SearchPipelineOptions>;
+/** The keys of PipelineRunOptions (`includetext` used to return hits without their text). */
+export const PIPELINE_RUN_OPTION_KEYS = { includeText: true, signal: true } as const satisfies OptionKeys<PipelineRunOptions>;
+
+/**
+ * The SearchPipelineOptions part of a caller's wider options (collectLtrGroups', evaluatePipeline's),
+ * whose own keys the caller has checked: only these reach the pipeline, which refuses any other.
+ */
+export function pipelineOptionsOf(o: SearchPipelineOptions): SearchPipelineOptions {
+  const out: SearchPipelineOptions = {};
+  for (const k of Object.keys(SEARCH_PIPELINE_OPTION_KEYS) as (keyof SearchPipelineOptions)[]) if (o[k] !== undefined) Object.assign(out, { [k]: o[k] });
+  return out;
+}
+
 const BUDGET = Symbol('budget');
 
 export class SearchPipeline {
@@ -98,14 +114,17 @@ export class SearchPipeline {
   private readonly breakers = new Map<StageName, CircuitBreaker>();
 
   /**
-   * @throws PlaitError INVALID_ARGUMENT (a bad spec; a cross stage without a cross-encoder; an ltr
-   * stage without a model), LTR_FEATURE_MISSING.
+   * @throws PlaitError INVALID_ARGUMENT (an unknown option key, or one of `search`, with the nearest
+   * known one; a bad spec; a cross stage without a cross-encoder; an ltr stage without a model),
+   * LTR_FEATURE_MISSING.
    */
   constructor(
     index: PlaitIndex | PipelineIndex,
     stages: string | readonly PipelineStage[],
     private readonly options: SearchPipelineOptions = {},
   ) {
+    checkOptionKeys(options, SEARCH_PIPELINE_OPTION_KEYS, 'pipeline option');
+    checkOptionKeys(options.search, STAGE_SEARCH_OPTION_KEYS, 'pipeline search option');
     this.index = index instanceof PlaitIndex ? localPipelineIndex(index) : index;
     this.stages = typeof stages === 'string' ? parsePipeline(stages) : validateStages(stages);
     if (this.stages.some((s) => s.stage === 'cross') && options.crossEncoder === undefined) {
@@ -131,7 +150,9 @@ export class SearchPipeline {
     return this.breakers.get(stage);
   }
 
+  /** @throws PlaitError INVALID_ARGUMENT (an unknown option key, with the nearest known one), ABORTED, and the first stage's errors. */
   async run(query: string, options: PipelineRunOptions = {}): Promise<PipelineResult> {
+    checkOptionKeys(options, PIPELINE_RUN_OPTION_KEYS, 'pipeline run option');
     const t0 = performance.now();
     const { list, reports, orderedBy, degraded, rewrites, missingShards } = await this.runStages(query, options);
     const hits = await this.toHits(list, options.includeText === true, options.signal);
@@ -304,5 +325,9 @@ function throwIfAborted(signal: AbortSignal | undefined): void {
 
 /** One-shot convenience: builds a pipeline and runs one query (breakers then live for this call only). */
 export async function runPipeline(index: PlaitIndex | PipelineIndex, query: string, stages: string | readonly PipelineStage[], options: SearchPipelineOptions & PipelineRunOptions = {}): Promise<PipelineResult> {
-  return new SearchPipeline(index, stages, options).run(query, options);
+  checkOptionKeys(options, { ...SEARCH_PIPELINE_OPTION_KEYS, ...PIPELINE_RUN_OPTION_KEYS }, 'pipeline option');
+  const run: PipelineRunOptions = {};
+  if (options.includeText !== undefined) run.includeText = options.includeText;
+  if (options.signal !== undefined) run.signal = options.signal;
+  return new SearchPipeline(index, stages, pipelineOptionsOf(options)).run(query, run);
 }

@@ -21,6 +21,7 @@ import { SEARCH_DEFAULTS } from '../config/defaults.js';
 import { PlaitError } from '../errors/index.js';
 import { fuseMinMax, fuseRrf } from '../search/fusion.js';
 import type { SearchOptions } from '../search/plait-index.js';
+import type { OptionKeys } from '../search/option-keys.js';
 import type { PipelineIndex } from './pipeline-index.js';
 import type { CrossScorer } from '../rerank/cross-encoder/cross-encoder.js';
 import type { StageName } from './pipeline-spec.js';
@@ -60,12 +61,22 @@ export interface Candidate {
 /** Search settings the late-interaction stages pass on (PLAID parameters, IDF, fusion weight). */
 export type StageSearchOptions = Pick<SearchOptions, 'nIvfProbe' | 'centroidScoreThreshold' | 'ndocs' | 'idfWeighting' | 'alpha' | 'fusion' | 'rrfK' | 'rewrite'>;
 
-const STAGE_OPTION_KEYS = ['nIvfProbe', 'centroidScoreThreshold', 'ndocs', 'idfWeighting', 'alpha', 'fusion', 'rrfK', 'rewrite'] as const;
+/** The keys of StageSearchOptions (checked by SearchPipeline: a typo such as `ncells` is refused, not dropped). */
+export const STAGE_SEARCH_OPTION_KEYS = {
+  nIvfProbe: true,
+  centroidScoreThreshold: true,
+  ndocs: true,
+  idfWeighting: true,
+  alpha: true,
+  fusion: true,
+  rrfK: true,
+  rewrite: true,
+} as const satisfies OptionKeys<StageSearchOptions>;
 
 /** The part of a search's options that applies inside a pipeline's late-interaction and hybrid stages. */
 export function stageSearchOptions(o: SearchOptions): StageSearchOptions {
   const s: StageSearchOptions = {};
-  for (const k of STAGE_OPTION_KEYS) if (o[k] !== undefined) Object.assign(s, { [k]: o[k] });
+  for (const k of Object.keys(STAGE_SEARCH_OPTION_KEYS) as (keyof StageSearchOptions)[]) if (o[k] !== undefined) Object.assign(s, { [k]: o[k] });
   return s;
 }
 

@@ -7,12 +7,13 @@
  *   appended as extra query tokens);
  * - the list of rewrites, reported in search results, `plait explain` and the server's responses,
  *   so a user sees what was searched.
- * Everything is tokenised by the document store's own SQLite tokenizer (schema 3 stores); an older
- * store is searched as typed (rebuild the index to gain rewriting).
+ * Everything is tokenised by the document store's own SQLite tokenizer (schema 3 stores); on an
+ * older store spelling and RM3 are refused (INVALID_ARGUMENT: rebuild the index to gain them) and
+ * synonyms skipped, the query searched as typed.
  */
 
 import type { Bm25Query, DocStoreReader } from '../docstore/docstore-reader.js';
-import { invalidArgument } from '../errors/index.js';
+import { PlaitError, invalidArgument } from '../errors/index.js';
 import { SpellingCorrector } from './spelling.js';
 import type { SynonymMap } from './synonyms.js';
 import { resolveRm3, rm3Expand, type ResolvedRm3, type Rm3Options } from './rm3.js';
@@ -134,7 +135,21 @@ export class QueryRewriter<S extends RewriteSource = DocStoreReader> {
   rewrite(text: string, r: ResolvedRewrite, stopwords: ReadonlySet<string> | null): RewrittenQuery {
     const base = this.reader.bm25Query(text, { stopwords: stopwords ?? false });
     const out: RewrittenQuery = { lateText: text, bm25: { terms: new Map(base.terms), tokens: base.tokens }, rewrites: [] };
-    if (!this.supported) return out;
+    if (!this.supported) {
+      // Asked for by the caller, spelling and RM3 are refused rather than skipped (they used to
+      // return the query as typed without a word: `plait search --rm3` on such an index gave plain
+      // BM25's hits). Synonyms stay skipped: `plait serve --synonyms` applies them to every index
+      // it serves, old ones too. PRF reads codes, not the store: it runs (search/colbert-prf.ts).
+      const asked = r.spelling ? 'spelling' : r.rm3 !== null ? 'rm3' : null;
+      if (asked !== null) {
+        throw new PlaitError('INVALID_ARGUMENT', {
+          message: `rewrite.${asked} needs a document store that SQLite tokenises (schema 3 or later); this index's is schema ${this.reader.schemaVersion}, from an older plait: rebuild the index (plait index) to ${asked === 'spelling' ? 'correct spelling' : 'expand queries with RM3'}`,
+          name: `rewrite.${asked}`,
+          schemaVersion: this.reader.schemaVersion,
+        });
+      }
+      return out;
+    }
     let terms = base.tokens.map((t) => t.term);
     if (r.spelling) terms = this.correctSpelling(out, stopwords);
     if (r.synonyms !== null) this.applySynonyms(out, terms, r.synonyms);

@@ -134,11 +134,51 @@ export function parseSynonyms(text: string, options: ParseSynonymsOptions = {}):
  * @throws PlaitError FILE_NOT_FOUND, SYNONYMS_INVALID
  */
 export function readSynonyms(path: string, options: Omit<ParseSynonymsOptions, 'file'> = {}): SynonymMap {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = readFileSync(path, 'utf8');
+    bytes = readFileSync(path);
   } catch (e) {
     throw new PlaitError('FILE_NOT_FOUND', { message: `cannot read the synonyms file ${path}`, path }, { cause: e });
   }
-  return parseSynonyms(text, { ...options, file: path });
+  return parseSynonyms(decodeUtf8(bytes, path), { ...options, file: path });
+}
+
+/**
+ * The file's text, strictly UTF-8 (a UTF-8 byte-order mark is dropped). A file saved as UTF-16
+ * (Windows Notepad's "Unicode") used to be read as UTF-8 without an error, every rule then holding
+ * NULs or U+FFFD and never matching a query: `plait search --synonyms` ran as if without them.
+ * @throws PlaitError SYNONYMS_INVALID naming the encoding, or the first line that is not UTF-8
+ */
+function decodeUtf8(bytes: Buffer, file: string): string {
+  if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) {
+    throw invalid(file, 1, 'the file is UTF-16 (it starts with a UTF-16 byte-order mark); save it as UTF-8');
+  }
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  try {
+    const text = decoder.decode(bytes);
+    const nul = text.indexOf('\0');
+    if (nul >= 0) throw invalid(file, lineAt(text, nul), 'a NUL character (is the file UTF-16 without a byte-order mark? save it as UTF-8)');
+    return text;
+  } catch (e) {
+    if (e instanceof PlaitError) throw e;
+    // The first line that does not decode, for the message.
+    let line = 1;
+    for (let start = 0; start <= bytes.length; line++) {
+      const end = bytes.indexOf(0x0a, start);
+      const stop = end < 0 ? bytes.length : end;
+      try {
+        decoder.decode(bytes.subarray(start, stop));
+      } catch {
+        break;
+      }
+      start = stop + 1;
+    }
+    throw invalid(file, line, 'not UTF-8; save the file as UTF-8');
+  }
+}
+
+function lineAt(text: string, at: number): number {
+  let line = 1;
+  for (let i = text.indexOf('\n'); i >= 0 && i < at; i = text.indexOf('\n', i + 1)) line++;
+  return line;
 }

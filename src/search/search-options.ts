@@ -12,7 +12,9 @@ import type { DeadlineOptions } from './deadline.js';
 import { compileFilter, type CompiledFilter, type MetadataFilter } from '../docstore/metadata-filter.js';
 import { resolveRewrite, type ResolvedRewrite, type RewriteOptions } from '../rewrite/query-rewriter.js';
 import type { Bm25CorpusStats } from '../docstore/bm25.js';
-import type { OptionKeys } from './option-keys.js';
+import { checkOptionKeys, type OptionKeys } from './option-keys.js';
+import type { Rm3Options } from '../rewrite/rm3.js';
+import type { PrfOptions } from '../rewrite/prf-options.js';
 
 export type SearchMode = 'late' | 'bm25' | 'hybrid';
 
@@ -210,10 +212,32 @@ export function resolveSearch(options: SearchOptions, model: ModelInfo, calibrat
  * interaction (late, hybrid); a rewrite that cannot apply is refused, not silently dropped.
  */
 function rewriteFor(mode: SearchMode, options: SearchOptions['rewrite']): ResolvedRewrite {
+  checkRewriteKeys(options);
   const r = resolveRewrite(options);
   if (r.rm3 !== null && mode === 'late') throw invalidArgument('rewrite.rm3', 'bm25 or hybrid mode (RM3 expands the BM25 query)', `mode "${mode}"`);
   if (r.prf !== null && mode === 'bm25') throw invalidArgument('rewrite.prf', 'late or hybrid mode (ColBERT-PRF expands the late-interaction query)', `mode "${mode}"`);
   return r;
+}
+
+const REWRITE_OPTION_KEYS = { spelling: true, synonyms: true, rm3: true, prf: true } as const satisfies OptionKeys<RewriteOptions>;
+const RM3_OPTION_KEYS = { fbDocs: true, fbTerms: true, originalQueryWeight: true } as const satisfies OptionKeys<Rm3Options>;
+const PRF_OPTION_KEYS = { fbDocs: true, fbEmbeddings: true, beta: true } as const satisfies OptionKeys<PrfOptions>;
+
+/**
+ * Unknown keys of `rewrite` and of its rm3 / prf objects are refused with the nearest known one
+ * (`rewrite: { rm3: { fbdocs: 5 } }` used to run RM3 with its 10 default feedback documents).
+ * Anything but a plain object is left to resolveRewrite, which refuses it with its own message.
+ * @throws PlaitError INVALID_ARGUMENT `unknown rewrite.rm3 option "fbdocs" (did you mean "fbDocs"?)`
+ */
+function checkRewriteKeys(options: unknown): void {
+  if (!isPlainObject(options)) return;
+  checkOptionKeys(options, REWRITE_OPTION_KEYS, 'rewrite option');
+  if (isPlainObject(options.rm3)) checkOptionKeys(options.rm3, RM3_OPTION_KEYS, 'rewrite.rm3 option');
+  if (isPlainObject(options.prf)) checkOptionKeys(options.prf, PRF_OPTION_KEYS, 'rewrite.prf option');
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
 /** How many documents each ranker contributes to hybrid fusion: SEARCH_DEFAULTS.hybridDepth or 4·topK. */

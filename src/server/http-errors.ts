@@ -8,6 +8,7 @@ import { homedir, tmpdir } from 'node:os';
 import { PlaitError, isPlaitError, type ErrorCode } from '../index.js';
 import { describe } from '../errors/index.js';
 import { integerRange } from '../config/parse-number.js';
+import { closestKey } from '../search/option-keys.js';
 
 /**
  * HTTP status by error code. Every library code is listed (the `satisfies` makes a new code a
@@ -95,7 +96,7 @@ interface FastifyLikeError {
   code?: string;
   statusCode?: number;
   message?: string;
-  validation?: { instancePath?: string; message?: string; keyword?: string; params?: Record<string, unknown>; parentSchema?: { type?: unknown; minimum?: unknown; maximum?: unknown }; data?: unknown }[];
+  validation?: { instancePath?: string; message?: string; keyword?: string; params?: Record<string, unknown>; parentSchema?: { type?: unknown; minimum?: unknown; maximum?: unknown; properties?: unknown }; data?: unknown }[];
   validationContext?: string;
 }
 
@@ -174,9 +175,14 @@ export function toPlaitError(err: unknown, maxBodyBytes?: number, contentType?: 
     if (integer !== null) return integer;
     // An invalid enum value names the values the field takes (ajv puts them in params.allowedValues).
     const allowed = v.keyword === 'enum' && Array.isArray(v.params?.allowedValues) ? (v.params.allowedValues as unknown[]) : undefined;
+    // An unknown field names the nearest field of its object, as the library and the CLI name the
+    // nearest option ("topk" → "top_k"); ajv's verbose errors carry the object's schema.
+    const unknownField = v.keyword === 'additionalProperties' ? String(v.params?.additionalProperty) : undefined;
+    const properties = v.parentSchema?.properties;
+    const suggestion = unknownField === undefined || properties === null || typeof properties !== 'object' ? undefined : closestKey(unknownField, Object.keys(properties));
     const extra =
-      v.keyword === 'additionalProperties'
-        ? ` (${String(v.params?.additionalProperty)})`
+      unknownField !== undefined
+        ? ` (${unknownField})${suggestion === undefined ? '' : `; did you mean "${suggestion}"?`}`
         : allowed !== undefined
           ? `: ${allowed.map((a) => JSON.stringify(a)).join(', ')}`
           : '';
@@ -184,7 +190,8 @@ export function toPlaitError(err: unknown, maxBodyBytes?: number, contentType?: 
       message: `${where} ${v.message ?? 'is invalid'}${extra}`,
       field: where,
       keyword: v.keyword,
-      ...(v.keyword === 'additionalProperties' ? { unknownField: v.params?.additionalProperty } : {}),
+      ...(unknownField !== undefined ? { unknownField } : {}),
+      ...(suggestion !== undefined ? { suggestion } : {}),
       ...(allowed !== undefined ? { allowedValues: allowed } : {}),
     });
   }

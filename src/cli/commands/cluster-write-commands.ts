@@ -31,7 +31,8 @@ async function withNats<T>(url: string, work: (nc: Awaited<ReturnType<typeof con
   try {
     nc = await connect({ servers: url, name: 'plait-cluster-files' });
   } catch (e) {
-    throw new PlaitError('OFFLINE', { message: `cannot reach NATS at ${url}: ${(e as Error).message}`, url }, { cause: e });
+    // CLUSTER_UNAVAILABLE, as `plait serve --nats` says it (OFFLINE means PLAIT_OFFLINE forbade the network).
+    throw new PlaitError('CLUSTER_UNAVAILABLE', { message: `cannot reach the NATS server at ${url}: ${(e as Error).message}`, url }, { cause: e });
   }
   try {
     return await work(nc);

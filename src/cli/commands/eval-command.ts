@@ -32,7 +32,8 @@ import { prepareOutputDir, prepareOutputFile, requireInput } from '../validate.j
 import { withHint } from '../report-error.js';
 import { SKIP_INVALID_HELP, runCliBuild, describeSkipped, totalSkipped } from './index-commands.js';
 import { warnSkippedQueries } from './query-warnings.js';
-import { addEvalPipelineFlags, evalPipelineRows, renderStageLatency } from '../pipeline-options.js';
+import { addEvalPipelineFlags, checkPipelineFlags, evalPipelineRows, renderStageLatency } from '../pipeline-options.js';
+import { splitPipelineSpecs } from '../../eval/pipeline-modes.js';
 import { matchCorpus } from '../corpus-match.js';
 
 interface EvalCliOptions {
@@ -129,6 +130,7 @@ export function registerEvalCommand(program: Command): void {
       // A reused index must hold this folder's corpus: overlapping ids would otherwise be scored against another corpus's qrels.
       if (beir && !mustBuild && existsSync(join(target, 'corpus.jsonl'))) await checkIndexCorpus(indexPath, join(target, 'corpus.jsonl'), o.index === undefined);
       const modes = parseModes(o.modes, o.sweep, o.depth);
+      checkPipelineFlags(o.pipelines === undefined ? [] : splitPipelineSpecs(o.pipelines), o, '--pipelines');
       if (o.baseline !== undefined && !modes.some((m) => m.name === o.baseline)) {
         throw new PlaitError('INVALID_ARGUMENT', { message: `--baseline "${o.baseline}" is not one of the modes (${modes.map((m) => m.name).join(', ')})`, name: 'baseline' });
       }

@@ -11,8 +11,9 @@ import { openIndexForCli } from '../open-index.js';
 import { collectLtrGroups, trainLtrModel } from '../../ltr/train-ltr.js';
 import { LtrModel } from '../../ltr/ltr-model.js';
 import type { XgboostTrainOptions } from '../../ltr/xgboost-train.js';
-import { invalidArgument } from '../../errors/index.js';
+import { PlaitError, invalidArgument } from '../../errors/index.js';
 import { addCrossEncoderFlags, crossEncoderOptionsFrom, type CrossCliOptions } from '../pipeline-options.js';
+import { parsePipeline } from '../../pipeline/pipeline-spec.js';
 import { CrossEncoder } from '../../rerank/cross-encoder/cross-encoder.js';
 import { ProgressReporter } from '../progress.js';
 import { parseFloatArgIn, parseIntArg, printJson, range } from '../options.js';
@@ -69,6 +70,10 @@ export function registerLtrCommand(program: Command): void {
     requireInput(o.queries, '--queries');
     requireInput(o.qrels, '--qrels');
     prepareOutputFile(o.out, '--out');
+    // A cross-encoder scores only a cross stage of the candidates: without one it was loaded and not used.
+    if (o.crossEncoder !== undefined && !parsePipeline(o.pipeline ?? LTR_DEFAULTS.candidates).some((s) => s.stage === 'cross')) {
+      throw new PlaitError('INVALID_ARGUMENT', { message: `--cross-encoder needs --pipeline with a cross stage, e.g. --pipeline "hybrid:100 > cross:20" (the candidates are "${o.pipeline ?? LTR_DEFAULTS.candidates}")`, name: 'cross-encoder' });
+    }
     const train: XgboostTrainOptions = {};
     if (o.objective !== undefined) {
       if (!['rank:ndcg', 'rank:pairwise', 'rank:map'].includes(o.objective)) throw invalidArgument('objective', '"rank:ndcg", "rank:pairwise" or "rank:map"', o.objective);

@@ -1,4 +1,10 @@
 import type { SkippedQuery } from '../../eval/queries.js';
+import type { EmptyReason } from '../../search/query-text.js';
+
+/** The warning line of a single query that cannot be searched (`plait search`, with or without --pipeline). */
+export function warnUnsearchable(reason: EmptyReason): void {
+  process.stderr.write(`plait: warning: nothing to search: ${reason === 'empty-query' ? 'the query is empty' : 'the query has no letter or digit'} (${reason})\n`);
+}
 
 /** One warning line on stderr for queries a reader skipped: count, reason, and the first few ids with their lines. */
 export function warnSkippedQueries(file: string, skipped: readonly SkippedQuery[]): void {

@@ -18,11 +18,11 @@ import { locateIndex } from '../../format/index-path.js';
 import { decodeUtf8 } from '../../encoder/validate-text.js';
 import { parseFloatArg, parseIntArg, plural, printJson } from '../options.js';
 import { prepareOutputFile, requireInput } from '../validate.js';
-import { warnBatchQueries, warnSkippedQueries } from './query-warnings.js';
+import { warnBatchQueries, warnSkippedQueries, warnUnsearchable } from './query-warnings.js';
 import { ProgressReporter } from '../progress.js';
 import { announceBundledModel } from './model-commands.js';
 import { searchOptionsFrom, type SearchFlagOptions } from '../search-flags.js';
-import { addCrossEncoderFlags, addPipelineFlags, printRewrites, rerankWithCrossEncoder, searchWithPipeline } from '../pipeline-options.js';
+import { addCrossEncoderFlags, addPipelineFlags, checkPipelineFlags, printRewrites, rerankWithCrossEncoder, searchWithPipeline, type CrossCliOptions } from '../pipeline-options.js';
 
 /** The PLAID stage timings of SearchTimings (the last round's when several ran). */
 const PLAID_STAGE_KEYS: ReadonlySet<string> = new Set(['candidatesMs', 'pruneMs', 'interactionMs', 'exactMs']);
@@ -67,7 +67,7 @@ async function timeModelLoad(index: { warmUp(): Promise<void> }): Promise<number
 }
 
 /** The search flags (search-flags.ts) plus the command's own. */
-interface SearchCliOptions extends SearchFlagOptions {
+interface SearchCliOptions extends SearchFlagOptions, CrossCliOptions {
   pipeline?: string;
   k: number;
   json?: boolean;
@@ -128,6 +128,7 @@ export function registerSearchCommands(program: Command): void {
         });
       }
     }
+    checkPipelineFlags(o.pipeline === undefined ? [] : [o.pipeline], o, '--pipeline');
     // PLAID's settings steer PLAID only: BM25 and an exhaustive scan would take them and do nothing with them.
     const plaidFlags = [['ncells', '--ncells'], ['threshold', '--threshold'], ['ndocs', '--ndocs'], ['plaidDefaults', '--plaid-defaults'], ['interactionScoring', '--interaction-scoring']]
       .filter(([key]) => cmd.getOptionValueSource(key!) === 'cli')
@@ -195,9 +196,7 @@ export function registerSearchCommands(program: Command): void {
       const modelLoadMs = o.timings === true && index.resolveSearch(opts).mode !== 'bm25' ? await timeModelLoad(index) : undefined;
       const { hits, timings, truncated, emptyReason, rewrites } = await index.search(query!, opts);
       if (truncated) process.stderr.write(truncatedQueryWarning(index, 'searched'));
-      if (emptyReason !== undefined) {
-        process.stderr.write(`plait: warning: nothing to search: ${emptyReason === 'empty-query' ? 'the query is empty' : 'the query has no letter or digit'} (${emptyReason})\n`);
-      }
+      if (emptyReason !== undefined) warnUnsearchable(emptyReason);
       // With --timings, which PLAID settings ran and where they came from (flags, the index's calibration, or plait's defaults).
       const r = index.resolveSearch(opts);
       const base = o.plaidDefaults === 'colbert' ? 'ColBERT defaults' : index.manifest.calibration !== undefined ? 'calibration' : 'defaults';
