@@ -221,7 +221,7 @@ export { CLUSTER_DEFAULTS } from './config/defaults.js';
 export { shardOf, shardKeyOf, jumpConsistentHash } from './cluster/shard-of.js';
 export { clusterSubjects } from './cluster/subjects.js';
 export type { ClusterSubjects } from './cluster/subjects.js';
-export { buildShardedIndex } from './cluster/sharded-build.js';
+export { buildShardedIndex, shardCountFor } from './cluster/sharded-build.js';
 export type { ShardedBuildOptions, ShardedBuildResult } from './cluster/sharded-build.js';
 export { readClusterManifest, codebookChecksum, shardDir, CLUSTER_MANIFEST_FILE } from './cluster/cluster-manifest.js';
 export type { ClusterManifest } from './cluster/cluster-manifest.js';

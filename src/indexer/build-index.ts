@@ -81,7 +81,7 @@ export interface BuildResult {
 }
 
 /** BuildOptions' keys (search/option-keys.ts): `buildIndex(c, { index, encoderoptions: { threads: 0 } })` had built with the default threads without a word. */
-const BUILD_OPTION_KEYS = {
+export const BUILD_OPTION_KEYS = {
   index: true, model: true, quantize: true, encoder: true, encoderOptions: true, nbits: true, kmeansIters: true, docMaxlen: true,
   split: true, stride: true, seed: true, chunkSize: true, segmentBytes: true, bm25Stemmer: true, onProgress: true, signal: true,
   format: true, idField: true, textField: true, titleField: true, metadataField: true, tsvHeader: true, skipInvalid: true, onWarning: true,
