@@ -96,7 +96,7 @@ export type { RerankDocument, RerankOptions, RerankResult, RerankerOptions } fro
 // Cross-encoder final stage and staged pipelines (issue 11)
 export { CROSS_ENCODER_DEFAULTS, PIPELINE_DEFAULTS } from './config/defaults.js';
 export { CrossEncoder, crossEncoderFiles, resolveCrossEncoder, relevantClass } from './rerank/cross-encoder/index.js';
-export type { CrossEncoderOptions, CrossScoreOptions, CrossScoreStats, CrossScorer, CrossEncoderFiles, CrossEncoderVariant, ResolveCrossEncoderOptions } from './rerank/cross-encoder/index.js';
+export type { CrossEncoderOptions, CrossRerankOptions, CrossScoreOptions, CrossScoreStats, CrossScorer, CrossEncoderFiles, CrossEncoderVariant, ResolveCrossEncoderOptions } from './rerank/cross-encoder/index.js';
 export { SearchPipeline, runPipeline, parsePipeline, validateStages, formatPipeline, CircuitBreaker, STAGE_NAMES } from './pipeline/index.js';
 export type {
   PipelineResult,
@@ -211,7 +211,7 @@ export type { ExactScoringMethod, CodeScoringMethod, CodeQuery, LutCodeQuery, Fa
 export type { TernaryCodeQuery } from './codec/code-scorer.js';
 export { FAST_SCAN_MAX_BYTES } from './kernels/fast-scan.js';
 // Loose ends of issues 21–26 (polish): the server passes its rewrites to searchEncodedBatch
-export type { EncodedSearchOptions } from './search/plait-index.js';
+export type { EncodedSearchOptions, RerankEncodedOptions } from './search/plait-index.js';
 // … and the corpus reader's warning for top-level fields it does not read (they belong under "metadata")
 export type { CorpusWarning, IgnoredField } from './indexer/corpus/index.js';
 // … and the bounds of a search request's own synonym lines

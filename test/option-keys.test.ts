@@ -2,7 +2,7 @@
  * The library refuses unknown option keys (trial of the merged main, item 3): `search(q, { topk: 3 })`
  * returned 10 hits without a word while HTTP refused the same typo. Every options door — search,
  * searchBatch, searchEncoded, searchEncodedBatch, rewrite, explain, add, delete's `{ filter }`,
- * openIndex — answers INVALID_ARGUMENT naming the key and, when one is close, the key meant. The key
+ * openIndex, rerank, rerankEncoded, Reranker.create / rerank, CrossEncoder.create / score / rerank — answers INVALID_ARGUMENT naming the key and, when one is close, the key meant. The key
  * tables are tied to their types by `satisfies OptionKeys<T>` (a key added to a type and not to its
  * table does not compile); the last test checks at run time that each table holds exactly the keys
  * the methods accept. Sample corpus, bundled model, in-process encoder.
@@ -12,10 +12,11 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildIndex, openIndex, rerank, PlaitError, type PlaitIndex, type SearchOptions } from '../src/index.js';
+import { buildIndex, closeRerankers, openIndex, rerank, CrossEncoder, PlaitError, Reranker, type PlaitIndex, type SearchOptions } from '../src/index.js';
 import { SEARCH_OPTION_KEYS } from '../src/search/search-options.js';
 import { checkOptionKeys, closestKey, type OptionKeys } from '../src/search/option-keys.js';
 import { SAMPLE } from './helpers/server-fixture.js';
+import { makeTinyCrossEncoder } from './helpers/tiny-cross-encoder.js';
 
 let dir: string;
 let index: PlaitIndex;
@@ -27,6 +28,7 @@ before(async () => {
 });
 
 after(async () => {
+  await closeRerankers();
   await index?.close();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -93,6 +95,48 @@ test('index.rerank and rerank() refuse { topk: 1 } naming topK (they had returne
   // Refused before any model loads: no reranker is created for a typo.
   await assert.rejects(rerank('why does bread rise', ['yeast makes dough rise', 'stocks fell'], { topk: 1 } as never), unknownKey('rerank option', 'topk', 'topK'));
   await assert.rejects(rerank('why does bread rise', ['a'], { crossencoder: 'x' } as never), unknownKey('rerank option', 'crossencoder', 'crossEncoder'));
+});
+
+test('Reranker.rerank and index.rerankEncoded refuse their typos by name (they had scored every document)', async () => {
+  const reranker = await Reranker.create({ encoder: await index.encoder() });
+  const docs = ['yeast makes dough rise', 'stocks fell', 'bread needs flour'];
+  await assert.rejects(reranker.rerank('why does bread rise', docs, { topk: 1 } as never), unknownKey('rerank option', 'topk', 'topK'));
+  await assert.rejects(reranker.rerank('why does bread rise', docs, { maxTokensPerDoc: 8 } as never), unknownKey('rerank option', 'maxTokensPerDoc', null));
+  // A one-call rerank() option is not a Reranker's: the model is chosen when the reranker is made.
+  await assert.rejects(reranker.rerank('why does bread rise', docs, { model: 'x' } as never), unknownKey('rerank option', 'model', null));
+  assert.equal((await reranker.rerank('why does bread rise', docs, { topK: 1 })).length, 1);
+  const ids = ['bread-yeast', 'solar-panels'];
+  const [embedding] = await (await index.encoder()).encodeQueries(['why does bread rise']);
+  await assert.rejects(index.rerankEncoded(embedding!, ids, { topk: 1 } as never), unknownKey('rerankEncoded option', 'topk', 'topK'));
+  await assert.rejects(index.rerankEncoded(embedding!, ids, { includetext: true } as never), unknownKey('rerankEncoded option', 'includetext', 'includeText'));
+  assert.equal((await index.rerankEncoded(embedding!, ids, { topK: 1 })).length, 1);
+  // Reranker.create refuses its own typos before loading a model.
+  await assert.rejects(Reranker.create({ cachebytes: 0 } as never), unknownKey('Reranker option', 'cachebytes', 'cacheBytes'));
+  await reranker.close();
+});
+
+test('the one-call rerank() hands the Reranker only its own options (model and cross-encoder keys are rerank()\'s)', async () => {
+  const texts = ['yeast makes dough rise', 'stocks fell'];
+  // Bundled model, topK and a split bound: each key reaches the Reranker, none is refused there.
+  const r = await rerank('why does bread rise', texts, { model: undefined, topK: 1, maxPassagesPerDocument: 1 });
+  assert.equal(r.length, 1);
+  assert.equal(r[0]!.index, 0);
+});
+
+test('CrossEncoder.create, score and rerank refuse their typos by name', async () => {
+  const model = join(dir, 'cross');
+  await makeTinyCrossEncoder(model, { seed: 3 });
+  await assert.rejects(CrossEncoder.create(model, { maxlength: 16, threads: 0 } as never), unknownKey('CrossEncoder option', 'maxlength', 'maxLength'));
+  const cross = await CrossEncoder.create(model, { threads: 0 });
+  try {
+    await assert.rejects(cross.rerank('bread', ['yeast', 'stocks'], { topk: 1 } as never), unknownKey('rerank option', 'topk', 'topK'));
+    await assert.rejects(cross.score('bread', ['yeast'], { signl: AbortSignal.timeout(1000) } as never), unknownKey('score option', 'signl', 'signal'));
+    assert.equal((await cross.rerank('bread', ['yeast', 'stocks'], { topK: 1 })).length, 1);
+    // rerank() with a cross-encoder passes it topK (its split bounds are late interaction's only).
+    assert.equal((await rerank('bread', ['yeast', 'stocks'], { crossEncoder: model, crossEncoderOptions: { threads: 0 }, topK: 1, maxTokensPerDocument: 4 })).length, 1);
+  } finally {
+    await cross.close();
+  }
 });
 
 test('warmUp and buildIndex refuse their typos by name (warmUp loaded the encoder anyway, buildIndex built with the default threads); nothing is built', async () => {
