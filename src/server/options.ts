@@ -28,7 +28,12 @@ export interface ServerOptions {
   maxRerankDocuments?: number;
   maxEncodeTexts?: number;
   drainTimeoutMs?: number;
-  scoringWorkers?: number;
+  /**
+   * Scoring worker threads per index: 'auto' (default) is one per core, at most
+   * SCORING_WORKERS_AUTO_MAX; an integer in [0, THREAD_LIMITS.maxThreads] is that many, and 0 scores
+   * on the serving thread — what openIndex's `workers: 0` means (before, 0 here meant 'auto').
+   */
+  scoringWorkers?: number | 'auto';
   encoderThreads?: number;
   abortCheckQueries?: number;
   /** Rerank models: undefined is the bundled model; the first is the default. */
@@ -116,7 +121,7 @@ function resolveSynonyms(s: string | SynonymMap | undefined): SynonymMap | null 
   return s;
 }
 
-/** Scoring workers per index when `scoringWorkers` is 0 (auto): one per core up to this many (the encoder needs a core too; SERVER_DEFAULTS.scoringWorkers). */
+/** Scoring workers per index when `scoringWorkers` is 'auto': one per core up to this many (the encoder needs a core too; SERVER_DEFAULTS.scoringWorkers). */
 export const SCORING_WORKERS_AUTO_MAX = 4;
 
 export function resolveServerOptions(o: ServerOptions = {}, env: NodeJS.ProcessEnv = process.env): ResolvedServerOptions {
@@ -141,7 +146,7 @@ export function resolveServerOptions(o: ServerOptions = {}, env: NodeJS.ProcessE
     maxRerankDocuments: int('maxRerankDocuments', o.maxRerankDocuments ?? d.maxRerankDocuments, 1),
     maxEncodeTexts: int('maxEncodeTexts', o.maxEncodeTexts ?? d.maxEncodeTexts, 1),
     drainTimeoutMs: int('drainTimeoutMs', o.drainTimeoutMs ?? d.drainTimeoutMs, 0, MAX_TIMER_MS),
-    scoringWorkers: int('scoringWorkers', workers === 0 ? Math.min(availableParallelism(), SCORING_WORKERS_AUTO_MAX) : workers, 0, THREAD_LIMITS.maxThreads),
+    scoringWorkers: workers === 'auto' ? Math.min(availableParallelism(), SCORING_WORKERS_AUTO_MAX) : int('scoringWorkers', workers, 0, THREAD_LIMITS.maxThreads),
     encoderThreads: int('encoderThreads', o.encoderThreads ?? d.encoderThreads, 0, THREAD_LIMITS.maxThreads),
     abortCheckQueries: int('abortCheckQueries', o.abortCheckQueries ?? d.abortCheckQueries, 1),
     models: o.models === undefined || o.models.length === 0 ? [undefined] : o.models,
