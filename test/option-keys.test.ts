@@ -2,7 +2,8 @@
  * The library refuses unknown option keys (trial of the merged main, item 3): `search(q, { topk: 3 })`
  * returned 10 hits without a word while HTTP refused the same typo. Every options door — search,
  * searchBatch, searchEncoded, searchEncodedBatch, rewrite, explain, add, delete's `{ filter }`,
- * openIndex, rerank, rerankEncoded, Reranker.create / rerank, CrossEncoder.create / score / rerank — answers INVALID_ARGUMENT naming the key and, when one is close, the key meant. The key
+ * openIndex, rerank, rerankEncoded, Reranker.create / rerank, CrossEncoder.create / score / rerank,
+ * updateIndex (request and options), compactIndex, addCorpus, calibrateIndex — answers INVALID_ARGUMENT naming the key and, when one is close, the key meant. The key
  * tables are tied to their types by `satisfies OptionKeys<T>` (a key added to a type and not to its
  * table does not compile); the last test checks at run time that each table holds exactly the keys
  * the methods accept. Sample corpus, bundled model, in-process encoder.
@@ -12,7 +13,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildIndex, closeRerankers, openIndex, rerank, CrossEncoder, PlaitError, Reranker, type PlaitIndex, type SearchOptions } from '../src/index.js';
+import { addCorpus, buildIndex, calibrateIndex, closeRerankers, compactIndex, openIndex, readManifest, rerank, updateIndex, commitIdOf, CrossEncoder, PlaitError, Reranker, type PlaitIndex, type SearchOptions } from '../src/index.js';
 import { SEARCH_OPTION_KEYS } from '../src/search/search-options.js';
 import { checkOptionKeys, closestKey, type OptionKeys } from '../src/search/option-keys.js';
 import { SAMPLE } from './helpers/server-fixture.js';
@@ -137,6 +138,23 @@ test('CrossEncoder.create, score and rerank refuse their typos by name', async (
   } finally {
     await cross.close();
   }
+});
+
+test('updateIndex, compactIndex, addCorpus and calibrateIndex refuse their typos by name before they write (or search) anything', async () => {
+  const path = join(dir, 'sample');
+  const was = commitIdOf(readManifest(path));
+  // { deletes: [...] } had committed nothing, as if every id were absent; a misspelt option had been ignored.
+  assert.throws(() => updateIndex(path, { deletes: ['bread-yeast'] } as never), unknownKey('updateIndex request key', 'deletes', 'delete'));
+  assert.throws(() => updateIndex(path, { delete: ['bread-yeast'] }, { autocompactShare: 1 } as never), unknownKey('updateIndex option', 'autocompactShare', 'autoCompactShare'));
+  assert.throws(() => compactIndex(path, { autoCompactShare: 1 } as never), unknownKey('compactIndex option', 'autoCompactShare', null));
+  await assert.rejects(addCorpus(path, SAMPLE, { noreplace: true } as never), unknownKey('addCorpus option', 'noreplace', 'noReplace'));
+  await assert.rejects(addCorpus(path, SAMPLE, { lockWait: 10 } as never), unknownKey('addCorpus option', 'lockWait', 'lockWaitMs'));
+  await assert.rejects(calibrateIndex(index, { budget: 1, write: false } as never), unknownKey('calibrateIndex option', 'budget', 'budgetS'));
+  await assert.rejects(calibrateIndex(index, { targetRecall: 0.9, write: false } as never), unknownKey('calibrateIndex option', 'targetRecall', null));
+  // Nothing was committed: the index is at the generation it was.
+  assert.equal(commitIdOf(readManifest(path)), was);
+  // Spelt right, a change that changes nothing commits nothing.
+  assert.equal(updateIndex(path, { delete: ['no-such-id'] }, { autoCompactShare: 1 }).committed, false);
 });
 
 test('warmUp and buildIndex refuse their typos by name (warmUp loaded the encoder anyway, buildIndex built with the default threads); nothing is built', async () => {

@@ -23,6 +23,7 @@ import { writeCalibration, type CalibratedBucket, type IndexCalibration } from '
 import { contentCommitOf } from '../format/index-transaction.js';
 import { getKernels } from '../kernels/index.js';
 import { idfWeights } from '../search/idf.js';
+import { checkOptionKeys, type OptionKeys } from '../search/option-keys.js';
 import { plaidSearch, scratchMarks, type EncodedQuery } from '../search/plaid.js';
 import type { PlaitIndex } from '../search/plait-index.js';
 import { chooseSettings, FidelityTally } from './choose-settings.js';
@@ -58,6 +59,12 @@ export interface CalibrateOptions {
   clock?: () => number;
   onProgress?: (p: { phase: 'replay' | 'timing'; done: number; total: number }) => void;
 }
+
+/** CalibrateOptions' keys (search/option-keys.ts): `calibrateIndex(i, { budget: 5 })` had run for the default budget without a word. */
+const CALIBRATE_OPTION_KEYS = {
+  target: true, headroom: true, budgetS: true, queries: true, count: true, seed: true, grid: true, maxCostRatio: true, maxLatencyMs: true,
+  write: true, clock: true, onProgress: true,
+} as const satisfies OptionKeys<CalibrateOptions>;
 
 export interface CalibrationResult {
   calibration: IndexCalibration;
@@ -123,8 +130,9 @@ function checkGridValues(name: string, xs: readonly number[], integer: boolean):
   }
 }
 
-/** Calibrates an open index (see the module header); writes the record unless `write: false`. */
+/** Calibrates an open index (see the module header); writes the record unless `write: false`. @throws PlaitError INVALID_ARGUMENT (an unknown option key, a value out of range) before any search. */
 export async function calibrateIndex(index: PlaitIndex, options: CalibrateOptions = {}): Promise<CalibrationResult> {
+  checkOptionKeys(options, CALIBRATE_OPTION_KEYS, 'calibrateIndex option');
   const clock = options.clock ?? (() => performance.now());
   const started = clock();
   const wallStart = performance.now();
