@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { addCorpus, buildIndex, calibrateIndex, closeRerankers, compactIndex, openIndex, readManifest, rerank, updateIndex, commitIdOf, CrossEncoder, PlaitError, Reranker, type PlaitIndex, type SearchOptions } from '../src/index.js';
+import { addCorpus, runPipeline, SearchPipeline, buildIndex, calibrateIndex, closeRerankers, compactIndex, openIndex, readManifest, rerank, updateIndex, commitIdOf, CrossEncoder, PlaitError, Reranker, type PlaitIndex, type SearchOptions } from '../src/index.js';
 import { SEARCH_OPTION_KEYS } from '../src/search/search-options.js';
 import { checkOptionKeys, closestKey, type OptionKeys } from '../src/search/option-keys.js';
 import { SAMPLE } from './helpers/server-fixture.js';
@@ -155,6 +155,16 @@ test('updateIndex, compactIndex, addCorpus and calibrateIndex refuse their typos
   assert.equal(commitIdOf(readManifest(path)), was);
   // Spelt right, a change that changes nothing commits nothing.
   assert.equal(updateIndex(path, { delete: ['no-such-id'] }, { autoCompactShare: 1 }).committed, false);
+});
+
+test('a pipeline\'s run, candidates and runPipeline refuse their typos by name (run had returned hits without text)', async () => {
+  const pipeline = new SearchPipeline(index, 'bm25:10 > late:3');
+  await assert.rejects(pipeline.run('why does bread rise', { includetext: true } as never), unknownKey('pipeline run option', 'includetext', 'includeText'));
+  await assert.rejects(pipeline.candidates('why does bread rise', { includeText: true } as never), unknownKey('pipeline candidates option', 'includeText', null));
+  await assert.rejects(runPipeline(index, 'why does bread rise', 'bm25:10 > late:3', { ltrmodel: null } as never), unknownKey('runPipeline option', 'ltrmodel', 'ltrModel'));
+  const r = await runPipeline(index, 'why does bread rise', 'bm25:10 > late:3', { includeText: true, search: { idfWeighting: true } });
+  assert.equal(r.hits.length, 3);
+  assert.ok(r.hits.every((h) => typeof h.text === 'string' && h.text.length > 0));
 });
 
 test('warmUp and buildIndex refuse their typos by name (warmUp loaded the encoder anyway, buildIndex built with the default threads); nothing is built', async () => {

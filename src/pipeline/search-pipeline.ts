@@ -19,6 +19,7 @@
  */
 import type { QueryRewrite } from '../rewrite/query-rewriter.js';
 import { PlaitError, isPlaitError } from '../errors/index.js';
+import { checkOptionKeys, type OptionKeys } from '../search/option-keys.js';
 import { PlaitIndex, type SearchHit } from '../search/plait-index.js';
 import { localPipelineIndex, type PipelineIndex } from './pipeline-index.js';
 // The caller's reason when it is a PlaitError (a server's TIMEOUT or ABORTED), else TIMEOUT / ABORTED.
@@ -89,6 +90,13 @@ export interface PipelineRunOptions {
   signal?: AbortSignal;
 }
 
+/** PipelineRunOptions' keys (search/option-keys.ts): `pipeline.run(q, { includetext: true })` had returned hits without text. */
+const PIPELINE_RUN_OPTION_KEYS = { includeText: true, signal: true } as const satisfies OptionKeys<PipelineRunOptions>;
+/** runPipeline's keys: the pipeline's and the run's. */
+const RUN_PIPELINE_OPTION_KEYS = {
+  ...PIPELINE_RUN_OPTION_KEYS, crossEncoder: true, breakers: true, breaker: true, search: true, ltrModel: true,
+} as const satisfies OptionKeys<SearchPipelineOptions & PipelineRunOptions>;
+
 const BUDGET = Symbol('budget');
 
 export class SearchPipeline {
@@ -131,7 +139,9 @@ export class SearchPipeline {
     return this.breakers.get(stage);
   }
 
+  /** @throws PlaitError INVALID_ARGUMENT (an unknown option key), ABORTED (the signal), and the stages' errors. */
   async run(query: string, options: PipelineRunOptions = {}): Promise<PipelineResult> {
+    checkOptionKeys(options, PIPELINE_RUN_OPTION_KEYS, 'pipeline run option');
     const t0 = performance.now();
     const { list, reports, orderedBy, degraded, rewrites, missingShards } = await this.runStages(query, options);
     const hits = await this.toHits(list, options.includeText === true, options.signal);
@@ -151,6 +161,7 @@ export class SearchPipeline {
    * sees them: what `plait ltr train` computes features from.
    */
   async candidates(query: string, options: Pick<PipelineRunOptions, 'signal'> = {}): Promise<Candidate[]> {
+    checkOptionKeys(options, { signal: true } as const satisfies OptionKeys<Pick<PipelineRunOptions, 'signal'>>, 'pipeline candidates option');
     return (await this.runStages(query, options)).list;
   }
 
@@ -304,5 +315,7 @@ function throwIfAborted(signal: AbortSignal | undefined): void {
 
 /** One-shot convenience: builds a pipeline and runs one query (breakers then live for this call only). */
 export async function runPipeline(index: PlaitIndex | PipelineIndex, query: string, stages: string | readonly PipelineStage[], options: SearchPipelineOptions & PipelineRunOptions = {}): Promise<PipelineResult> {
-  return new SearchPipeline(index, stages, options).run(query, options);
+  checkOptionKeys(options, RUN_PIPELINE_OPTION_KEYS, 'runPipeline option');
+  const { includeText, signal, ...pipeline } = options;
+  return new SearchPipeline(index, stages, pipeline).run(query, { ...(includeText === undefined ? {} : { includeText }), ...(signal === undefined ? {} : { signal }) });
 }
