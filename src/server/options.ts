@@ -3,12 +3,12 @@
  * `resolveServerOptions` fills in SERVER_DEFAULTS, refuses misspelt names, and validates every
  * value (better-sqlite3's four steps: defaults, arguments, interpretation, result).
  */
-import { PlaitError } from '../index.js';
 import { invalidArgument as invalidArgumentError } from '../errors/index.js';
 import { SERVER_DEFAULTS, THREAD_LIMITS } from '../config/defaults.js';
 import { MAX_TIMER_MS } from '../search/deadline.js';
 import { readSynonyms, type SynonymMap } from '../rewrite/synonyms.js';
 import { availableParallelism } from 'node:os';
+import { checkOptionKeys, type OptionKeys } from '../search/option-keys.js';
 
 export interface ServerOptions {
   host?: string;
@@ -97,12 +97,13 @@ export interface ResolvedServerOptions {
   logDestination: { write(line: string): void } | undefined;
 }
 
-const KNOWN = new Set<string>([
-  'host', 'port', 'maxBodyBytes', 'timeoutMs', 'writeTimeoutMs', 'maxTimeoutMs', 'maxConcurrent', 'maxQueue', 'maxQueueWaitMs', 'retryAfterSeconds',
-  'resultCacheBytes', 'queryCacheBytes', 'maxRerankDocuments', 'maxEncodeTexts', 'drainTimeoutMs', 'scoringWorkers',
-  'encoderThreads', 'abortCheckQueries', 'models', 'quantize', 'crossEncoders', 'ltrModel', 'synonyms', 'refreshIntervalMs', 'apiKey', 'corsOrigins', 'logLevel', 'defaultMetrics',
-  'logDestination',
-]);
+/** ServerOptions' keys (search/option-keys.ts): a misspelt option is refused naming the one meant. */
+const SERVER_OPTION_KEYS = {
+  host: true, port: true, maxBodyBytes: true, timeoutMs: true, writeTimeoutMs: true, maxTimeoutMs: true, maxConcurrent: true, maxQueue: true, maxQueueWaitMs: true, retryAfterSeconds: true,
+  resultCacheBytes: true, queryCacheBytes: true, maxRerankDocuments: true, maxEncodeTexts: true, drainTimeoutMs: true, scoringWorkers: true,
+  encoderThreads: true, abortCheckQueries: true, models: true, quantize: true, crossEncoders: true, ltrModel: true, synonyms: true, refreshIntervalMs: true, apiKey: true, corsOrigins: true, logLevel: true, defaultMetrics: true,
+  logDestination: true,
+} as const satisfies OptionKeys<ServerOptions>;
 
 function int(name: string, v: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
   if (!Number.isInteger(v) || v < min || v > max) throw invalidArgumentError(name, `an integer in [${min}, ${max}]`, v);
@@ -125,7 +126,7 @@ function resolveSynonyms(s: string | SynonymMap | undefined): SynonymMap | null 
 export const SCORING_WORKERS_AUTO_MAX = 4;
 
 export function resolveServerOptions(o: ServerOptions = {}, env: NodeJS.ProcessEnv = process.env): ResolvedServerOptions {
-  for (const k of Object.keys(o)) if (!KNOWN.has(k)) throw new PlaitError('INVALID_ARGUMENT', { message: `unknown server option "${k}"`, name: k });
+  checkOptionKeys(o, SERVER_OPTION_KEYS, 'server option');
   const d = SERVER_DEFAULTS;
   const workers = o.scoringWorkers ?? d.scoringWorkers;
   const maxTimeoutMs = int('maxTimeoutMs', o.maxTimeoutMs ?? d.maxTimeoutMs, 1, MAX_TIMER_MS);
