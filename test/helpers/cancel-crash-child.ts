@@ -16,46 +16,15 @@
  *  With record 1 each file operation of the write's transaction is printed (`op <n> <fn> <phase>`),
  *  so the parent can pick kill points from a dry run.
  *
- * File operations are counted by wrapping node:fs's synchronous calls before plait is imported
- * (module.syncBuiltinESMExports makes the ESM named imports see the wrappers): the index
- * transaction's create / write / fsync / rename / unlink all go through them. A kill is
- * process.kill(process.pid, 'SIGKILL') after the operation returned: a crash between two operations.
+ * File operations are counted by fs-op-counter.ts (node:fs's synchronous calls, wrapped before plait
+ * is imported); a kill is a SIGKILL right after the operation returned: a crash between two operations.
  */
-import fs from 'node:fs';
-import { syncBuiltinESMExports } from 'node:module';
+import { countFsOps, die, say } from './fs-op-counter.js';
 
 const [path, mode, killAtArg, recordArg] = process.argv.slice(2) as [string, 'encoding' | 'encoding-ack' | 'commit', string, string];
-const killAt = Number(killAtArg);
-const record = recordArg === '1';
 /** Documents in the large write: three encoder batches of one passage each. */
 const BIG = 80;
-
-let counting = false;
-let ops = 0;
-let phase = 'write';
-const writeSync = fs.writeSync; // the real one: the child's own lines are not the index's operations
-const say = (line: string): void => {
-  writeSync(1, `${line}\n`); // synchronous: on the pipe before a kill that follows
-};
-const die = (): never => {
-  process.kill(process.pid, 'SIGKILL');
-  throw new Error('unreachable');
-};
-
-type Fn = (...args: never[]) => unknown;
-for (const name of ['openSync', 'writeSync', 'fsyncSync', 'closeSync', 'renameSync', 'rmSync', 'unlinkSync', 'copyFileSync', 'writeFileSync', 'ftruncateSync'] as const) {
-  const real = fs[name] as unknown as Fn;
-  (fs as unknown as Record<string, Fn>)[name] = (...args: never[]) => {
-    const out = real(...args);
-    if (counting) {
-      ops++;
-      if (record) say(`op ${ops} ${name} ${phase}`);
-      if (ops === killAt) die();
-    }
-    return out;
-  };
-}
-syncBuiltinESMExports();
+const counter = countFsOps(Number(killAtArg), recordArg === '1');
 
 const { openIndex, observeTransactions, isPlaitError } = await import('../../src/index.js');
 const index = await openIndex(path, { workers: 0, encoderOptions: { threads: 0 } });
@@ -70,12 +39,12 @@ const controller = new AbortController();
 const docs = Array.from({ length: BIG }, (_, i) => ({ docId: `big-${i}`, title: '', text: text(i) }));
 if (mode === 'commit') {
   observeTransactions((e) => {
-    if (e.phase === 'begin') counting = true;
+    if (e.phase === 'begin') counter.counting = true;
     if (e.phase === 'commitStart') {
-      phase = 'commit';
+      counter.phase = 'commit';
       controller.abort();
     }
-    if (e.phase === 'committed') phase = 'after';
+    if (e.phase === 'committed') counter.phase = 'after';
   });
 } else {
   const from = encoder.encodedTexts!.document;
@@ -89,10 +58,10 @@ if (mode === 'commit') {
 say(`ready ${BIG}`);
 try {
   const r = await index.add(docs, { signal: controller.signal });
-  counting = false;
+  counter.counting = false;
   say(`committed ${r.added}`);
 } catch (e) {
-  counting = false;
+  counter.counting = false;
   say(`aborted ${isPlaitError(e) ? e.code : String(e)}`);
   if (mode === 'encoding-ack') {
     await index.add([{ docId: 'ack-2', title: '', text: 'a second note about kites' }]);
