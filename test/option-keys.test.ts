@@ -157,8 +157,9 @@ test('updateIndex, compactIndex, addCorpus and calibrateIndex refuse their typos
   assert.equal(updateIndex(path, { delete: ['no-such-id'] }, { autoCompactShare: 1 }).committed, false);
 });
 
-test('a pipeline\'s run, candidates and runPipeline refuse their typos by name (run had returned hits without text)', async () => {
+test('a pipeline\'s constructor, run, candidates and runPipeline refuse their typos by name (run had returned hits without text)', async () => {
   const pipeline = new SearchPipeline(index, 'bm25:10 > late:3');
+  assert.throws(() => new SearchPipeline(index, 'bm25:10 > late:3', { crossencoder: null } as never), unknownKey('SearchPipeline option', 'crossencoder', 'crossEncoder'));
   await assert.rejects(pipeline.run('why does bread rise', { includetext: true } as never), unknownKey('pipeline run option', 'includetext', 'includeText'));
   await assert.rejects(pipeline.candidates('why does bread rise', { includeText: true } as never), unknownKey('pipeline candidates option', 'includeText', null));
   await assert.rejects(runPipeline(index, 'why does bread rise', 'bm25:10 > late:3', { ltrmodel: null } as never), unknownKey('runPipeline option', 'ltrmodel', 'ltrModel'));

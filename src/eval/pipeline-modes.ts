@@ -5,7 +5,7 @@
  * degraded at which stage. Latencies include query encoding (a pipeline encodes its own queries),
  * unlike the plain modes, whose queries `plait eval` encodes up front.
  */
-import { SearchPipeline, type SearchPipelineOptions } from '../pipeline/search-pipeline.js';
+import { SearchPipeline, pipelineOptionsOf, type SearchPipelineOptions } from '../pipeline/search-pipeline.js';
 import { stageLabel } from '../pipeline/pipeline-spec.js';
 import type { PlaitIndex } from '../search/plait-index.js';
 import { PlaitError } from '../errors/index.js';
@@ -39,7 +39,7 @@ export async function evaluatePipeline(
   qrels: Qrels,
   options: SearchPipelineOptions & { onProgress?: (done: number, total: number) => void } = {},
 ): Promise<PipelineEvalRow> {
-  const pipeline = new SearchPipeline(index, spec, options);
+  const pipeline = new SearchPipeline(index, spec, pipelineOptionsOf(options));
   const labels = pipeline.stages.map(stageLabel);
   const perStage = labels.map(() => new Float64Array(queries.length));
   const durations = new Float64Array(queries.length);

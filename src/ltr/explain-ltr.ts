@@ -3,7 +3,7 @@
  * over the model's candidate list, as the ltr stage computes them) and each feature's contribution
  * to the score by per-tree path gains (tree-model.ts; bias + contributions = score).
  */
-import { SearchPipeline, type SearchPipelineOptions } from '../pipeline/search-pipeline.js';
+import { SearchPipeline, pipelineOptionsOf, type SearchPipelineOptions } from '../pipeline/search-pipeline.js';
 import type { Candidate } from '../pipeline/stages.js';
 import type { PlaitIndex } from '../search/plait-index.js';
 import { LTR_DEFAULTS } from '../config/defaults.js';
@@ -32,7 +32,7 @@ export async function explainLtr(
   options: Omit<SearchPipelineOptions, 'ltrModel'> & { candidates?: string } = {},
 ): Promise<LtrDocExplanation> {
   if (index.docstore.docIdToRowid(docId) === null) throw new PlaitError('INVALID_INPUT', { message: `unknown document id "${docId}"`, docId });
-  const pipeline = new SearchPipeline(index, options.candidates ?? model.file.candidates ?? LTR_DEFAULTS.candidates, options);
+  const pipeline = new SearchPipeline(index, options.candidates ?? model.file.candidates ?? LTR_DEFAULTS.candidates, pipelineOptionsOf(options));
   const list: Candidate[] = await pipeline.candidates(query);
   let at = list.findIndex((c) => c.docId === docId);
   const inCandidates = at >= 0;

@@ -6,7 +6,7 @@
  * pipeline and the training run.
  */
 import { LTR_DEFAULTS } from '../config/defaults.js';
-import { SearchPipeline, type SearchPipelineOptions } from '../pipeline/search-pipeline.js';
+import { SearchPipeline, pipelineOptionsOf, type SearchPipelineOptions } from '../pipeline/search-pipeline.js';
 import type { PlaitIndex } from '../search/plait-index.js';
 import type { Qrels } from '../eval/qrels.js';
 import type { EvalQuery } from '../eval/queries.js';
@@ -28,7 +28,7 @@ export interface CollectOptions extends Omit<SearchPipelineOptions, 'ltrModel'> 
  * @throws PlaitError INVALID_ARGUMENT (a candidate pipeline with an ltr stage), and the pipeline's errors.
  */
 export async function collectLtrGroups(index: PlaitIndex, queries: readonly EvalQuery[], qrels: Qrels, options: CollectOptions = {}): Promise<{ groups: LtrGroup[]; features: string[]; candidates: string }> {
-  const pipeline = new SearchPipeline(index, options.candidates ?? LTR_DEFAULTS.candidates, options);
+  const pipeline = new SearchPipeline(index, options.candidates ?? LTR_DEFAULTS.candidates, pipelineOptionsOf(options));
   if (pipeline.stages.some((s) => s.stage === 'ltr')) throw new PlaitError('INVALID_ARGUMENT', { message: `the candidate pipeline "${pipeline.spec}" has an ltr stage (give the stages before it)`, name: 'candidates' });
   const features = featureNames(options.metadataFields, pipeline.stages.some((s) => s.stage === 'cross'));
   const judged = queries.filter((q) => qrels.has(q.id));

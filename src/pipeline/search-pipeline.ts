@@ -92,10 +92,15 @@ export interface PipelineRunOptions {
 
 /** PipelineRunOptions' keys (search/option-keys.ts): `pipeline.run(q, { includetext: true })` had returned hits without text. */
 const PIPELINE_RUN_OPTION_KEYS = { includeText: true, signal: true } as const satisfies OptionKeys<PipelineRunOptions>;
+/** SearchPipelineOptions' keys: `new SearchPipeline(i, spec, { crossencoder })` had failed later, saying a cross stage needs a cross-encoder. */
+const SEARCH_PIPELINE_OPTION_KEYS = { crossEncoder: true, breakers: true, breaker: true, search: true, ltrModel: true } as const satisfies OptionKeys<SearchPipelineOptions>;
+/** The SearchPipelineOptions part of a wider options object (a caller's own keys left out), for the constructor. */
+export function pipelineOptionsOf(o: SearchPipelineOptions): SearchPipelineOptions {
+  return Object.fromEntries(Object.entries(o).filter(([k]) => Object.hasOwn(SEARCH_PIPELINE_OPTION_KEYS, k))) as SearchPipelineOptions;
+}
+
 /** runPipeline's keys: the pipeline's and the run's. */
-const RUN_PIPELINE_OPTION_KEYS = {
-  ...PIPELINE_RUN_OPTION_KEYS, crossEncoder: true, breakers: true, breaker: true, search: true, ltrModel: true,
-} as const satisfies OptionKeys<SearchPipelineOptions & PipelineRunOptions>;
+const RUN_PIPELINE_OPTION_KEYS = { ...SEARCH_PIPELINE_OPTION_KEYS, ...PIPELINE_RUN_OPTION_KEYS } as const satisfies OptionKeys<SearchPipelineOptions & PipelineRunOptions>;
 
 const BUDGET = Symbol('budget');
 
@@ -106,14 +111,15 @@ export class SearchPipeline {
   private readonly breakers = new Map<StageName, CircuitBreaker>();
 
   /**
-   * @throws PlaitError INVALID_ARGUMENT (a bad spec; a cross stage without a cross-encoder; an ltr
-   * stage without a model), LTR_FEATURE_MISSING.
+   * @throws PlaitError INVALID_ARGUMENT (an unknown option key; a bad spec; a cross stage without a
+   * cross-encoder; an ltr stage without a model), LTR_FEATURE_MISSING.
    */
   constructor(
     index: PlaitIndex | PipelineIndex,
     stages: string | readonly PipelineStage[],
     private readonly options: SearchPipelineOptions = {},
   ) {
+    checkOptionKeys(options, SEARCH_PIPELINE_OPTION_KEYS, 'SearchPipeline option');
     this.index = index instanceof PlaitIndex ? localPipelineIndex(index) : index;
     this.stages = typeof stages === 'string' ? parsePipeline(stages) : validateStages(stages);
     if (this.stages.some((s) => s.stage === 'cross') && options.crossEncoder === undefined) {
@@ -316,6 +322,6 @@ function throwIfAborted(signal: AbortSignal | undefined): void {
 /** One-shot convenience: builds a pipeline and runs one query (breakers then live for this call only). */
 export async function runPipeline(index: PlaitIndex | PipelineIndex, query: string, stages: string | readonly PipelineStage[], options: SearchPipelineOptions & PipelineRunOptions = {}): Promise<PipelineResult> {
   checkOptionKeys(options, RUN_PIPELINE_OPTION_KEYS, 'runPipeline option');
-  const { includeText, signal, ...pipeline } = options;
-  return new SearchPipeline(index, stages, pipeline).run(query, { ...(includeText === undefined ? {} : { includeText }), ...(signal === undefined ? {} : { signal }) });
+  const { includeText, signal } = options;
+  return new SearchPipeline(index, stages, pipelineOptionsOf(options)).run(query, { ...(includeText === undefined ? {} : { includeText }), ...(signal === undefined ? {} : { signal }) });
 }
