@@ -101,7 +101,7 @@ const INDEX_RERANK_OPTION_KEYS = { topK: true, idfWeighting: true, includeText: 
 /** rerankEncoded's options; its keys (option-keys.ts): `rerankEncoded(e, ids, { topk: 1 })` had scored every id. */
 export type RerankEncodedOptions = Pick<EncodedSearchOptions, 'topK' | 'idfWeighting' | 'includeText' | 'globalStats' | 'prfRows'>;
 const RERANK_ENCODED_OPTION_KEYS = { topK: true, idfWeighting: true, includeText: true, globalStats: true, prfRows: true } as const satisfies OptionKeys<RerankEncodedOptions>;
-const ENCODED_SEARCH_OPTION_KEYS = { ...SEARCH_OPTION_KEYS, rewritten: true, prfRows: true } as const satisfies OptionKeys<EncodedSearchOptions>;
+export const ENCODED_SEARCH_OPTION_KEYS = { ...SEARCH_OPTION_KEYS, rewritten: true, prfRows: true } as const satisfies OptionKeys<EncodedSearchOptions>;
 
 /** A resolved search that may carry PRF rows chosen elsewhere (EncodedSearchOptions.prfRows). */
 type ResolvedWithRows = ResolvedSearch & { prfRows?: PrfRows };
