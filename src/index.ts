@@ -296,3 +296,4 @@ export { shardCountFor } from './cluster/sharded-build.js';
 export type { CrossRerankOptions } from './rerank/cross-encoder/index.js';
 export type { RerankEncodedOptions } from './search/plait-index.js';
 export type { CompactOptions } from './mutate/index-updater.js';
+export type { ClusterDeletion } from './cluster/cluster-writer.js';
