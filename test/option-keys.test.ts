@@ -13,11 +13,13 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { addCorpus, runPipeline, SearchPipeline, buildIndex, calibrateIndex, closeRerankers, compactIndex, openIndex, readManifest, rerank, updateIndex, commitIdOf, CrossEncoder, PlaitError, Reranker, type PlaitIndex, type SearchOptions } from '../src/index.js';
+import { addCorpus, evaluateRun, buildIndexFromEmbeddings, runPipeline, SearchPipeline, buildIndex, calibrateIndex, closeRerankers, compactIndex, openIndex, readManifest, rerank, updateIndex, commitIdOf, CrossEncoder, PlaitError, Reranker, type PlaitIndex, type SearchOptions } from '../src/index.js';
 import { SEARCH_OPTION_KEYS } from '../src/search/search-options.js';
 import { checkOptionKeys, closestKey, type OptionKeys } from '../src/search/option-keys.js';
 import { SAMPLE } from './helpers/server-fixture.js';
 import { makeTinyCrossEncoder } from './helpers/tiny-cross-encoder.js';
+import type { Run } from '../src/eval/run.js';
+import type { Qrels } from '../src/eval/qrels.js';
 
 let dir: string;
 let index: PlaitIndex;
@@ -166,6 +168,17 @@ test('a pipeline\'s constructor, run, candidates and runPipeline refuse their ty
   const r = await runPipeline(index, 'why does bread rise', 'bm25:10 > late:3', { includeText: true, search: { idfWeighting: true } });
   assert.equal(r.hits.length, 3);
   assert.ok(r.hits.every((h) => typeof h.text === 'string' && h.text.length > 0));
+});
+
+test('evaluateRun and buildIndexFromEmbeddings refuse their typos by name (BEIR\'s identical-id rule had stayed on; a build had used the default iterations)', async () => {
+  const run: Run = new Map([['q1', [{ docId: 'd1', score: 1 }]]]);
+  const qrels: Qrels = new Map([['q1', new Map([['d1', 1]])]]);
+  assert.throws(() => evaluateRun(run, qrels, { ignoreIdenticalIDs: false } as never), unknownKey('evaluateRun option', 'ignoreIdenticalIDs', 'ignoreIdenticalIds'));
+  assert.equal(evaluateRun(run, qrels, { order: 'as-given' }).mean['ndcg@10'], 1);
+  const target = join(dir, 'typo-embeddings');
+  const source = { nPassages: 1, dim: 4, vocabSize: 0, embed: () => Promise.reject(new Error('not reached')) };
+  await assert.rejects(buildIndexFromEmbeddings(source as never, { index: target, kmeansiters: 4 } as never), unknownKey('buildIndexFromEmbeddings option', 'kmeansiters', 'kmeansIters'));
+  assert.equal(existsSync(target), false);
 });
 
 test('warmUp and buildIndex refuse their typos by name (warmUp loaded the encoder anyway, buildIndex built with the default threads); nothing is built', async () => {
