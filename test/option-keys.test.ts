@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { addCorpus, evaluateRun, buildIndexFromEmbeddings, runPipeline, SearchPipeline, buildIndex, calibrateIndex, closeRerankers, compactIndex, openIndex, readManifest, rerank, updateIndex, commitIdOf, CrossEncoder, PlaitError, Reranker, type PlaitIndex, type SearchOptions } from '../src/index.js';
+import { addCorpus, collectLtrGroups, trainXgboost, evaluateRun, buildIndexFromEmbeddings, runPipeline, SearchPipeline, buildIndex, calibrateIndex, closeRerankers, compactIndex, openIndex, readManifest, rerank, updateIndex, commitIdOf, CrossEncoder, PlaitError, Reranker, type PlaitIndex, type SearchOptions } from '../src/index.js';
 import { SEARCH_OPTION_KEYS } from '../src/search/search-options.js';
 import { checkOptionKeys, closestKey, type OptionKeys } from '../src/search/option-keys.js';
 import { SAMPLE } from './helpers/server-fixture.js';
@@ -179,6 +179,11 @@ test('evaluateRun and buildIndexFromEmbeddings refuse their typos by name (BEIR\
   const source = { nPassages: 1, dim: 4, vocabSize: 0, embed: () => Promise.reject(new Error('not reached')) };
   await assert.rejects(buildIndexFromEmbeddings(source as never, { index: target, kmeansiters: 4 } as never), unknownKey('buildIndexFromEmbeddings option', 'kmeansiters', 'kmeansIters'));
   assert.equal(existsSync(target), false);
+});
+
+test('collectLtrGroups and trainXgboost refuse their typos by name before any search or training', async () => {
+  await assert.rejects(collectLtrGroups(index, [], new Map(), { metadatafields: ['year'] } as never), unknownKey('collectLtrGroups option', 'metadatafields', 'metadataFields'));
+  await assert.rejects(trainXgboost([], 1, { maxdepth: 3 } as never), unknownKey('LTR training option', 'maxdepth', 'maxDepth'));
 });
 
 test('warmUp and buildIndex refuse their typos by name (warmUp loaded the encoder anyway, buildIndex built with the default threads); nothing is built', async () => {

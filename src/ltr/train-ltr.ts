@@ -11,6 +11,7 @@ import type { PlaitIndex } from '../search/plait-index.js';
 import type { Qrels } from '../eval/qrels.js';
 import type { EvalQuery } from '../eval/queries.js';
 import { PlaitError } from '../errors/index.js';
+import { checkOptionKeys, type OptionKeys } from '../search/option-keys.js';
 import { LTR_FEATURE_SET_VERSION, computeFeatures, featureNames } from './features.js';
 import { LTR_MODEL_FORMAT, LTR_MODEL_VERSION, LtrModel } from './ltr-model.js';
 import { trainXgboost, type LtrGroup, type XgboostTrainOptions } from './xgboost-train.js';
@@ -23,11 +24,17 @@ export interface CollectOptions extends Omit<SearchPipelineOptions, 'ltrModel'> 
   onProgress?: (done: number, total: number) => void;
 }
 
+/** CollectOptions' keys (search/option-keys.ts): `{ metadatafields: ['year'] }` had trained without those features. */
+const COLLECT_OPTION_KEYS = {
+  crossEncoder: true, breakers: true, breaker: true, search: true, candidates: true, metadataFields: true, onProgress: true,
+} as const satisfies OptionKeys<CollectOptions>;
+
 /**
  * One group per query that has judgments: its candidates, feature rows and labels.
- * @throws PlaitError INVALID_ARGUMENT (a candidate pipeline with an ltr stage), and the pipeline's errors.
+ * @throws PlaitError INVALID_ARGUMENT (an unknown option key; a candidate pipeline with an ltr stage), and the pipeline's errors.
  */
 export async function collectLtrGroups(index: PlaitIndex, queries: readonly EvalQuery[], qrels: Qrels, options: CollectOptions = {}): Promise<{ groups: LtrGroup[]; features: string[]; candidates: string }> {
+  checkOptionKeys(options, COLLECT_OPTION_KEYS, 'collectLtrGroups option');
   const pipeline = new SearchPipeline(index, options.candidates ?? LTR_DEFAULTS.candidates, pipelineOptionsOf(options));
   if (pipeline.stages.some((s) => s.stage === 'ltr')) throw new PlaitError('INVALID_ARGUMENT', { message: `the candidate pipeline "${pipeline.spec}" has an ltr stage (give the stages before it)`, name: 'candidates' });
   const features = featureNames(options.metadataFields, pipeline.stages.some((s) => s.stage === 'cross'));

@@ -30,6 +30,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LTR_DEFAULTS } from '../config/defaults.js';
 import { PlaitError, invalidArgument } from '../errors/index.js';
+import { checkOptionKeys, type OptionKeys } from '../search/option-keys.js';
 import { seededShuffle } from './query-folds.js';
 
 /** One training query: its candidates' feature rows (row-major, n × features) and graded labels. */
@@ -54,6 +55,11 @@ export interface XgboostTrainOptions {
   /** The XGBoost program (default $PLAIT_XGBOOST, else `xgboost`). */
   program?: string;
 }
+
+/** XgboostTrainOptions' keys (search/option-keys.ts): `{ max_depth: 3 }` had trained with the default depth. */
+const XGBOOST_TRAIN_OPTION_KEYS = {
+  objective: true, eta: true, maxDepth: true, minChildWeight: true, maxRounds: true, earlyStoppingRounds: true, validFraction: true, evalMetric: true, seed: true, program: true,
+} as const satisfies OptionKeys<XgboostTrainOptions>;
 
 export interface XgboostTrainResult {
   /** XGBoost's JSON model of the kept rounds. */
@@ -132,9 +138,10 @@ function positive(name: string, v: number, integer = false): number {
 
 /**
  * Trains a LambdaMART model on judged query groups (see the module header).
- * @throws PlaitError INVALID_ARGUMENT (options; fewer than 2 usable queries), LTR_TRAIN_FAILED.
+ * @throws PlaitError INVALID_ARGUMENT (options, an unknown key among them; fewer than 2 usable queries), LTR_TRAIN_FAILED.
  */
 export async function trainXgboost(groups: readonly LtrGroup[], nFeatures: number, options: XgboostTrainOptions = {}): Promise<XgboostTrainResult> {
+  checkOptionKeys(options, XGBOOST_TRAIN_OPTION_KEYS, 'LTR training option');
   const o = {
     objective: options.objective ?? LTR_DEFAULTS.objective,
     eta: positive('eta', options.eta ?? LTR_DEFAULTS.eta),
