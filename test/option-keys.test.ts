@@ -18,7 +18,9 @@ import { SEARCH_OPTION_KEYS } from '../src/search/search-options.js';
 import { checkOptionKeys, closestKey, type OptionKeys } from '../src/search/option-keys.js';
 import { SAMPLE } from './helpers/server-fixture.js';
 import { makeTinyCrossEncoder } from './helpers/tiny-cross-encoder.js';
-import type { Run } from '../src/eval/run.js';
+import { formatRun, parseRun, type Run } from '../src/eval/run.js';
+import { parseQrels } from '../src/eval/qrels.js';
+import { parseQueries } from '../src/eval/queries.js';
 import type { Qrels } from '../src/eval/qrels.js';
 
 let dir: string;
@@ -184,6 +186,14 @@ test('evaluateRun and buildIndexFromEmbeddings refuse their typos by name (BEIR\
 test('collectLtrGroups and trainXgboost refuse their typos by name before any search or training', async () => {
   await assert.rejects(collectLtrGroups(index, [], new Map(), { metadatafields: ['year'] } as never), unknownKey('collectLtrGroups option', 'metadatafields', 'metadataFields'));
   await assert.rejects(trainXgboost([], 1, { maxdepth: 3 } as never), unknownKey('LTR training option', 'maxdepth', 'maxDepth'));
+});
+
+test('the eval readers and the run writer refuse their typos by name', () => {
+  assert.throws(() => parseQrels('q1\t0\td1\t1\n', { fromat: 'trec' } as never), unknownKey('qrels reader option', 'fromat', 'format'));
+  assert.throws(() => parseQueries('{"_id":"q1","text":"x"}\n', { onskip: () => {} } as never), unknownKey('queries reader option', 'onskip', 'onSkip'));
+  assert.throws(() => parseRun('q1 Q0 d1 1 1.0 t\n', { files: 'x' } as never), unknownKey('run reader option', 'files', 'file'));
+  assert.throws(() => formatRun(new Map(), { Tag: 'x' } as never), unknownKey('run writer option', 'Tag', 'tag'));
+  assert.equal(formatRun(new Map([['q1', [{ docId: 'd1', score: 1 }]]]), { tag: 'x' }).trim().split(/\s+/).at(-1), 'x');
 });
 
 test('warmUp and buildIndex refuse their typos by name (warmUp loaded the encoder anyway, buildIndex built with the default threads); nothing is built', async () => {
