@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { addCorpus, collectLtrGroups, trainXgboost, evaluateRun, buildIndexFromEmbeddings, runPipeline, SearchPipeline, buildIndex, calibrateIndex, closeRerankers, compactIndex, openIndex, readManifest, rerank, updateIndex, commitIdOf, CrossEncoder, PlaitError, Reranker, type PlaitIndex, type SearchOptions } from '../src/index.js';
+import { addCorpus, drawPseudoQueries, queryLogSample, collectLtrGroups, trainXgboost, evaluateRun, buildIndexFromEmbeddings, runPipeline, SearchPipeline, buildIndex, calibrateIndex, closeRerankers, compactIndex, openIndex, readManifest, rerank, updateIndex, commitIdOf, CrossEncoder, PlaitError, Reranker, type PlaitIndex, type SearchOptions } from '../src/index.js';
 import { SEARCH_OPTION_KEYS } from '../src/search/search-options.js';
 import { checkOptionKeys, closestKey, type OptionKeys } from '../src/search/option-keys.js';
 import { SAMPLE } from './helpers/server-fixture.js';
@@ -194,6 +194,12 @@ test('the eval readers and the run writer refuse their typos by name', () => {
   assert.throws(() => parseRun('q1 Q0 d1 1 1.0 t\n', { files: 'x' } as never), unknownKey('run reader option', 'files', 'file'));
   assert.throws(() => formatRun(new Map(), { Tag: 'x' } as never), unknownKey('run writer option', 'Tag', 'tag'));
   assert.equal(formatRun(new Map([['q1', [{ docId: 'd1', score: 1 }]]]), { tag: 'x' }).trim().split(/\s+/).at(-1), 'x');
+});
+
+test('drawPseudoQueries and queryLogSample refuse their typos by name', () => {
+  assert.throws(() => drawPseudoQueries(index.docstore, { queries: 5 } as never), unknownKey('pseudo-query option', 'queries', null));
+  assert.throws(() => queryLogSample(['a', 'b'], { Count: 1 } as never), unknownKey('pseudo-query option', 'Count', 'count'));
+  assert.equal(queryLogSample(['a', 'b', 'c'], { count: 2, seed: 1 }).length, 2);
 });
 
 test('warmUp and buildIndex refuse their typos by name (warmUp loaded the encoder anyway, buildIndex built with the default threads); nothing is built', async () => {
