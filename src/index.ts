@@ -297,3 +297,4 @@ export type { CrossRerankOptions } from './rerank/cross-encoder/index.js';
 export type { RerankEncodedOptions } from './search/plait-index.js';
 export type { CompactOptions } from './mutate/index-updater.js';
 export type { ClusterDeletion } from './cluster/cluster-writer.js';
+export type { ExplainLtrOptions } from './ltr/explain-ltr.js';

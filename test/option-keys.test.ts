@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { addCorpus, drawPseudoQueries, queryLogSample, collectLtrGroups, trainXgboost, evaluateRun, buildIndexFromEmbeddings, runPipeline, SearchPipeline, buildIndex, calibrateIndex, closeRerankers, compactIndex, openIndex, readManifest, rerank, updateIndex, commitIdOf, CrossEncoder, PlaitError, Reranker, type PlaitIndex, type SearchOptions } from '../src/index.js';
+import { addCorpus, explainLtr, drawPseudoQueries, queryLogSample, collectLtrGroups, trainXgboost, evaluateRun, buildIndexFromEmbeddings, runPipeline, SearchPipeline, buildIndex, calibrateIndex, closeRerankers, compactIndex, openIndex, readManifest, rerank, updateIndex, commitIdOf, CrossEncoder, PlaitError, Reranker, type PlaitIndex, type SearchOptions } from '../src/index.js';
 import { SEARCH_OPTION_KEYS } from '../src/search/search-options.js';
 import { checkOptionKeys, closestKey, type OptionKeys } from '../src/search/option-keys.js';
 import { SAMPLE } from './helpers/server-fixture.js';
@@ -183,9 +183,10 @@ test('evaluateRun and buildIndexFromEmbeddings refuse their typos by name (BEIR\
   assert.equal(existsSync(target), false);
 });
 
-test('collectLtrGroups and trainXgboost refuse their typos by name before any search or training', async () => {
+test('collectLtrGroups, trainXgboost and explainLtr refuse their typos by name before any search or training', async () => {
   await assert.rejects(collectLtrGroups(index, [], new Map(), { metadatafields: ['year'] } as never), unknownKey('collectLtrGroups option', 'metadatafields', 'metadataFields'));
   await assert.rejects(trainXgboost([], 1, { maxdepth: 3 } as never), unknownKey('LTR training option', 'maxdepth', 'maxDepth'));
+  await assert.rejects(explainLtr(index, null as never, 'why does bread rise', 'bread-yeast', { candidate: 'bm25:10' } as never), unknownKey('explainLtr option', 'candidate', 'candidates'));
 });
 
 test('the eval readers and the run writer refuse their typos by name', () => {

@@ -8,6 +8,7 @@ import type { Candidate } from '../pipeline/stages.js';
 import type { PlaitIndex } from '../search/plait-index.js';
 import { LTR_DEFAULTS } from '../config/defaults.js';
 import { PlaitError } from '../errors/index.js';
+import { checkOptionKeys, type OptionKeys } from '../search/option-keys.js';
 import type { LtrExplanation, LtrModel } from './ltr-model.js';
 
 export interface LtrDocExplanation extends LtrExplanation {
@@ -21,16 +22,22 @@ export interface LtrDocExplanation extends LtrExplanation {
   rank: number;
 }
 
+/** explainLtr's options: the candidate pipeline's (the model is the second argument) and its spec. */
+export type ExplainLtrOptions = Omit<SearchPipelineOptions, 'ltrModel'> & { candidates?: string };
+/** Its keys (search/option-keys.ts): `{ candidate: 'bm25:100' }` had explained over the model's own candidates. */
+const EXPLAIN_LTR_OPTION_KEYS = { crossEncoder: true, breakers: true, breaker: true, search: true, candidates: true } as const satisfies OptionKeys<ExplainLtrOptions>;
+
 /**
- * @throws PlaitError INVALID_INPUT (unknown docId), the candidate pipeline's errors.
+ * @throws PlaitError INVALID_ARGUMENT (an unknown option key), INVALID_INPUT (unknown docId), the candidate pipeline's errors.
  */
 export async function explainLtr(
   index: PlaitIndex,
   model: LtrModel,
   query: string,
   docId: string,
-  options: Omit<SearchPipelineOptions, 'ltrModel'> & { candidates?: string } = {},
+  options: ExplainLtrOptions = {},
 ): Promise<LtrDocExplanation> {
+  checkOptionKeys(options, EXPLAIN_LTR_OPTION_KEYS, 'explainLtr option');
   if (index.docstore.docIdToRowid(docId) === null) throw new PlaitError('INVALID_INPUT', { message: `unknown document id "${docId}"`, docId });
   const pipeline = new SearchPipeline(index, options.candidates ?? model.file.candidates ?? LTR_DEFAULTS.candidates, pipelineOptionsOf(options));
   const list: Candidate[] = await pipeline.candidates(query);
