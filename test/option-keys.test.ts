@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { addCorpus, explainLtr, drawPseudoQueries, queryLogSample, collectLtrGroups, trainXgboost, evaluateRun, buildIndexFromEmbeddings, runPipeline, SearchPipeline, buildIndex, calibrateIndex, closeRerankers, compactIndex, openIndex, readManifest, rerank, updateIndex, commitIdOf, CrossEncoder, PlaitError, Reranker, type PlaitIndex, type SearchOptions } from '../src/index.js';
+import { addCorpus, countDocuments, openCorpus, explainLtr, drawPseudoQueries, queryLogSample, collectLtrGroups, trainXgboost, evaluateRun, buildIndexFromEmbeddings, runPipeline, SearchPipeline, buildIndex, calibrateIndex, closeRerankers, compactIndex, openIndex, readManifest, rerank, updateIndex, commitIdOf, CrossEncoder, PlaitError, Reranker, type PlaitIndex, type SearchOptions } from '../src/index.js';
 import { SEARCH_OPTION_KEYS } from '../src/search/search-options.js';
 import { checkOptionKeys, closestKey, type OptionKeys } from '../src/search/option-keys.js';
 import { SAMPLE } from './helpers/server-fixture.js';
@@ -201,6 +201,14 @@ test('drawPseudoQueries and queryLogSample refuse their typos by name', () => {
   assert.throws(() => drawPseudoQueries(index.docstore, { queries: 5 } as never), unknownKey('pseudo-query option', 'queries', null));
   assert.throws(() => queryLogSample(['a', 'b'], { Count: 1 } as never), unknownKey('pseudo-query option', 'Count', 'count'));
   assert.equal(queryLogSample(['a', 'b', 'c'], { count: 2, seed: 1 }).length, 2);
+});
+
+test('openCorpus and countDocuments refuse their typos by name (the default id fields had been read); a build hands the reader only its own keys', async () => {
+  await assert.rejects(openCorpus(SAMPLE, { idfield: 'id' } as never), unknownKey('corpus reader option', 'idfield', 'idField'));
+  await assert.rejects(countDocuments(SAMPLE, { tsvheader: true } as never), unknownKey('corpus reader option', 'tsvheader', 'tsvHeader'));
+  let n = 0;
+  for await (const _ of await openCorpus(SAMPLE, { format: 'jsonl', skipInvalid: true })) n++;
+  assert.equal(n, await countDocuments(SAMPLE, { format: 'jsonl' }));
 });
 
 test('warmUp and buildIndex refuse their typos by name (warmUp loaded the encoder anyway, buildIndex built with the default threads); nothing is built', async () => {

@@ -13,7 +13,7 @@ import { createEncoder } from '../encoder/create-encoder.js';
 import type { Encoder, EncoderOptions } from '../encoder/types.js';
 import { PlaitError } from '../errors/index.js';
 import { checkOptionKeys, type OptionKeys } from '../search/option-keys.js';
-import { emptyCorpusError, openCorpus } from '../indexer/corpus/index.js';
+import { CORPUS_READER_OPTION_KEYS, corpusReaderOptionsOf, emptyCorpusError, openCorpus } from '../indexer/corpus/index.js';
 import type { CorpusInput, CorpusReadReport, CorpusReaderOptions } from '../indexer/corpus/types.js';
 import type { DocumentInput } from '../docstore/types.js';
 import type { MetadataFilter } from '../docstore/metadata-filter.js';
@@ -42,7 +42,7 @@ export interface ClusterWriteResult {
 /** ClusterAddOptions' keys (search/option-keys.ts): `addCorpusToCluster(nc, c, f, { batchdocuments: 10 })` had written in the default batches. */
 const CLUSTER_ADD_OPTION_KEYS = {
   encoder: true, encoderOptions: true, batchDocuments: true,
-  format: true, idField: true, textField: true, titleField: true, metadataField: true, tsvHeader: true, skipInvalid: true, onWarning: true,
+  ...CORPUS_READER_OPTION_KEYS,
 } as const satisfies OptionKeys<ClusterAddOptions>;
 
 /** What deleteFromCluster deletes; its keys: `{ ids, filtr }` had deleted the ids and ignored the filter. */
@@ -72,7 +72,7 @@ export async function addCorpusToCluster(nc: NatsConnection, root: string, input
   const acks: WriteAck[] = [];
   let documents = 0;
   try {
-    const corpus = await openCorpus(input, options);
+    const corpus = await openCorpus(input, corpusReaderOptionsOf(options));
     let batch: DocumentInput[] = [];
     const flush = async (): Promise<void> => {
       if (batch.length === 0) return;

@@ -33,7 +33,7 @@ import { resolveIndexPath } from '../format/index-path.js';
 import { loadIndexData } from '../format/index-reader.js';
 import { commitIdOf } from '../format/index-transaction.js';
 import { discardBuildDir, publishIndex, temporaryBuildDir } from '../format/publish.js';
-import { openCorpus } from '../indexer/corpus/index.js';
+import { corpusReaderOptionsOf, openCorpus } from '../indexer/corpus/index.js';
 import { DocStoreWriter } from '../docstore/index.js';
 import { compressPassages, type EmbeddingSource } from '../indexer/compress-passages.js';
 import { IndexWriter } from '../indexer/index-writer.js';
@@ -76,7 +76,7 @@ const SHARDED_BUILD_OPTION_KEYS = { ...BUILD_OPTION_KEYS, shards: true, unsharde
  */
 export async function shardCountFor(input: string | readonly string[], options: BuildOptions, requested: number): Promise<number> {
   let documents = 0;
-  for await (const _ of await openCorpus(input, { ...options, onWarning: () => {} })) if (++documents >= requested) break;
+  for await (const _ of await openCorpus(input, { ...corpusReaderOptionsOf(options), onWarning: () => {} })) if (++documents >= requested) break;
   return documents > 0 && documents < requested ? documents : requested;
 }
 
@@ -131,7 +131,7 @@ export async function buildShardedIndex(input: string | readonly string[], optio
 
     // 1. Read and split; each document stored in its shard and in the whole (the corpus-wide pid
     //    order is the reading order; pidShard remembers each passage's shard).
-    const corpus = await openCorpus(input, options);
+    const corpus = await openCorpus(input, corpusReaderOptionsOf(options));
     let pidShard: Uint16Array = new Uint16Array(1024);
     const docsPerShard = new Array<number>(n).fill(0);
     let nDocs = 0;

@@ -9,7 +9,7 @@ import type { Encoder, EncoderOptions } from '../encoder/types.js';
 import { checkSignal, isPlaitError, type PlaitError } from '../errors/index.js';
 import { readManifest } from '../format/index-reader.js';
 import { locateIndex } from '../format/index-path.js';
-import { emptyCorpusError, openCorpus } from '../indexer/corpus/index.js';
+import { CORPUS_READER_OPTION_KEYS, corpusReaderOptionsOf, emptyCorpusError, openCorpus } from '../indexer/corpus/index.js';
 import type { CorpusInput, CorpusReadReport, CorpusReaderOptions } from '../indexer/corpus/types.js';
 import { checkModel } from '../search/model-check.js';
 import { checkOptionKeys, type OptionKeys } from '../search/option-keys.js';
@@ -35,7 +35,7 @@ export interface AddCorpusOptions extends CorpusReaderOptions, LockWaitOptions {
 /** AddCorpusOptions' keys (search/option-keys.ts): `addCorpus(i, c, { noreplace: true })` had replaced indexed documents without a word. */
 const ADD_CORPUS_OPTION_KEYS = {
   noReplace: true, encoder: true, encoderOptions: true, onProgress: true,
-  format: true, idField: true, textField: true, titleField: true, metadataField: true, tsvHeader: true, skipInvalid: true, onWarning: true,
+  ...CORPUS_READER_OPTION_KEYS,
   lockWaitMs: true, onLockWait: true, signal: true,
 } as const satisfies OptionKeys<AddCorpusOptions>;
 
@@ -94,7 +94,7 @@ export async function addCorpus(index: string, input: CorpusInput, options: AddC
   const encoder = options.encoder ?? (await createEncoder(manifest.modelSpec, options.encoderOptions ?? {}));
   try {
     checkModel(manifest.model, encoder.info);
-    const corpus = await openCorpus(input, options);
+    const corpus = await openCorpus(input, corpusReaderOptionsOf(options));
     const docs: DocumentInput[] = [];
     const sources: Array<{ file: string; line: number }> = [];
     for await (const d of corpus) {
