@@ -33,7 +33,7 @@ test('plait serve --help shows each limit\'s default from SERVER_DEFAULTS', () =
   const d = SERVER_DEFAULTS;
   const expected: [string, string][] = [
     ['--port', String(d.port)],
-    ['--workers', `one per core, at most ${SCORING_WORKERS_AUTO_MAX}`],
+    ['--workers', 'auto'],
     ['--encoder-threads', String(d.encoderThreads)],
     ['--max-concurrent', String(d.maxConcurrent)],
     ['--max-queue', String(d.maxQueue)],
@@ -45,7 +45,7 @@ test('plait serve --help shows each limit\'s default from SERVER_DEFAULTS', () =
     ['--query-cache-mb', String(d.queryCacheBytes / (1 << 20))],
   ];
   for (const [flag, shown] of expected) assert.ok(described(serve, flag).endsWith(`(default: ${shown})`), `${flag}: ${described(serve, flag)}`);
-  // The values commander passes on when an option is left out are the server's own defaults (0 workers: auto).
+  // The values commander passes on when an option is left out are the server's own defaults (workers: auto).
   const o = serve.opts();
   assert.deepEqual(
     [o['maxConcurrent'], o['maxQueue'], o['maxQueueWaitMs'], o['timeoutMs'], o['drainTimeoutMs'], o['maxBodyBytes'], o['workers'], o['encoderThreads']],
@@ -68,7 +68,7 @@ test('other commands name the defaults of the defaults module: cross-encoder thr
   }
 });
 
-test('every thread-count option names its range 0–THREAD_LIMITS.maxThreads, and serve --workers 0 says it means auto (at most 4), not in-process', () => {
+test('every thread-count option names its range 0–THREAD_LIMITS.maxThreads, and serve --workers says auto is one per core (at most 4) and 0 the serving thread, as openIndex\'s workers: 0', () => {
   const range = `0–${THREAD_LIMITS.maxThreads}`;
   const found: string[] = [];
   const walk = (c: Command, path: string[]): void => {
@@ -81,7 +81,7 @@ test('every thread-count option names its range 0–THREAD_LIMITS.maxThreads, an
   };
   walk(buildProgram(), []);
   for (const name of ['index --threads', 'serve --workers', 'serve --encoder-threads', 'search --cross-threads']) assert.ok(found.includes(name), `${name} in ${found.join(', ')}`);
-  assert.match(described(commandOf(['serve']), '--workers'), new RegExp(`0: one per core, at most ${SCORING_WORKERS_AUTO_MAX}`));
+  assert.match(described(commandOf(['serve']), '--workers'), new RegExp(`auto \\(one per core, at most ${SCORING_WORKERS_AUTO_MAX}\\) or 0–${THREAD_LIMITS.maxThreads} \\(0: score on the serving thread`));
 });
 
 test('search --filter\'s help lists every operator the filter compiler takes ($all and $size were missing)', () => {

@@ -103,7 +103,7 @@ test('plait serve: --coordinate without --nats is USAGE; an unreachable NATS ser
 test('plait index --shards past the document count clamps to it with a warning (40 documents, --shards 100: 40 shards, not 60+ empty ones)', () => {
   const r = runPlait(dir, ['index', join(dir, 'corpus.jsonl'), '--index', join(dir, 'c100'), '--shards', '100', '--model', model, '--threads', '0']);
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stderr, /plait: warning: --shards 100 but the corpus has 40 documents: building 40 shards instead/);
+  assert.match(r.stderr, /plait: warning: --shards 100 but the corpus has 40 documents: built 40 shards instead/);
   assert.match(r.stdout, /into 40 shards under /);
   const onDisk = JSON.parse(readFileSync(join(dir, 'c100', 'cluster.json'), 'utf8')) as { shards: number };
   assert.equal(onDisk.shards, 40);

@@ -23,6 +23,7 @@ import { makeTinyColbert } from '../fixtures/tiny-colbert.js';
 import { buildShardedIndex } from '../src/cluster/sharded-build.js';
 import { shardOf } from '../src/cluster/shard-of.js';
 import { ClusterIndex } from '../src/cluster/cluster-index.js';
+import { isPlaitError } from '../src/errors/index.js';
 import { ShardClient } from '../src/cluster/shard-client.js';
 import { natsConnect } from '../src/cluster/shard-replica.js';
 import { clusterSubjects } from '../src/cluster/subjects.js';
@@ -294,6 +295,9 @@ test('a shard lost mid-pipeline: the stage that needs it is skipped on time, the
     const oneIndex = await new SearchPipeline(whole, 'bm25:30 > late:10').run(query);
     assert.deepEqual(live.hits.map((h) => [h.docId, h.score]), oneIndex.hits.map((h) => [h.docId, h.score]));
     assert.equal(live.degraded, null);
+    // A misspelt option is refused by name, as on one index, before anything is sent to a shard.
+    assert.throws(() => cluster.resolveSearch({ topk: 3 } as never), (e: unknown) => isPlaitError(e, 'INVALID_ARGUMENT') && /unknown search option "topk" \(did you mean "topK"\?\)/.test((e as Error).message));
+    await assert.rejects(cluster.searchEncodedBatch([query], [], { mode: 'bm25', minSequence: [] } as never), (e: unknown) => isPlaitError(e, 'INVALID_ARGUMENT') && /unknown search option "minSequence" \(did you mean "minSequences"\?\)/.test((e as Error).message));
     // The ltr features, every one computed here (no stage left signals): the single index's, row for row.
     const everyFeature = featureNames(['parity'], true);
     for (const q of queries.slice(0, 4)) {

@@ -16,6 +16,8 @@ import { readManifest } from '../src/format/index-reader.js';
 import { shardOf } from '../src/cluster/shard-of.js';
 import { canFold, decodeWrite, encodeWrite, foldWrites, splitParts, splitWrite, type ClusterWrite } from '../src/cluster/write-entry.js';
 import { WriteLog } from '../src/cluster/write-log.js';
+import { addCorpusToCluster, deleteFromCluster } from '../src/cluster/cluster-writer.js';
+import { isPlaitError } from '../src/errors/index.js';
 import { LogApplier } from '../src/cluster/log-applier.js';
 import { AppliedSequence } from '../src/cluster/applied-sequence.js';
 import { CLUSTER_WRITE_DEFAULTS } from '../src/config/defaults.js';
@@ -288,4 +290,13 @@ test('entries every replica refuses (unreadable bytes, a wrong dimension) are sk
   assert.equal(applier.stats.rejected, 2);
   applyDirect(oracle, [a, c], 0, 1);
   await assertSameIndex(path, oracle, probes(), 'refused entries skipped');
+});
+
+test('WriteLog.open, addCorpusToCluster and deleteFromCluster refuse a misspelt key by name, before they touch the cluster', { skip }, async () => {
+  const refused = (what: string, key: string, meant: string) => (e: unknown) =>
+    isPlaitError(e, 'INVALID_ARGUMENT') && new RegExp(`unknown ${what} "${key}" \\(did you mean "${meant}"\\?\\)`).test((e as Error).message);
+  await assert.rejects(WriteLog.open(nc, 'typo', { shards: 1, maxpayload: 4096 } as never), refused('WriteLog option', 'maxpayload', 'maxPayload'));
+  // The cluster named does not exist: a key check that came after the lookup would answer INDEX_NOT_FOUND instead.
+  await assert.rejects(addCorpusToCluster(nc, 'no-such-cluster', [], { batchdocuments: 10 } as never), refused('addCorpusToCluster option', 'batchdocuments', 'batchDocuments'));
+  await assert.rejects(deleteFromCluster(nc, 'no-such-cluster', { ids: ['a'], filtr: { lang: 'en' } } as never), refused('deleteFromCluster key', 'filtr', 'filter'));
 });

@@ -100,6 +100,9 @@ test('errors reach the caller as PlaitErrors: a query with no content, a bad top
   const controller = new AbortController();
   controller.abort(new Error('caller gave up'));
   await assert.rejects(aiRerank({ model: m, query: QUERY, documents: TEXTS, abortSignal: controller.signal }), /caller gave up|abort/i);
+  // A misspelt setting is refused by name when the model is made, before any model loads.
+  assert.throws(() => plait.reranking('bundled', { rerankeroptions: { cacheBytes: 0 } } as never), (e) => isPlaitError(e, 'INVALID_ARGUMENT') && /unknown plait reranking setting "rerankeroptions" \(did you mean "rerankerOptions"\?\)/.test(e.message));
+  assert.throws(() => new PlaitRerankingModel('bundled', { model: 'x' } as never), (e) => isPlaitError(e, 'INVALID_ARGUMENT') && /unknown plait reranking setting "model"/.test(e.message));
   const missing = model('/nonexistent/plait-model');
   await assert.rejects(aiRerank({ model: missing, query: QUERY, documents: TEXTS }), (e) => isPlaitError(e) && e.code.startsWith('MODEL_'));
   // doRerank directly: headers and providerOptions mean nothing in-process and say so.

@@ -144,6 +144,9 @@ test('PlaitRerank refuses what is wrong: a query with no content, a bad topN, a 
   }
   assert.deepEqual(await compressor.rerank(['yeast makes dough rise'], BREAD, { topN: 0 }), []);
   assert.throws(() => new PlaitRerank({ reranker, model: 'bundled' }), (e) => isPlaitError(e, 'INVALID_ARGUMENT'));
+  // Misspelt keys are refused by name (new PlaitRerank({ topn: 1 }) had kept every document).
+  assert.throws(() => new PlaitRerank({ reranker, topn: 1 } as never), (e) => isPlaitError(e, 'INVALID_ARGUMENT') && /unknown PlaitRerank field "topn" \(did you mean "topN"\?\)/.test(e.message));
+  await assert.rejects(compressor.rerank(['a b c'], BREAD, { top_n: 1 } as never), (e) => isPlaitError(e, 'INVALID_ARGUMENT') && /unknown rerank option "top_n" \(did you mean "topN"\?\)/.test(e.message));
   const missing = new PlaitRerank({ model: join(dir, 'no-such-model') });
   await assert.rejects(missing.compressDocuments([new Document({ pageContent: 'text' })], BREAD), (e) => isPlaitError(e) && e.code.startsWith('MODEL_'));
   await missing.close();

@@ -144,7 +144,7 @@ test('server options: defaults, loopback, PLAIT_API_KEY, typos and bad values re
   assert.equal(o.apiKey, undefined);
   assert.deepEqual(o.corsOrigins, []);
   assert.equal(resolveServerOptions({}, { PLAIT_API_KEY: 'k'.repeat(16) }).apiKey, 'k'.repeat(16));
-  assert.throws(() => resolveServerOptions({ maxConcurent: 3 } as never, {}), /unknown server option "maxConcurent"/);
+  assert.throws(() => resolveServerOptions({ maxConcurent: 3 } as never, {}), /unknown server option "maxConcurent" \(did you mean "maxConcurrent"\?\)/);
   assert.throws(() => resolveServerOptions({ port: 70000 }, {}), /port/);
   assert.throws(() => resolveServerOptions({ apiKey: 'short' }, {}), /apiKey/);
 });

@@ -18,6 +18,7 @@ import { CALIBRATION_DEFAULTS } from '../config/defaults.js';
 import { ENGLISH_STOPWORDS } from '../docstore/index.js';
 import type { DocStoreReader } from '../docstore/index.js';
 import { Random } from '../util/random.js';
+import { checkOptionKeys, type OptionKeys } from '../search/option-keys.js';
 
 export type PseudoQueryKind = 'keyword' | 'scattered' | 'head' | 'title' | 'span' | 'log';
 
@@ -31,6 +32,9 @@ export interface PseudoQueryOptions {
   count?: number;
   seed?: number;
 }
+
+/** PseudoQueryOptions' keys (search/option-keys.ts): `{ queries: 50 }` had drawn the default count. */
+const PSEUDO_QUERY_OPTION_KEYS = { count: true, seed: true } as const satisfies OptionKeys<PseudoQueryOptions>;
 
 const WORD = /[\p{L}\p{N}][\p{L}\p{N}'’-]*/gu;
 
@@ -123,6 +127,7 @@ export const pseudoQueryGenerators: Record<Exclude<PseudoQueryKind, 'log'>, (doc
  * CALIBRATION_DEFAULTS.kindMisses misses in a row.
  */
 export function drawPseudoQueries(docstore: DocStoreReader, options: PseudoQueryOptions = {}): PseudoQuery[] {
+  checkOptionKeys(options, PSEUDO_QUERY_OPTION_KEYS, 'pseudo-query option');
   const count = options.count ?? CALIBRATION_DEFAULTS.queries;
   const rng = new Random(options.seed ?? CALIBRATION_DEFAULTS.seed);
   // Live documents only: on a living index rowids have gaps (deleted) and run past the live count.
@@ -155,6 +160,7 @@ export function drawPseudoQueries(docstore: DocStoreReader, options: PseudoQuery
 
 /** A query log as pseudo-queries: a seeded sample of at most `count` distinct non-empty lines. */
 export function queryLogSample(queries: readonly string[], options: PseudoQueryOptions = {}): PseudoQuery[] {
+  checkOptionKeys(options, PSEUDO_QUERY_OPTION_KEYS, 'pseudo-query option');
   const count = options.count ?? CALIBRATION_DEFAULTS.queries;
   const distinct = [...new Set(queries.map((q) => q.trim()).filter((q) => q.length > 0))];
   const rng = new Random(options.seed ?? CALIBRATION_DEFAULTS.seed);

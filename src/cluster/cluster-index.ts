@@ -34,7 +34,8 @@ import type { Encoder, TokenEmbeddings } from '../encoder/types.js';
 import type { IndexManifest } from '../format/manifest.js';
 import { QueryEncoder, type QueryEncoderOptions } from '../search/query-encoder.js';
 import { hybridDepth, resolveSearch, type ResolvedSearch } from '../search/search-options.js';
-import type { EncodedSearchOptions, Explanation, ExplainOptions, SearchHit, SearchOptions, SearchResult } from '../search/plait-index.js';
+import { ENCODED_SEARCH_OPTION_KEYS, type EncodedSearchOptions, type Explanation, type ExplainOptions, type SearchHit, type SearchOptions, type SearchResult } from '../search/plait-index.js';
+import { checkOptionKeys, type OptionKeys } from '../search/option-keys.js';
 import { rewriteActive, withRm3, type RewrittenQuery } from '../rewrite/query-rewriter.js';
 import type { ResolvedPrf } from '../rewrite/prf-options.js';
 import { choosePrfCentroids, prfRewrite, type PrfRows } from '../search/colbert-prf.js';
@@ -80,6 +81,9 @@ export interface ClusterSearchOptions extends EncodedSearchOptions {
    */
   minSequences?: readonly { shard: number; sequence: number }[];
 }
+
+/** ClusterSearchOptions' keys (search/option-keys.ts): a typo is refused as on one index, not sent to every shard. */
+const CLUSTER_SEARCH_OPTION_KEYS = { ...ENCODED_SEARCH_OPTION_KEYS, minSequences: true } as const satisfies OptionKeys<ClusterSearchOptions>;
 
 /** The deadline and read-your-writes of one request's calls (a pipeline's stages share them). */
 export type ClusterCallOptions = Pick<ClusterSearchOptions, 'deadlineAt' | 'minSequences'>;
@@ -141,7 +145,9 @@ export class ClusterIndex {
     return moved;
   }
 
-  resolveSearch(options: SearchOptions = {}): ResolvedSearch {
+  /** Applies the defaults (the cluster's model profile) and validates the options. @throws PlaitError INVALID_ARGUMENT (an unknown key, a bad value). */
+  resolveSearch(options: ClusterSearchOptions | (ExplainOptions & ClusterCallOptions) = {}): ResolvedSearch {
+    checkOptionKeys(options, CLUSTER_SEARCH_OPTION_KEYS, 'search option');
     return resolveSearch(options, this.manifest.model, this.manifest.calibration);
   }
 

@@ -12,7 +12,8 @@ import { CLUSTER_WRITE_DEFAULTS } from '../config/defaults.js';
 import { createEncoder } from '../encoder/create-encoder.js';
 import type { Encoder, EncoderOptions } from '../encoder/types.js';
 import { PlaitError } from '../errors/index.js';
-import { emptyCorpusError, openCorpus } from '../indexer/corpus/index.js';
+import { checkOptionKeys, type OptionKeys } from '../search/option-keys.js';
+import { CORPUS_READER_OPTION_KEYS, corpusReaderOptionsOf, emptyCorpusError, openCorpus } from '../indexer/corpus/index.js';
 import type { CorpusInput, CorpusReadReport, CorpusReaderOptions } from '../indexer/corpus/types.js';
 import type { DocumentInput } from '../docstore/types.js';
 import type { MetadataFilter } from '../docstore/metadata-filter.js';
@@ -38,6 +39,19 @@ export interface ClusterWriteResult {
   sequences: { shard: number; sequence: number }[];
 }
 
+/** ClusterAddOptions' keys (search/option-keys.ts): `addCorpusToCluster(nc, c, f, { batchdocuments: 10 })` had written in the default batches. */
+const CLUSTER_ADD_OPTION_KEYS = {
+  encoder: true, encoderOptions: true, batchDocuments: true,
+  ...CORPUS_READER_OPTION_KEYS,
+} as const satisfies OptionKeys<ClusterAddOptions>;
+
+/** What deleteFromCluster deletes; its keys: `{ ids, filtr }` had deleted the ids and ignored the filter. */
+export interface ClusterDeletion {
+  ids?: readonly string[];
+  filter?: MetadataFilter;
+}
+const CLUSTER_DELETION_KEYS = { ids: true, filter: true } as const satisfies OptionKeys<ClusterDeletion>;
+
 /** The last sequence per shard over several acknowledgements. */
 function lastSequences(acks: readonly WriteAck[]): { shard: number; sequence: number }[] {
   const last = new Map<number, number>();
@@ -47,9 +61,10 @@ function lastSequences(acks: readonly WriteAck[]): { shard: number; sequence: nu
 
 /**
  * Adds (upserts) a corpus to the cluster at `root` (a local cluster folder or a published cluster's name).
- * @throws PlaitError the corpus readers' errors, EMPTY_CORPUS, INDEX_NOT_FOUND, MODEL_MISMATCH, and WriteLog.append's.
+ * @throws PlaitError INVALID_ARGUMENT (an unknown option key, before anything is read), the corpus readers' errors, EMPTY_CORPUS, INDEX_NOT_FOUND, MODEL_MISMATCH, and WriteLog.append's.
  */
 export async function addCorpusToCluster(nc: NatsConnection, root: string, input: CorpusInput, options: ClusterAddOptions = {}): Promise<ClusterWriteResult & { report: CorpusReadReport }> {
+  checkOptionKeys(options, CLUSTER_ADD_OPTION_KEYS, 'addCorpusToCluster option');
   const layout = await clusterLayout(nc, root);
   const log = await WriteLog.open(nc, layout.cluster, { shards: layout.shards });
   const encoder = options.encoder ?? (await createEncoder(layout.manifest.modelSpec, options.encoderOptions ?? {}));
@@ -57,7 +72,7 @@ export async function addCorpusToCluster(nc: NatsConnection, root: string, input
   const acks: WriteAck[] = [];
   let documents = 0;
   try {
-    const corpus = await openCorpus(input, options);
+    const corpus = await openCorpus(input, corpusReaderOptionsOf(options));
     let batch: DocumentInput[] = [];
     const flush = async (): Promise<void> => {
       if (batch.length === 0) return;
@@ -79,9 +94,10 @@ export async function addCorpusToCluster(nc: NatsConnection, root: string, input
 
 /**
  * Deletes ids (routed to their shards) and/or what a metadata filter matches (on every shard), as one write.
- * @throws PlaitError INVALID_ARGUMENT (neither ids nor filter), INVALID_FILTER, INDEX_NOT_FOUND, and WriteLog.append's.
+ * @throws PlaitError INVALID_ARGUMENT (an unknown key of `what`; neither ids nor filter), INVALID_FILTER, INDEX_NOT_FOUND, and WriteLog.append's.
  */
-export async function deleteFromCluster(nc: NatsConnection, root: string, what: { ids?: readonly string[]; filter?: MetadataFilter }): Promise<ClusterWriteResult> {
+export async function deleteFromCluster(nc: NatsConnection, root: string, what: ClusterDeletion): Promise<ClusterWriteResult> {
+  checkOptionKeys(what, CLUSTER_DELETION_KEYS, 'deleteFromCluster key');
   if ((what.ids?.length ?? 0) === 0 && what.filter === undefined) throw new PlaitError('INVALID_ARGUMENT', { message: 'give ids and/or a filter to delete' });
   const layout = await clusterLayout(nc, root);
   const log = await WriteLog.open(nc, layout.cluster, { shards: layout.shards });

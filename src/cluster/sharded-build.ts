@@ -14,6 +14,11 @@
  * residuals while building); `unshardedIndex` keeps them as an ordinary index over the whole
  * corpus with the same codebook and the very same compressed passages, the oracle a cluster's
  * answers are checked against (test/cluster-search.test.ts).
+ *
+ * More shards than documents would leave shards empty (each a full index folder: 40 documents in
+ * 100 shards made 60+ empty ones, 111 MB), so the build clamps the count to the corpus's documents
+ * (read only that far to know it) and says so in `requestedShards` beside `cluster.shards`. The
+ * CLI's `--shards` warns from that; the rule lives here only (`shardCountFor`).
  */
 import { basename, join } from 'node:path';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -28,7 +33,7 @@ import { resolveIndexPath } from '../format/index-path.js';
 import { loadIndexData } from '../format/index-reader.js';
 import { commitIdOf } from '../format/index-transaction.js';
 import { discardBuildDir, publishIndex, temporaryBuildDir } from '../format/publish.js';
-import { openCorpus } from '../indexer/corpus/index.js';
+import { corpusReaderOptionsOf, openCorpus } from '../indexer/corpus/index.js';
 import { DocStoreWriter } from '../docstore/index.js';
 import { compressPassages, type EmbeddingSource } from '../indexer/compress-passages.js';
 import { IndexWriter } from '../indexer/index-writer.js';
@@ -36,13 +41,14 @@ import { resolveCentroidAssignment } from '../indexer/two-level-assign.js';
 import { PassageSpill } from '../indexer/passage-spill.js';
 import { splitLongText } from '../indexer/split-passages.js';
 import { indexText } from '../indexer/index-text.js';
-import { embedInSteps, modelSpecFor, readSpill, type BuildOptions, type BuildPhase } from '../indexer/build-index.js';
+import { BUILD_OPTION_KEYS, embedInSteps, modelSpecFor, readSpill, type BuildOptions, type BuildPhase } from '../indexer/build-index.js';
+import { checkOptionKeys, type OptionKeys } from '../search/option-keys.js';
 import { shardOf } from './shard-of.js';
 import { clusterSubjects } from './subjects.js';
 import { ROUTING_JUMP_SHA256, codebookChecksum, shardDir, writeClusterManifest, type ClusterManifest } from './cluster-manifest.js';
 
 export interface ShardedBuildOptions extends BuildOptions {
-  /** Number of shards, an integer in [1, 1024]. */
+  /** Number of shards asked for, an integer in [1, 1024]; more than the corpus's documents builds one a document (`requestedShards`). */
   shards: number;
   /** Also publish the unsharded index (same codebook, same compressed passages) under this name or path. */
   unshardedIndex?: string;
@@ -51,23 +57,46 @@ export interface ShardedBuildOptions extends BuildOptions {
 export interface ShardedBuildResult {
   /** The cluster folder (`<name>`). */
   path: string;
+  /** `cluster.shards` is the count built: `requestedShards`, or the corpus's documents when fewer (shardCountFor). */
   cluster: ClusterManifest;
   shards: IndexManifest[];
+  /** The shard count asked for (`options.shards`). */
+  requestedShards: number;
+}
+
+/** ShardedBuildOptions' keys (option-keys.ts): buildIndex's and the two of a sharded build. */
+const SHARDED_BUILD_OPTION_KEYS = { ...BUILD_OPTION_KEYS, shards: true, unshardedIndex: true } as const satisfies OptionKeys<ShardedBuildOptions>;
+
+/**
+ * The shard count a build of `input` makes when `requested` are asked for: `requested`, or the
+ * corpus's document count when it is smaller (more shards would be empty). Reads the corpus as the
+ * build does (same fields, same skipping), only up to `requested` documents. An empty corpus gives
+ * `requested` (the build then refuses it with EMPTY_CORPUS).
+ * @throws the corpus reader's errors (a file that cannot be read, an invalid document without skipInvalid).
+ */
+export async function shardCountFor(input: string | readonly string[], options: BuildOptions, requested: number): Promise<number> {
+  let documents = 0;
+  for await (const _ of await openCorpus(input, { ...corpusReaderOptionsOf(options), onWarning: () => {} })) if (++documents >= requested) break;
+  return documents > 0 && documents < requested ? documents : requested;
 }
 
 /** Passages copied into a shard's writer per appendChunk call. */
 const COPY_CHUNK_PASSAGES = 4096;
 
 /**
- * @throws PlaitError INVALID_ARGUMENT (shards, index name not a NATS token), EMPTY_CORPUS,
- * INDEX_EXISTS, BUILD_FAILED, ABORTED, and buildIndex's errors.
+ * Builds `min(options.shards, documents)` shards (shardCountFor); the result's `cluster.shards`
+ * says how many, `requestedShards` how many were asked for.
+ * @throws PlaitError INVALID_ARGUMENT (an unknown option key, shards, index name not a NATS token),
+ * EMPTY_CORPUS, INDEX_EXISTS, BUILD_FAILED, ABORTED, and buildIndex's errors.
  */
 export async function buildShardedIndex(input: string | readonly string[], options: ShardedBuildOptions): Promise<ShardedBuildResult> {
+  if (options !== null && typeof options === 'object') checkOptionKeys(options, SHARDED_BUILD_OPTION_KEYS, 'buildShardedIndex option');
   if (typeof options?.index !== 'string' || options.index.length === 0) throw invalidArgument('index', 'an index name or path', options?.index);
-  const n = options.shards;
-  if (!Number.isInteger(n) || n < 1 || n > 1024) throw invalidArgument('shards', 'an integer in [1, 1024]', n);
+  const requestedShards = options.shards;
+  if (!Number.isInteger(requestedShards) || requestedShards < 1 || requestedShards > 1024) throw invalidArgument('shards', 'an integer in [1, 1024]', requestedShards);
   const root = resolveIndexPath(options.index);
   clusterSubjects(basename(root)); // the folder's name becomes the cluster's NATS name: check it first
+  const n = await shardCountFor(input, options, requestedShards);
   const nbits = checkNbits(options.nbits ?? BUILD_DEFAULTS.nbits);
   const seed = options.seed ?? BUILD_DEFAULTS.seed;
   const assignment = resolveCentroidAssignment(options);
@@ -102,7 +131,7 @@ export async function buildShardedIndex(input: string | readonly string[], optio
 
     // 1. Read and split; each document stored in its shard and in the whole (the corpus-wide pid
     //    order is the reading order; pidShard remembers each passage's shard).
-    const corpus = await openCorpus(input, options);
+    const corpus = await openCorpus(input, corpusReaderOptionsOf(options));
     let pidShard: Uint16Array = new Uint16Array(1024);
     const docsPerShard = new Array<number>(n).fill(0);
     let nDocs = 0;
@@ -230,7 +259,7 @@ export async function buildShardedIndex(input: string | readonly string[], optio
     };
     writeClusterManifest(root, cluster);
     progress('done', 1, 1);
-    return { path: root, cluster, shards };
+    return { path: root, cluster, shards, requestedShards };
   } catch (err) {
     for (const d of [...docstores, ...(wholeStore === null ? [] : [wholeStore])]) {
       try {

@@ -23,6 +23,7 @@ import { headers, type NatsConnection } from '@nats-io/transport-node';
 import { DiscardPolicy, JetStreamApiError, RetentionPolicy, StorageType, jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { CLUSTER_WRITE_DEFAULTS } from '../config/defaults.js';
 import { PlaitError, invalidArgument } from '../errors/index.js';
+import { checkOptionKeys, type OptionKeys } from '../search/option-keys.js';
 import { clusterSubjects, type ClusterSubjects } from './subjects.js';
 import { encodeWrite, isEmptyWrite, splitParts, splitWrite, type ClusterWrite } from './write-entry.js';
 
@@ -42,6 +43,9 @@ export interface WriteLogOptions {
   /** Largest message payload to publish (default: the server's max_payload). Tests lower it. */
   maxPayload?: number;
 }
+
+/** WriteLogOptions' keys (search/option-keys.ts). */
+const WRITE_LOG_OPTION_KEYS = { shards: true, streamReplicas: true, maxPayload: true } as const satisfies OptionKeys<WriteLogOptions>;
 
 /** Where one shard's part of a write landed. */
 export interface ShardAck {
@@ -106,9 +110,10 @@ export class WriteLog {
   /**
    * A writer for cluster `cluster` over an open connection (not closed by the log); creates the
    * shards' write streams that do not exist yet.
-   * @throws PlaitError INVALID_ARGUMENT (cluster name, shard count, a payload below the headroom).
+   * @throws PlaitError INVALID_ARGUMENT (an unknown option key, cluster name, shard count, a payload below the headroom).
    */
   static async open(nc: NatsConnection, cluster: string, options: WriteLogOptions): Promise<WriteLog> {
+    checkOptionKeys(options, WRITE_LOG_OPTION_KEYS, 'WriteLog option');
     const subjects = clusterSubjects(cluster);
     if (!Number.isInteger(options.shards) || options.shards < 1) throw invalidArgument('shards', 'a positive integer', options.shards);
     const maxPayload = options.maxPayload ?? nc.info?.max_payload ?? 1 << 20;

@@ -365,8 +365,12 @@ export const SERVER_DEFAULTS = {
    * Kubernetes' 30 s grace period (drainTimeoutMs + this stays under it).
    */
   drainAnswerGraceMs: 500,
-  /** Scoring worker threads per index; 0 = one per core, at most 4 (the encoder needs a core too). */
-  scoringWorkers: 0,
+  /**
+   * Scoring worker threads per index: 'auto' = one per core, at most 4 (the encoder needs a core
+   * too; SCORING_WORKERS_AUTO_MAX). A number is that many; 0 scores on the serving thread, as
+   * openIndex's `workers: 0` does (0 had meant auto here: one value, two meanings).
+   */
+  scoringWorkers: 'auto',
   /** Encoder worker threads per model: 1, because requests are short and cores are shared with scoring. */
   encoderThreads: 1,
   /** Queries of a batch scored before the deadline is checked again: bounds the work left after a 504. */

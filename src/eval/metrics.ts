@@ -24,6 +24,7 @@
  */
 
 import { PlaitError } from '../errors/index.js';
+import { checkOptionKeys, type OptionKeys } from '../search/option-keys.js';
 import type { Qrels } from './qrels.js';
 import { compareTrecEval, type Run, type RunHit } from './run.js';
 
@@ -41,6 +42,9 @@ export interface EvaluateOptions {
   /** 'zero' (default) scores a judged query absent from the run 0; 'skip' leaves it out of the mean. */
   missingQueries?: 'zero' | 'skip';
 }
+
+/** EvaluateOptions' keys (search/option-keys.ts): `{ ignoreIdenticalIDs: false }` had scored with BEIR's rule left on. */
+const EVALUATE_OPTION_KEYS = { ignoreIdenticalIds: true, order: true, missingQueries: true } as const satisfies OptionKeys<EvaluateOptions>;
 
 export interface EvalResult {
   /** The evaluated queries (those with a grade > 0 in the qrels, less skipped missing ones), in qrels order. */
@@ -97,8 +101,9 @@ export function queryMetrics(hits: readonly RunHit[], judged: ReadonlyMap<string
   };
 }
 
-/** Evaluates a run against qrels; see the module comment for every definition. */
+/** Evaluates a run against qrels; see the module comment for every definition. @throws PlaitError INVALID_ARGUMENT for an unknown option key. */
 export function evaluateRun(run: Run, qrels: Qrels, options: EvaluateOptions = {}): EvalResult {
+  checkOptionKeys(options, EVALUATE_OPTION_KEYS, 'evaluateRun option');
   const ignoreIdentical = options.ignoreIdenticalIds ?? true;
   const order = options.order ?? 'trec-eval';
   const missing = options.missingQueries ?? 'zero';

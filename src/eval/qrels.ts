@@ -5,6 +5,7 @@
 
 import { readTextFile } from './read-text-file.js';
 import { PlaitError } from '../errors/index.js';
+import { checkOptionKeys, type OptionKeys } from '../search/option-keys.js';
 import { INLINE_SOURCE, firstContentLine, malformedLine, splitLines, whitespaceFields } from './input-error.js';
 
 /** query id → (doc id → grade). A grade > 0 means relevant; 0 or less means judged non-relevant. */
@@ -19,6 +20,9 @@ export interface ReadQrelsOptions {
   file?: string;
 }
 
+/** ReadQrelsOptions' keys (search/option-keys.ts): `{ fromat: 'trec' }` had detected the format instead. */
+const READ_QRELS_OPTION_KEYS = { format: true, file: true } as const satisfies OptionKeys<ReadQrelsOptions>;
+
 /** Detects the qrels format from the first non-blank line's field count. */
 export function detectQrelsFormat(text: string): QrelsFormat {
   return whitespaceFields(firstContentLine(text)).length === 4 ? 'trec' : 'beir';
@@ -31,6 +35,7 @@ export function detectQrelsFormat(text: string): QrelsFormat {
  * and refused when they differ.
  */
 export function parseQrels(text: string, options: ReadQrelsOptions = {}): Qrels {
+  checkOptionKeys(options, READ_QRELS_OPTION_KEYS, 'qrels reader option');
   const file = options.file ?? INLINE_SOURCE;
   const format = options.format ?? detectQrelsFormat(text);
   if (format !== 'beir' && format !== 'trec') {

@@ -10,6 +10,7 @@
 
 import { readTextFile } from './read-text-file.js';
 import { PlaitError } from '../errors/index.js';
+import { checkOptionKeys, type OptionKeys } from '../search/option-keys.js';
 import { INLINE_SOURCE, firstContentLine, malformedLine, splitLines } from './input-error.js';
 
 export interface EvalQuery {
@@ -27,6 +28,9 @@ export interface ReadQueriesOptions {
   /** Called for each query left out (today only for empty text); the query is skipped either way. */
   onSkip?: (query: SkippedQuery) => void;
 }
+
+/** ReadQueriesOptions' keys (search/option-keys.ts): `{ onskip }` had skipped queries without a word. */
+const READ_QUERIES_OPTION_KEYS = { format: true, file: true, onSkip: true } as const satisfies OptionKeys<ReadQueriesOptions>;
 
 /** A query the reader left out, with where it was and why. */
 export interface SkippedQuery {
@@ -54,6 +58,7 @@ export function detectQueriesFormat(text: string, file?: string): QueriesFormat 
 
 /** Parses queries from text. Duplicate ids raise `INVALID_INPUT` at the second occurrence. */
 export function parseQueries(text: string, options: ReadQueriesOptions = {}): EvalQuery[] {
+  checkOptionKeys(options, READ_QUERIES_OPTION_KEYS, 'queries reader option');
   const file = options.file ?? INLINE_SOURCE;
   const format = options.format ?? detectQueriesFormat(text, options.file);
   const out = new QueryCollector(file, options.onSkip);

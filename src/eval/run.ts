@@ -5,6 +5,7 @@
 
 import { readTextFile } from './read-text-file.js';
 import { PlaitError } from '../errors/index.js';
+import { checkOptionKeys, type OptionKeys } from '../search/option-keys.js';
 import { writeFileAtomic } from '../util/write-file-atomic.js';
 import { INLINE_SOURCE, malformedLine, splitLines, whitespaceFields } from './input-error.js';
 
@@ -21,10 +22,14 @@ export interface ReadRunOptions {
   file?: string;
 }
 
+/** The run readers' and writers' keys (search/option-keys.ts): `writeRun(p, run, { Tag: 'x' })` had written the default tag. */
+const READ_RUN_OPTION_KEYS = { file: true } as const satisfies OptionKeys<ReadRunOptions>;
+
 export interface WriteRunOptions {
   /** Run tag, the sixth column (default "plait"); no whitespace. */
   tag?: string;
 }
+const WRITE_RUN_OPTION_KEYS = { tag: true } as const satisfies OptionKeys<WriteRunOptions>;
 
 /**
  * trec_eval's order of a query's hits (`comp_sim_docno` in trec_eval's form_res_rels.c): score
@@ -62,6 +67,7 @@ export function sortRunTrecEval(run: Run): Run {
  * `compareTrecEval`), whatever the order and rank column of the file.
  */
 export function parseRun(text: string, options: ReadRunOptions = {}): Run {
+  checkOptionKeys(options, READ_RUN_OPTION_KEYS, 'run reader option');
   const file = options.file ?? INLINE_SOURCE;
   const run: Run = new Map();
   const seen = new Map<string, Set<string>>();
@@ -93,6 +99,7 @@ export function parseRun(text: string, options: ReadRunOptions = {}): Run {
 
 /** Reads a TREC run file (UTF-8). */
 export async function readRun(path: string, options: ReadRunOptions = {}): Promise<Run> {
+  checkOptionKeys(options, READ_RUN_OPTION_KEYS, 'run reader option');
   const text = await readTextFile(path, 'run');
   return parseRun(text, { file: options.file ?? path });
 }
@@ -102,6 +109,7 @@ export async function readRun(path: string, options: ReadRunOptions = {}): Promi
  * contain whitespace (the format could not be read back); scores are written in full precision.
  */
 export function formatRun(run: Run, options: WriteRunOptions = {}): string {
+  checkOptionKeys(options, WRITE_RUN_OPTION_KEYS, 'run writer option');
   const tag = options.tag ?? 'plait';
   checkToken(tag, 'run tag');
   const parts: string[] = [];

@@ -15,6 +15,7 @@ import { DocStoreWriter } from '../docstore/index.js';
 import { compressPassages, type EmbeddingSource } from './compress-passages.js';
 import { resolveCentroidAssignment, type CentroidAssignmentOptions } from './two-level-assign.js';
 import type { BuildProgress } from './build-index.js';
+import { checkOptionKeys, type OptionKeys } from '../search/option-keys.js';
 
 export interface EmbeddingsBuildOptions extends CentroidAssignmentOptions {
   index: string;
@@ -34,7 +35,15 @@ export interface EmbeddingsBuildOptions extends CentroidAssignmentOptions {
   onProgress?: (p: BuildProgress) => void;
 }
 
+/** EmbeddingsBuildOptions' keys (search/option-keys.ts): `{ kmeansiters: 4 }` had built with the default iterations. */
+const EMBEDDINGS_BUILD_OPTION_KEYS = {
+  index: true, model: true, modelSpec: true, docId: true, nbits: true, kmeansIters: true, seed: true, chunkSize: true, segmentBytes: true, onProgress: true,
+  centroidAssignment: true, coarseCentroids: true, coarseProbe: true,
+} as const satisfies OptionKeys<EmbeddingsBuildOptions>;
+
+/** @throws PlaitError INVALID_ARGUMENT (an unknown option key, nPassages, nbits), DIMENSION_MISMATCH, and the build's errors. */
 export async function buildIndexFromEmbeddings(source: EmbeddingSource, options: EmbeddingsBuildOptions): Promise<{ path: string; manifest: IndexManifest }> {
+  checkOptionKeys(options, EMBEDDINGS_BUILD_OPTION_KEYS, 'buildIndexFromEmbeddings option');
   if (source.dim !== options.model.dim) throw new PlaitError('DIMENSION_MISMATCH', { expected: options.model.dim, received: source.dim });
   if (!Number.isInteger(source.nPassages) || source.nPassages < 1) throw invalidArgument('nPassages', 'a positive integer', source.nPassages);
   const nbits = checkNbits(options.nbits ?? BUILD_DEFAULTS.nbits);

@@ -25,7 +25,7 @@ import { getKernels } from '../kernels/index.js';
 import { INDEX_FILES, type IndexManifest } from '../format/manifest.js';
 import { resolveIndexPath } from '../format/index-path.js';
 import { discardBuildDir, publishIndex, temporaryBuildDir } from '../format/publish.js';
-import { emptyCorpusError, openCorpus } from './corpus/index.js';
+import { CORPUS_READER_OPTION_KEYS, corpusReaderOptionsOf, emptyCorpusError, openCorpus } from './corpus/index.js';
 import type { CorpusReaderOptions, CorpusReadReport } from './corpus/types.js';
 import { DocStoreWriter } from '../docstore/index.js';
 import { compressPassages, type EmbeddingSource } from './compress-passages.js';
@@ -81,10 +81,10 @@ export interface BuildResult {
 }
 
 /** BuildOptions' keys (search/option-keys.ts): `buildIndex(c, { index, encoderoptions: { threads: 0 } })` had built with the default threads without a word. */
-const BUILD_OPTION_KEYS = {
+export const BUILD_OPTION_KEYS = {
   index: true, model: true, quantize: true, encoder: true, encoderOptions: true, nbits: true, kmeansIters: true, docMaxlen: true,
   split: true, stride: true, seed: true, chunkSize: true, segmentBytes: true, bm25Stemmer: true, onProgress: true, signal: true,
-  format: true, idField: true, textField: true, titleField: true, metadataField: true, tsvHeader: true, skipInvalid: true, onWarning: true,
+  ...CORPUS_READER_OPTION_KEYS,
   centroidAssignment: true, coarseCentroids: true, coarseProbe: true,
 } as const satisfies OptionKeys<BuildOptions>;
 
@@ -120,7 +120,7 @@ export async function buildIndex(input: string | readonly string[], options: Bui
   let docstore: DocStoreWriter | null = null;
   try {
     // 1. Read, split, store.
-    const corpus = await openCorpus(input, options);
+    const corpus = await openCorpus(input, corpusReaderOptionsOf(options));
     docstore = new DocStoreWriter(join(tmp, INDEX_FILES.docstore), options.bm25Stemmer === undefined ? {} : { stemmer: options.bm25Stemmer });
     let nDocs = 0;
     for await (const doc of corpus) {

@@ -17,6 +17,7 @@
  */
 import { NoSuchModelError, type JSONObject, type ProviderV3, type RerankingModelV3, type RerankingModelV3CallOptions, type SharedV3Warning } from '@ai-sdk/provider';
 import { RerankerHandle, checkTopN, type IntegrationRerankerOptions } from './reranker-handle.js';
+import { checkOptionKeys, type OptionKeys } from '../search/option-keys.js';
 
 export type { IntegrationRerankerOptions } from './reranker-handle.js';
 
@@ -35,6 +36,9 @@ export interface PlaitRerankingSettings extends Omit<IntegrationRerankerOptions,
  * A RerankingModelV3 backed by a plait Reranker: `doRerank` encodes the query and the documents
  * (long ones as the indexer's passages, scored by their best) and orders them by exact MaxSim.
  */
+/** The settings' keys (search/option-keys.ts): `plait.reranking('bundled', { rerankeroptions: … })` had been ignored. The model id is the first argument, not a setting. */
+const PLAIT_RERANKING_SETTINGS_KEYS = { reranker: true, rerankerOptions: true, documentText: true } as const satisfies OptionKeys<PlaitRerankingSettings>;
+
 export class PlaitRerankingModel implements RerankingModelV3 {
   readonly specificationVersion = 'v3' as const;
   readonly provider = 'plait';
@@ -44,9 +48,10 @@ export class PlaitRerankingModel implements RerankingModelV3 {
 
   /**
    * @param modelId the plait model (default 'bundled'); with `settings.reranker`, only the name the model reports.
-   * @throws PlaitError INVALID_ARGUMENT when the settings give both a reranker and rerankerOptions.
+   * @throws PlaitError INVALID_ARGUMENT for an unknown settings key, or when the settings give both a reranker and rerankerOptions.
    */
   constructor(modelId: string = BUNDLED_MODEL_ID, settings: PlaitRerankingSettings = {}) {
+    checkOptionKeys(settings, PLAIT_RERANKING_SETTINGS_KEYS, 'plait reranking setting');
     this.modelId = modelId;
     const { documentText, ...handle } = settings;
     this.documentText = documentText ?? ((d) => JSON.stringify(d));

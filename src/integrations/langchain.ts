@@ -24,7 +24,8 @@ import { Document, type DocumentInterface } from '@langchain/core/documents';
 import { invalidArgument } from '../errors/index.js';
 import type { PlaitIndex } from '../search/plait-index.js';
 import type { SearchOptions } from '../search/search-options.js';
-import { RerankerHandle, checkTopN, type IntegrationRerankerOptions } from './reranker-handle.js';
+import { INTEGRATION_RERANKER_KEYS, RerankerHandle, checkTopN, type IntegrationRerankerOptions } from './reranker-handle.js';
+import { checkOptionKeys, type OptionKeys } from '../search/option-keys.js';
 import type { QueryRewrite } from '../rewrite/query-rewriter.js';
 
 export type { IntegrationRerankerOptions } from './reranker-handle.js';
@@ -129,6 +130,16 @@ export interface PlaitRerankInput extends IntegrationRerankerOptions {
 }
 
 /** One reranked input: its position in the input list and plait's score (MaxSim of its best passage). */
+/** PlaitRerank.rerank's options: how many to keep, and a signal that cancels the call. */
+export interface PlaitRerankCallOptions {
+  topN?: number;
+  signal?: AbortSignal;
+}
+
+/** The compressor's keys (search/option-keys.ts): `new PlaitRerank({ topn: 3 })` had kept every document. */
+const PLAIT_RERANK_INPUT_KEYS = { ...INTEGRATION_RERANKER_KEYS, topN: true } as const satisfies OptionKeys<PlaitRerankInput>;
+const PLAIT_RERANK_CALL_KEYS = { topN: true, signal: true } as const satisfies OptionKeys<PlaitRerankCallOptions>;
+
 export interface PlaitRerankResult {
   index: number;
   relevanceScore: number;
@@ -148,9 +159,10 @@ export class PlaitRerank extends BaseDocumentCompressor {
   readonly topN: number | undefined;
   private readonly handle: RerankerHandle;
 
-  /** @throws PlaitError INVALID_ARGUMENT for a topN that is not an integer ≥ 0, or a reranker given with model options. */
+  /** @throws PlaitError INVALID_ARGUMENT for an unknown key, a topN that is not an integer ≥ 0, or a reranker given with model options. */
   constructor(fields: PlaitRerankInput = {}) {
     super();
+    checkOptionKeys(fields, PLAIT_RERANK_INPUT_KEYS, 'PlaitRerank field');
     this.topN = checkTopN(fields.topN, 0);
     this.handle = new RerankerHandle(fields);
   }
@@ -172,10 +184,11 @@ export class PlaitRerank extends BaseDocumentCompressor {
    * The ranking alone, as CohereRerank.rerank gives it: `[{ index, relevanceScore }]`, highest first,
    * at most `options.topN` (default: all; this call's, not the constructor's). Strings are ranked as
    * they are, Documents by their `pageContent`; `options.signal` cancels the call between its stages.
-   * @throws PlaitError INVALID_ARGUMENT (documents; a topN that is not an integer ≥ 0), EMPTY_TEXT, the model's load errors.
+   * @throws PlaitError INVALID_ARGUMENT (documents; an unknown option key; a topN that is not an integer ≥ 0), EMPTY_TEXT, the model's load errors.
    */
-  async rerank(documents: ReadonlyArray<DocumentInterface | string>, query: string, options: { topN?: number; signal?: AbortSignal } = {}): Promise<PlaitRerankResult[]> {
+  async rerank(documents: ReadonlyArray<DocumentInterface | string>, query: string, options: PlaitRerankCallOptions = {}): Promise<PlaitRerankResult[]> {
     if (!Array.isArray(documents)) throw invalidArgument('documents', 'an array of Documents or strings', documents);
+    checkOptionKeys(options, PLAIT_RERANK_CALL_KEYS, 'rerank option');
     checkTopN(options.topN, 0);
     const texts = documents.map((d) => (typeof d === 'string' ? d : d.pageContent));
     const reranker = await this.handle.get();

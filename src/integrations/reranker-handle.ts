@@ -9,6 +9,7 @@
  */
 import { PlaitError, invalidArgument } from '../errors/index.js';
 import { Reranker, type RerankerOptions } from '../rerank/reranker.js';
+import type { OptionKeys } from '../search/option-keys.js';
 
 export interface IntegrationRerankerOptions {
   /**
@@ -21,6 +22,9 @@ export interface IntegrationRerankerOptions {
   /** Options of the Reranker created on first use (cache size, encoder threads); see RerankerOptions. */
   rerankerOptions?: Omit<RerankerOptions, 'model'>;
 }
+
+/** IntegrationRerankerOptions' keys, for the adapters' own tables (search/option-keys.ts). */
+export const INTEGRATION_RERANKER_KEYS = { reranker: true, model: true, rerankerOptions: true } as const satisfies OptionKeys<IntegrationRerankerOptions>;
 
 export class RerankerHandle {
   private pending: Promise<Reranker> | null = null;

@@ -9,9 +9,10 @@ import type { Encoder, EncoderOptions } from '../encoder/types.js';
 import { checkSignal, isPlaitError, type PlaitError } from '../errors/index.js';
 import { readManifest } from '../format/index-reader.js';
 import { locateIndex } from '../format/index-path.js';
-import { emptyCorpusError, openCorpus } from '../indexer/corpus/index.js';
+import { CORPUS_READER_OPTION_KEYS, corpusReaderOptionsOf, emptyCorpusError, openCorpus } from '../indexer/corpus/index.js';
 import type { CorpusInput, CorpusReadReport, CorpusReaderOptions } from '../indexer/corpus/types.js';
 import { checkModel } from '../search/model-check.js';
+import { checkOptionKeys, type OptionKeys } from '../search/option-keys.js';
 import type { DocumentInput } from '../docstore/types.js';
 import { encodeDocuments, throwIfWriteCancelled } from './encode-documents.js';
 import type { BuildProgress } from '../indexer/build-index.js';
@@ -30,6 +31,13 @@ export interface AddCorpusOptions extends CorpusReaderOptions, LockWaitOptions {
   /** Progress of the encoding ('encode' phase: passages encoded of the total), as the build reports it. */
   onProgress?: (p: BuildProgress) => void;
 }
+
+/** AddCorpusOptions' keys (search/option-keys.ts): `addCorpus(i, c, { noreplace: true })` had replaced indexed documents without a word. */
+const ADD_CORPUS_OPTION_KEYS = {
+  noReplace: true, encoder: true, encoderOptions: true, onProgress: true,
+  ...CORPUS_READER_OPTION_KEYS,
+  lockWaitMs: true, onLockWait: true, signal: true,
+} as const satisfies OptionKeys<AddCorpusOptions>;
 
 export interface AddCorpusResult extends UpdateResult {
   path: string;
@@ -69,7 +77,7 @@ function refuseBeforeEncoding(path: string, docs: readonly DocumentInput[], sour
 }
 
 /**
- * @throws PlaitError the corpus readers' errors (MALFORMED_JSONL, MISSING_ID, DUPLICATE_ID, EMPTY_TEXT,
+ * @throws PlaitError INVALID_ARGUMENT (an unknown option key, before anything is read), the corpus readers' errors (MALFORMED_JSONL, MISSING_ID, DUPLICATE_ID, EMPTY_TEXT,
  * TEXT_NOT_UTF8 with file and line), DOCUMENT_EXISTS with the input's `file` and `line` (`noReplace`
  * and an id already in the index), EMPTY_CORPUS, INDEX_NOT_FOUND, MODEL_MISMATCH, INDEX_LOCKED
  * (another writer held the lock for all of `lockWaitMs`, default LOCK_WAIT_DEFAULTS.waitMs);
@@ -78,6 +86,7 @@ function refuseBeforeEncoding(path: string, docs: readonly DocumentInput[], sour
  * wait with INDEX_LOCKED, as before; the commit itself is never interrupted.)
  */
 export async function addCorpus(index: string, input: CorpusInput, options: AddCorpusOptions = {}): Promise<AddCorpusResult> {
+  checkOptionKeys(options, ADD_CORPUS_OPTION_KEYS, 'addCorpus option');
   const signal = checkSignal('signal', options.signal); // before the model loads: a wrong value must not be ignored
   const path = locateIndex(index);
   const manifest = readManifest(path);
@@ -85,7 +94,7 @@ export async function addCorpus(index: string, input: CorpusInput, options: AddC
   const encoder = options.encoder ?? (await createEncoder(manifest.modelSpec, options.encoderOptions ?? {}));
   try {
     checkModel(manifest.model, encoder.info);
-    const corpus = await openCorpus(input, options);
+    const corpus = await openCorpus(input, corpusReaderOptionsOf(options));
     const docs: DocumentInput[] = [];
     const sources: Array<{ file: string; line: number }> = [];
     for await (const d of corpus) {

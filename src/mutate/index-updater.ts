@@ -36,6 +36,7 @@
  */
 import { LIVING_DEFAULTS, SEGMENT_MERGE_DEFAULTS, WRITE_COST_DEFAULTS } from '../config/defaults.js';
 import { PlaitError } from '../errors/index.js';
+import { checkOptionKeys, type OptionKeys } from '../search/option-keys.js';
 import type { TokenEmbeddings } from '../encoder/types.js';
 import type { Kernels } from '../kernels/types.js';
 import { getKernels } from '../kernels/index.js';
@@ -72,6 +73,18 @@ export interface UpdateRequest {
    */
   appliedLog?: AppliedLog;
 }
+
+/**
+ * UpdateRequest's, UpdateOptions' and compactIndex's keys (search/option-keys.ts): `updateIndex(p,
+ * { delete: ids }, { autocompactShare: 1 })` had compacted at the default share without a word, and
+ * `{ deletes: ids }` had committed nothing as if the ids were absent. Checked before the lock is taken.
+ */
+const UPDATE_REQUEST_KEYS = { add: true, delete: true, deleteWhere: true, noReplace: true, appliedLog: true } as const satisfies OptionKeys<UpdateRequest>;
+const UPDATE_OPTION_KEYS = { kernels: true, autoCompactShare: true, onStep: true, onOp: true, lock: true, deltaMergeShare: true } as const satisfies OptionKeys<UpdateOptions>;
+
+/** compactIndex's options: updateIndex's that a compaction reads. */
+export type CompactOptions = Pick<UpdateOptions, 'kernels' | 'onStep' | 'onOp' | 'lock'>;
+const COMPACT_OPTION_KEYS = { kernels: true, onStep: true, onOp: true, lock: true } as const satisfies OptionKeys<CompactOptions>;
 
 export interface UpdateResult {
   /** The generation committed, or the current one when nothing changed (`committed` false). */
@@ -143,11 +156,13 @@ export function tombstonedPassages(data: Pick<IndexData, 'tombstones'>): number 
 
 /**
  * Adds, replaces and deletes documents as one new generation.
- * @throws PlaitError INDEX_LOCKED (another writer), DUPLICATE_ID (an id twice in the batch),
+ * @throws PlaitError INVALID_ARGUMENT (an unknown key of `req` or `options`, before the lock), INDEX_LOCKED (another writer), DUPLICATE_ID (an id twice in the batch),
  * DOCUMENT_EXISTS (`noReplace` and an id already indexed: `details.id`, `details.position` its
  * 0-based place in `add`; nothing is written), DIMENSION_MISMATCH, INDEX_NOT_FOUND / INDEX_CORRUPT / INDEX_VERSION (opening).
  */
 export function updateIndex(dir: string, req: UpdateRequest, options: UpdateOptions = {}): UpdateResult {
+  checkOptionKeys(req, UPDATE_REQUEST_KEYS, 'updateIndex request key');
+  checkOptionKeys(options, UPDATE_OPTION_KEYS, 'updateIndex option');
   const tx = IndexTransaction.begin(dir, { onOp: options.onOp, lock: options.lock });
   let last = tx;
   let opened: DocStoreUpdater | null = null;
@@ -481,9 +496,10 @@ export function needsCompaction(m: IndexManifest): boolean {
  * commits a new generation. An index with nothing to compact (`needsCompaction` false) is left as
  * it is: no generation is committed and its manifest is returned (a rewrite of every segment for
  * nothing cost a 1,460-document index 70 MB of writes).
- * @throws PlaitError INDEX_LOCKED, INDEX_NOT_FOUND / INDEX_CORRUPT.
+ * @throws PlaitError INVALID_ARGUMENT (an unknown option key), INDEX_LOCKED, INDEX_NOT_FOUND / INDEX_CORRUPT.
  */
-export function compactIndex(dir: string, options: Pick<UpdateOptions, 'kernels' | 'onStep' | 'onOp' | 'lock'> = {}): IndexManifest {
+export function compactIndex(dir: string, options: CompactOptions = {}): IndexManifest {
+  checkOptionKeys(options, COMPACT_OPTION_KEYS, 'compactIndex option');
   const tx = IndexTransaction.begin(dir, { onOp: options.onOp, lock: options.lock });
   try {
     const committed = tx.current;

@@ -172,6 +172,7 @@ export class SearchPipeline {
    * sees them: what `plait ltr train` computes features from.
    */
   async candidates(query: string, options: Pick<PipelineRunOptions, 'signal'> = {}): Promise<Candidate[]> {
+    checkOptionKeys(options, { signal: true } as const satisfies OptionKeys<Pick<PipelineRunOptions, 'signal'>>, 'pipeline candidates option');
     return (await this.runStages(query, options)).list;
   }
 

@@ -85,6 +85,12 @@ export interface RerankOptions {
   maxPassagesPerDocument?: number;
 }
 
+/** RerankerOptions' keys (search/option-keys.ts): `Reranker.create({ cachebytes: 0 })` had kept the 64 MiB cache without a word. */
+const RERANKER_OPTION_KEYS = { model: true, quantize: true, encoder: true, encoderOptions: true, cacheBytes: true, cacheEntries: true, kernels: true } as const satisfies OptionKeys<RerankerOptions>;
+
+/** RerankOptions' keys: `reranker.rerank(q, docs, { topk: 1 })` had returned every document. */
+const RERANK_OPTION_KEYS = { topK: true, signal: true, maxTokensPerDocument: true, truncationDirection: true, maxPassagesPerDocument: true } as const satisfies OptionKeys<RerankOptions>;
+
 /** The validated split bounds of one call. */
 interface SplitBounds {
   maxTokens: number;
@@ -115,8 +121,9 @@ export class Reranker {
     this.stride = Math.max(1, Math.floor(this.window * BUILD_DEFAULTS.splitStrideFraction));
   }
 
-  /** @throws PlaitError INVALID_ARGUMENT for a bad cache size; the model's errors when it cannot load. */
+  /** @throws PlaitError INVALID_ARGUMENT for an unknown option key or a bad cache size; the model's errors when it cannot load. */
   static async create(options: RerankerOptions = {}): Promise<Reranker> {
+    checkOptionKeys(options, RERANKER_OPTION_KEYS, 'Reranker option');
     const cacheBytes = options.cacheBytes ?? RERANK_DEFAULTS.cacheBytes;
     if (!Number.isInteger(cacheBytes) || cacheBytes < 0) throw invalidArgument('cacheBytes', 'a non-negative integer', cacheBytes);
     const cacheEntries = options.cacheEntries ?? Infinity;
@@ -137,10 +144,12 @@ export class Reranker {
 
   /**
    * Orders `documents` by MaxSim against `query`, highest first (ties: input order).
-   * @throws PlaitError INVALID_ARGUMENT (documents, topK), INVALID_INPUT (a document of the wrong
-   * shape), EMPTY_TEXT (a query with no content), QUERY_TOO_LARGE / TEXT_NOT_UTF8 (from the encoder).
+   * @throws PlaitError INVALID_ARGUMENT (an unknown option key, named with the one meant when one is
+   * close; documents, topK), INVALID_INPUT (a document of the wrong shape), EMPTY_TEXT (a query with
+   * no content), QUERY_TOO_LARGE / TEXT_NOT_UTF8 (from the encoder).
    */
   async rerank(query: string, documents: readonly RerankDocument[], options: RerankOptions = {}): Promise<RerankResult[]> {
+    checkOptionKeys(options, RERANK_OPTION_KEYS, 'rerank option');
     if (!Array.isArray(documents)) throw invalidArgument('documents', 'an array of strings or { id, text } objects', documents);
     const texts = documents.map((d, i) => {
       if (typeof d === 'string') return d;
@@ -278,10 +287,7 @@ const shared = new Map<string, Promise<Reranker>>();
 export type RerankCallOptions = RerankOptions & { model?: string; crossEncoder?: string; crossEncoderOptions?: CrossEncoderOptions };
 
 /** RerankCallOptions' keys (option-keys.ts): `rerank(q, docs, { topk: 1 })` had returned every document. */
-const RERANK_CALL_OPTION_KEYS = {
-  topK: true, signal: true, maxTokensPerDocument: true, truncationDirection: true, maxPassagesPerDocument: true,
-  model: true, crossEncoder: true, crossEncoderOptions: true,
-} as const satisfies OptionKeys<RerankCallOptions>;
+const RERANK_CALL_OPTION_KEYS = { ...RERANK_OPTION_KEYS, model: true, crossEncoder: true, crossEncoderOptions: true } as const satisfies OptionKeys<RerankCallOptions>;
 
 /** @throws PlaitError INVALID_ARGUMENT for an options key RerankCallOptions does not have (named, with the key meant when one is close), and as Reranker.rerank. */
 export async function rerank(
@@ -290,16 +296,21 @@ export async function rerank(
   options: RerankCallOptions = {},
 ): Promise<RerankResult[]> {
   checkOptionKeys(options, RERANK_CALL_OPTION_KEYS, 'rerank option');
+  // Which scorer is this function's choice; the scorer gets only its own options (it refuses others).
+  const { model, crossEncoder, crossEncoderOptions, ...rerankOptions } = options;
   // With a cross-encoder (folder or hub id), the scores are its (long documents: their first window).
-  if (options.crossEncoder !== undefined) return (await sharedCrossEncoder(options.crossEncoder, options.crossEncoderOptions)).rerank(query, documents, options);
-  const key = options.model ?? '';
+  if (crossEncoder !== undefined) {
+    const { topK, signal } = rerankOptions;
+    return (await sharedCrossEncoder(crossEncoder, crossEncoderOptions)).rerank(query, documents, { ...(topK === undefined ? {} : { topK }), ...(signal === undefined ? {} : { signal }) });
+  }
+  const key = model ?? '';
   let r = shared.get(key);
   if (r === undefined) {
-    r = Reranker.create({ model: options.model, encoderOptions: { threads: 1 } });
+    r = Reranker.create({ model, encoderOptions: { threads: 1 } });
     shared.set(key, r);
     r.catch(() => shared.delete(key));
   }
-  return (await r).rerank(query, documents, options);
+  return (await r).rerank(query, documents, rerankOptions);
 }
 
 const sharedCross = new Map<string, Promise<CrossEncoder>>();

@@ -98,7 +98,10 @@ export type IndexRerankOptions = Pick<SearchOptions, 'topK' | 'idfWeighting' | '
 const INDEX_RERANK_OPTION_KEYS = { topK: true, idfWeighting: true, includeText: true, signal: true } as const satisfies OptionKeys<IndexRerankOptions>;
 
 /** EncodedSearchOptions' keys (option-keys.ts). */
-const ENCODED_SEARCH_OPTION_KEYS = { ...SEARCH_OPTION_KEYS, rewritten: true, prfRows: true } as const satisfies OptionKeys<EncodedSearchOptions>;
+/** rerankEncoded's options; its keys (option-keys.ts): `rerankEncoded(e, ids, { topk: 1 })` had scored every id. */
+export type RerankEncodedOptions = Pick<EncodedSearchOptions, 'topK' | 'idfWeighting' | 'includeText' | 'globalStats' | 'prfRows'>;
+const RERANK_ENCODED_OPTION_KEYS = { topK: true, idfWeighting: true, includeText: true, globalStats: true, prfRows: true } as const satisfies OptionKeys<RerankEncodedOptions>;
+export const ENCODED_SEARCH_OPTION_KEYS = { ...SEARCH_OPTION_KEYS, rewritten: true, prfRows: true } as const satisfies OptionKeys<EncodedSearchOptions>;
 
 /** A resolved search that may carry PRF rows chosen elsewhere (EncodedSearchOptions.prfRows). */
 type ResolvedWithRows = ResolvedSearch & { prfRows?: PrfRows };
@@ -861,11 +864,12 @@ export class PlaitIndex {
    * `rerank` with an already-encoded query: the exact late-interaction score of each stored
    * document (best passage), highest first. A cluster shard scores the documents its coordinator
    * names this way, with the corpus-wide token IDF in `options.globalStats`.
-   * @throws PlaitError INVALID_ARGUMENT (docIds, topK), INVALID_INPUT (unknown id), DIMENSION_MISMATCH, INDEX_CLOSED.
+   * @throws PlaitError INVALID_ARGUMENT (an unknown option key, docIds, topK), INVALID_INPUT (unknown id), DIMENSION_MISMATCH, INDEX_CLOSED.
    */
-  async rerankEncoded(embedding: TokenEmbeddings, docIds: string[], options: Pick<EncodedSearchOptions, 'topK' | 'idfWeighting' | 'includeText' | 'globalStats' | 'prfRows'> = {}): Promise<SearchHit[]> {
+  async rerankEncoded(embedding: TokenEmbeddings, docIds: string[], options: RerankEncodedOptions = {}): Promise<SearchHit[]> {
     return this.guardedCall(async () => {
       this.checkOpen();
+      checkOptionKeys(options, RERANK_ENCODED_OPTION_KEYS, 'rerankEncoded option');
       const topK = options.topK ?? (Array.isArray(docIds) ? docIds.length : 0);
       if (!Number.isInteger(topK) || topK < 0) throw invalidArgument('topK', 'a non-negative integer', topK);
       return this.scoreStored(embedding, rowidsOf(this.docstore, docIds), topK, options);

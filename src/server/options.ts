@@ -3,12 +3,12 @@
  * `resolveServerOptions` fills in SERVER_DEFAULTS, refuses misspelt names, and validates every
  * value (better-sqlite3's four steps: defaults, arguments, interpretation, result).
  */
-import { PlaitError } from '../index.js';
 import { invalidArgument as invalidArgumentError } from '../errors/index.js';
 import { SERVER_DEFAULTS, THREAD_LIMITS } from '../config/defaults.js';
 import { MAX_TIMER_MS } from '../search/deadline.js';
 import { readSynonyms, type SynonymMap } from '../rewrite/synonyms.js';
 import { availableParallelism } from 'node:os';
+import { checkOptionKeys, type OptionKeys } from '../search/option-keys.js';
 
 export interface ServerOptions {
   host?: string;
@@ -28,7 +28,12 @@ export interface ServerOptions {
   maxRerankDocuments?: number;
   maxEncodeTexts?: number;
   drainTimeoutMs?: number;
-  scoringWorkers?: number;
+  /**
+   * Scoring worker threads per index: 'auto' (default) is one per core, at most
+   * SCORING_WORKERS_AUTO_MAX; an integer in [0, THREAD_LIMITS.maxThreads] is that many, and 0 scores
+   * on the serving thread — what openIndex's `workers: 0` means (before, 0 here meant 'auto').
+   */
+  scoringWorkers?: number | 'auto';
   encoderThreads?: number;
   abortCheckQueries?: number;
   /** Rerank models: undefined is the bundled model; the first is the default. */
@@ -92,12 +97,13 @@ export interface ResolvedServerOptions {
   logDestination: { write(line: string): void } | undefined;
 }
 
-const KNOWN = new Set<string>([
-  'host', 'port', 'maxBodyBytes', 'timeoutMs', 'writeTimeoutMs', 'maxTimeoutMs', 'maxConcurrent', 'maxQueue', 'maxQueueWaitMs', 'retryAfterSeconds',
-  'resultCacheBytes', 'queryCacheBytes', 'maxRerankDocuments', 'maxEncodeTexts', 'drainTimeoutMs', 'scoringWorkers',
-  'encoderThreads', 'abortCheckQueries', 'models', 'quantize', 'crossEncoders', 'ltrModel', 'synonyms', 'refreshIntervalMs', 'apiKey', 'corsOrigins', 'logLevel', 'defaultMetrics',
-  'logDestination',
-]);
+/** ServerOptions' keys (search/option-keys.ts): a misspelt option is refused naming the one meant. */
+const SERVER_OPTION_KEYS = {
+  host: true, port: true, maxBodyBytes: true, timeoutMs: true, writeTimeoutMs: true, maxTimeoutMs: true, maxConcurrent: true, maxQueue: true, maxQueueWaitMs: true, retryAfterSeconds: true,
+  resultCacheBytes: true, queryCacheBytes: true, maxRerankDocuments: true, maxEncodeTexts: true, drainTimeoutMs: true, scoringWorkers: true,
+  encoderThreads: true, abortCheckQueries: true, models: true, quantize: true, crossEncoders: true, ltrModel: true, synonyms: true, refreshIntervalMs: true, apiKey: true, corsOrigins: true, logLevel: true, defaultMetrics: true,
+  logDestination: true,
+} as const satisfies OptionKeys<ServerOptions>;
 
 function int(name: string, v: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
   if (!Number.isInteger(v) || v < min || v > max) throw invalidArgumentError(name, `an integer in [${min}, ${max}]`, v);
@@ -116,11 +122,11 @@ function resolveSynonyms(s: string | SynonymMap | undefined): SynonymMap | null 
   return s;
 }
 
-/** Scoring workers per index when `scoringWorkers` is 0 (auto): one per core up to this many (the encoder needs a core too; SERVER_DEFAULTS.scoringWorkers). */
+/** Scoring workers per index when `scoringWorkers` is 'auto': one per core up to this many (the encoder needs a core too; SERVER_DEFAULTS.scoringWorkers). */
 export const SCORING_WORKERS_AUTO_MAX = 4;
 
 export function resolveServerOptions(o: ServerOptions = {}, env: NodeJS.ProcessEnv = process.env): ResolvedServerOptions {
-  for (const k of Object.keys(o)) if (!KNOWN.has(k)) throw new PlaitError('INVALID_ARGUMENT', { message: `unknown server option "${k}"`, name: k });
+  checkOptionKeys(o, SERVER_OPTION_KEYS, 'server option');
   const d = SERVER_DEFAULTS;
   const workers = o.scoringWorkers ?? d.scoringWorkers;
   const maxTimeoutMs = int('maxTimeoutMs', o.maxTimeoutMs ?? d.maxTimeoutMs, 1, MAX_TIMER_MS);
@@ -141,7 +147,7 @@ export function resolveServerOptions(o: ServerOptions = {}, env: NodeJS.ProcessE
     maxRerankDocuments: int('maxRerankDocuments', o.maxRerankDocuments ?? d.maxRerankDocuments, 1),
     maxEncodeTexts: int('maxEncodeTexts', o.maxEncodeTexts ?? d.maxEncodeTexts, 1),
     drainTimeoutMs: int('drainTimeoutMs', o.drainTimeoutMs ?? d.drainTimeoutMs, 0, MAX_TIMER_MS),
-    scoringWorkers: int('scoringWorkers', workers === 0 ? Math.min(availableParallelism(), SCORING_WORKERS_AUTO_MAX) : workers, 0, THREAD_LIMITS.maxThreads),
+    scoringWorkers: workers === 'auto' ? Math.min(availableParallelism(), SCORING_WORKERS_AUTO_MAX) : int('scoringWorkers', workers, 0, THREAD_LIMITS.maxThreads),
     encoderThreads: int('encoderThreads', o.encoderThreads ?? d.encoderThreads, 0, THREAD_LIMITS.maxThreads),
     abortCheckQueries: int('abortCheckQueries', o.abortCheckQueries ?? d.abortCheckQueries, 1),
     models: o.models === undefined || o.models.length === 0 ? [undefined] : o.models,

@@ -6,7 +6,6 @@
  * NATS sends its share of requests to the other replicas.
  */
 import { buildShardedIndex, type ShardedBuildResult } from '../../cluster/sharded-build.js';
-import { openCorpus } from '../../indexer/corpus/index.js';
 import { ShardReplica, natsConnect, shardOfFolder } from '../../cluster/shard-replica.js';
 import { findClusterRoot, resolveShardPath } from '../../cluster/cluster-manifest.js';
 import { fetchClusterShard } from '../../cluster/shard-files.js';
@@ -32,13 +31,6 @@ export async function runShardedCliBuild(input: string, options: Omit<BuildOptio
   const restore = exitCleanlyOnSignals(ui.progress, ui.json);
   let result: ShardedBuildResult;
   try {
-    // More shards than documents leaves shards empty (each a full index folder: 40 documents in 100
-    // shards made 60+ empty ones, 111 MB): clamp to the document count, read only that far to know it.
-    const documents = await countUpTo(input, options, shards);
-    if (documents > 0 && documents < shards) {
-      process.stderr.write(`plait: warning: --shards ${shards} but the corpus has ${plural(documents, 'document')}: building ${plural(documents, 'shard')} instead (more would be empty; documents go to shards by a hash of their id, so a few may still be)\n`);
-      shards = documents;
-    }
     result = await buildShardedIndex(input, { ...options, shards, onProgress: (p) => ui.progress.update(p.phase, p.done, p.total, p.elapsedMs) });
   } catch (err) {
     if (isPlaitError(err) && Object.values(SKIP_CODES).includes(err.code) && options.skipInvalid !== true) throw withHint(err, 'add --skip-invalid to skip such documents and report their counts by reason');
@@ -48,21 +40,18 @@ export async function runShardedCliBuild(input: string, options: Omit<BuildOptio
     restore();
   }
   const { cluster, path } = result;
+  // The build clamps a count past the corpus's documents (shardCountFor): say so.
+  if (cluster.shards < result.requestedShards) {
+    process.stderr.write(`plait: warning: --shards ${result.requestedShards} but the corpus has ${plural(cluster.shards, 'document')}: built ${plural(cluster.shards, 'shard')} instead (more would be empty; documents go to shards by a hash of their id, so a few may still be)\n`);
+  }
   if (ui.json) {
-    printJson({ path, cluster, counts: result.shards.map((m) => m.counts) });
+    printJson({ path, cluster, requestedShards: result.requestedShards, counts: result.shards.map((m) => m.counts) });
     return result;
   }
   const skipped = describeSkipped(result.shards[0]?.skipped);
   const perShard = cluster.shardInfo.map((s, i) => `shard ${i}: ${plural(s.documents, 'document')}`).join(', ');
   process.stdout.write(`indexed ${plural(cluster.shardInfo.reduce((a, s) => a + s.documents, 0), 'document')} into ${plural(cluster.shards, 'shard')} under ${path} (${perShard}; one codebook of ${plural(result.shards[0]!.counts.centroids, 'centroid')})${skipped === '' ? '' : `; skipped ${skipped}`}\n`);
   return result;
-}
-
-/** The corpus's documents as the build reads them (same fields, same skipping), counted up to `limit`. */
-async function countUpTo(input: string, options: Omit<BuildOptions, 'onProgress'>, limit: number): Promise<number> {
-  let n = 0;
-  for await (const _ of await openCorpus(input, { ...options, onWarning: () => {} })) if (++n >= limit) break;
-  return n;
 }
 
 export interface ClusterServeOptions {

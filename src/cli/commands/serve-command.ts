@@ -23,7 +23,7 @@ interface ServeCliOptions {
   crossEncoder?: string[];
   ltrModel?: string;
   synonyms?: string;
-  workers?: number;
+  workers?: number | 'auto';
   encoderThreads?: number;
   maxConcurrent?: number;
   maxQueue?: number;
@@ -58,7 +58,11 @@ export function registerServeCommand(program: Command): void {
     .option('--synonyms <file>', "expand every search's query with a synonyms file in Solr's format (a, b / a => b); a request's rewrite.synonyms turns them off or replaces them")
     // The limits show their defaults (SERVER_DEFAULTS) in commander's "(default: …)": the value
     // passed on is the server's own default, so leaving an option out changes nothing.
-    .addOption(new Option('--workers <n>', `scoring worker threads per index, 0–${THREAD_LIMITS.maxThreads} (0: one per core, at most ${SCORING_WORKERS_AUTO_MAX})`).argParser(parseIntArg('workers', 0, THREAD_LIMITS.maxThreads)).default(d.scoringWorkers, `one per core, at most ${SCORING_WORKERS_AUTO_MAX}`))
+    .addOption(
+      new Option('--workers <n>', `scoring worker threads per index: auto (one per core, at most ${SCORING_WORKERS_AUTO_MAX}) or 0–${THREAD_LIMITS.maxThreads} (0: score on the serving thread, as openIndex's workers: 0)`)
+        .argParser(parseWorkers)
+        .default(d.scoringWorkers, d.scoringWorkers),
+    )
     .option('--encoder-threads <n>', `encoder worker threads per model, 0–${THREAD_LIMITS.maxThreads} (0 = in-process)`, parseIntArg('encoderThreads', 0, THREAD_LIMITS.maxThreads), d.encoderThreads)
     .option('--max-concurrent <n>', 'requests working at once', parseIntArg('maxConcurrent', 1), d.maxConcurrent)
     .option('--max-queue <n>', 'requests waiting for a slot before 503', parseIntArg('maxQueue', 0), d.maxQueue)
@@ -76,6 +80,9 @@ export function registerServeCommand(program: Command): void {
     .option('--coordinate <name>', 'serve the cluster <name> (a sharded index\'s name or folder) over HTTP, scattering searches to its shards through --nats')
     .addHelpText('after', '\nEnvironment: PLAIT_API_KEY=<key> requires "Authorization: Bearer <key>" on every route but /health and /ready.')
     .action(async (indexes: string[], o: ServeCliOptions, command: Command) => {
+      // 0 meant auto here until it was made to mean what the library's workers: 0 means: say so to
+      // whoever still writes 0 for auto (a script from before would otherwise lose its workers unseen).
+      if (o.workers === 0) process.stderr.write(`plait: note: --workers 0 scores on the serving thread (no worker threads), as openIndex's workers: 0 does; before, it meant one per core: for that, give --workers auto (the default)\n`);
       const options: ServerOptions = {
         host: o.host,
         port: o.port,
@@ -140,4 +147,9 @@ function deadlineOptions(o: ServeCliOptions, command: Command): Pick<ServerOptio
     out[name] = v;
   }
   return out;
+}
+
+/** `--workers`: "auto", or an integer in [0, THREAD_LIMITS.maxThreads]. @throws PlaitError INVALID_ARGUMENT (as parseIntArg). */
+function parseWorkers(value: string): number | 'auto' {
+  return value === 'auto' ? 'auto' : parseIntArg('workers', 0, THREAD_LIMITS.maxThreads)(value);
 }

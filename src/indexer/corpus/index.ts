@@ -1,4 +1,4 @@
-export { openCorpus, SKIP_REASON_CODES } from './read-corpus.js';
+export { openCorpus, SKIP_REASON_CODES, CORPUS_READER_OPTION_KEYS, corpusReaderOptionsOf } from './read-corpus.js';
 export { countDocuments } from './count-documents.js';
 export { emptyCorpusError } from './empty-corpus.js';
 export { detectFileFormat, resolveCorpusInput } from './resolve-input.js';

@@ -16,6 +16,7 @@ import { BEIR_FIELDS, GENERIC_ID_FIELDS, parseJsonlLine, type JsonlFields } from
 import { isBlank, readLineBatches } from './line-reader.js';
 import type { ParsedRecord } from './parsed-record.js';
 import { resolveCorpusInput } from './resolve-input.js';
+import { checkOptionKeys, type OptionKeys } from '../../search/option-keys.js';
 import { parseTextFile } from './text-file-parser.js';
 import { looksLikeTsvHeader, parseTsvLine } from './tsv-parser.js';
 import type { CorpusDocument, CorpusFormat, CorpusInput, CorpusReadReport, CorpusReader, CorpusReaderOptions, CorpusWarning, IgnoredField } from './types.js';
@@ -182,11 +183,26 @@ function ignoredFieldsWarning(fields: string[], file: string, line: number, read
 }
 
 /**
+ * CorpusReaderOptions' keys (search/option-keys.ts): `openCorpus(p, { idfield: 'id' })` had read the
+ * default id fields. The options types that extend CorpusReaderOptions spread this table into theirs.
+ */
+export const CORPUS_READER_OPTION_KEYS = {
+  format: true, idField: true, textField: true, titleField: true, metadataField: true, tsvHeader: true, skipInvalid: true, onWarning: true,
+} as const satisfies OptionKeys<CorpusReaderOptions>;
+
+/** The CorpusReaderOptions part of a wider options object (a build's, an add's), for openCorpus. */
+export function corpusReaderOptionsOf(o: CorpusReaderOptions): CorpusReaderOptions {
+  return Object.fromEntries(Object.entries(o).filter(([k]) => Object.hasOwn(CORPUS_READER_OPTION_KEYS, k))) as CorpusReaderOptions;
+}
+
+/**
  * Opens a corpus for streaming. Resolves the input and its format now (so a missing file or an
  * unknown format fails here); documents are read as the result is iterated, and may be iterated
  * again from the start.
+ * @throws PlaitError INVALID_ARGUMENT (an unknown option key), FILE_NOT_FOUND and the input's errors.
  */
 export async function openCorpus(input: CorpusInput, options: CorpusReaderOptions = {}): Promise<CorpusReader> {
+  checkOptionKeys(options, CORPUS_READER_OPTION_KEYS, 'corpus reader option');
   const resolved = await resolveCorpusInput(input, options.format);
   return new StreamingCorpusReader(resolved.files, resolved.format, resolved.root, { ...options });
 }

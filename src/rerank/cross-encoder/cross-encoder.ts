@@ -23,6 +23,7 @@ import type { CrossTask } from './cross-encoder-worker.js';
 import { PairTokenizer, type PairBatch, type PairEncoding } from './pair-tokenizer.js';
 import { resolveCrossEncoder, type ResolveCrossEncoderOptions } from './resolve-cross-encoder.js';
 import { closeOnnxPool, onnxPool } from '../../util/onnx-pool.js';
+import { checkOptionKeys, type OptionKeys } from '../../search/option-keys.js';
 
 export interface CrossEncoderOptions extends ResolveCrossEncoderOptions {
   /** Worker threads running the model; 0 runs it on the calling thread (tests). Default CROSS_ENCODER_DEFAULTS.threads. */
@@ -54,6 +55,21 @@ export interface CrossScoreOptions {
   /** Stops dispatching batches (running ones finish); rejects with ABORTED. */
   signal?: AbortSignal;
 }
+
+/** CrossEncoderOptions' keys (search/option-keys.ts): `CrossEncoder.create(m, { maxlength: 128 })` had kept the model's length without a word. */
+const CROSS_ENCODER_OPTION_KEYS = {
+  variant: true, onnxFile: true, maxLength: true, cacheDir: true, offline: true, onProgress: true, signal: true,
+  threads: true, batchSize: true, intraOpNumThreads: true, sigmoid: true, relevantLabel: true,
+} as const satisfies OptionKeys<CrossEncoderOptions>;
+const CROSS_SCORE_OPTION_KEYS = { signal: true } as const satisfies OptionKeys<CrossScoreOptions>;
+
+/** CrossEncoder.rerank's options: Reranker.rerank's that a cross-encoder honours. */
+export interface CrossRerankOptions {
+  /** Results to return, a non-negative integer (default: all documents). */
+  topK?: number;
+  signal?: AbortSignal;
+}
+const CROSS_RERANK_OPTION_KEYS = { topK: true, signal: true } as const satisfies OptionKeys<CrossRerankOptions>;
 
 /** What a pipeline needs from a cross-encoder; `CrossEncoder` is one, tests wrap one to inject faults. */
 export interface CrossScorer {
@@ -99,8 +115,12 @@ export class CrossEncoder implements CrossScorer {
     this.name = files.name;
   }
 
-  /** Opens a cross-encoder: `model` is a folder or a hub repo id ("org/name[@revision]"). */
+  /**
+   * Opens a cross-encoder: `model` is a folder or a hub repo id ("org/name[@revision]").
+   * @throws PlaitError INVALID_ARGUMENT (an unknown option key, threads, batchSize, intraOpNumThreads), and the model's errors.
+   */
   static async create(model: string, options: CrossEncoderOptions = {}): Promise<CrossEncoder> {
+    checkOptionKeys(options, CROSS_ENCODER_OPTION_KEYS, 'CrossEncoder option');
     const threads = options.threads ?? CROSS_ENCODER_DEFAULTS.threads;
     const batchSize = options.batchSize ?? CROSS_ENCODER_DEFAULTS.batchSize;
     const intraOpNumThreads = options.intraOpNumThreads ?? ENCODER_DEFAULTS.intraOpNumThreads;
@@ -151,6 +171,7 @@ export class CrossEncoder implements CrossScorer {
   async scoreWithStats(query: string, documents: readonly string[], options: CrossScoreOptions = {}): Promise<{ scores: Float32Array; stats: CrossScoreStats }> {
     const t0 = performance.now();
     if (this.closed) throw new PlaitError('INVALID_ARGUMENT', { message: 'the cross-encoder is closed' });
+    checkOptionKeys(options, CROSS_SCORE_OPTION_KEYS, 'score option');
     const signal = checkSignal('signal', options.signal);
     if (typeof query !== 'string' || query.trim().length === 0) throw new PlaitError('EMPTY_TEXT', { message: 'the query is empty' });
     if (!Array.isArray(documents)) throw invalidArgument('documents', 'an array of strings', documents);
@@ -212,7 +233,8 @@ export class CrossEncoder implements CrossScorer {
   }
 
   /** `Reranker.rerank`'s contract with cross-encoder scores: `[{ index, id?, score }]`, highest first. */
-  async rerank(query: string, documents: readonly RerankDocument[], options: { topK?: number; signal?: AbortSignal } = {}): Promise<RerankResult[]> {
+  async rerank(query: string, documents: readonly RerankDocument[], options: CrossRerankOptions = {}): Promise<RerankResult[]> {
+    checkOptionKeys(options, CROSS_RERANK_OPTION_KEYS, 'rerank option');
     if (!Array.isArray(documents)) throw invalidArgument('documents', 'an array of strings or { id, text } objects', documents);
     const texts = documents.map((d, i) => {
       if (typeof d === 'string') return d;

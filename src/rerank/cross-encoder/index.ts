@@ -1,5 +1,5 @@
 export { CrossEncoder } from './cross-encoder.js';
-export type { CrossEncoderOptions, CrossScoreOptions, CrossScoreStats, CrossScorer } from './cross-encoder.js';
+export type { CrossEncoderOptions, CrossRerankOptions, CrossScoreOptions, CrossScoreStats, CrossScorer } from './cross-encoder.js';
 export { crossEncoderFiles, relevantClass, onnxCandidates, VARIANT_FILES } from './cross-encoder-files.js';
 export type { CrossEncoderFiles, CrossEncoderVariant } from './cross-encoder-files.js';
 export { resolveCrossEncoder } from './resolve-cross-encoder.js';

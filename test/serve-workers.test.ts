@@ -1,0 +1,75 @@
+/**
+ * `workers: 0` means one thing everywhere: no worker threads, score on the calling (serving)
+ * thread. openIndex always read it so; the server's `--workers 0` / `scoringWorkers: 0` had meant
+ * "one per core, at most 4", which is now spelt `auto` (the default). `plait serve --workers 0`
+ * says once on stderr that 0 no longer means auto. Checked on the resolved options and on a real
+ * `plait serve`: its thread count (/proc/<pid>/task) with --workers 0 and --workers 2 differs by the
+ * two scoring workers, and both answer a search.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildIndex } from '../src/index.js';
+import { SERVER_DEFAULTS, THREAD_LIMITS } from '../src/config/defaults.js';
+import { SCORING_WORKERS_AUTO_MAX, resolveServerOptions } from '../src/server/options.js';
+import { isPlaitError } from '../src/errors/index.js';
+import { SAMPLE } from './helpers/server-fixture.js';
+import { PLAIT_BIN, exited, lines } from './helpers/plait-serve.js';
+
+let dir: string;
+let index: string;
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'plait-serve-workers-'));
+  index = join(dir, 'sample');
+  await buildIndex(SAMPLE, { index, encoderOptions: { threads: 0 } });
+});
+
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+test('resolveServerOptions: auto (the default) is one per core up to the cap; 0 is 0 (the calling thread), as openIndex reads it', () => {
+  const auto = Math.min(availableParallelism(), SCORING_WORKERS_AUTO_MAX);
+  assert.equal(SERVER_DEFAULTS.scoringWorkers, 'auto');
+  assert.equal(resolveServerOptions({}, {}).scoringWorkers, auto);
+  assert.equal(resolveServerOptions({ scoringWorkers: 'auto' }, {}).scoringWorkers, auto);
+  assert.equal(resolveServerOptions({ scoringWorkers: 0 }, {}).scoringWorkers, 0);
+  assert.equal(resolveServerOptions({ scoringWorkers: 3 }, {}).scoringWorkers, 3);
+  for (const bad of [-1, THREAD_LIMITS.maxThreads + 1, 1.5, 'AUTO', 'all']) {
+    assert.throws(() => resolveServerOptions({ scoringWorkers: bad as never }, {}), (e: unknown) => isPlaitError(e, 'INVALID_ARGUMENT'), String(bad));
+  }
+});
+
+/** `plait serve <index> --workers <w>`: its stderr, its thread count once ready, and a search's hit count. */
+async function serveWith(workers: string): Promise<{ stderr: string; threads: number; hits: number }> {
+  const child = spawn(process.execPath, [PLAIT_BIN, 'serve', index, '--port', '0', '--workers', workers, '--encoder-threads', '0'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PLAIT_API_KEY: '' } });
+  let stderr = '';
+  child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
+  const exit = exited(child);
+  try {
+    const ready = await Promise.race([lines(child)((o) => o.msg === 'ready'), exit.then((e) => Promise.reject(new Error(`plait serve exited before ready: ${JSON.stringify(e)} ${stderr}`)))]);
+    const r = await fetch(`${ready.url}/v1/indexes/sample/search`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: 'why does bread rise', top_k: 3 }) });
+    assert.equal(r.status, 200, await r.clone().text());
+    const body = (await r.json()) as { results?: { hits: unknown[] }[]; hits?: unknown[] };
+    const hits = (body.hits ?? body.results?.[0]?.hits ?? []).length;
+    return { stderr, threads: readdirSync(`/proc/${child.pid}/task`).length, hits };
+  } finally {
+    child.kill('SIGTERM');
+    await exit;
+  }
+}
+
+test('plait serve --workers 0 scores on the serving thread (two fewer threads than --workers 2) and says 0 no longer means auto', { skip: existsSync('/proc/self/task') ? false : 'needs /proc (Linux)' }, async () => {
+  const none = await serveWith('0');
+  const two = await serveWith('2');
+  assert.match(none.stderr, /plait: note: --workers 0 scores on the serving thread .* give --workers auto/);
+  assert.doesNotMatch(two.stderr, /note/);
+  assert.equal(none.hits, 3);
+  assert.equal(two.hits, 3);
+  assert.ok(two.threads - none.threads >= 2, `threads: --workers 0 ${none.threads}, --workers 2 ${two.threads}`);
+  const auto = await serveWith('auto');
+  assert.doesNotMatch(auto.stderr, /note/);
+  assert.ok(auto.threads - none.threads >= Math.min(availableParallelism(), SCORING_WORKERS_AUTO_MAX), `threads: --workers 0 ${none.threads}, auto ${auto.threads}`);
+});
