@@ -224,6 +224,23 @@ export function errorBody(err: PlaitError, requestId?: string): ErrorBody {
   return { error };
 }
 
+/**
+ * The error body a route's clients read. `plait` (every route but Cohere's): `{error: {code, message,
+ * details, request_id}}`. `cohere` (/v1/rerank, /v2/rerank): the same plus Cohere's own top-level
+ * `message` (Cohere answers `{"message": "invalid request: …"}`), which `@ai-sdk/cohere` reads for
+ * its APICallError's message: without it the Vercel AI SDK said only "Bad Request".
+ */
+export type ErrorShape = 'plait' | 'cohere';
+
+/** `body` in the route's error shape (see ErrorShape). */
+export function shapeErrorBody(body: ErrorBody, shape: ErrorShape = 'plait'): ErrorBody | CohereErrorBody {
+  return shape === 'cohere' ? { message: body.error.message, ...body } : body;
+}
+
+export interface CohereErrorBody extends ErrorBody {
+  message: string;
+}
+
 /** An internal fault's body: its code and the request id to find the detail in the log, nothing else. */
 export function internalErrorBody(code: string, requestId: string): ErrorBody {
   return { error: { code, message: `internal error; the server log has the detail under request id ${requestId}`, request_id: requestId } };
@@ -268,5 +285,15 @@ export const ERROR_SCHEMA = {
         request_id: { type: 'string', description: 'the request\'s id (also the x-request-id header): the server log has the detail of an internal error under it' },
       },
     },
+  },
+} as const;
+
+/** The JSON schema of an error reply on Cohere's routes: ERROR_SCHEMA plus Cohere's top-level `message`. */
+export const COHERE_ERROR_SCHEMA = {
+  ...ERROR_SCHEMA,
+  required: ['message', 'error'],
+  properties: {
+    message: { type: 'string', description: 'error.message again, where Cohere\'s clients read it' },
+    ...ERROR_SCHEMA.properties,
   },
 } as const;

@@ -28,7 +28,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { PlaitError } from '../../errors/index.js';
-import { ERROR_SCHEMA } from '../http-errors.js';
+import { COHERE_ERROR_SCHEMA, ERROR_SCHEMA } from '../http-errors.js';
 import { runWork } from '../request-work.js';
 import { TEXT_WARNINGS_HEADER, checkBatch, checkQuery, checkText } from '../text-checks.js';
 import type { RerankOptions, RerankResult } from '../../index.js';
@@ -169,14 +169,14 @@ export const rerankRoutes: FastifyPluginAsync = async (app) => {
     app.post<{ Body: CohereBody }>(
       `/v${version}/rerank`,
       {
-        config: { lenient: true },
+        config: { lenient: true, errorShape: 'cohere' },
         schema: {
           summary: version === 1
             ? 'Rerank documents for a query (Cohere v1 and Jina request and response)'
             : 'Rerank documents for a query (Cohere v2 request and response)',
           tags: ['rerank'],
           body: cohereBody(version),
-          response: { 200: cohereResponse, ...errors },
+          response: { 200: cohereResponse, '4xx': COHERE_ERROR_SCHEMA, '5xx': COHERE_ERROR_SCHEMA },
         },
       },
       async (request, reply) => handle(request.body, request.ignoredFields ?? [], reply),
