@@ -56,6 +56,28 @@ test('an invalid enum value lists the allowed values', async () => {
   assert.match(fusion.body.error.message, /fusion.*"minmax", "rrf"/);
 });
 
+test("an unknown field names the field meant: the library's camelCase spelling gets its snake_case field, a typo the nearest field", async () => {
+  for (const [path, body, unknown, meant] of [
+    ['/v1/indexes/sample/search', { query: 'bread', topK: 2 }, 'topK', 'top_k'],
+    ['/v1/indexes/sample/search', { query: 'bread', includeText: true }, 'includeText', 'include_text'],
+    ['/v1/indexes/sample/search', { query: 'bread', nIvfProbe: 4 }, 'nIvfProbe', 'n_ivf_probe'],
+    ['/v1/indexes/sample/search', { query: 'bread', topk: 2 }, 'topk', 'top_k'],
+    ['/v1/indexes/sample/search', { queries: ['bread'], timeoutMs: 1000 }, 'timeoutMs', 'timeout_ms'],
+    // (a missing required field is named as such first: `docId` for `doc_id` says "must have required property 'doc_id'")
+    ['/v1/indexes/sample/documents', { documents: [{ doc_id: 'x', text: 'y' }], noReplace: true }, 'noReplace', 'no_replace'],
+  ] as const) {
+    const r = await post(path, JSON.stringify(body), 'application/json');
+    assert.equal(r.status, 400, JSON.stringify(r.body));
+    assert.equal(r.body.error.details?.unknownField, unknown);
+    assert.equal(r.body.error.details?.suggestion, meant, JSON.stringify(r.body));
+    assert.match(r.body.error.message, new RegExp(`\\(${unknown}\\); did you mean "${meant}"\\?$`), r.body.error.message);
+  }
+  const far = await post('/v1/indexes/sample/search', JSON.stringify({ query: 'bread', zzzzzz: 1 }), 'application/json');
+  assert.equal(far.status, 400);
+  assert.equal(far.body.error.details?.suggestion, undefined, 'no field is near "zzzzzz"');
+  assert.match(far.body.error.message, /\(zzzzzz\)$/);
+});
+
 test('a 413 names the limit in bytes and --max-body-bytes', async () => {
   const r = await postJson(`${server.url}/v1/indexes/sample/search`, { query: 'x'.repeat(MAX_BODY + 10) });
   assert.equal(r.status, 413);

@@ -8,6 +8,7 @@ import { homedir, tmpdir } from 'node:os';
 import { PlaitError, isPlaitError, type ErrorCode } from '../index.js';
 import { describe } from '../errors/index.js';
 import { integerRange } from '../config/parse-number.js';
+import { closestKey } from '../search/option-keys.js';
 
 /**
  * HTTP status by error code. Every library code is listed (the `satisfies` makes a new code a
@@ -95,7 +96,7 @@ interface FastifyLikeError {
   code?: string;
   statusCode?: number;
   message?: string;
-  validation?: { instancePath?: string; message?: string; keyword?: string; params?: Record<string, unknown>; parentSchema?: { type?: unknown; minimum?: unknown; maximum?: unknown }; data?: unknown }[];
+  validation?: { instancePath?: string; message?: string; keyword?: string; params?: Record<string, unknown>; parentSchema?: { type?: unknown; minimum?: unknown; maximum?: unknown; properties?: unknown }; data?: unknown }[];
   validationContext?: string;
 }
 
@@ -160,6 +161,20 @@ export function bodyTooLarge(maxBodyBytes: number | undefined, kind: BodyKind = 
 }
 
 /**
+ * The field an unknown one most likely meant, among the properties of the object schema it was
+ * refused by (ajv's verbose `parentSchema`): the library's camelCase name of a field (`topK`,
+ * `nIvfProbe`, `docId` — the spellings of the README's library examples) → its snake_case field,
+ * else the nearest field within a typo or two (`closestKey`, as the library's option checks).
+ */
+function fieldMeant(field: string, parentSchema: unknown): string | undefined {
+  const properties = (parentSchema as { properties?: unknown } | undefined)?.properties;
+  if (properties === null || typeof properties !== 'object') return undefined;
+  const known = Object.keys(properties);
+  const snake = field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+  return known.includes(snake) ? snake : closestKey(field, known);
+}
+
+/**
  * Any thrown value → a PlaitError with the right code (unknown throwables become INTERNAL).
  * `maxBodyBytes`, the route's `bodyKind` and `contentType` (of the request) go into the 413 and 415 replies;
  * `maxTimeoutMs` into a refused `timeout_ms`'s range.
@@ -174,9 +189,11 @@ export function toPlaitError(err: unknown, maxBodyBytes?: number, contentType?: 
     if (integer !== null) return integer;
     // An invalid enum value names the values the field takes (ajv puts them in params.allowedValues).
     const allowed = v.keyword === 'enum' && Array.isArray(v.params?.allowedValues) ? (v.params.allowedValues as unknown[]) : undefined;
+    const unknownField = v.keyword === 'additionalProperties' ? String(v.params?.additionalProperty) : undefined;
+    const suggestion = unknownField === undefined ? undefined : fieldMeant(unknownField, v.parentSchema);
     const extra =
-      v.keyword === 'additionalProperties'
-        ? ` (${String(v.params?.additionalProperty)})`
+      unknownField !== undefined
+        ? ` (${unknownField})${suggestion === undefined ? '' : `; did you mean "${suggestion}"?`}`
         : allowed !== undefined
           ? `: ${allowed.map((a) => JSON.stringify(a)).join(', ')}`
           : '';
@@ -184,7 +201,7 @@ export function toPlaitError(err: unknown, maxBodyBytes?: number, contentType?: 
       message: `${where} ${v.message ?? 'is invalid'}${extra}`,
       field: where,
       keyword: v.keyword,
-      ...(v.keyword === 'additionalProperties' ? { unknownField: v.params?.additionalProperty } : {}),
+      ...(unknownField !== undefined ? { unknownField, ...(suggestion === undefined ? {} : { suggestion }) } : {}),
       ...(allowed !== undefined ? { allowedValues: allowed } : {}),
     });
   }
