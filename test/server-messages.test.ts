@@ -12,7 +12,10 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
 import type { RunningServer } from '../src/server/index.js';
 import { buildSample, postJson, serve, type SampleIndex } from './helpers/server-fixture.js';
-import { runPlait } from './helpers/cli.js';
+import { resolveServerOptions } from '../src/server/options.js';
+import { PLAIT_BIN, runPlait } from './helpers/cli.js';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 
 let sample: SampleIndex;
 let server: RunningServer;
@@ -197,4 +200,43 @@ test('plait serve of an unknown index names every place it looked, as plait sear
   assert.match(serveErr, /INDEX_NOT_FOUND/);
   assert.match(serveErr, /looked in .*no-such-index and .*indexes\/no-such-index/);
   assert.equal(serveErr, searchErr);
+});
+
+test("plait serve: an index named after --cors, --model or --cross-encoder (which take every value up to the next option) is a USAGE error saying so, not a silent origin or a missing model", () => {
+  // `plait serve --cors http://localhost:3000 sample` had started a server with no index and "sample" as an allowed origin.
+  for (const [flag, value] of [['--cors', 'http://localhost:3000'], ['--model', 'bundled'], ['-m', 'bundled'], ['--cross-encoder', './no-such-ce']] as const) {
+    // A timeout, since before the fix the --cors case started a server that never exits.
+    const p = spawnSync(process.execPath, [PLAIT_BIN, 'serve', flag, value, 'sample', '--port', '0'], { encoding: 'utf8', cwd: sample.dir, env: { ...process.env, PLAIT_INDEX_DIR: join(sample.dir, 'indexes') }, timeout: 30_000 });
+    const r = { code: p.status, stdout: p.stdout, stderr: p.stderr };
+    assert.equal(r.code, 2, `${flag}: ${r.stderr}`);
+    assert.match(r.stderr, new RegExp(`^plait: Usage: "sample" after ${flag} is an index: ${flag} takes every value up to the next option .*\\[USAGE\\]$`, 'm'), r.stderr);
+    assert.match(r.stderr, /^plait: name the indexes first \(plait serve sample .*\), or last after -- \(plait serve .* -- sample; options go before --\)$/m, r.stderr);
+    assert.doesNotMatch(r.stdout, /listening/);
+  }
+});
+
+test('CORS origins are checked and read as a browser sends them: "*" allows any origin, a trailing slash is dropped, anything else is refused', async () => {
+  const ok = resolveServerOptions({ corsOrigins: ['http://localhost:3000/', 'https://app.example', '*'] }, {});
+  assert.deepEqual(ok.corsOrigins, ['http://localhost:3000', 'https://app.example', '*']);
+  for (const bad of ['sample', 'localhost:3000', 'https://app.example/path', '']) {
+    assert.throws(() => resolveServerOptions({ corsOrigins: [bad] }, {}), (e: Error & { code?: string }) => {
+      assert.equal(e.code, 'INVALID_ARGUMENT');
+      assert.match(e.message, /Expected an origin \(scheme:\/\/host\[:port\], as a browser sends it\) or "\*" for corsOrigins\[0\] but received/);
+      return true;
+    }, bad);
+  }
+  for (const [origins, from, allowed] of [
+    [['*'], 'https://anywhere.example', '*'],
+    [['http://localhost:3000/'], 'http://localhost:3000', 'http://localhost:3000'],
+  ] as const) {
+    const s = await serve(sample, { corsOrigins: [...origins] });
+    try {
+      const pre = await fetch(`${s.url}/v1/rerank`, { method: 'OPTIONS', headers: { origin: from, 'access-control-request-method': 'POST' } });
+      assert.equal(pre.headers.get('access-control-allow-origin'), allowed, JSON.stringify(origins));
+      const r = await fetch(`${s.url}/health`, { headers: { origin: from } });
+      assert.equal(r.headers.get('access-control-allow-origin'), allowed);
+    } finally {
+      await s.close();
+    }
+  }
 });

@@ -118,7 +118,8 @@ export async function createApp(engine: Engine, appOptions: AppOptions = {}): Pr
     engine.metrics.duration.observe({ route }, reply.elapsedTime / 1000);
   });
 
-  if (o.corsOrigins.length > 0) await app.register(cors, { origin: o.corsOrigins });
+  // "*" among the origins allows any; @fastify/cors reads "*" so only as the whole option, not in a list.
+  if (o.corsOrigins.length > 0) await app.register(cors, { origin: o.corsOrigins.includes('*') ? '*' : o.corsOrigins });
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',

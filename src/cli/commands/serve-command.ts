@@ -14,6 +14,8 @@ import { PlaitError, invalidArgument } from '../../errors/index.js';
 import { integerRange } from '../../config/parse-number.js';
 import { runClusterServe } from './cluster-commands.js';
 import { endServe } from '../interrupt.js';
+import { withHint } from '../report-error.js';
+import { indexCandidates, isIndexDir } from '../../format/index-path.js';
 
 interface ServeCliOptions {
   host: string;
@@ -70,12 +72,13 @@ export function registerServeCommand(program: Command): void {
     .addOption(new Option('--max-body-bytes <n>', 'largest request body in bytes (larger: 413)').argParser(parseIntArg('maxBodyBytes', 1024)).default(d.maxBodyBytes, `${d.maxBodyBytes}, ${formatBytes(d.maxBodyBytes)}`))
     .option('--result-cache-mb <n>', 'result cache size in MiB', parseIntArg('resultCacheMb', 0), d.resultCacheBytes / MIB)
     .option('--query-cache-mb <n>', 'query-embedding cache size in MiB', parseIntArg('queryCacheMb', 0), d.queryCacheBytes / MIB)
-    .option('--cors <origin...>', 'allow CORS from these origins (default: CORS off)')
+    .option('--cors <origin...>', 'allow CORS from these origins: scheme://host[:port] each, or "*" for any (default: CORS off)')
     .option('--log-level <level>', 'pino log level (fatal, error, warn, info, debug, trace, silent)', 'info')
     .option('--nats <url>', 'join a cluster through this NATS server: with <index>/shard-<i>, as a replica of that shard (HTTP too only when --port is given); with --coordinate, as its coordinator')
     .option('--coordinate <name>', 'serve the cluster <name> (a sharded index\'s name or folder) over HTTP, scattering searches to its shards through --nats')
     .addHelpText('after', '\nEnvironment: PLAIT_API_KEY=<key> requires "Authorization: Bearer <key>" on every route but /health and /ready.')
     .action(async (indexes: string[], o: ServeCliOptions, command: Command) => {
+      checkListsHoldNoIndex(process.argv.slice(2));
       const options: ServerOptions = {
         host: o.host,
         port: o.port,
@@ -140,4 +143,32 @@ function deadlineOptions(o: ServeCliOptions, command: Command): Pick<ServerOptio
     out[name] = v;
   }
   return out;
+}
+
+/** serve's options that take every value up to the next option (commander's `<value...>`). */
+const LIST_OPTIONS = new Set(['-m', '--model', '--cross-encoder', '--cors']);
+
+/**
+ * Refuses an index named inside a list option's values: `plait serve --cors http://localhost:3000
+ * sample` had started a server with no index and "sample" as an allowed origin, and `plait serve
+ * --model bundled sample` said "sample" was no model. Reads the raw arguments, so the message names
+ * the flag as typed; `--` ends a list, as commander reads it.
+ * @throws PlaitError USAGE naming the value and the flag, with a hint.
+ */
+function checkListsHoldNoIndex(argv: readonly string[]): void {
+  let flag: string | undefined;
+  for (const arg of argv) {
+    if (arg === '--') return;
+    if (arg.startsWith('-')) {
+      const name = arg.split('=')[0]!;
+      flag = LIST_OPTIONS.has(name) ? name : undefined;
+      continue;
+    }
+    if (flag === undefined || !indexCandidates(arg).some(isIndexDir)) continue;
+    const value = flag === '--cors' ? '<origin>' : '<model>';
+    throw withHint(
+      new PlaitError('USAGE', { message: `"${arg}" after ${flag} is an index: ${flag} takes every value up to the next option`, reason: 'indexInList', option: flag, value: arg }),
+      `name the indexes first (plait serve ${arg} ${flag} ${value}), or last after -- (plait serve ${flag} ${value} -- ${arg}; options go before --)`,
+    );
+  }
 }
