@@ -57,6 +57,22 @@ test('index → info → search → batch search → eval', () => {
   assert.match(readFileSync(join(dir, 'report.html'), 'utf8'), /<svg/);
 });
 
+test('a search that finds nothing says so on stderr (stdout stays empty for scripts); --json says it with hits: []', () => {
+  // It printed nothing at all: a filter matching no document looked like a hang or a crash.
+  const none = plait('search', 'sample', 'bread', '--filter', '{"doc_id": "no-such-document"}');
+  assert.equal(none.code, 0, none.stderr);
+  assert.equal(none.stdout, '');
+  assert.match(none.stderr, /^plait: no hits \(no document passes --filter\)$/m);
+  const bm25 = plait('search', 'sample', 'zzzyqx', '--mode', 'bm25');
+  assert.equal(bm25.stdout, '');
+  assert.match(bm25.stderr, /^plait: no hits$/m);
+  const json = plait('search', 'sample', 'bread', '--filter', '{"doc_id": "no-such-document"}', '--json');
+  assert.deepEqual(JSON.parse(json.stdout).hits, []);
+  assert.doesNotMatch(json.stderr, /no hits/);
+  const some = plait('search', 'sample', 'bread', '-k', '1');
+  assert.doesNotMatch(some.stderr, /no hits/);
+});
+
 test('rerank and encode', () => {
   writeFileSync(join(dir, 'docs.jsonl'), ['{"id": "x", "text": "Octopuses have neurons in their arms."}', '{"id": "y", "text": "Roman roads were paved with stone."}'].join('\n'));
   const r = plait('rerank', '--query', 'octopus intelligence', '--docs', join(dir, 'docs.jsonl'), '--json');

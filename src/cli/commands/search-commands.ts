@@ -216,6 +216,9 @@ export function registerSearchCommands(program: Command): void {
         const snippet = h.text === undefined ? '' : `  ${(h.title ? `${h.title}: ` : '') + h.text.replace(/\s+/g, ' ').slice(0, 120)}`;
         process.stdout.write(`${String(h.rank).padStart(3)}  ${h.score.toFixed(4).padStart(9)}  ${h.docId}${snippet}\n`);
       }
+      // Nothing printed had looked like a hang or a crash (a filter that matches no document). Late and
+      // hybrid searches widen to every passage the filter allows, so none then means the filter passed none.
+      if (hits.length === 0 && emptyReason === undefined) process.stderr.write(`plait: no hits${o.filter === undefined || r.mode === 'bm25' ? '' : ' (no document passes --filter)'}\n`);
       const exactStage = r.mode === 'bm25' ? undefined : describeExactStage(index.manifest.nbits);
       if (o.timings) process.stdout.write(`${formatTimings(timings, usedPlaid, modelLoadMs, exactStage)}\n`);
     } finally {
