@@ -1,0 +1,54 @@
+/**
+ * `plait quickstart` as a newcomer runs it more than once: it rebuilds its own untouched sample
+ * index, and refuses to replace an index that holds anything else — the sample after `plait add`
+ * (a second `npm run quickstart` had silently rebuilt it, dropping the documents added), or another
+ * corpus's index named with --index.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runPlait, type CliResult } from './helpers/cli.js';
+
+let dir: string;
+const plait = (...args: string[]): CliResult => runPlait(dir, args);
+
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'plait-quickstart-'));
+});
+
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+function documents(name: string): number {
+  const info = plait('info', name, '--json');
+  assert.equal(info.code, 0, info.stderr);
+  return (JSON.parse(info.stdout) as { manifest: { counts: { documents: number } } }).manifest.counts.documents;
+}
+
+test('quickstart rebuilds its own untouched sample, and refuses to replace the sample once written to, or another index', () => {
+  const first = plait('quickstart');
+  assert.equal(first.code, 0, first.stderr);
+  assert.match(first.stdout, /^indexed 40 documents /m);
+  for (let i = 0; i < 2; i++) {
+    // A rebuild commits a generation of its own: the untouched sample stays replaceable after it.
+    const again = plait('quickstart');
+    assert.equal(again.code, 0, again.stderr);
+  }
+  assert.equal(documents('sample'), 40);
+
+  writeFileSync(join(dir, 'mine.jsonl'), '{"_id": "mine", "title": "Mine", "text": "A document the user added to the sample index."}\n');
+  const added = plait('add', 'sample', join(dir, 'mine.jsonl'), '-q');
+  assert.equal(added.code, 0, added.stderr);
+  const refused = plait('quickstart');
+  assert.equal(refused.code, 2, refused.stderr);
+  assert.match(refused.stderr, /^plait: Index already exists: .*indexes\/sample holds an index that is not quickstart's untouched sample \(generation \d+, 41 documents\): choose another --index, or remove it first \[INDEX_EXISTS\]$/m);
+  assert.equal(documents('sample'), 41, 'the added document is still there');
+
+  writeFileSync(join(dir, 'other.jsonl'), '{"_id": "a", "text": "An index of another corpus."}\n{"_id": "b", "text": "Its second document."}\n');
+  assert.equal(plait('index', join(dir, 'other.jsonl'), '--index', 'other', '-q').code, 0);
+  const other = plait('quickstart', '--index', 'other');
+  assert.equal(other.code, 2, other.stderr);
+  assert.match(other.stderr, /holds an index that is not quickstart's untouched sample \(generation 0, 2 documents\)/);
+  assert.equal(documents('other'), 2);
+});
