@@ -52,3 +52,19 @@ test('quickstart rebuilds its own untouched sample, and refuses to replace the s
   assert.match(other.stderr, /holds an index that is not quickstart's untouched sample \(generation 0, 2 documents\)/);
   assert.equal(documents('other'), 2);
 });
+
+test('plait info without an index names the indexes in the index home, or says there is none yet', () => {
+  // It said only "give an index name or path": after the quick start a newcomer had no command that lists them.
+  const listed = plait('info');
+  assert.equal(listed.code, 2);
+  assert.match(listed.stderr, /^plait: Usage: give an index name or path \(or --kernels\) \[USAGE\]$/m);
+  assert.match(listed.stderr, /^plait: indexes in .*indexes: other, sample$/m);
+  const empty = mkdtempSync(join(tmpdir(), 'plait-quickstart-none-'));
+  try {
+    const none = runPlait(empty, ['info']);
+    assert.equal(none.code, 2);
+    assert.match(none.stderr, /^plait: no index in .*indexes yet \(plait quickstart builds one\)$/m);
+  } finally {
+    rmSync(empty, { recursive: true, force: true });
+  }
+});
