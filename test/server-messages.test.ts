@@ -14,7 +14,7 @@ import type { RunningServer } from '../src/server/index.js';
 import { buildSample, postJson, serve, type SampleIndex } from './helpers/server-fixture.js';
 import { resolveServerOptions } from '../src/server/options.js';
 import { PLAIT_BIN, runPlait } from './helpers/cli.js';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 
 let sample: SampleIndex;
@@ -239,4 +239,34 @@ test('CORS origins are checked and read as a browser sends them: "*" allows any 
       await s.close();
     }
   }
+});
+
+/** `plait serve` with `args`, until its "listening" line; its stderr up to then, then stopped by SIGTERM. */
+async function serveStderr(args: string[], apiKey: string): Promise<string> {
+  const child = spawn(process.execPath, [PLAIT_BIN, 'serve', sample.path, '--port', '0', '--workers', '1', ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, PLAIT_API_KEY: apiKey } });
+  let stderr = '';
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no listening line: ${stderr}`)), 60_000);
+    child.stderr!.on('data', (b: Buffer) => {
+      stderr += b.toString();
+      if (/listening on/.test(stderr)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+  child.kill('SIGTERM');
+  await exited;
+  return stderr;
+}
+
+test('plait serve on an address other machines reach, without PLAIT_API_KEY, warns that its writes are open to them', async () => {
+  // It said nothing: `--host 0.0.0.0` let anyone on the network add and delete documents.
+  const open = await serveStderr(['--host', '0.0.0.0'], '');
+  assert.match(open, /^plait: warning: 0\.0\.0\.0 is reachable from other machines and PLAIT_API_KEY is not set: anyone who reaches this port can search, add and delete documents; set PLAIT_API_KEY \(README, Server\)$/m, open);
+  const keyed = await serveStderr(['--host', '0.0.0.0'], 'k'.repeat(24));
+  assert.doesNotMatch(keyed, /warning/);
+  const loopback = await serveStderr(['--host', '127.0.0.1'], '');
+  assert.doesNotMatch(loopback, /warning/);
 });

@@ -108,6 +108,9 @@ export function registerServeCommand(program: Command): void {
         return;
       }
       const server = await startServer(indexes, options);
+      if (server.engine.options.apiKey === undefined && !isLoopbackHost(o.host)) {
+        process.stderr.write(`plait: warning: ${o.host} is reachable from other machines and PLAIT_API_KEY is not set: anyone who reaches this port can search, add and delete documents; set PLAIT_API_KEY (README, Server)\n`);
+      }
       const served = [...server.engine.indexes.keys()];
       server.app.log.info({ url: server.url, indexes: served, models: server.engine.rerankers.map((r) => r.names[0]) }, 'ready');
       // The human line (stdout carries the JSON log lines): where to send requests and open the playground.
@@ -171,4 +174,9 @@ function checkListsHoldNoIndex(argv: readonly string[]): void {
       `name the indexes first (plait serve ${arg} ${flag} ${value}), or last after -- (plait serve ${flag} ${value} -- ${arg}; options go before --)`,
     );
   }
+}
+
+/** Whether `host` binds only this machine: `localhost`, 127.0.0.0/8 or ::1 (anything else may be reached from others). */
+function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
