@@ -1,7 +1,7 @@
 /** The CLI driven as a user would: index, info, search (single and batch to a TREC run), rerank, encode, eval, errors. */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -71,6 +71,15 @@ test('a search that finds nothing says so on stderr (stdout stays empty for scri
   assert.doesNotMatch(json.stderr, /no hits/);
   const some = plait('search', 'sample', 'bread', '-k', '1');
   assert.doesNotMatch(some.stderr, /no hits/);
+});
+
+test("eval given one of a BEIR folder's files says so and names the folder, instead of \"no index\"", () => {
+  const beir = join(dir, 'tiny-beir');
+  mkdirSync(beir, { recursive: true });
+  writeFileSync(join(beir, 'queries.jsonl'), '{"_id": "q1", "text": "bread"}\n');
+  const r = plait('eval', join(beir, 'queries.jsonl'));
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /^plait: Usage: .*tiny-beir\/queries\.jsonl is a file; eval's target is an index or a BEIR folder \(corpus\.jsonl, queries\.jsonl, qrels\/\): for the BEIR folder it is in, plait eval .*tiny-beir \[USAGE\]$/m);
 });
 
 test('rerank and encode', () => {
