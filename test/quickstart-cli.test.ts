@@ -68,3 +68,13 @@ test('plait info without an index names the indexes in the index home, or says t
     rmSync(empty, { recursive: true, force: true });
   }
 });
+
+test('plait search with a query but no index says the index comes first and names the indexes there', () => {
+  // `plait search "bread rise"` read the query as the index's name, then asked for a query ("give a query").
+  const r = plait('search', 'why bread rises');
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /^plait: Index not found: no index "why bread rises": looked in .* \[INDEX_NOT_FOUND\]$/m);
+  assert.match(r.stderr, /^plait: plait search <index> "<query>": the index comes first \(indexes in .*indexes: other, sample\)$/m);
+  const known = plait('search', 'sample');
+  assert.match(known.stderr, /give a query, or --queries <file> \[USAGE\]/, 'an index without a query is still asked for one');
+});
