@@ -1,8 +1,9 @@
 /**
- * `plait quickstart` as a newcomer runs it more than once: it rebuilds its own untouched sample
- * index, and refuses to replace an index that holds anything else — the sample after `plait add`
- * (a second `npm run quickstart` had silently rebuilt it, dropping the documents added), or another
- * corpus's index named with --index.
+ * A newcomer's first commands after the quick start. `plait quickstart` run more than once rebuilds
+ * its own untouched sample index, and refuses to replace an index that holds anything else — the
+ * sample after `plait add` (a second `npm run quickstart` had silently rebuilt it, dropping the
+ * documents added), or another corpus's index named with --index. `plait info` without an index and
+ * `plait search "<query>"` without one name the indexes there.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
