@@ -270,3 +270,19 @@ test('plait serve on an address other machines reach, without PLAIT_API_KEY, war
   const loopback = await serveStderr(['--host', '127.0.0.1'], '');
   assert.doesNotMatch(loopback, /warning/);
 });
+
+test('a route asked with the wrong method says which method it takes (curl $U/v1/indexes/sample/search?query=… had answered only "no route GET …")', async () => {
+  for (const [method, path, takes] of [
+    ['GET', '/v1/indexes/sample/search?query=bread', 'POST'],
+    ['GET', '/v1/rerank', 'POST'],
+    ['POST', '/v1/indexes', 'GET'],
+  ] as const) {
+    const res = await fetch(`${server.url}${path}`, { method, ...(method === 'POST' ? { headers: { 'content-type': 'application/json' }, body: '{}' } : {}) });
+    assert.equal(res.status, 404);
+    const body = (await res.json()) as { error: { code: string; message: string } };
+    assert.equal(body.error.code, 'NOT_FOUND');
+    assert.equal(body.error.message, `Not found: no route ${method} ${path.split('?')[0]}; it takes ${takes}${takes === 'POST' ? ' with a JSON body' : ''}`);
+  }
+  const none = (await (await fetch(`${server.url}/v1/nothing`)).json()) as { error: { message: string } };
+  assert.equal(none.error.message, 'Not found: no route GET /v1/nothing');
+});

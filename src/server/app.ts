@@ -99,7 +99,12 @@ export async function createApp(engine: Engine, appOptions: AppOptions = {}): Pr
     void reply.code(status).send(shapeErrorBody(fault ? internalErrorBody(e.code, request.id) : errorBody(e, request.id), request.routeOptions.config?.errorShape));
   });
   app.setNotFoundHandler((request, reply) => {
-    void reply.code(404).send(errorBody(new PlaitError('NOT_FOUND', { message: `no route ${request.method} ${request.url.split('?')[0]}` })));
+    const path = request.url.split('?')[0]!;
+    // A route asked with another method (a search by GET with a query string) names the method it takes.
+    const pattern = path.replace(/^\/v1\/indexes\/[^/]+(?=\/|$)/, '/v1/indexes/:name');
+    const takes = ['POST', 'GET'].find((method) => method !== request.method && app.hasRoute({ method, url: pattern }));
+    const hint = takes === undefined ? '' : `; it takes ${takes}${takes === 'POST' ? ' with a JSON body' : ''}`;
+    void reply.code(404).send(errorBody(new PlaitError('NOT_FOUND', { message: `no route ${request.method} ${path}${hint}` })));
   });
 
   app.addHook('onRequest', async (request) => {
