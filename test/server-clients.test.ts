@@ -173,10 +173,25 @@ test("error messages reach the SDKs' users: the AI SDK's APICallError and cohere
       return true;
     },
   );
-  // TEI's route and plait's own routes keep the documented `{"error": {...}}` body alone.
-  const tei = await postJson(`${server.url}/rerank`, { query: '', texts: ['a'] });
-  assert.equal(tei.status, 400);
-  assert.deepEqual(Object.keys(tei.body as object), ['error']);
+  // Plait's own routes keep the documented `{"error": {...}}` body alone.
+  const own = await postJson(`${server.url}/v1/indexes/sample/search`, { query: '' });
+  assert.equal(own.status, 400);
+  assert.deepEqual(Object.keys(own.body as object), ['error']);
+});
+
+test("a Cohere client whose base URL lacks /v2 reaches TEI's /rerank: the error says so, through the AI SDK too", async () => {
+  // createCohere({ baseURL: url }) posts to url + '/rerank', TEI's route, which answered only "Bad Request".
+  const cohere = createCohere({ apiKey: 'unused', baseURL: server.url });
+  await assert.rejects(
+    rerank({ model: cohere.reranking('rerank-v3.5'), query: QUERY, documents: DOCS, maxRetries: 0 }),
+    (e: Error & { statusCode?: number }) => {
+      assert.equal(e.statusCode, 400);
+      assert.match(e.message, /POST \/rerank is TEI's route and takes "texts"; a body with "documents" is Cohere's: POST \/v1\/rerank or \/v2\/rerank \(@ai-sdk\/cohere: baseURL .*\/v2\)/, e.message);
+      return true;
+    },
+  );
+  const tei = await postJson(`${server.url}/rerank`, { query: QUERY, texts: DOCS });
+  assert.equal(tei.status, 200, 'TEI bodies are unchanged');
 });
 
 test('raw HTTP: unknown fields are ignored and named, null is absent, a used field of the wrong type is still a 400', async () => {

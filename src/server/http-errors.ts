@@ -243,7 +243,8 @@ export function errorBody(err: PlaitError, requestId?: string): ErrorBody {
 
 /**
  * The error body a route's clients read. `plait` (every route but Cohere's): `{error: {code, message,
- * details, request_id}}`. `cohere` (/v1/rerank, /v2/rerank): the same plus Cohere's own top-level
+ * details, request_id}}`. `cohere` (the rerank routes: /v1/rerank, /v2/rerank, and TEI's /rerank,
+ * where a Cohere client whose base URL lacks /v2 lands): the same plus Cohere's own top-level
  * `message` (Cohere answers `{"message": "invalid request: …"}`), which `@ai-sdk/cohere` reads for
  * its APICallError's message: without it the Vercel AI SDK said only "Bad Request".
  */
@@ -305,7 +306,7 @@ export const ERROR_SCHEMA = {
   },
 } as const;
 
-/** The JSON schema of an error reply on Cohere's routes: ERROR_SCHEMA plus Cohere's top-level `message`. */
+/** The JSON schema of an error reply on the rerank routes: ERROR_SCHEMA plus Cohere's top-level `message`. */
 export const COHERE_ERROR_SCHEMA = {
   ...ERROR_SCHEMA,
   required: ['message', 'error'],
