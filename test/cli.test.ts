@@ -1,7 +1,7 @@
 /** The CLI driven as a user would: index, info, search (single and batch to a TREC run), rerank, encode, eval, errors. */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -55,6 +55,31 @@ test('index → info → search → batch search → eval', () => {
   assert.deepEqual(c.modes.map((m) => m.name), ['exhaustive', 'plaid', 'bm25', 'hybrid']);
   for (const m of c.modes) assert.ok(m.mean['ndcg@10']! > 0.5, `${m.name} ${m.mean['ndcg@10']}`);
   assert.match(readFileSync(join(dir, 'report.html'), 'utf8'), /<svg/);
+});
+
+test('a search that finds nothing says so on stderr (stdout stays empty for scripts); --json says it with hits: []', () => {
+  // It printed nothing at all: a filter matching no document looked like a hang or a crash.
+  const none = plait('search', 'sample', 'bread', '--filter', '{"doc_id": "no-such-document"}');
+  assert.equal(none.code, 0, none.stderr);
+  assert.equal(none.stdout, '');
+  assert.match(none.stderr, /^plait: no hits \(no document passes --filter\)$/m);
+  const bm25 = plait('search', 'sample', 'zzzyqx', '--mode', 'bm25');
+  assert.equal(bm25.stdout, '');
+  assert.match(bm25.stderr, /^plait: no hits$/m);
+  const json = plait('search', 'sample', 'bread', '--filter', '{"doc_id": "no-such-document"}', '--json');
+  assert.deepEqual(JSON.parse(json.stdout).hits, []);
+  assert.doesNotMatch(json.stderr, /no hits/);
+  const some = plait('search', 'sample', 'bread', '-k', '1');
+  assert.doesNotMatch(some.stderr, /no hits/);
+});
+
+test("eval given one of a BEIR folder's files says so and names the folder, instead of \"no index\"", () => {
+  const beir = join(dir, 'tiny-beir');
+  mkdirSync(beir, { recursive: true });
+  writeFileSync(join(beir, 'queries.jsonl'), '{"_id": "q1", "text": "bread"}\n');
+  const r = plait('eval', join(beir, 'queries.jsonl'));
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /^plait: Usage: .*tiny-beir\/queries\.jsonl is a file; eval's target is an index or a BEIR folder \(corpus\.jsonl, queries\.jsonl, qrels\/\): for the BEIR folder it is in, plait eval .*tiny-beir \[USAGE\]$/m);
 });
 
 test('rerank and encode', () => {

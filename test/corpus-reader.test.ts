@@ -314,3 +314,16 @@ test('top-level fields other than id, title, text and metadata are not read: eac
   for await (const _ of s2) void _;
   assert.deepEqual(s2.report.ignoredFields, []);
 });
+
+test("a document whose text sits in a field plait does not read (Pyserini's \"contents\") is EMPTY_TEXT naming that field and --text-field", async () => {
+  // It said only "has no title and no text", with the CLI's hint "add --skip-invalid", which skips every document.
+  const pyserini = fixture('docs.jsonl', '{"id": "d1", "contents": "yeast makes bread rise", "url": "", "year": 2020}\n');
+  await rejectsWith(pyserini, 'EMPTY_TEXT', { id: 'd1', line: 1, textField: 'contents' });
+  await assert.rejects(readAll(pyserini), /has no title and no text; its field "contents" holds text and is not read: --text-field contents \(textField\) reads it as the text$/);
+  assert.deepEqual((await readAll(pyserini, { textField: 'contents' })).map((d) => d.text), ['yeast makes bread rise']);
+  const two = fixture('docs.jsonl', '{"id": "d1", "body": "yeast", "abstract": "bread"}\n');
+  await assert.rejects(readAll(two), /its fields "body", "abstract" hold text and are not read: --text-field <name> \(textField\) reads one as the text$/);
+  // Nothing to suggest when no other field holds text: the message stays as it was.
+  const bare = fixture('docs.jsonl', '{"id": "d1", "text": "", "year": 2020}\n');
+  await assert.rejects(readAll(bare), /document "d1" in .* at line 1 has no title and no text$/);
+});

@@ -151,6 +151,49 @@ test("Vercel AI SDK rerank() through @ai-sdk/cohere with a baseURL, provider opt
   );
 });
 
+test("error messages reach the SDKs' users: the AI SDK's APICallError and cohere-ai's error carry plait's message, and the body keeps its code", async () => {
+  // @ai-sdk/cohere reads Cohere's error shape, a top-level `message`; without it the error said only "Bad Request".
+  const cohere = createCohere({ apiKey: 'unused', baseURL: `${server.url}/v2` });
+  await assert.rejects(
+    rerank({ model: cohere.reranking('rerank-v3.5'), query: '', documents: DOCS, maxRetries: 0 }),
+    (e: Error & { statusCode?: number; responseBody?: string }) => {
+      assert.equal(e.statusCode, 400);
+      assert.match(e.message, /query is empty/, e.message);
+      assert.equal(JSON.parse(e.responseBody!).error.code, 'EMPTY_TEXT');
+      return true;
+    },
+  );
+  const client = new CohereClientV2({ token: 'unused', environment: server.url });
+  await assert.rejects(
+    client.rerank({ model: 'rerank-v3.5', query: QUERY, documents: DOCS, topN: 0 }),
+    (e: Error & { statusCode?: number; body?: { message?: string; error?: { code?: string } } }) => {
+      assert.equal(e.statusCode, 400);
+      assert.match(e.body!.message!, /Expected an integer >= 1 for body\/top_n but received 0/);
+      assert.equal(e.body!.error!.code, 'INVALID_ARGUMENT');
+      return true;
+    },
+  );
+  // Plait's own routes keep the documented `{"error": {...}}` body alone.
+  const own = await postJson(`${server.url}/v1/indexes/sample/search`, { query: '' });
+  assert.equal(own.status, 400);
+  assert.deepEqual(Object.keys(own.body as object), ['error']);
+});
+
+test("a Cohere client whose base URL lacks /v2 reaches TEI's /rerank: the error says so, through the AI SDK too", async () => {
+  // createCohere({ baseURL: url }) posts to url + '/rerank', TEI's route, which answered only "Bad Request".
+  const cohere = createCohere({ apiKey: 'unused', baseURL: server.url });
+  await assert.rejects(
+    rerank({ model: cohere.reranking('rerank-v3.5'), query: QUERY, documents: DOCS, maxRetries: 0 }),
+    (e: Error & { statusCode?: number }) => {
+      assert.equal(e.statusCode, 400);
+      assert.match(e.message, /POST \/rerank is TEI's route and takes "texts"; a body with "documents" is Cohere's: POST \/v1\/rerank or \/v2\/rerank \(@ai-sdk\/cohere: baseURL .*\/v2\)/, e.message);
+      return true;
+    },
+  );
+  const tei = await postJson(`${server.url}/rerank`, { query: QUERY, texts: DOCS });
+  assert.equal(tei.status, 200, 'TEI bodies are unchanged');
+});
+
 test('raw HTTP: unknown fields are ignored and named, null is absent, a used field of the wrong type is still a 400', async () => {
   const want = await library(QUERY, DOCS);
   const body = { query: QUERY, documents: DOCS, top_n: null, max_chunks_per_doc: null, return_documents: null, truncate_prompt_tokens: 512, truncation_side: 'left', model: 'rerank-english-v3.0' };

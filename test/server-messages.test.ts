@@ -12,7 +12,10 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
 import type { RunningServer } from '../src/server/index.js';
 import { buildSample, postJson, serve, type SampleIndex } from './helpers/server-fixture.js';
-import { runPlait } from './helpers/cli.js';
+import { resolveServerOptions } from '../src/server/options.js';
+import { PLAIT_BIN, runPlait } from './helpers/cli.js';
+import { spawn, spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 
 let sample: SampleIndex;
 let server: RunningServer;
@@ -54,6 +57,28 @@ test('an invalid enum value lists the allowed values', async () => {
   assert.deepEqual(mode.body.error.details.allowedValues, ['late', 'bm25', 'hybrid']);
   const fusion = await postJson(`${server.url}/v1/indexes/sample/search`, { query: 'bread', fusion: 'max' });
   assert.match(fusion.body.error.message, /fusion.*"minmax", "rrf"/);
+});
+
+test("an unknown field names the field meant: the library's camelCase spelling gets its snake_case field, a typo the nearest field", async () => {
+  for (const [path, body, unknown, meant] of [
+    ['/v1/indexes/sample/search', { query: 'bread', topK: 2 }, 'topK', 'top_k'],
+    ['/v1/indexes/sample/search', { query: 'bread', includeText: true }, 'includeText', 'include_text'],
+    ['/v1/indexes/sample/search', { query: 'bread', nIvfProbe: 4 }, 'nIvfProbe', 'n_ivf_probe'],
+    ['/v1/indexes/sample/search', { query: 'bread', topk: 2 }, 'topk', 'top_k'],
+    ['/v1/indexes/sample/search', { queries: ['bread'], timeoutMs: 1000 }, 'timeoutMs', 'timeout_ms'],
+    // (a missing required field is named as such first: `docId` for `doc_id` says "must have required property 'doc_id'")
+    ['/v1/indexes/sample/documents', { documents: [{ doc_id: 'x', text: 'y' }], noReplace: true }, 'noReplace', 'no_replace'],
+  ] as const) {
+    const r = await post(path, JSON.stringify(body), 'application/json');
+    assert.equal(r.status, 400, JSON.stringify(r.body));
+    assert.equal(r.body.error.details?.unknownField, unknown);
+    assert.equal(r.body.error.details?.suggestion, meant, JSON.stringify(r.body));
+    assert.match(r.body.error.message, new RegExp(`\\(${unknown}\\); did you mean "${meant}"\\?$`), r.body.error.message);
+  }
+  const far = await post('/v1/indexes/sample/search', JSON.stringify({ query: 'bread', zzzzzz: 1 }), 'application/json');
+  assert.equal(far.status, 400);
+  assert.equal(far.body.error.details?.suggestion, undefined, 'no field is near "zzzzzz"');
+  assert.match(far.body.error.message, /\(zzzzzz\)$/);
 });
 
 test('a 413 names the limit in bytes and --max-body-bytes', async () => {
@@ -175,4 +200,89 @@ test('plait serve of an unknown index names every place it looked, as plait sear
   assert.match(serveErr, /INDEX_NOT_FOUND/);
   assert.match(serveErr, /looked in .*no-such-index and .*indexes\/no-such-index/);
   assert.equal(serveErr, searchErr);
+});
+
+test("plait serve: an index named after --cors, --model or --cross-encoder (which take every value up to the next option) is a USAGE error saying so, not a silent origin or a missing model", () => {
+  // `plait serve --cors http://localhost:3000 sample` had started a server with no index and "sample" as an allowed origin.
+  for (const [flag, value] of [['--cors', 'http://localhost:3000'], ['--model', 'bundled'], ['-m', 'bundled'], ['--cross-encoder', './no-such-ce']] as const) {
+    // A timeout, since before the fix the --cors case started a server that never exits.
+    const p = spawnSync(process.execPath, [PLAIT_BIN, 'serve', flag, value, 'sample', '--port', '0'], { encoding: 'utf8', cwd: sample.dir, env: { ...process.env, PLAIT_INDEX_DIR: join(sample.dir, 'indexes') }, timeout: 30_000 });
+    const r = { code: p.status, stdout: p.stdout, stderr: p.stderr };
+    assert.equal(r.code, 2, `${flag}: ${r.stderr}`);
+    assert.match(r.stderr, new RegExp(`^plait: Usage: "sample" after ${flag} is an index: ${flag} takes every value up to the next option .*\\[USAGE\\]$`, 'm'), r.stderr);
+    assert.match(r.stderr, /^plait: name the indexes first \(plait serve sample .*\), or last after -- \(plait serve .* -- sample; options go before --\)$/m, r.stderr);
+    assert.doesNotMatch(r.stdout, /listening/);
+  }
+});
+
+test('CORS origins are checked and read as a browser sends them: "*" allows any origin, a trailing slash is dropped, anything else is refused', async () => {
+  const ok = resolveServerOptions({ corsOrigins: ['http://localhost:3000/', 'https://app.example', '*'] }, {});
+  assert.deepEqual(ok.corsOrigins, ['http://localhost:3000', 'https://app.example', '*']);
+  for (const bad of ['sample', 'localhost:3000', 'https://app.example/path', '']) {
+    assert.throws(() => resolveServerOptions({ corsOrigins: [bad] }, {}), (e: Error & { code?: string }) => {
+      assert.equal(e.code, 'INVALID_ARGUMENT');
+      assert.match(e.message, /Expected an origin \(scheme:\/\/host\[:port\], as a browser sends it\) or "\*" for corsOrigins\[0\] but received/);
+      return true;
+    }, bad);
+  }
+  for (const [origins, from, allowed] of [
+    [['*'], 'https://anywhere.example', '*'],
+    [['http://localhost:3000/'], 'http://localhost:3000', 'http://localhost:3000'],
+  ] as const) {
+    const s = await serve(sample, { corsOrigins: [...origins] });
+    try {
+      const pre = await fetch(`${s.url}/v1/rerank`, { method: 'OPTIONS', headers: { origin: from, 'access-control-request-method': 'POST' } });
+      assert.equal(pre.headers.get('access-control-allow-origin'), allowed, JSON.stringify(origins));
+      const r = await fetch(`${s.url}/health`, { headers: { origin: from } });
+      assert.equal(r.headers.get('access-control-allow-origin'), allowed);
+    } finally {
+      await s.close();
+    }
+  }
+});
+
+/** `plait serve` with `args`, until its "listening" line; its stderr up to then, then stopped by SIGTERM. */
+async function serveStderr(args: string[], apiKey: string): Promise<string> {
+  const child = spawn(process.execPath, [PLAIT_BIN, 'serve', sample.path, '--port', '0', '--workers', '1', ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, PLAIT_API_KEY: apiKey } });
+  let stderr = '';
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no listening line: ${stderr}`)), 60_000);
+    child.stderr!.on('data', (b: Buffer) => {
+      stderr += b.toString();
+      if (/listening on/.test(stderr)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+  child.kill('SIGTERM');
+  await exited;
+  return stderr;
+}
+
+test('plait serve on an address other machines reach, without PLAIT_API_KEY, warns that its writes are open to them', async () => {
+  // It said nothing: `--host 0.0.0.0` let anyone on the network add and delete documents.
+  const open = await serveStderr(['--host', '0.0.0.0'], '');
+  assert.match(open, /^plait: warning: 0\.0\.0\.0 is reachable from other machines and PLAIT_API_KEY is not set: anyone who reaches this port can search, add and delete documents; set PLAIT_API_KEY \(README, Server\)$/m, open);
+  const keyed = await serveStderr(['--host', '0.0.0.0'], 'k'.repeat(24));
+  assert.doesNotMatch(keyed, /warning/);
+  const loopback = await serveStderr(['--host', '127.0.0.1'], '');
+  assert.doesNotMatch(loopback, /warning/);
+});
+
+test('a route asked with the wrong method says which method it takes (curl $U/v1/indexes/sample/search?query=… had answered only "no route GET …")', async () => {
+  for (const [method, path, takes] of [
+    ['GET', '/v1/indexes/sample/search?query=bread', 'POST'],
+    ['GET', '/v1/rerank', 'POST'],
+    ['POST', '/v1/indexes', 'GET'],
+  ] as const) {
+    const res = await fetch(`${server.url}${path}`, { method, ...(method === 'POST' ? { headers: { 'content-type': 'application/json' }, body: '{}' } : {}) });
+    assert.equal(res.status, 404);
+    const body = (await res.json()) as { error: { code: string; message: string } };
+    assert.equal(body.error.code, 'NOT_FOUND');
+    assert.equal(body.error.message, `Not found: no route ${method} ${path.split('?')[0]}; it takes ${takes}${takes === 'POST' ? ' with a JSON body' : ''}`);
+  }
+  const none = (await (await fetch(`${server.url}/v1/nothing`)).json()) as { error: { message: string } };
+  assert.equal(none.error.message, 'Not found: no route GET /v1/nothing');
 });

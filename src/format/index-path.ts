@@ -27,6 +27,18 @@ export function indexCandidates(nameOrPath: string): string[] {
   return [resolve(nameOrPath), join(indexHome(), nameOrPath)];
 }
 
+/** The names of the indexes (and sharded indexes) in the index home, sorted; [] when it has none or does not exist. */
+export function listIndexHome(): string[] {
+  const home = indexHome();
+  let entries: string[];
+  try {
+    entries = readdirSync(home);
+  } catch {
+    return [];
+  }
+  return entries.filter((e) => isIndexDir(join(home, e)) || existsSync(join(home, e, CLUSTER_MANIFEST_FILE))).sort();
+}
+
 /** Whether `dir` holds an index (its manifest; validity is checked when it is opened). */
 export function isIndexDir(dir: string): boolean {
   return existsSync(join(dir, MANIFEST_FILE));

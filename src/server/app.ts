@@ -15,7 +15,7 @@ import cors from '@fastify/cors';
 import swagger from '@fastify/swagger';
 import { PlaitError } from '../errors/index.js';
 import type { Engine } from './engine.js';
-import { errorBody, internalErrorBody, statusFor, toPlaitError } from './http-errors.js';
+import { errorBody, internalErrorBody, shapeErrorBody, statusFor, toPlaitError } from './http-errors.js';
 import { IGNORED_FIELDS_HEADER, ignoredFieldsHeader, relaxRequestBody } from './lenient-body.js';
 import { adminRoutes } from './routes/admin.js';
 import { documentsRoutes, type ClusterWriteTarget, type ShardReplicaTarget } from './routes/documents.js';
@@ -96,10 +96,15 @@ export async function createApp(engine: Engine, appOptions: AppOptions = {}): Pr
     const fault = status >= 500 && status !== 503 && status !== 504;
     if (fault) request.log.error({ err, code: e.code }, 'request failed');
     else if (status >= 503) request.log.info({ code: e.code }, 'request not served');
-    void reply.code(status).send(fault ? internalErrorBody(e.code, request.id) : errorBody(e, request.id));
+    void reply.code(status).send(shapeErrorBody(fault ? internalErrorBody(e.code, request.id) : errorBody(e, request.id), request.routeOptions.config?.errorShape));
   });
   app.setNotFoundHandler((request, reply) => {
-    void reply.code(404).send(errorBody(new PlaitError('NOT_FOUND', { message: `no route ${request.method} ${request.url.split('?')[0]}` })));
+    const path = request.url.split('?')[0]!;
+    // A route asked with another method (a search by GET with a query string) names the method it takes.
+    const pattern = path.replace(/^\/v1\/indexes\/[^/]+(?=\/|$)/, '/v1/indexes/:name');
+    const takes = ['POST', 'GET'].find((method) => method !== request.method && app.hasRoute({ method, url: pattern }));
+    const hint = takes === undefined ? '' : `; it takes ${takes}${takes === 'POST' ? ' with a JSON body' : ''}`;
+    void reply.code(404).send(errorBody(new PlaitError('NOT_FOUND', { message: `no route ${request.method} ${path}${hint}` })));
   });
 
   app.addHook('onRequest', async (request) => {
@@ -118,7 +123,8 @@ export async function createApp(engine: Engine, appOptions: AppOptions = {}): Pr
     engine.metrics.duration.observe({ route }, reply.elapsedTime / 1000);
   });
 
-  if (o.corsOrigins.length > 0) await app.register(cors, { origin: o.corsOrigins });
+  // "*" among the origins allows any; @fastify/cors reads "*" so only as the whole option, not in a list.
+  if (o.corsOrigins.length > 0) await app.register(cors, { origin: o.corsOrigins.includes('*') ? '*' : o.corsOrigins });
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',

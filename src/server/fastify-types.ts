@@ -1,9 +1,10 @@
 /**
  * The server instance is decorated with its engine (no module-level singletons): `app.engine`.
- * A route's config may name what its body carries (`bodyKind`, http-errors.ts), which names its 413.
+ * A route's config may name what its body carries (`bodyKind`, http-errors.ts), which names its 413,
+ * and the error shape the clients of the API it imitates read (`errorShape`, http-errors.ts).
  */
 import type { Engine } from './engine.js';
-import type { BodyKind } from './http-errors.js';
+import type { BodyKind, ErrorShape } from './http-errors.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -11,6 +12,7 @@ declare module 'fastify' {
   }
   interface FastifyContextConfig {
     bodyKind?: BodyKind;
+    errorShape?: ErrorShape;
   }
 }
 

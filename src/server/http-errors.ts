@@ -161,6 +161,20 @@ export function bodyTooLarge(maxBodyBytes: number | undefined, kind: BodyKind = 
 }
 
 /**
+ * The field an unknown one most likely meant, among the properties of the object schema it was
+ * refused by (ajv's verbose `parentSchema`): the library's camelCase name of a field (`topK`,
+ * `nIvfProbe`, `docId` — the spellings of the README's library examples) → its snake_case field,
+ * else the nearest field within a typo or two (`closestKey`, as the library's option checks).
+ */
+function fieldMeant(field: string, parentSchema: unknown): string | undefined {
+  const properties = (parentSchema as { properties?: unknown } | undefined)?.properties;
+  if (properties === null || typeof properties !== 'object') return undefined;
+  const known = Object.keys(properties);
+  const snake = field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+  return known.includes(snake) ? snake : closestKey(field, known);
+}
+
+/**
  * Any thrown value → a PlaitError with the right code (unknown throwables become INTERNAL).
  * `maxBodyBytes`, the route's `bodyKind` and `contentType` (of the request) go into the 413 and 415 replies;
  * `maxTimeoutMs` into a refused `timeout_ms`'s range.
@@ -175,11 +189,8 @@ export function toPlaitError(err: unknown, maxBodyBytes?: number, contentType?: 
     if (integer !== null) return integer;
     // An invalid enum value names the values the field takes (ajv puts them in params.allowedValues).
     const allowed = v.keyword === 'enum' && Array.isArray(v.params?.allowedValues) ? (v.params.allowedValues as unknown[]) : undefined;
-    // An unknown field names the nearest field of its object, as the library and the CLI name the
-    // nearest option ("topk" → "top_k"); ajv's verbose errors carry the object's schema.
     const unknownField = v.keyword === 'additionalProperties' ? String(v.params?.additionalProperty) : undefined;
-    const properties = v.parentSchema?.properties;
-    const suggestion = unknownField === undefined || properties === null || typeof properties !== 'object' ? undefined : closestKey(unknownField, Object.keys(properties));
+    const suggestion = unknownField === undefined ? undefined : fieldMeant(unknownField, v.parentSchema);
     const extra =
       unknownField !== undefined
         ? ` (${unknownField})${suggestion === undefined ? '' : `; did you mean "${suggestion}"?`}`
@@ -190,8 +201,7 @@ export function toPlaitError(err: unknown, maxBodyBytes?: number, contentType?: 
       message: `${where} ${v.message ?? 'is invalid'}${extra}`,
       field: where,
       keyword: v.keyword,
-      ...(unknownField !== undefined ? { unknownField } : {}),
-      ...(suggestion !== undefined ? { suggestion } : {}),
+      ...(unknownField !== undefined ? { unknownField, ...(suggestion === undefined ? {} : { suggestion }) } : {}),
       ...(allowed !== undefined ? { allowedValues: allowed } : {}),
     });
   }
@@ -229,6 +239,24 @@ export function errorBody(err: PlaitError, requestId?: string): ErrorBody {
   if (details !== undefined && Object.keys(details).length > 0) error.details = details;
   if (requestId !== undefined) error.request_id = requestId;
   return { error };
+}
+
+/**
+ * The error body a route's clients read. `plait` (every route but Cohere's): `{error: {code, message,
+ * details, request_id}}`. `cohere` (the rerank routes: /v1/rerank, /v2/rerank, and TEI's /rerank,
+ * where a Cohere client whose base URL lacks /v2 lands): the same plus Cohere's own top-level
+ * `message` (Cohere answers `{"message": "invalid request: …"}`), which `@ai-sdk/cohere` reads for
+ * its APICallError's message: without it the Vercel AI SDK said only "Bad Request".
+ */
+export type ErrorShape = 'plait' | 'cohere';
+
+/** `body` in the route's error shape (see ErrorShape). */
+export function shapeErrorBody(body: ErrorBody, shape: ErrorShape = 'plait'): ErrorBody | CohereErrorBody {
+  return shape === 'cohere' ? { message: body.error.message, ...body } : body;
+}
+
+export interface CohereErrorBody extends ErrorBody {
+  message: string;
 }
 
 /** An internal fault's body: its code and the request id to find the detail in the log, nothing else. */
@@ -275,5 +303,15 @@ export const ERROR_SCHEMA = {
         request_id: { type: 'string', description: 'the request\'s id (also the x-request-id header): the server log has the detail of an internal error under it' },
       },
     },
+  },
+} as const;
+
+/** The JSON schema of an error reply on the rerank routes: ERROR_SCHEMA plus Cohere's top-level `message`. */
+export const COHERE_ERROR_SCHEMA = {
+  ...ERROR_SCHEMA,
+  required: ['message', 'error'],
+  properties: {
+    message: { type: 'string', description: 'error.message again, where Cohere\'s clients read it' },
+    ...ERROR_SCHEMA.properties,
   },
 } as const;

@@ -54,7 +54,11 @@ export interface ServerOptions {
   synonyms?: string | SynonymMap;
   /** Bearer key required on every route but /health and /ready (default: env PLAIT_API_KEY; unset = open). */
   apiKey?: string;
-  /** Allowed CORS origins (default: none, CORS off). */
+  /**
+   * Allowed CORS origins (default: none, CORS off): each `scheme://host[:port]` as a browser sends
+   * it in `Origin` (a trailing `/` is dropped), or `"*"` for any origin.
+   * @throws PlaitError INVALID_ARGUMENT for any other value (a name, a path, a bare host).
+   */
   corsOrigins?: string[];
   /** pino log level, or false for no logs (default: "info"). */
   logLevel?: string | false;
@@ -111,6 +115,28 @@ function int(name: string, v: number, min: number, max = Number.MAX_SAFE_INTEGER
 }
 
 /**
+ * One CORS origin as @fastify/cors compares it with a request's `Origin` header, string to string:
+ * `"*"` (any origin), or the origin of a URL written without a path (`http://localhost:3000/` →
+ * `http://localhost:3000`). A value that can never equal an `Origin` header (a bare host, a path, an
+ * index name swallowed by the CLI's `--cors <origin...>`) would have allowed nothing without a word.
+ * @throws PlaitError INVALID_ARGUMENT naming `corsOrigins[i]`.
+ */
+function corsOrigin(origin: unknown, i: number): string {
+  if (origin === '*') return origin;
+  const expected = 'an origin (scheme://host[:port], as a browser sends it) or "*"';
+  if (typeof origin !== 'string') throw invalidArgumentError(`corsOrigins[${i}]`, expected, origin);
+  let url: URL | undefined;
+  try {
+    url = new URL(origin);
+  } catch {
+    url = undefined;
+  }
+  const trimmed = origin.endsWith('/') ? origin.slice(0, -1) : origin;
+  if (url === undefined || url.origin === 'null' || url.origin !== trimmed.toLowerCase()) throw invalidArgumentError(`corsOrigins[${i}]`, expected, origin);
+  return url.origin;
+}
+
+/**
  * A synonyms file is read here, so that a missing or malformed one stops `plait serve` before any
  * index or model loads.
  * @throws PlaitError FILE_NOT_FOUND, SYNONYMS_INVALID (file and line), INVALID_ARGUMENT (neither a path nor a SynonymMap)
@@ -157,7 +183,7 @@ export function resolveServerOptions(o: ServerOptions = {}, env: NodeJS.ProcessE
     synonyms: resolveSynonyms(o.synonyms),
     refreshIntervalMs: int('refreshIntervalMs', o.refreshIntervalMs ?? d.refreshIntervalMs, 0, MAX_TIMER_MS),
     apiKey: o.apiKey ?? (env.PLAIT_API_KEY === undefined || env.PLAIT_API_KEY === '' ? undefined : env.PLAIT_API_KEY),
-    corsOrigins: o.corsOrigins ?? [],
+    corsOrigins: (o.corsOrigins ?? []).map((origin, i) => corsOrigin(origin, i)),
     logLevel: o.logLevel ?? 'info',
     defaultMetrics: o.defaultMetrics ?? true,
     logDestination: o.logDestination,

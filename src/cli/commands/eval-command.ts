@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { availableParallelism, cpus, platform, totalmem } from 'node:os';
-import { basename, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { BUILD_DEFAULTS, EVAL_DEFAULTS } from '../../config/defaults.js';
 import { NBITS_NAMES, nbitsName, parseNbits } from '../../kernels/validate.js';
 import { openIndexForCli } from '../open-index.js';
@@ -109,6 +109,12 @@ export function registerEvalCommand(program: Command): void {
     .option('-q, --quiet', 'no progress output'))
     .action(async (target: string, o: EvalCliOptions) => {
       // 1. Everything that can be checked is checked before any long work (a build can take hours).
+      // A BEIR file given for its folder (`plait eval data/cisi/queries.jsonl`) had read as "no index".
+      if (existsSync(target) && statSync(target).isFile()) {
+        const folder = dirname(target);
+        const hint = existsSync(join(folder, 'corpus.jsonl')) || existsSync(join(folder, 'queries.jsonl')) ? `: for the BEIR folder it is in, plait eval ${folder}` : '';
+        throw new PlaitError('USAGE', { message: `${target} is a file; eval's target is an index or a BEIR folder (corpus.jsonl, queries.jsonl, qrels/)${hint}`, reason: 'invalidArgument' });
+      }
       const beir = existsSync(join(target, 'corpus.jsonl')) || existsSync(join(target, 'queries.jsonl'));
       const queriesPath = o.queries ?? (beir ? join(target, 'queries.jsonl') : undefined);
       const qrelsPath = o.qrels ?? (beir ? join(target, 'qrels', `${o.split}.tsv`) : undefined);

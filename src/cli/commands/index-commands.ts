@@ -3,7 +3,7 @@ import { existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { buildIndex, type BuildOptions, type BuildResult } from '../../indexer/build-index.js';
 import { verifyIndex } from '../../format/index-reader.js';
-import { locateIndex, resolveIndexPath, checkFolderDestination } from '../../format/index-path.js';
+import { locateIndex, resolveIndexPath, checkFolderDestination, indexHome, listIndexHome } from '../../format/index-path.js';
 import { MANIFEST_FILE, roleFileName, type IndexManifest } from '../../format/manifest.js';
 import { DocStoreReader } from '../../docstore/docstore-reader.js';
 import { BUILD_DEFAULTS, ENCODER_DEFAULTS, LIVING_DEFAULTS, DRIFT_DEFAULTS, THREAD_LIMITS } from '../../config/defaults.js';
@@ -212,7 +212,13 @@ export function registerIndexCommands(program: Command): void {
     .option('--json', 'print as JSON')
     .action((name: string | undefined, o: { json?: boolean; kernels?: boolean }) => {
       if (name === undefined) {
-        if (!o.kernels) throw new PlaitError('USAGE', { message: 'give an index name or path (or --kernels)', reason: 'missingArgument' });
+        if (!o.kernels) {
+          const names = listIndexHome();
+          throw withHint(
+            new PlaitError('USAGE', { message: 'give an index name or path (or --kernels)', reason: 'missingArgument' }),
+            names.length === 0 ? `no index in ${indexHome()} yet (plait quickstart builds one)` : `indexes in ${indexHome()}: ${names.join(', ')}`,
+          );
+        }
         const k = kernelsStatus();
         if (o.json) printJson({ kernels: k });
         else process.stdout.write(`${kernelsLine(k)}\n`);

@@ -1,7 +1,10 @@
 import type { Command } from 'commander';
 import { fileURLToPath } from 'node:url';
 import { dirname } from 'node:path';
-import { resolveIndexPath, checkFolderDestination } from '../../format/index-path.js';
+import { resolveIndexPath, checkFolderDestination, isIndexDir } from '../../format/index-path.js';
+import { readManifest } from '../../format/index-reader.js';
+import { PlaitError } from '../../errors/index.js';
+import { matchCorpus } from '../corpus-match.js';
 import { prepareOutputDir } from '../validate.js';
 import { invokedAs, plural } from '../options.js';
 import { openIndex } from '../../search/plait-index.js';
@@ -21,6 +24,7 @@ export function registerQuickstartCommand(program: Command): void {
     .action(async (o: { index: string }) => {
       prepareOutputDir(dirname(resolveIndexPath(o.index)), '--index');
       checkFolderDestination(resolveIndexPath(o.index), 'choose another --index');
+      await checkQuickstartOwn(resolveIndexPath(o.index));
       announceBundledModel();
       const progress = ProgressReporter.auto(false);
       const { manifest, path } = await runCliBuild(SAMPLE, { index: o.index }, { progress, json: false, quiet: false });
@@ -37,4 +41,24 @@ export function registerQuickstartCommand(program: Command): void {
         await index.close();
       }
     });
+}
+
+/**
+ * An index already at quickstart's destination is rebuilt only when it is quickstart's own and
+ * untouched: its documents exactly the sample corpus's, by count and by id, title and text (the
+ * generation says nothing here: a rebuild, quickstart's own included, commits the next one). A second `npm run quickstart` had rebuilt the sample after the
+ * user's `plait add` without a word, dropping what was added (and any index named with --index).
+ * @throws PlaitError INDEX_EXISTS naming the index's generation and document count.
+ */
+async function checkQuickstartOwn(path: string): Promise<void> {
+  if (!isIndexDir(path)) return;
+  const manifest = readManifest(path);
+  const documents = manifest.counts.documents;
+  const match = await matchCorpus(path, SAMPLE, Infinity);
+  if (match.compared === documents && match.matched === documents) return;
+  const generation = manifest.generation ?? 0;
+  throw new PlaitError('INDEX_EXISTS', {
+    message: `${path} holds an index that is not quickstart's untouched sample (generation ${generation}, ${plural(documents, 'document')}): choose another --index, or remove it first`,
+    path,
+  });
 }

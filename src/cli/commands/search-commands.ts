@@ -13,8 +13,9 @@ import type { SearchTimings } from '../../search/search-result.js';
 import { Reranker, type RerankDocument } from '../../rerank/reranker.js';
 import { readQueries, type SkippedQuery } from '../../eval/queries.js';
 import { formatRun, writeRun, type Run } from '../../eval/run.js';
-import { PlaitError, invalidArgument } from '../../errors/index.js';
-import { locateIndex } from '../../format/index-path.js';
+import { PlaitError, invalidArgument, isPlaitError } from '../../errors/index.js';
+import { withHint } from '../report-error.js';
+import { indexHome, listIndexHome, locateIndex } from '../../format/index-path.js';
 import { decodeUtf8 } from '../../encoder/validate-text.js';
 import { parseFloatArg, parseIntArg, plural, printJson } from '../options.js';
 import { prepareOutputFile, requireInput } from '../validate.js';
@@ -142,6 +143,14 @@ export function registerSearchCommands(program: Command): void {
       requireInput(o.queries, '--queries');
       if (query !== undefined) throw new PlaitError('USAGE', { message: 'give either a query or --queries <file>, not both', reason: 'conflictingArguments' });
     } else if (query === undefined) {
+      // `plait search "bread rise"` had read the query as the index's name, then asked for a query.
+      try {
+        locateIndex(name);
+      } catch (e) {
+        if (!isPlaitError(e, 'INDEX_NOT_FOUND')) throw e;
+        const names = listIndexHome();
+        throw withHint(e, `plait search <index> "<query>": the index comes first${names.length === 0 ? '' : ` (indexes in ${indexHome()}: ${names.join(', ')})`}`);
+      }
       throw new PlaitError('USAGE', { message: 'give a query, or --queries <file>', reason: 'missingArgument' });
     } else if (o.run !== undefined) {
       throw new PlaitError('USAGE', { message: '--run needs --queries <file> (a run file holds a batch of queries)', reason: 'conflictingArguments' });
@@ -215,6 +224,9 @@ export function registerSearchCommands(program: Command): void {
         const snippet = h.text === undefined ? '' : `  ${(h.title ? `${h.title}: ` : '') + h.text.replace(/\s+/g, ' ').slice(0, 120)}`;
         process.stdout.write(`${String(h.rank).padStart(3)}  ${h.score.toFixed(4).padStart(9)}  ${h.docId}${snippet}\n`);
       }
+      // Nothing printed had looked like a hang or a crash (a filter that matches no document). Late and
+      // hybrid searches widen to every passage the filter allows, so none then means the filter passed none.
+      if (hits.length === 0 && emptyReason === undefined) process.stderr.write(`plait: no hits${o.filter === undefined || r.mode === 'bm25' ? '' : ' (no document passes --filter)'}\n`);
       const exactStage = r.mode === 'bm25' ? undefined : describeExactStage(index.manifest.nbits);
       if (o.timings) process.stdout.write(`${formatTimings(timings, usedPlaid, modelLoadMs, exactStage)}\n`);
     } finally {

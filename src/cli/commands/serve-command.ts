@@ -14,6 +14,8 @@ import { PlaitError, invalidArgument } from '../../errors/index.js';
 import { integerRange } from '../../config/parse-number.js';
 import { runClusterServe } from './cluster-commands.js';
 import { endServe } from '../interrupt.js';
+import { withHint } from '../report-error.js';
+import { indexCandidates, isIndexDir } from '../../format/index-path.js';
 
 interface ServeCliOptions {
   host: string;
@@ -74,7 +76,7 @@ export function registerServeCommand(program: Command): void {
     .addOption(new Option('--max-body-bytes <n>', 'largest request body in bytes (larger: 413)').argParser(parseIntArg('maxBodyBytes', 1024)).default(d.maxBodyBytes, `${d.maxBodyBytes}, ${formatBytes(d.maxBodyBytes)}`))
     .option('--result-cache-mb <n>', 'result cache size in MiB', parseIntArg('resultCacheMb', 0), d.resultCacheBytes / MIB)
     .option('--query-cache-mb <n>', 'query-embedding cache size in MiB', parseIntArg('queryCacheMb', 0), d.queryCacheBytes / MIB)
-    .option('--cors <origin...>', 'allow CORS from these origins (default: CORS off)')
+    .option('--cors <origin...>', 'allow CORS from these origins: scheme://host[:port] each, or "*" for any (default: CORS off)')
     .option('--log-level <level>', 'pino log level (fatal, error, warn, info, debug, trace, silent)', 'info')
     .option('--nats <url>', 'join a cluster through this NATS server: with <index>/shard-<i>, as a replica of that shard (HTTP too only when --port is given); with --coordinate, as its coordinator')
     .option('--coordinate <name>', 'serve the cluster <name> (a sharded index\'s name or folder) over HTTP, scattering searches to its shards through --nats')
@@ -83,6 +85,7 @@ export function registerServeCommand(program: Command): void {
       // 0 meant auto here until it was made to mean what the library's workers: 0 means: say so to
       // whoever still writes 0 for auto (a script from before would otherwise lose its workers unseen).
       if (o.workers === 0) process.stderr.write(`plait: note: --workers 0 scores on the serving thread (no worker threads), as openIndex's workers: 0 does; before, it meant one per core: for that, give --workers auto (the default)\n`);
+      checkListsHoldNoIndex(process.argv.slice(2));
       const options: ServerOptions = {
         host: o.host,
         port: o.port,
@@ -112,6 +115,9 @@ export function registerServeCommand(program: Command): void {
         return;
       }
       const server = await startServer(indexes, options);
+      if (server.engine.options.apiKey === undefined && !isLoopbackHost(o.host)) {
+        process.stderr.write(`plait: warning: ${o.host} is reachable from other machines and PLAIT_API_KEY is not set: anyone who reaches this port can search, add and delete documents; set PLAIT_API_KEY (README, Server)\n`);
+      }
       const served = [...server.engine.indexes.keys()];
       server.app.log.info({ url: server.url, indexes: served, models: server.engine.rerankers.map((r) => r.names[0]) }, 'ready');
       // The human line (stdout carries the JSON log lines): where to send requests and open the playground.
@@ -152,4 +158,37 @@ function deadlineOptions(o: ServeCliOptions, command: Command): Pick<ServerOptio
 /** `--workers`: "auto", or an integer in [0, THREAD_LIMITS.maxThreads]. @throws PlaitError INVALID_ARGUMENT (as parseIntArg). */
 function parseWorkers(value: string): number | 'auto' {
   return value === 'auto' ? 'auto' : parseIntArg('workers', 0, THREAD_LIMITS.maxThreads)(value);
+}
+
+/** serve's options that take every value up to the next option (commander's `<value...>`). */
+const LIST_OPTIONS = new Set(['-m', '--model', '--cross-encoder', '--cors']);
+
+/**
+ * Refuses an index named inside a list option's values: `plait serve --cors http://localhost:3000
+ * sample` had started a server with no index and "sample" as an allowed origin, and `plait serve
+ * --model bundled sample` said "sample" was no model. Reads the raw arguments, so the message names
+ * the flag as typed; `--` ends a list, as commander reads it.
+ * @throws PlaitError USAGE naming the value and the flag, with a hint.
+ */
+function checkListsHoldNoIndex(argv: readonly string[]): void {
+  let flag: string | undefined;
+  for (const arg of argv) {
+    if (arg === '--') return;
+    if (arg.startsWith('-')) {
+      const name = arg.split('=')[0]!;
+      flag = LIST_OPTIONS.has(name) ? name : undefined;
+      continue;
+    }
+    if (flag === undefined || !indexCandidates(arg).some(isIndexDir)) continue;
+    const value = flag === '--cors' ? '<origin>' : '<model>';
+    throw withHint(
+      new PlaitError('USAGE', { message: `"${arg}" after ${flag} is an index: ${flag} takes every value up to the next option`, reason: 'indexInList', option: flag, value: arg }),
+      `name the indexes first (plait serve ${arg} ${flag} ${value}), or last after -- (plait serve ${flag} ${value} -- ${arg}; options go before --)`,
+    );
+  }
+}
+
+/** Whether `host` binds only this machine: `localhost`, 127.0.0.0/8 or ::1 (anything else may be reached from others). */
+function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }

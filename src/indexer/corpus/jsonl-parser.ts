@@ -64,6 +64,8 @@ export function parseJsonlLine(text: string, file: string, line: number, fields:
   for (const key in record) {
     if (key === fields.textField || key === fields.titleField || key === fields.metadataField || fields.idFields.includes(key)) continue;
     (ignored ??= []).push(key);
+    const v = record[key];
+    if (typeof v === 'string' && v.trim() !== '') (doc.ignoredTextFields ??= []).push(key);
   }
   if (ignored !== undefined) doc.ignoredFields = ignored;
   return doc;

@@ -15,6 +15,8 @@ export interface ParsedDocument {
   line: number;
   /** JSONL: top-level fields of the record that are none of the fields read (absent when there are none). */
   ignoredFields?: string[];
+  /** The ignored fields holding non-blank text: what an EMPTY_TEXT document's text was likely meant to be. */
+  ignoredTextFields?: string[];
 }
 
 export interface ParseFailure {

@@ -133,7 +133,7 @@ class StreamingCorpusReader implements CorpusReader {
     if (isBlank(record.title) && isBlank(record.text)) {
       return this.reject(
         'emptyText',
-        new PlaitError('EMPTY_TEXT', { message: `document "${docId}" in ${file} at line ${line} has no title and no text`, id: docId, file, line }),
+        new PlaitError('EMPTY_TEXT', { message: `document "${docId}" in ${file} at line ${line} has no title and no text${textFieldHint(record.ignoredTextFields)}`, id: docId, file, line, ...(record.ignoredTextFields === undefined ? {} : { textField: record.ignoredTextFields[0] }) }),
       );
     }
     seen.add(docId);
@@ -169,6 +169,19 @@ class StreamingCorpusReader implements CorpusReader {
     }
     return null;
   }
+}
+
+/**
+ * An EMPTY_TEXT document's other text fields, named with the option that reads one (Pyserini's
+ * `{"id", "contents"}` lines had been refused as "no title and no text" with only the hint to skip
+ * them, which skips every document): "" when it has none.
+ */
+function textFieldHint(fields: readonly string[] | undefined): string {
+  if (fields === undefined || fields.length === 0) return '';
+  const names = fields.map((f) => JSON.stringify(f)).join(', ');
+  return fields.length === 1
+    ? `; its field ${names} holds text and is not read: --text-field ${fields[0]} (textField) reads it as the text`
+    : `; its fields ${names} hold text and are not read: --text-field <name> (textField) reads one as the text`;
 }
 
 /** The warning for top-level fields the reader skips: which, where, and where they belong instead. */

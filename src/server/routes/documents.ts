@@ -11,7 +11,8 @@
  * the manifest's `commit` id.
  *
  * Writes to one index are serialised in the server (a second write waits for the first's commit
- * instead of failing on the write lock; another process holding the lock is a 409 INDEX_LOCKED).
+ * instead of failing on the write lock); another process's lock is waited for as `plait add` waits
+ * (LOCK_WAIT_DEFAULTS, within the write's deadline), then 409 INDEX_LOCKED.
  * A write holds an admission slot like any request and runs under its request's signal — its
  * deadline (`timeout_ms`), the client's disconnect, a drain that ran out of time — up to the commit:
  * the encoding stops within one batch a worker when it aborts (the encoder's EncodeOptions.signal),
@@ -38,6 +39,7 @@ import { PlaitError, isPlaitError } from '../../errors/index.js';
 import { commitIdOf } from '../../format/index-transaction.js';
 import { checkDocument, encodeDocuments, throwIfWriteCancelled } from '../../mutate/encode-documents.js';
 import { documentExists, firstIndexedId, updateIndex, type UpdateRequest, type UpdateResult } from '../../mutate/index-updater.js';
+import { withLockWait } from '../../mutate/lock-wait.js';
 import type { DocumentInput } from '../../docstore/types.js';
 import type { MetadataFilter } from '../../docstore/metadata-filter.js';
 import { indexGeneration, type Engine, type IndexEntry } from '../engine.js';
@@ -254,10 +256,10 @@ export const documentsRoutes: FastifyPluginAsync<DocumentsRoutesOptions> = async
    * generation, whose name (as search answers give it) is returned with the result — taken before
    * the next queued write can change it.
    */
-  const serialised = <T>(entry: IndexEntry, commit: () => T): Promise<{ out: T; served: string }> => {
+  const serialised = <T>(entry: IndexEntry, commit: () => T | Promise<T>): Promise<{ out: T; served: string }> => {
     const index = engine.plaitIndex(entry);
     const run = (tails.get(entry.name) ?? Promise.resolve()).then(async () => {
-      const out = commit();
+      const out = await commit();
       // Named from what is served after the refresh, found or not: the server's own poller may have
       // swapped this write's generation in first (refresh then returns false) and not yet named it.
       await index.refresh();
@@ -281,11 +283,30 @@ export const documentsRoutes: FastifyPluginAsync<DocumentsRoutesOptions> = async
     return runWork(engine, reply, { timeoutMs: timeoutMs ?? engine.options.writeTimeoutMs, irrevocable: () => committing }, async (signal, release) => {
       const req = await prepare(signal);
       release();
-      const { out, served } = await serialised(entry, () => {
-        throwIfWriteCancelled(signal, items);
-        committing = true;
-        return updateIndex(engine.plaitIndex(entry).path, req);
-      });
+      // Another process's lock (a second server on the folder, a `plait add` committing) is waited
+      // for as the CLI waits (LOCK_WAIT_DEFAULTS), within this write's deadline: it had been a 409
+      // at once. updateIndex fails before it writes anything when the lock is held, so each try
+      // that finds it held is not irrevocable; each try checks the signal first, so a write whose
+      // deadline passed while it waited commits nothing.
+      const { out, served } = await serialised(entry, () =>
+        withLockWait(
+          () => {
+            throwIfWriteCancelled(signal, items);
+            committing = true;
+            try {
+              return updateIndex(engine.plaitIndex(entry).path, req);
+            } catch (e) {
+              if (isPlaitError(e, 'INDEX_LOCKED')) committing = false;
+              throw e;
+            }
+          },
+          { signal },
+        ).catch((e: unknown) => {
+          // The wait ended by the request's signal: its own error (TIMEOUT, ABORTED), not the lock's.
+          if (isPlaitError(e, 'INDEX_LOCKED') && signal.aborted) throwIfWriteCancelled(signal, items);
+          throw e;
+        }),
+      );
       return writeAnswer(entry.name, out, served);
     });
   };

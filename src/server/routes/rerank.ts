@@ -28,7 +28,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { PlaitError } from '../../errors/index.js';
-import { ERROR_SCHEMA } from '../http-errors.js';
+import { COHERE_ERROR_SCHEMA } from '../http-errors.js';
 import { runWork } from '../request-work.js';
 import { TEXT_WARNINGS_HEADER, checkBatch, checkQuery, checkText } from '../text-checks.js';
 import type { RerankOptions, RerankResult } from '../../index.js';
@@ -112,8 +112,6 @@ const cohereResponse = {
   },
 } as const;
 
-const errors = { '4xx': ERROR_SCHEMA, '5xx': ERROR_SCHEMA };
-
 /** The text a Cohere document is ranked on. */
 function documentText(d: CohereDocument, i: number, rankFields: string[] | undefined): string {
   if (typeof d === 'string') return checkText(d, `documents[${i}]`);
@@ -169,14 +167,14 @@ export const rerankRoutes: FastifyPluginAsync = async (app) => {
     app.post<{ Body: CohereBody }>(
       `/v${version}/rerank`,
       {
-        config: { lenient: true },
+        config: { lenient: true, errorShape: 'cohere' },
         schema: {
           summary: version === 1
             ? 'Rerank documents for a query (Cohere v1 and Jina request and response)'
             : 'Rerank documents for a query (Cohere v2 request and response)',
           tags: ['rerank'],
           body: cohereBody(version),
-          response: { 200: cohereResponse, ...errors },
+          response: { 200: cohereResponse, '4xx': COHERE_ERROR_SCHEMA, '5xx': COHERE_ERROR_SCHEMA },
         },
       },
       async (request, reply) => handle(request.body, request.ignoredFields ?? [], reply),
@@ -186,7 +184,19 @@ export const rerankRoutes: FastifyPluginAsync = async (app) => {
   app.post<{ Body: TeiBody }>(
     '/rerank',
     {
-      config: { lenient: true },
+      // Cohere's error shape too: a Cohere client whose base URL lacks /v2 lands here (below).
+      config: { lenient: true, errorShape: 'cohere' },
+      // A Cohere body (`documents`, no `texts`) names the routes it was meant for, before the schema
+      // refuses it as "must have required property 'texts'" (@ai-sdk/cohere showed "Bad Request").
+      preValidation: async (request) => {
+        const body = request.body as unknown as Record<string, unknown> | null;
+        if (body !== null && typeof body === 'object' && body['texts'] === undefined && (request.ignoredFields ?? []).includes('documents')) {
+          throw new PlaitError('INVALID_ARGUMENT', {
+            message: 'POST /rerank is TEI\'s route and takes "texts"; a body with "documents" is Cohere\'s: POST /v1/rerank or /v2/rerank (@ai-sdk/cohere: baseURL <server>/v2)',
+            field: 'body',
+          });
+        }
+      },
       schema: {
         summary: 'Rerank texts for a query (Hugging Face text-embeddings-inference shape)',
         tags: ['rerank'],
@@ -213,7 +223,8 @@ export const rerankRoutes: FastifyPluginAsync = async (app) => {
               properties: { index: { type: 'integer' }, score: { type: 'number' }, text: { type: 'string' } },
             },
           },
-          ...errors,
+          '4xx': COHERE_ERROR_SCHEMA,
+          '5xx': COHERE_ERROR_SCHEMA,
         },
       },
     },
