@@ -117,6 +117,18 @@ test('HTTP search takes plaid_defaults and interaction_scoring, answers as the l
   const piped = await postJson(url, { query: QUERY, pipeline: 'bm25:20 > late:5', plaid_defaults: 'colbert' });
   assert.equal(piped.status, 400, JSON.stringify(piped.body));
   assert.match(piped.body.error.message, /plaid_defaults applies to one-mode searches/);
+  // top_k, mode and exhaustive beside a pipeline are refused as plait search refuses -k, --mode and
+  // --exhaustive with --pipeline (top_k: 2 had been ignored: the last stage's 5 hits came back).
+  for (const extra of [{ top_k: 2 }, { mode: 'bm25' }, { exhaustive: true }]) {
+    const r = await postJson(url, { query: QUERY, pipeline: 'bm25:20 > late:5', ...extra });
+    const name = Object.keys(extra)[0]!;
+    assert.equal(r.status, 400, JSON.stringify(r.body));
+    assert.equal(r.body.error.code, 'INVALID_ARGUMENT');
+    assert.match(r.body.error.message, new RegExp(`: ${name} cannot apply with pipeline`));
+  }
+  const plain = await postJson(url, { query: QUERY, pipeline: 'bm25:20 > late:5' });
+  assert.equal(plain.status, 200, JSON.stringify(plain.body));
+  assert.equal(plain.body.results[0].hits.length, 5);
 });
 
 test('plait info names BM25\'s stemmer (text and JSON), read from the document store', async () => {

@@ -103,11 +103,15 @@ $('search-form').addEventListener('submit', async (ev) => {
   const index = $('index').value;
   const query = $('query').value.trim();
   if (!index || !query) return;
-  const body = { query, top_k: Number($('top-k').value) || 10, include_text: true };
+  const body = { query, include_text: true };
   const mode = $('mode').value;
   const pipeline = $('pipeline').value.trim();
-  if (mode) body.mode = mode;
+  // A pipeline's stages set the depth and the modes (the server refuses top_k and mode beside it).
   if (pipeline) body.pipeline = pipeline;
+  else {
+    body.top_k = Number($('top-k').value) || 10;
+    if (mode) body.mode = mode;
+  }
   setStatus('search-status', 'Searching…');
   try {
     const data = await api(`/v1/indexes/${encodeURIComponent(index)}/search`, body);

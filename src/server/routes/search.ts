@@ -322,6 +322,16 @@ async function runPipelines(engine: Engine, entry: IndexEntry, queries: string[]
   for (const name of ['plaid_defaults', 'interaction_scoring'] as const) {
     if (b[name] !== undefined) throw new PlaitError('INVALID_ARGUMENT', { message: `${name} applies to one-mode searches; a pipeline's stages use plait's PLAID settings`, name });
   }
+  // As plait search refuses -k, --mode and --exhaustive with --pipeline: the stages set them, and these
+  // fields had been taken and ignored (top_k: 3 with "bm25:100 > late:10" returned 10 hits).
+  for (const name of ['top_k', 'mode', 'exhaustive'] as const) {
+    if (b[name] !== undefined) {
+      throw new PlaitError('INVALID_ARGUMENT', {
+        message: `${name} cannot apply with pipeline: its stages set it (the last stage's depth is the number of results, e.g. "bm25:100 > late:10"; an "exhaustive" stage scores exactly)`,
+        name,
+      });
+    }
+  }
   const stages = parsePipeline(b.pipeline!);
   const hasCross = stages.some((st) => st.stage === 'cross');
   if (!hasCross && b.cross_encoder !== undefined) throw new PlaitError('INVALID_ARGUMENT', { message: 'cross_encoder is given but the pipeline has no cross stage', name: 'cross_encoder' });
