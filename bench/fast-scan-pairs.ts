@@ -24,7 +24,7 @@ import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { openIndex } from '../src/search/plait-index.js';
-import { fastScanKernels, fastScanEntryMax } from '../src/kernels/fast-scan.js';
+import { fastScanKernels, fastScanTablesLength } from '../src/kernels/fast-scan.js';
 import { judgedQueries } from './calibration.js';
 import { isMain } from './common.js';
 
@@ -135,6 +135,20 @@ function weightedSteps(range: Float64Array, nNib: number): Float64Array {
   return step;
 }
 
+/** Query token i's entries and steps (scale · pair weight) as fastScanKernels.buildFastScanTables made them. */
+function twinTables(tables: Uint8Array, scale: number, nBytes: number, qLen: number, i: number): SchemeTables {
+  const nNib = 2 * nBytes;
+  const e = new Int32Array(nNib * 16);
+  const step = new Float64Array(nNib);
+  for (let p = 0; p < nNib; p++) {
+    const b = p >> 1;
+    const h = p & 1;
+    for (let v = 0; v < 16; v++) e[p * 16 + v] = tables[(b * qLen + i) * 32 + 16 * h + v]!;
+    step[p] = scale * tables[nBytes * 32 * qLen + (Math.floor(b / 4) * qLen + i) * 4 + 2 * (b % 2) + h]!;
+  }
+  return { e, step };
+}
+
 interface Stat {
   n: number;
   sq: number;
@@ -149,12 +163,12 @@ export async function pairsBench(spec: SetSpec, nQueries: number, nTokens: numbe
   const weights = Float32Array.from(manifest.codec.weights);
   const queries = await queriesOf(spec, dim, nQueries);
   const stored = sampledTokens(spec.index, manifest.segments[0]!.tokens, nBytes, nTokens);
-  const entryMax = fastScanEntryMax(nBytes);
+  const entryMax = Math.min(255, Math.floor(65535 / (2 * nBytes))); // the tables before part I
   const nPairs = Math.ceil(nBytes / 4); // quad pairs (the last may hold one quad)
   let fitTok = 0;
   let allTok = 0;
   const groupFit = { 2: [0, 0], 4: [0, 0] } as Record<2 | 4, [number, number]>;
-  const schemes = ['today', '7-bit', 'byte-pair step', 'quad-pair step', 'B weighted pairs'] as const;
+  const schemes = ['today', '7-bit', 'byte-pair step', 'quad-pair step', 'B weighted pairs (continuous u)', 'B as built (fast-scan.ts)'] as const;
   const stats = Object.fromEntries(schemes.map((s) => [s, { n: 0, sq: 0, max: 0 } as Stat])) as Record<(typeof schemes)[number], Stat>;
   const mask = (1 << nbits) - 1;
   const perNibble = 4 / nbits;
@@ -162,30 +176,11 @@ export async function pairsBench(spec: SetSpec, nQueries: number, nTokens: numbe
     const qLen = q.length;
     const flat = new Float32Array(qLen * dim);
     q.forEach((row, i) => flat.set(row, i * dim));
-    const tables = new Uint8Array(nBytes * 32 * qLen);
-    fastScanKernels.buildFastScanTables(flat, qLen, dim, weights, nbits, tables, new Float32Array(qLen), new Float32Array(qLen));
-    // Scheme A: fit flags [pair][i].
+    const tables = new Uint8Array(fastScanTablesLength(nBytes, qLen));
+    const scales = new Float32Array(qLen);
+    fastScanKernels.buildFastScanTables(flat, qLen, dim, weights, nbits, tables, scales, new Float32Array(qLen));
+    // Scheme A: fit flags [pair][i] of the tables before part I ('today', computed below).
     const fit: boolean[][] = Array.from({ length: nPairs }, () => new Array<boolean>(qLen).fill(false));
-    for (let i = 0; i < qLen; i++) {
-      const maxE = (p: number): number => (p >= nNib ? 0 : Math.max(...tables.subarray(((p >> 1) * qLen + i) * 32 + 16 * (p & 1), ((p >> 1) * qLen + i) * 32 + 16 * (p & 1) + 16)));
-      for (let c = 0; c < nPairs; c++) {
-        let ok = true;
-        for (let j = 0; j < 4; j++) if (maxE(8 * c + j) + maxE(8 * c + 4 + j) > 255) ok = false;
-        fit[c]![i] = ok;
-        if (8 * c + 4 < nNib) { // a real pair (both quads present)
-          allTok++;
-          if (ok) fitTok++;
-        }
-      }
-    }
-    for (const g of [2, 4] as const) {
-      for (let i0 = 0; i0 + g <= qLen; i0 += g) {
-        for (let c = 0; 8 * c + 4 < nNib; c++) {
-          groupFit[g][1]++;
-          if (fit[c]!.slice(i0, i0 + g).every((x) => x)) groupFit[g][0]++;
-        }
-      }
-    }
     // Fidelity proxy, float64.
     for (let i = 0; i < qLen; i++) {
       const t = new Float64Array(nNib * 16);
@@ -218,8 +213,20 @@ export async function pairsBench(spec: SetSpec, nQueries: number, nTokens: numbe
         '7-bit': quantise(t, m, nNib, () => r / 127, 127),
         'byte-pair step': quantise(t, m, nNib, () => rByte / 254, 255),
         'quad-pair step': quantise(t, m, nNib, () => rPair / 254, 255),
-        'B weighted pairs': quantise(t, m, nNib, (p) => wSteps[p]!, 255),
+        'B weighted pairs (continuous u)': quantise(t, m, nNib, (p) => wSteps[p]!, 255),
+        'B as built (fast-scan.ts)': twinTables(tables, scales[i]!, nBytes, qLen, i),
       };
+      const today = built.today;
+      const maxE = (p: number): number => (p >= nNib ? 0 : Math.max(...today.e.subarray(p * 16, p * 16 + 16)));
+      for (let c = 0; c < nPairs; c++) {
+        let ok = true;
+        for (let j = 0; j < 4; j++) if (maxE(8 * c + j) + maxE(8 * c + 4 + j) > 255) ok = false;
+        fit[c]![i] = ok;
+        if (8 * c + 4 < nNib) {
+          allTok++;
+          if (ok) fitTok++;
+        }
+      }
       for (const s of schemes) {
         const { e, step } = built[s];
         const err = new Float64Array(nNib * 16);
@@ -231,6 +238,14 @@ export async function pairsBench(spec: SetSpec, nQueries: number, nTokens: numbe
           st.n++;
           st.sq += d * d;
           st.max = Math.max(st.max, Math.abs(d));
+        }
+      }
+    }
+    for (const g of [2, 4] as const) {
+      for (let i0 = 0; i0 + g <= qLen; i0 += g) {
+        for (let c = 0; 8 * c + 4 < nNib; c++) {
+          groupFit[g][1]++;
+          if (fit[c]!.slice(i0, i0 + g).every((x) => x)) groupFit[g][0]++;
         }
       }
     }

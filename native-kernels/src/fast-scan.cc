@@ -114,6 +114,11 @@ namespace plait {
 namespace {
 
 constexpr size_t kBlock = 64;  // document tokens per block: one zmm of uint8 lanes
+// Part I's weighted pairs (the header): a pair's two entries sum to <= kPairSumMax + 1 = 254 (each
+// rounds to within 1/2 of its share of at most 253 steps); weights are vpdpbusd's signed bytes
+// (<= 127) and sum to <= kPairWeightSum a query token, so a token's sum is <= 257 * 254 < 2^16 (the
+// uint16 lanes and chunks). 256 lanes (fastScanMaxBytes) leave the sum room for weights of 1.
+constexpr int kPairSumMax = 253, kMaxPairWeight = 127, kPairWeightSum = 257;
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
 struct FastScanScratch {
@@ -121,7 +126,8 @@ struct FastScanScratch {
   std::vector<uint8_t> entries;   // per query: table entries [p][v][i] before their move to [b][i][h][v]
   std::vector<uint8_t> nibs;      // per block: [p][64] nibble rows (p = 2b hi, 2b + 1 lo), or the VBMI path's
                                   // [q][64][4] quad indexes
-  std::vector<uint8_t> quadTables;  // per call, VBMI path: [q][i][64], byte 16j + v = E_i[4q + j][v] (0 past 2 nBytes)
+  std::vector<uint8_t> quadTables;  // per call, VBMI path: [q][i][64], byte 16j + v = E_i[4q + j][v] (0 past 2 nBytes),
+                                    // then the pair weights [pair][i][4]
   std::vector<uint16_t> accI;     // per block: [i][64] sums, permuted: k < 32 token 2k, else token 2(k - 32) + 1;
                                   // the VBMI path: chunks [octet][query quad][8 tokens][4] (storeGroupSumsVbmi)
   std::vector<uint16_t> accT;     // per block: [64 tokens][lanes] sums in token order (not used by the VBMI
@@ -147,8 +153,10 @@ void layoutScalar(const uint8_t* const* rows, size_t n, size_t nBytes, uint8_t* 
 }
 
 // quadTables from the tables' [b][i][32] order: row (q, i) is byte 2q's 32 entries then byte 2q + 1's.
+// Then the pair weights as they are ([pair][i][4]: a quad pair's vpdpbusd operand).
 void buildQuadTables(const uint8_t* tables, size_t qLen, size_t nBytes, uint8_t* quadTables) {
   const size_t nQuads = (nBytes + 1) / 2;
+  std::memcpy(quadTables + nQuads * qLen * 64, tables + nBytes * 32 * qLen, fastScanPairs(nBytes) * 4 * qLen);
   for (size_t q = 0; q < nQuads; ++q) {
     for (size_t i = 0; i < qLen; ++i) {
       uint8_t* o = quadTables + (q * qLen + i) * 64;
@@ -160,6 +168,12 @@ void buildQuadTables(const uint8_t* tables, size_t qLen, size_t nBytes, uint8_t*
 }
 
 // ---------------------------------------------------------------- accumulation: accI[i][64]
+// Residual byte b's two pair weights for query token i (positions 2b and 2b + 1: lanes 2 (b % 2) and
+// 2 (b % 2) + 1 of quad pair b / 4), in the tables' weight section.
+inline const uint8_t* byteWeights(const uint8_t* tables, size_t qLen, size_t nBytes, size_t b, size_t i) {
+  return tables + nBytes * 32 * qLen + ((b / 4) * qLen + i) * 4 + 2 * (b % 2);
+}
+
 // Scalar: token sums in int32 (exact), written in the permuted order of the SIMD paths.
 void accumulateScalar(const uint8_t* nibs, const uint8_t* tables, size_t qLen, size_t nBytes, uint16_t* accI) {
   for (size_t i = 0; i < qLen; ++i) {
@@ -167,8 +181,9 @@ void accumulateScalar(const uint8_t* nibs, const uint8_t* tables, size_t qLen, s
       uint32_t s = 0;
       for (size_t b = 0; b < nBytes; ++b) {
         const uint8_t* tb = tables + (b * qLen + i) * 32;
-        s += tb[nibs[(2 * b) * kBlock + t]];
-        s += tb[16 + nibs[(2 * b + 1) * kBlock + t]];
+        const uint8_t* w = byteWeights(tables, qLen, nBytes, b, i);
+        s += static_cast<uint32_t>(w[0]) * tb[nibs[(2 * b) * kBlock + t]];
+        s += static_cast<uint32_t>(w[1]) * tb[16 + nibs[(2 * b + 1) * kBlock + t]];
       }
       const size_t k = (t & 1) == 0 ? t / 2 : 32 + t / 2;
       accI[i * kBlock + k] = static_cast<uint16_t>(s);
@@ -184,20 +199,23 @@ PLAIT_FS_AVX512 void accumulateGroupAvx512(const uint8_t* nibs, const uint8_t* t
                                            size_t nBytes, uint16_t* accI) {
   __m512i a0[G], a1[G];
   for (int g = 0; g < G; ++g) a0[g] = a1[g] = _mm512_setzero_si512();
-  // The odd byte of each uint16 lane as a uint16 (r >> 8) by a multiply-add, which runs beside the
-  // shuffles instead of on their ports: 0 * even + 1 * odd.
-  const __m512i odd = _mm512_set1_epi16(0x0100);
+  // Each lookup times its pair weight w (part I): the uint16 lane r_even + 256 r_odd by a vpmullw
+  // (w r_even + 256 w r_odd modulo 2^16), and the odd byte's w r_odd by a multiply-add with (0, w),
+  // which runs beside the shuffles instead of on their ports (<= 127 * 255: no saturation).
 #pragma GCC unroll 2
   for (size_t b = 0; b < nBytes; ++b) {
     const __m512i hi = _mm512_loadu_si512(nibs + (2 * b) * kBlock);
     const __m512i lo = _mm512_loadu_si512(nibs + (2 * b + 1) * kBlock);
     const uint8_t* tb = tables + (b * qLen + i0) * 32;
     for (int g = 0; g < G; ++g) {
+      const uint8_t* w = byteWeights(tables, qLen, nBytes, b, i0 + static_cast<size_t>(g));
+      const __m512i wh = _mm512_set1_epi16(static_cast<int16_t>(w[0])), wl = _mm512_set1_epi16(static_cast<int16_t>(w[1]));
       const __m512i th = _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(tb + 32 * g)));
       const __m512i tl = _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(tb + 32 * g + 16)));
       const __m512i rh = _mm512_shuffle_epi8(th, hi), rl = _mm512_shuffle_epi8(tl, lo);
-      a0[g] = _mm512_add_epi16(a0[g], _mm512_add_epi16(rh, rl));
-      a1[g] = _mm512_add_epi16(a1[g], _mm512_add_epi16(_mm512_maddubs_epi16(rh, odd), _mm512_maddubs_epi16(rl, odd)));
+      a0[g] = _mm512_add_epi16(a0[g], _mm512_add_epi16(_mm512_mullo_epi16(rh, wh), _mm512_mullo_epi16(rl, wl)));
+      a1[g] = _mm512_add_epi16(a1[g], _mm512_add_epi16(_mm512_maddubs_epi16(rh, _mm512_slli_epi16(wh, 8)),
+                                                       _mm512_maddubs_epi16(rl, _mm512_slli_epi16(wl, 8))));
     }
   }
   for (int g = 0; g < G; ++g) {
@@ -235,12 +253,15 @@ PLAIT_FS_AVX2 void accumulateGroupAvx2(const uint8_t* nibs, const uint8_t* table
     }
     const uint8_t* tb = tables + (b * qLen + i0) * 32;
     for (int g = 0; g < G; ++g) {
+      const uint8_t* w = byteWeights(tables, qLen, nBytes, b, i0 + static_cast<size_t>(g));
+      const __m256i wh = _mm256_set1_epi16(static_cast<int16_t>(w[0])), wl = _mm256_set1_epi16(static_cast<int16_t>(w[1]));
       const __m256i th = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(tb + 32 * g)));
       const __m256i tl = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(tb + 32 * g + 16)));
       for (int h = 0; h < 2; ++h) {
         const __m256i rh = _mm256_shuffle_epi8(th, hi[h]), rl = _mm256_shuffle_epi8(tl, lo[h]);
-        a0[g][h] = _mm256_add_epi16(a0[g][h], _mm256_add_epi16(rh, rl));
-        a1[g][h] = _mm256_add_epi16(a1[g][h], _mm256_add_epi16(_mm256_srli_epi16(rh, 8), _mm256_srli_epi16(rl, 8)));
+        a0[g][h] = _mm256_add_epi16(a0[g][h], _mm256_add_epi16(_mm256_mullo_epi16(rh, wh), _mm256_mullo_epi16(rl, wl)));
+        a1[g][h] = _mm256_add_epi16(a1[g][h], _mm256_add_epi16(_mm256_mullo_epi16(_mm256_srli_epi16(rh, 8), wh),
+                                                               _mm256_mullo_epi16(_mm256_srli_epi16(rl, 8), wl)));
       }
     }
   }
@@ -344,6 +365,33 @@ PLAIT_FS_VBMI inline void quadLookups(__m512i* acc, const __m512i* x, __m512i t,
 #endif
 }
 
+// Part I: one query token's lookups of a quad pair (quads 2c and 2c + 1): acc[k] += the weighted
+// dword sums of vpermb(x0[k], t0) + vpermb(x1[k], t1), the two added bytewise first (no carry: a
+// lane's two entries sum to <= 254), then one vpdpbusd with the pair's four weights (w, a dword
+// broadcast) where quadLookups twice takes two: 3 of the ops that share a pipe on Zen 5 a pair
+// and 16 tokens, not 4. One asm statement, as quadLookups; the tables in registers.
+PLAIT_FS_VBMI inline void pairLookups(__m512i* acc, const __m512i* x0, const __m512i* x1, __m512i t0, __m512i t1,
+                                      __m512i w) {
+#if defined(__GNUC__)
+  __m512i r0, r1;
+  __asm__(
+      "vpermb %[t0], %[x0], %[r0]\n\tvpermb %[t1], %[y0], %[r1]\n\tvpaddb %[r1], %[r0], %[r0]\n\t"
+      "vpdpbusd %[w], %[r0], %[a0]\n\t"
+      "vpermb %[t0], %[x1], %[r0]\n\tvpermb %[t1], %[y1], %[r1]\n\tvpaddb %[r1], %[r0], %[r0]\n\t"
+      "vpdpbusd %[w], %[r0], %[a1]\n\t"
+      "vpermb %[t0], %[x2], %[r0]\n\tvpermb %[t1], %[y2], %[r1]\n\tvpaddb %[r1], %[r0], %[r0]\n\t"
+      "vpdpbusd %[w], %[r0], %[a2]\n\t"
+      "vpermb %[t0], %[x3], %[r0]\n\tvpermb %[t1], %[y3], %[r1]\n\tvpaddb %[r1], %[r0], %[r0]\n\t"
+      "vpdpbusd %[w], %[r0], %[a3]"
+      : [a0] "+v"(acc[0]), [a1] "+v"(acc[1]), [a2] "+v"(acc[2]), [a3] "+v"(acc[3]), [r0] "=&v"(r0), [r1] "=&v"(r1)
+      : [t0] "v"(t0), [t1] "v"(t1), [x0] "v"(x0[0]), [x1] "v"(x0[1]), [x2] "v"(x0[2]), [x3] "v"(x0[3]),
+        [y0] "v"(x1[0]), [y1] "v"(x1[1]), [y2] "v"(x1[2]), [y3] "v"(x1[3]), [w] "v"(w));
+#else
+  for (int k = 0; k < 4; ++k)
+    acc[k] = _mm512_dpbusd_epi32(acc[k], _mm512_add_epi8(_mm512_permutexvar_epi8(x0[k], t0), _mm512_permutexvar_epi8(x1[k], t1)), w);
+#endif
+}
+
 // The VBMI path's sums in chunks (part H): chunk (o, c) holds token octet o (tokens 8o..8o + 7) x
 // query quad c (query tokens 4c..4c + 3), 32 uint16 at accI + (o * lanes / 4 + c) * 32, word 4u + m =
 // token 8o + u, query token 4c + m. A group's int32 sums become chunks with 2 vpackusdw (two query
@@ -405,8 +453,18 @@ PLAIT_FS_VBMI inline void storeGroupSumsVbmi(const __m512i (*acc)[4], size_t qLe
 #undef PLAIT_FS_AT
 }
 
-// G query tokens at a time: 4 index zmm (64 tokens) x G tables -> 4 G int32 accumulators, which
-// stay in registers only when the loops over them are unrolled before GCC's scalar replacement.
+// Query token i's four weights of quad pair c, broadcast to every dword.
+PLAIT_FS_VBMI inline __m512i pairWeightsVbmi(const uint8_t* pairWeights, size_t qLen, size_t c, size_t i) {
+  uint32_t w;
+  std::memcpy(&w, pairWeights + (c * qLen + i) * 4, 4);
+  return _mm512_set1_epi32(static_cast<int>(w));
+}
+
+// G query tokens at a time: 8 index zmm (64 tokens, a quad pair) x G table pairs -> 4 G int32
+// accumulators, which stay in registers only when the loops over them are unrolled before GCC's
+// scalar replacement (16 accumulators, 8 index zmm, two tables, the weights and two lookups: 29 of
+// the 32 zmm registers). An odd last quad (nBytes = 4c + 1 or 4c + 2) alone, by quadLookups with
+// its pair's weights (the absent quad's lanes add nothing).
 template <int G>
 PLAIT_FS_VBMI void accumulateGroupVbmi(const uint8_t* quads, const uint8_t* quadTables, size_t qLen, size_t i0,
                                        size_t nQuads, uint16_t* accI) {
@@ -415,14 +473,28 @@ PLAIT_FS_VBMI void accumulateGroupVbmi(const uint8_t* quads, const uint8_t* quad
   for (int g = 0; g < G; ++g)
 #pragma GCC unroll 4
     for (int k = 0; k < 4; ++k) acc[g][k] = _mm512_setzero_si512();
-  const __m512i ones = _mm512_set1_epi8(1);
-  for (size_t q = 0; q < nQuads; ++q) {
+  const uint8_t* pairWeights = quadTables + nQuads * qLen * 64;
+  for (size_t c = 0; c < nQuads / 2; ++c) {
+    __m512i x0[4], x1[4];
+#pragma GCC unroll 4
+    for (int k = 0; k < 4; ++k) {
+      x0[k] = _mm512_loadu_si512(quads + 2 * c * 4 * kBlock + 64 * k);
+      x1[k] = _mm512_loadu_si512(quads + (2 * c + 1) * 4 * kBlock + 64 * k);
+    }
+    const uint8_t* t0 = quadTables + (2 * c * qLen + i0) * 64;
+    const uint8_t* t1 = quadTables + ((2 * c + 1) * qLen + i0) * 64;
+#pragma GCC unroll 4
+    for (int g = 0; g < G; ++g)
+      pairLookups(acc[g], x0, x1, _mm512_loadu_si512(t0 + 64 * g), _mm512_loadu_si512(t1 + 64 * g), pairWeightsVbmi(pairWeights, qLen, c, i0 + static_cast<size_t>(g)));
+  }
+  if (nQuads % 2 != 0) {
+    const size_t q = nQuads - 1;
     __m512i x[4];
 #pragma GCC unroll 4
     for (int k = 0; k < 4; ++k) x[k] = _mm512_loadu_si512(quads + q * 4 * kBlock + 64 * k);
     const uint8_t* tq = quadTables + (q * qLen + i0) * 64;
 #pragma GCC unroll 4
-    for (int g = 0; g < G; ++g) quadLookups(acc[g], x, _mm512_loadu_si512(tq + 64 * g), ones);
+    for (int g = 0; g < G; ++g) quadLookups(acc[g], x, _mm512_loadu_si512(tq + 64 * g), pairWeightsVbmi(pairWeights, qLen, q / 2, i0 + static_cast<size_t>(g)));
   }
   storeGroupSumsVbmi<G>(acc, qLen, i0, accI);
 }
@@ -498,13 +570,16 @@ void accumulateNeon(const uint8_t* nibs, const uint8_t* tables, size_t qLen, siz
     for (int h = 0; h < 4; ++h) a0[h] = a1[h] = vdupq_n_u16(0);
     for (size_t b = 0; b < nBytes; ++b) {
       const uint8_t* tb = tables + (b * qLen + i) * 32;
+      const uint8_t* w = byteWeights(tables, qLen, nBytes, b, i);
+      const uint16x8_t wh = vdupq_n_u16(w[0]), wl = vdupq_n_u16(w[1]);
       const uint8x16_t th = vld1q_u8(tb), tl = vld1q_u8(tb + 16);
       for (int h = 0; h < 4; ++h) {
         const uint8x16_t hi = vld1q_u8(nibs + (2 * b) * kBlock + 16 * h);
         const uint8x16_t lo = vld1q_u8(nibs + (2 * b + 1) * kBlock + 16 * h);
         const uint16x8_t rh = vreinterpretq_u16_u8(vqtbl1q_u8(th, hi)), rl = vreinterpretq_u16_u8(vqtbl1q_u8(tl, lo));
-        a0[h] = vaddq_u16(a0[h], vaddq_u16(rh, rl));
-        a1[h] = vaddq_u16(a1[h], vaddq_u16(vshrq_n_u16(rh, 8), vshrq_n_u16(rl, 8)));
+        // Times the pair weights (part I): w (r_even + 256 r_odd) modulo 2^16 and w r_odd.
+        a0[h] = vmlaq_u16(vmlaq_u16(a0[h], rh, wh), rl, wl);
+        a1[h] = vmlaq_u16(vmlaq_u16(a1[h], vshrq_n_u16(rh, 8), wh), vshrq_n_u16(rl, 8), wl);
       }
     }
     uint16_t* o = accI + i * kBlock;
@@ -849,14 +924,16 @@ const char* fastScanPathName(FastScanPath p) {
   }
 }
 
-int fastScanEntryMax(size_t nBytes) { return static_cast<int>(std::min<size_t>(255, 65535 / (2 * std::max<size_t>(1, nBytes)))); }
+size_t fastScanPairs(size_t nBytes) { return (nBytes + 3) / 4; }
+
+size_t fastScanTablesBytes(size_t nBytes, size_t qLen) { return (nBytes * 32 + fastScanPairs(nBytes) * 4) * qLen; }
+
 
 void buildFastScanTables(const float* q, size_t qLen, size_t dim, const float* weights, int nbits, uint8_t* tables,
                          float* scales, float* offsets) {
   const size_t nBytes = dim * static_cast<size_t>(nbits) / 8;
   const int perNibble = 4 / nbits;
   const int mask = (1 << nbits) - 1;
-  const float entryMax = static_cast<float>(fastScanEntryMax(nBytes));
   FastScanScratch& sc = scratch();
   // nib[((p * 16) + v) * qLen + i], p = 2b + h: the table before quantisation (the same sums, in the
   // same order, as code-maxsim.cc's nibble tables).
@@ -901,19 +978,50 @@ void buildFastScanTables(const float* q, size_t qLen, size_t dim, const float* w
     }
     for (size_t i = 0; i < qLen; ++i) rg[i] = rg[i] - mn[i];
   }
-  // R_i = max_p range_p: one step R_i / M per query token.
-  std::vector<float> range(qLen, 0.f);
-  for (size_t p = 0; p < 2 * nBytes; ++p) {
-    for (size_t i = 0; i < qLen; ++i) {
-      const float r = ranges[p * qLen + i];
-      range[i] = r > range[i] ? r : range[i];
-    }
-  }
-  std::vector<float>& inv = sc.inv;
-  inv.resize(qLen);
+  // Part I's weighted pairs, per query token i (see the header): lane (c, j) pairs positions 8c + j
+  // and 8c + 4 + j (a position past 2 nBytes has range 0); R = max of the lanes' range sums; the
+  // largest W <= 127 with sum_lanes w(W) <= kPairWeightSum, w(W) = min(W, max(1, ceil(r W / R)))
+  // (non-decreasing in W: a bisection); u = R / (253 W), lane step u w, entries round(d / (u w)).
+  const size_t nPairs = fastScanPairs(nBytes), nLanes = 4 * nPairs;
+  uint8_t* pairWeights = tables + nBytes * 32 * qLen;
+  std::vector<float>& inv = sc.inv;  // [p][i]: 1 / (u w) of position p's lane
+  inv.assign(2 * nBytes * qLen, 0.f);
+  std::vector<float> laneRange(nLanes);
+  const auto rangeAt = [&](size_t p, size_t i) { return p < 2 * nBytes ? ranges[p * qLen + i] : 0.f; };
   for (size_t i = 0; i < qLen; ++i) {
-    scales[i] = range[i] == 0.f ? 0.f : range[i] / entryMax;
-    inv[i] = range[i] == 0.f ? 0.f : entryMax / range[i];
+    float rmax = 0.f;
+    for (size_t l = 0; l < nLanes; ++l) {
+      const size_t p = 8 * (l / 4) + l % 4;
+      laneRange[l] = rangeAt(p, i) + rangeAt(p + 4, i);
+      rmax = laneRange[l] > rmax ? laneRange[l] : rmax;
+    }
+    const auto weightOf = [&](float r, int w) {
+      const float x = (r * static_cast<float>(w)) / rmax;
+      return std::min(w, std::max(1, static_cast<int>(std::ceil(x))));
+    };
+    const auto weightSum = [&](int w) {
+      int total = 0;
+      for (size_t l = 0; l < nLanes; ++l) total += weightOf(laneRange[l], w);
+      return total;
+    };
+    int lo = 1, hi = kMaxPairWeight;  // weightSum(1) = nLanes <= kPairWeightSum (nBytes <= 256)
+    if (rmax > 0.f) {
+      while (lo < hi) {
+        const int mid = (lo + hi + 1) / 2;
+        if (weightSum(mid) <= kPairWeightSum) lo = mid;
+        else hi = mid - 1;
+      }
+    }
+    const float u = rmax > 0.f ? rmax / static_cast<float>(kPairSumMax * lo) : 0.f;
+    scales[i] = u;
+    for (size_t l = 0; l < nLanes; ++l) {
+      const int w = rmax > 0.f ? weightOf(laneRange[l], lo) : 1;
+      pairWeights[((l / 4) * qLen + i) * 4 + l % 4] = static_cast<uint8_t>(w);
+      const float step = u * static_cast<float>(w);
+      const size_t p = 8 * (l / 4) + l % 4;
+      for (const size_t pp : {p, p + 4})
+        if (pp < 2 * nBytes) inv[pp * qLen + i] = step == 0.f ? 0.f : 1.f / step;
+    }
     float off = 0.f;
     for (size_t p = 0; p < 2 * nBytes; ++p) off += mins[p * qLen + i];
     offsets[i] = off;
@@ -923,17 +1031,17 @@ void buildFastScanTables(const float* q, size_t qLen, size_t dim, const float* w
   ent.resize(nBytes * 32 * qLen);
   for (size_t p = 0; p < 2 * nBytes; ++p) {
     const float* __restrict mn = mins.data() + p * qLen;
-    const float* __restrict iv = inv.data();
+    const float* __restrict iv = inv.data() + p * qLen;
     for (int v = 0; v < 16; ++v) {
       const float* __restrict row = nib.data() + (p * 16 + v) * qLen;
       uint8_t* __restrict e = ent.data() + (p * 16 + v) * qLen;
-      // floor(y) clamped to [0, M] is trunc(y clamped to [0, M]): the same integer, in a loop that
+      // floor(y) clamped to [0, 255] is trunc(y clamped to [0, 255]): the same integer, in a loop that
       // vectorises (the branchy floor did not).
       for (size_t i = 0; i < qLen; ++i) {
         const float d = row[i] - mn[i];
         float y = d * iv[i] + 0.5f;
         y = y > 0.f ? y : 0.f;
-        y = y < entryMax ? y : entryMax;
+        y = y < 255.f ? y : 255.f;
         e[i] = static_cast<uint8_t>(static_cast<int32_t>(y));
       }
     }
@@ -1067,7 +1175,7 @@ void maxsimFastScanWith(CodeSimd simd, const float* S, size_t qLen, const uint8_
   std::copy(offsets, offsets + qLen, sc.offsets.begin());
   sc.nibs.resize((nBytes + 1) * 2 * kBlock);  // nibble rows (2 nBytes) or quads (4 ceil(nBytes / 2) a token)
   if (path.quads) {
-    sc.quadTables.resize((nBytes + 1) / 2 * qLen * 64);
+    sc.quadTables.resize((nBytes + 1) / 2 * qLen * 64 + fastScanPairs(nBytes) * 4 * qLen);
     buildQuadTables(tables, qLen, nBytes, sc.quadTables.data());
   }
   const uint8_t* lookupTables = path.quads ? sc.quadTables.data() : tables;

@@ -27,12 +27,26 @@ import { CODE_SCORING_NBITS, emptyDocumentScore } from './code-kernels.js';
 /** Largest residual bytes a token (dim·nbits/8) for fast-scan (dim ≤ 1,024 at 2 bits); entries keep ≥ 7 bits up to it. */
 export const FAST_SCAN_MAX_BYTES = 256;
 
-/**
- * Largest table entry for tokens of nBytes residual bytes: min(255, ⌊65,535 / (2·nBytes)⌋), so a
- * token's 2·nBytes entries sum below 2^16 (the native kernel's uint16 accumulators).
- */
-export function fastScanEntryMax(nBytes: number): number {
-  return Math.min(255, Math.floor(65535 / (2 * Math.max(1, nBytes))));
+/** A lane's two entries sum to ≤ PAIR_SUM_MAX + 1 = 254 (each within ½ of its share of ≤ 253 steps). */
+const PAIR_SUM_MAX = 253;
+/** Pair weights are vpdpbusd's signed bytes. */
+const MAX_PAIR_WEIGHT = 127;
+/** Σ of a query token's pair weights: 257 · 254 < 2^16, the native kernel's uint16 sums (256 lanes at FAST_SCAN_MAX_BYTES fit with weights 1). */
+const PAIR_WEIGHT_SUM = 257;
+
+/** Quad pairs a token (residual bytes 4c..4c + 3), each with four weights a query token: ⌈nBytes / 4⌉. */
+export function fastScanPairs(nBytes: number): number {
+  return Math.ceil(nBytes / 4);
+}
+
+/** Bytes of a query's fast-scan tables: the entries (nBytes · 32 a query token), then the pair weights (4 a pair and query token). */
+export function fastScanTablesLength(nBytes: number, qLen: number): number {
+  return (nBytes * 32 + fastScanPairs(nBytes) * 4) * qLen;
+}
+
+/** Query token i's weight of residual byte b's nibble h (its lane 2·(b mod 2) + h of quad pair ⌊b/4⌋). */
+function pairWeight(tables: Uint8Array, nBytes: number, qLen: number, b: number, h: number, i: number): number {
+  return tables[nBytes * 32 * qLen + (Math.floor(b / 4) * qLen + i) * 4 + 2 * (b % 2) + h]!;
 }
 
 /** dim·nbits/8, the bytes of a token, after checking that fast-scan takes this shape (PlaitError INVALID_ARGUMENT otherwise). */
@@ -60,16 +74,15 @@ function buildFastScanTables(q: Float32Array, qLen: number, dim: number, weights
   const nBytes = checkFastScanShape(nbits, dim);
   checkLength('q', q, qLen * dim);
   checkLength('weights', weights, 1 << nbits);
-  checkLength('tables', tables, nBytes * 32 * qLen);
+  checkLength('tables', tables, fastScanTablesLength(nBytes, qLen));
   checkLength('scales', scales, qLen);
   checkLength('offsets', offsets, qLen);
   const perNibble = 4 / nbits;
   const mask = (1 << nbits) - 1;
   const nNib = 2 * nBytes;
-  const entryMax = fastScanEntryMax(nBytes);
   const nib = new Float32Array(nNib * 16 * qLen);
   const mins = new Float32Array(nNib * qLen);
-  const range = new Float32Array(qLen);
+  const ranges = new Float32Array(nNib * qLen);
   for (let p = 0; p < nNib; p++) {
     const t0 = p * perNibble;
     for (let v = 0; v < 16; v++) {
@@ -88,16 +101,48 @@ function buildFastScanTables(q: Float32Array, qLen: number, dim: number, weights
         if (x > mx) mx = x;
       }
       mins[p * qLen + i] = mn;
-      const r = Math.fround(mx - mn);
-      if (r > range[i]!) range[i] = r;
+      ranges[p * qLen + i] = Math.fround(mx - mn);
     }
   }
-  const inv = new Float32Array(qLen);
+  // Weighted pairs (the module header), per query token: lane l = 4c + j pairs positions 8c + j and 8c + 4 + j.
+  const f = Math.fround;
+  const nLanes = 4 * fastScanPairs(nBytes);
+  const inv = new Float32Array(nNib * qLen);
+  const laneRange = new Float32Array(nLanes);
+  const rangeAt = (p: number, i: number): number => (p < nNib ? ranges[p * qLen + i]! : 0);
   for (let i = 0; i < qLen; i++) {
-    scales[i] = range[i] === 0 ? 0 : range[i]! / entryMax;
-    inv[i] = range[i] === 0 ? 0 : entryMax / range[i]!;
+    let rmax = 0;
+    for (let l = 0; l < nLanes; l++) {
+      const p = 8 * Math.floor(l / 4) + (l % 4);
+      laneRange[l] = f(rangeAt(p, i) + rangeAt(p + 4, i));
+      if (laneRange[l]! > rmax) rmax = laneRange[l]!;
+    }
+    const weightOf = (r: number, w: number): number => Math.min(w, Math.max(1, Math.ceil(f(f(r * w) / rmax))));
+    const weightSum = (w: number): number => {
+      let total = 0;
+      for (let l = 0; l < nLanes; l++) total += weightOf(laneRange[l]!, w);
+      return total;
+    };
+    let lo = 1;
+    let hi = MAX_PAIR_WEIGHT;
+    if (rmax > 0) {
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >> 1;
+        if (weightSum(mid) <= PAIR_WEIGHT_SUM) lo = mid;
+        else hi = mid - 1;
+      }
+    }
+    const u = rmax > 0 ? f(rmax / (PAIR_SUM_MAX * lo)) : 0;
+    scales[i] = u;
+    for (let l = 0; l < nLanes; l++) {
+      const w = rmax > 0 ? weightOf(laneRange[l]!, lo) : 1;
+      tables[nBytes * 32 * qLen + (Math.floor(l / 4) * qLen + i) * 4 + (l % 4)] = w;
+      const step = f(u * w);
+      const p = 8 * Math.floor(l / 4) + (l % 4);
+      for (const pp of [p, p + 4]) if (pp < nNib) inv[pp * qLen + i] = step === 0 ? 0 : f(1 / step);
+    }
     let off = 0;
-    for (let p = 0; p < nNib; p++) off = Math.fround(off + mins[p * qLen + i]!);
+    for (let p = 0; p < nNib; p++) off = f(off + mins[p * qLen + i]!);
     offsets[i] = off;
   }
   for (let b = 0; b < nBytes; b++) {
@@ -107,9 +152,9 @@ function buildFastScanTables(q: Float32Array, qLen: number, dim: number, weights
         const p = 2 * b + h;
         const mn = mins[p * qLen + i]!;
         for (let v = 0; v < 16; v++) {
-          const d = Math.fround(nib[(p * 16 + v) * qLen + i]! - mn);
-          const r = Math.floor(Math.fround(Math.fround(d * inv[i]!) + 0.5));
-          tables[o + 16 * h + v] = r < 0 ? 0 : r > entryMax ? entryMax : r;
+          const d = f(nib[(p * 16 + v) * qLen + i]! - mn);
+          const r = Math.floor(f(f(d * inv[p * qLen + i]!) + 0.5));
+          tables[o + 16 * h + v] = r < 0 ? 0 : r > 255 ? 255 : r;
         }
       }
     }
@@ -176,7 +221,7 @@ function maxsimFastScan(
   checkDim(dim);
   const nBytes = checkFastScanShape(nbits, dim);
   const k = qLen === 0 ? 0 : Math.floor(centroidScores.length / qLen);
-  checkLength('tables', tables, nBytes * 32 * qLen);
+  checkLength('tables', tables, fastScanTablesLength(nBytes, qLen));
   checkLength('scales', scales, qLen);
   checkLength('offsets', offsets, qLen);
   checkSpans('tokenStarts', tokenStarts, doclens, nDocs, Math.min(codes.length, Math.floor(residuals.length / nBytes)));
@@ -246,7 +291,7 @@ export function fastScanTokenSimilarities(
       for (let b = 0; b < nBytes; b++) {
         const byte = residuals[rb + b]!;
         const o = (b * qLen + i) * 32;
-        acc += tables[o + (byte >> 4)]! + tables[o + 16 + (byte & 15)]!;
+        acc += pairWeight(tables, nBytes, qLen, b, 0, i) * tables[o + (byte >> 4)]! + pairWeight(tables, nBytes, qLen, b, 1, i) * tables[o + 16 + (byte & 15)]!;
       }
       const x = Math.fround(centroidScores[srow + i]! + Math.fround(Math.fround(scales[i]! * acc) + offsets[i]!));
       out[i * len + (j - start)] = invNorms ? Math.fround(x * inv) : x;
