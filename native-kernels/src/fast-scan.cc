@@ -10,25 +10,40 @@
 //
 // Tables (buildFastScanTables): for query token i and nibble position p (p = 2b: the high nibble of
 // residual byte b, the byte's first dimensions; p = 2b + 1: the low nibble), T[v] = q_i . (the
-// residual part that nibble value v decodes to), a sum over its 4/nbits dimensions. Each table is
-// shifted by its minimum m_p and quantised to uint8 with one step per query token:
-//   E_i[p][v] = clamp(floor((T[v] - m_p) * (M / R_i) + 0.5), 0, M),  R_i = max_p (max T - min T),
-//   scale_i = R_i / M, offset_i = sum_p m_p (p ascending),  M = fastScanEntryMax(nBytes).
+// residual part that nibble value v decodes to), a sum over its 4/nbits dimensions, shifted by its
+// minimum m_p. Since part I (bench/RESULTS.md, "Fast-scan part I") the positions are quantised in
+// weighted pairs: lane l = (c, j) of quad pair c (residual bytes 4c..4c + 3) pairs positions 8c + j
+// and 8c + 4 + j (a position past 2 nBytes counts with range 0), r_l = range_8c+j + range_8c+4+j,
+// R_i = max_l r_l, and with integer weights w_l = min(W, max(1, ceil(r_l W / R_i))) for the largest
+// W <= 127 with sum_l w_l <= 257:
+//   E_i[p][v] = clamp(floor((T[v] - m_p) / (u_i w_l(p)) + 0.5), 0, 255),  u_i = R_i / (253 W),
+//   acc_ij = sum_p w_l(p) E_i[p][nibble_jp],  scale_i = u_i, offset_i = sum_p m_p (p ascending).
+// Each lane's step u_i w_l is about r_l / 253 (its own range, not the largest), so a lane's two entries
+// sum to <= 253 + 1 (two roundings): they add bytewise without a carry. The weights (int8, a dword per
+// quad pair and query token) follow the entries in the tables (fastScanTablesBytes).
 //
-// Integer bounds (the saturation analysis): a token's sum is at most 2 nBytes M, and M =
-// min(255, floor(65535 / (2 nBytes))) keeps it below 2^16: 255 up to nBytes = 128 (dim 512 at
-// 2 bits, 128 at 4 bits), 127 at nBytes = 256 (dim 1,024 at 2 bits), the largest accepted
-// (fastScanMaxBytes). The uint16 lanes hold pairs of tokens (FAISS's trick): lane m accumulates
-// r_2m + 256 r_2m+1 modulo 2^16 in a0 (both nibbles' lookups added as uint16) and r_2m+1 in a1 (the
-// odd bytes: a shift, or on AVX-512 a multiply-add with (0, 1), which runs beside the shuffles
-// instead of on their ports), so the even token's sum is a0 - (a1 << 8) modulo 2^16,
-// exact because that sum is < 2^16. The VBMI path needs no pairing: vpdpbusd sums a token's four
-// lookups of a quad into an int32 lane (below). Every path computes the same integers; the float epilogue
-// (convert, mul, add, max; no fused multiply-add: this file is built with -ffp-contract=off) is
-// lane-wise in one order, so AVX-512, AVX2, NEON, the scalar path and the TypeScript twin
-// (src/kernels/fast-scan.ts) agree bit for bit.
+// Integer bounds (the saturation analysis): a token's sum is at most sum_l 254 w_l <= 257 * 254 =
+// 65,278 < 2^16 at every nBytes up to fastScanMaxBytes = 256 (dim 1,024 at 2 bits: 256 lanes, weights
+// 1 or 2). The uint16 lanes of the pshufb paths hold pairs of tokens (FAISS's trick): lane m
+// accumulates w (r_2m + 256 r_2m+1) modulo 2^16 in a0 (a vpmullw by the lookup's weight) and w r_2m+1
+// in a1 (the odd bytes: a shift and a multiply, or on AVX-512 a multiply-add with (0, w), which runs
+// beside the shuffles instead of on their ports), so the even token's sum is a0 - (a1 << 8) modulo
+// 2^16, exact because that sum is < 2^16. The VBMI path needs no pairing: vpdpbusd sums a token's
+// four (paired) lookups of a quad times their weights into an int32 lane (below). Every path computes
+// the same integers; the float epilogue (convert, mul, add, max; no fused multiply-add: this file is
+// built with -ffp-contract=off) is lane-wise in one order, so AVX-512, AVX2, NEON, the scalar path and
+// the TypeScript twin (src/kernels/fast-scan.ts) agree bit for bit.
 //
-// Coarser tables were measured and dropped (bench/RESULTS.md, "Fast-scan part E"): one step per
+// Part I, measured (loaded 2-core Zen 5; bench/RESULTS.md, "Fast-scan part I"): the fidelity proxy
+// (bench/fast-scan-pairs.ts: RMS of acc-derived minus exact q . residual over real queries and stored
+// tokens) is 0.63x the single-step tables' at 512 d (bundled model; cisi, cranfield, scifact) and
+// 0.90x at 128 d, the max error 0.35-0.7x; the kernel 1.16x faster at 128 d x 32 q, 2 bits (1.08x at 1
+// bit, the same at 4 bits and 512 d x 9 q; bench/fast-scan-ab.ts alternating). Dropped: the
+// bit-identical variant (today's tables, a pair summed only where its entries happened to fit): 79-81%
+// of (pair, query token) fit at 512 d but 33% at 128 d, and sorting a group's pairs by fit mask cost
+// more than it saved (0.86x at 128 d x 32 q, 2 bits; 1.01x at 512 d x 9 q).
+//
+// Before part I, coarser tables were measured and dropped (bench/RESULTS.md, "Fast-scan part E"): one step per
 // query token set by a byte's two tables together (R_i = max_b of the byte's two ranges, 254
 // steps) lets a byte's two lookups sum within a uint8 lane, one widening add a byte instead of
 // two (1.1-1.2x the kernel's speed at 128 d x 32 q, 2 bits, with 128-token blocks sharing the

@@ -6,25 +6,29 @@
  * order of the C++ paths, and the integer sums are exact, so the two agree bit for bit.
  *
  * Formula (nBytes = dim·nbits/8 residual bytes a token; nibble position p = 2b + h, h = 0 the
- * high nibble of byte b, which holds the byte's first dimensions):
+ * high nibble of byte b, which holds the byte's first dimensions; weighted pairs since part I,
+ * bench/RESULTS.md "Fast-scan part I"):
  *   T_i[p][v] = Σ_s q_i[p·(4/nbits) + s] · weights[bucket s of v]           (float32, s ascending)
- *   m_ip = min_v T_i[p][v],  R_i = max_p (max_v T_i[p][v] − m_ip)
- *   E_i[p][v] = clamp(floor((T_i[p][v] − m_ip) · (M/R_i) + 0.5), 0, M)   (uint8, M = fastScanEntryMax(nBytes))
- *   scale_i = R_i/M, offset_i = Σ_p m_ip (p ascending); scale 0 when R_i = 0
- *   score(q_i, token j) = (S[c_j·qLen + i] + ((scale_i · Σ_p E_i[p][nibble_jp]) + offset_i)) · inv_j
+ *   m_ip = min_v T_i[p][v],  range_ip = max_v T_i[p][v] − m_ip
+ *   lane l = (c, j) of quad pair c pairs positions 8c + j and 8c + 4 + j:  r_il = range_i,8c+j + range_i,8c+4+j
+ *   R_i = max_l r_il;  W_i = the largest W ≤ 127 with Σ_l w_l(W) ≤ 257,  w_l(W) = min(W, max(1, ⌈r_il·W/R_i⌉))
+ *   u_i = R_i / (253·W_i),  E_i[p][v] = clamp(floor((T_i[p][v] − m_ip) / (u_i·w_l(p)) + 0.5), 0, 255)
+ *   scale_i = u_i, offset_i = Σ_p m_ip (p ascending); scale 0 and weights 1 when R_i = 0
+ *   score(q_i, token j) = (S[c_j·qLen + i] + ((scale_i · Σ_p w_l(p)·E_i[p][nibble_jp]) + offset_i)) · inv_j
  *   out[d] = Σ_i w_i · max_j score(q_i, j)
  * with inv_j = 1/‖c_j + r_j‖ (ColBERT's decompression normalises) from a per-index cache filled on
  * first use (`invNorms`, NaN until then; tokenInverseNorms), or 1 when no cache is given.
- * Integer bound: a token's sum is ≤ 2·nBytes·M < 2^16, which the native kernel's uint16
- * accumulators hold exactly: M = 255 up to 128 bytes (dim 512 at 2 bits), 127 at
- * FAST_SCAN_MAX_BYTES = 256 (dim 1,024 at 2 bits).
- * Quantisation error per query token: ≤ scale_i/2 per nibble, so |Δscore| ≤ nBytes · scale_i.
+ * A lane's two entries sum to ≤ 254, so the VBMI kernel adds two quads' lookups bytewise before one
+ * vpdpbusd with the weights; tables hold the entries then the weights (fastScanTablesLength).
+ * Integer bound: a token's sum is ≤ 257 · 254 < 2^16, which the native kernel's uint16 sums hold
+ * exactly at every nBytes ≤ FAST_SCAN_MAX_BYTES = 256 (dim 1,024 at 2 bits).
+ * Quantisation error per query token: ≤ u_i·w_l(p)/2 per nibble, so |Δscore| ≤ u_i · Σ_p w_l(p) / 2.
  */
 import { PlaitError } from '../errors/index.js';
 import { checkCodes, checkCount, checkDim, checkLength, checkSpans } from './validate.js';
 import { CODE_SCORING_NBITS, emptyDocumentScore } from './code-kernels.js';
 
-/** Largest residual bytes a token (dim·nbits/8) for fast-scan (dim ≤ 1,024 at 2 bits); entries keep ≥ 7 bits up to it. */
+/** Largest residual bytes a token (dim·nbits/8) for fast-scan (dim ≤ 1,024 at 2 bits): 256 lanes of weight ≥ 1 keep Σ_l w_l ≤ 257. */
 export const FAST_SCAN_MAX_BYTES = 256;
 
 /** A lane's two entries sum to ≤ PAIR_SUM_MAX + 1 = 254 (each within ½ of its share of ≤ 253 steps). */
