@@ -14,8 +14,8 @@
 // minimum m_p. Since part I (bench/RESULTS.md, "Fast-scan part I") the positions are quantised in
 // weighted pairs: lane l = (c, j) of quad pair c (residual bytes 4c..4c + 3) pairs positions 8c + j
 // and 8c + 4 + j (a position past 2 nBytes counts with range 0), r_l = range_8c+j + range_8c+4+j,
-// R_i = max_l r_l, and with integer weights w_l = min(W, max(1, ceil(r_l W / R_i))) for the largest
-// W <= 127 with sum_l w_l <= 257:
+// R_i = max_l r_l, rho_l = r_l / R_i, and with integer weights w_l = min(W, max(1, ceil(rho_l W))) for
+// the largest W <= 127 with sum_l w_l <= 257:
 //   E_i[p][v] = clamp(floor((T[v] - m_p) / (u_i w_l(p)) + 0.5), 0, 255),  u_i = R_i / (253 W),
 //   acc_ij = sum_p w_l(p) E_i[p][nibble_jp],  scale_i = u_i, offset_i = sum_p m_p (p ascending).
 // Each lane's step u_i w_l is about r_l / 253 (its own range, not the largest), so a lane's two entries
@@ -137,7 +137,8 @@ constexpr int kPairSumMax = 253, kMaxPairWeight = 127, kPairWeightSum = 257;
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
 struct FastScanScratch {
-  std::vector<float> nib, mins, ranges, qt, inv, best, scales;
+  std::vector<float> nib, mins, ranges, qt, inv, best, scales, rho, rmax, laneInv;
+  std::vector<int32_t> bigW, weightSum;  // buildFastScanTables' pair weights (part I)
   std::vector<uint8_t> entries;   // per query: table entries [p][v][i] before their move to [b][i][h][v]
   std::vector<uint8_t> nibs;      // per block: [p][64] nibble rows (p = 2b hi, 2b + 1 lo), or the VBMI path's
                                   // [q][64][4] quad indexes
@@ -939,6 +940,13 @@ const char* fastScanPathName(FastScanPath p) {
   }
 }
 
+// ceil(x) for 0 <= x < 2^31 without a rounding instruction (the build's baseline has none, and
+// std::ceil stayed a call a lane): the truncation, plus 1 where it fell below x. Vectorises.
+inline int32_t ceilNonNegative(float x) {
+  const int32_t t = static_cast<int32_t>(x);
+  return t + static_cast<int32_t>(static_cast<float>(t) < x);
+}
+
 size_t fastScanPairs(size_t nBytes) { return (nBytes + 3) / 4; }
 
 size_t fastScanTablesBytes(size_t nBytes, size_t qLen) { return (nBytes * 32 + fastScanPairs(nBytes) * 4) * qLen; }
@@ -993,53 +1001,73 @@ void buildFastScanTables(const float* q, size_t qLen, size_t dim, const float* w
     }
     for (size_t i = 0; i < qLen; ++i) rg[i] = rg[i] - mn[i];
   }
-  // Part I's weighted pairs, per query token i (see the header): lane (c, j) pairs positions 8c + j
-  // and 8c + 4 + j (a position past 2 nBytes has range 0); R = max of the lanes' range sums; the
-  // largest W <= 127 with sum_lanes w(W) <= kPairWeightSum, w(W) = min(W, max(1, ceil(r W / R)))
-  // (non-decreasing in W: a bisection); u = R / (253 W), lane step u w, entries round(d / (u w)).
+  // Part I's weighted pairs (see the header), every loop over i so that it vectorises (as above):
+  // lane l = (c, j) pairs positions 8c + j and 8c + 4 + j (a position past 2 nBytes has range 0);
+  // rho_l = r_l / R (R = max_l r_l); w_l(W) = min(W, max(1, ceil(rho_l W))), non-decreasing in W, so
+  // the largest W <= 127 with sum_l w_l(W) <= kPairWeightSum is found bit by bit (64, 32, ..., 1:
+  // the same seven steps for every i); u = R / (253 W), lane step u w_l, entries round(d / (u w_l)).
   const size_t nPairs = fastScanPairs(nBytes), nLanes = 4 * nPairs;
   uint8_t* pairWeights = tables + nBytes * 32 * qLen;
   std::vector<float>& inv = sc.inv;  // [p][i]: 1 / (u w) of position p's lane
   inv.assign(2 * nBytes * qLen, 0.f);
-  std::vector<float> laneRange(nLanes);
-  const auto rangeAt = [&](size_t p, size_t i) { return p < 2 * nBytes ? ranges[p * qLen + i] : 0.f; };
-  for (size_t i = 0; i < qLen; ++i) {
-    float rmax = 0.f;
-    for (size_t l = 0; l < nLanes; ++l) {
-      const size_t p = 8 * (l / 4) + l % 4;
-      laneRange[l] = rangeAt(p, i) + rangeAt(p + 4, i);
-      rmax = laneRange[l] > rmax ? laneRange[l] : rmax;
+  std::vector<float>& rho = sc.rho;  // [l][i]: the lane's range / R
+  rho.resize(nLanes * qLen);
+  std::vector<float>& rmax = sc.rmax;
+  rmax.assign(qLen, 0.f);
+  for (size_t l = 0; l < nLanes; ++l) {
+    const size_t p = 8 * (l / 4) + l % 4;
+    float* __restrict r = rho.data() + l * qLen;
+    float* __restrict m = rmax.data();
+    // Absent positions (past 2 nBytes) read the zeros of inv (range 0) instead of ranges.
+    const float* a = p < 2 * nBytes ? ranges.data() + p * qLen : inv.data();
+    const float* b = p + 4 < 2 * nBytes ? ranges.data() + (p + 4) * qLen : inv.data();
+    for (size_t i = 0; i < qLen; ++i) {
+      r[i] = a[i] + b[i];
+      m[i] = r[i] > m[i] ? r[i] : m[i];
     }
-    const auto weightOf = [&](float r, int w) {
-      const float x = (r * static_cast<float>(w)) / rmax;
-      return std::min(w, std::max(1, static_cast<int>(std::ceil(x))));
-    };
-    const auto weightSum = [&](int w) {
-      int total = 0;
-      for (size_t l = 0; l < nLanes; ++l) total += weightOf(laneRange[l], w);
-      return total;
-    };
-    int lo = 1, hi = kMaxPairWeight;  // weightSum(1) = nLanes <= kPairWeightSum (nBytes <= 256)
-    if (rmax > 0.f) {
-      while (lo < hi) {
-        const int mid = (lo + hi + 1) / 2;
-        if (weightSum(mid) <= kPairWeightSum) lo = mid;
-        else hi = mid - 1;
+  }
+  for (size_t l = 0; l < nLanes; ++l) {
+    float* __restrict r = rho.data() + l * qLen;
+    for (size_t i = 0; i < qLen; ++i) r[i] = rmax[i] > 0.f ? r[i] / rmax[i] : 0.f;
+  }
+  std::vector<int32_t>& big = sc.bigW;  // the largest weight W per query token
+  std::vector<int32_t>& total = sc.weightSum;
+  big.assign(qLen, 1);
+  total.resize(qLen);
+  for (int bit = 64; bit >= 1; bit /= 2) {
+    std::fill(total.begin(), total.end(), 0);
+    for (size_t l = 0; l < nLanes; ++l) {
+      const float* __restrict r = rho.data() + l * qLen;
+      for (size_t i = 0; i < qLen; ++i) {
+        const int32_t cand = big[i] + bit;
+        total[i] += std::min(cand, std::max(1, ceilNonNegative(r[i] * static_cast<float>(cand))));
       }
     }
-    const float u = rmax > 0.f ? rmax / static_cast<float>(kPairSumMax * lo) : 0.f;
-    scales[i] = u;
-    for (size_t l = 0; l < nLanes; ++l) {
-      const int w = rmax > 0.f ? weightOf(laneRange[l], lo) : 1;
-      pairWeights[((l / 4) * qLen + i) * 4 + l % 4] = static_cast<uint8_t>(w);
-      const float step = u * static_cast<float>(w);
-      const size_t p = 8 * (l / 4) + l % 4;
-      for (const size_t pp : {p, p + 4})
-        if (pp < 2 * nBytes) inv[pp * qLen + i] = step == 0.f ? 0.f : 1.f / step;
-    }
+    for (size_t i = 0; i < qLen; ++i)
+      if (big[i] + bit <= kMaxPairWeight && total[i] <= kPairWeightSum) big[i] += bit;
+  }
+  for (size_t i = 0; i < qLen; ++i) {
+    scales[i] = rmax[i] > 0.f ? rmax[i] / static_cast<float>(kPairSumMax * big[i]) : 0.f;
     float off = 0.f;
     for (size_t p = 0; p < 2 * nBytes; ++p) off += mins[p * qLen + i];
     offsets[i] = off;
+  }
+  std::vector<float>& laneInv = sc.laneInv;
+  laneInv.resize(qLen);
+  for (size_t l = 0; l < nLanes; ++l) {
+    const size_t p = 8 * (l / 4) + l % 4;
+    const float* __restrict r = rho.data() + l * qLen;
+    float* __restrict li = laneInv.data();
+    const int32_t* __restrict bw = big.data();
+    uint8_t* __restrict pw = pairWeights + (l / 4) * qLen * 4 + l % 4;
+    for (size_t i = 0; i < qLen; ++i) {
+      const int32_t w = std::min(bw[i], std::max(1, ceilNonNegative(r[i] * static_cast<float>(bw[i]))));
+      pw[4 * i] = static_cast<uint8_t>(w);
+      const float step = scales[i] * static_cast<float>(w);
+      li[i] = step == 0.f ? 0.f : 1.f / step;
+    }
+    if (p < 2 * nBytes) std::copy(li, li + qLen, inv.data() + p * qLen);
+    if (p + 4 < 2 * nBytes) std::copy(li, li + qLen, inv.data() + (p + 4) * qLen);
   }
   // Entries computed over i (vectorised), then moved to the tables' [b][i][h][v] order.
   std::vector<uint8_t>& ent = sc.entries;

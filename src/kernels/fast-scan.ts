@@ -11,7 +11,7 @@
  *   T_i[p][v] = Σ_s q_i[p·(4/nbits) + s] · weights[bucket s of v]           (float32, s ascending)
  *   m_ip = min_v T_i[p][v],  range_ip = max_v T_i[p][v] − m_ip
  *   lane l = (c, j) of quad pair c pairs positions 8c + j and 8c + 4 + j:  r_il = range_i,8c+j + range_i,8c+4+j
- *   R_i = max_l r_il;  W_i = the largest W ≤ 127 with Σ_l w_l(W) ≤ 257,  w_l(W) = min(W, max(1, ⌈r_il·W/R_i⌉))
+ *   R_i = max_l r_il, ρ_il = r_il/R_i;  W_i = the largest W ≤ 127 with Σ_l w_l(W) ≤ 257,  w_l(W) = min(W, max(1, ⌈ρ_il·W⌉))
  *   u_i = R_i / (253·W_i),  E_i[p][v] = clamp(floor((T_i[p][v] − m_ip) / (u_i·w_l(p)) + 0.5), 0, 255)
  *   scale_i = u_i, offset_i = Σ_p m_ip (p ascending); scale 0 and weights 1 when R_i = 0
  *   score(q_i, token j) = (S[c_j·qLen + i] + ((scale_i · Σ_p w_l(p)·E_i[p][nibble_jp]) + offset_i)) · inv_j
@@ -108,46 +108,40 @@ function buildFastScanTables(q: Float32Array, qLen: number, dim: number, weights
       ranges[p * qLen + i] = Math.fround(mx - mn);
     }
   }
-  // Weighted pairs (the module header), per query token: lane l = 4c + j pairs positions 8c + j and 8c + 4 + j.
+  // Weighted pairs (the module header): lane l = 4c + j pairs positions 8c + j and 8c + 4 + j; the
+  // largest W found bit by bit (64, 32, …, 1), as the native build does.
   const f = Math.fround;
   const nLanes = 4 * fastScanPairs(nBytes);
   const inv = new Float32Array(nNib * qLen);
-  const laneRange = new Float32Array(nLanes);
+  const rho = new Float32Array(nLanes);
   const rangeAt = (p: number, i: number): number => (p < nNib ? ranges[p * qLen + i]! : 0);
   for (let i = 0; i < qLen; i++) {
     let rmax = 0;
     for (let l = 0; l < nLanes; l++) {
       const p = 8 * Math.floor(l / 4) + (l % 4);
-      laneRange[l] = f(rangeAt(p, i) + rangeAt(p + 4, i));
-      if (laneRange[l]! > rmax) rmax = laneRange[l]!;
+      rho[l] = f(rangeAt(p, i) + rangeAt(p + 4, i));
+      if (rho[l]! > rmax) rmax = rho[l]!;
     }
-    const weightOf = (r: number, w: number): number => Math.min(w, Math.max(1, Math.ceil(f(f(r * w) / rmax))));
-    const weightSum = (w: number): number => {
+    for (let l = 0; l < nLanes; l++) rho[l] = rmax > 0 ? f(rho[l]! / rmax) : 0;
+    const weightOf = (l: number, w: number): number => Math.min(w, Math.max(1, Math.ceil(f(rho[l]! * w))));
+    let big = 1;
+    for (let bit = 64; bit >= 1; bit >>= 1) {
       let total = 0;
-      for (let l = 0; l < nLanes; l++) total += weightOf(laneRange[l]!, w);
-      return total;
-    };
-    let lo = 1;
-    let hi = MAX_PAIR_WEIGHT;
-    if (rmax > 0) {
-      while (lo < hi) {
-        const mid = (lo + hi + 1) >> 1;
-        if (weightSum(mid) <= PAIR_WEIGHT_SUM) lo = mid;
-        else hi = mid - 1;
-      }
+      for (let l = 0; l < nLanes; l++) total += weightOf(l, big + bit);
+      if (big + bit <= MAX_PAIR_WEIGHT && total <= PAIR_WEIGHT_SUM) big += bit;
     }
-    const u = rmax > 0 ? f(rmax / (PAIR_SUM_MAX * lo)) : 0;
+    const u = rmax > 0 ? f(rmax / (PAIR_SUM_MAX * big)) : 0;
     scales[i] = u;
+    let off = 0;
+    for (let p = 0; p < nNib; p++) off = f(off + mins[p * qLen + i]!);
+    offsets[i] = off;
     for (let l = 0; l < nLanes; l++) {
-      const w = rmax > 0 ? weightOf(laneRange[l]!, lo) : 1;
+      const w = weightOf(l, big);
       tables[nBytes * 32 * qLen + (Math.floor(l / 4) * qLen + i) * 4 + (l % 4)] = w;
       const step = f(u * w);
       const p = 8 * Math.floor(l / 4) + (l % 4);
       for (const pp of [p, p + 4]) if (pp < nNib) inv[pp * qLen + i] = step === 0 ? 0 : f(1 / step);
     }
-    let off = 0;
-    for (let p = 0; p < nNib; p++) off = f(off + mins[p * qLen + i]!);
-    offsets[i] = off;
   }
   for (let b = 0; b < nBytes; b++) {
     for (let i = 0; i < qLen; i++) {
