@@ -12,10 +12,12 @@
  * Fidelity proxy of table schemes (float64): per query token and sampled stored token, the error of
  * the acc-derived residual score, Σ_p (step_p · E_p[nibble_p] + m_p) − Σ_p T_p[nibble_p], RMS and max,
  * for today's tables (one step R_i / M), 7-bit entries (R_i / 127), part E's byte-pair step
- * (max_b range_2b + range_2b+1, / 254), the quad-pair step (max over pairs, / 254) and scheme B
- * (weighted pairs: step u_i · w_P, w_P = ceil(range_P / (254 u_i)), u_i the least with
- * Σ_P 255 w_P <= 65,535). Part E's nDCG@10 deltas on cranfield (today −0.0015, 7-bit −0.0022,
- * byte-pair −0.0024, PLAID) calibrate the proxy.
+ * (max_b range_2b + range_2b+1, / 254), the quad-pair step (max over pairs, / 254), scheme B with
+ * a continuous unit (weighted pairs: step u_i · w_P, w_P = ceil(range_P / (254 u_i)), u_i the least
+ * with Σ_P 255 w_P <= 65,535) and B as fastScanKernels.buildFastScanTables now builds it (the tables
+ * since part I). "today" is the tables before part I (one step R_i / M). Part E's nDCG@10 deltas on
+ * cranfield (today −0.0015, 7-bit −0.0022, byte-pair −0.0024, PLAID) calibrate the proxy; figures in
+ * bench/RESULTS.md, "Fast-scan part I".
  *
  * Run: `node dist/bench/fast-scan-pairs.js [queries=100] [tokens=256]` (indexes as in `SETS`, data
  * at ../shared/data or PLAIT_DATA_DIR; the 128-d set reads /tmp/s1m's cached MS MARCO-shaped queries).

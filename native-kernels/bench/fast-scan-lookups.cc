@@ -24,6 +24,10 @@
 //   piped         4 query tokens, each token's vpermb issued between the previous token's vpdpbusd
 //   piped across  the same across quads (the last token's sums with the next quad's first lookups)
 //   piped mem (across)  the same with the table as vpermb's memory operand (4 loads of it)
+// Part I (bench/RESULTS.md, "Fast-scan part I"), on tables of entries <= 127, checked against quads':
+//   pairs, all fit     two quads' lookups added bytewise (vpaddb) before one vpdpbusd with ones
+//   pairs B weighted   the same with a dword of pair weights as vpdpbusd's signed operand (the kernel's since part I)
+//   pairs A ...        per query token and pair, the pair path where its entries fit, else two quads (a branch)
 // Needs AVX-512BW, VBMI and VNNI (the vpermb variants). Build and run from native-kernels/:
 //   g++ -O3 -std=c++17 bench/fast-scan-lookups.cc -o fast-scan-lookups && ./fast-scan-lookups
 #if defined(__GNUC__) && !defined(__clang__)
