@@ -522,6 +522,46 @@ function pairQueryToken(kind: PairKind, dim: number, rand: () => number, out: Fl
   if (kind === 'dominant') out[Math.floor(rand() * dim)] = 1;
 }
 
+// Part I's bound at every width: for nBytes 1..FAST_SCAN_MAX_BYTES (dim 4·nBytes at 2 bits), a flat,
+// a dominant and a random query token: weights 1..127 summing to ≤ 257, every lane's largest entries
+// summing to ≤ 254, so the largest token sum Σ_p w(p)·max_v E[p][v] ≤ 257 · 254 < 2^16; the native
+// tables are the twin's.
+test('fast-scan weighted pairs keep every token sum below 2^16 at every nBytes up to FAST_SCAN_MAX_BYTES, natively and in the twin', { skip: needsNative() }, () => {
+  requireNative();
+  const native = nativeKernels()!;
+  const weights = new Float32Array([-0.3, -0.1, 0.1, 0.3]);
+  let seed = 7;
+  const rand = (): number => ((seed = (seed * 1103515245 + 12345) >>> 0), seed / 2 ** 32);
+  for (let nBytes = 1; nBytes <= FAST_SCAN_MAX_BYTES; nBytes++) {
+    const dim = 4 * nBytes;
+    const qLen = 3;
+    const q = new Float32Array(qLen * dim);
+    (['flat', 'dominant', 'random'] as const).forEach((kind, i) => pairQueryToken(kind, dim, rand, q.subarray(i * dim, (i + 1) * dim)));
+    const tables = new Uint8Array(fastScanTablesLength(nBytes, qLen));
+    const nt = new Uint8Array(tables.length);
+    typescriptKernels.buildFastScanTables(q, qLen, dim, weights, 2, tables, new Float32Array(qLen), new Float32Array(qLen));
+    native.buildFastScanTables(q, qLen, dim, weights, 2, nt, new Float32Array(qLen), new Float32Array(qLen));
+    assert.ok(nt.every((x, k) => x === tables[k]), `nBytes ${nBytes}: native tables`);
+    for (let i = 0; i < qLen; i++) {
+      const maxE = (p: number): number => {
+        if (p >= 2 * nBytes) return 0;
+        const o = ((p >> 1) * qLen + i) * 32 + 16 * (p & 1);
+        return Math.max(...tables.subarray(o, o + 16));
+      };
+      let wSum = 0;
+      let acc = 0;
+      for (let l = 0; l < 4 * fastScanPairs(nBytes); l++) {
+        const p = 8 * Math.floor(l / 4) + (l % 4);
+        const w = tables[nBytes * 32 * qLen + (Math.floor(l / 4) * qLen + i) * 4 + (l % 4)]!;
+        assert.ok(w >= 1 && w <= 127 && maxE(p) + maxE(p + 4) <= 254, `nBytes ${nBytes} token ${i} lane ${l}: w ${w}, ${maxE(p)} + ${maxE(p + 4)}`);
+        wSum += w;
+        acc += w * (maxE(p) + maxE(p + 4));
+      }
+      assert.ok(wSum <= 257 && acc < 65536, `nBytes ${nBytes} token ${i}: Σw ${wSum}, largest sum ${acc}`);
+    }
+  }
+});
+
 // Part I: weighted quad pairs. Every path sums a lane's two entries (≤ 254) and multiplies by the
 // pair's weight (the VBMI path: vpaddb, then vpdpbusd with the weights; pshufb: vpmullw and maddubs;
 // NEON: vmlaq_u16; scalar and twin: w · E): the same integers, so the same bits. Queries of the three
