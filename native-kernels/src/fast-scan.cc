@@ -144,6 +144,7 @@ struct FastScanScratch {
                                   // [q][64][4] quad indexes
   std::vector<uint8_t> quadTables;  // per call, VBMI path: [q][i][64], byte 16j + v = E_i[4q + j][v] (0 past 2 nBytes),
                                     // then the pair weights [pair][i][4]
+  std::vector<uint8_t> wordTables;  // per call, AVX-512BW and AVX2 paths: the tables, then buildWordWeights' dwords
   std::vector<uint16_t> accI;     // per block: [i][64] sums, permuted: k < 32 token 2k, else token 2(k - 32) + 1;
                                   // the VBMI path: chunks [octet][query quad][8 tokens][4] (storeGroupSumsVbmi)
   std::vector<uint16_t> accT;     // per block: [64 tokens][lanes] sums in token order (not used by the VBMI
@@ -184,6 +185,32 @@ void buildQuadTables(const uint8_t* tables, size_t qLen, size_t nBytes, uint8_t*
 }
 
 // ---------------------------------------------------------------- accumulation: accI[i][64]
+// The pshufb paths' weights as broadcastable dwords (part I), after a copy of the tables (so the paths
+// keep one pointer): at fastScanTablesBytes(nBytes, qLen) + ((b * qLen + i) * 4 + k) * 4, k = 0, 1:
+// byte b's high / low nibble weight w in both words (w | w << 16), k = 2, 3: w << 8 in both (the
+// multiply-add's (0, w) bytes): a broadcast from memory, a load, where a weight byte broadcast from a
+// general register each use cost a shuffle-pipe uop beside the lookups'. With the byte pairs summed
+// first, the AVX-512BW path runs 0.94-0.95x its speed before part I (0.70x with one weight a lookup and
+// register broadcasts), AVX2 0.82-0.86x (bench/RESULTS.md, "Fast-scan part I").
+void buildWordWeights(const uint8_t* tables, size_t qLen, size_t nBytes, uint8_t* out) {
+  std::memcpy(out, tables, fastScanTablesBytes(nBytes, qLen));
+  uint32_t* words = reinterpret_cast<uint32_t*>(out + fastScanTablesBytes(nBytes, qLen));
+  for (size_t b = 0; b < nBytes; ++b)
+    for (size_t i = 0; i < qLen; ++i) {
+      const uint8_t* w = tables + nBytes * 32 * qLen + ((b / 4) * qLen + i) * 4 + 2 * (b % 2);
+      uint32_t* o = words + (b * qLen + i) * 4;
+      for (int k = 0; k < 2; ++k) {
+        o[k] = static_cast<uint32_t>(w[k]) * 0x00010001u;
+        o[2 + k] = static_cast<uint32_t>(w[k]) * 0x01000100u;
+      }
+    }
+}
+
+// Where buildWordWeights put the dwords (byte b's four for query token i at + (b * qLen + i) * 4).
+inline const uint32_t* wordWeights(const uint8_t* tables, size_t qLen, size_t nBytes) {
+  return reinterpret_cast<const uint32_t*>(tables + (nBytes * 32 + (nBytes + 3) / 4 * 4) * qLen);
+}
+
 // Residual byte b's two pair weights for query token i (positions 2b and 2b + 1: lanes 2 (b % 2) and
 // 2 (b % 2) + 1 of quad pair b / 4), in the tables' weight section.
 inline const uint8_t* byteWeights(const uint8_t* tables, size_t qLen, size_t nBytes, size_t b, size_t i) {
@@ -215,23 +242,38 @@ PLAIT_FS_AVX512 void accumulateGroupAvx512(const uint8_t* nibs, const uint8_t* t
                                            size_t nBytes, uint16_t* accI) {
   __m512i a0[G], a1[G];
   for (int g = 0; g < G; ++g) a0[g] = a1[g] = _mm512_setzero_si512();
-  // Each lookup times its pair weight w (part I): the uint16 lane r_even + 256 r_odd by a vpmullw
-  // (w r_even + 256 w r_odd modulo 2^16), and the odd byte's w r_odd by a multiply-add with (0, w),
-  // which runs beside the shuffles instead of on their ports (<= 127 * 255: no saturation).
-#pragma GCC unroll 2
-  for (size_t b = 0; b < nBytes; ++b) {
-    const __m512i hi = _mm512_loadu_si512(nibs + (2 * b) * kBlock);
-    const __m512i lo = _mm512_loadu_si512(nibs + (2 * b + 1) * kBlock);
-    const uint8_t* tb = tables + (b * qLen + i0) * 32;
-    for (int g = 0; g < G; ++g) {
-      const uint8_t* w = byteWeights(tables, qLen, nBytes, b, i0 + static_cast<size_t>(g));
-      const __m512i wh = _mm512_set1_epi16(static_cast<int16_t>(w[0])), wl = _mm512_set1_epi16(static_cast<int16_t>(w[1]));
-      const __m512i th = _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(tb + 32 * g)));
-      const __m512i tl = _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(tb + 32 * g + 16)));
-      const __m512i rh = _mm512_shuffle_epi8(th, hi), rl = _mm512_shuffle_epi8(tl, lo);
-      a0[g] = _mm512_add_epi16(a0[g], _mm512_add_epi16(_mm512_mullo_epi16(rh, wh), _mm512_mullo_epi16(rl, wl)));
-      a1[g] = _mm512_add_epi16(a1[g], _mm512_add_epi16(_mm512_maddubs_epi16(rh, _mm512_slli_epi16(wh, 8)),
-                                                       _mm512_maddubs_epi16(rl, _mm512_slli_epi16(wl, 8))));
+  // Part I: bytes b and b + 2 of a quad pair (b = 4c, 4c + 1) share their nibbles' pair weights, and
+  // their entries sum to <= 254: their lookups add in uint8 first (vpaddb), then times the weight w:
+  // the uint16 lane r_even + 256 r_odd by a vpmullw (w r_even + 256 w r_odd modulo 2^16), and the odd
+  // byte's w r_odd by a multiply-add with (0, w), which runs beside the shuffles instead of on their
+  // ports (<= 127 * 254: no saturation): 2 shuffles, 1 add, 1 multiply and 1 multiply-add a byte pair
+  // and nibble, the weights broadcast from buildWordWeights' dwords.
+  const uint32_t* words = wordWeights(tables, qLen, nBytes);
+  for (size_t b4 = 0; b4 < nBytes; b4 += 4) {
+    for (size_t b = b4; b < std::min(b4 + 2, nBytes); ++b) {
+      const bool two = b + 2 < nBytes;
+      const __m512i hi = _mm512_loadu_si512(nibs + (2 * b) * kBlock);
+      const __m512i lo = _mm512_loadu_si512(nibs + (2 * b + 1) * kBlock);
+      const __m512i hi2 = two ? _mm512_loadu_si512(nibs + (2 * b + 4) * kBlock) : hi;
+      const __m512i lo2 = two ? _mm512_loadu_si512(nibs + (2 * b + 5) * kBlock) : lo;
+      const uint8_t* tb = tables + (b * qLen + i0) * 32;
+      const uint8_t* tb2 = tables + ((b + 2) * qLen + i0) * 32;
+      for (int g = 0; g < G; ++g) {
+        const uint32_t* w = words + (b * qLen + i0 + static_cast<size_t>(g)) * 4;
+        const __m512i th = _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(tb + 32 * g)));
+        const __m512i tl = _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(tb + 32 * g + 16)));
+        __m512i rh = _mm512_shuffle_epi8(th, hi), rl = _mm512_shuffle_epi8(tl, lo);
+        if (two) {
+          const __m512i th2 = _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(tb2 + 32 * g)));
+          const __m512i tl2 = _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(tb2 + 32 * g + 16)));
+          rh = _mm512_add_epi8(rh, _mm512_shuffle_epi8(th2, hi2));
+          rl = _mm512_add_epi8(rl, _mm512_shuffle_epi8(tl2, lo2));
+        }
+        const __m512i wh = _mm512_set1_epi32(static_cast<int>(w[0])), wl = _mm512_set1_epi32(static_cast<int>(w[1]));
+        const __m512i oh = _mm512_set1_epi32(static_cast<int>(w[2])), ol = _mm512_set1_epi32(static_cast<int>(w[3]));
+        a0[g] = _mm512_add_epi16(a0[g], _mm512_add_epi16(_mm512_mullo_epi16(rh, wh), _mm512_mullo_epi16(rl, wl)));
+        a1[g] = _mm512_add_epi16(a1[g], _mm512_add_epi16(_mm512_maddubs_epi16(rh, oh), _mm512_maddubs_epi16(rl, ol)));
+      }
     }
   }
   for (int g = 0; g < G; ++g) {
@@ -261,23 +303,38 @@ PLAIT_FS_AVX2 void accumulateGroupAvx2(const uint8_t* nibs, const uint8_t* table
   __m256i a0[G][2], a1[G][2];
   for (int g = 0; g < G; ++g)
     for (int h = 0; h < 2; ++h) a0[g][h] = a1[g][h] = _mm256_setzero_si256();
-  for (size_t b = 0; b < nBytes; ++b) {
-    __m256i hi[2], lo[2];
-    for (int h = 0; h < 2; ++h) {
-      hi[h] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(nibs + (2 * b) * kBlock + 32 * h));
-      lo[h] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(nibs + (2 * b + 1) * kBlock + 32 * h));
-    }
-    const uint8_t* tb = tables + (b * qLen + i0) * 32;
-    for (int g = 0; g < G; ++g) {
-      const uint8_t* w = byteWeights(tables, qLen, nBytes, b, i0 + static_cast<size_t>(g));
-      const __m256i wh = _mm256_set1_epi16(static_cast<int16_t>(w[0])), wl = _mm256_set1_epi16(static_cast<int16_t>(w[1]));
-      const __m256i th = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(tb + 32 * g)));
-      const __m256i tl = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(tb + 32 * g + 16)));
+  // Bytes b and b + 2 summed in uint8 before their weight (part I), as the AVX-512 path.
+  const uint32_t* words = wordWeights(tables, qLen, nBytes);
+  for (size_t b4 = 0; b4 < nBytes; b4 += 4) {
+    for (size_t b = b4; b < std::min(b4 + 2, nBytes); ++b) {
+      const bool two = b + 2 < nBytes;
+      __m256i hi[2], lo[2], hi2[2], lo2[2];
       for (int h = 0; h < 2; ++h) {
-        const __m256i rh = _mm256_shuffle_epi8(th, hi[h]), rl = _mm256_shuffle_epi8(tl, lo[h]);
-        a0[g][h] = _mm256_add_epi16(a0[g][h], _mm256_add_epi16(_mm256_mullo_epi16(rh, wh), _mm256_mullo_epi16(rl, wl)));
-        a1[g][h] = _mm256_add_epi16(a1[g][h], _mm256_add_epi16(_mm256_mullo_epi16(_mm256_srli_epi16(rh, 8), wh),
-                                                               _mm256_mullo_epi16(_mm256_srli_epi16(rl, 8), wl)));
+        hi[h] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(nibs + (2 * b) * kBlock + 32 * h));
+        lo[h] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(nibs + (2 * b + 1) * kBlock + 32 * h));
+        hi2[h] = two ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(nibs + (2 * b + 4) * kBlock + 32 * h)) : hi[h];
+        lo2[h] = two ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(nibs + (2 * b + 5) * kBlock + 32 * h)) : lo[h];
+      }
+      const uint8_t* tb = tables + (b * qLen + i0) * 32;
+      const uint8_t* tb2 = tables + ((b + 2) * qLen + i0) * 32;
+      for (int g = 0; g < G; ++g) {
+        const uint32_t* w = words + (b * qLen + i0 + static_cast<size_t>(g)) * 4;
+        const __m256i wh = _mm256_set1_epi32(static_cast<int>(w[0])), wl = _mm256_set1_epi32(static_cast<int>(w[1]));
+        const __m256i oh = _mm256_set1_epi32(static_cast<int>(w[2])), ol = _mm256_set1_epi32(static_cast<int>(w[3]));
+        const __m256i th = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(tb + 32 * g)));
+        const __m256i tl = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(tb + 32 * g + 16)));
+        const __m256i th2 = two ? _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(tb2 + 32 * g))) : th;
+        const __m256i tl2 = two ? _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(tb2 + 32 * g + 16))) : tl;
+        for (int h = 0; h < 2; ++h) {
+          __m256i rh = _mm256_shuffle_epi8(th, hi[h]), rl = _mm256_shuffle_epi8(tl, lo[h]);
+          if (two) {
+            rh = _mm256_add_epi8(rh, _mm256_shuffle_epi8(th2, hi2[h]));
+            rl = _mm256_add_epi8(rl, _mm256_shuffle_epi8(tl2, lo2[h]));
+          }
+          a0[g][h] = _mm256_add_epi16(a0[g][h], _mm256_add_epi16(_mm256_mullo_epi16(rh, wh), _mm256_mullo_epi16(rl, wl)));
+          // w r_odd by a multiply-add with (0, w), as the AVX-512 path (one op for a shift and a multiply).
+          a1[g][h] = _mm256_add_epi16(a1[g][h], _mm256_add_epi16(_mm256_maddubs_epi16(rh, oh), _mm256_maddubs_epi16(rl, ol)));
+        }
       }
     }
   }
@@ -1221,7 +1278,13 @@ void maxsimFastScanWith(CodeSimd simd, const float* S, size_t qLen, const uint8_
     sc.quadTables.resize((nBytes + 1) / 2 * qLen * 64 + fastScanPairs(nBytes) * 4 * qLen);
     buildQuadTables(tables, qLen, nBytes, sc.quadTables.data());
   }
-  const uint8_t* lookupTables = path.quads ? sc.quadTables.data() : tables;
+  // The pshufb paths (AVX-512BW, AVX2) read their weights as broadcastable dwords after a copy of the tables.
+  const bool wordPaths = path.name == FastScanPath::Avx512Bw || path.name == FastScanPath::Avx2;
+  if (wordPaths) {
+    sc.wordTables.resize(fastScanTablesBytes(nBytes, qLen) + nBytes * qLen * 16);
+    buildWordWeights(tables, qLen, nBytes, sc.wordTables.data());
+  }
+  const uint8_t* lookupTables = path.quads ? sc.quadTables.data() : wordPaths ? sc.wordTables.data() : tables;
   sc.accI.resize(lanes * kBlock);
   sc.accT.resize(kBlock * lanes);
   sc.best.resize(lanes);
