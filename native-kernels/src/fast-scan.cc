@@ -37,8 +37,11 @@
 // Part I, measured (loaded 2-core Zen 5; bench/RESULTS.md, "Fast-scan part I"): the fidelity proxy
 // (bench/fast-scan-pairs.ts: RMS of acc-derived minus exact q . residual over real queries and stored
 // tokens) is 0.63x the single-step tables' at 512 d (bundled model; cisi, cranfield, scifact) and
-// 0.90x at 128 d, the max error 0.35-0.7x; the kernel 1.16x faster at 128 d x 32 q, 2 bits (1.08x at 1
-// bit, the same at 4 bits and 512 d x 9 q; bench/fast-scan-ab.ts alternating). Dropped: the
+// 0.90x at 128 d, the max error 0.35-0.7x; cranfield's PLAID nDCG@10 -0.0020 against decompression
+// (the bar; -0.0015 before), the other five cells within 0.0009. The VBMI kernel 1.03-1.16x faster at
+// 128 d x 32 q, 2 bits (0.97-1.11x at 1 bit, no change beyond the noise at 4 bits and 512 d x 9 q;
+// bench/fast-scan-ab.ts alternating); the pshufb paths pay for the weights' multiplies: AVX-512BW
+// 0.94-0.95x, AVX2 0.82-0.86x their earlier speed (buildWordWeights). Dropped: the
 // bit-identical variant (today's tables, a pair summed only where its entries happened to fit): 79-81%
 // of (pair, query token) fit at 512 d but 33% at 128 d, and sorting a group's pairs by fit mask cost
 // more than it saved (0.86x at 128 d x 32 q, 2 bits; 1.01x at 512 d x 9 q).
