@@ -4,7 +4,7 @@
  * stored tokens.
  *
  * Pairs: the VBMI path's quads 2c and 2c + 1 (residual bytes 4c..4c + 3); lane j of a dword pairs
- * nibble positions 8c + j and 8c + 4 + j. With today's tables (fastScanKernels.buildFastScanTables,
+ * nibble positions 8c + j and 8c + 4 + j. With today's tables (as fastScanKernels.buildFastScanTables quantises them, in float64;
  * unchanged) a pair fits for query token i when maxE[8c + j] + maxE[8c + 4 + j] <= 255 for j = 0..3
  * (scheme A, bit-identical). Reported: the share of (pair, query token) that fit, and of (pair, group
  * of G consecutive query tokens) where all G fit (the kernel takes G = 4 tokens a pass).
@@ -14,8 +14,8 @@
  * for today's tables (one step R_i / M), 7-bit entries (R_i / 127), part E's byte-pair step
  * (max_b range_2b + range_2b+1, / 254), the quad-pair step (max over pairs, / 254), scheme B with
  * a continuous unit (weighted pairs: step u_i · w_P, w_P = ceil(range_P / (254 u_i)), u_i the least
- * with Σ_P 255 w_P <= 65,535) and B as fastScanKernels.buildFastScanTables now builds it (the tables
- * since part I). "today" is the tables before part I (one step R_i / M). Part E's nDCG@10 deltas on
+ * with Σ_P 255 w_P <= 65,535) and B as part I built it on every path (W found bit by bit; measured,
+ * then reverted: the kernel was not faster). "today" is the tables as they are (one step R_i / M). Part E's nDCG@10 deltas on
  * cranfield (today −0.0015, 7-bit −0.0022, byte-pair −0.0024, PLAID) calibrate the proxy; figures in
  * bench/RESULTS.md, "Fast-scan part I".
  *
@@ -26,7 +26,7 @@ import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { openIndex } from '../src/search/plait-index.js';
-import { fastScanKernels, fastScanTablesLength } from '../src/kernels/fast-scan.js';
+import { fastScanEntryMax } from '../src/kernels/fast-scan.js';
 import { judgedQueries } from './calibration.js';
 import { isMain } from './common.js';
 
@@ -137,18 +137,36 @@ function weightedSteps(range: Float64Array, nNib: number): Float64Array {
   return step;
 }
 
-/** Query token i's entries and steps (scale · pair weight) as fastScanKernels.buildFastScanTables made them. */
-function twinTables(tables: Uint8Array, scale: number, nBytes: number, qLen: number, i: number): SchemeTables {
-  const nNib = 2 * nBytes;
-  const e = new Int32Array(nNib * 16);
-  const step = new Float64Array(nNib);
-  for (let p = 0; p < nNib; p++) {
-    const b = p >> 1;
-    const h = p & 1;
-    for (let v = 0; v < 16; v++) e[p * 16 + v] = tables[(b * qLen + i) * 32 + 16 * h + v]!;
-    step[p] = scale * tables[nBytes * 32 * qLen + (Math.floor(b / 4) * qLen + i) * 4 + 2 * (b % 2) + h]!;
+/**
+ * Scheme B as part I built it (commit 330499f, then reverted: bench/RESULTS.md, "Fast-scan part I"):
+ * lane l's ρ_l = r_l / R, w_l(W) = min(W, max(1, ⌈ρ_l·W⌉)), W the largest ≤ 127 with Σ_l w_l ≤ 257
+ * (found bit by bit), u = R / (253·W); each position's step u·w of its lane.
+ */
+function bitByBitSteps(range: Float64Array, nNib: number): Float64Array {
+  const nLanes = 4 * Math.ceil(nNib / 8);
+  const rho = new Float64Array(nLanes);
+  let rmax = 0;
+  for (let l = 0; l < nLanes; l++) {
+    const p = 8 * Math.floor(l / 4) + (l % 4);
+    rho[l] = (p < nNib ? range[p]! : 0) + (p + 4 < nNib ? range[p + 4]! : 0);
+    rmax = Math.max(rmax, rho[l]!);
   }
-  return { e, step };
+  const step = new Float64Array(nNib);
+  if (rmax === 0) return step;
+  for (let l = 0; l < nLanes; l++) rho[l] = rho[l]! / rmax;
+  const weightOf = (l: number, w: number): number => Math.min(w, Math.max(1, Math.ceil(rho[l]! * w)));
+  let big = 1;
+  for (let bit = 64; bit >= 1; bit >>= 1) {
+    let total = 0;
+    for (let l = 0; l < nLanes; l++) total += weightOf(l, big + bit);
+    if (big + bit <= 127 && total <= 257) big += bit;
+  }
+  const u = rmax / (253 * big);
+  for (let l = 0; l < nLanes; l++) {
+    const p = 8 * Math.floor(l / 4) + (l % 4);
+    for (const pp of [p, p + 4]) if (pp < nNib) step[pp] = u * weightOf(l, big);
+  }
+  return step;
 }
 
 interface Stat {
@@ -165,12 +183,12 @@ export async function pairsBench(spec: SetSpec, nQueries: number, nTokens: numbe
   const weights = Float32Array.from(manifest.codec.weights);
   const queries = await queriesOf(spec, dim, nQueries);
   const stored = sampledTokens(spec.index, manifest.segments[0]!.tokens, nBytes, nTokens);
-  const entryMax = Math.min(255, Math.floor(65535 / (2 * nBytes))); // the tables before part I
+  const entryMax = fastScanEntryMax(nBytes);
   const nPairs = Math.ceil(nBytes / 4); // quad pairs (the last may hold one quad)
   let fitTok = 0;
   let allTok = 0;
   const groupFit = { 2: [0, 0], 4: [0, 0] } as Record<2 | 4, [number, number]>;
-  const schemes = ['today', '7-bit', 'byte-pair step', 'quad-pair step', 'B weighted pairs (continuous u)', 'B as built (fast-scan.ts)'] as const;
+  const schemes = ['today', '7-bit', 'byte-pair step', 'quad-pair step', 'B weighted pairs (continuous u)', 'B, W bit by bit (part I build)'] as const;
   const stats = Object.fromEntries(schemes.map((s) => [s, { n: 0, sq: 0, max: 0 } as Stat])) as Record<(typeof schemes)[number], Stat>;
   const mask = (1 << nbits) - 1;
   const perNibble = 4 / nbits;
@@ -178,10 +196,7 @@ export async function pairsBench(spec: SetSpec, nQueries: number, nTokens: numbe
     const qLen = q.length;
     const flat = new Float32Array(qLen * dim);
     q.forEach((row, i) => flat.set(row, i * dim));
-    const tables = new Uint8Array(fastScanTablesLength(nBytes, qLen));
-    const scales = new Float32Array(qLen);
-    fastScanKernels.buildFastScanTables(flat, qLen, dim, weights, nbits, tables, scales, new Float32Array(qLen));
-    // Scheme A: fit flags [pair][i] of the tables before part I ('today', computed below).
+    // Scheme A: fit flags [pair][i] of today's tables ('today', computed below as buildFastScanTables does).
     const fit: boolean[][] = Array.from({ length: nPairs }, () => new Array<boolean>(qLen).fill(false));
     // Fidelity proxy, float64.
     for (let i = 0; i < qLen; i++) {
@@ -210,13 +225,14 @@ export async function pairsBench(spec: SetSpec, nQueries: number, nTokens: numbe
         if ((p & 4) === 0) rPair = Math.max(rPair, range[p]! + (partner(p, nNib) >= 0 ? range[partner(p, nNib)]! : 0));
       }
       const wSteps = weightedSteps(range, nNib);
+      const bSteps = bitByBitSteps(range, nNib);
       const built: Record<(typeof schemes)[number], SchemeTables> = {
         today: quantise(t, m, nNib, () => r / entryMax, entryMax),
         '7-bit': quantise(t, m, nNib, () => r / 127, 127),
         'byte-pair step': quantise(t, m, nNib, () => rByte / 254, 255),
         'quad-pair step': quantise(t, m, nNib, () => rPair / 254, 255),
         'B weighted pairs (continuous u)': quantise(t, m, nNib, (p) => wSteps[p]!, 255),
-        'B as built (fast-scan.ts)': twinTables(tables, scales[i]!, nBytes, qLen, i),
+        'B, W bit by bit (part I build)': quantise(t, m, nNib, (p) => bSteps[p]!, 255),
       };
       const today = built.today;
       const maxE = (p: number): number => (p >= nNib ? 0 : Math.max(...today.e.subarray(p * 16, p * 16 + 16)));

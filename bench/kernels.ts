@@ -31,7 +31,6 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { getKernels, kernelsStatus, nativeKernels, typescriptKernels, type Kernels } from '../src/kernels/index.js';
 import { loadNativeKernels } from '../src/kernels/native-loader.js';
-import { fastScanTablesLength } from '../src/kernels/fast-scan.js';
 import { machine } from './common.js';
 import { DataType, model, node, tensor, valueInfo } from '../fixtures/onnx-proto.js';
 
@@ -350,7 +349,7 @@ async function fastScanRate(k: Kernels, c: Corpus, comp: CompressedCorpus, nDocs
   const nCentroids = comp.centroids.length / DIM;
   const nBytes = (DIM * 2) / 8;
   const s = new Float32Array(nCentroids * Q_LEN);
-  const tables = new Uint8Array(fastScanTablesLength(nBytes, Q_LEN));
+  const tables = new Uint8Array(nBytes * 32 * Q_LEN);
   const scales = new Float32Array(Q_LEN);
   const offsets = new Float32Array(Q_LEN);
   const out = new Float32Array(nDocs);

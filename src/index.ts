@@ -210,8 +210,6 @@ export type { ExactScoringMethod, CodeScoringMethod, CodeQuery, LutCodeQuery, Fa
 // Ternary scored on its codes (issue 22): prepareCodeQuery's answer for a ternary index.
 export type { TernaryCodeQuery } from './codec/code-scorer.js';
 export { FAST_SCAN_MAX_BYTES } from './kernels/fast-scan.js';
-// Fast-scan part I (issue 22): bytes of a query's tables for Kernels.buildFastScanTables (entries, then the pair weights).
-export { fastScanTablesLength } from './kernels/fast-scan.js';
 // Loose ends of issues 21–26 (polish): the server passes its rewrites to searchEncodedBatch
 export type { EncodedSearchOptions } from './search/plait-index.js';
 // … and the corpus reader's warning for top-level fields it does not read (they belong under "metadata")

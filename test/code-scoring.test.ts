@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { kernelsStatus, nativeKernels, typescriptKernels, type Kernels } from '../src/kernels/index.js';
 import { ResidualCodec } from '../src/codec/residual-codec.js';
 import { centroidNormsSq, exactScoringMethod, prepareCodeQuery, scoreOnCodes, supportsFastScan, type FastScanCodeQuery } from '../src/codec/code-scorer.js';
-import { FAST_SCAN_MAX_BYTES, fastScanPairs, fastScanTablesLength } from '../src/kernels/fast-scan.js';
+import { FAST_SCAN_MAX_BYTES, fastScanEntryMax } from '../src/kernels/fast-scan.js';
 import { isPlaitError } from '../src/errors/index.js';
 import { needsNative, requireNative } from './helpers/requirements.js';
 import { makeCodeCase, type CodeCase } from './helpers/clustered-tokens.js';
@@ -205,45 +205,33 @@ test("code scores stay close to ColBERT's decompress-and-MaxSim: without a norm 
 
 test('fast-scan: a 1-token query against 2-byte tokens, computed by hand', () => {
   // dim 8, 2 bits, q = e0: nibble 0 (dims 0 and 1) has T[v] = w[v >> 2] ∈ {−0.3, −0.1, 0.1, 0.3},
-  // every other nibble T = 0. 2 bytes, one quad pair whose lane 0 (positions 0 and 4; 4 is past the
-  // token) has range R = 0.6 and the others 0: weights (W, 1, 1, 1) with W the largest ≤ 127 and
-  // W + 3 ≤ 257, so 127; u = R / (253 · 127), lane 0's step u · 127 = 0.6 / 253, offset −0.3 (nibble 0's
-  // minimum); entries of nibble 0: round((w + 0.3) · 253 / 0.6) = 0, 84, 169, 253.
+  // every other nibble T = 0. 2 bytes: entries up to M = 255; R = 0.6, scale = 0.6 / 255,
+  // offset = −0.3 (nibble 0's minimum); entries of nibble 0: round((w + 0.3) · 255 / 0.6) = 0, 85, 170, 255.
   const { dim, codec, q } = handCase();
   const cq = prepareCodeQuery(codec, q, 1, typescriptKernels, 'fastscan') as FastScanCodeQuery;
   assert.equal(cq.kind, 'fastscan');
-  assert.equal(cq.tables.length, fastScanTablesLength(2, 1));
-  // tables[((b · qLen + i) · 2 + h) · 16 + v]: byte 0's high nibble holds dims 0 and 1; then the weights.
-  assert.deepEqual(Array.from(cq.tables.subarray(0, 16)), [0, 0, 0, 0, 84, 84, 84, 84, 169, 169, 169, 169, 253, 253, 253, 253]);
-  assert.ok(cq.tables.subarray(16, 64).every((e) => e === 0));
-  assert.deepEqual(Array.from(cq.tables.subarray(64)), [127, 1, 1, 1]);
-  const r = Math.fround(Math.fround(0.3) - Math.fround(-0.3));
-  assert.equal(cq.scales[0], Math.fround(r / (253 * 127)));
+  // tables[((b · qLen + i) · 2 + h) · 16 + v]: byte 0's high nibble holds dims 0 and 1.
+  assert.deepEqual(Array.from(cq.tables.subarray(0, 16)), [0, 0, 0, 0, 85, 85, 85, 85, 170, 170, 170, 170, 255, 255, 255, 255]);
+  assert.ok(cq.tables.subarray(16).every((e) => e === 0));
+  assert.equal(fastScanEntryMax(2), 255);
+  assert.equal(cq.scales[0], Math.fround(Math.fround(Math.fround(0.3) - Math.fround(-0.3)) / 255));
   assert.equal(cq.offsets[0], Math.fround(-0.3));
-  // Token 0: first bucket 3 → q·(c + r) = 0.5 + 127 · 253 · u − 0.3 = 0.8; token 1: bucket 1 → 0.5 + 127 · 84 · u − 0.3
-  // = 0.2 + 0.6 · 84/253 (0.0008 under the exact 0.4: the entry's rounding).
+  // Token 0: first bucket 3 → q·(c + r) = 0.5 + 255 · scale − 0.3 = 0.8; token 1: bucket 1 → 0.5 + 85 · 0.6/255 − 0.3 = 0.4.
   // Divided by ‖c + r‖: the other seven dimensions hold bucket 0 (−0.3), so ‖c + r‖² = 0.8² + 7 · 0.09
   // = 1.27 for token 0 and 0.4² + 0.63 = 0.79 for token 1.
   const residuals = new Uint8Array([0b11_000000, 0, 0b01_000000, 0]);
   const out = new Float32Array(2);
-  const raw1 = 0.2 + (0.6 * 84) / 253;
   scoreOnCodes(codec, cq, new Float32Array([0.5]), new Int32Array(2), residuals, new Int32Array([0, 1]), new Int32Array([1, 1]), 2, false, typescriptKernels, out, null);
   assert.ok(Math.abs(out[0]! - 0.8 / Math.sqrt(1.27)) < 1e-6, `${out[0]}`);
-  assert.ok(Math.abs(out[1]! - raw1 / Math.sqrt(0.79)) < 1e-6, `${out[1]}`);
+  assert.ok(Math.abs(out[1]! - 0.4 / Math.sqrt(0.79)) < 1e-6, `${out[1]}`);
   // Without the norm cache the kernel gives the raw q·(c + r).
   typescriptKernels.maxsimFastScan(new Float32Array([0.5]), 1, cq.tables, cq.scales, cq.offsets, new Int32Array(2), residuals, dim, 2, new Int32Array([0, 1]), new Int32Array([1, 1]), 2, out, null);
-  assert.ok(Math.abs(out[0]! - 0.8) < 1e-6 && Math.abs(out[1]! - raw1) < 1e-6, `${out[0]} ${out[1]}`);
+  assert.ok(Math.abs(out[0]! - 0.8) < 1e-6 && Math.abs(out[1]! - 0.4) < 1e-6, `${out[0]} ${out[1]}`);
 });
 
-/** Query token i's weight of nibble position p (byte p >> 1, lane 2·(byte mod 2) + (p & 1) of pair ⌊byte / 4⌋). */
-function positionWeight(tables: Uint8Array, nBytes: number, qLen: number, p: number, i: number): number {
-  const b = p >> 1;
-  return tables[nBytes * 32 * qLen + (Math.floor(b / 4) * qLen + i) * 4 + 2 * (b % 2) + (p & 1)]!;
-}
-
-test('fast-scan scores are within the quantisation bound of q·(c + r)/‖c + r‖: scale_i · Σ_p w(p) / 2 / ‖c + r‖ per query token', () => {
-  // Each of the 2·nBytes entries is rounded by at most half its step scale_i · w(p): |Δ| ≤ scale_i ·
-  // Σ_p w(p) / 2 before the division by the token's norm, and the max over tokens keeps that bound.
+test('fast-scan scores are within the quantisation bound of q·(c + r)/‖c + r‖: nBytes · scale_i / ‖c + r‖ per query token', () => {
+  // Each of the 2·nBytes entries is rounded by at most half a step: |Δ| ≤ nBytes · scale_i before
+  // the division by the token's norm, and the max over tokens keeps that bound.
   for (const [dim, nbits, qLen] of SHAPES) {
     for (const weighted of [false, true]) {
       const c = makeCase(dim * 17 + qLen, dim, nbits, qLen, weighted, 12, 9, 90);
@@ -253,11 +241,7 @@ test('fast-scan scores are within the quantisation bound of q·(c + r)/‖c + r�
       let slack = 0;
       for (let d = 0; d < c.lens.length; d++) {
         if (c.lens[d] === 0) continue;
-        const { score, bound } = exactOnDecoded(c, d, (i) => {
-          let w = 0;
-          for (let p = 0; p < 2 * nBytes; p++) w += positionWeight(cq.tables, nBytes, qLen, p, i);
-          return (cq.scales[i]! * w) / 2;
-        }, true);
+        const { score, bound } = exactOnDecoded(c, d, (i) => nBytes * cq.scales[i]!, true);
         const err = Math.abs(got[d]! - score);
         assert.ok(err <= bound * 1.001 + 1e-4 * qLen, `dim ${dim} nbits ${nbits} qLen ${qLen} doc ${d}: |${got[d]} − ${score}| = ${err} > ${bound}`);
         slack = Math.max(slack, err / bound);
@@ -272,38 +256,29 @@ test('fast-scan at the integer bound: every entry at its maximum sums below 2^16
   requireNative();
   const native = nativeKernels()!;
   // A constant positive query token and increasing weights give every nibble the same table with
-  // its maximum at v = 15 (buckets 3, 3), so every pair lane has the same range: weights all W with
-  // nLanes · W ≤ 257 (2 at 128 bytes, 1 at 256), each entry ≤ 127 (126.5 steps, rounded), and residual
-  // bytes 0xFF read every maximum: Σ_lanes W · 254 = 128 · 2 · 254 = 256 · 254 = 65,024 < 2^16.
+  // its maximum at v = 15 (buckets 3, 3), so every nibble spans the whole range and residual bytes
+  // 0xFF read entry M everywhere: 2 · 128 · 255 = 65,280 at dim 512, 2 · 256 · 127 = 65,024 at 1,024.
   const weights = new Float32Array([-0.3, -0.1, 0.1, 0.3]);
-  for (const [dim, w] of [
-    [512, 2],
-    [1024, 1],
+  for (const [dim, sum] of [
+    [512, 65280],
+    [1024, 65024],
   ] as const) {
     const nBytes = (dim * 2) / 8;
+    const m = fastScanEntryMax(nBytes);
+    assert.equal(2 * nBytes * m, sum);
     const qLen = 3;
     const q = Float32Array.from({ length: qLen * dim }, (_, x) => 0.01 * (1 + Math.floor(x / dim)));
     const s = new Float32Array([0.25, -0.5, 0]);
     const residuals = new Uint8Array(2 * nBytes).fill(0xff);
     residuals.fill(0, nBytes); // the second token reads every nibble's minimum: entry 0
-    const built: Uint8Array[] = [];
     for (const k of [typescriptKernels, native]) {
-      const tables = new Uint8Array(fastScanTablesLength(nBytes, qLen));
+      const tables = new Uint8Array(nBytes * 32 * qLen);
       const scales = new Float32Array(qLen);
       const offsets = new Float32Array(qLen);
       k.buildFastScanTables(q, qLen, dim, weights, 2, tables, scales, offsets);
-      built.push(tables);
-      let sum = 0;
-      for (let i = 0; i < qLen; i++) {
-        let acc = 0;
-        for (let p = 0; p < 2 * nBytes; p++) {
-          const o = ((p >> 1) * qLen + i) * 32 + 16 * (p & 1);
-          assert.equal(tables[o], 0);
-          assert.equal(positionWeight(tables, nBytes, qLen, p, i), w);
-          acc += positionWeight(tables, nBytes, qLen, p, i) * tables[o + 15]!;
-        }
-        assert.equal(acc, 65024, `${k.name} dim ${dim} token ${i}`);
-        sum = acc;
+      for (let o = 0; o < tables.length; o += 16) {
+        assert.equal(tables[o + 15], m);
+        assert.equal(tables[o], 0);
       }
       const out = new Float32Array(2);
       k.maxsimFastScan(s, qLen, tables, scales, offsets, new Int32Array([0, 0]), residuals, dim, 2, new Int32Array([0, 1]), new Int32Array([1, 1]), 2, out, null);
@@ -316,13 +291,12 @@ test('fast-scan at the integer bound: every entry at its maximum sums below 2^16
       assert.equal(out[0], want, `${k.name} dim ${dim}`);
       assert.equal(out[1], wantMin, `${k.name} dim ${dim}`);
     }
-    assert.deepEqual(Array.from(built[1]!), Array.from(built[0]!), `native tables dim ${dim}`);
   }
   const weightsWide = weights;
   for (const k of [typescriptKernels, native]) {
     const tooWide = 1032;
     assert.throws(
-      () => k.buildFastScanTables(new Float32Array(tooWide), 1, tooWide, weightsWide, 2, new Uint8Array(fastScanTablesLength(258, 1)), new Float32Array(1), new Float32Array(1)),
+      () => k.buildFastScanTables(new Float32Array(tooWide), 1, tooWide, weightsWide, 2, new Uint8Array(258 * 32), new Float32Array(1), new Float32Array(1)),
       (e: unknown) => isPlaitError(e) && e.code === 'INVALID_ARGUMENT' && /256/.test(e.message),
       k.name,
     );
@@ -335,7 +309,7 @@ test('fast-scan at the integer bound: every entry at its maximum sums below 2^16
 
 test('fast-scan with the norm cache refuses a dim that is not a multiple of 8 (the norm is summed eight dimensions at a time), natively and in the twin', () => {
   const dim = 4; // 2 bits: one residual byte a token, accepted without the cache
-  const tables = new Uint8Array(fastScanTablesLength(1, 1));
+  const tables = new Uint8Array(32);
   const [scales, offsets, out] = [new Float32Array(1), new Float32Array(1), new Float32Array(1)];
   const args = [new Float32Array(1), 1, tables, scales, offsets, new Int32Array(1), new Uint8Array(1), dim, 2, new Int32Array([0]), new Int32Array([1]), 1, out, null] as const;
   for (const k of [typescriptKernels, ...(nativeKernels() ? [nativeKernels()!] : [])]) {
@@ -506,123 +480,6 @@ test(`native fast-scan is bit-identical to the TypeScript twin at every quad lay
   }
 });
 
-type PairKind = 'dominant' | 'flat' | 'random';
-
-/**
- * A query token with one dimension carrying it (the others ~1e-6 of it: one pair lane holds the range,
- * so its weight is the largest the sum allows), every dimension ±1 (every lane the same range: equal
- * weights), or a random row (weights of every size).
- */
-function pairQueryToken(kind: PairKind, dim: number, rand: () => number, out: Float32Array): void {
-  for (let t = 0; t < dim; t++) {
-    if (kind === 'dominant') out[t] = (rand() - 0.5) * 1e-6;
-    else if (kind === 'flat') out[t] = rand() < 0.5 ? -1 : 1;
-    else out[t] = rand() - 0.5;
-  }
-  if (kind === 'dominant') out[Math.floor(rand() * dim)] = 1;
-}
-
-// Part I's bound at every width: for nBytes 1..FAST_SCAN_MAX_BYTES (dim 4·nBytes at 2 bits), a flat,
-// a dominant and a random query token: weights 1..127 summing to ≤ 257, every lane's largest entries
-// summing to ≤ 254, so the largest token sum Σ_p w(p)·max_v E[p][v] ≤ 257 · 254 < 2^16; the native
-// tables are the twin's.
-test('fast-scan weighted pairs keep every token sum below 2^16 at every nBytes up to FAST_SCAN_MAX_BYTES, natively and in the twin', { skip: needsNative() }, () => {
-  requireNative();
-  const native = nativeKernels()!;
-  const weights = new Float32Array([-0.3, -0.1, 0.1, 0.3]);
-  let seed = 7;
-  const rand = (): number => ((seed = (seed * 1103515245 + 12345) >>> 0), seed / 2 ** 32);
-  for (let nBytes = 1; nBytes <= FAST_SCAN_MAX_BYTES; nBytes++) {
-    const dim = 4 * nBytes;
-    const qLen = 3;
-    const q = new Float32Array(qLen * dim);
-    (['flat', 'dominant', 'random'] as const).forEach((kind, i) => pairQueryToken(kind, dim, rand, q.subarray(i * dim, (i + 1) * dim)));
-    const tables = new Uint8Array(fastScanTablesLength(nBytes, qLen));
-    const nt = new Uint8Array(tables.length);
-    typescriptKernels.buildFastScanTables(q, qLen, dim, weights, 2, tables, new Float32Array(qLen), new Float32Array(qLen));
-    native.buildFastScanTables(q, qLen, dim, weights, 2, nt, new Float32Array(qLen), new Float32Array(qLen));
-    assert.ok(nt.every((x, k) => x === tables[k]), `nBytes ${nBytes}: native tables`);
-    for (let i = 0; i < qLen; i++) {
-      const maxE = (p: number): number => {
-        if (p >= 2 * nBytes) return 0;
-        const o = ((p >> 1) * qLen + i) * 32 + 16 * (p & 1);
-        return Math.max(...tables.subarray(o, o + 16));
-      };
-      let wSum = 0;
-      let acc = 0;
-      for (let l = 0; l < 4 * fastScanPairs(nBytes); l++) {
-        const p = 8 * Math.floor(l / 4) + (l % 4);
-        const w = tables[nBytes * 32 * qLen + (Math.floor(l / 4) * qLen + i) * 4 + (l % 4)]!;
-        assert.ok(w >= 1 && w <= 127 && maxE(p) + maxE(p + 4) <= 254, `nBytes ${nBytes} token ${i} lane ${l}: w ${w}, ${maxE(p)} + ${maxE(p + 4)}`);
-        wSum += w;
-        acc += w * (maxE(p) + maxE(p + 4));
-      }
-      assert.ok(wSum <= 257 && acc < 65536, `nBytes ${nBytes} token ${i}: Σw ${wSum}, largest sum ${acc}`);
-    }
-  }
-});
-
-// Part I: weighted quad pairs. Every path sums a lane's two entries (≤ 254) and multiplies by the
-// pair's weight (the VBMI path: vpaddb, then vpdpbusd with the weights; pshufb: vpmullw and maddubs;
-// NEON: vmlaq_u16; scalar and twin: w · E): the same integers, so the same bits. Queries of the three
-// kinds above and mixed (a 4-token group's tokens of different kinds); 1, 2 and 4 bits; odd nBytes
-// (a last quad without a partner: its lanes' weights set by it alone); nBytes = FAST_SCAN_MAX_BYTES
-// (256 lanes: weights 1 or 2). The tables' invariants are checked on the way: weights 1..127 summing
-// to ≤ 257 a token, a lane's largest entries summing to ≤ 254, and the native tables the twin's.
-test(`native fast-scan is bit-identical to the TypeScript twin with weighted quad pairs of every kind (${process.env.PLAIT_SIMD ?? 'widest'} path)`, { skip: needsNative() }, () => {
-  requireNative();
-  const native = nativeKernels()!;
-  const shapes: Array<[dim: number, nbits: 1 | 2 | 4, qLen: number]> = [
-    [40, 1, 4], [264, 1, 7], [128, 1, 5], [128, 2, 32], [136, 2, 13], [128, 4, 6], [512, 2, 9], [(FAST_SCAN_MAX_BYTES * 8) / 2, 2, 5],
-  ];
-  const kinds: Array<PairKind | 'mixed'> = ['dominant', 'flat', 'random', 'mixed'];
-  shapes.forEach(([dim, nbits, qLen], n) => {
-    const nBytes = (dim * nbits) / 8;
-    const nLanes = 4 * fastScanPairs(nBytes);
-    kinds.forEach((kind, kn) => {
-      const c = makeCase(3000 + 7 * n + kn, dim, nbits, qLen, n % 2 === 0, 16, 5, 140);
-      const rand = ((seed) => () => ((seed = (seed * 1103515245 + 12345) >>> 0), seed / 2 ** 32))(n * 4 + kn + 1);
-      const order: PairKind[] = ['dominant', 'flat', 'random', 'dominant', 'random', 'flat', 'flat'];
-      const q = new Float32Array(qLen * dim);
-      for (let i = 0; i < qLen; i++) pairQueryToken(kind === 'mixed' ? order[i % order.length]! : kind, dim, rand, q.subarray(i * dim, (i + 1) * dim));
-      const s = new Float32Array(16 * qLen);
-      typescriptKernels.matmulTransB(c.codec.centroids, 16, q, qLen, dim, s);
-      const d: Case = { ...c, q, s };
-      const tq = fastScanQuery(d, typescriptKernels);
-      const label = `dim ${dim} nbits ${nbits} qLen ${qLen} ${kind}`;
-      assert.deepEqual(Array.from(fastScanQuery(d, native).tables), Array.from(tq.tables), `${label}: native tables`);
-      const maxE = (p: number, i: number): number => {
-        if (p >= 2 * nBytes) return 0;
-        const o = ((p >> 1) * qLen + i) * 32 + 16 * (p & 1);
-        return Math.max(...tq.tables.subarray(o, o + 16));
-      };
-      const lanesOf: number[][] = [];
-      for (let i = 0; i < qLen; i++) {
-        const ws: number[] = [];
-        for (let l = 0; l < nLanes; l++) {
-          const p = 8 * Math.floor(l / 4) + (l % 4);
-          ws.push(tq.tables[nBytes * 32 * qLen + (Math.floor(l / 4) * qLen + i) * 4 + (l % 4)]!);
-          assert.ok(maxE(p, i) + maxE(p + 4, i) <= 254, `${label}: lane ${l} of token ${i}`);
-        }
-        assert.ok(ws.every((w) => w >= 1 && w <= 127) && ws.reduce((a, b) => a + b) <= 257, `${label}: token ${i}'s weights ${ws}`);
-        lanesOf.push(ws);
-      }
-      if (kind === 'dominant') assert.ok(lanesOf.every((ws) => Math.max(...ws) > 1), `${label}: a heavy lane`);
-      // Flat: the lanes of two present positions share one range, so one weight.
-      const full = (l: number): boolean => 8 * Math.floor(l / 4) + (l % 4) + 4 < 2 * nBytes;
-      if (kind === 'flat') assert.ok(lanesOf.every((ws) => ws.every((w, l) => !full(l) || w === ws[0])), `${label}: equal weights`);
-      if (kind === 'random' && nBytes < FAST_SCAN_MAX_BYTES) assert.ok(lanesOf.every((ws) => new Set(ws).size > 1), `${label}: weights of several sizes`);
-      assert.deepEqual(bits(scoreFastScan(d, native)), bits(scoreFastScan(d, typescriptKernels)), label);
-      // With the norm cache filled on first use, as the default method runs.
-      const [outN, outT] = [new Float32Array(c.lens.length), new Float32Array(c.lens.length)];
-      const [invN, invT] = [new Float32Array(c.codes.length).fill(NaN), new Float32Array(c.codes.length).fill(NaN)];
-      native.maxsimFastScan(s, qLen, tq.tables, tq.scales, tq.offsets, c.codes, c.residuals, dim, nbits, c.starts, c.lens, c.lens.length, outN, c.qWeights, invN, c.codec.centroids, c.codec.weights);
-      typescriptKernels.maxsimFastScan(s, qLen, tq.tables, tq.scales, tq.offsets, c.codes, c.residuals, dim, nbits, c.starts, c.lens, c.lens.length, outT, c.qWeights, invT, c.codec.centroids, c.codec.weights);
-      assert.deepEqual(bits(outN), bits(outT), `${label} with the norm`);
-    });
-  });
-});
-
 test("PLAID's stage 4 on codes ('codes' and 'fastscan'): the same survivors, each scored as the kernel scores it alone, near decompression", { skip: CHILD }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'plait-codes-'));
   try {
@@ -679,7 +536,6 @@ if (!CHILD) {
       `native code scoring is bit-identical to the TypeScript twin (${simd} path)`,
       `native fast-scan is bit-identical to the TypeScript twin (${simd} path)`,
       `native fast-scan is bit-identical to the TypeScript twin at every quad layout (${simd} path)`,
-      `native fast-scan is bit-identical to the TypeScript twin with weighted quad pairs of every kind (${simd} path)`,
     ],
     ['avx512bw', 'avx2', 'scalar'],
   );

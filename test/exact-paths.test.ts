@@ -23,7 +23,6 @@ import { openIndex, type PlaitIndex, type SearchHit } from '../src/search/plait-
 import { EXACT_SCORING_DEFAULTS } from '../src/config/defaults.js';
 import { exactScoringMethod } from '../src/codec/code-scorer.js';
 import { nativeKernels, typescriptKernels, type Kernels } from '../src/kernels/index.js';
-import { fastScanTablesLength } from '../src/kernels/fast-scan.js';
 import { mulberry32 } from '../src/util/random.js';
 import { needsNative } from './helpers/requirements.js';
 import { isPlaitError } from '../src/errors/index.js';
@@ -167,7 +166,7 @@ function kernelCase(k: Kernels, seed: number) {
   });
   const codes = Int32Array.from({ length: rows }, () => Math.floor(rand() * K));
   const residuals = Uint8Array.from({ length: rows * 32 }, () => Math.floor(rand() * 256));
-  const tables = new Uint8Array(fastScanTablesLength(32, qLen));
+  const tables = new Uint8Array(32 * 32 * qLen);
   const scales = new Float32Array(qLen);
   const offsets = new Float32Array(qLen);
   k.buildFastScanTables(q, qLen, dim, weights, nbits, tables, scales, offsets);

@@ -9,7 +9,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { nativeKernels, typescriptKernels, type Kernels } from '../src/kernels/index.js';
-import { fastScanPairs, fastScanTablesLength } from '../src/kernels/fast-scan.js';
 import { isPlaitError } from '../src/errors/index.js';
 import { mulberry32 } from '../src/util/random.js';
 import { randomCandidates, randomProbeLists } from './helpers/probe-case.js';
@@ -63,7 +62,7 @@ function randomCase(seed: number, nbits: number, dim: number): ScoreCase {
   for (let i = 0; i < qLen; i++) q.set(unit(Float32Array.from({ length: dim }, () => rnd() - 0.5)), i * dim);
   const s = new Float32Array(nCells * qLen);
   typescriptKernels.matmulTransB(centroids, nCells, q, qLen, dim, s);
-  const tables = new Uint8Array(fastScanTablesLength(nBytes, qLen));
+  const tables = new Uint8Array(nBytes * 32 * qLen);
   const scales = new Float32Array(qLen);
   const offsets = new Float32Array(qLen);
   typescriptKernels.buildFastScanTables(q, qLen, dim, weights, nbits, tables, scales, offsets);
@@ -97,11 +96,8 @@ function partE(k: Kernels, c: ScoreCase): Float32Array {
     const lo = first[i]!;
     const hi = first[i + 1]!;
     if (hi === lo) continue;
-    const tables = new Uint8Array(fastScanTablesLength(nBytes, 1));
+    const tables = new Uint8Array(nBytes * 32);
     for (let b = 0; b < nBytes; b++) tables.set(c.tables.subarray((b * c.qLen + i) * 32, (b * c.qLen + i + 1) * 32), b * 32);
-    // The token's pair weights (fast-scan part I): pair p's four at nBytes · 32 + 4p.
-    const w0 = nBytes * 32 * c.qLen;
-    for (let p = 0; p < fastScanPairs(nBytes); p++) tables.set(c.tables.subarray(w0 + (p * c.qLen + i) * 4, w0 + (p * c.qLen + i + 1) * 4), nBytes * 32 + 4 * p);
     const col = Float32Array.from({ length: nCells }, (_, x) => c.s[x * c.qLen + i]!);
     const sims = new Float32Array(hi - lo);
     k.maxsimFastScan(col, 1, tables, c.scales.slice(i, i + 1), c.offsets.slice(i, i + 1), c.codes, c.residuals, c.dim, c.nbits, rows.subarray(lo, hi), new Int32Array(hi - lo).fill(1), hi - lo, sims, null, inv, c.centroids, c.weights);

@@ -48,9 +48,9 @@ int main(int argc, char** argv) {
   for (auto& x : scales) x = 0.001f * (1 + u(rng));
   for (auto& x : offsets) x = u(rng);
   for (auto& x : inv) x = 1.f + 0.1f * u(rng);
-  // Random entries <= 127 (every lane's two sum to <= 254) and weights 1 (part I: sum <= 2 nBytes 127 < 2^16).
-  std::vector<uint8_t> tables(plait::fastScanTablesBytes(nBytes, qLen), 1);
-  for (size_t k = 0; k < nBytes * qLen * 32; ++k) tables[k] = static_cast<uint8_t>(rng() % 128u);
+  const int entryMax = plait::fastScanEntryMax(nBytes);
+  std::vector<uint8_t> tables(nBytes * qLen * 32);
+  for (auto& x : tables) x = static_cast<uint8_t>(rng() % static_cast<unsigned>(entryMax + 1));
   const plait::CodeSimd simd = plait::activeCodeSimd();
   double best[2] = {1e300, 1e300};
   uint64_t hash = 0;

@@ -627,7 +627,7 @@ Napi::Value BuildFastScanTables(const Info& info) {
                          " for fast-scan but received " + std::to_string(nBytes));
   need(info, "q", q.length, qLen * dim);
   need(info, "weights", weights.length, static_cast<size_t>(1) << nbits);
-  need(info, "tables", tables.length, plait::fastScanTablesBytes(nBytes, qLen));
+  need(info, "tables", tables.length, nBytes * 32 * qLen);
   need(info, "scales", scales.length, qLen);
   need(info, "offsets", offsets.length, qLen);
   plait::buildFastScanTables(q.data, qLen, dim, weights.data, nbits, tables.data, scales.data, offsets.data);
@@ -659,7 +659,7 @@ Napi::Value MaxsimFastScan(const Info& info) {
     rangeError(info, "Expected dim * nbits / 8 <= " + std::to_string(plait::fastScanMaxBytes()) +
                          " for fast-scan but received " + std::to_string(nBytes));
   const size_t k = qLen == 0 ? 0 : scores.length / qLen;
-  need(info, "tables", tables.length, plait::fastScanTablesBytes(nBytes, qLen));
+  need(info, "tables", tables.length, nBytes * 32 * qLen);
   need(info, "scales", scales.length, qLen);
   need(info, "offsets", offsets.length, qLen);
   checkSpans(info, "tokenStarts", starts, lens, nDocs, std::min(codes.length, residuals.length / nBytes));
@@ -714,7 +714,7 @@ Napi::Value ProbedPairScores(const Info& info) {
   if (dim % 8 != 0) rangeError(info, "Expected dim a multiple of 8 with invNorms but received " + std::to_string(dim));
   const size_t k = head.length;
   need(info, "centroidScores", scores.length, k * qLen);
-  need(info, "tables", tables.length, plait::fastScanTablesBytes(nBytes, qLen));
+  need(info, "tables", tables.length, nBytes * 32 * qLen);
   need(info, "scales", scales.length, qLen);
   need(info, "offsets", offsets.length, qLen);
   need(info, "doclens", lens.length, starts.length);

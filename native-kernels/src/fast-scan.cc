@@ -10,48 +10,40 @@
 //
 // Tables (buildFastScanTables): for query token i and nibble position p (p = 2b: the high nibble of
 // residual byte b, the byte's first dimensions; p = 2b + 1: the low nibble), T[v] = q_i . (the
-// residual part that nibble value v decodes to), a sum over its 4/nbits dimensions, shifted by its
-// minimum m_p. Since part I (bench/RESULTS.md, "Fast-scan part I") the positions are quantised in
-// weighted pairs: lane l = (c, j) of quad pair c (residual bytes 4c..4c + 3) pairs positions 8c + j
-// and 8c + 4 + j (a position past 2 nBytes counts with range 0), r_l = range_8c+j + range_8c+4+j,
-// R_i = max_l r_l, rho_l = r_l / R_i, and with integer weights w_l = min(W, max(1, ceil(rho_l W))) for
-// the largest W <= 127 with sum_l w_l <= 257:
-//   E_i[p][v] = clamp(floor((T[v] - m_p) / (u_i w_l(p)) + 0.5), 0, 255),  u_i = R_i / (253 W),
-//   acc_ij = sum_p w_l(p) E_i[p][nibble_jp],  scale_i = u_i, offset_i = sum_p m_p (p ascending).
-// Each lane's step u_i w_l is about r_l / 253 (its own range, not the largest), so a lane's two entries
-// sum to <= 253 + 1 (two roundings): they add bytewise without a carry. The weights (int8, a dword per
-// quad pair and query token) follow the entries in the tables (fastScanTablesBytes).
+// residual part that nibble value v decodes to), a sum over its 4/nbits dimensions. Each table is
+// shifted by its minimum m_p and quantised to uint8 with one step per query token:
+//   E_i[p][v] = clamp(floor((T[v] - m_p) * (M / R_i) + 0.5), 0, M),  R_i = max_p (max T - min T),
+//   scale_i = R_i / M, offset_i = sum_p m_p (p ascending),  M = fastScanEntryMax(nBytes).
 //
-// Integer bounds (the saturation analysis): a token's sum is at most sum_l 254 w_l <= 257 * 254 =
-// 65,278 < 2^16 at every nBytes up to fastScanMaxBytes = 256 (dim 1,024 at 2 bits: 256 lanes, weights
-// 1 or 2). The uint16 lanes of the pshufb paths hold pairs of tokens (FAISS's trick): lane m
-// accumulates w (r_2m + 256 r_2m+1) modulo 2^16 in a0 (a vpmullw by the lookup's weight) and w r_2m+1
-// in a1 (the odd bytes: a shift and a multiply, or on AVX-512 a multiply-add with (0, w), which runs
-// beside the shuffles instead of on their ports), so the even token's sum is a0 - (a1 << 8) modulo
-// 2^16, exact because that sum is < 2^16. The VBMI path needs no pairing: vpdpbusd sums a token's
-// four (paired) lookups of a quad times their weights into an int32 lane (below). Every path computes
-// the same integers; the float epilogue (convert, mul, add, max; no fused multiply-add: this file is
-// built with -ffp-contract=off) is lane-wise in one order, so AVX-512, AVX2, NEON, the scalar path and
-// the TypeScript twin (src/kernels/fast-scan.ts) agree bit for bit.
+// Integer bounds (the saturation analysis): a token's sum is at most 2 nBytes M, and M =
+// min(255, floor(65535 / (2 nBytes))) keeps it below 2^16: 255 up to nBytes = 128 (dim 512 at
+// 2 bits, 128 at 4 bits), 127 at nBytes = 256 (dim 1,024 at 2 bits), the largest accepted
+// (fastScanMaxBytes). The uint16 lanes hold pairs of tokens (FAISS's trick): lane m accumulates
+// r_2m + 256 r_2m+1 modulo 2^16 in a0 (both nibbles' lookups added as uint16) and r_2m+1 in a1 (the
+// odd bytes: a shift, or on AVX-512 a multiply-add with (0, 1), which runs beside the shuffles
+// instead of on their ports), so the even token's sum is a0 - (a1 << 8) modulo 2^16,
+// exact because that sum is < 2^16. The VBMI path needs no pairing: vpdpbusd sums a token's four
+// lookups of a quad into an int32 lane (below). Every path computes the same integers; the float epilogue
+// (convert, mul, add, max; no fused multiply-add: this file is built with -ffp-contract=off) is
+// lane-wise in one order, so AVX-512, AVX2, NEON, the scalar path and the TypeScript twin
+// (src/kernels/fast-scan.ts) agree bit for bit.
 //
-// Part I, measured (loaded 2-core Zen 5; bench/RESULTS.md, "Fast-scan part I"): the fidelity proxy
-// (bench/fast-scan-pairs.ts: RMS of acc-derived minus exact q . residual over real queries and stored
-// tokens) is 0.63x the single-step tables' at 512 d (bundled model; cisi, cranfield, scifact) and
-// 0.90x at 128 d, the max error 0.35-0.7x; cranfield's PLAID nDCG@10 -0.0020 against decompression
-// (the bar; -0.0015 before), the other five cells within 0.0009. The VBMI kernel 1.03-1.16x faster at
-// 128 d x 32 q, 2 bits (0.97-1.11x at 1 bit, no change beyond the noise at 4 bits and 512 d x 9 q;
-// bench/fast-scan-ab.ts alternating); the pshufb paths pay for the weights' multiplies: AVX-512BW
-// 0.94-0.95x, AVX2 0.82-0.86x their earlier speed (buildWordWeights). Dropped: the
-// bit-identical variant (today's tables, a pair summed only where its entries happened to fit): 79-81%
-// of (pair, query token) fit at 512 d but 33% at 128 d, and sorting a group's pairs by fit mask cost
-// more than it saved (0.86x at 128 d x 32 q, 2 bits; 1.01x at 512 d x 9 q).
-//
-// Before part I, coarser tables were measured and dropped (bench/RESULTS.md, "Fast-scan part E"): one step per
+// Coarser tables were measured and dropped (bench/RESULTS.md, "Fast-scan part E"): one step per
 // query token set by a byte's two tables together (R_i = max_b of the byte's two ranges, 254
 // steps) lets a byte's two lookups sum within a uint8 lane, one widening add a byte instead of
 // two (1.1-1.2x the kernel's speed at 128 d x 32 q, 2 bits, with 128-token blocks sharing the
 // table broadcasts), but its step is 1-2x coarser and cranfield's PLAID nDCG@10 moved by -0.0024
 // against decompression (the bar: 0.002; these tables: -0.0015); 7-bit entries, -0.0022.
+//
+// Part I (bench/RESULTS.md, "Fast-scan part I") measured pairing two quads' lookups bytewise (vpaddb)
+// before one vpdpbusd, 3 of the ops that share a Zen 5 pipe a quad pair instead of 4, and kept none
+// of it: (A) with these tables, only where a pair's largest entries happen to sum <= 255 (79-81% of
+// (pair, query token) at 512 d, 33% at 128 d; the pairs sorted by fit mask: 0.86x at 128 d x 32 q);
+// (B) weighted pairs (per lane an int8 weight and a step near the lane's own range, so every pair
+// sums within a byte; built on every path, commits 173a22a..2838f19 of branch pairw7): the lookups
+// alone 1.27-1.3x faster, the fidelity proxy 0.63x the RMS error at 512 d, cranfield's PLAID nDCG@10
+// -0.0020 against decompression (the bar), but the whole kernel no faster in the native harness
+// (10.49 against 10.54 ns a token, fast-scan-kernel.cc alternating) and the pshufb paths 0.82-0.95x.
 //
 // Document layout: the candidate batch's tokens are packed in document order and taken 64 at a
 // time; each block's residual bytes are transposed into nibble rows (hi[p][64 tokens],
@@ -132,22 +124,14 @@ namespace plait {
 namespace {
 
 constexpr size_t kBlock = 64;  // document tokens per block: one zmm of uint8 lanes
-// Part I's weighted pairs (the header): a pair's two entries sum to <= kPairSumMax + 1 = 254 (each
-// rounds to within 1/2 of its share of at most 253 steps); weights are vpdpbusd's signed bytes
-// (<= 127) and sum to <= kPairWeightSum a query token, so a token's sum is <= 257 * 254 < 2^16 (the
-// uint16 lanes and chunks). 256 lanes (fastScanMaxBytes) leave the sum room for weights of 1.
-constexpr int kPairSumMax = 253, kMaxPairWeight = 127, kPairWeightSum = 257;
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
 struct FastScanScratch {
-  std::vector<float> nib, mins, ranges, qt, inv, best, scales, rho, rmax, laneInv;
-  std::vector<int32_t> bigW, weightSum;  // buildFastScanTables' pair weights (part I)
+  std::vector<float> nib, mins, ranges, qt, inv, best, scales;
   std::vector<uint8_t> entries;   // per query: table entries [p][v][i] before their move to [b][i][h][v]
   std::vector<uint8_t> nibs;      // per block: [p][64] nibble rows (p = 2b hi, 2b + 1 lo), or the VBMI path's
                                   // [q][64][4] quad indexes
-  std::vector<uint8_t> quadTables;  // per call, VBMI path: [q][i][64], byte 16j + v = E_i[4q + j][v] (0 past 2 nBytes),
-                                    // then the pair weights [pair][i][4]
-  std::vector<uint8_t> wordTables;  // per call, AVX-512BW and AVX2 paths: the tables, then buildWordWeights' dwords
+  std::vector<uint8_t> quadTables;  // per call, VBMI path: [q][i][64], byte 16j + v = E_i[4q + j][v] (0 past 2 nBytes)
   std::vector<uint16_t> accI;     // per block: [i][64] sums, permuted: k < 32 token 2k, else token 2(k - 32) + 1;
                                   // the VBMI path: chunks [octet][query quad][8 tokens][4] (storeGroupSumsVbmi)
   std::vector<uint16_t> accT;     // per block: [64 tokens][lanes] sums in token order (not used by the VBMI
@@ -173,10 +157,8 @@ void layoutScalar(const uint8_t* const* rows, size_t n, size_t nBytes, uint8_t* 
 }
 
 // quadTables from the tables' [b][i][32] order: row (q, i) is byte 2q's 32 entries then byte 2q + 1's.
-// Then the pair weights as they are ([pair][i][4]: a quad pair's vpdpbusd operand).
 void buildQuadTables(const uint8_t* tables, size_t qLen, size_t nBytes, uint8_t* quadTables) {
   const size_t nQuads = (nBytes + 1) / 2;
-  std::memcpy(quadTables + nQuads * qLen * 64, tables + nBytes * 32 * qLen, fastScanPairs(nBytes) * 4 * qLen);
   for (size_t q = 0; q < nQuads; ++q) {
     for (size_t i = 0; i < qLen; ++i) {
       uint8_t* o = quadTables + (q * qLen + i) * 64;
@@ -188,38 +170,6 @@ void buildQuadTables(const uint8_t* tables, size_t qLen, size_t nBytes, uint8_t*
 }
 
 // ---------------------------------------------------------------- accumulation: accI[i][64]
-// The pshufb paths' weights as broadcastable dwords (part I), after a copy of the tables (so the paths
-// keep one pointer): at fastScanTablesBytes(nBytes, qLen) + ((b * qLen + i) * 4 + k) * 4, k = 0, 1:
-// byte b's high / low nibble weight w in both words (w | w << 16), k = 2, 3: w << 8 in both (the
-// multiply-add's (0, w) bytes): a broadcast from memory, a load, where a weight byte broadcast from a
-// general register each use cost a shuffle-pipe uop beside the lookups'. With the byte pairs summed
-// first, the AVX-512BW path runs 0.94-0.95x its speed before part I (0.70x with one weight a lookup and
-// register broadcasts), AVX2 0.82-0.86x (bench/RESULTS.md, "Fast-scan part I").
-void buildWordWeights(const uint8_t* tables, size_t qLen, size_t nBytes, uint8_t* out) {
-  std::memcpy(out, tables, fastScanTablesBytes(nBytes, qLen));
-  uint32_t* words = reinterpret_cast<uint32_t*>(out + fastScanTablesBytes(nBytes, qLen));
-  for (size_t b = 0; b < nBytes; ++b)
-    for (size_t i = 0; i < qLen; ++i) {
-      const uint8_t* w = tables + nBytes * 32 * qLen + ((b / 4) * qLen + i) * 4 + 2 * (b % 2);
-      uint32_t* o = words + (b * qLen + i) * 4;
-      for (int k = 0; k < 2; ++k) {
-        o[k] = static_cast<uint32_t>(w[k]) * 0x00010001u;
-        o[2 + k] = static_cast<uint32_t>(w[k]) * 0x01000100u;
-      }
-    }
-}
-
-// Where buildWordWeights put the dwords (byte b's four for query token i at + (b * qLen + i) * 4).
-inline const uint32_t* wordWeights(const uint8_t* tables, size_t qLen, size_t nBytes) {
-  return reinterpret_cast<const uint32_t*>(tables + (nBytes * 32 + (nBytes + 3) / 4 * 4) * qLen);
-}
-
-// Residual byte b's two pair weights for query token i (positions 2b and 2b + 1: lanes 2 (b % 2) and
-// 2 (b % 2) + 1 of quad pair b / 4), in the tables' weight section.
-inline const uint8_t* byteWeights(const uint8_t* tables, size_t qLen, size_t nBytes, size_t b, size_t i) {
-  return tables + nBytes * 32 * qLen + ((b / 4) * qLen + i) * 4 + 2 * (b % 2);
-}
-
 // Scalar: token sums in int32 (exact), written in the permuted order of the SIMD paths.
 void accumulateScalar(const uint8_t* nibs, const uint8_t* tables, size_t qLen, size_t nBytes, uint16_t* accI) {
   for (size_t i = 0; i < qLen; ++i) {
@@ -227,9 +177,8 @@ void accumulateScalar(const uint8_t* nibs, const uint8_t* tables, size_t qLen, s
       uint32_t s = 0;
       for (size_t b = 0; b < nBytes; ++b) {
         const uint8_t* tb = tables + (b * qLen + i) * 32;
-        const uint8_t* w = byteWeights(tables, qLen, nBytes, b, i);
-        s += static_cast<uint32_t>(w[0]) * tb[nibs[(2 * b) * kBlock + t]];
-        s += static_cast<uint32_t>(w[1]) * tb[16 + nibs[(2 * b + 1) * kBlock + t]];
+        s += tb[nibs[(2 * b) * kBlock + t]];
+        s += tb[16 + nibs[(2 * b + 1) * kBlock + t]];
       }
       const size_t k = (t & 1) == 0 ? t / 2 : 32 + t / 2;
       accI[i * kBlock + k] = static_cast<uint16_t>(s);
@@ -245,38 +194,20 @@ PLAIT_FS_AVX512 void accumulateGroupAvx512(const uint8_t* nibs, const uint8_t* t
                                            size_t nBytes, uint16_t* accI) {
   __m512i a0[G], a1[G];
   for (int g = 0; g < G; ++g) a0[g] = a1[g] = _mm512_setzero_si512();
-  // Part I: bytes b and b + 2 of a quad pair (b = 4c, 4c + 1) share their nibbles' pair weights, and
-  // their entries sum to <= 254: their lookups add in uint8 first (vpaddb), then times the weight w:
-  // the uint16 lane r_even + 256 r_odd by a vpmullw (w r_even + 256 w r_odd modulo 2^16), and the odd
-  // byte's w r_odd by a multiply-add with (0, w), which runs beside the shuffles instead of on their
-  // ports (<= 127 * 254: no saturation): 2 shuffles, 1 add, 1 multiply and 1 multiply-add a byte pair
-  // and nibble, the weights broadcast from buildWordWeights' dwords.
-  const uint32_t* words = wordWeights(tables, qLen, nBytes);
-  for (size_t b4 = 0; b4 < nBytes; b4 += 4) {
-    for (size_t b = b4; b < std::min(b4 + 2, nBytes); ++b) {
-      const bool two = b + 2 < nBytes;
-      const __m512i hi = _mm512_loadu_si512(nibs + (2 * b) * kBlock);
-      const __m512i lo = _mm512_loadu_si512(nibs + (2 * b + 1) * kBlock);
-      const __m512i hi2 = two ? _mm512_loadu_si512(nibs + (2 * b + 4) * kBlock) : hi;
-      const __m512i lo2 = two ? _mm512_loadu_si512(nibs + (2 * b + 5) * kBlock) : lo;
-      const uint8_t* tb = tables + (b * qLen + i0) * 32;
-      const uint8_t* tb2 = tables + ((b + 2) * qLen + i0) * 32;
-      for (int g = 0; g < G; ++g) {
-        const uint32_t* w = words + (b * qLen + i0 + static_cast<size_t>(g)) * 4;
-        const __m512i th = _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(tb + 32 * g)));
-        const __m512i tl = _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(tb + 32 * g + 16)));
-        __m512i rh = _mm512_shuffle_epi8(th, hi), rl = _mm512_shuffle_epi8(tl, lo);
-        if (two) {
-          const __m512i th2 = _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(tb2 + 32 * g)));
-          const __m512i tl2 = _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(tb2 + 32 * g + 16)));
-          rh = _mm512_add_epi8(rh, _mm512_shuffle_epi8(th2, hi2));
-          rl = _mm512_add_epi8(rl, _mm512_shuffle_epi8(tl2, lo2));
-        }
-        const __m512i wh = _mm512_set1_epi32(static_cast<int>(w[0])), wl = _mm512_set1_epi32(static_cast<int>(w[1]));
-        const __m512i oh = _mm512_set1_epi32(static_cast<int>(w[2])), ol = _mm512_set1_epi32(static_cast<int>(w[3]));
-        a0[g] = _mm512_add_epi16(a0[g], _mm512_add_epi16(_mm512_mullo_epi16(rh, wh), _mm512_mullo_epi16(rl, wl)));
-        a1[g] = _mm512_add_epi16(a1[g], _mm512_add_epi16(_mm512_maddubs_epi16(rh, oh), _mm512_maddubs_epi16(rl, ol)));
-      }
+  // The odd byte of each uint16 lane as a uint16 (r >> 8) by a multiply-add, which runs beside the
+  // shuffles instead of on their ports: 0 * even + 1 * odd.
+  const __m512i odd = _mm512_set1_epi16(0x0100);
+#pragma GCC unroll 2
+  for (size_t b = 0; b < nBytes; ++b) {
+    const __m512i hi = _mm512_loadu_si512(nibs + (2 * b) * kBlock);
+    const __m512i lo = _mm512_loadu_si512(nibs + (2 * b + 1) * kBlock);
+    const uint8_t* tb = tables + (b * qLen + i0) * 32;
+    for (int g = 0; g < G; ++g) {
+      const __m512i th = _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(tb + 32 * g)));
+      const __m512i tl = _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(tb + 32 * g + 16)));
+      const __m512i rh = _mm512_shuffle_epi8(th, hi), rl = _mm512_shuffle_epi8(tl, lo);
+      a0[g] = _mm512_add_epi16(a0[g], _mm512_add_epi16(rh, rl));
+      a1[g] = _mm512_add_epi16(a1[g], _mm512_add_epi16(_mm512_maddubs_epi16(rh, odd), _mm512_maddubs_epi16(rl, odd)));
     }
   }
   for (int g = 0; g < G; ++g) {
@@ -306,38 +237,20 @@ PLAIT_FS_AVX2 void accumulateGroupAvx2(const uint8_t* nibs, const uint8_t* table
   __m256i a0[G][2], a1[G][2];
   for (int g = 0; g < G; ++g)
     for (int h = 0; h < 2; ++h) a0[g][h] = a1[g][h] = _mm256_setzero_si256();
-  // Bytes b and b + 2 summed in uint8 before their weight (part I), as the AVX-512 path.
-  const uint32_t* words = wordWeights(tables, qLen, nBytes);
-  for (size_t b4 = 0; b4 < nBytes; b4 += 4) {
-    for (size_t b = b4; b < std::min(b4 + 2, nBytes); ++b) {
-      const bool two = b + 2 < nBytes;
-      __m256i hi[2], lo[2], hi2[2], lo2[2];
+  for (size_t b = 0; b < nBytes; ++b) {
+    __m256i hi[2], lo[2];
+    for (int h = 0; h < 2; ++h) {
+      hi[h] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(nibs + (2 * b) * kBlock + 32 * h));
+      lo[h] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(nibs + (2 * b + 1) * kBlock + 32 * h));
+    }
+    const uint8_t* tb = tables + (b * qLen + i0) * 32;
+    for (int g = 0; g < G; ++g) {
+      const __m256i th = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(tb + 32 * g)));
+      const __m256i tl = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(tb + 32 * g + 16)));
       for (int h = 0; h < 2; ++h) {
-        hi[h] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(nibs + (2 * b) * kBlock + 32 * h));
-        lo[h] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(nibs + (2 * b + 1) * kBlock + 32 * h));
-        hi2[h] = two ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(nibs + (2 * b + 4) * kBlock + 32 * h)) : hi[h];
-        lo2[h] = two ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(nibs + (2 * b + 5) * kBlock + 32 * h)) : lo[h];
-      }
-      const uint8_t* tb = tables + (b * qLen + i0) * 32;
-      const uint8_t* tb2 = tables + ((b + 2) * qLen + i0) * 32;
-      for (int g = 0; g < G; ++g) {
-        const uint32_t* w = words + (b * qLen + i0 + static_cast<size_t>(g)) * 4;
-        const __m256i wh = _mm256_set1_epi32(static_cast<int>(w[0])), wl = _mm256_set1_epi32(static_cast<int>(w[1]));
-        const __m256i oh = _mm256_set1_epi32(static_cast<int>(w[2])), ol = _mm256_set1_epi32(static_cast<int>(w[3]));
-        const __m256i th = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(tb + 32 * g)));
-        const __m256i tl = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(tb + 32 * g + 16)));
-        const __m256i th2 = two ? _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(tb2 + 32 * g))) : th;
-        const __m256i tl2 = two ? _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(tb2 + 32 * g + 16))) : tl;
-        for (int h = 0; h < 2; ++h) {
-          __m256i rh = _mm256_shuffle_epi8(th, hi[h]), rl = _mm256_shuffle_epi8(tl, lo[h]);
-          if (two) {
-            rh = _mm256_add_epi8(rh, _mm256_shuffle_epi8(th2, hi2[h]));
-            rl = _mm256_add_epi8(rl, _mm256_shuffle_epi8(tl2, lo2[h]));
-          }
-          a0[g][h] = _mm256_add_epi16(a0[g][h], _mm256_add_epi16(_mm256_mullo_epi16(rh, wh), _mm256_mullo_epi16(rl, wl)));
-          // w r_odd by a multiply-add with (0, w), as the AVX-512 path (one op for a shift and a multiply).
-          a1[g][h] = _mm256_add_epi16(a1[g][h], _mm256_add_epi16(_mm256_maddubs_epi16(rh, oh), _mm256_maddubs_epi16(rl, ol)));
-        }
+        const __m256i rh = _mm256_shuffle_epi8(th, hi[h]), rl = _mm256_shuffle_epi8(tl, lo[h]);
+        a0[g][h] = _mm256_add_epi16(a0[g][h], _mm256_add_epi16(rh, rl));
+        a1[g][h] = _mm256_add_epi16(a1[g][h], _mm256_add_epi16(_mm256_srli_epi16(rh, 8), _mm256_srli_epi16(rl, 8)));
       }
     }
   }
@@ -441,33 +354,6 @@ PLAIT_FS_VBMI inline void quadLookups(__m512i* acc, const __m512i* x, __m512i t,
 #endif
 }
 
-// Part I: one query token's lookups of a quad pair (quads 2c and 2c + 1): acc[k] += the weighted
-// dword sums of vpermb(x0[k], t0) + vpermb(x1[k], t1), the two added bytewise first (no carry: a
-// lane's two entries sum to <= 254), then one vpdpbusd with the pair's four weights (w, a dword
-// broadcast) where quadLookups twice takes two: 3 of the ops that share a pipe on Zen 5 a pair
-// and 16 tokens, not 4. One asm statement, as quadLookups; the tables in registers.
-PLAIT_FS_VBMI inline void pairLookups(__m512i* acc, const __m512i* x0, const __m512i* x1, __m512i t0, __m512i t1,
-                                      __m512i w) {
-#if defined(__GNUC__)
-  __m512i r0, r1;
-  __asm__(
-      "vpermb %[t0], %[x0], %[r0]\n\tvpermb %[t1], %[y0], %[r1]\n\tvpaddb %[r1], %[r0], %[r0]\n\t"
-      "vpdpbusd %[w], %[r0], %[a0]\n\t"
-      "vpermb %[t0], %[x1], %[r0]\n\tvpermb %[t1], %[y1], %[r1]\n\tvpaddb %[r1], %[r0], %[r0]\n\t"
-      "vpdpbusd %[w], %[r0], %[a1]\n\t"
-      "vpermb %[t0], %[x2], %[r0]\n\tvpermb %[t1], %[y2], %[r1]\n\tvpaddb %[r1], %[r0], %[r0]\n\t"
-      "vpdpbusd %[w], %[r0], %[a2]\n\t"
-      "vpermb %[t0], %[x3], %[r0]\n\tvpermb %[t1], %[y3], %[r1]\n\tvpaddb %[r1], %[r0], %[r0]\n\t"
-      "vpdpbusd %[w], %[r0], %[a3]"
-      : [a0] "+v"(acc[0]), [a1] "+v"(acc[1]), [a2] "+v"(acc[2]), [a3] "+v"(acc[3]), [r0] "=&v"(r0), [r1] "=&v"(r1)
-      : [t0] "v"(t0), [t1] "v"(t1), [x0] "v"(x0[0]), [x1] "v"(x0[1]), [x2] "v"(x0[2]), [x3] "v"(x0[3]),
-        [y0] "v"(x1[0]), [y1] "v"(x1[1]), [y2] "v"(x1[2]), [y3] "v"(x1[3]), [w] "v"(w));
-#else
-  for (int k = 0; k < 4; ++k)
-    acc[k] = _mm512_dpbusd_epi32(acc[k], _mm512_add_epi8(_mm512_permutexvar_epi8(x0[k], t0), _mm512_permutexvar_epi8(x1[k], t1)), w);
-#endif
-}
-
 // The VBMI path's sums in chunks (part H): chunk (o, c) holds token octet o (tokens 8o..8o + 7) x
 // query quad c (query tokens 4c..4c + 3), 32 uint16 at accI + (o * lanes / 4 + c) * 32, word 4u + m =
 // token 8o + u, query token 4c + m. A group's int32 sums become chunks with 2 vpackusdw (two query
@@ -529,18 +415,8 @@ PLAIT_FS_VBMI inline void storeGroupSumsVbmi(const __m512i (*acc)[4], size_t qLe
 #undef PLAIT_FS_AT
 }
 
-// Query token i's four weights of quad pair c, broadcast to every dword.
-PLAIT_FS_VBMI inline __m512i pairWeightsVbmi(const uint8_t* pairWeights, size_t qLen, size_t c, size_t i) {
-  uint32_t w;
-  std::memcpy(&w, pairWeights + (c * qLen + i) * 4, 4);
-  return _mm512_set1_epi32(static_cast<int>(w));
-}
-
-// G query tokens at a time: 8 index zmm (64 tokens, a quad pair) x G table pairs -> 4 G int32
-// accumulators, which stay in registers only when the loops over them are unrolled before GCC's
-// scalar replacement (16 accumulators, 8 index zmm, two tables, the weights and two lookups: 29 of
-// the 32 zmm registers). An odd last quad (nBytes = 4c + 1 or 4c + 2) alone, by quadLookups with
-// its pair's weights (the absent quad's lanes add nothing).
+// G query tokens at a time: 4 index zmm (64 tokens) x G tables -> 4 G int32 accumulators, which
+// stay in registers only when the loops over them are unrolled before GCC's scalar replacement.
 template <int G>
 PLAIT_FS_VBMI void accumulateGroupVbmi(const uint8_t* quads, const uint8_t* quadTables, size_t qLen, size_t i0,
                                        size_t nQuads, uint16_t* accI) {
@@ -549,28 +425,14 @@ PLAIT_FS_VBMI void accumulateGroupVbmi(const uint8_t* quads, const uint8_t* quad
   for (int g = 0; g < G; ++g)
 #pragma GCC unroll 4
     for (int k = 0; k < 4; ++k) acc[g][k] = _mm512_setzero_si512();
-  const uint8_t* pairWeights = quadTables + nQuads * qLen * 64;
-  for (size_t c = 0; c < nQuads / 2; ++c) {
-    __m512i x0[4], x1[4];
-#pragma GCC unroll 4
-    for (int k = 0; k < 4; ++k) {
-      x0[k] = _mm512_loadu_si512(quads + 2 * c * 4 * kBlock + 64 * k);
-      x1[k] = _mm512_loadu_si512(quads + (2 * c + 1) * 4 * kBlock + 64 * k);
-    }
-    const uint8_t* t0 = quadTables + (2 * c * qLen + i0) * 64;
-    const uint8_t* t1 = quadTables + ((2 * c + 1) * qLen + i0) * 64;
-#pragma GCC unroll 4
-    for (int g = 0; g < G; ++g)
-      pairLookups(acc[g], x0, x1, _mm512_loadu_si512(t0 + 64 * g), _mm512_loadu_si512(t1 + 64 * g), pairWeightsVbmi(pairWeights, qLen, c, i0 + static_cast<size_t>(g)));
-  }
-  if (nQuads % 2 != 0) {
-    const size_t q = nQuads - 1;
+  const __m512i ones = _mm512_set1_epi8(1);
+  for (size_t q = 0; q < nQuads; ++q) {
     __m512i x[4];
 #pragma GCC unroll 4
     for (int k = 0; k < 4; ++k) x[k] = _mm512_loadu_si512(quads + q * 4 * kBlock + 64 * k);
     const uint8_t* tq = quadTables + (q * qLen + i0) * 64;
 #pragma GCC unroll 4
-    for (int g = 0; g < G; ++g) quadLookups(acc[g], x, _mm512_loadu_si512(tq + 64 * g), pairWeightsVbmi(pairWeights, qLen, q / 2, i0 + static_cast<size_t>(g)));
+    for (int g = 0; g < G; ++g) quadLookups(acc[g], x, _mm512_loadu_si512(tq + 64 * g), ones);
   }
   storeGroupSumsVbmi<G>(acc, qLen, i0, accI);
 }
@@ -646,16 +508,13 @@ void accumulateNeon(const uint8_t* nibs, const uint8_t* tables, size_t qLen, siz
     for (int h = 0; h < 4; ++h) a0[h] = a1[h] = vdupq_n_u16(0);
     for (size_t b = 0; b < nBytes; ++b) {
       const uint8_t* tb = tables + (b * qLen + i) * 32;
-      const uint8_t* w = byteWeights(tables, qLen, nBytes, b, i);
-      const uint16x8_t wh = vdupq_n_u16(w[0]), wl = vdupq_n_u16(w[1]);
       const uint8x16_t th = vld1q_u8(tb), tl = vld1q_u8(tb + 16);
       for (int h = 0; h < 4; ++h) {
         const uint8x16_t hi = vld1q_u8(nibs + (2 * b) * kBlock + 16 * h);
         const uint8x16_t lo = vld1q_u8(nibs + (2 * b + 1) * kBlock + 16 * h);
         const uint16x8_t rh = vreinterpretq_u16_u8(vqtbl1q_u8(th, hi)), rl = vreinterpretq_u16_u8(vqtbl1q_u8(tl, lo));
-        // Times the pair weights (part I): w (r_even + 256 r_odd) modulo 2^16 and w r_odd.
-        a0[h] = vmlaq_u16(vmlaq_u16(a0[h], rh, wh), rl, wl);
-        a1[h] = vmlaq_u16(vmlaq_u16(a1[h], vshrq_n_u16(rh, 8), wh), vshrq_n_u16(rl, 8), wl);
+        a0[h] = vaddq_u16(a0[h], vaddq_u16(rh, rl));
+        a1[h] = vaddq_u16(a1[h], vaddq_u16(vshrq_n_u16(rh, 8), vshrq_n_u16(rl, 8)));
       }
     }
     uint16_t* o = accI + i * kBlock;
@@ -1000,23 +859,14 @@ const char* fastScanPathName(FastScanPath p) {
   }
 }
 
-// ceil(x) for 0 <= x < 2^31 without a rounding instruction (the build's baseline has none, and
-// std::ceil stayed a call a lane): the truncation, plus 1 where it fell below x. Vectorises.
-inline int32_t ceilNonNegative(float x) {
-  const int32_t t = static_cast<int32_t>(x);
-  return t + static_cast<int32_t>(static_cast<float>(t) < x);
-}
-
-size_t fastScanPairs(size_t nBytes) { return (nBytes + 3) / 4; }
-
-size_t fastScanTablesBytes(size_t nBytes, size_t qLen) { return (nBytes * 32 + fastScanPairs(nBytes) * 4) * qLen; }
-
+int fastScanEntryMax(size_t nBytes) { return static_cast<int>(std::min<size_t>(255, 65535 / (2 * std::max<size_t>(1, nBytes)))); }
 
 void buildFastScanTables(const float* q, size_t qLen, size_t dim, const float* weights, int nbits, uint8_t* tables,
                          float* scales, float* offsets) {
   const size_t nBytes = dim * static_cast<size_t>(nbits) / 8;
   const int perNibble = 4 / nbits;
   const int mask = (1 << nbits) - 1;
+  const float entryMax = static_cast<float>(fastScanEntryMax(nBytes));
   FastScanScratch& sc = scratch();
   // nib[((p * 16) + v) * qLen + i], p = 2b + h: the table before quantisation (the same sums, in the
   // same order, as code-maxsim.cc's nibble tables).
@@ -1061,90 +911,39 @@ void buildFastScanTables(const float* q, size_t qLen, size_t dim, const float* w
     }
     for (size_t i = 0; i < qLen; ++i) rg[i] = rg[i] - mn[i];
   }
-  // Part I's weighted pairs (see the header), every loop over i so that it vectorises (as above):
-  // lane l = (c, j) pairs positions 8c + j and 8c + 4 + j (a position past 2 nBytes has range 0);
-  // rho_l = r_l / R (R = max_l r_l); w_l(W) = min(W, max(1, ceil(rho_l W))), non-decreasing in W, so
-  // the largest W <= 127 with sum_l w_l(W) <= kPairWeightSum is found bit by bit (64, 32, ..., 1:
-  // the same seven steps for every i); u = R / (253 W), lane step u w_l, entries round(d / (u w_l)).
-  const size_t nPairs = fastScanPairs(nBytes), nLanes = 4 * nPairs;
-  uint8_t* pairWeights = tables + nBytes * 32 * qLen;
-  std::vector<float>& inv = sc.inv;  // [p][i]: 1 / (u w) of position p's lane
-  inv.assign(2 * nBytes * qLen, 0.f);
-  std::vector<float>& rho = sc.rho;  // [l][i]: the lane's range / R
-  rho.resize(nLanes * qLen);
-  std::vector<float>& rmax = sc.rmax;
-  rmax.assign(qLen, 0.f);
-  for (size_t l = 0; l < nLanes; ++l) {
-    const size_t p = 8 * (l / 4) + l % 4;
-    float* __restrict r = rho.data() + l * qLen;
-    float* __restrict m = rmax.data();
-    // Absent positions (past 2 nBytes) read the zeros of inv (range 0) instead of ranges.
-    const float* a = p < 2 * nBytes ? ranges.data() + p * qLen : inv.data();
-    const float* b = p + 4 < 2 * nBytes ? ranges.data() + (p + 4) * qLen : inv.data();
+  // R_i = max_p range_p: one step R_i / M per query token.
+  std::vector<float> range(qLen, 0.f);
+  for (size_t p = 0; p < 2 * nBytes; ++p) {
     for (size_t i = 0; i < qLen; ++i) {
-      r[i] = a[i] + b[i];
-      m[i] = r[i] > m[i] ? r[i] : m[i];
+      const float r = ranges[p * qLen + i];
+      range[i] = r > range[i] ? r : range[i];
     }
   }
-  for (size_t l = 0; l < nLanes; ++l) {
-    float* __restrict r = rho.data() + l * qLen;
-    for (size_t i = 0; i < qLen; ++i) r[i] = rmax[i] > 0.f ? r[i] / rmax[i] : 0.f;
-  }
-  std::vector<int32_t>& big = sc.bigW;  // the largest weight W per query token
-  std::vector<int32_t>& total = sc.weightSum;
-  big.assign(qLen, 1);
-  total.resize(qLen);
-  for (int bit = 64; bit >= 1; bit /= 2) {
-    std::fill(total.begin(), total.end(), 0);
-    for (size_t l = 0; l < nLanes; ++l) {
-      const float* __restrict r = rho.data() + l * qLen;
-      for (size_t i = 0; i < qLen; ++i) {
-        const int32_t cand = big[i] + bit;
-        total[i] += std::min(cand, std::max(1, ceilNonNegative(r[i] * static_cast<float>(cand))));
-      }
-    }
-    for (size_t i = 0; i < qLen; ++i)
-      if (big[i] + bit <= kMaxPairWeight && total[i] <= kPairWeightSum) big[i] += bit;
-  }
+  std::vector<float>& inv = sc.inv;
+  inv.resize(qLen);
   for (size_t i = 0; i < qLen; ++i) {
-    scales[i] = rmax[i] > 0.f ? rmax[i] / static_cast<float>(kPairSumMax * big[i]) : 0.f;
+    scales[i] = range[i] == 0.f ? 0.f : range[i] / entryMax;
+    inv[i] = range[i] == 0.f ? 0.f : entryMax / range[i];
     float off = 0.f;
     for (size_t p = 0; p < 2 * nBytes; ++p) off += mins[p * qLen + i];
     offsets[i] = off;
-  }
-  std::vector<float>& laneInv = sc.laneInv;
-  laneInv.resize(qLen);
-  for (size_t l = 0; l < nLanes; ++l) {
-    const size_t p = 8 * (l / 4) + l % 4;
-    const float* __restrict r = rho.data() + l * qLen;
-    float* __restrict li = laneInv.data();
-    const int32_t* __restrict bw = big.data();
-    uint8_t* __restrict pw = pairWeights + (l / 4) * qLen * 4 + l % 4;
-    for (size_t i = 0; i < qLen; ++i) {
-      const int32_t w = std::min(bw[i], std::max(1, ceilNonNegative(r[i] * static_cast<float>(bw[i]))));
-      pw[4 * i] = static_cast<uint8_t>(w);
-      const float step = scales[i] * static_cast<float>(w);
-      li[i] = step == 0.f ? 0.f : 1.f / step;
-    }
-    if (p < 2 * nBytes) std::copy(li, li + qLen, inv.data() + p * qLen);
-    if (p + 4 < 2 * nBytes) std::copy(li, li + qLen, inv.data() + (p + 4) * qLen);
   }
   // Entries computed over i (vectorised), then moved to the tables' [b][i][h][v] order.
   std::vector<uint8_t>& ent = sc.entries;
   ent.resize(nBytes * 32 * qLen);
   for (size_t p = 0; p < 2 * nBytes; ++p) {
     const float* __restrict mn = mins.data() + p * qLen;
-    const float* __restrict iv = inv.data() + p * qLen;
+    const float* __restrict iv = inv.data();
     for (int v = 0; v < 16; ++v) {
       const float* __restrict row = nib.data() + (p * 16 + v) * qLen;
       uint8_t* __restrict e = ent.data() + (p * 16 + v) * qLen;
-      // floor(y) clamped to [0, 255] is trunc(y clamped to [0, 255]): the same integer, in a loop that
+      // floor(y) clamped to [0, M] is trunc(y clamped to [0, M]): the same integer, in a loop that
       // vectorises (the branchy floor did not).
       for (size_t i = 0; i < qLen; ++i) {
         const float d = row[i] - mn[i];
         float y = d * iv[i] + 0.5f;
         y = y > 0.f ? y : 0.f;
-        y = y < 255.f ? y : 255.f;
+        y = y < entryMax ? y : entryMax;
         e[i] = static_cast<uint8_t>(static_cast<int32_t>(y));
       }
     }
@@ -1278,16 +1077,10 @@ void maxsimFastScanWith(CodeSimd simd, const float* S, size_t qLen, const uint8_
   std::copy(offsets, offsets + qLen, sc.offsets.begin());
   sc.nibs.resize((nBytes + 1) * 2 * kBlock);  // nibble rows (2 nBytes) or quads (4 ceil(nBytes / 2) a token)
   if (path.quads) {
-    sc.quadTables.resize((nBytes + 1) / 2 * qLen * 64 + fastScanPairs(nBytes) * 4 * qLen);
+    sc.quadTables.resize((nBytes + 1) / 2 * qLen * 64);
     buildQuadTables(tables, qLen, nBytes, sc.quadTables.data());
   }
-  // The pshufb paths (AVX-512BW, AVX2) read their weights as broadcastable dwords after a copy of the tables.
-  const bool wordPaths = path.name == FastScanPath::Avx512Bw || path.name == FastScanPath::Avx2;
-  if (wordPaths) {
-    sc.wordTables.resize(fastScanTablesBytes(nBytes, qLen) + nBytes * qLen * 16);
-    buildWordWeights(tables, qLen, nBytes, sc.wordTables.data());
-  }
-  const uint8_t* lookupTables = path.quads ? sc.quadTables.data() : wordPaths ? sc.wordTables.data() : tables;
+  const uint8_t* lookupTables = path.quads ? sc.quadTables.data() : tables;
   sc.accI.resize(lanes * kBlock);
   sc.accT.resize(kBlock * lanes);
   sc.best.resize(lanes);

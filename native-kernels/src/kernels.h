@@ -181,18 +181,14 @@ void maxsimCodesWith(CodeSimd simd, const float* S, size_t qLen, const int16_t* 
 // ---- Exact MaxSim on the stored codes, fast-scan layout (fast-scan.cc, issue 22) ----
 // Largest nBytes (= dim * nbits / 8) fast-scan accepts: a token's sum, <= 254 * nBytes, fits uint16.
 size_t fastScanMaxBytes();
-// Quad pairs a token (residual bytes 4c..4c + 3; part I's weighted pairs): ceil(nBytes / 4).
-size_t fastScanPairs(size_t nBytes);
-// Bytes of a query's tables: the entries (nBytes * 32 a query token) then the pair weights (4 a pair and query token).
-size_t fastScanTablesBytes(size_t nBytes, size_t qLen);
-// tables[((b * qLen + i) * 2 + h) * 16 + v] (uint8): query token i's quantised table for nibble h (0 high, 1 low)
-// of residual byte b; then at nBytes * 32 * qLen + (c * qLen + i) * 4 + j the weight w (1..127) of nibble
-// positions 8c + j and 8c + 4 + j (p = 2b + h), whose entries sum to <= 254; acc = sum_p w(p) E[p][nibble_p] and
-// sum_pairs 255 w <= 65535 (fast-scan.cc's header). scales and offsets have qLen floats.
+// Largest table entry for nBytes: min(255, 65535 / (2 nBytes)), so a token's 2 nBytes entries sum below 2^16.
+int fastScanEntryMax(size_t nBytes);
+// tables[((b * qLen + i) * 2 + h) * 16 + v] (uint8, <= fastScanEntryMax(nBytes)): query token i's quantised table for
+// nibble h (0 high, 1 low) of residual byte b; scales and offsets have qLen floats.
 void buildFastScanTables(const float* q, size_t qLen, size_t dim, const float* weights, int nbits, uint8_t* tables,
                          float* scales, float* offsets);
-// out[d] = sum_i w_i * max_j ((S[c_j*qLen + i] + ((scales[i]*acc_ij) + offsets[i])) * inv_j), acc_ij the weighted sum
-// of token j's 2*nBytes table entries (buildFastScanTables); nBytes <= fastScanMaxBytes(). invNorms (nullable, one float per row of
+// out[d] = sum_i w_i * max_j ((S[c_j*qLen + i] + ((scales[i]*acc_ij) + offsets[i])) * inv_j), acc_ij the sum of
+// token j's 2*nBytes table entries; nBytes <= fastScanMaxBytes(). invNorms (nullable, one float per row of
 // codes): inv_j, where NaN entries are first filled by tokenInverseNorms (centroids and weights then needed);
 // null: inv_j = 1.
 void maxsimFastScan(const float* S, size_t qLen, const uint8_t* tables, const float* scales, const float* offsets,

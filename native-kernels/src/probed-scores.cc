@@ -33,7 +33,6 @@ bool probedPairScores(const float* S, size_t qLen, const uint8_t* tables, const 
                       float* invNorms, const float* centroids, const float* weights, float* e) {
   const size_t nBytes = dim * static_cast<size_t>(nbits) / 8;
   const size_t stride = qLen * 32;  // from byte b's tables to byte b + 1's, for one query token
-  const uint8_t* pairWeights = tables + nBytes * 32 * qLen;  // fast-scan part I: [pair][i][4]
   // The query token of each probe slot (a division a pair otherwise).
   thread_local std::vector<uint32_t> tokenOf;
   tokenOf.resize(nSlots);
@@ -73,12 +72,8 @@ bool probedPairScores(const float* S, size_t qLen, const uint8_t* tables, const 
         if (static_cast<size_t>(slot) >= nSlots) return false;
         const size_t i = tokenOf[static_cast<size_t>(slot)];
         const uint8_t* t = tables + i * 32;
-        const uint8_t* w = pairWeights + i * 4;  // byte b's weights: w[(b / 4) * qLen * 4 + 2 (b % 2) + h]
         uint32_t acc = 0;
-        for (size_t b = 0; b < nBytes; ++b, t += stride) {
-          const uint8_t* wb = w + (b / 4) * qLen * 4 + 2 * (b % 2);
-          acc += static_cast<uint32_t>(wb[0]) * t[r[b] >> 4] + static_cast<uint32_t>(wb[1]) * t[16 + (r[b] & 15)];
-        }
+        for (size_t b = 0; b < nBytes; ++b, t += stride) acc += static_cast<uint32_t>(t[r[b] >> 4]) + t[16 + (r[b] & 15)];
         const float a = scales[i] * static_cast<float>(acc);
         const float y = S[static_cast<size_t>(c) * qLen + i] + (a + offsets[i]);
         // 0 + sim: the one-token fast-scan call's document total (a -0 becomes +0 there too).

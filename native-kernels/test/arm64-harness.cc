@@ -123,7 +123,7 @@ int checkPath(CodeSimd simd) {
       }
       // Fast-scan (fast-scan.cc): one portable table build, then each path's lookups over 64-token
       // blocks (documents here span blocks) against the scalar path's sums.
-      std::vector<uint8_t> tables(plait::fastScanTablesBytes(nBytes, sh.qLen));
+      std::vector<uint8_t> tables(nBytes * 32 * sh.qLen);
       std::vector<float> fsScales(sh.qLen), fsOffsets(sh.qLen), a(nDocs), b(nDocs);
       plait::buildFastScanTables(q.data(), sh.qLen, sh.dim, weights.data(), sh.nbits, tables.data(), fsScales.data(),
                                  fsOffsets.data());

@@ -35,7 +35,7 @@
 import type { Kernels } from '../kernels/types.js';
 import { kernelsStatus } from '../kernels/index.js';
 import { CODE_SCORING_NBITS, codeLutLanes } from '../kernels/code-kernels.js';
-import { FAST_SCAN_MAX_BYTES, fastScanTablesLength, fastScanTokenSimilarities } from '../kernels/fast-scan.js';
+import { FAST_SCAN_MAX_BYTES, fastScanTokenSimilarities } from '../kernels/fast-scan.js';
 import { PlaitError } from '../errors/index.js';
 import { EXACT_SCORING_DEFAULTS } from '../config/defaults.js';
 import { TERNARY_NBITS, ternaryBytes } from '../kernels/ternary-kernels.js';
@@ -186,7 +186,7 @@ export function prepareCodeQuery(codec: CodeScoringCodec, q: Float32Array, qLen:
     return { kind: 'ternary', qLen, lut, scales };
   }
   if (method === 'fastscan' && supportsFastScan(codec)) {
-    const tables = new Uint8Array(fastScanTablesLength(bytesPerToken(codec), qLen));
+    const tables = new Uint8Array(bytesPerToken(codec) * 32 * qLen);
     const scales = new Float32Array(qLen);
     const offsets = new Float32Array(qLen);
     kernels.buildFastScanTables(q, qLen, codec.dim, codec.weights, codec.nbits, tables, scales, offsets);

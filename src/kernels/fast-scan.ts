@@ -6,51 +6,33 @@
  * order of the C++ paths, and the integer sums are exact, so the two agree bit for bit.
  *
  * Formula (nBytes = dim·nbits/8 residual bytes a token; nibble position p = 2b + h, h = 0 the
- * high nibble of byte b, which holds the byte's first dimensions; weighted pairs since part I,
- * bench/RESULTS.md "Fast-scan part I"):
+ * high nibble of byte b, which holds the byte's first dimensions):
  *   T_i[p][v] = Σ_s q_i[p·(4/nbits) + s] · weights[bucket s of v]           (float32, s ascending)
- *   m_ip = min_v T_i[p][v],  range_ip = max_v T_i[p][v] − m_ip
- *   lane l = (c, j) of quad pair c pairs positions 8c + j and 8c + 4 + j:  r_il = range_i,8c+j + range_i,8c+4+j
- *   R_i = max_l r_il, ρ_il = r_il/R_i;  W_i = the largest W ≤ 127 with Σ_l w_l(W) ≤ 257,  w_l(W) = min(W, max(1, ⌈ρ_il·W⌉))
- *   u_i = R_i / (253·W_i),  E_i[p][v] = clamp(floor((T_i[p][v] − m_ip) / (u_i·w_l(p)) + 0.5), 0, 255)
- *   scale_i = u_i, offset_i = Σ_p m_ip (p ascending); scale 0 and weights 1 when R_i = 0
- *   score(q_i, token j) = (S[c_j·qLen + i] + ((scale_i · Σ_p w_l(p)·E_i[p][nibble_jp]) + offset_i)) · inv_j
+ *   m_ip = min_v T_i[p][v],  R_i = max_p (max_v T_i[p][v] − m_ip)
+ *   E_i[p][v] = clamp(floor((T_i[p][v] − m_ip) · (M/R_i) + 0.5), 0, M)   (uint8, M = fastScanEntryMax(nBytes))
+ *   scale_i = R_i/M, offset_i = Σ_p m_ip (p ascending); scale 0 when R_i = 0
+ *   score(q_i, token j) = (S[c_j·qLen + i] + ((scale_i · Σ_p E_i[p][nibble_jp]) + offset_i)) · inv_j
  *   out[d] = Σ_i w_i · max_j score(q_i, j)
  * with inv_j = 1/‖c_j + r_j‖ (ColBERT's decompression normalises) from a per-index cache filled on
  * first use (`invNorms`, NaN until then; tokenInverseNorms), or 1 when no cache is given.
- * A lane's two entries sum to ≤ 254, so the VBMI kernel adds two quads' lookups bytewise before one
- * vpdpbusd with the weights; tables hold the entries then the weights (fastScanTablesLength).
- * Integer bound: a token's sum is ≤ 257 · 254 < 2^16, which the native kernel's uint16 sums hold
- * exactly at every nBytes ≤ FAST_SCAN_MAX_BYTES = 256 (dim 1,024 at 2 bits).
- * Quantisation error per query token: ≤ u_i·w_l(p)/2 per nibble, so |Δscore| ≤ u_i · Σ_p w_l(p) / 2.
+ * Integer bound: a token's sum is ≤ 2·nBytes·M < 2^16, which the native kernel's uint16
+ * accumulators hold exactly: M = 255 up to 128 bytes (dim 512 at 2 bits), 127 at
+ * FAST_SCAN_MAX_BYTES = 256 (dim 1,024 at 2 bits).
+ * Quantisation error per query token: ≤ scale_i/2 per nibble, so |Δscore| ≤ nBytes · scale_i.
  */
 import { PlaitError } from '../errors/index.js';
 import { checkCodes, checkCount, checkDim, checkLength, checkSpans } from './validate.js';
 import { CODE_SCORING_NBITS, emptyDocumentScore } from './code-kernels.js';
 
-/** Largest residual bytes a token (dim·nbits/8) for fast-scan (dim ≤ 1,024 at 2 bits): 256 lanes of weight ≥ 1 keep Σ_l w_l ≤ 257. */
+/** Largest residual bytes a token (dim·nbits/8) for fast-scan (dim ≤ 1,024 at 2 bits); entries keep ≥ 7 bits up to it. */
 export const FAST_SCAN_MAX_BYTES = 256;
 
-/** A lane's two entries sum to ≤ PAIR_SUM_MAX + 1 = 254 (each within ½ of its share of ≤ 253 steps). */
-const PAIR_SUM_MAX = 253;
-/** Pair weights are vpdpbusd's signed bytes. */
-const MAX_PAIR_WEIGHT = 127;
-/** Σ of a query token's pair weights: 257 · 254 < 2^16, the native kernel's uint16 sums (256 lanes at FAST_SCAN_MAX_BYTES fit with weights 1). */
-const PAIR_WEIGHT_SUM = 257;
-
-/** Quad pairs a token (residual bytes 4c..4c + 3), each with four weights a query token: ⌈nBytes / 4⌉. */
-export function fastScanPairs(nBytes: number): number {
-  return Math.ceil(nBytes / 4);
-}
-
-/** Bytes of a query's fast-scan tables: the entries (nBytes · 32 a query token), then the pair weights (4 a pair and query token). */
-export function fastScanTablesLength(nBytes: number, qLen: number): number {
-  return (nBytes * 32 + fastScanPairs(nBytes) * 4) * qLen;
-}
-
-/** Query token i's weight of residual byte b's nibble h (its lane 2·(b mod 2) + h of quad pair ⌊b/4⌋). */
-function pairWeight(tables: Uint8Array, nBytes: number, qLen: number, b: number, h: number, i: number): number {
-  return tables[nBytes * 32 * qLen + (Math.floor(b / 4) * qLen + i) * 4 + 2 * (b % 2) + h]!;
+/**
+ * Largest table entry for tokens of nBytes residual bytes: min(255, ⌊65,535 / (2·nBytes)⌋), so a
+ * token's 2·nBytes entries sum below 2^16 (the native kernel's uint16 accumulators).
+ */
+export function fastScanEntryMax(nBytes: number): number {
+  return Math.min(255, Math.floor(65535 / (2 * Math.max(1, nBytes))));
 }
 
 /** dim·nbits/8, the bytes of a token, after checking that fast-scan takes this shape (PlaitError INVALID_ARGUMENT otherwise). */
@@ -78,15 +60,16 @@ function buildFastScanTables(q: Float32Array, qLen: number, dim: number, weights
   const nBytes = checkFastScanShape(nbits, dim);
   checkLength('q', q, qLen * dim);
   checkLength('weights', weights, 1 << nbits);
-  checkLength('tables', tables, fastScanTablesLength(nBytes, qLen));
+  checkLength('tables', tables, nBytes * 32 * qLen);
   checkLength('scales', scales, qLen);
   checkLength('offsets', offsets, qLen);
   const perNibble = 4 / nbits;
   const mask = (1 << nbits) - 1;
   const nNib = 2 * nBytes;
+  const entryMax = fastScanEntryMax(nBytes);
   const nib = new Float32Array(nNib * 16 * qLen);
   const mins = new Float32Array(nNib * qLen);
-  const ranges = new Float32Array(nNib * qLen);
+  const range = new Float32Array(qLen);
   for (let p = 0; p < nNib; p++) {
     const t0 = p * perNibble;
     for (let v = 0; v < 16; v++) {
@@ -105,43 +88,17 @@ function buildFastScanTables(q: Float32Array, qLen: number, dim: number, weights
         if (x > mx) mx = x;
       }
       mins[p * qLen + i] = mn;
-      ranges[p * qLen + i] = Math.fround(mx - mn);
+      const r = Math.fround(mx - mn);
+      if (r > range[i]!) range[i] = r;
     }
   }
-  // Weighted pairs (the module header): lane l = 4c + j pairs positions 8c + j and 8c + 4 + j; the
-  // largest W found bit by bit (64, 32, …, 1), as the native build does.
-  const f = Math.fround;
-  const nLanes = 4 * fastScanPairs(nBytes);
-  const inv = new Float32Array(nNib * qLen);
-  const rho = new Float32Array(nLanes);
-  const rangeAt = (p: number, i: number): number => (p < nNib ? ranges[p * qLen + i]! : 0);
+  const inv = new Float32Array(qLen);
   for (let i = 0; i < qLen; i++) {
-    let rmax = 0;
-    for (let l = 0; l < nLanes; l++) {
-      const p = 8 * Math.floor(l / 4) + (l % 4);
-      rho[l] = f(rangeAt(p, i) + rangeAt(p + 4, i));
-      if (rho[l]! > rmax) rmax = rho[l]!;
-    }
-    for (let l = 0; l < nLanes; l++) rho[l] = rmax > 0 ? f(rho[l]! / rmax) : 0;
-    const weightOf = (l: number, w: number): number => Math.min(w, Math.max(1, Math.ceil(f(rho[l]! * w))));
-    let big = 1;
-    for (let bit = 64; bit >= 1; bit >>= 1) {
-      let total = 0;
-      for (let l = 0; l < nLanes; l++) total += weightOf(l, big + bit);
-      if (big + bit <= MAX_PAIR_WEIGHT && total <= PAIR_WEIGHT_SUM) big += bit;
-    }
-    const u = rmax > 0 ? f(rmax / (PAIR_SUM_MAX * big)) : 0;
-    scales[i] = u;
+    scales[i] = range[i] === 0 ? 0 : range[i]! / entryMax;
+    inv[i] = range[i] === 0 ? 0 : entryMax / range[i]!;
     let off = 0;
-    for (let p = 0; p < nNib; p++) off = f(off + mins[p * qLen + i]!);
+    for (let p = 0; p < nNib; p++) off = Math.fround(off + mins[p * qLen + i]!);
     offsets[i] = off;
-    for (let l = 0; l < nLanes; l++) {
-      const w = weightOf(l, big);
-      tables[nBytes * 32 * qLen + (Math.floor(l / 4) * qLen + i) * 4 + (l % 4)] = w;
-      const step = f(u * w);
-      const p = 8 * Math.floor(l / 4) + (l % 4);
-      for (const pp of [p, p + 4]) if (pp < nNib) inv[pp * qLen + i] = step === 0 ? 0 : f(1 / step);
-    }
   }
   for (let b = 0; b < nBytes; b++) {
     for (let i = 0; i < qLen; i++) {
@@ -150,9 +107,9 @@ function buildFastScanTables(q: Float32Array, qLen: number, dim: number, weights
         const p = 2 * b + h;
         const mn = mins[p * qLen + i]!;
         for (let v = 0; v < 16; v++) {
-          const d = f(nib[(p * 16 + v) * qLen + i]! - mn);
-          const r = Math.floor(f(f(d * inv[p * qLen + i]!) + 0.5));
-          tables[o + 16 * h + v] = r < 0 ? 0 : r > 255 ? 255 : r;
+          const d = Math.fround(nib[(p * 16 + v) * qLen + i]! - mn);
+          const r = Math.floor(Math.fround(Math.fround(d * inv[i]!) + 0.5));
+          tables[o + 16 * h + v] = r < 0 ? 0 : r > entryMax ? entryMax : r;
         }
       }
     }
@@ -219,7 +176,7 @@ function maxsimFastScan(
   checkDim(dim);
   const nBytes = checkFastScanShape(nbits, dim);
   const k = qLen === 0 ? 0 : Math.floor(centroidScores.length / qLen);
-  checkLength('tables', tables, fastScanTablesLength(nBytes, qLen));
+  checkLength('tables', tables, nBytes * 32 * qLen);
   checkLength('scales', scales, qLen);
   checkLength('offsets', offsets, qLen);
   checkSpans('tokenStarts', tokenStarts, doclens, nDocs, Math.min(codes.length, Math.floor(residuals.length / nBytes)));
@@ -289,7 +246,7 @@ export function fastScanTokenSimilarities(
       for (let b = 0; b < nBytes; b++) {
         const byte = residuals[rb + b]!;
         const o = (b * qLen + i) * 32;
-        acc += pairWeight(tables, nBytes, qLen, b, 0, i) * tables[o + (byte >> 4)]! + pairWeight(tables, nBytes, qLen, b, 1, i) * tables[o + 16 + (byte & 15)]!;
+        acc += tables[o + (byte >> 4)]! + tables[o + 16 + (byte & 15)]!;
       }
       const x = Math.fround(centroidScores[srow + i]! + Math.fround(Math.fround(scales[i]! * acc) + offsets[i]!));
       out[i * len + (j - start)] = invNorms ? Math.fround(x * inv) : x;

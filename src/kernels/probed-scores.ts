@@ -6,7 +6,7 @@
  */
 import { invalidArgument } from '../errors/index.js';
 import { checkCount, checkLength } from './validate.js';
-import { checkFastScanShape, fastScanTablesLength, tokenInverseNorms } from './fast-scan.js';
+import { checkFastScanShape, tokenInverseNorms } from './fast-scan.js';
 
 /**
  * Kernels.probedPairScores (see src/kernels/types.ts for the contract).
@@ -41,7 +41,7 @@ export function probedPairScores(
   if (!Number.isInteger(perToken) || perToken <= 0) throw invalidArgument('perToken', 'a positive integer', perToken);
   const k = head.length;
   checkLength('centroidScores', centroidScores, k * qLen);
-  checkLength('tables', tables, fastScanTablesLength(nBytes, qLen));
+  checkLength('tables', tables, nBytes * 32 * qLen);
   checkLength('scales', scales, qLen);
   checkLength('offsets', offsets, qLen);
   checkLength('doclens', doclens, tokenStarts.length);
@@ -78,9 +78,7 @@ export function probedPairScores(
         let acc = 0;
         for (let b = 0, t = i * 32; b < nBytes; b++, t += stride) {
           const byte = residuals[rb + b]!;
-          // Each lookup times its pair weight (fast-scan part I; fast-scan.ts): byte b's at lanes 2·(b mod 2) + h of pair ⌊b/4⌋.
-          const w = nBytes * 32 * qLen + (Math.floor(b / 4) * qLen + i) * 4 + 2 * (b % 2);
-          acc += tables[w]! * tables[t + (byte >> 4)]! + tables[w + 1]! * tables[t + 16 + (byte & 15)]!;
+          acc += tables[t + (byte >> 4)]! + tables[t + 16 + (byte & 15)]!;
         }
         // 0 + sim: the one-token fast-scan call's document total (a -0 becomes +0 there too).
         const sim = 0 + f(f(centroidScores[c * qLen + i]! + f(f(scales[i]! * acc) + offsets[i]!)) * inv);

@@ -268,7 +268,7 @@ export interface Kernels {
    * ([tokenStarts[pid], + doclens[pid]) of one segment's codes and residuals) whose cell c = codes[r]
    * query token i probed (the probe lists of probedPairs: head[c], next[slot], slot = i·perToken + j),
    * e[d·qLen + i] = max(e[d·qLen + i], (S[c·qLen + i] + ((scales[i]·acc) + offsets[i])) · invNorms[r]),
-   * acc the weighted sum of r's 2·nBytes entries in lane i of the query's fast-scan tables (buildFastScanTables'
+   * acc the sum of r's 2·nBytes entries in lane i of the query's fast-scan tables (buildFastScanTables'
    * layout): bit for bit what a one-token fast-scan query with token i's tables gives the pair (the pairs
    * part E scored with one maxsimFastScan call a token). NaN entries of invNorms (one float a row of
    * codes, the per-segment cache) are filled first, as maxsimFastScan does. e is pids.length × qLen;
@@ -345,10 +345,8 @@ export interface Kernels {
   /**
    * Exact scoring on the stored codes, fast-scan layout (issue 22; native-kernels/src/fast-scan.cc,
    * twin src/kernels/fast-scan.ts): the query's 16-entry uint8 tables per query token and residual
-   * nibble, tables[((b·qLen + i)·2 + h)·16 + v], then the weights of the quad pairs' lanes (part I:
-   * tables[nBytes·32·qLen + (c·qLen + i)·4 + j], 1..127, nibble positions 8c + j and 8c + 4 + j, whose entries
-   * sum to ≤ 254): fastScanTablesLength(nBytes, qLen) bytes; scales[i] (one weight unit's float value) and
-   * offsets[i] (the tables' summed minima), qLen floats each. nbits ∈ {1, 2, 4},
+   * nibble, tables[((b·qLen + i)·2 + h)·16 + v] (entries ≤ fastScanEntryMax(nBytes)), with scales[i] (one entry's float
+   * value) and offsets[i] (the tables' summed minima), qLen floats each. nbits ∈ {1, 2, 4},
    * dim·nbits/8 ≤ FAST_SCAN_MAX_BYTES. The formula, rounding included, is fast-scan.ts's.
    */
   buildFastScanTables(q: Float32Array, qLen: number, dim: number, weights: Float32Array, nbits: number, tables: Uint8Array, scales: Float32Array, offsets: Float32Array): void;
@@ -356,7 +354,7 @@ export interface Kernels {
   /**
    * Fast-scan MaxSim without decompression:
    * out[d] = Σ_i w_i · max_j ((S[c_j·qLen + i] + ((scales[i] · acc_ij) + offsets[i])) · inv_j), acc_ij the
-   * weighted sum Σ_p w(p)·E[p][nibble_p] of token j's 2·nBytes table entries (exact integers), inv_j = invNorms[row of j] (1/‖c_j + r_j‖;
+   * sum of token j's 2·nBytes table entries (exact integers), inv_j = invNorms[row of j] (1/‖c_j + r_j‖;
    * NaN entries are computed and stored first, from `centroids` and `weights`), or 1 without invNorms.
    * Bit-identical on every path and with the twin.
    */

@@ -43,7 +43,6 @@ import { prepareCodeQuery, scoreOnCodes, supportsFastScan, tokenInverseNormsCach
 import { CANDIDATE_DEFAULTS } from '../config/defaults.js';
 import { segmentOf, type DeadlineCheck, type EncodedQuery, type ScoringArrays, type Shortlist } from './plaid.js';
 import { Scratch } from '../util/scratch.js';
-import { fastScanPairs, fastScanTablesLength } from '../kernels/fast-scan.js';
 
 /** Query tokens that probed each cell: `head[c]` is the first slot (i · p + j) or -1, `next[slot]` the next one. */
 interface ProbeLists {
@@ -248,12 +247,10 @@ function tokenQueries(a: ScoringArrays, q: EncodedQuery, kernels: Kernels): Code
   const qLen = q.length;
   if (!supportsFastScan(a)) return Array.from({ length: qLen }, (_, i) => prepareCodeQuery(a, q.vectors.subarray(i * a.dim, (i + 1) * a.dim), 1, kernels));
   const all = prepareCodeQuery(a, q.vectors, qLen, kernels, 'fastscan') as FastScanCodeQuery;
-  const nBytes = (a.dim * a.nbits) / 8;
+  const nBytes = all.tables.length / (32 * qLen);
   return Array.from({ length: qLen }, (_, i) => {
-    const tables = new Uint8Array(fastScanTablesLength(nBytes, 1));
+    const tables = new Uint8Array(nBytes * 32);
     for (let b = 0; b < nBytes; b++) tables.set(all.tables.subarray((b * qLen + i) * 32, (b * qLen + i + 1) * 32), b * 32);
-    // The token's pair weights (fast-scan part I), pair c's four at nBytes · 32 + 4c.
-    for (let c = 0; c < fastScanPairs(nBytes); c++) tables.set(all.tables.subarray(nBytes * 32 * qLen + (c * qLen + i) * 4, nBytes * 32 * qLen + (c * qLen + i + 1) * 4), nBytes * 32 + 4 * c);
     return { kind: 'fastscan', qLen: 1, tables, scales: all.scales.slice(i, i + 1), offsets: all.offsets.slice(i, i + 1) };
   });
 }
