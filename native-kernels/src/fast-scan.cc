@@ -43,7 +43,8 @@
 // sums within a byte; built on every path, commits 173a22a..2838f19 of branch pairw7): the lookups
 // alone 1.27-1.3x faster, the fidelity proxy 0.63x the RMS error at 512 d, cranfield's PLAID nDCG@10
 // -0.0020 against decompression (the bar), but the whole kernel no faster in the native harness
-// (10.49 against 10.54 ns a token, fast-scan-kernel.cc alternating) and the pshufb paths 0.82-0.95x.
+// (9.95 against 9.93 ns a token, min of ten alternating fast-scan-kernel.cc processes each) and the
+// pshufb paths 0.82-0.95x.
 //
 // Document layout: the candidate batch's tokens are packed in document order and taken 64 at a
 // time; each block's residual bytes are transposed into nibble rows (hi[p][64 tokens],
