@@ -24,6 +24,10 @@
 //   piped         4 query tokens, each token's vpermb issued between the previous token's vpdpbusd
 //   piped across  the same across quads (the last token's sums with the next quad's first lookups)
 //   piped mem (across)  the same with the table as vpermb's memory operand (4 loads of it)
+// Part I (bench/RESULTS.md, "Fast-scan part I"), on tables of entries <= 127, checked against quads':
+//   pairs, all fit     two quads' lookups added bytewise (vpaddb) before one vpdpbusd with ones
+//   pairs B weighted   the same with a dword of pair weights as vpdpbusd's signed operand (the kernel's since part I)
+//   pairs A ...        per query token and pair, the pair path where its entries fit, else two quads (a branch)
 // Needs AVX-512BW, VBMI and VNNI (the vpermb variants). Build and run from native-kernels/:
 //   g++ -O3 -std=c++17 bench/fast-scan-lookups.cc -o fast-scan-lookups && ./fast-scan-lookups
 #if defined(__GNUC__) && !defined(__clang__)
@@ -178,6 +182,81 @@ LOOKUPS void quadLookups(const uint8_t* idx, const uint8_t* tables, size_t i0, u
   }
 #pragma GCC unroll 4
   for (int g = 0; g < G; ++g)
+#pragma GCC unroll 4
+    for (int k = 0; k < 4; ++k)
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(sums + (i0 + g) * 64 + 16 * k), _mm512_cvtepi32_epi16(acc[g][k]));
+}
+
+// Part I (bench/RESULTS.md, "Fast-scan part I"): two quads' lookups of one query token summed
+// bytewise (vpaddb, on the pipe vpermb and vpdpbusd leave idle) before one vpdpbusd: 3 shared ops a
+// quad pair and 16 tokens instead of 4, exact while each pair of entries sums <= 255. W: the
+// vpdpbusd's signed operand is a dword of per-pair weights broadcast from memory ({1to16}; scheme B's
+// weighted pairs) instead of ones. Fit: bit g of a pass's mask, the pairs where query token g's
+// entries fit (the others take two quads' lookups as quadAsm does); kernel-shaped, 4 tokens a pass.
+AVX512 inline void pairAsm(__m512i* acc, const __m512i* x0, const __m512i* x1, __m512i t0, __m512i t1, __m512i ones) {
+  __m512i r0, r1;
+  __asm__(
+      "vpermb %[t0], %[x0], %[r0]\n\tvpermb %[t1], %[y0], %[r1]\n\tvpaddb %[r1], %[r0], %[r0]\n\t"
+      "vpdpbusd %[ones], %[r0], %[a0]\n\t"
+      "vpermb %[t0], %[x1], %[r0]\n\tvpermb %[t1], %[y1], %[r1]\n\tvpaddb %[r1], %[r0], %[r0]\n\t"
+      "vpdpbusd %[ones], %[r0], %[a1]\n\t"
+      "vpermb %[t0], %[x2], %[r0]\n\tvpermb %[t1], %[y2], %[r1]\n\tvpaddb %[r1], %[r0], %[r0]\n\t"
+      "vpdpbusd %[ones], %[r0], %[a2]\n\t"
+      "vpermb %[t0], %[x3], %[r0]\n\tvpermb %[t1], %[y3], %[r1]\n\tvpaddb %[r1], %[r0], %[r0]\n\t"
+      "vpdpbusd %[ones], %[r0], %[a3]"
+      : [a0] "+v"(acc[0]), [a1] "+v"(acc[1]), [a2] "+v"(acc[2]), [a3] "+v"(acc[3]), [r0] "=&v"(r0), [r1] "=&v"(r1)
+      : [t0] "v"(t0), [t1] "v"(t1), [x0] "v"(x0[0]), [x1] "v"(x0[1]), [x2] "v"(x0[2]), [x3] "v"(x0[3]),
+        [y0] "v"(x1[0]), [y1] "v"(x1[1]), [y2] "v"(x1[2]), [y3] "v"(x1[3]), [ones] "v"(ones));
+}
+
+AVX512 inline void pairAsmWeighted(__m512i* acc, const __m512i* x0, const __m512i* x1, __m512i t0, __m512i t1,
+                                   __m512i w) {
+  __m512i r0, r1;
+  __asm__(
+      "vpermb %[t0], %[x0], %[r0]\n\tvpermb %[t1], %[y0], %[r1]\n\tvpaddb %[r1], %[r0], %[r0]\n\t"
+      "vpdpbusd %[w], %[r0], %[a0]\n\t"
+      "vpermb %[t0], %[x1], %[r0]\n\tvpermb %[t1], %[y1], %[r1]\n\tvpaddb %[r1], %[r0], %[r0]\n\t"
+      "vpdpbusd %[w], %[r0], %[a1]\n\t"
+      "vpermb %[t0], %[x2], %[r0]\n\tvpermb %[t1], %[y2], %[r1]\n\tvpaddb %[r1], %[r0], %[r0]\n\t"
+      "vpdpbusd %[w], %[r0], %[a2]\n\t"
+      "vpermb %[t0], %[x3], %[r0]\n\tvpermb %[t1], %[y3], %[r1]\n\tvpaddb %[r1], %[r0], %[r0]\n\t"
+      "vpdpbusd %[w], %[r0], %[a3]"
+      : [a0] "+v"(acc[0]), [a1] "+v"(acc[1]), [a2] "+v"(acc[2]), [a3] "+v"(acc[3]), [r0] "=&v"(r0), [r1] "=&v"(r1)
+      : [t0] "v"(t0), [t1] "v"(t1), [x0] "v"(x0[0]), [x1] "v"(x0[1]), [x2] "v"(x0[2]), [x3] "v"(x0[3]),
+        [y0] "v"(x1[0]), [y1] "v"(x1[1]), [y2] "v"(x1[2]), [y3] "v"(x1[3]), [w] "v"(w));
+}
+
+// Mode 0: every pair fits (the bound of scheme A, ones); 1: scheme B (weights from memory, all
+// pairs); 2: scheme A with bit g of fit[pair] saying query token g's pair fits.
+template <int Mode>
+LOOKUPS void quadPairLookups(const uint8_t* idx, const uint8_t* tables, size_t i0, uint16_t* sums, const uint8_t* fit,
+                             const uint32_t* w) {
+  __m512i acc[kG][4];
+#pragma GCC unroll 4
+  for (size_t g = 0; g < kG; ++g)
+#pragma GCC unroll 4
+    for (int k = 0; k < 4; ++k) acc[g][k] = _mm512_setzero_si512();
+  const __m512i ones = _mm512_set1_epi8(1);
+  for (size_t c = 0; c < kBytes / 4; ++c) {
+    __m512i x0[4], x1[4];
+    loadQuad(idx, 2 * c, x0);
+    loadQuad(idx, 2 * c + 1, x1);
+#pragma GCC unroll 4
+    for (size_t g = 0; g < kG; ++g) {
+      const __m512i t0 = _mm512_loadu_si512(tables + (2 * c * kQLen + i0 + g) * 64);
+      const __m512i t1 = _mm512_loadu_si512(tables + ((2 * c + 1) * kQLen + i0 + g) * 64);
+      if (Mode == 1) {
+        pairAsmWeighted(acc[g], x0, x1, t0, t1, _mm512_set1_epi32(static_cast<int>(w[c * kQLen + i0 + g])));
+      } else if (Mode == 0 || ((fit[c] >> g) & 1) != 0) {
+        pairAsm(acc[g], x0, x1, t0, t1, ones);
+      } else {
+        quadAsm(acc[g], x0, t0, ones);
+        quadAsm(acc[g], x1, t1, ones);
+      }
+    }
+  }
+#pragma GCC unroll 4
+  for (size_t g = 0; g < kG; ++g)
 #pragma GCC unroll 4
     for (int k = 0; k < 4; ++k)
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(sums + (i0 + g) * 64 + 16 * k), _mm512_cvtepi32_epi16(acc[g][k]));
@@ -483,6 +562,26 @@ int main() {
   checked("piped across", [&] { all([&](size_t i) { quadLookupsPiped<4, false, true>(quadIdx.data(), quadTables.data(), i, sums.data()); }); });
   checked("piped mem", [&] { all([&](size_t i) { quadLookupsPiped<4, true, false>(quadIdx.data(), quadTables.data(), i, sums.data()); }); });
   checked("piped mem across", [&] { all([&](size_t i) { quadLookupsPiped<4, true, true>(quadIdx.data(), quadTables.data(), i, sums.data()); }); });
+  // Part I: tables of entries <= 127 (every pair fits), checked against quads' sums on them.
+  std::vector<uint8_t> halfTables(quadTables.size());
+  for (size_t k = 0; k < halfTables.size(); ++k) halfTables[k] = quadTables[k] & 127;
+  std::vector<uint8_t> fitAll(kBytes / 4, 15), fitNone(kBytes / 4, 0), fitHalf(kBytes / 4);
+  for (size_t c = 0; c < fitHalf.size(); ++c) fitHalf[c] = static_cast<uint8_t>(gen() & 15);
+  std::vector<uint32_t> onesW(kBytes / 4 * kQLen, 0x01010101u);
+  all([&](size_t i) { quadLookups<4, true>(quadIdx.data(), halfTables.data(), i, sums.data()); });
+  const std::vector<uint16_t> wantHalf(sums);
+  const auto checkedHalf = [&](const char* name, auto&& fn) {
+    std::fill(sums.begin(), sums.end(), 0xFFFF);
+    report(name, 64, fn);
+    if (!std::equal(wantHalf.begin(), wantHalf.begin() + kQLen * 64, sums.begin())) std::printf("  %s: sums differ from quads'\n", name);
+  };
+  report("quads (I)", 64, [&] { all([&](size_t i) { quadLookups<4, true>(quadIdx.data(), halfTables.data(), i, sums.data()); }); });
+  checkedHalf("pairs, all fit", [&] { all([&](size_t i) { quadPairLookups<0>(quadIdx.data(), halfTables.data(), i, sums.data(), fitAll.data(), onesW.data()); }); });
+  checkedHalf("pairs B weighted", [&] { all([&](size_t i) { quadPairLookups<1>(quadIdx.data(), halfTables.data(), i, sums.data(), fitAll.data(), onesW.data()); }); });
+  checkedHalf("pairs A none fit", [&] { all([&](size_t i) { quadPairLookups<2>(quadIdx.data(), halfTables.data(), i, sums.data(), fitNone.data(), onesW.data()); }); });
+  checkedHalf("pairs A all fit", [&] { all([&](size_t i) { quadPairLookups<2>(quadIdx.data(), halfTables.data(), i, sums.data(), fitAll.data(), onesW.data()); }); });
+  checkedHalf("pairs A random", [&] { all([&](size_t i) { quadPairLookups<2>(quadIdx.data(), halfTables.data(), i, sums.data(), fitHalf.data(), onesW.data()); }); });
+  report("quads (I)", 64, [&] { all([&](size_t i) { quadLookups<4, true>(quadIdx.data(), halfTables.data(), i, sums.data()); }); });
   report("quads", 64, [&] { all([&](size_t i) { quadLookups<4, true>(quadIdx.data(), quadTables.data(), i, sums.data()); }); });
   report("current", 64, [&] { all([&](size_t i) { nibbleLookups<1, false, true>(nibs.data(), tables.data(), i, sums.data()); }); });
   std::printf("checksum %u\n", static_cast<unsigned>(sums[5] + sums[100]));

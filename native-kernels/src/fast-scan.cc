@@ -35,6 +35,17 @@
 // table broadcasts), but its step is 1-2x coarser and cranfield's PLAID nDCG@10 moved by -0.0024
 // against decompression (the bar: 0.002; these tables: -0.0015); 7-bit entries, -0.0022.
 //
+// Part I (bench/RESULTS.md, "Fast-scan part I") measured pairing two quads' lookups bytewise (vpaddb)
+// before one vpdpbusd, 3 of the ops that share a Zen 5 pipe a quad pair instead of 4, and kept none
+// of it: (A) with these tables, only where a pair's largest entries happen to sum <= 255 (79-81% of
+// (pair, query token) at 512 d, 33% at 128 d; the pairs sorted by fit mask: 0.86x at 128 d x 32 q);
+// (B) weighted pairs (per lane an int8 weight and a step near the lane's own range, so every pair
+// sums within a byte; built on every path, commits 173a22a..2838f19 of branch pairw7): the lookups
+// alone 1.27-1.3x faster, the fidelity proxy 0.63x the RMS error at 512 d, cranfield's PLAID nDCG@10
+// -0.0020 against decompression (the bar), but the whole kernel no faster in the native harness
+// (9.95 against 9.93 ns a token, min of ten alternating fast-scan-kernel.cc processes each) and the
+// pshufb paths 0.82-0.95x.
+//
 // Document layout: the candidate batch's tokens are packed in document order and taken 64 at a
 // time; each block's residual bytes are transposed into nibble rows (hi[p][64 tokens],
 // lo[p][64 tokens]) in L1 before scoring (the VBMI path: quad indexes, below), so no layout is
