@@ -182,5 +182,5 @@ test('plait cluster publish / fetch: a shard and cluster.json onto another machi
   }
   const offline = runPlait(dir, ['cluster', 'publish', root, '--nats', 'nats://127.0.0.1:1']);
   assert.notEqual(offline.code, 0);
-  assert.match(offline.stderr, /cannot reach NATS/);
+  assert.match(offline.stderr, /cannot reach the NATS server at nats:\/\/127\.0\.0\.1:1.*\[CLUSTER_UNAVAILABLE\]/);
 });

@@ -21,6 +21,9 @@
  */
 import { countFsOps, die, say } from './fs-op-counter.js';
 
+// `node --test dist/test/` also runs helper files: without an index argument this one does nothing.
+if (process.argv[2] === undefined) process.exit(0);
+
 const [path, mode, killAtArg, recordArg] = process.argv.slice(2) as [string, 'encoding' | 'encoding-ack' | 'commit', string, string];
 /** Documents in the large write: three encoder batches of one passage each. */
 const BIG = 80;
