@@ -18,7 +18,7 @@ import { CALIBRATION_DEFAULTS } from '../config/defaults.js';
 import { ENGLISH_STOPWORDS } from '../docstore/index.js';
 import type { DocStoreReader } from '../docstore/index.js';
 import { Random } from '../util/random.js';
-import { checkOptionKeys, type OptionKeys } from '../search/option-keys.js';
+import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 
 export type PseudoQueryKind = 'keyword' | 'scattered' | 'head' | 'title' | 'span' | 'log';
 

@@ -35,7 +35,7 @@ import type { IndexManifest } from '../format/manifest.js';
 import { QueryEncoder, type QueryEncoderOptions } from '../search/query-encoder.js';
 import { hybridDepth, resolveSearch, type ResolvedSearch } from '../search/search-options.js';
 import { ENCODED_SEARCH_OPTION_KEYS, type EncodedSearchOptions, type Explanation, type ExplainOptions, type SearchHit, type SearchOptions, type SearchResult } from '../search/plait-index.js';
-import { checkOptionKeys, type OptionKeys } from '../search/option-keys.js';
+import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import { rewriteActive, withRm3, type RewrittenQuery } from '../rewrite/query-rewriter.js';
 import type { ResolvedPrf } from '../rewrite/prf-options.js';
 import { choosePrfCentroids, prfRewrite, type PrfRows } from '../search/colbert-prf.js';

@@ -42,7 +42,7 @@ import { PassageSpill } from '../indexer/passage-spill.js';
 import { splitLongText } from '../indexer/split-passages.js';
 import { indexText } from '../indexer/index-text.js';
 import { BUILD_OPTION_KEYS, embedInSteps, modelSpecFor, readSpill, type BuildOptions, type BuildPhase } from '../indexer/build-index.js';
-import { checkOptionKeys, type OptionKeys } from '../search/option-keys.js';
+import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import { shardOf } from './shard-of.js';
 import { clusterSubjects } from './subjects.js';
 import { ROUTING_JUMP_SHA256, codebookChecksum, shardDir, writeClusterManifest, type ClusterManifest } from './cluster-manifest.js';

@@ -24,7 +24,7 @@
  */
 
 import { PlaitError } from '../errors/index.js';
-import { checkOptionKeys, type OptionKeys } from '../search/option-keys.js';
+import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import type { Qrels } from './qrels.js';
 import { compareTrecEval, type Run, type RunHit } from './run.js';
 

@@ -5,7 +5,7 @@
 
 import { readTextFile } from './read-text-file.js';
 import { PlaitError } from '../errors/index.js';
-import { checkOptionKeys, type OptionKeys } from '../search/option-keys.js';
+import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import { INLINE_SOURCE, firstContentLine, malformedLine, splitLines, whitespaceFields } from './input-error.js';
 
 /** query id → (doc id → grade). A grade > 0 means relevant; 0 or less means judged non-relevant. */

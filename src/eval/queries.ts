@@ -10,7 +10,7 @@
 
 import { readTextFile } from './read-text-file.js';
 import { PlaitError } from '../errors/index.js';
-import { checkOptionKeys, type OptionKeys } from '../search/option-keys.js';
+import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import { INLINE_SOURCE, firstContentLine, malformedLine, splitLines } from './input-error.js';
 
 export interface EvalQuery {

@@ -5,7 +5,7 @@
 
 import { readTextFile } from './read-text-file.js';
 import { PlaitError } from '../errors/index.js';
-import { checkOptionKeys, type OptionKeys } from '../search/option-keys.js';
+import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import { writeFileAtomic } from '../util/write-file-atomic.js';
 import { INLINE_SOURCE, malformedLine, splitLines, whitespaceFields } from './input-error.js';
 

@@ -15,7 +15,7 @@ import { DocStoreWriter } from '../docstore/index.js';
 import { compressPassages, type EmbeddingSource } from './compress-passages.js';
 import { resolveCentroidAssignment, type CentroidAssignmentOptions } from './two-level-assign.js';
 import type { BuildProgress } from './build-index.js';
-import { checkOptionKeys, type OptionKeys } from '../search/option-keys.js';
+import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 
 export interface EmbeddingsBuildOptions extends CentroidAssignmentOptions {
   index: string;

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { rmSync } from 'node:fs';
 import { BUILD_DEFAULTS, BUILD_MEMORY_DEFAULTS, ENCODER_DEFAULTS } from '../config/defaults.js';
 import { PlaitError, invalidArgument, isPlaitError } from '../errors/index.js';
-import { checkOptionKeys, type OptionKeys } from '../search/option-keys.js';
+import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import { checkNbits, type Nbits } from '../codec/residual-codec.js';
 import { createEncoder } from '../encoder/create-encoder.js';
 import { resolveModelSpec } from '../encoder/resolve-model.js';

@@ -17,7 +17,7 @@
  */
 import { NoSuchModelError, type JSONObject, type ProviderV3, type RerankingModelV3, type RerankingModelV3CallOptions, type SharedV3Warning } from '@ai-sdk/provider';
 import { RerankerHandle, checkTopN, type IntegrationRerankerOptions } from './reranker-handle.js';
-import { checkOptionKeys, type OptionKeys } from '../search/option-keys.js';
+import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 
 export type { IntegrationRerankerOptions } from './reranker-handle.js';
 

@@ -25,7 +25,7 @@ import { invalidArgument } from '../errors/index.js';
 import type { PlaitIndex } from '../search/plait-index.js';
 import type { SearchOptions } from '../search/search-options.js';
 import { INTEGRATION_RERANKER_KEYS, RerankerHandle, checkTopN, type IntegrationRerankerOptions } from './reranker-handle.js';
-import { checkOptionKeys, type OptionKeys } from '../search/option-keys.js';
+import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import type { QueryRewrite } from '../rewrite/query-rewriter.js';
 
 export type { IntegrationRerankerOptions } from './reranker-handle.js';

@@ -9,7 +9,7 @@
  */
 import { PlaitError, invalidArgument } from '../errors/index.js';
 import { Reranker, type RerankerOptions } from '../rerank/reranker.js';
-import type { OptionKeys } from '../search/option-keys.js';
+import type { OptionKeys } from '../util/option-keys.js';
 
 export interface IntegrationRerankerOptions {
   /**

@@ -7,7 +7,7 @@
  */
 import { LTR_DEFAULTS } from '../config/defaults.js';
 import { SEARCH_PIPELINE_OPTION_KEYS, SearchPipeline, pipelineOptionsOf, type SearchPipelineOptions } from '../pipeline/search-pipeline.js';
-import { checkOptionKeys, type OptionKeys } from '../search/option-keys.js';
+import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import { formatPipeline, parsePipeline } from '../pipeline/pipeline-spec.js';
 import type { PlaitIndex } from '../search/plait-index.js';
 import type { Qrels } from '../eval/qrels.js';

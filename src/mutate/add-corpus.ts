@@ -12,7 +12,7 @@ import { locateIndex } from '../format/index-path.js';
 import { CORPUS_READER_OPTION_KEYS, corpusReaderOptionsOf, emptyCorpusError, openCorpus } from '../indexer/corpus/index.js';
 import type { CorpusInput, CorpusReadReport, CorpusReaderOptions } from '../indexer/corpus/types.js';
 import { checkModel } from '../search/model-check.js';
-import { checkOptionKeys, type OptionKeys } from '../search/option-keys.js';
+import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import type { DocumentInput } from '../docstore/types.js';
 import { encodeDocuments, throwIfWriteCancelled } from './encode-documents.js';
 import type { BuildProgress } from '../indexer/build-index.js';

@@ -27,7 +27,7 @@ import type { CrossScorer } from '../rerank/cross-encoder/cross-encoder.js';
 import { CircuitBreaker, type BreakerSnapshot, type CircuitBreakerOptions } from './circuit-breaker.js';
 import { formatPipeline, parsePipeline, stageLabel, validateStages, type PipelineStage, type StageName } from './pipeline-spec.js';
 import { STAGE_SEARCH_OPTION_KEYS, rescore, retrieve, type Candidate, type CandidateRanker, type StageContext, type StageSearchOptions } from './stages.js';
-import { checkOptionKeys, type OptionKeys } from '../search/option-keys.js';
+import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 
 export type DegradeReason = 'budget' | 'error' | 'circuit-open' | 'shards-missing';
 

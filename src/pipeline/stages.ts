@@ -21,7 +21,7 @@ import { SEARCH_DEFAULTS } from '../config/defaults.js';
 import { PlaitError } from '../errors/index.js';
 import { fuseMinMax, fuseRrf } from '../search/fusion.js';
 import type { SearchOptions } from '../search/plait-index.js';
-import type { OptionKeys } from '../search/option-keys.js';
+import type { OptionKeys } from '../util/option-keys.js';
 import type { PipelineIndex } from './pipeline-index.js';
 import type { CrossScorer } from '../rerank/cross-encoder/cross-encoder.js';
 import type { StageName } from './pipeline-spec.js';

@@ -33,7 +33,7 @@ import type { Kernels } from '../kernels/types.js';
 import { splitIntoPassages } from '../indexer/split-passages.js';
 import { LruCache } from './lru-cache.js';
 import { CrossEncoder, type CrossEncoderOptions } from './cross-encoder/cross-encoder.js';
-import { checkOptionKeys, type OptionKeys } from '../search/option-keys.js';
+import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 
 export type RerankDocument = string | { id?: string; text: string };
 

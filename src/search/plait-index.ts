@@ -29,7 +29,7 @@ import { SearchPool } from './search-pool.js';
 import { Deadline, yieldTurn } from './deadline.js';
 import { countUnknownTokens, unknownTokenWarning } from '../encoder/unknown-tokens.js';
 import { SEARCH_OPTION_KEYS, hybridDepth, resolveSearch, type ResolvedSearch, type SearchOptions } from './search-options.js';
-import { checkOptionKeys, type OptionKeys } from './option-keys.js';
+import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import { checkModel } from './model-check.js';
 import { QueryEncoder, type QueryEncoderOptions } from './query-encoder.js';
 import { QueryPreparer } from './prepared-query.js';

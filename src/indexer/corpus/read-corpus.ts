@@ -16,7 +16,7 @@ import { BEIR_FIELDS, GENERIC_ID_FIELDS, parseJsonlLine, type JsonlFields } from
 import { isBlank, readLineBatches } from './line-reader.js';
 import type { ParsedRecord } from './parsed-record.js';
 import { resolveCorpusInput } from './resolve-input.js';
-import { checkOptionKeys, type OptionKeys } from '../../search/option-keys.js';
+import { checkOptionKeys, type OptionKeys } from '../../util/option-keys.js';
 import { parseTextFile } from './text-file-parser.js';
 import { looksLikeTsvHeader, parseTsvLine } from './tsv-parser.js';
 import type { CorpusDocument, CorpusFormat, CorpusInput, CorpusReadReport, CorpusReader, CorpusReaderOptions, CorpusWarning, IgnoredField } from './types.js';

@@ -23,7 +23,7 @@ import type { CrossTask } from './cross-encoder-worker.js';
 import { PairTokenizer, type PairBatch, type PairEncoding } from './pair-tokenizer.js';
 import { resolveCrossEncoder, type ResolveCrossEncoderOptions } from './resolve-cross-encoder.js';
 import { closeOnnxPool, onnxPool } from '../../util/onnx-pool.js';
-import { checkOptionKeys, type OptionKeys } from '../../search/option-keys.js';
+import { checkOptionKeys, type OptionKeys } from '../../util/option-keys.js';
 
 export interface CrossEncoderOptions extends ResolveCrossEncoderOptions {
   /** Worker threads running the model; 0 runs it on the calling thread (tests). Default CROSS_ENCODER_DEFAULTS.threads. */
