@@ -27,6 +27,7 @@ import { PlaitError, invalidArgument, isPlaitError } from '../errors/index.js';
 import { checkNbits } from '../codec/residual-codec.js';
 import { createEncoder } from '../encoder/create-encoder.js';
 import type { TokenEmbeddings } from '../encoder/types.js';
+import { ENCODER_OPTION_KEYS } from '../encoder/types.js';
 import { getKernels } from '../kernels/index.js';
 import { INDEX_FILES, type IndexManifest } from '../format/manifest.js';
 import { resolveIndexPath } from '../format/index-path.js';
@@ -90,7 +91,10 @@ const COPY_CHUNK_PASSAGES = 4096;
  * EMPTY_CORPUS, INDEX_EXISTS, BUILD_FAILED, ABORTED, and buildIndex's errors.
  */
 export async function buildShardedIndex(input: string | readonly string[], options: ShardedBuildOptions): Promise<ShardedBuildResult> {
-  if (options !== null && typeof options === 'object') checkOptionKeys(options, SHARDED_BUILD_OPTION_KEYS, 'buildShardedIndex option');
+  if (options !== null && typeof options === 'object') {
+    checkOptionKeys(options, SHARDED_BUILD_OPTION_KEYS, 'buildShardedIndex option');
+    checkOptionKeys(options.encoderOptions, ENCODER_OPTION_KEYS, 'encoder option');
+  }
   if (typeof options?.index !== 'string' || options.index.length === 0) throw invalidArgument('index', 'an index name or path', options?.index);
   const requestedShards = options.shards;
   if (!Number.isInteger(requestedShards) || requestedShards < 1 || requestedShards > 1024) throw invalidArgument('shards', 'an integer in [1, 1024]', requestedShards);

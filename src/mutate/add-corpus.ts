@@ -6,6 +6,7 @@
  */
 import { createEncoder } from '../encoder/create-encoder.js';
 import type { Encoder, EncoderOptions } from '../encoder/types.js';
+import { ENCODER_OPTION_KEYS } from '../encoder/types.js';
 import { checkSignal, isPlaitError, type PlaitError } from '../errors/index.js';
 import { readManifest } from '../format/index-reader.js';
 import { locateIndex } from '../format/index-path.js';
@@ -87,6 +88,7 @@ function refuseBeforeEncoding(path: string, docs: readonly DocumentInput[], sour
  */
 export async function addCorpus(index: string, input: CorpusInput, options: AddCorpusOptions = {}): Promise<AddCorpusResult> {
   checkOptionKeys(options, ADD_CORPUS_OPTION_KEYS, 'addCorpus option');
+  checkOptionKeys(options.encoderOptions, ENCODER_OPTION_KEYS, 'encoder option');
   const signal = checkSignal('signal', options.signal); // before the model loads: a wrong value must not be ignored
   const path = locateIndex(index);
   const manifest = readManifest(path);

@@ -27,6 +27,7 @@ import { PlaitError, checkSignal, invalidArgument, describe } from '../errors/in
 import { createEncoder } from '../encoder/create-encoder.js';
 import { resolveModelSpec } from '../encoder/resolve-model.js';
 import type { Encoder, EncoderOptions, TokenEmbeddings } from '../encoder/types.js';
+import { ENCODER_OPTION_KEYS } from '../encoder/types.js';
 import { countUnknownTokens, unknownTokenWarning, type TextWarning } from '../encoder/unknown-tokens.js';
 import { getKernels } from '../kernels/index.js';
 import type { Kernels } from '../kernels/types.js';
@@ -124,6 +125,7 @@ export class Reranker {
   /** @throws PlaitError INVALID_ARGUMENT for an unknown option key or a bad cache size; the model's errors when it cannot load. */
   static async create(options: RerankerOptions = {}): Promise<Reranker> {
     checkOptionKeys(options, RERANKER_OPTION_KEYS, 'Reranker option');
+    checkOptionKeys(options.encoderOptions, ENCODER_OPTION_KEYS, 'encoder option');
     const cacheBytes = options.cacheBytes ?? RERANK_DEFAULTS.cacheBytes;
     if (!Number.isInteger(cacheBytes) || cacheBytes < 0) throw invalidArgument('cacheBytes', 'a non-negative integer', cacheBytes);
     const cacheEntries = options.cacheEntries ?? Infinity;

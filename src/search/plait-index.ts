@@ -22,6 +22,7 @@ import { roleFileName, type IndexManifest } from '../format/manifest.js';
 import { getKernels } from '../kernels/index.js';
 import type { Kernels } from '../kernels/types.js';
 import type { Encoder, TokenEmbeddings } from '../encoder/types.js';
+import { ENCODER_OPTION_KEYS } from '../encoder/types.js';
 import { DocStoreReader } from '../docstore/index.js';
 import type { EncodedQuery, ScoringArrays } from './plaid.js';
 import { compareDocIds, type ScoredDoc } from './fusion.js';
@@ -139,6 +140,7 @@ const WARM_UP_OPTION_KEYS = { encoder: true } as const satisfies OptionKeys<Warm
  */
 export async function openIndex(nameOrPath: string, options: OpenIndexOptions = {}): Promise<PlaitIndex> {
   checkOptionKeys(options, OPEN_INDEX_OPTION_KEYS, 'openIndex option');
+  checkOptionKeys(options.encoderOptions, ENCODER_OPTION_KEYS, 'encoder option'); // not at the first query, when the query encoder loads
   const path = locateIndex(nameOrPath);
   const kernels = options.kernels ?? getKernels();
   const { data, docstore } = openGeneration(path, kernels);

@@ -37,6 +37,15 @@ export function closestKey(key: string, known: readonly string[]): string | unde
 }
 
 /**
+ * The part of a wider options object that one callee takes: its keys present in `known`, undefined
+ * values left out (as exactOptionalPropertyTypes wants). For handing on options already checked
+ * against a wider table (CrossEncoder.create's to resolveCrossEncoder).
+ */
+export function pickOptions<T extends object>(options: object, known: OptionKeys<T>): T {
+  return Object.fromEntries(Object.entries(options).filter(([k, v]) => v !== undefined && Object.hasOwn(known, k))) as T;
+}
+
+/**
  * Refuses an options object holding a key its type does not have.
  * @param options the caller's options (undefined: nothing to check; anything but a plain object is
  *   refused as INVALID_ARGUMENT too, since its keys could not be read as options).
