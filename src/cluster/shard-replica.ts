@@ -23,6 +23,7 @@ import { ENGLISH_STOPWORDS } from '../docstore/bm25-terms.js';
 import { feedbackTerms } from '../rewrite/rm3.js';
 import { bm25ScoresOf, passagePositions, passageTexts } from '../pipeline/pipeline-index.js';
 import { CLUSTER_MANIFEST_FILE, readClusterManifest, codebookChecksum } from './cluster-manifest.js';
+import { shardDifferences, shardMismatch } from './shard-mismatch.js';
 import { clusterSubjects, type ClusterSubjects } from './subjects.js';
 import {
   bytesOf,
@@ -106,16 +107,15 @@ export class ShardReplica {
 
   /**
    * Joins the cluster as a replica of the shard `index` is (its folder must be `<root>/shard-<i>`).
-   * @throws PlaitError INVALID_ARGUMENT / INDEX_CORRUPT (not a shard of a cluster, or built with
-   * another codebook), CLUSTER_UNAVAILABLE (NATS unreachable).
+   * @throws PlaitError INVALID_ARGUMENT / INDEX_CORRUPT (not a shard of a cluster), MODEL_MISMATCH
+   * (built with another codebook or model than cluster.json records: shard-mismatch.ts), CLUSTER_UNAVAILABLE (NATS unreachable).
    */
   static async start(index: PlaitIndex, options: ShardReplicaOptions): Promise<ShardReplica> {
     const where = shardOfFolder(index.path);
     const manifest = readClusterManifest(where.root);
     const codebook = codebookChecksum(index.scoringArrays.centroids, index.manifest.codec);
-    if (codebook !== manifest.codebook) {
-      throw new PlaitError('INDEX_CORRUPT', { message: `${index.path} was compressed with another codebook than ${where.root}/cluster.json records (rebuild the cluster)`, path: index.path });
-    }
+    const mismatch = shardMismatch(`${index.path} (shard ${where.shard})`, `${where.root}/cluster.json`, shardDifferences(manifest, { codebook, model: index.manifest.model }), where.shard);
+    if (mismatch !== null) throw mismatch;
     const subjects = clusterSubjects(where.cluster);
     const nc = await natsConnect(options.servers, options.name ?? `plait-${where.cluster}-shard-${where.shard}`);
     const r = new ShardReplica(nc, index, subjects, where.shard, where.shards, codebook);

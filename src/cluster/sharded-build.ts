@@ -47,6 +47,7 @@ import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import { shardOf } from './shard-of.js';
 import { clusterSubjects } from './subjects.js';
 import { ROUTING_JUMP_SHA256, codebookChecksum, shardDir, writeClusterManifest, type ClusterManifest } from './cluster-manifest.js';
+import { modelIdentity } from './shard-mismatch.js';
 
 export interface ShardedBuildOptions extends BuildOptions {
   /** Number of shards asked for, an integer in [1, 1024]; more than the corpus's documents builds one a document (`requestedShards`). */
@@ -258,6 +259,7 @@ export async function buildShardedIndex(input: string | readonly string[], optio
       shards: n,
       routing: ROUTING_JUMP_SHA256,
       codebook,
+      model: modelIdentity(data.manifest.model),
       shardInfo: shards.map((m) => ({ commit: commitIdOf(m), documents: m.counts.documents, passages: m.counts.passages })),
       createdAt: new Date().toISOString(),
     };
