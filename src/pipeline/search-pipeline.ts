@@ -68,6 +68,8 @@ export interface PipelineResult {
   rewrites?: QueryRewrite[];
   /** A cluster's shards missing from some stage (ascending); absent when every shard answered every stage. */
   missingShards?: number[];
+  /** SearchPipeline.warnings, on every result of the pipeline; absent when there are none. */
+  warnings?: string[];
 }
 
 export interface SearchPipelineOptions {
@@ -112,6 +114,11 @@ export class SearchPipeline {
   /** The index the stages run on (a PlaitIndex is wrapped by localPipelineIndex). */
   readonly index: PipelineIndex;
   private readonly breakers = new Map<StageName, CircuitBreaker>();
+  /**
+   * What the pipeline runs with but should not go unsaid: an ltr stage whose ranking model was
+   * trained on another index (CandidateRanker.indexWarning). Repeated in every result's `warnings`.
+   */
+  readonly warnings: readonly string[];
 
   /**
    * @throws PlaitError INVALID_ARGUMENT (an unknown option key, or one of `search`, with the nearest
@@ -131,6 +138,8 @@ export class SearchPipeline {
       throw new PlaitError('INVALID_ARGUMENT', { message: `the pipeline "${this.spec}" has a cross stage; give a cross-encoder (crossEncoder option, --cross-encoder <model>)`, name: 'crossEncoder' });
     }
     checkLtrStage(this.stages, options.ltrModel, this.spec);
+    const ltrWarning = this.stages.some((s) => s.stage === 'ltr') ? (options.ltrModel?.indexWarning?.(this.index.info) ?? null) : null;
+    this.warnings = ltrWarning === null ? [] : [ltrWarning];
     for (const s of this.stages.slice(1)) {
       if (!this.breakers.has(s.stage)) this.breakers.set(s.stage, options.breakers?.[s.stage] ?? new CircuitBreaker(options.breaker));
     }
@@ -164,6 +173,7 @@ export class SearchPipeline {
       totalMs: performance.now() - t0,
       ...(rewrites === undefined || rewrites.length === 0 ? {} : { rewrites }),
       ...(missingShards.length === 0 ? {} : { missingShards }),
+      ...(this.warnings.length === 0 ? {} : { warnings: [...this.warnings] }),
     };
   }
 
