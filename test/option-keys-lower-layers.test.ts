@@ -4,16 +4,22 @@
  * resolution (resolveModelSpec, resolveModelGraph, resolveCrossEncoder), the converter
  * (ensureConvertedGraph), the format layer (loadIndexData, verifyIndex) and PlaitRetriever. The
  * check now lives in util/ so these lower stages can call it. Each case failed before: the typo was
- * ignored (a default used, or the work begun). Sample corpus, bundled model, in-process encoder.
+ * ignored (a default used, or the work begun). The sweep of src/index.ts's other exported doors
+ * with an options object (encode calls, the dynamic batcher, transactions, the calibration record,
+ * the document store, breakers, eval helpers, synonyms, cluster helpers) is the last test.
+ * Sample corpus, bundled model, in-process encoder.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   PlaitError, Reranker, addCorpus, buildIndex, cachedModel, createEncoder, ensureConvertedGraph, loadIndexData, openIndex, pullModel,
   resolveCrossEncoder, resolveModelGraph, resolveModelSpec, verifyIndex, type PlaitIndex,
+  CircuitBreaker, DocStoreReader, DocStoreWriter, DynamicBatchingEncoder, IndexTransaction, LogApplier, ShardReplica, buildComparison,
+  crossEncoderFiles, encodeClusterWrite, encodeDocuments, latencyStats, pairedRandomizationTest, parseSynonyms, readSynonyms, renderReportHtml,
+  writeCalibration,
 } from '../src/index.js';
 import { CrossEncoder } from '../src/rerank/cross-encoder/cross-encoder.js';
 import { PlaitRetriever } from '../src/integrations/langchain.js';
@@ -111,4 +117,43 @@ test('PlaitRetriever refuses its own typos and searchOptions\' at construction; 
 test('pickOptions keeps the keys of the table that are set, and nothing else', () => {
   const known = { a: true, b: true } as const;
   assert.deepEqual(pickOptions<{ a?: number; b?: number }>({ a: 1, b: undefined, c: 3 }, known), { a: 1 });
+});
+
+test('the other exported doors with an options object refuse a typo by name, before any work', async () => {
+  const encoder = await createEncoder({ family: 'use-lite' }, { threads: 0 });
+  try {
+    await assert.rejects(encoder.encodeQueries(['bread'], { sigal: undefined } as never), unknownKey('encode option', 'sigal', 'signal'));
+    await assert.rejects(encoder.encodeDocuments(['bread'], { Signal: undefined } as never), unknownKey('encode option', 'Signal', 'signal'));
+    assert.throws(() => new DynamicBatchingEncoder(encoder, { maxBatchToken: 8 } as never), unknownKey('DynamicBatchingEncoder option', 'maxBatchToken', 'maxBatchTokens'));
+    const batching = new DynamicBatchingEncoder(encoder, { maxBatchTokens: 64 });
+    await assert.rejects(batching.encodeQueries(['bread'], { sigal: undefined } as never), unknownKey('encode option', 'sigal', 'signal'));
+    assert.equal((await batching.encodeQueries(['bread'], {})).length, 1);
+    await assert.rejects(encodeDocuments([{ docId: 'x', title: '', text: 'bread' }], encoder, index.manifest, { onEncode: () => {} } as never), unknownKey('encodeDocuments option', 'onEncode', 'onEncoded'));
+    await assert.rejects(encodeClusterWrite({ documents: [] }, encoder, index.manifest, { sigNal: undefined } as never), unknownKey('encodeClusterWrite option', 'sigNal', 'signal'));
+  } finally {
+    await encoder.close();
+  }
+  // Format: the transaction refuses before it takes the lock, the calibration record before it writes.
+  assert.throws(() => IndexTransaction.begin(indexPath, { allowMising: true } as never), unknownKey('IndexTransaction option', 'allowMising', 'allowMissing'));
+  assert.throws(() => writeCalibration(indexPath, null, { mesured: 'x' } as never), unknownKey('writeCalibration option', 'mesured', 'measured'));
+  IndexTransaction.begin(indexPath).close(); // the lock was not left taken
+  // Document store: nothing opened or created.
+  const store = join(dir, 'typo-store.sqlite');
+  assert.throws(() => new DocStoreWriter(store, { stemer: 'porter' } as never), unknownKey('DocStoreWriter option', 'stemer', 'stemmer'));
+  assert.equal(existsSync(store), false);
+  assert.throws(() => DocStoreReader.open(join(indexPath, 'docstore.sqlite'), { comit: null } as never), unknownKey('DocStoreReader option', 'comit', 'commit'));
+  // Pipeline, eval, rewrite, cross-encoder files.
+  assert.throws(() => new CircuitBreaker({ windowsize: 4 } as never), unknownKey('CircuitBreaker option', 'windowsize', 'windowSize'));
+  assert.throws(() => latencyStats([1, 2], { wallms: 3 } as never), unknownKey('latencyStats option', 'wallms', 'wallMs'));
+  assert.throws(() => pairedRandomizationTest([1, 2], [2, 1], { permutation: 10 } as never), unknownKey('pairedRandomizationTest option', 'permutation', 'permutations'));
+  assert.throws(() => buildComparison([], { baselin: 'bm25' } as never), unknownKey('buildComparison option', 'baselin', 'baseline'));
+  assert.throws(() => renderReportHtml({} as never, { subTitle: 'x' } as never), unknownKey('HTML report option', 'subTitle', 'subtitle'));
+  assert.throws(() => parseSynonyms('a, b', { expnd: false } as never), unknownKey('synonyms option', 'expnd', 'expand'));
+  const synonyms = join(dir, 'synonyms.txt');
+  writeFileSync(synonyms, 'a, b\n');
+  assert.throws(() => readSynonyms(synonyms, { expnd: false } as never), unknownKey('synonyms option', 'expnd', 'expand'));
+  assert.throws(() => crossEncoderFiles(dir, { varient: 'fp32' } as never), unknownKey('crossEncoderFiles option', 'varient', 'variant'));
+  // Cluster: refused before NATS is reached (the URL is closed) or the folder is read.
+  await assert.rejects(ShardReplica.start(index, { server: 'nats://127.0.0.1:1' } as never), unknownKey('ShardReplica option', 'server', 'servers'));
+  await assert.rejects(LogApplier.start(indexPath, { cluster: 'c', shard: 0, batchWrite: 2 } as never), unknownKey('LogApplier option', 'batchWrite', 'batchWrites'));
 });

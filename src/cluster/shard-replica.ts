@@ -13,6 +13,7 @@ import { existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { connect, type NatsConnection, type Msg, type Subscription } from '@nats-io/transport-node';
 import { PlaitError } from '../errors/index.js';
+import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import { SEARCH_DEFAULTS } from '../config/defaults.js';
 import { commitIdOf } from '../format/index-transaction.js';
 import { hybridDepth } from '../search/search-options.js';
@@ -66,6 +67,7 @@ export interface ShardReplicaOptions {
   /** Connection name shown by the NATS server (default "plait-<cluster>-shard-<i>"). */
   name?: string;
 }
+const SHARD_REPLICA_OPTION_KEYS = { servers: true, name: true } as const satisfies OptionKeys<ShardReplicaOptions>;
 
 /** Where a shard folder sits in its cluster: `<root>/shard-<i>` with `<root>/cluster.json`. */
 export function shardOfFolder(path: string): { root: string; cluster: string; shard: number; shards: number } {
@@ -111,6 +113,7 @@ export class ShardReplica {
    * (built with another codebook or model than cluster.json records: shard-mismatch.ts), CLUSTER_UNAVAILABLE (NATS unreachable).
    */
   static async start(index: PlaitIndex, options: ShardReplicaOptions): Promise<ShardReplica> {
+    checkOptionKeys(options, SHARD_REPLICA_OPTION_KEYS, 'ShardReplica option');
     const where = shardOfFolder(index.path);
     const manifest = readClusterManifest(where.root);
     const codebook = codebookChecksum(index.scoringArrays.centroids, index.manifest.codec);

@@ -30,7 +30,7 @@ import { modelFingerprint } from './model-fingerprint.js';
 import { relocateModelSpec } from './resolve-model.js';
 import { closeOnnxPool, onnxPool } from '../util/onnx-pool.js';
 import { checkOptionKeys } from '../util/option-keys.js';
-import { ENCODER_OPTION_KEYS } from './types.js';
+import { ENCODE_OPTION_KEYS, ENCODER_OPTION_KEYS } from './types.js';
 
 export interface ResolvedEncoderOptions {
   threads: number;
@@ -147,10 +147,12 @@ class BatchingEncoder implements Encoder {
   }
 
   async encodeQueries(texts: string[], options: EncodeOptions = {}): Promise<TokenEmbeddings[]> {
+    checkOptionKeys(options, ENCODE_OPTION_KEYS, 'encode option');
     return this.encode(texts, 'query', checkSignal('signal', options.signal));
   }
 
   async encodeDocuments(texts: string[], options: EncodeOptions = {}): Promise<TokenEmbeddings[]> {
+    checkOptionKeys(options, ENCODE_OPTION_KEYS, 'encode option');
     return this.encode(texts, 'document', checkSignal('signal', options.signal));
   }
 

@@ -131,6 +131,8 @@ export interface EncodeOptions {
    */
   signal?: AbortSignal;
 }
+/** EncodeOptions' keys: encodeQueries/encodeDocuments refuse any other (`{ sigal }` ran uncancellable). */
+export const ENCODE_OPTION_KEYS = { signal: true } as const satisfies OptionKeys<EncodeOptions>;
 
 /** The public encoder. */
 export interface Encoder {
