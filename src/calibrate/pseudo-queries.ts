@@ -33,7 +33,7 @@ export interface PseudoQueryOptions {
   seed?: number;
 }
 
-/** PseudoQueryOptions' keys (search/option-keys.ts): `{ queries: 50 }` had drawn the default count. */
+/** PseudoQueryOptions' keys (util/option-keys.ts): `{ queries: 50 }` had drawn the default count. */
 const PSEUDO_QUERY_OPTION_KEYS = { count: true, seed: true } as const satisfies OptionKeys<PseudoQueryOptions>;
 
 const WORD = /[\p{L}\p{N}][\p{L}\p{N}'’-]*/gu;

@@ -82,7 +82,7 @@ export interface ClusterSearchOptions extends EncodedSearchOptions {
   minSequences?: readonly { shard: number; sequence: number }[];
 }
 
-/** ClusterSearchOptions' keys (search/option-keys.ts): a typo is refused as on one index, not sent to every shard. */
+/** ClusterSearchOptions' keys (util/option-keys.ts): a typo is refused as on one index, not sent to every shard. */
 const CLUSTER_SEARCH_OPTION_KEYS = { ...ENCODED_SEARCH_OPTION_KEYS, minSequences: true } as const satisfies OptionKeys<ClusterSearchOptions>;
 
 /** The deadline and read-your-writes of one request's calls (a pipeline's stages share them). */

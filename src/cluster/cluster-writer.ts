@@ -40,7 +40,7 @@ export interface ClusterWriteResult {
   sequences: { shard: number; sequence: number }[];
 }
 
-/** ClusterAddOptions' keys (search/option-keys.ts): `addCorpusToCluster(nc, c, f, { batchdocuments: 10 })` had written in the default batches. */
+/** ClusterAddOptions' keys (util/option-keys.ts): `addCorpusToCluster(nc, c, f, { batchdocuments: 10 })` had written in the default batches. */
 const CLUSTER_ADD_OPTION_KEYS = {
   encoder: true, encoderOptions: true, batchDocuments: true,
   ...CORPUS_READER_OPTION_KEYS,

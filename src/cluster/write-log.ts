@@ -44,7 +44,7 @@ export interface WriteLogOptions {
   maxPayload?: number;
 }
 
-/** WriteLogOptions' keys (search/option-keys.ts). */
+/** WriteLogOptions' keys (util/option-keys.ts). */
 const WRITE_LOG_OPTION_KEYS = { shards: true, streamReplicas: true, maxPayload: true } as const satisfies OptionKeys<WriteLogOptions>;
 
 /** Where one shard's part of a write landed. */

@@ -43,7 +43,7 @@ export interface EvaluateOptions {
   missingQueries?: 'zero' | 'skip';
 }
 
-/** EvaluateOptions' keys (search/option-keys.ts): `{ ignoreIdenticalIDs: false }` had scored with BEIR's rule left on. */
+/** EvaluateOptions' keys (util/option-keys.ts): `{ ignoreIdenticalIDs: false }` had scored with BEIR's rule left on. */
 const EVALUATE_OPTION_KEYS = { ignoreIdenticalIds: true, order: true, missingQueries: true } as const satisfies OptionKeys<EvaluateOptions>;
 
 export interface EvalResult {

@@ -20,7 +20,7 @@ export interface ReadQrelsOptions {
   file?: string;
 }
 
-/** ReadQrelsOptions' keys (search/option-keys.ts): `{ fromat: 'trec' }` had detected the format instead. */
+/** ReadQrelsOptions' keys (util/option-keys.ts): `{ fromat: 'trec' }` had detected the format instead. */
 const READ_QRELS_OPTION_KEYS = { format: true, file: true } as const satisfies OptionKeys<ReadQrelsOptions>;
 
 /** Detects the qrels format from the first non-blank line's field count. */

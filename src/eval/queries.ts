@@ -29,7 +29,7 @@ export interface ReadQueriesOptions {
   onSkip?: (query: SkippedQuery) => void;
 }
 
-/** ReadQueriesOptions' keys (search/option-keys.ts): `{ onskip }` had skipped queries without a word. */
+/** ReadQueriesOptions' keys (util/option-keys.ts): `{ onskip }` had skipped queries without a word. */
 const READ_QUERIES_OPTION_KEYS = { format: true, file: true, onSkip: true } as const satisfies OptionKeys<ReadQueriesOptions>;
 
 /** A query the reader left out, with where it was and why. */

@@ -22,7 +22,7 @@ export interface ReadRunOptions {
   file?: string;
 }
 
-/** The run readers' and writers' keys (search/option-keys.ts): `writeRun(p, run, { Tag: 'x' })` had written the default tag. */
+/** The run readers' and writers' keys (util/option-keys.ts): `writeRun(p, run, { Tag: 'x' })` had written the default tag. */
 const READ_RUN_OPTION_KEYS = { file: true } as const satisfies OptionKeys<ReadRunOptions>;
 
 export interface WriteRunOptions {

@@ -81,7 +81,7 @@ export interface BuildResult {
   report: CorpusReadReport;
 }
 
-/** BuildOptions' keys (search/option-keys.ts): `buildIndex(c, { index, encoderoptions: { threads: 0 } })` had built with the default threads without a word. */
+/** BuildOptions' keys (util/option-keys.ts): `buildIndex(c, { index, encoderoptions: { threads: 0 } })` had built with the default threads without a word. */
 export const BUILD_OPTION_KEYS = {
   index: true, model: true, quantize: true, encoder: true, encoderOptions: true, nbits: true, kmeansIters: true, docMaxlen: true,
   split: true, stride: true, seed: true, chunkSize: true, segmentBytes: true, bm25Stemmer: true, onProgress: true, signal: true,

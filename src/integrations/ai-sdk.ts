@@ -36,7 +36,7 @@ export interface PlaitRerankingSettings extends Omit<IntegrationRerankerOptions,
  * A RerankingModelV3 backed by a plait Reranker: `doRerank` encodes the query and the documents
  * (long ones as the indexer's passages, scored by their best) and orders them by exact MaxSim.
  */
-/** The settings' keys (search/option-keys.ts): `plait.reranking('bundled', { rerankeroptions: … })` had been ignored. The model id is the first argument, not a setting. */
+/** The settings' keys (util/option-keys.ts): `plait.reranking('bundled', { rerankeroptions: … })` had been ignored. The model id is the first argument, not a setting. */
 const PLAIT_RERANKING_SETTINGS_KEYS = { reranker: true, rerankerOptions: true, documentText: true } as const satisfies OptionKeys<PlaitRerankingSettings>;
 
 export class PlaitRerankingModel implements RerankingModelV3 {

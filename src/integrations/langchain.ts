@@ -148,7 +148,7 @@ export interface PlaitRerankCallOptions {
   signal?: AbortSignal;
 }
 
-/** The compressor's keys (search/option-keys.ts): `new PlaitRerank({ topn: 3 })` had kept every document. */
+/** The compressor's keys (util/option-keys.ts): `new PlaitRerank({ topn: 3 })` had kept every document. */
 const PLAIT_RERANK_INPUT_KEYS = { ...INTEGRATION_RERANKER_KEYS, topN: true } as const satisfies OptionKeys<PlaitRerankInput>;
 const PLAIT_RERANK_CALL_KEYS = { topN: true, signal: true } as const satisfies OptionKeys<PlaitRerankCallOptions>;
 

@@ -23,7 +23,7 @@ export interface IntegrationRerankerOptions {
   rerankerOptions?: Omit<RerankerOptions, 'model'>;
 }
 
-/** IntegrationRerankerOptions' keys, for the adapters' own tables (search/option-keys.ts). */
+/** IntegrationRerankerOptions' keys, for the adapters' own tables (util/option-keys.ts). */
 export const INTEGRATION_RERANKER_KEYS = { reranker: true, model: true, rerankerOptions: true } as const satisfies OptionKeys<IntegrationRerankerOptions>;
 
 export class RerankerHandle {

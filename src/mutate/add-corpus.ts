@@ -33,7 +33,7 @@ export interface AddCorpusOptions extends CorpusReaderOptions, LockWaitOptions {
   onProgress?: (p: BuildProgress) => void;
 }
 
-/** AddCorpusOptions' keys (search/option-keys.ts): `addCorpus(i, c, { noreplace: true })` had replaced indexed documents without a word. */
+/** AddCorpusOptions' keys (util/option-keys.ts): `addCorpus(i, c, { noreplace: true })` had replaced indexed documents without a word. */
 const ADD_CORPUS_OPTION_KEYS = {
   noReplace: true, encoder: true, encoderOptions: true, onProgress: true,
   ...CORPUS_READER_OPTION_KEYS,

@@ -75,7 +75,7 @@ export interface UpdateRequest {
 }
 
 /**
- * UpdateRequest's, UpdateOptions' and compactIndex's keys (search/option-keys.ts): `updateIndex(p,
+ * UpdateRequest's, UpdateOptions' and compactIndex's keys (util/option-keys.ts): `updateIndex(p,
  * { delete: ids }, { autocompactShare: 1 })` had compacted at the default share without a word, and
  * `{ deletes: ids }` had committed nothing as if the ids were absent. Checked before the lock is taken.
  */

@@ -86,7 +86,7 @@ export interface RerankOptions {
   maxPassagesPerDocument?: number;
 }
 
-/** RerankerOptions' keys (search/option-keys.ts): `Reranker.create({ cachebytes: 0 })` had kept the 64 MiB cache without a word. */
+/** RerankerOptions' keys (util/option-keys.ts): `Reranker.create({ cachebytes: 0 })` had kept the 64 MiB cache without a word. */
 const RERANKER_OPTION_KEYS = { model: true, quantize: true, encoder: true, encoderOptions: true, cacheBytes: true, cacheEntries: true, kernels: true } as const satisfies OptionKeys<RerankerOptions>;
 
 /** RerankOptions' keys: `reranker.rerank(q, docs, { topk: 1 })` had returned every document. */

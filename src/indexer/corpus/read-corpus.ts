@@ -196,7 +196,7 @@ function ignoredFieldsWarning(fields: string[], file: string, line: number, read
 }
 
 /**
- * CorpusReaderOptions' keys (search/option-keys.ts): `openCorpus(p, { idfield: 'id' })` had read the
+ * CorpusReaderOptions' keys (util/option-keys.ts): `openCorpus(p, { idfield: 'id' })` had read the
  * default id fields. The options types that extend CorpusReaderOptions spread this table into theirs.
  */
 export const CORPUS_READER_OPTION_KEYS = {
