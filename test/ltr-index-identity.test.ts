@@ -24,6 +24,7 @@ import { openEngine, resolveServerOptions } from '../src/server/index.js';
 import { handModel } from './helpers/xgboost-model.js';
 import { runPlait } from './helpers/cli.js';
 import { SAMPLE } from './helpers/server-fixture.js';
+import { startPlaitServe } from './helpers/plait-serve.js';
 
 const QUERY = 'why does bread rise';
 let dir: string;
@@ -127,5 +128,16 @@ test('the server says it once at start, for each served index the model was not 
     assert.match(engine.ltrWarnings[0]!.message, /trained on index "sample"/);
   } finally {
     await engine.close();
+  }
+});
+
+test('plait serve logs the warning at start, as a warn line naming the index', async () => {
+  const server = await startPlaitServe([pathB, '--ltr-model', join(dir, 'model.json')]);
+  try {
+    const line = await server.logged((o: { msg?: string }) => typeof o.msg === 'string' && /trained on index "sample"/.test(o.msg));
+    assert.equal(line.level, 40);
+    assert.equal(line.index, 'half');
+  } finally {
+    await server.stop();
   }
 });
