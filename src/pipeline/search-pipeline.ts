@@ -27,7 +27,7 @@ import type { CrossScorer } from '../rerank/cross-encoder/cross-encoder.js';
 import { CircuitBreaker, type BreakerSnapshot, type CircuitBreakerOptions } from './circuit-breaker.js';
 import { formatPipeline, parsePipeline, stageLabel, validateStages, type PipelineStage, type StageName } from './pipeline-spec.js';
 import { STAGE_SEARCH_OPTION_KEYS, rescore, retrieve, type Candidate, type CandidateRanker, type StageContext, type StageSearchOptions } from './stages.js';
-import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
+import { checkOptionKeys, pickOptions, type OptionKeys } from '../util/option-keys.js';
 
 export type DegradeReason = 'budget' | 'error' | 'circuit-open' | 'shards-missing';
 
@@ -102,9 +102,7 @@ export const PIPELINE_RUN_OPTION_KEYS = { includeText: true, signal: true } as c
  * whose own keys the caller has checked: only these reach the pipeline, which refuses any other.
  */
 export function pipelineOptionsOf(o: SearchPipelineOptions): SearchPipelineOptions {
-  const out: SearchPipelineOptions = {};
-  for (const k of Object.keys(SEARCH_PIPELINE_OPTION_KEYS) as (keyof SearchPipelineOptions)[]) if (o[k] !== undefined) Object.assign(out, { [k]: o[k] });
-  return out;
+  return pickOptions<SearchPipelineOptions>(o, SEARCH_PIPELINE_OPTION_KEYS);
 }
 
 const BUDGET = Symbol('budget');
