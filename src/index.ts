@@ -184,7 +184,8 @@ export type { CentroidAssignmentRecord } from './format/manifest.js';
 // Query rewriting (issue 26): BM25 stemming, spelling correction, synonyms, RM3 and ColBERT-PRF.
 export { QueryRewriter, resolveRewrite } from './rewrite/query-rewriter.js';
 export type { QueryRewrite, RewriteOptions, RewrittenQuery } from './rewrite/query-rewriter.js';
-export { SpellingCorrector, editDistance } from './rewrite/spelling.js';
+export { SpellingCorrector } from './rewrite/spelling.js';
+export { editDistance } from './util/edit-distance.js';
 export type { SpellingCorrection } from './rewrite/spelling.js';
 export { parseSynonyms, readSynonyms } from './rewrite/synonyms.js';
 export type { SynonymMap, SynonymRule, ParseSynonymsOptions } from './rewrite/synonyms.js';
@@ -290,7 +291,7 @@ export type { EncodeOptions } from './encoder/types.js';
 export { parseInteger, parseDecimal } from './config/parse-number.js';
 // Unknown option keys refused by name (polish6): each options type's key table and the checker's types.
 export { SEARCH_OPTION_KEYS } from './search/search-options.js';
-export type { OptionKeys } from './search/option-keys.js';
+export type { OptionKeys } from './util/option-keys.js';
 // Defects left open (left7): a sharded build's shard count rule, and the option types whose keys are now checked.
 export { shardCountFor } from './cluster/sharded-build.js';
 export type { CrossRerankOptions } from './rerank/cross-encoder/index.js';

@@ -208,12 +208,15 @@ describe('plait ltr train, search, eval and explain', () => {
     assert.equal(record.training.trainQueries + record.training.validQueries, 8);
     const model = await LtrModel.load(out);
     assert.equal(model.file.candidates, 'hybrid:30');
+    // The index it learnt from is recorded (ltr-index-identity.test.ts covers another index's warning).
+    assert.deepEqual({ index: model.file.trainedOn?.index, documents: model.file.trainedOn?.documents }, { index: 'tiny', documents: 60 });
     assert.equal(model.trees.trees.length, record.training.rounds);
 
     const search = runPlait(root, ['search', 'tiny', QUERY, '--pipeline', 'hybrid:30 > ltr:5', '--ltr-model', out, '--json']);
     assert.equal(search.code, 0, search.stderr);
     const result = JSON.parse(search.stdout) as { hits: Array<{ docId: string; score: number }>; orderedBy: string };
     assert.equal(result.orderedBy, 'ltr:5');
+    assert.doesNotMatch(search.stderr, /warning/); // its own index
     const lib = await new SearchPipeline(index, 'hybrid:30 > ltr:5', { ltrModel: model }).run(QUERY);
     assert.deepEqual(result.hits.map((h) => h.docId), lib.hits.map((h) => h.docId));
 

@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { addCorpus, countDocuments, openCorpus, explainLtr, drawPseudoQueries, queryLogSample, collectLtrGroups, trainXgboost, evaluateRun, buildIndexFromEmbeddings, runPipeline, SearchPipeline, buildIndex, calibrateIndex, closeRerankers, compactIndex, openIndex, readManifest, rerank, updateIndex, commitIdOf, CrossEncoder, PlaitError, Reranker, type PlaitIndex, type SearchOptions } from '../src/index.js';
 import { SEARCH_OPTION_KEYS } from '../src/search/search-options.js';
-import { checkOptionKeys, closestKey, type OptionKeys } from '../src/search/option-keys.js';
+import { checkOptionKeys, closestKey, type OptionKeys } from '../src/util/option-keys.js';
 import { SAMPLE } from './helpers/server-fixture.js';
 import { makeTinyCrossEncoder } from './helpers/tiny-cross-encoder.js';
 import { formatRun, parseRun, type Run } from '../src/eval/run.js';

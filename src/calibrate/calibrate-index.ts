@@ -25,7 +25,7 @@ import { getKernels } from '../kernels/index.js';
 import { idfWeights } from '../search/idf.js';
 import { plaidSearch, scratchMarks, type EncodedQuery } from '../search/plaid.js';
 import type { PlaitIndex } from '../search/plait-index.js';
-import { checkOptionKeys, type OptionKeys } from '../search/option-keys.js';
+import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import { chooseSettings, FidelityTally } from './choose-settings.js';
 import { PlaidReplayer, type ReplayGrid } from './plaid-replay.js';
 import { drawPseudoQueries, queryLogSample, type PseudoQuery } from './pseudo-queries.js';

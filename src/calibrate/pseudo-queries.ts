@@ -18,7 +18,7 @@ import { CALIBRATION_DEFAULTS } from '../config/defaults.js';
 import { ENGLISH_STOPWORDS } from '../docstore/index.js';
 import type { DocStoreReader } from '../docstore/index.js';
 import { Random } from '../util/random.js';
-import { checkOptionKeys, type OptionKeys } from '../search/option-keys.js';
+import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 
 export type PseudoQueryKind = 'keyword' | 'scattered' | 'head' | 'title' | 'span' | 'log';
 
@@ -33,7 +33,7 @@ export interface PseudoQueryOptions {
   seed?: number;
 }
 
-/** PseudoQueryOptions' keys (search/option-keys.ts): `{ queries: 50 }` had drawn the default count. */
+/** PseudoQueryOptions' keys (util/option-keys.ts): `{ queries: 50 }` had drawn the default count. */
 const PSEUDO_QUERY_OPTION_KEYS = { count: true, seed: true } as const satisfies OptionKeys<PseudoQueryOptions>;
 
 const WORD = /[\p{L}\p{N}][\p{L}\p{N}'’-]*/gu;

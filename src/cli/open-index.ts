@@ -5,6 +5,7 @@
 import { isPlaitError } from '../errors/index.js';
 import { openIndex, type OpenIndexOptions, type PlaitIndex } from '../search/plait-index.js';
 import { withHint } from './report-error.js';
+import type { Engine } from '../server/engine.js';
 
 /**
  * Opens the index; with `options.model`, also loads that model now (the library loads it at the
@@ -37,4 +38,9 @@ export function queryTokensKept(index: PlaitIndex): number {
 /** The warning `plait search` and `plait explain` print when the query was clipped to the model's query window (`truncated`). */
 export function truncatedQueryWarning(index: PlaitIndex, verb: 'searched' | 'explained'): string {
   return `plait: warning: the query has more tokens than the model keeps (${queryTokensKept(index)}); only the first were ${verb}\n`;
+}
+
+/** `plait serve`'s start: a `plait: warning:` line for each served index its --ltr-model was not trained on (Engine.ltrWarnings). */
+export function warnLtrModelIndexes(engine: Pick<Engine, 'ltrWarnings' | 'options'>): void {
+  for (const w of engine.ltrWarnings) process.stderr.write(`plait: warning: --ltr-model ${engine.options.ltrModel ?? ''} on index ${w.index}: ${w.message}\n`);
 }

@@ -24,6 +24,7 @@ import { PlaitError, invalidArgument } from '../errors/index.js';
 import { parseIntArg, plural, printJson } from './options.js';
 import { CROSS_ENCODER_DEFAULTS, THREAD_LIMITS } from '../config/defaults.js';
 import { ProgressReporter } from './progress.js';
+import { basename, resolve } from 'node:path';
 import { LtrModel } from '../ltr/ltr-model.js';
 import { requireInput } from './validate.js';
 import { warnUnsearchable } from './commands/query-warnings.js';
@@ -65,9 +66,21 @@ async function openCross(o: CrossCliOptions): Promise<CrossEncoder | undefined> 
   return o.crossEncoder === undefined ? undefined : CrossEncoder.create(o.crossEncoder, crossEncoderOptionsFrom(o));
 }
 
-/** `--ltr-model <file>`: the ranking model of an ltr stage, as pipeline options (none without the flag). */
-export async function ltrModelOption(o: CrossCliOptions): Promise<{ ltrModel?: LtrModel }> {
-  return o.ltrModel === undefined ? {} : { ltrModel: await LtrModel.load(requireInput(o.ltrModel, '--ltr-model')) };
+/**
+ * `--ltr-model <file>`: the ranking model of an ltr stage, as pipeline options (none without the
+ * flag), with a `plait: warning:` line when it was trained on another index than `index`.
+ */
+export async function ltrModelOption(o: CrossCliOptions, index: PlaitIndex): Promise<{ ltrModel?: LtrModel }> {
+  if (o.ltrModel === undefined) return {};
+  return { ltrModel: await loadLtrModelFor(o.ltrModel, index) };
+}
+
+/** Loads `--ltr-model <file>` to run on `index`, warning on stderr when it was trained on another index (LtrModel.indexWarning). */
+export async function loadLtrModelFor(file: string, index: PlaitIndex): Promise<LtrModel> {
+  const model = await LtrModel.load(requireInput(file, '--ltr-model'));
+  const warning = model.indexWarning(index.manifest, basename(resolve(index.path)));
+  if (warning !== null) process.stderr.write(`plait: warning: ${file}: ${warning}\n`);
+  return model;
 }
 
 const LTR_MODEL_FLAG = ['--ltr-model <file>', 'ranking model of an ltr stage (plait ltr train --out)'] as const;
@@ -135,7 +148,7 @@ export async function searchWithPipeline(
     SearchFlagOptions & { pipeline?: string; queries?: string; run?: string; tag: string; json?: boolean; text?: boolean; timings?: boolean; quiet?: boolean },
 ): Promise<boolean> {
   if (o.pipeline === undefined) return false;
-  const ltr = await ltrModelOption(o);
+  const ltr = await ltrModelOption(o, index);
   const cross = await openCross(o);
   try {
     const pipeline = new SearchPipeline(index, o.pipeline, { search: stageSearchOptions(searchOptionsFrom(o)), ...(cross === undefined ? {} : { crossEncoder: cross }), ...ltr });
@@ -202,7 +215,7 @@ export async function evalPipelineRows(
   const inputs: ModeInput[] = [];
   const runs = new Map<string, Run>();
   if (o.pipelines === undefined) return { inputs, runs };
-  const ltr = await ltrModelOption(o);
+  const ltr = await ltrModelOption(o, index);
   const cross = await openCross(o);
   try {
     for (const spec of splitPipelineSpecs(o.pipelines)) {

@@ -35,7 +35,7 @@ import type { IndexManifest } from '../format/manifest.js';
 import { QueryEncoder, type QueryEncoderOptions } from '../search/query-encoder.js';
 import { hybridDepth, resolveSearch, type ResolvedSearch } from '../search/search-options.js';
 import { ENCODED_SEARCH_OPTION_KEYS, type EncodedSearchOptions, type Explanation, type ExplainOptions, type SearchHit, type SearchOptions, type SearchResult } from '../search/plait-index.js';
-import { checkOptionKeys, type OptionKeys } from '../search/option-keys.js';
+import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import { rewriteActive, withRm3, type RewrittenQuery } from '../rewrite/query-rewriter.js';
 import type { ResolvedPrf } from '../rewrite/prf-options.js';
 import { choosePrfCentroids, prfRewrite, type PrfRows } from '../search/colbert-prf.js';
@@ -82,7 +82,7 @@ export interface ClusterSearchOptions extends EncodedSearchOptions {
   minSequences?: readonly { shard: number; sequence: number }[];
 }
 
-/** ClusterSearchOptions' keys (search/option-keys.ts): a typo is refused as on one index, not sent to every shard. */
+/** ClusterSearchOptions' keys (util/option-keys.ts): a typo is refused as on one index, not sent to every shard. */
 const CLUSTER_SEARCH_OPTION_KEYS = { ...ENCODED_SEARCH_OPTION_KEYS, minSequences: true } as const satisfies OptionKeys<ClusterSearchOptions>;
 
 /** The deadline and read-your-writes of one request's calls (a pipeline's stages share them). */

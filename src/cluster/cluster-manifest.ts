@@ -11,6 +11,7 @@ import { indexHome } from '../format/index-path.js';
 import { PlaitError } from '../errors/index.js';
 import { writeFileAtomic } from '../util/write-file-atomic.js';
 import type { IndexManifest } from '../format/manifest.js';
+import type { ModelInfo } from '../encoder/types.js';
 
 export const CLUSTER_MANIFEST_FILE = 'cluster.json';
 /** shard-of.ts: jump consistent hash of the first 8 bytes of SHA-256(docId), big-endian. */
@@ -25,6 +26,12 @@ export interface ClusterManifest {
   routing: typeof ROUTING_JUMP_SHA256;
   /** SHA-256 (hex) of the centroids' bytes and the codec's cutoffs and weights (codebookChecksum). */
   codebook: string;
+  /**
+   * The model every shard was encoded by (name, dim, fingerprint of its files), so a replica names
+   * a model that differs and not only its codebook (shard-mismatch.ts); absent in clusters built
+   * before it was recorded.
+   */
+  model?: Pick<ModelInfo, 'name' | 'dim' | 'fingerprint'>;
   /** Per shard: its commit id at build time, documents and passages. */
   shardInfo: { commit: string; documents: number; passages: number }[];
   createdAt: string;

@@ -11,8 +11,9 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { CLUSTER_WRITE_DEFAULTS } from '../config/defaults.js';
 import { createEncoder } from '../encoder/create-encoder.js';
 import type { Encoder, EncoderOptions } from '../encoder/types.js';
+import { ENCODER_OPTION_KEYS } from '../encoder/types.js';
 import { PlaitError } from '../errors/index.js';
-import { checkOptionKeys, type OptionKeys } from '../search/option-keys.js';
+import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import { CORPUS_READER_OPTION_KEYS, corpusReaderOptionsOf, emptyCorpusError, openCorpus } from '../indexer/corpus/index.js';
 import type { CorpusInput, CorpusReadReport, CorpusReaderOptions } from '../indexer/corpus/types.js';
 import type { DocumentInput } from '../docstore/types.js';
@@ -39,7 +40,7 @@ export interface ClusterWriteResult {
   sequences: { shard: number; sequence: number }[];
 }
 
-/** ClusterAddOptions' keys (search/option-keys.ts): `addCorpusToCluster(nc, c, f, { batchdocuments: 10 })` had written in the default batches. */
+/** ClusterAddOptions' keys (util/option-keys.ts): `addCorpusToCluster(nc, c, f, { batchdocuments: 10 })` had written in the default batches. */
 const CLUSTER_ADD_OPTION_KEYS = {
   encoder: true, encoderOptions: true, batchDocuments: true,
   ...CORPUS_READER_OPTION_KEYS,
@@ -65,6 +66,7 @@ function lastSequences(acks: readonly WriteAck[]): { shard: number; sequence: nu
  */
 export async function addCorpusToCluster(nc: NatsConnection, root: string, input: CorpusInput, options: ClusterAddOptions = {}): Promise<ClusterWriteResult & { report: CorpusReadReport }> {
   checkOptionKeys(options, CLUSTER_ADD_OPTION_KEYS, 'addCorpusToCluster option');
+  checkOptionKeys(options.encoderOptions, ENCODER_OPTION_KEYS, 'encoder option');
   const layout = await clusterLayout(nc, root);
   const log = await WriteLog.open(nc, layout.cluster, { shards: layout.shards });
   const encoder = options.encoder ?? (await createEncoder(layout.manifest.modelSpec, options.encoderOptions ?? {}));

@@ -6,6 +6,7 @@
  */
 import type { Encoder } from '../encoder/types.js';
 import { PlaitError } from '../errors/index.js';
+import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import type { IndexManifest } from '../format/manifest.js';
 import type { DocumentInput } from '../docstore/types.js';
 import { compileFilter, type MetadataFilter } from '../docstore/metadata-filter.js';
@@ -30,7 +31,14 @@ export interface DocumentsWrite {
  * signal's reason (a PlaitError) or ABORTED when `options.signal` aborts the encoding (it stops
  * within one batch a worker; nothing is returned to publish).
  */
-export async function encodeClusterWrite(input: DocumentsWrite, encoder: Encoder | null, manifest: IndexManifest, options: { signal?: AbortSignal } = {}): Promise<ClusterWrite> {
+/** encodeClusterWrite's options: a signal that cancels the encoding. */
+export interface EncodeClusterWriteOptions {
+  signal?: AbortSignal;
+}
+const ENCODE_CLUSTER_WRITE_OPTION_KEYS = { signal: true } as const satisfies OptionKeys<EncodeClusterWriteOptions>;
+
+export async function encodeClusterWrite(input: DocumentsWrite, encoder: Encoder | null, manifest: IndexManifest, options: EncodeClusterWriteOptions = {}): Promise<ClusterWrite> {
+  checkOptionKeys(options, ENCODE_CLUSTER_WRITE_OPTION_KEYS, 'encodeClusterWrite option');
   const docs = (input.documents ?? []).map((d, i) => checkDocument(d, i));
   if (encoder !== null) checkModel(manifest.model, encoder.info);
   else if (docs.length > 0) throw new PlaitError('INVALID_ARGUMENT', { message: 'documents to add need the cluster\'s encoder', name: 'encoder' });

@@ -26,6 +26,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import { CLUSTER_WRITE_DEFAULTS } from '../config/defaults.js';
 import { PlaitError, isPlaitError } from '../errors/index.js';
+import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import type { Kernels } from '../kernels/types.js';
 import { updateIndex, type UpdateOptions, type UpdateResult } from '../mutate/index-updater.js';
 import { AppliedSequence, type WaitOptions, type WaitResult } from './applied-sequence.js';
@@ -58,6 +59,7 @@ export interface LogApplierOptions {
   /** Passed to updateIndex (test hooks: `onStep` lets crash tests kill mid-commit). */
   updateOptions?: Pick<UpdateOptions, 'onStep' | 'onOp' | 'lock' | 'autoCompactShare'>;
 }
+const LOG_APPLIER_OPTION_KEYS = { nc: true, cluster: true, shard: true, kernels: true, batchWrites: true, batchBytes: true, afterCommit: true, onRejected: true, onError: true, updateOptions: true } as const satisfies OptionKeys<LogApplierOptions>;
 
 /** One commit of the applier. */
 export interface AppliedBatch {
@@ -115,6 +117,7 @@ export class LogApplier {
    * index records another stream (a folder of another shard or cluster).
    */
   static async start(dir: string, options: LogApplierOptions): Promise<LogApplier> {
+    checkOptionKeys(options, LOG_APPLIER_OPTION_KEYS, 'LogApplier option');
     const m = readManifest(dir);
     const stream = clusterSubjects(options.cluster).writeStream(options.shard);
     if (m.appliedLog !== undefined && m.appliedLog.stream !== stream) {

@@ -13,6 +13,7 @@ import { existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { connect, type NatsConnection, type Msg, type Subscription } from '@nats-io/transport-node';
 import { PlaitError } from '../errors/index.js';
+import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import { SEARCH_DEFAULTS } from '../config/defaults.js';
 import { commitIdOf } from '../format/index-transaction.js';
 import { hybridDepth } from '../search/search-options.js';
@@ -23,6 +24,7 @@ import { ENGLISH_STOPWORDS } from '../docstore/bm25-terms.js';
 import { feedbackTerms } from '../rewrite/rm3.js';
 import { bm25ScoresOf, passagePositions, passageTexts } from '../pipeline/pipeline-index.js';
 import { CLUSTER_MANIFEST_FILE, readClusterManifest, codebookChecksum } from './cluster-manifest.js';
+import { shardDifferences, shardMismatch } from './shard-mismatch.js';
 import { clusterSubjects, type ClusterSubjects } from './subjects.js';
 import {
   bytesOf,
@@ -65,6 +67,7 @@ export interface ShardReplicaOptions {
   /** Connection name shown by the NATS server (default "plait-<cluster>-shard-<i>"). */
   name?: string;
 }
+const SHARD_REPLICA_OPTION_KEYS = { servers: true, name: true } as const satisfies OptionKeys<ShardReplicaOptions>;
 
 /** Where a shard folder sits in its cluster: `<root>/shard-<i>` with `<root>/cluster.json`. */
 export function shardOfFolder(path: string): { root: string; cluster: string; shard: number; shards: number } {
@@ -106,16 +109,16 @@ export class ShardReplica {
 
   /**
    * Joins the cluster as a replica of the shard `index` is (its folder must be `<root>/shard-<i>`).
-   * @throws PlaitError INVALID_ARGUMENT / INDEX_CORRUPT (not a shard of a cluster, or built with
-   * another codebook), CLUSTER_UNAVAILABLE (NATS unreachable).
+   * @throws PlaitError INVALID_ARGUMENT / INDEX_CORRUPT (not a shard of a cluster), MODEL_MISMATCH
+   * (built with another codebook or model than cluster.json records: shard-mismatch.ts), CLUSTER_UNAVAILABLE (NATS unreachable).
    */
   static async start(index: PlaitIndex, options: ShardReplicaOptions): Promise<ShardReplica> {
+    checkOptionKeys(options, SHARD_REPLICA_OPTION_KEYS, 'ShardReplica option');
     const where = shardOfFolder(index.path);
     const manifest = readClusterManifest(where.root);
     const codebook = codebookChecksum(index.scoringArrays.centroids, index.manifest.codec);
-    if (codebook !== manifest.codebook) {
-      throw new PlaitError('INDEX_CORRUPT', { message: `${index.path} was compressed with another codebook than ${where.root}/cluster.json records (rebuild the cluster)`, path: index.path });
-    }
+    const mismatch = shardMismatch(`${index.path} (shard ${where.shard})`, `${where.root}/cluster.json`, shardDifferences(manifest, { codebook, model: index.manifest.model }), where.shard);
+    if (mismatch !== null) throw mismatch;
     const subjects = clusterSubjects(where.cluster);
     const nc = await natsConnect(options.servers, options.name ?? `plait-${where.cluster}-shard-${where.shard}`);
     const r = new ShardReplica(nc, index, subjects, where.shard, where.shards, codebook);

@@ -27,6 +27,7 @@ import { PlaitError, invalidArgument, isPlaitError } from '../errors/index.js';
 import { checkNbits } from '../codec/residual-codec.js';
 import { createEncoder } from '../encoder/create-encoder.js';
 import type { TokenEmbeddings } from '../encoder/types.js';
+import { ENCODER_OPTION_KEYS } from '../encoder/types.js';
 import { getKernels } from '../kernels/index.js';
 import { INDEX_FILES, type IndexManifest } from '../format/manifest.js';
 import { resolveIndexPath } from '../format/index-path.js';
@@ -42,10 +43,11 @@ import { PassageSpill } from '../indexer/passage-spill.js';
 import { splitLongText } from '../indexer/split-passages.js';
 import { indexText } from '../indexer/index-text.js';
 import { BUILD_OPTION_KEYS, embedInSteps, modelSpecFor, readSpill, type BuildOptions, type BuildPhase } from '../indexer/build-index.js';
-import { checkOptionKeys, type OptionKeys } from '../search/option-keys.js';
+import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import { shardOf } from './shard-of.js';
 import { clusterSubjects } from './subjects.js';
 import { ROUTING_JUMP_SHA256, codebookChecksum, shardDir, writeClusterManifest, type ClusterManifest } from './cluster-manifest.js';
+import { modelIdentity } from './shard-mismatch.js';
 
 export interface ShardedBuildOptions extends BuildOptions {
   /** Number of shards asked for, an integer in [1, 1024]; more than the corpus's documents builds one a document (`requestedShards`). */
@@ -90,7 +92,10 @@ const COPY_CHUNK_PASSAGES = 4096;
  * EMPTY_CORPUS, INDEX_EXISTS, BUILD_FAILED, ABORTED, and buildIndex's errors.
  */
 export async function buildShardedIndex(input: string | readonly string[], options: ShardedBuildOptions): Promise<ShardedBuildResult> {
-  if (options !== null && typeof options === 'object') checkOptionKeys(options, SHARDED_BUILD_OPTION_KEYS, 'buildShardedIndex option');
+  if (options !== null && typeof options === 'object') {
+    checkOptionKeys(options, SHARDED_BUILD_OPTION_KEYS, 'buildShardedIndex option');
+    checkOptionKeys(options.encoderOptions, ENCODER_OPTION_KEYS, 'encoder option');
+  }
   if (typeof options?.index !== 'string' || options.index.length === 0) throw invalidArgument('index', 'an index name or path', options?.index);
   const requestedShards = options.shards;
   if (!Number.isInteger(requestedShards) || requestedShards < 1 || requestedShards > 1024) throw invalidArgument('shards', 'an integer in [1, 1024]', requestedShards);
@@ -254,6 +259,7 @@ export async function buildShardedIndex(input: string | readonly string[], optio
       shards: n,
       routing: ROUTING_JUMP_SHA256,
       codebook,
+      model: modelIdentity(data.manifest.model),
       shardInfo: shards.map((m) => ({ commit: commitIdOf(m), documents: m.counts.documents, passages: m.counts.passages })),
       createdAt: new Date().toISOString(),
     };

@@ -23,7 +23,7 @@ import { headers, type NatsConnection } from '@nats-io/transport-node';
 import { DiscardPolicy, JetStreamApiError, RetentionPolicy, StorageType, jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { CLUSTER_WRITE_DEFAULTS } from '../config/defaults.js';
 import { PlaitError, invalidArgument } from '../errors/index.js';
-import { checkOptionKeys, type OptionKeys } from '../search/option-keys.js';
+import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import { clusterSubjects, type ClusterSubjects } from './subjects.js';
 import { encodeWrite, isEmptyWrite, splitParts, splitWrite, type ClusterWrite } from './write-entry.js';
 
@@ -44,7 +44,7 @@ export interface WriteLogOptions {
   maxPayload?: number;
 }
 
-/** WriteLogOptions' keys (search/option-keys.ts). */
+/** WriteLogOptions' keys (util/option-keys.ts). */
 const WRITE_LOG_OPTION_KEYS = { shards: true, streamReplicas: true, maxPayload: true } as const satisfies OptionKeys<WriteLogOptions>;
 
 /** Where one shard's part of a write landed. */

@@ -9,6 +9,7 @@ import { openDatabase, openStoreForReading } from './open-database.js';
 import { statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { PlaitError, invalidArgument } from '../errors/index.js';
+import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import { Bm25Accumulator, bm25Idf, resolveBm25Options, type Bm25Options } from './bm25.js';
 import { bm25QueryTerms } from './bm25-terms.js';
 import { FtsQueryTokenizer, type QueryToken } from './fts-query-tokenizer.js';
@@ -60,6 +61,7 @@ export interface DocStoreOpenOptions {
    */
   commit?: string | null;
 }
+const DOCSTORE_OPEN_OPTION_KEYS = { commit: true } as const satisfies OptionKeys<DocStoreOpenOptions>;
 
 export class DocStoreReader {
   readonly path: string;
@@ -94,6 +96,7 @@ export class DocStoreReader {
   private bm25Acc: Bm25Accumulator | null = null;
 
   constructor(path: string, options: DocStoreOpenOptions = {}) {
+    checkOptionKeys(options, DOCSTORE_OPEN_OPTION_KEYS, 'DocStoreReader option');
     this.path = path;
     this.db = guarded('open', path, () => openStoreForReading(path));
     try {

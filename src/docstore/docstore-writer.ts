@@ -13,6 +13,7 @@ import { openDatabase } from './open-database.js';
 import { existsSync } from 'node:fs';
 import { DOCSTORE_DEFAULTS } from '../config/defaults.js';
 import { PlaitError, invalidArgument } from '../errors/index.js';
+import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import { bm25Length, ftsText } from './bm25-terms.js';
 import { distinctTokenIds, encodeTokenIds } from './passage-tokens.js';
 import { CREATE_INDEXES, DOCSTORE_SCHEMA_VERSION, createTables, type Bm25Stemmer } from './schema.js';
@@ -25,6 +26,7 @@ export interface DocStoreWriterOptions {
   /** BM25's stemmer (schema.ts): 'porter' (default, DOCSTORE_DEFAULTS.bm25Stemmer) for English, 'none' otherwise. */
   stemmer?: Bm25Stemmer;
 }
+const DOCSTORE_WRITER_OPTION_KEYS = { stemmer: true } as const satisfies OptionKeys<DocStoreWriterOptions>;
 
 export class DocStoreWriter {
   readonly path: string;
@@ -44,6 +46,7 @@ export class DocStoreWriter {
   readonly stemmer: Bm25Stemmer;
 
   constructor(path: string, options: DocStoreWriterOptions = {}) {
+    checkOptionKeys(options, DOCSTORE_WRITER_OPTION_KEYS, 'DocStoreWriter option');
     this.path = path;
     this.stemmer = options.stemmer ?? DOCSTORE_DEFAULTS.bm25Stemmer;
     if (this.stemmer !== 'porter' && this.stemmer !== 'none') throw invalidArgument('stemmer', '"porter" or "none"', this.stemmer);

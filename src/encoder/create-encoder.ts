@@ -29,6 +29,8 @@ import { validateText } from './validate-text.js';
 import { modelFingerprint } from './model-fingerprint.js';
 import { relocateModelSpec } from './resolve-model.js';
 import { closeOnnxPool, onnxPool } from '../util/onnx-pool.js';
+import { checkOptionKeys } from '../util/option-keys.js';
+import { ENCODE_OPTION_KEYS, ENCODER_OPTION_KEYS } from './types.js';
 
 export interface ResolvedEncoderOptions {
   threads: number;
@@ -41,9 +43,11 @@ export interface ResolvedEncoderOptions {
  * in-process). onnxruntime intra-op threads per worker, when not given: ⌊cores / workers⌋ (at least
  * 1), so workers × threads fills the machine without oversubscribing it (4 workers × 4 threads on
  * 16 cores, 2 × 1 on 2); in-process, ENCODER_DEFAULTS.intraOpNumThreads. `cores` defaults to
- * os.availableParallelism(). Throws INVALID_ARGUMENT for a negative or fractional count.
+ * os.availableParallelism(). Throws INVALID_ARGUMENT for a negative or fractional count, and for a
+ * key EncoderOptions lacks (ENCODER_OPTION_KEYS).
  */
 export function resolveEncoderOptions(options: EncoderOptions = {}, cores = os.availableParallelism()): ResolvedEncoderOptions {
+  checkOptionKeys(options, ENCODER_OPTION_KEYS, 'encoder option');
   // Omitted: auto (one per core, capped); 0: in-process, as `threads: 0` means everywhere.
   const threads = options.threads ?? Math.min(cores, ENCODER_DEFAULTS.maxAutoThreads);
   const batchSize = options.batchSize ?? ENCODER_DEFAULTS.batchSize;
@@ -143,10 +147,12 @@ class BatchingEncoder implements Encoder {
   }
 
   async encodeQueries(texts: string[], options: EncodeOptions = {}): Promise<TokenEmbeddings[]> {
+    checkOptionKeys(options, ENCODE_OPTION_KEYS, 'encode option');
     return this.encode(texts, 'query', checkSignal('signal', options.signal));
   }
 
   async encodeDocuments(texts: string[], options: EncodeOptions = {}): Promise<TokenEmbeddings[]> {
+    checkOptionKeys(options, ENCODE_OPTION_KEYS, 'encode option');
     return this.encode(texts, 'document', checkSignal('signal', options.signal));
   }
 

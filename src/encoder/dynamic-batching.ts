@@ -16,13 +16,15 @@
  */
 import { DYNAMIC_BATCHING_DEFAULTS } from '../config/defaults.js';
 import { abortedBy, invalidArgument } from '../errors/index.js';
-import type { EncodeOptions, Encoder, ModelInfo, ModelSpec, RowToken, TextKind, TokenEmbeddings, TokenizedText } from './types.js';
+import { ENCODE_OPTION_KEYS, type EncodeOptions, type Encoder, type ModelInfo, type ModelSpec, type RowToken, type TextKind, type TokenEmbeddings, type TokenizedText } from './types.js';
 import { validateText } from './validate-text.js';
+import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 
 export interface DynamicBatchingOptions {
   /** Most estimated token rows per merged call, >= 1 (default DYNAMIC_BATCHING_DEFAULTS.maxBatchTokens). */
   maxBatchTokens?: number;
 }
+const DYNAMIC_BATCHING_OPTION_KEYS = { maxBatchTokens: true } as const satisfies OptionKeys<DynamicBatchingOptions>;
 
 interface Pending {
   texts: string[];
@@ -54,6 +56,7 @@ export class DynamicBatchingEncoder implements Encoder {
     private readonly inner: Encoder,
     options: DynamicBatchingOptions = {},
   ) {
+    checkOptionKeys(options, DYNAMIC_BATCHING_OPTION_KEYS, 'DynamicBatchingEncoder option');
     this.info = inner.info;
     this.spec = inner.spec;
     this.unknownTokenId = inner.unknownTokenId;
@@ -64,11 +67,11 @@ export class DynamicBatchingEncoder implements Encoder {
   }
 
   encodeQueries(texts: string[], options: EncodeOptions = {}): Promise<TokenEmbeddings[]> {
-    return this.enqueue(texts, 'query', options.signal);
+    return this.enqueue(texts, 'query', options);
   }
 
   encodeDocuments(texts: string[], options: EncodeOptions = {}): Promise<TokenEmbeddings[]> {
-    return this.enqueue(texts, 'document', options.signal);
+    return this.enqueue(texts, 'document', options);
   }
 
   /** The inner encoder's count (see Encoder.encodedTexts). */
@@ -97,9 +100,11 @@ export class DynamicBatchingEncoder implements Encoder {
     return Math.min(this.info.documentWindow, Math.ceil(text.length / 4)) + 2;
   }
 
-  private enqueue(texts: string[], kind: TextKind, signal: AbortSignal | undefined): Promise<TokenEmbeddings[]> {
+  private enqueue(texts: string[], kind: TextKind, options: EncodeOptions): Promise<TokenEmbeddings[]> {
     if (!Array.isArray(texts)) return Promise.reject(invalidArgument('texts', 'an array of strings', texts));
+    const signal = options?.signal;
     try {
+      checkOptionKeys(options, ENCODE_OPTION_KEYS, 'encode option');
       texts.forEach((t, i) => validateText(t, i));
     } catch (err) {
       return Promise.reject(err);

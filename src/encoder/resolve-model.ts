@@ -12,6 +12,7 @@
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { PlaitError } from '../errors/index.js';
+import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import { checkpointFiles, ONNX_FILE_CANDIDATES } from './colbert-onnx/checkpoint-config.js';
 import { checkQuantization, CONVERT_MANIFEST_FILE, ensureConvertedGraph, type ConvertManifest } from './convert/convert-checkpoint.js';
 import { findCheckpointLayout } from './convert/checkpoint-layout.js';
@@ -31,6 +32,9 @@ export interface ResolveModelOptions {
   onProgress?: (p: PullProgress) => void;
   signal?: AbortSignal;
 }
+
+/** ResolveModelOptions' keys: resolveModelSpec and resolveModelGraph refuse any other (`{ quantise: 'int8' }` ran the float graph). */
+const RESOLVE_MODEL_OPTION_KEYS = { cacheDir: true, quantize: true, offline: true, onProgress: true, signal: true } as const satisfies OptionKeys<ResolveModelOptions>;
 
 const BUNDLED = new Set(['bundled', 'use-lite']);
 
@@ -57,6 +61,7 @@ export interface ResolvedModelGraph {
  * errors, and the converter's MODEL_UNSUPPORTED / MODEL_UNSAFE / MODEL_MISMATCH / MODEL_LOAD_FAILED.
  */
 export async function resolveModelGraph(model: string, opts: ResolveModelOptions = {}): Promise<ResolvedModelGraph> {
+  checkOptionKeys(opts, RESOLVE_MODEL_OPTION_KEYS, 'resolveModelGraph option');
   if (typeof model !== 'string' || model.trim().length === 0) {
     throw new PlaitError('INVALID_ARGUMENT', { message: `Expected a model folder or hub repo id for model but received ${JSON.stringify(model)}`, name: 'model' });
   }
@@ -116,6 +121,7 @@ function refuseOwnGraphQuantization(opts: ResolveModelOptions, model: string): v
 }
 
 export async function resolveModelSpec(model: string | undefined, opts: ResolveModelOptions = {}): Promise<ModelSpec> {
+  checkOptionKeys(opts, RESOLVE_MODEL_OPTION_KEYS, 'resolveModelSpec option');
   checkQuantization(opts.quantize);
   if (model === undefined || BUNDLED.has(model.trim())) {
     if (opts.quantize === 'int8') {

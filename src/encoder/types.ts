@@ -4,6 +4,8 @@
  * `createEncoder` runs their backends on worker threads and batches texts by length.
  */
 
+import type { OptionKeys } from '../util/option-keys.js';
+
 export type TextKind = 'query' | 'document';
 
 /** One encoded text: `length` rows of `dim` floats, row-major, each row L2-normalised. */
@@ -129,6 +131,8 @@ export interface EncodeOptions {
    */
   signal?: AbortSignal;
 }
+/** EncodeOptions' keys: encodeQueries/encodeDocuments refuse any other (`{ sigal }` ran uncancellable). */
+export const ENCODE_OPTION_KEYS = { signal: true } as const satisfies OptionKeys<EncodeOptions>;
 
 /** The public encoder. */
 export interface Encoder {
@@ -160,3 +164,9 @@ export interface EncoderOptions {
   /** onnxruntime intra-op threads per worker. */
   intraOpNumThreads?: number;
 }
+
+/**
+ * EncoderOptions' keys: createEncoder refuses any other (`{ thread: 1 }` used to run one worker per
+ * core without a word), and so does every door that passes `encoderOptions` on, before it starts work.
+ */
+export const ENCODER_OPTION_KEYS = { threads: true, batchSize: true, intraOpNumThreads: true } as const satisfies OptionKeys<EncoderOptions>;

@@ -6,6 +6,7 @@
 
 import { EVAL_DEFAULTS, EVAL_REPORT_DEFAULTS } from '../config/defaults.js';
 import { PlaitError } from '../errors/index.js';
+import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import type { LatencyStats } from './latency.js';
 import { METRIC_NAMES, metricVector, type EvalResult, type MetricName, type MetricValues } from './metrics.js';
 import { pairedRandomizationTest, pairedTTest } from './significance.js';
@@ -46,6 +47,7 @@ export interface ComparisonOptions {
   /** Where the figures came from (index, model, machine, date, plait version); copied into the comparison. */
   meta?: ComparisonMeta;
 }
+const COMPARISON_OPTION_KEYS = { baseline: true, test: true, alpha: true, permutations: true, seed: true, title: true, includePerQuery: true, depth: true, meta: true } as const satisfies OptionKeys<ComparisonOptions>;
 
 /** Provenance of a comparison, shown in the report's header and kept in its JSON. */
 export interface ComparisonMeta {
@@ -114,6 +116,7 @@ export interface Comparison {
 
 /** Builds the comparison; every mode must have been evaluated on the same queries. */
 export function buildComparison(modes: readonly ModeInput[], options: ComparisonOptions = {}): Comparison {
+  checkOptionKeys(options, COMPARISON_OPTION_KEYS, 'buildComparison option');
   if (modes.length === 0) throw new PlaitError('INVALID_ARGUMENT', { message: 'Expected at least one mode but received none', name: 'modes' });
   const names = new Set<string>();
   for (const m of modes) {

@@ -4,11 +4,13 @@ import type { Comparison } from './comparison.js';
 import { METRIC_LABELS, describeMeta, reportNotes, significanceMarker, significanceNote } from './comparison.js';
 import { escapeXml, renderScatterSvg, type ScatterPoint } from './scatter-svg.js';
 import { formatMetric, formatMs, formatQps } from './table.js';
+import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 
 export interface HtmlReportOptions {
   /** Shown under the title, e.g. an ISO timestamp or the command line (no default: stays reproducible). */
   subtitle?: string;
 }
+const HTML_REPORT_OPTION_KEYS = { subtitle: true } as const satisfies OptionKeys<HtmlReportOptions>;
 
 const STYLE = `
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif; color: #222; margin: 2rem auto; max-width: 1320px; padding: 0 1rem; }
@@ -33,6 +35,7 @@ figcaption { color: #555; font-size: 0.9rem; }
 
 /** Renders the report; every mode with latency statistics becomes one point of the plot. */
 export function renderReportHtml(c: Comparison, options: HtmlReportOptions = {}): string {
+  checkOptionKeys(options, HTML_REPORT_OPTION_KEYS, 'HTML report option');
   const title = c.title ?? 'plait evaluation';
   const head = ['mode', ...c.metrics.map((m) => METRIC_LABELS[m]), 'p50 ms', 'p95 ms', 'p99 ms', 'QPS'];
   const rows = c.modes.map((mode) => {

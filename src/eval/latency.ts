@@ -1,6 +1,7 @@
 /** Latency statistics of a query set. */
 
 import { PlaitError } from '../errors/index.js';
+import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 
 export interface LatencyStats {
   count: number;
@@ -21,6 +22,7 @@ export interface LatencyStatsOptions {
    */
   wallMs?: number;
 }
+const LATENCY_STATS_OPTION_KEYS = { wallMs: true } as const satisfies OptionKeys<LatencyStatsOptions>;
 
 /**
  * Nearest-rank percentile: the smallest value x of the sample such that at least p% of the values
@@ -40,6 +42,7 @@ export function nearestRankPercentile(sortedAscending: ArrayLike<number>, p: num
  * count / (wallMs / 1000), with wallMs defaulting to the sum of the durations.
  */
 export function latencyStats(durationsMs: ArrayLike<number>, options: LatencyStatsOptions = {}): LatencyStats {
+  checkOptionKeys(options, LATENCY_STATS_OPTION_KEYS, 'latencyStats option');
   const n = durationsMs.length;
   if (n === 0) throw new PlaitError('INVALID_ARGUMENT', { message: 'Expected at least one duration but received none', name: 'durationsMs' });
   const sorted = new Float64Array(n);

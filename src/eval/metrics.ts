@@ -24,7 +24,7 @@
  */
 
 import { PlaitError } from '../errors/index.js';
-import { checkOptionKeys, type OptionKeys } from '../search/option-keys.js';
+import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import type { Qrels } from './qrels.js';
 import { compareTrecEval, type Run, type RunHit } from './run.js';
 
@@ -43,7 +43,7 @@ export interface EvaluateOptions {
   missingQueries?: 'zero' | 'skip';
 }
 
-/** EvaluateOptions' keys (search/option-keys.ts): `{ ignoreIdenticalIDs: false }` had scored with BEIR's rule left on. */
+/** EvaluateOptions' keys (util/option-keys.ts): `{ ignoreIdenticalIDs: false }` had scored with BEIR's rule left on. */
 const EVALUATE_OPTION_KEYS = { ignoreIdenticalIds: true, order: true, missingQueries: true } as const satisfies OptionKeys<EvaluateOptions>;
 
 export interface EvalResult {

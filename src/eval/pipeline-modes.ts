@@ -6,7 +6,7 @@
  * unlike the plain modes, whose queries `plait eval` encodes up front.
  */
 import { SEARCH_PIPELINE_OPTION_KEYS, SearchPipeline, pipelineOptionsOf, type SearchPipelineOptions } from '../pipeline/search-pipeline.js';
-import { checkOptionKeys } from '../search/option-keys.js';
+import { checkOptionKeys } from '../util/option-keys.js';
 import { stageLabel } from '../pipeline/pipeline-spec.js';
 import type { PlaitIndex } from '../search/plait-index.js';
 import { PlaitError } from '../errors/index.js';

@@ -5,7 +5,7 @@
 
 import { readTextFile } from './read-text-file.js';
 import { PlaitError } from '../errors/index.js';
-import { checkOptionKeys, type OptionKeys } from '../search/option-keys.js';
+import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import { INLINE_SOURCE, firstContentLine, malformedLine, splitLines, whitespaceFields } from './input-error.js';
 
 /** query id → (doc id → grade). A grade > 0 means relevant; 0 or less means judged non-relevant. */
@@ -20,7 +20,7 @@ export interface ReadQrelsOptions {
   file?: string;
 }
 
-/** ReadQrelsOptions' keys (search/option-keys.ts): `{ fromat: 'trec' }` had detected the format instead. */
+/** ReadQrelsOptions' keys (util/option-keys.ts): `{ fromat: 'trec' }` had detected the format instead. */
 const READ_QRELS_OPTION_KEYS = { format: true, file: true } as const satisfies OptionKeys<ReadQrelsOptions>;
 
 /** Detects the qrels format from the first non-blank line's field count. */

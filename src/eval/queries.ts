@@ -10,7 +10,7 @@
 
 import { readTextFile } from './read-text-file.js';
 import { PlaitError } from '../errors/index.js';
-import { checkOptionKeys, type OptionKeys } from '../search/option-keys.js';
+import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import { INLINE_SOURCE, firstContentLine, malformedLine, splitLines } from './input-error.js';
 
 export interface EvalQuery {
@@ -29,7 +29,7 @@ export interface ReadQueriesOptions {
   onSkip?: (query: SkippedQuery) => void;
 }
 
-/** ReadQueriesOptions' keys (search/option-keys.ts): `{ onskip }` had skipped queries without a word. */
+/** ReadQueriesOptions' keys (util/option-keys.ts): `{ onskip }` had skipped queries without a word. */
 const READ_QUERIES_OPTION_KEYS = { format: true, file: true, onSkip: true } as const satisfies OptionKeys<ReadQueriesOptions>;
 
 /** A query the reader left out, with where it was and why. */

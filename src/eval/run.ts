@@ -5,7 +5,7 @@
 
 import { readTextFile } from './read-text-file.js';
 import { PlaitError } from '../errors/index.js';
-import { checkOptionKeys, type OptionKeys } from '../search/option-keys.js';
+import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import { writeFileAtomic } from '../util/write-file-atomic.js';
 import { INLINE_SOURCE, malformedLine, splitLines, whitespaceFields } from './input-error.js';
 
@@ -22,7 +22,7 @@ export interface ReadRunOptions {
   file?: string;
 }
 
-/** The run readers' and writers' keys (search/option-keys.ts): `writeRun(p, run, { Tag: 'x' })` had written the default tag. */
+/** The run readers' and writers' keys (util/option-keys.ts): `writeRun(p, run, { Tag: 'x' })` had written the default tag. */
 const READ_RUN_OPTION_KEYS = { file: true } as const satisfies OptionKeys<ReadRunOptions>;
 
 export interface WriteRunOptions {

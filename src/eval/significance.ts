@@ -5,6 +5,7 @@
 
 import { EVAL_DEFAULTS, EVAL_REPORT_DEFAULTS } from '../config/defaults.js';
 import { PlaitError } from '../errors/index.js';
+import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import { mulberry32Uint32 } from '../util/random.js';
 import { studentTTwoSidedP } from './student-t.js';
 
@@ -14,6 +15,7 @@ export interface RandomizationTestOptions {
   /** PRNG seed, so that p-values are reproducible (default EVAL_REPORT_DEFAULTS.seed). */
   seed?: number;
 }
+const RANDOMIZATION_TEST_OPTION_KEYS = { permutations: true, seed: true } as const satisfies OptionKeys<RandomizationTestOptions>;
 
 export interface PairedTestResult {
   /** mean(a) − mean(b). */
@@ -45,6 +47,7 @@ export function pairedRandomizationTest(
   b: ArrayLike<number>,
   options: RandomizationTestOptions = {},
 ): RandomizationTestResult {
+  checkOptionKeys(options, RANDOMIZATION_TEST_OPTION_KEYS, 'pairedRandomizationTest option');
   const d = differences(a, b, 1);
   const permutations = options.permutations ?? EVAL_DEFAULTS.permutations;
   if (!Number.isInteger(permutations) || permutations < 1) {

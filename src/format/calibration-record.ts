@@ -6,6 +6,7 @@
  * on top of the last commit, as a new generation with a new commit id (so servers pick it up).
  */
 import { PlaitError } from '../errors/index.js';
+import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import type { PlaidParams } from '../config/defaults.js';
 import type { IndexManifest } from './manifest.js';
 import { contentCommitOf, IndexTransaction, type TransactionOptions } from './index-transaction.js';
@@ -83,6 +84,7 @@ export interface WriteCalibrationOptions extends Pick<TransactionOptions, 'onOp'
    */
   measured?: string;
 }
+const WRITE_CALIBRATION_OPTION_KEYS = { onOp: true, lock: true, measured: true } as const satisfies OptionKeys<WriteCalibrationOptions>;
 
 /**
  * Stores a calibration record in the index's manifest (replacing any earlier one; null removes it)
@@ -92,6 +94,7 @@ export interface WriteCalibrationOptions extends Pick<TransactionOptions, 'onOp'
  * the committed one any more), INDEX_NOT_FOUND / INDEX_CORRUPT.
  */
 export function writeCalibration(indexPath: string, calibration: IndexCalibration | null, options: WriteCalibrationOptions = {}): IndexManifest {
+  checkOptionKeys(options, WRITE_CALIBRATION_OPTION_KEYS, 'writeCalibration option');
   const tx = IndexTransaction.begin(indexPath, { onOp: options.onOp, lock: options.lock });
   try {
     const base = tx.current;

@@ -15,6 +15,7 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { FORMAT_DEFAULTS } from '../config/defaults.js';
 import { PlaitError, invalidArgument } from '../errors/index.js';
+import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import { ResidualCodec, TERNARY_NBITS, checkNbits, residualBytes } from '../codec/residual-codec.js';
 import type { Kernels } from '../kernels/types.js';
 import { FORMAT_NAME, FORMAT_VERSION, TERNARY_FORMAT_VERSION, MANIFEST_FILE, listedFiles, roleFileName, segmentFile, type ArraysDelta, type FileEntry, type IndexManifest } from './manifest.js';
@@ -59,6 +60,9 @@ export interface LoadIndexOptions {
    */
   verify?: VerifyMode;
 }
+
+/** LoadIndexOptions' keys (verifyIndex takes the same): `{ verfy: 'full' }` used to check sizes only, without a word. */
+const LOAD_INDEX_OPTION_KEYS = { verify: true } as const satisfies OptionKeys<LoadIndexOptions>;
 
 /**
  * The committed manifest of the index at `path`: `manifest.json`, or — when its document store is
@@ -160,8 +164,9 @@ export function listedBytes(m: IndexManifest): number {
  */
 export function verifyIndex(
   path: string,
-  options: { verify?: VerifyMode } = {},
+  options: LoadIndexOptions = {},
 ): { manifest: IndexManifest; files: Array<{ name: string; bytes: number }>; verified: 'sizes' | 'crc' } {
+  checkOptionKeys(options, LOAD_INDEX_OPTION_KEYS, 'verifyIndex option');
   const manifest = readManifest(path);
   const files = listedFiles(manifest);
   const crc = wantsCrc(manifest, options.verify ?? 'auto');
@@ -194,6 +199,7 @@ function wantsCrc(manifest: IndexManifest, verify: VerifyMode): boolean {
 }
 
 export function loadIndexData(path: string, kernels?: Kernels, options: LoadIndexOptions = {}): IndexData {
+  checkOptionKeys(options, LOAD_INDEX_OPTION_KEYS, 'loadIndexData option');
   const manifest = readManifest(path);
   const crc = wantsCrc(manifest, options.verify ?? 'auto');
   const mapFile = kernels?.mapFile;

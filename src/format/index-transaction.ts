@@ -36,6 +36,7 @@ import { closeSync, constants, copyFileSync, existsSync, fsyncSync, openSync, re
 import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { PlaitError } from '../errors/index.js';
+import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import { ArrayFileWriter, fileEntry } from './index-files.js';
 import { MANIFEST_FILE, listedFiles, type FileEntry, type IndexManifest } from './manifest.js';
 import { readManifest } from './index-reader.js';
@@ -83,6 +84,7 @@ export interface TransactionOptions {
   /** Whether the folder may hold no index yet (a rebuild over a folder whose manifest is unreadable). */
   allowMissing?: boolean;
 }
+const TRANSACTION_OPTION_KEYS = { onOp: true, lock: true, allowMissing: true } as const satisfies OptionKeys<TransactionOptions>;
 
 /**
  * A transaction's progress as process-wide observers see it (`observeTransactions`): the command
@@ -228,6 +230,7 @@ export class IndexTransaction {
    * INDEX_VERSION (no readable index, unless `allowMissing`).
    */
   static begin(dir: string, options: TransactionOptions = {}): IndexTransaction {
+    checkOptionKeys(options, TRANSACTION_OPTION_KEYS, 'IndexTransaction option');
     const lock = acquireWriteLock(dir, options.lock);
     try {
       let base: IndexManifest | null;

@@ -15,7 +15,7 @@ import { DocStoreWriter } from '../docstore/index.js';
 import { compressPassages, type EmbeddingSource } from './compress-passages.js';
 import { resolveCentroidAssignment, type CentroidAssignmentOptions } from './two-level-assign.js';
 import type { BuildProgress } from './build-index.js';
-import { checkOptionKeys, type OptionKeys } from '../search/option-keys.js';
+import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 
 export interface EmbeddingsBuildOptions extends CentroidAssignmentOptions {
   index: string;
@@ -35,7 +35,7 @@ export interface EmbeddingsBuildOptions extends CentroidAssignmentOptions {
   onProgress?: (p: BuildProgress) => void;
 }
 
-/** EmbeddingsBuildOptions' keys (search/option-keys.ts): `{ kmeansiters: 4 }` had built with the default iterations. */
+/** EmbeddingsBuildOptions' keys (util/option-keys.ts): `{ kmeansiters: 4 }` had built with the default iterations. */
 const EMBEDDINGS_BUILD_OPTION_KEYS = {
   index: true, model: true, modelSpec: true, docId: true, nbits: true, kmeansIters: true, seed: true, chunkSize: true, segmentBytes: true, onProgress: true,
   centroidAssignment: true, coarseCentroids: true, coarseProbe: true,

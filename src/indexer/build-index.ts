@@ -16,11 +16,12 @@ import { join } from 'node:path';
 import { rmSync } from 'node:fs';
 import { BUILD_DEFAULTS, BUILD_MEMORY_DEFAULTS, ENCODER_DEFAULTS } from '../config/defaults.js';
 import { PlaitError, invalidArgument, isPlaitError } from '../errors/index.js';
-import { checkOptionKeys, type OptionKeys } from '../search/option-keys.js';
+import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import { checkNbits, type Nbits } from '../codec/residual-codec.js';
 import { createEncoder } from '../encoder/create-encoder.js';
 import { resolveModelSpec } from '../encoder/resolve-model.js';
 import type { Encoder, EncoderOptions, ModelSpec, TokenEmbeddings } from '../encoder/types.js';
+import { ENCODER_OPTION_KEYS } from '../encoder/types.js';
 import { getKernels } from '../kernels/index.js';
 import { INDEX_FILES, type IndexManifest } from '../format/manifest.js';
 import { resolveIndexPath } from '../format/index-path.js';
@@ -80,7 +81,7 @@ export interface BuildResult {
   report: CorpusReadReport;
 }
 
-/** BuildOptions' keys (search/option-keys.ts): `buildIndex(c, { index, encoderoptions: { threads: 0 } })` had built with the default threads without a word. */
+/** BuildOptions' keys (util/option-keys.ts): `buildIndex(c, { index, encoderoptions: { threads: 0 } })` had built with the default threads without a word. */
 export const BUILD_OPTION_KEYS = {
   index: true, model: true, quantize: true, encoder: true, encoderOptions: true, nbits: true, kmeansIters: true, docMaxlen: true,
   split: true, stride: true, seed: true, chunkSize: true, segmentBytes: true, bm25Stemmer: true, onProgress: true, signal: true,
@@ -89,7 +90,10 @@ export const BUILD_OPTION_KEYS = {
 } as const satisfies OptionKeys<BuildOptions>;
 
 export async function buildIndex(input: string | readonly string[], options: BuildOptions): Promise<BuildResult> {
-  if (options !== null && typeof options === 'object') checkOptionKeys(options, BUILD_OPTION_KEYS, 'buildIndex option');
+  if (options !== null && typeof options === 'object') {
+    checkOptionKeys(options, BUILD_OPTION_KEYS, 'buildIndex option');
+    checkOptionKeys(options.encoderOptions, ENCODER_OPTION_KEYS, 'encoder option');
+  }
   if (typeof options?.index !== 'string' || options.index.length === 0) throw invalidArgument('index', 'an index name or path', options?.index);
   const nbits: Nbits = checkNbits(options.nbits ?? BUILD_DEFAULTS.nbits);
   const seed = options.seed ?? BUILD_DEFAULTS.seed;

@@ -17,7 +17,7 @@
  */
 import { NoSuchModelError, type JSONObject, type ProviderV3, type RerankingModelV3, type RerankingModelV3CallOptions, type SharedV3Warning } from '@ai-sdk/provider';
 import { RerankerHandle, checkTopN, type IntegrationRerankerOptions } from './reranker-handle.js';
-import { checkOptionKeys, type OptionKeys } from '../search/option-keys.js';
+import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 
 export type { IntegrationRerankerOptions } from './reranker-handle.js';
 
@@ -36,7 +36,7 @@ export interface PlaitRerankingSettings extends Omit<IntegrationRerankerOptions,
  * A RerankingModelV3 backed by a plait Reranker: `doRerank` encodes the query and the documents
  * (long ones as the indexer's passages, scored by their best) and orders them by exact MaxSim.
  */
-/** The settings' keys (search/option-keys.ts): `plait.reranking('bundled', { rerankeroptions: … })` had been ignored. The model id is the first argument, not a setting. */
+/** The settings' keys (util/option-keys.ts): `plait.reranking('bundled', { rerankeroptions: … })` had been ignored. The model id is the first argument, not a setting. */
 const PLAIT_RERANKING_SETTINGS_KEYS = { reranker: true, rerankerOptions: true, documentText: true } as const satisfies OptionKeys<PlaitRerankingSettings>;
 
 export class PlaitRerankingModel implements RerankingModelV3 {

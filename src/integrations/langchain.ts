@@ -23,9 +23,9 @@ import { BaseDocumentCompressor } from '@langchain/core/retrievers/document_comp
 import { Document, type DocumentInterface } from '@langchain/core/documents';
 import { invalidArgument } from '../errors/index.js';
 import type { PlaitIndex } from '../search/plait-index.js';
-import type { SearchOptions } from '../search/search-options.js';
+import { SEARCH_OPTION_KEYS, type SearchOptions } from '../search/search-options.js';
 import { INTEGRATION_RERANKER_KEYS, RerankerHandle, checkTopN, type IntegrationRerankerOptions } from './reranker-handle.js';
-import { checkOptionKeys, type OptionKeys } from '../search/option-keys.js';
+import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import type { QueryRewrite } from '../rewrite/query-rewriter.js';
 
 export type { IntegrationRerankerOptions } from './reranker-handle.js';
@@ -67,6 +67,15 @@ export interface PlaitRetrieverInput extends BaseRetrieverInput {
 }
 
 /**
+ * The retriever's fields: its own two and BaseRetrieverInput's (@langchain/core 1.4: callbacks, tags,
+ * metadata, verbose; the table stops compiling when a core release adds one). `new PlaitRetriever({
+ * index, searchoptions: { topK: 3 } })` used to search with the defaults without a word.
+ */
+const PLAIT_RETRIEVER_INPUT_KEYS = { callbacks: true, tags: true, metadata: true, verbose: true, index: true, searchOptions: true } as const satisfies OptionKeys<PlaitRetrieverInput>;
+/** searchOptions' keys: SearchOptions' but the two the retriever sets itself on every call. */
+const { includeText: _includeText, signal: _signal, ...RETRIEVER_SEARCH_OPTION_KEYS } = SEARCH_OPTION_KEYS;
+
+/**
  * The AbortSignal of the `invoke` call in progress. @langchain/core 1.4's BaseRetriever.invoke does
  * not hand the call's config to `_getRelevantDocuments`, so `invoke` records its signal here, per
  * asynchronous call chain (concurrent calls each see their own).
@@ -89,7 +98,10 @@ export class PlaitRetriever extends BaseRetriever<PlaitDocumentMetadata> {
   readonly index: PlaitIndex;
   readonly searchOptions: Omit<SearchOptions, 'includeText' | 'signal'>;
 
+  /** @throws PlaitError INVALID_ARGUMENT for a field or searchOptions key the retriever does not know (checked here, not at the first call). */
   constructor(fields: PlaitRetrieverInput) {
+    checkOptionKeys(fields, PLAIT_RETRIEVER_INPUT_KEYS, 'PlaitRetriever field');
+    checkOptionKeys(fields.searchOptions, RETRIEVER_SEARCH_OPTION_KEYS, 'PlaitRetriever searchOptions key');
     super(fields);
     this.index = fields.index;
     this.searchOptions = fields.searchOptions ?? {};
@@ -136,7 +148,7 @@ export interface PlaitRerankCallOptions {
   signal?: AbortSignal;
 }
 
-/** The compressor's keys (search/option-keys.ts): `new PlaitRerank({ topn: 3 })` had kept every document. */
+/** The compressor's keys (util/option-keys.ts): `new PlaitRerank({ topn: 3 })` had kept every document. */
 const PLAIT_RERANK_INPUT_KEYS = { ...INTEGRATION_RERANKER_KEYS, topN: true } as const satisfies OptionKeys<PlaitRerankInput>;
 const PLAIT_RERANK_CALL_KEYS = { topN: true, signal: true } as const satisfies OptionKeys<PlaitRerankCallOptions>;
 

@@ -9,7 +9,7 @@
  */
 import { PlaitError, invalidArgument } from '../errors/index.js';
 import { Reranker, type RerankerOptions } from '../rerank/reranker.js';
-import type { OptionKeys } from '../search/option-keys.js';
+import type { OptionKeys } from '../util/option-keys.js';
 
 export interface IntegrationRerankerOptions {
   /**
@@ -23,7 +23,7 @@ export interface IntegrationRerankerOptions {
   rerankerOptions?: Omit<RerankerOptions, 'model'>;
 }
 
-/** IntegrationRerankerOptions' keys, for the adapters' own tables (search/option-keys.ts). */
+/** IntegrationRerankerOptions' keys, for the adapters' own tables (util/option-keys.ts). */
 export const INTEGRATION_RERANKER_KEYS = { reranker: true, model: true, rerankerOptions: true } as const satisfies OptionKeys<IntegrationRerankerOptions>;
 
 export class RerankerHandle {

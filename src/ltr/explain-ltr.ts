@@ -4,7 +4,7 @@
  * to the score by per-tree path gains (tree-model.ts; bias + contributions = score).
  */
 import { SEARCH_PIPELINE_OPTION_KEYS, SearchPipeline, pipelineOptionsOf, type SearchPipelineOptions } from '../pipeline/search-pipeline.js';
-import { checkOptionKeys, type OptionKeys } from '../search/option-keys.js';
+import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import type { Candidate } from '../pipeline/stages.js';
 import type { PlaitIndex } from '../search/plait-index.js';
 import { LTR_DEFAULTS } from '../config/defaults.js';

@@ -8,6 +8,7 @@
  *     "format": "plait-ltr-model", "version": 1,
  *     "featureSet": 1, "features": ["bm25", "late_idf", …, "meta:year"],
  *     "candidates": "hybrid:100",          // the pipeline that produced the training candidates
+ *     "trainedOn": { "identity": "3f0c…", "index": "cranfield", "documents": 1400, "model": "bundled:use-lite" },
  *     "training": { … },                   // objective, rounds, validation scores, seed, query counts
  *     "xgboost": { "learner": { … } }      // XGBoost's model_out=<file>.json
  *   }
@@ -15,13 +16,24 @@
  * `LtrModel.load` / `fromJSON` validate everything they read and throw LTR_MODEL_INVALID (with
  * the file and the reason) for anything else: not JSON, another format or version, unknown
  * features, a tree count or feature count that disagrees with the feature list.
+ *
+ * `trainedOn` (absent in files written before it was recorded, which load as before) names the
+ * index the model learnt from, by its identity (format/index-identity.ts: it survives the index's
+ * adds and compactions). A model run on another index is warned about, not refused: its features
+ * are computed the same way on any index, and applying a model trained on one collection to a
+ * similar one is common practice (a cranfield model on cisi ran without a word; it now says so:
+ * `indexWarning`, which the pipeline's results, `plait search|eval|explain` and the server's start
+ * report). A feature list the index cannot produce stays a refusal (LTR_FEATURE_MISSING).
  */
 import { readFile } from 'node:fs/promises';
+import { basename, resolve } from 'node:path';
 import { PlaitError } from '../errors/index.js';
 import { writeFileAtomic } from '../util/write-file-atomic.js';
 import { LTR_FEATURE_SET_VERSION, checkFeatureNames, computeFeatures, type FeatureCandidate } from './features.js';
 import { TreeEnsemble, type FeatureContributions } from './tree-model.js';
 import type { PlaitIndex } from '../search/plait-index.js';
+import type { IndexManifest } from '../format/manifest.js';
+import { indexIdentityOf } from '../format/index-identity.js';
 import type { PipelineIndex } from '../pipeline/pipeline-index.js';
 
 export const LTR_MODEL_FORMAT = 'plait-ltr-model';
@@ -45,12 +57,29 @@ export interface LtrTrainingRecord {
   params: Record<string, string | number>;
 }
 
+/** The index a model was trained on: its identity, and for messages its folder name, size and model. */
+export interface LtrTrainedOn {
+  /** indexIdentityOf(manifest): 16 hex digits. */
+  identity: string;
+  /** The index folder's name at training time. */
+  index: string;
+  documents: number;
+  /** The index's model name (ModelInfo.name). */
+  model: string;
+}
+
+/** The record `trainLtrModel` writes for `index` (a folder path and its manifest). */
+export function ltrTrainedOn(path: string, manifest: IndexManifest): LtrTrainedOn {
+  return { identity: indexIdentityOf(manifest), index: basename(resolve(path)), documents: manifest.counts.documents, model: manifest.model.name };
+}
+
 export interface LtrModelFile {
   format: typeof LTR_MODEL_FORMAT;
   version: number;
   featureSet: number;
   features: string[];
   candidates?: string;
+  trainedOn?: LtrTrainedOn;
   training?: LtrTrainingRecord;
   xgboost: unknown;
 }
@@ -91,6 +120,10 @@ export class LtrModel {
     checkFeatureNames(f.features, source);
     const trees = TreeEnsemble.fromXgboostJson(f.xgboost, source);
     if (trees.nFeatures !== f.features.length) throw invalid(source, `the trees read ${trees.nFeatures} features but the file names ${f.features.length}`);
+    const t = f.trainedOn as Partial<LtrTrainedOn> | null | undefined;
+    if (t !== undefined && (t === null || typeof t !== 'object' || typeof t.identity !== 'string' || typeof t.index !== 'string' || typeof t.model !== 'string' || !Number.isInteger(t.documents))) {
+      throw invalid(source, 'expected "trainedOn" to be { identity, index, documents, model } (plait ltr train writes it)');
+    }
     return new LtrModel(f as LtrModelFile, trees);
   }
 
@@ -109,6 +142,20 @@ export class LtrModel {
       throw new PlaitError('LTR_MODEL_INVALID', { message: `${path}: not JSON (${(e as Error).message})`, source: path }, { cause: e });
     }
     return LtrModel.fromJSON(json, path);
+  }
+
+  /**
+   * A warning when the model was trained on another index than the one whose manifest is given
+   * (by identity; see the module header), else null — also for a file without the record.
+   * @param name how to name the index in the message (default: its model and document count).
+   */
+  indexWarning(manifest: Pick<IndexManifest, 'files' | 'codec' | 'model' | 'counts'>, name?: string): string | null {
+    const t = this.file.trainedOn;
+    if (t === undefined) return null;
+    const identity = indexIdentityOf(manifest);
+    if (identity === t.identity) return null;
+    const here = name === undefined ? `this index (${manifest.counts.documents} documents, ${manifest.model.name})` : `"${name}" (${manifest.counts.documents} documents, ${manifest.model.name})`;
+    return `the ranking model was trained on index "${t.index}" (${t.documents} documents, ${t.model}; identity ${t.identity}), not on ${here}, identity ${identity}: its features are computed the same way, but their ranges differ between collections; retrain it on this index (plait ltr train) if its ranking looks off`;
   }
 
   /** Writes the model file (temporary file + rename). */

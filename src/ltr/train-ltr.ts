@@ -7,14 +7,14 @@
  */
 import { LTR_DEFAULTS } from '../config/defaults.js';
 import { SEARCH_PIPELINE_OPTION_KEYS, SearchPipeline, pipelineOptionsOf, type SearchPipelineOptions } from '../pipeline/search-pipeline.js';
-import { checkOptionKeys, type OptionKeys } from '../search/option-keys.js';
+import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import { formatPipeline, parsePipeline } from '../pipeline/pipeline-spec.js';
 import type { PlaitIndex } from '../search/plait-index.js';
 import type { Qrels } from '../eval/qrels.js';
 import type { EvalQuery } from '../eval/queries.js';
 import { PlaitError } from '../errors/index.js';
 import { LTR_FEATURE_SET_VERSION, computeFeatures, featureNames } from './features.js';
-import { LTR_MODEL_FORMAT, LTR_MODEL_VERSION, LtrModel } from './ltr-model.js';
+import { LTR_MODEL_FORMAT, LTR_MODEL_VERSION, LtrModel, ltrTrainedOn, type LtrTrainedOn } from './ltr-model.js';
 import { trainXgboost, type LtrGroup, type XgboostTrainOptions } from './xgboost-train.js';
 
 export interface CollectOptions extends Omit<SearchPipelineOptions, 'ltrModel'> {
@@ -33,7 +33,7 @@ const COLLECT_OPTION_KEYS = { ...COLLECT_PIPELINE_KEYS, candidates: true, metada
  * @throws PlaitError INVALID_ARGUMENT (an unknown option key, with the nearest known one — `candidate`
  * used to train on the default candidates; a candidate pipeline with an ltr stage), and the pipeline's errors.
  */
-export async function collectLtrGroups(index: PlaitIndex, queries: readonly EvalQuery[], qrels: Qrels, options: CollectOptions = {}): Promise<{ groups: LtrGroup[]; features: string[]; candidates: string }> {
+export async function collectLtrGroups(index: PlaitIndex, queries: readonly EvalQuery[], qrels: Qrels, options: CollectOptions = {}): Promise<{ groups: LtrGroup[]; features: string[]; candidates: string; trainedOn: LtrTrainedOn }> {
   checkOptionKeys(options, COLLECT_OPTION_KEYS, 'collectLtrGroups option');
   // An ltr stage is refused before the pipeline is built: the pipeline would ask for a ranking model, the wrong advice here.
   const stages = parsePipeline(options.candidates ?? LTR_DEFAULTS.candidates);
@@ -54,11 +54,15 @@ export async function collectLtrGroups(index: PlaitIndex, queries: readonly Eval
     });
     options.onProgress?.(i + 1, judged.length);
   }
-  return { groups, features, candidates: pipeline.spec };
+  return { groups, features, candidates: pipeline.spec, trainedOn: ltrTrainedOn(index.path, index.manifest) };
 }
 
-/** Trains on collected groups and wraps XGBoost's model as a plait ranking model. */
-export async function trainLtrModel(groups: readonly LtrGroup[], features: readonly string[], candidates: string, options: XgboostTrainOptions = {}): Promise<LtrModel> {
+/**
+ * Trains on collected groups and wraps XGBoost's model as a plait ranking model.
+ * @param trainedOn the index the groups came from (collectLtrGroups' `trainedOn`): recorded so that
+ *   the model warns when run on another index (LtrModel.indexWarning); omitted, nothing is recorded.
+ */
+export async function trainLtrModel(groups: readonly LtrGroup[], features: readonly string[], candidates: string, options: XgboostTrainOptions = {}, trainedOn?: LtrTrainedOn): Promise<LtrModel> {
   const r = await trainXgboost(groups, features.length, options);
   return LtrModel.fromJSON({
     format: LTR_MODEL_FORMAT,
@@ -66,6 +70,7 @@ export async function trainLtrModel(groups: readonly LtrGroup[], features: reado
     featureSet: LTR_FEATURE_SET_VERSION,
     features: [...features],
     candidates,
+    ...(trainedOn === undefined ? {} : { trainedOn }),
     training: {
       objective: String(r.params.objective),
       rounds: r.rounds,

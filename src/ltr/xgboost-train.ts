@@ -31,7 +31,7 @@ import { join } from 'node:path';
 import { LTR_DEFAULTS } from '../config/defaults.js';
 import { PlaitError, invalidArgument } from '../errors/index.js';
 import { seededShuffle } from './query-folds.js';
-import { checkOptionKeys, type OptionKeys } from '../search/option-keys.js';
+import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 
 /** One training query: its candidates' feature rows (row-major, n × features) and graded labels. */
 export interface LtrGroup {

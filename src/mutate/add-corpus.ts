@@ -6,13 +6,14 @@
  */
 import { createEncoder } from '../encoder/create-encoder.js';
 import type { Encoder, EncoderOptions } from '../encoder/types.js';
+import { ENCODER_OPTION_KEYS } from '../encoder/types.js';
 import { checkSignal, isPlaitError, type PlaitError } from '../errors/index.js';
 import { readManifest } from '../format/index-reader.js';
 import { locateIndex } from '../format/index-path.js';
 import { CORPUS_READER_OPTION_KEYS, corpusReaderOptionsOf, emptyCorpusError, openCorpus } from '../indexer/corpus/index.js';
 import type { CorpusInput, CorpusReadReport, CorpusReaderOptions } from '../indexer/corpus/types.js';
 import { checkModel } from '../search/model-check.js';
-import { checkOptionKeys, type OptionKeys } from '../search/option-keys.js';
+import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import type { DocumentInput } from '../docstore/types.js';
 import { encodeDocuments, throwIfWriteCancelled } from './encode-documents.js';
 import type { BuildProgress } from '../indexer/build-index.js';
@@ -32,7 +33,7 @@ export interface AddCorpusOptions extends CorpusReaderOptions, LockWaitOptions {
   onProgress?: (p: BuildProgress) => void;
 }
 
-/** AddCorpusOptions' keys (search/option-keys.ts): `addCorpus(i, c, { noreplace: true })` had replaced indexed documents without a word. */
+/** AddCorpusOptions' keys (util/option-keys.ts): `addCorpus(i, c, { noreplace: true })` had replaced indexed documents without a word. */
 const ADD_CORPUS_OPTION_KEYS = {
   noReplace: true, encoder: true, encoderOptions: true, onProgress: true,
   ...CORPUS_READER_OPTION_KEYS,
@@ -87,6 +88,7 @@ function refuseBeforeEncoding(path: string, docs: readonly DocumentInput[], sour
  */
 export async function addCorpus(index: string, input: CorpusInput, options: AddCorpusOptions = {}): Promise<AddCorpusResult> {
   checkOptionKeys(options, ADD_CORPUS_OPTION_KEYS, 'addCorpus option');
+  checkOptionKeys(options.encoderOptions, ENCODER_OPTION_KEYS, 'encoder option');
   const signal = checkSignal('signal', options.signal); // before the model loads: a wrong value must not be ignored
   const path = locateIndex(index);
   const manifest = readManifest(path);

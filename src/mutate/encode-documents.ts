@@ -5,6 +5,7 @@
  */
 import { BUILD_MEMORY_DEFAULTS, ENCODER_DEFAULTS } from '../config/defaults.js';
 import { PlaitError, abortedBy, invalidArgument } from '../errors/index.js';
+import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import type { Encoder } from '../encoder/types.js';
 import type { IndexManifest } from '../format/manifest.js';
 import type { DocumentInput } from '../docstore/types.js';
@@ -48,6 +49,7 @@ export interface EncodeDocumentsOptions {
    */
   signal?: AbortSignal;
 }
+const ENCODE_DOCUMENTS_OPTION_KEYS = { onEncoded: true, signal: true } as const satisfies OptionKeys<EncodeDocumentsOptions>;
 
 /** Splits and encodes documents as the build did (its split setting, window and stride). */
 export async function encodeDocuments(
@@ -56,6 +58,7 @@ export async function encodeDocuments(
   manifest: IndexManifest,
   options: EncodeDocumentsOptions = {},
 ): Promise<EncodedDocument[]> {
+  checkOptionKeys(options, ENCODE_DOCUMENTS_OPTION_KEYS, 'encodeDocuments option');
   const { onEncoded, signal } = options;
   const { split, window, stride } = manifest.settings;
   const pieces = docs.map((doc) => {

@@ -36,7 +36,7 @@
  */
 import { LIVING_DEFAULTS, SEGMENT_MERGE_DEFAULTS, WRITE_COST_DEFAULTS } from '../config/defaults.js';
 import { PlaitError } from '../errors/index.js';
-import { checkOptionKeys, type OptionKeys } from '../search/option-keys.js';
+import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import type { TokenEmbeddings } from '../encoder/types.js';
 import type { Kernels } from '../kernels/types.js';
 import { getKernels } from '../kernels/index.js';
@@ -75,7 +75,7 @@ export interface UpdateRequest {
 }
 
 /**
- * UpdateRequest's, UpdateOptions' and compactIndex's keys (search/option-keys.ts): `updateIndex(p,
+ * UpdateRequest's, UpdateOptions' and compactIndex's keys (util/option-keys.ts): `updateIndex(p,
  * { delete: ids }, { autocompactShare: 1 })` had compacted at the default share without a word, and
  * `{ deletes: ids }` had committed nothing as if the ids were absent. Checked before the lock is taken.
  */

@@ -15,6 +15,7 @@
  */
 import { PIPELINE_DEFAULTS } from '../config/defaults.js';
 import { invalidArgument } from '../errors/index.js';
+import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 
 export type BreakerState = 'closed' | 'open' | 'half-open';
 export type CallOutcome = 'success' | 'failure' | 'slow';
@@ -35,6 +36,7 @@ export interface CircuitBreakerOptions {
   /** Told of every state change (e.g. to update a metric). */
   onStateChange?: (to: BreakerState, from: BreakerState) => void;
 }
+const CIRCUIT_BREAKER_OPTION_KEYS = { windowSize: true, minimumCalls: true, failureRate: true, coolDownMs: true, halfOpenCalls: true, now: true, onStateChange: true } as const satisfies OptionKeys<CircuitBreakerOptions>;
 
 export interface BreakerSnapshot {
   state: BreakerState;
@@ -71,6 +73,7 @@ export class CircuitBreaker {
   private period = 0;
 
   constructor(options: CircuitBreakerOptions = {}) {
+    checkOptionKeys(options, CIRCUIT_BREAKER_OPTION_KEYS, 'CircuitBreaker option');
     this.windowSize = options.windowSize ?? PIPELINE_DEFAULTS.breakerWindow;
     this.minimumCalls = options.minimumCalls ?? PIPELINE_DEFAULTS.breakerMinimumCalls;
     this.failureRate = options.failureRate ?? PIPELINE_DEFAULTS.breakerFailureRate;

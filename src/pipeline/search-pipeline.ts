@@ -27,7 +27,7 @@ import type { CrossScorer } from '../rerank/cross-encoder/cross-encoder.js';
 import { CircuitBreaker, type BreakerSnapshot, type CircuitBreakerOptions } from './circuit-breaker.js';
 import { formatPipeline, parsePipeline, stageLabel, validateStages, type PipelineStage, type StageName } from './pipeline-spec.js';
 import { STAGE_SEARCH_OPTION_KEYS, rescore, retrieve, type Candidate, type CandidateRanker, type StageContext, type StageSearchOptions } from './stages.js';
-import { checkOptionKeys, type OptionKeys } from '../search/option-keys.js';
+import { checkOptionKeys, pickOptions, type OptionKeys } from '../util/option-keys.js';
 
 export type DegradeReason = 'budget' | 'error' | 'circuit-open' | 'shards-missing';
 
@@ -68,6 +68,8 @@ export interface PipelineResult {
   rewrites?: QueryRewrite[];
   /** A cluster's shards missing from some stage (ascending); absent when every shard answered every stage. */
   missingShards?: number[];
+  /** SearchPipeline.warnings, on every result of the pipeline; absent when there are none. */
+  warnings?: string[];
 }
 
 export interface SearchPipelineOptions {
@@ -100,9 +102,7 @@ export const PIPELINE_RUN_OPTION_KEYS = { includeText: true, signal: true } as c
  * whose own keys the caller has checked: only these reach the pipeline, which refuses any other.
  */
 export function pipelineOptionsOf(o: SearchPipelineOptions): SearchPipelineOptions {
-  const out: SearchPipelineOptions = {};
-  for (const k of Object.keys(SEARCH_PIPELINE_OPTION_KEYS) as (keyof SearchPipelineOptions)[]) if (o[k] !== undefined) Object.assign(out, { [k]: o[k] });
-  return out;
+  return pickOptions<SearchPipelineOptions>(o, SEARCH_PIPELINE_OPTION_KEYS);
 }
 
 const BUDGET = Symbol('budget');
@@ -112,6 +112,11 @@ export class SearchPipeline {
   /** The index the stages run on (a PlaitIndex is wrapped by localPipelineIndex). */
   readonly index: PipelineIndex;
   private readonly breakers = new Map<StageName, CircuitBreaker>();
+  /**
+   * What the pipeline runs with but should not go unsaid: an ltr stage whose ranking model was
+   * trained on another index (CandidateRanker.indexWarning). Repeated in every result's `warnings`.
+   */
+  readonly warnings: readonly string[];
 
   /**
    * @throws PlaitError INVALID_ARGUMENT (an unknown option key, or one of `search`, with the nearest
@@ -131,6 +136,8 @@ export class SearchPipeline {
       throw new PlaitError('INVALID_ARGUMENT', { message: `the pipeline "${this.spec}" has a cross stage; give a cross-encoder (crossEncoder option, --cross-encoder <model>)`, name: 'crossEncoder' });
     }
     checkLtrStage(this.stages, options.ltrModel, this.spec);
+    const ltrWarning = this.stages.some((s) => s.stage === 'ltr') ? (options.ltrModel?.indexWarning?.(this.index.info) ?? null) : null;
+    this.warnings = ltrWarning === null ? [] : [ltrWarning];
     for (const s of this.stages.slice(1)) {
       if (!this.breakers.has(s.stage)) this.breakers.set(s.stage, options.breakers?.[s.stage] ?? new CircuitBreaker(options.breaker));
     }
@@ -164,6 +171,7 @@ export class SearchPipeline {
       totalMs: performance.now() - t0,
       ...(rewrites === undefined || rewrites.length === 0 ? {} : { rewrites }),
       ...(missingShards.length === 0 ? {} : { missingShards }),
+      ...(this.warnings.length === 0 ? {} : { warnings: [...this.warnings] }),
     };
   }
 

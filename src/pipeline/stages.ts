@@ -21,8 +21,9 @@ import { SEARCH_DEFAULTS } from '../config/defaults.js';
 import { PlaitError } from '../errors/index.js';
 import { fuseMinMax, fuseRrf } from '../search/fusion.js';
 import type { SearchOptions } from '../search/plait-index.js';
-import type { OptionKeys } from '../search/option-keys.js';
+import type { OptionKeys } from '../util/option-keys.js';
 import type { PipelineIndex } from './pipeline-index.js';
+import type { IndexManifest } from '../format/manifest.js';
 import type { CrossScorer } from '../rerank/cross-encoder/cross-encoder.js';
 import type { StageName } from './pipeline-spec.js';
 import type { QueryRewrite } from '../rewrite/query-rewriter.js';
@@ -46,6 +47,8 @@ export interface CandidateRanker {
   featureRows(index: PipelineIndex, query: string, candidates: readonly Candidate[]): Promise<Float32Array>;
   /** Scores of n rows. */
   score(rows: Float32Array, n: number): Float64Array;
+  /** A warning when it was trained on another index than this manifest's (LtrModel.indexWarning), else null. */
+  indexWarning?(manifest: IndexManifest): string | null;
 }
 
 /** A document on its way through the pipeline. */

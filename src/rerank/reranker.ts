@@ -27,13 +27,14 @@ import { PlaitError, checkSignal, invalidArgument, describe } from '../errors/in
 import { createEncoder } from '../encoder/create-encoder.js';
 import { resolveModelSpec } from '../encoder/resolve-model.js';
 import type { Encoder, EncoderOptions, TokenEmbeddings } from '../encoder/types.js';
+import { ENCODER_OPTION_KEYS } from '../encoder/types.js';
 import { countUnknownTokens, unknownTokenWarning, type TextWarning } from '../encoder/unknown-tokens.js';
 import { getKernels } from '../kernels/index.js';
 import type { Kernels } from '../kernels/types.js';
 import { splitIntoPassages } from '../indexer/split-passages.js';
 import { LruCache } from './lru-cache.js';
 import { CrossEncoder, type CrossEncoderOptions } from './cross-encoder/cross-encoder.js';
-import { checkOptionKeys, type OptionKeys } from '../search/option-keys.js';
+import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 
 export type RerankDocument = string | { id?: string; text: string };
 
@@ -85,7 +86,7 @@ export interface RerankOptions {
   maxPassagesPerDocument?: number;
 }
 
-/** RerankerOptions' keys (search/option-keys.ts): `Reranker.create({ cachebytes: 0 })` had kept the 64 MiB cache without a word. */
+/** RerankerOptions' keys (util/option-keys.ts): `Reranker.create({ cachebytes: 0 })` had kept the 64 MiB cache without a word. */
 const RERANKER_OPTION_KEYS = { model: true, quantize: true, encoder: true, encoderOptions: true, cacheBytes: true, cacheEntries: true, kernels: true } as const satisfies OptionKeys<RerankerOptions>;
 
 /** RerankOptions' keys: `reranker.rerank(q, docs, { topk: 1 })` had returned every document. */
@@ -124,6 +125,7 @@ export class Reranker {
   /** @throws PlaitError INVALID_ARGUMENT for an unknown option key or a bad cache size; the model's errors when it cannot load. */
   static async create(options: RerankerOptions = {}): Promise<Reranker> {
     checkOptionKeys(options, RERANKER_OPTION_KEYS, 'Reranker option');
+    checkOptionKeys(options.encoderOptions, ENCODER_OPTION_KEYS, 'encoder option');
     const cacheBytes = options.cacheBytes ?? RERANK_DEFAULTS.cacheBytes;
     if (!Number.isInteger(cacheBytes) || cacheBytes < 0) throw invalidArgument('cacheBytes', 'a non-negative integer', cacheBytes);
     const cacheEntries = options.cacheEntries ?? Infinity;

@@ -28,6 +28,7 @@
 
 import { SPELLING_DEFAULTS } from '../config/defaults.js';
 import type { WordVocabulary } from '../docstore/docstore-reader.js';
+import { editDistance } from '../util/edit-distance.js';
 
 /** A word replaced by spelling correction. */
 export interface SpellingCorrection {
@@ -69,32 +70,6 @@ function deletes(s: string, maxDeletes: number): Set<string> {
     frontier = next;
   }
   return out;
-}
-
-/**
- * Restricted Damerau–Levenshtein distance (insertions, deletions, substitutions, adjacent
- * transpositions), or `max + 1` as soon as it must exceed `max`.
- */
-export function editDistance(a: string, b: string, max: number): number {
-  if (Math.abs(a.length - b.length) > max) return max + 1;
-  const n = b.length;
-  let prev2 = new Int32Array(n + 1);
-  let prev = Int32Array.from({ length: n + 1 }, (_, j) => j);
-  let cur = new Int32Array(n + 1);
-  for (let i = 1; i <= a.length; i++) {
-    cur[0] = i;
-    let rowMin = i;
-    for (let j = 1; j <= n; j++) {
-      const cost = a.charCodeAt(i - 1) === b.charCodeAt(j - 1) ? 0 : 1;
-      let v = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + cost);
-      if (i > 1 && j > 1 && a.charCodeAt(i - 1) === b.charCodeAt(j - 2) && a.charCodeAt(i - 2) === b.charCodeAt(j - 1)) v = Math.min(v, prev2[j - 2]! + 1);
-      cur[j] = v;
-      if (v < rowMin) rowMin = v;
-    }
-    if (rowMin > max) return max + 1;
-    [prev2, prev, cur] = [prev, cur, prev2];
-  }
-  return prev[n]!;
 }
 
 /** Edits allowed for a word of `length` characters: 0 below `minWordLength`, 2 from `twoEditsFrom`, else 1. */

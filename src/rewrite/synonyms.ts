@@ -19,6 +19,7 @@
 
 import { readFileSync } from 'node:fs';
 import { PlaitError } from '../errors/index.js';
+import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 
 /** One rule: the `from` phrase (one or more words) is expanded by the `to` phrases; `replace` drops the matched phrase. */
 export interface SynonymRule {
@@ -38,6 +39,7 @@ export interface ParseSynonymsOptions {
   /** Named in errors. */
   file?: string;
 }
+const PARSE_SYNONYMS_OPTION_KEYS = { expand: true, file: true } as const satisfies OptionKeys<ParseSynonymsOptions>;
 
 function invalid(file: string, line: number, message: string): PlaitError {
   return new PlaitError('SYNONYMS_INVALID', { message: `${file}:${line}: ${message}`, file, line });
@@ -85,6 +87,7 @@ function splitArrow(text: string, file: string, lineNo: number): string[] {
  * @throws PlaitError SYNONYMS_INVALID (file and line named)
  */
 export function parseSynonyms(text: string, options: ParseSynonymsOptions = {}): SynonymMap {
+  checkOptionKeys(options, PARSE_SYNONYMS_OPTION_KEYS, 'synonyms option');
   const file = options.file ?? '<synonyms>';
   const expand = options.expand ?? true;
   const rules: SynonymRule[] = [];

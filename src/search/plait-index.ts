@@ -22,6 +22,7 @@ import { roleFileName, type IndexManifest } from '../format/manifest.js';
 import { getKernels } from '../kernels/index.js';
 import type { Kernels } from '../kernels/types.js';
 import type { Encoder, TokenEmbeddings } from '../encoder/types.js';
+import { ENCODER_OPTION_KEYS } from '../encoder/types.js';
 import { DocStoreReader } from '../docstore/index.js';
 import type { EncodedQuery, ScoringArrays } from './plaid.js';
 import { compareDocIds, type ScoredDoc } from './fusion.js';
@@ -29,7 +30,7 @@ import { SearchPool } from './search-pool.js';
 import { Deadline, yieldTurn } from './deadline.js';
 import { countUnknownTokens, unknownTokenWarning } from '../encoder/unknown-tokens.js';
 import { SEARCH_OPTION_KEYS, hybridDepth, resolveSearch, type ResolvedSearch, type SearchOptions } from './search-options.js';
-import { checkOptionKeys, type OptionKeys } from './option-keys.js';
+import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import { checkModel } from './model-check.js';
 import { QueryEncoder, type QueryEncoderOptions } from './query-encoder.js';
 import { QueryPreparer } from './prepared-query.js';
@@ -139,6 +140,7 @@ const WARM_UP_OPTION_KEYS = { encoder: true } as const satisfies OptionKeys<Warm
  */
 export async function openIndex(nameOrPath: string, options: OpenIndexOptions = {}): Promise<PlaitIndex> {
   checkOptionKeys(options, OPEN_INDEX_OPTION_KEYS, 'openIndex option');
+  checkOptionKeys(options.encoderOptions, ENCODER_OPTION_KEYS, 'encoder option'); // not at the first query, when the query encoder loads
   const path = locateIndex(nameOrPath);
   const kernels = options.kernels ?? getKernels();
   const { data, docstore } = openGeneration(path, kernels);

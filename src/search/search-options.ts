@@ -12,7 +12,7 @@ import type { DeadlineOptions } from './deadline.js';
 import { compileFilter, type CompiledFilter, type MetadataFilter } from '../docstore/metadata-filter.js';
 import { resolveRewrite, type ResolvedRewrite, type RewriteOptions } from '../rewrite/query-rewriter.js';
 import type { Bm25CorpusStats } from '../docstore/bm25.js';
-import { checkOptionKeys, type OptionKeys } from './option-keys.js';
+import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import type { Rm3Options } from '../rewrite/rm3.js';
 import type { PrfOptions } from '../rewrite/prf-options.js';
 

@@ -25,6 +25,7 @@ import { ClusterIndex } from '../cluster/cluster-index.js';
 import { ClusterMetrics } from '../cluster/cluster-metrics.js';
 import { ShardClient, type ShardOutcome } from '../cluster/shard-client.js';
 import { natsConnect } from '../cluster/shard-replica.js';
+import { shardDifferences, shardMismatch } from '../cluster/shard-mismatch.js';
 import { clusterSubjects } from '../cluster/subjects.js';
 import type { ShardInfo } from '../cluster/shard-protocol.js';
 import { Engine, type RerankerEntry } from './engine.js';
@@ -74,7 +75,8 @@ export interface Coordinator {
  * one joins. Without it, shard 0 must answer first (its info gives the shard count) and every
  * shard within the start wait.
  * @throws PlaitError CLUSTER_UNAVAILABLE (no NATS, no shard answering through the start wait, or
- * without cluster.json a shard missing), INDEX_CORRUPT (shards of different builds).
+ * without cluster.json a shard missing), MODEL_MISMATCH (a shard of another build: its codebook,
+ * model or shard count differs; cluster/shard-mismatch.ts).
  */
 export async function openCoordinatorEngine(nameOrPath: string, options: ResolvedServerOptions, o: CoordinatorOptions): Promise<Coordinator> {
   const name = clusterNameOf(nameOrPath);
@@ -97,9 +99,13 @@ export async function openCoordinatorEngine(nameOrPath: string, options: Resolve
     const absent = infos.filter((x) => !x.ok).map((x) => x.shard);
     if (absent.length === shards || (local === null && absent.length > 0)) throw unavailable(name, absent, 'no-replica');
     const info = infos.flatMap((x) => (x.ok ? [x.value] : []));
-    const codebook = local?.codebook ?? info[0]!.codebook;
-    const odd = info.find((x) => x.codebook !== codebook || x.shards !== shards);
-    if (odd !== undefined) throw new PlaitError('INDEX_CORRUPT', { message: `shard ${odd.shard} of cluster "${name}" was built with another codebook or shard count than shard 0: rebuild the cluster` });
+    // Every shard that answered against cluster.json (or, without one, shard 0): another build's shard is MODEL_MISMATCH naming what differs.
+    const reference = local !== null ? { codebook: local.codebook, shards, ...(local.model === undefined ? {} : { model: local.model }) } : { codebook: info[0]!.codebook, shards, model: info[0]!.manifest.model };
+    const against = local !== null ? `${nameOrPath}/cluster.json` : `shard ${info[0]!.shard}`;
+    for (const x of info) {
+      const mismatch = shardMismatch(`shard ${x.shard} of cluster "${name}"`, against, shardDifferences(reference, { codebook: x.codebook, shards: x.shards, model: x.manifest.model }), x.shard);
+      if (mismatch !== null) throw mismatch;
+    }
 
     const spec = info[0]!.manifest.modelSpec;
     const queryEncoder = new DynamicBatchingEncoder(await createEncoder(spec, { threads: options.encoderThreads }));

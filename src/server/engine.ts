@@ -134,6 +134,11 @@ export class Engine {
   readonly rerankers: RerankerEntry[];
   readonly crossEncoders: CrossEncoderEntry[];
   readonly ltrModel: LtrModel | null;
+  /**
+   * For each served index the ranking model was not trained on (LtrModel.indexWarning): said once
+   * at start (serveEngine logs them; `plait serve` prints them as warnings), not per request.
+   */
+  readonly ltrWarnings: { index: string; message: string }[] = [];
   /** The server's synonyms (`plait serve --synonyms`), applied to searches unless a request says otherwise; null when none. */
   readonly synonyms: SynonymMap | null;
   readonly admission: Admission;
@@ -164,6 +169,10 @@ export class Engine {
     this.rerankers = parts.rerankers;
     this.crossEncoders = (parts.crossEncoders ?? []).map((c) => ({ ...c, breaker: new CircuitBreaker() }));
     this.ltrModel = parts.ltrModel ?? null;
+    for (const { name, index } of parts.indexes) {
+      const message = this.ltrModel?.indexWarning(index.manifest, name) ?? null;
+      if (message !== null) this.ltrWarnings.push({ index: name, message });
+    }
     this.synonyms = options.synonyms;
     this.ownedEncoders = parts.ownedEncoders ?? [];
     this.admission = new Admission({ maxConcurrent: options.maxConcurrent, maxQueue: options.maxQueue, maxQueueWaitMs: options.maxQueueWaitMs });

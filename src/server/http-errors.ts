@@ -8,7 +8,7 @@ import { homedir, tmpdir } from 'node:os';
 import { PlaitError, isPlaitError, type ErrorCode } from '../index.js';
 import { describe } from '../errors/index.js';
 import { integerRange } from '../config/parse-number.js';
-import { closestKey } from '../search/option-keys.js';
+import { closestKey } from '../util/option-keys.js';
 
 /**
  * HTTP status by error code. Every library code is listed (the `satisfies` makes a new code a

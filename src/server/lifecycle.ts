@@ -37,6 +37,7 @@ export async function serveEngine(engine: Engine, appOptions: AppOptions = {}): 
     await engine.close();
     throw listenError(err, o.host, o.port);
   }
+  for (const w of engine.ltrWarnings) app.log.warn({ index: w.index, ltrModel: o.ltrModel }, w.message);
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr !== null ? addr.port : o.port;
   const host = o.host.includes(':') ? `[${o.host}]` : o.host;

@@ -8,7 +8,7 @@ import { SERVER_DEFAULTS, THREAD_LIMITS } from '../config/defaults.js';
 import { MAX_TIMER_MS } from '../search/deadline.js';
 import { readSynonyms, type SynonymMap } from '../rewrite/synonyms.js';
 import { availableParallelism } from 'node:os';
-import { checkOptionKeys, type OptionKeys } from '../search/option-keys.js';
+import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 
 export interface ServerOptions {
   host?: string;
@@ -101,7 +101,7 @@ export interface ResolvedServerOptions {
   logDestination: { write(line: string): void } | undefined;
 }
 
-/** ServerOptions' keys (search/option-keys.ts): a misspelt option is refused naming the one meant. */
+/** ServerOptions' keys (util/option-keys.ts): a misspelt option is refused naming the one meant. */
 const SERVER_OPTION_KEYS = {
   host: true, port: true, maxBodyBytes: true, timeoutMs: true, writeTimeoutMs: true, maxTimeoutMs: true, maxConcurrent: true, maxQueue: true, maxQueueWaitMs: true, retryAfterSeconds: true,
   resultCacheBytes: true, queryCacheBytes: true, maxRerankDocuments: true, maxEncodeTexts: true, drainTimeoutMs: true, scoringWorkers: true,

@@ -5,6 +5,7 @@
  * ("ready" once joined) and leave on SIGTERM/SIGINT: the replica leaves its queue group first, so
  * NATS sends its share of requests to the other replicas.
  */
+import { warnLtrModelIndexes } from '../open-index.js';
 import { buildShardedIndex, type ShardedBuildResult } from '../../cluster/sharded-build.js';
 import { ShardReplica, natsConnect, shardOfFolder } from '../../cluster/shard-replica.js';
 import { findClusterRoot, resolveShardPath } from '../../cluster/cluster-manifest.js';
@@ -71,6 +72,7 @@ export async function runClusterServe(indexes: string[], server: ServerOptions, 
     const { engine, writes } = await openCoordinatorEngine(target, resolved, { servers: o.nats });
     const running = await serveEngine(engine, { clusterWrites: writes });
     const name = clusterNameOf(target); // the name in the API's paths, not the folder given
+    warnLtrModelIndexes(running.engine);
     running.app.log.info({ url: running.url, cluster: name, nats: o.nats }, 'ready');
     process.stderr.write(`plait: coordinating cluster ${name} on ${running.url} (NATS ${o.nats}); Ctrl-C stops\n`);
     await untilSignal(running, async () => {});

@@ -14,8 +14,7 @@ import { parseInteger } from '../../config/parse-number.js';
 import { parseFloatArg, parseIntArg, printJson } from '../options.js';
 import { SEARCH_DEFAULTS } from '../../config/defaults.js';
 import { explainLtr, type LtrDocExplanation } from '../../ltr/explain-ltr.js';
-import { LtrModel } from '../../ltr/ltr-model.js';
-import { requireInput } from '../validate.js';
+import { loadLtrModelFor } from '../pipeline-options.js';
 import { formatTable } from '../table.js';
 
 interface ExplainCliOptions {
@@ -114,9 +113,9 @@ export function registerExplainCommand(program: Command): void {
     .option('--rm3', 'explain BM25 with RM3 feedback terms (plait search --rm3)')
     .action(async (name: string, query: string, target: string, o: ExplainCliOptions) => {
       if (o.ltrModel !== undefined) {
-        const model = await LtrModel.load(requireInput(o.ltrModel, '--ltr-model'));
         const index = await openIndexForCli(name, { model: o.model, encoderOptions: { threads: 0 } });
         try {
+          const model = await loadLtrModelFor(o.ltrModel, index);
           const ex = await explainLtr(index, model, query, target, o.pipeline === undefined ? {} : { candidates: o.pipeline });
           if (o.json === true) printJson(ex);
           else process.stdout.write(`${renderLtr(ex)}\n`);

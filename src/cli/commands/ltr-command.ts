@@ -92,14 +92,14 @@ export function registerLtrCommand(program: Command): void {
     const cross = o.crossEncoder === undefined ? undefined : await CrossEncoder.create(o.crossEncoder, crossEncoderOptionsFrom(o));
     try {
       const progress = ProgressReporter.auto(o.quiet === true || o.json === true);
-      const { groups, features, candidates } = await collectLtrGroups(index, queries, qrels, {
+      const { groups, features, candidates, trainedOn } = await collectLtrGroups(index, queries, qrels, {
         ...(o.pipeline === undefined ? {} : { candidates: o.pipeline }),
         ...(cross === undefined ? {} : { crossEncoder: cross }),
         metadataFields,
         onProgress: (done, total) => progress.update('features', done, total),
       });
       progress.done();
-      const model = await trainLtrModel(groups, features, candidates, train);
+      const model = await trainLtrModel(groups, features, candidates, train, trainedOn);
       model.save(o.out);
       if (o.json === true) printJson({ out: o.out, features, candidates, training: model.file.training, importance: model.importance() });
       else {

@@ -2,6 +2,7 @@
  * `plait serve [index ...]`: the passage-ranking HTTP server over the given indexes, with the
  * mid-tier reranker. Logs are pino JSON lines on stdout; SIGTERM/SIGINT drain and exit 0.
  */
+import { warnLtrModelIndexes } from '../open-index.js';
 import { Option, type Command } from 'commander';
 import { SERVER_DEFAULTS, THREAD_LIMITS } from '../../config/defaults.js';
 import { SCORING_WORKERS_AUTO_MAX } from '../../server/options.js';
@@ -118,6 +119,7 @@ export function registerServeCommand(program: Command): void {
       if (server.engine.options.apiKey === undefined && !isLoopbackHost(o.host)) {
         process.stderr.write(`plait: warning: ${o.host} is reachable from other machines and PLAIT_API_KEY is not set: anyone who reaches this port can search, add and delete documents; set PLAIT_API_KEY (README, Server)\n`);
       }
+      warnLtrModelIndexes(server.engine);
       const served = [...server.engine.indexes.keys()];
       server.app.log.info({ url: server.url, indexes: served, models: server.engine.rerankers.map((r) => r.names[0]) }, 'ready');
       // The human line (stdout carries the JSON log lines): where to send requests and open the playground.

@@ -20,6 +20,7 @@ import { createReadStream, existsSync, realpathSync, statSync } from 'node:fs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PlaitError } from '../../errors/index.js';
+import { checkOptionKeys, type OptionKeys } from '../../util/option-keys.js';
 import { buildBertGraph, EMBEDDINGS_OUTPUT, LOGITS_OUTPUT } from './bert-graph-builder.js';
 import { readBertWeights, type DenseConfig, type DenseSource, type HeadWeights } from './bert-weights.js';
 import { modelArchitecture, type ModelArchitecture } from './model-architecture.js';
@@ -85,6 +86,9 @@ export interface ConvertOptions {
   /** The model cache root (default: hub-env's defaultCacheDir, passed in by the caller). */
   cacheDir?: string;
 }
+
+/** ConvertOptions' keys: ensureConvertedGraph refuses any other (`{ outdir }` wrote into the cache). */
+const CONVERT_OPTION_KEYS = { quantize: true, outDir: true, cacheDir: true } as const satisfies OptionKeys<ConvertOptions>;
 
 async function sha256File(file: string): Promise<string> {
   const hash = createHash('sha256');
@@ -220,6 +224,7 @@ export async function convertCheckpoint(layout: CheckpointLayout, outDir: string
  * and the errors of convertCheckpoint.
  */
 export async function ensureConvertedGraph(dir: string, opts: ConvertOptions): Promise<ConvertedGraph> {
+  checkOptionKeys(opts, CONVERT_OPTION_KEYS, 'ensureConvertedGraph option');
   const real = realpathSync(dir);
   const layout = findCheckpointLayout(real);
   if (layout === null) {

@@ -14,6 +14,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PlaitError } from '../../errors/index.js';
+import { checkOptionKeys, type OptionKeys } from '../../util/option-keys.js';
 import { downloadFile } from './download-file.js';
 import { DEFAULT_REVISION, defaultCacheDir, hubEndpoint, hubToken, isOffline, repoCacheDir } from './hub-env.js';
 import { modelArchitecture } from '../convert/model-architecture.js';
@@ -45,6 +46,19 @@ export interface PullOptions {
    * (encoder/convert; default true). False refuses with MODEL_NOT_FOUND instead (a named variant).
    */
   convertIfMissing?: boolean;
+}
+
+/** PullOptions' keys: pullModel refuses any other (`{ revison: 'v2' }` pulled main without a word). */
+export const PULL_OPTION_KEYS = {
+  cacheDir: true, revision: true, endpoint: true, onProgress: true, signal: true, offline: true, onnxCandidates: true, optionalFiles: true, convertIfMissing: true,
+} as const satisfies OptionKeys<PullOptions>;
+/** cachedModel's keys. */
+const CACHED_MODEL_OPTION_KEYS = { cacheDir: true, revision: true } as const satisfies OptionKeys<CachedModelOptions>;
+
+/** Where cachedModel looks: the cache root (default defaultCacheDir()) and the revision (default main). */
+export interface CachedModelOptions {
+  cacheDir?: string;
+  revision?: string;
 }
 
 export interface PulledFile {
@@ -80,7 +94,8 @@ export function offlineAlternatives(repoId: string): string {
 }
 
 /** The cached folder of repoId at revision when a complete pull is there, else null. */
-export function cachedModel(repoId: string, opts: { cacheDir?: string; revision?: string } = {}): PulledModel | null {
+export function cachedModel(repoId: string, opts: CachedModelOptions = {}): PulledModel | null {
+  checkOptionKeys(opts, CACHED_MODEL_OPTION_KEYS, 'cachedModel option');
   const revision = opts.revision ?? DEFAULT_REVISION;
   const dir = repoCacheDir(opts.cacheDir ?? defaultCacheDir(), repoId, revision);
   const manifestPath = path.join(dir, MANIFEST_FILE);
@@ -96,6 +111,7 @@ export function cachedModel(repoId: string, opts: { cacheDir?: string; revision?
 }
 
 export async function pullModel(repoId: string, opts: PullOptions = {}): Promise<PulledModel> {
+  checkOptionKeys(opts, PULL_OPTION_KEYS, 'pullModel option');
   const revision = opts.revision ?? DEFAULT_REVISION;
   const cacheDir = opts.cacheDir ?? defaultCacheDir();
   const dir = repoCacheDir(cacheDir, repoId, revision);

@@ -8,7 +8,7 @@ import { firstLine, resolveCorpusInput } from './resolve-input.js';
 import { looksLikeTsvHeader } from './tsv-parser.js';
 import type { CorpusInput, CorpusReaderOptions } from './types.js';
 import { CORPUS_READER_OPTION_KEYS } from './read-corpus.js';
-import { checkOptionKeys } from '../../search/option-keys.js';
+import { checkOptionKeys } from '../../util/option-keys.js';
 
 export async function countDocuments(input: CorpusInput, options: CorpusReaderOptions = {}): Promise<number> {
   checkOptionKeys(options, CORPUS_READER_OPTION_KEYS, 'corpus reader option');

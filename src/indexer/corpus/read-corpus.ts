@@ -16,7 +16,7 @@ import { BEIR_FIELDS, GENERIC_ID_FIELDS, parseJsonlLine, type JsonlFields } from
 import { isBlank, readLineBatches } from './line-reader.js';
 import type { ParsedRecord } from './parsed-record.js';
 import { resolveCorpusInput } from './resolve-input.js';
-import { checkOptionKeys, type OptionKeys } from '../../search/option-keys.js';
+import { checkOptionKeys, pickOptions, type OptionKeys } from '../../util/option-keys.js';
 import { parseTextFile } from './text-file-parser.js';
 import { looksLikeTsvHeader, parseTsvLine } from './tsv-parser.js';
 import type { CorpusDocument, CorpusFormat, CorpusInput, CorpusReadReport, CorpusReader, CorpusReaderOptions, CorpusWarning, IgnoredField } from './types.js';
@@ -196,7 +196,7 @@ function ignoredFieldsWarning(fields: string[], file: string, line: number, read
 }
 
 /**
- * CorpusReaderOptions' keys (search/option-keys.ts): `openCorpus(p, { idfield: 'id' })` had read the
+ * CorpusReaderOptions' keys (util/option-keys.ts): `openCorpus(p, { idfield: 'id' })` had read the
  * default id fields. The options types that extend CorpusReaderOptions spread this table into theirs.
  */
 export const CORPUS_READER_OPTION_KEYS = {
@@ -205,7 +205,7 @@ export const CORPUS_READER_OPTION_KEYS = {
 
 /** The CorpusReaderOptions part of a wider options object (a build's, an add's), for openCorpus. */
 export function corpusReaderOptionsOf(o: CorpusReaderOptions): CorpusReaderOptions {
-  return Object.fromEntries(Object.entries(o).filter(([k]) => Object.hasOwn(CORPUS_READER_OPTION_KEYS, k))) as CorpusReaderOptions;
+  return pickOptions<CorpusReaderOptions>(o, CORPUS_READER_OPTION_KEYS);
 }
 
 /**

@@ -12,6 +12,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { CROSS_ENCODER_DEFAULTS } from '../../config/defaults.js';
 import { PlaitError, invalidArgument } from '../../errors/index.js';
+import { checkOptionKeys, type OptionKeys } from '../../util/option-keys.js';
 
 /** fp32: model.onnx; quantized: model_quantized.onnx (transformers.js/optimum dynamic int8); int8: model_int8.onnx. */
 export type CrossEncoderVariant = 'fp32' | 'quantized' | 'int8';
@@ -58,8 +59,18 @@ function positiveInt(v: unknown): number | undefined {
   return typeof v === 'number' && Number.isInteger(v) && v > 0 ? v : undefined;
 }
 
+/** crossEncoderFiles' options: the graph variant or file, the length cap, the name to report. */
+export interface CrossEncoderFilesOptions {
+  variant?: CrossEncoderVariant;
+  onnxFile?: string;
+  maxLength?: number;
+  name?: string;
+}
+const CROSS_ENCODER_FILES_OPTION_KEYS = { variant: true, onnxFile: true, maxLength: true, name: true } as const satisfies OptionKeys<CrossEncoderFilesOptions>;
+
 /** The cross-encoder files in `dir`; `onnxFile` (relative) overrides the variant's candidates. */
-export function crossEncoderFiles(dir: string, opts: { variant?: CrossEncoderVariant; onnxFile?: string; maxLength?: number; name?: string } = {}): CrossEncoderFiles {
+export function crossEncoderFiles(dir: string, opts: CrossEncoderFilesOptions = {}): CrossEncoderFiles {
+  checkOptionKeys(opts, CROSS_ENCODER_FILES_OPTION_KEYS, 'crossEncoderFiles option');
   const variant = opts.variant ?? 'fp32';
   if (!(variant in VARIANT_FILES)) throw invalidArgument('variant', '"fp32", "quantized" or "int8"', variant);
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new PlaitError('MODEL_NOT_FOUND', { message: `no cross-encoder folder at ${dir}`, dir });

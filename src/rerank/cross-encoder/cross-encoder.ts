@@ -21,9 +21,9 @@ import { relevantClass, type CrossEncoderFiles, type CrossEncoderVariant } from 
 import { CrossEncoderSession, type CrossForward, type CrossSessionSpec } from './cross-encoder-session.js';
 import type { CrossTask } from './cross-encoder-worker.js';
 import { PairTokenizer, type PairBatch, type PairEncoding } from './pair-tokenizer.js';
-import { resolveCrossEncoder, type ResolveCrossEncoderOptions } from './resolve-cross-encoder.js';
+import { RESOLVE_CROSS_ENCODER_OPTION_KEYS, resolveCrossEncoder, type ResolveCrossEncoderOptions } from './resolve-cross-encoder.js';
 import { closeOnnxPool, onnxPool } from '../../util/onnx-pool.js';
-import { checkOptionKeys, type OptionKeys } from '../../search/option-keys.js';
+import { checkOptionKeys, pickOptions, type OptionKeys } from '../../util/option-keys.js';
 
 export interface CrossEncoderOptions extends ResolveCrossEncoderOptions {
   /** Worker threads running the model; 0 runs it on the calling thread (tests). Default CROSS_ENCODER_DEFAULTS.threads. */
@@ -56,9 +56,9 @@ export interface CrossScoreOptions {
   signal?: AbortSignal;
 }
 
-/** CrossEncoderOptions' keys (search/option-keys.ts): `CrossEncoder.create(m, { maxlength: 128 })` had kept the model's length without a word. */
+/** CrossEncoderOptions' keys (util/option-keys.ts): `CrossEncoder.create(m, { maxlength: 128 })` had kept the model's length without a word. */
 const CROSS_ENCODER_OPTION_KEYS = {
-  variant: true, onnxFile: true, maxLength: true, cacheDir: true, offline: true, onProgress: true, signal: true,
+  ...RESOLVE_CROSS_ENCODER_OPTION_KEYS,
   threads: true, batchSize: true, intraOpNumThreads: true, sigmoid: true, relevantLabel: true,
 } as const satisfies OptionKeys<CrossEncoderOptions>;
 const CROSS_SCORE_OPTION_KEYS = { signal: true } as const satisfies OptionKeys<CrossScoreOptions>;
@@ -127,7 +127,7 @@ export class CrossEncoder implements CrossScorer {
     if (!Number.isInteger(threads) || threads < 0 || threads > THREAD_LIMITS.maxThreads) throw invalidArgument('threads', `an integer in [0, ${THREAD_LIMITS.maxThreads}]`, threads);
     if (!Number.isInteger(batchSize) || batchSize < 1) throw invalidArgument('batchSize', 'a positive integer', batchSize);
     if (!Number.isInteger(intraOpNumThreads) || intraOpNumThreads < 1) throw invalidArgument('intraOpNumThreads', 'a positive integer', intraOpNumThreads);
-    const files = await resolveCrossEncoder(model, options);
+    const files = await resolveCrossEncoder(model, pickOptions<ResolveCrossEncoderOptions>(options, RESOLVE_CROSS_ENCODER_OPTION_KEYS));
     const tokenizer = PairTokenizer.load(files.tokenizerPath, files.maxLength);
     const spec: CrossSessionSpec = { onnxPath: files.onnxPath, intraOpNumThreads };
     let runner: Runner;

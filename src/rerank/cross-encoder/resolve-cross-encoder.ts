@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { PlaitError } from '../../errors/index.js';
+import { checkOptionKeys, type OptionKeys } from '../../util/option-keys.js';
 import { cachedModel, pullModel, type PullProgress } from '../../encoder/hub/pull-model.js';
 import { isRepoId } from '../../encoder/hub/hub-env.js';
 import { CROSS_ENCODER_SETTINGS_FILES, crossEncoderFiles, onnxCandidates, type CrossEncoderFiles, type CrossEncoderVariant } from './cross-encoder-files.js';
@@ -21,7 +22,13 @@ export interface ResolveCrossEncoderOptions {
   signal?: AbortSignal;
 }
 
+/** ResolveCrossEncoderOptions' keys: resolveCrossEncoder refuses any other (`{ maxlength: 128 }` kept the model's length). */
+export const RESOLVE_CROSS_ENCODER_OPTION_KEYS = {
+  variant: true, onnxFile: true, maxLength: true, cacheDir: true, offline: true, onProgress: true, signal: true,
+} as const satisfies OptionKeys<ResolveCrossEncoderOptions>;
+
 export async function resolveCrossEncoder(model: string, opts: ResolveCrossEncoderOptions = {}): Promise<CrossEncoderFiles> {
+  checkOptionKeys(opts, RESOLVE_CROSS_ENCODER_OPTION_KEYS, 'resolveCrossEncoder option');
   if (typeof model !== 'string' || model.trim().length === 0) {
     throw new PlaitError('INVALID_ARGUMENT', { message: `Expected a cross-encoder folder or hub repo id but received ${JSON.stringify(model)}`, name: 'crossEncoder' });
   }
