@@ -29,6 +29,7 @@ import { SearchPool } from './search-pool.js';
 import { Deadline, yieldTurn } from './deadline.js';
 import { countUnknownTokens, unknownTokenWarning } from '../encoder/unknown-tokens.js';
 import { SEARCH_OPTION_KEYS, hybridDepth, resolveSearch, type ResolvedSearch, type SearchOptions } from './search-options.js';
+import { EXPLAIN_OPTION_SCOPES, LIBRARY_SPELLING, checkOptionsApply } from './option-scope.js';
 import { checkOptionKeys, type OptionKeys } from './option-keys.js';
 import { checkModel } from './model-check.js';
 import { QueryEncoder, type QueryEncoderOptions } from './query-encoder.js';
@@ -904,6 +905,7 @@ export class PlaitIndex {
       throw invalidArgument('target', 'a docId (string) or { pid }', target);
     }
     const r = this.resolveSearch(options, EXPLAIN_OPTION_KEYS, 'explain option');
+    checkOptionsApply(options, r.mode, LIBRARY_SPELLING, EXPLAIN_OPTION_SCOPES);
     const empty = unsearchable(query, 0);
     if (empty !== null) {
       // Search answers these with no hits (query-text.ts); a late score for [MASK] padding alone would explain nothing.

@@ -15,6 +15,7 @@ import type { Bm25CorpusStats } from '../docstore/bm25.js';
 import { checkOptionKeys, type OptionKeys } from './option-keys.js';
 import type { Rm3Options } from '../rewrite/rm3.js';
 import type { PrfOptions } from '../rewrite/prf-options.js';
+import { checkOptionsApply } from './option-scope.js';
 
 export type SearchMode = 'late' | 'bm25' | 'hybrid';
 
@@ -145,8 +146,11 @@ export interface ResolvedSearch {
 /**
  * Applies the defaults and validates every field. PLAID's defaults come from the index's
  * calibration record when it has one (`plait calibrate`), else from `plaidDefaultsFor(topK)`;
- * with `plaidDefaults: 'colbert'` from ColBERT's table alone (PlaidDefaultsTable).
- * @throws PlaitError INVALID_ARGUMENT naming the first bad field.
+ * with `plaidDefaults: 'colbert'` from ColBERT's table alone (PlaidDefaultsTable). An option that
+ * cannot apply to the search's mode (the caller's, else the model profile's) is refused
+ * (option-scope.ts SEARCH_OPTION_RULES: PLAID settings need late or hybrid without exhaustive,
+ * fusion settings hybrid, idfWeighting late interaction).
+ * @throws PlaitError INVALID_ARGUMENT naming the first bad field, or the first option that cannot apply.
  */
 export function resolveSearch(options: SearchOptions, model: ModelInfo, calibration?: IndexCalibration): ResolvedSearch {
   const topK = options.topK ?? SEARCH_DEFAULTS.topK;
@@ -191,6 +195,9 @@ export function resolveSearch(options: SearchOptions, model: ModelInfo, calibrat
   if (fusion !== 'minmax' && fusion !== 'rrf') throw invalidArgument('fusion', '"minmax" or "rrf"', fusion);
   const rrfK = options.rrfK ?? SEARCH_DEFAULTS.rrfK;
   if (!(Number.isInteger(rrfK) && rrfK >= 1 && rrfK <= FUSION_LIMITS.maxRrfK)) throw invalidArgument('rrfK', `an integer in [1, ${FUSION_LIMITS.maxRrfK}]`, rrfK);
+  // An option this mode would take and ignore is refused (option-scope.ts); the calibration's and the
+  // defaults' settings (`d` above) are not the caller's and are never refused.
+  checkOptionsApply(options, mode);
   return {
     topK,
     mode,

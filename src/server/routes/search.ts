@@ -19,6 +19,7 @@ import { SearchPipeline } from '../../pipeline/search-pipeline.js';
 import { unsearchable } from '../../search/query-text.js';
 import { parsePipeline } from '../../pipeline/pipeline-spec.js';
 import { stageSearchOptions } from '../../pipeline/stages.js';
+import { HTTP_SPELLING, checkOptionsApply, checkPipelineOptions } from '../../search/option-scope.js';
 import type { MetadataFilter } from '../../docstore/metadata-filter.js';
 import type { RewriteOptions } from '../../rewrite/query-rewriter.js';
 import { parseSynonyms, type SynonymMap } from '../../rewrite/synonyms.js';
@@ -318,20 +319,9 @@ async function runPipelines(engine: Engine, entry: IndexEntry, queries: string[]
   // A cluster's coordinator: every stage's shard calls answer by the request's deadline and see the writes min_sequences name.
   const deadlineAt = Date.now() + (b.timeout_ms ?? engine.options.timeoutMs);
   const index = engine.pipelineIndex(entry, { deadlineAt, ...(b.min_sequences === undefined ? {} : { minSequences: b.min_sequences }) });
-  if (b.filter !== undefined) throw new PlaitError('INVALID_ARGUMENT', { message: 'filter applies to one-mode searches; pipelines do not take it yet', name: 'filter' });
-  for (const name of ['plaid_defaults', 'interaction_scoring'] as const) {
-    if (b[name] !== undefined) throw new PlaitError('INVALID_ARGUMENT', { message: `${name} applies to one-mode searches; a pipeline's stages use plait's PLAID settings`, name });
-  }
-  // As plait search refuses -k, --mode and --exhaustive with --pipeline: the stages set them, and these
-  // fields had been taken and ignored (top_k: 3 with "bm25:100 > late:10" returned 10 hits).
-  for (const name of ['top_k', 'mode', 'exhaustive'] as const) {
-    if (b[name] !== undefined) {
-      throw new PlaitError('INVALID_ARGUMENT', {
-        message: `${name} cannot apply with pipeline: its stages set it (the last stage's depth is the number of results, e.g. "bm25:100 > late:10"; an "exhaustive" stage scores exactly)`,
-        name,
-      });
-    }
-  }
+  // As plait search refuses them with --pipeline (option-scope.ts): top_k, mode and exhaustive had been
+  // taken and ignored (top_k: 3 with "bm25:100 > late:10" returned 10 hits), as had filter.
+  checkPipelineOptions(searchOptionsFromBody(b, null), 'pipeline', HTTP_SPELLING);
   const stages = parsePipeline(b.pipeline!);
   const hasCross = stages.some((st) => st.stage === 'cross');
   if (!hasCross && b.cross_encoder !== undefined) throw new PlaitError('INVALID_ARGUMENT', { message: 'cross_encoder is given but the pipeline has no cross stage', name: 'cross_encoder' });
@@ -391,6 +381,9 @@ export const searchRoutes: FastifyPluginAsync = async (app) => {
       // query is answered as the library answers it — no hits, empty_reason 'empty-query' — and the others are searched.
       const queries = raw.map((q, i) => normaliseQuery(b.queries === undefined ? checkQuery(q, 'query') : checkText(q, `queries[${i}]`)));
       const options = searchOptionsFromBody(b, engine.synonyms);
+      // An option this search would take and ignore is refused in the body's spelling (option-scope.ts),
+      // as the library refuses it in camelCase: {"mode": "bm25", "n_ivf_probe": 4} had been accepted.
+      if (b.pipeline === undefined) checkOptionsApply(options, entry.index.manifest.model.defaultMode, HTTP_SPELLING);
       if (b.pipeline !== undefined) {
         const results = await runWork(engine, reply, b.timeout_ms, (signal) => runPipelines(engine, entry, queries, b, signal));
         return { index: entry.name, generation: entry.generation, results };
