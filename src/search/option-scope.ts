@@ -162,7 +162,8 @@ function remedy(scope: Exclude<OptionScope, 'any'>, sp: OptionSpelling): string 
 /** The search `s` in the surface's spelling, with where its mode came from. */
 function describeShape(s: SearchShape, modeGiven: boolean, sp: OptionSpelling): string {
   const mode = `${sp.setting('mode', s.mode)}${modeGiven ? '' : " (the model profile's default mode)"}`;
-  return `${mode}${s.exhaustive ? ` with ${sp.setting('exhaustive', true)}` : ''}${s.mode === 'hybrid' ? ` with ${sp.setting('fusion', s.fusion)}` : ''}`;
+  // In bm25 mode exhaustive is itself refused: the search is said without it.
+  return `${mode}${s.exhaustive && s.mode !== 'bm25' ? ` with ${sp.setting('exhaustive', true)}` : ''}${s.mode === 'hybrid' ? ` with ${sp.setting('fusion', s.fusion)}` : ''}`;
 }
 
 /**
