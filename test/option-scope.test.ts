@@ -265,3 +265,8 @@ test('CLI: plait search and plait explain refuse by the same rule, in flags; eac
   const explainedLate = plait('explain', sample.path, QUERY, 'bread-yeast', '--mode', 'late');
   assert.equal(explainedLate.code, 0, explainedLate.stderr);
 });
+
+test('explain reports the late score in every mode, so its idfWeighting is taken in bm25 mode too', async () => {
+  const ex = await sample.index.explain(QUERY, 'bread-yeast', { mode: 'bm25', idfWeighting: false });
+  assert.ok(ex.bm25 !== null && Number.isFinite(ex.lateScore));
+});

@@ -79,9 +79,10 @@ export type RuledOption = keyof typeof SEARCH_OPTION_RULES;
 
 /**
  * Where explain's options differ from search's: its `topK` is the hybrid depth within which the
- * fused parts are reported (PlaitIndex.explain), so it applies to hybrid mode only.
+ * fused parts are reported (PlaitIndex.explain), so it applies to hybrid mode only; it reports the
+ * document's late-interaction score in every mode, so `idfWeighting` applies in every mode.
  */
-export const EXPLAIN_OPTION_SCOPES: Readonly<Partial<Record<RuledOption, OptionScope>>> = { topK: 'hybrid' };
+export const EXPLAIN_OPTION_SCOPES: Readonly<Partial<Record<RuledOption, OptionScope>>> = { topK: 'hybrid', idfWeighting: 'any' };
 
 /** What decides whether an option applies: the search's mode, exhaustive flag and fusion. */
 export interface SearchShape {
