@@ -77,12 +77,15 @@ export const SEARCH_OPTION_RULES = {
 
 export type RuledOption = keyof typeof SEARCH_OPTION_RULES;
 
+/** Where an entry point's options act differently from the table (EXPLAIN_OPTION_SCOPES). */
+export type OptionScopes = Readonly<Partial<Record<RuledOption, OptionScope>>>;
+
 /**
  * Where explain's options differ from search's: its `topK` is the hybrid depth within which the
  * fused parts are reported (PlaitIndex.explain), so it applies to hybrid mode only; it reports the
  * document's late-interaction score in every mode, so `idfWeighting` applies in every mode.
  */
-export const EXPLAIN_OPTION_SCOPES: Readonly<Partial<Record<RuledOption, OptionScope>>> = { topK: 'hybrid', idfWeighting: 'any' };
+export const EXPLAIN_OPTION_SCOPES: OptionScopes = { topK: 'hybrid', idfWeighting: 'any' };
 
 /** What decides whether an option applies: the search's mode, exhaustive flag and fusion. */
 export interface SearchShape {
@@ -179,7 +182,7 @@ function describeShape(s: SearchShape, modeGiven: boolean, sp: OptionSpelling): 
  *   "hybrid" with fusion: "minmax" (min-max fusion); leave it out or change the search`; details
  *   `{ name (the first), options, mode, exhaustive, appliesTo (the first's), reason: 'notApplicable' }`.
  */
-export function checkOptionsApply(options: object, defaultMode: SearchMode, sp: OptionSpelling = LIBRARY_SPELLING, scopes: Readonly<Partial<Record<RuledOption, OptionScope>>> = {}): void {
+export function checkOptionsApply(options: object, defaultMode: SearchMode, sp: OptionSpelling = LIBRARY_SPELLING, scopes: OptionScopes = {}): void {
   const o = options as SearchOptions;
   const s = searchShape(o, defaultMode);
   const conflicts = givenOptions(options).flatMap((key) => {

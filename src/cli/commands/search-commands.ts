@@ -164,7 +164,7 @@ export function registerSearchCommands(program: Command): void {
     try {
       if (o.pipeline === undefined) checkOptionsApply(asked, index.manifest.model.defaultMode, CLI_SPELLING);
       if (await searchWithPipeline(index, query, o)) return;
-      const opts = { ...searchOptionsFrom(o), includeText: o.text === true || o.json === true };
+      const opts = { ...asked, includeText: o.text === true || o.json === true };
       if (o.queries !== undefined) {
         const progress = ProgressReporter.auto(o.quiet === true || o.json === true);
         const run: Run = new Map();
