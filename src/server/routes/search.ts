@@ -122,6 +122,8 @@ export function rewriteFromBody(r: RewriteBody | undefined | null, serverSynonym
 export const SEARCH_BODY_SCHEMA = {
   type: 'object',
   additionalProperties: false,
+  description:
+    "A field the search would ignore is refused (400 INVALID_ARGUMENT naming it and the mode): the PLAID fields need mode late or hybrid without exhaustive; exhaustive and idf_weighting late or hybrid; fusion hybrid; alpha hybrid with fusion minmax; rrf_k hybrid with fusion rrf. Without mode the index model's profile decides",
   properties: {
     query: { type: 'string', description: 'one query (give query or queries)' },
     queries: { type: 'array', items: { type: 'string' }, description: `a batch of queries, at most ${SEARCH_DEFAULTS.maxBatchQueries} (413 beyond)` },
@@ -142,7 +144,7 @@ export const SEARCH_BODY_SCHEMA = {
     pipeline: {
       type: 'string',
       maxLength: 1000,
-      description: 'staged ranking instead of one mode, e.g. "bm25:1000 > late:200 > cross:20" (stages bm25, late, hybrid, exhaustive, cross; a budget as cross:20@300ms); top_k and mode do not apply',
+      description: 'staged ranking instead of one mode, e.g. "bm25:1000 > late:200 > cross:20" (stages bm25, late, hybrid, exhaustive, cross; a budget as cross:20@300ms); each stage takes the fields that apply to its mode; top_k, mode, exhaustive, filter, plaid_defaults and interaction_scoring are refused beside it',
     },
     filter: {
       type: 'object',
