@@ -16,8 +16,12 @@
  *   options its stages pass on (`pipeline: 'stages'`) and the run's own (`'run'`): each stage then
  *   passes to its search only what applies to that stage's mode (`applicableSearchOptions`), so a
  *   bm25 stage is never refused for PLAID settings meant for a late stage.
- * Internal callers that hold a wider options object (pipeline stages, a cluster's shards, eval's
- * modes) pass it through `applicableSearchOptions` first.
+ * Internal callers that hold a wider options object (pipeline stages, a cluster's shards splitting
+ * hybrid into late and BM25) pass it through `applicableSearchOptions` first; eval's modes,
+ * calibrate, LTR's candidate pipelines and the LangChain retriever build one mode's options or pass
+ * the caller's as given (audited when the rule came in).
+ * Its cost: ~2 µs a call (200,000 calls of checkOptionsApply, Zen 5 under load 10), beside ~10 µs
+ * for all of resolveSearch and milliseconds for a search.
  */
 import { PlaitError } from '../errors/index.js';
 import type { SearchMode, SearchOptions } from './search-options.js';
