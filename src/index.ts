@@ -299,3 +299,6 @@ export type { RerankEncodedOptions } from './search/plait-index.js';
 export type { CompactOptions } from './mutate/index-updater.js';
 export type { ClusterDeletion } from './cluster/cluster-writer.js';
 export type { ExplainLtrOptions } from './ltr/explain-ltr.js';
+// Which search option applies where (modes7): the one table the library, HTTP and the CLI refuse by, and the trim for one mode.
+export { SEARCH_OPTION_RULES, EXPLAIN_OPTION_SCOPES, applicableSearchOptions, checkOptionsApply, scopeApplies } from './search/option-scope.js';
+export type { OptionScope, OptionRule, PipelineScope, RuledOption, SearchShape, OptionScopes } from './search/option-scope.js';

@@ -49,7 +49,7 @@ test('-k, --mode and --exhaustive with --pipeline are refused (they cannot apply
   for (const flags of [['-k', '3'], ['--mode', 'bm25'], ['--exhaustive']]) {
     const r = plait('search', 'sample', 'bread', '--pipeline', 'bm25:20 > late:5', ...flags);
     assert.equal(r.code, 2, `${flags.join(' ')}: ${r.stderr}`);
-    assert.match(r.stderr, /cannot apply with --pipeline.*\[USAGE\]/);
+    assert.match(r.stderr, /cannot apply with --pipeline.*\[INVALID_ARGUMENT\]/);
     assert.ok(r.stderr.includes(flags[0]!), r.stderr);
   }
   // Without them the pipeline runs, its last stage's depth (5) bounding the results.

@@ -89,6 +89,14 @@ test('plait serve: --coordinate without --nats is USAGE; an unreachable NATS ser
   assert.equal(b.code, 1, b.stderr);
   assert.match(b.stderr, /CLUSTER_UNAVAILABLE/);
   assert.ok(Date.now() - t < 30_000);
+  // A coordinator on an address other machines reach, without PLAIT_API_KEY, warns as plait serve <index> does (it had not).
+  const open = runPlait(dir, ['serve', '--coordinate', join(dir, 'c3'), '--nats', `nats://127.0.0.1:${port}`, '--host', '0.0.0.0', '--port', '0']);
+  assert.equal(open.code, 1, open.stderr);
+  assert.match(open.stderr, /^plait: warning: 0\.0\.0\.0 is reachable from other machines and PLAIT_API_KEY is not set/m);
+  assert.match(open.stderr, /CLUSTER_UNAVAILABLE/);
+  const closed = runPlait(dir, ['serve', '--coordinate', join(dir, 'c3'), '--nats', `nats://127.0.0.1:${port}`, '--port', '0']);
+  assert.equal(closed.code, 1, closed.stderr);
+  assert.doesNotMatch(closed.stderr, /warning: .* is reachable from other machines/);
   const c = runPlait(dir, ['serve', join(dir, 'c3'), '--nats', `nats://127.0.0.1:${port}`]);
   assert.equal(c.code, 2, c.stderr);
   assert.match(c.stderr, /not a shard folder/);

@@ -182,6 +182,11 @@ test('pipeline errors stay 400s on a coordinator', { skip }, async () => {
   assert.equal(filtered.status, 400);
 });
 
+/** An exact late side where there is one: bm25 mode takes no `exhaustive` (refused, search/option-scope.ts). */
+function exhaustiveIn(mode: 'bm25' | 'hybrid'): { exhaustive?: true } {
+  return mode === 'bm25' ? {} : { exhaustive: true };
+}
+
 /** Each query with one typo: its longest word of 6+ letters less its third letter. */
 function withTypos(qs: readonly string[]): string[] {
   return qs.map((q) => {
@@ -204,13 +209,13 @@ for (const mode of ['bm25', 'hybrid'] as const) {
   test(`query rewriting on the coordinator = one index: spelling and synonyms, ${mode}`, { skip }, async () => {
     const typed = withTypos(queries);
     const rewrite = { spelling: true, synonyms: SYNONYMS };
-    const { status, results, error } = await search({ queries: typed, mode, exhaustive: true, top_k: 10, rewrite });
+    const { status, results, error } = await search({ queries: typed, mode, ...exhaustiveIn(mode), top_k: 10, rewrite });
     assert.equal(status, 200, JSON.stringify(error));
     const synonyms = parseSynonyms(SYNONYMS.join('\n'));
     let corrected = 0;
     let synonymed = 0;
     for (let i = 0; i < typed.length; i++) {
-      const single = await whole.search(typed[i]!, { mode, exhaustive: true, topK: 10, rewrite: { spelling: true, synonyms } });
+      const single = await whole.search(typed[i]!, { mode, ...exhaustiveIn(mode), topK: 10, rewrite: { spelling: true, synonyms } });
       const got = results[i]!;
       assert.deepEqual(got.rewrites ?? [], single.rewrites ?? [], `query ${i}: ${typed[i]}`);
       assert.deepEqual(got.hits.map((h) => h.doc_id), single.hits.map((h) => h.docId), `query ${i}: ${typed[i]}`);
@@ -263,10 +268,10 @@ test('a rewrite is computed once per query (one tokenisation when nothing needs 
 
 test('RM3 on the coordinator = one index: feedback from the cluster\'s BM25, term counts from the shards (bm25, hybrid, the rm3 stage)', { skip }, async () => {
   for (const mode of ['bm25', 'hybrid'] as const) {
-    const { status, results, error } = await search({ queries, mode, exhaustive: true, top_k: 10, rewrite: { rm3: true, spelling: true } });
+    const { status, results, error } = await search({ queries, mode, ...exhaustiveIn(mode), top_k: 10, rewrite: { rm3: true, spelling: true } });
     assert.equal(status, 200, JSON.stringify(error));
     for (let i = 0; i < queries.length; i++) {
-      const single = await whole.search(queries[i]!, { mode, exhaustive: true, topK: 10, rewrite: { rm3: true, spelling: true } });
+      const single = await whole.search(queries[i]!, { mode, ...exhaustiveIn(mode), topK: 10, rewrite: { rm3: true, spelling: true } });
       assert.equal(single.rewrites?.at(-1)?.kind, 'rm3');
       assert.deepEqual(results[i]!.rewrites, single.rewrites, `${mode} query ${i}`);
       assert.deepEqual(results[i]!.hits.map((h) => [h.doc_id, h.score]), single.hits.map((h) => [h.docId, h.score]), `${mode} query ${i}`);
@@ -297,6 +302,10 @@ test('a shard lost mid-pipeline: the stage that needs it is skipped on time, the
     assert.equal(live.degraded, null);
     // A misspelt option is refused by name, as on one index, before anything is sent to a shard.
     assert.throws(() => cluster.resolveSearch({ topk: 3 } as never), (e: unknown) => isPlaitError(e, 'INVALID_ARGUMENT') && /unknown search option "topk" \(did you mean "topK"\?\)/.test((e as Error).message));
+    // So is an option the mode would ignore (search/option-scope.ts), as on one index; a pipeline's PLAID settings still reach only its late stages.
+    assert.throws(() => cluster.resolveSearch({ mode: 'bm25', nIvfProbe: 4 }), (e: unknown) => isPlaitError(e, 'INVALID_ARGUMENT') && /nIvfProbe does not apply to mode: "bm25"/.test((e as Error).message));
+    const tuned = await new SearchPipeline(cluster.pipelineIndex({ deadlineAt: Date.now() + 20_000 }), 'bm25:30 > late:10', { search: { nIvfProbe: 4, alpha: 0.3 } }).run(query);
+    assert.deepEqual(tuned.hits.map((h) => h.docId), live.hits.map((h) => h.docId));
     await assert.rejects(cluster.searchEncodedBatch([query], [], { mode: 'bm25', minSequence: [] } as never), (e: unknown) => isPlaitError(e, 'INVALID_ARGUMENT') && /unknown search option "minSequence" \(did you mean "minSequences"\?\)/.test((e as Error).message));
     // The ltr features, every one computed here (no stage left signals): the single index's, row for row.
     const everyFeature = featureNames(['parity'], true);

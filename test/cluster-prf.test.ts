@@ -172,7 +172,8 @@ test('explain with rewrite on the coordinator = one index\'s explain (spelling, 
       // RM3 expands BM25: not in late mode (refused there, on one index too).
       const rm3 = mode === 'late' ? {} : { rm3: true };
       const rewrite = { spelling: true, synonyms, ...rm3 };
-      const top = (await whole.search(q, { mode, topK: 2, exhaustive: true, idfWeighting: idf, rewrite })).hits;
+      // BM25 takes neither exhaustive nor IDF weighting (search/option-scope.ts); explain's late score takes IDF in every mode.
+      const top = (await whole.search(q, { mode, topK: 2, ...(mode === 'bm25' ? {} : { exhaustive: true, idfWeighting: idf }), rewrite })).hits;
       for (const h of top) {
         const res = await fetch(`${coordinator.url}/v1/indexes/cran/explain`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: q, doc_id: h.docId, mode, idf_weighting: idf, rewrite: { spelling: true, synonyms: SYNONYMS, ...rm3 } }) });
         const got = (await res.json()) as { late_score: number; bm25: { score: number; terms: { term: string }[] } | null; fusion: { score: number; rank: number } | null; rewrites: { kind: string; from: string; to: string }[] };

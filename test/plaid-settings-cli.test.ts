@@ -79,7 +79,7 @@ test('--plaid-defaults and --interaction-scoring with --pipeline are refused (a 
   for (const flags of [['--plaid-defaults', 'colbert'], ['--interaction-scoring', 'centroids']]) {
     const r = plait('search', sample.path, QUERY, '--pipeline', 'bm25:20 > late:5', ...flags);
     assert.equal(r.code, 2, r.stderr);
-    assert.match(r.stderr, /cannot apply with --pipeline.*\[USAGE\]/);
+    assert.match(r.stderr, /cannot apply with --pipeline.*\[INVALID_ARGUMENT\]/);
     assert.ok(r.stderr.includes(flags[0]!), r.stderr);
   }
 });
@@ -116,7 +116,7 @@ test('HTTP search takes plaid_defaults and interaction_scoring, answers as the l
   assert.equal(bad.body.error.code, 'INVALID_ARGUMENT');
   const piped = await postJson(url, { query: QUERY, pipeline: 'bm25:20 > late:5', plaid_defaults: 'colbert' });
   assert.equal(piped.status, 400, JSON.stringify(piped.body));
-  assert.match(piped.body.error.message, /plaid_defaults applies to one-mode searches/);
+  assert.match(piped.body.error.message, /plaid_defaults cannot apply with pipeline: its stages use plait's PLAID settings/);
   // top_k, mode and exhaustive beside a pipeline are refused as plait search refuses -k, --mode and
   // --exhaustive with --pipeline (top_k: 2 had been ignored: the last stage's 5 hits came back).
   for (const extra of [{ top_k: 2 }, { mode: 'bm25' }, { exhaustive: true }]) {
@@ -172,17 +172,18 @@ test('plait eval of a BEIR folder on an existing index of another corpus is refu
 });
 
 test('PLAID flags with --mode bm25 or --exhaustive, and --exhaustive with --mode bm25, are refused (they would do nothing)', () => {
+  // The library's rule (search/option-scope.ts), said in flags.
   for (const [flags, named, why] of [
-    [['--mode', 'bm25', '--ncells', '4'], '--ncells', /with --mode bm25: BM25 runs no late interaction/],
-    [['--mode', 'bm25', '--plaid-defaults', 'colbert'], '--plaid-defaults', /with --mode bm25/],
-    [['--mode', 'bm25', '--exhaustive'], '--exhaustive', /with --mode bm25/],
-    [['--exhaustive', '--ndocs', '64', '--threshold', '0.3'], '--threshold, --ndocs', /with --exhaustive: an exhaustive search scores every passage/],
-    [['--exhaustive', '--interaction-scoring', 'centroids'], '--interaction-scoring', /with --exhaustive/],
+    [['--mode', 'bm25', '--ncells', '4'], '--ncells does not apply', /to --mode bm25: --ncells applies to --mode late or --mode hybrid without --exhaustive \(PLAID\)/],
+    [['--mode', 'bm25', '--plaid-defaults', 'colbert'], '--plaid-defaults does not apply', /to --mode bm25/],
+    [['--mode', 'bm25', '--exhaustive'], '--exhaustive does not apply', /to --mode bm25: --exhaustive applies to --mode late or --mode hybrid \(late interaction\)/],
+    [['--exhaustive', '--ndocs', '64', '--threshold', '0.3'], '--threshold, --ndocs do not apply', /to --mode hybrid \(the model profile's default mode\) with --exhaustive/],
+    [['--exhaustive', '--interaction-scoring', 'centroids'], '--interaction-scoring does not apply', /with --exhaustive/],
   ] as const) {
     const r = plait('search', sample.path, QUERY, ...flags);
     assert.equal(r.code, 2, `${flags.join(' ')}: ${r.stderr}`);
-    assert.match(r.stderr, /\[USAGE\]/);
-    assert.ok(r.stderr.includes(`${named} cannot apply`), r.stderr);
+    assert.match(r.stderr, /\[INVALID_ARGUMENT\]/);
+    assert.ok(r.stderr.includes(named), r.stderr);
     assert.match(r.stderr, why);
   }
   // Each alone still runs.

@@ -10,12 +10,13 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
-import type { RunningServer } from '../src/server/index.js';
+import { startServer, type RunningServer } from '../src/server/index.js';
 import { buildSample, postJson, serve, type SampleIndex } from './helpers/server-fixture.js';
 import { resolveServerOptions } from '../src/server/options.js';
 import { PLAIT_BIN, runPlait } from './helpers/cli.js';
 import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { cpSync, mkdirSync } from 'node:fs';
 
 let sample: SampleIndex;
 let server: RunningServer;
@@ -285,4 +286,20 @@ test('a route asked with the wrong method says which method it takes (curl $U/v1
   }
   const none = (await (await fetch(`${server.url}/v1/nothing`)).json()) as { error: { message: string } };
   assert.equal(none.error.message, 'Not found: no route GET /v1/nothing');
+});
+
+test('plait serve with one index folder twice refuses, naming both; two folders of one base name are served as name and name-2', async () => {
+  // `plait serve sample sample/` had opened the folder twice and served it as sample and sample-2: two writers of one index.
+  const twice = runPlait(sample.dir, ['serve', sample.path, `${sample.path}/`, '--port', '0']);
+  assert.equal(twice.code, 2, twice.stderr);
+  assert.match(twice.stderr, /"[^"]*sample\/" is the index "[^"]*sample" again \(.*\): give each index once.*\[INVALID_ARGUMENT\]/);
+  const other = join(sample.dir, 'other', 'sample');
+  mkdirSync(join(sample.dir, 'other'));
+  cpSync(sample.path, other, { recursive: true });
+  const s = await startServer([sample.path, other], { host: '127.0.0.1', port: 0, logLevel: false, defaultMetrics: false, scoringWorkers: 0 });
+  try {
+    assert.deepEqual([...s.engine.indexes.keys()], ['sample', 'sample-2']);
+  } finally {
+    await s.close();
+  }
 });

@@ -9,6 +9,7 @@ import type { InteractionScoring } from '../config/defaults.js';
 import { parseFilter } from '../docstore/metadata-filter.js';
 import { readSynonyms } from '../rewrite/synonyms.js';
 import type { RewriteOptions } from '../rewrite/query-rewriter.js';
+import type { OptionSpelling, RuledOption } from '../search/option-scope.js';
 
 export interface SearchFlagOptions {
   k?: number;
@@ -57,3 +58,27 @@ export function searchOptionsFrom(o: SearchFlagOptions): SearchOptions {
   if (rewrite !== undefined) s.rewrite = rewrite;
   return s;
 }
+
+/** The flag of each search option (search/option-scope.ts's table) in `plait search` and `plait explain`. */
+const FLAG_OF: Partial<Record<RuledOption, string>> = {
+  topK: '-k',
+  mode: '--mode',
+  exhaustive: '--exhaustive',
+  nIvfProbe: '--ncells',
+  centroidScoreThreshold: '--threshold',
+  ndocs: '--ndocs',
+  plaidDefaults: '--plaid-defaults',
+  interactionScoring: '--interaction-scoring',
+  idfWeighting: '--idf/--no-idf',
+  fusion: '--fusion',
+  alpha: '--alpha',
+  filter: '--filter',
+  includeText: '--text',
+  rewrite: '--spelling/--synonyms/--rm3/--prf',
+};
+
+/** How the CLI says an option and a setting in the rule's messages: `--ncells`, `--mode hybrid`, `--exhaustive`. */
+export const CLI_SPELLING: OptionSpelling = {
+  option: (key) => FLAG_OF[key] ?? `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`,
+  setting: (key, value) => (value === true ? `--${key}` : `--${key} ${String(value)}`),
+};

@@ -34,6 +34,7 @@ import type { Encoder, TokenEmbeddings } from '../encoder/types.js';
 import type { IndexManifest } from '../format/manifest.js';
 import { QueryEncoder, type QueryEncoderOptions } from '../search/query-encoder.js';
 import { hybridDepth, resolveSearch, type ResolvedSearch } from '../search/search-options.js';
+import { EXPLAIN_OPTION_SCOPES, type OptionScopes } from '../search/option-scope.js';
 import { ENCODED_SEARCH_OPTION_KEYS, type EncodedSearchOptions, type Explanation, type ExplainOptions, type SearchHit, type SearchOptions, type SearchResult } from '../search/plait-index.js';
 import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import { rewriteActive, withRm3, type RewrittenQuery } from '../rewrite/query-rewriter.js';
@@ -146,9 +147,9 @@ export class ClusterIndex {
   }
 
   /** Applies the defaults (the cluster's model profile) and validates the options. @throws PlaitError INVALID_ARGUMENT (an unknown key, a bad value). */
-  resolveSearch(options: ClusterSearchOptions | (ExplainOptions & ClusterCallOptions) = {}): ResolvedSearch {
+  resolveSearch(options: ClusterSearchOptions | (ExplainOptions & ClusterCallOptions) = {}, scopes: OptionScopes = {}): ResolvedSearch {
     checkOptionKeys(options, CLUSTER_SEARCH_OPTION_KEYS, 'search option');
-    return resolveSearch(options, this.manifest.model, this.manifest.calibration);
+    return resolveSearch(options, this.manifest.model, this.manifest.calibration, scopes);
   }
 
   /**
@@ -376,7 +377,7 @@ export class ClusterIndex {
    */
   async explain(query: string, target: string | { pid: number }, options: ExplainOptions & Pick<ClusterSearchOptions, 'deadlineAt' | 'minSequences'> = {}): Promise<Explanation> {
     if (typeof target !== 'string') throw invalidArgument('doc_id', 'a doc_id on a cluster (pids are per shard)', target);
-    const r = this.resolveSearch(options);
+    const r = this.resolveSearch(options, EXPLAIN_OPTION_SCOPES);
     if (r.rewrite.prf !== null) throw invalidArgument('rewrite.prf', 'spelling, synonyms or rm3 in explain (as on one index: ColBERT-PRF appends centroid embeddings, which have no query text to explain)', 'prf');
     const due = shardDueOf(options);
     const minSequence = minSequencesByShard(options.minSequences, this.shards.shards);

@@ -26,6 +26,7 @@ import { bm25ScoresOf, passagePositions, passageTexts } from '../pipeline/pipeli
 import { CLUSTER_MANIFEST_FILE, readClusterManifest, codebookChecksum } from './cluster-manifest.js';
 import { shardDifferences, shardMismatch } from './shard-mismatch.js';
 import { clusterSubjects, type ClusterSubjects } from './subjects.js';
+import { applicableSearchOptions, searchShape } from '../search/option-scope.js';
 import {
   bytesOf,
   decodeMessage,
@@ -227,7 +228,10 @@ export class ShardReplica {
       const rewritten = q.bm25Terms === undefined ? {} : { rewritten: [{ lateText: q.text, bm25: { terms: new Map(q.bm25Terms), tokens: [] }, rewrites: [] }] };
       const base: EncodedSearchOptions = { ...req.options, ...rewritten, ...prf, globalStats, timeoutMs: Math.max(1, req.deadlineAt - Date.now()) };
       const mode = req.options.mode;
-      const late = (o: EncodedSearchOptions) => this.index.searchEncodedBatch([q.text], embedding === null ? [] : [embedding], o).then((r) => r[0]!);
+      // The coordinator sends its resolved settings whole (PLAID's, fusion's): each search here takes
+      // only what applies to its mode (option-scope.ts), as a hybrid search splits into late and BM25.
+      const late = (o: EncodedSearchOptions) =>
+        this.index.searchEncodedBatch([q.text], embedding === null ? [] : [embedding], applicableSearchOptions(o, searchShape(o, this.index.manifest.model.defaultMode))).then((r) => r[0]!);
       if (mode !== 'hybrid') {
         const r = await late(base);
         results.push({ hits: r.hits, ...(r.emptyReason === undefined ? {} : { emptyReason: r.emptyReason }), ...(r.generation === undefined ? {} : { generation: r.generation }), ...applied, timings: { lateMs: r.timings.lateMs, bm25Ms: r.timings.bm25Ms } });

@@ -21,6 +21,7 @@ import { SEARCH_DEFAULTS } from '../config/defaults.js';
 import { PlaitError } from '../errors/index.js';
 import { fuseMinMax, fuseRrf } from '../search/fusion.js';
 import type { SearchOptions } from '../search/plait-index.js';
+import { applicableSearchOptions } from '../search/option-scope.js';
 import type { OptionKeys } from '../util/option-keys.js';
 import type { PipelineIndex } from './pipeline-index.js';
 import type { IndexManifest } from '../format/manifest.js';
@@ -102,21 +103,16 @@ export interface Retrieved {
 }
 
 export async function retrieve(stage: StageName, depth: number, ctx: StageContext): Promise<Retrieved> {
-  const topK = Math.min(depth, SEARCH_DEFAULTS.maxTopK);
-  const base: SearchOptions = { ...ctx.search, topK, signal: ctx.signal };
-  const options: SearchOptions =
-    stage === 'bm25'
-      ? { topK, signal: ctx.signal, mode: 'bm25', ...(ctx.search.rewrite === undefined ? {} : { rewrite: ctx.search.rewrite }) }
-      : stage === 'rm3'
-        ? { topK, signal: ctx.signal, mode: 'bm25', rewrite: { ...ctx.search.rewrite, rm3: ctx.search.rewrite?.rm3 ?? true } }
-        : stage === 'prf'
-          ? { ...base, mode: 'late', rewrite: { ...ctx.search.rewrite, prf: ctx.search.rewrite?.prf ?? true } }
-          : stage === 'exhaustive'
-        ? { ...base, mode: 'late', exhaustive: true }
-        : stage === 'hybrid'
-          ? { ...base, mode: 'hybrid' }
-          : { ...base, mode: 'late' };
   if (stage === 'cross' || stage === 'ltr') throw new PlaitError('INVALID_ARGUMENT', { message: `${stage} cannot retrieve; it re-scores a list`, name: 'pipeline' });
+  const topK = Math.min(depth, SEARCH_DEFAULTS.maxTopK);
+  const mode = stage === 'bm25' || stage === 'rm3' ? 'bm25' : stage === 'hybrid' ? 'hybrid' : 'late';
+  const exhaustive = stage === 'exhaustive';
+  // The pipeline's settings are for all its stages: each stage's search takes only what applies to
+  // its mode (option-scope.ts), so a bm25 stage is not refused for PLAID settings meant for late ones.
+  const search = applicableSearchOptions(ctx.search, { mode, exhaustive, fusion: ctx.search.fusion ?? 'minmax' });
+  const rewrite =
+    stage === 'rm3' ? { ...search.rewrite, rm3: ctx.search.rewrite?.rm3 ?? true } : stage === 'prf' ? { ...search.rewrite, prf: ctx.search.rewrite?.prf ?? true } : search.rewrite;
+  const options: SearchOptions = { ...search, topK, signal: ctx.signal, mode, ...(exhaustive ? { exhaustive } : {}), ...(rewrite === undefined ? {} : { rewrite }) };
   const { hits, rewrites, missingShards } = await ctx.index.search(ctx.query, options);
   const list = hits.map((h) => ({ docId: h.docId, pid: h.pid, score: h.score, ...(stage === 'bm25' ? { signals: { bm25: h.score } } : {}) }));
   return { list, rewrites, ...(missingShards === undefined || missingShards.length === 0 ? {} : { missingShards }) };

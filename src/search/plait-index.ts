@@ -30,6 +30,7 @@ import { SearchPool } from './search-pool.js';
 import { Deadline, yieldTurn } from './deadline.js';
 import { countUnknownTokens, unknownTokenWarning } from '../encoder/unknown-tokens.js';
 import { SEARCH_OPTION_KEYS, hybridDepth, resolveSearch, type ResolvedSearch, type SearchOptions } from './search-options.js';
+import { EXPLAIN_OPTION_SCOPES, type OptionScopes } from './option-scope.js';
 import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import { checkModel } from './model-check.js';
 import { QueryEncoder, type QueryEncoderOptions } from './query-encoder.js';
@@ -473,10 +474,12 @@ export class PlaitIndex {
   /**
    * Applies the defaults (the index's model profile included) and validates the options.
    * @param keys the options type's key table (option-keys.ts): a key outside it is INVALID_ARGUMENT.
+   * @param scopes where the entry point's options act differently from search's (option-scope.ts EXPLAIN_OPTION_SCOPES);
+   *   an option the search would ignore is INVALID_ARGUMENT (SEARCH_OPTION_RULES).
    */
-  resolveSearch(options: SearchOptions = {}, keys: Readonly<Record<string, true>> = SEARCH_OPTION_KEYS, what = 'search option'): ResolvedSearch {
+  resolveSearch(options: SearchOptions = {}, keys: Readonly<Record<string, true>> = SEARCH_OPTION_KEYS, what = 'search option', scopes: OptionScopes = {}): ResolvedSearch {
     checkOptionKeys(options, keys, what);
-    return resolveSearch(options, this.manifest.model, this.manifest.calibration);
+    return resolveSearch(options, this.manifest.model, this.manifest.calibration, scopes);
   }
 
   async search(query: string, options: SearchOptions = {}): Promise<SearchResult> {
@@ -905,7 +908,7 @@ export class PlaitIndex {
     if (typeof target !== 'string' && (typeof target !== 'object' || target === null || !('pid' in target))) {
       throw invalidArgument('target', 'a docId (string) or { pid }', target);
     }
-    const r = this.resolveSearch(options, EXPLAIN_OPTION_KEYS, 'explain option');
+    const r = this.resolveSearch(options, EXPLAIN_OPTION_KEYS, 'explain option', EXPLAIN_OPTION_SCOPES);
     const empty = unsearchable(query, 0);
     if (empty !== null) {
       // Search answers these with no hits (query-text.ts); a late score for [MASK] padding alone would explain nothing.

@@ -15,6 +15,7 @@ import type { Bm25CorpusStats } from '../docstore/bm25.js';
 import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import type { Rm3Options } from '../rewrite/rm3.js';
 import type { PrfOptions } from '../rewrite/prf-options.js';
+import { LIBRARY_SPELLING, checkOptionsApply, type OptionScopes } from './option-scope.js';
 
 export type SearchMode = 'late' | 'bm25' | 'hybrid';
 
@@ -145,10 +146,14 @@ export interface ResolvedSearch {
 /**
  * Applies the defaults and validates every field. PLAID's defaults come from the index's
  * calibration record when it has one (`plait calibrate`), else from `plaidDefaultsFor(topK)`;
- * with `plaidDefaults: 'colbert'` from ColBERT's table alone (PlaidDefaultsTable).
- * @throws PlaitError INVALID_ARGUMENT naming the first bad field.
+ * with `plaidDefaults: 'colbert'` from ColBERT's table alone (PlaidDefaultsTable). An option that
+ * cannot apply to the search's mode (the caller's, else the model profile's) is refused
+ * (option-scope.ts SEARCH_OPTION_RULES: PLAID settings need late or hybrid without exhaustive,
+ * fusion settings hybrid, idfWeighting late interaction).
+ * @param scopes where the entry point's options differ from the search table (EXPLAIN_OPTION_SCOPES for explain).
+ * @throws PlaitError INVALID_ARGUMENT naming the first bad field, or the options that cannot apply.
  */
-export function resolveSearch(options: SearchOptions, model: ModelInfo, calibration?: IndexCalibration): ResolvedSearch {
+export function resolveSearch(options: SearchOptions, model: ModelInfo, calibration?: IndexCalibration, scopes: OptionScopes = {}): ResolvedSearch {
   const topK = options.topK ?? SEARCH_DEFAULTS.topK;
   if (!Number.isInteger(topK) || topK < 1 || topK > SEARCH_DEFAULTS.maxTopK) throw invalidArgument('topK', `an integer in [1, ${SEARCH_DEFAULTS.maxTopK}]`, topK);
   const mode = options.mode ?? model.defaultMode;
@@ -191,6 +196,9 @@ export function resolveSearch(options: SearchOptions, model: ModelInfo, calibrat
   if (fusion !== 'minmax' && fusion !== 'rrf') throw invalidArgument('fusion', '"minmax" or "rrf"', fusion);
   const rrfK = options.rrfK ?? SEARCH_DEFAULTS.rrfK;
   if (!(Number.isInteger(rrfK) && rrfK >= 1 && rrfK <= FUSION_LIMITS.maxRrfK)) throw invalidArgument('rrfK', `an integer in [1, ${FUSION_LIMITS.maxRrfK}]`, rrfK);
+  // An option this mode would take and ignore is refused (option-scope.ts); the calibration's and the
+  // defaults' settings (`d` above) are not the caller's and are never refused.
+  checkOptionsApply(options, mode, LIBRARY_SPELLING, scopes);
   return {
     topK,
     mode,

@@ -8,6 +8,7 @@ import { LtrModel } from '../ltr/ltr-model.js';
 import { DynamicBatchingEncoder } from '../encoder/dynamic-batching.js';
 import type { FastifyInstance } from 'fastify';
 import { createServer } from 'node:net';
+import { realpathSync } from 'node:fs';
 import { createEncoder, openIndex, readManifest, Reranker, resolveModelSpec, type Encoder } from '../index.js';
 import { PlaitError } from '../errors/index.js';
 import { SERVER_DEFAULTS } from '../config/defaults.js';
@@ -176,8 +177,20 @@ export async function openEngine(indexNames: string[], options: ResolvedServerOp
   let engine: Engine;
   try {
     const usedNames = new Set<string>();
+    // One folder given twice (`plait serve sample ./sample/`) had been opened twice and served as
+    // sample and sample-2: two writers of one index. Refused, naming both; two folders that share a
+    // base name are two indexes and keep being served as name and name-2.
+    const folders = new Map<string, string>();
     for (const spec of indexNames) {
       // locateIndex: a missing index names every place looked, as `plait search` does.
+      const folder = realpathSync(locateIndex(spec));
+      const first = folders.get(folder);
+      if (first !== undefined) {
+        throw new PlaitError('INVALID_ARGUMENT', { message: `${JSON.stringify(spec)} is the index ${JSON.stringify(first)} again (${folder}): give each index once`, name: 'indexes', index: spec });
+      }
+      folders.set(folder, spec);
+    }
+    for (const spec of indexNames) {
       const manifest = readManifest(locateIndex(spec));
       const encoder = await encoderFor(manifest.modelSpec, 'query');
       const index = await openIndex(spec, { encoder, workers: options.scoringWorkers });

@@ -6,6 +6,7 @@
  * NATS sends its share of requests to the other replicas.
  */
 import { warnLtrModelIndexes } from '../open-index.js';
+import { warnOpenPort } from '../open-port.js';
 import { buildShardedIndex, type ShardedBuildResult } from '../../cluster/sharded-build.js';
 import { ShardReplica, natsConnect, shardOfFolder } from '../../cluster/shard-replica.js';
 import { findClusterRoot, resolveShardPath } from '../../cluster/cluster-manifest.js';
@@ -68,6 +69,8 @@ export async function runClusterServe(indexes: string[], server: ServerOptions, 
     if (indexes.length > 0) throw new PlaitError('USAGE', { message: '--coordinate serves a cluster: give no index paths with it', reason: 'conflictingArguments' });
     const resolved = resolveServerOptions(server);
     await checkListenAddress(resolved.host, resolved.port);
+    // Said before NATS is reached, as the address is known: the coordinator's path had not said it.
+    warnOpenPort(resolved.host, resolved.apiKey);
     const target = findClusterRoot(o.coordinate) ?? o.coordinate; // indexes/<name> too, where a sharded build of a bare name goes
     const { engine, writes } = await openCoordinatorEngine(target, resolved, { servers: o.nats });
     const running = await serveEngine(engine, { clusterWrites: writes });
@@ -119,6 +122,7 @@ export async function runClusterServe(indexes: string[], server: ServerOptions, 
     throw err;
   }
   const ready = { msg: 'ready', shard: replica.shard, shards: replica.shards, cluster: replica.subjects.cluster, nats: o.nats, pid: process.pid, ...(running === null ? {} : { url: running.url }) };
+  if (running !== null) warnOpenPort(running.engine.options.host, running.engine.options.apiKey);
   if (running !== null) running.app.log.info(ready, 'ready');
   else process.stdout.write(`${JSON.stringify({ level: 30, time: Date.now(), ...ready })}\n`);
   process.stderr.write(`plait: replica of shard ${replica.shard}/${replica.shards} of cluster ${replica.subjects.cluster} on NATS ${o.nats}${running === null ? '' : `; HTTP ${running.url}`}; Ctrl-C stops\n`);

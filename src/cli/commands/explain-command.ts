@@ -5,8 +5,9 @@
  * With `--ltr-model <file>`: the ranking model's score of the document instead, with each
  * feature's value and contribution (per-tree path gains, src/ltr/explain-ltr.ts).
  */
+import { EXPLAIN_OPTION_SCOPES, checkOptionsApply } from '../../search/option-scope.js';
 import { openIndexForCli, truncatedQueryWarning } from '../open-index.js';
-import { rewriteOptionsFrom } from '../search-flags.js';
+import { CLI_SPELLING, rewriteOptionsFrom } from '../search-flags.js';
 import type { Command } from 'commander';
 import { type ExplainOptions, type Explanation, type SearchMode } from '../../search/plait-index.js';
 import { invalidArgument } from '../../errors/index.js';
@@ -22,7 +23,7 @@ interface ExplainCliOptions {
   pid?: boolean;
   idf?: boolean;
   alpha?: number;
-  k: number;
+  k?: number;
   model?: string;
   json?: boolean;
   ltrModel?: string;
@@ -103,7 +104,7 @@ export function registerExplainCommand(program: Command): void {
     .option('--idf', 'weight query tokens by IDF')
     .option('--no-idf', 'do not weight query tokens by IDF')
     .option('--alpha <a>', `late-interaction weight in min-max fusion, 0–1 (default: ${SEARCH_DEFAULTS.hybridAlpha})`, parseFloatArg('alpha', 0, 1))
-    .option('-k, --k <n>', 'hybrid result depth within which fused parts are reported', parseIntArg('k', 1), 10)
+    .option('-k, --k <n>', `hybrid result depth within which fused parts are reported (hybrid mode only; default: ${SEARCH_DEFAULTS.topK})`, parseIntArg('k', 1))
     .option('-m, --model <model>', 'query encoder (default: the model the index was built with)')
     .option('--json', 'print JSON')
     .option('--ltr-model <file>', 'explain this ranking model\'s score instead: each feature\'s value and contribution')
@@ -128,7 +129,8 @@ export function registerExplainCommand(program: Command): void {
       if (o.pid === true) {
         t = { pid: parseInteger('pid', target, 0) };
       }
-      const opts: ExplainOptions = { topK: o.k };
+      const opts: ExplainOptions = {};
+      if (o.k !== undefined) opts.topK = o.k;
       if (o.mode !== undefined) opts.mode = o.mode;
       if (o.idf !== undefined) opts.idfWeighting = o.idf;
       if (o.alpha !== undefined) opts.alpha = o.alpha;
@@ -136,10 +138,12 @@ export function registerExplainCommand(program: Command): void {
       if (rewrite !== undefined) opts.rewrite = rewrite;
       const index = await openIndexForCli(name, { model: o.model, encoderOptions: { threads: 0 } });
       try {
+        // As plait search: a flag this explanation would take and ignore is refused (search/option-scope.ts).
+        checkOptionsApply(opts, index.manifest.model.defaultMode, CLI_SPELLING, EXPLAIN_OPTION_SCOPES);
         const ex = await index.explain(query, t, opts);
         if (ex.truncated === true) process.stderr.write(truncatedQueryWarning(index, 'explained'));
         if (o.json === true) printJson(ex);
-        else process.stdout.write(`${render(ex, index.resolveSearch(o.mode === undefined ? {} : { mode: o.mode }).mode === 'hybrid' ? o.k : undefined)}\n`);
+        else process.stdout.write(`${render(ex, index.resolveSearch(o.mode === undefined ? {} : { mode: o.mode }).mode === 'hybrid' ? (o.k ?? SEARCH_DEFAULTS.topK) : undefined)}\n`);
       } finally {
         await index.close();
       }

@@ -22,7 +22,8 @@ import { prepareOutputFile, requireInput } from '../validate.js';
 import { warnBatchQueries, warnSkippedQueries, warnUnsearchable } from './query-warnings.js';
 import { ProgressReporter } from '../progress.js';
 import { announceBundledModel } from './model-commands.js';
-import { searchOptionsFrom, type SearchFlagOptions } from '../search-flags.js';
+import { CLI_SPELLING, searchOptionsFrom, type SearchFlagOptions } from '../search-flags.js';
+import { checkOptionsApply, checkPipelineOptions } from '../../search/option-scope.js';
 import { addCrossEncoderFlags, addPipelineFlags, checkPipelineFlags, printRewrites, rerankWithCrossEncoder, searchWithPipeline, type CrossCliOptions } from '../pipeline-options.js';
 
 /** The PLAID stage timings of SearchTimings (the last round's when several ran). */
@@ -120,25 +121,17 @@ export function registerSearchCommands(program: Command): void {
       .addHelpText('after', '\nA query beginning with "-" goes after "--": plait search <index> -- "-query"'),
   )).action(async (name: string, query: string | undefined, o: SearchCliOptions, cmd: Command) => {
     if (o.pipeline !== undefined) {
-      // A pipeline's stages set the depth, the modes and PLAID/exact scoring: these flags cannot apply.
-      const given = [['k', '-k'], ['mode', '--mode'], ['exhaustive', '--exhaustive'], ['plaidDefaults', '--plaid-defaults'], ['interactionScoring', '--interaction-scoring']].filter(([key]) => cmd.getOptionValueSource(key!) === 'cli').map(([, flag]) => flag!);
-      if (given.length > 0) {
-        throw new PlaitError('USAGE', {
-          message: `${given.join(', ')} cannot apply with --pipeline: its stages set them (PLAID's table included; the last stage's depth is the number of results, e.g. "bm25:100 > late:10"; an "exhaustive" stage scores exactly)`,
-          reason: 'conflictingArguments',
-        });
-      }
+      // A pipeline's stages set the depth, the modes and PLAID/exact scoring: the flags the rule's table
+      // (search/option-scope.ts) keeps from pipelines are refused, as HTTP refuses their fields.
+      const given = Object.fromEntries(Object.entries(o).filter(([key]) => cmd.getOptionValueSource(key) === 'cli')) as SearchFlagOptions;
+      checkPipelineOptions(searchOptionsFrom(given), '--pipeline', CLI_SPELLING);
     }
     checkPipelineFlags(o.pipeline === undefined ? [] : [o.pipeline], o, '--pipeline');
-    // PLAID's settings steer PLAID only: BM25 and an exhaustive scan would take them and do nothing with them.
-    const plaidFlags = [['ncells', '--ncells'], ['threshold', '--threshold'], ['ndocs', '--ndocs'], ['plaidDefaults', '--plaid-defaults'], ['interactionScoring', '--interaction-scoring']]
-      .filter(([key]) => cmd.getOptionValueSource(key!) === 'cli')
-      .map(([, flag]) => flag!);
-    const noPlaid = o.mode === 'bm25' ? '--mode bm25' : o.exhaustive === true ? '--exhaustive' : null;
-    if (noPlaid !== null && (plaidFlags.length > 0 || (o.mode === 'bm25' && o.exhaustive === true))) {
-      const given = o.mode === 'bm25' && o.exhaustive === true ? ['--exhaustive', ...plaidFlags] : plaidFlags;
-      throw new PlaitError('USAGE', { message: `${given.join(', ')} cannot apply with ${noPlaid}: ${noPlaid === '--mode bm25' ? 'BM25 runs no late interaction' : 'an exhaustive search scores every passage, without PLAID'}`, reason: 'conflictingArguments' });
-    }
+    // An option the search would take and ignore (--ncells with --mode bm25, --alpha outside hybrid) is
+    // refused by the library's one rule (search/option-scope.ts), said here in flags; without --mode the
+    // index's default mode decides, so the check waits for the index when the mode is not given.
+    const asked = searchOptionsFrom(o);
+    if (o.pipeline === undefined && o.mode !== undefined) checkOptionsApply(asked, o.mode, CLI_SPELLING);
     if (o.queries !== undefined) {
       requireInput(o.queries, '--queries');
       if (query !== undefined) throw new PlaitError('USAGE', { message: 'give either a query or --queries <file>, not both', reason: 'conflictingArguments' });
@@ -169,8 +162,9 @@ export function registerSearchCommands(program: Command): void {
     if (o.queries !== undefined) warnSkippedQueries(o.queries, skippedQueries);
     const index = await openIndexForCli(name, { model: o.model });
     try {
+      if (o.pipeline === undefined) checkOptionsApply(asked, index.manifest.model.defaultMode, CLI_SPELLING);
       if (await searchWithPipeline(index, query, o)) return;
-      const opts = { ...searchOptionsFrom(o), includeText: o.text === true || o.json === true };
+      const opts = { ...asked, includeText: o.text === true || o.json === true };
       if (o.queries !== undefined) {
         const progress = ProgressReporter.auto(o.quiet === true || o.json === true);
         const run: Run = new Map();

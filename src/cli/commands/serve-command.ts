@@ -14,6 +14,7 @@ import { MAX_TIMER_MS } from '../../search/deadline.js';
 import { PlaitError, invalidArgument } from '../../errors/index.js';
 import { integerRange } from '../../config/parse-number.js';
 import { runClusterServe } from './cluster-commands.js';
+import { warnOpenPort } from '../open-port.js';
 import { endServe } from '../interrupt.js';
 import { withHint } from '../report-error.js';
 import { indexCandidates, isIndexDir } from '../../format/index-path.js';
@@ -116,9 +117,7 @@ export function registerServeCommand(program: Command): void {
         return;
       }
       const server = await startServer(indexes, options);
-      if (server.engine.options.apiKey === undefined && !isLoopbackHost(o.host)) {
-        process.stderr.write(`plait: warning: ${o.host} is reachable from other machines and PLAIT_API_KEY is not set: anyone who reaches this port can search, add and delete documents; set PLAIT_API_KEY (README, Server)\n`);
-      }
+      warnOpenPort(o.host, server.engine.options.apiKey);
       warnLtrModelIndexes(server.engine);
       const served = [...server.engine.indexes.keys()];
       server.app.log.info({ url: server.url, indexes: served, models: server.engine.rerankers.map((r) => r.names[0]) }, 'ready');
@@ -188,9 +187,4 @@ function checkListsHoldNoIndex(argv: readonly string[]): void {
       `name the indexes first (plait serve ${arg} ${flag} ${value}), or last after -- (plait serve ${flag} ${value} -- ${arg}; options go before --)`,
     );
   }
-}
-
-/** Whether `host` binds only this machine: `localhost`, 127.0.0.0/8 or ::1 (anything else may be reached from others). */
-function isLoopbackHost(host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }

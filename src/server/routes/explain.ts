@@ -5,6 +5,7 @@
  * score), plus BM25 terms and the fused score's parts in hybrid mode. The library's
  * `PlaitIndex.explain`, in snake_case.
  */
+import { EXPLAIN_OPTION_SCOPES, HTTP_SPELLING, checkOptionsApply } from '../../search/option-scope.js';
 import type { FastifyPluginAsync } from 'fastify';
 import { PlaitError } from '../../errors/index.js';
 import type { Explanation, ExplainOptions, SearchMode } from '../../index.js';
@@ -114,6 +115,8 @@ export const explainRoutes: FastifyPluginAsync = async (app) => {
       if (b.top_k !== undefined) o.topK = b.top_k;
       const rewrite = rewriteFromBody(b.rewrite, engine.synonyms);
       if (rewrite !== undefined) o.rewrite = rewrite;
+      // An option this explanation would take and ignore is refused in the body's spelling (option-scope.ts).
+      checkOptionsApply(o, entry.index.manifest.model.defaultMode, HTTP_SPELLING, EXPLAIN_OPTION_SCOPES);
       const target = b.doc_id !== undefined ? b.doc_id : { pid: b.pid! };
       const ex = await runWork(engine, reply, b.timeout_ms, () => index.explain(query, target, { ...o, deadlineAt }));
       return snakeKeys(ex);

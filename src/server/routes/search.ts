@@ -19,6 +19,7 @@ import { SearchPipeline } from '../../pipeline/search-pipeline.js';
 import { unsearchable } from '../../search/query-text.js';
 import { parsePipeline } from '../../pipeline/pipeline-spec.js';
 import { stageSearchOptions } from '../../pipeline/stages.js';
+import { HTTP_SPELLING, checkOptionsApply, checkPipelineOptions } from '../../search/option-scope.js';
 import type { MetadataFilter } from '../../docstore/metadata-filter.js';
 import type { RewriteOptions } from '../../rewrite/query-rewriter.js';
 import { parseSynonyms, type SynonymMap } from '../../rewrite/synonyms.js';
@@ -121,6 +122,8 @@ export function rewriteFromBody(r: RewriteBody | undefined | null, serverSynonym
 export const SEARCH_BODY_SCHEMA = {
   type: 'object',
   additionalProperties: false,
+  description:
+    "A field the search would ignore is refused (400 INVALID_ARGUMENT naming it and the mode): the PLAID fields need mode late or hybrid without exhaustive; exhaustive and idf_weighting late or hybrid; fusion hybrid; alpha hybrid with fusion minmax; rrf_k hybrid with fusion rrf. Without mode the index model's profile decides",
   properties: {
     query: { type: 'string', description: 'one query (give query or queries)' },
     queries: { type: 'array', items: { type: 'string' }, description: `a batch of queries, at most ${SEARCH_DEFAULTS.maxBatchQueries} (413 beyond)` },
@@ -141,7 +144,7 @@ export const SEARCH_BODY_SCHEMA = {
     pipeline: {
       type: 'string',
       maxLength: 1000,
-      description: 'staged ranking instead of one mode, e.g. "bm25:1000 > late:200 > cross:20" (stages bm25, late, hybrid, exhaustive, cross; a budget as cross:20@300ms); top_k and mode do not apply',
+      description: 'staged ranking instead of one mode, e.g. "bm25:1000 > late:200 > cross:20" (stages bm25, late, hybrid, exhaustive, cross; a budget as cross:20@300ms); each stage takes the fields that apply to its mode; top_k, mode, exhaustive, filter, plaid_defaults and interaction_scoring are refused beside it',
     },
     filter: {
       type: 'object',
@@ -318,20 +321,9 @@ async function runPipelines(engine: Engine, entry: IndexEntry, queries: string[]
   // A cluster's coordinator: every stage's shard calls answer by the request's deadline and see the writes min_sequences name.
   const deadlineAt = Date.now() + (b.timeout_ms ?? engine.options.timeoutMs);
   const index = engine.pipelineIndex(entry, { deadlineAt, ...(b.min_sequences === undefined ? {} : { minSequences: b.min_sequences }) });
-  if (b.filter !== undefined) throw new PlaitError('INVALID_ARGUMENT', { message: 'filter applies to one-mode searches; pipelines do not take it yet', name: 'filter' });
-  for (const name of ['plaid_defaults', 'interaction_scoring'] as const) {
-    if (b[name] !== undefined) throw new PlaitError('INVALID_ARGUMENT', { message: `${name} applies to one-mode searches; a pipeline's stages use plait's PLAID settings`, name });
-  }
-  // As plait search refuses -k, --mode and --exhaustive with --pipeline: the stages set them, and these
-  // fields had been taken and ignored (top_k: 3 with "bm25:100 > late:10" returned 10 hits).
-  for (const name of ['top_k', 'mode', 'exhaustive'] as const) {
-    if (b[name] !== undefined) {
-      throw new PlaitError('INVALID_ARGUMENT', {
-        message: `${name} cannot apply with pipeline: its stages set it (the last stage's depth is the number of results, e.g. "bm25:100 > late:10"; an "exhaustive" stage scores exactly)`,
-        name,
-      });
-    }
-  }
+  // As plait search refuses them with --pipeline (option-scope.ts): top_k, mode and exhaustive had been
+  // taken and ignored (top_k: 3 with "bm25:100 > late:10" returned 10 hits), as had filter.
+  checkPipelineOptions(searchOptionsFromBody(b, null), 'pipeline', HTTP_SPELLING);
   const stages = parsePipeline(b.pipeline!);
   const hasCross = stages.some((st) => st.stage === 'cross');
   if (!hasCross && b.cross_encoder !== undefined) throw new PlaitError('INVALID_ARGUMENT', { message: 'cross_encoder is given but the pipeline has no cross stage', name: 'cross_encoder' });
@@ -391,6 +383,9 @@ export const searchRoutes: FastifyPluginAsync = async (app) => {
       // query is answered as the library answers it — no hits, empty_reason 'empty-query' — and the others are searched.
       const queries = raw.map((q, i) => normaliseQuery(b.queries === undefined ? checkQuery(q, 'query') : checkText(q, `queries[${i}]`)));
       const options = searchOptionsFromBody(b, engine.synonyms);
+      // An option this search would take and ignore is refused in the body's spelling (option-scope.ts),
+      // as the library refuses it in camelCase: {"mode": "bm25", "n_ivf_probe": 4} had been accepted.
+      if (b.pipeline === undefined) checkOptionsApply(options, entry.index.manifest.model.defaultMode, HTTP_SPELLING);
       if (b.pipeline !== undefined) {
         const results = await runWork(engine, reply, b.timeout_ms, (signal) => runPipelines(engine, entry, queries, b, signal));
         return { index: entry.name, generation: entry.generation, results };
