@@ -84,10 +84,10 @@ export function verifyBackup(backup: string): IndexManifest {
     ({ manifest } = verifyIndex(backup, { verify: 'full' }));
   } catch (e) {
     if (isPlaitError(e, 'INDEX_VERSION')) {
-      throw new PlaitError('INDEX_VERSION', { ...e.details, message: `the backup at ${backup} cannot be restored by this plait: ${String(e.details?.['message'] ?? e.message)}`, path: backup }, { cause: e });
+      throw new PlaitError('INDEX_VERSION', { ...e.details, message: `the backup at ${backup} cannot be restored by this plait: ${withoutTemplate(e)}`, path: backup }, { cause: e });
     }
     if (isPlaitError(e, 'INDEX_NOT_FOUND') || isPlaitError(e, 'INDEX_CORRUPT')) {
-      throw new PlaitError(e.code, { ...e.details, message: `the backup at ${backup} is not whole, nothing was restored: ${String(e.details?.['message'] ?? e.message)}`, path: backup }, { cause: e });
+      throw new PlaitError(e.code, { ...e.details, message: `the backup at ${backup} is not whole, nothing was restored: ${withoutTemplate(e)}`, path: backup }, { cause: e });
     }
     throw e;
   }
@@ -176,6 +176,11 @@ export async function restoreIndex(backup: string, dest: string, options: Restor
     discardBuildDir(tmp);
     throw e;
   }
+}
+
+/** A PlaitError's own message, without its code's template ("Unsupported index format: …"). */
+function withoutTemplate(e: PlaitError): string {
+  return e.message.slice(e.message.indexOf(': ') + 2);
 }
 
 /** The backup's in-place store as one self-contained file (its WAL folded in), without its commit record. */
