@@ -1,8 +1,9 @@
 /**
  * Crash-safe publication of a built index: the build writes into a temporary sibling folder
  * (`.<name>.building-<pid>-<time>`), and the finished build is published in one of two ways:
- *  - over an existing index (a rebuild): through the index transaction (index-transaction.ts),
- *    whose write lock is taken when the build STARTS (a concurrent `plait add` is refused with
+ *  - over an existing index (a rebuild, or `plait restore --force`: mutate/index-restore.ts):
+ *    through the index transaction (index-transaction.ts), whose write lock is taken when the
+ *    build STARTS (a concurrent `plait add` is refused with
  *    INDEX_LOCKED instead of committing into a folder the rebuild then replaces). Each built file is
  *    fsynced and renamed into the folder under a new generation's registered name, and the manifest
  *    commits it like any write: the folder keeps its identity (a server watching it, a user's own
