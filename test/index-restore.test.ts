@@ -173,6 +173,21 @@ test('a corrupt backup is refused before anything is touched: a changed file, a 
   }
 });
 
+test('over an index of another model: MODEL_MISMATCH, nothing touched (a server keeps its query encoder); onto a new name it restores', async () => {
+  const other = join(dir, 'other-model');
+  await buildSynthetic(other, syntheticPassages(12, 16, 3, 16, 0.35).passages, 16);
+  const otherBak = join(dir, 'other-model.bak');
+  await backupIndex(other, otherBak);
+  const target = join(dir, 'model-target');
+  cpSync(live, target, { recursive: true });
+  const before = snapshot(target);
+  await assert.rejects(restoreIndex(otherBak, target, { replace: true }), (e) => isPlaitError(e, 'MODEL_MISMATCH') && /dim: index 32, model 16/.test(e.message) && /restore onto a new name/.test(e.message));
+  assert.equal(snapshot(target), before);
+  assert.deepEqual(temporaries(), []);
+  const r = await restoreIndex(otherBak, join(dir, 'other-model.restored'));
+  assert.equal(verifiedDocIds(r.path).size, 12);
+});
+
 test('the target\'s write lock is waited for as plait add waits (INDEX_LOCKED without a wait)', async () => {
   const target = join(dir, 'locked');
   cpSync(live, target, { recursive: true });

@@ -32,7 +32,7 @@
 import { copyFileSync, statSync } from 'node:fs';
 import { join, relative, isAbsolute, resolve } from 'node:path';
 import { PlaitError, isPlaitError } from '../errors/index.js';
-import { verifyIndex } from '../format/index-reader.js';
+import { readManifest, verifyIndex } from '../format/index-reader.js';
 import { checkFolderDestination } from '../format/index-path.js';
 import { writeFileAtomic } from '../format/index-files.js';
 import { fsyncFile, type FsOp } from '../format/index-transaction.js';
@@ -41,6 +41,7 @@ import { discardBuildDir, publishIndex, temporaryBuildDir } from '../format/publ
 import { DocStoreReader } from '../docstore/docstore-reader.js';
 import { openDatabase, openStoreForReading } from '../docstore/open-database.js';
 import { COMMIT_RECORD_KEY } from '../docstore/store-commit.js';
+import { checkModel } from '../search/model-check.js';
 import { realPathOf } from './index-backup.js';
 import { withLockWait, type LockWaitOptions } from './lock-wait.js';
 
@@ -127,7 +128,7 @@ export function verifyBackup(backup: string): IndexManifest {
  * into `dest`: onto a new name, or over the index there with `replace`. See the module header for
  * the order of steps and why a crash leaves one index or the other whole.
  * @throws PlaitError INDEX_NOT_FOUND / INDEX_VERSION / INDEX_CORRUPT (the backup; nothing touched),
- * INDEX_EXISTS (an index at `dest` without `replace`), DESTINATION_EXISTS (a file, or a folder of
+ * INDEX_EXISTS (an index at `dest` without `replace`), MODEL_MISMATCH (over an index of another model), DESTINATION_EXISTS (a file, or a folder of
  * other files, at `dest`), INVALID_ARGUMENT (`dest` is the backup, or one holds the other),
  * INDEX_LOCKED (another writer held the target past `lockWaitMs`), NOT_WRITABLE, DOCSTORE_FAILED.
  */
@@ -148,6 +149,7 @@ export async function restoreIndex(backup: string, dest: string, options: Restor
     throw new PlaitError('INVALID_ARGUMENT', { message: `${target} ${a === b ? 'is' : within(a, b) ? 'is inside' : 'holds'} the backup ${src}: restore into another folder`, path: target });
   }
   const manifest = verifyBackup(src);
+  if (found === 'index') sameModel(target, manifest);
   const tmp = await withLockWait(() => temporaryBuildDir(target, options.onOp === undefined ? {} : { onOp: options.onOp }), options);
   try {
     let bytes = 0;
@@ -175,6 +177,28 @@ export async function restoreIndex(backup: string, dest: string, options: Restor
   } catch (e) {
     discardBuildDir(tmp);
     throw e;
+  }
+}
+
+/**
+ * Over an index, the backup must be of the same model: a server serving the index keeps its query
+ * encoder across generations (PlaitIndex.refresh swaps arrays and store, not the encoder), so a
+ * restored index of another model would be searched with the wrong one. An unreadable target (a
+ * broken index) has no model to keep.
+ * @throws PlaitError MODEL_MISMATCH (the fields that differ, and the ways round it).
+ */
+function sameModel(target: string, backup: IndexManifest): void {
+  let current: IndexManifest;
+  try {
+    current = readManifest(target);
+  } catch {
+    return;
+  }
+  try {
+    checkModel(current.model, backup.model);
+  } catch (e) {
+    if (!isPlaitError(e, 'MODEL_MISMATCH')) throw e;
+    throw new PlaitError('MODEL_MISMATCH', { ...e.details, message: `the backup is of another model than the index at ${target} (${withoutTemplate(e)}; the model named second is the backup's): a server serving the index keeps its query encoder; restore onto a new name, or remove the index first and restart its server`, path: target }, { cause: e });
   }
 }
 
