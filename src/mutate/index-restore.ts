@@ -18,7 +18,8 @@
  *    the backup's store is changed in place, so a backup that was itself written to gives its
  *    latest commits), fsynced, and the store's commit record is dropped: the record names the
  *    backup's generation and file names, which the restored index does not keep (readManifest would
- *    otherwise roll forward to it); the manifest's rename commits the store, as after a build.
+ *    otherwise roll forward to it); the manifest's rename commits the store, as after a build. The
+ *    copy is checked again as the backup was: what is published is what was checked.
  * 4. `publishIndex`: over an existing index, one index transaction — every file moved in under a
  *    new generation's names, the manifest renamed over the old one (the commit point), the old
  *    generation's files unlinked after — so a crash anywhere leaves the old index whole or the
@@ -163,6 +164,14 @@ export async function restoreIndex(backup: string, dest: string, options: Restor
     // The record named the backup's commit; the restored manifest's rename commits the store now.
     const { docstoreCommit: _record, ...rest } = manifest;
     writeFileAtomic(join(tmp, MANIFEST_FILE), `${JSON.stringify(rest, null, 2)}\n`);
+    // What is published is what was checked: the copy is checked again (a backup changed since its
+    // check, or a bad copy, fails here with the target untouched; ~0.6 s for scifact's 449 MiB).
+    try {
+      verifyBackup(tmp);
+    } catch (e) {
+      if (!isPlaitError(e)) throw e;
+      throw new PlaitError(e.code, { message: `the copy of the backup at ${src} did not check out (the backup changed while it was copied, or the copy failed), nothing was restored: ${withoutTemplate(e)}`, path: src }, { cause: e });
+    }
     const restored = publishIndex(tmp, target);
     return {
       path: target,
