@@ -155,6 +155,9 @@ export { withLockWait } from './mutate/lock-wait.js';
 export type { LockWaitOptions } from './mutate/lock-wait.js';
 export { LOCK_WAIT_DEFAULTS } from './config/defaults.js';
 export type { BackupResult } from './mutate/index-backup.js';
+// The way back from a backup (plait restore): checked whole first, one commit over the target.
+export { restoreIndex, verifyBackup } from './mutate/index-restore.js';
+export type { RestoreOptions, RestoreResult } from './mutate/index-restore.js';
 export { addCorpus } from './mutate/add-corpus.js';
 export type { AddCorpusOptions, AddCorpusResult } from './mutate/add-corpus.js';
 export { encodeDocuments } from './mutate/encode-documents.js';

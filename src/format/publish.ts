@@ -1,8 +1,9 @@
 /**
  * Crash-safe publication of a built index: the build writes into a temporary sibling folder
  * (`.<name>.building-<pid>-<time>`), and the finished build is published in one of two ways:
- *  - over an existing index (a rebuild): through the index transaction (index-transaction.ts),
- *    whose write lock is taken when the build STARTS (a concurrent `plait add` is refused with
+ *  - over an existing index (a rebuild, or `plait restore --force`: mutate/index-restore.ts):
+ *    through the index transaction (index-transaction.ts), whose write lock is taken when the
+ *    build STARTS (a concurrent `plait add` is refused with
  *    INDEX_LOCKED instead of committing into a folder the rebuild then replaces). Each built file is
  *    fsynced and renamed into the folder under a new generation's registered name, and the manifest
  *    commits it like any write: the folder keeps its identity (a server watching it, a user's own
@@ -25,7 +26,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { nativeFileOps } from '../kernels/index.js';
-import { INDEX_FILES, MANIFEST_FILE, segmentFileName, type IndexFileRole, type IndexManifest } from './manifest.js';
+import { INDEX_FILES, MANIFEST_FILE, roleFileName, segmentFile, type ArraysDelta, type IndexFileRole, type IndexManifest, type NamedFile } from './manifest.js';
 import { readManifest } from './index-reader.js';
 import { checkFolderDestination } from './index-path.js';
 import { writeFileAtomic } from './index-files.js';
@@ -128,22 +129,38 @@ function splitName(name: string): [string, string] {
   return [name.slice(0, dot), name.slice(dot + 1)];
 }
 
-/** A rebuild over an existing index: the built files move in under this generation's names, then the manifest commits. */
+/**
+ * A rebuild (or a restore, mutate/index-restore.ts) over an existing index: every file the built
+ * manifest lists moves in under this generation's names, then the manifest commits. A build lists
+ * the whole-index roles and its segments; a restored backup of a living index may also list a
+ * tombstone bitmap and doclens/IVF deltas, each moved in under a name of its own.
+ */
 function publishInto(tx: IndexTransaction, tmpDir: string, built: IndexManifest): IndexManifest {
   const fileNames: Partial<Record<IndexFileRole, string>> = {};
   for (const role of Object.keys(INDEX_FILES) as IndexFileRole[]) {
     const [base, ext] = splitName(INDEX_FILES[role]);
     const name = tx.name(base, ext);
-    tx.moveIn(join(tmpDir, INDEX_FILES[role]), name);
+    tx.moveIn(join(tmpDir, roleFileName(built, role)), name);
     fileNames[role] = name;
   }
   const segments = built.segments.map((s, i) => {
     const stem = tx.segmentStem(i);
-    tx.moveIn(join(tmpDir, segmentFileName('codes', i)), `codes.${stem}.i32`);
-    tx.moveIn(join(tmpDir, segmentFileName('residuals', i)), `residuals.${stem}.u8`);
+    tx.moveIn(join(tmpDir, segmentFile(s, 'codes', i)), `codes.${stem}.i32`);
+    tx.moveIn(join(tmpDir, segmentFile(s, 'residuals', i)), `residuals.${stem}.u8`);
     return { ...s, stem };
   });
-  return tx.commit({ ...built, fileNames, segments });
+  const moveNamed = (f: NamedFile, base: string): NamedFile => {
+    const file = tx.name(base, f.file.slice(f.file.lastIndexOf('.') + 1));
+    tx.moveIn(join(tmpDir, f.file), file);
+    return { file, entry: f.entry };
+  };
+  const t = built.tombstones;
+  const tombstones = t === undefined ? {} : { tombstones: { ...t, ...moveNamed(t, 'tombstones') } };
+  // Each delta's three files under bases of their own: tx.name gives one name per base and generation.
+  const deltas = built.deltas === undefined ? {} : {
+    deltas: built.deltas.map((d, k): ArraysDelta => ({ ...d, doclens: moveNamed(d.doclens, `doclens-d${k}`), ivfOffsets: moveNamed(d.ivfOffsets, `ivf-offsets-d${k}`), ivf: moveNamed(d.ivf, `ivf-d${k}`) })),
+  };
+  return tx.commit({ ...built, fileNames, segments, ...tombstones, ...deltas });
 }
 
 /** Removes a temporary folder of this process (a failed or aborted build). */

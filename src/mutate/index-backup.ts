@@ -60,7 +60,7 @@ export function abortActiveBackups(): string[] {
 }
 
 /** `path` with its longest existing prefix resolved through symbolic links (the rest need not exist yet). */
-function realPathOf(path: string): string {
+export function realPathOf(path: string): string {
   const missing: string[] = [];
   let p = path;
   while (!existsSync(p) && dirname(p) !== p) {

@@ -2,7 +2,8 @@
  * The living index on the command line (issue 12): `plait add <index> <corpus>` (upsert; same
  * corpus readers, file:line errors and --skip-invalid as `plait index`), `plait delete <index>
  * --ids <file>` (one docId a line) and `plait compact <index>`. Each commits one generation.
- * `plait backup <index> <dest>` copies one (mutate/index-backup.ts).
+ * `plait backup <index> <dest>` copies one (mutate/index-backup.ts); `plait restore <backup> <index>`
+ * brings a copy back, onto a new name or, with --force, over the index (mutate/index-restore.ts).
  */
 import type { Command } from 'commander';
 import { readFileSync, existsSync } from 'node:fs';
@@ -11,7 +12,8 @@ import { CLUSTER_MANIFEST_FILE, readClusterManifest } from '../../cluster/cluste
 import { addCorpus } from '../../mutate/add-corpus.js';
 import { updateIndex, compactIndex, documentExists } from '../../mutate/index-updater.js';
 import { backupIndex } from '../../mutate/index-backup.js';
-import { locateIndex } from '../../format/index-path.js';
+import { restoreIndex } from '../../mutate/index-restore.js';
+import { locateIndex, resolveIndexPath } from '../../format/index-path.js';
 import { readManifest } from '../../format/index-reader.js';
 import { PlaitError, isPlaitError } from '../../errors/index.js';
 import { ProgressReporter } from '../progress.js';
@@ -254,5 +256,29 @@ export function registerLivingCommands(program: Command): void {
       if (o.json) printJson({ path, dest: r.dest, generation: r.generation, files: r.files, bytes: r.bytes });
       else process.stdout.write(`backed up ${path} (generation ${r.generation}) to ${r.dest}: ${plural(r.files, 'file')}, ${(r.bytes / 2 ** 20).toFixed(1)} MiB\n`);
       interrupts.finish(`the backup was finished: ${r.dest}`);
+    });
+
+  program
+    .command('restore')
+    .description('bring a backup back: check it whole (every file\'s size and CRC-32, the document store) before touching anything, then restore it onto a new name or, with --force, over an existing index as one commit (a crash leaves the old index or the restored one, whole; a server serving it switches to the restored generation as after any write)')
+    .argument('<backup>', 'the backup\'s folder (made by plait backup, or any index)')
+    .argument('<index>', 'index name or path to restore into: new, or an index to replace with --force')
+    .option('-f, --force', 'replace the index at <index> (INDEX_EXISTS without it); it stays whole until the restored one commits')
+    .option(...LOCK_WAIT_OPTION)
+    .option('-q, --quiet', QUIET_HELP)
+    .option('--json', 'print the result as JSON')
+    .action(async (backup: string, index: string, o: { force?: boolean; json?: boolean; lockWaitS?: number }) => {
+      const src = locateIndex(backup);
+      // Where `plait index --index <name>` would build: an existing index by name, else (a bare name) the index home.
+      const dest = resolveIndexPath(index);
+      // Interrupted before its commit, the restore is rolled back (its temporary folder removed, the lock released).
+      const interrupts = WriteInterrupts.install(o.json === true);
+      const r = await interrupts.run(() => restoreIndex(src, dest, { replace: o.force === true, ...lockWait(o) })).catch((e: unknown) => {
+        interrupts.dispose();
+        throw e;
+      });
+      if (o.json) printJson({ backup: src, path: r.path, replaced: r.replaced, backupGeneration: r.backupGeneration, generation: r.generation, commit: r.commit, files: r.files, bytes: r.bytes, counts: r.counts });
+      else process.stdout.write(`restored ${src} (generation ${r.backupGeneration}) ${r.replaced ? 'over' : 'to'} ${r.path}: generation ${r.generation}, ${plural(r.counts.documents, 'document')}, ${plural(r.files, 'file')}, ${(r.bytes / 2 ** 20).toFixed(1)} MiB\n`);
+      interrupts.finish();
     });
 }
