@@ -11,6 +11,9 @@
  */
 import { countFsOps, say } from './fs-op-counter.js';
 
+// Run only as a child with its arguments: without them it would serve on the default port until killed.
+if (process.argv[2] === undefined) process.exit(0);
+
 const [killAt, record, ...serveArgs] = process.argv.slice(2) as [string, string, ...string[]];
 const counter = countFsOps(Number(killAt), record === '1');
 const { observeTransactions } = await import('../../src/format/index-transaction.js');
