@@ -4,7 +4,7 @@
  * the native addon is there (no copy; RSS grows with the pages touched), else read into
  * SharedArrayBuffers; either way worker threads score against them without copies.
  */
-import { closeSync, openSync, readSync, statSync, writeSync, fsyncSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readSync, statSync, writeSync, fsyncSync, readFileSync } from 'node:fs';
 import { crc32 } from 'node:zlib';
 import { PlaitError } from '../errors/index.js';
 import { inPlaceUnchecked, type FileEntry } from './manifest.js';
@@ -68,12 +68,73 @@ export function fileEntry(path: string): FileEntry {
 
 export type ArrayCtorOf<T> = ArrayCtor<T>;
 
-/** Where each memory-mapped buffer comes from, so that a worker thread can map the same file. */
-const mappedFiles = new WeakMap<ArrayBufferLike, string>();
+/**
+ * Where each memory-mapped buffer comes from, so that a worker thread can map the same file: its
+ * path, and a descriptor of it opened at the moment it was mapped. A worker maps the descriptor
+ * (`/proc/self/fd/<fd>`: threads share the process's descriptors), not the path: a writer in any
+ * process unlinks a generation's files at its next commit, and a worker that started after that —
+ * a reader's pool just opened or refreshed, a respawned worker — found the path gone (ENOENT: its
+ * searches failed with WORKER_FAILED and the pool's unhandled error ended the process; a reader
+ * refreshing under another process's writes hit it within 40 adds). The descriptor lives until the
+ * generation that mapped the file is retired (`releaseMappedFiles`), or its buffer is collected.
+ */
+interface MappedFile {
+  path: string;
+  fd: number | null;
+}
+const mappedFiles = new WeakMap<ArrayBufferLike, MappedFile>();
+const closeOnCollect = new FinalizationRegistry<number>((fd) => {
+  try {
+    closeSync(fd);
+  } catch {
+    // already closed with its process's teardown
+  }
+});
+
+/** The folder of per-process descriptor paths, where opening one opens the descriptor's file (unlinked or not): Linux's /proc/self/fd, macOS's and the BSDs' /dev/fd; null elsewhere (workers then map by path). */
+const FD_DIR: string | null = existsSync('/proc/self/fd') ? '/proc/self/fd' : existsSync('/dev/fd') ? '/dev/fd' : null;
+
+function fstatIno(fd: number): bigint {
+  return fstatSync(fd, { bigint: true }).ino;
+}
 
 /** The file a typed array is mapped from, or null when it lives in ordinary (or shared) memory. */
 export function mappedFileOf(view: ArrayBufferView): string | null {
-  return mappedFiles.get(view.buffer) ?? null;
+  return mappedFiles.get(view.buffer)?.path ?? null;
+}
+
+/**
+ * The name a worker thread of this process should map a mapped array's file by: its descriptor's
+ * (`/proc/self/fd/<fd>`), which stays valid after the file is unlinked, while the descriptor is
+ * open; else its path. Null for an array that is not mapped.
+ */
+export function mappedSourceOf(view: ArrayBufferView): string | null {
+  const m = mappedFiles.get(view.buffer);
+  if (m === undefined) return null;
+  return m.fd !== null && FD_DIR !== null ? `${FD_DIR}/${m.fd}` : m.path;
+}
+
+/**
+ * Closes the descriptors kept for the mapped arrays in `value` (plain objects and arrays walked):
+ * called when the generation that mapped them is retired and no worker of it can start any more.
+ * The mappings themselves stay until their buffers are collected; workers started later map by
+ * path.
+ */
+export function releaseMappedFiles(value: unknown): void {
+  if (ArrayBuffer.isView(value)) {
+    const m = mappedFiles.get(value.buffer);
+    if (m !== undefined && m.fd !== null) {
+      closeOnCollect.unregister(value.buffer);
+      closeSync(m.fd);
+      m.fd = null;
+    }
+    return;
+  }
+  if (Array.isArray(value)) {
+    for (const v of value) releaseMappedFiles(v);
+    return;
+  }
+  if (typeof value === 'object' && value !== null) for (const v of Object.values(value)) releaseMappedFiles(v);
 }
 
 export interface OpenArrayOptions {
@@ -81,6 +142,10 @@ export interface OpenArrayOptions {
   mapFile?: ((path: string) => ArrayBuffer) | undefined;
   /** Verify the CRC-32 too (reads every byte); sizes are always checked. */
   crc: boolean;
+  /** With mapFile: keep a descriptor of the file for worker threads (mappedSourceOf; closed by releaseMappedFiles or when the buffer is collected). */
+  descriptors?: boolean;
+  /** Each array opened is pushed here (for the caller to release on a later failure). */
+  opened?: ArrayBufferView[];
 }
 
 function corruptSize(name: string, size: number, expected: number): PlaitError {
@@ -132,15 +197,36 @@ export function openArrayFile<T extends ArrayBufferView>(path: string, Ctor: Arr
   if (size % Ctor.BYTES_PER_ELEMENT !== 0) throw new PlaitError('INDEX_CORRUPT', { message: `${name} size is not a whole number of elements`, file: name });
   if (o.mapFile !== undefined && size > 0) {
     let buffer: ArrayBuffer;
+    // The descriptor first, then the mapping through the path: if a writer replaced the file between
+    // the two, the sizes differ (INDEX_CORRUPT, and the reader re-reads the manifest) or, being a
+    // new file of the same size, the descriptor names the file that was mapped only by accident of
+    // timing — so the descriptor is opened again after mapping, and a mismatch of inodes refused.
+    let fd: number | null = FD_DIR === null || o.descriptors !== true ? null : openSync(path, 'r');
     try {
       buffer = o.mapFile(path);
+      if (fd !== null && statSync(path, { bigint: true }).ino !== fstatIno(fd)) throw new Error('the file was replaced while it was opened');
     } catch (cause) {
+      if (fd !== null) closeSync(fd);
       throw new PlaitError('INDEX_CORRUPT', { message: `${name} cannot be mapped (${(cause as Error).message})`, file: name }, { cause });
     }
-    if (buffer.byteLength !== size) throw corruptSize(name, buffer.byteLength, size);
-    if (o.crc) checkCrc(new Uint8Array(buffer), expected, name);
-    mappedFiles.set(buffer, path);
-    return new Ctor(buffer, 0, size / Ctor.BYTES_PER_ELEMENT);
+    if (buffer.byteLength !== size) {
+      if (fd !== null) closeSync(fd);
+      throw corruptSize(name, buffer.byteLength, size);
+    }
+    if (o.crc) {
+      try {
+        checkCrc(new Uint8Array(buffer), expected, name);
+      } catch (e) {
+        if (fd !== null) closeSync(fd);
+        fd = null;
+        throw e;
+      }
+    }
+    mappedFiles.set(buffer, { path, fd });
+    if (fd !== null) closeOnCollect.register(buffer, fd, buffer);
+    const view = new Ctor(buffer, 0, size / Ctor.BYTES_PER_ELEMENT);
+    o.opened?.push(view);
+    return view;
   }
   let fd: number;
   try {

@@ -19,7 +19,7 @@ import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import { ResidualCodec, TERNARY_NBITS, checkNbits, residualBytes } from '../codec/residual-codec.js';
 import type { Kernels } from '../kernels/types.js';
 import { FORMAT_NAME, FORMAT_VERSION, TERNARY_FORMAT_VERSION, MANIFEST_FILE, listedFiles, roleFileName, segmentFile, type ArraysDelta, type FileEntry, type IndexManifest } from './manifest.js';
-import { checkFileSize, openArrayFile, readJsonFile, verifyFile } from './index-files.js';
+import { checkFileSize, openArrayFile, readJsonFile, releaseMappedFiles, verifyFile } from './index-files.js';
 import { readCommitRecord } from '../docstore/store-commit.js';
 
 /** One passage-aligned segment: passages [firstPid, firstPid + passages); token rows are segment-local. */
@@ -63,6 +63,17 @@ export interface LoadIndexOptions {
 
 /** LoadIndexOptions' keys (verifyIndex takes the same): `{ verfy: 'full' }` used to check sizes only, without a word. */
 const LOAD_INDEX_OPTION_KEYS = { verify: true } as const satisfies OptionKeys<LoadIndexOptions>;
+
+/** loadIndexData's options: LoadIndexOptions and whether worker threads will map its files. */
+export interface LoadIndexDataOptions extends LoadIndexOptions {
+  /**
+   * Keep a descriptor of each mapped file for worker threads to map (index-files.ts,
+   * mappedSourceOf), valid after a writer unlinks it; the caller closes them with
+   * releaseMappedFiles when no worker of this generation can start any more. Default false.
+   */
+  descriptors?: boolean;
+}
+const LOAD_INDEX_DATA_OPTION_KEYS = { ...LOAD_INDEX_OPTION_KEYS, descriptors: true } as const satisfies OptionKeys<LoadIndexDataOptions>;
 
 /**
  * The committed manifest of the index at `path`: `manifest.json`, or — when its document store is
@@ -198,12 +209,29 @@ function wantsCrc(manifest: IndexManifest, verify: VerifyMode): boolean {
   return verify === 'full' || (verify === 'auto' && listedBytes(manifest) <= FORMAT_DEFAULTS.verifyOnOpenMaxBytes);
 }
 
-export function loadIndexData(path: string, kernels?: Kernels, options: LoadIndexOptions = {}): IndexData {
-  checkOptionKeys(options, LOAD_INDEX_OPTION_KEYS, 'loadIndexData option');
+export function loadIndexData(path: string, kernels?: Kernels, options: LoadIndexDataOptions = {}): IndexData {
+  checkOptionKeys(options, LOAD_INDEX_DATA_OPTION_KEYS, 'loadIndexData option');
+  // The arrays opened before a failure (a file a writer unlinked meanwhile: the reader retries on the
+  // next manifest) give back their descriptors now, not when they are collected.
+  const opened: ArrayBufferView[] = [];
+  let data: IndexData;
+  try {
+    data = loadOpened(path, kernels, options, opened);
+  } catch (e) {
+    releaseMappedFiles(opened);
+    throw e;
+  }
+  // Arrays merged into others (a living index's deltas, its base doclens and ivf) reach no worker.
+  const kept = new Set<ArrayBufferLike>([data.centroids, data.doclens, data.ivf, data.tokenStarts, ...data.segments.flatMap((g) => [g.codes, g.residuals])].map((a) => a.buffer));
+  releaseMappedFiles(opened.filter((a) => !kept.has(a.buffer)));
+  return data;
+}
+
+function loadOpened(path: string, kernels: Kernels | undefined, options: LoadIndexDataOptions, opened: ArrayBufferView[]): IndexData {
   const manifest = readManifest(path);
   const crc = wantsCrc(manifest, options.verify ?? 'auto');
   const mapFile = kernels?.mapFile;
-  const o = { crc, mapFile };
+  const o = { crc, mapFile, descriptors: options.descriptors === true, opened };
   const f = manifest.files;
   const file = (name: string): string => join(path, name);
   // File names come from the manifest: a living index's later generations name their own files.

@@ -16,6 +16,7 @@ import { PlaitError, abortedBy, checkSignal, invalidArgument } from '../errors/i
 import { SEARCH_DEFAULTS, THREAD_LIMITS } from '../config/defaults.js';
 import { WARM_UP_TEXT, warmUpRows } from './warm-up.js';
 import { loadIndexData, readManifest, type IndexData } from '../format/index-reader.js';
+import { releaseMappedFiles } from '../format/index-files.js';
 import { commitIdOf } from '../format/index-transaction.js';
 import { locateIndex } from '../format/index-path.js';
 import { roleFileName, type IndexManifest } from '../format/manifest.js';
@@ -144,9 +145,18 @@ export async function openIndex(nameOrPath: string, options: OpenIndexOptions = 
   checkOptionKeys(options.encoderOptions, ENCODER_OPTION_KEYS, 'encoder option'); // not at the first query, when the query encoder loads
   const path = locateIndex(nameOrPath);
   const kernels = options.kernels ?? getKernels();
-  const { data, docstore } = openGeneration(path, kernels);
-  if (options.encoder !== undefined) checkModel(data.manifest.model, options.encoder.info);
-  const index = new PlaitIndex(data, docstore, kernels, options);
+  const workers = options.workers ?? 0;
+  const { data, docstore } = openGeneration(path, kernels, Number.isInteger(workers) && workers > 0 ? workers : 0);
+  let index: PlaitIndex;
+  try {
+    if (options.encoder !== undefined) checkModel(data.manifest.model, options.encoder.info);
+    index = new PlaitIndex(data, docstore, kernels, options);
+  } catch (e) {
+    // A refused open keeps nothing open: the store's connection, the descriptors kept for workers.
+    docstore.close();
+    releaseMappedFiles(data);
+    throw e;
+  }
   if (options.warmUp === true) {
     try {
       await index.warmUp();
@@ -163,14 +173,15 @@ export async function openIndex(nameOrPath: string, options: OpenIndexOptions = 
  * may commit between reading the manifest and opening its files, and the write after it removes
  * that generation's files: then the open is retried on the newer manifest.
  */
-function openGeneration(path: string, kernels: Kernels): { data: IndexData; docstore: DocStoreReader } {
+function openGeneration(path: string, kernels: Kernels, workers: number): { data: IndexData; docstore: DocStoreReader } {
   // A commit removes the previous generation's files at once (index-transaction.ts): a reader that
   // read the manifest just before it finds a file gone, and retries on the new manifest. It gives up
   // only when the manifest did not change under it (a real fault) or after many commits in a row.
   for (let attempt = 0; ; attempt++) {
     const before = safeCommitId(path);
     try {
-      const data = loadIndexData(path, kernels);
+      // Worker threads map the files through descriptors kept now (released with the generation).
+      const data = loadIndexData(path, kernels, { descriptors: workers > 0 });
       const docstore = DocStoreReader.open(join(path, roleFileName(data.manifest, 'docstore')), { commit: data.manifest.docstoreCommit ?? null });
       return { data, docstore };
     } catch (e) {
@@ -276,6 +287,19 @@ export class PlaitIndex {
     };
   }
 
+  /**
+   * Retires a generation's state once no worker of it can start again (its pool closed): the
+   * descriptors kept for its mapped files (index-files.ts) are closed; its mappings stay until
+   * collected.
+   */
+  private static async retireGeneration(pool: SearchPool | null, arrays: ScoringArrays): Promise<void> {
+    try {
+      await pool?.close();
+    } finally {
+      releaseMappedFiles(arrays);
+    }
+  }
+
   /** The generation this index serves (0: the build; each add, delete or compaction commits the next). */
   get generation(): number {
     return this.manifest.generation ?? 0;
@@ -312,9 +336,10 @@ export class PlaitIndex {
     this.checkOpen();
     while (this.swap !== null) await this.swap.promise;
     const current = commitIdOf(this.manifest);
-    const { data, docstore } = openGeneration(this.path, this.kernels);
+    const { data, docstore } = openGeneration(this.path, this.kernels, this.workers);
     if (commitIdOf(data.manifest) === current) {
       docstore.close();
+      releaseMappedFiles(data);
       return false;
     }
     // The next generation's state, warmed up (when this index was) while the current one still serves.
@@ -324,7 +349,7 @@ export class PlaitIndex {
         await this.warmGeneration(g, docstore);
       } catch (e) {
         docstore.close();
-        await g.pool?.close();
+        await PlaitIndex.retireGeneration(g.pool, g.arrays);
         throw e;
       }
       // Another refresh may have swapped (or begun to) while this one warmed up: this state may be
@@ -332,7 +357,7 @@ export class PlaitIndex {
       // Closed meanwhile, the same: the new state is dropped (refresh then throws INDEX_CLOSED).
       if (this.swap !== null || commitIdOf(this.manifest) !== current || this.closing.signal.aborted) {
         docstore.close();
-        await g.pool?.close();
+        await PlaitIndex.retireGeneration(g.pool, g.arrays);
         return this.refresh();
       }
     }
@@ -344,6 +369,7 @@ export class PlaitIndex {
     if (this.inflight > 0) await drainedP;
     const oldDocstore = this.docstore;
     const oldPool = this.pool;
+    const oldArrays = this.arrays;
     try {
       this.manifest = data.manifest;
       this.docstore = docstore;
@@ -358,7 +384,7 @@ export class PlaitIndex {
     }
     oldDocstore.close();
     this.docstore.refoldWal(); // no older snapshot of ours is left: let the store's WAL restart
-    await oldPool?.close();
+    await PlaitIndex.retireGeneration(oldPool, oldArrays);
     return true;
   }
 
@@ -997,7 +1023,7 @@ export class PlaitIndex {
     if (this.closing.signal.aborted) return;
     this.closing.abort(this.closedError());
     this.docstore.close();
-    await this.pool?.close();
+    await PlaitIndex.retireGeneration(this.pool, this.arrays);
     await this.queryEncoder.close();
   }
 }

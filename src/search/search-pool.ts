@@ -43,7 +43,16 @@ export class SearchPool {
       workerData: { arrays: toTransferable(arrays) },
       idleTimeout: 60_000,
     });
+    // A worker that fails outside a task (its start: mapping the index's files) makes piscina emit
+    // 'error', which with no listener ended the whole process; the tasks it was given reject with
+    // WORKER_FAILED already, so the event is only kept for diagnosis.
+    this.pool.on('error', (e: unknown) => {
+      this.lastWorkerError = e instanceof Error ? e : new Error(String(e));
+    });
   }
+
+  /** The last error a worker raised outside a task (null: none), for diagnosis. */
+  lastWorkerError: Error | null = null;
 
   /**
    * Runs a task; an abort rejects at once while the worker finishes its (short) task and the
