@@ -43,7 +43,7 @@ test('resolveServerOptions: auto (the default) is one per core up to the cap; 0 
 });
 
 /** `plait serve <index> --workers <w>`: its stderr, its thread count once ready, and a search's hit count. */
-async function serveWith(workers: string): Promise<{ stderr: string; threads: number; hits: number }> {
+async function serveWith(workers: string): Promise<{ stderr: string; threads: number; hits: number; logged: unknown; gauge: number | null }> {
   const child = spawn(process.execPath, [PLAIT_BIN, 'serve', index, '--port', '0', '--workers', workers, '--encoder-threads', '0'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PLAIT_API_KEY: '' } });
   let stderr = '';
   child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
@@ -54,7 +54,9 @@ async function serveWith(workers: string): Promise<{ stderr: string; threads: nu
     assert.equal(r.status, 200, await r.clone().text());
     const body = (await r.json()) as { results?: { hits: unknown[] }[]; hits?: unknown[] };
     const hits = (body.hits ?? body.results?.[0]?.hits ?? []).length;
-    return { stderr, threads: readdirSync(`/proc/${child.pid}/task`).length, hits };
+    const metrics = await (await fetch(`${ready.url}/metrics`)).text();
+    const gauge = /^plait_scoring_workers\{index="sample"\} (\d+)$/m.exec(metrics);
+    return { stderr, threads: readdirSync(`/proc/${child.pid}/task`).length, hits, logged: ready.scoringWorkers, gauge: gauge === null ? null : Number(gauge[1]) };
   } finally {
     child.kill('SIGTERM');
     await exit;
@@ -69,7 +71,24 @@ test('plait serve --workers 0 scores on the serving thread (two fewer threads th
   assert.equal(none.hits, 3);
   assert.equal(two.hits, 3);
   assert.ok(two.threads - none.threads >= 2, `threads: --workers 0 ${none.threads}, --workers 2 ${two.threads}`);
+  // The count that runs is reported: the ready log line and /metrics agree with --workers (auto resolved).
+  assert.deepEqual([none.logged, none.gauge], [{ sample: 0 }, 0]);
+  assert.deepEqual([two.logged, two.gauge], [{ sample: 2 }, 2]);
   const auto = await serveWith('auto');
   assert.doesNotMatch(auto.stderr, /note/);
+  const autoCount = Math.min(availableParallelism(), SCORING_WORKERS_AUTO_MAX);
+  assert.deepEqual([auto.logged, auto.gauge], [{ sample: autoCount }, autoCount]);
   assert.ok(auto.threads - none.threads >= Math.min(availableParallelism(), SCORING_WORKERS_AUTO_MAX), `threads: --workers 0 ${none.threads}, auto ${auto.threads}`);
+});
+
+test('plait serve --workers two is refused naming both spellings (auto, or an integer), before any index loads', async () => {
+  for (const bad of ['two', '1025', '-1', '1.5']) {
+    const child = spawn(process.execPath, [PLAIT_BIN, 'serve', index, '--port', '0', '--workers', bad], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
+    const { code } = await exited(child);
+    assert.equal(code, 2, stderr);
+    assert.ok(stderr.includes(`Expected auto or an integer in [0, ${THREAD_LIMITS.maxThreads}] for workers but received "${bad}" [INVALID_ARGUMENT]`), `${bad}: ${stderr}`);
+  }
+  assert.throws(() => resolveServerOptions({ scoringWorkers: 'two' as never }, {}), /Expected 'auto' or an integer in \[0, 1024\] for scoringWorkers/);
 });

@@ -278,6 +278,14 @@ export class PlaitIndex {
     return this.manifest.generation ?? 0;
   }
 
+  /**
+   * Scoring worker threads this index runs, as openIndex's `workers` named them (0: searches score on
+   * the calling thread). The server reports it (its ready log line, /metrics' plait_scoring_workers).
+   */
+  get scoringWorkers(): number {
+    return this.workers;
+  }
+
   /** Waits for a pending swap, then counts the request in flight (leave() ends it). */
   private async enter(): Promise<void> {
     while (this.swap !== null) await this.swap.promise;

@@ -10,7 +10,7 @@ import { startServer, closeOnSignals } from '../../server/index.js';
 import type { ServerOptions } from '../../server/index.js';
 import { parseIntArg, plural, range } from '../options.js';
 import { MAX_TIMER_MS } from '../../search/deadline.js';
-import { PlaitError, invalidArgument } from '../../errors/index.js';
+import { PlaitError, invalidArgument, isPlaitError } from '../../errors/index.js';
 import { integerRange } from '../../config/parse-number.js';
 import { runClusterServe } from './cluster-commands.js';
 import { endServe } from '../interrupt.js';
@@ -119,7 +119,9 @@ export function registerServeCommand(program: Command): void {
         process.stderr.write(`plait: warning: ${o.host} is reachable from other machines and PLAIT_API_KEY is not set: anyone who reaches this port can search, add and delete documents; set PLAIT_API_KEY (README, Server)\n`);
       }
       const served = [...server.engine.indexes.keys()];
-      server.app.log.info({ url: server.url, indexes: served, models: server.engine.rerankers.map((r) => r.names[0]) }, 'ready');
+      // scoringWorkers: per index, the threads --workers resolved to (auto: one per core, at most 4), as /metrics' plait_scoring_workers.
+      const scoringWorkers = Object.fromEntries([...server.engine.indexes.values()].flatMap((e) => (e.index.scoringWorkers === undefined ? [] : [[e.name, e.index.scoringWorkers]])));
+      server.app.log.info({ url: server.url, indexes: served, models: server.engine.rerankers.map((r) => r.names[0]), scoringWorkers }, 'ready');
       // The human line (stdout carries the JSON log lines): where to send requests and open the playground.
       process.stderr.write(
         `plait: listening on ${server.url} (${plural(served.length, 'index', 'indexes')}${served.length === 0 ? '' : `: ${served.join(', ')}`}); ` +
@@ -155,9 +157,15 @@ function deadlineOptions(o: ServeCliOptions, command: Command): Pick<ServerOptio
   return out;
 }
 
-/** `--workers`: "auto", or an integer in [0, THREAD_LIMITS.maxThreads]. @throws PlaitError INVALID_ARGUMENT (as parseIntArg). */
+/** `--workers`: "auto", or an integer in [0, THREAD_LIMITS.maxThreads]. @throws PlaitError INVALID_ARGUMENT naming both spellings. */
 function parseWorkers(value: string): number | 'auto' {
-  return value === 'auto' ? 'auto' : parseIntArg('workers', 0, THREAD_LIMITS.maxThreads)(value);
+  if (value === 'auto') return 'auto';
+  try {
+    return parseIntArg('workers', 0, THREAD_LIMITS.maxThreads)(value);
+  } catch (e) {
+    // Name auto too: "Expected an integer in [0, 1024]" for `--workers two` hid the default's spelling.
+    throw isPlaitError(e, 'INVALID_ARGUMENT') ? invalidArgument('workers', `auto or an integer in [0, ${THREAD_LIMITS.maxThreads}]`, value) : e;
+  }
 }
 
 /** serve's options that take every value up to the next option (commander's `<value...>`). */
