@@ -12,7 +12,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildIndex } from '../src/index.js';
+import { buildIndex, openIndex } from '../src/index.js';
 import { SERVER_DEFAULTS, THREAD_LIMITS } from '../src/config/defaults.js';
 import { SCORING_WORKERS_AUTO_MAX, resolveServerOptions } from '../src/server/options.js';
 import { isPlaitError } from '../src/errors/index.js';
@@ -91,4 +91,22 @@ test('plait serve --workers two is refused naming both spellings (auto, or an in
     assert.ok(stderr.includes(`Expected auto or an integer in [0, ${THREAD_LIMITS.maxThreads}] for workers but received "${bad}" [INVALID_ARGUMENT]`), `${bad}: ${stderr}`);
   }
   assert.throws(() => resolveServerOptions({ scoringWorkers: 'two' as never }, {}), /Expected 'auto' or an integer in \[0, 1024\] for scoringWorkers/);
+});
+
+test("openIndex's workers takes 'auto' as --workers does (one per core, at most 4), and reports the count; leaving it out is 0", async () => {
+  // openIndex(p, { workers: 'auto' }) was refused ("Expected an integer in [0, 1024]") while README and
+  // --help call auto the server's default: the library could not ask for what the server runs.
+  const auto = await openIndex(index, { workers: 'auto' });
+  try {
+    assert.equal(auto.scoringWorkers, Math.min(availableParallelism(), SCORING_WORKERS_AUTO_MAX));
+    assert.equal((await auto.search('why does bread rise', { topK: 2, exhaustive: true })).hits.length, 2);
+  } finally {
+    await auto.close();
+  }
+  const none = await openIndex(index);
+  assert.equal(none.scoringWorkers, 0);
+  await none.close();
+  for (const bad of ['two', 'AUTO', -1, 1.5, THREAD_LIMITS.maxThreads + 1]) {
+    await assert.rejects(openIndex(index, { workers: bad as never }), (e: unknown) => isPlaitError(e, 'INVALID_ARGUMENT') && /Expected 'auto' or an integer in \[0, 1024\] for workers/.test((e as Error).message), String(bad));
+  }
 });

@@ -13,7 +13,7 @@
  */
 import { join } from 'node:path';
 import { PlaitError, abortedBy, checkSignal, invalidArgument } from '../errors/index.js';
-import { SEARCH_DEFAULTS, THREAD_LIMITS } from '../config/defaults.js';
+import { SEARCH_DEFAULTS } from '../config/defaults.js';
 import { WARM_UP_TEXT, warmUpRows } from './warm-up.js';
 import { loadIndexData, readManifest, type IndexData } from '../format/index-reader.js';
 import { commitIdOf } from '../format/index-transaction.js';
@@ -30,6 +30,7 @@ import { Deadline, yieldTurn } from './deadline.js';
 import { countUnknownTokens, unknownTokenWarning } from '../encoder/unknown-tokens.js';
 import { SEARCH_OPTION_KEYS, hybridDepth, resolveSearch, type ResolvedSearch, type SearchOptions } from './search-options.js';
 import { checkOptionKeys, type OptionKeys } from './option-keys.js';
+import { resolveScoringWorkers } from './scoring-workers.js';
 import { checkModel } from './model-check.js';
 import { QueryEncoder, type QueryEncoderOptions } from './query-encoder.js';
 import { QueryPreparer } from './prepared-query.js';
@@ -109,10 +110,13 @@ type ResolvedWithRows = ResolvedSearch & { prfRows?: PrfRows };
 export interface OpenIndexOptions extends QueryEncoderOptions {
   kernels?: Kernels;
   /**
-   * Scoring worker threads (0: score on the calling thread). With workers, the queries of a batch
-   * are scored in parallel and exhaustive search splits its passages across them.
+   * Scoring worker threads: 0 (the default) scores on the calling thread; 'auto' is one per core, at
+   * most 4 (SCORING_WORKERS_AUTO_MAX), as `plait serve --workers auto`; else an integer up to
+   * THREAD_LIMITS.maxThreads (scoring-workers.ts). With workers, the queries of a batch are scored in
+   * parallel and exhaustive search splits its passages across them.
+   * @throws PlaitError INVALID_ARGUMENT for anything else
    */
-  workers?: number;
+  workers?: number | 'auto';
   /**
    * Pay the first search's one-time setup before returning (PlaitIndex.warmUp: the query encoder,
    * every scoring thread, BM25's tables): ~0.4 s more on scifact, taken off the first query. Default
@@ -238,8 +242,7 @@ export class PlaitIndex {
     this.manifest = data.manifest;
     this.docstore = docstore;
     this.kernels = kernels;
-    const workers = options.workers ?? 0;
-    if (!Number.isInteger(workers) || workers < 0 || workers > THREAD_LIMITS.maxThreads) throw invalidArgument('workers', `an integer in [0, ${THREAD_LIMITS.maxThreads}]`, workers);
+    const workers = resolveScoringWorkers(options.workers ?? 0, 'workers');
     this.workers = workers;
     this.queryEncoder = new QueryEncoder(data.manifest, options);
     const g = PlaitIndex.generationState(data, docstore, kernels, workers);
@@ -279,8 +282,8 @@ export class PlaitIndex {
   }
 
   /**
-   * Scoring worker threads this index runs, as openIndex's `workers` named them (0: searches score on
-   * the calling thread). The server reports it (its ready log line, /metrics' plait_scoring_workers).
+   * Scoring worker threads this index runs, openIndex's `workers` resolved ('auto': one per core, at
+   * most 4; 0: searches score on the calling thread). The server reports it (its ready log line, /metrics' plait_scoring_workers).
    */
   get scoringWorkers(): number {
     return this.workers;

@@ -7,8 +7,11 @@ import { invalidArgument as invalidArgumentError } from '../errors/index.js';
 import { SERVER_DEFAULTS, THREAD_LIMITS } from '../config/defaults.js';
 import { MAX_TIMER_MS } from '../search/deadline.js';
 import { readSynonyms, type SynonymMap } from '../rewrite/synonyms.js';
-import { availableParallelism } from 'node:os';
 import { checkOptionKeys, type OptionKeys } from '../search/option-keys.js';
+import { resolveScoringWorkers } from '../search/scoring-workers.js';
+
+/** Scoring workers when 'auto' (search/scoring-workers.ts, shared with openIndex's `workers`). */
+export { SCORING_WORKERS_AUTO_MAX } from '../search/scoring-workers.js';
 
 export interface ServerOptions {
   host?: string;
@@ -148,15 +151,6 @@ function resolveSynonyms(s: string | SynonymMap | undefined): SynonymMap | null 
   return s;
 }
 
-/** An explicit `scoringWorkers`: an integer in [0, THREAD_LIMITS.maxThreads]; the message names 'auto' too. @throws PlaitError INVALID_ARGUMENT */
-function scoringWorkerCount(v: number): number {
-  if (!Number.isInteger(v) || v < 0 || v > THREAD_LIMITS.maxThreads) throw invalidArgumentError('scoringWorkers', `'auto' or an integer in [0, ${THREAD_LIMITS.maxThreads}]`, v);
-  return v;
-}
-
-/** Scoring workers per index when `scoringWorkers` is 'auto': one per core up to this many (the encoder needs a core too; SERVER_DEFAULTS.scoringWorkers). */
-export const SCORING_WORKERS_AUTO_MAX = 4;
-
 export function resolveServerOptions(o: ServerOptions = {}, env: NodeJS.ProcessEnv = process.env): ResolvedServerOptions {
   checkOptionKeys(o, SERVER_OPTION_KEYS, 'server option');
   const d = SERVER_DEFAULTS;
@@ -179,7 +173,7 @@ export function resolveServerOptions(o: ServerOptions = {}, env: NodeJS.ProcessE
     maxRerankDocuments: int('maxRerankDocuments', o.maxRerankDocuments ?? d.maxRerankDocuments, 1),
     maxEncodeTexts: int('maxEncodeTexts', o.maxEncodeTexts ?? d.maxEncodeTexts, 1),
     drainTimeoutMs: int('drainTimeoutMs', o.drainTimeoutMs ?? d.drainTimeoutMs, 0, MAX_TIMER_MS),
-    scoringWorkers: workers === 'auto' ? Math.min(availableParallelism(), SCORING_WORKERS_AUTO_MAX) : scoringWorkerCount(workers),
+    scoringWorkers: resolveScoringWorkers(workers, 'scoringWorkers'),
     encoderThreads: int('encoderThreads', o.encoderThreads ?? d.encoderThreads, 0, THREAD_LIMITS.maxThreads),
     abortCheckQueries: int('abortCheckQueries', o.abortCheckQueries ?? d.abortCheckQueries, 1),
     models: o.models === undefined || o.models.length === 0 ? [undefined] : o.models,
