@@ -13,7 +13,7 @@ import { MAX_TIMER_MS } from '../../search/deadline.js';
 import { PlaitError, invalidArgument, isPlaitError } from '../../errors/index.js';
 import { integerRange } from '../../config/parse-number.js';
 import { runClusterServe } from './cluster-commands.js';
-import { endServe } from '../interrupt.js';
+import { drainingLine, endServe } from '../interrupt.js';
 import { withHint } from '../report-error.js';
 import { indexCandidates, isIndexDir } from '../../format/index-path.js';
 
@@ -128,11 +128,15 @@ export function registerServeCommand(program: Command): void {
           `playground ${server.url}/ · OpenAPI ${server.url}/openapi.json · Ctrl-C stops\n`,
       );
       await new Promise<void>((resolve) => {
-        const remove = closeOnSignals(server, (code, signal) => {
-          remove();
-          resolve();
-          endServe(code, signal);
-        });
+        const remove = closeOnSignals(
+          server,
+          (code, signal) => {
+            remove();
+            resolve();
+            endServe(code, signal);
+          },
+          (signal) => process.stderr.write(drainingLine(signal, server.engine.options.drainTimeoutMs)),
+        );
       });
     });
 }
