@@ -68,6 +68,8 @@ test("an unknown field names the field meant: the library's camelCase spelling g
     ['/v1/indexes/sample/search', { queries: ['bread'], timeoutMs: 1000 }, 'timeoutMs', 'timeout_ms'],
     // (a missing required field is named as such first: `docId` for `doc_id` says "must have required property 'doc_id'")
     ['/v1/indexes/sample/documents', { documents: [{ doc_id: 'x', text: 'y' }], noReplace: true }, 'noReplace', 'no_replace'],
+    // A field's last word alone: `ids` (as `plait delete --ids` spells it) had no suggestion.
+    ['/v1/indexes/sample/documents/delete', { ids: ['x'] }, 'ids', 'doc_ids'],
   ] as const) {
     const r = await post(path, JSON.stringify(body), 'application/json');
     assert.equal(r.status, 400, JSON.stringify(r.body));
@@ -75,6 +77,10 @@ test("an unknown field names the field meant: the library's camelCase spelling g
     assert.equal(r.body.error.details?.suggestion, meant, JSON.stringify(r.body));
     assert.match(r.body.error.message, new RegExp(`\\(${unknown}\\); did you mean "${meant}"\\?$`), r.body.error.message);
   }
+  // `k` ends two fields (top_k, rrf_k): no guess.
+  const two = await post('/v1/indexes/sample/search', JSON.stringify({ query: 'bread', k: 2 }), 'application/json');
+  assert.equal(two.status, 400);
+  assert.equal(two.body.error.details?.suggestion, undefined, JSON.stringify(two.body));
   const far = await post('/v1/indexes/sample/search', JSON.stringify({ query: 'bread', zzzzzz: 1 }), 'application/json');
   assert.equal(far.status, 400);
   assert.equal(far.body.error.details?.suggestion, undefined, 'no field is near "zzzzzz"');
