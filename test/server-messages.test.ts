@@ -231,6 +231,8 @@ test('CORS origins are checked and read as a browser sends them: "*" allows any 
       return true;
     }, bad);
   }
+  // A comma-separated list (other servers' CORS setting) says how to give several.
+  assert.throws(() => resolveServerOptions({ corsOrigins: ['http://a.example,http://b.example'] }, {}), (e: Error & { details?: { hint?: string } }) => /^one origin a value, separated by spaces: --cors http:\/\/a\.example http:\/\/b\.example/.test(e.details?.hint ?? ''));
   for (const [origins, from, allowed] of [
     [['*'], 'https://anywhere.example', '*'],
     [['http://localhost:3000/'], 'http://localhost:3000', 'http://localhost:3000'],

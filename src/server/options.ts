@@ -135,7 +135,12 @@ function corsOrigin(origin: unknown, i: number): string {
     url = undefined;
   }
   const trimmed = origin.endsWith('/') ? origin.slice(0, -1) : origin;
-  if (url === undefined || url.origin === 'null' || url.origin !== trimmed.toLowerCase()) throw invalidArgumentError(`corsOrigins[${i}]`, expected, origin);
+  if (url === undefined || url.origin === 'null' || url.origin !== trimmed.toLowerCase()) {
+    const e = invalidArgumentError(`corsOrigins[${i}]`, expected, origin);
+    // A comma-separated list (as other servers' CORS settings take it) is one origin a value here.
+    if (origin.includes(',')) e.details!['hint'] = 'one origin a value, separated by spaces: --cors http://a.example http://b.example (corsOrigins: an array)';
+    throw e;
+  }
   return url.origin;
 }
 
