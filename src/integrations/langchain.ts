@@ -66,6 +66,9 @@ export interface PlaitRetrieverInput extends BaseRetrieverInput {
   searchOptions?: Omit<SearchOptions, 'includeText' | 'signal'>;
 }
 
+/** PlaitRetrieverInput's keys, BaseRetrieverInput's included (option-keys.ts). */
+const PLAIT_RETRIEVER_INPUT_KEYS = { index: true, searchOptions: true, callbacks: true, tags: true, metadata: true, verbose: true } as const satisfies OptionKeys<PlaitRetrieverInput>;
+
 /**
  * The AbortSignal of the `invoke` call in progress. @langchain/core 1.4's BaseRetriever.invoke does
  * not hand the call's config to `_getRelevantDocuments`, so `invoke` records its signal here, per
@@ -90,6 +93,8 @@ export class PlaitRetriever extends BaseRetriever<PlaitDocumentMetadata> {
   readonly searchOptions: Omit<SearchOptions, 'includeText' | 'signal'>;
 
   constructor(fields: PlaitRetrieverInput) {
+    // A misspelt key (`searchOption`) had been dropped in silence: every search ran with plait's defaults.
+    checkOptionKeys(fields, PLAIT_RETRIEVER_INPUT_KEYS, 'PlaitRetriever field');
     super(fields);
     this.index = fields.index;
     this.searchOptions = fields.searchOptions ?? {};
