@@ -110,3 +110,19 @@ test("openIndex's workers takes 'auto' as --workers does (one per core, at most 
     await assert.rejects(openIndex(index, { workers: bad as never }), (e: unknown) => isPlaitError(e, 'INVALID_ARGUMENT') && /Expected 'auto' or an integer in \[0, 1024\] for workers/.test((e as Error).message), String(bad));
   }
 });
+
+test('plait serve without index names says which indexes it could serve (it had served none without a word)', async () => {
+  const child = spawn(process.execPath, [PLAIT_BIN, 'serve', '--port', '0', '--workers', '0', '--encoder-threads', '0'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PLAIT_API_KEY: '', PLAIT_INDEX_DIR: dir } });
+  let stderr = '';
+  child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
+  const exit = exited(child);
+  try {
+    await Promise.race([lines(child)((o) => o.msg === 'ready'), exit.then((e) => Promise.reject(new Error(`plait serve exited before ready: ${JSON.stringify(e)} ${stderr}`)))]);
+    for (let i = 0; i < 100 && !stderr.includes('listening'); i++) await new Promise((r) => setTimeout(r, 50));
+    assert.match(stderr, /^plait: note: no index named, so none is served \(rerank only\); name them to serve them: plait serve sample$/m);
+    assert.match(stderr, /listening on .* \(0 indexes\)/);
+  } finally {
+    child.kill('SIGTERM');
+    await exit;
+  }
+});

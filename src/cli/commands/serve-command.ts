@@ -15,7 +15,7 @@ import { integerRange } from '../../config/parse-number.js';
 import { runClusterServe } from './cluster-commands.js';
 import { drainingLine, endServe } from '../interrupt.js';
 import { withHint } from '../report-error.js';
-import { indexCandidates, isIndexDir } from '../../format/index-path.js';
+import { indexCandidates, isIndexDir, listIndexHome } from '../../format/index-path.js';
 
 interface ServeCliOptions {
   host: string;
@@ -122,6 +122,10 @@ export function registerServeCommand(program: Command): void {
       // scoringWorkers: per index, the threads --workers resolved to (auto: one per core, at most 4), as /metrics' plait_scoring_workers.
       const scoringWorkers = Object.fromEntries([...server.engine.indexes.values()].flatMap((e) => (e.index.scoringWorkers === undefined ? [] : [[e.name, e.index.scoringWorkers]])));
       server.app.log.info({ url: server.url, indexes: served, models: server.engine.rerankers.map((r) => r.names[0]), scoringWorkers }, 'ready');
+      // Started without index names, it serves reranking only: after the quick start, `plait serve`
+      // answered every search INDEX_NOT_FOUND with no word at start of the indexes it could serve.
+      const home = served.length === 0 ? listIndexHome() : [];
+      if (home.length > 0) process.stderr.write(`plait: note: no index named, so none is served (rerank only); name them to serve them: plait serve ${home.slice(0, 3).join(' ')}\n`);
       // The human line (stdout carries the JSON log lines): where to send requests and open the playground.
       process.stderr.write(
         `plait: listening on ${server.url} (${plural(served.length, 'index', 'indexes')}${served.length === 0 ? '' : `: ${served.join(', ')}`}); ` +
