@@ -118,6 +118,11 @@ export {
   readQrels,
   readRun,
   writeRun,
+  // The readers' and writer's in-memory twins (text in, text out), which README lists beside them.
+  parseQueries,
+  parseQrels,
+  parseRun,
+  formatRun,
   evaluateRun,
   pairedRandomizationTest,
   pairedTTest,

@@ -191,3 +191,25 @@ describe('TREC runs', () => {
     assertBadLine(() => parseRun('\n\nq1 Q0 a 1 NaN t\n', { file: 'r.trec' }), 'r.trec', 3);
   });
 });
+
+describe("the parse / format twins from plait's entry point", () => {
+  it("are exported beside readQueries, readQrels, readRun and writeRun (README lists them as library calls; 'plait' had not exported them) and check their option keys", async () => {
+    const api: Record<string, unknown> = await import('../src/index.js');
+    const twins = { parseQueries: ['0\tq\n', 'formt', 'format'], parseQrels: ['q 0 d 1\n', 'formt', 'format'], parseRun: ['q Q0 d 1 1.5 t\n', 'fil', 'file'] } as const;
+    for (const [name, [text, typo, meant]] of Object.entries(twins)) {
+      const fn = api[name] as ((text: string, options?: object) => unknown) | undefined;
+      assert.equal(typeof fn, 'function', name);
+      assert.ok(fn!(text), name);
+      assert.throws(() => fn!(text, { [typo]: 'x' }), (e: unknown) => {
+        const err = e as { code?: string; message: string };
+        assert.equal(err.code, 'INVALID_ARGUMENT', name);
+        assert.ok(err.message.includes(`"${typo}" (did you mean "${meant}"?)`), `${name}: ${err.message}`);
+        return true;
+      });
+    }
+    const formatRunFn = api.formatRun as ((run: Run, options?: object) => string) | undefined;
+    assert.equal(typeof formatRunFn, 'function', 'formatRun');
+    assert.equal(formatRunFn!(new Map([['q1', [{ docId: 'a', score: 1.5 }]]]), { tag: 't' }), 'q1 Q0 a 1 1.5 t\n');
+    assert.throws(() => formatRunFn!(new Map(), { tg: 't' }), /"tg" \(did you mean "tag"\?\)/);
+  });
+});

@@ -152,6 +152,12 @@ test('PlaitRerank refuses what is wrong: a query with no content, a bad topN, a 
   await missing.close();
 });
 
+test('PlaitRetriever refuses a misspelt field by name (searchOption had been dropped: every search ran with the defaults); LangChain\'s own fields pass', async () => {
+  assert.throws(() => new PlaitRetriever({ index, searchOption: { topK: 1 } } as never), (e) => isPlaitError(e, 'INVALID_ARGUMENT') && /unknown PlaitRetriever field "searchOption" \(did you mean "searchOptions"\?\)/.test(e.message));
+  const retriever = new PlaitRetriever({ index, searchOptions: { topK: 1 }, tags: ['t'], metadata: { m: 1 }, verbose: false, callbacks: [] });
+  assert.equal((await retriever.invoke(BREAD)).length, 1);
+});
+
 test("PlaitRetriever: the query's rewrites (and a cut query) are in each Document's metadata, as SearchResult reports them", async () => {
   const typo = 'why does braed dough rise';
   const retriever = new PlaitRetriever({ index, searchOptions: { topK: 3, mode: 'hybrid', rewrite: { spelling: true } } });

@@ -86,6 +86,9 @@ test('plait backup --lock-wait-s waits for a writer like add, delete and compact
   const done = await waiting;
   assert.equal(done.status, 0, done.stderr);
   assert.match(done.stderr, /waiting for the write lock/);
+  // It says how long it waits and who holds the lock, without INDEX_LOCKED's "retry when it has finished" (plait is retrying).
+  assert.match(done.stderr, new RegExp(`plait: waiting for the write lock \\(up to 30 s, --lock-wait-s\\): .* is being written by pid ${process.pid} on .* since \\d{4}-`));
+  assert.doesNotMatch(done.stderr, /retry when it has finished/);
   assert.ok((JSON.parse(done.stdout) as { files: number }).files > 0);
 });
 

@@ -12,7 +12,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildIndex } from '../src/index.js';
+import { buildIndex, openIndex } from '../src/index.js';
 import { SERVER_DEFAULTS, THREAD_LIMITS } from '../src/config/defaults.js';
 import { SCORING_WORKERS_AUTO_MAX, resolveServerOptions } from '../src/server/options.js';
 import { isPlaitError } from '../src/errors/index.js';
@@ -43,7 +43,7 @@ test('resolveServerOptions: auto (the default) is one per core up to the cap; 0 
 });
 
 /** `plait serve <index> --workers <w>`: its stderr, its thread count once ready, and a search's hit count. */
-async function serveWith(workers: string): Promise<{ stderr: string; threads: number; hits: number }> {
+async function serveWith(workers: string): Promise<{ stderr: string; threads: number; hits: number; logged: unknown; gauge: number | null }> {
   const child = spawn(process.execPath, [PLAIT_BIN, 'serve', index, '--port', '0', '--workers', workers, '--encoder-threads', '0'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PLAIT_API_KEY: '' } });
   let stderr = '';
   child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
@@ -54,7 +54,9 @@ async function serveWith(workers: string): Promise<{ stderr: string; threads: nu
     assert.equal(r.status, 200, await r.clone().text());
     const body = (await r.json()) as { results?: { hits: unknown[] }[]; hits?: unknown[] };
     const hits = (body.hits ?? body.results?.[0]?.hits ?? []).length;
-    return { stderr, threads: readdirSync(`/proc/${child.pid}/task`).length, hits };
+    const metrics = await (await fetch(`${ready.url}/metrics`)).text();
+    const gauge = /^plait_scoring_workers\{index="sample"\} (\d+)$/m.exec(metrics);
+    return { stderr, threads: readdirSync(`/proc/${child.pid}/task`).length, hits, logged: ready.scoringWorkers, gauge: gauge === null ? null : Number(gauge[1]) };
   } finally {
     child.kill('SIGTERM');
     await exit;
@@ -69,7 +71,58 @@ test('plait serve --workers 0 scores on the serving thread (two fewer threads th
   assert.equal(none.hits, 3);
   assert.equal(two.hits, 3);
   assert.ok(two.threads - none.threads >= 2, `threads: --workers 0 ${none.threads}, --workers 2 ${two.threads}`);
+  // The count that runs is reported: the ready log line and /metrics agree with --workers (auto resolved).
+  assert.deepEqual([none.logged, none.gauge], [{ sample: 0 }, 0]);
+  assert.deepEqual([two.logged, two.gauge], [{ sample: 2 }, 2]);
   const auto = await serveWith('auto');
   assert.doesNotMatch(auto.stderr, /note/);
+  const autoCount = Math.min(availableParallelism(), SCORING_WORKERS_AUTO_MAX);
+  assert.deepEqual([auto.logged, auto.gauge], [{ sample: autoCount }, autoCount]);
   assert.ok(auto.threads - none.threads >= Math.min(availableParallelism(), SCORING_WORKERS_AUTO_MAX), `threads: --workers 0 ${none.threads}, auto ${auto.threads}`);
+});
+
+test('plait serve --workers two is refused naming both spellings (auto, or an integer), before any index loads', async () => {
+  for (const bad of ['two', '1025', '-1', '1.5']) {
+    const child = spawn(process.execPath, [PLAIT_BIN, 'serve', index, '--port', '0', '--workers', bad], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
+    const { code } = await exited(child);
+    assert.equal(code, 2, stderr);
+    assert.ok(stderr.includes(`Expected auto or an integer in [0, ${THREAD_LIMITS.maxThreads}] for workers but received "${bad}" [INVALID_ARGUMENT]`), `${bad}: ${stderr}`);
+  }
+  assert.throws(() => resolveServerOptions({ scoringWorkers: 'two' as never }, {}), /Expected 'auto' or an integer in \[0, 1024\] for scoringWorkers/);
+});
+
+test("openIndex's workers takes 'auto' as --workers does (one per core, at most 4), and reports the count; leaving it out is 0", async () => {
+  // openIndex(p, { workers: 'auto' }) was refused ("Expected an integer in [0, 1024]") while README and
+  // --help call auto the server's default: the library could not ask for what the server runs.
+  const auto = await openIndex(index, { workers: 'auto' });
+  try {
+    assert.equal(auto.scoringWorkers, Math.min(availableParallelism(), SCORING_WORKERS_AUTO_MAX));
+    assert.equal((await auto.search('why does bread rise', { topK: 2, exhaustive: true })).hits.length, 2);
+  } finally {
+    await auto.close();
+  }
+  const none = await openIndex(index);
+  assert.equal(none.scoringWorkers, 0);
+  await none.close();
+  for (const bad of ['two', 'AUTO', -1, 1.5, THREAD_LIMITS.maxThreads + 1]) {
+    await assert.rejects(openIndex(index, { workers: bad as never }), (e: unknown) => isPlaitError(e, 'INVALID_ARGUMENT') && /Expected 'auto' or an integer in \[0, 1024\] for workers/.test((e as Error).message), String(bad));
+  }
+});
+
+test('plait serve without index names says which indexes it could serve (it had served none without a word)', async () => {
+  const child = spawn(process.execPath, [PLAIT_BIN, 'serve', '--port', '0', '--workers', '0', '--encoder-threads', '0'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PLAIT_API_KEY: '', PLAIT_INDEX_DIR: dir } });
+  let stderr = '';
+  child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
+  const exit = exited(child);
+  try {
+    await Promise.race([lines(child)((o) => o.msg === 'ready'), exit.then((e) => Promise.reject(new Error(`plait serve exited before ready: ${JSON.stringify(e)} ${stderr}`)))]);
+    for (let i = 0; i < 100 && !stderr.includes('listening'); i++) await new Promise((r) => setTimeout(r, 50));
+    assert.match(stderr, /^plait: note: no index named, so none is served \(rerank only\); name them to serve them: plait serve sample$/m);
+    assert.match(stderr, /listening on .* \(0 indexes\)/);
+  } finally {
+    child.kill('SIGTERM');
+    await exit;
+  }
 });

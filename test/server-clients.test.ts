@@ -194,6 +194,29 @@ test("a Cohere client whose base URL lacks /v2 reaches TEI's /rerank: the error 
   assert.equal(tei.status, 200, 'TEI bodies are unchanged');
 });
 
+test('a rerank client whose base URL is off gets a 404 that names the routes, through the AI SDK and cohere-ai too', async () => {
+  // baseURL `<server>/v2/rerank` posts to /v2/rerank/rerank; the 404 had no top-level message, so the AI SDK said only "Not Found".
+  const cohere = createCohere({ apiKey: 'unused', baseURL: `${server.url}/v2/rerank` });
+  await assert.rejects(
+    rerank({ model: cohere.reranking('rerank-v3.5'), query: QUERY, documents: DOCS, maxRetries: 0 }),
+    (e: Error & { statusCode?: number }) => {
+      assert.equal(e.statusCode, 404);
+      assert.match(e.message, /no route POST \/v2\/rerank\/rerank; rerank is POST \/v1\/rerank or \/v2\/rerank .*@ai-sdk\/cohere: baseURL <server>\/v2, cohere-ai: environment <server>/, e.message);
+      return true;
+    },
+  );
+  // cohere-ai's environment with /v2 posts to /v2/v2/rerank.
+  await assert.rejects(new CohereClientV2({ token: 'unused', environment: `${server.url}/v2` }).rerank({ model: 'rerank-v3.5', query: QUERY, documents: DOCS }), (e: Error & { statusCode?: number }) => {
+    assert.equal(e.statusCode, 404);
+    assert.match(e.message, /no route POST \/v2\/v2\/rerank; rerank is POST/, e.message);
+    return true;
+  });
+  // Other unknown routes keep plait's shape (no top-level message).
+  const other = await postJson(`${server.url}/v2/embed`, { texts: ['x'] });
+  assert.equal(other.status, 404);
+  assert.deepEqual(Object.keys(other.body as object), ['error']);
+});
+
 test('raw HTTP: unknown fields are ignored and named, null is absent, a used field of the wrong type is still a 400', async () => {
   const want = await library(QUERY, DOCS);
   const body = { query: QUERY, documents: DOCS, top_n: null, max_chunks_per_doc: null, return_documents: null, truncate_prompt_tokens: 512, truncation_side: 'left', model: 'rerank-english-v3.0' };

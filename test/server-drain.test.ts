@@ -113,6 +113,8 @@ test('plait serve: a second SIGTERM while a write encodes ends the process by th
     child.kill('SIGTERM');
     assert.deepEqual(await exit, { code: null, signal: 'SIGTERM' }, stderr);
     assert.doesNotMatch(stderr, /terminate called/);
+    // The first signal says on stderr what the wait is and how to cut it short (it had been silent).
+    assert.ok(stderr.includes('plait: stopping (SIGTERM): requests in flight get up to 60000 ms to finish (--drain-timeout-ms); SIGTERM again stops at once\n'), stderr);
     await write;
   } finally {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');

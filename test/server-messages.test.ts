@@ -69,6 +69,8 @@ test("an unknown field names the field meant: the library's camelCase spelling g
     ['/v1/indexes/sample/search', { queries: ['bread'], timeoutMs: 1000 }, 'timeoutMs', 'timeout_ms'],
     // (a missing required field is named as such first: `docId` for `doc_id` says "must have required property 'doc_id'")
     ['/v1/indexes/sample/documents', { documents: [{ doc_id: 'x', text: 'y' }], noReplace: true }, 'noReplace', 'no_replace'],
+    // A field's last word alone: `ids` (as `plait delete --ids` spells it) had no suggestion.
+    ['/v1/indexes/sample/documents/delete', { ids: ['x'] }, 'ids', 'doc_ids'],
   ] as const) {
     const r = await post(path, JSON.stringify(body), 'application/json');
     assert.equal(r.status, 400, JSON.stringify(r.body));
@@ -76,6 +78,10 @@ test("an unknown field names the field meant: the library's camelCase spelling g
     assert.equal(r.body.error.details?.suggestion, meant, JSON.stringify(r.body));
     assert.match(r.body.error.message, new RegExp(`\\(${unknown}\\); did you mean "${meant}"\\?$`), r.body.error.message);
   }
+  // `k` ends two fields (top_k, rrf_k): no guess.
+  const two = await post('/v1/indexes/sample/search', JSON.stringify({ query: 'bread', k: 2 }), 'application/json');
+  assert.equal(two.status, 400);
+  assert.equal(two.body.error.details?.suggestion, undefined, JSON.stringify(two.body));
   const far = await post('/v1/indexes/sample/search', JSON.stringify({ query: 'bread', zzzzzz: 1 }), 'application/json');
   assert.equal(far.status, 400);
   assert.equal(far.body.error.details?.suggestion, undefined, 'no field is near "zzzzzz"');
@@ -226,6 +232,8 @@ test('CORS origins are checked and read as a browser sends them: "*" allows any 
       return true;
     }, bad);
   }
+  // A comma-separated list (other servers' CORS setting) says how to give several.
+  assert.throws(() => resolveServerOptions({ corsOrigins: ['http://a.example,http://b.example'] }, {}), (e: Error & { details?: { hint?: string } }) => /^one origin a value, separated by spaces: --cors http:\/\/a\.example http:\/\/b\.example/.test(e.details?.hint ?? ''));
   for (const [origins, from, allowed] of [
     [['*'], 'https://anywhere.example', '*'],
     [['http://localhost:3000/'], 'http://localhost:3000', 'http://localhost:3000'],

@@ -161,3 +161,13 @@ export class WriteInterrupts {
     if (!this.settled) process.stderr.write(this.json ? `${JSON.stringify({ interrupted: { signal, finishing: true } })}\n` : `plait: ${signal}: the commit has started; finishing it, then saying what was committed\n`);
   }
 }
+
+/**
+ * The human line as a drain starts: a Ctrl-C with a write waiting for another process's lock sat
+ * silent for the whole --drain-timeout-ms (10 s) before; now it says what it waits for and how to
+ * stop at once (a second signal: endServe above).
+ */
+export function drainingLine(signal: NodeJS.Signals, drainTimeoutMs: number): string {
+  const again = signal === 'SIGINT' ? 'Ctrl-C' : signal;
+  return `plait: stopping (${signal}): requests in flight get up to ${drainTimeoutMs} ms to finish (--drain-timeout-ms); ${again} again stops at once\n`;
+}

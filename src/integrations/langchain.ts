@@ -100,6 +100,7 @@ export class PlaitRetriever extends BaseRetriever<PlaitDocumentMetadata> {
 
   /** @throws PlaitError INVALID_ARGUMENT for a field or searchOptions key the retriever does not know (checked here, not at the first call). */
   constructor(fields: PlaitRetrieverInput) {
+    // A misspelt key (`searchOption`) had been dropped in silence: every search ran with plait's defaults.
     checkOptionKeys(fields, PLAIT_RETRIEVER_INPUT_KEYS, 'PlaitRetriever field');
     checkOptionKeys(fields.searchOptions, RETRIEVER_SEARCH_OPTION_KEYS, 'PlaitRetriever searchOptions key');
     super(fields);

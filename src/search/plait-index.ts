@@ -13,7 +13,7 @@
  */
 import { join } from 'node:path';
 import { PlaitError, abortedBy, checkSignal, invalidArgument } from '../errors/index.js';
-import { SEARCH_DEFAULTS, THREAD_LIMITS } from '../config/defaults.js';
+import { SEARCH_DEFAULTS } from '../config/defaults.js';
 import { WARM_UP_TEXT, warmUpRows } from './warm-up.js';
 import { loadIndexData, readManifest, type IndexData } from '../format/index-reader.js';
 import { releaseMappedFiles } from '../format/index-files.js';
@@ -33,6 +33,7 @@ import { countUnknownTokens, unknownTokenWarning } from '../encoder/unknown-toke
 import { SEARCH_OPTION_KEYS, hybridDepth, resolveSearch, type ResolvedSearch, type SearchOptions } from './search-options.js';
 import { EXPLAIN_OPTION_SCOPES, type OptionScopes } from './option-scope.js';
 import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
+import { resolveScoringWorkers } from './scoring-workers.js';
 import { checkModel } from './model-check.js';
 import { QueryEncoder, type QueryEncoderOptions } from './query-encoder.js';
 import { QueryPreparer } from './prepared-query.js';
@@ -112,10 +113,13 @@ type ResolvedWithRows = ResolvedSearch & { prfRows?: PrfRows };
 export interface OpenIndexOptions extends QueryEncoderOptions {
   kernels?: Kernels;
   /**
-   * Scoring worker threads (0: score on the calling thread). With workers, the queries of a batch
-   * are scored in parallel and exhaustive search splits its passages across them.
+   * Scoring worker threads: 0 (the default) scores on the calling thread; 'auto' is one per core, at
+   * most 4 (SCORING_WORKERS_AUTO_MAX), as `plait serve --workers auto`; else an integer up to
+   * THREAD_LIMITS.maxThreads (scoring-workers.ts). With workers, the queries of a batch are scored in
+   * parallel and exhaustive search splits its passages across them.
+   * @throws PlaitError INVALID_ARGUMENT for anything else
    */
-  workers?: number;
+  workers?: number | 'auto';
   /**
    * Pay the first search's one-time setup before returning (PlaitIndex.warmUp: the query encoder,
    * every scoring thread, BM25's tables): ~0.4 s more on scifact, taken off the first query. Default
@@ -145,8 +149,9 @@ export async function openIndex(nameOrPath: string, options: OpenIndexOptions = 
   checkOptionKeys(options.encoderOptions, ENCODER_OPTION_KEYS, 'encoder option'); // not at the first query, when the query encoder loads
   const path = locateIndex(nameOrPath);
   const kernels = options.kernels ?? getKernels();
-  const workers = options.workers ?? 0;
-  const { data, docstore } = openGeneration(path, kernels, Number.isInteger(workers) && workers > 0 ? workers : 0);
+  // Checked before anything opens ('auto' resolved): with workers, their descriptors are kept at load.
+  const workers = resolveScoringWorkers(options.workers ?? 0, 'workers');
+  const { data, docstore } = openGeneration(path, kernels, workers);
   let index: PlaitIndex;
   try {
     if (options.encoder !== undefined) checkModel(data.manifest.model, options.encoder.info);
@@ -252,8 +257,7 @@ export class PlaitIndex {
     this.manifest = data.manifest;
     this.docstore = docstore;
     this.kernels = kernels;
-    const workers = options.workers ?? 0;
-    if (!Number.isInteger(workers) || workers < 0 || workers > THREAD_LIMITS.maxThreads) throw invalidArgument('workers', `an integer in [0, ${THREAD_LIMITS.maxThreads}]`, workers);
+    const workers = resolveScoringWorkers(options.workers ?? 0, 'workers');
     this.workers = workers;
     this.queryEncoder = new QueryEncoder(data.manifest, options);
     const g = PlaitIndex.generationState(data, docstore, kernels, workers);
@@ -303,6 +307,14 @@ export class PlaitIndex {
   /** The generation this index serves (0: the build; each add, delete or compaction commits the next). */
   get generation(): number {
     return this.manifest.generation ?? 0;
+  }
+
+  /**
+   * Scoring worker threads this index runs, openIndex's `workers` resolved ('auto': one per core, at
+   * most 4; 0: searches score on the calling thread). The server reports it (its ready log line, /metrics' plait_scoring_workers).
+   */
+  get scoringWorkers(): number {
+    return this.workers;
   }
 
   /** Waits for a pending swap, then counts the request in flight (leave() ends it). */

@@ -103,8 +103,12 @@ export async function createApp(engine: Engine, appOptions: AppOptions = {}): Pr
     // A route asked with another method (a search by GET with a query string) names the method it takes.
     const pattern = path.replace(/^\/v1\/indexes\/[^/]+(?=\/|$)/, '/v1/indexes/:name');
     const takes = ['POST', 'GET'].find((method) => method !== request.method && app.hasRoute({ method, url: pattern }));
-    const hint = takes === undefined ? '' : `; it takes ${takes}${takes === 'POST' ? ' with a JSON body' : ''}`;
-    void reply.code(404).send(errorBody(new PlaitError('NOT_FOUND', { message: `no route ${request.method} ${path}${hint}` })));
+    // A path ending in /rerank is a rerank client whose base URL is off (`<server>/v2/rerank`, or cohere-ai's
+    // environment `<server>/v2`): answered in Cohere's shape, with its top-level `message`, the AI SDK had
+    // said only "Not Found"; the message names the routes and how each client's base URL reaches them.
+    const rerankClient = takes === undefined && /\/rerank\/?$/.test(path);
+    const hint = takes !== undefined ? `; it takes ${takes}${takes === 'POST' ? ' with a JSON body' : ''}` : rerankClient ? `; rerank is POST /v1/rerank or /v2/rerank (Cohere's shape; @ai-sdk/cohere: baseURL <server>/v2, cohere-ai: environment <server>) or POST /rerank (TEI's)` : '';
+    void reply.code(404).send(shapeErrorBody(errorBody(new PlaitError('NOT_FOUND', { message: `no route ${request.method} ${path}${hint}` })), rerankClient ? 'cohere' : 'plait'));
   });
 
   app.addHook('onRequest', async (request) => {

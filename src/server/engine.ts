@@ -47,6 +47,8 @@ import type { RewrittenQuery } from '../rewrite/query-rewriter.js';
 export type ServedIndex = Pick<PlaitIndex, 'path' | 'manifest' | 'encoder' | 'resolveSearch' | 'searchEncodedBatch' | 'close'> & {
   /** PlaitIndex.warmUp: every scoring thread's one-time setup (a cluster's coordinator has none to pay). */
   warmUp?: PlaitIndex['warmUp'];
+  /** PlaitIndex.scoringWorkers: its scoring threads (a cluster's coordinator scores nothing itself: absent). */
+  readonly scoringWorkers?: number;
   rewrite?(query: string, options: SearchOptions): RewrittenQuery | null | Promise<RewrittenQuery | null>;
   pipelineIndex?(o: ClusterCallOptions): PipelineIndex;
   refreshRemote?(): Promise<boolean>;
@@ -188,6 +190,7 @@ export class Engine {
         ],
         rerankCachedDocuments: () => this.rerankers.map((r) => ({ model: r.names[0]!, documents: r.reranker.cachedDocuments })),
         breakers: () => this.crossEncoders.map((c) => ({ model: c.names[0]!, state: c.breaker.snapshot().state })),
+        scoringWorkers: () => [...this.indexes.values()].flatMap((e) => (e.index.scoringWorkers === undefined ? [] : [{ index: e.name, workers: e.index.scoringWorkers }])),
       },
       options.defaultMetrics,
     );

@@ -171,7 +171,11 @@ function fieldMeant(field: string, parentSchema: unknown): string | undefined {
   if (properties === null || typeof properties !== 'object') return undefined;
   const known = Object.keys(properties);
   const snake = field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-  return known.includes(snake) ? snake : closestKey(field, known);
+  if (known.includes(snake)) return snake;
+  // A field's last word alone (`ids` for `doc_ids`, as `plait delete --ids` spells it), too far from
+  // it in edits for closestKey: the one field that ends with it (`k` ends top_k and rrf_k: no guess).
+  const endsSo = known.filter((k) => k.endsWith(`_${snake}`));
+  return closestKey(field, known) ?? (endsSo.length === 1 ? endsSo[0] : undefined);
 }
 
 /**

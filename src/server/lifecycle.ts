@@ -124,10 +124,11 @@ async function drainAndClose(app: FastifyInstance, engine: Engine, drainTimeoutM
 /**
  * Closes `server` on the first SIGTERM or SIGINT and calls `onClosed` with the exit code (0 after
  * a clean drain); a second signal calls it at once with code 1 and that signal, for the caller to
- * end the process by it (the CLI: src/cli/interrupt.ts endServe). Returns a function that removes
- * the handlers.
+ * end the process by it (the CLI: src/cli/interrupt.ts endServe). `onDraining` is called once, as
+ * the drain starts (the CLI says on stderr what the wait is and how to cut it short). Returns a
+ * function that removes the handlers.
  */
-export function closeOnSignals(server: RunningServer, onClosed: (code: number, signal?: NodeJS.Signals) => void): () => void {
+export function closeOnSignals(server: RunningServer, onClosed: (code: number, signal?: NodeJS.Signals) => void, onDraining?: (signal: NodeJS.Signals) => void): () => void {
   let received = false;
   const handler = (signal: NodeJS.Signals): void => {
     if (received) {
@@ -136,6 +137,7 @@ export function closeOnSignals(server: RunningServer, onClosed: (code: number, s
     }
     received = true;
     server.app.log.info({ signal }, 'draining');
+    onDraining?.(signal);
     server.close().then(
       (drained) => {
         server.app.log.info({ drained }, 'closed');

@@ -13,6 +13,8 @@ export interface GaugeSources {
   queued: () => number;
   caches: () => { name: string; bytes: number; entries: number }[];
   rerankCachedDocuments: () => { model: string; documents: number }[];
+  /** Scoring worker threads of each served index (0: it scores on the serving thread). */
+  scoringWorkers?: () => { index: string; workers: number }[];
   /** Circuit breakers of the served cross-encoders (pipelines' cross stage). */
   breakers?: () => { model: string; state: 'closed' | 'open' | 'half-open' }[];
 }
@@ -94,6 +96,18 @@ export class ServerMetrics {
         for (const r of sources.rerankCachedDocuments()) this.set({ model: r.model }, r.documents);
       },
     });
+    const scoringWorkers = sources.scoringWorkers;
+    if (scoringWorkers !== undefined) {
+      new Gauge({
+        name: 'plait_scoring_workers',
+        help: 'Scoring worker threads per served index (--workers resolved: auto is one per core, at most 4; 0: the serving thread scores)',
+        labelNames: ['index'],
+        registers,
+        collect() {
+          for (const w of scoringWorkers()) this.set({ index: w.index }, w.workers);
+        },
+      });
+    }
     const breakers = sources.breakers;
     if (breakers !== undefined) {
       new Gauge({

@@ -7,8 +7,11 @@ import { invalidArgument as invalidArgumentError } from '../errors/index.js';
 import { SERVER_DEFAULTS, THREAD_LIMITS } from '../config/defaults.js';
 import { MAX_TIMER_MS } from '../search/deadline.js';
 import { readSynonyms, type SynonymMap } from '../rewrite/synonyms.js';
-import { availableParallelism } from 'node:os';
 import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
+import { resolveScoringWorkers } from '../search/scoring-workers.js';
+
+/** Scoring workers when 'auto' (search/scoring-workers.ts, shared with openIndex's `workers`). */
+export { SCORING_WORKERS_AUTO_MAX } from '../search/scoring-workers.js';
 
 export interface ServerOptions {
   host?: string;
@@ -132,7 +135,12 @@ function corsOrigin(origin: unknown, i: number): string {
     url = undefined;
   }
   const trimmed = origin.endsWith('/') ? origin.slice(0, -1) : origin;
-  if (url === undefined || url.origin === 'null' || url.origin !== trimmed.toLowerCase()) throw invalidArgumentError(`corsOrigins[${i}]`, expected, origin);
+  if (url === undefined || url.origin === 'null' || url.origin !== trimmed.toLowerCase()) {
+    const e = invalidArgumentError(`corsOrigins[${i}]`, expected, origin);
+    // A comma-separated list (as other servers' CORS settings take it) is one origin a value here.
+    if (origin.includes(',')) e.details!['hint'] = 'one origin a value, separated by spaces: --cors http://a.example http://b.example (corsOrigins: an array)';
+    throw e;
+  }
   return url.origin;
 }
 
@@ -147,9 +155,6 @@ function resolveSynonyms(s: string | SynonymMap | undefined): SynonymMap | null 
   if (s === null || typeof s !== 'object' || !Array.isArray((s as { rules?: unknown }).rules)) throw invalidArgumentError('synonyms', 'a synonyms file path or a SynonymMap from parseSynonyms', s);
   return s;
 }
-
-/** Scoring workers per index when `scoringWorkers` is 'auto': one per core up to this many (the encoder needs a core too; SERVER_DEFAULTS.scoringWorkers). */
-export const SCORING_WORKERS_AUTO_MAX = 4;
 
 export function resolveServerOptions(o: ServerOptions = {}, env: NodeJS.ProcessEnv = process.env): ResolvedServerOptions {
   checkOptionKeys(o, SERVER_OPTION_KEYS, 'server option');
@@ -173,7 +178,7 @@ export function resolveServerOptions(o: ServerOptions = {}, env: NodeJS.ProcessE
     maxRerankDocuments: int('maxRerankDocuments', o.maxRerankDocuments ?? d.maxRerankDocuments, 1),
     maxEncodeTexts: int('maxEncodeTexts', o.maxEncodeTexts ?? d.maxEncodeTexts, 1),
     drainTimeoutMs: int('drainTimeoutMs', o.drainTimeoutMs ?? d.drainTimeoutMs, 0, MAX_TIMER_MS),
-    scoringWorkers: workers === 'auto' ? Math.min(availableParallelism(), SCORING_WORKERS_AUTO_MAX) : int('scoringWorkers', workers, 0, THREAD_LIMITS.maxThreads),
+    scoringWorkers: resolveScoringWorkers(workers, 'scoringWorkers'),
     encoderThreads: int('encoderThreads', o.encoderThreads ?? d.encoderThreads, 0, THREAD_LIMITS.maxThreads),
     abortCheckQueries: int('abortCheckQueries', o.abortCheckQueries ?? d.abortCheckQueries, 1),
     models: o.models === undefined || o.models.length === 0 ? [undefined] : o.models,

@@ -24,7 +24,7 @@ import { checkListenAddress } from '../../server/lifecycle.js';
 import { PlaitError, isPlaitError } from '../../errors/index.js';
 import type { ProgressReporter } from '../progress.js';
 import { plural, printJson } from '../options.js';
-import { endServe, exitCleanlyOnSignals } from '../interrupt.js';
+import { drainingLine, endServe, exitCleanlyOnSignals } from '../interrupt.js';
 import { withHint } from '../report-error.js';
 import { SKIP_CODES, describeSkipped } from './index-commands.js';
 
@@ -174,10 +174,14 @@ function untilSignal(running: RunningServer, before: () => Promise<void>): Promi
       await before().catch(() => {});
       return closing();
     };
-    const remove = closeOnSignals(running, (code, signal) => {
-      remove();
-      resolve();
-      endServe(code, signal);
-    });
+    const remove = closeOnSignals(
+      running,
+      (code, signal) => {
+        remove();
+        resolve();
+        endServe(code, signal);
+      },
+      (signal) => process.stderr.write(drainingLine(signal, running.engine.options.drainTimeoutMs)),
+    );
   });
 }

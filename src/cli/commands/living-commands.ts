@@ -56,9 +56,16 @@ export const LOCK_WAIT_OPTION = [
 
 /** The library's lock-wait options from `--lock-wait-s`, telling the user on stderr why nothing happens meanwhile. */
 export function lockWait(o: { lockWaitS?: number; json?: boolean }): LockWaitOptions {
+  const waitS = o.lockWaitS ?? LOCK_WAIT_DEFAULTS.waitMs / 1000;
   return {
     ...(o.lockWaitS === undefined ? {} : { lockWaitMs: o.lockWaitS * 1000 }),
-    onLockWait: (e) => process.stderr.write(`plait: waiting for the write lock: ${String(e.details?.['message'] ?? e.message)}\n`),
+    // Names the holder and how long plait waits: INDEX_LOCKED's own message ends "retry when it has
+    // finished", advice for a refusal that read as a failure while plait was retrying by itself.
+    onLockWait: (e) => {
+      const d = e.details ?? {};
+      const holder = d['pid'] === undefined ? String(d['message'] ?? e.message) : `${String(d['path'])} is being written by pid ${String(d['pid'])} on ${String(d['hostname'])} since ${String(d['startedAt'])}`;
+      process.stderr.write(`plait: waiting for the write lock (up to ${waitS} s, --lock-wait-s): ${holder}\n`);
+    },
   };
 }
 

@@ -11,13 +11,13 @@ import { startServer, closeOnSignals } from '../../server/index.js';
 import type { ServerOptions } from '../../server/index.js';
 import { parseIntArg, plural, range } from '../options.js';
 import { MAX_TIMER_MS } from '../../search/deadline.js';
-import { PlaitError, invalidArgument } from '../../errors/index.js';
+import { PlaitError, invalidArgument, isPlaitError } from '../../errors/index.js';
 import { integerRange } from '../../config/parse-number.js';
 import { runClusterServe } from './cluster-commands.js';
 import { warnOpenPort } from '../open-port.js';
-import { endServe } from '../interrupt.js';
+import { drainingLine, endServe } from '../interrupt.js';
 import { withHint } from '../report-error.js';
-import { indexCandidates, isIndexDir } from '../../format/index-path.js';
+import { indexCandidates, isIndexDir, listIndexHome } from '../../format/index-path.js';
 
 interface ServeCliOptions {
   host: string;
@@ -120,18 +120,28 @@ export function registerServeCommand(program: Command): void {
       warnOpenPort(o.host, server.engine.options.apiKey);
       warnLtrModelIndexes(server.engine);
       const served = [...server.engine.indexes.keys()];
-      server.app.log.info({ url: server.url, indexes: served, models: server.engine.rerankers.map((r) => r.names[0]) }, 'ready');
+      // scoringWorkers: per index, the threads --workers resolved to (auto: one per core, at most 4), as /metrics' plait_scoring_workers.
+      const scoringWorkers = Object.fromEntries([...server.engine.indexes.values()].flatMap((e) => (e.index.scoringWorkers === undefined ? [] : [[e.name, e.index.scoringWorkers]])));
+      server.app.log.info({ url: server.url, indexes: served, models: server.engine.rerankers.map((r) => r.names[0]), scoringWorkers }, 'ready');
+      // Started without index names, it serves reranking only: after the quick start, `plait serve`
+      // answered every search INDEX_NOT_FOUND with no word at start of the indexes it could serve.
+      const home = served.length === 0 ? listIndexHome() : [];
+      if (home.length > 0) process.stderr.write(`plait: note: no index named, so none is served (rerank only); name them to serve them: plait serve ${home.slice(0, 3).join(' ')}\n`);
       // The human line (stdout carries the JSON log lines): where to send requests and open the playground.
       process.stderr.write(
         `plait: listening on ${server.url} (${plural(served.length, 'index', 'indexes')}${served.length === 0 ? '' : `: ${served.join(', ')}`}); ` +
           `playground ${server.url}/ · OpenAPI ${server.url}/openapi.json · Ctrl-C stops\n`,
       );
       await new Promise<void>((resolve) => {
-        const remove = closeOnSignals(server, (code, signal) => {
-          remove();
-          resolve();
-          endServe(code, signal);
-        });
+        const remove = closeOnSignals(
+          server,
+          (code, signal) => {
+            remove();
+            resolve();
+            endServe(code, signal);
+          },
+          (signal) => process.stderr.write(drainingLine(signal, server.engine.options.drainTimeoutMs)),
+        );
       });
     });
 }
@@ -156,9 +166,15 @@ function deadlineOptions(o: ServeCliOptions, command: Command): Pick<ServerOptio
   return out;
 }
 
-/** `--workers`: "auto", or an integer in [0, THREAD_LIMITS.maxThreads]. @throws PlaitError INVALID_ARGUMENT (as parseIntArg). */
+/** `--workers`: "auto", or an integer in [0, THREAD_LIMITS.maxThreads]. @throws PlaitError INVALID_ARGUMENT naming both spellings. */
 function parseWorkers(value: string): number | 'auto' {
-  return value === 'auto' ? 'auto' : parseIntArg('workers', 0, THREAD_LIMITS.maxThreads)(value);
+  if (value === 'auto') return 'auto';
+  try {
+    return parseIntArg('workers', 0, THREAD_LIMITS.maxThreads)(value);
+  } catch (e) {
+    // Name auto too: "Expected an integer in [0, 1024]" for `--workers two` hid the default's spelling.
+    throw isPlaitError(e, 'INVALID_ARGUMENT') ? invalidArgument('workers', `auto or an integer in [0, ${THREAD_LIMITS.maxThreads}]`, value) : e;
+  }
 }
 
 /** serve's options that take every value up to the next option (commander's `<value...>`). */
