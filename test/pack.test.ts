@@ -228,4 +228,8 @@ test('plait/langchain and plait/ai-sdk resolve as subpath exports, with types a 
     'import of the subpaths',
   );
   assert.equal(out.trim(), 'plait function function');
+  // plait/server: the HTTP server as a library (startServer, whose options the README lists), not
+  // loaded by `import 'plait'` (Fastify stays out of a library-only process).
+  const server = ok(run(process.execPath, ['--input-type=module', '-e', "const s = await import('plait/server'); console.log(typeof s.startServer, typeof s.closeOnSignals)"], consumer), 'import of plait/server');
+  assert.equal(server.trim(), 'function function');
 });
