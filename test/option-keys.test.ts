@@ -18,9 +18,9 @@ import { SEARCH_OPTION_KEYS } from '../src/search/search-options.js';
 import { checkOptionKeys, closestKey, type OptionKeys } from '../src/util/option-keys.js';
 import { SAMPLE } from './helpers/server-fixture.js';
 import { makeTinyCrossEncoder } from './helpers/tiny-cross-encoder.js';
-import { formatRun, parseRun, type Run } from '../src/eval/run.js';
-import { parseQrels } from '../src/eval/qrels.js';
-import { parseQueries } from '../src/eval/queries.js';
+import { formatRun, parseRun, readRun, type Run } from '../src/eval/run.js';
+import { parseQrels, readQrels } from '../src/eval/qrels.js';
+import { parseQueries, readQueries } from '../src/eval/queries.js';
 import type { Qrels } from '../src/eval/qrels.js';
 
 let dir: string;
@@ -189,7 +189,11 @@ test('collectLtrGroups, trainXgboost and explainLtr refuse their typos by name b
   await assert.rejects(explainLtr(index, null as never, 'why does bread rise', 'bread-yeast', { candidate: 'bm25:10' } as never), unknownKey('explainLtr option', 'candidate', 'candidates'));
 });
 
-test('the eval readers and the run writer refuse their typos by name', () => {
+test('the eval readers and the run writer refuse their typos by name', async () => {
+  // The file readers name the typo before they look for the file (a missing file had been reported first).
+  await assert.rejects(readQueries('/no/such/queries.jsonl', { formt: 'beir' } as never), unknownKey('queries reader option', 'formt', 'format'));
+  await assert.rejects(readQrels('/no/such/qrels.tsv', { fromat: 'trec' } as never), unknownKey('qrels reader option', 'fromat', 'format'));
+  await assert.rejects(readRun('/no/such/run.txt', { files: 'x' } as never), unknownKey('run reader option', 'files', 'file'));
   assert.throws(() => parseQrels('q1\t0\td1\t1\n', { fromat: 'trec' } as never), unknownKey('qrels reader option', 'fromat', 'format'));
   assert.throws(() => parseQueries('{"_id":"q1","text":"x"}\n', { onskip: () => {} } as never), unknownKey('queries reader option', 'onskip', 'onSkip'));
   assert.throws(() => parseRun('q1 Q0 d1 1 1.0 t\n', { files: 'x' } as never), unknownKey('run reader option', 'files', 'file'));

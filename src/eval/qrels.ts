@@ -78,6 +78,7 @@ export function parseQrels(text: string, options: ReadQrelsOptions = {}): Qrels 
 
 /** Reads a qrels file (UTF-8). */
 export async function readQrels(path: string, options: ReadQrelsOptions = {}): Promise<Qrels> {
+  checkOptionKeys(options, READ_QRELS_OPTION_KEYS, 'qrels reader option'); // before the file: a typo is named first
   const text = await readTextFile(path, 'qrels');
   return parseQrels(text, { ...options, file: options.file ?? path });
 }

@@ -76,6 +76,7 @@ export function parseQueries(text: string, options: ReadQueriesOptions = {}): Ev
 
 /** Reads a queries file (UTF-8). */
 export async function readQueries(path: string, options: ReadQueriesOptions = {}): Promise<EvalQuery[]> {
+  checkOptionKeys(options, READ_QUERIES_OPTION_KEYS, 'queries reader option'); // before the file: a typo is named first
   const text = await readTextFile(path, 'queries');
   return parseQueries(text, { ...options, file: options.file ?? path });
 }
