@@ -25,13 +25,17 @@ async function fresh(t: { after: (fn: () => void) => void }): Promise<string> {
   return path;
 }
 
-function run(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+/** Runs the CLI; `onStderr` sees its stderr so far after each chunk (e.g. to release a lock once it says it waits). */
+function run(args: string[], onStderr?: (stderr: string) => void): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [PLAIT_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      onStderr?.(stderr);
+    });
     child.on('close', (status) => resolve({ status, stdout, stderr }));
   });
 }
@@ -81,9 +85,15 @@ test('plait backup --lock-wait-s waits for a writer like add, delete and compact
   const refused = await run(['backup', path, join(path, '..', 'copy0'), '--lock-wait-s', '0']);
   assert.equal(refused.status, 1);
   assert.match(refused.stderr, /INDEX_LOCKED/);
-  const waiting = run(['backup', path, join(path, '..', 'copy1'), '--lock-wait-s', '30', '--json']);
-  setTimeout(() => lock.release(), 1500);
-  const done = await waiting;
+  // Released once the CLI says it waits, as in the delete test below.
+  let released = false;
+  const done = await run(['backup', path, join(path, '..', 'copy1'), '--lock-wait-s', '30', '--json'], (err) => {
+    if (!released && /waiting for the write lock/.test(err)) {
+      released = true;
+      lock.release();
+    }
+  });
+  if (!released) lock.release();
   assert.equal(done.status, 0, done.stderr);
   assert.match(done.stderr, /waiting for the write lock/);
   // It says how long it waits and who holds the lock, without INDEX_LOCKED's "retry when it has finished" (plait is retrying).
@@ -100,9 +110,15 @@ test('plait delete --lock-wait-s waits for another writer and then commits; --lo
   const refused = await run(['delete', path, '--ids', ids, '--lock-wait-s', '0']);
   assert.notEqual(refused.status, 0);
   assert.match(refused.stderr, /INDEX_LOCKED/);
-  const waiting = run(['delete', path, '--ids', ids, '--lock-wait-s', '30', '--json']);
-  setTimeout(() => lock.release(), 1500);
-  const done = await waiting;
+  // The lock is released once the CLI says it waits (a fixed 1.5 s raced its start-up on a loaded machine).
+  let released = false;
+  const done = await run(['delete', path, '--ids', ids, '--lock-wait-s', '30', '--json'], (err) => {
+    if (!released && /waiting for the write lock/.test(err)) {
+      released = true;
+      lock.release();
+    }
+  });
+  if (!released) lock.release();
   assert.equal(done.status, 0, done.stderr);
   assert.match(done.stderr, /waiting for the write lock/);
   assert.equal((JSON.parse(done.stdout) as { deleted: number }).deleted, 2);
