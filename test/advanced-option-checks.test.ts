@@ -70,6 +70,9 @@ test('LTR: collectLtrGroups and trainLtrModel refuse unknown option keys', async
   await assert.rejects(trainLtrModel([], ['bm25'], 'bm25:10', { maxdepth: 3 } as never), refused('maxdepth', 'maxDepth'));
   // A candidate pipeline ending in an ltr stage: the advice is to give the stages before it, not a ranking model.
   await assert.rejects(collectLtrGroups(index, [], new Map(), { candidates: 'bm25:10 > ltr:5' }), (e: unknown) => isPlaitError(e, 'INVALID_ARGUMENT') && /"bm25:10 > ltr:5" has an ltr stage \(give the stages before it\)/.test(e.message));
+  // Arguments of the wrong shape are named (a Map of queries had failed as "queries.filter is not a function").
+  await assert.rejects(collectLtrGroups(index, new Map() as never, new Map()), (e: unknown) => isPlaitError(e, 'INVALID_ARGUMENT') && /queries must be an array/.test(e.message));
+  await assert.rejects(collectLtrGroups(index, [], {} as never), (e: unknown) => isPlaitError(e, 'INVALID_ARGUMENT') && /qrels must be a Map/.test(e.message));
 });
 
 test('the CLI refuses --ltr-model / --cross-encoder without their stage and a stage without its model, in search and before eval runs its modes', () => {

@@ -35,6 +35,9 @@ const COLLECT_OPTION_KEYS = { ...COLLECT_PIPELINE_KEYS, candidates: true, metada
  */
 export async function collectLtrGroups(index: PlaitIndex, queries: readonly EvalQuery[], qrels: Qrels, options: CollectOptions = {}): Promise<{ groups: LtrGroup[]; features: string[]; candidates: string; trainedOn: LtrTrainedOn }> {
   checkOptionKeys(options, COLLECT_OPTION_KEYS, 'collectLtrGroups option');
+  // The shapes readQueries and readQrels return (a Map of queries had failed as "queries.filter is not a function").
+  if (!Array.isArray(queries)) throw new PlaitError('INVALID_ARGUMENT', { message: 'queries must be an array of { id, text } (as readQueries returns)', name: 'queries' });
+  if (!(qrels instanceof Map)) throw new PlaitError('INVALID_ARGUMENT', { message: 'qrels must be a Map of query id to judgments (as readQrels returns)', name: 'qrels' });
   // An ltr stage is refused before the pipeline is built: the pipeline would ask for a ranking model, the wrong advice here.
   const stages = parsePipeline(options.candidates ?? LTR_DEFAULTS.candidates);
   if (stages.some((s) => s.stage === 'ltr')) throw new PlaitError('INVALID_ARGUMENT', { message: `the candidate pipeline "${formatPipeline(stages)}" has an ltr stage (give the stages before it)`, name: 'candidates' });
