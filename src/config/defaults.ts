@@ -1142,4 +1142,11 @@ export const THREAD_LIMITS = {
    * hardware threads (2 × 192-core EPYC), so 1,024 refuses only mistakes.
    */
   maxThreads: 1024,
+  /**
+   * Scoring workers when 'auto' (`plait serve`'s default, `openIndex(…, { workers: 'auto' })`): one per
+   * core up to this many: the query encoder and the HTTP thread need a core too, and each scoring
+   * thread per served index costs a worker's memory; the server's cap since its first release (a
+   * caller wanting more gives the number; search/scoring-workers.ts).
+   */
+  autoScoringWorkersMax: 4,
 } as const;

@@ -10,8 +10,8 @@ import { availableParallelism } from 'node:os';
 import { THREAD_LIMITS } from '../config/defaults.js';
 import { invalidArgument } from '../errors/index.js';
 
-/** Scoring workers when 'auto': one per core up to this many (the query encoder needs a core too; SERVER_DEFAULTS.scoringWorkers). */
-export const SCORING_WORKERS_AUTO_MAX = 4;
+/** Scoring workers when 'auto': one per core up to this many (THREAD_LIMITS.autoScoringWorkersMax, where the reason is). */
+export const SCORING_WORKERS_AUTO_MAX = THREAD_LIMITS.autoScoringWorkersMax;
 
 /**
  * @param value 'auto', or an integer in [0, THREAD_LIMITS.maxThreads]
