@@ -184,12 +184,15 @@ function openGeneration(path: string, kernels: Kernels, workers: number): { data
   // only when the manifest did not change under it (a real fault) or after many commits in a row.
   for (let attempt = 0; ; attempt++) {
     const before = safeCommitId(path);
+    let data: IndexData | null = null;
     try {
       // Worker threads map the files through descriptors kept now (released with the generation).
-      const data = loadIndexData(path, kernels, { descriptors: workers > 0 });
+      data = loadIndexData(path, kernels, { descriptors: workers > 0 });
       const docstore = DocStoreReader.open(join(path, roleFileName(data.manifest, 'docstore')), { commit: data.manifest.docstoreCommit ?? null });
       return { data, docstore };
     } catch (e) {
+      // The store went with a commit after the arrays opened: their descriptors go back now.
+      if (data !== null) releaseMappedFiles(data);
       if (!(e instanceof PlaitError) || (e.code !== 'INDEX_CORRUPT' && e.code !== 'DOCSTORE_FAILED')) throw e;
       const after = safeCommitId(path);
       if (attempt >= 50 || (after === before && attempt >= 2)) throw e;
