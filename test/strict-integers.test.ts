@@ -220,7 +220,8 @@ test('thread counts stop at THREAD_LIMITS.maxThreads (a typo such as --threads 1
     for (const [args, name] of cases) {
       const r = runPlait(dir, args);
       assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
-      assert.match(r.stderr, new RegExp(`Expected an integer in \\[0, ${max}\\] for ${name} but received`), args.join(' '));
+      // --workers also takes auto (serve's default), and its message says so.
+      assert.match(r.stderr, new RegExp(`Expected (auto or )?an integer in \\[0, ${max}\\] for ${name} but received`), args.join(' '));
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
