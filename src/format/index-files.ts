@@ -4,7 +4,7 @@
  * the native addon is there (no copy; RSS grows with the pages touched), else read into
  * SharedArrayBuffers; either way worker threads score against them without copies.
  */
-import { closeSync, existsSync, fstatSync, openSync, readSync, statSync, writeSync, fsyncSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, statSync, writeSync, fsyncSync, readFileSync } from 'node:fs';
 import { crc32 } from 'node:zlib';
 import { PlaitError } from '../errors/index.js';
 import { inPlaceUnchecked, type FileEntry } from './manifest.js';
@@ -94,10 +94,6 @@ const closeOnCollect = new FinalizationRegistry<number>((fd) => {
 /** The folder of per-process descriptor paths, where opening one opens the descriptor's file (unlinked or not): Linux's /proc/self/fd, macOS's and the BSDs' /dev/fd; null elsewhere (workers then map by path). */
 const FD_DIR: string | null = existsSync('/proc/self/fd') ? '/proc/self/fd' : existsSync('/dev/fd') ? '/dev/fd' : null;
 
-function fstatIno(fd: number): bigint {
-  return fstatSync(fd, { bigint: true }).ino;
-}
-
 /** The file a typed array is mapped from, or null when it lives in ordinary (or shared) memory. */
 export function mappedFileOf(view: ArrayBufferView): string | null {
   return mappedFiles.get(view.buffer)?.path ?? null;
@@ -115,26 +111,29 @@ export function mappedSourceOf(view: ArrayBufferView): string | null {
 }
 
 /**
- * Closes the descriptors kept for the mapped arrays in `value` (plain objects and arrays walked):
+ * Closes the descriptors kept for the mapped arrays in `value` (plain objects and arrays walked),
+ * but those of arrays `keep` holds too:
  * called when the generation that mapped them is retired and no worker of it can start any more.
  * The mappings themselves stay until their buffers are collected; workers started later map by
  * path.
  */
-export function releaseMappedFiles(value: unknown): void {
-  if (ArrayBuffer.isView(value)) {
-    const m = mappedFiles.get(value.buffer);
-    if (m !== undefined && m.fd !== null) {
-      closeOnCollect.unregister(value.buffer);
-      closeSync(m.fd);
-      m.fd = null;
-    }
-    return;
-  }
-  if (Array.isArray(value)) {
-    for (const v of value) releaseMappedFiles(v);
-    return;
-  }
-  if (typeof value === 'object' && value !== null) for (const v of Object.values(value)) releaseMappedFiles(v);
+export function releaseMappedFiles(value: unknown, keep?: unknown): void {
+  const kept = new Set<ArrayBufferLike>();
+  if (keep !== undefined) forEachView(keep, (v) => kept.add(v.buffer));
+  forEachView(value, (v) => {
+    const m = mappedFiles.get(v.buffer);
+    if (m === undefined || m.fd === null || kept.has(v.buffer)) return;
+    closeOnCollect.unregister(v.buffer);
+    closeSync(m.fd);
+    m.fd = null;
+  });
+}
+
+/** Calls `f` on every typed array in `value` (plain objects and arrays walked). */
+function forEachView(value: unknown, f: (v: ArrayBufferView) => void): void {
+  if (ArrayBuffer.isView(value)) f(value);
+  else if (Array.isArray(value)) for (const v of value) forEachView(v, f);
+  else if (typeof value === 'object' && value !== null) for (const v of Object.values(value)) forEachView(v, f);
 }
 
 export interface OpenArrayOptions {
@@ -196,35 +195,24 @@ export function openArrayFile<T extends ArrayBufferView>(path: string, Ctor: Arr
   const size = expected.bytes;
   if (size % Ctor.BYTES_PER_ELEMENT !== 0) throw new PlaitError('INDEX_CORRUPT', { message: `${name} size is not a whole number of elements`, file: name });
   if (o.mapFile !== undefined && size > 0) {
-    let buffer: ArrayBuffer;
-    // The descriptor first, then the mapping through the path: if a writer replaced the file between
-    // the two, the sizes differ (INDEX_CORRUPT, and the reader re-reads the manifest) or, being a
-    // new file of the same size, the descriptor names the file that was mapped only by accident of
-    // timing — so the descriptor is opened again after mapping, and a mismatch of inodes refused.
-    let fd: number | null = FD_DIR === null || o.descriptors !== true ? null : openSync(path, 'r');
+    // With descriptors, the file is opened once and mapped through its descriptor, so the mapping and
+    // the descriptor kept for workers are the same file whatever a writer renames or unlinks meanwhile.
+    let fd: number | null = null;
+    let view: T;
     try {
-      buffer = o.mapFile(path);
-      if (fd !== null && statSync(path, { bigint: true }).ino !== fstatIno(fd)) throw new Error('the file was replaced while it was opened');
+      if (FD_DIR !== null && o.descriptors === true) fd = openSync(path, 'r');
+      const buffer = o.mapFile(fd === null ? path : `${FD_DIR}/${fd}`);
+      if (buffer.byteLength !== size) throw corruptSize(name, buffer.byteLength, size);
+      if (o.crc) checkCrc(new Uint8Array(buffer), expected, name);
+      mappedFiles.set(buffer, { path, fd });
+      if (fd !== null) closeOnCollect.register(buffer, fd, buffer);
+      view = new Ctor(buffer, 0, size / Ctor.BYTES_PER_ELEMENT);
     } catch (cause) {
       if (fd !== null) closeSync(fd);
+      if (cause instanceof PlaitError) throw cause;
+      // A file gone since its size was checked is INDEX_CORRUPT too: a reader retries on the next manifest.
       throw new PlaitError('INDEX_CORRUPT', { message: `${name} cannot be mapped (${(cause as Error).message})`, file: name }, { cause });
     }
-    if (buffer.byteLength !== size) {
-      if (fd !== null) closeSync(fd);
-      throw corruptSize(name, buffer.byteLength, size);
-    }
-    if (o.crc) {
-      try {
-        checkCrc(new Uint8Array(buffer), expected, name);
-      } catch (e) {
-        if (fd !== null) closeSync(fd);
-        fd = null;
-        throw e;
-      }
-    }
-    mappedFiles.set(buffer, { path, fd });
-    if (fd !== null) closeOnCollect.register(buffer, fd, buffer);
-    const view = new Ctor(buffer, 0, size / Ctor.BYTES_PER_ELEMENT);
     o.opened?.push(view);
     return view;
   }

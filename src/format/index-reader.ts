@@ -222,8 +222,7 @@ export function loadIndexData(path: string, kernels?: Kernels, options: LoadInde
     throw e;
   }
   // Arrays merged into others (a living index's deltas, its base doclens and ivf) reach no worker.
-  const kept = new Set<ArrayBufferLike>([data.centroids, data.doclens, data.ivf, data.tokenStarts, ...data.segments.flatMap((g) => [g.codes, g.residuals])].map((a) => a.buffer));
-  releaseMappedFiles(opened.filter((a) => !kept.has(a.buffer)));
+  releaseMappedFiles(opened, data);
   return data;
 }
 

@@ -45,14 +45,9 @@ export class SearchPool {
     });
     // A worker that fails outside a task (its start: mapping the index's files) makes piscina emit
     // 'error', which with no listener ended the whole process; the tasks it was given reject with
-    // WORKER_FAILED already, so the event is only kept for diagnosis.
-    this.pool.on('error', (e: unknown) => {
-      this.lastWorkerError = e instanceof Error ? e : new Error(String(e));
-    });
+    // WORKER_FAILED already, which is how the caller hears of it (as util/onnx-pool.ts does).
+    this.pool.on('error', () => {});
   }
-
-  /** The last error a worker raised outside a task (null: none), for diagnosis. */
-  lastWorkerError: Error | null = null;
 
   /**
    * Runs a task; an abort rejects at once while the worker finishes its (short) task and the
