@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
+import { writeLegacyStore } from './helpers/legacy-store.js';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -243,24 +244,8 @@ test('BM25 finds words inside text written without spaces (Chinese, Japanese, Ko
 test('schema version 1 stores (before bigrams) still answer with their own terms; unknown versions are INDEX_VERSION', () => {
   // A version-1 store as the old writer made it: the old tokenizer (an unspaced run is one term).
   const path = freshPath();
-  const db = new Database(path);
-  db.exec(`
-    CREATE TABLE meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
-    CREATE TABLE documents (doc_rowid INTEGER PRIMARY KEY, doc_id TEXT NOT NULL, title TEXT NOT NULL, text TEXT NOT NULL, metadata TEXT, n_terms INTEGER NOT NULL);
-    CREATE TABLE passages (pid INTEGER PRIMARY KEY, doc_rowid INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL);
-    CREATE TABLE token_df (token_id INTEGER PRIMARY KEY, df INTEGER NOT NULL);
-    CREATE VIRTUAL TABLE documents_fts USING fts5(title, text, content = 'documents', content_rowid = 'doc_rowid', tokenize = 'unicode61 remove_diacritics 2', columnsize = 0);
-    CREATE VIRTUAL TABLE documents_terms USING fts5vocab(documents_fts, instance);
-  `);
-  const docs = [['a', 'Beijing is the capital 北京大学'], ['b', 'a river runs through the city']];
-  docs.forEach(([id, text], i) => {
-    const nTerms = bm25Terms(text!, 1).length;
-    db.prepare('INSERT INTO documents VALUES (?, ?, ?, ?, NULL, ?)').run(i, id, '', text, nTerms);
-    db.prepare('INSERT INTO documents_fts (rowid, title, text) VALUES (?, ?, ?)').run(i, '', text);
-    db.prepare('INSERT INTO passages VALUES (?, ?, 0, ?)').run(i, i, text!.length);
-  });
-  for (const [k, v] of [['schema_version', 1], ['documents', 2], ['passages', 2], ['token_df_passages', 2]] as const) db.prepare('INSERT INTO meta VALUES (?, ?)').run(k, v);
-  db.close();
+  const docs = [['a', 'Beijing is the capital 北京大学'], ['b', 'a river runs through the city']] as const;
+  writeLegacyStore(path, 1, docs.map(([docId, text]) => ({ docId, title: '', text, nTerms: bm25Terms(text, 1).length })));
   const reader = new DocStoreReader(path);
   assert.equal(reader.schemaVersion, 1);
   assert.deepEqual(reader.bm25('capital', 5).map((h) => h.docId), ['a']);

@@ -8,7 +8,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import Database from 'better-sqlite3';
+import { writeLegacyStore } from './helpers/legacy-store.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -112,22 +112,7 @@ test('the rewriter corrects a query against the store vocabulary and reports eac
 test('a store before schema 3 (an index from an older plait) refuses spelling and RM3 instead of searching as typed; synonyms and PRF pass through', () => {
   // A schema-2 store as the old writer made it (the tables /tmp indexes of late 2026 still hold).
   const path = join(root, `docs-${counter++}.sqlite`);
-  const db = new Database(path);
-  db.exec(`
-    CREATE TABLE meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
-    CREATE TABLE documents (doc_rowid INTEGER PRIMARY KEY, doc_id TEXT NOT NULL, title TEXT NOT NULL, text TEXT NOT NULL, metadata TEXT, n_terms INTEGER NOT NULL);
-    CREATE TABLE passages (pid INTEGER PRIMARY KEY, doc_rowid INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL);
-    CREATE TABLE token_df (token_id INTEGER PRIMARY KEY, df INTEGER NOT NULL);
-    CREATE VIRTUAL TABLE documents_fts USING fts5(title, text, content = 'documents', content_rowid = 'doc_rowid', tokenize = 'unicode61 remove_diacritics 2', columnsize = 0);
-    CREATE VIRTUAL TABLE documents_terms USING fts5vocab(documents_fts, instance);
-  `);
-  DOCS.forEach((d, i) => {
-    db.prepare('INSERT INTO documents VALUES (?, ?, ?, ?, NULL, ?)').run(i, d.docId, d.title, d.text, d.text.split(' ').length);
-    db.prepare('INSERT INTO documents_fts (rowid, title, text) VALUES (?, ?, ?)').run(i, d.title, d.text);
-    db.prepare('INSERT INTO passages VALUES (?, ?, 0, ?)').run(i, i, d.text.length);
-  });
-  for (const [k, v] of [['schema_version', 2], ['documents', DOCS.length], ['passages', DOCS.length], ['token_df_passages', DOCS.length]] as const) db.prepare('INSERT INTO meta VALUES (?, ?)').run(k, v);
-  db.close();
+  writeLegacyStore(path, 2, DOCS.map((d) => ({ docId: d.docId, title: d.title, text: d.text, nTerms: d.text.split(' ').length })));
   const reader = DocStoreReader.open(path);
   assert.equal(reader.schemaVersion, 2);
   const rewriter = new QueryRewriter(reader);
