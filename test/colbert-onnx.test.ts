@@ -143,14 +143,18 @@ describe('colbert-onnx through createEncoder (threads: 0)', () => {
   });
 
   test('without a setting, queries do not attend to their [MASK] rows (ColBERTConfig and PyLate default)', async () => {
-    const { readFileSync, writeFileSync, mkdtempSync, cpSync } = await import('node:fs');
+    const { readFileSync, writeFileSync, mkdtempSync, cpSync, rmSync } = await import('node:fs');
     const { tmpdir } = await import('node:os');
     const copy = mkdtempSync(path.join(tmpdir(), 'plait-attend-'));
-    cpSync(dirs.colbertv2, copy, { recursive: true });
-    const meta = JSON.parse(readFileSync(path.join(copy, 'artifact.metadata'), 'utf8')) as Record<string, unknown>;
-    delete meta['attend_to_mask_tokens'];
-    writeFileSync(path.join(copy, 'artifact.metadata'), JSON.stringify(meta));
-    assert.equal(readCheckpoint({ family: 'colbert-onnx', dir: copy }).attendToMaskTokens, false);
+    try {
+      cpSync(dirs.colbertv2, copy, { recursive: true });
+      const meta = JSON.parse(readFileSync(path.join(copy, 'artifact.metadata'), 'utf8')) as Record<string, unknown>;
+      delete meta['attend_to_mask_tokens'];
+      writeFileSync(path.join(copy, 'artifact.metadata'), JSON.stringify(meta));
+      assert.equal(readCheckpoint({ family: 'colbert-onnx', dir: copy }).attendToMaskTokens, false);
+    } finally {
+      rmSync(copy, { recursive: true, force: true });
+    }
   });
 
   test('attending to [MASK]s changes the content rows (they see the expansion tokens)', async () => {

@@ -42,7 +42,7 @@ function spin(ms: number): void {
 }
 
 /** The real kernels, counting passages given to exact scoring (decompressed or on the codes) and query×centroid products, and spinning `slowMs` per exact-scoring call. */
-function counting(slowMs = 0): { kernels: Kernels; scored: () => number; matmuls: () => number; onExact: (f: () => void) => void } {
+function counting(slowMs = 0): { kernels: Kernels; scored: () => number; matmuls: () => number; onExact: (f: () => void) => void; setSlowMs: (ms: number) => void } {
   const base = getKernels();
   let scored = 0;
   let matmuls = 0;
@@ -74,7 +74,7 @@ function counting(slowMs = 0): { kernels: Kernels; scored: () => number; matmuls
       return base.matmulTransB(...args);
     },
   };
-  return { kernels, scored: () => scored, matmuls: () => matmuls, onExact: (f) => (hook = f) };
+  return { kernels, scored: () => scored, matmuls: () => matmuls, onExact: (f) => (hook = f), setSlowMs: (ms) => (slowMs = ms) };
 }
 
 test('exhaustive search on the calling thread stops at its deadline', async () => {
@@ -94,14 +94,23 @@ test('exhaustive search on the calling thread stops at its deadline', async () =
 });
 
 test('searchEncoded honours timeoutMs inside PLAID', async () => {
-  const slow = counting(20);
+  // Each matmul spins 150 ms against a 60 ms deadline, so stage 1 always outlasts it; and one search
+  // first, at full speed, does the index's lazy first-use work (norm caches, the first page faults),
+  // so that what comes before stage 1 cannot use up the deadline by itself. (With 20 ms against
+  // 5 ms and no warm-up, a loaded CI machine once spent the 5 ms before the first matmul: 0 matmuls.)
+  const slow = counting(0);
   const idx = await openIndex(path, { kernels: slow.kernels });
-  assert.throws(() => idx.searchEncoded('', queries[0]!, { mode: 'late', timeoutMs: 5 }), (e) => isPlaitError(e, 'TIMEOUT'));
+  assert.equal(idx.searchEncoded('', queries[1]!, { mode: 'late' }).hits.length, 10);
+  const warm = { matmuls: slow.matmuls(), scored: slow.scored() };
+  slow.setSlowMs(150);
+  assert.throws(() => idx.searchEncoded('', queries[0]!, { mode: 'late', timeoutMs: 60 }), (e) => isPlaitError(e, 'TIMEOUT'));
   // Stopped after stage 1, before any exact scoring. Stage 1 makes one float32 matmul (the centroid
   // scores), or with int8 centroid scores (the default) one per query token for the shortlist's
   // float32 re-ranking (plaid.ts probeRescoreFor).
-  assert.ok(slow.matmuls() >= 1 && slow.matmuls() <= queries[0]!.length, `${slow.matmuls()} matmuls for ${queries[0]!.length} query tokens`);
-  assert.equal(slow.scored(), 0);
+  const matmuls = slow.matmuls() - warm.matmuls;
+  assert.ok(matmuls >= 1 && matmuls <= queries[0]!.length, `${matmuls} matmuls for ${queries[0]!.length} query tokens`);
+  assert.equal(slow.scored(), warm.scored);
+  slow.setSlowMs(0);
   const ok = idx.searchEncoded('', queries[0]!, { mode: 'late' });
   assert.equal(ok.hits.length, 10);
   await idx.close();
