@@ -232,8 +232,13 @@ test('CORS origins are checked and read as a browser sends them: "*" allows any 
       return true;
     }, bad);
   }
-  // A comma-separated list (other servers' CORS setting) says how to give several.
-  assert.throws(() => resolveServerOptions({ corsOrigins: ['http://a.example,http://b.example'] }, {}), (e: Error & { details?: { hint?: string } }) => /^one origin a value, separated by spaces: --cors http:\/\/a\.example http:\/\/b\.example/.test(e.details?.hint ?? ''));
+  // The value at fault is named with its own index, not always the first's.
+  assert.throws(() => resolveServerOptions({ corsOrigins: ['https://ok.example', 'https://app.example/path'] }, {}), /for corsOrigins\[1\] but received "https:\/\/app\.example\/path"/);
+  // A comma-separated list (other servers' CORS setting) says how to give several: the caller's own origins, in the library's spelling.
+  assert.throws(
+    () => resolveServerOptions({ corsOrigins: ['https://x.example, https://y.example'] }, {}),
+    (e: Error & { details?: { hint?: string } }) => e.details?.hint === 'one origin an array element: corsOrigins: ["https://x.example","https://y.example"]',
+  );
   for (const [origins, from, allowed] of [
     [['*'], 'https://anywhere.example', '*'],
     [['http://localhost:3000/'], 'http://localhost:3000', 'http://localhost:3000'],
@@ -247,6 +252,21 @@ test('CORS origins are checked and read as a browser sends them: "*" allows any 
     } finally {
       await s.close();
     }
+  }
+});
+
+test('plait serve --cors: each refusal names --cors and the value at fault (the second of two, a comma-separated pair as the hint\'s own origins), not the library\'s corsOrigins[i]', () => {
+  for (const [values, fault, hint] of [
+    [['https://ok.example', 'https://app.example/path'], 'https://app.example/path', null],
+    [['localhost:3000'], 'localhost:3000', null],
+    [['https://x.example,https://y.example'], 'https://x.example,https://y.example', 'one origin a value, separated by spaces: --cors https://x.example https://y.example'],
+  ] as const) {
+    // Refused before any index or model loads: no index is named, and nothing listens.
+    const r = spawnSync(process.execPath, [PLAIT_BIN, 'serve', '--port', '0', '--cors', ...values], { encoding: 'utf8', timeout: 30_000 });
+    assert.equal(r.status, 2, r.stderr);
+    assert.ok(r.stderr.includes(`for --cors but received ${JSON.stringify(fault)}`), r.stderr);
+    assert.doesNotMatch(r.stderr, /corsOrigins/);
+    if (hint !== null) assert.ok(r.stderr.includes(`plait: ${hint}\n`), r.stderr);
   }
 });
 

@@ -122,12 +122,17 @@ function int(name: string, v: number, min: number, max = Number.MAX_SAFE_INTEGER
  * `"*"` (any origin), or the origin of a URL written without a path (`http://localhost:3000/` →
  * `http://localhost:3000`). A value that can never equal an `Origin` header (a bare host, a path, an
  * index name swallowed by the CLI's `--cors <origin...>`) would have allowed nothing without a word.
- * @throws PlaitError INVALID_ARGUMENT naming `corsOrigins[i]`.
+ * @param origin the value as given.
+ * @param name how the caller's surface names it: `corsOrigins[1]` (the library, the default) or
+ *   `--cors` (`plait serve`, which checks each value before the server options are built, so that its
+ *   message names the flag and the value at fault, not the library's array index).
+ * @throws PlaitError INVALID_ARGUMENT `Expected an origin … for <name> but received "<origin>"`, with
+ *   `details.hint` for a comma-separated list: the same origins as separate values, in the surface's spelling.
  */
-function corsOrigin(origin: unknown, i: number): string {
+export function corsOrigin(origin: unknown, name: string): string {
   if (origin === '*') return origin;
   const expected = 'an origin (scheme://host[:port], as a browser sends it) or "*"';
-  if (typeof origin !== 'string') throw invalidArgumentError(`corsOrigins[${i}]`, expected, origin);
+  if (typeof origin !== 'string') throw invalidArgumentError(name, expected, origin);
   let url: URL | undefined;
   try {
     url = new URL(origin);
@@ -136,9 +141,13 @@ function corsOrigin(origin: unknown, i: number): string {
   }
   const trimmed = origin.endsWith('/') ? origin.slice(0, -1) : origin;
   if (url === undefined || url.origin === 'null' || url.origin !== trimmed.toLowerCase()) {
-    const e = invalidArgumentError(`corsOrigins[${i}]`, expected, origin);
-    // A comma-separated list (as other servers' CORS settings take it) is one origin a value here.
-    if (origin.includes(',')) e.details!['hint'] = 'one origin a value, separated by spaces: --cors http://a.example http://b.example (corsOrigins: an array)';
+    const e = invalidArgumentError(name, expected, origin);
+    // A comma-separated list (as other servers' CORS settings take it) is one origin a value here:
+    // the hint repeats the caller's own origins the way this surface takes several.
+    const parts = origin.split(',').map((p) => p.trim()).filter((p) => p !== '');
+    if (parts.length > 1) {
+      e.details!['hint'] = name === '--cors' ? `one origin a value, separated by spaces: --cors ${parts.join(' ')}` : `one origin an array element: corsOrigins: ${JSON.stringify(parts)}`;
+    }
     throw e;
   }
   return url.origin;
@@ -188,7 +197,7 @@ export function resolveServerOptions(o: ServerOptions = {}, env: NodeJS.ProcessE
     synonyms: resolveSynonyms(o.synonyms),
     refreshIntervalMs: int('refreshIntervalMs', o.refreshIntervalMs ?? d.refreshIntervalMs, 0, MAX_TIMER_MS),
     apiKey: o.apiKey ?? (env.PLAIT_API_KEY === undefined || env.PLAIT_API_KEY === '' ? undefined : env.PLAIT_API_KEY),
-    corsOrigins: (o.corsOrigins ?? []).map((origin, i) => corsOrigin(origin, i)),
+    corsOrigins: (o.corsOrigins ?? []).map((origin, i) => corsOrigin(origin, `corsOrigins[${i}]`)),
     logLevel: o.logLevel ?? 'info',
     defaultMetrics: o.defaultMetrics ?? true,
     logDestination: o.logDestination,
