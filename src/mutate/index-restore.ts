@@ -44,7 +44,8 @@ import { openDatabase, openStoreForReading } from '../docstore/open-database.js'
 import { COMMIT_RECORD_KEY } from '../docstore/store-commit.js';
 import { checkModel } from '../search/model-check.js';
 import { realPathOf } from './index-backup.js';
-import { withLockWait, type LockWaitOptions } from './lock-wait.js';
+import { LOCK_WAIT_OPTION_KEYS, withLockWait, type LockWaitOptions } from './lock-wait.js';
+import { checkOptionKeys, pickOptions, type OptionKeys } from '../util/option-keys.js';
 
 export interface RestoreOptions extends LockWaitOptions {
   /**
@@ -55,6 +56,9 @@ export interface RestoreOptions extends LockWaitOptions {
   /** Test hook: the target's index transaction's file operations, in order (index-transaction.ts `onOp`). */
   onOp?: (op: FsOp) => void;
 }
+
+/** RestoreOptions' keys: `{ replce: true }` had been refused as INDEX_EXISTS, `{ lockwaitMs }` waited the default. */
+const RESTORE_OPTION_KEYS = { ...LOCK_WAIT_OPTION_KEYS, replace: true, onOp: true } as const satisfies OptionKeys<RestoreOptions>;
 
 export interface RestoreResult {
   /** The restored index's folder (absolute). */
@@ -131,9 +135,11 @@ export function verifyBackup(backup: string): IndexManifest {
  * @throws PlaitError INDEX_NOT_FOUND / INDEX_VERSION / INDEX_CORRUPT (the backup; nothing touched),
  * INDEX_EXISTS (an index at `dest` without `replace`), MODEL_MISMATCH (over an index of another model), DESTINATION_EXISTS (a file, or a folder of
  * other files, at `dest`), INVALID_ARGUMENT (`dest` is the backup, or one holds the other),
- * INDEX_LOCKED (another writer held the target past `lockWaitMs`), NOT_WRITABLE, DOCSTORE_FAILED.
+ * INDEX_LOCKED (another writer held the target past `lockWaitMs`), NOT_WRITABLE, DOCSTORE_FAILED;
+ * INVALID_ARGUMENT for an options key RestoreOptions does not have (nothing touched).
  */
 export async function restoreIndex(backup: string, dest: string, options: RestoreOptions = {}): Promise<RestoreResult> {
+  checkOptionKeys(options, RESTORE_OPTION_KEYS, 'restore option');
   const src = resolve(backup);
   const target = resolve(dest);
   const hint = 'restore onto a new name, or replace the index there with --force (replace: true)';
@@ -151,7 +157,7 @@ export async function restoreIndex(backup: string, dest: string, options: Restor
   }
   const manifest = verifyBackup(src);
   if (found === 'index') sameModel(target, manifest);
-  const tmp = await withLockWait(() => temporaryBuildDir(target, options.onOp === undefined ? {} : { onOp: options.onOp }), options);
+  const tmp = await withLockWait(() => temporaryBuildDir(target, options.onOp === undefined ? {} : { onOp: options.onOp }), pickOptions<LockWaitOptions>(options, LOCK_WAIT_OPTION_KEYS));
   try {
     let bytes = 0;
     for (const f of listedFiles(manifest)) {
