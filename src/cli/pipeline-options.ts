@@ -219,9 +219,11 @@ export async function evalPipelineRows(
   const cross = await openCross(o);
   try {
     for (const spec of splitPipelineSpecs(o.pipelines)) {
+      // Each spec gets the models of the stages it has (a pipeline refuses a model no stage of it reads).
+      const has = new Set(parsePipeline(spec).map((s) => s.stage));
       const row = await evaluatePipeline(index, spec, queries, qrels, {
-        ...(cross === undefined ? {} : { crossEncoder: cross }),
-        ...ltr,
+        ...(cross === undefined || !has.has('cross') ? {} : { crossEncoder: cross }),
+        ...(has.has('ltr') ? ltr : {}),
         onProgress: (done, total) => progress.update(spec, done, total),
       });
       inputs.push(row.input);
