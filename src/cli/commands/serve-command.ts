@@ -122,7 +122,7 @@ export function registerServeCommand(program: Command): void {
       warnLtrModelIndexes(server.engine);
       const served = [...server.engine.indexes.keys()];
       // scoringWorkers: per index, the threads --workers resolved to (auto: one per core, at most 4), as /metrics' plait_scoring_workers.
-      const scoringWorkers = Object.fromEntries([...server.engine.indexes.values()].flatMap((e) => (e.index.scoringWorkers === undefined ? [] : [[e.name, e.index.scoringWorkers]])));
+      const scoringWorkers = Object.fromEntries(server.engine.scoringWorkers().map((w) => [w.index, w.workers]));
       server.app.log.info({ url: server.url, indexes: served, models: server.engine.rerankers.map((r) => r.names[0]), scoringWorkers }, 'ready');
       // Started without index names, it serves reranking only: after the quick start, `plait serve`
       // answered every search INDEX_NOT_FOUND with no word at start of the indexes it could serve.
