@@ -122,7 +122,7 @@ test('every POST route answers a body over the limit with a 413 whose code names
     assert.equal(r.body.error.details?.['maxBodyBytes'], MAX_BODY, path);
   }
   const write = await post('/v1/indexes/sample/documents', big, 'application/json');
-  assert.equal(write.body.error.message, `Write too large: the write's body is larger than the server's limit of ${MAX_BODY} bytes; send fewer documents or ids per request, or start the server with a larger --max-body-bytes`);
+  assert.equal(write.body.error.message, `Write too large: the write's body is larger than the server's limit of ${MAX_BODY} bytes; send fewer documents or ids per request (the limit is the server operator's: plait serve --max-body-bytes)`);
   // The item limits carry the same codes: texts to encode past maxEncodeTexts, queries past maxBatchQueries.
   const texts = await postJson(`${server.url}/v1/encode`, { texts: Array.from({ length: server.engine.options.maxEncodeTexts + 1 }, () => 'a') });
   assert.deepEqual([texts.status, texts.body.error.code, texts.body.error.details.field], [413, 'ENCODE_TOO_LARGE', 'texts']);

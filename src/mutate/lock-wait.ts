@@ -43,7 +43,9 @@ export async function withLockWait<T>(write: () => T | Promise<T>, options: Lock
       const waited = performance.now() - start;
       if (waited >= waitMs || options.signal?.aborted === true) {
         if (waitMs === 0) throw e;
-        throw new PlaitError('INDEX_LOCKED', { ...e.details, message: `${String(e.details?.['message'] ?? e.message)} (waited ${(waited / 1000).toFixed(1)} s for it; --lock-wait-s sets how long)`, waitedMs: Math.round(waited) }, { cause: e });
+        // Which knob sets the wait is each door's to say (the CLI's --lock-wait-s hint, the library's
+        // lockWaitMs, the HTTP write's deadline): the message is read by all three.
+        throw new PlaitError('INDEX_LOCKED', { ...e.details, message: `${String(e.details?.['message'] ?? e.message)} (waited ${(waited / 1000).toFixed(1)} s for it)`, waitedMs: Math.round(waited) }, { cause: e });
       }
       if (!told) {
         told = true;

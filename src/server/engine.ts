@@ -240,7 +240,10 @@ export class Engine {
     if (found !== undefined) return found;
     const served = this.crossEncoders.map((c) => c.names[0]).join(', ');
     throw new PlaitError('INVALID_ARGUMENT', {
-      message: served === '' ? 'this server has no cross-encoder: start it with --cross-encoder <model>' : `no cross-encoder "${name}" is served (serving: ${served})`,
+      message:
+        served === ''
+          ? 'this server serves no cross-encoder (its operator starts plait serve with --cross-encoder <model>); leave the cross stage out'
+          : `no cross-encoder "${name}" is served (serving: ${served}: cross_encoder takes one of these names)`,
       name: 'cross_encoder',
     });
   }
