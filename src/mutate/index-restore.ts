@@ -157,7 +157,7 @@ export async function restoreIndex(backup: string, dest: string, options: Restor
   }
   const manifest = verifyBackup(src);
   if (found === 'index') sameModel(target, manifest);
-  const tmp = await withLockWait(() => temporaryBuildDir(target, options.onOp === undefined ? {} : { onOp: options.onOp }), pickOptions<LockWaitOptions>(options, LOCK_WAIT_OPTION_KEYS));
+  const tmp = await withLockWait(() => temporaryBuildDir(target, { newOnly: options.replace !== true, ...(options.onOp === undefined ? {} : { onOp: options.onOp }) }), pickOptions<LockWaitOptions>(options, LOCK_WAIT_OPTION_KEYS));
   try {
     let bytes = 0;
     for (const f of listedFiles(manifest)) {
