@@ -264,6 +264,13 @@ test('pipelines: a setting no stage reads is refused by name with the stages the
   const cli = runPlait(sample.dir, ['search', sample.path, QUERY, '-q', '--pipeline', 'bm25:20 > late:5', '--ncells', '4', '--alpha', '0.3']);
   assert.equal(cli.code, 2, cli.stderr);
   assert.match(cli.stderr, /--ncells, --alpha reach no stage of --pipeline "bm25:20 > late:5" \(bm25:20 retrieves, late:5 re-scores\)/);
+  // A model named for a stage the pipeline lacks, over HTTP and on the command line: the stages there are, named.
+  const crossHttp = await postJson(`${server.url}/v1/indexes/sample/search`, { query: QUERY, pipeline: 'bm25:100 > late:10', cross_encoder: 'any' });
+  assert.equal(crossHttp.status, 400, JSON.stringify(crossHttp.body));
+  assert.match(crossHttp.body.error.message, /cross_encoder reaches no stage of pipeline "bm25:100 > late:10" \(stages: bm25, late\)/);
+  const crossCli = runPlait(sample.dir, ['search', sample.path, QUERY, '--pipeline', 'bm25:20 > late:5', '--cross-encoder', 'any']);
+  assert.equal(crossCli.code, 2, crossCli.stderr);
+  assert.match(crossCli.stderr, /--cross-encoder needs --pipeline with a cross stage, e\.g\. --pipeline "bm25:100 > cross:10" \(the stages given: bm25, late\)/);
   const prf = runPlait(sample.dir, ['search', sample.path, QUERY, '-q', '--pipeline', 'bm25:20 > late:5', '--prf']);
   assert.equal(prf.code, 2, prf.stderr);
   assert.match(prf.stderr, /--prf reaches no stage of --pipeline/);

@@ -129,7 +129,9 @@ export function checkPipelineFlags(specs: readonly string[], o: CrossCliOptions,
   const stages = new Set(specs.flatMap((spec) => parsePipeline(spec).map((s) => s.stage)));
   for (const f of STAGE_MODEL_FLAGS) {
     if (o[f.key] !== undefined && !stages.has(f.stage)) {
-      throw new PlaitError('INVALID_ARGUMENT', { message: `${f.flag} needs ${pipelineFlag} with ${f.a}, e.g. ${pipelineFlag} "${f.example}"`, name: f.flag.slice(2) });
+      // The stages there are, named: the flag reaches none of them.
+      const there = specs.length === 0 ? '' : ` (the stages given: ${[...stages].join(', ')})`;
+      throw new PlaitError('INVALID_ARGUMENT', { message: `${f.flag} needs ${pipelineFlag} with ${f.a}, e.g. ${pipelineFlag} "${f.example}"${there}`, name: f.flag.slice(2), stages: [...stages] });
     }
     if (o[f.key] === undefined && stages.has(f.stage)) {
       throw new PlaitError('INVALID_ARGUMENT', { message: `${pipelineFlag} has ${f.a}; give its ${f.model} with ${f.flag}`, name: f.flag.slice(2) });

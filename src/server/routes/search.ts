@@ -17,7 +17,7 @@ import { TEXT_WARNINGS_HEADER, checkBatch, checkQuery, checkText } from '../text
 import { normaliseQuery, type Engine, type IndexEntry } from '../engine.js';
 import { SearchPipeline } from '../../pipeline/search-pipeline.js';
 import { unsearchable } from '../../search/query-text.js';
-import { parsePipeline } from '../../pipeline/pipeline-spec.js';
+import { formatPipeline, parsePipeline } from '../../pipeline/pipeline-spec.js';
 import { stageSearchOptions } from '../../pipeline/stages.js';
 import { checkSearchSettingsReachStages } from '../../pipeline/pipeline-settings.js';
 import { HTTP_SPELLING, checkOptionsApply, checkPipelineOptions } from '../../search/option-scope.js';
@@ -328,7 +328,14 @@ async function runPipelines(engine: Engine, entry: IndexEntry, queries: string[]
   checkPipelineOptions(searchOptionsFromBody(b, null), 'pipeline', HTTP_SPELLING);
   const stages = parsePipeline(b.pipeline!);
   const hasCross = stages.some((st) => st.stage === 'cross');
-  if (!hasCross && b.cross_encoder !== undefined) throw new PlaitError('INVALID_ARGUMENT', { message: 'cross_encoder is given but the pipeline has no cross stage', name: 'cross_encoder' });
+  if (!hasCross && b.cross_encoder !== undefined) {
+    throw new PlaitError('INVALID_ARGUMENT', {
+      message: `cross_encoder reaches no stage of pipeline "${formatPipeline(stages)}" (stages: ${stages.map((st) => st.stage).join(', ')}): it names the model of a cross stage, e.g. "bm25:100 > cross:10"`,
+      name: 'cross_encoder',
+      stages: stages.map((st) => st.stage),
+      reason: 'noStage',
+    });
+  }
   const cross = hasCross ? engine.crossEncoder(b.cross_encoder) : undefined;
   const search = stageSearchOptions(searchOptionsFromBody(b, engine.synonyms));
   // A field no stage reads (n_ivf_probe with "bm25:100 > late:10", alpha without a hybrid stage) is
