@@ -223,8 +223,14 @@ test("plait serve: an index named after --cors, --model or --cross-encoder (whic
 });
 
 test('CORS origins are checked and read as a browser sends them: "*" allows any origin, a trailing slash is dropped, anything else is refused', async () => {
-  const ok = resolveServerOptions({ corsOrigins: ['http://localhost:3000/', 'https://app.example', '*'] }, {});
-  assert.deepEqual(ok.corsOrigins, ['http://localhost:3000', 'https://app.example', '*']);
+  const ok = resolveServerOptions({ corsOrigins: ['http://localhost:3000/', 'https://app.example'] }, {});
+  assert.deepEqual(ok.corsOrigins, ['http://localhost:3000', 'https://app.example']);
+  assert.deepEqual(resolveServerOptions({ corsOrigins: ['*'] }, {}).corsOrigins, ['*']);
+  // "*" beside origins allowed every origin without a word: refused, naming the origins it would void.
+  assert.throws(
+    () => resolveServerOptions({ corsOrigins: ['https://app.example', '*'] }, {}),
+    /"\*" in corsOrigins allows every origin, so "https:\/\/app\.example" beside it would mean nothing: give "\*" alone, or the origins without it/,
+  );
   for (const bad of ['sample', 'localhost:3000', 'https://app.example/path', '']) {
     assert.throws(() => resolveServerOptions({ corsOrigins: [bad] }, {}), (e: Error & { code?: string }) => {
       assert.equal(e.code, 'INVALID_ARGUMENT');
@@ -259,12 +265,14 @@ test('plait serve --cors: each refusal names --cors and the value at fault (the 
   for (const [values, fault, hint] of [
     [['https://ok.example', 'https://app.example/path'], 'https://app.example/path', null],
     [['localhost:3000'], 'localhost:3000', null],
+    [['https://ok.example', '*'], null, null],
     [['https://x.example,https://y.example'], 'https://x.example,https://y.example', 'one origin a value, separated by spaces: --cors https://x.example https://y.example'],
   ] as const) {
     // Refused before any index or model loads: no index is named, and nothing listens.
     const r = spawnSync(process.execPath, [PLAIT_BIN, 'serve', '--port', '0', '--cors', ...values], { encoding: 'utf8', timeout: 30_000 });
     assert.equal(r.status, 2, r.stderr);
-    assert.ok(r.stderr.includes(`for --cors but received ${JSON.stringify(fault)}`), r.stderr);
+    if (fault === null) assert.match(r.stderr, /"\*" in --cors allows every origin, so "https:\/\/ok\.example" beside it would mean nothing/);
+    else assert.ok(r.stderr.includes(`for --cors but received ${JSON.stringify(fault)}`), r.stderr);
     assert.doesNotMatch(r.stderr, /corsOrigins/);
     if (hint !== null) assert.ok(r.stderr.includes(`plait: ${hint}\n`), r.stderr);
   }

@@ -3,7 +3,7 @@
  * `resolveServerOptions` fills in SERVER_DEFAULTS, refuses misspelt names, and validates every
  * value (better-sqlite3's four steps: defaults, arguments, interpretation, result).
  */
-import { invalidArgument as invalidArgumentError } from '../errors/index.js';
+import { PlaitError, invalidArgument as invalidArgumentError } from '../errors/index.js';
 import { SERVER_DEFAULTS, THREAD_LIMITS } from '../config/defaults.js';
 import { MAX_TIMER_MS } from '../search/deadline.js';
 import { readSynonyms, type SynonymMap } from '../rewrite/synonyms.js';
@@ -154,6 +154,25 @@ export function corsOrigin(origin: unknown, name: string): string {
 }
 
 /**
+ * The checked origins of one list: each by `corsOrigin`, and `"*"` only alone — beside it the other
+ * origins would mean nothing (any origin is allowed), and `--cors http://app.example '*'` had
+ * allowed every origin without a word.
+ * @param name how the surface names the list (`corsOrigins`, `--cors`); each value is named `corsOrigins[i]` or `--cors`.
+ * @throws PlaitError INVALID_ARGUMENT naming the value at fault.
+ */
+export function corsOrigins(origins: readonly unknown[], name: string): string[] {
+  const out = origins.map((origin, i) => corsOrigin(origin, name === '--cors' ? name : `${name}[${i}]`));
+  const others = out.filter((o) => o !== '*');
+  if (out.includes('*') && others.length > 0) {
+    throw new PlaitError('INVALID_ARGUMENT', {
+      message: `"*" in ${name} allows every origin, so ${others.map((o) => JSON.stringify(o)).join(', ')} beside it would mean nothing: give "*" alone, or the origins without it`,
+      name,
+    });
+  }
+  return out;
+}
+
+/**
  * A synonyms file is read here, so that a missing or malformed one stops `plait serve` before any
  * index or model loads.
  * @throws PlaitError FILE_NOT_FOUND, SYNONYMS_INVALID (file and line), INVALID_ARGUMENT (neither a path nor a SynonymMap)
@@ -197,7 +216,7 @@ export function resolveServerOptions(o: ServerOptions = {}, env: NodeJS.ProcessE
     synonyms: resolveSynonyms(o.synonyms),
     refreshIntervalMs: int('refreshIntervalMs', o.refreshIntervalMs ?? d.refreshIntervalMs, 0, MAX_TIMER_MS),
     apiKey: o.apiKey ?? (env.PLAIT_API_KEY === undefined || env.PLAIT_API_KEY === '' ? undefined : env.PLAIT_API_KEY),
-    corsOrigins: (o.corsOrigins ?? []).map((origin, i) => corsOrigin(origin, `corsOrigins[${i}]`)),
+    corsOrigins: corsOrigins(o.corsOrigins ?? [], 'corsOrigins'),
     logLevel: o.logLevel ?? 'info',
     defaultMetrics: o.defaultMetrics ?? true,
     logDestination: o.logDestination,

@@ -5,7 +5,7 @@
 import { warnLtrModelIndexes } from '../open-index.js';
 import { Option, type Command } from 'commander';
 import { SERVER_DEFAULTS, THREAD_LIMITS } from '../../config/defaults.js';
-import { SCORING_WORKERS_AUTO_MAX, corsOrigin } from '../../server/options.js';
+import { SCORING_WORKERS_AUTO_MAX, corsOrigins } from '../../server/options.js';
 import { formatBytes } from '../progress.js';
 import { startServer, closeOnSignals } from '../../server/index.js';
 import type { ServerOptions } from '../../server/index.js';
@@ -110,7 +110,7 @@ export function registerServeCommand(program: Command): void {
         ...(o.resultCacheMb === undefined ? {} : { resultCacheBytes: o.resultCacheMb << 20 }),
         ...(o.queryCacheMb === undefined ? {} : { queryCacheBytes: o.queryCacheMb << 20 }),
         // Checked here so that a refusal names --cors and the value at fault (the library names corsOrigins[i]).
-        ...(o.cors === undefined ? {} : { corsOrigins: o.cors.map((origin) => corsOrigin(origin, '--cors')) }),
+        ...(o.cors === undefined ? {} : { corsOrigins: corsOrigins(o.cors, '--cors') }),
       };
       if (o.coordinate !== undefined && o.nats === undefined) throw new PlaitError('USAGE', { message: '--coordinate needs --nats <url>', reason: 'missingArgument' });
       if (o.nats !== undefined) {
