@@ -5,7 +5,7 @@
  * at the start (format/publish.ts), both passed the "absent" check: the second swapped the first's
  * index out and both said "restored", or it failed with a raw ENOTEMPTY.
  * And a sharded cluster: a shard folder restores to a new name as any index; restoring into a
- * shard folder or onto the cluster's root is refused (USAGE) before anything is read.
+ * shard folder or onto the cluster's root is refused (INVALID_ARGUMENT, library and CLI) before anything is read.
  * Sample corpus, bundled model.
  */
 import { test, before, after } from 'node:test';
@@ -14,7 +14,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildIndex, readManifest, verifyIndex } from '../src/index.js';
+import { buildIndex, isPlaitError, readManifest, restoreIndex, verifyIndex } from '../src/index.js';
 import { SAMPLE } from './helpers/server-fixture.js';
 import { PLAIT_BIN, runPlait } from './helpers/cli.js';
 import { strayFiles } from './helpers/living.js';
@@ -58,20 +58,22 @@ test('two plait restore onto one new name at once: one publishes, the other fail
   }
 });
 
-test('a sharded cluster: a shard folder restores to a new name as any index; into a shard folder or onto the root is refused, nothing touched', () => {
+test('a sharded cluster: a shard folder restores to a new name as any index; into a shard folder or onto the root is refused, nothing touched', async () => {
   const root = join(dir, 'c2');
   const built = runPlait(dir, ['index', SAMPLE, '--index', root, '--shards', '2', '--threads', '0', '--json']);
   assert.equal(built.code, 0, built.stderr);
   const shard1 = readManifest(join(root, 'shard-1'));
   for (const [dest, reason] of [
     [join(root, 'shard-1'), /is shard 1 of cluster .*: restoring it would replace this copy only, not the shard's other replicas nor its write log/],
-    [root, /is a sharded index \(cluster\.json\): plait restore restores one index and does not restore a cluster/],
+    [root, /is a sharded index \(cluster\.json\): a restore restores one index, not a cluster/],
   ] as const) {
     const r = runPlait(dir, ['restore', source, dest, '--force']);
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, reason);
-    assert.match(r.stderr, /\[USAGE\]/);
+    assert.match(r.stderr, /\[INVALID_ARGUMENT\]/);
   }
+  // The library refuses the same, before it reads the backup.
+  await assert.rejects(restoreIndex(join(dir, 'no-backup'), join(root, 'shard-0'), { replace: true }), (e: unknown) => isPlaitError(e, 'INVALID_ARGUMENT') && e.details?.['reason'] === 'clusterShard');
   assert.equal(readManifest(join(root, 'shard-1')).commit, shard1.commit, 'the shard is untouched');
   // A shard folder as the backup: an ordinary index, restored to a new name and searched on its own.
   const copy = join(dir, 'from-shard-0');

@@ -103,31 +103,6 @@ function refuseClusterShard(index: string, verb: 'add' | 'delete'): void {
 }
 
 /**
- * `plait restore` into a cluster's shard folder (`<root>/shard-<i>` beside a cluster.json), or onto
- * the cluster's root: not supported, refused (USAGE) before anything is read. A restored shard
- * would change one copy only — not the shard's other replicas, not its write log, whose entries
- * its replicas would apply again over the restored documents — and a root holds no index of its
- * own. What is supported: a shard folder as the backup (it is an ordinary index: restored to a new
- * name it is served as its own index), and a cluster rebuilt from its corpus (plait index --shards).
- */
-function refuseClusterRestore(dest: string): void {
-  const path = resolve(dest);
-  if (existsSync(join(path, CLUSTER_MANIFEST_FILE))) {
-    throw new PlaitError('USAGE', {
-      message: `${path} is a sharded index (${CLUSTER_MANIFEST_FILE}): plait restore restores one index and does not restore a cluster; rebuild it (plait index <corpus> --index ${path} --shards <n>), or restore a backup to a new name`,
-      reason: 'clusterRestore',
-    });
-  }
-  const m = /^shard-(\d+)$/.exec(basename(path));
-  const root = dirname(path);
-  if (m === null || !existsSync(join(root, CLUSTER_MANIFEST_FILE))) return;
-  throw new PlaitError('USAGE', {
-    message: `${path} is shard ${m[1]} of cluster ${readClusterManifest(root).name}: restoring it would replace this copy only, not the shard's other replicas nor its write log (its replicas would apply the log again over the restored documents); restoring a cluster's shards is not supported: restore the backup to a new name, or rebuild the cluster (plait index <corpus> --index ${root} --shards <n>)`,
-    reason: 'clusterShard',
-  });
-}
-
-/**
  * The passages of a committed generation, split: those search reads, and those of replaced or
  * deleted documents that stay in the segments, tombstoned, until compaction (the manifest's
  * `counts.passages` holds both). `plait add` and `plait delete` print it, text and JSON.
@@ -303,7 +278,6 @@ export function registerLivingCommands(program: Command): void {
       const src = locateIndex(backup);
       // Where `plait index --index <name>` would build: an existing index by name, else (a bare name) the index home.
       const dest = resolveIndexPath(index);
-      refuseClusterRestore(dest);
       // Interrupted before its commit, the restore is rolled back (its temporary folder removed, the lock released).
       const interrupts = WriteInterrupts.install(o.json === true);
       const r = await interrupts.run(() => restoreIndex(src, dest, { replace: o.force === true, ...lockWait(o) })).catch((e: unknown) => {
