@@ -310,3 +310,6 @@ export type { ExplainLtrOptions } from './ltr/explain-ltr.js';
 // Which search option applies where (modes7): the one table the library, HTTP and the CLI refuse by, and the trim for one mode.
 export { SEARCH_OPTION_RULES, EXPLAIN_OPTION_SCOPES, applicableSearchOptions, checkOptionsApply, scopeApplies } from './search/option-scope.js';
 export type { OptionScope, OptionRule, PipelineScope, RuledOption, SearchShape, OptionScopes } from './search/option-scope.js';
+// left8: a pipeline setting that reaches no stage is refused (pipeline/pipeline-settings.ts); IndexTransaction.commit's options type.
+export { checkSearchSettingsReachStages, checkStageSettings } from './pipeline/pipeline-settings.js';
+export type { CommitOptions } from './format/index-transaction.js';

@@ -54,7 +54,7 @@ test('pipeline options: the constructor, its search options, run and runPipeline
   assert.throws(() => new SearchPipeline(index, 'bm25:10', { search: { nIvfProbes: 4 } } as never), refused('nIvfProbes', 'nIvfProbe'));
   // Nothing close: the known keys are listed instead.
   assert.throws(() => new SearchPipeline(index, 'bm25:10', { search: { ncells: 4 } } as never), (e: unknown) => refused('ncells')(e) && /known: nIvfProbe/.test((e as Error).message));
-  const pipeline = new SearchPipeline(index, 'bm25:10', { search: { nIvfProbe: 2 } });
+  const pipeline = new SearchPipeline(index, 'late:10', { search: { nIvfProbe: 2 } });
   await assert.rejects(pipeline.run('x', { includetext: true } as never), refused('includetext', 'includeText'));
   await assert.rejects(runPipeline(index, 'x', 'bm25:10', { includeTxt: true } as never), refused('includeTxt', 'includeText'));
 });

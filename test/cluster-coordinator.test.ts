@@ -302,9 +302,15 @@ test('a shard lost mid-pipeline: the stage that needs it is skipped on time, the
     assert.equal(live.degraded, null);
     // A misspelt option is refused by name, as on one index, before anything is sent to a shard.
     assert.throws(() => cluster.resolveSearch({ topk: 3 } as never), (e: unknown) => isPlaitError(e, 'INVALID_ARGUMENT') && /unknown search option "topk" \(did you mean "topK"\?\)/.test((e as Error).message));
-    // So is an option the mode would ignore (search/option-scope.ts), as on one index; a pipeline's PLAID settings still reach only its late stages.
+    // So is an option the mode would ignore (search/option-scope.ts), as on one index; a pipeline's
+    // setting that no stage reads is refused (pipeline/pipeline-settings.ts: its late stage only re-scores),
+    // one that a stage reads is passed to it.
     assert.throws(() => cluster.resolveSearch({ mode: 'bm25', nIvfProbe: 4 }), (e: unknown) => isPlaitError(e, 'INVALID_ARGUMENT') && /nIvfProbe does not apply to mode: "bm25"/.test((e as Error).message));
-    const tuned = await new SearchPipeline(cluster.pipelineIndex({ deadlineAt: Date.now() + 20_000 }), 'bm25:30 > late:10', { search: { nIvfProbe: 4, alpha: 0.3 } }).run(query);
+    assert.throws(
+      () => new SearchPipeline(cluster.pipelineIndex({ deadlineAt: Date.now() + 20_000 }), 'bm25:30 > late:10', { search: { nIvfProbe: 4, alpha: 0.3 } }),
+      (e: unknown) => isPlaitError(e, 'INVALID_ARGUMENT') && /nIvfProbe, alpha reach no stage of the pipeline "bm25:30 > late:10"/.test((e as Error).message),
+    );
+    const tuned = await new SearchPipeline(cluster.pipelineIndex({ deadlineAt: Date.now() + 20_000 }), 'bm25:30 > late:10', { search: { idfWeighting: cluster.manifest.model.idfWeighting } }).run(query);
     assert.deepEqual(tuned.hits.map((h) => h.docId), live.hits.map((h) => h.docId));
     await assert.rejects(cluster.searchEncodedBatch([query], [], { mode: 'bm25', minSequence: [] } as never), (e: unknown) => isPlaitError(e, 'INVALID_ARGUMENT') && /unknown search option "minSequence" \(did you mean "minSequences"\?\)/.test((e as Error).message));
     // The ltr features, every one computed here (no stage left signals): the single index's, row for row.

@@ -20,10 +20,10 @@ import { collectLtrGroups } from '../src/ltr/train-ltr.js';
 import { featureNames } from '../src/ltr/features.js';
 import { indexIdentityOf } from '../src/format/index-identity.js';
 import { isPlaitError } from '../src/errors/index.js';
-import { openEngine, resolveServerOptions } from '../src/server/index.js';
+import { openEngine, resolveServerOptions, startServer } from '../src/server/index.js';
 import { handModel } from './helpers/xgboost-model.js';
 import { runPlait } from './helpers/cli.js';
-import { SAMPLE } from './helpers/server-fixture.js';
+import { SAMPLE, postJson } from './helpers/server-fixture.js';
 import { startPlaitServe } from './helpers/plait-serve.js';
 
 const QUERY = 'why does bread rise';
@@ -101,8 +101,8 @@ test('on another index the pipeline runs and warns in every result; on its own i
   const old = await new SearchPipeline(b, 'bm25:20 > ltr:3', { ltrModel: LtrModel.fromJSON(modelJson()) }).run(QUERY);
   assert.equal(old.warnings, undefined);
   assert.deepEqual(old.hits.map((h) => h.docId), r.hits.map((h) => h.docId));
-  // No ltr stage: the model is not used, nothing to say.
-  assert.deepEqual(new SearchPipeline(b, 'bm25:20', { ltrModel: model }).warnings, []);
+  // No ltr stage: the model would reach no stage, and is refused (pipeline-settings.ts).
+  assert.throws(() => new SearchPipeline(b, 'bm25:20', { ltrModel: model }), (e) => isPlaitError(e, 'INVALID_ARGUMENT') && e.details?.['name'] === 'ltrModel');
 });
 
 test('a malformed record, and trees that disagree with the features, are still refused', () => {
@@ -128,6 +128,30 @@ test('the server says it once at start, for each served index the model was not 
     assert.match(engine.ltrWarnings[0]!.message, /trained on index "sample"/);
   } finally {
     await engine.close();
+  }
+});
+
+test('an HTTP search answer of an ltr pipeline carries the warning, on the index the model was not trained on only (a client never saw the start-up log)', async () => {
+  const server = await startServer([pathA, pathB], { port: 0, ltrModel: join(dir, 'model.json'), scoringWorkers: 0, encoderThreads: 0, logLevel: false });
+  try {
+    const search = (index: string, body: Record<string, unknown>) => postJson(`${server.url}/v1/indexes/${index}/search`, body);
+    const other = await search('half', { queries: [QUERY, 'yeast'], pipeline: 'bm25:20 > ltr:3' });
+    assert.equal(other.status, 200, JSON.stringify(other.body));
+    for (const r of other.body.results) {
+      assert.ok(r.hits.length > 0);
+      assert.equal(r.warnings.length, 1);
+      assert.equal(r.warnings[0].code, 'LTR_MODEL_OTHER_INDEX');
+      assert.match(r.warnings[0].message, /^the ranking model was trained on index "sample" .*retrain it on this index/);
+    }
+    const own = await search('sample', { query: QUERY, pipeline: 'bm25:20 > ltr:3' });
+    assert.equal(own.status, 200, JSON.stringify(own.body));
+    assert.equal(own.body.results[0].warnings, undefined);
+    // A pipeline without the ltr stage does not use the model: nothing to say.
+    const plain = await search('half', { query: QUERY, pipeline: 'bm25:20 > late:3' });
+    assert.equal(plain.status, 200, JSON.stringify(plain.body));
+    assert.equal(plain.body.results[0].warnings, undefined);
+  } finally {
+    await server.close();
   }
 });
 

@@ -100,7 +100,7 @@ describe('features', () => {
   test('scores left by earlier stages equal the ones the ltr stage would compute', async () => {
     const names = featureNames([], true);
     for (const spec of ['bm25:40 > late:25', 'late:40 > hybrid:25', 'hybrid:40 > bm25:25 > cross:20']) {
-      const pipeline = new SearchPipeline(index, spec, { crossEncoder: cross });
+      const pipeline = new SearchPipeline(index, spec, spec.includes('cross') ? { crossEncoder: cross } : {});
       const carried = await pipeline.candidates(QUERY);
       assert.ok(carried.every((c) => c.signals !== undefined), spec);
       const bare = carried.map((c) => ({ docId: c.docId, ...(c.signals?.cross === undefined ? {} : { signals: { cross: c.signals.cross } }) }));

@@ -11,7 +11,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildSample, postJson, serve, type SampleIndex } from './helpers/server-fixture.js';
 import { runPlait } from './helpers/cli.js';
-import { SearchPipeline, isPlaitError, type SearchOptions } from '../src/index.js';
+import { CircuitBreaker, PlaitError, SearchPipeline, isPlaitError, type SearchOptions } from '../src/index.js';
 import { SEARCH_OPTION_RULES, applicableSearchOptions, type RuledOption } from '../src/search/option-scope.js';
 import { STAGE_SEARCH_OPTION_KEYS } from '../src/pipeline/stages.js';
 import type { RunningServer } from '../src/server/index.js';
@@ -216,22 +216,87 @@ test('HTTP explain refuses what the explanation would ignore, in snake_case', as
 });
 
 test('pipelines: each stage takes only what applies to its mode, so PLAID and fusion settings meant for one stage do not stop another', async () => {
-  const search = { nIvfProbe: 4, ndocs: 64, centroidScoreThreshold: 0.3, alpha: 0.3, idfWeighting: true } as const;
-  for (const spec of ['bm25:100 > late:10', 'late:20 > bm25:5', 'exhaustive:10', 'hybrid:20 > late:5', 'rm3:20 > late:5']) {
+  // Every setting here is read by some stage; each stage's search gets only its mode's part (a bm25
+  // first stage given alpha or PLAID settings would be refused by its own search).
+  for (const [spec, search] of [
+    ['hybrid:20 > late:5', { nIvfProbe: 4, ndocs: 64, centroidScoreThreshold: 0.3, alpha: 0.3, idfWeighting: true }],
+    ['late:20 > bm25:5', { nIvfProbe: 4, ndocs: 64, idfWeighting: true }],
+    ['bm25:100 > hybrid:10', { alpha: 0.3, idfWeighting: true }],
+    ['bm25:100 > late:10', { idfWeighting: false }],
+    ['exhaustive:10', { idfWeighting: true }],
+  ] as const) {
     const r = await new SearchPipeline(sample.index, spec, { search }).run(QUERY);
     assert.ok(r.hits.length > 0, spec);
   }
-  // The first stage's search got only its mode's part: a bm25 retrieval equals a plain bm25 search.
-  const piped = await new SearchPipeline(sample.index, 'bm25:5', { search }).run(QUERY);
-  const plain = await sample.index.search(QUERY, { mode: 'bm25', topK: 5 });
-  assert.deepEqual(piped.hits.map((h) => h.docId), plain.hits.map((h) => h.docId));
   // And the HTTP route, with the same settings in snake_case.
-  const http = await postJson(`${server.url}/v1/indexes/sample/search`, { query: QUERY, pipeline: 'bm25:100 > late:10', n_ivf_probe: 4, ndocs: 64, alpha: 0.3 });
+  const http = await postJson(`${server.url}/v1/indexes/sample/search`, { query: QUERY, pipeline: 'bm25:100 > hybrid:10', alpha: 0.3, idf_weighting: true });
   assert.equal(http.status, 200, JSON.stringify(http.body));
   // What a pipeline does not take is refused beside it (filter had been dropped without a word).
   const filtered = await postJson(`${server.url}/v1/indexes/sample/search`, { query: QUERY, pipeline: 'bm25:100 > late:10', filter: { doc_id: 'bread-yeast' } });
   assert.equal(filtered.status, 400);
   assert.match(filtered.body.error.message, /: filter cannot apply with pipeline/);
+});
+
+test('pipelines: a setting no stage reads is refused by name with the stages there are, in the library, over HTTP and by plait search (it had been taken and ignored)', async () => {
+  // "bm25:100 > late:10": its late stage re-scores the list exactly, so PLAID never runs.
+  for (const [spec, search, names, acts] of [
+    ['bm25:100 > late:10', { nIvfProbe: 4, ndocs: 64 }, ['nIvfProbe', 'ndocs'], /nIvfProbe, ndocs apply to a first stage late, hybrid or prf \(PLAID retrieval/],
+    ['exhaustive:10', { centroidScoreThreshold: 0.3 }, ['centroidScoreThreshold'], /PLAID retrieval/],
+    ['rm3:20 > late:5', { alpha: 0.3 }, ['alpha'], /alpha applies to a hybrid stage with fusion: "minmax" \(the default\)/],
+    ['hybrid:20 > late:5', { fusion: 'rrf', alpha: 0.3 }, ['alpha'], /alpha applies to a hybrid stage with fusion: "minmax"/],
+    ['bm25:20 > cross:5', { idfWeighting: true }, ['idfWeighting'], /idfWeighting applies to a late-interaction stage/],
+    ['bm25:100 > late:10', { rewrite: { prf: true } }, ['rewrite.prf'], /rewrite\.prf applies to a first stage that retrieves by late interaction/],
+  ] as const) {
+    assert.throws(() => new SearchPipeline(sample.index, spec, { search, ...(spec.includes('cross') ? { crossEncoder: { score: async () => new Float64Array() } as never } : {}) }), (e: unknown) => {
+      assert.ok(e instanceof PlaitError && e.code === 'INVALID_ARGUMENT', String(e));
+      assert.deepEqual(e.details?.['options'], names, spec);
+      assert.equal(e.details?.['reason'], 'noStage');
+      assert.ok(e.message.startsWith(`Invalid argument: ${names.join(', ')} ${names.length === 1 ? 'reaches' : 'reach'} no stage of the pipeline "${spec}" (`), e.message);
+      assert.match(e.message, acts);
+      return true;
+    }, spec);
+  }
+  assert.throws(() => new SearchPipeline(sample.index, 'bm25:100 > late:10', { search: { nIvfProbe: 4 } }), /\(bm25:100 retrieves, late:10 re-scores\)/);
+  const http = await postJson(`${server.url}/v1/indexes/sample/search`, { query: QUERY, pipeline: 'bm25:100 > late:10', n_ivf_probe: 4, alpha: 0.3 });
+  assert.equal(http.status, 400, JSON.stringify(http.body));
+  assert.equal(http.body.error.code, 'INVALID_ARGUMENT');
+  assert.match(http.body.error.message, /^Invalid argument: n_ivf_probe, alpha reach no stage of pipeline "bm25:100 > late:10" \(bm25:100 retrieves, late:10 re-scores\): n_ivf_probe applies to .*; alpha applies to a hybrid stage with "fusion": "minmax"/);
+  const cli = runPlait(sample.dir, ['search', sample.path, QUERY, '-q', '--pipeline', 'bm25:20 > late:5', '--ncells', '4', '--alpha', '0.3']);
+  assert.equal(cli.code, 2, cli.stderr);
+  assert.match(cli.stderr, /--ncells, --alpha reach no stage of --pipeline "bm25:20 > late:5" \(bm25:20 retrieves, late:5 re-scores\)/);
+  // A model named for a stage the pipeline lacks, over HTTP and on the command line: the stages there are, named.
+  const crossHttp = await postJson(`${server.url}/v1/indexes/sample/search`, { query: QUERY, pipeline: 'bm25:100 > late:10', cross_encoder: 'any' });
+  assert.equal(crossHttp.status, 400, JSON.stringify(crossHttp.body));
+  assert.match(crossHttp.body.error.message, /cross_encoder reaches no stage of pipeline "bm25:100 > late:10" \(stages: bm25, late\)/);
+  const crossCli = runPlait(sample.dir, ['search', sample.path, QUERY, '--pipeline', 'bm25:20 > late:5', '--cross-encoder', 'any']);
+  assert.equal(crossCli.code, 2, crossCli.stderr);
+  assert.match(crossCli.stderr, /--cross-encoder needs --pipeline with a cross stage, e\.g\. --pipeline "bm25:100 > cross:10" \(the stages given: bm25, late\)/);
+  const prf = runPlait(sample.dir, ['search', sample.path, QUERY, '-q', '--pipeline', 'bm25:20 > late:5', '--prf']);
+  assert.equal(prf.code, 2, prf.stderr);
+  assert.match(prf.stderr, /--prf reaches no stage of --pipeline/);
+});
+
+test("pipelines: the library's stage-bound settings without their stage are refused by name (crossEncoder, ltrModel, breakers.<stage>, breaker)", () => {
+  const scorer = { score: async () => new Float64Array() } as never;
+  const ranker = { needsCross: false, featureRows: async () => new Float32Array(), score: () => new Float64Array() } as never;
+  for (const [spec, options, name, why] of [
+    ['bm25:100 > late:10', { crossEncoder: scorer }, 'crossEncoder', /it scores a cross stage/],
+    ['bm25:100 > late:10', { ltrModel: ranker }, 'ltrModel', /it scores an ltr stage/],
+    ['bm25:100 > late:10', { breakers: { cross: new CircuitBreaker() } }, 'breakers.cross', /a breaker guards a stage after the first \(here: late\)/],
+    ['late:100 > cross:10', { crossEncoder: scorer, breakers: { late: new CircuitBreaker() } }, 'breakers.late', /\(here: cross\)/],
+    ['bm25:10', { breaker: { windowSize: 4 } }, 'breaker', /this pipeline has none/],
+  ] as const) {
+    assert.throws(() => new SearchPipeline(sample.index, spec, options as never), (e: unknown) => {
+      assert.ok(e instanceof PlaitError && e.code === 'INVALID_ARGUMENT', String(e));
+      assert.equal(e.details?.['name'], name);
+      assert.ok(e.message.startsWith(`Invalid argument: ${name} reaches no stage of the pipeline "${spec}"`), e.message);
+      assert.match(e.message, why);
+      return true;
+    }, name);
+  }
+  // With their stage they are taken.
+  const p = new SearchPipeline(sample.index, 'late:100 > cross:10', { crossEncoder: scorer, breakers: { cross: new CircuitBreaker() }, breaker: { windowSize: 4 } });
+  assert.equal(p.spec, 'late:100 > cross:10');
 });
 
 test('applicableSearchOptions keeps what applies, drops the rest and the rewrite that cannot apply', () => {
@@ -257,7 +322,7 @@ test('CLI: plait search and plait explain refuse by the same rule, in flags; eac
   const filtered = plait('search', sample.path, QUERY, '--pipeline', 'bm25:20 > late:5', '--filter', '{"doc_id": "bread-yeast"}');
   assert.equal(filtered.code, 2, filtered.stderr);
   assert.match(filtered.stderr, /--filter cannot apply with --pipeline/);
-  const piped = plait('search', sample.path, QUERY, '-q', '--pipeline', 'bm25:20 > late:5', '--ncells', '4', '--alpha', '0.3');
+  const piped = plait('search', sample.path, QUERY, '-q', '--pipeline', 'bm25:20 > hybrid:5', '--alpha', '0.3');
   assert.equal(piped.code, 0, piped.stderr);
   const explained = plait('explain', sample.path, QUERY, 'bread-yeast', '--mode', 'late', '-k', '5');
   assert.equal(explained.code, 2, explained.stderr);

@@ -18,6 +18,8 @@ import { SCORING_WORKERS_AUTO_MAX, resolveServerOptions } from '../src/server/op
 import { isPlaitError } from '../src/errors/index.js';
 import { SAMPLE } from './helpers/server-fixture.js';
 import { PLAIT_BIN, exited, lines } from './helpers/plait-serve.js';
+import { runPlait } from './helpers/cli.js';
+import { startServer } from '../src/server/index.js';
 
 let dir: string;
 let index: string;
@@ -125,4 +127,27 @@ test('plait serve without index names says which indexes it could serve (it had 
     child.kill('SIGTERM');
     await exit;
   }
+});
+
+test('the scoring threads are shown where a user looks: GET /v1/indexes and /v1/indexes/:name say what /metrics says; plait info says what serve and search would run', async () => {
+  for (const workers of [0, 2]) {
+    const server = await startServer([index], { port: 0, scoringWorkers: workers, encoderThreads: 0, logLevel: false });
+    try {
+      const list = (await (await fetch(`${server.url}/v1/indexes`)).json()) as { indexes: { name: string; scoring_workers?: number }[] };
+      assert.deepEqual(list.indexes.map((i) => [i.name, i.scoring_workers]), [['sample', workers]]);
+      const one = (await (await fetch(`${server.url}/v1/indexes/sample`)).json()) as { scoring_workers?: number };
+      assert.equal(one.scoring_workers, workers);
+      // One source: the gauge /metrics exports reads the same figure.
+      const metrics = await (await fetch(`${server.url}/metrics`)).text();
+      assert.match(metrics, new RegExp(`^plait_scoring_workers\\{index="sample"\\} ${workers}$`, 'm'));
+    } finally {
+      await server.close();
+    }
+  }
+  const auto = Math.min(availableParallelism(), SCORING_WORKERS_AUTO_MAX);
+  const info = runPlait(dir, ['info', index]);
+  assert.equal(info.code, 0, info.stderr);
+  assert.match(info.stdout, new RegExp(`^scoring      plait serve: ${auto} worker threads? \\(--workers auto: one per core, at most ${SCORING_WORKERS_AUTO_MAX}\\); plait search/eval: the calling thread$`, 'm'));
+  const json = JSON.parse(runPlait(dir, ['info', index, '--json']).stdout) as { scoringWorkers: { serve: number; search: number } };
+  assert.deepEqual(json.scoringWorkers, { serve: auto, search: 0 });
 });

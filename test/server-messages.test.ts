@@ -122,7 +122,7 @@ test('every POST route answers a body over the limit with a 413 whose code names
     assert.equal(r.body.error.details?.['maxBodyBytes'], MAX_BODY, path);
   }
   const write = await post('/v1/indexes/sample/documents', big, 'application/json');
-  assert.equal(write.body.error.message, `Write too large: the write's body is larger than the server's limit of ${MAX_BODY} bytes; send fewer documents or ids per request, or start the server with a larger --max-body-bytes`);
+  assert.equal(write.body.error.message, `Write too large: the write's body is larger than the server's limit of ${MAX_BODY} bytes; send fewer documents or ids per request (the limit is the server operator's: plait serve --max-body-bytes)`);
   // The item limits carry the same codes: texts to encode past maxEncodeTexts, queries past maxBatchQueries.
   const texts = await postJson(`${server.url}/v1/encode`, { texts: Array.from({ length: server.engine.options.maxEncodeTexts + 1 }, () => 'a') });
   assert.deepEqual([texts.status, texts.body.error.code, texts.body.error.details.field], [413, 'ENCODE_TOO_LARGE', 'texts']);
@@ -223,8 +223,14 @@ test("plait serve: an index named after --cors, --model or --cross-encoder (whic
 });
 
 test('CORS origins are checked and read as a browser sends them: "*" allows any origin, a trailing slash is dropped, anything else is refused', async () => {
-  const ok = resolveServerOptions({ corsOrigins: ['http://localhost:3000/', 'https://app.example', '*'] }, {});
-  assert.deepEqual(ok.corsOrigins, ['http://localhost:3000', 'https://app.example', '*']);
+  const ok = resolveServerOptions({ corsOrigins: ['http://localhost:3000/', 'https://app.example'] }, {});
+  assert.deepEqual(ok.corsOrigins, ['http://localhost:3000', 'https://app.example']);
+  assert.deepEqual(resolveServerOptions({ corsOrigins: ['*'] }, {}).corsOrigins, ['*']);
+  // "*" beside origins allowed every origin without a word: refused, naming the origins it would void.
+  assert.throws(
+    () => resolveServerOptions({ corsOrigins: ['https://app.example', '*'] }, {}),
+    /"\*" in corsOrigins allows every origin, so "https:\/\/app\.example" beside it would mean nothing: give "\*" alone, or the origins without it/,
+  );
   for (const bad of ['sample', 'localhost:3000', 'https://app.example/path', '']) {
     assert.throws(() => resolveServerOptions({ corsOrigins: [bad] }, {}), (e: Error & { code?: string }) => {
       assert.equal(e.code, 'INVALID_ARGUMENT');
@@ -232,8 +238,13 @@ test('CORS origins are checked and read as a browser sends them: "*" allows any 
       return true;
     }, bad);
   }
-  // A comma-separated list (other servers' CORS setting) says how to give several.
-  assert.throws(() => resolveServerOptions({ corsOrigins: ['http://a.example,http://b.example'] }, {}), (e: Error & { details?: { hint?: string } }) => /^one origin a value, separated by spaces: --cors http:\/\/a\.example http:\/\/b\.example/.test(e.details?.hint ?? ''));
+  // The value at fault is named with its own index, not always the first's.
+  assert.throws(() => resolveServerOptions({ corsOrigins: ['https://ok.example', 'https://app.example/path'] }, {}), /for corsOrigins\[1\] but received "https:\/\/app\.example\/path"/);
+  // A comma-separated list (other servers' CORS setting) says how to give several: the caller's own origins, in the library's spelling.
+  assert.throws(
+    () => resolveServerOptions({ corsOrigins: ['https://x.example, https://y.example'] }, {}),
+    (e: Error & { details?: { hint?: string } }) => e.details?.hint === 'one origin an array element: corsOrigins: ["https://x.example","https://y.example"]',
+  );
   for (const [origins, from, allowed] of [
     [['*'], 'https://anywhere.example', '*'],
     [['http://localhost:3000/'], 'http://localhost:3000', 'http://localhost:3000'],
@@ -247,6 +258,23 @@ test('CORS origins are checked and read as a browser sends them: "*" allows any 
     } finally {
       await s.close();
     }
+  }
+});
+
+test('plait serve --cors: each refusal names --cors and the value at fault (the second of two, a comma-separated pair as the hint\'s own origins), not the library\'s corsOrigins[i]', () => {
+  for (const [values, fault, hint] of [
+    [['https://ok.example', 'https://app.example/path'], 'https://app.example/path', null],
+    [['localhost:3000'], 'localhost:3000', null],
+    [['https://ok.example', '*'], null, null],
+    [['https://x.example,https://y.example'], 'https://x.example,https://y.example', 'one origin a value, separated by spaces: --cors https://x.example https://y.example'],
+  ] as const) {
+    // Refused before any index or model loads: no index is named, and nothing listens.
+    const r = spawnSync(process.execPath, [PLAIT_BIN, 'serve', '--port', '0', '--cors', ...values], { encoding: 'utf8', timeout: 30_000 });
+    assert.equal(r.status, 2, r.stderr);
+    if (fault === null) assert.match(r.stderr, /"\*" in --cors allows every origin, so "https:\/\/ok\.example" beside it would mean nothing/);
+    else assert.ok(r.stderr.includes(`for --cors but received ${JSON.stringify(fault)}`), r.stderr);
+    assert.doesNotMatch(r.stderr, /corsOrigins/);
+    if (hint !== null) assert.ok(r.stderr.includes(`plait: ${hint}\n`), r.stderr);
   }
 });
 

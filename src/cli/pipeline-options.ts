@@ -129,7 +129,9 @@ export function checkPipelineFlags(specs: readonly string[], o: CrossCliOptions,
   const stages = new Set(specs.flatMap((spec) => parsePipeline(spec).map((s) => s.stage)));
   for (const f of STAGE_MODEL_FLAGS) {
     if (o[f.key] !== undefined && !stages.has(f.stage)) {
-      throw new PlaitError('INVALID_ARGUMENT', { message: `${f.flag} needs ${pipelineFlag} with ${f.a}, e.g. ${pipelineFlag} "${f.example}"`, name: f.flag.slice(2) });
+      // The stages there are, named: the flag reaches none of them.
+      const there = specs.length === 0 ? '' : ` (the stages given: ${[...stages].join(', ')})`;
+      throw new PlaitError('INVALID_ARGUMENT', { message: `${f.flag} needs ${pipelineFlag} with ${f.a}, e.g. ${pipelineFlag} "${f.example}"${there}`, name: f.flag.slice(2), stages: [...stages] });
     }
     if (o[f.key] === undefined && stages.has(f.stage)) {
       throw new PlaitError('INVALID_ARGUMENT', { message: `${pipelineFlag} has ${f.a}; give its ${f.model} with ${f.flag}`, name: f.flag.slice(2) });
@@ -219,9 +221,11 @@ export async function evalPipelineRows(
   const cross = await openCross(o);
   try {
     for (const spec of splitPipelineSpecs(o.pipelines)) {
+      // Each spec gets the models of the stages it has (a pipeline refuses a model no stage of it reads).
+      const has = new Set(parsePipeline(spec).map((s) => s.stage));
       const row = await evaluatePipeline(index, spec, queries, qrels, {
-        ...(cross === undefined ? {} : { crossEncoder: cross }),
-        ...ltr,
+        ...(cross === undefined || !has.has('cross') ? {} : { crossEncoder: cross }),
+        ...(has.has('ltr') ? ltr : {}),
         onProgress: (done, total) => progress.update(spec, done, total),
       });
       inputs.push(row.input);

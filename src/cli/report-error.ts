@@ -9,9 +9,19 @@ export function withHint<E extends object>(err: E, hint: string): E {
   return err;
 }
 
+/**
+ * The CLI's own advice for an error whose library message is the same for every reader (library,
+ * HTTP, CLI): here, the flag that sets what the error names. An HTTP client was told "--lock-wait-s
+ * sets how long" when the library said it.
+ */
+function cliAdvice(err: PlaitError): string | undefined {
+  if (err.code === 'INDEX_LOCKED' && typeof err.details?.['waitedMs'] === 'number') return '--lock-wait-s <s> sets how long plait waits for the lock';
+  return undefined;
+}
+
 export function reportError(err: unknown, json: boolean): void {
   if (err instanceof PlaitError) {
-    const hint = hints.get(err) ?? (typeof err.details?.['hint'] === 'string' ? (err.details['hint'] as string) : undefined);
+    const hint = hints.get(err) ?? (typeof err.details?.['hint'] === 'string' ? (err.details['hint'] as string) : undefined) ?? cliAdvice(err);
     if (json) {
       const body = err.toJSON();
       process.stderr.write(`${JSON.stringify({ error: hint === undefined ? body : { ...body, details: { ...body.details, hint } } })}\n`);

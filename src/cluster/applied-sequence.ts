@@ -10,6 +10,7 @@
  * waited sees the write.
  */
 import { PlaitError, invalidArgument } from '../errors/index.js';
+import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 
 export interface WaitResult {
   /** Whether the applied sequence reached the one asked for before the deadline. */
@@ -24,6 +25,9 @@ export interface WaitOptions {
   /** Ends the wait early (the request's deadline or disconnect): answers `reached: false`. */
   signal?: AbortSignal;
 }
+
+/** WaitOptions' keys: `{ timeoutMs, abortSignal }` had waited out its whole timeout after the request was gone. */
+const WAIT_OPTION_KEYS = { timeoutMs: true, signal: true } as const satisfies OptionKeys<WaitOptions>;
 
 interface Waiter {
   sequence: number;
@@ -54,9 +58,10 @@ export class AppliedSequence {
   /**
    * Resolves once the applied sequence is at least `sequence`, or at the deadline / abort with
    * `reached: false`. Never rejects for a deadline.
-   * @throws PlaitError INVALID_ARGUMENT for a sequence or timeout that is not a non-negative integer.
+   * @throws PlaitError INVALID_ARGUMENT for a sequence or timeout that is not a non-negative integer, or an unknown options key.
    */
   waitFor(sequence: number, options: WaitOptions): Promise<WaitResult> {
+    checkOptionKeys(options, WAIT_OPTION_KEYS, 'wait option');
     if (!Number.isInteger(sequence) || sequence < 0) throw invalidArgument('sequence', 'a non-negative integer', sequence);
     if (!Number.isInteger(options.timeoutMs) || options.timeoutMs < 0) throw invalidArgument('timeoutMs', 'a non-negative integer', options.timeoutMs);
     if (sequence <= this.current) return Promise.resolve({ reached: true, applied: this.current });

@@ -88,6 +88,8 @@ const CLUSTER_SEARCH_OPTION_KEYS = { ...ENCODED_SEARCH_OPTION_KEYS, minSequences
 
 /** The deadline and read-your-writes of one request's calls (a pipeline's stages share them). */
 export type ClusterCallOptions = Pick<ClusterSearchOptions, 'deadlineAt' | 'minSequences'>;
+/** ClusterCallOptions' keys, checked by each call on listed documents (a misspelt `minSequence` had read a replica's stale state). */
+const CLUSTER_CALL_OPTION_KEYS = { deadlineAt: true, minSequences: true } as const satisfies OptionKeys<ClusterCallOptions>;
 
 export class ClusterIndex {
   readonly path: string;
@@ -434,6 +436,8 @@ export class ClusterIndex {
    * shard), CLUSTER_UNAVAILABLE (a shard missing by the deadline).
    */
   async rerankDocs(query: string, docIds: readonly string[], options: Pick<SearchOptions, 'idfWeighting' | 'signal'>, o: ClusterCallOptions = {}): Promise<SearchHit[]> {
+    checkOptionKeys(options, { idfWeighting: true, signal: true } as const satisfies OptionKeys<Pick<SearchOptions, 'idfWeighting' | 'signal'>>, 'rerank option');
+    checkOptionKeys(o, CLUSTER_CALL_OPTION_KEYS, 'cluster call option');
     if (docIds.length === 0) return [];
     if (unsearchable(query, 0) !== null) throw new PlaitError('EMPTY_TEXT', { message: 'the query has no letter or digit to rank by' });
     const idf = options.idfWeighting ?? this.manifest.model.idfWeighting;
@@ -449,6 +453,7 @@ export class ClusterIndex {
    * @throws PlaitError CLUSTER_UNAVAILABLE (a shard missing by the deadline).
    */
   async bm25Docs(query: string, docIds: readonly string[], signal?: AbortSignal, o: ClusterCallOptions = {}): Promise<Float64Array> {
+    checkOptionKeys(o, CLUSTER_CALL_OPTION_KEYS, 'cluster call option');
     const out = new Float64Array(docIds.length);
     if (docIds.length === 0) return out;
     const [stats] = await this.corpusStats([{ text: query, tokenIds: null }], o, signal);
@@ -462,6 +467,7 @@ export class ClusterIndex {
    * @throws PlaitError INVALID_INPUT (an unknown id), CLUSTER_UNAVAILABLE.
    */
   async passagesOf(list: readonly PassageRef[], signal?: AbortSignal, o: ClusterCallOptions = {}): Promise<{ texts: string[]; pids: Int32Array }> {
+    checkOptionKeys(o, CLUSTER_CALL_OPTION_KEYS, 'cluster call option');
     const texts = new Array<string>(list.length);
     const pids = new Int32Array(list.length);
     const parts = await this.perShard<PassagesReply>(list.map((c) => c.docId), 'passages', (at) => refsAt(list, at), o, signal);
@@ -476,6 +482,7 @@ export class ClusterIndex {
 
   /** Each candidate's passage position in its document, from its shard (-1: unknown). @throws PlaitError CLUSTER_UNAVAILABLE. */
   async passagePositionsOf(list: readonly PassageRef[], signal?: AbortSignal, o: ClusterCallOptions = {}): Promise<Int32Array> {
+    checkOptionKeys(o, CLUSTER_CALL_OPTION_KEYS, 'cluster call option');
     const out = new Int32Array(list.length).fill(-1);
     for (const p of await this.perShard<PositionsReply>(list.map((c) => c.docId), 'positions', (at) => refsAt(list, at), o, signal)) p.at.forEach((i, j) => (out[i] = p.value.positions[j]!));
     return out;
@@ -483,6 +490,7 @@ export class ClusterIndex {
 
   /** Stored documents from their shards (null for an unknown id), aligned with `docIds`. @throws PlaitError CLUSTER_UNAVAILABLE. */
   async documentsOf(docIds: readonly string[], signal?: AbortSignal, o: ClusterCallOptions = {}): Promise<(PipelineDocument | null)[]> {
+    checkOptionKeys(o, CLUSTER_CALL_OPTION_KEYS, 'cluster call option');
     const out = new Array<PipelineDocument | null>(docIds.length).fill(null);
     for (const p of await this.perShard<DocumentsReply>(docIds, 'documents', () => ({}), o, signal)) p.at.forEach((i, j) => (out[i] = p.value.documents[j] ?? null));
     return out;

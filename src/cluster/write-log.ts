@@ -133,9 +133,11 @@ export class WriteLog {
    * Publishes `write` (documents already encoded; check them with `checkWrite` first) to the
    * streams of the shards it touches and resolves when every shard's part is stored.
    * @throws PlaitError INVALID_ARGUMENT (an empty write), TIMEOUT (JetStream did not acknowledge),
-   * INDEX_LOCKED (the parts could not be made contiguous in publishAttempts tries).
+   * INDEX_LOCKED (the parts could not be made contiguous in publishAttempts tries); INVALID_ARGUMENT
+   * for an options key other than `writeId` (a retried write under a misspelt key would be applied twice).
    */
   async append(write: ClusterWrite, options: { writeId?: string } = {}): Promise<WriteAck> {
+    checkOptionKeys(options, { writeId: true } as const satisfies OptionKeys<{ writeId?: string }>, 'write log append option');
     if (isEmptyWrite(write)) throw invalidArgument('write', 'at least one document to add or delete, or a filter', write);
     const writeId = options.writeId ?? randomUUID();
     const perShard = [...splitWrite(write, this.shards)].sort((a, b) => a[0] - b[0]);

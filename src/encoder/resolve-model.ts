@@ -102,7 +102,8 @@ export async function resolveModelGraph(model: string, opts: ResolveModelOptions
     return { dir: pulled.dir, onnxPath, converted: null, name };
   }
   throw new PlaitError('MODEL_NOT_FOUND', {
-    message: `"${model}" is neither a local folder nor a hub repo id (org/name); use --model <dir>, --model org/name, or leave it out for the bundled model`,
+    // Said to every reader alike (the CLI's --model, the library's `model`, an integration's model id): no flag named.
+    message: `"${model}" is neither a local folder nor a hub repo id (org/name): name a model folder or a hub repo id, or leave the model out for the bundled one`,
     model,
   });
 }

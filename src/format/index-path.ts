@@ -10,6 +10,7 @@ import { existsSync, lstatSync, readdirSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { PlaitError } from '../errors/index.js';
 import { MANIFEST_FILE } from './manifest.js';
+import { LOCK_BREAK_FILE, LOCK_FILE, LOCK_RECORD_FILE } from './write-lock.js';
 import { CLUSTER_MANIFEST_FILE } from '../cluster/cluster-manifest.js';
 
 /** Default home of indexes; `PLAIT_INDEX_DIR` overrides. */
@@ -70,6 +71,9 @@ export function locateIndex(nameOrPath: string): string {
   throw new PlaitError('INDEX_NOT_FOUND', { message: `no index "${nameOrPath}": looked in ${looked.join(' and ')}`, path: candidates[candidates.length - 1], looked: candidates });
 }
 
+/** plait's own files in a claimed new-name folder before its index arrives (write-lock.ts). */
+export const CLAIM_FILES: ReadonlySet<string> = new Set([LOCK_FILE, LOCK_RECORD_FILE, LOCK_BREAK_FILE]);
+
 /** What a command that creates a new index folder found at its destination (checkFolderDestination). */
 export type FolderDestination = 'absent' | 'emptyFolder' | 'index';
 
@@ -116,6 +120,8 @@ export function checkFolderDestination(path: string, hint: string): FolderDestin
   } catch {
     // a dangling link: occupied, refused below
   }
-  if (folder && readdirSync(path).length === 0) return 'emptyFolder';
+  // A folder holding only write-lock files is empty to plait: a new name claimed by a build or
+  // restore (format/publish.ts), whose builder holds the lock or was killed (the next one takes over).
+  if (folder && readdirSync(path).every((name) => CLAIM_FILES.has(name))) return 'emptyFolder';
   throw occupiedDestination(path, hint);
 }

@@ -86,6 +86,18 @@ export interface TransactionOptions {
 }
 const TRANSACTION_OPTION_KEYS = { onOp: true, lock: true, allowMissing: true } as const satisfies OptionKeys<TransactionOptions>;
 
+/** `commit`'s options (see IndexTransaction.commit). */
+export interface CommitOptions {
+  /** false: a commit that changes no indexed content (a calibration record); `contentCommit` stays the base's. */
+  content?: boolean;
+  /** A second participant whose own commit is the commit point (the in-place document store). */
+  participant?: CommitParticipant;
+}
+/** CommitOptions' keys: `{ contnet: false }` would have given a calibration record a new content identity unseen. */
+const COMMIT_OPTION_KEYS = { content: true, participant: true } as const satisfies OptionKeys<CommitOptions>;
+/** continueWith's keys: the lock and the missing-index allowance are the committed transaction's. */
+const CONTINUE_OPTION_KEYS = { onOp: true } as const satisfies OptionKeys<Pick<TransactionOptions, 'onOp'>>;
+
 /**
  * A transaction's progress as process-wide observers see it (`observeTransactions`): the command
  * line's interrupt handler learns from it whether a signal came before the commit started (the
@@ -405,9 +417,11 @@ export class IndexTransaction {
    * registered files the new manifest does not list. Returns the committed manifest. The change is
    * acknowledged when this returns. `content: false` marks a commit that changes no indexed content
    * (a calibration record): `contentCommit` stays the base's.
-   * @throws PlaitError INTERNAL when the manifest lists a file neither committed nor created here.
+   * @throws PlaitError INTERNAL when the manifest lists a file neither committed nor created here;
+   * INVALID_ARGUMENT for an options key CommitOptions does not have (before anything is written).
    */
-  commit(next: IndexManifest, options: { content?: boolean; participant?: CommitParticipant } = {}): IndexManifest {
+  commit(next: IndexManifest, options: CommitOptions = {}): IndexManifest {
+    checkOptionKeys(options, COMMIT_OPTION_KEYS, 'commit option');
     this.checkOpen();
     this.committing = true;
     notify({ phase: 'commitStart', dir: this.dir });
@@ -471,8 +485,10 @@ export class IndexTransaction {
   /**
    * A further transaction on the same lock, made on this one's committed manifest (an add followed
    * by its automatic compaction). This transaction must be committed; it is closed by the call.
+   * @throws PlaitError INVALID_ARGUMENT for a key other than `onOp` (before this one is closed), INTERNAL when it is not committed.
    */
   continueWith(options: Pick<TransactionOptions, 'onOp'> = {}): IndexTransaction {
+    checkOptionKeys(options, CONTINUE_OPTION_KEYS, 'continueWith option');
     if (this.state !== 'committed' || this.committed === null) throw new PlaitError('INTERNAL', { message: 'continueWith needs a committed transaction' });
     this.state = 'closed';
     openTransactions.delete(this);

@@ -13,6 +13,14 @@
  *    fsynced, then the folder is renamed into place — swapped atomically with an unreadable old one
  *    (renameat2 RENAME_EXCHANGE through the addon; else moved aside first) — and the parent folder
  *    is fsynced. A kill at any point leaves the old index or the new one, never a half-written one.
+ *    The new name is CLAIMED when the build starts: its folder is made (one `mkdir` wins) and its
+ *    write lock taken and held until publish, as over an existing index. Two builds or restores onto
+ *    one new name had both passed the "absent" check and both published (the second swapped the
+ *    first's index out without a word) or the second failed with a raw ENOTEMPTY; now the second
+ *    waits on the lock (or fails INDEX_LOCKED) and then finds the first's index: a build rebuilds
+ *    it, a restore without `replace` (`newOnly`) fails INDEX_EXISTS having made nothing. A claimed
+ *    folder holds only lock files (CLAIM_FILES), which checkFolderDestination reads as empty; a
+ *    failed or interrupted build removes its claim, and a killed one's is taken over by the next.
  *
  * Leftovers of killed builds are removed by the next build in the same folder, whatever their
  * name, but only when their builder is dead: each temporary folder holds `.builder.json` with the
@@ -28,7 +36,8 @@ import { basename, dirname, join } from 'node:path';
 import { nativeFileOps } from '../kernels/index.js';
 import { INDEX_FILES, MANIFEST_FILE, roleFileName, segmentFile, type ArraysDelta, type IndexFileRole, type IndexManifest, type NamedFile } from './manifest.js';
 import { readManifest } from './index-reader.js';
-import { checkFolderDestination } from './index-path.js';
+import { CLAIM_FILES, checkFolderDestination } from './index-path.js';
+import { PlaitError } from '../errors/index.js';
 import { writeFileAtomic } from './index-files.js';
 import { fsyncDir, fsyncFile, IndexTransaction, type TransactionOptions } from './index-transaction.js';
 
@@ -45,29 +54,67 @@ interface BuilderRecord {
 
 const TEMP_RE = /^\.(.+)\.(building|old)-(\d+)-[0-9a-z]+$/;
 
-/** Temporary folders this process is building (with the rebuild's transaction); removed by `removeActiveBuildDirs`. */
-const active = new Map<string, IndexTransaction | null>();
+/** A build in progress: the target's transaction (its write lock) and the new-name folder it claimed (null: the folder was there). */
+interface ActiveBuild {
+  tx: IndexTransaction;
+  claimed: string | null;
+}
+
+/** Temporary folders this process is building; removed by `removeActiveBuildDirs`. */
+const active = new Map<string, ActiveBuild>();
+
+export interface TemporaryBuildOptions extends Pick<TransactionOptions, 'onOp' | 'lock'> {
+  /**
+   * The target must hold no index once its lock is held (a restore without `replace`): another
+   * process that published there first makes this one fail INDEX_EXISTS instead of replacing it.
+   */
+  newOnly?: boolean;
+}
 
 /**
- * Makes the temporary folder a build writes into. Over an existing index it takes that index's
- * write lock now (held until publish or discard).
- * @throws PlaitError DESTINATION_EXISTS (the target is a file, or a folder with entries that is not an index), INDEX_LOCKED.
+ * Makes the temporary folder a build writes into, and takes the target's write lock now (held until
+ * publish or discard): over an existing index, and onto a new name, whose folder is claimed first
+ * (see the module header).
+ * @throws PlaitError DESTINATION_EXISTS (the target is a file, or a folder with entries that is not
+ * an index), INDEX_LOCKED (another build, restore or write holds the target), INDEX_EXISTS (`newOnly`
+ * and an index is there).
  */
-export function temporaryBuildDir(target: string, options: Pick<TransactionOptions, 'onOp' | 'lock'> = {}): string {
+export function temporaryBuildDir(target: string, options: TemporaryBuildOptions = {}): string {
+  const { newOnly, ...txOptions } = options;
   mkdirSync(dirname(target), { recursive: true });
   // A file, or a folder of someone's files, is refused (DESTINATION_EXISTS); an index is rebuilt.
-  checkFolderDestination(target, 'choose another --index');
-  const tx = existsSync(join(target, MANIFEST_FILE)) ? IndexTransaction.begin(target, { ...options, allowMissing: true }) : null;
+  const found = checkFolderDestination(target, 'choose another --index');
+  let claimed: string | null = null;
+  if (found === 'absent') {
+    try {
+      mkdirSync(target);
+      claimed = target;
+    } catch (e) {
+      // Another build claimed it a moment ago: its lock decides below.
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+  }
+  let tx: IndexTransaction;
+  try {
+    tx = IndexTransaction.begin(target, { ...txOptions, allowMissing: true });
+  } catch (e) {
+    if (claimed !== null) removeClaim(claimed);
+    throw e;
+  }
   let dir: string;
   try {
+    if (newOnly === true && tx.base !== null) {
+      throw new PlaitError('INDEX_EXISTS', { message: `${target} is an index already (another process published it while this one started); choose another name, or replace it (replace: true, --force)`, path: target });
+    }
     cleanStaleBuilds(target);
     dir = join(dirname(target), `.${basename(target)}.building-${process.pid}-${Date.now().toString(36)}`);
     mkdirSync(dir);
   } catch (e) {
-    tx?.close();
+    tx.close();
+    if (claimed !== null) removeClaim(claimed);
     throw e;
   }
-  active.set(dir, tx);
+  active.set(dir, { tx, claimed });
   const record: BuilderRecord = { pid: process.pid, hostname: hostname(), startTicks: startTicks(process.pid), startedAt: new Date().toISOString() };
   writeFileSync(join(dir, BUILDER_FILE), `${JSON.stringify(record)}\n`);
   return dir;
@@ -79,7 +126,7 @@ export function temporaryBuildDir(target: string, options: Pick<TransactionOptio
  */
 export function publishIndex(tmpDir: string, target: string): IndexManifest {
   rmSync(join(tmpDir, BUILDER_FILE), { force: true });
-  const tx = active.get(tmpDir) ?? null;
+  const tx = active.get(tmpDir)?.tx ?? null;
   try {
     const built = readManifest(tmpDir);
     if (tx !== null && tx.base !== null) {
@@ -163,11 +210,22 @@ function publishInto(tx: IndexTransaction, tmpDir: string, built: IndexManifest)
   return tx.commit({ ...built, fileNames, segments, ...tombstones, ...deltas });
 }
 
-/** Removes a temporary folder of this process (a failed or aborted build). */
+/** Removes a temporary folder of this process (a failed or aborted build), and the new name it claimed. */
 export function discardBuildDir(tmpDir: string): void {
-  active.get(tmpDir)?.close();
+  const a = active.get(tmpDir);
+  a?.tx.close();
   active.delete(tmpDir);
   rmSync(tmpDir, { recursive: true, force: true });
+  if (a?.claimed != null) removeClaim(a.claimed);
+}
+
+/** Removes a claimed new-name folder while it holds nothing but lock files (never an index, never a user's file). */
+function removeClaim(dir: string): void {
+  try {
+    if (readdirSync(dir).every((name) => CLAIM_FILES.has(name))) rmSync(dir, { recursive: true, force: true });
+  } catch {
+    // Gone already, or published meanwhile: nothing of ours to remove.
+  }
 }
 
 /** Removes every temporary folder this process is building (synchronously: for signal handlers). Returns them. */
@@ -175,8 +233,10 @@ export function removeActiveBuildDirs(): string[] {
   const removed = [...active.keys()];
   for (const dir of removed) {
     try {
-      active.get(dir)?.close();
+      const a = active.get(dir);
+      a?.tx.close();
       rmSync(dir, { recursive: true, force: true });
+      if (a?.claimed != null) removeClaim(a.claimed);
     } catch {
       // Best effort: the next build removes what is left, since this process will be dead.
     }

@@ -55,7 +55,7 @@ export class PlaitRerankingModel implements RerankingModelV3 {
     this.modelId = modelId;
     const { documentText, ...handle } = settings;
     this.documentText = documentText ?? ((d) => JSON.stringify(d));
-    this.handle = new RerankerHandle(handle.reranker !== undefined ? handle : { ...handle, model: modelId });
+    this.handle = new RerankerHandle(handle.reranker !== undefined ? handle : { ...handle, model: modelId }, 'plait.reranking(modelId)');
   }
 
   /**

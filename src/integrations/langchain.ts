@@ -177,7 +177,7 @@ export class PlaitRerank extends BaseDocumentCompressor {
     super();
     checkOptionKeys(fields, PLAIT_RERANK_INPUT_KEYS, 'PlaitRerank field');
     this.topN = checkTopN(fields.topN, 0);
-    this.handle = new RerankerHandle(fields);
+    this.handle = new RerankerHandle(fields, 'new PlaitRerank({ model })');
   }
 
   /**

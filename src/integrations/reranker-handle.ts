@@ -7,7 +7,7 @@
  * the first call, and a failed load is not cached (the next call tries again, as
  * `rerank()`'s shared rerankers do). This file imports no framework.
  */
-import { PlaitError, invalidArgument } from '../errors/index.js';
+import { PlaitError, invalidArgument, isPlaitError } from '../errors/index.js';
 import { Reranker, type RerankerOptions } from '../rerank/reranker.js';
 import type { OptionKeys } from '../util/option-keys.js';
 
@@ -30,8 +30,15 @@ export class RerankerHandle {
   private pending: Promise<Reranker> | null = null;
   private readonly owned: boolean;
 
-  /** @throws PlaitError INVALID_ARGUMENT when `reranker` is given together with `model` or `rerankerOptions` (they would be ignored). */
-  constructor(private readonly options: IntegrationRerankerOptions = {}) {
+  /**
+   * @param door how the integration's user names the model (`plait.reranking(modelId)`, `new
+   *   PlaitRerank({ model })`): a model that is not found is refused in those words, not the CLI's.
+   * @throws PlaitError INVALID_ARGUMENT when `reranker` is given together with `model` or `rerankerOptions` (they would be ignored).
+   */
+  constructor(
+    private readonly options: IntegrationRerankerOptions = {},
+    private readonly door?: string,
+  ) {
     if (options.reranker !== undefined && (options.model !== undefined || options.rerankerOptions !== undefined)) {
       throw new PlaitError('INVALID_ARGUMENT', { message: 'give either a reranker or model/rerankerOptions, not both: a given Reranker already has its model', name: 'reranker' });
     }
@@ -42,7 +49,9 @@ export class RerankerHandle {
   /** The Reranker, created on the first call; rejects with the model's errors (MODEL_NOT_FOUND, MODEL_LOAD_FAILED, …). */
   get(): Promise<Reranker> {
     if (this.pending === null) {
-      const created = Reranker.create({ ...this.options.rerankerOptions, model: this.options.model });
+      const created = Reranker.create({ ...this.options.rerankerOptions, model: this.options.model }).catch((e: unknown) => {
+        throw isPlaitError(e, 'MODEL_NOT_FOUND') && this.door !== undefined ? modelNotFoundAt(this.door, this.options.model, e) : e;
+      });
       this.pending = created;
       created.catch(() => {
         if (this.pending === created) this.pending = null;
@@ -58,6 +67,19 @@ export class RerankerHandle {
     this.pending = null;
     await (await p.catch(() => null))?.close();
   }
+}
+
+/**
+ * MODEL_NOT_FOUND in the integration's words: which call took the name, and the names it takes
+ * (the AI SDK's reader writes `plait.reranking('…')`, never `--model`).
+ */
+function modelNotFoundAt(door: string, model: string | undefined, e: PlaitError): PlaitError {
+  const why = e.message.slice(e.message.indexOf(': ') + 2);
+  return new PlaitError(
+    'MODEL_NOT_FOUND',
+    { ...e.details, message: `${door} was given ${JSON.stringify(model)}: ${why}. It takes "bundled" (the default: the bundled offline model), a local ColBERT ONNX folder, or a hub repo id (org/name)`, door },
+    { cause: e },
+  );
 }
 
 /**

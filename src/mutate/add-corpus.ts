@@ -13,7 +13,7 @@ import { locateIndex } from '../format/index-path.js';
 import { CORPUS_READER_OPTION_KEYS, corpusReaderOptionsOf, emptyCorpusError, openCorpus } from '../indexer/corpus/index.js';
 import type { CorpusInput, CorpusReadReport, CorpusReaderOptions } from '../indexer/corpus/types.js';
 import { checkModel } from '../search/model-check.js';
-import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
+import { checkOptionKeys, pickOptions, type OptionKeys } from '../util/option-keys.js';
 import type { DocumentInput } from '../docstore/types.js';
 import { encodeDocuments, throwIfWriteCancelled } from './encode-documents.js';
 import type { BuildProgress } from '../indexer/build-index.js';
@@ -21,7 +21,7 @@ import { documentExists, firstIndexedId, updateIndex, type UpdateResult } from '
 import { DocStoreReader } from '../docstore/index.js';
 import { roleFileName } from '../format/manifest.js';
 import { join } from 'node:path';
-import { withLockWait, type LockWaitOptions } from './lock-wait.js';
+import { LOCK_WAIT_OPTION_KEYS, withLockWait, type LockWaitOptions } from './lock-wait.js';
 
 export interface AddCorpusOptions extends CorpusReaderOptions, LockWaitOptions {
   /** Refuse ids already indexed (DOCUMENT_EXISTS, nothing written) instead of replacing them. */
@@ -115,7 +115,7 @@ export async function addCorpus(index: string, input: CorpusInput, options: AddC
     let result: UpdateResult;
     try {
       // After the encoding (minutes, for a large input) a writer holding the lock is waited out.
-      result = await withLockWait(() => updateIndex(path, { add: encoded, noReplace: options.noReplace === true }), options);
+      result = await withLockWait(() => updateIndex(path, { add: encoded, noReplace: options.noReplace === true }), pickOptions<LockWaitOptions>(options, LOCK_WAIT_OPTION_KEYS));
     } catch (e) {
       throw inputLineOf(e, sources);
     }

@@ -30,8 +30,9 @@
  *    swaps whole generations). Onto a new name the finished folder is renamed into place and keeps
  *    the backup's generation number.
  */
-import { copyFileSync, statSync } from 'node:fs';
-import { join, relative, isAbsolute, resolve } from 'node:path';
+import { copyFileSync, existsSync, statSync } from 'node:fs';
+import { basename, dirname, join, relative, isAbsolute, resolve } from 'node:path';
+import { CLUSTER_MANIFEST_FILE, readClusterManifest } from '../cluster/cluster-manifest.js';
 import { PlaitError, isPlaitError } from '../errors/index.js';
 import { readManifest, verifyIndex } from '../format/index-reader.js';
 import { checkFolderDestination } from '../format/index-path.js';
@@ -44,7 +45,8 @@ import { openDatabase, openStoreForReading } from '../docstore/open-database.js'
 import { COMMIT_RECORD_KEY } from '../docstore/store-commit.js';
 import { checkModel } from '../search/model-check.js';
 import { realPathOf } from './index-backup.js';
-import { withLockWait, type LockWaitOptions } from './lock-wait.js';
+import { LOCK_WAIT_OPTION_KEYS, withLockWait, type LockWaitOptions } from './lock-wait.js';
+import { checkOptionKeys, pickOptions, type OptionKeys } from '../util/option-keys.js';
 
 export interface RestoreOptions extends LockWaitOptions {
   /**
@@ -55,6 +57,9 @@ export interface RestoreOptions extends LockWaitOptions {
   /** Test hook: the target's index transaction's file operations, in order (index-transaction.ts `onOp`). */
   onOp?: (op: FsOp) => void;
 }
+
+/** RestoreOptions' keys: `{ replce: true }` had been refused as INDEX_EXISTS, `{ lockwaitMs }` waited the default. */
+const RESTORE_OPTION_KEYS = { ...LOCK_WAIT_OPTION_KEYS, replace: true, onOp: true } as const satisfies OptionKeys<RestoreOptions>;
 
 export interface RestoreResult {
   /** The restored index's folder (absolute). */
@@ -131,11 +136,15 @@ export function verifyBackup(backup: string): IndexManifest {
  * @throws PlaitError INDEX_NOT_FOUND / INDEX_VERSION / INDEX_CORRUPT (the backup; nothing touched),
  * INDEX_EXISTS (an index at `dest` without `replace`), MODEL_MISMATCH (over an index of another model), DESTINATION_EXISTS (a file, or a folder of
  * other files, at `dest`), INVALID_ARGUMENT (`dest` is the backup, or one holds the other),
- * INDEX_LOCKED (another writer held the target past `lockWaitMs`), NOT_WRITABLE, DOCSTORE_FAILED.
+ * INDEX_LOCKED (another writer held the target past `lockWaitMs`), NOT_WRITABLE, DOCSTORE_FAILED;
+ * INVALID_ARGUMENT for an options key RestoreOptions does not have, or a cluster's shard folder or
+ * root as `dest` (refuseClusterTarget; nothing touched).
  */
 export async function restoreIndex(backup: string, dest: string, options: RestoreOptions = {}): Promise<RestoreResult> {
+  checkOptionKeys(options, RESTORE_OPTION_KEYS, 'restore option');
   const src = resolve(backup);
   const target = resolve(dest);
+  refuseClusterTarget(target);
   const hint = 'restore onto a new name, or replace the index there with --force (replace: true)';
   const found = checkFolderDestination(target, hint);
   if (found === 'index' && options.replace !== true) {
@@ -151,7 +160,7 @@ export async function restoreIndex(backup: string, dest: string, options: Restor
   }
   const manifest = verifyBackup(src);
   if (found === 'index') sameModel(target, manifest);
-  const tmp = await withLockWait(() => temporaryBuildDir(target, options.onOp === undefined ? {} : { onOp: options.onOp }), options);
+  const tmp = await withLockWait(() => temporaryBuildDir(target, { newOnly: options.replace !== true, ...(options.onOp === undefined ? {} : { onOp: options.onOp }) }), pickOptions<LockWaitOptions>(options, LOCK_WAIT_OPTION_KEYS));
   try {
     let bytes = 0;
     for (const f of listedFiles(manifest)) {
@@ -187,6 +196,32 @@ export async function restoreIndex(backup: string, dest: string, options: Restor
     discardBuildDir(tmp);
     throw e;
   }
+}
+
+/**
+ * A restore into a cluster's shard folder (`<root>/shard-<i>` beside a cluster.json), or onto the
+ * cluster's root: not supported, refused before anything is read. A restored shard would change
+ * one copy only — not the shard's other replicas, not its write log, whose entries its replicas
+ * would apply again over the restored documents — and a root holds no index of its own. What is
+ * supported: a shard folder as the backup (an ordinary index: restored to a new name it is served
+ * as its own index), and a cluster rebuilt from its corpus (buildShardedIndex, plait index --shards).
+ * @throws PlaitError INVALID_ARGUMENT, reason 'clusterRestore' (the root) or 'clusterShard'.
+ */
+function refuseClusterTarget(target: string): void {
+  if (existsSync(join(target, CLUSTER_MANIFEST_FILE))) {
+    throw new PlaitError('INVALID_ARGUMENT', {
+      message: `${target} is a sharded index (${CLUSTER_MANIFEST_FILE}): a restore restores one index, not a cluster; rebuild the cluster from its corpus (plait index --shards, buildShardedIndex), or restore the backup to a new name`,
+      path: target,
+      reason: 'clusterRestore',
+    });
+  }
+  const m = /^shard-(\d+)$/.exec(basename(target));
+  if (m === null || !existsSync(join(dirname(target), CLUSTER_MANIFEST_FILE))) return;
+  throw new PlaitError('INVALID_ARGUMENT', {
+    message: `${target} is shard ${m[1]} of cluster ${readClusterManifest(dirname(target)).name}: restoring it would replace this copy only, not the shard's other replicas nor its write log (its replicas would apply the log again over the restored documents); restoring a cluster's shards is not supported: restore the backup to a new name, or rebuild the cluster from its corpus`,
+    path: target,
+    reason: 'clusterShard',
+  });
 }
 
 /**

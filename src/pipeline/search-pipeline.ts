@@ -28,6 +28,7 @@ import { CircuitBreaker, type BreakerSnapshot, type CircuitBreakerOptions } from
 import { formatPipeline, parsePipeline, stageLabel, validateStages, type PipelineStage, type StageName } from './pipeline-spec.js';
 import { STAGE_SEARCH_OPTION_KEYS, rescore, retrieve, type Candidate, type CandidateRanker, type StageContext, type StageSearchOptions } from './stages.js';
 import { checkOptionKeys, pickOptions, type OptionKeys } from '../util/option-keys.js';
+import { checkSearchSettingsReachStages, checkStageSettings } from './pipeline-settings.js';
 
 export type DegradeReason = 'budget' | 'error' | 'circuit-open' | 'shards-missing';
 
@@ -120,7 +121,10 @@ export class SearchPipeline {
 
   /**
    * @throws PlaitError INVALID_ARGUMENT (an unknown option key, or one of `search`, with the nearest
-   * known one; a bad spec; a cross stage without a cross-encoder; an ltr stage without a model),
+   * known one; a bad spec; a cross stage without a cross-encoder; an ltr stage without a model; a
+   * setting no stage reads — a crossEncoder without a cross stage, an ltrModel without an ltr stage,
+   * a breaker under a stage that is not re-scored here, a search setting no stage applies:
+   * pipeline-settings.ts),
    * LTR_FEATURE_MISSING.
    */
   constructor(
@@ -132,6 +136,9 @@ export class SearchPipeline {
     checkOptionKeys(options.search, STAGE_SEARCH_OPTION_KEYS, 'pipeline search option');
     this.index = index instanceof PlaitIndex ? localPipelineIndex(index) : index;
     this.stages = typeof stages === 'string' ? parsePipeline(stages) : validateStages(stages);
+    // A setting no stage reads is refused, not ignored (pipeline-settings.ts).
+    checkStageSettings(this.stages, options);
+    checkSearchSettingsReachStages(this.stages, options.search ?? {});
     if (this.stages.some((s) => s.stage === 'cross') && options.crossEncoder === undefined) {
       throw new PlaitError('INVALID_ARGUMENT', { message: `the pipeline "${this.spec}" has a cross stage; give a cross-encoder (crossEncoder option, --cross-encoder <model>)`, name: 'crossEncoder' });
     }

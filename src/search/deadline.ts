@@ -124,7 +124,20 @@ export class OwnedAbort {
   private timer: NodeJS.Timeout | undefined;
   private readonly unlisten: (() => void)[] = [];
 
+  /**
+   * @param sources signals whose abort is forwarded (an already aborted one aborts at once, with its reason).
+   * @param timeoutMs aborts after this many ms, in (0, MAX_TIMER_MS]; undefined: no timer.
+   * @param timeoutReason the abort reason when the timer fires.
+   * @throws PlaitError INVALID_ARGUMENT for a source that is not an AbortSignal, a timeoutMs out of
+   * range (a Node timer past MAX_TIMER_MS fires after 1 ms), or a timeoutReason that is not a function.
+   */
   constructor(sources: readonly AbortSignal[], timeoutMs: number | undefined, timeoutReason: () => unknown) {
+    if (!Array.isArray(sources)) throw invalidArgument('sources', 'an array of AbortSignals', sources);
+    sources.forEach((s, i) => {
+      if (checkSignal(`sources[${i}]`, s) === undefined) throw invalidArgument(`sources[${i}]`, 'an AbortSignal', s);
+    });
+    if (timeoutMs !== undefined && !(typeof timeoutMs === 'number' && timeoutMs > 0 && timeoutMs <= MAX_TIMER_MS)) throw invalidArgument('timeoutMs', `a number in (0, ${MAX_TIMER_MS}]`, timeoutMs);
+    if (typeof timeoutReason !== 'function') throw invalidArgument('timeoutReason', 'a function returning the abort reason', timeoutReason);
     for (const s of sources) {
       if (s.aborted) {
         this.abort(s.reason);

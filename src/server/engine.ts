@@ -190,7 +190,7 @@ export class Engine {
         ],
         rerankCachedDocuments: () => this.rerankers.map((r) => ({ model: r.names[0]!, documents: r.reranker.cachedDocuments })),
         breakers: () => this.crossEncoders.map((c) => ({ model: c.names[0]!, state: c.breaker.snapshot().state })),
-        scoringWorkers: () => [...this.indexes.values()].flatMap((e) => (e.index.scoringWorkers === undefined ? [] : [{ index: e.name, workers: e.index.scoringWorkers }])),
+        scoringWorkers: () => this.scoringWorkers(),
       },
       options.defaultMetrics,
     );
@@ -240,7 +240,10 @@ export class Engine {
     if (found !== undefined) return found;
     const served = this.crossEncoders.map((c) => c.names[0]).join(', ');
     throw new PlaitError('INVALID_ARGUMENT', {
-      message: served === '' ? 'this server has no cross-encoder: start it with --cross-encoder <model>' : `no cross-encoder "${name}" is served (serving: ${served})`,
+      message:
+        served === ''
+          ? 'this server serves no cross-encoder (its operator starts plait serve with --cross-encoder <model>); leave the cross stage out'
+          : `no cross-encoder "${name}" is served (serving: ${served}: cross_encoder takes one of these names)`,
       name: 'cross_encoder',
     });
   }
@@ -252,6 +255,16 @@ export class Engine {
     );
     const order = texts.map((_, i) => i).sort((a, b) => Number(texts[a]!.trim() === '') - Number(texts[b]!.trim() === '') || scores[b]! - scores[a]! || a - b);
     return order.slice(0, topN ?? order.length).map((i) => ({ index: i, score: scores[i]! }));
+  }
+
+  /**
+   * Each served index's scoring threads (ServedIndex.scoringWorkers: openIndex's `workers` as
+   * `--workers` resolved it; 0: scored on the serving thread); a cluster's coordinator, which scores
+   * nothing itself, is left out. The one source of /metrics' plait_scoring_workers, `plait serve`'s
+   * ready line and GET /v1/indexes(/:name)'s `scoring_workers`.
+   */
+  scoringWorkers(): { index: string; workers: number }[] {
+    return [...this.indexes.values()].flatMap((e) => (e.index.scoringWorkers === undefined ? [] : [{ index: e.name, workers: e.index.scoringWorkers }]));
   }
 
   reranker(model: string | undefined): RerankerEntry {

@@ -155,7 +155,7 @@ export function bodyTooLarge(maxBodyBytes: number | undefined, kind: BodyKind = 
   const limit = maxBodyBytes === undefined ? 'the server\'s limit' : `the server's limit of ${maxBodyBytes} bytes`;
   const t = TOO_LARGE[kind];
   return new PlaitError(t.code, {
-    message: `the ${t.body}'s body is larger than ${limit}; send ${t.less}, or start the server with a larger --max-body-bytes`,
+    message: `the ${t.body}'s body is larger than ${limit}; send ${t.less} (the limit is the server operator's: plait serve --max-body-bytes)`,
     ...(maxBodyBytes === undefined ? {} : { maxBodyBytes }),
   });
 }

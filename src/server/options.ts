@@ -3,7 +3,7 @@
  * `resolveServerOptions` fills in SERVER_DEFAULTS, refuses misspelt names, and validates every
  * value (better-sqlite3's four steps: defaults, arguments, interpretation, result).
  */
-import { invalidArgument as invalidArgumentError } from '../errors/index.js';
+import { PlaitError, invalidArgument as invalidArgumentError } from '../errors/index.js';
 import { SERVER_DEFAULTS, THREAD_LIMITS } from '../config/defaults.js';
 import { MAX_TIMER_MS } from '../search/deadline.js';
 import { readSynonyms, type SynonymMap } from '../rewrite/synonyms.js';
@@ -122,12 +122,17 @@ function int(name: string, v: number, min: number, max = Number.MAX_SAFE_INTEGER
  * `"*"` (any origin), or the origin of a URL written without a path (`http://localhost:3000/` →
  * `http://localhost:3000`). A value that can never equal an `Origin` header (a bare host, a path, an
  * index name swallowed by the CLI's `--cors <origin...>`) would have allowed nothing without a word.
- * @throws PlaitError INVALID_ARGUMENT naming `corsOrigins[i]`.
+ * @param origin the value as given.
+ * @param name how the caller's surface names it: `corsOrigins[1]` (the library, the default) or
+ *   `--cors` (`plait serve`, which checks each value before the server options are built, so that its
+ *   message names the flag and the value at fault, not the library's array index).
+ * @throws PlaitError INVALID_ARGUMENT `Expected an origin … for <name> but received "<origin>"`, with
+ *   `details.hint` for a comma-separated list: the same origins as separate values, in the surface's spelling.
  */
-function corsOrigin(origin: unknown, i: number): string {
+export function corsOrigin(origin: unknown, name: string): string {
   if (origin === '*') return origin;
   const expected = 'an origin (scheme://host[:port], as a browser sends it) or "*"';
-  if (typeof origin !== 'string') throw invalidArgumentError(`corsOrigins[${i}]`, expected, origin);
+  if (typeof origin !== 'string') throw invalidArgumentError(name, expected, origin);
   let url: URL | undefined;
   try {
     url = new URL(origin);
@@ -136,12 +141,35 @@ function corsOrigin(origin: unknown, i: number): string {
   }
   const trimmed = origin.endsWith('/') ? origin.slice(0, -1) : origin;
   if (url === undefined || url.origin === 'null' || url.origin !== trimmed.toLowerCase()) {
-    const e = invalidArgumentError(`corsOrigins[${i}]`, expected, origin);
-    // A comma-separated list (as other servers' CORS settings take it) is one origin a value here.
-    if (origin.includes(',')) e.details!['hint'] = 'one origin a value, separated by spaces: --cors http://a.example http://b.example (corsOrigins: an array)';
+    const e = invalidArgumentError(name, expected, origin);
+    // A comma-separated list (as other servers' CORS settings take it) is one origin a value here:
+    // the hint repeats the caller's own origins the way this surface takes several.
+    const parts = origin.split(',').map((p) => p.trim()).filter((p) => p !== '');
+    if (parts.length > 1) {
+      e.details!['hint'] = name === '--cors' ? `one origin a value, separated by spaces: --cors ${parts.join(' ')}` : `one origin an array element: corsOrigins: ${JSON.stringify(parts)}`;
+    }
     throw e;
   }
   return url.origin;
+}
+
+/**
+ * The checked origins of one list: each by `corsOrigin`, and `"*"` only alone — beside it the other
+ * origins would mean nothing (any origin is allowed), and `--cors http://app.example '*'` had
+ * allowed every origin without a word.
+ * @param name how the surface names the list (`corsOrigins`, `--cors`); each value is named `corsOrigins[i]` or `--cors`.
+ * @throws PlaitError INVALID_ARGUMENT naming the value at fault.
+ */
+export function corsOrigins(origins: readonly unknown[], name: string): string[] {
+  const out = origins.map((origin, i) => corsOrigin(origin, name === '--cors' ? name : `${name}[${i}]`));
+  const others = out.filter((o) => o !== '*');
+  if (out.includes('*') && others.length > 0) {
+    throw new PlaitError('INVALID_ARGUMENT', {
+      message: `"*" in ${name} allows every origin, so ${others.map((o) => JSON.stringify(o)).join(', ')} beside it would mean nothing: give "*" alone, or the origins without it`,
+      name,
+    });
+  }
+  return out;
 }
 
 /**
@@ -188,7 +216,7 @@ export function resolveServerOptions(o: ServerOptions = {}, env: NodeJS.ProcessE
     synonyms: resolveSynonyms(o.synonyms),
     refreshIntervalMs: int('refreshIntervalMs', o.refreshIntervalMs ?? d.refreshIntervalMs, 0, MAX_TIMER_MS),
     apiKey: o.apiKey ?? (env.PLAIT_API_KEY === undefined || env.PLAIT_API_KEY === '' ? undefined : env.PLAIT_API_KEY),
-    corsOrigins: (o.corsOrigins ?? []).map((origin, i) => corsOrigin(origin, i)),
+    corsOrigins: corsOrigins(o.corsOrigins ?? [], 'corsOrigins'),
     logLevel: o.logLevel ?? 'info',
     defaultMetrics: o.defaultMetrics ?? true,
     logDestination: o.logDestination,

@@ -6,7 +6,8 @@ import { verifyIndex } from '../../format/index-reader.js';
 import { locateIndex, resolveIndexPath, checkFolderDestination, indexHome, listIndexHome } from '../../format/index-path.js';
 import { MANIFEST_FILE, roleFileName, type IndexManifest } from '../../format/manifest.js';
 import { DocStoreReader } from '../../docstore/docstore-reader.js';
-import { BUILD_DEFAULTS, ENCODER_DEFAULTS, LIVING_DEFAULTS, DRIFT_DEFAULTS, THREAD_LIMITS } from '../../config/defaults.js';
+import { BUILD_DEFAULTS, ENCODER_DEFAULTS, LIVING_DEFAULTS, DRIFT_DEFAULTS, SERVER_DEFAULTS, THREAD_LIMITS } from '../../config/defaults.js';
+import { SCORING_WORKERS_AUTO_MAX, resolveScoringWorkers } from '../../search/scoring-workers.js';
 import { PlaitError, isPlaitError } from '../../errors/index.js';
 import { kernelsStatus, type CpuFeatures, type KernelsStatus } from '../../kernels/index.js';
 import { NBITS_NAMES, nbitsName, parseNbits } from '../../kernels/validate.js';
@@ -254,6 +255,7 @@ export function registerIndexCommands(program: Command): void {
         `built        ${m.createdAt} in ${(m.buildMs / 1000).toFixed(1)}s`,
         ...livingInfoLines(m),
         `kernels      ${o.kernels ? kernelsLine(kernelsStatus()) : info.kernels}`,
+        `scoring      plait serve: ${plural(info.scoringWorkers.serve, 'worker thread', 'worker threads')} (--workers auto: one per core, at most ${SCORING_WORKERS_AUTO_MAX}); plait search/eval: the calling thread`,
         ...(m.calibration === undefined ? ["calibration  none: PLAID uses plait's defaults by k (run `plait calibrate`)"] : calibrationLines(m.calibration, m.counts.documents)),
         'size on disk:',
         ...sizeTable(info.files, info.totalBytes),
@@ -382,6 +384,13 @@ export function indexInfo(name: string): {
   kernels: string;
   /** BM25's stemmer, read from the document store: its figures differ (README, "Models"). */
   bm25Stemmer: Bm25Stemmer;
+  /**
+   * Scoring worker threads the index would run here: `serve` under `plait serve`'s default
+   * `--workers auto` (resolved by the server's own resolveScoringWorkers on this machine; a running
+   * server says its own in GET /v1/indexes, its ready line and /metrics), `search` under `plait
+   * search` / `eval` (openIndex's default: 0, scored on the calling thread).
+   */
+  scoringWorkers: { serve: number; search: number };
 } {
   const path = locateIndex(name);
   // Verifies every listed file (sizes, and CRC-32s unless the index is large) before reporting it.
@@ -401,6 +410,7 @@ export function indexInfo(name: string): {
     bytesPerTokenTotal: totalBytes / tokens,
     kernels: kernelsStatus().active,
     bm25Stemmer: docstoreStemmer(path, manifest),
+    scoringWorkers: { serve: resolveScoringWorkers(SERVER_DEFAULTS.scoringWorkers, 'scoringWorkers'), search: 0 },
   };
 }
 

@@ -24,6 +24,9 @@ import { ProgressReporter } from '../progress.js';
 import { announceBundledModel } from './model-commands.js';
 import { CLI_SPELLING, searchOptionsFrom, type SearchFlagOptions } from '../search-flags.js';
 import { checkOptionsApply, checkPipelineOptions } from '../../search/option-scope.js';
+import { checkSearchSettingsReachStages } from '../../pipeline/pipeline-settings.js';
+import { parsePipeline } from '../../pipeline/pipeline-spec.js';
+import { stageSearchOptions } from '../../pipeline/stages.js';
 import { addCrossEncoderFlags, addPipelineFlags, checkPipelineFlags, printRewrites, rerankWithCrossEncoder, searchWithPipeline, type CrossCliOptions } from '../pipeline-options.js';
 
 /** The PLAID stage timings of SearchTimings (the last round's when several ran). */
@@ -132,6 +135,8 @@ export function registerSearchCommands(program: Command): void {
     // index's default mode decides, so the check waits for the index when the mode is not given.
     const asked = searchOptionsFrom(o);
     if (o.pipeline === undefined && o.mode !== undefined) checkOptionsApply(asked, o.mode, CLI_SPELLING);
+    // A flag no stage of the pipeline reads (--ncells with "bm25:100 > late:10") is refused in flags, before the index opens.
+    if (o.pipeline !== undefined) checkSearchSettingsReachStages(parsePipeline(o.pipeline), stageSearchOptions(asked), CLI_SPELLING, '--pipeline');
     if (o.queries !== undefined) {
       requireInput(o.queries, '--queries');
       if (query !== undefined) throw new PlaitError('USAGE', { message: 'give either a query or --queries <file>, not both', reason: 'conflictingArguments' });

@@ -5,7 +5,7 @@
 import { warnLtrModelIndexes } from '../open-index.js';
 import { Option, type Command } from 'commander';
 import { SERVER_DEFAULTS, THREAD_LIMITS } from '../../config/defaults.js';
-import { SCORING_WORKERS_AUTO_MAX } from '../../server/options.js';
+import { SCORING_WORKERS_AUTO_MAX, corsOrigins } from '../../server/options.js';
 import { formatBytes } from '../progress.js';
 import { startServer, closeOnSignals } from '../../server/index.js';
 import type { ServerOptions } from '../../server/index.js';
@@ -109,7 +109,8 @@ export function registerServeCommand(program: Command): void {
         ...(o.maxBodyBytes === undefined ? {} : { maxBodyBytes: o.maxBodyBytes }),
         ...(o.resultCacheMb === undefined ? {} : { resultCacheBytes: o.resultCacheMb << 20 }),
         ...(o.queryCacheMb === undefined ? {} : { queryCacheBytes: o.queryCacheMb << 20 }),
-        ...(o.cors === undefined ? {} : { corsOrigins: o.cors }),
+        // Checked here so that a refusal names --cors and the value at fault (the library names corsOrigins[i]).
+        ...(o.cors === undefined ? {} : { corsOrigins: corsOrigins(o.cors, '--cors') }),
       };
       if (o.coordinate !== undefined && o.nats === undefined) throw new PlaitError('USAGE', { message: '--coordinate needs --nats <url>', reason: 'missingArgument' });
       if (o.nats !== undefined) {
@@ -121,7 +122,7 @@ export function registerServeCommand(program: Command): void {
       warnLtrModelIndexes(server.engine);
       const served = [...server.engine.indexes.keys()];
       // scoringWorkers: per index, the threads --workers resolved to (auto: one per core, at most 4), as /metrics' plait_scoring_workers.
-      const scoringWorkers = Object.fromEntries([...server.engine.indexes.values()].flatMap((e) => (e.index.scoringWorkers === undefined ? [] : [[e.name, e.index.scoringWorkers]])));
+      const scoringWorkers = Object.fromEntries(server.engine.scoringWorkers().map((w) => [w.index, w.workers]));
       server.app.log.info({ url: server.url, indexes: served, models: server.engine.rerankers.map((r) => r.names[0]), scoringWorkers }, 'ready');
       // Started without index names, it serves reranking only: after the quick start, `plait serve`
       // answered every search INDEX_NOT_FOUND with no word at start of the indexes it could serve.

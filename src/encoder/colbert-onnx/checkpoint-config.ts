@@ -53,7 +53,7 @@ export const PUNCTUATION_SKIPLIST = [...'!"#$%&\'()*+,-./:;<=>?@[\\]^_`{|}~'];
 export function checkpointFiles(dir: string, onnxFile?: string): { onnxPath: string; tokenizerPath: string } {
   if (!existsSync(dir)) {
     throw new PlaitError('MODEL_NOT_FOUND', {
-      message: `no model folder at ${dir}: put the model back there, or name where it is now (--model <folder or org/name>; an index checks that it is the same model)`,
+      message: `no model folder at ${dir}: put the model back there, or name where it is now (as the model: its folder or org/name; an index checks that it is the same model)`,
       dir,
     });
   }

@@ -6,7 +6,7 @@ import { kernelsStatus } from '../../index.js';
 import { MANIFEST_FILE, listedFiles } from '../../format/manifest.js';
 import { listedFileBytes } from '../../format/index-reader.js';
 import { ERROR_SCHEMA } from '../http-errors.js';
-import type { IndexEntry } from '../engine.js';
+import type { Engine, IndexEntry } from '../engine.js';
 import '../fastify-types.js';
 
 function snakeKey(k: string): string {
@@ -20,7 +20,13 @@ export function snakeKeys(v: unknown): unknown {
   return Object.fromEntries(Object.entries(v).map(([k, x]) => [snakeKey(k), snakeKeys(x)]));
 }
 
-function summary(e: IndexEntry): Record<string, unknown> {
+/** The index's scoring threads (Engine.scoringWorkers, as /metrics and the ready line say them); absent on a cluster's coordinator. */
+function scoringWorkers(engine: Engine, e: IndexEntry): { scoring_workers?: number } {
+  const w = engine.scoringWorkers().find((x) => x.index === e.name);
+  return w === undefined ? {} : { scoring_workers: w.workers };
+}
+
+function summary(engine: Engine, e: IndexEntry): Record<string, unknown> {
   const m = e.index.manifest;
   return {
     name: e.name,
@@ -33,11 +39,12 @@ function summary(e: IndexEntry): Record<string, unknown> {
     dim: m.dim,
     nbits: m.nbits,
     default_mode: m.model.defaultMode,
+    ...scoringWorkers(engine, e),
   };
 }
 
 /** The same figures as `plait info --json`: manifest, file sizes, bytes per token, active kernels. */
-function info(e: IndexEntry): Record<string, unknown> {
+function info(engine: Engine, e: IndexEntry): Record<string, unknown> {
   const path = e.index.path;
   const m = e.index.manifest;
   // Sizes as the manifest lists them (the index checked them when it opened) and an in-place
@@ -59,6 +66,7 @@ function info(e: IndexEntry): Record<string, unknown> {
     bytes_per_token: perToken / tokens,
     bytes_per_token_total: totalBytes / tokens,
     kernels: kernelsStatus().active,
+    ...scoringWorkers(engine, e),
   };
 }
 
@@ -76,6 +84,7 @@ const SUMMARY_SCHEMA = {
     // 1, 2, 4, 8, or 1.6 for a ternary index (TERNARY_NBITS)
     nbits: { type: 'number' },
     default_mode: { type: 'string' },
+    scoring_workers: { type: 'integer', description: 'scoring worker threads this server runs for the index (plait serve --workers; 0: scored on the serving thread); absent on a cluster coordinator' },
   },
 } as const;
 
@@ -84,7 +93,7 @@ export const indexesRoutes: FastifyPluginAsync = async (app) => {
   app.get(
     '/v1/indexes',
     { schema: { summary: 'The served indexes', tags: ['indexes'], response: { 200: { type: 'object', properties: { indexes: { type: 'array', items: SUMMARY_SCHEMA } } } } } },
-    async () => ({ indexes: [...engine.indexes.values()].map(summary) }),
+    async () => ({ indexes: [...engine.indexes.values()].map((e) => summary(engine, e)) }),
   );
   app.get<{ Params: { name: string } }>(
     '/v1/indexes/:name',
@@ -96,6 +105,6 @@ export const indexesRoutes: FastifyPluginAsync = async (app) => {
         response: { 200: { type: 'object', additionalProperties: true }, '4xx': ERROR_SCHEMA, '5xx': ERROR_SCHEMA },
       },
     },
-    async (request) => info(engine.index(request.params.name)),
+    async (request) => info(engine, engine.index(request.params.name)),
   );
 };

@@ -17,8 +17,9 @@ import { TEXT_WARNINGS_HEADER, checkBatch, checkQuery, checkText } from '../text
 import { normaliseQuery, type Engine, type IndexEntry } from '../engine.js';
 import { SearchPipeline } from '../../pipeline/search-pipeline.js';
 import { unsearchable } from '../../search/query-text.js';
-import { parsePipeline } from '../../pipeline/pipeline-spec.js';
+import { formatPipeline, parsePipeline } from '../../pipeline/pipeline-spec.js';
 import { stageSearchOptions } from '../../pipeline/stages.js';
+import { checkSearchSettingsReachStages } from '../../pipeline/pipeline-settings.js';
 import { HTTP_SPELLING, checkOptionsApply, checkPipelineOptions } from '../../search/option-scope.js';
 import type { MetadataFilter } from '../../docstore/metadata-filter.js';
 import type { RewriteOptions } from '../../rewrite/query-rewriter.js';
@@ -227,7 +228,8 @@ const RESPONSE_SCHEMA = {
           rewrites: REWRITES_SCHEMA,
           warnings: {
             type: 'array',
-            description: 'MOSTLY_UNKNOWN_TOKENS when most of the query\'s content tokens are unknown to the model (its hits then say little)',
+            description:
+              "MOSTLY_UNKNOWN_TOKENS when most of the query's content tokens are unknown to the model (its hits then say little); LTR_MODEL_OTHER_INDEX on a pipeline with an ltr stage whose ranking model (plait serve --ltr-model) was trained on another index",
             items: {
               type: 'object',
               properties: { code: { type: 'string' }, text: { type: 'string' }, unknown_tokens: { type: 'integer' }, content_tokens: { type: 'integer' }, message: { type: 'string' } },
@@ -326,10 +328,25 @@ async function runPipelines(engine: Engine, entry: IndexEntry, queries: string[]
   checkPipelineOptions(searchOptionsFromBody(b, null), 'pipeline', HTTP_SPELLING);
   const stages = parsePipeline(b.pipeline!);
   const hasCross = stages.some((st) => st.stage === 'cross');
-  if (!hasCross && b.cross_encoder !== undefined) throw new PlaitError('INVALID_ARGUMENT', { message: 'cross_encoder is given but the pipeline has no cross stage', name: 'cross_encoder' });
+  if (!hasCross && b.cross_encoder !== undefined) {
+    throw new PlaitError('INVALID_ARGUMENT', {
+      message: `cross_encoder reaches no stage of pipeline "${formatPipeline(stages)}" (stages: ${stages.map((st) => st.stage).join(', ')}): it names the model of a cross stage, e.g. "bm25:100 > cross:10"`,
+      name: 'cross_encoder',
+      stages: stages.map((st) => st.stage),
+      reason: 'noStage',
+    });
+  }
   const cross = hasCross ? engine.crossEncoder(b.cross_encoder) : undefined;
   const search = stageSearchOptions(searchOptionsFromBody(b, engine.synonyms));
-  const ltr = engine.ltrModel === null ? {} : { ltrModel: engine.ltrModel };
+  // A field no stage reads (n_ivf_probe with "bm25:100 > late:10", alpha without a hybrid stage) is
+  // refused in the body's spelling (pipeline-settings.ts), as the library and plait search refuse it.
+  checkSearchSettingsReachStages(stages, search, HTTP_SPELLING, 'pipeline');
+  // The server's ranking model goes to a pipeline with an ltr stage only (the library refuses it elsewhere).
+  const hasLtr = stages.some((st) => st.stage === 'ltr');
+  if (hasLtr && engine.ltrModel === null) {
+    throw new PlaitError('INVALID_ARGUMENT', { message: 'the pipeline has an ltr stage, but this server serves no ranking model (its operator starts plait serve with --ltr-model <file>); leave the ltr stage out', name: 'pipeline', reason: 'noLtrModel' });
+  }
+  const ltr = hasLtr && engine.ltrModel !== null ? { ltrModel: engine.ltrModel } : {};
   const pipeline = new SearchPipeline(index, stages, { search, ...ltr, ...(cross === undefined ? {} : { crossEncoder: cross.scorer, breakers: { cross: cross.breaker } }) });
   const out: Record<string, unknown>[] = [];
   for (const query of queries) {
@@ -352,6 +369,9 @@ async function runPipelines(engine: Engine, entry: IndexEntry, queries: string[]
       degraded: r.degraded,
       ...(r.missingShards === undefined ? {} : { missing_shards: r.missingShards }),
       ...(r.rewrites === undefined ? {} : { rewrites: r.rewrites }),
+      // The ranking model was trained on another index (LtrModel.indexWarning): said on every answer
+      // of an ltr pipeline, not only in the server's start-up log that a client never sees.
+      ...(r.warnings === undefined ? {} : { warnings: r.warnings.map((message) => ({ code: 'LTR_MODEL_OTHER_INDEX', message })) }),
     });
   }
   return out;
