@@ -164,7 +164,7 @@ class BatchingEncoder implements Encoder {
    * as before, kept a 504'd write encoding to its end). Rejects only once every lane has stopped.
    */
   private async encode(texts: string[], kind: TextKind, signal: AbortSignal | undefined): Promise<TokenEmbeddings[]> {
-    if (this.closed) throw new PlaitError('INVALID_ARGUMENT', { message: 'encoder is closed' });
+    if (this.closed) throw new PlaitError('CLOSED', { message: 'the encoder is closed (close() was called); create another with createEncoder()' });
     if (!Array.isArray(texts)) throw invalidArgument('texts', 'an array of strings', texts);
     texts.forEach((t, i) => validateText(t, i));
     const cancelled = (): PlaitError => abortedBy(signal!, `the encoding of ${texts.length} texts was cancelled`);

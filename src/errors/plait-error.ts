@@ -39,6 +39,8 @@ export const ERROR_TEMPLATES = {
   DOCSTORE_FAILED: 'Document store failed: {message}',
   INTERNAL: 'Internal error: {message}',
   INDEX_CLOSED: 'Index is closed: {message}',
+  // A Reranker, encoder or cross-encoder used after its close(): the caller's own object, not a bad argument (it had been INVALID_ARGUMENT).
+  CLOSED: 'Closed: {message}',
   EMPTY_CORPUS: 'Empty corpus: {message}',
   // CLI and files (issue 8): a path that does not exist, an output that cannot be written, a command line commander refused.
   FILE_NOT_FOUND: 'File not found: {message}',

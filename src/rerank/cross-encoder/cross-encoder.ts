@@ -15,7 +15,7 @@
  *   probability of the relevant class (config.json id2label; class 1 by convention).
  */
 import { CROSS_ENCODER_DEFAULTS, ENCODER_DEFAULTS, THREAD_LIMITS } from '../../config/defaults.js';
-import { PlaitError, checkSignal, describe, invalidArgument } from '../../errors/index.js';
+import { PlaitError, abortedBy, checkSignal, describe, invalidArgument } from '../../errors/index.js';
 import type { RerankDocument, RerankResult } from '../reranker.js';
 import { relevantClass, type CrossEncoderFiles, type CrossEncoderVariant } from './cross-encoder-files.js';
 import { CrossEncoderSession, type CrossForward, type CrossSessionSpec } from './cross-encoder-session.js';
@@ -93,8 +93,9 @@ function workerError(cause: unknown): PlaitError {
   return new PlaitError('WORKER_FAILED', { message: String(err.message ?? cause) }, { cause });
 }
 
+/** ABORTED, TIMEOUT for `AbortSignal.timeout()`, or the signal's PlaitError reason (abortedBy), as a bi-encoder rerank rejects. */
 function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted === true) throw new PlaitError('ABORTED', { message: 'cross-encoder scoring aborted' });
+  if (signal?.aborted === true) throw abortedBy(signal, 'cross-encoder scoring aborted');
 }
 
 export class CrossEncoder implements CrossScorer {
@@ -170,7 +171,7 @@ export class CrossEncoder implements CrossScorer {
 
   async scoreWithStats(query: string, documents: readonly string[], options: CrossScoreOptions = {}): Promise<{ scores: Float32Array; stats: CrossScoreStats }> {
     const t0 = performance.now();
-    if (this.closed) throw new PlaitError('INVALID_ARGUMENT', { message: 'the cross-encoder is closed' });
+    if (this.closed) throw new PlaitError('CLOSED', { message: 'the cross-encoder is closed (close() was called); create another with CrossEncoder.create()' });
     checkOptionKeys(options, CROSS_SCORE_OPTION_KEYS, 'score option');
     const signal = checkSignal('signal', options.signal);
     if (typeof query !== 'string' || query.trim().length === 0) throw new PlaitError('EMPTY_TEXT', { message: 'the query is empty' });
