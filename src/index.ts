@@ -310,3 +310,12 @@ export type { ExplainLtrOptions } from './ltr/explain-ltr.js';
 // Which search option applies where (modes7): the one table the library, HTTP and the CLI refuse by, and the trim for one mode.
 export { SEARCH_OPTION_RULES, EXPLAIN_OPTION_SCOPES, applicableSearchOptions, checkOptionsApply, scopeApplies } from './search/option-scope.js';
 export type { OptionScope, OptionRule, PipelineScope, RuledOption, SearchShape, OptionScopes } from './search/option-scope.js';
+// The options types of exported functions and methods that had no exported name (lib8): a caller
+// building its options apart (`const opts: RerankCallOptions = …`) had to reach for Parameters<>.
+export type { RerankCallOptions } from './rerank/reranker.js';
+export type { IndexRerankOptions } from './search/plait-index.js';
+export type { CrossEncoderFilesOptions } from './rerank/cross-encoder/cross-encoder-files.js';
+export type { EncodeDocumentsOptions } from './mutate/encode-documents.js';
+export type { EncodeClusterWriteOptions } from './cluster/encode-write.js';
+export type { LoadIndexDataOptions } from './format/index-reader.js';
+export type { EvaluateOptions, ReadRunOptions, WriteRunOptions } from './eval/index.js';

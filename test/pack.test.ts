@@ -209,7 +209,10 @@ test("the README's library example type-checks verbatim, with every declaration 
   const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
   const example = /^## Library\n[\s\S]*?```ts\n([\s\S]*?)```/m.exec(readme)?.[1];
   assert.ok(example?.includes("from 'plait'"), "the README's Library section opens with a TypeScript example importing 'plait'");
-  writeFileSync(join(consumer, 'readme-library.ts'), `${example}import type { ServerOptions } from 'plait/server';\nexport type Served = ServerOptions;\n`);
+  // Every public function's options type has a name to import (RerankCallOptions, IndexRerankOptions, … had none).
+  const optionTypes = ['SearchOptions', 'OpenIndexOptions', 'BuildOptions', 'AddOptions', 'RerankOptions', 'RerankerOptions', 'RerankCallOptions', 'IndexRerankOptions', 'EncodeDocumentsOptions', 'EvaluateOptions', 'ReadRunOptions', 'WriteRunOptions', 'LoadIndexDataOptions', 'CrossEncoderFilesOptions', 'EncodeClusterWriteOptions', 'ErrorCode'];
+  const types = `import type { ${optionTypes.join(', ')} } from 'plait';\nexport type Named = [${optionTypes.join(', ')}];\n`;
+  writeFileSync(join(consumer, 'readme-library.ts'), `${example}${types}import type { ServerOptions } from 'plait/server';\nexport type Served = ServerOptions;\n`);
   for (const resolution of ['NodeNext', 'Bundler'] as const) {
     const r = typecheck('readme-library', { whole: true, resolution });
     assert.equal(r.status, 0, `tsc (${resolution}, no skipLibCheck):\n${r.stdout.slice(-3000)}`);
