@@ -7,7 +7,7 @@
  */
 import os from 'node:os';
 import { ENCODER_DEFAULTS, THREAD_LIMITS } from '../config/defaults.js';
-import { PlaitError, abortedBy, checkSignal, invalidArgument } from '../errors/index.js';
+import { PlaitError, abortedBy, checkSignal, invalidArgument, workerCodedError } from '../errors/index.js';
 import { loadFamily } from './families.js';
 import { unpackEmbeddings, type PackedEmbeddings } from './packing.js';
 import type { EncodeFailure, EncodeTask } from './encode-worker.js';
@@ -97,11 +97,7 @@ export async function createEncoder(recorded: ModelSpec, options: EncoderOptions
         // A batch still queued when the encoder closed (closeOnnxPool cancels the queue, awaits the running runs).
         if (err.name === 'AbortError') throw new PlaitError('ABORTED', { message: 'the encoder was closed before this batch ran' }, { cause });
         // Errors thrown in a worker arrive as plain Errors; keep their code when it is one of ours.
-        if (typeof err.code === 'string' && err.code.length > 0 && typeof err.message === 'string') {
-          throw Object.assign(new PlaitError('ENCODE_FAILED', { message: err.message }, { cause }), {
-            code: err.code as PlaitError['code'],
-          });
-        }
+        if (typeof err.code === 'string' && err.code.length > 0 && typeof err.message === 'string') throw workerCodedError(err.code, err.message, cause);
         throw new PlaitError('WORKER_FAILED', { message: String(err.message ?? cause) }, { cause });
       }
       if ('failed' in out) throw Object.assign(new PlaitError(out.failed.code, out.failed.details ?? {}), { message: out.failed.message });

@@ -15,7 +15,7 @@
  *   probability of the relevant class (config.json id2label; class 1 by convention).
  */
 import { CROSS_ENCODER_DEFAULTS, ENCODER_DEFAULTS, THREAD_LIMITS } from '../../config/defaults.js';
-import { PlaitError, abortedBy, checkSignal, describe, invalidArgument } from '../../errors/index.js';
+import { PlaitError, abortedBy, checkSignal, describe, invalidArgument, workerCodedError } from '../../errors/index.js';
 import type { RerankDocument, RerankResult } from '../reranker.js';
 import { relevantClass, type CrossEncoderFiles, type CrossEncoderVariant } from './cross-encoder-files.js';
 import { CrossEncoderSession, type CrossForward, type CrossSessionSpec } from './cross-encoder-session.js';
@@ -87,9 +87,7 @@ function workerError(cause: unknown): PlaitError {
   const err = cause as { code?: string; message?: string; name?: string };
   if (err.name === 'AbortError') return new PlaitError('ABORTED', { message: 'cross-encoder scoring aborted' }, { cause });
   // Errors thrown in a worker arrive as plain Errors; keep their code when it is one of ours.
-  if (typeof err.code === 'string' && err.code.length > 0 && typeof err.message === 'string') {
-    return Object.assign(new PlaitError('ENCODE_FAILED', { message: err.message }, { cause }), { code: err.code as PlaitError['code'] });
-  }
+  if (typeof err.code === 'string' && err.code.length > 0 && typeof err.message === 'string') return workerCodedError(err.code, err.message, cause);
   return new PlaitError('WORKER_FAILED', { message: String(err.message ?? cause) }, { cause });
 }
 
