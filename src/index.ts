@@ -319,3 +319,5 @@ export type { EncodeDocumentsOptions } from './mutate/encode-documents.js';
 export type { EncodeClusterWriteOptions } from './cluster/encode-write.js';
 export type { LoadIndexDataOptions } from './format/index-reader.js';
 export type { EvaluateOptions, ReadRunOptions, WriteRunOptions } from './eval/index.js';
+// buildIndex from documents held in memory (lib8): `buildIndex([{ docId, text, title?, metadata? }], { index })`.
+export type { CorpusDocumentInput } from './indexer/corpus/index.js';

@@ -27,7 +27,7 @@ import { INDEX_FILES, type IndexManifest } from '../format/manifest.js';
 import { resolveIndexPath } from '../format/index-path.js';
 import { discardBuildDir, publishIndex, temporaryBuildDir } from '../format/publish.js';
 import { CORPUS_READER_OPTION_KEYS, corpusReaderOptionsOf, emptyCorpusError, openCorpus } from './corpus/index.js';
-import type { CorpusReaderOptions, CorpusReadReport } from './corpus/types.js';
+import type { CorpusDocumentInput, CorpusInput, CorpusReaderOptions, CorpusReadReport } from './corpus/types.js';
 import { DocStoreWriter } from '../docstore/index.js';
 import { compressPassages, type EmbeddingSource } from './compress-passages.js';
 import { resolveCentroidAssignment, type CentroidAssignmentOptions } from './two-level-assign.js';
@@ -89,7 +89,15 @@ export const BUILD_OPTION_KEYS = {
   centroidAssignment: true, coarseCentroids: true, coarseProbe: true,
 } as const satisfies OptionKeys<BuildOptions>;
 
-export async function buildIndex(input: string | readonly string[], options: BuildOptions): Promise<BuildResult> {
+/**
+ * Builds an index at `options.index` from a corpus: a file, a folder, a glob or a list of files
+ * (CorpusInput), or documents held in memory, `[{ docId, text, title?, metadata? }]` as `index.add`
+ * takes them (CorpusDocumentInput; read as JSONL records, so the corpus rules hold: DUPLICATE_ID,
+ * EMPTY_TEXT, ID_WHITESPACE, `skipInvalid`).
+ * @throws PlaitError INVALID_ARGUMENT (options), INVALID_INPUT (no such file; a list of both files and
+ * documents), EMPTY_CORPUS, the corpus readers' errors, the model's, ABORTED (`signal`), BUILD_FAILED.
+ */
+export async function buildIndex(input: CorpusInput | readonly CorpusDocumentInput[], options: BuildOptions): Promise<BuildResult> {
   if (options !== null && typeof options === 'object') {
     checkOptionKeys(options, BUILD_OPTION_KEYS, 'buildIndex option');
     checkOptionKeys(options.encoderOptions, ENCODER_OPTION_KEYS, 'encoder option');
