@@ -47,6 +47,8 @@ test('an index built from an array of documents equals the one built from the sa
       assert.deepEqual(ha.map((h) => [h.docId, h.score, h.title, h.text, h.metadata]), hf.map((h) => [h.docId, h.score, h.title, h.text, h.metadata]), mode);
       assert.equal(ha[0]!.docId, 'bread', mode);
     }
+    // A query that is not a string is named as search's argument (it had said "queries[0]").
+    await assert.rejects(a.search(42 as unknown as string), (e: unknown) => isPlaitError(e, 'INVALID_ARGUMENT') && e.message === 'Invalid argument: Expected a string for query but received 42');
     const filtered = await a.search('water', { topK: 4, filter: { year: { $gte: 2021 } } });
     assert.deepEqual(filtered.hits.map((h) => h.docId).sort(), ['bread', 'river']);
     await a.add([{ docId: 'oven', title: '', text: 'An oven bakes the risen loaf.' }]);

@@ -524,6 +524,8 @@ export class PlaitIndex {
   }
 
   async search(query: string, options: SearchOptions = {}): Promise<SearchResult> {
+    // Named as the caller named it: searchBatch's check said "queries[0]" to a caller of search(42).
+    if (typeof query !== 'string') throw invalidArgument('query', 'a string', query);
     return (await this.searchBatch([query], options))[0]!;
   }
 
