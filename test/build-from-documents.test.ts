@@ -7,10 +7,10 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildIndex, isPlaitError, openIndex, type CorpusDocumentInput } from '../src/index.js';
+import { PlaitError, buildIndex, isPlaitError, openIndex, type CorpusDocumentInput } from '../src/index.js';
 
 const DOCS: CorpusDocumentInput[] = [
   { docId: 'bread', title: 'Bread', text: 'Yeast ferments the sugars in dough and the gas makes bread rise.', metadata: { year: 2021 } },
@@ -82,4 +82,34 @@ test("documents in memory follow the corpus rules and name the document's positi
   assert.equal(skipped.report.skipped.duplicateId, 1);
   assert.equal(skipped.report.skipped.malformed, 1);
   assert.deepEqual(skipped.report.firstSkipped.map((s) => [s.code, s.file, s.line]), [['DUPLICATE_ID', 'documents', 3], ['MALFORMED_JSONL', 'documents', 4]]);
+});
+
+test('a build takes its signal as every other door does: checked first, TIMEOUT / ABORTED / its PlaitError, and a build cancelled while encoding publishes nothing', async () => {
+  const never = join(dir, 'never');
+  await assert.rejects(buildIndex(DOCS, { index: never, signal: 'stop' as unknown as AbortSignal }), (e: unknown) => isPlaitError(e, 'INVALID_ARGUMENT') && e.details?.['name'] === 'signal');
+  await assert.rejects(buildIndex(DOCS, { index: never, signal: AbortSignal.abort() }), (e: unknown) => isPlaitError(e, 'ABORTED'));
+  // It had said ABORTED for a timeout too, and ignored a non-signal (the build ran to its end).
+  await assert.rejects(buildIndex(DOCS, { index: never, signal: AbortSignal.abort(new DOMException('late', 'TimeoutError')) }), (e: unknown) => isPlaitError(e, 'TIMEOUT'));
+  const own = new PlaitError('TIMEOUT', { message: 'the request deadline passed' });
+  await assert.rejects(buildIndex(DOCS, { index: never, signal: AbortSignal.abort(own) }), (e: unknown) => e === own);
+  assert.equal(existsSync(never), false);
+
+  const controller = new AbortController();
+  const many: CorpusDocumentInput[] = Array.from({ length: 400 }, (_, i) => ({ docId: `d${i}`, text: `${DOCS[i % 4]!.text} ${'flour water salt oven '.repeat(8)} number ${i}` }));
+  const phases: string[] = [];
+  const cancelled = join(dir, 'cancelled');
+  await assert.rejects(
+    buildIndex(many, {
+      index: cancelled,
+      signal: controller.signal,
+      encoderOptions: { threads: 1 },
+      onProgress: (p) => {
+        phases.push(p.phase);
+        if (p.phase === 'sample') controller.abort();
+      },
+    }),
+    (e: unknown) => isPlaitError(e, 'ABORTED'),
+  );
+  assert.ok(phases.includes('sample') && !phases.includes('done'), phases.join(','));
+  assert.equal(existsSync(cancelled), false);
 });

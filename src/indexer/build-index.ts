@@ -15,7 +15,7 @@ import type { Bm25Stemmer } from '../docstore/schema.js';
 import { join } from 'node:path';
 import { rmSync } from 'node:fs';
 import { BUILD_DEFAULTS, BUILD_MEMORY_DEFAULTS, ENCODER_DEFAULTS } from '../config/defaults.js';
-import { PlaitError, invalidArgument, isPlaitError } from '../errors/index.js';
+import { PlaitError, abortedBy, checkSignal, invalidArgument, isPlaitError } from '../errors/index.js';
 import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import { checkNbits, type Nbits } from '../codec/residual-codec.js';
 import { createEncoder } from '../encoder/create-encoder.js';
@@ -72,6 +72,11 @@ export interface BuildOptions extends CorpusReaderOptions, CentroidAssignmentOpt
   /** BM25's stemmer (docstore/schema.ts): 'porter' (default, English) or 'none' (other languages). */
   bm25Stemmer?: Bm25Stemmer;
   onProgress?: (p: BuildProgress) => void;
+  /**
+   * Cancels the build: checked between documents, k-means steps and chunks, and by the encoder
+   * between its batches; nothing is published. Rejects with ABORTED, TIMEOUT for
+   * `AbortSignal.timeout()`, or the signal's reason when it is a PlaitError (abortedBy).
+   */
   signal?: AbortSignal;
 }
 
@@ -103,6 +108,8 @@ export async function buildIndex(input: CorpusInput | readonly CorpusDocumentInp
     checkOptionKeys(options.encoderOptions, ENCODER_OPTION_KEYS, 'encoder option');
   }
   if (typeof options?.index !== 'string' || options.index.length === 0) throw invalidArgument('index', 'an index name or path', options?.index);
+  // Checked as every other door checks it: a string or {} had been ignored (the build ran to its end).
+  const signal = checkSignal('signal', options.signal);
   const nbits: Nbits = checkNbits(options.nbits ?? BUILD_DEFAULTS.nbits);
   const seed = options.seed ?? BUILD_DEFAULTS.seed;
   const chunkSize = options.chunkSize;
@@ -116,7 +123,7 @@ export async function buildIndex(input: CorpusInput | readonly CorpusDocumentInp
     options.onProgress?.({ phase, done, total, elapsedMs: Date.now() - started });
   };
   const checkAbort = (): void => {
-    if (options.signal?.aborted) throw new PlaitError('ABORTED', { message: 'index build aborted' });
+    if (signal?.aborted === true) throw abortedBy(signal, 'index build aborted');
   };
 
   const ownEncoder = options.encoder === undefined;
@@ -165,7 +172,7 @@ export async function buildIndex(input: CorpusInput | readonly CorpusDocumentInp
       // the bundled model takes minutes): each counts on from the phase's last reported figure,
       // which stays below the phase's next report.
       embed: (pids) =>
-        embedInSteps(pids, (p) => encoder.encodeDocuments(readSpill(spill, p)), (n) => {
+        embedInSteps(pids, (p) => encoder.encodeDocuments(readSpill(spill, p), signal === undefined ? {} : { signal }), (n) => {
           if (last.phase === 'sample' || last.phase === 'encode') options.onProgress?.({ ...last, done: Math.min(last.total, last.done + n), elapsedMs: Date.now() - started });
         }),
     };
