@@ -51,7 +51,8 @@ test('an index built from an array of documents equals the one built from the sa
     await assert.rejects(a.search(42 as unknown as string), (e: unknown) => isPlaitError(e, 'INVALID_ARGUMENT') && e.message === 'Invalid argument: Expected a string for query but received 42');
     const filtered = await a.search('water', { topK: 4, filter: { year: { $gte: 2021 } } });
     assert.deepEqual(filtered.hits.map((h) => h.docId).sort(), ['bread', 'river']);
-    await a.add([{ docId: 'oven', title: '', text: 'An oven bakes the risen loaf.' }]);
+    // No title: optional here as at run time (add's type had required one, which checkDocument never did).
+    await a.add([{ docId: 'oven', text: 'An oven bakes the risen loaf.' }]);
     await a.delete(['tide']);
   } finally {
     await a.close();

@@ -23,7 +23,7 @@ export type CorpusFormat = 'beir' | 'jsonl' | 'tsv' | 'folder';
 export type CorpusInput = string | readonly string[];
 
 /**
- * A document held in memory, as `index.add` takes it: `buildIndex([{ docId, text }, …], options)`.
+ * A document held in memory, as `index.add` and `buildIndex([{ docId, text }, …], options)` take it.
  * Read by the rules of a JSONL corpus line (format `jsonl`): the id from `docId` (or `_id`, `id`,
  * `docid`, `doc_id`; `idField` picks one), `text`, `title` (optional) and `metadata` (`textField`,
  * `titleField`, `metadataField` rename them); errors and skip reports name a document by its
@@ -31,9 +31,9 @@ export type CorpusInput = string | readonly string[];
  */
 export interface CorpusDocumentInput {
   docId: string;
-  title?: string;
+  title?: string | undefined;
   text: string;
-  metadata?: Record<string, unknown>;
+  metadata?: Record<string, unknown> | undefined;
 }
 
 export interface CorpusReaderOptions {
