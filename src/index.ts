@@ -313,3 +313,14 @@ export type { OptionScope, OptionRule, PipelineScope, RuledOption, SearchShape, 
 // left8: a pipeline setting that reaches no stage is refused (pipeline/pipeline-settings.ts); IndexTransaction.commit's options type.
 export { checkSearchSettingsReachStages, checkStageSettings } from './pipeline/pipeline-settings.js';
 export type { CommitOptions } from './format/index-transaction.js';
+// The options types of exported functions and methods that had no exported name (lib8): a caller
+// building its options apart (`const opts: RerankCallOptions = …`) had to reach for Parameters<>.
+export type { RerankCallOptions } from './rerank/reranker.js';
+export type { IndexRerankOptions } from './search/plait-index.js';
+export type { CrossEncoderFilesOptions } from './rerank/cross-encoder/cross-encoder-files.js';
+export type { EncodeDocumentsOptions } from './mutate/encode-documents.js';
+export type { EncodeClusterWriteOptions } from './cluster/encode-write.js';
+export type { LoadIndexDataOptions } from './format/index-reader.js';
+export type { EvaluateOptions, ReadRunOptions, WriteRunOptions } from './eval/index.js';
+// buildIndex from documents held in memory (lib8): `buildIndex([{ docId, text, title?, metadata? }], { index })`.
+export type { CorpusDocumentInput } from './indexer/corpus/index.js';

@@ -38,3 +38,19 @@ test('an INVALID_ARGUMENT raised in an encoder worker arrives as the calling thr
   );
   assert.deepEqual(worker.toJSON(), here.toJSON());
 });
+
+test("a worker's error with a code that is not plait's becomes ENCODE_FAILED naming it; plait's own code is kept", async () => {
+  const { workerCodedError, isErrorCode } = await import('../src/errors/index.js');
+  const cause = Object.assign(new Error("Cannot find module '/app/dist/src/errors/index.js'"), { code: 'ERR_MODULE_NOT_FOUND' });
+  const foreign = workerCodedError('ERR_MODULE_NOT_FOUND', cause.message, cause);
+  // It had been a PlaitError whose code was 'ERR_MODULE_NOT_FOUND', outside ErrorCode: no switch on it could match.
+  assert.equal(foreign.code, 'ENCODE_FAILED');
+  assert.ok(isErrorCode(foreign.code));
+  assert.match(foreign.message, /^Encoding failed: ERR_MODULE_NOT_FOUND: Cannot find module/);
+  assert.equal(foreign.details?.['cause'], 'ERR_MODULE_NOT_FOUND');
+  assert.equal(foreign.cause, cause);
+  const ours = workerCodedError('QUERY_TOO_LARGE', 'Request too large: 9 texts', cause);
+  assert.equal(ours.code, 'QUERY_TOO_LARGE');
+  assert.equal(isErrorCode('ERR_MODULE_NOT_FOUND'), false);
+  assert.equal(isErrorCode('toString'), false);
+});

@@ -40,3 +40,14 @@ test('an encoder closed in the middle of an encode: the process lives, the encod
   for (const l of lines) assert.ok(l.outcome === 'resolved' || l.outcome === 'ABORTED', `delay ${l.delayMs}: ${l.outcome}`);
   assert.ok(lines.some((l) => l.outcome === 'ABORTED'), 'at least one close came while batches were still queued');
 });
+
+test('an ONNX pool records no run or wait times: a closed pool stays reachable for its closeTimeout (piscina), and its two native histograms were most of what it held', async () => {
+  const pool = onnxPool(new URL('./helpers/pool-close-child.js', import.meta.url).href, 1);
+  try {
+    assert.equal(await pool.run(1), 'done');
+    assert.equal(pool.histogram.runTime, undefined, 'no run-time histogram');
+    assert.equal(pool.histogram.waitTime, undefined, 'no wait-time histogram');
+  } finally {
+    await closeOnnxPool(pool);
+  }
+});

@@ -73,11 +73,15 @@ function ok(r: SpawnSyncReturns<string>, what: string): string {
   return r.stdout;
 }
 
-/** Type-checks `<file>.ts` in the consumer project as a strict NodeNext user would. */
-function typecheck(file: string): SpawnSyncReturns<string> {
-  const p = join(consumer, `tsconfig.${file}.json`);
-  // skipLibCheck: the consumer has no @types/node; plait's own .d.ts are checked through its use.
-  writeFileSync(p, JSON.stringify({ compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', strict: true, noEmit: true, skipLibCheck: true, types: [] }, files: [`${file}.ts`] }));
+/**
+ * Type-checks `<file>.ts` in the consumer project as a strict NodeNext user would; `whole` also checks
+ * every declaration file the program reaches (no skipLibCheck), under `resolution`.
+ */
+function typecheck(file: string, { whole = false, resolution = 'NodeNext' }: { whole?: boolean; resolution?: 'NodeNext' | 'Bundler' } = {}): SpawnSyncReturns<string> {
+  const p = join(consumer, `tsconfig.${file}.${resolution}.json`);
+  const module = resolution === 'Bundler' ? 'ESNext' : 'NodeNext';
+  // skipLibCheck unless `whole`: the peers' own declarations are theirs to keep; plait's are checked through its use.
+  writeFileSync(p, JSON.stringify({ compilerOptions: { module, moduleResolution: resolution, target: 'ES2022', strict: true, noEmit: true, skipLibCheck: !whole, types: [] }, files: [`${file}.ts`] }));
   return run(process.execPath, [TSC, '-p', p], consumer);
 }
 
@@ -196,6 +200,23 @@ test('the published types check a correct call and reject a wrong one', () => {
   assert.notEqual(bad.status, 0);
   assert.match(bad.stdout, /TS2345/);
   assert.ok(readdirSync(join(consumer, 'node_modules', 'plait', 'dist', 'src')).includes('index.d.ts'));
+});
+
+// A consumer without skipLibCheck checks every .d.ts plait's reach: they had named better-sqlite3's
+// types (@types/better-sqlite3 was a dev dependency: TS7016) and onnx-proto's, whose global `Long`
+// only @types/long declares (TS2304, 24 times), so `tsc` failed on plait itself before the user's code.
+test("the README's library example type-checks verbatim, with every declaration file plait ships checked, under NodeNext and bundler resolution", () => {
+  const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+  const example = /^## Library\n[\s\S]*?```ts\n([\s\S]*?)```/m.exec(readme)?.[1];
+  assert.ok(example?.includes("from 'plait'"), "the README's Library section opens with a TypeScript example importing 'plait'");
+  // Every public function's options type has a name to import (RerankCallOptions, IndexRerankOptions, … had none).
+  const optionTypes = ['SearchOptions', 'OpenIndexOptions', 'BuildOptions', 'AddOptions', 'RerankOptions', 'RerankerOptions', 'RerankCallOptions', 'IndexRerankOptions', 'EncodeDocumentsOptions', 'EvaluateOptions', 'ReadRunOptions', 'WriteRunOptions', 'LoadIndexDataOptions', 'CrossEncoderFilesOptions', 'EncodeClusterWriteOptions', 'ErrorCode'];
+  const types = `import type { ${optionTypes.join(', ')} } from 'plait';\nexport type Named = [${optionTypes.join(', ')}];\n`;
+  writeFileSync(join(consumer, 'readme-library.ts'), `${example}${types}import type { ServerOptions } from 'plait/server';\nexport type Served = ServerOptions;\n`);
+  for (const resolution of ['NodeNext', 'Bundler'] as const) {
+    const r = typecheck('readme-library', { whole: true, resolution });
+    assert.equal(r.status, 0, `tsc (${resolution}, no skipLibCheck):\n${r.stdout.slice(-3000)}`);
+  }
 });
 
 test('plait/langchain and plait/ai-sdk resolve as subpath exports, with types a TypeScript consumer checks', () => {

@@ -7,7 +7,7 @@
  */
 import os from 'node:os';
 import { ENCODER_DEFAULTS, THREAD_LIMITS } from '../config/defaults.js';
-import { PlaitError, abortedBy, checkSignal, invalidArgument } from '../errors/index.js';
+import { PlaitError, abortedBy, checkSignal, invalidArgument, workerCodedError } from '../errors/index.js';
 import { loadFamily } from './families.js';
 import { unpackEmbeddings, type PackedEmbeddings } from './packing.js';
 import type { EncodeFailure, EncodeTask } from './encode-worker.js';
@@ -97,11 +97,7 @@ export async function createEncoder(recorded: ModelSpec, options: EncoderOptions
         // A batch still queued when the encoder closed (closeOnnxPool cancels the queue, awaits the running runs).
         if (err.name === 'AbortError') throw new PlaitError('ABORTED', { message: 'the encoder was closed before this batch ran' }, { cause });
         // Errors thrown in a worker arrive as plain Errors; keep their code when it is one of ours.
-        if (typeof err.code === 'string' && err.code.length > 0 && typeof err.message === 'string') {
-          throw Object.assign(new PlaitError('ENCODE_FAILED', { message: err.message }, { cause }), {
-            code: err.code as PlaitError['code'],
-          });
-        }
+        if (typeof err.code === 'string' && err.code.length > 0 && typeof err.message === 'string') throw workerCodedError(err.code, err.message, cause);
         throw new PlaitError('WORKER_FAILED', { message: String(err.message ?? cause) }, { cause });
       }
       if ('failed' in out) throw Object.assign(new PlaitError(out.failed.code, out.failed.details ?? {}), { message: out.failed.message });
@@ -164,7 +160,7 @@ class BatchingEncoder implements Encoder {
    * as before, kept a 504'd write encoding to its end). Rejects only once every lane has stopped.
    */
   private async encode(texts: string[], kind: TextKind, signal: AbortSignal | undefined): Promise<TokenEmbeddings[]> {
-    if (this.closed) throw new PlaitError('INVALID_ARGUMENT', { message: 'encoder is closed' });
+    if (this.closed) throw new PlaitError('CLOSED', { message: 'the encoder is closed (close() was called); create another with createEncoder()' });
     if (!Array.isArray(texts)) throw invalidArgument('texts', 'an array of strings', texts);
     texts.forEach((t, i) => validateText(t, i));
     const cancelled = (): PlaitError => abortedBy(signal!, `the encoding of ${texts.length} texts was cancelled`);

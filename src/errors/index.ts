@@ -1,2 +1,2 @@
-export { PlaitError, ERROR_TEMPLATES, invalidArgument, isPlaitError, describe, abortedBy, checkSignal } from './plait-error.js';
+export { PlaitError, ERROR_TEMPLATES, invalidArgument, isPlaitError, isErrorCode, workerCodedError, describe, abortedBy, checkSignal } from './plait-error.js';
 export type { ErrorCode, ErrorDetails } from './plait-error.js';

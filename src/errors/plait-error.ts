@@ -39,6 +39,8 @@ export const ERROR_TEMPLATES = {
   DOCSTORE_FAILED: 'Document store failed: {message}',
   INTERNAL: 'Internal error: {message}',
   INDEX_CLOSED: 'Index is closed: {message}',
+  // A Reranker, encoder or cross-encoder used after its close(): the caller's own object, not a bad argument (it had been INVALID_ARGUMENT).
+  CLOSED: 'Closed: {message}',
   EMPTY_CORPUS: 'Empty corpus: {message}',
   // CLI and files (issue 8): a path that does not exist, an output that cannot be written, a command line commander refused.
   FILE_NOT_FOUND: 'File not found: {message}',
@@ -116,6 +118,22 @@ export function describe(value: unknown): string {
   if (value === null || value === undefined || typeof value !== 'object') return String(value);
   if (Array.isArray(value)) return `an array of length ${value.length}`;
   return Object.prototype.toString.call(value).slice(8, -1);
+}
+
+/** Whether `value` is one of plait's error codes (a key of ERROR_TEMPLATES), not Node's (`ERR_MODULE_NOT_FOUND`) or another library's. */
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.hasOwn(ERROR_TEMPLATES, value);
+}
+
+/**
+ * A coded error thrown in a worker thread (it arrives as a plain Error): the PlaitError of that code
+ * when the code is plait's (`message` already carries its template's words), else ENCODE_FAILED
+ * naming the foreign code (`details.cause`). A worker's `ERR_MODULE_NOT_FOUND` had become a PlaitError
+ * whose `code` was no ErrorCode, which a caller's `switch (e.code)` could not meet.
+ */
+export function workerCodedError(code: string, message: string, cause: unknown): PlaitError {
+  if (isErrorCode(code)) return Object.assign(new PlaitError('ENCODE_FAILED', { message }, { cause }), { code });
+  return new PlaitError('ENCODE_FAILED', { message: `${code}: ${message}`, cause: code }, { cause });
 }
 
 export function isPlaitError(e: unknown, code?: ErrorCode): e is PlaitError {

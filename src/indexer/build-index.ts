@@ -15,7 +15,7 @@ import type { Bm25Stemmer } from '../docstore/schema.js';
 import { join } from 'node:path';
 import { rmSync } from 'node:fs';
 import { BUILD_DEFAULTS, BUILD_MEMORY_DEFAULTS, ENCODER_DEFAULTS } from '../config/defaults.js';
-import { PlaitError, invalidArgument, isPlaitError } from '../errors/index.js';
+import { PlaitError, abortedBy, checkSignal, invalidArgument, isPlaitError } from '../errors/index.js';
 import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import { checkNbits, type Nbits } from '../codec/residual-codec.js';
 import { createEncoder } from '../encoder/create-encoder.js';
@@ -27,7 +27,7 @@ import { INDEX_FILES, type IndexManifest } from '../format/manifest.js';
 import { resolveIndexPath } from '../format/index-path.js';
 import { discardBuildDir, publishIndex, temporaryBuildDir } from '../format/publish.js';
 import { CORPUS_READER_OPTION_KEYS, corpusReaderOptionsOf, emptyCorpusError, openCorpus } from './corpus/index.js';
-import type { CorpusReaderOptions, CorpusReadReport } from './corpus/types.js';
+import type { CorpusDocumentInput, CorpusInput, CorpusReaderOptions, CorpusReadReport } from './corpus/types.js';
 import { DocStoreWriter } from '../docstore/index.js';
 import { compressPassages, type EmbeddingSource } from './compress-passages.js';
 import { resolveCentroidAssignment, type CentroidAssignmentOptions } from './two-level-assign.js';
@@ -72,6 +72,11 @@ export interface BuildOptions extends CorpusReaderOptions, CentroidAssignmentOpt
   /** BM25's stemmer (docstore/schema.ts): 'porter' (default, English) or 'none' (other languages). */
   bm25Stemmer?: Bm25Stemmer;
   onProgress?: (p: BuildProgress) => void;
+  /**
+   * Cancels the build: checked between documents, k-means steps and chunks, and by the encoder
+   * between its batches; nothing is published. Rejects with ABORTED, TIMEOUT for
+   * `AbortSignal.timeout()`, or the signal's reason when it is a PlaitError (abortedBy).
+   */
   signal?: AbortSignal;
 }
 
@@ -89,12 +94,22 @@ export const BUILD_OPTION_KEYS = {
   centroidAssignment: true, coarseCentroids: true, coarseProbe: true,
 } as const satisfies OptionKeys<BuildOptions>;
 
-export async function buildIndex(input: string | readonly string[], options: BuildOptions): Promise<BuildResult> {
+/**
+ * Builds an index at `options.index` from a corpus: a file, a folder, a glob or a list of files
+ * (CorpusInput), or documents held in memory, `[{ docId, text, title?, metadata? }]` as `index.add`
+ * takes them (CorpusDocumentInput; read as JSONL records, so the corpus rules hold: DUPLICATE_ID,
+ * EMPTY_TEXT, ID_WHITESPACE, `skipInvalid`).
+ * @throws PlaitError INVALID_ARGUMENT (options), INVALID_INPUT (no such file; a list of both files and
+ * documents), EMPTY_CORPUS, the corpus readers' errors, the model's, ABORTED (`signal`), BUILD_FAILED.
+ */
+export async function buildIndex(input: CorpusInput | readonly CorpusDocumentInput[], options: BuildOptions): Promise<BuildResult> {
   if (options !== null && typeof options === 'object') {
     checkOptionKeys(options, BUILD_OPTION_KEYS, 'buildIndex option');
     checkOptionKeys(options.encoderOptions, ENCODER_OPTION_KEYS, 'encoder option');
   }
   if (typeof options?.index !== 'string' || options.index.length === 0) throw invalidArgument('index', 'an index name or path', options?.index);
+  // Checked as every other door checks it: a string or {} had been ignored (the build ran to its end).
+  const signal = checkSignal('signal', options.signal);
   const nbits: Nbits = checkNbits(options.nbits ?? BUILD_DEFAULTS.nbits);
   const seed = options.seed ?? BUILD_DEFAULTS.seed;
   const chunkSize = options.chunkSize;
@@ -108,7 +123,7 @@ export async function buildIndex(input: string | readonly string[], options: Bui
     options.onProgress?.({ phase, done, total, elapsedMs: Date.now() - started });
   };
   const checkAbort = (): void => {
-    if (options.signal?.aborted) throw new PlaitError('ABORTED', { message: 'index build aborted' });
+    if (signal?.aborted === true) throw abortedBy(signal, 'index build aborted');
   };
 
   const ownEncoder = options.encoder === undefined;
@@ -157,7 +172,7 @@ export async function buildIndex(input: string | readonly string[], options: Bui
       // the bundled model takes minutes): each counts on from the phase's last reported figure,
       // which stays below the phase's next report.
       embed: (pids) =>
-        embedInSteps(pids, (p) => encoder.encodeDocuments(readSpill(spill, p)), (n) => {
+        embedInSteps(pids, (p) => encoder.encodeDocuments(readSpill(spill, p), signal === undefined ? {} : { signal }), (n) => {
           if (last.phase === 'sample' || last.phase === 'encode') options.onProgress?.({ ...last, done: Math.min(last.total, last.done + n), elapsedMs: Date.now() - started });
         }),
     };

@@ -23,7 +23,7 @@
  */
 import { createHash } from 'node:crypto';
 import { BUILD_DEFAULTS, RERANK_DEFAULTS } from '../config/defaults.js';
-import { PlaitError, checkSignal, invalidArgument, describe } from '../errors/index.js';
+import { PlaitError, abortedBy, checkSignal, invalidArgument, describe } from '../errors/index.js';
 import { createEncoder } from '../encoder/create-encoder.js';
 import { resolveModelSpec } from '../encoder/resolve-model.js';
 import type { Encoder, EncoderOptions, TokenEmbeddings } from '../encoder/types.js';
@@ -72,7 +72,11 @@ export interface RerankerOptions {
 export interface RerankOptions {
   /** Results to return, a non-negative integer (default: all documents). */
   topK?: number;
-  /** Cancels the call between its stages (query encoding, document encoding, scoring); rejects with the signal's reason. */
+  /**
+   * Cancels the call: checked before each stage (query encoding, document encoding, scoring) and by
+   * the encoder between its batches. Rejects with ABORTED (`controller.abort()`), TIMEOUT
+   * (`AbortSignal.timeout()`), or the signal's reason when it is a PlaitError — as searches and writes do.
+   */
   signal?: AbortSignal;
   /**
    * Cut each document to this many content tokens before it is split (a positive integer; default:
@@ -108,6 +112,7 @@ export class Reranker {
   private readonly cache: LruCache<string, TokenEmbeddings>;
   private readonly window: number;
   private readonly stride: number;
+  private closed = false;
 
   private constructor(
     readonly encoder: Encoder,
@@ -148,9 +153,11 @@ export class Reranker {
    * Orders `documents` by MaxSim against `query`, highest first (ties: input order).
    * @throws PlaitError INVALID_ARGUMENT (an unknown option key, named with the one meant when one is
    * close; documents, topK), INVALID_INPUT (a document of the wrong shape), EMPTY_TEXT (a query with
-   * no content), QUERY_TOO_LARGE / TEXT_NOT_UTF8 (from the encoder).
+   * no content), QUERY_TOO_LARGE / TEXT_NOT_UTF8 (from the encoder), ABORTED / TIMEOUT (`signal`),
+   * CLOSED (after `close()`).
    */
   async rerank(query: string, documents: readonly RerankDocument[], options: RerankOptions = {}): Promise<RerankResult[]> {
+    if (this.closed) throw new PlaitError('CLOSED', { message: 'the reranker is closed (close() was called); create another with Reranker.create()' });
     checkOptionKeys(options, RERANK_OPTION_KEYS, 'rerank option');
     if (!Array.isArray(documents)) throw invalidArgument('documents', 'an array of strings or { id, text } objects', documents);
     const texts = documents.map((d, i) => {
@@ -165,9 +172,12 @@ export class Reranker {
     if (typeof query !== 'string') throw invalidArgument('query', 'a string', query);
     if (!/[\p{L}\p{N}]/u.test(query)) throw new PlaitError('EMPTY_TEXT', { message: 'the query has no letter or digit to rank by' });
     if (documents.length === 0) return [];
-    signal?.throwIfAborted();
-    const [q] = await this.encoder.encodeQueries([query]);
-    signal?.throwIfAborted();
+    const cancelled = (): void => {
+      if (signal?.aborted === true) throw abortedBy(signal, `the rerank of ${documents.length} documents was cancelled`);
+    };
+    cancelled();
+    const [q] = await this.encoder.encodeQueries([query], signal === undefined ? {} : { signal });
+    cancelled();
 
     // Each document's passages (none for an empty document), then one MaxSim call over them all.
     const passageTexts: string[] = [];
@@ -178,8 +188,8 @@ export class Reranker {
         passageDoc.push(i);
       }
     });
-    const embeddings = await this.embed(passageTexts);
-    signal?.throwIfAborted();
+    const embeddings = await this.embed(passageTexts, signal);
+    cancelled();
     const scores = this.documentScores(q!, embeddings, passageDoc, texts.length);
     const order = this.kernels.topK(scores, scores.length, Math.min(topK, scores.length));
     const queryWarning = unknownTokenWarning(countUnknownTokens(this.encoder, [q!]), 'query');
@@ -242,7 +252,7 @@ export class Reranker {
     return scores;
   }
 
-  private async embed(texts: string[]): Promise<TokenEmbeddings[]> {
+  private async embed(texts: string[], signal: AbortSignal | undefined): Promise<TokenEmbeddings[]> {
     const keys = texts.map((t) => createHash('sha1').update(t).digest('base64'));
     const out: (TokenEmbeddings | undefined)[] = keys.map((k) => this.cache.get(k));
     const missing: number[] = [];
@@ -253,7 +263,7 @@ export class Reranker {
     const unique = [...new Set(missing.map((i) => keys[i]!))];
     const firstIndex = new Map(missing.map((i) => [keys[i]!, i] as const));
     if (unique.length > 0) {
-      const encoded = await this.encoder.encodeDocuments(unique.map((k) => texts[firstIndex.get(k)!]!));
+      const encoded = await this.encoder.encodeDocuments(unique.map((k) => texts[firstIndex.get(k)!]!), signal === undefined ? {} : { signal });
       unique.forEach((k, j) => this.cache.set(k, encoded[j]!));
       const byKey = new Map(unique.map((k, j) => [k, encoded[j]!] as const));
       for (const i of missing) out[i] = byKey.get(keys[i]!);
@@ -261,7 +271,9 @@ export class Reranker {
     return out as TokenEmbeddings[];
   }
 
+  /** Frees the encoder it created (one passed to `create` stays the caller's); later calls reject with CLOSED. Idempotent. */
   async close(): Promise<void> {
+    this.closed = true;
     if (this.ownsEncoder) await this.encoder.close();
   }
 }

@@ -52,7 +52,7 @@ import { candidateMarks, docMask, exactFilter, exactFiltered, filteredBm25, type
 import { indexText } from '../indexer/index-text.js';
 import { updateIndex, compactIndex, type UpdateResult } from '../mutate/index-updater.js';
 import { checkDocument, encodeDocuments, throwIfWriteCancelled } from '../mutate/encode-documents.js';
-import type { DocumentInput } from '../docstore/types.js';
+import type { CorpusDocumentInput } from '../indexer/corpus/types.js';
 import type { MetadataFilter } from '../docstore/metadata-filter.js';
 
 export { checkModel } from './model-check.js';
@@ -413,7 +413,7 @@ export class PlaitIndex {
    * ABORTED (TIMEOUT, or the signal's own PlaitError reason) when `options.signal` aborted before the
    * commit, nothing written.
    */
-  async add(documents: readonly DocumentInput[], options: AddOptions = {}): Promise<UpdateResult> {
+  async add(documents: readonly CorpusDocumentInput[], options: AddOptions = {}): Promise<UpdateResult> {
     this.checkOpen();
     if (!Array.isArray(documents)) throw invalidArgument('documents', 'an array of documents', documents);
     checkOptionKeys(options, ADD_OPTION_KEYS, 'add option');
@@ -524,6 +524,8 @@ export class PlaitIndex {
   }
 
   async search(query: string, options: SearchOptions = {}): Promise<SearchResult> {
+    // Named as the caller named it: searchBatch's check said "queries[0]" to a caller of search(42).
+    if (typeof query !== 'string') throw invalidArgument('query', 'a string', query);
     return (await this.searchBatch([query], options))[0]!;
   }
 

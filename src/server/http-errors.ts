@@ -60,6 +60,7 @@ export const HTTP_STATUS = {
   OVERLOADED: 503,
   OFFLINE: 503,
   INDEX_CLOSED: 503,
+  CLOSED: 503,
   TIMEOUT: 504,
   // Faults of the server's own models, indexes, workers or storage.
   DIMENSION_MISMATCH: 500,

@@ -24,6 +24,10 @@ export function onnxPool(filename: string, threads: number): Piscina {
     maxThreads: threads,
     idleTimeout: POOL_DEFAULTS.onnxIdleTimeoutMs,
     closeTimeout: POOL_DEFAULTS.onnxCloseTimeoutMs,
+    // No run / wait-time histograms (plait reads none). piscina 5.3.2's close() races an unref'd
+    // timer of closeTimeout that it never cancels, so a closed pool stays reachable for 120 s; its two
+    // native histograms were most of what it held (bench/RESULTS.md, "plait as a library dependency").
+    recordTiming: false,
   });
   // piscina reports a close that timed out as an 'error' event (then destroys the workers): an
   // unhandled 'error' event would throw, and the close itself still completes.

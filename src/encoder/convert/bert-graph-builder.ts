@@ -15,11 +15,12 @@
  * (graphOptimizationLevel 'all'), so the graph stays plain.
  */
 import type { BertWeights } from './bert-weights.js';
-import { FLOAT, GraphBuilder, INT64, LOGITS_OUTPUT, MASK_BIAS, valueInfo, type GraphMetadata, type Quantization } from './onnx-graph-builder.js';
+import { LOGITS_OUTPUT, type GraphMetadata, type Quantization } from './graph-contract.js';
+import { FLOAT, GraphBuilder, INT64, MASK_BIAS, valueInfo } from './onnx-graph-builder.js';
 import type { onnx as OnnxTypes } from 'onnx-proto';
 
-export { EMBEDDINGS_OUTPUT, GRAPH_IR_VERSION, GRAPH_OPSET, LOGITS_OUTPUT } from './onnx-graph-builder.js';
-export type { GraphMetadata } from './onnx-graph-builder.js';
+export { EMBEDDINGS_OUTPUT, GRAPH_IR_VERSION, GRAPH_OPSET, LOGITS_OUTPUT } from './graph-contract.js';
+export type { GraphMetadata } from './graph-contract.js';
 
 /** The ONNX bytes of `w` (a ColBERT encoder or a cross-encoder, by its head). */
 export function buildBertGraph(w: BertWeights, metadata: GraphMetadata = {}, quantization: Quantization = 'none'): Uint8Array {

@@ -21,7 +21,8 @@
  * test/convert-modernbert.test.ts checks the graph against test/helpers/reference-modernbert.ts.
  */
 import type { ModernBertWeights } from './modernbert-weights.js';
-import { FLOAT, GraphBuilder, INT64, MASK_BIAS, valueInfo, type GraphMetadata, type Quantization } from './onnx-graph-builder.js';
+import type { GraphMetadata, Quantization } from './graph-contract.js';
+import { FLOAT, GraphBuilder, INT64, MASK_BIAS, valueInfo } from './onnx-graph-builder.js';
 
 /** The ONNX bytes of a ModernBERT ColBERT encoder: inputs input_ids, attention_mask [batch, sequence] int64. */
 export function buildModernBertGraph(w: ModernBertWeights, metadata: GraphMetadata = {}, quantization: Quantization = 'none'): Uint8Array {

@@ -10,6 +10,10 @@ import onnxProto from 'onnx-proto';
 import type { onnx as OnnxTypes } from 'onnx-proto';
 import type { HiddenAct } from './bert-config.js';
 import type { Linear, Projection } from './bert-weights.js';
+import { EMBEDDINGS_OUTPUT, GRAPH_IR_VERSION, GRAPH_OPSET, type GraphMetadata, type Quantization } from './graph-contract.js';
+
+export { EMBEDDINGS_OUTPUT, GRAPH_IR_VERSION, GRAPH_OPSET, LOGITS_OUTPUT } from './graph-contract.js';
+export type { GraphMetadata, Quantization } from './graph-contract.js';
 
 const { onnx } = onnxProto;
 export const FLOAT = onnx.TensorProto.DataType.FLOAT;
@@ -18,23 +22,11 @@ const INT8 = onnx.TensorProto.DataType.INT8;
 const UINT8 = onnx.TensorProto.DataType.UINT8;
 const ATTR = onnx.AttributeProto.AttributeType;
 
-export const GRAPH_OPSET = 17;
-export const GRAPH_IR_VERSION = 8;
-/** Output names: ColBERT token embeddings, cross-encoder scores. */
-export const EMBEDDINGS_OUTPUT = 'embeddings';
-export const LOGITS_OUTPUT = 'logits';
 /** transformers' mask bias: torch.finfo(torch.float32).min. */
 export const MASK_BIAS = -3.4028234663852886e38;
 
 export type AttrValue = number | number[] | { float: number };
 
-export interface GraphMetadata {
-  /** Free-form key → value pairs stored in ModelProto.metadata_props (e.g. the source hashes). */
-  [key: string]: string;
-}
-
-/** How linear layers are written: float32 MatMul, or int8 weights with dynamically quantised activations. */
-export type Quantization = 'none' | 'int8';
 
 export class GraphBuilder {
   readonly nodes: OnnxTypes.INodeProto[] = [];

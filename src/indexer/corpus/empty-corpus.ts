@@ -5,15 +5,15 @@
  * in fact refused (a new user's trial: a corpus whose every line lacked its text field).
  */
 import { PlaitError } from '../../errors/index.js';
-import type { CorpusInput, CorpusReadReport } from './types.js';
+import type { CorpusDocumentInput, CorpusInput, CorpusReadReport } from './types.js';
 
 /**
  * @param what "index" (a build) or "add" (`plait add`, the living index).
  * @returns EMPTY_CORPUS with details `read`, `skipped` (counts by kind, non-zero only),
  * `skippedTotal` and `firstSkipped` ({code, file, line, message}[]).
  */
-export function emptyCorpusError(input: CorpusInput, report: CorpusReadReport, what: 'index' | 'add'): PlaitError {
-  const source = ([] as string[]).concat(input).join(', ');
+export function emptyCorpusError(input: CorpusInput | readonly CorpusDocumentInput[], report: CorpusReadReport, what: 'index' | 'add'): PlaitError {
+  const source = typeof input === 'string' ? input : input.every((x) => typeof x === 'string') ? input.join(', ') : `the ${input.length} documents given`;
   const skipped = Object.fromEntries(Object.entries(report.skipped).filter(([, n]) => n > 0));
   const skippedTotal = Object.values(skipped).reduce((a, b) => a + b, 0);
   let message = `${source} has no document to ${what} (${report.read} read)`;

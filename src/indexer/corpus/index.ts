@@ -3,4 +3,4 @@ export { countDocuments } from './count-documents.js';
 export { emptyCorpusError } from './empty-corpus.js';
 export { detectFileFormat, resolveCorpusInput } from './resolve-input.js';
 export type { ResolvedCorpusInput } from './resolve-input.js';
-export type { CorpusDocument, CorpusFormat, CorpusInput, CorpusReadReport, CorpusReader, CorpusReaderOptions, CorpusWarning, IgnoredField, SkippedDocument } from './types.js';
+export type { CorpusDocument, CorpusDocumentInput, CorpusFormat, CorpusInput, CorpusReadReport, CorpusReader, CorpusReaderOptions, CorpusWarning, IgnoredField, SkippedDocument } from './types.js';

@@ -33,8 +33,16 @@ export function parseJsonlLine(text: string, file: string, line: number, fields:
   } catch (e) {
     return malformed(file, line, e instanceof Error ? e.message : String(e), e);
   }
+  return parseJsonlRecord(value, file, line, fields);
+}
+
+/**
+ * A JSONL line's value, or a document given in memory (`buildIndex(documents)`), read with `fields`:
+ * the same rules either way (ids, text and title strings, metadata an object, ignored fields noted).
+ */
+export function parseJsonlRecord(value: unknown, file: string, line: number, fields: JsonlFields): ParsedRecord {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    return malformed(file, line, `expected a JSON object but found ${Array.isArray(value) ? 'an array' : typeof value}`);
+    return malformed(file, line, `expected a JSON object but found ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}`);
   }
   const record = value as Record<string, unknown>;
   let docId: string | null = null;

@@ -11,15 +11,15 @@
  */
 
 import { CORPUS_REPORT_DEFAULTS } from '../../config/defaults.js';
-import { PlaitError, type ErrorCode } from '../../errors/index.js';
-import { BEIR_FIELDS, GENERIC_ID_FIELDS, parseJsonlLine, type JsonlFields } from './jsonl-parser.js';
+import { PlaitError, invalidArgument, type ErrorCode } from '../../errors/index.js';
+import { BEIR_FIELDS, GENERIC_ID_FIELDS, parseJsonlLine, parseJsonlRecord, type JsonlFields } from './jsonl-parser.js';
 import { isBlank, readLineBatches } from './line-reader.js';
 import type { ParsedRecord } from './parsed-record.js';
 import { resolveCorpusInput } from './resolve-input.js';
 import { checkOptionKeys, pickOptions, type OptionKeys } from '../../util/option-keys.js';
 import { parseTextFile } from './text-file-parser.js';
 import { looksLikeTsvHeader, parseTsvLine } from './tsv-parser.js';
-import type { CorpusDocument, CorpusFormat, CorpusInput, CorpusReadReport, CorpusReader, CorpusReaderOptions, CorpusWarning, IgnoredField } from './types.js';
+import type { CorpusDocument, CorpusDocumentInput, CorpusFormat, CorpusInput, CorpusReadReport, CorpusReader, CorpusReaderOptions, CorpusWarning, IgnoredField } from './types.js';
 
 type SkipKind = keyof CorpusReadReport['skipped'];
 
@@ -67,6 +67,8 @@ class StreamingCorpusReader implements CorpusReader {
     readonly format: CorpusFormat,
     private readonly root: string,
     private readonly options: CorpusReaderOptions,
+    /** Documents given in memory instead of files (`files` is empty): read as JSONL records. */
+    private readonly documents: readonly unknown[] | null = null,
   ) {
     this.fields = jsonlFields(format, options);
   }
@@ -78,6 +80,12 @@ class StreamingCorpusReader implements CorpusReader {
     this.report.firstSkipped = [];
     this.ignored = new Map();
     const seen = new Set<string>();
+    if (this.documents !== null) {
+      for (let i = 0; i < this.documents.length; i++) {
+        const doc = this.accept(parseJsonlRecord(this.documents[i], DOCUMENTS_SOURCE, i + 1, this.fields), DOCUMENTS_SOURCE, seen);
+        if (doc !== null) yield doc;
+      }
+    }
     for (const file of this.files) {
       if (this.format === 'folder') {
         const doc = this.accept(await parseTextFile(file, this.root), file, seen);
@@ -214,8 +222,30 @@ export function corpusReaderOptionsOf(o: CorpusReaderOptions): CorpusReaderOptio
  * again from the start.
  * @throws PlaitError INVALID_ARGUMENT (an unknown option key), FILE_NOT_FOUND and the input's errors.
  */
-export async function openCorpus(input: CorpusInput, options: CorpusReaderOptions = {}): Promise<CorpusReader> {
+export async function openCorpus(input: CorpusInput | readonly CorpusDocumentInput[], options: CorpusReaderOptions = {}): Promise<CorpusReader> {
   checkOptionKeys(options, CORPUS_READER_OPTION_KEYS, 'corpus reader option');
+  if (isDocumentList(input)) {
+    if (options.format !== undefined && options.format !== 'jsonl') throw invalidArgument('format', `"jsonl" or nothing for documents given in memory (they are read as JSONL records)`, options.format);
+    if (options.tsvHeader !== undefined) throw invalidArgument('tsvHeader', 'nothing for documents given in memory (they are not TSV)', options.tsvHeader);
+    return new StreamingCorpusReader([], 'jsonl', '', { ...options }, input);
+  }
   const resolved = await resolveCorpusInput(input, options.format);
   return new StreamingCorpusReader(resolved.files, resolved.format, resolved.root, { ...options });
 }
+
+/** The `file` that errors and reports name for documents given in memory; their `line` is the 1-based position. */
+export const DOCUMENTS_SOURCE = 'documents';
+
+/**
+ * Whether a corpus input is documents in memory rather than file names: an array holding anything
+ * but strings. An array mixing the two is neither.
+ * @throws PlaitError INVALID_INPUT for an array of both file names and documents.
+ */
+export function isDocumentList(input: CorpusInput | readonly CorpusDocumentInput[]): input is readonly CorpusDocumentInput[] {
+  if (!Array.isArray(input) || input.every((x) => typeof x === 'string')) return false;
+  if (input.some((x) => typeof x === 'string')) {
+    throw new PlaitError('INVALID_INPUT', { message: 'expected a list of corpus files or a list of documents ({ docId, text, title?, metadata? }) but received a list holding both' });
+  }
+  return true;
+}
+

@@ -22,6 +22,20 @@ export type CorpusFormat = 'beir' | 'jsonl' | 'tsv' | 'folder';
 /** Where a corpus comes from: a file, a folder, a glob over file names (`dir/corpus.part-*.jsonl`), or a list of files. */
 export type CorpusInput = string | readonly string[];
 
+/**
+ * A document held in memory, as `index.add` and `buildIndex([{ docId, text }, …], options)` take it.
+ * Read by the rules of a JSONL corpus line (format `jsonl`): the id from `docId` (or `_id`, `id`,
+ * `docid`, `doc_id`; `idField` picks one), `text`, `title` (optional) and `metadata` (`textField`,
+ * `titleField`, `metadataField` rename them); errors and skip reports name a document by its
+ * position as `line` (1-based) in `documents`.
+ */
+export interface CorpusDocumentInput {
+  docId: string;
+  title?: string | undefined;
+  text: string;
+  metadata?: Record<string, unknown> | undefined;
+}
+
 export interface CorpusReaderOptions {
   /** Override format detection (by extension, then by content). */
   format?: CorpusFormat;

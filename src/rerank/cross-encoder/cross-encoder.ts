@@ -15,7 +15,7 @@
  *   probability of the relevant class (config.json id2label; class 1 by convention).
  */
 import { CROSS_ENCODER_DEFAULTS, ENCODER_DEFAULTS, THREAD_LIMITS } from '../../config/defaults.js';
-import { PlaitError, checkSignal, describe, invalidArgument } from '../../errors/index.js';
+import { PlaitError, abortedBy, checkSignal, describe, invalidArgument, workerCodedError } from '../../errors/index.js';
 import type { RerankDocument, RerankResult } from '../reranker.js';
 import { relevantClass, type CrossEncoderFiles, type CrossEncoderVariant } from './cross-encoder-files.js';
 import { CrossEncoderSession, type CrossForward, type CrossSessionSpec } from './cross-encoder-session.js';
@@ -87,14 +87,13 @@ function workerError(cause: unknown): PlaitError {
   const err = cause as { code?: string; message?: string; name?: string };
   if (err.name === 'AbortError') return new PlaitError('ABORTED', { message: 'cross-encoder scoring aborted' }, { cause });
   // Errors thrown in a worker arrive as plain Errors; keep their code when it is one of ours.
-  if (typeof err.code === 'string' && err.code.length > 0 && typeof err.message === 'string') {
-    return Object.assign(new PlaitError('ENCODE_FAILED', { message: err.message }, { cause }), { code: err.code as PlaitError['code'] });
-  }
+  if (typeof err.code === 'string' && err.code.length > 0 && typeof err.message === 'string') return workerCodedError(err.code, err.message, cause);
   return new PlaitError('WORKER_FAILED', { message: String(err.message ?? cause) }, { cause });
 }
 
+/** ABORTED, TIMEOUT for `AbortSignal.timeout()`, or the signal's PlaitError reason (abortedBy), as a bi-encoder rerank rejects. */
 function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted === true) throw new PlaitError('ABORTED', { message: 'cross-encoder scoring aborted' });
+  if (signal?.aborted === true) throw abortedBy(signal, 'cross-encoder scoring aborted');
 }
 
 export class CrossEncoder implements CrossScorer {
@@ -170,7 +169,7 @@ export class CrossEncoder implements CrossScorer {
 
   async scoreWithStats(query: string, documents: readonly string[], options: CrossScoreOptions = {}): Promise<{ scores: Float32Array; stats: CrossScoreStats }> {
     const t0 = performance.now();
-    if (this.closed) throw new PlaitError('INVALID_ARGUMENT', { message: 'the cross-encoder is closed' });
+    if (this.closed) throw new PlaitError('CLOSED', { message: 'the cross-encoder is closed (close() was called); create another with CrossEncoder.create()' });
     checkOptionKeys(options, CROSS_SCORE_OPTION_KEYS, 'score option');
     const signal = checkSignal('signal', options.signal);
     if (typeof query !== 'string' || query.trim().length === 0) throw new PlaitError('EMPTY_TEXT', { message: 'the query is empty' });
