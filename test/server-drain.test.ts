@@ -44,6 +44,34 @@ test('SIGTERM drains: the in-flight search completes, new connections are refuse
   }
 });
 
+test('SIGTERM with a keep-alive client: the drain ends when its request is answered, not at the drain timeout', async () => {
+  // fetch keeps its connection open after the answer. Node's server.close() closes the connections
+  // idle at that moment only, so this one (busy then, idle from the answer on) held the drain for
+  // all of --drain-timeout-ms (k8s: the whole grace period, then a 'drain timeout' warning).
+  const script = fileURLToPath(new URL('./helpers/server-child.js', import.meta.url));
+  const child = spawn(process.execPath, [script, sample.path, '20000'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exit = exited(child);
+  try {
+    const wait = lines(child);
+    const { url } = await wait((o) => o.event === 'listening');
+    const inFlight = fetch(`${url}/v1/indexes/sample/search`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: 'a slow query about bread', top_k: 3 }) });
+    await wait((o) => o.event === 'entered');
+    child.kill('SIGTERM');
+    const r = await inFlight;
+    const answered = performance.now();
+    assert.equal(r.status, 200);
+    assert.equal(((await r.json()) as { results: { hits: unknown[] }[] }).results[0]!.hits.length, 3);
+    assert.equal((await wait((o) => o.event === 'exit')).code, 0);
+    const after = performance.now() - answered;
+    assert.ok(after < 5000, `exited ${Math.round(after)} ms after the answer (the drain timeout is 20000 ms)`);
+    // The answer told the client to drop the connection, as the server is going away.
+    assert.equal(r.headers.get('connection'), 'close');
+    assert.deepEqual(await exit, { code: 0, signal: null });
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
+});
+
 test('a request still in flight when the drain times out is answered 503 INDEX_CLOSED before its connection closes', async () => {
   const script = fileURLToPath(new URL('./helpers/server-child.js', import.meta.url));
   const child = spawn(process.execPath, [script, sample.path, '400'], { stdio: ['ignore', 'pipe', 'inherit'] });

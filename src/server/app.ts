@@ -119,6 +119,10 @@ export async function createApp(engine: Engine, appOptions: AppOptions = {}): Pr
   app.addHook('preValidation', relaxRequestBody);
   app.addHook('onSend', async (request, reply) => {
     void reply.header('x-request-id', request.id);
+    // Draining: Node's server.close() closes the connections idle at that moment only; a keep-alive
+    // connection whose request was in flight would stay open (keepAliveTimeout, 72 s) after its
+    // answer and hold the drain to its timeout. `Connection: close` makes Node close it once answered.
+    if (engine.isDraining) void reply.header('connection', 'close');
     if (request.ignoredFields !== undefined) void reply.header(IGNORED_FIELDS_HEADER, ignoredFieldsHeader(request.ignoredFields));
   });
   app.addHook('onResponse', async (request, reply) => {

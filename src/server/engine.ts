@@ -205,6 +205,11 @@ export class Engine {
     this.draining = true;
   }
 
+  /** True from markDraining on: answers then carry `Connection: close` (app.ts), so that the drain does not wait for keep-alive connections. */
+  get isDraining(): boolean {
+    return this.draining;
+  }
+
   private readonly shutdown = new AbortController();
 
   /** Aborted when a drain runs out of time: every request's work signal (runWork) includes it. */
