@@ -93,8 +93,10 @@ export async function createApp(engine: Engine, appOptions: AppOptions = {}): Pr
     if (e.code === 'UNAUTHORIZED') void reply.header('www-authenticate', 'Bearer');
     // A 500 is a fault worth an error line; sheds, deadlines and hang-ups are the normal weather of a
     // loaded server. A fault's detail stays in the log: the client gets its code and the request id.
-    const fault = status >= 500 && status !== 503 && status !== 504;
+    // A full disk (507) is no fault of the server's code either, but an operator must act: a warning.
+    const fault = status >= 500 && status !== 503 && status !== 504 && status !== 507;
     if (fault) request.log.error({ err, code: e.code }, 'request failed');
+    else if (status === 507) request.log.warn({ code: e.code, err }, 'request not served: disk full');
     else if (status >= 503) request.log.info({ code: e.code }, 'request not served');
     void reply.code(status).send(shapeErrorBody(fault ? internalErrorBody(e.code, request.id) : errorBody(e, request.id), request.routeOptions.config?.errorShape));
   });
