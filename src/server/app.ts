@@ -10,10 +10,11 @@
  * stack, file paths) goes to the log, never to the client.
  */
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import cors from '@fastify/cors';
 import swagger from '@fastify/swagger';
 import { PlaitError } from '../errors/index.js';
+import { SERVER_DEFAULTS } from '../config/defaults.js';
 import type { Engine } from './engine.js';
 import { errorBody, internalErrorBody, shapeErrorBody, statusFor, toPlaitError } from './http-errors.js';
 import { IGNORED_FIELDS_HEADER, ignoredFieldsHeader, relaxRequestBody } from './lenient-body.js';
@@ -25,6 +26,7 @@ import { rerankRoutes } from './routes/rerank.js';
 import { searchRoutes } from './routes/search.js';
 import { explainRoutes } from './routes/explain.js';
 import { PLAYGROUND_ROUTES, playgroundRoutes } from './routes/playground.js';
+import { installReceiveTimeout } from './receive-timeout.js';
 import './fastify-types.js';
 
 /** Routes anyone may call without the API key: orchestrators probe these. */
@@ -41,6 +43,31 @@ export function keyMatches(header: string | undefined, key: string): boolean {
   return timingSafeEqual(digest(presented), digest(key)) && m !== null;
 }
 
+/** A proxy's request id (nginx `$request_id`, Envoy's, a client's) as the access line carries it: printable ASCII, at most 128 characters. */
+const CLIENT_REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
+
+/**
+ * The access line of one request: method, URL as sent (a search's query travels in its body, never
+ * logged; a GET's query string is part of the URL), matched route, status, time in ms, the client's
+ * address, and the `x-request-id` a proxy sent (`clientRequestId`; the line's own `reqId` is the
+ * server's, which every reply carries back). No header value but that id is logged: never
+ * Authorization.
+ */
+function accessLine(request: FastifyRequest, route: string, statusCode: number, elapsedMs: number): Record<string, unknown> {
+  const sent = request.headers['x-request-id'];
+  const clientRequestId = typeof sent === 'string' && CLIENT_REQUEST_ID.test(sent) ? sent : undefined;
+  return {
+    // Flat fields: Fastify's logger serialises `req` and `res` keys as raw Node objects.
+    method: request.method,
+    url: request.url,
+    route,
+    statusCode,
+    remoteAddress: request.ip,
+    responseTime: Math.round(elapsedMs * 1000) / 1000,
+    ...(clientRequestId === undefined ? {} : { clientRequestId }),
+  };
+}
+
 export interface AppOptions {
   /** A coordinator's write log: the document routes publish there instead of committing locally (routes/documents.ts). */
   clusterWrites?: ClusterWriteTarget;
@@ -54,15 +81,25 @@ export async function createApp(engine: Engine, appOptions: AppOptions = {}): Pr
     logger: o.logLevel === false ? false : { level: o.logLevel, ...(o.logDestination === undefined ? {} : { stream: o.logDestination }) },
     bodyLimit: o.maxBodyBytes,
     return503OnClosing: true,
+    // Headers must arrive within receiveTimeoutMs (Fastify's default, 0, set no limit); Node answers
+    // 408 and closes the socket. The body's limit is receive-timeout.ts's (Node's stops at the headers).
+    requestTimeout: o.receiveTimeoutMs,
+    http: { connectionsCheckingInterval: SERVER_DEFAULTS.connectionsCheckingIntervalMs },
     forceCloseConnections: 'idle',
     // Ids are ours (never a client's header): they name a log line, so they must be unique.
     requestIdHeader: false,
     genReqId: () => randomUUID(),
+    // One access line a request, written on response (onResponse below): Fastify's own pair
+    // ('incoming request', then 'request completed' holding only the id, status and time) made an
+    // operator join two lines to learn which route answered what.
+    disableRequestLogging: true,
     // verbose: errors carry the failing field's schema and value, so that an integer field's
     // refusal names its whole range and what came (http-errors.ts integerRefusal).
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false, allowUnionTypes: true, verbose: true } },
   });
   app.decorate('engine', engine);
+  // A body that does not arrive whole within receiveTimeoutMs: 408 and the connection closed (receive-timeout.ts).
+  installReceiveTimeout(app, o.receiveTimeoutMs, engine.metrics);
 
   // Bodies are parsed from bytes: strict UTF-8 first (Node would silently substitute U+FFFD), then
   // Fastify's own JSON parser (which refuses __proto__ poisoning).
@@ -131,6 +168,7 @@ export async function createApp(engine: Engine, appOptions: AppOptions = {}): Pr
     const route = request.routeOptions.url ?? 'unmatched';
     engine.metrics.requests.inc({ route, method: request.method, status: String(reply.statusCode) });
     engine.metrics.duration.observe({ route }, reply.elapsedTime / 1000);
+    request.log.info(accessLine(request, route, reply.statusCode, reply.elapsedTime), 'request completed');
   });
 
   // "*" among the origins allows any; @fastify/cors reads "*" so only as the whole option, not in a list.

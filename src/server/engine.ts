@@ -190,6 +190,7 @@ export class Engine {
         ],
         rerankCachedDocuments: () => this.rerankers.map((r) => ({ model: r.names[0]!, documents: r.reranker.cachedDocuments })),
         breakers: () => this.crossEncoders.map((c) => ({ model: c.names[0]!, state: c.breaker.snapshot().state })),
+        indexes: () => [...this.indexes.values()].map((e) => ({ index: e.name, generation: e.index.manifest.generation ?? 0, documents: e.index.manifest.counts.documents })),
         scoringWorkers: () => [...this.indexes.values()].flatMap((e) => (e.index.scoringWorkers === undefined ? [] : [{ index: e.name, workers: e.index.scoringWorkers }])),
       },
       options.defaultMetrics,

@@ -36,6 +36,7 @@ interface ServeCliOptions {
   writeTimeoutMs?: number;
   maxTimeoutMs?: number;
   drainTimeoutMs?: number;
+  receiveTimeoutMs?: number;
   maxBodyBytes?: number;
   resultCacheMb?: number;
   queryCacheMb?: number;
@@ -75,6 +76,7 @@ export function registerServeCommand(program: Command): void {
     .option('--write-timeout-ms <n>', `a write's deadline in ms when it names none (timeout_ms): sized for a full body of text, 1–(--max-timeout-ms)`, parseIntArg('writeTimeoutMs', 1, MAX_TIMER_MS), d.writeTimeoutMs)
     .option('--max-timeout-ms <n>', `the longest timeout_ms a request may name (longer: 400), and the most --timeout-ms and --write-timeout-ms may be, ${range(1, MAX_TIMER_MS)}`, parseIntArg('maxTimeoutMs', 1, MAX_TIMER_MS), d.maxTimeoutMs)
     .option('--drain-timeout-ms <n>', `ms that in-flight requests get on SIGTERM, ${range(0, MAX_TIMER_MS)}`, parseIntArg('drainTimeoutMs', 0, MAX_TIMER_MS), d.drainTimeoutMs)
+    .option('--receive-timeout-ms <n>', `ms a client has to send its whole request, headers and body (slower: 408, connection closed), ${range(0, MAX_TIMER_MS)} (0: no limit)`, parseIntArg('receiveTimeoutMs', 0, MAX_TIMER_MS), d.receiveTimeoutMs)
     .addOption(new Option('--max-body-bytes <n>', 'largest request body in bytes (larger: 413)').argParser(parseIntArg('maxBodyBytes', 1024)).default(d.maxBodyBytes, `${d.maxBodyBytes}, ${formatBytes(d.maxBodyBytes)}`))
     .option('--result-cache-mb <n>', 'result cache size in MiB', parseIntArg('resultCacheMb', 0), d.resultCacheBytes / MIB)
     .option('--query-cache-mb <n>', 'query-embedding cache size in MiB', parseIntArg('queryCacheMb', 0), d.queryCacheBytes / MIB)
@@ -106,6 +108,7 @@ export function registerServeCommand(program: Command): void {
         // --max-timeout-ms (resolveServerOptions); one given above it is refused naming its range.
         ...deadlineOptions(o, command),
         ...(o.drainTimeoutMs === undefined ? {} : { drainTimeoutMs: o.drainTimeoutMs }),
+        ...(o.receiveTimeoutMs === undefined ? {} : { receiveTimeoutMs: o.receiveTimeoutMs }),
         ...(o.maxBodyBytes === undefined ? {} : { maxBodyBytes: o.maxBodyBytes }),
         ...(o.resultCacheMb === undefined ? {} : { resultCacheBytes: o.resultCacheMb << 20 }),
         ...(o.queryCacheMb === undefined ? {} : { queryCacheBytes: o.queryCacheMb << 20 }),
