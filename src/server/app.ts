@@ -36,11 +36,16 @@ function digest(s: string): Buffer {
   return createHash('sha256').update(s).digest();
 }
 
-/** Constant-time comparison of the presented bearer token with the key (equal-length digests). */
-export function keyMatches(header: string | undefined, key: string): boolean {
+/**
+ * Constant-time comparison of the presented bearer token with the key, or with each of the keys
+ * (equal-length digests; every key is compared, so the time does not tell which one matched).
+ */
+export function keyMatches(header: string | undefined, key: string | readonly string[]): boolean {
   const m = /^Bearer (.+)$/i.exec(header ?? '');
-  const presented = m?.[1] ?? '';
-  return timingSafeEqual(digest(presented), digest(key)) && m !== null;
+  const presented = digest(m?.[1] ?? '');
+  let found = false;
+  for (const k of typeof key === 'string' ? [key] : key) found = timingSafeEqual(presented, digest(k)) || found;
+  return found && m !== null;
 }
 
 /** A proxy's request id (nginx `$request_id`, Envoy's, a client's) as the access line carries it: printable ASCII, at most 128 characters. */
@@ -152,8 +157,8 @@ export async function createApp(engine: Engine, appOptions: AppOptions = {}): Pr
 
   app.addHook('onRequest', async (request) => {
     // CORS preflights carry no credentials by design; the request that follows them does.
-    if (o.apiKey === undefined || request.method === 'OPTIONS' || OPEN_ROUTES.has(request.routeOptions.url ?? '')) return;
-    if (!keyMatches(request.headers.authorization, o.apiKey)) throw new PlaitError('UNAUTHORIZED', { message: 'send "Authorization: Bearer <key>" with the server\'s API key' });
+    if (o.apiKeys.length === 0 || request.method === 'OPTIONS' || OPEN_ROUTES.has(request.routeOptions.url ?? '')) return;
+    if (!keyMatches(request.headers.authorization, o.apiKeys)) throw new PlaitError('UNAUTHORIZED', { message: 'send "Authorization: Bearer <key>" with the server\'s API key' });
   });
   app.addHook('preValidation', relaxRequestBody);
   app.addHook('onSend', async (request, reply) => {

@@ -3,7 +3,8 @@
  * `resolveServerOptions` fills in SERVER_DEFAULTS, refuses misspelt names, and validates every
  * value (better-sqlite3's four steps: defaults, arguments, interpretation, result).
  */
-import { invalidArgument as invalidArgumentError } from '../errors/index.js';
+import { readFileSync } from 'node:fs';
+import { PlaitError, invalidArgument as invalidArgumentError } from '../errors/index.js';
 import { SERVER_DEFAULTS, THREAD_LIMITS } from '../config/defaults.js';
 import { MAX_TIMER_MS } from '../search/deadline.js';
 import { readSynonyms, type SynonymMap } from '../rewrite/synonyms.js';
@@ -60,6 +61,15 @@ export interface ServerOptions {
   /** Bearer key required on every route but /health and /ready (default: env PLAIT_API_KEY; unset = open). */
   apiKey?: string;
   /**
+   * A file of bearer keys, one a line (blank lines and `#` comments skipped; a trailing newline, as
+   * `kubectl create secret --from-file` keeps it, is no part of a key): any of them is accepted, so
+   * a key is rotated by listing the old and the new one, then the new one alone, with a restart
+   * each. Default: env PLAIT_API_KEY_FILE. Read once, at start; `apiKey` (PLAIT_API_KEY) is accepted too.
+   * @throws PlaitError FILE_NOT_FOUND when it cannot be read; INVALID_ARGUMENT when it holds no key
+   *   or a key shorter than 16 characters (the line is named, never the key).
+   */
+  apiKeyFile?: string;
+  /**
    * Allowed CORS origins (default: none, CORS off): each `scheme://host[:port]` as a browser sends
    * it in `Origin` (a trailing `/` is dropped), or `"*"` for any origin.
    * @throws PlaitError INVALID_ARGUMENT for any other value (a name, a path, a bare host).
@@ -100,7 +110,10 @@ export interface ResolvedServerOptions {
   /** The server's synonyms, parsed; null when none. */
   synonyms: SynonymMap | null;
   refreshIntervalMs: number;
+  /** A key is required when set: PLAIT_API_KEY / `apiKey`, else the key file's first key. */
   apiKey: string | undefined;
+  /** Every accepted key (`apiKey` and the key file's); empty when the server is open. */
+  apiKeys: string[];
   corsOrigins: string[];
   logLevel: string | false;
   defaultMetrics: boolean;
@@ -111,7 +124,7 @@ export interface ResolvedServerOptions {
 const SERVER_OPTION_KEYS = {
   host: true, port: true, maxBodyBytes: true, timeoutMs: true, writeTimeoutMs: true, maxTimeoutMs: true, maxConcurrent: true, maxQueue: true, maxQueueWaitMs: true, retryAfterSeconds: true,
   resultCacheBytes: true, queryCacheBytes: true, maxRerankDocuments: true, maxEncodeTexts: true, drainTimeoutMs: true, receiveTimeoutMs: true, scoringWorkers: true,
-  encoderThreads: true, abortCheckQueries: true, models: true, quantize: true, crossEncoders: true, ltrModel: true, synonyms: true, refreshIntervalMs: true, apiKey: true, corsOrigins: true, logLevel: true, defaultMetrics: true,
+  encoderThreads: true, abortCheckQueries: true, models: true, quantize: true, crossEncoders: true, ltrModel: true, synonyms: true, refreshIntervalMs: true, apiKey: true, apiKeyFile: true, corsOrigins: true, logLevel: true, defaultMetrics: true,
   logDestination: true,
 } as const satisfies OptionKeys<ServerOptions>;
 
@@ -192,6 +205,7 @@ export function resolveServerOptions(o: ServerOptions = {}, env: NodeJS.ProcessE
     synonyms: resolveSynonyms(o.synonyms),
     refreshIntervalMs: int('refreshIntervalMs', o.refreshIntervalMs ?? d.refreshIntervalMs, 0, MAX_TIMER_MS),
     apiKey: o.apiKey ?? (env.PLAIT_API_KEY === undefined || env.PLAIT_API_KEY === '' ? undefined : env.PLAIT_API_KEY),
+    apiKeys: [],
     corsOrigins: (o.corsOrigins ?? []).map((origin, i) => corsOrigin(origin, i)),
     logLevel: o.logLevel ?? 'info',
     defaultMetrics: o.defaultMetrics ?? true,
@@ -200,5 +214,30 @@ export function resolveServerOptions(o: ServerOptions = {}, env: NodeJS.ProcessE
   if (r.timeoutMs > r.maxTimeoutMs) throw invalidArgumentError('timeoutMs', `at most maxTimeoutMs (${r.maxTimeoutMs})`, r.timeoutMs);
   if (r.writeTimeoutMs > r.maxTimeoutMs) throw invalidArgumentError('writeTimeoutMs', `at most maxTimeoutMs (${r.maxTimeoutMs})`, r.writeTimeoutMs);
   if (r.apiKey !== undefined && r.apiKey.length < 16) throw invalidArgumentError('apiKey', 'at least 16 characters', `${r.apiKey.length} characters`);
+  const keyFile = o.apiKeyFile ?? (env.PLAIT_API_KEY_FILE === undefined || env.PLAIT_API_KEY_FILE === '' ? undefined : env.PLAIT_API_KEY_FILE);
+  r.apiKeys = [...(r.apiKey === undefined ? [] : [r.apiKey]), ...(keyFile === undefined ? [] : readApiKeyFile(keyFile))];
+  r.apiKey ??= r.apiKeys[0];
   return r;
+}
+
+/**
+ * The keys of an API key file (ServerOptions.apiKeyFile): one a line, blank lines and `#` lines
+ * skipped, each line trimmed. Messages name the file and the line, never a key.
+ */
+export function readApiKeyFile(file: string): string[] {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (cause) {
+    throw new PlaitError('FILE_NOT_FOUND', { message: `cannot read the API key file ${file} (${(cause as NodeJS.ErrnoException).code ?? String(cause)})`, path: file, option: 'apiKeyFile' }, { cause });
+  }
+  const keys: string[] = [];
+  text.split(/\r?\n/).forEach((line, i) => {
+    const key = line.trim();
+    if (key === '' || key.startsWith('#')) return;
+    if (key.length < 16) throw new PlaitError('INVALID_ARGUMENT', { message: `Expected API keys of at least 16 characters in ${file} but line ${i + 1} holds ${key.length}`, path: file, line: i + 1, option: 'apiKeyFile' });
+    keys.push(key);
+  });
+  if (keys.length === 0) throw new PlaitError('INVALID_ARGUMENT', { message: `the API key file ${file} holds no key (one a line; blank lines and # comments are skipped)`, path: file, option: 'apiKeyFile' });
+  return keys;
 }

@@ -37,6 +37,7 @@ interface ServeCliOptions {
   maxTimeoutMs?: number;
   drainTimeoutMs?: number;
   receiveTimeoutMs?: number;
+  apiKeyFile?: string;
   maxBodyBytes?: number;
   resultCacheMb?: number;
   queryCacheMb?: number;
@@ -84,7 +85,8 @@ export function registerServeCommand(program: Command): void {
     .option('--log-level <level>', 'pino log level (fatal, error, warn, info, debug, trace, silent)', 'info')
     .option('--nats <url>', 'join a cluster through this NATS server: with <index>/shard-<i>, as a replica of that shard (HTTP too only when --port is given); with --coordinate, as its coordinator')
     .option('--coordinate <name>', 'serve the cluster <name> (a sharded index\'s name or folder) over HTTP, scattering searches to its shards through --nats')
-    .addHelpText('after', '\nEnvironment: PLAIT_API_KEY=<key> requires "Authorization: Bearer <key>" on every route but /health and /ready.')
+    .option('--api-key-file <file>', 'require "Authorization: Bearer <key>" with one of the keys in this file, one a line (# comments; list old and new to rotate); read at start')
+    .addHelpText('after', '\nEnvironment: PLAIT_API_KEY=<key> requires "Authorization: Bearer <key>" on every route but /health and /ready; PLAIT_API_KEY_FILE=<file> is --api-key-file.')
     .action(async (indexes: string[], o: ServeCliOptions, command: Command) => {
       // 0 meant auto here until it was made to mean what the library's workers: 0 means: say so to
       // whoever still writes 0 for auto (a script from before would otherwise lose its workers unseen).
@@ -109,6 +111,7 @@ export function registerServeCommand(program: Command): void {
         ...deadlineOptions(o, command),
         ...(o.drainTimeoutMs === undefined ? {} : { drainTimeoutMs: o.drainTimeoutMs }),
         ...(o.receiveTimeoutMs === undefined ? {} : { receiveTimeoutMs: o.receiveTimeoutMs }),
+        ...(o.apiKeyFile === undefined ? {} : { apiKeyFile: o.apiKeyFile }),
         ...(o.maxBodyBytes === undefined ? {} : { maxBodyBytes: o.maxBodyBytes }),
         ...(o.resultCacheMb === undefined ? {} : { resultCacheBytes: o.resultCacheMb << 20 }),
         ...(o.queryCacheMb === undefined ? {} : { queryCacheBytes: o.queryCacheMb << 20 }),
