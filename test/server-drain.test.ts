@@ -110,6 +110,8 @@ test('plait serve: ready on an ephemeral port with JSON logs; SIGTERM → exit 0
     child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     for (let i = 0; i < 100 && !stderr.includes('\n'); i++) await new Promise((r) => setTimeout(r, 50));
     assert.ok(stderr.includes(`plait: listening on ${ready.url} (1 index: sample); playground ${ready.url}/ · OpenAPI ${ready.url}/openapi.json`), stderr);
+    // No framework warning on an operator's stderr (Fastify 5.12's FSTDEP023 for disableRequestLogging was printed at every start).
+    assert.doesNotMatch(stderr, /Deprecation|FSTDEP/, stderr);
     const r = await fetch(`${ready.url}/ready`);
     assert.equal(r.status, 200);
     const s = await postJson(`${ready.url}/rerank`, { query: 'bread', texts: ['yeast bread', 'stock market'] });

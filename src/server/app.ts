@@ -10,7 +10,7 @@
  * stack, file paths) goes to the log, never to the client.
  */
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
-import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
 import cors from '@fastify/cors';
 import swagger from '@fastify/swagger';
 import { PlaitError } from '../errors/index.js';
@@ -97,7 +97,8 @@ export async function createApp(engine: Engine, appOptions: AppOptions = {}): Pr
     // One access line a request, written on response (onResponse below): Fastify's own pair
     // ('incoming request', then 'request completed' holding only the id, status and time) made an
     // operator join two lines to learn which route answered what.
-    disableRequestLogging: true,
+    // (Through a LogController: Fastify 5.12 deprecated the top-level option, with a warning on stderr at every start.)
+    logController: new LogController({ disableRequestLogging: true }),
     // verbose: errors carry the failing field's schema and value, so that an integer field's
     // refusal names its whole range and what came (http-errors.ts integerRefusal).
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false, allowUnionTypes: true, verbose: true } },
