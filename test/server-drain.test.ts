@@ -150,3 +150,33 @@ test('plait serve: a second SIGTERM while a write encodes ends the process by th
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   }
 });
+
+test('plait serve --shutdown-delay-ms: after SIGTERM /ready is 503 draining while new connections are still served, then the listener closes and it exits 0', async () => {
+  // k8s sends SIGTERM as it removes the pod from the Service's endpoints; proxies learn that seconds
+  // later. Without the delay the listener closed at once and the connections still routed here were refused.
+  const bin = fileURLToPath(new URL('../../bin/plait.js', import.meta.url));
+  const child = spawn(process.execPath, [bin, 'serve', sample.path, '--port', '0', '--workers', '1', '--shutdown-delay-ms', '2500'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PLAIT_API_KEY: '' } });
+  const exit = exited(child);
+  let stderr = '';
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  try {
+    const ready = await lines(child)((o) => o.msg === 'ready');
+    const url = ready.url as string;
+    assert.equal((await fetch(`${url}/ready`)).status, 200);
+    const t = performance.now();
+    child.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 300));
+    const r = await fetch(`${url}/ready`);
+    assert.equal(r.status, 503);
+    assert.equal(((await r.json()) as { status: string }).status, 'draining');
+    const s = await postJson(`${url}/v1/indexes/sample/search`, { query: 'bread', top_k: 1 });
+    assert.equal(s.status, 200, 'a request routed here during the delay is served');
+    assert.ok(performance.now() - t < 2500, 'both answered within the delay');
+    assert.deepEqual(await exit, { code: 0, signal: null });
+    assert.ok(performance.now() - t >= 2400, `exited ${Math.round(performance.now() - t)} ms after SIGTERM, before the delay ended`);
+    await assert.rejects(fetch(`${url}/health`));
+    assert.match(stderr, /stopping \(SIGTERM\): \/ready answers 503 and requests are served for 2500 ms more \(--shutdown-delay-ms\)/);
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
+});

@@ -341,6 +341,16 @@ export const SERVER_DEFAULTS = {
    */
   connectionsCheckingIntervalMs: 1000,
   /**
+   * Lame-duck time after SIGTERM before the listener closes (0: close at once). Kubernetes removes
+   * a terminating pod from its Service endpoints at the same time as it sends SIGTERM, and kube-proxy
+   * and ingress controllers learn it a few seconds later: a server that stops listening at once
+   * refuses the connections still routed to it (clients see 502s). During the delay /ready answers
+   * 503 `draining` and requests are still served; behind k8s, 5000 is usual (CoreDNS's `lameduck`,
+   * kube-apiserver's --shutdown-delay-duration do the same). 0 by default: outside an orchestrator
+   * nothing routes by readiness, and Ctrl-C should stop at once.
+   */
+  shutdownDelayMs: 0,
+  /**
    * Requests doing work at once (search, rerank, encode). Enough to keep the encoder and scoring
    * workers busy while another request is between stages (≈ 2 × workers on a 4-core box); more only
    * queues inside the worker pools where no deadline or shedding can see it.

@@ -47,7 +47,7 @@ export async function serveEngine(engine: Engine, appOptions: AppOptions = {}): 
     app,
     engine,
     url: `http://${host}:${port}`,
-    close: () => (closing ??= drainAndClose(app, engine, o.drainTimeoutMs)),
+    close: () => (closing ??= drainAndClose(app, engine, o.drainTimeoutMs, o.shutdownDelayMs)),
   };
 }
 
@@ -98,8 +98,14 @@ export async function startServer(indexes: string[], options: ServerOptions = {}
   return serveEngine(engine);
 }
 
-async function drainAndClose(app: FastifyInstance, engine: Engine, drainTimeoutMs: number): Promise<boolean> {
+async function drainAndClose(app: FastifyInstance, engine: Engine, drainTimeoutMs: number, shutdownDelayMs = 0): Promise<boolean> {
   engine.markDraining();
+  // Lame duck (SERVER_DEFAULTS.shutdownDelayMs): still listening and serving, /ready answering 503,
+  // while load balancers and kube-proxy stop routing here; then the listener closes.
+  if (shutdownDelayMs > 0) {
+    app.log.info({ shutdownDelayMs }, 'not ready: serving until the shutdown delay ends');
+    await new Promise((resolve) => setTimeout(resolve, shutdownDelayMs));
+  }
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<boolean>((resolve) => {
     timer = setTimeout(() => resolve(false), drainTimeoutMs);

@@ -32,6 +32,8 @@ export interface ServerOptions {
   maxRerankDocuments?: number;
   maxEncodeTexts?: number;
   drainTimeoutMs?: number;
+  /** ms between SIGTERM and closing the listener, /ready answering 503 while requests are still served (SERVER_DEFAULTS.shutdownDelayMs). */
+  shutdownDelayMs?: number;
   /** ms a client has to send its whole request, headers and body (SERVER_DEFAULTS.receiveTimeoutMs); slower: 408, connection closed. 0: no limit. */
   receiveTimeoutMs?: number;
   /**
@@ -100,6 +102,7 @@ export interface ResolvedServerOptions {
   maxEncodeTexts: number;
   drainTimeoutMs: number;
   receiveTimeoutMs: number;
+  shutdownDelayMs: number;
   scoringWorkers: number;
   encoderThreads: number;
   abortCheckQueries: number;
@@ -123,7 +126,7 @@ export interface ResolvedServerOptions {
 /** ServerOptions' keys (util/option-keys.ts): a misspelt option is refused naming the one meant. */
 const SERVER_OPTION_KEYS = {
   host: true, port: true, maxBodyBytes: true, timeoutMs: true, writeTimeoutMs: true, maxTimeoutMs: true, maxConcurrent: true, maxQueue: true, maxQueueWaitMs: true, retryAfterSeconds: true,
-  resultCacheBytes: true, queryCacheBytes: true, maxRerankDocuments: true, maxEncodeTexts: true, drainTimeoutMs: true, receiveTimeoutMs: true, scoringWorkers: true,
+  resultCacheBytes: true, queryCacheBytes: true, maxRerankDocuments: true, maxEncodeTexts: true, drainTimeoutMs: true, receiveTimeoutMs: true, shutdownDelayMs: true, scoringWorkers: true,
   encoderThreads: true, abortCheckQueries: true, models: true, quantize: true, crossEncoders: true, ltrModel: true, synonyms: true, refreshIntervalMs: true, apiKey: true, apiKeyFile: true, corsOrigins: true, logLevel: true, defaultMetrics: true,
   logDestination: true,
 } as const satisfies OptionKeys<ServerOptions>;
@@ -195,6 +198,7 @@ export function resolveServerOptions(o: ServerOptions = {}, env: NodeJS.ProcessE
     maxEncodeTexts: int('maxEncodeTexts', o.maxEncodeTexts ?? d.maxEncodeTexts, 1),
     drainTimeoutMs: int('drainTimeoutMs', o.drainTimeoutMs ?? d.drainTimeoutMs, 0, MAX_TIMER_MS),
     receiveTimeoutMs: int('receiveTimeoutMs', o.receiveTimeoutMs ?? d.receiveTimeoutMs, 0, MAX_TIMER_MS),
+    shutdownDelayMs: int('shutdownDelayMs', o.shutdownDelayMs ?? d.shutdownDelayMs, 0, MAX_TIMER_MS),
     scoringWorkers: resolveScoringWorkers(workers, 'scoringWorkers'),
     encoderThreads: int('encoderThreads', o.encoderThreads ?? d.encoderThreads, 0, THREAD_LIMITS.maxThreads),
     abortCheckQueries: int('abortCheckQueries', o.abortCheckQueries ?? d.abortCheckQueries, 1),
