@@ -8,7 +8,10 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import type { RunningServer } from '../src/server/index.js';
+import { spawnSync } from 'node:child_process';
+import { resolveServerOptions, type RunningServer } from '../src/server/index.js';
+import { isPlaitError } from '../src/errors/index.js';
+import { PLAIT_BIN } from './helpers/plait-serve.js';
 import { buildSample, parsePrometheus, postJson, serve, type SampleIndex } from './helpers/server-fixture.js';
 
 const KEY = 'operator-key-0123456789abcdef';
@@ -81,4 +84,15 @@ test('/metrics: the served generation and live documents of each index move with
   const after = await metrics();
   assert.equal(after.get('plait_index_generation{"index":"sample"}'), w.body.generation_number);
   assert.equal(after.get('plait_index_documents{"index":"sample"}'), docs0 + 1);
+});
+
+test('an unknown --log-level is refused before anything loads, naming the levels (it was pino\'s stack trace after the load)', () => {
+  assert.throws(() => resolveServerOptions({ logLevel: 'verbose' }, {}), (e) => isPlaitError(e, 'INVALID_ARGUMENT') && /fatal, error, warn, info, debug, trace, silent/.test(e.message));
+  assert.equal(resolveServerOptions({ logLevel: 'warn' }, {}).logLevel, 'warn');
+  const t = performance.now();
+  const r = spawnSync(process.execPath, [PLAIT_BIN, 'serve', sample.path, '--port', '0', '--log-level', 'verbose'], { encoding: 'utf8', env: { ...process.env, PLAIT_API_KEY: '' } });
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /^plait: Invalid argument: Expected one of fatal, .* for logLevel but received "verbose" \[INVALID_ARGUMENT\]/);
+  assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+  assert.ok(performance.now() - t < 15_000);
 });

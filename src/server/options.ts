@@ -211,7 +211,7 @@ export function resolveServerOptions(o: ServerOptions = {}, env: NodeJS.ProcessE
     apiKey: o.apiKey ?? (env.PLAIT_API_KEY === undefined || env.PLAIT_API_KEY === '' ? undefined : env.PLAIT_API_KEY),
     apiKeys: [],
     corsOrigins: (o.corsOrigins ?? []).map((origin, i) => corsOrigin(origin, i)),
-    logLevel: o.logLevel ?? 'info',
+    logLevel: resolveLogLevel(o.logLevel),
     defaultMetrics: o.defaultMetrics ?? true,
     logDestination: o.logDestination,
   };
@@ -244,4 +244,19 @@ export function readApiKeyFile(file: string): string[] {
   });
   if (keys.length === 0) throw new PlaitError('INVALID_ARGUMENT', { message: `the API key file ${file} holds no key (one a line; blank lines and # comments are skipped)`, path: file, option: 'apiKeyFile' });
   return keys;
+}
+
+/** pino's levels, the values `logLevel` (`plait serve --log-level`) takes; false turns logging off. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/**
+ * The server's log level, checked before anything loads: an unknown one (`--log-level verbose`)
+ * had reached pino only once the indexes and models were loaded, and ended the start with pino's
+ * stack trace ("default level:verbose must be included in custom levels").
+ * @throws PlaitError INVALID_ARGUMENT naming the levels.
+ */
+function resolveLogLevel(level: string | false | undefined): string | false {
+  if (level === undefined) return 'info';
+  if (level === false || (LOG_LEVELS as readonly string[]).includes(level)) return level;
+  throw new PlaitError('INVALID_ARGUMENT', { message: `Expected one of ${LOG_LEVELS.join(', ')} for logLevel but received ${JSON.stringify(level)}`, name: 'logLevel', allowedValues: [...LOG_LEVELS] });
 }
