@@ -14,6 +14,7 @@ import { chmodSync, cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statfsS
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { openIndex } from '../src/index.js';
+import { PLAIT_BIN } from './helpers/plait-serve.js';
 import { borrowedSample, buildSample, postJson, serve, type SampleIndex } from './helpers/server-fixture.js';
 
 let sample: SampleIndex;
@@ -76,7 +77,7 @@ test('a served index in a read-only folder: searches 200, writes 403 NOT_WRITABL
   }
 });
 
-test('a served index on a full disk: a write is 507 NO_SPACE, commits nothing, and goes through once space is freed', async (t) => {
+test('a served index on a full disk: a write is 507 NO_SPACE (plait add: NO_SPACE, no stack trace), commits nothing, and goes through once space is freed', async (t) => {
   if (process.getuid?.() !== 0) {
     t.skip('needs a small tmpfs (mount -t tmpfs): run as root');
     return;
@@ -105,6 +106,14 @@ test('a served index on a full disk: a write is 507 NO_SPACE, commits nothing, a
       assert.equal(w.body.error.code, 'NO_SPACE');
       assert.match(w.body.error.message, /the disk holding index "sample" is full \((ENOSPC|SQLITE_FULL)\): the write committed nothing/);
       assert.doesNotMatch(JSON.stringify(w.body), /\/tmp|small-disk/);
+      assert.equal(await searchOk(server.url), before, 'nothing was committed');
+      // `plait add` from another process meets the same disk: one line with its code and a hint, not ENOSPC's stack trace.
+      const jsonl = join(sample.dir, 'one.jsonl');
+      writeFileSync(jsonl, `${JSON.stringify({ _id: 'cli-1', text: 'Kilns fire clay.' })}\n`);
+      const cli = spawnSync(process.execPath, [PLAIT_BIN, 'add', path, jsonl], { encoding: 'utf8' });
+      assert.equal(cli.status, 1, cli.stderr);
+      assert.match(cli.stderr, /^plait: No space left: the disk is full \((ENOSPC|SQLITE_FULL)\): .* \[NO_SPACE\]\nplait: free space on that disk and run the command again/);
+      assert.doesNotMatch(cli.stderr, /\n\s+at /, 'no stack trace');
       assert.equal(await searchOk(server.url), before, 'nothing was committed');
       rmSync(filler);
       const again = await postJson(`${server.url}/v1/indexes/sample/documents`, DOC);

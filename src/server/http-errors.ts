@@ -6,7 +6,7 @@
  */
 import { homedir, tmpdir } from 'node:os';
 import { PlaitError, isPlaitError, type ErrorCode } from '../index.js';
-import { describe } from '../errors/index.js';
+import { describe, noSpaceCode } from '../errors/index.js';
 import { integerRange } from '../config/parse-number.js';
 import { closestKey } from '../util/option-keys.js';
 
@@ -236,9 +236,6 @@ export function toPlaitError(err: unknown, maxBodyBytes?: number, contentType?: 
   return new PlaitError('INTERNAL', { message: e.message ?? String(err) }, { cause: err });
 }
 
-/** errno / SQLite codes of a full disk or quota, anywhere in an error's `cause` chain. */
-const NO_SPACE_CODES = new Set(['ENOSPC', 'EDQUOT', 'SQLITE_FULL']);
-
 /**
  * A write's failure that is the state of the index's storage, not a fault of the server, worded for
  * the client (no server path): NOT_WRITABLE (403) when the server process may not write the index's
@@ -250,11 +247,9 @@ export function storageRefusal(err: unknown, index: string): unknown {
   if (isPlaitError(err, 'NOT_WRITABLE')) {
     return new PlaitError('NOT_WRITABLE', { message: `index "${index}" is read-only on this server: the server process cannot write to its folder, so searches are served and writes are refused`, index }, { cause: err });
   }
-  for (let e: unknown = err, depth = 0; e !== null && typeof e === 'object' && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && NO_SPACE_CODES.has(code)) {
-      return new PlaitError('NO_SPACE', { message: `the disk holding index "${index}" is full (${code}): the write committed nothing; free space on the server and retry`, index }, { cause: err });
-    }
+  const code = noSpaceCode(err);
+  if (code !== undefined) {
+    return new PlaitError('NO_SPACE', { message: `the disk holding index "${index}" is full (${code}): the write committed nothing; free space on the server and retry`, index }, { cause: err });
   }
   return err;
 }
