@@ -59,8 +59,14 @@ test('a served index in a read-only folder: searches 200, writes 403 NOT_WRITABL
     return;
   }
   const index = await openIndex(ro.path, { encoderOptions: { threads: 1 }, workers: 1 });
-  const server = await serve(await borrowedSample(sample.dir, ro.path, index), {}, index);
+  const log: { level: number; msg: string; index?: string }[] = [];
+  const server = await serve(await borrowedSample(sample.dir, ro.path, index), { logLevel: 'warn', logDestination: { write: (line) => void log.push(JSON.parse(line) as { level: number; msg: string }) } }, index);
   try {
+    // Said at the start, not only at the first write.
+    assert.deepEqual(
+      log.filter((l) => l.level === 40).map((l) => [l.index, l.msg]),
+      [['sample', 'index "sample" is read-only for this process: searches are served, writes will answer 403 NOT_WRITABLE']],
+    );
     const before = await searchOk(server.url);
     for (const [route, body] of [['documents', DOC], ['documents/delete', { doc_ids: ['bread'] }]] as const) {
       const w = await postJson(`${server.url}/v1/indexes/sample/${route}`, body);

@@ -8,7 +8,7 @@ import { LtrModel } from '../ltr/ltr-model.js';
 import { DynamicBatchingEncoder } from '../encoder/dynamic-batching.js';
 import type { FastifyInstance } from 'fastify';
 import { createServer } from 'node:net';
-import { realpathSync } from 'node:fs';
+import { accessSync, constants, existsSync, realpathSync } from 'node:fs';
 import { createEncoder, openIndex, readManifest, Reranker, resolveModelSpec, type Encoder } from '../index.js';
 import { PlaitError } from '../errors/index.js';
 import { SERVER_DEFAULTS } from '../config/defaults.js';
@@ -39,6 +39,11 @@ export async function serveEngine(engine: Engine, appOptions: AppOptions = {}): 
     throw listenError(err, o.host, o.port);
   }
   for (const w of engine.ltrWarnings) app.log.warn({ index: w.index, ltrModel: o.ltrModel }, w.message);
+  // A read-only folder (a read-only volume, another user's files) is served for searches; say so at
+  // the start, not at the first write (which answers 403 NOT_WRITABLE).
+  for (const [name, entry] of engine.indexes) {
+    if (!folderWritable(entry.index.path)) app.log.warn({ index: name }, `index "${name}" is read-only for this process: searches are served, writes will answer 403 NOT_WRITABLE`);
+  }
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr !== null ? addr.port : o.port;
   const host = o.host.includes(':') ? `[${o.host}]` : o.host;
@@ -49,6 +54,20 @@ export async function serveEngine(engine: Engine, appOptions: AppOptions = {}): 
     url: `http://${host}:${port}`,
     close: () => (closing ??= drainAndClose(app, engine, o.drainTimeoutMs, o.shutdownDelayMs)),
   };
+}
+
+/**
+ * Whether this process may create files in `dir` (access W_OK: EROFS on a read-only mount, EACCES by
+ * permissions). A path that is no folder here (a cluster coordinator's `nats:<name>`) counts as writable: nothing to warn of.
+ */
+function folderWritable(dir: string): boolean {
+  try {
+    if (!existsSync(dir)) return true;
+    accessSync(dir, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**
