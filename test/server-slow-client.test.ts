@@ -43,6 +43,10 @@ function rawClient(): { socket: Socket; closed: (waitMs: number) => Promise<{ da
   };
 }
 
+function bodyOf(raw: string): { error: { code: string; message: string } } {
+  return JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4)) as { error: { code: string; message: string } };
+}
+
 test('a body trickled slower than receiveTimeoutMs is answered 408 and its connection closed', async () => {
   const c = rawClient();
   const body = JSON.stringify({ query: 'bread', top_k: 1 });
@@ -56,7 +60,7 @@ test('a body trickled slower than receiveTimeoutMs is answered 408 and its conne
     const r = await c.closed(8000);
     assert.ok(r.closed, `the connection was still open after 8 s (${i} of ${body.length} bytes sent)`);
     assert.match(r.data, /^HTTP\/1\.1 408 /);
-    const answer = JSON.parse(r.data.slice(r.data.indexOf('\r\n\r\n') + 4)) as { error: { code: string; message: string } };
+    const answer = bodyOf(r.data);
     assert.equal(answer.error.code, 'TIMEOUT');
     assert.match(answer.error.message, /receive limit of 1500 ms \(--receive-timeout-ms\)/);
     // 1.5 s limit, checked every connectionsCheckingIntervalMs.
@@ -77,9 +81,19 @@ test('headers trickled slower than receiveTimeoutMs are cut off the same way', a
     const r = await c.closed(8000);
     assert.ok(r.closed, 'the connection was still open after 8 s');
     assert.match(r.data, /^HTTP\/1\.1 408 /);
+    // In plait's error shape, as every answer (Fastify's own was {"error":"Request Timeout","message":"Client Timeout","statusCode":408}).
+    assert.equal(bodyOf(r.data).error.code, 'TIMEOUT');
   } finally {
     clearInterval(trickle);
   }
+});
+
+test('a request that is not HTTP is a 400 in plait\'s error shape', async () => {
+  const c = rawClient();
+  c.socket.write('HELLO WORLD\r\n\r\n');
+  const r = await c.closed(5000);
+  assert.match(r.data, /^HTTP\/1\.1 400 /);
+  assert.equal(bodyOf(r.data).error.code, 'INVALID_ARGUMENT');
 });
 
 test('a whole request is unaffected; an idle keep-alive connection outlives receiveTimeoutMs and still serves', async () => {

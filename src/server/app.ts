@@ -26,7 +26,7 @@ import { rerankRoutes } from './routes/rerank.js';
 import { searchRoutes } from './routes/search.js';
 import { explainRoutes } from './routes/explain.js';
 import { PLAYGROUND_ROUTES, playgroundRoutes } from './routes/playground.js';
-import { installReceiveTimeout } from './receive-timeout.js';
+import { clientErrorHandler, installReceiveTimeout } from './receive-timeout.js';
 import './fastify-types.js';
 
 /** Routes anyone may call without the API key: orchestrators probe these. */
@@ -90,6 +90,7 @@ export async function createApp(engine: Engine, appOptions: AppOptions = {}): Pr
     // 408 and closes the socket. The body's limit is receive-timeout.ts's (Node's stops at the headers).
     requestTimeout: o.receiveTimeoutMs,
     http: { connectionsCheckingInterval: SERVER_DEFAULTS.connectionsCheckingIntervalMs },
+    clientErrorHandler: clientErrorHandler(o.receiveTimeoutMs),
     forceCloseConnections: 'idle',
     // Ids are ours (never a client's header): they name a log line, so they must be unique.
     requestIdHeader: false,

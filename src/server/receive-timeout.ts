@@ -8,10 +8,50 @@
  * owned and cleared when the body has arrived or the answer is sent; when it fires first, the
  * socket gets a 408 in plait's error shape and is closed, as Node closes one past its header limit.
  */
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { errorBody } from './http-errors.js';
 import { PlaitError } from '../errors/index.js';
 import type { ServerMetrics } from './metrics.js';
+
+/** The 408 a request past `receiveTimeoutMs` gets, in plait's error shape. */
+function receiveTimeoutBody(receiveTimeoutMs: number, requestId?: string): string {
+  return JSON.stringify(
+    errorBody(new PlaitError('TIMEOUT', { message: `the request did not arrive whole within the server's receive limit of ${receiveTimeoutMs} ms (--receive-timeout-ms); the connection is closed` }), requestId),
+  );
+}
+
+/**
+ * Writes `status` and a JSON `body` straight to a socket whose request never reached a route, then
+ * closes it (what Node and Fastify do for a client error; there is no reply object to use).
+ */
+function answerSocket(socket: Socket, status: number, body: string, requestId?: string): void {
+  if (socket.writable) {
+    const id = requestId === undefined ? '' : `x-request-id: ${requestId}\r\n`;
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\n${id}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+  }
+  socket.destroy();
+}
+
+/**
+ * Fastify's `clientErrorHandler`: a request Node refused before any route (its headers past
+ * `receiveTimeoutMs`, 408; headers over Node's size limit, 431; a malformed request, 400) is answered
+ * in plait's `{error: {code, message}}` shape, as every other answer (Fastify's own shape was
+ * `{"error":"Request Timeout","message":"Client Timeout","statusCode":408}`).
+ */
+export function clientErrorHandler(receiveTimeoutMs: number): (err: NodeJS.ErrnoException, socket: Socket) => void {
+  return (err, socket) => {
+    if (err.code === 'ECONNRESET' || socket.destroyed) return;
+    if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+      answerSocket(socket, 408, receiveTimeoutBody(receiveTimeoutMs));
+      return;
+    }
+    const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+    const message = tooLarge ? "the request's headers are larger than the server accepts (Node's --max-http-header-size, 16 KiB by default)" : 'the request is not valid HTTP/1.1';
+    answerSocket(socket, tooLarge ? 431 : 400, JSON.stringify(errorBody(new PlaitError('INVALID_ARGUMENT', { message }))));
+  };
+}
 
 /** Installs the body-receive deadline on `app` (no-op for `receiveTimeoutMs` 0). */
 export function installReceiveTimeout(app: FastifyInstance, receiveTimeoutMs: number, metrics: ServerMetrics): void {
@@ -32,13 +72,7 @@ export function installReceiveTimeout(app: FastifyInstance, receiveTimeoutMs: nu
       const route = request.routeOptions.url ?? 'unmatched';
       metrics.requests.inc({ route, method: request.method, status: '408' });
       request.log.info({ receiveTimeoutMs, received: raw.readableLength }, 'request not received in time: 408, connection closed');
-      const body = JSON.stringify(
-        errorBody(new PlaitError('TIMEOUT', { message: `the request did not arrive whole within the server's receive limit of ${receiveTimeoutMs} ms (--receive-timeout-ms); the connection is closed` }), request.id),
-      );
-      if (socket.writable) {
-        socket.write(`HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\nx-request-id: ${request.id}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
-      }
-      socket.destroy();
+      answerSocket(socket, 408, receiveTimeoutBody(receiveTimeoutMs, request.id), request.id);
     }, receiveTimeoutMs);
     timers.set(request, timer);
     raw.once('end', () => clear(request));
