@@ -96,3 +96,23 @@ test('an unknown --log-level is refused before anything loads, naming the levels
   assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
   assert.ok(performance.now() - t < 15_000);
 });
+
+test("trustProxy: behind a listed proxy the access line names the client from X-Forwarded-For; otherwise a client's own header is not believed", async () => {
+  const spoofed = await fetch(`${server.url}/health`, { headers: { 'x-forwarded-for': '198.51.100.9' } });
+  assert.equal(spoofed.status, 200);
+  const proxied = await serve(sample, { trustProxy: 'loopback, 10.0.0.0/8', logLevel: 'info', logDestination: { write: (line) => void log.push(JSON.parse(line) as Record<string, unknown>) } });
+  try {
+    const r = await fetch(`${proxied.url}/health`, { headers: { 'x-forwarded-for': '203.0.113.7' } });
+    assert.equal(r.status, 200);
+    await new Promise((r) => setTimeout(r, 50));
+    const byId = (id: string | null) => log.find((l) => l['msg'] === 'request completed' && l['reqId'] === id);
+    assert.equal(byId(spoofed.headers.get('x-request-id'))?.['remoteAddress'], '127.0.0.1');
+    assert.equal(byId(r.headers.get('x-request-id'))?.['remoteAddress'], '203.0.113.7');
+  } finally {
+    await proxied.close();
+  }
+  for (const bad of ['10.0.0.0/33', 'nginx', '127.0.0.1/8/1', '']) {
+    assert.throws(() => resolveServerOptions({ trustProxy: bad }, {}), (e) => isPlaitError(e, 'INVALID_ARGUMENT') && /for trustProxy/.test(e.message), bad);
+  }
+  assert.equal(resolveServerOptions({ trustProxy: '::1, fd00::/8,uniquelocal' }, {}).trustProxy, '::1,fd00::/8,uniquelocal');
+});

@@ -91,6 +91,8 @@ export async function createApp(engine: Engine, appOptions: AppOptions = {}): Pr
     requestTimeout: o.receiveTimeoutMs,
     http: { connectionsCheckingInterval: SERVER_DEFAULTS.connectionsCheckingIntervalMs },
     clientErrorHandler: clientErrorHandler(o.receiveTimeoutMs),
+    // The proxies whose X-Forwarded-For names the client (request.ip, the access line's remoteAddress).
+    ...(o.trustProxy === undefined ? {} : { trustProxy: o.trustProxy }),
     forceCloseConnections: 'idle',
     // Ids are ours (never a client's header): they name a log line, so they must be unique.
     requestIdHeader: false,

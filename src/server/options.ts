@@ -4,6 +4,7 @@
  * value (better-sqlite3's four steps: defaults, arguments, interpretation, result).
  */
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { PlaitError, invalidArgument as invalidArgumentError } from '../errors/index.js';
 import { SERVER_DEFAULTS, THREAD_LIMITS } from '../config/defaults.js';
 import { MAX_TIMER_MS } from '../search/deadline.js';
@@ -32,6 +33,14 @@ export interface ServerOptions {
   maxRerankDocuments?: number;
   maxEncodeTexts?: number;
   drainTimeoutMs?: number;
+  /**
+   * The proxies whose `X-Forwarded-For` names the client (nginx, a k8s ingress), comma-separated:
+   * IPv4/IPv6 addresses, CIDR ranges (`10.0.0.0/8`), or `loopback`, `linklocal`, `uniquelocal`
+   * (Fastify's `trustProxy`, proxy-addr's names). The access line's `remoteAddress` is then the
+   * client's address; without it, the proxy's (a client's own X-Forwarded-For is never believed).
+   * Default: none. @throws PlaitError INVALID_ARGUMENT for an entry that is none of these.
+   */
+  trustProxy?: string;
   /** ms between SIGTERM and closing the listener, /ready answering 503 while requests are still served (SERVER_DEFAULTS.shutdownDelayMs). */
   shutdownDelayMs?: number;
   /** ms a client has to send its whole request, headers and body (SERVER_DEFAULTS.receiveTimeoutMs); slower: 408, connection closed. 0: no limit. */
@@ -103,6 +112,7 @@ export interface ResolvedServerOptions {
   drainTimeoutMs: number;
   receiveTimeoutMs: number;
   shutdownDelayMs: number;
+  trustProxy: string | undefined;
   scoringWorkers: number;
   encoderThreads: number;
   abortCheckQueries: number;
@@ -126,7 +136,7 @@ export interface ResolvedServerOptions {
 /** ServerOptions' keys (util/option-keys.ts): a misspelt option is refused naming the one meant. */
 const SERVER_OPTION_KEYS = {
   host: true, port: true, maxBodyBytes: true, timeoutMs: true, writeTimeoutMs: true, maxTimeoutMs: true, maxConcurrent: true, maxQueue: true, maxQueueWaitMs: true, retryAfterSeconds: true,
-  resultCacheBytes: true, queryCacheBytes: true, maxRerankDocuments: true, maxEncodeTexts: true, drainTimeoutMs: true, receiveTimeoutMs: true, shutdownDelayMs: true, scoringWorkers: true,
+  resultCacheBytes: true, queryCacheBytes: true, maxRerankDocuments: true, maxEncodeTexts: true, drainTimeoutMs: true, receiveTimeoutMs: true, shutdownDelayMs: true, trustProxy: true, scoringWorkers: true,
   encoderThreads: true, abortCheckQueries: true, models: true, quantize: true, crossEncoders: true, ltrModel: true, synonyms: true, refreshIntervalMs: true, apiKey: true, apiKeyFile: true, corsOrigins: true, logLevel: true, defaultMetrics: true,
   logDestination: true,
 } as const satisfies OptionKeys<ServerOptions>;
@@ -199,6 +209,7 @@ export function resolveServerOptions(o: ServerOptions = {}, env: NodeJS.ProcessE
     drainTimeoutMs: int('drainTimeoutMs', o.drainTimeoutMs ?? d.drainTimeoutMs, 0, MAX_TIMER_MS),
     receiveTimeoutMs: int('receiveTimeoutMs', o.receiveTimeoutMs ?? d.receiveTimeoutMs, 0, MAX_TIMER_MS),
     shutdownDelayMs: int('shutdownDelayMs', o.shutdownDelayMs ?? d.shutdownDelayMs, 0, MAX_TIMER_MS),
+    trustProxy: resolveTrustProxy(o.trustProxy),
     scoringWorkers: resolveScoringWorkers(workers, 'scoringWorkers'),
     encoderThreads: int('encoderThreads', o.encoderThreads ?? d.encoderThreads, 0, THREAD_LIMITS.maxThreads),
     abortCheckQueries: int('abortCheckQueries', o.abortCheckQueries ?? d.abortCheckQueries, 1),
@@ -259,4 +270,24 @@ function resolveLogLevel(level: string | false | undefined): string | false {
   if (level === undefined) return 'info';
   if (level === false || (LOG_LEVELS as readonly string[]).includes(level)) return level;
   throw new PlaitError('INVALID_ARGUMENT', { message: `Expected one of ${LOG_LEVELS.join(', ')} for logLevel but received ${JSON.stringify(level)}`, name: 'logLevel', allowedValues: [...LOG_LEVELS] });
+}
+
+/** proxy-addr's names for address ranges, which `trustProxy` takes beside addresses and CIDRs. */
+const PROXY_RANGE_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+
+/**
+ * `trustProxy` checked before anything loads (Fastify's proxy-addr would refuse a bad entry only
+ * once the indexes had loaded): each comma-separated entry an IP address, a CIDR range or a range name.
+ */
+function resolveTrustProxy(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const entries = value.split(',').map((e) => e.trim());
+  for (const entry of entries) {
+    const [address = '', prefix, ...rest] = entry.split('/');
+    const family = isIP(address);
+    const prefixOk = prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 6 ? 128 : 32));
+    if (PROXY_RANGE_NAMES.includes(entry) || (family !== 0 && prefixOk && rest.length === 0)) continue;
+    throw new PlaitError('INVALID_ARGUMENT', { message: `Expected IP addresses, CIDR ranges or ${PROXY_RANGE_NAMES.join(', ')}, comma-separated, for trustProxy but received ${JSON.stringify(entry)}`, name: 'trustProxy', received: entry });
+  }
+  return entries.join(',');
 }

@@ -38,6 +38,7 @@ interface ServeCliOptions {
   drainTimeoutMs?: number;
   receiveTimeoutMs?: number;
   shutdownDelayMs?: number;
+  trustProxy?: string;
   apiKeyFile?: string;
   maxBodyBytes?: number;
   resultCacheMb?: number;
@@ -78,6 +79,7 @@ export function registerServeCommand(program: Command): void {
     .option('--write-timeout-ms <n>', `a write's deadline in ms when it names none (timeout_ms): sized for a full body of text, 1–(--max-timeout-ms)`, parseIntArg('writeTimeoutMs', 1, MAX_TIMER_MS), d.writeTimeoutMs)
     .option('--max-timeout-ms <n>', `the longest timeout_ms a request may name (longer: 400), and the most --timeout-ms and --write-timeout-ms may be, ${range(1, MAX_TIMER_MS)}`, parseIntArg('maxTimeoutMs', 1, MAX_TIMER_MS), d.maxTimeoutMs)
     .option('--drain-timeout-ms <n>', `ms that in-flight requests get on SIGTERM, ${range(0, MAX_TIMER_MS)}`, parseIntArg('drainTimeoutMs', 0, MAX_TIMER_MS), d.drainTimeoutMs)
+    .option('--trust-proxy <addresses>', 'proxies whose X-Forwarded-For names the client in the access log: IPs, CIDRs or loopback/linklocal/uniquelocal, comma-separated (default: none)')
     .option('--shutdown-delay-ms <n>', `on SIGTERM, ms to keep serving with /ready answering 503 before the listener closes and the drain starts (behind k8s: ~5000, while endpoints update), ${range(0, MAX_TIMER_MS)}`, parseIntArg('shutdownDelayMs', 0, MAX_TIMER_MS), d.shutdownDelayMs)
     .option('--receive-timeout-ms <n>', `ms a client has to send its whole request, headers and body (slower: 408, connection closed), ${range(0, MAX_TIMER_MS)} (0: no limit)`, parseIntArg('receiveTimeoutMs', 0, MAX_TIMER_MS), d.receiveTimeoutMs)
     .addOption(new Option('--max-body-bytes <n>', 'largest request body in bytes (larger: 413)').argParser(parseIntArg('maxBodyBytes', 1024)).default(d.maxBodyBytes, `${d.maxBodyBytes}, ${formatBytes(d.maxBodyBytes)}`))
@@ -114,6 +116,7 @@ export function registerServeCommand(program: Command): void {
         ...(o.drainTimeoutMs === undefined ? {} : { drainTimeoutMs: o.drainTimeoutMs }),
         ...(o.receiveTimeoutMs === undefined ? {} : { receiveTimeoutMs: o.receiveTimeoutMs }),
         ...(o.shutdownDelayMs === undefined ? {} : { shutdownDelayMs: o.shutdownDelayMs }),
+        ...(o.trustProxy === undefined ? {} : { trustProxy: o.trustProxy }),
         ...(o.apiKeyFile === undefined ? {} : { apiKeyFile: o.apiKeyFile }),
         ...(o.maxBodyBytes === undefined ? {} : { maxBodyBytes: o.maxBodyBytes }),
         ...(o.resultCacheMb === undefined ? {} : { resultCacheBytes: o.resultCacheMb << 20 }),
