@@ -64,7 +64,10 @@ export function installReceiveTimeout(app: FastifyInstance, receiveTimeoutMs: nu
   };
   app.addHook('onRequest', async (request) => {
     const raw = request.raw;
-    if (raw.complete) return;
+    // A request without a body (GET /health, /ready, /metrics) is whole once its headers are, and those
+    // are Node's requestTimeout's: no timer for it.
+    const length = raw.headers['content-length'];
+    if (raw.complete || ((length === undefined || length === '0') && raw.headers['transfer-encoding'] === undefined)) return;
     const timer = setTimeout(() => {
       timers.delete(request);
       if (raw.complete) return;
