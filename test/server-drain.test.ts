@@ -44,6 +44,34 @@ test('SIGTERM drains: the in-flight search completes, new connections are refuse
   }
 });
 
+test('SIGTERM with a keep-alive client: the drain ends when its request is answered, not at the drain timeout', async () => {
+  // fetch keeps its connection open after the answer. Node's server.close() closes the connections
+  // idle at that moment only, so this one (busy then, idle from the answer on) held the drain for
+  // all of --drain-timeout-ms (k8s: the whole grace period, then a 'drain timeout' warning).
+  const script = fileURLToPath(new URL('./helpers/server-child.js', import.meta.url));
+  const child = spawn(process.execPath, [script, sample.path, '20000'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exit = exited(child);
+  try {
+    const wait = lines(child);
+    const { url } = await wait((o) => o.event === 'listening');
+    const inFlight = fetch(`${url}/v1/indexes/sample/search`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: 'a slow query about bread', top_k: 3 }) });
+    await wait((o) => o.event === 'entered');
+    child.kill('SIGTERM');
+    const r = await inFlight;
+    const answered = performance.now();
+    assert.equal(r.status, 200);
+    assert.equal(((await r.json()) as { results: { hits: unknown[] }[] }).results[0]!.hits.length, 3);
+    assert.equal((await wait((o) => o.event === 'exit')).code, 0);
+    const after = performance.now() - answered;
+    assert.ok(after < 5000, `exited ${Math.round(after)} ms after the answer (the drain timeout is 20000 ms)`);
+    // The answer told the client to drop the connection, as the server is going away.
+    assert.equal(r.headers.get('connection'), 'close');
+    assert.deepEqual(await exit, { code: 0, signal: null });
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
+});
+
 test('a request still in flight when the drain times out is answered 503 INDEX_CLOSED before its connection closes', async () => {
   const script = fileURLToPath(new URL('./helpers/server-child.js', import.meta.url));
   const child = spawn(process.execPath, [script, sample.path, '400'], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -82,6 +110,8 @@ test('plait serve: ready on an ephemeral port with JSON logs; SIGTERM → exit 0
     child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     for (let i = 0; i < 100 && !stderr.includes('\n'); i++) await new Promise((r) => setTimeout(r, 50));
     assert.ok(stderr.includes(`plait: listening on ${ready.url} (1 index: sample); playground ${ready.url}/ · OpenAPI ${ready.url}/openapi.json`), stderr);
+    // No framework warning on an operator's stderr (Fastify 5.12's FSTDEP023 for disableRequestLogging was printed at every start).
+    assert.doesNotMatch(stderr, /Deprecation|FSTDEP/, stderr);
     const r = await fetch(`${ready.url}/ready`);
     assert.equal(r.status, 200);
     const s = await postJson(`${ready.url}/rerank`, { query: 'bread', texts: ['yeast bread', 'stock market'] });
@@ -118,5 +148,35 @@ test('plait serve: a second SIGTERM while a write encodes ends the process by th
     await write;
   } finally {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }
+});
+
+test('plait serve --shutdown-delay-ms: after SIGTERM /ready is 503 draining while new connections are still served, then the listener closes and it exits 0', async () => {
+  // k8s sends SIGTERM as it removes the pod from the Service's endpoints; proxies learn that seconds
+  // later. Without the delay the listener closed at once and the connections still routed here were refused.
+  const bin = fileURLToPath(new URL('../../bin/plait.js', import.meta.url));
+  const child = spawn(process.execPath, [bin, 'serve', sample.path, '--port', '0', '--workers', '1', '--shutdown-delay-ms', '2500'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PLAIT_API_KEY: '' } });
+  const exit = exited(child);
+  let stderr = '';
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  try {
+    const ready = await lines(child)((o) => o.msg === 'ready');
+    const url = ready.url as string;
+    assert.equal((await fetch(`${url}/ready`)).status, 200);
+    const t = performance.now();
+    child.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 300));
+    const r = await fetch(`${url}/ready`);
+    assert.equal(r.status, 503);
+    assert.equal(((await r.json()) as { status: string }).status, 'draining');
+    const s = await postJson(`${url}/v1/indexes/sample/search`, { query: 'bread', top_k: 1 });
+    assert.equal(s.status, 200, 'a request routed here during the delay is served');
+    assert.ok(performance.now() - t < 2500, 'both answered within the delay');
+    assert.deepEqual(await exit, { code: 0, signal: null });
+    assert.ok(performance.now() - t >= 2400, `exited ${Math.round(performance.now() - t)} ms after SIGTERM, before the delay ended`);
+    await assert.rejects(fetch(`${url}/health`));
+    assert.match(stderr, /stopping \(SIGTERM\): \/ready answers 503 and requests are served for 2500 ms more \(--shutdown-delay-ms\)/);
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
   }
 });

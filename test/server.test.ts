@@ -253,7 +253,8 @@ test('/ready answers 503 once draining starts, while /health stays 200', async (
     s.engine.markDraining();
     const r = await fetch(`${s.url}/ready`);
     assert.equal(r.status, 503);
-    assert.equal(((await r.json()) as { status: string }).status, 'not ready');
+    // Says why: draining (a starting server, not yet listening, is 'not ready').
+    assert.equal(((await r.json()) as { status: string }).status, 'draining');
     assert.equal((await fetch(`${s.url}/health`)).status, 200);
   } finally {
     await s.close();

@@ -167,7 +167,8 @@ export class WriteInterrupts {
  * silent for the whole --drain-timeout-ms (10 s) before; now it says what it waits for and how to
  * stop at once (a second signal: endServe above).
  */
-export function drainingLine(signal: NodeJS.Signals, drainTimeoutMs: number): string {
+export function drainingLine(signal: NodeJS.Signals, drainTimeoutMs: number, shutdownDelayMs = 0): string {
   const again = signal === 'SIGINT' ? 'Ctrl-C' : signal;
-  return `plait: stopping (${signal}): requests in flight get up to ${drainTimeoutMs} ms to finish (--drain-timeout-ms); ${again} again stops at once\n`;
+  const delay = shutdownDelayMs > 0 ? `/ready answers 503 and requests are served for ${shutdownDelayMs} ms more (--shutdown-delay-ms), then ` : '';
+  return `plait: stopping (${signal}): ${delay}requests in flight get up to ${drainTimeoutMs} ms to finish (--drain-timeout-ms); ${again} again stops at once\n`;
 }

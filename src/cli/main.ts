@@ -9,7 +9,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
-import { PlaitError, isPlaitError, type ErrorCode } from '../errors/index.js';
+import { PlaitError, isPlaitError, noSpaceCode, type ErrorCode } from '../errors/index.js';
 import { registerIndexCommands } from './commands/index-commands.js';
 import { registerSearchCommands } from './commands/search-commands.js';
 import { registerModelCommands } from './commands/model-commands.js';
@@ -21,7 +21,7 @@ import { registerExplainCommand } from './commands/explain-command.js';
 import { registerLivingCommands } from './commands/living-commands.js';
 import { registerLtrCommand } from './commands/ltr-command.js';
 import { registerClusterWriteCommands } from './commands/cluster-write-commands.js';
-import { reportError } from './report-error.js';
+import { reportError, withHint } from './report-error.js';
 import { checkKernelEnv } from '../kernels/index.js';
 import { exactScoringMethod } from '../codec/code-scorer.js';
 
@@ -144,8 +144,20 @@ export async function main(argv: string[]): Promise<void> {
         if (!json && err.code !== 'commander.help') process.stderr.write('(add --help for usage)\n');
       }
     } else {
-      reportError(err, json);
+      reportError(noSpaceError(err), json);
     }
     process.exitCode = exitCodeFor(err);
   }
+}
+
+/**
+ * A full disk (ENOSPC, EDQUOT, SQLite's SQLITE_FULL, errors/no-space.ts) as NO_SPACE with a hint,
+ * instead of the raw error's stack trace; anything else unchanged. An index write that stops so
+ * has committed nothing (its transaction removes what it wrote).
+ */
+function noSpaceError(err: unknown): unknown {
+  const code = noSpaceCode(err);
+  if (code === undefined || (err instanceof PlaitError && err.code === 'NO_SPACE')) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return withHint(new PlaitError('NO_SPACE', { message: `the disk is full (${code}): ${message}`, errno: code }, { cause: err }), 'free space on that disk and run the command again: an index write that stopped so committed nothing');
 }

@@ -327,6 +327,30 @@ export const SERVER_DEFAULTS = {
   /** Longest deadline a request may ask for (5 min): a client cannot pin a slot for longer. */
   maxTimeoutMs: 300_000,
   /**
+   * Time a client has to send its whole request, headers and body (Node's server.requestTimeout):
+   * past it the server answers 408 and closes the connection. A full body (maxBodyBytes, 1 MiB) in
+   * 60 s is 17 KiB/s, slower than any working client link; a client that trickles a body byte by
+   * byte (slowloris) no longer holds its socket and buffer for ever (Fastify sets 0, no limit;
+   * Node's own default is 300 s). The work's deadline (timeoutMs) starts once the body is in.
+   */
+  receiveTimeoutMs: 60_000,
+  /**
+   * How often Node looks for requests past receiveTimeoutMs (http.createServer's
+   * connectionsCheckingInterval, 30 s by default, which let a 60 s limit run to 90 s): one pass over
+   * the open connections a second costs nothing next to a request.
+   */
+  connectionsCheckingIntervalMs: 1000,
+  /**
+   * Lame-duck time after SIGTERM before the listener closes (0: close at once). Kubernetes removes
+   * a terminating pod from its Service endpoints at the same time as it sends SIGTERM, and kube-proxy
+   * and ingress controllers learn it a few seconds later: a server that stops listening at once
+   * refuses the connections still routed to it (clients see 502s). During the delay /ready answers
+   * 503 `draining` and requests are still served; behind k8s, 5000 is usual (CoreDNS's `lameduck`,
+   * kube-apiserver's --shutdown-delay-duration do the same). 0 by default: outside an orchestrator
+   * nothing routes by readiness, and Ctrl-C should stop at once.
+   */
+  shutdownDelayMs: 0,
+  /**
    * Requests doing work at once (search, rerank, encode). Enough to keep the encoder and scoring
    * workers busy while another request is between stages (≈ 2 × workers on a 4-core box); more only
    * queues inside the worker pools where no deadline or shedding can see it.

@@ -45,6 +45,8 @@ export const ERROR_TEMPLATES = {
   // CLI and files (issue 8): a path that does not exist, an output that cannot be written, a command line commander refused.
   FILE_NOT_FOUND: 'File not found: {message}',
   NOT_WRITABLE: 'Cannot write: {message}',
+  // The disk (or quota) holding an index is full: a write committed nothing (HTTP 507, the server's translation of ENOSPC, EDQUOT, SQLITE_FULL).
+  NO_SPACE: 'No space left: {message}',
   USAGE: 'Usage: {message}',
   MODEL_UNSUPPORTED: 'Model not supported: {message}',
   MODEL_UNSAFE: 'Model file refused: {message}',

@@ -10,10 +10,11 @@
  * stack, file paths) goes to the log, never to the client.
  */
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
 import cors from '@fastify/cors';
 import swagger from '@fastify/swagger';
 import { PlaitError } from '../errors/index.js';
+import { SERVER_DEFAULTS } from '../config/defaults.js';
 import type { Engine } from './engine.js';
 import { errorBody, internalErrorBody, shapeErrorBody, statusFor, toPlaitError } from './http-errors.js';
 import { IGNORED_FIELDS_HEADER, ignoredFieldsHeader, relaxRequestBody } from './lenient-body.js';
@@ -25,6 +26,7 @@ import { rerankRoutes } from './routes/rerank.js';
 import { searchRoutes } from './routes/search.js';
 import { explainRoutes } from './routes/explain.js';
 import { PLAYGROUND_ROUTES, playgroundRoutes } from './routes/playground.js';
+import { clientErrorHandler, installReceiveTimeout } from './receive-timeout.js';
 import './fastify-types.js';
 
 /** Routes anyone may call without the API key: orchestrators probe these. */
@@ -34,11 +36,41 @@ function digest(s: string): Buffer {
   return createHash('sha256').update(s).digest();
 }
 
-/** Constant-time comparison of the presented bearer token with the key (equal-length digests). */
-export function keyMatches(header: string | undefined, key: string): boolean {
+/**
+ * Constant-time comparison of the presented bearer token with the key, or with each of the keys
+ * (equal-length digests; every key is compared, so the time does not tell which one matched).
+ */
+export function keyMatches(header: string | undefined, key: string | readonly string[]): boolean {
   const m = /^Bearer (.+)$/i.exec(header ?? '');
-  const presented = m?.[1] ?? '';
-  return timingSafeEqual(digest(presented), digest(key)) && m !== null;
+  const presented = digest(m?.[1] ?? '');
+  let found = false;
+  for (const k of typeof key === 'string' ? [key] : key) found = timingSafeEqual(presented, digest(k)) || found;
+  return found && m !== null;
+}
+
+/** A proxy's request id (nginx `$request_id`, Envoy's, a client's) as the access line carries it: printable ASCII, at most 128 characters. */
+const CLIENT_REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
+
+/**
+ * The access line of one request: method, URL as sent (a search's query travels in its body, never
+ * logged; a GET's query string is part of the URL), matched route, status, time in ms, the client's
+ * address, and the `x-request-id` a proxy sent (`clientRequestId`; the line's own `reqId` is the
+ * server's, which every reply carries back). No header value but that id is logged: never
+ * Authorization.
+ */
+function accessLine(request: FastifyRequest, route: string, statusCode: number, elapsedMs: number): Record<string, unknown> {
+  const sent = request.headers['x-request-id'];
+  const clientRequestId = typeof sent === 'string' && CLIENT_REQUEST_ID.test(sent) ? sent : undefined;
+  return {
+    // Flat fields: Fastify's logger serialises `req` and `res` keys as raw Node objects.
+    method: request.method,
+    url: request.url,
+    route,
+    statusCode,
+    remoteAddress: request.ip,
+    responseTime: Math.round(elapsedMs * 1000) / 1000,
+    ...(clientRequestId === undefined ? {} : { clientRequestId }),
+  };
 }
 
 export interface AppOptions {
@@ -54,15 +86,29 @@ export async function createApp(engine: Engine, appOptions: AppOptions = {}): Pr
     logger: o.logLevel === false ? false : { level: o.logLevel, ...(o.logDestination === undefined ? {} : { stream: o.logDestination }) },
     bodyLimit: o.maxBodyBytes,
     return503OnClosing: true,
+    // Headers must arrive within receiveTimeoutMs (Fastify's default, 0, set no limit); Node answers
+    // 408 and closes the socket. The body's limit is receive-timeout.ts's (Node's stops at the headers).
+    requestTimeout: o.receiveTimeoutMs,
+    http: { connectionsCheckingInterval: SERVER_DEFAULTS.connectionsCheckingIntervalMs },
+    clientErrorHandler: clientErrorHandler(o.receiveTimeoutMs),
+    // The proxies whose X-Forwarded-For names the client (request.ip, the access line's remoteAddress).
+    ...(o.trustProxy === undefined ? {} : { trustProxy: o.trustProxy }),
     forceCloseConnections: 'idle',
     // Ids are ours (never a client's header): they name a log line, so they must be unique.
     requestIdHeader: false,
     genReqId: () => randomUUID(),
+    // One access line a request, written on response (onResponse below): Fastify's own pair
+    // ('incoming request', then 'request completed' holding only the id, status and time) made an
+    // operator join two lines to learn which route answered what.
+    // (Through a LogController: Fastify 5.12 deprecated the top-level option, with a warning on stderr at every start.)
+    logController: new LogController({ disableRequestLogging: true }),
     // verbose: errors carry the failing field's schema and value, so that an integer field's
     // refusal names its whole range and what came (http-errors.ts integerRefusal).
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false, allowUnionTypes: true, verbose: true } },
   });
   app.decorate('engine', engine);
+  // A body that does not arrive whole within receiveTimeoutMs: 408 and the connection closed (receive-timeout.ts).
+  installReceiveTimeout(app, o.receiveTimeoutMs, engine.metrics);
 
   // Bodies are parsed from bytes: strict UTF-8 first (Node would silently substitute U+FFFD), then
   // Fastify's own JSON parser (which refuses __proto__ poisoning).
@@ -93,8 +139,10 @@ export async function createApp(engine: Engine, appOptions: AppOptions = {}): Pr
     if (e.code === 'UNAUTHORIZED') void reply.header('www-authenticate', 'Bearer');
     // A 500 is a fault worth an error line; sheds, deadlines and hang-ups are the normal weather of a
     // loaded server. A fault's detail stays in the log: the client gets its code and the request id.
-    const fault = status >= 500 && status !== 503 && status !== 504;
+    // A full disk (507) is no fault of the server's code either, but an operator must act: a warning.
+    const fault = status >= 500 && status !== 503 && status !== 504 && status !== 507;
     if (fault) request.log.error({ err, code: e.code }, 'request failed');
+    else if (status === 507) request.log.warn({ code: e.code, err }, 'request not served: disk full');
     else if (status >= 503) request.log.info({ code: e.code }, 'request not served');
     void reply.code(status).send(shapeErrorBody(fault ? internalErrorBody(e.code, request.id) : errorBody(e, request.id), request.routeOptions.config?.errorShape));
   });
@@ -113,18 +161,23 @@ export async function createApp(engine: Engine, appOptions: AppOptions = {}): Pr
 
   app.addHook('onRequest', async (request) => {
     // CORS preflights carry no credentials by design; the request that follows them does.
-    if (o.apiKey === undefined || request.method === 'OPTIONS' || OPEN_ROUTES.has(request.routeOptions.url ?? '')) return;
-    if (!keyMatches(request.headers.authorization, o.apiKey)) throw new PlaitError('UNAUTHORIZED', { message: 'send "Authorization: Bearer <key>" with the server\'s API key' });
+    if (o.apiKeys.length === 0 || request.method === 'OPTIONS' || OPEN_ROUTES.has(request.routeOptions.url ?? '')) return;
+    if (!keyMatches(request.headers.authorization, o.apiKeys)) throw new PlaitError('UNAUTHORIZED', { message: 'send "Authorization: Bearer <key>" with the server\'s API key' });
   });
   app.addHook('preValidation', relaxRequestBody);
   app.addHook('onSend', async (request, reply) => {
     void reply.header('x-request-id', request.id);
+    // Draining: Node's server.close() closes the connections idle at that moment only; a keep-alive
+    // connection whose request was in flight would stay open (keepAliveTimeout, 72 s) after its
+    // answer and hold the drain to its timeout. `Connection: close` makes Node close it once answered.
+    if (engine.isDraining) void reply.header('connection', 'close');
     if (request.ignoredFields !== undefined) void reply.header(IGNORED_FIELDS_HEADER, ignoredFieldsHeader(request.ignoredFields));
   });
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     engine.metrics.requests.inc({ route, method: request.method, status: String(reply.statusCode) });
     engine.metrics.duration.observe({ route }, reply.elapsedTime / 1000);
+    request.log.info(accessLine(request, route, reply.statusCode, reply.elapsedTime), 'request completed');
   });
 
   // "*" among the origins allows any; @fastify/cors reads "*" so only as the whole option, not in a list.

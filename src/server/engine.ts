@@ -190,6 +190,7 @@ export class Engine {
         ],
         rerankCachedDocuments: () => this.rerankers.map((r) => ({ model: r.names[0]!, documents: r.reranker.cachedDocuments })),
         breakers: () => this.crossEncoders.map((c) => ({ model: c.names[0]!, state: c.breaker.snapshot().state })),
+        indexes: () => [...this.indexes.values()].map((e) => ({ index: e.name, generation: e.index.manifest.generation ?? 0, documents: e.index.manifest.counts.documents })),
         scoringWorkers: () => this.scoringWorkers(),
       },
       options.defaultMetrics,
@@ -203,6 +204,11 @@ export class Engine {
   /** From now on /ready answers 503 (load balancers stop sending) while in-flight work finishes. */
   markDraining(): void {
     this.draining = true;
+  }
+
+  /** True from markDraining on: answers then carry `Connection: close` (app.ts), so that the drain does not wait for keep-alive connections. */
+  get isDraining(): boolean {
+    return this.draining;
   }
 
   private readonly shutdown = new AbortController();

@@ -6,7 +6,7 @@
  */
 import { homedir, tmpdir } from 'node:os';
 import { PlaitError, isPlaitError, type ErrorCode } from '../index.js';
-import { describe } from '../errors/index.js';
+import { describe, noSpaceCode } from '../errors/index.js';
 import { integerRange } from '../config/parse-number.js';
 import { closestKey } from '../util/option-keys.js';
 
@@ -42,7 +42,11 @@ export const HTTP_STATUS = {
   FILE_NOT_FOUND: 404,
   MODEL_UNSUPPORTED: 400,
   MODEL_UNSAFE: 400,
-  NOT_WRITABLE: 500,
+  // A served index whose folder the server process may not write (a read-only mount, another
+  // user's files): the index refuses writes, as Elasticsearch answers 403 for an index's write block.
+  NOT_WRITABLE: 403,
+  // The index's disk is full: nothing was committed; 507 Insufficient Storage (RFC 4918 §11.5).
+  NO_SPACE: 507,
   // Living index: a metadata filter that does not parse is the request's fault; a write lock held by
   // another writer is a conflict the client may retry.
   INVALID_FILTER: 400,
@@ -231,6 +235,24 @@ export function toPlaitError(err: unknown, maxBodyBytes?: number, contentType?: 
     return new PlaitError(code, { message: e.message ?? 'bad request' });
   }
   return new PlaitError('INTERNAL', { message: e.message ?? String(err) }, { cause: err });
+}
+
+/**
+ * A write's failure that is the state of the index's storage, not a fault of the server, worded for
+ * the client (no server path): NOT_WRITABLE (403) when the server process may not write the index's
+ * folder, NO_SPACE (507) when its disk is full — the write committed nothing either way (the
+ * transaction removes what it had written). Both had been a 500 INTERNAL whose detail only the log held.
+ * Any other error is returned unchanged.
+ */
+export function storageRefusal(err: unknown, index: string): unknown {
+  if (isPlaitError(err, 'NOT_WRITABLE')) {
+    return new PlaitError('NOT_WRITABLE', { message: `index "${index}" is read-only on this server: the server process cannot write to its folder, so searches are served and writes are refused`, index }, { cause: err });
+  }
+  const code = noSpaceCode(err);
+  if (code !== undefined) {
+    return new PlaitError('NO_SPACE', { message: `the disk holding index "${index}" is full (${code}): the write committed nothing; free space on the server and retry`, index }, { cause: err });
+  }
+  return err;
 }
 
 /**

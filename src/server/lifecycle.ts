@@ -8,7 +8,7 @@ import { LtrModel } from '../ltr/ltr-model.js';
 import { DynamicBatchingEncoder } from '../encoder/dynamic-batching.js';
 import type { FastifyInstance } from 'fastify';
 import { createServer } from 'node:net';
-import { realpathSync } from 'node:fs';
+import { accessSync, constants, existsSync, realpathSync } from 'node:fs';
 import { createEncoder, openIndex, readManifest, Reranker, resolveModelSpec, type Encoder } from '../index.js';
 import { PlaitError } from '../errors/index.js';
 import { SERVER_DEFAULTS } from '../config/defaults.js';
@@ -39,6 +39,11 @@ export async function serveEngine(engine: Engine, appOptions: AppOptions = {}): 
     throw listenError(err, o.host, o.port);
   }
   for (const w of engine.ltrWarnings) app.log.warn({ index: w.index, ltrModel: o.ltrModel }, w.message);
+  // A read-only folder (a read-only volume, another user's files) is served for searches; say so at
+  // the start, not at the first write (which answers 403 NOT_WRITABLE).
+  for (const [name, entry] of engine.indexes) {
+    if (!folderWritable(entry.index.path)) app.log.warn({ index: name }, `index "${name}" is read-only for this process: searches are served, writes will answer 403 NOT_WRITABLE`);
+  }
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr !== null ? addr.port : o.port;
   const host = o.host.includes(':') ? `[${o.host}]` : o.host;
@@ -47,8 +52,22 @@ export async function serveEngine(engine: Engine, appOptions: AppOptions = {}): 
     app,
     engine,
     url: `http://${host}:${port}`,
-    close: () => (closing ??= drainAndClose(app, engine, o.drainTimeoutMs)),
+    close: () => (closing ??= drainAndClose(app, engine, o.drainTimeoutMs, o.shutdownDelayMs)),
   };
+}
+
+/**
+ * Whether this process may create files in `dir` (access W_OK: EROFS on a read-only mount, EACCES by
+ * permissions). A path that is no folder here (a cluster coordinator's `nats:<name>`) counts as writable: nothing to warn of.
+ */
+function folderWritable(dir: string): boolean {
+  try {
+    if (!existsSync(dir)) return true;
+    accessSync(dir, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -98,8 +117,14 @@ export async function startServer(indexes: string[], options: ServerOptions = {}
   return serveEngine(engine);
 }
 
-async function drainAndClose(app: FastifyInstance, engine: Engine, drainTimeoutMs: number): Promise<boolean> {
+async function drainAndClose(app: FastifyInstance, engine: Engine, drainTimeoutMs: number, shutdownDelayMs = 0): Promise<boolean> {
   engine.markDraining();
+  // Lame duck (SERVER_DEFAULTS.shutdownDelayMs): still listening and serving, /ready answering 503,
+  // while load balancers and kube-proxy stop routing here; then the listener closes.
+  if (shutdownDelayMs > 0) {
+    app.log.info({ shutdownDelayMs }, 'not ready: serving until the shutdown delay ends');
+    await new Promise((resolve) => setTimeout(resolve, shutdownDelayMs));
+  }
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<boolean>((resolve) => {
     timer = setTimeout(() => resolve(false), drainTimeoutMs);

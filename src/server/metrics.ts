@@ -15,6 +15,8 @@ export interface GaugeSources {
   rerankCachedDocuments: () => { model: string; documents: number }[];
   /** Scoring worker threads of each served index (0: it scores on the serving thread). */
   scoringWorkers?: () => { index: string; workers: number }[];
+  /** Each served index's generation (manifest.generation: 0 for the build, one more per commit) and live documents. */
+  indexes?: () => { index: string; generation: number; documents: number }[];
   /** Circuit breakers of the served cross-encoders (pipelines' cross stage). */
   breakers?: () => { model: string; state: 'closed' | 'open' | 'half-open' }[];
 }
@@ -105,6 +107,29 @@ export class ServerMetrics {
         registers,
         collect() {
           for (const w of scoringWorkers()) this.set({ index: w.index }, w.workers);
+        },
+      });
+    }
+    const indexes = sources.indexes;
+    if (indexes !== undefined) {
+      // What an operator alerts on after a write or a `plait add` from another process: did the
+      // served generation move, and does every replica serve the same one.
+      new Gauge({
+        name: 'plait_index_generation',
+        help: 'Generation each served index answers from (0: as built; each commit adds one; the server switches within a second of a commit by any process)',
+        labelNames: ['index'],
+        registers,
+        collect() {
+          for (const i of indexes()) this.set({ index: i.index }, i.generation);
+        },
+      });
+      new Gauge({
+        name: 'plait_index_documents',
+        help: 'Live documents in the generation each served index answers from (deleted ones not counted)',
+        labelNames: ['index'],
+        registers,
+        collect() {
+          for (const i of indexes()) this.set({ index: i.index }, i.documents);
         },
       });
     }

@@ -3,6 +3,8 @@
  * `resolveServerOptions` fills in SERVER_DEFAULTS, refuses misspelt names, and validates every
  * value (better-sqlite3's four steps: defaults, arguments, interpretation, result).
  */
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { PlaitError, invalidArgument as invalidArgumentError } from '../errors/index.js';
 import { SERVER_DEFAULTS, THREAD_LIMITS } from '../config/defaults.js';
 import { MAX_TIMER_MS } from '../search/deadline.js';
@@ -32,6 +34,18 @@ export interface ServerOptions {
   maxEncodeTexts?: number;
   drainTimeoutMs?: number;
   /**
+   * The proxies whose `X-Forwarded-For` names the client (nginx, a k8s ingress), comma-separated:
+   * IPv4/IPv6 addresses, CIDR ranges (`10.0.0.0/8`), or `loopback`, `linklocal`, `uniquelocal`
+   * (Fastify's `trustProxy`, proxy-addr's names). The access line's `remoteAddress` is then the
+   * client's address; without it, the proxy's (a client's own X-Forwarded-For is never believed).
+   * Default: none. @throws PlaitError INVALID_ARGUMENT for an entry that is none of these.
+   */
+  trustProxy?: string;
+  /** ms between SIGTERM and closing the listener, /ready answering 503 while requests are still served (SERVER_DEFAULTS.shutdownDelayMs). */
+  shutdownDelayMs?: number;
+  /** ms a client has to send its whole request, headers and body (SERVER_DEFAULTS.receiveTimeoutMs); slower: 408, connection closed. 0: no limit. */
+  receiveTimeoutMs?: number;
+  /**
    * Scoring worker threads per index: 'auto' (default) is one per core, at most
    * SCORING_WORKERS_AUTO_MAX; an integer in [0, THREAD_LIMITS.maxThreads] is that many, and 0 scores
    * on the serving thread — what openIndex's `workers: 0` means (before, 0 here meant 'auto').
@@ -57,6 +71,15 @@ export interface ServerOptions {
   synonyms?: string | SynonymMap;
   /** Bearer key required on every route but /health and /ready (default: env PLAIT_API_KEY; unset = open). */
   apiKey?: string;
+  /**
+   * A file of bearer keys, one a line (blank lines and `#` comments skipped; a trailing newline, as
+   * `kubectl create secret --from-file` keeps it, is no part of a key): any of them is accepted, so
+   * a key is rotated by listing the old and the new one, then the new one alone, with a restart
+   * each. Default: env PLAIT_API_KEY_FILE. Read once, at start; `apiKey` (PLAIT_API_KEY) is accepted too.
+   * @throws PlaitError FILE_NOT_FOUND when it cannot be read; INVALID_ARGUMENT when it holds no key
+   *   or a key shorter than 16 characters (the line is named, never the key).
+   */
+  apiKeyFile?: string;
   /**
    * Allowed CORS origins (default: none, CORS off): each `scheme://host[:port]` as a browser sends
    * it in `Origin` (a trailing `/` is dropped), or `"*"` for any origin.
@@ -87,6 +110,9 @@ export interface ResolvedServerOptions {
   maxRerankDocuments: number;
   maxEncodeTexts: number;
   drainTimeoutMs: number;
+  receiveTimeoutMs: number;
+  shutdownDelayMs: number;
+  trustProxy: string | undefined;
   scoringWorkers: number;
   encoderThreads: number;
   abortCheckQueries: number;
@@ -97,7 +123,10 @@ export interface ResolvedServerOptions {
   /** The server's synonyms, parsed; null when none. */
   synonyms: SynonymMap | null;
   refreshIntervalMs: number;
+  /** A key is required when set: PLAIT_API_KEY / `apiKey`, else the key file's first key. */
   apiKey: string | undefined;
+  /** Every accepted key (`apiKey` and the key file's); empty when the server is open. */
+  apiKeys: string[];
   corsOrigins: string[];
   logLevel: string | false;
   defaultMetrics: boolean;
@@ -107,8 +136,8 @@ export interface ResolvedServerOptions {
 /** ServerOptions' keys (util/option-keys.ts): a misspelt option is refused naming the one meant. */
 const SERVER_OPTION_KEYS = {
   host: true, port: true, maxBodyBytes: true, timeoutMs: true, writeTimeoutMs: true, maxTimeoutMs: true, maxConcurrent: true, maxQueue: true, maxQueueWaitMs: true, retryAfterSeconds: true,
-  resultCacheBytes: true, queryCacheBytes: true, maxRerankDocuments: true, maxEncodeTexts: true, drainTimeoutMs: true, scoringWorkers: true,
-  encoderThreads: true, abortCheckQueries: true, models: true, quantize: true, crossEncoders: true, ltrModel: true, synonyms: true, refreshIntervalMs: true, apiKey: true, corsOrigins: true, logLevel: true, defaultMetrics: true,
+  resultCacheBytes: true, queryCacheBytes: true, maxRerankDocuments: true, maxEncodeTexts: true, drainTimeoutMs: true, receiveTimeoutMs: true, shutdownDelayMs: true, trustProxy: true, scoringWorkers: true,
+  encoderThreads: true, abortCheckQueries: true, models: true, quantize: true, crossEncoders: true, ltrModel: true, synonyms: true, refreshIntervalMs: true, apiKey: true, apiKeyFile: true, corsOrigins: true, logLevel: true, defaultMetrics: true,
   logDestination: true,
 } as const satisfies OptionKeys<ServerOptions>;
 
@@ -206,6 +235,9 @@ export function resolveServerOptions(o: ServerOptions = {}, env: NodeJS.ProcessE
     maxRerankDocuments: int('maxRerankDocuments', o.maxRerankDocuments ?? d.maxRerankDocuments, 1),
     maxEncodeTexts: int('maxEncodeTexts', o.maxEncodeTexts ?? d.maxEncodeTexts, 1),
     drainTimeoutMs: int('drainTimeoutMs', o.drainTimeoutMs ?? d.drainTimeoutMs, 0, MAX_TIMER_MS),
+    receiveTimeoutMs: int('receiveTimeoutMs', o.receiveTimeoutMs ?? d.receiveTimeoutMs, 0, MAX_TIMER_MS),
+    shutdownDelayMs: int('shutdownDelayMs', o.shutdownDelayMs ?? d.shutdownDelayMs, 0, MAX_TIMER_MS),
+    trustProxy: resolveTrustProxy(o.trustProxy),
     scoringWorkers: resolveScoringWorkers(workers, 'scoringWorkers'),
     encoderThreads: int('encoderThreads', o.encoderThreads ?? d.encoderThreads, 0, THREAD_LIMITS.maxThreads),
     abortCheckQueries: int('abortCheckQueries', o.abortCheckQueries ?? d.abortCheckQueries, 1),
@@ -216,13 +248,74 @@ export function resolveServerOptions(o: ServerOptions = {}, env: NodeJS.ProcessE
     synonyms: resolveSynonyms(o.synonyms),
     refreshIntervalMs: int('refreshIntervalMs', o.refreshIntervalMs ?? d.refreshIntervalMs, 0, MAX_TIMER_MS),
     apiKey: o.apiKey ?? (env.PLAIT_API_KEY === undefined || env.PLAIT_API_KEY === '' ? undefined : env.PLAIT_API_KEY),
+    apiKeys: [],
     corsOrigins: corsOrigins(o.corsOrigins ?? [], 'corsOrigins'),
-    logLevel: o.logLevel ?? 'info',
+    logLevel: resolveLogLevel(o.logLevel),
     defaultMetrics: o.defaultMetrics ?? true,
     logDestination: o.logDestination,
   };
   if (r.timeoutMs > r.maxTimeoutMs) throw invalidArgumentError('timeoutMs', `at most maxTimeoutMs (${r.maxTimeoutMs})`, r.timeoutMs);
   if (r.writeTimeoutMs > r.maxTimeoutMs) throw invalidArgumentError('writeTimeoutMs', `at most maxTimeoutMs (${r.maxTimeoutMs})`, r.writeTimeoutMs);
   if (r.apiKey !== undefined && r.apiKey.length < 16) throw invalidArgumentError('apiKey', 'at least 16 characters', `${r.apiKey.length} characters`);
+  const keyFile = o.apiKeyFile ?? (env.PLAIT_API_KEY_FILE === undefined || env.PLAIT_API_KEY_FILE === '' ? undefined : env.PLAIT_API_KEY_FILE);
+  r.apiKeys = [...(r.apiKey === undefined ? [] : [r.apiKey]), ...(keyFile === undefined ? [] : readApiKeyFile(keyFile))];
+  r.apiKey ??= r.apiKeys[0];
   return r;
+}
+
+/**
+ * The keys of an API key file (ServerOptions.apiKeyFile): one a line, blank lines and `#` lines
+ * skipped, each line trimmed. Messages name the file and the line, never a key.
+ */
+export function readApiKeyFile(file: string): string[] {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (cause) {
+    throw new PlaitError('FILE_NOT_FOUND', { message: `cannot read the API key file ${file} (${(cause as NodeJS.ErrnoException).code ?? String(cause)})`, path: file, option: 'apiKeyFile' }, { cause });
+  }
+  const keys: string[] = [];
+  text.split(/\r?\n/).forEach((line, i) => {
+    const key = line.trim();
+    if (key === '' || key.startsWith('#')) return;
+    if (key.length < 16) throw new PlaitError('INVALID_ARGUMENT', { message: `Expected API keys of at least 16 characters in ${file} but line ${i + 1} holds ${key.length}`, path: file, line: i + 1, option: 'apiKeyFile' });
+    keys.push(key);
+  });
+  if (keys.length === 0) throw new PlaitError('INVALID_ARGUMENT', { message: `the API key file ${file} holds no key (one a line; blank lines and # comments are skipped)`, path: file, option: 'apiKeyFile' });
+  return keys;
+}
+
+/** pino's levels, the values `logLevel` (`plait serve --log-level`) takes; false turns logging off. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/**
+ * The server's log level, checked before anything loads: an unknown one (`--log-level verbose`)
+ * had reached pino only once the indexes and models were loaded, and ended the start with pino's
+ * stack trace ("default level:verbose must be included in custom levels").
+ * @throws PlaitError INVALID_ARGUMENT naming the levels.
+ */
+function resolveLogLevel(level: string | false | undefined): string | false {
+  if (level === undefined) return 'info';
+  if (level === false || (LOG_LEVELS as readonly string[]).includes(level)) return level;
+  throw new PlaitError('INVALID_ARGUMENT', { message: `Expected one of ${LOG_LEVELS.join(', ')} for logLevel but received ${JSON.stringify(level)}`, name: 'logLevel', allowedValues: [...LOG_LEVELS] });
+}
+
+/** proxy-addr's names for address ranges, which `trustProxy` takes beside addresses and CIDRs. */
+const PROXY_RANGE_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+
+/**
+ * `trustProxy` checked before anything loads (Fastify's proxy-addr would refuse a bad entry only
+ * once the indexes had loaded): each comma-separated entry an IP address, a CIDR range or a range name.
+ */
+function resolveTrustProxy(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const entries = value.split(',').map((e) => e.trim());
+  for (const entry of entries) {
+    const [address = '', prefix, ...rest] = entry.split('/');
+    const family = isIP(address);
+    const prefixOk = prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 6 ? 128 : 32));
+    if (PROXY_RANGE_NAMES.includes(entry) || (family !== 0 && prefixOk && rest.length === 0)) continue;
+    throw new PlaitError('INVALID_ARGUMENT', { message: `Expected IP addresses, CIDR ranges or ${PROXY_RANGE_NAMES.join(', ')}, comma-separated, for trustProxy but received ${JSON.stringify(entry)}`, name: 'trustProxy', received: entry });
+  }
+  return entries.join(',');
 }

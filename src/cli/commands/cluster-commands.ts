@@ -181,7 +181,7 @@ function untilSignal(running: RunningServer, before: () => Promise<void>): Promi
         resolve();
         endServe(code, signal);
       },
-      (signal) => process.stderr.write(drainingLine(signal, running.engine.options.drainTimeoutMs)),
+      (signal) => process.stderr.write(drainingLine(signal, running.engine.options.drainTimeoutMs, running.engine.options.shutdownDelayMs)),
     );
   });
 }

@@ -36,6 +36,10 @@ interface ServeCliOptions {
   writeTimeoutMs?: number;
   maxTimeoutMs?: number;
   drainTimeoutMs?: number;
+  receiveTimeoutMs?: number;
+  shutdownDelayMs?: number;
+  trustProxy?: string;
+  apiKeyFile?: string;
   maxBodyBytes?: number;
   resultCacheMb?: number;
   queryCacheMb?: number;
@@ -75,6 +79,9 @@ export function registerServeCommand(program: Command): void {
     .option('--write-timeout-ms <n>', `a write's deadline in ms when it names none (timeout_ms): sized for a full body of text, 1–(--max-timeout-ms)`, parseIntArg('writeTimeoutMs', 1, MAX_TIMER_MS), d.writeTimeoutMs)
     .option('--max-timeout-ms <n>', `the longest timeout_ms a request may name (longer: 400), and the most --timeout-ms and --write-timeout-ms may be, ${range(1, MAX_TIMER_MS)}`, parseIntArg('maxTimeoutMs', 1, MAX_TIMER_MS), d.maxTimeoutMs)
     .option('--drain-timeout-ms <n>', `ms that in-flight requests get on SIGTERM, ${range(0, MAX_TIMER_MS)}`, parseIntArg('drainTimeoutMs', 0, MAX_TIMER_MS), d.drainTimeoutMs)
+    .option('--trust-proxy <addresses>', 'proxies whose X-Forwarded-For names the client in the access log: IPs, CIDRs or loopback/linklocal/uniquelocal, comma-separated (default: none)')
+    .option('--shutdown-delay-ms <n>', `on SIGTERM, ms to keep serving with /ready answering 503 before the listener closes and the drain starts (behind k8s: ~5000, while endpoints update), ${range(0, MAX_TIMER_MS)}`, parseIntArg('shutdownDelayMs', 0, MAX_TIMER_MS), d.shutdownDelayMs)
+    .option('--receive-timeout-ms <n>', `ms a client has to send its whole request, headers and body (slower: 408, connection closed), ${range(0, MAX_TIMER_MS)} (0: no limit)`, parseIntArg('receiveTimeoutMs', 0, MAX_TIMER_MS), d.receiveTimeoutMs)
     .addOption(new Option('--max-body-bytes <n>', 'largest request body in bytes (larger: 413)').argParser(parseIntArg('maxBodyBytes', 1024)).default(d.maxBodyBytes, `${d.maxBodyBytes}, ${formatBytes(d.maxBodyBytes)}`))
     .option('--result-cache-mb <n>', 'result cache size in MiB', parseIntArg('resultCacheMb', 0), d.resultCacheBytes / MIB)
     .option('--query-cache-mb <n>', 'query-embedding cache size in MiB', parseIntArg('queryCacheMb', 0), d.queryCacheBytes / MIB)
@@ -82,7 +89,8 @@ export function registerServeCommand(program: Command): void {
     .option('--log-level <level>', 'pino log level (fatal, error, warn, info, debug, trace, silent)', 'info')
     .option('--nats <url>', 'join a cluster through this NATS server: with <index>/shard-<i>, as a replica of that shard (HTTP too only when --port is given); with --coordinate, as its coordinator')
     .option('--coordinate <name>', 'serve the cluster <name> (a sharded index\'s name or folder) over HTTP, scattering searches to its shards through --nats')
-    .addHelpText('after', '\nEnvironment: PLAIT_API_KEY=<key> requires "Authorization: Bearer <key>" on every route but /health and /ready.')
+    .option('--api-key-file <file>', 'require "Authorization: Bearer <key>" with one of the keys in this file, one a line (# comments; list old and new to rotate); read at start')
+    .addHelpText('after', '\nEnvironment: PLAIT_API_KEY=<key> requires "Authorization: Bearer <key>" on every route but /health and /ready; PLAIT_API_KEY_FILE=<file> is --api-key-file.')
     .action(async (indexes: string[], o: ServeCliOptions, command: Command) => {
       // 0 meant auto here until it was made to mean what the library's workers: 0 means: say so to
       // whoever still writes 0 for auto (a script from before would otherwise lose its workers unseen).
@@ -106,6 +114,10 @@ export function registerServeCommand(program: Command): void {
         // --max-timeout-ms (resolveServerOptions); one given above it is refused naming its range.
         ...deadlineOptions(o, command),
         ...(o.drainTimeoutMs === undefined ? {} : { drainTimeoutMs: o.drainTimeoutMs }),
+        ...(o.receiveTimeoutMs === undefined ? {} : { receiveTimeoutMs: o.receiveTimeoutMs }),
+        ...(o.shutdownDelayMs === undefined ? {} : { shutdownDelayMs: o.shutdownDelayMs }),
+        ...(o.trustProxy === undefined ? {} : { trustProxy: o.trustProxy }),
+        ...(o.apiKeyFile === undefined ? {} : { apiKeyFile: o.apiKeyFile }),
         ...(o.maxBodyBytes === undefined ? {} : { maxBodyBytes: o.maxBodyBytes }),
         ...(o.resultCacheMb === undefined ? {} : { resultCacheBytes: o.resultCacheMb << 20 }),
         ...(o.queryCacheMb === undefined ? {} : { queryCacheBytes: o.queryCacheMb << 20 }),
@@ -141,7 +153,7 @@ export function registerServeCommand(program: Command): void {
             resolve();
             endServe(code, signal);
           },
-          (signal) => process.stderr.write(drainingLine(signal, server.engine.options.drainTimeoutMs)),
+          (signal) => process.stderr.write(drainingLine(signal, server.engine.options.drainTimeoutMs, server.engine.options.shutdownDelayMs)),
         );
       });
     });

@@ -8,7 +8,7 @@ export const adminRoutes: FastifyPluginAsync = async (app) => {
   const engine = app.engine;
   app.get('/health', { schema: { summary: 'Liveness: the process answers', tags: ['admin'], response: { 200: STATUS } } }, async () => ({ status: 'ok' }));
   app.get('/ready', { schema: { summary: 'Readiness: indexes open and encoders warm (503 while starting or draining)', tags: ['admin'], response: { 200: STATUS, 503: STATUS } } }, async (_request, reply) => {
-    const body = { status: engine.ready ? 'ready' : 'not ready', indexes: [...engine.indexes.keys()], models: engine.rerankers.map((r) => r.names[0]!) };
+    const body = { status: engine.ready ? 'ready' : engine.isDraining ? 'draining' : 'not ready', indexes: [...engine.indexes.keys()], models: engine.rerankers.map((r) => r.names[0]!) };
     return reply.code(engine.ready ? 200 : 503).send(body);
   });
   app.get('/metrics', { schema: { summary: 'Prometheus metrics (text exposition format)', tags: ['admin'] } }, async (_request, reply) => {

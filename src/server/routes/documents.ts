@@ -43,7 +43,7 @@ import { withLockWait } from '../../mutate/lock-wait.js';
 import type { DocumentInput } from '../../docstore/types.js';
 import type { MetadataFilter } from '../../docstore/metadata-filter.js';
 import { indexGeneration, type Engine, type IndexEntry } from '../engine.js';
-import { ERROR_SCHEMA } from '../http-errors.js';
+import { ERROR_SCHEMA, storageRefusal } from '../http-errors.js';
 import { runWork } from '../request-work.js';
 import { checkBatch, checkText } from '../text-checks.js';
 import { encodeClusterWrite } from '../../cluster/encode-write.js';
@@ -304,7 +304,8 @@ export const documentsRoutes: FastifyPluginAsync<DocumentsRoutesOptions> = async
         ).catch((e: unknown) => {
           // The wait ended by the request's signal: its own error (TIMEOUT, ABORTED), not the lock's.
           if (isPlaitError(e, 'INDEX_LOCKED') && signal.aborted) throwIfWriteCancelled(signal, items);
-          throw e;
+          // A read-only folder or a full disk: 403 / 507 that say so, not a 500.
+          throw storageRefusal(e, entry.name);
         }),
       );
       return writeAnswer(entry.name, out, served);

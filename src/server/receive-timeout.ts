@@ -1,0 +1,85 @@
+/**
+ * The time a client has to send its whole request (SERVER_DEFAULTS.receiveTimeoutMs). Headers are
+ * bounded by Node's `server.requestTimeout` (app.ts sets it; Fastify's default of 0 had left them
+ * unbounded too); a body is not: on Node 20 the check stops once the request is handed to the
+ * handler, so a client that trickled its body a byte at a time held its socket and its buffered
+ * bytes for ever (measured: a 20-byte body sent a byte per 300 ms to a server with
+ * requestTimeout 1500 was still open after 5 s). This hook gives each request with a body a timer,
+ * owned and cleared when the body has arrived or the answer is sent; when it fires first, the
+ * socket gets a 408 in plait's error shape and is closed, as Node closes one past its header limit.
+ */
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { errorBody } from './http-errors.js';
+import { PlaitError } from '../errors/index.js';
+import type { ServerMetrics } from './metrics.js';
+
+/** The 408 a request past `receiveTimeoutMs` gets, in plait's error shape. */
+function receiveTimeoutBody(receiveTimeoutMs: number, requestId?: string): string {
+  return JSON.stringify(
+    errorBody(new PlaitError('TIMEOUT', { message: `the request did not arrive whole within the server's receive limit of ${receiveTimeoutMs} ms (--receive-timeout-ms); the connection is closed` }), requestId),
+  );
+}
+
+/**
+ * Writes `status` and a JSON `body` straight to a socket whose request never reached a route, then
+ * closes it (what Node and Fastify do for a client error; there is no reply object to use).
+ */
+function answerSocket(socket: Socket, status: number, body: string, requestId?: string): void {
+  if (socket.writable) {
+    const id = requestId === undefined ? '' : `x-request-id: ${requestId}\r\n`;
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\n${id}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+  }
+  socket.destroy();
+}
+
+/**
+ * Fastify's `clientErrorHandler`: a request Node refused before any route (its headers past
+ * `receiveTimeoutMs`, 408; headers over Node's size limit, 431; a malformed request, 400) is answered
+ * in plait's `{error: {code, message}}` shape, as every other answer (Fastify's own shape was
+ * `{"error":"Request Timeout","message":"Client Timeout","statusCode":408}`).
+ */
+export function clientErrorHandler(receiveTimeoutMs: number): (err: NodeJS.ErrnoException, socket: Socket) => void {
+  return (err, socket) => {
+    if (err.code === 'ECONNRESET' || socket.destroyed) return;
+    if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+      answerSocket(socket, 408, receiveTimeoutBody(receiveTimeoutMs));
+      return;
+    }
+    const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+    const message = tooLarge ? "the request's headers are larger than the server accepts (Node's --max-http-header-size, 16 KiB by default)" : 'the request is not valid HTTP/1.1';
+    answerSocket(socket, tooLarge ? 431 : 400, JSON.stringify(errorBody(new PlaitError('INVALID_ARGUMENT', { message }))));
+  };
+}
+
+/** Installs the body-receive deadline on `app` (no-op for `receiveTimeoutMs` 0). */
+export function installReceiveTimeout(app: FastifyInstance, receiveTimeoutMs: number, metrics: ServerMetrics): void {
+  if (receiveTimeoutMs <= 0) return;
+  const timers = new WeakMap<FastifyRequest, NodeJS.Timeout>();
+  const clear = (request: FastifyRequest): void => {
+    const t = timers.get(request);
+    if (t !== undefined) clearTimeout(t);
+    timers.delete(request);
+  };
+  app.addHook('onRequest', async (request) => {
+    const raw = request.raw;
+    // A request without a body (GET /health, /ready, /metrics) is whole once its headers are, and those
+    // are Node's requestTimeout's: no timer for it.
+    const length = raw.headers['content-length'];
+    if (raw.complete || ((length === undefined || length === '0') && raw.headers['transfer-encoding'] === undefined)) return;
+    const timer = setTimeout(() => {
+      timers.delete(request);
+      if (raw.complete) return;
+      const socket = raw.socket;
+      const route = request.routeOptions.url ?? 'unmatched';
+      metrics.requests.inc({ route, method: request.method, status: '408' });
+      request.log.info({ receiveTimeoutMs, received: raw.readableLength }, 'request not received in time: 408, connection closed');
+      answerSocket(socket, 408, receiveTimeoutBody(receiveTimeoutMs, request.id), request.id);
+    }, receiveTimeoutMs);
+    timers.set(request, timer);
+    raw.once('end', () => clear(request));
+    raw.once('close', () => clear(request));
+  });
+  app.addHook('onResponse', async (request) => clear(request));
+}

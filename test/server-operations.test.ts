@@ -1,0 +1,118 @@
+/**
+ * What an operator reads off a running server. Logs: one JSON access line a request (method, URL,
+ * matched route, status, ms, the proxy's x-request-id beside the server's own id), where Fastify's
+ * pair ('incoming request', then 'request completed' with only id, status and time) had to be
+ * joined; never a search's query text, a document or the Authorization header. Metrics: the served
+ * generation and live documents of each index, which move with a write (they were not exported:
+ * nothing told whether a write or another process's `plait add` had reached a replica).
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { resolveServerOptions, type RunningServer } from '../src/server/index.js';
+import { isPlaitError } from '../src/errors/index.js';
+import { PLAIT_BIN } from './helpers/plait-serve.js';
+import { buildSample, parsePrometheus, postJson, serve, type SampleIndex } from './helpers/server-fixture.js';
+
+const KEY = 'operator-key-0123456789abcdef';
+const auth = { authorization: `Bearer ${KEY}` };
+let sample: SampleIndex;
+let server: RunningServer;
+const log: Record<string, unknown>[] = [];
+
+before(async () => {
+  sample = await buildSample('plait-server-operations-');
+  server = await serve(sample, { apiKey: KEY, logLevel: 'info', logDestination: { write: (line) => void log.push(JSON.parse(line) as Record<string, unknown>) } });
+});
+after(async () => {
+  await server?.close();
+  await sample?.dispose();
+});
+
+async function metrics(): Promise<Map<string, number>> {
+  const r = await fetch(`${server.url}/metrics`, { headers: auth });
+  assert.equal(r.status, 200);
+  return new Map(parsePrometheus(await r.text()).map((s) => [`${s.name}${JSON.stringify(s.labels)}`, s.value]));
+}
+
+test('one access line a request: route, status, ms, the proxy id; no query text, document or key', async () => {
+  log.length = 0;
+  const secretQuery = 'zebra-query-text-not-for-logs';
+  const s = await postJson(`${server.url}/v1/indexes/sample/search`, { query: secretQuery, top_k: 2 }, { ...auth, 'x-request-id': 'nginx-7f3a' });
+  assert.equal(s.status, 200);
+  const denied = await postJson(`${server.url}/v1/rerank`, { query: secretQuery, documents: ['doc-text-not-for-logs'] }, { authorization: 'Bearer wrong-key-value-123456' });
+  assert.equal(denied.status, 401);
+  await new Promise((r) => setTimeout(r, 50));
+  const lines = log.filter((l) => l['msg'] === 'request completed');
+  assert.equal(lines.length, 2, JSON.stringify(log));
+  assert.equal(log.filter((l) => l['msg'] === 'incoming request').length, 0, 'no second line per request');
+  const [search, rerank] = lines;
+  assert.equal(search!['method'], 'POST');
+  assert.equal(search!['url'], '/v1/indexes/sample/search');
+  assert.equal(search!['route'], '/v1/indexes/:name/search');
+  assert.equal(search!['remoteAddress'], '127.0.0.1');
+  assert.equal(search!['statusCode'], 200);
+  assert.equal(typeof search!['responseTime'], 'number');
+  assert.equal(search!['clientRequestId'], 'nginx-7f3a');
+  assert.equal(search!['reqId'], s.headers.get('x-request-id'), "the line's id is the one the reply carries");
+  assert.equal(rerank!['statusCode'], 401);
+  assert.equal(rerank!['route'], '/v1/rerank');
+  assert.equal(rerank!['clientRequestId'], undefined);
+  const all = JSON.stringify(log);
+  for (const secret of [secretQuery, 'doc-text-not-for-logs', KEY, 'wrong-key-value']) assert.ok(!all.includes(secret), `${secret} was logged`);
+});
+
+test('a proxy id that is not a short printable token is left out of the line', async () => {
+  log.length = 0;
+  const r = await fetch(`${server.url}/health`, { headers: { 'x-request-id': 'x'.repeat(200) } });
+  assert.equal(r.status, 200);
+  await new Promise((r) => setTimeout(r, 50));
+  const line = log.find((l) => l['msg'] === 'request completed');
+  assert.ok(line !== undefined);
+  assert.equal(line['clientRequestId'], undefined);
+});
+
+test('/metrics: the served generation and live documents of each index move with a write', async () => {
+  const before = await metrics();
+  const gen0 = before.get('plait_index_generation{"index":"sample"}');
+  const docs0 = before.get('plait_index_documents{"index":"sample"}');
+  assert.equal(gen0, sample.index.manifest.generation ?? 0);
+  assert.equal(docs0, sample.index.manifest.counts.documents);
+  assert.ok(docs0 !== undefined && docs0 > 0);
+  const w = await postJson(`${server.url}/v1/indexes/sample/documents`, { documents: [{ doc_id: 'ops-new', text: 'Kilns fire clay at over a thousand degrees.' }] }, auth);
+  assert.equal(w.status, 200, JSON.stringify(w.body));
+  const after = await metrics();
+  assert.equal(after.get('plait_index_generation{"index":"sample"}'), w.body.generation_number);
+  assert.equal(after.get('plait_index_documents{"index":"sample"}'), docs0 + 1);
+});
+
+test('an unknown --log-level is refused before anything loads, naming the levels (it was pino\'s stack trace after the load)', () => {
+  assert.throws(() => resolveServerOptions({ logLevel: 'verbose' }, {}), (e) => isPlaitError(e, 'INVALID_ARGUMENT') && /fatal, error, warn, info, debug, trace, silent/.test(e.message));
+  assert.equal(resolveServerOptions({ logLevel: 'warn' }, {}).logLevel, 'warn');
+  const t = performance.now();
+  const r = spawnSync(process.execPath, [PLAIT_BIN, 'serve', sample.path, '--port', '0', '--log-level', 'verbose'], { encoding: 'utf8', env: { ...process.env, PLAIT_API_KEY: '' } });
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /^plait: Invalid argument: Expected one of fatal, .* for logLevel but received "verbose" \[INVALID_ARGUMENT\]/);
+  assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+  assert.ok(performance.now() - t < 15_000);
+});
+
+test("trustProxy: behind a listed proxy the access line names the client from X-Forwarded-For; otherwise a client's own header is not believed", async () => {
+  const spoofed = await fetch(`${server.url}/health`, { headers: { 'x-forwarded-for': '198.51.100.9' } });
+  assert.equal(spoofed.status, 200);
+  const proxied = await serve(sample, { trustProxy: 'loopback, 10.0.0.0/8', logLevel: 'info', logDestination: { write: (line) => void log.push(JSON.parse(line) as Record<string, unknown>) } });
+  try {
+    const r = await fetch(`${proxied.url}/health`, { headers: { 'x-forwarded-for': '203.0.113.7' } });
+    assert.equal(r.status, 200);
+    await new Promise((r) => setTimeout(r, 50));
+    const byId = (id: string | null) => log.find((l) => l['msg'] === 'request completed' && l['reqId'] === id);
+    assert.equal(byId(spoofed.headers.get('x-request-id'))?.['remoteAddress'], '127.0.0.1');
+    assert.equal(byId(r.headers.get('x-request-id'))?.['remoteAddress'], '203.0.113.7');
+  } finally {
+    await proxied.close();
+  }
+  for (const bad of ['10.0.0.0/33', 'nginx', '127.0.0.1/8/1', '']) {
+    assert.throws(() => resolveServerOptions({ trustProxy: bad }, {}), (e) => isPlaitError(e, 'INVALID_ARGUMENT') && /for trustProxy/.test(e.message), bad);
+  }
+  assert.equal(resolveServerOptions({ trustProxy: '::1, fd00::/8,uniquelocal' }, {}).trustProxy, '::1,fd00::/8,uniquelocal');
+});
