@@ -6,7 +6,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { cpSync } from 'node:fs';
 import { join } from 'node:path';
@@ -44,6 +44,17 @@ test('SIGTERM drains: the in-flight search completes, new connections are refuse
   }
 });
 
+/** The child's stderr up to and including its first line. */
+function firstLine(child: ChildProcess): Promise<string> {
+  let stderr = '';
+  return new Promise((resolve) => {
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+      if (stderr.includes('\n')) resolve(stderr);
+    });
+  });
+}
+
 test('a request still in flight when the drain times out is answered 503 INDEX_CLOSED before its connection closes', async () => {
   const script = fileURLToPath(new URL('./helpers/server-child.js', import.meta.url));
   const child = spawn(process.execPath, [script, sample.path, '400'], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -78,9 +89,8 @@ test('plait serve: ready on an ephemeral port with JSON logs; SIGTERM → exit 0
     assert.match(ready.url, /^http:\/\/127\.0\.0\.1:\d+$/);
     assert.deepEqual(ready.indexes, ['sample']);
     // The human line on stderr: where it listens, which indexes, and the playground's address.
-    let stderr = '';
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    for (let i = 0; i < 100 && !stderr.includes('\n'); i++) await new Promise((r) => setTimeout(r, 50));
+    // Waited for as an event (it was polled for at most 5 s).
+    const stderr = await firstLine(child);
     assert.ok(stderr.includes(`plait: listening on ${ready.url} (1 index: sample); playground ${ready.url}/ · OpenAPI ${ready.url}/openapi.json`), stderr);
     const r = await fetch(`${ready.url}/ready`);
     assert.equal(r.status, 200);
@@ -101,15 +111,24 @@ test('plait serve: a second SIGTERM while a write encodes ends the process by th
   const child = spawn(process.execPath, [bin, 'serve', path, '--port', '0', '--workers', '1', '--drain-timeout-ms', '60000'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PLAIT_API_KEY: '' } });
   const exit = exited(child);
   let stderr = '';
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  let stopping: () => void = () => {};
+  const saidStopping = new Promise<void>((resolve) => (stopping = resolve));
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d;
+    if (stderr.includes('plait: stopping (SIGTERM)')) stopping();
+  });
   try {
-    const ready = await lines(child)((o) => o.msg === 'ready');
+    const wait = lines(child);
+    const ready = await wait((o) => o.msg === 'ready');
     // About 200 passages of 128 tokens: seconds of encoding on one encoder thread.
     const text = Array.from({ length: 100 }, (_, i) => `word${i % 41} bread yeast dough`).join(' ');
     const write = postJson(`${ready.url}/v1/indexes/second-signal/documents`, { documents: Array.from({ length: 64 }, (_, i) => ({ doc_id: `long-${i}`, text })) }).catch((e: unknown) => e);
-    await new Promise((r) => setTimeout(r, 700));
+    // Each signal once the server is where it should be (fixed sleeps of 700 and 300 ms raced the
+    // write's arrival and the first signal's handling on a loaded machine): the write has arrived,
+    // then the first SIGTERM has been taken for a drain.
+    await wait((o) => o.msg === 'incoming request' && o.req?.method === 'POST' && String(o.req?.url).endsWith('/documents'));
     child.kill('SIGTERM');
-    await new Promise((r) => setTimeout(r, 300));
+    await saidStopping;
     child.kill('SIGTERM');
     assert.deepEqual(await exit, { code: null, signal: 'SIGTERM' }, stderr);
     assert.doesNotMatch(stderr, /terminate called/);
