@@ -6,12 +6,12 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { cpSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildSample, postJson, type SampleIndex } from './helpers/server-fixture.js';
-import { exited, lines } from './helpers/plait-serve.js';
+import { exited, lines, stderrUntil } from './helpers/plait-serve.js';
 
 let sample: SampleIndex;
 
@@ -43,17 +43,6 @@ test('SIGTERM drains: the in-flight search completes, new connections are refuse
     if (child.exitCode === null) child.kill('SIGKILL');
   }
 });
-
-/** The child's stderr up to and including its first line. */
-function firstLine(child: ChildProcess): Promise<string> {
-  let stderr = '';
-  return new Promise((resolve) => {
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => {
-      stderr += d;
-      if (stderr.includes('\n')) resolve(stderr);
-    });
-  });
-}
 
 test('a request still in flight when the drain times out is answered 503 INDEX_CLOSED before its connection closes', async () => {
   const script = fileURLToPath(new URL('./helpers/server-child.js', import.meta.url));
@@ -90,7 +79,7 @@ test('plait serve: ready on an ephemeral port with JSON logs; SIGTERM → exit 0
     assert.deepEqual(ready.indexes, ['sample']);
     // The human line on stderr: where it listens, which indexes, and the playground's address.
     // Waited for as an event (it was polled for at most 5 s).
-    const stderr = await firstLine(child);
+    const stderr = await stderrUntil(child, (e) => e.includes('\n'));
     assert.ok(stderr.includes(`plait: listening on ${ready.url} (1 index: sample); playground ${ready.url}/ · OpenAPI ${ready.url}/openapi.json`), stderr);
     const r = await fetch(`${ready.url}/ready`);
     assert.equal(r.status, 200);
@@ -111,12 +100,8 @@ test('plait serve: a second SIGTERM while a write encodes ends the process by th
   const child = spawn(process.execPath, [bin, 'serve', path, '--port', '0', '--workers', '1', '--drain-timeout-ms', '60000'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PLAIT_API_KEY: '' } });
   const exit = exited(child);
   let stderr = '';
-  let stopping: () => void = () => {};
-  const saidStopping = new Promise<void>((resolve) => (stopping = resolve));
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
-    stderr += d;
-    if (stderr.includes('plait: stopping (SIGTERM)')) stopping();
-  });
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const saidStopping = stderrUntil(child, (e) => e.includes('plait: stopping (SIGTERM)'));
   try {
     const wait = lines(child);
     const ready = await wait((o) => o.msg === 'ready');
