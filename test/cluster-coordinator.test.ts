@@ -388,7 +388,9 @@ test('the summed vocabulary follows writes: a word added through the coordinator
   const { sequences } = (await res.json()) as { sequences: { shard: number; sequence: number }[] };
   const after = await search({ ...body, min_sequences: sequences });
   assert.equal(after.status, 200);
-  assert.deepEqual((after.results[0]!.rewrites ?? []).filter((r) => r.kind === 'spelling'), [{ kind: 'spelling', from: 'zorblaxan', to: 'zorblaxian' }]);
+  // The message names what the answer said of its shards (this failed once in a full run at load ~10, cause not found).
+  const said = JSON.stringify({ degraded: after.results[0]!.degraded, missing_shards: after.results[0]!.missing_shards, hits: after.results[0]!.hits.map((h) => h.doc_id), ms: after.ms });
+  assert.deepEqual((after.results[0]!.rewrites ?? []).filter((r) => r.kind === 'spelling'), [{ kind: 'spelling', from: 'zorblaxan', to: 'zorblaxian' }], said);
   assert.ok(after.results[0]!.hits.some((h) => ids.includes(h.doc_id)));
   // The coordinator's listing follows the shards' commits (its refresh tick asks their info): it
   // used to show the counts and generation of its start for ever.

@@ -150,7 +150,10 @@ test('coordinator vs one index with PLAID: ≥ 0.99 top-10 overlap, and no furth
   const overlap = (a: string[], b: string[]): number => a.filter((d) => b.includes(d)).length / Math.max(1, b.length);
   for (const mode of ['late', 'hybrid'] as const) {
     for (const nIvfProbe of [undefined, 2]) {
-      const { results } = await search({ queries, mode, top_k: 10, ...(nIvfProbe === undefined ? {} : { n_ivf_probe: nIvfProbe }) });
+      const { status, results } = await search({ queries, mode, top_k: 10, ...(nIvfProbe === undefined ? {} : { n_ivf_probe: nIvfProbe }) });
+      // A whole answer first: a degraded one (a shard missing) said "overlap 0.0000" without a cause.
+      assert.equal(status, 200, `${mode}, ${nIvfProbe ?? 'default'} cells: status ${status}`);
+      for (const [i, r] of results.entries()) assert.equal(r.degraded, undefined, `${mode}, ${nIvfProbe ?? 'default'} cells, query ${i}: degraded, shards missing ${JSON.stringify(r.missing_shards)}, ${r.hits.length} hits`);
       let agree = 0;
       let clusterExact = 0;
       let singleExact = 0;

@@ -100,19 +100,23 @@ test('a publish of an in-place store waits for the write lock an applier holds; 
   const source = join(dir, 'source');
   assert.ok(listedFiles(readManifest(source)).some((f) => f.entry.inPlace === true), 'the store is in place (published from a copy made under the lock)');
   const lock = acquireWriteLock(source);
+  // The holder lets go once the publish says it waits (an 800 ms timer raced the publish's first
+  // try: one that reached the lock later on a loaded machine found it free and was never told).
   let released = false;
-  const timer = setTimeout(() => {
-    released = true;
-    lock.release();
-  }, 800);
   let told = 0;
   try {
-    const r = await publishShard(nc, 'files', 0, source, { lockWaitMs: 30_000, onLockWait: () => told++ });
+    const r = await publishShard(nc, 'files', 0, source, {
+      lockWaitMs: 30_000,
+      onLockWait: () => {
+        told++;
+        released = true;
+        lock.release();
+      },
+    });
     assert.ok(released, 'the publish finished only after the lock was released');
     assert.equal(told, 1);
     assert.equal(r.commit, readManifest(source).commit);
   } finally {
-    clearTimeout(timer);
     lock.release();
   }
   const held = acquireWriteLock(source);

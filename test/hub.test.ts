@@ -31,9 +31,9 @@ export interface FakeHubBehaviour {
   cutAfter: number;
   cutCount: number;
   /**
-   * When set, the cut waits until this says the client has stored the bytes sent (polled every
-   * 5 ms), instead of a fixed delay: a reset discards bytes the client has not read yet, and on a
-   * loaded machine no fixed delay is long enough.
+   * Needed with `cutCount`: the cut waits until this says the client has stored the bytes sent (or
+   * let go; polled every 5 ms), never a fixed delay: a reset discards bytes the client has not read
+   * yet, and on a loaded machine no fixed delay is long enough.
    */
   cutWhen?: () => boolean;
   ignoreRange: boolean;
@@ -82,14 +82,10 @@ export async function startFakeHub(repos: Record<string, Record<string, Uint8Arr
     const rest = body.subarray(start);
     if (isLfs && behaviour.cutCount > 0) {
       behaviour.cutCount--;
-      // The reset comes a while after the bytes: a reset discards bytes the client has not read
-      // yet, and on a loaded machine the client can take tens of milliseconds to read them.
+      // The reset comes once the client has the bytes: a reset discards bytes it has not read yet.
       const cutWhen = behaviour.cutWhen;
+      if (cutWhen === undefined) throw new Error('FakeHubBehaviour: cutCount needs cutWhen');
       res.write(rest.subarray(0, behaviour.cutAfter), () => {
-        if (cutWhen === undefined) {
-          setTimeout(() => res.socket?.destroy(), 250);
-          return;
-        }
         const poll = setInterval(() => {
           if (!cutWhen()) return;
           clearInterval(poll);
@@ -291,6 +287,9 @@ describe('pullModel', () => {
     hub.behaviour.cutAfter = 50_000;
     hub.behaviour.cutCount = 1;
     const controller = new AbortController();
+    // The server cuts its connection once the client has aborted (it had cut 250 ms after sending
+    // the bytes: a client slower than that to read them lost some to the reset, and retried).
+    hub.behaviour.cutWhen = () => controller.signal.aborted;
     const pull = pullModel(REPO, {
       cacheDir,
       endpoint: hub.endpoint,

@@ -198,9 +198,17 @@ test('the target\'s write lock is waited for as plait add waits (INDEX_LOCKED wi
     lock.release();
   }
   const held = acquireWriteLock(target);
+  // The holder lets go once the restore says it waits (a 300 ms timer raced the restore's first
+  // try: a restore that reached the lock late on a loaded machine found it free and was never told).
   let told = 0;
-  setTimeout(() => held.release(), 300);
-  const r = await restoreIndex(bak, target, { replace: true, lockWaitMs: 10_000, onLockWait: () => told++ });
+  const r = await restoreIndex(bak, target, {
+    replace: true,
+    lockWaitMs: 10_000,
+    onLockWait: () => {
+      told++;
+      held.release();
+    },
+  });
   assert.equal(told, 1);
   assert.deepEqual([...verifiedDocIds(r.path)].sort(), bakIds);
   assert.deepEqual(temporaries(), []);

@@ -6,8 +6,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,6 +37,7 @@ function batchesOf(index: PlaitIndex): Map<number, number> {
 async function readersDuringWrites(workers: number): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'plait-concurrent-'));
   const path = join(dir, 'idx');
+  let child: ChildProcess | null = null;
   try {
     await buildSynthetic(path, syntheticPassages(60, LIVING_DIM, 8, 64, 0.35).passages, LIVING_DIM);
     // Descriptors of this index's files held by this process (Linux; elsewhere none are counted).
@@ -52,9 +53,14 @@ async function readersDuringWrites(workers: number): Promise<void> {
           })
         : [];
     const index = await openIndex(path, { workers });
-    const child = spawn(process.execPath, [WRITER, path, '77', '0', '40'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    // The writer waits for SEARCHES_PER_WRITE search batches a write (the pace file): unpaced, a
+    // loaded machine could let it commit its 40 writes while few searches ran, and the counts below
+    // (generations seen, answers checked) depended on how the CPU was shared.
+    const pace = join(dir, 'searches');
+    const writer = spawn(process.execPath, [WRITER, path, '77', '0', '40', pace], { stdio: ['ignore', 'pipe', 'inherit'] });
+    child = writer;
     let done = false;
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => {
+    const exited = new Promise<number | null>((resolve) => writer.on('exit', (code) => {
       done = true;
       resolve(code);
     }));
@@ -80,6 +86,7 @@ async function readersDuringWrites(workers: number): Promise<void> {
         for (const [b, n] of batchesOf(index)) assert.equal(n, 3, `batch ${b} half applied in generation ${index.generation}`);
         generations.add(index.generation);
         searches++;
+        writeFileSync(pace, String(searches));
       }
     })();
     const refresher = (async () => {
@@ -107,6 +114,8 @@ async function readersDuringWrites(workers: number): Promise<void> {
     // files is held open once it is closed (before, one per mapped file and generation: 100+).
     assert.deepEqual(indexFds(), [], 'descriptors of the index left open after close');
   } finally {
+    // A failed search leaves the writer waiting for searches that never come: end it.
+    if (child !== null && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -13,19 +13,27 @@ const child = fileURLToPath(new URL('./helpers/pool-close-child.js', import.meta
 
 test('close awaits the running task, cancels the queued one, then stops the workers', async () => {
   const pool = onnxPool(new URL('./helpers/pool-close-child.js', import.meta.url).href, 1);
-  const running = pool.run(400);
-  const queued = pool.run(400);
+  // Each task blocks its worker until let go (helpers/pool-close-child.ts): the test waits for the
+  // first to run instead of sleeping 100 ms (a loaded machine could start the worker later than that).
+  const state = new SharedArrayBuffer(4);
+  const cell = new Int32Array(state);
+  const running = pool.run(state);
+  const queued = pool.run(new SharedArrayBuffer(4));
   const settled = queued.then(
     () => 'resolved',
     (e: Error) => e.name,
   );
-  await new Promise((r) => setTimeout(r, 100)); // the first task is blocking its worker by now
-  const t = performance.now();
-  await closeOnnxPool(pool);
-  const waited = performance.now() - t;
+  while (Atomics.load(cell, 0) === 0) await new Promise((r) => setTimeout(r, 5)); // until the first task blocks its worker
+  let closed = false;
+  const closing = closeOnnxPool(pool).then(() => (closed = true));
+  // However late this timer fires, a close that waits cannot have returned: the task still blocks.
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(closed, false, 'close does not return while a task runs');
+  Atomics.store(cell, 0, 2);
+  Atomics.notify(cell, 0);
+  await closing;
   assert.equal(await running, 'done', 'the running task finished: its worker was not terminated under it');
   assert.equal(await settled, 'AbortError', 'the queued task was cancelled, not run');
-  assert.ok(waited >= 200 && waited < 5000, `close waited for the running task (${waited.toFixed(0)} ms)`);
   assert.equal(pool.threads.length, 0, 'no worker is left');
 });
 

@@ -8,7 +8,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { spawn } from 'node:child_process';
@@ -117,21 +117,25 @@ test('a corrupt backup is refused (INDEX_CORRUPT) before the index is touched', 
 test('Ctrl-C during plait restore --force, before its commit: "nothing changed", exit by SIGINT, the index and its folder as they were', async () => {
   const before = readFileSync(join(sample.path, 'manifest.json'), 'utf8');
   const entries = readdirSync(sample.dir).sort();
-  // The child holds the restore's transaction for 1.5 s once it begins (the target's lock taken,
-  // the temporary folder made); the signal is handled at the restore's next await, before the commit.
+  // The child holds the restore's transaction once it begins (the target's lock taken, the
+  // temporary folder made) until the signal is sent and the release file made; the signal is
+  // handled at the restore's next await, before the commit.
+  const release = join(sample.dir, 'interrupt-release');
   const r = await new Promise<{ status: number | null; signal: NodeJS.Signals | null; stderr: string }>((resolve, reject) => {
-    const child = spawn(process.execPath, [INTERRUPT_CHILD, 'begin', '1500', '--', 'restore', bak, sample.path, '--force'], { cwd: sample.dir });
+    const child = spawn(process.execPath, [INTERRUPT_CHILD, 'begin', release, '--', 'restore', bak, sample.path, '--force'], { cwd: sample.dir });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => {
       stderr += d.toString();
       if (stderr.includes('@@hold') && child.signalCode === null && !stderr.includes('@@sent')) {
         stderr += '@@sent';
         child.kill('SIGINT');
+        writeFileSync(release, '');
       }
     });
     child.on('error', reject);
     child.on('close', (status, signal) => resolve({ status, signal, stderr }));
   });
+  rmSync(release, { force: true });
   assert.deepEqual({ status: r.status, signal: r.signal }, { status: null, signal: 'SIGINT' }, r.stderr);
   assert.match(r.stderr, /interrupted by SIGINT before commit: nothing changed/);
   assert.equal(readFileSync(join(sample.path, 'manifest.json'), 'utf8'), before);

@@ -41,11 +41,12 @@ function spin(ms: number): void {
   while (performance.now() < end);
 }
 
-/** The real kernels, counting passages given to exact scoring (decompressed or on the codes) and query×centroid products, and spinning `slowMs` per exact-scoring call. */
-function counting(slowMs = 0): { kernels: Kernels; scored: () => number; matmuls: () => number; onExact: (f: () => void) => void; setSlowMs: (ms: number) => void } {
+/** The real kernels, counting passages given to exact scoring (decompressed or on the codes) and query×centroid products, spinning `slowMs` per exact-scoring call and matmul, and each matmul until `matmulsSpinUntil`'s time (performance.now()). */
+function counting(slowMs = 0): { kernels: Kernels; scored: () => number; matmuls: () => number; onExact: (f: () => void) => void; matmulsSpinUntil: (t: number) => void } {
   const base = getKernels();
   let scored = 0;
   let matmuls = 0;
+  let matmulSpinEnd = 0;
   let hook: (() => void) | null = null;
   const kernels: Kernels = {
     ...base,
@@ -71,10 +72,11 @@ function counting(slowMs = 0): { kernels: Kernels; scored: () => number; matmuls
     matmulTransB: (...args: Parameters<Kernels['matmulTransB']>) => {
       matmuls++;
       spin(slowMs);
+      while (performance.now() < matmulSpinEnd);
       return base.matmulTransB(...args);
     },
   };
-  return { kernels, scored: () => scored, matmuls: () => matmuls, onExact: (f) => (hook = f), setSlowMs: (ms) => (slowMs = ms) };
+  return { kernels, scored: () => scored, matmuls: () => matmuls, onExact: (f) => (hook = f), matmulsSpinUntil: (t) => (matmulSpinEnd = t) };
 }
 
 test('exhaustive search on the calling thread stops at its deadline', async () => {
@@ -94,23 +96,26 @@ test('exhaustive search on the calling thread stops at its deadline', async () =
 });
 
 test('searchEncoded honours timeoutMs inside PLAID', async () => {
-  // Each matmul spins 150 ms against a 60 ms deadline, so stage 1 always outlasts it; and one search
-  // first, at full speed, does the index's lazy first-use work (norm caches, the first page faults),
-  // so that what comes before stage 1 cannot use up the deadline by itself. (With 20 ms against
-  // 5 ms and no warm-up, a loaded CI machine once spent the 5 ms before the first matmul: 0 matmuls.)
+  // One search first, at full speed, does the index's lazy first-use work (norm caches, the first
+  // page faults). Then the timed search has 1 s before its deadline for what precedes stage 1 (about
+  // a millisecond of work), and stage 1's first matmul spins until 2 s after the call began, so
+  // that stage 1 always outlasts the deadline: the synchronous call reads its clock within 1 s of
+  // ours. (With 20 ms matmuls against a 5 ms deadline, a loaded CI machine once spent the 5 ms
+  // before the first matmul: "0 matmuls"; 150 ms against 60 ms still left a loaded machine's
+  // scheduler a 60 ms window.)
   const slow = counting(0);
   const idx = await openIndex(path, { kernels: slow.kernels });
   assert.equal(idx.searchEncoded('', queries[1]!, { mode: 'late' }).hits.length, 10);
   const warm = { matmuls: slow.matmuls(), scored: slow.scored() };
-  slow.setSlowMs(150);
-  assert.throws(() => idx.searchEncoded('', queries[0]!, { mode: 'late', timeoutMs: 60 }), (e) => isPlaitError(e, 'TIMEOUT'));
+  const timeoutMs = 1000;
+  slow.matmulsSpinUntil(performance.now() + 2 * timeoutMs);
+  assert.throws(() => idx.searchEncoded('', queries[0]!, { mode: 'late', timeoutMs }), (e) => isPlaitError(e, 'TIMEOUT'));
   // Stopped after stage 1, before any exact scoring. Stage 1 makes one float32 matmul (the centroid
   // scores), or with int8 centroid scores (the default) one per query token for the shortlist's
   // float32 re-ranking (plaid.ts probeRescoreFor).
   const matmuls = slow.matmuls() - warm.matmuls;
   assert.ok(matmuls >= 1 && matmuls <= queries[0]!.length, `${matmuls} matmuls for ${queries[0]!.length} query tokens`);
   assert.equal(slow.scored(), warm.scored);
-  slow.setSlowMs(0);
   const ok = idx.searchEncoded('', queries[0]!, { mode: 'late' });
   assert.equal(ok.hits.length, 10);
   await idx.close();

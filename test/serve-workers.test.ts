@@ -17,7 +17,7 @@ import { SERVER_DEFAULTS, THREAD_LIMITS } from '../src/config/defaults.js';
 import { SCORING_WORKERS_AUTO_MAX, resolveServerOptions } from '../src/server/options.js';
 import { isPlaitError } from '../src/errors/index.js';
 import { SAMPLE } from './helpers/server-fixture.js';
-import { PLAIT_BIN, exited, lines } from './helpers/plait-serve.js';
+import { PLAIT_BIN, exited, lines, stderrUntil } from './helpers/plait-serve.js';
 import { runPlait } from './helpers/cli.js';
 import { startServer } from '../src/server/index.js';
 
@@ -117,10 +117,12 @@ test('plait serve without index names says which indexes it could serve (it had 
   const child = spawn(process.execPath, [PLAIT_BIN, 'serve', '--port', '0', '--workers', '0', '--encoder-threads', '0'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PLAIT_API_KEY: '', PLAIT_INDEX_DIR: dir } });
   let stderr = '';
   child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
+  const listening = stderrUntil(child, (e) => e.includes('listening'));
   const exit = exited(child);
   try {
     await Promise.race([lines(child)((o) => o.msg === 'ready'), exit.then((e) => Promise.reject(new Error(`plait serve exited before ready: ${JSON.stringify(e)} ${stderr}`)))]);
-    for (let i = 0; i < 100 && !stderr.includes('listening'); i++) await new Promise((r) => setTimeout(r, 50));
+    // Waited for as an event (it was polled for at most 5 s after "ready").
+    await Promise.race([listening, exit.then((e) => Promise.reject(new Error(`plait serve exited before its listening line: ${JSON.stringify(e)} ${stderr}`)))]);
     assert.match(stderr, /^plait: note: no index named, so none is served \(rerank only\); name them to serve them: plait serve sample$/m);
     assert.match(stderr, /listening on .* \(0 indexes\)/);
   } finally {

@@ -47,8 +47,13 @@ test('admission: an aborted waiter leaves the queue and its work never runs; a s
 
 test('admission: sheds on expected wait once work is known to be slow', async () => {
   const a = new Admission({ maxConcurrent: 1, maxQueue: 100, maxQueueWaitMs: 20 });
-  // One request that takes at least 50 ms sets the mean work time to ≥ 50 ms.
-  await a.run(() => new Promise((r) => setTimeout(r, 50)), never);
+  // One request that takes at least 50 ms sets the mean work time to ≥ 50 ms, by performance.now()
+  // as the admission times it: a 50 ms timer alone can end up to 1 ms short of that on this clock
+  // (Node counts timers in whole ms), and the admission rounds the expected wait (49.4 reads 49).
+  await a.run(async () => {
+    const end = performance.now() + 50;
+    while (performance.now() < end) await new Promise((r) => setTimeout(r, Math.max(1, end - performance.now())));
+  }, never);
   let release!: () => void;
   const held = a.run(() => new Promise<void>((r) => (release = r)), never);
   // One ahead × ≥ 50 ms ÷ 1 slot > 20 ms: refused although the queue has room.

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { cpSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildSample, postJson, type SampleIndex } from './helpers/server-fixture.js';
-import { exited, lines } from './helpers/plait-serve.js';
+import { exited, lines, stderrUntil } from './helpers/plait-serve.js';
 
 let sample: SampleIndex;
 
@@ -106,9 +106,8 @@ test('plait serve: ready on an ephemeral port with JSON logs; SIGTERM → exit 0
     assert.match(ready.url, /^http:\/\/127\.0\.0\.1:\d+$/);
     assert.deepEqual(ready.indexes, ['sample']);
     // The human line on stderr: where it listens, which indexes, and the playground's address.
-    let stderr = '';
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    for (let i = 0; i < 100 && !stderr.includes('\n'); i++) await new Promise((r) => setTimeout(r, 50));
+    // Waited for as an event (it was polled for at most 5 s).
+    const stderr = await stderrUntil(child, (e) => e.includes('\n'));
     assert.ok(stderr.includes(`plait: listening on ${ready.url} (1 index: sample); playground ${ready.url}/ · OpenAPI ${ready.url}/openapi.json`), stderr);
     // No framework warning on an operator's stderr (Fastify 5.12's FSTDEP023 for disableRequestLogging was printed at every start).
     assert.doesNotMatch(stderr, /Deprecation|FSTDEP/, stderr);
@@ -132,14 +131,19 @@ test('plait serve: a second SIGTERM while a write encodes ends the process by th
   const exit = exited(child);
   let stderr = '';
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const saidStopping = stderrUntil(child, (e) => e.includes('plait: stopping (SIGTERM)'));
   try {
-    const ready = await lines(child)((o) => o.msg === 'ready');
+    const wait = lines(child);
+    const ready = await wait((o) => o.msg === 'ready');
     // About 200 passages of 128 tokens: seconds of encoding on one encoder thread.
     const text = Array.from({ length: 100 }, (_, i) => `word${i % 41} bread yeast dough`).join(' ');
     const write = postJson(`${ready.url}/v1/indexes/second-signal/documents`, { documents: Array.from({ length: 64 }, (_, i) => ({ doc_id: `long-${i}`, text })) }).catch((e: unknown) => e);
-    await new Promise((r) => setTimeout(r, 700));
+    // Each signal once the server is where it should be (fixed sleeps of 700 and 300 ms raced the
+    // write's arrival and the first signal's handling on a loaded machine): the write has arrived,
+    // then the first SIGTERM has been taken for a drain.
+    await wait((o) => o.msg === 'incoming request' && o.req?.method === 'POST' && String(o.req?.url).endsWith('/documents'));
     child.kill('SIGTERM');
-    await new Promise((r) => setTimeout(r, 300));
+    await saidStopping;
     child.kill('SIGTERM');
     assert.deepEqual(await exit, { code: null, signal: 'SIGTERM' }, stderr);
     assert.doesNotMatch(stderr, /terminate called/);

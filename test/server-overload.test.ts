@@ -103,8 +103,10 @@ test('deadline: 504 TIMEOUT at once, the library sees the aborted signal and sto
     gate.close();
     outcomes.length = 0;
     gate.entered = 0;
-    // A batch of 10 queries in chunks of 2: the first chunk is held past the deadline.
-    const r = await postJson(`${s.url}/v1/indexes/sample/search`, { queries: QUERIES, mode: 'late', timeout_ms: 300 });
+    // A batch of 10 queries in chunks of 2: the first chunk is held past the deadline. The deadline
+    // leaves the request 3 s to reach the gate (it had 300 ms, which a loaded machine could spend
+    // before the first chunk; the gate holds it as long as the deadline, whatever its length).
+    const r = await postJson(`${s.url}/v1/indexes/sample/search`, { queries: QUERIES, mode: 'late', timeout_ms: 3000 });
     assert.equal(r.status, 504);
     assert.equal(r.body.error.code, 'TIMEOUT');
     // The held call went on into the library with the aborted signal, which refused to score;

@@ -68,13 +68,16 @@ interface ChildRun {
   stderr: string;
 }
 
+let releases = 0;
+
 /**
  * Runs `plait ...args` in the interrupt helper and sends `signals` once `marker` shows on its
- * stderr (the second one `gapMs` later).
+ * stderr (the second one `gapMs` later); a transaction held at `@@hold` is let go once they are sent.
  */
 function interrupted(hold: 'begin' | 'none', marker: '@@armed' | '@@hold' | RegExp, signals: NodeJS.Signals[], args: string[], gapMs = 150): Promise<ChildRun> {
+  const release = join(dir, `release-${++releases}`);
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CHILD, hold, '1500', '--', ...args], { cwd: dir });
+    const child = spawn(process.execPath, [CHILD, hold, release, '--', ...args], { cwd: dir });
     let stdout = '';
     let stderr = '';
     let sent = false;
@@ -84,7 +87,12 @@ function interrupted(hold: 'begin' | 'none', marker: '@@armed' | '@@hold' | RegE
       const seen = typeof marker === 'string' ? stderr.includes(marker) : marker.test(stderr);
       if (!sent && seen) {
         sent = true;
-        signals.forEach((s, i) => setTimeout(() => child.kill(s), i * gapMs));
+        signals.forEach((s, i) =>
+          setTimeout(() => {
+            child.kill(s);
+            if (i === signals.length - 1) writeFileSync(release, '');
+          }, i * gapMs),
+        );
       }
     });
     child.on('error', reject);

@@ -6,9 +6,10 @@
  * shard's queue group. When no replica is subscribed NATS answers "no responders" at once, and the
  * request is asked again after a short pause (a replica may be restarting) — unless the last ping
  * round saw no replica of the shard either: then it is left out at once; when the chosen replica
- * does not answer within CLUSTER_DEFAULTS.attemptTimeoutMs (killed mid-request) it is asked again,
- * and the group gives it to a live one. A shard that has not answered by the deadline is reported
- * missing, never waited for.
+ * does not answer within CLUSTER_DEFAULTS.attemptTimeoutMs (killed mid-request, or slow) it is asked
+ * again, and the group gives it to a live one, while the first attempt still waits for its answer:
+ * the first answer wins. A shard that has not answered by the deadline is reported missing, never
+ * waited for.
  */
 import { errors as natsErrors, type NatsConnection } from '@nats-io/transport-node';
 import { CLUSTER_DEFAULTS } from '../config/defaults.js';
@@ -45,7 +46,14 @@ export class ShardClient {
   }
 
   /**
-   * Asks shard `shard` until it answers or `deadlineAt` (epoch ms) passes.
+   * Asks shard `shard` until it answers or `deadlineAt` (epoch ms) passes. An attempt that has had
+   * no answer for `attemptTimeoutMs` is not dropped: the request is asked again (NATS gives it to a
+   * replica of the group, a live one if the first was killed; each further retry waits twice as
+   * long) while every earlier attempt still waits for its answer until the deadline, and the first
+   * answer wins. When each attempt was
+   * dropped at 2 s, a shard whose answers took longer (a batch of 30 hybrid queries with the machine
+   * at load 15–18) never answered: each retry's work was thrown away, and the shard was reported
+   * missing at the deadline although its replicas were alive and answering.
    * @throws PlaitError the replica's own error (e.g. INVALID_FILTER), re-thrown with its code.
    */
   async request<T>(shard: number, verb: ShardVerb, payload: unknown, deadlineAt: number, signal?: AbortSignal): Promise<ShardOutcome<T>> {
@@ -54,48 +62,81 @@ export class ShardClient {
     const labels = { shard: String(shard), verb };
     const t0 = performance.now();
     let reason: 'timeout' | 'no-replica' | 'closed' = 'timeout';
-    for (;;) {
-      const left = deadlineAt - Date.now();
-      if (left <= 0) break;
-      if (signal?.aborted === true) {
-        reason = 'closed';
-        break;
-      }
-      if (this.nc.isClosed()) {
-        reason = 'closed';
-        break;
-      }
-      try {
-        const msg = await this.nc.request(subject, data, { timeout: Math.max(1, Math.min(left, this.attemptTimeoutMs)) });
-        const value = replyValue(decodeMessage<Reply<T>>(msg.data));
-        this.metrics?.latency.observe(labels, (performance.now() - t0) / 1000);
-        return { shard, ok: true, value };
-      } catch (err) {
-        // A replica that could not apply a read-your-writes sequence by the deadline: missing.
-        if (err instanceof PlaitError && err.code === 'TIMEOUT') {
-          this.metrics?.timeouts.inc(labels);
-          break;
-        }
-        if (err instanceof PlaitError) throw err;
-        if (isNoResponders(err)) {
-          reason = 'no-replica';
-          this.metrics?.noResponders.inc(labels);
-          // No replica subscribed, and none answered the last ping (every CLUSTER_DEFAULTS.pingIntervalMs):
-          // the shard is down, not restarting. Left out at once: waiting for it until the deadline made
-          // every search of an outage take half of timeout_ms (15 s by default, trial 7).
-          if (this.seen[shard] === 0) break;
-          await sleep(Math.min(this.backoffMs, Math.max(0, deadlineAt - Date.now())));
-        } else if (isTimeout(err)) {
-          reason = 'timeout';
-          this.metrics?.timeouts.inc(labels);
-        } else if (this.nc.isClosed()) {
+    /** Attempts still waiting for an answer; each settles (never rejects) with its own entry. */
+    const pending = new Set<Promise<Attempt>>();
+    /** When the next attempt is made (now, once the last one went unanswered for `gap`, or after a pause). */
+    let nextAt = Date.now();
+    /** attemptTimeoutMs, doubled after each retry: a slow shard is not sent a copy of its work every 2 s. */
+    let gap = this.attemptTimeoutMs;
+    let pause: ReturnType<typeof setTimeout> | undefined;
+    try {
+      for (;;) {
+        const now = Date.now();
+        if (deadlineAt - now <= 0) break;
+        if (signal?.aborted === true) {
           reason = 'closed';
           break;
-        } else {
-          // A connection hiccup (reconnecting): the client buffers; try again while time remains.
-          await sleep(Math.min(this.backoffMs, Math.max(0, deadlineAt - Date.now())));
+        }
+        if (this.nc.isClosed()) {
+          reason = 'closed';
+          break;
+        }
+        if (now >= nextAt) {
+          // Each attempt waits for its answer until the deadline; the next one is made if none came in attemptTimeoutMs.
+          const attempt: Promise<Attempt> = this.nc.request(subject, data, { timeout: Math.max(1, deadlineAt - now) }).then(
+            (msg) => ({ attempt, msg }),
+            (err: unknown) => ({ attempt, err }),
+          );
+          pending.add(attempt);
+          nextAt = now + gap;
+          gap *= 2;
+        }
+        const wake = new Promise<null>((resolve) => (pause = setTimeout(() => resolve(null), Math.max(0, Math.min(nextAt, deadlineAt) - Date.now()))));
+        const settled = await Promise.race([...pending, wake]);
+        clearTimeout(pause);
+        if (settled === null) {
+          // No answer yet: the last attempt outlived attemptTimeoutMs (asked again above), or the deadline came.
+          if (Date.now() < deadlineAt) {
+            reason = 'timeout';
+            this.metrics?.timeouts.inc(labels);
+          }
+          continue;
+        }
+        pending.delete(settled.attempt);
+        try {
+          if (settled.err !== undefined) throw settled.err;
+          const value = replyValue(decodeMessage<Reply<T>>(settled.msg!.data));
+          this.metrics?.latency.observe(labels, (performance.now() - t0) / 1000);
+          return { shard, ok: true, value };
+        } catch (err) {
+          // A replica that could not apply a read-your-writes sequence by the deadline: missing.
+          if (err instanceof PlaitError && err.code === 'TIMEOUT') {
+            this.metrics?.timeouts.inc(labels);
+            break;
+          }
+          if (err instanceof PlaitError) throw err;
+          if (isNoResponders(err)) {
+            reason = 'no-replica';
+            this.metrics?.noResponders.inc(labels);
+            // No replica subscribed, and none answered the last ping (every CLUSTER_DEFAULTS.pingIntervalMs):
+            // the shard is down, not restarting. Left out at once: waiting for it until the deadline made
+            // every search of an outage take half of timeout_ms (15 s by default, trial 7).
+            if (this.seen[shard] === 0) break;
+            nextAt = Math.min(nextAt, Date.now() + this.backoffMs);
+          } else if (isTimeout(err)) {
+            // This attempt waited until the deadline: the loop ends there.
+            reason = 'timeout';
+          } else if (this.nc.isClosed()) {
+            reason = 'closed';
+            break;
+          } else {
+            // A connection hiccup (reconnecting): the client buffers; try again while time remains.
+            nextAt = Math.min(nextAt, Date.now() + this.backoffMs);
+          }
         }
       }
+    } finally {
+      clearTimeout(pause);
     }
     return { shard, ok: false, reason };
   }
@@ -136,14 +177,17 @@ export class ShardClient {
   }
 }
 
+/** One attempt's outcome: its answer or its error, with the attempt itself (to drop it from those pending). */
+interface Attempt {
+  attempt: Promise<Attempt>;
+  msg?: { data: Uint8Array };
+  err?: unknown;
+}
+
 function isNoResponders(err: unknown): boolean {
   return (err instanceof natsErrors.RequestError && err.isNoResponders()) || err instanceof natsErrors.NoRespondersError;
 }
 
 function isTimeout(err: unknown): boolean {
   return err instanceof natsErrors.TimeoutError || (err instanceof natsErrors.RequestError && err.cause instanceof natsErrors.TimeoutError);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }

@@ -967,10 +967,13 @@ export const REQUEST_SYNONYMS_DEFAULTS = {
 /** The cluster (src/cluster/, issue 24): replicas and the coordinator on NATS. */
 export const CLUSTER_DEFAULTS = {
   /**
-   * Longest wait for one replica's answer before the same request goes to another replica of the
+   * Wait for one replica's answer before the same request also goes to another replica of the
    * shard (a replica killed mid-request never answers; NATS moves later requests to the live ones
    * at once). A shard's search takes milliseconds to tens of ms, so 2 s means a replica is gone or
-   * stuck, not slow; a request's own deadline, when shorter, wins.
+   * stuck, or the machine is loaded: the earlier attempt keeps waiting for its answer until the
+   * deadline (a batch of 30 hybrid queries at load 15–18 took longer, and dropping each attempt at
+   * 2 s left the shard missing), and each further retry waits twice as long; a request's own
+   * deadline, when shorter, wins.
    */
   attemptTimeoutMs: 2000,
   /**

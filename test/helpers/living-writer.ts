@@ -3,9 +3,11 @@
  * and prints `intent <op> <batch>` before each write and `ack <op> <batch>` (synchronously, after
  * the write returned, i.e. after its commit) for each acknowledged write. Batches are 3 documents `b<k>-0..2` with embeddings seeded by k;
  * a delete removes the oldest live batch whole; every 7th write compacts.
- * argv: <index> <seed> <first batch> [max writes]
+ * argv: <index> <seed> <first batch> [max writes] [pace file]. With a pace file, write n (from 0)
+ * waits until the file holds a number ≥ SEARCHES_PER_WRITE × n (the readers' count of searches), so
+ * that the readers are not outrun however the machine's load shares the CPU between the processes.
  */
-import { writeSync } from 'node:fs';
+import { readFileSync, writeSync } from 'node:fs';
 import { updateIndex, compactIndex } from '../../src/mutate/index-updater.js';
 import { DocStoreReader } from '../../src/docstore/docstore-reader.js';
 import { readManifest } from '../../src/format/index-reader.js';
@@ -16,6 +18,23 @@ import { SyntheticVectors } from '../../fixtures/synthetic.js';
 import { encodedDoc } from './living.js';
 
 export const LIVING_DIM = 32;
+
+/** With a pace file: searches the readers complete for each write (see the header). */
+export const SEARCHES_PER_WRITE = 3;
+
+/** Resolves once `file` holds a number ≥ `n` (a missing or half-written file reads as 0). */
+async function pacedTo(file: string, n: number): Promise<void> {
+  for (;;) {
+    let done = 0;
+    try {
+      done = Number(readFileSync(file, 'utf8')) || 0;
+    } catch {
+      // not written yet
+    }
+    if (done >= n) return;
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
 
 /** The embeddings of batch k's documents (the same in every process). */
 export function batchEmbeddings(k: number) {
@@ -41,12 +60,13 @@ export function liveBatches(path: string): Map<number, number> {
 }
 
 async function main(): Promise<void> {
-  const [path, seedArg, firstArg, maxArg] = process.argv.slice(2);
+  const [path, seedArg, firstArg, maxArg, pace] = process.argv.slice(2);
   const rng = new Random(Number(seedArg));
   let k = Number(firstArg);
   const max = maxArg === undefined ? Infinity : Number(maxArg);
   writeSync(1, 'ready\n');
   for (let n = 0; n < max; n++) {
+    if (pace !== undefined) await pacedTo(pace, SEARCHES_PER_WRITE * n);
     const roll = rng.int(7);
     if (roll === 0) {
       writeSync(1, `intent compact -1\n`);

@@ -29,6 +29,20 @@ export function lines(child: ChildProcess): (match: (o: any) => boolean) => Prom
   };
 }
 
+/**
+ * Collects a child's stderr and resolves with all of it once `match` holds of what came so far:
+ * a test waits for the line itself, not a fixed number of polls (which a loaded machine outruns).
+ */
+export function stderrUntil(child: ChildProcess, match: (stderr: string) => boolean): Promise<string> {
+  let stderr = '';
+  return new Promise((resolve) => {
+    child.stderr!.on('data', (d: Buffer | string) => {
+      stderr += d.toString();
+      if (match(stderr)) resolve(stderr);
+    });
+  });
+}
+
 export function exited(child: ChildProcess): Promise<{ code: number | null; signal: string | null }> {
   return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
 }

@@ -3,15 +3,22 @@
  * thread, warmed by one text, then for each delay a 48-document encode closed that long after it
  * started (a new encoder each time): the worker is in the middle of an onnxruntime run for most
  * delays. Prints one JSON line a delay: {delayMs, outcome: 'resolved' | <error code>}. Before
- * closeOnnxPool the process died here with SIGABRT. `sleep <ms>` (as a piscina worker task): blocks
- * its thread that long, as a graph run does, and returns 'done'.
+ * closeOnnxPool the process died here with SIGABRT. The default export (a piscina worker task): blocks
+ * its thread, as a graph run does, until the test lets it go, and returns 'done'.
  */
 import { createEncoder, resolveModelSpec } from '../../src/index.js';
 import { isPlaitError } from '../../src/errors/index.js';
 
-/** A piscina task: blocks the worker's thread for `ms` (no event loop turn, as onnxruntime's run). */
-export default function sleep(ms: number): string {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+/**
+ * A piscina task: blocks the worker's thread (no event loop turn, as onnxruntime's run) until the
+ * test lets it go. `state` is one Int32 shared with the test: the task sets it to 1 (and notifies)
+ * once it runs, then blocks while it stays 1; the test sets 2 to let it return 'done'.
+ */
+export default function block(state: SharedArrayBuffer): string {
+  const cell = new Int32Array(state);
+  Atomics.store(cell, 0, 1);
+  Atomics.notify(cell, 0);
+  Atomics.wait(cell, 0, 1);
   return 'done';
 }
 

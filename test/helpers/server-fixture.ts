@@ -58,7 +58,8 @@ export class Gate {
   async pass(signal?: AbortSignal): Promise<void> {
     this.entered++;
     for (const a of this.arrivals.filter((x) => this.entered >= x.n)) a.resolve();
-    if (this.opened) return;
+    // A signal aborted before the call came would never fire its 'abort' again: pass at once.
+    if (this.opened || signal?.aborted === true) return;
     await new Promise<void>((resolve) => {
       this.waiters.push(resolve);
       signal?.addEventListener('abort', () => resolve(), { once: true });
