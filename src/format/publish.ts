@@ -149,8 +149,8 @@ export function publishIndex(tmpDir: string, target: string): IndexManifest {
   }
 }
 
-/** Renames the build folder to `target`, replacing a folder there (not an index, or an unreadable one). */
-function swapInto(tmpDir: string, target: string): void {
+/** Renames the build folder to `target`, replacing a folder there (not an index, or an unreadable one; a claimed name's folder of lock files). */
+export function swapInto(tmpDir: string, target: string): void {
   if (!existsSync(target)) {
     renameSync(tmpDir, target);
     return;
@@ -220,7 +220,7 @@ export function discardBuildDir(tmpDir: string): void {
 }
 
 /** Removes a claimed new-name folder while it holds nothing but lock files (never an index, never a user's file). */
-function removeClaim(dir: string): void {
+export function removeClaim(dir: string): void {
   try {
     if (readdirSync(dir).every((name) => CLAIM_FILES.has(name))) rmSync(dir, { recursive: true, force: true });
   } catch {
