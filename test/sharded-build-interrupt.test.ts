@@ -57,6 +57,10 @@ test('Ctrl-C during a sharded build leaves its root empty, and the same build ru
   assert.ok(during.some((n) => n.startsWith('.shard-0.building-')), `the build was under way: ${during.join(', ')}`);
   assert.deepEqual(readdirSync(root), [], 'nothing left in the root (a .whole-* scratch folder was)');
   rebuildSucceeds(root);
+  // The finished cluster is refused as what it is (it said "not a plait index (no manifest.json)").
+  const again = runPlait(dir, ['index', SAMPLE, '--index', root, '--shards', '2', '--threads', '0']);
+  assert.equal(again.code, 2, again.stderr);
+  assert.match(again.stderr, /is a sharded index \(it holds cluster\.json\), which a new index or copy does not replace; choose another --index, or remove that folder first \[DESTINATION_EXISTS\]/);
 });
 
 test('after a kill -9 of a sharded build, the same build takes over its claimed shard folders and removes its temporary ones', async () => {
