@@ -6,19 +6,21 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { openIndex } from '../src/search/plait-index.js';
-import { readManifest } from '../src/format/index-reader.js';
+import { readManifest, verifyIndex } from '../src/format/index-reader.js';
 import { listedFiles, MANIFEST_FILE } from '../src/format/manifest.js';
 import { updateIndex } from '../src/mutate/index-updater.js';
 import { backupIndex } from '../src/mutate/index-backup.js';
 import { isPlaitError } from '../src/errors/index.js';
+import { discardBuildDir, temporaryBuildDir } from '../src/format/publish.js';
+import { LOCK_FILE } from '../src/format/write-lock.js';
 import { SyntheticVectors } from '../fixtures/synthetic.js';
 import { buildSynthetic, syntheticPassages } from '../fixtures/synthetic-index.js';
-import { encodedDoc } from './helpers/living.js';
+import { encodedDoc, strayFiles } from './helpers/living.js';
 import { PLAIT_BIN } from './helpers/cli.js';
 import type { TokenEmbeddings } from '../src/encoder/types.js';
 
@@ -120,4 +122,33 @@ test('a backup inside the index it copies is refused before anything is written 
   }
   const beside = await backupIndex(path, join(dir, 'self-copy'));
   assert.equal(beside.generation, 0);
+});
+
+test('a backup onto a name a killed build left claimed takes it over; onto one a live build holds, INDEX_LOCKED and nothing moves', async () => {
+  const path = join(dir, 'claimed-src');
+  await buildSynthetic(path, base, DIM);
+  // What `plait index --index <new>` killed with SIGKILL leaves (format/publish.ts): the name's folder
+  // holding only the lock file, whose recorded holder is gone. Before: "ENOTEMPTY: directory not empty, rename".
+  const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+  const killed = join(dir, 'claimed-dead');
+  mkdirSync(killed);
+  writeFileSync(join(killed, LOCK_FILE), `${JSON.stringify({ pid: dead, hostname: hostname(), startTicks: null, startedAt: new Date().toISOString(), nonce: 'x' })}\n`);
+  const copied = await backupIndex(path, killed);
+  assert.equal(copied.dest, killed);
+  assert.equal(verifyIndex(killed).manifest.counts.documents, readManifest(path).counts.documents);
+  assert.deepEqual(strayFiles(killed), []);
+  assert.equal(readdirSync(killed).includes(LOCK_FILE), false, 'the dead claim\'s lock file is not left in the copy');
+  assert.deepEqual(readdirSync(dir).filter((n) => n.startsWith('.claimed-dead.')), [], 'no partial folder left');
+  // A build that is running holds its claim: the backup waits for nobody and says who holds it.
+  const live = join(dir, 'claimed-live');
+  const building = temporaryBuildDir(live);
+  try {
+    await assert.rejects(backupIndex(path, live), (e: unknown) => isPlaitError(e, 'INDEX_LOCKED'));
+    assert.deepEqual(readdirSync(live), [LOCK_FILE], 'the builder\'s claim is untouched');
+    assert.deepEqual(readdirSync(dir).filter((n) => n.startsWith('.claimed-live.partial')), []);
+    updateIndex(path, { delete: ['d1'] }); // the source's lock was released
+  } finally {
+    discardBuildDir(building);
+  }
+  assert.equal(existsSync(live), false, 'the discarded build removed its claim');
 });

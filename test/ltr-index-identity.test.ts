@@ -92,6 +92,8 @@ test('on another index the pipeline runs and warns in every result; on its own i
   const other = new SearchPipeline(b, 'bm25:20 > ltr:3', { ltrModel: model });
   assert.equal(other.warnings.length, 1);
   assert.match(other.warnings[0]!, /trained on index "sample" \(40 documents, .*\), not on this index \(20 documents/);
+  // Both indexes named the same way, identity inside the parentheses (it read "not on this index (20 documents, …), identity …").
+  assert.match(other.warnings[0]!, /trained on index "sample" \(40 documents, [^;()]+; identity [0-9a-f]{16}\), not on this index \(20 documents, [^;()]+; identity [0-9a-f]{16}\): /);
   const r = await other.run(QUERY);
   assert.equal(r.hits.length, 3);
   assert.deepEqual(r.warnings, other.warnings);

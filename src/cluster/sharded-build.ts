@@ -21,7 +21,7 @@
  * CLI's `--shards` warns from that; the rule lives here only (`shardCountFor`).
  */
 import { basename, join } from 'node:path';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { BUILD_DEFAULTS, BUILD_MEMORY_DEFAULTS, ENCODER_DEFAULTS } from '../config/defaults.js';
 import { PlaitError, invalidArgument, isPlaitError } from '../errors/index.js';
 import { checkNbits } from '../codec/residual-codec.js';
@@ -85,6 +85,9 @@ export async function shardCountFor(input: string | readonly string[], options: 
 /** Passages copied into a shard's writer per appendChunk call. */
 const COPY_CHUNK_PASSAGES = 4096;
 
+/** The whole corpus's scratch index (no `unshardedIndex`), inside shard 0's build folder. */
+const WHOLE_SCRATCH = '.whole';
+
 /**
  * Builds `min(options.shards, documents)` shards (shardCountFor); the result's `cluster.shards`
  * says how many, `requestedShards` how many were asked for.
@@ -130,7 +133,11 @@ export async function buildShardedIndex(input: string | readonly string[], optio
       shardTmps.push(temporaryBuildDir(shardDir(root, s)));
       docstores.push(new DocStoreWriter(join(shardTmps[s]!, INDEX_FILES.docstore), stemmer));
     }
-    whole = wholeTarget === null ? mkdtempSync(join(root, '.whole-')) : temporaryBuildDir(wholeTarget);
+    // Without an unsharded target the whole is scratch, kept inside shard 0's build folder so that an
+    // interrupted build's cleanup (and the next build's, after a kill) removes it with that folder; a
+    // `.whole-*` folder of its own was left in the root by Ctrl-C, and the next build refused the root.
+    whole = wholeTarget === null ? join(shardTmps[0]!, WHOLE_SCRATCH) : temporaryBuildDir(wholeTarget);
+    if (wholeTarget === null) mkdirSync(whole);
     wholeStore = new DocStoreWriter(join(whole, INDEX_FILES.docstore), stemmer);
     spill = new PassageSpill(join(whole, 'passages.spill'));
 
@@ -248,9 +255,12 @@ export async function buildShardedIndex(input: string | readonly string[], optio
       manifestOf(w, docsPerShard[s]!, w.passages);
     }
     const codebook = codebookChecksum(data.centroids, data.manifest.codec);
+    if (wholeTarget === null) {
+      rmSync(whole, { recursive: true, force: true }); // out of shard 0's folder before it is published
+      whole = null;
+    }
     for (let s = 0; s < n; s++) shards.push(publishIndex(shardTmps[s]!, shardDir(root, s)));
-    if (wholeTarget !== null) publishIndex(whole, wholeTarget);
-    else rmSync(whole, { recursive: true, force: true });
+    if (whole !== null) publishIndex(whole, wholeTarget!);
     whole = null;
     const cluster: ClusterManifest = {
       format: 'plait-cluster',

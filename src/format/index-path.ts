@@ -95,6 +95,10 @@ export function occupiedDestination(path: string, hint: string): PlaitError {
   if (kind === 'folder') {
     const entries = readdirSync(path).sort();
     const shown = entries.slice(0, 3).join(', ') + (entries.length > 3 ? ', ...' : '');
+    // A finished sharded index: it is plait's, not "your files" (the message had said "not a plait index").
+    if (entries.includes(CLUSTER_MANIFEST_FILE)) {
+      return new PlaitError('DESTINATION_EXISTS', { message: `${path} is a sharded index (it holds ${CLUSTER_MANIFEST_FILE}), which a new index or copy does not replace; ${hint}, or remove that folder first`, path, kind, reason: 'cluster', entries: entries.slice(0, 10) });
+    }
     return new PlaitError('DESTINATION_EXISTS', { message: `${path} is a folder with ${entries.length} entr${entries.length === 1 ? 'y' : 'ies'} (${shown}) and not a plait index (no ${MANIFEST_FILE}): plait writes a new index only into an absent or empty folder and never over your files; ${hint}`, path, kind, entries: entries.slice(0, 10) });
   }
   const what = kind === 'file' ? 'a file, not a folder' : 'neither a file nor a folder (a link to nothing, a device or a socket)';

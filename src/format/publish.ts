@@ -36,8 +36,8 @@ import { basename, dirname, join } from 'node:path';
 import { nativeFileOps } from '../kernels/index.js';
 import { INDEX_FILES, MANIFEST_FILE, roleFileName, segmentFile, type ArraysDelta, type IndexFileRole, type IndexManifest, type NamedFile } from './manifest.js';
 import { readManifest } from './index-reader.js';
-import { CLAIM_FILES, checkFolderDestination } from './index-path.js';
-import { PlaitError } from '../errors/index.js';
+import { CLAIM_FILES, checkFolderDestination, type FolderDestination } from './index-path.js';
+import { PlaitError, isPlaitError } from '../errors/index.js';
 import { writeFileAtomic } from './index-files.js';
 import { fsyncDir, fsyncFile, IndexTransaction, type TransactionOptions } from './index-transaction.js';
 
@@ -149,8 +149,8 @@ export function publishIndex(tmpDir: string, target: string): IndexManifest {
   }
 }
 
-/** Renames the build folder to `target`, replacing a folder there (not an index, or an unreadable one). */
-function swapInto(tmpDir: string, target: string): void {
+/** Renames the build folder to `target`, replacing a folder there (not an index, or an unreadable one; a claimed name's folder of lock files). */
+export function swapInto(tmpDir: string, target: string): void {
   if (!existsSync(target)) {
     renameSync(tmpDir, target);
     return;
@@ -220,7 +220,7 @@ export function discardBuildDir(tmpDir: string): void {
 }
 
 /** Removes a claimed new-name folder while it holds nothing but lock files (never an index, never a user's file). */
-function removeClaim(dir: string): void {
+export function removeClaim(dir: string): void {
   try {
     if (readdirSync(dir).every((name) => CLAIM_FILES.has(name))) rmSync(dir, { recursive: true, force: true });
   } catch {
@@ -271,6 +271,37 @@ export function cleanStaleBuilds(target: string): string[] {
     }
   }
   return removed;
+}
+
+/**
+ * Checks a sharded build's root (`plait index --shards`) as checkFolderDestination checks a new
+ * index's folder, except that a root holding only what an interrupted or killed sharded build of it
+ * left — shard folders claimed (lock files only) and their `.shard-<i>.building-*` folders — counts
+ * as empty: the next build takes the claims over and removes dead builders' folders (a live
+ * builder's claim still makes it fail INDEX_LOCKED). That root had been refused DESTINATION_EXISTS
+ * ("never over your files") until removed by hand.
+ * @throws PlaitError DESTINATION_EXISTS (a file, or a folder holding anything else).
+ */
+export function checkShardedDestination(root: string, hint: string): FolderDestination {
+  try {
+    return checkFolderDestination(root, hint);
+  } catch (e) {
+    if (isPlaitError(e, 'DESTINATION_EXISTS') && shardedBuildLeftoversOnly(root)) return 'emptyFolder';
+    throw e;
+  }
+}
+
+function shardedBuildLeftoversOnly(root: string): boolean {
+  const shard = /^shard-\d+$/;
+  try {
+    return readdirSync(root).every((name) => {
+      if (shard.test(name)) return readdirSync(join(root, name)).every((n) => CLAIM_FILES.has(n));
+      const m = TEMP_RE.exec(name);
+      return m !== null && m[2] === 'building' && shard.test(m[1]!);
+    });
+  } catch {
+    return false; // not a folder, or a shard entry that is a file
+  }
 }
 
 /**

@@ -154,8 +154,9 @@ export class LtrModel {
     if (t === undefined) return null;
     const identity = indexIdentityOf(manifest);
     if (identity === t.identity) return null;
-    const here = name === undefined ? `this index (${manifest.counts.documents} documents, ${manifest.model.name})` : `"${name}" (${manifest.counts.documents} documents, ${manifest.model.name})`;
-    return `the ranking model was trained on index "${t.index}" (${t.documents} documents, ${t.model}; identity ${t.identity}), not on ${here}, identity ${identity}: its features are computed the same way, but their ranges differ between collections; retrain it on this index (plait ltr train) if its ranking looks off`;
+    const described = `(${manifest.counts.documents} documents, ${manifest.model.name}; identity ${identity})`;
+    const here = name === undefined ? `this index ${described}` : `"${name}" ${described}`;
+    return `the ranking model was trained on index "${t.index}" (${t.documents} documents, ${t.model}; identity ${t.identity}), not on ${here}: its features are computed the same way, but their ranges differ between collections; retrain it on this index (plait ltr train) if its ranking looks off`;
   }
 
   /** Writes the model file (temporary file + rename). */

@@ -17,13 +17,14 @@
  * them, writes the manifest last, and renames the finished folder into place: `dest` appears whole
  * or not at all. The copy is an ordinary index: it opens, serves and takes writes on its own.
  */
-import { copyFileSync, existsSync, mkdirSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { PlaitError, isPlaitError } from '../errors/index.js';
 import { readManifest } from '../format/index-reader.js';
 import { checkFolderDestination, occupiedDestination } from '../format/index-path.js';
 import { fsyncDir, fsyncFile } from '../format/index-transaction.js';
+import { removeClaim, swapInto } from '../format/publish.js';
 import { MANIFEST_FILE, listedFiles } from '../format/manifest.js';
 import { acquireWriteLock, type WriteLock } from '../format/write-lock.js';
 import { openDatabase } from '../docstore/open-database.js';
@@ -39,8 +40,16 @@ export interface BackupResult {
   bytes: number;
 }
 
-/** This process's backups under way: the unfinished copy's folder and the source's lock (`abortActiveBackups`). */
-const activeBackups = new Map<string, { lock: WriteLock; aborted: boolean }>();
+/** A backup under way: the source's lock, the destination's claim (its lock, and its folder when this backup made it). */
+interface ActiveBackup {
+  lock: WriteLock;
+  claim: WriteLock;
+  claimed: string | null;
+  aborted: boolean;
+}
+
+/** This process's backups under way, by unfinished copy's folder (`abortActiveBackups`). */
+const activeBackups = new Map<string, ActiveBackup>();
 
 /**
  * Removes the unfinished folders of this process's backups under way and releases their locks —
@@ -52,6 +61,8 @@ export function abortActiveBackups(): string[] {
   for (const [partial, b] of activeBackups) {
     b.aborted = true;
     rmSync(partial, { recursive: true, force: true });
+    b.claim.release();
+    if (b.claimed !== null) removeClaim(b.claimed);
     b.lock.release();
     dests.push(partial);
   }
@@ -91,10 +102,32 @@ export async function backupIndex(src: string, dest: string): Promise<BackupResu
     throw new PlaitError('INVALID_ARGUMENT', { message: `${target} is inside the index ${src}: ${hint}`, path: target });
   }
   const lock = acquireWriteLock(src);
+  // The destination is claimed as a build claims a new name (format/publish.ts): its folder made
+  // (one `mkdir` wins) and its write lock held until the copy is in place, so a build or restore
+  // onto the same name waits or fails INDEX_LOCKED, and a killed builder's claim (a folder of lock
+  // files) is taken over instead of failing the final rename with a raw ENOTEMPTY.
+  let claimed: string | null = null;
+  let claim: WriteLock;
+  try {
+    mkdirSync(dirname(target), { recursive: true });
+    try {
+      mkdirSync(target);
+      claimed = target;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+    claim = acquireWriteLock(target);
+  } catch (e) {
+    if (claimed !== null) removeClaim(claimed);
+    lock.release();
+    throw e;
+  }
   const partial = join(dirname(target), `.${basename(target)}.partial-${randomBytes(4).toString('hex')}`);
-  const record = { lock, aborted: false };
+  const record: ActiveBackup = { lock, claim, claimed, aborted: false };
   activeBackups.set(partial, record);
   try {
+    // Published by another process between the check above and the claim.
+    if (checkFolderDestination(target, hint) === 'index') throw occupiedDestination(target, hint);
     const m = readManifest(src);
     mkdirSync(partial, { recursive: true });
     let bytes = 0;
@@ -125,14 +158,17 @@ export async function backupIndex(src: string, dest: string): Promise<BackupResu
     writeFileSync(join(partial, MANIFEST_FILE), manifestText);
     fsyncFile(join(partial, MANIFEST_FILE));
     fsyncDir(partial);
-    renameSync(partial, target);
+    swapInto(partial, target);
+    claimed = null;
     fsyncDir(dirname(target));
     return { dest: target, generation: m.generation ?? 0, files: files.length + 1, bytes: bytes + Buffer.byteLength(manifestText) };
   } catch (e) {
     rmSync(partial, { recursive: true, force: true });
+    if (claimed !== null) removeClaim(claimed);
     throw record.aborted && !isPlaitError(e, 'ABORTED') ? new PlaitError('ABORTED', { message: `the backup to ${target} was interrupted; nothing was written there`, path: target }, { cause: e }) : e;
   } finally {
     activeBackups.delete(partial);
+    claim.release();
     lock.release();
   }
 }

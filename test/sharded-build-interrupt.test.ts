@@ -1,0 +1,80 @@
+/**
+ * `plait index --shards` interrupted, then the same build again (the CLI's door; sharded-build.ts,
+ * format/publish.ts). Ctrl-C had left the whole corpus's scratch folder (`.whole-*`) in the root and
+ * a kill -9 left the claimed shard folders and their `.shard-<i>.building-*` folders: either way the
+ * next `plait index --index <same> --shards n` was refused DESTINATION_EXISTS ("never over your
+ * files") until the user removed plait's own leftovers by hand. Now Ctrl-C leaves the root empty and
+ * the next build takes a killed one's claims over and removes its folders. A real process, killed
+ * while it reads a 3,000-document corpus; the rebuild indexes the 40-document sample.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SAMPLE } from './helpers/server-fixture.js';
+import { PLAIT_BIN, runPlait } from './helpers/cli.js';
+
+let dir: string;
+
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'plait-shard-interrupt-'));
+  const docs = Array.from({ length: 3000 }, (_, i) => JSON.stringify({ _id: `d${i}`, text: Array.from({ length: 40 }, (_, j) => `w${(i * 31 + j * 7) % 997}`).join(' ') }));
+  writeFileSync(join(dir, 'big.jsonl'), `${docs.join('\n')}\n`);
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Starts a sharded build of big.jsonl and sends `signal` once it reports progress (its folders exist then). */
+async function interruptedBuild(root: string, signal: NodeJS.Signals): Promise<string[]> {
+  const child = spawn(process.execPath, [PLAIT_BIN, 'index', 'big.jsonl', '--index', root, '--shards', '2', '--threads', '1'], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  let leftBehind: string[] = [];
+  child.stderr!.setEncoding('utf8');
+  child.stderr!.on('data', (d: string) => {
+    stderr += d;
+    if (leftBehind.length === 0 && stderr.includes('"phase"')) {
+      leftBehind = readdirSync(root);
+      child.kill(signal);
+    }
+  });
+  const ended = await new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, sig) => resolve(sig)));
+  assert.equal(ended, signal, stderr);
+  return leftBehind;
+}
+
+function rebuildSucceeds(root: string): void {
+  const r = runPlait(dir, ['index', SAMPLE, '--index', root, '--shards', '2', '--threads', '0', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(readdirSync(root).sort(), ['cluster.json', 'shard-0', 'shard-1'], 'no leftover of the interrupted build');
+  const search = runPlait(dir, ['search', join(root, 'shard-0'), 'bread', '-k', '1', '--json']);
+  assert.equal(search.code, 0, search.stderr);
+}
+
+test('Ctrl-C during a sharded build leaves its root empty, and the same build runs again', async () => {
+  const root = join(dir, 'c-int');
+  const during = await interruptedBuild(root, 'SIGINT');
+  assert.ok(during.some((n) => n.startsWith('.shard-0.building-')), `the build was under way: ${during.join(', ')}`);
+  assert.deepEqual(readdirSync(root), [], 'nothing left in the root (a .whole-* scratch folder was)');
+  rebuildSucceeds(root);
+  // The finished cluster is refused as what it is (it said "not a plait index (no manifest.json)").
+  const again = runPlait(dir, ['index', SAMPLE, '--index', root, '--shards', '2', '--threads', '0']);
+  assert.equal(again.code, 2, again.stderr);
+  assert.match(again.stderr, /is a sharded index \(it holds cluster\.json\), which a new index or copy does not replace; choose another --index, or remove that folder first \[DESTINATION_EXISTS\]/);
+});
+
+test('after a kill -9 of a sharded build, the same build takes over its claimed shard folders and removes its temporary ones', async () => {
+  const root = join(dir, 'c-kill');
+  await interruptedBuild(root, 'SIGKILL');
+  const left = readdirSync(root).sort();
+  assert.ok(left.includes('shard-0') && left.some((n) => n.startsWith('.shard-1.building-')), `the killed build's leftovers: ${left.join(', ')}`);
+  rebuildSucceeds(root);
+  // A root holding anything else is still refused, as before.
+  const other = join(dir, 'c-other');
+  runPlait(dir, ['index', SAMPLE, '--index', other, '--shards', '2', '--threads', '0', '--json']);
+  writeFileSync(join(other, 'notes.txt'), 'mine\n');
+  rmSync(join(other, 'cluster.json'));
+  const refused = runPlait(dir, ['index', SAMPLE, '--index', other, '--shards', '2', '--threads', '0']);
+  assert.equal(refused.code, 2, refused.stderr);
+  assert.match(refused.stderr, /\[DESTINATION_EXISTS\]/);
+});
