@@ -66,7 +66,14 @@
         "plait_ternary_kernels",
         "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"
       ],
-      "defines": ["NAPI_VERSION=8"],
+      # NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS: a call running on a worker thread that is being
+      # terminated (an index closed, or a scoring pool destroyed, while a search scores there) finds
+      # its N-API calls failing; node-addon-api then throws a C++ Napi::Error, and handing it to an
+      # environment that can no longer run JavaScript threw again inside its catch: std::terminate,
+      # and the whole process aborted ("terminate called after throwing an instance of
+      # 'Napi::Error'", exit 134). With this define the unthrowable error is dropped and only the
+      # worker ends (test/native-terminate.test.ts).
+      "defines": ["NAPI_VERSION=8", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"],
       "cflags!": ["-O2", "-O0"],
       "cflags_cc!": ["-O2", "-O0", "-std=gnu++17", "-std=gnu++20"],
       "cflags": ["-O3", "-falign-functions=64", "-falign-loops=64"],
