@@ -370,7 +370,10 @@ test('the summed vocabulary follows writes: a word added through the coordinator
   const ids = Array.from({ length: 40 }, (_, i) => `zorb-${i}`).filter((id) => shardOf(id, 2) === 0).slice(0, 2);
   assert.equal(ids.length, 2);
   const query = 'zorblaxan wing';
-  const body = { query, mode: 'bm25', rewrite: { spelling: true }, timeout_ms: 3000 };
+  // 20 s: the rewrite's statistics round, which also waits for the shard to apply the write
+  // (min_sequences), gets a quarter of it (statsBudgetShare twice); with 3 s that was 750 ms, which
+  // a loaded machine's replica once overran, and the rewrite then kept the old vocabulary.
+  const body = { query, mode: 'bm25', rewrite: { spelling: true }, timeout_ms: 20_000 };
   const before = await search(body);
   assert.equal(before.status, 200);
   assert.ok(!(before.results[0]!.rewrites ?? []).some((r) => r.kind === 'spelling' && r.to === 'zorblaxian'), 'no such word yet');

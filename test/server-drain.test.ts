@@ -141,7 +141,13 @@ test('plait serve: a second SIGTERM while a write encodes ends the process by th
     // Each signal once the server is where it should be (fixed sleeps of 700 and 300 ms raced the
     // write's arrival and the first signal's handling on a loaded machine): the write has arrived,
     // then the first SIGTERM has been taken for a drain.
-    await wait((o) => o.msg === 'incoming request' && o.req?.method === 'POST' && String(o.req?.url).endsWith('/documents'));
+    // (The write is seen encoding on /metrics: the server logs a request once answered, not on arrival.)
+    for (const until = Date.now() + 60_000; ; ) {
+      const metrics = await (await fetch(`${ready.url}/metrics`)).text();
+      if (/^plait_encoder_calls_in_flight\{[^}]*\} [1-9]/m.test(metrics)) break;
+      assert.ok(Date.now() < until, 'the write never started encoding');
+      await new Promise((r) => setTimeout(r, 20));
+    }
     child.kill('SIGTERM');
     await saidStopping;
     child.kill('SIGTERM');
