@@ -52,7 +52,14 @@ test('an encoder closed in the middle of an encode: the process lives, the encod
 test('an ONNX pool records no run or wait times: a closed pool stays reachable for its closeTimeout (piscina), and its two native histograms were most of what it held', async () => {
   const pool = onnxPool(new URL('./helpers/pool-close-child.js', import.meta.url).href, 1);
   try {
-    assert.equal(await pool.run(1), 'done');
+    // The task blocks its worker until let go (helpers/pool-close-child.ts): let it go once it runs.
+    const state = new SharedArrayBuffer(4);
+    const cell = new Int32Array(state);
+    const ran = pool.run(state);
+    while (Atomics.load(cell, 0) === 0) await new Promise((r) => setTimeout(r, 5));
+    Atomics.store(cell, 0, 2);
+    Atomics.notify(cell, 0);
+    assert.equal(await ran, 'done');
     assert.equal(pool.histogram.runTime, undefined, 'no run-time histogram');
     assert.equal(pool.histogram.waitTime, undefined, 'no wait-time histogram');
   } finally {
