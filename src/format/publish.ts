@@ -84,16 +84,8 @@ export function temporaryBuildDir(target: string, options: TemporaryBuildOptions
   mkdirSync(dirname(target), { recursive: true });
   // A file, or a folder of someone's files, is refused (DESTINATION_EXISTS); an index is rebuilt.
   const found = checkFolderDestination(target, 'choose another --index');
-  let claimed: string | null = null;
-  if (found === 'absent') {
-    try {
-      mkdirSync(target);
-      claimed = target;
-    } catch (e) {
-      // Another build claimed it a moment ago: its lock decides below.
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-    }
-  }
+  // Another build that claimed it a moment ago leaves it to the lock below.
+  const claimed = found === 'absent' ? claimFolder(target) : null;
   let tx: IndexTransaction;
   try {
     tx = IndexTransaction.begin(target, { ...txOptions, allowMissing: true });
@@ -217,6 +209,22 @@ export function discardBuildDir(tmpDir: string): void {
   active.delete(tmpDir);
   rmSync(tmpDir, { recursive: true, force: true });
   if (a?.claimed != null) removeClaim(a.claimed);
+}
+
+/**
+ * Claims a new name (see the module header): makes its folder, which one `mkdir` wins. Returns the
+ * folder when this call made it, null when it was there already (another claim, or a folder that
+ * was there before): the write lock taken next decides between claimants.
+ */
+export function claimFolder(target: string): string | null {
+  mkdirSync(dirname(target), { recursive: true });
+  try {
+    mkdirSync(target);
+    return target;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    return null;
+  }
 }
 
 /** Removes a claimed new-name folder while it holds nothing but lock files (never an index, never a user's file). */

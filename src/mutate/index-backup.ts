@@ -24,7 +24,7 @@ import { PlaitError, isPlaitError } from '../errors/index.js';
 import { readManifest } from '../format/index-reader.js';
 import { checkFolderDestination, occupiedDestination } from '../format/index-path.js';
 import { fsyncDir, fsyncFile } from '../format/index-transaction.js';
-import { removeClaim, swapInto } from '../format/publish.js';
+import { claimFolder, removeClaim, swapInto } from '../format/publish.js';
 import { MANIFEST_FILE, listedFiles } from '../format/manifest.js';
 import { acquireWriteLock, type WriteLock } from '../format/write-lock.js';
 import { openDatabase } from '../docstore/open-database.js';
@@ -109,13 +109,7 @@ export async function backupIndex(src: string, dest: string): Promise<BackupResu
   let claimed: string | null = null;
   let claim: WriteLock;
   try {
-    mkdirSync(dirname(target), { recursive: true });
-    try {
-      mkdirSync(target);
-      claimed = target;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-    }
+    claimed = claimFolder(target);
     claim = acquireWriteLock(target);
   } catch (e) {
     if (claimed !== null) removeClaim(claimed);
