@@ -16,15 +16,9 @@
  * - bm25, cross and ltr stages after the first read no search setting.
  */
 import { PlaitError } from '../errors/index.js';
-import { SEARCH_OPTION_RULES, LIBRARY_SPELLING, scopeApplies, type OptionScope, type OptionSpelling, type RuledOption, type SearchShape } from '../search/option-scope.js';
+import { SEARCH_OPTION_RULES, LIBRARY_SPELLING, scopeApplies, type OptionScope, type OptionSpelling, type RuledOption } from '../search/option-scope.js';
 import { formatPipeline, type PipelineStage, type StageName } from './pipeline-spec.js';
-import type { StageSearchOptions } from './stages.js';
-
-/** The shape of a first stage's search (stages.ts `retrieve`). */
-function retrievalShape(stage: StageName, fusion: 'minmax' | 'rrf'): SearchShape {
-  const mode = stage === 'bm25' || stage === 'rm3' ? 'bm25' : stage === 'hybrid' ? 'hybrid' : 'late';
-  return { mode, exhaustive: stage === 'exhaustive', fusion };
-}
+import { retrievalShape, type StageSearchOptions } from './stages.js';
 
 /** Whether a re-scoring stage (after the first) reads a setting of `scope` (stages.ts `rescore`). */
 function rescoreReads(stage: StageName, scope: OptionScope, fusion: 'minmax' | 'rrf'): boolean {

@@ -21,7 +21,7 @@ import { SEARCH_DEFAULTS } from '../config/defaults.js';
 import { PlaitError } from '../errors/index.js';
 import { fuseMinMax, fuseRrf } from '../search/fusion.js';
 import type { SearchOptions } from '../search/plait-index.js';
-import { applicableSearchOptions } from '../search/option-scope.js';
+import { applicableSearchOptions, type SearchShape } from '../search/option-scope.js';
 import type { OptionKeys } from '../util/option-keys.js';
 import type { PipelineIndex } from './pipeline-index.js';
 import type { IndexManifest } from '../format/manifest.js';
@@ -102,14 +102,24 @@ export interface Retrieved {
   missingShards?: number[];
 }
 
+/**
+ * The search a first stage runs (`retrieve`): bm25 and rm3 in bm25 mode, hybrid in hybrid mode,
+ * late, prf and exhaustive in late mode (exhaustive: an exhaustive scan). pipeline-settings.ts reads
+ * it to tell which settings reach a pipeline's first stage.
+ */
+export function retrievalShape(stage: StageName, fusion: 'minmax' | 'rrf'): SearchShape {
+  const mode = stage === 'bm25' || stage === 'rm3' ? 'bm25' : stage === 'hybrid' ? 'hybrid' : 'late';
+  return { mode, exhaustive: stage === 'exhaustive', fusion };
+}
+
 export async function retrieve(stage: StageName, depth: number, ctx: StageContext): Promise<Retrieved> {
   if (stage === 'cross' || stage === 'ltr') throw new PlaitError('INVALID_ARGUMENT', { message: `${stage} cannot retrieve; it re-scores a list`, name: 'pipeline' });
   const topK = Math.min(depth, SEARCH_DEFAULTS.maxTopK);
-  const mode = stage === 'bm25' || stage === 'rm3' ? 'bm25' : stage === 'hybrid' ? 'hybrid' : 'late';
-  const exhaustive = stage === 'exhaustive';
+  const shape = retrievalShape(stage, ctx.search.fusion ?? 'minmax');
+  const { mode, exhaustive } = shape;
   // The pipeline's settings are for all its stages: each stage's search takes only what applies to
   // its mode (option-scope.ts), so a bm25 stage is not refused for PLAID settings meant for late ones.
-  const search = applicableSearchOptions(ctx.search, { mode, exhaustive, fusion: ctx.search.fusion ?? 'minmax' });
+  const search = applicableSearchOptions(ctx.search, shape);
   const rewrite =
     stage === 'rm3' ? { ...search.rewrite, rm3: ctx.search.rewrite?.rm3 ?? true } : stage === 'prf' ? { ...search.rewrite, prf: ctx.search.rewrite?.prf ?? true } : search.rewrite;
   const options: SearchOptions = { ...search, topK, signal: ctx.signal, mode, ...(exhaustive ? { exhaustive } : {}), ...(rewrite === undefined ? {} : { rewrite }) };
