@@ -85,9 +85,12 @@ test('writes during a query loop: acknowledged, visible to read-your-writes, no 
   await replicas[3]!.kill(); // shard 1's second replica misses every write below
   let failed = 0;
   let stop = false;
+  // Queries started while the writes below were being made (the loop goes on to 10 in all after them).
+  let during = 0;
   const loop = (async () => {
     let i = 0;
     while (!stop || i < 10) {
+      if (!stop) during++;
       const r = await post('search', { query: `${WORDS[i % 10]} study`, mode: 'hybrid', top_k: 5, timeout_ms: 8000 });
       if (r.status !== 200 || r.body.results[0].degraded === true) failed++;
       i++;
@@ -106,7 +109,8 @@ test('writes during a query loop: acknowledged, visible to read-your-writes, no 
   assert.equal(del.status, 200, JSON.stringify(del.body));
   stop = true;
   const queries = await loop;
-  assert.ok(queries >= 10, `${queries} queries ran during the writes`);
+  // (It had asserted queries >= 10, which the loop's own bound made true whatever ran.)
+  assert.ok(during >= 2, `${during} of ${queries} queries started during the writes`);
   assert.equal(failed, 0);
 
   // Read your writes: each write's documents are found by a search naming its sequences.
