@@ -12,6 +12,7 @@
 // (assignment) or a store (matmul).
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <limits>
 #include <vector>
@@ -47,6 +48,18 @@ struct PanelOut {
 };
 
 size_t roundUp(size_t x, size_t to) { return (x + to - 1) / to * to; }
+
+// Rows are streamed from memory once per panel pass, JB at a time; each block prefetches the rows of
+// the block after it, one 64-byte line per row every 16 dimensions, so they arrive while this block
+// computes. Zen 4's hardware prefetchers do not follow the JB interleaved row streams: without this
+// the AVX-512 MaxSim ran at 49% of the FMA peak at 128 d x 32 q (136 ns a document token, latency-bound
+// on L3 and DRAM), with it 86% (bench/RESULTS.md, "The float kernel on Zen 4"). The rows after the last
+// block belong to the next document or lie past the buffer: a prefetch does not fault, and the address
+// is formed as an integer, so nothing past the buffer is ever read or formed as a pointer.
+inline void prefetchRow(const float* rowsBegin, size_t floatOffset) {
+  __builtin_prefetch(reinterpret_cast<const void*>(reinterpret_cast<uintptr_t>(rowsBegin) + floatOffset * sizeof(float)),
+                     0, 3);
+}
 
 // Transposes rows [0, m) of a (m×dim) into qt (dim × qPad), zero-padding lanes m..qPad.
 void transposeInto(const float* a, size_t m, size_t dim, size_t qPad, float* qt) {
@@ -141,7 +154,10 @@ PLAIT_AVX2 inline void blockAvx2(const float* qt, size_t qPad, size_t dim, const
   const float* col = qt + g * kLanes;
   const float* row[JB];
   for (int r = 0; r < JB; ++r) row[r] = rows + (j + r) * dim;
+  const size_t next = (j + JB) * dim;
   for (size_t t = 0; t < dim; ++t) {
+    if ((t & 15) == 0)
+      for (int r = 0; r < JB; ++r) prefetchRow(rows, next + r * dim + t);
     const __m256 q0 = _mm256_loadu_ps(col + t * qPad);
     const __m256 q1 = _mm256_loadu_ps(col + t * qPad + 8);
     for (int r = 0; r < JB; ++r) {
@@ -215,8 +231,11 @@ PLAIT_AVX512 inline void blockAvx512(const float* qt, size_t qPad, size_t dim, c
   // offset within 64-byte fetch windows; -falign-loops=64 alone, 60-66); unrolled, 35-37 in every
   // placement tried (bench/RESULTS.md, "Fast-scan part G"). Each accumulator's FMAs keep their
   // order, so the bits are the same.
+  const size_t next = (j + JB) * dim;
 #pragma GCC unroll 2
   for (size_t t = 0; t < dim; ++t) {
+    if ((t & 15) == 0)
+      for (int r = 0; r < JB; ++r) prefetchRow(rows, next + r * dim + t);
     __m512 q[QG];
     for (int h = 0; h < QG; ++h) q[h] = _mm512_loadu_ps(col + t * qPad + h * kLanes);
     for (int r = 0; r < JB; ++r) {
