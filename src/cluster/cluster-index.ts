@@ -18,7 +18,10 @@
  * colbert-prf.ts's own code; each shard appends them from its copy of the shared codebook.
  *
  * Shards missing at the deadline (no replica, or too slow) leave the answer `degraded` with their
- * numbers in `missingShards`; the request is answered on time either way. Equal scores tie-break
+ * numbers in `missingShards`; the request is answered on time either way. So does a shard missing
+ * from any round the answer depends on: the statistics, RM3's feedback, PRF's first pass, codes and
+ * cells (left out of the search round too), and the query rewrite's spelling statistics (that
+ * query's answer only; its hits still come from every shard that answered the search). Equal scores tie-break
  * by docId here (by insertion order on one index).
  *
  * Staged pipelines run at the coordinator over `pipelineIndex()` (src/pipeline/pipeline-index.ts):
@@ -240,6 +243,10 @@ export class ClusterIndex {
     const missingShards = [...missing].sort((a, b) => a - b);
     for (const s of missingShards) this.shards.metricsMissing(s, live.length);
     live.forEach((qi, j) => {
+      // A shard its rewrite's spelling statistics lacked (cluster-rewrite.ts) leaves this answer degraded too.
+      const unheard = (rewritten?.[qi]?.missingShards ?? []).filter((s: number) => !missing.has(s));
+      for (const s of unheard) this.shards.metricsMissing(s, 1);
+      const missingHere = unheard.length === 0 ? missingShards : [...missingShards, ...unheard].sort((a, b) => a - b);
       const parts = answered.map((o) => o.value.results[j]!);
       const mergeStart = performance.now();
       const merged = r.mode === 'hybrid' ? mergeHybrid(parts, r) : mergeLists(parts.map((p) => p.hits), r.topK);
@@ -255,7 +262,7 @@ export class ClusterIndex {
         timings,
         truncated: false,
         ...(empty === undefined ? {} : { emptyReason: empty }),
-        ...(missingShards.length > 0 ? { degraded: true, missingShards } : {}),
+        ...(missingHere.length > 0 ? { degraded: true, missingShards: missingHere } : {}),
         ...rewritesOf(rewritten?.[qi] ?? null, prf?.[j] ?? null),
       };
     });
@@ -270,7 +277,9 @@ export class ClusterIndex {
    */
   private async expandRm3(query: string, rw: RewrittenQuery, rm3: ResolvedRm3, options: ClusterSearchOptions, missing: Set<number>): Promise<RewrittenQuery> {
     const call: ClusterCallOptions = { ...(options.deadlineAt === undefined ? {} : { deadlineAt: options.deadlineAt }), ...(options.minSequences === undefined ? {} : { minSequences: options.minSequences }) };
-    const [fb] = await this.searchEncodedBatch([query], [], { ...call, mode: 'bm25', topK: rm3.fbDocs, rewritten: [rw], ...(options.signal === undefined ? {} : { signal: options.signal }) });
+    // The rewrite's own unheard shards (missingShards) stay with it; the feedback search reports only the shards it missed.
+    const { missingShards: _unheard, ...heard } = rw;
+    const [fb] = await this.searchEncodedBatch([query], [], { ...call, mode: 'bm25', topK: rm3.fbDocs, rewritten: [heard], ...(options.signal === undefined ? {} : { signal: options.signal }) });
     for (const s of fb!.missingShards ?? []) missing.add(s);
     const terms = new Map<string, FeedbackTerms | null>();
     try {
@@ -373,9 +382,10 @@ export class ClusterIndex {
    * index's explain applies it: the shard explains the rewritten text's late side and the rewritten
    * BM25 terms it is sent.
    * @throws PlaitError INVALID_ARGUMENT (a pid target: pids are per shard; ColBERT-PRF, refused
-   * by one index's explain too), CLUSTER_UNAVAILABLE (the document's shard, or a shard the
-   * statistics or RM3's feedback need, did not answer by the deadline), the shard's own errors
-   * (INVALID_INPUT for an unknown docId).
+   * by one index's explain too), CLUSTER_UNAVAILABLE (`details.shards`: the document's shard, or a
+   * shard the statistics, the rewrite's spelling statistics, RM3's feedback or — hybrid — the fused
+   * search need, did not answer by the deadline; `details.shard`: the document's), the shard's own
+   * errors (INVALID_INPUT for an unknown docId).
    */
   async explain(query: string, target: string | { pid: number }, options: ExplainOptions & Pick<ClusterSearchOptions, 'deadlineAt' | 'minSequences'> = {}): Promise<Explanation> {
     if (typeof target !== 'string') throw invalidArgument('doc_id', 'a doc_id on a cluster (pids are per shard)', target);
@@ -388,6 +398,7 @@ export class ClusterIndex {
     const missing = new Set<number>();
     // Rewritten once, as a search would be; RM3 on the BM25 side (with the cluster's BM25 feedback).
     const rewritten = rewrite === undefined ? null : await this.rewrite(query, { ...call, mode: r.mode, rewrite });
+    for (const s of rewritten?.missingShards ?? []) missing.add(s);
     const rw = rewritten !== null && r.rewrite.rm3 !== null && r.mode !== 'late' ? await this.expandRm3(query, rewritten, r.rewrite.rm3, call, missing) : rewritten;
     const [e] = await (await this.encoder()).encodeQueries([rw?.lateText ?? query]);
     const bm25Terms = rw === null ? null : [...rw.bm25.terms.keys()];
@@ -395,10 +406,13 @@ export class ClusterIndex {
     const shard = shardOf(target, this.shards.shards);
     const request: ExplainRequest = { query, docId: target, options: explainOptions, stats: stats!, deadlineAt: due, minSequence: minSequence[shard]!, ...(rw === null ? {} : { rewritten: { lateText: rw.lateText, bm25Terms: [...rw.bm25.terms], rewrites: rw.rewrites } }) };
     const o = await this.shards.request<{ explanation: Explanation }>(shard, 'explain', request, due);
-    if (!o.ok || missing.size > 0) throw new PlaitError('CLUSTER_UNAVAILABLE', { message: `shard${missing.size > 1 ? 's' : ''} ${[...(o.ok ? [] : [shard]), ...missing].filter((s, i, a) => a.indexOf(s) === i).join(', ')} did not answer in time`, shard });
+    if (!o.ok || missing.size > 0) throw missingShardsError([...missing, ...(o.ok ? [] : [shard])], { shard });
     const ex = o.value.explanation;
     if (r.mode === 'hybrid') {
       const [res] = await this.searchEncodedBatch([query], [e!], { ...explainOptions, ...call, mode: 'hybrid', ...(rewrite === undefined ? {} : { rewrite, rewritten: [rewritten] }) });
+      // Fused parts from a search that missed shards are not one index's (the document's rank and the
+      // min-max bounds come from part of the corpus): an error naming them, as for the other rounds.
+      if (res!.degraded === true) throw missingShardsError(res!.missingShards ?? [], { shard });
       const hit = res!.hits.find((h) => h.docId === target);
       ex.fusion = hit?.fusion === undefined ? null : { ...hit.fusion, score: hit.score, rank: hit.rank };
     }
@@ -578,9 +592,10 @@ function refsAt(list: readonly PassageRef[], at: readonly number[]): { refs: Pas
   return { refs: at.map((i) => ({ docId: list[i]!.docId, pid: list[i]!.pid })) };
 }
 
-function missingShardsError(shards: number[]): PlaitError {
-  const sorted = [...shards].sort((a, b) => a - b);
-  return new PlaitError('CLUSTER_UNAVAILABLE', { message: `shard${sorted.length === 1 ? '' : 's'} ${sorted.join(', ')} did not answer in time`, shards: sorted });
+/** CLUSTER_UNAVAILABLE naming `shards` (`details.shards`, ascending, no repeats; `extra` joins the details). */
+function missingShardsError(shards: number[], extra: Record<string, unknown> = {}): PlaitError {
+  const sorted = [...new Set(shards)].sort((a, b) => a - b);
+  return new PlaitError('CLUSTER_UNAVAILABLE', { message: `shard${sorted.length === 1 ? '' : 's'} ${sorted.join(', ')} did not answer in time`, ...extra, shards: sorted });
 }
 
 /**

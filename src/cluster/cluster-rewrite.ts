@@ -11,8 +11,11 @@
  *   3. the rewriter runs; the BM25 terms of the words it corrected to, when not known yet, are asked
  *      of a shard (`tokenize`) and it runs again (pure: same answer, now with their terms).
  * The words and phrases tokenised are kept (a build's tokenizer does not change). A shard missing
- * from step 2 is left out of the sums (the search that follows reports it missing). RM3 and
- * ColBERT-PRF are expanded during the search (ClusterIndex).
+ * from step 2 — no `stats` answer by `statsDue`, or no `vocabulary` of the commit it reported — is
+ * left out of the sums (its old vocabulary, or none, stands), and the rewrite names it in
+ * `missingShards`: the search that follows may well hear every shard, so without it the answer
+ * would not say that its spelling correction may differ from one index's (it said nothing until the
+ * test cluster-unheard-shards.test.ts). RM3 and ColBERT-PRF are expanded during the search (ClusterIndex).
  */
 import { PlaitError } from '../errors/index.js';
 import { ENGLISH_STOPWORDS } from '../docstore/bm25-terms.js';
@@ -103,7 +106,8 @@ export class ClusterRewriter {
   }
 
   /**
-   * `query` with spelling corrected and synonyms applied, as one index over the corpus rewrites it.
+   * `query` with spelling corrected and synonyms applied, as one index over the corpus rewrites it;
+   * with `missingShards` (ascending shard numbers) when spelling could not hear every shard.
    * @throws PlaitError CLUSTER_UNAVAILABLE when no shard answers `tokenize` by the deadline.
    */
   async rewrite(query: string, r: ResolvedRewrite, call: RewriteCall): Promise<RewrittenQuery> {
@@ -113,10 +117,14 @@ export class ClusterRewriter {
     const terms = [...new Set(bm25.tokens.map((t) => t.term))];
     // The dfs and the vocabulary serve spelling only.
     const df = new Map<string, number>(terms.map((t) => [t, 0]));
+    let unheard: number[] = [];
     if (r.spelling) {
       const outcomes = await this.shards.scatter<StatsReply>('stats', (s) => ({ queries: [{ text: null, terms, tokenIds: null }], minSequence: call.minSequence[s]!, deadlineAt: call.statsDue }), call.statsDue, call.signal);
       for (const o of outcomes) if (o.ok) for (const [t, n] of Object.entries(o.value.termDf[0] ?? {})) df.set(t, (df.get(t) ?? 0) + n);
-      await this.refreshVocabulary(outcomes.map((o) => (o.ok ? (o.value.commit ?? null) : null)), call);
+      const commits = outcomes.map((o) => (o.ok ? (o.value.commit ?? null) : null));
+      await this.refreshVocabulary(commits, call);
+      // Heard: its dfs came and the vocabulary summed is of the commit it reported (a failed fetch keeps an older one, or none).
+      unheard = commits.flatMap((c, s) => (c !== null && this.vocabularies[s]?.commit === c ? [] : [s]));
     }
     const { source, rewriter } = this.current;
     source.schemaVersion = tok.schemaVersion;
@@ -132,7 +140,7 @@ export class ClusterRewriter {
       await this.tokenize(null, [...source.missing], call);
       out = run();
     }
-    return out;
+    return unheard.length === 0 ? out : { ...out, missingShards: unheard };
   }
 
   /** One shard's `tokenize` answer (shard 0 first, then the others), its texts' terms kept. */

@@ -86,6 +86,15 @@ export interface RewrittenQuery {
   lateText: string;
   bm25: Bm25Query;
   rewrites: QueryRewrite[];
+  /**
+   * A cluster coordinator's rewrite only (src/cluster/cluster-rewrite.ts): the shards, ascending,
+   * whose spelling statistics it lacks — their term dfs did not come by the statistics round's end,
+   * or their word vocabulary of the commit they reported could not be fetched — so its spelling
+   * correction may differ from one index's over the same corpus. A search given this rewrite
+   * reports them in `missingShards` (`degraded`), an explain fails with CLUSTER_UNAVAILABLE naming
+   * them. Absent when every shard was heard, and always on one index.
+   */
+  missingShards?: number[];
 }
 
 const WORD_EDGE = '[\\p{L}\\p{N}\\p{M}]';

@@ -81,8 +81,10 @@ export interface SearchResult {
   warnings?: TextWarning[];
   /**
    * A cluster's coordinator (src/cluster/): set when some shards did not answer by the deadline
-   * (no live replica, or too slow), so the hits come from the other shards only; `missingShards`
-   * names them.
+   * (no live replica, or too slow) a round this answer depends on; `missingShards` names them
+   * (ascending). Missing from the search, its statistics, RM3's feedback or ColBERT-PRF's rounds, a
+   * shard gave no hits; missing only from the query rewrite's spelling statistics, it gave its hits,
+   * but the spelling correction may differ from one index's over the same corpus.
    */
   degraded?: boolean;
   missingShards?: number[];

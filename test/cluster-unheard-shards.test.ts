@@ -1,0 +1,254 @@
+/**
+ * A cluster answer never hides that part of the cluster was not heard. A real nats-server, the two
+ * shards of a sharded build served by real replicas (ShardReplica, in this process), and between
+ * them and the coordinator a "door": the coordinator talks to cluster `door`, whose subscribers here
+ * forward every request to the real replicas — unless the test's fault rule says that one shard
+ * should not answer a kind of request (`silent`: never; `lagging`: at once with the TIMEOUT a
+ * replica gives when it cannot reach a read-your-writes sequence). So one round can fail while the
+ * others, the search included, hear every shard.
+ *
+ * Found (each case failed before its fix): the rewrite's spelling statistics (`stats` past its
+ * statsDue, or the `vocabulary` fetch of a shard whose commit changed) were summed without the
+ * shard, its old vocabulary (or none) kept, and the answer — library search and batch, the HTTP
+ * engine's path, a pipeline's first stage, explain — said nothing, although the correction one
+ * index gives was not made; a hybrid explain took its fused parts from a search that missed a shard.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Msg, NatsConnection } from '@nats-io/transport-node';
+import { makeTinyColbert } from '../fixtures/tiny-colbert.js';
+import { buildShardedIndex } from '../src/cluster/sharded-build.js';
+import { readClusterManifest } from '../src/cluster/cluster-manifest.js';
+import { shardOf } from '../src/cluster/shard-of.js';
+import { ClusterIndex } from '../src/cluster/cluster-index.js';
+import { ShardClient } from '../src/cluster/shard-client.js';
+import { ShardReplica, natsConnect } from '../src/cluster/shard-replica.js';
+import { clusterSubjects } from '../src/cluster/subjects.js';
+import { decodeMessage, encodeMessage, errorReply, type ShardInfo } from '../src/cluster/shard-protocol.js';
+import { PlaitError, isPlaitError } from '../src/errors/index.js';
+import { openIndex, type PlaitIndex } from '../src/search/plait-index.js';
+import { needsData, needsNatsServer } from './helpers/requirements.js';
+import { startNatsServer, type NatsServer } from './helpers/nats-server.js';
+import { cranfieldSample, startCoordinator } from './helpers/cluster.js';
+import type { PlaitServe } from './helpers/plait-serve.js';
+
+const skip = needsData('cranfield') || needsNatsServer();
+const DOCS = 200;
+/** A request's time: a round that is given up at a share of it still leaves live shards ≥ 10× what they need. */
+const TIMEOUT_MS = 8000;
+
+type Fault = 'silent' | 'lagging' | null;
+type Request = { queries?: { text: string | null; terms?: string[] | null; tokenIds: unknown }[] };
+/** Which shard does not answer which request (null: it answers). */
+let fault: (shard: number, verb: string, request: Request) => Fault = () => null;
+/** The rewrite's spelling statistics: dfs of terms, no query text, no token ids (cluster-rewrite.ts). */
+const rewriteStats = (verb: string, r: Request): boolean => verb === 'stats' && r.queries?.length === 1 && r.queries[0]!.text === null && r.queries[0]!.tokenIds === null;
+
+let dir: string;
+let nats: NatsServer;
+let nc: NatsConnection;
+let whole: PlaitIndex;
+const shardIndexes: PlaitIndex[] = [];
+const replicas: ShardReplica[] = [];
+let coordinator: PlaitServe | undefined;
+/** A typo that one index over the corpus corrects to a word only shard 1 holds. */
+let typo = '';
+let word = '';
+/** A document of shard 0 that the typo's correction finds, and an ordinary query. */
+let doc0 = '';
+let query = '';
+
+before(async () => {
+  if (skip !== false) return;
+  dir = mkdtempSync(join(tmpdir(), 'plait-cluster-unheard-'));
+  const model = join(dir, 'model');
+  await makeTinyColbert(model, { dim: 32 });
+  const sample = cranfieldSample(DOCS, 3);
+  query = sample.queries[0]!;
+  writeFileSync(join(dir, 'corpus.jsonl'), `${sample.lines.join('\n')}\n`);
+  await buildShardedIndex(join(dir, 'corpus.jsonl'), { index: join(dir, 'cran'), shards: 2, model, unshardedIndex: join(dir, 'whole'), encoderOptions: { threads: 0 } });
+  whole = await openIndex(join(dir, 'whole'));
+  nats = await startNatsServer();
+  for (const s of [0, 1]) {
+    const index = await openIndex(join(dir, 'cran', `shard-${s}`));
+    shardIndexes.push(index);
+    replicas.push(await ShardReplica.start(index, { servers: nats.url }));
+  }
+  nc = await natsConnect(nats.url, 'test-unheard-door');
+  const real = clusterSubjects(readClusterManifest(join(dir, 'cran')).name);
+  const door = clusterSubjects('door');
+  for (const s of [0, 1]) {
+    const prefix = `${door.shardService(s)}.`;
+    nc.subscribe(`${prefix}>`, { callback: (err, m) => void (err === null && forward(s, m.subject.slice(prefix.length), m, `${real.shardService(s)}.`)) });
+  }
+  await nc.flush();
+
+  // A word only shard 1 holds whose typo one index corrects to it (spelling reads the whole corpus).
+  const vocab = whole.docstore.wordVocabulary();
+  const candidates = vocab.words.map((w, i) => ({ w, df: vocab.df[i]! })).filter((c) => /^[a-z]{7,10}$/.test(c.w) && c.df >= 2).sort((a, b) => b.df - a.df);
+  for (const { w } of candidates) {
+    const holders = (await whole.search(w, { mode: 'bm25', topK: 100 })).hits;
+    if (holders.length === 0 || holders.some((h) => shardOf(h.docId, 2) !== 1)) continue;
+    const t = w.slice(0, 2) + w.slice(3);
+    const single = await whole.search(t, { mode: 'bm25', topK: 10, rewrite: { spelling: true } });
+    if (!(single.rewrites ?? []).some((r) => r.kind === 'spelling' && r.to === w)) continue;
+    typo = t;
+    word = w;
+    break;
+  }
+  assert.notEqual(typo, '', 'found a shard-1-only word that one index corrects a typo to');
+  doc0 = (await whole.search(query, { mode: 'bm25', topK: 100 })).hits.find((h) => shardOf(h.docId, 2) === 0)!.docId;
+});
+
+after(async () => {
+  if (skip !== false) return;
+  await coordinator?.stop();
+  for (const r of replicas) await r.close();
+  for (const i of shardIndexes) await i.close();
+  await nc?.close();
+  await whole?.close();
+  await nats?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** The door: `verb` of shard `shard` goes on to the real replica, unless the fault rule holds it back. */
+async function forward(shard: number, verb: string, m: Msg, realPrefix: string): Promise<void> {
+  const f = fault(shard, verb, decodeMessage<Request>(m.data));
+  if (f === 'silent') return;
+  if (f === 'lagging') {
+    m.respond(encodeMessage(errorReply(new PlaitError('TIMEOUT', { message: `shard ${shard} held back by the test` }))));
+    return;
+  }
+  try {
+    m.respond((await nc.request(`${realPrefix}${verb}`, m.data, { timeout: 60_000 })).data);
+  } catch {
+    // The replica did not answer: neither does the door.
+  }
+}
+
+/** A coordinator over the door, as a fresh one holds no vocabulary yet. */
+async function clusterOverDoor(): Promise<ClusterIndex> {
+  const client = new ShardClient(nc, clusterSubjects('door'), 2, null);
+  const infos = await Promise.all([0, 1].map((s) => client.request<ShardInfo>(s, 'info', {}, Date.now() + 20_000)));
+  return new ClusterIndex('door', client, infos.map((o) => (o.ok ? o.value : assert.fail(`shard ${o.shard} did not answer info`))), { encoder: await whole.encoder() });
+}
+
+const corrected = (rewrites: { kind: string; to: string }[] | undefined): boolean => (rewrites ?? []).some((r) => r.kind === 'spelling' && r.to === word);
+
+test('the rewrite\'s spelling statistics overrun statsDue on one shard: the answer is degraded naming it, though its search heard every shard (search, batch)', { skip, timeout: 120_000 }, async () => {
+  const cluster = await clusterOverDoor();
+  try {
+    fault = (s, verb, r) => (s === 1 && rewriteStats(verb, r) ? 'silent' : null);
+    const t0 = Date.now();
+    const [one, other] = await cluster.searchEncodedBatch([typo, query], [], { mode: 'bm25', topK: 10, rewrite: { spelling: true }, deadlineAt: Date.now() + TIMEOUT_MS });
+    assert.ok(Date.now() - t0 < TIMEOUT_MS, 'answered by the deadline');
+    // The harm: one index corrects the typo to shard 1's word; without shard 1's vocabulary the rewrite cannot.
+    assert.ok(!corrected(one!.rewrites), `no correction to ${word} without shard 1: ${JSON.stringify(one!.rewrites)}`);
+    assert.equal(one!.degraded, true, `the answer says a shard was not heard: ${JSON.stringify(one!.rewrites)}`);
+    assert.deepEqual(one!.missingShards, [1]);
+    assert.equal(other!.degraded, true);
+    assert.deepEqual(other!.missingShards, [1]);
+    // The search round itself heard shard 1: the ordinary query's hits include its documents.
+    assert.ok(other!.hits.some((h) => shardOf(h.docId, 2) === 1), 'shard 1 answered the search');
+    // Heard again: whole, and one index's rewrite and hits.
+    fault = () => null;
+    const [healed] = await cluster.searchEncodedBatch([typo], [], { mode: 'bm25', topK: 10, rewrite: { spelling: true }, deadlineAt: Date.now() + TIMEOUT_MS });
+    const single = await whole.search(typo, { mode: 'bm25', topK: 10, rewrite: { spelling: true } });
+    assert.equal(healed!.degraded, undefined);
+    assert.deepEqual(healed!.rewrites, single.rewrites);
+    assert.deepEqual(healed!.hits.map((h) => [h.docId, h.score]), single.hits.map((h) => [h.docId, h.score]));
+  } finally {
+    fault = () => null;
+    await cluster.close();
+  }
+});
+
+test('a shard\'s vocabulary fetch fails: the rewrite keeps none of it and the answer is degraded naming it; in a pipeline\'s first stage too', { skip, timeout: 120_000 }, async () => {
+  const cluster = await clusterOverDoor();
+  try {
+    fault = (s, verb) => (s === 1 && verb === 'vocabulary' ? 'lagging' : null);
+    const deadlineAt = Date.now() + TIMEOUT_MS;
+    const rw = await cluster.rewrite(typo, { mode: 'bm25', rewrite: { spelling: true }, deadlineAt });
+    assert.deepEqual(rw?.missingShards, [1], 'the rewrite names the shard it lacks');
+    const [r] = await cluster.searchEncodedBatch([typo], [], { mode: 'bm25', topK: 10, rewrite: { spelling: true }, deadlineAt: Date.now() + TIMEOUT_MS });
+    assert.ok(!corrected(r!.rewrites));
+    assert.equal(r!.degraded, true);
+    assert.deepEqual(r!.missingShards, [1]);
+    const piped = await cluster.pipelineIndex({ deadlineAt: Date.now() + TIMEOUT_MS }).search(typo, { mode: 'bm25', topK: 10, rewrite: { spelling: true } });
+    assert.equal(piped.degraded, true);
+    assert.deepEqual(piped.missingShards, [1]);
+    // The fetch succeeds once the shard answers: whole, corrected.
+    fault = () => null;
+    const [healed] = await cluster.searchEncodedBatch([typo], [], { mode: 'bm25', topK: 10, rewrite: { spelling: true }, deadlineAt: Date.now() + TIMEOUT_MS });
+    assert.equal(healed!.degraded, undefined);
+    assert.ok(corrected(healed!.rewrites));
+  } finally {
+    fault = () => null;
+    await cluster.close();
+  }
+});
+
+test('explain: a shard missing from the rewrite\'s spelling statistics, or (hybrid) from the fused search, is CLUSTER_UNAVAILABLE naming it', { skip, timeout: 120_000 }, async () => {
+  const cluster = await clusterOverDoor();
+  try {
+    fault = (s, verb, r) => (s === 1 && rewriteStats(verb, r) ? 'lagging' : null);
+    await assert.rejects(
+      cluster.explain(typo, doc0, { mode: 'bm25', rewrite: { spelling: true }, deadlineAt: Date.now() + TIMEOUT_MS }),
+      (e: unknown) => isPlaitError(e, 'CLUSTER_UNAVAILABLE') && JSON.stringify(e.details?.['shards']) === '[1]',
+    );
+    // Hybrid: the document's shard (0) explains; its fused parts come from a search that shard 1 missed.
+    fault = (s, verb) => (s === 1 && verb === 'search' ? 'lagging' : null);
+    await assert.rejects(
+      cluster.explain(query, doc0, { mode: 'hybrid', deadlineAt: Date.now() + TIMEOUT_MS }),
+      (e: unknown) => isPlaitError(e, 'CLUSTER_UNAVAILABLE') && JSON.stringify(e.details?.['shards']) === '[1]',
+    );
+    fault = () => null;
+    const ex = await cluster.explain(query, doc0, { mode: 'hybrid', deadlineAt: Date.now() + TIMEOUT_MS });
+    assert.equal(ex.docId, doc0);
+  } finally {
+    fault = () => null;
+    await cluster.close();
+  }
+});
+
+interface HttpResult {
+  degraded?: boolean | { reason: string } | null;
+  missing_shards?: number[];
+  rewrites?: { kind: string; to: string }[];
+}
+
+test('HTTP, a coordinator process: search, batch, pipeline and explain with a rewrite name the shard its spelling statistics missed', { skip, timeout: 180_000 }, async () => {
+  fault = (s, verb, r) => (s === 1 && rewriteStats(verb, r) ? 'lagging' : null);
+  coordinator = await startCoordinator('door', nats.url);
+  const post = async (route: string, body: Record<string, unknown>): Promise<{ status: number; json: { results?: HttpResult[]; error?: { code: string; details?: { shards?: number[] } } } }> => {
+    const res = await fetch(`${coordinator!.url}/v1/indexes/door/${route}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...body, timeout_ms: TIMEOUT_MS }) });
+    return { status: res.status, json: (await res.json()) as never };
+  };
+  try {
+    const one = await post('search', { query: typo, mode: 'bm25', top_k: 10, rewrite: { spelling: true } });
+    assert.equal(one.status, 200);
+    assert.equal(one.json.results![0]!.degraded, true, JSON.stringify(one.json));
+    assert.deepEqual(one.json.results![0]!.missing_shards, [1]);
+    const batch = await post('search', { queries: [typo, query], mode: 'hybrid', top_k: 10, rewrite: { spelling: true } });
+    assert.equal(batch.status, 200);
+    for (const r of batch.json.results!) assert.deepEqual([r.degraded, r.missing_shards], [true, [1]]);
+    const piped = await post('search', { query: typo, pipeline: 'bm25:20 > late:10', rewrite: { spelling: true } });
+    assert.equal(piped.status, 200);
+    assert.deepEqual(piped.json.results![0]!.missing_shards, [1]);
+    assert.equal((piped.json.results![0]!.degraded as { reason: string } | null)?.reason, 'shards-missing');
+    const ex = await post('explain', { query: typo, doc_id: doc0, mode: 'bm25', rewrite: { spelling: true } });
+    assert.equal(ex.status, 503);
+    assert.equal(ex.json.error?.code, 'CLUSTER_UNAVAILABLE');
+    assert.deepEqual(ex.json.error?.details?.shards, [1]);
+    // Heard again: whole.
+    fault = () => null;
+    const healed = await post('search', { query: typo, mode: 'bm25', top_k: 10, rewrite: { spelling: true } });
+    assert.equal(healed.json.results![0]!.degraded, undefined);
+    assert.ok(corrected(healed.json.results![0]!.rewrites));
+  } finally {
+    fault = () => null;
+  }
+});
