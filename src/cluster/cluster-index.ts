@@ -151,6 +151,16 @@ export class ClusterIndex {
     return moved;
   }
 
+  /**
+   * The shards whose `info` this coordinator never had (it started without them, after
+   * CLUSTER_DEFAULTS.startGraceMs, and none answered a refresh since), ascending: the manifest's
+   * counts, segments and generation lack them, so the index listing names them (routes/indexes.ts).
+   */
+  missingShards(): number[] {
+    const held = new Set(this.info.map((x) => x.shard));
+    return Array.from({ length: this.shards.shards }, (_, s) => s).filter((s) => !held.has(s));
+  }
+
   /** Applies the defaults (the cluster's model profile) and validates the options. @throws PlaitError INVALID_ARGUMENT (an unknown key, a bad value). */
   resolveSearch(options: ClusterSearchOptions | (ExplainOptions & ClusterCallOptions) = {}, scopes: OptionScopes = {}): ResolvedSearch {
     checkOptionKeys(options, CLUSTER_SEARCH_OPTION_KEYS, 'search option');

@@ -52,6 +52,8 @@ export type ServedIndex = Pick<PlaitIndex, 'path' | 'manifest' | 'encoder' | 're
   rewrite?(query: string, options: SearchOptions): RewrittenQuery | null | Promise<RewrittenQuery | null>;
   pipelineIndex?(o: ClusterCallOptions): PipelineIndex;
   refreshRemote?(): Promise<boolean>;
+  /** A cluster's shards that its manifest (counts, segments) lacks: never heard since start (ClusterIndex.missingShards). */
+  missingShards?(): number[];
 };
 
 export interface IndexEntry {

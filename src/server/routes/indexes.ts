@@ -26,6 +26,16 @@ function scoringWorkers(engine: Engine, e: IndexEntry): { scoring_workers?: numb
   return w === undefined ? {} : { scoring_workers: w.workers };
 }
 
+/**
+ * A cluster coordinator's shards that its counts lack (never heard since start): `degraded` and
+ * `missing_shards`, as a search answer names them; nothing when every shard was heard. Before,
+ * a coordinator started without a shard listed the others' counts as the cluster's.
+ */
+function unheard(e: IndexEntry): { degraded?: true; missing_shards?: number[] } {
+  const missing = e.index.missingShards?.() ?? [];
+  return missing.length === 0 ? {} : { degraded: true, missing_shards: missing };
+}
+
 function summary(engine: Engine, e: IndexEntry): Record<string, unknown> {
   const m = e.index.manifest;
   return {
@@ -40,6 +50,7 @@ function summary(engine: Engine, e: IndexEntry): Record<string, unknown> {
     nbits: m.nbits,
     default_mode: m.model.defaultMode,
     ...scoringWorkers(engine, e),
+    ...unheard(e),
   };
 }
 
@@ -67,6 +78,7 @@ function info(engine: Engine, e: IndexEntry): Record<string, unknown> {
     bytes_per_token_total: totalBytes / tokens,
     kernels: kernelsStatus().active,
     ...scoringWorkers(engine, e),
+    ...unheard(e),
   };
 }
 
@@ -85,6 +97,8 @@ const SUMMARY_SCHEMA = {
     nbits: { type: 'number' },
     default_mode: { type: 'string' },
     scoring_workers: { type: 'integer', description: 'scoring worker threads this server runs for the index (plait serve --workers; 0: scored on the serving thread); absent on a cluster coordinator' },
+    degraded: { type: 'boolean', description: 'a cluster coordinator: true when the counts lack some shards (missing_shards); absent otherwise' },
+    missing_shards: { type: 'array', items: { type: 'integer' }, description: 'a cluster coordinator: the shards never heard since it started (their documents are not in the counts)' },
   },
 } as const;
 
