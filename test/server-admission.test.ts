@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ERROR_TEMPLATES, isPlaitError } from '../src/index.js';
 import { Admission } from '../src/server/admission.js';
+import { estimateTokens } from '../src/server/request-cost.js';
 import { ByteLruCache } from '../src/server/byte-lru-cache.js';
 import { HTTP_STATUS, statusFor, toPlaitError } from '../src/server/http-errors.js';
 import { keyMatches } from '../src/server/app.js';
@@ -135,6 +136,15 @@ test('admission: a large request is shed at once on the tokens it would wait for
   assert.equal(await a.run(async () => 'small', never, 0, 150), 'small');
   release();
   await held;
+});
+
+test('request cost: tokens estimated from characters (SERVER_DEFAULTS.charsPerToken), each text cut at the cap when given', () => {
+  const c = SERVER_DEFAULTS.charsPerToken;
+  const text = 'x'.repeat(Math.round(10 * c));
+  assert.equal(estimateTokens([]), 0);
+  assert.equal(estimateTokens([text, text]), 20);
+  assert.equal(estimateTokens([text, 'x'], 4), 5);
+  assert.equal(estimateTokens([text], 0), 10, 'a cap below 1 is no cap');
 });
 
 test('byte LRU: bounded in bytes, evicts least recently used, counts hits and misses', () => {
