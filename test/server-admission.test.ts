@@ -138,6 +138,17 @@ test('admission: a large request is shed at once on the tokens it would wait for
   await held;
 });
 
+test('admission: a lone small request barely moves the time per token (its time is fixed costs, not the queue\'s rate)', async () => {
+  const a = new Admission({ maxConcurrent: 8, maxQueue: 10, maxQueueWaitMs: 100, maxInFlightTokens: 1000 });
+  a.seedTokenMs(1);
+  // 10 tokens in ≥ 20 ms reads ≥ 2 ms a token: unweighted, the mean had moved 5% of the way (≥ 1.05).
+  await a.run(async () => {
+    const end = performance.now() + 20;
+    while (performance.now() < end) await new Promise((r) => setTimeout(r, Math.max(1, end - performance.now())));
+  }, never, 0, 10);
+  assert.ok(a.tokenMs > 1 && a.tokenMs < 1.01, `time per token ${a.tokenMs}`);
+});
+
 test('request cost: tokens estimated from characters (SERVER_DEFAULTS.charsPerToken), each text cut at the cap when given', () => {
   const c = SERVER_DEFAULTS.charsPerToken;
   const text = 'x'.repeat(Math.round(10 * c));

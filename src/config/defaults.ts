@@ -386,7 +386,7 @@ export const SERVER_DEFAULTS = {
    * longer (4–5), so 3.5 errs towards counting more and a budget is not overrun.
    */
   charsPerToken: 3.5,
-  /** `Retry-After` on a 503 (seconds): one second lets a queue of `maxQueue` drain at the measured rate. */
+  /** `Retry-After` on a 503 (seconds), at least: one second lets a queue of `maxQueue` drain at the measured rate; a refusal whose expected wait was longer says that wait, rounded up. */
   retryAfterSeconds: 1,
   /** Result cache (search hits by index generation, normalised query, options): 64 MiB ≈ 60k top-10 results. */
   resultCacheBytes: 64 << 20,

@@ -108,7 +108,10 @@ export async function createApp(engine: Engine, appOptions: AppOptions = {}): Pr
     const status = statusFor(e.code);
     const route = request.routeOptions.url ?? 'unmatched';
     if (e.code === 'OVERLOADED') {
-      void reply.header('retry-after', String(o.retryAfterSeconds));
+      // At least the expected wait that refused it: a large rerank told to come back in a second
+      // would only be refused again while the tokens ahead of it are still being encoded.
+      const waitMs = e.details?.expectedWaitMs;
+      void reply.header('retry-after', String(Math.max(o.retryAfterSeconds, typeof waitMs === 'number' && Number.isFinite(waitMs) ? Math.ceil(waitMs / 1000) : 0)));
       engine.metrics.shed.inc({ route });
     }
     if (e.code === 'TIMEOUT') engine.metrics.timedOut.inc({ route });
