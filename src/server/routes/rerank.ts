@@ -239,7 +239,8 @@ export const rerankRoutes: FastifyPluginAsync = async (app) => {
         body.truncate === true
           ? { maxTokensPerDocument: engine.reranker(undefined).reranker.encoder.info.documentWindow, truncationDirection: body.truncation_direction?.toLowerCase() === 'left' ? 'left' : 'right' }
           : {};
-      const tokens = estimateTokens([body.query]) + estimateTokens(body.texts);
+      // With truncate each text is cut to the model's window: that many tokens at most are encoded.
+      const tokens = estimateTokens([body.query]) + estimateTokens(body.texts, options.maxTokensPerDocument);
       const { results } = await runWork(engine, reply, { timeoutMs: body.timeout_ms, tokens }, (signal) => engine.rerank(undefined, body.query, body.texts, options, signal));
       textWarnings(engine, reply, '/rerank', results);
       return results.map((r) => {
