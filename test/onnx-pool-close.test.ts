@@ -49,7 +49,7 @@ test('an encoder closed in the middle of an encode: the process lives, the encod
   assert.ok(lines.some((l) => l.outcome === 'ABORTED'), 'at least one close came while batches were still queued');
 });
 
-test('an ONNX pool records no run or wait times: a closed pool stays reachable for its closeTimeout (piscina), and its two native histograms were most of what it held', async () => {
+test('an ONNX pool records no run or wait times (plait reads none; its two native histograms were most of what a pool held)', async () => {
   const pool = onnxPool(new URL('./helpers/pool-close-child.js', import.meta.url).href, 1);
   try {
     // The task blocks its worker until let go (helpers/pool-close-child.ts): let it go once it runs.
@@ -66,3 +66,14 @@ test('an ONNX pool records no run or wait times: a closed pool stays reachable f
     await closeOnnxPool(pool);
   }
 });
+
+test('a closed ONNX pool is released at once: collectable by the next gc, not held for piscina\'s closeTimeout (120 s)', () => {
+  // piscina 5.3.2's close() raced an uncancelled timers/promises timer of closeTimeout whose promise
+  // chain held the pool: a WeakRef to a closed pool survived every gc() for two minutes. 20 rounds
+  // of gc() ~10 ms apart (≈ 0.2 s) is 600× short of that, and a released pool goes in the first.
+  const r = spawnSync(process.execPath, ['--expose-gc', child, 'run', 'collect'], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(r.status, 0, r.stderr.slice(-400));
+  const out = JSON.parse(r.stdout.trim()) as { collected: boolean; gcRounds: number };
+  assert.equal(out.collected, true, `the closed pool was still reachable after ${out.gcRounds} rounds of gc()`);
+});
+

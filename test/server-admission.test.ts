@@ -3,10 +3,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ERROR_TEMPLATES, isPlaitError } from '../src/index.js';
 import { Admission } from '../src/server/admission.js';
+import { estimateTokens } from '../src/server/request-cost.js';
 import { ByteLruCache } from '../src/server/byte-lru-cache.js';
 import { HTTP_STATUS, statusFor, toPlaitError } from '../src/server/http-errors.js';
 import { keyMatches } from '../src/server/app.js';
 import { resolveServerOptions } from '../src/server/index.js';
+import { SERVER_DEFAULTS } from '../src/config/defaults.js';
 
 const never = new AbortController().signal;
 
@@ -102,6 +104,60 @@ test('admission: priority orders the queue (lower first, FIFO within one); a ful
   assert.deepEqual(order, ['urgent1', 'urgent2', 'low1']);
 });
 
+test('admission: a token budget: a second large request waits although slots are free; no-token requests pass it; a smaller one does not jump it', async () => {
+  const a = new Admission({ maxConcurrent: 8, maxQueue: 10, maxQueueWaitMs: 1e9, maxInFlightTokens: 1000 });
+  const order: string[] = [];
+  let release!: () => void;
+  const large1 = a.run(() => new Promise<void>((r) => (release = r)).then(() => order.push('large1')), never, 0, 800);
+  assert.deepEqual([a.inFlight, a.tokensInFlight], [1, 800]);
+  const large2 = a.run(async () => order.push('large2'), never, 0, 800);
+  // Count alone (8 slots) had admitted it: 800 + 800 tokens pass the budget of 1000, so it waits.
+  assert.deepEqual([a.inFlight, a.queued], [1, 1]);
+  // A search (no tokens) is not held behind the document encoder's queue.
+  assert.equal(await a.run(async () => 'search', never, 0, 0), 'search');
+  // 800 + 100 would fit, but a request for tokens already waits: FIFO, so a large one is not starved.
+  const small = a.run(async () => order.push('small'), never, 0, 100);
+  assert.equal(a.queued, 2);
+  release();
+  await Promise.all([large1, large2, small]);
+  assert.deepEqual(order, ['large1', 'large2', 'small']);
+  assert.deepEqual([a.inFlight, a.tokensInFlight, a.queued], [0, 0, 0]);
+  // One request larger than the whole budget still runs, alone.
+  assert.equal(await a.run(async () => 'huge', never, 0, 5000), 'huge');
+});
+
+test('admission: a large request is shed at once on the tokens it would wait for; a small one beside it runs', async () => {
+  const a = new Admission({ maxConcurrent: 8, maxQueue: 10, maxQueueWaitMs: 100, maxInFlightTokens: 1000 });
+  a.seedTokenMs(1); // the warm-up's prior: 1 ms a token
+  let release!: () => void;
+  const held = a.run(() => new Promise<void>((r) => (release = r)), never, 0, 800);
+  // 800 running + 800 of its own − a budget of 1000: 600 tokens to get through first, × 1 ms > 100 ms.
+  await assert.rejects(a.run(async () => 0, never, 0, 800), (e: unknown) => isPlaitError(e, 'OVERLOADED') && e.details?.expectedWaitMs === 600 && e.details?.maxInFlightTokens === 1000);
+  assert.equal(await a.run(async () => 'small', never, 0, 150), 'small');
+  release();
+  await held;
+});
+
+test('admission: a lone small request barely moves the time per token (its time is fixed costs, not the queue\'s rate)', async () => {
+  const a = new Admission({ maxConcurrent: 8, maxQueue: 10, maxQueueWaitMs: 100, maxInFlightTokens: 1000 });
+  a.seedTokenMs(1);
+  // 10 tokens in ≥ 20 ms reads ≥ 2 ms a token: unweighted, the mean had moved 5% of the way (≥ 1.05).
+  await a.run(async () => {
+    const end = performance.now() + 20;
+    while (performance.now() < end) await new Promise((r) => setTimeout(r, Math.max(1, end - performance.now())));
+  }, never, 0, 10);
+  assert.ok(a.tokenMs > 1 && a.tokenMs < 1.01, `time per token ${a.tokenMs}`);
+});
+
+test('request cost: tokens estimated from characters (SERVER_DEFAULTS.charsPerToken), each text cut at the cap when given', () => {
+  const c = SERVER_DEFAULTS.charsPerToken;
+  const text = 'x'.repeat(Math.round(10 * c));
+  assert.equal(estimateTokens([]), 0);
+  assert.equal(estimateTokens([text, text]), 20);
+  assert.equal(estimateTokens([text, 'x'], 4), 5);
+  assert.equal(estimateTokens([text], 0), 10, 'a cap below 1 is no cap');
+});
+
 test('byte LRU: bounded in bytes, evicts least recently used, counts hits and misses', () => {
   const c = new ByteLruCache<string>(100);
   c.set('a', 'A', 30); // 32 bytes with the key
@@ -152,4 +208,10 @@ test('server options: defaults, loopback, PLAIT_API_KEY, typos and bad values re
   assert.throws(() => resolveServerOptions({ maxConcurent: 3 } as never, {}), /unknown server option "maxConcurent" \(did you mean "maxConcurrent"\?\)/);
   assert.throws(() => resolveServerOptions({ port: 70000 }, {}), /port/);
   assert.throws(() => resolveServerOptions({ apiKey: 'short' }, {}), /apiKey/);
+  // The token budget: one encoder thread's worth per encoder thread, at least one thread's.
+  assert.equal(o.maxInFlightTokens, SERVER_DEFAULTS.inFlightTokensPerEncoderThread);
+  assert.equal(resolveServerOptions({ encoderThreads: 2 }, {}).maxInFlightTokens, 2 * SERVER_DEFAULTS.inFlightTokensPerEncoderThread);
+  assert.equal(resolveServerOptions({ encoderThreads: 0 }, {}).maxInFlightTokens, SERVER_DEFAULTS.inFlightTokensPerEncoderThread);
+  assert.equal(resolveServerOptions({ maxInFlightTokens: 500 }, {}).maxInFlightTokens, 500);
+  assert.throws(() => resolveServerOptions({ maxInFlightTokens: 0 }, {}), /maxInFlightTokens/);
 });

@@ -14,10 +14,12 @@ import { buildSample, postJson, serve, type SampleIndex } from './helpers/server
 
 let sample: SampleIndex;
 let server: RunningServer;
+/** The server's log lines (pino JSON), as `plait serve` writes them to stdout. */
+const log: Record<string, unknown>[] = [];
 
 before(async () => {
   sample = await buildSample('plait-server-slow-client-');
-  server = await serve(sample, { receiveTimeoutMs: 1500 });
+  server = await serve(sample, { receiveTimeoutMs: 1500, logLevel: 'info', logDestination: { write: (line) => void log.push(JSON.parse(line) as Record<string, unknown>) } });
 });
 after(async () => {
   await server?.close();
@@ -48,6 +50,7 @@ function bodyOf(raw: string): { error: { code: string; message: string } } {
 }
 
 test('a body trickled slower than receiveTimeoutMs is answered 408 and its connection closed', async () => {
+  log.length = 0;
   const c = rawClient();
   const body = JSON.stringify({ query: 'bread', top_k: 1 });
   c.socket.write(`POST /v1/indexes/sample/search HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`);
@@ -65,12 +68,28 @@ test('a body trickled slower than receiveTimeoutMs is answered 408 and its conne
     assert.match(answer.error.message, /receive limit of 1500 ms \(--receive-timeout-ms\)/);
     // 1.5 s limit, checked every connectionsCheckingIntervalMs.
     assert.ok(r.ms >= 1400 && r.ms < 1500 + SERVER_DEFAULTS.connectionsCheckingIntervalMs + 1500, `closed after ${Math.round(r.ms)} ms`);
+    // One access line, with the fields every other request's line has (it had been a line of its
+    // own, 'request not received in time: 408, connection closed', without route, status or time).
+    // The line is written before the socket is closed, so it is in the log by now.
+    const own = log.filter((l) => l['reqId'] !== undefined && l['url'] === '/v1/indexes/sample/search');
+    assert.equal(own.length, 1, JSON.stringify(log));
+    const line = own[0]!;
+    assert.equal(line['msg'], 'request completed');
+    assert.equal(line['method'], 'POST');
+    assert.equal(line['route'], '/v1/indexes/:name/search');
+    assert.equal(line['statusCode'], 408);
+    assert.equal(line['remoteAddress'], '127.0.0.1');
+    assert.equal(typeof line['responseTime'], 'number');
+    assert.ok((line['responseTime'] as number) >= 1400, `responseTime ${String(line['responseTime'])}`);
+    assert.match(r.data, new RegExp(`x-request-id: ${String(line['reqId'])}\r\n`), "the line's id is the one the 408 carries");
+    assert.equal(log.filter((l) => l['msg'] !== 'request completed').length, 0, JSON.stringify(log));
   } finally {
     clearInterval(trickle);
   }
 });
 
 test('headers trickled slower than receiveTimeoutMs are cut off the same way', async () => {
+  log.length = 0;
   const c = rawClient();
   const head = 'GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n';
   let i = 0;
@@ -83,6 +102,12 @@ test('headers trickled slower than receiveTimeoutMs are cut off the same way', a
     assert.match(r.data, /^HTTP\/1\.1 408 /);
     // In plait's error shape, as every answer (Fastify's own was {"error":"Request Timeout","message":"Client Timeout","statusCode":408}).
     assert.equal(bodyOf(r.data).error.code, 'TIMEOUT');
+    // Its access line too (it had none): no request was parsed, so only what the socket knows.
+    const lines = log.filter((l) => l['msg'] === 'request completed');
+    assert.equal(lines.length, 1, JSON.stringify(log));
+    assert.equal(lines[0]!['statusCode'], 408);
+    assert.equal(lines[0]!['route'], 'unmatched');
+    assert.equal(lines[0]!['remoteAddress'], '127.0.0.1');
   } finally {
     clearInterval(trickle);
   }

@@ -367,7 +367,26 @@ export const SERVER_DEFAULTS = {
    * reranks); half a second keeps admitted p99 within a few times the service time.
    */
   maxQueueWaitMs: 500,
-  /** `Retry-After` on a 503 (seconds): one second lets a queue of `maxQueue` drain at the measured rate. */
+  /**
+   * Document tokens encoded at once per encoder thread (`maxInFlightTokens` defaults to this ×
+   * `encoderThreads`, at least one): the admission budget of rerank, encode and write requests,
+   * counted by estimate (charsPerToken). One large request already keeps an encoder thread busy
+   * (its batches queue behind each other), so admitting a second only halves both one's speed:
+   * eight 50-document reranks admitted at once on a 2-core machine all ran past the 30 s deadline.
+   * 8,192 tokens is ~4.6 s of encoding on one thread of the bundled model (1,787 tokens/s idle,
+   * "Encoding throughput" in bench/RESULTS.md): an admitted request's document encoding ends within
+   * a sixth of the 30 s deadline even on a machine three times slower, and a small rerank (a few
+   * hundred tokens) still fits beside a large one. Searches count no tokens.
+   */
+  inFlightTokensPerEncoderThread: 8192,
+  /**
+   * Characters of text per token when admission estimates a request's tokens without tokenizing it
+   * (request-cost.ts). Measured with the bundled tokenizer: 3.54 over the first 1,000 scifact
+   * abstracts cut at 500 characters (499,096 characters, 141,078 tokens); plain English runs
+   * longer (4–5), so 3.5 errs towards counting more and a budget is not overrun.
+   */
+  charsPerToken: 3.5,
+  /** `Retry-After` on a 503 (seconds), at least: one second lets a queue of `maxQueue` drain at the measured rate; a refusal whose expected wait was longer says that wait, rounded up. */
   retryAfterSeconds: 1,
   /** Result cache (search hits by index generation, normalised query, options): 64 MiB ≈ 60k top-10 results. */
   resultCacheBytes: 64 << 20,

@@ -1,21 +1,35 @@
 /**
- * Admission control: at most `maxConcurrent` requests do work at once and at most `maxQueue` wait
- * for a slot, and only while the expected wait stays under `maxQueueWaitMs`; anything beyond is
- * refused at once with OVERLOADED (the route answers 503 + Retry-After) rather than joining an
- * unbounded queue and timing out later. A waiting request whose
- * deadline passes leaves the queue with TIMEOUT. Slots are released when the work settles, not
- * when the answer is sent, so a 504 never frees capacity that a still-running task holds.
+ * Admission control: at most `maxConcurrent` requests do work at once, and the document tokens
+ * they encode at once stay within `maxInFlightTokens`; at most `maxQueue` wait for a slot, and only
+ * while the expected wait stays under `maxQueueWaitMs`; anything beyond is refused at once with
+ * OVERLOADED (the route answers 503 + Retry-After) rather than joining an unbounded queue and timing
+ * out later. A waiting request whose deadline passes leaves the queue with TIMEOUT. Slots are
+ * released when the work settles, not when the answer is sent, so a 504 never frees capacity that a
+ * still-running task holds.
+ *
+ * Why tokens as well as a count: a count treats a 5-document rerank and a 500-document one alike.
+ * On a 2-core machine eight large reranks were all admitted at once, shared the one document
+ * encoder and each ran eight times slower, so most passed their deadline (504) and none was quick;
+ * with the token budget the first run at full speed and the rest are told to retry at once
+ * (bench/RESULTS.md, "Large reranks under load"). A request's tokens are an estimate from its
+ * texts' length (request-cost.ts); a search or explain encodes one short query on the index's own
+ * encoder and counts 0, so it never waits behind the document encoder. One request larger than the
+ * whole budget still runs, alone.
  *
  * The mean work time starts from a prior (`seedWorkMs`, measured by the engine's warm-up), not 0:
  * with 0 a fresh server shed nothing on expected wait in its first burst. Waiters are served by
- * priority (lower first: Cohere v2's `priority`, default 0), first come first served within one;
- * when the queue is full, a newcomer with a more urgent priority than the last waiter takes that
- * waiter's place and the displaced waiter is refused with OVERLOADED ("least likely to be dropped").
+ * priority (lower first: Cohere v2's `priority`, default 0), first come first served within one
+ * (a request waiting for tokens holds back the later requests that need tokens, so a large one is
+ * not starved by small ones; requests that need none pass it); when the queue is full, a newcomer
+ * with a more urgent priority than the last waiter takes that waiter's place and the displaced
+ * waiter is refused with OVERLOADED ("least likely to be dropped").
  */
 import { PlaitError } from '../index.js';
 
 interface Waiter {
   priority: number;
+  /** Estimated document tokens the request encodes (0: none). */
+  tokens: number;
   grant: () => void;
   refuse: (err: PlaitError) => void;
 }
@@ -28,24 +42,44 @@ export interface AdmissionLimits {
    * exceeds this: keeps admitted requests' p99 bounded in time, not only in count.
    */
   maxQueueWaitMs: number;
+  /**
+   * Estimated document tokens encoded at once, summed over the admitted requests (rerank, encode,
+   * writes): past it a request that needs tokens waits (or is shed on expected wait) instead of
+   * slowing every admitted one down. A request alone may exceed it. Default: no token budget (the
+   * server always sets one: ResolvedServerOptions.maxInFlightTokens).
+   */
+  maxInFlightTokens?: number;
 }
 
 /** Weight of the newest sample in the running mean of work time (about the last 20 requests). */
 const EWMA_WEIGHT = 0.05;
 
 export class Admission {
-  /** Expected queueing time of the next request in ms (what the time-based shedding compares). */
+  /** Expected queueing time of the next request that needs no tokens, in ms. */
   get expectedWaitMs(): number {
     return ((this.waiting.length + 1) * this.meanWorkMs) / this.limits.maxConcurrent;
   }
 
   private running = 0;
+  private tokensRunning = 0;
   private readonly waiting: Waiter[] = [];
   /** Running mean of how long admitted work holds a slot (ms); the prior until the first request ends. */
   private meanWorkMs = 0;
   private observed = false;
+  /**
+   * Running mean of ms per document token at the load it ran under (its hold time ÷ the tokens in
+   * flight when it started, its own included): the time the server takes to get through a token
+   * of the queue ahead. The prior until the first request with tokens ends.
+   */
+  private meanTokenMs = 0;
+  private tokenObserved = false;
 
-  constructor(readonly limits: AdmissionLimits) {}
+  /** The token budget (Infinity: none). */
+  private readonly budget: number;
+
+  constructor(readonly limits: AdmissionLimits) {
+    this.budget = limits.maxInFlightTokens ?? Infinity;
+  }
 
   /**
    * Sets the prior of the mean work time (ms) that shedding uses until real requests have been
@@ -56,13 +90,32 @@ export class Admission {
     if (!this.observed && Number.isFinite(ms) && ms >= 0) this.meanWorkMs = ms;
   }
 
+  /**
+   * Sets the prior of the time per document token (ms) that shedding uses until a request with
+   * tokens has been measured: the engine's warm-up times a warm rerank and seeds it here.
+   * @throws nothing; a non-finite or negative value is ignored.
+   */
+  seedTokenMs(msPerToken: number): void {
+    if (!this.tokenObserved && Number.isFinite(msPerToken) && msPerToken >= 0) this.meanTokenMs = msPerToken;
+  }
+
   /** The running mean of work time in ms (the prior until a request has finished). */
   get workMs(): number {
     return this.meanWorkMs;
   }
 
+  /** The running mean of ms per document token (the prior until a request with tokens has finished). */
+  get tokenMs(): number {
+    return this.meanTokenMs;
+  }
+
   get inFlight(): number {
     return this.running;
+  }
+
+  /** Estimated document tokens of the admitted requests. */
+  get tokensInFlight(): number {
+    return this.tokensRunning;
   }
 
   get queued(): number {
@@ -70,13 +123,18 @@ export class Admission {
   }
 
   /**
-   * Runs `work` when a slot is free. Rejects with OVERLOADED at once when the queue is full, and
-   * with TIMEOUT/ABORTED if `signal` fires while waiting (the work then never starts). `work` may
-   * call `release` to give the slot back before it ends (idempotent): a write does once its
-   * encoding is done, so that its wait behind the index's earlier commits holds no slot.
+   * Runs `work` when a slot (and `tokens` of the token budget) is free. Rejects with OVERLOADED at
+   * once when the queue is full or the expected wait too long, and with TIMEOUT/ABORTED if `signal`
+   * fires while waiting (the work then never starts). `work` may call `release` to give the slot
+   * back before it ends (idempotent): a write does once its encoding is done, so that its wait
+   * behind the index's earlier commits holds no slot.
+   * @param priority queue order, lower first (≥ 0)
+   * @param tokens estimated document tokens the work encodes (≥ 0; 0 for a search)
    */
-  async run<T>(work: (release: () => void) => Promise<T>, signal: AbortSignal, priority = 0): Promise<T> {
-    await this.acquire(signal, priority);
+  async run<T>(work: (release: () => void) => Promise<T>, signal: AbortSignal, priority = 0, tokens = 0): Promise<T> {
+    const need = Number.isFinite(tokens) && tokens > 0 ? Math.ceil(tokens) : 0;
+    await this.acquire(signal, priority, need);
+    const load = this.tokensRunning;
     const t = performance.now();
     let held = true;
     const release = (): void => {
@@ -87,7 +145,17 @@ export class Admission {
       // answer in a few microseconds should not erase what the warm-up measured.
       this.meanWorkMs = this.meanWorkMs === 0 ? ms : this.meanWorkMs + EWMA_WEIGHT * (ms - this.meanWorkMs);
       this.observed = true;
-      this.release();
+      if (need > 0) {
+        const perToken = ms / load;
+        // Weighted by how full the budget was: a lone small request's time is mostly fixed costs
+        // (a 10-token encode in 20 ms reads 2 ms a token), not the rate at which a queue drains.
+        const weight = EWMA_WEIGHT * (Number.isFinite(this.budget) ? Math.min(1, load / this.budget) : 1);
+        this.meanTokenMs = this.meanTokenMs === 0 ? perToken : this.meanTokenMs + weight * (perToken - this.meanTokenMs);
+        this.tokenObserved = true;
+      }
+      this.running--;
+      this.tokensRunning -= need;
+      this.grantWaiters();
     };
     try {
       return await work(release);
@@ -96,19 +164,43 @@ export class Admission {
     }
   }
 
-  private acquire(signal: AbortSignal, priority: number): Promise<void> {
+  /** Whether a request of `tokens` may start now, as far as the count and the token budget go. */
+  private fits(tokens: number): boolean {
+    if (this.running >= this.limits.maxConcurrent) return false;
+    return tokens === 0 || this.tokensRunning === 0 || this.tokensRunning + tokens <= this.budget;
+  }
+
+  private start(tokens: number): void {
+    this.running++;
+    this.tokensRunning += tokens;
+  }
+
+  private acquire(signal: AbortSignal, priority: number, tokens: number): Promise<void> {
     if (signal.aborted) return Promise.reject(abortReason(signal));
-    if (this.running < this.limits.maxConcurrent) {
-      this.running++;
+    // Waiters for tokens of the same or a more urgent priority go first (FIFO); none else can be
+    // waiting while a slot is free (grantWaiters hands each free slot on).
+    const behindTokens = tokens > 0 && this.waiting.some((w) => w.tokens > 0 && w.priority <= priority);
+    if (!behindTokens && this.fits(tokens)) {
+      this.start(tokens);
       return Promise.resolve();
     }
-    const ahead = this.waiting.filter((w) => w.priority <= priority).length;
-    const expectedWaitMs = ((ahead + 1) * this.meanWorkMs) / this.limits.maxConcurrent;
+    const ahead = this.waiting.filter((w) => w.priority <= priority);
+    const countWaitMs = this.running >= this.limits.maxConcurrent ? ((ahead.length + 1) * this.meanWorkMs) / this.limits.maxConcurrent : 0;
+    // Tokens that must be got through before this request fits: those running and those ahead of
+    // it, less the room the budget leaves beside it.
+    let tokenWaitMs = 0;
+    if (tokens > 0) {
+      const aheadTokens = ahead.reduce((sum, w) => sum + w.tokens, 0);
+      const toDrain = this.tokensRunning + aheadTokens - Math.max(0, this.budget - tokens);
+      tokenWaitMs = Math.max(0, toDrain) * this.meanTokenMs;
+    }
+    const expectedWaitMs = Math.max(countWaitMs, tokenWaitMs);
     const overloaded = (): PlaitError =>
       new PlaitError('OVERLOADED', {
-        message: `${this.running} requests running and ${this.waiting.length} waiting; try again later`,
+        message: `${this.running} requests running (${this.tokensRunning} document tokens) and ${this.waiting.length} waiting; try again later`,
         maxConcurrent: this.limits.maxConcurrent,
         maxQueue: this.limits.maxQueue,
+        maxInFlightTokens: this.limits.maxInFlightTokens ?? null,
         expectedWaitMs: Math.round(expectedWaitMs),
       });
     if (expectedWaitMs > this.limits.maxQueueWaitMs) return Promise.reject(overloaded());
@@ -123,9 +215,12 @@ export class Admission {
         const i = this.waiting.indexOf(waiter);
         if (i >= 0) this.waiting.splice(i, 1);
         reject(abortReason(signal));
+        // A waiter for tokens that leaves may unblock those behind it.
+        this.grantWaiters();
       };
       const waiter: Waiter = {
         priority,
+        tokens,
         grant: () => {
           signal.removeEventListener('abort', onAbort);
           resolve();
@@ -143,10 +238,24 @@ export class Admission {
     });
   }
 
-  private release(): void {
-    const next = this.waiting.shift();
-    if (next !== undefined) next.grant();
-    else this.running--;
+  /**
+   * Starts the waiters that fit, in queue order: the first waiter that needs tokens and does not
+   * fit holds back every later one that needs tokens (no starving a large request), not those that
+   * need none.
+   */
+  private grantWaiters(): void {
+    let tokensBlocked = false;
+    for (let i = 0; i < this.waiting.length && this.running < this.limits.maxConcurrent; ) {
+      const w = this.waiting[i]!;
+      if ((w.tokens > 0 && tokensBlocked) || !this.fits(w.tokens)) {
+        if (w.tokens > 0) tokensBlocked = true;
+        i++;
+        continue;
+      }
+      this.waiting.splice(i, 1);
+      this.start(w.tokens);
+      w.grant();
+    }
   }
 }
 

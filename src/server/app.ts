@@ -27,6 +27,7 @@ import { searchRoutes } from './routes/search.js';
 import { explainRoutes } from './routes/explain.js';
 import { PLAYGROUND_ROUTES, playgroundRoutes } from './routes/playground.js';
 import { clientErrorHandler, installReceiveTimeout } from './receive-timeout.js';
+import { logAccess } from './access-log.js';
 import './fastify-types.js';
 
 /** Routes anyone may call without the API key: orchestrators probe these. */
@@ -46,31 +47,6 @@ export function keyMatches(header: string | undefined, key: string | readonly st
   let found = false;
   for (const k of typeof key === 'string' ? [key] : key) found = timingSafeEqual(presented, digest(k)) || found;
   return found && m !== null;
-}
-
-/** A proxy's request id (nginx `$request_id`, Envoy's, a client's) as the access line carries it: printable ASCII, at most 128 characters. */
-const CLIENT_REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
-
-/**
- * The access line of one request: method, URL as sent (a search's query travels in its body, never
- * logged; a GET's query string is part of the URL), matched route, status, time in ms, the client's
- * address, and the `x-request-id` a proxy sent (`clientRequestId`; the line's own `reqId` is the
- * server's, which every reply carries back). No header value but that id is logged: never
- * Authorization.
- */
-function accessLine(request: FastifyRequest, route: string, statusCode: number, elapsedMs: number): Record<string, unknown> {
-  const sent = request.headers['x-request-id'];
-  const clientRequestId = typeof sent === 'string' && CLIENT_REQUEST_ID.test(sent) ? sent : undefined;
-  return {
-    // Flat fields: Fastify's logger serialises `req` and `res` keys as raw Node objects.
-    method: request.method,
-    url: request.url,
-    route,
-    statusCode,
-    remoteAddress: request.ip,
-    responseTime: Math.round(elapsedMs * 1000) / 1000,
-    ...(clientRequestId === undefined ? {} : { clientRequestId }),
-  };
 }
 
 export interface AppOptions {
@@ -132,7 +108,10 @@ export async function createApp(engine: Engine, appOptions: AppOptions = {}): Pr
     const status = statusFor(e.code);
     const route = request.routeOptions.url ?? 'unmatched';
     if (e.code === 'OVERLOADED') {
-      void reply.header('retry-after', String(o.retryAfterSeconds));
+      // At least the expected wait that refused it: a large rerank told to come back in a second
+      // would only be refused again while the tokens ahead of it are still being encoded.
+      const waitMs = e.details?.expectedWaitMs;
+      void reply.header('retry-after', String(Math.max(o.retryAfterSeconds, typeof waitMs === 'number' && Number.isFinite(waitMs) ? Math.ceil(waitMs / 1000) : 0)));
       engine.metrics.shed.inc({ route });
     }
     if (e.code === 'TIMEOUT') engine.metrics.timedOut.inc({ route });
@@ -177,7 +156,7 @@ export async function createApp(engine: Engine, appOptions: AppOptions = {}): Pr
     const route = request.routeOptions.url ?? 'unmatched';
     engine.metrics.requests.inc({ route, method: request.method, status: String(reply.statusCode) });
     engine.metrics.duration.observe({ route }, reply.elapsedTime / 1000);
-    request.log.info(accessLine(request, route, reply.statusCode, reply.elapsedTime), 'request completed');
+    logAccess(request, route, reply.statusCode, reply.elapsedTime);
   });
 
   // "*" among the origins allows any; @fastify/cors reads "*" so only as the whole option, not in a list.

@@ -23,6 +23,7 @@ import {
 } from '../index.js';
 import { MANIFEST_FILE } from '../format/manifest.js';
 import { Admission, abortReason, throwIfAborted } from './admission.js';
+import { estimateTokens } from './request-cost.js';
 import type { CrossScorer } from '../rerank/cross-encoder/cross-encoder.js';
 import { CircuitBreaker } from '../pipeline/circuit-breaker.js';
 import type { LtrModel } from '../ltr/ltr-model.js';
@@ -179,13 +180,14 @@ export class Engine {
     }
     this.synonyms = options.synonyms;
     this.ownedEncoders = parts.ownedEncoders ?? [];
-    this.admission = new Admission({ maxConcurrent: options.maxConcurrent, maxQueue: options.maxQueue, maxQueueWaitMs: options.maxQueueWaitMs });
+    this.admission = new Admission({ maxConcurrent: options.maxConcurrent, maxQueue: options.maxQueue, maxQueueWaitMs: options.maxQueueWaitMs, maxInFlightTokens: options.maxInFlightTokens });
     this.resultCache = new ByteLruCache(options.resultCacheBytes);
     this.queryCache = new ByteLruCache(options.queryCacheBytes);
     this.metrics = new ServerMetrics(
       {
         inFlight: () => this.admission.inFlight,
         queued: () => this.admission.queued,
+        tokensInFlight: () => this.admission.tokensInFlight,
         caches: () => [
           { name: 'result', bytes: this.resultCache.bytes, entries: this.resultCache.size },
           { name: 'query', bytes: this.queryCache.bytes, entries: this.queryCache.size },
@@ -312,6 +314,9 @@ export class Engine {
     const calls: ((pass: number) => Promise<unknown>)[] = [];
     for (const r of this.rerankers) calls.push((p) => r.reranker.rerank(`warm up the reranker ${p}`, [`a first document ${p}`, `a second document ${p}`]));
     for (const c of this.crossEncoders) calls.push((p) => c.scorer.score(`warm up the cross-encoder ${p}`, [`a first document ${p}`, `a second document ${p}`]));
+    // The rerank and cross-encoder calls come first; their tokens, as admission counts a request's.
+    const rerankCalls = calls.length;
+    const rerankTokens = estimateTokens(['warm up the reranker 1', 'a first document 1', 'a second document 1']);
     // Every scoring thread's one-time setup (PlaitIndex.warmUp): the query below reaches one worker
     // of a pool, and the others' first requests paid 180–290 ms each on scifact (bench/RESULTS.md,
     // "First query after open (polish5)").
@@ -326,12 +331,17 @@ export class Engine {
     }
     for (const call of calls) await call(0);
     let slowest = 0;
-    for (const call of calls) {
+    let slowestPerToken = 0;
+    for (const [i, call] of calls.entries()) {
       const t = performance.now();
       await call(1);
-      slowest = Math.max(slowest, performance.now() - t);
+      const ms = performance.now() - t;
+      slowest = Math.max(slowest, ms);
+      if (i < rerankCalls) slowestPerToken = Math.max(slowestPerToken, ms / rerankTokens);
     }
     this.admission.seedWorkMs(slowest);
+    // A short call's fixed costs make its time per token high: the prior errs towards shedding.
+    if (rerankCalls > 0) this.admission.seedTokenMs(slowestPerToken);
     this.warm = true;
     this.startRefreshing();
   }

@@ -11,6 +11,8 @@ const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.
 export interface GaugeSources {
   inFlight: () => number;
   queued: () => number;
+  /** Estimated document tokens of the admitted requests (admission's token budget in use). */
+  tokensInFlight: () => number;
   caches: () => { name: string; bytes: number; entries: number }[];
   rerankCachedDocuments: () => { model: string; documents: number }[];
   /** Scoring worker threads of each served index (0: it scores on the serving thread). */
@@ -71,6 +73,7 @@ export class ServerMetrics {
     });
     new Gauge({ name: 'plait_admission_in_flight', help: 'Requests holding an admission slot', registers, collect() { this.set(sources.inFlight()); } });
     new Gauge({ name: 'plait_admission_queue_depth', help: 'Requests waiting for an admission slot', registers, collect() { this.set(sources.queued()); } });
+    new Gauge({ name: 'plait_admission_tokens_in_flight', help: 'Estimated document tokens being encoded by admitted requests (against --max-in-flight-tokens)', registers, collect() { this.set(sources.tokensInFlight()); } });
     new Gauge({
       name: 'plait_cache_bytes',
       help: 'Bytes held by each cache',

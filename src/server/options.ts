@@ -27,6 +27,12 @@ export interface ServerOptions {
   maxConcurrent?: number;
   maxQueue?: number;
   maxQueueWaitMs?: number;
+  /**
+   * Estimated document tokens encoded at once by the admitted rerank, encode and write requests
+   * (admission.ts); ≥ 1. Default: SERVER_DEFAULTS.inFlightTokensPerEncoderThread × encoderThreads
+   * (at least one thread's worth). @throws PlaitError INVALID_ARGUMENT below 1.
+   */
+  maxInFlightTokens?: number;
   retryAfterSeconds?: number;
   resultCacheBytes?: number;
   queryCacheBytes?: number;
@@ -104,6 +110,7 @@ export interface ResolvedServerOptions {
   maxConcurrent: number;
   maxQueue: number;
   maxQueueWaitMs: number;
+  maxInFlightTokens: number;
   retryAfterSeconds: number;
   resultCacheBytes: number;
   queryCacheBytes: number;
@@ -135,7 +142,7 @@ export interface ResolvedServerOptions {
 
 /** ServerOptions' keys (util/option-keys.ts): a misspelt option is refused naming the one meant. */
 const SERVER_OPTION_KEYS = {
-  host: true, port: true, maxBodyBytes: true, timeoutMs: true, writeTimeoutMs: true, maxTimeoutMs: true, maxConcurrent: true, maxQueue: true, maxQueueWaitMs: true, retryAfterSeconds: true,
+  host: true, port: true, maxBodyBytes: true, timeoutMs: true, writeTimeoutMs: true, maxTimeoutMs: true, maxConcurrent: true, maxQueue: true, maxQueueWaitMs: true, maxInFlightTokens: true, retryAfterSeconds: true,
   resultCacheBytes: true, queryCacheBytes: true, maxRerankDocuments: true, maxEncodeTexts: true, drainTimeoutMs: true, receiveTimeoutMs: true, shutdownDelayMs: true, trustProxy: true, scoringWorkers: true,
   encoderThreads: true, abortCheckQueries: true, models: true, quantize: true, crossEncoders: true, ltrModel: true, synonyms: true, refreshIntervalMs: true, apiKey: true, apiKeyFile: true, corsOrigins: true, logLevel: true, defaultMetrics: true,
   logDestination: true,
@@ -229,6 +236,7 @@ export function resolveServerOptions(o: ServerOptions = {}, env: NodeJS.ProcessE
     maxConcurrent: int('maxConcurrent', o.maxConcurrent ?? d.maxConcurrent, 1),
     maxQueue: int('maxQueue', o.maxQueue ?? d.maxQueue, 0),
     maxQueueWaitMs: int('maxQueueWaitMs', o.maxQueueWaitMs ?? d.maxQueueWaitMs, 0),
+    maxInFlightTokens: int('maxInFlightTokens', o.maxInFlightTokens ?? d.inFlightTokensPerEncoderThread * Math.max(1, o.encoderThreads ?? d.encoderThreads), 1),
     retryAfterSeconds: int('retryAfterSeconds', o.retryAfterSeconds ?? d.retryAfterSeconds, 0),
     resultCacheBytes: int('resultCacheBytes', o.resultCacheBytes ?? d.resultCacheBytes, 0),
     queryCacheBytes: int('queryCacheBytes', o.queryCacheBytes ?? d.queryCacheBytes, 0),

@@ -14,6 +14,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { errorBody } from './http-errors.js';
 import { PlaitError } from '../errors/index.js';
 import type { ServerMetrics } from './metrics.js';
+import { ACCESS_LINE_MESSAGE, accessLine } from './access-log.js';
 
 /** The 408 a request past `receiveTimeoutMs` gets, in plait's error shape. */
 function receiveTimeoutBody(receiveTimeoutMs: number, requestId?: string): string {
@@ -40,16 +41,23 @@ function answerSocket(socket: Socket, status: number, body: string, requestId?: 
  * in plait's `{error: {code, message}}` shape, as every other answer (Fastify's own shape was
  * `{"error":"Request Timeout","message":"Client Timeout","statusCode":408}`).
  */
-export function clientErrorHandler(receiveTimeoutMs: number): (err: NodeJS.ErrnoException, socket: Socket) => void {
-  return (err, socket) => {
+export function clientErrorHandler(receiveTimeoutMs: number): (this: FastifyInstance, err: NodeJS.ErrnoException, socket: Socket) => void {
+  // Fastify binds the handler to the instance (fastify.js: `clientErrorHandler.bind(fastify)`): its logger.
+  return function (this: FastifyInstance, err, socket) {
     if (err.code === 'ECONNRESET' || socket.destroyed) return;
+    const remoteAddress = socket.remoteAddress;
+    let status: number;
     if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
-      answerSocket(socket, 408, receiveTimeoutBody(receiveTimeoutMs));
-      return;
+      status = 408;
+      answerSocket(socket, status, receiveTimeoutBody(receiveTimeoutMs));
+    } else {
+      const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+      const message = tooLarge ? "the request's headers are larger than the server accepts (Node's --max-http-header-size, 16 KiB by default)" : 'the request is not valid HTTP/1.1';
+      status = tooLarge ? 431 : 400;
+      answerSocket(socket, status, JSON.stringify(errorBody(new PlaitError('INVALID_ARGUMENT', { message }))));
     }
-    const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
-    const message = tooLarge ? "the request's headers are larger than the server accepts (Node's --max-http-header-size, 16 KiB by default)" : 'the request is not valid HTTP/1.1';
-    answerSocket(socket, tooLarge ? 431 : 400, JSON.stringify(errorBody(new PlaitError('INVALID_ARGUMENT', { message }))));
+    // Its access line too: no request was parsed, so no method, URL, id or time, only what the socket knows.
+    this.log.info({ route: 'unmatched', statusCode: status, remoteAddress }, ACCESS_LINE_MESSAGE);
   };
 }
 
@@ -62,7 +70,7 @@ export function installReceiveTimeout(app: FastifyInstance, receiveTimeoutMs: nu
     if (t !== undefined) clearTimeout(t);
     timers.delete(request);
   };
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', async (request, reply) => {
     const raw = request.raw;
     // A request without a body (GET /health, /ready, /metrics) is whole once its headers are, and those
     // are Node's requestTimeout's: no timer for it.
@@ -73,9 +81,14 @@ export function installReceiveTimeout(app: FastifyInstance, receiveTimeoutMs: nu
       if (raw.complete) return;
       const socket = raw.socket;
       const route = request.routeOptions.url ?? 'unmatched';
-      metrics.requests.inc({ route, method: request.method, status: '408' });
-      request.log.info({ receiveTimeoutMs, received: raw.readableLength }, 'request not received in time: 408, connection closed');
+      // Counted, timed and logged as app.ts's onResponse does every answered request (that hook never
+      // runs here: no reply is sent): one access line, not a line of its own. Its fields are read
+      // before the socket closes (a closed socket has no remote address).
+      const line = accessLine(request, route, 408, reply.elapsedTime);
       answerSocket(socket, 408, receiveTimeoutBody(receiveTimeoutMs, request.id), request.id);
+      metrics.requests.inc({ route, method: request.method, status: '408' });
+      metrics.duration.observe({ route }, reply.elapsedTime / 1000);
+      request.log.info(line, ACCESS_LINE_MESSAGE);
     }, receiveTimeoutMs);
     timers.set(request, timer);
     raw.once('end', () => clear(request));

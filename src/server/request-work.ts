@@ -23,6 +23,8 @@ export interface WorkOptions {
   timeoutMs?: number | undefined;
   /** Queue priority, lower first (Cohere v2's `priority`; default 0, the highest). */
   priority?: number | undefined;
+  /** Estimated document tokens the work encodes (request-cost.ts), counted against the admission's token budget; default 0. */
+  tokens?: number | undefined;
   /**
    * Whether the work has passed its point of no return (a write's commit has begun). From then an
    * abort (deadline, client close, drain) no longer answers at once: the work runs to its end and
@@ -57,7 +59,7 @@ export async function runWork<T>(engine: Engine, reply: FastifyReply, timeout: n
     signal.addEventListener('abort', onAbort, { once: true });
   });
   aborted.catch(() => {});
-  const running = engine.admission.run((release) => work(signal, release), signal, opts.priority ?? 0);
+  const running = engine.admission.run((release) => work(signal, release), signal, opts.priority ?? 0, opts.tokens ?? 0);
   running.catch(() => {});
   try {
     return await Promise.race([running, aborted]);

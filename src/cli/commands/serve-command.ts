@@ -32,6 +32,7 @@ interface ServeCliOptions {
   maxConcurrent?: number;
   maxQueue?: number;
   maxQueueWaitMs?: number;
+  maxInFlightTokens?: number;
   timeoutMs?: number;
   writeTimeoutMs?: number;
   maxTimeoutMs?: number;
@@ -75,6 +76,7 @@ export function registerServeCommand(program: Command): void {
     .option('--max-concurrent <n>', 'requests working at once', parseIntArg('maxConcurrent', 1), d.maxConcurrent)
     .option('--max-queue <n>', 'requests waiting for a slot before 503', parseIntArg('maxQueue', 0), d.maxQueue)
     .option('--max-queue-wait-ms <n>', 'shed (503) when the expected wait for a slot exceeds this many ms', parseIntArg('maxQueueWaitMs', 0), d.maxQueueWaitMs)
+    .option('--max-in-flight-tokens <n>', `document tokens (estimated) that rerank, encode and write requests encode at once; past it they wait or are shed (503) (default: ${d.inFlightTokensPerEncoderThread} × --encoder-threads)`, parseIntArg('maxInFlightTokens', 1))
     .option('--timeout-ms <n>', `a search, rerank, explain or encode request's deadline in ms when it names none (timeout_ms), 1–(--max-timeout-ms)`, parseIntArg('timeoutMs', 1, MAX_TIMER_MS), d.timeoutMs)
     .option('--write-timeout-ms <n>', `a write's deadline in ms when it names none (timeout_ms): sized for a full body of text, 1–(--max-timeout-ms)`, parseIntArg('writeTimeoutMs', 1, MAX_TIMER_MS), d.writeTimeoutMs)
     .option('--max-timeout-ms <n>', `the longest timeout_ms a request may name (longer: 400), and the most --timeout-ms and --write-timeout-ms may be, ${range(1, MAX_TIMER_MS)}`, parseIntArg('maxTimeoutMs', 1, MAX_TIMER_MS), d.maxTimeoutMs)
@@ -110,6 +112,7 @@ export function registerServeCommand(program: Command): void {
         ...(o.maxConcurrent === undefined ? {} : { maxConcurrent: o.maxConcurrent }),
         ...(o.maxQueue === undefined ? {} : { maxQueue: o.maxQueue }),
         ...(o.maxQueueWaitMs === undefined ? {} : { maxQueueWaitMs: o.maxQueueWaitMs }),
+        ...(o.maxInFlightTokens === undefined ? {} : { maxInFlightTokens: o.maxInFlightTokens }),
         // Deadlines left at their defaults are not passed, so the write default gives way to a lower
         // --max-timeout-ms (resolveServerOptions); one given above it is refused naming its range.
         ...deadlineOptions(o, command),

@@ -45,6 +45,7 @@ import type { MetadataFilter } from '../../docstore/metadata-filter.js';
 import { indexGeneration, type Engine, type IndexEntry } from '../engine.js';
 import { ERROR_SCHEMA, storageRefusal } from '../http-errors.js';
 import { runWork } from '../request-work.js';
+import { estimateTokens } from '../request-cost.js';
 import { checkBatch, checkText } from '../text-checks.js';
 import { encodeClusterWrite } from '../../cluster/encode-write.js';
 import type { WriteAck, WriteLog } from '../../cluster/write-log.js';
@@ -181,6 +182,11 @@ function loggedAnswer(name: string, ack: WriteAck): Record<string, unknown> {
 }
 
 /** The documents of an add body, checked (doc_id → docId). */
+/** The tokens a write encodes, estimated for admission (request-cost.ts): each document's title and text. */
+function documentTokens(docs: readonly DocumentInput[]): number {
+  return estimateTokens(docs.map((d) => (d.title === undefined ? d.text : `${d.title} ${d.text}`)));
+}
+
 function documentsOf(b: AddBody): DocumentInput[] {
   checkBatch(b.documents.length, CLUSTER_WRITE_DEFAULTS.maxDocuments, 'documents', 'write');
   return b.documents.map((d, i) => {
@@ -245,7 +251,8 @@ export const documentsRoutes: FastifyPluginAsync<DocumentsRoutesOptions> = async
    * stored, so its answer must be what the log acknowledged, never a 504 for a stored write.
    */
   const logWrite = async (reply: FastifyReply, timeoutMs: number | undefined, t: ClusterWriteTarget, input: Parameters<typeof encodeClusterWrite>[0]): Promise<WriteAck> => {
-    const write = await runWork(engine, reply, timeoutMs ?? engine.options.writeTimeoutMs, async (signal) => trackEncode(engine, t.manifest.model.name, () => encodeClusterWrite(input, t.encoder, t.manifest, { signal })));
+    const tokens = 'documents' in input ? documentTokens(input.documents ?? []) : 0;
+    const write = await runWork(engine, reply, { timeoutMs: timeoutMs ?? engine.options.writeTimeoutMs, tokens }, async (signal) => trackEncode(engine, t.manifest.model.name, () => encodeClusterWrite(input, t.encoder, t.manifest, { signal })));
     return t.log.append(write);
   };
   /** Per served index, the tail of its queue of writes (owned by this plugin instance). */
@@ -278,9 +285,9 @@ export const documentsRoutes: FastifyPluginAsync<DocumentsRoutesOptions> = async
    * (`irrevocable`) and answers what it committed — a 504 racing the commit and the served index's
    * refresh would report a committed write as failed.
    */
-  const write = (reply: FastifyReply, timeoutMs: number | undefined, entry: IndexEntry, items: number, prepare: (signal: AbortSignal) => Promise<UpdateRequest>): Promise<Record<string, unknown>> => {
+  const write = (reply: FastifyReply, timeoutMs: number | undefined, entry: IndexEntry, items: number, tokens: number, prepare: (signal: AbortSignal) => Promise<UpdateRequest>): Promise<Record<string, unknown>> => {
     let committing = false;
-    return runWork(engine, reply, { timeoutMs: timeoutMs ?? engine.options.writeTimeoutMs, irrevocable: () => committing }, async (signal, release) => {
+    return runWork(engine, reply, { timeoutMs: timeoutMs ?? engine.options.writeTimeoutMs, irrevocable: () => committing, tokens }, async (signal, release) => {
       const req = await prepare(signal);
       release();
       // Another process's lock (a second server on the folder, a `plait add` committing) is waited
@@ -340,7 +347,7 @@ export const documentsRoutes: FastifyPluginAsync<DocumentsRoutesOptions> = async
       const indexed = b.no_replace === true ? firstIndexedId(docs.map((d) => d.docId), (id) => index.docstore.docIdToRowid(id) !== null) : -1;
       if (indexed >= 0) throw refusedByNoReplace(docs[indexed]!.docId, indexed);
       try {
-        return await write(reply, b.timeout_ms, entry, docs.length, async (signal) => {
+        return await write(reply, b.timeout_ms, entry, docs.length, documentTokens(docs), async (signal) => {
           const encoder = await index.encoder();
           const encoded = await trackEncode(engine, index.manifest.model.name, () => encodeDocuments(docs, encoder, index.manifest, { signal }));
           return { add: encoded, noReplace: b.no_replace === true };
@@ -374,7 +381,7 @@ export const documentsRoutes: FastifyPluginAsync<DocumentsRoutesOptions> = async
       }
       const entry = engine.index(request.params.name);
       refuseOnReplica();
-      return write(reply, b.timeout_ms, entry, deletions.delete.length, async () => deletions);
+      return write(reply, b.timeout_ms, entry, deletions.delete.length, 0, async () => deletions);
     },
   );
 };

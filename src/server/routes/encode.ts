@@ -10,6 +10,7 @@ import { PlaitError } from '../../errors/index.js';
 import type { TextKind, TokenEmbeddings } from '../../index.js';
 import { ERROR_SCHEMA } from '../http-errors.js';
 import { runWork } from '../request-work.js';
+import { estimateTokens } from '../request-cost.js';
 import { checkBatch, checkText } from '../text-checks.js';
 import '../fastify-types.js';
 
@@ -89,7 +90,7 @@ export const encodeRoutes: FastifyPluginAsync = async (app) => {
       if (b.texts.length === 0) throw new PlaitError('INVALID_ARGUMENT', { message: 'texts is empty' });
       b.texts.forEach((t, i) => checkText(t, `texts[${i}]`));
       const kind = b.kind ?? 'query';
-      const { embeddings, encoder } = await runWork(engine, reply, b.timeout_ms, (signal) => engine.encode(b.model, b.texts, kind, signal));
+      const { embeddings, encoder } = await runWork(engine, reply, { timeoutMs: b.timeout_ms, tokens: estimateTokens(b.texts) }, (signal) => engine.encode(b.model, b.texts, kind, signal));
       const dim = encoder.info.dim;
       if (wantsMsgpack(request.headers.accept)) {
         const body = pack({

@@ -1,0 +1,41 @@
+/**
+ * The access line: one JSON log line a request, `"msg":"request completed"`, written when it is
+ * answered, whichever way it is answered — by a route (app.ts's onResponse hook) or straight to the
+ * socket when its body did not arrive in time (receive-timeout.ts, 408). Its fields: method, URL as
+ * sent (a search's query travels in its body, never logged; a GET's query string is part of the
+ * URL), matched route, status, time in ms, the client's address, and the `x-request-id` a proxy sent
+ * (`clientRequestId`; the line's own `reqId` is the server's, which every reply carries back). No
+ * header value but that id is logged: never Authorization.
+ */
+import type { FastifyRequest } from 'fastify';
+
+/** The message of every access line: what an operator filters on. */
+export const ACCESS_LINE_MESSAGE = 'request completed';
+
+/** A proxy's request id (nginx `$request_id`, Envoy's, a client's) as the access line carries it: printable ASCII, at most 128 characters. */
+const CLIENT_REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
+
+/**
+ * The fields of one request's access line.
+ * @param route the matched route's pattern, or 'unmatched'
+ * @param elapsedMs time since the request arrived, in ms (rounded to µs in the line)
+ */
+export function accessLine(request: FastifyRequest, route: string, statusCode: number, elapsedMs: number): Record<string, unknown> {
+  const sent = request.headers['x-request-id'];
+  const clientRequestId = typeof sent === 'string' && CLIENT_REQUEST_ID.test(sent) ? sent : undefined;
+  return {
+    // Flat fields: Fastify's logger serialises `req` and `res` keys as raw Node objects.
+    method: request.method,
+    url: request.url,
+    route,
+    statusCode,
+    remoteAddress: request.ip,
+    responseTime: Math.round(elapsedMs * 1000) / 1000,
+    ...(clientRequestId === undefined ? {} : { clientRequestId }),
+  };
+}
+
+/** Writes `request`'s access line on its own logger (so the line carries its `reqId`). */
+export function logAccess(request: FastifyRequest, route: string, statusCode: number, elapsedMs: number): void {
+  request.log.info(accessLine(request, route, statusCode, elapsedMs), ACCESS_LINE_MESSAGE);
+}

@@ -1,0 +1,73 @@
+/**
+ * Large reranks and admission, through HTTP: a count of slots alone admitted every large rerank at
+ * once (eight on a 2-core machine, each then eight times slower, most past their deadline); the
+ * token budget (`maxInFlightTokens`) admits one, tells the next to retry at once (503 +
+ * Retry-After), and still lets a search through beside it.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import type { RunningServer } from '../src/server/index.js';
+import { PLAIT_BIN } from './helpers/plait-serve.js';
+import { buildSample, postJson, serve, type SampleIndex } from './helpers/server-fixture.js';
+
+let sample: SampleIndex;
+let server: RunningServer;
+
+before(async () => {
+  sample = await buildSample('plait-server-rerank-admission-');
+  // A budget of 4,000 estimated tokens: one request below of ~3,200 fits, two do not.
+  server = await serve(sample, { maxInFlightTokens: 4000 });
+});
+after(async () => {
+  await server?.close();
+  await sample?.dispose();
+});
+
+/** `n` distinct documents of `chars` characters (distinct per `tag`, so the reranker's cache never answers). */
+function documents(tag: string, n: number, chars: number): string[] {
+  const words = 'bread rises when yeast ferments the sugars in wheat flour and the dough traps the gas'.split(' ');
+  return Array.from({ length: n }, (_, i) => {
+    let t = `${tag} document ${i}:`;
+    for (let j = 0; t.length < chars; j++) t += ` ${words[(i + j) % words.length]}`;
+    return t.slice(0, chars);
+  });
+}
+
+/** A gauge of the server's /metrics. */
+async function gauge(name: string): Promise<number> {
+  const text = await (await fetch(`${server.url}/metrics`)).text();
+  return Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+}
+
+test('a second large rerank is told to retry at once while the first runs; a search still passes', async () => {
+  // 40 × 320 characters ≈ 3,200 estimated tokens: seconds of encoding on the bundled model.
+  const first = postJson(`${server.url}/rerank`, { query: 'how does bread rise', texts: documents('first', 40, 320) });
+  // Wait until the first holds its slot (an event, not a sleep): it encodes for seconds from here.
+  while ((await gauge('plait_admission_in_flight')) < 1) await new Promise((r) => setTimeout(r, 5));
+  const tokens = await gauge('plait_admission_tokens_in_flight');
+  assert.ok(tokens > 3000 && tokens <= 4000, `the first holds its estimated tokens (${tokens})`);
+  const t = performance.now();
+  const second = await postJson(`${server.url}/rerank`, { query: 'how does bread rise', texts: documents('second', 40, 320) });
+  const secondMs = performance.now() - t;
+  const search = await postJson(`${server.url}/v1/indexes/sample/search`, { query: 'bread', top_k: 2 });
+  const firstAnswer = await first;
+  assert.equal(firstAnswer.status, 200, JSON.stringify(firstAnswer.body));
+  // Admitted beside the first (a count of 8 slots) it had run at half speed: 200, later.
+  assert.equal(second.status, 503, JSON.stringify(second.body));
+  assert.equal(second.body.error.code, 'OVERLOADED');
+  assert.equal(second.body.error.details.maxInFlightTokens, 4000);
+  // Retry-After is the expected wait that refused it, rounded up to seconds (at least 1).
+  assert.equal(second.headers.get('retry-after'), String(Math.max(1, Math.ceil(second.body.error.details.expectedWaitMs / 1000))));
+  assert.equal(search.status, 200, 'a search counts no document tokens: it is not held behind the reranks');
+  assert.ok(secondMs < 5000, `the refusal came at once (${Math.round(secondMs)} ms), not after the first ended`);
+});
+
+test('plait serve --max-in-flight-tokens: in --help with its default, and a value below 1 refused naming it', () => {
+  const help = spawnSync(process.execPath, [PLAIT_BIN, 'serve', '--help'], { encoding: 'utf8' });
+  assert.equal(help.status, 0, help.stderr);
+  assert.match(help.stdout.replace(/\s+/g, ' '), /--max-in-flight-tokens <n> .*default: 8192 × --encoder-threads/);
+  const r = spawnSync(process.execPath, [PLAIT_BIN, 'serve', '--port', '0', '--max-in-flight-tokens', '0'], { encoding: 'utf8', env: { ...process.env, PLAIT_API_KEY: '' } });
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /maxInFlightTokens/);
+});
