@@ -188,7 +188,8 @@ test('abortOpenTransactions rolls back an uncommitted transaction: its files unl
 test('abortActiveBackups removes the unfinished copy and releases the lock; the backup rejects with ABORTED and leaves no destination', async () => {
   const dest = join(dir, 'aborted-backup');
   const pending = backupIndex(path, dest); // the lock and the partial folder are taken synchronously
-  const partial = readdirSync(dir).filter((n) => n.startsWith('.aborted-backup.partial-'));
+  // Its build folder (format/publish.ts newBuildDir, which the next build, restore or backup beside it cleans once its builder is dead).
+  const partial = readdirSync(dir).filter((n) => n.startsWith('.aborted-backup.building-'));
   assert.equal(partial.length, 1);
   assert.equal(abortActiveBackups().length, 1);
   assert.equal(existsSync(join(dir, partial[0]!)), false);
