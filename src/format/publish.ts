@@ -20,7 +20,11 @@
  *    waits on the lock (or fails INDEX_LOCKED) and then finds the first's index: a build rebuilds
  *    it, a restore without `replace` (`newOnly`) fails INDEX_EXISTS having made nothing. A claimed
  *    folder holds only lock files (CLAIM_FILES), which checkFolderDestination reads as empty; a
- *    failed or interrupted build removes its claim, and a killed one's is taken over by the next.
+ *    failed or interrupted build gives a folder that held no index back as it found it
+ *    (giveBackFolder: a claimed name's folder removed, a user's own empty folder emptied of the
+ *    `write.lock` it had kept), and a killed one's claim is taken over by the next.
+ *  - a sharded build's root (temporaryShardedBuildDir): built whole beside the old root and swapped
+ *    in with one rename (publishShardedBuild), so a rebuild keeps nothing of the old shape.
  *
  * Leftovers of killed builds are removed by the next build in the same folder, whatever their
  * name, but only when their builder is dead: each temporary folder holds `.builder.json` with the
