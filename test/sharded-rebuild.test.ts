@@ -26,6 +26,7 @@ import { cleanStaleBuilds } from '../src/format/publish.js';
 import { CLAIM_FILES } from '../src/format/index-path.js';
 import { buildIndex } from '../src/indexer/build-index.js';
 import { isPlaitError } from '../src/errors/index.js';
+import { runPlait } from './helpers/cli.js';
 
 const CHILD = fileURLToPath(new URL('./helpers/sharded-rebuild-child.js', import.meta.url));
 const IDS = Array.from({ length: 12 }, (_, i) => `doc${i}`);
@@ -104,6 +105,19 @@ test('a sharded rebuild refuses a root holding what it did not make (a swap woul
   const before = readdirSync(plain).sort();
   await assert.rejects(buildShardedIndex(corpus, { index: plain, shards: 2, model, encoderOptions: { threads: 0 } }), (e: unknown) => isPlaitError(e, 'INDEX_EXISTS'));
   assert.deepEqual(readdirSync(plain).sort(), before);
+});
+
+test('one index built into a shard folder of a sharded index is refused, by the CLI and the library, and the shard is untouched', async () => {
+  const root = copyOfBase('one-shard');
+  const before = commitIdOf(readManifest(join(root, 'shard-0')));
+  // It had rebuilt shard-0 alone with every document and its own codebook under the old cluster.json.
+  const r = runPlait(dir, ['index', corpus, '--index', join(root, 'shard-0'), '--model', model, '--threads', '0']);
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /is a shard of the sharded index .*rebuild the whole sharded index \(plait index --shards, buildShardedIndex\), or build to another name \[INVALID_ARGUMENT\]/);
+  await assert.rejects(buildIndex(corpus, { index: join(root, 'shard-1'), model, encoderOptions: { threads: 0 } }), (e: unknown) => isPlaitError(e, 'INVALID_ARGUMENT'));
+  assert.equal(commitIdOf(readManifest(join(root, 'shard-0'))), before);
+  assert.deepEqual(wholeCluster(root), { shards: 3, old: true });
+  assert.deepEqual(besideRoot(root), []);
 });
 
 test('killed after any file operation of a 3 -> 2 rebuild, the sharded index is the old one or the new one, whole, and nothing is left beside it', async () => {

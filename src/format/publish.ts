@@ -93,6 +93,7 @@ export function temporaryBuildDir(target: string, options: TemporaryBuildOptions
   const { newOnly, ...txOptions } = options;
   mkdirSync(dirname(target), { recursive: true });
   const { made, lock: tx } = claimNewName(target, () => {
+    refuseClusterShard(target);
     // A file, or a folder of someone's files, is refused (DESTINATION_EXISTS); an index is rebuilt.
     checkFolderDestination(target, 'choose another --index');
   }, () => IndexTransaction.begin(target, { ...txOptions, allowMissing: true }));
@@ -113,6 +114,24 @@ export function temporaryBuildDir(target: string, options: TemporaryBuildOptions
   }
   active.set(dir, { target, tx, giveBack });
   return dir;
+}
+
+/**
+ * Refuses to build one index into a sharded index's shard folder (`<root>/shard-<i>` beside
+ * `<root>/cluster.json`): `plait index --index big/shard-0` rebuilt that shard alone, with its own
+ * codebook and every document of the corpus, under a cluster.json naming the old one — a mixture of
+ * two builds that replicas then refuse. A restore is refused there the same way
+ * (mutate/index-restore.ts refuseClusterTarget, which says more first), and plait add / delete too.
+ * @throws PlaitError INVALID_ARGUMENT (reason 'clusterShard').
+ */
+export function refuseClusterShard(target: string): void {
+  const m = SHARD_RE.exec(basename(target));
+  if (m === null || !existsSync(join(dirname(target), CLUSTER_FILE))) return;
+  throw new PlaitError('INVALID_ARGUMENT', {
+    message: `${target} is a shard of the sharded index ${dirname(target)} (${CLUSTER_FILE}): a build replaces one index, and this shard rebuilt alone would not match the cluster's codebook and routing; rebuild the whole sharded index (plait index --shards, buildShardedIndex), or build to another name`,
+    path: target,
+    reason: 'clusterShard',
+  });
 }
 
 /** Tries of claimNewName when the folder it was about to lock was given back (removed) by its previous claimant. */
