@@ -18,7 +18,7 @@ import { readManifest } from '../src/format/index-reader.js';
 import { listedFiles } from '../src/format/manifest.js';
 import { WriteLog } from '../src/cluster/write-log.js';
 import { LogApplier } from '../src/cluster/log-applier.js';
-import { fetchShard, publishShard, shardObjectName } from '../src/cluster/shard-files.js';
+import { FETCH_MARKER, fetchShard, publishShard, shardObjectName } from '../src/cluster/shard-files.js';
 import { acquireWriteLock } from '../src/format/write-lock.js';
 import { startNatsServer, type NatsServer } from './helpers/nats-server.js';
 import { needsNatsServer } from './helpers/requirements.js';
@@ -128,7 +128,7 @@ test('a publish of an in-place store waits for the write lock an applier holds; 
   }
 });
 
-test('a fetch refuses a non-empty folder and an unpublished shard; a corrupt object leaves no manifest', { skip, timeout: 60_000 }, async () => {
+test('a fetch refuses a non-empty folder and an unpublished shard; a corrupt object fails it and the folder is given back as it was', { skip, timeout: 60_000 }, async () => {
   const busy = join(dir, 'busy');
   mkdirSync(busy);
   writeFileSync(join(busy, 'mine.txt'), 'a user file');
@@ -144,9 +144,17 @@ test('a fetch refuses a non-empty folder and an unpublished shard; a corrupt obj
   await store.putBlob({ name: shardObjectName(0, victim.name) }, new Uint8Array(victim.entry.bytes));
   const half = join(dir, 'half');
   await assert.rejects(fetchShard(nc, 'files', 0, half), { code: 'INDEX_CHANGED' });
-  assert.throws(() => readManifest(half), { code: 'INDEX_NOT_FOUND' });
+  // A failed fetch gives the folder back as it found it: the new one removed, a user's empty one
+  // emptied (both had been left holding the fetch's marker and no manifest).
+  assert.equal(existsSync(half), false, 'the folder the fetch made is removed');
+  const empty = join(dir, 'empty-for-fetch');
+  mkdirSync(empty);
+  await assert.rejects(fetchShard(nc, 'files', 0, empty), { code: 'INDEX_CHANGED' });
+  assert.deepEqual(readdirSync(empty), [], 'the user\'s empty folder is empty again');
   // A fetch killed part-way (its marker, some files, no manifest) is cleared by the next fetch.
   await publishShard(nc, 'files', 0, join(dir, 'source'));
+  mkdirSync(half);
+  writeFileSync(join(half, FETCH_MARKER), '');
   writeFileSync(join(half, 'centroids.f32'), 'partial');
   const again = await fetchShard(nc, 'files', 0, half);
   assert.equal(again.commit, readManifest(join(dir, 'source')).commit);

@@ -71,7 +71,7 @@ test('backupIndex copies the last commit whole while a reader pins an older one;
     assert.throws(() => updateIndex(path, { delete: ['d4'] }), (e) => isPlaitError(e, 'INDEX_LOCKED') && /plait backup each hold the lock; retry when it has finished/.test(e.message));
     const r = await pending;
     assert.equal(r.generation, 3);
-    assert.deepEqual(readdirSync(dir).filter((n) => n.includes('.partial-')), [], 'no partial folder is left');
+    assert.deepEqual(readdirSync(dir).filter((n) => n.startsWith('.live-backup.')), [], 'no partial folder is left');
     assert.ok(!readdirSync(dest).some((n) => n.endsWith('-wal')), 'the copied store is one self-contained file');
     const copy = await openIndex(dest);
     try {
@@ -145,7 +145,7 @@ test('a backup onto a name a killed build left claimed takes it over; onto one a
   try {
     await assert.rejects(backupIndex(path, live), (e: unknown) => isPlaitError(e, 'INDEX_LOCKED'));
     assert.deepEqual(readdirSync(live), [LOCK_FILE], 'the builder\'s claim is untouched');
-    assert.deepEqual(readdirSync(dir).filter((n) => n.startsWith('.claimed-live.partial')), []);
+    assert.deepEqual(readdirSync(dir).filter((n) => n.startsWith('.claimed-live.')), [building.slice(dir.length + 1)], 'only the build\'s own folder: the backup made none');
     updateIndex(path, { delete: ['d1'] }); // the source's lock was released
   } finally {
     discardBuildDir(building);

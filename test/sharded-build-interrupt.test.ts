@@ -3,14 +3,16 @@
  * format/publish.ts). Ctrl-C had left the whole corpus's scratch folder (`.whole-*`) in the root and
  * a kill -9 left the claimed shard folders and their `.shard-<i>.building-*` folders: either way the
  * next `plait index --index <same> --shards n` was refused DESTINATION_EXISTS ("never over your
- * files") until the user removed plait's own leftovers by hand. Now Ctrl-C leaves the root empty and
- * the next build takes a killed one's claims over and removes its folders. A real process, killed
- * while it reads a 3,000-document corpus; the rebuild indexes the 40-document sample.
+ * files") until the user removed plait's own leftovers by hand. A sharded build now builds its whole
+ * root in one folder beside it (`.<name>.building-*`) and swaps it in (publish.ts
+ * temporaryShardedBuildDir): Ctrl-C leaves no root at all (it was absent), and the next build takes a
+ * killed one's claimed root over and removes its folder. A real process, killed while it reads a
+ * 3,000-document corpus; the rebuild indexes the 40-document sample.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SAMPLE } from './helpers/server-fixture.js';
@@ -25,7 +27,13 @@ before(() => {
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-/** Starts a sharded build of big.jsonl and sends `signal` once it reports progress (its folders exist then). */
+/** The build folders beside `root` (`.<name>.building-*`). */
+function buildFolders(root: string): string[] {
+  const name = root.slice(root.lastIndexOf('/') + 1);
+  return readdirSync(dir).filter((n) => n.startsWith(`.${name}.`));
+}
+
+/** Starts a sharded build of big.jsonl and sends `signal` once it reports progress (its folders exist then); returns the root's entries and the build folders beside it at that moment. */
 async function interruptedBuild(root: string, signal: NodeJS.Signals): Promise<string[]> {
   const child = spawn(process.execPath, [PLAIT_BIN, 'index', 'big.jsonl', '--index', root, '--shards', '2', '--threads', '1'], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
@@ -34,7 +42,7 @@ async function interruptedBuild(root: string, signal: NodeJS.Signals): Promise<s
   child.stderr!.on('data', (d: string) => {
     stderr += d;
     if (leftBehind.length === 0 && stderr.includes('"phase"')) {
-      leftBehind = readdirSync(root);
+      leftBehind = [...readdirSync(root), ...buildFolders(root)];
       child.kill(signal);
     }
   });
@@ -47,15 +55,17 @@ function rebuildSucceeds(root: string): void {
   const r = runPlait(dir, ['index', SAMPLE, '--index', root, '--shards', '2', '--threads', '0', '--json']);
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(readdirSync(root).sort(), ['cluster.json', 'shard-0', 'shard-1'], 'no leftover of the interrupted build');
+  assert.deepEqual(buildFolders(root), [], 'no build folder beside it');
   const search = runPlait(dir, ['search', join(root, 'shard-0'), 'bread', '-k', '1', '--json']);
   assert.equal(search.code, 0, search.stderr);
 }
 
-test('Ctrl-C during a sharded build leaves its root empty, and the same build runs again', async () => {
+test('Ctrl-C during a sharded build leaves no root (there was none), and the same build runs again', async () => {
   const root = join(dir, 'c-int');
   const during = await interruptedBuild(root, 'SIGINT');
-  assert.ok(during.some((n) => n.startsWith('.shard-0.building-')), `the build was under way: ${during.join(', ')}`);
-  assert.deepEqual(readdirSync(root), [], 'nothing left in the root (a .whole-* scratch folder was)');
+  assert.ok(during.some((n) => n.startsWith('.c-int.building-')), `the build was under way: ${during.join(', ')}`);
+  assert.equal(existsSync(root), false, 'the root it claimed is gone, as it was before (a .whole-* scratch folder had been left in it)');
+  assert.deepEqual(buildFolders(root), []);
   rebuildSucceeds(root);
   // The finished cluster is refused as what it is (it said "not a plait index (no manifest.json)").
   const again = runPlait(dir, ['index', SAMPLE, '--index', root, '--shards', '2', '--threads', '0']);
@@ -63,11 +73,11 @@ test('Ctrl-C during a sharded build leaves its root empty, and the same build ru
   assert.match(again.stderr, /is a sharded index \(it holds cluster\.json\), which a new index or copy does not replace; choose another --index, or remove that folder first \[DESTINATION_EXISTS\]/);
 });
 
-test('after a kill -9 of a sharded build, the same build takes over its claimed shard folders and removes its temporary ones', async () => {
+test('after a kill -9 of a sharded build, the same build takes over its claimed root and removes its build folder', async () => {
   const root = join(dir, 'c-kill');
   await interruptedBuild(root, 'SIGKILL');
-  const left = readdirSync(root).sort();
-  assert.ok(left.includes('shard-0') && left.some((n) => n.startsWith('.shard-1.building-')), `the killed build's leftovers: ${left.join(', ')}`);
+  const left = [...readdirSync(root), ...buildFolders(root)].sort();
+  assert.ok(left.includes('write.lock') && left.some((n) => n.startsWith('.c-kill.building-')), `the killed build's leftovers: ${left.join(', ')}`);
   rebuildSucceeds(root);
   // A root holding anything else is still refused, as before.
   const other = join(dir, 'c-other');

@@ -174,6 +174,20 @@ test('Ctrl-C while plait calibrate measures: nothing changed, no calibration rec
   assert.deepEqual([commitIdOf(after), after.calibration], [commitIdOf(before), before.calibration]);
 });
 
+test('Ctrl-C during plait restore into an empty folder of the user\'s: nothing changed, and the folder is empty again', async () => {
+  const backup = join(dir, 'for-restore');
+  await backupIndex(path, backup);
+  const empty = join(dir, 'restore-into');
+  mkdirSync(empty);
+  // Held as its transaction begins on the folder (its lock taken there), interrupted as the copy starts.
+  const r = await interrupted('begin', '@@hold', ['SIGINT'], ['restore', backup, empty]);
+  assertEndedBy(r, 'SIGINT', r.stderr);
+  assert.match(r.stderr, /interrupted by SIGINT before commit: nothing changed \[ABORTED\]/);
+  // The transaction's rollback ran first and kept the lock file (the folder had held write.lock).
+  assert.deepEqual(readdirSync(empty), [], 'the folder is as the user made it');
+  assert.deepEqual(readdirSync(dir).filter((n) => n.startsWith('.restore-into.')), [], 'no build folder beside it');
+});
+
 test('abortOpenTransactions rolls back an uncommitted transaction: its files unlinked, the lock released', () => {
   const tx = IndexTransaction.begin(path);
   const name = tx.name('doclens', 'i32');
@@ -188,7 +202,8 @@ test('abortOpenTransactions rolls back an uncommitted transaction: its files unl
 test('abortActiveBackups removes the unfinished copy and releases the lock; the backup rejects with ABORTED and leaves no destination', async () => {
   const dest = join(dir, 'aborted-backup');
   const pending = backupIndex(path, dest); // the lock and the partial folder are taken synchronously
-  const partial = readdirSync(dir).filter((n) => n.startsWith('.aborted-backup.partial-'));
+  // Its build folder (format/publish.ts newBuildDir, which the next build, restore or backup beside it cleans once its builder is dead).
+  const partial = readdirSync(dir).filter((n) => n.startsWith('.aborted-backup.building-'));
   assert.equal(partial.length, 1);
   assert.equal(abortActiveBackups().length, 1);
   assert.equal(existsSync(join(dir, partial[0]!)), false);

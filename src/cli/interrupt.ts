@@ -144,9 +144,11 @@ export class WriteInterrupts {
 
   private handle(signal: Signal): void {
     if (!this.commitStarted && !this.settled) {
-      const rolledBack = abortOpenTransactions();
-      const backups = abortActiveBackups();
+      // Builds (a restore) and backups first: they give a new name's folder back as they found it,
+      // which a bare rollback of their transaction (the lock released, its file kept) would not.
       const builds = removeActiveBuildDirs();
+      const backups = abortActiveBackups();
+      const rolledBack = abortOpenTransactions();
       reportError(
         new PlaitError('ABORTED', { message: `interrupted by ${signal} before commit: nothing changed`, signal, committed: false, rolledBack: [...rolledBack, ...backups, ...builds] }),
         this.json,

@@ -22,7 +22,7 @@
 import { createReadStream, createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { occupiedDestination } from '../format/index-path.js';
 import { tmpdir } from 'node:os';
-import { basename, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { crc32 } from 'node:zlib';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -250,13 +250,38 @@ export async function fetchShard(nc: NatsConnection, cluster: string, shard: num
   // Checked before the folder is made: a shard number past the cluster's, or a cluster never
   // published, must not leave an empty <name>/shard-<i> (with a fetch's marker) behind.
   let manifestBytes = await published();
+  const made = highestMissing(resolve(dir));
   mkdirSync(dir, { recursive: true });
   const present = readdirSync(dir);
   const interrupted = present.includes(FETCH_MARKER) && !present.includes(MANIFEST_FILE);
   if (present.length > 0 && !interrupted) throw occupiedDestination(dir, 'a shard is fetched into an empty folder');
-  // A fetch killed part-way left its marker and no manifest: everything here is its own, cleared.
-  for (const n of present) if (n !== FETCH_MARKER) rmSync(join(dir, n), { force: true, recursive: true });
-  writeDurably(dir, FETCH_MARKER, new Uint8Array(0));
+  try {
+    // A fetch killed part-way left its marker and no manifest: everything here is its own, cleared.
+    for (const n of present) if (n !== FETCH_MARKER) rmSync(join(dir, n), { force: true, recursive: true });
+    writeDurably(dir, FETCH_MARKER, new Uint8Array(0));
+    return await fetchInto(store, published, manifestBytes, shard, dir);
+  } catch (e) {
+    // A failed fetch gives the folder back as it found it: its files and marker removed (all its
+    // own), and the folders it made (it had left the user's empty folder holding the marker).
+    for (const n of readdirSync(dir)) rmSync(join(dir, n), { force: true, recursive: true });
+    if (made !== null) rmSync(made, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+/** The highest folder of `path` (itself included) that does not exist, or null when it does. */
+function highestMissing(path: string): string | null {
+  let missing: string | null = null;
+  for (let p = path; !existsSync(p); p = dirname(p)) {
+    missing = p;
+    if (dirname(p) === p) break;
+  }
+  return missing;
+}
+
+/** fetchShard's downloads into `dir` (its marker written): each attempt from the latest published manifest. */
+async function fetchInto(store: ObjectStore, published: () => Promise<Uint8Array>, firstManifest: Uint8Array, shard: number, dir: string): Promise<ShardFilesResult> {
+  let manifestBytes = firstManifest;
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     if (attempt > 0) manifestBytes = await published();
     const m = parseManifest(manifestBytes, `the published manifest of shard ${shard}`);

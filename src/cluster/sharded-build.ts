@@ -33,7 +33,7 @@ import { INDEX_FILES, type IndexManifest } from '../format/manifest.js';
 import { resolveIndexPath } from '../format/index-path.js';
 import { loadIndexData } from '../format/index-reader.js';
 import { commitIdOf } from '../format/index-transaction.js';
-import { discardBuildDir, publishIndex, temporaryBuildDir } from '../format/publish.js';
+import { discardBuildDir, publishIndex, publishShardedBuild, sealBuild, temporaryBuildDir, temporaryShardedBuildDir } from '../format/publish.js';
 import { corpusReaderOptionsOf, openCorpus } from '../indexer/corpus/index.js';
 import { DocStoreWriter } from '../docstore/index.js';
 import { compressPassages, type EmbeddingSource } from '../indexer/compress-passages.js';
@@ -123,20 +123,26 @@ export async function buildShardedIndex(input: string | readonly string[], optio
 
   const stemmer = options.bm25Stemmer === undefined ? {} : { stemmer: options.bm25Stemmer };
   const wholeTarget = options.unshardedIndex === undefined ? null : resolveIndexPath(options.unshardedIndex);
+  let tmpRoot: string | null = null;
   const shardTmps: string[] = [];
   const docstores: DocStoreWriter[] = [];
   let whole: string | null = null;
   let wholeStore: DocStoreWriter | null = null;
   let spill: PassageSpill | null = null;
   try {
+    // The new root is built whole beside the old one and swapped in at the end (publish.ts
+    // temporaryShardedBuildDir): nothing of a previous shape survives a rebuild, and a crash leaves
+    // the old sharded index or the new one.
+    tmpRoot = temporaryShardedBuildDir(root);
     for (let s = 0; s < n; s++) {
-      shardTmps.push(temporaryBuildDir(shardDir(root, s)));
+      shardTmps.push(shardDir(tmpRoot, s));
+      mkdirSync(shardTmps[s]!);
       docstores.push(new DocStoreWriter(join(shardTmps[s]!, INDEX_FILES.docstore), stemmer));
     }
-    // Without an unsharded target the whole is scratch, kept inside shard 0's build folder so that an
+    // Without an unsharded target the whole is scratch, kept inside the build folder so that an
     // interrupted build's cleanup (and the next build's, after a kill) removes it with that folder; a
     // `.whole-*` folder of its own was left in the root by Ctrl-C, and the next build refused the root.
-    whole = wholeTarget === null ? join(shardTmps[0]!, WHOLE_SCRATCH) : temporaryBuildDir(wholeTarget);
+    whole = wholeTarget === null ? join(tmpRoot, WHOLE_SCRATCH) : temporaryBuildDir(wholeTarget);
     if (wholeTarget === null) mkdirSync(whole);
     wholeStore = new DocStoreWriter(join(whole, INDEX_FILES.docstore), stemmer);
     spill = new PassageSpill(join(whole, 'passages.spill'));
@@ -256,12 +262,10 @@ export async function buildShardedIndex(input: string | readonly string[], optio
     }
     const codebook = codebookChecksum(data.centroids, data.manifest.codec);
     if (wholeTarget === null) {
-      rmSync(whole, { recursive: true, force: true }); // out of shard 0's folder before it is published
+      rmSync(whole, { recursive: true, force: true }); // out of the build folder before it is published
       whole = null;
     }
-    for (let s = 0; s < n; s++) shards.push(publishIndex(shardTmps[s]!, shardDir(root, s)));
-    if (whole !== null) publishIndex(whole, wholeTarget!);
-    whole = null;
+    for (let s = 0; s < n; s++) shards.push(sealBuild(shardTmps[s]!));
     const cluster: ClusterManifest = {
       format: 'plait-cluster',
       version: 1,
@@ -273,7 +277,11 @@ export async function buildShardedIndex(input: string | readonly string[], optio
       shardInfo: shards.map((m) => ({ commit: commitIdOf(m), documents: m.counts.documents, passages: m.counts.passages })),
       createdAt: new Date().toISOString(),
     };
-    writeClusterManifest(root, cluster);
+    writeClusterManifest(tmpRoot, cluster); // last: a root without it is a build's leftover
+    publishShardedBuild(tmpRoot, root);
+    tmpRoot = null;
+    if (whole !== null) publishIndex(whole, wholeTarget!);
+    whole = null;
     progress('done', 1, 1);
     return { path: root, cluster, shards, requestedShards };
   } catch (err) {
@@ -289,7 +297,7 @@ export async function buildShardedIndex(input: string | readonly string[], optio
     } catch {
       // Already closed.
     }
-    for (const dir of shardTmps) discardBuildDir(dir);
+    if (tmpRoot !== null) discardBuildDir(tmpRoot);
     if (whole !== null) discardBuildDir(whole);
     if (isPlaitError(err)) throw err;
     throw new PlaitError('BUILD_FAILED', { message: (err as Error).message ?? String(err) }, { cause: err });

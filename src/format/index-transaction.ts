@@ -40,7 +40,7 @@ import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import { ArrayFileWriter, fileEntry } from './index-files.js';
 import { MANIFEST_FILE, listedFiles, type FileEntry, type IndexManifest } from './manifest.js';
 import { readManifest } from './index-reader.js';
-import { acquireWriteLock, type LockKind, type WriteLock } from './write-lock.js';
+import { acquireWriteLock, LOCK_BREAK_FILE, LOCK_FILE, LOCK_RECORD_FILE, type LockKind, type WriteLock } from './write-lock.js';
 
 /** The registry of the files plait created in an index folder (names only, JSON array). */
 export const MANAGED_FILE = 'managed.json';
@@ -189,6 +189,20 @@ export function commitIdOf(m: IndexManifest): string {
   return `h${createHash('sha1').update(JSON.stringify(m)).digest('hex').slice(0, 24)}`;
 }
 
+/**
+ * The entries of an index folder that are not plait's: neither listed by `base` (its committed
+ * manifest; null: none readable) nor registered in managed.json, nor the manifest, the registry,
+ * their temporaries, the write lock's files or a store's SQLite side files — a user's own files,
+ * which a change never touches and a whole-folder replacement (a sharded rebuild) must not drop.
+ */
+export function unmanagedEntries(dir: string, base: IndexManifest | null): string[] {
+  const ours = readManaged(dir, base);
+  if (base !== null) for (const f of listedFiles(base)) ours.add(f.name);
+  const fixed = new Set([MANIFEST_FILE, MANAGED_FILE, LOCK_FILE, LOCK_RECORD_FILE, LOCK_BREAK_FILE]);
+  const side = /^(.+\.sqlite)-(wal|shm|journal)$/;
+  return readdirSync(dir).filter((n) => !(fixed.has(n) || ours.has(n) || CONTROL_TEMP.test(n) || ours.has(side.exec(n)?.[1] ?? '')));
+}
+
 function readManaged(dir: string, base: IndexManifest | null): Set<string> {
   try {
     const names = JSON.parse(readFileSync(join(dir, MANAGED_FILE), 'utf8')) as unknown;
@@ -254,7 +268,9 @@ export class IndexTransaction {
       }
       return new IndexTransaction(dir, lock, base, options);
     } catch (e) {
-      lock.release();
+      // A folder without an index (a user's folder named by mistake) is left as it was: a write to
+      // it had left `write.lock` there. An index folder keeps its lock file (write-lock.ts).
+      lock.release({ removeFile: !existsSync(join(dir, MANIFEST_FILE)) });
       throw e;
     }
   }
@@ -500,8 +516,10 @@ export class IndexTransaction {
    * Ends the transaction and releases the lock. Without a commit, it unlinks the files it created
    * and, still holding the lock, the leftovers of killed changes (registered files the committed
    * manifest does not list) — so a change that turned out to change nothing still collects garbage.
+   * `removeLock`: the lock's file goes too (write-lock.ts `removeFile`), for a folder without an index
+   * that is given back as it was found (format/publish.ts `giveBackFolder`).
    */
-  close(): void {
+  close(options: { removeLock?: boolean } = {}): void {
     if (this.state === 'closed') return;
     try {
       if (this.state === 'open') {
@@ -514,7 +532,7 @@ export class IndexTransaction {
       }
     } finally {
       this.state = 'closed';
-      this.lock.release();
+      this.lock.release({ removeFile: options.removeLock === true && this.base === null });
       openTransactions.delete(this);
       notify({ phase: 'closed', dir: this.dir });
     }

@@ -20,7 +20,11 @@
  *    waits on the lock (or fails INDEX_LOCKED) and then finds the first's index: a build rebuilds
  *    it, a restore without `replace` (`newOnly`) fails INDEX_EXISTS having made nothing. A claimed
  *    folder holds only lock files (CLAIM_FILES), which checkFolderDestination reads as empty; a
- *    failed or interrupted build removes its claim, and a killed one's is taken over by the next.
+ *    failed or interrupted build gives a folder that held no index back as it found it
+ *    (giveBackFolder: a claimed name's folder removed, a user's own empty folder emptied of the
+ *    `write.lock` it had kept), and a killed one's claim is taken over by the next.
+ *  - a sharded build's root (temporaryShardedBuildDir): built whole beside the old root and swapped
+ *    in with one rename (publishShardedBuild), so a rebuild keeps nothing of the old shape.
  *
  * Leftovers of killed builds are removed by the next build in the same folder, whatever their
  * name, but only when their builder is dead: each temporary folder holds `.builder.json` with the
@@ -36,10 +40,11 @@ import { basename, dirname, join } from 'node:path';
 import { nativeFileOps } from '../kernels/index.js';
 import { INDEX_FILES, MANIFEST_FILE, roleFileName, segmentFile, type ArraysDelta, type IndexFileRole, type IndexManifest, type NamedFile } from './manifest.js';
 import { readManifest } from './index-reader.js';
-import { CLAIM_FILES, checkFolderDestination, type FolderDestination } from './index-path.js';
+import { CLAIM_FILES, checkFolderDestination, occupiedDestination, type FolderDestination } from './index-path.js';
 import { PlaitError, isPlaitError } from '../errors/index.js';
 import { writeFileAtomic } from './index-files.js';
-import { fsyncDir, fsyncFile, IndexTransaction, type TransactionOptions } from './index-transaction.js';
+import { fsyncDir, fsyncFile, IndexTransaction, unmanagedEntries, type TransactionOptions } from './index-transaction.js';
+import { acquireWriteLock, type WriteLock } from './write-lock.js';
 
 /** The builder's record inside a temporary folder. */
 export const BUILDER_FILE = '.builder.json';
@@ -54,10 +59,15 @@ interface BuilderRecord {
 
 const TEMP_RE = /^\.(.+)\.(building|old)-(\d+)-[0-9a-z]+$/;
 
-/** A build in progress: the target's transaction (its write lock) and the new-name folder it claimed (null: the folder was there). */
+/**
+ * A build in progress: its target, the target's transaction (its write lock; null for a sharded
+ * build, which holds locks of its own), and `giveBack`, which releases what the build holds and
+ * leaves the target as the build found it (giveBackFolder).
+ */
 interface ActiveBuild {
-  tx: IndexTransaction;
-  claimed: string | null;
+  target: string;
+  tx: IndexTransaction | null;
+  giveBack(): void;
 }
 
 /** Temporary folders this process is building; removed by `removeActiveBuildDirs`. */
@@ -82,33 +92,82 @@ export interface TemporaryBuildOptions extends Pick<TransactionOptions, 'onOp' |
 export function temporaryBuildDir(target: string, options: TemporaryBuildOptions = {}): string {
   const { newOnly, ...txOptions } = options;
   mkdirSync(dirname(target), { recursive: true });
-  // A file, or a folder of someone's files, is refused (DESTINATION_EXISTS); an index is rebuilt.
-  const found = checkFolderDestination(target, 'choose another --index');
-  // Another build that claimed it a moment ago leaves it to the lock below.
-  const claimed = found === 'absent' ? claimFolder(target) : null;
-  let tx: IndexTransaction;
-  try {
-    tx = IndexTransaction.begin(target, { ...txOptions, allowMissing: true });
-  } catch (e) {
-    if (claimed !== null) removeClaim(claimed);
-    throw e;
-  }
+  const { made, lock: tx } = claimNewName(target, () => {
+    refuseClusterShard(target);
+    // A file, or a folder of someone's files, is refused (DESTINATION_EXISTS); an index is rebuilt.
+    checkFolderDestination(target, 'choose another --index');
+  }, () => IndexTransaction.begin(target, { ...txOptions, allowMissing: true }));
+  const giveBack = (): void => {
+    if (tx.base === null) giveBackFolder(target, made, (removeFile) => tx.close({ removeLock: removeFile }));
+    else tx.close();
+  };
   let dir: string;
   try {
     if (newOnly === true && tx.base !== null) {
       throw new PlaitError('INDEX_EXISTS', { message: `${target} is an index already (another process published it while this one started); choose another name, or replace it (replace: true, --force)`, path: target });
     }
     cleanStaleBuilds(target);
-    dir = join(dirname(target), `.${basename(target)}.building-${process.pid}-${Date.now().toString(36)}`);
-    mkdirSync(dir);
+    dir = newBuildDir(target);
   } catch (e) {
-    tx.close();
-    if (claimed !== null) removeClaim(claimed);
+    giveBack();
     throw e;
   }
-  active.set(dir, { tx, claimed });
-  const record: BuilderRecord = { pid: process.pid, hostname: hostname(), startTicks: startTicks(process.pid), startedAt: new Date().toISOString() };
-  writeFileSync(join(dir, BUILDER_FILE), `${JSON.stringify(record)}\n`);
+  active.set(dir, { target, tx, giveBack });
+  return dir;
+}
+
+/**
+ * Refuses to build one index into a sharded index's shard folder (`<root>/shard-<i>` beside
+ * `<root>/cluster.json`): `plait index --index big/shard-0` rebuilt that shard alone, with its own
+ * codebook and every document of the corpus, under a cluster.json naming the old one — a mixture of
+ * two builds that replicas then refuse. A restore is refused there the same way
+ * (mutate/index-restore.ts refuseClusterTarget, which says more first), and plait add / delete too.
+ * @throws PlaitError INVALID_ARGUMENT (reason 'clusterShard').
+ */
+export function refuseClusterShard(target: string): void {
+  const m = SHARD_RE.exec(basename(target));
+  if (m === null || !existsSync(join(dirname(target), CLUSTER_FILE))) return;
+  throw new PlaitError('INVALID_ARGUMENT', {
+    message: `${target} is a shard of the sharded index ${dirname(target)} (${CLUSTER_FILE}): a build replaces one index, and this shard rebuilt alone would not match the cluster's codebook and routing; rebuild the whole sharded index (plait index --shards, buildShardedIndex), or build to another name`,
+    path: target,
+    reason: 'clusterShard',
+  });
+}
+
+/** Tries of claimNewName when the folder it was about to lock was given back (removed) by its previous claimant. */
+const CLAIM_TRIES = 3;
+
+/**
+ * Claims `target` (checked first by `check`; its folder made when absent, one `mkdir` winning) and
+ * takes its lock with `lock`. A folder removed under the lock's opening — a claim given back by a
+ * build that failed meanwhile — is claimed again. Returns whether this call made the folder.
+ */
+export function claimNewName<L>(target: string, check: () => void, lock: () => L): { made: boolean; lock: L } {
+  for (let attempt = 1; ; attempt++) {
+    check();
+    // Another build that claimed it a moment ago leaves it to the lock below.
+    const made = claimFolder(target) !== null;
+    try {
+      return { made, lock: lock() };
+    } catch (e) {
+      if (made) removeClaim(target);
+      if (attempt < CLAIM_TRIES && isPlaitError(e, 'INDEX_NOT_FOUND') && !existsSync(target)) continue;
+      throw e;
+    }
+  }
+}
+
+/** Makes a build folder beside `target` (`.<name>.building-<pid>-<time>`) holding its builder's record. */
+export function newBuildDir(target: string): string {
+  const dir = join(dirname(target), `.${basename(target)}.building-${process.pid}-${Date.now().toString(36)}`);
+  mkdirSync(dir);
+  try {
+    const record: BuilderRecord = { pid: process.pid, hostname: hostname(), startTicks: startTicks(process.pid), startedAt: new Date().toISOString() };
+    writeFileSync(join(dir, BUILDER_FILE), `${JSON.stringify(record)}\n`);
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
   return dir;
 }
 
@@ -119,26 +178,32 @@ export function temporaryBuildDir(target: string, options: TemporaryBuildOptions
 export function publishIndex(tmpDir: string, target: string): IndexManifest {
   rmSync(join(tmpDir, BUILDER_FILE), { force: true });
   const tx = active.get(tmpDir)?.tx ?? null;
-  try {
-    const built = readManifest(tmpDir);
-    if (tx !== null && tx.base !== null) {
-      const manifest = publishInto(tx, tmpDir, built);
-      active.delete(tmpDir);
-      rmSync(tmpDir, { recursive: true, force: true });
-      return manifest;
-    }
-    const commit = randomBytes(12).toString('hex');
-    const manifest: IndexManifest = { ...built, commit, contentCommit: commit };
-    writeFileAtomic(join(tmpDir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
-    for (const name of readdirSync(tmpDir)) fsyncFile(join(tmpDir, name));
-    fsyncDir(tmpDir);
+  // A failure below leaves the build active: the caller's discardBuildDir gives the target back.
+  let manifest: IndexManifest;
+  if (tx !== null && tx.base !== null) {
+    manifest = publishInto(tx, tmpDir, readManifest(tmpDir));
+    rmSync(tmpDir, { recursive: true, force: true });
+  } else {
+    manifest = sealBuild(tmpDir);
     swapInto(tmpDir, target);
-    active.delete(tmpDir);
     fsyncDir(dirname(target));
-    return manifest;
-  } finally {
-    tx?.close();
   }
+  active.delete(tmpDir);
+  tx?.close();
+  return manifest;
+}
+
+/**
+ * Makes a finished build folder a new index, ready to be renamed into place: its manifest gets a
+ * commit id, and every file and the folder are fsynced. Returns that manifest.
+ */
+export function sealBuild(dir: string): IndexManifest {
+  const commit = randomBytes(12).toString('hex');
+  const manifest: IndexManifest = { ...readManifest(dir), commit, contentCommit: commit };
+  writeFileAtomic(join(dir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
+  for (const name of readdirSync(dir)) fsyncFile(join(dir, name));
+  fsyncDir(dir);
+  return manifest;
 }
 
 /** Renames the build folder to `target`, replacing a folder there (not an index, or an unreadable one; a claimed name's folder of lock files). */
@@ -202,13 +267,39 @@ function publishInto(tx: IndexTransaction, tmpDir: string, built: IndexManifest)
   return tx.commit({ ...built, fileNames, segments, ...tombstones, ...deltas });
 }
 
-/** Removes a temporary folder of this process (a failed or aborted build), and the new name it claimed. */
+/**
+ * Removes a temporary folder of this process (a failed or aborted build) and gives its target back
+ * as the build found it: an index keeps its lock file; a new name's folder is removed, a user's
+ * empty folder emptied again (giveBackFolder).
+ */
 export function discardBuildDir(tmpDir: string): void {
   const a = active.get(tmpDir);
-  a?.tx.close();
   active.delete(tmpDir);
-  rmSync(tmpDir, { recursive: true, force: true });
-  if (a?.claimed != null) removeClaim(a.claimed);
+  try {
+    rmSync(tmpDir, { recursive: true, force: true });
+  } finally {
+    a?.giveBack();
+  }
+}
+
+/**
+ * Gives back a folder a build, restore or backup took and did not publish into, as it was found,
+ * while its lock is still held: when it holds nothing but lock files (CLAIM_FILES), the folder is
+ * removed if this process made it (a claimed new name), else its lock file is (a user's own empty
+ * folder, which had been left holding `write.lock`); then `release` releases the lock, told whether
+ * to remove the lock's file (write-lock.ts `removeFile`). A folder that holds anything else (an
+ * index, a user's file put there meanwhile) is left as it is.
+ */
+export function giveBackFolder(folder: string, made: boolean, release: (removeFile: boolean) => void): void {
+  let claimOnly = false;
+  try {
+    claimOnly = readdirSync(folder).every((name) => CLAIM_FILES.has(name));
+    if (claimOnly && made) rmSync(folder, { recursive: true, force: true });
+  } catch {
+    // Gone already: nothing of ours to remove.
+  } finally {
+    release(claimOnly);
+  }
 }
 
 /**
@@ -241,10 +332,7 @@ export function removeActiveBuildDirs(): string[] {
   const removed = [...active.keys()];
   for (const dir of removed) {
     try {
-      const a = active.get(dir);
-      a?.tx.close();
-      rmSync(dir, { recursive: true, force: true });
-      if (a?.claimed != null) removeClaim(a.claimed);
+      discardBuildDir(dir);
     } catch {
       // Best effort: the next build removes what is left, since this process will be dead.
     }
@@ -281,6 +369,109 @@ export function cleanStaleBuilds(target: string): string[] {
   return removed;
 }
 
+/** A sharded build root's shard folder (`shard-<i>`, cluster/cluster-manifest.ts shardDir). */
+const SHARD_RE = /^shard-\d+$/;
+/** The sharded index's manifest in its root (cluster/cluster-manifest.ts; named here to keep this module below cluster/). */
+const CLUSTER_FILE = 'cluster.json';
+
+/**
+ * Starts a sharded build (cluster/sharded-build.ts) of the root folder `root`, which is published
+ * whole by publishShardedBuild: a new root is built in a temporary sibling folder (shard folders,
+ * then cluster.json) and swapped into place with one rename, as a single index built to a new name
+ * is (swapInto), so a crash at any point leaves the old sharded index whole or the new one, and
+ * nothing of the old shape is kept — a rebuild from 3 shards to 2 had published each new shard into
+ * the old folder and left `shard-2` beside them (the root then held a stray shard, and a kill
+ * between two shards' publishes a mixture of two codebooks).
+ *
+ * `root` may be absent, empty, a sharded index (cluster.json, `shard-<i>` folders) or what a killed
+ * sharded build left; anything else in it — a plain index, or a file plait did not make, in the root
+ * or in a shard folder (unmanagedEntries) — is refused DESTINATION_EXISTS, since the swap would drop
+ * it. The root is claimed as a new name is (claimFolder) and its write lock held until publish or
+ * discard, with the write lock of every shard folder there (a write applied to a shard meanwhile
+ * would be lost: INDEX_LOCKED instead).
+ * @throws PlaitError DESTINATION_EXISTS (see above), INDEX_LOCKED (another build, or a writer of a shard).
+ */
+export function temporaryShardedBuildDir(root: string, options: Pick<TransactionOptions, 'lock'> = {}): string {
+  mkdirSync(dirname(root), { recursive: true });
+  const hint = 'a sharded build replaces the whole folder: choose another index, or move those out of it';
+  const { made, lock } = claimNewName(root, () => checkShardedRoot(root, hint), () => acquireWriteLock(root, options.lock));
+  const shardLocks: WriteLock[] = [];
+  const giveBack = (): void => {
+    for (const l of shardLocks.splice(0)) l.release();
+    giveBackFolder(root, made, (removeFile) => lock.release({ removeFile }));
+  };
+  let dir: string;
+  try {
+    checkShardedRoot(root, hint); // again under the lock: another build may have published meanwhile
+    for (const name of readdirSync(root).sort()) if (SHARD_RE.test(name)) shardLocks.push(acquireWriteLock(join(root, name), options.lock));
+    cleanStaleBuilds(root);
+    dir = newBuildDir(root);
+  } catch (e) {
+    giveBack();
+    throw e;
+  }
+  active.set(dir, { target: root, tx: null, giveBack });
+  return dir;
+}
+
+/**
+ * Publishes a sharded build's finished root folder (its shard folders each sealed by sealBuild, and
+ * cluster.json written last): fsyncs it, swaps it into place with one rename (swapInto; the old root,
+ * every shard of the old shape with it, is removed after the swap), fsyncs the parent, then releases
+ * the locks. A failure before the swap leaves the build active: discardBuildDir gives the root back.
+ */
+export function publishShardedBuild(tmpRoot: string, root: string): void {
+  const a = active.get(tmpRoot);
+  if (a === undefined || a.tx !== null) throw new PlaitError('INTERNAL', { message: `${tmpRoot} is not a sharded build of this process` });
+  rmSync(join(tmpRoot, BUILDER_FILE), { force: true });
+  for (const name of readdirSync(tmpRoot)) if (!SHARD_RE.test(name)) fsyncFile(join(tmpRoot, name));
+  fsyncDir(tmpRoot);
+  swapInto(tmpRoot, root);
+  fsyncDir(dirname(root));
+  active.delete(tmpRoot);
+  a.giveBack(); // the old root's locks (its folder is gone); the new root holds no lock file
+}
+
+/**
+ * What a sharded build may replace at `root` (temporaryShardedBuildDir); throws DESTINATION_EXISTS
+ * naming what it may not.
+ */
+function checkShardedRoot(root: string, hint: string): void {
+  let entries: string[];
+  try {
+    entries = readdirSync(root);
+  } catch {
+    if (existsSync(root)) throw occupiedDestination(root, hint); // a file, a dangling link
+    return; // absent
+  }
+  const foreign: string[] = [];
+  for (const name of entries) {
+    if (name === CLUSTER_FILE || CLAIM_FILES.has(name) || name.startsWith(`${CLUSTER_FILE}.tmp-`)) continue;
+    const m = TEMP_RE.exec(name);
+    if (m !== null && SHARD_RE.test(m[1]!)) continue; // an older plait's shard build folder
+    if (!SHARD_RE.test(name)) {
+      foreign.push(name);
+      continue;
+    }
+    const shard = join(root, name);
+    let base: IndexManifest | null = null;
+    try {
+      base = readManifest(shard);
+    } catch {
+      base = null;
+    }
+    try {
+      foreign.push(...unmanagedEntries(shard, base).map((n) => join(name, n)));
+    } catch {
+      foreign.push(name); // a file named like a shard
+    }
+  }
+  if (foreign.length === 0) return;
+  if (existsSync(join(root, MANIFEST_FILE))) throw occupiedDestination(root, hint); // a plain index
+  const shown = foreign.slice(0, 3).join(', ') + (foreign.length > 3 ? ', ...' : '');
+  throw new PlaitError('DESTINATION_EXISTS', { message: `${root} holds ${foreign.length} entr${foreign.length === 1 ? 'y' : 'ies'} that ${foreign.length === 1 ? 'is' : 'are'} not a sharded index's (${shown}); ${hint}`, path: root, kind: 'folder', entries: foreign.slice(0, 10) });
+}
+
 /**
  * Checks a sharded build's root (`plait index --shards`) as checkFolderDestination checks a new
  * index's folder, except that a root holding only what an interrupted or killed sharded build of it
@@ -300,9 +491,10 @@ export function checkShardedDestination(root: string, hint: string): FolderDesti
 }
 
 function shardedBuildLeftoversOnly(root: string): boolean {
-  const shard = /^shard-\d+$/;
+  const shard = SHARD_RE;
   try {
     return readdirSync(root).every((name) => {
+      if (CLAIM_FILES.has(name)) return true;
       if (shard.test(name)) return readdirSync(join(root, name)).every((n) => CLAIM_FILES.has(n));
       const m = TEMP_RE.exec(name);
       return m !== null && m[2] === 'building' && shard.test(m[1]!);

@@ -5,9 +5,15 @@
  * 'flock' (whenever the native addon loads, whatever PLAIT_KERNELS says): flock(2) LOCK_EX|LOCK_NB
  * on `write.lock` (native-kernels/src/file-lock.cc). The kernel releases it when the holder's
  * descriptor closes — at exit, kill -9 or a crash — so no code ever judges whether a holder is dead
- * (tantivy's MmapDirectory does the same). The file is never removed (removing a flock file lets a
- * second writer lock a fresh inode while the first still holds the old one); the holder writes its
- * pid, hostname and start time into it, read only to name the holder in INDEX_LOCKED.
+ * (tantivy's MmapDirectory does the same). The holder writes its pid, hostname and start time into
+ * it, read only to name the holder in INDEX_LOCKED. In an index folder the file stays for good. In a
+ * folder that holds no index — a new name claimed by a build, restore or backup, a user's own empty
+ * folder, a sharded build's root — its holder removes it, while still holding it, when it gives the
+ * folder back as it found it (`release({ removeFile: true })`): a failed build left `write.lock` in
+ * the empty folder the user had made. Removing a flock file would let a second writer lock a fresh
+ * inode while a first holds the old one, so every acquirer checks, once its flock is granted, that
+ * the path still names the inode it locked (fstat against stat), and else closes and opens again:
+ * a lock granted on a removed file is never taken for the lock.
  *
  * 'record' (no addon, or PLAIT_LOCK=record): `write.lock.held` appears atomically WITH its content:
  * the record is written and fsynced under a unique temporary name and link(2)ed into place (link
@@ -23,7 +29,7 @@
  * Every writer of one folder must use the same kind (one plait install); the kinds do not see each
  * other's locks.
  */
-import { closeSync, existsSync, fsyncSync, ftruncateSync, linkSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, fstatSync, ftruncateSync, linkSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -96,12 +102,24 @@ function lockedError(dir: string, rec: Partial<LockRecord>, extra = ''): PlaitEr
   });
 }
 
+/** How a lock is given up. */
+export interface ReleaseOptions {
+  /**
+   * Also remove the lock's file ('flock'; a record is always removed), while it is still held: only
+   * for a folder that holds no index and is given back as it was found (see the module header).
+   */
+  removeFile?: boolean;
+}
+
 /** A held lock; `release()` gives it up (idempotent). */
 export interface WriteLock {
   readonly path: string;
   readonly kind: LockKind;
-  release(): void;
+  release(options?: ReleaseOptions): void;
 }
+
+/** Tries of acquireFlock when the lock file it locked was removed or replaced meanwhile (its holder gave the folder back). */
+const FLOCK_REOPEN_TRIES = 8;
 
 /** The lock kind this process uses: 'flock' with the addon, else 'record'; PLAIT_LOCK=record forces the fallback. */
 export function lockKind(): LockKind {
@@ -136,13 +154,21 @@ function acquireFlock(dir: string): WriteLock {
   const ops = nativeFileOps();
   if (ops === null) throw new PlaitError('NATIVE_UNAVAILABLE', { message: 'flock write locks need the native addon (npm run build:native), or PLAIT_LOCK=record' });
   const path = join(dir, LOCK_FILE);
-  let fd: number;
-  try {
-    fd = ops.lockFile(path);
-  } catch (cause) {
-    throw lockOpenError(dir, `cannot open ${path}`, cause);
+  let fd = -1;
+  for (let attempt = 0; fd < 0; attempt++) {
+    if (attempt === FLOCK_REOPEN_TRIES) throw new PlaitError('INDEX_LOCKED', { message: `${dir}: the write lock keeps changing hands; try again`, path: dir });
+    try {
+      fd = ops.lockFile(path);
+    } catch (cause) {
+      throw lockOpenError(dir, `cannot open ${path}`, cause);
+    }
+    if (fd < 0) throw lockedError(dir, parseRecord(readText(path)));
+    if (!namesInode(path, fd)) {
+      // Its holder removed it (or its folder) before releasing: this flock guards nothing.
+      ops.unlockFile(fd);
+      fd = -1;
+    }
   }
-  if (fd < 0) throw lockedError(dir, parseRecord(readText(path)));
   try {
     // Names the holder for a refused writer (read for messages only).
     const bytes = Buffer.from(`${JSON.stringify(newRecord())}\n`);
@@ -155,12 +181,27 @@ function acquireFlock(dir: string): WriteLock {
   return {
     path,
     kind: 'flock',
-    release(): void {
+    release(options: ReleaseOptions = {}): void {
       if (!held) return;
       held = false;
-      ops.unlockFile(fd);
+      try {
+        if (options.removeFile === true && namesInode(path, fd)) rmSync(path, { force: true });
+      } finally {
+        ops.unlockFile(fd);
+      }
     },
   };
+}
+
+/** Whether `path` is still the file open as `fd` (same device and inode). */
+function namesInode(path: string, fd: number): boolean {
+  try {
+    const open = fstatSync(fd);
+    const named = statSync(path);
+    return open.ino === named.ino && open.dev === named.dev;
+  } catch {
+    return false;
+  }
 }
 
 /** Creates `path` holding `text`, atomically (temporary file, fsync, link); false when it exists. */

@@ -135,9 +135,11 @@ export async function buildIndex(input: CorpusInput | readonly CorpusDocumentInp
   if (!Number.isInteger(stride) || stride < 1 || stride > window) throw invalidArgument('stride', `an integer in [1, ${window}]`, stride);
 
   const tmp = temporaryBuildDir(target);
-  const spill = new PassageSpill(join(tmp, 'passages.spill'));
+  let spill: PassageSpill | null = null;
   let docstore: DocStoreWriter | null = null;
   try {
+    const text = new PassageSpill(join(tmp, 'passages.spill'));
+    spill = text;
     // 1. Read, split, store.
     const corpus = await openCorpus(input, corpusReaderOptionsOf(options));
     docstore = new DocStoreWriter(join(tmp, INDEX_FILES.docstore), options.bm25Stemmer === undefined ? {} : { stemmer: options.bm25Stemmer });
@@ -172,7 +174,7 @@ export async function buildIndex(input: CorpusInput | readonly CorpusDocumentInp
       // the bundled model takes minutes): each counts on from the phase's last reported figure,
       // which stays below the phase's next report.
       embed: (pids) =>
-        embedInSteps(pids, (p) => encoder.encodeDocuments(readSpill(spill, p), signal === undefined ? {} : { signal }), (n) => {
+        embedInSteps(pids, (p) => encoder.encodeDocuments(readSpill(text, p), signal === undefined ? {} : { signal }), (n) => {
           if (last.phase === 'sample' || last.phase === 'encode') options.onProgress?.({ ...last, done: Math.min(last.total, last.done + n), elapsedMs: Date.now() - started });
         }),
     };
@@ -208,7 +210,7 @@ export async function buildIndex(input: CorpusInput | readonly CorpusDocumentInp
       // The folder is removed below either way.
     }
     try {
-      spill.dispose();
+      spill?.dispose();
     } catch {
       // The spill may already be closed.
     }

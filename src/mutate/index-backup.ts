@@ -17,14 +17,13 @@
  * them, writes the manifest last, and renames the finished folder into place: `dest` appears whole
  * or not at all. The copy is an ordinary index: it opens, serves and takes writes on its own.
  */
-import { copyFileSync, existsSync, mkdirSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { copyFileSync, existsSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { PlaitError, isPlaitError } from '../errors/index.js';
 import { readManifest } from '../format/index-reader.js';
 import { checkFolderDestination, occupiedDestination } from '../format/index-path.js';
 import { fsyncDir, fsyncFile } from '../format/index-transaction.js';
-import { claimFolder, removeClaim, swapInto } from '../format/publish.js';
+import { BUILDER_FILE, claimNewName, cleanStaleBuilds, giveBackFolder, newBuildDir, swapInto } from '../format/publish.js';
 import { MANIFEST_FILE, listedFiles } from '../format/manifest.js';
 import { acquireWriteLock, type WriteLock } from '../format/write-lock.js';
 import { openDatabase } from '../docstore/open-database.js';
@@ -40,12 +39,24 @@ export interface BackupResult {
   bytes: number;
 }
 
-/** A backup under way: the source's lock, the destination's claim (its lock, and its folder when this backup made it). */
+/** A backup under way: the source's lock, the destination's claim (its lock, and whether this backup made its folder). */
 interface ActiveBackup {
+  source: string;
+  target: string;
   lock: WriteLock;
   claim: WriteLock;
-  claimed: string | null;
+  made: boolean;
   aborted: boolean;
+}
+
+/** Gives an unfinished backup's destination back as it was found (publish.ts giveBackFolder: an empty folder of the user's stays empty), and the source's lock. */
+function giveBack(b: ActiveBackup): void {
+  try {
+    giveBackFolder(b.target, b.made, (removeFile) => b.claim.release({ removeFile }));
+  } finally {
+    // A source folder without an index (named by mistake) is left without the lock's file.
+    b.lock.release({ removeFile: !existsSync(join(b.source, MANIFEST_FILE)) });
+  }
 }
 
 /** This process's backups under way, by unfinished copy's folder (`abortActiveBackups`). */
@@ -61,9 +72,7 @@ export function abortActiveBackups(): string[] {
   for (const [partial, b] of activeBackups) {
     b.aborted = true;
     rmSync(partial, { recursive: true, force: true });
-    b.claim.release();
-    if (b.claimed !== null) removeClaim(b.claimed);
-    b.lock.release();
+    giveBack(b);
     dests.push(partial);
   }
   activeBackups.clear();
@@ -106,24 +115,33 @@ export async function backupIndex(src: string, dest: string): Promise<BackupResu
   // (one `mkdir` wins) and its write lock held until the copy is in place, so a build or restore
   // onto the same name waits or fails INDEX_LOCKED, and a killed builder's claim (a folder of lock
   // files) is taken over instead of failing the final rename with a raw ENOTEMPTY.
-  let claimed: string | null = null;
-  let claim: WriteLock;
+  // The copy is made in a build folder (`.<name>.building-<pid>-<time>`, with its builder's record),
+  // so that one a kill -9 left is removed by the next build, restore or backup beside it (its
+  // `.<name>.partial-<random>` folder had stayed in the user's folder for good).
+  let claimed: { made: boolean; lock: WriteLock };
   try {
-    claimed = claimFolder(target);
-    claim = acquireWriteLock(target);
+    claimed = claimNewName(target, () => {
+      if (checkFolderDestination(target, hint) === 'index') throw occupiedDestination(target, hint);
+    }, () => acquireWriteLock(target));
   } catch (e) {
-    if (claimed !== null) removeClaim(claimed);
     lock.release();
     throw e;
   }
-  const partial = join(dirname(target), `.${basename(target)}.partial-${randomBytes(4).toString('hex')}`);
-  const record: ActiveBackup = { lock, claim, claimed, aborted: false };
-  activeBackups.set(partial, record);
+  const record: ActiveBackup = { source: src, target, lock, claim: claimed.lock, made: claimed.made, aborted: false };
+  let partial: string;
   try {
     // Published by another process between the check above and the claim.
     if (checkFolderDestination(target, hint) === 'index') throw occupiedDestination(target, hint);
+    cleanStaleBuilds(target);
+    partial = newBuildDir(target);
+  } catch (e) {
+    giveBack(record);
+    throw e;
+  }
+  activeBackups.set(partial, record);
+  let published = false;
+  try {
     const m = readManifest(src);
-    mkdirSync(partial, { recursive: true });
     let bytes = 0;
     const files = listedFiles(m);
     for (const f of files) {
@@ -151,18 +169,22 @@ export async function backupIndex(src: string, dest: string): Promise<BackupResu
     const manifestText = `${JSON.stringify({ ...m, files: copiedFiles }, null, 2)}\n`;
     writeFileSync(join(partial, MANIFEST_FILE), manifestText);
     fsyncFile(join(partial, MANIFEST_FILE));
+    rmSync(join(partial, BUILDER_FILE), { force: true });
     fsyncDir(partial);
     swapInto(partial, target);
-    claimed = null;
+    published = true;
     fsyncDir(dirname(target));
     return { dest: target, generation: m.generation ?? 0, files: files.length + 1, bytes: bytes + Buffer.byteLength(manifestText) };
   } catch (e) {
-    rmSync(partial, { recursive: true, force: true });
-    if (claimed !== null) removeClaim(claimed);
+    if (!published) rmSync(partial, { recursive: true, force: true });
     throw record.aborted && !isPlaitError(e, 'ABORTED') ? new PlaitError('ABORTED', { message: `the backup to ${target} was interrupted; nothing was written there`, path: target }, { cause: e }) : e;
   } finally {
-    activeBackups.delete(partial);
-    claim.release();
-    lock.release();
+    // Not when aborted: abortActiveBackups gave everything back already.
+    if (activeBackups.delete(partial)) {
+      if (published) {
+        record.claim.release();
+        record.lock.release();
+      } else giveBack(record);
+    }
   }
 }

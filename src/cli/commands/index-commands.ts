@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { buildIndex, type BuildOptions, type BuildResult } from '../../indexer/build-index.js';
 import { verifyIndex } from '../../format/index-reader.js';
 import { locateIndex, resolveIndexPath, checkFolderDestination, indexHome, listIndexHome } from '../../format/index-path.js';
-import { checkShardedDestination } from '../../format/publish.js';
+import { checkShardedDestination, refuseClusterShard } from '../../format/publish.js';
 import { MANIFEST_FILE, roleFileName, type IndexManifest } from '../../format/manifest.js';
 import { DocStoreReader } from '../../docstore/docstore-reader.js';
 import { BUILD_DEFAULTS, ENCODER_DEFAULTS, LIVING_DEFAULTS, DRIFT_DEFAULTS, SERVER_DEFAULTS, THREAD_LIMITS } from '../../config/defaults.js';
@@ -162,6 +162,7 @@ export function registerIndexCommands(program: Command): void {
       checkCorpusInput(input);
       prepareOutputDir(dirname(resolveIndexPath(o.index)), '--index');
       // In the first second, not after encoding; a sharded build's root may hold a killed build's claims (publish.ts).
+      if (o.shards === undefined) refuseClusterShard(resolveIndexPath(o.index));
       (o.shards === undefined ? checkFolderDestination : checkShardedDestination)(resolveIndexPath(o.index), 'choose another --index');
       if (o.model === undefined && !o.quiet && !o.json) announceBundledModel();
       const progress = ProgressReporter.auto(o.quiet === true);
