@@ -14,7 +14,6 @@
  */
 import { spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { connect } from '@nats-io/transport-node';
@@ -26,21 +25,11 @@ import { WriteLog } from '../src/cluster/write-log.js';
 import { LogApplier } from '../src/cluster/log-applier.js';
 import type { ClusterWrite } from '../src/cluster/write-entry.js';
 import { CLUSTER_WRITE_DEFAULTS } from '../src/config/defaults.js';
-import { isMain, machine, percentiles } from './common.js';
+import { freePort, isMain, machine, percentiles } from './common.js';
 
 const DIM = 128;
 const id = (i: number): string => `d${String(i).padStart(8, '0')}`;
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function main(): Promise<void> {
   const [writesArg, acksArg] = process.argv.slice(2);

@@ -1,5 +1,6 @@
 /** Shared bits of the benchmarks: where the data is, the machine, timing helpers. */
 import { existsSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { availableParallelism, cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { join, resolve } from 'node:path';
@@ -36,4 +37,16 @@ export function percentiles(ms: ArrayLike<number>): { p50: number; p95: number; 
 
 export function isMain(url: string): boolean {
   return process.argv[1] !== undefined && url === new URL(`file://${resolve(process.argv[1])}`).href;
+}
+
+/** A free TCP port on 127.0.0.1 (the OS picks it; closed again before it is returned), for a benchmark's server. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      s.close(() => (typeof a === 'object' && a !== null ? resolve(a.port) : reject(new Error('no port'))));
+    });
+  });
 }

@@ -12,22 +12,12 @@
  * `PLAIT_BENCH_BIN` names another build's bin/plait.js (a baseline copied aside).
  */
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { dataDir, isMain, machine, percentiles } from './common.js';
+import { dataDir, freePort, isMain, machine, percentiles } from './common.js';
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => (typeof a === 'object' && a !== null ? resolve(a.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 interface Tally {
   sent: number;

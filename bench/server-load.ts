@@ -19,14 +19,13 @@
  * Run: `node dist/bench/server-load.js [index=wordnet-scale] [phaseS=20] [soakS=600]`
  */
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { SERVER_DEFAULTS } from '../src/config/defaults.js';
-import { dataDir, isMain, machine, percentiles } from './common.js';
+import { dataDir, freePort, isMain, machine, percentiles } from './common.js';
 
 interface PhaseResult {
   route: string;
@@ -41,15 +40,6 @@ interface PhaseResult {
   shedLatency: { p50: number; p99: number } | null;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => (typeof a === 'object' && a !== null ? resolve(a.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 /** Gloss texts of wordnet-scale, in file order. */
 function glosses(limit: number): string[] {
