@@ -24,7 +24,7 @@
  * with a more urgent priority than the last waiter takes that waiter's place and the displaced
  * waiter is refused with OVERLOADED ("least likely to be dropped").
  */
-import { PlaitError } from '../index.js';
+import { PlaitError } from '../errors/index.js';
 
 interface Waiter {
   priority: number;
