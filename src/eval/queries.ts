@@ -11,6 +11,7 @@
 import { readTextFile } from './read-text-file.js';
 import { PlaitError } from '../errors/index.js';
 import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
+import { idText } from '../util/json-number-text.js';
 import { INLINE_SOURCE, firstContentLine, malformedLine, splitLines } from './input-error.js';
 
 export interface EvalQuery {
@@ -117,13 +118,15 @@ function parseJsonl(text: string, out: QueryCollector): EvalQuery[] {
       throw malformedLine(file, i + 1, 'expected a JSON object');
     }
     const record = value as Record<string, unknown>;
-    const rawId = record['_id'] ?? record['id'];
+    const idField = record['_id'] !== undefined && record['_id'] !== null ? '_id' : 'id';
+    const rawId = record[idField];
     if (typeof rawId !== 'string' && typeof rawId !== 'number') {
       throw malformedLine(file, i + 1, 'missing "_id" (a string or number)');
     }
     const body = record['text'];
     if (typeof body !== 'string') throw malformedLine(file, i + 1, 'missing "text" (a string)');
-    out.add(String(rawId), body, i + 1);
+    // As written: a number id past 2^53 read through String() was rounded (util/json-number-text.ts).
+    out.add(idText(rawId, line, idField) ?? String(rawId), body, i + 1);
   }
   return out.queries;
 }
