@@ -9,7 +9,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runPlait } from './helpers/cli.js';
@@ -86,4 +86,25 @@ test('buildIndex refuses an in-memory id that is already a rounded number, namin
     buildIndex([{ docId: 1405933483485474817 as unknown as string, text: 'bread' }], { index: join(dir, 'mem') }),
     (e: unknown) => isPlaitError(e, 'MALFORMED_JSONL') && /past 2\^53.*give the id as a string/.test(e.message),
   );
+});
+
+test('plait rerank --docs echoes number ids as written', () => {
+  writeFileSync(join(dir, 'shortlist.jsonl'), `{"id": ${A}, "text": "yeast bread"}\n{"_id": ${B}, "text": "harbour tide"}\n`);
+  const r = runPlait(dir, ['rerank', '--query', 'yeast bread', '--docs', 'shortlist.jsonl', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual((JSON.parse(r.stdout) as { id: string }[]).map((h) => h.id).sort(), [A, B]);
+});
+
+test('plait eval of a BEIR folder with number ids: built, then reused (its corpus check reads the ids as the reader does)', () => {
+  const beir = join(dir, 'beir');
+  mkdirSync(join(beir, 'qrels'), { recursive: true });
+  writeFileSync(join(beir, 'corpus.jsonl'), readFileSync(join(dir, 'tweets.jsonl'), 'utf8').replaceAll('{"id":', '{"_id":')); // BEIR's id field
+  copyFileSync(join(dir, 'queries.jsonl'), join(beir, 'queries.jsonl'));
+  copyFileSync(join(dir, 'qrels.tsv'), join(beir, 'qrels', 'test.tsv'));
+  for (const round of ['built', 'reused']) {
+    const r = runPlait(dir, ['eval', beir, '--index', './beir-idx', '--modes', 'bm25', '--json']); // no -q: it would silence the corpus check's warning
+    assert.equal(r.code, 0, `${round}: ${r.stderr}`);
+    assert.doesNotMatch(r.stderr, /differ|warning/, round);
+    assert.equal((JSON.parse(r.stdout) as { modes: { mean: Record<string, number> }[] }).modes[0]?.mean['ndcg@10'], 1, round);
+  }
 });
