@@ -6,10 +6,12 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runPlait } from './helpers/cli.js';
+import { openCorpus } from '../src/indexer/corpus/index.js';
+import { isPlaitError } from '../src/errors/index.js';
 
 let dir: string;
 
@@ -55,4 +57,25 @@ test('plait add names the fields it does not read too', () => {
   const r = runPlait(dir, ['add', './idx', 'more.jsonl', '--threads', '0']);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /more\.jsonl line 1: top-level field "venue" is not read/);
+});
+
+test('a JSONL field flag on a TSV or a folder corpus is refused, not ignored (index, add, the library)', async () => {
+  writeFileSync(join(dir, 'notes.tsv'), 'n1\tbread rises with yeast\nn2\tthe tide comes in\n');
+  mkdirSync(join(dir, 'texts'), { recursive: true });
+  writeFileSync(join(dir, 'texts', 'a.txt'), 'bread rises with yeast\n');
+  const refused = (args: string[], flag: string, format: string): void => {
+    const r = runPlait(dir, [...args, '--json']);
+    assert.equal(r.code, 2, r.stderr);
+    const e = (JSON.parse(r.stderr.trim().split('\n').pop()!) as { error: { code: string; message: string; details: { format: string } } }).error;
+    assert.equal(e.code, 'INVALID_ARGUMENT');
+    assert.match(e.message, new RegExp(`${flag} \\(\\w+\\) applies to JSONL corpora only`));
+    assert.equal(e.details.format, format);
+  };
+  refused(['index', 'notes.tsv', '--index', './idx-tsv', '-q', '--threads', '0', '--text-field', 'body'], '--text-field', 'tsv');
+  assert.equal(existsSync(join(dir, 'idx-tsv', 'manifest.json')), false, 'nothing built');
+  refused(['index', 'texts', '--index', './idx-texts', '-q', '--threads', '0', '--id-field', 'name'], '--id-field', 'folder');
+  refused(['add', './idx', 'notes.tsv', '-q', '--threads', '0', '--title-field', 'heading'], '--title-field', 'tsv');
+  await assert.rejects(openCorpus(join(dir, 'c.jsonl'), { tsvHeader: true }), (e: unknown) => isPlaitError(e, 'INVALID_ARGUMENT') && /tsvHeader applies to TSV corpora only/.test(e.message));
+  const jsonl = runPlait(dir, ['index', 'c.jsonl', '--index', './idx-fields', '-q', '--threads', '0', '--text-field', 'text', '--id-field', '_id']);
+  assert.equal(jsonl.code, 0, 'JSONL takes them: ' + jsonl.stderr);
 });
