@@ -79,3 +79,24 @@ test('a JSONL field flag on a TSV or a folder corpus is refused, not ignored (in
   const jsonl = runPlait(dir, ['index', 'c.jsonl', '--index', './idx-fields', '-q', '--threads', '0', '--text-field', 'text', '--id-field', '_id']);
   assert.equal(jsonl.code, 0, 'JSONL takes them: ' + jsonl.stderr);
 });
+
+test('plait add reads a JSONL input with the field names the index was built with (recorded in its manifest)', () => {
+  const doc = (id: number, heading: string, body: string, year: number): string => JSON.stringify({ doc_id: id, heading, body, meta: { year } });
+  writeFileSync(join(dir, 'own.jsonl'), [doc(1, 'Bread', 'bread rises with yeast', 2020), doc(2, 'Tides', 'the tide comes in twice a day', 2021)].join('\n') + '\n');
+  writeFileSync(join(dir, 'own-more.jsonl'), doc(3, 'Sourdough', 'a starter leavens sourdough', 2022) + '\n');
+  const built = runPlait(dir, ['index', 'own.jsonl', '--index', './own', '-q', '--threads', '0', '--id-field', 'doc_id', '--text-field', 'body', '--title-field', 'heading']);
+  assert.equal(built.code, 0, built.stderr);
+  // Without the flags: the index's own fields (it had been EMPTY_TEXT, and with --text-field alone the titles were dropped).
+  const r = runPlait(dir, ['add', './own', 'own-more.jsonl', '-q', '--threads', '0']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /plait: note: own-more\.jsonl was read with the JSONL fields the index was built with: --id-field doc_id --text-field body --title-field heading/);
+  const s = runPlait(dir, ['search', './own', 'sourdough starter', '--mode', 'bm25', '--json', '--text', '-k', '1']);
+  assert.equal(s.code, 0, s.stderr);
+  const hit = (JSON.parse(s.stdout) as { hits: { docId: string; title: string; text: string }[] }).hits[0];
+  assert.deepEqual([hit?.docId, hit?.title, hit?.text], ['3', 'Sourdough', 'a starter leavens sourdough']);
+  // A TSV input takes none of them.
+  writeFileSync(join(dir, 'notes.tsv'), 'n1\tbread rises with yeast\nn2\tthe tide comes in\n');
+  const j = runPlait(dir, ['add', './own', 'notes.tsv', '-q', '--threads', '0', '--json']);
+  assert.equal(j.code, 0, j.stderr);
+  assert.equal((JSON.parse(j.stdout) as { recordedFields?: unknown }).recordedFields, undefined);
+});
