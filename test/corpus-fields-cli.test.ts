@@ -6,7 +6,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runPlait } from './helpers/cli.js';
@@ -99,4 +99,13 @@ test('plait add reads a JSONL input with the field names the index was built wit
   const j = runPlait(dir, ['add', './own', 'notes.tsv', '-q', '--threads', '0', '--json']);
   assert.equal(j.code, 0, j.stderr);
   assert.equal((JSON.parse(j.stdout) as { recordedFields?: unknown }).recordedFields, undefined);
+});
+
+test('a sharded build records the field names in every shard, for plait cluster add', () => {
+  const r = runPlait(dir, ['index', 'own.jsonl', '--index', './own-sharded', '--shards', '2', '-q', '--threads', '0', '--id-field', 'doc_id', '--text-field', 'body', '--title-field', 'heading']);
+  assert.equal(r.code, 0, r.stderr);
+  for (const shard of ['shard-0', 'shard-1']) {
+    const m = JSON.parse(readFileSync(join(dir, 'own-sharded', shard, 'manifest.json'), 'utf8')) as { settings: { corpusFields?: unknown } };
+    assert.deepEqual(m.settings.corpusFields, { idField: 'doc_id', textField: 'body', titleField: 'heading' }, shard);
+  }
 });
