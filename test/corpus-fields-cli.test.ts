@@ -94,6 +94,8 @@ test('plait add reads a JSONL input with the field names the index was built wit
   assert.equal(s.code, 0, s.stderr);
   const hit = (JSON.parse(s.stdout) as { hits: { docId: string; title: string; text: string }[] }).hits[0];
   assert.deepEqual([hit?.docId, hit?.title, hit?.text], ['3', 'Sourdough', 'a starter leavens sourdough']);
+  const info = runPlait(dir, ['info', './own']);
+  assert.match(info.stdout, /^fields {7}idField "doc_id", textField "body", titleField "heading" \(plait add reads JSONL with them\)$/m);
   // A TSV input takes none of them.
   writeFileSync(join(dir, 'notes.tsv'), 'n1\tbread rises with yeast\nn2\tthe tide comes in\n');
   const j = runPlait(dir, ['add', './own', 'notes.tsv', '-q', '--threads', '0', '--json']);
