@@ -75,3 +75,12 @@ test('qrelsCoverage counts distinct relevant documents of the evaluated queries 
   const c = qrelsCoverage(qrels, ['q1', 'q2'], (ids) => ids.map((id) => held.has(id)));
   assert.deepEqual(c, { relevant: 2, missing: 1, firstMissing: { queryId: 'q2', docId: 'b' } });
 });
+
+test('plait eval reads a queries.jsonl whose text field is "query"', () => {
+  writeFileSync(join(dir, 'q-query.jsonl'), '{"_id": "q1", "query": "yeast bread"}\n{"_id": "q2", "query": "harbour tide"}\n');
+  writeFileSync(join(dir, 'both2.tsv'), 'query-id\tcorpus-id\tscore\nq1\tbread\t1\nq2\ttide\t1\n');
+  const r = runPlait(dir, ['eval', './idx', '--queries', 'q-query.jsonl', '--qrels', 'both2.tsv', '--modes', 'bm25', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as { queries: number; modes: { mean: Record<string, number> }[] };
+  assert.deepEqual([out.queries, out.modes[0]?.mean['ndcg@10']], [2, 1]);
+});
