@@ -184,7 +184,7 @@ export type { DriftFigures } from './format/manifest.js';
 
 // Two-level centroid assignment in the build (issue 9): the option and its manifest record
 export type { CentroidAssignment, CentroidAssignmentOptions } from './indexer/two-level-assign.js';
-export type { CentroidAssignmentRecord } from './format/manifest.js';
+export type { CentroidAssignmentRecord, CorpusFieldNames } from './format/manifest.js';
 
 // Framework integrations (issue 21) are subpath exports, deliberately not re-exported here, so that
 // `import 'plait'` never loads a framework (they are optional peer dependencies):

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { dataPath, needsData } from './helpers/requirements.js';
+import { isPlaitError } from '../src/errors/index.js';
 import {
   detectQrelsFormat,
   detectQueriesFormat,
@@ -34,6 +35,14 @@ describe('queries', () => {
   it('reads BEIR JSONL (numeric ids become strings, metadata ignored, blank lines skipped)', () => {
     const text = '{"_id": "0", "text": "first query", "metadata": {}}\n\n{"_id": 7, "text": "second"}\n';
     assert.deepEqual(parseQueries(text), [{ id: '0', text: 'first query' }, { id: '7', text: 'second' }]);
+  });
+
+  it('reads a JSONL query from "query" when it has no "text", and names the text fields of a line with neither', () => {
+    assert.deepEqual(parseQueries('{"_id": "q1", "query": "deep learning"}\n'), [{ id: 'q1', text: 'deep learning' }]);
+    assert.throws(
+      () => parseQueries('{"_id": "q1", "question": "what is bm25", "lang": "en"}\n', { file: 'qf.jsonl' }),
+      (e: unknown) => isPlaitError(e, 'INVALID_INPUT') && /qf\.jsonl:1: missing "text" \(or "query"\), a string; "question", "lang" hold text: rename the query's field to "text"/.test(e.message),
+    );
   });
 
   it('reads TSV, skipping a header line, with CRLF line ends', () => {

@@ -102,7 +102,9 @@ test('INVALID_FILTER names the bad part', () => {
     [{ 'a..b': 1 }, /metadata path/],
     [{ $or: [] }, /filter\.\$or: expected a non-empty array/],
     [{ $and: [{ year: 1 }, { tag: { $in: 'x' } }] }, /filter\.\$and\[1\]\.tag\.\$in/],
-    [{ doc_id: 3 }, /doc_id is compared with strings/],
+    [{ doc_id: 3 }, /doc_id is compared with strings \(ids are stored as text: write 5 as "5"\) \(received 3\)/],
+    // The element at fault, not the list (it said "received an array of length 3").
+    [{ doc_id: { $in: ['1', '2', 3] } }, /filter\.doc_id\.\$in\[2\]: doc_id is compared with strings .*\(received 3\)/],
     [{ year: { $exists: 'yes' } }, /\$exists: expected true or false/],
     [{}, /empty filter/],
     ['year > 2020', /expected an object/],

@@ -13,6 +13,7 @@ import { EVAL_CORPUS_CHECK_DEFAULTS } from '../config/defaults.js';
 import { DocStoreReader } from '../docstore/docstore-reader.js';
 import { readManifest } from '../format/index-reader.js';
 import { roleFileName } from '../format/manifest.js';
+import { idText } from '../util/json-number-text.js';
 
 export interface CorpusMatch {
   /** Corpus documents compared (those with an id and some text among the first lines). */
@@ -39,7 +40,7 @@ async function leadingDocuments(corpus: string, documents: number): Promise<{ id
       if (typeof d !== 'object' || d === null) continue;
       const { _id: id, title, text } = d as { _id?: unknown; title?: unknown; text?: unknown };
       if ((typeof id !== 'string' && typeof id !== 'number') || typeof text !== 'string' || text.trim() === '') continue;
-      out.push({ id: String(id), title: typeof title === 'string' ? title : '', text });
+      out.push({ id: idText(id, line, '_id') ?? String(id), title: typeof title === 'string' ? title : '', text }); // as the corpus reader reads it
     }
   } finally {
     lines.close();

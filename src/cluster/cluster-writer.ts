@@ -14,7 +14,7 @@ import type { Encoder, EncoderOptions } from '../encoder/types.js';
 import { ENCODER_OPTION_KEYS } from '../encoder/types.js';
 import { PlaitError } from '../errors/index.js';
 import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
-import { CORPUS_READER_OPTION_KEYS, corpusReaderOptionsOf, emptyCorpusError, openCorpus } from '../indexer/corpus/index.js';
+import { CORPUS_READER_OPTION_KEYS, corpusReaderOptionsOf, emptyCorpusError, openCorpus, withRecordedFields } from '../indexer/corpus/index.js';
 import type { CorpusInput, CorpusReadReport, CorpusReaderOptions } from '../indexer/corpus/types.js';
 import type { DocumentInput } from '../docstore/types.js';
 import type { MetadataFilter } from '../docstore/metadata-filter.js';
@@ -74,7 +74,8 @@ export async function addCorpusToCluster(nc: NatsConnection, root: string, input
   const acks: WriteAck[] = [];
   let documents = 0;
   try {
-    const corpus = await openCorpus(input, corpusReaderOptionsOf(options));
+    const { options: read } = await withRecordedFields(input, corpusReaderOptionsOf(options), layout.manifest.settings.corpusFields); // as addCorpus
+    const corpus = await openCorpus(input, read);
     let batch: DocumentInput[] = [];
     const flush = async (): Promise<void> => {
       if (batch.length === 0) return;

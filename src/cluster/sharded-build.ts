@@ -42,7 +42,7 @@ import { resolveCentroidAssignment } from '../indexer/two-level-assign.js';
 import { PassageSpill } from '../indexer/passage-spill.js';
 import { splitLongText } from '../indexer/split-passages.js';
 import { indexText } from '../indexer/index-text.js';
-import { BUILD_OPTION_KEYS, embedInSteps, modelSpecFor, readSpill, type BuildOptions, type BuildPhase } from '../indexer/build-index.js';
+import { BUILD_OPTION_KEYS, embedInSteps, modelSpecFor, readSpill, recordedFieldsOf, type BuildOptions, type BuildPhase } from '../indexer/build-index.js';
 import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import { shardOf } from './shard-of.js';
 import { clusterSubjects } from './subjects.js';
@@ -212,7 +212,7 @@ export async function buildShardedIndex(input: string | readonly string[], optio
     wholeStore = null;
     spill.dispose();
     spill = null;
-    const settings = { split, window, stride, kmeansIters: c.kmeansIters, seed, sampledPassages: c.sampledPassages, kmeansVectors: c.kmeansVectors, centroidAssignment: c.centroidAssignment };
+    const settings = { split, window, stride, kmeansIters: c.kmeansIters, seed, sampledPassages: c.sampledPassages, kmeansVectors: c.kmeansVectors, centroidAssignment: c.centroidAssignment, ...recordedFieldsOf(options) };
     const skipped = Object.fromEntries(Object.entries(corpus.report.skipped).filter(([, k]) => k > 0));
     const manifestOf = (w: IndexWriter, documents: number, passages: number) =>
       w.writeManifest({ createdAt: new Date().toISOString(), buildMs: Date.now() - started, model: info, modelSpec: encoder.spec, counts: { documents, passages, tokens: w.tokens, centroids: c.codec.nCentroids }, settings, avgResidual: c.avgResidual, skipped });

@@ -101,6 +101,9 @@ function balanced(parts: readonly Sql[], op: 'AND' | 'OR'): Sql {
   return q`(${balanced(parts.slice(0, mid), op)} ${op} ${balanced(parts.slice(mid), op)})`;
 }
 
+/** doc_id is the TEXT column of the user's ids: a number id of the corpus (`{"_id": 5}`) is stored as "5". */
+const DOC_ID_STRINGS = 'doc_id is compared with strings (ids are stored as text: write 5 as "5")';
+
 function bad(at: string, message: string, value?: unknown): PlaitError {
   return new PlaitError('INVALID_FILTER', { message: `${at}: ${message}${value === undefined ? '' : ` (received ${describe(value)})`}`, at });
 }
@@ -221,8 +224,13 @@ class Compiler {
           }
           case '$in':
           case '$nin': {
-            const set = typedSet(this.list(v, here), here);
-            if (ref.path === null && set.numbers.length + set.literals.length > 0) throw bad(here, 'doc_id is compared with strings', v);
+            const values = this.list(v, here);
+            const set = typedSet(values, here);
+            if (ref.path === null && set.numbers.length + set.literals.length > 0) {
+              // Name the element at fault, not the list ("received an array of length 3").
+              const i = values.findIndex((x) => typeof x !== 'string');
+              throw bad(`${here}[${i}]`, DOC_ID_STRINGS, values[i]);
+            }
             const any = this.anyElement(ref, memberArms(set), here, '');
             return op === '$in' ? any : q`(NOT ${any})`;
           }
@@ -267,7 +275,7 @@ class Compiler {
    */
   private anyElement(ref: FieldRef, arms: readonly Arm[], at: string, sample: unknown): Sql {
     if (ref.path === null) {
-      if (typeof sample !== 'string') throw bad(at, 'doc_id is compared with strings', sample);
+      if (typeof sample !== 'string') throw bad(at, DOC_ID_STRINGS, sample);
       const text = arms.find((a) => a.types.includes('text'));
       return text === undefined ? FALSE : q`COALESCE(${text.when({ sql: 'doc_id', params: [] })}, 0)`;
     }
@@ -291,7 +299,7 @@ class Compiler {
   private range(ref: FieldRef, op: '$gt' | '$gte' | '$lt' | '$lte', v: unknown, at: string): Sql {
     const sqlOp = { $gt: '>', $gte: '>=', $lt: '<', $lte: '<=' }[op];
     if (typeof v === 'number' && Number.isFinite(v)) {
-      if (ref.path === null) throw bad(at, 'doc_id is compared with strings', v);
+      if (ref.path === null) throw bad(at, DOC_ID_STRINGS, v);
       return this.anyElement(ref, [{ types: ['integer', 'real'], when: (x) => q`${x} ${sqlOp} ${param(v)}` }], at, v);
     }
     if (typeof v === 'string') return this.anyElement(ref, [{ types: ['text'], when: (x) => q`${x} ${sqlOp} ${param(v)}` }], at, v);

@@ -25,3 +25,5 @@ export type { ReportPaths } from './report-files.js';
 export { runQueries } from './run-queries.js';
 export type { RunQueriesOptions, SearchFn, TimedRun } from './run-queries.js';
 export { topKOverlap } from './overlap.js';
+export { qrelsCoverage } from './qrels-coverage.js';
+export type { QrelsCoverage } from './qrels-coverage.js';

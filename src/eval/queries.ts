@@ -1,5 +1,5 @@
 /**
- * Query readers: BEIR `queries.jsonl` (`{"_id", "text"}`), TSV (`qid<TAB>text`) and TREC topic
+ * Query readers: BEIR `queries.jsonl` (`{"_id", "text"}`; `id` and `query` also read), TSV (`qid<TAB>text`) and TREC topic
  * files (`<top> <num> Number: 51 <title> ... </top>`, the title is the query).
  *
  * A query whose text is empty (or only white space) is skipped, as trec_eval and BEIR do (a real
@@ -11,6 +11,7 @@
 import { readTextFile } from './read-text-file.js';
 import { PlaitError } from '../errors/index.js';
 import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
+import { idText } from '../util/json-number-text.js';
 import { INLINE_SOURCE, firstContentLine, malformedLine, splitLines } from './input-error.js';
 
 export interface EvalQuery {
@@ -117,13 +118,20 @@ function parseJsonl(text: string, out: QueryCollector): EvalQuery[] {
       throw malformedLine(file, i + 1, 'expected a JSON object');
     }
     const record = value as Record<string, unknown>;
-    const rawId = record['_id'] ?? record['id'];
+    const idField = record['_id'] !== undefined && record['_id'] !== null ? '_id' : 'id';
+    const rawId = record[idField];
     if (typeof rawId !== 'string' && typeof rawId !== 'number') {
       throw malformedLine(file, i + 1, 'missing "_id" (a string or number)');
     }
-    const body = record['text'];
-    if (typeof body !== 'string') throw malformedLine(file, i + 1, 'missing "text" (a string)');
-    out.add(String(rawId), body, i + 1);
+    // "text" is BEIR's; "query" is what many other exports call it (TREC DL, MS MARCO JSONL).
+    const body = record['text'] ?? record['query'];
+    if (typeof body !== 'string') {
+      const texts = Object.keys(record).filter((k) => k !== '_id' && k !== 'id' && typeof record[k] === 'string' && (record[k] as string).trim() !== '');
+      const held = texts.length === 0 ? '' : `; ${texts.map((k) => JSON.stringify(k)).join(', ')} ${texts.length === 1 ? 'holds' : 'hold'} text: rename the query's field to "text"`;
+      throw malformedLine(file, i + 1, `missing "text" (or "query"), a string${held}`);
+    }
+    // As written: a number id past 2^53 read through String() was rounded (util/json-number-text.ts).
+    out.add(idText(rawId, line, idField) ?? String(rawId), body, i + 1);
   }
   return out.queries;
 }

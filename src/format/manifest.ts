@@ -97,6 +97,20 @@ export interface BuildSettings {
   segmentBytes: number;
   /** How compression assigned tokens to centroids (absent in indexes built before it was recorded: exact). */
   centroidAssignment?: CentroidAssignmentRecord;
+  /**
+   * The JSONL field names the build was given (`--id-field`, `--text-field`, `--title-field`,
+   * `metadataField`), only those given; `plait add` and `addCorpus` read a JSONL input with them
+   * unless told otherwise (corpus/recorded-fields.ts). Absent: the defaults, or a build before it was recorded.
+   */
+  corpusFields?: CorpusFieldNames;
+}
+
+/** JSONL field names of a corpus (CorpusReaderOptions' four), as a manifest records them. */
+export interface CorpusFieldNames {
+  idField?: string;
+  textField?: string;
+  titleField?: string;
+  metadataField?: string;
 }
 
 /**

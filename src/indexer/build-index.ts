@@ -26,7 +26,13 @@ import { getKernels } from '../kernels/index.js';
 import { INDEX_FILES, type IndexManifest } from '../format/manifest.js';
 import { resolveIndexPath } from '../format/index-path.js';
 import { discardBuildDir, publishIndex, temporaryBuildDir } from '../format/publish.js';
-import { CORPUS_READER_OPTION_KEYS, corpusReaderOptionsOf, emptyCorpusError, openCorpus } from './corpus/index.js';
+import { CORPUS_READER_OPTION_KEYS, corpusReaderOptionsOf, emptyCorpusError, fieldsToRecord, openCorpus } from './corpus/index.js';
+
+/** `settings.corpusFields` of a build given JSONL field names (corpus/recorded-fields.ts), else nothing. */
+export function recordedFieldsOf(options: CorpusReaderOptions): { corpusFields?: NonNullable<ReturnType<typeof fieldsToRecord>> } {
+  const fields = fieldsToRecord(options);
+  return fields === undefined ? {} : { corpusFields: fields };
+}
 import type { CorpusDocumentInput, CorpusInput, CorpusReaderOptions, CorpusReadReport } from './corpus/types.js';
 import { DocStoreWriter } from '../docstore/index.js';
 import { compressPassages, type EmbeddingSource } from './compress-passages.js';
@@ -196,7 +202,7 @@ export async function buildIndex(input: CorpusInput | readonly CorpusDocumentInp
       model: info,
       modelSpec: encoder.spec,
       counts: { documents: nDocs, passages: nPassages, tokens: writer.tokens, centroids: c.codec.nCentroids },
-      settings: { split, window, stride, kmeansIters: c.kmeansIters, seed, sampledPassages: c.sampledPassages, kmeansVectors: c.kmeansVectors, centroidAssignment: c.centroidAssignment },
+      settings: { split, window, stride, kmeansIters: c.kmeansIters, seed, sampledPassages: c.sampledPassages, kmeansVectors: c.kmeansVectors, centroidAssignment: c.centroidAssignment, ...recordedFieldsOf(options) },
       avgResidual: c.avgResidual,
       skipped: Object.fromEntries(Object.entries(report.skipped).filter(([, n]) => n > 0)),
     });

@@ -10,7 +10,8 @@ import { ENCODER_OPTION_KEYS } from '../encoder/types.js';
 import { checkSignal, isPlaitError, type PlaitError } from '../errors/index.js';
 import { readManifest } from '../format/index-reader.js';
 import { locateIndex } from '../format/index-path.js';
-import { CORPUS_READER_OPTION_KEYS, corpusReaderOptionsOf, emptyCorpusError, openCorpus } from '../indexer/corpus/index.js';
+import { CORPUS_READER_OPTION_KEYS, corpusReaderOptionsOf, emptyCorpusError, openCorpus, withRecordedFields } from '../indexer/corpus/index.js';
+import type { CorpusFieldNames } from '../format/manifest.js';
 import type { CorpusInput, CorpusReadReport, CorpusReaderOptions } from '../indexer/corpus/types.js';
 import { checkModel } from '../search/model-check.js';
 import { checkOptionKeys, pickOptions, type OptionKeys } from '../util/option-keys.js';
@@ -46,6 +47,8 @@ export interface AddCorpusResult extends UpdateResult {
   /** Milliseconds spent reading and encoding, and committing the write. */
   encodeMs: number;
   writeMs: number;
+  /** The JSONL field names taken from the index's build (`settings.corpusFields`) because the add named none of them; absent when none was. */
+  recordedFields?: CorpusFieldNames;
 }
 
 /**
@@ -96,7 +99,9 @@ export async function addCorpus(index: string, input: CorpusInput, options: AddC
   const encoder = options.encoder ?? (await createEncoder(manifest.modelSpec, options.encoderOptions ?? {}));
   try {
     checkModel(manifest.model, encoder.info);
-    const corpus = await openCorpus(input, corpusReaderOptionsOf(options));
+    // The field names the index was built with, for those this add does not name (recorded-fields.ts).
+    const { options: read, applied } = await withRecordedFields(input, corpusReaderOptionsOf(options), manifest.settings.corpusFields);
+    const corpus = await openCorpus(input, read);
     const docs: DocumentInput[] = [];
     const sources: Array<{ file: string; line: number }> = [];
     for await (const d of corpus) {
@@ -119,7 +124,7 @@ export async function addCorpus(index: string, input: CorpusInput, options: AddC
     } catch (e) {
       throw inputLineOf(e, sources);
     }
-    return { ...result, path, report: corpus.report, encodeMs: t1 - t0, writeMs: performance.now() - t1 };
+    return { ...result, path, report: corpus.report, encodeMs: t1 - t0, writeMs: performance.now() - t1, ...(applied === undefined ? {} : { recordedFields: applied }) };
   } finally {
     if (options.encoder === undefined) await encoder.close();
   }

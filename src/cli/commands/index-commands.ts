@@ -248,6 +248,8 @@ export function registerIndexCommands(program: Command): void {
         `model        ${m.model.name} (${m.model.family}, ${m.dim}-d, query ${m.model.queryMaxlen} / doc ${m.model.docMaxlen} tokens${m.model.quantization === undefined ? '' : `, ${m.model.quantization} graph`})`,
         `documents    ${m.counts.documents}`,
         `skipped      ${m.skipped === undefined ? 'not recorded' : skipped === 0 ? 'none' : `${skipped} invalid (${describeSkipped(m.skipped)})`}`,
+        // The JSONL fields plait add reads by default (corpus/recorded-fields.ts).
+        ...(m.settings.corpusFields === undefined ? [] : [`fields       ${Object.entries(m.settings.corpusFields).map(([k, v]) => `${k} ${JSON.stringify(v)}`).join(', ')} (plait add reads JSONL with them)`]),
         `passages     ${m.counts.passages}${m.settings.split ? ` (split: window ${m.settings.window}, stride ${m.settings.stride})` : ''}`,
         `tokens       ${m.counts.tokens}`,
         `centroids    ${m.counts.centroids}${assignmentNote(m.settings.centroidAssignment)}`,

@@ -5,6 +5,7 @@
  * `plait backup <index> <dest>` copies one (mutate/index-backup.ts); `plait restore <backup> <index>`
  * brings a copy back, onto a new name or, with --force, over the index (mutate/index-restore.ts).
  */
+import type { CorpusFieldNames } from '../../format/manifest.js';
 import type { Command } from 'commander';
 import { readFileSync, existsSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -162,7 +163,7 @@ export function registerLivingCommands(program: Command): void {
       }
       progress.done();
       if (o.json) {
-        printJson({ path: r.path, generation: r.generation, commit: commitIdOf(r.manifest), added: r.added, replaced: r.replaced, compacted: r.compacted, counts: r.manifest.counts, passages: passageCounts(r.manifest), report: r.report, encodeMs: r.encodeMs, writeMs: r.writeMs });
+        printJson({ path: r.path, generation: r.generation, commit: commitIdOf(r.manifest), added: r.added, replaced: r.replaced, compacted: r.compacted, counts: r.manifest.counts, passages: passageCounts(r.manifest), report: r.report, encodeMs: r.encodeMs, writeMs: r.writeMs, ...(r.recordedFields === undefined ? {} : { recordedFields: r.recordedFields }) });
       } else {
         const skipped = totalSkipped(r.report.skipped);
         process.stdout.write(
@@ -173,6 +174,7 @@ export function registerLivingCommands(program: Command): void {
             (r.compacted ? '; compacted' : '') +
             '\n',
         );
+        if (r.recordedFields !== undefined) process.stderr.write(`plait: note: ${input} was read with the JSONL fields the index was built with: ${describeFieldFlags(r.recordedFields)} (give the flag to read another)\n`);
       }
       interrupts.finish();
     });
@@ -288,4 +290,10 @@ export function registerLivingCommands(program: Command): void {
       else process.stdout.write(`restored ${src} (generation ${r.backupGeneration}) ${r.replaced ? 'over' : 'to'} ${r.path}: generation ${r.generation}, ${plural(r.counts.documents, 'document')}, ${plural(r.files, 'file')}, ${(r.bytes / 2 ** 20).toFixed(1)} MiB\n`);
       interrupts.finish();
     });
+}
+
+/** `--id-field doc_id --text-field body` for a manifest's recorded field names. */
+function describeFieldFlags(fields: CorpusFieldNames): string {
+  const flags: Array<[keyof CorpusFieldNames, string]> = [['idField', '--id-field'], ['textField', '--text-field'], ['titleField', '--title-field'], ['metadataField', 'metadataField']];
+  return flags.filter(([k]) => fields[k] !== undefined).map(([k, flag]) => `${flag} ${fields[k]!}`).join(' ');
 }

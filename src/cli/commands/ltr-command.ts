@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import { LTR_DEFAULTS } from '../../config/defaults.js';
 import { readQrels, readQueries } from '../../eval/index.js';
 import { openIndexForCli } from '../open-index.js';
+import { checkQrelsInIndex } from '../qrels-check.js';
 import { collectLtrGroups, trainLtrModel } from '../../ltr/train-ltr.js';
 import { LtrModel } from '../../ltr/ltr-model.js';
 import type { XgboostTrainOptions } from '../../ltr/xgboost-train.js';
@@ -91,6 +92,7 @@ export function registerLtrCommand(program: Command): void {
     const index = await openIndexForCli(name, { model: o.model });
     const cross = o.crossEncoder === undefined ? undefined : await CrossEncoder.create(o.crossEncoder, crossEncoderOptionsFrom(o));
     try {
+      checkQrelsInIndex(index, qrels, queries.map((q) => q.id), o.qrels, 'trained on');
       const progress = ProgressReporter.auto(o.quiet === true || o.json === true);
       const { groups, features, candidates, trainedOn } = await collectLtrGroups(index, queries, qrels, {
         ...(o.pipeline === undefined ? {} : { candidates: o.pipeline }),

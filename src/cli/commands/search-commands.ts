@@ -28,6 +28,7 @@ import { checkSearchSettingsReachStages } from '../../pipeline/pipeline-settings
 import { parsePipeline } from '../../pipeline/pipeline-spec.js';
 import { stageSearchOptions } from '../../pipeline/stages.js';
 import { addCrossEncoderFlags, addPipelineFlags, checkPipelineFlags, printRewrites, rerankWithCrossEncoder, searchWithPipeline, type CrossCliOptions } from '../pipeline-options.js';
+import { idText } from '../../util/json-number-text.js';
 
 /** The PLAID stage timings of SearchTimings (the last round's when several ran). */
 const PLAID_STAGE_KEYS: ReadonlySet<string> = new Set(['candidatesMs', 'pruneMs', 'interactionMs', 'exactMs']);
@@ -281,9 +282,11 @@ function readRerankDocs(file: string): RerankDocument[] {
       throw new PlaitError('MALFORMED_JSONL', { message: (cause as Error).message, file, line: i + 1 }, { cause });
     }
     if (typeof obj.text !== 'string') throw new PlaitError('MALFORMED_JSONL', { message: 'no "text" string', file, line: i + 1 });
-    const id = obj.id ?? obj._id;
+    const idField = obj.id !== undefined && obj.id !== null ? 'id' : '_id';
+    const id = obj[idField];
     const title = typeof obj.title === 'string' && obj.title.trim() ? `${obj.title}\n` : '';
-    docs.push({ id: id === undefined ? String(i + 1) : String(id), text: title + obj.text });
+    // A number id as written (util/json-number-text.ts: String() rounds past 2^53).
+    docs.push({ id: id === undefined || id === null ? String(i + 1) : (idText(id, line, idField) ?? String(id)), text: title + obj.text });
   });
   return docs;
 }

@@ -5,7 +5,8 @@
  */
 
 import { PlaitError } from '../../errors/index.js';
-import { normaliseId, type ParsedDocument, type ParsedRecord } from './parsed-record.js';
+import { idText } from '../../util/json-number-text.js';
+import type { ParsedDocument, ParsedRecord } from './parsed-record.js';
 
 export interface JsonlFields {
   /** Candidate id fields, tried in order; the first present one wins. */
@@ -33,14 +34,16 @@ export function parseJsonlLine(text: string, file: string, line: number, fields:
   } catch (e) {
     return malformed(file, line, e instanceof Error ? e.message : String(e), e);
   }
-  return parseJsonlRecord(value, file, line, fields);
+  return parseJsonlRecord(value, file, line, fields, text);
 }
 
 /**
  * A JSONL line's value, or a document given in memory (`buildIndex(documents)`), read with `fields`:
  * the same rules either way (ids, text and title strings, metadata an object, ignored fields noted).
+ * An id written as a number is taken as written in `sourceText` (util/json-number-text.ts: past
+ * 2^53 JSON.parse rounds it); without a source, such a number is refused as malformed.
  */
-export function parseJsonlRecord(value: unknown, file: string, line: number, fields: JsonlFields): ParsedRecord {
+export function parseJsonlRecord(value: unknown, file: string, line: number, fields: JsonlFields, sourceText?: string): ParsedRecord {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     return malformed(file, line, `expected a JSON object but found ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}`);
   }
@@ -48,7 +51,11 @@ export function parseJsonlRecord(value: unknown, file: string, line: number, fie
   let docId: string | null = null;
   for (const field of fields.idFields) {
     if (record[field] !== undefined) {
-      docId = normaliseId(record[field]);
+      const id = idText(record[field], sourceText, field);
+      if (id === undefined) {
+        return malformed(file, line, `field "${field}" is the number ${String(record[field])}, an integer past 2^53 (Number.MAX_SAFE_INTEGER) that a JavaScript number cannot hold exactly: give the id as a string`);
+      }
+      docId = id;
       break;
     }
   }

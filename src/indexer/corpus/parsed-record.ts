@@ -28,7 +28,7 @@ export interface ParseFailure {
 
 export type ParsedRecord = ParsedDocument | ParseFailure;
 
-/** Ids may be strings or finite numbers (many JSONL corpora use integer ids); anything else is missing. */
+/** A TSV cell's id (JSONL ids, which may be JSON numbers, go through util/json-number-text.ts `idText`); empty is missing. */
 export function normaliseId(value: unknown): string | null {
   if (typeof value === 'string') return value.length > 0 ? value : null;
   if (typeof value === 'number' && Number.isFinite(value)) return String(value);

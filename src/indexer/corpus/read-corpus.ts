@@ -230,7 +230,40 @@ export async function openCorpus(input: CorpusInput | readonly CorpusDocumentInp
     return new StreamingCorpusReader([], 'jsonl', '', { ...options }, input);
   }
   const resolved = await resolveCorpusInput(input, options.format);
+  checkFormatOptions(resolved.format, options, input);
   return new StreamingCorpusReader(resolved.files, resolved.format, resolved.root, { ...options });
+}
+
+/** The CLI flag of each option that applies to one kind of corpus only (CorpusReaderOptions). */
+const FORMAT_OPTION_FLAGS = { idField: '--id-field', textField: '--text-field', titleField: '--title-field', metadataField: null, tsvHeader: null } as const;
+
+/**
+ * An option that the input's format does not read is refused, as every other flag that cannot
+ * apply is: `plait index notes.tsv --text-field body` (or a folder of text files with
+ * `--id-field`) had built the index as if the flag were not there.
+ * @throws PlaitError INVALID_ARGUMENT naming the option (and its flag), the input and its format.
+ */
+function checkFormatOptions(format: CorpusFormat, options: CorpusReaderOptions, input: CorpusInput): void {
+  const jsonl = format === 'beir' || format === 'jsonl';
+  const shape =
+    format === 'tsv'
+      ? 'read as TSV (id<TAB>text[<TAB>title]: the columns give the fields)'
+      : format === 'folder'
+        ? "read as a folder of text files (a file's path is its id, its content the text)"
+        : 'read as JSONL';
+  for (const [name, flag] of Object.entries(FORMAT_OPTION_FLAGS) as [keyof typeof FORMAT_OPTION_FLAGS, string | null][]) {
+    if (options[name] === undefined) continue;
+    const applies = name === 'tsvHeader' ? format === 'tsv' : jsonl;
+    if (applies) continue;
+    const what = flag === null ? name : `${flag} (${name})`;
+    const where = Array.isArray(input) ? `the corpus ${input.join(', ')}` : String(input);
+    throw new PlaitError('INVALID_ARGUMENT', {
+      message: `${what} applies to ${name === 'tsvHeader' ? 'TSV' : 'JSONL'} corpora only: ${where} is ${shape}; leave it out${name === 'tsvHeader' ? '' : ', or give --format jsonl (format) if the files are JSONL'}`,
+      name,
+      format,
+      received: options[name],
+    });
+  }
 }
 
 /** The `file` that errors and reports name for documents given in memory; their `line` is the 1-based position. */
