@@ -1,6 +1,7 @@
 /** Shared bits of the benchmarks: where the data is, the machine, timing helpers. */
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import type { ChildProcess } from 'node:child_process';
 import { availableParallelism, cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { join, resolve } from 'node:path';
@@ -49,4 +50,14 @@ export function freePort(): Promise<number> {
       s.close(() => (typeof a === 'object' && a !== null ? resolve(a.port) : reject(new Error('no port'))));
     });
   });
+}
+
+/** Resolves once `plait serve` at `url` answers /ready with 200; throws if the child exits first. Polls every 250 ms. */
+export async function waitReady(url: string, child: ChildProcess): Promise<void> {
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`plait serve exited with ${child.exitCode}`);
+    const r = await fetch(`${url}/ready`).catch(() => null);
+    if (r?.status === 200) return;
+    await new Promise((res) => setTimeout(res, 250));
+  }
 }

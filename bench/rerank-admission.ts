@@ -16,7 +16,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { dataDir, freePort, isMain, machine, percentiles } from './common.js';
+import { dataDir, freePort, isMain, machine, percentiles, waitReady } from './common.js';
 
 
 interface Tally {
@@ -54,12 +54,7 @@ export async function rerankAdmission(seconds: number, connections: number, docs
   const child = spawn(process.execPath, [bin, 'serve', '--port', String(port), '--log-level', 'warn', ...serveArgs], { stdio: ['ignore', 2, 2] });
   const url = `http://127.0.0.1:${port}`;
   try {
-    for (;;) {
-      if (child.exitCode !== null) throw new Error(`plait serve exited with ${child.exitCode}`);
-      const r = await fetch(`${url}/ready`).catch(() => null);
-      if (r?.status === 200) break;
-      await new Promise((res) => setTimeout(res, 250));
-    }
+    await waitReady(url, child);
     let n = 0;
     const body = (count: number): string => {
       const i = n++;

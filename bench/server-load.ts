@@ -25,7 +25,7 @@ import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { SERVER_DEFAULTS } from '../src/config/defaults.js';
-import { dataDir, freePort, isMain, machine, percentiles } from './common.js';
+import { dataDir, freePort, isMain, machine, percentiles, waitReady } from './common.js';
 
 interface PhaseResult {
   route: string;
@@ -125,12 +125,7 @@ export async function serverLoad(index: string, phaseS: number, soakS: number): 
   const url = `http://127.0.0.1:${port}`;
   const started = performance.now();
   try {
-    for (;;) {
-      if (child.exitCode !== null) throw new Error(`plait serve exited with ${child.exitCode}`);
-      const r = await fetch(`${url}/ready`).catch(() => null);
-      if (r?.status === 200) break;
-      await new Promise((res) => setTimeout(res, 250));
-    }
+    await waitReady(url, child);
     const readyS = (performance.now() - started) / 1000;
     const name = index.replace(/\/+$/, '').split('/').at(-1)!;
     const search = `/v1/indexes/${name}/search`;
