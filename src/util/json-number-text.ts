@@ -6,11 +6,14 @@
  * `String(value)` gave "1405933483485474800", so two ids of one corpus became one
  * (`DUPLICATE_ID` naming an id the file does not hold) and a lone one was stored as an id its
  * qrels never name. Node 20's JSON.parse has no source-text access (the reviver's `context.source`
- * arrived in V8 11.4 / Node 21), so this module finds the number's text in the line itself.
+ * arrived in V8 11.4 / Node 21), so the line is read again by lossless-json, which keeps a number's
+ * text — only for such a number, so the common path pays nothing.
  *
  * `idText` keeps a safe integer as `String(value)` (what ids written as numbers always gave:
  * `1.0` is "1"), and takes any other number as written.
  */
+
+import { isLosslessNumber, parse } from 'lossless-json';
 
 /**
  * The id a JSON value gives: a non-empty string as is; a finite number as its text (see the
@@ -30,63 +33,19 @@ export function idText(value: unknown, lineText: string | undefined, key: string
 }
 
 /**
- * The raw text of `key`'s value in a JSON object's source (the last occurrence, as JSON.parse
- * keeps), or `null` when the text is not an object holding that key. The text must be valid JSON
- * (the caller parsed it first); nothing is validated here.
+ * The raw text of the number at `key` in a JSON object's source (as written: lossless-json keeps
+ * every number's text), or `null` when the text is not an object whose `key` holds a number, or
+ * does not parse (lossless-json refuses duplicate keys with different values, which JSON.parse
+ * allows: the caller then keeps `String(value)`).
  */
 export function topLevelValueText(text: string, key: string): string | null {
-  let i = skipSpace(text, 0);
-  if (text.charCodeAt(i) === 0xfeff) i = skipSpace(text, i + 1);
-  if (text[i] !== '{') return null;
-  i = skipSpace(text, i + 1);
-  let found: string | null = null;
-  while (i < text.length && text[i] === '"') {
-    const keyEnd = skipString(text, i);
-    const name = JSON.parse(text.slice(i, keyEnd)) as string;
-    i = skipSpace(text, keyEnd);
-    if (text[i] !== ':') return null;
-    const start = skipSpace(text, i + 1);
-    const end = skipValue(text, start);
-    if (name === key) found = text.slice(start, end);
-    i = skipSpace(text, end);
-    if (text[i] !== ',') break;
-    i = skipSpace(text, i + 1);
+  let parsed: unknown;
+  try {
+    parsed = parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+  } catch {
+    return null;
   }
-  return found;
-}
-
-function skipSpace(text: string, i: number): number {
-  while (i < text.length && (text[i] === ' ' || text[i] === '\t' || text[i] === '\n' || text[i] === '\r')) i++;
-  return i;
-}
-
-/** `i` at a string's opening quote; returns the index after its closing quote. */
-function skipString(text: string, i: number): number {
-  for (let j = i + 1; j < text.length; j++) {
-    if (text[j] === '\\') j++;
-    else if (text[j] === '"') return j + 1;
-  }
-  return text.length;
-}
-
-/** `i` at a value's first character; returns the index after the value. */
-function skipValue(text: string, i: number): number {
-  const c = text[i];
-  if (c === '"') return skipString(text, i);
-  if (c === '{' || c === '[') {
-    let depth = 0;
-    for (let j = i; j < text.length; j++) {
-      const d = text[j];
-      if (d === '"') j = skipString(text, j) - 1;
-      else if (d === '{' || d === '[') depth++;
-      else if (d === '}' || d === ']') {
-        depth--;
-        if (depth === 0) return j + 1;
-      }
-    }
-    return text.length;
-  }
-  let j = i;
-  while (j < text.length && !/[\s,}\]]/.test(text[j]!)) j++;
-  return j;
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return null;
+  const value = (parsed as Record<string, unknown>)[key];
+  return isLosslessNumber(value) ? value.value : null;
 }
