@@ -45,7 +45,7 @@ test('the corpus reader keeps a number id as written (past 2^53 too); safe integ
   assert.deepEqual(docs.map((d) => d.docId), [A, B, '7', '9007199254740993']);
 });
 
-test('the raw-text scanner finds the top-level key past nested values, strings with escapes and a BOM', () => {
+test('a number is read back as written at the top-level key, past nested values, strings with escapes and a BOM', () => {
   const line = '\ufeff{"meta": {"id": 1, "x": [1, {"id": 2}]}, "s": "a\\"}id", "id" : 12345678901234567890 , "t": 1}';
   assert.equal(topLevelValueText(line, 'id'), '12345678901234567890');
   assert.equal(topLevelValueText(line, 'missing'), null);
