@@ -13,7 +13,7 @@ import { FUSION_LIMITS, SEARCH_DEFAULTS } from '../../config/defaults.js';
 import { ERROR_SCHEMA } from '../http-errors.js';
 import { runWork } from '../request-work.js';
 import { checkQuery } from '../text-checks.js';
-import { snakeKeys } from './indexes.js';
+import { snakeKeys } from '../snake-keys.js';
 import { REWRITES_SCHEMA, REWRITE_BODY_SCHEMA, rewriteFromBody, type RewriteBody } from './search.js';
 import '../fastify-types.js';
 

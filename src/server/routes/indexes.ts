@@ -6,19 +6,9 @@ import { kernelsStatus } from '../../index.js';
 import { MANIFEST_FILE, listedFiles } from '../../format/manifest.js';
 import { listedFileBytes } from '../../format/index-reader.js';
 import { ERROR_SCHEMA } from '../http-errors.js';
+import { snakeKeys } from '../snake-keys.js';
 import type { Engine, IndexEntry } from '../engine.js';
 import '../fastify-types.js';
-
-function snakeKey(k: string): string {
-  return k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-}
-
-/** Object keys to snake_case, deeply (values untouched). */
-export function snakeKeys(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(snakeKeys);
-  if (v === null || typeof v !== 'object') return v;
-  return Object.fromEntries(Object.entries(v).map(([k, x]) => [snakeKey(k), snakeKeys(x)]));
-}
 
 /** The index's scoring threads (Engine.scoringWorkers, as /metrics and the ready line say them); absent on a cluster's coordinator. */
 function scoringWorkers(engine: Engine, e: IndexEntry): { scoring_workers?: number } {

@@ -8,7 +8,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { PlaitError, isPlaitError } from '../../errors/index.js';
 import { FUSION_LIMITS, INTERACTION_SCORINGS, PLAID_LIMITS, REQUEST_SYNONYMS_DEFAULTS, SEARCH_DEFAULTS, type InteractionScoring, type PlaidParams } from '../../config/defaults.js';
 import type { LateRound } from '../../search/late-ranking.js';
-import { snakeKeys } from './indexes.js';
+import { snakeKeys } from '../snake-keys.js';
 import { PLAID_DEFAULTS_TABLES, type PlaidDefaultsTable } from '../../search/search-options.js';
 import type { SearchHit, SearchMode, SearchOptions, SearchTimings } from '../../index.js';
 import { ERROR_SCHEMA } from '../http-errors.js';
