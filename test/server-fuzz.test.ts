@@ -158,7 +158,7 @@ test('invalid UTF-8, lone surrogates, oversized bodies, wrong content types: 4xx
   assert.equal(empty.json.error.code, 'EMPTY_TEXT');
   const unknown = await send('/v1/indexes/sample/search', '{"query":"x","topk":3}');
   assert.equal(unknown.status, 400);
-  assert.equal(unknown.json.error.details.unknownField, 'topk');
+  assert.equal(unknown.json.error.details.unknown_field, 'topk');
   // The nearest field is named, as the library and the CLI name the nearest option (trial 7).
   assert.equal(unknown.json.error.details.suggestion, 'top_k');
   assert.match(unknown.json.error.message, /\(topk\); did you mean "top_k"\?/);
@@ -166,7 +166,7 @@ test('invalid UTF-8, lone surrogates, oversized bodies, wrong content types: 4xx
   assert.equal(nested.status, 400);
   assert.equal(nested.json.error.details.suggestion, 'spelling');
   const far = await send('/v1/indexes/sample/search', '{"query":"x","zzzzzzzz":1}');
-  assert.equal(far.json.error.details.unknownField, 'zzzzzzzz');
+  assert.equal(far.json.error.details.unknown_field, 'zzzzzzzz');
   assert.equal(far.json.error.details.suggestion, undefined, 'no field is near');
   const both = await send('/v1/indexes/sample/search', '{"query":"x","queries":["y"]}');
   assert.equal(both.status, 400);

@@ -55,7 +55,7 @@ test('an invalid enum value lists the allowed values', async () => {
   assert.equal(mode.status, 400);
   assert.equal(mode.body.error.code, 'INVALID_ARGUMENT');
   assert.match(mode.body.error.message, /mode.*"late", "bm25", "hybrid"/);
-  assert.deepEqual(mode.body.error.details.allowedValues, ['late', 'bm25', 'hybrid']);
+  assert.deepEqual(mode.body.error.details.allowed_values, ['late', 'bm25', 'hybrid']);
   const fusion = await postJson(`${server.url}/v1/indexes/sample/search`, { query: 'bread', fusion: 'max' });
   assert.match(fusion.body.error.message, /fusion.*"minmax", "rrf"/);
 });
@@ -74,7 +74,7 @@ test("an unknown field names the field meant: the library's camelCase spelling g
   ] as const) {
     const r = await post(path, JSON.stringify(body), 'application/json');
     assert.equal(r.status, 400, JSON.stringify(r.body));
-    assert.equal(r.body.error.details?.unknownField, unknown);
+    assert.equal(r.body.error.details?.unknown_field, unknown);
     assert.equal(r.body.error.details?.suggestion, meant, JSON.stringify(r.body));
     assert.match(r.body.error.message, new RegExp(`\\(${unknown}\\); did you mean "${meant}"\\?$`), r.body.error.message);
   }
@@ -94,7 +94,7 @@ test('a 413 names the limit in bytes and --max-body-bytes', async () => {
   assert.equal(r.body.error.code, 'QUERY_TOO_LARGE');
   assert.ok(r.body.error.message.includes(`limit of ${MAX_BODY} bytes`), r.body.error.message);
   assert.match(r.body.error.message, /--max-body-bytes/);
-  assert.equal(r.body.error.details.maxBodyBytes, MAX_BODY);
+  assert.equal(r.body.error.details.max_body_bytes, MAX_BODY);
 });
 
 /** Every POST route's 413 code, by what its body carries: a query request, a write, an encode request. */
@@ -119,7 +119,7 @@ test('every POST route answers a body over the limit with a 413 whose code names
     const r = await post(path.replace('{name}', 'sample'), big, 'application/json');
     assert.equal(r.status, 413, path);
     assert.equal(r.body.error.code, TOO_LARGE_CODES[path], path);
-    assert.equal(r.body.error.details?.['maxBodyBytes'], MAX_BODY, path);
+    assert.equal(r.body.error.details?.['max_body_bytes'], MAX_BODY, path);
   }
   const write = await post('/v1/indexes/sample/documents', big, 'application/json');
   assert.equal(write.body.error.message, `Write too large: the write's body is larger than the server's limit of ${MAX_BODY} bytes; send fewer documents or ids per request (the limit is the server operator's: plait serve --max-body-bytes)`);

@@ -53,7 +53,7 @@ test('a burst beyond maxConcurrent + maxQueue is shed at once with 503 + Retry-A
     for (const r of shed) {
       assert.equal(r.headers.get('retry-after'), '3');
       assert.equal(r.body.error.code, 'OVERLOADED');
-      assert.equal(r.body.error.details.maxConcurrent, 2);
+      assert.equal(r.body.error.details.max_concurrent, 2);
     }
     for (const { r, i } of ok) {
       const lib = await sample.index.search(QUERIES[i]!, { topK: 3, mode: 'late' });

@@ -1,7 +1,7 @@
 /**
  * The one table from PlaitError codes to HTTP statuses, and the translation of everything that can
  * go wrong in a request (library errors, Fastify's own validation, body and media-type errors)
- * into `{error: {code, message, details}}`. A 500 means a real internal fault: anything the client
+ * into `{error: {code, message, details}}`, `details` keys in snake_case (errorBody). A 500 means a real internal fault: anything the client
  * could have caused maps to a 4xx here, and the fuzz test holds the server to that.
  */
 import { homedir, tmpdir } from 'node:os';
@@ -9,6 +9,7 @@ import { PlaitError, isPlaitError, type ErrorCode } from '../index.js';
 import { describe, noSpaceCode } from '../errors/index.js';
 import { integerRange } from '../config/parse-number.js';
 import { closestKey } from '../util/option-keys.js';
+import { snakeKey, snakeKeys } from './snake-keys.js';
 
 /**
  * HTTP status by error code. Every library code is listed (the `satisfies` makes a new code a
@@ -175,7 +176,7 @@ function fieldMeant(field: string, parentSchema: unknown): string | undefined {
   const properties = (parentSchema as { properties?: unknown } | undefined)?.properties;
   if (properties === null || typeof properties !== 'object') return undefined;
   const known = Object.keys(properties);
-  const snake = field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+  const snake = snakeKey(field);
   if (known.includes(snake)) return snake;
   // A field's last word alone (`ids` for `doc_ids`, as `plait delete --ids` spells it), too far from
   // it in edits for closestKey: the one field that ends with it (`k` ends top_k and rrf_k: no guess).
@@ -258,10 +259,15 @@ export function storageRefusal(err: unknown, index: string): unknown {
 /**
  * A client error's body: code, message and details, with any server-local file path replaced by
  * "<path>" (a library message may name an index or model file; a client learns nothing from it).
+ * The one door every HTTP error answer goes through (the error handler, the 404 handler, the
+ * receive timeout's raw-socket answers): here the library's camelCase `details` keys become the
+ * HTTP API's snake_case, deeply (`expectedWaitMs` → `expected_wait_ms`; nested objects and objects in
+ * arrays too, `firstSkipped` → `first_skipped`); values, such as a field name a message quotes, are left as they are.
+ * The library's PlaitError (and the CLI's `--json`, which prints it) keeps camelCase.
  */
 export function errorBody(err: PlaitError, requestId?: string): ErrorBody {
   const j = err.toJSON();
-  const details = j.details === undefined ? undefined : Object.fromEntries(Object.entries(j.details).filter(([, v]) => v !== undefined).map(([k, v]) => [k, scrubPaths(v)]));
+  const details = j.details === undefined ? undefined : (snakeKeys(Object.fromEntries(Object.entries(j.details).filter(([, v]) => v !== undefined).map(([k, v]) => [k, scrubPaths(v)]))) as Record<string, unknown>);
   const error: ErrorBody['error'] = { code: j.code, message: scrubPaths(j.message) };
   if (details !== undefined && Object.keys(details).length > 0) error.details = details;
   if (requestId !== undefined) error.request_id = requestId;
@@ -326,7 +332,7 @@ export const ERROR_SCHEMA = {
       properties: {
         code: { type: 'string', description: 'stable error code (see the README status table)' },
         message: { type: 'string' },
-        details: { type: 'object', additionalProperties: true },
+        details: { type: 'object', additionalProperties: true, description: 'structured detail of the error (which depends on the code), every key snake_case at every depth (max_body_bytes, expected_wait_ms, unknown_field); values as the server has them' },
         request_id: { type: 'string', description: 'the request\'s id (also the x-request-id header): the server log has the detail of an internal error under it' },
       },
     },
