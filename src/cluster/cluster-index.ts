@@ -49,6 +49,7 @@ import { shardOf } from './shard-of.js';
 import { emptyResult, emptyTimings } from '../search/search-result.js';
 import { unsearchable } from '../search/query-text.js';
 import { compareDocIds, fuseMinMax, fuseRrf, type ScoredDoc } from '../search/fusion.js';
+import { abortError } from '../search/deadline.js';
 import { ShardClient, type ShardOutcome } from './shard-client.js';
 import type { PassageRef, PipelineDocument, PipelineIndex } from '../pipeline/pipeline-index.js';
 import {
@@ -390,36 +391,39 @@ export class ClusterIndex {
    * search (null when the document is not among its topK). `pid` in the answer is the shard's.
    * `options.rewrite` (spelling, synonyms, RM3) is applied here, against the whole corpus, as one
    * index's explain applies it: the shard explains the rewritten text's late side and the rewritten
-   * BM25 terms it is sent.
+   * BM25 terms it is sent. `options.signal` (the caller's abort) ends every shard round at once.
    * @throws PlaitError INVALID_ARGUMENT (a pid target: pids are per shard; ColBERT-PRF, refused
    * by one index's explain too), CLUSTER_UNAVAILABLE (`details.shards`: the document's shard, or a
    * shard the statistics, the rewrite's spelling statistics, RM3's feedback or — hybrid — the fused
    * search need, did not answer by the deadline; `details.shard`: the document's), the shard's own
-   * errors (INVALID_INPUT for an unknown docId).
+   * errors (INVALID_INPUT for an unknown docId), the signal's reason once it fires (ABORTED, TIMEOUT).
    */
-  async explain(query: string, target: string | { pid: number }, options: ExplainOptions & Pick<ClusterSearchOptions, 'deadlineAt' | 'minSequences'> = {}): Promise<Explanation> {
+  async explain(query: string, target: string | { pid: number }, options: ExplainOptions & Pick<ClusterSearchOptions, 'deadlineAt' | 'minSequences' | 'signal'> = {}): Promise<Explanation> {
     if (typeof target !== 'string') throw invalidArgument('doc_id', 'a doc_id on a cluster (pids are per shard)', target);
     const r = this.resolveSearch(options, EXPLAIN_OPTION_SCOPES);
     if (r.rewrite.prf !== null) throw invalidArgument('rewrite.prf', 'spelling, synonyms or rm3 in explain (as on one index: ColBERT-PRF appends centroid embeddings, which have no query text to explain)', 'prf');
     const due = shardDueOf(options);
     const minSequence = minSequencesByShard(options.minSequences, this.shards.shards);
-    const { deadlineAt: _d, minSequences: _m, rewrite, rewritten: _w, ...explainOptions } = options;
+    const { deadlineAt: _d, minSequences: _m, rewrite, rewritten: _w, signal, ...explainOptions } = options;
     const call: ClusterCallOptions = { ...(options.deadlineAt === undefined ? {} : { deadlineAt: options.deadlineAt }), ...(options.minSequences === undefined ? {} : { minSequences: options.minSequences }) };
+    // Every round gets the caller's signal, as a search's do: a client that hung up does not leave them running to the deadline.
+    const withSignal = signal === undefined ? {} : { signal };
     const missing = new Set<number>();
     // Rewritten once, as a search would be; RM3 on the BM25 side (with the cluster's BM25 feedback).
-    const rewritten = rewrite === undefined ? null : await this.rewrite(query, { ...call, mode: r.mode, rewrite });
+    const rewritten = rewrite === undefined ? null : await this.rewrite(query, { ...call, ...withSignal, mode: r.mode, rewrite });
     for (const s of rewritten?.missingShards ?? []) missing.add(s);
-    const rw = rewritten !== null && r.rewrite.rm3 !== null && r.mode !== 'late' ? await this.expandRm3(query, rewritten, r.rewrite.rm3, call, missing) : rewritten;
+    const rw = rewritten !== null && r.rewrite.rm3 !== null && r.mode !== 'late' ? await this.expandRm3(query, rewritten, r.rewrite.rm3, { ...call, ...withSignal }, missing) : rewritten;
     const [e] = await (await this.encoder()).encodeQueries([rw?.lateText ?? query]);
     const bm25Terms = rw === null ? null : [...rw.bm25.terms.keys()];
-    const [stats] = await this.gatherStats([{ text: r.mode === 'late' ? null : query, terms: r.mode === 'late' ? null : bm25Terms, tokenIds: r.mode !== 'bm25' && r.idf ? e!.tokenIds : null }], minSequence, statsDue(due), missing);
+    const [stats] = await this.gatherStats([{ text: r.mode === 'late' ? null : query, terms: r.mode === 'late' ? null : bm25Terms, tokenIds: r.mode !== 'bm25' && r.idf ? e!.tokenIds : null }], minSequence, statsDue(due), missing, signal);
     const shard = shardOf(target, this.shards.shards);
     const request: ExplainRequest = { query, docId: target, options: explainOptions, stats: stats!, deadlineAt: due, minSequence: minSequence[shard]!, ...(rw === null ? {} : { rewritten: { lateText: rw.lateText, bm25Terms: [...rw.bm25.terms], rewrites: rw.rewrites } }) };
-    const o = await this.shards.request<{ explanation: Explanation }>(shard, 'explain', request, due);
+    const o = await this.shards.request<{ explanation: Explanation }>(shard, 'explain', request, due, signal);
+    if (signal?.aborted === true) throw abortError(signal);
     if (!o.ok || missing.size > 0) throw missingShardsError([...missing, ...(o.ok ? [] : [shard])], { shard });
     const ex = o.value.explanation;
     if (r.mode === 'hybrid') {
-      const [res] = await this.searchEncodedBatch([query], [e!], { ...explainOptions, ...call, mode: 'hybrid', ...(rewrite === undefined ? {} : { rewrite, rewritten: [rewritten] }) });
+      const [res] = await this.searchEncodedBatch([query], [e!], { ...explainOptions, ...call, ...withSignal, mode: 'hybrid', ...(rewrite === undefined ? {} : { rewrite, rewritten: [rewritten] }) });
       // Fused parts from a search that missed shards are not one index's (the document's rank and the
       // min-max bounds come from part of the corpus): an error naming them, as for the other rounds.
       if (res!.degraded === true) throw missingShardsError(res!.missingShards ?? [], { shard });
