@@ -127,6 +127,31 @@ async function clusterOverDoor(): Promise<ClusterIndex> {
   return new ClusterIndex('door', client, infos.map((o) => (o.ok ? o.value : assert.fail(`shard ${o.shard} did not answer info`))), { encoder: await whole.encoder() });
 }
 
+test('a slow shard 0 does not cost query rewriting its tokenize: shard 1 answers it, and the search is one index\'s', { skip, timeout: 120_000 }, async () => {
+  const cluster = await clusterOverDoor();
+  try {
+    const asked: number[] = [];
+    seen = (s, verb) => void (verb === 'tokenize' && asked.push(s));
+    fault = (s, verb) => (s === 0 && verb === 'tokenize' ? 'silent' : null);
+    const t0 = Date.now();
+    const [r] = await cluster.searchEncodedBatch([query], [], { mode: 'bm25', topK: 10, rewrite: { spelling: true }, deadlineAt: Date.now() + TIMEOUT_MS });
+    assert.ok(Date.now() - t0 < TIMEOUT_MS / 10, `answered well before the deadline (${Date.now() - t0} ms)`);
+    assert.ok(asked.includes(1), 'shard 1 was asked to tokenise');
+    const single = await whole.search(query, { mode: 'bm25', topK: 10, rewrite: { spelling: true } });
+    assert.equal(r!.degraded, undefined);
+    assert.deepEqual(r!.hits.map((h) => [h.docId, h.score]), single.hits.map((h) => [h.docId, h.score]));
+    // Shard 0 answering again: it is asked first (the hedge is not a scatter).
+    fault = () => null;
+    asked.length = 0;
+    await cluster.rewrite(`${query} again`, { mode: 'bm25', rewrite: { spelling: true }, deadlineAt: Date.now() + TIMEOUT_MS });
+    assert.equal(asked[0], 0);
+  } finally {
+    fault = () => null;
+    seen = () => {};
+    await cluster.close();
+  }
+});
+
 test('explain gives up the document\'s shard as soon as the caller aborts, not at the deadline', { skip, timeout: 120_000 }, async () => {
   const cluster = await clusterOverDoor();
   try {
