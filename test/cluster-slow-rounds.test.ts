@@ -152,6 +152,32 @@ test('a slow shard 0 does not cost query rewriting its tokenize: shard 1 answers
   }
 });
 
+test('a staged search with includeText whose documents fetch loses a shard answers every hit, the lost shard\'s without text, degraded naming it', { skip, timeout: 120_000 }, async () => {
+  const cluster = await clusterOverDoor();
+  try {
+    fault = (s, verb) => (s === 1 && verb === 'documents' ? 'lagging' : null);
+    const res = await runPipeline(cluster.pipelineIndex({ deadlineAt: Date.now() + TIMEOUT_MS }), query, 'bm25:20 > late:10', { includeText: true });
+    assert.ok(res.hits.some((h) => shardOf(h.docId, 2) === 0) && res.hits.some((h) => shardOf(h.docId, 2) === 1), 'hits of both shards');
+    for (const h of res.hits) {
+      if (shardOf(h.docId, 2) === 0) assert.equal(typeof h.text, 'string', `shard 0's ${h.docId} has its text`);
+      else assert.equal(h.text, undefined, `shard 1's ${h.docId} has none`);
+    }
+    assert.deepEqual(res.missingShards, [1]);
+    assert.equal(res.degraded?.reason, 'shards-missing');
+    assert.equal(res.degraded?.stage, 'include_text');
+    // The same order and scores as when shard 1 gives its text: only the text is missing.
+    fault = () => null;
+    const healed = await runPipeline(cluster.pipelineIndex({ deadlineAt: Date.now() + TIMEOUT_MS }), query, 'bm25:20 > late:10', { includeText: true });
+    assert.equal(healed.degraded, null);
+    assert.equal(healed.missingShards, undefined);
+    assert.ok(healed.hits.every((h) => typeof h.text === 'string'));
+    assert.deepEqual(res.hits.map((h) => [h.docId, h.score]), healed.hits.map((h) => [h.docId, h.score]));
+  } finally {
+    fault = () => null;
+    await cluster.close();
+  }
+});
+
 test('explain gives up the document\'s shard as soon as the caller aborts, not at the deadline', { skip, timeout: 120_000 }, async () => {
   const cluster = await clusterOverDoor();
   try {
@@ -196,3 +222,25 @@ test('a shard request ends as soon as its caller aborts, not at its next retry o
   }
 });
 
+test('HTTP, a coordinator process: a rewriting search with a slow shard 0 is answered; a pipeline with include_text that loses a shard\'s documents is 200, degraded naming it', { skip, timeout: 180_000 }, async () => {
+  coordinator = await startCoordinator('door', nats.url);
+  const post = async (body: Record<string, unknown>): Promise<{ status: number; json: { results?: { hits: { doc_id: string; text?: string }[]; degraded?: { reason: string; stage: string } | null; missing_shards?: number[] }[] } }> => {
+    const res = await fetch(`${coordinator!.url}/v1/indexes/door/search`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...body, timeout_ms: TIMEOUT_MS }) });
+    return { status: res.status, json: (await res.json()) as never };
+  };
+  try {
+    fault = (s, verb) => (s === 0 && verb === 'tokenize' ? 'silent' : null);
+    const rewritten = await post({ query, mode: 'bm25', top_k: 10, rewrite: { spelling: true } });
+    assert.equal(rewritten.status, 200, JSON.stringify(rewritten.json));
+    assert.ok(rewritten.json.results![0]!.hits.length > 0);
+    fault = (s, verb) => (s === 1 && verb === 'documents' ? 'lagging' : null);
+    const piped = await post({ query, pipeline: 'bm25:20 > late:10', include_text: true });
+    assert.equal(piped.status, 200, JSON.stringify(piped.json));
+    const r = piped.json.results![0]!;
+    assert.deepEqual(r.missing_shards, [1]);
+    assert.equal(r.degraded?.reason, 'shards-missing');
+    assert.ok(r.hits.every((h) => (shardOf(h.doc_id, 2) === 0) === (typeof h.text === 'string')), 'text on shard 0\'s hits only');
+  } finally {
+    fault = () => null;
+  }
+});

@@ -51,7 +51,7 @@ import { unsearchable } from '../search/query-text.js';
 import { compareDocIds, fuseMinMax, fuseRrf, type ScoredDoc } from '../search/fusion.js';
 import { abortError } from '../search/deadline.js';
 import { ShardClient, type ShardOutcome } from './shard-client.js';
-import type { PassageRef, PipelineDocument, PipelineIndex } from '../pipeline/pipeline-index.js';
+import type { PassageRef, PipelineDocument, PipelineDocuments, PipelineIndex } from '../pipeline/pipeline-index.js';
 import {
   bytesOf,
   int32Of,
@@ -516,12 +516,18 @@ export class ClusterIndex {
     return out;
   }
 
-  /** Stored documents from their shards (null for an unknown id), aligned with `docIds`. @throws PlaitError CLUSTER_UNAVAILABLE. */
-  async documentsOf(docIds: readonly string[], signal?: AbortSignal, o: ClusterCallOptions = {}): Promise<(PipelineDocument | null)[]> {
+  /**
+   * Stored documents from their shards (null for an unknown id), aligned with `docIds`. A shard
+   * missing by the deadline leaves its documents null and is named in `missingShards` (ascending):
+   * the hits of a staged search with includeText are answered, its own without text, degraded
+   * (search-pipeline.ts), as a search answers without a shard.
+   */
+  async documentsOf(docIds: readonly string[], signal?: AbortSignal, o: ClusterCallOptions = {}): Promise<PipelineDocuments> {
     checkOptionKeys(o, CLUSTER_CALL_OPTION_KEYS, 'cluster call option');
     const out = new Array<PipelineDocument | null>(docIds.length).fill(null);
-    for (const p of await this.perShard<DocumentsReply>(docIds, 'documents', () => ({}), o, signal)) p.at.forEach((i, j) => (out[i] = p.value.documents[j] ?? null));
-    return out;
+    const { answers, missing } = await this.perShardOutcomes<DocumentsReply>(docIds, 'documents', () => ({}), o, signal);
+    for (const p of answers) p.at.forEach((i, j) => (out[i] = p.value.documents[j] ?? null));
+    return { documents: out, missingShards: missing.sort((a, b) => a - b) };
   }
 
   /** The corpus statistics of `qs` from every shard. @throws PlaitError CLUSTER_UNAVAILABLE naming the shards that did not answer. */
@@ -538,6 +544,13 @@ export class ClusterIndex {
    * @throws PlaitError CLUSTER_UNAVAILABLE naming every shard that did not answer by the deadline.
    */
   private async perShard<T>(docIds: readonly string[], verb: ShardVerb, payload: (at: number[]) => object, o: ClusterCallOptions, signal?: AbortSignal): Promise<{ shard: number; at: number[]; value: T }[]> {
+    const { answers, missing } = await this.perShardOutcomes<T>(docIds, verb, payload, o, signal);
+    if (missing.length > 0) throw missingShardsError(missing);
+    return answers;
+  }
+
+  /** perShard's round, the shards missing by the deadline listed instead of thrown (counted in the missing-shard metric either way). */
+  private async perShardOutcomes<T>(docIds: readonly string[], verb: ShardVerb, payload: (at: number[]) => object, o: ClusterCallOptions, signal?: AbortSignal): Promise<{ answers: { shard: number; at: number[]; value: T }[]; missing: number[] }> {
     const groups = new Map<number, number[]>();
     docIds.forEach((id, i) => {
       const s = shardOf(id, this.shards.shards);
@@ -547,14 +560,15 @@ export class ClusterIndex {
     });
     const due = shardDueOf(o);
     const minSequence = minSequencesByShard(o.minSequences, this.shards.shards);
-    const answers = await Promise.all(
+    const outcomes = await Promise.all(
       [...groups].map(async ([s, at]) => ({ at, out: await this.shards.request<T>(s, verb, { ...payload(at), docIds: at.map((i) => docIds[i]!), deadlineAt: due, minSequence: minSequence[s]! }, due, signal) })),
     );
-    const missing = answers.flatMap((a) => (a.out.ok ? [] : [a.out.shard]));
+    const missing = outcomes.flatMap((a) => (a.out.ok ? [] : [a.out.shard]));
     for (const s of missing) this.shards.metricsMissing(s, 1);
-    if (missing.length > 0) throw missingShardsError(missing);
-    return answers.map((a) => ({ shard: a.out.shard, at: a.at, value: (a.out as Extract<ShardOutcome<T>, { ok: true }>).value }));
+    const answers = outcomes.flatMap((a) => (a.out.ok ? [{ shard: a.out.shard, at: a.at, value: a.out.value }] : []));
+    return { answers, missing };
   }
+
 
   /** The resolved options a shard needs, PLAID's parameters explicit (the single index's for this topK). */
   private wireOptions(r: ResolvedSearch, o: SearchOptions): WireSearchOptions {
