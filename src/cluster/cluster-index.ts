@@ -49,8 +49,9 @@ import { shardOf } from './shard-of.js';
 import { emptyResult, emptyTimings } from '../search/search-result.js';
 import { unsearchable } from '../search/query-text.js';
 import { compareDocIds, fuseMinMax, fuseRrf, type ScoredDoc } from '../search/fusion.js';
+import { abortError } from '../search/deadline.js';
 import { ShardClient, type ShardOutcome } from './shard-client.js';
-import type { PassageRef, PipelineDocument, PipelineIndex } from '../pipeline/pipeline-index.js';
+import type { PassageRef, PipelineDocument, PipelineDocuments, PipelineIndex } from '../pipeline/pipeline-index.js';
 import {
   bytesOf,
   int32Of,
@@ -390,36 +391,39 @@ export class ClusterIndex {
    * search (null when the document is not among its topK). `pid` in the answer is the shard's.
    * `options.rewrite` (spelling, synonyms, RM3) is applied here, against the whole corpus, as one
    * index's explain applies it: the shard explains the rewritten text's late side and the rewritten
-   * BM25 terms it is sent.
+   * BM25 terms it is sent. `options.signal` (the caller's abort) ends every shard round at once.
    * @throws PlaitError INVALID_ARGUMENT (a pid target: pids are per shard; ColBERT-PRF, refused
    * by one index's explain too), CLUSTER_UNAVAILABLE (`details.shards`: the document's shard, or a
    * shard the statistics, the rewrite's spelling statistics, RM3's feedback or — hybrid — the fused
    * search need, did not answer by the deadline; `details.shard`: the document's), the shard's own
-   * errors (INVALID_INPUT for an unknown docId).
+   * errors (INVALID_INPUT for an unknown docId), the signal's reason once it fires (ABORTED, TIMEOUT).
    */
-  async explain(query: string, target: string | { pid: number }, options: ExplainOptions & Pick<ClusterSearchOptions, 'deadlineAt' | 'minSequences'> = {}): Promise<Explanation> {
+  async explain(query: string, target: string | { pid: number }, options: ExplainOptions & Pick<ClusterSearchOptions, 'deadlineAt' | 'minSequences' | 'signal'> = {}): Promise<Explanation> {
     if (typeof target !== 'string') throw invalidArgument('doc_id', 'a doc_id on a cluster (pids are per shard)', target);
     const r = this.resolveSearch(options, EXPLAIN_OPTION_SCOPES);
     if (r.rewrite.prf !== null) throw invalidArgument('rewrite.prf', 'spelling, synonyms or rm3 in explain (as on one index: ColBERT-PRF appends centroid embeddings, which have no query text to explain)', 'prf');
     const due = shardDueOf(options);
     const minSequence = minSequencesByShard(options.minSequences, this.shards.shards);
-    const { deadlineAt: _d, minSequences: _m, rewrite, rewritten: _w, ...explainOptions } = options;
+    const { deadlineAt: _d, minSequences: _m, rewrite, rewritten: _w, signal, ...explainOptions } = options;
     const call: ClusterCallOptions = { ...(options.deadlineAt === undefined ? {} : { deadlineAt: options.deadlineAt }), ...(options.minSequences === undefined ? {} : { minSequences: options.minSequences }) };
+    // Every round gets the caller's signal, as a search's do: a client that hung up does not leave them running to the deadline.
+    const withSignal = signal === undefined ? {} : { signal };
     const missing = new Set<number>();
     // Rewritten once, as a search would be; RM3 on the BM25 side (with the cluster's BM25 feedback).
-    const rewritten = rewrite === undefined ? null : await this.rewrite(query, { ...call, mode: r.mode, rewrite });
+    const rewritten = rewrite === undefined ? null : await this.rewrite(query, { ...call, ...withSignal, mode: r.mode, rewrite });
     for (const s of rewritten?.missingShards ?? []) missing.add(s);
-    const rw = rewritten !== null && r.rewrite.rm3 !== null && r.mode !== 'late' ? await this.expandRm3(query, rewritten, r.rewrite.rm3, call, missing) : rewritten;
+    const rw = rewritten !== null && r.rewrite.rm3 !== null && r.mode !== 'late' ? await this.expandRm3(query, rewritten, r.rewrite.rm3, { ...call, ...withSignal }, missing) : rewritten;
     const [e] = await (await this.encoder()).encodeQueries([rw?.lateText ?? query]);
     const bm25Terms = rw === null ? null : [...rw.bm25.terms.keys()];
-    const [stats] = await this.gatherStats([{ text: r.mode === 'late' ? null : query, terms: r.mode === 'late' ? null : bm25Terms, tokenIds: r.mode !== 'bm25' && r.idf ? e!.tokenIds : null }], minSequence, statsDue(due), missing);
+    const [stats] = await this.gatherStats([{ text: r.mode === 'late' ? null : query, terms: r.mode === 'late' ? null : bm25Terms, tokenIds: r.mode !== 'bm25' && r.idf ? e!.tokenIds : null }], minSequence, statsDue(due), missing, signal);
     const shard = shardOf(target, this.shards.shards);
     const request: ExplainRequest = { query, docId: target, options: explainOptions, stats: stats!, deadlineAt: due, minSequence: minSequence[shard]!, ...(rw === null ? {} : { rewritten: { lateText: rw.lateText, bm25Terms: [...rw.bm25.terms], rewrites: rw.rewrites } }) };
-    const o = await this.shards.request<{ explanation: Explanation }>(shard, 'explain', request, due);
+    const o = await this.shards.request<{ explanation: Explanation }>(shard, 'explain', request, due, signal);
+    if (signal?.aborted === true) throw abortError(signal);
     if (!o.ok || missing.size > 0) throw missingShardsError([...missing, ...(o.ok ? [] : [shard])], { shard });
     const ex = o.value.explanation;
     if (r.mode === 'hybrid') {
-      const [res] = await this.searchEncodedBatch([query], [e!], { ...explainOptions, ...call, mode: 'hybrid', ...(rewrite === undefined ? {} : { rewrite, rewritten: [rewritten] }) });
+      const [res] = await this.searchEncodedBatch([query], [e!], { ...explainOptions, ...call, ...withSignal, mode: 'hybrid', ...(rewrite === undefined ? {} : { rewrite, rewritten: [rewritten] }) });
       // Fused parts from a search that missed shards are not one index's (the document's rank and the
       // min-max bounds come from part of the corpus): an error naming them, as for the other rounds.
       if (res!.degraded === true) throw missingShardsError(res!.missingShards ?? [], { shard });
@@ -512,12 +516,18 @@ export class ClusterIndex {
     return out;
   }
 
-  /** Stored documents from their shards (null for an unknown id), aligned with `docIds`. @throws PlaitError CLUSTER_UNAVAILABLE. */
-  async documentsOf(docIds: readonly string[], signal?: AbortSignal, o: ClusterCallOptions = {}): Promise<(PipelineDocument | null)[]> {
+  /**
+   * Stored documents from their shards (null for an unknown id), aligned with `docIds`. A shard
+   * missing by the deadline leaves its documents null and is named in `missingShards` (ascending):
+   * the hits of a staged search with includeText are answered, its own without text, degraded
+   * (search-pipeline.ts), as a search answers without a shard.
+   */
+  async documentsOf(docIds: readonly string[], signal?: AbortSignal, o: ClusterCallOptions = {}): Promise<PipelineDocuments> {
     checkOptionKeys(o, CLUSTER_CALL_OPTION_KEYS, 'cluster call option');
     const out = new Array<PipelineDocument | null>(docIds.length).fill(null);
-    for (const p of await this.perShard<DocumentsReply>(docIds, 'documents', () => ({}), o, signal)) p.at.forEach((i, j) => (out[i] = p.value.documents[j] ?? null));
-    return out;
+    const { answers, missing } = await this.perShardOutcomes<DocumentsReply>(docIds, 'documents', () => ({}), o, signal);
+    for (const p of answers) p.at.forEach((i, j) => (out[i] = p.value.documents[j] ?? null));
+    return { documents: out, missingShards: missing.sort((a, b) => a - b) };
   }
 
   /** The corpus statistics of `qs` from every shard. @throws PlaitError CLUSTER_UNAVAILABLE naming the shards that did not answer. */
@@ -534,6 +544,13 @@ export class ClusterIndex {
    * @throws PlaitError CLUSTER_UNAVAILABLE naming every shard that did not answer by the deadline.
    */
   private async perShard<T>(docIds: readonly string[], verb: ShardVerb, payload: (at: number[]) => object, o: ClusterCallOptions, signal?: AbortSignal): Promise<{ shard: number; at: number[]; value: T }[]> {
+    const { answers, missing } = await this.perShardOutcomes<T>(docIds, verb, payload, o, signal);
+    if (missing.length > 0) throw missingShardsError(missing);
+    return answers;
+  }
+
+  /** perShard's round, the shards missing by the deadline listed instead of thrown (counted in the missing-shard metric either way). */
+  private async perShardOutcomes<T>(docIds: readonly string[], verb: ShardVerb, payload: (at: number[]) => object, o: ClusterCallOptions, signal?: AbortSignal): Promise<{ answers: { shard: number; at: number[]; value: T }[]; missing: number[] }> {
     const groups = new Map<number, number[]>();
     docIds.forEach((id, i) => {
       const s = shardOf(id, this.shards.shards);
@@ -543,14 +560,15 @@ export class ClusterIndex {
     });
     const due = shardDueOf(o);
     const minSequence = minSequencesByShard(o.minSequences, this.shards.shards);
-    const answers = await Promise.all(
+    const outcomes = await Promise.all(
       [...groups].map(async ([s, at]) => ({ at, out: await this.shards.request<T>(s, verb, { ...payload(at), docIds: at.map((i) => docIds[i]!), deadlineAt: due, minSequence: minSequence[s]! }, due, signal) })),
     );
-    const missing = answers.flatMap((a) => (a.out.ok ? [] : [a.out.shard]));
+    const missing = outcomes.flatMap((a) => (a.out.ok ? [] : [a.out.shard]));
     for (const s of missing) this.shards.metricsMissing(s, 1);
-    if (missing.length > 0) throw missingShardsError(missing);
-    return answers.map((a) => ({ shard: a.out.shard, at: a.at, value: (a.out as Extract<ShardOutcome<T>, { ok: true }>).value }));
+    const answers = outcomes.flatMap((a) => (a.out.ok ? [{ shard: a.out.shard, at: a.at, value: a.out.value }] : []));
+    return { answers, missing };
   }
+
 
   /** The resolved options a shard needs, PLAID's parameters explicit (the single index's for this topK). */
   private wireOptions(r: ResolvedSearch, o: SearchOptions): WireSearchOptions {

@@ -3,8 +3,9 @@
  * query with the library's own `QueryRewriter` over a `RewriteSource` whose answers come from the
  * shards, so that a query is rewritten exactly as one index over the whole corpus rewrites it:
  *
- *   1. `tokenize` (any one shard: a build's shards share tokenizer and stemmer) reads the query as
- *      the store's BM25 does, and gives the BM25 terms of synonym phrases not seen before;
+ *   1. `tokenize` (any one shard: a build's shards share tokenizer and stemmer; shard 0 first, the
+ *      next one too when it is slow, the first answer winning) reads the query as the store's BM25
+ *      does, and gives the BM25 terms of synonym phrases not seen before;
  *   2. `stats` (every shard) sums the document frequency of each of the query's terms and reports
  *      each shard's commit id; a shard whose commit changed sends its word vocabulary again
  *      (`vocabulary`), and the summed vocabulary (and the spelling index built on it) is replaced;
@@ -22,7 +23,9 @@ import { ENGLISH_STOPWORDS } from '../docstore/bm25-terms.js';
 import type { Bm25Query, WordVocabulary } from '../docstore/docstore-reader.js';
 import type { Bm25Options } from '../docstore/bm25.js';
 import { QueryRewriter, type ResolvedRewrite, type RewriteSource, type RewrittenQuery } from '../rewrite/query-rewriter.js';
-import type { ShardClient } from './shard-client.js';
+import type { ShardClient, ShardOutcome } from './shard-client.js';
+import { CLUSTER_DEFAULTS } from '../config/defaults.js';
+import { abortError } from '../search/deadline.js';
 import { int32Of, type StatsReply, type TokenizeReply, type VocabularyReply } from './shard-protocol.js';
 
 /** The deadline and read-your-writes of one rewrite's shard calls. */
@@ -143,15 +146,47 @@ export class ClusterRewriter {
     return unheard.length === 0 ? out : { ...out, missingShards: unheard };
   }
 
-  /** One shard's `tokenize` answer (shard 0 first, then the others), its texts' terms kept. */
+  /**
+   * One shard's `tokenize` answer, its texts' terms kept. Shard 0 is asked first; when it has not
+   * answered within CLUSTER_DEFAULTS.tokenizeHedgeMs, or failed, the next shard is asked too (the
+   * earlier still waited for), and so on: the first answer wins and the others are given up. Asked
+   * in turn, each until the deadline, a slow shard 0 left no time for shard 1, and every rewriting
+   * search failed (test/cluster-slow-rounds.test.ts).
+   * @throws PlaitError CLUSTER_UNAVAILABLE (no shard answered by `call.due`), the caller's abort reason.
+   */
   private async tokenize(query: string | null, texts: string[], call: RewriteCall): Promise<TokenizeReply> {
-    for (let s = 0; s < this.shards.shards; s++) {
-      const o = await this.shards.request<TokenizeReply>(s, 'tokenize', { query, texts, deadlineAt: call.due }, call.due, call.signal);
-      if (!o.ok) continue;
-      texts.forEach((t, i) => this.terms.set(t, o.value.terms[i]!));
-      return o.value;
+    const n = this.shards.shards;
+    // The attempts' own signal: the caller's abort, or the first answer, ends them all.
+    const stop = new AbortController();
+    const onCaller = (): void => stop.abort();
+    call.signal?.addEventListener('abort', onCaller, { once: true });
+    if (call.signal?.aborted === true) stop.abort();
+    const pending = new Map<number, Promise<ShardOutcome<TokenizeReply>>>();
+    let hedge: ReturnType<typeof setTimeout> | undefined;
+    try {
+      for (let next = 0; ; ) {
+        if (next < n && !stop.signal.aborted) {
+          pending.set(next, this.shards.request<TokenizeReply>(next, 'tokenize', { query, texts, deadlineAt: call.due }, call.due, stop.signal));
+          next++;
+        }
+        if (pending.size === 0) break;
+        const wait = next < n ? new Promise<null>((resolve) => (hedge = setTimeout(() => resolve(null), CLUSTER_DEFAULTS.tokenizeHedgeMs))) : null;
+        const o = await Promise.race([...pending.values(), ...(wait === null ? [] : [wait])]);
+        clearTimeout(hedge);
+        // No answer within the hedge: the next shard is asked too.
+        if (o === null) continue;
+        pending.delete(o.shard);
+        if (!o.ok) continue;
+        texts.forEach((t, i) => this.terms.set(t, o.value.terms[i]!));
+        return o.value;
+      }
+    } finally {
+      clearTimeout(hedge);
+      call.signal?.removeEventListener('abort', onCaller);
+      stop.abort();
     }
-    throw new PlaitError('CLUSTER_UNAVAILABLE', { message: 'no shard answered to tokenise the query for rewriting', shards: Array.from({ length: this.shards.shards }, (_, s) => s) });
+    if (call.signal?.aborted === true) throw abortError(call.signal);
+    throw new PlaitError('CLUSTER_UNAVAILABLE', { message: 'no shard answered to tokenise the query for rewriting', shards: Array.from({ length: n }, (_, s) => s) });
   }
 
   /** Fetches the vocabulary of each shard whose commit changed; a new sum (and spelling index) when any did. */

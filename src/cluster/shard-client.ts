@@ -54,6 +54,8 @@ export class ShardClient {
    * dropped at 2 s, a shard whose answers took longer (a batch of 30 hybrid queries with the machine
    * at load 15–18) never answered: each retry's work was thrown away, and the shard was reported
    * missing at the deadline although its replicas were alive and answering.
+   * `signal` (the caller's abort: a client that hung up, the request's deadline) ends the wait at
+   * once, the outcome `closed`.
    * @throws PlaitError the replica's own error (e.g. INVALID_FILTER), re-thrown with its code.
    */
   async request<T>(shard: number, verb: ShardVerb, payload: unknown, deadlineAt: number, signal?: AbortSignal): Promise<ShardOutcome<T>> {
@@ -69,6 +71,7 @@ export class ShardClient {
     /** attemptTimeoutMs, doubled after each retry: a slow shard is not sent a copy of its work every 2 s. */
     let gap = this.attemptTimeoutMs;
     let pause: ReturnType<typeof setTimeout> | undefined;
+    let onAbort: (() => void) | undefined;
     try {
       for (;;) {
         const now = Date.now();
@@ -91,9 +94,16 @@ export class ShardClient {
           nextAt = now + gap;
           gap *= 2;
         }
-        const wake = new Promise<null>((resolve) => (pause = setTimeout(() => resolve(null), Math.max(0, Math.min(nextAt, deadlineAt) - Date.now()))));
+        // Woken by the next attempt's time, the deadline, or the caller's abort (a client that hung up
+        // left each request waiting until its next retry, up to the deadline).
+        const wake = new Promise<null>((resolve) => {
+          pause = setTimeout(() => resolve(null), Math.max(0, Math.min(nextAt, deadlineAt) - Date.now()));
+          onAbort = () => resolve(null);
+          signal?.addEventListener('abort', onAbort, { once: true });
+        });
         const settled = await Promise.race([...pending, wake]);
         clearTimeout(pause);
+        if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort);
         if (settled === null) {
           // No answer yet: the last attempt outlived attemptTimeoutMs (asked again above), or the deadline came.
           if (Date.now() < deadlineAt) {
@@ -137,11 +147,12 @@ export class ShardClient {
       }
     } finally {
       clearTimeout(pause);
+      if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort);
     }
     return { shard, ok: false, reason };
   }
 
-  /** Every shard asked at once (payload per shard); resolves by `deadlineAt` at the latest, or at the next retry once `signal` fires (the request was given up). */
+  /** Every shard asked at once (payload per shard); resolves by `deadlineAt` at the latest, or as soon as `signal` fires (the request was given up: those not answered yet are `closed`). */
   async scatter<T>(verb: ShardVerb, payloadOf: (shard: number) => unknown, deadlineAt: number, signal?: AbortSignal): Promise<ShardOutcome<T>[]> {
     return Promise.all(Array.from({ length: this.shards }, (_, s) => this.request<T>(s, verb, payloadOf(s), deadlineAt, signal)));
   }

@@ -996,6 +996,14 @@ export const CLUSTER_DEFAULTS = {
    */
   attemptTimeoutMs: 2000,
   /**
+   * Query rewriting's `tokenize` (cluster-rewrite.ts) goes to one shard (any can answer: a build's
+   * shards share the tokenizer); when none answered within this, the next shard is asked too, the
+   * earlier ones still waited for, and the first answer wins. A tokenize is a few ms of work, so a
+   * quarter second means the shard is slow or stuck; asking each shard in turn until the deadline
+   * let a slow shard 0 fail every rewriting search (test/cluster-slow-rounds.test.ts).
+   */
+  tokenizeHedgeMs: 250,
+  /**
    * Time kept back from the request's deadline for the merge and the HTTP answer: shards are asked
    * to answer by the deadline less this, so a shard that misses it leaves a degraded answer that
    * still goes out on time. A 10-shard merge of 100-hit lists takes well under 1 ms here.

@@ -138,7 +138,10 @@ export async function computeFeatures(on: PlaitIndex | PipelineIndex, query: str
   }
 
   const wantDocs = need.has('doc_length') || names.some((f) => f.startsWith(LTR_META_PREFIX));
-  const docs = wantDocs ? await index.documents(docIds) : [];
+  const got = wantDocs ? await index.documents(docIds) : null;
+  // Features of documents a shard did not give would be made up: the ltr stage fails (and is skipped) naming the shards.
+  if (got !== null && got.missingShards.length > 0) throw new PlaitError('CLUSTER_UNAVAILABLE', { message: `shard${got.missingShards.length === 1 ? '' : 's'} ${got.missingShards.join(', ')} did not give documents in time`, shards: got.missingShards });
+  const docs = got?.documents ?? [];
   const lateRank = lateIdf === null ? null : ranksOf(lateIdf.map((s) => (Number.isNaN(s) ? -Infinity : s)));
   const bm25Rank = bm25 === null ? null : ranksOf(bm25);
   const perQuery = Number.isFinite(queryLength) && queryLength > 0 ? queryLength : NaN;

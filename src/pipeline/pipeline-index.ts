@@ -22,6 +22,12 @@ export interface PipelineDocument {
   metadata: Record<string, unknown> | null;
 }
 
+/** Stored documents aligned with the ids asked for, and the shards that could not give theirs. */
+export interface PipelineDocuments {
+  documents: (PipelineDocument | null)[];
+  missingShards: number[];
+}
+
 /** A candidate as the passage and rerank calls need it: its doc id and the passage that scored it (-1: none). */
 export interface PassageRef {
   docId: string;
@@ -50,8 +56,12 @@ export interface PipelineIndex {
    * @throws PlaitError INVALID_INPUT (unknown id), CLUSTER_UNAVAILABLE.
    */
   passageTexts(list: readonly PassageRef[], signal?: AbortSignal): Promise<{ texts: string[]; pids: Int32Array }>;
-  /** The stored documents (null for an unknown id), aligned with `docIds`. */
-  documents(docIds: readonly string[], signal?: AbortSignal): Promise<(PipelineDocument | null)[]>;
+  /**
+   * The stored documents (null for an unknown id), aligned with `docIds`. A cluster's shard that
+   * does not answer leaves its documents null and is named in `missingShards` (ascending; empty
+   * when every shard answered, and on one index): the others' documents still come.
+   */
+  documents(docIds: readonly string[], signal?: AbortSignal): Promise<PipelineDocuments>;
   /**
    * The 0-based position of each candidate's passage `pid` in its document (-1: an unknown
    * document, or a pid that is not one of its passages), aligned with `list`.
@@ -75,7 +85,7 @@ export function localPipelineIndex(index: PlaitIndex): PipelineIndex {
       }),
     bm25Scores: async (query, docIds) => bm25ScoresOf(index, query, docIds),
     passageTexts: async (list) => passageTexts(index, list),
-    documents: async (docIds) => index.docstore.getDocuments(docIds),
+    documents: async (docIds) => ({ documents: index.docstore.getDocuments(docIds), missingShards: [] }),
     passagePositions: async (list) => passagePositions(index, list),
     encoder: () => index.encoder(),
   };

@@ -15,7 +15,10 @@
  * some shards carries on with the shards that answered and reports `missingShards`, with
  * `degraded: { reason: 'shards-missing' }` when no stage was skipped for another reason; a
  * re-scoring stage that cannot reach a listed document's shard (CLUSTER_UNAVAILABLE) is skipped like
- * any failing stage, and its shards join `missingShards`.
+ * any failing stage, and its shards join `missingShards`. With `includeText`, a shard that does not
+ * give its hits' stored documents leaves them without text, joins `missingShards`, and the answer is
+ * `degraded: { stage: 'include_text', reason: 'shards-missing' }` when nothing else degraded it (it
+ * failed the whole answer before).
  */
 import type { QueryRewrite } from '../rewrite/query-rewriter.js';
 import { PlaitError, isPlaitError } from '../errors/index.js';
@@ -33,7 +36,7 @@ import { checkSearchSettingsReachStages, checkStageSettings } from './pipeline-s
 export type DegradeReason = 'budget' | 'error' | 'circuit-open' | 'shards-missing';
 
 export interface Degradation {
-  /** Label of the skipped stage, e.g. "cross:20". */
+  /** Label of the skipped stage, e.g. "cross:20"; "include_text" when a cluster's shard did not give its hits' text. */
   stage: string;
   reason: DegradeReason;
   /** What happened (the error's message, the budget, or the breaker's retry time). */
@@ -168,13 +171,17 @@ export class SearchPipeline {
   async run(query: string, options: PipelineRunOptions = {}): Promise<PipelineResult> {
     checkOptionKeys(options, PIPELINE_RUN_OPTION_KEYS, 'pipeline run option');
     const t0 = performance.now();
-    const { list, reports, orderedBy, degraded, rewrites, missingShards } = await this.runStages(query, options);
-    const hits = await this.toHits(list, options.includeText === true, options.signal);
+    const { list, reports, orderedBy, degraded, rewrites, missingShards: stagesMissing } = await this.runStages(query, options);
+    let missingShards = stagesMissing;
+    const { hits, missingShards: textless } = await this.toHits(list, options.includeText === true, options.signal);
+    // A shard that could not give its documents' text: its hits are answered without it, and the answer says so.
+    if (textless.length > 0) missingShards = [...new Set([...missingShards, ...textless])].sort((a, b) => a - b);
+    const textDegraded: Degradation | null = textless.length === 0 ? null : { stage: 'include_text', reason: 'shards-missing', message: `shard${textless.length === 1 ? '' : 's'} ${textless.join(', ')} did not give the text of ${textless.length === 1 ? 'its' : 'their'} hits in time` };
     return {
       hits,
       stages: reports,
       orderedBy,
-      degraded,
+      degraded: degraded ?? textDegraded,
       totalMs: performance.now() - t0,
       ...(rewrites === undefined || rewrites.length === 0 ? {} : { rewrites }),
       ...(missingShards.length === 0 ? {} : { missingShards }),
@@ -299,11 +306,16 @@ export class SearchPipeline {
     }
   }
 
-  private async toHits(list: readonly Candidate[], includeText: boolean, signal: AbortSignal | undefined): Promise<SearchHit[]> {
-    const docs = includeText ? await this.index.documents(list.map((c) => c.docId), signal) : [];
-    return list.map((c, i) => {
+  /**
+   * The candidates as hits, with their stored text when `includeText`; `missingShards`: a cluster's
+   * shards that did not give their documents (their hits come without text).
+   */
+  private async toHits(list: readonly Candidate[], includeText: boolean, signal: AbortSignal | undefined): Promise<{ hits: SearchHit[]; missingShards: number[] }> {
+    const got = includeText ? await this.index.documents(list.map((c) => c.docId), signal) : { documents: [], missingShards: [] };
+    throwIfAborted(signal);
+    const hits = list.map((c, i) => {
       const hit: SearchHit = { docId: c.docId, pid: c.pid, score: c.score, rank: i + 1 };
-      const doc = docs[i];
+      const doc = got.documents[i];
       if (includeText && doc !== null && doc !== undefined) {
         hit.title = doc.title;
         hit.text = doc.text;
@@ -311,6 +323,7 @@ export class SearchPipeline {
       }
       return hit;
     });
+    return { hits, missingShards: got.missingShards };
   }
 }
 

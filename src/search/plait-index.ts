@@ -28,7 +28,7 @@ import { DocStoreReader } from '../docstore/index.js';
 import type { EncodedQuery, ScoringArrays } from './plaid.js';
 import { compareDocIds, type ScoredDoc } from './fusion.js';
 import { SearchPool } from './search-pool.js';
-import { Deadline, yieldTurn } from './deadline.js';
+import { Deadline, abortError, yieldTurn } from './deadline.js';
 import { countUnknownTokens, unknownTokenWarning } from '../encoder/unknown-tokens.js';
 import { SEARCH_OPTION_KEYS, hybridDepth, resolveSearch, type ResolvedSearch, type SearchOptions } from './search-options.js';
 import { EXPLAIN_OPTION_SCOPES, type OptionScopes } from './option-scope.js';
@@ -62,7 +62,7 @@ export type { EmptyReason } from './query-text.js';
 export type { Explanation, TokenMatch, ExplainedToken } from './explain.js';
 
 /** Options of `PlaitIndex.explain`: the search settings whose score is explained. */
-export type ExplainOptions = Pick<SearchOptions, 'mode' | 'idfWeighting' | 'fusion' | 'alpha' | 'rrfK' | 'topK' | 'rewrite' | 'globalStats' | 'deadlineAt'> & {
+export type ExplainOptions = Pick<SearchOptions, 'mode' | 'idfWeighting' | 'fusion' | 'alpha' | 'rrfK' | 'topK' | 'rewrite' | 'globalStats' | 'deadlineAt' | 'signal'> & {
   /**
    * The query's rewrite computed elsewhere — a cluster's coordinator, against the whole corpus:
    * spelling, synonyms and (BM25 side) RM3 already applied — used instead of rewriting here.
@@ -71,7 +71,7 @@ export type ExplainOptions = Pick<SearchOptions, 'mode' | 'idfWeighting' | 'fusi
 };
 
 /** ExplainOptions' keys (option-keys.ts). */
-const EXPLAIN_OPTION_KEYS = { mode: true, idfWeighting: true, fusion: true, alpha: true, rrfK: true, topK: true, rewrite: true, globalStats: true, deadlineAt: true, rewritten: true } as const satisfies OptionKeys<ExplainOptions>;
+const EXPLAIN_OPTION_KEYS = { mode: true, idfWeighting: true, fusion: true, alpha: true, rrfK: true, topK: true, rewrite: true, globalStats: true, deadlineAt: true, signal: true, rewritten: true } as const satisfies OptionKeys<ExplainOptions>;
 
 /** Options of searchEncodedBatch: a search's, plus the rewrites the caller already computed. */
 export interface EncodedSearchOptions extends SearchOptions {
@@ -966,8 +966,9 @@ export class PlaitIndex {
     const lateText = rw?.lateText ?? query;
     const [e] = await encoder.encodeQueries([lateText]);
     this.checkOpen();
-    // One passage's scoring follows (milliseconds): the deadline is checked once, after the encoding.
+    // One passage's scoring follows (milliseconds): the deadline and the abort signal are checked once, after the encoding.
     if (options.deadlineAt !== undefined) Deadline.start({ deadlineAt: options.deadlineAt }).dispose();
+    if (options.signal?.aborted === true) throw abortError(options.signal);
     const q = this.queries.prepare(e!, r.idf, r.globalStats?.tokenIdf);
     const truncated = queryFit(encoder, lateText).truncated;
     let pid: number;

@@ -99,7 +99,8 @@ export const explainRoutes: FastifyPluginAsync = async (app) => {
     async (request, reply) => {
       const b = request.body;
       const entry = engine.index(request.params.name);
-      // A cluster's coordinator explains through its ClusterIndex (the document's shard), with the request's deadline.
+      // A cluster's coordinator explains through its ClusterIndex (the document's shard), with the request's deadline
+      // and its abort signal (a client that hangs up ends the shard rounds, as a search's).
       const index: Explainer = explainer(entry.index) ?? engine.plaitIndex(entry);
       const deadlineAt = Date.now() + (b.timeout_ms ?? engine.options.timeoutMs);
       if ((b.doc_id === undefined) === (b.pid === undefined)) {
@@ -118,7 +119,7 @@ export const explainRoutes: FastifyPluginAsync = async (app) => {
       // An option this explanation would take and ignore is refused in the body's spelling (option-scope.ts).
       checkOptionsApply(o, entry.index.manifest.model.defaultMode, HTTP_SPELLING, EXPLAIN_OPTION_SCOPES);
       const target = b.doc_id !== undefined ? b.doc_id : { pid: b.pid! };
-      const ex = await runWork(engine, reply, b.timeout_ms, () => index.explain(query, target, { ...o, deadlineAt }));
+      const ex = await runWork(engine, reply, b.timeout_ms, (signal) => index.explain(query, target, { ...o, deadlineAt, signal }));
       return snakeKeys(ex);
     },
   );
