@@ -7,6 +7,7 @@
  * loops call it every SEARCH_DEFAULTS.deadlineCheckEvery passages. Batch loops `await yieldTurn()`
  * between queries so that a caller's AbortSignal can fire at all. Worker tasks get `signal`.
  */
+import { setMaxListeners } from 'node:events';
 import { PlaitError, checkSignal, invalidArgument } from '../errors/index.js';
 
 export interface DeadlineOptions {
@@ -110,6 +111,19 @@ export function abortError(signal: AbortSignal): PlaitError {
  * 3000000000`) had ended at once: every duration that becomes a timer is refused past it.
  */
 export const MAX_TIMER_MS = 2_147_483_647;
+
+/**
+ * An AbortController whose signal every request in flight listens to (the server's shutdown, an
+ * index's close): one abort listener per request, each removed when its request settles. Node
+ * warns past 10 listeners on one signal ("MaxListenersExceededWarning: Possible EventTarget memory
+ * leak detected"), which `plait serve` printed as soon as 11 requests were in flight; the count is
+ * bounded by the requests in flight, not a leak, so the signal carries no limit.
+ */
+export function sharedAbortController(): AbortController {
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
+  return controller;
+}
 
 /**
  * One AbortController fed by other signals and at most one timer, all owned: `dispose()` clears the

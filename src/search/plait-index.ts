@@ -28,7 +28,7 @@ import { DocStoreReader } from '../docstore/index.js';
 import type { EncodedQuery, ScoringArrays } from './plaid.js';
 import { compareDocIds, type ScoredDoc } from './fusion.js';
 import { SearchPool } from './search-pool.js';
-import { Deadline, abortError, yieldTurn } from './deadline.js';
+import { Deadline, abortError, sharedAbortController, yieldTurn } from './deadline.js';
 import { countUnknownTokens, unknownTokenWarning } from '../encoder/unknown-tokens.js';
 import { SEARCH_OPTION_KEYS, hybridDepth, resolveSearch, type ResolvedSearch, type SearchOptions } from './search-options.js';
 import { EXPLAIN_OPTION_SCOPES, type OptionScopes } from './option-scope.js';
@@ -245,8 +245,8 @@ export class PlaitIndex {
   private swap: { promise: Promise<void>; resolve: () => void; drained: () => void } | null = null;
   /** Set by warmUp(): each later generation (refresh) is warmed up before it is served. */
   private warmed = false;
-  /** Fired by close(): searches in flight stop with its reason (INDEX_CLOSED). */
-  private readonly closing = new AbortController();
+  /** Fired by close(): searches in flight stop with its reason (INDEX_CLOSED); one listener per search in flight, so no listener limit (sharedAbortController). */
+  private readonly closing = sharedAbortController();
   /** Query rewriting against the served generation's document store (made on first use, remade after a refresh). */
   private rewriterOf: { docstore: DocStoreReader; rewriter: QueryRewriter } | null = null;
 

@@ -33,6 +33,7 @@ import { countUnknownTokens, unknownTokenWarning } from '../encoder/unknown-toke
 import { ServerMetrics } from './metrics.js';
 import { queryFit, unsearchable } from '../search/query-text.js';
 import { emptyResult } from '../search/search-result.js';
+import { sharedAbortController } from '../search/deadline.js';
 import type { ResolvedServerOptions } from './options.js';
 import { localPipelineIndex, type PipelineIndex } from '../pipeline/pipeline-index.js';
 import type { ClusterCallOptions } from '../cluster/cluster-index.js';
@@ -215,7 +216,8 @@ export class Engine {
     return this.draining;
   }
 
-  private readonly shutdown = new AbortController();
+  /** Shared by every request's work signal (one listener each): no listener limit (sharedAbortController). */
+  private readonly shutdown = sharedAbortController();
 
   /** Aborted when a drain runs out of time: every request's work signal (runWork) includes it. */
   get shutdownSignal(): AbortSignal {
