@@ -111,3 +111,16 @@ test('a sharded build records the field names in every shard, for plait cluster 
     assert.deepEqual(m.settings.corpusFields, { idField: 'doc_id', textField: 'body', titleField: 'heading' }, shard);
   }
 });
+
+test('plait add into an index built with --id-field doc_id, of a file whose ids are "_id": MISSING_ID names the field it read and the one to give', () => {
+  writeFileSync(join(dir, 'export.jsonl'), JSON.stringify({ doc_id: 1405933483485474801, body: 'bread rises with yeast' }) + '\n');
+  writeFileSync(join(dir, 'beir-shaped.jsonl'), JSON.stringify({ _id: 1405933483485474802, text: 'the tide comes in' }) + '\n');
+  const built = runPlait(dir, ['index', 'export.jsonl', '--index', './idx-doc-id', '-q', '--threads', '0', '--id-field', 'doc_id', '--text-field', 'body']);
+  assert.equal(built.code, 0, built.stderr);
+  // The add reads with the recorded doc_id; the message said only "Missing id in beir-shaped.jsonl at line 1".
+  const r = runPlait(dir, ['add', './idx-doc-id', 'beir-shaped.jsonl', '--threads', '0']);
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /Missing id in \S*beir-shaped\.jsonl at line 1: no "doc_id" field holding a non-empty id \(the id field read\); its field "_id" looks like an id: --id-field _id \(idField\) reads it as the id \[MISSING_ID\]/, r.stderr);
+  const fixed = runPlait(dir, ['add', './idx-doc-id', 'beir-shaped.jsonl', '--threads', '0', '--id-field', '_id', '--text-field', 'text']);
+  assert.equal(fixed.code, 0, fixed.stderr);
+});

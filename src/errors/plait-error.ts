@@ -11,7 +11,7 @@ export const ERROR_TEMPLATES = {
   TEXT_NOT_UTF8: 'Text is not valid UTF-8: {message}',
   MALFORMED_JSONL: 'Malformed JSONL in {file} at line {line}: {message}',
   MALFORMED_TSV: 'Malformed TSV in {file} at line {line}: {message}',
-  MISSING_ID: 'Missing id in {file} at line {line}',
+  MISSING_ID: 'Missing id in {file} at line {line}: {hint}',
   DUPLICATE_ID: 'Duplicate id "{id}" in {file} at line {line}',
   DIMENSION_MISMATCH: 'Dimension mismatch: expected {expected} but received {received}',
   MODEL_NOT_FOUND: 'Model not found: {message}',

@@ -81,6 +81,7 @@ export function parseJsonlRecord(value: unknown, file: string, line: number, fie
     (ignored ??= []).push(key);
     const v = record[key];
     if (typeof v === 'string' && v.trim() !== '') (doc.ignoredTextFields ??= []).push(key);
+    if (/id$/i.test(key) && (typeof v === 'string' || typeof v === 'number')) (doc.ignoredIdFields ??= []).push(key);
   }
   if (ignored !== undefined) doc.ignoredFields = ignored;
   return doc;

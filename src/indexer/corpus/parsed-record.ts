@@ -17,6 +17,8 @@ export interface ParsedDocument {
   ignoredFields?: string[];
   /** The ignored fields holding non-blank text: what an EMPTY_TEXT document's text was likely meant to be. */
   ignoredTextFields?: string[];
+  /** JSONL: the ignored fields whose name ends in "id" and whose value is a string or a number: what a MISSING_ID document's id was likely meant to be. */
+  ignoredIdFields?: string[];
 }
 
 export interface ParseFailure {

@@ -122,7 +122,12 @@ class StreamingCorpusReader implements CorpusReader {
   private accept(record: ParsedRecord, file: string, seen: Set<string>): CorpusDocument | null {
     if (!record.ok) return this.reject(record.kind, record.error);
     const { docId, line } = record;
-    if (docId === null) return this.reject('missingId', new PlaitError('MISSING_ID', { file, line }));
+    if (docId === null) {
+      // JSONL names where it looked: a file whose ids sit in another field (an add reading with the
+      // field names the index was built with, `doc_id`, a file that has `_id`) was told only "Missing id".
+      const hint = this.format === 'tsv' ? 'its first column (the id) is empty' : idFieldHint(this.fields.idFields, record.ignoredIdFields);
+      return this.reject('missingId', new PlaitError('MISSING_ID', { file, line, hint }));
+    }
     // A TREC run line is "qid Q0 docid rank score tag", split on white space: an id holding any
     // would index fine and then break every run of the index (plait search --run, eval --run-dir,
     // trec_eval). Refused here, where the file and line are known (issue 27; README "Document ids").
@@ -184,6 +189,14 @@ class StreamingCorpusReader implements CorpusReader {
  * `{"id", "contents"}` lines had been refused as "no title and no text" with only the hint to skip
  * them, which skips every document): "" when it has none.
  */
+function idFieldHint(read: readonly string[], ignored: readonly string[] | undefined): string {
+  const looked = `no ${read.map((f) => JSON.stringify(f)).join(' or ')} field holding a non-empty id (the id field${read.length === 1 ? '' : 's'} read)`;
+  if (ignored === undefined || ignored.length === 0) return looked;
+  return ignored.length === 1
+    ? `${looked}; its field ${JSON.stringify(ignored[0])} looks like an id: --id-field ${ignored[0]} (idField) reads it as the id`
+    : `${looked}; its fields ${ignored.map((f) => JSON.stringify(f)).join(', ')} look like ids: --id-field <name> (idField) reads one as the id`;
+}
+
 function textFieldHint(fields: readonly string[] | undefined): string {
   if (fields === undefined || fields.length === 0) return '';
   const names = fields.map((f) => JSON.stringify(f)).join(', ');
