@@ -138,6 +138,33 @@ test('admission: a large request is shed at once on the tokens it would wait for
   await held;
 });
 
+test('admission: a request with tokens may wait a share of its own deadline for the budget (tokenWaitDeadlineShare); past it, or without a deadline, it is shed', async () => {
+  const a = new Admission({ maxConcurrent: 8, maxQueue: 10, maxQueueWaitMs: 100, maxInFlightTokens: 1000, tokenWaitDeadlineShare: 0.5 });
+  a.seedTokenMs(1);
+  let release!: () => void;
+  const held = a.run(() => new Promise<void>((r) => (release = r)), never, 0, 800);
+  // 600 ms to wait: past maxQueueWaitMs (100) but within half of a 30 s deadline — it queues, and runs once the first ends.
+  let ran = false;
+  const waited = a.run(async () => (ran = true), never, 0, 800, 30_000);
+  await new Promise((r) => setImmediate(r));
+  assert.equal(a.queued, 1, 'it waits for the budget');
+  assert.equal(ran, false);
+  // The same wait is more than half of a 1 s deadline, and no deadline means maxQueueWaitMs alone: both shed at once.
+  await assert.rejects(a.run(async () => 0, never, 0, 800, 1000), (e: unknown) => isPlaitError(e, 'OVERLOADED'));
+  await assert.rejects(a.run(async () => 0, never, 0, 800), (e: unknown) => isPlaitError(e, 'OVERLOADED'));
+  release();
+  await held;
+  assert.equal(await waited, true);
+  // Slots keep maxQueueWaitMs whatever the deadline: a count wait is not stretched by it.
+  const one = new Admission({ maxConcurrent: 1, maxQueue: 10, maxQueueWaitMs: 10, maxInFlightTokens: 1000, tokenWaitDeadlineShare: 0.5 });
+  one.seedWorkMs(1000);
+  let free!: () => void;
+  const busy = one.run(() => new Promise<void>((r) => (free = r)), never);
+  await assert.rejects(one.run(async () => 0, never, 0, 10, 60_000), (e: unknown) => isPlaitError(e, 'OVERLOADED'));
+  free();
+  await busy;
+});
+
 test('admission: a lone small request barely moves the time per token (its time is fixed costs, not the queue\'s rate)', async () => {
   const a = new Admission({ maxConcurrent: 8, maxQueue: 10, maxQueueWaitMs: 100, maxInFlightTokens: 1000 });
   a.seedTokenMs(1);

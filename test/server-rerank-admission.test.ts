@@ -40,7 +40,7 @@ async function gauge(name: string): Promise<number> {
   return Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
 }
 
-test('a second large rerank is told to retry at once while the first runs; a search still passes', async () => {
+test('a second large rerank without the time to wait is told to retry at once while the first runs; a search still passes', async () => {
   // 40 × 320 characters ≈ 3,200 estimated tokens: seconds of encoding on the bundled model.
   const first = postJson(`${server.url}/rerank`, { query: 'how does bread rise', texts: documents('first', 40, 320) });
   // Wait until the first holds its slot (an event, not a sleep): it encodes for seconds from here.
@@ -48,7 +48,9 @@ test('a second large rerank is told to retry at once while the first runs; a sea
   const tokens = await gauge('plait_admission_tokens_in_flight');
   assert.ok(tokens > 3000 && tokens <= 4000, `the first holds its estimated tokens (${tokens})`);
   const t = performance.now();
-  const second = await postJson(`${server.url}/rerank`, { query: 'how does bread rise', texts: documents('second', 40, 320) });
+  // Its 1 s deadline leaves it SERVER_DEFAULTS.tokenWaitDeadlineShare × 1 s = 500 ms to wait (and
+  // maxQueueWaitMs, 500): ~3,200 tokens ahead at the bundled model's ~0.55 ms a token is seconds.
+  const second = await postJson(`${server.url}/rerank`, { query: 'how does bread rise', texts: documents('second', 40, 320), timeout_ms: 1000 });
   const secondMs = performance.now() - t;
   const search = await postJson(`${server.url}/v1/indexes/sample/search`, { query: 'bread', top_k: 2 });
   const firstAnswer = await first;
@@ -61,6 +63,24 @@ test('a second large rerank is told to retry at once while the first runs; a sea
   assert.equal(second.headers.get('retry-after'), String(Math.max(1, Math.ceil(second.body.error.details.expected_wait_ms / 1000))));
   assert.equal(search.status, 200, 'a search counts no document tokens: it is not held behind the reranks');
   assert.ok(secondMs < 5000, `the refusal came at once (${Math.round(secondMs)} ms), not after the first ended`);
+});
+
+test('a second large rerank with time to spare waits its turn and is answered, after the first (not beside it)', async () => {
+  // A plain client (no retries) sending two at once got one 503 while 500 ms (maxQueueWaitMs) was
+  // the most a rerank could wait; with 30 s it may wait half of that for the budget.
+  let firstDone = false;
+  let secondDone = false;
+  const first = postJson(`${server.url}/rerank`, { query: 'how does bread rise', texts: documents('first-spare', 40, 320) }).then((r) => ((firstDone = true), { r, at: performance.now() }));
+  while (!firstDone && (await gauge('plait_admission_in_flight')) < 1) await new Promise((r) => setTimeout(r, 5));
+  const second = postJson(`${server.url}/rerank`, { query: 'how does bread rise', texts: documents('second-spare', 40, 320) }).then((r) => ((secondDone = true), { r, at: performance.now() }));
+  // It waits in the queue (an event: the gauge), not beside the first; a refusal ends the wait (and fails below).
+  let queued = false;
+  while (!secondDone && !(queued = (await gauge('plait_admission_queue_depth')) >= 1)) await new Promise((r) => setTimeout(r, 5));
+  const [a, b] = await Promise.all([first, second]);
+  assert.equal(a.r.status, 200, JSON.stringify(a.r.body));
+  assert.equal(b.r.status, 200, JSON.stringify(b.r.body));
+  assert.ok(queued, 'the second waited in the queue for the budget');
+  assert.ok(b.at >= a.at, 'the second is answered after the first');
 });
 
 test('plait serve --max-in-flight-tokens: in --help with its default, and a value below 1 refused naming it', () => {

@@ -380,6 +380,16 @@ export const SERVER_DEFAULTS = {
    */
   inFlightTokensPerEncoderThread: 8192,
   /**
+   * A request that needs document tokens may wait for the encoder while its expected wait is at
+   * most this share of its own deadline (and always `maxQueueWaitMs`): it then keeps at least half
+   * its time for its own encoding, 15 s at the 30 s default, three times what a full budget takes.
+   * `maxQueueWaitMs` alone (500 ms, sized for searches) refused any rerank that would wait behind
+   * another: 4 concurrent 40-document reranks from a plain client (no retries) got 2 × 503 on the
+   * 2-core machine, where a queue of a few seconds serves them all; ten large reranks at once still
+   * see the later ones refused (their expected waits pass half the deadline) rather than 504.
+   */
+  tokenWaitDeadlineShare: 0.5,
+  /**
    * Characters of text per token when admission estimates a request's tokens without tokenizing it
    * (request-cost.ts). Measured with the bundled tokenizer: 3.54 over the first 1,000 scifact
    * abstracts cut at 500 characters (499,096 characters, 141,078 tokens); plain English runs

@@ -1,7 +1,8 @@
 /**
  * Admission control: at most `maxConcurrent` requests do work at once, and the document tokens
  * they encode at once stay within `maxInFlightTokens`; at most `maxQueue` wait for a slot, and only
- * while the expected wait stays under `maxQueueWaitMs`; anything beyond is refused at once with
+ * while the expected wait stays under `maxQueueWaitMs` (for the token budget: under
+ * `tokenWaitDeadlineShare` of the request's own deadline, if longer); anything beyond is refused at once with
  * OVERLOADED (the route answers 503 + Retry-After) rather than joining an unbounded queue and timing
  * out later. A waiting request whose deadline passes leaves the queue with TIMEOUT. Slots are
  * released when the work settles, not when the answer is sent, so a 504 never frees capacity that a
@@ -49,6 +50,12 @@ export interface AdmissionLimits {
    * server always sets one: ResolvedServerOptions.maxInFlightTokens).
    */
   maxInFlightTokens?: number;
+  /**
+   * A request that needs tokens may also wait while its expected wait is at most this share of its
+   * own deadline (`run`'s `deadlineMs`), in [0, 1); 0 (the default here): `maxQueueWaitMs` only.
+   * The server sets SERVER_DEFAULTS.tokenWaitDeadlineShare.
+   */
+  tokenWaitDeadlineShare?: number;
 }
 
 /** Weight of the newest sample in the running mean of work time (about the last 20 requests). */
@@ -130,10 +137,12 @@ export class Admission {
    * behind the index's earlier commits holds no slot.
    * @param priority queue order, lower first (≥ 0)
    * @param tokens estimated document tokens the work encodes (≥ 0; 0 for a search)
+   * @param deadlineMs the request's deadline from now (ms): a request with tokens may wait up to
+   *   `tokenWaitDeadlineShare` of it for the token budget (absent: `maxQueueWaitMs` only)
    */
-  async run<T>(work: (release: () => void) => Promise<T>, signal: AbortSignal, priority = 0, tokens = 0): Promise<T> {
+  async run<T>(work: (release: () => void) => Promise<T>, signal: AbortSignal, priority = 0, tokens = 0, deadlineMs?: number): Promise<T> {
     const need = Number.isFinite(tokens) && tokens > 0 ? Math.ceil(tokens) : 0;
-    await this.acquire(signal, priority, need);
+    await this.acquire(signal, priority, need, deadlineMs);
     const load = this.tokensRunning;
     const t = performance.now();
     let held = true;
@@ -175,7 +184,7 @@ export class Admission {
     this.tokensRunning += tokens;
   }
 
-  private acquire(signal: AbortSignal, priority: number, tokens: number): Promise<void> {
+  private acquire(signal: AbortSignal, priority: number, tokens: number, deadlineMs: number | undefined): Promise<void> {
     if (signal.aborted) return Promise.reject(abortReason(signal));
     // Waiters for tokens of the same or a more urgent priority go first (FIFO); none else can be
     // waiting while a slot is free (grantWaiters hands each free slot on).
@@ -203,7 +212,11 @@ export class Admission {
         maxInFlightTokens: this.limits.maxInFlightTokens ?? null,
         expectedWaitMs: Math.round(expectedWaitMs),
       });
-    if (expectedWaitMs > this.limits.maxQueueWaitMs) return Promise.reject(overloaded());
+    // Slots are shed at maxQueueWaitMs; the token budget's wait may take a share of the request's
+    // own deadline (a large rerank's turn comes in seconds, and its client has 30 s).
+    const share = this.limits.tokenWaitDeadlineShare ?? 0;
+    const tokenLimitMs = deadlineMs !== undefined && Number.isFinite(deadlineMs) ? Math.max(this.limits.maxQueueWaitMs, share * deadlineMs) : this.limits.maxQueueWaitMs;
+    if (countWaitMs > this.limits.maxQueueWaitMs || tokenWaitMs > tokenLimitMs) return Promise.reject(overloaded());
     if (this.waiting.length >= this.limits.maxQueue) {
       const last = this.waiting[this.waiting.length - 1];
       if (last === undefined || last.priority <= priority) return Promise.reject(overloaded());

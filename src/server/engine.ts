@@ -21,6 +21,7 @@ import {
   type TextKind,
   type TokenEmbeddings,
 } from '../index.js';
+import { SERVER_DEFAULTS } from '../config/defaults.js';
 import { MANIFEST_FILE } from '../format/manifest.js';
 import { Admission, abortReason, throwIfAborted } from './admission.js';
 import { estimateTokens } from './request-cost.js';
@@ -181,7 +182,7 @@ export class Engine {
     }
     this.synonyms = options.synonyms;
     this.ownedEncoders = parts.ownedEncoders ?? [];
-    this.admission = new Admission({ maxConcurrent: options.maxConcurrent, maxQueue: options.maxQueue, maxQueueWaitMs: options.maxQueueWaitMs, maxInFlightTokens: options.maxInFlightTokens });
+    this.admission = new Admission({ maxConcurrent: options.maxConcurrent, maxQueue: options.maxQueue, maxQueueWaitMs: options.maxQueueWaitMs, maxInFlightTokens: options.maxInFlightTokens, tokenWaitDeadlineShare: SERVER_DEFAULTS.tokenWaitDeadlineShare });
     this.resultCache = new ByteLruCache(options.resultCacheBytes);
     this.queryCache = new ByteLruCache(options.queryCacheBytes);
     this.metrics = new ServerMetrics(

@@ -59,7 +59,7 @@ export async function runWork<T>(engine: Engine, reply: FastifyReply, timeout: n
     signal.addEventListener('abort', onAbort, { once: true });
   });
   aborted.catch(() => {});
-  const running = engine.admission.run((release) => work(signal, release), signal, opts.priority ?? 0, opts.tokens ?? 0);
+  const running = engine.admission.run((release) => work(signal, release), signal, opts.priority ?? 0, opts.tokens ?? 0, ms);
   running.catch(() => {});
   try {
     return await Promise.race([running, aborted]);
