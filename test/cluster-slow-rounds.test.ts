@@ -20,26 +20,19 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { Msg, NatsConnection } from '@nats-io/transport-node';
-import { makeTinyColbert } from '../fixtures/tiny-colbert.js';
-import { buildShardedIndex } from '../src/cluster/sharded-build.js';
-import { readClusterManifest } from '../src/cluster/cluster-manifest.js';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { shardOf } from '../src/cluster/shard-of.js';
 import { ClusterIndex } from '../src/cluster/cluster-index.js';
 import { ShardClient } from '../src/cluster/shard-client.js';
-import { ShardReplica, natsConnect } from '../src/cluster/shard-replica.js';
 import { clusterSubjects } from '../src/cluster/subjects.js';
-import { decodeMessage, encodeMessage, errorReply, type ShardInfo } from '../src/cluster/shard-protocol.js';
 import { PlaitError, isPlaitError } from '../src/errors/index.js';
-import { openIndex, type PlaitIndex } from '../src/search/plait-index.js';
+import type { PlaitIndex } from '../src/search/plait-index.js';
 import { runPipeline } from '../src/pipeline/search-pipeline.js';
 import { needsData, needsNatsServer } from './helpers/requirements.js';
-import { startNatsServer, type NatsServer } from './helpers/nats-server.js';
-import { cranfieldSample, startCoordinator } from './helpers/cluster.js';
+import type { NatsServer } from './helpers/nats-server.js';
+import { startCoordinator } from './helpers/cluster.js';
 import type { PlaitServe } from './helpers/plait-serve.js';
+import { startDoorCluster, type DoorCluster } from './helpers/cluster-door.js';
 
 const skip = needsData('cranfield') || needsNatsServer();
 const DOCS = 200;
@@ -59,8 +52,8 @@ let dir: string;
 let nats: NatsServer;
 let nc: NatsConnection;
 let whole: PlaitIndex;
-const shardIndexes: PlaitIndex[] = [];
-const replicas: ShardReplica[] = [];
+let shardIndexes: PlaitIndex[] = [];
+let door: DoorCluster;
 let coordinator: PlaitServe | undefined;
 let query = '';
 /** A document of shard 0 that `query` finds. */
@@ -68,63 +61,20 @@ let doc0 = '';
 
 before(async () => {
   if (skip !== false) return;
-  dir = mkdtempSync(join(tmpdir(), 'plait-cluster-slow-rounds-'));
-  const model = join(dir, 'model');
-  await makeTinyColbert(model, { dim: 32 });
-  const sample = cranfieldSample(DOCS, 3);
-  query = sample.queries[0]!;
-  writeFileSync(join(dir, 'corpus.jsonl'), `${sample.lines.join('\n')}\n`);
-  await buildShardedIndex(join(dir, 'corpus.jsonl'), { index: join(dir, 'cran'), shards: 2, model, unshardedIndex: join(dir, 'whole'), encoderOptions: { threads: 0 } });
-  whole = await openIndex(join(dir, 'whole'));
-  nats = await startNatsServer();
-  for (const s of [0, 1]) {
-    const index = await openIndex(join(dir, 'cran', `shard-${s}`));
-    shardIndexes.push(index);
-    replicas.push(await ShardReplica.start(index, { servers: nats.url }));
-  }
-  nc = await natsConnect(nats.url, 'test-slow-rounds-door');
-  const real = clusterSubjects(readClusterManifest(join(dir, 'cran')).name);
-  const door = clusterSubjects('door');
-  for (const s of [0, 1]) {
-    const prefix = `${door.shardService(s)}.`;
-    nc.subscribe(`${prefix}>`, { callback: (err, m) => void (err === null && forward(s, m.subject.slice(prefix.length), m, `${real.shardService(s)}.`)) });
-  }
-  await nc.flush();
+  door = await startDoorCluster('plait-cluster-slow-rounds-', DOCS, (s, verb) => (seen(s, verb), fault(s, verb)));
+  ({ dir, nats, nc, whole, shardIndexes, query } = door);
   doc0 = (await whole.search(query, { mode: 'bm25', topK: 100 })).hits.find((h) => shardOf(h.docId, 2) === 0)!.docId;
 });
 
 after(async () => {
   if (skip !== false) return;
   await coordinator?.stop();
-  for (const r of replicas) await r.close();
-  for (const i of shardIndexes) await i.close();
-  await nc?.close();
-  await whole?.close();
-  await nats?.stop();
-  rmSync(dir, { recursive: true, force: true });
+  await door?.close();
 });
 
-/** The door: `verb` of shard `shard` goes on to the real replica, unless the fault rule holds it back. */
-async function forward(shard: number, verb: string, m: Msg, realPrefix: string): Promise<void> {
-  seen(shard, verb);
-  const f = fault(shard, verb);
-  if (f === 'silent') return;
-  if (f === 'lagging') {
-    m.respond(encodeMessage(errorReply(new PlaitError('TIMEOUT', { message: `shard ${shard} held back by the test` }))));
-    return;
-  }
-  try {
-    m.respond((await nc.request(`${realPrefix}${verb}`, m.data, { timeout: 60_000 })).data);
-  } catch {
-    // The replica did not answer: neither does the door.
-  }
-}
-
 /** A coordinator over the door. */
-async function clusterOverDoor(): Promise<ClusterIndex> {
-  const client = new ShardClient(nc, clusterSubjects('door'), 2, null);
-  const infos = await Promise.all([0, 1].map((s) => client.request<ShardInfo>(s, 'info', {}, Date.now() + 20_000)));
-  return new ClusterIndex('door', client, infos.map((o) => (o.ok ? o.value : assert.fail(`shard ${o.shard} did not answer info`))), { encoder: await whole.encoder() });
+function clusterOverDoor(): Promise<ClusterIndex> {
+  return door.cluster();
 }
 
 test('a slow shard 0 does not cost query rewriting its tokenize: shard 1 answers it, and the search is one index\'s', { skip, timeout: 120_000 }, async () => {

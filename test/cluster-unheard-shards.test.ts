@@ -15,25 +15,20 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Msg, NatsConnection } from '@nats-io/transport-node';
-import { makeTinyColbert } from '../fixtures/tiny-colbert.js';
-import { buildShardedIndex } from '../src/cluster/sharded-build.js';
-import { CLUSTER_MANIFEST_FILE, readClusterManifest } from '../src/cluster/cluster-manifest.js';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { CLUSTER_MANIFEST_FILE } from '../src/cluster/cluster-manifest.js';
 import { shardOf } from '../src/cluster/shard-of.js';
 import { ClusterIndex } from '../src/cluster/cluster-index.js';
-import { ShardClient } from '../src/cluster/shard-client.js';
-import { ShardReplica, natsConnect } from '../src/cluster/shard-replica.js';
-import { clusterSubjects } from '../src/cluster/subjects.js';
-import { decodeMessage, encodeMessage, errorReply, type ShardInfo } from '../src/cluster/shard-protocol.js';
-import { PlaitError, isPlaitError } from '../src/errors/index.js';
-import { openIndex, type PlaitIndex } from '../src/search/plait-index.js';
+import { decodeMessage } from '../src/cluster/shard-protocol.js';
+import { isPlaitError } from '../src/errors/index.js';
+import type { PlaitIndex } from '../src/search/plait-index.js';
 import { needsData, needsNatsServer } from './helpers/requirements.js';
-import { startNatsServer, type NatsServer } from './helpers/nats-server.js';
-import { cranfieldSample, startCoordinator } from './helpers/cluster.js';
+import type { NatsServer } from './helpers/nats-server.js';
+import { startCoordinator } from './helpers/cluster.js';
 import type { PlaitServe } from './helpers/plait-serve.js';
+import { startDoorCluster, type DoorCluster } from './helpers/cluster-door.js';
 
 const skip = needsData('cranfield') || needsNatsServer();
 const DOCS = 200;
@@ -51,8 +46,8 @@ let dir: string;
 let nats: NatsServer;
 let nc: NatsConnection;
 let whole: PlaitIndex;
-const shardIndexes: PlaitIndex[] = [];
-const replicas: ShardReplica[] = [];
+let shardIndexes: PlaitIndex[] = [];
+let door: DoorCluster;
 let coordinator: PlaitServe | undefined;
 /** A typo that one index over the corpus corrects to a word only shard 1 holds. */
 let typo = '';
@@ -63,28 +58,8 @@ let query = '';
 
 before(async () => {
   if (skip !== false) return;
-  dir = mkdtempSync(join(tmpdir(), 'plait-cluster-unheard-'));
-  const model = join(dir, 'model');
-  await makeTinyColbert(model, { dim: 32 });
-  const sample = cranfieldSample(DOCS, 3);
-  query = sample.queries[0]!;
-  writeFileSync(join(dir, 'corpus.jsonl'), `${sample.lines.join('\n')}\n`);
-  await buildShardedIndex(join(dir, 'corpus.jsonl'), { index: join(dir, 'cran'), shards: 2, model, unshardedIndex: join(dir, 'whole'), encoderOptions: { threads: 0 } });
-  whole = await openIndex(join(dir, 'whole'));
-  nats = await startNatsServer();
-  for (const s of [0, 1]) {
-    const index = await openIndex(join(dir, 'cran', `shard-${s}`));
-    shardIndexes.push(index);
-    replicas.push(await ShardReplica.start(index, { servers: nats.url }));
-  }
-  nc = await natsConnect(nats.url, 'test-unheard-door');
-  const real = clusterSubjects(readClusterManifest(join(dir, 'cran')).name);
-  const door = clusterSubjects('door');
-  for (const s of [0, 1]) {
-    const prefix = `${door.shardService(s)}.`;
-    nc.subscribe(`${prefix}>`, { callback: (err, m) => void (err === null && forward(s, m.subject.slice(prefix.length), m, `${real.shardService(s)}.`)) });
-  }
-  await nc.flush();
+  door = await startDoorCluster('plait-cluster-unheard-', DOCS, (s, verb, data) => fault(s, verb, decodeMessage<Request>(data)));
+  ({ dir, nats, nc, whole, shardIndexes, query } = door);
 
   // A word only shard 1 holds whose typo one index corrects to it (spelling reads the whole corpus).
   const vocab = whole.docstore.wordVocabulary();
@@ -106,34 +81,13 @@ before(async () => {
 after(async () => {
   if (skip !== false) return;
   await coordinator?.stop();
-  for (const r of replicas) await r.close();
-  for (const i of shardIndexes) await i.close();
-  await nc?.close();
-  await whole?.close();
-  await nats?.stop();
-  rmSync(dir, { recursive: true, force: true });
+  await door?.close();
 });
 
-/** The door: `verb` of shard `shard` goes on to the real replica, unless the fault rule holds it back. */
-async function forward(shard: number, verb: string, m: Msg, realPrefix: string): Promise<void> {
-  const f = fault(shard, verb, decodeMessage<Request>(m.data));
-  if (f === 'silent') return;
-  if (f === 'lagging') {
-    m.respond(encodeMessage(errorReply(new PlaitError('TIMEOUT', { message: `shard ${shard} held back by the test` }))));
-    return;
-  }
-  try {
-    m.respond((await nc.request(`${realPrefix}${verb}`, m.data, { timeout: 60_000 })).data);
-  } catch {
-    // The replica did not answer: neither does the door.
-  }
-}
-
 /** A coordinator over the door, as a fresh one holds no vocabulary yet. */
-async function clusterOverDoor(): Promise<ClusterIndex> {
-  const client = new ShardClient(nc, clusterSubjects('door'), 2, null);
-  const infos = await Promise.all([0, 1].map((s) => client.request<ShardInfo>(s, 'info', {}, Date.now() + 20_000)));
-  return new ClusterIndex('door', client, infos.map((o) => (o.ok ? o.value : assert.fail(`shard ${o.shard} did not answer info`))), { encoder: await whole.encoder() });
+/** A coordinator over the door. */
+function clusterOverDoor(): Promise<ClusterIndex> {
+  return door.cluster();
 }
 
 const corrected = (rewrites: { kind: string; to: string }[] | undefined): boolean => (rewrites ?? []).some((r) => r.kind === 'spelling' && r.to === word);
