@@ -85,7 +85,6 @@ after(async () => {
 });
 
 /** A coordinator over the door, as a fresh one holds no vocabulary yet. */
-/** A coordinator over the door. */
 function clusterOverDoor(): Promise<ClusterIndex> {
   return door.cluster();
 }
