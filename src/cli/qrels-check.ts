@@ -14,7 +14,7 @@ import { withHint } from './report-error.js';
  * @throws PlaitError INVALID_INPUT when the index holds none of the queries' judged-relevant documents
  */
 export function checkQrelsInIndex(index: PlaitIndex, qrels: Qrels, queryIds: Iterable<string>, qrelsPath: string, use: 'evaluated' | 'trained on'): void {
-  const c = qrelsCoverage(qrels, queryIds, (ids) => index.docstore.getDocuments(ids).map((d) => d !== null));
+  const c = qrelsCoverage(qrels, queryIds, (ids) => ids.map((id) => index.docstore.docIdToRowid(id) !== null));
   if (c.missing === 0 || c.firstMissing === null) return;
   const first = `"${c.firstMissing.docId}", judged relevant for query "${c.firstMissing.queryId}"`;
   if (c.missing === c.relevant) {
