@@ -58,6 +58,22 @@ test('object documents: all fields ranked by default (Together\'s), or the rankF
   for (const x of t.ranking) assert.ok(Math.abs(x.score - titles.score.get(x.originalIndex)!) < 1e-4, 'ranked on the title alone');
 });
 
+test('a base URL without /v1, or with /rerank, gets an error that names the one to set', async () => {
+  // createTogetherAI({ baseURL: '<server>' }) posts to /rerank, TEI's route.
+  const bare = createTogetherAI({ apiKey: 'unused', baseURL: open.url });
+  await assert.rejects(rerank({ model: bare.reranking(MODEL), query: QUERY, documents: DOCS, maxRetries: 0 }), (e: CallError) => {
+    assert.equal(e.statusCode, 400);
+    assert.match(e.message, /a body with "documents" is Cohere's: POST \/v1\/rerank .*@ai-sdk\/togetherai: baseURL <server>\/v1/, e.message);
+    return true;
+  });
+  const long = createTogetherAI({ apiKey: 'unused', baseURL: `${open.url}/v1/rerank` });
+  await assert.rejects(rerank({ model: long.reranking(MODEL), query: QUERY, documents: DOCS, maxRetries: 0 }), (e: CallError) => {
+    assert.equal(e.statusCode, 404);
+    assert.match(e.message, /no route POST \/v1\/rerank\/rerank; .*@ai-sdk\/togetherai: baseURL <server>\/v1/, e.message);
+    return true;
+  });
+});
+
 type CallError = Error & { statusCode?: number; responseHeaders?: Record<string, string>; isRetryable?: boolean };
 
 test('errors surface as the SDK\'s APICallError with plait\'s message: 400, 401, 413, 503 with Retry-After', async () => {

@@ -211,7 +211,7 @@ export const rerankRoutes: FastifyPluginAsync = async (app) => {
         const body = request.body as unknown as Record<string, unknown> | null;
         if (body !== null && typeof body === 'object' && body['texts'] === undefined && (request.ignoredFields ?? []).includes('documents')) {
           throw new PlaitError('INVALID_ARGUMENT', {
-            message: 'POST /rerank is TEI\'s route and takes "texts"; a body with "documents" is Cohere\'s: POST /v1/rerank or /v2/rerank (@ai-sdk/cohere: baseURL <server>/v2)',
+            message: 'POST /rerank is TEI\'s route and takes "texts"; a body with "documents" is Cohere\'s: POST /v1/rerank or /v2/rerank (@ai-sdk/cohere: baseURL <server>/v2; @ai-sdk/togetherai: baseURL <server>/v1)',
             field: 'body',
           });
         }
