@@ -56,6 +56,12 @@ test('object documents: all fields ranked by default (Together\'s), or the rankF
   const titles = await libraryRanking(QUERY, objects.map((o) => `title: ${o.title}`));
   const t = await rerank({ model: together.reranking(MODEL), query: QUERY, documents: objects, providerOptions: { togetherai: { rankFields: ['title'] } }, maxRetries: 0 });
   for (const x of t.ranking) assert.ok(Math.abs(x.score - titles.score.get(x.originalIndex)!) < 1e-4, 'ranked on the title alone');
+  // An object with no field at all has nothing to rank: refused by name (it had recursed without end, a 500).
+  await assert.rejects(rerank({ model: together.reranking(MODEL), query: QUERY, documents: [objects[0]!, {}], maxRetries: 0 }), (e: Error & { statusCode?: number }) => {
+    assert.equal(e.statusCode, 400);
+    assert.match(e.message, /documents\[1\] is an empty object: no "text" and no field to rank on/, e.message);
+    return true;
+  });
 });
 
 test('a base URL without /v1, or with /rerank, gets an error that names the one to set', async () => {

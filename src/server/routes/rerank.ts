@@ -129,15 +129,24 @@ const cohereResponse = {
  */
 function documentText(d: CohereDocument, i: number, rankFields: string[] | undefined): string {
   if (typeof d === 'string') return checkText(d, `documents[${i}]`);
-  if (rankFields !== undefined && rankFields.length > 0) {
-    const lines = rankFields.filter((f) => d[f] !== undefined).map((f) => `${f}: ${typeof d[f] === 'string' ? (d[f] as string) : JSON.stringify(d[f])}`);
-    return checkText(lines.join('\n'), `documents[${i}]`);
-  }
+  if (rankFields !== undefined && rankFields.length > 0) return checkText(fieldLines(d, rankFields), `documents[${i}]`);
   // Without rank_fields, Cohere ranks an object's `text`; an object without one is ranked on all
   // its fields, as Together's API does (its clients, @ai-sdk/togetherai's, send objects so).
-  if (!Object.hasOwn(d, 'text')) return documentText(d, i, Object.keys(d));
+  if (!Object.hasOwn(d, 'text')) {
+    const fields = Object.keys(d);
+    if (fields.length === 0) throw new PlaitError('INVALID_INPUT', { message: `documents[${i}] is an empty object: no "text" and no field to rank on`, index: i });
+    return checkText(fieldLines(d, fields), `documents[${i}]`);
+  }
   if (typeof d.text !== 'string') throw new PlaitError('INVALID_INPUT', { message: `documents[${i}] is an object whose "text" field is not a string (or use rank_fields)`, index: i });
   return checkText(d.text, `documents[${i}]`);
+}
+
+/** An object document's `fields` (those it has), one `field: value` line each; a value that is not a string as JSON. */
+function fieldLines(d: Record<string, unknown>, fields: readonly string[]): string {
+  return fields
+    .filter((f) => d[f] !== undefined)
+    .map((f) => `${f}: ${typeof d[f] === 'string' ? (d[f] as string) : JSON.stringify(d[f])}`)
+    .join('\n');
 }
 
 /** The distinct unknown-token warnings of `results` (the query's once), counted in /metrics and named in a header. */
