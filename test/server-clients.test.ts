@@ -186,7 +186,7 @@ test("a Cohere client whose base URL lacks /v2 reaches TEI's /rerank: the error 
     rerank({ model: cohere.reranking('rerank-v3.5'), query: QUERY, documents: DOCS, maxRetries: 0 }),
     (e: Error & { statusCode?: number }) => {
       assert.equal(e.statusCode, 400);
-      assert.match(e.message, /POST \/rerank is TEI's route and takes "texts"; a body with "documents" is Cohere's: POST \/v1\/rerank or \/v2\/rerank \(@ai-sdk\/cohere: baseURL .*\/v2\)/, e.message);
+      assert.match(e.message, /POST \/rerank is TEI's route and takes "texts"; a body with "documents" is Cohere's: POST \/v1\/rerank or \/v2\/rerank \(@ai-sdk\/cohere: baseURL .*\/v2; @ai-sdk\/togetherai: baseURL .*\/v1\)/, e.message);
       return true;
     },
   );

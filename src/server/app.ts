@@ -134,7 +134,7 @@ export async function createApp(engine: Engine, appOptions: AppOptions = {}): Pr
     // environment `<server>/v2`): answered in Cohere's shape, with its top-level `message`, the AI SDK had
     // said only "Not Found"; the message names the routes and how each client's base URL reaches them.
     const rerankClient = takes === undefined && /\/rerank\/?$/.test(path);
-    const hint = takes !== undefined ? `; it takes ${takes}${takes === 'POST' ? ' with a JSON body' : ''}` : rerankClient ? `; rerank is POST /v1/rerank or /v2/rerank (Cohere's shape; @ai-sdk/cohere: baseURL <server>/v2, cohere-ai: environment <server>) or POST /rerank (TEI's)` : '';
+    const hint = takes !== undefined ? `; it takes ${takes}${takes === 'POST' ? ' with a JSON body' : ''}` : rerankClient ? `; rerank is POST /v1/rerank or /v2/rerank (Cohere's shape; @ai-sdk/cohere: baseURL <server>/v2, cohere-ai: environment <server>, @ai-sdk/togetherai: baseURL <server>/v1, LlamaIndex's CohereRerank: baseUrl <server>; Jina's shape on /v1/rerank) or POST /rerank (TEI's)` : '';
     void reply.code(404).send(shapeErrorBody(errorBody(new PlaitError('NOT_FOUND', { message: `no route ${request.method} ${path}${hint}` })), rerankClient ? 'cohere' : 'plait'));
   });
 

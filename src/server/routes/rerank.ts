@@ -15,6 +15,10 @@
  *  - `priority` (Cohere v2): queue order under load, lower first (admission.ts);
  *  - `return_documents` / `rank_fields`: Cohere's meaning; Jina clients send `return_documents:
  *    true` (Jina's default) — plait keeps Cohere's default, false, since the two share the path;
+ *    an object document without `text` and without `rank_fields` is ranked on all its fields
+ *    (Together's default, which @ai-sdk/togetherai relies on);
+ *  - `usage` in the answer (Jina's and Together's field; @ai-sdk/togetherai's response schema
+ *    requires it): the request's tokens as admission estimates them (request-cost.ts), not billed;
  *  - TEI: `raw_scores: false` (TEI's default) answers sigmoid(score) in (0, 1) as TEI does, the raw
  *    score otherwise; `truncate: true` cuts each text to the model's window (`truncation_direction`
  *    "right", TEI's default, keeps the start; "left" keeps the end) — without it, where TEI would
@@ -72,7 +76,7 @@ const cohereBody = (version: 1 | 2) =>
     properties: {
       model: { type: 'string', description: 'a served model name selects it; any other name (e.g. Cohere\'s) uses the default reranker' },
       query: { type: 'string' },
-      documents: { type: 'array', items: { type: ['string', 'object'] }, description: 'strings, or objects with a "text" field (or the rank_fields); at most maxRerankDocuments (413 beyond)' },
+      documents: { type: 'array', items: { type: ['string', 'object'] }, description: 'strings, or objects ranked on their rank_fields, else their "text" field, else all their fields (Together\'s default); at most maxRerankDocuments (413 beyond)' },
       top_n: { type: 'integer', minimum: 1, description: 'results returned, best first (default: all)' },
       return_documents: { type: 'boolean', description: 'echo each document in the results (default false)' },
       rank_fields: { type: 'array', items: { type: 'string' }, description: 'for object documents: the fields ranked on, as "field: value" lines (default: text)' },
@@ -101,6 +105,11 @@ const cohereResponse = {
         },
       },
     },
+    usage: {
+      type: 'object',
+      description: 'the request\'s tokens (Jina\'s and Together\'s field; their clients require it): estimated from its texts\' length as admission counts them, not billed',
+      properties: { prompt_tokens: { type: 'integer' }, completion_tokens: { type: 'integer' }, total_tokens: { type: 'integer' } },
+    },
     meta: {
       type: 'object',
       properties: {
@@ -113,15 +122,31 @@ const cohereResponse = {
   },
 } as const;
 
-/** The text a Cohere document is ranked on. */
+/**
+ * The text a Cohere document is ranked on: a string itself; an object's `rank_fields` as
+ * `field: value` lines; else its `text`; else (no `text` field) all its fields, in their order.
+ * @throws PlaitError INVALID_INPUT for a `text` that is not a string, EMPTY_TEXT for no text.
+ */
 function documentText(d: CohereDocument, i: number, rankFields: string[] | undefined): string {
   if (typeof d === 'string') return checkText(d, `documents[${i}]`);
-  if (rankFields !== undefined && rankFields.length > 0) {
-    const lines = rankFields.filter((f) => d[f] !== undefined).map((f) => `${f}: ${typeof d[f] === 'string' ? (d[f] as string) : JSON.stringify(d[f])}`);
-    return checkText(lines.join('\n'), `documents[${i}]`);
+  if (rankFields !== undefined && rankFields.length > 0) return checkText(fieldLines(d, rankFields), `documents[${i}]`);
+  // Without rank_fields, Cohere ranks an object's `text`; an object without one is ranked on all
+  // its fields, as Together's API does (its clients, @ai-sdk/togetherai's, send objects so).
+  if (!Object.hasOwn(d, 'text')) {
+    const fields = Object.keys(d);
+    if (fields.length === 0) throw new PlaitError('INVALID_INPUT', { message: `documents[${i}] is an empty object: no "text" and no field to rank on`, index: i });
+    return checkText(fieldLines(d, fields), `documents[${i}]`);
   }
-  if (typeof d.text !== 'string') throw new PlaitError('INVALID_INPUT', { message: `documents[${i}] is an object without a string "text" field (or use rank_fields)`, index: i });
+  if (typeof d.text !== 'string') throw new PlaitError('INVALID_INPUT', { message: `documents[${i}] is an object whose "text" field is not a string (or use rank_fields)`, index: i });
   return checkText(d.text, `documents[${i}]`);
+}
+
+/** An object document's `fields` (those it has), one `field: value` line each; a value that is not a string as JSON. */
+function fieldLines(d: Record<string, unknown>, fields: readonly string[]): string {
+  return fields
+    .filter((f) => d[f] !== undefined)
+    .map((f) => `${f}: ${typeof d[f] === 'string' ? (d[f] as string) : JSON.stringify(d[f])}`)
+    .join('\n');
 }
 
 /** The distinct unknown-token warnings of `results` (the query's once), counted in /metrics and named in a header. */
@@ -160,6 +185,7 @@ export const rerankRoutes: FastifyPluginAsync = async (app) => {
         }
         return out;
       }),
+      usage: { prompt_tokens: tokens, completion_tokens: 0, total_tokens: tokens },
       meta: { api_version: { version: String(version) }, billed_units: { search_units: 1 }, model, ...(warnings.length === 0 ? {} : { warnings }) },
     };
   };
@@ -194,7 +220,7 @@ export const rerankRoutes: FastifyPluginAsync = async (app) => {
         const body = request.body as unknown as Record<string, unknown> | null;
         if (body !== null && typeof body === 'object' && body['texts'] === undefined && (request.ignoredFields ?? []).includes('documents')) {
           throw new PlaitError('INVALID_ARGUMENT', {
-            message: 'POST /rerank is TEI\'s route and takes "texts"; a body with "documents" is Cohere\'s: POST /v1/rerank or /v2/rerank (@ai-sdk/cohere: baseURL <server>/v2)',
+            message: 'POST /rerank is TEI\'s route and takes "texts"; a body with "documents" is Cohere\'s: POST /v1/rerank or /v2/rerank (@ai-sdk/cohere: baseURL <server>/v2; @ai-sdk/togetherai: baseURL <server>/v1)',
             field: 'body',
           });
         }

@@ -1,0 +1,81 @@
+/**
+ * The errors a Cohere client must surface, through the clients test/server-clients.test.ts runs
+ * for rankings: cohere-ai's v1 and v2 clients (this repository's cohere-ai, retries off with the
+ * client's `maxRetries: 0`) and the Vercel AI SDK's `@ai-sdk/cohere` (`maxRetries: 0`), against the
+ * real `plait serve` with an API key and a token budget: 401, 413 and 503 with Retry-After reach
+ * the caller as the client's own error type (cohere-ai's UnauthorizedError, CohereError,
+ * ServiceUnavailableError; the AI SDK's APICallError) carrying plait's message.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { Cohere, CohereClient, CohereClientV2, CohereError } from 'cohere-ai';
+import { rerank } from 'ai';
+import { createCohere } from '@ai-sdk/cohere';
+import type { PlaitServe } from './helpers/plait-serve.js';
+import { API_KEY, DOCS, QUERY, documents, holdTokenBudget, startStrictServe } from './helpers/client-doors.js';
+
+let strict: PlaitServe;
+
+before(async () => {
+  strict = await startStrictServe();
+});
+after(async () => {
+  await strict?.stop();
+});
+
+type CohereErr = Error & { statusCode?: number; body?: { message?: string }; rawResponse?: { headers: Headers } };
+
+test('cohere-ai v1 and v2: 401 UnauthorizedError, 413 CohereError, 503 ServiceUnavailableError with Retry-After, each with plait\'s message', async () => {
+  const clients = [
+    ['v1', (token: string) => new CohereClient({ token, environment: strict.url, maxRetries: 0 })],
+    ['v2', (token: string) => new CohereClientV2({ token, environment: strict.url, maxRetries: 0 })],
+  ] as const;
+  for (const [version, make] of clients) {
+    const call = (token: string, docs: string[]) => make(token).rerank({ model: 'rerank-v3.5', query: QUERY, documents: docs });
+    await assert.rejects(call('not-the-key', DOCS), (e: CohereErr) => {
+      assert.ok(e instanceof Cohere.UnauthorizedError, `${version}: ${e.constructor.name}`);
+      assert.match(e.body!.message!, /API key/i);
+      return true;
+    });
+    await assert.rejects(call(API_KEY, documents('many', 1001, 20)), (e: CohereErr) => {
+      assert.ok(e instanceof CohereError, e.constructor.name);
+      assert.equal(e.statusCode, 413);
+      assert.match(e.body!.message!, /1001 items in documents; the limit is 1000/);
+      return true;
+    });
+    const hold = await holdTokenBudget(strict, `cohere-${version}`);
+    await assert.rejects(call(API_KEY, documents(`cohere-${version}-second`, 40, 320)), (e: CohereErr) => {
+      assert.ok(e instanceof Cohere.ServiceUnavailableError, `${version}: ${e.constructor.name}`);
+      assert.match(e.body!.message!, /Overloaded: .*try again later/);
+      assert.ok(Number(e.rawResponse?.headers.get('retry-after')) >= 1, 'Retry-After reaches the error');
+      return true;
+    });
+    assert.equal(await hold.done, 200);
+  }
+});
+
+type CallError = Error & { statusCode?: number; responseHeaders?: Record<string, string>; isRetryable?: boolean };
+
+test('@ai-sdk/cohere: 401, 413, 503 with Retry-After as APICallError with plait\'s message', async () => {
+  const model = createCohere({ apiKey: API_KEY, baseURL: `${strict.url}/v2` }).reranking('rerank-v3.5');
+  const wrong = createCohere({ apiKey: 'not-the-key', baseURL: `${strict.url}/v2` }).reranking('rerank-v3.5');
+  await assert.rejects(rerank({ model: wrong, query: QUERY, documents: DOCS, maxRetries: 0 }), (e: CallError) => {
+    assert.equal(e.statusCode, 401);
+    assert.match(e.message, /API key/i);
+    return true;
+  });
+  await assert.rejects(rerank({ model, query: QUERY, documents: documents('many', 1001, 20), maxRetries: 0 }), (e: CallError) => {
+    assert.equal(e.statusCode, 413);
+    assert.match(e.message, /1001 items in documents; the limit is 1000/);
+    return true;
+  });
+  const hold = await holdTokenBudget(strict, 'ai-sdk-cohere');
+  await assert.rejects(rerank({ model, query: QUERY, documents: documents('ai-sdk-cohere-second', 40, 320), maxRetries: 0 }), (e: CallError) => {
+    assert.equal(e.statusCode, 503);
+    assert.equal(e.isRetryable, true);
+    assert.ok(Number(e.responseHeaders?.['retry-after']) >= 1);
+    assert.match(e.message, /Overloaded: .*try again later/);
+    return true;
+  });
+  assert.equal(await hold.done, 200);
+});

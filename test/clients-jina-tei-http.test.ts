@@ -1,0 +1,111 @@
+/**
+ * Jina's and TEI's rerank APIs as their references write them, sent with plain `fetch` (neither
+ * ships a JavaScript client that takes a base URL: LlamaIndex.TS's JinaAIReranker, llamaindex ≤
+ * 0.9, posts to api.jina.ai only; LangChain.js has no Jina reranker) against the real
+ * `plait serve`:
+ *  - Jina (POST /v1/rerank): `model`, `query`, `documents` as strings or `{text}`, `top_n`,
+ *    `return_documents`; the answer's `model`, `usage.total_tokens` (absent before: a Jina client
+ *    reading it got undefined), `results[].index`, `relevance_score`, `document.text`;
+ *  - TEI (POST /rerank): `raw_scores`, `return_text`, `truncate`, `truncation_direction`; the
+ *    answer, an array of `{index, score, text}`;
+ *  - errors on both: 401, 413, 503 with Retry-After, 400, each with plait's message.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { sigmoid } from '../src/server/routes/rerank.js';
+import type { PlaitServe } from './helpers/plait-serve.js';
+import { postJson } from './helpers/server-fixture.js';
+import { API_KEY, DOCS, QUERY, closeLibraryRanking, documents, holdTokenBudget, libraryRanking, startOpenServe, startStrictServe } from './helpers/client-doors.js';
+
+let open: PlaitServe;
+let strict: PlaitServe;
+
+before(async () => {
+  [open, strict] = await Promise.all([startOpenServe(), startStrictServe()]);
+});
+after(async () => {
+  await Promise.all([open?.stop(), strict?.stop()]);
+  await closeLibraryRanking();
+});
+
+interface JinaAnswer {
+  model: string;
+  usage: { total_tokens: number; prompt_tokens: number };
+  results: { index: number; relevance_score: number; document?: { text: string } }[];
+}
+
+test('Jina: documents as strings with top_n and return_documents, the answer\'s model, usage.total_tokens and document.text', async () => {
+  const want = await libraryRanking(QUERY, DOCS);
+  const r = await postJson(`${open.url}/v1/rerank`, { model: 'jina-reranker-v2-base-multilingual', query: QUERY, documents: DOCS, top_n: 3, return_documents: true });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  const body = r.body as JinaAnswer;
+  assert.deepEqual(
+    body.results.map((x) => x.index),
+    want.order.slice(0, 3),
+  );
+  for (const x of body.results) {
+    assert.equal(x.document!.text, DOCS[x.index]);
+    assert.ok(Math.abs(x.relevance_score - want.score.get(x.index)!) < 1e-4);
+  }
+  assert.equal(typeof body.model, 'string');
+  assert.ok(Number.isInteger(body.usage.total_tokens) && body.usage.total_tokens > 0, JSON.stringify(body.usage));
+  assert.equal(body.usage.prompt_tokens, body.usage.total_tokens);
+  // More text, more tokens: the count follows the request.
+  const more = (await postJson(`${open.url}/v1/rerank`, { model: 'jina-reranker-v2-base-multilingual', query: QUERY, documents: [...DOCS, ...DOCS.map((d) => `${d} ${d}`)] })).body as JinaAnswer;
+  assert.ok(more.usage.total_tokens > body.usage.total_tokens);
+});
+
+test('Jina: documents as {text} objects, return_documents false', async () => {
+  const want = await libraryRanking(QUERY, DOCS);
+  const r = await postJson(`${open.url}/v1/rerank`, { model: 'jina-reranker-v3', query: QUERY, documents: DOCS.map((text) => ({ text })), return_documents: false });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  const body = r.body as JinaAnswer;
+  assert.deepEqual(
+    body.results.map((x) => x.index),
+    want.order,
+  );
+  assert.ok(body.results.every((x) => x.document === undefined));
+  assert.ok(body.usage.total_tokens > 0);
+});
+
+test('TEI: raw_scores, return_text, truncate, truncation_direction as its reference sends them', async () => {
+  const want = await libraryRanking(QUERY, DOCS);
+  const r = await postJson(`${open.url}/rerank`, { query: QUERY, texts: DOCS, raw_scores: false, return_text: true, truncate: false, truncation_direction: 'Right' });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  const ranks = r.body as { index: number; score: number; text: string }[];
+  assert.deepEqual(
+    ranks.map((x) => x.index),
+    want.order,
+  );
+  for (const x of ranks) {
+    assert.equal(x.text, DOCS[x.index]);
+    assert.ok(Math.abs(x.score - sigmoid(want.score.get(x.index)!)) < 1e-5);
+  }
+  const raw = await postJson(`${open.url}/rerank`, { query: QUERY, texts: DOCS, raw_scores: true, truncate: true, truncation_direction: 'Left' });
+  assert.equal(raw.status, 200);
+  for (const x of raw.body as { index: number; score: number; text?: string }[]) {
+    assert.equal(x.text, undefined);
+    assert.ok(Math.abs(x.score - want.score.get(x.index)!) < 1e-4, 'short texts: the cut changes nothing');
+  }
+});
+
+test('errors on Jina\'s and TEI\'s routes: 401, 413, 400 and 503 with Retry-After, each with plait\'s message', async () => {
+  const auth = { authorization: `Bearer ${API_KEY}` };
+  for (const [path, field] of [['/v1/rerank', 'documents'], ['/rerank', 'texts']] as const) {
+    const unauthorized = await postJson(`${strict.url}${path}`, { query: QUERY, [field]: DOCS }, { authorization: 'Bearer wrong' });
+    assert.equal(unauthorized.status, 401);
+    assert.match(unauthorized.body.message, /API key/i);
+    const tooMany = await postJson(`${strict.url}${path}`, { query: QUERY, [field]: documents('many', 1001, 20) }, auth);
+    assert.equal(tooMany.status, 413);
+    assert.match(tooMany.body.message, new RegExp(`1001 items in ${field}; the limit is 1000`));
+    const empty = await postJson(`${strict.url}${path}`, { query: '', [field]: DOCS }, auth);
+    assert.equal(empty.status, 400);
+    assert.match(empty.body.message, /query is empty/);
+    const hold = await holdTokenBudget(strict, `hold${path}`);
+    const overloaded = await postJson(`${strict.url}${path}`, { query: QUERY, [field]: documents(`second${path}`, 40, 320) }, auth);
+    assert.equal(overloaded.status, 503, JSON.stringify(overloaded.body));
+    assert.ok(Number(overloaded.headers.get('retry-after')) >= 1);
+    assert.match(overloaded.body.message, /Overloaded: .*try again later/);
+    assert.equal(await hold.done, 200);
+  }
+});

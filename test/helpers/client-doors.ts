@@ -1,0 +1,79 @@
+/**
+ * What the client tests (test/clients-*.test.ts) share: a rerank-only `plait serve` that answers
+ * each error a client must surface — 401 (an API key is set), 413 (over maxRerankDocuments), 400,
+ * and 503 + Retry-After (a token budget a held large rerank fills, and a 1 s default deadline
+ * that leaves a second one no time to wait) — and the library's own ranking to compare with.
+ */
+import { Reranker, type RerankOptions } from '../../src/index.js';
+import { startPlaitServe, type PlaitServe } from './plait-serve.js';
+
+export const API_KEY = 'plait-client-test-key-0123456789';
+export const QUERY = 'how does yeast make bread rise';
+export const DOCS = [
+  'The stock market fell sharply on Monday after the bank raised interest rates.',
+  'Yeast ferments the sugars in dough and the carbon dioxide it releases makes bread rise.',
+  'An airfoil produces lift from the pressure difference between its two surfaces.',
+  'Sourdough bread rises with wild yeast and lactic acid bacteria instead of baker\'s yeast.',
+  'Glaciers carve valleys as they move slowly downhill under their own weight.',
+];
+
+/** `plait serve` with no index (rerank only, the bundled model) and no API key. */
+export function startOpenServe(): Promise<PlaitServe> {
+  return startPlaitServe([]);
+}
+
+/**
+ * `plait serve` with API_KEY, a budget of 4,000 estimated document tokens in flight and a 1 s
+ * default deadline: with holdTokenBudget's rerank running, a client's rerank is told to retry (503).
+ */
+export function startStrictServe(): Promise<PlaitServe> {
+  return startPlaitServe(['--timeout-ms', '1000', '--max-in-flight-tokens', '4000'], { PLAIT_API_KEY: API_KEY });
+}
+
+/** `n` distinct documents of `chars` characters (distinct per `tag`, so the reranker's cache never answers). */
+export function documents(tag: string, n: number, chars: number): string[] {
+  const words = 'bread rises when yeast ferments the sugars in wheat flour and the dough traps the gas'.split(' ');
+  return Array.from({ length: n }, (_, i) => {
+    let t = `${tag} document ${i}:`;
+    for (let j = 0; t.length < chars; j++) t += ` ${words[(i + j) % words.length]}`;
+    return t.slice(0, chars);
+  });
+}
+
+async function gauge(server: PlaitServe, name: string): Promise<number> {
+  const text = await (await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${API_KEY}` } })).text();
+  return Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+}
+
+/**
+ * Starts a rerank of ~3,650 estimated tokens (40 × 320 characters, seconds of encoding; its own
+ * deadline 120 s) on the strict server and resolves once it holds its admission slot (an event
+ * read from /metrics, not a sleep). Await `done` before the next hold (its status: 200).
+ */
+export async function holdTokenBudget(server: PlaitServe, tag: string): Promise<{ done: Promise<number> }> {
+  const done = fetch(`${server.url}/rerank`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${API_KEY}` },
+    body: JSON.stringify({ query: 'how does bread rise', texts: documents(tag, 40, 320), timeout_ms: 120_000 }),
+  }).then(async (r) => {
+    await r.arrayBuffer();
+    return r.status;
+  });
+  while ((await gauge(server, 'plait_admission_in_flight')) < 1) await new Promise((r) => setTimeout(r, 5));
+  return { done };
+}
+
+let reranker: Promise<Reranker> | undefined;
+
+/** The library's ranking on the bundled model (the served one): indexes best first, and scores by index. */
+export async function libraryRanking(query: string, docs: string[], options: RerankOptions = {}): Promise<{ order: number[]; score: Map<number, number> }> {
+  reranker ??= Reranker.create({ encoderOptions: { threads: 1 } });
+  const r = await (await reranker).rerank(query, docs, options);
+  return { order: r.map((x) => x.index), score: new Map(r.map((x) => [x.index, x.score])) };
+}
+
+/** Closes the reference reranker (a test file's `after`). */
+export async function closeLibraryRanking(): Promise<void> {
+  if (reranker !== undefined) await (await reranker).close();
+  reranker = undefined;
+}
