@@ -10,6 +10,7 @@
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { PlaitError, isPlaitError, noSpaceCode, type ErrorCode } from '../errors/index.js';
+import { invokedAs } from './options.js';
 import { registerIndexCommands } from './commands/index-commands.js';
 import { registerSearchCommands } from './commands/search-commands.js';
 import { registerModelCommands } from './commands/model-commands.js';
@@ -128,6 +129,25 @@ function exitQuietlyOnClosedStdout(): void {
   });
 }
 
+/**
+ * The help command for the command a refused command line named: `plait delete --help` for
+ * `plait delete idx extra`, `plait cluster add --help` for a subcommand, `plait --help` when no
+ * command was recognised; `plait` written the way the user ran it (invokedAs). (It had said `(add --help for usage)`, which reads as `plait add --help`.)
+ */
+export function helpCommand(program: Command, args: readonly string[]): string {
+  const path = [invokedAs()];
+  let current = program;
+  for (const arg of args) {
+    if (arg === '--') break;
+    if (arg.startsWith('-')) continue;
+    const sub = current.commands.find((c) => c.name() === arg || c.aliases().includes(arg));
+    if (sub === undefined) break;
+    path.push(sub.name());
+    current = sub;
+  }
+  return `${path.join(' ')} --help`;
+}
+
 export async function main(argv: string[]): Promise<void> {
   exitQuietlyOnClosedStdout();
   const args = argv.slice(2);
@@ -142,7 +162,7 @@ export async function main(argv: string[]): Promise<void> {
       // hint), then where to look; --json: the JSON line alone.
       if (err.exitCode !== 0) {
         reportError(usageError(err), json);
-        if (!json && err.code !== 'commander.help') process.stderr.write('(add --help for usage)\n');
+        if (!json && err.code !== 'commander.help') process.stderr.write(`(${helpCommand(program, args)} for usage)\n`);
       }
     } else {
       reportError(noSpaceError(err), json);
