@@ -77,3 +77,11 @@ test('a note whose front matter does not parse: exit 2, MALFORMED_FRONT_MATTER n
   assert.equal(skipped.code, 0, skipped.stderr);
   assert.match(skipped.stderr, /skipped 1 invalid document \(1 MALFORMED_FRONT_MATTER\)/);
 });
+
+test('--skip-invalid\'s help names front matter among the reasons it skips, on every command that takes it', () => {
+  for (const command of [['index'], ['add'], ['eval'], ['cluster', 'add']]) {
+    const r = runPlait(dir, [...command, '--help']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout.replace(/\s+/g, ' '), /--skip-invalid (when indexing a BEIR folder: )?skip invalid documents \(malformed line or Markdown front matter,/, command.join(' '));
+  }
+});
