@@ -38,3 +38,27 @@ test('the usage hint names the command that was refused, and running it prints t
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('the result-count guesses (--top-k, --limit, -n, …) point at -k; the "--" hint for queries beginning with "-" is given only where a query or text is an argument', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'plait-usage-hint-'));
+  try {
+    const hintOf = (args: string[]): string | undefined => {
+      const r = runPlait(dir, [...args, '--json']);
+      assert.equal(r.code, 2, r.stderr);
+      const err = (JSON.parse(r.stderr.trim()) as { error: { code: string; details: { hint?: string } } }).error;
+      assert.equal(err.code, 'USAGE');
+      return err.details.hint;
+    };
+    for (const guess of [['--top-k', '3'], ['--limit=3'], ['-n', '3'], ['--topk', '3']]) {
+      assert.match(String(hintOf(['search', 'idx', 'q', ...guess])), /^Did you mean -k <n> \(--k\)\?/, guess.join(' '));
+    }
+    assert.match(String(hintOf(['rerank', '--query', 'q', '--docs', 'd.jsonl', '--top-k', '3'])), /-k <n>/);
+    // info takes no -k and no query: neither hint.
+    assert.equal(hintOf(['info', 'idx', '-n', '2']), undefined);
+    assert.equal(hintOf(['compact', 'idx', '-x']), undefined);
+    // search keeps the '--' hint for a word beginning with '-'.
+    assert.match(String(hintOf(['search', 'idx', '-honey'])), /goes after '--'/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
