@@ -259,7 +259,7 @@ test('skipInvalid skips and counts each kind; the report is complete when iterat
   for await (const doc of corpus) ids.push(doc.docId);
   assert.deepEqual(ids, ['ok1', 'ok2', 'ok3']);
   const { firstSkipped, ...counts } = corpus.report;
-  assert.deepEqual(counts, { read: 3, skipped: { malformed: 1, malformedTsv: 0, missingId: 1, duplicateId: 1, emptyText: 1, notUtf8: 1, idWhitespace: 0 }, ignoredFields: [] });
+  assert.deepEqual(counts, { read: 3, skipped: { malformed: 1, malformedTsv: 0, malformedFrontMatter: 0, missingId: 1, duplicateId: 1, emptyText: 1, notUtf8: 1, idWhitespace: 0 }, ignoredFields: [] });
   // The first CORPUS_REPORT_DEFAULTS.firstSkipped skipped lines, in input order, with their reasons.
   assert.deepEqual(firstSkipped.map((s) => [s.code, s.line]), [['MALFORMED_JSONL', 2], ['MISSING_ID', 3], ['DUPLICATE_ID', 4]]);
   assert.ok(firstSkipped.every((s) => s.file === file && s.message.length > 0));
@@ -326,4 +326,56 @@ test("a document whose text sits in a field plait does not read (Pyserini's \"co
   // Nothing to suggest when no other field holds text: the message stays as it was.
   const bare = fixture('docs.jsonl', '{"id": "d1", "text": "", "year": 2020}\n');
   await assert.rejects(readAll(bare), /document "d1" in .* at line 1 has no title and no text$/);
+});
+
+test('Markdown front matter: YAML mapping → metadata, title from `title:`, no part of the text; .txt keeps its text', async () => {
+  const dir = join(root, `f${counter++}`);
+  mkdirSync(dir);
+  writeFileSync(
+    join(dir, 'note.md'),
+    BOM + '---\r\ntitle: "Dewey at 100"\r\nyear: 1976\r\ntags: [classification, note]\r\ndraft: false\r\ndate: 2024-01-05\r\n---\r\n\r\n# A heading\r\n\r\nBody text.\r\n',
+  );
+  writeFileSync(join(dir, 'heading.md'), '---\nyear: 1980\nauthors:\n  - Ann\n  - Bo\n...\n# From the heading\nbody\n');
+  writeFileSync(join(dir, 'empty-front.md'), '---\n---\n# Only body\n');
+  writeFileSync(join(dir, 'rule.md'), '---\nno closing line, so a thematic break\n');
+  writeFileSync(join(dir, 'plain.txt'), '---\nyear: 1\n---\ntext\n');
+  const docs = await readAll(dir);
+  const byId = new Map(docs.map((d) => [d.docId, d]));
+  const note = byId.get('note')!;
+  assert.equal(note.title, 'Dewey at 100');
+  assert.equal(note.text, '\n# A heading\n\nBody text.\n');
+  assert.deepEqual(note.metadata, { title: 'Dewey at 100', year: 1976, tags: ['classification', 'note'], draft: false, date: '2024-01-05' });
+  const heading = byId.get('heading')!;
+  assert.equal(heading.title, 'From the heading');
+  assert.equal(heading.text, '# From the heading\nbody\n');
+  assert.deepEqual(heading.metadata, { year: 1980, authors: ['Ann', 'Bo'] });
+  assert.equal(byId.get('empty-front')!.metadata, undefined);
+  assert.equal(byId.get('empty-front')!.text, '# Only body\n');
+  assert.equal(byId.get('rule')!.text, '---\nno closing line, so a thematic break\n');
+  assert.equal(byId.get('rule')!.metadata, undefined);
+  assert.equal(byId.get('plain')!.text, '---\nyear: 1\n---\ntext\n');
+  assert.equal(byId.get('plain')!.metadata, undefined);
+});
+
+test('Markdown front matter that does not parse, or is not a mapping: MALFORMED_FRONT_MATTER with file and line; skipInvalid counts it', async () => {
+  const bad = join(root, `f${counter++}`);
+  mkdirSync(bad);
+  writeFileSync(join(bad, 'a.md'), '---\ntitle: ok\ntags: [x, y\n---\nbody\n');
+  await rejectsWith(bad, 'MALFORMED_FRONT_MATTER', { file: join(bad, 'a.md'), line: 3 });
+  const dup = join(root, `f${counter++}`);
+  mkdirSync(dup);
+  writeFileSync(join(dup, 'd.md'), '---\nyear: 1\nyear: 2\n---\nbody\n');
+  await rejectsWith(dup, 'MALFORMED_FRONT_MATTER', { file: join(dup, 'd.md'), line: 3 });
+  const list = join(root, `f${counter++}`);
+  mkdirSync(list);
+  writeFileSync(join(list, 'l.md'), '---\n- a\n- b\n---\nbody\n');
+  writeFileSync(join(list, 'ok.md'), '---\nyear: 2\n---\nfine\n');
+  await rejectsWith(list, 'MALFORMED_FRONT_MATTER', { file: join(list, 'l.md'), line: 2 });
+  const corpus = await openCorpus(list, { skipInvalid: true });
+  const ids: string[] = [];
+  for await (const doc of corpus) ids.push(doc.docId);
+  assert.deepEqual(ids, ['ok']);
+  assert.equal(corpus.report.skipped.malformedFrontMatter, 1);
+  assert.equal(corpus.report.firstSkipped[0]?.code, 'MALFORMED_FRONT_MATTER');
+  assert.equal(SKIP_REASON_CODES.malformedFrontMatter, 'MALFORMED_FRONT_MATTER');
 });

@@ -10,6 +10,7 @@
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { PlaitError, isPlaitError, noSpaceCode, type ErrorCode } from '../errors/index.js';
+import { invokedAs } from './options.js';
 import { registerIndexCommands } from './commands/index-commands.js';
 import { registerSearchCommands } from './commands/search-commands.js';
 import { registerModelCommands } from './commands/model-commands.js';
@@ -73,6 +74,7 @@ export const USAGE_ERROR_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'TEXT_NOT_UTF8',
   'MALFORMED_JSONL',
   'MALFORMED_TSV',
+  'MALFORMED_FRONT_MATTER',
   'MISSING_ID',
   'DUPLICATE_ID',
   'ID_WHITESPACE',
@@ -98,8 +100,18 @@ export function exitCodeFor(err: unknown): number {
   return USAGE_ERROR_CODES.has(err.code) ? 2 : 1;
 }
 
-/** A commander refusal as a PlaitError, so that `--json` callers get the same error shape. */
-export function usageError(err: CommanderError): PlaitError {
+/**
+ * Names a newcomer tries for the result count, from other tools and from plait's own other doors
+ * (`top_k` over HTTP, `topK` in the library); commander's edit-distance suggestion finds `-k` for
+ * none of them, and `-n` got the hint for queries beginning with '-' (trial 10).
+ */
+const TOP_K_GUESSES: ReadonlySet<string> = new Set(['-n', '--n', '--top-k', '--topk', '--top_k', '--topK', '--limit', '--num', '--count', '--num-results', '--size']);
+
+/** Commands with a query or text argument, which a word beginning with '-' can be mistaken for an option of. */
+const TEXT_COMMANDS: ReadonlySet<string> = new Set(['search', 'explain', 'rerank', 'encode']);
+
+/** A commander refusal as a PlaitError, so that `--json` callers get the same error shape. `command`: the (sub)command the line named, when known. */
+export function usageError(err: CommanderError, command?: Command): PlaitError {
   // Commander puts its suggestion on a second line ("\n(Did you mean --mode?)"): it becomes the hint.
   const [first = '', ...more] = err.message.replace(/^error: /, '').split('\n');
   const suggestion = more.join(' ').trim().replace(/^\((.*)\)$/, '$1');
@@ -110,8 +122,13 @@ export function usageError(err: CommanderError): PlaitError {
   if (reason === 'invalidArgument') return new PlaitError('INVALID_ARGUMENT', { message, reason });
   // The '--' hint is for a query or text that begins with one '-' ("-80 degrees"); an unknown
   // '--name' is a mistyped or unsupported option, for which commander may suggest a near one.
-  const dashed = reason === 'unknownOption' && !/unknown option '--/.test(message);
-  const hint = dashed ? DASH_HINT : suggestion !== '' ? suggestion : undefined;
+  // Only where a query or text is an argument (plait info -n had been told about queries).
+  const takesText = command !== undefined && TEXT_COMMANDS.has(command.name());
+  const dashed = reason === 'unknownOption' && takesText && !/unknown option '--/.test(message);
+  const unknown = reason === 'unknownOption' ? /unknown option '([^']+)'/.exec(message)?.[1] : undefined;
+  const takesK = command?.options.some((o) => o.short === '-k') === true;
+  const topK = unknown !== undefined && takesK && TOP_K_GUESSES.has(unknown.split('=')[0] as string);
+  const hint = topK ? 'Did you mean -k <n> (--k)? the number of results: topK in the library, top_k over HTTP' : dashed ? DASH_HINT : suggestion !== '' ? suggestion : undefined;
   return new PlaitError('USAGE', hint === undefined ? { message, reason } : { message, reason, hint });
 }
 
@@ -127,6 +144,30 @@ function exitQuietlyOnClosedStdout(): void {
   });
 }
 
+/**
+ * The help command for the command a refused command line named: `plait delete --help` for
+ * `plait delete idx extra`, `plait cluster add --help` for a subcommand, `plait --help` when no
+ * command was recognised; `plait` written the way the user ran it (invokedAs). (It had said `(add --help for usage)`, which reads as `plait add --help`.)
+ */
+export function helpCommand(program: Command, args: readonly string[]): string {
+  return `${[invokedAs(), ...commandPath(program, args).map((c) => c.name())].join(' ')} --help`;
+}
+
+/** The (sub)commands a command line names, outermost first (`plait cluster add …`: cluster, add). */
+function commandPath(program: Command, args: readonly string[]): Command[] {
+  const path: Command[] = [];
+  let current = program;
+  for (const arg of args) {
+    if (arg === '--') break;
+    if (arg.startsWith('-')) continue;
+    const sub = current.commands.find((c) => c.name() === arg || c.aliases().includes(arg));
+    if (sub === undefined) break;
+    path.push(sub);
+    current = sub;
+  }
+  return path;
+}
+
 export async function main(argv: string[]): Promise<void> {
   exitQuietlyOnClosedStdout();
   const args = argv.slice(2);
@@ -140,8 +181,8 @@ export async function main(argv: string[]): Promise<void> {
       // One shape for every error: `plait: message [CODE]` and the hint (unknown option: the '--'
       // hint), then where to look; --json: the JSON line alone.
       if (err.exitCode !== 0) {
-        reportError(usageError(err), json);
-        if (!json && err.code !== 'commander.help') process.stderr.write('(add --help for usage)\n');
+        reportError(usageError(err, commandPath(program, args).at(-1)), json);
+        if (!json && err.code !== 'commander.help') process.stderr.write(`(${helpCommand(program, args)} for usage)\n`);
       }
     } else {
       reportError(noSpaceError(err), json);

@@ -13,16 +13,31 @@ import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, stat
 import { dirname, join, resolve } from 'node:path';
 import { PlaitError } from '../errors/index.js';
 
-/** `FILE_NOT_FOUND` unless `path` is an existing file (or folder, with `kind: 'any'`). */
+/**
+ * `FILE_NOT_FOUND` unless `path` is an existing file (or folder, with `kind: 'any'`). `-` and
+ * pipes (`/dev/stdin`, `<(…)`) are refused saying so: these inputs are read by path, some more
+ * than once; standard input is read by `--ids -` alone (readIdFile). A pipe had been called "a
+ * folder, not a file", and `-` "no such file" (trial 10).
+ */
 export function requireInput(path: string, option: string, kind: 'file' | 'any' = 'file'): string {
-  let isFile: boolean;
+  if (path === '-') {
+    throw new PlaitError('FILE_NOT_FOUND', {
+      message: `${option}: "-" (standard input) is not read here; write the input to a file and give its path (only --ids reads "-")`,
+      path,
+      option,
+    });
+  }
+  let stats;
   try {
-    isFile = statSync(path).isFile();
+    stats = statSync(path);
   } catch {
     throw new PlaitError('FILE_NOT_FOUND', { message: `${option}: no such file ${path}`, path, option });
   }
-  if (kind === 'file' && !isFile) throw new PlaitError('FILE_NOT_FOUND', { message: `${option}: ${path} is a folder, not a file`, path, option });
-  return path;
+  if (stats.isFile() || (kind === 'any' && stats.isDirectory())) return path;
+  const message = stats.isDirectory()
+    ? `${option}: ${path} is a folder, not a file`
+    : `${option}: ${path} is a pipe or device, not a file: this input is read by path, some of it more than once; write it to a file and give its path`;
+  throw new PlaitError('FILE_NOT_FOUND', { message, path, option });
 }
 
 /**

@@ -11,6 +11,8 @@ export const ERROR_TEMPLATES = {
   TEXT_NOT_UTF8: 'Text is not valid UTF-8: {message}',
   MALFORMED_JSONL: 'Malformed JSONL in {file} at line {line}: {message}',
   MALFORMED_TSV: 'Malformed TSV in {file} at line {line}: {message}',
+  // A Markdown file's YAML front matter that does not parse, or is not a mapping of keys (its metadata): the corpus reader's skip reason `malformedFrontMatter`.
+  MALFORMED_FRONT_MATTER: 'Malformed front matter in {file} at line {line}: {message}',
   MISSING_ID: 'Missing id in {file} at line {line}: {hint}',
   DUPLICATE_ID: 'Duplicate id "{id}" in {file} at line {line}',
   DIMENSION_MISMATCH: 'Dimension mismatch: expected {expected} but received {received}',

@@ -76,13 +76,13 @@ export function registerClusterWriteCommands(program: Command): void {
     .description("delete documents from a cluster by id (routed to their shards) and/or metadata filter (every shard), through the write logs")
     .argument('<name>', 'the sharded index folder (as given or under the index home), or the name of a published cluster')
     .requiredOption('--nats <url>', 'NATS server URL')
-    .option('--ids <file>', 'file with one document id a line')
+    .option('--ids <file>', 'file with one document id a line (- reads them from standard input)')
     .option('--filter <json>', 'delete every document whose metadata match this filter (the syntax of plait search --filter)')
     .option('-q, --quiet', QUIET_HELP)
     .option('--json', 'print the result as JSON')
     .action(async (name: string, o: { nats: string; ids?: string; filter?: string; json?: boolean }) => {
       if (o.ids === undefined && o.filter === undefined) throw new PlaitError('USAGE', { message: 'give --ids <file> and/or --filter <json>', reason: 'missingArgument' });
-      const ids = o.ids === undefined ? [] : readIdFile(o.ids);
+      const ids = o.ids === undefined ? [] : await readIdFile(o.ids);
       const filter = o.filter === undefined ? undefined : parseFilter(o.filter);
       const r = await withNats(o.nats, (nc) => deleteFromCluster(nc, findClusterRoot(name) ?? name, { ids, ...(filter === undefined ? {} : { filter }) }));
       if (o.json) return printJson(r);

@@ -114,7 +114,7 @@ function assignmentNote(a: IndexManifest['settings']['centroidAssignment']): str
 }
 
 /** --skip-invalid of every command that reads a corpus (index, add, cluster add; eval's names its case): the reader's skip reasons. */
-export const SKIP_INVALID_HELP = 'skip invalid documents (malformed line, missing, duplicate or white-space id, empty text, bad UTF-8) and report their counts, instead of stopping at the first';
+export const SKIP_INVALID_HELP = 'skip invalid documents (malformed line or Markdown front matter, missing, duplicate or white-space id, empty text, bad UTF-8) and report their counts, instead of stopping at the first';
 
 /** The corpus reader's options of `plait index`, `plait add` and `plait cluster add`: format, JSONL fields (defaults: the reader's), encoder threads. */
 export function withCorpusOptions(command: Command): Command {

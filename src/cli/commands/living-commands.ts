@@ -7,7 +7,7 @@
  */
 import type { CorpusFieldNames } from '../../format/manifest.js';
 import type { Command } from 'commander';
-import { readFileSync, existsSync } from 'node:fs';
+import { readFileSync, existsSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { CLUSTER_MANIFEST_FILE, readClusterManifest } from '../../cluster/cluster-manifest.js';
 import { addCorpus } from '../../mutate/add-corpus.js';
@@ -76,10 +76,26 @@ export function corpusReadOptions(o: Omit<AddCliOptions, 'replace' | 'json'>): C
   return { skipInvalid, format, idField, textField, titleField, encoderOptions: threads === undefined ? {} : { threads } };
 }
 
-/** The ids of an id file (one a line, blank lines skipped); `plait delete --ids` and `plait cluster delete --ids`. */
-export function readIdFile(path: string): string[] {
-  if (!existsSync(path)) throw new PlaitError('FILE_NOT_FOUND', { message: `no id file at ${path}`, path });
-  return readFileSync(path, 'utf8')
+/**
+ * The ids of an id file (one a line, blank lines skipped); `plait delete --ids` and `plait cluster
+ * delete --ids`. `-` reads standard input (`… | jq -r '.hits[].docId' | plait delete idx --ids -`),
+ * as does a pipe such as `/dev/stdin` (read once). A folder is FILE_NOT_FOUND (it had been an
+ * EISDIR stack trace), as is `-` with nothing piped in (a terminal).
+ */
+export async function readIdFile(path: string): Promise<string[]> {
+  let text: string;
+  if (path === '-') {
+    if (process.stdin.isTTY) throw new PlaitError('FILE_NOT_FOUND', { message: '--ids -: standard input is a terminal; pipe the ids in (one a line) or give a file', path, option: '--ids' });
+    // Streamed, not readFileSync(0): a pipe left non-blocking by its writer answers EAGAIN to a synchronous read.
+    const chunks: Buffer[] = [];
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+    text = Buffer.concat(chunks).toString('utf8');
+  } else {
+    if (!existsSync(path)) throw new PlaitError('FILE_NOT_FOUND', { message: `no id file at ${path}`, path, option: '--ids' });
+    if (statSync(path).isDirectory()) throw new PlaitError('FILE_NOT_FOUND', { message: `--ids: ${path} is a folder, not a file of ids`, path, option: '--ids' });
+    text = readFileSync(path, 'utf8');
+  }
+  return text
     .split(/\r?\n/)
     .map((l) => l.trim())
     .filter((l) => l.length > 0);
@@ -183,7 +199,7 @@ export function registerLivingCommands(program: Command): void {
     .command('delete')
     .description('delete documents by id as one new generation (gone from every search mode at once; space reclaimed by compaction)')
     .argument('<index>', 'index name or path')
-    .option('--ids <file>', 'file with one document id a line')
+    .option('--ids <file>', 'file with one document id a line (- reads them from standard input)')
     .option('--filter <json>', 'delete every document whose metadata match this filter (the syntax of plait search --filter)')
     .option(...LOCK_WAIT_OPTION)
     .option('-q, --quiet', QUIET_HELP)
@@ -192,7 +208,7 @@ export function registerLivingCommands(program: Command): void {
       const path = locateIndex(index);
       refuseClusterShard(index, 'delete');
       if (o.ids === undefined && o.filter === undefined) throw new PlaitError('USAGE', { message: 'give --ids <file> and/or --filter <json>', reason: 'missingArgument' });
-      const ids = o.ids === undefined ? [] : readIdFile(o.ids);
+      const ids = o.ids === undefined ? [] : await readIdFile(o.ids);
       const deleteWhere = o.filter === undefined ? undefined : parseFilter(o.filter);
       const interrupts = WriteInterrupts.install(o.json === true);
       const r = await interrupts.run(() => withLockWait(() => updateIndex(path, { delete: ids, deleteWhere }), lockWait(o))).catch((e: unknown) => {

@@ -4,7 +4,7 @@
  *
  *   const corpus = await openCorpus('../shared/data/scifact');
  *   for await (const doc of corpus) { ... }
- *   corpus.report; // { read, skipped: { malformed, malformedTsv, missingId, duplicateId, emptyText, notUtf8, idWhitespace }, ignoredFields, firstSkipped }
+ *   corpus.report; // { read, skipped: { malformed, malformedTsv, malformedFrontMatter, missingId, duplicateId, emptyText, notUtf8, idWhitespace }, ignoredFields, firstSkipped }
  *
  * JSONL top-level fields other than the id, title, text and metadata fields are not read; each such
  * name is reported once per pass (`onWarning`) and counted in `report.ignoredFields`.
@@ -30,6 +30,7 @@ type SkipKind = keyof CorpusReadReport['skipped'];
 export const SKIP_REASON_CODES: Readonly<Record<SkipKind, ErrorCode>> = {
   malformed: 'MALFORMED_JSONL',
   malformedTsv: 'MALFORMED_TSV',
+  malformedFrontMatter: 'MALFORMED_FRONT_MATTER',
   missingId: 'MISSING_ID',
   duplicateId: 'DUPLICATE_ID',
   emptyText: 'EMPTY_TEXT',
@@ -54,7 +55,7 @@ function notUtf8(file: string, line: number): ParsedRecord {
 class StreamingCorpusReader implements CorpusReader {
   readonly report: CorpusReadReport = {
     read: 0,
-    skipped: { malformed: 0, malformedTsv: 0, missingId: 0, duplicateId: 0, emptyText: 0, notUtf8: 0, idWhitespace: 0 },
+    skipped: { malformed: 0, malformedTsv: 0, malformedFrontMatter: 0, missingId: 0, duplicateId: 0, emptyText: 0, notUtf8: 0, idWhitespace: 0 },
     ignoredFields: [],
     firstSkipped: [],
   };

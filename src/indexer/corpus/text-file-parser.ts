@@ -1,13 +1,16 @@
 /**
  * A folder of .txt / .md files → one document per file. The id is the path relative to the folder
- * without its extension (always with `/` separators); the title is a Markdown file's first heading,
- * else the file name without extension. Files are listed recursively in a stable (sorted) order.
+ * without its extension (always with `/` separators); the title is a Markdown file's front matter
+ * `title`, else its first heading, else the file name without extension. A Markdown file's YAML front
+ * matter (front-matter.ts) is its metadata and no part of its text. Files are listed recursively in
+ * a stable (sorted) order.
  */
 
 import { readFile, readdir } from 'node:fs/promises';
 import { isUtf8 } from 'node:buffer';
 import { basename, extname, join, relative, sep } from 'node:path';
 import { PlaitError } from '../../errors/index.js';
+import { readFrontMatter } from './front-matter.js';
 import { hasUtf8Bom } from './line-reader.js';
 import type { ParsedRecord } from './parsed-record.js';
 
@@ -70,6 +73,25 @@ export async function parseTextFile(file: string, root: string): Promise<ParsedR
   const docId = relative(root, file).slice(0, -ext.length || undefined).split(sep).join('/');
   // An empty file is an empty document: the title taken from its name is not content.
   if (text.trim().length === 0) return { ok: true, docId, title: '', text, line: 1 };
-  const heading = MARKDOWN_EXTENSIONS.has(ext.toLowerCase()) ? firstMarkdownHeading(text) : null;
-  return { ok: true, docId, title: heading ?? basename(file, ext), text, line: 1 };
+  if (!MARKDOWN_EXTENSIONS.has(ext.toLowerCase())) return { ok: true, docId, title: basename(file, ext), text, line: 1 };
+  const front = readFrontMatter(text);
+  if (front.kind === 'malformed') {
+    return {
+      ok: false,
+      kind: 'malformedFrontMatter',
+      error: new PlaitError('MALFORMED_FRONT_MATTER', {
+        message: `${front.message} (the YAML between the first two \`---\` lines; fix it, or --skip-invalid to skip the file)`,
+        file,
+        line: front.line,
+      }),
+    };
+  }
+  const body = front.kind === 'ok' ? front.body : text;
+  // A note holding only front matter has no text: EMPTY_TEXT, as an empty file (its title is not content).
+  if (body.trim().length === 0) return { ok: true, docId, title: '', text: body, line: 1 };
+  const declared = front.kind === 'ok' ? front.metadata['title'] : undefined;
+  const title = typeof declared === 'string' && declared.trim().length > 0 ? declared.trim() : (firstMarkdownHeading(body) ?? basename(file, ext));
+  const doc: ParsedRecord = { ok: true, docId, title, text: body, line: 1 };
+  if (front.kind === 'ok' && Object.keys(front.metadata).length > 0) doc.metadata = front.metadata;
+  return doc;
 }

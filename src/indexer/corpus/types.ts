@@ -86,6 +86,8 @@ export interface CorpusReadReport {
     malformed: number;
     /** TSV lines without 2 or 3 tab-separated columns (MALFORMED_TSV). */
     malformedTsv: number;
+    /** Markdown files whose YAML front matter does not parse or is not a mapping (MALFORMED_FRONT_MATTER). */
+    malformedFrontMatter: number;
     missingId: number;
     duplicateId: number;
     emptyText: number;
