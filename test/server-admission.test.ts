@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ERROR_TEMPLATES, isPlaitError } from '../src/index.js';
 import { Admission } from '../src/server/admission.js';
-import { estimateTokens } from '../src/server/request-cost.js';
+import { estimateCrossTokens, estimatePipelineTokens, estimateTokens } from '../src/server/request-cost.js';
+import { parsePipeline } from '../src/pipeline/pipeline-spec.js';
 import { ByteLruCache } from '../src/server/byte-lru-cache.js';
 import { HTTP_STATUS, statusFor, toPlaitError } from '../src/server/http-errors.js';
 import { keyMatches } from '../src/server/app.js';
@@ -284,6 +285,24 @@ test('request cost: tokens estimated from characters (SERVER_DEFAULTS.charsPerTo
   assert.equal(estimateTokens([text, text]), 20);
   assert.equal(estimateTokens([text, 'x'], 4), 5);
   assert.equal(estimateTokens([text], 0), 10, 'a cap below 1 is no cap');
+});
+
+test('request cost: a cross-encoder counts the query once per pair, each pair cut at its window; a pipeline counts its cross stages\' shortlists', () => {
+  const c = SERVER_DEFAULTS.charsPerToken;
+  const x = (tokens: number): string => 'x'.repeat(Math.floor(tokens * c)); // exactly `tokens` by the estimate
+  // Pairs of a 2-token query: (2 + 10) cut at 8, and 2 + 1.
+  assert.equal(estimateCrossTokens(x(2), [x(10), x(1)], 8), 8 + 3);
+  assert.equal(estimateCrossTokens(x(2), [x(10), x(1)]), 12 + 3);
+  assert.equal(estimateCrossTokens(x(2), []), 0);
+  const basis = { documents: 500, meanPassageTokens: 99.2, maxPairTokens: 512 };
+  // The cross stage scores the previous stage's 200 candidates, each 2 + ⌈99.2⌉ tokens.
+  assert.equal(estimatePipelineTokens(parsePipeline('bm25:1000 > late:200 > cross:20'), x(2), basis), 200 * 102);
+  assert.equal(estimatePipelineTokens(parsePipeline('bm25:1000 > late:200 > cross:20'), x(2), { ...basis, maxPairTokens: 64 }), 200 * 64);
+  // At most the index's documents; every cross stage counts; none, or an empty index, is 0.
+  assert.equal(estimatePipelineTokens(parsePipeline('bm25:1000 > cross:20'), x(2), { ...basis, documents: 50 }), 50 * 102);
+  assert.equal(estimatePipelineTokens(parsePipeline('bm25:100 > cross:50 > cross:10'), x(2), basis), 100 * 102 + 50 * 102);
+  assert.equal(estimatePipelineTokens(parsePipeline('bm25:100 > late:10'), x(2), basis), 0);
+  assert.equal(estimatePipelineTokens(parsePipeline('bm25:100 > cross:10'), x(2), { documents: 0, meanPassageTokens: 0 }), 0);
 });
 
 test('byte LRU: bounded in bytes, evicts least recently used, counts hits and misses', () => {
