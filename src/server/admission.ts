@@ -28,9 +28,11 @@
  * reservation of its `h` tokens; a later request for tokens that fits now may start before it only
  * while the tokens of all such passers still running stay within `budget − h` (and a slot stays
  * free for the head). The head starts once the requests that were running before it drain, exactly
- * when it would have without passers: whatever passed it fits beside it. So a small rerank is
- * answered in its own encode time beside a large one, not after every large one queued before it
- * (bench/RESULTS.md, "Small reranks beside large ones": p50 10.7 s → ~1 s under 10 large clients),
+ * when it would have without passers: whatever passed it fits beside it. So a small rerank starts
+ * beside a large one instead of after every large one queued before it (bench/RESULTS.md, "Small
+ * reranks beside large ones": 5-document p50 10.1–10.9 s → 5.4–5.7 s, twice as many answered,
+ * under 10 large clients on a loaded 2-core host; what is left is the encoder's document lane,
+ * which runs one merged call at a time, so a small one still waits out the large call running),
  * and no waiter is starved: each becomes the head in turn, and passers of a head are bounded, not
  * endless. Only the head is protected: a passer may start before a second waiter for tokens, which
  * is protected in its turn, when it is the head.
