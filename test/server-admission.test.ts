@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ERROR_TEMPLATES, isPlaitError } from '../src/index.js';
 import { Admission } from '../src/server/admission.js';
-import { estimateTokens } from '../src/server/request-cost.js';
+import { estimateCrossTokens, estimatePipelineTokens, estimateTokens } from '../src/server/request-cost.js';
+import { parsePipeline } from '../src/pipeline/pipeline-spec.js';
 import { ByteLruCache } from '../src/server/byte-lru-cache.js';
 import { HTTP_STATUS, statusFor, toPlaitError } from '../src/server/http-errors.js';
 import { keyMatches } from '../src/server/app.js';
@@ -104,7 +105,7 @@ test('admission: priority orders the queue (lower first, FIFO within one); a ful
   assert.deepEqual(order, ['urgent1', 'urgent2', 'low1']);
 });
 
-test('admission: a token budget: a second large request waits although slots are free; no-token requests pass it; a smaller one does not jump it', async () => {
+test('admission: a token budget: a second large request waits although slots are free; no-token requests pass it; a smaller one passes it only within what the budget leaves beside it', async () => {
   const a = new Admission({ maxConcurrent: 8, maxQueue: 10, maxQueueWaitMs: 1e9, maxInFlightTokens: 1000 });
   const order: string[] = [];
   let release!: () => void;
@@ -115,15 +116,116 @@ test('admission: a token budget: a second large request waits although slots are
   assert.deepEqual([a.inFlight, a.queued], [1, 1]);
   // A search (no tokens) is not held behind the document encoder's queue.
   assert.equal(await a.run(async () => 'search', never, 0, 0), 'search');
-  // 800 + 100 would fit, but a request for tokens already waits: FIFO, so a large one is not starved.
-  const small = a.run(async () => order.push('small'), never, 0, 100);
+  // 800 + 300 does not fit now: it waits behind large2 (FIFO).
+  const medium = a.run(async () => order.push('medium'), never, 0, 300);
   assert.equal(a.queued, 2);
+  // 800 + 100 fits now, and 100 fits beside large2's 800 once large1 ends: it passes (backfill).
+  let releaseSmall!: () => void;
+  const small = a.run(() => new Promise<void>((r) => (releaseSmall = r)).then(() => order.push('small')), never, 0, 100);
+  assert.deepEqual([a.inFlight, a.tokensInFlight, a.queued], [2, 900, 2]);
+  // large2 starts when large1 ends, the small one still running beside it: the pass cost it nothing.
   release();
-  await Promise.all([large1, large2, small]);
-  assert.deepEqual(order, ['large1', 'large2', 'small']);
+  await Promise.all([large1, large2, medium]);
+  assert.deepEqual(order, ['large1', 'large2', 'medium']);
+  releaseSmall();
+  await small;
+  assert.deepEqual(order, ['large1', 'large2', 'medium', 'small']);
   assert.deepEqual([a.inFlight, a.tokensInFlight, a.queued], [0, 0, 0]);
   // One request larger than the whole budget still runs, alone.
   assert.equal(await a.run(async () => 'huge', never, 0, 5000), 'huge');
+});
+
+test('admission: backfilling: a request passes the first waiter for tokens only while the passers fit beside it, and leave it a slot', async () => {
+  const a = new Admission({ maxConcurrent: 8, maxQueue: 10, maxQueueWaitMs: 1e9, maxInFlightTokens: 1000 });
+  const order: string[] = [];
+  const gates = new Map<string, () => void>();
+  const job = (name: string, tokens: number): Promise<void> => a.run(() => new Promise<void>((r) => gates.set(name, r)).then(() => void order.push(name)), never, 0, tokens);
+  const open = (name: string): void => gates.get(name)!();
+  const tick = (): Promise<unknown> => new Promise((r) => setImmediate(r));
+  /** The jobs started so far, in the order they started. */
+  const started = async (): Promise<string[]> => (await tick(), [...gates.keys()]);
+  const held = job('held', 500);
+  const head = job('head', 600); // 500 + 600 > 1000: waits, and holds the reservation of 600
+  // 450 fits now (950) but not beside the head's 600 (1,050): it waits.
+  const wide = job('wide', 450);
+  // 300 fits now and beside the head: passes; a second 200 would make the passers 500 > 400: waits.
+  const s1 = job('s1', 300);
+  const s2 = job('s2', 200);
+  // 100 more: passers 400 ≤ 400, passes (a smaller one behind s2 may: only the head is protected).
+  const s3 = job('s3', 100);
+  assert.deepEqual(await started(), ['held', 's1', 's3']);
+  assert.deepEqual([a.tokensInFlight, a.queued], [900, 3]);
+  // The head starts the moment 'held' ends, beside both passers (400 + 600 = 1000).
+  open('held');
+  await held;
+  assert.deepEqual(await started(), ['held', 's1', 's3', 'head']);
+  // Now 'wide' (450) is the first waiter for tokens; 1,000 in flight: nothing fits until tokens drain.
+  open('s1');
+  await s1;
+  // 700 in flight: s2 (200) fits now, and the passers still running (s3, 100) with it stay within
+  // 1000 − 450 beside 'wide': it passes.
+  assert.deepEqual(await started(), ['held', 's1', 's3', 'head', 's2']);
+  open('head');
+  open('s3');
+  open('s2');
+  await Promise.all([head, s3, s2]);
+  assert.deepEqual(await started(), ['held', 's1', 's3', 'head', 's2', 'wide']);
+  open('wide');
+  await wide;
+  assert.deepEqual(order, ['held', 's1', 'head', 's3', 's2', 'wide']);
+  assert.deepEqual([a.inFlight, a.tokensInFlight, a.queued], [0, 0, 0]);
+  // A head larger than the whole budget runs alone: nothing passes it.
+  const b = new Admission({ maxConcurrent: 8, maxQueue: 10, maxQueueWaitMs: 1e9, maxInFlightTokens: 1000 });
+  let freeB!: () => void;
+  const heldB = b.run(() => new Promise<void>((r) => (freeB = r)), never, 0, 100);
+  const huge = b.run(async () => 'huge', never, 0, 5000);
+  let tinyRan = false;
+  const tiny = b.run(async () => (tinyRan = true), never, 0, 1);
+  await tick();
+  assert.deepEqual([b.inFlight, b.queued, tinyRan], [1, 2, false]);
+  freeB();
+  await Promise.all([heldB, huge, tiny]);
+  // A passer leaves the head a slot: with 2 slots, one running and a head waiting, nothing passes.
+  const c = new Admission({ maxConcurrent: 2, maxQueue: 10, maxQueueWaitMs: 1e9, maxInFlightTokens: 1000 });
+  let freeC!: () => void;
+  const heldC = c.run(() => new Promise<void>((r) => (freeC = r)), never, 0, 500);
+  const headC = c.run(async () => 'head', never, 0, 600);
+  const smallC = c.run(async () => 'small', never, 0, 10);
+  await tick();
+  assert.deepEqual([c.inFlight, c.queued], [1, 2]);
+  freeC();
+  assert.deepEqual(await Promise.all([heldC, headC, smallC]), [undefined, 'head', 'small']);
+});
+
+test('admission: backfilling never starves the head: small requests that keep overlapping cannot hold the tokens it needs', async () => {
+  const a = new Admission({ maxConcurrent: 8, maxQueue: 100, maxQueueWaitMs: 1e9, maxInFlightTokens: 1000 });
+  const tick = (): Promise<unknown> => new Promise((r) => setImmediate(r));
+  let release!: () => void;
+  const held = a.run(() => new Promise<void>((r) => (release = r)), never, 0, 300);
+  let headStarted = false;
+  const head = a.run(async () => (headStarted = true), never, 0, 800); // 300 + 800 > 1000: waits
+  // Two small requests (150 each) arrive at every step, and all but the two newest that started end:
+  // had every request that fits now passed the head, two of them (300) would always run, and the
+  // head (800) never found its tokens free, even after 'held' ended.
+  const smalls: Promise<unknown>[] = [];
+  const frees: (() => void)[] = [];
+  let freed = 0;
+  for (let i = 0; i < 20; i++) {
+    for (let k = 0; k < 2; k++) smalls.push(a.run(() => new Promise<void>((r) => frees.push(r)), never, 0, 150));
+    await tick();
+    while (freed < frees.length - 2) frees[freed++]!();
+    await tick();
+    if (i === 10) release();
+    await tick();
+    assert.equal(headStarted, i >= 10, `after ${2 * (i + 1)} small requests`);
+  }
+  let settled = false;
+  void Promise.all([held, head, ...smalls]).then(() => (settled = true));
+  while (!settled) {
+    while (freed < frees.length) frees[freed++]!();
+    await tick();
+  }
+  assert.deepEqual([a.inFlight, a.tokensInFlight, a.queued], [0, 0, 0]);
 });
 
 test('admission: a large request is shed at once on the tokens it would wait for; a small one beside it runs', async () => {
@@ -183,6 +285,24 @@ test('request cost: tokens estimated from characters (SERVER_DEFAULTS.charsPerTo
   assert.equal(estimateTokens([text, text]), 20);
   assert.equal(estimateTokens([text, 'x'], 4), 5);
   assert.equal(estimateTokens([text], 0), 10, 'a cap below 1 is no cap');
+});
+
+test('request cost: a cross-encoder counts the query once per pair, each pair cut at its window; a pipeline counts its cross stages\' shortlists', () => {
+  const c = SERVER_DEFAULTS.charsPerToken;
+  const x = (tokens: number): string => 'x'.repeat(Math.floor(tokens * c)); // exactly `tokens` by the estimate
+  // Pairs of a 2-token query: (2 + 10) cut at 8, and 2 + 1.
+  assert.equal(estimateCrossTokens(x(2), [x(10), x(1)], 8), 8 + 3);
+  assert.equal(estimateCrossTokens(x(2), [x(10), x(1)]), 12 + 3);
+  assert.equal(estimateCrossTokens(x(2), []), 0);
+  const basis = { documents: 500, meanPassageTokens: 99.2, maxPairTokens: 512 };
+  // The cross stage scores the previous stage's 200 candidates, each 2 + ⌈99.2⌉ tokens.
+  assert.equal(estimatePipelineTokens(parsePipeline('bm25:1000 > late:200 > cross:20'), x(2), basis), 200 * 102);
+  assert.equal(estimatePipelineTokens(parsePipeline('bm25:1000 > late:200 > cross:20'), x(2), { ...basis, maxPairTokens: 64 }), 200 * 64);
+  // At most the index's documents; every cross stage counts; none, or an empty index, is 0.
+  assert.equal(estimatePipelineTokens(parsePipeline('bm25:1000 > cross:20'), x(2), { ...basis, documents: 50 }), 50 * 102);
+  assert.equal(estimatePipelineTokens(parsePipeline('bm25:100 > cross:50 > cross:10'), x(2), basis), 100 * 102 + 50 * 102);
+  assert.equal(estimatePipelineTokens(parsePipeline('bm25:100 > late:10'), x(2), basis), 0);
+  assert.equal(estimatePipelineTokens(parsePipeline('bm25:100 > cross:10'), x(2), { documents: 0, meanPassageTokens: 0 }), 0);
 });
 
 test('byte LRU: bounded in bytes, evicts least recently used, counts hits and misses', () => {

@@ -83,6 +83,26 @@ test('a second large rerank with time to spare waits its turn and is answered, a
   assert.ok(b.at >= a.at, 'the second is answered after the first');
 });
 
+test('a small rerank passes the large ones waiting for the budget (backfilling): answered before the next large one, not after every large one queued', async () => {
+  const done = { first: false, second: false, third: false };
+  const large = (tag: 'first' | 'second' | 'third'): Promise<{ r: Awaited<ReturnType<typeof postJson>>; at: number }> =>
+    postJson(`${server.url}/rerank`, { query: 'how does bread rise', texts: documents(`${tag}-fill`, 40, 320) }).then((r) => ((done[tag] = true), { r, at: performance.now() }));
+  const first = large('first');
+  while (!done.first && (await gauge('plait_admission_in_flight')) < 1) await new Promise((r) => setTimeout(r, 5));
+  const second = large('second');
+  const third = large('third');
+  while (!done.first && (await gauge('plait_admission_queue_depth')) < 2) await new Promise((r) => setTimeout(r, 5));
+  // 3 short documents (~40 estimated tokens) fit now beside the first, and beside the second's
+  // ~3,200 within the budget of 4,000 when it starts. FIFO among waiters for tokens had held them
+  // until the third large one started, i.e. after the second had ended.
+  const small = await postJson(`${server.url}/rerank`, { query: 'how does bread rise', texts: documents('small-fill', 3, 40) });
+  const smallAt = performance.now();
+  const answers = await Promise.all([first, second, third]);
+  assert.equal(small.status, 200, JSON.stringify(small.body));
+  for (const a of answers) assert.equal(a.r.status, 200, JSON.stringify(a.r.body));
+  assert.ok(smallAt < answers[1].at, 'the small rerank was answered before the second large one, which waited ahead of it');
+});
+
 test('plait serve --max-in-flight-tokens: in --help with its default, and a value below 1 refused naming it', () => {
   const help = spawnSync(process.execPath, [PLAIT_BIN, 'serve', '--help'], { encoding: 'utf8' });
   assert.equal(help.status, 0, help.stderr);

@@ -519,8 +519,13 @@ export class Engine {
    * of `options` apply to late interaction only). Results with the unknown-token warnings are
    * counted in /metrics.
    */
+  /** The served cross-encoder that a rerank's `model` names exactly, if any (else a reranker answers it). */
+  rerankCrossEncoder(model: string | undefined): CrossEncoderEntry | undefined {
+    return model === undefined ? undefined : this.crossEncoders.find((c) => c.names.includes(model));
+  }
+
   async rerank(model: string | undefined, query: string, texts: string[], options: RerankOptions, signal: AbortSignal): Promise<{ results: RerankResult[]; model: string }> {
-    const cross = model === undefined ? undefined : this.crossEncoders.find((c) => c.names.includes(model));
+    const cross = this.rerankCrossEncoder(model);
     if (cross !== undefined) return { results: await this.crossRerank(cross, query, texts, options.topK, signal), model: cross.names[0]! };
     const r = this.reranker(model);
     const name = r.names[0]!;

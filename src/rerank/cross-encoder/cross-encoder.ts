@@ -74,6 +74,8 @@ const CROSS_RERANK_OPTION_KEYS = { topK: true, signal: true } as const satisfies
 /** What a pipeline needs from a cross-encoder; `CrossEncoder` is one, tests wrap one to inject faults. */
 export interface CrossScorer {
   readonly name: string;
+  /** Longest pair in tokens that the model scores (longer pairs are cut); absent: unknown. A server's admission caps a pair's estimated cost at it. */
+  readonly maxLength?: number;
   score(query: string, documents: readonly string[], options?: CrossScoreOptions): Promise<Float32Array>;
 }
 

@@ -34,7 +34,7 @@ import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { PlaitError } from '../../errors/index.js';
 import { COHERE_ERROR_SCHEMA } from '../http-errors.js';
 import { runWork } from '../request-work.js';
-import { estimateTokens } from '../request-cost.js';
+import { estimateCrossTokens, estimateTokens } from '../request-cost.js';
 import { TEXT_WARNINGS_HEADER, checkBatch, checkQuery, checkText } from '../text-checks.js';
 import type { RerankOptions, RerankResult } from '../../index.js';
 import type { TextWarning } from '../../encoder/unknown-tokens.js';
@@ -171,7 +171,9 @@ export const rerankRoutes: FastifyPluginAsync = async (app) => {
     checkBatch(body.documents.length, engine.options.maxRerankDocuments, 'documents', 'query');
     const texts = body.documents.map((d, i) => documentText(d, i, body.rank_fields));
     const options: RerankOptions = { topK: body.top_n, maxTokensPerDocument: body.max_tokens_per_doc, maxPassagesPerDocument: body.max_chunks_per_doc };
-    const tokens = estimateTokens([body.query]) + estimateTokens(texts, body.max_tokens_per_doc);
+    // A cross-encoder scores (query, document) pairs: the query once per document, each pair cut at its window.
+    const cross = engine.rerankCrossEncoder(body.model);
+    const tokens = cross !== undefined ? estimateCrossTokens(body.query, texts, cross.scorer.maxLength) : estimateTokens([body.query]) + estimateTokens(texts, body.max_tokens_per_doc);
     const { results, model } = await runWork(engine, reply, { timeoutMs: body.timeout_ms, priority: body.priority, tokens }, (signal) => engine.rerank(body.model, body.query, texts, options, signal));
     const warnings = [...ignored.map((f) => `ignored unknown field ${JSON.stringify(f.length > 100 ? `${f.slice(0, 100)}…` : f)}`), ...textWarnings(engine, reply, `/v${version}/rerank`, results).map((w) => w.message)];
     return {

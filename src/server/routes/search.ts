@@ -17,7 +17,8 @@ import { TEXT_WARNINGS_HEADER, checkBatch, checkQuery, checkText } from '../text
 import { normaliseQuery, type Engine, type IndexEntry } from '../engine.js';
 import { SearchPipeline } from '../../pipeline/search-pipeline.js';
 import { unsearchable } from '../../search/query-text.js';
-import { formatPipeline, parsePipeline } from '../../pipeline/pipeline-spec.js';
+import { formatPipeline, parsePipeline, type PipelineStage } from '../../pipeline/pipeline-spec.js';
+import { estimatePipelineTokens } from '../request-cost.js';
 import { stageSearchOptions } from '../../pipeline/stages.js';
 import { checkSearchSettingsReachStages } from '../../pipeline/pipeline-settings.js';
 import { HTTP_SPELLING, checkOptionsApply, checkPipelineOptions } from '../../search/option-scope.js';
@@ -315,6 +316,29 @@ export function searchOptionsFromBody(b: SearchBody, serverSynonyms: SynonymMap 
 }
 
 /**
+ * The document tokens a pipeline request's cross stages will encode, for admission's token budget
+ * (request-cost.ts estimatePipelineTokens): summed over its queries (a blank one runs no stage), on
+ * the index's document count and mean passage length, each pair cut at the cross-encoder's window.
+ * 0 for a spec or cross_encoder that runPipelines refuses (it reports them, in its own order).
+ */
+function pipelineTokens(engine: Engine, entry: IndexEntry, queries: readonly string[], spec: string, crossEncoder: string | undefined): number {
+  let stages: PipelineStage[];
+  let maxPairTokens: number | undefined;
+  try {
+    stages = parsePipeline(spec);
+    if (!stages.some((st) => st.stage === 'cross')) return 0;
+    maxPairTokens = engine.crossEncoder(crossEncoder).scorer.maxLength;
+  } catch {
+    return 0;
+  }
+  const counts = entry.index.manifest.counts;
+  const basis = { documents: counts.documents, meanPassageTokens: counts.passages > 0 ? counts.tokens / counts.passages : 0, maxPairTokens };
+  let sum = 0;
+  for (const q of queries) if (unsearchable(q, 0) !== 'empty-query') sum += estimatePipelineTokens(stages, q, basis);
+  return sum;
+}
+
+/**
  * Each query through a staged pipeline on the full index (`SearchPipeline`; on a coordinator, the
  * cluster's pipeline index), the cross stage scored by a served cross-encoder whose circuit breaker
  * is shared by every request.
@@ -407,7 +431,8 @@ export const searchRoutes: FastifyPluginAsync = async (app) => {
       // as the library refuses it in camelCase: {"mode": "bm25", "n_ivf_probe": 4} had been accepted.
       if (b.pipeline === undefined) checkOptionsApply(options, entry.index.manifest.model.defaultMode, HTTP_SPELLING);
       if (b.pipeline !== undefined) {
-        const results = await runWork(engine, reply, b.timeout_ms, (signal) => runPipelines(engine, entry, queries, b, signal));
+        const tokens = pipelineTokens(engine, entry, queries, b.pipeline, b.cross_encoder);
+        const results = await runWork(engine, reply, { timeoutMs: b.timeout_ms, tokens }, (signal) => runPipelines(engine, entry, queries, b, signal));
         return { index: entry.name, generation: entry.generation, results };
       }
       if (b.cross_encoder !== undefined) throw new PlaitError('INVALID_ARGUMENT', { message: 'cross_encoder needs a pipeline with a cross stage, e.g. "bm25:100 > cross:10"', name: 'cross_encoder' });
