@@ -1,3 +1,4 @@
+import { compressedInputError } from '../../util/input-bytes.js';
 import { Option, type Command } from 'commander';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { availableParallelism, cpus, platform, totalmem } from 'node:os';
@@ -117,6 +118,8 @@ export function registerEvalCommand(program: Command): void {
         const hint = existsSync(join(folder, 'corpus.jsonl')) || existsSync(join(folder, 'queries.jsonl')) ? `: for the BEIR folder it is in, plait eval ${folder}` : '';
         throw new PlaitError('USAGE', { message: `${target} is a file; eval's target is an index or a BEIR folder (corpus.jsonl, queries.jsonl, qrels/)${hint}`, reason: 'invalidArgument' });
       }
+      // A BEIR folder as downloaded gzip'd (corpus.jsonl.gz, …) had read as "no index" named by the folder.
+      refuseGzippedBeirFiles(target, o.split, o.queries === undefined, o.qrels === undefined);
       const beir = existsSync(join(target, 'corpus.jsonl')) || existsSync(join(target, 'queries.jsonl'));
       const queriesPath = o.queries ?? (beir ? join(target, 'queries.jsonl') : undefined);
       const qrelsPath = o.qrels ?? (beir ? join(target, 'qrels', `${o.split}.tsv`) : undefined);
@@ -286,4 +289,18 @@ async function checkIndexCorpus(indexPath: string, corpus: string, defaultName: 
     throw withHint(refused, defaultName ? "give --index <a new name> to build this folder's index there, or remove the one in the way" : 'give --index the index built from this folder, or a new name to build it');
   }
   process.stderr.write(`plait: warning: the index ${indexPath} differs from ${corpus}: ${m.compared - m.matched} of its first ${m.compared} documents are missing or changed (${first}); the index is evaluated as it is\n`);
+}
+
+/**
+ * `COMPRESSED_INPUT` when a BEIR file eval would read from `target` is there only gzip'd
+ * (`corpus.jsonl.gz` without `corpus.jsonl`, and the same for queries.jsonl and qrels/<split>.tsv
+ * where no --queries / --qrels replaces them); a folder that is not BEIR-shaped is left alone.
+ */
+function refuseGzippedBeirFiles(target: string, split: string, defaultQueries: boolean, defaultQrels: boolean): void {
+  if (!existsSync(target) || !statSync(target).isDirectory()) return;
+  const names = ['corpus.jsonl', ...(defaultQueries ? ['queries.jsonl'] : []), ...(defaultQrels ? [join('qrels', `${split}.tsv`)] : [])];
+  for (const name of names) {
+    const plain = join(target, name);
+    if (!existsSync(plain) && existsSync(`${plain}.gz`)) throw compressedInputError(`${plain}.gz`, name.startsWith('qrels') ? 'qrels' : name.replace(/\.jsonl$/, ''));
+  }
 }
