@@ -206,6 +206,18 @@ test('refused with a stable code naming the file (and line): gzip, not UTF-8, fr
     assert.deepEqual(errorOf(r).details, { file: join(dir, 'latin1.jsonl'), line: 3 });
   }
 
+  // The other doors that read a list from a file: calibrate's .txt query log, delete's id file, rerank's documents.
+  writeFileSync(join(dir, 'log.txt'), Buffer.concat([Buffer.from('bread and yeast\nlibrary catalogues\n'), Buffer.from('caf\xe9 au lait\n', 'latin1')]));
+  r = runPlait(dir, ['calibrate', index, '--queries', join(dir, 'log.txt'), '--budget-s', '5', '--json']);
+  assert.equal(errorOf(r).code, 'TEXT_NOT_UTF8', r.stderr);
+  assert.deepEqual(errorOf(r).details, { file: join(dir, 'log.txt'), line: 3 });
+  writeFileSync(join(dir, 'ids.txt.gz'), gzipSync(`${docs[0]!._id}\n`));
+  r = runPlait(dir, ['delete', index, '--ids', join(dir, 'ids.txt.gz'), '--json']);
+  assert.equal(errorOf(r).code, 'COMPRESSED_INPUT', r.stderr);
+  writeFileSync(join(dir, 'shortlist.jsonl.gz'), gzipSync(docs.slice(0, 3).map((d) => JSON.stringify(d)).join('\n') + '\n'));
+  r = runPlait(dir, ['rerank', '--query', 'library', '--docs', join(dir, 'shortlist.jsonl.gz'), '--json']);
+  assert.equal(errorOf(r).code, 'COMPRESSED_INPUT', r.stderr);
+
   // A grade 0.5: trec_eval reads 0 (atol), BEIR's loader stops (int()); plait had counted it relevant.
   const half = writeBeir('half', { qrels: { test: 'query-id\tcorpus-id\tscore\n' + judged.map(([q, d]) => `${q}\t${d}\t0.5\n`).join('') } });
   r = runPlait(dir, ['eval', half, '--index', index, '--modes', 'bm25', '--json']);

@@ -8,6 +8,7 @@
 import type { CorpusFieldNames } from '../../format/manifest.js';
 import type { Command } from 'commander';
 import { readFileSync, existsSync } from 'node:fs';
+import { decodeInputText } from '../../util/input-bytes.js';
 import { basename, dirname, join, resolve } from 'node:path';
 import { CLUSTER_MANIFEST_FILE, readClusterManifest } from '../../cluster/cluster-manifest.js';
 import { addCorpus } from '../../mutate/add-corpus.js';
@@ -79,7 +80,9 @@ export function corpusReadOptions(o: Omit<AddCliOptions, 'replace' | 'json'>): C
 /** The ids of an id file (one a line, blank lines skipped); `plait delete --ids` and `plait cluster delete --ids`. */
 export function readIdFile(path: string): string[] {
   if (!existsSync(path)) throw new PlaitError('FILE_NOT_FOUND', { message: `no id file at ${path}`, path });
-  return readFileSync(path, 'utf8')
+  // A gzip'd or non-UTF-8 id file is refused by name (and line): read as UTF-8 its ids matched nothing.
+  return decodeInputText(readFileSync(path), path, 'id')
+    .replace(/^\uFEFF/, '')
     .split(/\r?\n/)
     .map((l) => l.trim())
     .filter((l) => l.length > 0);
