@@ -59,7 +59,7 @@ export function detectQueriesFormat(text: string, file?: string): QueriesFormat 
   return 'tsv';
 }
 
-/** Parses queries from text. Duplicate ids raise `INVALID_INPUT` at the second occurrence. */
+/** Parses queries from text. An id twice with the same text is read once; with another text it is `INVALID_INPUT` at the second occurrence. */
 export function parseQueries(text: string, options: ReadQueriesOptions = {}): EvalQuery[] {
   checkOptionKeys(options, READ_QUERIES_OPTION_KEYS, 'queries reader option');
   const file = options.file ?? INLINE_SOURCE;
@@ -86,7 +86,8 @@ export async function readQueries(path: string, options: ReadQueriesOptions = {}
 
 class QueryCollector {
   readonly queries: EvalQuery[] = [];
-  private readonly seen = new Set<string>();
+  /** Every id read so far → its text (empty for a skipped query). */
+  private readonly seen = new Map<string, string>();
   constructor(
     readonly file: string,
     private readonly onSkip?: (query: SkippedQuery) => void,
@@ -99,8 +100,14 @@ class QueryCollector {
     if (/\s/.test(id)) {
       throw new PlaitError('ID_WHITESPACE', { message: `${this.file}:${line}: query id ${JSON.stringify(id)} contains white space, which TREC run files cannot hold`, file: this.file, line });
     }
-    if (this.seen.has(id)) throw malformedLine(this.file, line, `duplicate query id "${id}"`);
-    this.seen.add(id);
+    // The same line twice (a concatenated or re-exported file) is read once, as its qrels twin is;
+    // BEIR's loader keeps the last text of an id, so another text under the same id stays refused.
+    const previous = this.seen.get(id);
+    if (previous !== undefined) {
+      if (previous === text) return;
+      throw malformedLine(this.file, line, `duplicate query id "${id}" with another text`);
+    }
+    this.seen.set(id, text);
     if (text.trim() === '') {
       this.onSkip?.({ id, file: this.file, line, reason: 'EMPTY_TEXT' });
       return;
