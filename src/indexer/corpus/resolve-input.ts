@@ -89,6 +89,7 @@ export async function detectFileFormat(file: string): Promise<CorpusFormat> {
   const ext = extname(file).toLowerCase();
   if (TSV_EXTENSIONS.has(ext)) return 'tsv';
   if (TEXT_EXTENSIONS.has(ext)) return 'folder';
+  if (await isGzipFile(file)) throw compressedInputError(file, 'corpus');
   const line = await firstLine(file);
   if (JSONL_EXTENSIONS.has(ext) || line.trimStart().startsWith('{')) {
     try {
