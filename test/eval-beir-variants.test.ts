@@ -170,6 +170,13 @@ test('qrels without a header, with CRLF and a BOM, with an extra column under a 
     figures.set(name, JSON.stringify({ queries: out.queries, mean: out.modes[0]!.mean }));
   }
   for (const [name, f] of figures) assert.equal(f, figures.get('plain'), `${name} reads as the plain file`);
+  // A set judged on dev only, evaluated without --split: the error names the splits there are.
+  const r = runPlait(dir, ['eval', join(dir, 'v-dev'), '--index', index, '--modes', 'bm25', '--json']);
+  assert.equal(r.code, 2, r.stderr);
+  assert.equal(errorOf(r).code, 'FILE_NOT_FOUND');
+  assert.match(errorOf(r).message, /qrels\/test\.tsv.*\(qrels\/ holds dev\.tsv\)/);
+  assert.deepEqual(errorOf(r).details?.['splits'], ['dev']);
+  assert.equal(errorOf(r).details?.['hint'], 'choose a split: --split dev');
 });
 
 test('refused with a stable code naming the file (and line): gzip, not UTF-8, fractional grades, ids with spaces', { skip }, () => {

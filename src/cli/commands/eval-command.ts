@@ -1,6 +1,6 @@
 import { compressedInputError } from '../../util/input-bytes.js';
 import { Option, type Command } from 'commander';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { availableParallelism, cpus, platform, totalmem } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { BUILD_DEFAULTS, EVAL_DEFAULTS } from '../../config/defaults.js';
@@ -128,7 +128,8 @@ export function registerEvalCommand(program: Command): void {
         throw new PlaitError('USAGE', { message: 'give --queries and --qrels, or a BEIR folder as the target', reason: 'missingArgument' });
       }
       requireInput(queriesPath, o.queries === undefined ? 'BEIR queries.jsonl' : '--queries');
-      requireInput(qrelsPath, o.qrels === undefined ? `BEIR qrels/${o.split}.tsv` : '--qrels');
+      if (o.qrels === undefined) requireSplit(target, qrelsPath, o.split);
+      else requireInput(qrelsPath, '--qrels');
       let indexPath = beir ? resolveIndexPath(o.index ?? basename(resolve(target))) : locateIndex(target);
       const mustBuild = beir && !isIndexDir(indexPath);
       if (mustBuild) requireInput(join(target, 'corpus.jsonl'), 'BEIR corpus.jsonl');
@@ -303,4 +304,21 @@ function refuseGzippedBeirFiles(target: string, split: string, defaultQueries: b
     const plain = join(target, name);
     if (!existsSync(plain) && existsSync(`${plain}.gz`)) throw compressedInputError(`${plain}.gz`, name.startsWith('qrels') ? 'qrels' : name.replace(/\.jsonl$/, ''));
   }
+}
+
+/**
+ * The BEIR qrels file of `split`, or FILE_NOT_FOUND naming the splits the folder's qrels/ holds
+ * (`details.splits`): a set judged on dev only (BEIR's msmarco keeps dev.tsv beside train.tsv) had
+ * been "no such file qrels/test.tsv" without a word of `--split dev`.
+ */
+function requireSplit(target: string, qrelsPath: string, split: string): void {
+  if (existsSync(qrelsPath) && statSync(qrelsPath).isFile()) return;
+  let splits: string[] = [];
+  try {
+    splits = readdirSync(join(target, 'qrels')).filter((n) => n.endsWith('.tsv')).map((n) => n.slice(0, -4)).sort();
+  } catch {
+    // no qrels/ folder: the plain message below
+  }
+  const error = new PlaitError('FILE_NOT_FOUND', { message: `BEIR qrels/${split}.tsv: no such file ${qrelsPath}${splits.length > 0 ? ` (qrels/ holds ${splits.map((x) => `${x}.tsv`).join(', ')})` : ''}`, path: qrelsPath, option: `BEIR qrels/${split}.tsv`, splits });
+  throw splits.length > 0 ? withHint(error, `choose a split: ${splits.map((x) => `--split ${x}`).join(' or ')}`) : error;
 }
