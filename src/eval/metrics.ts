@@ -20,7 +20,7 @@
  * they score 0 on every metric, as trec_eval and pytrec_eval compute them (form_res_rels.c: no
  * relevant document, every value 0) and as BEIR averages them (over `len(scores)`, every run query
  * the qrels hold). They had been left out, raising the mean: 20 cisi queries with relevant
- * judgments and 5 judged only 0 gave nDCG@10 0.385 where trec_eval gives 0.308
+ * judgments and 5 judged only 0 gave BM25 nDCG@10 0.385 where trec_eval gives 0.308
  * (test/eval-trec-oracle.test.ts). A judged query missing from the run scores 0 on every metric by
  * default (as trec_eval -c does), or is left out with `missingQueries: 'skip'` (what BEIR's
  * pytrec_eval averaging does); queries of the run absent from the qrels are left out. Qrels with no
