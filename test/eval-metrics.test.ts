@@ -102,11 +102,11 @@ describe('evaluateRun', () => {
     close(evaluateRun(run, qrels, { ignoreIdenticalIds: false }).mean['mrr@10'], 0.5);
   });
 
-  it('averages over queries with a grade > 0; missing ones score 0; unjudged run queries are ignored', () => {
+  it('averages over every judged query (one judged only 0 scores 0, as in trec_eval and pytrec_eval); missing ones score 0; unjudged run queries are ignored', () => {
     const qrels = qrelsOf({
       q1: { a: 1 }, // a at rank 1 → MRR 1
       q2: { b: 1, c: 1 }, // b at rank 2, c absent → MRR 1/2, R@10 1/2
-      q3: { d: 0 }, // no relevant doc: not evaluated
+      q3: { d: 0 }, // no relevant doc: evaluated, 0 on every metric (trec_eval, pytrec_eval, BEIR)
       q4: { e: 1 }, // absent from the run: zeros
     });
     const run = runOf({
@@ -116,19 +116,19 @@ describe('evaluateRun', () => {
       q9: [['a', 1]],
     });
     const r = evaluateRun(run, qrels);
-    assert.deepEqual(r.queryIds, ['q1', 'q2', 'q4']);
+    assert.deepEqual(r.queryIds, ['q1', 'q2', 'q3', 'q4']);
     assert.deepEqual(r.missingFromRun, ['q4']);
-    assert.equal(r.ignoredRunQueries, 2); // q3 (no relevant) and q9 (not in qrels)
-    close(r.mean['mrr@10'], (1 + 0.5 + 0) / 3);
-    close(r.mean['recall@10'], (1 + 0.5 + 0) / 3);
-    close(r.mean['p@10'], (0.1 + 0.1 + 0) / 3);
-    assert.deepEqual([...metricVector(r, 'mrr@10')], [1, 0.5, 0]);
+    assert.equal(r.ignoredRunQueries, 1); // q9 (not in qrels)
+    close(r.mean['mrr@10'], (1 + 0.5 + 0 + 0) / 4);
+    close(r.mean['recall@10'], (1 + 0.5 + 0 + 0) / 4);
+    close(r.mean['p@10'], (0.1 + 0.1 + 0 + 0) / 4);
+    assert.deepEqual([...metricVector(r, 'mrr@10')], [1, 0.5, 0, 0]);
     assert.deepEqual([...metricVector(r, 'mrr@10', ['q4', 'q1'])], [0, 1]);
-    // BEIR/pytrec_eval averaging leaves q4 out instead: (1 + 0.5) / 2.
+    // BEIR/pytrec_eval averaging leaves q4 out instead: (1 + 0.5 + 0) / 3.
     const skipped = evaluateRun(run, qrels, { missingQueries: 'skip' });
-    assert.deepEqual(skipped.queryIds, ['q1', 'q2']);
+    assert.deepEqual(skipped.queryIds, ['q1', 'q2', 'q3']);
     assert.deepEqual(skipped.missingFromRun, ['q4']);
-    close(skipped.mean['mrr@10'], 0.75);
+    close(skipped.mean['mrr@10'], 0.5);
   });
 
   it('refuses duplicate docs, non-finite scores, and qrels without relevant docs', () => {

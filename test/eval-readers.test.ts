@@ -106,6 +106,12 @@ describe('queries', () => {
     assert.equal(detectQueriesFormat('1\tx\n', 'q.tsv'), 'tsv');
   });
 
+  it('reads a duplicated query line once (BEIR keeps one text an id) and refuses an id with another text', () => {
+    const qs = parseQueries('{"_id":"1","text":"a"}\n{"_id":"2","text":"b"}\n{"_id":"1","text":"a"}\n', { file: 'q.jsonl' });
+    assert.deepEqual(qs, [{ id: '1', text: 'a' }, { id: '2', text: 'b' }]);
+    assert.deepEqual(parseQueries('1\ta\n1\ta\n', { format: 'tsv' }), [{ id: '1', text: 'a' }]);
+  });
+
   it('names the file and line of a malformed query', () => {
     assertBadLine(() => parseQueries('{"_id":"1","text":"a"}\n{"_id":"2", text}\n', { file: 'q.jsonl' }), 'q.jsonl', 2);
     assertBadLine(() => parseQueries('{"_id":"1","text":"a"}\n\n{"text":"b"}\n', { file: 'q.jsonl' }), 'q.jsonl', 3);

@@ -78,6 +78,7 @@ export const USAGE_ERROR_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'MISSING_ID',
   'DUPLICATE_ID',
   'ID_WHITESPACE',
+  'COMPRESSED_INPUT',
   'DOCUMENT_EXISTS',
   'QUERY_TOO_LARGE',
   'FILE_NOT_FOUND',

@@ -73,8 +73,10 @@ export const ERROR_TEMPLATES = {
   CLUSTER_UNAVAILABLE: 'Cluster unavailable: {message}',
   // A new folder's destination (backup, index --index, cluster fetch) holds a file or a folder that is not an index.
   DESTINATION_EXISTS: 'Destination exists: {message}',
-  // A document id holding white space, which TREC run lines cannot hold: the corpus reader's skip reason `idWhitespace`, and every other door's refusal (checkDocument).
-  ID_WHITESPACE: 'Invalid document id: {message}',
+  // A document id (or a query id in a queries or qrels file) holding white space, which TREC run lines cannot hold: the corpus reader's skip reason `idWhitespace`, and every other door's refusal (checkDocument).
+  ID_WHITESPACE: 'Invalid id: {message}',
+  // A gzip'd input file (corpus, queries, qrels, run; util/input-bytes.ts): BEIR's loader reads plain text only, and read as UTF-8 it had been garbage.
+  COMPRESSED_INPUT: 'Compressed input: {message}',
   // An added document whose id is already indexed, under noReplace (no_replace, --no-replace): a conflict with the index's state (HTTP 409), not malformed input like DUPLICATE_ID (an id twice in one input).
   DOCUMENT_EXISTS: 'Document exists: {message}',
 } as const;

@@ -16,10 +16,15 @@
  * - `recall@k` (trec_eval `recall.k`), k = 10, 100, 1000: relevant hits in ranks 1..k / R.
  * - `p@10` (trec_eval `P.10`): relevant hits in ranks 1..10 / 10, also when fewer than 10 came back.
  *
- * Averaging: the mean is over the queries of the qrels that have at least one grade > 0. Such a
- * query missing from the run scores 0 on every metric by default (as trec_eval -c does), or is
- * left out with `missingQueries: 'skip'` (what BEIR's pytrec_eval averaging does); queries of the
- * run without a grade > 0 in the qrels are always left out. A hit whose doc id equals its
+ * Averaging: the mean is over the queries of the qrels, those judged with no grade > 0 included:
+ * they score 0 on every metric, as trec_eval and pytrec_eval compute them (form_res_rels.c: no
+ * relevant document, every value 0) and as BEIR averages them (over `len(scores)`, every run query
+ * the qrels hold). They had been left out, raising the mean: 20 cisi queries with relevant
+ * judgments and 5 judged only 0 gave BM25 nDCG@10 0.385 where trec_eval gives 0.308
+ * (test/eval-trec-oracle.test.ts). A judged query missing from the run scores 0 on every metric by
+ * default (as trec_eval -c does), or is left out with `missingQueries: 'skip'` (what BEIR's
+ * pytrec_eval averaging does); queries of the run absent from the qrels are left out. Qrels with no
+ * grade > 0 at all are refused (INVALID_INPUT): every metric would be 0 whatever the ranking. A hit whose doc id equals its
  * query id is dropped before ranking (BEIR's `ignore_identical_ids`, on by default).
  */
 
@@ -47,7 +52,7 @@ export interface EvaluateOptions {
 const EVALUATE_OPTION_KEYS = { ignoreIdenticalIds: true, order: true, missingQueries: true } as const satisfies OptionKeys<EvaluateOptions>;
 
 export interface EvalResult {
-  /** The evaluated queries (those with a grade > 0 in the qrels, less skipped missing ones), in qrels order. */
+  /** The evaluated queries (every query of the qrels, those judged only ≤ 0 included, less skipped missing ones), in qrels order. */
   queryIds: string[];
   /** Metric values of each evaluated query. */
   perQuery: Map<string, MetricValues>;
@@ -55,7 +60,7 @@ export interface EvalResult {
   mean: MetricValues;
   /** Judged queries absent from the run (scored 0, or left out with missingQueries 'skip'). */
   missingFromRun: string[];
-  /** Run queries not evaluated (absent from the qrels or without a grade > 0 there). */
+  /** Run queries not evaluated (absent from the qrels). */
   ignoredRunQueries: number;
 }
 
@@ -117,15 +122,12 @@ export function evaluateRun(run: Run, qrels: Qrels, options: EvaluateOptions = {
   const queryIds: string[] = [];
   const perQuery = new Map<string, MetricValues>();
   const missingFromRun: string[] = [];
+  let anyRelevant = false;
+  for (const judged of qrels.values()) {
+    for (const g of judged.values()) if (g > 0) anyRelevant = true;
+  }
+  if (!anyRelevant) throw new PlaitError('INVALID_INPUT', { message: 'no query to evaluate: the qrels hold no query with a grade above 0' });
   for (const [qid, judged] of qrels) {
-    let anyRelevant = false;
-    for (const g of judged.values()) {
-      if (g > 0) {
-        anyRelevant = true;
-        break;
-      }
-    }
-    if (!anyRelevant) continue;
     const given = run.get(qid);
     if (given === undefined) {
       missingFromRun.push(qid);
@@ -136,8 +138,7 @@ export function evaluateRun(run: Run, qrels: Qrels, options: EvaluateOptions = {
     perQuery.set(qid, queryMetrics(hits, judged));
   }
   if (queryIds.length === 0) {
-    const why = missingFromRun.length > 0 ? 'none of the judged queries is in the run' : 'the qrels hold no query with a grade above 0';
-    throw new PlaitError('INVALID_INPUT', { message: `no query to evaluate: ${why}` });
+    throw new PlaitError('INVALID_INPUT', { message: 'no query to evaluate: none of the judged queries is in the run' });
   }
   let ignoredRunQueries = 0;
   for (const qid of run.keys()) if (!perQuery.has(qid)) ignoredRunQueries++;

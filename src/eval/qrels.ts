@@ -1,12 +1,13 @@
 /**
- * Relevance judgments (qrels) readers: BEIR TSV (`query-id<TAB>corpus-id<TAB>score`, with a header
- * line) and TREC (`qid 0 docid rel`, whitespace-separated, no header).
+ * Relevance judgments (qrels) readers: BEIR TSV (`query-id<TAB>corpus-id<TAB>score`, with or without
+ * a header line, extra columns ignored) and TREC (`qid 0 docid rel`, whitespace-separated, no header).
+ * Grades are integers (nfcorpus' and TREC-COVID's 0/1/2 included); 0 and negative are judged not relevant.
  */
 
 import { readTextFile } from './read-text-file.js';
 import { PlaitError } from '../errors/index.js';
 import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
-import { INLINE_SOURCE, firstContentLine, malformedLine, splitLines, whitespaceFields } from './input-error.js';
+import { INLINE_SOURCE, firstContentLine, malformedLine, splitLines } from './input-error.js';
 
 /** query id → (doc id → grade). A grade > 0 means relevant; 0 or less means judged non-relevant. */
 export type Qrels = Map<string, Map<string, number>>;
@@ -23,16 +24,41 @@ export interface ReadQrelsOptions {
 /** ReadQrelsOptions' keys (util/option-keys.ts): `{ fromat: 'trec' }` had detected the format instead. */
 const READ_QRELS_OPTION_KEYS = { format: true, file: true } as const satisfies OptionKeys<ReadQrelsOptions>;
 
-/** Detects the qrels format from the first non-blank line's field count. */
+/** First fields of a BEIR qrels header line (`query-id<TAB>corpus-id<TAB>score`, and its common spellings). */
+const HEADER_QUERY_FIELDS = new Set(['query-id', 'query_id', 'queryid', 'qid', 'query', 'topic', 'topic_id', 'topic-id']);
+
+/**
+ * Detects the qrels format from the first non-blank line: a BEIR header (first field `query-id` or
+ * a spelling of it) → BEIR whatever the column count (BEIR's loader reads the first three and
+ * ignores the rest); else four fields → TREC, anything else → BEIR.
+ */
 export function detectQrelsFormat(text: string): QrelsFormat {
-  return whitespaceFields(firstContentLine(text)).length === 4 ? 'trec' : 'beir';
+  const fields = qrelsFields(firstContentLine(text));
+  if (fields.length > 0 && HEADER_QUERY_FIELDS.has(fields[0]!.toLowerCase())) return 'beir';
+  return fields.length === 4 ? 'trec' : 'beir';
 }
 
 /**
- * Parses qrels. BEIR: three fields (tabs, or spaces), the first line skipped when its score field is
- * not a number (the `query-id corpus-id score` header). TREC: four fields, the second ignored.
- * Grades must be finite numbers. The same (query, doc) pair twice is accepted when the grades agree
- * and refused when they differ.
+ * A qrels line's fields: split on tabs when the line has one (BEIR's loader reads TSV with a tab
+ * delimiter, so an id may hold a space and is then refused by name, not miscounted as a column),
+ * else on runs of white space (trec_eval's format).
+ */
+export function qrelsFields(line: string): string[] {
+  const t = line.trim();
+  if (t === '') return [];
+  return t.includes('\t') ? t.split('\t').map((f) => f.trim()) : t.split(/[ \t]+/);
+}
+
+/**
+ * Parses qrels. BEIR: at least three fields (tab-separated, or white space), the first line skipped
+ * when its score field is not a number (the `query-id corpus-id score` header), columns after the
+ * third ignored (as BEIR's loader does). TREC: four fields, the second ignored. Grades must be
+ * integers, as trec_eval (`atol`) and BEIR (`int()`) read them: `0.5` had counted as relevant with
+ * gain 0.5 where trec_eval reads 0 and BEIR's loader stops; `1.0` is 1. A grade ≤ 0 is judged not
+ * relevant. The same (query, doc) pair twice is accepted when the grades agree and refused when
+ * they differ.
+ * @throws PlaitError INVALID_INPUT (a malformed line, with `file` and `line`), ID_WHITESPACE (an id
+ *   holding white space, which a TREC run line cannot hold).
  */
 export function parseQrels(text: string, options: ReadQrelsOptions = {}): Qrels {
   checkOptionKeys(options, READ_QRELS_OPTION_KEYS, 'qrels reader option');
@@ -41,24 +67,35 @@ export function parseQrels(text: string, options: ReadQrelsOptions = {}): Qrels 
   if (format !== 'beir' && format !== 'trec') {
     throw new PlaitError('INVALID_ARGUMENT', { message: `Unknown qrels format ${String(format)}` });
   }
-  const width = format === 'trec' ? 4 : 3;
   const docField = format === 'trec' ? 2 : 1;
   const qrels: Qrels = new Map();
   const lines = splitLines(text);
   let seenContent = false;
   for (let i = 0; i < lines.length; i++) {
-    const fields = whitespaceFields(lines[i]!);
+    const fields = qrelsFields(lines[i]!);
     if (fields.length === 0) continue;
     const isFirst = !seenContent;
     seenContent = true;
-    if (fields.length !== width) {
-      throw malformedLine(file, i + 1, `expected ${width} fields (${format === 'trec' ? 'qid 0 docid rel' : 'query-id corpus-id score'}) but found ${fields.length}`);
+    if (format === 'trec' ? fields.length !== 4 : fields.length < 3) {
+      throw malformedLine(file, i + 1, `expected ${format === 'trec' ? '4' : '3'} fields (${format === 'trec' ? 'qid 0 docid rel' : 'query-id corpus-id score'}) but found ${fields.length}`);
     }
-    const gradeText = fields[width - 1]!;
+    const gradeText = fields[format === 'trec' ? 3 : 2]!;
     const grade = Number(gradeText);
     if (gradeText === '' || !Number.isFinite(grade)) {
       if (isFirst && format === 'beir') continue; // header line
       throw malformedLine(file, i + 1, `relevance grade ${JSON.stringify(gradeText)} is not a number`);
+    }
+    if (!/^[+-]?\d+(?:\.0*)?$/.test(gradeText)) {
+      throw malformedLine(file, i + 1, `relevance grade ${JSON.stringify(gradeText)} is not an integer (trec_eval reads it as ${Math.trunc(grade)}, BEIR's loader refuses it): write graded judgments as 0, 1, 2, …`);
+    }
+    for (const k of [0, docField]) {
+      if (/\s/.test(fields[k]!)) {
+        throw new PlaitError('ID_WHITESPACE', {
+          message: `${file}:${i + 1}: ${k === 0 ? 'query' : 'document'} id ${JSON.stringify(fields[k])} contains white space, which TREC run files cannot hold (nor plait's document ids)`,
+          file,
+          line: i + 1,
+        });
+      }
     }
     const qid = fields[0]!;
     const docId = fields[docField]!;

@@ -4,8 +4,10 @@
  *
  * A query whose text is empty (or only white space) is skipped, as trec_eval and BEIR do (a real
  * TREC topic file has one): it is left out of the result and reported to `onSkip`, so that the
- * caller can warn and count. Everything else malformed is an `INVALID_INPUT` error naming file
- * and line.
+ * caller can warn and count. A query id holding white space is `ID_WHITESPACE` (a TREC run line
+ * could not hold it); everything else malformed is an `INVALID_INPUT` error naming file and line.
+ * Files are read as UTF-8 (`TEXT_NOT_UTF8` with the line otherwise; `COMPRESSED_INPUT` for gzip).
+ * A BEIR line's other fields (`metadata`, …) are not read.
  */
 
 import { readTextFile } from './read-text-file.js';
@@ -57,7 +59,7 @@ export function detectQueriesFormat(text: string, file?: string): QueriesFormat 
   return 'tsv';
 }
 
-/** Parses queries from text. Duplicate ids raise `INVALID_INPUT` at the second occurrence. */
+/** Parses queries from text. An id twice with the same text is read once; with another text it is `INVALID_INPUT` at the second occurrence. */
 export function parseQueries(text: string, options: ReadQueriesOptions = {}): EvalQuery[] {
   checkOptionKeys(options, READ_QUERIES_OPTION_KEYS, 'queries reader option');
   const file = options.file ?? INLINE_SOURCE;
@@ -84,7 +86,8 @@ export async function readQueries(path: string, options: ReadQueriesOptions = {}
 
 class QueryCollector {
   readonly queries: EvalQuery[] = [];
-  private readonly seen = new Set<string>();
+  /** Every id read so far → its text (empty for a skipped query). */
+  private readonly seen = new Map<string, string>();
   constructor(
     readonly file: string,
     private readonly onSkip?: (query: SkippedQuery) => void,
@@ -92,8 +95,19 @@ class QueryCollector {
 
   add(id: string, text: string, line: number): void {
     if (id === '') throw malformedLine(this.file, line, 'empty query id');
-    if (this.seen.has(id)) throw malformedLine(this.file, line, `duplicate query id "${id}"`);
-    this.seen.add(id);
+    // A run line is `qid Q0 docid rank score tag`: such a query was searched, then its run (--run,
+    // --run-dir) failed after every search, and qrels split on white space could not name it.
+    if (/\s/.test(id)) {
+      throw new PlaitError('ID_WHITESPACE', { message: `${this.file}:${line}: query id ${JSON.stringify(id)} contains white space, which TREC run files cannot hold`, file: this.file, line });
+    }
+    // The same line twice (a concatenated or re-exported file) is read once, as its qrels twin is;
+    // BEIR's loader keeps the last text of an id, so another text under the same id stays refused.
+    const previous = this.seen.get(id);
+    if (previous !== undefined) {
+      if (previous === text) return;
+      throw malformedLine(this.file, line, `duplicate query id "${id}" with another text`);
+    }
+    this.seen.set(id, text);
     if (text.trim() === '') {
       this.onSkip?.({ id, file: this.file, line, reason: 'EMPTY_TEXT' });
       return;

@@ -1,10 +1,16 @@
-/** Reads an evaluation input file (queries, qrels, runs) as UTF-8; a missing file is `FILE_NOT_FOUND`, not a raw ENOENT. */
+/**
+ * Reads an evaluation input file (queries, qrels, runs): a missing file is `FILE_NOT_FOUND`, not a
+ * raw ENOENT; a gzip'd one `COMPRESSED_INPUT` and one that is not UTF-8 `TEXT_NOT_UTF8` with its
+ * line (util/input-bytes.ts), where `readFile(path, 'utf8')` had read both as garbage text.
+ */
 import { readFile } from 'node:fs/promises';
 import { PlaitError } from '../errors/index.js';
+import { decodeInputText } from '../util/input-bytes.js';
 
 export async function readTextFile(path: string, what: string): Promise<string> {
+  let bytes: Buffer;
   try {
-    return await readFile(path, 'utf8');
+    bytes = await readFile(path);
   } catch (cause) {
     const code = (cause as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'EISDIR' || code === 'ENOTDIR') {
@@ -12,4 +18,5 @@ export async function readTextFile(path: string, what: string): Promise<string> 
     }
     throw new PlaitError('INVALID_INPUT', { message: `cannot read ${what} file ${path} (${code ?? String(cause)})`, path }, { cause });
   }
+  return decodeInputText(bytes, path, what);
 }

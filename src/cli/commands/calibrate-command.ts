@@ -4,7 +4,7 @@
  * step behind `plait index --calibrate`, and the lines `plait info` shows.
  */
 import type { Command } from 'commander';
-import { readFile } from 'node:fs/promises';
+import { readTextFile } from '../../eval/read-text-file.js';
 import { CALIBRATION_DEFAULTS, type PlaidParams } from '../../config/defaults.js';
 import { calibrateIndex, type CalibrationResult } from '../../calibrate/calibrate-index.js';
 import type { IndexCalibration } from '../../format/calibration-record.js';
@@ -41,7 +41,8 @@ function parseCeiling(name: string): (v: string) => number {
 
 /** A query log: BEIR queries.jsonl, TSV or TREC topics (as `plait eval` reads them), or one query per line (.txt). */
 async function readQueryLog(path: string): Promise<string[]> {
-  if (/\.txt$/i.test(path)) return (await readFile(path, 'utf8')).split(/\r?\n/).filter((l) => l.trim().length > 0);
+  // Through eval's reader: a gzip'd or Latin-1 log is refused by name (and line), not read as garbage queries.
+  if (/\.txt$/i.test(path)) return (await readTextFile(path, 'query log')).replace(/^\uFEFF/, '').split(/\r?\n/).filter((l) => l.trim().length > 0);
   return (await readQueries(path)).map((q) => q.text);
 }
 

@@ -1,5 +1,6 @@
+import { compressedInputError } from '../../util/input-bytes.js';
 import { Option, type Command } from 'commander';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { availableParallelism, cpus, platform, totalmem } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { BUILD_DEFAULTS, EVAL_DEFAULTS } from '../../config/defaults.js';
@@ -117,6 +118,8 @@ export function registerEvalCommand(program: Command): void {
         const hint = existsSync(join(folder, 'corpus.jsonl')) || existsSync(join(folder, 'queries.jsonl')) ? `: for the BEIR folder it is in, plait eval ${folder}` : '';
         throw new PlaitError('USAGE', { message: `${target} is a file; eval's target is an index or a BEIR folder (corpus.jsonl, queries.jsonl, qrels/)${hint}`, reason: 'invalidArgument' });
       }
+      // A BEIR folder as downloaded gzip'd (corpus.jsonl.gz, …) had read as "no index" named by the folder.
+      refuseGzippedBeirFiles(target, o.split, o.queries === undefined, o.qrels === undefined);
       const beir = existsSync(join(target, 'corpus.jsonl')) || existsSync(join(target, 'queries.jsonl'));
       const queriesPath = o.queries ?? (beir ? join(target, 'queries.jsonl') : undefined);
       const qrelsPath = o.qrels ?? (beir ? join(target, 'qrels', `${o.split}.tsv`) : undefined);
@@ -125,7 +128,8 @@ export function registerEvalCommand(program: Command): void {
         throw new PlaitError('USAGE', { message: 'give --queries and --qrels, or a BEIR folder as the target', reason: 'missingArgument' });
       }
       requireInput(queriesPath, o.queries === undefined ? 'BEIR queries.jsonl' : '--queries');
-      requireInput(qrelsPath, o.qrels === undefined ? `BEIR qrels/${o.split}.tsv` : '--qrels');
+      if (o.qrels === undefined) requireSplit(target, qrelsPath, o.split);
+      else requireInput(qrelsPath, '--qrels');
       let indexPath = beir ? resolveIndexPath(o.index ?? basename(resolve(target))) : locateIndex(target);
       const mustBuild = beir && !isIndexDir(indexPath);
       if (mustBuild) requireInput(join(target, 'corpus.jsonl'), 'BEIR corpus.jsonl');
@@ -286,4 +290,35 @@ async function checkIndexCorpus(indexPath: string, corpus: string, defaultName: 
     throw withHint(refused, defaultName ? "give --index <a new name> to build this folder's index there, or remove the one in the way" : 'give --index the index built from this folder, or a new name to build it');
   }
   process.stderr.write(`plait: warning: the index ${indexPath} differs from ${corpus}: ${m.compared - m.matched} of its first ${m.compared} documents are missing or changed (${first}); the index is evaluated as it is\n`);
+}
+
+/**
+ * `COMPRESSED_INPUT` when a BEIR file eval would read from `target` is there only gzip'd
+ * (`corpus.jsonl.gz` without `corpus.jsonl`, and the same for queries.jsonl and qrels/<split>.tsv
+ * where no --queries / --qrels replaces them); a folder that is not BEIR-shaped is left alone.
+ */
+function refuseGzippedBeirFiles(target: string, split: string, defaultQueries: boolean, defaultQrels: boolean): void {
+  if (!existsSync(target) || !statSync(target).isDirectory()) return;
+  const names = ['corpus.jsonl', ...(defaultQueries ? ['queries.jsonl'] : []), ...(defaultQrels ? [join('qrels', `${split}.tsv`)] : [])];
+  for (const name of names) {
+    const plain = join(target, name);
+    if (!existsSync(plain) && existsSync(`${plain}.gz`)) throw compressedInputError(`${plain}.gz`, name.startsWith('qrels') ? 'qrels' : name.replace(/\.jsonl$/, ''));
+  }
+}
+
+/**
+ * The BEIR qrels file of `split`, or FILE_NOT_FOUND naming the splits the folder's qrels/ holds
+ * (`details.splits`): a set judged on dev only (BEIR's msmarco keeps dev.tsv beside train.tsv) had
+ * been "no such file qrels/test.tsv" without a word of `--split dev`.
+ */
+function requireSplit(target: string, qrelsPath: string, split: string): void {
+  if (existsSync(qrelsPath) && statSync(qrelsPath).isFile()) return;
+  let splits: string[] = [];
+  try {
+    splits = readdirSync(join(target, 'qrels')).filter((n) => n.endsWith('.tsv')).map((n) => n.slice(0, -4)).sort();
+  } catch {
+    // no qrels/ folder: the plain message below
+  }
+  const error = new PlaitError('FILE_NOT_FOUND', { message: `BEIR qrels/${split}.tsv: no such file ${qrelsPath}${splits.length > 0 ? ` (qrels/ holds ${splits.map((x) => `${x}.tsv`).join(', ')})` : ''}`, path: qrelsPath, option: `BEIR qrels/${split}.tsv`, splits });
+  throw splits.length > 0 ? withHint(error, `choose a split: ${splits.map((x) => `--split ${x}`).join(' or ')}`) : error;
 }

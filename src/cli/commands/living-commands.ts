@@ -8,6 +8,7 @@
 import type { CorpusFieldNames } from '../../format/manifest.js';
 import type { Command } from 'commander';
 import { readFileSync, existsSync, statSync } from 'node:fs';
+import { decodeInputText } from '../../util/input-bytes.js';
 import { basename, dirname, join, resolve } from 'node:path';
 import { CLUSTER_MANIFEST_FILE, readClusterManifest } from '../../cluster/cluster-manifest.js';
 import { addCorpus } from '../../mutate/add-corpus.js';
@@ -80,22 +81,24 @@ export function corpusReadOptions(o: Omit<AddCliOptions, 'replace' | 'json'>): C
  * The ids of an id file (one a line, blank lines skipped); `plait delete --ids` and `plait cluster
  * delete --ids`. `-` reads standard input (`… | jq -r '.hits[].docId' | plait delete idx --ids -`),
  * as does a pipe such as `/dev/stdin` (read once). A folder is FILE_NOT_FOUND (it had been an
- * EISDIR stack trace), as is `-` with nothing piped in (a terminal).
+ * EISDIR stack trace), as is `-` with nothing piped in (a terminal). A gzip'd or non-UTF-8 id list
+ * is refused by name (and line): read as UTF-8 its ids matched nothing.
  */
 export async function readIdFile(path: string): Promise<string[]> {
-  let text: string;
+  let bytes: Buffer;
   if (path === '-') {
     if (process.stdin.isTTY) throw new PlaitError('FILE_NOT_FOUND', { message: '--ids -: standard input is a terminal; pipe the ids in (one a line) or give a file', path, option: '--ids' });
     // Streamed, not readFileSync(0): a pipe left non-blocking by its writer answers EAGAIN to a synchronous read.
     const chunks: Buffer[] = [];
     for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-    text = Buffer.concat(chunks).toString('utf8');
+    bytes = Buffer.concat(chunks);
   } else {
     if (!existsSync(path)) throw new PlaitError('FILE_NOT_FOUND', { message: `no id file at ${path}`, path, option: '--ids' });
     if (statSync(path).isDirectory()) throw new PlaitError('FILE_NOT_FOUND', { message: `--ids: ${path} is a folder, not a file of ids`, path, option: '--ids' });
-    text = readFileSync(path, 'utf8');
+    bytes = readFileSync(path);
   }
-  return text
+  return decodeInputText(bytes, path === '-' ? 'standard input' : path, 'id')
+    .replace(/^\uFEFF/, '')
     .split(/\r?\n/)
     .map((l) => l.trim())
     .filter((l) => l.length > 0);

@@ -4,6 +4,7 @@
  * `options.format` overrides it.
  */
 
+import { compressedInputError, isGzipFile } from '../../util/input-bytes.js';
 import { open, readdir, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import { PlaitError } from '../../errors/index.js';
@@ -20,6 +21,8 @@ export interface ResolvedCorpusInput {
 
 /** A folder holding these is read as a (possibly multi-part) JSONL corpus: corpus.jsonl, corpus.part-000.jsonl, ... */
 const CORPUS_PART = /^corpus.*\.(jsonl|ndjson)$/i;
+/** The same parts gzip'd (a Hugging Face BEIR download keeps corpus.jsonl.gz): named in a COMPRESSED_INPUT error, not read. */
+const CORPUS_PART_GZ = /^corpus.*\.(jsonl|ndjson)\.gz$/i;
 const JSONL_EXTENSIONS: ReadonlySet<string> = new Set(['.jsonl', '.ndjson', '.json']);
 const TSV_EXTENSIONS: ReadonlySet<string> = new Set(['.tsv', '.tab']);
 /** Bytes read to sniff a file's format: enough for the first line of any sane corpus. */
@@ -86,6 +89,7 @@ export async function detectFileFormat(file: string): Promise<CorpusFormat> {
   const ext = extname(file).toLowerCase();
   if (TSV_EXTENSIONS.has(ext)) return 'tsv';
   if (TEXT_EXTENSIONS.has(ext)) return 'folder';
+  if (await isGzipFile(file)) throw compressedInputError(file, 'corpus');
   const line = await firstLine(file);
   if (JSONL_EXTENSIONS.has(ext) || line.trimStart().startsWith('{')) {
     try {
@@ -118,7 +122,11 @@ export async function resolveCorpusInput(input: CorpusInput, format?: CorpusForm
       } else {
         root = input;
         files = await listTextFiles(input);
-        if (files.length === 0) throw inputError(`"${input}" holds no corpus*.jsonl, .txt or .md files`);
+        if (files.length === 0) {
+          const gz = (await readdir(input)).filter((n) => CORPUS_PART_GZ.test(n)).sort(naturalOrder);
+          if (gz.length > 0) throw compressedInputError(join(input, gz[0]!), 'corpus');
+          throw inputError(`"${input}" holds no corpus*.jsonl, .txt or .md files`);
+        }
         return { files, format: 'folder', root };
       }
     } else {
@@ -128,6 +136,8 @@ export async function resolveCorpusInput(input: CorpusInput, format?: CorpusForm
   for (const file of files) {
     const info = await statOrNull(file);
     if (info === null || !info.isFile()) throw inputError(`no such file: "${file}"`);
+    // A corpus.jsonl.gz had been "cannot tell the format" (or, as .jsonl parts, garbage lines).
+    if (await isGzipFile(file)) throw compressedInputError(file, 'corpus');
   }
   const first = files[0] as string;
   return { files, format: format ?? (await detectFileFormat(first)), root: root ?? dirname(first) };
