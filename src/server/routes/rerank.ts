@@ -35,6 +35,7 @@ import { PlaitError } from '../../errors/index.js';
 import { COHERE_ERROR_SCHEMA } from '../http-errors.js';
 import { runWork } from '../request-work.js';
 import { estimateCrossTokens, estimateTokens } from '../request-cost.js';
+import { fieldLines } from '../../rerank/field-lines.js';
 import { TEXT_WARNINGS_HEADER, checkBatch, checkQuery, checkText } from '../text-checks.js';
 import type { RerankOptions, RerankResult } from '../../index.js';
 import type { TextWarning } from '../../encoder/unknown-tokens.js';
@@ -139,14 +140,6 @@ function documentText(d: CohereDocument, i: number, rankFields: string[] | undef
   }
   if (typeof d.text !== 'string') throw new PlaitError('INVALID_INPUT', { message: `documents[${i}] is an object whose "text" field is not a string (or use rank_fields)`, index: i });
   return checkText(d.text, `documents[${i}]`);
-}
-
-/** An object document's `fields` (those it has), one `field: value` line each; a value that is not a string as JSON. */
-function fieldLines(d: Record<string, unknown>, fields: readonly string[]): string {
-  return fields
-    .filter((f) => d[f] !== undefined)
-    .map((f) => `${f}: ${typeof d[f] === 'string' ? (d[f] as string) : JSON.stringify(d[f])}`)
-    .join('\n');
 }
 
 /** The distinct unknown-token warnings of `results` (the query's once), counted in /metrics and named in a header. */
