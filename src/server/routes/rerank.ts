@@ -117,7 +117,7 @@ const cohereResponse = {
         api_version: { type: 'object', properties: { version: { type: 'string' } } },
         billed_units: { type: 'object', properties: { search_units: { type: 'integer' } } },
         model: { type: 'string', description: 'the reranker that answered (plait extension)' },
-        warnings: { type: 'array', items: { type: 'string' }, description: 'ignored request fields, and texts most of whose tokens the model does not know' },
+        warnings: { type: 'array', items: { type: 'string' }, description: 'ignored request fields, documents holding none of the rank_fields, and texts most of whose tokens the model does not know' },
       },
     },
   },
@@ -140,6 +140,17 @@ function documentText(d: CohereDocument, i: number, rankFields: string[] | undef
   }
   if (typeof d.text !== 'string') throw new PlaitError('INVALID_INPUT', { message: `documents[${i}] is an object whose "text" field is not a string (or use rank_fields)`, index: i });
   return checkText(d.text, `documents[${i}]`);
+}
+
+/**
+ * A warning when object documents hold none of the `rank_fields` (a typo such as `["titel"]`): they
+ * are ranked as empty documents (-9999), which had come back as a plain 200 with every score -9999.
+ */
+function missingRankFields(documents: readonly CohereDocument[], rankFields: readonly string[] | undefined): string[] {
+  if (rankFields === undefined || rankFields.length === 0) return [];
+  const none = documents.filter((d) => typeof d !== 'string' && rankFields.every((f) => d[f] === undefined)).length;
+  if (none === 0) return [];
+  return [`${none === 1 ? '1 document has' : `${none} documents have`} none of the rank_fields ${JSON.stringify(rankFields)}: ranked as empty documents (score -9999 a query token)`];
 }
 
 /** The distinct unknown-token warnings of `results` (the query's once), counted in /metrics and named in a header. */
@@ -168,7 +179,11 @@ export const rerankRoutes: FastifyPluginAsync = async (app) => {
     const cross = engine.rerankCrossEncoder(body.model);
     const tokens = cross !== undefined ? estimateCrossTokens(body.query, texts, cross.scorer.maxLength) : estimateTokens([body.query]) + estimateTokens(texts, body.max_tokens_per_doc);
     const { results, model } = await runWork(engine, reply, { timeoutMs: body.timeout_ms, priority: body.priority, tokens }, (signal) => engine.rerank(body.model, body.query, texts, options, signal));
-    const warnings = [...ignored.map((f) => `ignored unknown field ${JSON.stringify(f.length > 100 ? `${f.slice(0, 100)}…` : f)}`), ...textWarnings(engine, reply, `/v${version}/rerank`, results).map((w) => w.message)];
+    const warnings = [
+      ...ignored.map((f) => `ignored unknown field ${JSON.stringify(f.length > 100 ? `${f.slice(0, 100)}…` : f)}`),
+      ...missingRankFields(body.documents, body.rank_fields),
+      ...textWarnings(engine, reply, `/v${version}/rerank`, results).map((w) => w.message),
+    ];
     return {
       id: randomUUID(),
       model,
