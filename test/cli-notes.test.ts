@@ -120,11 +120,13 @@ test('odd front matter as notes are written: Hugo\'s +++ TOML, a number title, C
   assert.deepEqual(todo.metadata, { title: 'Call the miller about rye flour', tags: ['todo'] });
 });
 
-test('a title that is a list or a map, and TOML that does not parse: MALFORMED_FRONT_MATTER at the line; only front matter without a title is EMPTY_TEXT', () => {
+test('a title that is a list or a map, TOML that does not parse, a YAML alias bomb: MALFORMED_FRONT_MATTER at the line; only front matter without a title is EMPTY_TEXT', () => {
   const cases: [string, string, string, number][] = [
     ['map', '---\ndraft: true\ntitle:\n  en: Bread\n  fr: Pain\n---\nbody\n', 'MALFORMED_FRONT_MATTER', 3],
     ['toml', '+++\ntitle = "Bread"\ntags = ["a",\n+++\nbody\n', 'MALFORMED_FRONT_MATTER', 3],
     ['bare', '---\ntags: [todo]\n---\n', 'EMPTY_TEXT', 1],
+    // A YAML alias bomb (10^6 copies): it had failed the build as BUILD_FAILED, naming no file, unskippable.
+    ['bomb', `---\na: &a [x, x, x, x, x, x, x, x, x, x]\n${[1, 2, 3, 4, 5].map((i) => `l${i}: &l${i} [${Array(10).fill(i === 1 ? '*a' : `*l${i - 1}`).join(', ')}]`).join('\n')}\n---\nbody\n`, 'MALFORMED_FRONT_MATTER', 2],
   ];
   for (const [name, text, code, line] of cases) {
     const folder = join(dir, `bad-${name}`);
@@ -136,6 +138,7 @@ test('a title that is a list or a map, and TOML that does not parse: MALFORMED_F
     assert.equal(err.code, code, name);
     assert.equal(err.details.line, line, `${name}: ${err.message}`);
     if (name === 'map') assert.match(err.message, /"title" is a map, not text/);
+    if (name === 'bomb') assert.match(err.message, /aliases expand to more than 100 copies/);
     if (name === 'toml') assert.match(err.message, /: TOML: unfinished array .*\(the front matter between .*`\+\+\+` \(TOML\)/);
   }
 });

@@ -93,7 +93,14 @@ function readYaml(source: string): Read {
   const error = doc.errors[0];
   // The error's offset into the YAML, as a line of the file (the YAML starts on line 2).
   if (error !== undefined) return { kind: 'malformed', message: error.message, line: lineOf(error.pos[0]) };
-  const value: unknown = doc.toJS({ maxAliasCount: 100 });
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: 100 });
+  } catch (e) {
+    // An alias bomb (`l2: [*l1, *l1, …]`) throws past 100 expansions: it had failed the whole build as
+    // BUILD_FAILED naming no file, where --skip-invalid could not skip it.
+    return { kind: 'malformed', message: `${(e as Error).message} (aliases expand to more than 100 copies)`, line: 2 };
+  }
   if (value === null || value === undefined) return { kind: 'ok', value: {} };
   if (typeof value !== 'object' || Array.isArray(value)) return notMapping(value);
   const out: Read = { kind: 'ok', value: value as Record<string, unknown> };
