@@ -8,7 +8,9 @@
  *    reading it got undefined), `results[].index`, `relevance_score`, `document.text`;
  *  - TEI (POST /rerank): `raw_scores`, `return_text`, `truncate`, `truncation_direction`; the
  *    answer, an array of `{index, score, text}`;
- *  - errors on both: 401, 413, 503 with Retry-After, 400, each with plait's message.
+ *  - errors on both: 401, 413, 503 with Retry-After, 400, each with plait's message; TEI's in
+ *    TEI's ErrorResponse shape (`error` a string, `error_type`; test/server-tei-errors.test.ts has
+ *    every status byte for byte).
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -107,5 +109,14 @@ test('errors on Jina\'s and TEI\'s routes: 401, 413, 400 and 503 with Retry-Afte
     assert.ok(Number(overloaded.headers.get('retry-after')) >= 1);
     assert.match(overloaded.body.message, /Overloaded: .*try again later/);
     assert.equal(await hold.done, 200);
+    // TEI's route answers TEI's ErrorResponse: `error` the message as a string (a client's
+    // `body.error.includes(…)` had met an object), `error_type` TEI's kind; plait's status and code kept.
+    if (path === '/rerank') {
+      for (const [r, type, code] of [[unauthorized, 'Validation', 'UNAUTHORIZED'], [tooMany, 'Validation', 'QUERY_TOO_LARGE'], [empty, 'Empty', 'EMPTY_TEXT'], [overloaded, 'Overloaded', 'OVERLOADED']] as const) {
+        assert.equal(typeof r.body.error, 'string', JSON.stringify(r.body));
+        assert.ok((r.body.error as string).includes(r.body.message), JSON.stringify(r.body));
+        assert.deepEqual([r.body.error_type, r.body.code, r.body.request_id], [type, code, r.headers.get('x-request-id')]);
+      }
+    }
   }
 });

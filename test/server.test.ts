@@ -10,6 +10,7 @@ import { unpack } from 'msgpackr';
 import type { RunningServer } from '../src/server/index.js';
 import { buildSample, parsePrometheus, postJson, serve, type SampleIndex } from './helpers/server-fixture.js';
 import { FORMAT_VERSION } from '../src/index.js';
+import { plaitError } from './helpers/error-shape.js';
 
 let sample: SampleIndex;
 let server: RunningServer;
@@ -211,7 +212,7 @@ test('limits: batches over the limit are 413 with QUERY_TOO_LARGE', async () => 
   const many = Array.from({ length: server.engine.options.maxRerankDocuments + 1 }, (_, i) => `d${i}`);
   const r = await postJson(`${url}/rerank`, { query: 'x', texts: many });
   assert.equal(r.status, 413);
-  assert.equal(r.body.error.code, 'QUERY_TOO_LARGE');
+  assert.equal(plaitError(r.body).code, 'QUERY_TOO_LARGE');
   const e = await postJson(`${url}/v1/encode`, { texts: Array.from({ length: server.engine.options.maxEncodeTexts + 1 }, () => 'x') });
   assert.equal(e.status, 413);
   const big = await postJson(`${url}/v1/rerank`, { query: 'x', documents: ['a'.repeat(server.engine.options.maxBodyBytes)] });
@@ -234,7 +235,7 @@ test('API key: bearer required (constant-time compare) except on /health and /re
   try {
     const none = await postJson(`${s.url}/rerank`, { query: 'x', texts: ['a'] });
     assert.equal(none.status, 401);
-    assert.equal(none.body.error.code, 'UNAUTHORIZED');
+    assert.equal(plaitError(none.body).code, 'UNAUTHORIZED');
     assert.equal(none.headers.get('www-authenticate'), 'Bearer');
     assert.equal((await postJson(`${s.url}/rerank`, { query: 'x', texts: ['a'] }, { authorization: `Bearer ${key}x` })).status, 401);
     assert.equal((await postJson(`${s.url}/rerank`, { query: 'x', texts: ['a'] }, { authorization: `Bearer ${key}` })).status, 200);

@@ -22,7 +22,9 @@
  *  - TEI: `raw_scores: false` (TEI's default) answers sigmoid(score) in (0, 1) as TEI does, the raw
  *    score otherwise; `truncate: true` cuts each text to the model's window (`truncation_direction`
  *    "right", TEI's default, keeps the start; "left" keeps the end) — without it, where TEI would
- *    refuse a text over the window, plait scores its best passage.
+ *    refuse a text over the window, plait scores its best passage. Its errors are TEI's
+ *    `{"error": "<message>", "error_type": "<kind>"}` plus plait's `message`, `code`, `details` and
+ *    `request_id` (http-errors.ts teiErrorBody), at plait's statuses.
  *
  * `relevance_score` is the model's score: a ColBERT MaxSim sum (higher is better) or a
  * cross-encoder's logit, so it orders exactly like the library's. The `model` field selects a
@@ -32,7 +34,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { PlaitError } from '../../errors/index.js';
-import { COHERE_ERROR_SCHEMA } from '../http-errors.js';
+import { COHERE_ERROR_SCHEMA, TEI_ERROR_SCHEMA } from '../http-errors.js';
 import { runWork } from '../request-work.js';
 import { estimateTokens } from '../request-cost.js';
 import { TEXT_WARNINGS_HEADER, checkBatch, checkQuery, checkText } from '../text-checks.js';
@@ -212,8 +214,10 @@ export const rerankRoutes: FastifyPluginAsync = async (app) => {
   app.post<{ Body: TeiBody }>(
     '/rerank',
     {
-      // Cohere's error shape too: a Cohere client whose base URL lacks /v2 lands here (below).
-      config: { lenient: true, errorShape: 'cohere' },
+      // TEI's error shape ({"error": "<message>", "error_type": "Validation", …}, http-errors.ts
+      // teiErrorBody), with Cohere's top-level `message` in it: a Cohere client whose base URL lacks
+      // /v2 lands here (below).
+      config: { lenient: true, errorShape: 'tei' },
       // A Cohere body (`documents`, no `texts`) names the routes it was meant for, before the schema
       // refuses it as "must have required property 'texts'" (@ai-sdk/cohere showed "Bad Request").
       preValidation: async (request) => {
@@ -251,8 +255,8 @@ export const rerankRoutes: FastifyPluginAsync = async (app) => {
               properties: { index: { type: 'integer' }, score: { type: 'number' }, text: { type: 'string' } },
             },
           },
-          '4xx': COHERE_ERROR_SCHEMA,
-          '5xx': COHERE_ERROR_SCHEMA,
+          '4xx': TEI_ERROR_SCHEMA,
+          '5xx': TEI_ERROR_SCHEMA,
         },
       },
     },
