@@ -104,7 +104,6 @@ test('real refusals on POST /rerank: 400 (Validation, Empty), 413 by bytes and b
   const cases: [string, Awaited<ReturnType<typeof send>>, number, string, string][] = [
     ['enum', await send(url, { body: JSON.stringify({ query: 'q', texts: ['a'], truncation_direction: 'Middle' }) }), 400, 'Validation', 'INVALID_ARGUMENT'],
     ['wrong type', await send(url, { body: JSON.stringify({ query: 'q', texts: 'a' }) }), 400, 'Validation', 'INVALID_ARGUMENT'],
-    ['Cohere body', await send(url, { body: JSON.stringify({ query: 'q', documents: ['a'] }) }), 400, 'Validation', 'INVALID_ARGUMENT'],
     ['malformed JSON', await send(url, { body: '{"query": ' }), 400, 'Validation', 'INVALID_ARGUMENT'],
     ['empty query', await send(url, { body: JSON.stringify({ query: '  ', texts: ['a'] }) }), 400, 'Empty', 'EMPTY_TEXT'],
     ['too many texts', await send(url, { body: JSON.stringify({ query: 'q', texts: Array.from({ length: MAX_DOCS + 1 }, () => 'a') }) }), 413, 'Validation', 'QUERY_TOO_LARGE'],
@@ -117,10 +116,17 @@ test('real refusals on POST /rerank: 400 (Validation, Empty), 413 by bytes and b
     assert.equal(r.body['request_id'], r.headers.get('x-request-id'), what);
   }
   // The empty query's whole answer, byte for byte.
-  const empty = cases[4]![1];
+  const empty = cases[3]![1];
   assert.equal(empty.text, `{"error":"Empty text: query is empty","error_type":"Empty","message":"Empty text: query is empty","code":"EMPTY_TEXT","details":{"field":"query"},"request_id":"${empty.headers.get('x-request-id')}"}`);
-  assert.match(cases[5]![1].body['error'], /6 items in texts; the limit is 5/);
-  assert.equal(cases[6]![1].body['details'].max_body_bytes, MAX_BODY);
+  assert.match(cases[4]![1].body['error'], /6 items in texts; the limit is 5/);
+  assert.equal(cases[5]![1].body['details'].max_body_bytes, MAX_BODY);
+  // A Cohere body is a Cohere or Together client whose base URL is off: Cohere's shape, which it reads
+  // (@ai-sdk/togetherai reads error.message; cohere-ai the top-level message).
+  const cohere = await send(url, { body: JSON.stringify({ query: 'q', documents: ['a'] }) });
+  assert.equal(cohere.status, 400);
+  assert.equal(cohere.body['error'].code, 'INVALID_ARGUMENT');
+  assert.equal(cohere.body['message'], cohere.body['error'].message);
+  assert.match(cohere.body['message'], /POST \/rerank is TEI's route and takes "texts"/);
 });
 
 test('401 on POST /rerank, and on a TEI route plait does not serve, is TEI-shaped', async () => {
@@ -138,7 +144,7 @@ test('401 on POST /rerank, and on a TEI route plait does not serve, is TEI-shape
   assert.equal(search.body['error'].code, 'UNAUTHORIZED');
 });
 
-test('404: a wrong path ending in /rerank and TEI\'s other routes (/embed, /tokenize, /info, …) are TEI-shaped and name what plait serves', async () => {
+test('404: a wrong unversioned path ending in /rerank and TEI\'s other routes (/embed, /tokenize, /info, …) are TEI-shaped and name what plait serves', async () => {
   const wrong = await send(`${open.url}/tei/rerank`, { body: JSON.stringify({ query: 'q', texts: ['a'] }) });
   assert.equal(wrong.status, 404);
   assertTeiShape(wrong, 'Validation', 'NOT_FOUND', '/tei/rerank');
@@ -149,6 +155,13 @@ test('404: a wrong path ending in /rerank and TEI\'s other routes (/embed, /toke
     assert.equal(r.status, 404, path);
     assertTeiShape(r, 'Validation', 'NOT_FOUND', path);
     assert.equal(r.body['error'], `Not found: no route ${method} ${path}; of text-embeddings-inference's API plait serves POST /rerank only (and GET /health, /metrics); ColBERT token embeddings are POST /v1/encode (plait's own shape, not TEI's /embed), search is POST /v1/indexes/:name/search; GET /openapi.json lists every route`);
+  }
+  // A versioned path ending in /rerank is a Cohere, Jina or Together client's: Cohere's shape, error an object.
+  for (const path of ['/v1/rerank/rerank', '/v2/v2/rerank']) {
+    const r = await send(`${open.url}${path}`, { body: JSON.stringify({ query: 'q', documents: ['a'] }) });
+    assert.equal(r.status, 404, path);
+    assert.equal(r.body['error'].code, 'NOT_FOUND', path);
+    assert.equal(r.body['message'], r.body['error'].message, path);
   }
   // Any other unknown path keeps plait's shape.
   const other = await send(`${open.url}/v1/nothing-here`, { body: '{}' });
@@ -192,7 +205,9 @@ test('408: a rerank body that does not arrive within the receive limit is answer
 test('the OpenAPI document gives POST /rerank TEI\'s error schema (error a string, error_type TEI\'s kinds)', async () => {
   const doc = (await (await fetch(`${open.url}/openapi.json`)).json()) as { paths: Record<string, { post: { responses: Record<string, { content: Record<string, { schema: { properties: Record<string, { type?: string; enum?: string[] }> } }> }> } }> };
   for (const status of ['4XX', '5XX']) {
-    const props = doc.paths['/rerank']!.post.responses[status]!.content['application/json']!.schema.properties;
+    // 4XX: TEI's, or Cohere's for a Cohere body (anyOf, TEI's first).
+    const schema = doc.paths['/rerank']!.post.responses[status]!.content['application/json']!.schema as { properties: Record<string, { type?: string; enum?: string[] }>; anyOf?: { properties: Record<string, { type?: string; enum?: string[] }> }[] };
+    const props = (schema.anyOf?.[0] ?? schema).properties;
     assert.equal(props['error']!.type, 'string', status);
     assert.deepEqual(props['error_type']!.enum, ['Unhealthy', 'Backend', 'Overloaded', 'Validation', 'Tokenizer', 'Empty']);
     assert.equal(props['code']!.type, 'string');

@@ -39,12 +39,16 @@ import './fastify-types.js';
 const TEI_UNSERVED_ROUTES = new Set(['/embed', '/embed_all', '/embed_sparse', '/predict', '/similarity', '/tokenize', '/decode', '/info', '/vertex']);
 
 /**
- * The error shape of a request no route matched (its 404, or its 401 before that): TEI's (which
- * carries Cohere's top-level `message` too) for a path ending in /rerank, a rerank client whose
- * base URL is off, and for TEI's routes that plait does not serve; plait's otherwise.
+ * The error shape of a request no route matched (its 404, or its 401 before that), by the client
+ * its path shows. A path ending in /rerank is a rerank client whose base URL is off: with a /v1/
+ * or /v2/ segment (`/v1/rerank/rerank`, `/v2/v2/rerank`) a Cohere, Jina or Together client, which
+ * reads Cohere's shape (@ai-sdk/togetherai reads `error.message`, cohere-ai and @ai-sdk/cohere the
+ * top-level `message`); any other (`/tei/rerank`) a TEI client: TEI's shape, which carries the
+ * top-level `message` too. TEI's routes that plait does not serve: TEI's. Else plait's.
  */
 function unmatchedShape(path: string): ErrorShape {
-  return /\/rerank\/?$/.test(path) || TEI_UNSERVED_ROUTES.has(path.replace(/\/$/, '')) ? 'tei' : 'plait';
+  if (/\/rerank\/?$/.test(path)) return /\/v[12]\//.test(path) ? 'cohere' : 'tei';
+  return TEI_UNSERVED_ROUTES.has(path.replace(/\/$/, '')) ? 'tei' : 'plait';
 }
 
 /** Routes anyone may call without the API key: orchestrators probe these. */
@@ -140,7 +144,7 @@ export async function createApp(engine: Engine, appOptions: AppOptions = {}): Pr
     if (fault) request.log.error({ err, code: e.code }, 'request failed');
     else if (status === 507) request.log.warn({ code: e.code, err }, 'request not served: disk full');
     else if (status >= 503) request.log.info({ code: e.code }, 'request not served');
-    const shape = request.routeOptions.url === undefined ? unmatchedShape(request.url.split('?')[0]!) : request.routeOptions.config?.errorShape;
+    const shape = request.errorShape ?? (request.routeOptions.url === undefined ? unmatchedShape(request.url.split('?')[0]!) : request.routeOptions.config?.errorShape);
     void reply.code(status).send(shapeErrorBody(fault ? internalErrorBody(e.code, request.id) : errorBody(e, request.id), shape));
   });
   app.setNotFoundHandler((request, reply) => {
@@ -150,8 +154,8 @@ export async function createApp(engine: Engine, appOptions: AppOptions = {}): Pr
     const takes = ['POST', 'GET'].find((method) => method !== request.method && app.hasRoute({ method, url: pattern }));
     // A path ending in /rerank is a rerank client whose base URL is off (`<server>/v2/rerank`, or cohere-ai's
     // environment `<server>/v2`): the message names the routes and how each client's base URL reaches them.
-    // Answered in TEI's shape, which carries Cohere's top-level `message` too (http-errors.ts teiErrorBody):
-    // the AI SDK had said only "Not Found", and a TEI client reads `error` as a string.
+    // Answered in the shape its client reads (unmatchedShape: Cohere's with its top-level `message`, or
+    // TEI's): the AI SDK had said only "Not Found", and a TEI client reads `error` as a string.
     // (A route asked with the wrong method keeps plait's shape: no rerank client sends GET.)
     const rerankClient = takes === undefined && /\/rerank\/?$/.test(path);
     // TEI's other routes, which plait does not serve: a TEI client is told what plait does serve.

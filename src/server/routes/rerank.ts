@@ -215,14 +215,16 @@ export const rerankRoutes: FastifyPluginAsync = async (app) => {
     '/rerank',
     {
       // TEI's error shape ({"error": "<message>", "error_type": "Validation", …}, http-errors.ts
-      // teiErrorBody), with Cohere's top-level `message` in it: a Cohere client whose base URL lacks
-      // /v2 lands here (below).
+      // teiErrorBody), with Cohere's top-level `message` in it.
       config: { lenient: true, errorShape: 'tei' },
-      // A Cohere body (`documents`, no `texts`) names the routes it was meant for, before the schema
-      // refuses it as "must have required property 'texts'" (@ai-sdk/cohere showed "Bad Request").
+      // A Cohere body (`documents`, no `texts`: a Cohere or Together client whose base URL lacks /v2
+      // or /v1) names the routes it was meant for, before the schema refuses it as "must have
+      // required property 'texts'" (@ai-sdk/cohere showed "Bad Request"), in Cohere's error shape,
+      // which that client reads (@ai-sdk/togetherai reads `error.message`, an object's).
       preValidation: async (request) => {
         const body = request.body as unknown as Record<string, unknown> | null;
         if (body !== null && typeof body === 'object' && body['texts'] === undefined && (request.ignoredFields ?? []).includes('documents')) {
+          request.errorShape = 'cohere';
           throw new PlaitError('INVALID_ARGUMENT', {
             message: 'POST /rerank is TEI\'s route and takes "texts"; a body with "documents" is Cohere\'s: POST /v1/rerank or /v2/rerank (@ai-sdk/cohere: baseURL <server>/v2; @ai-sdk/togetherai: baseURL <server>/v1)',
             field: 'body',
@@ -255,7 +257,8 @@ export const rerankRoutes: FastifyPluginAsync = async (app) => {
               properties: { index: { type: 'integer' }, score: { type: 'number' }, text: { type: 'string' } },
             },
           },
-          '4xx': TEI_ERROR_SCHEMA,
+          // A Cohere body's 400 is Cohere's shape (preValidation above): either, TEI's first.
+          '4xx': { anyOf: [TEI_ERROR_SCHEMA, COHERE_ERROR_SCHEMA] },
           '5xx': TEI_ERROR_SCHEMA,
         },
       },
