@@ -5,7 +5,8 @@
  * `plait serve`:
  *  - Jina (POST /v1/rerank): `model`, `query`, `documents` as strings or `{text}`, `top_n`,
  *    `return_documents`; the answer's `model`, `usage.total_tokens` (absent before: a Jina client
- *    reading it got undefined), `results[].index`, `relevance_score`, `document.text`;
+ *    reading it got undefined; then an estimate from the texts' length: now the tokens the model
+ *    read, query + documents), `results[].index`, `relevance_score`, `document.text`;
  *  - TEI (POST /rerank): `raw_scores`, `return_text`, `truncate`, `truncation_direction`; the
  *    answer, an array of `{index, score, text}`;
  *  - errors on both: 401, 413, 503 with Retry-After, 400, each with plait's message; TEI's in
@@ -17,7 +18,7 @@ import assert from 'node:assert/strict';
 import { sigmoid } from '../src/server/routes/rerank.js';
 import type { PlaitServe } from './helpers/plait-serve.js';
 import { postJson } from './helpers/server-fixture.js';
-import { API_KEY, DOCS, QUERY, closeLibraryRanking, documents, holdTokenBudget, libraryRanking, startOpenServe, startStrictServe } from './helpers/client-doors.js';
+import { API_KEY, DOCS, QUERY, closeLibraryRanking, documents, holdTokenBudget, libraryRanking, libraryTokens, libraryWindow, startOpenServe, startStrictServe } from './helpers/client-doors.js';
 
 let open: PlaitServe;
 let strict: PlaitServe;
@@ -50,11 +51,33 @@ test('Jina: documents as strings with top_n and return_documents, the answer\'s 
     assert.ok(Math.abs(x.relevance_score - want.score.get(x.index)!) < 1e-4);
   }
   assert.equal(typeof body.model, 'string');
-  assert.ok(Number.isInteger(body.usage.total_tokens) && body.usage.total_tokens > 0, JSON.stringify(body.usage));
+  // The tokens the model read, query + documents as Jina counts them: the tokenizer's count, not
+  // the texts' length / 3.5 that it had been (here 7 + 101 = 108 tokens; the estimate said 127).
+  assert.equal(body.usage.total_tokens, await libraryTokens(QUERY, DOCS), JSON.stringify(body.usage));
   assert.equal(body.usage.prompt_tokens, body.usage.total_tokens);
   // More text, more tokens: the count follows the request.
-  const more = (await postJson(`${open.url}/v1/rerank`, { model: 'jina-reranker-v2-base-multilingual', query: QUERY, documents: [...DOCS, ...DOCS.map((d) => `${d} ${d}`)] })).body as JinaAnswer;
-  assert.ok(more.usage.total_tokens > body.usage.total_tokens);
+  const moreDocs = [...DOCS, ...DOCS.map((d) => `${d} ${d}`)];
+  const more = (await postJson(`${open.url}/v1/rerank`, { model: 'jina-reranker-v2-base-multilingual', query: QUERY, documents: moreDocs })).body as JinaAnswer;
+  assert.equal(more.usage.total_tokens, await libraryTokens(QUERY, moreDocs));
+});
+
+test('usage counts what was scored: a long document\'s passages (overlaps in each), max_chunks_per_doc, max_tokens_per_doc; a second, cached call counts the same', async () => {
+  const long = 'word '.repeat(700);
+  const queryTokens = await libraryTokens(QUERY, []);
+  assert.equal(await libraryTokens('', [long]), 700, 'one token a word');
+  const window = await libraryWindow();
+  const usage = async (path: string, extra: Record<string, unknown>) => {
+    const r = await postJson(`${open.url}${path}`, { model: 'rerank-v3.5', query: QUERY, documents: [long, DOCS[0]], ...extra });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    return (r.body as JinaAnswer).usage.total_tokens;
+  };
+  const short = (await libraryTokens('', [DOCS[0]!]));
+  // Passages overlap (stride 3/4 of the window): the long document's passages hold more than its 700 tokens.
+  const whole = await usage('/v1/rerank', {});
+  assert.ok(whole > queryTokens + 700 + short, `${whole}`);
+  assert.equal(await usage('/v1/rerank', {}), whole, 'served from the cache, counted the same');
+  assert.equal(await usage('/v1/rerank', { max_chunks_per_doc: 1 }), queryTokens + window + short);
+  assert.equal(await usage('/v2/rerank', { max_tokens_per_doc: 10 }), queryTokens + 10 + 10);
 });
 
 test('Jina: documents as {text} objects, return_documents false', async () => {

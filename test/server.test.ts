@@ -97,9 +97,9 @@ test('Cohere v1 rerank: shape field by field, equal to the library reranker', as
   const lib = await sample.reranker.rerank('how does bread rise', DOCS);
   const r = await postJson(`${url}/v1/rerank`, { query: 'how does bread rise', documents: DOCS.map((text) => ({ text })), top_n: 3, return_documents: true, model: 'rerank-english-v3.0' });
   assert.equal(r.status, 200, JSON.stringify(r.body));
-  // Cohere's fields, plus Jina's top-level model and Jina's and Together's usage: the admission's estimate, ⌈characters ÷ 3.5⌉ a text.
+  // Cohere's fields, plus Jina's top-level model and Jina's and Together's usage: the tokens the reranker read, the tokenizer's count of each text (query + documents).
   assert.deepEqual(Object.keys(r.body).sort(), ['id', 'meta', 'model', 'results', 'usage']);
-  const tokens = ['how does bread rise', ...DOCS].reduce((n, t) => n + Math.ceil(t.length / 3.5), 0);
+  const tokens = ['how does bread rise', ...DOCS].reduce((n, t) => n + sample.reranker.encoder.tokenize(t).ids.length, 0);
   assert.deepEqual(r.body.usage, { prompt_tokens: tokens, completion_tokens: 0, total_tokens: tokens });
   assert.equal(r.body.model, 'bundled:use-lite');
   assert.match(r.body.id, /^[0-9a-f-]{36}$/);

@@ -18,7 +18,10 @@
  *    an object document without `text` and without `rank_fields` is ranked on all its fields
  *    (Together's default, which @ai-sdk/togetherai relies on);
  *  - `usage` in the answer (Jina's and Together's field; @ai-sdk/togetherai's response schema
- *    requires it): the request's tokens as admission estimates them (request-cost.ts), not billed;
+ *    requires it): the tokens the reranker read, query + documents as Jina counts them
+ *    (Reranker.rerankWithUsage: content tokens, from the tokenization that splits each document
+ *    anyway, so no second tokenization; cached passages count). A served cross-encoder reports no
+ *    count: there it is admission's estimate from the texts' length (request-cost.ts). Not billed;
  *  - TEI: `raw_scores: false` (TEI's default) answers sigmoid(score) in (0, 1) as TEI does, the raw
  *    score otherwise; `truncate: true` cuts each text to the model's window (`truncation_direction`
  *    "right", TEI's default, keeps the start; "left" keeps the end) — without it, where TEI would
@@ -109,7 +112,7 @@ const cohereResponse = {
     },
     usage: {
       type: 'object',
-      description: 'the request\'s tokens (Jina\'s and Together\'s field; their clients require it): estimated from its texts\' length as admission counts them, not billed',
+      description: 'the tokens the reranker read (Jina\'s and Together\'s field; their clients require it): the query\'s and the documents\' content tokens as the model tokenized them, after max_tokens_per_doc and max_chunks_per_doc, overlapping passages counted in each (a served cross-encoder: estimated from the texts\' length, 3.5 characters a token); prompt_tokens = total_tokens, completion_tokens 0; not billed',
       properties: { prompt_tokens: { type: 'integer' }, completion_tokens: { type: 'integer' }, total_tokens: { type: 'integer' } },
     },
     meta: {
@@ -174,7 +177,9 @@ export const rerankRoutes: FastifyPluginAsync = async (app) => {
     const texts = body.documents.map((d, i) => documentText(d, i, body.rank_fields));
     const options: RerankOptions = { topK: body.top_n, maxTokensPerDocument: body.max_tokens_per_doc, maxPassagesPerDocument: body.max_chunks_per_doc };
     const tokens = estimateTokens([body.query]) + estimateTokens(texts, body.max_tokens_per_doc);
-    const { results, model } = await runWork(engine, reply, { timeoutMs: body.timeout_ms, priority: body.priority, tokens }, (signal) => engine.rerank(body.model, body.query, texts, options, signal));
+    const { results, model, usage } = await runWork(engine, reply, { timeoutMs: body.timeout_ms, priority: body.priority, tokens }, (signal) => engine.rerank(body.model, body.query, texts, options, signal));
+    // The tokens the reranker read (query + documents, Jina's count); a cross-encoder reports none: admission's estimate.
+    const used = usage === undefined ? tokens : usage.queryTokens + usage.documentTokens;
     const warnings = [...ignored.map((f) => `ignored unknown field ${JSON.stringify(f.length > 100 ? `${f.slice(0, 100)}…` : f)}`), ...textWarnings(engine, reply, `/v${version}/rerank`, results).map((w) => w.message)];
     return {
       id: randomUUID(),
@@ -187,7 +192,7 @@ export const rerankRoutes: FastifyPluginAsync = async (app) => {
         }
         return out;
       }),
-      usage: { prompt_tokens: tokens, completion_tokens: 0, total_tokens: tokens },
+      usage: { prompt_tokens: used, completion_tokens: 0, total_tokens: used },
       meta: { api_version: { version: String(version) }, billed_units: { search_units: 1 }, model, ...(warnings.length === 0 ? {} : { warnings }) },
     };
   };
