@@ -77,3 +77,16 @@ export async function closeLibraryRanking(): Promise<void> {
   if (reranker !== undefined) await (await reranker).close();
   reranker = undefined;
 }
+
+/** The content tokens of `query` and `docs` by the bundled model's tokenizer: Jina's usage count (query + documents) for texts within one window. */
+export async function libraryTokens(query: string, docs: string[]): Promise<number> {
+  reranker ??= Reranker.create({ encoderOptions: { threads: 1 } });
+  const encoder = (await reranker).encoder;
+  return [query, ...docs].reduce((sum, t) => sum + (t.trim() === '' ? 0 : encoder.tokenize(t).ids.length), 0);
+}
+
+/** The bundled model's document window in tokens (a passage's length). */
+export async function libraryWindow(): Promise<number> {
+  reranker ??= Reranker.create({ encoderOptions: { threads: 1 } });
+  return (await reranker).encoder.info.documentWindow;
+}
