@@ -134,10 +134,14 @@ export async function addCorpus(index: string, input: CorpusInput, options: AddC
   const sync = options.sync === true;
   const dryRun = options.dryRun === true;
   const t0 = performance.now();
-  // A dry run encodes nothing: no model is loaded.
-  const encoder = dryRun ? null : (options.encoder ?? (await createEncoder(manifest.modelSpec, options.encoderOptions ?? {})));
+  // Made once there is something to encode: a dry run, or a sync that finds nothing changed, loads no model.
+  let encoder: Encoder | null = null;
+  const openEncoder = async (): Promise<Encoder> => {
+    encoder = options.encoder ?? (await createEncoder(manifest.modelSpec, options.encoderOptions ?? {}));
+    checkModel(manifest.model, encoder.info);
+    return encoder;
+  };
   try {
-    if (encoder !== null) checkModel(manifest.model, encoder.info);
     // The field names the index was built with, for those this add does not name (recorded-fields.ts).
     const { options: read, applied } = await withRecordedFields(input, corpusReaderOptionsOf(options), manifest.settings.corpusFields);
     const corpus = await openCorpus(input, read);
@@ -165,7 +169,7 @@ export async function addCorpus(index: string, input: CorpusInput, options: AddC
     const toEncode = picked === null ? docs : picked.map((i) => docs[i]!);
     const toEncodeSources = picked === null ? sources : picked.map((i) => sources[i]!);
     const started = Date.now();
-    const encoded = toEncode.length === 0 ? [] : await encodeDocuments(toEncode, encoder!, manifest, {
+    const encoded = toEncode.length === 0 ? [] : await encodeDocuments(toEncode, await openEncoder(), manifest, {
       onEncoded: (done, total) => options.onProgress?.({ phase: 'encode', done, total, elapsedMs: Date.now() - started }),
       ...(signal === undefined ? {} : { signal }),
     });
@@ -182,6 +186,6 @@ export async function addCorpus(index: string, input: CorpusInput, options: AddC
     }
     return { ...result, path, report: corpus.report, encodeMs: t1 - t0, writeMs: performance.now() - t1, unchanged: plan === null ? 0 : plan.unchanged.length, encoded: toEncode.length, dryRun: false, ...recorded };
   } finally {
-    if (encoder !== null && options.encoder === undefined) await encoder.close();
+    if (options.encoder === undefined) await (encoder as Encoder | null)?.close();
   }
 }
