@@ -157,5 +157,9 @@ test('a sync is refused beside --no-replace or --skip-invalid, on an empty folde
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, /is shard 0 of cluster big: .*plait cluster add.*\[USAGE\]/);
   }
+  // The cluster's root is no one index: refused as plait add refuses it (INDEX_NOT_FOUND naming cluster.json).
+  const whole = runPlait(dir, ['add', root, 'notes', '--sync']);
+  assert.equal(whole.code, 2, whole.stderr);
+  assert.match(whole.stderr, /is a sharded index .*cluster\.json.*\[INDEX_NOT_FOUND\]/);
   assert.equal(readManifest(join(root, 'shard-0')).generation, generation);
 });
