@@ -91,7 +91,7 @@ export { Reranker, rerank, closeRerankers } from './rerank/reranker.js';
 // Search edge cases (engine, issue 8): why a query got no hits; MaxSim of a token-less document.
 export type { EmptyReason } from './search/query-text.js';
 export { MAXSIM_EMPTY_TOKEN } from './kernels/types.js';
-export type { RerankDocument, RerankOptions, RerankResult, RerankerOptions } from './rerank/reranker.js';
+export type { RerankDocument, RerankOptions, RerankResult, RerankUsage, RerankerOptions } from './rerank/reranker.js';
 
 // Cross-encoder final stage and staged pipelines (issue 11)
 export { CROSS_ENCODER_DEFAULTS, PIPELINE_DEFAULTS } from './config/defaults.js';

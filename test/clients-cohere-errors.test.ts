@@ -9,10 +9,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Cohere, CohereClient, CohereClientV2, CohereError } from 'cohere-ai';
-import { rerank } from 'ai';
 import { createCohere } from '@ai-sdk/cohere';
 import type { PlaitServe } from './helpers/plait-serve.js';
-import { API_KEY, DOCS, QUERY, documents, holdTokenBudget, startStrictServe } from './helpers/client-doors.js';
+import { API_KEY, DOCS, QUERY, assertAiSdkErrorDoors, documents, holdTokenBudget, startStrictServe } from './helpers/client-doors.js';
 
 let strict: PlaitServe;
 
@@ -54,28 +53,8 @@ test('cohere-ai v1 and v2: 401 UnauthorizedError, 413 CohereError, 503 ServiceUn
   }
 });
 
-type CallError = Error & { statusCode?: number; responseHeaders?: Record<string, string>; isRetryable?: boolean };
-
 test('@ai-sdk/cohere: 401, 413, 503 with Retry-After as APICallError with plait\'s message', async () => {
   const model = createCohere({ apiKey: API_KEY, baseURL: `${strict.url}/v2` }).reranking('rerank-v3.5');
   const wrong = createCohere({ apiKey: 'not-the-key', baseURL: `${strict.url}/v2` }).reranking('rerank-v3.5');
-  await assert.rejects(rerank({ model: wrong, query: QUERY, documents: DOCS, maxRetries: 0 }), (e: CallError) => {
-    assert.equal(e.statusCode, 401);
-    assert.match(e.message, /API key/i);
-    return true;
-  });
-  await assert.rejects(rerank({ model, query: QUERY, documents: documents('many', 1001, 20), maxRetries: 0 }), (e: CallError) => {
-    assert.equal(e.statusCode, 413);
-    assert.match(e.message, /1001 items in documents; the limit is 1000/);
-    return true;
-  });
-  const hold = await holdTokenBudget(strict, 'ai-sdk-cohere');
-  await assert.rejects(rerank({ model, query: QUERY, documents: documents('ai-sdk-cohere-second', 40, 320), maxRetries: 0 }), (e: CallError) => {
-    assert.equal(e.statusCode, 503);
-    assert.equal(e.isRetryable, true);
-    assert.ok(Number(e.responseHeaders?.['retry-after']) >= 1);
-    assert.match(e.message, /Overloaded: .*try again later/);
-    return true;
-  });
-  assert.equal(await hold.done, 200);
+  await assertAiSdkErrorDoors(strict, model, wrong, 'ai-sdk-cohere');
 });

@@ -5,17 +5,20 @@
  * `plait serve`:
  *  - Jina (POST /v1/rerank): `model`, `query`, `documents` as strings or `{text}`, `top_n`,
  *    `return_documents`; the answer's `model`, `usage.total_tokens` (absent before: a Jina client
- *    reading it got undefined), `results[].index`, `relevance_score`, `document.text`;
+ *    reading it got undefined; then an estimate from the texts' length: now the tokens the model
+ *    read, query + documents), `results[].index`, `relevance_score`, `document.text`;
  *  - TEI (POST /rerank): `raw_scores`, `return_text`, `truncate`, `truncation_direction`; the
  *    answer, an array of `{index, score, text}`;
- *  - errors on both: 401, 413, 503 with Retry-After, 400, each with plait's message.
+ *  - errors on both: 401, 413, 503 with Retry-After, 400, each with plait's message; TEI's in
+ *    TEI's ErrorResponse shape (`error` a string, `error_type`; test/server-tei-errors.test.ts has
+ *    every status byte for byte).
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { sigmoid } from '../src/server/routes/rerank.js';
 import type { PlaitServe } from './helpers/plait-serve.js';
 import { postJson } from './helpers/server-fixture.js';
-import { API_KEY, DOCS, QUERY, closeLibraryRanking, documents, holdTokenBudget, libraryRanking, startOpenServe, startStrictServe } from './helpers/client-doors.js';
+import { API_KEY, DOCS, QUERY, closeLibraryRanking, documents, holdTokenBudget, libraryRanking, libraryTokens, libraryWindow, startOpenServe, startStrictServe } from './helpers/client-doors.js';
 
 let open: PlaitServe;
 let strict: PlaitServe;
@@ -48,11 +51,33 @@ test('Jina: documents as strings with top_n and return_documents, the answer\'s 
     assert.ok(Math.abs(x.relevance_score - want.score.get(x.index)!) < 1e-4);
   }
   assert.equal(typeof body.model, 'string');
-  assert.ok(Number.isInteger(body.usage.total_tokens) && body.usage.total_tokens > 0, JSON.stringify(body.usage));
+  // The tokens the model read, query + documents as Jina counts them: the tokenizer's count, not
+  // the texts' length / 3.5 that it had been (here 7 + 101 = 108 tokens; the estimate said 127).
+  assert.equal(body.usage.total_tokens, await libraryTokens(QUERY, DOCS), JSON.stringify(body.usage));
   assert.equal(body.usage.prompt_tokens, body.usage.total_tokens);
   // More text, more tokens: the count follows the request.
-  const more = (await postJson(`${open.url}/v1/rerank`, { model: 'jina-reranker-v2-base-multilingual', query: QUERY, documents: [...DOCS, ...DOCS.map((d) => `${d} ${d}`)] })).body as JinaAnswer;
-  assert.ok(more.usage.total_tokens > body.usage.total_tokens);
+  const moreDocs = [...DOCS, ...DOCS.map((d) => `${d} ${d}`)];
+  const more = (await postJson(`${open.url}/v1/rerank`, { model: 'jina-reranker-v2-base-multilingual', query: QUERY, documents: moreDocs })).body as JinaAnswer;
+  assert.equal(more.usage.total_tokens, await libraryTokens(QUERY, moreDocs));
+});
+
+test('usage counts what was scored: a long document\'s passages (overlaps in each), max_chunks_per_doc, max_tokens_per_doc; a second, cached call counts the same', async () => {
+  const long = 'word '.repeat(700);
+  const queryTokens = await libraryTokens(QUERY, []);
+  assert.equal(await libraryTokens('', [long]), 700, 'one token a word');
+  const window = await libraryWindow();
+  const usage = async (path: string, extra: Record<string, unknown>) => {
+    const r = await postJson(`${open.url}${path}`, { model: 'rerank-v3.5', query: QUERY, documents: [long, DOCS[0]], ...extra });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    return (r.body as JinaAnswer).usage.total_tokens;
+  };
+  const short = (await libraryTokens('', [DOCS[0]!]));
+  // Passages overlap (stride 3/4 of the window): the long document's passages hold more than its 700 tokens.
+  const whole = await usage('/v1/rerank', {});
+  assert.ok(whole > queryTokens + 700 + short, `${whole}`);
+  assert.equal(await usage('/v1/rerank', {}), whole, 'served from the cache, counted the same');
+  assert.equal(await usage('/v1/rerank', { max_chunks_per_doc: 1 }), queryTokens + window + short);
+  assert.equal(await usage('/v2/rerank', { max_tokens_per_doc: 10 }), queryTokens + 10 + 10);
 });
 
 test('Jina: documents as {text} objects, return_documents false', async () => {
@@ -107,5 +132,14 @@ test('errors on Jina\'s and TEI\'s routes: 401, 413, 400 and 503 with Retry-Afte
     assert.ok(Number(overloaded.headers.get('retry-after')) >= 1);
     assert.match(overloaded.body.message, /Overloaded: .*try again later/);
     assert.equal(await hold.done, 200);
+    // TEI's route answers TEI's ErrorResponse: `error` the message as a string (a client's
+    // `body.error.includes(…)` had met an object), `error_type` TEI's kind; plait's status and code kept.
+    if (path === '/rerank') {
+      for (const [r, type, code] of [[unauthorized, 'Validation', 'UNAUTHORIZED'], [tooMany, 'Validation', 'QUERY_TOO_LARGE'], [empty, 'Empty', 'EMPTY_TEXT'], [overloaded, 'Overloaded', 'OVERLOADED']] as const) {
+        assert.equal(typeof r.body.error, 'string', JSON.stringify(r.body));
+        assert.ok((r.body.error as string).includes(r.body.message), JSON.stringify(r.body));
+        assert.deepEqual([r.body.error_type, r.body.code, r.body.request_id], [type, code, r.headers.get('x-request-id')]);
+      }
+    }
   }
 });

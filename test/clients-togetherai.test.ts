@@ -14,7 +14,7 @@ import assert from 'node:assert/strict';
 import { rerank } from 'ai';
 import { createTogetherAI } from '@ai-sdk/togetherai';
 import type { PlaitServe } from './helpers/plait-serve.js';
-import { API_KEY, DOCS, QUERY, closeLibraryRanking, documents, holdTokenBudget, libraryRanking, startOpenServe, startStrictServe } from './helpers/client-doors.js';
+import { API_KEY, DOCS, QUERY, assertAiSdkErrorDoors, closeLibraryRanking, libraryRanking, startOpenServe, startStrictServe } from './helpers/client-doors.js';
 
 let open: PlaitServe;
 let strict: PlaitServe;
@@ -104,23 +104,5 @@ test('errors surface as the SDK\'s APICallError with plait\'s message: 400, 401,
     return true;
   });
   const wrongKey = createTogetherAI({ apiKey: 'not-the-key', baseURL: `${strict.url}/v1` });
-  await assert.rejects(rerank({ model: wrongKey.reranking(MODEL), query: QUERY, documents: DOCS, maxRetries: 0 }), (e: CallError) => {
-    assert.equal(e.statusCode, 401);
-    assert.match(e.message, /API key/i);
-    return true;
-  });
-  await assert.rejects(rerank({ model, query: QUERY, documents: documents('many', 1001, 20), maxRetries: 0 }), (e: CallError) => {
-    assert.equal(e.statusCode, 413);
-    assert.match(e.message, /1001 items in documents; the limit is 1000/);
-    return true;
-  });
-  const hold = await holdTokenBudget(strict, 'together');
-  await assert.rejects(rerank({ model, query: QUERY, documents: documents('together-second', 40, 320), maxRetries: 0 }), (e: CallError) => {
-    assert.equal(e.statusCode, 503);
-    assert.equal(e.isRetryable, true);
-    assert.ok(Number(e.responseHeaders?.['retry-after']) >= 1, JSON.stringify(e.responseHeaders));
-    assert.match(e.message, /Overloaded: .*try again later/);
-    return true;
-  });
-  assert.equal(await hold.done, 200);
+  await assertAiSdkErrorDoors(strict, model, wrongKey.reranking(MODEL), 'together');
 });

@@ -222,6 +222,9 @@ type Change = (path: string, onOp: (op: FsOp) => void) => void | Promise<void>;
 
 const RECORD = { createdAt: 'now', target: 0.99, source: 'corpus', queries: 1, queriesByKind: {}, gridPoints: 1, costMs: 1, budgetMs: 1, truncated: false, documents: 31, passages: 33, buckets: [] } as IndexCalibration;
 
+/** The ids a sync's input holds besides those it adds: every living-index id but d6, d7 and pre-a. */
+const SYNC_KEEP = [...Array.from({ length: 30 }, (_, i) => `d${i}`).filter((id) => id !== 'd6' && id !== 'd7'), 'pre-b'];
+
 const CHANGES: Record<string, Change> = {
   // The first write on an index built before stores were born in place: its store (listed with a
   // CRC) is copied once into an in-place store.
@@ -233,6 +236,9 @@ const CHANGES: Record<string, Change> = {
   'add without deletions': (path, onOp) => void updateIndex(path, { add: [encodedDoc('new-1', base[3]!), encodedDoc('new-2', base[4]!)] }, { onOp, autoCompactShare: 1 }),
   upsert: (path, onOp) => void updateIndex(path, { add: [encodedDoc('d5', base[9]!)] }, { onOp, autoCompactShare: 1 }),
   delete: (path, onOp) => void updateIndex(path, { delete: ['d6', 'd7', 'pre-a'] }, { onOp, autoCompactShare: 1 }),
+  // A sync (addCorpus `sync`, `plait add --sync`): one changed, one new, and the ids its input lacks
+  // (d6, d7, pre-a) deleted, found under the lock — one generation like any write.
+  sync: (path, onOp) => void updateIndex(path, { add: [encodedDoc('d5', base[9]!), encodedDoc('new-1', base[3]!)], deleteExcept: [...SYNC_KEEP] }, { onOp, autoCompactShare: 1 }),
   compact: (path, onOp) => void compactIndex(path, { onOp }),
   calibration: (path, onOp) => void writeCalibration(path, RECORD, { onOp }),
   rebuild: async (path, onOp) => {
@@ -259,7 +265,11 @@ for (const [kind, change] of Object.entries(CHANGES)) {
     assert.deepEqual(r.failures.slice(0, 5), [], `${r.failures.length} bad crash states of ${r.states}`);
     // Writes on a living index change the store in place: SQLite's commit comes before the rename,
     // and a crash between the two opens as the new generation (the store's commit record).
-    const inPlace = ['first write on a build', 'add', 'add without deletions', 'upsert', 'delete', 'compact'].includes(kind);
+    const inPlace = ['first write on a build', 'add', 'add without deletions', 'upsert', 'delete', 'sync', 'compact'].includes(kind);
+    if (kind === 'sync') {
+      assert.deepEqual(old.docIds.filter((id) => !next.docIds.includes(id)).sort(), ['d6', 'd7', 'pre-a'], 'the sync deleted exactly the ids its input lacks');
+      assert.ok(next.docIds.includes('new-1') && next.docIds.includes('d5'));
+    }
     if (kind === 'add without deletions') assert.ok(!ops.some((o) => 'name' in o && o.name.startsWith('tombstones.')) && readManifest(path).tombstones === undefined, 'no bitmap written');
     assert.equal(sqliteAt >= 0, inPlace, 'in-place writes commit the store before the manifest');
     if (inPlace) assert.ok(sqliteAt < commitAt && r.rolledForward > 0, `states between the SQLite commit and the rename open as the new generation (${r.rolledForward})`);

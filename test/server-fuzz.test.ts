@@ -12,6 +12,7 @@ import { Random } from '../src/util/random.js';
 import type { RunningServer, ServedIndex } from '../src/server/index.js';
 import { tmpdir } from 'node:os';
 import { buildSample, serve, type SampleIndex } from './helpers/server-fixture.js';
+import { plaitError } from './helpers/error-shape.js';
 
 let sample: SampleIndex;
 let server: RunningServer;
@@ -111,8 +112,8 @@ async function send(path: string, body: string | Uint8Array, contentType = 'appl
 function assertClientError(r: { status: number; json: any }, what: string): void {
   if (r.status === 200) return; // a random body can be a valid request
   assert.ok(r.status >= 400 && r.status < 500, `${what}: status ${r.status} ${JSON.stringify(r.json)}`);
-  assert.equal(typeof r.json?.error?.code, 'string', `${what}: ${JSON.stringify(r.json)}`);
-  assert.equal(typeof r.json?.error?.message, 'string', what);
+  assert.equal(typeof plaitError(r.json)?.code, 'string', `${what}: ${JSON.stringify(r.json)}`);
+  assert.equal(typeof plaitError(r.json)?.message, 'string', what);
 }
 
 test('a fresh server starts admission from the work time its warm-up measured, not 0', () => {
@@ -141,19 +142,19 @@ test('invalid UTF-8, lone surrogates, oversized bodies, wrong content types: 4xx
     const bad = new Uint8Array([...Buffer.from('{"query":"'), 0xff, 0xfe, 0xc3, ...Buffer.from('","texts":["a"],"documents":["a"]}')]);
     const u = await send(route.path, bad);
     assert.equal(u.status, 400, route.path);
-    assert.equal(u.json.error.code, 'TEXT_NOT_UTF8');
+    assert.equal(plaitError(u.json).code, 'TEXT_NOT_UTF8');
     const big = await send(route.path, JSON.stringify({ query: 'x', texts: ['a'.repeat(70 * 1024)] }));
     assert.equal(big.status, 413, route.path);
-    assert.equal(big.json.error.code, route.path === '/v1/encode' ? 'ENCODE_TOO_LARGE' : 'QUERY_TOO_LARGE', route.path);
+    assert.equal(plaitError(big.json).code, route.path === '/v1/encode' ? 'ENCODE_TOO_LARGE' : 'QUERY_TOO_LARGE', route.path);
     const xml = await send(route.path, '<query>x</query>', 'application/xml');
     assert.equal(xml.status, 415, route.path);
-    assert.equal(xml.json.error.code, 'UNSUPPORTED_MEDIA_TYPE');
+    assert.equal(plaitError(xml.json).code, 'UNSUPPORTED_MEDIA_TYPE');
   }
   const lone = await send('/v1/indexes/sample/search', '{"query":"bread \\ud800 dough"}');
   assert.equal(lone.status, 400);
   assert.equal(lone.json.error.code, 'TEXT_NOT_UTF8');
   const loneDoc = await send('/rerank', '{"query":"bread","texts":["ok","bad \\udc00"]}');
-  assert.equal(loneDoc.json.error.code, 'TEXT_NOT_UTF8');
+  assert.equal(plaitError(loneDoc.json).code, 'TEXT_NOT_UTF8');
   const empty = await send('/v1/indexes/sample/search', '{"query":"   "}');
   assert.equal(empty.json.error.code, 'EMPTY_TEXT');
   const unknown = await send('/v1/indexes/sample/search', '{"query":"x","topk":3}');

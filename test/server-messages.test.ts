@@ -17,6 +17,7 @@ import { PLAIT_BIN, runPlait } from './helpers/cli.js';
 import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { cpSync, mkdirSync } from 'node:fs';
+import { plaitError } from './helpers/error-shape.js';
 
 let sample: SampleIndex;
 let server: RunningServer;
@@ -118,8 +119,8 @@ test('every POST route answers a body over the limit with a 413 whose code names
   for (const path of posts) {
     const r = await post(path.replace('{name}', 'sample'), big, 'application/json');
     assert.equal(r.status, 413, path);
-    assert.equal(r.body.error.code, TOO_LARGE_CODES[path], path);
-    assert.equal(r.body.error.details?.['max_body_bytes'], MAX_BODY, path);
+    assert.equal(plaitError(r.body).code, TOO_LARGE_CODES[path], path);
+    assert.equal(plaitError(r.body).details?.['max_body_bytes'], MAX_BODY, path);
   }
   const write = await post('/v1/indexes/sample/documents', big, 'application/json');
   assert.equal(write.body.error.message, `Write too large: the write's body is larger than the server's limit of ${MAX_BODY} bytes; send fewer documents or ids per request (the limit is the server operator's: plait serve --max-body-bytes)`);

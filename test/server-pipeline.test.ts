@@ -89,6 +89,11 @@ test('a served cross-encoder scores the cross stage and answers rerank requests 
   const expected = [0, 1].sort((a, b) => scores[b]! - scores[a]!);
   assert.deepEqual(rr.body.results.map((x: { index: number }) => x.index), [...expected, 2], 'the empty document ranks last');
   assert.ok(Math.abs(rr.body.results[0].relevance_score - scores[expected[0]!]!) < 1e-6);
+  // A cross-encoder reports no token count: usage is admission's estimate of its pairs (the query once per
+  // document, ⌈characters ÷ 3.5⌉ a text, each pair at most the model's window); Together's client requires the field.
+  const q = Math.ceil(QUERY.length / 3.5);
+  const estimate = docs.reduce((n, t) => n + Math.min(q + Math.ceil(t.length / 3.5), cross.maxLength), 0);
+  assert.deepEqual(rr.body.usage, { prompt_tokens: estimate, completion_tokens: 0, total_tokens: estimate });
 });
 
 test('a failing cross stage degrades to the previous order and trips the breaker (a metric)', async () => {

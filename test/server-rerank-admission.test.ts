@@ -10,6 +10,7 @@ import { spawnSync } from 'node:child_process';
 import type { RunningServer } from '../src/server/index.js';
 import { PLAIT_BIN } from './helpers/plait-serve.js';
 import { buildSample, postJson, serve, type SampleIndex } from './helpers/server-fixture.js';
+import { plaitError } from './helpers/error-shape.js';
 
 let sample: SampleIndex;
 let server: RunningServer;
@@ -57,10 +58,10 @@ test('a second large rerank without the time to wait is told to retry at once wh
   assert.equal(firstAnswer.status, 200, JSON.stringify(firstAnswer.body));
   // Admitted beside the first (a count of 8 slots) it had run at half speed: 200, later.
   assert.equal(second.status, 503, JSON.stringify(second.body));
-  assert.equal(second.body.error.code, 'OVERLOADED');
-  assert.equal(second.body.error.details.max_in_flight_tokens, 4000);
+  assert.equal(plaitError(second.body).code, 'OVERLOADED');
+  assert.equal(plaitError(second.body).details!.max_in_flight_tokens, 4000);
   // Retry-After is the expected wait that refused it, rounded up to seconds (at least 1).
-  assert.equal(second.headers.get('retry-after'), String(Math.max(1, Math.ceil(second.body.error.details.expected_wait_ms / 1000))));
+  assert.equal(second.headers.get('retry-after'), String(Math.max(1, Math.ceil(plaitError(second.body).details!.expected_wait_ms / 1000))));
   assert.equal(search.status, 200, 'a search counts no document tokens: it is not held behind the reranks');
   assert.ok(secondMs < 5000, `the refusal came at once (${Math.round(secondMs)} ms), not after the first ended`);
 });

@@ -10,6 +10,7 @@ import { unpack } from 'msgpackr';
 import type { RunningServer } from '../src/server/index.js';
 import { buildSample, parsePrometheus, postJson, serve, type SampleIndex } from './helpers/server-fixture.js';
 import { FORMAT_VERSION } from '../src/index.js';
+import { plaitError } from './helpers/error-shape.js';
 
 let sample: SampleIndex;
 let server: RunningServer;
@@ -96,9 +97,9 @@ test('Cohere v1 rerank: shape field by field, equal to the library reranker', as
   const lib = await sample.reranker.rerank('how does bread rise', DOCS);
   const r = await postJson(`${url}/v1/rerank`, { query: 'how does bread rise', documents: DOCS.map((text) => ({ text })), top_n: 3, return_documents: true, model: 'rerank-english-v3.0' });
   assert.equal(r.status, 200, JSON.stringify(r.body));
-  // Cohere's fields, plus Jina's top-level model and Jina's and Together's usage: the admission's estimate, ⌈characters ÷ 3.5⌉ a text.
+  // Cohere's fields, plus Jina's top-level model and Jina's and Together's usage: the tokens the reranker read, the tokenizer's count of each text (query + documents).
   assert.deepEqual(Object.keys(r.body).sort(), ['id', 'meta', 'model', 'results', 'usage']);
-  const tokens = ['how does bread rise', ...DOCS].reduce((n, t) => n + Math.ceil(t.length / 3.5), 0);
+  const tokens = ['how does bread rise', ...DOCS].reduce((n, t) => n + sample.reranker.encoder.tokenize(t).ids.length, 0);
   assert.deepEqual(r.body.usage, { prompt_tokens: tokens, completion_tokens: 0, total_tokens: tokens });
   assert.equal(r.body.model, 'bundled:use-lite');
   assert.match(r.body.id, /^[0-9a-f-]{36}$/);
@@ -211,7 +212,7 @@ test('limits: batches over the limit are 413 with QUERY_TOO_LARGE', async () => 
   const many = Array.from({ length: server.engine.options.maxRerankDocuments + 1 }, (_, i) => `d${i}`);
   const r = await postJson(`${url}/rerank`, { query: 'x', texts: many });
   assert.equal(r.status, 413);
-  assert.equal(r.body.error.code, 'QUERY_TOO_LARGE');
+  assert.equal(plaitError(r.body).code, 'QUERY_TOO_LARGE');
   const e = await postJson(`${url}/v1/encode`, { texts: Array.from({ length: server.engine.options.maxEncodeTexts + 1 }, () => 'x') });
   assert.equal(e.status, 413);
   const big = await postJson(`${url}/v1/rerank`, { query: 'x', documents: ['a'.repeat(server.engine.options.maxBodyBytes)] });
@@ -234,7 +235,7 @@ test('API key: bearer required (constant-time compare) except on /health and /re
   try {
     const none = await postJson(`${s.url}/rerank`, { query: 'x', texts: ['a'] });
     assert.equal(none.status, 401);
-    assert.equal(none.body.error.code, 'UNAUTHORIZED');
+    assert.equal(plaitError(none.body).code, 'UNAUTHORIZED');
     assert.equal(none.headers.get('www-authenticate'), 'Bearer');
     assert.equal((await postJson(`${s.url}/rerank`, { query: 'x', texts: ['a'] }, { authorization: `Bearer ${key}x` })).status, 401);
     assert.equal((await postJson(`${s.url}/rerank`, { query: 'x', texts: ['a'] }, { authorization: `Bearer ${key}` })).status, 200);

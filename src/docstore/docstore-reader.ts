@@ -17,7 +17,7 @@ import { BM25_STEMMERS, DOCSTORE_MIN_SCHEMA_VERSION, DOCSTORE_SCHEMA_VERSION, UN
 import { PID_DOC_KEY, storedPidToDoc, storedPidToDocChunks } from './pid-doc-blob.js';
 import { docstoreError, guarded } from './sqlite-error.js';
 import { COMMIT_RECORD_KEY, commitOfRecord } from './store-commit.js';
-import type { Bm25Hit, Bm25TermMatch, StoredDocument, StoredPassage, TokenDf } from './types.js';
+import type { Bm25Hit, Bm25TermMatch, StoredContent, StoredDocument, StoredPassage, TokenDf } from './types.js';
 
 /** Bytes in the store's -wal file (0 when there is none). */
 function walBytes(path: string): number {
@@ -86,6 +86,7 @@ export class DocStoreReader {
   private readonly byRowid: Statement;
   private readonly byDocId: Statement;
   private readonly rowidOf: Statement;
+  private readonly contentOf: Statement;
   private readonly docIdOf: Statement;
   private readonly postings: Statement;
   private readonly passagesByDoc: Statement;
@@ -137,6 +138,7 @@ export class DocStoreReader {
       this.byRowid = this.db.prepare(`SELECT ${columns} FROM documents WHERE doc_rowid = ?`).raw();
       this.byDocId = this.db.prepare(`SELECT ${columns} FROM documents WHERE doc_id = ?`).raw();
       this.rowidOf = this.db.prepare('SELECT doc_rowid FROM documents WHERE doc_id = ?').pluck();
+      this.contentOf = this.db.prepare('SELECT title, text, metadata FROM documents WHERE doc_id = ?').raw();
       this.docIdOf = this.db.prepare('SELECT doc_id FROM documents WHERE doc_rowid = ?').pluck();
       this.postings = this.db.prepare('SELECT doc, count(*) FROM documents_terms WHERE term = ? GROUP BY doc').raw();
       this.passagesByDoc = this.db.prepare('SELECT pid, doc_rowid, start, "end" FROM passages WHERE doc_rowid = ? ORDER BY pid').raw();
@@ -282,6 +284,22 @@ export class DocStoreReader {
 
   getDocument(id: number | string): StoredDocument | null {
     return this.getDocuments(typeof id === 'string' ? [id] : [id])[0] ?? null;
+  }
+
+  /**
+   * A live document's stored title, text and metadata (its stored JSON string, or null) by docId;
+   * null when no live document has the id. What a sync compares an input document with
+   * (mutate/sync-plan.ts): equal strings mean the document would be stored, split and encoded the
+   * same, so it is left as it is.
+   */
+  storedContent(docId: string): StoredContent | null {
+    const row = guarded('read a document', this.path, () => this.contentOf.get(docId)) as [string, string, string | null] | undefined;
+    return row === undefined ? null : { title: row[0], text: row[1], metadata: row[2] };
+  }
+
+  /** Every live docId, in rowid order (a sync deletes those its input lacks). */
+  liveDocIds(): string[] {
+    return guarded('list docIds', this.path, () => this.db.prepare('SELECT doc_id FROM documents ORDER BY doc_rowid').pluck().all() as string[]);
   }
 
   docIdToRowid(docId: string): number | null {

@@ -153,6 +153,12 @@ export class DocStoreUpdater {
     return guarded('filter documents', this.path, () => db.prepare(`SELECT doc_id FROM documents WHERE ${where}`).pluck().all(...params) as string[]);
   }
 
+  /** Every live docId (a sync deletes those its input lacks, found under the write lock). */
+  liveDocIds(): string[] {
+    const db = this.open();
+    return guarded('list docIds', this.path, () => db.prepare('SELECT doc_id FROM documents ORDER BY doc_rowid').pluck().all() as string[]);
+  }
+
   private countDf(ids: Int32Array, by: 1 | -1): void {
     for (let i = 0; i < ids.length; i++) this.dfDelta.set(ids[i]!, (this.dfDelta.get(ids[i]!) ?? 0) + by);
     this.dfPassages += by;

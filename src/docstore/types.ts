@@ -15,6 +15,13 @@ export interface StoredDocument {
   metadata: Record<string, unknown> | null;
 }
 
+/** A document's content as stored: `metadata` is the JSON string the store holds (JSON.stringify of the input's), or null for none. */
+export interface StoredContent {
+  title: string;
+  text: string;
+  metadata: string | null;
+}
+
 export interface StoredPassage {
   pid: number;
   docRowid: number;

@@ -116,8 +116,9 @@ function quantizeOption(opts: ResolveModelOptions): { quantize?: 'int8' } {
 function refuseOwnGraphQuantization(opts: ResolveModelOptions, model: string): void {
   if (opts.quantize !== 'int8') return;
   throw new PlaitError('MODEL_UNSUPPORTED', {
-    message: `${model} ships its own ONNX graph; plait quantises only the graphs it builds from a checkpoint's weights (config.json + model.safetensors / pytorch_model.bin). Use the repository's own quantised graph, or leave out --quantize`,
+    message: `${model} ships its own ONNX graph; plait quantises only the graphs it builds from a checkpoint's weights (config.json + model.safetensors / pytorch_model.bin). Use the repository's own quantised graph, or leave int8 quantisation out`,
     model,
+    quantize: 'int8',
   });
 }
 
@@ -126,7 +127,7 @@ export async function resolveModelSpec(model: string | undefined, opts: ResolveM
   checkQuantization(opts.quantize);
   if (model === undefined || BUNDLED.has(model.trim())) {
     if (opts.quantize === 'int8') {
-      throw new PlaitError('MODEL_UNSUPPORTED', { message: 'the bundled model has no int8 graph; --quantize int8 applies to BERT and ModernBERT checkpoints plait converts (--model <dir or hub id>)', model: model ?? 'bundled' });
+      throw new PlaitError('MODEL_UNSUPPORTED', { message: 'the bundled model has no int8 graph; int8 quantisation applies to the BERT and ModernBERT checkpoints plait converts (a model folder or hub repo id)', model: model ?? 'bundled', quantize: 'int8' });
     }
     return { family: 'use-lite' };
   }

@@ -3,11 +3,16 @@
  * file:line errors and `skipInvalid` as a build, encodes it with the index's own model (checked
  * against the manifest), and commits it as ONE generation (updateIndex): either every document of
  * the corpus is added or, on any failure, none.
+ *
+ * `sync` makes the index hold exactly the input, in that one generation (sync-plan.ts): documents
+ * whose title, text and metadata equal the stored ones are neither re-encoded nor replaced, changed
+ * and new ones are upserted, and indexed ids the input lacks are deleted. `dryRun` counts what the
+ * add (or sync) would do from the committed store, and loads no model and writes nothing.
  */
 import { createEncoder } from '../encoder/create-encoder.js';
 import type { Encoder, EncoderOptions } from '../encoder/types.js';
 import { ENCODER_OPTION_KEYS } from '../encoder/types.js';
-import { checkSignal, isPlaitError, type PlaitError } from '../errors/index.js';
+import { checkSignal, isPlaitError, PlaitError } from '../errors/index.js';
 import { readManifest } from '../format/index-reader.js';
 import { locateIndex } from '../format/index-path.js';
 import { CORPUS_READER_OPTION_KEYS, corpusReaderOptionsOf, emptyCorpusError, openCorpus, withRecordedFields } from '../indexer/corpus/index.js';
@@ -20,8 +25,9 @@ import { encodeDocuments, throwIfWriteCancelled } from './encode-documents.js';
 import type { BuildProgress } from '../indexer/build-index.js';
 import { documentExists, firstIndexedId, updateIndex, type UpdateResult } from './index-updater.js';
 import { DocStoreReader } from '../docstore/index.js';
-import { roleFileName } from '../format/manifest.js';
+import { roleFileName, type IndexManifest } from '../format/manifest.js';
 import { join } from 'node:path';
+import { planSync } from './sync-plan.js';
 import { LOCK_WAIT_OPTION_KEYS, withLockWait, type LockWaitOptions } from './lock-wait.js';
 
 export interface AddCorpusOptions extends CorpusReaderOptions, LockWaitOptions {
@@ -32,11 +38,21 @@ export interface AddCorpusOptions extends CorpusReaderOptions, LockWaitOptions {
   encoderOptions?: EncoderOptions;
   /** Progress of the encoding ('encode' phase: passages encoded of the total), as the build reports it. */
   onProgress?: (p: BuildProgress) => void;
+  /**
+   * Make the index hold exactly the input (rsync --delete, `git add -A`): unchanged documents (same
+   * title, text and metadata as stored) are left as they are, not re-encoded; changed and new ones
+   * are upserted; indexed ids absent from the input are deleted — all in one generation. Refused
+   * (INVALID_ARGUMENT) beside `noReplace` (a sync replaces what changed) and `skipInvalid` (a skipped
+   * document would count as absent and be deleted).
+   */
+  sync?: boolean;
+  /** Count what the add would do (added, replaced, unchanged and deleted with `sync`) and write nothing; no model is loaded. */
+  dryRun?: boolean;
 }
 
 /** AddCorpusOptions' keys (util/option-keys.ts): `addCorpus(i, c, { noreplace: true })` had replaced indexed documents without a word. */
 const ADD_CORPUS_OPTION_KEYS = {
-  noReplace: true, encoder: true, encoderOptions: true, onProgress: true,
+  noReplace: true, encoder: true, encoderOptions: true, onProgress: true, sync: true, dryRun: true,
   ...CORPUS_READER_OPTION_KEYS,
   lockWaitMs: true, onLockWait: true, signal: true,
 } as const satisfies OptionKeys<AddCorpusOptions>;
@@ -49,6 +65,12 @@ export interface AddCorpusResult extends UpdateResult {
   writeMs: number;
   /** The JSONL field names taken from the index's build (`settings.corpusFields`) because the add named none of them; absent when none was. */
   recordedFields?: CorpusFieldNames;
+  /** Documents of the input left as they are because nothing in them changed (`sync`; 0 otherwise). */
+  unchanged: number;
+  /** Documents encoded (new and changed ones; 0 for a dry run). */
+  encoded: number;
+  /** Whether this was a dry run (`committed` false, `generation` and `manifest` the current ones). */
+  dryRun: boolean;
 }
 
 /**
@@ -67,21 +89,34 @@ function existsAt(id: string, source: { file: string; line: number }, details: R
   return documentExists(id, 'noReplace', `line ${source.line} of ${source.file}`, { ...details, file: source.file, line: source.line });
 }
 
-/** `noReplace`'s refusal before the encoding, from the committed document store (the commit checks again). */
-function refuseBeforeEncoding(path: string, docs: readonly DocumentInput[], sources: ReadonlyArray<{ file: string; line: number }>): void {
+/** Runs `read` on the committed document store of `path` and the manifest that names it. */
+function withCommittedStore<T>(path: string, read: (store: DocStoreReader, manifest: IndexManifest) => T): T {
   const m = readManifest(path);
   const store = DocStoreReader.open(join(path, roleFileName(m, 'docstore')), { commit: m.docstoreCommit ?? null });
-  let i: number;
   try {
-    i = firstIndexedId(docs.map((d) => d.docId), (id) => store.docIdToRowid(id) !== null);
+    return read(store, m);
   } finally {
     store.close();
   }
+}
+
+/** `noReplace`'s refusal before the encoding, from the committed document store (the commit checks again). */
+function refuseBeforeEncoding(path: string, docs: readonly DocumentInput[], sources: ReadonlyArray<{ file: string; line: number }>): void {
+  const i = withCommittedStore(path, (store) => firstIndexedId(docs.map((d) => d.docId), (id) => store.docIdToRowid(id) !== null));
   if (i >= 0) throw existsAt(docs[i]!.docId, sources[i]!, { position: i, index: path });
 }
 
+/** `sync` beside an option it contradicts: refused before anything is read. */
+function refuseWithSync(options: AddCorpusOptions): void {
+  if (options.sync !== true) return;
+  const why =
+    options.noReplace === true ? ['noReplace', 'a sync replaces the documents that changed'] :
+    options.skipInvalid === true ? ['skipInvalid', 'a skipped document would count as absent from the input and be deleted from the index'] : null;
+  if (why !== null) throw new PlaitError('INVALID_ARGUMENT', { message: `Expected sync without ${why[0]} but received both: ${why[1]}`, name: why[0] });
+}
+
 /**
- * @throws PlaitError INVALID_ARGUMENT (an unknown option key, before anything is read), the corpus readers' errors (MALFORMED_JSONL, MISSING_ID, DUPLICATE_ID, EMPTY_TEXT,
+ * @throws PlaitError INVALID_ARGUMENT (an unknown option key, or `sync` beside `noReplace` or `skipInvalid`, before anything is read), the corpus readers' errors (MALFORMED_JSONL, MISSING_ID, DUPLICATE_ID, EMPTY_TEXT,
  * TEXT_NOT_UTF8 with file and line), DOCUMENT_EXISTS with the input's `file` and `line` (`noReplace`
  * and an id already in the index), EMPTY_CORPUS, INDEX_NOT_FOUND, MODEL_MISMATCH, INDEX_LOCKED
  * (another writer held the lock for all of `lockWaitMs`, default LOCK_WAIT_DEFAULTS.waitMs);
@@ -92,13 +127,21 @@ function refuseBeforeEncoding(path: string, docs: readonly DocumentInput[], sour
 export async function addCorpus(index: string, input: CorpusInput, options: AddCorpusOptions = {}): Promise<AddCorpusResult> {
   checkOptionKeys(options, ADD_CORPUS_OPTION_KEYS, 'addCorpus option');
   checkOptionKeys(options.encoderOptions, ENCODER_OPTION_KEYS, 'encoder option');
+  refuseWithSync(options);
   const signal = checkSignal('signal', options.signal); // before the model loads: a wrong value must not be ignored
   const path = locateIndex(index);
   const manifest = readManifest(path);
+  const sync = options.sync === true;
+  const dryRun = options.dryRun === true;
   const t0 = performance.now();
-  const encoder = options.encoder ?? (await createEncoder(manifest.modelSpec, options.encoderOptions ?? {}));
-  try {
+  // Made once there is something to encode: a dry run, or a sync that finds nothing changed, loads no model.
+  let encoder: Encoder | null = null;
+  const openEncoder = async (): Promise<Encoder> => {
+    encoder = options.encoder ?? (await createEncoder(manifest.modelSpec, options.encoderOptions ?? {}));
     checkModel(manifest.model, encoder.info);
+    return encoder;
+  };
+  try {
     // The field names the index was built with, for those this add does not name (recorded-fields.ts).
     const { options: read, applied } = await withRecordedFields(input, corpusReaderOptionsOf(options), manifest.settings.corpusFields);
     const corpus = await openCorpus(input, read);
@@ -108,24 +151,41 @@ export async function addCorpus(index: string, input: CorpusInput, options: AddC
       docs.push({ docId: d.docId, title: d.title, text: d.text, metadata: d.metadata });
       sources.push(d.source);
     }
+    // An empty input stays refused under sync too: a mistyped or emptied folder must not delete the whole index.
     if (docs.length === 0) throw emptyCorpusError(input, corpus.report, 'add');
     if (options.noReplace === true) refuseBeforeEncoding(path, docs, sources);
+    const recorded = applied === undefined ? {} : { recordedFields: applied };
+    // Which documents to encode: all of them, or (sync) the new and changed ones.
+    const planned = sync || dryRun ? withCommittedStore(path, (store, m) => ({ plan: planSync(store, docs, sync), current: m })) : null;
+    const plan = planned?.plan ?? null;
+    if (dryRun) {
+      const current = planned!.current;
+      return {
+        generation: current.generation ?? 0, committed: false, added: plan!.fresh.length, replaced: plan!.changed.length, deleted: plan!.absent.length,
+        missing: [], compacted: false, manifest: current, path, report: corpus.report, encodeMs: 0, writeMs: 0, unchanged: plan!.unchanged.length, encoded: 0, dryRun: true, ...recorded,
+      };
+    }
+    const picked = plan === null ? null : [...plan.fresh, ...plan.changed].sort((a, b) => a - b);
+    const toEncode = picked === null ? docs : picked.map((i) => docs[i]!);
+    const toEncodeSources = picked === null ? sources : picked.map((i) => sources[i]!);
     const started = Date.now();
-    const encoded = await encodeDocuments(docs, encoder, manifest, {
+    const encoded = toEncode.length === 0 ? [] : await encodeDocuments(toEncode, await openEncoder(), manifest, {
       onEncoded: (done, total) => options.onProgress?.({ phase: 'encode', done, total, elapsedMs: Date.now() - started }),
       ...(signal === undefined ? {} : { signal }),
     });
-    throwIfWriteCancelled(signal, docs.length);
+    throwIfWriteCancelled(signal, toEncode.length);
     const t1 = performance.now();
     let result: UpdateResult;
     try {
       // After the encoding (minutes, for a large input) a writer holding the lock is waited out.
-      result = await withLockWait(() => updateIndex(path, { add: encoded, noReplace: options.noReplace === true }), pickOptions<LockWaitOptions>(options, LOCK_WAIT_OPTION_KEYS));
+      // A sync's deletions are read under the lock: every indexed id that the input does not hold.
+      const req = { add: encoded, noReplace: options.noReplace === true, ...(sync ? { deleteExcept: docs.map((d) => d.docId) } : {}) };
+      result = await withLockWait(() => updateIndex(path, req), pickOptions<LockWaitOptions>(options, LOCK_WAIT_OPTION_KEYS));
     } catch (e) {
-      throw inputLineOf(e, sources);
+      throw inputLineOf(e, toEncodeSources);
     }
-    return { ...result, path, report: corpus.report, encodeMs: t1 - t0, writeMs: performance.now() - t1, ...(applied === undefined ? {} : { recordedFields: applied }) };
+    return { ...result, path, report: corpus.report, encodeMs: t1 - t0, writeMs: performance.now() - t1, unchanged: plan === null ? 0 : plan.unchanged.length, encoded: toEncode.length, dryRun: false, ...recorded };
   } finally {
-    if (options.encoder === undefined) await encoder.close();
+    if (options.encoder === undefined) await (encoder as Encoder | null)?.close();
   }
 }

@@ -67,6 +67,12 @@ export interface UpdateRequest {
   /** Refuse an added docId that is already indexed (DOCUMENT_EXISTS, nothing written) instead of replacing it. */
   noReplace?: boolean;
   /**
+   * A sync (addCorpus `sync`): also delete every indexed document whose id is neither here nor in
+   * `add` — the ids of the whole input, those left unchanged included. Read from the store under the
+   * write lock, so a document another writer committed meanwhile is judged too (last writer wins).
+   */
+  deleteExcept?: readonly string[];
+  /**
    * Cluster replicas (issue 24): the write-log position this write brings the index to, stored in
    * the committed manifest (`appliedLog`) atomically with the write. Absent: the manifest keeps
    * the previous position. A write that changes nothing commits nothing, position included.
@@ -79,7 +85,7 @@ export interface UpdateRequest {
  * { delete: ids }, { autocompactShare: 1 })` had compacted at the default share without a word, and
  * `{ deletes: ids }` had committed nothing as if the ids were absent. Checked before the lock is taken.
  */
-const UPDATE_REQUEST_KEYS = { add: true, delete: true, deleteWhere: true, noReplace: true, appliedLog: true } as const satisfies OptionKeys<UpdateRequest>;
+const UPDATE_REQUEST_KEYS = { add: true, delete: true, deleteWhere: true, noReplace: true, deleteExcept: true, appliedLog: true } as const satisfies OptionKeys<UpdateRequest>;
 const UPDATE_OPTION_KEYS = { kernels: true, autoCompactShare: true, onStep: true, onOp: true, lock: true, deltaMergeShare: true } as const satisfies OptionKeys<UpdateOptions>;
 
 /** compactIndex's options: updateIndex's that a compaction reads. */
@@ -149,6 +155,13 @@ export function firstIndexedId(docIds: readonly string[], isIndexed: (docId: str
   return docIds.findIndex((id) => isIndexed(id));
 }
 
+/** The live ids that neither `keep` nor `adds` name: what a sync deletes. */
+function absentIds(live: readonly string[], keep: readonly string[], adds: readonly EncodedDocument[]): string[] {
+  const kept = new Set(keep);
+  for (const a of adds) kept.add(a.doc.docId);
+  return live.filter((id) => !kept.has(id));
+}
+
 /** Tombstoned passages of a manifest's generation (0 when none). */
 export function tombstonedPassages(data: Pick<IndexData, 'tombstones'>): number {
   return data.tombstones === null ? 0 : popcount(data.tombstones);
@@ -199,7 +212,8 @@ export function updateIndex(dir: string, req: UpdateRequest, options: UpdateOpti
     const byFilter = where === null ? [] : store.docIdsMatching(where.where, where.params);
     // Each id once: an id listed twice, or listed and also matched by the filter, is one delete —
     // its second sighting is not "missing" (it was in the index).
-    for (const id of new Set([...(req.delete ?? []), ...byFilter])) {
+    const absent = req.deleteExcept === undefined ? [] : absentIds(store.liveDocIds(), req.deleteExcept, adds);
+    for (const id of new Set([...(req.delete ?? []), ...byFilter, ...absent])) {
       const rowid = store.rowidOf(id);
       if (rowid === null) {
         missing.push(id);

@@ -20,6 +20,11 @@
  * and `maxPassagesPerDocument` scores only a document's first passages (Cohere v1's
  * `max_chunks_per_doc`). A query or document that the model mostly cannot represent (unknown
  * tokens, unknown-tokens.ts) is reported in the results' `warnings`.
+ *
+ * `rerankWithUsage` also says how many tokens the call read (RerankUsage, the servers' `usage`),
+ * counted from what the call has in hand anyway — the query's encoded rows and the token counts
+ * of the tokenization that splits each document (done for every document, cached or not) — so it
+ * costs no second tokenization and no encoding.
  */
 import { createHash } from 'node:crypto';
 import { BUILD_DEFAULTS, RERANK_DEFAULTS } from '../config/defaults.js';
@@ -31,7 +36,7 @@ import { ENCODER_OPTION_KEYS } from '../encoder/types.js';
 import { countUnknownTokens, unknownTokenWarning, type TextWarning } from '../encoder/unknown-tokens.js';
 import { getKernels } from '../kernels/index.js';
 import type { Kernels } from '../kernels/types.js';
-import { splitIntoPassages } from '../indexer/split-passages.js';
+import { passageWindows, splitIntoPassages } from '../indexer/split-passages.js';
 import { LruCache } from './lru-cache.js';
 import { CrossEncoder, type CrossEncoderOptions } from './cross-encoder/cross-encoder.js';
 import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
@@ -49,6 +54,22 @@ export interface RerankResult {
    * document's, when most of its content tokens are unknown to the model. Absent when none.
    */
   warnings?: TextWarning[];
+}
+
+/**
+ * The tokens one rerank read, as the hosted rerank APIs count usage (Jina: query + documents).
+ * Content tokens only: the rows the model adds around a text (CLS, SEP, markers, a query's [MASK]
+ * padding) are not counted.
+ */
+export interface RerankUsage {
+  /** The query's content tokens (the query's rows less the model's special tokens). */
+  queryTokens: number;
+  /**
+   * The documents' content tokens as scored: after `maxTokensPerDocument`'s cut, the passages
+   * scored (`maxPassagesPerDocument`), a token shared by two overlapping passages counted in each
+   * (each passage is encoded on its own); a passage served from the cache counts as if encoded.
+   */
+  documentTokens: number;
 }
 
 export interface RerankerOptions {
@@ -157,6 +178,14 @@ export class Reranker {
    * CLOSED (after `close()`).
    */
   async rerank(query: string, documents: readonly RerankDocument[], options: RerankOptions = {}): Promise<RerankResult[]> {
+    return (await this.rerankWithUsage(query, documents, options)).results;
+  }
+
+  /**
+   * `rerank`, and the tokens it read (RerankUsage: query and documents, integers ≥ 0; 0 documents
+   * → documentTokens 0). Same arguments, order and errors as `rerank`.
+   */
+  async rerankWithUsage(query: string, documents: readonly RerankDocument[], options: RerankOptions = {}): Promise<{ results: RerankResult[]; usage: RerankUsage }> {
     if (this.closed) throw new PlaitError('CLOSED', { message: 'the reranker is closed (close() was called); create another with Reranker.create()' });
     checkOptionKeys(options, RERANK_OPTION_KEYS, 'rerank option');
     if (!Array.isArray(documents)) throw invalidArgument('documents', 'an array of strings or { id, text } objects', documents);
@@ -171,7 +200,7 @@ export class Reranker {
     const signal = checkSignal('signal', options.signal);
     if (typeof query !== 'string') throw invalidArgument('query', 'a string', query);
     if (!/[\p{L}\p{N}]/u.test(query)) throw new PlaitError('EMPTY_TEXT', { message: 'the query has no letter or digit to rank by' });
-    if (documents.length === 0) return [];
+    if (documents.length === 0) return { results: [], usage: { queryTokens: 0, documentTokens: 0 } };
     const cancelled = (): void => {
       if (signal?.aborted === true) throw abortedBy(signal, `the rerank of ${documents.length} documents was cancelled`);
     };
@@ -182,8 +211,11 @@ export class Reranker {
     // Each document's passages (none for an empty document), then one MaxSim call over them all.
     const passageTexts: string[] = [];
     const passageDoc: number[] = [];
+    let documentTokens = 0;
     texts.forEach((t, i) => {
-      for (const p of this.passagesOf(t, bounds)) {
+      const { passages, tokens } = this.passagesOf(t, bounds);
+      documentTokens += tokens;
+      for (const p of passages) {
         passageTexts.push(p);
         passageDoc.push(i);
       }
@@ -195,7 +227,7 @@ export class Reranker {
     const queryWarning = unknownTokenWarning(countUnknownTokens(this.encoder, [q!]), 'query');
     const byDoc: TokenEmbeddings[][] = texts.map(() => []);
     embeddings.forEach((e, j) => byDoc[passageDoc[j]!]!.push(e));
-    return Array.from(order, (i) => {
+    const results = Array.from(order, (i) => {
       const d = documents[i]!;
       const out: RerankResult = { index: i, score: scores[i]! };
       if (typeof d !== 'string' && d.id !== undefined) out.id = d.id;
@@ -203,21 +235,40 @@ export class Reranker {
       if (warnings.length > 0) out.warnings = warnings;
       return out;
     });
+    return { results, usage: { queryTokens: this.contentRows(q!), documentTokens } };
   }
 
-  /** The indexer's passages of one document (cut and bounded by `bounds`); none when it is blank. */
-  private passagesOf(text: string, bounds: SplitBounds): string[] {
-    if (text.trim().length === 0) return [];
+  /** Rows of an encoded text that stand for its content (its rows less the model's special tokens, [MASK] padding included). */
+  private contentRows(e: TokenEmbeddings): number {
+    const special = this.encoder.specialTokenIds;
+    if (special === undefined) return e.length;
+    let n = 0;
+    for (let r = 0; r < e.length; r++) if (!special.has(e.tokenIds[r]!)) n++;
+    return n;
+  }
+
+  /**
+   * The indexer's passages of one document (cut and bounded by `bounds`; none when it is blank),
+   * and the content tokens they hold (RerankUsage.documentTokens: each passage's window, from the
+   * tokenization this split does anyway).
+   */
+  private passagesOf(text: string, bounds: SplitBounds): { passages: string[]; tokens: number } {
+    if (text.trim().length === 0) return { passages: [], tokens: 0 };
     let tokens = this.encoder.tokenize(text);
     const n = tokens.ids.length;
     if (n > bounds.maxTokens) {
       text = bounds.keep === 'right' ? text.slice(0, tokens.offsets[2 * (bounds.maxTokens - 1) + 1]!) : text.slice(tokens.offsets[2 * (n - bounds.maxTokens)]!);
       tokens = this.encoder.tokenize(text);
     }
-    if (tokens.ids.length <= this.window) return [text];
-    return splitIntoPassages(text, tokens, this.window, this.stride)
-      .slice(0, bounds.maxPassages)
-      .map((p) => p.text);
+    if (tokens.ids.length <= this.window) return { passages: [text], tokens: tokens.ids.length };
+    // splitIntoPassages cuts the text at these windows (split-passages.ts): their lengths are the passages' tokens.
+    const windows = passageWindows(tokens.ids.length, this.window, this.stride).slice(0, bounds.maxPassages);
+    return {
+      passages: splitIntoPassages(text, tokens, this.window, this.stride)
+        .slice(0, bounds.maxPassages)
+        .map((p) => p.text),
+      tokens: windows.reduce((sum, [from, to]) => sum + (to - from), 0),
+    };
   }
 
   /** Max over each document's passages; a document without passages (or tokens) gets the kernel's empty-document score. */

@@ -16,7 +16,7 @@ import swagger from '@fastify/swagger';
 import { PlaitError } from '../errors/index.js';
 import { SERVER_DEFAULTS } from '../config/defaults.js';
 import type { Engine } from './engine.js';
-import { errorBody, internalErrorBody, shapeErrorBody, statusFor, toPlaitError } from './http-errors.js';
+import { errorBody, internalErrorBody, shapeErrorBody, statusFor, toPlaitError, type ErrorShape } from './http-errors.js';
 import { IGNORED_FIELDS_HEADER, ignoredFieldsHeader, relaxRequestBody } from './lenient-body.js';
 import { adminRoutes } from './routes/admin.js';
 import { documentsRoutes, type ClusterWriteTarget, type ShardReplicaTarget } from './routes/documents.js';
@@ -29,6 +29,27 @@ import { PLAYGROUND_ROUTES, playgroundRoutes } from './routes/playground.js';
 import { clientErrorHandler, installReceiveTimeout } from './receive-timeout.js';
 import { logAccess } from './access-log.js';
 import './fastify-types.js';
+
+/**
+ * text-embeddings-inference's routes that plait does not serve (TEI's router/src/http/server.rs:
+ * it serves /rerank, /health and /metrics too, which plait does). Their 404 is TEI-shaped and
+ * names what plait serves. /v1/embeddings is left out: it is OpenAI's path too, and an OpenAI
+ * client reads plait's `{error: {message, code}}`.
+ */
+const TEI_UNSERVED_ROUTES = new Set(['/embed', '/embed_all', '/embed_sparse', '/predict', '/similarity', '/tokenize', '/decode', '/info', '/vertex']);
+
+/**
+ * The error shape of a request no route matched (its 404, or its 401 before that), by the client
+ * its path shows. A path ending in /rerank is a rerank client whose base URL is off: with a /v1/
+ * or /v2/ segment (`/v1/rerank/rerank`, `/v2/v2/rerank`) a Cohere, Jina or Together client, which
+ * reads Cohere's shape (@ai-sdk/togetherai reads `error.message`, cohere-ai and @ai-sdk/cohere the
+ * top-level `message`); any other (`/tei/rerank`) a TEI client: TEI's shape, which carries the
+ * top-level `message` too. TEI's routes that plait does not serve: TEI's. Else plait's.
+ */
+function unmatchedShape(path: string): ErrorShape {
+  if (/\/rerank\/?$/.test(path)) return /\/v[12]\//.test(path) ? 'cohere' : 'tei';
+  return TEI_UNSERVED_ROUTES.has(path.replace(/\/$/, '')) ? 'tei' : 'plait';
+}
 
 /** Routes anyone may call without the API key: orchestrators probe these. */
 const OPEN_ROUTES = new Set(['/health', '/ready', ...PLAYGROUND_ROUTES]);
@@ -123,7 +144,8 @@ export async function createApp(engine: Engine, appOptions: AppOptions = {}): Pr
     if (fault) request.log.error({ err, code: e.code }, 'request failed');
     else if (status === 507) request.log.warn({ code: e.code, err }, 'request not served: disk full');
     else if (status >= 503) request.log.info({ code: e.code }, 'request not served');
-    void reply.code(status).send(shapeErrorBody(fault ? internalErrorBody(e.code, request.id) : errorBody(e, request.id), request.routeOptions.config?.errorShape));
+    const shape = request.errorShape ?? (request.routeOptions.url === undefined ? unmatchedShape(request.url.split('?')[0]!) : request.routeOptions.config?.errorShape);
+    void reply.code(status).send(shapeErrorBody(fault ? internalErrorBody(e.code, request.id) : errorBody(e, request.id), shape));
   });
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0]!;
@@ -131,11 +153,22 @@ export async function createApp(engine: Engine, appOptions: AppOptions = {}): Pr
     const pattern = path.replace(/^\/v1\/indexes\/[^/]+(?=\/|$)/, '/v1/indexes/:name');
     const takes = ['POST', 'GET'].find((method) => method !== request.method && app.hasRoute({ method, url: pattern }));
     // A path ending in /rerank is a rerank client whose base URL is off (`<server>/v2/rerank`, or cohere-ai's
-    // environment `<server>/v2`): answered in Cohere's shape, with its top-level `message`, the AI SDK had
-    // said only "Not Found"; the message names the routes and how each client's base URL reaches them.
+    // environment `<server>/v2`): the message names the routes and how each client's base URL reaches them.
+    // Answered in the shape its client reads (unmatchedShape: Cohere's with its top-level `message`, or
+    // TEI's): the AI SDK had said only "Not Found", and a TEI client reads `error` as a string.
+    // (A route asked with the wrong method keeps plait's shape: no rerank client sends GET.)
     const rerankClient = takes === undefined && /\/rerank\/?$/.test(path);
-    const hint = takes !== undefined ? `; it takes ${takes}${takes === 'POST' ? ' with a JSON body' : ''}` : rerankClient ? `; rerank is POST /v1/rerank or /v2/rerank (Cohere's shape; @ai-sdk/cohere: baseURL <server>/v2, cohere-ai: environment <server>, @ai-sdk/togetherai: baseURL <server>/v1, LlamaIndex's CohereRerank: baseUrl <server>; Jina's shape on /v1/rerank) or POST /rerank (TEI's)` : '';
-    void reply.code(404).send(shapeErrorBody(errorBody(new PlaitError('NOT_FOUND', { message: `no route ${request.method} ${path}${hint}` })), rerankClient ? 'cohere' : 'plait'));
+    // TEI's other routes, which plait does not serve: a TEI client is told what plait does serve.
+    const teiRoute = TEI_UNSERVED_ROUTES.has(path.replace(/\/$/, ''));
+    const hint =
+      takes !== undefined
+        ? `; it takes ${takes}${takes === 'POST' ? ' with a JSON body' : ''}`
+        : rerankClient
+          ? `; rerank is POST /v1/rerank or /v2/rerank (Cohere's shape; @ai-sdk/cohere: baseURL <server>/v2, cohere-ai: environment <server>, @ai-sdk/togetherai: baseURL <server>/v1, LlamaIndex's CohereRerank: baseUrl <server>; Jina's shape on /v1/rerank) or POST /rerank (TEI's)`
+          : teiRoute
+            ? `; of text-embeddings-inference's API plait serves POST /rerank only (and GET /health, /metrics); ColBERT token embeddings are POST /v1/encode (plait's own shape, not TEI's /embed), search is POST /v1/indexes/:name/search; GET /openapi.json lists every route`
+            : '';
+    void reply.code(404).send(shapeErrorBody(errorBody(new PlaitError('NOT_FOUND', { message: `no route ${request.method} ${path}${hint}` }), request.id), takes === undefined ? unmatchedShape(path) : 'plait'));
   });
 
   app.addHook('onRequest', async (request) => {

@@ -15,6 +15,7 @@ import {
   type IndexManifest,
   PlaitIndex,
   type RerankResult,
+  type RerankUsage,
   type RerankOptions,
   type SearchOptions,
   type SearchResult,
@@ -513,28 +514,29 @@ export class Engine {
     return out as TokenEmbeddings[];
   }
 
-  /**
-   * Reranks with the library's Reranker (its document-embedding cache included), or with the
-   * served cross-encoder that `model` names (it scores each text's first window: the split bounds
-   * of `options` apply to late interaction only). Results with the unknown-token warnings are
-   * counted in /metrics.
-   */
   /** The served cross-encoder that a rerank's `model` names exactly, if any (else a reranker answers it). */
   rerankCrossEncoder(model: string | undefined): CrossEncoderEntry | undefined {
     return model === undefined ? undefined : this.crossEncoders.find((c) => c.names.includes(model));
   }
 
-  async rerank(model: string | undefined, query: string, texts: string[], options: RerankOptions, signal: AbortSignal): Promise<{ results: RerankResult[]; model: string }> {
+  /**
+   * Reranks with the library's Reranker (its document-embedding cache included), or with the
+   * served cross-encoder that `model` names (it scores each text's first window: the split bounds
+   * of `options` apply to late interaction only). Results with the unknown-token warnings are
+   * counted in /metrics. `usage`: the tokens the late-interaction reranker read (RerankUsage);
+   * absent for a cross-encoder (its tokenization of each pair happens in its worker, uncounted).
+   */
+  async rerank(model: string | undefined, query: string, texts: string[], options: RerankOptions, signal: AbortSignal): Promise<{ results: RerankResult[]; model: string; usage?: RerankUsage }> {
     const cross = this.rerankCrossEncoder(model);
     if (cross !== undefined) return { results: await this.crossRerank(cross, query, texts, options.topK, signal), model: cross.names[0]! };
     const r = this.reranker(model);
     const name = r.names[0]!;
-    const results = await this.metrics
-      .track(this.metrics.encoderBusy, this.metrics.encoderInFlight, { model: name }, () => r.reranker.rerank(query, texts, { ...options, signal }))
+    const { results, usage } = await this.metrics
+      .track(this.metrics.encoderBusy, this.metrics.encoderInFlight, { model: name }, () => r.reranker.rerankWithUsage(query, texts, { ...options, signal }))
       .catch((err: unknown) => {
         throw signal.aborted ? abortReason(signal) : err;
       });
-    return { results, model: name };
+    return { results, model: name, usage };
   }
 
   /** Token embeddings of `texts` as queries or documents, by the model `model` selects. */

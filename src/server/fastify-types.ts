@@ -14,6 +14,13 @@ declare module 'fastify' {
     bodyKind?: BodyKind;
     errorShape?: ErrorShape;
   }
+  interface FastifyRequest {
+    /**
+     * This request's error shape when its body shows the client of another API than the route's
+     * (a Cohere or Together body on TEI's /rerank: that client reads Cohere's shape); else the route's.
+     */
+    errorShape?: ErrorShape;
+  }
 }
 
 export {};

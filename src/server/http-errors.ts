@@ -1,7 +1,8 @@
 /**
  * The one table from PlaitError codes to HTTP statuses, and the translation of everything that can
  * go wrong in a request (library errors, Fastify's own validation, body and media-type errors)
- * into `{error: {code, message, details}}`, `details` keys in snake_case (errorBody). A 500 means a real internal fault: anything the client
+ * into `{error: {code, message, details}}`, `details` keys in snake_case (errorBody), or the shape
+ * of the API a route imitates (shapeErrorBody: Cohere's, TEI's). A 500 means a real internal fault: anything the client
  * could have caused maps to a 4xx here, and the fuzz test holds the server to that.
  */
 import { homedir, tmpdir } from 'node:os';
@@ -278,16 +279,85 @@ export function errorBody(err: PlaitError, requestId?: string): ErrorBody {
 }
 
 /**
- * The error body a route's clients read. `plait` (every route but Cohere's): `{error: {code, message,
- * details, request_id}}`. `cohere` (the rerank routes: /v1/rerank, /v2/rerank, and TEI's /rerank,
- * where a Cohere client whose base URL lacks /v2 lands): the same plus Cohere's own top-level
+ * The error body a route's clients read. `plait` (every route but the rerank routes): `{error: {code, message,
+ * details, request_id}}`. `cohere` (/v1/rerank, /v2/rerank): the same plus Cohere's own top-level
  * `message` (Cohere answers `{"message": "invalid request: …"}`), which `@ai-sdk/cohere` reads for
- * its APICallError's message: without it the Vercel AI SDK said only "Bad Request".
+ * its APICallError's message: without it the Vercel AI SDK said only "Bad Request". `tei` (TEI's
+ * POST /rerank, and a 404 of any path ending in /rerank or of TEI's other routes): TEI's
+ * ErrorResponse, see teiErrorBody.
  */
-export type ErrorShape = 'plait' | 'cohere';
+export type ErrorShape = 'plait' | 'cohere' | 'tei';
 
-/** `body` in the route's error shape (see ErrorShape). */
-export function shapeErrorBody(body: ErrorBody, shape: ErrorShape = 'plait'): ErrorBody | CohereErrorBody {
+/**
+ * TEI's error kinds as its server writes them (text-embeddings-inference router/src/lib.rs,
+ * `enum ErrorType`, serialised by serde as the variant's name: "Validation", not the lowercase of
+ * its OpenAPI examples). TEI's status for each: Unhealthy 503, Backend 424, Overloaded 429,
+ * Validation 422, Tokenizer 422, Empty 400 (router/src/http/server.rs, `From<&ErrorType> for
+ * StatusCode`); plait keeps its own statuses (HTTP_STATUS), see teiErrorType.
+ */
+export type TeiErrorType = 'Unhealthy' | 'Backend' | 'Overloaded' | 'Validation' | 'Tokenizer' | 'Empty';
+
+/**
+ * The nearest TEI kind of a plait error code (answered at `status`, the table's unless a raw-socket
+ * answer says otherwise: the receive timeout's 408 carries TIMEOUT): EMPTY_TEXT → Empty (TEI's "`texts` cannot be
+ * empty"); OVERLOADED (plait 503 + Retry-After where TEI answers 429) and TIMEOUT (504: the work
+ * did not finish within its deadline, a retry later may) → Overloaded; a draining or closed server
+ * (503, as TEI's) → Unhealthy; TOKENIZER_FAILED → Tokenizer; any other 5xx → Backend (TEI's 424);
+ * any other 4xx (400 validation, 401, 404, 408, 413, 415; TEI answers 422, or for 401, 404, 413 and
+ * 415 a body that is not JSON at all) → Validation.
+ */
+export function teiErrorType(code: string, status: number = statusFor(code)): TeiErrorType {
+  if (status === 408) return 'Validation';
+  switch (code) {
+    case 'EMPTY_TEXT':
+      return 'Empty';
+    case 'OVERLOADED':
+    case 'TIMEOUT':
+      return 'Overloaded';
+    case 'OFFLINE':
+    case 'CLOSED':
+    case 'INDEX_CLOSED':
+    case 'ABORTED':
+    case 'CLUSTER_UNAVAILABLE':
+      return 'Unhealthy';
+    case 'TOKENIZER_FAILED':
+      return 'Tokenizer';
+  }
+  return status >= 500 ? 'Backend' : 'Validation';
+}
+
+/**
+ * TEI's error body: `error`, the message as a string, and `error_type`, first and as TEI writes
+ * them (huggingface_hub, Haystack's TEI ranker and `body.error.includes(…)` read `error` as a
+ * string; plait's `{error: {…}}` broke them). Then plait's own fields at the top level, so nothing
+ * is lost: `message` (the same string: a Cohere client whose base URL lacks /v2 lands on /rerank and
+ * reads it), `code` (the stable PlaitError code), `details` (snake_case) and `request_id`.
+ */
+export interface TeiErrorBody {
+  error: string;
+  error_type: TeiErrorType;
+  message: string;
+  code: string;
+  details?: Record<string, unknown>;
+  request_id?: string;
+}
+
+/** `body` in TEI's shape (see TeiErrorBody), answered at `status` (default: the code's in HTTP_STATUS). */
+export function teiErrorBody(body: ErrorBody, status?: number): TeiErrorBody {
+  const e = body.error;
+  return {
+    error: e.message,
+    error_type: teiErrorType(e.code, status),
+    message: e.message,
+    code: e.code,
+    ...(e.details === undefined ? {} : { details: e.details }),
+    ...(e.request_id === undefined ? {} : { request_id: e.request_id }),
+  };
+}
+
+/** `body` in the route's error shape (see ErrorShape), answered at `status` (default: the code's in HTTP_STATUS). */
+export function shapeErrorBody(body: ErrorBody, shape: ErrorShape = 'plait', status?: number): ErrorBody | CohereErrorBody | TeiErrorBody {
+  if (shape === 'tei') return teiErrorBody(body, status);
   return shape === 'cohere' ? { message: body.error.message, ...body } : body;
 }
 
@@ -349,5 +419,19 @@ export const COHERE_ERROR_SCHEMA = {
   properties: {
     message: { type: 'string', description: 'error.message again, where Cohere\'s clients read it' },
     ...ERROR_SCHEMA.properties,
+  },
+} as const;
+
+/** The JSON schema of an error reply on TEI's route (see TeiErrorBody). */
+export const TEI_ERROR_SCHEMA = {
+  type: 'object',
+  required: ['error', 'error_type', 'message', 'code'],
+  properties: {
+    error: { type: 'string', description: 'the message (TEI\'s ErrorResponse.error)' },
+    error_type: { type: 'string', enum: ['Unhealthy', 'Backend', 'Overloaded', 'Validation', 'Tokenizer', 'Empty'], description: 'the nearest TEI ErrorType, as TEI writes it; plait\'s status stays its own (Overloaded is 503 + Retry-After or 504 where TEI answers 429; Validation 400, 401, 404, 408, 413 or 415 where TEI answers 422; Backend 500 where TEI answers 424)' },
+    message: { type: 'string', description: 'error again, where Cohere\'s clients read it (plait extension)' },
+    code: { type: 'string', description: 'stable plait error code (see the README status table; plait extension)' },
+    details: ERROR_SCHEMA.properties.error.properties.details,
+    request_id: ERROR_SCHEMA.properties.error.properties.request_id,
   },
 } as const;

@@ -6,20 +6,29 @@
  * bytes for ever (measured: a 20-byte body sent a byte per 300 ms to a server with
  * requestTimeout 1500 was still open after 5 s). This hook gives each request with a body a timer,
  * owned and cleared when the body has arrived or the answer is sent; when it fires first, the
- * socket gets a 408 in plait's error shape and is closed, as Node closes one past its header limit.
+ * socket gets a 408 in its route's error shape and is closed, as Node closes one past its header limit.
  */
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { errorBody } from './http-errors.js';
+import { errorBody, shapeErrorBody, type ErrorShape } from './http-errors.js';
 import { PlaitError } from '../errors/index.js';
 import type { ServerMetrics } from './metrics.js';
 import { ACCESS_LINE_MESSAGE, accessLine } from './access-log.js';
 
-/** The 408 a request past `receiveTimeoutMs` gets, in plait's error shape. */
-function receiveTimeoutBody(receiveTimeoutMs: number, requestId?: string): string {
+/**
+ * The 408 a request past `receiveTimeoutMs` gets, in its route's error shape (`shape`: TEI's on
+ * /rerank, Cohere's on /v1 and /v2/rerank; plait's before any route is known). Its code is
+ * TIMEOUT but its status 408, not the table's 504: the status goes to the shape (TEI's kind of a
+ * 408 is Validation, the client's slowness, not Overloaded).
+ */
+function receiveTimeoutBody(receiveTimeoutMs: number, requestId?: string, shape?: ErrorShape): string {
   return JSON.stringify(
-    errorBody(new PlaitError('TIMEOUT', { message: `the request did not arrive whole within the server's receive limit of ${receiveTimeoutMs} ms (--receive-timeout-ms); the connection is closed` }), requestId),
+    shapeErrorBody(
+      errorBody(new PlaitError('TIMEOUT', { message: `the request did not arrive whole within the server's receive limit of ${receiveTimeoutMs} ms (--receive-timeout-ms); the connection is closed` }), requestId),
+      shape,
+      408,
+    ),
   );
 }
 
@@ -85,7 +94,7 @@ export function installReceiveTimeout(app: FastifyInstance, receiveTimeoutMs: nu
       // runs here: no reply is sent): one access line, not a line of its own. Its fields are read
       // before the socket closes (a closed socket has no remote address).
       const line = accessLine(request, route, 408, reply.elapsedTime);
-      answerSocket(socket, 408, receiveTimeoutBody(receiveTimeoutMs, request.id), request.id);
+      answerSocket(socket, 408, receiveTimeoutBody(receiveTimeoutMs, request.id, request.routeOptions.config?.errorShape), request.id);
       metrics.requests.inc({ route, method: request.method, status: '408' });
       metrics.duration.observe({ route }, reply.elapsedTime / 1000);
       request.log.info(line, ACCESS_LINE_MESSAGE);

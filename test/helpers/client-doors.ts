@@ -4,6 +4,8 @@
  * and 503 + Retry-After (a token budget a held large rerank fills, and a 1 s default deadline
  * that leaves a second one no time to wait) — and the library's own ranking to compare with.
  */
+import assert from 'node:assert/strict';
+import { rerank as aiRerank, type RerankingModel } from 'ai';
 import { Reranker, type RerankOptions } from '../../src/index.js';
 import { startPlaitServe, type PlaitServe } from './plait-serve.js';
 
@@ -76,4 +78,49 @@ export async function libraryRanking(query: string, docs: string[], options: Rer
 export async function closeLibraryRanking(): Promise<void> {
   if (reranker !== undefined) await (await reranker).close();
   reranker = undefined;
+}
+
+/** The content tokens of `query` and `docs` by the bundled model's tokenizer: Jina's usage count (query + documents) for texts within one window. */
+export async function libraryTokens(query: string, docs: string[]): Promise<number> {
+  reranker ??= Reranker.create({ encoderOptions: { threads: 1 } });
+  const encoder = (await reranker).encoder;
+  return [query, ...docs].reduce((sum, t) => sum + (t.trim() === '' ? 0 : encoder.tokenize(t).ids.length), 0);
+}
+
+/** The bundled model's document window in tokens (a passage's length). */
+export async function libraryWindow(): Promise<number> {
+  reranker ??= Reranker.create({ encoderOptions: { threads: 1 } });
+  return (await reranker).encoder.info.documentWindow;
+}
+
+/** What the AI SDK's APICallError carries that these tests read. */
+export type AiSdkCallError = Error & { statusCode?: number; responseHeaders?: Record<string, string>; isRetryable?: boolean };
+
+/**
+ * One AI SDK rerank provider's error doors against `strict` (startStrictServe): a wrong key is 401, 1,001
+ * documents 413, and a request the held token budget cannot take 503 with Retry-After, each an
+ * APICallError carrying plait's message (`maxRetries: 0`, so the first answer is the one seen).
+ * `model` uses the right key, `wrongKey` the wrong one; `tag` keeps the documents of each caller apart
+ * in the reranker's cache.
+ */
+export async function assertAiSdkErrorDoors(strict: PlaitServe, model: RerankingModel, wrongKey: RerankingModel, tag: string): Promise<void> {
+  await assert.rejects(aiRerank({ model: wrongKey, query: QUERY, documents: DOCS, maxRetries: 0 }), (e: AiSdkCallError) => {
+    assert.equal(e.statusCode, 401);
+    assert.match(e.message, /API key/i);
+    return true;
+  });
+  await assert.rejects(aiRerank({ model, query: QUERY, documents: documents('many', 1001, 20), maxRetries: 0 }), (e: AiSdkCallError) => {
+    assert.equal(e.statusCode, 413);
+    assert.match(e.message, /1001 items in documents; the limit is 1000/);
+    return true;
+  });
+  const hold = await holdTokenBudget(strict, tag);
+  await assert.rejects(aiRerank({ model, query: QUERY, documents: documents(`${tag}-second`, 40, 320), maxRetries: 0 }), (e: AiSdkCallError) => {
+    assert.equal(e.statusCode, 503);
+    assert.equal(e.isRetryable, true);
+    assert.ok(Number(e.responseHeaders?.['retry-after']) >= 1, JSON.stringify(e.responseHeaders));
+    assert.match(e.message, /Overloaded: .*try again later/);
+    return true;
+  });
+  assert.equal(await hold.done, 200);
 }

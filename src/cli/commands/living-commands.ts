@@ -11,7 +11,7 @@ import { readFileSync, existsSync, statSync } from 'node:fs';
 import { decodeInputText } from '../../util/input-bytes.js';
 import { basename, dirname, join, resolve } from 'node:path';
 import { CLUSTER_MANIFEST_FILE, readClusterManifest } from '../../cluster/cluster-manifest.js';
-import { addCorpus } from '../../mutate/add-corpus.js';
+import { addCorpus, type AddCorpusResult } from '../../mutate/add-corpus.js';
 import { updateIndex, compactIndex, documentExists } from '../../mutate/index-updater.js';
 import { backupIndex } from '../../mutate/index-backup.js';
 import { restoreIndex } from '../../mutate/index-restore.js';
@@ -33,6 +33,8 @@ import { SKIP_CODES, SKIP_INVALID_HELP, describeSkipped, totalSkipped, withCorpu
 
 export interface AddCliOptions {
   replace: boolean;
+  sync?: boolean;
+  dryRun?: boolean;
   skipInvalid?: boolean;
   quiet?: boolean;
   format?: CorpusFormat;
@@ -146,6 +148,21 @@ function describeCounts(m: IndexManifest): string {
   return `${plural(m.counts.documents, 'document')}, ${plural(p.live, 'passage')} searched${dead}`;
 }
 
+/**
+ * `plait add`'s summary line. New documents and replaced ones apart; the index's passages without the
+ * replaced ones' old passages, which stay tombstoned until compaction (counted apart). A sync adds
+ * its unchanged and deleted counts ("added 1 new document, replaced 1 document, 198 unchanged,
+ * deleted 1 document (generation 3; …)"); a dry run says what it would do and that it wrote nothing.
+ */
+function describeAdd(r: AddCorpusResult, sync: boolean): string {
+  const counts =
+    `${r.dryRun ? 'would add' : 'added'} ${plural(r.added, 'new document')}, ${r.dryRun ? 'replace' : 'replaced'} ${plural(r.replaced, 'document')}` +
+    (sync ? `, ${r.unchanged} unchanged, ${r.dryRun ? 'delete' : 'deleted'} ${plural(r.deleted, 'document')}` : '');
+  if (r.dryRun) return `${counts} (dry run: nothing written; generation ${r.generation}, ${plural(r.manifest.counts.documents, 'document')})`;
+  if (!r.committed) return `${counts}: the index already holds the input (generation ${r.generation} unchanged; ${describeCounts(r.manifest)})`;
+  return `${counts} (generation ${r.generation}; ${describeCounts(r.manifest)})`;
+}
+
 export function registerLivingCommands(program: Command): void {
   const add = program
     .command('add')
@@ -153,6 +170,8 @@ export function registerLivingCommands(program: Command): void {
     .argument('<index>', 'index name or path')
     .argument('<input>', 'corpus file or folder (the formats of plait index)')
     .option('--no-replace', 'refuse an id already in the index (DOCUMENT_EXISTS; nothing is added) instead of replacing that document')
+    .option('--sync', 'make the index hold exactly the input, in one generation: unchanged documents (same title, text and metadata) are not re-encoded, changed and new ones are upserted, indexed ids absent from the input are deleted (not with --no-replace or --skip-invalid)')
+    .option('--dry-run', 'print what the add (or --sync) would do — added, replaced, unchanged, deleted — and write nothing (no model is loaded)')
     .option('--skip-invalid', SKIP_INVALID_HELP);
   withCorpusOptions(add)
     .option(...LOCK_WAIT_OPTION)
@@ -160,6 +179,9 @@ export function registerLivingCommands(program: Command): void {
     .option('--json', 'print the result as JSON')
     .action(async (index: string, input: string, o: AddCliOptions) => {
       refuseClusterShard(index, 'add');
+      // The library's refusal (INVALID_ARGUMENT, naming its option), in the flags' own words.
+      if (o.sync === true && !o.replace) throw new PlaitError('USAGE', { message: '--sync replaces the documents that changed: it cannot be given with --no-replace', reason: 'conflictingArguments' });
+      if (o.sync === true && o.skipInvalid === true) throw new PlaitError('USAGE', { message: '--sync deletes what the input does not hold, so a document --skip-invalid skipped would be deleted: fix the document (its file and line are named without --skip-invalid) and sync again', reason: 'conflictingArguments' });
       if (!existsSync(input)) throw new PlaitError('FILE_NOT_FOUND', { message: `no corpus at ${input}`, path: input });
       const interrupts = WriteInterrupts.install(o.json === true);
       const progress = ProgressReporter.auto(o.quiet === true);
@@ -168,6 +190,8 @@ export function registerLivingCommands(program: Command): void {
         r = await interrupts.run(() => addCorpus(index, input, {
           onProgress: (p) => progress.update(p.phase, p.done, p.total, p.elapsedMs),
           noReplace: !o.replace,
+          sync: o.sync === true,
+          dryRun: o.dryRun === true,
           ...corpusReadOptions(o),
           ...lockWait(o),
           // Top-level fields the reader does not read, named once each (with --json: report.ignoredFields).
@@ -189,13 +213,16 @@ export function registerLivingCommands(program: Command): void {
       }
       progress.done();
       if (o.json) {
-        printJson({ path: r.path, generation: r.generation, commit: commitIdOf(r.manifest), added: r.added, replaced: r.replaced, compacted: r.compacted, counts: r.manifest.counts, passages: passageCounts(r.manifest), report: r.report, encodeMs: r.encodeMs, writeMs: r.writeMs, ...(r.recordedFields === undefined ? {} : { recordedFields: r.recordedFields }) });
+        printJson({
+          path: r.path, generation: r.generation, commit: commitIdOf(r.manifest), committed: r.committed, dryRun: r.dryRun, sync: o.sync === true,
+          added: r.added, replaced: r.replaced, unchanged: r.unchanged, deleted: r.deleted, encoded: r.encoded, compacted: r.compacted,
+          counts: r.manifest.counts, passages: passageCounts(r.manifest), report: r.report, encodeMs: r.encodeMs, writeMs: r.writeMs,
+          ...(r.recordedFields === undefined ? {} : { recordedFields: r.recordedFields }),
+        });
       } else {
         const skipped = totalSkipped(r.report.skipped);
         process.stdout.write(
-          // New documents and replaced ones apart; the index's passages without the replaced ones' old
-          // passages, which stay tombstoned until compaction (counted apart).
-          `added ${plural(r.added, 'new document')}, replaced ${plural(r.replaced, 'document')} (generation ${r.generation}; ${describeCounts(r.manifest)})` +
+          describeAdd(r, o.sync === true) +
             (skipped > 0 ? `; skipped ${skipped} invalid (${describeSkipped(r.report.skipped)})` : '') +
             (r.compacted ? '; compacted' : '') +
             '\n',

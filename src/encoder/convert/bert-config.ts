@@ -41,10 +41,10 @@ export const ACTIVATIONS: Record<string, HiddenAct> = {
 
 const WHAT_TO_DO =
   'plait converts BERT and ModernBERT checkpoints only; export this model to ONNX with Python (e.g. optimum-cli export onnx, or PyLate / the model card\'s export script) ' +
-  'and pass the folder holding model.onnx and tokenizer.json with --model <dir>, or wait for plait to support it';
+  'and give plait the folder holding model.onnx and tokenizer.json as the model, or wait for plait to support it';
 
 export function unsupported(what: string, source: string, details: Record<string, unknown> = {}): PlaitError {
-  return new PlaitError('MODEL_UNSUPPORTED', { message: `${source} is ${what}. ${WHAT_TO_DO}`, source, ...details });
+  return new PlaitError('MODEL_UNSUPPORTED', { message: `${source} is ${what}. ${WHAT_TO_DO}`, source, exportable: true, ...details });
 }
 
 export function int(c: Record<string, unknown>, key: string, fallback: number | undefined, source: string): number {

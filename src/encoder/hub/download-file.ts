@@ -207,8 +207,8 @@ export async function downloadFile(url: string, dest: string, opts: DownloadOpti
       if (cause instanceof PlaitError) throw cause;
       if (n >= retries) {
         // What to do when the hub cannot be reached at all (no network, a proxy, a wrong HF_ENDPOINT).
-        const todo = `; check the network (HF_ENDPOINT names another hub or a mirror), or use a model already here: a local folder (--model <dir>), the model cache (PLAIT_CACHE_DIR), or the bundled model (leave out --model); a later run resumes the download`;
-        throw new PlaitError('DOWNLOAD_FAILED', { message: `${url}: ${(cause as Error).message}${todo}`, url }, { cause });
+        const todo = `; check the network (HF_ENDPOINT names another hub or a mirror), or use a model already here: a local model folder, the model cache (PLAIT_CACHE_DIR), or the bundled model; a later run resumes the download`;
+        throw new PlaitError('DOWNLOAD_FAILED', { message: `${url}: ${(cause as Error).message}${todo}`, url, unreachable: true }, { cause });
       }
       await new Promise((r) => setTimeout(r, HUB_PULL_DEFAULTS.retryDelayMs * (n + 1)));
     }

@@ -88,8 +88,8 @@ export const MANIFEST_FILE = 'plait-manifest.json';
 export function offlineAlternatives(repoId: string): string {
   return (
     `${repoId} is not in the model cache and downloads are off (offline mode). ` +
-    'Use a local model folder with --model <dir>, use the bundled model (leave out --model), ' +
-    `or go online (unset PLAIT_OFFLINE / HF_HUB_OFFLINE) and run "plait model pull ${repoId}"`
+    'Use a local model folder or the bundled model instead, ' +
+    `or go online (unset PLAIT_OFFLINE / HF_HUB_OFFLINE) and pull it once (pullModel, or "plait model pull ${repoId}")`
   );
 }
 

@@ -18,11 +18,16 @@
  *    an object document without `text` and without `rank_fields` is ranked on all its fields
  *    (Together's default, which @ai-sdk/togetherai relies on);
  *  - `usage` in the answer (Jina's and Together's field; @ai-sdk/togetherai's response schema
- *    requires it): the request's tokens as admission estimates them (request-cost.ts), not billed;
+ *    requires it): the tokens the reranker read, query + documents as Jina counts them
+ *    (Reranker.rerankWithUsage: content tokens, from the tokenization that splits each document
+ *    anyway, so no second tokenization; cached passages count). A served cross-encoder reports no
+ *    count: there it is admission's estimate from the texts' length (request-cost.ts). Not billed;
  *  - TEI: `raw_scores: false` (TEI's default) answers sigmoid(score) in (0, 1) as TEI does, the raw
  *    score otherwise; `truncate: true` cuts each text to the model's window (`truncation_direction`
  *    "right", TEI's default, keeps the start; "left" keeps the end) — without it, where TEI would
- *    refuse a text over the window, plait scores its best passage.
+ *    refuse a text over the window, plait scores its best passage. Its errors are TEI's
+ *    `{"error": "<message>", "error_type": "<kind>"}` plus plait's `message`, `code`, `details` and
+ *    `request_id` (http-errors.ts teiErrorBody), at plait's statuses.
  *
  * `relevance_score` is the model's score: a ColBERT MaxSim sum (higher is better) or a
  * cross-encoder's logit, so it orders exactly like the library's. The `model` field selects a
@@ -32,7 +37,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { PlaitError } from '../../errors/index.js';
-import { COHERE_ERROR_SCHEMA } from '../http-errors.js';
+import { COHERE_ERROR_SCHEMA, TEI_ERROR_SCHEMA } from '../http-errors.js';
 import { runWork } from '../request-work.js';
 import { estimateCrossTokens, estimateTokens } from '../request-cost.js';
 import { fieldLines } from '../../rerank/field-lines.js';
@@ -108,7 +113,7 @@ const cohereResponse = {
     },
     usage: {
       type: 'object',
-      description: 'the request\'s tokens (Jina\'s and Together\'s field; their clients require it): estimated from its texts\' length as admission counts them, not billed',
+      description: 'the tokens the reranker read (Jina\'s and Together\'s field; their clients require it): the query\'s and the documents\' content tokens as the model tokenized them, after max_tokens_per_doc and max_chunks_per_doc, overlapping passages counted in each (a served cross-encoder: estimated from the texts\' length, 3.5 characters a token); prompt_tokens = total_tokens, completion_tokens 0; not billed',
       properties: { prompt_tokens: { type: 'integer' }, completion_tokens: { type: 'integer' }, total_tokens: { type: 'integer' } },
     },
     meta: {
@@ -178,7 +183,9 @@ export const rerankRoutes: FastifyPluginAsync = async (app) => {
     // A cross-encoder scores (query, document) pairs: the query once per document, each pair cut at its window.
     const cross = engine.rerankCrossEncoder(body.model);
     const tokens = cross !== undefined ? estimateCrossTokens(body.query, texts, cross.scorer.maxLength) : estimateTokens([body.query]) + estimateTokens(texts, body.max_tokens_per_doc);
-    const { results, model } = await runWork(engine, reply, { timeoutMs: body.timeout_ms, priority: body.priority, tokens }, (signal) => engine.rerank(body.model, body.query, texts, options, signal));
+    const { results, model, usage } = await runWork(engine, reply, { timeoutMs: body.timeout_ms, priority: body.priority, tokens }, (signal) => engine.rerank(body.model, body.query, texts, options, signal));
+    // The tokens the reranker read (query + documents, Jina's count); a cross-encoder reports none: admission's estimate.
+    const used = usage === undefined ? tokens : usage.queryTokens + usage.documentTokens;
     const warnings = [
       ...ignored.map((f) => `ignored unknown field ${JSON.stringify(f.length > 100 ? `${f.slice(0, 100)}…` : f)}`),
       ...missingRankFields(body.documents, body.rank_fields),
@@ -195,7 +202,7 @@ export const rerankRoutes: FastifyPluginAsync = async (app) => {
         }
         return out;
       }),
-      usage: { prompt_tokens: tokens, completion_tokens: 0, total_tokens: tokens },
+      usage: { prompt_tokens: used, completion_tokens: 0, total_tokens: used },
       meta: { api_version: { version: String(version) }, billed_units: { search_units: 1 }, model, ...(warnings.length === 0 ? {} : { warnings }) },
     };
   };
@@ -222,13 +229,17 @@ export const rerankRoutes: FastifyPluginAsync = async (app) => {
   app.post<{ Body: TeiBody }>(
     '/rerank',
     {
-      // Cohere's error shape too: a Cohere client whose base URL lacks /v2 lands here (below).
-      config: { lenient: true, errorShape: 'cohere' },
-      // A Cohere body (`documents`, no `texts`) names the routes it was meant for, before the schema
-      // refuses it as "must have required property 'texts'" (@ai-sdk/cohere showed "Bad Request").
+      // TEI's error shape ({"error": "<message>", "error_type": "Validation", …}, http-errors.ts
+      // teiErrorBody), with Cohere's top-level `message` in it.
+      config: { lenient: true, errorShape: 'tei' },
+      // A Cohere body (`documents`, no `texts`: a Cohere or Together client whose base URL lacks /v2
+      // or /v1) names the routes it was meant for, before the schema refuses it as "must have
+      // required property 'texts'" (@ai-sdk/cohere showed "Bad Request"), in Cohere's error shape,
+      // which that client reads (@ai-sdk/togetherai reads `error.message`, an object's).
       preValidation: async (request) => {
         const body = request.body as unknown as Record<string, unknown> | null;
         if (body !== null && typeof body === 'object' && body['texts'] === undefined && (request.ignoredFields ?? []).includes('documents')) {
+          request.errorShape = 'cohere';
           throw new PlaitError('INVALID_ARGUMENT', {
             message: 'POST /rerank is TEI\'s route and takes "texts"; a body with "documents" is Cohere\'s: POST /v1/rerank or /v2/rerank (@ai-sdk/cohere: baseURL <server>/v2; @ai-sdk/togetherai: baseURL <server>/v1)',
             field: 'body',
@@ -261,8 +272,9 @@ export const rerankRoutes: FastifyPluginAsync = async (app) => {
               properties: { index: { type: 'integer' }, score: { type: 'number' }, text: { type: 'string' } },
             },
           },
-          '4xx': COHERE_ERROR_SCHEMA,
-          '5xx': COHERE_ERROR_SCHEMA,
+          // A Cohere body's 400 is Cohere's shape (preValidation above): either, TEI's first.
+          '4xx': { anyOf: [TEI_ERROR_SCHEMA, COHERE_ERROR_SCHEMA] },
+          '5xx': TEI_ERROR_SCHEMA,
         },
       },
     },
