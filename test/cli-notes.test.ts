@@ -90,7 +90,7 @@ test('odd front matter as notes are written: Hugo\'s +++ TOML, a number title, C
   const odd = join(dir, 'odd');
   mkdirSync(odd);
   // Hugo's TOML front matter: it had been the note's text (`+++ title = "…"` in every snippet) and no metadata.
-  writeFileSync(join(odd, 'hugo.md'), '+++\ntitle = "Kneading by hand"\ndate = 2024-02-01\ntags = ["kitchen", "dough"]\n[params]\nminutes = 10\n+++\nFold and push the dough for ten minutes.\n');
+  writeFileSync(join(odd, 'hugo.md'), '+++\ntitle = "Kneading by hand"\ndate = 2024-02-01\nupdated = 2024-02-03T08:30:00Z\ntags = ["kitchen", "dough"]\n[params]\nminutes = 10\n+++\nFold and push the dough for ten minutes.\n');
   // YAML reads `title: 2001` as a number: it had been dropped for the file name ("space").
   writeFileSync(join(odd, 'space.md'), '\ufeff---\r\ntitle: 2001\r\nyear: 1968\r\n---\r\nA film about a monolith and a computer named HAL.\r\n');
   // Only front matter: it had been EMPTY_TEXT ("has no title and no text") beside its title.
@@ -106,7 +106,9 @@ test('odd front matter as notes are written: Hugo\'s +++ TOML, a number title, C
   assert.equal(hugo?.docId, 'hugo');
   assert.equal(hugo.title, 'Kneading by hand');
   assert.equal(hugo.text, 'Fold and push the dough for ten minutes.\n');
-  assert.deepEqual(hugo.metadata, { title: 'Kneading by hand', date: '2024-02-01', tags: ['kitchen', 'dough'], params: { minutes: 10 } });
+  // A TOML date-time as YAML keeps one written alike (smol-toml's ISO text had added .000).
+  assert.deepEqual(hugo.metadata, { title: 'Kneading by hand', date: '2024-02-01', updated: '2024-02-03T08:30:00Z', tags: ['kitchen', 'dough'], params: { minutes: 10 } });
+  assert.deepEqual(find('dough', '{"updated": {"$gte": "2024-02-03T08:30:00Z"}}').map((h) => h.docId), ['hugo']);
   // A TOML date is filtered as the ISO text it is stored as, as a YAML date is; nested tables by dot path.
   assert.deepEqual(find('dough minutes', '{"date": {"$gte": "2024-01-01"}, "params.minutes": 10}').map((h) => h.docId), ['hugo']);
   assert.deepEqual(find('dough', '{"date": {"$lt": "2024-01-01"}}'), []);

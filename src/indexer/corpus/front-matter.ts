@@ -10,7 +10,7 @@
  * YAML 1.2 core schema (the `yaml` package, already a dependency of @fastify/swagger): a date stays
  * the string written (`2024-01-05`), values are normalised to JSON as the document store keeps them.
  * TOML 1.0 (`smol-toml`): a date is a typed value, stored as its ISO text (`2024-02-01`, and an
- * offset date-time as `2024-02-01T10:00:00.000Z`), so a filter compares it as a string either way.
+ * offset date-time as `2024-02-01T10:00:00Z`), so a filter compares it as a string either way.
  * The `title` is the note's title as written, also when YAML reads it as a number, a boolean or a
  * date (`title: 2001` is "2001", as Hugo and Jekyll print it; it had been dropped for the file name);
  * a list or a map there is malformed (a JSONL line's non-string title is refused too).
@@ -65,10 +65,20 @@ export function readFrontMatter(text: string): FrontMatter {
   const read = toml ? readToml(source) : readYaml(source);
   if (read.kind === 'malformed') return read;
   // JSON as the document store keeps it: NaN and ±Infinity (`.nan`, `.inf`) become null, TOML dates ISO text.
-  const metadata = JSON.parse(JSON.stringify(read.value)) as Record<string, unknown>;
+  const metadata = JSON.parse(JSON.stringify(read.value, dateText)) as Record<string, unknown>;
   const out: FrontMatter = { kind: 'ok', metadata, body, bodyLine };
   if (read.title !== undefined && read.title.trim().length > 0) out.title = read.title.trim();
   return out;
+}
+
+/**
+ * A TOML date as ISO text without the `.000` that smol-toml adds to a time written with no fraction:
+ * `2024-02-01T10:00:00Z` as a YAML note writes it (kept as written), so that a range filter compares
+ * the two alike (`.000Z` sorted before `Z`: `{"$gte": "2024-02-01T10:00:00Z"}` missed the TOML note).
+ */
+function dateText(this: unknown, key: string, value: unknown): unknown {
+  const original = (this as Record<string, unknown>)[key];
+  return original instanceof Date && typeof value === 'string' ? value.replace(/\.000(?=Z|[+-]\d\d:\d\d|$)/, '') : value;
 }
 
 type Read = { kind: 'ok'; value: Record<string, unknown>; title?: string } | { kind: 'malformed'; message: string; line: number };
