@@ -1,6 +1,6 @@
 /**
  * Input files and standard input, through the real CLI (trial 10). `plait delete --ids -` reads the
- * ids from a pipe (`plait search … --json | jq -r '.hits[].docId' | plait delete idx --ids -`); it
+ * ids from a pipe (`jq -r 'select(.metadata.retracted) | ._id' corpus.jsonl | plait delete idx --ids -`); it
  * had answered "no id file at -". An id "file" that is a folder is FILE_NOT_FOUND, not an EISDIR
  * stack trace. The inputs read by path (`--queries`, `--docs`, …) refuse `-` and pipes saying what
  * they are: a pipe had been called "a folder, not a file", and `-` "no such file".
@@ -8,7 +8,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PLAIT_BIN, runPlait, type CliResult } from './helpers/cli.js';
@@ -64,4 +65,42 @@ test('inputs read by path refuse "-" and pipes by what they are', () => {
   assert.equal(pipe.code, 2, pipe.stderr);
   assert.match(pipe.stderr, /--queries: \/dev\/stdin is a pipe or device, not a file/);
   assert.doesNotMatch(pipe.stderr, /folder/);
+});
+
+test('README\'s --ids - example deletes the documents it selects, and no other', (t) => {
+  // README had piped a search's hits (`plait search my-index "draft" --json | jq -r '.hits[].docId'`):
+  // a hybrid search returns k documents whatever the query, so on a small index it deleted them all.
+  if (spawnSync('jq', ['--version']).status !== 0) {
+    t.skip('jq is not installed');
+    return;
+  }
+  const readme = readFileSync(fileURLToPath(new URL('../../README.md', import.meta.url)), 'utf8');
+  const line = readme.split('\n').find((l) => /\| plait delete my-index --ids -\s/.test(l));
+  assert.ok(line !== undefined, 'README shows plait delete --ids - in a pipeline');
+  const command = line.replace(/\s+#.*$/, '');
+  const corpus = [
+    { _id: 'p1', text: 'a draft about yeast', metadata: { retracted: true } },
+    { _id: 'p2', text: 'a final paper about tides', metadata: { retracted: false } },
+    { _id: 'p3', text: 'a final paper about dough' },
+    { _id: 'p4', text: 'a retracted draft about starters', metadata: { retracted: true } },
+  ];
+  const folder = join(dir, 'readme');
+  mkdirSync(folder);
+  writeFileSync(join(folder, 'corpus.jsonl'), corpus.map((d) => JSON.stringify(d)).join('\n') + '\n');
+  const built = runPlait(folder, ['index', 'corpus.jsonl', '--index', 'my-index', '-q', '--threads', '0']);
+  assert.equal(built.code, 0, built.stderr);
+  const run = spawnSync('bash', ['-o', 'pipefail', '-c', `plait() { "${process.execPath}" "${PLAIT_BIN}" "$@"; }\n${command}`], { cwd: folder, encoding: 'utf8', env: { ...process.env, PLAIT_INDEX_DIR: join(folder, 'indexes') } });
+  assert.equal(run.status, 0, run.stderr);
+  const left = runPlait(folder, ['search', 'my-index', 'draft final paper yeast tides dough starters', '--mode', 'bm25', '--json']);
+  assert.equal(left.code, 0, left.stderr);
+  assert.deepEqual((JSON.parse(left.stdout) as { hits: { docId: string }[] }).hits.map((h) => h.docId).sort(), ['p2', 'p3']);
+});
+
+test('ids in double quotes (jq without -r) are named in a warning, not silently missed', () => {
+  const r = piped(['delete', './idx', '--ids', '-'], '"b"\n"zz"\n');
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /warning: every id read from standard input is in double quotes \("b"\), as jq prints strings without -r/);
+  assert.match(r.stdout, /2 not in the index: "b", "zz"/);
+  const plain = piped(['delete', './idx', '--ids', '-'], 'zz\n');
+  assert.doesNotMatch(plain.stderr, /double quotes/);
 });

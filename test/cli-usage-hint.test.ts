@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { PLAIT_BIN, runPlait } from './helpers/cli.js';
@@ -24,7 +24,14 @@ test('the usage hint names the command that was refused, and running it prints t
       [['search', 'idx', 'q', '--mdoe', 'late'], ['search']],
       [['cluster', 'add'], ['cluster', 'add']],
       [['serach', 'idx', 'q'], []],
+      // Refused by the command's own checks, not commander's: they had ended at the message alone.
+      [['delete', './built'], ['delete']],
+      [['search', './built', 'q', '--run', 'r.trec'], ['search']],
+      [['serve', '--coordinate', 'x'], ['serve']],
     ];
+    writeFileSync(join(dir, 'c.jsonl'), '{"_id": "a", "text": "yeast makes the dough rise"}\n');
+    const built = runPlait(dir, ['index', 'c.jsonl', '--index', './built', '-q', '--threads', '0']);
+    assert.equal(built.code, 0, built.stderr);
     for (const [args, command] of cases) {
       const r = runPlait(dir, args);
       assert.equal(r.code, 2, r.stderr);

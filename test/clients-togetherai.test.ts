@@ -64,6 +64,18 @@ test('object documents: all fields ranked by default (Together\'s), or the rankF
   });
 });
 
+test('rankFields that no document has (a typo) are named in the answer\'s meta.warnings, not a silent page of -9999', async () => {
+  const together = createTogetherAI({ apiKey: 'unused', baseURL: `${open.url}/v1` });
+  const objects = DOCS.map((body, i) => ({ title: `note ${i}`, body }));
+  const r = await rerank({ model: together.reranking(MODEL), query: QUERY, documents: objects, providerOptions: { togetherai: { rankFields: ['titel'] } }, maxRetries: 0 });
+  assert.ok(r.ranking.every((x) => x.score <= -9999), 'ranked as empty documents');
+  const meta = (r.response.body as { meta: { warnings?: string[] } }).meta;
+  assert.deepEqual(meta.warnings, [`${objects.length} documents have none of the rank_fields ["titel"]: ranked as empty documents (score -9999 a query token)`]);
+  // One field of two present: no warning.
+  const ok = await rerank({ model: together.reranking(MODEL), query: QUERY, documents: objects, providerOptions: { togetherai: { rankFields: ['titel', 'body'] } }, maxRetries: 0 });
+  assert.equal((ok.response.body as { meta: { warnings?: string[] } }).meta.warnings, undefined);
+});
+
 test('a base URL without /v1, or with /rerank, gets an error that names the one to set', async () => {
   // createTogetherAI({ baseURL: '<server>' }) posts to /rerank, TEI's route.
   const bare = createTogetherAI({ apiKey: 'unused', baseURL: open.url });

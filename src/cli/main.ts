@@ -187,6 +187,12 @@ export async function main(argv: string[]): Promise<void> {
       }
     } else {
       reportError(noSpaceError(err), json);
+      // A command line that a command's own checks refuse (`plait delete idx` without --ids or --filter,
+      // `plait search idx` without a query) points at the same help as commander's refusals; it had ended
+      // at the message alone.
+      if (!json && err instanceof PlaitError && err.code === 'USAGE' && !err.message.includes('--help')) {
+        process.stderr.write(`(${helpCommand(program, args)} for usage)\n`);
+      }
     }
     process.exitCode = exitCodeFor(err);
   }

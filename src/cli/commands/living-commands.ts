@@ -81,7 +81,7 @@ export function corpusReadOptions(o: Omit<AddCliOptions, 'replace' | 'json'>): C
 
 /**
  * The ids of an id file (one a line, blank lines skipped); `plait delete --ids` and `plait cluster
- * delete --ids`. `-` reads standard input (`… | jq -r '.hits[].docId' | plait delete idx --ids -`),
+ * delete --ids`. `-` reads standard input (`jq -r 'select(.metadata.retracted) | ._id' corpus.jsonl | plait delete idx --ids -`),
  * as does a pipe such as `/dev/stdin` (read once). A folder is FILE_NOT_FOUND (it had been an
  * EISDIR stack trace), as is `-` with nothing piped in (a terminal). A gzip'd or non-UTF-8 id list
  * is refused by name (and line): read as UTF-8 its ids matched nothing.
@@ -99,11 +99,18 @@ export async function readIdFile(path: string): Promise<string[]> {
     if (statSync(path).isDirectory()) throw new PlaitError('FILE_NOT_FOUND', { message: `--ids: ${path} is a folder, not a file of ids`, path, option: '--ids' });
     bytes = readFileSync(path);
   }
-  return decodeInputText(bytes, path === '-' ? 'standard input' : path, 'id')
+  const source = path === '-' ? 'standard input' : path;
+  const ids = decodeInputText(bytes, source, 'id')
     .replace(/^\uFEFF/, '')
     .split(/\r?\n/)
     .map((l) => l.trim())
     .filter((l) => l.length > 0);
+  // jq without -r prints each id as a JSON string: "p1" is then not the id p1, and the delete finds
+  // nothing ("1 not in the index: "p1"", exit 0). An id may hold quotes, so they are kept, and said.
+  if (ids.length > 0 && ids.every((id) => /^"(?:[^"\\]|\\.)*"$/.test(id))) {
+    process.stderr.write(`plait: warning: every id read from ${source} is in double quotes (${ids[0]}), as jq prints strings without -r; the quotes are read as part of the ids (use jq -r)\n`);
+  }
+  return ids;
 }
 
 /**

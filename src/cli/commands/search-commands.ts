@@ -30,6 +30,7 @@ import { parsePipeline } from '../../pipeline/pipeline-spec.js';
 import { stageSearchOptions } from '../../pipeline/stages.js';
 import { addCrossEncoderFlags, addPipelineFlags, checkPipelineFlags, printRewrites, rerankWithCrossEncoder, searchWithPipeline, type CrossCliOptions } from '../pipeline-options.js';
 import { idText } from '../../util/json-number-text.js';
+import { fieldLines } from '../../rerank/field-lines.js';
 
 /** The PLAID stage timings of SearchTimings (the last round's when several ran). */
 const PLAID_STAGE_KEYS: ReadonlySet<string> = new Set(['candidatesMs', 'pruneMs', 'interactionMs', 'exactMs']);
@@ -239,7 +240,7 @@ export function registerSearchCommands(program: Command): void {
     .command('rerank')
     .description('re-rank a shortlist of documents for a query (encodes the documents on the fly)')
     .requiredOption('--query <text>', 'the query')
-    .requiredOption('--docs <file>', 'JSONL of {"id", "text"} (or BEIR {"_id", "title", "text"}), or one document per line of plain text')
+    .requiredOption('--docs <file>', 'JSONL of {"id", "text"} (or BEIR {"_id", "title", "text"}; an object without "text" is ranked on its other fields as "field: value" lines, as over HTTP), or one document per line of plain text')
     .option('-m, --model <model>', 'ColBERT ONNX folder or hub repo id (default: the bundled model)')
     .addOption(new Option('--quantize <kind>', 'run the int8 graph built from the checkpoint (BERT / ModernBERT weights)').choices(['int8']))
     .option('-k, --k <n>', `results to print (topK), 1–${SEARCH_DEFAULTS.maxTopK} (default: all)`, parseIntArg('topK', 1, SEARCH_DEFAULTS.maxTopK))
@@ -283,12 +284,21 @@ function readRerankDocs(file: string): RerankDocument[] {
     } catch (cause) {
       throw new PlaitError('MALFORMED_JSONL', { message: (cause as Error).message, file, line: i + 1 }, { cause });
     }
-    if (typeof obj.text !== 'string') throw new PlaitError('MALFORMED_JSONL', { message: 'no "text" string', file, line: i + 1 });
+    if (obj.text !== undefined && typeof obj.text !== 'string') throw new PlaitError('MALFORMED_JSONL', { message: 'field "text" is not a string', file, line: i + 1 });
     const idField = obj.id !== undefined && obj.id !== null ? 'id' : '_id';
     const id = obj[idField];
-    const title = typeof obj.title === 'string' && obj.title.trim() ? `${obj.title}\n` : '';
+    let text: string;
+    if (typeof obj.text === 'string') {
+      text = (typeof obj.title === 'string' && obj.title.trim() ? `${obj.title}\n` : '') + obj.text;
+    } else {
+      // No `text`: ranked on its other fields as `field: value` lines, as the HTTP rerank routes rank
+      // such an object (Together's default); it had been MALFORMED_JSONL 'no "text" string'.
+      const fields = Object.keys(obj).filter((f) => f !== 'id' && f !== '_id');
+      text = fieldLines(obj as Record<string, unknown>, fields);
+      if (text.length === 0) throw new PlaitError('MALFORMED_JSONL', { message: 'no "text" and no field but the id to rank on', file, line: i + 1 });
+    }
     // A number id as written (util/json-number-text.ts: String() rounds past 2^53).
-    docs.push({ id: id === undefined || id === null ? String(i + 1) : (idText(id, line, idField) ?? String(id)), text: title + obj.text });
+    docs.push({ id: id === undefined || id === null ? String(i + 1) : (idText(id, line, idField) ?? String(id)), text });
   });
   return docs;
 }

@@ -1,7 +1,7 @@
 /**
  * A folder of .txt / .md files → one document per file. The id is the path relative to the folder
  * without its extension (always with `/` separators); the title is a Markdown file's front matter
- * `title`, else its first heading, else the file name without extension. A Markdown file's YAML front
+ * `title` (YAML `---` or Hugo's TOML `+++`), else its first heading, else the file name without extension. A Markdown file's YAML front
  * matter (front-matter.ts) is its metadata and no part of its text. Files are listed recursively in
  * a stable (sorted) order.
  */
@@ -80,18 +80,20 @@ export async function parseTextFile(file: string, root: string): Promise<ParsedR
       ok: false,
       kind: 'malformedFrontMatter',
       error: new PlaitError('MALFORMED_FRONT_MATTER', {
-        message: `${front.message} (the YAML between the first two \`---\` lines; fix it, or --skip-invalid to skip the file)`,
+        message: `${front.message} (the front matter between the file's first two \`---\` (YAML) or \`+++\` (TOML) lines; fix it, or --skip-invalid to skip the file)`,
         file,
         line: front.line,
       }),
     };
   }
   const body = front.kind === 'ok' ? front.body : text;
-  // A note holding only front matter has no text: EMPTY_TEXT, as an empty file (its title is not content).
-  if (body.trim().length === 0) return { ok: true, docId, title: '', text: body, line: 1 };
-  const declared = front.kind === 'ok' ? front.metadata['title'] : undefined;
-  const title = typeof declared === 'string' && declared.trim().length > 0 ? declared.trim() : (firstMarkdownHeading(body) ?? basename(file, ext));
-  const doc: ParsedRecord = { ok: true, docId, title, text: body, line: 1 };
+  const declared = front.kind === 'ok' ? front.title : undefined;
+  // A note holding only front matter is indexed on its declared title, as a JSONL line with a title and
+  // no text is (it had been EMPTY_TEXT, "has no title and no text", beside its `title:` line); without
+  // one it has no text: EMPTY_TEXT, as an empty file (a title taken from the file name is not content).
+  if (body.trim().length === 0 && declared === undefined) return { ok: true, docId, title: '', text: body, line: 1 };
+  const title = declared ?? firstMarkdownHeading(body) ?? basename(file, ext);
+  const doc: ParsedRecord = { ok: true, docId, title, text: body.trim().length === 0 ? '' : body, line: 1 };
   if (front.kind === 'ok' && Object.keys(front.metadata).length > 0) doc.metadata = front.metadata;
   return doc;
 }

@@ -40,6 +40,7 @@ import { PlaitError } from '../../errors/index.js';
 import { COHERE_ERROR_SCHEMA, TEI_ERROR_SCHEMA } from '../http-errors.js';
 import { runWork } from '../request-work.js';
 import { estimateCrossTokens, estimateTokens } from '../request-cost.js';
+import { fieldLines } from '../../rerank/field-lines.js';
 import { TEXT_WARNINGS_HEADER, checkBatch, checkQuery, checkText } from '../text-checks.js';
 import type { RerankOptions, RerankResult } from '../../index.js';
 import type { TextWarning } from '../../encoder/unknown-tokens.js';
@@ -121,7 +122,7 @@ const cohereResponse = {
         api_version: { type: 'object', properties: { version: { type: 'string' } } },
         billed_units: { type: 'object', properties: { search_units: { type: 'integer' } } },
         model: { type: 'string', description: 'the reranker that answered (plait extension)' },
-        warnings: { type: 'array', items: { type: 'string' }, description: 'ignored request fields, and texts most of whose tokens the model does not know' },
+        warnings: { type: 'array', items: { type: 'string' }, description: 'ignored request fields, documents holding none of the rank_fields, and texts most of whose tokens the model does not know' },
       },
     },
   },
@@ -146,12 +147,15 @@ function documentText(d: CohereDocument, i: number, rankFields: string[] | undef
   return checkText(d.text, `documents[${i}]`);
 }
 
-/** An object document's `fields` (those it has), one `field: value` line each; a value that is not a string as JSON. */
-function fieldLines(d: Record<string, unknown>, fields: readonly string[]): string {
-  return fields
-    .filter((f) => d[f] !== undefined)
-    .map((f) => `${f}: ${typeof d[f] === 'string' ? (d[f] as string) : JSON.stringify(d[f])}`)
-    .join('\n');
+/**
+ * A warning when object documents hold none of the `rank_fields` (a typo such as `["titel"]`): they
+ * are ranked as empty documents (-9999), which had come back as a plain 200 with every score -9999.
+ */
+function missingRankFields(documents: readonly CohereDocument[], rankFields: readonly string[] | undefined): string[] {
+  if (rankFields === undefined || rankFields.length === 0) return [];
+  const none = documents.filter((d) => typeof d !== 'string' && rankFields.every((f) => d[f] === undefined)).length;
+  if (none === 0) return [];
+  return [`${none === 1 ? '1 document has' : `${none} documents have`} none of the rank_fields ${JSON.stringify(rankFields)}: ranked as empty documents (score -9999 a query token)`];
 }
 
 /** The distinct unknown-token warnings of `results` (the query's once), counted in /metrics and named in a header. */
@@ -182,7 +186,11 @@ export const rerankRoutes: FastifyPluginAsync = async (app) => {
     const { results, model, usage } = await runWork(engine, reply, { timeoutMs: body.timeout_ms, priority: body.priority, tokens }, (signal) => engine.rerank(body.model, body.query, texts, options, signal));
     // The tokens the reranker read (query + documents, Jina's count); a cross-encoder reports none: admission's estimate.
     const used = usage === undefined ? tokens : usage.queryTokens + usage.documentTokens;
-    const warnings = [...ignored.map((f) => `ignored unknown field ${JSON.stringify(f.length > 100 ? `${f.slice(0, 100)}…` : f)}`), ...textWarnings(engine, reply, `/v${version}/rerank`, results).map((w) => w.message)];
+    const warnings = [
+      ...ignored.map((f) => `ignored unknown field ${JSON.stringify(f.length > 100 ? `${f.slice(0, 100)}…` : f)}`),
+      ...missingRankFields(body.documents, body.rank_fields),
+      ...textWarnings(engine, reply, `/v${version}/rerank`, results).map((w) => w.message),
+    ];
     return {
       id: randomUUID(),
       model,
