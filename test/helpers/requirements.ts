@@ -101,3 +101,16 @@ export function needsNatsServer(): string | false {
   warnOnce('nats-server', `SKIPPED: ${reason}`);
   return reason;
 }
+
+/**
+ * jq, which README's shell examples pipe plait's `--json` through (test/cli-stdin-inputs.test.ts runs
+ * one as README writes it): `false` when it runs or in CI (the test then fails on its absence;
+ * .ci/run installs it), else the skip reason.
+ */
+export function needsJq(): string | false {
+  const found = spawnSync('jq', ['--version'], { stdio: 'ignore' }).error === undefined;
+  if (found || inCi()) return false;
+  const reason = 'jq was not found (apt-get install jq; in CI this fails)';
+  warnOnce('jq', `SKIPPED: ${reason}`);
+  return reason;
+}
