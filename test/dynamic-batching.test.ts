@@ -318,10 +318,38 @@ test('a failed chunk fails the calls in it only, and their other chunks do not r
   const failing = b.encodeDocuments(['boom', 't100', 't101', 't102']);
   const other = b.encodeDocuments(['t5']);
   rec.finishOne();
-  await assert.rejects(failing, /backend failed/);
   assert.deepEqual(values(await first), [9]);
   await tick();
+  // The call with fewer texts left leads: the other one, then the failing one's first chunk.
   rec.finishOne();
   assert.deepEqual(values(await other), [5]);
-  assert.deepEqual(texts(rec.calls), [['t9'], ['boom', 't100'], ['t5']]);
+  await assert.rejects(failing, /backend failed/);
+  const after = b.encodeDocuments(['t6']);
+  await tick();
+  rec.finishOne();
+  assert.deepEqual(values(await after), [6], 'the lane goes on');
+  assert.deepEqual(texts(rec.calls), [['t9'], ['t5'], ['boom', 't100'], ['t6']], 'the failed call\'s second chunk never ran');
+});
+
+test('with two lanes, a small call made behind two large ones goes alone in the first lane freed, not padded with their texts; the large ones go first come, first served', async () => {
+  const rec = recordingEncoder({ batchSize: 4, lanes: 2 });
+  const b = new DynamicBatchingEncoder(rec.encoder);
+  const done: string[] = [];
+  const l1 = b.encodeDocuments(docs(0, 6)).then((o) => (done.push('l1'), o));
+  const l2 = b.encodeDocuments(docs(10, 6)).then((o) => (done.push('l2'), o));
+  const small = b.encodeDocuments(docs(50, 1)).then((o) => (done.push('small'), o));
+  await tick();
+  // The first large call's two chunks take both lanes (as its two batches did unchunked).
+  assert.deepEqual(texts(rec.calls), [['t0', 't1', 't2', 't3'], ['t4', 't5']]);
+  rec.finishOne();
+  await tick();
+  assert.deepEqual(texts(rec.calls)[2], ['t50'], 'the small call leads alone: the second large call does not fit whole');
+  while (rec.running() > 0) {
+    rec.finishOne();
+    await tick();
+  }
+  await Promise.all([l1, l2, small]);
+  assert.deepEqual(texts(rec.calls).slice(3), [['t10', 't11', 't12', 't13'], ['t14', 't15']]);
+  // Running chunks finished oldest first: the first large call's second chunk, then the small one's, before any of the second large call's.
+  assert.deepEqual(done, ['l1', 'small', 'l2']);
 });

@@ -3,17 +3,17 @@
  * does for its requests, served in chunks so that a small call never waits out a large one.
  *
  * Each kind (queries, documents) has a lane that runs up to `lanes` chunks at once (the inner
- * encoder's Encoder.batchShape: one per worker thread; 1 when it does not say) and queues the
- * calls that arrive meanwhile. A chunk is one inner call of at most `maxBatchTokens` estimated token
- * rows and at most the inner encoder's `batchSize` texts, so the inner encoder runs it as one batch on
- * one worker. A chunk is led by one call's next texts (in length order, as the inner encoder batches
- * them, so a lone call's chunks are exactly the batches it got unchunked), alternately the oldest
- * call not started yet and, in round-robin, the calls already started; it is then filled with every
- * other queued call whose remaining texts fit whole (so concurrent queries still share one run). A
- * call is answered when its last chunk returns. So a call that arrives while a large one is being
- * encoded waits for about one chunk (a worker's batch), not for the whole large call; a started
- * call leads at least every second chunk, so a stream of small calls cannot starve it; and a call
- * that finds a lane free goes at once, so a lone query pays no wait.
+ * encoder's Encoder.batchShape: one per worker thread; 1 when it does not say) and queues the calls
+ * that arrive meanwhile. A chunk is one inner call of at most `maxBatchTokens` estimated token rows
+ * and at most the inner encoder's `batchSize` texts, so the inner encoder runs it as one batch on one
+ * worker. A chunk is led by one call's next texts, taken in length order as the inner encoder batches
+ * them (so a lone call's chunks are exactly the batches it got unchunked): the call with the fewest
+ * texts left, or, after a chunk led by another, the oldest call. Calls not started yet whose texts
+ * all fit join it (so concurrent queries still share one run). A call is answered when its last
+ * chunk returns. So a small call that arrives while a large one is being encoded waits for about
+ * one chunk (a worker's batch), not for the whole large call; the oldest call leads at least every
+ * second chunk, so a stream of small calls cannot starve a large one; and a call that finds a lane
+ * free goes at once, so a lone query pays no wait.
  * Why: with one merged call at a time, a 50-document rerank was one call of ~6,350 rows, and a
  * 5-document rerank admitted beside it waited for all of it and then went merged with the next
  * large one (bench/RESULTS.md, "Small reranks beside large ones" and "Chunked document lane").
@@ -68,14 +68,12 @@ interface Piece {
 }
 
 interface Lane {
-  /** Calls none of whose texts has been handed over, in arrival order. */
-  fresh: Pending[];
-  /** Calls partly handed over, in round-robin order. */
-  started: Pending[];
+  /** Calls with texts not handed over yet, in arrival order. */
+  queue: Pending[];
   /** Chunks running. */
   running: number;
-  /** The last chunk was led by a fresh call it finished: the next is led by a started one, if any. */
-  freshLedLast: boolean;
+  /** The last chunk was led by a call other than the oldest (the next is led by the oldest). */
+  passedOldest: boolean;
 }
 
 export class DynamicBatchingEncoder implements Encoder {
@@ -187,7 +185,7 @@ export class DynamicBatchingEncoder implements Encoder {
         onAbort = () => p.reject(cancelled(signal, texts.length));
         signal.addEventListener('abort', onAbort, { once: true });
       }
-      lane.fresh.push(p);
+      lane.queue.push(p);
       this.drain(kind);
     });
   }
@@ -195,16 +193,25 @@ export class DynamicBatchingEncoder implements Encoder {
   /** Starts chunks of `kind` while a lane is free and calls wait. */
   private drain(kind: TextKind): void {
     const lane = this.lanes[kind];
-    while (lane.running < this.maxRunning && (lane.fresh.length > 0 || lane.started.length > 0)) this.runChunk(kind, lane, this.nextChunk(lane));
+    while (lane.running < this.maxRunning && lane.queue.length > 0) this.runChunk(kind, lane, this.nextChunk(lane));
   }
 
   /**
-   * The next chunk: the lead call's next texts while they fit (at least one, so a text larger than
-   * the budget still goes, alone), then every other queued call whose remaining texts fit whole.
+   * The next chunk. Its lead is the call with the fewest texts left (the oldest of those), except
+   * after a chunk so led that was not the oldest call's: then the oldest call, so that every call
+   * leads at least every second chunk once it is the oldest (a stream of small calls cannot starve a
+   * large one). The lead gives its next texts while they fit (at least one, so a text larger than the
+   * budget still goes, alone); then every call not started yet whose texts fit whole joins (queries
+   * made together share a run), but never the rest of a started call, which would make a small
+   * lead wait for a large call's texts.
    */
   private nextChunk(lane: Lane): Piece[] {
-    const freshLeads = lane.fresh.length > 0 && (lane.started.length === 0 || !lane.freshLedLast);
-    const lead = freshLeads ? lane.fresh.shift()! : lane.started.shift()!;
+    const oldest = lane.queue[0]!;
+    let lead = oldest;
+    if (!lane.passedOldest) {
+      for (const p of lane.queue) if (p.order.length - p.next < lead.order.length - lead.next) lead = p;
+    }
+    lane.passedOldest = lead !== oldest;
     let texts = 0;
     let rows = 0;
     const from = lead.next;
@@ -216,26 +223,19 @@ export class DynamicBatchingEncoder implements Encoder {
       lead.next++;
       lead.rowsLeft -= r;
     }
-    const chunk: Piece[] = [{ call: lead, from, to: lead.next }];
-    for (const list of [lane.fresh, lane.started]) {
-      for (let i = 0; i < list.length; ) {
-        const p = list[i]!;
-        const left = p.order.length - p.next;
-        if (texts + left <= this.maxTexts && rows + p.rowsLeft <= this.maxBatchTokens) {
-          chunk.push({ call: p, from: p.next, to: p.order.length });
-          texts += left;
-          rows += p.rowsLeft;
-          p.next = p.order.length;
-          p.rowsLeft = 0;
-          list.splice(i, 1);
-        } else i++;
+    // Pieces in arrival order, as the calls came.
+    const chunk: Piece[] = [];
+    for (const p of lane.queue) {
+      if (p === lead) chunk.push({ call: p, from, to: p.next });
+      else if (p.next === 0 && texts + p.order.length <= this.maxTexts && rows + p.rowsLeft <= this.maxBatchTokens) {
+        chunk.push({ call: p, from: 0, to: p.order.length });
+        texts += p.order.length;
+        rows += p.rowsLeft;
+        p.next = p.order.length;
+        p.rowsLeft = 0;
       }
     }
-    // Its turn comes round again after the calls already started. A chunk that began a call it did
-    // not finish counts as a turn of the started calls: the next goes to a call that arrived meanwhile.
-    const unfinished = lead.next < lead.order.length;
-    if (unfinished) lane.started.push(lead);
-    lane.freshLedLast = freshLeads && !unfinished;
+    lane.queue = lane.queue.filter((p) => p.next < p.order.length);
     return chunk;
   }
 
@@ -272,15 +272,13 @@ export class DynamicBatchingEncoder implements Encoder {
 }
 
 function newLane(): Lane {
-  return { fresh: [], started: [], running: 0, freshLedLast: false };
+  return { queue: [], running: 0, passedOldest: false };
 }
 
 /** Takes a settled call's texts not handed over yet out of its lane. */
 function unqueue(lane: Lane, p: Pending): void {
-  for (const list of [lane.fresh, lane.started]) {
-    const at = list.indexOf(p);
-    if (at >= 0) list.splice(at, 1);
-  }
+  const at = lane.queue.indexOf(p);
+  if (at >= 0) lane.queue.splice(at, 1);
 }
 
 /** What a cancelled call rejects with. */
