@@ -35,7 +35,7 @@ import { validateText } from './validate-text.js';
 import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 
 export interface DynamicBatchingOptions {
-  /** Most estimated token rows per merged call, >= 1 (default DYNAMIC_BATCHING_DEFAULTS.maxBatchTokens). */
+  /** Most estimated token rows per chunk (one inner call), >= 1 (default DYNAMIC_BATCHING_DEFAULTS.maxBatchTokens). */
   maxBatchTokens?: number;
 }
 const DYNAMIC_BATCHING_OPTION_KEYS = { maxBatchTokens: true } as const satisfies OptionKeys<DynamicBatchingOptions>;
