@@ -5,7 +5,14 @@
  * (BERT-base, query_maxlen 32). Prints the wall time for all N, CPU per query, and per-query
  * latency p50 / p95, both ways in the same run (repeated `rounds` times, alternating).
  * Run: `node dist/bench/dynamic-batching.js [concurrent=32] [rounds=3]`.
+ *
+ * `node dist/bench/dynamic-batching.js documents [rounds=3] [docs=50] [docChars=500]`: the document
+ * lane as `plait serve`'s reranker sees it (bundled model, the encoder's default threads, scifact
+ * abstracts cut to `docChars`, each made unique): a lone `docs`-document call (ms, docs/s); 4 such
+ * calls at once (wall, docs/s: the throughput of large calls); and a 3-document call made just
+ * after 2 large ones (its latency, and the first large call's).
  */
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,6 +22,7 @@ import { DynamicBatchingEncoder } from '../src/encoder/dynamic-batching.js';
 import { resolveModelSpec } from '../src/encoder/resolve-model.js';
 import type { Encoder } from '../src/encoder/types.js';
 import { makeBertCheckpoint } from '../test/helpers/tiny-bert.js';
+import { dataDir, machine } from './common.js';
 import { COLBERTV2_SHAPE } from './convert-encode.js';
 
 const QUERIES = ['what causes heat flow in a wing', 'protein gene expression in blood cancer', 'how is information indexed in a library', 'quick brown fox', 'late interaction retrieval model'];
@@ -62,6 +70,57 @@ export async function run(n = 32, rounds = 3): Promise<void> {
   }
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+/** Document texts: scifact abstracts cut to `chars` (repeated when too few), each made unique by a suffix. */
+function documentTexts(chars: number): (n: number) => string[] {
+  const dir = dataDir();
+  const abstracts =
+    dir === null
+      ? [QUERIES.join(' ').repeat(Math.ceil(chars / 100)).slice(0, chars)]
+      : readFileSync(path.join(dir, 'scifact', 'corpus.jsonl'), 'utf8')
+          .split('\n')
+          .filter((l) => l !== '')
+          .map((l) => (JSON.parse(l) as { text: string }).text)
+          .filter((t) => t.length >= chars)
+          .map((t) => t.slice(0, chars));
+  let next = 0;
+  return (n) => Array.from({ length: n }, () => `${abstracts[next % abstracts.length]!} (${next++})`);
+}
+
+export async function runDocuments(rounds = 3, docs = 50, chars = 500): Promise<void> {
+  const texts = documentTexts(chars);
+  const encoder = new DynamicBatchingEncoder(await createEncoder(await resolveModelSpec(undefined, {})));
+  const timed = async (f: () => Promise<unknown>): Promise<number> => {
+    const t0 = performance.now();
+    await f();
+    return performance.now() - t0;
+  };
+  try {
+    console.log(JSON.stringify({ machine: machine(), loadavg1: Number(os.loadavg()[0]!.toFixed(2)), docs, chars }));
+    await encoder.encodeDocuments(texts(docs));
+    for (let r = 0; r < rounds; r++) {
+      const lone = await timed(() => encoder.encodeDocuments(texts(docs)));
+      const four = await timed(() => Promise.all(Array.from({ length: 4 }, () => encoder.encodeDocuments(texts(docs)))));
+      const t0 = performance.now();
+      const large = [encoder.encodeDocuments(texts(docs)), encoder.encodeDocuments(texts(docs))];
+      const firstLarge = large[0]!.then(() => performance.now() - t0);
+      const small = await timed(() => encoder.encodeDocuments(texts(3)));
+      const firstLargeMs = await firstLarge;
+      await Promise.all(large);
+      console.log(
+        `round ${r + 1}: lone ${docs}-document call ${lone.toFixed(0)} ms (${((docs * 1000) / lone).toFixed(1)} docs/s); ` +
+          `4 at once ${four.toFixed(0)} ms (${((4 * docs * 1000) / four).toFixed(1)} docs/s); ` +
+          `3 documents after 2 large calls ${small.toFixed(0)} ms (first large ${firstLargeMs.toFixed(0)} ms); load ${os.loadavg()[0]!.toFixed(2)}`,
+      );
+    }
+    console.log(`merged document calls: ${encoder.calls.document}`);
+  } finally {
+    await encoder.close();
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href && process.argv[2] === 'documents') {
+  const n = (i: number): number | undefined => (process.argv[i] === undefined ? undefined : Number(process.argv[i]));
+  await runDocuments(n(3), n(4), n(5));
+} else if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   await run(process.argv[2] === undefined ? undefined : Number(process.argv[2]), process.argv[3] === undefined ? undefined : Number(process.argv[3]));
 }

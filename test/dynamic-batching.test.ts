@@ -23,8 +23,19 @@ after(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-/** An encoder whose calls are recorded and finish when the test says so; row i of text "tN" is [N]. */
-function recordingEncoder(): { encoder: Encoder; calls: { kind: TextKind; texts: string[] }[]; signals: (AbortSignal | undefined)[]; finish: () => void } {
+/**
+ * An encoder whose calls are recorded and finish when the test says so (`finish`: every call
+ * running; `finishOne`: the oldest running); row i of text "tN" is [N]. `batchShape`: what it says
+ * of its batching (DynamicBatchingEncoder sizes its chunks to it).
+ */
+function recordingEncoder(batchShape?: { batchSize: number; lanes: number }): {
+  encoder: Encoder;
+  calls: { kind: TextKind; texts: string[] }[];
+  signals: (AbortSignal | undefined)[];
+  finish: () => void;
+  finishOne: () => void;
+  running: () => number;
+} {
   const calls: { kind: TextKind; texts: string[] }[] = [];
   const signals: (AbortSignal | undefined)[] = [];
   const waiting: (() => void)[] = [];
@@ -38,6 +49,7 @@ function recordingEncoder(): { encoder: Encoder; calls: { kind: TextKind; texts:
   };
   const encoder = {
     info,
+    ...(batchShape === undefined ? {} : { batchShape }),
     spec: { family: 'use-lite' },
     encodeQueries: (t: string[], o?: EncodeOptions) => (signals.push(o?.signal), run(t, 'query')),
     encodeDocuments: (t: string[], o?: EncodeOptions) => (signals.push(o?.signal), run(t, 'document')),
@@ -46,7 +58,7 @@ function recordingEncoder(): { encoder: Encoder; calls: { kind: TextKind; texts:
     tokenText: () => '',
     close: async () => {},
   } as Encoder;
-  return { encoder, calls, signals, finish: () => waiting.splice(0).forEach((f) => f()) };
+  return { encoder, calls, signals, finish: () => waiting.splice(0).forEach((f) => f()), finishOne: () => waiting.shift()!(), running: () => waiting.length };
 }
 
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
@@ -83,11 +95,20 @@ test('the token budget splits the waiting calls (32 rows per query: a budget of 
   }
   await Promise.all(all);
   assert.deepEqual(rec.calls.map((c) => c.texts), [['t0'], ['t1', 't2'], ['t3', 't4']]);
-  // One request above the budget still goes, alone.
+  // One request above the budget goes in chunks of the budget, answered in its own order.
+  rec.calls.length = 0;
   const big = b.encodeQueries(['t1', 't2', 't3']);
   await tick();
   rec.finish();
-  assert.equal((await big).length, 3);
+  await tick();
+  rec.finish();
+  assert.deepEqual((await big).map((e) => e.vectors[0]), [1, 2, 3]);
+  assert.deepEqual(rec.calls.map((c) => c.texts), [['t1', 't2'], ['t3']]);
+  // A text above the budget still goes, alone.
+  const long = b.encodeDocuments(['t4 '.repeat(100)]);
+  await tick();
+  rec.finish();
+  assert.equal((await long).length, 1);
   assert.throws(() => new DynamicBatchingEncoder(rec.encoder, { maxBatchTokens: 0 }), (e) => isPlaitError(e, 'INVALID_ARGUMENT'));
 });
 
@@ -158,4 +179,177 @@ test('a cancelled call leaves the queue and rejects at once; the merged call it 
   await assert.rejects(b.encodeDocuments(['t5'], { signal: AbortSignal.abort() }), (e: unknown) => isPlaitError(e, 'ABORTED'));
   await tick();
   assert.equal(rec.calls.length, 2);
+});
+
+/** `n` document texts "tK" (K from `first`), each `len` characters long (padded with spaces, which the fake ignores). */
+const docs = (first: number, n: number, len = 8): string[] => Array.from({ length: n }, (_, i) => `t${first + i}`.padEnd(len));
+const values = (out: TokenEmbeddings[]): number[] => out.map((e) => e.vectors[0]!);
+const texts = (calls: { texts: string[] }[]): string[][] => calls.map((c) => c.texts.map((t) => t.trim()));
+
+test('a call larger than the inner batch goes in chunks of the inner batch size, in length order, answered in its own order', async () => {
+  const rec = recordingEncoder({ batchSize: 4, lanes: 1 });
+  const b = new DynamicBatchingEncoder(rec.encoder);
+  // Lengths 8 except t2 and t5 (20 characters): the inner encoder batches shortest first, so do the chunks.
+  const input = docs(0, 10).map((t, i) => (i === 2 || i === 5 ? t.padEnd(20) : t));
+  const call = b.encodeDocuments(input);
+  for (let i = 0; i < 3; i++) {
+    await tick();
+    assert.equal(rec.running(), 1, 'one chunk at a time on a one-lane encoder');
+    rec.finishOne();
+  }
+  assert.deepEqual(values(await call), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  assert.deepEqual(texts(rec.calls), [['t0', 't1', 't3', 't4'], ['t6', 't7', 't8', 't9'], ['t2', 't5']]);
+  assert.equal(b.calls.document, 3);
+});
+
+test('a small call made while a large one runs goes in the next chunk, and is answered before the large one', async () => {
+  const rec = recordingEncoder({ batchSize: 4, lanes: 1 });
+  const b = new DynamicBatchingEncoder(rec.encoder);
+  let largeDone = false;
+  const large = b.encodeDocuments(docs(0, 12)).then((out) => ((largeDone = true), out));
+  await tick();
+  assert.deepEqual(texts(rec.calls), [['t0', 't1', 't2', 't3']]);
+  const small = b.encodeDocuments(docs(50, 3));
+  await tick();
+  assert.equal(rec.calls.length, 1, 'the small call waits for the chunk running');
+  rec.finishOne();
+  await tick();
+  // Before: the whole large call ran as one inner call, and the small one waited for all of it.
+  assert.deepEqual(texts(rec.calls)[1], ['t50', 't51', 't52'], 'the next chunk is the small call');
+  rec.finishOne();
+  assert.deepEqual(values(await small), [50, 51, 52]);
+  assert.equal(largeDone, false);
+  for (let i = 0; i < 2; i++) {
+    await tick();
+    rec.finishOne();
+  }
+  assert.deepEqual(values(await large), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+  assert.deepEqual(texts(rec.calls).slice(2), [['t4', 't5', 't6', 't7'], ['t8', 't9', 't10', 't11']]);
+});
+
+test('a stream of small calls cannot starve a large one: it leads every second chunk, and small calls that wait share a chunk', async () => {
+  const rec = recordingEncoder({ batchSize: 4, lanes: 1 });
+  const b = new DynamicBatchingEncoder(rec.encoder);
+  const large = b.encodeDocuments(docs(0, 16));
+  const smalls: Promise<TokenEmbeddings[]>[] = [];
+  // A new 1-document call arrives while each chunk runs.
+  for (let i = 0; i < 6; i++) {
+    await tick();
+    smalls.push(b.encodeDocuments(docs(100 + i, 1)));
+    rec.finishOne();
+  }
+  await tick();
+  while (rec.running() > 0) {
+    rec.finishOne();
+    await tick();
+  }
+  assert.deepEqual(values(await large), Array.from({ length: 16 }, (_, i) => i));
+  assert.deepEqual((await Promise.all(smalls)).map(values), smalls.map((_, i) => [100 + i]));
+  assert.deepEqual(texts(rec.calls), [
+    ['t0', 't1', 't2', 't3'],
+    ['t100'],
+    ['t4', 't5', 't6', 't7'],
+    ['t101', 't102'],
+    ['t8', 't9', 't10', 't11'],
+    ['t103', 't104'],
+    ['t12', 't13', 't14', 't15'],
+    ['t105'],
+  ]);
+});
+
+test('with two inner lanes, a lone large call runs two chunks at once (the batches it got unchunked); queries keep their own lanes', async () => {
+  const rec = recordingEncoder({ batchSize: 4, lanes: 2 });
+  const b = new DynamicBatchingEncoder(rec.encoder);
+  const large = b.encodeDocuments(docs(0, 10));
+  await tick();
+  assert.deepEqual(texts(rec.calls), [['t0', 't1', 't2', 't3'], ['t4', 't5', 't6', 't7']]);
+  const query = b.encodeQueries(['t70']);
+  await tick();
+  assert.deepEqual(texts(rec.calls)[2], ['t70'], 'a lone query pays no wait');
+  rec.finish();
+  assert.deepEqual(values(await query), [70]);
+  await tick();
+  assert.deepEqual(texts(rec.calls)[3], ['t8', 't9']);
+  rec.finish();
+  assert.deepEqual(values(await large), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+});
+
+test('a cancelled large call rejects at once and its chunks stop; a chunk it shares is cancelled only with every call in it', async () => {
+  const rec = recordingEncoder({ batchSize: 4, lanes: 1 });
+  const b = new DynamicBatchingEncoder(rec.encoder);
+  const ac = new AbortController();
+  const large = b.encodeDocuments(docs(0, 12), { signal: ac.signal });
+  await tick();
+  const small = b.encodeDocuments(docs(50, 1));
+  ac.abort();
+  await assert.rejects(large, (e: unknown) => isPlaitError(e, 'ABORTED'));
+  assert.equal(rec.signals[0]!.aborted, true, 'the chunk running held only the cancelled call');
+  rec.finishOne();
+  await tick();
+  rec.finishOne();
+  assert.deepEqual(values(await small), [50]);
+  await tick();
+  assert.deepEqual(texts(rec.calls), [['t0', 't1', 't2', 't3'], ['t50']], 'no chunk of the cancelled call ran after it');
+  // A chunk holding the rest of a large call and a small one: cancelling one of them cancels nothing.
+  const a1 = new AbortController();
+  const a2 = new AbortController();
+  const running = b.encodeDocuments(docs(20, 4));
+  await tick();
+  const shared = [b.encodeDocuments(docs(30, 2), { signal: a1.signal }), b.encodeDocuments(docs(40, 2), { signal: a2.signal })];
+  rec.finishOne();
+  await running;
+  await tick();
+  assert.deepEqual(texts(rec.calls)[3], ['t30', 't31', 't40', 't41']);
+  const merged = rec.signals[3]!;
+  a1.abort();
+  await assert.rejects(shared[0]!, (e: unknown) => isPlaitError(e, 'ABORTED'));
+  assert.equal(merged.aborted, false);
+  a2.abort();
+  assert.equal(merged.aborted, true);
+  await assert.rejects(shared[1]!, (e: unknown) => isPlaitError(e, 'ABORTED'));
+  rec.finish();
+});
+
+test('a failed chunk fails the calls in it only, and their other chunks do not run', async () => {
+  const rec = recordingEncoder({ batchSize: 2, lanes: 1 });
+  const b = new DynamicBatchingEncoder(rec.encoder);
+  const first = b.encodeDocuments(['t9']);
+  await tick();
+  const failing = b.encodeDocuments(['boom', 't100', 't101', 't102']);
+  const other = b.encodeDocuments(['t5']);
+  rec.finishOne();
+  assert.deepEqual(values(await first), [9]);
+  await tick();
+  // The call with fewer texts left leads: the other one, then the failing one's first chunk.
+  rec.finishOne();
+  assert.deepEqual(values(await other), [5]);
+  await assert.rejects(failing, /backend failed/);
+  const after = b.encodeDocuments(['t6']);
+  await tick();
+  rec.finishOne();
+  assert.deepEqual(values(await after), [6], 'the lane goes on');
+  assert.deepEqual(texts(rec.calls), [['t9'], ['t5'], ['boom', 't100'], ['t6']], 'the failed call\'s second chunk never ran');
+});
+
+test('with two lanes, a small call made behind two large ones goes alone in the first lane freed, not padded with their texts; the large ones go first come, first served', async () => {
+  const rec = recordingEncoder({ batchSize: 4, lanes: 2 });
+  const b = new DynamicBatchingEncoder(rec.encoder);
+  const done: string[] = [];
+  const l1 = b.encodeDocuments(docs(0, 6)).then((o) => (done.push('l1'), o));
+  const l2 = b.encodeDocuments(docs(10, 6)).then((o) => (done.push('l2'), o));
+  const small = b.encodeDocuments(docs(50, 1)).then((o) => (done.push('small'), o));
+  await tick();
+  // The first large call's two chunks take both lanes (as its two batches did unchunked).
+  assert.deepEqual(texts(rec.calls), [['t0', 't1', 't2', 't3'], ['t4', 't5']]);
+  rec.finishOne();
+  await tick();
+  assert.deepEqual(texts(rec.calls)[2], ['t50'], 'the small call leads alone: the second large call does not fit whole');
+  while (rec.running() > 0) {
+    rec.finishOne();
+    await tick();
+  }
+  await Promise.all([l1, l2, small]);
+  assert.deepEqual(texts(rec.calls).slice(3), [['t10', 't11', 't12', 't13'], ['t14', 't15']]);
+  // Running chunks finished oldest first: the first large call's second chunk, then the small one's, before any of the second large call's.
+  assert.deepEqual(done, ['l1', 'small', 'l2']);
 });

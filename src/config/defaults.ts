@@ -951,7 +951,9 @@ export const DYNAMIC_BATCHING_DEFAULTS = {
   /**
    * Most estimated token rows merged into one encoder call: TEI's default max_batch_tokens
    * (text-embeddings-inference, 16,384). 512 ColBERT queries of 32 tokens, or ~55 documents of 300;
-   * one request larger than this still goes, alone.
+   * a chunk also holds at most the inner encoder's batch (ENCODER_DEFAULTS.batchSize texts), which
+   * binds first for ColBERT's 180-token documents. A request larger than this goes in chunks; one
+   * text larger than this still goes, alone.
    */
   maxBatchTokens: 16_384,
 } as const;

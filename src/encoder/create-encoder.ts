@@ -117,6 +117,8 @@ class BatchingEncoder implements Encoder {
   readonly unknownTokenId: number | undefined;
   readonly specialTokenIds: ReadonlySet<number> | undefined;
   readonly encodedTexts: Record<TextKind, number> = { query: 0, document: 0 };
+  /** Batches of batchSize texts, one lane a worker thread (see encode()). */
+  readonly batchShape: Readonly<{ batchSize: number; lanes: number }>;
   private closed = false;
 
   constructor(
@@ -126,6 +128,7 @@ class BatchingEncoder implements Encoder {
     private readonly runner: Runner,
   ) {
     this.info = tokenizer.info;
+    this.batchShape = { batchSize: options.batchSize, lanes: Math.max(1, options.threads) };
     this.unknownTokenId = tokenizer.unknownTokenId;
     this.specialTokenIds = tokenizer.specialTokenIds;
   }

@@ -145,6 +145,12 @@ export interface Encoder {
    * and the tests that check a cancelled write stopped encoding); absent on encoders that do not count.
    */
   readonly encodedTexts?: Readonly<Record<TextKind, number>>;
+  /**
+   * How the encoder runs a call: in batches of `batchSize` texts (in length order), up to `lanes`
+   * batches at once (its worker threads; 1 in-process). DynamicBatchingEncoder sizes its chunks to
+   * it; absent on encoders that do not batch that way.
+   */
+  readonly batchShape?: Readonly<{ batchSize: number; lanes: number }>;
   tokenize(text: string): TokenizedText;
   /** The rows `encodeQueries`/`encodeDocuments` output for `text`, with roles and offsets (see RowToken). */
   rows(text: string, kind: TextKind): RowToken[];
