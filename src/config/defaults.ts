@@ -390,6 +390,18 @@ export const SERVER_DEFAULTS = {
    */
   tokenWaitDeadlineShare: 0.5,
   /**
+   * Admission's drain rate (ms per document token, admission.ts) is busy time ÷ tokens completed,
+   * both summed with a decay of e^(−tokens completed ÷ this): it reads the last ~16,384 tokens the
+   * server got through (two full budgets of one encoder thread, ~2.3 50-document reranks, ~9 s of
+   * encoding idle). Shorter, and one request's timing noise moves the estimate; longer, and a change
+   * of load (other processes, a second encoder thread) takes minutes to show. The warm-up's prior
+   * counts as this many tokens, so it fades after the first few large requests. A lone 10-token
+   * request's fixed costs (20 ms) move the rate by ~0.1% against it.
+   */
+  tokenDrainMemoryTokens: 16_384,
+  /** Weight of the newest hold time in admission's running mean of work time (slots' expected wait): about the last 20 requests. */
+  workTimeEwmaWeight: 0.05,
+  /**
    * Characters of text per token when admission estimates a request's tokens without tokenizing it
    * (request-cost.ts). Measured with the bundled tokenizer: 3.54 over the first 1,000 scifact
    * abstracts cut at 500 characters (499,096 characters, 141,078 tokens); plain English runs
