@@ -141,8 +141,10 @@ export class Admission {
   }
 
   /**
-   * Sets the prior of the time per document token (ms) that shedding uses until a request with
-   * tokens has been measured: the engine's warm-up times a warm rerank and seeds it here.
+   * Sets the prior of the drain rate (ms per document token) that shedding uses until requests
+   * with tokens have been measured: the engine's warm-up times a warm rerank and seeds it here. It
+   * counts as `tokenDrainMemoryTokens` tokens got through at that rate, so it fades as real ones are
+   * (to e^−1 of its weight after that many). No-op once a request with tokens has completed.
    * @throws nothing; a non-finite or negative value is ignored.
    */
   seedTokenMs(msPerToken: number): void {
