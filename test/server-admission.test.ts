@@ -366,6 +366,23 @@ test('admission: the expected token wait of a newcomer is the tokens it waits fo
   await running.end();
 });
 
+test('admission: a wait for tokens counts the request\'s own encoding against its share of the deadline', async () => {
+  const { a } = clocked({ maxConcurrent: 8, maxQueue: 10, maxQueueWaitMs: 100, maxInFlightTokens: 1000, tokenWaitDeadlineShare: 0.5 });
+  a.seedTokenMs(1);
+  const running = hold(a, 800);
+  await tick();
+  // 600 tokens to wait for + its own 800, at 1 ms a token: it ends 1,400 ms from now. Half of a
+  // 3 s deadline holds that; half of 2.4 s (1,200 ms) held the wait alone (600 ms), which was all
+  // that was counted, but not the wait and the encoding.
+  // Refused, told to retry after the wait (600 ms, its Retry-After), not after the wait and the encoding.
+  await assert.rejects(a.run(async () => 0, never, 0, 800, 2400), (e: unknown) => isPlaitError(e, 'OVERLOADED') && e.details?.expectedWaitMs === 600);
+  const fits = hold(a, 800, 3000);
+  await tick();
+  assert.equal(a.queued, 1, 'wait + own encoding within half its deadline: it waits');
+  await running.end();
+  await fits.end();
+});
+
 test('admission: a small newcomer that will pass the queued large ones waits for the passers\' tokens, not for theirs', async () => {
   const { a } = clocked({ maxConcurrent: 8, maxQueue: 10, maxQueueWaitMs: 100, maxInFlightTokens: 1000, tokenWaitDeadlineShare: 0.5 });
   a.seedTokenMs(1);

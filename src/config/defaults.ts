@@ -380,9 +380,12 @@ export const SERVER_DEFAULTS = {
    */
   inFlightTokensPerEncoderThread: 8192,
   /**
-   * A request that needs document tokens may wait for the encoder while its expected wait is at
-   * most this share of its own deadline (and always `maxQueueWaitMs`): it then keeps at least half
-   * its time for its own encoding, 15 s at the 30 s default, three times what a full budget takes.
+   * A request that needs document tokens may wait for the encoder while its expected wait and its
+   * own encoding (both at the measured drain rate) end within this share of its own deadline (and
+   * always `maxQueueWaitMs`): the other half is the margin for the rate's error, as load changes.
+   * The wait alone (before admission-11) left its own encoding the other half, ample when a full
+   * budget took 5 s, but on a loaded 2-core host it takes 10 s or more and small calls go before a
+   * large one's rest, so large reranks passed their deadline (bench/RESULTS.md, "Admission's drain rate").
    * `maxQueueWaitMs` alone (500 ms, sized for searches) refused any rerank that would wait behind
    * another: 4 concurrent 40-document reranks from a plain client (no retries) got 2 × 503 on the
    * 2-core machine, where a queue of a few seconds serves them all; ten large reranks at once still

@@ -1,8 +1,9 @@
 /**
  * Admission control: at most `maxConcurrent` requests do work at once, and the document tokens
  * they encode at once stay within `maxInFlightTokens`; at most `maxQueue` wait for a slot, and only
- * while the expected wait stays under `maxQueueWaitMs` (for the token budget: under
- * `tokenWaitDeadlineShare` of the request's own deadline, if longer); anything beyond is refused at once with
+ * while the expected wait stays under `maxQueueWaitMs` (for the token budget: or while the wait and
+ * the request's own encoding are expected to end within `tokenWaitDeadlineShare` of its own
+ * deadline); anything beyond is refused at once with
  * OVERLOADED (the route answers 503 + Retry-After) rather than joining an unbounded queue and timing
  * out later. A waiting request whose deadline passes leaves the queue with TIMEOUT. Slots are
  * released when the work settles, not when the answer is sent, so a 504 never frees capacity that a
@@ -74,8 +75,9 @@ export interface AdmissionLimits {
    */
   maxInFlightTokens?: number;
   /**
-   * A request that needs tokens may also wait while its expected wait is at most this share of its
-   * own deadline (`run`'s `deadlineMs`), in [0, 1); 0 (the default here): `maxQueueWaitMs` only.
+   * A request that needs tokens may also wait while its expected wait and its own encoding (its
+   * tokens × the drain rate) are at most this share of its own deadline (`run`'s `deadlineMs`),
+   * in [0, 1); 0 (the default here): `maxQueueWaitMs` only.
    * The server sets SERVER_DEFAULTS.tokenWaitDeadlineShare.
    */
   tokenWaitDeadlineShare?: number;
@@ -188,7 +190,8 @@ export class Admission {
    * @param priority queue order, lower first (≥ 0)
    * @param tokens estimated document tokens the work encodes (≥ 0; 0 for a search)
    * @param deadlineMs the request's deadline from now (ms): a request with tokens may wait up to
-   *   `tokenWaitDeadlineShare` of it for the token budget (absent: `maxQueueWaitMs` only)
+   *   `tokenWaitDeadlineShare` of it, less its own expected encoding, for the token budget
+   *   (absent: `maxQueueWaitMs` only)
    */
   async run<T>(work: (release: () => void) => Promise<T>, signal: AbortSignal, priority = 0, tokens = 0, deadlineMs?: number): Promise<T> {
     const need = Number.isFinite(tokens) && tokens > 0 ? Math.ceil(tokens) : 0;
@@ -282,11 +285,15 @@ export class Admission {
         maxInFlightTokens: this.limits.maxInFlightTokens ?? null,
         expectedWaitMs: Math.round(expectedWaitMs),
       });
-    // Slots are shed at maxQueueWaitMs; the token budget's wait may take a share of the request's
-    // own deadline (a large rerank's turn comes in seconds, and its client has 30 s).
+    // Slots are shed at maxQueueWaitMs; a request for tokens may wait longer while its wait and its
+    // own encoding (its tokens at the drain rate) are expected to end within a share of its own
+    // deadline (a large rerank's turn comes in seconds, and its client has 30 s). Its own time
+    // counts: the document lane serves the call with the fewest texts left first, so small calls
+    // that arrive while a large one runs go before its rest, and on a loaded host a full budget
+    // takes 10 s or more, not the 5 s that a wait of half the deadline left room for.
     const share = this.limits.tokenWaitDeadlineShare ?? 0;
-    const tokenLimitMs = deadlineMs !== undefined && Number.isFinite(deadlineMs) ? Math.max(this.limits.maxQueueWaitMs, share * deadlineMs) : this.limits.maxQueueWaitMs;
-    if (countWaitMs > this.limits.maxQueueWaitMs || tokenWaitMs > tokenLimitMs) return Promise.reject(overloaded());
+    const withinDeadline = deadlineMs !== undefined && Number.isFinite(deadlineMs) && tokenWaitMs + tokens * this.tokenMs <= share * deadlineMs;
+    if (countWaitMs > this.limits.maxQueueWaitMs || (tokenWaitMs > this.limits.maxQueueWaitMs && !withinDeadline)) return Promise.reject(overloaded());
     if (this.waiting.length >= this.limits.maxQueue) {
       const last = this.waiting[this.waiting.length - 1];
       if (last === undefined || last.priority <= priority) return Promise.reject(overloaded());
