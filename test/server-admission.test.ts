@@ -323,7 +323,7 @@ test('admission: a steady stream gives the drain rate it was fed; idle time and 
   // Every 10 completions the server idles for 60 s.
   let running = [hold(a, 1000), hold(a, 1000)];
   await tick();
-  for (let i = 1; i <= 150; i++) {
+  for (let i = 1; i <= 300; i++) {
     clock.t += 500;
     await running[0]!.end();
     if (i % 10 === 0) {
@@ -350,8 +350,8 @@ test('admission: a steady stream gives the drain rate it was fed; idle time and 
 test('admission: the expected token wait of a newcomer is the tokens it waits for × the drain rate', async () => {
   const { a, clock } = clocked({ maxConcurrent: 8, maxQueue: 10, maxQueueWaitMs: 100, maxInFlightTokens: 4000 });
   a.seedTokenMs(2);
-  // Learn 0.5 ms a token: 200 requests of 1,000 tokens, one at a time, 500 ms each.
-  for (let i = 0; i < 200; i++) {
+  // Learn 0.5 ms a token: 300 requests of 1,000 tokens, one at a time, 500 ms each.
+  for (let i = 0; i < 300; i++) {
     const r = hold(a, 1000);
     await tick();
     clock.t += 500;

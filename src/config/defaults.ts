@@ -394,14 +394,16 @@ export const SERVER_DEFAULTS = {
   tokenWaitDeadlineShare: 0.5,
   /**
    * Admission's drain rate (ms per document token, admission.ts) is busy time ÷ tokens completed,
-   * both summed with a decay of e^(−tokens completed ÷ this): it reads the last ~16,384 tokens the
-   * server got through (two full budgets of one encoder thread, ~2.3 50-document reranks, ~9 s of
-   * encoding idle). Shorter, and one request's timing noise moves the estimate; longer, and a change
-   * of load (other processes, a second encoder thread) takes minutes to show. The warm-up's prior
-   * counts as this many tokens, so it fades after the first few large requests. A lone 10-token
-   * request's fixed costs (20 ms) move the rate by ~0.1% against it.
+   * both summed with a decay of e^(−tokens completed ÷ this): it reads the last ~32,768 tokens the
+   * server got through (four full budgets of one encoder thread, ~4.5 50-document reranks, 4–20 s
+   * of encoding). With 16,384 (two) the rate sampled every 5 s under 10 clients of 50-document
+   * reranks swung from 0.09 (median) to 0.17 ms a token (p95) while the server's throughput was
+   * steady (bench/RESULTS.md, "Admission's drain rate"): each large request's service time is one
+   * sample of two. Longer, and a change of load (other processes, a second encoder thread) takes
+   * minutes to show. The warm-up's prior counts as this many tokens, so it fades after the first
+   * few large requests; a lone 10-token request's fixed costs (20 ms) move the rate by ~0.05%.
    */
-  tokenDrainMemoryTokens: 16_384,
+  tokenDrainMemoryTokens: 32_768,
   /** Weight of the newest hold time in admission's running mean of work time (slots' expected wait): about the last 20 requests. */
   workTimeEwmaWeight: 0.05,
   /**
