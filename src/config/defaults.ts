@@ -382,16 +382,19 @@ export const SERVER_DEFAULTS = {
   /**
    * A request that needs document tokens may wait for the encoder while its expected wait and its
    * own encoding (both at the measured drain rate) end within this share of its own deadline (and
-   * always `maxQueueWaitMs`): the other half is the margin for the rate's error, as load changes.
-   * The wait alone (before admission-11) left its own encoding the other half, ample when a full
-   * budget took 5 s, but on a loaded 2-core host it takes 10 s or more and small calls go before a
-   * large one's rest, so large reranks passed their deadline (bench/RESULTS.md, "Admission's drain rate").
+   * always `maxQueueWaitMs`): 10 s of the 30 s default. The rest is the margin for the rate's error
+   * as load changes: under 10 clients of 50-document reranks on a loaded 2-core host, answers came
+   * up to 1.5× the bound at p99 (22.4 s against 15 s with ½), and the rate sampled every 5 s swung
+   * 1.5× (bench/RESULTS.md, "Admission's drain rate"); a third leaves 3× before a 504. Before
+   * (admission-10) half the deadline bounded the wait alone, leaving the other half to its own
+   * encoding: ample when a full budget took 5 s, not on that host, where a queue of large reranks
+   * filled to 15 s of waiting and one in a run passed its deadline.
    * `maxQueueWaitMs` alone (500 ms, sized for searches) refused any rerank that would wait behind
    * another: 4 concurrent 40-document reranks from a plain client (no retries) got 2 × 503 on the
    * 2-core machine, where a queue of a few seconds serves them all; ten large reranks at once still
    * see the later ones refused (their expected waits pass half the deadline) rather than 504.
    */
-  tokenWaitDeadlineShare: 0.5,
+  tokenWaitDeadlineShare: 1 / 3,
   /**
    * Admission's drain rate (ms per document token, admission.ts) is busy time ÷ tokens completed,
    * both summed with a decay of e^(−tokens completed ÷ this): it reads the last ~32,768 tokens the
