@@ -384,8 +384,8 @@ export const SERVER_DEFAULTS = {
    * own encoding (both at the measured drain rate) end within this share of its own deadline (and
    * always `maxQueueWaitMs`): 10 s of the 30 s default. The rest is the margin for the rate's error
    * as load changes: under 10 clients of 50-document reranks on a loaded 2-core host, answers came
-   * up to 1.5× the bound at p99 (22.4 s against 15 s with ½), and the rate sampled every 5 s swung
-   * 1.5× (bench/RESULTS.md, "Admission's drain rate"); a third leaves 3× before a 504. Before
+   * up to 1.6× the bound at p99 (20.3–23.6 s against 15 s with ½), and the rate sampled every 5 s
+   * moved 1.5–2× (bench/RESULTS.md, "Admission's drain rate"); a third leaves 3× before a 504. Before
    * (admission-10) half the deadline bounded the wait alone, leaving the other half to its own
    * encoding: ample when a full budget took 5 s, not on that host, where a queue of large reranks
    * filled to 15 s of waiting and one in a run passed its deadline.
@@ -399,12 +399,14 @@ export const SERVER_DEFAULTS = {
    * Admission's drain rate (ms per document token, admission.ts) is busy time ÷ tokens completed,
    * both summed with a decay of e^(−tokens completed ÷ this): it reads the last ~32,768 tokens the
    * server got through (four full budgets of one encoder thread, ~4.5 50-document reranks, 4–20 s
-   * of encoding). With 16,384 (two) the rate sampled every 5 s under 10 clients of 50-document
-   * reranks swung from 0.09 (median) to 0.17 ms a token (p95) while the server's throughput was
-   * steady (bench/RESULTS.md, "Admission's drain rate"): each large request's service time is one
-   * sample of two. Longer, and a change of load (other processes, a second encoder thread) takes
-   * minutes to show. The warm-up's prior counts as this many tokens, so it fades after the first
-   * few large requests; a lone 10-token request's fixed costs (20 ms) move the rate by ~0.05%.
+   * of encoding), so each large request's service time is one sample of several, not of two as
+   * with 16,384. Sampled every 5 s under 10 clients of 50-document reranks on a loaded 2-core host
+   * it still moved 1.5–2× between median and p95 (0.25–0.35 → 0.38–0.73 ms a token; 0.09 → 0.17
+   * with 16,384 at a lighter load: bench/RESULTS.md, "Admission's drain rate"), most of it the
+   * host's load, which it should follow; longer, and a change of load (other processes, a second
+   * encoder thread) takes minutes to show. The warm-up's prior counts as this many tokens, so it
+   * fades after the first few large requests; a lone 10-token request's fixed costs (20 ms) move
+   * the rate by ~0.05%.
    */
   tokenDrainMemoryTokens: 32_768,
   /** Weight of the newest hold time in admission's running mean of work time (slots' expected wait): about the last 20 requests. */

@@ -44,8 +44,12 @@
  * of (a request's hold time ÷ the tokens in flight at its start), which assumed a request ends after
  * everything that ran before it: once small reranks passed large ones and finished first, a 730-token
  * rerank done in 0.7 s beside a 7,100-token one read 0.1 ms a token instead of ~1, large newcomers
- * were queued for up to half their deadline instead of refused, and some timed out (bench/RESULTS.md,
- * "Admission's drain rate"; re-measure with bench/rerank-admission.ts).
+ * were queued for up to half their deadline instead of refused, and some timed out. A request for
+ * tokens may wait while its wait and its own encoding end within `tokenWaitDeadlineShare` (⅓) of its
+ * deadline. Under 10 clients of 50-document reranks on a loaded 2-core host: large p50 19.8–23.3 s →
+ * 8.5–12.0 s, p99 24.7–26.6 → 12.6–16.5 s, no 504 (main had 1–2 in two of seven runs), small p50
+ * unchanged, more large ones refused (bench/RESULTS.md, "Admission's drain rate"; re-measure with
+ * bench/rerank-admission.ts).
  */
 import { SERVER_DEFAULTS } from '../config/defaults.js';
 import { PlaitError } from '../errors/index.js';
