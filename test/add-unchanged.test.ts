@@ -201,6 +201,26 @@ test('POST /documents: an unchanged document answers unchanged, encodes nothing 
     const refused = await postJson(`${base}/documents`, { documents: [docs[2]], no_replace: true });
     assert.equal(refused.status, 409);
     assert.equal(refused.body.error.code, 'DOCUMENT_EXISTS');
+
+    // Another writer changes docs[3] while the server encodes the changed docs[2]: the answer's
+    // docs[3] was found unchanged before the encoding, is found changed under the lock, and is
+    // encoded and written in a second try — the body's version stands.
+    const m = readManifest(sample.path);
+    const theirs = await encodeDocuments([{ docId: docs[3]!.doc_id, title: docs[3]!.title, text: 'Another writer rewrote this document.' }], sample.encoder, m);
+    const encodeDocs = sample.encoder.encodeDocuments.bind(sample.encoder);
+    let calls = 0;
+    sample.encoder.encodeDocuments = async (texts, o) => {
+      if (calls++ === 0) updateIndex(sample!.path, { add: theirs });
+      return encodeDocs(texts, o);
+    };
+    try {
+      const raced = await postJson(`${base}/documents`, { documents: [{ ...docs[2]!, text: `${docs[2]!.text} Changed too.` }, docs[3]] });
+      assert.equal(raced.status, 200, JSON.stringify(raced.body));
+      assert.deepEqual([raced.body.committed, raced.body.replaced, raced.body.unchanged, calls], [true, 2, 0, 2]);
+      assert.equal(storedText(sample.path, docs[3]!.doc_id), docs[3]!.text, 'the body\'s version, not the other writer\'s');
+    } finally {
+      sample.encoder.encodeDocuments = encodeDocs;
+    }
   } finally {
     await server?.close();
     await sample?.dispose();
