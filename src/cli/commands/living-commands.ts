@@ -161,7 +161,7 @@ function describeAdd(r: AddCorpusResult, sync: boolean): string {
 export function registerLivingCommands(program: Command): void {
   const add = program
     .command('add')
-    .description("add documents to an index (upsert by id) as one new generation: encoded with the index's model, compressed with its codec; existing segments are not rewritten")
+    .description("add documents to an index (upsert by id) as one new generation: encoded with the index's model, compressed with its codec; existing segments are not rewritten; a document equal to the indexed one (title, text, metadata) is left as it is, not encoded")
     .argument('<index>', 'index name or path')
     .argument('<input>', 'corpus file or folder (the formats of plait index)')
     .option('--no-replace', 'refuse an id already in the index (DOCUMENT_EXISTS; nothing is added) instead of replacing that document')
