@@ -3,13 +3,15 @@
  * without its extension (always with `/` separators); the title is a Markdown file's front matter
  * `title`, else its first heading, else the file name without extension. A Markdown file's YAML front
  * matter (front-matter.ts) is its metadata and no part of its text. Files are listed recursively in
- * a stable (sorted) order.
+ * a stable (sorted) order. A gzip'd file (`notes.md.gz`, told by its magic bytes) is read decompressed,
+ * as the file under the `.gz` (id `notes`, read as Markdown).
  */
 
 import { readFile, readdir } from 'node:fs/promises';
 import { isUtf8 } from 'node:buffer';
 import { basename, extname, join, relative, sep } from 'node:path';
 import { PlaitError } from '../../errors/index.js';
+import { decompressInput } from '../../util/input-bytes.js';
 import { readFrontMatter } from './front-matter.js';
 import { hasUtf8Bom } from './line-reader.js';
 import type { ParsedRecord } from './parsed-record.js';
@@ -18,6 +20,11 @@ export const TEXT_EXTENSIONS: ReadonlySet<string> = new Set(['.txt', '.md', '.ma
 const MARKDOWN_EXTENSIONS: ReadonlySet<string> = new Set(['.md', '.markdown']);
 
 const naturalOrder = new Intl.Collator('en', { numeric: true }).compare;
+
+/** `notes.md.gz` → `notes.md`: the name that gives a gzip'd text file's extension and id. */
+function underGz(name: string): string {
+  return name.replace(/\.gz$/i, '');
+}
 
 /** Every .txt/.md file under `dir`, recursively, in natural sort order. Hidden entries are skipped. */
 export async function listTextFiles(dir: string): Promise<string[]> {
@@ -29,7 +36,7 @@ export async function listTextFiles(dir: string): Promise<string[]> {
       if (entry.name.startsWith('.')) continue;
       const path = join(current, entry.name);
       if (entry.isDirectory()) await walk(path);
-      else if (entry.isFile() && TEXT_EXTENSIONS.has(extname(entry.name).toLowerCase())) out.push(path);
+      else if (entry.isFile() && TEXT_EXTENSIONS.has(extname(underGz(entry.name)).toLowerCase())) out.push(path);
     }
   };
   await walk(dir);
@@ -56,9 +63,15 @@ function firstBadLine(bytes: Buffer): number {
   return line;
 }
 
-/** Reads one text file as a document. `root` is the folder ids are relative to (the file's own folder for a single file). */
+/**
+ * Reads one text file as a document. `root` is the folder ids are relative to (the file's own folder for a single file).
+ * @throws PlaitError CORRUPT_INPUT, COMPRESSED_INPUT (util/input-bytes.ts decompressInput).
+ */
 export async function parseTextFile(file: string, root: string): Promise<ParsedRecord> {
-  let bytes = await readFile(file);
+  const raw = await readFile(file);
+  const plain = decompressInput(raw, file, 'corpus');
+  let bytes = plain === raw ? raw : Buffer.from(plain.buffer, plain.byteOffset, plain.byteLength);
+  const named = plain === raw ? file : underGz(file);
   if (hasUtf8Bom(bytes)) bytes = bytes.subarray(3);
   if (!isUtf8(bytes)) {
     const line = firstBadLine(bytes);
@@ -69,11 +82,11 @@ export async function parseTextFile(file: string, root: string): Promise<ParsedR
     };
   }
   const text = bytes.toString('utf8').replace(/\r\n?/g, '\n');
-  const ext = extname(file);
-  const docId = relative(root, file).slice(0, -ext.length || undefined).split(sep).join('/');
+  const ext = extname(named);
+  const docId = relative(root, named).slice(0, -ext.length || undefined).split(sep).join('/');
   // An empty file is an empty document: the title taken from its name is not content.
   if (text.trim().length === 0) return { ok: true, docId, title: '', text, line: 1 };
-  if (!MARKDOWN_EXTENSIONS.has(ext.toLowerCase())) return { ok: true, docId, title: basename(file, ext), text, line: 1 };
+  if (!MARKDOWN_EXTENSIONS.has(ext.toLowerCase())) return { ok: true, docId, title: basename(named, ext), text, line: 1 };
   const front = readFrontMatter(text);
   if (front.kind === 'malformed') {
     return {
@@ -90,7 +103,7 @@ export async function parseTextFile(file: string, root: string): Promise<ParsedR
   // A note holding only front matter has no text: EMPTY_TEXT, as an empty file (its title is not content).
   if (body.trim().length === 0) return { ok: true, docId, title: '', text: body, line: 1 };
   const declared = front.kind === 'ok' ? front.metadata['title'] : undefined;
-  const title = typeof declared === 'string' && declared.trim().length > 0 ? declared.trim() : (firstMarkdownHeading(body) ?? basename(file, ext));
+  const title = typeof declared === 'string' && declared.trim().length > 0 ? declared.trim() : (firstMarkdownHeading(body) ?? basename(named, ext));
   const doc: ParsedRecord = { ok: true, docId, title, text: body, line: 1 };
   if (front.kind === 'ok' && Object.keys(front.metadata).length > 0) doc.metadata = front.metadata;
   return doc;
