@@ -51,6 +51,13 @@ test('every library reader reads a gzip-compressed file as the plain file, by it
   assert.equal(await detectFileFormat(p('corpus.jsonl.gz')), 'beir');
   assert.equal(await countDocuments(p('corpus.jsonl.gz')), 50);
   assert.deepEqual(await documents(p('corpus.jsonl.gz')), await documents(p('corpus.jsonl')));
+  // Several gzip members one after another (bgzip, `cat a.gz b.gz`) read as gzip -d reads them: the whole text.
+  const half = files.corpus[1].indexOf('\n', files.corpus[1].length / 2) + 1;
+  writeFileSync(p('members.jsonl.gz'), Buffer.concat([gzipSync(files.corpus[1].slice(0, half)), gzipSync(files.corpus[1].slice(half))]));
+  assert.deepEqual(await documents(p('members.jsonl.gz')), await documents(p('corpus.jsonl')));
+  assert.equal(await countDocuments(p('members.jsonl.gz')), 50);
+  writeFileSync(p('members-queries.jsonl.gz'), Buffer.concat([gzipSync(files.queries[1].slice(0, 30)), gzipSync(files.queries[1].slice(30))]));
+  assert.deepEqual(await readQueries(p('members-queries.jsonl.gz')), await readQueries(p('queries.jsonl')));
   // MS MARCO's collection.tsv.gz: TSV by the name under the .gz.
   writeFileSync(p('collection.tsv.gz'), gzipSync('d1\tbread rises\nd2\tyeast works\n'));
   assert.equal(await detectFileFormat(p('collection.tsv.gz')), 'tsv');
