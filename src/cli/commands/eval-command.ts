@@ -93,7 +93,7 @@ export function registerEvalCommand(program: Command): void {
   addEvalPipelineFlags(program
     .command('eval')
     .description('evaluate search modes on judged queries: nDCG@10, MRR@10, MAP@100, recall, P@10, latency, significance')
-    .argument('<target>', 'an index (name or path), or a BEIR folder (indexed first into indexes/<name>)')
+    .argument('<target>', 'an index (name or path), or a BEIR folder (indexed first into indexes/<name>; its files may be gzip\'d: corpus.jsonl.gz, …)')
     .option('--queries <file>', 'queries (BEIR queries.jsonl, TSV, TREC topics); default <BEIR folder>/queries.jsonl; empty queries are skipped with a warning')
     .option('--qrels <file>', 'judgments (BEIR TSV or TREC); default <BEIR folder>/qrels/<split>.tsv')
     .option('--split <name>', 'BEIR qrels split', 'test')
