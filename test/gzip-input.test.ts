@@ -108,6 +108,14 @@ test('plait add from a .jsonl.gz adds what the plain file adds', () => {
   assertSameHits(want, ok(runPlait(dir, ['search', join(dir, 'add-gz'), '--queries', join(plain, 'queries.jsonl'), '--json']), 'search add-gz'), 'added from .gz');
 });
 
+test('plait index --shards from a .jsonl.gz (read to count, to sample, to build) spreads the plain file\'s documents', () => {
+  const shards = (input: string, name: string): { documents: number }[] =>
+    (JSON.parse(ok(runPlait(dir, ['index', input, '--index', join(dir, name), '--shards', '2', '--json', '--threads', '0']), name)) as { cluster: { shardInfo: { documents: number }[] } }).cluster.shardInfo.map((x) => ({ documents: x.documents }));
+  const want = shards(join(plain, 'corpus.jsonl'), 'sh-plain');
+  assert.equal(want.reduce((a, x) => a + x.documents, 0), docs.length);
+  assert.deepEqual(shards(join(gz, 'corpus.jsonl.gz'), 'sh-gz'), want);
+});
+
 test('plait eval of a BEIR folder of .gz files (built, then reused after the corpus check) gives the plain folder\'s figures', () => {
   const figures = (folder: string, index: string): string => {
     const out = JSON.parse(ok(runPlait(dir, ['eval', folder, '--index', index, '--modes', 'bm25,plaid', '--json', '-q']), `eval ${folder} ${index}`)) as { queries: number; modes: { name: string; mean: Record<string, number> }[] };
