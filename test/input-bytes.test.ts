@@ -84,6 +84,11 @@ test('every library reader reads a gzip-compressed file as the plain file, by it
   const read: { docId: string; title: string }[] = [];
   for await (const d of await openCorpus(notes)) read.push({ docId: d.docId, title: d.title });
   assert.deepEqual(read, [{ docId: 'bread', title: 'Rye bread' }, { docId: 'plain', title: 'plain' }]);
+  // Beside its plain copy (`gunzip -k`), a note is read once, from the plain file: no DUPLICATE_ID.
+  writeFileSync(join(notes, 'bread.md'), '# Rye bread, plain\n\nSour.\n');
+  const again: string[] = [];
+  for await (const d of await openCorpus(notes)) again.push(`${d.docId}: ${d.title}`);
+  assert.deepEqual(again, ['bread: Rye bread, plain', 'plain: plain']);
 });
 
 test('a truncated or corrupt gzip is CORRUPT_INPUT naming the file at every library door, never a partial read', async () => {

@@ -26,14 +26,17 @@ function underGz(name: string): string {
   return name.replace(/\.gz$/i, '');
 }
 
-/** Every .txt/.md file under `dir`, recursively, in natural sort order. Hidden entries are skipped. */
+/** Every .txt/.md file (or .txt.gz/.md.gz) under `dir`, recursively, in natural sort order. Hidden entries are skipped. */
 export async function listTextFiles(dir: string): Promise<string[]> {
   const out: string[] = [];
   const walk = async (current: string): Promise<void> => {
     const entries = await readdir(current, { withFileTypes: true });
     entries.sort((a, b) => naturalOrder(a.name, b.name));
+    const names = new Set(entries.map((e) => e.name));
     for (const entry of entries) {
       if (entry.name.startsWith('.')) continue;
+      // A note there both plain and gzip'd (`gunzip -k` keeps the .gz) is read once, from the plain file, as corpus parts are.
+      if (/\.gz$/i.test(entry.name) && names.has(underGz(entry.name))) continue;
       const path = join(current, entry.name);
       if (entry.isDirectory()) await walk(path);
       else if (entry.isFile() && TEXT_EXTENSIONS.has(extname(underGz(entry.name)).toLowerCase())) out.push(path);
