@@ -83,8 +83,9 @@ export function corpusReadOptions(o: Omit<AddCliOptions, 'replace' | 'json'>): C
  * The ids of an id file (one a line, blank lines skipped); `plait delete --ids` and `plait cluster
  * delete --ids`. `-` reads standard input (`jq -r 'select(.metadata.retracted) | ._id' corpus.jsonl | plait delete idx --ids -`),
  * as does a pipe such as `/dev/stdin` (read once). A folder is FILE_NOT_FOUND (it had been an
- * EISDIR stack trace), as is `-` with nothing piped in (a terminal). A gzip'd or non-UTF-8 id list
- * is refused by name (and line): read as UTF-8 its ids matched nothing.
+ * EISDIR stack trace), as is `-` with nothing piped in (a terminal). A gzip'd id list is read
+ * decompressed; a corrupt one, another compression or a non-UTF-8 list is refused by name (and line):
+ * read as UTF-8 its ids had matched nothing.
  */
 export async function readIdFile(path: string): Promise<string[]> {
   let bytes: Buffer;
