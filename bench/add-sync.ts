@@ -7,11 +7,16 @@
  * against hashing every input document (what a stored per-document hash would need at the least),
  * on cisi and scifact's document stores.
  *
- *   node dist/bench/add-sync.js [notes=200] [rounds=2]
+ * And a plain `plait add` of the same folder with nothing changed (noop10: an unchanged document is
+ * not re-encoded or replaced, mutate/unchanged-upsert.ts), this build against another plait's CLI
+ * (`before`, e.g. the main branch's bin/plait.js before the change), alternating, each on its own
+ * copy of the index.
+ *
+ *   node dist/bench/add-sync.js [notes=200] [rounds=2] [before=path/to/other/bin/plait.js]
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,9 +37,9 @@ function corpus(name: string): DocumentInput[] {
     .map((d) => ({ docId: d._id, title: d.title ?? '', text: d.text }));
 }
 
-function plait(cwd: string, args: string[]): { seconds: number; stdout: string } {
+function plait(cwd: string, args: string[], bin = PLAIT): { seconds: number; stdout: string } {
   const t0 = performance.now();
-  const r = spawnSync(process.execPath, [PLAIT, ...args], { cwd, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [bin, ...args], { cwd, encoding: 'utf8' });
   const seconds = (performance.now() - t0) / 1000;
   if (r.status !== 0) throw new Error(`plait ${args.join(' ')}: ${r.stderr}`);
   return { seconds, stdout: r.stdout.trim() };
@@ -56,6 +61,28 @@ function notesRun(n: number, rounds: number): void {
       appendFileSync(join(dir, 'notes', `cisi-${docs[0]!.docId}.md`), `\nEdited in round ${round} (plain).\n`);
       const plain = plait(dir, ['add', './idx', 'notes', '-q']);
       console.log(`round ${round}: add       ${plain.seconds.toFixed(2)} s — ${plain.stdout}`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** A plain add of an unchanged folder: this build, and `before` when given, alternating, each on its own copy of the index. */
+function unchangedRun(n: number, rounds: number, before: string | undefined): void {
+  const dir = mkdtempSync(join(tmpdir(), 'plait-bench-noop-'));
+  try {
+    mkdirSync(join(dir, 'notes'));
+    const docs = corpus('cisi').slice(0, n);
+    for (const d of docs) writeFileSync(join(dir, 'notes', `cisi-${d.docId}.md`), `# ${d.title}\n\n${d.text}\n`);
+    plait(dir, ['index', 'notes', '--index', './idx', '-q']);
+    cpSync(join(dir, 'idx'), join(dir, 'idx-before'), { recursive: true });
+    for (let round = 0; round < rounds; round++) {
+      const after = plait(dir, ['add', './idx', 'notes', '-q']);
+      console.log(`round ${round}: plain add, nothing changed, this build ${after.seconds.toFixed(2)} s — ${after.stdout}`);
+      if (before !== undefined) {
+        const old = plait(dir, ['add', './idx-before', 'notes', '-q'], before);
+        console.log(`round ${round}: plain add, nothing changed, ${before} ${old.seconds.toFixed(2)} s — ${old.stdout}`);
+      }
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -97,4 +124,5 @@ const rounds = Number(process.argv[3] ?? 2);
 console.log(JSON.stringify({ ...machine(), load: loadavg().map((l) => l.toFixed(2)).join(' ') }));
 for (const name of ['cisi', 'scifact']) compareRun(name);
 notesRun(n, rounds);
+unchangedRun(n, rounds, process.argv[4]);
 console.log(`load after: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);

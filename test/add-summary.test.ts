@@ -66,7 +66,18 @@ test('add: new and replaced documents apart; the replaced documents\' old passag
   assert.equal(first.code, 0, first.stderr);
   // 40 − 1 old passage + 2 new = 41 searched; the replaced document's old passage awaits compaction.
   assert.equal(first.stdout.trim(), 'added 1 new document, replaced 1 document (generation 1; 41 documents, 41 passages searched; 1 passage of replaced or deleted documents awaiting compaction (plait compact))');
-  const again = runPlait(dir, ['add', index, input, '-q', '--threads', '0', '--json']);
+  // Both again, edited: each replaces its indexed version (an identical re-add would be a no-op, add-unchanged.test.ts).
+  const edited = join(dir, 'edited.jsonl');
+  writeFileSync(
+    edited,
+    [
+      { _id: 'bread-yeast', title: 'Bread', text: 'A third version of the bread document: yeast ferments sugar into gas.' },
+      { _id: 'brand-new', title: 'New', text: 'A document the index did not have, edited.' },
+    ]
+      .map((d) => JSON.stringify(d))
+      .join('\n'),
+  );
+  const again = runPlait(dir, ['add', index, edited, '-q', '--threads', '0', '--json']);
   assert.equal(again.code, 0, again.stderr);
   const j = JSON.parse(again.stdout) as Counts;
   assert.deepEqual([j.added, j.replaced], [0, 2]);

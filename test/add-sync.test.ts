@@ -79,9 +79,10 @@ test('plait add --sync --dry-run prints the counts and writes nothing', () => {
   assert.equal(text.code, 0, text.stderr);
   assert.match(text.stdout, /^would add 1 new document, replace 2 documents, 16 unchanged, delete 2 documents \(dry run: nothing written; generation \d+, 20 documents\)\n$/);
   assert.deepEqual(searchIds(WORDS[5]!), ['n05'], 'the removed note is still indexed after a dry run');
-  // A plain add's dry run: every id of the input already indexed would be replaced, nothing deleted.
+  // A plain add's dry run: the same upserts (an unchanged document is a no-op for a plain add too,
+  // add-unchanged.test.ts; it had counted all 18 indexed ids as replaced), nothing deleted.
   const plain = add(['--dry-run']).json;
-  assert.deepEqual([plain.added, plain.replaced, plain.unchanged, plain.deleted], [1, 18, 0, 0]);
+  assert.deepEqual([plain.added, plain.replaced, plain.unchanged, plain.deleted], [1, 2, 16, 0]);
 });
 
 test('plait add --sync: one generation that upserts the changed and new notes, deletes the removed ones and re-encodes nothing else', () => {
@@ -114,7 +115,7 @@ test('plait add --sync of a folder the index already holds commits nothing and e
   assert.match(text.stdout, /^added 0 new documents, replaced 0 documents, 19 unchanged, deleted 0 documents: the index already holds the input \(generation \d+ unchanged; 19 documents/);
 });
 
-test('addCorpus({ sync: true }) encodes only the changed note (the encoder\'s own count); a plain add encodes every one', async () => {
+test('addCorpus({ sync: true }) encodes only the changed note (the encoder\'s own count); so does a plain add, and then nothing', async () => {
   const path = join(dir, 'idx');
   writeFileSync(join(dir, 'notes', 'n10.md'), note(10, 2020, ' And a lynx.'));
   const encoder = await createEncoder(readManifest(path).modelSpec, { threads: 0 });
@@ -123,9 +124,14 @@ test('addCorpus({ sync: true }) encodes only the changed note (the encoder\'s ow
     const r = await addCorpus(path, join(dir, 'notes'), { sync: true, encoder });
     assert.deepEqual([r.added, r.replaced, r.unchanged, r.deleted, r.encoded], [0, 1, 18, 0, 1]);
     assert.equal(encoder.encodedTexts!.document - at, 1, 'one note encoded');
+    // A plain add of the same notes: every one unchanged, none encoded (it had re-encoded and replaced all 19).
     const plain = await addCorpus(path, join(dir, 'notes'), { encoder });
-    assert.deepEqual([plain.replaced, plain.unchanged, plain.encoded], [19, 0, 19]);
-    assert.equal(encoder.encodedTexts!.document - at, 20, 'a plain add re-encodes every note (upsert)');
+    assert.deepEqual([plain.committed, plain.replaced, plain.unchanged, plain.encoded], [false, 0, 19, 0]);
+    assert.equal(encoder.encodedTexts!.document - at, 1, 'a plain add encodes no unchanged note');
+    writeFileSync(join(dir, 'notes', 'n10.md'), note(10, 2020, ' And a lynx, twice.'));
+    const edited = await addCorpus(path, join(dir, 'notes'), { encoder });
+    assert.deepEqual([edited.committed, edited.replaced, edited.unchanged, edited.encoded], [true, 1, 18, 1]);
+    assert.equal(encoder.encodedTexts!.document - at, 2, 'a plain add encodes the edited note alone');
   } finally {
     await encoder.close();
   }

@@ -120,6 +120,8 @@ test('plait add reports its encoding progress as plait index does (JSON lines on
   const lines = r.stderr.trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { phase: string; done: number; total: number });
   assert.ok(lines.some((l) => l.phase === 'encode' && l.done === 512 && l.total === 600), r.stderr);
   assert.match(r.stdout, /^added 600 new documents, replaced 0 documents/);
+  // Edited, so that they are encoded again (an unchanged document is not: nothing would report progress to silence).
+  writeFileSync(docs, Array.from({ length: 600 }, (_, i) => JSON.stringify({ _id: `p${i}`, text: `bread number ${i} with rye` })).join('\n') + '\n');
   const quiet = plait('add', 'progress', docs, '-q');
   assert.equal(quiet.code, 0, quiet.stderr);
   assert.equal(quiet.stderr, '');

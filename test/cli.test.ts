@@ -79,7 +79,7 @@ test("eval given one of a BEIR folder's files says so and names the folder, inst
   writeFileSync(join(beir, 'queries.jsonl'), '{"_id": "q1", "text": "bread"}\n');
   const r = plait('eval', join(beir, 'queries.jsonl'));
   assert.equal(r.code, 2, r.stderr);
-  assert.match(r.stderr, /^plait: Usage: .*tiny-beir\/queries\.jsonl is a file; eval's target is an index or a BEIR folder \(corpus\.jsonl, queries\.jsonl, qrels\/\): for the BEIR folder it is in, plait eval .*tiny-beir \[USAGE\]$/m);
+  assert.match(r.stderr, /^plait: Usage: .*tiny-beir\/queries\.jsonl is a file; eval's target is an index or a BEIR folder \(corpus\.jsonl, queries\.jsonl, qrels\/; each may be gzip'd\): for the BEIR folder it is in, plait eval .*tiny-beir \[USAGE\]$/m);
 });
 
 test('rerank and encode', () => {

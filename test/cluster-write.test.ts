@@ -267,6 +267,33 @@ test('two replicas of a shard applying while the writer writes converge to the s
   await assertSameIndex(replicas[0]!, oracle, probes(), 'replica a after a full replay');
 });
 
+test('a re-sent identical write is a no-op on every replica: nothing replaced or tombstoned, no commit; a changed document still replaces; replicas stay identical', { skip, timeout: 120_000 }, async () => {
+  const base = join(dir, 'noop-base');
+  await buildBase(base, 20, 43);
+  const replicas = ['noop-a', 'noop-b'].map((n) => join(dir, n));
+  for (const r of replicas) copyIndex(base, r);
+  const log = await WriteLog.open(nc, 'noop', { shards: 1 });
+  const first: ClusterWrite = { add: [doc('n1', 1, { k: 1 }), doc('n2', 2)] };
+  const changed: ClusterWrite = { add: [doc('n1', 1, { k: 2 }), doc('n2', 2)] };
+  let last = 0;
+  for (const w of [first, first, changed]) last = (await log.append(w)).shards[0]!.sequence;
+  // Replica a commits write by write (its answers are counted), replica b folds what has arrived.
+  const results: Array<[boolean, number, number, number]> = [];
+  const appliers = [
+    await LogApplier.start(replicas[0]!, { nc, cluster: 'noop', shard: 0, batchWrites: 1, afterCommit: (b) => void results.push([b.result.committed, b.result.added, b.result.replaced, b.result.unchanged]) }),
+    await LogApplier.start(replicas[1]!, { nc, cluster: 'noop', shard: 0 }),
+  ];
+  for (const a of appliers) {
+    assert.ok((await a.waitFor(last, { timeoutMs: 60_000 })).reached);
+    await a.stop();
+  }
+  // Before: the second write replaced both documents ([true, 0, 2, 0]) and tombstoned their passages.
+  assert.deepEqual(results, [[true, 2, 0, 0], [false, 0, 0, 2], [true, 0, 1, 1]]);
+  assert.equal(appliers[0]!.stats.unchanged, 3);
+  assert.equal(readManifest(replicas[0]!).tombstones?.deleted, 1, 'only the changed document\'s old passage awaits compaction');
+  await assertSameIndex(replicas[0]!, replicas[1]!, probes(), 'replica a vs replica b');
+});
+
 test('entries every replica refuses (unreadable bytes, a wrong dimension) are skipped alike; the writes around them apply', { skip, timeout: 60_000 }, async () => {
   const path = join(dir, 'refused');
   const oracle = join(dir, 'refused-oracle');

@@ -49,7 +49,7 @@ test('an add answers after the commit with the generation (named as search answe
   const m = readManifest(sample.path);
   const searched = await postJson(`${base}/search`, { query: 'volcanic glass', top_k: 1 });
   assert.equal(typeof searched.body.generation, 'string');
-  assert.deepEqual(r.body, { index: 'sample', committed: true, generation: searched.body.generation, generation_number: m.generation, commit: commitIdOf(m), added: 2, replaced: 0, deleted: 0, missing: [], compacted: false });
+  assert.deepEqual(r.body, { index: 'sample', committed: true, generation: searched.body.generation, generation_number: m.generation, commit: commitIdOf(m), added: 2, replaced: 0, unchanged: 0, deleted: 0, missing: [], compacted: false });
   assert.equal(r.body.generation_number, 1);
   assert.equal((await search('volcanic glass sharper than a scalpel'))[0]!.doc_id, 'volcano-glass');
   assert.equal((await search('waggle dance of honey bees', { filter: { topic: 'biology' } }))[0]!.doc_id, 'bee-dance');

@@ -4,12 +4,12 @@
  * cisi's are both 1, 2, 3, …) would be evaluated against the folder's qrels without a word (nDCG@10
  * 0.022 for cisi's qrels on a cranfield index). The first documents of corpus.jsonl (a stream, at
  * most EVAL_CORPUS_CHECK_DEFAULTS.documents with text) are compared with the stored ones by id,
- * title and text, as the index stores them (exactly; test/plaid-settings-cli.test.ts).
+ * title and text, as the index stores them (exactly; test/plaid-settings-cli.test.ts). A gzip'd
+ * corpus.jsonl.gz is read through the corpus reader's line splitter, decompressed as it streams.
  */
-import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { EVAL_CORPUS_CHECK_DEFAULTS } from '../config/defaults.js';
+import { readLineBatches } from '../indexer/corpus/line-reader.js';
 import { DocStoreReader } from '../docstore/docstore-reader.js';
 import { readManifest } from '../format/index-reader.js';
 import { roleFileName } from '../format/manifest.js';
@@ -24,13 +24,17 @@ export interface CorpusMatch {
   firstMismatch: { id: string; reason: 'missing' | 'differs' } | null;
 }
 
-/** The first `documents` BEIR documents (`_id`, `title`, `text`) of a corpus.jsonl, read as a stream; lines that do not parse are passed over. */
+/**
+ * The first `documents` BEIR documents (`_id`, `title`, `text`) of a corpus.jsonl (or corpus.jsonl.gz),
+ * read as a stream; lines that do not parse (or are not UTF-8) are passed over.
+ * @throws PlaitError CORRUPT_INPUT (a gzip'd corpus that does not decompress as far as the lines read), COMPRESSED_INPUT.
+ */
 async function leadingDocuments(corpus: string, documents: number): Promise<{ id: string; title: string; text: string }[]> {
   const out: { id: string; title: string; text: string }[] = [];
-  const lines = createInterface({ input: createReadStream(corpus, { encoding: 'utf8' }), crlfDelay: Infinity });
-  try {
-    for await (const line of lines) {
-      if (out.length >= documents) break;
+  for await (const { lines } of readLineBatches(corpus)) {
+    for (const line of lines) {
+      if (out.length >= documents) return out;
+      if (line === null) continue;
       let d: unknown;
       try {
         d = JSON.parse(line);
@@ -42,8 +46,6 @@ async function leadingDocuments(corpus: string, documents: number): Promise<{ id
       if ((typeof id !== 'string' && typeof id !== 'number') || typeof text !== 'string' || text.trim() === '') continue;
       out.push({ id: idText(id, line, '_id') ?? String(id), title: typeof title === 'string' ? title : '', text }); // as the corpus reader reads it
     }
-  } finally {
-    lines.close();
   }
   return out;
 }

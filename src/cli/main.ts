@@ -79,6 +79,7 @@ export const USAGE_ERROR_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'DUPLICATE_ID',
   'ID_WHITESPACE',
   'COMPRESSED_INPUT',
+  'CORRUPT_INPUT',
   'DOCUMENT_EXISTS',
   'QUERY_TOO_LARGE',
   'FILE_NOT_FOUND',

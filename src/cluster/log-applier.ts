@@ -10,7 +10,13 @@
  * process killed anywhere resumes from the recorded sequence + 1: a write is either in the commit
  * (and its sequence with it) or in neither, so nothing is lost and nothing is applied twice
  * (test/cluster-write-crash.test.ts kills an applier at random points). A write that commits
- * nothing (deleting absent ids) leaves the recorded sequence behind; replaying it changes nothing.
+ * nothing (deleting absent ids, re-sending documents equal to the indexed ones) leaves the recorded
+ * sequence behind; replaying it changes nothing.
+ *
+ * An upsert of a document equal to the indexed one (title, text and metadata) is a no-op here, as at
+ * every door (updateIndex compares under the write lock; mutate/unchanged-upsert.ts): replicas apply
+ * the same log to the same content, so each decides alike and they stay identical. The coordinator,
+ * which holds no documents, cannot compare before the encoding, so a cluster write is encoded whole.
  *
  * Multi-part writes (write-log.ts): parts are reassembled; a write whose parts stop short (its
  * writer restarted it after another entry got in between, or died) is dropped, and a batch never
@@ -89,8 +95,12 @@ export class LogApplier {
   readonly stream: string;
   /** The sequence of the last write applied (and served, after `afterCommit`). */
   readonly applied: AppliedSequence;
-  /** Counters since start (for metrics): commits made, writes applied (folded ones each counted), writes refused and skipped, batches retried. */
-  readonly stats = { commits: 0, writes: 0, rejected: 0, retries: 0 };
+  /**
+   * Counters since start (for metrics): commits made, writes applied (folded ones each counted),
+   * writes refused and skipped, batches retried, and added documents found equal to the indexed
+   * ones (no-op upserts, updateIndex `unchanged`: a folded batch counts a document once).
+   */
+  readonly stats = { commits: 0, writes: 0, rejected: 0, retries: 0, unchanged: 0 };
   private readonly pending: PendingWrite[] = [];
   private pendingBytes = 0;
   private partial: PartialWrite | null = null;
@@ -268,6 +278,7 @@ export class LogApplier {
     this.dequeue(n);
     this.stats.writes += n;
     if (result.committed) this.stats.commits++;
+    this.stats.unchanged += result.unchanged;
     try {
       await this.o.afterCommit?.({ firstSequence: batch[0]!.firstSequence, lastSequence: last.sequence, writes: n, result });
     } catch (e) {

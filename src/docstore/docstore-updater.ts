@@ -33,7 +33,7 @@ import { docstoreError, guarded } from './sqlite-error.js';
 import { DOCSTORE_SCHEMA_VERSION } from './schema.js';
 import { COMMIT_RECORD_KEY, writeCommitRecord } from './store-commit.js';
 import { decodeTokenIds, encodeTokenIds } from './passage-tokens.js';
-import type { DocumentInput } from './types.js';
+import type { DocumentInput, StoredContent } from './types.js';
 
 type Statement = Database.Statement;
 
@@ -52,6 +52,7 @@ export class DocStoreUpdater {
   private readonly byDocId: Statement;
   private readonly passagesOfDoc: Statement;
   private readonly docRow: Statement;
+  private readonly contentOf: Statement;
   private readonly insertDocument: Statement;
   private readonly insertFts: Statement;
   private readonly deleteFts: Statement;
@@ -115,6 +116,7 @@ export class DocStoreUpdater {
       this.byDocId = db.prepare('SELECT doc_rowid FROM documents WHERE doc_id = ?').pluck();
       this.passagesOfDoc = db.prepare('SELECT pid, token_ids FROM passages WHERE doc_rowid = ? ORDER BY pid').raw();
       this.docRow = db.prepare('SELECT title, text FROM documents WHERE doc_rowid = ?').raw();
+      this.contentOf = db.prepare('SELECT title, text, metadata FROM documents WHERE doc_id = ?').raw();
       this.insertDocument = db.prepare('INSERT INTO documents (doc_rowid, doc_id, title, text, metadata, n_terms) VALUES (?, ?, ?, ?, ?, ?)');
       this.insertFts = db.prepare('INSERT INTO documents_fts (rowid, title, text) VALUES (?, ?, ?)');
       this.deleteFts = db.prepare("INSERT INTO documents_fts (documents_fts, rowid, title, text) VALUES ('delete', ?, ?, ?)");
@@ -145,6 +147,17 @@ export class DocStoreUpdater {
   rowidOf(docId: string): number | null {
     this.open();
     return (this.byDocId.get(docId) as number | undefined) ?? null;
+  }
+
+  /**
+   * A live document's stored title, text and metadata (its JSON string, or null) by docId, as this
+   * write's transaction sees them; null when no live document has the id. What an upsert compares
+   * an added document with under the write lock (mutate/sync-plan.ts sameContent).
+   */
+  storedContent(docId: string): StoredContent | null {
+    this.open();
+    const row = guarded('read a document', this.path, () => this.contentOf.get(docId)) as [string, string, string | null] | undefined;
+    return row === undefined ? null : { title: row[0], text: row[1], metadata: row[2] };
   }
 
   /** docIds of the live documents matching a compiled metadata filter (metadata-filter.ts). */

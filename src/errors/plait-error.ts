@@ -75,8 +75,10 @@ export const ERROR_TEMPLATES = {
   DESTINATION_EXISTS: 'Destination exists: {message}',
   // A document id (or a query id in a queries or qrels file) holding white space, which TREC run lines cannot hold: the corpus reader's skip reason `idWhitespace`, and every other door's refusal (checkDocument).
   ID_WHITESPACE: 'Invalid id: {message}',
-  // A gzip'd input file (corpus, queries, qrels, run; util/input-bytes.ts): BEIR's loader reads plain text only, and read as UTF-8 it had been garbage.
+  // An input file (corpus, queries, qrels, run, id list, documents, query log; util/input-bytes.ts) in a compression plait does not read (zip, bzip2, xz, zstd; gzip is read): read as UTF-8 it had been garbage.
   COMPRESSED_INPUT: 'Compressed input: {message}',
+  // A gzip'd input file that does not decompress to its end (truncated, a bad CRC): refused whole, never read as the part before the fault.
+  CORRUPT_INPUT: 'Corrupt input: {message}',
   // An added document whose id is already indexed, under noReplace (no_replace, --no-replace): a conflict with the index's state (HTTP 409), not malformed input like DUPLICATE_ID (an id twice in one input).
   DOCUMENT_EXISTS: 'Document exists: {message}',
 } as const;

@@ -113,7 +113,7 @@ export function parseQrels(text: string, options: ReadQrelsOptions = {}): Qrels 
   return qrels;
 }
 
-/** Reads a qrels file (UTF-8). */
+/** Reads a qrels file (UTF-8, or gzip'd UTF-8; eval/read-text-file.ts names the errors). */
 export async function readQrels(path: string, options: ReadQrelsOptions = {}): Promise<Qrels> {
   checkOptionKeys(options, READ_QRELS_OPTION_KEYS, 'qrels reader option'); // before the file: a typo is named first
   const text = await readTextFile(path, 'qrels');

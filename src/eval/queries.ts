@@ -6,7 +6,9 @@
  * TREC topic file has one): it is left out of the result and reported to `onSkip`, so that the
  * caller can warn and count. A query id holding white space is `ID_WHITESPACE` (a TREC run line
  * could not hold it); everything else malformed is an `INVALID_INPUT` error naming file and line.
- * Files are read as UTF-8 (`TEXT_NOT_UTF8` with the line otherwise; `COMPRESSED_INPUT` for gzip).
+ * Files are read as UTF-8 (`TEXT_NOT_UTF8` with the line otherwise), a gzip'd one decompressed (its
+ * format told by the name under the `.gz`; `CORRUPT_INPUT` when it does not decompress; other
+ * compressions `COMPRESSED_INPUT`).
  * A BEIR line's other fields (`metadata`, …) are not read.
  */
 
@@ -47,11 +49,11 @@ export interface SkippedQuery {
 const TSV_HEADER_IDS = new Set(['qid', 'query-id', 'query_id', 'queryid', 'id', '_id']);
 
 /**
- * Detects the format: `.jsonl`/`.json` → BEIR JSONL; otherwise by content: a first line starting
+ * Detects the format: `.jsonl`/`.json` (or `.jsonl.gz`, `.json.gz`) → BEIR JSONL; otherwise by content: a first line starting
  * with `{` → BEIR JSONL, a `<top>` or `<topic` tag → TREC topics, anything else → TSV.
  */
 export function detectQueriesFormat(text: string, file?: string): QueriesFormat {
-  const lower = (file ?? '').toLowerCase();
+  const lower = (file ?? '').toLowerCase().replace(/\.gz$/, '');
   if (lower.endsWith('.jsonl') || lower.endsWith('.json')) return 'beir-jsonl';
   const first = firstContentLine(text);
   if (first.startsWith('{')) return 'beir-jsonl';

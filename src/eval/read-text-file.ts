@@ -1,7 +1,11 @@
 /**
- * Reads an evaluation input file (queries, qrels, runs): a missing file is `FILE_NOT_FOUND`, not a
- * raw ENOENT; a gzip'd one `COMPRESSED_INPUT` and one that is not UTF-8 `TEXT_NOT_UTF8` with its
- * line (util/input-bytes.ts), where `readFile(path, 'utf8')` had read both as garbage text.
+ * Reads an evaluation input file (queries, qrels, runs, a query log): a missing file is
+ * `FILE_NOT_FOUND`, not a raw ENOENT; a gzip'd one is decompressed whole (gunzipSync: these files
+ * are small next to a corpus), one that does not decompress
+ * `CORRUPT_INPUT`, another compression `COMPRESSED_INPUT`, and text that is not UTF-8
+ * `TEXT_NOT_UTF8` with its line (util/input-bytes.ts), where `readFile(path, 'utf8')` had read all
+ * of them as garbage text.
+ * @throws PlaitError FILE_NOT_FOUND, INVALID_INPUT (unreadable), CORRUPT_INPUT, COMPRESSED_INPUT, TEXT_NOT_UTF8.
  */
 import { readFile } from 'node:fs/promises';
 import { PlaitError } from '../errors/index.js';

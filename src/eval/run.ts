@@ -97,7 +97,7 @@ export function parseRun(text: string, options: ReadRunOptions = {}): Run {
   return sortRunTrecEval(run);
 }
 
-/** Reads a TREC run file (UTF-8). */
+/** Reads a TREC run file (UTF-8, or gzip'd UTF-8; eval/read-text-file.ts names the errors). */
 export async function readRun(path: string, options: ReadRunOptions = {}): Promise<Run> {
   checkOptionKeys(options, READ_RUN_OPTION_KEYS, 'run reader option');
   const text = await readTextFile(path, 'run');

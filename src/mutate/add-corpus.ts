@@ -4,9 +4,11 @@
  * against the manifest), and commits it as ONE generation (updateIndex): either every document of
  * the corpus is added or, on any failure, none.
  *
- * `sync` makes the index hold exactly the input, in that one generation (sync-plan.ts): documents
- * whose title, text and metadata equal the stored ones are neither re-encoded nor replaced, changed
- * and new ones are upserted, and indexed ids the input lacks are deleted. `dryRun` counts what the
+ * Documents whose title, text and metadata equal the stored ones are neither re-encoded nor
+ * replaced (unchanged-upsert.ts: compared before the encoding, and again under the write lock); an
+ * input that changes nothing commits nothing. `sync` makes the index hold exactly the input, in that
+ * one generation (sync-plan.ts): changed and new documents are upserted, and indexed ids the input
+ * lacks are deleted. `dryRun` counts what the
  * add (or sync) would do from the committed store, and loads no model and writes nothing.
  */
 import { createEncoder } from '../encoder/create-encoder.js';
@@ -28,6 +30,8 @@ import { DocStoreReader } from '../docstore/index.js';
 import { roleFileName, type IndexManifest } from '../format/manifest.js';
 import { join } from 'node:path';
 import { planSync } from './sync-plan.js';
+import { writeUpserts } from './unchanged-upsert.js';
+import type { EncodedDocument } from './index-updater.js';
 import { LOCK_WAIT_OPTION_KEYS, withLockWait, type LockWaitOptions } from './lock-wait.js';
 
 export interface AddCorpusOptions extends CorpusReaderOptions, LockWaitOptions {
@@ -65,7 +69,7 @@ export interface AddCorpusResult extends UpdateResult {
   writeMs: number;
   /** The JSONL field names taken from the index's build (`settings.corpusFields`) because the add named none of them; absent when none was. */
   recordedFields?: CorpusFieldNames;
-  /** Documents of the input left as they are because nothing in them changed (`sync`; 0 otherwise). */
+  /** Documents of the input left as they are because nothing in them changed (title, text and metadata equal to the indexed ones; 0 with `noReplace`). */
   unchanged: number;
   /** Documents encoded (new and changed ones; 0 for a dry run). */
   encoded: number;
@@ -155,36 +159,44 @@ export async function addCorpus(index: string, input: CorpusInput, options: AddC
     if (docs.length === 0) throw emptyCorpusError(input, corpus.report, 'add');
     if (options.noReplace === true) refuseBeforeEncoding(path, docs, sources);
     const recorded = applied === undefined ? {} : { recordedFields: applied };
-    // Which documents to encode: all of them, or (sync) the new and changed ones.
-    const planned = sync || dryRun ? withCommittedStore(path, (store, m) => ({ plan: planSync(store, docs, sync), current: m })) : null;
-    const plan = planned?.plan ?? null;
+    // Which documents to encode: the new and changed ones (every one under noReplace, refused above if indexed).
+    const compare = options.noReplace !== true;
+    const { plan, current } = withCommittedStore(path, (store, m) => ({ plan: planSync(store, docs, compare, sync), current: m }));
     if (dryRun) {
-      const current = planned!.current;
       return {
-        generation: current.generation ?? 0, committed: false, added: plan!.fresh.length, replaced: plan!.changed.length, deleted: plan!.absent.length,
-        missing: [], compacted: false, manifest: current, path, report: corpus.report, encodeMs: 0, writeMs: 0, unchanged: plan!.unchanged.length, encoded: 0, dryRun: true, ...recorded,
+        generation: current.generation ?? 0, committed: false, added: plan.fresh.length, replaced: plan.changed.length, deleted: plan.absent.length,
+        missing: [], compacted: false, manifest: current, path, report: corpus.report, encodeMs: 0, writeMs: 0, unchanged: plan.unchanged.length, encoded: 0, dryRun: true, ...recorded,
       };
     }
-    const picked = plan === null ? null : [...plan.fresh, ...plan.changed].sort((a, b) => a - b);
-    const toEncode = picked === null ? docs : picked.map((i) => docs[i]!);
-    const toEncodeSources = picked === null ? sources : picked.map((i) => sources[i]!);
-    const started = Date.now();
-    const encoded = toEncode.length === 0 ? [] : await encodeDocuments(toEncode, await openEncoder(), manifest, {
-      onEncoded: (done, total) => options.onProgress?.({ phase: 'encode', done, total, elapsedMs: Date.now() - started }),
-      ...(signal === undefined ? {} : { signal }),
-    });
-    throwIfWriteCancelled(signal, toEncode.length);
-    const t1 = performance.now();
-    let result: UpdateResult;
-    try {
-      // After the encoding (minutes, for a large input) a writer holding the lock is waited out.
-      // A sync's deletions are read under the lock: every indexed id that the input does not hold.
-      const req = { add: encoded, noReplace: options.noReplace === true, ...(sync ? { deleteExcept: docs.map((d) => d.docId) } : {}) };
-      result = await withLockWait(() => updateIndex(path, req), pickOptions<LockWaitOptions>(options, LOCK_WAIT_OPTION_KEYS));
-    } catch (e) {
-      throw inputLineOf(e, toEncodeSources);
-    }
-    return { ...result, path, report: corpus.report, encodeMs: t1 - t0, writeMs: performance.now() - t1, unchanged: plan === null ? 0 : plan.unchanged.length, encoded: toEncode.length, dryRun: false, ...recorded };
+    const split = { encode: [...plan.fresh, ...plan.changed].sort((a, b) => a - b), keep: plan.unchanged };
+    let writeMs = 0;
+    const encode = async (some: readonly DocumentInput[]): Promise<EncodedDocument[]> => {
+      const started = Date.now();
+      const out = await encodeDocuments(some, await openEncoder(), manifest, {
+        onEncoded: (done, total) => options.onProgress?.({ phase: 'encode', done, total, elapsedMs: Date.now() - started }),
+        ...(signal === undefined ? {} : { signal }),
+      });
+      throwIfWriteCancelled(signal, some.length);
+      return out;
+    };
+    // After the encoding (minutes, for a large input) a writer holding the lock is waited out.
+    // A sync's deletions are read under the lock: every indexed id that the input does not hold;
+    // so are the unchanged documents (`keep`: one another writer changed meanwhile is encoded and written after all).
+    const commit = async (add: EncodedDocument[], keep: DocumentInput[]): Promise<UpdateResult> => {
+      const t = performance.now();
+      try {
+        const req = { add, keep, noReplace: options.noReplace === true, ...(sync ? { deleteExcept: docs.map((d) => d.docId) } : {}) };
+        return await withLockWait(() => updateIndex(path, req), pickOptions<LockWaitOptions>(options, LOCK_WAIT_OPTION_KEYS));
+      } catch (e) {
+        // Under noReplace every document is in `add`, in input order: its position is its place in the input.
+        throw inputLineOf(e, sources);
+      } finally {
+        writeMs += performance.now() - t;
+      }
+    };
+    const { result, encoded } = await writeUpserts(docs, split, encode, commit);
+    // encodeMs: reading the input, comparing and encoding (as before: from the start to the first commit try).
+    return { ...result, path, report: corpus.report, encodeMs: performance.now() - t0 - writeMs, writeMs, encoded, dryRun: false, ...recorded };
   } finally {
     if (options.encoder === undefined) await (encoder as Encoder | null)?.close();
   }

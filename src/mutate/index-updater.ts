@@ -8,7 +8,9 @@
  *  2. applies deletes and adds to its document store in ONE SQLite transaction, left open: in place
  *     (schema 4, WAL — readers keep their snapshots), or, the first write on an older store, on a
  *     copy `docs.g(G+1).sqlite` that becomes the in-place store (docstore-updater.ts); if nothing
- *     changes (every id to delete absent, no add), it rolls back and nothing is committed;
+ *     changes (every id to delete absent, every added document equal to the stored one — title,
+ *     text and metadata: an upsert of an unchanged document is a no-op), it rolls back and nothing
+ *     is committed;
  *  3. compresses the new passages with the index's own codec (existing centroids, cutoffs,
  *     weights: nothing is retrained) into NEW segment files `codes/residuals.g(G+1).NNNN` —
  *     existing segments are never rewritten;
@@ -50,6 +52,7 @@ import type { DocumentInput } from '../docstore/types.js';
 import { buildIvf } from '../indexer/index-writer.js';
 import { compileFilter, type MetadataFilter } from '../docstore/metadata-filter.js';
 import { checkFinite } from '../indexer/compress-passages.js';
+import { sameContent } from './sync-plan.js';
 
 /** A document ready to add: its passages' [start, end) offsets and one embedding per passage. */
 export interface EncodedDocument {
@@ -73,6 +76,14 @@ export interface UpdateRequest {
    */
   deleteExcept?: readonly string[];
   /**
+   * Documents the caller found unchanged before encoding (same title, text and metadata as the
+   * committed store: sync-plan.ts sameContent) and so did not encode: under the write lock each is
+   * compared again, and left as it is (counted `unchanged`). When another writer changed or deleted
+   * one meanwhile, nothing is written (INDEX_CHANGED, `details.changedIds`): the caller encodes those
+   * and writes again, so that its version is not lost to the other writer's.
+   */
+  keep?: readonly DocumentInput[];
+  /**
    * Cluster replicas (issue 24): the write-log position this write brings the index to, stored in
    * the committed manifest (`appliedLog`) atomically with the write. Absent: the manifest keeps
    * the previous position. A write that changes nothing commits nothing, position included.
@@ -85,7 +96,7 @@ export interface UpdateRequest {
  * { delete: ids }, { autocompactShare: 1 })` had compacted at the default share without a word, and
  * `{ deletes: ids }` had committed nothing as if the ids were absent. Checked before the lock is taken.
  */
-const UPDATE_REQUEST_KEYS = { add: true, delete: true, deleteWhere: true, noReplace: true, deleteExcept: true, appliedLog: true } as const satisfies OptionKeys<UpdateRequest>;
+const UPDATE_REQUEST_KEYS = { add: true, delete: true, deleteWhere: true, noReplace: true, deleteExcept: true, keep: true, appliedLog: true } as const satisfies OptionKeys<UpdateRequest>;
 const UPDATE_OPTION_KEYS = { kernels: true, autoCompactShare: true, onStep: true, onOp: true, lock: true, deltaMergeShare: true } as const satisfies OptionKeys<UpdateOptions>;
 
 /** compactIndex's options: updateIndex's that a compaction reads. */
@@ -99,6 +110,13 @@ export interface UpdateResult {
   committed: boolean;
   added: number;
   replaced: number;
+  /**
+   * Added documents equal to the indexed ones (title, text and metadata), and `keep`'s: an upsert
+   * of an unchanged document is a no-op (Elasticsearch's detect_noop) — it is neither replaced nor
+   * counted in `replaced`, and its passages are not tombstoned. A write whose every document is
+   * unchanged (and that deletes nothing) commits nothing: `committed` false, the current generation.
+   */
+  unchanged: number;
   deleted: number;
   /** Ids asked to be deleted that were not in the index. */
   missing: string[];
@@ -155,6 +173,15 @@ export function firstIndexedId(docIds: readonly string[], isIndexed: (docId: str
   return docIds.findIndex((id) => isIndexed(id));
 }
 
+/**
+ * INDEX_CHANGED for `keep`'s documents that another writer changed or deleted after the caller
+ * compared them (nothing written): `details.changedIds` are the ids to encode and write again.
+ */
+function keptDocumentsChanged(dir: string, ids: readonly string[]): PlaitError {
+  const shown = ids.slice(0, 5).map((id) => JSON.stringify(id)).join(', ') + (ids.length > 5 ? `, … (${ids.length})` : '');
+  return new PlaitError('INDEX_CHANGED', { message: `another writer changed ${shown} after this write found them unchanged: encode them and write again`, changedIds: [...ids], index: dir });
+}
+
 /** The live ids that neither `keep` nor `adds` name: what a sync deletes. */
 function absentIds(live: readonly string[], keep: readonly string[], adds: readonly EncodedDocument[]): string[] {
   const kept = new Set(keep);
@@ -170,8 +197,9 @@ export function tombstonedPassages(data: Pick<IndexData, 'tombstones'>): number 
 /**
  * Adds, replaces and deletes documents as one new generation.
  * @throws PlaitError INVALID_ARGUMENT (an unknown key of `req` or `options`, before the lock), INDEX_LOCKED (another writer), DUPLICATE_ID (an id twice in the batch),
- * DOCUMENT_EXISTS (`noReplace` and an id already indexed: `details.id`, `details.position` its
- * 0-based place in `add`; nothing is written), DIMENSION_MISMATCH, INDEX_NOT_FOUND / INDEX_CORRUPT / INDEX_VERSION (opening).
+ * DOCUMENT_EXISTS (`noReplace` and an id already indexed, unchanged or not: `details.id`, `details.position` its
+ * 0-based place in `add`; nothing is written), INDEX_CHANGED (a document of `keep` changed or deleted by
+ * another writer since the caller compared it: `details.changedIds`; nothing is written), DIMENSION_MISMATCH, INDEX_NOT_FOUND / INDEX_CORRUPT / INDEX_VERSION (opening).
  */
 export function updateIndex(dir: string, req: UpdateRequest, options: UpdateOptions = {}): UpdateResult {
   checkOptionKeys(req, UPDATE_REQUEST_KEYS, 'updateIndex request key');
@@ -186,7 +214,12 @@ export function updateIndex(dir: string, req: UpdateRequest, options: UpdateOpti
     const m = data.manifest;
     const adds = req.add ?? [];
     const where = req.deleteWhere === undefined ? null : compileFilter(req.deleteWhere);
+    if (req.noReplace === true && (req.keep?.length ?? 0) > 0) throw new PlaitError('INVALID_ARGUMENT', { message: 'Expected keep without noReplace but received both: noReplace refuses an indexed id even when unchanged', name: 'keep' });
     const seen = new Set<string>();
+    for (const d of req.keep ?? []) {
+      if (seen.has(d.docId)) throw new PlaitError('DUPLICATE_ID', { id: d.docId, file: 'the documents kept', line: seen.size + 1 });
+      seen.add(d.docId);
+    }
     adds.forEach((a, i) => {
       if (seen.has(a.doc.docId)) throw new PlaitError('DUPLICATE_ID', { id: a.doc.docId, file: 'the documents added', line: i + 1 });
       seen.add(a.doc.docId);
@@ -213,6 +246,10 @@ export function updateIndex(dir: string, req: UpdateRequest, options: UpdateOpti
     // Each id once: an id listed twice, or listed and also matched by the filter, is one delete —
     // its second sighting is not "missing" (it was in the index).
     const absent = req.deleteExcept === undefined ? [] : absentIds(store.liveDocIds(), req.deleteExcept, adds);
+    // `keep`: still equal to the stored documents now that the lock is held (read before any change of this write).
+    const keep = req.keep ?? [];
+    const changedIds = keep.filter((d) => !sameContent(d, store.storedContent(d.docId))).map((d) => d.docId);
+    if (changedIds.length > 0) throw keptDocumentsChanged(dir, changedIds);
     for (const id of new Set([...(req.delete ?? []), ...byFilter, ...absent])) {
       const rowid = store.rowidOf(id);
       if (rowid === null) {
@@ -222,22 +259,32 @@ export function updateIndex(dir: string, req: UpdateRequest, options: UpdateOpti
       deletedPids.push(...store.deleteDocument(rowid));
       deleted++;
     }
+    let unchanged = keep.length;
+    const written: EncodedDocument[] = [];
     adds.forEach((a, i) => {
       const rowid = store.rowidOf(a.doc.docId);
       if (rowid !== null) {
         // `position` is the place in `add`; addCorpus maps it to the input's file and line, the server to documents[i].
+        // Refused even when unchanged: noReplace promises that an indexed id is never written.
         if (req.noReplace === true) throw documentExists(a.doc.docId, 'noReplace', `add[${i}]`, { position: i, index: dir });
+        // An upsert of what is stored changes nothing: its old passages stay live, no new ones are written.
+        if (sameContent(a.doc, store.storedContent(a.doc.docId))) {
+          unchanged++;
+          return;
+        }
         deletedPids.push(...store.deleteDocument(rowid));
         replaced++;
       }
+      written.push(a);
       // Each passage's distinct token ids: counted into token_df now, subtracted when it is deleted.
       store.addDocument(a.doc, a.passages.map((p, j) => ({ start: p.start, end: p.end, tokenIds: vocab > 0 ? distinctTokenIds(a.embeddings[j]!.tokenIds, vocab) : undefined })));
       for (const e of a.embeddings) newDoclens.push(e.length);
       newPassages += a.passages.length;
     });
-    if (adds.length === 0 && deleted === 0) {
-      // Nothing changes (every id absent): no generation is committed (the store rolls back, close() removes a copy).
-      return { generation: m.generation ?? 0, committed: false, added: 0, replaced: 0, deleted: 0, missing, compacted: false, manifest: m };
+    if (written.length === 0 && deleted === 0) {
+      // Nothing changes (every id absent, every document unchanged): no generation is committed
+      // (the store rolls back, close() removes a copy), the appliedLog position included.
+      return { generation: m.generation ?? 0, committed: false, added: 0, replaced: 0, unchanged, deleted: 0, missing, compacted: false, manifest: m };
     }
     const docsEntry = finishCopy(tx, store, docsName, m);
     step('docstore-written');
@@ -245,7 +292,7 @@ export function updateIndex(dir: string, req: UpdateRequest, options: UpdateOpti
     // 3. New passages: compressed with the existing codec into new segments.
     const oldPassages = m.counts.passages;
     const nPassages = oldPassages + newPassages;
-    const embeddings = adds.flatMap((a) => a.embeddings);
+    const embeddings = written.flatMap((a) => a.embeddings);
     const newTokens = newDoclens.reduce((s, n) => s + n, 0);
     const vectors = new Float32Array(newTokens * m.dim);
     let row = 0;
@@ -309,7 +356,7 @@ export function updateIndex(dir: string, req: UpdateRequest, options: UpdateOpti
       ...(req.appliedLog === undefined ? {} : { appliedLog: { stream: req.appliedLog.stream, sequence: req.appliedLog.sequence } }),
     }, { participant: participantOf(store, docsName) });
     step('committed');
-    const result: UpdateResult = { generation: tx.generation, committed: true, added: adds.length - replaced, replaced, deleted, missing, compacted: false, manifest };
+    const result: UpdateResult = { generation: tx.generation, committed: true, added: written.length - replaced, replaced, unchanged, deleted, missing, compacted: false, manifest };
     const share = options.autoCompactShare ?? LIVING_DEFAULTS.autoCompactShare;
     if (share < 1 && nPassages > 0 && deletedNow / nPassages > share) {
       last = tx.continueWith();

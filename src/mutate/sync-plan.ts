@@ -39,10 +39,11 @@ export function sameContent(doc: DocumentInput, stored: { title: string; text: s
 }
 
 /**
- * Classifies `docs` against the committed store. With `compare` false (a plain add's dry run) every
- * indexed id counts as changed — a plain add replaces it whatever its text — and `absent` is empty.
+ * Classifies `docs` against the committed store. With `compare` false (noReplace, which refuses
+ * every indexed id whatever its text) every indexed id counts as changed. `absent` is listed only
+ * with `withAbsent` (a sync; a plain add deletes nothing), by default when `compare`.
  */
-export function planSync(store: DocStoreReader, docs: readonly DocumentInput[], compare = true): SyncPlan {
+export function planSync(store: DocStoreReader, docs: readonly DocumentInput[], compare = true, withAbsent = compare): SyncPlan {
   const plan: SyncPlan = { fresh: [], changed: [], unchanged: [], absent: [] };
   docs.forEach((d, i) => {
     if (!compare) {
@@ -53,7 +54,7 @@ export function planSync(store: DocStoreReader, docs: readonly DocumentInput[], 
     if (stored === null) plan.fresh.push(i);
     else (sameContent(d, stored) ? plan.unchanged : plan.changed).push(i);
   });
-  if (compare) {
+  if (withAbsent) {
     const input = new Set(docs.map((d) => d.docId));
     plan.absent = store.liveDocIds().filter((id) => !input.has(id));
   }

@@ -50,9 +50,11 @@ import { appendPrfRows, colbertPrf, prfRewrite, type PrfRows } from './colbert-p
 import { ENGLISH_STOPWORDS } from '../docstore/index.js';
 import { candidateMarks, docMask, exactFilter, exactFiltered, filteredBm25, type DocMask } from './filtered-search.js';
 import { indexText } from '../indexer/index-text.js';
-import { updateIndex, compactIndex, type UpdateResult } from '../mutate/index-updater.js';
+import { updateIndex, compactIndex, type EncodedDocument, type UpdateResult } from '../mutate/index-updater.js';
 import { checkDocument, encodeDocuments, throwIfWriteCancelled } from '../mutate/encode-documents.js';
+import { splitUnchanged, writeUpserts } from '../mutate/unchanged-upsert.js';
 import type { CorpusDocumentInput } from '../indexer/corpus/types.js';
+import type { DocumentInput } from '../docstore/types.js';
 import type { MetadataFilter } from '../docstore/metadata-filter.js';
 
 export { checkModel } from './model-check.js';
@@ -406,9 +408,11 @@ export class PlaitIndex {
   /**
    * Adds documents (upsert by docId), split and encoded as the build did, compressed with the
    * index's own codec into new segments, and committed as a new generation; this index then serves
-   * it (other open indexes see it on `refresh()`).
+   * it (other open indexes see it on `refresh()`). A document equal to the indexed one (title, text
+   * and metadata) is neither encoded nor replaced: counted in `unchanged` (mutate/unchanged-upsert.ts);
+   * when every one is, nothing is committed (`committed` false, `generation` the current one).
    * @throws PlaitError INVALID_ARGUMENT, EMPTY_TEXT, DUPLICATE_ID (an id twice), DOCUMENT_EXISTS
-   * (`noReplace` and an indexed id), INDEX_LOCKED (another writer), INDEX_CLOSED (closed before
+   * (`noReplace` and an indexed id, unchanged or not), INDEX_LOCKED (another writer), INDEX_CLOSED (closed before
    * the commit, while encoding: nothing written; once committed, the add resolves, see afterCommit);
    * ABORTED (TIMEOUT, or the signal's own PlaitError reason) when `options.signal` aborted before the
    * commit, nothing written.
@@ -419,16 +423,24 @@ export class PlaitIndex {
     checkOptionKeys(options, ADD_OPTION_KEYS, 'add option');
     const docs = documents.map((d, i) => checkDocument(d, i));
     const signal = checkSignal('signal', options.signal);
-    // close() stops the encoder under the batch (ABORTED): the cause to report is the closing.
-    const encoded = await encodeDocuments(docs, await this.encoder(), this.manifest, signal === undefined ? {} : { signal }).catch(
-      (e: unknown) => {
+    const noReplace = options.noReplace === true;
+    // Documents equal to the served ones are not encoded (unchanged-upsert.ts); the commit compares them again under the lock.
+    const split = splitUnchanged(docs, (id) => this.docstore.storedContent(id), !noReplace);
+    const encode = async (some: readonly DocumentInput[]): Promise<EncodedDocument[]> => {
+      // close() stops the encoder under the batch (ABORTED): the cause to report is the closing.
+      const out = await encodeDocuments(some, await this.encoder(), this.manifest, signal === undefined ? {} : { signal }).catch((e: unknown) => {
         this.checkOpen();
         throw e;
-      },
-    );
-    this.checkOpen(); // closed while the last batch finished: nothing is committed after close()
-    throwIfWriteCancelled(signal, docs.length);
-    const result = updateIndex(this.path, { add: encoded, noReplace: options.noReplace === true }, { kernels: this.kernels });
+      });
+      return out;
+    };
+    const commit = (add: EncodedDocument[], keep: DocumentInput[]): UpdateResult => {
+      this.checkOpen(); // closed while the last batch finished: nothing is committed after close()
+      throwIfWriteCancelled(signal, docs.length);
+      return updateIndex(this.path, { add, keep, noReplace }, { kernels: this.kernels });
+    };
+    const { result } = await writeUpserts(docs, split, encode, commit);
+    // Also when nothing was committed (every document unchanged): the answer's generation is the committed one, served from here on.
     await this.afterCommit();
     return result;
   }

@@ -29,6 +29,7 @@ export const HTTP_STATUS = {
   ID_WHITESPACE: 400,
   // Only the CLI and the library's file readers meet it (no route reads a file); listed because every code is.
   COMPRESSED_INPUT: 400,
+  CORRUPT_INPUT: 400,
   UNAUTHORIZED: 401,
   NOT_FOUND: 404,
   INDEX_NOT_FOUND: 404,

@@ -20,7 +20,7 @@ import { splitWrite, type ClusterWrite } from '../../src/cluster/write-entry.js'
 export const DIM = 32;
 
 /** A one-passage synthetic document `id` whose embedding is seeded by `seed`. */
-export function doc(id: string, seed: number, metadata?: Record<string, unknown>, text = `text of ${id}`): EncodedDocument {
+export function doc(id: string, seed: number, metadata?: Record<string, unknown>, text = `text of ${id} (vectors ${seed})`): EncodedDocument {
   const gen = new SyntheticVectors({ dim: DIM, clusters: 64, spread: 0.35, seed });
   const e = gen.passage(gen.length(4, 20));
   return { doc: { docId: id, title: '', text, metadata }, passages: [{ start: 0, end: text.length }], embeddings: [e] };

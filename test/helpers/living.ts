@@ -9,9 +9,21 @@ import type { EncodedDocument } from '../../src/mutate/index-updater.js';
 import { readManifest } from '../../src/format/index-reader.js';
 import { listedFiles, roleFileName } from '../../src/format/manifest.js';
 
-/** A one-passage document with empty text (synthetic embeddings stand in for the encoder). */
+/**
+ * A one-passage document (synthetic embeddings stand in for the encoder) whose text names its
+ * embedding (an FNV-1a hash of its vectors): an add of other vectors under an indexed id is a
+ * changed document, as it would be with an encoder, and the same vectors again an unchanged one
+ * (updateIndex compares the text, not the vectors: an upsert of an unchanged document is a no-op).
+ */
 export function encodedDoc(docId: string, embedding: TokenEmbeddings, metadata?: Record<string, unknown>): EncodedDocument {
-  return { doc: { docId, title: '', text: '', metadata }, passages: [{ start: 0, end: 0 }], embeddings: [embedding] };
+  return { doc: { docId, title: '', text: `synthetic ${fingerprint(embedding)}`, metadata }, passages: [{ start: 0, end: 0 }], embeddings: [embedding] };
+}
+
+function fingerprint(e: TokenEmbeddings): string {
+  const bytes = new Uint8Array(e.vectors.buffer, e.vectors.byteOffset, e.vectors.byteLength);
+  let h = 0x811c9dc5;
+  for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193) >>> 0;
+  return `${e.length}x${h.toString(16)}`;
 }
 
 /** The folder's own control files: the manifest, the registry of plait's files, the write lock's files. */

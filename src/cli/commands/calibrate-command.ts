@@ -41,8 +41,8 @@ function parseCeiling(name: string): (v: string) => number {
 
 /** A query log: BEIR queries.jsonl, TSV or TREC topics (as `plait eval` reads them), or one query per line (.txt). */
 async function readQueryLog(path: string): Promise<string[]> {
-  // Through eval's reader: a gzip'd or Latin-1 log is refused by name (and line), not read as garbage queries.
-  if (/\.txt$/i.test(path)) return (await readTextFile(path, 'query log')).replace(/^\uFEFF/, '').split(/\r?\n/).filter((l) => l.trim().length > 0);
+  // Through eval's reader: a gzip'd log is read decompressed (log.txt.gz is one query a line too); a Latin-1 one is refused by name and line.
+  if (/\.txt(\.gz)?$/i.test(path)) return (await readTextFile(path, 'query log')).replace(/^\uFEFF/, '').split(/\r?\n/).filter((l) => l.trim().length > 0);
   return (await readQueries(path)).map((q) => q.text);
 }
 

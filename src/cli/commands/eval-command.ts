@@ -1,4 +1,4 @@
-import { compressedInputError } from '../../util/input-bytes.js';
+import { compressedInputError, fileCompression } from '../../util/input-bytes.js';
 import { Option, type Command } from 'commander';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { availableParallelism, cpus, platform, totalmem } from 'node:os';
@@ -93,7 +93,7 @@ export function registerEvalCommand(program: Command): void {
   addEvalPipelineFlags(program
     .command('eval')
     .description('evaluate search modes on judged queries: nDCG@10, MRR@10, MAP@100, recall, P@10, latency, significance')
-    .argument('<target>', 'an index (name or path), or a BEIR folder (indexed first into indexes/<name>)')
+    .argument('<target>', 'an index (name or path), or a BEIR folder (indexed first into indexes/<name>; its files may be gzip\'d: corpus.jsonl.gz, …)')
     .option('--queries <file>', 'queries (BEIR queries.jsonl, TSV, TREC topics); default <BEIR folder>/queries.jsonl; empty queries are skipped with a warning')
     .option('--qrels <file>', 'judgments (BEIR TSV or TREC); default <BEIR folder>/qrels/<split>.tsv')
     .option('--split <name>', 'BEIR qrels split', 'test')
@@ -114,15 +114,18 @@ export function registerEvalCommand(program: Command): void {
       // 1. Everything that can be checked is checked before any long work (a build can take hours).
       // A BEIR file given for its folder (`plait eval data/cisi/queries.jsonl`) had read as "no index".
       if (existsSync(target) && statSync(target).isFile()) {
+        // BEIR's own download is a .zip of the folder: named as such, not as "a file".
+        const compression = await fileCompression(target);
+        if (compression !== null && compression !== 'gzip') throw compressedInputError(target, 'BEIR', compression);
         const folder = dirname(target);
-        const hint = existsSync(join(folder, 'corpus.jsonl')) || existsSync(join(folder, 'queries.jsonl')) ? `: for the BEIR folder it is in, plait eval ${folder}` : '';
-        throw new PlaitError('USAGE', { message: `${target} is a file; eval's target is an index or a BEIR folder (corpus.jsonl, queries.jsonl, qrels/)${hint}`, reason: 'invalidArgument' });
+        const hint = hasBeirFile(folder, 'corpus.jsonl') || hasBeirFile(folder, 'queries.jsonl') ? `: for the BEIR folder it is in, plait eval ${folder}` : '';
+        throw new PlaitError('USAGE', { message: `${target} is a file; eval's target is an index or a BEIR folder (corpus.jsonl, queries.jsonl, qrels/; each may be gzip'd)${hint}`, reason: 'invalidArgument' });
       }
-      // A BEIR folder as downloaded gzip'd (corpus.jsonl.gz, …) had read as "no index" named by the folder.
-      refuseGzippedBeirFiles(target, o.split, o.queries === undefined, o.qrels === undefined);
-      const beir = existsSync(join(target, 'corpus.jsonl')) || existsSync(join(target, 'queries.jsonl'));
-      const queriesPath = o.queries ?? (beir ? join(target, 'queries.jsonl') : undefined);
-      const qrelsPath = o.qrels ?? (beir ? join(target, 'qrels', `${o.split}.tsv`) : undefined);
+      // A BEIR folder as a Hugging Face download keeps it (corpus.jsonl.gz, queries.jsonl.gz) is read as one.
+      const beir = hasBeirFile(target, 'corpus.jsonl') || hasBeirFile(target, 'queries.jsonl');
+      const corpusPath = beir ? await beirFile(target, 'corpus.jsonl', 'corpus') : undefined;
+      const queriesPath = o.queries ?? (beir ? await beirFile(target, 'queries.jsonl', 'queries') : undefined);
+      const qrelsPath = o.qrels ?? (beir ? await beirFile(target, join('qrels', `${o.split}.tsv`), 'qrels') : undefined);
       if (queriesPath === undefined || qrelsPath === undefined) {
         if (!beir) locateIndex(target); // a typo in the target says so first
         throw new PlaitError('USAGE', { message: 'give --queries and --qrels, or a BEIR folder as the target', reason: 'missingArgument' });
@@ -132,7 +135,7 @@ export function registerEvalCommand(program: Command): void {
       else requireInput(qrelsPath, '--qrels');
       let indexPath = beir ? resolveIndexPath(o.index ?? basename(resolve(target))) : locateIndex(target);
       const mustBuild = beir && !isIndexDir(indexPath);
-      if (mustBuild) requireInput(join(target, 'corpus.jsonl'), 'BEIR corpus.jsonl');
+      if (mustBuild) requireInput(corpusPath!, 'BEIR corpus.jsonl');
       if (mustBuild) checkFolderDestination(indexPath, 'choose another --index');
       // --nbits shapes a build: refused where eval builds nothing, or where the index it would reuse has another width.
       if (o.nbits !== undefined && !beir) throw new PlaitError('USAGE', { message: '--nbits applies when eval indexes a BEIR folder; this target is an index (rebuild it with plait index --nbits)', reason: 'conflictingArguments' });
@@ -140,7 +143,7 @@ export function registerEvalCommand(program: Command): void {
         throw withHint(new PlaitError('INVALID_ARGUMENT', { message: `the index ${indexPath} has nbits ${nbitsName(readManifest(indexPath).nbits)}, not ${o.nbits}; eval reuses an existing index as it is`, name: 'nbits' }), 'give --index a new name to build the folder at this width');
       }
       // A reused index must hold this folder's corpus: overlapping ids would otherwise be scored against another corpus's qrels.
-      if (beir && !mustBuild && existsSync(join(target, 'corpus.jsonl'))) await checkIndexCorpus(indexPath, join(target, 'corpus.jsonl'), o.index === undefined);
+      if (beir && !mustBuild && existsSync(corpusPath!)) await checkIndexCorpus(indexPath, corpusPath!, o.index === undefined);
       const modes = parseModes(o.modes, o.sweep, o.depth);
       checkPipelineFlags(o.pipelines === undefined ? [] : splitPipelineSpecs(o.pipelines), o, '--pipelines');
       if (o.baseline !== undefined && !modes.some((m) => m.name === o.baseline)) {
@@ -169,7 +172,7 @@ export function registerEvalCommand(program: Command): void {
       exitCleanlyOnSignals(progress, o.json === true);
       if (mustBuild) {
         const built = await runCliBuild(
-          join(target, 'corpus.jsonl'),
+          corpusPath!,
           { index: indexPath, model: o.model, skipInvalid: o.skipInvalid, ...(o.nbits === undefined ? {} : { nbits: parseNbits(o.nbits) }) },
           { progress, json: o.json === true, quiet: o.quiet === true },
         );
@@ -292,18 +295,29 @@ async function checkIndexCorpus(indexPath: string, corpus: string, defaultName: 
   process.stderr.write(`plait: warning: the index ${indexPath} differs from ${corpus}: ${m.compared - m.matched} of its first ${m.compared} documents are missing or changed (${first}); the index is evaluated as it is\n`);
 }
 
+/** Extensions of the compressions plait does not read, as a BEIR file downloaded some other way may carry them. */
+const UNREAD_COMPRESSED_EXTENSIONS = ['.zip', '.bz2', '.xz', '.zst'] as const;
+
+/** True when BEIR file `name` is in `folder`, plain, gzip'd or in another compression (which beirFile then names). */
+function hasBeirFile(folder: string, name: string): boolean {
+  return ['', '.gz', ...UNREAD_COMPRESSED_EXTENSIONS].some((ext) => existsSync(join(folder, `${name}${ext}`)));
+}
+
 /**
- * `COMPRESSED_INPUT` when a BEIR file eval would read from `target` is there only gzip'd
- * (`corpus.jsonl.gz` without `corpus.jsonl`, and the same for queries.jsonl and qrels/<split>.tsv
- * where no --queries / --qrels replaces them); a folder that is not BEIR-shaped is left alone.
+ * The path eval reads BEIR file `name` of `folder` from: the plain file, else `name.gz` (as the
+ * Hugging Face hub's BEIR sets keep corpus.jsonl.gz and queries.jsonl.gz; read decompressed), else
+ * the plain path, for the caller to report as missing.
+ * @throws PlaitError COMPRESSED_INPUT when the file is there only in a compression plait does not read (told by its magic bytes).
  */
-function refuseGzippedBeirFiles(target: string, split: string, defaultQueries: boolean, defaultQrels: boolean): void {
-  if (!existsSync(target) || !statSync(target).isDirectory()) return;
-  const names = ['corpus.jsonl', ...(defaultQueries ? ['queries.jsonl'] : []), ...(defaultQrels ? [join('qrels', `${split}.tsv`)] : [])];
-  for (const name of names) {
-    const plain = join(target, name);
-    if (!existsSync(plain) && existsSync(`${plain}.gz`)) throw compressedInputError(`${plain}.gz`, name.startsWith('qrels') ? 'qrels' : name.replace(/\.jsonl$/, ''));
+async function beirFile(folder: string, name: string, what: string): Promise<string> {
+  const plain = join(folder, name);
+  if (existsSync(plain) || existsSync(`${plain}.gz`)) return existsSync(plain) ? plain : `${plain}.gz`;
+  for (const ext of UNREAD_COMPRESSED_EXTENSIONS) {
+    if (!existsSync(`${plain}${ext}`) || !statSync(`${plain}${ext}`).isFile()) continue;
+    const compression = await fileCompression(`${plain}${ext}`);
+    if (compression !== null && compression !== 'gzip') throw compressedInputError(`${plain}${ext}`, what, compression);
   }
+  return plain;
 }
 
 /**
@@ -315,7 +329,7 @@ function requireSplit(target: string, qrelsPath: string, split: string): void {
   if (existsSync(qrelsPath) && statSync(qrelsPath).isFile()) return;
   let splits: string[] = [];
   try {
-    splits = readdirSync(join(target, 'qrels')).filter((n) => n.endsWith('.tsv')).map((n) => n.slice(0, -4)).sort();
+    splits = [...new Set(readdirSync(join(target, 'qrels')).filter((n) => /\.tsv(\.gz)?$/.test(n)).map((n) => n.replace(/\.tsv(\.gz)?$/, '')))].sort();
   } catch {
     // no qrels/ folder: the plain message below
   }

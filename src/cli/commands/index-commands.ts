@@ -129,7 +129,7 @@ export function withCorpusOptions(command: Command): Command {
 export function registerIndexCommands(program: Command): void {
   const index = program
     .command('index')
-    .description('build a PLAID index from a corpus (BEIR corpus.jsonl, JSONL, TSV, or a folder of .txt/.md files)')
+    .description('build a PLAID index from a corpus (BEIR corpus.jsonl, JSONL, TSV, or a folder of .txt/.md files; any of them gzip\'d)')
     .argument('<input>', 'corpus file or folder')
     .requiredOption('-i, --index <name-or-path>', 'index name or path (a bare name: ./<name> if that is an index, else indexes/<name>)')
     .option('-m, --model <model>', 'ColBERT ONNX folder or hub repo id (default: the bundled offline model)')

@@ -83,8 +83,9 @@ export function corpusReadOptions(o: Omit<AddCliOptions, 'replace' | 'json'>): C
  * The ids of an id file (one a line, blank lines skipped); `plait delete --ids` and `plait cluster
  * delete --ids`. `-` reads standard input (`jq -r 'select(.metadata.retracted) | ._id' corpus.jsonl | plait delete idx --ids -`),
  * as does a pipe such as `/dev/stdin` (read once). A folder is FILE_NOT_FOUND (it had been an
- * EISDIR stack trace), as is `-` with nothing piped in (a terminal). A gzip'd or non-UTF-8 id list
- * is refused by name (and line): read as UTF-8 its ids matched nothing.
+ * EISDIR stack trace), as is `-` with nothing piped in (a terminal). A gzip'd id list is read
+ * decompressed; a corrupt one, another compression or a non-UTF-8 list is refused by name (and line):
+ * read as UTF-8 its ids had matched nothing.
  */
 export async function readIdFile(path: string): Promise<string[]> {
   let bytes: Buffer;
@@ -150,14 +151,16 @@ function describeCounts(m: IndexManifest): string {
 
 /**
  * `plait add`'s summary line. New documents and replaced ones apart; the index's passages without the
- * replaced ones' old passages, which stay tombstoned until compaction (counted apart). A sync adds
- * its unchanged and deleted counts ("added 1 new document, replaced 1 document, 198 unchanged,
+ * replaced ones' old passages, which stay tombstoned until compaction (counted apart). Unchanged
+ * documents (neither encoded nor replaced) are counted when there are any; a sync adds its
+ * unchanged and deleted counts always ("added 1 new document, replaced 1 document, 198 unchanged,
  * deleted 1 document (generation 3; …)"); a dry run says what it would do and that it wrote nothing.
  */
 function describeAdd(r: AddCorpusResult, sync: boolean): string {
   const counts =
     `${r.dryRun ? 'would add' : 'added'} ${plural(r.added, 'new document')}, ${r.dryRun ? 'replace' : 'replaced'} ${plural(r.replaced, 'document')}` +
-    (sync ? `, ${r.unchanged} unchanged, ${r.dryRun ? 'delete' : 'deleted'} ${plural(r.deleted, 'document')}` : '');
+    (sync || r.unchanged > 0 ? `, ${r.unchanged} unchanged` : '') +
+    (sync ? `, ${r.dryRun ? 'delete' : 'deleted'} ${plural(r.deleted, 'document')}` : '');
   if (r.dryRun) return `${counts} (dry run: nothing written; generation ${r.generation}, ${plural(r.manifest.counts.documents, 'document')})`;
   if (!r.committed) return `${counts}: the index already holds the input (generation ${r.generation} unchanged; ${describeCounts(r.manifest)})`;
   return `${counts} (generation ${r.generation}; ${describeCounts(r.manifest)})`;
@@ -166,7 +169,7 @@ function describeAdd(r: AddCorpusResult, sync: boolean): string {
 export function registerLivingCommands(program: Command): void {
   const add = program
     .command('add')
-    .description("add documents to an index (upsert by id) as one new generation: encoded with the index's model, compressed with its codec; existing segments are not rewritten")
+    .description("add documents to an index (upsert by id) as one new generation: encoded with the index's model, compressed with its codec; existing segments are not rewritten; a document equal to the indexed one (title, text, metadata) is left as it is, not encoded")
     .argument('<index>', 'index name or path')
     .argument('<input>', 'corpus file or folder (the formats of plait index)')
     .option('--no-replace', 'refuse an id already in the index (DOCUMENT_EXISTS; nothing is added) instead of replacing that document')

@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import { openIndexForCli, queryTokensKept, truncatedQueryWarning } from '../open-index.js';
 import { readFileSync } from 'node:fs';
-import { compressedInputError, isGzipBytes } from '../../util/input-bytes.js';
+import { decompressInput } from '../../util/input-bytes.js';
 import { CANDIDATE_DEFAULTS, INTERACTION_SCORINGS, PLAID_LIMITS, SEARCH_DEFAULTS, colbertDefaultsFor, type PlaidParams } from '../../config/defaults.js';
 import { PLAID_DEFAULTS_TABLES } from '../../search/search-options.js';
 import { describeLaterRounds, describePlaidParams, describeRound } from '../plaid-params-text.js';
@@ -269,8 +269,8 @@ function readRerankDocs(file: string): RerankDocument[] {
   } catch (cause) {
     throw new PlaitError('INVALID_INPUT', { message: `cannot read ${file}`, file }, { cause });
   }
-  if (isGzipBytes(bytes)) throw compressedInputError(file, 'documents');
-  const lines = decodeUtf8(bytes, file).split(/\r?\n/);
+  // A gzip'd file is read decompressed (CORRUPT_INPUT when it does not decompress); zip, bzip2, xz, zstd are COMPRESSED_INPUT.
+  const lines = decodeUtf8(decompressInput(bytes, file, 'documents'), file).split(/\r?\n/);
   const docs: RerankDocument[] = [];
   lines.forEach((line, i) => {
     if (line.trim().length === 0) return;

@@ -2,11 +2,13 @@
  * Streamed, strictly-UTF-8 line splitting. Reads a file in large chunks, splits on LF bytes, drops a
  * leading BOM and a CR before each LF, and decodes each block of complete lines at once when it is
  * valid UTF-8 (the common case); otherwise it decodes line by line so that only the bad lines are
- * flagged. Memory stays at about one chunk plus the longest line, whatever the file size.
+ * flagged. Memory stays at about one chunk plus the longest line, whatever the file size. A gzip'd
+ * file is decompressed as it streams (util/input-stream.ts): its lines, and their numbers, are those
+ * of the decompressed text.
  */
 
-import { createReadStream } from 'node:fs';
 import { isUtf8 } from 'node:buffer';
+import { readInputChunks } from '../../util/input-stream.js';
 
 /** A batch of consecutive lines; `lines[i]` is line `firstLine + i` (1-based), or null when it is not valid UTF-8. */
 export interface LineBatch {
@@ -48,13 +50,16 @@ function decodeBlock(bytes: Buffer, endsWithLf: boolean): (string | null)[] {
   return lines;
 }
 
-/** Yields a file's lines in batches (one batch per chunk read). A final line without LF is included. */
-export async function* readLineBatches(file: string): AsyncGenerator<LineBatch> {
-  const stream = createReadStream(file, { highWaterMark: CHUNK_BYTES });
+/**
+ * Yields a file's lines in batches (one batch per chunk read). A final line without LF is included.
+ * @throws PlaitError CORRUPT_INPUT, COMPRESSED_INPUT (readInputChunks; `what` names the file in them).
+ */
+export async function* readLineBatches(file: string, what = 'corpus'): AsyncGenerator<LineBatch> {
+  const stream = readInputChunks(file, what, CHUNK_BYTES);
   let carry: Buffer | null = null;
   let nextLine = 1;
   let first = true;
-  for await (const chunk of stream as AsyncIterable<Buffer>) {
+  for await (const chunk of stream) {
     let buf: Buffer = carry === null ? chunk : Buffer.concat([carry, chunk]);
     if (first) {
       first = false;
@@ -84,13 +89,14 @@ export function isBlank(line: string): boolean {
 }
 
 /**
- * Counts the non-blank lines of a file without decoding it: a byte scan, for progress bars and ETAs.
+ * Counts the non-blank lines of a file without decoding it: a byte scan (after gunzip for a gzip'd
+ * file), for progress bars and ETAs.
+ * @throws PlaitError CORRUPT_INPUT, COMPRESSED_INPUT (readInputChunks).
  */
-export async function countNonBlankLines(file: string): Promise<number> {
-  const stream = createReadStream(file, { highWaterMark: CHUNK_BYTES });
+export async function countNonBlankLines(file: string, what = 'corpus'): Promise<number> {
   let count = 0;
   let nonBlank = false;
-  for await (const chunk of stream as AsyncIterable<Buffer>) {
+  for await (const chunk of readInputChunks(file, what, CHUNK_BYTES)) {
     for (let i = 0; i < chunk.length; i++) {
       const b = chunk[i] as number;
       if (b === LF) {

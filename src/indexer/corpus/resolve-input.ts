@@ -1,11 +1,14 @@
 /**
  * Turns a corpus input (file, folder, glob over file names, or list of files) into the ordered list
  * of files to read and their format. Detection goes by extension, then by the first non-blank line;
- * `options.format` overrides it.
+ * `options.format` overrides it. A gzip'd file (told by its magic bytes) is read through gunzip, its
+ * format told by the name under the `.gz` (`corpus.jsonl.gz` is JSONL) and by its decompressed first
+ * line; zip, bzip2, xz and zstd are refused by name (COMPRESSED_INPUT, util/input-bytes.ts).
  */
 
-import { compressedInputError, isGzipFile } from '../../util/input-bytes.js';
-import { open, readdir, stat } from 'node:fs/promises';
+import { compressedInputError, fileCompression, plainName } from '../../util/input-bytes.js';
+import { readInputChunks } from '../../util/input-stream.js';
+import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import { PlaitError } from '../../errors/index.js';
 import { looksLikeTsvHeader } from './tsv-parser.js';
@@ -19,10 +22,13 @@ export interface ResolvedCorpusInput {
   root: string;
 }
 
-/** A folder holding these is read as a (possibly multi-part) JSONL corpus: corpus.jsonl, corpus.part-000.jsonl, ... */
-const CORPUS_PART = /^corpus.*\.(jsonl|ndjson)$/i;
-/** The same parts gzip'd (a Hugging Face BEIR download keeps corpus.jsonl.gz): named in a COMPRESSED_INPUT error, not read. */
-const CORPUS_PART_GZ = /^corpus.*\.(jsonl|ndjson)\.gz$/i;
+/**
+ * A folder holding these is read as a (possibly multi-part) JSONL corpus: corpus.jsonl,
+ * corpus.part-000.jsonl, ..., each possibly gzip'd (a Hugging Face BEIR download keeps corpus.jsonl.gz).
+ */
+const CORPUS_PART = /^corpus.*\.(jsonl|ndjson)(\.gz)?$/i;
+/** The same parts in a compression plait does not read: named in a COMPRESSED_INPUT error, not read. */
+const CORPUS_PART_OTHER = /^corpus.*\.(jsonl|ndjson)\.(zip|bz2|xz|zst|zstd)$/i;
 const JSONL_EXTENSIONS: ReadonlySet<string> = new Set(['.jsonl', '.ndjson', '.json']);
 const TSV_EXTENSIONS: ReadonlySet<string> = new Set(['.tsv', '.tab']);
 /** Bytes read to sniff a file's format: enough for the first line of any sane corpus. */
@@ -42,21 +48,24 @@ async function statOrNull(path: string): Promise<Awaited<ReturnType<typeof stat>
   }
 }
 
-/** The first non-blank line of a file (BOM and CR removed), from its first 64 KiB. */
+/**
+ * The first non-blank line of a file (BOM and CR removed), from its first 64 KiB (decompressed, for a gzip'd file).
+ * @throws PlaitError CORRUPT_INPUT, COMPRESSED_INPUT (util/input-stream.ts).
+ */
 export async function firstLine(file: string): Promise<string> {
-  const handle = await open(file, 'r');
-  try {
-    const buffer = Buffer.alloc(SNIFF_BYTES);
-    const { bytesRead } = await handle.read(buffer, 0, SNIFF_BYTES, 0);
-    let text = buffer.subarray(0, bytesRead).toString('utf8');
-    if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-    for (const line of text.split('\n')) {
-      if (line.trim().length > 0) return line.replace(/\r$/, '');
-    }
-    return '';
-  } finally {
-    await handle.close();
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of readInputChunks(file, 'corpus', SNIFF_BYTES)) {
+    chunks.push(chunk);
+    size += chunk.length;
+    if (size >= SNIFF_BYTES) break;
   }
+  let text = Buffer.concat(chunks).subarray(0, SNIFF_BYTES).toString('utf8');
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  for (const line of text.split('\n')) {
+    if (line.trim().length > 0) return line.replace(/\r$/, '');
+  }
+  return '';
 }
 
 function globToRegExp(pattern: string): RegExp {
@@ -84,12 +93,16 @@ async function expandGlob(pattern: string): Promise<string[]> {
   return files;
 }
 
-/** Format of one file, by extension then content. */
+/**
+ * Format of one file, by extension (the name under a `.gz`) then content (decompressed).
+ * @throws PlaitError COMPRESSED_INPUT (zip, bzip2, xz, zstd), CORRUPT_INPUT (gzip that does not decompress), INVALID_INPUT (neither JSONL nor TSV).
+ */
 export async function detectFileFormat(file: string): Promise<CorpusFormat> {
-  const ext = extname(file).toLowerCase();
+  const compression = await fileCompression(file);
+  if (compression !== null && compression !== 'gzip') throw compressedInputError(file, 'corpus', compression);
+  const ext = extname(compression === 'gzip' ? plainName(file) : file).toLowerCase();
   if (TSV_EXTENSIONS.has(ext)) return 'tsv';
   if (TEXT_EXTENSIONS.has(ext)) return 'folder';
-  if (await isGzipFile(file)) throw compressedInputError(file, 'corpus');
   const line = await firstLine(file);
   if (JSONL_EXTENSIONS.has(ext) || line.trimStart().startsWith('{')) {
     try {
@@ -116,16 +129,20 @@ export async function resolveCorpusInput(input: CorpusInput, format?: CorpusForm
     const info = await statOrNull(input);
     if (info === null) throw inputError(`no such file or folder: "${input}"`);
     if (info.isDirectory()) {
-      const parts = (await readdir(input)).filter((n) => CORPUS_PART.test(n)).sort(naturalOrder);
+      const names = await readdir(input);
+      // A part there both plain and gzip'd (`gunzip -k` keeps the .gz) is read once, from the plain file.
+      const parts = names.filter((n) => CORPUS_PART.test(n) && !(/\.gz$/i.test(n) && names.includes(n.slice(0, -3)))).sort(naturalOrder);
       if (parts.length > 0 && format !== 'folder') {
         files = parts.map((n) => join(input, n));
       } else {
         root = input;
         files = await listTextFiles(input);
         if (files.length === 0) {
-          const gz = (await readdir(input)).filter((n) => CORPUS_PART_GZ.test(n)).sort(naturalOrder);
-          if (gz.length > 0) throw compressedInputError(join(input, gz[0]!), 'corpus');
-          throw inputError(`"${input}" holds no corpus*.jsonl, .txt or .md files`);
+          const other = (await readdir(input)).filter((n) => CORPUS_PART_OTHER.test(n)).sort(naturalOrder);
+          const first = other.length > 0 ? join(input, other[0]!) : null;
+          const compression = first === null ? null : await fileCompression(first);
+          if (first !== null && compression !== null && compression !== 'gzip') throw compressedInputError(first, 'corpus', compression);
+          throw inputError(`"${input}" holds no corpus*.jsonl(.gz), .txt or .md files`);
         }
         return { files, format: 'folder', root };
       }
@@ -136,8 +153,9 @@ export async function resolveCorpusInput(input: CorpusInput, format?: CorpusForm
   for (const file of files) {
     const info = await statOrNull(file);
     if (info === null || !info.isFile()) throw inputError(`no such file: "${file}"`);
-    // A corpus.jsonl.gz had been "cannot tell the format" (or, as .jsonl parts, garbage lines).
-    if (await isGzipFile(file)) throw compressedInputError(file, 'corpus');
+    // A corpus.jsonl.bz2 would be "cannot tell the format" (or, as .jsonl parts, garbage lines); gzip is read.
+    const compression = await fileCompression(file);
+    if (compression !== null && compression !== 'gzip') throw compressedInputError(file, 'corpus', compression);
   }
   const first = files[0] as string;
   return { files, format: format ?? (await detectFileFormat(first)), root: root ?? dirname(first) };

@@ -3,13 +3,15 @@
  * without its extension (always with `/` separators); the title is a Markdown file's front matter
  * `title` (YAML `---` or Hugo's TOML `+++`), else its first heading, else the file name without extension. A Markdown file's YAML front
  * matter (front-matter.ts) is its metadata and no part of its text. Files are listed recursively in
- * a stable (sorted) order.
+ * a stable (sorted) order. A gzip'd file (`notes.md.gz`, told by its magic bytes) is read decompressed,
+ * as the file under the `.gz` (id `notes`, read as Markdown).
  */
 
 import { readFile, readdir } from 'node:fs/promises';
 import { isUtf8 } from 'node:buffer';
 import { basename, extname, join, relative, sep } from 'node:path';
 import { PlaitError } from '../../errors/index.js';
+import { decompressInput } from '../../util/input-bytes.js';
 import { readFrontMatter } from './front-matter.js';
 import { hasUtf8Bom } from './line-reader.js';
 import type { ParsedRecord } from './parsed-record.js';
@@ -19,17 +21,25 @@ const MARKDOWN_EXTENSIONS: ReadonlySet<string> = new Set(['.md', '.markdown']);
 
 const naturalOrder = new Intl.Collator('en', { numeric: true }).compare;
 
-/** Every .txt/.md file under `dir`, recursively, in natural sort order. Hidden entries are skipped. */
+/** `notes.md.gz` → `notes.md`: the name that gives a gzip'd text file's extension and id. */
+function underGz(name: string): string {
+  return name.replace(/\.gz$/i, '');
+}
+
+/** Every .txt/.md file (or .txt.gz/.md.gz) under `dir`, recursively, in natural sort order. Hidden entries are skipped. */
 export async function listTextFiles(dir: string): Promise<string[]> {
   const out: string[] = [];
   const walk = async (current: string): Promise<void> => {
     const entries = await readdir(current, { withFileTypes: true });
     entries.sort((a, b) => naturalOrder(a.name, b.name));
+    const names = new Set(entries.map((e) => e.name));
     for (const entry of entries) {
       if (entry.name.startsWith('.')) continue;
+      // A note there both plain and gzip'd (`gunzip -k` keeps the .gz) is read once, from the plain file, as corpus parts are.
+      if (/\.gz$/i.test(entry.name) && names.has(underGz(entry.name))) continue;
       const path = join(current, entry.name);
       if (entry.isDirectory()) await walk(path);
-      else if (entry.isFile() && TEXT_EXTENSIONS.has(extname(entry.name).toLowerCase())) out.push(path);
+      else if (entry.isFile() && TEXT_EXTENSIONS.has(extname(underGz(entry.name)).toLowerCase())) out.push(path);
     }
   };
   await walk(dir);
@@ -56,9 +66,15 @@ function firstBadLine(bytes: Buffer): number {
   return line;
 }
 
-/** Reads one text file as a document. `root` is the folder ids are relative to (the file's own folder for a single file). */
+/**
+ * Reads one text file as a document. `root` is the folder ids are relative to (the file's own folder for a single file).
+ * @throws PlaitError CORRUPT_INPUT, COMPRESSED_INPUT (util/input-bytes.ts decompressInput).
+ */
 export async function parseTextFile(file: string, root: string): Promise<ParsedRecord> {
-  let bytes = await readFile(file);
+  const raw = await readFile(file);
+  const plain = decompressInput(raw, file, 'corpus');
+  let bytes = plain === raw ? raw : Buffer.from(plain.buffer, plain.byteOffset, plain.byteLength);
+  const named = plain === raw ? file : underGz(file);
   if (hasUtf8Bom(bytes)) bytes = bytes.subarray(3);
   if (!isUtf8(bytes)) {
     const line = firstBadLine(bytes);
@@ -69,11 +85,11 @@ export async function parseTextFile(file: string, root: string): Promise<ParsedR
     };
   }
   const text = bytes.toString('utf8').replace(/\r\n?/g, '\n');
-  const ext = extname(file);
-  const docId = relative(root, file).slice(0, -ext.length || undefined).split(sep).join('/');
+  const ext = extname(named);
+  const docId = relative(root, named).slice(0, -ext.length || undefined).split(sep).join('/');
   // An empty file is an empty document: the title taken from its name is not content.
   if (text.trim().length === 0) return { ok: true, docId, title: '', text, line: 1 };
-  if (!MARKDOWN_EXTENSIONS.has(ext.toLowerCase())) return { ok: true, docId, title: basename(file, ext), text, line: 1 };
+  if (!MARKDOWN_EXTENSIONS.has(ext.toLowerCase())) return { ok: true, docId, title: basename(named, ext), text, line: 1 };
   const front = readFrontMatter(text);
   if (front.kind === 'malformed') {
     return {
@@ -92,7 +108,7 @@ export async function parseTextFile(file: string, root: string): Promise<ParsedR
   // no text is (it had been EMPTY_TEXT, "has no title and no text", beside its `title:` line); without
   // one it has no text: EMPTY_TEXT, as an empty file (a title taken from the file name is not content).
   if (body.trim().length === 0 && declared === undefined) return { ok: true, docId, title: '', text: body, line: 1 };
-  const title = declared ?? firstMarkdownHeading(body) ?? basename(file, ext);
+  const title = declared ?? firstMarkdownHeading(body) ?? basename(named, ext);
   const doc: ParsedRecord = { ok: true, docId, title, text: body.trim().length === 0 ? '' : body, line: 1 };
   if (front.kind === 'ok' && Object.keys(front.metadata).length > 0) doc.metadata = front.metadata;
   return doc;

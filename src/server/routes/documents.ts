@@ -1,6 +1,7 @@
 /**
  * Writes over HTTP (issue 24): `POST /v1/indexes/{name}/documents` adds documents (upsert: an
- * indexed `doc_id` is replaced, unless `no_replace`), `POST /v1/indexes/{name}/documents/delete`
+ * indexed `doc_id` is replaced, unless `no_replace`; one whose title, text and metadata equal the
+ * indexed ones is neither encoded nor replaced, counted in `unchanged`), `POST /v1/indexes/{name}/documents/delete`
  * deletes by `doc_ids` and/or a metadata `filter`. The server splits and encodes the documents
  * with the index's own model (as `plait add` does: mutate/encode-documents.ts) and commits them as
  * ONE generation through `updateIndex`; the answer comes after the commit and after the served
@@ -38,7 +39,8 @@ import { CLUSTER_WRITE_DEFAULTS } from '../../config/defaults.js';
 import { PlaitError, isPlaitError } from '../../errors/index.js';
 import { commitIdOf } from '../../format/index-transaction.js';
 import { checkDocument, encodeDocuments, throwIfWriteCancelled } from '../../mutate/encode-documents.js';
-import { documentExists, firstIndexedId, updateIndex, type UpdateRequest, type UpdateResult } from '../../mutate/index-updater.js';
+import { documentExists, firstIndexedId, updateIndex, type EncodedDocument, type UpdateRequest, type UpdateResult } from '../../mutate/index-updater.js';
+import { splitUnchanged, writeUpserts } from '../../mutate/unchanged-upsert.js';
 import { withLockWait } from '../../mutate/lock-wait.js';
 import type { DocumentInput } from '../../docstore/types.js';
 import type { MetadataFilter } from '../../docstore/metadata-filter.js';
@@ -140,10 +142,10 @@ const DELETE_BODY_SCHEMA = {
 
 const WRITE_RESPONSE = {
   type: 'object',
-  required: ['index', 'committed', 'generation', 'generation_number', 'commit', 'added', 'replaced', 'deleted', 'missing', 'compacted'],
+  required: ['index', 'committed', 'generation', 'generation_number', 'commit', 'added', 'replaced', 'unchanged', 'deleted', 'missing', 'compacted'],
   properties: {
     index: { type: 'string' },
-    committed: { type: 'boolean', description: 'false when nothing changed (every id to delete absent): no generation was committed' },
+    committed: { type: 'boolean', description: 'false when nothing changed (every id to delete absent, every document unchanged): no generation was committed, and generation names the current one' },
     generation: {
       type: 'string',
       description:
@@ -152,7 +154,8 @@ const WRITE_RESPONSE = {
     generation_number: { type: 'integer', description: 'the number of the generation the write committed (or the current one when nothing changed): the manifest\'s generation, as `plait info` shows it' },
     commit: { type: 'string', description: "the commit id of that generation (the manifest's commit)" },
     added: { type: 'integer', description: 'documents new to the index' },
-    replaced: { type: 'integer', description: 'documents that replaced an indexed one with the same doc_id' },
+    replaced: { type: 'integer', description: 'documents that replaced an indexed one with the same doc_id and another title, text or metadata' },
+    unchanged: { type: 'integer', description: 'documents equal to the indexed one with the same doc_id (title, text and metadata): not encoded, not replaced (Elasticsearch\'s "noop")' },
     deleted: { type: 'integer' },
     missing: { type: 'array', items: { type: 'string' }, description: 'doc_ids asked to be deleted that were not indexed' },
     compacted: { type: 'boolean', description: 'whether the write was followed by an automatic compaction' },
@@ -223,6 +226,7 @@ function writeAnswer(name: string, r: UpdateResult, served: string): Record<stri
     commit: commitIdOf(r.manifest),
     added: r.added,
     replaced: r.replaced,
+    unchanged: r.unchanged,
     deleted: r.deleted,
     missing: r.missing,
     compacted: r.compacted,
@@ -285,17 +289,34 @@ export const documentsRoutes: FastifyPluginAsync<DocumentsRoutesOptions> = async
    * (`irrevocable`) and answers what it committed — a 504 racing the commit and the served index's
    * refresh would report a committed write as failed.
    */
-  const write = (reply: FastifyReply, timeoutMs: number | undefined, entry: IndexEntry, items: number, tokens: number, prepare: (signal: AbortSignal) => Promise<UpdateRequest>): Promise<Record<string, unknown>> => {
+  const write = (
+    reply: FastifyReply,
+    timeoutMs: number | undefined,
+    entry: IndexEntry,
+    items: number,
+    tokens: number,
+    perform: (signal: AbortSignal, commit: (req: UpdateRequest) => Promise<{ out: UpdateResult; served: string }>) => Promise<{ out: UpdateResult; served: string }>,
+  ): Promise<Record<string, unknown>> => {
     let committing = false;
     return runWork(engine, reply, { timeoutMs: timeoutMs ?? engine.options.writeTimeoutMs, irrevocable: () => committing, tokens }, async (signal, release) => {
-      const req = await prepare(signal);
-      release();
+      const { out, served } = await perform(signal, (req) => {
+        release();
+        return commitWrite(signal, req);
+      });
+      return writeAnswer(entry.name, out, served);
+    });
+    /**
+     * One commit try of the write (the prepared request), behind the index's earlier writes. A
+     * commit refused before it wrote anything (INDEX_LOCKED, INDEX_CHANGED: an unchanged document
+     * another writer changed meanwhile, which `perform` encodes and commits again) is not irrevocable.
+     */
+    function commitWrite(signal: AbortSignal, req: UpdateRequest): Promise<{ out: UpdateResult; served: string }> {
       // Another process's lock (a second server on the folder, a `plait add` committing) is waited
       // for as the CLI waits (LOCK_WAIT_DEFAULTS), within this write's deadline: it had been a 409
       // at once. updateIndex fails before it writes anything when the lock is held, so each try
       // that finds it held is not irrevocable; each try checks the signal first, so a write whose
       // deadline passed while it waited commits nothing.
-      const { out, served } = await serialised(entry, () =>
+      return serialised(entry, () =>
         withLockWait(
           () => {
             throwIfWriteCancelled(signal, items);
@@ -303,7 +324,7 @@ export const documentsRoutes: FastifyPluginAsync<DocumentsRoutesOptions> = async
             try {
               return updateIndex(engine.plaitIndex(entry).path, req);
             } catch (e) {
-              if (isPlaitError(e, 'INDEX_LOCKED')) committing = false;
+              if (isPlaitError(e, 'INDEX_LOCKED') || isPlaitError(e, 'INDEX_CHANGED')) committing = false;
               throw e;
             }
           },
@@ -315,8 +336,7 @@ export const documentsRoutes: FastifyPluginAsync<DocumentsRoutesOptions> = async
           throw storageRefusal(e, entry.name);
         }),
       );
-      return writeAnswer(entry.name, out, served);
-    });
+    }
   };
 
   app.post<{ Params: { name: string }; Body: AddBody }>(
@@ -344,13 +364,21 @@ export const documentsRoutes: FastifyPluginAsync<DocumentsRoutesOptions> = async
       const index = engine.plaitIndex(entry);
       const docs = documentsOf(b);
       // no_replace refuses before the encoding when the served generation already holds an id; the commit checks again.
-      const indexed = b.no_replace === true ? firstIndexedId(docs.map((d) => d.docId), (id) => index.docstore.docIdToRowid(id) !== null) : -1;
+      const noReplace = b.no_replace === true;
+      const indexed = noReplace ? firstIndexedId(docs.map((d) => d.docId), (id) => index.docstore.docIdToRowid(id) !== null) : -1;
       if (indexed >= 0) throw refusedByNoReplace(docs[indexed]!.docId, indexed);
+      // Documents equal to the served ones are not encoded (mutate/unchanged-upsert.ts): the commit
+      // compares them again under the lock, and one another writer changed meanwhile is encoded then
+      // (outside the admission slot, which the commit gave back) and committed with a second try.
+      const split = splitUnchanged(docs, (id) => index.docstore.storedContent(id), !noReplace);
+      const encodeTokens = documentTokens(split.encode.map((i) => docs[i]!));
       try {
-        return await write(reply, b.timeout_ms, entry, docs.length, documentTokens(docs), async (signal) => {
-          const encoder = await index.encoder();
-          const encoded = await trackEncode(engine, index.manifest.model.name, () => encodeDocuments(docs, encoder, index.manifest, { signal }));
-          return { add: encoded, noReplace: b.no_replace === true };
+        return await write(reply, b.timeout_ms, entry, docs.length, encodeTokens, async (signal, commit) => {
+          const encode = async (some: readonly DocumentInput[]): Promise<EncodedDocument[]> => {
+            const encoder = await index.encoder();
+            return trackEncode(engine, index.manifest.model.name, () => encodeDocuments(some, encoder, index.manifest, { signal }));
+          };
+          return (await writeUpserts(docs, split, encode, (add, keep) => commit({ add, keep, noReplace }))).result;
         });
       } catch (e) {
         // The library names its own option and the index folder; a client sent no_replace and documents[i].
@@ -381,7 +409,7 @@ export const documentsRoutes: FastifyPluginAsync<DocumentsRoutesOptions> = async
       }
       const entry = engine.index(request.params.name);
       refuseOnReplica();
-      return write(reply, b.timeout_ms, entry, deletions.delete.length, 0, async () => deletions);
+      return write(reply, b.timeout_ms, entry, deletions.delete.length, 0, async (_signal, commit) => commit(deletions));
     },
   );
 };
