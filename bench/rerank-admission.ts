@@ -6,7 +6,8 @@
  * sending 5-document reranks of the same kind. Every request sent is followed to its answer (the
  * server's deadline bounds it: 30 s by default), so nothing is lost at the end of the run.
  * Reports per kind: sent, answered 200, shed 503/429, timed out 504, other; p50/p99 of the 200s
- * and of the 503s; the server's load average at start and end.
+ * and of the 503s; the server's load average at start and end; admission's drain rate
+ * (`plait_admission_token_drain_ms`, sampled every 5 s) where the build has it.
  *
  * Run: `node dist/bench/rerank-admission.js [seconds=60] [connections=10] [docs=50] [docChars=500] [small=2] [-- serve args…]`
  * `PLAIT_BENCH_BIN` names another build's bin/plait.js (a baseline copied aside).
@@ -83,8 +84,20 @@ export async function rerankAdmission(seconds: number, connections: number, docs
         else t.other[res.status] = (t.other[res.status] ?? 0) + 1;
       }
     };
+    // Admission's drain rate (ms a token) from /metrics every 5 s; null where the build has no such gauge.
+    const drainMs: number[] = [];
+    const sampler = setInterval(() => {
+      void fetch(`${url}/metrics`)
+        .then((r) => r.text())
+        .then((t) => {
+          const m = /^plait_admission_token_drain_ms (\S+)$/m.exec(t);
+          if (m !== null) drainMs.push(Number(m[1]));
+        })
+        .catch(() => undefined);
+    }, 5000);
     const started = performance.now();
     await Promise.all([...Array.from({ length: connections }, () => client('large')), ...Array.from({ length: small }, () => client('small'))]);
+    clearInterval(sampler);
     return {
       machine: machine(),
       seconds,
@@ -95,6 +108,7 @@ export async function rerankAdmission(seconds: number, connections: number, docs
       serveArgs,
       wallS: Math.round((performance.now() - started) / 100) / 10,
       loadavg1: { start: Number(loadStart.toFixed(2)), end: Number(loadavg()[0]!.toFixed(2)) },
+      drainMsPerToken: drainMs.length === 0 ? null : { ...Object.fromEntries(Object.entries(percentiles(drainMs)).map(([k, v]) => [k, Number(v.toFixed(3))])), last: Number(drainMs[drainMs.length - 1]!.toFixed(3)) },
       large: summary(tallies.large),
       small: summary(tallies.small),
     };

@@ -267,15 +267,148 @@ test('admission: a request with tokens may wait a share of its own deadline for 
   await busy;
 });
 
-test('admission: a lone small request barely moves the time per token (its time is fixed costs, not the queue\'s rate)', async () => {
-  const a = new Admission({ maxConcurrent: 8, maxQueue: 10, maxQueueWaitMs: 100, maxInFlightTokens: 1000 });
+/** A clock the test moves, and a request whose work ends when the test says. */
+function clocked(limits: Omit<ConstructorParameters<typeof Admission>[0], 'now'>): { a: Admission; clock: { t: number } } {
+  const clock = { t: 0 };
+  return { a: new Admission({ ...limits, now: () => clock.t }), clock };
+}
+function hold(a: Admission, tokens: number, deadlineMs?: number): { end: () => Promise<void>; ran: Promise<void> } {
+  let release!: () => void;
+  const ran = a.run(() => new Promise<void>((r) => (release = r)), never, 0, tokens, deadlineMs);
+  return {
+    ran,
+    end: async () => {
+      release();
+      await ran;
+    },
+  };
+}
+const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+test('admission: a lone small request barely moves the drain rate (its time is fixed costs, not the queue\'s rate)', async () => {
+  const { a, clock } = clocked({ maxConcurrent: 8, maxQueue: 10, maxQueueWaitMs: 100, maxInFlightTokens: 1000 });
   a.seedTokenMs(1);
-  // 10 tokens in ≥ 20 ms reads ≥ 2 ms a token: unweighted, the mean had moved 5% of the way (≥ 1.05).
-  await a.run(async () => {
-    const end = performance.now() + 20;
-    while (performance.now() < end) await new Promise((r) => setTimeout(r, Math.max(1, end - performance.now())));
-  }, never, 0, 10);
-  assert.ok(a.tokenMs > 1 && a.tokenMs < 1.01, `time per token ${a.tokenMs}`);
+  // 10 tokens in 20 ms reads 2 ms a token: an unweighted mean had moved 5% of the way (1.05).
+  const r = hold(a, 10);
+  await tick();
+  clock.t += 20;
+  await r.end();
+  assert.ok(a.tokenMs > 1 && a.tokenMs < 1.001, `ms per token ${a.tokenMs}`);
+});
+
+test('admission: a small request finishing early beside a large one does not lower the drain rate, in either order', async () => {
+  for (const smallFirst of [true, false]) {
+    const { a, clock } = clocked({ maxConcurrent: 8, maxQueue: 10, maxQueueWaitMs: 100, maxInFlightTokens: 8192 });
+    a.seedTokenMs(1);
+    // 20 rounds of a 7,000-token and a 700-token request started together, all 7,700 tokens through
+    // in 7,700 ms: 1 ms a token. Per request (hold ÷ tokens in flight at its start) the small one
+    // read 700 ÷ 7,700 = 0.09 ms a token, and the mean fell to ~0.6.
+    for (let i = 0; i < 20; i++) {
+      const large = hold(a, 7000);
+      const small = hold(a, 700);
+      await tick();
+      clock.t += smallFirst ? 700 : 7000;
+      await (smallFirst ? small : large).end();
+      clock.t += smallFirst ? 7000 : 700;
+      await (smallFirst ? large : small).end();
+    }
+    assert.ok(Math.abs(a.tokenMs - 1) < 0.01, `${smallFirst ? 'small' : 'large'} first: ms per token ${a.tokenMs}`);
+  }
+});
+
+test('admission: a steady stream gives the drain rate it was fed; idle time and failed requests\' tokens are not throughput', async () => {
+  const { a, clock } = clocked({ maxConcurrent: 8, maxQueue: 10, maxQueueWaitMs: 100, maxInFlightTokens: 4000 });
+  a.seedTokenMs(2); // the warm-up's prior, four times too slow
+  // Two 1,000-token requests in flight at all times, one ending every 500 ms: 0.5 ms a token.
+  // Every 10 completions the server idles for 60 s.
+  let running = [hold(a, 1000), hold(a, 1000)];
+  await tick();
+  for (let i = 1; i <= 300; i++) {
+    clock.t += 500;
+    await running[0]!.end();
+    if (i % 10 === 0) {
+      clock.t += 500;
+      await running[1]!.end();
+      clock.t += 60_000;
+      running = [hold(a, 1000), hold(a, 1000)];
+    } else running = [running[1]!, hold(a, 1000)];
+    await tick();
+  }
+  assert.ok(Math.abs(a.tokenMs - 0.5) < 0.005, `ms per token ${a.tokenMs}`);
+  const before = a.tokenMs;
+  // A request that fails holds the server's time without getting its tokens through: the rate rises.
+  const failing = a.run(async () => {
+    clock.t += 500;
+    throw new Error('boom');
+  }, never, 0, 1000);
+  await assert.rejects(failing, /boom/);
+  assert.ok(a.tokenMs > before, `a failure read as throughput: ${a.tokenMs} ≤ ${before}`);
+  await running[0]!.end();
+  await running[1]!.end();
+});
+
+test('admission: the expected token wait of a newcomer is the tokens it waits for × the drain rate', async () => {
+  const { a, clock } = clocked({ maxConcurrent: 8, maxQueue: 10, maxQueueWaitMs: 100, maxInFlightTokens: 4000 });
+  a.seedTokenMs(2);
+  // Learn 0.5 ms a token: 300 requests of 1,000 tokens, one at a time, 500 ms each.
+  for (let i = 0; i < 300; i++) {
+    const r = hold(a, 1000);
+    await tick();
+    clock.t += 500;
+    await r.end();
+  }
+  const rate = a.tokenMs;
+  assert.ok(Math.abs(rate - 0.5) < 0.005, `ms per token ${rate}`);
+  const running = hold(a, 3000);
+  await tick();
+  // 3,000 running + 3,000 of its own − a budget of 4,000: 2,000 tokens to get through.
+  await assert.rejects(a.run(async () => 0, never, 0, 3000), (e: unknown) => isPlaitError(e, 'OVERLOADED') && e.details?.expectedWaitMs === Math.round(2000 * rate));
+  await running.end();
+});
+
+test('admission: a wait for tokens counts the request\'s own encoding against its share of the deadline', async () => {
+  const { a } = clocked({ maxConcurrent: 8, maxQueue: 10, maxQueueWaitMs: 100, maxInFlightTokens: 1000, tokenWaitDeadlineShare: 0.5 });
+  a.seedTokenMs(1);
+  const running = hold(a, 800);
+  await tick();
+  // 600 tokens to wait for + its own 800, at 1 ms a token: it ends 1,400 ms from now. Half of a
+  // 3 s deadline holds that; half of 2.4 s (1,200 ms) held the wait alone (600 ms), which was all
+  // that was counted, but not the wait and the encoding.
+  // Refused, told to retry after the wait (600 ms, its Retry-After), not after the wait and the encoding.
+  await assert.rejects(a.run(async () => 0, never, 0, 800, 2400), (e: unknown) => isPlaitError(e, 'OVERLOADED') && e.details?.expectedWaitMs === 600);
+  const fits = hold(a, 800, 3000);
+  await tick();
+  assert.equal(a.queued, 1, 'wait + own encoding within half its deadline: it waits');
+  await running.end();
+  await fits.end();
+});
+
+test('admission: a small newcomer that will pass the queued large ones waits for the passers\' tokens, not for theirs', async () => {
+  const { a } = clocked({ maxConcurrent: 8, maxQueue: 10, maxQueueWaitMs: 100, maxInFlightTokens: 1000, tokenWaitDeadlineShare: 0.5 });
+  a.seedTokenMs(1);
+  const large = hold(a, 800);
+  await tick();
+  const head = hold(a, 800, 30_000); // waits: its turn is 600 tokens away, within 15 s
+  const second = hold(a, 800, 30_000);
+  const passer = hold(a, 150); // passes the head: 150 ≤ 1,000 − 800
+  await tick();
+  assert.deepEqual([a.inFlight, a.tokensInFlight, a.queued], [2, 950, 2]);
+  // Another 150 must wait for the passer (150 + 150 > 200 beside the head): 100 tokens, 100 ms at
+  // 1 ms a token, within half its 1 s deadline. Counted in turn (950 running + 1,600 queued −
+  // 850) it read 1,700 ms and was refused.
+  let smallRan = false;
+  const small = a.run(async () => (smallRan = true), never, 0, 150, 1000);
+  await tick();
+  assert.equal(a.queued, 3, 'the small one waits');
+  // A third 150 waits behind both passers: 950 + 150 + 150 − 1,000 = 250 tokens, 250 ms.
+  await assert.rejects(a.run(async () => 0, never, 0, 150), (e: unknown) => isPlaitError(e, 'OVERLOADED') && e.details?.expectedWaitMs === 250);
+  await passer.end();
+  assert.equal(await small, true);
+  assert.equal(smallRan, true);
+  assert.equal(a.queued, 2, 'the large ones still wait');
+  await large.end();
+  await head.end();
+  await second.end();
 });
 
 test('request cost: tokens estimated from characters (SERVER_DEFAULTS.charsPerToken), each text cut at the cap when given', () => {

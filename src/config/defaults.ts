@@ -380,15 +380,37 @@ export const SERVER_DEFAULTS = {
    */
   inFlightTokensPerEncoderThread: 8192,
   /**
-   * A request that needs document tokens may wait for the encoder while its expected wait is at
-   * most this share of its own deadline (and always `maxQueueWaitMs`): it then keeps at least half
-   * its time for its own encoding, 15 s at the 30 s default, three times what a full budget takes.
+   * A request that needs document tokens may wait for the encoder while its expected wait and its
+   * own encoding (both at the measured drain rate) end within this share of its own deadline (and
+   * always `maxQueueWaitMs`): 10 s of the 30 s default. The rest is the margin for the rate's error
+   * as load changes: under 10 clients of 50-document reranks on a loaded 2-core host, answers came
+   * up to 1.6× the bound at p99 (20.3–23.6 s against 15 s with ½), and the rate sampled every 5 s
+   * moved 1.5–2× (bench/RESULTS.md, "Admission's drain rate"); a third leaves 3× before a 504. Before
+   * (admission-10) half the deadline bounded the wait alone, leaving the other half to its own
+   * encoding: ample when a full budget took 5 s, not on that host, where a queue of large reranks
+   * filled to 15 s of waiting and one in a run passed its deadline.
    * `maxQueueWaitMs` alone (500 ms, sized for searches) refused any rerank that would wait behind
    * another: 4 concurrent 40-document reranks from a plain client (no retries) got 2 × 503 on the
    * 2-core machine, where a queue of a few seconds serves them all; ten large reranks at once still
    * see the later ones refused (their expected waits pass half the deadline) rather than 504.
    */
-  tokenWaitDeadlineShare: 0.5,
+  tokenWaitDeadlineShare: 1 / 3,
+  /**
+   * Admission's drain rate (ms per document token, admission.ts) is busy time ÷ tokens completed,
+   * both summed with a decay of e^(−tokens completed ÷ this): it reads the last ~32,768 tokens the
+   * server got through (four full budgets of one encoder thread, ~4.5 50-document reranks, 4–20 s
+   * of encoding), so each large request's service time is one sample of several, not of two as
+   * with 16,384. Sampled every 5 s under 10 clients of 50-document reranks on a loaded 2-core host
+   * it still moved 1.5–2× between median and p95 (0.25–0.35 → 0.38–0.73 ms a token; 0.09 → 0.17
+   * with 16,384 at a lighter load: bench/RESULTS.md, "Admission's drain rate"), most of it the
+   * host's load, which it should follow; longer, and a change of load (other processes, a second
+   * encoder thread) takes minutes to show. The warm-up's prior counts as this many tokens, so it
+   * fades after the first few large requests; a lone 10-token request's fixed costs (20 ms) move
+   * the rate by ~0.05%.
+   */
+  tokenDrainMemoryTokens: 32_768,
+  /** Weight of the newest hold time in admission's running mean of work time (slots' expected wait): about the last 20 requests. */
+  workTimeEwmaWeight: 0.05,
   /**
    * Characters of text per token when admission estimates a request's tokens without tokenizing it
    * (request-cost.ts). Measured with the bundled tokenizer: 3.54 over the first 1,000 scifact

@@ -1,8 +1,9 @@
 /**
  * Admission control: at most `maxConcurrent` requests do work at once, and the document tokens
  * they encode at once stay within `maxInFlightTokens`; at most `maxQueue` wait for a slot, and only
- * while the expected wait stays under `maxQueueWaitMs` (for the token budget: under
- * `tokenWaitDeadlineShare` of the request's own deadline, if longer); anything beyond is refused at once with
+ * while the expected wait stays under `maxQueueWaitMs` (for the token budget: or while the wait and
+ * the request's own encoding are expected to end within `tokenWaitDeadlineShare` of its own
+ * deadline); anything beyond is refused at once with
  * OVERLOADED (the route answers 503 + Retry-After) rather than joining an unbounded queue and timing
  * out later. A waiting request whose deadline passes leaves the queue with TIMEOUT. Slots are
  * released when the work settles, not when the answer is sent, so a 504 never frees capacity that a
@@ -31,12 +32,26 @@
  * when it would have without passers: whatever passed it fits beside it. So a small rerank starts
  * beside a large one instead of after every large one queued before it (bench/RESULTS.md, "Small
  * reranks beside large ones": 5-document p50 10.1–10.9 s → 5.4–5.7 s, twice as many answered,
- * under 10 large clients on a loaded 2-core host; what is left is the encoder's document lane,
- * which runs one merged call at a time, so a small one still waits out the large call running),
- * and no waiter is starved: each becomes the head in turn, and passers of a head are bounded, not
- * endless. Only the head is protected: a passer may start before a second waiter for tokens, which
- * is protected in its turn, when it is the head.
+ * under 10 large clients on a loaded 2-core host), and no waiter is starved: each becomes the head
+ * in turn, and passers of a head are bounded, not endless. Only the head is protected: a passer may
+ * start before a second waiter for tokens, which is protected in its turn, when it is the head. The
+ * encoder's document lane then serves the small one's texts in chunks beside the large call's, the
+ * call with the fewest texts left first (encoder/dynamic-batching.ts), so it also finishes first.
+ *
+ * The token wait: tokens to get through before a newcomer fits × the drain rate, the ms per token
+ * the server achieves: time with token work in flight ÷ tokens completed, both decayed sums
+ * (`tokenDrainMemoryTokens`). It reads the same whichever request finishes first. It replaced a mean
+ * of (a request's hold time ÷ the tokens in flight at its start), which assumed a request ends after
+ * everything that ran before it: once small reranks passed large ones and finished first, a 730-token
+ * rerank done in 0.7 s beside a 7,100-token one read 0.1 ms a token instead of ~1, large newcomers
+ * were queued for up to half their deadline instead of refused, and some timed out. A request for
+ * tokens may wait while its wait and its own encoding end within `tokenWaitDeadlineShare` (⅓) of its
+ * deadline. Under 10 clients of 50-document reranks on a loaded 2-core host: large p50 19.8–23.3 s →
+ * 8.5–12.0 s, p99 24.7–26.6 → 12.6–16.5 s, no 504 (main had 1–2 in two of seven runs), small p50
+ * unchanged, more large ones refused (bench/RESULTS.md, "Admission's drain rate"; re-measure with
+ * bench/rerank-admission.ts).
  */
+import { SERVER_DEFAULTS } from '../config/defaults.js';
 import { PlaitError } from '../errors/index.js';
 
 interface Waiter {
@@ -64,15 +79,22 @@ export interface AdmissionLimits {
    */
   maxInFlightTokens?: number;
   /**
-   * A request that needs tokens may also wait while its expected wait is at most this share of its
-   * own deadline (`run`'s `deadlineMs`), in [0, 1); 0 (the default here): `maxQueueWaitMs` only.
+   * A request that needs tokens may also wait while its expected wait and its own encoding (its
+   * tokens × the drain rate) are at most this share of its own deadline (`run`'s `deadlineMs`),
+   * in [0, 1); 0 (the default here): `maxQueueWaitMs` only.
    * The server sets SERVER_DEFAULTS.tokenWaitDeadlineShare.
    */
   tokenWaitDeadlineShare?: number;
+  /**
+   * Tokens the drain rate remembers (> 0): its sums decay by e^(−completed ÷ this). Default:
+   * SERVER_DEFAULTS.tokenDrainMemoryTokens.
+   */
+  tokenDrainMemoryTokens?: number;
+  /** The clock, in ms (tests inject one). Default: performance.now. */
+  now?: () => number;
 }
 
-/** Weight of the newest sample in the running mean of work time (about the last 20 requests). */
-const EWMA_WEIGHT = 0.05;
+const EWMA_WEIGHT = SERVER_DEFAULTS.workTimeEwmaWeight;
 
 export class Admission {
   /** Expected queueing time of the next request that needs no tokens, in ms. */
@@ -92,18 +114,27 @@ export class Admission {
   private meanWorkMs = 0;
   private observed = false;
   /**
-   * Running mean of ms per document token at the load it ran under (its hold time ÷ the tokens in
-   * flight when it started, its own included): the time the server takes to get through a token
-   * of the queue ahead. The prior until the first request with tokens ends.
+   * The drain rate's decayed sums: ms with token work in flight, and tokens completed in them. Their
+   * ratio is the ms per token the server achieves, whatever the order requests finish in (time
+   * since the last completion is charged at each completion, and all of it counts once). A seeded
+   * prior is a pseudo-sample of `memory` tokens.
    */
-  private meanTokenMs = 0;
+  private busyMs = 0;
+  private doneTokens = 0;
+  /** When the busy time was last charged (a completion, or tokens in flight rising from 0). */
+  private busyMark = 0;
   private tokenObserved = false;
 
   /** The token budget (Infinity: none). */
   private readonly budget: number;
+  private readonly memory: number;
+  private readonly now: () => number;
 
   constructor(readonly limits: AdmissionLimits) {
     this.budget = limits.maxInFlightTokens ?? Infinity;
+    const m = limits.tokenDrainMemoryTokens;
+    this.memory = m !== undefined && Number.isFinite(m) && m > 0 ? m : SERVER_DEFAULTS.tokenDrainMemoryTokens;
+    this.now = limits.now ?? (() => performance.now());
   }
 
   /**
@@ -116,12 +147,16 @@ export class Admission {
   }
 
   /**
-   * Sets the prior of the time per document token (ms) that shedding uses until a request with
-   * tokens has been measured: the engine's warm-up times a warm rerank and seeds it here.
+   * Sets the prior of the drain rate (ms per document token) that shedding uses until requests
+   * with tokens have been measured: the engine's warm-up times a warm rerank and seeds it here. It
+   * counts as `tokenDrainMemoryTokens` tokens got through at that rate, so it fades as real ones are
+   * (to e^−1 of its weight after that many). No-op once a request with tokens has completed.
    * @throws nothing; a non-finite or negative value is ignored.
    */
   seedTokenMs(msPerToken: number): void {
-    if (!this.tokenObserved && Number.isFinite(msPerToken) && msPerToken >= 0) this.meanTokenMs = msPerToken;
+    if (this.tokenObserved || !Number.isFinite(msPerToken) || msPerToken < 0) return;
+    this.busyMs = msPerToken * this.memory;
+    this.doneTokens = this.memory;
   }
 
   /** The running mean of work time in ms (the prior until a request has finished). */
@@ -129,9 +164,12 @@ export class Admission {
     return this.meanWorkMs;
   }
 
-  /** The running mean of ms per document token (the prior until a request with tokens has finished). */
+  /**
+   * The drain rate in ms per document token: busy time ÷ tokens completed over about the last
+   * `tokenDrainMemoryTokens` (the prior until requests with tokens have finished; 0 with neither).
+   */
   get tokenMs(): number {
-    return this.meanTokenMs;
+    return this.doneTokens > 0 ? this.busyMs / this.doneTokens : 0;
   }
 
   get inFlight(): number {
@@ -156,40 +194,52 @@ export class Admission {
    * @param priority queue order, lower first (≥ 0)
    * @param tokens estimated document tokens the work encodes (≥ 0; 0 for a search)
    * @param deadlineMs the request's deadline from now (ms): a request with tokens may wait up to
-   *   `tokenWaitDeadlineShare` of it for the token budget (absent: `maxQueueWaitMs` only)
+   *   `tokenWaitDeadlineShare` of it, less its own expected encoding, for the token budget
+   *   (absent: `maxQueueWaitMs` only)
    */
   async run<T>(work: (release: () => void) => Promise<T>, signal: AbortSignal, priority = 0, tokens = 0, deadlineMs?: number): Promise<T> {
     const need = Number.isFinite(tokens) && tokens > 0 ? Math.ceil(tokens) : 0;
     const passed = await this.acquire(signal, priority, need, deadlineMs);
-    const load = this.tokensRunning;
-    const t = performance.now();
+    const t = this.now();
     let held = true;
-    const release = (): void => {
+    // `done`: the work ended well (or released its slot itself, its encoding done), so its tokens
+    // count as got through; a failed or aborted request's do not, and its time stays in busyMs.
+    const finish = (done: boolean): void => {
       if (!held) return;
       held = false;
-      const ms = performance.now() - t;
+      const end = this.now();
+      const ms = end - t;
       // The first measured request blends with the prior rather than replacing it: one cached
       // answer in a few microseconds should not erase what the warm-up measured.
       this.meanWorkMs = this.meanWorkMs === 0 ? ms : this.meanWorkMs + EWMA_WEIGHT * (ms - this.meanWorkMs);
       this.observed = true;
-      if (need > 0) {
-        const perToken = ms / load;
-        // Weighted by how full the budget was: a lone small request's time is mostly fixed costs
-        // (a 10-token encode in 20 ms reads 2 ms a token), not the rate at which a queue drains.
-        const weight = EWMA_WEIGHT * (Number.isFinite(this.budget) ? Math.min(1, load / this.budget) : 1);
-        this.meanTokenMs = this.meanTokenMs === 0 ? perToken : this.meanTokenMs + weight * (perToken - this.meanTokenMs);
-        this.tokenObserved = true;
-      }
+      if (need > 0) this.chargeDrain(end, done ? need : 0);
       this.running--;
       this.tokensRunning -= need;
       if (passed) this.tokensPassing -= need;
       this.grantWaiters();
     };
     try {
-      return await work(release);
+      const result = await work(() => finish(true));
+      finish(true);
+      return result;
     } finally {
-      release();
+      finish(false);
     }
+  }
+
+  /**
+   * Charges the time since the last mark (all of it with token work in flight) and `tokens`
+   * completed to the drain rate's sums, older ones decayed by e^(−tokens ÷ memory). A small request
+   * that finishes beside a large one is charged only the time since the last completion, so the
+   * sums after both are the same in either order: their busy time and their tokens.
+   */
+  private chargeDrain(end: number, tokens: number): void {
+    const decay = Math.exp(-tokens / this.memory);
+    this.busyMs = this.busyMs * decay + Math.max(0, end - this.busyMark);
+    this.doneTokens = this.doneTokens * decay + tokens;
+    this.busyMark = end;
+    if (tokens > 0) this.tokenObserved = true;
   }
 
   /** Whether a request of `tokens` may start now, as far as the count and the token budget go. */
@@ -208,6 +258,8 @@ export class Admission {
   }
 
   private start(tokens: number, passed: boolean): void {
+    // Busy time starts when token work does: idle time is not the rate at which tokens drain.
+    if (tokens > 0 && this.tokensRunning === 0) this.busyMark = this.now();
     this.running++;
     this.tokensRunning += tokens;
     if (passed) this.tokensPassing += tokens;
@@ -226,14 +278,8 @@ export class Admission {
     }
     const ahead = this.waiting.filter((w) => w.priority <= priority);
     const countWaitMs = this.running >= this.limits.maxConcurrent ? ((ahead.length + 1) * this.meanWorkMs) / this.limits.maxConcurrent : 0;
-    // Tokens that must be got through before this request fits: those running and those ahead of
-    // it, less the room the budget leaves beside it.
     let tokenWaitMs = 0;
-    if (tokens > 0) {
-      const aheadTokens = ahead.reduce((sum, w) => sum + w.tokens, 0);
-      const toDrain = this.tokensRunning + aheadTokens - Math.max(0, this.budget - tokens);
-      tokenWaitMs = Math.max(0, toDrain) * this.meanTokenMs;
-    }
+    if (tokens > 0) tokenWaitMs = this.tokensToDrain(head, ahead, tokens) * this.tokenMs;
     const expectedWaitMs = Math.max(countWaitMs, tokenWaitMs);
     const overloaded = (): PlaitError =>
       new PlaitError('OVERLOADED', {
@@ -243,11 +289,15 @@ export class Admission {
         maxInFlightTokens: this.limits.maxInFlightTokens ?? null,
         expectedWaitMs: Math.round(expectedWaitMs),
       });
-    // Slots are shed at maxQueueWaitMs; the token budget's wait may take a share of the request's
-    // own deadline (a large rerank's turn comes in seconds, and its client has 30 s).
+    // Slots are shed at maxQueueWaitMs; a request for tokens may wait longer while its wait and its
+    // own encoding (its tokens at the drain rate) are expected to end within a share of its own
+    // deadline (a large rerank's turn comes in seconds, and its client has 30 s). Its own time
+    // counts: the document lane serves the call with the fewest texts left first, so small calls
+    // that arrive while a large one runs go before its rest, and on a loaded host a full budget
+    // takes 10 s or more, not the 5 s that a wait of half the deadline left room for.
     const share = this.limits.tokenWaitDeadlineShare ?? 0;
-    const tokenLimitMs = deadlineMs !== undefined && Number.isFinite(deadlineMs) ? Math.max(this.limits.maxQueueWaitMs, share * deadlineMs) : this.limits.maxQueueWaitMs;
-    if (countWaitMs > this.limits.maxQueueWaitMs || tokenWaitMs > tokenLimitMs) return Promise.reject(overloaded());
+    const withinDeadline = deadlineMs !== undefined && Number.isFinite(deadlineMs) && tokenWaitMs + tokens * this.tokenMs <= share * deadlineMs;
+    if (countWaitMs > this.limits.maxQueueWaitMs || (tokenWaitMs > this.limits.maxQueueWaitMs && !withinDeadline)) return Promise.reject(overloaded());
     if (this.waiting.length >= this.limits.maxQueue) {
       const last = this.waiting[this.waiting.length - 1];
       if (last === undefined || last.priority <= priority) return Promise.reject(overloaded());
@@ -280,6 +330,25 @@ export class Admission {
       while (at > 0 && this.waiting[at - 1]!.priority > priority) at--;
       this.waiting.splice(at, 0, waiter);
     });
+  }
+
+  /**
+   * Tokens the server must get through before a newcomer of `tokens` (> 0) may start, `ahead` the
+   * waiters queued before it, `head` the first of them that needs tokens. In turn (the head's, and
+   * so its own, once all ahead have started): those running and those ahead, less the room the
+   * budget leaves beside it. When it may pass the head (`tokens` ≤ budget − head's), it starts
+   * sooner, once the running and the passers ahead of it fit beside it, and the passers' tokens
+   * beside the head: the lesser of the two. Counting every large waiter ahead of a small one had
+   * it refused behind two queued 50-document reranks that it would have passed in under a second.
+   */
+  private tokensToDrain(head: Waiter | undefined, ahead: readonly Waiter[], tokens: number): number {
+    const aheadTokens = ahead.reduce((sum, w) => sum + w.tokens, 0);
+    const inTurn = this.tokensRunning + aheadTokens - Math.max(0, this.budget - tokens);
+    if (head === undefined || tokens > this.budget - head.tokens) return Math.max(0, inTurn);
+    const room = this.budget - head.tokens;
+    const passersAhead = ahead.reduce((sum, w) => (w !== head && w.tokens > 0 && w.tokens <= room ? sum + w.tokens : sum), 0);
+    const passing = Math.max(this.tokensRunning + passersAhead + tokens - this.budget, this.tokensPassing + passersAhead + tokens - room);
+    return Math.max(0, Math.min(inTurn, passing));
   }
 
   /**

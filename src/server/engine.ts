@@ -191,6 +191,7 @@ export class Engine {
         inFlight: () => this.admission.inFlight,
         queued: () => this.admission.queued,
         tokensInFlight: () => this.admission.tokensInFlight,
+        tokenDrainMs: () => this.admission.tokenMs,
         caches: () => [
           { name: 'result', bytes: this.resultCache.bytes, entries: this.resultCache.size },
           { name: 'query', bytes: this.queryCache.bytes, entries: this.queryCache.size },

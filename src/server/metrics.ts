@@ -13,6 +13,8 @@ export interface GaugeSources {
   queued: () => number;
   /** Estimated document tokens of the admitted requests (admission's token budget in use). */
   tokensInFlight: () => number;
+  /** Admission's drain rate: ms per estimated document token (its prior until requests with tokens have completed). */
+  tokenDrainMs?: () => number;
   caches: () => { name: string; bytes: number; entries: number }[];
   rerankCachedDocuments: () => { model: string; documents: number }[];
   /** Scoring worker threads of each served index (0: it scores on the serving thread). */
@@ -74,6 +76,8 @@ export class ServerMetrics {
     new Gauge({ name: 'plait_admission_in_flight', help: 'Requests holding an admission slot', registers, collect() { this.set(sources.inFlight()); } });
     new Gauge({ name: 'plait_admission_queue_depth', help: 'Requests waiting for an admission slot', registers, collect() { this.set(sources.queued()); } });
     new Gauge({ name: 'plait_admission_tokens_in_flight', help: 'Estimated document tokens being encoded by admitted requests (against --max-in-flight-tokens)', registers, collect() { this.set(sources.tokensInFlight()); } });
+    const drain = sources.tokenDrainMs;
+    if (drain !== undefined) new Gauge({ name: 'plait_admission_token_drain_ms', help: 'Admission\'s drain rate: ms of time with token work in flight per estimated document token completed (the expected wait of a request for tokens is the tokens ahead of it times this)', registers, collect() { this.set(drain()); } });
     new Gauge({
       name: 'plait_cache_bytes',
       help: 'Bytes held by each cache',
