@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { CrossEncoder, type CrossScorer } from '../src/index.js';
 import { Engine, resolveServerOptions, serveEngine, type RunningServer } from '../src/server/index.js';
 import { SERVER_DEFAULTS } from '../src/config/defaults.js';
-import { buildSample, postJson, type SampleIndex } from './helpers/server-fixture.js';
+import { buildSample, metricValue, postJson, type SampleIndex } from './helpers/server-fixture.js';
 import { makeTinyCrossEncoder } from './helpers/tiny-cross-encoder.js';
 
 let sample: SampleIndex;
@@ -60,10 +60,6 @@ after(async () => {
   await sample?.dispose();
 });
 
-async function gauge(name: string): Promise<number> {
-  const text = await (await fetch(`${server.url}/metrics`)).text();
-  return Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
-}
 
 /** Resolves once `ready()` holds, polling; an event (a call seen, a gauge), never a fixed sleep. */
 async function until(ready: () => boolean | Promise<boolean>): Promise<void> {
@@ -84,12 +80,12 @@ test('a pipeline with a cross stage counts its pairs at admission: a second wait
     const c = sample.index.manifest.counts;
     const expected = Math.min(20, c.documents) * Math.min(tokensOf('why does bread dough rise') + Math.ceil(c.tokens / c.passages), cross.maxLength);
     assert.ok(expected > 100, `the estimate (${expected}) exceeds the budget of 100`);
-    assert.equal(await gauge('plait_admission_tokens_in_flight'), expected, 'the pipeline holds its estimated cross-encoder tokens (it had held 0)');
+    assert.equal(await metricValue(server.url, 'plait_admission_tokens_in_flight'), expected, 'the pipeline holds its estimated cross-encoder tokens (it had held 0)');
     let secondDone = false;
     const second = search('what makes yeast ferment').then((r) => ((secondDone = true), r));
-    await until(async () => secondDone || calls.length >= 2 || (await gauge('plait_admission_queue_depth')) >= 1);
+    await until(async () => secondDone || calls.length >= 2 || (await metricValue(server.url, 'plait_admission_queue_depth')) >= 1);
     assert.deepEqual(calls, ['why does bread dough rise'], 'the second did not start beside the first');
-    assert.equal(await gauge('plait_admission_queue_depth'), 1, 'the second waits for the token budget');
+    assert.equal(await metricValue(server.url, 'plait_admission_queue_depth'), 1, 'the second waits for the token budget');
     // The queue (maxQueue 1) is full: a third is refused at once, as a rerank would be.
     const third = await search('how long to knead');
     assert.equal(third.status, 503, JSON.stringify(third.body));
@@ -106,7 +102,7 @@ test('a pipeline with a cross stage counts its pairs at admission: a second wait
     gate = undefined;
     open?.();
   }
-  assert.equal(await gauge('plait_admission_tokens_in_flight'), 0);
+  assert.equal(await metricValue(server.url, 'plait_admission_tokens_in_flight'), 0);
 });
 
 test('a rerank naming a cross-encoder counts the query once per document (one forward pass a pair)', async () => {
@@ -119,7 +115,7 @@ test('a rerank naming a cross-encoder counts the query once per document (one fo
     const answer = postJson(`${server.url}/v2/rerank`, { model: 'gated-cross', query, documents });
     await until(() => calls.length >= 1);
     const expected = documents.reduce((sum, d) => sum + Math.min(tokensOf(query) + tokensOf(d), cross.maxLength), 0);
-    assert.equal(await gauge('plait_admission_tokens_in_flight'), expected, 'query + document for each pair (it had counted the query once)');
+    assert.equal(await metricValue(server.url, 'plait_admission_tokens_in_flight'), expected, 'query + document for each pair (it had counted the query once)');
     open();
     const r = await answer;
     assert.equal(r.status, 200, JSON.stringify(r.body));

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import type { RunningServer } from '../src/server/index.js';
 import { PLAIT_BIN } from './helpers/plait-serve.js';
-import { buildSample, postJson, serve, type SampleIndex } from './helpers/server-fixture.js';
+import { buildSample, distinctDocuments, metricValue, postJson, serve, type SampleIndex } from './helpers/server-fixture.js';
 import { plaitError } from './helpers/error-shape.js';
 
 let sample: SampleIndex;
@@ -25,33 +25,19 @@ after(async () => {
   await sample?.dispose();
 });
 
-/** `n` distinct documents of `chars` characters (distinct per `tag`, so the reranker's cache never answers). */
-function documents(tag: string, n: number, chars: number): string[] {
-  const words = 'bread rises when yeast ferments the sugars in wheat flour and the dough traps the gas'.split(' ');
-  return Array.from({ length: n }, (_, i) => {
-    let t = `${tag} document ${i}:`;
-    for (let j = 0; t.length < chars; j++) t += ` ${words[(i + j) % words.length]}`;
-    return t.slice(0, chars);
-  });
-}
 
-/** A gauge of the server's /metrics. */
-async function gauge(name: string): Promise<number> {
-  const text = await (await fetch(`${server.url}/metrics`)).text();
-  return Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
-}
 
 test('a second large rerank without the time to wait is told to retry at once while the first runs; a search still passes', async () => {
   // 40 × 320 characters ≈ 3,200 estimated tokens: seconds of encoding on the bundled model.
-  const first = postJson(`${server.url}/rerank`, { query: 'how does bread rise', texts: documents('first', 40, 320) });
+  const first = postJson(`${server.url}/rerank`, { query: 'how does bread rise', texts: distinctDocuments('first', 40, 320) });
   // Wait until the first holds its slot (an event, not a sleep): it encodes for seconds from here.
-  while ((await gauge('plait_admission_in_flight')) < 1) await new Promise((r) => setTimeout(r, 5));
-  const tokens = await gauge('plait_admission_tokens_in_flight');
+  while ((await metricValue(server.url, 'plait_admission_in_flight')) < 1) await new Promise((r) => setTimeout(r, 5));
+  const tokens = await metricValue(server.url, 'plait_admission_tokens_in_flight');
   assert.ok(tokens > 3000 && tokens <= 4000, `the first holds its estimated tokens (${tokens})`);
   const t = performance.now();
   // Its 1 s deadline leaves it SERVER_DEFAULTS.tokenWaitDeadlineShare × 1 s = 333 ms to wait and encode (and
   // maxQueueWaitMs, 500): ~3,200 tokens ahead at the bundled model's ~0.55 ms a token is seconds.
-  const second = await postJson(`${server.url}/rerank`, { query: 'how does bread rise', texts: documents('second', 40, 320), timeout_ms: 1000 });
+  const second = await postJson(`${server.url}/rerank`, { query: 'how does bread rise', texts: distinctDocuments('second', 40, 320), timeout_ms: 1000 });
   const secondMs = performance.now() - t;
   const search = await postJson(`${server.url}/v1/indexes/sample/search`, { query: 'bread', top_k: 2 });
   const firstAnswer = await first;
@@ -75,12 +61,12 @@ test('a second large rerank with time to spare waits its turn and is answered, a
   const spare = 300_000;
   let firstDone = false;
   let secondDone = false;
-  const first = postJson(`${server.url}/rerank`, { query: 'how does bread rise', texts: documents('first-spare', 40, 320), timeout_ms: spare }).then((r) => ((firstDone = true), { r, at: performance.now() }));
-  while (!firstDone && (await gauge('plait_admission_in_flight')) < 1) await new Promise((r) => setTimeout(r, 5));
-  const second = postJson(`${server.url}/rerank`, { query: 'how does bread rise', texts: documents('second-spare', 40, 320), timeout_ms: spare }).then((r) => ((secondDone = true), { r, at: performance.now() }));
+  const first = postJson(`${server.url}/rerank`, { query: 'how does bread rise', texts: distinctDocuments('first-spare', 40, 320), timeout_ms: spare }).then((r) => ((firstDone = true), { r, at: performance.now() }));
+  while (!firstDone && (await metricValue(server.url, 'plait_admission_in_flight')) < 1) await new Promise((r) => setTimeout(r, 5));
+  const second = postJson(`${server.url}/rerank`, { query: 'how does bread rise', texts: distinctDocuments('second-spare', 40, 320), timeout_ms: spare }).then((r) => ((secondDone = true), { r, at: performance.now() }));
   // It waits in the queue (an event: the gauge), not beside the first; a refusal ends the wait (and fails below).
   let queued = false;
-  while (!secondDone && !(queued = (await gauge('plait_admission_queue_depth')) >= 1)) await new Promise((r) => setTimeout(r, 5));
+  while (!secondDone && !(queued = (await metricValue(server.url, 'plait_admission_queue_depth')) >= 1)) await new Promise((r) => setTimeout(r, 5));
   const [a, b] = await Promise.all([first, second]);
   assert.equal(a.r.status, 200, JSON.stringify(a.r.body));
   assert.equal(b.r.status, 200, JSON.stringify(b.r.body));
@@ -92,16 +78,16 @@ test('a small rerank passes the large ones waiting for the budget (backfilling):
   const done = { first: false, second: false, third: false };
   const large = (tag: 'first' | 'second' | 'third'): Promise<{ r: Awaited<ReturnType<typeof postJson>>; at: number }> =>
     // 300 s: the third waits while its wait and its own encoding (~9,600 tokens) end within a third of it.
-    postJson(`${server.url}/rerank`, { query: 'how does bread rise', texts: documents(`${tag}-fill`, 40, 320), timeout_ms: 300_000 }).then((r) => ((done[tag] = true), { r, at: performance.now() }));
+    postJson(`${server.url}/rerank`, { query: 'how does bread rise', texts: distinctDocuments(`${tag}-fill`, 40, 320), timeout_ms: 300_000 }).then((r) => ((done[tag] = true), { r, at: performance.now() }));
   const first = large('first');
-  while (!done.first && (await gauge('plait_admission_in_flight')) < 1) await new Promise((r) => setTimeout(r, 5));
+  while (!done.first && (await metricValue(server.url, 'plait_admission_in_flight')) < 1) await new Promise((r) => setTimeout(r, 5));
   const second = large('second');
   const third = large('third');
-  while (!done.first && (await gauge('plait_admission_queue_depth')) < 2) await new Promise((r) => setTimeout(r, 5));
+  while (!done.first && (await metricValue(server.url, 'plait_admission_queue_depth')) < 2) await new Promise((r) => setTimeout(r, 5));
   // 3 short documents (~40 estimated tokens) fit now beside the first, and beside the second's
   // ~3,200 within the budget of 4,000 when it starts. FIFO among waiters for tokens had held them
   // until the third large one started, i.e. after the second had ended.
-  const small = await postJson(`${server.url}/rerank`, { query: 'how does bread rise', texts: documents('small-fill', 3, 40) });
+  const small = await postJson(`${server.url}/rerank`, { query: 'how does bread rise', texts: distinctDocuments('small-fill', 3, 40) });
   const smallAt = performance.now();
   const answers = await Promise.all([first, second, third]);
   assert.equal(small.status, 200, JSON.stringify(small.body));
@@ -110,7 +96,7 @@ test('a small rerank passes the large ones waiting for the budget (backfilling):
 });
 
 test('/metrics shows admission\'s drain rate: the warm-up\'s prior, then what the large reranks above achieved', async () => {
-  const ms = await gauge('plait_admission_token_drain_ms');
+  const ms = await metricValue(server.url, 'plait_admission_token_drain_ms');
   // The bundled model encodes ~0.55 ms a token idle; a loaded host several times that.
   assert.ok(Number.isFinite(ms) && ms > 0.01 && ms < 100, `ms a token: ${ms}`);
 });

@@ -8,7 +8,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startPlaitServe, type PlaitServe } from './helpers/plait-serve.js';
-import { postJson } from './helpers/server-fixture.js';
+import { distinctDocuments, metricValue, postJson } from './helpers/server-fixture.js';
 
 let server: PlaitServe;
 
@@ -20,29 +20,16 @@ after(async () => {
   await server?.stop();
 });
 
-/** `n` distinct documents of `chars` characters (distinct per `tag`, so the reranker's cache never answers). */
-function documents(tag: string, n: number, chars: number): string[] {
-  const words = 'bread rises when yeast ferments the sugars in wheat flour and the dough traps the gas'.split(' ');
-  return Array.from({ length: n }, (_, i) => {
-    let t = `${tag} document ${i}:`;
-    for (let j = 0; t.length < chars; j++) t += ` ${words[(i + j) % words.length]}`;
-    return t.slice(0, chars);
-  });
-}
 
-async function gauge(name: string): Promise<number> {
-  const text = await (await fetch(`${server.url}/metrics`)).text();
-  return Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
-}
 
 test('a 3-document rerank made while a 400-document one is being encoded is answered before it', async () => {
   let largeDone = false;
   // 400 documents: 13 chunks of the encoder's 32-text batch, seconds of encoding on the bundled model.
-  const large = postJson(`${server.url}/rerank`, { query: 'how does bread rise', texts: documents('large', 400, 300) }).then((r) => ((largeDone = true), r));
+  const large = postJson(`${server.url}/rerank`, { query: 'how does bread rise', texts: distinctDocuments('large', 400, 300) }).then((r) => ((largeDone = true), r));
   // Wait until the large one holds its slot (an event, not a sleep): it encodes for seconds from here.
-  while (!largeDone && (await gauge('plait_admission_in_flight')) < 1) await new Promise((r) => setTimeout(r, 5));
+  while (!largeDone && (await metricValue(server.url, 'plait_admission_in_flight')) < 1) await new Promise((r) => setTimeout(r, 5));
   assert.equal(largeDone, false, 'the large rerank was still running when the small one was sent');
-  const small = await postJson(`${server.url}/rerank`, { query: 'how does bread rise', texts: documents('small', 3, 300) });
+  const small = await postJson(`${server.url}/rerank`, { query: 'how does bread rise', texts: distinctDocuments('small', 3, 300) });
   const largeDoneAtSmall = largeDone;
   assert.equal(small.status, 200, JSON.stringify(small.body));
   assert.equal(small.body.length, 3);

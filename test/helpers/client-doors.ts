@@ -8,6 +8,9 @@ import assert from 'node:assert/strict';
 import { rerank as aiRerank, type RerankingModel } from 'ai';
 import { Reranker, type RerankOptions } from '../../src/index.js';
 import { startPlaitServe, type PlaitServe } from './plait-serve.js';
+import { distinctDocuments as documents, metricValue } from './server-fixture.js';
+
+export { documents };
 
 export const API_KEY = 'plait-client-test-key-0123456789';
 export const QUERY = 'how does yeast make bread rise';
@@ -32,20 +35,7 @@ export function startStrictServe(): Promise<PlaitServe> {
   return startPlaitServe(['--timeout-ms', '1000', '--max-in-flight-tokens', '4000'], { PLAIT_API_KEY: API_KEY });
 }
 
-/** `n` distinct documents of `chars` characters (distinct per `tag`, so the reranker's cache never answers). */
-export function documents(tag: string, n: number, chars: number): string[] {
-  const words = 'bread rises when yeast ferments the sugars in wheat flour and the dough traps the gas'.split(' ');
-  return Array.from({ length: n }, (_, i) => {
-    let t = `${tag} document ${i}:`;
-    for (let j = 0; t.length < chars; j++) t += ` ${words[(i + j) % words.length]}`;
-    return t.slice(0, chars);
-  });
-}
 
-async function gauge(server: PlaitServe, name: string): Promise<number> {
-  const text = await (await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${API_KEY}` } })).text();
-  return Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
-}
 
 /**
  * Starts a rerank of ~3,650 estimated tokens (40 × 320 characters, seconds of encoding; its own
@@ -61,7 +51,7 @@ export async function holdTokenBudget(server: PlaitServe, tag: string): Promise<
     await r.arrayBuffer();
     return r.status;
   });
-  while ((await gauge(server, 'plait_admission_in_flight')) < 1) await new Promise((r) => setTimeout(r, 5));
+  while ((await metricValue(server.url, 'plait_admission_in_flight', { authorization: `Bearer ${API_KEY}` })) < 1) await new Promise((r) => setTimeout(r, 5));
   return { done };
 }
 

@@ -138,3 +138,19 @@ export function parsePrometheus(text: string): { name: string; labels: Record<st
   }
   return out;
 }
+
+/** `n` distinct documents of `chars` characters (distinct per `tag`, so the reranker's cache never answers). */
+export function distinctDocuments(tag: string, n: number, chars: number): string[] {
+  const words = 'bread rises when yeast ferments the sugars in wheat flour and the dough traps the gas'.split(' ');
+  return Array.from({ length: n }, (_, i) => {
+    let t = `${tag} document ${i}:`;
+    for (let j = 0; t.length < chars; j++) t += ` ${words[(i + j) % words.length]}`;
+    return t.slice(0, chars);
+  });
+}
+
+/** The value of an unlabelled metric `name` on the server at `url`'s /metrics (NaN when absent). */
+export async function metricValue(url: string, name: string, headers: Record<string, string> = {}): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`, { headers })).text();
+  return Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+}
