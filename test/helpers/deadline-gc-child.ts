@@ -38,6 +38,11 @@ const hanging = {
   cachedDocuments: 0,
   rerank: (_q: string, _t: string[], o: { signal?: AbortSignal } = {}) =>
     o.signal === undefined ? Promise.resolve([]) : new Promise((_, reject) => o.signal!.addEventListener('abort', () => reject(o.signal!.reason), { once: true })),
+  // The server's rerank routes call rerankWithUsage (the tokens read, for Jina's and Together's usage).
+  rerankWithUsage: (_q: string, _t: string[], o: { signal?: AbortSignal } = {}) =>
+    o.signal === undefined
+      ? Promise.resolve({ results: [], usage: { queryTokens: 0, documentTokens: 0 } })
+      : new Promise((_, reject) => o.signal!.addEventListener('abort', () => reject(o.signal!.reason), { once: true })),
   close: async () => {},
 } as unknown as Reranker;
 const options = resolveServerOptions({ host: '127.0.0.1', port: 0, logLevel: false, defaultMetrics: false, maxConcurrent: 100, maxQueue: 100 }, {});
