@@ -13,23 +13,13 @@
  *    TEI's ErrorResponse shape (`error` a string, `error_type`; test/server-tei-errors.test.ts has
  *    every status byte for byte).
  */
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sigmoid } from '../src/server/routes/rerank.js';
-import type { PlaitServe } from './helpers/plait-serve.js';
 import { postJson } from './helpers/server-fixture.js';
-import { API_KEY, DOCS, QUERY, closeLibraryRanking, documents, holdTokenBudget, libraryRanking, libraryTokens, libraryWindow, startOpenServe, startStrictServe } from './helpers/client-doors.js';
+import { API_KEY, DOCS, documents, holdTokenBudget, libraryRanking, libraryTokens, libraryWindow, QUERY, useClientServers } from './helpers/client-doors.js';
 
-let open: PlaitServe;
-let strict: PlaitServe;
-
-before(async () => {
-  [open, strict] = await Promise.all([startOpenServe(), startStrictServe()]);
-});
-after(async () => {
-  await Promise.all([open?.stop(), strict?.stop()]);
-  await closeLibraryRanking();
-});
+const servers = useClientServers();
 
 interface JinaAnswer {
   model: string;
@@ -39,7 +29,7 @@ interface JinaAnswer {
 
 test('Jina: documents as strings with top_n and return_documents, the answer\'s model, usage.total_tokens and document.text', async () => {
   const want = await libraryRanking(QUERY, DOCS);
-  const r = await postJson(`${open.url}/v1/rerank`, { model: 'jina-reranker-v2-base-multilingual', query: QUERY, documents: DOCS, top_n: 3, return_documents: true });
+  const r = await postJson(`${servers.open.url}/v1/rerank`, { model: 'jina-reranker-v2-base-multilingual', query: QUERY, documents: DOCS, top_n: 3, return_documents: true });
   assert.equal(r.status, 200, JSON.stringify(r.body));
   const body = r.body as JinaAnswer;
   assert.deepEqual(
@@ -57,7 +47,7 @@ test('Jina: documents as strings with top_n and return_documents, the answer\'s 
   assert.equal(body.usage.prompt_tokens, body.usage.total_tokens);
   // More text, more tokens: the count follows the request.
   const moreDocs = [...DOCS, ...DOCS.map((d) => `${d} ${d}`)];
-  const more = (await postJson(`${open.url}/v1/rerank`, { model: 'jina-reranker-v2-base-multilingual', query: QUERY, documents: moreDocs })).body as JinaAnswer;
+  const more = (await postJson(`${servers.open.url}/v1/rerank`, { model: 'jina-reranker-v2-base-multilingual', query: QUERY, documents: moreDocs })).body as JinaAnswer;
   assert.equal(more.usage.total_tokens, await libraryTokens(QUERY, moreDocs));
 });
 
@@ -67,7 +57,7 @@ test('usage counts what was scored: a long document\'s passages (overlaps in eac
   assert.equal(await libraryTokens('', [long]), 700, 'one token a word');
   const window = await libraryWindow();
   const usage = async (path: string, extra: Record<string, unknown>) => {
-    const r = await postJson(`${open.url}${path}`, { model: 'rerank-v3.5', query: QUERY, documents: [long, DOCS[0]], ...extra });
+    const r = await postJson(`${servers.open.url}${path}`, { model: 'rerank-v3.5', query: QUERY, documents: [long, DOCS[0]], ...extra });
     assert.equal(r.status, 200, JSON.stringify(r.body));
     return (r.body as JinaAnswer).usage.total_tokens;
   };
@@ -82,7 +72,7 @@ test('usage counts what was scored: a long document\'s passages (overlaps in eac
 
 test('Jina: documents as {text} objects, return_documents false', async () => {
   const want = await libraryRanking(QUERY, DOCS);
-  const r = await postJson(`${open.url}/v1/rerank`, { model: 'jina-reranker-v3', query: QUERY, documents: DOCS.map((text) => ({ text })), return_documents: false });
+  const r = await postJson(`${servers.open.url}/v1/rerank`, { model: 'jina-reranker-v3', query: QUERY, documents: DOCS.map((text) => ({ text })), return_documents: false });
   assert.equal(r.status, 200, JSON.stringify(r.body));
   const body = r.body as JinaAnswer;
   assert.deepEqual(
@@ -95,7 +85,7 @@ test('Jina: documents as {text} objects, return_documents false', async () => {
 
 test('TEI: raw_scores, return_text, truncate, truncation_direction as its reference sends them', async () => {
   const want = await libraryRanking(QUERY, DOCS);
-  const r = await postJson(`${open.url}/rerank`, { query: QUERY, texts: DOCS, raw_scores: false, return_text: true, truncate: false, truncation_direction: 'Right' });
+  const r = await postJson(`${servers.open.url}/rerank`, { query: QUERY, texts: DOCS, raw_scores: false, return_text: true, truncate: false, truncation_direction: 'Right' });
   assert.equal(r.status, 200, JSON.stringify(r.body));
   const ranks = r.body as { index: number; score: number; text: string }[];
   assert.deepEqual(
@@ -106,7 +96,7 @@ test('TEI: raw_scores, return_text, truncate, truncation_direction as its refere
     assert.equal(x.text, DOCS[x.index]);
     assert.ok(Math.abs(x.score - sigmoid(want.score.get(x.index)!)) < 1e-5);
   }
-  const raw = await postJson(`${open.url}/rerank`, { query: QUERY, texts: DOCS, raw_scores: true, truncate: true, truncation_direction: 'Left' });
+  const raw = await postJson(`${servers.open.url}/rerank`, { query: QUERY, texts: DOCS, raw_scores: true, truncate: true, truncation_direction: 'Left' });
   assert.equal(raw.status, 200);
   for (const x of raw.body as { index: number; score: number; text?: string }[]) {
     assert.equal(x.text, undefined);
@@ -117,17 +107,17 @@ test('TEI: raw_scores, return_text, truncate, truncation_direction as its refere
 test('errors on Jina\'s and TEI\'s routes: 401, 413, 400 and 503 with Retry-After, each with plait\'s message', async () => {
   const auth = { authorization: `Bearer ${API_KEY}` };
   for (const [path, field] of [['/v1/rerank', 'documents'], ['/rerank', 'texts']] as const) {
-    const unauthorized = await postJson(`${strict.url}${path}`, { query: QUERY, [field]: DOCS }, { authorization: 'Bearer wrong' });
+    const unauthorized = await postJson(`${servers.strict.url}${path}`, { query: QUERY, [field]: DOCS }, { authorization: 'Bearer wrong' });
     assert.equal(unauthorized.status, 401);
     assert.match(unauthorized.body.message, /API key/i);
-    const tooMany = await postJson(`${strict.url}${path}`, { query: QUERY, [field]: documents('many', 1001, 20) }, auth);
+    const tooMany = await postJson(`${servers.strict.url}${path}`, { query: QUERY, [field]: documents('many', 1001, 20) }, auth);
     assert.equal(tooMany.status, 413);
     assert.match(tooMany.body.message, new RegExp(`1001 items in ${field}; the limit is 1000`));
-    const empty = await postJson(`${strict.url}${path}`, { query: '', [field]: DOCS }, auth);
+    const empty = await postJson(`${servers.strict.url}${path}`, { query: '', [field]: DOCS }, auth);
     assert.equal(empty.status, 400);
     assert.match(empty.body.message, /query is empty/);
-    const hold = await holdTokenBudget(strict, `hold${path}`);
-    const overloaded = await postJson(`${strict.url}${path}`, { query: QUERY, [field]: documents(`second${path}`, 40, 320) }, auth);
+    const hold = await holdTokenBudget(servers.strict, `hold${path}`);
+    const overloaded = await postJson(`${servers.strict.url}${path}`, { query: QUERY, [field]: documents(`second${path}`, 40, 320) }, auth);
     assert.equal(overloaded.status, 503, JSON.stringify(overloaded.body));
     assert.ok(Number(overloaded.headers.get('retry-after')) >= 1);
     assert.match(overloaded.body.message, /Overloaded: .*try again later/);

@@ -5,24 +5,14 @@
  * the v1 client). Errors (400, 401, 413, 503) reach the caller as that cohere-ai's own error
  * classes, each with plait's message in its body, and 503's Retry-After in its raw response.
  */
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { CohereRerank } from '@langchain/cohere';
 import { Document } from '@langchain/core/documents';
-import type { PlaitServe } from './helpers/plait-serve.js';
-import { API_KEY, DOCS, QUERY, closeLibraryRanking, documents, holdTokenBudget, libraryRanking, startOpenServe, startStrictServe } from './helpers/client-doors.js';
+import { API_KEY, DOCS, documents, holdTokenBudget, libraryRanking, QUERY, useClientServers } from './helpers/client-doors.js';
 
-let open: PlaitServe;
-let strict: PlaitServe;
-
-before(async () => {
-  [open, strict] = await Promise.all([startOpenServe(), startStrictServe()]);
-});
-after(async () => {
-  await Promise.all([open?.stop(), strict?.stop()]);
-  await closeLibraryRanking();
-});
+const servers = useClientServers();
 
 type Client = NonNullable<NonNullable<ConstructorParameters<typeof CohereRerank>[0]>['client']>;
 type ErrorClass = new (...a: never[]) => Error;
@@ -36,7 +26,7 @@ const v2 = (url: string, token: string): Client => new cohere.CohereClientV2({ t
 
 test('CohereRerank on the v2 client: compressDocuments keeps its topN in plait\'s order, rerank() ranks all, with plait\'s scores', async () => {
   const want = await libraryRanking(QUERY, DOCS);
-  const compressor = new CohereRerank({ model: 'rerank-v3.5', client: v2(open.url, 'unused') });
+  const compressor = new CohereRerank({ model: 'rerank-v3.5', client: v2(servers.open.url, 'unused') });
   const out = await compressor.compressDocuments(
     DOCS.map((pageContent, i) => new Document({ pageContent, metadata: { i } })),
     QUERY,
@@ -56,13 +46,13 @@ test('CohereRerank on the v2 client: compressDocuments keeps its topN in plait\'
 type CohereErr = Error & { statusCode?: number; body?: { message?: string }; rawResponse?: { headers: Headers } };
 
 test('errors surface as cohere-ai\'s error classes with plait\'s message: 400, 401, 413, 503 with Retry-After', async () => {
-  const compressor = new CohereRerank({ model: 'rerank-v3.5', client: v2(strict.url, API_KEY), topN: 2 });
+  const compressor = new CohereRerank({ model: 'rerank-v3.5', client: v2(servers.strict.url, API_KEY), topN: 2 });
   await assert.rejects(compressor.rerank(DOCS, ''), (e: CohereErr) => {
     assert.ok(e instanceof cohere.Cohere.BadRequestError, e.constructor.name);
     assert.match(e.body!.message!, /query is empty/);
     return true;
   });
-  const wrongKey = new CohereRerank({ model: 'rerank-v3.5', client: v2(strict.url, 'not-the-key') });
+  const wrongKey = new CohereRerank({ model: 'rerank-v3.5', client: v2(servers.strict.url, 'not-the-key') });
   await assert.rejects(wrongKey.rerank(DOCS, QUERY), (e: CohereErr) => {
     assert.ok(e instanceof cohere.Cohere.UnauthorizedError, e.constructor.name);
     assert.match(e.body!.message!, /API key/i);
@@ -74,7 +64,7 @@ test('errors surface as cohere-ai\'s error classes with plait\'s message: 400, 4
     assert.match(e.body!.message!, /1001 items in documents; the limit is 1000/);
     return true;
   });
-  const hold = await holdTokenBudget(strict, 'langchain');
+  const hold = await holdTokenBudget(servers.strict, 'langchain');
   await assert.rejects(compressor.rerank(documents('langchain-second', 40, 320), QUERY), (e: CohereErr) => {
     assert.ok(e instanceof cohere.Cohere.ServiceUnavailableError, e.constructor.name);
     assert.equal(e.statusCode, 503);

@@ -9,24 +9,14 @@
  * three tries all land while the held rerank runs for seconds.
  * LlamaIndex.TS ships no Jina reranker today (`@llamaindex/jinaai` has embeddings only).
  */
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { CohereRerank } from '@llamaindex/cohere';
 import { TextNode, type NodeWithScore } from '@llamaindex/core/schema';
-import type { PlaitServe } from './helpers/plait-serve.js';
-import { API_KEY, DOCS, QUERY, closeLibraryRanking, documents, holdTokenBudget, libraryRanking, startOpenServe, startStrictServe } from './helpers/client-doors.js';
+import { API_KEY, DOCS, documents, holdTokenBudget, libraryRanking, QUERY, useClientServers } from './helpers/client-doors.js';
 
-let open: PlaitServe;
-let strict: PlaitServe;
-
-before(async () => {
-  [open, strict] = await Promise.all([startOpenServe(), startStrictServe()]);
-});
-after(async () => {
-  await Promise.all([open?.stop(), strict?.stop()]);
-  await closeLibraryRanking();
-});
+const servers = useClientServers();
 
 /** The cohere-ai that @llamaindex/cohere itself depends on (its own version): its error classes. */
 const cohereOfLlamaIndex = createRequire(import.meta.resolve('@llamaindex/cohere'))('cohere-ai') as {
@@ -39,7 +29,7 @@ const nodes = (texts: string[]): NodeWithScore[] => texts.map((text, i) => ({ no
 test('CohereRerank with baseUrl <server>: its topN best nodes, in plait\'s order, with plait\'s scores', async () => {
   const want = await libraryRanking(QUERY, DOCS);
   for (const topN of [2, 5]) {
-    const reranker = new CohereRerank({ apiKey: 'unused', baseUrl: open.url, topN, model: 'rerank-english-v3.0' });
+    const reranker = new CohereRerank({ apiKey: 'unused', baseUrl: servers.open.url, topN, model: 'rerank-english-v3.0' });
     const out = await reranker.postprocessNodes(nodes(DOCS), QUERY);
     assert.deepEqual(
       out.map((n) => n.node.id_),
@@ -52,7 +42,7 @@ test('CohereRerank with baseUrl <server>: its topN best nodes, in plait\'s order
 type CohereErr = Error & { statusCode?: number; body?: { message?: string; error?: { code?: string } } };
 
 test('errors surface as cohere-ai\'s error classes with plait\'s message: 400, 401, 413, 503', async () => {
-  const reranker = new CohereRerank({ apiKey: API_KEY, baseUrl: strict.url, topN: 2 });
+  const reranker = new CohereRerank({ apiKey: API_KEY, baseUrl: servers.strict.url, topN: 2 });
   await assert.rejects(reranker.postprocessNodes(nodes(DOCS), ''), (e: CohereErr) => {
     assert.ok(e instanceof cohereOfLlamaIndex.Cohere.BadRequestError, e.constructor.name);
     assert.equal(e.statusCode, 400);
@@ -60,7 +50,7 @@ test('errors surface as cohere-ai\'s error classes with plait\'s message: 400, 4
     assert.equal(e.body!.error!.code, 'EMPTY_TEXT');
     return true;
   });
-  const wrongKey = new CohereRerank({ apiKey: 'not-the-key', baseUrl: strict.url });
+  const wrongKey = new CohereRerank({ apiKey: 'not-the-key', baseUrl: servers.strict.url });
   await assert.rejects(wrongKey.postprocessNodes(nodes(DOCS), QUERY), (e: CohereErr) => {
     assert.ok(e instanceof cohereOfLlamaIndex.Cohere.UnauthorizedError, e.constructor.name);
     assert.equal(e.statusCode, 401);
@@ -73,7 +63,7 @@ test('errors surface as cohere-ai\'s error classes with plait\'s message: 400, 4
     assert.match(e.body!.message!, /1001 items in documents; the limit is 1000/);
     return true;
   });
-  const hold = await holdTokenBudget(strict, 'llamaindex');
+  const hold = await holdTokenBudget(servers.strict, 'llamaindex');
   await assert.rejects(reranker.postprocessNodes(nodes(documents('llamaindex-second', 40, 320)), QUERY), (e: CohereErr) => {
     assert.ok(e instanceof cohereOfLlamaIndex.Cohere.ServiceUnavailableError, e.constructor.name);
     assert.equal(e.statusCode, 503);

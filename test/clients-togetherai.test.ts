@@ -9,28 +9,18 @@
  * Errors (400, 401, 413, 503 + Retry-After) reach the caller as the SDK's APICallError carrying
  * plait's message.
  */
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rerank } from 'ai';
 import { createTogetherAI } from '@ai-sdk/togetherai';
-import type { PlaitServe } from './helpers/plait-serve.js';
-import { API_KEY, DOCS, QUERY, assertAiSdkErrorDoors, closeLibraryRanking, libraryRanking, startOpenServe, startStrictServe } from './helpers/client-doors.js';
+import { API_KEY, assertAiSdkErrorDoors, DOCS, libraryRanking, QUERY, useClientServers } from './helpers/client-doors.js';
 
-let open: PlaitServe;
-let strict: PlaitServe;
-
-before(async () => {
-  [open, strict] = await Promise.all([startOpenServe(), startStrictServe()]);
-});
-after(async () => {
-  await Promise.all([open?.stop(), strict?.stop()]);
-  await closeLibraryRanking();
-});
+const servers = useClientServers();
 
 const MODEL = 'Salesforce/Llama-Rank-v1';
 
 test('string documents with topN: plait\'s ranking and scores, the response\'s usage read', async () => {
-  const together = createTogetherAI({ apiKey: 'unused', baseURL: `${open.url}/v1` });
+  const together = createTogetherAI({ apiKey: 'unused', baseURL: `${servers.open.url}/v1` });
   const want = await libraryRanking(QUERY, DOCS);
   const r = await rerank({ model: together.reranking(MODEL), query: QUERY, documents: DOCS, topN: 3, maxRetries: 0 });
   assert.deepEqual(
@@ -44,7 +34,7 @@ test('string documents with topN: plait\'s ranking and scores, the response\'s u
 });
 
 test('object documents: all fields ranked by default (Together\'s), or the rankFields named', async () => {
-  const together = createTogetherAI({ apiKey: 'unused', baseURL: `${open.url}/v1` });
+  const together = createTogetherAI({ apiKey: 'unused', baseURL: `${servers.open.url}/v1` });
   const objects = DOCS.map((body, i) => ({ title: `note ${i}`, body }));
   const all = await libraryRanking(QUERY, objects.map((o) => `title: ${o.title}\nbody: ${o.body}`));
   const r = await rerank({ model: together.reranking(MODEL), query: QUERY, documents: objects, maxRetries: 0 });
@@ -65,7 +55,7 @@ test('object documents: all fields ranked by default (Together\'s), or the rankF
 });
 
 test('rankFields that no document has (a typo) are named in the answer\'s meta.warnings, not a silent page of -9999', async () => {
-  const together = createTogetherAI({ apiKey: 'unused', baseURL: `${open.url}/v1` });
+  const together = createTogetherAI({ apiKey: 'unused', baseURL: `${servers.open.url}/v1` });
   const objects = DOCS.map((body, i) => ({ title: `note ${i}`, body }));
   const r = await rerank({ model: together.reranking(MODEL), query: QUERY, documents: objects, providerOptions: { togetherai: { rankFields: ['titel'] } }, maxRetries: 0 });
   assert.ok(r.ranking.every((x) => x.score <= -9999), 'ranked as empty documents');
@@ -78,13 +68,13 @@ test('rankFields that no document has (a typo) are named in the answer\'s meta.w
 
 test('a base URL without /v1, or with /rerank, gets an error that names the one to set', async () => {
   // createTogetherAI({ baseURL: '<server>' }) posts to /rerank, TEI's route.
-  const bare = createTogetherAI({ apiKey: 'unused', baseURL: open.url });
+  const bare = createTogetherAI({ apiKey: 'unused', baseURL: servers.open.url });
   await assert.rejects(rerank({ model: bare.reranking(MODEL), query: QUERY, documents: DOCS, maxRetries: 0 }), (e: CallError) => {
     assert.equal(e.statusCode, 400);
     assert.match(e.message, /a body with "documents" is Cohere's: POST \/v1\/rerank .*@ai-sdk\/togetherai: baseURL <server>\/v1/, e.message);
     return true;
   });
-  const long = createTogetherAI({ apiKey: 'unused', baseURL: `${open.url}/v1/rerank` });
+  const long = createTogetherAI({ apiKey: 'unused', baseURL: `${servers.open.url}/v1/rerank` });
   await assert.rejects(rerank({ model: long.reranking(MODEL), query: QUERY, documents: DOCS, maxRetries: 0 }), (e: CallError) => {
     assert.equal(e.statusCode, 404);
     assert.match(e.message, /no route POST \/v1\/rerank\/rerank; .*@ai-sdk\/togetherai: baseURL <server>\/v1/, e.message);
@@ -95,7 +85,7 @@ test('a base URL without /v1, or with /rerank, gets an error that names the one 
 type CallError = Error & { statusCode?: number; responseHeaders?: Record<string, string>; isRetryable?: boolean };
 
 test('errors surface as the SDK\'s APICallError with plait\'s message: 400, 401, 413, 503 with Retry-After', async () => {
-  const together = createTogetherAI({ apiKey: API_KEY, baseURL: `${strict.url}/v1` });
+  const together = createTogetherAI({ apiKey: API_KEY, baseURL: `${servers.strict.url}/v1` });
   const model = together.reranking(MODEL);
   await assert.rejects(rerank({ model, query: '', documents: DOCS, maxRetries: 0 }), (e: CallError) => {
     assert.equal(e.name, 'AI_APICallError');
@@ -103,6 +93,6 @@ test('errors surface as the SDK\'s APICallError with plait\'s message: 400, 401,
     assert.match(e.message, /query is empty/);
     return true;
   });
-  const wrongKey = createTogetherAI({ apiKey: 'not-the-key', baseURL: `${strict.url}/v1` });
-  await assertAiSdkErrorDoors(strict, model, wrongKey.reranking(MODEL), 'together');
+  const wrongKey = createTogetherAI({ apiKey: 'not-the-key', baseURL: `${servers.strict.url}/v1` });
+  await assertAiSdkErrorDoors(servers.strict, model, wrongKey.reranking(MODEL), 'together');
 });

@@ -5,6 +5,7 @@
  * that leaves a second one no time to wait) — and the library's own ranking to compare with.
  */
 import assert from 'node:assert/strict';
+import { before, after } from 'node:test';
 import { rerank as aiRerank, type RerankingModel } from 'ai';
 import { Reranker, type RerankOptions } from '../../src/index.js';
 import { startPlaitServe, type PlaitServe } from './plait-serve.js';
@@ -113,4 +114,28 @@ export async function assertAiSdkErrorDoors(strict: PlaitServe, model: Reranking
     return true;
   });
   assert.equal(await hold.done, 200);
+}
+
+/** The two servers a client test file runs against (set once its `before` hook has run). */
+export interface ClientServers {
+  /** Without an API key or a token budget to speak of: rankings. */
+  open: PlaitServe;
+  /** With an API key and a small token budget: the error doors (startStrictServe). */
+  strict: PlaitServe;
+}
+
+/**
+ * Registers the file's `before` (both servers started) and `after` (both stopped, the library's
+ * reference ranking closed) hooks, and returns the servers they set: every client test file's setup.
+ */
+export function useClientServers(): ClientServers {
+  const servers = {} as ClientServers;
+  before(async () => {
+    [servers.open, servers.strict] = await Promise.all([startOpenServe(), startStrictServe()]);
+  });
+  after(async () => {
+    await Promise.all([servers.open?.stop(), servers.strict?.stop()]);
+    await closeLibraryRanking();
+  });
+  return servers;
 }
