@@ -11,6 +11,7 @@ import { pullModel, type PullProgress } from '../src/encoder/hub/index.js';
 import { resolveModelSpec } from '../src/encoder/resolve-model.js';
 import { createEncoder } from '../src/encoder/create-encoder.js';
 import { isPlaitError } from '../src/errors/index.js';
+import { HUB_DEFAULTS } from '../src/config/defaults.js';
 import { makeTinyColbert } from '../fixtures/tiny-colbert.js';
 // ---- A local stand-in for the hub ----
 /**
@@ -284,22 +285,24 @@ describe('pullModel', () => {
     await assert.rejects(pullModel(REPO, { cacheDir, endpoint: 'http://127.0.0.1:9' }), (e: unknown) => isPlaitError(e, 'DOWNLOAD_FAILED'));
   });
 
-  test('a cancelled pull is ABORTED and keeps its .part for the next run', async () => {
+  test('a cancelled pull is ABORTED at once and keeps its .part for the next run', async () => {
     hub.behaviour.cutAfter = 50_000;
     hub.behaviour.cutCount = 1;
     const controller = new AbortController();
-    // The server cuts its connection once the client has aborted (it had cut 250 ms after sending
-    // the bytes: a client slower than that to read them lost some to the reset, and retried).
-    hub.behaviour.cutWhen = () => controller.signal.aborted;
-    const pull = pullModel(REPO, {
-      cacheDir,
-      endpoint: hub.endpoint,
-      signal: controller.signal,
-      onProgress: (p) => {
-        if (p.file === 'model.onnx' && p.bytesDone >= 50_000) controller.abort();
-      },
-    });
+    // The user cancels while the client waits for the rest of the body: once the first 50,000 bytes
+    // are on disk the server stalls and the pull is cancelled. (This test cancelled from onProgress,
+    // which comes every 4 MiB: the pull stalled until its 60 s timeout, was retried from the .part,
+    // and only then cancelled; the test took a minute and never saw a cancel of a stalled read.)
+    // ABORTED must come well before that timeout.
+    hub.behaviour.cutWhen = () => {
+      if (partSize() >= 50_000 && !controller.signal.aborted) controller.abort();
+      return false;
+    };
+    const started = performance.now();
+    const pull = pullModel(REPO, { cacheDir, endpoint: hub.endpoint, signal: controller.signal });
     await assert.rejects(pull, (e: unknown) => isPlaitError(e, 'ABORTED'));
+    const tookMs = performance.now() - started;
+    assert.ok(tookMs < HUB_DEFAULTS.timeoutMs / 4, `ABORTED after ${Math.round(tookMs)} ms: the cancel waited for the stalled body`);
     const part = await readFile(`${modelPath()}.part`);
     assert.equal(part.length, 50_000);
     await pullModel(REPO, { cacheDir, endpoint: hub.endpoint });
