@@ -13,6 +13,11 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { REPO_ROOT } from './helpers/requirements.js';
 import { closeRerankers, isPlaitError, rerank, rerankDocuments, Reranker, type RankedDocument, type RerankDocumentsOptions, type RerankInput } from '../src/index.js';
 import { Engine, resolveServerOptions, serveEngine, type RunningServer } from '../src/server/index.js';
 import { postJson } from './helpers/server-fixture.js';
@@ -203,4 +208,35 @@ test('class instances (no index signature, as LangChain\'s Document) are documen
   const ranked: RankedDocument<Note>[] = await rerank(QUERY, notes, { rankFields: ['pageContent'] });
   assert.equal(ranked[0]!.document.metadata['source'], 'b');
   assert.ok(ranked[0]!.document instanceof Note);
+});
+
+/** README's "Reranking your own objects" example, verbatim. */
+function readmeExample(): string {
+  const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+  const block = /\*\*Reranking your own objects\.\*\*[\s\S]*?```ts\n([\s\S]*?)```/.exec(readme)?.[1];
+  assert.ok(block?.includes("from 'plait'") === true, "README's Library section has the objects example, importing 'plait'");
+  return block!;
+}
+
+test("README's objects example type-checks and runs as written, printing what its comments say", () => {
+  const example = readmeExample();
+  // A consumer folder whose node_modules/plait is this repository (its package.json exports dist/).
+  const dir = mkdtempSync(join(tmpdir(), 'plait-readme-rerank-'));
+  try {
+    mkdirSync(join(dir, 'node_modules'));
+    symlinkSync(REPO_ROOT, join(dir, 'node_modules', 'plait'), 'dir');
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ type: 'module' }));
+    writeFileSync(join(dir, 'example.ts'), example);
+    // Type-checked against the published declarations and compiled, as a user's tsc would
+    // (skipLibCheck: plait's own .d.ts are pack.test's), then run.
+    const tsc = spawnSync(process.execPath, [join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '--strict', '--skipLibCheck', '--target', 'es2022', '--module', 'nodenext', '--moduleResolution', 'nodenext', 'example.ts'], { cwd: dir, encoding: 'utf8' });
+    assert.equal(tsc.status, 0, `tsc:\n${tsc.stdout}${tsc.stderr}`);
+    const run = spawnSync(process.execPath, ['example.js'], { cwd: dir, encoding: 'utf8', timeout: 300_000 });
+    assert.equal(run.status, 0, `node example.js:\n${run.stdout}${run.stderr}`);
+    // What the example's comments promise, line by line.
+    const promised = [...example.matchAll(/console\.log\(.*\/\/ (.*)$/gm)].map((m) => m[1]!.trim());
+    assert.deepEqual(run.stdout.trim().split('\n'), promised);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
