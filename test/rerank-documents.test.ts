@@ -112,6 +112,9 @@ test('the routes\' limits and codes: 1,001 documents, a document too large or no
     assert.match(e.message, /1001 items in documents; the limit is 1000/);
     return true;
   });
+  // Refused before any model loads: a model that does not exist is never looked for.
+  assert.equal(await codeOf(rerank(QUERY, over, { model: '/no/such/model/folder' })), 'QUERY_TOO_LARGE');
+  assert.equal(await codeOf(rerank(QUERY, over, { crossEncoder: '/no/such/cross-encoder' })), 'QUERY_TOO_LARGE');
   assert.equal((await rerank(QUERY, over.slice(0, 1000), { topK: 1 })).length, 1, 'the limit itself is taken');
   assert.deepEqual(await rerank(QUERY, []), []);
   assert.deepEqual(await rerankDocuments(library, QUERY, []), { results: [], usage: { queryTokens: 0, documentTokens: 0 }, warnings: [] });

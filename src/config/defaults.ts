@@ -294,7 +294,7 @@ export const RERANK_DEFAULTS = {
   cacheBytes: 64 << 20,
   /**
    * Documents in one rerank call, at every door (the library's `rerank` / `rerankDocuments`, the
-   * HTTP rerank routes' default `--max-rerank-documents`): Cohere's documented limit is 1,000, and
+   * HTTP rerank routes' default, `startServer`'s `maxRerankDocuments`): Cohere's documented limit is 1,000, and
    * the clients plait serves batch to it; more is QUERY_TOO_LARGE (HTTP 413), not a silent slow call.
    */
   maxDocuments: 1000,

@@ -40,7 +40,7 @@ export interface RankedDocument<D extends RerankInput> {
   /**
    * The model's score, higher is better: MaxSim of the document's best passage (Σ over query
    * tokens; −9999 a query token for an empty document or one holding none of the rank fields),
-   * or a cross-encoder's probability of relevance in [0, 1] with `crossEncoder`.
+   * or, with the one-call `rerank`'s `crossEncoder`, the cross-encoder's score (CrossEncoder.score).
    */
   score: number;
   /** The input document itself (the same reference, not a copy). */
@@ -155,10 +155,17 @@ export function rankedDocuments<D extends RerankInput>(documents: readonly D[], 
 export async function rerankDocuments<D extends RerankInput>(reranker: Reranker, query: string, documents: readonly D[], options: RerankDocumentsOptions = {}): Promise<RankedDocuments<D>> {
   checkOptionKeys(options, RERANK_DOCUMENTS_OPTION_KEYS, 'rerank option');
   const { rankFields, ...rerankOptions } = options;
-  const { texts, missing } = prepareDocuments(query, documents, rankFields);
-  const { results, usage } = await reranker.rerankWithUsage(query, texts, rerankOptions);
-  const ranked = rankedDocuments(documents, results, missing);
-  return { results: ranked, usage, warnings: callWarnings(ranked, missing) };
+  return rerankPrepared(reranker, query, documents, prepareDocuments(query, documents, rankFields), rerankOptions);
+}
+
+/**
+ * `rerankDocuments` once the documents are checked (`prepared` from prepareDocuments): the one-call
+ * `rerank` checks them before it loads a model, so a refused list costs no load.
+ */
+export async function rerankPrepared<D extends RerankInput>(reranker: Reranker, query: string, documents: readonly D[], prepared: PreparedDocuments, options: RerankOptions): Promise<RankedDocuments<D>> {
+  const { results, usage } = await reranker.rerankWithUsage(query, prepared.texts, options);
+  const ranked = rankedDocuments(documents, results, prepared.missing);
+  return { results: ranked, usage, warnings: callWarnings(ranked, prepared.missing) };
 }
 
 /** MISSING_RANK_FIELDS, then each distinct unknown-token warning of `results` (the query's once), in result order. */

@@ -40,7 +40,7 @@ import { passageWindows, splitIntoPassages } from '../indexer/split-passages.js'
 import { LruCache } from './lru-cache.js';
 import { CrossEncoder, type CrossEncoderOptions } from './cross-encoder/cross-encoder.js';
 import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
-import { prepareDocuments, rankedDocuments, rerankDocuments, RERANK_DOCUMENTS_OPTION_KEYS, type RankedDocument, type RerankDocumentsOptions, type RerankInput } from './rerank-documents.js';
+import { prepareDocuments, rankedDocuments, rerankPrepared, RERANK_DOCUMENTS_OPTION_KEYS, type RankedDocument, type RerankDocumentsOptions, type RerankInput } from './rerank-documents.js';
 
 export type RerankDocument = string | { id?: string; text: string };
 
@@ -371,14 +371,15 @@ const RERANK_CALL_OPTION_KEYS = { ...RERANK_DOCUMENTS_OPTION_KEYS, model: true, 
 export async function rerank<D extends RerankInput>(query: string, documents: readonly D[], options: RerankCallOptions = {}): Promise<RankedDocument<D>[]> {
   checkOptionKeys(options, RERANK_CALL_OPTION_KEYS, 'rerank option');
   // Which scorer is this function's choice; the scorer gets only its own options (it refuses others).
-  const { model, crossEncoder, crossEncoderOptions, ...rerankOptions } = options;
+  const { model, crossEncoder, crossEncoderOptions, rankFields, ...rerankOptions } = options;
+  // The routes' checks, before any model loads: a refused list costs no load.
+  const prepared = prepareDocuments(query, documents, rankFields);
   // With a cross-encoder (folder or hub id), the scores are its (long documents: their first window).
   if (crossEncoder !== undefined) {
-    const { topK, signal, rankFields } = rerankOptions;
-    const { texts, missing } = prepareDocuments(query, documents, rankFields);
+    const { topK, signal } = rerankOptions;
     const cross = await sharedCrossEncoder(crossEncoder, crossEncoderOptions);
-    const results = await cross.rerank(query, texts, { ...(topK === undefined ? {} : { topK }), ...(signal === undefined ? {} : { signal }) });
-    return rankedDocuments(documents, results, missing);
+    const results = await cross.rerank(query, prepared.texts, { ...(topK === undefined ? {} : { topK }), ...(signal === undefined ? {} : { signal }) });
+    return rankedDocuments(documents, results, prepared.missing);
   }
   const key = model ?? '';
   let r = shared.get(key);
@@ -387,7 +388,7 @@ export async function rerank<D extends RerankInput>(query: string, documents: re
     shared.set(key, r);
     r.catch(() => shared.delete(key));
   }
-  return (await rerankDocuments(await r, query, documents, rerankOptions)).results;
+  return (await rerankPrepared(await r, query, documents, prepared, rerankOptions)).results;
 }
 
 const sharedCross = new Map<string, Promise<CrossEncoder>>();
