@@ -92,6 +92,10 @@ export { Reranker, rerank, closeRerankers } from './rerank/reranker.js';
 export type { EmptyReason } from './search/query-text.js';
 export { MAXSIM_EMPTY_TOKEN } from './kernels/types.js';
 export type { RerankDocument, RerankOptions, RerankResult, RerankUsage, RerankerOptions } from './rerank/reranker.js';
+// The library's rerank document model, the HTTP routes' (strings, { id?, text }, any object by rankFields).
+export { rerankDocuments } from './rerank/rerank-documents.js';
+export type { RerankInput, RankedDocument, RankedDocuments, RerankDocumentsOptions, RerankWarning } from './rerank/rerank-documents.js';
+export type { MissingRankFieldsWarning } from './rerank/field-lines.js';
 
 // Cross-encoder final stage and staged pipelines (issue 11)
 export { CROSS_ENCODER_DEFAULTS, PIPELINE_DEFAULTS } from './config/defaults.js';

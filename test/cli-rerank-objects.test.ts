@@ -23,10 +23,10 @@ interface Ranked {
   score: number;
 }
 
-function rerank(lines: readonly unknown[]): { code: number; stderr: string; ranked: Ranked[] } {
+function rerank(lines: readonly unknown[], flags: readonly string[] = []): { code: number; stderr: string; ranked: Ranked[] } {
   const file = join(dir, `docs-${Math.random().toString(36).slice(2)}.jsonl`);
   writeFileSync(file, lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
-  const r = runPlait(dir, ['rerank', '--query', 'how does bread rise', '--docs', file, '--json']);
+  const r = runPlait(dir, ['rerank', '--query', 'how does bread rise', '--docs', file, '--json', ...flags]);
   return { code: r.code, stderr: r.stderr, ranked: r.code === 0 ? (JSON.parse(r.stdout) as Ranked[]) : [] };
 }
 
@@ -61,4 +61,26 @@ test('an object with only an id, or a text that is not a string, is MALFORMED_JS
   const number = error(rerank([{ id: 'x', text: 5 }]));
   assert.equal(number.code, 'MALFORMED_JSONL');
   assert.match(number.message, /at line 1: field "text" is not a string/);
+});
+
+// The routes' rank_fields and the library's rankFields had no CLI spelling: objects were ranked on
+// their `text` or on all their fields, never on the fields the user named.
+test('--rank-fields ranks objects on the fields named, in that order, and warns (stderr) of objects holding none', () => {
+  const rows = [
+    { id: 'bread', title: 'Bread', body: 'yeast makes the dough rise', text: 'ignored here' },
+    { id: 'stocks', title: 'Stocks', body: 'markets fell on Monday' },
+  ];
+  const named = rerank(rows, ['--rank-fields', 'body, title']);
+  assert.equal(named.code, 0, named.stderr);
+  const written = rerank(rows.map((r) => ({ id: r.id, text: `body: ${r.body}\ntitle: ${r.title}` })));
+  assert.deepEqual(named.ranked.map((r) => r.id), written.ranked.map((r) => r.id));
+  for (const r of named.ranked) assert.ok(Math.abs(r.score - written.ranked.find((x) => x.id === r.id)!.score) < 1e-5, r.id);
+  assert.doesNotMatch(named.stderr, /warning/);
+  const typo = rerank(rows, ['--rank-fields', 'titel']);
+  assert.equal(typo.code, 0, typo.stderr);
+  assert.match(typo.stderr, /plait: warning: 2 documents have none of the rank_fields \["titel"\]: ranked as empty documents/);
+  assert.ok(typo.ranked.every((r) => r.score <= -9999));
+  const none = rerank(rows, ['--rank-fields', ' , ']);
+  assert.equal(none.code, 2, none.stderr);
+  assert.match(none.stderr, /--rank-fields/);
 });

@@ -292,6 +292,12 @@ export const RERANK_DEFAULTS = {
    * model's cache 4× larger than intended.
    */
   cacheBytes: 64 << 20,
+  /**
+   * Documents in one rerank call, at every door (the library's `rerank` / `rerankDocuments`, the
+   * HTTP rerank routes' default, `startServer`'s `maxRerankDocuments`): Cohere's documented limit is 1,000, and
+   * the clients plait serves batch to it; more is QUERY_TOO_LARGE (HTTP 413), not a silent slow call.
+   */
+  maxDocuments: 1000,
 } as const;
 
 /** HTTP server defaults (`plait serve`, src/server). */
@@ -427,8 +433,8 @@ export const SERVER_DEFAULTS = {
    * query 32 × 128 × 4 B = 16 KB, so ~1,600–2,000 distinct queries stay warm.
    */
   queryCacheBytes: 32 << 20,
-  /** Documents in one rerank request: Cohere's documented limit is 1,000; more gets 413. */
-  maxRerankDocuments: 1000,
+  /** Documents in one rerank request: the library's limit (RERANK_DEFAULTS.maxDocuments, Cohere's 1,000); more gets 413. */
+  maxRerankDocuments: RERANK_DEFAULTS.maxDocuments,
   /** Texts in one /v1/encode request: token embeddings are ~100× the text's size, so keep replies bounded. */
   maxEncodeTexts: 256,
   /** In-flight requests get this long to finish on SIGTERM/SIGINT (under Kubernetes' default 30 s grace period). */

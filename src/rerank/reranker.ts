@@ -40,6 +40,7 @@ import { passageWindows, splitIntoPassages } from '../indexer/split-passages.js'
 import { LruCache } from './lru-cache.js';
 import { CrossEncoder, type CrossEncoderOptions } from './cross-encoder/cross-encoder.js';
 import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
+import { prepareDocuments, rankedDocuments, rerankPrepared, RERANK_DOCUMENTS_OPTION_KEYS, type RankedDocument, type RerankDocumentsOptions, type RerankInput } from './rerank-documents.js';
 
 export type RerankDocument = string | { id?: string; text: string };
 
@@ -342,31 +343,43 @@ function splitBounds(o: RerankOptions): SplitBounds {
 }
 
 /**
- * One-call reranking: `rerank(query, documents, { model, topK })` → `[{ index, id?, score }]`,
- * highest first. Keeps one reranker per model alive for the process (so its cache pays off);
+ * One-call reranking keeps one reranker per model alive for the process (so its cache pays off);
  * call `closeRerankers()` before exit if you want its worker threads gone sooner.
  */
 const shared = new Map<string, Promise<Reranker>>();
 
-/** Options of the one-call `rerank`: a Reranker's, plus which model (or cross-encoder) scores. */
-export type RerankCallOptions = RerankOptions & { model?: string; crossEncoder?: string; crossEncoderOptions?: CrossEncoderOptions };
+/** Options of the one-call `rerank`: a Reranker's, the fields object documents are ranked on, and which model (or cross-encoder) scores. */
+export type RerankCallOptions = RerankDocumentsOptions & { model?: string; crossEncoder?: string; crossEncoderOptions?: CrossEncoderOptions };
 
 /** RerankCallOptions' keys (option-keys.ts): `rerank(q, docs, { topk: 1 })` had returned every document. */
-const RERANK_CALL_OPTION_KEYS = { ...RERANK_OPTION_KEYS, model: true, crossEncoder: true, crossEncoderOptions: true } as const satisfies OptionKeys<RerankCallOptions>;
+const RERANK_CALL_OPTION_KEYS = { ...RERANK_DOCUMENTS_OPTION_KEYS, model: true, crossEncoder: true, crossEncoderOptions: true } as const satisfies OptionKeys<RerankCallOptions>;
 
-/** @throws PlaitError INVALID_ARGUMENT for an options key RerankCallOptions does not have (named, with the key meant when one is close), and as Reranker.rerank. */
-export async function rerank(
-  query: string,
-  documents: readonly RerankDocument[],
-  options: RerankCallOptions = {},
-): Promise<RerankResult[]> {
+/**
+ * One-call reranking: `rerank(query, documents, { model, topK, rankFields })` → the caller's
+ * documents, highest first, each `{ index, id?, score, document, warnings? }` (RankedDocument).
+ * Documents are the HTTP rerank routes' (rerank-documents.ts): strings, `{ id?, text }`, or any
+ * object, ranked on `rankFields`, else its `text`, else all its fields; generic over their type, so
+ * `document` is the caller's own object. For the call's usage and every warning (those of documents
+ * cut by `topK` too), use `rerankDocuments` with a Reranker.
+ *
+ * @param documents at most RERANK_DEFAULTS.maxDocuments (1,000); [] answers [].
+ * @throws PlaitError INVALID_ARGUMENT for an options key RerankCallOptions does not have (named,
+ * with the key meant when one is close), and as `rerankDocuments` (EMPTY_TEXT, TEXT_NOT_UTF8,
+ * QUERY_TOO_LARGE, INVALID_INPUT naming `documents[i]`, topK and split bounds, ABORTED / TIMEOUT);
+ * the model's or cross-encoder's errors when it cannot load.
+ */
+export async function rerank<D extends RerankInput>(query: string, documents: readonly D[], options: RerankCallOptions = {}): Promise<RankedDocument<D>[]> {
   checkOptionKeys(options, RERANK_CALL_OPTION_KEYS, 'rerank option');
   // Which scorer is this function's choice; the scorer gets only its own options (it refuses others).
-  const { model, crossEncoder, crossEncoderOptions, ...rerankOptions } = options;
+  const { model, crossEncoder, crossEncoderOptions, rankFields, ...rerankOptions } = options;
+  // The routes' checks, before any model loads: a refused list costs no load.
+  const prepared = prepareDocuments(query, documents, rankFields);
   // With a cross-encoder (folder or hub id), the scores are its (long documents: their first window).
   if (crossEncoder !== undefined) {
     const { topK, signal } = rerankOptions;
-    return (await sharedCrossEncoder(crossEncoder, crossEncoderOptions)).rerank(query, documents, { ...(topK === undefined ? {} : { topK }), ...(signal === undefined ? {} : { signal }) });
+    const cross = await sharedCrossEncoder(crossEncoder, crossEncoderOptions);
+    const results = await cross.rerank(query, prepared.texts, { ...(topK === undefined ? {} : { topK }), ...(signal === undefined ? {} : { signal }) });
+    return rankedDocuments(documents, results, prepared.missing);
   }
   const key = model ?? '';
   let r = shared.get(key);
@@ -375,7 +388,7 @@ export async function rerank(
     shared.set(key, r);
     r.catch(() => shared.delete(key));
   }
-  return (await r).rerank(query, documents, rerankOptions);
+  return (await rerankPrepared(await r, query, documents, prepared, rerankOptions)).results;
 }
 
 const sharedCross = new Map<string, Promise<CrossEncoder>>();

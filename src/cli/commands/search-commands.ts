@@ -30,7 +30,7 @@ import { parsePipeline } from '../../pipeline/pipeline-spec.js';
 import { stageSearchOptions } from '../../pipeline/stages.js';
 import { addCrossEncoderFlags, addPipelineFlags, checkPipelineFlags, printRewrites, rerankWithCrossEncoder, searchWithPipeline, type CrossCliOptions } from '../pipeline-options.js';
 import { idText } from '../../util/json-number-text.js';
-import { fieldLines } from '../../rerank/field-lines.js';
+import { documentText, fieldLines, missingRankFields } from '../../rerank/field-lines.js';
 
 /** The PLAID stage timings of SearchTimings (the last round's when several ran). */
 const PLAID_STAGE_KEYS: ReadonlySet<string> = new Set(['candidatesMs', 'pruneMs', 'interactionMs', 'exactMs']);
@@ -244,11 +244,12 @@ export function registerSearchCommands(program: Command): void {
     .option('-m, --model <model>', 'ColBERT ONNX folder or hub repo id (default: the bundled model)')
     .addOption(new Option('--quantize <kind>', 'run the int8 graph built from the checkpoint (BERT / ModernBERT weights)').choices(['int8']))
     .option('-k, --k <n>', `results to print (topK), 1–${SEARCH_DEFAULTS.maxTopK} (default: all)`, parseIntArg('topK', 1, SEARCH_DEFAULTS.maxTopK))
+    .option('--rank-fields <fields>', 'JSONL objects are ranked on these fields, comma-separated, as "field: value" lines (the HTTP routes\' rank_fields, the library\'s rankFields; default: "text", else all fields but the id)')
     .option('--json', 'print JSON')
     .addHelpText('after', '\nA query beginning with "-": --query=-text'))
-    .action(async (o: { query: string; docs: string; model?: string; quantize?: 'int8'; k?: number; json?: boolean }) => {
+    .action(async (o: { query: string; docs: string; model?: string; quantize?: 'int8'; k?: number; rankFields?: string; json?: boolean }) => {
       requireInput(o.docs, '--docs');
-      const docs = readRerankDocs(o.docs);
+      const docs = readRerankDocs(o.docs, rankFieldsArg(o.rankFields));
       if (await rerankWithCrossEncoder(o.query, docs, o)) return;
       if (o.model === undefined && !o.json) announceBundledModel();
       const reranker = await Reranker.create({ model: o.model, ...(o.quantize === undefined ? {} : { quantize: o.quantize }), encoderOptions: { threads: 1 } });
@@ -262,7 +263,20 @@ export function registerSearchCommands(program: Command): void {
     });
 }
 
-function readRerankDocs(file: string): RerankDocument[] {
+/** `--rank-fields title,body` → ['title', 'body']. @throws PlaitError INVALID_ARGUMENT when it names no field. */
+function rankFieldsArg(v: string | undefined): string[] | undefined {
+  if (v === undefined) return undefined;
+  const fields = v.split(',').map((f) => f.trim()).filter((f) => f.length > 0);
+  if (fields.length === 0) throw invalidArgument('--rank-fields', 'a comma-separated list of field names', v);
+  return fields;
+}
+
+/**
+ * The `--docs` file's documents. With `rankFields`, a JSON object line is ranked on those fields
+ * (rerank/field-lines.ts, the routes' and the library's rule), and a `plait: warning:` line counts
+ * the objects holding none of them (the routes' meta.warnings).
+ */
+function readRerankDocs(file: string, rankFields?: readonly string[]): RerankDocument[] {
   let bytes: Buffer;
   try {
     bytes = readFileSync(file);
@@ -272,6 +286,7 @@ function readRerankDocs(file: string): RerankDocument[] {
   // A gzip'd file is read decompressed (CORRUPT_INPUT when it does not decompress); zip, bzip2, xz, zstd are COMPRESSED_INPUT.
   const lines = decodeUtf8(decompressInput(bytes, file, 'documents'), file).split(/\r?\n/);
   const docs: RerankDocument[] = [];
+  const objects: unknown[] = [];
   lines.forEach((line, i) => {
     if (line.trim().length === 0) return;
     if (!line.trimStart().startsWith('{')) {
@@ -288,7 +303,11 @@ function readRerankDocs(file: string): RerankDocument[] {
     const idField = obj.id !== undefined && obj.id !== null ? 'id' : '_id';
     const id = obj[idField];
     let text: string;
-    if (typeof obj.text === 'string') {
+    if (rankFields !== undefined) {
+      objects.push(obj);
+      // Its errors (an unpaired surrogate, a text over the encoder's limit) keep their codes, naming the file and the document.
+      text = documentText(obj, docs.length, rankFields, `${file}: documents`);
+    } else if (typeof obj.text === 'string') {
       text = (typeof obj.title === 'string' && obj.title.trim() ? `${obj.title}\n` : '') + obj.text;
     } else {
       // No `text`: ranked on its other fields as `field: value` lines, as the HTTP rerank routes rank
@@ -300,5 +319,7 @@ function readRerankDocs(file: string): RerankDocument[] {
     // A number id as written (util/json-number-text.ts: String() rounds past 2^53).
     docs.push({ id: id === undefined || id === null ? String(i + 1) : (idText(id, line, idField) ?? String(id)), text });
   });
+  const missing = missingRankFields(objects, rankFields);
+  if (missing !== null) process.stderr.write(`plait: warning: ${missing.message}\n`);
   return docs;
 }

@@ -40,7 +40,7 @@ import { PlaitError } from '../../errors/index.js';
 import { COHERE_ERROR_SCHEMA, TEI_ERROR_SCHEMA } from '../http-errors.js';
 import { runWork } from '../request-work.js';
 import { estimateCrossTokens, estimateTokens } from '../request-cost.js';
-import { fieldLines } from '../../rerank/field-lines.js';
+import { documentText, missingRankFields } from '../../rerank/field-lines.js';
 import { TEXT_WARNINGS_HEADER, checkBatch, checkQuery, checkText } from '../text-checks.js';
 import type { RerankOptions, RerankResult } from '../../index.js';
 import type { TextWarning } from '../../encoder/unknown-tokens.js';
@@ -128,36 +128,6 @@ const cohereResponse = {
   },
 } as const;
 
-/**
- * The text a Cohere document is ranked on: a string itself; an object's `rank_fields` as
- * `field: value` lines; else its `text`; else (no `text` field) all its fields, in their order.
- * @throws PlaitError INVALID_INPUT for a `text` that is not a string, EMPTY_TEXT for no text.
- */
-function documentText(d: CohereDocument, i: number, rankFields: string[] | undefined): string {
-  if (typeof d === 'string') return checkText(d, `documents[${i}]`);
-  if (rankFields !== undefined && rankFields.length > 0) return checkText(fieldLines(d, rankFields), `documents[${i}]`);
-  // Without rank_fields, Cohere ranks an object's `text`; an object without one is ranked on all
-  // its fields, as Together's API does (its clients, @ai-sdk/togetherai's, send objects so).
-  if (!Object.hasOwn(d, 'text')) {
-    const fields = Object.keys(d);
-    if (fields.length === 0) throw new PlaitError('INVALID_INPUT', { message: `documents[${i}] is an empty object: no "text" and no field to rank on`, index: i });
-    return checkText(fieldLines(d, fields), `documents[${i}]`);
-  }
-  if (typeof d.text !== 'string') throw new PlaitError('INVALID_INPUT', { message: `documents[${i}] is an object whose "text" field is not a string (or use rank_fields)`, index: i });
-  return checkText(d.text, `documents[${i}]`);
-}
-
-/**
- * A warning when object documents hold none of the `rank_fields` (a typo such as `["titel"]`): they
- * are ranked as empty documents (-9999), which had come back as a plain 200 with every score -9999.
- */
-function missingRankFields(documents: readonly CohereDocument[], rankFields: readonly string[] | undefined): string[] {
-  if (rankFields === undefined || rankFields.length === 0) return [];
-  const none = documents.filter((d) => typeof d !== 'string' && rankFields.every((f) => d[f] === undefined)).length;
-  if (none === 0) return [];
-  return [`${none === 1 ? '1 document has' : `${none} documents have`} none of the rank_fields ${JSON.stringify(rankFields)}: ranked as empty documents (score -9999 a query token)`];
-}
-
 /** The distinct unknown-token warnings of `results` (the query's once), counted in /metrics and named in a header. */
 function textWarnings(engine: Engine, reply: FastifyReply, route: string, results: readonly RerankResult[]): TextWarning[] {
   const seen = new Map<string, TextWarning>();
@@ -178,7 +148,9 @@ export const rerankRoutes: FastifyPluginAsync = async (app) => {
   const cohere = (version: 1 | 2) => async (body: CohereBody, ignored: readonly string[], reply: FastifyReply) => {
     checkQuery(body.query, 'query');
     checkBatch(body.documents.length, engine.options.maxRerankDocuments, 'documents', 'query');
+    // The library's rule and warning (rerank/field-lines.ts): `rerankDocuments` ranks and warns alike.
     const texts = body.documents.map((d, i) => documentText(d, i, body.rank_fields));
+    const missing = missingRankFields(body.documents, body.rank_fields);
     const options: RerankOptions = { topK: body.top_n, maxTokensPerDocument: body.max_tokens_per_doc, maxPassagesPerDocument: body.max_chunks_per_doc };
     // A cross-encoder scores (query, document) pairs: the query once per document, each pair cut at its window.
     const cross = engine.rerankCrossEncoder(body.model);
@@ -188,7 +160,7 @@ export const rerankRoutes: FastifyPluginAsync = async (app) => {
     const used = usage === undefined ? tokens : usage.queryTokens + usage.documentTokens;
     const warnings = [
       ...ignored.map((f) => `ignored unknown field ${JSON.stringify(f.length > 100 ? `${f.slice(0, 100)}…` : f)}`),
-      ...missingRankFields(body.documents, body.rank_fields),
+      ...(missing === null ? [] : [missing.message]),
       ...textWarnings(engine, reply, `/v${version}/rerank`, results).map((w) => w.message),
     ];
     return {
