@@ -57,7 +57,7 @@ export function registerClusterWriteCommands(program: Command): void {
   const cluster = program.command('cluster').description('a sharded index on NATS: write to its logs, publish its shards to the object store, fetch one on another machine');
   const add = cluster
     .command('add')
-    .description("add documents (upsert by id) to a cluster: encoded here with the cluster's model, appended to the shards' write logs (every replica applies them)")
+    .description("add documents (upsert by id) to a cluster: encoded here with the cluster's model, published to the shards' write logs as one transaction (every replica applies its shard's part of the whole input in one commit, or nothing of it; a refused input publishes nothing)")
     .argument('<name>', 'the sharded index folder (as given or under the index home), or the name of a published cluster')
     .argument('<input>', 'corpus file or folder (the formats of plait index)')
     .requiredOption('--nats <url>', 'NATS server URL')
