@@ -25,6 +25,8 @@ import { LogApplier, type AppliedBatch } from '../src/cluster/log-applier.js';
 import { WriteLog } from '../src/cluster/write-log.js';
 import { WriteTransaction } from '../src/cluster/write-transaction.js';
 import { readManifest } from '../src/format/index-reader.js';
+import { ShardReplica } from '../src/cluster/shard-replica.js';
+import { openIndex } from '../src/search/plait-index.js';
 import { clusterSubjects } from '../src/cluster/subjects.js';
 import { Random } from '../src/util/random.js';
 import { startNatsServer, type NatsServer } from './helpers/nats-server.js';
@@ -48,6 +50,18 @@ const corpus = (prefix: string, n: number): string => Array.from({ length: n }, 
 
 function errorOf(r: CliResult): { code: string; details?: Record<string, unknown> } {
   return (JSON.parse(r.stderr.trim().split('\n').pop()!) as { error: { code: string; details?: Record<string, unknown> } }).error;
+}
+
+/** The CLI without blocking this process (whose replicas must answer the CLI's pings meanwhile). */
+function runPlaitAsync(args: readonly string[]): Promise<CliResult> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [PLAIT_BIN, ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PLAIT_INDEX_DIR: join(dir, 'indexes') } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.once('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
 }
 
 async function streamMessages(): Promise<number> {
@@ -201,4 +215,57 @@ test('a replica restarted inside a transaction (its position recorded between st
   assert.equal(committed[0]!.writes, 1);
   assert.equal(committed[0]!.result.added, 3);
   assert.equal(readManifest(path).appliedLog!.sequence, ack.shards[0]!.sequence);
+});
+
+test('plait cluster add answers what it published (documents and sequences per shard) and, with --wait, each replica\'s added/replaced/unchanged counts; no replica answering is TIMEOUT with the write stored', { skip, timeout: 300_000 }, async () => {
+  const indexes = await Promise.all(Array.from({ length: SHARDS }, (_, s) => openIndex(join(root, `shard-${s}`), { workers: 1 })));
+  const replicas = await Promise.all(indexes.map((index) => ShardReplica.start(index, { servers: nats.url })));
+  replicas.forEach((r, s) => r.attachLog(appliers[s]!));
+  const ids = Array.from({ length: 30 }, (_, i) => `wait-${i}`);
+  const perShard = Array.from({ length: SHARDS }, (_, s) => ids.filter((id) => shardOf(id, SHARDS) === s).length);
+  const file = join(dir, 'wait.jsonl');
+  writeFileSync(file, ids.map((id, i) => line(id, i)).join('\n') + '\n');
+  type Out = { documents: number; transaction: string; published: { shard: number; firstSequence: number; sequence: number; documents: number; writes: number }[]; replicas: { complete: boolean; shards: { shard: number; sequence: number; replicas: { applied: number; transaction: { txn: string; added: number; replaced: number; unchanged: number; deleted: number } | null }[] }[] } };
+  const add = async (): Promise<Out> => {
+    const r = await runPlaitAsync(['cluster', 'add', root, file, '--nats', nats.url, '--threads', '0', '--wait', '120', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    return JSON.parse(r.stdout) as Out;
+  };
+  try {
+    const first = await add();
+    assert.equal(first.documents, 30);
+    assert.deepEqual(first.published.map((p) => p.documents), perShard);
+    for (const p of first.published) assert.ok(p.firstSequence < p.sequence && p.writes === 1, JSON.stringify(p));
+    assert.equal(first.replicas.complete, true);
+    first.replicas.shards.forEach((s, i) => {
+      assert.equal(s.replicas.length, 1, `shard ${s.shard}: its one replica answered`);
+      assert.deepEqual(s.replicas[0]!.transaction, { txn: first.transaction, sequence: s.sequence, added: perShard[i], replaced: 0, unchanged: 0, deleted: 0 });
+    });
+    // The same file again: every replica finds every document unchanged.
+    const again = await add();
+    again.replicas.shards.forEach((s, i) => assert.deepEqual({ ...s.replicas[0]!.transaction, txn: '', sequence: 0 }, { txn: '', sequence: 0, added: 0, replaced: 0, unchanged: perShard[i], deleted: 0 }));
+    // Five texts changed, in text form: the replaced count per replica.
+    writeFileSync(file, ids.map((id, i) => (i < 5 ? JSON.stringify({ _id: id, text: `changed ${i}` }) : line(id, i))).join('\n') + '\n');
+    const text = await runPlaitAsync(['cluster', 'add', root, file, '--nats', nats.url, '--threads', '0', '--wait', '120']);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, /^published 30 documents to cluster txc as one write \(1 batch, transaction \S+\), stored by its write logs: shard 0: \d+ documents, sequences \d+–\d+; shard 1: /m);
+    const replaced = [...text.stdout.matchAll(/replica \d+: 0 added, (\d+) replaced, (\d+) unchanged, 0 deleted/g)].map((m) => [Number(m[1]), Number(m[2])]);
+    assert.equal(replaced.length, SHARDS, text.stdout);
+    assert.equal(replaced.reduce((a, [r]) => a + r!, 0), 5);
+    assert.equal(replaced.reduce((a, [, u]) => a + u!, 0), 25);
+  } finally {
+    for (const r of replicas) await r.close();
+    for (const i of indexes) await i.close();
+  }
+  // No replica answers now: the wait runs out, TIMEOUT (exit 1), and the write is stored (the appliers apply it).
+  writeFileSync(file, line('wait-late', 1) + '\n');
+  const r = runPlait(dir, ['cluster', 'add', root, file, '--nats', nats.url, '--threads', '0', '--wait', '1', '--json']);
+  assert.equal(r.code, 1, r.stderr);
+  assert.equal(errorOf(r).code, 'TIMEOUT');
+  assert.match(r.stderr, /stored in the write logs .* no replica answered/);
+  const out = JSON.parse(r.stdout) as Out;
+  assert.equal(out.replicas.complete, false);
+  const shard = shardOf('wait-late', SHARDS);
+  assert.ok((await appliers[shard]!.waitFor(out.published[0]!.sequence, { timeoutMs: 60_000 })).reached);
+  assert.ok(documentsOf(join(root, `shard-${shard}`)).has('wait-late'));
 });

@@ -16,7 +16,7 @@ import { CLUSTER_WRITE_DEFAULTS } from '../config/defaults.js';
 import { createEncoder } from '../encoder/create-encoder.js';
 import type { Encoder, EncoderOptions } from '../encoder/types.js';
 import { ENCODER_OPTION_KEYS } from '../encoder/types.js';
-import { PlaitError } from '../errors/index.js';
+import { PlaitError, invalidArgument } from '../errors/index.js';
 import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import { CORPUS_READER_OPTION_KEYS, corpusReaderOptionsOf, emptyCorpusError, openCorpus, withRecordedFields } from '../indexer/corpus/index.js';
 import type { CorpusInput, CorpusReadReport, CorpusReaderOptions } from '../indexer/corpus/types.js';
@@ -26,6 +26,7 @@ import { encodeClusterWrite } from './encode-write.js';
 import { clusterLayout } from './shard-files.js';
 import { WriteLog, type WriteAck } from './write-log.js';
 import { WriteTransaction, type ShardCommitAck } from './write-transaction.js';
+import { waitForReplicas, type ReplicasWait } from './replica-wait.js';
 
 export interface ClusterAddOptions extends CorpusReaderOptions {
   /** An open encoder of the cluster's model (not closed); default: one created from a shard's manifest. */
@@ -33,6 +34,11 @@ export interface ClusterAddOptions extends CorpusReaderOptions {
   encoderOptions?: EncoderOptions;
   /** Documents per write (default CLUSTER_WRITE_DEFAULTS.maxDocuments). */
   batchDocuments?: number;
+  /**
+   * After the commit, wait up to this many ms for every replica answering to apply the file, and
+   * answer their counts (`replicas`; replica-wait.ts). Absent: answer once the logs stored it.
+   */
+  waitMs?: number;
 }
 
 export interface ClusterWriteResult {
@@ -51,12 +57,14 @@ export interface ClusterAddResult extends ClusterWriteResult {
   transaction: string;
   /** Per shard touched: its staged entries' first sequence, the commit entry's sequence, batches and documents published to it. */
   published: ShardCommitAck[];
+  /** With `waitMs`: each shard's replicas, how far they applied and what each did with the file (added, replaced, unchanged, deleted). */
+  replicas?: ReplicasWait;
   report: CorpusReadReport;
 }
 
 /** ClusterAddOptions' keys (util/option-keys.ts): `addCorpusToCluster(nc, c, f, { batchdocuments: 10 })` had written in the default batches. */
 const CLUSTER_ADD_OPTION_KEYS = {
-  encoder: true, encoderOptions: true, batchDocuments: true,
+  encoder: true, encoderOptions: true, batchDocuments: true, waitMs: true,
   ...CORPUS_READER_OPTION_KEYS,
 } as const satisfies OptionKeys<ClusterAddOptions>;
 
@@ -87,6 +95,7 @@ function lastSequences(acks: readonly WriteAck[]): { shard: number; sequence: nu
 export async function addCorpusToCluster(nc: NatsConnection, root: string, input: CorpusInput, options: ClusterAddOptions = {}): Promise<ClusterAddResult> {
   checkOptionKeys(options, CLUSTER_ADD_OPTION_KEYS, 'addCorpusToCluster option');
   checkOptionKeys(options.encoderOptions, ENCODER_OPTION_KEYS, 'encoder option');
+  if (options.waitMs !== undefined && !(Number.isInteger(options.waitMs) && options.waitMs >= 0)) throw invalidArgument('waitMs', 'a non-negative integer (ms)', options.waitMs);
   const layout = await clusterLayout(nc, root);
   const { options: read } = await withRecordedFields(input, corpusReaderOptionsOf(options), layout.manifest.settings.corpusFields); // as addCorpus
   // The whole input checked before the model loads or anything is published.
@@ -118,9 +127,11 @@ export async function addCorpusToCluster(nc: NatsConnection, root: string, input
     await flush();
     if (documents === 0) throw emptyCorpusError(input, corpus.report, 'add');
     const ack = await tx.commit();
+    const replicas = options.waitMs === undefined ? undefined : await waitForReplicas(nc, layout.cluster, ack.txn, ack.shards, options.waitMs);
     return {
       cluster: layout.cluster, shards: layout.shards, documents, writes, transaction: ack.txn,
-      sequences: ack.shards.map((s) => ({ shard: s.shard, sequence: s.sequence })), published: ack.shards, report: corpus.report,
+      sequences: ack.shards.map((s) => ({ shard: s.shard, sequence: s.sequence })), published: ack.shards,
+      ...(replicas === undefined ? {} : { replicas }), report: corpus.report,
     };
   } finally {
     if (options.encoder === undefined) await encoder.close();

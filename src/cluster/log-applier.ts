@@ -39,7 +39,7 @@ import { AppliedSequence, type WaitOptions, type WaitResult } from './applied-se
 import { clusterSubjects } from './subjects.js';
 import { canFold, decodeWrite, foldWrites, type ClusterWrite } from './write-entry.js';
 import { COMMIT_HEADER, PART_HEADER, TXN_HEADER, WRITE_HEADER, ensureWriteStream } from './write-log.js';
-import { decodeCommit } from './write-transaction.js';
+import { decodeCommit, type TransactionApplied } from './write-transaction.js';
 
 /** JetStream's code for a stream message get of a sequence the stream does not hold. */
 const NO_MESSAGE = 10037;
@@ -109,6 +109,8 @@ export class LogApplier {
    * ones (no-op upserts, updateIndex `unchanged`: a folded batch counts a document once).
    */
   readonly stats = { commits: 0, writes: 0, rejected: 0, retries: 0, unchanged: 0 };
+  /** The last transactions applied or refused (at most CLUSTER_WRITE_DEFAULTS.appliedTransactionsKept), by id. */
+  private readonly transactions = new Map<string, TransactionApplied>();
   private readonly pending: PendingWrite[] = [];
   private pendingBytes = 0;
   private partial: PartialWrite | null = null;
@@ -171,6 +173,16 @@ export class LogApplier {
   /** Read-your-writes: waits until this replica applied (and served) `sequence`; see AppliedSequence. */
   waitFor(sequence: number, options: WaitOptions): Promise<WaitResult> {
     return this.applied.waitFor(sequence, options);
+  }
+
+  /** What this replica did with transaction `txn` since it started (undefined: not applied here yet, or forgotten). */
+  transaction(txn: string): TransactionApplied | undefined {
+    return this.transactions.get(txn);
+  }
+
+  private remember(t: TransactionApplied): void {
+    this.transactions.set(t.txn, t);
+    while (this.transactions.size > CLUSTER_WRITE_DEFAULTS.appliedTransactionsKept) this.transactions.delete(this.transactions.keys().next().value!);
   }
 
   /** How far behind its log this replica is: the stream's last sequence, the applied one, the difference (a metric: stream lag). */
@@ -282,6 +294,7 @@ export class LogApplier {
     } catch (e) {
       if (this.stopped) return;
       this.reject(sequence, e);
+      this.remember({ txn, sequence, added: 0, replaced: 0, unchanged: 0, deleted: 0, refused: isPlaitError(e) ? e.code : 'INVALID_INPUT' });
     }
   }
 
@@ -352,6 +365,7 @@ export class LogApplier {
         if (n > 1) return this.applyBatch(true); // find the write refused, applying the others one by one
         this.dequeue(1);
         this.stats.rejected++;
+        if (last.txn !== undefined) this.remember({ txn: last.txn, sequence: last.sequence, added: 0, replaced: 0, unchanged: 0, deleted: 0, refused: e.code });
         this.o.onRejected?.({ sequence: last.sequence, error: e });
         this.applied.advance(last.sequence);
         return true;
@@ -362,6 +376,7 @@ export class LogApplier {
     }
     this.dequeue(n);
     this.stats.writes += n;
+    if (last.txn !== undefined) this.remember({ txn: last.txn, sequence: last.sequence, added: result.added, replaced: result.replaced, unchanged: result.unchanged, deleted: result.deleted });
     if (result.committed) this.stats.commits++;
     this.stats.unchanged += result.unchanged;
     try {

@@ -63,6 +63,10 @@ export interface ShardAck {
   sequence: number;
   parts: number;
   bytes: number;
+  /** Documents this shard's part adds or replaces (0 for a commit entry). */
+  documents: number;
+  /** docIds this shard's part deletes (a filter delete is not counted: what it matches is known to the replicas only). */
+  deletes: number;
 }
 
 export interface WriteAck {
@@ -175,7 +179,9 @@ export class WriteLog {
   private async publishSplit(write: ClusterWrite, writeId: string, txnId: string | null): Promise<WriteAck> {
     const perShard = [...splitWrite(write, this.shards)].sort((a, b) => a[0] - b[0]);
     const extra: Record<string, string> = txnId === null ? {} : { [TXN_HEADER]: txnId };
-    const acks = await Promise.all(perShard.map(([shard, w]) => this.publishEntry(shard, writeId, encodeWrite(w, txnId !== null), extra)));
+    const acks = await Promise.all(
+      perShard.map(async ([shard, w]) => ({ ...(await this.publishEntry(shard, writeId, encodeWrite(w, txnId !== null), extra)), documents: w.add?.length ?? 0, deletes: w.delete?.length ?? 0 })),
+    );
     return { writeId, shards: acks };
   }
 
@@ -208,7 +214,7 @@ export class WriteLog {
           throw translatePublishError(e, stream);
         }
       }
-      if (!interleaved) return { shard, stream, firstSequence: first, sequence: previous, parts: parts.length, bytes: bytes.length };
+      if (!interleaved) return { shard, stream, firstSequence: first, sequence: previous, parts: parts.length, bytes: bytes.length, documents: 0, deletes: 0 };
       // Two writers that restart at once would keep cutting each other's parts: back off at random.
       await new Promise((r) => setTimeout(r, Math.random() * CLUSTER_WRITE_DEFAULTS.publishBackoffMs * 2 ** attempt));
     }

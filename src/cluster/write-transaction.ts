@@ -36,7 +36,7 @@
 import { randomUUID } from 'node:crypto';
 import { pack, unpack } from 'msgpackr';
 import { PlaitError } from '../errors/index.js';
-import { splitWrite, type ClusterWrite } from './write-entry.js';
+import type { ClusterWrite } from './write-entry.js';
 import { COMMIT_HEADER, type WriteLog } from './write-log.js';
 
 /** A commit entry's body (msgpack): `{ v: 1, txn, writes: [[first, last], …] }`, each range one staged write's parts. */
@@ -87,6 +87,22 @@ export interface ShardCommitAck {
   documents: number;
 }
 
+/**
+ * What a replica did with a transaction (its shard's part), as it remembers it for a writer's wait
+ * (LogApplier.transaction): updateIndex's counts, or the code every replica refused it with.
+ */
+export interface TransactionApplied {
+  txn: string;
+  /** The commit entry's sequence. */
+  sequence: number;
+  added: number;
+  replaced: number;
+  unchanged: number;
+  deleted: number;
+  /** Set when the transaction was refused (nothing of it applied; every replica refuses alike). */
+  refused?: string;
+}
+
 export interface TransactionAck {
   txn: string;
   /** One per shard the transaction touched, by shard number. */
@@ -112,12 +128,11 @@ export class WriteTransaction {
     // A filter delete must lead what is folded with it (write-entry.ts foldWrites): it is a write of its own.
     if (write.deleteWhere !== undefined) throw new PlaitError('INVALID_ARGUMENT', { message: 'a filter delete is not staged in a transaction: publish it with WriteLog.append', name: 'deleteWhere' });
     const ack = await this.log.stage(this.txn, write);
-    const documents = splitCounts(write, this.log.shards);
     for (const s of ack.shards) {
       let e = this.staged.get(s.shard);
       if (e === undefined) this.staged.set(s.shard, (e = { ranges: [], documents: 0, stream: s.stream }));
       e.ranges.push([s.firstSequence, s.sequence]);
-      e.documents += documents.get(s.shard) ?? 0;
+      e.documents += s.documents;
     }
   }
 
@@ -144,9 +159,4 @@ export class WriteTransaction {
     );
     return { txn: this.txn, shards };
   }
-}
-
-/** Documents added per shard by `write` (shardOf of each added id, as WriteLog splits it). */
-function splitCounts(write: ClusterWrite, shards: number): Map<number, number> {
-  return new Map([...splitWrite(write, shards)].map(([s, w]) => [s, w.add?.length ?? 0]));
 }
