@@ -99,7 +99,7 @@ export async function addCorpusToCluster(nc: NatsConnection, root: string, input
   const layout = await clusterLayout(nc, root);
   const { options: read } = await withRecordedFields(input, corpusReaderOptionsOf(options), layout.manifest.settings.corpusFields); // as addCorpus
   // The whole input checked before the model loads or anything is published.
-  const checked = await openCorpus(input, read);
+  const checked = await openCorpus(input, { ...read, onWarning: () => {} }); // the second read reports the skips, once
   let total = 0;
   for await (const _ of checked) total++;
   if (total === 0) throw emptyCorpusError(input, checked.report, 'add');
