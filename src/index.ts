@@ -251,7 +251,11 @@ export type { GlobalStats } from './search/search-options.js';
 export type { Bm25CorpusStats } from './docstore/bm25.js';
 // Cluster writes (issue 24): the JetStream write log per shard, the replica's applier, read-your-writes, shard files in the object store
 export { CLUSTER_WRITE_DEFAULTS } from './config/defaults.js';
-export { WriteLog, ensureWriteStream, WRITE_HEADER, PART_HEADER } from './cluster/write-log.js';
+export { WriteLog, ensureWriteStream, WRITE_HEADER, PART_HEADER, TXN_HEADER, COMMIT_HEADER } from './cluster/write-log.js';
+export { WriteTransaction } from './cluster/write-transaction.js';
+export type { ShardCommitAck, TransactionAck, TransactionApplied } from './cluster/write-transaction.js';
+export { waitForReplicas } from './cluster/replica-wait.js';
+export type { ReplicasWait, ReplicaApplied } from './cluster/replica-wait.js';
 export type { WriteLogOptions, WriteAck, ShardAck } from './cluster/write-log.js';
 export { checkWrite, splitWrite, encodeWrite, decodeWrite, foldWrites } from './cluster/write-entry.js';
 export type { ClusterWrite } from './cluster/write-entry.js';
@@ -268,7 +272,7 @@ export type { ShardFilesResult, ClusterLayout } from './cluster/shard-files.js';
 export { clusterNameAt } from './cluster/shard-files.js';
 export { findClusterRoot, resolveShardPath } from './cluster/cluster-manifest.js';
 export { addCorpusToCluster, deleteFromCluster } from './cluster/cluster-writer.js';
-export type { ClusterAddOptions, ClusterWriteResult } from './cluster/cluster-writer.js';
+export type { ClusterAddOptions, ClusterAddResult, ClusterWriteResult } from './cluster/cluster-writer.js';
 export type { AppliedLog } from './format/manifest.js';
 
 // Loose ends of the living index (issue 20's polish): interrupted writes, a new folder's

@@ -122,3 +122,20 @@ test('plait index --shards past the document count clamps to it with a warning (
   assert.doesNotMatch(ok.stderr, /warning/);
   assert.equal((JSON.parse(readFileSync(join(dir, 'c40', 'cluster.json'), 'utf8')) as { shards: number }).shards, 40);
 });
+
+test('plait index onto a sharded index (with or without --shards) is refused with what to do instead: build beside it, publish, serve, switch (it had said only "choose another --index")', () => {
+  const root = join(dir, 'c3');
+  for (const shards of [['--shards', '2'], []]) {
+    const r = runPlait(dir, ['index', join(dir, 'corpus.jsonl'), '--index', root, ...shards, '--model', model, '--threads', '0', '--json']);
+    assert.equal(r.code, 2, r.stderr);
+    const e = (JSON.parse(r.stderr.trim().split('\n').pop()!) as { error: { code: string; message: string; details: { reason: string; path: string } } }).error;
+    assert.equal(e.code, 'DESTINATION_EXISTS');
+    assert.equal(e.details.reason, 'cluster');
+    assert.equal(e.details.path, root);
+    for (const step of ['plait index <corpus> --index c3-2 --shards <n>', 'plait cluster publish c3-2 --nats <url>', 'plait serve c3-2/shard-<i> --nats <url>', 'plait serve --nats <url> --coordinate c3-2', 'plait cluster add', 'remove it first']) {
+      assert.ok(e.message.includes(step), `${shards.join(' ') || 'no --shards'}: "${step}" in ${e.message}`);
+    }
+  }
+  // The cluster is untouched.
+  assert.equal((JSON.parse(readFileSync(join(root, 'cluster.json'), 'utf8')) as { shards: number }).shards, 3);
+});

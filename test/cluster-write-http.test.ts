@@ -88,6 +88,13 @@ test('a coordinator write is acknowledged with per-shard sequences and served by
   assert.equal(r.body.acknowledged, true);
   const owners = new Set(DOCS.map((d) => shardOf(d.doc_id, SHARDS)));
   assert.deepEqual(r.body.sequences.map((s: { shard: number }) => s.shard).sort(), [...owners].sort());
+  // What was published, counted (the answer had said only that it was stored).
+  assert.equal(r.body.documents, DOCS.length);
+  assert.equal(r.body.deletes, 0);
+  for (const s of r.body.sequences as { shard: number; first_sequence: number; sequence: number; parts: number; documents: number }[]) {
+    assert.equal(s.documents, DOCS.filter((d) => shardOf(d.doc_id, SHARDS) === s.shard).length, `shard ${s.shard}`);
+    assert.equal(s.sequence - s.first_sequence + 1, s.parts);
+  }
   await seeWrites(r.body.sequences);
   for (const d of DOCS) {
     for (let i = 0; i < SHARDS; i++) {
@@ -117,6 +124,8 @@ test('deletes by id and by filter go through the log; refused writes publish not
   assert.equal(del.status, 200, JSON.stringify(del.body));
   // A filter delete reaches every shard.
   assert.equal(del.body.sequences.length, SHARDS);
+  assert.equal(del.body.deletes, 1);
+  assert.equal(del.body.documents, 0);
   await seeWrites(del.body.sequences);
   for (const r of replicas) {
     const ids = (await r.index.search('kite wind glacier rock', { topK: 50, exhaustive: true })).hits.map((h) => h.docId);

@@ -92,3 +92,22 @@ export function readClusterManifest(root: string): ClusterManifest {
   if (!ok) throw new PlaitError('INDEX_CORRUPT', { message: `${path} is not a plait cluster manifest (format plait-cluster, version 1)`, path });
   return m as ClusterManifest;
 }
+
+/**
+ * What `plait index --index <root>` says when `<root>` is a sharded index (it does not rebuild one
+ * in place, DESTINATION_EXISTS reason `cluster`): its replicas apply the shards' write logs from
+ * the positions their folders record, which shards built anew would not hold (a replica would
+ * replay the whole log onto them), and replicas on other machines serve copies the rebuild would
+ * not reach. So: a new cluster beside it, then the switch. (`buildShardedIndex` over a root that no
+ * replica serves does swap it in one rename.)
+ */
+export function clusterRebuildHint(root: string): string {
+  const name = basename(root.replace(/[\\/]+$/, ''));
+  return (
+    `plait index does not rebuild a cluster in place (its replicas apply write logs from positions that new shards would not hold). ` +
+    `To rebuild it: build a new one under another name (plait index <corpus> --index ${name}-2 --shards <n>), ` +
+    `publish it (plait cluster publish ${name}-2 --nats <url>), start its replicas (plait serve ${name}-2/shard-<i> --nats <url>) and coordinator (plait serve --nats <url> --coordinate ${name}-2), ` +
+    `move clients to it and stop this one's (writes made through this cluster's logs since its build are not in your corpus file: add them to the new one with plait cluster add). ` +
+    `A folder no replica serves: remove it first, then build`
+  );
+}

@@ -1,18 +1,22 @@
 /**
  * `plait cluster add` / `plait cluster delete`'s library half (issue 24): a corpus (the readers,
  * file:line errors and skipInvalid of `plait add`) encoded once with the cluster's model and
- * appended to the shards' write logs in writes of at most CLUSTER_WRITE_DEFAULTS.maxDocuments
- * documents, each acknowledged before the next is encoded (memory stays bounded whatever the
- * corpus). Unlike `plait add` on one index, a corpus is not one atomic write: each batch is (per
- * shard), and a failure part-way leaves the batches before it written — adds are upserts, so
- * running the same command again converges.
+ * published to the shards' write logs in writes of at most CLUSTER_WRITE_DEFAULTS.maxDocuments
+ * documents, each acknowledged before the next is encoded (memory stays bounded whatever the corpus).
+ *
+ * A corpus is one write, as `plait add` is one generation: nothing lands unless the whole input
+ * parses and every batch is stored. First the whole input is read without encoding (a corrupt .gz,
+ * a malformed line 5,000, an empty file are refused before any encoding or publishing); then the
+ * batches are published as the STAGED entries of one write transaction (write-transaction.ts) and
+ * committed at the end: a writer that fails or is killed in between leaves nothing any replica
+ * applies. Each shard applies its part in one commit; across shards see write-transaction.ts.
  */
 import type { NatsConnection } from '@nats-io/transport-node';
 import { CLUSTER_WRITE_DEFAULTS } from '../config/defaults.js';
 import { createEncoder } from '../encoder/create-encoder.js';
 import type { Encoder, EncoderOptions } from '../encoder/types.js';
 import { ENCODER_OPTION_KEYS } from '../encoder/types.js';
-import { PlaitError } from '../errors/index.js';
+import { PlaitError, invalidArgument } from '../errors/index.js';
 import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import { CORPUS_READER_OPTION_KEYS, corpusReaderOptionsOf, emptyCorpusError, openCorpus, withRecordedFields } from '../indexer/corpus/index.js';
 import type { CorpusInput, CorpusReadReport, CorpusReaderOptions } from '../indexer/corpus/types.js';
@@ -21,6 +25,8 @@ import type { MetadataFilter } from '../docstore/metadata-filter.js';
 import { encodeClusterWrite } from './encode-write.js';
 import { clusterLayout } from './shard-files.js';
 import { WriteLog, type WriteAck } from './write-log.js';
+import { WriteTransaction, type ShardCommitAck } from './write-transaction.js';
+import { waitForReplicas, type ReplicasWait } from './replica-wait.js';
 
 export interface ClusterAddOptions extends CorpusReaderOptions {
   /** An open encoder of the cluster's model (not closed); default: one created from a shard's manifest. */
@@ -28,6 +34,11 @@ export interface ClusterAddOptions extends CorpusReaderOptions {
   encoderOptions?: EncoderOptions;
   /** Documents per write (default CLUSTER_WRITE_DEFAULTS.maxDocuments). */
   batchDocuments?: number;
+  /**
+   * After the commit, wait up to this many ms for every replica answering to apply the file, and
+   * answer their counts (`replicas`; replica-wait.ts). Absent: answer once the logs stored it.
+   */
+  waitMs?: number;
 }
 
 export interface ClusterWriteResult {
@@ -40,9 +51,20 @@ export interface ClusterWriteResult {
   sequences: { shard: number; sequence: number }[];
 }
 
+/** addCorpusToCluster's answer: what was published, per shard (its entries' sequence range and documents). */
+export interface ClusterAddResult extends ClusterWriteResult {
+  /** The write transaction's id (the log entries' `Plait-Txn` / `Plait-Commit` header). */
+  transaction: string;
+  /** Per shard touched: its staged entries' first sequence, the commit entry's sequence, batches and documents published to it. */
+  published: ShardCommitAck[];
+  /** With `waitMs`: each shard's replicas, how far they applied and what each did with the file (added, replaced, unchanged, deleted). */
+  replicas?: ReplicasWait;
+  report: CorpusReadReport;
+}
+
 /** ClusterAddOptions' keys (util/option-keys.ts): `addCorpusToCluster(nc, c, f, { batchdocuments: 10 })` had written in the default batches. */
 const CLUSTER_ADD_OPTION_KEYS = {
-  encoder: true, encoderOptions: true, batchDocuments: true,
+  encoder: true, encoderOptions: true, batchDocuments: true, waitMs: true,
   ...CORPUS_READER_OPTION_KEYS,
 } as const satisfies OptionKeys<ClusterAddOptions>;
 
@@ -61,26 +83,41 @@ function lastSequences(acks: readonly WriteAck[]): { shard: number; sequence: nu
 }
 
 /**
- * Adds (upserts) a corpus to the cluster at `root` (a local cluster folder or a published cluster's name).
- * @throws PlaitError INVALID_ARGUMENT (an unknown option key, before anything is read), the corpus readers' errors, EMPTY_CORPUS, INDEX_NOT_FOUND, MODEL_MISMATCH, and WriteLog.append's.
+ * Adds (upserts) a corpus to the cluster at `root` (a local cluster folder or a published cluster's
+ * name) as one write transaction: every replica applies its shard's part of the whole corpus in one
+ * commit, or nothing of it (the module header). The corpus is read twice: once to check all of it,
+ * then to encode and publish it.
+ * @throws PlaitError INVALID_ARGUMENT (an unknown option key, before anything is read), the corpus
+ * readers' errors (CORRUPT_INPUT, MALFORMED_JSONL, … with file and line), EMPTY_CORPUS — all before
+ * anything is published —, INDEX_NOT_FOUND, MODEL_MISMATCH, and WriteLog.append's (then staged entries
+ * may be in the log, never committed: no replica applies them).
  */
-export async function addCorpusToCluster(nc: NatsConnection, root: string, input: CorpusInput, options: ClusterAddOptions = {}): Promise<ClusterWriteResult & { report: CorpusReadReport }> {
+export async function addCorpusToCluster(nc: NatsConnection, root: string, input: CorpusInput, options: ClusterAddOptions = {}): Promise<ClusterAddResult> {
   checkOptionKeys(options, CLUSTER_ADD_OPTION_KEYS, 'addCorpusToCluster option');
   checkOptionKeys(options.encoderOptions, ENCODER_OPTION_KEYS, 'encoder option');
+  if (options.waitMs !== undefined && !(Number.isInteger(options.waitMs) && options.waitMs >= 0)) throw invalidArgument('waitMs', 'a non-negative integer (ms)', options.waitMs);
   const layout = await clusterLayout(nc, root);
+  const { options: read } = await withRecordedFields(input, corpusReaderOptionsOf(options), layout.manifest.settings.corpusFields); // as addCorpus
+  // The whole input checked before the model loads or anything is published.
+  const checked = await openCorpus(input, { ...read, onWarning: () => {} }); // the second read reports the skips, once
+  let total = 0;
+  for await (const _ of checked) total++;
+  if (total === 0) throw emptyCorpusError(input, checked.report, 'add');
   const log = await WriteLog.open(nc, layout.cluster, { shards: layout.shards });
   const encoder = options.encoder ?? (await createEncoder(layout.manifest.modelSpec, options.encoderOptions ?? {}));
   const size = options.batchDocuments ?? CLUSTER_WRITE_DEFAULTS.maxDocuments;
-  const acks: WriteAck[] = [];
+  const tx = new WriteTransaction(log);
   let documents = 0;
+  let writes = 0;
   try {
-    const { options: read } = await withRecordedFields(input, corpusReaderOptionsOf(options), layout.manifest.settings.corpusFields); // as addCorpus
+    // Read again (the file may have changed since: the reader's errors still stop it before the commit).
     const corpus = await openCorpus(input, read);
     let batch: DocumentInput[] = [];
     const flush = async (): Promise<void> => {
       if (batch.length === 0) return;
-      acks.push(await log.append(await encodeClusterWrite({ documents: batch }, encoder, layout.manifest)));
+      await tx.stage(await encodeClusterWrite({ documents: batch }, encoder, layout.manifest));
       documents += batch.length;
+      writes++;
       batch = [];
     };
     for await (const d of corpus) {
@@ -89,7 +126,13 @@ export async function addCorpusToCluster(nc: NatsConnection, root: string, input
     }
     await flush();
     if (documents === 0) throw emptyCorpusError(input, corpus.report, 'add');
-    return { cluster: layout.cluster, shards: layout.shards, documents, writes: acks.length, sequences: lastSequences(acks), report: corpus.report };
+    const ack = await tx.commit();
+    const replicas = options.waitMs === undefined ? undefined : await waitForReplicas(nc, layout.cluster, ack.txn, ack.shards, options.waitMs);
+    return {
+      cluster: layout.cluster, shards: layout.shards, documents, writes, transaction: ack.txn,
+      sequences: ack.shards.map((s) => ({ shard: s.shard, sequence: s.sequence })), published: ack.shards,
+      ...(replicas === undefined ? {} : { replicas }), report: corpus.report,
+    };
   } finally {
     if (options.encoder === undefined) await encoder.close();
   }

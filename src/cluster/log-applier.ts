@@ -29,7 +29,7 @@
  */
 import { readManifest } from '../format/index-reader.js';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
+import { DeliverPolicy, JetStreamApiError, jetstream, jetstreamManager, type ConsumerMessages, type JetStreamManager, type JsMsg, type StoredMsg } from '@nats-io/jetstream';
 import { CLUSTER_WRITE_DEFAULTS } from '../config/defaults.js';
 import { PlaitError, isPlaitError } from '../errors/index.js';
 import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
@@ -38,7 +38,11 @@ import { updateIndex, type UpdateOptions, type UpdateResult } from '../mutate/in
 import { AppliedSequence, type WaitOptions, type WaitResult } from './applied-sequence.js';
 import { clusterSubjects } from './subjects.js';
 import { canFold, decodeWrite, foldWrites, type ClusterWrite } from './write-entry.js';
-import { PART_HEADER, WRITE_HEADER, ensureWriteStream } from './write-log.js';
+import { COMMIT_HEADER, PART_HEADER, TXN_HEADER, WRITE_HEADER, ensureWriteStream } from './write-log.js';
+import { decodeCommit, type TransactionApplied } from './write-transaction.js';
+
+/** JetStream's code for a stream message get of a sequence the stream does not hold. */
+const NO_MESSAGE = 10037;
 
 /** Codes with which every replica refuses a write the same way: skipped, not retried. */
 const REFUSED = new Set(['INVALID_INPUT', 'INVALID_ARGUMENT', 'INVALID_FILTER', 'DUPLICATE_ID', 'DIMENSION_MISMATCH', 'EMPTY_TEXT']);
@@ -73,6 +77,8 @@ export interface AppliedBatch {
   firstSequence: number;
   lastSequence: number;
   writes: number;
+  /** The transaction this commit applied, when it applied one (then it applied that alone: `result` counts are its own). */
+  txn?: string;
   /** updateIndex's answer (`committed` false when the batch changed nothing). */
   result: UpdateResult;
 }
@@ -82,6 +88,8 @@ interface PendingWrite {
   firstSequence: number;
   sequence: number;
   bytes: number;
+  /** A committed transaction (write-transaction.ts): applied in a commit of its own, folded with no other write. */
+  txn?: string;
 }
 
 interface PartialWrite {
@@ -101,6 +109,8 @@ export class LogApplier {
    * ones (no-op upserts, updateIndex `unchanged`: a folded batch counts a document once).
    */
   readonly stats = { commits: 0, writes: 0, rejected: 0, retries: 0, unchanged: 0 };
+  /** The last transactions applied or refused (at most CLUSTER_WRITE_DEFAULTS.appliedTransactionsKept), by id. */
+  private readonly transactions = new Map<string, TransactionApplied>();
   private readonly pending: PendingWrite[] = [];
   private pendingBytes = 0;
   private partial: PartialWrite | null = null;
@@ -165,6 +175,16 @@ export class LogApplier {
     return this.applied.waitFor(sequence, options);
   }
 
+  /** What this replica did with transaction `txn` since it started (undefined: not applied here yet, or forgotten). */
+  transaction(txn: string): TransactionApplied | undefined {
+    return this.transactions.get(txn);
+  }
+
+  private remember(t: TransactionApplied): void {
+    this.transactions.set(t.txn, t);
+    while (this.transactions.size > CLUSTER_WRITE_DEFAULTS.appliedTransactionsKept) this.transactions.delete(this.transactions.keys().next().value!);
+  }
+
   /** How far behind its log this replica is: the stream's last sequence, the applied one, the difference (a metric: stream lag). */
   async lag(): Promise<{ applied: number; last: number; behind: number }> {
     const last = (await this.jsm!.streams.info(this.stream)).state.last_seq;
@@ -176,15 +196,28 @@ export class LogApplier {
     const limit = 2 * (this.o.batchBytes ?? CLUSTER_WRITE_DEFAULTS.applyBatchBytes);
     for await (const m of messages) {
       if (this.stopped) break;
-      this.take(m);
+      await this.take(m);
       this.kick();
       // Backpressure: a long catch-up must not pull the whole stream into memory.
       while (this.pendingBytes > limit && !this.stopped) await new Promise<void>((r) => (this.drained = r));
     }
   }
 
-  /** One stream entry: a whole write, or a part of one (reassembled; a write cut short is dropped). */
-  private take(m: JsMsg): void {
+  /**
+   * One stream entry: a whole write, or a part of one (reassembled; a write cut short is dropped);
+   * a transaction's staged entry (skipped: read back at its commit) or its commit entry.
+   */
+  private async take(m: JsMsg): Promise<void> {
+    if (m.headers?.has(TXN_HEADER) === true) {
+      this.partial = null;
+      this.skip(m.seq);
+      return;
+    }
+    if (m.headers?.has(COMMIT_HEADER) === true) {
+      this.partial = null;
+      await this.takeCommit(m.seq, m.headers.get(COMMIT_HEADER), m.data);
+      return;
+    }
     const [id, k, n] = partOf(m);
     if (n === 1) {
       this.partial = null;
@@ -207,14 +240,77 @@ export class LogApplier {
       write = decodeWrite(bytes);
     } catch (e) {
       // Not a write this version can read: every replica of this version skips it alike.
-      this.stats.rejected++;
-      this.o.onRejected?.({ sequence, error: isPlaitError(e) ? e : new PlaitError('INVALID_INPUT', { message: String(e) }) });
-      // Nothing before it waits to be applied: a reader waiting for this sequence need not wait for the next write.
-      if (this.pending.length === 0 && this.applying === null) this.applied.advance(sequence);
+      this.reject(sequence, e);
       return;
     }
     this.pending.push({ write, firstSequence, sequence, bytes: bytes.length });
     this.pendingBytes += bytes.length;
+  }
+
+  /** An entry every replica skips alike (unreadable, or a transaction that cannot be assembled). */
+  private reject(sequence: number, e: unknown): void {
+    this.stats.rejected++;
+    this.o.onRejected?.({ sequence, error: isPlaitError(e) ? e : new PlaitError('INVALID_INPUT', { message: String(e) }) });
+    this.skip(sequence);
+  }
+
+  /** An entry that changes nothing here: nothing before it waits to be applied, so a reader waiting for it need not wait for the next write. */
+  private skip(sequence: number): void {
+    if (this.pending.length === 0 && this.applying === null) this.applied.advance(sequence);
+  }
+
+  /**
+   * A transaction's commit entry at `sequence`: its staged entries, read back from the stream by
+   * sequence (the commit lists them), folded into one write applied alone at the commit's sequence.
+   * A staged entry missing or not of this transaction makes the commit refused alike on every
+   * replica (nothing of the transaction is applied); a read that fails otherwise is retried.
+   */
+  private async takeCommit(sequence: number, txn: string, body: Uint8Array): Promise<void> {
+    try {
+      const c = decodeCommit(body);
+      if (c.txn !== txn) throw new PlaitError('INVALID_INPUT', { message: `commit entry ${sequence} names transaction ${c.txn} in its body and ${txn} in its header` });
+      const writes: ClusterWrite[] = [];
+      let bytes = 0;
+      for (const [first, last] of c.writes) {
+        const chunks: Uint8Array[] = [];
+        for (let seq = first; seq <= last; seq++) {
+          const sm = await this.storedMessage(seq);
+          if (sm === null) throw new PlaitError('INVALID_INPUT', { message: `transaction ${txn} (commit entry ${sequence}) lists entry ${seq}, which ${this.stream} no longer holds` });
+          const part = sm.header?.get(PART_HEADER) ?? '';
+          if (sm.header?.get(TXN_HEADER) !== txn || part !== `${seq - first + 1}/${last - first + 1}`) {
+            throw new PlaitError('INVALID_INPUT', { message: `entry ${seq} of ${this.stream} is not part ${seq - first + 1}/${last - first + 1} of transaction ${txn} (commit entry ${sequence})` });
+          }
+          chunks.push(sm.data);
+        }
+        const joined = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+        bytes += joined.length;
+        writes.push(decodeWrite(joined, true));
+      }
+      if (writes.length === 0) throw new PlaitError('INVALID_INPUT', { message: `transaction ${txn} (commit entry ${sequence}) lists no staged entry` });
+      if (writes.some((w, i) => i > 0 && w.deleteWhere !== undefined)) throw new PlaitError('INVALID_INPUT', { message: `transaction ${txn} has a filter delete after its first write` });
+      const folded = foldWrites(writes);
+      this.pending.push({ write: { add: folded.add ?? [], delete: folded.delete ?? [], ...(folded.deleteWhere === undefined ? {} : { deleteWhere: folded.deleteWhere }) }, firstSequence: sequence, sequence, bytes, txn });
+      this.pendingBytes += bytes;
+    } catch (e) {
+      if (this.stopped) return;
+      this.reject(sequence, e);
+      this.remember({ txn, sequence, added: 0, replaced: 0, unchanged: 0, deleted: 0, refused: isPlaitError(e) ? e.code : 'INVALID_INPUT' });
+    }
+  }
+
+  /** The stream's entry `seq`; null when the stream no longer holds it. Other failures (NATS restarting) are retried until stop. */
+  private async storedMessage(seq: number): Promise<StoredMsg | null> {
+    for (;;) {
+      if (this.stopped) throw new PlaitError('ABORTED', { message: 'the applier stopped' });
+      try {
+        return await this.jsm!.streams.getMessage(this.stream, { seq });
+      } catch (e) {
+        if (e instanceof JetStreamApiError && e.code === NO_MESSAGE) return null;
+        this.stats.retries++;
+        this.o.onError?.(e);
+        await new Promise((r) => setTimeout(r, CLUSTER_WRITE_DEFAULTS.applyRetryMs));
+      }
+    }
   }
 
   private kick(): void {
@@ -256,7 +352,9 @@ export class LogApplier {
     const maxBytes = this.o.batchBytes ?? CLUSTER_WRITE_DEFAULTS.applyBatchBytes;
     let n = 1;
     let bytes = this.pending[0]!.bytes;
-    while (n < this.pending.length && n < maxWrites && canFold(this.pending[n]!.write) && bytes + this.pending[n]!.bytes <= maxBytes) bytes += this.pending[n++]!.bytes;
+    // A transaction is applied in a commit of its own (its counts are its own: AppliedBatch.txn).
+    const alone = (p: PendingWrite): boolean => p.txn !== undefined;
+    while (n < this.pending.length && n < maxWrites && !alone(this.pending[0]!) && !alone(this.pending[n]!) && canFold(this.pending[n]!.write) && bytes + this.pending[n]!.bytes <= maxBytes) bytes += this.pending[n++]!.bytes;
     const batch = this.pending.slice(0, n);
     const last = batch[n - 1]!;
     let result: UpdateResult;
@@ -267,6 +365,7 @@ export class LogApplier {
         if (n > 1) return this.applyBatch(true); // find the write refused, applying the others one by one
         this.dequeue(1);
         this.stats.rejected++;
+        if (last.txn !== undefined) this.remember({ txn: last.txn, sequence: last.sequence, added: 0, replaced: 0, unchanged: 0, deleted: 0, refused: e.code });
         this.o.onRejected?.({ sequence: last.sequence, error: e });
         this.applied.advance(last.sequence);
         return true;
@@ -277,10 +376,11 @@ export class LogApplier {
     }
     this.dequeue(n);
     this.stats.writes += n;
+    if (last.txn !== undefined) this.remember({ txn: last.txn, sequence: last.sequence, added: result.added, replaced: result.replaced, unchanged: result.unchanged, deleted: result.deleted });
     if (result.committed) this.stats.commits++;
     this.stats.unchanged += result.unchanged;
     try {
-      await this.o.afterCommit?.({ firstSequence: batch[0]!.firstSequence, lastSequence: last.sequence, writes: n, result });
+      await this.o.afterCommit?.({ firstSequence: batch[0]!.firstSequence, lastSequence: last.sequence, writes: n, ...(last.txn === undefined ? {} : { txn: last.txn }), result });
     } catch (e) {
       // Committed but perhaps not served yet: the sequence advances with the next batch that is.
       this.o.onError?.(e);

@@ -50,6 +50,7 @@ import type { PassageRef, PipelineDocument } from '../pipeline/pipeline-index.js
 import type { QueryToken } from '../docstore/fts-query-tokenizer.js';
 import type { PrfRows } from '../search/colbert-prf.js';
 import type { QueryRewrite } from '../rewrite/query-rewriter.js';
+import type { TransactionApplied } from './write-transaction.js';
 
 export type ShardVerb = 'info' | 'stats' | 'search' | 'explain' | 'ping' | 'rerank' | 'bm25' | 'passages' | 'documents' | 'positions' | 'tokenize' | 'vocabulary' | 'feedback' | 'codes' | 'cells';
 
@@ -232,6 +233,13 @@ export interface PingReply {
   shard: number;
   pid: number;
   applied: number | null;
+  /** Asked with `{ txn }` (a writer's wait): what this replica did with that transaction; null when it does not know (not applied yet, or since its restart). */
+  transaction?: TransactionApplied | null;
+}
+
+/** `ping`'s request: empty, or a transaction whose applied counts the writer waits for. */
+export interface PingRequest {
+  txn?: string;
 }
 
 export interface ShardQueryResult {

@@ -26,6 +26,7 @@ import { bm25ScoresOf, passagePositions, passageTexts } from '../pipeline/pipeli
 import { CLUSTER_MANIFEST_FILE, readClusterManifest, codebookChecksum } from './cluster-manifest.js';
 import { shardDifferences, shardMismatch } from './shard-mismatch.js';
 import { clusterSubjects, type ClusterSubjects } from './subjects.js';
+import type { TransactionApplied } from './write-transaction.js';
 import { applicableSearchOptions, searchShape } from '../search/option-scope.js';
 import {
   bytesOf,
@@ -41,6 +42,7 @@ import {
   type SearchRequest,
   type ExplainRequest,
   type PingReply,
+  type PingRequest,
   type ShardInfo,
   type ShardQueryResult,
   type StatsReply,
@@ -91,6 +93,8 @@ export function shardOfFolder(path: string): { root: string; cluster: string; sh
 export interface AppliedLog {
   readonly applied: { readonly value: number };
   waitFor(sequence: number, options: { timeoutMs: number }): Promise<{ reached: boolean; applied: number }>;
+  /** What it did with a transaction it applied since it started (a writer's `--wait` asks through ping). */
+  transaction?(txn: string): TransactionApplied | undefined;
 }
 
 export class ShardReplica {
@@ -156,7 +160,10 @@ export class ShardReplica {
     serve('feedback', true, (d) => this.feedback(decodeMessage<DocumentsRequest>(d)));
     serve('codes', true, (d) => this.codes(decodeMessage<PassagesRequest>(d)));
     serve('cells', true, (d) => this.cells(decodeMessage<VocabularyRequest>(d)));
-    serve('ping', false, (): PingReply => ({ shard: this.shard, pid: process.pid, applied: this.log?.applied.value ?? null }));
+    serve('ping', false, (d): PingReply => {
+      const txn = d.length === 0 ? undefined : decodeMessage<PingRequest>(d).txn;
+      return { shard: this.shard, pid: process.pid, applied: this.log?.applied.value ?? null, ...(typeof txn === 'string' ? { transaction: this.log?.transaction?.(txn) ?? null } : {}) };
+    });
   }
 
   /** From now on, requests naming a write-log sequence wait for this log to apply it. */

@@ -32,6 +32,12 @@ export interface ClusterWrite {
 }
 
 const ENTRY_VERSION = 1;
+/**
+ * The version of a STAGED entry (a part of a write transaction, write-transaction.ts): the same
+ * layout, another number, so that a replica of a version before transactions refuses (skips) it
+ * instead of applying a part of a file that may never be committed.
+ */
+const STAGED_ENTRY_VERSION = 2;
 
 interface WireEmbedding {
   n: number;
@@ -104,10 +110,10 @@ function copyInto<T extends Int32Array | Float32Array>(bytes: Uint8Array, make: 
   return out;
 }
 
-/** The write's bytes as a log entry stores them. */
-export function encodeWrite(w: ClusterWrite): Uint8Array {
+/** The write's bytes as a log entry stores them (`staged`: as a transaction's staged entry, write-transaction.ts). */
+export function encodeWrite(w: ClusterWrite, staged = false): Uint8Array {
   const wire: WireWrite = {
-    v: ENTRY_VERSION,
+    v: staged ? STAGED_ENTRY_VERSION : ENTRY_VERSION,
     add: (w.add ?? []).map((a) => ({
       id: a.doc.docId,
       title: a.doc.title,
@@ -123,18 +129,19 @@ export function encodeWrite(w: ClusterWrite): Uint8Array {
 }
 
 /**
- * A write from its entry bytes.
- * @throws PlaitError INVALID_INPUT when the bytes are not a version-1 entry.
+ * A write from its entry bytes (`staged`: a transaction's staged entry, read at its commit).
+ * @throws PlaitError INVALID_INPUT when the bytes are not an entry of that kind (a staged entry read as a write, or the reverse).
  */
-export function decodeWrite(bytes: Uint8Array): ClusterWrite {
+export function decodeWrite(bytes: Uint8Array, staged = false): ClusterWrite {
+  const version = staged ? STAGED_ENTRY_VERSION : ENTRY_VERSION;
   let wire: WireWrite;
   try {
     wire = unpack(bytes) as WireWrite;
   } catch (e) {
     throw new PlaitError('INVALID_INPUT', { message: `a write-log entry is not msgpack: ${(e as Error).message}` }, { cause: e });
   }
-  if (wire === null || typeof wire !== 'object' || wire.v !== ENTRY_VERSION || !Array.isArray(wire.add) || !Array.isArray(wire.del)) {
-    throw new PlaitError('INVALID_INPUT', { message: `a write-log entry is not a version-${ENTRY_VERSION} plait write` });
+  if (wire === null || typeof wire !== 'object' || wire.v !== version || !Array.isArray(wire.add) || !Array.isArray(wire.del)) {
+    throw new PlaitError('INVALID_INPUT', { message: `a write-log entry is not a version-${version} plait write${staged ? ' (a staged part of a transaction)' : ''}` });
   }
   const add: EncodedDocument[] = wire.add.map((d) => {
     const pas = copyInto(d.pas, (n) => new Int32Array(n));

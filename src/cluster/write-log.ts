@@ -17,6 +17,7 @@
  *
  * What is atomic: one shard's part of a write is applied in one commit on every replica. A write
  * spanning shards is not atomic across them (each shard applies its part on its own schedule).
+ * Many writes made one (a corpus file): `stage` and `publishEntry`, driven by write-transaction.ts.
  */
 import { randomUUID } from 'node:crypto';
 import { headers, type NatsConnection } from '@nats-io/transport-node';
@@ -31,6 +32,11 @@ import { encodeWrite, isEmptyWrite, splitParts, splitWrite, type ClusterWrite } 
 export const WRITE_HEADER = 'Plait-Write';
 /** Header numbering a log entry's part of its write: `<k>/<n>`, k from 1. */
 export const PART_HEADER = 'Plait-Part';
+
+/** Header of a transaction's staged entry: its transaction id (write-transaction.ts; applied only at the commit). */
+export const TXN_HEADER = 'Plait-Txn';
+/** Header of a transaction's commit entry on a shard: the transaction id (the body lists the staged entries). */
+export const COMMIT_HEADER = 'Plait-Commit';
 
 /** JetStream's code for a publish whose expected last sequence did not match. */
 const WRONG_LAST_SEQUENCE = 10071;
@@ -51,10 +57,16 @@ const WRITE_LOG_OPTION_KEYS = { shards: true, streamReplicas: true, maxPayload: 
 export interface ShardAck {
   shard: number;
   stream: string;
+  /** The stream sequence of the write's first part. */
+  firstSequence: number;
   /** The stream sequence of the write's last part: a replica that applied it applied the write. */
   sequence: number;
   parts: number;
   bytes: number;
+  /** Documents this shard's part adds or replaces (0 for a commit entry). */
+  documents: number;
+  /** docIds this shard's part deletes (a filter delete is not counted: what it matches is known to the replicas only). */
+  deletes: number;
 }
 
 export interface WriteAck {
@@ -139,29 +151,53 @@ export class WriteLog {
   async append(write: ClusterWrite, options: { writeId?: string } = {}): Promise<WriteAck> {
     checkOptionKeys(options, { writeId: true } as const satisfies OptionKeys<{ writeId?: string }>, 'write log append option');
     if (isEmptyWrite(write)) throw invalidArgument('write', 'at least one document to add or delete, or a filter', write);
-    const writeId = options.writeId ?? randomUUID();
+    return this.publishSplit(write, options.writeId ?? randomUUID(), null);
+  }
+
+  /**
+   * Publishes `write`'s shard parts as STAGED entries of transaction `txnId` (write-transaction.ts):
+   * stored in the log, applied by no replica until the transaction's commit entry names them.
+   * @throws as append.
+   */
+  async stage(txnId: string, write: ClusterWrite): Promise<WriteAck> {
+    if (isEmptyWrite(write)) throw invalidArgument('write', 'at least one document to add or delete, or a filter', write);
+    return this.publishSplit(write, randomUUID(), txnId);
+  }
+
+  /**
+   * Publishes one entry (`bytes`, already encoded) to shard `shard`'s log with `extra` headers, in
+   * parts kept contiguous as append's (write-transaction.ts publishes its commit entries with it).
+   * @throws as append.
+   */
+  async publishEntry(shard: number, writeId: string, bytes: Uint8Array, extra: Readonly<Record<string, string>>): Promise<ShardAck> {
+    if (!Number.isInteger(shard) || shard < 0 || shard >= this.shards) throw invalidArgument('shard', `an integer in [0, ${this.shards - 1}]`, shard);
+    const run = this.tails[shard]!.then(() => this.publishShard(shard, writeId, bytes, extra));
+    this.tails[shard] = run.catch(() => {});
+    return run;
+  }
+
+  private async publishSplit(write: ClusterWrite, writeId: string, txnId: string | null): Promise<WriteAck> {
     const perShard = [...splitWrite(write, this.shards)].sort((a, b) => a[0] - b[0]);
+    const extra: Record<string, string> = txnId === null ? {} : { [TXN_HEADER]: txnId };
     const acks = await Promise.all(
-      perShard.map(([shard, w]) => {
-        const run = this.tails[shard]!.then(() => this.publishShard(shard, writeId, encodeWrite(w)));
-        this.tails[shard] = run.catch(() => {});
-        return run;
-      }),
+      perShard.map(async ([shard, w]) => ({ ...(await this.publishEntry(shard, writeId, encodeWrite(w, txnId !== null), extra)), documents: w.add?.length ?? 0, deletes: w.delete?.length ?? 0 })),
     );
     return { writeId, shards: acks };
   }
 
-  private async publishShard(shard: number, writeId: string, bytes: Uint8Array): Promise<ShardAck> {
+  private async publishShard(shard: number, writeId: string, bytes: Uint8Array, extra: Readonly<Record<string, string>>): Promise<ShardAck> {
     const stream = this.subjects.writeStream(shard);
     const subject = this.subjects.writeSubject(shard);
     const parts = splitParts(bytes, this.maxPart);
     for (let attempt = 1; attempt <= CLUSTER_WRITE_DEFAULTS.publishAttempts; attempt++) {
       let previous = 0;
+      let first = 0;
       let interleaved = false;
       for (let k = 0; k < parts.length; k++) {
         const h = headers();
         h.set(WRITE_HEADER, `${writeId}.${attempt}`);
         h.set(PART_HEADER, `${k + 1}/${parts.length}`);
+        for (const [name, value] of Object.entries(extra)) h.set(name, value);
         try {
           const ack = await this.js.publish(subject, parts[k]!, {
             headers: h,
@@ -169,6 +205,7 @@ export class WriteLog {
             expect: { streamName: stream, ...(k === 0 ? {} : { lastSequence: previous }) },
           });
           previous = ack.seq;
+          if (k === 0) first = ack.seq;
         } catch (e) {
           if (k > 0 && e instanceof JetStreamApiError && e.code === WRONG_LAST_SEQUENCE) {
             interleaved = true;
@@ -177,7 +214,7 @@ export class WriteLog {
           throw translatePublishError(e, stream);
         }
       }
-      if (!interleaved) return { shard, stream, sequence: previous, parts: parts.length, bytes: bytes.length };
+      if (!interleaved) return { shard, stream, firstSequence: first, sequence: previous, parts: parts.length, bytes: bytes.length, documents: 0, deletes: 0 };
       // Two writers that restart at once would keep cutting each other's parts: back off at random.
       await new Promise((r) => setTimeout(r, Math.random() * CLUSTER_WRITE_DEFAULTS.publishBackoffMs * 2 ** attempt));
     }

@@ -1124,6 +1124,16 @@ export const CLUSTER_WRITE_DEFAULTS = {
    * pull request every 5 s per idle replica.
    */
   consumeExpiresMs: 5000,
+  /**
+   * Transactions whose applied counts a replica remembers for a writer's `--wait` (the last ones it
+   * applied; ~100 bytes each). A writer waits seconds, not 64 transactions, for its own.
+   */
+  appliedTransactionsKept: 64,
+  /**
+   * How often `plait cluster add --wait` asks the shards' replicas (ping, every replica answers) how
+   * far they applied: a round costs one request per shard; replicas apply in ms to seconds.
+   */
+  waitPollMs: 250,
 } as const;
 
 /**

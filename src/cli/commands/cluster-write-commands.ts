@@ -12,7 +12,8 @@ import { connect } from '@nats-io/transport-node';
 import { existsSync } from 'node:fs';
 import { fetchClusterShard, publishCluster, type ShardFilesResult } from '../../cluster/shard-files.js';
 import { findClusterRoot } from '../../cluster/cluster-manifest.js';
-import { addCorpusToCluster, deleteFromCluster, type ClusterWriteResult } from '../../cluster/cluster-writer.js';
+import { addCorpusToCluster, deleteFromCluster, type ClusterAddResult, type ClusterWriteResult } from '../../cluster/cluster-writer.js';
+import type { ReplicasWait } from '../../cluster/replica-wait.js';
 import { parseFilter } from '../../docstore/metadata-filter.js';
 import { LOCK_WAIT_OPTION, corpusReadOptions, lockWait, readIdFile, type AddCliOptions } from './living-commands.js';
 import { SKIP_INVALID_HELP, withCorpusOptions } from './index-commands.js';
@@ -51,25 +52,56 @@ function describeWrite(r: ClusterWriteResult): string {
   return `${plural(r.writes, 'write')} acknowledged by the write logs of cluster ${r.cluster} (last sequence ${r.sequences.map((s) => `shard ${s.shard}: ${s.sequence}`).join(', ')})`;
 }
 
+/** What `plait cluster add` published: per shard its documents and its entries' sequence range (staged entries to the commit entry). */
+function describeAdd(r: ClusterAddResult): string {
+  const shards = r.published.map((s) => `shard ${s.shard}: ${plural(s.documents, 'document')}, sequences ${s.firstSequence}–${s.sequence}`).join('; ');
+  return `published ${plural(r.documents, 'document')} to cluster ${r.cluster} as one write (${plural(r.writes, 'batch', 'batches')}, transaction ${r.transaction}), stored by its write logs: ${shards}`;
+}
+
+/** What the replicas did with it (`--wait`): per shard, each replica's counts, or how far it got. */
+function describeReplicas(w: ReplicasWait): string {
+  return w.shards
+    .map((s) => {
+      if (s.replicas.length === 0) return `shard ${s.shard}: no replica answered`;
+      const each = s.replicas.map((x) => {
+        const t = x.transaction;
+        if (t === null) return x.applied !== null && x.applied >= s.sequence ? `replica ${x.pid} applied it (counts unknown: restarted since)` : `replica ${x.pid} applied up to ${x.applied ?? 'no log'}, not ${s.sequence}`;
+        if (t.refused !== undefined) return `replica ${x.pid} refused it (${t.refused})`;
+        return `replica ${x.pid}: ${t.added} added, ${t.replaced} replaced, ${t.unchanged} unchanged, ${t.deleted} deleted`;
+      });
+      return `shard ${s.shard}: ${each.join(', ')}`;
+    })
+    .join('; ');
+}
+
 const QUIET_HELP = 'no progress output (this command prints only its result)';
 
 export function registerClusterWriteCommands(program: Command): void {
   const cluster = program.command('cluster').description('a sharded index on NATS: write to its logs, publish its shards to the object store, fetch one on another machine');
   const add = cluster
     .command('add')
-    .description("add documents (upsert by id) to a cluster: encoded here with the cluster's model, appended to the shards' write logs (every replica applies them)")
+    .description("add documents (upsert by id) to a cluster: encoded here with the cluster's model, published to the shards' write logs as one transaction (every replica applies its shard's part of the whole input in one commit, or nothing of it; a refused input publishes nothing)")
     .argument('<name>', 'the sharded index folder (as given or under the index home), or the name of a published cluster')
     .argument('<input>', 'corpus file or folder (the formats of plait index)')
     .requiredOption('--nats <url>', 'NATS server URL')
-    .option('--skip-invalid', SKIP_INVALID_HELP);
+    .option('--skip-invalid', SKIP_INVALID_HELP)
+    .option('--wait <s>', 'after the write is stored, wait up to this many seconds for every replica answering to apply it, and print what each did (added, replaced, unchanged, deleted); TIMEOUT (exit 1) when they had not, the write stored all the same (default: none, answer once the write logs stored it)', parseIntArg('wait', 1));
   withCorpusOptions(add)
     .option('-q, --quiet', QUIET_HELP)
     .option('--json', 'print the result as JSON')
-    .action(async (name: string, input: string, o: Omit<AddCliOptions, 'replace'> & { nats: string }) => {
+    .action(async (name: string, input: string, o: Omit<AddCliOptions, 'replace'> & { nats: string; wait?: number }) => {
       if (!existsSync(input)) throw new PlaitError('FILE_NOT_FOUND', { message: `no corpus at ${input}`, path: input });
-      const r = await withNats(o.nats, (nc) => addCorpusToCluster(nc, findClusterRoot(name) ?? name, input, corpusReadOptions(o)));
-      if (o.json) return printJson(r);
-      process.stdout.write(`added ${plural(r.documents, 'document')}: ${describeWrite(r)}\n`);
+      const { wait, ...read } = o;
+      const r = await withNats(o.nats, (nc) => addCorpusToCluster(nc, findClusterRoot(name) ?? name, input, { ...corpusReadOptions(read), ...(wait === undefined ? {} : { waitMs: wait * 1000 }) }));
+      if (o.json) printJson(r);
+      else process.stdout.write(`${describeAdd(r)}${r.replicas === undefined ? '' : `\nreplicas: ${describeReplicas(r.replicas)}`}\n`);
+      if (r.replicas !== undefined && !r.replicas.complete) {
+        throw new PlaitError('TIMEOUT', {
+          message: `the write is stored in the write logs (transaction ${r.transaction}), but not every replica had applied it within ${wait} s: ${describeReplicas(r.replicas)}`,
+          transaction: r.transaction,
+          sequences: r.sequences,
+        });
+      }
     });
   cluster
     .command('delete')

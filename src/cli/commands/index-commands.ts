@@ -28,7 +28,7 @@ import { CALIBRATION_DEFAULTS, DOCSTORE_DEFAULTS, TWO_LEVEL_ASSIGN_DEFAULTS } fr
 import { BM25_STEMMERS, type Bm25Stemmer } from '../../docstore/schema.js';
 import { CENTROID_ASSIGNMENTS, type CentroidAssignment } from '../../indexer/two-level-assign.js';
 import { runShardedCliBuild } from './cluster-commands.js';
-import { findClusterRoot, readClusterManifest, shardDir, type ClusterManifest } from '../../cluster/cluster-manifest.js';
+import { clusterRebuildHint, findClusterRoot, readClusterManifest, shardDir, type ClusterManifest } from '../../cluster/cluster-manifest.js';
 
 /** The corpus report's kinds of invalid document and the error code each stands for (the reader's own table). */
 export const SKIP_CODES: Readonly<Record<string, string>> = SKIP_REASON_CODES;
@@ -163,7 +163,15 @@ export function registerIndexCommands(program: Command): void {
       prepareOutputDir(dirname(resolveIndexPath(o.index)), '--index');
       // In the first second, not after encoding; a sharded build's root may hold a killed build's claims (publish.ts).
       if (o.shards === undefined) refuseClusterShard(resolveIndexPath(o.index));
-      (o.shards === undefined ? checkFolderDestination : checkShardedDestination)(resolveIndexPath(o.index), 'choose another --index');
+      try {
+        (o.shards === undefined ? checkFolderDestination : checkShardedDestination)(resolveIndexPath(o.index), 'choose another --index');
+      } catch (e) {
+        // A sharded index is not rebuilt in place: say what to do instead (cluster-manifest.ts clusterRebuildHint).
+        if (isPlaitError(e, 'DESTINATION_EXISTS') && e.details?.['reason'] === 'cluster') {
+          throw new PlaitError('DESTINATION_EXISTS', { ...e.details, message: `${resolveIndexPath(o.index)} is a sharded index (it holds cluster.json). ${clusterRebuildHint(resolveIndexPath(o.index))}` });
+        }
+        throw e;
+      }
       if (o.model === undefined && !o.quiet && !o.json) announceBundledModel();
       const progress = ProgressReporter.auto(o.quiet === true);
       const buildOptions: Omit<BuildOptions, 'onProgress'> = {

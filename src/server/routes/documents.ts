@@ -164,15 +164,21 @@ const WRITE_RESPONSE = {
 
 const LOGGED_RESPONSE = {
   type: 'object',
-  required: ['index', 'acknowledged', 'write_id', 'sequences'],
+  required: ['index', 'acknowledged', 'write_id', 'documents', 'deletes', 'sequences'],
   properties: {
     index: { type: 'string' },
     acknowledged: { type: 'boolean', description: 'true: every shard\'s part of the write is stored in its write log (replicas apply it in order)' },
     write_id: { type: 'string' },
+    documents: { type: 'integer', description: 'documents published to be added or replaced (how many each replica adds, replaces or finds unchanged is known once it applied the write)' },
+    deletes: { type: 'integer', description: 'doc_ids published to be deleted (a filter\'s matches are known to the replicas only)' },
     sequences: {
       type: 'array',
-      description: 'per shard the write touched: the stream sequence of its part; a replica that applied this sequence serves the write',
-      items: { type: 'object', required: ['shard', 'sequence'], properties: { shard: { type: 'integer' }, stream: { type: 'string' }, sequence: { type: 'integer' }, parts: { type: 'integer' } } },
+      description: 'per shard the write touched: the stream sequences of its part (first_sequence–sequence when in several parts); a replica that applied `sequence` serves the write',
+      items: {
+        type: 'object',
+        required: ['shard', 'sequence'],
+        properties: { shard: { type: 'integer' }, stream: { type: 'string' }, first_sequence: { type: 'integer' }, sequence: { type: 'integer' }, parts: { type: 'integer' }, documents: { type: 'integer' }, deletes: { type: 'integer' } },
+      },
     },
   },
 } as const;
@@ -181,7 +187,11 @@ const errors = { '4xx': ERROR_SCHEMA, '5xx': ERROR_SCHEMA };
 
 /** The answer to a cluster write: the log positions. */
 function loggedAnswer(name: string, ack: WriteAck): Record<string, unknown> {
-  return { index: name, acknowledged: true, write_id: ack.writeId, sequences: ack.shards.map((s) => ({ shard: s.shard, stream: s.stream, sequence: s.sequence, parts: s.parts })) };
+  const sum = (k: 'documents' | 'deletes'): number => ack.shards.reduce((a, s) => a + s[k], 0);
+  return {
+    index: name, acknowledged: true, write_id: ack.writeId, documents: sum('documents'), deletes: sum('deletes'),
+    sequences: ack.shards.map((s) => ({ shard: s.shard, stream: s.stream, first_sequence: s.firstSequence, sequence: s.sequence, parts: s.parts, documents: s.documents, deletes: s.deletes })),
+  };
 }
 
 /** The documents of an add body, checked (doc_id → docId). */

@@ -1,0 +1,66 @@
+/**
+ * A writer's wait for the replicas (`plait cluster add --wait`): after a transaction's commit,
+ * asks every shard's replicas (`ping` with the transaction id; every replica answers, no queue
+ * group) how far each applied its log and what it did with the transaction, until every replica
+ * that answers has applied the shard's commit entry, or the timeout.
+ *
+ * "Every replica" is every replica that answers at that moment: a replica that is down is not
+ * known to the writer (it applies the transaction when it comes back); a shard with no replica
+ * answering is not done. The counts are the replica's own updateIndex answer for the transaction
+ * (it applies a transaction in a commit of its own); a replica restarted since it applied it
+ * answers its position without counts (`transaction` null).
+ */
+import type { NatsConnection } from '@nats-io/transport-node';
+import { CLUSTER_DEFAULTS, CLUSTER_WRITE_DEFAULTS } from '../config/defaults.js';
+import { decodeMessage, encodeMessage, type PingReply, type PingRequest, type Reply } from './shard-protocol.js';
+import { clusterSubjects } from './subjects.js';
+import type { ShardCommitAck, TransactionApplied } from './write-transaction.js';
+
+/** One replica's answer at the end of the wait. */
+export interface ReplicaApplied {
+  pid: number;
+  /** The last sequence it applied (null: it applies no log). */
+  applied: number | null;
+  /** What it did with the transaction; null when it had not applied it (yet) or was restarted since. */
+  transaction: TransactionApplied | null;
+}
+
+export interface ReplicasWait {
+  /** Whether every shard touched had at least one replica answering and each had applied its commit entry, within the timeout. */
+  complete: boolean;
+  waitedMs: number;
+  shards: { shard: number; sequence: number; replicas: ReplicaApplied[] }[];
+}
+
+async function ping(nc: NatsConnection, subject: string, txn: string): Promise<ReplicaApplied[]> {
+  const out: ReplicaApplied[] = [];
+  try {
+    const request: PingRequest = { txn };
+    const it = await nc.requestMany(subject, encodeMessage(request), { strategy: 'timer', maxWait: CLUSTER_DEFAULTS.pingWaitMs });
+    for await (const m of it) {
+      if (m.data.length === 0) continue;
+      const r = decodeMessage<Reply<PingReply>>(m.data);
+      if (r.ok) out.push({ pid: r.pid, applied: r.applied, transaction: r.transaction ?? null });
+    }
+  } catch {
+    // No responders: no replica of this shard is up.
+  }
+  return out.sort((a, b) => a.pid - b.pid);
+}
+
+/**
+ * Waits until the replicas of every shard in `acks` applied transaction `txn`'s commit entry, at most `timeoutMs`.
+ * Never throws for a timeout: `complete` says whether it was reached.
+ */
+export async function waitForReplicas(nc: NatsConnection, cluster: string, txn: string, acks: readonly ShardCommitAck[], timeoutMs: number): Promise<ReplicasWait> {
+  const subjects = clusterSubjects(cluster);
+  const started = Date.now();
+  const done = (r: readonly ReplicaApplied[], sequence: number): boolean => r.length > 0 && r.every((x) => x.applied !== null && x.applied >= sequence);
+  for (;;) {
+    const shards = await Promise.all(acks.map(async (a) => ({ shard: a.shard, sequence: a.sequence, replicas: await ping(nc, `${subjects.shardService(a.shard)}.ping`, txn) })));
+    const complete = shards.every((s) => done(s.replicas, s.sequence));
+    const waitedMs = Date.now() - started;
+    if (complete || waitedMs >= timeoutMs) return { complete, waitedMs, shards };
+    await new Promise((r) => setTimeout(r, Math.min(CLUSTER_WRITE_DEFAULTS.waitPollMs, Math.max(0, timeoutMs - waitedMs))));
+  }
+}
