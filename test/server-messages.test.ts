@@ -340,3 +340,24 @@ test('plait serve with one index folder twice refuses, naming both; two folders 
     await s.close();
   }
 });
+
+test('a REST guess at one document (DELETE or GET …/documents/<id>, DELETE …/documents) names the write routes and says no route reads a document (it had answered only "no route DELETE …", or "it takes POST", which adds)', async () => {
+  for (const [method, path] of [
+    ['DELETE', '/v1/indexes/sample/documents/d1'],
+    ['GET', '/v1/indexes/sample/documents/d1'],
+    ['PUT', '/v1/indexes/sample/documents/d1'],
+    ['DELETE', '/v1/indexes/sample/documents'],
+  ] as const) {
+    const res = await fetch(`${server.url}${path}`, { method });
+    assert.equal(res.status, 404, `${method} ${path}`);
+    const body = (await res.json()) as { error: { code: string; message: string } };
+    assert.equal(body.error.code, 'NOT_FOUND');
+    assert.equal(
+      body.error.message,
+      `Not found: no route ${method} ${path}; documents are added or replaced by POST /v1/indexes/sample/documents {"documents":[{"doc_id",…}]} and deleted by POST /v1/indexes/sample/documents/delete {"doc_ids":[…]}; no route reads one document by id (a search with include_text returns the stored title, text and metadata)`,
+    );
+  }
+  // What the hint names works: the delete route deletes (an absent id commits nothing).
+  const del = await postJson(`${server.url}/v1/indexes/sample/documents/delete`, { doc_ids: ['no-such-doc'] });
+  assert.equal(del.status, 200, JSON.stringify(del.body));
+});

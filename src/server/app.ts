@@ -160,8 +160,13 @@ export async function createApp(engine: Engine, appOptions: AppOptions = {}): Pr
     const rerankClient = takes === undefined && /\/rerank\/?$/.test(path);
     // TEI's other routes, which plait does not serve: a TEI client is told what plait does serve.
     const teiRoute = TEI_UNSERVED_ROUTES.has(path.replace(/\/$/, ''));
-    const hint =
-      takes !== undefined
+    // A REST guess at documents (`DELETE …/documents/n1`, `GET …/documents/n1`, `DELETE …/documents`):
+    // writes take a batch by POST (a DELETE must not be told that …/documents "takes POST": that adds),
+    // and no route reads a document by id, so the message says what does.
+    const documentGuess = (takes === undefined || request.method === 'DELETE') && /^\/v1\/indexes\/[^/]+\/documents(\/[^/]+)?\/?$/.test(path);
+    const hint = documentGuess
+      ? `; documents are added or replaced by POST ${path.replace(/\/documents.*$/, '/documents')} {"documents":[{"doc_id",…}]} and deleted by POST ${path.replace(/\/documents.*$/, '/documents/delete')} {"doc_ids":[…]}; no route reads one document by id (a search with include_text returns the stored title, text and metadata)`
+      : takes !== undefined
         ? `; it takes ${takes}${takes === 'POST' ? ' with a JSON body' : ''}`
         : rerankClient
           ? `; rerank is POST /v1/rerank or /v2/rerank (Cohere's shape; @ai-sdk/cohere: baseURL <server>/v2, cohere-ai: environment <server>, @ai-sdk/togetherai: baseURL <server>/v1, LlamaIndex's CohereRerank: baseUrl <server>; Jina's shape on /v1/rerank) or POST /rerank (TEI's)`
