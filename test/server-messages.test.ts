@@ -361,3 +361,28 @@ test('a REST guess at one document (DELETE or GET …/documents/<id>, DELETE …
   const del = await postJson(`${server.url}/v1/indexes/sample/documents/delete`, { doc_ids: ['no-such-doc'] });
   assert.equal(del.status, 200, JSON.stringify(del.body));
 });
+
+test('with --cors and an API key, a browser reads the 401 (its answer carries the CORS headers) and the headers plait answers with (x-request-id, Retry-After, x-plait-*)', async () => {
+  // The 401 had no access-control-allow-origin: the auth hook ran before @fastify/cors's, so a
+  // browser app with a missing or wrong key saw an opaque CORS failure ("Failed to fetch"), not
+  // plait's message; and no header was exposed, so its script could not read Retry-After on a 503.
+  const origin = 'http://localhost:3000';
+  const key = 'browser-test-key-0123456789';
+  const keyed = await serve(sample, { corsOrigins: [origin], apiKey: key });
+  try {
+    const url = `${keyed.url}/v1/indexes/sample/search`;
+    const body = JSON.stringify({ query: 'bread', top_k: 1 });
+    const refused = await fetch(url, { method: 'POST', headers: { origin, 'content-type': 'application/json' }, body });
+    assert.equal(refused.status, 401);
+    assert.equal(refused.headers.get('access-control-allow-origin'), origin);
+    assert.equal(((await refused.json()) as { error: { code: string } }).error.code, 'UNAUTHORIZED');
+    const ok = await fetch(url, { method: 'POST', headers: { origin, 'content-type': 'application/json', authorization: `Bearer ${key}` }, body });
+    assert.equal(ok.status, 200);
+    assert.equal(ok.headers.get('access-control-allow-origin'), origin);
+    const exposed = (ok.headers.get('access-control-expose-headers') ?? '').split(',').map((h) => h.trim().toLowerCase());
+    for (const h of ['x-request-id', 'retry-after', 'x-plait-ignored-fields', 'x-plait-text-warnings']) assert.ok(exposed.includes(h), `${h} in ${JSON.stringify(exposed)}`);
+    await ok.arrayBuffer();
+  } finally {
+    await keyed.close();
+  }
+});
