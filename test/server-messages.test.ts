@@ -386,3 +386,32 @@ test('with --cors and an API key, a browser reads the 401 (its answer carries th
     await keyed.close();
   }
 });
+
+test("another search API's name for a field gets plait's (limit, size, top_n, rows → top_k; q → query), and a pagination field says how to page (they had said only \"must NOT have additional properties\")", async () => {
+  for (const [body, unknown, meant] of [
+    [{ query: 'bread', limit: 2 }, 'limit', 'top_k'],
+    [{ query: 'bread', size: 2 }, 'size', 'top_k'],
+    [{ query: 'bread', top_n: 2 }, 'top_n', 'top_k'],
+    [{ query: 'bread', rows: 2 }, 'rows', 'top_k'],
+    [{ q: 'bread' }, 'q', 'query'],
+  ] as const) {
+    const r = await post('/v1/indexes/sample/search', JSON.stringify(body), 'application/json');
+    assert.equal(r.status, 400, JSON.stringify(r.body));
+    assert.equal(r.body.error.details?.unknown_field, unknown);
+    assert.equal(r.body.error.details?.suggestion, meant, JSON.stringify(r.body));
+    assert.match(r.body.error.message, new RegExp(`\\(${unknown}\\); did you mean "${meant}"\\?$`), r.body.error.message);
+  }
+  for (const field of ['offset', 'from', 'page']) {
+    const r = await post('/v1/indexes/sample/search', JSON.stringify({ query: 'bread', top_k: 2, [field]: 2 }), 'application/json');
+    assert.equal(r.status, 400, JSON.stringify(r.body));
+    assert.equal(r.body.error.details?.suggestion, undefined);
+    assert.ok(r.body.error.message.endsWith(`(${field}); plait has no pagination: ask top_k = offset + page size and skip the first offset hits`), r.body.error.message);
+  }
+  // Where the field meant is not in the refusing schema, no guess and no paging hint: a delete has no top_k.
+  for (const field of ['limit', 'offset']) {
+    const del = await post('/v1/indexes/sample/documents/delete', JSON.stringify({ doc_ids: ['x'], [field]: 2 }), 'application/json');
+    assert.equal(del.status, 400);
+    assert.equal(del.body.error.details?.suggestion, undefined, JSON.stringify(del.body));
+    assert.ok(del.body.error.message.endsWith(`(${field})`), del.body.error.message);
+  }
+});
