@@ -340,3 +340,78 @@ test('plait serve with one index folder twice refuses, naming both; two folders 
     await s.close();
   }
 });
+
+test('a REST guess at one document (DELETE or GET …/documents/<id>, DELETE …/documents) names the write routes and says no route reads a document (it had answered only "no route DELETE …", or "it takes POST", which adds)', async () => {
+  for (const [method, path] of [
+    ['DELETE', '/v1/indexes/sample/documents/d1'],
+    ['GET', '/v1/indexes/sample/documents/d1'],
+    ['PUT', '/v1/indexes/sample/documents/d1'],
+    ['DELETE', '/v1/indexes/sample/documents'],
+  ] as const) {
+    const res = await fetch(`${server.url}${path}`, { method });
+    assert.equal(res.status, 404, `${method} ${path}`);
+    const body = (await res.json()) as { error: { code: string; message: string } };
+    assert.equal(body.error.code, 'NOT_FOUND');
+    assert.equal(
+      body.error.message,
+      `Not found: no route ${method} ${path}; documents are added or replaced by POST /v1/indexes/sample/documents {"documents":[{"doc_id",…}]} and deleted by POST /v1/indexes/sample/documents/delete {"doc_ids":[…]}; no route reads one document by id (a search with include_text returns the stored title, text and metadata)`,
+    );
+  }
+  // What the hint names works: the delete route deletes (an absent id commits nothing).
+  const del = await postJson(`${server.url}/v1/indexes/sample/documents/delete`, { doc_ids: ['no-such-doc'] });
+  assert.equal(del.status, 200, JSON.stringify(del.body));
+});
+
+test('with --cors and an API key, a browser reads the 401 (its answer carries the CORS headers) and the headers plait answers with (x-request-id, Retry-After, x-plait-*)', async () => {
+  // The 401 had no access-control-allow-origin: the auth hook ran before @fastify/cors's, so a
+  // browser app with a missing or wrong key saw an opaque CORS failure ("Failed to fetch"), not
+  // plait's message; and no header was exposed, so its script could not read Retry-After on a 503.
+  const origin = 'http://localhost:3000';
+  const key = 'browser-test-key-0123456789';
+  const keyed = await serve(sample, { corsOrigins: [origin], apiKey: key });
+  try {
+    const url = `${keyed.url}/v1/indexes/sample/search`;
+    const body = JSON.stringify({ query: 'bread', top_k: 1 });
+    const refused = await fetch(url, { method: 'POST', headers: { origin, 'content-type': 'application/json' }, body });
+    assert.equal(refused.status, 401);
+    assert.equal(refused.headers.get('access-control-allow-origin'), origin);
+    assert.equal(((await refused.json()) as { error: { code: string } }).error.code, 'UNAUTHORIZED');
+    const ok = await fetch(url, { method: 'POST', headers: { origin, 'content-type': 'application/json', authorization: `Bearer ${key}` }, body });
+    assert.equal(ok.status, 200);
+    assert.equal(ok.headers.get('access-control-allow-origin'), origin);
+    const exposed = (ok.headers.get('access-control-expose-headers') ?? '').split(',').map((h) => h.trim().toLowerCase());
+    for (const h of ['x-request-id', 'retry-after', 'x-plait-ignored-fields', 'x-plait-text-warnings']) assert.ok(exposed.includes(h), `${h} in ${JSON.stringify(exposed)}`);
+    await ok.arrayBuffer();
+  } finally {
+    await keyed.close();
+  }
+});
+
+test("another search API's name for a field gets plait's (limit, size, top_n, rows → top_k; q → query), and a pagination field says how to page (they had said only \"must NOT have additional properties\")", async () => {
+  for (const [body, unknown, meant] of [
+    [{ query: 'bread', limit: 2 }, 'limit', 'top_k'],
+    [{ query: 'bread', size: 2 }, 'size', 'top_k'],
+    [{ query: 'bread', top_n: 2 }, 'top_n', 'top_k'],
+    [{ query: 'bread', rows: 2 }, 'rows', 'top_k'],
+    [{ q: 'bread' }, 'q', 'query'],
+  ] as const) {
+    const r = await post('/v1/indexes/sample/search', JSON.stringify(body), 'application/json');
+    assert.equal(r.status, 400, JSON.stringify(r.body));
+    assert.equal(r.body.error.details?.unknown_field, unknown);
+    assert.equal(r.body.error.details?.suggestion, meant, JSON.stringify(r.body));
+    assert.match(r.body.error.message, new RegExp(`\\(${unknown}\\); did you mean "${meant}"\\?$`), r.body.error.message);
+  }
+  for (const field of ['offset', 'from', 'page']) {
+    const r = await post('/v1/indexes/sample/search', JSON.stringify({ query: 'bread', top_k: 2, [field]: 2 }), 'application/json');
+    assert.equal(r.status, 400, JSON.stringify(r.body));
+    assert.equal(r.body.error.details?.suggestion, undefined);
+    assert.ok(r.body.error.message.endsWith(`(${field}); plait has no pagination: ask top_k = offset + page size and skip the first offset hits`), r.body.error.message);
+  }
+  // Where the field meant is not in the refusing schema, no guess and no paging hint: a delete has no top_k.
+  for (const field of ['limit', 'offset']) {
+    const del = await post('/v1/indexes/sample/documents/delete', JSON.stringify({ doc_ids: ['x'], [field]: 2 }), 'application/json');
+    assert.equal(del.status, 400);
+    assert.equal(del.body.error.details?.suggestion, undefined, JSON.stringify(del.body));
+    assert.ok(del.body.error.message.endsWith(`(${field})`), del.body.error.message);
+  }
+});

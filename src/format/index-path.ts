@@ -10,7 +10,7 @@ import { existsSync, lstatSync, readdirSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { PlaitError } from '../errors/index.js';
 import { MANIFEST_FILE } from './manifest.js';
-import { LOCK_BREAK_FILE, LOCK_FILE, LOCK_RECORD_FILE } from './write-lock.js';
+import { LOCK_BREAK_FILE, LOCK_FILE, LOCK_RECORD_FILE, liveLockHolder } from './write-lock.js';
 import { CLUSTER_MANIFEST_FILE } from '../cluster/cluster-manifest.js';
 
 /** Default home of indexes; `PLAIT_INDEX_DIR` overrides. */
@@ -67,7 +67,13 @@ export function locateIndex(nameOrPath: string): string {
   if (cluster !== undefined) {
     throw new PlaitError('INDEX_NOT_FOUND', { message: `"${nameOrPath}" is a sharded index (${join(cluster, CLUSTER_MANIFEST_FILE)}), not one index: name one shard (${join(cluster, 'shard-0')}), or search it whole through a coordinator (plait serve --nats <url> --coordinate ${nameOrPath})`, path: cluster, looked: candidates });
   }
-  const looked = candidates.map((c) => (existsSync(c) ? `${c} (no ${MANIFEST_FILE})` : c));
+  // A folder a build or restore has claimed and not yet committed (`plait serve x` in a second
+  // terminal while `plait index … --index x` runs) names that writer, not only the missing manifest.
+  const looked = candidates.map((c) => {
+    if (!existsSync(c)) return c;
+    const holder = liveLockHolder(c);
+    return holder === null ? `${c} (no ${MANIFEST_FILE})` : `${c} (no ${MANIFEST_FILE} yet: pid ${holder.pid} on ${holder.hostname} has been writing it since ${holder.startedAt}, a build or restore; it is an index once that one commits)`;
+  });
   throw new PlaitError('INDEX_NOT_FOUND', { message: `no index "${nameOrPath}": looked in ${looked.join(' and ')}`, path: candidates[candidates.length - 1], looked: candidates });
 }
 

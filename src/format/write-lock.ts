@@ -92,6 +92,19 @@ function holderAlive(rec: Partial<LockRecord>): boolean {
   return now === null || now === rec.startTicks;
 }
 
+/**
+ * The live process a folder's lock file names (`write.lock.held`, else `write.lock`), to say who is
+ * writing a folder that is not an index yet (a build's or restore's claimed new name); null when no
+ * file names one or its process is gone. Read only for a message, never to decide who holds the lock.
+ */
+export function liveLockHolder(dir: string): { pid: number; hostname: string; startedAt: string } | null {
+  for (const file of [LOCK_RECORD_FILE, LOCK_FILE]) {
+    const rec = parseRecord(readText(join(dir, file)));
+    if (typeof rec.pid === 'number' && typeof rec.startedAt === 'string' && holderAlive(rec)) return { pid: rec.pid, hostname: String(rec.hostname), startedAt: rec.startedAt };
+  }
+  return null;
+}
+
 function lockedError(dir: string, rec: Partial<LockRecord>, extra = ''): PlaitError {
   return new PlaitError('INDEX_LOCKED', {
     message: `${dir} is being written by pid ${String(rec.pid)} on ${String(rec.hostname)} since ${String(rec.startedAt)} (one writer at a time: adds, deletes, compaction, calibration, a rebuild and plait backup each hold the lock; retry when it has finished)${extra}`,

@@ -18,6 +18,7 @@ import { SERVER_DEFAULTS } from '../config/defaults.js';
 import type { Engine } from './engine.js';
 import { errorBody, internalErrorBody, shapeErrorBody, statusFor, toPlaitError, type ErrorShape } from './http-errors.js';
 import { IGNORED_FIELDS_HEADER, ignoredFieldsHeader, relaxRequestBody } from './lenient-body.js';
+import { TEXT_WARNINGS_HEADER } from './text-checks.js';
 import { adminRoutes } from './routes/admin.js';
 import { documentsRoutes, type ClusterWriteTarget, type ShardReplicaTarget } from './routes/documents.js';
 import { encodeRoutes } from './routes/encode.js';
@@ -160,8 +161,13 @@ export async function createApp(engine: Engine, appOptions: AppOptions = {}): Pr
     const rerankClient = takes === undefined && /\/rerank\/?$/.test(path);
     // TEI's other routes, which plait does not serve: a TEI client is told what plait does serve.
     const teiRoute = TEI_UNSERVED_ROUTES.has(path.replace(/\/$/, ''));
-    const hint =
-      takes !== undefined
+    // A REST guess at documents (`DELETE …/documents/n1`, `GET …/documents/n1`, `DELETE …/documents`):
+    // writes take a batch by POST (a DELETE must not be told that …/documents "takes POST": that adds),
+    // and no route reads a document by id, so the message says what does.
+    const documentGuess = (takes === undefined || request.method === 'DELETE') && /^\/v1\/indexes\/[^/]+\/documents(\/[^/]+)?\/?$/.test(path);
+    const hint = documentGuess
+      ? `; documents are added or replaced by POST ${path.replace(/\/documents.*$/, '/documents')} {"documents":[{"doc_id",…}]} and deleted by POST ${path.replace(/\/documents.*$/, '/documents/delete')} {"doc_ids":[…]}; no route reads one document by id (a search with include_text returns the stored title, text and metadata)`
+      : takes !== undefined
         ? `; it takes ${takes}${takes === 'POST' ? ' with a JSON body' : ''}`
         : rerankClient
           ? `; rerank is POST /v1/rerank or /v2/rerank (Cohere's shape; @ai-sdk/cohere: baseURL <server>/v2, cohere-ai: environment <server>, @ai-sdk/togetherai: baseURL <server>/v1, LlamaIndex's CohereRerank: baseUrl <server>; Jina's shape on /v1/rerank) or POST /rerank (TEI's)`
@@ -171,6 +177,14 @@ export async function createApp(engine: Engine, appOptions: AppOptions = {}): Pr
     void reply.code(404).send(shapeErrorBody(errorBody(new PlaitError('NOT_FOUND', { message: `no route ${request.method} ${path}${hint}` }), request.id), takes === undefined ? unmatchedShape(path) : 'plait'));
   });
 
+  // "*" among the origins allows any; @fastify/cors reads "*" so only as the whole option, not in a list.
+  // Registered before the API-key hook, so that its onRequest hook runs first and a 401 carries the
+  // CORS headers too (a browser had seen an opaque CORS failure instead of plait's message). The
+  // headers plait answers with are exposed, so a page's script can read Retry-After on a 503 and
+  // the request id (browsers hide every response header but a few without this).
+  if (o.corsOrigins.length > 0) {
+    await app.register(cors, { origin: o.corsOrigins.includes('*') ? '*' : o.corsOrigins, exposedHeaders: ['x-request-id', 'retry-after', IGNORED_FIELDS_HEADER, TEXT_WARNINGS_HEADER] });
+  }
   app.addHook('onRequest', async (request) => {
     // CORS preflights carry no credentials by design; the request that follows them does.
     if (o.apiKeys.length === 0 || request.method === 'OPTIONS' || OPEN_ROUTES.has(request.routeOptions.url ?? '')) return;
@@ -192,8 +206,6 @@ export async function createApp(engine: Engine, appOptions: AppOptions = {}): Pr
     logAccess(request, route, reply.statusCode, reply.elapsedTime);
   });
 
-  // "*" among the origins allows any; @fastify/cors reads "*" so only as the whole option, not in a list.
-  if (o.corsOrigins.length > 0) await app.register(cors, { origin: o.corsOrigins.includes('*') ? '*' : o.corsOrigins });
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',

@@ -172,10 +172,35 @@ export function bodyTooLarge(maxBodyBytes: number | undefined, kind: BodyKind = 
 }
 
 /**
+ * Other search APIs' names for plait's fields, as a client ported from one sends them: the result
+ * count (Elasticsearch `size`, Meilisearch `limit`, Cohere's `top_n`, Solr's `rows`, Typesense's
+ * `per_page`) and the query (`q`: Meilisearch, Typesense, Solr). `k` stays out: it ends both `top_k`
+ * and `rrf_k`. Used only where the schema that refused the field has the field meant.
+ */
+const OTHER_APIS_FIELDS: Readonly<Record<string, string>> = {
+  limit: 'top_k', size: 'top_k', top_n: 'top_k', topN: 'top_k', n: 'top_k', count: 'top_k', rows: 'top_k', per_page: 'top_k', num_results: 'top_k', max_results: 'top_k',
+  q: 'query',
+};
+
+/**
+ * Other APIs' pagination fields (Elasticsearch `from`, Meilisearch `offset`, Typesense `page`, …),
+ * which no plait route has: the refusal says how to page instead.
+ */
+const PAGINATION_FIELDS: ReadonlySet<string> = new Set(['offset', 'from', 'page', 'skip', 'start', 'cursor', 'search_after']);
+
+/** What a refusal of `field` adds when it is another API's pagination field on a route with `top_k`; '' otherwise. */
+function paginationHint(field: string, parentSchema: unknown): string {
+  const properties = (parentSchema as { properties?: unknown } | undefined)?.properties;
+  if (!PAGINATION_FIELDS.has(field) || properties === null || typeof properties !== 'object' || !('top_k' in properties)) return '';
+  return '; plait has no pagination: ask top_k = offset + page size and skip the first offset hits';
+}
+
+/**
  * The field an unknown one most likely meant, among the properties of the object schema it was
  * refused by (ajv's verbose `parentSchema`): the library's camelCase name of a field (`topK`,
  * `nIvfProbe`, `docId` — the spellings of the README's library examples) → its snake_case field,
- * else the nearest field within a typo or two (`closestKey`, as the library's option checks).
+ * then another API's name for it (OTHER_APIS_FIELDS: `limit`, `size`, `q`), else the nearest field
+ * within a typo or two (`closestKey`, as the library's option checks).
  */
 function fieldMeant(field: string, parentSchema: unknown): string | undefined {
   const properties = (parentSchema as { properties?: unknown } | undefined)?.properties;
@@ -183,6 +208,8 @@ function fieldMeant(field: string, parentSchema: unknown): string | undefined {
   const known = Object.keys(properties);
   const snake = snakeKey(field);
   if (known.includes(snake)) return snake;
+  const other = OTHER_APIS_FIELDS[field];
+  if (other !== undefined && known.includes(other)) return other;
   // A field's last word alone (`ids` for `doc_ids`, as `plait delete --ids` spells it), too far from
   // it in edits for closestKey: the one field that ends with it (`k` ends top_k and rrf_k: no guess).
   const endsSo = known.filter((k) => k.endsWith(`_${snake}`));
@@ -208,7 +235,7 @@ export function toPlaitError(err: unknown, maxBodyBytes?: number, contentType?: 
     const suggestion = unknownField === undefined ? undefined : fieldMeant(unknownField, v.parentSchema);
     const extra =
       unknownField !== undefined
-        ? ` (${unknownField})${suggestion === undefined ? '' : `; did you mean "${suggestion}"?`}`
+        ? ` (${unknownField})${suggestion === undefined ? paginationHint(unknownField, v.parentSchema) : `; did you mean "${suggestion}"?`}`
         : allowed !== undefined
           ? `: ${allowed.map((a) => JSON.stringify(a)).join(', ')}`
           : '';
