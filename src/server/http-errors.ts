@@ -27,6 +27,7 @@ export const HTTP_STATUS = {
   MISSING_ID: 400,
   DUPLICATE_ID: 400,
   ID_WHITESPACE: 400,
+  INVALID_ID: 400,
   // Only the CLI and the library's file readers meet it (no route reads a file); listed because every code is.
   COMPRESSED_INPUT: 400,
   CORRUPT_INPUT: 400,
