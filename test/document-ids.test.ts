@@ -112,6 +112,13 @@ test('a TREC run cannot carry an id with white space: plait search refuses it at
   const json = plait('search', 'notes2', '--queries', queries, '-k', '3', '--json');
   assert.equal(json.code, 0, json.stderr);
   assert.equal((JSON.parse(json.stdout) as Record<string, { docId: string }[]>)['q1']!.length, 3);
+  // plait eval --run-dir: the figures are printed, then the run files' refusal (not NOT_WRITABLE).
+  const qrels = join(dir, 'qrels.tsv');
+  writeFileSync(qrels, 'query-id\tcorpus-id\tscore\nq1\tMeeting notes 2026-03\t1\n');
+  const ev = plait('eval', 'notes2', '--queries', queries, '--qrels', qrels, '--modes', 'exhaustive', '--run-dir', join(dir, 'runs'));
+  assert.equal(ev.code, 2, ev.stderr);
+  assert.match(ev.stdout, /exhaustive/);
+  assert.match(ev.stderr, /document id "(Meeting notes 2026-03|Project X\/Ideas)" .*\[ID_WHITESPACE\]\nplait: the results were printed above/);
   // A spaced query id is known before any search: refused at once when the output is a TREC run.
   writeFileSync(queries, 'query one\ttide tables\n');
   r = plait('search', 'notes2', '--queries', queries, '--mode', 'bm25');
