@@ -209,4 +209,12 @@ test('HTTP: spaced and integer doc_ids are written, found by search, filter and 
   assert.deepEqual([del.body.deleted, del.body.missing], [2, []]);
   const bad = await postJson(`${base}/documents/delete`, { doc_ids: [1.5] });
   assert.deepEqual([bad.status, bad.body.error.code], [400, 'INVALID_ARGUMENT']);
+
+  // The library door of the same index: add and delete by an integer and a spaced id, as HTTP does.
+  const added = await sample.index.add([{ docId: 77, text: 'A lighthouse keeper logs the fog horn hours.' }, { docId: 'Project X/Ideas', text: 'Kites need steady wind.' }]);
+  assert.equal(added.added, 2);
+  assert.equal((await sample.index.search('lighthouse fog horn', { topK: 1, mode: 'bm25' })).hits[0]?.docId, '77');
+  const gone = await sample.index.delete([77, 'Project X/Ideas']);
+  assert.deepEqual([gone.deleted, gone.missing], [2, []]);
+  await assert.rejects(sample.index.delete([0.5]), (e: unknown) => isPlaitError(e, 'INVALID_ARGUMENT') && /docIds\[0\] is the number 0\.5, not an integer/.test(e.message));
 });

@@ -23,7 +23,8 @@
  * integer's decimal text (util/json-number-text.ts `idText`): the same at every door.
  */
 
-import { PlaitError } from '../../errors/index.js';
+import { PlaitError, invalidArgument } from '../../errors/index.js';
+import { idText, numberIdRefusal } from '../../util/json-number-text.js';
 
 /** Why an id is refused: a control character or line separator in it, or white space at an end. */
 export type DocIdFault = 'controlCharacter' | 'edgeWhitespace';
@@ -63,4 +64,20 @@ export function invalidDocId(id: string, fault: DocIdFault, where: string, detai
     reason: fault,
     ...details,
   });
+}
+
+/**
+ * An id given to find or delete documents (`PlaitIndex.delete`, HTTP `doc_ids`, explain's
+ * `doc_id`), read by the write doors' rule: a string as given (one that breaks the rule names no
+ * document and is simply not found), an integer as its decimal text, so that the document written
+ * as `{"doc_id": 123}` is deleted and explained as 123 too.
+ * @param name the field, for the error (`doc_ids[2]`, `docIds[0]`)
+ * @throws PlaitError INVALID_ARGUMENT for a fraction, an integer past 2^53, or neither a string nor a number
+ */
+export function lookupDocId(value: unknown, name: string): string {
+  if (typeof value === 'string') return value;
+  if (typeof value !== 'number') throw invalidArgument(name, 'a string or an integer', value);
+  const text = idText(value, undefined, name);
+  if (typeof text !== 'string') throw new PlaitError('INVALID_ARGUMENT', { message: `${name} ${numberIdRefusal(value)}`, name, received: value });
+  return text;
 }

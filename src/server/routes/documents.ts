@@ -49,7 +49,7 @@ import { ERROR_SCHEMA, storageRefusal } from '../http-errors.js';
 import { runWork } from '../request-work.js';
 import { estimateTokens } from '../request-cost.js';
 import { checkBatch, checkText } from '../text-checks.js';
-import { idText, numberIdRefusal } from '../../util/json-number-text.js';
+import { lookupDocId } from '../../indexer/corpus/document-id.js';
 import { encodeClusterWrite } from '../../cluster/encode-write.js';
 import type { WriteAck, WriteLog } from '../../cluster/write-log.js';
 import type { IndexManifest } from '../../format/manifest.js';
@@ -221,13 +221,8 @@ function refusedByNoReplace(id: string, i: number): PlaitError {
 function deletionsOf(b: DeleteBody): { delete: string[]; deleteWhere?: MetadataFilter } {
   if (b.doc_ids === undefined && b.filter === undefined) throw new PlaitError('INVALID_ARGUMENT', { message: 'give doc_ids, filter, or both', field: 'body' });
   checkBatch(b.doc_ids?.length ?? 0, CLUSTER_WRITE_DEFAULTS.maxDeleteIds, 'doc_ids', 'write');
-  const ids = (b.doc_ids ?? []).map((id, i) => {
-    // The write's rule (checkDocument): an integer is its decimal text; a fraction or an integer
-    // past 2^53 names no one id. A string is taken as sent (an id that cannot exist is missing).
-    const text = idText(id, undefined, 'doc_ids');
-    if (text === undefined) throw new PlaitError('INVALID_ARGUMENT', { message: `doc_ids[${i}] ${numberIdRefusal(id as number)}`, field: `doc_ids[${i}]` });
-    return text ?? '';
-  });
+  // The write's rule (checkDocument): an integer is its decimal text (document-id.ts lookupDocId).
+  const ids = (b.doc_ids ?? []).map((id, i) => lookupDocId(id, `doc_ids[${i}]`));
   return { delete: ids, ...(b.filter === undefined ? {} : { deleteWhere: b.filter }) };
 }
 

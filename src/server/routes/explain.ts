@@ -15,7 +15,7 @@ import { runWork } from '../request-work.js';
 import { checkQuery } from '../text-checks.js';
 import { snakeKeys } from '../snake-keys.js';
 import { REWRITES_SCHEMA, REWRITE_BODY_SCHEMA, rewriteFromBody, type RewriteBody } from './search.js';
-import { idText, numberIdRefusal } from '../../util/json-number-text.js';
+import { lookupDocId } from '../../indexer/corpus/document-id.js';
 import '../fastify-types.js';
 
 interface ExplainBody {
@@ -119,7 +119,8 @@ export const explainRoutes: FastifyPluginAsync = async (app) => {
       if (rewrite !== undefined) o.rewrite = rewrite;
       // An option this explanation would take and ignore is refused in the body's spelling (option-scope.ts).
       checkOptionsApply(o, entry.index.manifest.model.defaultMode, HTTP_SPELLING, EXPLAIN_OPTION_SCOPES);
-      const target = b.doc_id !== undefined ? explainedId(b.doc_id) : { pid: b.pid! };
+      // An integer doc_id is its decimal text, as the writes store it (document-id.ts lookupDocId).
+      const target = b.doc_id !== undefined ? lookupDocId(b.doc_id, 'doc_id') : { pid: b.pid! };
       const ex = await runWork(engine, reply, b.timeout_ms, (signal) => index.explain(query, target, { ...o, deadlineAt, signal }));
       return snakeKeys(ex);
     },
@@ -136,13 +137,3 @@ function explainer(index: object): Explainer | null {
   return typeof (index as Partial<Explainer>).explain === 'function' ? (index as Explainer) : null;
 }
 
-/**
- * The doc_id of an explain body by the write routes' rule (documents.ts): an integer is its decimal
- * text, so the document written as `{"doc_id": 123}` is explained as 123 too.
- * @throws PlaitError INVALID_ARGUMENT for a fraction or an integer past 2^53
- */
-function explainedId(id: string | number): string {
-  const text = idText(id, undefined, 'doc_id');
-  if (text === undefined) throw new PlaitError('INVALID_ARGUMENT', { message: `doc_id ${numberIdRefusal(id as number)}`, field: 'doc_id' });
-  return text ?? '';
-}
