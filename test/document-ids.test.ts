@@ -20,6 +20,7 @@ import { PLAIT_BIN, runPlait, type CliResult } from './helpers/cli.js';
 import { buildSample, postJson, serve, type SampleIndex } from './helpers/server-fixture.js';
 import { formatRun, isPlaitError, parseQrels, parseQueries } from '../src/index.js';
 import { checkDocument } from '../src/mutate/encode-documents.js';
+import { describeSkipped } from '../src/cli/commands/index-commands.js';
 import type { RunningServer } from '../src/server/index.js';
 
 let dir: string;
@@ -148,6 +149,10 @@ test('the library door: checkDocument takes spaces and integers (as their text),
   assert.throws(() => checkDocument({ docId: 1.5, text: 'x' }, 0), (e: unknown) => isPlaitError(e, 'INVALID_ARGUMENT') && /not an integer/.test(e.message));
   assert.throws(() => checkDocument({ docId: 2 ** 53 + 2, text: 'x' }, 0), (e: unknown) => isPlaitError(e, 'INVALID_ARGUMENT') && /past 2\^53/.test(e.message));
   assert.throws(() => checkDocument({ docId: '', text: 'x' }, 0), (e: unknown) => isPlaitError(e, 'INVALID_ARGUMENT'));
+});
+
+test('an index built before spaced ids were allowed still names its skipped ids by their code (plait info, eval)', () => {
+  assert.equal(describeSkipped({ idWhitespace: 2, invalidId: 1, emptyText: 0 }), '2 ID_WHITESPACE, 1 INVALID_ID');
 });
 
 test('JSONL files: a fraction id is refused as the other doors refuse it; an integer is its text', async () => {
