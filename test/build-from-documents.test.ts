@@ -72,7 +72,7 @@ test('an index built from an array of documents equals the one built from the sa
 test("documents in memory follow the corpus rules and name the document's position; a list mixing files and documents is refused", async () => {
   const dup = [...DOCS.slice(0, 2), { docId: 'bread', text: 'again' }];
   await assert.rejects(buildIndex(dup, { index: join(dir, 'dup') }), (e: unknown) => isPlaitError(e, 'DUPLICATE_ID') && e.message === 'Duplicate id "bread" in documents at line 3');
-  await assert.rejects(buildIndex([{ docId: 'a b', text: 'x' }], { index: join(dir, 'ws') }), (e: unknown) => isPlaitError(e, 'ID_WHITESPACE'));
+  await assert.rejects(buildIndex([{ docId: 'a\tb', text: 'x' }], { index: join(dir, 'ws') }), (e: unknown) => isPlaitError(e, 'INVALID_ID'));
   await assert.rejects(buildIndex([{ docId: 'e', text: '  ' }], { index: join(dir, 'empty') }), (e: unknown) => isPlaitError(e, 'EMPTY_CORPUS') || isPlaitError(e, 'EMPTY_TEXT'));
   const mixed = ['corpus.jsonl', { docId: 'a', text: 'x' }] as unknown as CorpusDocumentInput[];
   await assert.rejects(buildIndex(mixed, { index: join(dir, 'mixed') }), (e: unknown) => isPlaitError(e, 'INVALID_INPUT') && /both/.test(e.message));

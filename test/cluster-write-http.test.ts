@@ -182,3 +182,30 @@ test('plait cluster add / delete write through the logs from the command line', 
   assert.notEqual(empty.code, 0);
   assert.match(empty.stderr, /has no document to add: all 3 documents were skipped as invalid \(--skip-invalid; .*\); first 3 reasons: EMPTY_TEXT at \S*all-bad\.jsonl:1: .*\[EMPTY_CORPUS\]/);
 });
+
+test('a coordinator takes a spaced id and an integer id (as its text) as a single server does, routes each by its text, deletes them by the same ids, and refuses a tab before publishing', { skip, timeout: 120_000 }, async () => {
+  const docs = [
+    { doc_id: 'Meeting notes 2026-03', text: 'We agreed to move the glacier survey to April and to buy two new drones.' },
+    { doc_id: 4242, text: 'A lighthouse keeper logs the fog horn hours in a leather-bound book.' },
+  ];
+  const r = await postJson(`${coordinator.url}/v1/indexes/web/documents`, { documents: docs });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  await seeWrites(r.body.sequences);
+  for (const [id, query] of [['Meeting notes 2026-03', docs[0]!.text], ['4242', docs[1]!.text]] as const) {
+    const owner = replicas[shardOf(id, SHARDS)]!;
+    assert.equal((await owner.index.search(query, { topK: 1, exhaustive: true })).hits[0]?.docId, id);
+  }
+  const jsm = await jetstreamManager(nc);
+  const lastSeqs = async (): Promise<number[]> => Promise.all([0, 1].map(async (i) => (await jsm.streams.info(`PLAIT_web_SHARD_${i}`)).state.last_seq));
+  const before = await lastSeqs();
+  const tab = await postJson(`${coordinator.url}/v1/indexes/web/documents`, { documents: [{ doc_id: 'tab\tid', text: 'x' }] });
+  assert.deepEqual([tab.status, tab.body.error.code], [400, 'INVALID_ID']);
+  assert.deepEqual(await lastSeqs(), before, 'nothing was published');
+  const del = await postJson(`${coordinator.url}/v1/indexes/web/documents/delete`, { doc_ids: [4242, 'Meeting notes 2026-03'] });
+  assert.equal(del.status, 200, JSON.stringify(del.body));
+  await seeWrites(del.body.sequences);
+  for (const rep of replicas) {
+    const ids = (await rep.index.search('glacier survey drones lighthouse fog horn', { topK: 50, exhaustive: true })).hits.map((h) => h.docId);
+    assert.ok(!ids.includes('4242') && !ids.includes('Meeting notes 2026-03'), ids.join(','));
+  }
+});

@@ -93,6 +93,12 @@ test('filters compile to parameterised SQL; values and paths are parameters only
   assert.ok(e.params.includes(evil));
 });
 
+test('doc_id compared with an integer compares with its decimal text, as every write door stores a number id (HTTP {"doc_id": 5}, JSONL {"_id": 5})', () => {
+  assert.deepEqual(compileFilter({ doc_id: 5 }).params, compileFilter({ doc_id: '5' }).params);
+  assert.deepEqual(compileFilter({ doc_id: { $ne: -5 } }).params, compileFilter({ doc_id: { $ne: '-5' } }).params);
+  assert.deepEqual(compileFilter({ doc_id: { $in: [5, 'a b'] } }).params, ['["5","a b"]']);
+});
+
 test('INVALID_FILTER names the bad part', () => {
   const cases: Array<[unknown, RegExp]> = [
     [{ year: { $gte: [1] } }, /filter\.year\.\$gte/],
@@ -102,9 +108,11 @@ test('INVALID_FILTER names the bad part', () => {
     [{ 'a..b': 1 }, /metadata path/],
     [{ $or: [] }, /filter\.\$or: expected a non-empty array/],
     [{ $and: [{ year: 1 }, { tag: { $in: 'x' } }] }, /filter\.\$and\[1\]\.tag\.\$in/],
-    [{ doc_id: 3 }, /doc_id is compared with strings \(ids are stored as text: write 5 as "5"\) \(received 3\)/],
+    // An integer is the id's decimal text, as the writes read it (below); a fraction names no one id.
+    [{ doc_id: 1.5 }, /doc_id is compared with ids: strings, or integers read as their decimal text \(5 is the id "5"\).* \(received 1\.5\)/],
     // The element at fault, not the list (it said "received an array of length 3").
-    [{ doc_id: { $in: ['1', '2', 3] } }, /filter\.doc_id\.\$in\[2\]: doc_id is compared with strings .*\(received 3\)/],
+    [{ doc_id: { $in: ['1', '2', 1.5] } }, /filter\.doc_id\.\$in\[2\]: doc_id is compared with ids.*\(received 1\.5\)/],
+    [{ doc_id: { $gt: 3 } }, /filter\.doc_id\.\$gt: doc_id is ordered as text/],
     [{ year: { $exists: 'yes' } }, /\$exists: expected true or false/],
     [{}, /empty filter/],
     ['year > 2020', /expected an object/],

@@ -117,7 +117,7 @@ test('delete and upsert: gone from late, BM25, hybrid, rerank and explain at onc
   const target = docs[0]!;
   const fresh = { docId: target._id, title: 'Glacier calving', text: 'Icebergs break off the front of tidewater glaciers when meltwater undercuts the ice cliff.' };
   await assert.rejects(index.add([fresh], { noReplace: true }), (e) => isPlaitError(e, 'DOCUMENT_EXISTS'));
-  await assert.rejects(index.add([{ ...fresh, docId: 'glacier calving' }]), (e) => isPlaitError(e, 'ID_WHITESPACE') && /white space/.test((e as Error).message));
+  await assert.rejects(index.add([{ ...fresh, docId: 'glacier\ncalving' }]), (e) => isPlaitError(e, 'INVALID_ID') && /line feed/.test((e as Error).message));
   const up = await index.add([fresh]);
   assert.deepEqual([up.added, up.replaced], [0, 1]);
   for (const mode of ['late', 'bm25', 'hybrid'] as const) {

@@ -149,9 +149,10 @@ test('bounds and bad bodies: 413 past the document and byte limits, 400 for what
     [{ documents: [] }, 400, 'INVALID_ARGUMENT'],
     [{ documents: [{ doc_id: '', text: 'x' }] }, 400, 'INVALID_ARGUMENT'],
     [{ documents: [{ doc_id: 'a', text: '   ' }] }, 400, 'EMPTY_TEXT'],
-    // White space in an id: refused by every door, as the corpus reader refuses it (new user's trial: HTTP took "a b").
-    [{ documents: [{ doc_id: 'a b', text: 'x' }] }, 400, 'ID_WHITESPACE'],
-    [{ documents: [{ doc_id: 'ok', text: 'x' }, { doc_id: 'tab\tid', text: 'y' }] }, 400, 'ID_WHITESPACE'],
+    // A tab or white space at an end of an id: refused by every door, as the corpus reader refuses it
+    // (spaces inside an id are accepted everywhere: test/document-ids.test.ts).
+    [{ documents: [{ doc_id: 'a b ', text: 'x' }] }, 400, 'INVALID_ID'],
+    [{ documents: [{ doc_id: 'ok', text: 'x' }, { doc_id: 'tab\tid', text: 'y' }] }, 400, 'INVALID_ID'],
     [{ documents: [{ doc_id: 'a', text: 'x', colour: 'red' }] }, 400, 'INVALID_ARGUMENT'],
     [{ documents: [{ doc_id: 'a', text: 'x' }, { doc_id: 'a', text: 'y' }] }, 400, 'DUPLICATE_ID'],
     [{ documents: [{ doc_id: 'a', text: 'x', metadata: [1] }] }, 400, 'INVALID_ARGUMENT'],

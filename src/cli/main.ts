@@ -78,6 +78,7 @@ export const USAGE_ERROR_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'MISSING_ID',
   'DUPLICATE_ID',
   'ID_WHITESPACE',
+  'INVALID_ID',
   'COMPRESSED_INPUT',
   'CORRUPT_INPUT',
   'DOCUMENT_EXISTS',

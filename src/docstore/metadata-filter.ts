@@ -101,8 +101,20 @@ function balanced(parts: readonly Sql[], op: 'AND' | 'OR'): Sql {
   return q`(${balanced(parts.slice(0, mid), op)} ${op} ${balanced(parts.slice(mid), op)})`;
 }
 
-/** doc_id is the TEXT column of the user's ids: a number id of the corpus (`{"_id": 5}`) is stored as "5". */
-const DOC_ID_STRINGS = 'doc_id is compared with strings (ids are stored as text: write 5 as "5")';
+/**
+ * doc_id is the TEXT column of the user's ids: a number id of the corpus (`{"_id": 5}`, HTTP's
+ * `{"doc_id": 5}`) is stored as "5", so an integer compared with doc_id for equality ($eq, $ne,
+ * $in, $nin, a bare value) is its decimal text as every write door reads it (`docIdValue`). A
+ * fraction, an integer past 2^53 and any range with a number stay refused: they name no one id,
+ * and doc_id orders as text ("10" < "5").
+ */
+const DOC_ID_STRINGS = 'doc_id is compared with ids: strings, or integers read as their decimal text (5 is the id "5"), as the writes read them';
+const DOC_ID_RANGE = 'doc_id is ordered as text ("10" < "5"): compare it with a string';
+
+/** An equality value for doc_id: a safe integer as its decimal text (util/json-number-text.ts idText), anything else as given. */
+function docIdValue(v: unknown): unknown {
+  return typeof v === 'number' && Number.isSafeInteger(v) ? String(v) : v;
+}
 
 function bad(at: string, message: string, value?: unknown): PlaitError {
   return new PlaitError('INVALID_FILTER', { message: `${at}: ${message}${value === undefined ? '' : ` (received ${describe(value)})`}`, at });
@@ -204,7 +216,8 @@ class Compiler {
       if (key.startsWith('$')) throw bad(here, 'unknown operator (top level: $and, $or, $not)');
       const ref = fieldRef(key, here);
       if (v !== null && typeof v === 'object' && !Array.isArray(v)) return this.condition(ref, v as Record<string, unknown>, here);
-      return this.count(this.anyElement(ref, memberArms(typedSet([v], here)), here, v), here);
+      const value = ref.path === null ? docIdValue(v) : v;
+      return this.count(this.anyElement(ref, memberArms(typedSet([value], here)), here, value), here);
     });
     return balanced(parts, 'AND');
   }
@@ -219,12 +232,14 @@ class Compiler {
         switch (op) {
           case '$eq':
           case '$ne': {
-            const eq = this.anyElement(ref, memberArms(typedSet([v], here)), here, v);
+            const value = ref.path === null ? docIdValue(v) : v;
+            const eq = this.anyElement(ref, memberArms(typedSet([value], here)), here, value);
             return op === '$eq' ? eq : q`(NOT ${eq})`;
           }
           case '$in':
           case '$nin': {
-            const values = this.list(v, here);
+            const listed = this.list(v, here);
+            const values = ref.path === null ? listed.map(docIdValue) : listed;
             const set = typedSet(values, here);
             if (ref.path === null && set.numbers.length + set.literals.length > 0) {
               // Name the element at fault, not the list ("received an array of length 3").
@@ -299,7 +314,7 @@ class Compiler {
   private range(ref: FieldRef, op: '$gt' | '$gte' | '$lt' | '$lte', v: unknown, at: string): Sql {
     const sqlOp = { $gt: '>', $gte: '>=', $lt: '<', $lte: '<=' }[op];
     if (typeof v === 'number' && Number.isFinite(v)) {
-      if (ref.path === null) throw bad(at, DOC_ID_STRINGS, v);
+      if (ref.path === null) throw bad(at, DOC_ID_RANGE, v);
       return this.anyElement(ref, [{ types: ['integer', 'real'], when: (x) => q`${x} ${sqlOp} ${param(v)}` }], at, v);
     }
     if (typeof v === 'string') return this.anyElement(ref, [{ types: ['text'], when: (x) => q`${x} ${sqlOp} ${param(v)}` }], at, v);

@@ -73,8 +73,10 @@ export const ERROR_TEMPLATES = {
   CLUSTER_UNAVAILABLE: 'Cluster unavailable: {message}',
   // A new folder's destination (backup, index --index, cluster fetch) holds a file or a folder that is not an index.
   DESTINATION_EXISTS: 'Destination exists: {message}',
-  // A document id (or a query id in a queries or qrels file) holding white space, which TREC run lines cannot hold: the corpus reader's skip reason `idWhitespace`, and every other door's refusal (checkDocument).
+  // An id holding white space where the format written cannot carry it: a TREC run line (`qid Q0 docid rank score tag`, split on white space; eval/run.ts formatRun, the one door that refuses it). Ids with spaces are accepted everywhere else (issue: note file names).
   ID_WHITESPACE: 'Invalid id: {message}',
+  // A document id that no line-based file could name again: a control character or line break in it, or white space at an end (indexer/corpus/document-id.ts; `details.reason`). The corpus reader's skip reason `invalidId`, and every other write door's refusal (checkDocument).
+  INVALID_ID: 'Invalid id: {message}',
   // An input file (corpus, queries, qrels, run, id list, documents, query log; util/input-bytes.ts) in a compression plait does not read (zip, bzip2, xz, zstd; gzip is read): read as UTF-8 it had been garbage.
   COMPRESSED_INPUT: 'Compressed input: {message}',
   // A gzip'd input file that does not decompress to its end (truncated, a bad CRC): refused whole, never read as the part before the fault.

@@ -4,7 +4,7 @@ export { parseQueries, readQueries, detectQueriesFormat } from './queries.js';
 export type { EvalQuery, QueriesFormat, ReadQueriesOptions, SkippedQuery } from './queries.js';
 export { parseQrels, readQrels, detectQrelsFormat } from './qrels.js';
 export type { Qrels, QrelsFormat, ReadQrelsOptions } from './qrels.js';
-export { parseRun, readRun, formatRun, writeRun, compareTrecEval, sortRunTrecEval } from './run.js';
+export { parseRun, readRun, formatRun, writeRun, checkRunId, compareTrecEval, sortRunTrecEval } from './run.js';
 export type { Run, RunHit, ReadRunOptions, WriteRunOptions } from './run.js';
 export { evaluateRun, queryMetrics, metricVector, METRIC_NAMES } from './metrics.js';
 export type { EvalResult, EvaluateOptions, MetricName, MetricValues } from './metrics.js';

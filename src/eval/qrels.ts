@@ -40,8 +40,8 @@ export function detectQrelsFormat(text: string): QrelsFormat {
 
 /**
  * A qrels line's fields: split on tabs when the line has one (BEIR's loader reads TSV with a tab
- * delimiter, so an id may hold a space and is then refused by name, not miscounted as a column),
- * else on runs of white space (trec_eval's format).
+ * delimiter, so an id may hold a space: "Meeting notes 2026-03" is one id, as plait's document ids
+ * may be), else on runs of white space (trec_eval's format, whose ids cannot hold one).
  */
 export function qrelsFields(line: string): string[] {
   const t = line.trim();
@@ -57,8 +57,7 @@ export function qrelsFields(line: string): string[] {
  * gain 0.5 where trec_eval reads 0 and BEIR's loader stops; `1.0` is 1. A grade ≤ 0 is judged not
  * relevant. The same (query, doc) pair twice is accepted when the grades agree and refused when
  * they differ.
- * @throws PlaitError INVALID_INPUT (a malformed line, with `file` and `line`), ID_WHITESPACE (an id
- *   holding white space, which a TREC run line cannot hold).
+ * @throws PlaitError INVALID_INPUT (a malformed line, with `file` and `line`).
  */
 export function parseQrels(text: string, options: ReadQrelsOptions = {}): Qrels {
   checkOptionKeys(options, READ_QRELS_OPTION_KEYS, 'qrels reader option');
@@ -87,15 +86,6 @@ export function parseQrels(text: string, options: ReadQrelsOptions = {}): Qrels 
     }
     if (!/^[+-]?\d+(?:\.0*)?$/.test(gradeText)) {
       throw malformedLine(file, i + 1, `relevance grade ${JSON.stringify(gradeText)} is not an integer (trec_eval reads it as ${Math.trunc(grade)}, BEIR's loader refuses it): write graded judgments as 0, 1, 2, …`);
-    }
-    for (const k of [0, docField]) {
-      if (/\s/.test(fields[k]!)) {
-        throw new PlaitError('ID_WHITESPACE', {
-          message: `${file}:${i + 1}: ${k === 0 ? 'query' : 'document'} id ${JSON.stringify(fields[k])} contains white space, which TREC run files cannot hold (nor plait's document ids)`,
-          file,
-          line: i + 1,
-        });
-      }
     }
     const qid = fields[0]!;
     const docId = fields[docField]!;

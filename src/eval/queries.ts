@@ -4,8 +4,9 @@
  *
  * A query whose text is empty (or only white space) is skipped, as trec_eval and BEIR do (a real
  * TREC topic file has one): it is left out of the result and reported to `onSkip`, so that the
- * caller can warn and count. A query id holding white space is `ID_WHITESPACE` (a TREC run line
- * could not hold it); everything else malformed is an `INVALID_INPUT` error naming file and line.
+ * caller can warn and count. A query id may hold spaces (a BEIR queries.jsonl or TSV line carries
+ * them; only a TREC run cannot, and its writer refuses it: eval/run.ts `checkRunId`); everything
+ * malformed is an `INVALID_INPUT` error naming file and line.
  * Files are read as UTF-8 (`TEXT_NOT_UTF8` with the line otherwise), a gzip'd one decompressed (its
  * format told by the name under the `.gz`; `CORRUPT_INPUT` when it does not decompress; other
  * compressions `COMPRESSED_INPUT`).
@@ -97,11 +98,6 @@ class QueryCollector {
 
   add(id: string, text: string, line: number): void {
     if (id === '') throw malformedLine(this.file, line, 'empty query id');
-    // A run line is `qid Q0 docid rank score tag`: such a query was searched, then its run (--run,
-    // --run-dir) failed after every search, and qrels split on white space could not name it.
-    if (/\s/.test(id)) {
-      throw new PlaitError('ID_WHITESPACE', { message: `${this.file}:${line}: query id ${JSON.stringify(id)} contains white space, which TREC run files cannot hold`, file: this.file, line });
-    }
     // The same line twice (a concatenated or re-exported file) is read once, as its qrels twin is;
     // BEIR's loader keeps the last text of an id, so another text under the same id stays refused.
     const previous = this.seen.get(id);

@@ -105,8 +105,14 @@ export async function readRun(path: string, options: ReadRunOptions = {}): Promi
 }
 
 /**
- * Formats a run as TREC run text, hits in the order given, ranks from 1. Ids and the tag must not
- * contain whitespace (the format could not be read back); scores are written in full precision.
+ * Formats a run as TREC run text, hits in the order given, ranks from 1; scores are written in full
+ * precision. This is the one door of the TREC run format (`plait search --queries` to stdout or
+ * `--run`, pipelines' `--run`, `plait eval --run-dir`, the library's `writeRun`): a line is split on
+ * white space, so an id holding any could not be read back (by trec_eval or `parseRun`), and is
+ * refused here — plait's document and query ids may hold spaces everywhere else.
+ * @throws PlaitError ID_WHITESPACE (a query or document id holding white space, or an empty one:
+ *   `details.id`, `details.field` 'queryId' | 'docId', `details.queryId`), INVALID_ARGUMENT (a tag
+ *   with white space, a score that is not finite).
  */
 export function formatRun(run: Run, options: WriteRunOptions = {}): string {
   checkOptionKeys(options, WRITE_RUN_OPTION_KEYS, 'run writer option');
@@ -114,10 +120,10 @@ export function formatRun(run: Run, options: WriteRunOptions = {}): string {
   checkToken(tag, 'run tag');
   const parts: string[] = [];
   for (const [qid, hits] of run) {
-    checkToken(qid, 'query id');
+    checkRunId(qid, 'queryId', qid);
     for (let r = 0; r < hits.length; r++) {
       const hit = hits[r]!;
-      checkToken(hit.docId, 'doc id');
+      checkRunId(hit.docId, 'docId', qid);
       if (!Number.isFinite(hit.score)) {
         throw new PlaitError('INVALID_ARGUMENT', { message: `Expected a finite score for doc "${hit.docId}" of query "${qid}" but received ${hit.score}` });
       }
@@ -132,7 +138,25 @@ export async function writeRun(path: string, run: Run, options: WriteRunOptions 
   await writeFileAtomic(path, formatRun(run, options));
 }
 
-
+/**
+ * Refuses an id a TREC run line cannot carry (white space splits the line's fields; an empty id
+ * leaves a field out), in words that say what to write instead.
+ * @param field which column the id fills
+ * @param queryId the query the line belongs to (for a document id's message)
+ * @throws PlaitError ID_WHITESPACE
+ */
+export function checkRunId(id: string, field: 'queryId' | 'docId', queryId: string): void {
+  if (id !== '' && !/\s/u.test(id)) return;
+  const what = field === 'queryId' ? `query id ${JSON.stringify(id)}` : `document id ${JSON.stringify(id)} (a hit of query ${JSON.stringify(queryId)})`;
+  throw new PlaitError('ID_WHITESPACE', {
+    message:
+      `${what} ${id === '' ? 'is empty' : 'holds white space'}, which a TREC run line (qid Q0 docid rank score tag, split on white space) cannot carry: ` +
+      'write the results as JSON instead (plait search --json), or give the ' + (field === 'queryId' ? 'queries' : 'documents') + ' ids without white space for trec_eval',
+    id,
+    field,
+    queryId,
+  });
+}
 
 function checkToken(value: string, name: string): void {
   if (value === '' || /\s/.test(value)) {

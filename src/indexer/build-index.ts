@@ -104,7 +104,7 @@ export const BUILD_OPTION_KEYS = {
  * Builds an index at `options.index` from a corpus: a file, a folder, a glob or a list of files
  * (CorpusInput), or documents held in memory, `[{ docId, text, title?, metadata? }]` as `index.add`
  * takes them (CorpusDocumentInput; read as JSONL records, so the corpus rules hold: DUPLICATE_ID,
- * EMPTY_TEXT, ID_WHITESPACE, `skipInvalid`).
+ * EMPTY_TEXT, INVALID_ID, `skipInvalid`).
  * @throws PlaitError INVALID_ARGUMENT (options), INVALID_INPUT (no such file; a list of both files and
  * documents), EMPTY_CORPUS, the corpus readers' errors, the model's, ABORTED (`signal`), BUILD_FAILED.
  */

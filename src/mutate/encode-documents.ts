@@ -10,34 +10,41 @@ import type { Encoder } from '../encoder/types.js';
 import type { IndexManifest } from '../format/manifest.js';
 import type { DocumentInput } from '../docstore/types.js';
 import { indexText } from '../indexer/index-text.js';
+import { docIdFault, invalidDocId } from '../indexer/corpus/document-id.js';
+import { idText, numberIdRefusal } from '../util/json-number-text.js';
 import { splitLongText } from '../indexer/split-passages.js';
 import type { EncodedDocument } from './index-updater.js';
 import { embedInSteps } from '../indexer/build-index.js';
 
 /**
- * Checks a document given to `add` (docId a non-empty string without white space, text a string,
- * metadata an object).
- * @throws PlaitError INVALID_ARGUMENT (a field of the wrong type), ID_WHITESPACE (white space in the
- * id), EMPTY_TEXT (no title and no text).
+ * Checks a document given to a write door that takes documents rather than a corpus file
+ * (`PlaitIndex.add`, HTTP writes, a cluster's write log). The id is a non-empty string or an integer
+ * (its decimal text, as a JSONL corpus line's number id: util/json-number-text.ts `idText`), by
+ * the one rule of what an id may be (indexer/corpus/document-id.ts: spaces inside are fine); text a
+ * string, title a string, metadata an object.
+ * @returns the document with its id as a string
+ * @throws PlaitError INVALID_ARGUMENT (a field of the wrong type; an id that is a fraction or an
+ * integer past 2^53), INVALID_ID (a control character or line break in the id, or white space at
+ * an end: `details.reason`), EMPTY_TEXT (no title and no text).
  */
 export function checkDocument(doc: unknown, i: number): DocumentInput {
-  const d = doc as Partial<DocumentInput> | null;
+  const d = doc as (Partial<Omit<DocumentInput, 'docId'>> & { docId?: unknown }) | null;
   if (d === null || typeof d !== 'object') throw invalidArgument(`documents[${i}]`, 'an object {docId, text, title?, metadata?}', doc);
-  if (typeof d.docId !== 'string' || d.docId.length === 0) throw invalidArgument(`documents[${i}].docId`, 'a non-empty string', d.docId);
-  // The corpus reader's rule (read-corpus.ts), for every other door — the library, HTTP writes, a
-  // cluster's write log: a TREC run line is split on white space, so such an id would be indexed
-  // and then break every run, filter by id and eval of the index.
-  if (/\s/u.test(d.docId)) {
-    throw new PlaitError('ID_WHITESPACE', { message: `documents[${i}]'s id ${JSON.stringify(d.docId)} contains white space, which TREC run files cannot hold: change the id (e.g. "my notes" → "my-notes")`, id: d.docId, index: i });
+  const docId = idText(d.docId, undefined, 'docId');
+  if (docId === undefined) {
+    throw new PlaitError('INVALID_ARGUMENT', { message: `documents[${i}].docId ${numberIdRefusal(d.docId as number)}`, name: `documents[${i}].docId`, received: d.docId });
   }
+  if (docId === null) throw invalidArgument(`documents[${i}].docId`, 'a non-empty string or an integer', d.docId);
+  const fault = docIdFault(docId);
+  if (fault !== null) throw invalidDocId(docId, fault, `(documents[${i}])`, { index: i });
   if (typeof d.text !== 'string') throw invalidArgument(`documents[${i}].text`, 'a string', d.text);
   if (d.title !== undefined && typeof d.title !== 'string') throw invalidArgument(`documents[${i}].title`, 'a string', d.title);
   if (d.metadata !== undefined && d.metadata !== null && (typeof d.metadata !== 'object' || Array.isArray(d.metadata))) {
     throw invalidArgument(`documents[${i}].metadata`, 'an object', d.metadata);
   }
   const title = d.title ?? '';
-  if (indexText(title, d.text).trim().length === 0) throw new PlaitError('EMPTY_TEXT', { message: `document "${d.docId}" has no text to index`, docId: d.docId });
-  return { docId: d.docId, title, text: d.text, metadata: d.metadata ?? undefined };
+  if (indexText(title, d.text).trim().length === 0) throw new PlaitError('EMPTY_TEXT', { message: `document "${docId}" has no text to index`, docId });
+  return { docId, title, text: d.text, metadata: d.metadata ?? undefined };
 }
 
 export interface EncodeDocumentsOptions {

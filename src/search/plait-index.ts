@@ -52,6 +52,7 @@ import { candidateMarks, docMask, exactFilter, exactFiltered, filteredBm25, type
 import { indexText } from '../indexer/index-text.js';
 import { updateIndex, compactIndex, type EncodedDocument, type UpdateResult } from '../mutate/index-updater.js';
 import { checkDocument, encodeDocuments, throwIfWriteCancelled } from '../mutate/encode-documents.js';
+import { lookupDocId } from '../indexer/corpus/document-id.js';
 import { splitUnchanged, writeUpserts } from '../mutate/unchanged-upsert.js';
 import type { CorpusDocumentInput } from '../indexer/corpus/types.js';
 import type { DocumentInput } from '../docstore/types.js';
@@ -459,17 +460,19 @@ export class PlaitIndex {
   }
 
   /**
-   * Deletes documents by docId (unknown ids are listed in `missing`) or every document a metadata
-   * filter matches (`{ filter }`, INVALID_FILTER when malformed), committed as a new
-   * generation; they disappear from every search mode, rerank and explain at once.
-   * @throws PlaitError INVALID_ARGUMENT (a key of the `{ filter }` object other than filter, too), INDEX_LOCKED, INDEX_CLOSED.
+   * Deletes documents by docId (unknown ids are listed in `missing`; an integer is its decimal text,
+   * as `add` stores `docId: 5`) or every document a metadata filter matches (`{ filter }`,
+   * INVALID_FILTER when malformed), committed as a new generation; they disappear from every search
+   * mode, rerank and explain at once.
+   * @throws PlaitError INVALID_ARGUMENT (a key of the `{ filter }` object other than filter, too; an id
+   *   neither a string nor an integer), INDEX_LOCKED, INDEX_CLOSED.
    */
-  async delete(docIds: readonly string[] | { filter: MetadataFilter }): Promise<UpdateResult> {
+  async delete(docIds: readonly (string | number)[] | { filter: MetadataFilter }): Promise<UpdateResult> {
     this.checkOpen();
     if (!Array.isArray(docIds) && typeof docIds === 'object' && docIds !== null) checkOptionKeys(docIds, DELETE_WHERE_KEYS, 'delete option');
     const byFilter = !Array.isArray(docIds) && typeof docIds === 'object' && docIds !== null && 'filter' in docIds;
-    if (!byFilter && (!Array.isArray(docIds) || docIds.some((d) => typeof d !== 'string'))) throw invalidArgument('docIds', 'an array of strings or { filter }', docIds);
-    const req = byFilter ? { deleteWhere: (docIds as { filter: MetadataFilter }).filter } : { delete: docIds as readonly string[] };
+    if (!byFilter && !Array.isArray(docIds)) throw invalidArgument('docIds', 'an array of ids (strings or integers) or { filter }', docIds);
+    const req = byFilter ? { deleteWhere: (docIds as { filter: MetadataFilter }).filter } : { delete: (docIds as readonly unknown[]).map((d, i) => lookupDocId(d, `docIds[${i}]`)) };
     const result = updateIndex(this.path, req, { kernels: this.kernels });
     await this.afterCommit();
     return result;

@@ -26,7 +26,9 @@ export const HTTP_STATUS = {
   MALFORMED_FRONT_MATTER: 400,
   MISSING_ID: 400,
   DUPLICATE_ID: 400,
+  // Only the TREC run writer throws it (no route writes a run); listed because every code is.
   ID_WHITESPACE: 400,
+  INVALID_ID: 400,
   // Only the CLI and the library's file readers meet it (no route reads a file); listed because every code is.
   COMPRESSED_INPUT: 400,
   CORRUPT_INPUT: 400,

@@ -10,26 +10,42 @@
  * text — only for such a number, so the common path pays nothing.
  *
  * `idText` keeps a safe integer as `String(value)` (what ids written as numbers always gave:
- * `1.0` is "1"), and takes any other number as written.
+ * `1.0` is "1"), and takes a larger integer as written where the source text is at hand (a file's
+ * line) — without it (an HTTP body, a library call) such an id is refused, never rounded. A
+ * fraction is refused at every door: 1.5, 1.50 and 15e-1 are one JSON number but three texts, so
+ * its id would depend on who wrote the file (`numberIdRefusal` words both refusals).
  */
 
 import { isLosslessNumber, parse } from 'lossless-json';
 
 /**
- * The id a JSON value gives: a non-empty string as is; a finite number as its text (see the
+ * The id a JSON value gives: a non-empty string as is; an integer as its decimal text (see the
  * module header); anything else `null` (no usable id).
  * @param value the parsed value of the id field
  * @param lineText the JSON object's source text (one JSONL line), when there is one
  * @param key the id field's name in that object
- * @returns the id, or `null`; `undefined` for a number that cannot be given exactly (past 2^53
- *   or not an integer) without `lineText` — the caller refuses it rather than store a rounded id
+ * @returns the id, or `null`; `undefined` for a number that cannot be an id — a fraction, or an
+ *   integer past 2^53 without `lineText` — which the caller refuses (`numberIdRefusal`) rather
+ *   than store a rounded or ambiguous id
  */
 export function idText(value: unknown, lineText: string | undefined, key: string): string | null | undefined {
   if (typeof value === 'string') return value.length > 0 ? value : null;
   if (typeof value !== 'number' || !Number.isFinite(value)) return null;
+  if (!Number.isInteger(value)) return undefined;
   if (Number.isSafeInteger(value)) return String(value);
-  if (lineText === undefined) return Number.isInteger(value) ? undefined : String(value);
+  if (lineText === undefined) return undefined;
   return topLevelValueText(lineText, key) ?? String(value);
+}
+
+/**
+ * Why a number `idText` answered `undefined` for cannot be an id, ending in what to do:
+ * "is the number 1.5, not an integer: …; give the id as a string".
+ */
+export function numberIdRefusal(value: number): string {
+  const why = Number.isInteger(value)
+    ? 'an integer past 2^53 (Number.MAX_SAFE_INTEGER) that a JavaScript number cannot hold exactly, and the JSON text it was written as is not at hand here'
+    : 'not an integer: a fraction is one number under many spellings (1.5, 1.50, 15e-1), so it names no one id';
+  return `is the number ${String(value)}, ${why}: give the id as a string`;
 }
 
 /**

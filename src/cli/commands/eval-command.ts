@@ -8,7 +8,7 @@ import { NBITS_NAMES, nbitsName, parseNbits } from '../../kernels/validate.js';
 import { openIndexForCli } from '../open-index.js';
 import { locateIndex, resolveIndexPath, isIndexDir, checkFolderDestination } from '../../format/index-path.js';
 import { readManifest } from '../../format/index-reader.js';
-import { PlaitError } from '../../errors/index.js';
+import { PlaitError, isPlaitError } from '../../errors/index.js';
 import { SEARCH_DEFAULTS } from '../../config/defaults.js';
 import {
   readQueries,
@@ -18,6 +18,7 @@ import {
   buildComparison,
   renderTable,
   writeRun,
+  checkRunId,
   writeReportFiles,
   topKOverlap,
   type ComparisonMeta,
@@ -157,6 +158,8 @@ export function registerEvalCommand(program: Command): void {
       const skippedQueries: SkippedQuery[] = [];
       const [queries, qrels] = await Promise.all([readQueries(queriesPath, { onSkip: (q) => skippedQueries.push(q) }), readQrels(qrelsPath)]);
       warnSkippedQueries(queriesPath, skippedQueries);
+      // The run files cannot carry a query id with white space: said before the build and the searches.
+      if (o.runDir !== undefined) for (const q of queries) checkRunId(q.id, 'queryId', q.id);
       // A skipped query was not asked: it leaves the evaluation instead of scoring 0.
       for (const q of skippedQueries) qrels.delete(q.id);
       // Nor was a judged query that the queries file does not hold: it had been scored 0 in every
@@ -249,6 +252,8 @@ export function registerEvalCommand(program: Command): void {
             for (const [name, run] of runs) await writeRun(join(o.runDir, `${name.replace(/[^\w.=-]+/g, '_')}.trec`), run, { tag: name.replace(/\s+/g, '_') });
           }
         } catch (cause) {
+          // A run that cannot carry an id (eval/run.ts formatRun) is the run format's refusal, not a file system's.
+          if (isPlaitError(cause, 'ID_WHITESPACE')) throw withHint(cause, 'the results were printed above; --json carries every id (the TREC run files cannot)');
           const what = cause instanceof Error ? cause.message : String(cause);
           throw withHint(new PlaitError('NOT_WRITABLE', { message: `writing the report or run files failed: ${what}` }, { cause }), 'the results were printed above; re-run with another --report / --run-dir to get the files');
         }

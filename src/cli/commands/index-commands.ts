@@ -33,12 +33,14 @@ import { clusterRebuildHint, findClusterRoot, readClusterManifest, shardDir, typ
 /** The corpus report's kinds of invalid document and the error code each stands for (the reader's own table). */
 export const SKIP_CODES: Readonly<Record<string, string>> = SKIP_REASON_CODES;
 const SKIPPABLE = new Set(Object.values(SKIP_CODES));
+/** Skip reasons that manifests of older plait versions record and this one no longer has (ids with any white space were refused). */
+const LEGACY_SKIP_CODES: Readonly<Record<string, string>> = { idWhitespace: 'ID_WHITESPACE' };
 
 /** Skipped documents by reason, e.g. "2 EMPTY_TEXT, 1 DUPLICATE_ID"; '' when none. */
 export function describeSkipped(skipped: Record<string, number> | undefined): string {
   return Object.entries(skipped ?? {})
     .filter(([, n]) => n > 0)
-    .map(([kind, n]) => `${n} ${SKIP_CODES[kind] ?? kind}`)
+    .map(([kind, n]) => `${n} ${SKIP_CODES[kind] ?? LEGACY_SKIP_CODES[kind] ?? kind}`)
     .join(', ');
 }
 

@@ -13,7 +13,7 @@ import { type SearchMode, type SearchOptions } from '../../search/plait-index.js
 import type { SearchTimings } from '../../search/search-result.js';
 import { Reranker, type RerankDocument } from '../../rerank/reranker.js';
 import { readQueries, type SkippedQuery } from '../../eval/queries.js';
-import { formatRun, writeRun, type Run } from '../../eval/run.js';
+import { checkRunId, formatRun, writeRun, type Run } from '../../eval/run.js';
 import { PlaitError, invalidArgument, isPlaitError } from '../../errors/index.js';
 import { withHint } from '../report-error.js';
 import { indexHome, listIndexHome, locateIndex } from '../../format/index-path.js';
@@ -168,6 +168,8 @@ export function registerSearchCommands(program: Command): void {
     const skippedQueries: SkippedQuery[] = [];
     const queries = o.queries === undefined ? [] : await readQueries(o.queries, { onSkip: (q) => skippedQueries.push(q) });
     if (o.queries !== undefined) warnSkippedQueries(o.queries, skippedQueries);
+    // A query id the TREC run cannot carry is refused before any search, not after the last one.
+    if (o.run !== undefined || (o.json !== true && o.pipeline === undefined)) for (const q of queries) checkRunId(q.id, 'queryId', q.id);
     const index = await openIndexForCli(name, { model: o.model });
     try {
       if (o.pipeline === undefined) checkOptionsApply(asked, index.manifest.model.defaultMode, CLI_SPELLING);

@@ -5,7 +5,7 @@
  */
 
 import { PlaitError } from '../../errors/index.js';
-import { idText } from '../../util/json-number-text.js';
+import { idText, numberIdRefusal } from '../../util/json-number-text.js';
 import type { ParsedDocument, ParsedRecord } from './parsed-record.js';
 
 export interface JsonlFields {
@@ -40,8 +40,9 @@ export function parseJsonlLine(text: string, file: string, line: number, fields:
 /**
  * A JSONL line's value, or a document given in memory (`buildIndex(documents)`), read with `fields`:
  * the same rules either way (ids, text and title strings, metadata an object, ignored fields noted).
- * An id written as a number is taken as written in `sourceText` (util/json-number-text.ts: past
- * 2^53 JSON.parse rounds it); without a source, such a number is refused as malformed.
+ * An id written as an integer is its decimal text, taken as written in `sourceText` past 2^53
+ * (util/json-number-text.ts: JSON.parse rounds it); without a source, such a number is refused as
+ * malformed, as is a fraction anywhere.
  */
 export function parseJsonlRecord(value: unknown, file: string, line: number, fields: JsonlFields, sourceText?: string): ParsedRecord {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
@@ -53,7 +54,7 @@ export function parseJsonlRecord(value: unknown, file: string, line: number, fie
     if (record[field] !== undefined) {
       const id = idText(record[field], sourceText, field);
       if (id === undefined) {
-        return malformed(file, line, `field "${field}" is the number ${String(record[field])}, an integer past 2^53 (Number.MAX_SAFE_INTEGER) that a JavaScript number cannot hold exactly: give the id as a string`);
+        return malformed(file, line, `field "${field}" ${numberIdRefusal(record[field] as number)}`);
       }
       docId = id;
       break;

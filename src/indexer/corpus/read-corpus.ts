@@ -4,7 +4,7 @@
  *
  *   const corpus = await openCorpus('../shared/data/scifact');
  *   for await (const doc of corpus) { ... }
- *   corpus.report; // { read, skipped: { malformed, malformedTsv, malformedFrontMatter, missingId, duplicateId, emptyText, notUtf8, idWhitespace }, ignoredFields, firstSkipped }
+ *   corpus.report; // { read, skipped: { malformed, malformedTsv, malformedFrontMatter, missingId, duplicateId, emptyText, notUtf8, invalidId }, ignoredFields, firstSkipped }
  *
  * JSONL top-level fields other than the id, title, text and metadata fields are not read; each such
  * name is reported once per pass (`onWarning`) and counted in `report.ignoredFields`.
@@ -16,6 +16,7 @@ import { BEIR_FIELDS, GENERIC_ID_FIELDS, parseJsonlLine, parseJsonlRecord, type 
 import { isBlank, readLineBatches } from './line-reader.js';
 import type { ParsedRecord } from './parsed-record.js';
 import { resolveCorpusInput } from './resolve-input.js';
+import { docIdFault, invalidDocId } from './document-id.js';
 import { checkOptionKeys, pickOptions, type OptionKeys } from '../../util/option-keys.js';
 import { parseTextFile } from './text-file-parser.js';
 import { looksLikeTsvHeader, parseTsvLine } from './tsv-parser.js';
@@ -35,7 +36,7 @@ export const SKIP_REASON_CODES: Readonly<Record<SkipKind, ErrorCode>> = {
   duplicateId: 'DUPLICATE_ID',
   emptyText: 'EMPTY_TEXT',
   notUtf8: 'TEXT_NOT_UTF8',
-  idWhitespace: 'ID_WHITESPACE',
+  invalidId: 'INVALID_ID',
 };
 
 function jsonlFields(format: CorpusFormat, options: CorpusReaderOptions): JsonlFields {
@@ -55,7 +56,7 @@ function notUtf8(file: string, line: number): ParsedRecord {
 class StreamingCorpusReader implements CorpusReader {
   readonly report: CorpusReadReport = {
     read: 0,
-    skipped: { malformed: 0, malformedTsv: 0, malformedFrontMatter: 0, missingId: 0, duplicateId: 0, emptyText: 0, notUtf8: 0, idWhitespace: 0 },
+    skipped: { malformed: 0, malformedTsv: 0, malformedFrontMatter: 0, missingId: 0, duplicateId: 0, emptyText: 0, notUtf8: 0, invalidId: 0 },
     ignoredFields: [],
     firstSkipped: [],
   };
@@ -129,19 +130,12 @@ class StreamingCorpusReader implements CorpusReader {
       const hint = this.format === 'tsv' ? 'its first column (the id) is empty' : idFieldHint(this.fields.idFields, record.ignoredIdFields);
       return this.reject('missingId', new PlaitError('MISSING_ID', { file, line, hint }));
     }
-    // A TREC run line is "qid Q0 docid rank score tag", split on white space: an id holding any
-    // would index fine and then break every run of the index (plait search --run, eval --run-dir,
-    // trec_eval). Refused here, where the file and line are known (issue 27; README "Document ids").
-    if (/\s/u.test(docId)) {
-      return this.reject(
-        'idWhitespace',
-        new PlaitError('ID_WHITESPACE', {
-          message: `document id ${JSON.stringify(docId)} in ${file} at line ${line} contains white space, which TREC run files cannot hold: change the id (e.g. "my notes" → "my-notes"; in a folder of text files the id is the file's name: rename the file)`,
-          id: docId,
-          file,
-          line,
-        }),
-      );
+    // What a document id may be (document-id.ts): spaces are fine; a control character, a line
+    // break or white space at an end is refused here, where the file and line are known.
+    const fault = docIdFault(docId);
+    if (fault !== null) {
+      const where = this.format === 'folder' ? `(the file ${file}: in a folder of notes the id is the file's path: rename the file)` : `in ${file} at line ${line}`;
+      return this.reject('invalidId', invalidDocId(docId, fault, where, { file, line }));
     }
     if (seen.has(docId)) return this.reject('duplicateId', new PlaitError('DUPLICATE_ID', { id: docId, file, line }));
     if (isBlank(record.title) && isBlank(record.text)) {

@@ -30,7 +30,13 @@ export type CorpusInput = string | readonly string[];
  * position as `line` (1-based) in `documents`.
  */
 export interface CorpusDocumentInput {
-  docId: string;
+  /**
+   * A non-empty string (spaces inside are fine; no control character or line break, no white
+   * space at an end: INVALID_ID, indexer/corpus/document-id.ts), or an integer, stored as its
+   * decimal text (`5` is the id "5", as a JSONL line's `"_id": 5`; a fraction or an integer past
+   * 2^53 is refused: give it as a string).
+   */
+  docId: string | number;
   title?: string | undefined;
   text: string;
   metadata?: Record<string, unknown> | undefined;
@@ -92,8 +98,12 @@ export interface CorpusReadReport {
     duplicateId: number;
     emptyText: number;
     notUtf8: number;
-    /** Ids with white space (read-corpus.ts; error code ID_WHITESPACE): refused because TREC run files could not hold them. */
-    idWhitespace: number;
+    /**
+     * Ids holding a control character or line break, or white space at an end (document-id.ts;
+     * error code INVALID_ID). Spaces inside an id are fine. (Indexes built before this rule may
+     * record `idWhitespace`: ids with any white space, then refused.)
+     */
+    invalidId: number;
   };
   /** JSONL top-level fields that were not read (not the id, text, title or metadata field), in order of first appearance. */
   ignoredFields: IgnoredField[];

@@ -49,6 +49,7 @@ import { ERROR_SCHEMA, storageRefusal } from '../http-errors.js';
 import { runWork } from '../request-work.js';
 import { estimateTokens } from '../request-cost.js';
 import { checkBatch, checkText } from '../text-checks.js';
+import { lookupDocId } from '../../indexer/corpus/document-id.js';
 import { encodeClusterWrite } from '../../cluster/encode-write.js';
 import type { WriteAck, WriteLog } from '../../cluster/write-log.js';
 import type { IndexManifest } from '../../format/manifest.js';
@@ -84,7 +85,8 @@ export interface DocumentsRoutesOptions {
 }
 
 interface DocumentBody {
-  doc_id: string;
+  /** A string or an integer (its decimal text), as a JSONL corpus line's id (checkDocument). */
+  doc_id: string | number;
   text: string;
   title?: string;
   metadata?: Record<string, unknown>;
@@ -97,7 +99,7 @@ interface AddBody {
 }
 
 interface DeleteBody {
-  doc_ids?: string[];
+  doc_ids?: (string | number)[];
   filter?: MetadataFilter;
   timeout_ms?: number;
 }
@@ -118,7 +120,12 @@ const ADD_BODY_SCHEMA = {
         required: ['doc_id', 'text'],
         additionalProperties: false,
         properties: {
-          doc_id: { type: 'string', minLength: 1 },
+          doc_id: {
+            type: ['string', 'number'],
+            minLength: 1,
+            description:
+              'a non-empty string (spaces inside are fine; a control character or line break, or white space at an end, is 400 INVALID_ID) or an integer, stored as its decimal text (123 is the id "123", as a JSONL corpus\'s "_id": 123; a fraction or an integer past 2^53 is 400 INVALID_ARGUMENT: send it as a string)',
+          },
           text: { type: 'string' },
           title: { type: 'string' },
           metadata: { type: 'object', additionalProperties: true, description: 'searchable with filter (JSON object)' },
@@ -134,7 +141,11 @@ const DELETE_BODY_SCHEMA = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    doc_ids: { type: 'array', items: { type: 'string' }, description: `ids to delete, at most ${CLUSTER_WRITE_DEFAULTS.maxDeleteIds} (413 beyond); absent ids are listed in missing` },
+    doc_ids: {
+      type: 'array',
+      items: { type: ['string', 'number'] },
+      description: `ids to delete, at most ${CLUSTER_WRITE_DEFAULTS.maxDeleteIds} (413 beyond): strings, or integers read as their decimal text as a write's doc_id is; absent ids are listed in missing`,
+    },
     filter: { type: 'object', additionalProperties: true, description: 'also delete every document whose metadata match (the search filter language; 400 INVALID_FILTER when malformed)' },
     timeout_ms: TIMEOUT_MS,
   },
@@ -205,7 +216,7 @@ function documentsOf(b: AddBody): DocumentInput[] {
   return b.documents.map((d, i) => {
     checkText(d.text, `documents[${i}].text`);
     if (d.title !== undefined) checkText(d.title, `documents[${i}].title`);
-    checkText(d.doc_id, `documents[${i}].doc_id`);
+    if (typeof d.doc_id === 'string') checkText(d.doc_id, `documents[${i}].doc_id`);
     return checkDocument({ docId: d.doc_id, text: d.text, title: d.title, metadata: d.metadata }, i);
   });
 }
@@ -220,7 +231,9 @@ function refusedByNoReplace(id: string, i: number): PlaitError {
 function deletionsOf(b: DeleteBody): { delete: string[]; deleteWhere?: MetadataFilter } {
   if (b.doc_ids === undefined && b.filter === undefined) throw new PlaitError('INVALID_ARGUMENT', { message: 'give doc_ids, filter, or both', field: 'body' });
   checkBatch(b.doc_ids?.length ?? 0, CLUSTER_WRITE_DEFAULTS.maxDeleteIds, 'doc_ids', 'write');
-  return { delete: b.doc_ids ?? [], ...(b.filter === undefined ? {} : { deleteWhere: b.filter }) };
+  // The write's rule (checkDocument): an integer is its decimal text (document-id.ts lookupDocId).
+  const ids = (b.doc_ids ?? []).map((id, i) => lookupDocId(id, `doc_ids[${i}]`));
+  return { delete: ids, ...(b.filter === undefined ? {} : { deleteWhere: b.filter }) };
 }
 
 /**

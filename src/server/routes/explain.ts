@@ -15,11 +15,12 @@ import { runWork } from '../request-work.js';
 import { checkQuery } from '../text-checks.js';
 import { snakeKeys } from '../snake-keys.js';
 import { REWRITES_SCHEMA, REWRITE_BODY_SCHEMA, rewriteFromBody, type RewriteBody } from './search.js';
+import { lookupDocId } from '../../indexer/corpus/document-id.js';
 import '../fastify-types.js';
 
 interface ExplainBody {
   query: string;
-  doc_id?: string;
+  doc_id?: string | number;
   pid?: number;
   mode?: SearchMode;
   idf_weighting?: boolean;
@@ -81,7 +82,7 @@ export const explainRoutes: FastifyPluginAsync = async (app) => {
           required: ['query'],
           properties: {
             query: { type: 'string' },
-            doc_id: { type: 'string', description: 'explain this document’s best passage (give doc_id or pid)' },
+            doc_id: { type: ['string', 'number'], description: 'explain this document’s best passage (give doc_id or pid): a string, or an integer read as its decimal text as a write\'s doc_id is' },
             pid: { type: 'integer', minimum: 0, description: 'explain this passage' },
             mode: { type: 'string', enum: ['late', 'bm25', 'hybrid'], description: 'hybrid and bm25 add the BM25 terms; hybrid the fused parts' },
             idf_weighting: { type: 'boolean' },
@@ -118,7 +119,8 @@ export const explainRoutes: FastifyPluginAsync = async (app) => {
       if (rewrite !== undefined) o.rewrite = rewrite;
       // An option this explanation would take and ignore is refused in the body's spelling (option-scope.ts).
       checkOptionsApply(o, entry.index.manifest.model.defaultMode, HTTP_SPELLING, EXPLAIN_OPTION_SCOPES);
-      const target = b.doc_id !== undefined ? b.doc_id : { pid: b.pid! };
+      // An integer doc_id is its decimal text, as the writes store it (document-id.ts lookupDocId).
+      const target = b.doc_id !== undefined ? lookupDocId(b.doc_id, 'doc_id') : { pid: b.pid! };
       const ex = await runWork(engine, reply, b.timeout_ms, (signal) => index.explain(query, target, { ...o, deadlineAt, signal }));
       return snakeKeys(ex);
     },
@@ -134,3 +136,4 @@ interface Explainer {
 function explainer(index: object): Explainer | null {
   return typeof (index as Partial<Explainer>).explain === 'function' ? (index as Explainer) : null;
 }
+
