@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ERROR_TEMPLATES, isPlaitError } from '../src/index.js';
 import { Admission } from '../src/server/admission.js';
+import { retryAfterSeconds } from '../src/server/admission-retry.js';
 import { estimateCrossTokens, estimatePipelineTokens, estimateTokens } from '../src/server/request-cost.js';
 import { parsePipeline } from '../src/pipeline/pipeline-spec.js';
 import { ByteLruCache } from '../src/server/byte-lru-cache.js';
@@ -409,6 +410,78 @@ test('admission: a small newcomer that will pass the queued large ones waits for
   await large.end();
   await head.end();
   await second.end();
+});
+
+test('admission: a refusal says when the request would be let in if sent again (retryAfterMs), not the whole expected wait', async () => {
+  const limits = { maxConcurrent: 8, maxQueue: 10, maxQueueWaitMs: 100, maxInFlightTokens: 1000, tokenWaitDeadlineShare: 0.5 };
+  const { a } = clocked(limits);
+  a.seedTokenMs(10);
+  const running = hold(a, 800);
+  await tick();
+  const refusal = async (deadlineMs?: number): Promise<Record<string, unknown>> => {
+    const err = await a.run(async () => 0, never, 0, 800, deadlineMs).then(() => null, (e: unknown) => e);
+    assert.ok(isPlaitError(err, 'OVERLOADED'), String(err));
+    return err.details ?? {};
+  };
+  // 800 running + 800 of its own − 1,000: 600 tokens to wait for, 6,000 ms at 10 ms a token; its own
+  // encoding 8,000 ms; half of a 24 s deadline is 12,000 ms, 2,000 short. Once 2,000 ms of tokens
+  // have got through it may wait: Retry-After 2 s, where the whole wait (6 s) had been said.
+  assert.deepEqual([(await refusal(24_000)).retryAfterMs, (await refusal(24_000)).expectedWaitMs], [2000, 6000]);
+  // Without a deadline it waits for maxQueueWaitMs (100 ms) of the wait to be left: 5,900 ms.
+  assert.equal((await refusal()).retryAfterMs, 5900);
+  // Its own encoding past its share (8,000 > 6,000 ms of a 12 s deadline): only maxQueueWaitMs lets it in.
+  assert.equal((await refusal(12_000)).retryAfterMs, 5900);
+  // Sent again when 200 tokens (2,000 ms) have got through, the same request queues: 400 tokens to
+  // wait for (4,000 ms) and its own 8,000 ms end at 12,000 ms, half its deadline.
+  const later = clocked(limits).a;
+  later.seedTokenMs(10);
+  const rest = hold(later, 600);
+  await tick();
+  const again = hold(later, 800, 24_000);
+  await tick();
+  assert.equal(later.queued, 1, 'let in to wait');
+  await rest.end();
+  await again.end();
+  await running.end();
+  // A wait for a slot: the same, down to maxQueueWaitMs (1,000 ms of work ahead on 1 slot, 10 ms allowed).
+  const { a: one } = clocked({ maxConcurrent: 1, maxQueue: 2, maxQueueWaitMs: 10 });
+  one.seedWorkMs(1000);
+  const busy = hold(one, 0);
+  await tick();
+  await assert.rejects(one.run(async () => 0, never), (e: unknown) => isPlaitError(e, 'OVERLOADED') && e.details?.retryAfterMs === 990 && e.details?.expectedWaitMs === 1000);
+  await busy.end();
+  // A full queue lets one in each time a waiter starts: 3,000 ms for the 2 waiters and itself ÷ 3.
+  const { a: full } = clocked({ maxConcurrent: 1, maxQueue: 2, maxQueueWaitMs: 10_000 });
+  full.seedWorkMs(1000);
+  const holds = [hold(full, 0), hold(full, 0), hold(full, 0)];
+  await tick();
+  assert.equal(full.queued, 2);
+  await assert.rejects(full.run(async () => 0, never), (e: unknown) => isPlaitError(e, 'OVERLOADED') && e.details?.retryAfterMs === 1000 && e.details?.expectedWaitMs === 3000);
+  for (const h of holds) await h.end();
+});
+
+test('Retry-After: whole seconds, never before retryAfterMs, at least the minimum; jitter within jitterSeconds and the expected wait', () => {
+  const exact = { minSeconds: 1, jitterSeconds: 0 };
+  // Rounded up (RFC 9110 delay-seconds are whole): 2,000 ms is 2 s, 2,001 ms 3 s; nothing or junk is the minimum.
+  assert.deepEqual([retryAfterSeconds(2000, 6000, exact), retryAfterSeconds(2001, 6000, exact), retryAfterSeconds(0, 6000, exact), retryAfterSeconds(undefined, undefined, exact), retryAfterSeconds(Number.NaN, 6000, exact), retryAfterSeconds(-5, 6000, exact)], [2, 3, 1, 1, 1, 1]);
+  assert.equal(retryAfterSeconds(300, 500, { minSeconds: 0, jitterSeconds: 0 }), 1, 'any wait at all is at least a second');
+  assert.equal(retryAfterSeconds(0, 500, { minSeconds: 0, jitterSeconds: 1 }), 0, 'no wait and no minimum: 0, and no jitter past the expected wait');
+  // The refusal above (retry 2,000 ms, whole wait 6,000 ms), as the server answers it: 2 or 3 s, not 6.
+  const seen = new Set<number>();
+  for (let i = 0; i < 100; i++) {
+    const s = retryAfterSeconds(2000, 6000, { minSeconds: 1, jitterSeconds: 1, random: () => i / 100 });
+    assert.ok(s === 2 || s === 3, `${s}`);
+    seen.add(s);
+  }
+  assert.deepEqual([...seen].sort(), [2, 3], 'the jitter spreads over both seconds');
+  assert.equal(retryAfterSeconds(2000, 6000, { minSeconds: 1, jitterSeconds: 1, random: () => 0.999_999 }), 3);
+  // The jitter never takes the retry past the expected wait (floor: 2,500 ms → 2 s), nor past jitterSeconds.
+  assert.equal(retryAfterSeconds(2000, 2500, { minSeconds: 1, jitterSeconds: 1, random: () => 0.999_999 }), 2);
+  assert.equal(retryAfterSeconds(2000, 4900, { minSeconds: 1, jitterSeconds: 5, random: () => 0.999_999 }), 4);
+  assert.equal(retryAfterSeconds(2000, 60_000, { minSeconds: 1, jitterSeconds: 5, random: () => 0.999_999 }), 7);
+  // A random source outside [0, 1) cannot push it out of bounds either.
+  assert.equal(retryAfterSeconds(2000, 60_000, { minSeconds: 1, jitterSeconds: 1, random: () => 7 }), 3);
+  assert.equal(retryAfterSeconds(2000, 60_000, { minSeconds: 1, jitterSeconds: 1, random: () => -1 }), 2);
 });
 
 test('request cost: tokens estimated from characters (SERVER_DEFAULTS.charsPerToken), each text cut at the cap when given', () => {

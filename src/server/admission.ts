@@ -124,6 +124,12 @@ export class Admission {
   /** When the busy time was last charged (a completion, or tokens in flight rising from 0). */
   private busyMark = 0;
   private tokenObserved = false;
+  /** Wall ms with token work in flight, over the server's life (the busy-time counter), and when the current stretch began. */
+  private busyTotalMs = 0;
+  private busySince = 0;
+  /** ∫ min(tokens in flight, budget) ÷ budget dt in ms (the budget's occupancy), and when it was last charged. */
+  private occupiedMs = 0;
+  private occupiedMark = 0;
 
   /** The token budget (Infinity: none). */
   private readonly budget: number;
@@ -172,6 +178,38 @@ export class Admission {
     return this.doneTokens > 0 ? this.busyMs / this.doneTokens : 0;
   }
 
+  /**
+   * Wall time in ms with document-token work in flight (admitted requests with tokens running),
+   * summed over the admission's life and counting the current stretch: its rate over an interval
+   * is the share of that interval the encoder had token work, so idle time while refused clients
+   * sit out a Retry-After shows as 1 − that rate (`plait_admission_token_busy_seconds_total`).
+   */
+  get tokenBusyMs(): number {
+    return this.busyTotalMs + (this.tokensRunning > 0 ? this.now() - this.busySince : 0);
+  }
+
+  /**
+   * The token budget's occupancy in ms: ∫ min(tokens in flight, budget) ÷ budget dt over the
+   * admission's life (0 without a budget). Its rate is the share of the budget in use: a small
+   * rerank alone keeps `tokenBusyMs` running at a tenth of the budget, so under overload this, not
+   * that, shows the large requests' encoder time lost while they sit out a Retry-After
+   * (`plait_admission_token_budget_seconds_total`).
+   */
+  get tokenBudgetMs(): number {
+    return this.occupiedMs + this.occupancy(this.now());
+  }
+
+  /** The occupancy since the last mark, at the tokens now in flight (ms). */
+  private occupancy(now: number): number {
+    return Number.isFinite(this.budget) && this.budget > 0 ? ((now - this.occupiedMark) * Math.min(this.tokensRunning, this.budget)) / this.budget : 0;
+  }
+
+  /** Charges the occupancy up to now; called before the tokens in flight change. */
+  private markOccupancy(now: number): void {
+    this.occupiedMs += this.occupancy(now);
+    this.occupiedMark = now;
+  }
+
   get inFlight(): number {
     return this.running;
   }
@@ -215,7 +253,9 @@ export class Admission {
       this.observed = true;
       if (need > 0) this.chargeDrain(end, done ? need : 0);
       this.running--;
+      if (need > 0) this.markOccupancy(end);
       this.tokensRunning -= need;
+      if (need > 0 && this.tokensRunning === 0) this.busyTotalMs += end - this.busySince;
       if (passed) this.tokensPassing -= need;
       this.grantWaiters();
     };
@@ -259,7 +299,11 @@ export class Admission {
 
   private start(tokens: number, passed: boolean): void {
     // Busy time starts when token work does: idle time is not the rate at which tokens drain.
-    if (tokens > 0 && this.tokensRunning === 0) this.busyMark = this.now();
+    if (tokens > 0) {
+      const now = this.now();
+      if (this.tokensRunning === 0) this.busyMark = this.busySince = now;
+      this.markOccupancy(now);
+    }
     this.running++;
     this.tokensRunning += tokens;
     if (passed) this.tokensPassing += tokens;
@@ -281,13 +325,14 @@ export class Admission {
     let tokenWaitMs = 0;
     if (tokens > 0) tokenWaitMs = this.tokensToDrain(head, ahead, tokens) * this.tokenMs;
     const expectedWaitMs = Math.max(countWaitMs, tokenWaitMs);
-    const overloaded = (): PlaitError =>
+    const overloaded = (retryAfterMs: number): PlaitError =>
       new PlaitError('OVERLOADED', {
         message: `${this.running} requests running (${this.tokensRunning} document tokens) and ${this.waiting.length} waiting; try again later`,
         maxConcurrent: this.limits.maxConcurrent,
         maxQueue: this.limits.maxQueue,
         maxInFlightTokens: this.limits.maxInFlightTokens ?? null,
         expectedWaitMs: Math.round(expectedWaitMs),
+        retryAfterMs: Math.max(0, Math.round(retryAfterMs)),
       });
     // Slots are shed at maxQueueWaitMs; a request for tokens may wait longer while its wait and its
     // own encoding (its tokens at the drain rate) are expected to end within a share of its own
@@ -296,13 +341,28 @@ export class Admission {
     // that arrive while a large one runs go before its rest, and on a loaded host a full budget
     // takes 10 s or more, not the 5 s that a wait of half the deadline left room for.
     const share = this.limits.tokenWaitDeadlineShare ?? 0;
-    const withinDeadline = deadlineMs !== undefined && Number.isFinite(deadlineMs) && tokenWaitMs + tokens * this.tokenMs <= share * deadlineMs;
-    if (countWaitMs > this.limits.maxQueueWaitMs || (tokenWaitMs > this.limits.maxQueueWaitMs && !withinDeadline)) return Promise.reject(overloaded());
+    const shareMs = deadlineMs !== undefined && Number.isFinite(deadlineMs) ? share * deadlineMs : undefined;
+    const ownMs = tokens * this.tokenMs;
+    const withinDeadline = shareMs !== undefined && tokenWaitMs + ownMs <= shareMs;
+    const countRefused = countWaitMs > this.limits.maxQueueWaitMs;
+    const tokenRefused = tokenWaitMs > this.limits.maxQueueWaitMs && !withinDeadline;
+    if (countRefused || tokenRefused) {
+      // When it would be let in if sent again: once the wait ahead has drained to what it may wait
+      // (maxQueueWaitMs, or for tokens its deadline's share less its own encoding), were nothing
+      // else to arrive. Not the whole wait: told that, refused clients came back after the queue
+      // had emptied and the encoder idled meanwhile (bench/RESULTS.md, "Retry-After from when a
+      // request fits").
+      const countRetryMs = countRefused ? countWaitMs - this.limits.maxQueueWaitMs : 0;
+      const tokenRetryMs = tokenRefused ? Math.min(tokenWaitMs - this.limits.maxQueueWaitMs, shareMs === undefined ? Infinity : tokenWaitMs + ownMs - shareMs) : 0;
+      return Promise.reject(overloaded(Math.max(countRetryMs, tokenRetryMs)));
+    }
     if (this.waiting.length >= this.limits.maxQueue) {
+      // A full queue lets one in each time a waiter starts: the wait ahead ÷ the waiters sharing it.
+      const full = overloaded(expectedWaitMs / (ahead.length + 1));
       const last = this.waiting[this.waiting.length - 1];
-      if (last === undefined || last.priority <= priority) return Promise.reject(overloaded());
+      if (last === undefined || last.priority <= priority) return Promise.reject(full);
       this.waiting.pop();
-      last.refuse(overloaded());
+      last.refuse(full);
     }
     return new Promise<boolean>((resolve, reject) => {
       const onAbort = (): void => {
