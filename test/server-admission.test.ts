@@ -230,7 +230,8 @@ test('admission: backfilling never starves the head: small requests that keep ov
 });
 
 test('admission: a large request is shed at once on the tokens it would wait for; a small one beside it runs', async () => {
-  const a = new Admission({ maxConcurrent: 8, maxQueue: 10, maxQueueWaitMs: 100, maxInFlightTokens: 1000 });
+  // The clock stands still: the running request's tokens count whole (none through yet).
+  const { a } = clocked({ maxConcurrent: 8, maxQueue: 10, maxQueueWaitMs: 100, maxInFlightTokens: 1000 });
   a.seedTokenMs(1); // the warm-up's prior: 1 ms a token
   let release!: () => void;
   const held = a.run(() => new Promise<void>((r) => (release = r)), never, 0, 800);
@@ -414,7 +415,7 @@ test('admission: a small newcomer that will pass the queued large ones waits for
 
 test('admission: a refusal says when the request would be let in if sent again (retryAfterMs), not the whole expected wait', async () => {
   const limits = { maxConcurrent: 8, maxQueue: 10, maxQueueWaitMs: 100, maxInFlightTokens: 1000, tokenWaitDeadlineShare: 0.5 };
-  const { a } = clocked(limits);
+  const { a, clock } = clocked(limits);
   a.seedTokenMs(10);
   const running = hold(a, 800);
   await tick();
@@ -431,18 +432,22 @@ test('admission: a refusal says when the request would be let in if sent again (
   assert.equal((await refusal()).retryAfterMs, 5900);
   // Its own encoding past its share (8,000 > 6,000 ms of a 12 s deadline): only maxQueueWaitMs lets it in.
   assert.equal((await refusal(12_000)).retryAfterMs, 5900);
-  // Sent again when 200 tokens (2,000 ms) have got through, the same request queues: 400 tokens to
-  // wait for (4,000 ms) and its own 8,000 ms end at 12,000 ms, half its deadline.
-  const later = clocked(limits).a;
-  later.seedTokenMs(10);
-  const rest = hold(later, 600);
+  // Sent again 2,000 ms later, the running request 200 tokens further on at the drain rate, the same
+  // request queues: 400 tokens to wait for (4,000 ms) and its own 8,000 ms end at 12,000 ms, half its
+  // deadline. Counted whole until it completes, the running request had kept the wait at 6,000 ms:
+  // refused again, and told 2 s again.
+  clock.t += 1000;
+  assert.deepEqual([(await refusal(24_000)).retryAfterMs, (await refusal(24_000)).expectedWaitMs], [1000, 5000], 'the wait falls as the running work proceeds');
+  clock.t += 1000;
+  const again = hold(a, 800, 24_000);
   await tick();
-  const again = hold(later, 800, 24_000);
-  await tick();
-  assert.equal(later.queued, 1, 'let in to wait');
-  await rest.end();
-  await again.end();
+  assert.equal(a.queued, 1, 'let in to wait');
+  // Past its expected end the running request counts nothing left; its tokens still hold the budget.
+  clock.t += 10_000;
+  assert.equal(a.tokensInFlight, 800);
+  assert.equal(a.queued, 1);
   await running.end();
+  await again.end();
   // A wait for a slot: the same, down to maxQueueWaitMs (1,000 ms of work ahead on 1 slot, 10 ms allowed).
   const { a: one } = clocked({ maxConcurrent: 1, maxQueue: 2, maxQueueWaitMs: 10 });
   one.seedWorkMs(1000);

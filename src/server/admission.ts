@@ -50,6 +50,14 @@
  * 8.5–12.0 s, p99 24.7–26.6 → 12.6–16.5 s, no 504 (main had 1–2 in two of seven runs), small p50
  * unchanged, more large ones refused (bench/RESULTS.md, "Admission's drain rate"; re-measure with
  * bench/rerank-admission.ts).
+ *
+ * A refusal says when the request would be let in if sent again (`retryAfterMs` in the error's
+ * details): the time for the wait ahead of it to drain to what it may wait (`maxQueueWaitMs`, or for
+ * tokens its deadline's share less its own encoding), not the whole wait; the route turns it into
+ * `Retry-After` (admission-retry.ts). Told the whole wait, refused clients came back after the queue
+ * ahead had emptied: under 10 clients of 50-document reranks no large rerank was in flight or queued
+ * for 30% of a run while refused ones sat out a Retry-After (bench/RESULTS.md, "Retry-After from when
+ * a request fits").
  */
 import { SERVER_DEFAULTS } from '../config/defaults.js';
 import { PlaitError } from '../errors/index.js';
@@ -127,6 +135,13 @@ export class Admission {
   /** Wall ms with token work in flight, over the server's life (the busy-time counter), and when the current stretch began. */
   private busyTotalMs = 0;
   private busySince = 0;
+  /**
+   * Tokens of the running requests expected to be through already (≤ tokensRunning), at the drain
+   * rate since `progressMark`: the expected wait falls as the running work proceeds, not only when a
+   * request completes, so a client told to retry when it would fit finds it so (see `tokensLeft`).
+   */
+  private progress = 0;
+  private progressMark = 0;
   /** ∫ min(tokens in flight, budget) ÷ budget dt in ms (the budget's occupancy), and when it was last charged. */
   private occupiedMs = 0;
   private occupiedMark = 0;
@@ -204,6 +219,25 @@ export class Admission {
     return Number.isFinite(this.budget) && this.budget > 0 ? ((now - this.occupiedMark) * Math.min(this.tokensRunning, this.budget)) / this.budget : 0;
   }
 
+  /**
+   * Tokens of the running requests not yet through, expected: those in flight less what the drain
+   * rate got through since each was counted (a completion takes its own tokens off both). Step-wise
+   * (a running request counted whole until it completes), a client refused late in a large
+   * request's run and told to come back when it would fit found the same wait again, and came back
+   * a whole wait later, after the large one had ended and the encoder had idled.
+   */
+  private tokensLeft(now: number): number {
+    const rate = this.tokenMs;
+    const since = rate > 0 && this.tokensRunning > 0 ? Math.max(0, now - this.progressMark) / rate : 0;
+    return this.tokensRunning - Math.min(this.tokensRunning, this.progress + since);
+  }
+
+  /** Moves the progress up to now at the current rate; called before the tokens in flight or the rate change. */
+  private markProgress(now: number): void {
+    this.progress = this.tokensRunning - this.tokensLeft(now);
+    this.progressMark = now;
+  }
+
   /** Charges the occupancy up to now; called before the tokens in flight change. */
   private markOccupancy(now: number): void {
     this.occupiedMs += this.occupancy(now);
@@ -251,10 +285,15 @@ export class Admission {
       // answer in a few microseconds should not erase what the warm-up measured.
       this.meanWorkMs = this.meanWorkMs === 0 ? ms : this.meanWorkMs + EWMA_WEIGHT * (ms - this.meanWorkMs);
       this.observed = true;
-      if (need > 0) this.chargeDrain(end, done ? need : 0);
+      if (need > 0) {
+        this.markProgress(end);
+        this.chargeDrain(end, done ? need : 0);
+        this.markOccupancy(end);
+      }
       this.running--;
-      if (need > 0) this.markOccupancy(end);
       this.tokensRunning -= need;
+      // Its tokens leave the running ones, and what was counted as through with them.
+      this.progress = Math.max(0, Math.min(this.tokensRunning, this.progress - need));
       if (need > 0 && this.tokensRunning === 0) this.busyTotalMs += end - this.busySince;
       if (passed) this.tokensPassing -= need;
       this.grantWaiters();
@@ -302,6 +341,7 @@ export class Admission {
     if (tokens > 0) {
       const now = this.now();
       if (this.tokensRunning === 0) this.busyMark = this.busySince = now;
+      this.markProgress(now);
       this.markOccupancy(now);
     }
     this.running++;
@@ -395,19 +435,20 @@ export class Admission {
   /**
    * Tokens the server must get through before a newcomer of `tokens` (> 0) may start, `ahead` the
    * waiters queued before it, `head` the first of them that needs tokens. In turn (the head's, and
-   * so its own, once all ahead have started): those running and those ahead, less the room the
-   * budget leaves beside it. When it may pass the head (`tokens` ≤ budget − head's), it starts
+   * so its own, once all ahead have started): those running (less what the drain rate has got
+   * through of them: tokensLeft) and those ahead, less the room the budget leaves beside it. When it may pass the head (`tokens` ≤ budget − head's), it starts
    * sooner, once the running and the passers ahead of it fit beside it, and the passers' tokens
    * beside the head: the lesser of the two. Counting every large waiter ahead of a small one had
    * it refused behind two queued 50-document reranks that it would have passed in under a second.
    */
   private tokensToDrain(head: Waiter | undefined, ahead: readonly Waiter[], tokens: number): number {
     const aheadTokens = ahead.reduce((sum, w) => sum + w.tokens, 0);
-    const inTurn = this.tokensRunning + aheadTokens - Math.max(0, this.budget - tokens);
+    const running = this.tokensLeft(this.now());
+    const inTurn = running + aheadTokens - Math.max(0, this.budget - tokens);
     if (head === undefined || tokens > this.budget - head.tokens) return Math.max(0, inTurn);
     const room = this.budget - head.tokens;
     const passersAhead = ahead.reduce((sum, w) => (w !== head && w.tokens > 0 && w.tokens <= room ? sum + w.tokens : sum), 0);
-    const passing = Math.max(this.tokensRunning + passersAhead + tokens - this.budget, this.tokensPassing + passersAhead + tokens - room);
+    const passing = Math.max(running + passersAhead + tokens - this.budget, Math.min(this.tokensPassing, running) + passersAhead + tokens - room);
     return Math.max(0, Math.min(inTurn, passing));
   }
 
