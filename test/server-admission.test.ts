@@ -419,34 +419,40 @@ test('admission: a refusal says when the request would be let in if sent again (
   a.seedTokenMs(10);
   const running = hold(a, 800);
   await tick();
+  // The head waits its turn: 600 tokens (6,000 ms at 10 ms a token) and its own 8,000 ms, within half of 30 s.
+  const head = hold(a, 800, 30_000);
+  await tick();
+  assert.equal(a.queued, 1);
   const refusal = async (deadlineMs?: number): Promise<Record<string, unknown>> => {
     const err = await a.run(async () => 0, never, 0, 800, deadlineMs).then(() => null, (e: unknown) => e);
     assert.ok(isPlaitError(err, 'OVERLOADED'), String(err));
     return err.details ?? {};
   };
-  // 800 running + 800 of its own − 1,000: 600 tokens to wait for, 6,000 ms at 10 ms a token; its own
-  // encoding 8,000 ms; half of a 24 s deadline is 12,000 ms, 2,000 short. Once 2,000 ms of tokens
-  // have got through it may wait: Retry-After 2 s, where the whole wait (6 s) had been said.
-  assert.deepEqual([(await refusal(24_000)).retryAfterMs, (await refusal(24_000)).expectedWaitMs], [2000, 6000]);
-  // Without a deadline it waits for maxQueueWaitMs (100 ms) of the wait to be left: 5,900 ms.
-  assert.equal((await refusal()).retryAfterMs, 5900);
-  // Its own encoding past its share (8,000 > 6,000 ms of a 12 s deadline): only maxQueueWaitMs lets it in.
-  assert.equal((await refusal(12_000)).retryAfterMs, 5900);
-  // Sent again 2,000 ms later, the running request 200 tokens further on at the drain rate, the same
-  // request queues: 400 tokens to wait for (4,000 ms) and its own 8,000 ms end at 12,000 ms, half its
-  // deadline. Counted whole until it completes, the running request had kept the wait at 6,000 ms:
-  // refused again, and told 2 s again.
-  clock.t += 1000;
-  assert.deepEqual([(await refusal(24_000)).retryAfterMs, (await refusal(24_000)).expectedWaitMs], [1000, 5000], 'the wait falls as the running work proceeds');
-  clock.t += 1000;
-  const again = hold(a, 800, 24_000);
+  const told = async (deadlineMs?: number): Promise<number[]> => {
+    const d = await refusal(deadlineMs);
+    return [d.retryAfterMs, d.expectedWaitMs, d.retryLatestMs] as number[];
+  };
+  // A third 800: 800 running + 800 ahead + its own − 1,000 = 1,400 tokens, 14,000 ms, and its own
+  // 8,000 ms: 7,000 ms past half its 30 s deadline. It is let in once the running request completes
+  // (8,000 ms from now: the head starts, and 600 tokens, 6,000 ms, are left to wait): Retry-After
+  // 8 s, where the whole wait (14 s) had been said. Everything ahead is through at 16,000 ms.
+  assert.deepEqual(await told(30_000), [8000, 14_000, 16_000]);
+  // 3,000 ms on, the running request is 300 tokens further: told the 5,000 ms left of it. Counted
+  // whole until it completes, it had said the same wait again.
+  clock.t += 3000;
+  assert.deepEqual(await told(30_000), [5000, 14_000, 13_000], 'the time left, not the same wait again');
+  // Without a deadline it may wait only maxQueueWaitMs (100 ms): the wait less that, 13,900 ms, less
+  // the 3,000 ms of it got through.
+  assert.equal((await refusal()).retryAfterMs, 10_900);
+  // Sent again when the running request completes, it is let in to wait.
+  clock.t += 5000;
+  await running.end();
+  assert.deepEqual([a.inFlight, a.queued], [1, 0], 'the head started');
+  const again = hold(a, 800, 30_000);
   await tick();
   assert.equal(a.queued, 1, 'let in to wait');
-  // Past its expected end the running request counts nothing left; its tokens still hold the budget.
-  clock.t += 10_000;
-  assert.equal(a.tokensInFlight, 800);
-  assert.equal(a.queued, 1);
-  await running.end();
+  clock.t += 8000;
+  await head.end();
   await again.end();
   // A wait for a slot: the same, down to maxQueueWaitMs (1,000 ms of work ahead on 1 slot, 10 ms allowed).
   const { a: one } = clocked({ maxConcurrent: 1, maxQueue: 2, maxQueueWaitMs: 10 });

@@ -56,8 +56,12 @@
  * tokens its deadline's share less its own encoding), not the whole wait; the route turns it into
  * `Retry-After` (admission-retry.ts). Told the whole wait, refused clients came back after the queue
  * ahead had emptied: under 10 clients of 50-document reranks no large rerank was in flight or queued
- * for 30% of a run while refused ones sat out a Retry-After (bench/RESULTS.md, "Retry-After from when
- * a request fits").
+ * for 28–71% of a run while refused ones sat out a Retry-After. The wait that admits counts a running
+ * request whole until it completes, so it falls only then: the retry is not before the running
+ * requests are expected through, counting what the drain rate has got through of them already
+ * (`tokensLeft`); counting that in the wait itself as well filled the queue further and the large
+ * reranks' p50 rose past 14 s in a run. `retryLatestMs`: when everything ahead is expected through,
+ * the bound of Retry-After's jitter (bench/RESULTS.md, "Retry-After from when a request fits").
  */
 import { SERVER_DEFAULTS } from '../config/defaults.js';
 import { PlaitError } from '../errors/index.js';
@@ -137,8 +141,7 @@ export class Admission {
   private busySince = 0;
   /**
    * Tokens of the running requests expected to be through already (≤ tokensRunning), at the drain
-   * rate since `progressMark`: the expected wait falls as the running work proceeds, not only when a
-   * request completes, so a client told to retry when it would fit finds it so (see `tokensLeft`).
+   * rate since `progressMark` (see `tokensLeft`).
    */
   private progress = 0;
   private progressMark = 0;
@@ -221,10 +224,11 @@ export class Admission {
 
   /**
    * Tokens of the running requests not yet through, expected: those in flight less what the drain
-   * rate got through since each was counted (a completion takes its own tokens off both). Step-wise
-   * (a running request counted whole until it completes), a client refused late in a large
-   * request's run and told to come back when it would fit found the same wait again, and came back
-   * a whole wait later, after the large one had ended and the encoder had idled.
+   * rate got through since each was counted (a completion takes its own tokens off both). The wait
+   * that admits or refuses counts a running request whole until it completes (a margin for the
+   * rate's error); a refusal's Retry-After counts only what is left of it, so a client refused late
+   * in a large request's run is told the time left, not the whole wait again (it had come back after
+   * the large one ended and the encoder had idled).
    */
   private tokensLeft(now: number): number {
     const rate = this.tokenMs;
@@ -365,7 +369,12 @@ export class Admission {
     let tokenWaitMs = 0;
     if (tokens > 0) tokenWaitMs = this.tokensToDrain(head, ahead, tokens) * this.tokenMs;
     const expectedWaitMs = Math.max(countWaitMs, tokenWaitMs);
-    const overloaded = (retryAfterMs: number): PlaitError =>
+    const rate = this.tokenMs;
+    const left = this.tokensLeft(this.now());
+    // When everything admitted ahead of it is expected through (what is left of the running requests
+    // and the waiters ahead): a retry later than this may find the encoder idle. Bounds the jitter.
+    const drainedMs = tokens > 0 ? Math.max(countWaitMs, (left + ahead.reduce((sum, w) => sum + w.tokens, 0)) * rate) : countWaitMs;
+    const overloaded = (retryAfterMs: number, retryLatestMs = drainedMs): PlaitError =>
       new PlaitError('OVERLOADED', {
         message: `${this.running} requests running (${this.tokensRunning} document tokens) and ${this.waiting.length} waiting; try again later`,
         maxConcurrent: this.limits.maxConcurrent,
@@ -373,6 +382,7 @@ export class Admission {
         maxInFlightTokens: this.limits.maxInFlightTokens ?? null,
         expectedWaitMs: Math.round(expectedWaitMs),
         retryAfterMs: Math.max(0, Math.round(retryAfterMs)),
+        retryLatestMs: Math.max(0, Math.round(Math.max(retryAfterMs, retryLatestMs))),
       });
     // Slots are shed at maxQueueWaitMs; a request for tokens may wait longer while its wait and its
     // own encoding (its tokens at the drain rate) are expected to end within a share of its own
@@ -392,13 +402,17 @@ export class Admission {
       // else to arrive. Not the whole wait: told that, refused clients came back after the queue
       // had emptied and the encoder idled meanwhile (bench/RESULTS.md, "Retry-After from when a
       // request fits").
+      // The wait counts a running request whole until it completes, so it falls only then: not
+      // before the running requests are expected through (what is left of them), and less what of
+      // the excess they have got through already.
       const countRetryMs = countRefused ? countWaitMs - this.limits.maxQueueWaitMs : 0;
-      const tokenRetryMs = tokenRefused ? Math.min(tokenWaitMs - this.limits.maxQueueWaitMs, shareMs === undefined ? Infinity : tokenWaitMs + ownMs - shareMs) : 0;
+      const excessMs = Math.min(tokenWaitMs - this.limits.maxQueueWaitMs, shareMs === undefined ? Infinity : tokenWaitMs + ownMs - shareMs);
+      const tokenRetryMs = tokenRefused ? Math.max(excessMs - (this.tokensRunning - left) * rate, left * rate) : 0;
       return Promise.reject(overloaded(Math.max(countRetryMs, tokenRetryMs)));
     }
     if (this.waiting.length >= this.limits.maxQueue) {
       // A full queue lets one in each time a waiter starts: the wait ahead ÷ the waiters sharing it.
-      const full = overloaded(expectedWaitMs / (ahead.length + 1));
+      const full = overloaded(expectedWaitMs / (ahead.length + 1), expectedWaitMs);
       const last = this.waiting[this.waiting.length - 1];
       if (last === undefined || last.priority <= priority) return Promise.reject(full);
       this.waiting.pop();
@@ -435,20 +449,19 @@ export class Admission {
   /**
    * Tokens the server must get through before a newcomer of `tokens` (> 0) may start, `ahead` the
    * waiters queued before it, `head` the first of them that needs tokens. In turn (the head's, and
-   * so its own, once all ahead have started): those running (less what the drain rate has got
-   * through of them: tokensLeft) and those ahead, less the room the budget leaves beside it. When it may pass the head (`tokens` ≤ budget − head's), it starts
+   * so its own, once all ahead have started): those running and those ahead, less the room the
+   * budget leaves beside it. When it may pass the head (`tokens` ≤ budget − head's), it starts
    * sooner, once the running and the passers ahead of it fit beside it, and the passers' tokens
    * beside the head: the lesser of the two. Counting every large waiter ahead of a small one had
    * it refused behind two queued 50-document reranks that it would have passed in under a second.
    */
   private tokensToDrain(head: Waiter | undefined, ahead: readonly Waiter[], tokens: number): number {
     const aheadTokens = ahead.reduce((sum, w) => sum + w.tokens, 0);
-    const running = this.tokensLeft(this.now());
-    const inTurn = running + aheadTokens - Math.max(0, this.budget - tokens);
+    const inTurn = this.tokensRunning + aheadTokens - Math.max(0, this.budget - tokens);
     if (head === undefined || tokens > this.budget - head.tokens) return Math.max(0, inTurn);
     const room = this.budget - head.tokens;
     const passersAhead = ahead.reduce((sum, w) => (w !== head && w.tokens > 0 && w.tokens <= room ? sum + w.tokens : sum), 0);
-    const passing = Math.max(running + passersAhead + tokens - this.budget, Math.min(this.tokensPassing, running) + passersAhead + tokens - room);
+    const passing = Math.max(this.tokensRunning + passersAhead + tokens - this.budget, this.tokensPassing + passersAhead + tokens - room);
     return Math.max(0, Math.min(inTurn, passing));
   }
 

@@ -134,7 +134,9 @@ export async function createApp(engine: Engine, appOptions: AppOptions = {}): Pr
       // seconds, with a bounded jitter (admission-retry.ts): not sooner, or it is refused again; not
       // the whole expected wait, or the encoder idles before it is back.
       const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : undefined);
-      const seconds = retryAfterSeconds(num(e.details?.retryAfterMs), num(e.details?.expectedWaitMs), { minSeconds: o.retryAfterSeconds, jitterSeconds: SERVER_DEFAULTS.retryAfterJitterSeconds });
+      // An OVERLOADED that says only its expected wait (none of admission's) is told that wait.
+      const waitMs = num(e.details?.expectedWaitMs);
+      const seconds = retryAfterSeconds(num(e.details?.retryAfterMs) ?? waitMs, num(e.details?.retryLatestMs) ?? waitMs, { minSeconds: o.retryAfterSeconds, jitterSeconds: SERVER_DEFAULTS.retryAfterJitterSeconds });
       void reply.header('retry-after', String(seconds));
       engine.metrics.shed.inc({ route });
     }
