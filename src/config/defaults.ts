@@ -428,8 +428,8 @@ export const SERVER_DEFAULTS = {
   retryAfterSeconds: 1,
   /**
    * Whole seconds of jitter added to a 503's `Retry-After` at most (uniform over 0…this), and only
-   * while the retry still comes before everything ahead of it is expected to be through (its
-   * expected wait), so it never leaves the encoder idle: clients refused in the same second are told
+   * while the retry still comes before everything ahead of it is expected to be through
+   * (admission's `retryLatestMs`), so it does not leave the encoder idle: clients refused in the same second are told
    * the same whole second and would return together; 1 spreads them over two seconds, small beside
    * the several seconds of queue a large rerank is refused behind (bench/RESULTS.md, "Retry-After
    * from when a request fits").

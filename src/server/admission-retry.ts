@@ -12,9 +12,9 @@
  *
  * Jitter: clients refused in the same second are told the same whole second and would come back
  * together; each is told ceil(retryAfterMs) plus 0 to `jitterSeconds` more, uniformly, but never
- * past `horizonMs` (the time everything ahead of it is expected to be through, after which the
- * encoder may idle), so the jitter spreads returns only where the queue ahead is long enough to
- * cover them.
+ * past `horizonMs` (admission's `retryLatestMs`: the time everything ahead of it is expected to be
+ * through, after which the encoder may idle), so the jitter spreads returns only where the queue
+ * ahead is long enough to cover them.
  */
 
 export interface RetryAfterOptions {
