@@ -56,9 +56,9 @@
  * tokens its deadline's share less its own encoding), not the whole wait; the route turns it into
  * `Retry-After` (admission-retry.ts). Told the whole wait, refused clients came back after the queue
  * ahead had emptied: under 10 clients of 50-document reranks no large rerank was in flight or queued
- * for up to 71% of a run (mean 16% over 8) while refused ones sat out a Retry-After. The wait that admits counts a running
- * request whole until it completes, so it falls only then: the retry is not before the running
- * requests are expected through, counting what the drain rate has got through of them already
+ * for up to 71% of a run (mean 16% over 8) while refused ones sat out a Retry-After. The wait that
+ * admits counts a running request whole until it completes, so it falls only then: the retry is not
+ * before the running requests are expected through, counting what the drain rate has got through of them already
  * (`tokensLeft`); counting that in the wait itself as well filled the queue further and the large
  * reranks' p50 rose past 14 s in a run. `retryLatestMs`: when everything ahead is expected through,
  * the bound of Retry-After's jitter (bench/RESULTS.md, "Retry-After from when a request fits").
