@@ -81,7 +81,8 @@ test('every code of the HTTP status table, thrown by the library with camelCase 
     // A fault answers only its code and the request id; every other answer carries the details.
     if (fault) assert.equal(r.body.error.details, undefined, code);
     else assert.deepEqual(r.body.error.details, HTTP_DETAILS, code);
-    // The server itself still reads the library's camelCase: OVERLOADED's Retry-After is its expectedWaitMs.
+    // The server itself still reads the library's camelCase: OVERLOADED's Retry-After is its expectedWaitMs
+    // (1,500 ms: 2 s), as it says no retryAfterMs (admission's refusals do).
     if (code === 'OVERLOADED') assert.equal(r.headers.get('retry-after'), '2');
   }
 });

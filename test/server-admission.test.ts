@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ERROR_TEMPLATES, isPlaitError } from '../src/index.js';
 import { Admission } from '../src/server/admission.js';
+import { retryAfterSeconds } from '../src/server/admission-retry.js';
 import { estimateCrossTokens, estimatePipelineTokens, estimateTokens } from '../src/server/request-cost.js';
 import { parsePipeline } from '../src/pipeline/pipeline-spec.js';
 import { ByteLruCache } from '../src/server/byte-lru-cache.js';
@@ -229,7 +230,8 @@ test('admission: backfilling never starves the head: small requests that keep ov
 });
 
 test('admission: a large request is shed at once on the tokens it would wait for; a small one beside it runs', async () => {
-  const a = new Admission({ maxConcurrent: 8, maxQueue: 10, maxQueueWaitMs: 100, maxInFlightTokens: 1000 });
+  // The clock stands still: the running request's tokens count whole (none through yet).
+  const { a } = clocked({ maxConcurrent: 8, maxQueue: 10, maxQueueWaitMs: 100, maxInFlightTokens: 1000 });
   a.seedTokenMs(1); // the warm-up's prior: 1 ms a token
   let release!: () => void;
   const held = a.run(() => new Promise<void>((r) => (release = r)), never, 0, 800);
@@ -409,6 +411,88 @@ test('admission: a small newcomer that will pass the queued large ones waits for
   await large.end();
   await head.end();
   await second.end();
+});
+
+test('admission: a refusal says when the request would be let in if sent again (retryAfterMs), not the whole expected wait', async () => {
+  const limits = { maxConcurrent: 8, maxQueue: 10, maxQueueWaitMs: 100, maxInFlightTokens: 1000, tokenWaitDeadlineShare: 0.5 };
+  const { a, clock } = clocked(limits);
+  a.seedTokenMs(10);
+  const running = hold(a, 800);
+  await tick();
+  // The head waits its turn: 600 tokens (6,000 ms at 10 ms a token) and its own 8,000 ms, within half of 30 s.
+  const head = hold(a, 800, 30_000);
+  await tick();
+  assert.equal(a.queued, 1);
+  const refusal = async (deadlineMs?: number): Promise<Record<string, unknown>> => {
+    const err = await a.run(async () => 0, never, 0, 800, deadlineMs).then(() => null, (e: unknown) => e);
+    assert.ok(isPlaitError(err, 'OVERLOADED'), String(err));
+    return err.details ?? {};
+  };
+  const told = async (deadlineMs?: number): Promise<number[]> => {
+    const d = await refusal(deadlineMs);
+    return [d.retryAfterMs, d.expectedWaitMs, d.retryLatestMs] as number[];
+  };
+  // A third 800: 800 running + 800 ahead + its own − 1,000 = 1,400 tokens, 14,000 ms, and its own
+  // 8,000 ms: 7,000 ms past half its 30 s deadline. It is let in once the running request completes
+  // (8,000 ms from now: the head starts, and 600 tokens, 6,000 ms, are left to wait): Retry-After
+  // 8 s, where the whole wait (14 s) had been said. Everything ahead is through at 16,000 ms.
+  assert.deepEqual(await told(30_000), [8000, 14_000, 16_000]);
+  // 3,000 ms on, the running request is 300 tokens further: told the 5,000 ms left of it. Counted
+  // whole until it completes, it had said the same wait again.
+  clock.t += 3000;
+  assert.deepEqual(await told(30_000), [5000, 14_000, 13_000], 'the time left, not the same wait again');
+  // Without a deadline it may wait only maxQueueWaitMs (100 ms): the wait less that, 13,900 ms, less
+  // the 3,000 ms of it got through.
+  assert.equal((await refusal()).retryAfterMs, 10_900);
+  // Sent again when the running request completes, it is let in to wait.
+  clock.t += 5000;
+  await running.end();
+  assert.deepEqual([a.inFlight, a.queued], [1, 0], 'the head started');
+  const again = hold(a, 800, 30_000);
+  await tick();
+  assert.equal(a.queued, 1, 'let in to wait');
+  clock.t += 8000;
+  await head.end();
+  await again.end();
+  // A wait for a slot: the same, down to maxQueueWaitMs (1,000 ms of work ahead on 1 slot, 10 ms allowed).
+  const { a: one } = clocked({ maxConcurrent: 1, maxQueue: 2, maxQueueWaitMs: 10 });
+  one.seedWorkMs(1000);
+  const busy = hold(one, 0);
+  await tick();
+  await assert.rejects(one.run(async () => 0, never), (e: unknown) => isPlaitError(e, 'OVERLOADED') && e.details?.retryAfterMs === 990 && e.details?.expectedWaitMs === 1000);
+  await busy.end();
+  // A full queue lets one in each time a waiter starts: 3,000 ms for the 2 waiters and itself ÷ 3.
+  const { a: full } = clocked({ maxConcurrent: 1, maxQueue: 2, maxQueueWaitMs: 10_000 });
+  full.seedWorkMs(1000);
+  const holds = [hold(full, 0), hold(full, 0), hold(full, 0)];
+  await tick();
+  assert.equal(full.queued, 2);
+  await assert.rejects(full.run(async () => 0, never), (e: unknown) => isPlaitError(e, 'OVERLOADED') && e.details?.retryAfterMs === 1000 && e.details?.expectedWaitMs === 3000);
+  for (const h of holds) await h.end();
+});
+
+test('Retry-After: whole seconds, never before retryAfterMs, at least the minimum; jitter within jitterSeconds and the expected wait', () => {
+  const exact = { minSeconds: 1, jitterSeconds: 0 };
+  // Rounded up (RFC 9110 delay-seconds are whole): 2,000 ms is 2 s, 2,001 ms 3 s; nothing or junk is the minimum.
+  assert.deepEqual([retryAfterSeconds(2000, 6000, exact), retryAfterSeconds(2001, 6000, exact), retryAfterSeconds(0, 6000, exact), retryAfterSeconds(undefined, undefined, exact), retryAfterSeconds(Number.NaN, 6000, exact), retryAfterSeconds(-5, 6000, exact)], [2, 3, 1, 1, 1, 1]);
+  assert.equal(retryAfterSeconds(300, 500, { minSeconds: 0, jitterSeconds: 0 }), 1, 'any wait at all is at least a second');
+  assert.equal(retryAfterSeconds(0, 500, { minSeconds: 0, jitterSeconds: 1 }), 0, 'no wait and no minimum: 0, and no jitter past the expected wait');
+  // The refusal above (retry 2,000 ms, whole wait 6,000 ms), as the server answers it: 2 or 3 s, not 6.
+  const seen = new Set<number>();
+  for (let i = 0; i < 100; i++) {
+    const s = retryAfterSeconds(2000, 6000, { minSeconds: 1, jitterSeconds: 1, random: () => i / 100 });
+    assert.ok(s === 2 || s === 3, `${s}`);
+    seen.add(s);
+  }
+  assert.deepEqual([...seen].sort(), [2, 3], 'the jitter spreads over both seconds');
+  assert.equal(retryAfterSeconds(2000, 6000, { minSeconds: 1, jitterSeconds: 1, random: () => 0.999_999 }), 3);
+  // The jitter never takes the retry past the expected wait (floor: 2,500 ms → 2 s), nor past jitterSeconds.
+  assert.equal(retryAfterSeconds(2000, 2500, { minSeconds: 1, jitterSeconds: 1, random: () => 0.999_999 }), 2);
+  assert.equal(retryAfterSeconds(2000, 4900, { minSeconds: 1, jitterSeconds: 5, random: () => 0.999_999 }), 4);
+  assert.equal(retryAfterSeconds(2000, 60_000, { minSeconds: 1, jitterSeconds: 5, random: () => 0.999_999 }), 7);
+  // A random source outside [0, 1) cannot push it out of bounds either.
+  assert.equal(retryAfterSeconds(2000, 60_000, { minSeconds: 1, jitterSeconds: 1, random: () => 7 }), 3);
+  assert.equal(retryAfterSeconds(2000, 60_000, { minSeconds: 1, jitterSeconds: 1, random: () => -1 }), 2);
 });
 
 test('request cost: tokens estimated from characters (SERVER_DEFAULTS.charsPerToken), each text cut at the cap when given', () => {

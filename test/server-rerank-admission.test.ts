@@ -46,8 +46,15 @@ test('a second large rerank without the time to wait is told to retry at once wh
   assert.equal(second.status, 503, JSON.stringify(second.body));
   assert.equal(plaitError(second.body).code, 'OVERLOADED');
   assert.equal(plaitError(second.body).details!.max_in_flight_tokens, 4000);
-  // Retry-After is the expected wait that refused it, rounded up to seconds (at least 1).
-  assert.equal(second.headers.get('retry-after'), String(Math.max(1, Math.ceil(plaitError(second.body).details!.expected_wait_ms / 1000))));
+  // Retry-After is when it would be let in if sent again (retry_after_ms: here, once the first is
+  // through, which is all of the budget it may wait for), rounded up to seconds (at least 1), plus at
+  // most a second of jitter that stays within retry_latest_ms (everything ahead through).
+  const details = plaitError(second.body).details!;
+  assert.equal(typeof details.retry_after_ms, 'number', JSON.stringify(details));
+  assert.ok(details.retry_latest_ms >= details.retry_after_ms, JSON.stringify(details));
+  const least = Math.max(1, Math.ceil(details.retry_after_ms / 1000));
+  const retryAfter = Number(second.headers.get('retry-after'));
+  assert.ok(Number.isInteger(retryAfter) && retryAfter >= least && retryAfter <= Math.max(least, Math.floor(details.retry_latest_ms / 1000)), `Retry-After ${retryAfter}: ${JSON.stringify(details)}`);
   assert.equal(search.status, 200, 'a search counts no document tokens: it is not held behind the reranks');
   assert.ok(secondMs < 5000, `the refusal came at once (${Math.round(secondMs)} ms), not after the first ended`);
 });
@@ -99,6 +106,14 @@ test('/metrics shows admission\'s drain rate: the warm-up\'s prior, then what th
   const ms = await metricValue(server.url, 'plait_admission_token_drain_ms');
   // The bundled model encodes ~0.55 ms a token idle; a loaded host several times that.
   assert.ok(Number.isFinite(ms) && ms > 0.01 && ms < 100, `ms a token: ${ms}`);
+});
+
+test('/metrics counts admission\'s busy time and the token budget\'s occupancy: the large reranks above held both', async () => {
+  // The reranks above encoded for seconds; the occupancy is at most the busy time (a share of the budget).
+  const busy = await metricValue(server.url, 'plait_admission_token_busy_seconds_total');
+  const budget = await metricValue(server.url, 'plait_admission_token_budget_seconds_total');
+  assert.ok(Number.isFinite(busy) && busy > 0.1, `busy seconds ${busy}`);
+  assert.ok(Number.isFinite(budget) && budget > 0.05 && budget <= busy + 1e-6, `budget seconds ${budget} ≤ busy ${busy}`);
 });
 
 test('plait serve --max-in-flight-tokens: in --help with its default, and a value below 1 refused naming it', () => {

@@ -424,8 +424,23 @@ export const SERVER_DEFAULTS = {
    * longer (4–5), so 3.5 errs towards counting more and a budget is not overrun.
    */
   charsPerToken: 3.5,
-  /** `Retry-After` on a 503 (seconds), at least: one second lets a queue of `maxQueue` drain at the measured rate; a refusal whose expected wait was longer says that wait, rounded up. */
+  /**
+   * `Retry-After` on a 503 (seconds), at least: HTTP counts it in whole seconds, and 0 would invite
+   * a client to hammer a full server. Above it, a refusal says when the refused request would be let
+   * in if sent again (admission's `retryAfterMs`: the wait ahead drained to what it may wait),
+   * rounded up — not the whole expected wait, which left the encoder idle before clients came back
+   * (server/admission-retry.ts).
+   */
   retryAfterSeconds: 1,
+  /**
+   * Whole seconds of jitter added to a 503's `Retry-After` at most (uniform over 0…this), and only
+   * while the retry still comes before everything ahead of it is expected to be through
+   * (admission's `retryLatestMs`), so it does not leave the encoder idle: clients refused in the same second are told
+   * the same whole second and would return together; 1 spreads them over two seconds, small beside
+   * the several seconds of queue a large rerank is refused behind (bench/RESULTS.md, "Retry-After
+   * from when a request fits").
+   */
+  retryAfterJitterSeconds: 1,
   /** Result cache (search hits by index generation, normalised query, options): 64 MiB ≈ 60k top-10 results. */
   resultCacheBytes: 64 << 20,
   /**

@@ -50,6 +50,18 @@
  * 8.5–12.0 s, p99 24.7–26.6 → 12.6–16.5 s, no 504 (main had 1–2 in two of seven runs), small p50
  * unchanged, more large ones refused (bench/RESULTS.md, "Admission's drain rate"; re-measure with
  * bench/rerank-admission.ts).
+ *
+ * A refusal says when the request would be let in if sent again (`retryAfterMs` in the error's
+ * details): the time for the wait ahead of it to drain to what it may wait (`maxQueueWaitMs`, or for
+ * tokens its deadline's share less its own encoding), not the whole wait; the route turns it into
+ * `Retry-After` (admission-retry.ts). Told the whole wait, refused clients came back after the queue
+ * ahead had emptied: under 10 clients of 50-document reranks no large rerank was in flight or queued
+ * for up to 71% of a run (mean 16% over 8) while refused ones sat out a Retry-After. The wait that
+ * admits counts a running request whole until it completes, so it falls only then: the retry is not
+ * before the running requests are expected through, counting what the drain rate has got through of them already
+ * (`tokensLeft`); counting that in the wait itself as well filled the queue further and the large
+ * reranks' p50 rose past 14 s in a run. `retryLatestMs`: when everything ahead is expected through,
+ * the bound of Retry-After's jitter (bench/RESULTS.md, "Retry-After from when a request fits").
  */
 import { SERVER_DEFAULTS } from '../config/defaults.js';
 import { PlaitError } from '../errors/index.js';
@@ -124,6 +136,18 @@ export class Admission {
   /** When the busy time was last charged (a completion, or tokens in flight rising from 0). */
   private busyMark = 0;
   private tokenObserved = false;
+  /** Wall ms with token work in flight, over the server's life (the busy-time counter), and when the current stretch began. */
+  private busyTotalMs = 0;
+  private busySince = 0;
+  /**
+   * Tokens of the running requests expected to be through already (≤ tokensRunning), at the drain
+   * rate since `progressMark` (see `tokensLeft`).
+   */
+  private progress = 0;
+  private progressMark = 0;
+  /** ∫ min(tokens in flight, budget) ÷ budget dt in ms (the budget's occupancy), and when it was last charged. */
+  private occupiedMs = 0;
+  private occupiedMark = 0;
 
   /** The token budget (Infinity: none). */
   private readonly budget: number;
@@ -172,6 +196,58 @@ export class Admission {
     return this.doneTokens > 0 ? this.busyMs / this.doneTokens : 0;
   }
 
+  /**
+   * Wall time in ms with document-token work in flight (admitted requests with tokens running),
+   * summed over the admission's life and counting the current stretch: its rate over an interval
+   * is the share of that interval the encoder had token work, so idle time while refused clients
+   * sit out a Retry-After shows as 1 − that rate (`plait_admission_token_busy_seconds_total`).
+   */
+  get tokenBusyMs(): number {
+    return this.busyTotalMs + (this.tokensRunning > 0 ? this.now() - this.busySince : 0);
+  }
+
+  /**
+   * The token budget's occupancy in ms: ∫ min(tokens in flight, budget) ÷ budget dt over the
+   * admission's life (0 without a budget). Its rate is the share of the budget in use: a small
+   * rerank alone keeps `tokenBusyMs` running at a tenth of the budget, so under overload this, not
+   * that, shows the large requests' encoder time lost while they sit out a Retry-After
+   * (`plait_admission_token_budget_seconds_total`).
+   */
+  get tokenBudgetMs(): number {
+    return this.occupiedMs + this.occupancy(this.now());
+  }
+
+  /** The occupancy since the last mark, at the tokens now in flight (ms). */
+  private occupancy(now: number): number {
+    return Number.isFinite(this.budget) && this.budget > 0 ? ((now - this.occupiedMark) * Math.min(this.tokensRunning, this.budget)) / this.budget : 0;
+  }
+
+  /**
+   * Tokens of the running requests not yet through, expected: those in flight less what the drain
+   * rate got through since each was counted (a completion takes its own tokens off both). The wait
+   * that admits or refuses counts a running request whole until it completes (a margin for the
+   * rate's error); a refusal's Retry-After counts only what is left of it, so a client refused late
+   * in a large request's run is told the time left, not the whole wait again (it had come back after
+   * the large one ended and the encoder had idled).
+   */
+  private tokensLeft(now: number): number {
+    const rate = this.tokenMs;
+    const since = rate > 0 && this.tokensRunning > 0 ? Math.max(0, now - this.progressMark) / rate : 0;
+    return this.tokensRunning - Math.min(this.tokensRunning, this.progress + since);
+  }
+
+  /** Moves the progress up to now at the current rate; called before the tokens in flight or the rate change. */
+  private markProgress(now: number): void {
+    this.progress = this.tokensRunning - this.tokensLeft(now);
+    this.progressMark = now;
+  }
+
+  /** Charges the occupancy up to now; called before the tokens in flight change. */
+  private markOccupancy(now: number): void {
+    this.occupiedMs += this.occupancy(now);
+    this.occupiedMark = now;
+  }
+
   get inFlight(): number {
     return this.running;
   }
@@ -213,9 +289,16 @@ export class Admission {
       // answer in a few microseconds should not erase what the warm-up measured.
       this.meanWorkMs = this.meanWorkMs === 0 ? ms : this.meanWorkMs + EWMA_WEIGHT * (ms - this.meanWorkMs);
       this.observed = true;
-      if (need > 0) this.chargeDrain(end, done ? need : 0);
+      if (need > 0) {
+        this.markProgress(end);
+        this.chargeDrain(end, done ? need : 0);
+        this.markOccupancy(end);
+      }
       this.running--;
       this.tokensRunning -= need;
+      // Its tokens leave the running ones, and what was counted as through with them.
+      this.progress = Math.max(0, Math.min(this.tokensRunning, this.progress - need));
+      if (need > 0 && this.tokensRunning === 0) this.busyTotalMs += end - this.busySince;
       if (passed) this.tokensPassing -= need;
       this.grantWaiters();
     };
@@ -259,7 +342,12 @@ export class Admission {
 
   private start(tokens: number, passed: boolean): void {
     // Busy time starts when token work does: idle time is not the rate at which tokens drain.
-    if (tokens > 0 && this.tokensRunning === 0) this.busyMark = this.now();
+    if (tokens > 0) {
+      const now = this.now();
+      if (this.tokensRunning === 0) this.busyMark = this.busySince = now;
+      this.markProgress(now);
+      this.markOccupancy(now);
+    }
     this.running++;
     this.tokensRunning += tokens;
     if (passed) this.tokensPassing += tokens;
@@ -281,13 +369,20 @@ export class Admission {
     let tokenWaitMs = 0;
     if (tokens > 0) tokenWaitMs = this.tokensToDrain(head, ahead, tokens) * this.tokenMs;
     const expectedWaitMs = Math.max(countWaitMs, tokenWaitMs);
-    const overloaded = (): PlaitError =>
+    const rate = this.tokenMs;
+    const left = this.tokensLeft(this.now());
+    // When everything admitted ahead of it is expected through (what is left of the running requests
+    // and the waiters ahead): a retry later than this may find the encoder idle. Bounds the jitter.
+    const drainedMs = tokens > 0 ? Math.max(countWaitMs, (left + ahead.reduce((sum, w) => sum + w.tokens, 0)) * rate) : countWaitMs;
+    const overloaded = (retryAfterMs: number, retryLatestMs = drainedMs): PlaitError =>
       new PlaitError('OVERLOADED', {
         message: `${this.running} requests running (${this.tokensRunning} document tokens) and ${this.waiting.length} waiting; try again later`,
         maxConcurrent: this.limits.maxConcurrent,
         maxQueue: this.limits.maxQueue,
         maxInFlightTokens: this.limits.maxInFlightTokens ?? null,
         expectedWaitMs: Math.round(expectedWaitMs),
+        retryAfterMs: Math.max(0, Math.round(retryAfterMs)),
+        retryLatestMs: Math.max(0, Math.round(Math.max(retryAfterMs, retryLatestMs))),
       });
     // Slots are shed at maxQueueWaitMs; a request for tokens may wait longer while its wait and its
     // own encoding (its tokens at the drain rate) are expected to end within a share of its own
@@ -296,13 +391,32 @@ export class Admission {
     // that arrive while a large one runs go before its rest, and on a loaded host a full budget
     // takes 10 s or more, not the 5 s that a wait of half the deadline left room for.
     const share = this.limits.tokenWaitDeadlineShare ?? 0;
-    const withinDeadline = deadlineMs !== undefined && Number.isFinite(deadlineMs) && tokenWaitMs + tokens * this.tokenMs <= share * deadlineMs;
-    if (countWaitMs > this.limits.maxQueueWaitMs || (tokenWaitMs > this.limits.maxQueueWaitMs && !withinDeadline)) return Promise.reject(overloaded());
+    const shareMs = deadlineMs !== undefined && Number.isFinite(deadlineMs) ? share * deadlineMs : undefined;
+    const ownMs = tokens * this.tokenMs;
+    const withinDeadline = shareMs !== undefined && tokenWaitMs + ownMs <= shareMs;
+    const countRefused = countWaitMs > this.limits.maxQueueWaitMs;
+    const tokenRefused = tokenWaitMs > this.limits.maxQueueWaitMs && !withinDeadline;
+    if (countRefused || tokenRefused) {
+      // When it would be let in if sent again: once the wait ahead has drained to what it may wait
+      // (maxQueueWaitMs, or for tokens its deadline's share less its own encoding), were nothing
+      // else to arrive. Not the whole wait: told that, refused clients came back after the queue
+      // had emptied and the encoder idled meanwhile (bench/RESULTS.md, "Retry-After from when a
+      // request fits").
+      // The wait counts a running request whole until it completes, so it falls only then: not
+      // before the running requests are expected through (what is left of them), and less what of
+      // the excess they have got through already.
+      const countRetryMs = countRefused ? countWaitMs - this.limits.maxQueueWaitMs : 0;
+      const excessMs = Math.min(tokenWaitMs - this.limits.maxQueueWaitMs, shareMs === undefined ? Infinity : tokenWaitMs + ownMs - shareMs);
+      const tokenRetryMs = tokenRefused ? Math.max(excessMs - (this.tokensRunning - left) * rate, left * rate) : 0;
+      return Promise.reject(overloaded(Math.max(countRetryMs, tokenRetryMs)));
+    }
     if (this.waiting.length >= this.limits.maxQueue) {
+      // A full queue lets one in each time a waiter starts: the wait ahead ÷ the waiters sharing it.
+      const full = overloaded(expectedWaitMs / (ahead.length + 1), expectedWaitMs);
       const last = this.waiting[this.waiting.length - 1];
-      if (last === undefined || last.priority <= priority) return Promise.reject(overloaded());
+      if (last === undefined || last.priority <= priority) return Promise.reject(full);
       this.waiting.pop();
-      last.refuse(overloaded());
+      last.refuse(full);
     }
     return new Promise<boolean>((resolve, reject) => {
       const onAbort = (): void => {

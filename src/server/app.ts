@@ -29,6 +29,7 @@ import { explainRoutes } from './routes/explain.js';
 import { PLAYGROUND_ROUTES, playgroundRoutes } from './routes/playground.js';
 import { clientErrorHandler, installReceiveTimeout } from './receive-timeout.js';
 import { logAccess } from './access-log.js';
+import { retryAfterSeconds } from './admission-retry.js';
 import './fastify-types.js';
 
 /**
@@ -130,10 +131,14 @@ export async function createApp(engine: Engine, appOptions: AppOptions = {}): Pr
     const status = statusFor(e.code);
     const route = request.routeOptions.url ?? 'unmatched';
     if (e.code === 'OVERLOADED') {
-      // At least the expected wait that refused it: a large rerank told to come back in a second
-      // would only be refused again while the tokens ahead of it are still being encoded.
-      const waitMs = e.details?.expectedWaitMs;
-      void reply.header('retry-after', String(Math.max(o.retryAfterSeconds, typeof waitMs === 'number' && Number.isFinite(waitMs) ? Math.ceil(waitMs / 1000) : 0)));
+      // When the refused request would be let in if sent again (admission's retryAfterMs), in whole
+      // seconds, with a bounded jitter (admission-retry.ts): not sooner, or it is refused again; not
+      // the whole expected wait, or the encoder idles before it is back.
+      const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : undefined);
+      // An OVERLOADED that says only its expected wait (none of admission's) is told that wait.
+      const waitMs = num(e.details?.expectedWaitMs);
+      const seconds = retryAfterSeconds(num(e.details?.retryAfterMs) ?? waitMs, num(e.details?.retryLatestMs) ?? waitMs, { minSeconds: o.retryAfterSeconds, jitterSeconds: SERVER_DEFAULTS.retryAfterJitterSeconds });
+      void reply.header('retry-after', String(seconds));
       engine.metrics.shed.inc({ route });
     }
     if (e.code === 'TIMEOUT') engine.metrics.timedOut.inc({ route });

@@ -192,6 +192,8 @@ export class Engine {
         queued: () => this.admission.queued,
         tokensInFlight: () => this.admission.tokensInFlight,
         tokenDrainMs: () => this.admission.tokenMs,
+        tokenBusyMs: () => this.admission.tokenBusyMs,
+        tokenBudgetMs: () => this.admission.tokenBudgetMs,
         caches: () => [
           { name: 'result', bytes: this.resultCache.bytes, entries: this.resultCache.size },
           { name: 'query', bytes: this.queryCache.bytes, entries: this.queryCache.size },

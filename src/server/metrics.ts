@@ -15,6 +15,10 @@ export interface GaugeSources {
   tokensInFlight: () => number;
   /** Admission's drain rate: ms per estimated document token (its prior until requests with tokens have completed). */
   tokenDrainMs?: () => number;
+  /** Admission's busy time: wall ms with document-token work in flight, summed over the server's life. */
+  tokenBusyMs?: () => number;
+  /** Admission's budget occupancy: ∫ min(tokens in flight, budget) ÷ budget dt, ms. */
+  tokenBudgetMs?: () => number;
   caches: () => { name: string; bytes: number; entries: number }[];
   rerankCachedDocuments: () => { model: string; documents: number }[];
   /** Scoring worker threads of each served index (0: it scores on the serving thread). */
@@ -78,6 +82,28 @@ export class ServerMetrics {
     new Gauge({ name: 'plait_admission_tokens_in_flight', help: 'Estimated document tokens being encoded by admitted requests (against --max-in-flight-tokens)', registers, collect() { this.set(sources.tokensInFlight()); } });
     const drain = sources.tokenDrainMs;
     if (drain !== undefined) new Gauge({ name: 'plait_admission_token_drain_ms', help: 'Admission\'s drain rate: ms of time with token work in flight per estimated document token completed (the expected wait of a request for tokens is the tokens ahead of it times this)', registers, collect() { this.set(drain()); } });
+    const busyMs = sources.tokenBusyMs;
+    if (busyMs !== undefined)
+      new Counter({
+        name: 'plait_admission_token_busy_seconds_total',
+        help: 'Wall time with document-token work admitted and in flight (its rate is the share of time the encoder had token work; 1 − rate under overload is encoder time lost to refusals)',
+        registers,
+        collect() {
+          this.reset();
+          this.inc(busyMs() / 1000);
+        },
+      });
+    const budgetMs = sources.tokenBudgetMs;
+    if (budgetMs !== undefined)
+      new Counter({
+        name: 'plait_admission_token_budget_seconds_total',
+        help: 'Seconds of the whole token budget in use: the integral of min(tokens in flight, --max-in-flight-tokens) / --max-in-flight-tokens (its rate is the budget\'s occupancy; a small rerank alone uses a tenth of it)',
+        registers,
+        collect() {
+          this.reset();
+          this.inc(budgetMs() / 1000);
+        },
+      });
     new Gauge({
       name: 'plait_cache_bytes',
       help: 'Bytes held by each cache',
