@@ -12,8 +12,8 @@
  * calls at once (wall, docs/s: the throughput of large calls); and a 3-document call made just
  * after 2 large ones (its latency, and the first large call's).
  *
- * `node dist/bench/dynamic-batching.js rerank [rounds=16] [docs=50] [small=3] [docChars=500]`: the same
- * encoder under a Reranker, as `plait serve`'s /rerank runs it (query, then the documents' chunks):
+ * `node dist/bench/dynamic-batching.js rerank [rounds=16] [docs=50] [small=3] [docChars=500] [threads=1]`:
+ * that encoder with `threads` workers (1: `plait serve`'s default) under a Reranker, as /rerank runs it:
  * 4 `docs`-document reranks at once, before and after the rounds (wall, docs/s: large-rerank
  * throughput); and each round, 2 such reranks, then, once their first document chunk has started
  * and a further 0–660 ms (a fixed sequence, so that builds compared see the same offsets), a
@@ -126,9 +126,9 @@ export async function runDocuments(rounds = 3, docs = 50, chars = 500): Promise<
   }
 }
 
-export async function runRerank(rounds = 16, docs = 50, small = 3, chars = 500): Promise<void> {
+export async function runRerank(rounds = 16, docs = 50, small = 3, chars = 500, threads = 1): Promise<void> {
   const texts = documentTexts(chars);
-  const encoder = new DynamicBatchingEncoder(await createEncoder(await resolveModelSpec(undefined, {})));
+  const encoder = new DynamicBatchingEncoder(await createEncoder(await resolveModelSpec(undefined, {}), { threads }));
   // No cache: every document is new anyway (each text is unique), and the cache must not hold them.
   const reranker = await Reranker.create({ encoder, cacheBytes: 0 });
   const query = QUERIES[1]!;
@@ -138,7 +138,7 @@ export async function runRerank(rounds = 16, docs = 50, small = 3, chars = 500):
     return (4 * docs * 1000) / (performance.now() - t0);
   };
   try {
-    console.log(JSON.stringify({ mode: 'rerank', machine: machine(), loadavg1: Number(os.loadavg()[0]!.toFixed(2)), rounds, docs, small, chars }));
+    console.log(JSON.stringify({ mode: 'rerank', machine: machine(), loadavg1: Number(os.loadavg()[0]!.toFixed(2)), rounds, docs, small, chars, threads }));
     await reranker.rerank(query, texts(docs));
     const rates = [await throughput()];
     const smallMs: number[] = [];
@@ -159,7 +159,7 @@ export async function runRerank(rounds = 16, docs = 50, small = 3, chars = 500):
     const s = percentiles(smallMs);
     const l = percentiles(largeMs);
     console.log(
-      `${small}-document rerank beside 2 ${docs}-document ones: p50 ${s.p50.toFixed(0)} ms, p99 ${s.p99.toFixed(0)} ms (${smallMs.map((x) => x.toFixed(0)).join(' ')}); ` +
+      `${small}-document rerank beside 2 ${docs}-document ones: p50 ${s.p50.toFixed(0)} ms, p99 ${s.p99.toFixed(0)} ms, mean ${s.mean.toFixed(0)} ms (${smallMs.map((x) => x.toFixed(0)).join(' ')}); ` +
         `large reranks p50 ${l.p50.toFixed(0)} ms; 4 large at once ${rates.map((x) => x.toFixed(1)).join(', ')} docs/s; load ${os.loadavg()[0]!.toFixed(2)}`,
     );
   } finally {
@@ -170,7 +170,7 @@ export async function runRerank(rounds = 16, docs = 50, small = 3, chars = 500):
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href && process.argv[2] === 'rerank') {
   const n = (i: number): number | undefined => (process.argv[i] === undefined ? undefined : Number(process.argv[i]));
-  await runRerank(n(3), n(4), n(5), n(6));
+  await runRerank(n(3), n(4), n(5), n(6), n(7));
 } else if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href && process.argv[2] === 'documents') {
   const n = (i: number): number | undefined => (process.argv[i] === undefined ? undefined : Number(process.argv[i]));
   await runDocuments(n(3), n(4), n(5));
