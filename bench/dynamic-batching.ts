@@ -11,6 +11,13 @@
  * abstracts cut to `docChars`, each made unique): a lone `docs`-document call (ms, docs/s); 4 such
  * calls at once (wall, docs/s: the throughput of large calls); and a 3-document call made just
  * after 2 large ones (its latency, and the first large call's).
+ *
+ * `node dist/bench/dynamic-batching.js rerank [rounds=16] [docs=50] [small=3] [docChars=500] [threads=1]`:
+ * that encoder with `threads` workers (1: `plait serve`'s default) under a Reranker, as /rerank runs it:
+ * 4 `docs`-document reranks at once, before and after the rounds (wall, docs/s: large-rerank
+ * throughput); and each round, 2 such reranks, then, once their first document chunk has started
+ * and a further 0–660 ms (a fixed sequence, so that builds compared see the same offsets), a
+ * `small`-document rerank: its latency p50 / p99 over the rounds.
  */
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -21,8 +28,9 @@ import { createEncoder } from '../src/encoder/create-encoder.js';
 import { DynamicBatchingEncoder } from '../src/encoder/dynamic-batching.js';
 import { resolveModelSpec } from '../src/encoder/resolve-model.js';
 import type { Encoder } from '../src/encoder/types.js';
+import { Reranker } from '../src/rerank/reranker.js';
 import { makeBertCheckpoint } from '../test/helpers/tiny-bert.js';
-import { dataDir, machine } from './common.js';
+import { dataDir, machine, percentiles } from './common.js';
 import { COLBERTV2_SHAPE } from './convert-encode.js';
 
 const QUERIES = ['what causes heat flow in a wing', 'protein gene expression in blood cancer', 'how is information indexed in a library', 'quick brown fox', 'late interaction retrieval model'];
@@ -118,7 +126,52 @@ export async function runDocuments(rounds = 3, docs = 50, chars = 500): Promise<
   }
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href && process.argv[2] === 'documents') {
+export async function runRerank(rounds = 16, docs = 50, small = 3, chars = 500, threads = 1): Promise<void> {
+  const texts = documentTexts(chars);
+  const encoder = new DynamicBatchingEncoder(await createEncoder(await resolveModelSpec(undefined, {}), { threads }));
+  // No cache: every document is new anyway (each text is unique), and the cache must not hold them.
+  const reranker = await Reranker.create({ encoder, cacheBytes: 0 });
+  const query = QUERIES[1]!;
+  const throughput = async (): Promise<number> => {
+    const t0 = performance.now();
+    await Promise.all(Array.from({ length: 4 }, () => reranker.rerank(query, texts(docs))));
+    return (4 * docs * 1000) / (performance.now() - t0);
+  };
+  try {
+    console.log(JSON.stringify({ mode: 'rerank', machine: machine(), loadavg1: Number(os.loadavg()[0]!.toFixed(2)), rounds, docs, small, chars, threads }));
+    await reranker.rerank(query, texts(docs));
+    const rates = [await throughput()];
+    const smallMs: number[] = [];
+    const largeMs: number[] = [];
+    for (let r = 0; r < rounds; r++) {
+      const chunks = encoder.calls.document;
+      const t0 = performance.now();
+      const large = [reranker.rerank(query, texts(docs)), reranker.rerank(query, texts(docs))].map((p) => p.then(() => largeMs.push(performance.now() - t0)));
+      // The large reranks' documents are being encoded (a chunk started), then a fixed offset into it.
+      while (encoder.calls.document === chunks) await new Promise((resolve) => setTimeout(resolve, 2));
+      await new Promise((resolve) => setTimeout(resolve, (r * 223) % 670));
+      const s0 = performance.now();
+      await reranker.rerank(query, texts(small));
+      smallMs.push(performance.now() - s0);
+      await Promise.all(large);
+    }
+    rates.push(await throughput());
+    const s = percentiles(smallMs);
+    const l = percentiles(largeMs);
+    console.log(
+      `${small}-document rerank beside 2 ${docs}-document ones: p50 ${s.p50.toFixed(0)} ms, p99 ${s.p99.toFixed(0)} ms, mean ${s.mean.toFixed(0)} ms (${smallMs.map((x) => x.toFixed(0)).join(' ')}); ` +
+        `large reranks p50 ${l.p50.toFixed(0)} ms; 4 large at once ${rates.map((x) => x.toFixed(1)).join(', ')} docs/s; load ${os.loadavg()[0]!.toFixed(2)}`,
+    );
+  } finally {
+    await reranker.close();
+    await encoder.close();
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href && process.argv[2] === 'rerank') {
+  const n = (i: number): number | undefined => (process.argv[i] === undefined ? undefined : Number(process.argv[i]));
+  await runRerank(n(3), n(4), n(5), n(6), n(7));
+} else if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href && process.argv[2] === 'documents') {
   const n = (i: number): number | undefined => (process.argv[i] === undefined ? undefined : Number(process.argv[i]));
   await runDocuments(n(3), n(4), n(5));
 } else if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

@@ -206,22 +206,46 @@ export class Reranker {
       if (signal?.aborted === true) throw abortedBy(signal, `the rerank of ${documents.length} documents was cancelled`);
     };
     cancelled();
-    const [q] = await this.encoder.encodeQueries([query], signal === undefined ? {} : { signal });
-    cancelled();
-
+    // The query and the documents are encoded at once, not one after the other: beside a large
+    // rerank's document chunks, a query encoded first waited for the chunk running, and then its
+    // documents waited for the chunk the large call had started meanwhile (two chunks, seconds each
+    // on a loaded host; bench/RESULTS.md, "Query and documents at once"). The query is handed over
+    // first, so it still runs first where the encoder serves calls in order. Its errors still come
+    // first: when it fails, the documents' encoding is stopped (`stop`) and the query's error thrown.
+    const stop = new AbortController();
+    const both = signal === undefined ? stop.signal : AbortSignal.any([signal, stop.signal]);
+    const queryRun = this.encoder.encodeQueries([query], signal === undefined ? {} : { signal });
+    // Settled either way before it is awaited below; this only keeps a rejection from counting as unhandled meanwhile.
+    queryRun.catch(() => {});
+    let documentsRun: Promise<TokenEmbeddings[]>;
     // Each document's passages (none for an empty document), then one MaxSim call over them all.
     const passageTexts: string[] = [];
     const passageDoc: number[] = [];
     let documentTokens = 0;
-    texts.forEach((t, i) => {
-      const { passages, tokens } = this.passagesOf(t, bounds);
-      documentTokens += tokens;
-      for (const p of passages) {
-        passageTexts.push(p);
-        passageDoc.push(i);
-      }
-    });
-    const embeddings = await this.embed(passageTexts, signal);
+    try {
+      texts.forEach((t, i) => {
+        const { passages, tokens } = this.passagesOf(t, bounds);
+        documentTokens += tokens;
+        for (const p of passages) {
+          passageTexts.push(p);
+          passageDoc.push(i);
+        }
+      });
+      documentsRun = this.embed(passageTexts, both);
+      documentsRun.catch(() => {}); // awaited below unless the query fails or the call is cancelled first
+    } catch (err) {
+      await queryRun; // a failed query's error comes first, as when it was encoded first
+      throw err;
+    }
+    let q: TokenEmbeddings | undefined;
+    try {
+      [q] = await queryRun;
+    } catch (err) {
+      stop.abort(); // the documents' encoding rejects with the stop; the query's error is the answer
+      throw err;
+    }
+    cancelled();
+    const embeddings = await documentsRun;
     cancelled();
     const scores = this.documentScores(q!, embeddings, passageDoc, texts.length);
     const order = this.kernels.topK(scores, scores.length, Math.min(topK, scores.length));
