@@ -74,6 +74,7 @@ export const USAGE_ERROR_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'TEXT_NOT_UTF8',
   'MALFORMED_JSONL',
   'MALFORMED_TSV',
+  'MALFORMED_CSV',
   'MALFORMED_FRONT_MATTER',
   'MISSING_ID',
   'DUPLICATE_ID',

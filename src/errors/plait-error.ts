@@ -11,6 +11,8 @@ export const ERROR_TEMPLATES = {
   TEXT_NOT_UTF8: 'Text is not valid UTF-8: {message}',
   MALFORMED_JSONL: 'Malformed JSONL in {file} at line {line}: {message}',
   MALFORMED_TSV: 'Malformed TSV in {file} at line {line}: {message}',
+  // A CSV corpus's header (no id or text column, a nameless or repeated column, an unknown type), a row of the wrong width, a typed cell not of its type, or quoting that does not parse: skip reason `malformedCsv`.
+  MALFORMED_CSV: 'Malformed CSV in {file} at line {line}: {message}',
   // A Markdown file's YAML front matter that does not parse, or is not a mapping of keys (its metadata): the corpus reader's skip reason `malformedFrontMatter`.
   MALFORMED_FRONT_MATTER: 'Malformed front matter in {file} at line {line}: {message}',
   MISSING_ID: 'Missing id in {file} at line {line}: {hint}',

@@ -13,7 +13,7 @@ import { PlaitError, isPlaitError } from '../../errors/index.js';
 import { kernelsStatus, type CpuFeatures, type KernelsStatus } from '../../kernels/index.js';
 import { NBITS_NAMES, nbitsName, parseNbits } from '../../kernels/validate.js';
 import { describeExactStage } from '../../codec/code-scorer.js';
-import type { CorpusFormat, CorpusWarning } from '../../indexer/corpus/types.js';
+import { CORPUS_FORMATS, type CorpusFormat, type CorpusWarning } from '../../indexer/corpus/types.js';
 import { SKIP_REASON_CODES } from '../../indexer/corpus/read-corpus.js';
 import { BEIR_FIELDS, GENERIC_ID_FIELDS } from '../../indexer/corpus/jsonl-parser.js';
 import { ProgressReporter, formatBytes } from '../progress.js';
@@ -116,22 +116,22 @@ function assignmentNote(a: IndexManifest['settings']['centroidAssignment']): str
 }
 
 /** --skip-invalid of every command that reads a corpus (index, add, cluster add; eval's names its case): the reader's skip reasons. */
-export const SKIP_INVALID_HELP = 'skip invalid documents (malformed line or Markdown front matter, missing, duplicate or white-space id, empty text, bad UTF-8) and report their counts, instead of stopping at the first';
+export const SKIP_INVALID_HELP = 'skip invalid documents (malformed line, CSV row or Markdown front matter, missing, duplicate or white-space id, empty text, bad UTF-8) and report their counts, instead of stopping at the first';
 
 /** The corpus reader's options of `plait index`, `plait add` and `plait cluster add`: format, JSONL fields (defaults: the reader's), encoder threads. */
 export function withCorpusOptions(command: Command): Command {
   return command
-    .addOption(new Option('--format <format>', 'input format (default: detected)').choices(['beir', 'jsonl', 'tsv', 'folder']))
-    .option('--id-field <field>', `JSONL id field (default: ${BEIR_FIELDS.idFields.join(', ')} in BEIR; else the first present of ${GENERIC_ID_FIELDS.join(', ')})`)
-    .option('--text-field <field>', `JSONL text field (default: ${BEIR_FIELDS.textField})`)
-    .option('--title-field <field>', `JSONL title field (default: ${BEIR_FIELDS.titleField})`)
+    .addOption(new Option('--format <format>', 'input format (default: detected by extension, then by the first line)').choices([...CORPUS_FORMATS]))
+    .option('--id-field <field>', `JSONL id field or CSV id column (default: ${BEIR_FIELDS.idFields.join(', ')} in BEIR; else the first present of ${GENERIC_ID_FIELDS.join(', ')})`)
+    .option('--text-field <field>', `JSONL text field or CSV text column (default: ${BEIR_FIELDS.textField})`)
+    .option('--title-field <field>', `JSONL title field or CSV title column (default: ${BEIR_FIELDS.titleField})`)
     .option('--threads <n>', `encoder worker threads, 0–${THREAD_LIMITS.maxThreads} (0 = in-process; default: one per core, at most ${ENCODER_DEFAULTS.maxAutoThreads})`, parseIntArg('threads', 0, THREAD_LIMITS.maxThreads));
 }
 
 export function registerIndexCommands(program: Command): void {
   const index = program
     .command('index')
-    .description('build a PLAID index from a corpus (BEIR corpus.jsonl, JSONL, TSV, or a folder of .txt/.md files; any of them gzip\'d)')
+    .description('build a PLAID index from a corpus (BEIR corpus.jsonl, JSONL, TSV, CSV with a header row, or a folder of .txt/.md files; any of them gzip\'d)')
     .argument('<input>', 'corpus file or folder')
     .requiredOption('-i, --index <name-or-path>', 'index name or path (a bare name: ./<name> if that is an index, else indexes/<name>)')
     .option('-m, --model <model>', 'ColBERT ONNX folder or hub repo id (default: the bundled offline model)')

@@ -24,7 +24,7 @@ export interface ParsedDocument {
 export interface ParseFailure {
   ok: false;
   /** The corpus report's skip reason (read-corpus.ts SKIP_REASON_CODES gives its error code). */
-  kind: 'malformed' | 'malformedTsv' | 'malformedFrontMatter' | 'notUtf8';
+  kind: 'malformed' | 'malformedTsv' | 'malformedCsv' | 'malformedFrontMatter' | 'notUtf8';
   error: PlaitError;
 }
 

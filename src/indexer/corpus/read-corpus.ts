@@ -4,7 +4,10 @@
  *
  *   const corpus = await openCorpus('../shared/data/scifact');
  *   for await (const doc of corpus) { ... }
- *   corpus.report; // { read, skipped: { malformed, malformedTsv, malformedFrontMatter, missingId, duplicateId, emptyText, notUtf8, invalidId }, ignoredFields, firstSkipped }
+ *   corpus.report; // { read, skipped: { malformed, malformedTsv, malformedCsv, malformedFrontMatter, missingId, duplicateId, emptyText, notUtf8, invalidId }, ignoredFields, firstSkipped }
+ *
+ * A CSV file (csv-parser.ts) is read row by row: its header names the id, title and text columns;
+ * the others are metadata.
  *
  * JSONL top-level fields other than the id, title, text and metadata fields are not read; each such
  * name is reported once per pass (`onWarning`) and counted in `report.ignoredFields`.
@@ -19,6 +22,7 @@ import { resolveCorpusInput } from './resolve-input.js';
 import { docIdFault, invalidDocId } from './document-id.js';
 import { checkOptionKeys, pickOptions, type OptionKeys } from '../../util/option-keys.js';
 import { parseTextFile } from './text-file-parser.js';
+import { readCsvRecords } from './csv-parser.js';
 import { looksLikeTsvHeader, parseTsvLine } from './tsv-parser.js';
 import type { CorpusDocument, CorpusDocumentInput, CorpusFormat, CorpusInput, CorpusReadReport, CorpusReader, CorpusReaderOptions, CorpusWarning, IgnoredField } from './types.js';
 
@@ -31,6 +35,7 @@ type SkipKind = keyof CorpusReadReport['skipped'];
 export const SKIP_REASON_CODES: Readonly<Record<SkipKind, ErrorCode>> = {
   malformed: 'MALFORMED_JSONL',
   malformedTsv: 'MALFORMED_TSV',
+  malformedCsv: 'MALFORMED_CSV',
   malformedFrontMatter: 'MALFORMED_FRONT_MATTER',
   missingId: 'MISSING_ID',
   duplicateId: 'DUPLICATE_ID',
@@ -56,7 +61,7 @@ function notUtf8(file: string, line: number): ParsedRecord {
 class StreamingCorpusReader implements CorpusReader {
   readonly report: CorpusReadReport = {
     read: 0,
-    skipped: { malformed: 0, malformedTsv: 0, malformedFrontMatter: 0, missingId: 0, duplicateId: 0, emptyText: 0, notUtf8: 0, invalidId: 0 },
+    skipped: { malformed: 0, malformedTsv: 0, malformedCsv: 0, malformedFrontMatter: 0, missingId: 0, duplicateId: 0, emptyText: 0, notUtf8: 0, invalidId: 0 },
     ignoredFields: [],
     firstSkipped: [],
   };
@@ -94,6 +99,14 @@ class StreamingCorpusReader implements CorpusReader {
         if (doc !== null) yield doc;
         continue;
       }
+      if (this.format === 'csv') {
+        const warn = (w: CorpusWarning): void => this.options.onWarning?.(w);
+        for await (const record of readCsvRecords(file, this.fields, warn)) {
+          const doc = this.accept(record, file, seen);
+          if (doc !== null) yield doc;
+        }
+        continue;
+      }
       let headerPending = this.format === 'tsv';
       for await (const batch of readLineBatches(file)) {
         const { lines, firstLine } = batch;
@@ -127,7 +140,8 @@ class StreamingCorpusReader implements CorpusReader {
     if (docId === null) {
       // JSONL names where it looked: a file whose ids sit in another field (an add reading with the
       // field names the index was built with, `doc_id`, a file that has `_id`) was told only "Missing id".
-      const hint = this.format === 'tsv' ? 'its first column (the id) is empty' : idFieldHint(this.fields.idFields, record.ignoredIdFields);
+      const hint =
+        this.format === 'tsv' ? 'its first column (the id) is empty' : this.format === 'csv' ? 'its id column is empty' : idFieldHint(this.fields.idFields, record.ignoredIdFields);
       return this.reject('missingId', new PlaitError('MISSING_ID', { file, line, hint }));
     }
     // What a document id may be (document-id.ts): spaces are fine; a control character, a line
@@ -256,17 +270,20 @@ function checkFormatOptions(format: CorpusFormat, options: CorpusReaderOptions, 
   const shape =
     format === 'tsv'
       ? 'read as TSV (id<TAB>text[<TAB>title]: the columns give the fields)'
+      : format === 'csv'
+        ? 'read as CSV (its header names the columns; every column but the id, title and text is metadata)'
       : format === 'folder'
         ? "read as a folder of text files (a file's path is its id, its content the text)"
         : 'read as JSONL';
   for (const [name, flag] of Object.entries(FORMAT_OPTION_FLAGS) as [keyof typeof FORMAT_OPTION_FLAGS, string | null][]) {
     if (options[name] === undefined) continue;
-    const applies = name === 'tsvHeader' ? format === 'tsv' : jsonl;
+    // A CSV header names columns: --id-field/--text-field/--title-field pick them (metadata is every other column).
+    const applies = name === 'tsvHeader' ? format === 'tsv' : jsonl || (format === 'csv' && name !== 'metadataField');
     if (applies) continue;
     const what = flag === null ? name : `${flag} (${name})`;
     const where = Array.isArray(input) ? `the corpus ${input.join(', ')}` : String(input);
     throw new PlaitError('INVALID_ARGUMENT', {
-      message: `${what} applies to ${name === 'tsvHeader' ? 'TSV' : 'JSONL'} corpora only: ${where} is ${shape}; leave it out${name === 'tsvHeader' ? '' : ', or give --format jsonl (format) if the files are JSONL'}`,
+      message: `${what} applies to ${name === 'tsvHeader' ? 'TSV' : name === 'metadataField' ? 'JSONL' : 'JSONL and CSV'} corpora only: ${where} is ${shape}; leave it out${name === 'tsvHeader' ? '' : ', or give --format jsonl (format) if the files are JSONL'}`,
       name,
       format,
       received: options[name],

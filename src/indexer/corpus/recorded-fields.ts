@@ -20,7 +20,7 @@ export function fieldsToRecord(options: CorpusReaderOptions): CorpusFieldNames |
 
 /**
  * `options` with each field the caller left out taken from `recorded`, when the input is read as
- * JSONL (a TSV or a folder of text files has no fields). `applied` lists those taken.
+ * JSONL or CSV (a TSV or a folder of text files has no fields; CSV takes the id, title and text columns' names). `applied` lists those taken.
  * @throws the input resolution's errors (FILE_NOT_FOUND, INVALID_ARGUMENT for an unknown format)
  */
 export async function withRecordedFields<O extends CorpusReaderOptions>(
@@ -32,8 +32,11 @@ export async function withRecordedFields<O extends CorpusReaderOptions>(
   const missing = FIELD_NAMES.filter((n) => options[n] === undefined && recorded[n] !== undefined);
   if (missing.length === 0) return { options, applied: undefined };
   const { format } = await resolveCorpusInput(input, options.format);
-  if (format !== 'jsonl' && format !== 'beir') return { options, applied: undefined };
+  if (format !== 'jsonl' && format !== 'beir' && format !== 'csv') return { options, applied: undefined };
+  // A CSV header names the id, title and text columns as a JSONL line names fields; its metadata is every other column.
+  const taken = format === 'csv' ? missing.filter((n) => n !== 'metadataField') : missing;
+  if (taken.length === 0) return { options, applied: undefined };
   const applied: CorpusFieldNames = {};
-  for (const n of missing) applied[n] = recorded[n];
+  for (const n of taken) applied[n] = recorded[n];
   return { options: { ...options, ...applied }, applied };
 }

@@ -13,7 +13,8 @@ import { basename, dirname, extname, join } from 'node:path';
 import { PlaitError } from '../../errors/index.js';
 import { looksLikeTsvHeader } from './tsv-parser.js';
 import { TEXT_EXTENSIONS, listTextFiles } from './text-file-parser.js';
-import type { CorpusFormat, CorpusInput } from './types.js';
+import { GENERIC_ID_FIELDS } from './jsonl-parser.js';
+import { CORPUS_FORMATS, type CorpusFormat, type CorpusInput } from './types.js';
 
 export interface ResolvedCorpusInput {
   files: string[];
@@ -31,6 +32,7 @@ const CORPUS_PART = /^corpus.*\.(jsonl|ndjson)(\.gz)?$/i;
 const CORPUS_PART_OTHER = /^corpus.*\.(jsonl|ndjson)\.(zip|bz2|xz|zst|zstd)$/i;
 const JSONL_EXTENSIONS: ReadonlySet<string> = new Set(['.jsonl', '.ndjson', '.json']);
 const TSV_EXTENSIONS: ReadonlySet<string> = new Set(['.tsv', '.tab']);
+const CSV_EXTENSIONS: ReadonlySet<string> = new Set(['.csv']);
 /** Bytes read to sniff a file's format: enough for the first line of any sane corpus. */
 const SNIFF_BYTES = 1 << 16;
 
@@ -95,13 +97,14 @@ async function expandGlob(pattern: string): Promise<string[]> {
 
 /**
  * Format of one file, by extension (the name under a `.gz`) then content (decompressed).
- * @throws PlaitError COMPRESSED_INPUT (zip, bzip2, xz, zstd), CORRUPT_INPUT (gzip that does not decompress), INVALID_INPUT (neither JSONL nor TSV).
+ * @throws PlaitError COMPRESSED_INPUT (zip, bzip2, xz, zstd), CORRUPT_INPUT (gzip that does not decompress), INVALID_INPUT (none of JSONL, TSV, CSV: the message lists what plait reads).
  */
 export async function detectFileFormat(file: string): Promise<CorpusFormat> {
   const compression = await fileCompression(file);
   if (compression !== null && compression !== 'gzip') throw compressedInputError(file, 'corpus', compression);
   const ext = extname(compression === 'gzip' ? plainName(file) : file).toLowerCase();
   if (TSV_EXTENSIONS.has(ext)) return 'tsv';
+  if (CSV_EXTENSIONS.has(ext)) return 'csv';
   if (TEXT_EXTENSIONS.has(ext)) return 'folder';
   const line = await firstLine(file);
   if (JSONL_EXTENSIONS.has(ext) || line.trimStart().startsWith('{')) {
@@ -114,7 +117,20 @@ export async function detectFileFormat(file: string): Promise<CorpusFormat> {
     return 'jsonl';
   }
   if (line.includes('\t') || looksLikeTsvHeader(line)) return 'tsv';
-  throw inputError(`cannot tell the format of "${file}" (not JSONL, not TSV); pass a format`);
+  if (looksLikeCsvHeader(line)) return 'csv';
+  throw inputError(
+    `cannot tell the format of "${file}": plait reads JSONL (.jsonl, .ndjson, .json), TSV (.tsv, .tab), CSV with a header row (.csv), ` +
+      `and .txt/.md/.markdown files, each possibly gzip'd (.gz), telling a file of another name by its first line ` +
+      `(a JSON object, a tab-separated row, or a CSV header naming an id and a "text" column); ` +
+      `pass --format ${CORPUS_FORMATS.join('|')} (format in the library) to read it as one of them`,
+  );
+}
+
+/** A first line that names an id column and a `text` column, comma-separated: a CSV header. */
+function looksLikeCsvHeader(line: string): boolean {
+  if (!line.includes(',')) return false;
+  const cells = line.split(',').map((c) => c.trim().replace(/^"(.*)"$/, '$1').replace(/:[a-z]+$/i, ''));
+  return cells.includes('text') && cells.some((c) => GENERIC_ID_FIELDS.includes(c));
 }
 
 export async function resolveCorpusInput(input: CorpusInput, format?: CorpusFormat): Promise<ResolvedCorpusInput> {

@@ -15,9 +15,14 @@ export interface CorpusDocument {
 
 /**
  * Input formats. `beir` is JSONL with `_id`, `title`, `text`, `metadata`; `jsonl` is JSONL with
- * configurable fields; `tsv` is `id<TAB>text[<TAB>title]`; `folder` is a tree of .txt/.md files.
+ * configurable fields; `tsv` is `id<TAB>text[<TAB>title]`; `csv` is RFC 4180 CSV with a header row
+ * (id, `title`, `text`, other columns metadata, typed as `year:number`: csv-header.ts); `folder` is a
+ * tree of .txt/.md files.
  */
-export type CorpusFormat = 'beir' | 'jsonl' | 'tsv' | 'folder';
+export type CorpusFormat = 'beir' | 'jsonl' | 'tsv' | 'csv' | 'folder';
+
+/** Every CorpusFormat, in the order messages and `--format`'s choices list them. */
+export const CORPUS_FORMATS: readonly CorpusFormat[] = ['beir', 'jsonl', 'tsv', 'csv', 'folder'];
 
 /** Where a corpus comes from: a file, a folder, a glob over file names (`dir/corpus.part-*.jsonl`), or a list of files. */
 export type CorpusInput = string | readonly string[];
@@ -45,15 +50,15 @@ export interface CorpusDocumentInput {
 export interface CorpusReaderOptions {
   /** Override format detection (by extension, then by content). */
   format?: CorpusFormat;
-  /** JSONL field holding the id; default `_id` for BEIR, then `id`, `docid`, `doc_id` for generic JSONL. */
+  /** JSONL field (or CSV column) holding the id; default `_id` for BEIR, then `id`, `docid`, `doc_id`, `docId` for generic JSONL and CSV. */
   idField?: string;
-  /** JSONL field holding the text; default `text`. */
+  /** JSONL field (or CSV column) holding the text; default `text`. */
   textField?: string;
-  /** JSONL field holding the title; default `title` (absent → empty title). */
+  /** JSONL field (or CSV column) holding the title; default `title` (absent → empty title). */
   titleField?: string;
   /** JSONL field holding the metadata object; default `metadata`. */
   metadataField?: string;
-  /** TSV: whether the first line is a header; default: detected (first id cell is `id`, `_id`, `docid`, `doc_id` or `pid`). */
+  /** TSV: whether the first line is a header (a CSV file always has one); default: detected (first id cell is `id`, `_id`, `docid`, `doc_id` or `pid`). */
   tsvHeader?: boolean;
   /** Skip bad documents (counting them by kind in the report) instead of throwing on the first one. */
   skipInvalid?: boolean;
@@ -62,6 +67,9 @@ export interface CorpusReaderOptions {
    * but the id, text, title and metadata fields), with the names not reported before in this pass:
    * each name once per pass over the corpus, first at the line it appeared on. Such fields are not
    * stored (metadata must be under the metadata field); `report.ignoredFields` counts them.
+   * Also called (code CSV_UNTYPED_COLUMN) once per pass and CSV column whose header gives no type and
+   * whose first value looks like a number or a boolean: it is stored as text, so a filter with a
+   * number (`{"year": 1962}`) would match nothing.
    */
   onWarning?: (warning: CorpusWarning) => void;
 }
@@ -75,10 +83,11 @@ export interface IgnoredField {
 
 /** A warning from the corpus reader (CorpusReaderOptions.onWarning). */
 export interface CorpusWarning {
-  code: 'IGNORED_FIELDS';
+  /** IGNORED_FIELDS: JSONL fields not read; CSV_UNTYPED_COLUMN: a CSV column stored as text whose value looks like a number or boolean. */
+  code: 'IGNORED_FIELDS' | 'CSV_UNTYPED_COLUMN';
   /** Names the fields, the line, and what to do: "…put them under "metadata" to store and filter on them". */
   message: string;
-  /** The field names new at this line. */
+  /** The field (or column) names new at this line. */
   fields: string[];
   file: string;
   line: number;
@@ -92,6 +101,8 @@ export interface CorpusReadReport {
     malformed: number;
     /** TSV lines without 2 or 3 tab-separated columns (MALFORMED_TSV). */
     malformedTsv: number;
+    /** CSV rows with another number of fields than the header, or a typed column's cell that is not of its type (MALFORMED_CSV). */
+    malformedCsv: number;
     /** Markdown files whose YAML front matter does not parse or is not a mapping (MALFORMED_FRONT_MATTER). */
     malformedFrontMatter: number;
     missingId: number;
