@@ -124,6 +124,7 @@ test('each skip reason and the error it stands for have one name: the code throw
   const cases: [keyof typeof SKIP_REASON_CODES, string, string][] = [
     ['malformed', 'c.jsonl', '{"_id":"a","text":"ok"}\n{"_id":\n'],
     ['malformedTsv', 'c.tsv', 'a\tok\nno tab here\n'],
+    ['malformedCsv', 'c.csv', 'id,text\nb,ok,extra\na,ok\n'],
     ['missingId', 'c.jsonl', '{"_id":"a","text":"ok"}\n{"text":"no id"}\n'],
     ['duplicateId', 'c.jsonl', '{"_id":"a","text":"ok"}\n{"_id":"a","text":"again"}\n'],
     ['emptyText', 'c.jsonl', '{"_id":"a","text":"ok"}\n{"_id":"b","text":" "}\n'],
@@ -261,7 +262,7 @@ test('skipInvalid skips and counts each kind; the report is complete when iterat
   for await (const doc of corpus) ids.push(doc.docId);
   assert.deepEqual(ids, ['ok1', 'ok2', 'ok3']);
   const { firstSkipped, ...counts } = corpus.report;
-  assert.deepEqual(counts, { read: 3, skipped: { malformed: 1, malformedTsv: 0, malformedFrontMatter: 0, missingId: 1, duplicateId: 1, emptyText: 1, notUtf8: 1, invalidId: 0 }, ignoredFields: [] });
+  assert.deepEqual(counts, { read: 3, skipped: { malformed: 1, malformedTsv: 0, malformedCsv: 0, malformedFrontMatter: 0, missingId: 1, duplicateId: 1, emptyText: 1, notUtf8: 1, invalidId: 0 }, ignoredFields: [] });
   // The first CORPUS_REPORT_DEFAULTS.firstSkipped skipped lines, in input order, with their reasons.
   assert.deepEqual(firstSkipped.map((s) => [s.code, s.line]), [['MALFORMED_JSONL', 2], ['MISSING_ID', 3], ['DUPLICATE_ID', 4]]);
   assert.ok(firstSkipped.every((s) => s.file === file && s.message.length > 0));

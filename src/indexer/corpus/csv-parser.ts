@@ -13,7 +13,7 @@
  */
 
 import { Readable } from 'node:stream';
-import { parse, type CsvError, type Info } from 'csv-parse';
+import { CsvError, parse, type Info } from 'csv-parse';
 import { PlaitError } from '../../errors/index.js';
 import { readInputChunks } from '../../util/input-stream.js';
 import { hasUtf8Bom, readLineBatches } from './line-reader.js';
@@ -44,13 +44,14 @@ function isBlankRow(cells: readonly string[]): boolean {
 }
 
 /**
- * The file's lines as text for the parser, LF-terminated; each line that is not UTF-8 is fed as an
- * empty line and its number added to `badLines` (before any row holding it is parsed).
+ * The file's lines as text for the parser, LF-terminated; a line that is not UTF-8 is fed decoded
+ * with U+FFFD (its quotes still count) and its number added to `badLines` before any row holding it
+ * is parsed.
  */
 async function* feed(file: string, badLines: Set<number>): AsyncGenerator<string> {
-  for await (const { firstLine, lines } of readLineBatches(file)) {
-    for (let i = 0; i < lines.length; i++) if (lines[i] === null) badLines.add(firstLine + i);
-    yield lines.map((l) => l ?? '').join('\n') + '\n';
+  for await (const { firstLine, lines, invalid } of readLineBatches(file, 'corpus', true)) {
+    for (const i of invalid ?? []) badLines.add(firstLine + i);
+    yield lines.join('\n') + '\n';
   }
 }
 
@@ -91,7 +92,7 @@ export async function* readCsvRecords(file: string, fields: CsvFieldNames, warn:
       yield rowRecord(cells, columns, file, line, warned, warn);
     }
   } catch (e) {
-    throw isCsvError(e) ? await parseStop(e, file) : e;
+    throw e instanceof CsvError ? await parseStop(e, file) : e;
   } finally {
     source.unpipe(parser);
     source.destroy();
@@ -146,10 +147,6 @@ function untypedWarning(key: string, raw: string, looks: 'string' | 'number' | '
   };
 }
 
-function isCsvError(e: unknown): e is CsvError {
-  const code = e instanceof Error ? (e as { code?: unknown }).code : undefined;
-  return typeof code === 'string' && code.startsWith('CSV_');
-}
 
 /** MALFORMED_CSV for an error that stops csv-parse, at the line the fault starts on. */
 async function parseStop(e: CsvError, file: string): Promise<PlaitError> {
@@ -158,7 +155,7 @@ async function parseStop(e: CsvError, file: string): Promise<PlaitError> {
     const line = (await scanCsv(file)).openQuoteLine ?? e.lines;
     return new PlaitError('MALFORMED_CSV', { message: `a quoted field opened on this line is never closed (it runs to the end of the file); close it with a double quote; ${hint}`, file, line, csvCode: e.code }, { cause: e });
   }
-  const what = e.message.replace(/ at line \d+.*$/s, '').replace(/^[^:]*: /, '');
+  const what = e.message.replace(/ at line \d+/, '');
   return new PlaitError(
     'MALFORMED_CSV',
     { message: `${what} (a field holding a quote is written in double quotes, the quote doubled: "5"" disk"); ${hint}`, file, line: e.lines, csvCode: e.code },

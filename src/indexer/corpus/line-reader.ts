@@ -14,6 +14,11 @@ import { readInputChunks } from '../../util/input-stream.js';
 export interface LineBatch {
   firstLine: number;
   lines: (string | null)[];
+  /**
+   * Read `lossy`: the positions in `lines` of the lines that are not valid UTF-8, which `lines` then
+   * holds decoded with U+FFFD (a CSV line's quotes must still be seen); absent when there are none.
+   */
+  invalid?: number[];
 }
 
 const LF = 0x0a;
@@ -30,8 +35,8 @@ function stripCr(line: string): string {
   return line.length > 0 && line.charCodeAt(line.length - 1) === CR ? line.slice(0, -1) : line;
 }
 
-/** Splits `bytes` (complete lines, the last possibly without LF) into decoded lines. */
-function decodeBlock(bytes: Buffer, endsWithLf: boolean): (string | null)[] {
+/** Splits `bytes` (complete lines, the last possibly without LF) into decoded lines; `invalid` (lossy) collects the positions of lines that are not UTF-8, decoded with U+FFFD instead of null. */
+function decodeBlock(bytes: Buffer, endsWithLf: boolean, invalid?: number[]): (string | null)[] {
   if (isUtf8(bytes)) {
     const parts = bytes.toString('utf8').split('\n');
     if (endsWithLf) parts.pop();
@@ -44,7 +49,14 @@ function decodeBlock(bytes: Buffer, endsWithLf: boolean): (string | null)[] {
     let end = bytes.indexOf(LF, start);
     if (end < 0) end = bytes.length;
     const segment = bytes.subarray(start, end);
-    lines.push(isUtf8(segment) ? stripCr(segment.toString('utf8')) : null);
+    if (isUtf8(segment)) {
+      lines.push(stripCr(segment.toString('utf8')));
+    } else if (invalid !== undefined) {
+      invalid.push(lines.length);
+      lines.push(stripCr(segment.toString('utf8')));
+    } else {
+      lines.push(null);
+    }
     start = end + 1;
   }
   return lines;
@@ -52,9 +64,10 @@ function decodeBlock(bytes: Buffer, endsWithLf: boolean): (string | null)[] {
 
 /**
  * Yields a file's lines in batches (one batch per chunk read). A final line without LF is included.
+ * `lossy`: lines that are not UTF-8 come decoded with U+FFFD and listed in `batch.invalid` rather than null.
  * @throws PlaitError CORRUPT_INPUT, COMPRESSED_INPUT (readInputChunks; `what` names the file in them).
  */
-export async function* readLineBatches(file: string, what = 'corpus'): AsyncGenerator<LineBatch> {
+export async function* readLineBatches(file: string, what = 'corpus', lossy = false): AsyncGenerator<LineBatch> {
   const stream = readInputChunks(file, what, CHUNK_BYTES);
   let carry: Buffer | null = null;
   let nextLine = 1;
@@ -72,15 +85,20 @@ export async function* readLineBatches(file: string, what = 'corpus'): AsyncGene
     }
     // Copy the tail so the next concat does not pin the whole previous chunk.
     carry = lastLf + 1 < buf.length ? Buffer.from(buf.subarray(lastLf + 1)) : null;
-    const lines = decodeBlock(buf.subarray(0, lastLf + 1), true);
-    yield { firstLine: nextLine, lines };
+    const invalid: number[] | undefined = lossy ? [] : undefined;
+    const lines = decodeBlock(buf.subarray(0, lastLf + 1), true, invalid);
+    yield batchOf(nextLine, lines, invalid);
     nextLine += lines.length;
   }
   if (carry !== null && carry.length > 0) {
     if (first && hasUtf8Bom(carry)) carry = carry.subarray(3);
-    const lines = decodeBlock(carry, false);
-    yield { firstLine: nextLine, lines };
+    const invalid: number[] | undefined = lossy ? [] : undefined;
+    yield batchOf(nextLine, decodeBlock(carry, false, invalid), invalid);
   }
+}
+
+function batchOf(firstLine: number, lines: (string | null)[], invalid: number[] | undefined): LineBatch {
+  return invalid === undefined || invalid.length === 0 ? { firstLine, lines } : { firstLine, lines, invalid };
 }
 
 /** True when a line holds nothing but spaces and tabs. */
