@@ -59,7 +59,7 @@ test('plait add names the fields it does not read too', () => {
   assert.match(r.stderr, /more\.jsonl line 1: top-level field "venue" is not read/);
 });
 
-test('a JSONL field flag on a TSV or a folder corpus is refused, not ignored (index, add, the library)', async () => {
+test('a JSONL field flag (a CSV column flag too) on a TSV or a folder corpus is refused, not ignored (index, add, the library)', async () => {
   writeFileSync(join(dir, 'notes.tsv'), 'n1\tbread rises with yeast\nn2\tthe tide comes in\n');
   mkdirSync(join(dir, 'texts'), { recursive: true });
   writeFileSync(join(dir, 'texts', 'a.txt'), 'bread rises with yeast\n');
@@ -68,7 +68,7 @@ test('a JSONL field flag on a TSV or a folder corpus is refused, not ignored (in
     assert.equal(r.code, 2, r.stderr);
     const e = (JSON.parse(r.stderr.trim().split('\n').pop()!) as { error: { code: string; message: string; details: { format: string } } }).error;
     assert.equal(e.code, 'INVALID_ARGUMENT');
-    assert.match(e.message, new RegExp(`${flag} \\(\\w+\\) applies to JSONL corpora only`));
+    assert.match(e.message, new RegExp(`${flag} \\(\\w+\\) applies to JSONL and CSV corpora only`));
     assert.equal(e.details.format, format);
   };
   refused(['index', 'notes.tsv', '--index', './idx-tsv', '-q', '--threads', '0', '--text-field', 'body'], '--text-field', 'tsv');
