@@ -1,7 +1,9 @@
 /**
  * A folder of .txt / .md files → one document per file. The id is the path relative to the folder
  * without its extension (always with `/` separators); the title is a Markdown file's front matter
- * `title` (YAML `---` or Hugo's TOML `+++`), else its first heading, else the file name without extension. A Markdown file's YAML front
+ * `title` (YAML `---` or Hugo's TOML `+++`), else its first heading, else the file name without
+ * extension when that name holds words (`fileNameTitle`: `Meeting notes.txt` is titled "Meeting
+ * notes"; `207.txt`, `2024-01-05.md` or a hash-named file has no title). A Markdown file's YAML front
  * matter (front-matter.ts) is its metadata and no part of its text. Files are listed recursively in
  * a stable (sorted) order. A gzip'd file (`notes.md.gz`, told by its magic bytes) is read decompressed,
  * as the file under the `.gz` (id `notes`, read as Markdown).
@@ -46,6 +48,25 @@ export async function listTextFiles(dir: string): Promise<string[]> {
   return out;
 }
 
+/**
+ * A file name as a title: the name without its extension when it holds a word, else "" (no title).
+ * A name of digits, dates and punctuation (`207`, `2024-01-05`, `0012_03`) or a
+ * hex hash / UUID (`3f2a9c1e`, `9b2c…-…`) is an id, not a title: cranfield written as `207.txt`
+ * had put "207" at the head of every first passage, a token the encoder and BM25 read as content
+ * (nDCG@10 figures in bench/RESULTS.md, "Titles of .txt files"). Notes apps (Obsidian, Bear) make a
+ * note's file name its title, so a name in words stays one; Tika and FSCrawler give a plain-text
+ * file no title at all, which is what an opaque name gets. A title from the first line was not
+ * taken: it would make the opening line of ordinary prose a title, and index it twice.
+ */
+export function fileNameTitle(name: string): string {
+  if (!/\p{L}/u.test(name)) return '';
+  if (HEX_ID.test(name) && /\d/.test(name)) return '';
+  return name;
+}
+
+/** A hash or UUID as a file name: hex digits (and dashes), 8 or more. */
+const HEX_ID = /^[0-9a-f]{8,}(?:-[0-9a-f]+)*$/i;
+
 /** The text of a Markdown file's first ATX heading (`# Title`), or null. */
 export function firstMarkdownHeading(text: string): string | null {
   const match = /^ {0,3}#{1,6}[ \t]+(.+?)[ \t#]*$/m.exec(text);
@@ -89,7 +110,7 @@ export async function parseTextFile(file: string, root: string): Promise<ParsedR
   const docId = relative(root, named).slice(0, -ext.length || undefined).split(sep).join('/');
   // An empty file is an empty document: the title taken from its name is not content.
   if (text.trim().length === 0) return { ok: true, docId, title: '', text, line: 1 };
-  if (!MARKDOWN_EXTENSIONS.has(ext.toLowerCase())) return { ok: true, docId, title: basename(named, ext), text, line: 1 };
+  if (!MARKDOWN_EXTENSIONS.has(ext.toLowerCase())) return { ok: true, docId, title: fileNameTitle(basename(named, ext)), text, line: 1 };
   const front = readFrontMatter(text);
   if (front.kind === 'malformed') {
     return {
@@ -108,7 +129,7 @@ export async function parseTextFile(file: string, root: string): Promise<ParsedR
   // no text is (it had been EMPTY_TEXT, "has no title and no text", beside its `title:` line); without
   // one it has no text: EMPTY_TEXT, as an empty file (a title taken from the file name is not content).
   if (body.trim().length === 0 && declared === undefined) return { ok: true, docId, title: '', text: body, line: 1 };
-  const title = declared ?? firstMarkdownHeading(body) ?? basename(named, ext);
+  const title = declared ?? firstMarkdownHeading(body) ?? fileNameTitle(basename(named, ext));
   const doc: ParsedRecord = { ok: true, docId, title, text: body.trim().length === 0 ? '' : body, line: 1 };
   if (front.kind === 'ok' && Object.keys(front.metadata).length > 0) doc.metadata = front.metadata;
   return doc;
