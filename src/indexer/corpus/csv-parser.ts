@@ -67,7 +67,9 @@ export async function* readCsvRecords(file: string, fields: CsvFieldNames, warn:
   const badLines = new Set<number>();
   const source = Readable.from(feed(file, badLines));
   // relax_column_count: a row of the wrong width is this reader's MALFORMED_CSV (skippable), not a parse stop.
-  const parser = parse({ info: true, relax_column_count: true, skip_empty_lines: true });
+  // record_delimiter: the line reader has cut every line at LF (a CR before it dropped), so a bare CR
+  // in a field is a character, never taken for the file's line ending.
+  const parser = parse({ info: true, relax_column_count: true, skip_empty_lines: true, record_delimiter: '\n' });
   source.on('error', (e) => parser.destroy(e));
   source.pipe(parser);
   let columns: CsvColumns | null = null;
