@@ -150,3 +150,11 @@ test('--format csv is a value of index, add and cluster add', () => {
   assert.notEqual(r.code, 0);
   assert.doesNotMatch(r.stderr, /argument 'csv' is invalid/);
 });
+
+test('a CSV index built with --id-field/--text-field reads a later plait add of CSV by the same column names', () => {
+  writeFileSync(join(dir, 'own.csv'), 'doc,heading,body\nd1,Wings,lift on wings\n');
+  ok(build('own.csv', './own-idx', ['--id-field', 'doc', '--text-field', 'body', '--title-field', 'heading']));
+  writeFileSync(join(dir, 'own-more.csv'), 'doc,heading,body\nd2,Cones,drag on cones\n');
+  ok(runPlait(dir, ['add', './own-idx', 'own-more.csv', '-q', '--threads', '0']));
+  assert.deepEqual(search('./own-idx', 'cones').map((h) => [h.docId, h.title, h.text]), [['d2', 'Cones', 'drag on cones']]);
+});
