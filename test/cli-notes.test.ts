@@ -78,11 +78,11 @@ test('a note whose front matter does not parse: exit 2, MALFORMED_FRONT_MATTER n
   assert.match(skipped.stderr, /skipped 1 invalid document \(1 MALFORMED_FRONT_MATTER\)/);
 });
 
-test('--skip-invalid\'s help names front matter among the reasons it skips, on every command that takes it', () => {
+test('--skip-invalid\'s help names front matter and CSV rows among the reasons it skips, on every command that takes it', () => {
   for (const command of [['index'], ['add'], ['eval'], ['cluster', 'add']]) {
     const r = runPlait(dir, [...command, '--help']);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout.replace(/\s+/g, ' '), /--skip-invalid (when indexing a BEIR folder: )?skip invalid documents \(malformed line or Markdown front matter,/, command.join(' '));
+    assert.match(r.stdout.replace(/\s+/g, ' '), /--skip-invalid (when indexing a BEIR folder: )?skip invalid documents \(malformed line, CSV row or Markdown front matter,/, command.join(' '));
   }
 });
 
