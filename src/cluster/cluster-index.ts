@@ -31,6 +31,7 @@
  * call (or from its statistics) fails the call with CLUSTER_UNAVAILABLE naming it: the pipeline
  * skips that stage (its previous order stands) and reports the shard.
  */
+import { totalHits } from '../search/paging.js';
 import { PlaitError, invalidArgument, isPlaitError } from '../errors/index.js';
 import { CLUSTER_DEFAULTS, SEARCH_DEFAULTS } from '../config/defaults.js';
 import type { Encoder, TokenEmbeddings } from '../encoder/types.js';
@@ -268,8 +269,11 @@ export class ClusterIndex {
       timings.bm25Ms = Math.max(0, ...parts.map((p) => p.timings?.bm25Ms ?? 0));
       timings.fusionMs = performance.now() - mergeStart;
       timings.totalMs = performance.now() - t0;
+      // A page (search/paging.ts): the shards ranked offset + page size deep (wireOptions' topK); the page is its tail.
+      const offset = r.offset ?? 0;
       results[qi] = {
-        hits: empty === undefined ? merged : [],
+        hits: empty === undefined ? merged.slice(offset) : [],
+        ...(r.offset === null ? {} : { offset: r.offset, totalHits: empty === undefined ? totalHits(merged.length, r.topK, null) : 0 }),
         timings,
         truncated: false,
         ...(empty === undefined ? {} : { emptyReason: empty }),

@@ -48,6 +48,7 @@ import { explainLate, type Explanation } from './explain.js';
 import { QueryRewriter, rewriteActive, type RewrittenQuery } from '../rewrite/query-rewriter.js';
 import { appendPrfRows, colbertPrf, prfRewrite, type PrfRows } from './colbert-prf.js';
 import { ENGLISH_STOPWORDS } from '../docstore/index.js';
+import { totalHits } from './paging.js';
 import { candidateMarks, docMask, exactFilter, exactFiltered, filteredBm25, type DocMask } from './filtered-search.js';
 import { indexText } from '../indexer/index-text.js';
 import { updateIndex, compactIndex, type EncodedDocument, type UpdateResult } from '../mutate/index-updater.js';
@@ -888,10 +889,23 @@ export class PlaitIndex {
         timings.fusionMs = performance.now() - tf;
       }
     }
-    const top = ranked.slice(0, Math.min(r.topK, this.manifest.counts.documents));
-    const hits = toHits(this.docstore, top, late.pidOf, r.includeText);
+    const end = Math.min(r.topK, this.manifest.counts.documents);
+    // A page (paging.ts): ranks offset + 1 … topK of this search, which ran offset + pageSize deep.
+    const top = ranked.slice(r.offset ?? 0, end);
+    const hits = toHits(this.docstore, top, late.pidOf, r.includeText, r.offset ?? 0);
     timings.totalMs = performance.now() - t0;
-    return rw !== null && rw.rewrites.length > 0 ? { hits, timings, truncated: false, rewrites: rw.rewrites } : { hits, timings, truncated: false };
+    const page = r.offset !== null ? { offset: r.offset, totalHits: totalHits(Math.min(ranked.length, end), r.topK, this.matching(r, mask)) } : {};
+    return rw !== null && rw.rewrites.length > 0 ? { hits, timings, truncated: false, rewrites: rw.rewrites, ...page } : { hits, timings, truncated: false, ...page };
+  }
+
+  /**
+   * The documents the whole ranking holds when the searcher knows it without more work: late
+   * interaction and hybrid rank every live document (those the filter allows, with one); BM25 only
+   * those holding a query term, not counted past the depth (null).
+   */
+  private matching(r: ResolvedSearch, mask: DocMask | null): number | null {
+    if (r.mode === 'bm25') return null;
+    return mask === null ? this.manifest.counts.documents : mask.rowids.length;
   }
 
   /**
