@@ -141,6 +141,19 @@ for (const [name, o] of EXACT) {
   });
 }
 
+test('a page through the coordinator (offset) = the same page on one index over the whole corpus, in every mode (search/paging.ts)', { skip }, async () => {
+  for (const [name, o] of EXACT) {
+    const { status, results } = await search({ queries, ...body(o), top_k: 4, offset: 6 });
+    assert.equal(status, 200, name);
+    for (let i = 0; i < queries.length; i++) {
+      const single = await whole.search(queries[i]!, { ...o, topK: 4, offset: 6 });
+      const got = results[i]! as unknown as { hits: { doc_id: string; score: number; rank: number }[]; offset: number };
+      assert.deepEqual(got.hits.map((h) => [h.doc_id, h.score, h.rank]), single.hits.map((h) => [h.docId, h.score, h.rank]), `${name} query ${i}`);
+      assert.equal(got.offset, 6);
+    }
+  }
+});
+
 test('coordinator vs one index with PLAID: ≥ 0.99 top-10 overlap, and no further from exhaustive', { skip }, async () => {
   // The tiny random model's centroids are poor: at ColBERT's k = 10 settings (1 cell a token) the
   // single index's own PLAID keeps only ~0.89 of exhaustive top-10 here (0.99 with the bundled
