@@ -49,6 +49,7 @@ import { QueryRewriter, rewriteActive, type RewrittenQuery } from '../rewrite/qu
 import { appendPrfRows, colbertPrf, prfRewrite, type PrfRows } from './colbert-prf.js';
 import { ENGLISH_STOPWORDS } from '../docstore/index.js';
 import { totalHits } from './paging.js';
+import { noMatchWarnings } from '../docstore/metadata-catalogue.js';
 import { candidateMarks, docMask, exactFilter, exactFiltered, filteredBm25, type DocMask } from './filtered-search.js';
 import { indexText } from '../indexer/index-text.js';
 import { updateIndex, compactIndex, type EncodedDocument, type UpdateResult } from '../mutate/index-updater.js';
@@ -895,7 +896,9 @@ export class PlaitIndex {
     const hits = toHits(this.docstore, top, late.pidOf, r.includeText, r.offset ?? 0);
     timings.totalMs = performance.now() - t0;
     const page = r.offset !== null ? { offset: r.offset, totalHits: totalHits(Math.min(ranked.length, end), r.topK, this.matching(r, mask)) } : {};
-    return rw !== null && rw.rewrites.length > 0 ? { hits, timings, truncated: false, rewrites: rw.rewrites, ...page } : { hits, timings, truncated: false, ...page };
+    // A filter that matched no live document: say why (the catalogue is read only then, once per generation).
+    const filtered = r.filter !== null && mask !== null && mask.rowids.length === 0 ? { filterWarnings: noMatchWarnings(r.filter.source, this.docstore.fieldCatalogue()) } : {};
+    return rw !== null && rw.rewrites.length > 0 ? { hits, timings, truncated: false, rewrites: rw.rewrites, ...page, ...filtered } : { hits, timings, truncated: false, ...page, ...filtered };
   }
 
   /**

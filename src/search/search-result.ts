@@ -10,6 +10,7 @@ import type { PlaidTimings } from './plaid.js';
 import type { LateRound } from './late-ranking.js';
 import type { EmptyReason } from './query-text.js';
 import type { QueryRewrite } from '../rewrite/query-rewriter.js';
+import type { FilterWarning } from '../docstore/metadata-catalogue.js';
 
 export interface SearchHit {
   docId: string;
@@ -88,6 +89,12 @@ export interface SearchResult {
    */
   degraded?: boolean;
   missingShards?: number[];
+  /**
+   * Set when a metadata filter matched no live document (so `hits` is empty): why, with stable codes
+   * (docstore/metadata-catalogue.ts): FILTER_FIELD_UNKNOWN (a field no document has, with a
+   * did-you-mean), FILTER_TYPE_MISMATCH (a value of a JSON type the field never stores), else FILTER_NO_MATCH.
+   */
+  filterWarnings?: FilterWarning[];
   /** The results skipped before these hits (SearchOptions.offset); set, with totalHits, when the search was given an offset (0 included). */
   offset?: number;
   /**

@@ -218,7 +218,7 @@ export function registerSearchCommands(program: Command): void {
       // before it, timed apart, so that `encode` is the query's encoding (8 ms, not the 2 s of a model
       // load) and `candidates` PLAID's (not the int8 centroids' one-time quantisation).
       const modelLoadMs = o.timings === true && index.resolveSearch(opts).mode !== 'bm25' ? await timeModelLoad(index) : undefined;
-      const { hits, timings, truncated, emptyReason, rewrites, offset, totalHits } = await index.search(query!, opts);
+      const { hits, timings, truncated, emptyReason, rewrites, offset, totalHits, filterWarnings } = await index.search(query!, opts);
       if (truncated) process.stderr.write(truncatedQueryWarning(index, 'searched'));
       if (emptyReason !== undefined) warnUnsearchable(emptyReason);
       // With --timings, which PLAID settings ran and where they came from (flags, the index's calibration, or plait's defaults).
@@ -231,7 +231,7 @@ export function registerSearchCommands(program: Command): void {
       if (o.json) {
         const exact = r.mode === 'bm25' ? {} : { exactStage: describeExactStage(index.manifest.nbits) };
         const timed = { ...timings, ...(modelLoadMs === undefined ? {} : { modelLoadMs }), ...(usedPlaid === undefined || !ranPlaid ? {} : { plaid: usedPlaid }), ...exact };
-        printJson({ hits, ...(offset === undefined ? {} : { offset, totalHits: totalHits ?? null }), ...(emptyReason === undefined ? {} : { emptyReason }), ...(truncated ? { truncated } : {}), ...(rewrites === undefined ? {} : { rewrites }), ...(o.timings ? { timings: timed } : {}) });
+        printJson({ hits, ...(filterWarnings === undefined ? {} : { filterWarnings }), ...(offset === undefined ? {} : { offset, totalHits: totalHits ?? null }), ...(emptyReason === undefined ? {} : { emptyReason }), ...(truncated ? { truncated } : {}), ...(rewrites === undefined ? {} : { rewrites }), ...(o.timings ? { timings: timed } : {}) });
         return;
       }
       printRewrites(rewrites, null, false);
@@ -241,7 +241,12 @@ export function registerSearchCommands(program: Command): void {
       }
       // Nothing printed had looked like a hang or a crash (a filter that matches no document). Late and
       // hybrid searches widen to every passage the filter allows, so none then means the filter passed none.
-      if (hits.length === 0 && emptyReason === undefined) process.stderr.write(`plait: no hits${o.filter === undefined || r.mode === 'bm25' ? '' : ' (no document passes --filter)'}\n`);
+      // A filter that matched nothing says why (docstore/metadata-catalogue.ts): an unknown field, a value of the wrong JSON type.
+      if (hits.length === 0 && emptyReason === undefined) {
+        const reasons = (filterWarnings ?? []).filter((w) => w.code !== 'FILTER_NO_MATCH');
+        const why = reasons.length === 0 ? '' : `: ${reasons.map((w) => `${w.message} [${w.code}]`).join('; ')}`;
+        process.stderr.write(`plait: no hits${filterWarnings !== undefined || (o.filter !== undefined && r.mode !== 'bm25') ? ' (no document passes --filter)' : ''}${why}\n`);
+      }
       if (offset !== undefined && hits.length > 0) process.stderr.write(`plait: hits ${offset + 1}–${offset + hits.length} of ${totalHits === null || totalHits === undefined ? 'a ranking whose length is not known (bm25)' : totalHits}\n`);
       const exactStage = r.mode === 'bm25' ? undefined : describeExactStage(index.manifest.nbits);
       if (o.timings) process.stdout.write(`${formatTimings(timings, usedPlaid, modelLoadMs, exactStage)}\n`);

@@ -246,10 +246,22 @@ const RESPONSE_SCHEMA = {
           warnings: {
             type: 'array',
             description:
-              "MOSTLY_UNKNOWN_TOKENS when most of the query's content tokens are unknown to the model (its hits then say little); LTR_MODEL_OTHER_INDEX on a pipeline with an ltr stage whose ranking model (plait serve --ltr-model) was trained on another index",
+              "MOSTLY_UNKNOWN_TOKENS when most of the query's content tokens are unknown to the model (its hits then say little); LTR_MODEL_OTHER_INDEX on a pipeline with an ltr stage whose ranking model (plait serve --ltr-model) was trained on another index; " +
+              'when a filter matched no live document (hits empty): FILTER_FIELD_UNKNOWN (field: a field no document has; suggestion: the nearest field there is, e.g. "year" for "metadata.year" or "yeer"), FILTER_TYPE_MISMATCH (asked_type: the value\'s JSON type, stored_types: the types the field holds, e.g. 1962 asked where "1962" is stored), else FILTER_NO_MATCH',
             items: {
               type: 'object',
-              properties: { code: { type: 'string' }, text: { type: 'string' }, unknown_tokens: { type: 'integer' }, content_tokens: { type: 'integer' }, message: { type: 'string' } },
+              properties: {
+                code: { type: 'string' },
+                text: { type: 'string' },
+                unknown_tokens: { type: 'integer' },
+                content_tokens: { type: 'integer' },
+                field: { type: 'string' },
+                at: { type: 'string' },
+                suggestion: { type: 'string' },
+                asked_type: { type: 'string' },
+                stored_types: { type: 'array', items: { type: 'string' } },
+                message: { type: 'string' },
+              },
             },
           },
           empty_reason: { type: 'string', enum: ['empty-query', 'no-content'], description: 'set when the query cannot be searched (no letter or digit): hits is empty' },
@@ -474,7 +486,7 @@ export const searchRoutes: FastifyPluginAsync = async (app) => {
           cached: a.cached,
           ...(a.result.offset === undefined ? {} : { offset: a.result.offset, total_hits: a.result.totalHits ?? null }),
           ...(a.result.rewrites === undefined ? {} : { rewrites: a.result.rewrites }),
-          ...(a.result.warnings === undefined ? {} : { warnings: a.result.warnings.map(snakeWarning) }),
+          ...(a.result.warnings === undefined && a.result.filterWarnings === undefined ? {} : { warnings: [...(a.result.warnings ?? []).map(snakeWarning), ...(a.result.filterWarnings ?? []).map((w) => snakeKeys(w))] }),
           ...(a.result.emptyReason === undefined ? {} : { empty_reason: a.result.emptyReason }),
           ...(a.result.truncated ? { truncated: true } : {}),
           // No PLAID settings where the rounds show none ran (a selective filter's exact scan); a cluster's coordinator has no rounds.
