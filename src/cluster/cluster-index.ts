@@ -400,7 +400,7 @@ export class ClusterIndex {
    * by one index's explain too), CLUSTER_UNAVAILABLE (`details.shards`: the document's shard, or a
    * shard the statistics, the rewrite's spelling statistics, RM3's feedback or — hybrid — the fused
    * search need, did not answer by the deadline; `details.shard`: the document's), the shard's own
-   * errors (INVALID_INPUT for an unknown docId), the signal's reason once it fires (ABORTED, TIMEOUT).
+   * errors (DOCUMENT_NOT_FOUND for an unknown docId), the signal's reason once it fires (ABORTED, TIMEOUT).
    */
   async explain(query: string, target: string | { pid: number }, options: ExplainOptions & Pick<ClusterSearchOptions, 'deadlineAt' | 'minSequences' | 'signal'> = {}): Promise<Explanation> {
     if (typeof target !== 'string') throw invalidArgument('doc_id', 'a doc_id on a cluster (pids are per shard)', target);
@@ -464,7 +464,7 @@ export class ClusterIndex {
   /**
    * Exact late-interaction scores of listed documents (best passage; `pid` is the shard's), highest
    * first, with the corpus's query-token IDF: PlaitIndex.rerank over the whole corpus.
-   * @throws PlaitError EMPTY_TEXT (no letter or digit), INVALID_INPUT (an unknown id, from its
+   * @throws PlaitError EMPTY_TEXT (no letter or digit), DOCUMENT_NOT_FOUND (an unknown id, from its
    * shard), CLUSTER_UNAVAILABLE (a shard missing by the deadline).
    */
   async rerankDocs(query: string, docIds: readonly string[], options: Pick<SearchOptions, 'idfWeighting' | 'signal'>, o: ClusterCallOptions = {}): Promise<SearchHit[]> {
@@ -496,7 +496,7 @@ export class ClusterIndex {
 
   /**
    * The passage text of each candidate from its shard (its scored passage, pids being the shard's, else its first).
-   * @throws PlaitError INVALID_INPUT (an unknown id), CLUSTER_UNAVAILABLE.
+   * @throws PlaitError DOCUMENT_NOT_FOUND (an unknown id), CLUSTER_UNAVAILABLE.
    */
   async passagesOf(list: readonly PassageRef[], signal?: AbortSignal, o: ClusterCallOptions = {}): Promise<{ texts: string[]; pids: Int32Array }> {
     checkOptionKeys(o, CLUSTER_CALL_OPTION_KEYS, 'cluster call option');

@@ -915,7 +915,7 @@ export class PlaitIndex {
    * Scores stored documents against a query without re-encoding them (a mid-tier reranker over an
    * index): highest first; unknown ids are refused.
    * @throws PlaitError INVALID_ARGUMENT (docIds, topK, an options key IndexRerankOptions does not
-   * have), INVALID_INPUT (unknown id), EMPTY_TEXT (a query with no letter or digit, as
+   * have), DOCUMENT_NOT_FOUND (unknown id), EMPTY_TEXT (a query with no letter or digit, as
    * Reranker.rerank), INDEX_CLOSED.
    */
   async rerank(query: string, docIds: string[], options: IndexRerankOptions = {}): Promise<SearchHit[]> {
@@ -944,7 +944,7 @@ export class PlaitIndex {
    * `rerank` with an already-encoded query: the exact late-interaction score of each stored
    * document (best passage), highest first. A cluster shard scores the documents its coordinator
    * names this way, with the corpus-wide token IDF in `options.globalStats`.
-   * @throws PlaitError INVALID_ARGUMENT (an unknown option key, docIds, topK), INVALID_INPUT (unknown id), DIMENSION_MISMATCH, INDEX_CLOSED.
+   * @throws PlaitError INVALID_ARGUMENT (an unknown option key, docIds, topK), DOCUMENT_NOT_FOUND (unknown id), DIMENSION_MISMATCH, INDEX_CLOSED.
    */
   async rerankEncoded(embedding: TokenEmbeddings, docIds: string[], options: RerankEncodedOptions = {}): Promise<SearchHit[]> {
     return this.guardedCall(async () => {
@@ -969,7 +969,8 @@ export class PlaitIndex {
    * `lateScore`, the score late-interaction search gives that passage); with BM25 in the mode, the
    * query's BM25 terms in the document; in hybrid mode, the fused score's parts when the document
    * is among this query's top `topK` hybrid hits.
-   * @throws PlaitError INVALID_INPUT (unknown docId or pid), EMPTY_TEXT (a blank query, or one without
+   * @throws PlaitError DOCUMENT_NOT_FOUND (a docId the index does not hold, or a pid of a deleted
+   *   document), INVALID_INPUT (a pid outside the index), EMPTY_TEXT (a blank query, or one without
    *   a letter or digit: search answers it with no hits), INVALID_ARGUMENT (a target that is neither
    *   a docId string nor `{ pid }`, options), INDEX_CLOSED.
    */
@@ -1014,7 +1015,7 @@ export class PlaitIndex {
       if (!Number.isInteger(pid) || pid < 0 || pid >= this.manifest.counts.passages) {
         throw new PlaitError('INVALID_INPUT', { message: `no passage ${String(pid)} (the index has ${this.manifest.counts.passages})`, pid });
       }
-      if (this.docs.isDeleted(pid)) throw new PlaitError('INVALID_INPUT', { message: `passage ${pid} belongs to a deleted document`, pid });
+      if (this.docs.isDeleted(pid)) throw new PlaitError('DOCUMENT_NOT_FOUND', { message: `passage ${pid} belongs to a deleted document`, pid });
     }
     const stored = this.docstore.getPassages([pid])[0];
     const doc = stored === null || stored === undefined ? null : this.docstore.getDocument(stored.docRowid);

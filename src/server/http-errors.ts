@@ -35,6 +35,8 @@ export const HTTP_STATUS = {
   UNAUTHORIZED: 401,
   NOT_FOUND: 404,
   INDEX_NOT_FOUND: 404,
+  // explain (or a stored rerank) of a doc_id the index does not hold: a missing document, not a malformed request.
+  DOCUMENT_NOT_FOUND: 404,
   MODEL_NOT_FOUND: 404,
   INDEX_EXISTS: 409,
   DESTINATION_EXISTS: 409,
