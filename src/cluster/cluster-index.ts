@@ -32,6 +32,7 @@
  * skips that stage (its previous order stands) and reports the shard.
  */
 import { totalHits } from '../search/paging.js';
+import { commonWarnings } from '../docstore/metadata-catalogue.js';
 import { PlaitError, invalidArgument, isPlaitError } from '../errors/index.js';
 import { CLUSTER_DEFAULTS, SEARCH_DEFAULTS } from '../config/defaults.js';
 import type { Encoder, TokenEmbeddings } from '../encoder/types.js';
@@ -274,6 +275,11 @@ export class ClusterIndex {
       results[qi] = {
         hits: empty === undefined ? merged.slice(offset) : [],
         ...(r.offset === null ? {} : { offset: r.offset, totalHits: empty === undefined ? totalHits(merged.length, r.topK, null) : 0 }),
+        // A filter that matched nothing on every shard: the reasons every shard gives (docstore/metadata-catalogue.ts).
+        ...(() => {
+          const why = empty === undefined && merged.length === 0 && missingHere.length === 0 ? commonWarnings(parts.map((p) => p.filterWarnings)) : null;
+          return why === null ? {} : { filterWarnings: why };
+        })(),
         timings,
         truncated: false,
         ...(empty === undefined ? {} : { emptyReason: empty }),

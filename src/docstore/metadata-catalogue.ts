@@ -187,6 +187,25 @@ export function filterWarnings(filter: MetadataFilter, catalogue: FieldCatalogue
 }
 
 /**
+ * A cluster's reasons (src/cluster/): each shard explains its own documents, so a reason holds for
+ * the corpus when every shard gives it (same code and field; the stored types of all); null when
+ * some shard's filter matched documents (or a shard gave no reasons), else FILTER_NO_MATCH when the
+ * shards' reasons differ (a field one shard lacks and another holds with another type).
+ */
+export function commonWarnings(perShard: readonly (readonly FilterWarning[] | undefined)[]): FilterWarning[] | null {
+  if (perShard.length === 0 || perShard.some((w) => w === undefined || w.length === 0)) return null;
+  const lists = perShard as readonly (readonly FilterWarning[])[];
+  const key = (w: FilterWarning): string => `${w.code}\u0000${w.field ?? ''}`;
+  const common = lists[0]!.filter((w) => w.code !== 'FILTER_NO_MATCH' && lists.every((l) => l.some((x) => key(x) === key(w))));
+  if (common.length === 0) return [{ code: 'FILTER_NO_MATCH', at: 'filter', message: 'no live document passes the filter (its fields exist with values of the types asked; no document holds the values asked)' }];
+  return common.map((w) => {
+    if (w.storedTypes === undefined) return w;
+    const types = [...new Set(lists.flatMap((l) => l.filter((x) => key(x) === key(w)).flatMap((x) => x.storedTypes ?? [])))].sort();
+    return { ...w, storedTypes: types };
+  });
+}
+
+/**
  * Why a filter that matched no live document did: filterWarnings' reasons, else one
  * FILTER_NO_MATCH (fields and types exist; the values asked are not stored together).
  */
