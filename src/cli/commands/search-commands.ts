@@ -120,7 +120,7 @@ export function registerSearchCommands(program: Command): void {
       .argument('<index>', 'index name or path')
       .argument('[query]', 'query text')
       .option('-k, --k <n>', `results per query (topK), 1–${SEARCH_DEFAULTS.maxTopK}`, parseIntArg('topK', 1, SEARCH_DEFAULTS.maxTopK), SEARCH_DEFAULTS.topK)
-      .option('--offset <n>', `results to skip (pagination): prints ranks offset+1 … offset+k of the search for k = offset + k; offset + k ≤ ${SEARCH_DEFAULTS.maxResultWindow} (with --pipeline the last stage runs offset deeper)`, parseIntArg('offset', 0, SEARCH_DEFAULTS.maxResultWindow - 1))
+      .option('--offset <n>', `results to skip (pagination; default: 0): prints ranks offset+1 … offset+k of the search for k = offset + k; offset + k ≤ ${SEARCH_DEFAULTS.maxResultWindow} (with --pipeline the last stage runs offset deeper)`, parseIntArg('offset', 0, SEARCH_DEFAULTS.maxResultWindow - 1))
       .option('--queries <file>', 'queries file (BEIR queries.jsonl, TSV, TREC topics) for batch mode; empty queries are skipped with a warning')
       .option('--run <file>', 'TREC run file to write in batch mode (qid Q0 docid rank score tag); without --run or --json the run goes to stdout')
       .option('--tag <tag>', 'run tag', 'plait')
