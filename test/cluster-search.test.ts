@@ -141,6 +141,46 @@ for (const [name, o] of EXACT) {
   });
 }
 
+test('a page through the coordinator (offset) = the same page on one index over the whole corpus, in every mode (search/paging.ts)', { skip }, async () => {
+  for (const [name, o] of EXACT) {
+    const { status, results } = await search({ queries, ...body(o), top_k: 4, offset: 6 });
+    assert.equal(status, 200, name);
+    for (let i = 0; i < queries.length; i++) {
+      const single = await whole.search(queries[i]!, { ...o, topK: 4, offset: 6 });
+      const got = results[i]! as unknown as { hits: { doc_id: string; score: number; rank: number }[]; offset: number };
+      assert.deepEqual(got.hits.map((h) => [h.doc_id, h.score, h.rank]), single.hits.map((h) => [h.docId, h.score, h.rank]), `${name} query ${i}`);
+      assert.equal(got.offset, 6);
+    }
+  }
+});
+
+test('a filter that matches nothing says why through the coordinator, as one index says it (docstore/metadata-catalogue.ts)', { skip }, async () => {
+  for (const mode of ['late', 'bm25', 'hybrid'] as const) {
+    for (const [filter, code, extra] of [
+      [{ parityy: 1 }, 'FILTER_FIELD_UNKNOWN', { suggestion: 'parity' }],
+      [{ 'metadata.parity': 1 }, 'FILTER_FIELD_UNKNOWN', { suggestion: 'parity' }],
+      [{ parity: '1' }, 'FILTER_TYPE_MISMATCH', { stored_types: ['number'] }],
+      [{ parity: 7 }, 'FILTER_NO_MATCH', {}],
+    ] as const) {
+      const { status, results } = await search({ query: queries[0], mode, filter });
+      assert.equal(status, 200);
+      const got = results[0]! as unknown as { hits: unknown[]; warnings?: Record<string, unknown>[] };
+      assert.deepEqual(got.hits, []);
+      const single = await whole.search(queries[0]!, { mode, filter });
+      assert.equal(single.filterWarnings?.[0]?.code, code, `one index, ${mode} ${JSON.stringify(filter)}`);
+      assert.equal(got.warnings?.[0]?.['code'], code, `${mode} ${JSON.stringify(filter)}: ${JSON.stringify(got.warnings)}`);
+      for (const [k, v] of Object.entries(extra)) assert.deepEqual(got.warnings![0]![k], v, `${mode} ${JSON.stringify(filter)} ${k}`);
+    }
+  }
+});
+
+test('explain of a doc_id the cluster does not hold is 404 DOCUMENT_NOT_FOUND, as on one server', { skip }, async () => {
+  const res = await fetch(`${coordinator.url}/v1/indexes/cran/explain`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: queries[0], doc_id: 'no-such-doc' }) });
+  const body = (await res.json()) as { error: { code: string } };
+  assert.equal(res.status, 404, JSON.stringify(body));
+  assert.equal(body.error.code, 'DOCUMENT_NOT_FOUND');
+});
+
 test('coordinator vs one index with PLAID: ≥ 0.99 top-10 overlap, and no further from exhaustive', { skip }, async () => {
   // The tiny random model's centroids are poor: at ColBERT's k = 10 settings (1 cell a token) the
   // single index's own PLAID keeps only ~0.89 of exhaustive top-10 here (0.99 with the bundled

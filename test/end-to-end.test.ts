@@ -127,7 +127,7 @@ test('index.rerank scores stored documents without re-encoding them', async () =
   const hits = await index.rerank('solar cells turn light into electricity', ['wind-power', 'solar-panels', 'jazz']);
   assert.deepEqual(hits.map((h) => h.docId).slice(0, 1), ['solar-panels']);
   assert.equal(hits.at(-1)!.docId, 'jazz');
-  await assert.rejects(index.rerank('x', ['no-such-doc']), (e) => isPlaitError(e, 'INVALID_INPUT'));
+  await assert.rejects(index.rerank('x', ['no-such-doc']), (e) => isPlaitError(e, 'DOCUMENT_NOT_FOUND'));
 });
 
 test('the reranker orders an ad-hoc shortlist and caches document embeddings', async () => {

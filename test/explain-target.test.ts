@@ -36,10 +36,10 @@ test('explain refuses a target that is neither a docId nor { pid } with INVALID_
   }
 });
 
-test('a docId and { pid } still explain the same passage; a missing one is INVALID_INPUT', async () => {
+test('a docId and { pid } still explain the same passage; a missing document is DOCUMENT_NOT_FOUND, a pid outside the index INVALID_INPUT', async () => {
   const byId = await index.explain('why does bread rise', 'bread-yeast');
   const byPid = await index.explain('why does bread rise', { pid: byId.pid });
   assert.equal(byPid.lateScore, byId.lateScore);
-  await assert.rejects(index.explain('why does bread rise', 'no-such-doc'), (e: unknown) => e instanceof PlaitError && e.code === 'INVALID_INPUT');
+  await assert.rejects(index.explain('why does bread rise', 'no-such-doc'), (e: unknown) => e instanceof PlaitError && e.code === 'DOCUMENT_NOT_FOUND');
   await assert.rejects(index.explain('why does bread rise', { pid: 9999 }), (e: unknown) => e instanceof PlaitError && e.code === 'INVALID_INPUT' && /no passage 9999 \(the index has 40\)/.test(e.message));
 });

@@ -101,7 +101,7 @@ test('hybrid explanations carry the BM25 terms and the fused parts', async () =>
 });
 
 test('unknown targets are refused with codes', async () => {
-  await assert.rejects(index.explain('bread', 'no-such-doc'), (e) => isPlaitError(e, 'INVALID_INPUT'));
+  await assert.rejects(index.explain('bread', 'no-such-doc'), (e) => isPlaitError(e, 'DOCUMENT_NOT_FOUND'));
   await assert.rejects(index.explain('bread', { pid: 1e9 }), (e) => isPlaitError(e, 'INVALID_INPUT'));
   await assert.rejects(index.explain('bread', { pid: -1 }), (e) => isPlaitError(e, 'INVALID_INPUT'));
 });
@@ -228,5 +228,5 @@ test('plait explain prints the explanation (text and --json) and exits 2 on an u
   assert.match(blank.stderr, /the query is blank: nothing to explain .*\[EMPTY_TEXT\]/);
   const bad = spawnSync(process.execPath, [bin, 'explain', join(dir, 'sample'), query, 'nope', '--json'], { encoding: 'utf8' });
   assert.equal(bad.status, 2);
-  assert.equal((JSON.parse(bad.stderr) as { error: { code: string } }).error.code, 'INVALID_INPUT');
+  assert.equal((JSON.parse(bad.stderr) as { error: { code: string } }).error.code, 'DOCUMENT_NOT_FOUND');
 });

@@ -86,6 +86,7 @@ test('filters compile to parameterised SQL; values and paths are parameters only
   assert.deepEqual(compileFilter({ doc_id: { $in: ['a', 'b'] } }), {
     where: 'COALESCE(doc_id IN (SELECT value FROM json_each(?)), 0)',
     params: ['["a","b"]'],
+    source: { doc_id: { $in: ['a', 'b'] } },
   });
   const evil = "x' OR 1=1; DROP TABLE documents; --";
   const e = compileFilter({ tag: evil, [evil]: 1, $or: [{ doc_id: evil }, { $not: { year: { $lt: evil } } }] });

@@ -110,8 +110,8 @@ test('delete and upsert: gone from late, BM25, hybrid, rerank and explain at onc
       if (mode !== 'bm25') assert.equal(hits.length, 39, `${mode}: every live document still reachable`);
     }
   }
-  await assert.rejects(index.rerank(q, [victim]), (e) => isPlaitError(e, 'INVALID_INPUT'));
-  await assert.rejects(index.explain(q, victim), (e) => isPlaitError(e, 'INVALID_INPUT'));
+  await assert.rejects(index.rerank(q, [victim]), (e) => isPlaitError(e, 'DOCUMENT_NOT_FOUND'));
+  await assert.rejects(index.explain(q, victim), (e) => isPlaitError(e, 'DOCUMENT_NOT_FOUND'));
 
   // Upsert through the library: the new text replaces the old everywhere.
   const target = docs[0]!;

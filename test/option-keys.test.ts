@@ -226,7 +226,7 @@ test('the key tables hold what the types hold (a compile-time check, restated at
   // Adding a key to SearchOptions without adding it to SEARCH_OPTION_KEYS fails to compile
   // (`satisfies OptionKeys<SearchOptions>`); this table is the same check written from the test's side.
   const fromTest: OptionKeys<SearchOptions> = {
-    signal: true, timeoutMs: true, deadlineAt: true, topK: true, mode: true, exhaustive: true, plaidDefaults: true, nIvfProbe: true,
+    signal: true, timeoutMs: true, deadlineAt: true, topK: true, offset: true, mode: true, exhaustive: true, plaidDefaults: true, nIvfProbe: true,
     centroidScoreThreshold: true, ndocs: true, centroidScoreMargin: true, nIvfProbeTotal: true, ndocsQueryTokens: true,
     interactionScoring: true, nExact: true, idfWeighting: true, fusion: true, alpha: true, rrfK: true, includeText: true,
     filter: true, rewrite: true, globalStats: true,

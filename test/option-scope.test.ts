@@ -50,6 +50,7 @@ const EXPECTED: Record<RuledOption, readonly Shape[]> = {
   timeoutMs: ALL,
   deadlineAt: ALL,
   topK: ALL,
+  offset: ALL,
   mode: [],
   exhaustive: ['late', 'exhaustive', 'hybrid', 'hybrid-rrf', 'default'],
   plaidDefaults: PLAID,
@@ -78,6 +79,7 @@ const LIBRARY_VALUE: Record<RuledOption, () => unknown> = {
   timeoutMs: () => 60_000,
   deadlineAt: () => Date.now() + 60_000,
   topK: () => 3,
+  offset: () => 1,
   mode: () => 'late',
   exhaustive: () => true,
   plaidDefaults: () => 'colbert',
@@ -161,6 +163,7 @@ test('library explain: its topK (the fused parts\' depth) applies to hybrid only
 const HTTP_FIELD: Partial<Record<RuledOption, unknown>> = {
   timeoutMs: 60_000,
   topK: 3,
+  offset: 1,
   exhaustive: true,
   plaidDefaults: 'colbert',
   nIvfProbe: 2,

@@ -47,7 +47,7 @@ test('POST /v1/indexes/{name}/explain equals the library and sums to the search 
   assert.ok('late_share' in r.body.fusion && 'bm25_share' in r.body.fusion);
   // Bad requests are 4xx with codes.
   assert.equal((await postJson(`${url}/v1/indexes/sample/explain`, { query })).status, 400);
-  assert.equal((await postJson(`${url}/v1/indexes/sample/explain`, { query, doc_id: 'nope' })).body.error.code, 'INVALID_INPUT');
+  assert.equal((await postJson(`${url}/v1/indexes/sample/explain`, { query, doc_id: 'nope' })).body.error.code, 'DOCUMENT_NOT_FOUND');
   assert.equal((await postJson(`${url}/v1/indexes/nope/explain`, { query, doc_id: 'x' })).status, 404);
   assert.equal((await postJson(`${url}/v1/indexes/sample/explain`, { query, pid: 'x' })).status, 400);
 });

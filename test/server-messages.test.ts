@@ -401,12 +401,18 @@ test("another search API's name for a field gets plait's (limit, size, top_n, ro
     assert.equal(r.body.error.details?.suggestion, meant, JSON.stringify(r.body));
     assert.match(r.body.error.message, new RegExp(`\\(${unknown}\\); did you mean "${meant}"\\?$`), r.body.error.message);
   }
-  for (const field of ['offset', 'from', 'page']) {
+  // Search pages with offset (search/paging.ts): another API's pagination field names it.
+  for (const field of ['from', 'skip', 'start']) {
     const r = await post('/v1/indexes/sample/search', JSON.stringify({ query: 'bread', top_k: 2, [field]: 2 }), 'application/json');
     assert.equal(r.status, 400, JSON.stringify(r.body));
-    assert.equal(r.body.error.details?.suggestion, undefined);
-    assert.ok(r.body.error.message.endsWith(`(${field}); plait has no pagination: ask top_k = offset + page size and skip the first offset hits`), r.body.error.message);
+    assert.equal(r.body.error.details?.suggestion, 'offset', JSON.stringify(r.body));
+    assert.ok(r.body.error.message.endsWith(`(${field}); did you mean "offset"?`), r.body.error.message);
   }
+  const page = await post('/v1/indexes/sample/search', JSON.stringify({ query: 'bread', top_k: 2, page: 2 }), 'application/json');
+  assert.equal(page.status, 400, JSON.stringify(page.body));
+  assert.ok(page.body.error.message.endsWith('(page); plait pages with "offset" and "top_k" (the page size): page n (1-based) of size s is offset = (n - 1) * s, top_k = s'), page.body.error.message);
+  const paged = await post('/v1/indexes/sample/search', JSON.stringify({ query: 'bread', top_k: 2, offset: 2 }), 'application/json');
+  assert.equal(paged.status, 200, JSON.stringify(paged.body));
   // Where the field meant is not in the refusing schema, no guess and no paging hint: a delete has no top_k.
   for (const field of ['limit', 'offset']) {
     const del = await post('/v1/indexes/sample/documents/delete', JSON.stringify({ doc_ids: ['x'], [field]: 2 }), 'application/json');

@@ -107,6 +107,10 @@ test('a write past its deadline answers 504, stops encoding, commits nothing; th
   const r = await postJson(`${base}/documents`, { documents: bigWrite('late'), timeout_ms: 300 });
   assert.equal(r.status, 504, JSON.stringify(r.body));
   assert.equal(r.body.error.code, 'TIMEOUT');
+  // The answer says the write is not in, so a client knows to send it again (it had said only that
+  // the deadline passed); its template's words are not doubled.
+  assert.match(r.body.error.message, /^Timed out: the request passed its deadline of 300 ms; nothing of this write \(256 items\) was committed: send it again$/);
+  assert.equal(r.body.error.details.committed, false);
   assert.ok(encoded() - before < CLUSTER_WRITE_DEFAULTS.maxDocuments, 'the deadline came early in the encoding');
   await stoppedThenNextWrite(encoded(), 'after-timeout');
   const now = await snapshot();

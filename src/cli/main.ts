@@ -87,6 +87,7 @@ export const USAGE_ERROR_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'FILE_NOT_FOUND',
   'NOT_WRITABLE',
   'INDEX_NOT_FOUND',
+  'DOCUMENT_NOT_FOUND',
   'INDEX_EXISTS',
   'DESTINATION_EXISTS',
   'MODEL_NOT_FOUND',

@@ -160,7 +160,7 @@ export async function searchWithPipeline(
       const run: Run = new Map();
       const degraded: Record<string, number> = {};
       for (let i = 0; i < queries.length; i++) {
-        const r = await pipeline.run(queries[i]!.text);
+        const r = await pipeline.run(queries[i]!.text, o.offset === undefined ? {} : { offset: o.offset });
         printRewrites(r.rewrites, queries[i]!.id, o.quiet === true);
         if (r.degraded !== null) degraded[r.degraded.stage] = (degraded[r.degraded.stage] ?? 0) + 1;
         run.set(queries[i]!.id, r.hits.map((h) => ({ docId: h.docId, score: h.score })));
@@ -177,7 +177,7 @@ export async function searchWithPipeline(
     // Said as a one-mode search says it (the pipeline's first stage answers such a query with no hits, silently).
     const empty = unsearchable(query, 0);
     if (empty !== null) warnUnsearchable(empty);
-    const r = await pipeline.run(query, { includeText: o.text === true || o.json === true });
+    const r = await pipeline.run(query, { includeText: o.text === true || o.json === true, ...(o.offset === undefined ? {} : { offset: o.offset }) });
     if (!o.json) printRewrites(r.rewrites, null, false);
     if (o.json) printJson(r);
     else printPipelineResult(r, o.timings === true);

@@ -13,6 +13,7 @@ import type { OptionSpelling, RuledOption } from '../search/option-scope.js';
 
 export interface SearchFlagOptions {
   k?: number;
+  offset?: number;
   mode?: SearchMode;
   exhaustive?: boolean;
   ncells?: number;
@@ -43,6 +44,7 @@ export function rewriteOptionsFrom(o: SearchFlagOptions): RewriteOptions | undef
 
 export function searchOptionsFrom(o: SearchFlagOptions): SearchOptions {
   const s: SearchOptions = { topK: o.k };
+  if (o.offset !== undefined) s.offset = o.offset;
   if (o.mode !== undefined) s.mode = o.mode;
   if (o.exhaustive) s.exhaustive = true;
   if (o.ncells !== undefined) s.nIvfProbe = o.ncells;
@@ -62,6 +64,7 @@ export function searchOptionsFrom(o: SearchFlagOptions): SearchOptions {
 /** The flag of each search option (search/option-scope.ts's table) in `plait search` and `plait explain`. */
 const FLAG_OF: Partial<Record<RuledOption, string>> = {
   topK: '-k',
+  offset: '--offset',
   mode: '--mode',
   exhaustive: '--exhaustive',
   nIvfProbe: '--ncells',

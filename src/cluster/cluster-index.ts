@@ -31,6 +31,8 @@
  * call (or from its statistics) fails the call with CLUSTER_UNAVAILABLE naming it: the pipeline
  * skips that stage (its previous order stands) and reports the shard.
  */
+import { totalHits } from '../search/paging.js';
+import { commonWarnings } from '../docstore/metadata-catalogue.js';
 import { PlaitError, invalidArgument, isPlaitError } from '../errors/index.js';
 import { CLUSTER_DEFAULTS, SEARCH_DEFAULTS } from '../config/defaults.js';
 import type { Encoder, TokenEmbeddings } from '../encoder/types.js';
@@ -268,8 +270,16 @@ export class ClusterIndex {
       timings.bm25Ms = Math.max(0, ...parts.map((p) => p.timings?.bm25Ms ?? 0));
       timings.fusionMs = performance.now() - mergeStart;
       timings.totalMs = performance.now() - t0;
+      // A page (search/paging.ts): the shards ranked offset + page size deep (wireOptions' topK); the page is its tail.
+      const offset = r.offset ?? 0;
       results[qi] = {
-        hits: empty === undefined ? merged : [],
+        hits: empty === undefined ? merged.slice(offset) : [],
+        ...(r.offset === null ? {} : { offset: r.offset, totalHits: empty === undefined ? totalHits(merged.length, r.topK, null) : 0 }),
+        // A filter that matched nothing on every shard: the reasons every shard gives (docstore/metadata-catalogue.ts).
+        ...(() => {
+          const why = empty === undefined && merged.length === 0 && missingHere.length === 0 ? commonWarnings(parts.map((p) => p.filterWarnings)) : null;
+          return why === null ? {} : { filterWarnings: why };
+        })(),
         timings,
         truncated: false,
         ...(empty === undefined ? {} : { emptyReason: empty }),
@@ -396,7 +406,7 @@ export class ClusterIndex {
    * by one index's explain too), CLUSTER_UNAVAILABLE (`details.shards`: the document's shard, or a
    * shard the statistics, the rewrite's spelling statistics, RM3's feedback or — hybrid — the fused
    * search need, did not answer by the deadline; `details.shard`: the document's), the shard's own
-   * errors (INVALID_INPUT for an unknown docId), the signal's reason once it fires (ABORTED, TIMEOUT).
+   * errors (DOCUMENT_NOT_FOUND for an unknown docId), the signal's reason once it fires (ABORTED, TIMEOUT).
    */
   async explain(query: string, target: string | { pid: number }, options: ExplainOptions & Pick<ClusterSearchOptions, 'deadlineAt' | 'minSequences' | 'signal'> = {}): Promise<Explanation> {
     if (typeof target !== 'string') throw invalidArgument('doc_id', 'a doc_id on a cluster (pids are per shard)', target);
@@ -460,7 +470,7 @@ export class ClusterIndex {
   /**
    * Exact late-interaction scores of listed documents (best passage; `pid` is the shard's), highest
    * first, with the corpus's query-token IDF: PlaitIndex.rerank over the whole corpus.
-   * @throws PlaitError EMPTY_TEXT (no letter or digit), INVALID_INPUT (an unknown id, from its
+   * @throws PlaitError EMPTY_TEXT (no letter or digit), DOCUMENT_NOT_FOUND (an unknown id, from its
    * shard), CLUSTER_UNAVAILABLE (a shard missing by the deadline).
    */
   async rerankDocs(query: string, docIds: readonly string[], options: Pick<SearchOptions, 'idfWeighting' | 'signal'>, o: ClusterCallOptions = {}): Promise<SearchHit[]> {
@@ -492,7 +502,7 @@ export class ClusterIndex {
 
   /**
    * The passage text of each candidate from its shard (its scored passage, pids being the shard's, else its first).
-   * @throws PlaitError INVALID_INPUT (an unknown id), CLUSTER_UNAVAILABLE.
+   * @throws PlaitError DOCUMENT_NOT_FOUND (an unknown id), CLUSTER_UNAVAILABLE.
    */
   async passagesOf(list: readonly PassageRef[], signal?: AbortSignal, o: ClusterCallOptions = {}): Promise<{ texts: string[]; pids: Int32Array }> {
     checkOptionKeys(o, CLUSTER_CALL_OPTION_KEYS, 'cluster call option');

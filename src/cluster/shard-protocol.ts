@@ -40,6 +40,7 @@
  *   from its own copy of the shared codebook; a replica that applied them says so (`prf: true` in
  *   its result), so a replica predating PRF is reported missing rather than answering unexpanded.
  */
+import type { FilterWarning } from '../docstore/metadata-catalogue.js';
 import { pack, unpack } from 'msgpackr';
 import { PlaitError, type ErrorCode, type ErrorDetails } from '../errors/index.js';
 import type { TokenEmbeddings } from '../encoder/types.js';
@@ -255,6 +256,8 @@ export interface ShardQueryResult {
   prf?: true;
   /** The shard's own stage times (late interaction, BM25), ms; absent from replicas predating them. */
   timings?: { lateMs: number; bm25Ms: number };
+  /** Why the query's filter matched none of the shard's documents (SearchResult.filterWarnings); absent when it matched some. */
+  filterWarnings?: FilterWarning[];
 }
 
 export interface SearchReply {

@@ -241,7 +241,7 @@ export class ShardReplica {
         this.index.searchEncodedBatch([q.text], embedding === null ? [] : [embedding], applicableSearchOptions(o, searchShape(o, this.index.manifest.model.defaultMode))).then((r) => r[0]!);
       if (mode !== 'hybrid') {
         const r = await late(base);
-        results.push({ hits: r.hits, ...(r.emptyReason === undefined ? {} : { emptyReason: r.emptyReason }), ...(r.generation === undefined ? {} : { generation: r.generation }), ...applied, timings: { lateMs: r.timings.lateMs, bm25Ms: r.timings.bm25Ms } });
+        results.push({ hits: r.hits, ...(r.emptyReason === undefined ? {} : { emptyReason: r.emptyReason }), ...(r.generation === undefined ? {} : { generation: r.generation }), ...applied, timings: { lateMs: r.timings.lateMs, bm25Ms: r.timings.bm25Ms }, ...(r.filterWarnings === undefined ? {} : { filterWarnings: r.filterWarnings }) });
         continue;
       }
       // Hybrid: the two lists fusion takes at the single index's depth, and the exact late scores
@@ -258,6 +258,7 @@ export class ShardReplica {
         bm25: bm.hits,
         extraLate,
         ...(lateList.emptyReason === undefined ? {} : { emptyReason: lateList.emptyReason }),
+        ...(lateList.filterWarnings === undefined ? {} : { filterWarnings: lateList.filterWarnings }),
         ...(lateList.generation === undefined ? {} : { generation: lateList.generation }),
         ...applied,
         timings: { lateMs: lateList.timings.lateMs + (performance.now() - extraStart), bm25Ms: bm.timings.bm25Ms },

@@ -84,6 +84,14 @@ export const SEARCH_DEFAULTS = {
   /** Largest topK accepted. */
   maxTopK: 10_000,
   /**
+   * Deepest result a page may reach: offset + topK must not pass it. A page at offset o is the slice
+   * [o, o + topK) of the ranking for k = o + topK (PLAID's settings, hybrid's fusion depth and the
+   * exact stage all sized for that k), so a deep page costs what a search that deep costs; the
+   * window bounds it as maxTopK bounds one page (Elasticsearch's index.max_result_window is the
+   * same 10,000). Equal to maxTopK: page n reaches exactly as deep as one search may.
+   */
+  maxResultWindow: 10_000,
+  /**
    * Queries per searchBatch call when a command runs a queries file: enough to keep scoring workers
    * busy and amortise encoder calls, few enough that progress updates often and a failure loses little.
    */

@@ -17,6 +17,7 @@ import { BM25_STEMMERS, DOCSTORE_MIN_SCHEMA_VERSION, DOCSTORE_SCHEMA_VERSION, UN
 import { PID_DOC_KEY, storedPidToDoc, storedPidToDocChunks } from './pid-doc-blob.js';
 import { docstoreError, guarded } from './sqlite-error.js';
 import { COMMIT_RECORD_KEY, commitOfRecord } from './store-commit.js';
+import { readFieldCatalogue, type FieldCatalogue } from './metadata-catalogue.js';
 import type { Bm25Hit, Bm25TermMatch, StoredContent, StoredDocument, StoredPassage, TokenDf } from './types.js';
 
 /** Bytes in the store's -wal file (0 when there is none). */
@@ -314,6 +315,18 @@ export class DocStoreReader {
    * Rowids of the live documents matching a compiled metadata filter (docstore/metadata-filter.ts): `where`
    * is a condition over `documents` built from fixed SQL fragments, every user value in `params`.
    */
+  /**
+   * The metadata fields the live documents hold, with their stored JSON types (metadata-catalogue.ts),
+   * read once per store (a store is one index generation) and only when asked: a filter that matched nothing.
+   * @throws PlaitError DOCSTORE_FAILED
+   */
+  fieldCatalogue(): FieldCatalogue {
+    this.catalogue ??= guarded('read the metadata fields', this.path, () => readFieldCatalogue(this.db));
+    return this.catalogue;
+  }
+
+  private catalogue: FieldCatalogue | undefined;
+
   filterRowids(where: string, params: ReadonlyArray<string | number | null>): number[] {
     return guarded('filter documents', this.path, () => this.db.prepare(`SELECT doc_rowid FROM documents WHERE ${where}`).pluck().all(...params) as number[]);
   }

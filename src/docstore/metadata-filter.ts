@@ -67,6 +67,8 @@ type Param = string | number | null;
 export interface CompiledFilter {
   where: string;
   params: Param[];
+  /** The filter as given (what metadata-catalogue.ts filterWarnings explains when it matches nothing). */
+  source: MetadataFilter;
 }
 
 /** A SQL fragment and its parameters, in the order of their placeholders. */
@@ -325,7 +327,7 @@ class Compiler {
 /** Compiles and validates a filter. @throws PlaitError INVALID_FILTER naming the bad part. */
 export function compileFilter(filter: unknown): CompiledFilter {
   const { sql, params } = new Compiler().filter(filter, 'filter', 0);
-  return { where: sql, params };
+  return { where: sql, params, source: filter as MetadataFilter };
 }
 
 /** Parses a filter given as JSON text (the CLI's --filter). @throws PlaitError INVALID_FILTER. */

@@ -57,6 +57,8 @@ export const ERROR_TEMPLATES = {
   OVERLOADED: 'Overloaded: {message}',
   UNAUTHORIZED: 'Unauthorized: {message}',
   NOT_FOUND: 'Not found: {message}',
+  // A document id the index does not hold, where one must be (explain, rerank of stored documents): HTTP 404, as every search API answers a missing document.
+  DOCUMENT_NOT_FOUND: 'Document not found: {message}',
   UNSUPPORTED_MEDIA_TYPE: 'Unsupported media type: {message}',
   // Living index (issue 12): a second writer while one holds the index's write lock; a metadata filter that is not valid.
   INDEX_LOCKED: 'Index is locked: {message}',

@@ -100,7 +100,7 @@ async function maxSim(index: PipelineIndex, query: string, candidates: readonly 
  * float32 as XGBoost reads them. `names` is the model's feature list (any order, any subset of set 1).
  * A cross score no stage left is missing (NaN), e.g. when the cross stage degraded; the pipeline
  * refuses up front a model that needs `cross` without a cross stage (LTR_FEATURE_MISSING).
- * @throws PlaitError INVALID_INPUT for an unknown docId.
+ * @throws PlaitError DOCUMENT_NOT_FOUND for an unknown docId.
  */
 export async function computeFeatures(on: PlaitIndex | PipelineIndex, query: string, candidates: readonly FeatureCandidate[], names: readonly string[]): Promise<Float32Array> {
   const index = on instanceof PlaitIndex ? localPipelineIndex(on) : on;

@@ -41,7 +41,7 @@ export interface PipelineIndex {
   search(query: string, options: SearchOptions): Promise<SearchResult>;
   /**
    * Exact late-interaction scores (best passage) of stored documents, highest first (PlaitIndex.rerank).
-   * @throws PlaitError INVALID_INPUT (unknown id), EMPTY_TEXT, CLUSTER_UNAVAILABLE (a cluster's shard missing).
+   * @throws PlaitError DOCUMENT_NOT_FOUND (unknown id), EMPTY_TEXT, CLUSTER_UNAVAILABLE (a cluster's shard missing).
    */
   rerank(query: string, docIds: string[], options: Pick<SearchOptions, 'idfWeighting' | 'signal'>): Promise<SearchHit[]>;
   /**
@@ -53,7 +53,7 @@ export interface PipelineIndex {
   /**
    * Each candidate's passage text: its scored passage (`pid` ≥ 0, a pid of the document's own
    * index or shard), else its document's first passage; with the pid used (-1: the whole text).
-   * @throws PlaitError INVALID_INPUT (unknown id), CLUSTER_UNAVAILABLE.
+   * @throws PlaitError DOCUMENT_NOT_FOUND (unknown id), CLUSTER_UNAVAILABLE.
    */
   passageTexts(list: readonly PassageRef[], signal?: AbortSignal): Promise<{ texts: string[]; pids: Int32Array }>;
   /**

@@ -32,6 +32,7 @@ import { formatPipeline, parsePipeline, stageLabel, validateStages, type Pipelin
 import { STAGE_SEARCH_OPTION_KEYS, rescore, retrieve, type Candidate, type CandidateRanker, type StageContext, type StageSearchOptions } from './stages.js';
 import { checkOptionKeys, pickOptions, type OptionKeys } from '../util/option-keys.js';
 import { checkSearchSettingsReachStages, checkStageSettings } from './pipeline-settings.js';
+import { pageDepth, totalHits, type PageSpelling } from '../search/paging.js';
 
 export type DegradeReason = 'budget' | 'error' | 'circuit-open' | 'shards-missing';
 
@@ -74,6 +75,10 @@ export interface PipelineResult {
   missingShards?: number[];
   /** SearchPipeline.warnings, on every result of the pipeline; absent when there are none. */
   warnings?: string[];
+  /** PipelineRunOptions.offset, when given. */
+  offset?: number;
+  /** With an offset: the documents the last stage's list held when it ended before its depth, else null (not known). */
+  totalHits?: number | null;
 }
 
 export interface SearchPipelineOptions {
@@ -94,12 +99,19 @@ export interface PipelineRunOptions {
   includeText?: boolean;
   /** Cancels the whole run (rejects with ABORTED); unlike a stage budget this does not degrade. */
   signal?: AbortSignal;
+  /**
+   * Results to skip (pagination, search/paging.ts), an integer ≥ 0: the last stage runs `offset`
+   * deeper (its depth + offset, at most the previous stage's depth and SEARCH_DEFAULTS.maxResultWindow)
+   * and the hits are that list from `offset` on, ranked in it (the first hit of offset 10 has rank 11):
+   * exactly the page of the same pipeline whose last depth is offset + depth.
+   */
+  offset?: number;
 }
 
 /** The keys of SearchPipelineOptions: any other is refused (`ltrmodel` used to leave the ltr stage without its model, `search: { ncells }` PLAID at its defaults). */
 export const SEARCH_PIPELINE_OPTION_KEYS = { crossEncoder: true, breakers: true, breaker: true, search: true, ltrModel: true } as const satisfies OptionKeys<SearchPipelineOptions>;
 /** The keys of PipelineRunOptions (`includetext` used to return hits without their text). */
-export const PIPELINE_RUN_OPTION_KEYS = { includeText: true, signal: true } as const satisfies OptionKeys<PipelineRunOptions>;
+export const PIPELINE_RUN_OPTION_KEYS = { includeText: true, signal: true, offset: true } as const satisfies OptionKeys<PipelineRunOptions>;
 
 /**
  * The SearchPipelineOptions part of a caller's wider options (collectLtrGroups', evaluatePipeline's),
@@ -110,6 +122,26 @@ export function pipelineOptionsOf(o: SearchPipelineOptions): SearchPipelineOptio
 }
 
 const BUDGET = Symbol('budget');
+
+/**
+ * The stages of a page `offset` deep: the last stage keeps offset + its depth (search/paging.ts).
+ * @throws PlaitError INVALID_ARGUMENT: offset not an integer ≥ 0, past the result window, or the
+ *   deepened last stage above the previous stage's depth (it can keep only what it is given).
+ */
+export function pagedStages(stages: readonly PipelineStage[], offset: number, sp: PageSpelling = { offset: 'offset', topK: "the last stage's depth" }): PipelineStage[] {
+  const last = stages[stages.length - 1]!;
+  const depth = pageDepth(offset, last.depth, sp);
+  const prev = stages[stages.length - 2];
+  if (prev !== undefined && depth > prev.depth) {
+    throw new PlaitError('INVALID_ARGUMENT', {
+      message: `${sp.offset} ${offset} + the last stage's depth ${last.depth} = ${depth} is above the previous stage's depth, ${stageLabel(prev)}: the last stage keeps part of the list it is given; deepen ${prev.stage} to at least ${depth} or ask an earlier page`,
+      name: sp.offset,
+      reason: 'pastPreviousStage',
+      previousDepth: prev.depth,
+    });
+  }
+  return [...stages.slice(0, -1), { ...last, depth }];
+}
 
 export class SearchPipeline {
   readonly stages: readonly PipelineStage[];
@@ -171,9 +203,12 @@ export class SearchPipeline {
   async run(query: string, options: PipelineRunOptions = {}): Promise<PipelineResult> {
     checkOptionKeys(options, PIPELINE_RUN_OPTION_KEYS, 'pipeline run option');
     const t0 = performance.now();
-    const { list, reports, orderedBy, degraded, rewrites, missingShards: stagesMissing } = await this.runStages(query, options);
+    const offset = options.offset ?? 0;
+    const stages = options.offset === undefined ? this.stages : pagedStages(this.stages, options.offset);
+    const { list: ranked, reports, orderedBy, degraded, rewrites, missingShards: stagesMissing } = await this.runStages(query, options, stages);
     let missingShards = stagesMissing;
-    const { hits, missingShards: textless } = await this.toHits(list, options.includeText === true, options.signal);
+    const list = ranked.slice(offset);
+    const { hits, missingShards: textless } = await this.toHits(list, options.includeText === true, options.signal, offset);
     // A shard that could not give its documents' text: its hits are answered without it, and the answer says so.
     if (textless.length > 0) missingShards = [...new Set([...missingShards, ...textless])].sort((a, b) => a - b);
     const textDegraded: Degradation | null = textless.length === 0 ? null : { stage: 'include_text', reason: 'shards-missing', message: `shard${textless.length === 1 ? '' : 's'} ${textless.join(', ')} did not give the text of ${textless.length === 1 ? 'its' : 'their'} hits in time` };
@@ -186,6 +221,8 @@ export class SearchPipeline {
       ...(rewrites === undefined || rewrites.length === 0 ? {} : { rewrites }),
       ...(missingShards.length === 0 ? {} : { missingShards }),
       ...(this.warnings.length === 0 ? {} : { warnings: [...this.warnings] }),
+      // Paging (search/paging.ts): a pipeline's list ends at its last depth; shorter means the ranking ended.
+      ...(options.offset === undefined ? {} : { offset, totalHits: totalHits(ranked.length, stages[stages.length - 1]!.depth, null) }),
     };
   }
 
@@ -201,6 +238,7 @@ export class SearchPipeline {
   private async runStages(
     query: string,
     options: PipelineRunOptions,
+    stages: readonly PipelineStage[] = this.stages,
   ): Promise<{ list: Candidate[]; reports: StageReport[]; orderedBy: string; degraded: Degradation | null; rewrites: QueryRewrite[] | undefined; missingShards: number[] }> {
     let rewrites: QueryRewrite[] | undefined;
     const missing = new Set<number>();
@@ -209,8 +247,8 @@ export class SearchPipeline {
     let degraded: Degradation | null = null;
     let orderedBy = '';
     let list: Candidate[] = [];
-    for (let k = 0; k < this.stages.length; k++) {
-      const s = this.stages[k]!;
+    for (let k = 0; k < stages.length; k++) {
+      const s = stages[k]!;
       const label = stageLabel(s);
       const report: StageReport = { stage: s.stage, label, depth: s.depth, budgetMs: s.budgetMs ?? null, candidates: list.length, returned: 0, ms: 0, status: 'ok' };
       reports.push(report);
@@ -310,11 +348,11 @@ export class SearchPipeline {
    * The candidates as hits, with their stored text when `includeText`; `missingShards`: a cluster's
    * shards that did not give their documents (their hits come without text).
    */
-  private async toHits(list: readonly Candidate[], includeText: boolean, signal: AbortSignal | undefined): Promise<{ hits: SearchHit[]; missingShards: number[] }> {
+  private async toHits(list: readonly Candidate[], includeText: boolean, signal: AbortSignal | undefined, rankBase = 0): Promise<{ hits: SearchHit[]; missingShards: number[] }> {
     const got = includeText ? await this.index.documents(list.map((c) => c.docId), signal) : { documents: [], missingShards: [] };
     throwIfAborted(signal);
     const hits = list.map((c, i) => {
-      const hit: SearchHit = { docId: c.docId, pid: c.pid, score: c.score, rank: i + 1 };
+      const hit: SearchHit = { docId: c.docId, pid: c.pid, score: c.score, rank: rankBase + i + 1 };
       const doc = got.documents[i];
       if (includeText && doc !== null && doc !== undefined) {
         hit.title = doc.title;

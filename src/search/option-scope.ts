@@ -58,6 +58,7 @@ export const SEARCH_OPTION_RULES = {
   timeoutMs: { scope: 'any', pipeline: 'run' },
   deadlineAt: { scope: 'any', pipeline: 'run' },
   topK: { scope: 'any', pipeline: false },
+  offset: { scope: 'any', pipeline: 'run' },
   mode: { scope: 'any', pipeline: false },
   exhaustive: { scope: 'late', pipeline: false },
   plaidDefaults: { scope: 'plaid', pipeline: false },

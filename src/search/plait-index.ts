@@ -48,6 +48,8 @@ import { explainLate, type Explanation } from './explain.js';
 import { QueryRewriter, rewriteActive, type RewrittenQuery } from '../rewrite/query-rewriter.js';
 import { appendPrfRows, colbertPrf, prfRewrite, type PrfRows } from './colbert-prf.js';
 import { ENGLISH_STOPWORDS } from '../docstore/index.js';
+import { totalHits } from './paging.js';
+import { noMatchWarnings } from '../docstore/metadata-catalogue.js';
 import { candidateMarks, docMask, exactFilter, exactFiltered, filteredBm25, type DocMask } from './filtered-search.js';
 import { indexText } from '../indexer/index-text.js';
 import { updateIndex, compactIndex, type EncodedDocument, type UpdateResult } from '../mutate/index-updater.js';
@@ -888,17 +890,32 @@ export class PlaitIndex {
         timings.fusionMs = performance.now() - tf;
       }
     }
-    const top = ranked.slice(0, Math.min(r.topK, this.manifest.counts.documents));
-    const hits = toHits(this.docstore, top, late.pidOf, r.includeText);
+    const end = Math.min(r.topK, this.manifest.counts.documents);
+    // A page (paging.ts): ranks offset + 1 … topK of this search, which ran offset + pageSize deep.
+    const top = ranked.slice(r.offset ?? 0, end);
+    const hits = toHits(this.docstore, top, late.pidOf, r.includeText, r.offset ?? 0);
     timings.totalMs = performance.now() - t0;
-    return rw !== null && rw.rewrites.length > 0 ? { hits, timings, truncated: false, rewrites: rw.rewrites } : { hits, timings, truncated: false };
+    const page = r.offset !== null ? { offset: r.offset, totalHits: totalHits(Math.min(ranked.length, end), r.topK, this.matching(r, mask)) } : {};
+    // A filter that matched no live document: say why (the catalogue is read only then, once per generation).
+    const filtered = r.filter !== null && mask !== null && mask.rowids.length === 0 ? { filterWarnings: noMatchWarnings(r.filter.source, this.docstore.fieldCatalogue()) } : {};
+    return rw !== null && rw.rewrites.length > 0 ? { hits, timings, truncated: false, rewrites: rw.rewrites, ...page, ...filtered } : { hits, timings, truncated: false, ...page, ...filtered };
+  }
+
+  /**
+   * The documents the whole ranking holds when the searcher knows it without more work: late
+   * interaction and hybrid rank every live document (those the filter allows, with one); BM25 only
+   * those holding a query term, not counted past the depth (null).
+   */
+  private matching(r: ResolvedSearch, mask: DocMask | null): number | null {
+    if (r.mode === 'bm25') return null;
+    return mask === null ? this.manifest.counts.documents : mask.rowids.length;
   }
 
   /**
    * Scores stored documents against a query without re-encoding them (a mid-tier reranker over an
    * index): highest first; unknown ids are refused.
    * @throws PlaitError INVALID_ARGUMENT (docIds, topK, an options key IndexRerankOptions does not
-   * have), INVALID_INPUT (unknown id), EMPTY_TEXT (a query with no letter or digit, as
+   * have), DOCUMENT_NOT_FOUND (unknown id), EMPTY_TEXT (a query with no letter or digit, as
    * Reranker.rerank), INDEX_CLOSED.
    */
   async rerank(query: string, docIds: string[], options: IndexRerankOptions = {}): Promise<SearchHit[]> {
@@ -927,7 +944,7 @@ export class PlaitIndex {
    * `rerank` with an already-encoded query: the exact late-interaction score of each stored
    * document (best passage), highest first. A cluster shard scores the documents its coordinator
    * names this way, with the corpus-wide token IDF in `options.globalStats`.
-   * @throws PlaitError INVALID_ARGUMENT (an unknown option key, docIds, topK), INVALID_INPUT (unknown id), DIMENSION_MISMATCH, INDEX_CLOSED.
+   * @throws PlaitError INVALID_ARGUMENT (an unknown option key, docIds, topK), DOCUMENT_NOT_FOUND (unknown id), DIMENSION_MISMATCH, INDEX_CLOSED.
    */
   async rerankEncoded(embedding: TokenEmbeddings, docIds: string[], options: RerankEncodedOptions = {}): Promise<SearchHit[]> {
     return this.guardedCall(async () => {
@@ -952,7 +969,8 @@ export class PlaitIndex {
    * `lateScore`, the score late-interaction search gives that passage); with BM25 in the mode, the
    * query's BM25 terms in the document; in hybrid mode, the fused score's parts when the document
    * is among this query's top `topK` hybrid hits.
-   * @throws PlaitError INVALID_INPUT (unknown docId or pid), EMPTY_TEXT (a blank query, or one without
+   * @throws PlaitError DOCUMENT_NOT_FOUND (a docId the index does not hold, or a pid of a deleted
+   *   document), INVALID_INPUT (a pid outside the index), EMPTY_TEXT (a blank query, or one without
    *   a letter or digit: search answers it with no hits), INVALID_ARGUMENT (a target that is neither
    *   a docId string nor `{ pid }`, options), INDEX_CLOSED.
    */
@@ -997,7 +1015,7 @@ export class PlaitIndex {
       if (!Number.isInteger(pid) || pid < 0 || pid >= this.manifest.counts.passages) {
         throw new PlaitError('INVALID_INPUT', { message: `no passage ${String(pid)} (the index has ${this.manifest.counts.passages})`, pid });
       }
-      if (this.docs.isDeleted(pid)) throw new PlaitError('INVALID_INPUT', { message: `passage ${pid} belongs to a deleted document`, pid });
+      if (this.docs.isDeleted(pid)) throw new PlaitError('DOCUMENT_NOT_FOUND', { message: `passage ${pid} belongs to a deleted document`, pid });
     }
     const stored = this.docstore.getPassages([pid])[0];
     const doc = stored === null || stored === undefined ? null : this.docstore.getDocument(stored.docRowid);

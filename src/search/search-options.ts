@@ -16,6 +16,7 @@ import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import type { Rm3Options } from '../rewrite/rm3.js';
 import type { PrfOptions } from '../rewrite/prf-options.js';
 import { LIBRARY_SPELLING, checkOptionsApply, type OptionScopes } from './option-scope.js';
+import { pageDepth } from './paging.js';
 
 export type SearchMode = 'late' | 'bm25' | 'hybrid';
 
@@ -32,8 +33,16 @@ export type PlaidDefaultsTable = 'plait' | 'colbert';
 export const PLAID_DEFAULTS_TABLES: readonly PlaidDefaultsTable[] = ['plait', 'colbert'];
 
 export interface SearchOptions extends DeadlineOptions {
-  /** Documents to return, an integer in [1, SEARCH_DEFAULTS.maxTopK] (default 10). */
+  /** Documents to return, an integer in [1, SEARCH_DEFAULTS.maxTopK] (default 10): the page size. */
   topK?: number;
+  /**
+   * Results to skip before the page (0-based), an integer ≥ 0 with offset + topK ≤
+   * SEARCH_DEFAULTS.maxResultWindow (10,000); default 0. The page is exactly the slice [offset,
+   * offset + topK) of the search for topK = offset + topK (its PLAID settings, fusion depth and tie
+   * order: paging.ts); hits keep their rank in that whole ranking (the first hit of offset 10 has
+   * rank 11). INVALID_ARGUMENT past the window.
+   */
+  offset?: number;
   /** Default: the model profile's (hybrid for the bundled model, late for ColBERT checkpoints). */
   mode?: SearchMode;
   /** Score every passage exactly (the oracle for PLAID). */
@@ -95,6 +104,7 @@ export const SEARCH_OPTION_KEYS = {
   timeoutMs: true,
   deadlineAt: true,
   topK: true,
+  offset: true,
   mode: true,
   exhaustive: true,
   plaidDefaults: true,
@@ -128,7 +138,10 @@ export interface GlobalStats {
 }
 
 export interface ResolvedSearch {
+  /** How deep the search ranks: the page's offset + its size (the topK asked when there is no offset). */
   topK: number;
+  /** Results skipped before the page; the page is ranks offset + 1 … topK. null: no offset asked (0, and the result carries no paging fields). */
+  offset: number | null;
   mode: SearchMode;
   exhaustive: boolean;
   plaid: PlaidParams;
@@ -156,11 +169,13 @@ export interface ResolvedSearch {
 export function resolveSearch(options: SearchOptions, model: ModelInfo, calibration?: IndexCalibration, scopes: OptionScopes = {}): ResolvedSearch {
   const topK = options.topK ?? SEARCH_DEFAULTS.topK;
   if (!Number.isInteger(topK) || topK < 1 || topK > SEARCH_DEFAULTS.maxTopK) throw invalidArgument('topK', `an integer in [1, ${SEARCH_DEFAULTS.maxTopK}]`, topK);
+  // A page searches as deep as its end (paging.ts): PLAID's k-dependent settings are those of k = offset + topK.
+  const depth = pageDepth(options.offset, topK);
   const mode = options.mode ?? model.defaultMode;
   if (!['late', 'bm25', 'hybrid'].includes(mode)) throw invalidArgument('mode', '"late", "bm25" or "hybrid"', mode);
   const table = options.plaidDefaults ?? 'plait';
   if (!PLAID_DEFAULTS_TABLES.includes(table)) throw invalidArgument('plaidDefaults', PLAID_DEFAULTS_TABLES.map((x) => `"${x}"`).join(' or '), table);
-  const d = table === 'colbert' ? colbertDefaultsFor(topK) : (calibratedPlaidParams(calibration, topK) ?? plaidDefaultsFor(topK));
+  const d = table === 'colbert' ? colbertDefaultsFor(depth) : (calibratedPlaidParams(calibration, depth) ?? plaidDefaultsFor(depth));
   const plaid: PlaidParams = {
     nIvfProbe: options.nIvfProbe ?? d.nIvfProbe,
     centroidScoreThreshold: options.centroidScoreThreshold ?? d.centroidScoreThreshold,
@@ -200,7 +215,8 @@ export function resolveSearch(options: SearchOptions, model: ModelInfo, calibrat
   // defaults' settings (`d` above) are not the caller's and are never refused.
   checkOptionsApply(options, mode, LIBRARY_SPELLING, scopes);
   return {
-    topK,
+    topK: depth,
+    offset: options.offset ?? null,
     mode,
     exhaustive: options.exhaustive ?? false,
     plaid,

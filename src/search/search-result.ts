@@ -10,6 +10,7 @@ import type { PlaidTimings } from './plaid.js';
 import type { LateRound } from './late-ranking.js';
 import type { EmptyReason } from './query-text.js';
 import type { QueryRewrite } from '../rewrite/query-rewriter.js';
+import type { FilterWarning } from '../docstore/metadata-catalogue.js';
 
 export interface SearchHit {
   docId: string;
@@ -88,6 +89,21 @@ export interface SearchResult {
    */
   degraded?: boolean;
   missingShards?: number[];
+  /**
+   * Set when a metadata filter matched no live document (so `hits` is empty): why, with stable codes
+   * (docstore/metadata-catalogue.ts): FILTER_FIELD_UNKNOWN (a field no document has, with a
+   * did-you-mean), FILTER_TYPE_MISMATCH (a value of a JSON type the field never stores), else FILTER_NO_MATCH.
+   */
+  filterWarnings?: FilterWarning[];
+  /** The results skipped before these hits (SearchOptions.offset); set, with totalHits, when the search was given an offset (0 included). */
+  offset?: number;
+  /**
+   * How many documents the whole ranking holds (paging.ts totalHits): every live document (the
+   * filter's, with a filter) for late interaction and hybrid, the ranking's length when it ended
+   * before the depth asked; null when it is not known (BM25 past the depth: documents holding a
+   * query term are not counted further). Absent where not computed (a cluster's coordinator).
+   */
+  totalHits?: number | null;
 }
 
 /** The result of a query that cannot be searched (query-text.ts). */
@@ -100,15 +116,15 @@ export function emptyTimings(): SearchTimings {
 }
 
 /**
- * Ranked documents (docstore rowids) → hits with docIds.
+ * Ranked documents (docstore rowids) → hits with docIds, ranked from `rankBase` + 1 (a page's offset).
  * @throws PlaitError INDEX_CORRUPT when a rowid has no stored document.
  */
-export function toHits(docstore: DocStoreReader, docs: readonly ScoredDoc[], pidOf: ReadonlyMap<number, number>, includeText: boolean): SearchHit[] {
+export function toHits(docstore: DocStoreReader, docs: readonly ScoredDoc[], pidOf: ReadonlyMap<number, number>, includeText: boolean, rankBase = 0): SearchHit[] {
   const stored = docstore.getDocuments(docs.map((d) => d.key));
   return docs.map((d, i) => {
     const doc = stored[i];
     if (doc === null || doc === undefined) throw new PlaitError('INDEX_CORRUPT', { message: `document ${d.key} is missing from the document store` });
-    const hit: SearchHit = { docId: doc.docId, pid: pidOf.get(d.key) ?? -1, score: d.score, rank: i + 1 };
+    const hit: SearchHit = { docId: doc.docId, pid: pidOf.get(d.key) ?? -1, score: d.score, rank: rankBase + i + 1 };
     if ('lateShare' in d) {
       const f = d as FusedDoc;
       hit.fusion = { late: f.late, bm25: f.bm25, lateShare: f.lateShare, bm25Share: f.bm25Share };

@@ -11,13 +11,14 @@ import type { EncodedQuery } from './plaid.js';
 
 /**
  * Docstore rowids of the given docIds, duplicates removed (first occurrence kept).
- * @throws PlaitError INVALID_ARGUMENT for a non-array, INVALID_INPUT for an unknown id.
+ * @throws PlaitError INVALID_ARGUMENT for a non-array, DOCUMENT_NOT_FOUND for an id the index does not hold (`details.docId`; HTTP 404).
  */
 export function rowidsOf(docstore: DocStoreReader, docIds: readonly string[]): number[] {
   if (!Array.isArray(docIds)) throw invalidArgument('docIds', 'an array of document ids', docIds);
   const rowids = docIds.map((id) => {
     const r = docstore.docIdToRowid(id);
-    if (r === null) throw new PlaitError('INVALID_INPUT', { message: `unknown document id "${String(id)}"`, docId: id });
+    // A missing document (it had been INVALID_INPUT, a 400): 404 at HTTP, as Elasticsearch, Meilisearch and Typesense answer one.
+    if (r === null) throw new PlaitError('DOCUMENT_NOT_FOUND', { message: `the index holds no document "${String(id)}"`, docId: id });
     return r;
   });
   return [...new Set(rowids)];

@@ -36,6 +36,8 @@ export const HTTP_STATUS = {
   UNAUTHORIZED: 401,
   NOT_FOUND: 404,
   INDEX_NOT_FOUND: 404,
+  // explain (or a stored rerank) of a doc_id the index does not hold: a missing document, not a malformed request.
+  DOCUMENT_NOT_FOUND: 404,
   MODEL_NOT_FOUND: 404,
   INDEX_EXISTS: 409,
   DESTINATION_EXISTS: 409,
@@ -183,6 +185,8 @@ export function bodyTooLarge(maxBodyBytes: number | undefined, kind: BodyKind = 
 const OTHER_APIS_FIELDS: Readonly<Record<string, string>> = {
   limit: 'top_k', size: 'top_k', top_n: 'top_k', topN: 'top_k', n: 'top_k', count: 'top_k', rows: 'top_k', per_page: 'top_k', num_results: 'top_k', max_results: 'top_k',
   q: 'query',
+  // Pagination (search/paging.ts): Elasticsearch's and Vespa's `from`/`offset`, Solr's `start`, others' `skip`.
+  from: 'offset', skip: 'offset', start: 'offset',
 };
 
 /**
@@ -191,11 +195,20 @@ const OTHER_APIS_FIELDS: Readonly<Record<string, string>> = {
  */
 const PAGINATION_FIELDS: ReadonlySet<string> = new Set(['offset', 'from', 'page', 'skip', 'start', 'cursor', 'search_after']);
 
-/** What a refusal of `field` adds when it is another API's pagination field on a route with `top_k`; '' otherwise. */
+/**
+ * What a refusal of `field` adds when it is another API's pagination field on a route with `top_k`;
+ * '' otherwise. The search route pages with `offset` (search/paging.ts): the hint says how each
+ * API's field maps onto it; a route with top_k but no offset says how to page without it.
+ */
 function paginationHint(field: string, parentSchema: unknown): string {
   const properties = (parentSchema as { properties?: unknown } | undefined)?.properties;
   if (!PAGINATION_FIELDS.has(field) || properties === null || typeof properties !== 'object' || !('top_k' in properties)) return '';
-  return '; plait has no pagination: ask top_k = offset + page size and skip the first offset hits';
+  if ('offset' in properties) {
+    return field === 'page'
+      ? '; plait pages with "offset" and "top_k" (the page size): page n (1-based) of size s is offset = (n - 1) * s, top_k = s'
+      : `; plait pages with "offset" (results to skip) and "top_k" (the page size)${field === 'cursor' || field === 'search_after' ? ': it has no cursors' : ''}`;
+  }
+  return '; this route has no pagination: ask top_k = offset + page size and skip the first offset hits';
 }
 
 /**

@@ -28,6 +28,8 @@ import { checkOptionsApply, checkPipelineOptions } from '../../search/option-sco
 import { checkSearchSettingsReachStages } from '../../pipeline/pipeline-settings.js';
 import { parsePipeline } from '../../pipeline/pipeline-spec.js';
 import { stageSearchOptions } from '../../pipeline/stages.js';
+import { pagedStages } from '../../pipeline/search-pipeline.js';
+import { pageDepth } from '../../search/paging.js';
 import { addCrossEncoderFlags, addPipelineFlags, checkPipelineFlags, printRewrites, rerankWithCrossEncoder, searchWithPipeline, type CrossCliOptions } from '../pipeline-options.js';
 import { idText } from '../../util/json-number-text.js';
 import { documentText, fieldLines, missingRankFields } from '../../rerank/field-lines.js';
@@ -107,6 +109,9 @@ export function addSearchFlags(cmd: Command): Command {
     .option('--prf', 'ColBERT-PRF pseudo-relevance feedback for late interaction (late and hybrid modes)');
 }
 
+/** How `plait search` spells the paging fields in a refusal. */
+const CLI_PAGE_SPELLING = { offset: '--offset', topK: '-k' } as const;
+
 export function registerSearchCommands(program: Command): void {
   addPipelineFlags(addSearchFlags(
     program
@@ -115,6 +120,7 @@ export function registerSearchCommands(program: Command): void {
       .argument('<index>', 'index name or path')
       .argument('[query]', 'query text')
       .option('-k, --k <n>', `results per query (topK), 1–${SEARCH_DEFAULTS.maxTopK}`, parseIntArg('topK', 1, SEARCH_DEFAULTS.maxTopK), SEARCH_DEFAULTS.topK)
+      .option('--offset <n>', `results to skip (pagination; default: 0): prints ranks offset+1 … offset+k of the search for k = offset + k; offset + k ≤ ${SEARCH_DEFAULTS.maxResultWindow} (with --pipeline the last stage runs offset deeper)`, parseIntArg('offset', 0, SEARCH_DEFAULTS.maxResultWindow - 1))
       .option('--queries <file>', 'queries file (BEIR queries.jsonl, TSV, TREC topics) for batch mode; empty queries are skipped with a warning')
       .option('--run <file>', 'TREC run file to write in batch mode (qid Q0 docid rank score tag); without --run or --json the run goes to stdout')
       .option('--tag <tag>', 'run tag', 'plait')
@@ -133,6 +139,11 @@ export function registerSearchCommands(program: Command): void {
       checkPipelineOptions(searchOptionsFrom(given), '--pipeline', CLI_SPELLING);
     }
     checkPipelineFlags(o.pipeline === undefined ? [] : [o.pipeline], o, '--pipeline');
+    // A page past the result window (search/paging.ts), said in flags before the index opens.
+    if (o.offset !== undefined) {
+      if (o.pipeline === undefined) pageDepth(o.offset, o.k ?? SEARCH_DEFAULTS.topK, CLI_PAGE_SPELLING);
+      else pagedStages(parsePipeline(o.pipeline), o.offset, { offset: '--offset', topK: "the last stage's depth" });
+    }
     // An option the search would take and ignore (--ncells with --mode bm25, --alpha outside hybrid) is
     // refused by the library's one rule (search/option-scope.ts), said here in flags; without --mode the
     // index's default mode decides, so the check waits for the index when the mode is not given.
@@ -207,7 +218,7 @@ export function registerSearchCommands(program: Command): void {
       // before it, timed apart, so that `encode` is the query's encoding (8 ms, not the 2 s of a model
       // load) and `candidates` PLAID's (not the int8 centroids' one-time quantisation).
       const modelLoadMs = o.timings === true && index.resolveSearch(opts).mode !== 'bm25' ? await timeModelLoad(index) : undefined;
-      const { hits, timings, truncated, emptyReason, rewrites } = await index.search(query!, opts);
+      const { hits, timings, truncated, emptyReason, rewrites, offset, totalHits, filterWarnings } = await index.search(query!, opts);
       if (truncated) process.stderr.write(truncatedQueryWarning(index, 'searched'));
       if (emptyReason !== undefined) warnUnsearchable(emptyReason);
       // With --timings, which PLAID settings ran and where they came from (flags, the index's calibration, or plait's defaults).
@@ -220,7 +231,7 @@ export function registerSearchCommands(program: Command): void {
       if (o.json) {
         const exact = r.mode === 'bm25' ? {} : { exactStage: describeExactStage(index.manifest.nbits) };
         const timed = { ...timings, ...(modelLoadMs === undefined ? {} : { modelLoadMs }), ...(usedPlaid === undefined || !ranPlaid ? {} : { plaid: usedPlaid }), ...exact };
-        printJson({ hits, ...(emptyReason === undefined ? {} : { emptyReason }), ...(truncated ? { truncated } : {}), ...(rewrites === undefined ? {} : { rewrites }), ...(o.timings ? { timings: timed } : {}) });
+        printJson({ hits, ...(filterWarnings === undefined ? {} : { filterWarnings }), ...(offset === undefined ? {} : { offset, totalHits: totalHits ?? null }), ...(emptyReason === undefined ? {} : { emptyReason }), ...(truncated ? { truncated } : {}), ...(rewrites === undefined ? {} : { rewrites }), ...(o.timings ? { timings: timed } : {}) });
         return;
       }
       printRewrites(rewrites, null, false);
@@ -230,7 +241,13 @@ export function registerSearchCommands(program: Command): void {
       }
       // Nothing printed had looked like a hang or a crash (a filter that matches no document). Late and
       // hybrid searches widen to every passage the filter allows, so none then means the filter passed none.
-      if (hits.length === 0 && emptyReason === undefined) process.stderr.write(`plait: no hits${o.filter === undefined || r.mode === 'bm25' ? '' : ' (no document passes --filter)'}\n`);
+      // A filter that matched nothing says why (docstore/metadata-catalogue.ts): an unknown field, a value of the wrong JSON type.
+      if (hits.length === 0 && emptyReason === undefined) {
+        const reasons = (filterWarnings ?? []).filter((w) => w.code !== 'FILTER_NO_MATCH');
+        const why = reasons.length === 0 ? '' : `: ${reasons.map((w) => `${w.message} [${w.code}]`).join('; ')}`;
+        process.stderr.write(`plait: no hits${filterWarnings !== undefined || (o.filter !== undefined && r.mode !== 'bm25') ? ' (no document passes --filter)' : ''}${why}\n`);
+      }
+      if (offset !== undefined && hits.length > 0) process.stderr.write(`plait: hits ${offset + 1}–${offset + hits.length} of ${totalHits === null || totalHits === undefined ? 'a ranking whose length is not known (bm25)' : totalHits}\n`);
       const exactStage = r.mode === 'bm25' ? undefined : describeExactStage(index.manifest.nbits);
       if (o.timings) process.stdout.write(`${formatTimings(timings, usedPlaid, modelLoadMs, exactStage)}\n`);
     } finally {

@@ -36,7 +36,7 @@
  */
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { CLUSTER_WRITE_DEFAULTS } from '../../config/defaults.js';
-import { PlaitError, isPlaitError } from '../../errors/index.js';
+import { ERROR_TEMPLATES, PlaitError, isPlaitError } from '../../errors/index.js';
 import { commitIdOf } from '../../format/index-transaction.js';
 import { checkDocument, encodeDocuments, throwIfWriteCancelled } from '../../mutate/encode-documents.js';
 import { documentExists, firstIndexedId, updateIndex, type EncodedDocument, type UpdateRequest, type UpdateResult } from '../../mutate/index-updater.js';
@@ -327,6 +327,8 @@ export const documentsRoutes: FastifyPluginAsync<DocumentsRoutesOptions> = async
         return commitWrite(signal, req);
       });
       return writeAnswer(entry.name, out, served);
+    }).catch((e: unknown) => {
+      throw committing ? e : notCommitted(e, items);
     });
     /**
      * One commit try of the write (the prepared request), behind the index's earlier writes. A
@@ -440,4 +442,22 @@ export const documentsRoutes: FastifyPluginAsync<DocumentsRoutesOptions> = async
 /** Document encoding counted in the encoder's busy-time metrics, as search and rerank encoding are. */
 function trackEncode<T>(engine: Engine, model: string, work: () => Promise<T>): Promise<T> {
   return engine.metrics.track(engine.metrics.encoderBusy, engine.metrics.encoderInFlight, { model }, work);
+}
+
+/** The codes a write answers when it stopped before its commit began: its deadline, its client, the server's drain. */
+const STOPPED_BEFORE_COMMIT = new Set(['TIMEOUT', 'ABORTED', 'INDEX_CLOSED', 'CLOSED']);
+
+/**
+ * A write stopped before its commit began (runWork's `irrevocable` was still false: from the commit on
+ * a write runs to its end and answers what it committed) says so, so that a client knows to send it
+ * again: the deadline's, the hang-up's or the drain's message alone ("the server is shutting down: the
+ * request did not finish within the drain timeout") left a writer guessing whether its documents were
+ * in. The code and details stay; `details.committed` is false.
+ */
+function notCommitted(e: unknown, items: number): unknown {
+  if (!(e instanceof PlaitError) || !STOPPED_BEFORE_COMMIT.has(e.code)) return e;
+  // The message without its template's words ("Timed out: "), which the new error renders again.
+  const prefix = ERROR_TEMPLATES[e.code].split('{message}')[0]!;
+  const said = e.message.startsWith(prefix) ? e.message.slice(prefix.length) : e.message;
+  return new PlaitError(e.code, { ...e.details, message: `${said}; nothing of this write (${items} ${items === 1 ? 'item' : 'items'}) was committed: send it again`, committed: false }, { cause: e });
 }

@@ -15,7 +15,8 @@ import { ERROR_SCHEMA } from '../http-errors.js';
 import { runWork } from '../request-work.js';
 import { TEXT_WARNINGS_HEADER, checkBatch, checkQuery, checkText } from '../text-checks.js';
 import { normaliseQuery, type Engine, type IndexEntry } from '../engine.js';
-import { SearchPipeline } from '../../pipeline/search-pipeline.js';
+import { SearchPipeline, pagedStages } from '../../pipeline/search-pipeline.js';
+import { HTTP_PAGE_SPELLING, pageDepth } from '../../search/paging.js';
 import { unsearchable } from '../../search/query-text.js';
 import { formatPipeline, parsePipeline, type PipelineStage } from '../../pipeline/pipeline-spec.js';
 import { estimatePipelineTokens } from '../request-cost.js';
@@ -32,6 +33,7 @@ interface SearchBody {
   query?: string;
   queries?: string[];
   top_k?: number;
+  offset?: number;
   mode?: SearchMode;
   exhaustive?: boolean;
   n_ivf_probe?: number;
@@ -129,7 +131,15 @@ export const SEARCH_BODY_SCHEMA = {
   properties: {
     query: { type: 'string', description: 'one query (give query or queries)' },
     queries: { type: 'array', items: { type: 'string' }, description: `a batch of queries, at most ${SEARCH_DEFAULTS.maxBatchQueries} (413 beyond)` },
-    top_k: { type: 'integer', minimum: 1, maximum: SEARCH_DEFAULTS.maxTopK, description: `documents per query (default ${SEARCH_DEFAULTS.topK})` },
+    top_k: { type: 'integer', minimum: 1, maximum: SEARCH_DEFAULTS.maxTopK, description: `documents per query (default ${SEARCH_DEFAULTS.topK}): the page size` },
+    offset: {
+      type: 'integer',
+      minimum: 0,
+      maximum: SEARCH_DEFAULTS.maxResultWindow - 1,
+      description:
+        `results to skip (pagination, default 0): the page is exactly ranks offset+1 … offset+top_k of the search for top_k = offset + top_k (same PLAID settings, fusion depth and ties), so pages neither overlap nor skip; ` +
+        `offset + top_k at most ${SEARCH_DEFAULTS.maxResultWindow} (400 INVALID_ARGUMENT past it). With a pipeline the last stage runs offset deeper (at most the previous stage's depth). Each result then carries offset and total_hits`,
+    },
     mode: { type: 'string', enum: ['late', 'bm25', 'hybrid'], description: "default: the index model's profile" },
     exhaustive: { type: 'boolean', description: 'score every passage exactly instead of PLAID' },
     n_ivf_probe: { type: 'integer', minimum: 1, maximum: PLAID_LIMITS.maxCount, description: "centroids probed per query token (ColBERT's ncells); past the index's centroids every one is probed" },
@@ -226,14 +236,32 @@ const RESPONSE_SCHEMA = {
           hits: { type: 'array', items: HIT_SCHEMA },
           timings: TIMINGS_SCHEMA,
           cached: { type: 'boolean' },
+          offset: { type: 'integer', description: 'the results skipped before these hits (present when the request gave offset); hits keep their rank in the whole ranking' },
+          total_hits: {
+            type: ['integer', 'null'],
+            description:
+              'present with offset: how many documents the whole ranking holds — every live document (the filter\'s, with a filter) in late and hybrid mode, the ranking\'s length when it ended before offset + top_k; null when not known (bm25 and pipelines past the depth, a cluster coordinator)',
+          },
           rewrites: REWRITES_SCHEMA,
           warnings: {
             type: 'array',
             description:
-              "MOSTLY_UNKNOWN_TOKENS when most of the query's content tokens are unknown to the model (its hits then say little); LTR_MODEL_OTHER_INDEX on a pipeline with an ltr stage whose ranking model (plait serve --ltr-model) was trained on another index",
+              "MOSTLY_UNKNOWN_TOKENS when most of the query's content tokens are unknown to the model (its hits then say little); LTR_MODEL_OTHER_INDEX on a pipeline with an ltr stage whose ranking model (plait serve --ltr-model) was trained on another index; " +
+              'when a filter matched no live document (hits empty): FILTER_FIELD_UNKNOWN (field: a field no document has; suggestion: the nearest field there is, e.g. "year" for "metadata.year" or "yeer"), FILTER_TYPE_MISMATCH (asked_type: the value\'s JSON type, stored_types: the types the field holds, e.g. 1962 asked where "1962" is stored), else FILTER_NO_MATCH',
             items: {
               type: 'object',
-              properties: { code: { type: 'string' }, text: { type: 'string' }, unknown_tokens: { type: 'integer' }, content_tokens: { type: 'integer' }, message: { type: 'string' } },
+              properties: {
+                code: { type: 'string' },
+                text: { type: 'string' },
+                unknown_tokens: { type: 'integer' },
+                content_tokens: { type: 'integer' },
+                field: { type: 'string' },
+                at: { type: 'string' },
+                suggestion: { type: 'string' },
+                asked_type: { type: 'string' },
+                stored_types: { type: 'array', items: { type: 'string' } },
+                message: { type: 'string' },
+              },
             },
           },
           empty_reason: { type: 'string', enum: ['empty-query', 'no-content'], description: 'set when the query cannot be searched (no letter or digit): hits is empty' },
@@ -295,6 +323,7 @@ function snakeWarning(w: TextWarning): Record<string, unknown> {
 export function searchOptionsFromBody(b: SearchBody, serverSynonyms: SynonymMap | null): SearchOptions {
   const o: SearchOptions = {};
   if (b.top_k !== undefined) o.topK = b.top_k;
+  if (b.offset !== undefined) o.offset = b.offset;
   if (b.mode !== undefined) o.mode = b.mode;
   if (b.exhaustive !== undefined) o.exhaustive = b.exhaustive;
   if (b.n_ivf_probe !== undefined) o.nIvfProbe = b.n_ivf_probe;
@@ -351,6 +380,8 @@ async function runPipelines(engine: Engine, entry: IndexEntry, queries: string[]
   // taken and ignored (top_k: 3 with "bm25:100 > late:10" returned 10 hits), as had filter.
   checkPipelineOptions(searchOptionsFromBody(b, null), 'pipeline', HTTP_SPELLING);
   const stages = parsePipeline(b.pipeline!);
+  // A page of a pipeline: its last stage runs offset deeper (search-pipeline.ts pagedStages), refused here in the body's spelling.
+  if (b.offset !== undefined) pagedStages(stages, b.offset, { offset: 'offset', topK: "the last stage's depth" });
   const hasCross = stages.some((st) => st.stage === 'cross');
   if (!hasCross && b.cross_encoder !== undefined) {
     throw new PlaitError('INVALID_ARGUMENT', {
@@ -381,7 +412,7 @@ async function runPipelines(engine: Engine, entry: IndexEntry, queries: string[]
       out.push({ query, empty_reason: reason, hits: [], timings: { total_ms: 0 }, cached: false, stages: [], ordered_by: '', degraded: null });
       continue;
     }
-    const r = await pipeline.run(query, { includeText: b.include_text === true, signal });
+    const r = await pipeline.run(query, { includeText: b.include_text === true, signal, ...(b.offset === undefined ? {} : { offset: b.offset }) });
     out.push({
       query,
       ...(reason === null ? {} : { empty_reason: reason }),
@@ -392,6 +423,7 @@ async function runPipelines(engine: Engine, entry: IndexEntry, queries: string[]
       ordered_by: r.orderedBy,
       degraded: r.degraded,
       ...(r.missingShards === undefined ? {} : { missing_shards: r.missingShards }),
+      ...(r.offset === undefined ? {} : { offset: r.offset, total_hits: r.totalHits ?? null }),
       ...(r.rewrites === undefined ? {} : { rewrites: r.rewrites }),
       // The ranking model was trained on another index (LtrModel.indexWarning): said on every answer
       // of an ltr pipeline, not only in the server's start-up log that a client never sees.
@@ -430,6 +462,8 @@ export const searchRoutes: FastifyPluginAsync = async (app) => {
       // An option this search would take and ignore is refused in the body's spelling (option-scope.ts),
       // as the library refuses it in camelCase: {"mode": "bm25", "n_ivf_probe": 4} had been accepted.
       if (b.pipeline === undefined) checkOptionsApply(options, entry.index.manifest.model.defaultMode, HTTP_SPELLING);
+      // A page past the result window, in the body's spelling (the library would say offset + topK).
+      if (b.pipeline === undefined) pageDepth(b.offset, b.top_k ?? SEARCH_DEFAULTS.topK, HTTP_PAGE_SPELLING);
       if (b.pipeline !== undefined) {
         const tokens = pipelineTokens(engine, entry, queries, b.pipeline, b.cross_encoder);
         const results = await runWork(engine, reply, { timeoutMs: b.timeout_ms, tokens }, (signal) => runPipelines(engine, entry, queries, b, signal));
@@ -450,8 +484,9 @@ export const searchRoutes: FastifyPluginAsync = async (app) => {
           hits: a.result.hits.map(snakeHit),
           timings: snakeTimings(a.result.timings),
           cached: a.cached,
+          ...(a.result.offset === undefined ? {} : { offset: a.result.offset, total_hits: a.result.totalHits ?? null }),
           ...(a.result.rewrites === undefined ? {} : { rewrites: a.result.rewrites }),
-          ...(a.result.warnings === undefined ? {} : { warnings: a.result.warnings.map(snakeWarning) }),
+          ...(a.result.warnings === undefined && a.result.filterWarnings === undefined ? {} : { warnings: [...(a.result.warnings ?? []).map(snakeWarning), ...(a.result.filterWarnings ?? []).map((w) => snakeKeys(w))] }),
           ...(a.result.emptyReason === undefined ? {} : { empty_reason: a.result.emptyReason }),
           ...(a.result.truncated ? { truncated: true } : {}),
           // No PLAID settings where the rounds show none ran (a selective filter's exact scan); a cluster's coordinator has no rounds.
