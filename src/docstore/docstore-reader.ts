@@ -278,7 +278,9 @@ export class DocStoreReader {
    * has no ellipses and at most `snippetTokens` tokens (FTS5 caps it at 64). Null when the query has
    * no term or the document does not match it. The caller maps marks to offsets: the stored fields
    * are the texts FTS5 marks (external content), except where bm25-terms.ts's `ftsText` split
-   * unspaced scripts into bigrams for the index (the caller skips such documents).
+   * unspaced scripts into bigrams for the index (the caller skips such documents). The rowid is
+   * CAST: better-sqlite3 binds a JS number as a REAL, and with MATCH, FTS5 (SQLite 3.53.2) then let
+   * `rowid = ?` pass every matching row (the first, another document's, was marked).
    */
   bm25Highlight(query: Bm25Query, docRowid: number, open: string, close: string, snippetTokens: number): { title: string; text: string; snippet: string } | null {
     const kept = [...query.terms].filter(([, w]) => w > 0).map(([t]) => t);
@@ -294,7 +296,7 @@ export class DocStoreReader {
     const match = [...new Set(words)].map((w) => `"${w.replace(/"/g, '""')}"`).join(' OR ');
     const row = guarded('highlight BM25 terms', this.path, () =>
       (this.bm25HighlightStmt ??= this.db.prepare(
-        'SELECT highlight(documents_fts, 0, @open, @close), highlight(documents_fts, 1, @open, @close), snippet(documents_fts, -1, @open, @close, \'\', @tokens) FROM documents_fts WHERE documents_fts MATCH @match AND rowid = @rowid',
+        'SELECT highlight(documents_fts, 0, @open, @close), highlight(documents_fts, 1, @open, @close), snippet(documents_fts, -1, @open, @close, \'\', @tokens) FROM documents_fts WHERE documents_fts MATCH @match AND rowid = CAST(@rowid AS INTEGER)',
       )).raw().get({ open, close, tokens: snippetTokens, match, rowid: docRowid }),
     ) as [string | null, string | null, string | null] | undefined;
     if (row === undefined) return null;
