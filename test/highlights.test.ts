@@ -88,6 +88,12 @@ test('the spans\' scores plus otherScore sum to the hit\'s late-interaction scor
         }
       }
     }
+    // ColBERT-PRF appends centroid rows to the query: they have no text, and count in otherScore.
+    for (const hit of (await index.search(query, { mode: 'late', topK: 5, rewrite: { prf: true }, highlights: true })).hits) {
+      const l = late(hit);
+      assert.ok(close(l.spans.reduce((s, x) => s + x.score, 0) + l.otherScore, hit.score), `${query} ${hit.docId} prf`);
+      checked++;
+    }
     const hybrid = await index.search(query, { mode: 'hybrid', topK: 5, highlights: true });
     for (const hit of hybrid.hits) {
       const l = hit.highlights!.late;
@@ -190,6 +196,10 @@ test('CLI: --highlights marks the words in the text output, --json carries the l
   assert.equal(json.code, 0, json.stderr);
   const out = JSON.parse(json.stdout) as { hits: SearchHit[] };
   assert.match(out.hits[0]!.highlights!.bm25!.snippet!.text, /<em>Volcanoes<\/em>/);
+  writeFileSync(join(dir, 'q.jsonl'), '{"_id": "1", "text": "lava"}\n');
+  const batch = runPlait(dir, ['search', 'hl', '--queries', join(dir, 'q.jsonl'), '--highlights', '-q']);
+  assert.equal(batch.code, 0, batch.stderr);
+  assert.match(batch.stderr, /--highlights does not apply with --queries/);
   const pipe = runPlait(dir, ['search', 'hl', 'lava', '--pipeline', 'bm25:20 > late:5', '--highlights']);
   assert.notEqual(pipe.code, 0);
   assert.match(pipe.stderr, /--highlights/);
