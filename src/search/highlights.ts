@@ -37,7 +37,7 @@ import { invalidArgument } from '../errors/index.js';
 import type { Encoder, RowToken } from '../encoder/types.js';
 import type { Kernels } from '../kernels/types.js';
 import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
-import { checkRowLayout, lateMaxSim } from './explain.js';
+import { checkRowLayout, lateMaxSim, type ExactQueryCache } from './explain.js';
 import type { EncodedQuery, ScoringArrays } from './plaid.js';
 
 /** How highlights are written (SearchOptions.highlights as an object; `true` takes every default). */
@@ -161,6 +161,7 @@ const BLANK = /^\s*$/;
  * The late-interaction highlights of one hit's passage `pid` for the query `q` (see the header).
  * @param query the encoded query text, the tokenizer's rows of it, and how many rows ColBERT-PRF
  *   appended after them (`q` holds rows.length + appendedRows rows; the appended ones are special).
+ * @param cache the query's exact-stage setup, shared by the hits of one query (explain.ts ExactQueryCache).
  * @throws PlaitError INTERNAL when the tokenizer's rows disagree with the encoded or stored rows.
  */
 export function lateHighlights(
@@ -172,13 +173,14 @@ export function lateHighlights(
   pid: number,
   hit: HitText,
   options: ResolvedHighlights,
+  cache: ExactQueryCache = {},
 ): LateHighlights {
   const passageText = indexedText(hit).slice(hit.passageStart, hit.passageEnd);
   const passageRows = encoder.rows(passageText, 'document');
   // PRF rows (appended centroids) have no query text: the layout is checked on the query's own rows.
   const textRows = q.length - query.appendedRows;
   checkRowLayout(a, { ...q, length: textRows }, query.rows, pid, passageRows);
-  const { rows, lateScore } = lateMaxSim(a, kernels, q, pid);
+  const { rows, lateScore } = lateMaxSim(a, kernels, q, pid, cache);
   const byRow = new Map<number, { start: number; end: number; score: number; queryTokens: string[] }>();
   let otherScore = 0;
   rows.forEach((m, i) => {

@@ -44,7 +44,7 @@ import { fuseHybrid } from './hybrid.js';
 import { unsearchable, queryFit, type EmptyReason } from './query-text.js';
 import { emptyResult, emptyTimings, toHits, type SearchHit, type SearchResult, type SearchTimings } from './search-result.js';
 import { rowidsOf, scoreStoredDocs } from './stored-rerank.js';
-import { explainLate, type Explanation } from './explain.js';
+import { explainLate, type ExactQueryCache, type Explanation } from './explain.js';
 import { lateHighlights, type HitHighlights, type ResolvedHighlights } from './highlights.js';
 import { bm25Highlights } from './highlights-bm25.js';
 import type { Bm25Query } from '../docstore/docstore-reader.js';
@@ -713,6 +713,8 @@ export class PlaitIndex {
       const docs = this.docstore.getDocuments(result.hits.map((h) => h.docId));
       const passages = this.docstore.getPassages(result.hits.map((h) => Math.max(h.pid, 0)));
       const queryRows = encoder === null ? null : encoder.rows(src.lateText, 'query');
+      // The query's centroid scores and code tables, computed once for all its hits.
+      const cache: ExactQueryCache = {};
       result.hits.forEach((hit, j) => {
         const doc = docs[j];
         if (doc === null || doc === undefined) return;
@@ -722,7 +724,7 @@ export class PlaitIndex {
           highlights.late =
             hit.pid < 0 || p === null || p === undefined
               ? null
-              : lateHighlights(this.arrays, this.local.kernels, encoder, src.q, { text: src.lateText, rows: queryRows, appendedRows: src.q.length - encodedRows[i]! }, hit.pid, { title: doc.title, text: doc.text, passageStart: p.start, passageEnd: p.end }, options);
+              : lateHighlights(this.arrays, this.local.kernels, encoder, src.q, { text: src.lateText, rows: queryRows, appendedRows: src.q.length - encodedRows[i]! }, hit.pid, { title: doc.title, text: doc.text, passageStart: p.start, passageEnd: p.end }, options, cache);
         }
         if (src.bm25 !== null) highlights.bm25 = bm25Highlights(this.docstore, src.bm25, doc, options);
         hit.highlights = highlights;
