@@ -85,6 +85,7 @@ export type { StoredDocument, StoredPassage, Bm25Hit } from './docstore/index.js
 export { openIndex, PlaitIndex, checkModel } from './search/plait-index.js';
 export type { OpenIndexOptions, SearchHit, SearchMode, SearchOptions, SearchResult, SearchTimings } from './search/plait-index.js';
 export type { ExplainOptions, Explanation, TokenMatch, ExplainedToken, HybridParts } from './search/plait-index.js';
+export type { HighlightOptions, HitHighlights, LateHighlights, LateSpan, Bm25Highlights, TextSpan, Snippet, HighlightField } from './search/highlights.js';
 export type { RowToken, TokenRole } from './encoder/types.js';
 export type { Bm25TermMatch } from './docstore/index.js';
 export { Reranker, rerank, closeRerankers } from './rerank/reranker.js';

@@ -229,7 +229,7 @@ test('the key tables hold what the types hold (a compile-time check, restated at
     signal: true, timeoutMs: true, deadlineAt: true, topK: true, offset: true, mode: true, exhaustive: true, plaidDefaults: true, nIvfProbe: true,
     centroidScoreThreshold: true, ndocs: true, centroidScoreMargin: true, nIvfProbeTotal: true, ndocsQueryTokens: true,
     interactionScoring: true, nExact: true, idfWeighting: true, fusion: true, alpha: true, rrfK: true, includeText: true,
-    filter: true, rewrite: true, globalStats: true,
+    filter: true, rewrite: true, globalStats: true, highlights: true,
   };
   assert.deepEqual(Object.keys(SEARCH_OPTION_KEYS).sort(), Object.keys(fromTest).sort());
 });

@@ -71,6 +71,7 @@ const EXPECTED: Record<RuledOption, readonly Shape[]> = {
   filter: ALL,
   rewrite: ALL,
   globalStats: ALL,
+  highlights: ALL,
 };
 
 /** A valid value of each option (a value the search takes when the option applies). */
@@ -99,6 +100,7 @@ const LIBRARY_VALUE: Record<RuledOption, () => unknown> = {
   filter: () => ({ doc_id: { $exists: true } }),
   rewrite: () => ({ spelling: true }),
   globalStats: () => ({}),
+  highlights: () => true,
 };
 
 const snake = (k: string): string => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
@@ -177,6 +179,7 @@ const HTTP_FIELD: Partial<Record<RuledOption, unknown>> = {
   includeText: true,
   filter: { doc_id: { $exists: true } },
   rewrite: { spelling: true },
+  highlights: true,
 };
 
 test('HTTP search: the same rule, each conflict named in snake_case with the mode in the body\'s spelling', async () => {

@@ -77,6 +77,7 @@ const FLAG_OF: Partial<Record<RuledOption, string>> = {
   alpha: '--alpha',
   filter: '--filter',
   includeText: '--text',
+  highlights: '--highlights',
   rewrite: '--spelling/--synonyms/--rm3/--prf',
 };
 

@@ -167,7 +167,10 @@ export class ClusterIndex {
   /** Applies the defaults (the cluster's model profile) and validates the options. @throws PlaitError INVALID_ARGUMENT (an unknown key, a bad value). */
   resolveSearch(options: ClusterSearchOptions | (ExplainOptions & ClusterCallOptions) = {}, scopes: OptionScopes = {}): ResolvedSearch {
     checkOptionKeys(options, CLUSTER_SEARCH_OPTION_KEYS, 'search option');
-    return resolveSearch(options, this.manifest.model, this.manifest.calibration, scopes);
+    const r = resolveSearch(options, this.manifest.model, this.manifest.calibration, scopes);
+    // Refused, not taken and ignored: the shards' protocol carries no highlights yet (search/highlights.ts).
+    if (r.highlights !== null) throw invalidArgument('highlights', 'a single index (a cluster\'s coordinator does not compute highlights yet)', (options as SearchOptions).highlights);
+    return r;
   }
 
   /**

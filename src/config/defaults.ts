@@ -162,6 +162,32 @@ export interface PlaidParams {
 
 /** How PLAID ranks candidates before exact scoring (PlaidParams.interactionScoring). */
 export type InteractionScoring = 'centroids' | 'probed-tokens';
+/** Search highlights (src/search/highlights.ts): the snippet and its marks. */
+export const HIGHLIGHT_DEFAULTS = {
+  /**
+   * Snippet window in UTF-16 characters before it is cut back to word boundaries: 200 holds a
+   * sentence or two around the matched tokens (scifact's abstracts run ~1,500 characters, a
+   * 128-token passage ~600), where Elasticsearch's 100-character fragment_size often cuts the
+   * sentence that explains the match in half; short enough for a result list's two or three lines.
+   */
+  snippetChars: 200,
+  /** Smallest and largest snippetChars accepted: below 20 no word fits with its context; above 10,000 it is no longer a snippet. */
+  minSnippetChars: 20,
+  maxSnippetChars: 10_000,
+  /** Elasticsearch's default pre/post tags, so that a page that styles ES highlights styles these. */
+  preTag: '<em>',
+  postTag: '</em>',
+  /** Longest pre/post tag accepted (characters): a tag is markup, not content. */
+  maxTagChars: 64,
+  /**
+   * Characters of an average English token plus its space, to turn snippetChars into the token count
+   * SQLite FTS5's snippet() takes for BM25 snippets (scifact: 1,512 characters / 246 terms ≈ 6.1).
+   */
+  charsPerBm25Token: 6,
+  /** FTS5's snippet() returns at most 64 tokens (its own cap). */
+  maxBm25SnippetTokens: 64,
+} as const;
+
 export const INTERACTION_SCORINGS: readonly InteractionScoring[] = ['centroids', 'probed-tokens'];
 
 /** ndocs for a query of `qLen` tokens under PlaidParams.ndocsQueryTokens (ndocs itself when absent). */

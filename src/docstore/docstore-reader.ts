@@ -79,6 +79,7 @@ export class DocStoreReader {
   /** BM25's stemmer: 'porter' for schema-3 stores built with it; 'none' otherwise. */
   readonly stemmer: Bm25Stemmer;
   private readonly db: Database.Database;
+  private bm25HighlightStmt: Statement | undefined;
   /** SQLite-side query tokenisation (schema 3), made on the first BM25 query. */
   private queryTokenizer: FtsQueryTokenizer | null = null;
   private wordVocab: WordVocabulary | null = null;
@@ -268,6 +269,39 @@ export class DocStoreReader {
         return { term, queryCount: count, tf, df, idf, contribution };
       }),
     );
+  }
+
+  /**
+   * SQLite FTS5's own highlight() of the title and the text of document `docRowid` and its snippet()
+   * of the column FTS5 finds best, for the BM25 query: its words (`query.tokens`' words whose term
+   * the query keeps) and the terms no word gave (synonyms, RM3), each as an FTS5 string, OR'ed; the
+   * FTS5 tokenizer stems them as it stemmed the documents. Marks are `open` / `close`; the snippet
+   * has no ellipses and at most `snippetTokens` tokens (FTS5 caps it at 64). Null when the query has
+   * no term or the document does not match it. The caller maps marks to offsets: the stored fields
+   * are the texts FTS5 marks (external content), except where bm25-terms.ts's `ftsText` split
+   * unspaced scripts into bigrams for the index (the caller skips such documents). The rowid is
+   * CAST: better-sqlite3 binds a JS number as a REAL, and with MATCH, FTS5 (SQLite 3.53.2) then let
+   * `rowid = ?` pass every matching row (the first, another document's, was marked).
+   */
+  bm25Highlight(query: Bm25Query, docRowid: number, open: string, close: string, snippetTokens: number): { title: string; text: string; snippet: string } | null {
+    const kept = [...query.terms].filter(([, w]) => w > 0).map(([t]) => t);
+    const fromWords = new Set<string>();
+    const words: string[] = [];
+    for (const t of query.tokens) {
+      if (!query.terms.has(t.term) || !((query.terms.get(t.term) ?? 0) > 0)) continue;
+      fromWords.add(t.term);
+      words.push(t.word);
+    }
+    for (const t of kept) if (!fromWords.has(t)) words.push(t);
+    if (words.length === 0) return null;
+    const match = [...new Set(words)].map((w) => `"${w.replace(/"/g, '""')}"`).join(' OR ');
+    const row = guarded('highlight BM25 terms', this.path, () =>
+      (this.bm25HighlightStmt ??= this.db.prepare(
+        'SELECT highlight(documents_fts, 0, @open, @close), highlight(documents_fts, 1, @open, @close), snippet(documents_fts, -1, @open, @close, \'\', @tokens) FROM documents_fts WHERE documents_fts MATCH @match AND rowid = CAST(@rowid AS INTEGER)',
+      )).raw().get({ open, close, tokens: snippetTokens, match, rowid: docRowid }),
+    ) as [string | null, string | null, string | null] | undefined;
+    if (row === undefined) return null;
+    return { title: row[0] ?? '', text: row[1] ?? '', snippet: row[2] ?? '' };
   }
 
   private tokenizer(): FtsQueryTokenizer {

@@ -25,6 +25,7 @@ import {
   scoreOnCodes,
   supportsCodeScoring,
   supportsFastScan,
+  type CodeQuery,
   type ExactScoringMethod,
   type FastScanCodeQuery,
 } from '../codec/code-scorer.js';
@@ -89,6 +90,18 @@ function explainRow(rows: readonly RowToken[], i: number, text: string, encoder:
 }
 
 /**
+ * What the exact stage prepares once per query (its centroid scores, its code-scoring tables), kept
+ * across the passages of one query: highlights score up to topK passages of a query, and the centroid
+ * scores alone are K × qLen dot products (milliseconds at K = 16,384) that would otherwise be redone
+ * per hit. One cache belongs to one query and one generation's arrays.
+ */
+export interface ExactQueryCache {
+  scores?: Float32Array;
+  fastScan?: FastScanCodeQuery;
+  codes?: CodeQuery;
+}
+
+/**
  * The exact stage's similarity of every (query row, passage row) pair of the passage at rows
  * [start, start + len) of `seg`: qLen × len floats, query-row-major, each bit for bit the value the
  * stage's kernel takes the maximum of. Fast-scan has a kernel for it (fastScanSimilarities); the
@@ -96,16 +109,18 @@ function explainRow(rows: readonly RowToken[], i: number, text: string, encoder:
  * per query row with that row's weight 1 and the others 0 (Σ_i w_i · max_j then is the one
  * similarity, exactly: the other terms are zeros).
  */
-function exactSimilarities(a: ScoringArrays, kernels: Kernels, q: EncodedQuery, seg: IndexSegment, start: number, len: number, method: ExactScoringMethod): Float32Array {
+function exactSimilarities(a: ScoringArrays, kernels: Kernels, q: EncodedQuery, seg: IndexSegment, start: number, len: number, method: ExactScoringMethod, cache: ExactQueryCache): Float32Array {
+  const scores = (): Float32Array => (cache.scores ??= centroidScores(a, q, kernels));
   if (method === 'fastscan' && supportsFastScan(a)) {
-    return fastScanSimilarities(a, prepareCodeQuery(a, q.vectors, q.length, kernels, 'fastscan') as FastScanCodeQuery, centroidScores(a, q, kernels), seg.codes, seg.residuals, start, len);
+    const fq = (cache.fastScan ??= prepareCodeQuery(a, q.vectors, q.length, kernels, 'fastscan') as FastScanCodeQuery);
+    return fastScanSimilarities(a, fq, scores(), seg.codes, seg.residuals, start, len);
   }
   const out = new Float32Array(q.length * len);
   const starts = Int32Array.from({ length: len }, (_, j) => start + j);
   const lens = new Int32Array(len).fill(1);
   const onCodes = method !== 'decompress' && supportsCodeScoring(a.nbits);
-  const s = onCodes ? centroidScores(a, q, kernels) : null;
-  const cq = onCodes ? prepareCodeQuery(a, q.vectors, q.length, kernels, method) : null;
+  const s = onCodes ? scores() : null;
+  const cq = onCodes ? (cache.codes ??= prepareCodeQuery(a, q.vectors, q.length, kernels, method)) : null;
   const oneHot = new Float32Array(q.length);
   for (let i = 0; i < q.length; i++) {
     oneHot.fill(0);
@@ -117,34 +132,33 @@ function exactSimilarities(a: ScoringArrays, kernels: Kernels, q: EncodedQuery, 
   return out;
 }
 
+/** One query row's MaxSim against a passage: the argmax passage row and what it adds to the score. */
+export interface RowMaxSim {
+  /** The passage row with the highest similarity (the first of equal ones); -1 when the passage has no tokens. */
+  arg: number;
+  /** The exact stage's similarity at `arg` (MAXSIM_EMPTY_TOKEN when the passage has no tokens). */
+  similarity: number;
+  /** The query row's weight: its IDF weight with weighting on, else 1. */
+  weight: number;
+  /** weight × similarity, rounded to float32 as the kernels round it. */
+  contribution: number;
+}
+
 /**
- * The per-token MaxSim of `q` against passage `pid`, on the similarities of the exact stage in use
- * (exactSimilarities): for each query row, the best passage row. Query rows are labelled from
- * `queryRows`, passage rows from `passageRows` (the tokenizer's layout of `passageText`).
- * @throws PlaitError INTERNAL when the tokenizer's row layout disagrees with the stored row count.
+ * The per-row MaxSim of `q` against passage `pid` on the similarities of the exact stage in use
+ * (exactSimilarities), and their float32 sum in the kernels' order: `lateScore` is the score search
+ * gave the passage, bit for bit. The one implementation explain (explainLate) and search highlights
+ * (highlights.ts) read; `cache` keeps the query's exact-stage setup across the passages of one query.
+ * @throws PlaitError INVALID_INPUT when no segment holds `pid`.
  */
-export function explainLate(
-  a: ScoringArrays,
-  kernels: Kernels,
-  encoder: Encoder,
-  q: EncodedQuery,
-  query: { text: string; rows: readonly RowToken[] },
-  pid: number,
-  passage: { text: string; rows: readonly RowToken[] },
-): { tokens: TokenMatch[]; lateScore: number } {
+export function lateMaxSim(a: ScoringArrays, kernels: Kernels, q: EncodedQuery, pid: number, cache: ExactQueryCache = {}): { rows: RowMaxSim[]; lateScore: number } {
   const len = a.doclens[pid]!;
   const start = a.tokenStarts[pid]!;
-  if (query.rows.length !== q.length) {
-    throw new PlaitError('INTERNAL', { message: `the tokenizer lays out ${query.rows.length} query rows but the encoder returned ${q.length}` });
-  }
-  if (passage.rows.length !== len) {
-    throw new PlaitError('INTERNAL', { message: `passage ${pid} has ${len} stored token rows but its text tokenizes to ${passage.rows.length}` });
-  }
   // The segment holding the passage (segments are ascending pid ranges; token starts are segment-local).
   const seg = a.segments.find((g) => pid >= g.firstPid && pid < g.firstPid + g.passages);
   if (seg === undefined) throw new PlaitError('INVALID_INPUT', { message: `no passage ${pid}`, pid });
-  const sims = len > 0 ? exactSimilarities(a, kernels, q, seg, start, len, exactScoringMethod()) : new Float32Array(0);
-  const tokens: TokenMatch[] = [];
+  const sims = len > 0 ? exactSimilarities(a, kernels, q, seg, start, len, exactScoringMethod(), cache) : new Float32Array(0);
+  const rows: RowMaxSim[] = [];
   let lateScore = 0;
   for (let i = 0; i < q.length; i++) {
     let best = -Infinity;
@@ -164,13 +178,47 @@ export function explainLate(
     // lateScore is the search score bit for bit, not only to 1e-5.
     const contribution = q.weights !== null ? Math.fround(weight * similarity) : similarity;
     lateScore = Math.fround(lateScore + contribution);
-    tokens.push({
-      query: explainRow(query.rows, i, query.text, encoder),
-      match: arg < 0 ? null : explainRow(passage.rows, arg, passage.text, encoder),
-      similarity,
-      weight,
-      contribution,
-    });
+    rows.push({ arg, similarity, weight, contribution });
   }
+  return { rows, lateScore };
+}
+
+/**
+ * The per-token MaxSim of `q` against passage `pid` (lateMaxSim), labelled: query rows from
+ * `queryRows`, passage rows from `passageRows` (the tokenizer's layout of `passageText`).
+ * @throws PlaitError INTERNAL when the tokenizer's row layout disagrees with the stored row count.
+ */
+export function explainLate(
+  a: ScoringArrays,
+  kernels: Kernels,
+  encoder: Encoder,
+  q: EncodedQuery,
+  query: { text: string; rows: readonly RowToken[] },
+  pid: number,
+  passage: { text: string; rows: readonly RowToken[] },
+): { tokens: TokenMatch[]; lateScore: number } {
+  checkRowLayout(a, q, query.rows, pid, passage.rows);
+  const { rows, lateScore } = lateMaxSim(a, kernels, q, pid);
+  const tokens = rows.map((r, i): TokenMatch => ({
+    query: explainRow(query.rows, i, query.text, encoder),
+    match: r.arg < 0 ? null : explainRow(passage.rows, r.arg, passage.text, encoder),
+    similarity: r.similarity,
+    weight: r.weight,
+    contribution: r.contribution,
+  }));
   return { tokens, lateScore };
+}
+
+/**
+ * The tokenizer's rows must be the encoder's: one per encoded query row, one per stored passage row.
+ * @throws PlaitError INTERNAL when they are not.
+ */
+export function checkRowLayout(a: ScoringArrays, q: EncodedQuery, queryRows: readonly RowToken[], pid: number, passageRows: readonly RowToken[]): void {
+  if (queryRows.length !== q.length) {
+    throw new PlaitError('INTERNAL', { message: `the tokenizer lays out ${queryRows.length} query rows but the encoder returned ${q.length}` });
+  }
+  const len = a.doclens[pid];
+  if (len !== undefined && passageRows.length !== len) {
+    throw new PlaitError('INTERNAL', { message: `passage ${pid} has ${len} stored token rows but its text tokenizes to ${passageRows.length}` });
+  }
 }

@@ -78,6 +78,7 @@ export const SEARCH_OPTION_RULES = {
   filter: { scope: 'any', pipeline: false },
   rewrite: { scope: 'any', pipeline: 'stages' },
   globalStats: { scope: 'any', pipeline: false },
+  highlights: { scope: 'any', pipeline: false },
 } as const satisfies { readonly [K in keyof Required<SearchOptions>]: OptionRule };
 
 export type RuledOption = keyof typeof SEARCH_OPTION_RULES;

@@ -44,7 +44,10 @@ import { fuseHybrid } from './hybrid.js';
 import { unsearchable, queryFit, type EmptyReason } from './query-text.js';
 import { emptyResult, emptyTimings, toHits, type SearchHit, type SearchResult, type SearchTimings } from './search-result.js';
 import { rowidsOf, scoreStoredDocs } from './stored-rerank.js';
-import { explainLate, type Explanation } from './explain.js';
+import { explainLate, type ExactQueryCache, type Explanation } from './explain.js';
+import { lateHighlights, type HitHighlights, type ResolvedHighlights } from './highlights.js';
+import { bm25Highlights } from './highlights-bm25.js';
+import type { Bm25Query } from '../docstore/docstore-reader.js';
 import { QueryRewriter, rewriteActive, type RewrittenQuery } from '../rewrite/query-rewriter.js';
 import { appendPrfRows, colbertPrf, prfRewrite, type PrfRows } from './colbert-prf.js';
 import { ENGLISH_STOPWORDS } from '../docstore/index.js';
@@ -254,6 +257,8 @@ export class PlaitIndex {
   private readonly closing = sharedAbortController();
   /** Query rewriting against the served generation's document store (made on first use, remade after a refresh). */
   private rewriterOf: { docstore: DocStoreReader; rewriter: QueryRewriter } | null = null;
+  /** What a result's highlights are computed from, kept by finish() until addHighlights takes it. */
+  private readonly highlightSources = new WeakMap<SearchResult, { q: EncodedQuery | null; bm25: Bm25Query | null; lateText: string }>();
 
   constructor(
     data: IndexData,
@@ -643,6 +648,8 @@ export class PlaitIndex {
   searchEncoded(query: string, embedding: TokenEmbeddings | null, options: SearchOptions = {}): SearchResult {
     this.checkOpen();
     const r = this.resolveSearch(options);
+    // Highlights tokenise with the model's tokenizer, which loads asynchronously.
+    if (r.highlights !== null) throw invalidArgument('highlights', 'searchBatch or searchEncodedBatch (searchEncoded is synchronous and cannot load the tokenizer highlights need)', options.highlights);
     const deadline = Deadline.start(options, this.closing.signal);
     try {
       deadline.check();
@@ -678,6 +685,7 @@ export class PlaitIndex {
       encodeMs,
       live.map((i) => rewritten?.[i] ?? null),
     );
+    if (r.highlights !== null) await this.addHighlights(results, live.map((i) => embeddings[i]?.length ?? 0), r.highlights, deadline);
     let k = 0;
     const generation = this.generation;
     return queries.map((_, i) => {
@@ -687,6 +695,45 @@ export class PlaitIndex {
       result.truncated = truncated?.[i] ?? false;
       result.generation = generation;
       return result;
+    });
+  }
+
+  /**
+   * Adds highlights (highlights.ts) to each result's hits: late interaction's on the hit's best
+   * passage with the query that ranked it (its rows past `encodedRows`, ColBERT-PRF's, are special),
+   * BM25's from FTS5. After ranking, for the returned hits only; recorded in `timings.highlightsMs`.
+   */
+  private async addHighlights(results: readonly SearchResult[], encodedRows: readonly number[], options: ResolvedHighlights, deadline: Deadline): Promise<void> {
+    const needsEncoder = results.some((res) => this.highlightSources.get(res)?.q != null && res.hits.length > 0);
+    const encoder = needsEncoder ? await this.guarded(this.encoder(), deadline) : null;
+    results.forEach((result, i) => {
+      const src = this.highlightSources.get(result);
+      if (src === undefined) return;
+      this.highlightSources.delete(result);
+      deadline.check();
+      const t = performance.now();
+      const docs = this.docstore.getDocuments(result.hits.map((h) => h.docId));
+      const passages = this.docstore.getPassages(result.hits.map((h) => Math.max(h.pid, 0)));
+      const queryRows = encoder === null ? null : encoder.rows(src.lateText, 'query');
+      // The query's centroid scores and code tables, computed once for all its hits.
+      const cache: ExactQueryCache = {};
+      result.hits.forEach((hit, j) => {
+        const doc = docs[j];
+        if (doc === null || doc === undefined) return;
+        const highlights: HitHighlights = {};
+        if (src.q !== null && encoder !== null && queryRows !== null) {
+          const p = passages[j];
+          highlights.late =
+            hit.pid < 0 || p === null || p === undefined
+              ? null
+              : lateHighlights(this.arrays, this.local.kernels, encoder, src.q, { text: src.lateText, rows: queryRows, appendedRows: src.q.length - encodedRows[i]! }, hit.pid, { title: doc.title, text: doc.text, passageStart: p.start, passageEnd: p.end }, options, cache);
+        }
+        if (src.bm25 !== null) highlights.bm25 = bm25Highlights(this.docstore, src.bm25, doc, options);
+        hit.highlights = highlights;
+      });
+      const ms = performance.now() - t;
+      result.timings.highlightsMs = ms;
+      result.timings.totalMs += ms;
     });
   }
 
@@ -898,7 +945,13 @@ export class PlaitIndex {
     const page = r.offset !== null ? { offset: r.offset, totalHits: totalHits(Math.min(ranked.length, end), r.topK, this.matching(r, mask)) } : {};
     // A filter that matched no live document: say why (the catalogue is read only then, once per generation).
     const filtered = r.filter !== null && mask !== null && mask.rowids.length === 0 ? { filterWarnings: noMatchWarnings(r.filter.source, this.docstore.fieldCatalogue()) } : {};
-    return rw !== null && rw.rewrites.length > 0 ? { hits, timings, truncated: false, rewrites: rw.rewrites, ...page, ...filtered } : { hits, timings, truncated: false, ...page, ...filtered };
+    const result: SearchResult = rw !== null && rw.rewrites.length > 0 ? { hits, timings, truncated: false, rewrites: rw.rewrites, ...page, ...filtered } : { hits, timings, truncated: false, ...page, ...filtered };
+    if (r.highlights !== null) {
+      // Highlights come after ranking, for the returned hits only (searchSearchable), from the query that ranked them.
+      const bm25 = r.mode === 'late' ? null : (rw?.bm25 ?? this.docstore.bm25Query(query));
+      this.highlightSources.set(result, { q, bm25, lateText: rw?.lateText ?? query });
+    }
+    return result;
   }
 
   /**

@@ -15,6 +15,7 @@ import type { Bm25CorpusStats } from '../docstore/bm25.js';
 import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import type { Rm3Options } from '../rewrite/rm3.js';
 import type { PrfOptions } from '../rewrite/prf-options.js';
+import { resolveHighlights, type HighlightOptions, type ResolvedHighlights } from './highlights.js';
 import { LIBRARY_SPELLING, checkOptionsApply, type OptionScopes } from './option-scope.js';
 import { pageDepth } from './paging.js';
 
@@ -96,6 +97,12 @@ export interface SearchOptions extends DeadlineOptions {
    * single index's over the whole corpus. One query's statistics: search one query per call.
    */
   globalStats?: GlobalStats;
+  /**
+   * Highlights for each returned hit (highlights.ts): `true` or options (snippet length, tags,
+   * escaping). Late interaction's come from each query token's MaxSim argmax in the hit's best
+   * passage, BM25's from SQLite FTS5's highlight()/snippet(); hybrid hits get both. Default: none.
+   */
+  highlights?: boolean | HighlightOptions;
 }
 
 /** SearchOptions' keys (option-keys.ts): an unknown key such as `topk` is refused, not ignored. */
@@ -124,6 +131,7 @@ export const SEARCH_OPTION_KEYS = {
   filter: true,
   rewrite: true,
   globalStats: true,
+  highlights: true,
 } as const satisfies OptionKeys<SearchOptions>;
 
 /** One query's corpus-wide statistics (gathered from every shard by the cluster's coordinator). */
@@ -154,6 +162,8 @@ export interface ResolvedSearch {
   filter: CompiledFilter | null;
   rewrite: ResolvedRewrite;
   globalStats: GlobalStats | null;
+  /** Null: no highlights. */
+  highlights: ResolvedHighlights | null;
 }
 
 /**
@@ -228,6 +238,7 @@ export function resolveSearch(options: SearchOptions, model: ModelInfo, calibrat
     filter: options.filter === undefined ? null : compileFilter(options.filter),
     rewrite: rewriteFor(mode, options.rewrite),
     globalStats: options.globalStats ?? null,
+    highlights: resolveHighlights(options.highlights),
   };
 }
 

@@ -9,6 +9,7 @@ import type { FusedDoc, ScoredDoc } from './fusion.js';
 import type { PlaidTimings } from './plaid.js';
 import type { LateRound } from './late-ranking.js';
 import type { EmptyReason } from './query-text.js';
+import type { HitHighlights } from './highlights.js';
 import type { QueryRewrite } from '../rewrite/query-rewriter.js';
 import type { FilterWarning } from '../docstore/metadata-catalogue.js';
 
@@ -28,6 +29,8 @@ export interface SearchHit {
    * bm25Share = score` (α·min-max-normalised scores, or the 1/(k + rank) terms of RRF).
    */
   fusion?: HybridParts;
+  /** With SearchOptions.highlights: the words that answered the query and a marked snippet (highlights.ts). */
+  highlights?: HitHighlights;
 }
 
 export interface HybridParts {
@@ -44,6 +47,8 @@ export interface SearchTimings extends Partial<PlaidTimings> {
   bm25Ms: number;
   fusionMs: number;
   totalMs: number;
+  /** With SearchOptions.highlights: the time highlighting the returned hits took (included in totalMs). */
+  highlightsMs?: number;
   /**
    * Each round of late ranking, in order (late-ranking.ts LateRound): the PLAID settings every
    * round ran with (a filter or deletes that leave fewer than topK documents widen the search), or

@@ -590,6 +590,6 @@ export class Engine {
 
 function resultBytes(r: SearchResult): number {
   let bytes = 256;
-  for (const h of r.hits) bytes += 96 + 2 * (h.docId.length + (h.title?.length ?? 0) + (h.text?.length ?? 0)) + (h.metadata == null ? 0 : 2 * JSON.stringify(h.metadata).length);
+  for (const h of r.hits) bytes += 96 + 2 * (h.docId.length + (h.title?.length ?? 0) + (h.text?.length ?? 0)) + (h.metadata == null ? 0 : 2 * JSON.stringify(h.metadata).length) + (h.highlights === undefined ? 0 : 2 * JSON.stringify(h.highlights).length);
   return bytes;
 }

@@ -2,7 +2,7 @@ import { Option, type Command } from 'commander';
 import { openIndexForCli, queryTokensKept, truncatedQueryWarning } from '../open-index.js';
 import { readFileSync } from 'node:fs';
 import { decompressInput } from '../../util/input-bytes.js';
-import { CANDIDATE_DEFAULTS, INTERACTION_SCORINGS, PLAID_LIMITS, SEARCH_DEFAULTS, colbertDefaultsFor, type PlaidParams } from '../../config/defaults.js';
+import { CANDIDATE_DEFAULTS, HIGHLIGHT_DEFAULTS, INTERACTION_SCORINGS, PLAID_LIMITS, SEARCH_DEFAULTS, colbertDefaultsFor, type PlaidParams } from '../../config/defaults.js';
 import { PLAID_DEFAULTS_TABLES } from '../../search/search-options.js';
 import { describeLaterRounds, describePlaidParams, describeRound } from '../plaid-params-text.js';
 import { describeExactStage } from '../../codec/code-scorer.js';
@@ -11,6 +11,7 @@ import { describeExactStage } from '../../codec/code-scorer.js';
 const byK = [10, 100, 1000].map((k) => colbertDefaultsFor(k));
 import { type SearchMode, type SearchOptions } from '../../search/plait-index.js';
 import type { SearchTimings } from '../../search/search-result.js';
+import type { HitHighlights, Snippet } from '../../search/highlights.js';
 import { Reranker, type RerankDocument } from '../../rerank/reranker.js';
 import { readQueries, type SkippedQuery } from '../../eval/queries.js';
 import { checkRunId, formatRun, writeRun, type Run } from '../../eval/run.js';
@@ -76,6 +77,22 @@ async function timeModelLoad(index: { warmUp(): Promise<void> }): Promise<number
   return performance.now() - t;
 }
 
+/** How `plait search --highlights` marks the words in its text output: plain text, no escaping (a terminal renders no HTML). */
+export const CLI_MARKS = { preTag: '«', postTag: '»', escape: false } as const;
+
+/**
+ * A hit's highlights as text lines under it: its `late:` and `bm25:` snippets (white space folded),
+ * each marked with CLI_MARKS, "(title)" after a snippet of the title; "(none)" where there is none.
+ */
+export function formatHighlights(h: HitHighlights): string {
+  const line = (label: string, s: Snippet | null | undefined): string =>
+    s === null || s === undefined ? `       ${label}: (none)\n` : `       ${label}: ${s.text.replace(/\s+/g, ' ').trim()}${s.field === 'title' ? ' (title)' : ''}\n`;
+  let out = '';
+  if (h.late !== undefined) out += line('late', h.late?.snippet);
+  if (h.bm25 !== undefined) out += line('bm25', h.bm25?.snippet);
+  return out;
+}
+
 /** The search flags (search-flags.ts) plus the command's own. */
 interface SearchCliOptions extends SearchFlagOptions, CrossCliOptions {
   pipeline?: string;
@@ -86,6 +103,7 @@ interface SearchCliOptions extends SearchFlagOptions, CrossCliOptions {
   run?: string;
   tag: string;
   text?: boolean;
+  highlights?: boolean;
   timings?: boolean;
   quiet?: boolean;
 }
@@ -127,6 +145,7 @@ export function registerSearchCommands(program: Command): void {
       .option('-m, --model <model>', 'query encoder (default: the model the index was built with)')
       .option('--filter <json>', 'only documents whose metadata match, e.g. \'{"year": {"$gte": 2020}}\' (fields, doc_id; $eq $ne $in $nin $all $size $gt $gte $lt $lte $exists $and $or $not)')
       .option('--text', 'print document text')
+      .option('--highlights', `print each hit's highlights: the words that answered the query, in a snippet of ~${HIGHLIGHT_DEFAULTS.snippetChars} characters marked ${CLI_MARKS.preTag}like this${CLI_MARKS.postTag} (late: the MaxSim matches of the query's tokens; bm25: SQLite FTS5's; hybrid: both); with --json the library's highlights (spans with offsets and scores, <em>-marked HTML-escaped snippets)`)
       .option('--timings', 'print per-stage timings')
       .option('-q, --quiet', 'no progress output')
       .option('--json', 'print JSON')
@@ -136,7 +155,7 @@ export function registerSearchCommands(program: Command): void {
       // A pipeline's stages set the depth, the modes and PLAID/exact scoring: the flags the rule's table
       // (search/option-scope.ts) keeps from pipelines are refused, as HTTP refuses their fields.
       const given = Object.fromEntries(Object.entries(o).filter(([key]) => cmd.getOptionValueSource(key) === 'cli')) as SearchFlagOptions;
-      checkPipelineOptions(searchOptionsFrom(given), '--pipeline', CLI_SPELLING);
+      checkPipelineOptions({ ...searchOptionsFrom(given), ...(o.highlights === true ? { highlights: true } : {}) }, '--pipeline', CLI_SPELLING);
     }
     checkPipelineFlags(o.pipeline === undefined ? [] : [o.pipeline], o, '--pipeline');
     // A page past the result window (search/paging.ts), said in flags before the index opens.
@@ -147,7 +166,8 @@ export function registerSearchCommands(program: Command): void {
     // An option the search would take and ignore (--ncells with --mode bm25, --alpha outside hybrid) is
     // refused by the library's one rule (search/option-scope.ts), said here in flags; without --mode the
     // index's default mode decides, so the check waits for the index when the mode is not given.
-    const asked = searchOptionsFrom(o);
+    // Highlights are the text output's marks, the library's defaults (<em>, escaped) in --json.
+    const asked: SearchOptions = { ...searchOptionsFrom(o), ...(o.highlights === true ? { highlights: o.json === true ? true : CLI_MARKS } : {}) };
     if (o.pipeline === undefined && o.mode !== undefined) checkOptionsApply(asked, o.mode, CLI_SPELLING);
     // A flag no stage of the pipeline reads (--ncells with "bm25:100 > late:10") is refused in flags, before the index opens.
     if (o.pipeline !== undefined) checkSearchSettingsReachStages(parsePipeline(o.pipeline), stageSearchOptions(asked), CLI_SPELLING, '--pipeline');
@@ -169,7 +189,7 @@ export function registerSearchCommands(program: Command): void {
     }
     if (o.queries !== undefined) {
       // A batch writes a run (qid, docid, rank, score): no text, no per-query timings. Said, not silently dropped.
-      const idle = [o.text === true ? '--text' : '', o.timings === true ? '--timings' : ''].filter((f) => f !== '');
+      const idle = [o.text === true ? '--text' : '', o.highlights === true ? '--highlights' : '', o.timings === true ? '--timings' : ''].filter((f) => f !== '');
       if (idle.length > 0) process.stderr.write(`plait: warning: ${idle.join(' and ')} ${idle.length === 1 ? 'does' : 'do'} not apply with --queries (a batch writes a TREC run); ignored\n`);
     }
     if (o.run !== undefined) prepareOutputFile(o.run, '--run');
@@ -196,7 +216,8 @@ export function registerSearchCommands(program: Command): void {
         const batch = SEARCH_DEFAULTS.batchQueries;
         for (let i = 0; i < queries.length; i += batch) {
           const slice = queries.slice(i, i + batch);
-          const results = await index.searchBatch(slice.map((q) => q.text), { ...opts, includeText: false });
+          const { highlights: _unused, ...batchOpts } = opts;
+          const results = await index.searchBatch(slice.map((q) => q.text), { ...batchOpts, includeText: false });
           results.forEach((r, j) => {
             printRewrites(r.rewrites, slice[j]!.id, o.quiet === true);
             run.set(slice[j]!.id, r.hits.map((h) => ({ docId: h.docId, score: h.score })));
@@ -238,6 +259,7 @@ export function registerSearchCommands(program: Command): void {
       for (const h of hits) {
         const snippet = h.text === undefined ? '' : `  ${(h.title ? `${h.title}: ` : '') + h.text.replace(/\s+/g, ' ').slice(0, 120)}`;
         process.stdout.write(`${String(h.rank).padStart(3)}  ${h.score.toFixed(4).padStart(9)}  ${h.docId}${snippet}\n`);
+        if (h.highlights !== undefined) process.stdout.write(formatHighlights(h.highlights));
       }
       // Nothing printed had looked like a hang or a crash (a filter that matches no document). Late and
       // hybrid searches widen to every passage the filter allows, so none then means the filter passed none.

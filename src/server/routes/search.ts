@@ -6,7 +6,7 @@
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { PlaitError, isPlaitError } from '../../errors/index.js';
-import { FUSION_LIMITS, INTERACTION_SCORINGS, PLAID_LIMITS, REQUEST_SYNONYMS_DEFAULTS, SEARCH_DEFAULTS, type InteractionScoring, type PlaidParams } from '../../config/defaults.js';
+import { FUSION_LIMITS, HIGHLIGHT_DEFAULTS, INTERACTION_SCORINGS, PLAID_LIMITS, REQUEST_SYNONYMS_DEFAULTS, SEARCH_DEFAULTS, type InteractionScoring, type PlaidParams } from '../../config/defaults.js';
 import type { LateRound } from '../../search/late-ranking.js';
 import { snakeKeys } from '../snake-keys.js';
 import { PLAID_DEFAULTS_TABLES, type PlaidDefaultsTable } from '../../search/search-options.js';
@@ -27,6 +27,7 @@ import type { MetadataFilter } from '../../docstore/metadata-filter.js';
 import type { RewriteOptions } from '../../rewrite/query-rewriter.js';
 import { parseSynonyms, type SynonymMap } from '../../rewrite/synonyms.js';
 import type { TextWarning } from '../../encoder/unknown-tokens.js';
+import type { HighlightOptions } from '../../search/highlights.js';
 import '../fastify-types.js';
 
 interface SearchBody {
@@ -52,6 +53,15 @@ interface SearchBody {
   filter?: MetadataFilter;
   rewrite?: RewriteBody;
   min_sequences?: { shard: number; sequence: number }[];
+  highlights?: boolean | HighlightsBody;
+}
+
+/** Highlight options in a request (the library's HighlightOptions in snake_case). */
+interface HighlightsBody {
+  snippet_chars?: number;
+  pre_tag?: string;
+  post_tag?: string;
+  escape?: boolean;
 }
 
 /** Query rewriting in a request (the library's RewriteOptions in snake_case). */
@@ -165,6 +175,23 @@ export const SEARCH_BODY_SCHEMA = {
     },
     cross_encoder: { type: 'string', description: 'which served cross-encoder (plait serve --cross-encoder) scores a cross stage (default: the first)' },
     rewrite: REWRITE_BODY_SCHEMA,
+    highlights: {
+      anyOf: [
+        { type: 'boolean' },
+        {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            snippet_chars: { type: 'integer', minimum: HIGHLIGHT_DEFAULTS.minSnippetChars, maximum: HIGHLIGHT_DEFAULTS.maxSnippetChars, description: `snippet window in characters before it is cut to word boundaries (default ${HIGHLIGHT_DEFAULTS.snippetChars})` },
+            pre_tag: { type: 'string', maxLength: HIGHLIGHT_DEFAULTS.maxTagChars, description: `written before each marked span (default ${HIGHLIGHT_DEFAULTS.preTag})` },
+            post_tag: { type: 'string', maxLength: HIGHLIGHT_DEFAULTS.maxTagChars, description: `written after each marked span (default ${HIGHLIGHT_DEFAULTS.postTag})` },
+            escape: { type: 'boolean', description: "HTML-escape the snippet's text between the tags (default true)" },
+          },
+        },
+      ],
+      description:
+        "each hit's highlights (true or options): late (late and hybrid modes) the spans of the best passage's document tokens that were a query token's MaxSim argmax, each with its score and query_tokens, their other_score and late_score, and a marked snippet; bm25 (bm25 and hybrid modes) SQLite FTS5's highlight() spans and snippet(). Offsets are UTF-16 [start, end) in the hit's title or text (field)",
+    },
     min_sequences: {
       type: 'array',
       maxItems: 1024,
@@ -177,7 +204,7 @@ export const SEARCH_BODY_SCHEMA = {
 const TIMINGS_SCHEMA = {
   type: 'object',
   properties: Object.fromEntries(
-    ['encode_ms', 'late_ms', 'bm25_ms', 'fusion_ms', 'total_ms', 'candidates_ms', 'prune_ms', 'interaction_ms', 'exact_ms', 'candidates'].map((k) => [k, { type: 'number' }]),
+    ['encode_ms', 'late_ms', 'bm25_ms', 'fusion_ms', 'highlights_ms', 'total_ms', 'candidates_ms', 'prune_ms', 'interaction_ms', 'exact_ms', 'candidates'].map((k) => [k, { type: 'number' }]),
   ),
 } as const;
 
@@ -202,6 +229,7 @@ const HIT_SCHEMA = {
     title: { type: 'string' },
     text: { type: 'string' },
     metadata: { type: ['object', 'null'], additionalProperties: true },
+    highlights: { type: 'object', additionalProperties: true, description: 'with highlights in the request: {late, bm25} (see the request field)' },
   },
 } as const;
 
@@ -312,6 +340,7 @@ export function snakeHit(h: SearchHit): Record<string, unknown> {
   if (h.title !== undefined) out.title = h.title;
   if (h.text !== undefined) out.text = h.text;
   if (h.metadata !== undefined) out.metadata = h.metadata;
+  if (h.highlights !== undefined) out.highlights = snakeKeys(h.highlights);
   return out;
 }
 
@@ -337,10 +366,20 @@ export function searchOptionsFromBody(b: SearchBody, serverSynonyms: SynonymMap 
   if (b.rrf_k !== undefined) o.rrfK = b.rrf_k;
   if (b.include_text !== undefined) o.includeText = b.include_text;
   if (b.filter !== undefined) o.filter = b.filter;
+  if (b.highlights !== undefined) o.highlights = typeof b.highlights === 'boolean' ? b.highlights : highlightOptionsFromBody(b.highlights);
   const rewrite = rewriteFromBody(b.rewrite, serverSynonyms);
   if (rewrite !== undefined) o.rewrite = rewrite;
   // Read by a cluster's ClusterIndex only (cluster-index.ts ClusterSearchOptions).
   if (b.min_sequences !== undefined) (o as SearchOptions & { minSequences?: { shard: number; sequence: number }[] }).minSequences = b.min_sequences.map((s) => ({ shard: s.shard, sequence: s.sequence }));
+  return o;
+}
+
+function highlightOptionsFromBody(h: HighlightsBody): HighlightOptions {
+  const o: HighlightOptions = {};
+  if (h.snippet_chars !== undefined) o.snippetChars = h.snippet_chars;
+  if (h.pre_tag !== undefined) o.preTag = h.pre_tag;
+  if (h.post_tag !== undefined) o.postTag = h.post_tag;
+  if (h.escape !== undefined) o.escape = h.escape;
   return o;
 }
 
