@@ -1,30 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SKIP_REASON_CODES, countDocuments, openCorpus } from '../src/indexer/corpus/index.js';
 import { checkDocument } from '../src/mutate/encode-documents.js';
 import type { CorpusDocument, CorpusInput, CorpusReaderOptions } from '../src/indexer/corpus/index.js';
 import { isPlaitError, type ErrorCode } from '../src/errors/index.js';
+import { fixture, freshDir, readAll, root } from './helpers/corpus-files.js';
 
-const root = mkdtempSync(join(tmpdir(), 'plait-corpus-'));
-process.on('exit', () => rmSync(root, { recursive: true, force: true }));
-
-let counter = 0;
-function fixture(name: string, content: string | Buffer): string {
-  const dir = join(root, `f${counter++}`);
-  mkdirSync(dir, { recursive: true });
-  const path = join(dir, name);
-  writeFileSync(path, content);
-  return path;
-}
-
-async function readAll(input: CorpusInput, options: CorpusReaderOptions = {}): Promise<CorpusDocument[]> {
-  const out: CorpusDocument[] = [];
-  for await (const doc of await openCorpus(input, options)) out.push(doc);
-  return out;
-}
 
 async function rejectsWith(input: CorpusInput, code: ErrorCode, details: Record<string, unknown>, options: CorpusReaderOptions = {}): Promise<void> {
   await assert.rejects(readAll(input, options), (e: unknown) => {
@@ -146,7 +129,7 @@ test('each skip reason and the error it stands for have one name: the code throw
 });
 
 test('folder of .txt/.md files: recursive ids, Markdown heading titles, file-name titles, other files ignored', async () => {
-  const dir = join(root, `f${counter++}`);
+  const dir = freshDir();
   mkdirSync(join(dir, 'sub', 'deeper'), { recursive: true });
   writeFileSync(join(dir, 'notes.md'), BOM + 'intro line\r\n\r\n## The  Title ##\r\nbody text\r\n');
   writeFileSync(join(dir, 'plain.txt'), 'just text\n');
@@ -167,24 +150,20 @@ test('folder of .txt/.md files: recursive ids, Markdown heading titles, file-nam
 });
 
 test('folder: a.txt and a.md share an id (DUPLICATE_ID); an empty file is EMPTY_TEXT; bad bytes name their line', async () => {
-  const dir = join(root, `f${counter++}`);
-  mkdirSync(dir);
+  const dir = freshDir();
   writeFileSync(join(dir, 'a.md'), '# A\n');
   writeFileSync(join(dir, 'a.txt'), 'text a');
   await rejectsWith(dir, 'DUPLICATE_ID', { id: 'a', file: join(dir, 'a.txt'), line: 1 });
-  const empty = join(root, `f${counter++}`);
-  mkdirSync(empty);
+  const empty = freshDir();
   writeFileSync(join(empty, 'e.txt'), ' \n\t\n');
   await rejectsWith(empty, 'EMPTY_TEXT', { file: join(empty, 'e.txt'), line: 1 });
-  const bad = join(root, `f${counter++}`);
-  mkdirSync(bad);
+  const bad = freshDir();
   writeFileSync(join(bad, 'b.txt'), Buffer.concat([Buffer.from('ok line\nsecond '), Buffer.from([0xc3, 0x28]), Buffer.from('\n')]));
   await rejectsWith(bad, 'TEXT_NOT_UTF8', { file: join(bad, 'b.txt'), line: 2 });
 });
 
 test('multi-part corpora: a glob, a folder of corpus*.jsonl parts (natural order), a list of files', async () => {
-  const dir = join(root, `f${counter++}`);
-  mkdirSync(dir);
+  const dir = freshDir();
   for (const part of [10, 2, 1]) writeFileSync(join(dir, `corpus.part-${part}.jsonl`), `{"_id":"p${part}","text":"part ${part}"}\n`);
   writeFileSync(join(dir, 'queries.jsonl'), '{"_id":"q","text":"not a document"}\n');
   const order = ['p1', 'p2', 'p10'];
@@ -332,8 +311,7 @@ test("a document whose text sits in a field plait does not read (Pyserini's \"co
 });
 
 test('Markdown front matter: YAML mapping → metadata, title from `title:`, no part of the text; .txt keeps its text', async () => {
-  const dir = join(root, `f${counter++}`);
-  mkdirSync(dir);
+  const dir = freshDir();
   writeFileSync(
     join(dir, 'note.md'),
     BOM + '---\r\ntitle: "Dewey at 100"\r\nyear: 1976\r\ntags: [classification, note]\r\ndraft: false\r\ndate: 2024-01-05\r\n---\r\n\r\n# A heading\r\n\r\nBody text.\r\n',
@@ -361,16 +339,13 @@ test('Markdown front matter: YAML mapping → metadata, title from `title:`, no 
 });
 
 test('Markdown front matter that does not parse, or is not a mapping: MALFORMED_FRONT_MATTER with file and line; skipInvalid counts it', async () => {
-  const bad = join(root, `f${counter++}`);
-  mkdirSync(bad);
+  const bad = freshDir();
   writeFileSync(join(bad, 'a.md'), '---\ntitle: ok\ntags: [x, y\n---\nbody\n');
   await rejectsWith(bad, 'MALFORMED_FRONT_MATTER', { file: join(bad, 'a.md'), line: 3 });
-  const dup = join(root, `f${counter++}`);
-  mkdirSync(dup);
+  const dup = freshDir();
   writeFileSync(join(dup, 'd.md'), '---\nyear: 1\nyear: 2\n---\nbody\n');
   await rejectsWith(dup, 'MALFORMED_FRONT_MATTER', { file: join(dup, 'd.md'), line: 3 });
-  const list = join(root, `f${counter++}`);
-  mkdirSync(list);
+  const list = freshDir();
   writeFileSync(join(list, 'l.md'), '---\n- a\n- b\n---\nbody\n');
   writeFileSync(join(list, 'ok.md'), '---\nyear: 2\n---\nfine\n');
   await rejectsWith(list, 'MALFORMED_FRONT_MATTER', { file: join(list, 'l.md'), line: 2 });

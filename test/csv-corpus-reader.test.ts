@@ -6,32 +6,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { countDocuments, openCorpus, type CorpusDocument, type CorpusReaderOptions, type CorpusWarning } from '../src/indexer/corpus/index.js';
+import { countDocuments, openCorpus, type CorpusReaderOptions, type CorpusWarning } from '../src/indexer/corpus/index.js';
 import { isPlaitError } from '../src/errors/index.js';
 import { buildIndex } from '../src/indexer/build-index.js';
 import { openIndex } from '../src/search/plait-index.js';
 import { makeTinyColbert } from '../fixtures/tiny-colbert.js';
+import { fixture, readAll, root } from './helpers/corpus-files.js';
 
-const root = mkdtempSync(join(tmpdir(), 'plait-csv-reader-'));
-process.on('exit', () => rmSync(root, { recursive: true, force: true }));
-
-let counter = 0;
-function fixture(name: string, content: string | Buffer): string {
-  const dir = join(root, `f${counter++}`);
-  mkdirSync(dir, { recursive: true });
-  const path = join(dir, name);
-  writeFileSync(path, content);
-  return path;
-}
-
-async function readAll(file: string, options: CorpusReaderOptions = {}): Promise<CorpusDocument[]> {
-  const out: CorpusDocument[] = [];
-  for await (const doc of await openCorpus(file, options)) out.push(doc);
-  return out;
-}
 
 test('rows, the line each starts on (a quoted line break spans two), blank lines, typed and untyped metadata', async () => {
   const file = fixture('c.csv', 'id,title,text,year:number,draft:boolean,code,zip\n\n1,"A, B","x ""y""\nz",1962,TRUE,12,007\n2,,plain,,false,,\n   \n3,T,"",1.5e3,,x,\n');

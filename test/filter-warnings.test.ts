@@ -8,12 +8,9 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { buildIndex, openIndex, type PlaitIndex } from '../src/index.js';
+import type { PlaitIndex } from '../src/index.js';
 import type { RunningServer } from '../src/server/index.js';
-import { borrowedSample, postJson, serve } from './helpers/server-fixture.js';
+import { postJson, servedCorpus, type ServedCorpus } from './helpers/server-fixture.js';
 import { runPlait } from './helpers/cli.js';
 import { filterWarnings, readFieldCatalogue } from '../src/docstore/metadata-catalogue.js';
 import Database from 'better-sqlite3';
@@ -29,20 +26,15 @@ const DOCS = [
   { _id: 'd4', title: 'Cheese', text: 'Rennet curdles milk into curds and whey before pressing.' },
 ];
 
+let served: ServedCorpus | undefined;
+
 before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'plait-filter-warnings-'));
-  const corpus = join(dir, 'corpus.jsonl');
-  writeFileSync(corpus, `${DOCS.map((d) => JSON.stringify(d)).join('\n')}\n`);
-  const path = join(dir, 'indexes', 'meta');
-  await buildIndex(corpus, { index: path, encoderOptions: { threads: 1 } });
-  index = await openIndex(path, { encoderOptions: { threads: 1 }, workers: 0 });
-  server = await serve(await borrowedSample(dir, path, index));
+  served = await servedCorpus('plait-filter-warnings-', 'meta', DOCS.map((d) => JSON.stringify(d)), 0);
+  ({ dir, index, server } = served);
 });
 
 after(async () => {
-  await server?.close();
-  await index?.close();
-  if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+  await served?.dispose();
 });
 
 type Warning = { code: string; field?: string; suggestion?: string; asked_type?: string; stored_types?: string[]; message: string };

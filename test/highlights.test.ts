@@ -7,11 +7,10 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildIndex, openIndex, isPlaitError, type PlaitIndex, type SearchHit, type LateHighlights } from '../src/index.js';
-import { borrowedSample, postJson, serve, SAMPLE } from './helpers/server-fixture.js';
+import { isPlaitError, type PlaitIndex, type SearchHit, type LateHighlights } from '../src/index.js';
+import { postJson, SAMPLE, servedCorpus, type ServedCorpus } from './helpers/server-fixture.js';
 import { runPlait } from './helpers/cli.js';
 import type { RunningServer } from '../src/server/index.js';
 
@@ -25,19 +24,16 @@ const EXTRA = [
   { _id: 'penguin-ice', title: 'Emperor penguins', text: 'Emperor penguins huddle together on the Antarctic ice to survive the winter wind.' },
 ];
 
+let served: ServedCorpus | undefined;
+
 before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'plait-highlights-'));
-  const corpus = join(dir, 'corpus.jsonl');
-  writeFileSync(corpus, readFileSync(SAMPLE, 'utf8').trimEnd() + '\n' + EXTRA.map((d) => JSON.stringify(d)).join('\n') + '\n');
-  await buildIndex(corpus, { index: join(dir, 'indexes', 'hl'), encoderOptions: { threads: 1 } });
-  index = await openIndex(join(dir, 'indexes', 'hl'), { encoderOptions: { threads: 1 } });
-  server = await serve(await borrowedSample(dir, join(dir, 'indexes', 'hl'), index));
+  const lines = [...readFileSync(SAMPLE, 'utf8').trimEnd().split('\n'), ...EXTRA.map((d) => JSON.stringify(d))];
+  served = await servedCorpus('plait-highlights-', 'hl', lines);
+  ({ dir, index, server } = served);
 });
 
 after(async () => {
-  await server?.close();
-  await index?.close();
-  rmSync(dir, { recursive: true, force: true });
+  await served?.dispose();
 });
 
 const close = (a: number, b: number, tol = 1e-5): boolean => Math.abs(a - b) <= tol * Math.max(1, Math.abs(b));

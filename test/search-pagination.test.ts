@@ -8,13 +8,11 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { buildIndex, openIndex, isPlaitError, type PlaitIndex } from '../src/index.js';
+import { readFileSync } from 'node:fs';
+import { isPlaitError, type PlaitIndex } from '../src/index.js';
 import { SEARCH_DEFAULTS } from '../src/config/defaults.js';
 import type { RunningServer } from '../src/server/index.js';
-import { SAMPLE, borrowedSample, postJson, serve } from './helpers/server-fixture.js';
+import { SAMPLE, postJson, servedCorpus, type ServedCorpus } from './helpers/server-fixture.js';
 import { runPlait } from './helpers/cli.js';
 
 let dir: string;
@@ -24,23 +22,18 @@ let server: RunningServer;
 const QUERY = 'bread dough rises with yeast';
 const DUPLICATES = ['dup-a', 'dup-b', 'dup-c', 'dup-d', 'dup-e', 'dup-f'];
 
+let served: ServedCorpus | undefined;
+
 before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'plait-pagination-'));
   const lines = readFileSync(SAMPLE, 'utf8').trim().split('\n');
   // Six identical documents: equal scores in every mode, so the tie order is part of what is compared.
   for (const id of DUPLICATES) lines.push(JSON.stringify({ _id: id, title: 'Bread', text: 'Yeast makes bread dough rise; the dough rises while it proves.' }));
-  const corpus = join(dir, 'corpus.jsonl');
-  writeFileSync(corpus, `${lines.join('\n')}\n`);
-  path = join(dir, 'indexes', 'paged');
-  await buildIndex(corpus, { index: path, encoderOptions: { threads: 1 } });
-  index = await openIndex(path, { encoderOptions: { threads: 1 }, workers: 0 });
-  server = await serve(await borrowedSample(dir, path, index));
+  served = await servedCorpus('plait-pagination-', 'paged', lines, 0);
+  ({ dir, path, index, server } = served);
 });
 
 after(async () => {
-  await server?.close();
-  await index?.close();
-  if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+  await served?.dispose();
 });
 
 type Hit = { doc_id: string; score: number; rank: number };

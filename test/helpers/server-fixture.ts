@@ -4,7 +4,7 @@
  * served on 127.0.0.1 port 0. `gate` wraps the index so a test can hold searches (deterministic
  * shedding and deadlines instead of timing).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -46,6 +46,42 @@ export async function buildSample(prefix: string): Promise<SampleIndex> {
 export async function borrowedSample(dir: string, path: string, index: PlaitIndex): Promise<SampleIndex> {
   const encoder = await index.encoder();
   return { dir, path, index, encoder, reranker: await Reranker.create({ encoder }), dispose: async () => {} };
+}
+
+/** An index a test built from its own JSONL lines, opened and served (servedCorpus). */
+export interface ServedCorpus {
+  dir: string;
+  path: string;
+  index: PlaitIndex;
+  server: RunningServer;
+  /** Closes the server and the index and removes the folder. */
+  dispose(): Promise<void>;
+}
+
+/**
+ * `lines` (JSONL documents) written to a temporary folder, built with the bundled model into
+ * `<dir>/indexes/<name>`, opened (`workers` scoring workers: 0 scores on the calling thread) and
+ * served on 127.0.0.1 port 0.
+ */
+export async function servedCorpus(prefix: string, name: string, lines: readonly string[], workers?: number): Promise<ServedCorpus> {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const corpus = join(dir, 'corpus.jsonl');
+  writeFileSync(corpus, `${lines.join('\n')}\n`);
+  const path = join(dir, 'indexes', name);
+  await buildIndex(corpus, { index: path, encoderOptions: { threads: 1 } });
+  const index = await openIndex(path, { encoderOptions: { threads: 1 }, ...(workers === undefined ? {} : { workers }) });
+  const server = await serve(await borrowedSample(dir, path, index));
+  return {
+    dir,
+    path,
+    index,
+    server,
+    dispose: async () => {
+      await server.close();
+      await index.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 /** A gate searches wait at until opened; counts how many arrived. */
