@@ -1,3 +1,3 @@
-export { PlaitError, ERROR_TEMPLATES, invalidArgument, isPlaitError, isErrorCode, workerCodedError, describe, abortedBy, checkSignal } from './plait-error.js';
+export { PlaitError, ERROR_TEMPLATES, extendedError, invalidArgument, isPlaitError, isErrorCode, workerCodedError, describe, abortedBy, checkSignal } from './plait-error.js';
 export type { ErrorCode, ErrorDetails } from './plait-error.js';
 export { noSpaceCode } from './no-space.js';

@@ -150,6 +150,16 @@ export function workerCodedError(code: string, message: string, cause: unknown):
   return new PlaitError('ENCODE_FAILED', { message: `${code}: ${message}`, cause: code }, { cause });
 }
 
+/**
+ * `e` with `more` appended to what it says and `details` added, same code: the message without its
+ * template's words ("Timed out: "), which the new error renders again, so they are not doubled.
+ */
+export function extendedError(e: PlaitError, more: string, details: ErrorDetails = {}): PlaitError {
+  const prefix = ERROR_TEMPLATES[e.code].split('{message}')[0]!;
+  const said = e.message.startsWith(prefix) ? e.message.slice(prefix.length) : e.message;
+  return new PlaitError(e.code, { ...e.details, ...details, message: `${said}${more}` }, { cause: e });
+}
+
 export function isPlaitError(e: unknown, code?: ErrorCode): e is PlaitError {
   return e instanceof PlaitError && (code === undefined || e.code === code);
 }

@@ -36,7 +36,7 @@
  */
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { CLUSTER_WRITE_DEFAULTS } from '../../config/defaults.js';
-import { ERROR_TEMPLATES, PlaitError, isPlaitError } from '../../errors/index.js';
+import { PlaitError, extendedError, isPlaitError } from '../../errors/index.js';
 import { commitIdOf } from '../../format/index-transaction.js';
 import { checkDocument, encodeDocuments, throwIfWriteCancelled } from '../../mutate/encode-documents.js';
 import { documentExists, firstIndexedId, updateIndex, type EncodedDocument, type UpdateRequest, type UpdateResult } from '../../mutate/index-updater.js';
@@ -456,8 +456,5 @@ const STOPPED_BEFORE_COMMIT = new Set(['TIMEOUT', 'ABORTED', 'INDEX_CLOSED', 'CL
  */
 function notCommitted(e: unknown, items: number): unknown {
   if (!(e instanceof PlaitError) || !STOPPED_BEFORE_COMMIT.has(e.code)) return e;
-  // The message without its template's words ("Timed out: "), which the new error renders again.
-  const prefix = ERROR_TEMPLATES[e.code].split('{message}')[0]!;
-  const said = e.message.startsWith(prefix) ? e.message.slice(prefix.length) : e.message;
-  return new PlaitError(e.code, { ...e.details, message: `${said}; nothing of this write (${items} ${items === 1 ? 'item' : 'items'}) was committed: send it again`, committed: false }, { cause: e });
+  return extendedError(e, `; nothing of this write (${items} ${items === 1 ? 'item' : 'items'}) was committed: send it again`, { committed: false });
 }
