@@ -49,34 +49,29 @@ test('compact on a freshly built index (generation 0, no generation field in its
   assert.deepEqual(readFileSync(join(index, 'manifest.json')), manifest, 'no new generation');
 });
 
+/** `docs` as a JSONL file at `path`. */
+function writeDocs(path: string, docs: object[]): void {
+  writeFileSync(path, docs.map((d) => JSON.stringify(d)).join('\n'));
+}
+
 test('add: new and replaced documents apart; the replaced documents\' old passages apart from the searched ones', () => {
   const info = JSON.parse(runPlait(dir, ['info', index, '--json']).stdout) as { manifest: { counts: { documents: number; passages: number } } };
   assert.deepEqual([info.manifest.counts.documents, info.manifest.counts.passages], [40, 40], 'the sample: 40 one-passage documents');
   const input = join(dir, 'add.jsonl');
-  writeFileSync(
-    input,
-    [
-      { _id: 'bread-yeast', title: 'Bread', text: 'A new version of the bread document: yeast ferments sugar.' },
-      { _id: 'brand-new', title: 'New', text: 'A document the index did not have.' },
-    ]
-      .map((d) => JSON.stringify(d))
-      .join('\n'),
-  );
+  writeDocs(input, [
+    { _id: 'bread-yeast', title: 'Bread', text: 'A new version of the bread document: yeast ferments sugar.' },
+    { _id: 'brand-new', title: 'New', text: 'A document the index did not have.' },
+  ]);
   const first = runPlait(dir, ['add', index, input, '-q', '--threads', '0']);
   assert.equal(first.code, 0, first.stderr);
   // 40 − 1 old passage + 2 new = 41 searched; the replaced document's old passage awaits compaction.
   assert.equal(first.stdout.trim(), 'added 1 new document, replaced 1 document (generation 1; 41 documents, 41 passages searched; 1 passage of replaced or deleted documents awaiting compaction (plait compact))');
   // Both again, edited: each replaces its indexed version (an identical re-add would be a no-op, add-unchanged.test.ts).
   const edited = join(dir, 'edited.jsonl');
-  writeFileSync(
-    edited,
-    [
-      { _id: 'bread-yeast', title: 'Bread', text: 'A third version of the bread document: yeast ferments sugar into gas.' },
-      { _id: 'brand-new', title: 'New', text: 'A document the index did not have, edited.' },
-    ]
-      .map((d) => JSON.stringify(d))
-      .join('\n'),
-  );
+  writeDocs(edited, [
+    { _id: 'bread-yeast', title: 'Bread', text: 'A third version of the bread document: yeast ferments sugar into gas.' },
+    { _id: 'brand-new', title: 'New', text: 'A document the index did not have, edited.' },
+  ]);
   const again = runPlait(dir, ['add', index, edited, '-q', '--threads', '0', '--json']);
   assert.equal(again.code, 0, again.stderr);
   const j = JSON.parse(again.stdout) as Counts;
