@@ -16,7 +16,7 @@
  */
 import type { Kernels } from '../kernels/types.js';
 import { effectiveNdocs, type InteractionScoring, type PlaidParams } from '../config/defaults.js';
-import { allInteractionScores, centroidScores, exhaustiveRange, ivfUnion, probeAndMask, exactDepth, probeRescoreFor, probedTokenDepth, scratchMarks, usesProbedTokens, type EncodedQuery, type ScoringArrays } from '../search/plaid.js';
+import { allInteractionScores, centroidScores, exhaustiveRange, ivfUnion, probeAndMask, probesPerToken, exactDepth, probeRescoreFor, probedTokenDepth, scratchMarks, usesProbedTokens, type EncodedQuery, type ScoringArrays } from '../search/plaid.js';
 import { probedTokenRanking } from '../search/probed-token-interaction.js';
 
 export interface ReplayGrid {
@@ -183,6 +183,16 @@ function* liveIndices(mark: Uint8Array): Generator<number> {
   for (let i = 0; i < mark.length; i++) if (mark[i] === 0) yield i;
 }
 
+/** What one grid point's selection came to (its cost without stage 1, which every point shares). */
+interface Outcome {
+  pids: Int32Array;
+  scores: Float32Array;
+  found: Int32Array;
+  lookups: number;
+  rankMs: number;
+  exactPairs: number;
+}
+
 /** Scratch arrays reused across queries. */
 export class PlaidReplayer {
   private readonly mark: Uint8Array;
@@ -235,16 +245,17 @@ export class PlaidReplayer {
     const rules = prunings(grid);
     // Probed-token ranking applies to this query or not (query length, index width): as in plaidSearch.
     const probedTokens = usesProbedTokens(a, q, { nIvfProbe: 1, centroidScoreThreshold: 0, ndocs: 1, interactionScoring: 'probed-tokens' });
+    // One score array per distinct mask (thresholds that keep the same cells share it, and so does
+    // every later step that ranks by it: replayProbing).
     const maskCache = new Map<string, Float32Array>();
     const pruned = rules.map(({ threshold, margin, scoring }) => {
       if (scoring === 'probed-tokens' && probedTokens) return full; // no stage 2: the mask is not used
-      const key = `${threshold}/${margin}`;
-      const cached = maskCache.get(key);
-      if (cached !== undefined) return cached;
       // The same mask plaidSearch computes (probeAndMask), so the replay cannot drift from it.
       const { keep } = probeAndMask(s, a.nCentroids, qLen, 1, threshold, margin ?? undefined);
-      const scores = keep.every((x) => x === 1) ? full : allInteractionScores(a, s, q, keep, kernels);
-      maskCache.set(key, scores);
+      if (keep.every((x) => x === 1)) return full;
+      const key = Buffer.from(keep.buffer, keep.byteOffset, keep.byteLength).toString('latin1');
+      let scores = maskCache.get(key);
+      if (scores === undefined) maskCache.set(key, (scores = allInteractionScores(a, s, q, keep, kernels)));
       return scores;
     });
 
@@ -254,80 +265,126 @@ export class PlaidReplayer {
     const T = rules.length;
     const depthRules = depths(grid);
     const D = depthRules.length;
+    const rescore = probeRescoreFor(a, q);
+    const usesPt = probedTokens && rules.some((r) => r.scoring === 'probed-tokens');
+    // Settings that probe the same number of cells per token probe the same cells (probesPerToken):
+    // short queries raise many ncells to the same ⌈nIvfProbeTotal / qLen⌉, so one replay serves them.
+    const byProbes = new Map<number, Outcome[]>();
     const probes = probings(grid);
     for (let i = 0; i < probes.length; i++) {
-      const { probed } = probeAndMask(s, a.nCentroids, qLen, probes[i]!.nIvfProbe, 0, undefined, probes[i]!.total ?? undefined, kernels, probeRescoreFor(a, q));
-      const candidates = ivfUnion(a, probed, this.mark);
-      const candTokens = tokensOf(a.doclens, candidates);
-      // Probed-token rankings depend on the probes and the depth only: once per probing rule and depth, timed (their cost estimate).
-      const ptCache = probedTokens && rules.some((r) => r.scoring === 'probed-tokens') ? new Map<number, { pt: Float32Array; kept: Int32Array; ms: number }>() : null;
-      const ptRanking = (depth: number): { pt: Float32Array; kept: Int32Array; ms: number } => {
-        let r = ptCache!.get(depth);
-        if (r === undefined) {
-          t = performance.now();
-          const ranked = probedTokenRanking(a, q, s, probed, candidates, depth, kernels);
-          const ms = performance.now() - t;
-          const pt = new Float32Array(nP);
-          for (let x = 0; x < ranked.pids.length; x++) pt[ranked.pids[x]!] = ranked.scores[x]!;
-          ptCache!.set(depth, (r = { pt, kept: ranked.pids, ms }));
-        }
-        return r;
-      };
-      // Under probed-token ranking the pruning rule does not apply: its points share the first one's replay.
-      const firstPt = ptCache === null ? -1 : rules.findIndex((r) => r.scoring === 'probed-tokens');
-      const shared = new Map<number, [Int32Array, Float32Array]>();
-      for (let j = 0; j < T; j++) {
-        for (let l = 0; l < D; l++) {
-          const point = (i * T + j) * D + l;
-          if (firstPt >= 0 && j > firstPt && rules[j]!.scoring === 'probed-tokens') {
-            const same = (i * T + firstPt) * D + l;
-            estMs[point] = estMs[same]!;
-            found.set(found.subarray(same * B, (same + 1) * B), point * B);
-            if (visit !== undefined) visit(point, ...shared.get(l)!);
-            continue;
-          }
-          const ndocs = effectiveNdocs(depthRules[l]!.ndocs, qLen, depthRules[l]!.queryTokens ?? undefined);
-          const ptRule = ptCache !== null && rules[j]!.scoring === 'probed-tokens';
-          const keepN = exactDepth(undefined, ndocs, ptRule);
-          let lookups = 0;
-          let rankMs = 0;
-          let pids = candidates;
-          if (ptRule) {
-            // plaidSearch: no stage 2; the best probedTokenDepth · ndocs candidates by centroid estimates ranked by probed tokens.
-            if (pids.length > keepN) {
-              const r = ptRanking(probedTokenDepth(ndocs, keepN));
-              rankMs = r.ms;
-              pids = select(kernels, r.kept, r.pt, keepN);
-            }
-          } else {
-            if (pids.length > ndocs) {
-              lookups += candTokens * qLen;
-              pids = select(kernels, pids, pruned[j]!, ndocs);
-            }
-            if (pids.length > keepN) {
-              lookups += tokensOf(a.doclens, pids) * qLen;
-              pids = select(kernels, pids, full, keepN);
-            }
-          }
-          const exactPairs = tokensOf(a.doclens, pids) * qLen;
-          estMs[point] = stage1Ms + rankMs + lookups * msPerLookup + exactPairs * msPerExact;
-          const sc = new Float32Array(pids.length);
-          for (let x = 0; x < pids.length; x++) sc[x] = exact[pids[x]!]!;
-          visit?.(point, pids, sc);
-          if (j === firstPt) shared.set(l, [pids, sc]);
-          const docs = topDocs(kernels, pids, sc, pidToDoc, this.best, this.touched, kMax);
-          for (let b = 0; b < B; b++) {
-            const k = bucketK[b]!;
-            let f = 0;
-            for (let x = 0; x < Math.min(k, docs.length); x++) {
-              const r = exactRank.get(docs[x]!);
-              if (r !== undefined && r < k) f++;
-            }
-            found[point * B + b] = f;
-          }
-        }
+      const perToken = probesPerToken(a.nCentroids, qLen, probes[i]!.nIvfProbe, probes[i]!.total ?? undefined);
+      let outcomes = byProbes.get(perToken);
+      if (outcomes === undefined) {
+        outcomes = this.replayProbing(q, s, perToken, rescore, rules, depthRules, pruned, full, usesPt, exact, exactRank, kMax);
+        byProbes.set(perToken, outcomes);
+      }
+      for (let jl = 0; jl < T * D; jl++) {
+        const point = i * T * D + jl;
+        const o = outcomes[jl]!;
+        estMs[point] = stage1Ms + o.rankMs + o.lookups * msPerLookup + o.exactPairs * msPerExact;
+        found.set(o.found, point * B);
+        visit?.(point, o.pids, o.scores);
       }
     }
     return { found, total, estMs, exhaustiveMs };
+  }
+
+  /**
+   * One probing rule's outcome at every (ranking rule, depth) pair, index j·D + l. Pairs that end in
+   * the same selection share it: thresholds whose masks keep the same cells share one score array
+   * (and every threshold that keeps all cells shares the full interaction), depth rules that come to
+   * the same ndocs share one depth, and a stage 2 that keeps every candidate leads each rule to the
+   * same stage 3. Each shared step runs once, so every point still gets exactly plaidSearch's passages.
+   */
+  private replayProbing(
+    q: EncodedQuery,
+    s: Float32Array,
+    perToken: number,
+    rescore: ReturnType<typeof probeRescoreFor>,
+    rules: readonly Pruning[],
+    depthRules: readonly Depth[],
+    pruned: readonly Float32Array[],
+    full: Float32Array,
+    usesPt: boolean,
+    exact: Float32Array,
+    exactRank: ReadonlyMap<number, number>,
+    kMax: number,
+  ): Outcome[] {
+    const { arrays: a, kernels, bucketK, pidToDoc } = this.ctx;
+    const qLen = q.length;
+    const B = bucketK.length;
+    const { probed } = probeAndMask(s, a.nCentroids, qLen, perToken, 0, undefined, undefined, kernels, rescore);
+    const candidates = ivfUnion(a, probed, this.mark);
+    const candTokens = tokensOf(a.doclens, candidates);
+    // Probed-token rankings depend on the probes and the depth only: once per depth, timed (their cost estimate).
+    const ptCache = new Map<number, { pt: Float32Array; kept: Int32Array; ms: number }>();
+    const ptRanking = (depth: number): { pt: Float32Array; kept: Int32Array; ms: number } => {
+      let r = ptCache.get(depth);
+      if (r === undefined) {
+        const t = performance.now();
+        const ranked = probedTokenRanking(a, q, s, probed, candidates, depth, kernels);
+        const ms = performance.now() - t;
+        const pt = new Float32Array(a.doclens.length);
+        for (let x = 0; x < ranked.pids.length; x++) pt[ranked.pids[x]!] = ranked.scores[x]!;
+        ptCache.set(depth, (r = { pt, kept: ranked.pids, ms }));
+      }
+      return r;
+    };
+    const ids = new Map<object, number>();
+    const idOf = (x: object): number => {
+      let id = ids.get(x);
+      if (id === undefined) ids.set(x, (id = ids.size));
+      return id;
+    };
+    const steps = new Map<string, { pids: Int32Array; lookups: number; rankMs: number }>();
+    const step = (key: string, run: () => { pids: Int32Array; lookups: number; rankMs: number }) => {
+      let r = steps.get(key);
+      if (r === undefined) steps.set(key, (r = run()));
+      return r;
+    };
+    // The documents a selection ranks, and how many of each bucket's exhaustive top-k they hold.
+    const judged = new Map<Int32Array, { scores: Float32Array; found: Int32Array }>();
+    const judge = (pids: Int32Array): { scores: Float32Array; found: Int32Array } => {
+      let r = judged.get(pids);
+      if (r !== undefined) return r;
+      const scores = new Float32Array(pids.length);
+      for (let x = 0; x < pids.length; x++) scores[x] = exact[pids[x]!]!;
+      const docs = topDocs(kernels, pids, scores, pidToDoc, this.best, this.touched, kMax);
+      const f = new Int32Array(B);
+      for (let b = 0; b < B; b++) {
+        const k = bucketK[b]!;
+        for (let x = 0; x < Math.min(k, docs.length); x++) {
+          const rank = exactRank.get(docs[x]!);
+          if (rank !== undefined && rank < k) f[b]!++;
+        }
+      }
+      judged.set(pids, (r = { scores, found: f }));
+      return r;
+    };
+
+    const out: Outcome[] = [];
+    for (const rule of rules) {
+      for (const depth of depthRules) {
+        const ndocs = effectiveNdocs(depth.ndocs, qLen, depth.queryTokens ?? undefined);
+        const ptRule = usesPt && rule.scoring === 'probed-tokens';
+        const keepN = exactDepth(undefined, ndocs, ptRule);
+        let sel: { pids: Int32Array; lookups: number; rankMs: number };
+        if (ptRule) {
+          // plaidSearch: no stage 2; the best probedTokenDepth · ndocs candidates by centroid estimates ranked by probed tokens.
+          sel = step(`pt/${ndocs}`, () => {
+            if (candidates.length <= keepN) return { pids: candidates, lookups: 0, rankMs: 0 };
+            const r = ptRanking(probedTokenDepth(ndocs, keepN));
+            return { pids: select(kernels, r.kept, r.pt, keepN), lookups: 0, rankMs: r.ms };
+          });
+        } else {
+          const scores = pruned[rules.indexOf(rule)]!;
+          const s2 = candidates.length > ndocs ? step(`s2/${idOf(scores)}/${ndocs}`, () => ({ pids: select(kernels, candidates, scores, ndocs), lookups: candTokens * qLen, rankMs: 0 })) : { pids: candidates, lookups: 0, rankMs: 0 };
+          sel = s2.pids.length <= keepN ? s2 : step(`s3/${idOf(s2.pids)}/${keepN}`, () => ({ pids: select(kernels, s2.pids, full, keepN), lookups: s2.lookups + tokensOf(a.doclens, s2.pids) * qLen, rankMs: 0 }));
+        }
+        const { scores, found } = judge(sel.pids);
+        out.push({ pids: sel.pids, scores, found, lookups: sel.lookups, rankMs: sel.rankMs, exactPairs: tokensOf(a.doclens, sel.pids) * qLen });
+      }
+    }
+    return out;
   }
 }

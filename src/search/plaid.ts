@@ -241,6 +241,16 @@ export interface Shortlist {
 }
 
 /**
+ * Centroids probed per query token: ncells, raised for short queries to ⌈nIvfProbeTotal / qLen⌉
+ * (query-length-aware probing, PlaidParams.nIvfProbeTotal), at most the centroid count. Two
+ * settings with the same count probe the same cells (calibration's replay shares their work).
+ */
+export function probesPerToken(nCentroids: number, qLen: number, nIvfProbe: number, nIvfProbeTotal?: number): number {
+  const perToken = nIvfProbeTotal === undefined || qLen === 0 ? nIvfProbe : Math.max(nIvfProbe, Math.ceil(nIvfProbeTotal / qLen));
+  return Math.min(perToken, nCentroids);
+}
+
+/**
  * One pass over the K × qLen scores: each query token's top nIvfProbe centroids, and the pruning
  * mask keep[c] = max_i S[c, i] >= threshold. With a `margin` (plait's relative rule, see
  * PlaidParams.centroidScoreMargin) a second pass also keeps every centroid within `margin` of some
@@ -265,9 +275,7 @@ export function probeAndMask(
   rowMax?: Float32Array,
   wideCells?: number,
 ): { probed: Int32Array; keep: Uint8Array; wide?: Shortlist } {
-  // Query-length-aware probing (PlaidParams.nIvfProbeTotal): short queries probe more per token.
-  const perToken = nIvfProbeTotal === undefined || qLen === 0 ? nIvfProbe : Math.max(nIvfProbe, Math.ceil(nIvfProbeTotal / qLen));
-  const p = Math.min(perToken, nCentroids);
+  const p = probesPerToken(nCentroids, qLen, nIvfProbe, nIvfProbeTotal);
   const bestIds = new Int32Array(qLen * p);
   const keep = new Uint8Array(nCentroids);
   // One pass over K × qLen scores, in the kernels (at K = 131,072 and 32 tokens the TypeScript loop
