@@ -14,8 +14,11 @@ import { invokedAs } from '../src/cli/options.js';
 import { compileFilter } from '../src/docstore/metadata-filter.js';
 import { join } from 'node:path';
 
+/** Every command (help reads them; buildProgram loads the command modules). */
+const program: Command = await buildProgram();
+
 function commandOf(path: string[]): Command {
-  let c: Command = buildProgram();
+  let c: Command = program;
   for (const name of path) c = c.commands.find((x) => x.name() === name)!;
   assert.ok(c, path.join(' '));
   return c;
@@ -79,7 +82,7 @@ test('every thread-count option names its range 0–THREAD_LIMITS.maxThreads, an
     }
     for (const sub of c.commands) walk(sub, [...path, sub.name()]);
   };
-  walk(buildProgram(), []);
+  walk(program, []);
   for (const name of ['index --threads', 'serve --workers', 'serve --encoder-threads', 'search --cross-threads']) assert.ok(found.includes(name), `${name} in ${found.join(', ')}`);
   assert.match(described(commandOf(['serve']), '--workers'), new RegExp(`auto \\(one per core, at most ${SCORING_WORKERS_AUTO_MAX}\\) or 0–${THREAD_LIMITS.maxThreads} \\(0: score on the serving thread`));
 });
@@ -113,7 +116,7 @@ test('every option that takes a number names its default (or is one of the few w
     }
     for (const sub of c.commands) walk(sub, [...path, sub.name()]);
   };
-  walk(buildProgram(), []);
+  walk(program, []);
   assert.deepEqual(missing, []);
 });
 

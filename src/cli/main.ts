@@ -11,25 +11,41 @@ import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { PlaitError, isPlaitError, noSpaceCode, type ErrorCode } from '../errors/index.js';
 import { invokedAs } from './options.js';
-import { registerIndexCommands } from './commands/index-commands.js';
-import { registerSearchCommands } from './commands/search-commands.js';
-import { registerModelCommands } from './commands/model-commands.js';
-import { registerEvalCommand } from './commands/eval-command.js';
-import { registerQuickstartCommand } from './commands/quickstart-command.js';
-import { registerServeCommand } from './commands/serve-command.js';
-import { registerCalibrateCommand } from './commands/calibrate-command.js';
-import { registerExplainCommand } from './commands/explain-command.js';
-import { registerLivingCommands } from './commands/living-commands.js';
-import { registerLtrCommand } from './commands/ltr-command.js';
-import { registerClusterWriteCommands } from './commands/cluster-write-commands.js';
 import { reportError, withHint } from './report-error.js';
-import { checkKernelEnv } from '../kernels/index.js';
-import { exactScoringMethod } from '../codec/code-scorer.js';
 
 /** Said after an unknown option, the usual way a query or text beginning with '-' goes wrong. */
 export const DASH_HINT = "an argument beginning with '-' goes after '--' (plait search <index> -- \"-query\") or as --query=-text";
 
-export function buildProgram(options: { json?: boolean } = {}): Command {
+/** Registers one command module's commands on the program. */
+type Register = (program: Command) => void;
+
+/**
+ * The command modules, in `plait --help`'s order, with the top-level commands each registers. A
+ * command line loads only the module of the command it names (a module's imports are most of a
+ * short command's time: `plait --version` read 353 modules, `plait info` the whole server and
+ * cluster besides the index reader); help, a misspelt command or none loads them all.
+ * test/cli-lazy-commands.test.ts holds `commands` to what each module registers.
+ */
+export const COMMAND_MODULES: readonly { commands: readonly string[]; load: () => Promise<Register> }[] = [
+  { commands: ['encode', 'model'], load: async () => (await import('./commands/model-commands.js')).registerModelCommands },
+  { commands: ['index', 'info'], load: async () => (await import('./commands/index-commands.js')).registerIndexCommands },
+  { commands: ['search', 'rerank'], load: async () => (await import('./commands/search-commands.js')).registerSearchCommands },
+  { commands: ['eval'], load: async () => (await import('./commands/eval-command.js')).registerEvalCommand },
+  { commands: ['quickstart'], load: async () => (await import('./commands/quickstart-command.js')).registerQuickstartCommand },
+  { commands: ['serve'], load: async () => (await import('./commands/serve-command.js')).registerServeCommand },
+  { commands: ['calibrate'], load: async () => (await import('./commands/calibrate-command.js')).registerCalibrateCommand },
+  { commands: ['explain'], load: async () => (await import('./commands/explain-command.js')).registerExplainCommand },
+  { commands: ['add', 'delete', 'compact', 'backup', 'restore'], load: async () => (await import('./commands/living-commands.js')).registerLivingCommands },
+  { commands: ['ltr'], load: async () => (await import('./commands/ltr-command.js')).registerLtrCommand },
+  { commands: ['cluster'], load: async () => (await import('./commands/cluster-write-commands.js')).registerClusterWriteCommands },
+];
+
+/**
+ * The program with every command, or with `only` the commands of the module that registers the
+ * command named `only` (an unknown name: every command, so that commander can suggest one; null:
+ * none, for `plait --version`).
+ */
+export async function buildProgram(options: { json?: boolean; only?: string | null } = {}): Promise<Command> {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
   const quiet = options.json === true;
   // exitOverride and configureOutput are inherited by the commands registered below.
@@ -47,22 +63,28 @@ export function buildProgram(options: { json?: boolean } = {}): Command {
     // The environment's kernel choices are checked before any command's work (`plait index` would
     // otherwise read the whole corpus first): a typo in PLAIT_SIMD, PLAIT_KERNELS or
     // PLAIT_EXACT_SCORING is INVALID_ARGUMENT at once.
-    .hook('preAction', () => {
+    .hook('preAction', async () => {
+      const [{ checkKernelEnv }, { exactScoringMethod }] = await Promise.all([import('../kernels/index.js'), import('../codec/code-scorer.js')]);
       checkKernelEnv();
       exactScoringMethod();
     });
-  registerModelCommands(program);
-  registerIndexCommands(program);
-  registerSearchCommands(program);
-  registerEvalCommand(program);
-  registerQuickstartCommand(program);
-  registerServeCommand(program);
-  registerCalibrateCommand(program);
-  registerExplainCommand(program);
-  registerLivingCommands(program);
-  registerLtrCommand(program);
-  registerClusterWriteCommands(program);
+  const { only } = options;
+  const named = only === undefined || only === null ? undefined : COMMAND_MODULES.find((m) => m.commands.includes(only));
+  const registers = await Promise.all((only === null ? [] : named === undefined ? COMMAND_MODULES : [named]).map((m) => m.load()));
+  for (const register of registers) register(program);
   return program;
+}
+
+/**
+ * The command a command line names: its first word that is not an option (the program's own
+ * options take no value); null for `plait --version` (no command needed), undefined when none.
+ */
+function commandWord(args: readonly string[]): string | null | undefined {
+  for (const arg of args) {
+    if (arg === '--') return undefined;
+    if (!arg.startsWith('-')) return arg;
+  }
+  return args.length === 1 && (args[0] === '--version' || args[0] === '-V') ? null : undefined;
 }
 
 /** Codes that mean the command line or its input was wrong (exit 2); any other failure exits 1. */
@@ -178,7 +200,7 @@ export async function main(argv: string[]): Promise<void> {
   const args = argv.slice(2);
   const end = args.indexOf('--');
   const json = (end < 0 ? args : args.slice(0, end)).includes('--json');
-  const program = buildProgram({ json });
+  const program = await buildProgram({ json, only: commandWord(args) });
   try {
     await program.parseAsync(argv);
   } catch (err) {

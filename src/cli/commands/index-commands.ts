@@ -23,11 +23,9 @@ import { exitCleanlyOnSignals } from '../interrupt.js';
 import { prepareOutputDir } from '../validate.js';
 import { withHint } from '../report-error.js';
 import { announceBundledModel } from './model-commands.js';
-import { calibrateAfterBuild, calibrationLines } from './calibrate-command.js';
 import { CALIBRATION_DEFAULTS, DOCSTORE_DEFAULTS, TWO_LEVEL_ASSIGN_DEFAULTS } from '../../config/defaults.js';
 import { BM25_STEMMERS, type Bm25Stemmer } from '../../docstore/schema.js';
 import { CENTROID_ASSIGNMENTS, type CentroidAssignment } from '../../indexer/two-level-assign.js';
-import { runShardedCliBuild } from './cluster-commands.js';
 import { clusterRebuildHint, findClusterRoot, readClusterManifest, shardDir, type ClusterManifest } from '../../cluster/cluster-manifest.js';
 
 /** The corpus report's kinds of invalid document and the error code each stands for (the reader's own table). */
@@ -198,11 +196,14 @@ export function registerIndexCommands(program: Command): void {
       };
       if (o.shards !== undefined) {
         if (o.calibrate !== undefined) throw new PlaitError('USAGE', { message: '--calibrate applies to one index; calibrate each shard with plait calibrate <index>/shard-<i>', reason: 'conflictingOptions' });
+        // The cluster's modules (NATS, the server) load only for a sharded build.
+        const { runShardedCliBuild } = await import('./cluster-commands.js');
         await runShardedCliBuild(input, buildOptions, o.shards, { progress, json: o.json === true, quiet: o.quiet === true });
         return;
       }
       const result = await runCliBuild(input, buildOptions, { progress, json: o.json === true, quiet: o.quiet === true });
       const { manifest, report, path } = result;
+      const { calibrateAfterBuild, calibrationLines } = await import('./calibrate-command.js');
       if (o.calibrate !== undefined) manifest.calibration = (await calibrateAfterBuild(path, o.calibrate === true ? CALIBRATION_DEFAULTS.buildBudgetS : o.calibrate, progress)).calibration;
       if (o.json) {
         printJson({ path, counts: manifest.counts, buildMs: manifest.buildMs, report, calibration: manifest.calibration });
@@ -224,7 +225,7 @@ export function registerIndexCommands(program: Command): void {
     .argument('[index]', "index name or path (or a sharded index's folder)")
     .option('--kernels', 'show which scoring kernels are active (native SIMD or TypeScript) and why')
     .option('--json', 'print as JSON')
-    .action((name: string | undefined, o: { json?: boolean; kernels?: boolean }) => {
+    .action(async (name: string | undefined, o: { json?: boolean; kernels?: boolean }) => {
       if (name === undefined) {
         if (!o.kernels) {
           const names = listIndexHome();
@@ -253,6 +254,7 @@ export function registerIndexCommands(program: Command): void {
       }
       const m = info.manifest;
       const skipped = totalSkipped(m.skipped);
+      const { calibrationLines } = await import('./calibrate-command.js');
       const lines = [
         `index        ${info.path}`,
         `model        ${m.model.name} (${m.model.family}, ${m.dim}-d, query ${m.model.queryMaxlen} / doc ${m.model.docMaxlen} tokens${m.model.quantization === undefined ? '' : `, ${m.model.quantization} graph`})`,

@@ -13,7 +13,6 @@ import { parseIntArg, plural, range } from '../options.js';
 import { MAX_TIMER_MS } from '../../search/deadline.js';
 import { PlaitError, invalidArgument, isPlaitError } from '../../errors/index.js';
 import { integerRange } from '../../config/parse-number.js';
-import { runClusterServe } from './cluster-commands.js';
 import { warnOpenPort } from '../open-port.js';
 import { drainingLine, endServe } from '../interrupt.js';
 import { withHint } from '../report-error.js';
@@ -129,6 +128,7 @@ export function registerServeCommand(program: Command): void {
       };
       if (o.coordinate !== undefined && o.nats === undefined) throw new PlaitError('USAGE', { message: '--coordinate needs --nats <url>', reason: 'missingArgument' });
       if (o.nats !== undefined) {
+        const { runClusterServe } = await import('./cluster-commands.js');
         await runClusterServe(indexes, options, { nats: o.nats, ...(o.coordinate === undefined ? {} : { coordinate: o.coordinate }), http: command.getOptionValueSource('port') !== 'default' });
         return;
       }
