@@ -9,7 +9,7 @@
  *    read, query + documents), `results[].index`, `relevance_score`, `document.text`;
  *  - TEI (POST /rerank): `raw_scores`, `return_text`, `truncate`, `truncation_direction`; the
  *    answer, an array of `{index, score, text}`;
- *  - errors on both: 401, 413, 503 with Retry-After, 400, each with plait's message; TEI's in
+ *  - errors on both: 401, 413 (TEI: 422), 503 (TEI: 429) with Retry-After, 400, each with plait's message; TEI's in
  *    TEI's ErrorResponse shape (`error` a string, `error_type`; test/server-tei-errors.test.ts has
  *    every status byte for byte).
  */
@@ -104,21 +104,24 @@ test('TEI: raw_scores, return_text, truncate, truncation_direction as its refere
   }
 });
 
-test('errors on Jina\'s and TEI\'s routes: 401, 413, 400 and 503 with Retry-After, each with plait\'s message', async () => {
+test('errors on Jina\'s and TEI\'s routes: 401, too many (413; TEI 422), empty (400) and shed (503; TEI 429) with Retry-After, each with plait\'s message', async () => {
   const auth = { authorization: `Bearer ${API_KEY}` };
   for (const [path, field] of [['/v1/rerank', 'documents'], ['/rerank', 'texts']] as const) {
     const unauthorized = await postJson(`${servers.strict.url}${path}`, { query: QUERY, [field]: DOCS }, { authorization: 'Bearer wrong' });
     assert.equal(unauthorized.status, 401);
     assert.match(unauthorized.body.message, /API key/i);
     const tooMany = await postJson(`${servers.strict.url}${path}`, { query: QUERY, [field]: documents('many', 1001, 20) }, auth);
-    assert.equal(tooMany.status, 413);
+    // TEI answers too many texts 422 Validation (plait's 413 elsewhere).
+    assert.equal(tooMany.status, path === '/rerank' ? 422 : 413);
     assert.match(tooMany.body.message, new RegExp(`1001 items in ${field}; the limit is 1000`));
-    const empty = await postJson(`${servers.strict.url}${path}`, { query: '', [field]: DOCS }, auth);
+    // TEI scores an empty query (test/server-tei-errors.test.ts) and refuses an empty batch; Cohere's route refuses the empty query.
+    const empty = await postJson(`${servers.strict.url}${path}`, path === '/rerank' ? { query: QUERY, texts: [] } : { query: '', documents: DOCS }, auth);
     assert.equal(empty.status, 400);
-    assert.match(empty.body.message, /query is empty/);
+    assert.match(empty.body.message, path === '/rerank' ? /`texts` cannot be empty/ : /query is empty/);
     const hold = await holdTokenBudget(servers.strict, `hold${path}`);
     const overloaded = await postJson(`${servers.strict.url}${path}`, { query: QUERY, [field]: documents(`second${path}`, 40, 320) }, auth);
-    assert.equal(overloaded.status, 503, JSON.stringify(overloaded.body));
+    // TEI answers a shed request 429 (plait had answered 503 there too); Cohere's and Jina's route keep 503, which their clients retry.
+    assert.equal(overloaded.status, path === '/rerank' ? 429 : 503, JSON.stringify(overloaded.body));
     assert.ok(Number(overloaded.headers.get('retry-after')) >= 1);
     assert.match(overloaded.body.message, /Overloaded: .*try again later/);
     assert.equal(await hold.done, 200);

@@ -27,7 +27,9 @@
  *    "right", TEI's default, keeps the start; "left" keeps the end) — without it, where TEI would
  *    refuse a text over the window, plait scores its best passage. Its errors are TEI's
  *    `{"error": "<message>", "error_type": "<kind>"}` plus plait's `message`, `code`, `details` and
- *    `request_id` (http-errors.ts teiErrorBody), at plait's statuses.
+ *    `request_id` (http-errors.ts teiErrorBody), at TEI's status for each kind (teiStatus: a shed
+ *    request 429, a refused field or too many texts 422). Empty inputs as TEI: `texts: []` is 400
+ *    Empty; an empty query ranks every text at the empty score (emptyQueryRanks).
  *
  * `relevance_score` is the model's score: a ColBERT MaxSim sum (higher is better) or a
  * cross-encoder's logit, so it orders exactly like the library's. The `model` field selects a
@@ -135,6 +137,23 @@ function textWarnings(engine: Engine, reply: FastifyReply, route: string, result
   for (const w of seen.values()) engine.metrics.unknownText.inc({ text: w.text, route });
   if (seen.size > 0) void reply.header(TEXT_WARNINGS_HEADER, [...seen.keys()].join(', '));
   return [...seen.values()];
+}
+
+/**
+ * TEI's answer to an empty (or blank) query: TEI scores each (query, text) pair and refuses only a
+ * pair with both sides empty (400 Empty, "`inputs` cannot be empty", for the whole request);
+ * plait had refused every empty query (400 EMPTY_TEXT). A query with no content matches nothing:
+ * every text scores the empty MaxSim sum, 0 (sigmoid 0.5 unless raw_scores), in the texts' order,
+ * and nothing is encoded. A lone surrogate in it is still refused (checkText).
+ */
+function emptyQueryRanks(body: TeiBody): { index: number; score: number; text?: string }[] {
+  checkText(body.query, 'query');
+  if (body.query.length === 0) {
+    const i = body.texts.indexOf('');
+    if (i >= 0) throw new PlaitError('EMPTY_TEXT', { message: `\`inputs\` cannot be empty (query and texts[${i}] are both empty)`, field: `texts[${i}]` });
+  }
+  const score = body.raw_scores === true ? 0 : sigmoid(0);
+  return body.texts.map((text, index) => (body.return_text === true ? { index, score, text } : { index, score }));
 }
 
 /** TEI's normalised score: the logistic sigmoid of the raw score, in (0, 1), order-preserving. */
@@ -252,9 +271,12 @@ export const rerankRoutes: FastifyPluginAsync = async (app) => {
     },
     async (request, reply) => {
       const body = request.body;
-      checkQuery(body.query, 'query');
+      // TEI refuses an empty batch (400 Empty, "`texts` cannot be empty"); plait had answered 200 [].
+      if (body.texts.length === 0) throw new PlaitError('EMPTY_TEXT', { message: '`texts` cannot be empty', field: 'texts' });
       checkBatch(body.texts.length, engine.options.maxRerankDocuments, 'texts', 'query');
       body.texts.forEach((t, i) => checkText(t, `texts[${i}]`));
+      if (body.query.trim().length === 0) return emptyQueryRanks(body);
+      checkQuery(body.query, 'query');
       const options: RerankOptions =
         body.truncate === true
           ? { maxTokensPerDocument: engine.reranker(undefined).reranker.encoder.info.documentWindow, truncationDirection: body.truncation_direction?.toLowerCase() === 'left' ? 'left' : 'right' }
