@@ -83,6 +83,28 @@ test('Jina: documents as {text} objects, return_documents false', async () => {
   assert.ok(body.usage.total_tokens > 0);
 });
 
+test('Jina: without return_documents the answer carries each document as {text} (Jina\'s default), top_n past the count returns all; a Cohere model keeps Cohere\'s default (none)', async () => {
+  const want = await libraryRanking(QUERY, DOCS);
+  // Jina's reference request (jina.ai/reranker): model, query, documents, top_n; no return_documents.
+  const r = await postJson(`${servers.open.url}/v1/rerank`, { model: 'jina-reranker-v2-base-multilingual', query: QUERY, documents: DOCS, top_n: DOCS.length + 5 });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  const body = r.body as JinaAnswer;
+  assert.deepEqual(
+    body.results.map((x) => x.index),
+    want.order,
+  );
+  // plait had left the documents out (Cohere's default on the shared path): a Jina client reading document.text got undefined.
+  for (const x of body.results) assert.deepEqual(x.document, { text: DOCS[x.index] });
+  // Objects come back as sent; return_documents false still leaves them out.
+  const objects = (await postJson(`${servers.open.url}/v1/rerank`, { model: 'jina-colbert-v2', query: QUERY, documents: DOCS.map((text) => ({ text })) })).body as JinaAnswer;
+  for (const x of objects.results) assert.deepEqual(x.document, { text: DOCS[x.index] });
+  const none = (await postJson(`${servers.open.url}/v1/rerank`, { model: 'jina-reranker-v3', query: QUERY, documents: DOCS, return_documents: false })).body as JinaAnswer;
+  assert.ok(none.results.every((x) => x.document === undefined));
+  // Cohere's v1 default stays: no documents unless asked.
+  const cohere = (await postJson(`${servers.open.url}/v1/rerank`, { model: 'rerank-english-v3.0', query: QUERY, documents: DOCS })).body as JinaAnswer;
+  assert.ok(cohere.results.every((x) => x.document === undefined));
+});
+
 test('TEI: raw_scores, return_text, truncate, truncation_direction as its reference sends them', async () => {
   const want = await libraryRanking(QUERY, DOCS);
   const r = await postJson(`${servers.open.url}/rerank`, { query: QUERY, texts: DOCS, raw_scores: false, return_text: true, truncate: false, truncation_direction: 'Right' });

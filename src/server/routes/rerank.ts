@@ -13,8 +13,9 @@
  *    is split into passages; `max_chunks_per_doc` (Cohere v1): at most that many passages (the
  *    first) of each document are scored. Without them the whole document is scored, best passage;
  *  - `priority` (Cohere v2): queue order under load, lower first (admission.ts);
- *  - `return_documents` / `rank_fields`: Cohere's meaning; Jina clients send `return_documents:
- *    true` (Jina's default) — plait keeps Cohere's default, false, since the two share the path;
+ *  - `return_documents` / `rank_fields` (v1 only; on v2, as `max_chunks_per_doc`, unknown fields:
+ *    Cohere v2 dropped them): Cohere's meaning; `return_documents` defaults to Cohere's false, or
+ *    to Jina's true when `model` names a Jina model (isJinaModel: the two share the path);
  *    an object document without `text` and without `rank_fields` is ranked on all its fields
  *    (Together's default, which @ai-sdk/togetherai relies on);
  *  - `usage` in the answer (Jina's and Together's field; @ai-sdk/togetherai's response schema
@@ -39,6 +40,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { PlaitError } from '../../errors/index.js';
+import { SERVER_DEFAULTS } from '../../config/defaults.js';
 import { COHERE_ERROR_SCHEMA, TEI_ERROR_SCHEMA } from '../http-errors.js';
 import { runWork } from '../request-work.js';
 import { estimateCrossTokens, estimateTokens } from '../request-cost.js';
@@ -76,6 +78,17 @@ interface TeiBody {
 
 const TIMEOUT_MS = { type: 'integer', minimum: 1, description: 'deadline for this request in ms (plait extension; default: the server deadline)' } as const;
 
+/**
+ * Cohere v1's fields that v2 dropped (cohere-ai's V2RerankRequest has none of them): on /v2/rerank
+ * they are unknown fields, ignored and named back in `meta.warnings`, as any other (v2 had
+ * honoured them, so `return_documents: true` there echoed documents Cohere v2 never returns).
+ */
+const V1_ONLY_FIELDS = {
+  return_documents: { type: 'boolean', description: 'echo each document in the results as {"text": …} (or the object sent); default false (Cohere\'s), true when `model` names a Jina model ("jina-…", Jina\'s default)' },
+  rank_fields: { type: 'array', items: { type: 'string' }, description: 'for object documents: the fields ranked on, as "field: value" lines (default: text)' },
+  max_chunks_per_doc: { type: 'integer', minimum: 1, description: 'score at most this many passages of each document, its first (default: all; a document\'s score is its best passage)' },
+} as const;
+
 const cohereBody = (version: 1 | 2) =>
   ({
     type: 'object',
@@ -86,9 +99,7 @@ const cohereBody = (version: 1 | 2) =>
       query: { type: 'string' },
       documents: { type: 'array', items: { type: ['string', 'object'] }, description: 'strings, or objects ranked on their rank_fields, else their "text" field, else all their fields (Together\'s default); at most maxRerankDocuments (413 beyond)' },
       top_n: { type: 'integer', minimum: 1, description: 'results returned, best first (default: all)' },
-      return_documents: { type: 'boolean', description: 'echo each document in the results (default false)' },
-      rank_fields: { type: 'array', items: { type: 'string' }, description: 'for object documents: the fields ranked on, as "field: value" lines (default: text)' },
-      max_chunks_per_doc: { type: 'integer', minimum: 1, description: 'score at most this many passages of each document, its first (default: all; a document\'s score is its best passage)' },
+      ...(version === 1 ? V1_ONLY_FIELDS : {}),
       max_tokens_per_doc: { type: 'integer', minimum: 1, description: 'cut each document to this many content tokens before splitting it into passages (default: no cut)' },
       priority: { type: 'integer', minimum: 0, maximum: 1_000_000, description: 'queue order under load: lower first, 0 (the default) the most urgent; a full queue drops the least urgent' },
       timeout_ms: TIMEOUT_MS,
@@ -156,6 +167,21 @@ function emptyQueryRanks(body: TeiBody): { index: number; score: number; text?: 
   return body.texts.map((text, index) => (body.return_text === true ? { index, score, text } : { index, score }));
 }
 
+/**
+ * Whether `model` names one of Jina's rerankers ("jina-reranker-v2-base-multilingual",
+ * "jina-colbert-v2", …: every Jina model id starts "jina-"). Jina's and Cohere's v1 share
+ * POST /v1/rerank, and only the model tells their clients apart: a Jina client leaving
+ * `return_documents` out gets the documents, as Jina's API returns them by default.
+ */
+export function isJinaModel(model: string | undefined): boolean {
+  return model !== undefined && /^jina-/i.test(model.trim());
+}
+
+/** Cohere's `meta.billed_units.search_units`: one a query of up to SERVER_DEFAULTS.cohereSearchUnitDocuments documents, at least 1. */
+export function searchUnits(documents: number): number {
+  return Math.max(1, Math.ceil(documents / SERVER_DEFAULTS.cohereSearchUnitDocuments));
+}
+
 /** TEI's normalised score: the logistic sigmoid of the raw score, in (0, 1), order-preserving. */
 export function sigmoid(x: number): number {
   return x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x));
@@ -175,6 +201,8 @@ export const rerankRoutes: FastifyPluginAsync = async (app) => {
     const cross = engine.rerankCrossEncoder(body.model);
     const tokens = cross !== undefined ? estimateCrossTokens(body.query, texts, cross.scorer.maxLength) : estimateTokens([body.query]) + estimateTokens(texts, body.max_tokens_per_doc);
     const { results, model, usage } = await runWork(engine, reply, { timeoutMs: body.timeout_ms, priority: body.priority, tokens }, (signal) => engine.rerank(body.model, body.query, texts, options, signal));
+    // Jina's API returns the documents unless told not to; Cohere's does not unless told to (v1 only).
+    const returnDocuments = body.return_documents ?? (version === 1 && isJinaModel(body.model));
     // The tokens the reranker read (query + documents, Jina's count); a cross-encoder reports none: admission's estimate.
     const used = usage === undefined ? tokens : usage.queryTokens + usage.documentTokens;
     const warnings = [
@@ -187,14 +215,14 @@ export const rerankRoutes: FastifyPluginAsync = async (app) => {
       model,
       results: results.map((r: RerankResult) => {
         const out: { index: number; relevance_score: number; document?: Record<string, unknown> } = { index: r.index, relevance_score: r.score };
-        if (body.return_documents === true) {
+        if (returnDocuments) {
           const d = body.documents[r.index]!;
           out.document = typeof d === 'string' ? { text: d } : d;
         }
         return out;
       }),
       usage: { prompt_tokens: used, completion_tokens: 0, total_tokens: used },
-      meta: { api_version: { version: String(version) }, billed_units: { search_units: 1 }, model, ...(warnings.length === 0 ? {} : { warnings }) },
+      meta: { api_version: { version: String(version) }, billed_units: { search_units: searchUnits(body.documents.length) }, model, ...(warnings.length === 0 ? {} : { warnings }) },
     };
   };
 
