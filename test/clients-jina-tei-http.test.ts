@@ -70,6 +70,20 @@ test('usage counts what was scored: a long document\'s passages (overlaps in eac
   assert.equal(await usage('/v2/rerank', { max_tokens_per_doc: 10 }), queryTokens + 10 + 10);
 });
 
+test('Cohere v2 cuts each document to 4,096 tokens when max_tokens_per_doc is left out (Cohere v2\'s default), v1 scores it whole', async () => {
+  // A 4,400-token document: v2 had scored all of it (no cut), past what Cohere v2 reads.
+  const long = 'word '.repeat(4400);
+  const read = async (path: string, extra: Record<string, unknown>) => {
+    const r = await postJson(`${servers.open.url}${path}`, { model: 'rerank-v3.5', query: QUERY, documents: [long], ...extra });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    return (r.body as JinaAnswer).usage.total_tokens;
+  };
+  const cut = await read('/v2/rerank', {});
+  assert.equal(cut, await read('/v2/rerank', { max_tokens_per_doc: 4096 }));
+  assert.ok(cut < (await read('/v1/rerank', {})), 'v1 reads the whole document');
+  assert.ok(cut < (await read('/v2/rerank', { max_tokens_per_doc: 5000 })), 'a larger max_tokens_per_doc reads more');
+});
+
 test('Jina: documents as {text} objects, return_documents false', async () => {
   const want = await libraryRanking(QUERY, DOCS);
   const r = await postJson(`${servers.open.url}/v1/rerank`, { model: 'jina-reranker-v3', query: QUERY, documents: DOCS.map((text) => ({ text })), return_documents: false });

@@ -491,6 +491,13 @@ export const SERVER_DEFAULTS = {
    * Cohere's so that code that tallies units reads what Cohere would have said (it had always said 1).
    */
   cohereSearchUnitDocuments: 100,
+  /**
+   * Content tokens each document is cut to on /v2/rerank when `max_tokens_per_doc` is left out:
+   * Cohere v2's documented default (cohere-ai's V2RerankRequest: "Defaults to `4096`. Long
+   * documents will be automatically truncated"), so a v2 client ranks on what Cohere would read;
+   * v1 and Jina keep no cut (their APIs score every chunk).
+   */
+  cohereV2MaxTokensPerDoc: 4096,
   /** Texts in one /v1/encode request: token embeddings are ~100× the text's size, so keep replies bounded. */
   maxEncodeTexts: 256,
   /** In-flight requests get this long to finish on SIGTERM/SIGINT (under Kubernetes' default 30 s grace period). */

@@ -9,7 +9,7 @@
  * `meta.warnings`), null is absent for every optional field, a wrong type for a used field is a 400.
  * What each field does (README, "Rerank fields"):
  *  - `top_n`: results returned, best first (default all);
- *  - `max_tokens_per_doc` (Cohere v2): each document is cut to that many content tokens before it
+ *  - `max_tokens_per_doc` (Cohere v2, default 4096 there as Cohere's; none on v1): each document is cut to that many content tokens before it
  *    is split into passages; `max_chunks_per_doc` (Cohere v1): at most that many passages (the
  *    first) of each document are scored. Without them the whole document is scored, best passage;
  *  - `priority` (Cohere v2): queue order under load, lower first (admission.ts);
@@ -100,7 +100,7 @@ const cohereBody = (version: 1 | 2) =>
       documents: { type: 'array', items: { type: ['string', 'object'] }, description: 'strings, or objects ranked on their rank_fields, else their "text" field, else all their fields (Together\'s default); at most maxRerankDocuments (413 beyond)' },
       top_n: { type: 'integer', minimum: 1, description: 'results returned, best first (default: all)' },
       ...(version === 1 ? V1_ONLY_FIELDS : {}),
-      max_tokens_per_doc: { type: 'integer', minimum: 1, description: 'cut each document to this many content tokens before splitting it into passages (default: no cut)' },
+      max_tokens_per_doc: { type: 'integer', minimum: 1, description: version === 2 ? 'cut each document to this many content tokens before splitting it into passages (default 4096, Cohere v2\'s)' : 'cut each document to this many content tokens before splitting it into passages (default: no cut)' },
       priority: { type: 'integer', minimum: 0, maximum: 1_000_000, description: 'queue order under load: lower first, 0 (the default) the most urgent; a full queue drops the least urgent' },
       timeout_ms: TIMEOUT_MS,
     },
@@ -196,10 +196,12 @@ export const rerankRoutes: FastifyPluginAsync = async (app) => {
     // The library's rule and warning (rerank/field-lines.ts): `rerankDocuments` ranks and warns alike.
     const texts = body.documents.map((d, i) => documentText(d, i, body.rank_fields));
     const missing = missingRankFields(body.documents, body.rank_fields);
-    const options: RerankOptions = { topK: body.top_n, maxTokensPerDocument: body.max_tokens_per_doc, maxPassagesPerDocument: body.max_chunks_per_doc };
+    // Cohere v2 cuts each document to 4,096 tokens unless told otherwise; v1 and Jina score it whole.
+    const maxTokens = body.max_tokens_per_doc ?? (version === 2 ? SERVER_DEFAULTS.cohereV2MaxTokensPerDoc : undefined);
+    const options: RerankOptions = { topK: body.top_n, maxTokensPerDocument: maxTokens, maxPassagesPerDocument: body.max_chunks_per_doc };
     // A cross-encoder scores (query, document) pairs: the query once per document, each pair cut at its window.
     const cross = engine.rerankCrossEncoder(body.model);
-    const tokens = cross !== undefined ? estimateCrossTokens(body.query, texts, cross.scorer.maxLength) : estimateTokens([body.query]) + estimateTokens(texts, body.max_tokens_per_doc);
+    const tokens = cross !== undefined ? estimateCrossTokens(body.query, texts, cross.scorer.maxLength) : estimateTokens([body.query]) + estimateTokens(texts, maxTokens);
     const { results, model, usage } = await runWork(engine, reply, { timeoutMs: body.timeout_ms, priority: body.priority, tokens }, (signal) => engine.rerank(body.model, body.query, texts, options, signal));
     // Jina's API returns the documents unless told not to; Cohere's does not unless told to (v1 only).
     const returnDocuments = body.return_documents ?? (version === 1 && isJinaModel(body.model));
