@@ -25,8 +25,9 @@
  *    count: there it is admission's estimate from the texts' length (request-cost.ts). Not billed;
  *  - TEI: `raw_scores: false` (TEI's default) answers sigmoid(score) in (0, 1) as TEI does, the raw
  *    score otherwise; `truncate: true` cuts each text to the model's window (`truncation_direction`
- *    "right", TEI's default, keeps the start; "left" keeps the end) — without it, where TEI would
- *    refuse a text over the window, plait scores its best passage. Its errors are TEI's
+ *    "right", TEI's default, keeps the start; "left" keeps the end) — without it plait scores a
+ *    text over the window on its best passage, where TEI cuts it (its server's --auto-truncate, on
+ *    by default) or, with `truncate: false`, refuses it (422). Its errors are TEI's
  *    `{"error": "<message>", "error_type": "<kind>"}` plus plait's `message`, `code`, `details` and
  *    `request_id` (http-errors.ts teiErrorBody), at TEI's status for each kind (teiStatus: a shed
  *    request 429, a refused field or too many texts 422). Empty inputs as TEI: `texts: []` is 400
@@ -279,7 +280,7 @@ export const rerankRoutes: FastifyPluginAsync = async (app) => {
             texts: { type: 'array', items: { type: 'string' } },
             raw_scores: { type: 'boolean', description: 'false (the default): sigmoid(score) in (0, 1), as TEI; true: the model\'s raw score (ColBERT MaxSim, a cross-encoder\'s logit)' },
             return_text: { type: 'boolean' },
-            truncate: { type: 'boolean', description: 'true: cut each text to the model\'s window (see truncation_direction); false (the default): a long text is scored on its best passage (TEI would refuse it)' },
+            truncate: { type: 'boolean', description: 'true: cut each text to the model\'s window (see truncation_direction); false (the default): a long text is scored on its best passage (TEI cuts it by default, --auto-truncate, and refuses it with false)' },
             truncation_direction: { type: 'string', enum: ['Left', 'Right', 'left', 'right'], description: 'with truncate: "Right" (the default) cuts the end, keeping the start; "Left" keeps the end' },
             timeout_ms: TIMEOUT_MS,
           },
