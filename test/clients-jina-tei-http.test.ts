@@ -9,7 +9,7 @@
  *    read, query + documents), `results[].index`, `relevance_score`, `document.text`;
  *  - TEI (POST /rerank): `raw_scores`, `return_text`, `truncate`, `truncation_direction`; the
  *    answer, an array of `{index, score, text}`;
- *  - errors on both: 401, 413, 503 with Retry-After, 400, each with plait's message; TEI's in
+ *  - errors on both: 401, 413 (TEI: 422), 503 (TEI: 429) with Retry-After, 400, each with plait's message; TEI's in
  *    TEI's ErrorResponse shape (`error` a string, `error_type`; test/server-tei-errors.test.ts has
  *    every status byte for byte).
  */
@@ -70,6 +70,20 @@ test('usage counts what was scored: a long document\'s passages (overlaps in eac
   assert.equal(await usage('/v2/rerank', { max_tokens_per_doc: 10 }), queryTokens + 10 + 10);
 });
 
+test('Cohere v2 cuts each document to 4,096 tokens when max_tokens_per_doc is left out (Cohere v2\'s default), v1 scores it whole', async () => {
+  // A 4,400-token document: v2 had scored all of it (no cut), past what Cohere v2 reads.
+  const long = 'word '.repeat(4400);
+  const read = async (path: string, extra: Record<string, unknown>) => {
+    const r = await postJson(`${servers.open.url}${path}`, { model: 'rerank-v3.5', query: QUERY, documents: [long], ...extra });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    return (r.body as JinaAnswer).usage.total_tokens;
+  };
+  const cut = await read('/v2/rerank', {});
+  assert.equal(cut, await read('/v2/rerank', { max_tokens_per_doc: 4096 }));
+  assert.ok(cut < (await read('/v1/rerank', {})), 'v1 reads the whole document');
+  assert.ok(cut < (await read('/v2/rerank', { max_tokens_per_doc: 5000 })), 'a larger max_tokens_per_doc reads more');
+});
+
 test('Jina: documents as {text} objects, return_documents false', async () => {
   const want = await libraryRanking(QUERY, DOCS);
   const r = await postJson(`${servers.open.url}/v1/rerank`, { model: 'jina-reranker-v3', query: QUERY, documents: DOCS.map((text) => ({ text })), return_documents: false });
@@ -81,6 +95,28 @@ test('Jina: documents as {text} objects, return_documents false', async () => {
   );
   assert.ok(body.results.every((x) => x.document === undefined));
   assert.ok(body.usage.total_tokens > 0);
+});
+
+test('Jina: without return_documents the answer carries each document as {text} (Jina\'s default), top_n past the count returns all; a Cohere model keeps Cohere\'s default (none)', async () => {
+  const want = await libraryRanking(QUERY, DOCS);
+  // Jina's reference request (jina.ai/reranker): model, query, documents, top_n; no return_documents.
+  const r = await postJson(`${servers.open.url}/v1/rerank`, { model: 'jina-reranker-v2-base-multilingual', query: QUERY, documents: DOCS, top_n: DOCS.length + 5 });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  const body = r.body as JinaAnswer;
+  assert.deepEqual(
+    body.results.map((x) => x.index),
+    want.order,
+  );
+  // plait had left the documents out (Cohere's default on the shared path): a Jina client reading document.text got undefined.
+  for (const x of body.results) assert.deepEqual(x.document, { text: DOCS[x.index] });
+  // Objects come back as sent; return_documents false still leaves them out.
+  const objects = (await postJson(`${servers.open.url}/v1/rerank`, { model: 'jina-colbert-v2', query: QUERY, documents: DOCS.map((text) => ({ text })) })).body as JinaAnswer;
+  for (const x of objects.results) assert.deepEqual(x.document, { text: DOCS[x.index] });
+  const none = (await postJson(`${servers.open.url}/v1/rerank`, { model: 'jina-reranker-v3', query: QUERY, documents: DOCS, return_documents: false })).body as JinaAnswer;
+  assert.ok(none.results.every((x) => x.document === undefined));
+  // Cohere's v1 default stays: no documents unless asked.
+  const cohere = (await postJson(`${servers.open.url}/v1/rerank`, { model: 'rerank-english-v3.0', query: QUERY, documents: DOCS })).body as JinaAnswer;
+  assert.ok(cohere.results.every((x) => x.document === undefined));
 });
 
 test('TEI: raw_scores, return_text, truncate, truncation_direction as its reference sends them', async () => {
@@ -104,21 +140,24 @@ test('TEI: raw_scores, return_text, truncate, truncation_direction as its refere
   }
 });
 
-test('errors on Jina\'s and TEI\'s routes: 401, 413, 400 and 503 with Retry-After, each with plait\'s message', async () => {
+test('errors on Jina\'s and TEI\'s routes: 401, too many (413; TEI 422), empty (400) and shed (503; TEI 429) with Retry-After, each with plait\'s message', async () => {
   const auth = { authorization: `Bearer ${API_KEY}` };
   for (const [path, field] of [['/v1/rerank', 'documents'], ['/rerank', 'texts']] as const) {
     const unauthorized = await postJson(`${servers.strict.url}${path}`, { query: QUERY, [field]: DOCS }, { authorization: 'Bearer wrong' });
     assert.equal(unauthorized.status, 401);
     assert.match(unauthorized.body.message, /API key/i);
     const tooMany = await postJson(`${servers.strict.url}${path}`, { query: QUERY, [field]: documents('many', 1001, 20) }, auth);
-    assert.equal(tooMany.status, 413);
+    // TEI answers too many texts 422 Validation (plait's 413 elsewhere).
+    assert.equal(tooMany.status, path === '/rerank' ? 422 : 413);
     assert.match(tooMany.body.message, new RegExp(`1001 items in ${field}; the limit is 1000`));
-    const empty = await postJson(`${servers.strict.url}${path}`, { query: '', [field]: DOCS }, auth);
+    // TEI scores an empty query (test/server-tei-errors.test.ts) and refuses an empty batch; Cohere's route refuses the empty query.
+    const empty = await postJson(`${servers.strict.url}${path}`, path === '/rerank' ? { query: QUERY, texts: [] } : { query: '', documents: DOCS }, auth);
     assert.equal(empty.status, 400);
-    assert.match(empty.body.message, /query is empty/);
+    assert.match(empty.body.message, path === '/rerank' ? /`texts` cannot be empty/ : /query is empty/);
     const hold = await holdTokenBudget(servers.strict, `hold${path}`);
     const overloaded = await postJson(`${servers.strict.url}${path}`, { query: QUERY, [field]: documents(`second${path}`, 40, 320) }, auth);
-    assert.equal(overloaded.status, 503, JSON.stringify(overloaded.body));
+    // TEI answers a shed request 429 (plait had answered 503 there too); Cohere's and Jina's route keep 503, which their clients retry.
+    assert.equal(overloaded.status, path === '/rerank' ? 429 : 503, JSON.stringify(overloaded.body));
     assert.ok(Number(overloaded.headers.get('retry-after')) >= 1);
     assert.match(overloaded.body.message, /Overloaded: .*try again later/);
     assert.equal(await hold.done, 200);

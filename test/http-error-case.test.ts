@@ -116,7 +116,8 @@ test('one real refusal per route family: every error body is snake_case, and car
     ['indexes: unknown index', await get('/v1/indexes/nope'), 404, 'INDEX_NOT_FOUND', null],
     ['cohere v1 rerank: body too large', await post('/v1/rerank', big), 413, 'QUERY_TOO_LARGE', 'max_body_bytes'],
     ['cohere v2 rerank: body too large', await post('/v2/rerank', big), 413, 'QUERY_TOO_LARGE', 'max_body_bytes'],
-    ['tei rerank: enum', await post('/rerank', { query: 'q', texts: ['a'], truncation_direction: 'Middle' }), 400, 'INVALID_ARGUMENT', 'allowed_values'],
+    // TEI answers a refused field 422 (Validation).
+    ['tei rerank: enum', await post('/rerank', { query: 'q', texts: ['a'], truncation_direction: 'Middle' }), 422, 'INVALID_ARGUMENT', 'allowed_values'],
     ['tei rerank: body too large', await post('/rerank', big), 413, 'QUERY_TOO_LARGE', 'max_body_bytes'],
     ['media type', await post('/v1/indexes/sample/search', '{"query":"bread"}', 'text/plain'), 415, 'UNSUPPORTED_MEDIA_TYPE', null],
     ['unknown route', await get('/v1/nothing-here'), 404, 'NOT_FOUND', null],

@@ -109,6 +109,37 @@ test('cohere-ai v2 client: model, topN, maxTokensPerDoc, priority', async () => 
   assert.ok(cut.score.get(0)! < (await library(QUERY, docs)).score.get(0)!, 'the cut changed the long document\'s score');
 });
 
+test('Cohere\'s meta as cohere-ai parses it (api_version.version, billed_units.search_units: one per 100 documents); v2 has no return_documents, rank_fields or max_chunks_per_doc: ignored and named', async () => {
+  const v1 = new CohereClient({ token: 'unused', environment: server.url });
+  const v2 = new CohereClientV2({ token: 'unused', environment: server.url });
+  const many = Array.from({ length: 101 }, (_, i) => `${DOCS[i % DOCS.length]} (${i})`);
+  for (const [docs, units] of [[DOCS, 1], [many, 2]] as const) {
+    const a = await v1.rerank({ query: QUERY, documents: [...docs] });
+    assert.deepEqual([a.meta?.apiVersion?.version, a.meta?.billedUnits?.searchUnits], ['1', units]);
+    const b = await v2.rerank({ model: 'rerank-v3.5', query: QUERY, documents: [...docs] });
+    // Cohere bills a search unit per 100 documents; plait had said 1 whatever the count.
+    assert.deepEqual([b.meta?.apiVersion?.version, b.meta?.billedUnits?.searchUnits], ['2', units]);
+    assert.equal(b.results.length, docs.length);
+  }
+  // Cohere v2 dropped v1's return_documents, rank_fields and max_chunks_per_doc (cohere-ai's
+  // V2RerankRequest has none): on /v2/rerank they are ignored and named, as any unknown field;
+  // v2 had honoured them, echoing documents Cohere v2 never returns.
+  const want = await library(QUERY, DOCS);
+  const r = await postJson(`${server.url}/v2/rerank`, { model: 'rerank-v3.5', query: QUERY, documents: DOCS, return_documents: true, rank_fields: ['title'], max_chunks_per_doc: 1 });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.deepEqual(
+    r.body.results.map((x: { index: number }) => x.index),
+    want.order,
+  );
+  assert.ok(r.body.results.every((x: { document?: unknown }) => x.document === undefined), JSON.stringify(r.body.results[0]));
+  assert.equal(r.headers.get('x-plait-ignored-fields'), 'return_documents, rank_fields, max_chunks_per_doc');
+  assert.deepEqual(r.body.meta.warnings, ['ignored unknown field "return_documents"', 'ignored unknown field "rank_fields"', 'ignored unknown field "max_chunks_per_doc"']);
+  // v1 keeps them.
+  const one = await postJson(`${server.url}/v1/rerank`, { query: QUERY, documents: DOCS, return_documents: true, max_chunks_per_doc: 1 });
+  assert.equal(one.headers.get('x-plait-ignored-fields'), null);
+  assert.equal(one.body.results[0].document.text, DOCS[one.body.results[0].index]);
+});
+
 test("LangChain.js CohereRerank with its default options (topN 3, no maxChunksPerDoc) reranks in plait's order", async () => {
   // The cohere-ai that @langchain/cohere itself depends on (its own version), pointed at plait.
   type LangchainClient = NonNullable<ConstructorParameters<typeof CohereRerank>[0]>['client'];

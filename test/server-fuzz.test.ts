@@ -219,7 +219,8 @@ test('null is absent for every optional field of every POST route (read from /op
     }
     // A null in a required field is not "absent and fine".
     const required = schema.required?.[0];
-    if (required !== undefined) assert.equal((await send(path.replace('{name}', 'sample'), JSON.stringify({ ...base[path], [required]: null }))).status, 400, `${path} ${required}: null`);
+    // (TEI's route answers it 422, TEI's status for a body that does not fit its request.)
+    if (required !== undefined) assert.equal((await send(path.replace('{name}', 'sample'), JSON.stringify({ ...base[path], [required]: null }))).status, path === '/rerank' ? 422 : 400, `${path} ${required}: null`);
   }
   assert.ok(checked >= 40, `${checked} optional fields checked`);
 });

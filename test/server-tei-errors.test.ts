@@ -9,7 +9,12 @@
  * On real servers (127.0.0.1, random port): every code of the status table raised by the engine's
  * rerank, byte for byte; and each real refusal the route gives (400 validation and empty, 401,
  * 404 of a wrong path ending in /rerank and of TEI's routes plait does not serve, 408, 413 by
- * bytes and by items, 415); the statuses stay plait's. The OpenAPI document says so too.
+ * bytes and by items, 415), each at TEI's status for its kind (router/src/http/server.rs,
+ * `From<&ErrorType> for StatusCode`: Empty 400, Validation and Tokenizer 422, Overloaded 429,
+ * Backend 424, Unhealthy 503) where TEI's handler answers it, and at plait's (which is TEI's HTTP
+ * layer's) where TEI's axum layer does: malformed JSON 400, 401, 404, 413 by bytes, 415; 504 and
+ * 408 have no TEI counterpart. Before, every status was plait's: a shed request 503 (TEI 429),
+ * a wrong type 400 and too many texts 413 (TEI 422). The OpenAPI document says so too.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -80,13 +85,20 @@ function expectedType(code: ErrorCode): string {
   return special[code] ?? (HTTP_STATUS[code] >= 500 ? 'Backend' : 'Validation');
 }
 
-test('every code of the status table raised on POST /rerank: TEI\'s {error, error_type} byte for byte, plait\'s status, code and request_id kept', async () => {
+/** TEI's status for each plait code raised in its handler, written out here: its kind's, but where TEI's HTTP layer or plait's own deadline answers. */
+function expectedStatus(code: ErrorCode): number {
+  const own: Partial<Record<ErrorCode, number>> = { TEXT_NOT_UTF8: 400, TIMEOUT: 504, UNAUTHORIZED: 401, NOT_FOUND: 404, INDEX_NOT_FOUND: 404, DOCUMENT_NOT_FOUND: 404, MODEL_NOT_FOUND: 404, FILE_NOT_FOUND: 404 };
+  const byType: Record<string, number> = { Empty: 400, Validation: 422, Tokenizer: 422, Overloaded: 429, Backend: 424, Unhealthy: 503 };
+  return own[code] ?? byType[expectedType(code)]!;
+}
+
+test('every code of the status table raised on POST /rerank: TEI\'s {error, error_type} byte for byte at TEI\'s status, plait\'s code and request_id kept', async () => {
   const codes = Object.keys(HTTP_STATUS) as ErrorCode[];
   assert.ok(codes.length > 40, 'the whole table is walked');
   for (const code of codes) {
     const r = await send(`${open.url}/rerank`, { body: JSON.stringify({ query: `${RAISE}${code}`, texts: ['a text'] }) });
     const status = HTTP_STATUS[code];
-    assert.equal(r.status, status, `${code}: ${r.text}`);
+    assert.equal(r.status, expectedStatus(code), `${code}: ${r.text}`);
     const id = r.headers.get('x-request-id')!;
     const fault = status >= 500 && ![503, 504, 507].includes(status);
     // The whole body, byte for byte: a fault carries only its code and the request id (the detail is in the log).
@@ -95,18 +107,18 @@ test('every code of the status table raised on POST /rerank: TEI\'s {error, erro
     const details = fault ? '' : ',"details":{"expected_wait_ms":1500,"field":"texts"}';
     const type = expectedType(code);
     assert.equal(r.text, `{"error":${JSON.stringify(message)},"error_type":"${type}","message":${JSON.stringify(message)},"code":"${code}"${details},"request_id":"${id}"}`, code);
-    if (code === 'OVERLOADED') assert.equal(r.headers.get('retry-after'), '2', 'plait keeps its 503 + Retry-After (TEI answers 429)');
+    if (code === 'OVERLOADED') assert.equal(r.headers.get('retry-after'), '2', 'TEI\'s 429, with plait\'s Retry-After kept');
   }
 });
 
-test('real refusals on POST /rerank: 400 (Validation, Empty), 413 by bytes and by items, 415, all in TEI\'s shape', async () => {
+test('real refusals on POST /rerank at TEI\'s statuses: 422 Validation (enum, type, too many texts), 400 (malformed JSON, Empty), 413 by bytes, 415, all in TEI\'s shape', async () => {
   const url = `${open.url}/rerank`;
   const cases: [string, Awaited<ReturnType<typeof send>>, number, string, string][] = [
-    ['enum', await send(url, { body: JSON.stringify({ query: 'q', texts: ['a'], truncation_direction: 'Middle' }) }), 400, 'Validation', 'INVALID_ARGUMENT'],
-    ['wrong type', await send(url, { body: JSON.stringify({ query: 'q', texts: 'a' }) }), 400, 'Validation', 'INVALID_ARGUMENT'],
+    ['enum', await send(url, { body: JSON.stringify({ query: 'q', texts: ['a'], truncation_direction: 'Middle' }) }), 422, 'Validation', 'INVALID_ARGUMENT'],
+    ['wrong type', await send(url, { body: JSON.stringify({ query: 'q', texts: 'a' }) }), 422, 'Validation', 'INVALID_ARGUMENT'],
     ['malformed JSON', await send(url, { body: '{"query": ' }), 400, 'Validation', 'INVALID_ARGUMENT'],
-    ['empty query', await send(url, { body: JSON.stringify({ query: '  ', texts: ['a'] }) }), 400, 'Empty', 'EMPTY_TEXT'],
-    ['too many texts', await send(url, { body: JSON.stringify({ query: 'q', texts: Array.from({ length: MAX_DOCS + 1 }, () => 'a') }) }), 413, 'Validation', 'QUERY_TOO_LARGE'],
+    ['empty texts', await send(url, { body: JSON.stringify({ query: 'q', texts: [] }) }), 400, 'Empty', 'EMPTY_TEXT'],
+    ['too many texts', await send(url, { body: JSON.stringify({ query: 'q', texts: Array.from({ length: MAX_DOCS + 1 }, () => 'a') }) }), 422, 'Validation', 'QUERY_TOO_LARGE'],
     ['too many bytes', await send(url, { body: JSON.stringify({ query: 'q', texts: ['a'.repeat(MAX_BODY)] }) }), 413, 'Validation', 'QUERY_TOO_LARGE'],
     ['media type', await send(url, { body: '{"query":"q","texts":["a"]}', headers: { 'content-type': 'text/plain' } }), 415, 'Validation', 'UNSUPPORTED_MEDIA_TYPE'],
   ];
@@ -115,9 +127,9 @@ test('real refusals on POST /rerank: 400 (Validation, Empty), 413 by bytes and b
     assertTeiShape(r, type, code, what);
     assert.equal(r.body['request_id'], r.headers.get('x-request-id'), what);
   }
-  // The empty query's whole answer, byte for byte.
+  // The empty batch's whole answer, byte for byte: TEI's message ("`texts` cannot be empty"); plait had answered 200 [].
   const empty = cases[3]![1];
-  assert.equal(empty.text, `{"error":"Empty text: query is empty","error_type":"Empty","message":"Empty text: query is empty","code":"EMPTY_TEXT","details":{"field":"query"},"request_id":"${empty.headers.get('x-request-id')}"}`);
+  assert.equal(empty.text, `{"error":"Empty text: \`texts\` cannot be empty","error_type":"Empty","message":"Empty text: \`texts\` cannot be empty","code":"EMPTY_TEXT","details":{"field":"texts"},"request_id":"${empty.headers.get('x-request-id')}"}`);
   assert.match(cases[4]![1].body['error'], /6 items in texts; the limit is 5/);
   assert.equal(cases[5]![1].body['details'].max_body_bytes, MAX_BODY);
   // A Cohere body is a Cohere or Together client whose base URL is off: Cohere's shape, which it reads
@@ -127,6 +139,26 @@ test('real refusals on POST /rerank: 400 (Validation, Empty), 413 by bytes and b
   assert.equal(cohere.body['error'].code, 'INVALID_ARGUMENT');
   assert.equal(cohere.body['message'], cohere.body['error'].message);
   assert.match(cohere.body['message'], /POST \/rerank is TEI's route and takes "texts"/);
+});
+
+test('TEI\'s empty inputs: an empty or blank query ranks every text at the empty score (200, as TEI scores each pair), a pair both empty is 400 Empty, an empty text beside a query is ranked', async () => {
+  const url = `${open.url}/rerank`;
+  // TEI refuses an empty query only in a pair whose text is empty too; plait had answered 400 EMPTY_TEXT to every one.
+  const empty = await send(url, { body: JSON.stringify({ query: '', texts: ['yeast makes dough rise', 'stocks fell'], return_text: true }) });
+  assert.equal(empty.status, 200, empty.text);
+  assert.deepEqual(empty.body, [{ index: 0, score: 0.5, text: 'yeast makes dough rise' }, { index: 1, score: 0.5, text: 'stocks fell' }]);
+  const blank = await send(url, { body: JSON.stringify({ query: ' \n', texts: ['a', ''], raw_scores: true }) });
+  assert.equal(blank.status, 200, blank.text);
+  assert.deepEqual(blank.body, [{ index: 0, score: 0 }, { index: 1, score: 0 }]);
+  const both = await send(url, { body: JSON.stringify({ query: '', texts: ['a', ''] }) });
+  assert.equal(both.status, 400, both.text);
+  assertTeiShape(both, 'Empty', 'EMPTY_TEXT', 'query and a text both empty');
+  assert.match(both.body['error'], /`inputs` cannot be empty/);
+  assert.equal(both.body['details'].field, 'texts[1]');
+  // An empty text beside a real query is scored, last (TEI scores the pair too).
+  const emptyText = await send(url, { body: JSON.stringify({ query: 'bread rise', texts: ['', 'yeast makes dough rise'] }) });
+  assert.equal(emptyText.status, 200, emptyText.text);
+  assert.deepEqual((emptyText.body as unknown as { index: number }[]).map((r) => r.index), [1, 0]);
 });
 
 test('401 on POST /rerank, and on a TEI route plait does not serve, is TEI-shaped', async () => {

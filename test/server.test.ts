@@ -208,11 +208,14 @@ test('encode: JSON rows equal the encoder; msgpack carries float32 binaries of t
   assert.deepEqual(Float32Array.from(q.body.embeddings[0].vectors.flat()), (await sample.encoder.encodeQueries(['bread']))[0]!.vectors);
 });
 
-test('limits: batches over the limit are 413 with QUERY_TOO_LARGE', async () => {
+test('limits: batches over the limit are 413 with QUERY_TOO_LARGE (TEI\'s route: 422, as TEI answers its batch limit)', async () => {
   const many = Array.from({ length: server.engine.options.maxRerankDocuments + 1 }, (_, i) => `d${i}`);
   const r = await postJson(`${url}/rerank`, { query: 'x', texts: many });
-  assert.equal(r.status, 413);
+  assert.equal(r.status, 422);
   assert.equal(plaitError(r.body).code, 'QUERY_TOO_LARGE');
+  const cohere = await postJson(`${url}/v1/rerank`, { query: 'x', documents: many });
+  assert.equal(cohere.status, 413);
+  assert.equal(plaitError(cohere.body).code, 'QUERY_TOO_LARGE');
   const e = await postJson(`${url}/v1/encode`, { texts: Array.from({ length: server.engine.options.maxEncodeTexts + 1 }, () => 'x') });
   assert.equal(e.status, 413);
   const big = await postJson(`${url}/v1/rerank`, { query: 'x', documents: ['a'.repeat(server.engine.options.maxBodyBytes)] });

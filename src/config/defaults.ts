@@ -484,6 +484,20 @@ export const SERVER_DEFAULTS = {
   queryCacheBytes: 32 << 20,
   /** Documents in one rerank request: the library's limit (RERANK_DEFAULTS.maxDocuments, Cohere's 1,000); more gets 413. */
   maxRerankDocuments: RERANK_DEFAULTS.maxDocuments,
+  /**
+   * Documents a Cohere search unit covers, for a rerank answer's `meta.billed_units.search_units`
+   * (ceil(documents / this), at least 1): Cohere bills one search unit per query of up to 100
+   * documents (docs.cohere.com, "How does Cohere pricing work"). plait bills nothing; the count is
+   * Cohere's so that code that tallies units reads what Cohere would have said (it had always said 1).
+   */
+  cohereSearchUnitDocuments: 100,
+  /**
+   * Content tokens each document is cut to on /v2/rerank when `max_tokens_per_doc` is left out:
+   * Cohere v2's documented default (cohere-ai's V2RerankRequest: "Defaults to `4096`. Long
+   * documents will be automatically truncated"), so a v2 client ranks on what Cohere would read;
+   * v1 and Jina keep no cut (their APIs score every chunk).
+   */
+  cohereV2MaxTokensPerDoc: 4096,
   /** Texts in one /v1/encode request: token embeddings are ~100× the text's size, so keep replies bounded. */
   maxEncodeTexts: 256,
   /** In-flight requests get this long to finish on SIGTERM/SIGINT (under Kubernetes' default 30 s grace period). */

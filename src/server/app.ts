@@ -13,10 +13,10 @@ import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
 import cors from '@fastify/cors';
 import swagger from '@fastify/swagger';
-import { PlaitError } from '../errors/index.js';
+import { PlaitError, isPlaitError } from '../errors/index.js';
 import { SERVER_DEFAULTS } from '../config/defaults.js';
 import type { Engine } from './engine.js';
-import { errorBody, internalErrorBody, shapeErrorBody, statusFor, toPlaitError, type ErrorShape } from './http-errors.js';
+import { errorBody, internalErrorBody, shapeErrorBody, statusFor, teiStatus, toPlaitError, type ErrorShape } from './http-errors.js';
 import { IGNORED_FIELDS_HEADER, ignoredFieldsHeader, relaxRequestBody } from './lenient-body.js';
 import { TEXT_WARNINGS_HEADER } from './text-checks.js';
 import { adminRoutes } from './routes/admin.js';
@@ -151,7 +151,10 @@ export async function createApp(engine: Engine, appOptions: AppOptions = {}): Pr
     else if (status === 507) request.log.warn({ code: e.code, err }, 'request not served: disk full');
     else if (status >= 503) request.log.info({ code: e.code }, 'request not served');
     const shape = request.errorShape ?? (request.routeOptions.url === undefined ? unmatchedShape(request.url.split('?')[0]!) : request.routeOptions.config?.errorShape);
-    void reply.code(status).send(shapeErrorBody(fault ? internalErrorBody(e.code, request.id) : errorBody(e, request.id), shape));
+    // TEI's route answers TEI's status for each kind (429 for a shed request, 422 for a refused field,
+    // http-errors.ts teiStatus); a refusal of Fastify's own body reading (413 by bytes, 415, malformed JSON) keeps its status.
+    const parsed = isPlaitError(err) || Array.isArray((err as { validation?: unknown } | null)?.validation);
+    void reply.code(shape === 'tei' ? teiStatus(e.code, status, parsed) : status).send(shapeErrorBody(fault ? internalErrorBody(e.code, request.id) : errorBody(e, request.id), shape));
   });
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0]!;

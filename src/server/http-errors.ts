@@ -337,18 +337,18 @@ export type ErrorShape = 'plait' | 'cohere' | 'tei';
  * `enum ErrorType`, serialised by serde as the variant's name: "Validation", not the lowercase of
  * its OpenAPI examples). TEI's status for each: Unhealthy 503, Backend 424, Overloaded 429,
  * Validation 422, Tokenizer 422, Empty 400 (router/src/http/server.rs, `From<&ErrorType> for
- * StatusCode`); plait keeps its own statuses (HTTP_STATUS), see teiErrorType.
+ * StatusCode`); TEI's route answers the same (teiStatus), see teiErrorType.
  */
 export type TeiErrorType = 'Unhealthy' | 'Backend' | 'Overloaded' | 'Validation' | 'Tokenizer' | 'Empty';
 
 /**
  * The nearest TEI kind of a plait error code (answered at `status`, the table's unless a raw-socket
  * answer says otherwise: the receive timeout's 408 carries TIMEOUT): EMPTY_TEXT → Empty (TEI's "`texts` cannot be
- * empty"); OVERLOADED (plait 503 + Retry-After where TEI answers 429) and TIMEOUT (504: the work
+ * empty"); OVERLOADED (TEI's route answers it 429, teiStatus) and TIMEOUT (504: the work
  * did not finish within its deadline, a retry later may) → Overloaded; a draining or closed server
  * (503, as TEI's) → Unhealthy; TOKENIZER_FAILED → Tokenizer; any other 5xx → Backend (TEI's 424);
  * any other 4xx (400 validation, 401, 404, 408, 413, 415; TEI answers 422, or for 401, 404, 413 and
- * 415 a body that is not JSON at all) → Validation.
+ * 415 a body that is not JSON at all) → Validation. `status` is plait's; teiStatus says what TEI's route answers.
  */
 export function teiErrorType(code: string, status: number = statusFor(code)): TeiErrorType {
   if (status === 408) return 'Validation';
@@ -368,6 +368,30 @@ export function teiErrorType(code: string, status: number = statusFor(code)): Te
       return 'Tokenizer';
   }
   return status >= 500 ? 'Backend' : 'Validation';
+}
+
+/**
+ * TEI's status for each of its kinds (router/src/http/server.rs, `From<&ErrorType> for StatusCode`).
+ */
+export const TEI_STATUS: Readonly<Record<TeiErrorType, number>> = { Unhealthy: 503, Backend: 424, Overloaded: 429, Validation: 422, Tokenizer: 422, Empty: 400 };
+
+/**
+ * The status of an error answered on TEI's route, as TEI answers it, so that a TEI client's
+ * handling of each status (huggingface_hub and its users retry 429, and treat 422 as the request's
+ * fault) holds: an error of a TEI kind gets that kind's status (TEI_STATUS: a shed request 429
+ * where plait's other routes answer 503 — Retry-After is still sent; a refused field, a wrong type,
+ * a missing field or too many texts 422 where they answer 400 or 413; TOKENIZER_FAILED 422; a fault
+ * of the server's models or workers 424). The refusals TEI leaves to its HTTP layer, outside its
+ * ErrorResponse, keep plait's status, which is theirs: a body that is not JSON or not UTF-8 (400,
+ * axum's JSON syntax rejection; so a lone surrogate, TEXT_NOT_UTF8), a body over the byte limit
+ * (413), a wrong Content-Type (415), a missing key (401), no route (404); so do those TEI has no
+ * counterpart for: plait's deadline (504 TIMEOUT) and the receive timeout (408).
+ * `parsed`: the error came after the body was parsed (a PlaitError or a schema refusal), not from
+ * Fastify's own body reading (413 by bytes, 415, malformed JSON), whose status always stays.
+ */
+export function teiStatus(code: string, status: number, parsed: boolean): number {
+  if (!parsed || code === 'TEXT_NOT_UTF8' || code === 'TIMEOUT' || [401, 404, 408].includes(status)) return status;
+  return TEI_STATUS[teiErrorType(code, status)];
 }
 
 /**
@@ -472,7 +496,7 @@ export const TEI_ERROR_SCHEMA = {
   required: ['error', 'error_type', 'message', 'code'],
   properties: {
     error: { type: 'string', description: 'the message (TEI\'s ErrorResponse.error)' },
-    error_type: { type: 'string', enum: ['Unhealthy', 'Backend', 'Overloaded', 'Validation', 'Tokenizer', 'Empty'], description: 'the nearest TEI ErrorType, as TEI writes it; plait\'s status stays its own (Overloaded is 503 + Retry-After or 504 where TEI answers 429; Validation 400, 401, 404, 408, 413 or 415 where TEI answers 422; Backend 500 where TEI answers 424)' },
+    error_type: { type: 'string', enum: ['Unhealthy', 'Backend', 'Overloaded', 'Validation', 'Tokenizer', 'Empty'], description: 'the nearest TEI ErrorType, as TEI writes it, answered at TEI\'s status for it (Empty 400, Validation and Tokenizer 422, Overloaded 429 with Retry-After, Backend 424, Unhealthy 503); where TEI\'s HTTP layer answers without a JSON body (a malformed body 400, 401, 404, over the byte limit 413, 415) or has no such case (504 TIMEOUT, Overloaded; 408 receive timeout, Validation) the status is that one' },
     message: { type: 'string', description: 'error again, where Cohere\'s clients read it (plait extension)' },
     code: { type: 'string', description: 'stable plait error code (see the README status table; plait extension)' },
     details: ERROR_SCHEMA.properties.error.properties.details,

@@ -4,6 +4,7 @@
  *  - `null` is absent for every optional top-level field of every route (the Cohere SDKs send
  *    `"max_chunks_per_doc": null` and `"top_n": null` for options the caller left unset, and
  *    LangChain's CohereRerank failed on every call). A null in a required field is still refused;
+ *    on a lenient route an unknown field sent as null is dropped without being named;
  *  - on the routes that imitate another API (Cohere v1/v2, Jina, TEI: `config.lenient`), a field
  *    the route does not know is accepted and ignored, as those APIs do (RAG frameworks send
  *    `truncate_prompt_tokens`, `truncation_side`, …), and named back in the `x-plait-ignored-fields`
@@ -45,6 +46,9 @@ export function relaxBody(body: unknown, schema: BodySchema | undefined, lenient
   for (const key of Object.keys(b)) {
     const known = Object.hasOwn(schema.properties, key);
     if (known && b[key] === null && !required.has(key)) delete b[key];
+    // An unknown field sent as null is absent too: nothing was asked that is ignored (a Cohere SDK's
+    // unset v1 option, `"max_chunks_per_doc": null`, sent to v2, which has no such field).
+    else if (!known && lenient && b[key] === null) delete b[key];
     else if (!known && lenient) {
       ignored.push(key);
       delete b[key];

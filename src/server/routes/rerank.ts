@@ -9,12 +9,13 @@
  * `meta.warnings`), null is absent for every optional field, a wrong type for a used field is a 400.
  * What each field does (README, "Rerank fields"):
  *  - `top_n`: results returned, best first (default all);
- *  - `max_tokens_per_doc` (Cohere v2): each document is cut to that many content tokens before it
+ *  - `max_tokens_per_doc` (Cohere v2, default 4096 there as Cohere's; none on v1): each document is cut to that many content tokens before it
  *    is split into passages; `max_chunks_per_doc` (Cohere v1): at most that many passages (the
  *    first) of each document are scored. Without them the whole document is scored, best passage;
  *  - `priority` (Cohere v2): queue order under load, lower first (admission.ts);
- *  - `return_documents` / `rank_fields`: Cohere's meaning; Jina clients send `return_documents:
- *    true` (Jina's default) — plait keeps Cohere's default, false, since the two share the path;
+ *  - `return_documents` / `rank_fields` (v1 only; on v2, as `max_chunks_per_doc`, unknown fields:
+ *    Cohere v2 dropped them): Cohere's meaning; `return_documents` defaults to Cohere's false, or
+ *    to Jina's true when `model` names a Jina model (isJinaModel: the two share the path);
  *    an object document without `text` and without `rank_fields` is ranked on all its fields
  *    (Together's default, which @ai-sdk/togetherai relies on);
  *  - `usage` in the answer (Jina's and Together's field; @ai-sdk/togetherai's response schema
@@ -24,10 +25,13 @@
  *    count: there it is admission's estimate from the texts' length (request-cost.ts). Not billed;
  *  - TEI: `raw_scores: false` (TEI's default) answers sigmoid(score) in (0, 1) as TEI does, the raw
  *    score otherwise; `truncate: true` cuts each text to the model's window (`truncation_direction`
- *    "right", TEI's default, keeps the start; "left" keeps the end) — without it, where TEI would
- *    refuse a text over the window, plait scores its best passage. Its errors are TEI's
+ *    "right", TEI's default, keeps the start; "left" keeps the end) — without it plait scores a
+ *    text over the window on its best passage, where TEI cuts it (its server's --auto-truncate, on
+ *    by default) or, with `truncate: false`, refuses it (422). Its errors are TEI's
  *    `{"error": "<message>", "error_type": "<kind>"}` plus plait's `message`, `code`, `details` and
- *    `request_id` (http-errors.ts teiErrorBody), at plait's statuses.
+ *    `request_id` (http-errors.ts teiErrorBody), at TEI's status for each kind (teiStatus: a shed
+ *    request 429, a refused field or too many texts 422). Empty inputs as TEI: `texts: []` is 400
+ *    Empty; an empty query ranks every text at the empty score (emptyQueryRanks).
  *
  * `relevance_score` is the model's score: a ColBERT MaxSim sum (higher is better) or a
  * cross-encoder's logit, so it orders exactly like the library's. The `model` field selects a
@@ -37,6 +41,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { PlaitError } from '../../errors/index.js';
+import { SERVER_DEFAULTS } from '../../config/defaults.js';
 import { COHERE_ERROR_SCHEMA, TEI_ERROR_SCHEMA } from '../http-errors.js';
 import { runWork } from '../request-work.js';
 import { estimateCrossTokens, estimateTokens } from '../request-cost.js';
@@ -74,6 +79,17 @@ interface TeiBody {
 
 const TIMEOUT_MS = { type: 'integer', minimum: 1, description: 'deadline for this request in ms (plait extension; default: the server deadline)' } as const;
 
+/**
+ * Cohere v1's fields that v2 dropped (cohere-ai's V2RerankRequest has none of them): on /v2/rerank
+ * they are unknown fields, ignored and named back in `meta.warnings`, as any other (v2 had
+ * honoured them, so `return_documents: true` there echoed documents Cohere v2 never returns).
+ */
+const V1_ONLY_FIELDS = {
+  return_documents: { type: 'boolean', description: 'echo each document in the results as {"text": …} (or the object sent); default false (Cohere\'s), true when `model` names a Jina model ("jina-…", Jina\'s default)' },
+  rank_fields: { type: 'array', items: { type: 'string' }, description: 'for object documents: the fields ranked on, as "field: value" lines (default: text)' },
+  max_chunks_per_doc: { type: 'integer', minimum: 1, description: 'score at most this many passages of each document, its first (default: all; a document\'s score is its best passage)' },
+} as const;
+
 const cohereBody = (version: 1 | 2) =>
   ({
     type: 'object',
@@ -84,10 +100,8 @@ const cohereBody = (version: 1 | 2) =>
       query: { type: 'string' },
       documents: { type: 'array', items: { type: ['string', 'object'] }, description: 'strings, or objects ranked on their rank_fields, else their "text" field, else all their fields (Together\'s default); at most maxRerankDocuments (413 beyond)' },
       top_n: { type: 'integer', minimum: 1, description: 'results returned, best first (default: all)' },
-      return_documents: { type: 'boolean', description: 'echo each document in the results (default false)' },
-      rank_fields: { type: 'array', items: { type: 'string' }, description: 'for object documents: the fields ranked on, as "field: value" lines (default: text)' },
-      max_chunks_per_doc: { type: 'integer', minimum: 1, description: 'score at most this many passages of each document, its first (default: all; a document\'s score is its best passage)' },
-      max_tokens_per_doc: { type: 'integer', minimum: 1, description: 'cut each document to this many content tokens before splitting it into passages (default: no cut)' },
+      ...(version === 1 ? V1_ONLY_FIELDS : {}),
+      max_tokens_per_doc: { type: 'integer', minimum: 1, description: version === 2 ? 'cut each document to this many content tokens before splitting it into passages (default 4096, Cohere v2\'s)' : 'cut each document to this many content tokens before splitting it into passages (default: no cut)' },
       priority: { type: 'integer', minimum: 0, maximum: 1_000_000, description: 'queue order under load: lower first, 0 (the default) the most urgent; a full queue drops the least urgent' },
       timeout_ms: TIMEOUT_MS,
     },
@@ -137,6 +151,38 @@ function textWarnings(engine: Engine, reply: FastifyReply, route: string, result
   return [...seen.values()];
 }
 
+/**
+ * TEI's answer to an empty (or blank) query: TEI scores each (query, text) pair and refuses only a
+ * pair with both sides empty (400 Empty, "`inputs` cannot be empty", for the whole request);
+ * plait had refused every empty query (400 EMPTY_TEXT). A query with no content matches nothing:
+ * every text scores the empty MaxSim sum, 0 (sigmoid 0.5 unless raw_scores), in the texts' order,
+ * and nothing is encoded. A lone surrogate in it is still refused (checkText).
+ */
+function emptyQueryRanks(body: TeiBody): { index: number; score: number; text?: string }[] {
+  checkText(body.query, 'query');
+  if (body.query.length === 0) {
+    const i = body.texts.indexOf('');
+    if (i >= 0) throw new PlaitError('EMPTY_TEXT', { message: `\`inputs\` cannot be empty (query and texts[${i}] are both empty)`, field: `texts[${i}]` });
+  }
+  const score = body.raw_scores === true ? 0 : sigmoid(0);
+  return body.texts.map((text, index) => (body.return_text === true ? { index, score, text } : { index, score }));
+}
+
+/**
+ * Whether `model` names one of Jina's rerankers ("jina-reranker-v2-base-multilingual",
+ * "jina-colbert-v2", …: every Jina model id starts "jina-"). Jina's and Cohere's v1 share
+ * POST /v1/rerank, and only the model tells their clients apart: a Jina client leaving
+ * `return_documents` out gets the documents, as Jina's API returns them by default.
+ */
+export function isJinaModel(model: string | undefined): boolean {
+  return model !== undefined && /^jina-/i.test(model.trim());
+}
+
+/** Cohere's `meta.billed_units.search_units`: one a query of up to SERVER_DEFAULTS.cohereSearchUnitDocuments documents, at least 1. */
+export function searchUnits(documents: number): number {
+  return Math.max(1, Math.ceil(documents / SERVER_DEFAULTS.cohereSearchUnitDocuments));
+}
+
 /** TEI's normalised score: the logistic sigmoid of the raw score, in (0, 1), order-preserving. */
 export function sigmoid(x: number): number {
   return x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x));
@@ -151,11 +197,15 @@ export const rerankRoutes: FastifyPluginAsync = async (app) => {
     // The library's rule and warning (rerank/field-lines.ts): `rerankDocuments` ranks and warns alike.
     const texts = body.documents.map((d, i) => documentText(d, i, body.rank_fields));
     const missing = missingRankFields(body.documents, body.rank_fields);
-    const options: RerankOptions = { topK: body.top_n, maxTokensPerDocument: body.max_tokens_per_doc, maxPassagesPerDocument: body.max_chunks_per_doc };
+    // Cohere v2 cuts each document to 4,096 tokens unless told otherwise; v1 and Jina score it whole.
+    const maxTokens = body.max_tokens_per_doc ?? (version === 2 ? SERVER_DEFAULTS.cohereV2MaxTokensPerDoc : undefined);
+    const options: RerankOptions = { topK: body.top_n, maxTokensPerDocument: maxTokens, maxPassagesPerDocument: body.max_chunks_per_doc };
     // A cross-encoder scores (query, document) pairs: the query once per document, each pair cut at its window.
     const cross = engine.rerankCrossEncoder(body.model);
-    const tokens = cross !== undefined ? estimateCrossTokens(body.query, texts, cross.scorer.maxLength) : estimateTokens([body.query]) + estimateTokens(texts, body.max_tokens_per_doc);
+    const tokens = cross !== undefined ? estimateCrossTokens(body.query, texts, cross.scorer.maxLength) : estimateTokens([body.query]) + estimateTokens(texts, maxTokens);
     const { results, model, usage } = await runWork(engine, reply, { timeoutMs: body.timeout_ms, priority: body.priority, tokens }, (signal) => engine.rerank(body.model, body.query, texts, options, signal));
+    // Jina's API returns the documents unless told not to; Cohere's does not unless told to (v1 only).
+    const returnDocuments = body.return_documents ?? (version === 1 && isJinaModel(body.model));
     // The tokens the reranker read (query + documents, Jina's count); a cross-encoder reports none: admission's estimate.
     const used = usage === undefined ? tokens : usage.queryTokens + usage.documentTokens;
     const warnings = [
@@ -168,14 +218,14 @@ export const rerankRoutes: FastifyPluginAsync = async (app) => {
       model,
       results: results.map((r: RerankResult) => {
         const out: { index: number; relevance_score: number; document?: Record<string, unknown> } = { index: r.index, relevance_score: r.score };
-        if (body.return_documents === true) {
+        if (returnDocuments) {
           const d = body.documents[r.index]!;
           out.document = typeof d === 'string' ? { text: d } : d;
         }
         return out;
       }),
       usage: { prompt_tokens: used, completion_tokens: 0, total_tokens: used },
-      meta: { api_version: { version: String(version) }, billed_units: { search_units: 1 }, model, ...(warnings.length === 0 ? {} : { warnings }) },
+      meta: { api_version: { version: String(version) }, billed_units: { search_units: searchUnits(body.documents.length) }, model, ...(warnings.length === 0 ? {} : { warnings }) },
     };
   };
 
@@ -230,7 +280,7 @@ export const rerankRoutes: FastifyPluginAsync = async (app) => {
             texts: { type: 'array', items: { type: 'string' } },
             raw_scores: { type: 'boolean', description: 'false (the default): sigmoid(score) in (0, 1), as TEI; true: the model\'s raw score (ColBERT MaxSim, a cross-encoder\'s logit)' },
             return_text: { type: 'boolean' },
-            truncate: { type: 'boolean', description: 'true: cut each text to the model\'s window (see truncation_direction); false (the default): a long text is scored on its best passage (TEI would refuse it)' },
+            truncate: { type: 'boolean', description: 'true: cut each text to the model\'s window (see truncation_direction); false (the default): a long text is scored on its best passage (TEI cuts it by default, --auto-truncate, and refuses it with false)' },
             truncation_direction: { type: 'string', enum: ['Left', 'Right', 'left', 'right'], description: 'with truncate: "Right" (the default) cuts the end, keeping the start; "Left" keeps the end' },
             timeout_ms: TIMEOUT_MS,
           },
@@ -252,9 +302,12 @@ export const rerankRoutes: FastifyPluginAsync = async (app) => {
     },
     async (request, reply) => {
       const body = request.body;
-      checkQuery(body.query, 'query');
+      // TEI refuses an empty batch (400 Empty, "`texts` cannot be empty"); plait had answered 200 [].
+      if (body.texts.length === 0) throw new PlaitError('EMPTY_TEXT', { message: '`texts` cannot be empty', field: 'texts' });
       checkBatch(body.texts.length, engine.options.maxRerankDocuments, 'texts', 'query');
       body.texts.forEach((t, i) => checkText(t, `texts[${i}]`));
+      if (body.query.trim().length === 0) return emptyQueryRanks(body);
+      checkQuery(body.query, 'query');
       const options: RerankOptions =
         body.truncate === true
           ? { maxTokensPerDocument: engine.reranker(undefined).reranker.encoder.info.documentWindow, truncationDirection: body.truncation_direction?.toLowerCase() === 'left' ? 'left' : 'right' }
