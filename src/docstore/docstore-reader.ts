@@ -219,10 +219,24 @@ export class DocStoreReader {
    * the Lucene/Anserini formula, bm25.ts).
    */
   bm25(query: string | Bm25Query, k: number, options: Bm25Options = {}): Bm25Hit[] {
+    return this.bm25Ranking(query, k, options).hits;
+  }
+
+  /**
+   * `bm25`, and how many documents the whole BM25 ranking holds: those holding a query term (among
+   * `allowed` ones when given). The count is the number of documents the scoring touched, so it
+   * costs nothing beyond the scoring (every posting of every query term is read to rank anyway).
+   * @param allowed allowed[docRowid] = 1 for the documents that may rank (a metadata filter's mask,
+   *   indexed by docRowid); null: every live document.
+   * @returns hits: the k best allowed documents (highest first, ties to the lower docRowid);
+   *   matched: the allowed documents holding a query term (≥ hits.length; 0 for k = 0).
+   * @throws PlaitError INVALID_ARGUMENT (k not a non-negative integer, k1, b), DOCSTORE_FAILED (SQLite).
+   */
+  bm25Ranking(query: string | Bm25Query, k: number, options: Bm25Options = {}, allowed: Uint8Array | null = null): { hits: Bm25Hit[]; matched: number } {
     if (!Number.isInteger(k) || k < 0) throw invalidArgument('k', 'a non-negative integer', k);
     const { k1, b } = resolveBm25Options(options);
     const qtf = typeof query === 'string' ? this.bm25Query(query, options).terms : query.terms;
-    if (qtf.size === 0 || k === 0 || this.nDocuments === 0) return [];
+    if (qtf.size === 0 || k === 0 || this.nDocuments === 0) return { hits: [], matched: 0 };
     const corpus = options.corpus;
     const n = corpus?.documents ?? this.nDocuments;
     const acc = (this.bm25Acc ??= new Bm25Accumulator(this.rowidSpan));
@@ -235,14 +249,18 @@ export class DocStoreReader {
           const rows = this.postings.all(term) as Array<[number, number]>;
           if (rows.length === 0) continue;
           const weight = count * bm25Idf(corpus?.df[term] ?? rows.length, n) * (k1 + 1);
-          for (const [doc, tf] of rows) acc.add(doc, (weight * tf) / (tf + k1 * (1 - b + (b * (lengths[doc] as number)) / avg)));
+          for (const [doc, tf] of rows) {
+            if (allowed !== null && allowed[doc] !== 1) continue;
+            acc.add(doc, (weight * tf) / (tf + k1 * (1 - b + (b * (lengths[doc] as number)) / avg)));
+          }
         }
       });
     } catch (e) {
       acc.reset();
       throw e;
     }
-    return acc.takeTop(k).map(({ doc, score }) => ({ docRowid: doc, docId: this.docIdOf.get(doc) as string, score }));
+    const matched = acc.touchedCount;
+    return { hits: acc.takeTop(k).map(({ doc, score }) => ({ docRowid: doc, docId: this.docIdOf.get(doc) as string, score })), matched };
   }
 
   /**
