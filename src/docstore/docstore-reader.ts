@@ -226,6 +226,11 @@ export class DocStoreReader {
    * `bm25`, and how many documents the whole BM25 ranking holds: those holding a query term (among
    * `allowed` ones when given). The count is the number of documents the scoring touched, so it
    * costs nothing beyond the scoring (every posting of every query term is read to rank anyway).
+   * Measured (this 2-core machine, loaded; scifact's queries, k = 10): on wordnet-scale's 118k
+   * passages BM25 with the count took 1.6–2.7 ms a query, where an FTS5 `MATCH` count(*) of the same
+   * terms alone took 9.5 ms (scifact's 5k: 3.0 ms against 1.1–1.9 ms more). With a mask, only allowed
+   * documents are scored: one pass, where deeper unfiltered lists (×4) had been asked until k were
+   * allowed (a 50% filter: 2.9 → 2.2 ms on wordnet-scale, 6.7 → 4.9 ms on scifact; the same hits).
    * @param allowed allowed[docRowid] = 1 for the documents that may rank (a metadata filter's mask,
    *   indexed by docRowid); null: every live document.
    * @returns hits: the k best allowed documents (highest first, ties to the lower docRowid);
