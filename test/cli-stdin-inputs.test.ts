@@ -59,10 +59,14 @@ test('plait add <index> - reads the corpus from standard input: its format told 
   assert.equal((JSON.parse(csv.stdout) as { added: number }).added, 1);
   const r = runPlait(dir, ['search', './idx', 'tide', '--mode', 'bm25', '--json']);
   assert.deepEqual((JSON.parse(r.stdout) as { hits: { docId: string }[] }).hits.map((h) => h.docId).sort(), ['d', 'e']);
-  // A bad line is named as in a file (the spooled file is called standard-input), and nothing is added.
-  const bad = piped(['add', './idx', '-', '--threads', '0'], `${JSON.stringify({ _id: 'f', text: 'tide' })}\n{"_id": "g", "text": \n`);
+  // A bad line is named as in a file, the file being standard input (not the removed temporary file), and nothing is added.
+  const bad = piped(['add', './idx', '-', '--threads', '0', '--json'], `${JSON.stringify({ _id: 'f', text: 'tide' })}\n{"_id": "g", "text": \n`);
   assert.equal(bad.code, 2, bad.stderr);
-  assert.match(bad.stderr, /standard-input.*line 2|line 2.*standard-input/);
+  const error = (JSON.parse(bad.stderr.trim().split('\n').at(-1)!) as { error: { code: string; message: string; details: Record<string, unknown> } }).error;
+  assert.equal(error.code, 'MALFORMED_JSONL');
+  assert.match(error.message, /in standard input at line 2/);
+  assert.deepEqual([error.details['file'], error.details['line']], ['standard input', 2]);
+  assert.doesNotMatch(bad.stderr, /plait-stdin-/);
   assert.equal(piped(['delete', './idx', '--ids', '-'], 'd\ne\n').code, 0);
 });
 

@@ -161,6 +161,7 @@ test('plait cluster add <name> - reads the corpus from standard input whole, as 
   assert.equal(bad.code, 2, bad.stderr);
   assert.equal(errorOf(bad).code, 'MALFORMED_JSONL');
   assert.equal(errorOf(bad).details?.['line'], 290);
+  assert.equal(errorOf(bad).details?.['file'], 'standard input');
   assert.equal(await streamMessages(), before, 'nothing published to the write logs');
 });
 

@@ -192,7 +192,7 @@ export function registerLivingCommands(program: Command): void {
       let r;
       try {
         // `-`: standard input, read whole first (stdin-corpus.ts).
-        r = await interrupts.run(() => withCorpusInput(input, 'plait add', (path) => addCorpus(index, path, {
+        r = await interrupts.run(() => withCorpusInput(input, 'plait add', (path, shown) => addCorpus(index, path, {
           onProgress: (p) => progress.update(p.phase, p.done, p.total, p.elapsedMs),
           noReplace: !o.replace,
           sync: o.sync === true,
@@ -200,7 +200,7 @@ export function registerLivingCommands(program: Command): void {
           ...corpusReadOptions(o),
           ...lockWait(o),
           // Top-level fields the reader does not read, named once each (with --json: report.ignoredFields).
-          ...(o.json ? {} : { onWarning: (w: CorpusWarning) => process.stderr.write(`plait: warning: ${w.message}\n`) }),
+          ...(o.json ? {} : { onWarning: (w: CorpusWarning) => process.stderr.write(`plait: warning: ${shown(w.message)}\n`) }),
         })));
       } catch (err) {
         progress.done();
