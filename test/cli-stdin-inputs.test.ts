@@ -50,6 +50,26 @@ test('plait delete --ids - reads the ids from standard input', () => {
   assert.deepEqual(ids(), ['b']);
 });
 
+test('plait add <index> - reads the corpus from standard input: its format told by its first line, or --format (it was "no corpus at -")', () => {
+  const jsonl = piped(['add', './idx', '-', '--json', '--threads', '0'], `${JSON.stringify({ _id: 'd', text: 'tide tables for the harbour' })}\n`);
+  assert.equal(jsonl.code, 0, jsonl.stderr);
+  assert.equal((JSON.parse(jsonl.stdout) as { added: number }).added, 1);
+  const csv = piped(['add', './idx', '-', '--format', 'csv', '--json', '--threads', '0'], 'id,title,text\ne,Tide,spring tide and neap tide\n');
+  assert.equal(csv.code, 0, csv.stderr);
+  assert.equal((JSON.parse(csv.stdout) as { added: number }).added, 1);
+  const r = runPlait(dir, ['search', './idx', 'tide', '--mode', 'bm25', '--json']);
+  assert.deepEqual((JSON.parse(r.stdout) as { hits: { docId: string }[] }).hits.map((h) => h.docId).sort(), ['d', 'e']);
+  // A bad line is named as in a file, the file being standard input (not the removed temporary file), and nothing is added.
+  const bad = piped(['add', './idx', '-', '--threads', '0', '--json'], `${JSON.stringify({ _id: 'f', text: 'tide' })}\n{"_id": "g", "text": \n`);
+  assert.equal(bad.code, 2, bad.stderr);
+  const error = (JSON.parse(bad.stderr.trim().split('\n').at(-1)!) as { error: { code: string; message: string; details: Record<string, unknown> } }).error;
+  assert.equal(error.code, 'MALFORMED_JSONL');
+  assert.match(error.message, /in standard input at line 2/);
+  assert.deepEqual([error.details['file'], error.details['line']], ['standard input', 2]);
+  assert.doesNotMatch(bad.stderr, /plait-stdin-/);
+  assert.equal(piped(['delete', './idx', '--ids', '-'], 'd\ne\n').code, 0);
+});
+
 test('--ids naming a folder is FILE_NOT_FOUND, without a stack trace', () => {
   mkdirSync(join(dir, 'folder'), { recursive: true });
   const r = runPlait(dir, ['delete', './idx', '--ids', 'folder']);

@@ -12,7 +12,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -137,6 +137,32 @@ test('a corrupt .gz and a JSONL malformed at line 600 are refused with their cod
     const ids = Array.from({ length: 700 }, (_, i) => `${prefix}-${i}`);
     for (const h of held(ids)) assert.equal(h.held, 0, `${file}: shard ${h.shard} holds ${h.held} of the refused file's ${h.expected} documents`);
   }
+});
+
+test('plait cluster add <name> - reads the corpus from standard input whole, as plait add does: added to every shard, or refused (a malformed late line) with nothing published (it was "no corpus at -")', { skip, timeout: 300_000 }, async () => {
+  const piped = (input: string, extra: string[] = []): CliResult => {
+    const r = spawnSync(process.execPath, [PLAIT_BIN, 'cluster', 'add', root, '-', '--nats', nats.url, '--threads', '0', '--json', ...extra], { cwd: dir, input, encoding: 'utf8', env: { ...process.env, PLAIT_INDEX_DIR: join(dir, 'indexes') } });
+    return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+  };
+  const ok = piped(corpus('stdin', 20));
+  assert.equal(ok.code, 0, ok.stderr);
+  const out = JSON.parse(ok.stdout) as { documents: number; sequences: { shard: number; sequence: number }[] };
+  assert.equal(out.documents, 20);
+  for (const q of out.sequences) assert.ok((await appliers[q.shard]!.waitFor(q.sequence, { timeoutMs: 60_000 })).reached);
+  for (const h of held(Array.from({ length: 20 }, (_, i) => `stdin-${i}`))) assert.equal(h.held, h.expected, `shard ${h.shard}`);
+  // --format names the format, as for plait add's standard input.
+  const tsv = piped('id\ttext\nstdin-tsv\twing heat flow\n', ['--format', 'tsv']);
+  assert.equal(tsv.code, 0, tsv.stderr);
+  assert.equal((JSON.parse(tsv.stdout) as { documents: number }).documents, 1);
+  const lines = corpus('stdinbad', 300).split('\n');
+  lines[289] = '{"_id": "stdinbad-289", "text": '; // line 290, past the first batch of 256
+  const before = await streamMessages();
+  const bad = piped(lines.join('\n'));
+  assert.equal(bad.code, 2, bad.stderr);
+  assert.equal(errorOf(bad).code, 'MALFORMED_JSONL');
+  assert.equal(errorOf(bad).details?.['line'], 290);
+  assert.equal(errorOf(bad).details?.['file'], 'standard input');
+  assert.equal(await streamMessages(), before, 'nothing published to the write logs');
 });
 
 test('a cluster add SIGKILLed mid-publish (seeded points) leaves each shard with all of its part of the file or none of it', { skip, timeout: 600_000 }, async (t) => {

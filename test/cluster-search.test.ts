@@ -141,17 +141,28 @@ for (const [name, o] of EXACT) {
   });
 }
 
-test('a page through the coordinator (offset) = the same page on one index over the whole corpus, in every mode (search/paging.ts)', { skip }, async () => {
+test('a page through the coordinator (offset) = the same page on one index over the whole corpus, in every mode, and total_hits the same (search/paging.ts)', { skip }, async () => {
+  const ids = readFileSync(join(dir, 'corpus.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { _id: string })._id);
+  let pastDepth = 0;
   for (const [name, o] of EXACT) {
     const { status, results } = await search({ queries, ...body(o), top_k: 4, offset: 6 });
     assert.equal(status, 200, name);
     for (let i = 0; i < queries.length; i++) {
       const single = await whole.search(queries[i]!, { ...o, topK: 4, offset: 6 });
-      const got = results[i]! as unknown as { hits: { doc_id: string; score: number; rank: number }[]; offset: number };
+      const got = results[i]! as unknown as { hits: { doc_id: string; score: number; rank: number }[]; offset: number; total_hits: number | null };
       assert.deepEqual(got.hits.map((h) => [h.doc_id, h.score, h.rank]), single.hits.map((h) => [h.docId, h.score, h.rank]), `${name} query ${i}`);
       assert.equal(got.offset, 6);
+      // The whole ranking's length, the shards' counts summed (before, null past the depth): late and
+      // hybrid rank every document (the filter's), BM25 those holding a query term (the filter's).
+      const parity = o.filter?.['parity'];
+      const allowed = (id: string): boolean => parity === undefined || Number(id) % 2 === parity;
+      const holding = o.mode === 'bm25' ? (await whole.search(queries[i]!, { mode: 'bm25', topK: DOCS })).hits.filter((h) => allowed(h.docId)).length : ids.filter(allowed).length;
+      assert.equal(single.totalHits, holding, `${name} query ${i}: one index`);
+      assert.equal(got.total_hits, holding, `${name} query ${i}: the coordinator`);
+      if (holding > 10) pastDepth++;
     }
   }
+  assert.ok(pastDepth > queries.length, `${pastDepth} answers counted past the depth`);
 });
 
 test('a filter that matches nothing says why through the coordinator, as one index says it (docstore/metadata-catalogue.ts)', { skip }, async () => {

@@ -76,6 +76,20 @@ test('plait index of a CSV file: quotes, doubled quotes, a line break in a field
   assert.deepEqual(search('./csv-idx', any, ['--filter', '{"volume": "13"}']).map((h) => h.docId), ['2']);
 });
 
+test('a list column (tags:string[]): a JSON array or a|b|c cell is stored as an array, so $in, $all and $size take it as a list (it had been the text "a|b")', () => {
+  writeFileSync(join(dir, 'tags.csv'), 'id,text,tags:string[]\n1,lift on wings,"[""aero"",""wings""]"\n2,heat on plates,heat| plates |aero\n3,drag on cones,[]\n4,shock waves,\n5,boundary layer,"[""a|b""]"\n');
+  ok(build('tags.csv', './tags-idx'));
+  const any = 'wings plates cones shock boundary';
+  const ids = (filter: unknown): string[] => search('./tags-idx', any, ['--filter', JSON.stringify(filter)]).map((h) => h.docId).sort();
+  assert.deepEqual(search('./tags-idx', 'heat plates')[0]?.metadata, { tags: ['heat', 'plates', 'aero'] });
+  assert.deepEqual(ids({ tags: 'aero' }), ['1', '2']);
+  assert.deepEqual(ids({ tags: { $in: ['wings', 'heat'] } }), ['1', '2']);
+  assert.deepEqual(ids({ tags: { $all: ['aero', 'plates'] } }), ['2']);
+  assert.deepEqual(ids({ tags: { $size: 0 } }), ['3']);
+  assert.deepEqual(ids({ tags: { $exists: false } }), ['4']);
+  assert.deepEqual(ids({ tags: 'a|b' }), ['5'], 'a JSON array item may hold a |');
+});
+
 test('a gzip\'d CSV (.csv.gz) and --format csv on a file of another name read the same documents', () => {
   ok(build('papers.csv.gz', './gz-idx'));
   assert.deepEqual(search('./gz-idx', 'wings lifting', ['--filter', '{"year": 1962}']).map((h) => [h.docId, h.text]), [['1', 'the "lifting line" theory of wings\nfor slender aircraft']]);
@@ -107,6 +121,10 @@ test('CSV faults: exit 2 with MALFORMED_CSV (or the id rule\'s INVALID_ID) namin
     ['notext.csv', 'id,title,body\n1,a,b\n', 'MALFORMED_CSV', 1, /no text column.*--text-field/],
     ['badnumber.csv', 'id,text,year:number\n1,a,1962\n2,b,circa 1970\n', 'MALFORMED_CSV', 3, /column "year" \(number\).*"circa 1970"/],
     ['badtype.csv', 'id,text,year:int\n1,a,1962\n', 'MALFORMED_CSV', 1, /"year:int".*:number/],
+    ['badlisttype.csv', 'id,text,tags:number[]\n1,a,[1]\n', 'MALFORMED_CSV', 1, /"tags:number\[\]".*:string\[\]/],
+    ['badlistjson.csv', 'id,text,tags:string[]\n1,a,x|y\n2,b,"[""x"", 2]"\n', 'MALFORMED_CSV', 3, /column "tags" \(string\[\]\): item 2 of .* is 2, not a string/],
+    ['badlistsyntax.csv', 'id,text,tags:string[]\n1,a,"[""x"""\n', 'MALFORMED_CSV', 2, /column "tags" \(string\[\]\): .* starts with \[ but is not a JSON array/],
+    ['badlistempty.csv', 'id,text,tags:string[]\n1,a,x||y\n', 'MALFORMED_CSV', 2, /column "tags" \(string\[\]\): item 2 of "x\|\|y" is empty/],
     ['badid.csv', 'id,text\n1,a\n 2,b\n', 'INVALID_ID', 3, /begins or ends with white space/],
     ['dupid.csv', 'id,text\n1,a\n1,b\n', 'DUPLICATE_ID', 3, /Duplicate id "1"/],
   ];
@@ -119,6 +137,7 @@ test('CSV faults: exit 2 with MALFORMED_CSV (or the id rule\'s INVALID_ID) namin
     assert.equal(err.details['file'], name, name);
     assert.equal(err.details['line'], line, name);
     assert.match(err.message, message, name);
+    if (name.startsWith('badlist') && name !== 'badlisttype.csv') assert.equal(err.details['column'], 'tags', `${name}: the column named in details`);
   }
 });
 

@@ -146,6 +146,44 @@ describe('qrels', () => {
     assert.equal(detectQrelsFormat('query-id\tcorpus-id\tscore\n'), 'beir');
   });
 
+  it('reads every qrels variant as trec_eval (TREC) or BEIR\'s loader (BEIR) reads it: tabs, spaces, both mixed, headers, extra columns', () => {
+    const want = { q1: { d1: 1, d2: 0 } };
+    const variants: [string, string, 'trec' | 'beir', Record<string, Record<string, number>>][] = [
+      ['TREC, spaces', 'q1 0 d1 1\nq1 0 d2 0\n', 'trec', want],
+      ['TREC, tabs', 'q1\t0\td1\t1\nq1\t0\td2\t0\n', 'trec', want],
+      // trec_eval splits on any white space: a tab and spaces mixed on a line are four fields (it had been BEIR, 2 fields, refused).
+      ['TREC, tabs and spaces mixed', 'q1 0\td1 1\nq1\t0 d2\t0\n', 'trec', want],
+      // A header naming TREC's columns is skipped (it had been read as a BEIR header, then line 2 refused).
+      ['TREC with a header', 'qid iter docno rel\nq1 0 d1 1\nq1 0 d2 0\n', 'trec', want],
+      ['TREC, numeric document ids (MS MARCO)', '1185869 0 0 1\n1185869 0 7 0\n', 'trec', { '1185869': { '0': 1, '7': 0 } }],
+      ['TREC, the iteration varying (TREC-COVID rounds)', '1 0.5 abc 2\n1 1 def 0\n', 'trec', { '1': { abc: 2, def: 0 } }],
+      ['BEIR, header, tabs', 'query-id\tcorpus-id\tscore\nq1\td1\t1\nq1\td2\t0\n', 'beir', want],
+      ['BEIR, headerless, tabs', 'q1\td1\t1\nq1\td2\t0\n', 'beir', want],
+      ['BEIR, headerless, spaces', 'q1 d1 1\nq1 d2 0\n', 'beir', want],
+      ['BEIR, header and an extra column', 'query-id\tcorpus-id\tscore\tnote\nq1\td1\t1\tx\nq1\td2\t0\ty\n', 'beir', want],
+      ['BEIR, an id holding a space', 'q1\td 1\t1\nq1\td2\t0\n', 'beir', { q1: { 'd 1': 1, d2: 0 } }],
+      ['BEIR, CRLF', 'query-id\tcorpus-id\tscore\r\nq1\td1\t1\r\nq1\td2\t0\r\n', 'beir', want],
+    ];
+    for (const [name, text, format, expected] of variants) {
+      assert.equal(detectQrelsFormat(text), format, name);
+      const got = Object.fromEntries([...parseQrels(text)].map(([q, judged]) => [q, Object.fromEntries(judged)]));
+      assert.deepEqual(got, expected, name);
+    }
+  });
+
+  it('refuses a headerless 4-column file that reads as TREC and as BEIR with an extra column, naming the line; format decides it', () => {
+    // Third column an integer on every line, second column varying: `q1 d1 1 0` as TREC judges a document "1".
+    const text = 'q1 d1 1 0\nq1 d2 2 0\nq2 d1 0 0\n';
+    assert.throws(
+      () => parseQrels(text, { file: 'qrels.txt' }),
+      (e) => isPlaitError(e, 'INVALID_INPUT') && e.details?.['line'] === 2 && e.details?.['reason'] === 'ambiguousFormat' && /qrels\.txt:2: cannot tell whether/.test(e.message) && /add the header line query-id<TAB>corpus-id<TAB>score/.test(e.message),
+    );
+    assert.deepEqual(Object.fromEntries(parseQrels(text, { format: 'beir' }).get('q1')!), { d1: 1, d2: 2 });
+    assert.deepEqual(Object.fromEntries(parseQrels(text, { format: 'trec' }).get('q1')!), { '1': 0, '2': 0 });
+    // The iteration the same on every line (TREC's own qrels: 0) is TREC, even with numeric document ids.
+    assert.deepEqual(Object.fromEntries(parseQrels('q1 0 1 1\nq1 0 2 0\n').get('q1')!), { '1': 1, '2': 0 });
+  });
+
   it('names the file and line of a malformed judgment', () => {
     assertBadLine(() => parseQrels('query-id\tcorpus-id\tscore\n1\td1\t1\n1\td2\n', { file: 'qrels.tsv' }), 'qrels.tsv', 3);
     assertBadLine(() => parseQrels('query-id\tcorpus-id\tscore\n1\td1\thigh\n', { file: 'qrels.tsv' }), 'qrels.tsv', 2);

@@ -73,7 +73,7 @@ test('HTTP: a page is exactly the slice [offset, offset + top_k) of the search f
   assert.notDeepEqual(page.body.results[0].plaid, small.body.results[0].plaid);
 });
 
-test('HTTP: consecutive pages neither overlap nor skip, in a batch too; bm25 says total_hits when its ranking ended and null when it is not known', async () => {
+test('HTTP: consecutive pages neither overlap nor skip, in a batch too; bm25 says total_hits, past its depth too', async () => {
   for (const mode of ['late', 'bm25', 'hybrid']) {
     const full = await postJson(url(), { queries: [QUERY, 'coffee'], top_k: 12, mode });
     for (let q = 0; q < 2; q++) {
@@ -88,8 +88,14 @@ test('HTTP: consecutive pages neither overlap nor skip, in a batch too; bm25 say
   }
   const deep = await postJson(url(), { query: 'coffee', top_k: 100, offset: 0, mode: 'bm25' });
   assert.equal(deep.body.results[0].total_hits, deep.body.results[0].hits.length, 'the BM25 ranking ended before the depth: its length is the total');
+  // Past the depth: the documents holding a query term, counted as BM25 scores them (before, null).
+  const every = await postJson(url(), { query: QUERY, top_k: 100, mode: 'bm25' });
+  const holding = (every.body.results[0].hits as Hit[]).length;
+  assert.ok(holding > 2 && holding < 46, `${holding} documents hold a term of the query`);
   const shallow = await postJson(url(), { query: QUERY, top_k: 1, offset: 1, mode: 'bm25' });
-  assert.equal(shallow.body.results[0].total_hits, null, 'BM25 past the depth: not known');
+  assert.equal(shallow.body.results[0].total_hits, holding, 'BM25 past the depth: every document holding a query term');
+  const batch = await postJson(url(), { queries: [QUERY, 'coffee'], top_k: 1, offset: 0, mode: 'bm25' });
+  assert.deepEqual(batch.body.results.map((r: { total_hits: number }) => r.total_hits), [holding, deep.body.results[0].hits.length]);
   // Without offset the answer is as before: no paging fields.
   const plain = await postJson(url(), { query: QUERY, top_k: 2 });
   assert.equal('offset' in plain.body.results[0], false);
@@ -134,6 +140,10 @@ test('library: search and searchBatch take offset with the same slice rule; past
     assert.equal(page.offset, 6);
     const [batch] = await index.searchBatch([QUERY], { mode, topK: 5, offset: 6 });
     assert.deepEqual(batch!.hits.map((h) => h.docId), page.hits.map((h) => h.docId));
+    // The whole ranking's length: every document for late and hybrid, those holding a query term for BM25.
+    const all = await index.search(QUERY, { mode, topK: 100 });
+    assert.equal(page.totalHits, mode === 'bm25' ? all.hits.length : 46, mode);
+    assert.equal(batch!.totalHits, page.totalHits, mode);
   }
   await assert.rejects(index.search(QUERY, { topK: 10, offset: 9_991 }), (e) => isPlaitError(e, 'INVALID_ARGUMENT') && /offset \+ topK = 9991 \+ 10 = 10001/.test(e.message));
   await assert.rejects(index.search(QUERY, { offset: 1.5 }), (e) => isPlaitError(e, 'INVALID_ARGUMENT') && e.details?.['name'] === 'offset');
@@ -151,6 +161,11 @@ test('CLI: plait search --offset prints the page of the deeper search, and refus
   assert.equal(p.totalHits, 46);
   const text = runPlait(dir, ['search', 'paged', QUERY, '-k', '4', '--offset', '5', '--mode', 'late']);
   assert.match(text.stderr, /plait: hits 6–9 of 46/);
+  const bm = runPlait(dir, ['search', 'paged', QUERY, '-k', '2', '--offset', '1', '--mode', 'bm25']);
+  const bmAll = runPlait(dir, ['search', 'paged', QUERY, '-k', '100', '--mode', 'bm25', '--json']);
+  assert.equal(bm.code, 0, bm.stderr);
+  const holding = (JSON.parse(bmAll.stdout) as { hits: unknown[] }).hits.length;
+  assert.match(bm.stderr, new RegExp(`plait: hits 2–3 of ${holding}\\n`), 'bm25 past its depth says of N');
   const past = runPlait(dir, ['search', 'paged', QUERY, '-k', '20', '--offset', '9990']);
   assert.equal(past.code, 2, past.stderr);
   assert.match(past.stderr, /--offset \+ -k = 9990 \+ 20 = 10010 is past the deepest result/);

@@ -16,13 +16,14 @@ import { PlaitError } from '../errors/index.js';
 /**
  * `FILE_NOT_FOUND` unless `path` is an existing file (or folder, with `kind: 'any'`). `-` and
  * pipes (`/dev/stdin`, `<(…)`) are refused saying so: these inputs are read by path, some more
- * than once; standard input is read by `--ids -` alone (readIdFile). A pipe had been called "a
+ * than once; standard input is read by `--ids -` (readIdFile) and by the corpus `-` of `plait add`
+ * and `plait cluster add` (stdin-corpus.ts). A pipe had been called "a
  * folder, not a file", and `-` "no such file" (trial 10).
  */
 export function requireInput(path: string, option: string, kind: 'file' | 'any' = 'file'): string {
   if (path === '-') {
     throw new PlaitError('FILE_NOT_FOUND', {
-      message: `${option}: "-" (standard input) is not read here; write the input to a file and give its path (only --ids reads "-")`,
+      message: `${option}: "-" (standard input) is not read here; write the input to a file and give its path (only --ids and the corpus of plait add and plait cluster add read "-")`,
       path,
       option,
     });

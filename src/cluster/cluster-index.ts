@@ -277,7 +277,7 @@ export class ClusterIndex {
       const offset = r.offset ?? 0;
       results[qi] = {
         hits: empty === undefined ? merged.slice(offset) : [],
-        ...(r.offset === null ? {} : { offset: r.offset, totalHits: empty === undefined ? totalHits(merged.length, r.topK, null) : 0 }),
+        ...(r.offset === null ? {} : { offset: r.offset, totalHits: empty === undefined ? totalHits(merged.length, r.topK, summedTotals(parts, missingHere)) : 0 }),
         // A filter that matched nothing on every shard: the reasons every shard gives (docstore/metadata-catalogue.ts).
         ...(() => {
           const why = empty === undefined && merged.length === 0 && missingHere.length === 0 ? commonWarnings(parts.map((p) => p.filterWarnings)) : null;
@@ -601,6 +601,8 @@ export class ClusterIndex {
       rrfK: r.rrfK,
       includeText: r.includeText,
       ...(o.filter === undefined ? {} : { filter: o.filter }),
+      // Paging: each shard counts its part of the whole ranking (ShardQueryResult.totalHits) and ranks topK deep, from the top.
+      ...(r.offset === null ? {} : { offset: 0 }),
     };
   }
 
@@ -753,4 +755,18 @@ function clusterManifestOf(info: readonly ShardInfo[]): IndexManifest {
   // The generation is the sum of the shards' (it moves with every shard's commit).
   const generation = info.reduce((a, s) => a + (s.manifest.generation ?? 0), 0);
   return { ...first, generation, counts: { ...first.counts, documents: sum('documents'), passages: sum('passages'), tokens: sum('tokens') }, segments: info.flatMap((s) => s.manifest.segments) };
+}
+
+/**
+ * The cluster's whole ranking's length: the sum of its shards' (each counts its own documents, the
+ * filter's with a filter), or null when a shard is missing or predates the count.
+ */
+function summedTotals(parts: readonly ShardQueryResult[], missingShards: readonly number[]): number | null {
+  if (missingShards.length > 0) return null;
+  let sum = 0;
+  for (const p of parts) {
+    if (typeof p.totalHits !== 'number') return null;
+    sum += p.totalHits;
+  }
+  return sum;
 }

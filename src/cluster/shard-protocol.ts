@@ -258,6 +258,11 @@ export interface ShardQueryResult {
   timings?: { lateMs: number; bm25Ms: number };
   /** Why the query's filter matched none of the shard's documents (SearchResult.filterWarnings); absent when it matched some. */
   filterWarnings?: FilterWarning[];
+  /**
+   * How many of the shard's documents the query's whole ranking holds (SearchResult.totalHits), when
+   * the coordinator pages (it sends offset 0): the coordinator sums them. Absent from replicas predating it.
+   */
+  totalHits?: number | null;
 }
 
 export interface SearchReply {

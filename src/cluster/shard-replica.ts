@@ -241,7 +241,7 @@ export class ShardReplica {
         this.index.searchEncodedBatch([q.text], embedding === null ? [] : [embedding], applicableSearchOptions(o, searchShape(o, this.index.manifest.model.defaultMode))).then((r) => r[0]!);
       if (mode !== 'hybrid') {
         const r = await late(base);
-        results.push({ hits: r.hits, ...(r.emptyReason === undefined ? {} : { emptyReason: r.emptyReason }), ...(r.generation === undefined ? {} : { generation: r.generation }), ...applied, timings: { lateMs: r.timings.lateMs, bm25Ms: r.timings.bm25Ms }, ...(r.filterWarnings === undefined ? {} : { filterWarnings: r.filterWarnings }) });
+        results.push({ hits: r.hits, ...(r.emptyReason === undefined ? {} : { emptyReason: r.emptyReason }), ...(r.generation === undefined ? {} : { generation: r.generation }), ...applied, timings: { lateMs: r.timings.lateMs, bm25Ms: r.timings.bm25Ms }, ...(r.filterWarnings === undefined ? {} : { filterWarnings: r.filterWarnings }), ...(r.totalHits === undefined ? {} : { totalHits: r.totalHits }) });
         continue;
       }
       // Hybrid: the two lists fusion takes at the single index's depth, and the exact late scores
@@ -260,6 +260,8 @@ export class ShardReplica {
         ...(lateList.emptyReason === undefined ? {} : { emptyReason: lateList.emptyReason }),
         ...(lateList.filterWarnings === undefined ? {} : { filterWarnings: lateList.filterWarnings }),
         ...(lateList.generation === undefined ? {} : { generation: lateList.generation }),
+        // Hybrid ranks what late interaction ranks: every document (the filter's), as on one index.
+        ...(lateList.totalHits === undefined ? {} : { totalHits: lateList.totalHits }),
         ...applied,
         timings: { lateMs: lateList.timings.lateMs + (performance.now() - extraStart), bm25Ms: bm.timings.bm25Ms },
       });

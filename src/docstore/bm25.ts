@@ -100,6 +100,11 @@ export class Bm25Accumulator {
     this.scores[doc]! += value;
   }
 
+  /** The documents scored since the last takeTop/reset: every document holding a query term (that the query let in). */
+  get touchedCount(): number {
+    return this.nTouched;
+  }
+
   /**
    * The k best documents (highest score, ties to the lower doc), best first; resets the
    * accumulator for the next query.

@@ -219,10 +219,29 @@ export class DocStoreReader {
    * the Lucene/Anserini formula, bm25.ts).
    */
   bm25(query: string | Bm25Query, k: number, options: Bm25Options = {}): Bm25Hit[] {
+    return this.bm25Ranking(query, k, options).hits;
+  }
+
+  /**
+   * `bm25`, and how many documents the whole BM25 ranking holds: those holding a query term (among
+   * `allowed` ones when given). The count is the number of documents the scoring touched, so it
+   * costs nothing beyond the scoring (every posting of every query term is read to rank anyway).
+   * Measured (this 2-core machine, loaded; scifact's queries, k = 10): on wordnet-scale's 118k
+   * passages BM25 with the count took 1.6–2.7 ms a query, where an FTS5 `MATCH` count(*) of the same
+   * terms alone took 9.5 ms (scifact's 5k: 3.0 ms against 1.1–1.9 ms more). With a mask, only allowed
+   * documents are scored: one pass, where deeper unfiltered lists (×4) had been asked until k were
+   * allowed (a 50% filter: 2.9 → 2.2 ms on wordnet-scale, 6.7 → 4.9 ms on scifact; the same hits).
+   * @param allowed allowed[docRowid] = 1 for the documents that may rank (a metadata filter's mask,
+   *   indexed by docRowid); null: every live document.
+   * @returns hits: the k best allowed documents (highest first, ties to the lower docRowid);
+   *   matched: the allowed documents holding a query term (≥ hits.length; 0 for k = 0).
+   * @throws PlaitError INVALID_ARGUMENT (k not a non-negative integer, k1, b), DOCSTORE_FAILED (SQLite).
+   */
+  bm25Ranking(query: string | Bm25Query, k: number, options: Bm25Options = {}, allowed: Uint8Array | null = null): { hits: Bm25Hit[]; matched: number } {
     if (!Number.isInteger(k) || k < 0) throw invalidArgument('k', 'a non-negative integer', k);
     const { k1, b } = resolveBm25Options(options);
     const qtf = typeof query === 'string' ? this.bm25Query(query, options).terms : query.terms;
-    if (qtf.size === 0 || k === 0 || this.nDocuments === 0) return [];
+    if (qtf.size === 0 || k === 0 || this.nDocuments === 0) return { hits: [], matched: 0 };
     const corpus = options.corpus;
     const n = corpus?.documents ?? this.nDocuments;
     const acc = (this.bm25Acc ??= new Bm25Accumulator(this.rowidSpan));
@@ -235,14 +254,18 @@ export class DocStoreReader {
           const rows = this.postings.all(term) as Array<[number, number]>;
           if (rows.length === 0) continue;
           const weight = count * bm25Idf(corpus?.df[term] ?? rows.length, n) * (k1 + 1);
-          for (const [doc, tf] of rows) acc.add(doc, (weight * tf) / (tf + k1 * (1 - b + (b * (lengths[doc] as number)) / avg)));
+          for (const [doc, tf] of rows) {
+            if (allowed !== null && allowed[doc] !== 1) continue;
+            acc.add(doc, (weight * tf) / (tf + k1 * (1 - b + (b * (lengths[doc] as number)) / avg)));
+          }
         }
       });
     } catch (e) {
       acc.reset();
       throw e;
     }
-    return acc.takeTop(k).map(({ doc, score }) => ({ docRowid: doc, docId: this.docIdOf.get(doc) as string, score }));
+    const matched = acc.touchedCount;
+    return { hits: acc.takeTop(k).map(({ doc, score }) => ({ docRowid: doc, docId: this.docIdOf.get(doc) as string, score })), matched };
   }
 
   /**

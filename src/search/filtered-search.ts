@@ -11,7 +11,7 @@
  *    allowed candidates; the collapse to documents skips excluded documents too, the widening
  *    policy (late-ranking.ts) counts only allowed documents, and its final exact scan keeps every
  *    passage.
- * BM25 is asked for deeper lists until topK allowed documents are found or its matches run out.
+ * BM25 scores the allowed documents only (DocStoreReader.bm25Ranking's mask).
  */
 import { FILTER_DEFAULTS } from '../config/defaults.js';
 import type { DocStoreReader } from '../docstore/index.js';
@@ -75,12 +75,13 @@ export function exactFiltered(q: EncodedQuery, mask: DocMask, docs: DocPassages,
   return docs.collapse(pids, exact(q, pids), k, mask.allowed);
 }
 
-/** BM25's best `k` allowed documents: deeper lists (×4) until k are allowed or the matches run out. */
-export function filteredBm25(docstore: DocStoreReader, query: string | Bm25Query, k: number, mask: DocMask, options: Bm25Options = {}): ScoredDoc[] {
-  if (mask.rowids.length === 0) return [];
-  for (let depth = Math.max(k, 16); ; depth *= 4) {
-    const hits = docstore.bm25(query, depth, options);
-    const kept = hits.filter((h) => mask.allowed[h.docRowid] === 1);
-    if (kept.length >= k || hits.length < depth) return kept.slice(0, k).map((h) => ({ key: h.docRowid, score: h.score }));
-  }
+/**
+ * BM25's best `k` allowed documents, and how many allowed documents hold a query term (the whole
+ * filtered ranking's length: SearchResult.totalHits). Only allowed documents are scored, so one pass
+ * gives both (before, deeper unfiltered lists were asked, ×4, until k were allowed).
+ */
+export function filteredBm25(docstore: DocStoreReader, query: string | Bm25Query, k: number, mask: DocMask, options: Bm25Options = {}): { docs: ScoredDoc[]; matched: number } {
+  if (mask.rowids.length === 0) return { docs: [], matched: 0 };
+  const { hits, matched } = docstore.bm25Ranking(query, k, options, mask.allowed);
+  return { docs: hits.map((h) => ({ key: h.docRowid, score: h.score })), matched };
 }

@@ -59,8 +59,8 @@ export function pageDepth(offset: unknown, topK: number, sp: PageSpelling = LIBR
  * How many documents the whole ranking holds, when known: `ranked` documents came back for a
  * search `depth` deep; fewer than asked means the ranking ended there (every match is counted).
  * `matching` is what the searcher knows otherwise (every live document for late interaction and
- * hybrid, the filter's documents with a filter), or null when it cannot know without more work (BM25:
- * the documents that hold a query term are not counted past the depth).
+ * hybrid, the documents holding a query term for BM25, the filter's among them with a filter), or
+ * null when it cannot know without more work (a pipeline's candidates past its last stage).
  */
 export function totalHits(ranked: number, depth: number, matching: number | null): number | null {
   if (ranked < depth) return ranked;

@@ -60,7 +60,7 @@ import { checkDocument, encodeDocuments, throwIfWriteCancelled } from '../mutate
 import { lookupDocId } from '../indexer/corpus/document-id.js';
 import { splitUnchanged, writeUpserts } from '../mutate/unchanged-upsert.js';
 import type { CorpusDocumentInput } from '../indexer/corpus/types.js';
-import type { DocumentInput } from '../docstore/types.js';
+import type { Bm25Hit, DocumentInput } from '../docstore/types.js';
 import type { MetadataFilter } from '../docstore/metadata-filter.js';
 
 export { checkModel } from './model-check.js';
@@ -919,13 +919,16 @@ export class PlaitIndex {
   /** BM25 and fusion (when the mode asks for them), then the page of hits. */
   private finish(query: string, q: EncodedQuery | null, late: CollapsedDocs, r: ResolvedSearch, timings: SearchTimings, t0: number, mask: DocMask | null = null, rw: RewrittenQuery | null = null): SearchResult {
     let ranked: ScoredDoc[] = late.docs;
+    let bmMatched = 0;
     if (r.mode !== 'late') {
       const t = performance.now();
       const depth = r.mode === 'hybrid' ? hybridDepth(r.topK) : r.topK;
       if (rw !== null && r.rewrite.rm3 !== null) rw = this.rewriter().expandRm3(rw, r.rewrite.rm3, ENGLISH_STOPWORDS);
       const bq = rw?.bm25 ?? query;
       const bmOptions = r.globalStats?.bm25 === undefined ? {} : { corpus: r.globalStats.bm25 };
-      const bm = mask !== null ? filteredBm25(this.docstore, bq, depth, mask, bmOptions) : this.docstore.bm25(bq, depth, bmOptions).map((h) => ({ key: h.docRowid, score: h.score }));
+      const bmRanking = mask !== null ? filteredBm25(this.docstore, bq, depth, mask, bmOptions) : unfilteredBm25(this.docstore.bm25Ranking(bq, depth, bmOptions));
+      const bm = bmRanking.docs;
+      bmMatched = bmRanking.matched;
       timings.bm25Ms = performance.now() - t;
       if (r.mode === 'bm25') ranked = bm;
       else {
@@ -942,7 +945,7 @@ export class PlaitIndex {
     const top = ranked.slice(r.offset ?? 0, end);
     const hits = toHits(this.docstore, top, late.pidOf, r.includeText, r.offset ?? 0);
     timings.totalMs = performance.now() - t0;
-    const page = r.offset !== null ? { offset: r.offset, totalHits: totalHits(Math.min(ranked.length, end), r.topK, this.matching(r, mask)) } : {};
+    const page = r.offset !== null ? { offset: r.offset, totalHits: totalHits(Math.min(ranked.length, end), r.topK, r.mode === 'bm25' ? bmMatched : this.matching(mask)) } : {};
     // A filter that matched no live document: say why (the catalogue is read only then, once per generation).
     const filtered = r.filter !== null && mask !== null && mask.rowids.length === 0 ? { filterWarnings: noMatchWarnings(r.filter.source, this.docstore.fieldCatalogue()) } : {};
     const result: SearchResult = rw !== null && rw.rewrites.length > 0 ? { hits, timings, truncated: false, rewrites: rw.rewrites, ...page, ...filtered } : { hits, timings, truncated: false, ...page, ...filtered };
@@ -955,12 +958,11 @@ export class PlaitIndex {
   }
 
   /**
-   * The documents the whole ranking holds when the searcher knows it without more work: late
-   * interaction and hybrid rank every live document (those the filter allows, with one); BM25 only
-   * those holding a query term, not counted past the depth (null).
+   * The documents a late or hybrid ranking holds: late interaction ranks every live document (those
+   * the filter allows, with one), and hybrid fuses that ranking with BM25's. (BM25's own ranking
+   * holds the documents with a query term: DocStoreReader.bm25Ranking counts them as it scores.)
    */
-  private matching(r: ResolvedSearch, mask: DocMask | null): number | null {
-    if (r.mode === 'bm25') return null;
+  private matching(mask: DocMask | null): number {
     return mask === null ? this.manifest.counts.documents : mask.rowids.length;
   }
 
@@ -1130,4 +1132,9 @@ export class PlaitIndex {
     await PlaitIndex.retireGeneration(this.pool, this.arrays);
     await this.queryEncoder.close();
   }
+}
+
+/** An unfiltered BM25 ranking as fusion's scored documents, with its length. */
+function unfilteredBm25(r: { hits: Bm25Hit[]; matched: number }): { docs: ScoredDoc[]; matched: number } {
+  return { docs: r.hits.map((h) => ({ key: h.docRowid, score: h.score })), matched: r.matched };
 }

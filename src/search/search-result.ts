@@ -103,10 +103,11 @@ export interface SearchResult {
   /** The results skipped before these hits (SearchOptions.offset); set, with totalHits, when the search was given an offset (0 included). */
   offset?: number;
   /**
-   * How many documents the whole ranking holds (paging.ts totalHits): every live document (the
-   * filter's, with a filter) for late interaction and hybrid, the ranking's length when it ended
-   * before the depth asked; null when it is not known (BM25 past the depth: documents holding a
-   * query term are not counted further). Absent where not computed (a cluster's coordinator).
+   * How many documents the whole ranking holds (paging.ts totalHits), with the filter applied when
+   * there is one: late interaction and hybrid rank every live document (hybrid fuses late
+   * interaction's ranking of them all with BM25's), BM25 the documents holding a query term (after
+   * stop words and rewrites); a cluster's coordinator sums its shards' counts. Null when it is not
+   * known: a pipeline past its last stage's depth, a cluster answer missing a shard.
    */
   totalHits?: number | null;
 }

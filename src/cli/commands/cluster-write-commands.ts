@@ -18,6 +18,7 @@ import { parseFilter } from '../../docstore/metadata-filter.js';
 import { LOCK_WAIT_OPTION, corpusReadOptions, lockWait, readIdFile, type AddCliOptions } from './living-commands.js';
 import { SKIP_INVALID_HELP, withCorpusOptions } from './index-commands.js';
 import { PlaitError } from '../../errors/index.js';
+import { withCorpusInput } from '../stdin-corpus.js';
 import { parseIntArg, plural, printJson } from '../options.js';
 
 interface PublishCliOptions {
@@ -82,7 +83,7 @@ export function registerClusterWriteCommands(program: Command): void {
     .command('add')
     .description("add documents (upsert by id) to a cluster: encoded here with the cluster's model, published to the shards' write logs as one transaction (every replica applies its shard's part of the whole input in one commit, or nothing of it; a refused input publishes nothing)")
     .argument('<name>', 'the sharded index folder (as given or under the index home), or the name of a published cluster')
-    .argument('<input>', 'corpus file or folder (the formats of plait index)')
+    .argument('<input>', 'corpus file or folder (the formats of plait index), or - for standard input (read whole first; its format: --format, else its first line)')
     .requiredOption('--nats <url>', 'NATS server URL')
     .option('--skip-invalid', SKIP_INVALID_HELP)
     .option('--wait <s>', 'after the write is stored, wait up to this many seconds for every replica answering to apply it, and print what each did (added, replaced, unchanged, deleted); TIMEOUT (exit 1) when they had not, the write stored all the same (default: none, answer once the write logs stored it)', parseIntArg('wait', 1));
@@ -90,9 +91,12 @@ export function registerClusterWriteCommands(program: Command): void {
     .option('-q, --quiet', QUIET_HELP)
     .option('--json', 'print the result as JSON')
     .action(async (name: string, input: string, o: Omit<AddCliOptions, 'replace'> & { nats: string; wait?: number }) => {
-      if (!existsSync(input)) throw new PlaitError('FILE_NOT_FOUND', { message: `no corpus at ${input}`, path: input });
+      if (input !== '-' && !existsSync(input)) throw new PlaitError('FILE_NOT_FOUND', { message: `no corpus at ${input}`, path: input });
       const { wait, ...read } = o;
-      const r = await withNats(o.nats, (nc) => addCorpusToCluster(nc, findClusterRoot(name) ?? name, input, { ...corpusReadOptions(read), ...(wait === undefined ? {} : { waitMs: wait * 1000 }) }));
+      // `-`: standard input, read whole before NATS is reached and anything is published (stdin-corpus.ts), as plait add reads it.
+      const r = await withCorpusInput(input, 'plait cluster add', (path) =>
+        withNats(o.nats, (nc) => addCorpusToCluster(nc, findClusterRoot(name) ?? name, path, { ...corpusReadOptions(read), ...(wait === undefined ? {} : { waitMs: wait * 1000 }) })),
+      );
       if (o.json) printJson(r);
       else process.stdout.write(`${describeAdd(r)}${r.replicas === undefined ? '' : `\nreplicas: ${describeReplicas(r.replicas)}`}\n`);
       if (r.replicas !== undefined && !r.replicas.complete) {

@@ -29,6 +29,7 @@ import { parseFilter } from '../../docstore/metadata-filter.js';
 import { commitIdOf } from '../../format/index-transaction.js';
 import type { IndexManifest } from '../../format/manifest.js';
 import { WriteInterrupts } from '../interrupt.js';
+import { withCorpusInput } from '../stdin-corpus.js';
 import { SKIP_CODES, SKIP_INVALID_HELP, describeSkipped, totalSkipped, withCorpusOptions } from './index-commands.js';
 
 export interface AddCliOptions {
@@ -171,7 +172,7 @@ export function registerLivingCommands(program: Command): void {
     .command('add')
     .description("add documents to an index (upsert by id) as one new generation: encoded with the index's model, compressed with its codec; existing segments are not rewritten; a document equal to the indexed one (title, text, metadata) is left as it is, not encoded")
     .argument('<index>', 'index name or path')
-    .argument('<input>', 'corpus file or folder (the formats of plait index)')
+    .argument('<input>', 'corpus file or folder (the formats of plait index), or - for standard input (read whole first; its format: --format, else its first line)')
     .option('--no-replace', 'refuse an id already in the index (DOCUMENT_EXISTS; nothing is added) instead of replacing that document')
     .option('--sync', 'make the index hold exactly the input, in one generation: unchanged documents (same title, text and metadata) are not re-encoded, changed and new ones are upserted, indexed ids absent from the input are deleted (not with --no-replace or --skip-invalid)')
     .option('--dry-run', 'print what the add (or --sync) would do — added, replaced, unchanged, deleted — and write nothing (no model is loaded)')
@@ -185,12 +186,13 @@ export function registerLivingCommands(program: Command): void {
       // The library's refusal (INVALID_ARGUMENT, naming its option), in the flags' own words.
       if (o.sync === true && !o.replace) throw new PlaitError('USAGE', { message: '--sync replaces the documents that changed: it cannot be given with --no-replace', reason: 'conflictingArguments' });
       if (o.sync === true && o.skipInvalid === true) throw new PlaitError('USAGE', { message: '--sync deletes what the input does not hold, so a document --skip-invalid skipped would be deleted: fix the document (its file and line are named without --skip-invalid) and sync again', reason: 'conflictingArguments' });
-      if (!existsSync(input)) throw new PlaitError('FILE_NOT_FOUND', { message: `no corpus at ${input}`, path: input });
+      if (input !== '-' && !existsSync(input)) throw new PlaitError('FILE_NOT_FOUND', { message: `no corpus at ${input}`, path: input });
       const interrupts = WriteInterrupts.install(o.json === true);
       const progress = ProgressReporter.auto(o.quiet === true);
       let r;
       try {
-        r = await interrupts.run(() => addCorpus(index, input, {
+        // `-`: standard input, read whole first (stdin-corpus.ts).
+        r = await interrupts.run(() => withCorpusInput(input, 'plait add', (path, shown) => addCorpus(index, path, {
           onProgress: (p) => progress.update(p.phase, p.done, p.total, p.elapsedMs),
           noReplace: !o.replace,
           sync: o.sync === true,
@@ -198,8 +200,8 @@ export function registerLivingCommands(program: Command): void {
           ...corpusReadOptions(o),
           ...lockWait(o),
           // Top-level fields the reader does not read, named once each (with --json: report.ignoredFields).
-          ...(o.json ? {} : { onWarning: (w: CorpusWarning) => process.stderr.write(`plait: warning: ${w.message}\n`) }),
-        }));
+          ...(o.json ? {} : { onWarning: (w: CorpusWarning) => process.stderr.write(`plait: warning: ${shown(w.message)}\n`) }),
+        })));
       } catch (err) {
         progress.done();
         interrupts.dispose();
@@ -230,7 +232,7 @@ export function registerLivingCommands(program: Command): void {
             (r.compacted ? '; compacted' : '') +
             '\n',
         );
-        if (r.recordedFields !== undefined) process.stderr.write(`plait: note: ${input} was read with the JSONL fields the index was built with: ${describeFieldFlags(r.recordedFields)} (give the flag to read another)\n`);
+        if (r.recordedFields !== undefined) process.stderr.write(`plait: note: ${input === '-' ? 'standard input' : input} was read with the JSONL fields the index was built with: ${describeFieldFlags(r.recordedFields)} (give the flag to read another)\n`);
       }
       interrupts.finish();
     });

@@ -269,7 +269,7 @@ export function registerSearchCommands(program: Command): void {
         const why = reasons.length === 0 ? '' : `: ${reasons.map((w) => `${w.message} [${w.code}]`).join('; ')}`;
         process.stderr.write(`plait: no hits${filterWarnings !== undefined || (o.filter !== undefined && r.mode !== 'bm25') ? ' (no document passes --filter)' : ''}${why}\n`);
       }
-      if (offset !== undefined && hits.length > 0) process.stderr.write(`plait: hits ${offset + 1}–${offset + hits.length} of ${totalHits === null || totalHits === undefined ? 'a ranking whose length is not known (bm25)' : totalHits}\n`);
+      if (offset !== undefined && hits.length > 0) process.stderr.write(`plait: hits ${offset + 1}–${offset + hits.length} of ${totalHits === null || totalHits === undefined ? 'a ranking whose length is not known' : totalHits}\n`);
       const exactStage = r.mode === 'bm25' ? undefined : describeExactStage(index.manifest.nbits);
       if (o.timings) process.stdout.write(`${formatTimings(timings, usedPlaid, modelLoadMs, exactStage)}\n`);
     } finally {

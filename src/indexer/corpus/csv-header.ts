@@ -10,12 +10,22 @@
  * values (Typesense, pandas) was not taken: a column of zip codes or ids that look like numbers would
  * lose its leading zeros, and one row's "n/a" would change a whole column's type. The reader warns
  * instead (csv-parser.ts) when an untyped column's first value looks like a number or a boolean.
+ *
+ * A list (`tags:string[]`) is stored as a JSON array of strings, so that the metadata filter's
+ * `$in`, `$all` and `$size` take it as a list (metadata-filter.ts), as they take a JSONL corpus's
+ * `"tags": ["a", "b"]`. Neither engine plait follows reads lists from CSV: Meilisearch's CSV types
+ * are string, number and boolean (a cell is one value), Typesense imports no CSV at all (it asks for
+ * JSONL; `string[]` is its schema's name for the type, taken here). A cell is read in one of the two
+ * ways spreadsheets and exports write lists: a JSON array of strings when it starts with `[`
+ * (`["a","b"]`, `[]`), else items separated by `|` (`a|b|c`), each trimmed. An empty cell is no
+ * value, as for every type; an empty item (`a||b`), a malformed JSON array or one holding anything
+ * but strings is MALFORMED_CSV naming the file, line and column.
  */
 
 import { PlaitError } from '../../errors/index.js';
 
 /** The value types a CSV header may give a metadata column (`name:type`). */
-export const CSV_COLUMN_TYPES = ['string', 'number', 'boolean'] as const;
+export const CSV_COLUMN_TYPES = ['string', 'number', 'boolean', 'string[]'] as const;
 export type CsvColumnType = (typeof CSV_COLUMN_TYPES)[number];
 
 /**
@@ -25,6 +35,7 @@ export type CsvColumnType = (typeof CSV_COLUMN_TYPES)[number];
  */
 const NEAR_TYPES: ReadonlySet<string> = new Set([
   'int', 'integer', 'float', 'double', 'long', 'decimal', 'num', 'numeric', 'bool', 'str', 'text', 'date', 'datetime', 'json', 'array',
+  'list', 'str[]', 'text[]', 'number[]', 'int[]', 'integer[]', 'float[]', 'boolean[]', 'bool[]', 'int32[]', 'int64[]', 'string*',
 ]);
 
 /** One metadata column: its index in the row, its metadata key and its declared type (`string` when none). */
@@ -128,7 +139,7 @@ const NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
 const BOOLEAN = /^(?:true|false)$/i;
 
 /** Whether an untyped value would read as a number or a boolean under a typed header (the warning's test). */
-export function looksTyped(value: string): CsvColumnType | null {
+export function looksTyped(value: string): 'number' | 'boolean' | null {
   const v = value.trim();
   if (NUMBER.test(v)) return 'number';
   if (BOOLEAN.test(v)) return 'boolean';
@@ -139,10 +150,11 @@ export function looksTyped(value: string): CsvColumnType | null {
  * A cell of a typed column as its value, or an error message when it is not one.
  * An empty cell is no value (the key is left out of the document's metadata), whatever the type.
  */
-export function typedValue(raw: string, type: CsvColumnType): { value: string | number | boolean | undefined } | { error: string } {
+export function typedValue(raw: string, type: CsvColumnType): { value: string | number | boolean | string[] | undefined } | { error: string } {
   if (raw.trim() === '') return { value: undefined };
   if (type === 'string') return { value: raw };
   const v = raw.trim();
+  if (type === 'string[]') return listValue(v, raw);
   if (type === 'number') {
     const n = Number(v);
     if (!NUMBER.test(v) || !Number.isFinite(n)) return { error: `expected a number (as JSON writes one: 1962, -0.5, 1e3) but found ${JSON.stringify(raw)}` };
@@ -150,4 +162,25 @@ export function typedValue(raw: string, type: CsvColumnType): { value: string | 
   }
   if (!BOOLEAN.test(v)) return { error: `expected true or false but found ${JSON.stringify(raw)}` };
   return { value: v.toLowerCase() === 'true' };
+}
+
+/** A `string[]` cell (trimmed, not empty): a JSON array of strings, or items separated by `|`. */
+function listValue(v: string, raw: string): { value: string[] } | { error: string } {
+  const how = 'a list is a JSON array of strings (["a","b"]) or items separated by | (a|b)';
+  if (v.startsWith('[')) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(v);
+    } catch (e) {
+      return { error: `${JSON.stringify(raw)} starts with [ but is not a JSON array (${(e as Error).message}); ${how}` };
+    }
+    if (!Array.isArray(parsed)) return { error: `${JSON.stringify(raw)} is not a JSON array; ${how}` };
+    const other = parsed.findIndex((x) => typeof x !== 'string');
+    if (other >= 0) return { error: `item ${other + 1} of ${JSON.stringify(raw)} is ${JSON.stringify(parsed[other])}, not a string; ${how}` };
+    return { value: parsed as string[] };
+  }
+  const items = v.split('|').map((x) => x.trim());
+  const empty = items.indexOf('');
+  if (empty >= 0) return { error: `item ${empty + 1} of ${JSON.stringify(raw)} is empty (two | in a row, or one at an end); ${how}` };
+  return { value: items };
 }

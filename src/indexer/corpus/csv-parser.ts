@@ -27,8 +27,8 @@ interface InfoRecord {
   info: Info;
 }
 
-function malformedCsv(file: string, line: number, message: string): ParsedRecord {
-  return { ok: false, kind: 'malformedCsv', error: new PlaitError('MALFORMED_CSV', { message, file, line }) };
+function malformedCsv(file: string, line: number, message: string, column?: string): ParsedRecord {
+  return { ok: false, kind: 'malformedCsv', error: new PlaitError('MALFORMED_CSV', { message, file, line, ...(column === undefined ? {} : { column }) }) };
 }
 
 /** The number of line feeds in a row's fields: how many lines before its last the row started. */
@@ -115,7 +115,7 @@ function rowRecord(cells: readonly string[], columns: CsvColumns, file: string, 
   for (const column of columns.metadata) {
     const raw = cells[column.index] as string;
     const read = typedValue(raw, column.type);
-    if ('error' in read) return malformedCsv(file, line, `column ${JSON.stringify(column.key)} (${column.type}): ${read.error}`);
+    if ('error' in read) return malformedCsv(file, line, `column ${JSON.stringify(column.key)} (${column.type}): ${read.error}`, column.key);
     if (read.value === undefined) continue;
     (metadata ??= {})[column.key] = read.value;
     if (!column.typed && !warned.has(column.index)) {

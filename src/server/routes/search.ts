@@ -268,7 +268,7 @@ const RESPONSE_SCHEMA = {
           total_hits: {
             type: ['integer', 'null'],
             description:
-              'present with offset: how many documents the whole ranking holds — every live document (the filter\'s, with a filter) in late and hybrid mode, the ranking\'s length when it ended before offset + top_k; null when not known (bm25 and pipelines past the depth, a cluster coordinator)',
+              'present with offset: how many documents the whole ranking holds, the filter\'s with a filter — every live document in late and hybrid mode (hybrid fuses the late ranking of them all with BM25\'s), the documents holding a query term in bm25 mode, summed over the shards by a cluster coordinator; null when not known (a pipeline past its last stage\'s depth, a coordinator missing a shard)',
           },
           rewrites: REWRITES_SCHEMA,
           warnings: {
