@@ -29,7 +29,7 @@ import { parseFilter } from '../../docstore/metadata-filter.js';
 import { commitIdOf } from '../../format/index-transaction.js';
 import type { IndexManifest } from '../../format/manifest.js';
 import { WriteInterrupts } from '../interrupt.js';
-import { SKIP_CODES, SKIP_INVALID_HELP, describeSkipped, totalSkipped, withCorpusOptions } from './index-commands.js';
+import { SKIP_INVALID_HELP, describeSkipped, skipInvalidApplies, totalSkipped, withCorpusOptions } from './index-commands.js';
 
 export interface AddCliOptions {
   replace: boolean;
@@ -45,8 +45,6 @@ export interface AddCliOptions {
   lockWaitS?: number;
   json?: boolean;
 }
-
-const SKIPPABLE = new Set(Object.values(SKIP_CODES));
 
 /** Every command takes -q as `plait index` does; these print no progress, only their result line. */
 const QUIET_HELP = 'no progress output (this command prints only its result)';
@@ -209,7 +207,7 @@ export function registerLivingCommands(program: Command): void {
           const refused = documentExists(String(id), '--no-replace', `line ${String(line)} of ${String(file)}`, { ...err.details, option: '--no-replace' });
           throw withHint(refused, `drop --no-replace to replace the indexed document, or remove line ${String(line)} of ${String(file)}`);
         }
-        if (isPlaitError(err) && SKIPPABLE.has(err.code) && o.skipInvalid !== true && err.details?.['line'] !== undefined) {
+        if (skipInvalidApplies(err, o.skipInvalid) && err.details?.['line'] !== undefined) {
           throw withHint(err, 'add --skip-invalid to skip such documents and report their counts by reason');
         }
         throw err;
