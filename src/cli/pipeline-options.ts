@@ -10,6 +10,7 @@ import { CrossEncoder, type CrossEncoderOptions } from '../rerank/cross-encoder/
 import type { CrossEncoderVariant } from '../rerank/cross-encoder/cross-encoder-files.js';
 import type { RerankDocument } from '../rerank/reranker.js';
 import { SearchPipeline, type PipelineResult } from '../pipeline/search-pipeline.js';
+import { pageLine } from './page-line.js';
 import { stageSearchOptions } from '../pipeline/stages.js';
 import { parsePipeline, type StageName } from '../pipeline/pipeline-spec.js';
 import { searchOptionsFrom, type SearchFlagOptions } from './search-flags.js';
@@ -180,7 +181,11 @@ export async function searchWithPipeline(
     const r = await pipeline.run(query, { includeText: o.text === true || o.json === true, ...(o.offset === undefined ? {} : { offset: o.offset }) });
     if (!o.json) printRewrites(r.rewrites, null, false);
     if (o.json) printJson(r);
-    else printPipelineResult(r, o.timings === true);
+    else {
+      printPipelineResult(r, o.timings === true);
+      if (o.offset !== undefined) process.stderr.write(pageLine(o.offset, r.hits.length, parsePipeline(o.pipeline).at(-1)?.depth ?? r.hits.length, r.totalHits, 'pipeline'));
+      else if (r.hits.length === 0 && empty === null) process.stderr.write('plait: no hits\n');
+    }
     return true;
   } finally {
     await cross?.close();

@@ -10,6 +10,7 @@ import { PlaitError, isPlaitError, type ErrorCode } from '../index.js';
 import { describe, noSpaceCode } from '../errors/index.js';
 import { integerRange } from '../config/parse-number.js';
 import { closestKey } from '../util/option-keys.js';
+import { OTHER_APIS_FIELDS, paginationHint } from '../util/other-api-fields.js';
 import { snakeKey, snakeKeys } from './snake-keys.js';
 
 /**
@@ -177,38 +178,13 @@ export function bodyTooLarge(maxBodyBytes: number | undefined, kind: BodyKind = 
 }
 
 /**
- * Other search APIs' names for plait's fields, as a client ported from one sends them: the result
- * count (Elasticsearch `size`, Meilisearch `limit`, Cohere's `top_n`, Solr's `rows`, Typesense's
- * `per_page`) and the query (`q`: Meilisearch, Typesense, Solr). `k` stays out: it ends both `top_k`
- * and `rrf_k`. Used only where the schema that refused the field has the field meant.
+ * What a refusal of `field` adds when it is another API's pagination field on a route with `top_k`
+ * (util/other-api-fields.ts); '' otherwise.
  */
-const OTHER_APIS_FIELDS: Readonly<Record<string, string>> = {
-  limit: 'top_k', size: 'top_k', top_n: 'top_k', topN: 'top_k', n: 'top_k', count: 'top_k', rows: 'top_k', per_page: 'top_k', num_results: 'top_k', max_results: 'top_k',
-  q: 'query',
-  // Pagination (search/paging.ts): Elasticsearch's and Vespa's `from`/`offset`, Solr's `start`, others' `skip`.
-  from: 'offset', skip: 'offset', start: 'offset',
-};
-
-/**
- * Other APIs' pagination fields (Elasticsearch `from`, Meilisearch `offset`, Typesense `page`, …),
- * which no plait route has: the refusal says how to page instead.
- */
-const PAGINATION_FIELDS: ReadonlySet<string> = new Set(['offset', 'from', 'page', 'skip', 'start', 'cursor', 'search_after']);
-
-/**
- * What a refusal of `field` adds when it is another API's pagination field on a route with `top_k`;
- * '' otherwise. The search route pages with `offset` (search/paging.ts): the hint says how each
- * API's field maps onto it; a route with top_k but no offset says how to page without it.
- */
-function paginationHint(field: string, parentSchema: unknown): string {
+function routePaginationHint(field: string, parentSchema: unknown): string {
   const properties = (parentSchema as { properties?: unknown } | undefined)?.properties;
-  if (!PAGINATION_FIELDS.has(field) || properties === null || typeof properties !== 'object' || !('top_k' in properties)) return '';
-  if ('offset' in properties) {
-    return field === 'page'
-      ? '; plait pages with "offset" and "top_k" (the page size): page n (1-based) of size s is offset = (n - 1) * s, top_k = s'
-      : `; plait pages with "offset" (results to skip) and "top_k" (the page size)${field === 'cursor' || field === 'search_after' ? ': it has no cursors' : ''}`;
-  }
-  return '; this route has no pagination: ask top_k = offset + page size and skip the first offset hits';
+  if (properties === null || typeof properties !== 'object' || !('top_k' in properties)) return '';
+  return paginationHint(field, { offset: 'offset', topK: 'top_k' }, 'offset' in properties);
 }
 
 /**
@@ -225,7 +201,7 @@ function fieldMeant(field: string, parentSchema: unknown): string | undefined {
   const snake = snakeKey(field);
   if (known.includes(snake)) return snake;
   const other = OTHER_APIS_FIELDS[field];
-  if (other !== undefined && known.includes(other)) return other;
+  if (other !== undefined && known.includes(snakeKey(other))) return snakeKey(other);
   // A field's last word alone (`ids` for `doc_ids`, as `plait delete --ids` spells it), too far from
   // it in edits for closestKey: the one field that ends with it (`k` ends top_k and rrf_k: no guess).
   const endsSo = known.filter((k) => k.endsWith(`_${snake}`));
@@ -251,7 +227,7 @@ export function toPlaitError(err: unknown, maxBodyBytes?: number, contentType?: 
     const suggestion = unknownField === undefined ? undefined : fieldMeant(unknownField, v.parentSchema);
     const extra =
       unknownField !== undefined
-        ? ` (${unknownField})${suggestion === undefined ? paginationHint(unknownField, v.parentSchema) : `; did you mean "${suggestion}"?`}`
+        ? ` (${unknownField})${suggestion === undefined ? routePaginationHint(unknownField, v.parentSchema) : `; did you mean "${suggestion}"?`}`
         : allowed !== undefined
           ? `: ${allowed.map((a) => JSON.stringify(a)).join(', ')}`
           : '';

@@ -30,6 +30,7 @@ import { checkSearchSettingsReachStages } from '../../pipeline/pipeline-settings
 import { parsePipeline } from '../../pipeline/pipeline-spec.js';
 import { stageSearchOptions } from '../../pipeline/stages.js';
 import { pagedStages } from '../../pipeline/search-pipeline.js';
+import { pageLine } from '../page-line.js';
 import { pageDepth } from '../../search/paging.js';
 import { addCrossEncoderFlags, addPipelineFlags, checkPipelineFlags, printRewrites, rerankWithCrossEncoder, searchWithPipeline, type CrossCliOptions } from '../pipeline-options.js';
 import { idText } from '../../util/json-number-text.js';
@@ -264,12 +265,14 @@ export function registerSearchCommands(program: Command): void {
       // Nothing printed had looked like a hang or a crash (a filter that matches no document). Late and
       // hybrid searches widen to every passage the filter allows, so none then means the filter passed none.
       // A filter that matched nothing says why (docstore/metadata-catalogue.ts): an unknown field, a value of the wrong JSON type.
-      if (hits.length === 0 && emptyReason === undefined) {
+      // A page past the end of a ranking that holds documents says so (not "no hits", not "no document passes --filter").
+      const pastTheEnd = offset !== undefined && offset > 0 && hits.length === 0 && emptyReason === undefined && (totalHits ?? 0) > 0;
+      if (hits.length === 0 && emptyReason === undefined && !pastTheEnd) {
         const reasons = (filterWarnings ?? []).filter((w) => w.code !== 'FILTER_NO_MATCH');
         const why = reasons.length === 0 ? '' : `: ${reasons.map((w) => `${w.message} [${w.code}]`).join('; ')}`;
         process.stderr.write(`plait: no hits${filterWarnings !== undefined || (o.filter !== undefined && r.mode !== 'bm25') ? ' (no document passes --filter)' : ''}${why}\n`);
       }
-      if (offset !== undefined && hits.length > 0) process.stderr.write(`plait: hits ${offset + 1}–${offset + hits.length} of ${totalHits === null || totalHits === undefined ? 'a ranking whose length is not known (bm25)' : totalHits}\n`);
+      if (offset !== undefined && (hits.length > 0 || pastTheEnd)) process.stderr.write(pageLine(offset, hits.length, o.k ?? SEARCH_DEFAULTS.topK, totalHits, 'bm25'));
       const exactStage = r.mode === 'bm25' ? undefined : describeExactStage(index.manifest.nbits);
       if (o.timings) process.stdout.write(`${formatTimings(timings, usedPlaid, modelLoadMs, exactStage)}\n`);
     } finally {
