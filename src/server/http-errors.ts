@@ -209,6 +209,25 @@ function fieldMeant(field: string, parentSchema: unknown): string | undefined {
 }
 
 /**
+ * For a `required` refusal: the field of the refused object (ajv's verbose `data`) that the missing
+ * one was most likely given as (`_id`, `id`, `docId` for doc_id; `docs` for documents; `body` for
+ * text: fieldMeant). ajv reports the missing field before the unknown one, so `{"_id": "n1"}` had
+ * been only "must have required property 'doc_id'" (trial 12).
+ */
+function givenAs(missing: string, data: unknown, parentSchema: unknown): string | undefined {
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) return undefined;
+  const properties = (parentSchema as { properties?: unknown } | undefined)?.properties;
+  const known = properties !== null && typeof properties === 'object' ? properties : {};
+  return Object.keys(data).find((k) => !(k in known) && fieldMeant(k, parentSchema) === missing);
+}
+
+/** Whether a refused object's schema is a document's (it has `metadata` beside `text`): its unknown fields belong under metadata. */
+function isDocumentSchema(parentSchema: unknown): boolean {
+  const properties = (parentSchema as { properties?: unknown } | undefined)?.properties;
+  return properties !== null && typeof properties === 'object' && 'metadata' in properties && 'text' in properties;
+}
+
+/**
  * Any thrown value → a PlaitError with the right code (unknown throwables become INTERNAL).
  * `maxBodyBytes`, the route's `bodyKind` and `contentType` (of the request) go into the 413 and 415 replies;
  * `maxTimeoutMs` into a refused `timeout_ms`'s range.
@@ -223,11 +242,19 @@ export function toPlaitError(err: unknown, maxBodyBytes?: number, contentType?: 
     if (integer !== null) return integer;
     // An invalid enum value names the values the field takes (ajv puts them in params.allowedValues).
     const allowed = v.keyword === 'enum' && Array.isArray(v.params?.allowedValues) ? (v.params.allowedValues as unknown[]) : undefined;
-    const unknownField = v.keyword === 'additionalProperties' ? String(v.params?.additionalProperty) : undefined;
-    const suggestion = unknownField === undefined ? undefined : fieldMeant(unknownField, v.parentSchema);
+    const missing = v.keyword === 'required' ? String(v.params?.missingProperty) : undefined;
+    const given = missing === undefined ? undefined : givenAs(missing, v.data, v.parentSchema);
+    const unknownField = v.keyword === 'additionalProperties' ? String(v.params?.additionalProperty) : given;
+    const suggestion = given !== undefined ? missing : unknownField === undefined ? undefined : fieldMeant(unknownField, v.parentSchema);
+    // A document's field that is neither its id, title, text nor metadata (`"year": 2020`) is metadata the writer meant.
+    const unknownHint = unknownField !== undefined && suggestion === undefined && isDocumentSchema(v.parentSchema)
+      ? `; a document's own fields go under "metadata": {"metadata": {${JSON.stringify(unknownField)}: …}}`
+      : '';
     const extra =
-      unknownField !== undefined
-        ? ` (${unknownField})${suggestion === undefined ? routePaginationHint(unknownField, v.parentSchema) : `; did you mean "${suggestion}"?`}`
+      given !== undefined
+        ? `; it has "${given}": did you mean "${missing}"?`
+        : unknownField !== undefined
+        ? ` (${unknownField})${suggestion === undefined ? routePaginationHint(unknownField, v.parentSchema) + unknownHint : `; did you mean "${suggestion}"?`}`
         : allowed !== undefined
           ? `: ${allowed.map((a) => JSON.stringify(a)).join(', ')}`
           : '';

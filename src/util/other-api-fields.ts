@@ -2,7 +2,8 @@
  * Other search APIs' names for plait's fields, as a newcomer ported from one types them — the result
  * count (Elasticsearch `size`, Meilisearch `limit`, Cohere's `top_n`, Solr's `rows`, Typesense's
  * `per_page`), the query (`q`: Meilisearch, Typesense, Solr), and pagination (Elasticsearch's `from`,
- * Solr's `start`, others' `skip`; Typesense's `page`, which names no one field) — and what plait's
+ * Solr's `start`, others' `skip`; Typesense's `page`, which names no one field), a document's fields
+ * as corpora and other write APIs name them (`_id`, `id`, `docs`, `content`) — and what plait's
  * refusal of each says. One table for every door: the HTTP schema refusals (server/http-errors.ts,
  * which snake-cases the names), the library's option-key checks (util/option-keys.ts) and the CLI's
  * unknown-option hint (cli/main.ts). Before, only HTTP said `page` → offset; the library listed its
@@ -16,6 +17,8 @@ export const OTHER_APIS_FIELDS: Readonly<Record<string, string>> = {
   limit: 'topK', size: 'topK', top_n: 'topK', topN: 'topK', n: 'topK', count: 'topK', rows: 'topK', per_page: 'topK', perPage: 'topK', num_results: 'topK', max_results: 'topK',
   q: 'query',
   from: 'offset', skip: 'offset', start: 'offset',
+  // A document's fields as BEIR, JSONL corpora and other engines' write APIs name them.
+  _id: 'docId', id: 'docId', docid: 'docId', docs: 'documents', body: 'text', content: 'text', contents: 'text',
 };
 
 /** Other APIs' pagination fields, which a door refusing them answers with how plait pages. */

@@ -1,0 +1,68 @@
+/**
+ * A document's fields as a newcomer writes them, over HTTP and in the library (trial 12). Before:
+ * POST /documents with `{"_id": "n1", …}` or `{"docs": […]}` answered only "must have required
+ * property 'doc_id'" (ajv names the missing field before the unknown one), and `"year": 2020` beside
+ * the text "must NOT have additional properties (year)" without saying where it goes; the library's
+ * `index.add([{ docId, text, year: 2020 }])` stored the document without its year, silently, and
+ * `{ _id: 'n1', … }` was "Expected a non-empty string or an integer for documents[0].docId but
+ * received undefined".
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { buildSample, postJson, serve, type SampleIndex } from './helpers/server-fixture.js';
+import type { RunningServer } from '../src/server/index.js';
+import { isPlaitError } from '../src/errors/index.js';
+
+let sample: SampleIndex;
+let server: RunningServer;
+
+before(async () => {
+  sample = await buildSample('plait-document-fields-');
+  server = await serve(sample);
+});
+
+after(async () => {
+  await server?.close();
+  await sample?.dispose();
+});
+
+test('POST /documents names the field a missing one was sent as, and where a document\'s own fields go', async () => {
+  const url = `${server.url}/v1/indexes/sample/documents`;
+  const cases: [unknown, RegExp, string | undefined][] = [
+    [{ documents: [{ _id: 'n1', text: 'x' }] }, /must have required property 'doc_id'; it has "_id": did you mean "doc_id"\?$/, 'doc_id'],
+    [{ documents: [{ docId: 'n1', text: 'x' }] }, /it has "docId": did you mean "doc_id"\?$/, 'doc_id'],
+    [{ documents: [{ doc_id: 'n1', content: 'x' }] }, /must have required property 'text'; it has "content": did you mean "text"\?$/, 'text'],
+    [{ docs: [{ doc_id: 'n1', text: 'x' }] }, /must have required property 'documents'; it has "docs": did you mean "documents"\?$/, 'documents'],
+    [{ documents: [{ doc_id: 'n1', text: 'x', year: 2020 }] }, /\(year\); a document's own fields go under "metadata": \{"metadata": \{"year": …\}\}$/, undefined],
+  ];
+  for (const [body, message, suggestion] of cases) {
+    const r = await postJson(url, body);
+    assert.equal(r.status, 400, JSON.stringify(r.body));
+    assert.equal(r.body.error.code, 'INVALID_ARGUMENT');
+    assert.match(r.body.error.message, message, JSON.stringify(body));
+    assert.equal(r.body.error.details.suggestion, suggestion, JSON.stringify(body));
+  }
+  // Nothing was written by any of them.
+  assert.equal((await sample.index.search('x', { topK: 50, mode: 'bm25', filter: { doc_id: 'n1' } })).hits.length, 0);
+});
+
+test('index.add refuses a key that is not a document field (naming docId / text, or metadata) instead of dropping it', async () => {
+  const cases: [object, RegExp, string | undefined][] = [
+    [{ _id: 'n2', text: 'x' }, /documents\[0\] has "_id": .*did you mean "docId"\?/, 'docId'],
+    [{ doc_id: 'n2', text: 'x' }, /did you mean "docId"\?/, 'docId'],
+    [{ docId: 'n2', body: 'x' }, /did you mean "text"\?/, 'text'],
+    [{ docId: 'n2', text: 'x', year: 2020 }, /documents\[0\] has "year", which is not a document field .*metadata: \{ "year": … \}/, undefined],
+  ];
+  for (const [doc, message, suggestion] of cases) {
+    await assert.rejects(sample.index.add([doc as never]), (e: unknown) => {
+      assert.ok(isPlaitError(e, 'INVALID_ARGUMENT'), String(e));
+      assert.match(e.message, message);
+      assert.equal(e.details?.['suggestion'], suggestion);
+      return true;
+    });
+  }
+  // The four fields (and a key left undefined) are a document as before.
+  const r = await sample.index.add([{ docId: 'n2', title: undefined, text: 'lentils simmer slowly', metadata: { year: 2020 } }]);
+  assert.equal(r.added, 1);
+  assert.deepEqual((await sample.index.search('lentils', { topK: 1, mode: 'bm25', includeText: true, filter: { year: 2020 } })).hits.map((h) => h.docId), ['n2']);
+});
