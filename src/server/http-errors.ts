@@ -227,6 +227,31 @@ function isDocumentSchema(parentSchema: unknown): boolean {
   return properties !== null && typeof properties === 'object' && 'metadata' in properties && 'text' in properties;
 }
 
+type Validation = NonNullable<FastifyLikeError['validation']>[number];
+
+/**
+ * The refusal to report among ajv's errors. A field that takes one of several shapes (`anyOf`:
+ * `highlights` true or an options object, `rewrite.synonyms` true or lines) collects one error per
+ * branch, the first being the first branch's `type`: `"highlights": {"preTag": "<mark>"}` had been
+ * answered "body/highlights must be boolean" (trial 12), not that `preTag` is unknown. The error
+ * inside the branch the value has the shape of (any keyword but `type` under the union's path) is
+ * the one meant, as is an error deeper in the value (an item of the lines); a value of none of the
+ * shapes is told them all ("must be boolean or object").
+ */
+function unionRefusal(errors: readonly Validation[]): Validation {
+  const first = errors[0] ?? {};
+  const union = errors.find((x) => x.keyword === 'anyOf');
+  if (union === undefined) return first;
+  const path = union.instancePath ?? '';
+  const inside = errors.find((x) => {
+    const at = x.instancePath ?? '';
+    return x.keyword !== 'anyOf' && at.startsWith(path) && (at.length > path.length || x.keyword !== 'type');
+  });
+  if (inside !== undefined) return inside;
+  const types = errors.filter((x) => x.keyword === 'type' && (x.instancePath ?? '') === path).map((x) => String(x.params?.['type']));
+  return types.length > 1 ? { ...first, message: `must be ${[...new Set(types)].join(' or ')}` } : first;
+}
+
 /**
  * Any thrown value → a PlaitError with the right code (unknown throwables become INTERNAL).
  * `maxBodyBytes`, the route's `bodyKind` and `contentType` (of the request) go into the 413 and 415 replies;
@@ -236,7 +261,7 @@ export function toPlaitError(err: unknown, maxBodyBytes?: number, contentType?: 
   if (isPlaitError(err)) return err;
   const e = (err ?? {}) as FastifyLikeError;
   if (Array.isArray(e.validation)) {
-    const v = e.validation[0] ?? {};
+    const v = unionRefusal(e.validation);
     const where = `${e.validationContext ?? 'body'}${v.instancePath ?? ''}`;
     const integer = integerRefusal(where, v, maxTimeoutMs);
     if (integer !== null) return integer;

@@ -1,11 +1,13 @@
 /**
- * A document's fields as a newcomer writes them, over HTTP and in the library (trial 12). Before:
+ * Fields as a newcomer writes them, over HTTP and in the library (trial 12). Before:
  * POST /documents with `{"_id": "n1", …}` or `{"docs": […]}` answered only "must have required
  * property 'doc_id'" (ajv names the missing field before the unknown one), and `"year": 2020` beside
  * the text "must NOT have additional properties (year)" without saying where it goes; the library's
  * `index.add([{ docId, text, year: 2020 }])` stored the document without its year, silently, and
  * `{ _id: 'n1', … }` was "Expected a non-empty string or an integer for documents[0].docId but
- * received undefined".
+ * received undefined". A highlights object with a typo (`preTag`) or a bad `snippet_chars` was
+ * "body/highlights must be boolean" (ajv's first anyOf branch), and highlights beside a pipeline
+ * were refused because "its stages use plait's PLAID settings".
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -17,7 +19,7 @@ let sample: SampleIndex;
 let server: RunningServer;
 
 before(async () => {
-  sample = await buildSample('plait-document-fields-');
+  sample = await buildSample('plait-field-refusals-');
   server = await serve(sample);
 });
 
@@ -65,4 +67,30 @@ test('index.add refuses a key that is not a document field (naming docId / text,
   const r = await sample.index.add([{ docId: 'n2', title: undefined, text: 'lentils simmer slowly', metadata: { year: 2020 } }]);
   assert.equal(r.added, 1);
   assert.deepEqual((await sample.index.search('lentils', { topK: 1, mode: 'bm25', includeText: true, filter: { year: 2020 } })).hits.map((h) => h.docId), ['n2']);
+});
+
+test('a field of several shapes (highlights: true or options) is refused for what is wrong inside it, not for the first shape', async () => {
+  const url = `${server.url}/v1/indexes/sample/search`;
+  const cases: [unknown, RegExp][] = [
+    [{ highlights: { preTag: '<mark>' } }, /body\/highlights must NOT have additional properties \(preTag\); did you mean "pre_tag"\?/],
+    [{ highlights: { snippet_chars: 0 } }, /Expected an integer in \[\d+, \d+\] for body\/highlights\/snippet_chars but received 0/],
+    [{ highlights: 'yes' }, /body\/highlights must be boolean or object$/],
+    [{ rewrite: { synonyms: [1] } }, /body\/rewrite\/synonyms\/0 must be string$/],
+  ];
+  for (const [extra, message] of cases) {
+    const r = await postJson(url, { query: 'bread', top_k: 1, mode: 'bm25', ...(extra as object) });
+    assert.equal(r.status, 400, JSON.stringify(r.body));
+    assert.match(r.body.error.message, message, JSON.stringify(extra));
+    assert.doesNotMatch(r.body.error.message, /must be boolean$/, JSON.stringify(extra));
+  }
+  // The options shape still works.
+  const ok = await postJson(url, { query: 'bread', top_k: 1, mode: 'bm25', highlights: { pre_tag: '[', post_tag: ']' } });
+  assert.equal(ok.status, 200, JSON.stringify(ok.body));
+});
+
+test('highlights beside a pipeline are refused for their own reason, not PLAID settings', async () => {
+  const r = await postJson(`${server.url}/v1/indexes/sample/search`, { query: 'bread', pipeline: 'bm25:10 > late:2', highlights: true });
+  assert.equal(r.status, 400, JSON.stringify(r.body));
+  assert.match(r.body.error.message, /highlights cannot apply with pipeline: a pipeline's hits are ranked by several stages/);
+  assert.doesNotMatch(r.body.error.message, /PLAID/);
 });
