@@ -7,13 +7,16 @@
  * `{ _id: 'n1', … }` was "Expected a non-empty string or an integer for documents[0].docId but
  * received undefined". A highlights object with a typo (`preTag`) or a bad `snippet_chars` was
  * "body/highlights must be boolean" (ajv's first anyOf branch), and highlights beside a pipeline
- * were refused because "its stages use plait's PLAID settings".
+ * were refused because "its stages use plait's PLAID settings". A delete by a filter with a typo
+ * (`{"shelv": …}`) or a number where text is stored answered `deleted: 0` without a word, where the
+ * same filter on a search says why.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildSample, postJson, serve, type SampleIndex } from './helpers/server-fixture.js';
 import type { RunningServer } from '../src/server/index.js';
 import { isPlaitError } from '../src/errors/index.js';
+import { runPlait } from './helpers/cli.js';
 
 let sample: SampleIndex;
 let server: RunningServer;
@@ -93,4 +96,22 @@ test('highlights beside a pipeline are refused for their own reason, not PLAID s
   assert.equal(r.status, 400, JSON.stringify(r.body));
   assert.match(r.body.error.message, /highlights cannot apply with pipeline: a pipeline's hits are ranked by several stages/);
   assert.doesNotMatch(r.body.error.message, /PLAID/);
+});
+
+test('a delete whose filter matches nothing says why, at every door (HTTP warnings, library filterWarnings, plait delete)', async () => {
+  await sample.index.add([{ docId: 'shelved', text: 'porridge oats soaked overnight', metadata: { shelf: '12' } }]);
+  const http = await postJson(`${server.url}/v1/indexes/sample/documents/delete`, { filter: { shelv: '12' } });
+  assert.equal(http.status, 200, JSON.stringify(http.body));
+  assert.equal(http.body.deleted, 0);
+  assert.deepEqual(http.body.warnings.map((w: { code: string; suggestion?: string }) => [w.code, w.suggestion]), [['FILTER_FIELD_UNKNOWN', 'shelf']]);
+  const lib = await sample.index.delete({ filter: { shelf: 12 } });
+  assert.equal(lib.deleted, 0);
+  assert.deepEqual(lib.filterWarnings?.map((w) => [w.code, w.askedType, w.storedTypes]), [['FILTER_TYPE_MISMATCH', 'number', ['string']]]);
+  const cli = runPlait(sample.dir, ['delete', sample.path, '--filter', '{"shelf": 12}']);
+  assert.equal(cli.code, 0, cli.stderr);
+  assert.match(cli.stderr, /^plait: no document passes --filter: filter field "shelf" is given a number \(12\) .*\[FILTER_TYPE_MISMATCH\]$/m);
+  // A delete that matched says nothing of the kind.
+  const done = await postJson(`${server.url}/v1/indexes/sample/documents/delete`, { filter: { shelf: '12' } });
+  assert.equal(done.body.deleted, 1, JSON.stringify(done.body));
+  assert.equal(done.body.warnings, undefined);
 });

@@ -254,7 +254,7 @@ export function registerLivingCommands(program: Command): void {
         throw e;
       });
       if (o.json) {
-        printJson({ path, generation: r.generation, commit: commitIdOf(r.manifest), committed: r.committed, deleted: r.deleted, missing: r.missing, compacted: r.compacted, counts: r.manifest.counts, passages: passageCounts(r.manifest) });
+        printJson({ path, generation: r.generation, commit: commitIdOf(r.manifest), committed: r.committed, deleted: r.deleted, missing: r.missing, compacted: r.compacted, counts: r.manifest.counts, passages: passageCounts(r.manifest), ...(r.filterWarnings === undefined ? {} : { filterWarnings: r.filterWarnings }) });
         interrupts.finish();
         return;
       }
@@ -264,6 +264,9 @@ export function registerLivingCommands(program: Command): void {
           (r.compacted ? '; compacted' : '') +
           '\n',
       );
+      // A filter that matched nothing says why, as plait search's line does (a typo, a number where text is stored).
+      const reasons = (r.filterWarnings ?? []).filter((w) => w.code !== 'FILTER_NO_MATCH');
+      if (r.filterWarnings !== undefined) process.stderr.write(`plait: no document passes --filter${reasons.length === 0 ? '' : `: ${reasons.map((w) => `${w.message} [${w.code}]`).join('; ')}`}\n`);
       interrupts.finish();
     });
 
