@@ -3,7 +3,9 @@
  * plait pages, but the library's `search(q, { page: 2 })` listed its 25 option names, `{ from: 5 }` and
  * `{ limit: 5 }` suggested nothing, and `plait search --page 2` said "Did you mean --tag?"; a page
  * past the end of the ranking printed `plait: no hits` (with a filter "no document passes --filter",
- * though some did), and a pipeline's page past the end printed nothing.
+ * though some did), and a pipeline's page past the end printed nothing. A batch page (`--queries …
+ * --offset 20`) wrote its run ranked 1… again, and a pipeline batch without --run or --json printed
+ * no run at all.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -78,4 +80,17 @@ test('a page past the end of the ranking says how long the ranking is (one mode,
     assert.match(r.stderr, line, `${args.join(' ')}: ${r.stderr}`);
     assert.doesNotMatch(r.stderr, /no document passes/, args.join(' '));
   }
+});
+
+test('a batch page (--queries with --offset) writes its hits\' ranks in the whole ranking; a pipeline batch prints its run on stdout', () => {
+  writeFileSync(join(dir, 'q.tsv'), 'q1\tlibrary classification\n');
+  const full = runPlait(dir, ['search', './idx', '--queries', 'q.tsv', '-k', '3', '--mode', 'bm25', '-q']);
+  assert.equal(full.code, 0, full.stderr);
+  const second = full.stdout.trim().split('\n')[1]!.split(' ');
+  const page = runPlait(dir, ['search', './idx', '--queries', 'q.tsv', '-k', '1', '--offset', '1', '--mode', 'bm25', '-q']);
+  assert.equal(page.code, 0, page.stderr);
+  assert.deepEqual(page.stdout.trim().split(' '), ['q1', 'Q0', second[2], '2', second[4], 'plait']);
+  const pipeline = runPlait(dir, ['search', './idx', '--queries', 'q.tsv', '--pipeline', 'bm25:3 > late:1', '--offset', '1', '-q']);
+  assert.equal(pipeline.code, 0, pipeline.stderr);
+  assert.match(pipeline.stdout, /^q1 Q0 \S+ 2 \S+ plait\n$/);
 });

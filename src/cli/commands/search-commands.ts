@@ -221,7 +221,8 @@ export function registerSearchCommands(program: Command): void {
           const results = await index.searchBatch(slice.map((q) => q.text), { ...batchOpts, includeText: false });
           results.forEach((r, j) => {
             printRewrites(r.rewrites, slice[j]!.id, o.quiet === true);
-            run.set(slice[j]!.id, r.hits.map((h) => ({ docId: h.docId, score: h.score })));
+            // A page's hits keep their ranks in the whole ranking (offset + 1 …), as a single search prints them.
+            run.set(slice[j]!.id, r.hits.map((h) => ({ docId: h.docId, score: h.score, ...(o.offset === undefined ? {} : { rank: h.rank }) })));
             if (r.emptyReason === 'no-content') noContent.push(slice[j]!.id);
             if (r.truncated) truncated.push(slice[j]!.id);
           });
