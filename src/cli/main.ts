@@ -11,6 +11,7 @@ import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { PlaitError, isPlaitError, noSpaceCode, type ErrorCode } from '../errors/index.js';
 import { invokedAs } from './options.js';
+import { PAGINATION_FIELDS } from '../util/other-api-fields.js';
 import { reportError, withHint } from './report-error.js';
 
 /** Said after an unknown option, the usual way a query or text beginning with '-' goes wrong. */
@@ -155,7 +156,13 @@ export function usageError(err: CommanderError, command?: Command): PlaitError {
   const unknown = reason === 'unknownOption' ? /unknown option '([^']+)'/.exec(message)?.[1] : undefined;
   const takesK = command?.options.some((o) => o.short === '-k') === true;
   const topK = unknown !== undefined && takesK && TOP_K_GUESSES.has(unknown.split('=')[0] as string);
-  const hint = topK ? 'Did you mean -k <n> (--k)? the number of results: topK in the library, top_k over HTTP' : dashed ? DASH_HINT : suggestion !== '' ? suggestion : undefined;
+  // Other engines' paging flags (--page, --from, --start, --skip): commander had offered --tag for --page.
+  const pagingFlag = unknown?.split('=')[0]?.replace(/^--?/, '');
+  const takesOffset = command?.options.some((o) => o.long === '--offset') === true;
+  const paging = pagingFlag !== undefined && takesOffset && PAGINATION_FIELDS.has(pagingFlag)
+    ? `plait pages with --offset <n> (results to skip) and -k <n> (the page size)${pagingFlag === 'page' ? ': page n (1-based) of size s is --offset (n - 1)·s -k s, so page 2 of 10 is --offset 10 -k 10' : ''}`
+    : undefined;
+  const hint = topK ? 'Did you mean -k <n> (--k)? the number of results: topK in the library, top_k over HTTP' : paging ?? (dashed ? DASH_HINT : suggestion !== '' ? suggestion : undefined);
   return new PlaitError('USAGE', hint === undefined ? { message, reason } : { message, reason, hint });
 }
 

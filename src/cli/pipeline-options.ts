@@ -10,12 +10,13 @@ import { CrossEncoder, type CrossEncoderOptions } from '../rerank/cross-encoder/
 import type { CrossEncoderVariant } from '../rerank/cross-encoder/cross-encoder-files.js';
 import type { RerankDocument } from '../rerank/reranker.js';
 import { SearchPipeline, type PipelineResult } from '../pipeline/search-pipeline.js';
+import { pageLine } from './page-line.js';
 import { stageSearchOptions } from '../pipeline/stages.js';
 import { parsePipeline, type StageName } from '../pipeline/pipeline-spec.js';
 import { searchOptionsFrom, type SearchFlagOptions } from './search-flags.js';
 import type { PlaitIndex } from '../search/plait-index.js';
 import { readQueries } from '../eval/queries.js';
-import { writeRun, type Run } from '../eval/run.js';
+import { formatRun, writeRun, type Run } from '../eval/run.js';
 import { evaluatePipeline, splitPipelineSpecs } from '../eval/pipeline-modes.js';
 import type { ModeInput } from '../eval/comparison.js';
 import type { Qrels } from '../eval/qrels.js';
@@ -163,13 +164,15 @@ export async function searchWithPipeline(
         const r = await pipeline.run(queries[i]!.text, o.offset === undefined ? {} : { offset: o.offset });
         printRewrites(r.rewrites, queries[i]!.id, o.quiet === true);
         if (r.degraded !== null) degraded[r.degraded.stage] = (degraded[r.degraded.stage] ?? 0) + 1;
-        run.set(queries[i]!.id, r.hits.map((h) => ({ docId: h.docId, score: h.score })));
+        run.set(queries[i]!.id, r.hits.map((h) => ({ docId: h.docId, score: h.score, ...(o.offset === undefined ? {} : { rank: h.rank }) })));
         progress.update('search', i + 1, queries.length);
       }
       progress.done();
       if (o.run !== undefined) await writeRun(o.run, run, { tag: o.tag });
       if (o.json) printJson(Object.fromEntries(run));
       else if (o.run !== undefined) process.stdout.write(`wrote ${plural(run.size, 'query', 'queries')} to ${o.run}\n`);
+      // Without --run or --json the run goes to stdout, as a one-mode batch's does (it had printed nothing, trial 12).
+      else process.stdout.write(formatRun(run, { tag: o.tag }));
       for (const [stage, n] of Object.entries(degraded)) process.stderr.write(`plait: ${stage} degraded on ${n} of ${plural(queries.length, 'query', 'queries')}\n`);
       return true;
     }
@@ -180,7 +183,11 @@ export async function searchWithPipeline(
     const r = await pipeline.run(query, { includeText: o.text === true || o.json === true, ...(o.offset === undefined ? {} : { offset: o.offset }) });
     if (!o.json) printRewrites(r.rewrites, null, false);
     if (o.json) printJson(r);
-    else printPipelineResult(r, o.timings === true);
+    else {
+      printPipelineResult(r, o.timings === true);
+      if (o.offset !== undefined) process.stderr.write(pageLine(o.offset, r.hits.length, parsePipeline(o.pipeline).at(-1)?.depth ?? r.hits.length, r.totalHits, 'pipeline'));
+      else if (r.hits.length === 0 && empty === null) process.stderr.write('plait: no hits\n');
+    }
     return true;
   } finally {
     await cross?.close();

@@ -32,6 +32,7 @@
  * skips that stage (its previous order stands) and reports the shard.
  */
 import { totalHits } from '../search/paging.js';
+import { lookupDocId } from '../indexer/corpus/document-id.js';
 import { commonWarnings } from '../docstore/metadata-catalogue.js';
 import { PlaitError, invalidArgument, isPlaitError } from '../errors/index.js';
 import { CLUSTER_DEFAULTS, SEARCH_DEFAULTS } from '../config/defaults.js';
@@ -411,7 +412,9 @@ export class ClusterIndex {
    * search need, did not answer by the deadline; `details.shard`: the document's), the shard's own
    * errors (DOCUMENT_NOT_FOUND for an unknown docId), the signal's reason once it fires (ABORTED, TIMEOUT).
    */
-  async explain(query: string, target: string | { pid: number }, options: ExplainOptions & Pick<ClusterSearchOptions, 'deadlineAt' | 'minSequences' | 'signal'> = {}): Promise<Explanation> {
+  async explain(query: string, given: string | number | { pid: number }, options: ExplainOptions & Pick<ClusterSearchOptions, 'deadlineAt' | 'minSequences' | 'signal'> = {}): Promise<Explanation> {
+    // An integer docId is its decimal text, as on one index (document-id.ts lookupDocId).
+    const target = typeof given === 'number' ? lookupDocId(given, 'doc_id') : given;
     if (typeof target !== 'string') throw invalidArgument('doc_id', 'a doc_id on a cluster (pids are per shard)', target);
     const r = this.resolveSearch(options, EXPLAIN_OPTION_SCOPES);
     if (r.rewrite.prf !== null) throw invalidArgument('rewrite.prf', 'spelling, synonyms or rm3 in explain (as on one index: ColBERT-PRF appends centroid embeddings, which have no query text to explain)', 'prf');

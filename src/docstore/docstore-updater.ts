@@ -25,6 +25,7 @@
  * passage-tokens.ts) are subtracted from the token document frequencies, as an add counts them.
  * Doc rowids are never reused (`meta.rowid_span` is the next one).
  */
+import { readFieldCatalogue, type FieldCatalogue } from './metadata-catalogue.js';
 import { storePidToDocChunks } from './pid-doc-blob.js';
 import type Database from 'better-sqlite3';
 import { openDatabase } from './open-database.js';
@@ -164,6 +165,16 @@ export class DocStoreUpdater {
   docIdsMatching(where: string, params: ReadonlyArray<string | number | null>): string[] {
     const db = this.open();
     return guarded('filter documents', this.path, () => db.prepare(`SELECT doc_id FROM documents WHERE ${where}`).pluck().all(...params) as string[]);
+  }
+
+  /**
+   * The metadata fields the live documents hold (metadata-catalogue.ts), for a delete whose filter
+   * matched nothing: why, as a search says it (UpdateResult.filterWarnings).
+   * @throws PlaitError DOCSTORE_FAILED
+   */
+  fieldCatalogue(): FieldCatalogue {
+    const db = this.open();
+    return guarded('read the metadata fields', this.path, () => readFieldCatalogue(db));
   }
 
   /** Every live docId (a sync deletes those its input lacks, found under the write lock). */

@@ -12,6 +12,12 @@ import { INLINE_SOURCE, malformedLine, splitLines, whitespaceFields } from './in
 export interface RunHit {
   docId: string;
   score: number;
+  /**
+   * The hit's 1-based rank in the whole ranking, when it is not its place in the list: a page
+   * (`plait search --queries … --offset 20` writes ranks 21…, as a single search prints them; the run
+   * had been numbered 1… again, trial 12). Absent: the place in the list.
+   */
+  rank?: number;
 }
 
 /** query id → hits, best first. */
@@ -127,7 +133,7 @@ export function formatRun(run: Run, options: WriteRunOptions = {}): string {
       if (!Number.isFinite(hit.score)) {
         throw new PlaitError('INVALID_ARGUMENT', { message: `Expected a finite score for doc "${hit.docId}" of query "${qid}" but received ${hit.score}` });
       }
-      parts.push(`${qid} Q0 ${hit.docId} ${r + 1} ${hit.score} ${tag}\n`);
+      parts.push(`${qid} Q0 ${hit.docId} ${hit.rank ?? r + 1} ${hit.score} ${tag}\n`);
     }
   }
   return parts.join('');

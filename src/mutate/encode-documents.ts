@@ -6,6 +6,7 @@
 import { BUILD_MEMORY_DEFAULTS, ENCODER_DEFAULTS } from '../config/defaults.js';
 import { PlaitError, abortedBy, invalidArgument } from '../errors/index.js';
 import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
+import { OTHER_APIS_FIELDS } from '../util/other-api-fields.js';
 import type { Encoder } from '../encoder/types.js';
 import type { IndexManifest } from '../format/manifest.js';
 import type { DocumentInput } from '../docstore/types.js';
@@ -23,13 +24,14 @@ import { embedInSteps } from '../indexer/build-index.js';
  * the one rule of what an id may be (indexer/corpus/document-id.ts: spaces inside are fine); text a
  * string, title a string, metadata an object.
  * @returns the document with its id as a string
- * @throws PlaitError INVALID_ARGUMENT (a field of the wrong type; an id that is a fraction or an
- * integer past 2^53), INVALID_ID (a control character or line break in the id, or white space at
+ * @throws PlaitError INVALID_ARGUMENT (a field of the wrong type; a key that is no document field,
+ * checkDocumentKeys; an id that is a fraction or an integer past 2^53), INVALID_ID (a control character or line break in the id, or white space at
  * an end: `details.reason`), EMPTY_TEXT (no title and no text).
  */
 export function checkDocument(doc: unknown, i: number): DocumentInput {
   const d = doc as (Partial<Omit<DocumentInput, 'docId'>> & { docId?: unknown }) | null;
   if (d === null || typeof d !== 'object') throw invalidArgument(`documents[${i}]`, 'an object {docId, text, title?, metadata?}', doc);
+  checkDocumentKeys(d, i);
   const docId = idText(d.docId, undefined, 'docId');
   if (docId === undefined) {
     throw new PlaitError('INVALID_ARGUMENT', { message: `documents[${i}].docId ${numberIdRefusal(d.docId as number)}`, name: `documents[${i}].docId`, received: d.docId });
@@ -45,6 +47,34 @@ export function checkDocument(doc: unknown, i: number): DocumentInput {
   const title = d.title ?? '';
   if (indexText(title, d.text).trim().length === 0) throw new PlaitError('EMPTY_TEXT', { message: `document "${docId}" has no text to index`, docId });
   return { docId, title, text: d.text, metadata: d.metadata ?? undefined };
+}
+
+/** The fields of a document given to a write door (CorpusDocumentInput). */
+const DOCUMENT_KEYS: ReadonlySet<string> = new Set(['docId', 'title', 'text', 'metadata']);
+
+/**
+ * Refuses a document's key that is none of DOCUMENT_KEYS (a key holding undefined aside): another
+ * name for one of them (`_id`, `id`, `doc_id`, `body`: util/other-api-fields.ts) is named with the
+ * one meant, any other field is told to go under `metadata`. `index.add([{ docId, text, year: 2020 }])`
+ * had stored the document without its year, silently, and `{ _id: 'a', … }` had been refused as "a
+ * docId … received undefined" (trial 12); HTTP refuses both by its schema, and a JSONL line warns.
+ * @throws PlaitError INVALID_ARGUMENT (details: `name` documents[i].key, `unknownField`, `suggestion` when one is meant).
+ */
+function checkDocumentKeys(d: object, i: number): void {
+  for (const [key, value] of Object.entries(d)) {
+    if (DOCUMENT_KEYS.has(key) || value === undefined) continue;
+    const meant = OTHER_APIS_FIELDS[key] ?? OTHER_APIS_FIELDS[key.toLowerCase()] ?? (key.toLowerCase() === 'doc_id' ? 'docId' : undefined);
+    const suggestion = meant !== undefined && DOCUMENT_KEYS.has(meant) ? meant : undefined;
+    throw new PlaitError('INVALID_ARGUMENT', {
+      message:
+        suggestion !== undefined
+          ? `documents[${i}] has "${key}": a document's fields are docId, title, text and metadata; did you mean "${suggestion}"?`
+          : `documents[${i}] has "${key}", which is not a document field (docId, title, text, metadata): a document's own fields go under metadata, { docId, text, metadata: { ${JSON.stringify(key)}: … } }, where they are stored, returned and filterable`,
+      name: `documents[${i}].${key}`,
+      unknownField: key,
+      ...(suggestion === undefined ? {} : { suggestion }),
+    });
+  }
 }
 
 export interface EncodeDocumentsOptions {

@@ -51,6 +51,7 @@ import { distinctTokenIds } from '../docstore/passage-tokens.js';
 import type { DocumentInput } from '../docstore/types.js';
 import { buildIvf } from '../indexer/index-writer.js';
 import { compileFilter, type MetadataFilter } from '../docstore/metadata-filter.js';
+import { noMatchWarnings, type FilterWarning } from '../docstore/metadata-catalogue.js';
 import { checkFinite } from '../indexer/compress-passages.js';
 import { sameContent } from './sync-plan.js';
 
@@ -123,6 +124,12 @@ export interface UpdateResult {
   /** Whether the write was followed by an automatic compaction (tombstone share past LIVING_DEFAULTS.autoCompactShare). */
   compacted: boolean;
   manifest: IndexManifest;
+  /**
+   * With `deleteWhere` that matched no live document: why, as a search with that filter says it
+   * (FILTER_FIELD_UNKNOWN, FILTER_TYPE_MISMATCH, else FILTER_NO_MATCH; docstore/metadata-catalogue.ts).
+   * A delete by `{"metadata.year": …}` or `{"year": 1960}` over strings had answered `deleted: 0` alone.
+   */
+  filterWarnings?: FilterWarning[];
 }
 
 export interface UpdateOptions {
@@ -281,10 +288,12 @@ export function updateIndex(dir: string, req: UpdateRequest, options: UpdateOpti
       for (const e of a.embeddings) newDoclens.push(e.length);
       newPassages += a.passages.length;
     });
+    // A filter that matched no live document says why (read before any change: the catalogue is the live documents').
+    const filterWarnings = where !== null && byFilter.length === 0 ? { filterWarnings: noMatchWarnings(req.deleteWhere!, store.fieldCatalogue()) } : {};
     if (written.length === 0 && deleted === 0) {
       // Nothing changes (every id absent, every document unchanged): no generation is committed
       // (the store rolls back, close() removes a copy), the appliedLog position included.
-      return { generation: m.generation ?? 0, committed: false, added: 0, replaced: 0, unchanged, deleted: 0, missing, compacted: false, manifest: m };
+      return { generation: m.generation ?? 0, committed: false, added: 0, replaced: 0, unchanged, deleted: 0, missing, compacted: false, manifest: m, ...filterWarnings };
     }
     const docsEntry = finishCopy(tx, store, docsName, m);
     step('docstore-written');
@@ -356,7 +365,7 @@ export function updateIndex(dir: string, req: UpdateRequest, options: UpdateOpti
       ...(req.appliedLog === undefined ? {} : { appliedLog: { stream: req.appliedLog.stream, sequence: req.appliedLog.sequence } }),
     }, { participant: participantOf(store, docsName) });
     step('committed');
-    const result: UpdateResult = { generation: tx.generation, committed: true, added: written.length - replaced, replaced, unchanged, deleted, missing, compacted: false, manifest };
+    const result: UpdateResult = { generation: tx.generation, committed: true, added: written.length - replaced, replaced, unchanged, deleted, missing, compacted: false, manifest, ...filterWarnings };
     const share = options.autoCompactShare ?? LIVING_DEFAULTS.autoCompactShare;
     if (share < 1 && nPassages > 0 && deletedNow / nPassages > share) {
       last = tx.continueWith();

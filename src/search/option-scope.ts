@@ -223,7 +223,12 @@ export function checkPipelineOptions(options: object, where: string, sp: OptionS
         ? 'its stages set it (the last stage\'s depth is the number of results, e.g. "bm25:100 > late:10"; an "exhaustive" stage scores exactly)'
         : key === 'filter'
           ? 'pipelines do not take a filter yet'
-          : "its stages use plait's PLAID settings (the index's calibration, else plait's defaults); give it to a one-mode search";
+          : key === 'highlights'
+            ? // Not PLAID's reason (trial 12: it had been told "its stages use plait's PLAID settings").
+              "a pipeline's hits are ranked by several stages, and highlights are computed for one mode's ranking; give it to a one-mode search (mode late, hybrid or bm25)"
+            : key === 'globalStats'
+              ? "a pipeline's stages score with the index's own statistics; give it to a one-mode search"
+              : "its stages use plait's PLAID settings (the index's calibration, else plait's defaults); give it to a one-mode search";
     throw new PlaitError('INVALID_ARGUMENT', { message: `${name} cannot apply with ${where}: ${why}`, name, option: name, reason: 'notApplicable' });
   }
 }

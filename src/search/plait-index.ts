@@ -1027,14 +1027,16 @@ export class PlaitIndex {
    * @throws PlaitError DOCUMENT_NOT_FOUND (a docId the index does not hold, or a pid of a deleted
    *   document), INVALID_INPUT (a pid outside the index), EMPTY_TEXT (a blank query, or one without
    *   a letter or digit: search answers it with no hits), INVALID_ARGUMENT (a target that is neither
-   *   a docId string nor `{ pid }`, options), INDEX_CLOSED.
+   *   a docId — a string, or an integer read as its decimal text — nor `{ pid }`; a fraction; options), INDEX_CLOSED.
    */
-  async explain(query: string, target: string | { pid: number }, options: ExplainOptions = {}): Promise<Explanation> {
+  async explain(query: string, target: string | number | { pid: number }, options: ExplainOptions = {}): Promise<Explanation> {
     return this.guardedCall(() => this.explainNow(query, target, options));
   }
 
-  private async explainNow(query: string, target: string | { pid: number }, options: ExplainOptions): Promise<Explanation> {
+  private async explainNow(query: string, given: string | number | { pid: number }, options: ExplainOptions): Promise<Explanation> {
     this.checkOpen();
+    // An integer docId is its decimal text, as the writes store `docId: 5` and HTTP explains `"doc_id": 5` (document-id.ts lookupDocId).
+    const target = typeof given === 'number' ? lookupDocId(given, 'target') : given;
     // Checked before any encoding: `{ docId: 'x' }` was read as a pid and refused as "no passage undefined".
     if (typeof target !== 'string' && (typeof target !== 'object' || target === null || !('pid' in target))) {
       throw invalidArgument('target', 'a docId (string) or { pid }', target);

@@ -10,6 +10,7 @@ import { PlaitError, isPlaitError, type ErrorCode } from '../index.js';
 import { describe, noSpaceCode } from '../errors/index.js';
 import { integerRange } from '../config/parse-number.js';
 import { closestKey } from '../util/option-keys.js';
+import { OTHER_APIS_FIELDS, paginationHint } from '../util/other-api-fields.js';
 import { snakeKey, snakeKeys } from './snake-keys.js';
 
 /**
@@ -177,38 +178,13 @@ export function bodyTooLarge(maxBodyBytes: number | undefined, kind: BodyKind = 
 }
 
 /**
- * Other search APIs' names for plait's fields, as a client ported from one sends them: the result
- * count (Elasticsearch `size`, Meilisearch `limit`, Cohere's `top_n`, Solr's `rows`, Typesense's
- * `per_page`) and the query (`q`: Meilisearch, Typesense, Solr). `k` stays out: it ends both `top_k`
- * and `rrf_k`. Used only where the schema that refused the field has the field meant.
+ * What a refusal of `field` adds when it is another API's pagination field on a route with `top_k`
+ * (util/other-api-fields.ts); '' otherwise.
  */
-const OTHER_APIS_FIELDS: Readonly<Record<string, string>> = {
-  limit: 'top_k', size: 'top_k', top_n: 'top_k', topN: 'top_k', n: 'top_k', count: 'top_k', rows: 'top_k', per_page: 'top_k', num_results: 'top_k', max_results: 'top_k',
-  q: 'query',
-  // Pagination (search/paging.ts): Elasticsearch's and Vespa's `from`/`offset`, Solr's `start`, others' `skip`.
-  from: 'offset', skip: 'offset', start: 'offset',
-};
-
-/**
- * Other APIs' pagination fields (Elasticsearch `from`, Meilisearch `offset`, Typesense `page`, …),
- * which no plait route has: the refusal says how to page instead.
- */
-const PAGINATION_FIELDS: ReadonlySet<string> = new Set(['offset', 'from', 'page', 'skip', 'start', 'cursor', 'search_after']);
-
-/**
- * What a refusal of `field` adds when it is another API's pagination field on a route with `top_k`;
- * '' otherwise. The search route pages with `offset` (search/paging.ts): the hint says how each
- * API's field maps onto it; a route with top_k but no offset says how to page without it.
- */
-function paginationHint(field: string, parentSchema: unknown): string {
+function routePaginationHint(field: string, parentSchema: unknown): string {
   const properties = (parentSchema as { properties?: unknown } | undefined)?.properties;
-  if (!PAGINATION_FIELDS.has(field) || properties === null || typeof properties !== 'object' || !('top_k' in properties)) return '';
-  if ('offset' in properties) {
-    return field === 'page'
-      ? '; plait pages with "offset" and "top_k" (the page size): page n (1-based) of size s is offset = (n - 1) * s, top_k = s'
-      : `; plait pages with "offset" (results to skip) and "top_k" (the page size)${field === 'cursor' || field === 'search_after' ? ': it has no cursors' : ''}`;
-  }
-  return '; this route has no pagination: ask top_k = offset + page size and skip the first offset hits';
+  if (properties === null || typeof properties !== 'object' || !('top_k' in properties)) return '';
+  return paginationHint(field, { offset: 'offset', topK: 'top_k' }, 'offset' in properties);
 }
 
 /**
@@ -225,11 +201,55 @@ function fieldMeant(field: string, parentSchema: unknown): string | undefined {
   const snake = snakeKey(field);
   if (known.includes(snake)) return snake;
   const other = OTHER_APIS_FIELDS[field];
-  if (other !== undefined && known.includes(other)) return other;
+  if (other !== undefined && known.includes(snakeKey(other))) return snakeKey(other);
   // A field's last word alone (`ids` for `doc_ids`, as `plait delete --ids` spells it), too far from
   // it in edits for closestKey: the one field that ends with it (`k` ends top_k and rrf_k: no guess).
   const endsSo = known.filter((k) => k.endsWith(`_${snake}`));
   return closestKey(field, known) ?? (endsSo.length === 1 ? endsSo[0] : undefined);
+}
+
+/**
+ * For a `required` refusal: the field of the refused object (ajv's verbose `data`) that the missing
+ * one was most likely given as (`_id`, `id`, `docId` for doc_id; `docs` for documents; `body` for
+ * text: fieldMeant). ajv reports the missing field before the unknown one, so `{"_id": "n1"}` had
+ * been only "must have required property 'doc_id'" (trial 12).
+ */
+function givenAs(missing: string, data: unknown, parentSchema: unknown): string | undefined {
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) return undefined;
+  const properties = (parentSchema as { properties?: unknown } | undefined)?.properties;
+  const known = properties !== null && typeof properties === 'object' ? properties : {};
+  return Object.keys(data).find((k) => !(k in known) && fieldMeant(k, parentSchema) === missing);
+}
+
+/** Whether a refused object's schema is a document's (it has `metadata` beside `text`): its unknown fields belong under metadata. */
+function isDocumentSchema(parentSchema: unknown): boolean {
+  const properties = (parentSchema as { properties?: unknown } | undefined)?.properties;
+  return properties !== null && typeof properties === 'object' && 'metadata' in properties && 'text' in properties;
+}
+
+type Validation = NonNullable<FastifyLikeError['validation']>[number];
+
+/**
+ * The refusal to report among ajv's errors. A field that takes one of several shapes (`anyOf`:
+ * `highlights` true or an options object, `rewrite.synonyms` true or lines) collects one error per
+ * branch, the first being the first branch's `type`: `"highlights": {"preTag": "<mark>"}` had been
+ * answered "body/highlights must be boolean" (trial 12), not that `preTag` is unknown. The error
+ * inside the branch the value has the shape of (any keyword but `type` under the union's path) is
+ * the one meant, as is an error deeper in the value (an item of the lines); a value of none of the
+ * shapes is told them all ("must be boolean or object").
+ */
+function unionRefusal(errors: readonly Validation[]): Validation {
+  const first = errors[0] ?? {};
+  const union = errors.find((x) => x.keyword === 'anyOf');
+  if (union === undefined) return first;
+  const path = union.instancePath ?? '';
+  const inside = errors.find((x) => {
+    const at = x.instancePath ?? '';
+    return x.keyword !== 'anyOf' && at.startsWith(path) && (at.length > path.length || x.keyword !== 'type');
+  });
+  if (inside !== undefined) return inside;
+  const types = errors.filter((x) => x.keyword === 'type' && (x.instancePath ?? '') === path).map((x) => String(x.params?.['type']));
+  return types.length > 1 ? { ...first, message: `must be ${[...new Set(types)].join(' or ')}` } : first;
 }
 
 /**
@@ -241,17 +261,25 @@ export function toPlaitError(err: unknown, maxBodyBytes?: number, contentType?: 
   if (isPlaitError(err)) return err;
   const e = (err ?? {}) as FastifyLikeError;
   if (Array.isArray(e.validation)) {
-    const v = e.validation[0] ?? {};
+    const v = unionRefusal(e.validation);
     const where = `${e.validationContext ?? 'body'}${v.instancePath ?? ''}`;
     const integer = integerRefusal(where, v, maxTimeoutMs);
     if (integer !== null) return integer;
     // An invalid enum value names the values the field takes (ajv puts them in params.allowedValues).
     const allowed = v.keyword === 'enum' && Array.isArray(v.params?.allowedValues) ? (v.params.allowedValues as unknown[]) : undefined;
-    const unknownField = v.keyword === 'additionalProperties' ? String(v.params?.additionalProperty) : undefined;
-    const suggestion = unknownField === undefined ? undefined : fieldMeant(unknownField, v.parentSchema);
+    const missing = v.keyword === 'required' ? String(v.params?.missingProperty) : undefined;
+    const given = missing === undefined ? undefined : givenAs(missing, v.data, v.parentSchema);
+    const unknownField = v.keyword === 'additionalProperties' ? String(v.params?.additionalProperty) : given;
+    const suggestion = given !== undefined ? missing : unknownField === undefined ? undefined : fieldMeant(unknownField, v.parentSchema);
+    // A document's field that is neither its id, title, text nor metadata (`"year": 2020`) is metadata the writer meant.
+    const unknownHint = unknownField !== undefined && suggestion === undefined && isDocumentSchema(v.parentSchema)
+      ? `; a document's own fields go under "metadata": {"metadata": {${JSON.stringify(unknownField)}: …}}`
+      : '';
     const extra =
-      unknownField !== undefined
-        ? ` (${unknownField})${suggestion === undefined ? paginationHint(unknownField, v.parentSchema) : `; did you mean "${suggestion}"?`}`
+      given !== undefined
+        ? `; it has "${given}": did you mean "${missing}"?`
+        : unknownField !== undefined
+        ? ` (${unknownField})${suggestion === undefined ? routePaginationHint(unknownField, v.parentSchema) + unknownHint : `; did you mean "${suggestion}"?`}`
         : allowed !== undefined
           ? `: ${allowed.map((a) => JSON.stringify(a)).join(', ')}`
           : '';

@@ -118,12 +118,48 @@ export function decompressInput(bytes: Uint8Array, path: string, what: string): 
 
 const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
+/** A UTF-16 encoding told by its byte-order mark. */
+export type Utf16Encoding = 'UTF-16LE' | 'UTF-16BE';
+
+/**
+ * The UTF-16 encoding whose byte-order mark `bytes` (a file's first plain bytes) start with, or null.
+ * Excel's "Unicode Text" / "CSV UTF-16" exports and PowerShell 5's `Out-File` write one; read as
+ * UTF-8 such a file had been a MALFORMED_CSV "Invalid Opening Quote … \u0000" or a TEXT_NOT_UTF8
+ * telling to convert from latin1 (trial 12).
+ */
+export function utf16Bom(bytes: Uint8Array): Utf16Encoding | null {
+  if (bytes.length < 2) return null;
+  if (bytes[0] === 0xff && bytes[1] === 0xfe) return 'UTF-16LE';
+  if (bytes[0] === 0xfe && bytes[1] === 0xff) return 'UTF-16BE';
+  return null;
+}
+
+/**
+ * TEXT_NOT_UTF8 for a `what` file that is UTF-16 (utf16Bom), naming the encoding and the command
+ * that converts it (details: `file`, `line` 1, `encoding`, `skippable`: false for a file of many
+ * documents, none of which is readable, so that --skip-invalid is no way out; true for a note, one
+ * file one document).
+ */
+export function utf16InputError(path: string, what: string, encoding: Utf16Encoding, skippable = false): PlaitError {
+  const plain = plainName(path);
+  const converted = plain.replace(/(\.[^./]+)?$/, (ext) => `-utf8${ext}`);
+  return new PlaitError('TEXT_NOT_UTF8', {
+    message: `${path} at line 1: the ${what} file is ${encoding} (it starts with a UTF-16 byte-order mark, as Excel's "Unicode Text" export writes); plait reads UTF-8: convert it with iconv -f UTF-16 -t UTF-8 ${plain} > ${converted}`,
+    file: path,
+    line: 1,
+    encoding,
+    skippable,
+  });
+}
+
 /**
  * Decodes an input file's bytes as UTF-8, gunzipping them first when they are gzip (decompressInput).
- * @throws PlaitError CORRUPT_INPUT, COMPRESSED_INPUT (decompressInput), TEXT_NOT_UTF8 (details: `file`, `line`, 1-based in the decompressed text, of the first invalid byte).
+ * @throws PlaitError CORRUPT_INPUT, COMPRESSED_INPUT (decompressInput), TEXT_NOT_UTF8 (details: `file`, `line`, 1-based in the decompressed text, of the first invalid byte; a UTF-16 file: utf16InputError).
  */
 export function decodeInputText(raw: Uint8Array, path: string, what: string): string {
   const bytes = decompressInput(raw, path, what);
+  const utf16 = utf16Bom(bytes);
+  if (utf16 !== null) throw utf16InputError(path, what, utf16);
   try {
     return STRICT_UTF8.decode(bytes);
   } catch (cause) {

@@ -11,6 +11,7 @@
  */
 import { PlaitError } from '../errors/index.js';
 import { editDistance } from './edit-distance.js';
+import { OTHER_APIS_FIELDS, paginationHint } from './other-api-fields.js';
 
 /** Every key of `T`, each set to true: the table `checkOptionKeys` reads. */
 export type OptionKeys<T> = { readonly [K in keyof Required<T>]: true };
@@ -51,7 +52,8 @@ export function pickOptions<T extends object>(options: object, known: OptionKeys
  *   refused as INVALID_ARGUMENT too, since its keys could not be read as options).
  * @param known the type's key table (OptionKeys).
  * @param what the options' name in messages, e.g. "search option".
- * @throws PlaitError INVALID_ARGUMENT: `unknown search option "topk" (did you mean "topK"?)`, with
+ * @throws PlaitError INVALID_ARGUMENT: `unknown search option "topk" (did you mean "topK"?)` (another
+ *   API's name: `limit` → "topK", `from` → "offset"; `page` says how to page with offset), with
  *   details `{ name, unknownOption, suggestion?, knownOptions }`.
  */
 export function checkOptionKeys(options: unknown, known: Readonly<Record<string, true>>, what: string): void {
@@ -62,9 +64,12 @@ export function checkOptionKeys(options: unknown, known: Readonly<Record<string,
   const knownKeys = Object.keys(known);
   for (const key of Object.keys(options)) {
     if (Object.hasOwn(known, key)) continue;
-    const suggestion = closestKey(key, knownKeys);
+    // Another API's name for a field these options have (`limit`, `from`: other-api-fields.ts), else a typo's nearest key.
+    const other = OTHER_APIS_FIELDS[key];
+    const suggestion = other !== undefined && Object.hasOwn(known, other) ? other : closestKey(key, knownKeys);
+    const paging = suggestion === undefined && Object.hasOwn(known, 'topK') ? paginationHint(key, { offset: 'offset', topK: 'topK' }, Object.hasOwn(known, 'offset')) : '';
     throw new PlaitError('INVALID_ARGUMENT', {
-      message: `unknown ${what} "${key}"${suggestion === undefined ? ` (known: ${knownKeys.join(', ')})` : ` (did you mean "${suggestion}"?)`}`,
+      message: `unknown ${what} "${key}"${suggestion !== undefined ? ` (did you mean "${suggestion}"?)` : paging !== '' ? paging : ` (known: ${knownKeys.join(', ')})`}`,
       name: key,
       unknownOption: key,
       ...(suggestion === undefined ? {} : { suggestion }),

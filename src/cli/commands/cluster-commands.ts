@@ -26,7 +26,7 @@ import type { ProgressReporter } from '../progress.js';
 import { plural, printJson } from '../options.js';
 import { drainingLine, endServe, exitCleanlyOnSignals } from '../interrupt.js';
 import { withHint } from '../report-error.js';
-import { SKIP_CODES, describeSkipped } from './index-commands.js';
+import { describeSkipped, skipInvalidApplies } from './index-commands.js';
 
 /** `plait index <corpus> --index <name> --shards <n>`: the build, its progress, and a summary line (or JSON). */
 export async function runShardedCliBuild(input: string, options: Omit<BuildOptions, 'onProgress'>, shards: number, ui: { progress: ProgressReporter; json: boolean; quiet: boolean }): Promise<ShardedBuildResult> {
@@ -35,7 +35,7 @@ export async function runShardedCliBuild(input: string, options: Omit<BuildOptio
   try {
     result = await buildShardedIndex(input, { ...options, shards, onProgress: (p) => ui.progress.update(p.phase, p.done, p.total, p.elapsedMs) });
   } catch (err) {
-    if (isPlaitError(err) && Object.values(SKIP_CODES).includes(err.code) && options.skipInvalid !== true) throw withHint(err, 'add --skip-invalid to skip such documents and report their counts by reason');
+    if (skipInvalidApplies(err, options.skipInvalid)) throw withHint(err, 'add --skip-invalid to skip such documents and report their counts by reason');
     throw err;
   } finally {
     ui.progress.done();

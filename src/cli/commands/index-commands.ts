@@ -31,6 +31,15 @@ import { clusterRebuildHint, findClusterRoot, readClusterManifest, shardDir, typ
 /** The corpus report's kinds of invalid document and the error code each stands for (the reader's own table). */
 export const SKIP_CODES: Readonly<Record<string, string>> = SKIP_REASON_CODES;
 const SKIPPABLE = new Set(Object.values(SKIP_CODES));
+
+/**
+ * Whether the "add --skip-invalid" hint fits `err`: a document the reader can step over (its code is
+ * a skip reason), unless the reader marked the fault as one no skipping passes (`skippable: false`:
+ * a CSV header or quoting fault, a UTF-16 file), where the hint had contradicted the message.
+ */
+export function skipInvalidApplies(err: unknown, skipInvalid: boolean | undefined): err is PlaitError {
+  return isPlaitError(err) && SKIPPABLE.has(err.code) && skipInvalid !== true && err.details?.['skippable'] !== false;
+}
 /** Skip reasons that manifests of older plait versions record and this one no longer has (ids with any white space were refused). */
 const LEGACY_SKIP_CODES: Readonly<Record<string, string>> = { idWhitespace: 'ID_WHITESPACE' };
 
@@ -68,7 +77,7 @@ export async function runCliBuild(
       ...(ui.json ? {} : { onWarning: (w: CorpusWarning) => ui.progress.note(`plait: warning: ${w.message}`) }),
     });
   } catch (err) {
-    if (isPlaitError(err) && SKIPPABLE.has(err.code) && options.skipInvalid !== true) {
+    if (skipInvalidApplies(err, options.skipInvalid)) {
       throw withHint(err, 'add --skip-invalid to skip such documents and report their counts by reason');
     }
     throw err;

@@ -30,7 +30,7 @@ import { commitIdOf } from '../../format/index-transaction.js';
 import type { IndexManifest } from '../../format/manifest.js';
 import { WriteInterrupts } from '../interrupt.js';
 import { withCorpusInput } from '../stdin-corpus.js';
-import { SKIP_CODES, SKIP_INVALID_HELP, describeSkipped, totalSkipped, withCorpusOptions } from './index-commands.js';
+import { SKIP_INVALID_HELP, describeSkipped, skipInvalidApplies, totalSkipped, withCorpusOptions } from './index-commands.js';
 
 export interface AddCliOptions {
   replace: boolean;
@@ -46,8 +46,6 @@ export interface AddCliOptions {
   lockWaitS?: number;
   json?: boolean;
 }
-
-const SKIPPABLE = new Set(Object.values(SKIP_CODES));
 
 /** Every command takes -q as `plait index` does; these print no progress, only their result line. */
 const QUIET_HELP = 'no progress output (this command prints only its result)';
@@ -211,7 +209,7 @@ export function registerLivingCommands(program: Command): void {
           const refused = documentExists(String(id), '--no-replace', `line ${String(line)} of ${String(file)}`, { ...err.details, option: '--no-replace' });
           throw withHint(refused, `drop --no-replace to replace the indexed document, or remove line ${String(line)} of ${String(file)}`);
         }
-        if (isPlaitError(err) && SKIPPABLE.has(err.code) && o.skipInvalid !== true && err.details?.['line'] !== undefined) {
+        if (skipInvalidApplies(err, o.skipInvalid) && err.details?.['line'] !== undefined) {
           throw withHint(err, 'add --skip-invalid to skip such documents and report their counts by reason');
         }
         throw err;
@@ -258,7 +256,7 @@ export function registerLivingCommands(program: Command): void {
         throw e;
       });
       if (o.json) {
-        printJson({ path, generation: r.generation, commit: commitIdOf(r.manifest), committed: r.committed, deleted: r.deleted, missing: r.missing, compacted: r.compacted, counts: r.manifest.counts, passages: passageCounts(r.manifest) });
+        printJson({ path, generation: r.generation, commit: commitIdOf(r.manifest), committed: r.committed, deleted: r.deleted, missing: r.missing, compacted: r.compacted, counts: r.manifest.counts, passages: passageCounts(r.manifest), ...(r.filterWarnings === undefined ? {} : { filterWarnings: r.filterWarnings }) });
         interrupts.finish();
         return;
       }
@@ -268,6 +266,9 @@ export function registerLivingCommands(program: Command): void {
           (r.compacted ? '; compacted' : '') +
           '\n',
       );
+      // A filter that matched nothing says why, as plait search's line does (a typo, a number where text is stored).
+      const reasons = (r.filterWarnings ?? []).filter((w) => w.code !== 'FILTER_NO_MATCH');
+      if (r.filterWarnings !== undefined) process.stderr.write(`plait: no document passes --filter${reasons.length === 0 ? '' : `: ${reasons.map((w) => `${w.message} [${w.code}]`).join('; ')}`}\n`);
       interrupts.finish();
     });
 

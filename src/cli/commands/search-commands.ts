@@ -30,6 +30,7 @@ import { checkSearchSettingsReachStages } from '../../pipeline/pipeline-settings
 import { parsePipeline } from '../../pipeline/pipeline-spec.js';
 import { stageSearchOptions } from '../../pipeline/stages.js';
 import { pagedStages } from '../../pipeline/search-pipeline.js';
+import { pageLine } from '../page-line.js';
 import { pageDepth } from '../../search/paging.js';
 import { addCrossEncoderFlags, addPipelineFlags, checkPipelineFlags, printRewrites, rerankWithCrossEncoder, searchWithPipeline, type CrossCliOptions } from '../pipeline-options.js';
 import { idText } from '../../util/json-number-text.js';
@@ -220,7 +221,8 @@ export function registerSearchCommands(program: Command): void {
           const results = await index.searchBatch(slice.map((q) => q.text), { ...batchOpts, includeText: false });
           results.forEach((r, j) => {
             printRewrites(r.rewrites, slice[j]!.id, o.quiet === true);
-            run.set(slice[j]!.id, r.hits.map((h) => ({ docId: h.docId, score: h.score })));
+            // A page's hits keep their ranks in the whole ranking (offset + 1 …), as a single search prints them.
+            run.set(slice[j]!.id, r.hits.map((h) => ({ docId: h.docId, score: h.score, ...(o.offset === undefined ? {} : { rank: h.rank }) })));
             if (r.emptyReason === 'no-content') noContent.push(slice[j]!.id);
             if (r.truncated) truncated.push(slice[j]!.id);
           });
@@ -264,12 +266,14 @@ export function registerSearchCommands(program: Command): void {
       // Nothing printed had looked like a hang or a crash (a filter that matches no document). Late and
       // hybrid searches widen to every passage the filter allows, so none then means the filter passed none.
       // A filter that matched nothing says why (docstore/metadata-catalogue.ts): an unknown field, a value of the wrong JSON type.
-      if (hits.length === 0 && emptyReason === undefined) {
+      // A page past the end of a ranking that holds documents says so (not "no hits", not "no document passes --filter").
+      const pastTheEnd = offset !== undefined && offset > 0 && hits.length === 0 && emptyReason === undefined && (totalHits ?? 0) > 0;
+      if (hits.length === 0 && emptyReason === undefined && !pastTheEnd) {
         const reasons = (filterWarnings ?? []).filter((w) => w.code !== 'FILTER_NO_MATCH');
         const why = reasons.length === 0 ? '' : `: ${reasons.map((w) => `${w.message} [${w.code}]`).join('; ')}`;
         process.stderr.write(`plait: no hits${filterWarnings !== undefined || (o.filter !== undefined && r.mode !== 'bm25') ? ' (no document passes --filter)' : ''}${why}\n`);
       }
-      if (offset !== undefined && hits.length > 0) process.stderr.write(`plait: hits ${offset + 1}–${offset + hits.length} of ${totalHits === null || totalHits === undefined ? 'a ranking whose length is not known' : totalHits}\n`);
+      if (offset !== undefined && (hits.length > 0 || pastTheEnd)) process.stderr.write(pageLine(offset, hits.length, o.k ?? SEARCH_DEFAULTS.topK, totalHits));
       const exactStage = r.mode === 'bm25' ? undefined : describeExactStage(index.manifest.nbits);
       if (o.timings) process.stdout.write(`${formatTimings(timings, usedPlaid, modelLoadMs, exactStage)}\n`);
     } finally {

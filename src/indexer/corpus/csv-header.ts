@@ -1,7 +1,9 @@
 /**
  * A CSV corpus's header row → what each column is: the id (`_id`, else `id`, `docid`, `doc_id`,
  * `docId`: generic JSONL's id fields, in that order, `--id-field` naming another), the title
- * (`title`), the text (`text`), and every other column a metadata key.
+ * (`title`), the text (`text`), and every other column a metadata key. Names are trimmed, and a role's
+ * name matches in any case (`ID`, ` Title`, `Text `) when no column has it as written and one column
+ * alone has it so; metadata keys are kept as written.
  *
  * CSV holds only strings, so a metadata column is stored as text unless its header gives it a type,
  * as Meilisearch reads CSV (`year:number`, `draft:boolean`, `name:string`): `1962` under `year:number`
@@ -67,8 +69,9 @@ export interface CsvFieldNames {
   titleField: string;
 }
 
+/** A header fault: no row of the file can be read without its header, so no skipping steps over it (`skippable: false`). */
 function malformedHeader(file: string, line: number, message: string): PlaitError {
-  return new PlaitError('MALFORMED_CSV', { message, file, line });
+  return new PlaitError('MALFORMED_CSV', { message, file, line, skippable: false });
 }
 
 /** Splits `year:number` into its name and type; a name without a known type suffix is kept whole. */
@@ -106,9 +109,20 @@ export function readCsvHeader(cells: readonly string[], fields: CsvFieldNames, f
     if (before !== undefined) throw malformedHeader(file, line, `the header row names ${JSON.stringify(p.name)} twice (columns ${before + 1} and ${i + 1})`);
     seen.set(p.name, i);
   });
-  const id = fields.idFields.map((f) => seen.get(f)).find((i) => i !== undefined) ?? -1;
-  const text = seen.get(fields.textField) ?? -1;
-  const title = seen.get(fields.titleField) ?? -1;
+  // A column is found by its name as written, else by that name in another case when one column
+  // alone has it (`ID`, `Title`, `Text`: Excel, SQL exports and hand-typed headers capitalise; they
+  // had been "no id column", and --id-field ID --text-field Text had left `Title` a metadata column).
+  const byCase = new Map<string, number[]>();
+  parsed.forEach((p, i) => byCase.set(p.name.toLowerCase(), [...(byCase.get(p.name.toLowerCase()) ?? []), i]));
+  const column = (name: string): number | undefined => {
+    const exact = seen.get(name);
+    if (exact !== undefined) return exact;
+    const folded = byCase.get(name.toLowerCase());
+    return folded?.length === 1 ? folded[0] : undefined;
+  };
+  const id = fields.idFields.map((f) => seen.get(f)).find((i) => i !== undefined) ?? fields.idFields.map(column).find((i) => i !== undefined) ?? -1;
+  const text = column(fields.textField) ?? -1;
+  const title = column(fields.titleField) ?? -1;
   const found = names.slice(0, 8).map((n) => JSON.stringify(n)).join(', ') + (names.length > 8 ? ', …' : '');
   if (id < 0) {
     throw malformedHeader(

@@ -1,7 +1,8 @@
 /**
  * CSV files → documents, streamed. The parsing is csv-parse's (the `csv` project's RFC 4180
  * parser): fields in double quotes may hold commas, line breaks and doubled quotes (`"5"" disk"`),
- * lines end in LF or CRLF, a UTF-8 BOM is dropped. A quote inside an unquoted field or text after a
+ * lines end in LF or CRLF, a UTF-8 BOM is dropped; fields are separated by `,`, or by `;` when the
+ * header row holds `;` and no `,` (Excel's "CSV" in locales with a decimal comma: csvDelimiter). A quote inside an unquoted field or text after a
  * closing quote is MALFORMED_CSV rather than guessed at (a stray quote would otherwise shift every
  * later field). The first row is the header (csv-header.ts: id, title, text, metadata columns and
  * their types); every later row must have as many fields.
@@ -65,11 +66,15 @@ async function* feed(file: string, badLines: Set<number>): AsyncGenerator<string
  */
 export async function* readCsvRecords(file: string, fields: CsvFieldNames, warn: (warning: CorpusWarning) => void): AsyncGenerator<ParsedRecord> {
   const badLines = new Set<number>();
-  const source = Readable.from(feed(file, badLines));
+  const batches = feed(file, badLines);
+  const head = await batches.next();
+  const first = head.done === true ? '' : head.value;
+  const delimiter = csvDelimiter(first);
+  const source = Readable.from(prepend(first, batches));
   // relax_column_count: a row of the wrong width is this reader's MALFORMED_CSV (skippable), not a parse stop.
   // record_delimiter: the line reader has cut every line at LF (a CR before it dropped), so a bare CR
   // in a field is a character, never taken for the file's line ending.
-  const parser = parse({ info: true, relax_column_count: true, skip_empty_lines: true, record_delimiter: '\n' });
+  const parser = parse({ info: true, relax_column_count: true, skip_empty_lines: true, record_delimiter: '\n', delimiter });
   source.on('error', (e) => parser.destroy(e));
   source.pipe(parser);
   let columns: CsvColumns | null = null;
@@ -91,24 +96,24 @@ export async function* readCsvRecords(file: string, fields: CsvFieldNames, warn:
         yield { ok: false, kind: 'notUtf8', error: new PlaitError('TEXT_NOT_UTF8', { message: `${file} at line ${at}`, file, line: at }) };
         continue;
       }
-      yield rowRecord(cells, columns, file, line, warned, warn);
+      yield rowRecord(cells, columns, file, line, warned, warn, delimiter);
     }
   } catch (e) {
-    throw e instanceof CsvError ? await parseStop(e, file) : e;
+    throw e instanceof CsvError ? await parseStop(e, file, delimiter) : e;
   } finally {
     source.unpipe(parser);
     source.destroy();
     parser.destroy();
   }
-  if (columns === null) throw new PlaitError('MALFORMED_CSV', { message: 'the file has no header row (a CSV corpus starts with a row naming its columns, e.g. "id,title,text")', file, line: 1 });
+  if (columns === null) throw new PlaitError('MALFORMED_CSV', { message: 'the file has no header row (a CSV corpus starts with a row naming its columns, e.g. "id,title,text")', file, line: 1, skippable: false });
 }
 
-function rowRecord(cells: readonly string[], columns: CsvColumns, file: string, line: number, warned: Set<number>, warn: (w: CorpusWarning) => void): ParsedRecord {
+function rowRecord(cells: readonly string[], columns: CsvColumns, file: string, line: number, warned: Set<number>, warn: (w: CorpusWarning) => void, delimiter: CsvDelimiter): ParsedRecord {
   if (cells.length !== columns.width) {
     return malformedCsv(
       file,
       line,
-      `expected ${columns.width} fields (the header's: ${columns.names.join(',')}) but found ${cells.length}; a field holding a comma, a quote or a line break is written in double quotes, a quote in it doubled ("5"" disk")`,
+      `expected ${columns.width} fields (the header's: ${columns.names.join(delimiter)}) but found ${cells.length}; a field holding a ${delimiter === ',' ? 'comma' : 'semicolon'}, a quote or a line break is written in double quotes, a quote in it doubled ("5"" disk")`,
     );
   }
   let metadata: Record<string, unknown> | undefined;
@@ -150,17 +155,59 @@ function untypedWarning(key: string, raw: string, looks: 'string' | 'number' | '
 }
 
 
+/** The field delimiters a CSV corpus may use (csvDelimiter). */
+export type CsvDelimiter = ',' | ';';
+
+/**
+ * The field delimiter, told by the header row (the first row holding anything but white space):
+ * `;` when it holds a `;` outside quotes and no `,`, else `,`. Excel saves "CSV" with `;` in every
+ * locale whose decimal separator is a comma (de, fr, es, it, nl, pt-BR, …); read with `,`, such a
+ * file had been one column a row and stopped at its first quoted field with csv-parse's "Invalid
+ * Opening Quote" (trial 12). The header decides because it must name at least an id and a text
+ * column, so it holds the delimiter, and names of columns hold neither character in practice; a
+ * header holding both is read with `,`, as RFC 4180 says.
+ * @param text the file's first lines (LF-separated), the header's among them.
+ */
+export function csvDelimiter(text: string): CsvDelimiter {
+  let inQuote = false;
+  let commas = 0;
+  let semicolons = 0;
+  let nonBlank = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i] as string;
+    if (inQuote) {
+      if (c === '"') inQuote = false;
+      continue;
+    }
+    if (c === '"') {
+      inQuote = true;
+      nonBlank = true;
+    } else if (c === ',') commas++;
+    else if (c === ';') semicolons++;
+    else if (c === '\n') {
+      if (nonBlank || commas + semicolons > 0) break;
+    } else if (c.trim() !== '') nonBlank = true;
+  }
+  return commas === 0 && semicolons > 0 ? ';' : ',';
+}
+
+/** `first`, then what `rest` yields: the batch read to tell the delimiter is not lost. */
+async function* prepend(first: string, rest: AsyncGenerator<string>): AsyncGenerator<string> {
+  if (first !== '') yield first;
+  yield* rest;
+}
+
 /** MALFORMED_CSV for an error that stops csv-parse, at the line the fault starts on. */
-async function parseStop(e: CsvError, file: string): Promise<PlaitError> {
+async function parseStop(e: CsvError, file: string, delimiter: CsvDelimiter): Promise<PlaitError> {
   const hint = '--skip-invalid cannot step over it: where every later row starts depends on the quoting';
   if (e.code === 'CSV_QUOTE_NOT_CLOSED') {
-    const line = (await scanCsv(file)).openQuoteLine ?? e.lines;
-    return new PlaitError('MALFORMED_CSV', { message: `a quoted field opened on this line is never closed (it runs to the end of the file); close it with a double quote; ${hint}`, file, line, csvCode: e.code }, { cause: e });
+    const line = (await scanCsv(file, delimiter)).openQuoteLine ?? e.lines;
+    return new PlaitError('MALFORMED_CSV', { message: `a quoted field opened on this line is never closed (it runs to the end of the file); close it with a double quote; ${hint}`, file, line, csvCode: e.code, skippable: false }, { cause: e });
   }
   const what = e.message.replace(/ at line \d+/, '');
   return new PlaitError(
     'MALFORMED_CSV',
-    { message: `${what} (a field holding a quote is written in double quotes, the quote doubled: "5"" disk"); ${hint}`, file, line: e.lines, csvCode: e.code },
+    { message: `${what} (a field holding a quote is written in double quotes, the quote doubled: "5"" disk"); ${hint}`, file, line: e.lines, csvCode: e.code, skippable: false },
     { cause: e },
   );
 }
@@ -174,16 +221,17 @@ export interface CsvScan {
 }
 
 const QUOTE = 0x22;
-const COMMA = 0x2c;
 const LF = 0x0a;
 
 /**
  * Counts a CSV file's rows (for progress bars: a row may span lines) and finds an unterminated
  * quote's opening line (for its error), without decoding: a line feed inside double quotes does
  * not end a row; a doubled quote inside them toggles the state twice, so needs no look-ahead.
+ * `delimiter` (csvDelimiter) tells where a field starts, so where a quote opens one.
  * @throws PlaitError CORRUPT_INPUT, COMPRESSED_INPUT (readInputChunks).
  */
-export async function scanCsv(file: string): Promise<CsvScan> {
+export async function scanCsv(file: string, delimiter: CsvDelimiter = ','): Promise<CsvScan> {
+  const DELIMITER = delimiter.charCodeAt(0);
   let rows = 0;
   let line = 1;
   let inQuote = false;
@@ -209,7 +257,7 @@ export async function scanCsv(file: string): Promise<CsvScan> {
         inQuote = true;
         fieldStart = false;
         nonBlank = true;
-      } else if (b === COMMA) {
+      } else if (b === DELIMITER) {
         fieldStart = true;
         nonBlank = true;
       } else if (b === LF) {

@@ -9,6 +9,7 @@
 
 import { isUtf8 } from 'node:buffer';
 import { readInputChunks } from '../../util/input-stream.js';
+import { utf16Bom, utf16InputError } from '../../util/input-bytes.js';
 
 /** A batch of consecutive lines; `lines[i]` is line `firstLine + i` (1-based), or null when it is not valid UTF-8. */
 export interface LineBatch {
@@ -65,7 +66,8 @@ function decodeBlock(bytes: Buffer, endsWithLf: boolean, invalid?: number[]): (s
 /**
  * Yields a file's lines in batches (one batch per chunk read). A final line without LF is included.
  * `lossy`: lines that are not UTF-8 come decoded with U+FFFD and listed in `batch.invalid` rather than null.
- * @throws PlaitError CORRUPT_INPUT, COMPRESSED_INPUT (readInputChunks; `what` names the file in them).
+ * @throws PlaitError CORRUPT_INPUT, COMPRESSED_INPUT (readInputChunks; `what` names the file in them),
+ *   TEXT_NOT_UTF8 for a file that starts with a UTF-16 byte-order mark (before any line: none of its lines is UTF-8).
  */
 export async function* readLineBatches(file: string, what = 'corpus', lossy = false): AsyncGenerator<LineBatch> {
   const stream = readInputChunks(file, what, CHUNK_BYTES);
@@ -77,6 +79,7 @@ export async function* readLineBatches(file: string, what = 'corpus', lossy = fa
     if (first) {
       first = false;
       if (hasUtf8Bom(buf)) buf = buf.subarray(3);
+      checkNotUtf16(buf, file, what);
     }
     const lastLf = buf.lastIndexOf(LF);
     if (lastLf < 0) {
@@ -92,9 +95,16 @@ export async function* readLineBatches(file: string, what = 'corpus', lossy = fa
   }
   if (carry !== null && carry.length > 0) {
     if (first && hasUtf8Bom(carry)) carry = carry.subarray(3);
+    if (first) checkNotUtf16(carry, file, what);
     const invalid: number[] | undefined = lossy ? [] : undefined;
     yield batchOf(nextLine, decodeBlock(carry, false, invalid), invalid);
   }
+}
+
+/** A UTF-16 file (its byte-order mark) stops the read: every line would be a fault of its own (NULs between the characters), none skippable. */
+function checkNotUtf16(head: Uint8Array, file: string, what: string): void {
+  const utf16 = utf16Bom(head);
+  if (utf16 !== null) throw utf16InputError(file, what, utf16);
 }
 
 function batchOf(firstLine: number, lines: (string | null)[], invalid: number[] | undefined): LineBatch {

@@ -13,7 +13,7 @@ import { readFile, readdir } from 'node:fs/promises';
 import { isUtf8 } from 'node:buffer';
 import { basename, extname, join, relative, sep } from 'node:path';
 import { PlaitError } from '../../errors/index.js';
-import { decompressInput } from '../../util/input-bytes.js';
+import { decompressInput, utf16Bom, utf16InputError } from '../../util/input-bytes.js';
 import { readFrontMatter } from './front-matter.js';
 import { hasUtf8Bom } from './line-reader.js';
 import type { ParsedRecord } from './parsed-record.js';
@@ -97,6 +97,9 @@ export async function parseTextFile(file: string, root: string): Promise<ParsedR
   let bytes = plain === raw ? raw : Buffer.from(plain.buffer, plain.byteOffset, plain.byteLength);
   const named = plain === raw ? file : underGz(file);
   if (hasUtf8Bom(bytes)) bytes = bytes.subarray(3);
+  const utf16 = utf16Bom(bytes);
+  // One file is one document: --skip-invalid may skip it (the error is otherwise the streamed readers').
+  if (utf16 !== null) return { ok: false, kind: 'notUtf8', error: utf16InputError(file, 'corpus', utf16, true) };
   if (!isUtf8(bytes)) {
     const line = firstBadLine(bytes);
     return {

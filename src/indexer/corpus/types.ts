@@ -29,10 +29,12 @@ export type CorpusInput = string | readonly string[];
 
 /**
  * A document held in memory, as `index.add` and `buildIndex([{ docId, text }, …], options)` take it.
- * Read by the rules of a JSONL corpus line (format `jsonl`): the id from `docId` (or `_id`, `id`,
- * `docid`, `doc_id`; `idField` picks one), `text`, `title` (optional) and `metadata` (`textField`,
- * `titleField`, `metadataField` rename them); errors and skip reports name a document by its
- * position as `line` (1-based) in `documents`.
+ * `buildIndex` reads the list by the rules of a JSONL corpus line (format `jsonl`): the id from
+ * `docId` (or `_id`, `id`, `docid`, `doc_id`; `idField` picks one), `text`, `title` (optional) and
+ * `metadata` (`textField`, `titleField`, `metadataField` rename them; another field is warned of
+ * and not stored); errors and skip reports name a document by its position as `line` (1-based) in
+ * `documents`. `index.add` (and a cluster's) takes these four keys only: any other is
+ * INVALID_ARGUMENT naming it (`_id`: "did you mean docId"; `year`: put it under metadata).
  */
 export interface CorpusDocumentInput {
   /**

@@ -50,6 +50,7 @@ import { runWork } from '../request-work.js';
 import { estimateTokens } from '../request-cost.js';
 import { checkBatch, checkText } from '../text-checks.js';
 import { lookupDocId } from '../../indexer/corpus/document-id.js';
+import { snakeKeys } from '../snake-keys.js';
 import { encodeClusterWrite } from '../../cluster/encode-write.js';
 import type { WriteAck, WriteLog } from '../../cluster/write-log.js';
 import type { IndexManifest } from '../../format/manifest.js';
@@ -170,6 +171,23 @@ const WRITE_RESPONSE = {
     deleted: { type: 'integer' },
     missing: { type: 'array', items: { type: 'string' }, description: 'doc_ids asked to be deleted that were not indexed' },
     compacted: { type: 'boolean', description: 'whether the write was followed by an automatic compaction' },
+    warnings: {
+      type: 'array',
+      description:
+        'when the delete\'s filter matched no live document: why, as a search with that filter says it — FILTER_FIELD_UNKNOWN (field, suggestion), FILTER_TYPE_MISMATCH (asked_type, stored_types), else FILTER_NO_MATCH',
+      items: {
+        type: 'object',
+        properties: {
+          code: { type: 'string' },
+          message: { type: 'string' },
+          field: { type: 'string' },
+          at: { type: 'string' },
+          suggestion: { type: 'string' },
+          asked_type: { type: 'string' },
+          stored_types: { type: 'array', items: { type: 'string' } },
+        },
+      },
+    },
   },
 } as const;
 
@@ -253,6 +271,7 @@ function writeAnswer(name: string, r: UpdateResult, served: string): Record<stri
     deleted: r.deleted,
     missing: r.missing,
     compacted: r.compacted,
+    ...(r.filterWarnings === undefined ? {} : { warnings: r.filterWarnings.map((w) => snakeKeys(w)) }),
   };
 }
 
