@@ -113,7 +113,7 @@ function exactSimilarities(a: ScoringArrays, kernels: Kernels, q: EncodedQuery, 
   const scores = (): Float32Array => (cache.scores ??= centroidScores(a, q, kernels));
   if (method === 'fastscan' && supportsFastScan(a)) {
     const fq = (cache.fastScan ??= prepareCodeQuery(a, q.vectors, q.length, kernels, 'fastscan') as FastScanCodeQuery);
-    return fastScanSimilarities(a, fq, scores(), seg.codes, seg.residuals, start, len);
+    return fastScanSimilarities(a, fq, scores(), seg.codes, seg.residuals, start, len, kernels);
   }
   const out = new Float32Array(q.length * len);
   const starts = Int32Array.from({ length: len }, (_, j) => start + j);
