@@ -138,3 +138,25 @@ export function centroidScoresInt8(
   kernels.centroidScoresInt8(c.bytes, c.scales, nCentroids, dim, q.panel, q.scales, q.corrections, qLen, out, rowMax);
   return out;
 }
+
+/**
+ * Rows `ids` of centroidScoresInt8's K × qLen scores (m = ids.length rows, m × qLen floats, row r
+ * for centroid ids[r]), bit for bit: each row of the kernel is its centroid's codes and scale
+ * against the quantised query and nothing else, so the rows are computed alone on the gathered
+ * codes. For highlights, whose passages read a few hundred of the K rows (explain.ts).
+ * @param q the query quantised once (quantiseQuery), shared by the calls of one query
+ */
+export function centroidScoresInt8Rows(centroids: Float32Array, nCentroids: number, dim: number, q: QuantisedQuery, qLen: number, kernels: Kernels, ids: Int32Array): Float32Array {
+  const c = quantisedCentroidsOf(centroids, nCentroids, dim);
+  const m = ids.length;
+  const bytes = new Uint8Array(m * dim);
+  const scales = new Float32Array(m);
+  for (let r = 0; r < m; r++) {
+    const id = ids[r]!;
+    bytes.set(c.bytes.subarray(id * dim, (id + 1) * dim), r * dim);
+    scales[r] = c.scales[id]!;
+  }
+  const out = new Float32Array(m * qLen);
+  kernels.centroidScoresInt8(bytes, scales, m, dim, q.panel, q.scales, q.corrections, qLen, out);
+  return out;
+}

@@ -17,7 +17,8 @@ import type { Encoder, RowToken, TokenRole } from '../encoder/types.js';
 import { MAXSIM_EMPTY_TOKEN, type Kernels } from '../kernels/types.js';
 import type { Bm25TermMatch } from '../docstore/index.js';
 import type { QueryRewrite } from '../rewrite/query-rewriter.js';
-import { centroidScores, type EncodedQuery, type ScoringArrays } from './plaid.js';
+import { centroidScores, usesInt8, type EncodedQuery, type ScoringArrays } from './plaid.js';
+import { centroidScoresInt8Rows, quantiseQuery, type QuantisedQuery } from './centroid-quantisation.js';
 import {
   exactScoringMethod,
   fastScanSimilarities,
@@ -96,9 +97,42 @@ function explainRow(rows: readonly RowToken[], i: number, text: string, encoder:
  * per hit. One cache belongs to one query and one generation's arrays.
  */
 export interface ExactQueryCache {
+  /** K × qLen: whole, or on the int8 path only the rows marked in `scored` (the passages' centroids). */
   scores?: Float32Array;
+  /** Int8 path: 1 for each row of `scores` computed so far. */
+  scored?: Uint8Array;
+  /** Int8 path: the query quantised once. */
+  quantised?: QuantisedQuery;
   fastScan?: FastScanCodeQuery;
   codes?: CodeQuery;
+}
+
+/**
+ * The query's centroid scores as far as rows [start, start + len) of `codes` read them. On the int8
+ * path only those rows are computed (the kernel's rows are independent, so each is the bits
+ * centroidScores gives it): a scifact passage reads ~100 of K = 16,384 rows, and the whole matrix was
+ * ~4 ms a query, a third of highlights' cost after the native similarity kernel (bench/RESULTS.md,
+ * "Search highlights"). The float32 path (matmul, blocked by shape) computes the whole matrix once.
+ */
+function passageCentroidScores(a: ScoringArrays, kernels: Kernels, q: EncodedQuery, codes: Int32Array, start: number, len: number, cache: ExactQueryCache): Float32Array {
+  if (!usesInt8(a)) return (cache.scores ??= centroidScores(a, q, kernels));
+  const k = a.nCentroids;
+  const scores = (cache.scores ??= new Float32Array(k * q.length));
+  const scored = (cache.scored ??= new Uint8Array(k));
+  const missing: number[] = [];
+  for (let r = start; r < start + len; r++) {
+    const c = codes[r]!;
+    if (c >= 0 && c < k && scored[c] === 0) {
+      scored[c] = 1;
+      missing.push(c);
+    }
+  }
+  if (missing.length === 0) return scores;
+  const ids = Int32Array.from(missing);
+  const quantised = (cache.quantised ??= quantiseQuery(q.vectors, q.length, a.dim));
+  const rows = centroidScoresInt8Rows(a.centroids, k, a.dim, quantised, q.length, kernels, ids);
+  for (let r = 0; r < ids.length; r++) scores.set(rows.subarray(r * q.length, (r + 1) * q.length), ids[r]! * q.length);
+  return scores;
 }
 
 /**
@@ -110,7 +144,7 @@ export interface ExactQueryCache {
  * similarity, exactly: the other terms are zeros).
  */
 function exactSimilarities(a: ScoringArrays, kernels: Kernels, q: EncodedQuery, seg: IndexSegment, start: number, len: number, method: ExactScoringMethod, cache: ExactQueryCache): Float32Array {
-  const scores = (): Float32Array => (cache.scores ??= centroidScores(a, q, kernels));
+  const scores = (): Float32Array => passageCentroidScores(a, kernels, q, seg.codes, start, len, cache);
   if (method === 'fastscan' && supportsFastScan(a)) {
     const fq = (cache.fastScan ??= prepareCodeQuery(a, q.vectors, q.length, kernels, 'fastscan') as FastScanCodeQuery);
     return fastScanSimilarities(a, fq, scores(), seg.codes, seg.residuals, start, len, kernels);

@@ -209,7 +209,8 @@ export function probeRescoreFor(a: ScoringArrays, q: EncodedQuery): ProbeRescore
   return { centroids: a.centroids, vectors: q.vectors, dim: a.dim, extra: CANDIDATE_DEFAULTS.probeRescoreExtra };
 }
 
-function usesInt8(a: ScoringArrays): boolean {
+/** Whether stage 1 scores the centroids on int8 codes (centroidScores' int8 path). */
+export function usesInt8(a: ScoringArrays): boolean {
   return (a.centroidScoring ?? CANDIDATE_DEFAULTS.centroidScoring) === 'int8' && int8Supported(a.dim);
 }
 
