@@ -149,11 +149,13 @@ export function centroidScoresInt8(
 export function centroidScoresInt8Rows(centroids: Float32Array, nCentroids: number, dim: number, q: QuantisedQuery, qLen: number, kernels: Kernels, ids: Int32Array): Float32Array {
   const c = quantisedCentroidsOf(centroids, nCentroids, dim);
   const m = ids.length;
-  const bytes = new Uint8Array(m * dim);
+  // Rows copied by Buffer#copy: a subarray a row cost ~0.4 µs, most of the call's time at 1,000 rows.
+  const from = Buffer.from(c.bytes.buffer, c.bytes.byteOffset, c.bytes.byteLength);
+  const bytes = Buffer.alloc(m * dim);
   const scales = new Float32Array(m);
   for (let r = 0; r < m; r++) {
     const id = ids[r]!;
-    bytes.set(c.bytes.subarray(id * dim, (id + 1) * dim), r * dim);
+    from.copy(bytes, r * dim, id * dim, (id + 1) * dim);
     scales[r] = c.scales[id]!;
   }
   const out = new Float32Array(m * qLen);
