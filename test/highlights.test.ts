@@ -14,11 +14,11 @@ import { postJson, SAMPLE, servedCorpus, type ServedCorpus } from './helpers/ser
 import { runPlait } from './helpers/cli.js';
 import type { RunningServer } from '../src/server/index.js';
 import { lateHighlights, resolveHighlights } from '../src/search/highlights.js';
-import type { ExactQueryCache } from '../src/search/explain.js';
+import { lateMaxSim, type ExactQueryCache } from '../src/search/explain.js';
 import { centroidScores, type ScoringArrays } from '../src/search/plaid.js';
 import type { QueryPreparer } from '../src/search/prepared-query.js';
 import type { DocStoreReader } from '../src/docstore/index.js';
-import { typescriptKernels } from '../src/kernels/index.js';
+import { typescriptKernels, type Kernels } from '../src/kernels/index.js';
 
 let dir: string;
 let index: PlaitIndex;
@@ -108,10 +108,10 @@ test('the spans\' scores plus otherScore sum to the hit\'s late-interaction scor
 });
 
 test('differential: each hit\'s late highlights (spans, snippet, scores) are deep-equal to the old path\'s: whole centroid-score matrix and the TypeScript twin\'s similarities (late and hybrid, PLAID and exhaustive)', async () => {
-  // The old path, kept as the oracle: K × qLen centroid scores computed whole (every row marked
-  // scored, so none is recomputed) and fast-scan's similarities from the TypeScript twin, through the
+  // The old path, kept as the oracle: K × qLen centroid scores computed whole (given in the cache,
+  // which then uses them as they are) and fast-scan's similarities from the TypeScript twin, through the
   // same lateHighlights. The search's own path computes only the rows its passages read, on the addon.
-  const inner = index as unknown as { arrays: ScoringArrays; queries: QueryPreparer; docstore: DocStoreReader };
+  const inner = index as unknown as { arrays: ScoringArrays; queries: QueryPreparer; docstore: DocStoreReader; local: { kernels: Kernels } };
   const a = inner.arrays;
   const encoder = await index.encoder();
   const options = resolveHighlights(true)!;
@@ -126,7 +126,7 @@ test('differential: each hit\'s late highlights (spans, snippet, scores) are dee
         const got = hit.highlights?.late;
         if (hit.pid < 0) continue;
         const p = inner.docstore.getPassages([hit.pid])[0]!;
-        const cache: ExactQueryCache = { scores: centroidScores(a, q, typescriptKernels), scored: new Uint8Array(a.nCentroids).fill(1) };
+        const cache: ExactQueryCache = { scores: centroidScores(a, q, typescriptKernels) };
         const want = lateHighlights(a, typescriptKernels, encoder, q, { text: query, rows: queryRows, appendedRows: 0 }, hit.pid, { title: hit.title!, text: hit.text!, passageStart: p.start, passageEnd: p.end }, options, cache);
         assert.deepStrictEqual(got, want, `${mode} ${exhaustive} ${query} ${hit.docId}`);
         checked++;
@@ -134,6 +134,19 @@ test('differential: each hit\'s late highlights (spans, snippet, scores) are dee
     }
   }
   assert.ok(checked >= 100, `${checked} hits checked`);
+  // Two queries' caches interleaved over the same passages (the thread's row scratch changes hands,
+  // and its shape with the query length): each row still the whole matrix's bits.
+  const qs = await Promise.all(['bread dough rises', 'volcanoes erupt molten lava and ash over the town'].map(async (t) => inner.queries.prepare((await encoder.encodeQueries([t]))[0]!, true)));
+  assert.notEqual(qs[0]!.length, qs[1]!.length);
+  const caches: ExactQueryCache[] = [{}, {}];
+  const pids = Array.from({ length: Math.min(12, a.doclens.length) }, (_, i) => i);
+  for (const pid of [...pids, ...pids]) {
+    for (const j of [0, 1]) {
+      const got = lateMaxSim(a, inner.local.kernels, qs[j]!, pid, caches[j]);
+      const want = lateMaxSim(a, typescriptKernels, qs[j]!, pid, { scores: centroidScores(a, qs[j]!, typescriptKernels) });
+      assert.deepStrictEqual(got, want, `query ${j} passage ${pid}`);
+    }
+  }
 });
 
 test('the bundled model has no [MASK] rows, but a query\'s special rows go to otherScore, never to a span (the stated rule)', async () => {

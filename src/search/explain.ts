@@ -97,10 +97,10 @@ function explainRow(rows: readonly RowToken[], i: number, text: string, encoder:
  * per hit. One cache belongs to one query and one generation's arrays.
  */
 export interface ExactQueryCache {
-  /** K × qLen: whole, or on the int8 path only the rows marked in `scored` (the passages' centroids). */
+  /** K × qLen computed whole (the float32 path, or given by the caller): used as it is. */
   scores?: Float32Array;
-  /** Int8 path: 1 for each row of `scores` computed so far. */
-  scored?: Uint8Array;
+  /** Int8 path: this cache's stamp on the rows of the thread's row scratch it computed. */
+  stamp?: number;
   /** Int8 path: the query quantised once. */
   quantised?: QuantisedQuery;
   fastScan?: FastScanCodeQuery;
@@ -108,30 +108,55 @@ export interface ExactQueryCache {
 }
 
 /**
+ * The thread's K × qLen buffer of centroid-score rows on the int8 path, and for each row the stamp of
+ * the cache (ExactQueryCache.stamp) that last wrote it: a row is a cache's only while it holds that
+ * cache's stamp, so caches may interleave (a row another cache overwrote is computed again), and no
+ * query allocates K × qLen floats (1.7 MB on scifact, whose first touches cost ~1.3 ms of page
+ * faults a query). Replaced when K or qLen changes; at most K × queryMaxlen floats a thread.
+ */
+let rowScratch: { k: number; qLen: number; scores: Float32Array; stamps: Uint32Array } | null = null;
+let nextStamp = 1;
+
+/**
  * The query's centroid scores as far as rows [start, start + len) of `codes` read them. On the int8
  * path only those rows are computed (the kernel's rows are independent, so each is the bits
  * centroidScores gives it): a scifact passage reads ~100 of K = 16,384 rows, and the whole matrix was
  * ~4 ms a query, a third of highlights' cost after the native similarity kernel (bench/RESULTS.md,
  * "Search highlights"). The float32 path (matmul, blocked by shape) computes the whole matrix once.
+ * The array returned is valid until the next call (another cache may overwrite the scratch's rows).
  */
 function passageCentroidScores(a: ScoringArrays, kernels: Kernels, q: EncodedQuery, codes: Int32Array, start: number, len: number, cache: ExactQueryCache): Float32Array {
-  if (!usesInt8(a)) return (cache.scores ??= centroidScores(a, q, kernels));
+  if (cache.scores !== undefined) return cache.scores;
+  if (!usesInt8(a)) return (cache.scores = centroidScores(a, q, kernels));
   const k = a.nCentroids;
-  const scores = (cache.scores ??= new Float32Array(k * q.length));
-  const scored = (cache.scored ??= new Uint8Array(k));
+  const qLen = q.length;
+  if (rowScratch === null || rowScratch.k !== k || rowScratch.qLen !== qLen) rowScratch = { k, qLen, scores: new Float32Array(k * qLen), stamps: new Uint32Array(k) };
+  if (cache.stamp === undefined) {
+    if (nextStamp === 0xffffffff) {
+      rowScratch.stamps.fill(0);
+      nextStamp = 1;
+    }
+    cache.stamp = nextStamp++;
+  }
+  const { scores, stamps } = rowScratch;
+  const stamp = cache.stamp;
   const missing: number[] = [];
   for (let r = start; r < start + len; r++) {
     const c = codes[r]!;
-    if (c >= 0 && c < k && scored[c] === 0) {
-      scored[c] = 1;
+    if (c >= 0 && c < k && stamps[c] !== stamp) {
+      stamps[c] = stamp;
       missing.push(c);
     }
   }
   if (missing.length === 0) return scores;
   const ids = Int32Array.from(missing);
-  const quantised = (cache.quantised ??= quantiseQuery(q.vectors, q.length, a.dim));
-  const rows = centroidScoresInt8Rows(a.centroids, k, a.dim, quantised, q.length, kernels, ids);
-  for (let r = 0; r < ids.length; r++) scores.set(rows.subarray(r * q.length, (r + 1) * q.length), ids[r]! * q.length);
+  const quantised = (cache.quantised ??= quantiseQuery(q.vectors, qLen, a.dim));
+  const rows = centroidScoresInt8Rows(a.centroids, k, a.dim, quantised, qLen, kernels, ids);
+  for (let r = 0; r < ids.length; r++) {
+    const to = ids[r]! * qLen;
+    const from = r * qLen;
+    for (let i = 0; i < qLen; i++) scores[to + i] = rows[from + i]!;
+  }
   return scores;
 }
 
