@@ -136,12 +136,17 @@ test('differential: each hit\'s late highlights (spans, snippet, scores) are dee
   assert.ok(checked >= 100, `${checked} hits checked`);
   // Two queries' caches interleaved over the same passages (the thread's row scratch changes hands,
   // and its shape with the query length): each row still the whole matrix's bits.
-  const qs = await Promise.all(['bread dough rises', 'volcanoes erupt molten lava and ash over the town'].map(async (t) => inner.queries.prepare((await encoder.encodeQueries([t]))[0]!, true)));
-  assert.notEqual(qs[0]!.length, qs[1]!.length);
-  const caches: ExactQueryCache[] = [{}, {}];
+  // Two of the same length (the stamps decide which rows are whose) and a longer one (a new shape).
+  const texts = ['bread dough rises', 'lava flows fast', 'ice sheets melt', 'volcanoes erupt molten lava and ash over the town'];
+  const all = await Promise.all(texts.map(async (t) => inner.queries.prepare((await encoder.encodeQueries([t]))[0]!, true)));
+  const same = all.findIndex((x, i) => i > 0 && i < 3 && x.length === all[0]!.length);
+  assert.ok(same > 0, `two queries of one length: ${all.map((x) => x.length).join(', ')}`);
+  const qs = [all[0]!, all[same]!, all[3]!];
+  assert.notEqual(qs[2]!.length, qs[0]!.length);
+  const caches: ExactQueryCache[] = [{}, {}, {}];
   const pids = Array.from({ length: Math.min(12, a.doclens.length) }, (_, i) => i);
   for (const pid of [...pids, ...pids]) {
-    for (const j of [0, 1]) {
+    for (const j of [0, 1, 0, 2]) {
       const got = lateMaxSim(a, inner.local.kernels, qs[j]!, pid, caches[j]);
       const want = lateMaxSim(a, typescriptKernels, qs[j]!, pid, { scores: centroidScores(a, qs[j]!, typescriptKernels) });
       assert.deepStrictEqual(got, want, `query ${j} passage ${pid}`);
