@@ -20,8 +20,7 @@
  */
 import type { TokenizedText } from '../types.js';
 
-/** '▁', SentencePiece's word-boundary marker. */
-const SEPARATOR = '\u2581';
+/** '▁' (U+2581), SentencePiece's word-boundary marker. */
 const SEPARATOR_CODE = 0x2581;
 /** Id of the unknown piece in USE-lite's vocabulary. */
 export const UNK_ID = 0;
@@ -227,39 +226,82 @@ const WHITESPACE = /\s/u;
 /** Code points that attach to the preceding one under normalisation: marks and Hangul medial/final jamo. */
 const CONTINUATION = /^[\p{M}\u1160-\u11ff\ud7b0-\ud7ff]$/u;
 
-/** NFKC cluster by cluster, whitespace runs → one '▁', a leading '▁'; records each unit's origin. */
+/** Whether an ASCII code is white space to /\s/u: tab, line feed, vertical tab, form feed, carriage return, space. */
+function isAsciiSpace(c: number): boolean {
+  return c === 0x20 || (c >= 0x09 && c <= 0x0d);
+}
+
+/**
+ * NFKC cluster by cluster, whitespace runs → one '▁', a leading '▁'; records each unit's origin.
+ * A cluster of one ASCII character is its own NFKC form and is handled by its code (no string, no
+ * regular expression); the units go into growing typed arrays.
+ */
 export function normalise(text: string): Normalised {
-  const units: string[] = [];
-  const starts: number[] = [];
-  const ends: number[] = [];
-  const push = (s: string, start: number, end: number): void => {
-    for (let k = 0; k < s.length; k++) {
-      units.push(s[k]!);
-      starts.push(start);
-      ends.push(end);
+  let cap = text.length + 16;
+  let units = new Uint16Array(cap);
+  let starts = new Int32Array(cap);
+  let ends = new Int32Array(cap);
+  let n = 0;
+  const pushUnit = (u: number, start: number, end: number): void => {
+    if (n === cap) {
+      cap *= 2;
+      const grow = <T extends Uint16Array | Int32Array>(a: T, make: (k: number) => T): T => {
+        const b = make(cap);
+        b.set(a);
+        return b;
+      };
+      units = grow(units, (k) => new Uint16Array(k));
+      starts = grow(starts, (k) => new Int32Array(k));
+      ends = grow(ends, (k) => new Int32Array(k));
     }
+    units[n] = u;
+    starts[n] = start;
+    ends[n] = end;
+    n++;
   };
-  let pendingSpace: [number, number] | null = null;
+  const push = (s: string, start: number, end: number): void => {
+    for (let k = 0; k < s.length; k++) pushUnit(s.charCodeAt(k), start, end);
+  };
+  // The pending whitespace run [pendingStart, pendingEnd), -1 when none.
+  let pendingStart = -1;
+  let pendingEnd = -1;
+  const separatorBefore = (start: number): void => {
+    if (n === 0) pushUnit(SEPARATOR_CODE, start, start);
+    else if (pendingStart >= 0) pushUnit(SEPARATOR_CODE, pendingStart, pendingEnd);
+    pendingStart = -1;
+  };
   let i = 0;
   while (i < text.length) {
     const start = i;
+    const c0 = text.charCodeAt(i);
     i += codePointLength(text, i);
     while (i < text.length && isContinuation(text, i)) i += codePointLength(text, i);
-    // ASCII is already NFKC: skip the call on the common path.
-    const cluster = i - start === 1 && text.charCodeAt(start) < 0x80 ? text[start]! : text.slice(start, i).normalize('NFKC');
+    if (i - start === 1 && c0 < 0x80) {
+      // ASCII is already NFKC.
+      if (isAsciiSpace(c0)) {
+        if (pendingStart < 0) pendingStart = start;
+        pendingEnd = i;
+        continue;
+      }
+      separatorBefore(start);
+      pushUnit(c0, start, i);
+      continue;
+    }
+    const cluster = text.slice(start, i).normalize('NFKC');
     // NFKC may itself produce whitespace (U+00A0 → ' ', U+3000 → ' '), so split after normalising.
     for (const piece of splitOnWhitespace(cluster)) {
       if (piece === null) {
-        pendingSpace = pendingSpace === null ? [start, i] : [pendingSpace[0], i];
+        if (pendingStart < 0) pendingStart = start;
+        pendingEnd = i;
         continue;
       }
-      if (units.length === 0) push(SEPARATOR, start, start);
-      else if (pendingSpace !== null) push(SEPARATOR, pendingSpace[0], pendingSpace[1]);
-      pendingSpace = null;
+      separatorBefore(start);
       push(piece, start, i);
     }
   }
-  return { text: units.join(''), origStart: Int32Array.from(starts), origEnd: Int32Array.from(ends) };
+  let out = '';
+  for (let k = 0; k < n; k += 4096) out += String.fromCharCode(...units.subarray(k, Math.min(n, k + 4096)));
+  return { text: out, origStart: starts.subarray(0, n), origEnd: ends.subarray(0, n) };
 }
 
 /** Splits a normalised cluster into non-whitespace strings and `null` for each whitespace run. */
