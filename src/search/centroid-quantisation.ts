@@ -149,13 +149,18 @@ export function centroidScoresInt8(
 export function centroidScoresInt8Rows(centroids: Float32Array, nCentroids: number, dim: number, q: QuantisedQuery, qLen: number, kernels: Kernels, ids: Int32Array): Float32Array {
   const c = quantisedCentroidsOf(centroids, nCentroids, dim);
   const m = ids.length;
-  // Rows copied by Buffer#copy: a subarray a row cost ~0.4 µs, most of the call's time at 1,000 rows.
-  const from = Buffer.from(c.bytes.buffer, c.bytes.byteOffset, c.bytes.byteLength);
-  const bytes = Buffer.alloc(m * dim);
+  // Rows copied four bytes at a time (dim is a multiple of 4): a subarray or Buffer#copy a row cost
+  // ~0.4-0.7 µs, most of the call's time at 1,000 rows.
+  const bytes = new Uint8Array(m * dim);
   const scales = new Float32Array(m);
+  const aligned = c.bytes.byteOffset % 4 === 0;
+  const from32 = aligned ? new Uint32Array(c.bytes.buffer, c.bytes.byteOffset, c.bytes.byteLength >>> 2) : null;
+  const to32 = new Uint32Array(bytes.buffer);
+  const words = dim >>> 2;
   for (let r = 0; r < m; r++) {
     const id = ids[r]!;
-    from.copy(bytes, r * dim, id * dim, (id + 1) * dim);
+    if (from32 !== null) for (let w = 0, f = id * words, t = r * words; w < words; w++) to32[t + w] = from32[f + w]!;
+    else bytes.set(c.bytes.subarray(id * dim, (id + 1) * dim), r * dim);
     scales[r] = c.scales[id]!;
   }
   const out = new Float32Array(m * qLen);
