@@ -92,9 +92,10 @@ function explainRow(rows: readonly RowToken[], i: number, text: string, encoder:
 
 /**
  * What the exact stage prepares once per query (its centroid scores, its code-scoring tables), kept
- * across the passages of one query: highlights score up to topK passages of a query, and the centroid
- * scores alone are K × qLen dot products (milliseconds at K = 16,384) that would otherwise be redone
- * per hit. One cache belongs to one query and one generation's arrays.
+ * across the passages of one query: highlights score up to topK passages of a query. On the int8
+ * path the centroid scores are computed row by row as passages read them (a passage reads ~100 of
+ * K = 16,384 rows) into the thread's row scratch; on the float32 path whole, once. One cache belongs
+ * to one query and one generation's arrays.
  */
 export interface ExactQueryCache {
   /** K × qLen computed whole (the float32 path, or given by the caller): used as it is. */

@@ -12,8 +12,8 @@
  * it), so every normalised UTF-16 unit knows the [start, end) range of original text it came from. A
  * token's range runs from its first non-'▁' unit to its last unit, so "▁the" points at "the".
  *
- * Speed: the trie is flattened into typed arrays (a dense table for the root's children, sorted child
- * runs below it) and ASCII characters skip the cluster-by-cluster NFKC path (ASCII is NFKC already):
+ * Speed: the trie is flattened into typed arrays (a dense table for the root's children, a hash of
+ * the edges below it) and ASCII characters skip the cluster-by-cluster NFKC path (ASCII is NFKC already):
  * on scifact's 128-token passages 0.43 → ~0.1 ms a passage, what search highlights pay a hit
  * (bench/RESULTS.md, "Search highlights"). test/use-lite-tokenizer.test.ts holds the ids and
  * offsets to the previous implementation's (test/helpers/sentencepiece-oracle.ts).
@@ -55,6 +55,21 @@ interface FlatTrie {
   childCode: Uint16Array;
   childNode: Int32Array;
   pieceId: Int32Array;
+  /**
+   * Every edge below the root in an open-addressing table: key node·65,536 + code (EMPTY_EDGE: a
+   * free slot), one probe a step where the sorted runs took a binary search (the '▁' node has
+   * thousands of children). Null past 65,535 nodes or 32,768 edges (then the sorted runs are searched).
+   */
+  edgeKey: Uint32Array | null;
+  edgeChild: Int32Array;
+  edgeMask: number;
+}
+
+const EMPTY_EDGE = 0xffffffff;
+
+/** Fibonacci hashing: the product's high bits (its low bits barely depend on the key's high ones). */
+function edgeSlot(key: number, mask: number): number {
+  return (Math.imul(key, 0x9e3779b1) >>> 16) & mask;
 }
 
 function flatten(root: TrieNode): FlatTrie {
@@ -77,7 +92,21 @@ function flatten(root: TrieNode): FlatTrie {
     }
   });
   childStart[nodes.length] = codes.length;
-  return { rootChild, childStart, childCode: Uint16Array.from(codes), childNode: Int32Array.from(kids), pieceId };
+  let size = 1;
+  while (size < 2 * codes.length) size *= 2;
+  // edgeSlot keeps 16 bits of the hash: a table of at most 65,536 slots, at most half full.
+  const edgeKey = nodes.length < 0xffff && size <= 65536 ? new Uint32Array(size).fill(EMPTY_EDGE) : null;
+  const edgeChild = new Int32Array(edgeKey === null ? 0 : size);
+  for (let k = 1; edgeKey !== null && k < nodes.length; k++) {
+    for (let e = childStart[k]!; e < childStart[k + 1]!; e++) {
+      const key = k * 65536 + codes[e]!;
+      let slot = edgeSlot(key, size - 1);
+      while (edgeKey[slot] !== EMPTY_EDGE) slot = (slot + 1) & (size - 1);
+      edgeKey[slot] = key;
+      edgeChild[slot] = kids[e]!;
+    }
+  }
+  return { rootChild, childStart, childCode: Uint16Array.from(codes), childNode: Int32Array.from(kids), pieceId, edgeKey, edgeChild, edgeMask: size - 1 };
 }
 
 export class SentencePieceTokenizer {
@@ -162,10 +191,19 @@ export class SentencePieceTokenizer {
       const base = best[i]!;
       const charLen = codePointLength(s, i);
       let coversChar = false;
-      const { rootChild, childStart, childCode, childNode, pieceId } = this.trie;
+      const { rootChild, childStart, childCode, childNode, pieceId, edgeKey, edgeChild, edgeMask } = this.trie;
       let node = rootChild[s.charCodeAt(i)]!;
       for (let j = i; j < n; j++) {
-        if (j > i) {
+        if (j > i && edgeKey !== null) {
+          const key = node * 65536 + s.charCodeAt(j);
+          let slot = edgeSlot(key, edgeMask);
+          let k = edgeKey[slot]!;
+          while (k !== key && k !== EMPTY_EDGE) {
+            slot = (slot + 1) & edgeMask;
+            k = edgeKey[slot]!;
+          }
+          node = k === key ? edgeChild[slot]! : -1;
+        } else if (j > i) {
           // The child for s[j] among node's sorted children (binary search: '▁' has thousands).
           const c = s.charCodeAt(j);
           let lo = childStart[node]!;
