@@ -113,9 +113,11 @@ export interface ExactQueryCache {
  * the cache (ExactQueryCache.stamp) that last wrote it: a row is a cache's only while it holds that
  * cache's stamp, so caches may interleave (a row another cache overwrote is computed again), and no
  * query allocates K × qLen floats (1.7 MB on scifact, whose first touches cost ~1.3 ms of page
- * faults a query). Replaced when K or qLen changes; at most K × queryMaxlen floats a thread.
+ * faults a query). A new qLen re-lays the same buffer (every stamp cleared; queries of different
+ * lengths follow each other, and a buffer a length was that allocation again), a longer one grows it:
+ * at most K × queryMaxlen floats a thread.
  */
-let rowScratch: { k: number; qLen: number; scores: Float32Array; stamps: Uint32Array } | null = null;
+let rowScratch: { k: number; qLen: number; buffer: Float32Array; scores: Float32Array; stamps: Uint32Array } | null = null;
 let nextStamp = 1;
 
 /**
@@ -131,7 +133,15 @@ function passageCentroidScores(a: ScoringArrays, kernels: Kernels, q: EncodedQue
   if (!usesInt8(a)) return (cache.scores = centroidScores(a, q, kernels));
   const k = a.nCentroids;
   const qLen = q.length;
-  if (rowScratch === null || rowScratch.k !== k || rowScratch.qLen !== qLen) rowScratch = { k, qLen, scores: new Float32Array(k * qLen), stamps: new Uint32Array(k) };
+  if (rowScratch === null || rowScratch.k !== k) {
+    const buffer = new Float32Array(k * qLen);
+    rowScratch = { k, qLen, buffer, scores: buffer, stamps: new Uint32Array(k) };
+  } else if (rowScratch.qLen !== qLen) {
+    if (rowScratch.buffer.length < k * qLen) rowScratch.buffer = new Float32Array(k * qLen);
+    rowScratch.qLen = qLen;
+    rowScratch.scores = rowScratch.buffer.subarray(0, k * qLen);
+    rowScratch.stamps.fill(0);
+  }
   if (cache.stamp === undefined) {
     if (nextStamp === 0xffffffff) {
       rowScratch.stamps.fill(0);

@@ -186,6 +186,19 @@ const scoresScratch = new Scratch((n) => new Float32Array(n));
 /** Per-thread K row maxima of those scores (see Kernels.centroidScoresInt8's rowMax). */
 const rowMaxScratch = new Scratch((n) => new Float32Array(n));
 
+/** The query whose scores scoresScratch holds: set by each plaidSearch on this thread. */
+let stage1Of: { q: EncodedQuery; scores: Float32Array } | null = null;
+
+/**
+ * The K × qLen centroid scores the last plaidSearch on this thread computed, when that search was
+ * for `q` (the same object), else null: highlights read the hits' rows there instead of computing
+ * them again (explain.ts; ~2 ms a scifact query). Valid until the next plaidSearch on the thread,
+ * which overwrites the scratch (and names its own query): read them synchronously.
+ */
+export function lastCentroidScores(q: EncodedQuery): Float32Array | null {
+  return stage1Of !== null && stage1Of.q === q ? stage1Of.scores : null;
+}
+
 /** Queries up to this many tokens take the query-panel path in `centroidScores` (one 16-lane group). */
 const SHORT_QUERY = 16;
 
@@ -568,6 +581,7 @@ export function plaidSearch(
   // skip the rows that cannot matter (bench/RESULTS.md, "The 1M goal").
   const rowMax = rowMaxScratch.take(a.nCentroids);
   const s = centroidScores(a, q, kernels, scoresScratch.take(a.nCentroids * q.length), rowMax);
+  stage1Of = { q, scores: s };
   // Under probed-token ranking the pruning mask goes unused (stage 2 is skipped): no margin pass for it.
   const probedTokens = usesProbedTokens(a, q, params);
   const margin = probedTokens ? undefined : params.centroidScoreMargin;
