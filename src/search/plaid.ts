@@ -580,6 +580,8 @@ export function plaidSearch(
   // Stage 1 in scratch buffers, with each centroid's row maximum so that the probe and margin passes
   // skip the rows that cannot matter (bench/RESULTS.md, "The 1M goal").
   const rowMax = rowMaxScratch.take(a.nCentroids);
+  // Named only once written whole: a search that stopped midway leaves no query's name on the scratch.
+  stage1Of = null;
   const s = centroidScores(a, q, kernels, scoresScratch.take(a.nCentroids * q.length), rowMax);
   stage1Of = { q, scores: s };
   // Under probed-token ranking the pruning mask goes unused (stage 2 is skipped): no margin pass for it.
