@@ -2,7 +2,9 @@
  * What `highlights` adds to a search (src/search/highlights.ts): each query searched without and
  * with highlights, alternately (the order flipped every query, so drift in host load falls on both),
  * top-k 10, one process, calling thread; per mode the wall time of both, their paired difference and
- * `timings.highlightsMs` (the highlighting itself), as p50 / p95 / mean over the queries.
+ * `timings.highlightsMs` (the highlighting itself), as p50 / p95 / mean over the queries; and the
+ * paired difference of the process's CPU time (user + system, every thread) per search, which moves
+ * far less than wall time when other work shares the cores.
  *
  * Run: `node dist/bench/highlights-cost.js <index> <queries.jsonl> [queries=100]`
  * (bench/RESULTS.md, "Search highlights": scifact built with `plait index /work/shared/data/scifact`).
@@ -26,13 +28,19 @@ async function main(): Promise<void> {
       const lit: number[] = [];
       const diff: number[] = [];
       const own: number[] = [];
+      const cpuDiff: number[] = [];
       for (let i = 0; i < queries.length; i++) {
         const q = queries[i]!;
+        const cpu: [number, number] = [0, 0];
         const runOne = async (h: boolean): Promise<number> => {
+          const c = process.cpuUsage();
           const t = performance.now();
           const r = await index.search(q, { mode, topK: 10, ...(h ? { highlights: true } : {}) });
+          const wall = performance.now() - t;
+          const u = process.cpuUsage(c);
+          cpu[h ? 1 : 0] = (u.user + u.system) / 1000;
           if (h) own.push(r.timings.highlightsMs ?? 0);
-          return performance.now() - t;
+          return wall;
         };
         let a: number;
         let b: number;
@@ -46,12 +54,13 @@ async function main(): Promise<void> {
         plain.push(a);
         lit.push(b);
         diff.push(b - a);
+        cpuDiff.push(cpu[1] - cpu[0]);
       }
       const f = (x: number[]): string => {
         const p = percentiles(x);
         return `p50 ${p.p50.toFixed(2)} p95 ${p.p95.toFixed(2)} mean ${p.mean.toFixed(2)}`;
       };
-      console.log(`${mode}: without ${f(plain)} | with ${f(lit)} | paired difference ${f(diff)} | highlightsMs ${f(own)} (ms)`);
+      console.log(`${mode}: without ${f(plain)} | with ${f(lit)} | paired difference ${f(diff)} | highlightsMs ${f(own)} | CPU paired difference ${f(cpuDiff)} (ms)`);
     }
   } finally {
     await index.close();

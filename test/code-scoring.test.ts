@@ -480,6 +480,52 @@ test(`native fast-scan is bit-identical to the TypeScript twin at every quad lay
   }
 });
 
+test(`native fast-scan token similarities are bit-identical to the TypeScript twin (${process.env.PLAIT_SIMD ?? 'widest'} path)`, { skip: needsNative() }, () => {
+  requireNative();
+  const native = nativeKernels()!;
+  // Passages of 1, 63, 64, 65, 128 and 150 rows (block edges) at odd starts; qLen around every lane
+  // group (1, 16, 17, 32, 33, 47, 65); with the norm cache cold (filled by each kernel), warm and absent.
+  const shapes: Array<[dim: number, nbits: 1 | 2 | 4, qLen: number]> = [...SHAPES, [128, 2, 65], [512, 2, 20]];
+  shapes.forEach(([dim, nbits, qLen], n) => {
+    const c = makeCase(3000 + dim + qLen + nbits, dim, nbits, qLen, false, 25, 4, 150);
+    const rows = c.codes.length;
+    const tq = fastScanQuery(c, typescriptKernels);
+    const { centroids, weights } = c.codec;
+    const [invN, invT] = [new Float32Array(rows).fill(NaN), new Float32Array(rows).fill(NaN)];
+    for (const len of [1, 63, 64, 65, 128, 150]) {
+      if (len > rows) continue;
+      const start = (n * 7 + len) % (rows - len + 1);
+      for (const norm of [true, false]) {
+        const [outN, outT] = [new Float32Array(qLen * len).fill(NaN), new Float32Array(qLen * len).fill(NaN)];
+        native.fastScanTokenSimilarities(c.s, qLen, tq.tables, tq.scales, tq.offsets, c.codes, c.residuals, dim, nbits, start, len, outN, norm ? invN : null, centroids, weights);
+        typescriptKernels.fastScanTokenSimilarities(c.s, qLen, tq.tables, tq.scales, tq.offsets, c.codes, c.residuals, dim, nbits, start, len, outT, norm ? invT : null, centroids, weights);
+        assert.deepEqual(bits(outN), bits(outT), `dim ${dim} nbits ${nbits} qLen ${qLen} rows [${start}, +${len}) norm ${norm}`);
+        assert.deepEqual(bits(invN), bits(invT), `norm cache dim ${dim} rows [${start}, +${len})`);
+      }
+    }
+    // The maximum of each query row over a one-passage batch is maxsimFastScan's (unweighted) score.
+    const len = Math.min(rows, 70);
+    const sims = new Float32Array(qLen * len);
+    native.fastScanTokenSimilarities(c.s, qLen, tq.tables, tq.scales, tq.offsets, c.codes, c.residuals, dim, nbits, 0, len, sims, invN, centroids, weights);
+    const ones = new Float32Array(qLen);
+    let want = 0;
+    for (let i = 0; i < qLen; i++) {
+      ones.fill(0);
+      ones[i] = 1;
+      const one = new Float32Array(1);
+      native.maxsimFastScan(c.s, qLen, tq.tables, tq.scales, tq.offsets, c.codes, c.residuals, dim, nbits, new Int32Array([0]), new Int32Array([len]), 1, one, ones, invN, centroids, weights);
+      assert.equal(one[0], Math.max(...sims.subarray(i * len, (i + 1) * len)), `row ${i} of dim ${dim} qLen ${qLen}`);
+    }
+  });
+  // Rows past the codes and short outputs are INVALID_ARGUMENT on both.
+  const c = makeCase(7, 64, 2, 4, false, 10, 3, 20);
+  const tq = fastScanQuery(c, typescriptKernels);
+  for (const k of [native, typescriptKernels]) {
+    assert.throws(() => k.fastScanTokenSimilarities(c.s, 4, tq.tables, tq.scales, tq.offsets, c.codes, c.residuals, 64, 2, c.codes.length - 1, 2, new Float32Array(8)), (e: unknown) => isPlaitError(e, 'INVALID_ARGUMENT'), k.name);
+    assert.throws(() => k.fastScanTokenSimilarities(c.s, 4, tq.tables, tq.scales, tq.offsets, c.codes, c.residuals, 64, 2, 0, 2, new Float32Array(7)), (e: unknown) => isPlaitError(e, 'INVALID_ARGUMENT'), k.name);
+  }
+});
+
 test("PLAID's stage 4 on codes ('codes' and 'fastscan'): the same survivors, each scored as the kernel scores it alone, near decompression", { skip: CHILD }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'plait-codes-'));
   try {
@@ -536,6 +582,7 @@ if (!CHILD) {
       `native code scoring is bit-identical to the TypeScript twin (${simd} path)`,
       `native fast-scan is bit-identical to the TypeScript twin (${simd} path)`,
       `native fast-scan is bit-identical to the TypeScript twin at every quad layout (${simd} path)`,
+      `native fast-scan token similarities are bit-identical to the TypeScript twin (${simd} path)`,
     ],
     ['avx512bw', 'avx2', 'scalar'],
   );

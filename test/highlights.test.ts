@@ -13,6 +13,12 @@ import { isPlaitError, type PlaitIndex, type SearchHit, type LateHighlights } fr
 import { postJson, SAMPLE, servedCorpus, type ServedCorpus } from './helpers/server-fixture.js';
 import { runPlait } from './helpers/cli.js';
 import type { RunningServer } from '../src/server/index.js';
+import { lateHighlights, resolveHighlights } from '../src/search/highlights.js';
+import { lateMaxSim, type ExactQueryCache } from '../src/search/explain.js';
+import { centroidScores, type ScoringArrays } from '../src/search/plaid.js';
+import type { QueryPreparer } from '../src/search/prepared-query.js';
+import type { DocStoreReader } from '../src/docstore/index.js';
+import { typescriptKernels, type Kernels } from '../src/kernels/index.js';
 
 let dir: string;
 let index: PlaitIndex;
@@ -99,6 +105,53 @@ test('the spans\' scores plus otherScore sum to the hit\'s late-interaction scor
     }
   }
   assert.ok(checked > 40, `${checked} hits checked`);
+});
+
+test('differential: each hit\'s late highlights (spans, snippet, scores) are deep-equal to the old path\'s: whole centroid-score matrix and the TypeScript twin\'s similarities (late and hybrid, PLAID and exhaustive)', async () => {
+  // The old path, kept as the oracle: K × qLen centroid scores computed whole (given in the cache,
+  // which then uses them as they are) and fast-scan's similarities from the TypeScript twin, through the
+  // same lateHighlights. The search's own path computes only the rows its passages read, on the addon.
+  const inner = index as unknown as { arrays: ScoringArrays; queries: QueryPreparer; docstore: DocStoreReader; local: { kernels: Kernels } };
+  const a = inner.arrays;
+  const encoder = await index.encoder();
+  const options = resolveHighlights(true)!;
+  let checked = 0;
+  for (const query of ['why does bread dough rise with yeast', 'volcanoes erupt molten lava & ash', 'emperor penguins on the ice', 'wings and lift on an aircraft', 'coral bleaching']) {
+    const [e] = await encoder.encodeQueries([query]);
+    const q = inner.queries.prepare(e!, true);
+    const queryRows = encoder.rows(query, 'query');
+    for (const [mode, exhaustive] of [['late', false], ['late', true], ['hybrid', false]] as const) {
+      const { hits } = await index.search(query, { mode, exhaustive, topK: 10, highlights: true, includeText: true });
+      for (const hit of hits) {
+        const got = hit.highlights?.late;
+        if (hit.pid < 0) continue;
+        const p = inner.docstore.getPassages([hit.pid])[0]!;
+        const cache: ExactQueryCache = { scores: centroidScores(a, q, typescriptKernels) };
+        const want = lateHighlights(a, typescriptKernels, encoder, q, { text: query, rows: queryRows, appendedRows: 0 }, hit.pid, { title: hit.title!, text: hit.text!, passageStart: p.start, passageEnd: p.end }, options, cache);
+        assert.deepStrictEqual(got, want, `${mode} ${exhaustive} ${query} ${hit.docId}`);
+        checked++;
+      }
+    }
+  }
+  assert.ok(checked >= 100, `${checked} hits checked`);
+  // Two queries' caches interleaved over the same passages (the thread's row scratch changes hands,
+  // and its shape with the query length): each row still the whole matrix's bits.
+  // Two of the same length (the stamps decide which rows are whose) and a longer one (a new shape).
+  const texts = ['bread dough rises', 'lava flows fast', 'ice sheets melt', 'volcanoes erupt molten lava and ash over the town'];
+  const all = await Promise.all(texts.map(async (t) => inner.queries.prepare((await encoder.encodeQueries([t]))[0]!, true)));
+  const same = all.findIndex((x, i) => i > 0 && i < 3 && x.length === all[0]!.length);
+  assert.ok(same > 0, `two queries of one length: ${all.map((x) => x.length).join(', ')}`);
+  const qs = [all[0]!, all[same]!, all[3]!];
+  assert.notEqual(qs[2]!.length, qs[0]!.length);
+  const caches: ExactQueryCache[] = [{}, {}, {}];
+  const pids = Array.from({ length: Math.min(12, a.doclens.length) }, (_, i) => i);
+  for (const pid of [...pids, ...pids]) {
+    for (const j of [0, 1, 0, 2]) {
+      const got = lateMaxSim(a, inner.local.kernels, qs[j]!, pid, caches[j]);
+      const want = lateMaxSim(a, typescriptKernels, qs[j]!, pid, { scores: centroidScores(a, qs[j]!, typescriptKernels) });
+      assert.deepStrictEqual(got, want, `query ${j} passage ${pid}`);
+    }
+  }
 });
 
 test('the bundled model has no [MASK] rows, but a query\'s special rows go to otherScore, never to a span (the stated rule)', async () => {

@@ -4,9 +4,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { SentencePieceTokenizer } from '../src/encoder/use-lite/index.js';
 import { readVocabulary, resolveModelDir } from '../src/encoder/use-lite/model-files.js';
 import type { Vocabulary } from '../src/encoder/use-lite/sentencepiece-tokenizer.js';
+import { OracleSentencePieceTokenizer } from './helpers/sentencepiece-oracle.js';
 
 const vocab = await readVocabulary(resolveModelDir());
 const tokenizer = new SentencePieceTokenizer(vocab);
@@ -186,4 +188,37 @@ test('differential: random texts match a brute-force Viterbi, offsets are ordere
       if (ids[i] !== 0 && piece !== '▁') assert.equal(text.slice(s, e), piece.replace(/^▁/, ''));
     }
   }
+});
+
+test('differential: the flattened trie gives the previous implementation\'s ids and offsets (sample corpus, random texts over ASCII, marks, astral, NFKC-changing and unknown characters)', () => {
+  const old = new OracleSentencePieceTokenizer(vocab);
+  const texts = readFileSync(new URL('../../examples/sample-corpus.jsonl', import.meta.url), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => {
+      const d = JSON.parse(l) as { title?: string; text: string };
+      return `${d.title ?? ''}\n${d.text}`;
+    });
+  // Two-unit entries are astral characters (one code point, a surrogate pair).
+  const alphabet = [...'abcdefghijklmnopqrstuvwxyz      ABCXYZ0123456789.,;:()-\'"\n\t', 'é', 'e\u0301', '\u00a0', '\u3000', 'Ａ', 'ﬁ', '①', '☃', 'ü', '中', '文', 'ก', '\u200b', '\ud83d\ude00', '\ud835\udc00', '\u1100\u1161', '\u0000', '\ufffd'];
+  let seed = 777;
+  const rand = (): number => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed / 0x80000000;
+  };
+  for (let k = 0; k < 400; k++) {
+    let t = '';
+    const len = 1 + Math.floor(rand() * 120);
+    for (let c = 0; c < len; c++) t += alphabet[Math.floor(rand() * alphabet.length)];
+    texts.push(t);
+  }
+  let tokens = 0;
+  for (const text of texts) {
+    const got = tokenizer.tokenize(text);
+    const want = old.tokenize(text);
+    assert.deepEqual(Array.from(got.ids), Array.from(want.ids), JSON.stringify(text));
+    assert.deepEqual(Array.from(got.offsets), Array.from(want.offsets), JSON.stringify(text));
+    tokens += got.ids.length;
+  }
+  assert.ok(tokens > 5000, `${tokens} tokens compared`);
 });

@@ -684,6 +684,54 @@ Napi::Value MaxsimFastScan(const Info& info) {
   return info.Env().Undefined();
 }
 
+// fastScanTokenSimilarities(centroidScores, qLen, tables, scales, offsets, codes, residuals, dim, nbits, start, len,
+//                           out, invNorms?, centroids?, weights?): one passage's per-token fast-scan scores,
+// out[i * len + t] (fast-scan.cc; the highlights' and explain's similarities).
+Napi::Value FastScanTokenSimilarities(const Info& info) {
+  auto scores = array<float>(info, 0, "centroidScores");
+  size_t qLen = count(info, 1, "qLen");
+  auto tables = array<uint8_t>(info, 2, "tables");
+  auto scales = array<float>(info, 3, "scales");
+  auto offsets = array<float>(info, 4, "offsets");
+  auto codes = array<int32_t>(info, 5, "codes");
+  auto residuals = array<uint8_t>(info, 6, "residuals");
+  size_t dim = positive(info, 7, "dim");
+  int nbits = codeNbitsArg(info, 8, dim);
+  size_t start = count(info, 9, "start");
+  size_t len = count(info, 10, "len");
+  auto out = array<float>(info, 11, "out");
+  auto invNorms = optionalArray<float>(info, 12, "invNorms");
+  auto centroids = optionalArray<float>(info, 13, "centroids");
+  auto weights = optionalArray<float>(info, 14, "weights");
+  const size_t nBytes = dim * nbits / 8;
+  if (nBytes > plait::fastScanMaxBytes())
+    rangeError(info, "Expected dim * nbits / 8 <= " + std::to_string(plait::fastScanMaxBytes()) +
+                         " for fast-scan but received " + std::to_string(nBytes));
+  const size_t k = qLen == 0 ? 0 : scores.length / qLen;
+  need(info, "tables", tables.length, nBytes * 32 * qLen);
+  need(info, "scales", scales.length, qLen);
+  need(info, "offsets", offsets.length, qLen);
+  const size_t rows = std::min(codes.length, residuals.length / nBytes);
+  if (start > rows || len > rows - start)
+    rangeError(info, "Expected start + len <= " + std::to_string(rows) + " rows but received start " +
+                         std::to_string(start) + " and len " + std::to_string(len));
+  need(info, "out", out.length, qLen * len);
+  checkCodes(info, codes.data, start, start + len, k);
+  if (invNorms.data != nullptr) {
+    need(info, "invNorms", invNorms.length, codes.length);
+    if (centroids.data == nullptr || weights.data == nullptr)
+      rangeError(info, "Expected centroids and weights with invNorms");
+    if (dim % 8 != 0)
+      rangeError(info, "Expected dim a multiple of 8 with invNorms but received " + std::to_string(dim));
+    need(info, "centroids", centroids.length, k * dim);
+    need(info, "weights", weights.length, static_cast<size_t>(1) << nbits);
+  }
+  plait::fastScanTokenSimilarities(scores.data, qLen, tables.data, scales.data, offsets.data, codes.data,
+                                   residuals.data, dim, nbits, start, len, out.data, invNorms.data, centroids.data,
+                                   weights.data);
+  return info.Env().Undefined();
+}
+
 // probedPairScores(centroidScores, qLen, tables, scales, offsets, codes, residuals, dim, nbits, tokenStarts, doclens,
 //                  pids, docs, head, next, perToken, invNorms, centroids, weights, e) (probed-scores.cc; issue 22
 // part F). Checks every candidate's span and index and the shapes; codes and probe slots in the kernel.
@@ -856,6 +904,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("maxsimCodes", Napi::Function::New(env, MaxsimCodes, "maxsimCodes"));
   exports.Set("buildFastScanTables", Napi::Function::New(env, BuildFastScanTables, "buildFastScanTables"));
   exports.Set("maxsimFastScan", Napi::Function::New(env, MaxsimFastScan, "maxsimFastScan"));
+  exports.Set("fastScanTokenSimilarities",
+              Napi::Function::New(env, FastScanTokenSimilarities, "fastScanTokenSimilarities"));
   exports.Set("simd", Napi::Function::New(env, SimdName, "simd"));
   exports.Set("cpuFeatures", Napi::Function::New(env, CpuFeaturesValue, "cpuFeatures"));
   exports.Set("mapFile", Napi::Function::New(env, plait::MapFile, "mapFile"));

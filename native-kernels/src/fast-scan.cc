@@ -1177,6 +1177,71 @@ void maxsimFastScanWith(CodeSimd simd, const float* S, size_t qLen, const uint8_
   }
 }
 
+// The per-token scores behind maxsimFastScan for one passage (rows [start, start + len)), written instead of
+// their maxima: the highlights' similarities (src/search/explain.ts). The same block layout, accumulation and
+// transpose as maxsimFastScanWith (exact integer sums on every path), then tokenScore per (token, query token),
+// the scalar epilogue's float operations in its order: every path gives the TypeScript twin's bits.
+void fastScanTokenSimilaritiesWith(CodeSimd simd, const float* S, size_t qLen, const uint8_t* tables,
+                                   const float* scales, const float* offsets, const int32_t* codes,
+                                   const uint8_t* residuals, size_t dim, int nbits, size_t start, size_t len,
+                                   float* out, float* invNorms, const float* centroids, const float* weights) {
+  if (len == 0 || qLen == 0) return;
+  const size_t nBytes = dim * static_cast<size_t>(nbits) / 8;
+  const size_t lanes = codeLutLanes(qLen);
+  const Path path = pathFor(simd);
+  FastScanScratch& sc = scratch();
+  sc.nibs.resize((nBytes + 1) * 2 * kBlock);
+  if (path.quads) {
+    sc.quadTables.resize((nBytes + 1) / 2 * qLen * 64);
+    buildQuadTables(tables, qLen, nBytes, sc.quadTables.data());
+  }
+  const uint8_t* lookupTables = path.quads ? sc.quadTables.data() : tables;
+  sc.accI.resize(lanes * kBlock);
+  sc.accT.resize(kBlock * lanes);
+  sc.rows.resize(kBlock);
+  if (invNorms != nullptr) {
+    // NaN entries (not yet cached) are filled first, in runs, as maxsimFastScanWith fills them.
+    DecodeTable decode;
+    bool decodeReady = false;
+    for (size_t r = start; r < start + len;) {
+      size_t end = r;
+      while (end < start + len && invNorms[end] != invNorms[end]) ++end;
+      if (end == r) {
+        ++r;
+        continue;
+      }
+      if (!decodeReady) buildDecodeTable(weights, nbits, decode);
+      decodeReady = true;
+      inverseNormsWith(simd, decode, weights, codes + r, residuals + r * nBytes, end - r, dim, centroids, nbits,
+                       invNorms + r);
+      r = end;
+    }
+  }
+  for (size_t t0 = 0; t0 < len; t0 += kBlock) {
+    const size_t n = std::min(kBlock, len - t0);
+    for (size_t t = 0; t < n; ++t) sc.rows[t] = residuals + (start + t0 + t) * nBytes;
+    for (size_t t = n; t < kBlock; ++t) sc.rows[t] = residuals;  // padding rows: read, never scored
+    path.layout(sc.rows.data(), n, nBytes, sc.nibs.data());
+    path.accumulate(sc.nibs.data(), lookupTables, qLen, nBytes, sc.accI.data());
+    path.transpose(sc.accI.data(), qLen, lanes, sc.accT.data());
+    for (size_t t = 0; t < n; ++t) {
+      const size_t row = start + t0 + t;
+      const float* s = S + static_cast<size_t>(codes[row]) * qLen;
+      const uint16_t* acc = sc.accT.data() + t * lanes;
+      const float* inv = invNorms != nullptr ? invNorms + row : nullptr;
+      for (size_t i = 0; i < qLen; ++i) out[i * len + t0 + t] = tokenScore(s[i], scales[i], acc[i], offsets[i], inv);
+    }
+  }
+}
+
+void fastScanTokenSimilarities(const float* S, size_t qLen, const uint8_t* tables, const float* scales,
+                               const float* offsets, const int32_t* codes, const uint8_t* residuals, size_t dim,
+                               int nbits, size_t start, size_t len, float* out, float* invNorms,
+                               const float* centroids, const float* weights) {
+  fastScanTokenSimilaritiesWith(activeCodeSimd(), S, qLen, tables, scales, offsets, codes, residuals, dim, nbits,
+                                start, len, out, invNorms, centroids, weights);
+}
+
 void maxsimFastScan(const float* S, size_t qLen, const uint8_t* tables, const float* scales, const float* offsets,
                     const int32_t* codes, const uint8_t* residuals, size_t dim, int nbits, const int32_t* tokenStarts,
                     const int32_t* doclens, size_t nDocs, float* out, const float* qWeights, float* invNorms,

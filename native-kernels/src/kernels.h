@@ -206,6 +206,17 @@ void maxsimFastScanWith(CodeSimd simd, const float* S, size_t qLen, const uint8_
                         const float* offsets, const int32_t* codes, const uint8_t* residuals, size_t dim, int nbits,
                         const int32_t* tokenStarts, const int32_t* doclens, size_t nDocs, float* out,
                         const float* qWeights, float* invNorms, const float* centroids, const float* weights);
+// out[i * len + t] = (S[c*qLen + i] + ((scales[i]*acc_it) + offsets[i])) * inv, c = codes[start + t], acc_it the sum of
+// row start + t's 2*nBytes table entries: maxsimFastScan's per-token scores of one passage (rows [start, start + len))
+// before the maximum, for highlights and explain. invNorms as in maxsimFastScan (NaN entries of the rows filled first).
+void fastScanTokenSimilarities(const float* S, size_t qLen, const uint8_t* tables, const float* scales,
+                               const float* offsets, const int32_t* codes, const uint8_t* residuals, size_t dim,
+                               int nbits, size_t start, size_t len, float* out, float* invNorms,
+                               const float* centroids, const float* weights);
+void fastScanTokenSimilaritiesWith(CodeSimd simd, const float* S, size_t qLen, const uint8_t* tables,
+                                   const float* scales, const float* offsets, const int32_t* codes,
+                                   const uint8_t* residuals, size_t dim, int nbits, size_t start, size_t len,
+                                   float* out, float* invNorms, const float* centroids, const float* weights);
 // out[j] = 1 / sqrt(max(||c_j + r_j||^2, 1e-24)) for n tokens (r_j decoded from its residual bytes), the squared
 // norm summed in eight partial sums (dimension t into t % 8) and the tree ((0+1)+(2+3))+((4+5)+(6+7)).
 void tokenInverseNorms(const int32_t* codes, const uint8_t* residuals, size_t n, size_t dim, const float* centroids,

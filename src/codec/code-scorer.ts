@@ -35,7 +35,7 @@
 import type { Kernels } from '../kernels/types.js';
 import { kernelsStatus } from '../kernels/index.js';
 import { CODE_SCORING_NBITS, codeLutLanes } from '../kernels/code-kernels.js';
-import { FAST_SCAN_MAX_BYTES, fastScanTokenSimilarities } from '../kernels/fast-scan.js';
+import { FAST_SCAN_MAX_BYTES } from '../kernels/fast-scan.js';
 import { PlaitError } from '../errors/index.js';
 import { EXACT_SCORING_DEFAULTS } from '../config/defaults.js';
 import { TERNARY_NBITS, ternaryBytes } from '../kernels/ternary-kernels.js';
@@ -235,10 +235,11 @@ export function scoreOnCodes(
  * The similarity of every (query token, passage token) pair as 'fastscan' scores it, for one
  * passage (rows [start, start + len) of a segment's codes and residuals): qLen × len floats, each
  * bit-for-bit the value the fast-scan kernel takes the max of, so an explanation's contributions
- * sum to the search score.
+ * sum to the search score. On `kernels`' fastScanTokenSimilarities (the addon's, ~40x the
+ * TypeScript twin on a 128-token passage: bench/RESULTS.md, "Search highlights").
  */
-export function fastScanSimilarities(codec: CodeScoringCodec, cq: FastScanCodeQuery, centroidScores: Float32Array, codes: Int32Array, residuals: Uint8Array, start: number, len: number): Float32Array {
+export function fastScanSimilarities(codec: CodeScoringCodec, cq: FastScanCodeQuery, centroidScores: Float32Array, codes: Int32Array, residuals: Uint8Array, start: number, len: number, kernels: Pick<Kernels, 'fastScanTokenSimilarities'>): Float32Array {
   const out = new Float32Array(cq.qLen * len);
-  fastScanTokenSimilarities(centroidScores, cq.qLen, cq.tables, cq.scales, cq.offsets, codes, residuals, codec.dim, codec.nbits, start, len, out, tokenInverseNormsCache(residuals, codes.length), codec.centroids, codec.weights);
+  kernels.fastScanTokenSimilarities(centroidScores, cq.qLen, cq.tables, cq.scales, cq.offsets, codes, residuals, codec.dim, codec.nbits, start, len, out, tokenInverseNormsCache(residuals, codes.length), codec.centroids, codec.weights);
   return out;
 }

@@ -99,6 +99,18 @@ const ARRAY_ARGS: Record<KernelFn, ReadonlyArray<readonly [number, string, Array
     [15, 'centroids', F32, true],
     [16, 'weights', F32, true],
   ],
+  fastScanTokenSimilarities: [
+    [0, 'centroidScores', F32, false],
+    [2, 'tables', U8, false],
+    [3, 'scales', F32, false],
+    [4, 'offsets', F32, false],
+    [5, 'codes', I32, false],
+    [6, 'residuals', U8, false],
+    [11, 'out', F32, false],
+    [12, 'invNorms', F32, true],
+    [13, 'centroids', F32, true],
+    [14, 'weights', F32, true],
+  ],
   buildTernaryCodeLut: [[0, 'q', F32, false], [3, 'weights', F32, false], [4, 'lut', I16, false], [5, 'scales', F32, false]],
   maxsimTernaryCodes: [
     [0, 'centroidScores', F32, false],

@@ -216,7 +216,9 @@ function maxsimFastScan(
  * operations in the same order as the kernel (so the max of a row is bit-for-bit the kernel's),
  * with inv_j from `invNorms` (NaN entries computed and stored first, which needs `centroids` and
  * `weights`) or 1 when it is null.
- * For explanations (src/search/explain.ts); no argument checks beyond what the kernel's callers did.
+ * For explanations and highlights (src/search/explain.ts); the Kernels member of that name (the
+ * addon's fast-scan.cc computes the same bits on every SIMD path).
+ * @throws PlaitError INVALID_ARGUMENT for a bad shape, short arrays, rows past the codes or codes ≥ K
  */
 export function fastScanTokenSimilarities(
   centroidScores: Float32Array,
@@ -231,11 +233,30 @@ export function fastScanTokenSimilarities(
   start: number,
   len: number,
   out: Float32Array,
-  invNorms: Float32Array | null,
-  centroids: Float32Array | null,
-  weights: Float32Array | null,
+  invNorms?: Float32Array | null,
+  centroids?: Float32Array | null,
+  weights?: Float32Array | null,
 ): void {
-  const nBytes = (dim * nbits) / 8;
+  checkCount('qLen', qLen);
+  checkCount('start', start);
+  checkCount('len', len);
+  checkDim(dim);
+  const nBytes = checkFastScanShape(nbits, dim);
+  const k = qLen === 0 ? 0 : Math.floor(centroidScores.length / qLen);
+  checkLength('tables', tables, nBytes * 32 * qLen);
+  checkLength('scales', scales, qLen);
+  checkLength('offsets', offsets, qLen);
+  const rows = Math.min(codes.length, Math.floor(residuals.length / nBytes));
+  if (start + len > rows) throw new PlaitError('INVALID_ARGUMENT', { message: `Expected start + len <= ${rows} rows but received start ${start} and len ${len}`, name: 'start' });
+  checkLength('out', out, qLen * len);
+  checkCodes(codes, start, start + len, k);
+  if (invNorms) {
+    checkLength('invNorms', invNorms, codes.length);
+    if (!centroids || !weights) throw new PlaitError('INVALID_ARGUMENT', { message: 'Expected centroids and weights with invNorms', name: 'centroids' });
+    if (dim % 8 !== 0) throw new PlaitError('INVALID_ARGUMENT', { message: `Expected dim a multiple of 8 with invNorms but received ${dim}`, name: 'dim' });
+    checkLength('centroids', centroids, k * dim);
+    checkLength('weights', weights, 1 << nbits);
+  }
   for (let j = start; j < start + len; j++) {
     if (invNorms && Number.isNaN(invNorms[j]!)) tokenInverseNorms(codes, residuals, j, 1, dim, centroids!, weights!, nbits, invNorms, j);
     const inv = invNorms ? invNorms[j]! : 1;
@@ -254,4 +275,4 @@ export function fastScanTokenSimilarities(
   }
 }
 
-export const fastScanKernels = { buildFastScanTables, maxsimFastScan };
+export const fastScanKernels = { buildFastScanTables, maxsimFastScan, fastScanTokenSimilarities };

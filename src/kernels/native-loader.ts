@@ -239,6 +239,7 @@ function wrap(addon: NativeAddon): Kernels {
     maxsimCodes: typeof addon.maxsimCodes === 'function' ? addon.maxsimCodes : codeKernels.maxsimCodes,
     buildFastScanTables: typeof addon.buildFastScanTables === 'function' ? addon.buildFastScanTables : fastScanKernels.buildFastScanTables,
     maxsimFastScan: typeof addon.maxsimFastScan === 'function' ? addon.maxsimFastScan : fastScanKernels.maxsimFastScan,
+    fastScanTokenSimilarities: typeof addon.fastScanTokenSimilarities === 'function' ? addon.fastScanTokenSimilarities : fastScanKernels.fastScanTokenSimilarities,
     // Ternary code scoring (issue 22); an addon built before it runs the TypeScript twin.
     buildTernaryCodeLut: typeof addon.buildTernaryCodeLut === 'function' ? addon.buildTernaryCodeLut : ternaryCodeKernels.buildTernaryCodeLut,
     maxsimTernaryCodes: typeof addon.maxsimTernaryCodes === 'function' ? addon.maxsimTernaryCodes : ternaryCodeKernels.maxsimTernaryCodes,

@@ -379,6 +379,34 @@ export interface Kernels {
   ): void;
 
   /**
+   * The per-token scores behind maxsimFastScan for one passage, rows [start, start + len) of `codes`
+   * and `residuals`, before the maximum (explain and search highlights, src/search/explain.ts):
+   * out[i·len + t] = (S[c·qLen + i] + ((scales[i] · acc_it) + offsets[i])) · inv, c = codes[start + t],
+   * acc_it the sum of that row's 2·nBytes table entries (exact integers), inv = invNorms[start + t]
+   * (NaN entries of the rows computed and stored first, from `centroids` and `weights`) or 1 without
+   * invNorms. out is qLen × len floats, query-row-major; each is bit for bit the value maxsimFastScan
+   * takes the maximum of, on every path and in the twin (src/kernels/fast-scan.ts).
+   * @throws PlaitError INVALID_ARGUMENT for a bad shape, short arrays, rows past the codes or codes ≥ K
+   */
+  fastScanTokenSimilarities(
+    centroidScores: Float32Array,
+    qLen: number,
+    tables: Uint8Array,
+    scales: Float32Array,
+    offsets: Float32Array,
+    codes: Int32Array,
+    residuals: Uint8Array,
+    dim: number,
+    nbits: number,
+    start: number,
+    len: number,
+    out: Float32Array,
+    invNorms?: Float32Array | null,
+    centroids?: Float32Array | null,
+    weights?: Float32Array | null,
+  ): void;
+
+  /**
    * Exact scoring on the stored ternary codes (issue 22; native-kernels/src/ternary-code-scoring.cc,
    * twin src/kernels/ternary-code-kernels.ts): the query's int16 LUT over ternary byte values,
    * lut[(v·nBytes + b)·lanes + i] with nBytes = ceil(dim/5), lanes = codeLutLanes(qLen), and

@@ -138,3 +138,32 @@ export function centroidScoresInt8(
   kernels.centroidScoresInt8(c.bytes, c.scales, nCentroids, dim, q.panel, q.scales, q.corrections, qLen, out, rowMax);
   return out;
 }
+
+/**
+ * Rows `ids` of centroidScoresInt8's K × qLen scores (m = ids.length rows, m × qLen floats, row r
+ * for centroid ids[r]), bit for bit: each row of the kernel is its centroid's codes and scale
+ * against the quantised query and nothing else, so the rows are computed alone on the gathered
+ * codes. For highlights, whose passages read a few hundred of the K rows (explain.ts).
+ * @param q the query quantised once (quantiseQuery), shared by the calls of one query
+ */
+export function centroidScoresInt8Rows(centroids: Float32Array, nCentroids: number, dim: number, q: QuantisedQuery, qLen: number, kernels: Kernels, ids: Int32Array): Float32Array {
+  const c = quantisedCentroidsOf(centroids, nCentroids, dim);
+  const m = ids.length;
+  // Rows copied four bytes at a time (dim is a multiple of 4): a subarray or Buffer#copy a row cost
+  // ~0.4-0.7 µs, most of the call's time at 1,000 rows.
+  const bytes = new Uint8Array(m * dim);
+  const scales = new Float32Array(m);
+  const aligned = c.bytes.byteOffset % 4 === 0;
+  const from32 = aligned ? new Uint32Array(c.bytes.buffer, c.bytes.byteOffset, c.bytes.byteLength >>> 2) : null;
+  const to32 = new Uint32Array(bytes.buffer);
+  const words = dim >>> 2;
+  for (let r = 0; r < m; r++) {
+    const id = ids[r]!;
+    if (from32 !== null) for (let w = 0, f = id * words, t = r * words; w < words; w++) to32[t + w] = from32[f + w]!;
+    else bytes.set(c.bytes.subarray(id * dim, (id + 1) * dim), r * dim);
+    scales[r] = c.scales[id]!;
+  }
+  const out = new Float32Array(m * qLen);
+  kernels.centroidScoresInt8(bytes, scales, m, dim, q.panel, q.scales, q.corrections, qLen, out);
+  return out;
+}

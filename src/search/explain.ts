@@ -17,7 +17,8 @@ import type { Encoder, RowToken, TokenRole } from '../encoder/types.js';
 import { MAXSIM_EMPTY_TOKEN, type Kernels } from '../kernels/types.js';
 import type { Bm25TermMatch } from '../docstore/index.js';
 import type { QueryRewrite } from '../rewrite/query-rewriter.js';
-import { centroidScores, type EncodedQuery, type ScoringArrays } from './plaid.js';
+import { centroidScores, usesInt8, type EncodedQuery, type ScoringArrays } from './plaid.js';
+import { centroidScoresInt8Rows, quantiseQuery, type QuantisedQuery } from './centroid-quantisation.js';
 import {
   exactScoringMethod,
   fastScanSimilarities,
@@ -91,14 +92,83 @@ function explainRow(rows: readonly RowToken[], i: number, text: string, encoder:
 
 /**
  * What the exact stage prepares once per query (its centroid scores, its code-scoring tables), kept
- * across the passages of one query: highlights score up to topK passages of a query, and the centroid
- * scores alone are K × qLen dot products (milliseconds at K = 16,384) that would otherwise be redone
- * per hit. One cache belongs to one query and one generation's arrays.
+ * across the passages of one query: highlights score up to topK passages of a query. On the int8
+ * path the centroid scores are computed row by row as passages read them (a passage reads ~100 of
+ * K = 16,384 rows) into the thread's row scratch; on the float32 path whole, once. One cache belongs
+ * to one query and one generation's arrays.
  */
 export interface ExactQueryCache {
+  /** K × qLen computed whole (the float32 path, or given by the caller): used as it is. */
   scores?: Float32Array;
+  /** Int8 path: this cache's stamp on the rows of the thread's row scratch it computed. */
+  stamp?: number;
+  /** Int8 path: the query quantised once. */
+  quantised?: QuantisedQuery;
   fastScan?: FastScanCodeQuery;
   codes?: CodeQuery;
+}
+
+/**
+ * The thread's K × qLen buffer of centroid-score rows on the int8 path, and for each row the stamp of
+ * the cache (ExactQueryCache.stamp) that last wrote it: a row is a cache's only while it holds that
+ * cache's stamp, so caches may interleave (a row another cache overwrote is computed again), and no
+ * query allocates K × qLen floats (1.7 MB on scifact, whose first touches cost ~1.3 ms of page
+ * faults a query). A new qLen re-lays the same buffer (every stamp cleared; queries of different
+ * lengths follow each other, and a buffer a length was that allocation again), a longer one grows it:
+ * at most K × queryMaxlen floats a thread.
+ */
+let rowScratch: { k: number; qLen: number; buffer: Float32Array; scores: Float32Array; stamps: Uint32Array } | null = null;
+let nextStamp = 1;
+
+/**
+ * The query's centroid scores as far as rows [start, start + len) of `codes` read them. On the int8
+ * path only those rows are computed (the kernel's rows are independent, so each is the bits
+ * centroidScores gives it): a scifact passage reads ~100 of K = 16,384 rows, and the whole matrix was
+ * ~4 ms a query, a third of highlights' cost after the native similarity kernel (bench/RESULTS.md,
+ * "Search highlights"). The float32 path (matmul, blocked by shape) computes the whole matrix once.
+ * The array returned is valid until the next call (another cache may overwrite the scratch's rows).
+ */
+function passageCentroidScores(a: ScoringArrays, kernels: Kernels, q: EncodedQuery, codes: Int32Array, start: number, len: number, cache: ExactQueryCache): Float32Array {
+  if (cache.scores !== undefined) return cache.scores;
+  if (!usesInt8(a)) return (cache.scores = centroidScores(a, q, kernels));
+  const k = a.nCentroids;
+  const qLen = q.length;
+  if (rowScratch === null || rowScratch.k !== k) {
+    const buffer = new Float32Array(k * qLen);
+    rowScratch = { k, qLen, buffer, scores: buffer, stamps: new Uint32Array(k) };
+  } else if (rowScratch.qLen !== qLen) {
+    if (rowScratch.buffer.length < k * qLen) rowScratch.buffer = new Float32Array(k * qLen);
+    rowScratch.qLen = qLen;
+    rowScratch.scores = rowScratch.buffer.subarray(0, k * qLen);
+    rowScratch.stamps.fill(0);
+  }
+  if (cache.stamp === undefined) {
+    if (nextStamp === 0xffffffff) {
+      rowScratch.stamps.fill(0);
+      nextStamp = 1;
+    }
+    cache.stamp = nextStamp++;
+  }
+  const { scores, stamps } = rowScratch;
+  const stamp = cache.stamp;
+  const missing: number[] = [];
+  for (let r = start; r < start + len; r++) {
+    const c = codes[r]!;
+    if (c >= 0 && c < k && stamps[c] !== stamp) {
+      stamps[c] = stamp;
+      missing.push(c);
+    }
+  }
+  if (missing.length === 0) return scores;
+  const ids = Int32Array.from(missing);
+  const quantised = (cache.quantised ??= quantiseQuery(q.vectors, qLen, a.dim));
+  const rows = centroidScoresInt8Rows(a.centroids, k, a.dim, quantised, qLen, kernels, ids);
+  for (let r = 0; r < ids.length; r++) {
+    const to = ids[r]! * qLen;
+    const from = r * qLen;
+    for (let i = 0; i < qLen; i++) scores[to + i] = rows[from + i]!;
+  }
+  return scores;
 }
 
 /**
@@ -110,10 +180,10 @@ export interface ExactQueryCache {
  * similarity, exactly: the other terms are zeros).
  */
 function exactSimilarities(a: ScoringArrays, kernels: Kernels, q: EncodedQuery, seg: IndexSegment, start: number, len: number, method: ExactScoringMethod, cache: ExactQueryCache): Float32Array {
-  const scores = (): Float32Array => (cache.scores ??= centroidScores(a, q, kernels));
+  const scores = (): Float32Array => passageCentroidScores(a, kernels, q, seg.codes, start, len, cache);
   if (method === 'fastscan' && supportsFastScan(a)) {
     const fq = (cache.fastScan ??= prepareCodeQuery(a, q.vectors, q.length, kernels, 'fastscan') as FastScanCodeQuery);
-    return fastScanSimilarities(a, fq, scores(), seg.codes, seg.residuals, start, len);
+    return fastScanSimilarities(a, fq, scores(), seg.codes, seg.residuals, start, len, kernels);
   }
   const out = new Float32Array(q.length * len);
   const starts = Int32Array.from({ length: len }, (_, j) => start + j);

@@ -186,6 +186,19 @@ const scoresScratch = new Scratch((n) => new Float32Array(n));
 /** Per-thread K row maxima of those scores (see Kernels.centroidScoresInt8's rowMax). */
 const rowMaxScratch = new Scratch((n) => new Float32Array(n));
 
+/** The query whose scores scoresScratch holds: set by each plaidSearch on this thread. */
+let stage1Of: { q: EncodedQuery; scores: Float32Array } | null = null;
+
+/**
+ * The K × qLen centroid scores the last plaidSearch on this thread computed, when that search was
+ * for `q` (the same object), else null: highlights read the hits' rows there instead of computing
+ * them again (explain.ts; ~2 ms a scifact query). Valid until the next plaidSearch on the thread,
+ * which overwrites the scratch (and names its own query): read them synchronously.
+ */
+export function lastCentroidScores(q: EncodedQuery): Float32Array | null {
+  return stage1Of !== null && stage1Of.q === q ? stage1Of.scores : null;
+}
+
 /** Queries up to this many tokens take the query-panel path in `centroidScores` (one 16-lane group). */
 const SHORT_QUERY = 16;
 
@@ -209,7 +222,8 @@ export function probeRescoreFor(a: ScoringArrays, q: EncodedQuery): ProbeRescore
   return { centroids: a.centroids, vectors: q.vectors, dim: a.dim, extra: CANDIDATE_DEFAULTS.probeRescoreExtra };
 }
 
-function usesInt8(a: ScoringArrays): boolean {
+/** Whether stage 1 scores the centroids on int8 codes (centroidScores' int8 path). */
+export function usesInt8(a: ScoringArrays): boolean {
   return (a.centroidScoring ?? CANDIDATE_DEFAULTS.centroidScoring) === 'int8' && int8Supported(a.dim);
 }
 
@@ -566,7 +580,10 @@ export function plaidSearch(
   // Stage 1 in scratch buffers, with each centroid's row maximum so that the probe and margin passes
   // skip the rows that cannot matter (bench/RESULTS.md, "The 1M goal").
   const rowMax = rowMaxScratch.take(a.nCentroids);
+  // Named only once written whole: a search that stopped midway leaves no query's name on the scratch.
+  stage1Of = null;
   const s = centroidScores(a, q, kernels, scoresScratch.take(a.nCentroids * q.length), rowMax);
+  stage1Of = { q, scores: s };
   // Under probed-token ranking the pruning mask goes unused (stage 2 is skipped): no margin pass for it.
   const probedTokens = usesProbedTokens(a, q, params);
   const margin = probedTokens ? undefined : params.centroidScoreMargin;

@@ -26,6 +26,7 @@ import type { Encoder, TokenEmbeddings } from '../encoder/types.js';
 import { ENCODER_OPTION_KEYS } from '../encoder/types.js';
 import { DocStoreReader } from '../docstore/index.js';
 import type { EncodedQuery, ScoringArrays } from './plaid.js';
+import { lastCentroidScores } from './plaid.js';
 import { compareDocIds, type ScoredDoc } from './fusion.js';
 import { SearchPool } from './search-pool.js';
 import { Deadline, abortError, sharedAbortController, yieldTurn } from './deadline.js';
@@ -715,8 +716,10 @@ export class PlaitIndex {
       const docs = this.docstore.getDocuments(result.hits.map((h) => h.docId));
       const passages = this.docstore.getPassages(result.hits.map((h) => Math.max(h.pid, 0)));
       const queryRows = encoder === null ? null : encoder.rows(src.lateText, 'query');
-      // The query's centroid scores and code tables, computed once for all its hits.
-      const cache: ExactQueryCache = {};
+      // The query's centroid scores and code tables, computed once for all its hits; the scores are
+      // those its PLAID search left on this thread when no other search ran since (lastCentroidScores).
+      const stage1 = src.q === null ? null : lastCentroidScores(src.q);
+      const cache: ExactQueryCache = stage1 === null ? {} : { scores: stage1 };
       result.hits.forEach((hit, j) => {
         const doc = docs[j];
         if (doc === null || doc === undefined) return;

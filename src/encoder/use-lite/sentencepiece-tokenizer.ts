@@ -11,11 +11,16 @@
  * Offsets: text is normalised one cluster at a time (a code point and the combining marks that follow
  * it), so every normalised UTF-16 unit knows the [start, end) range of original text it came from. A
  * token's range runs from its first non-'▁' unit to its last unit, so "▁the" points at "the".
+ *
+ * Speed: the trie is flattened into typed arrays (a dense table for the root's children, a hash of
+ * the edges below it) and ASCII characters skip the cluster-by-cluster NFKC path (ASCII is NFKC already):
+ * on scifact's 128-token passages 0.43 → ~0.1 ms a passage, what search highlights pay a hit
+ * (bench/RESULTS.md, "Search highlights"). test/use-lite-tokenizer.test.ts holds the ids and
+ * offsets to the previous implementation's (test/helpers/sentencepiece-oracle.ts).
  */
 import type { TokenizedText } from '../types.js';
 
-/** '▁', SentencePiece's word-boundary marker. */
-const SEPARATOR = '\u2581';
+/** '▁' (U+2581), SentencePiece's word-boundary marker. */
 const SEPARATOR_CODE = 0x2581;
 /** Id of the unknown piece in USE-lite's vocabulary. */
 export const UNK_ID = 0;
@@ -39,8 +44,74 @@ interface Normalised {
   origEnd: Int32Array;
 }
 
+/**
+ * The trie as typed arrays: node 0 is the root; rootChild[c] is the root's child for UTF-16 unit c
+ * (-1: none); node n > 0 has children childCode/childNode[childStart[n], childStart[n + 1]) sorted
+ * by code; pieceId[n] is the piece ending at n, or -1.
+ */
+interface FlatTrie {
+  rootChild: Int32Array;
+  childStart: Int32Array;
+  childCode: Uint16Array;
+  childNode: Int32Array;
+  pieceId: Int32Array;
+  /**
+   * Every edge below the root in an open-addressing table: key node·65,536 + code (EMPTY_EDGE: a
+   * free slot), one probe a step where the sorted runs took a binary search (the '▁' node has
+   * thousands of children). Null past 65,535 nodes or 32,768 edges (then the sorted runs are searched).
+   */
+  edgeKey: Uint32Array | null;
+  edgeChild: Int32Array;
+  edgeMask: number;
+}
+
+const EMPTY_EDGE = 0xffffffff;
+
+/** Fibonacci hashing: the product's high bits (its low bits barely depend on the key's high ones). */
+function edgeSlot(key: number, mask: number): number {
+  return (Math.imul(key, 0x9e3779b1) >>> 16) & mask;
+}
+
+function flatten(root: TrieNode): FlatTrie {
+  const nodes: TrieNode[] = [root];
+  for (let k = 0; k < nodes.length; k++) for (const child of nodes[k]!.children.values()) nodes.push(child);
+  const index = new Map<TrieNode, number>(nodes.map((n, k) => [n, k]));
+  const rootChild = new Int32Array(65536).fill(-1);
+  for (const [c, child] of root.children) rootChild[c] = index.get(child)!;
+  const childStart = new Int32Array(nodes.length + 1);
+  const codes: number[] = [];
+  const kids: number[] = [];
+  const pieceId = new Int32Array(nodes.length);
+  nodes.forEach((n, k) => {
+    pieceId[k] = n.id;
+    childStart[k] = codes.length;
+    if (k === 0) return;
+    for (const c of [...n.children.keys()].sort((x, y) => x - y)) {
+      codes.push(c);
+      kids.push(index.get(n.children.get(c)!)!);
+    }
+  });
+  childStart[nodes.length] = codes.length;
+  let size = 1;
+  while (size < 2 * codes.length) size *= 2;
+  // edgeSlot keeps 16 bits of the hash: a table of at most 65,536 slots, at most half full.
+  const edgeKey = nodes.length < 0xffff && size <= 65536 ? new Uint32Array(size).fill(EMPTY_EDGE) : null;
+  const edgeChild = new Int32Array(edgeKey === null ? 0 : size);
+  for (let k = 1; edgeKey !== null && k < nodes.length; k++) {
+    for (let e = childStart[k]!; e < childStart[k + 1]!; e++) {
+      const key = k * 65536 + codes[e]!;
+      let slot = edgeSlot(key, size - 1);
+      while (edgeKey[slot] !== EMPTY_EDGE) slot = (slot + 1) & (size - 1);
+      edgeKey[slot] = key;
+      edgeChild[slot] = kids[e]!;
+    }
+  }
+  return { rootChild, childStart, childCode: Uint16Array.from(codes), childNode: Int32Array.from(kids), pieceId, edgeKey, edgeChild, edgeMask: size - 1 };
+}
+
 export class SentencePieceTokenizer {
   private readonly root: TrieNode = { children: new Map(), id: -1 };
+  private readonly trie: FlatTrie;
   private readonly scores: Float64Array;
   private readonly unkScore: number;
 
@@ -65,6 +136,7 @@ export class SentencePieceTokenizer {
       node.id = id;
     }
     this.unkScore = minScore - UNK_PENALTY;
+    this.trie = flatten(this.root);
   }
 
   get vocabSize(): number {
@@ -119,18 +191,40 @@ export class SentencePieceTokenizer {
       const base = best[i]!;
       const charLen = codePointLength(s, i);
       let coversChar = false;
-      let node: TrieNode | undefined = this.root;
+      const { rootChild, childStart, childCode, childNode, pieceId, edgeKey, edgeChild, edgeMask } = this.trie;
+      let node = rootChild[s.charCodeAt(i)]!;
       for (let j = i; j < n; j++) {
-        node = node.children.get(s.charCodeAt(j));
-        if (node === undefined) break;
-        if (node.id < 0) continue;
+        if (j > i && edgeKey !== null) {
+          const key = node * 65536 + s.charCodeAt(j);
+          let slot = edgeSlot(key, edgeMask);
+          let k = edgeKey[slot]!;
+          while (k !== key && k !== EMPTY_EDGE) {
+            slot = (slot + 1) & edgeMask;
+            k = edgeKey[slot]!;
+          }
+          node = k === key ? edgeChild[slot]! : -1;
+        } else if (j > i) {
+          // The child for s[j] among node's sorted children (binary search: '▁' has thousands).
+          const c = s.charCodeAt(j);
+          let lo = childStart[node]!;
+          let hi = childStart[node + 1]!;
+          while (lo < hi) {
+            const mid = (lo + hi) >>> 1;
+            if (childCode[mid]! < c) lo = mid + 1;
+            else hi = mid;
+          }
+          node = lo < childStart[node + 1]! && childCode[lo] === c ? childNode[lo]! : -1;
+        }
+        if (node < 0) break;
+        const id = pieceId[node]!;
+        if (id < 0) continue;
         const len = j + 1 - i;
         if (len === charLen) coversChar = true;
-        const score = base + this.scores[node.id]!;
+        const score = base + this.scores[id]!;
         // Strictly greater: on a tie the path found first wins, so results never depend on trie order.
         if (score > best[j + 1]!) {
           best[j + 1] = score;
-          backId[j + 1] = node.id;
+          backId[j + 1] = id;
           backLen[j + 1] = len;
         }
       }
@@ -170,39 +264,82 @@ const WHITESPACE = /\s/u;
 /** Code points that attach to the preceding one under normalisation: marks and Hangul medial/final jamo. */
 const CONTINUATION = /^[\p{M}\u1160-\u11ff\ud7b0-\ud7ff]$/u;
 
-/** NFKC cluster by cluster, whitespace runs → one '▁', a leading '▁'; records each unit's origin. */
+/** Whether an ASCII code is white space to /\s/u: tab, line feed, vertical tab, form feed, carriage return, space. */
+function isAsciiSpace(c: number): boolean {
+  return c === 0x20 || (c >= 0x09 && c <= 0x0d);
+}
+
+/**
+ * NFKC cluster by cluster, whitespace runs → one '▁', a leading '▁'; records each unit's origin.
+ * A cluster of one ASCII character is its own NFKC form and is handled by its code (no string, no
+ * regular expression); the units go into growing typed arrays.
+ */
 export function normalise(text: string): Normalised {
-  const units: string[] = [];
-  const starts: number[] = [];
-  const ends: number[] = [];
-  const push = (s: string, start: number, end: number): void => {
-    for (let k = 0; k < s.length; k++) {
-      units.push(s[k]!);
-      starts.push(start);
-      ends.push(end);
+  let cap = text.length + 16;
+  let units = new Uint16Array(cap);
+  let starts = new Int32Array(cap);
+  let ends = new Int32Array(cap);
+  let n = 0;
+  const pushUnit = (u: number, start: number, end: number): void => {
+    if (n === cap) {
+      cap *= 2;
+      const grow = <T extends Uint16Array | Int32Array>(a: T, make: (k: number) => T): T => {
+        const b = make(cap);
+        b.set(a);
+        return b;
+      };
+      units = grow(units, (k) => new Uint16Array(k));
+      starts = grow(starts, (k) => new Int32Array(k));
+      ends = grow(ends, (k) => new Int32Array(k));
     }
+    units[n] = u;
+    starts[n] = start;
+    ends[n] = end;
+    n++;
   };
-  let pendingSpace: [number, number] | null = null;
+  const push = (s: string, start: number, end: number): void => {
+    for (let k = 0; k < s.length; k++) pushUnit(s.charCodeAt(k), start, end);
+  };
+  // The pending whitespace run [pendingStart, pendingEnd), -1 when none.
+  let pendingStart = -1;
+  let pendingEnd = -1;
+  const separatorBefore = (start: number): void => {
+    if (n === 0) pushUnit(SEPARATOR_CODE, start, start);
+    else if (pendingStart >= 0) pushUnit(SEPARATOR_CODE, pendingStart, pendingEnd);
+    pendingStart = -1;
+  };
   let i = 0;
   while (i < text.length) {
     const start = i;
+    const c0 = text.charCodeAt(i);
     i += codePointLength(text, i);
     while (i < text.length && isContinuation(text, i)) i += codePointLength(text, i);
-    // ASCII is already NFKC: skip the call on the common path.
-    const cluster = i - start === 1 && text.charCodeAt(start) < 0x80 ? text[start]! : text.slice(start, i).normalize('NFKC');
+    if (i - start === 1 && c0 < 0x80) {
+      // ASCII is already NFKC.
+      if (isAsciiSpace(c0)) {
+        if (pendingStart < 0) pendingStart = start;
+        pendingEnd = i;
+        continue;
+      }
+      separatorBefore(start);
+      pushUnit(c0, start, i);
+      continue;
+    }
+    const cluster = text.slice(start, i).normalize('NFKC');
     // NFKC may itself produce whitespace (U+00A0 → ' ', U+3000 → ' '), so split after normalising.
     for (const piece of splitOnWhitespace(cluster)) {
       if (piece === null) {
-        pendingSpace = pendingSpace === null ? [start, i] : [pendingSpace[0], i];
+        if (pendingStart < 0) pendingStart = start;
+        pendingEnd = i;
         continue;
       }
-      if (units.length === 0) push(SEPARATOR, start, start);
-      else if (pendingSpace !== null) push(SEPARATOR, pendingSpace[0], pendingSpace[1]);
-      pendingSpace = null;
+      separatorBefore(start);
       push(piece, start, i);
     }
   }
-  return { text: units.join(''), origStart: Int32Array.from(starts), origEnd: Int32Array.from(ends) };
+  let out = '';
+  for (let k = 0; k < n; k += 4096) out += String.fromCharCode(...units.subarray(k, Math.min(n, k + 4096)));
+  return { text: out, origStart: starts.subarray(0, n), origEnd: ends.subarray(0, n) };
 }
 
 /** Splits a normalised cluster into non-whitespace strings and `null` for each whitespace run. */
