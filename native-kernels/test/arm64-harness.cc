@@ -145,6 +145,35 @@ int checkPath(CodeSimd simd) {
         }
         ++cases;
       }
+      // Per-token similarities (highlights, explain): one passage at a time, each starting anywhere in a
+      // 64-token block, against the scalar path's.
+      if (weighted == 0) {
+        for (int norm = 0; norm < 2; ++norm) {
+          std::vector<float> invA(rows, std::nanf("")), invB(rows, std::nanf(""));
+          for (size_t d = 0; d < nDocs; ++d) {
+            const size_t start = size_t(starts[d]), len = size_t(lens[d]);
+            std::vector<float> ta(len * sh.qLen), tb(len * sh.qLen);
+            plait::fastScanTokenSimilaritiesWith(CodeSimd::Scalar, s.data(), sh.qLen, tables.data(), fsScales.data(),
+                                                 fsOffsets.data(), codes.data(), residuals.data(), sh.dim, sh.nbits,
+                                                 start, len, ta.data(), norm ? invA.data() : nullptr, centroids.data(),
+                                                 weights.data());
+            plait::fastScanTokenSimilaritiesWith(simd, s.data(), sh.qLen, tables.data(), fsScales.data(),
+                                                 fsOffsets.data(), codes.data(), residuals.data(), sh.dim, sh.nbits,
+                                                 start, len, tb.data(), norm ? invB.data() : nullptr, centroids.data(),
+                                                 weights.data());
+            if (std::memcmp(ta.data(), tb.data(), ta.size() * sizeof(float)) != 0) {
+              std::printf("%s token similarities mismatch at dim %zu nbits %d qLen %zu norm %d doc %zu\n", name(simd),
+                          sh.dim, sh.nbits, sh.qLen, norm, d);
+              return -1;
+            }
+          }
+          if (std::memcmp(invA.data(), invB.data(), rows * sizeof(float)) != 0) {
+            std::printf("%s token similarities' norms differ at dim %zu nbits %d qLen %zu\n", name(simd), sh.dim, sh.nbits, sh.qLen);
+            return -1;
+          }
+          ++cases;
+        }
+      }
     }
   }
   return cases;
