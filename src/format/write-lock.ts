@@ -105,6 +105,20 @@ export function liveLockHolder(dir: string): { pid: number; hostname: string; st
   return null;
 }
 
+/**
+ * INDEX_LOCKED naming the holder its record names. A flock holder writes its record just after the
+ * flock is granted, so a writer refused in between reads an empty file or the previous holder's
+ * record (a replica killed mid-commit): it then said `pid undefined on undefined since undefined`,
+ * or named the dead pid (trial 12c). Such a record names no one: the holder is "another process".
+ */
+function flockedError(dir: string, rec: Partial<LockRecord>): PlaitError {
+  if (typeof rec.pid === 'number' && typeof rec.startedAt === 'string' && holderAlive(rec)) return lockedError(dir, rec);
+  return new PlaitError('INDEX_LOCKED', {
+    message: `${dir} is being written by another process (it has just taken the lock and not yet written who it is; one writer at a time: adds, deletes, compaction, calibration, a rebuild and plait backup each hold the lock; retry when it has finished)`,
+    path: dir,
+  });
+}
+
 function lockedError(dir: string, rec: Partial<LockRecord>, extra = ''): PlaitError {
   return new PlaitError('INDEX_LOCKED', {
     message: `${dir} is being written by pid ${String(rec.pid)} on ${String(rec.hostname)} since ${String(rec.startedAt)} (one writer at a time: adds, deletes, compaction, calibration, a rebuild and plait backup each hold the lock; retry when it has finished)${extra}`,
@@ -175,7 +189,7 @@ function acquireFlock(dir: string): WriteLock {
     } catch (cause) {
       throw lockOpenError(dir, `cannot open ${path}`, cause);
     }
-    if (fd < 0) throw lockedError(dir, parseRecord(readText(path)));
+    if (fd < 0) throw flockedError(dir, parseRecord(readText(path)));
     if (!namesInode(path, fd)) {
       // Its holder removed it (or its folder) before releasing: this flock guards nothing.
       ops.unlockFile(fd);
