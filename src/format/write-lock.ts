@@ -41,6 +41,11 @@ export const LOCK_FILE = 'write.lock';
 /** The record of a 'record' lock, and the record of the one process breaking a stale one. */
 export const LOCK_RECORD_FILE = 'write.lock.held';
 export const LOCK_BREAK_FILE = 'write.lock.break';
+/**
+ * A cluster replica's flock, held for its whole life (cluster/log-applier.ts): one replica applies a
+ * shard folder's write log. Kept for good in the folder, like `write.lock`.
+ */
+export const REPLICA_LOCK_FILE = 'replica.lock';
 
 export type LockKind = 'flock' | 'record';
 
@@ -177,10 +182,19 @@ function lockOpenError(dir: string, what: string, cause: unknown): PlaitError {
   return new PlaitError('NOT_WRITABLE', { message: `${what} (${reason}): writes to an index (add, delete, compact, calibrate, a rebuild, backup) need write access to its folder; searches do not`, path: dir }, { cause });
 }
 
-function acquireFlock(dir: string): WriteLock {
+/**
+ * Takes the flock of `dir`/`file` (another file than the write lock: REPLICA_LOCK_FILE), held until
+ * released or the process ends, or throws INDEX_LOCKED (details: the holder's pid, hostname,
+ * startedAt when its record names a live one) or NATIVE_UNAVAILABLE (no addon).
+ */
+export function acquireFileFlock(dir: string, file: string): WriteLock {
+  return acquireFlock(dir, file);
+}
+
+function acquireFlock(dir: string, file: string = LOCK_FILE): WriteLock {
   const ops = nativeFileOps();
   if (ops === null) throw new PlaitError('NATIVE_UNAVAILABLE', { message: 'flock write locks need the native addon (npm run build:native), or PLAIT_LOCK=record' });
-  const path = join(dir, LOCK_FILE);
+  const path = join(dir, file);
   let fd = -1;
   for (let attempt = 0; fd < 0; attempt++) {
     if (attempt === FLOCK_REOPEN_TRIES) throw new PlaitError('INDEX_LOCKED', { message: `${dir}: the write lock keeps changing hands; try again`, path: dir });
