@@ -185,3 +185,47 @@ test('a second replica of one shard folder is refused naming the first (both app
     await nats.stop();
   }
 });
+
+/** A plait child process and a wait for a line of its stderr or stdout. */
+function watched(args: string[]): { child: ChildProcess; waitFor: (re: RegExp) => Promise<void> } {
+  const child = spawn(process.execPath, [PLAIT_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let text = '';
+  const waiters: { re: RegExp; resolve: () => void }[] = [];
+  const onData = (d: Buffer): void => {
+    text += d.toString();
+    for (const w of [...waiters]) if (w.re.test(text)) (waiters.splice(waiters.indexOf(w), 1), w.resolve());
+  };
+  child.stdout!.on('data', onData);
+  child.stderr!.on('data', onData);
+  const waitFor = (re: RegExp): Promise<void> =>
+    new Promise((resolve, reject) => {
+      if (re.test(text)) return resolve();
+      waiters.push({ re, resolve });
+      child.once('exit', (code) => reject(new Error(`exited ${code} before printing ${re}: ${text}`)));
+    });
+  return { child, waitFor };
+}
+
+test('a replica and a coordinator say when they lose the NATS server and when it is back (they had said nothing while answering without shards)', { skip: needsNatsServer(), timeout: 120_000 }, async () => {
+  const port = await freePort();
+  const store = join(dir, 'nats-store');
+  const startNats = (): ChildProcess => spawn('nats-server', ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', store], { stdio: 'ignore' });
+  let server = startNats();
+  const url = `nats://127.0.0.1:${port}`;
+  cpSync(join(dir, 'c3'), join(dir, 'c3-n'), { recursive: true });
+  const replica = watched(['serve', join(dir, 'c3-n', 'shard-0'), '--nats', url]);
+  let coordinator: ReturnType<typeof watched> | null = null;
+  try {
+    await replica.waitFor(/"msg":"ready"/);
+    coordinator = watched(['serve', '--coordinate', join(dir, 'c3-n'), '--nats', url, '--port', '0', '--model', model]);
+    await coordinator.waitFor(/coordinating cluster c3/);
+    await kill9(server);
+    await Promise.all([replica, coordinator].map((p) => p.waitFor(/plait: lost the NATS server at nats:\/\/127\.0\.0\.1:\d+, reconnecting: /)));
+    server = startNats();
+    await Promise.all([replica, coordinator].map((p) => p.waitFor(/plait: reconnected to the NATS server at nats:\/\/127\.0\.0\.1:\d+/)));
+  } finally {
+    await kill9(replica.child);
+    if (coordinator !== null) await kill9(coordinator.child);
+    await kill9(server);
+  }
+});
