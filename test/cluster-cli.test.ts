@@ -12,8 +12,10 @@ import { join } from 'node:path';
 import { makeTinyColbert } from '../fixtures/tiny-colbert.js';
 import { shardOf } from '../src/cluster/shard-of.js';
 import { openIndex } from '../src/search/plait-index.js';
-import { runPlait } from './helpers/cli.js';
-import { freePort } from './helpers/nats-server.js';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { PLAIT_BIN, runPlait } from './helpers/cli.js';
+import { freePort, startNatsServer } from './helpers/nats-server.js';
+import { needsNatsServer } from './helpers/requirements.js';
 
 let dir: string;
 let model: string;
@@ -138,4 +140,92 @@ test('plait index onto a sharded index (with or without --shards) is refused wit
   }
   // The cluster is untouched.
   assert.equal((JSON.parse(readFileSync(join(root, 'cluster.json'), 'utf8')) as { shards: number }).shards, 3);
+});
+
+/** `plait serve <shard> --nats <url>` as a child process, resolved once it printed its ready line. */
+function startReplicaCli(shard: string, url: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [PLAIT_BIN, 'serve', shard, '--nats', url], { stdio: ['ignore', 'pipe', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    let err = '';
+    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('"msg":"ready"')) resolve(child);
+    });
+    child.once('exit', (code) => reject(new Error(`replica exited ${code} before it was ready: ${err}`)));
+  });
+}
+
+async function kill9(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exit = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGKILL');
+  await exit;
+}
+
+test('a second replica of one shard folder is refused naming the first (both applied every write, contending for its lock); once the first is killed with -9, one starts', { skip: needsNatsServer(), timeout: 120_000 }, async () => {
+  const nats = await startNatsServer();
+  const shard = join(dir, 'c3', 'shard-0');
+  const children: ChildProcess[] = [];
+  try {
+    const first = await startReplicaCli(shard, nats.url);
+    children.push(first);
+    // Bounded: before, the second replica started and served for ever.
+    const second = spawnSync(process.execPath, [PLAIT_BIN, 'serve', shard, '--nats', nats.url], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(second.status, 1, `a second replica of the folder was not refused: ${second.stderr}`);
+    assert.match(second.stderr, new RegExp(`already served by replica pid ${first.pid} on .*give each replica its own copy.*\\[INDEX_LOCKED\\]`, 'is'));
+    // A copy of the cluster's folder is another replica of the same cluster.
+    cpSync(join(dir, 'c3'), join(dir, 'c3-b'), { recursive: true });
+    children.push(await startReplicaCli(join(dir, 'c3-b', 'shard-0'), nats.url));
+    await kill9(first);
+    children.push(await startReplicaCli(shard, nats.url));
+  } finally {
+    for (const c of children) await kill9(c);
+    await nats.stop();
+  }
+});
+
+/** A plait child process and a wait for a line of its stderr or stdout. */
+function watched(args: string[]): { child: ChildProcess; waitFor: (re: RegExp) => Promise<void> } {
+  const child = spawn(process.execPath, [PLAIT_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let text = '';
+  const waiters: { re: RegExp; resolve: () => void }[] = [];
+  const onData = (d: Buffer): void => {
+    text += d.toString();
+    for (const w of [...waiters]) if (w.re.test(text)) (waiters.splice(waiters.indexOf(w), 1), w.resolve());
+  };
+  child.stdout!.on('data', onData);
+  child.stderr!.on('data', onData);
+  const waitFor = (re: RegExp): Promise<void> =>
+    new Promise((resolve, reject) => {
+      if (re.test(text)) return resolve();
+      waiters.push({ re, resolve });
+      child.once('exit', (code) => reject(new Error(`exited ${code} before printing ${re}: ${text}`)));
+    });
+  return { child, waitFor };
+}
+
+test('a replica and a coordinator say when they lose the NATS server and when it is back (they had said nothing while answering without shards)', { skip: needsNatsServer(), timeout: 120_000 }, async () => {
+  const port = await freePort();
+  const store = join(dir, 'nats-store');
+  const startNats = (): ChildProcess => spawn('nats-server', ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', store], { stdio: 'ignore' });
+  let server = startNats();
+  const url = `nats://127.0.0.1:${port}`;
+  cpSync(join(dir, 'c3'), join(dir, 'c3-n'), { recursive: true });
+  const replica = watched(['serve', join(dir, 'c3-n', 'shard-0'), '--nats', url]);
+  let coordinator: ReturnType<typeof watched> | null = null;
+  try {
+    await replica.waitFor(/"msg":"ready"/);
+    coordinator = watched(['serve', '--coordinate', join(dir, 'c3-n'), '--nats', url, '--port', '0', '--model', model]);
+    await coordinator.waitFor(/coordinating cluster c3/);
+    await kill9(server);
+    await Promise.all([replica, coordinator].map((p) => p.waitFor(/plait: lost the NATS server at nats:\/\/127\.0\.0\.1:\d+, reconnecting: /)));
+    server = startNats();
+    await Promise.all([replica, coordinator].map((p) => p.waitFor(/plait: reconnected to the NATS server at nats:\/\/127\.0\.0\.1:\d+/)));
+  } finally {
+    await kill9(replica.child);
+    if (coordinator !== null) await kill9(coordinator.child);
+    await kill9(server);
+  }
 });

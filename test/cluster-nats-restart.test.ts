@@ -24,6 +24,8 @@ import { WriteLog } from '../src/cluster/write-log.js';
 import { LogApplier } from '../src/cluster/log-applier.js';
 import { natsConnect } from '../src/cluster/shard-replica.js';
 import { ShardClient } from '../src/cluster/shard-client.js';
+import { ClusterMetrics } from '../src/cluster/cluster-metrics.js';
+import { Registry } from 'prom-client';
 import { clusterSubjects } from '../src/cluster/subjects.js';
 import { encodeMessage } from '../src/cluster/shard-protocol.js';
 import { freePort } from './helpers/nats-server.js';
@@ -151,3 +153,39 @@ test('a shard no ping saw a replica of is left out at once; before any ping, and
   }
 });
 
+
+test('while nats-server is down, a shard the last ping saw no replica of is left out at once (it took half of timeout_ms)', { skip, timeout: 60_000 }, async () => {
+  const nc = await natsConnect(`nats://127.0.0.1:${port}`, 'test-coordinator-outage');
+  const registry = new Registry();
+  const client = new ShardClient(nc, clusterSubjects('outage'), 1, new ClusterMetrics(registry));
+  const gauge = async (): Promise<number | undefined> => (await registry.getSingleMetric('plait_cluster_nats_connected')!.get()).values[0]?.value;
+  try {
+    // A replica answering, seen by a ping: the outage then begins.
+    const sub = nc.subscribe(`${clusterSubjects('outage').shardService(0)}.ping`, { queue: 'q', callback: (_e, m) => void m.respond(encodeMessage({ ok: true, pid: 1, applied: null })) });
+    await nc.flush();
+    assert.deepEqual((await client.pingReplicas(500)).map((x) => x.length), [1]);
+    assert.equal(await gauge(), 1);
+    const down = (async () => {
+      for await (const s of nc.status()) if (s.type === 'disconnect') return;
+    })();
+    await killServer();
+    await down;
+    sub.unsubscribe();
+    // The ping round of the outage sees none (its requests are buffered, none answers).
+    assert.deepEqual((await client.pingReplicas(100)).map((x) => x.length), [0]);
+    assert.equal(await gauge(), 0, 'plait_cluster_nats_connected says the coordinator cannot reach NATS');
+    const t0 = Date.now();
+    const r = await client.request(0, 'search', {}, Date.now() + 40_000);
+    assert.deepEqual([r.ok, !r.ok && r.reason], [false, 'no-replica']);
+    assert.ok(Date.now() - t0 < 4000, `left out in ${Date.now() - t0} ms, not at the 40 s deadline`);
+    const up = (async () => {
+      for await (const s of nc.status()) if (s.type === 'reconnect') return;
+    })();
+    await startServer();
+    await up;
+    await client.pingReplicas(100);
+    assert.equal(await gauge(), 1);
+  } finally {
+    await nc.close();
+  }
+});

@@ -1,7 +1,8 @@
 /**
  * Per-shard metrics of a coordinator, on the server's registry (so `/metrics` shows them beside
  * the HTTP ones): latency of each answered request, attempts that timed out or found no replica,
- * shards missing from answers, and the replicas each shard had at the last count.
+ * shards missing from answers, the replicas each shard had at the last count, and whether NATS is
+ * reachable at all.
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
@@ -14,6 +15,7 @@ export class ClusterMetrics {
   readonly missing: Counter<'shard'>;
   readonly replicas: Gauge<'shard'>;
   readonly streamLag: Gauge<'shard'>;
+  readonly natsConnected: Gauge;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -23,5 +25,7 @@ export class ClusterMetrics {
     this.missing = new Counter({ name: 'plait_cluster_shard_missing_total', help: 'Queries answered degraded without this shard', labelNames: ['shard'], registers });
     this.replicas = new Gauge({ name: 'plait_cluster_replicas_seen', help: 'Replicas of the shard that answered the last ping', labelNames: ['shard'], registers });
     this.streamLag = new Gauge({ name: 'plait_cluster_stream_lag', help: "Writes in the shard's write log that its slowest live replica has not applied yet (last stream sequence − lowest applied), at the last ping", labelNames: ['shard'], registers });
+    this.natsConnected = new Gauge({ name: 'plait_cluster_nats_connected', help: 'Whether the coordinator is connected to the NATS server (1) or reconnecting (0): while 0 no shard can answer', registers });
+    this.natsConnected.set(1);
   }
 }

@@ -37,6 +37,8 @@ import type { Kernels } from '../kernels/types.js';
 import { updateIndex, type UpdateOptions, type UpdateResult } from '../mutate/index-updater.js';
 import { AppliedSequence, type WaitOptions, type WaitResult } from './applied-sequence.js';
 import { clusterSubjects } from './subjects.js';
+import { acquireReplicaLock } from './replica-lock.js';
+import type { WriteLock } from '../format/write-lock.js';
 import { canFold, decodeWrite, foldWrites, type ClusterWrite } from './write-entry.js';
 import { COMMIT_HEADER, PART_HEADER, TXN_HEADER, WRITE_HEADER, ensureWriteStream } from './write-log.js';
 import { decodeCommit, type TransactionApplied } from './write-transaction.js';
@@ -121,6 +123,8 @@ export class LogApplier {
   private stopped = false;
   private retryTimer: NodeJS.Timeout | null = null;
   private jsm: JetStreamManager | null = null;
+  /** The folder's replica lock (replica-lock.ts), held until stop(). */
+  private replicaLock: WriteLock | null = null;
 
   private constructor(
     readonly dir: string,
@@ -134,11 +138,24 @@ export class LogApplier {
   /**
    * Starts applying shard `shard`'s stream to the index folder `dir` from its recorded position.
    * @throws PlaitError INDEX_NOT_FOUND / INDEX_CORRUPT (the folder), INVALID_ARGUMENT when the
-   * index records another stream (a folder of another shard or cluster).
+   * index records another stream (a folder of another shard or cluster), INDEX_LOCKED when another
+   * replica applies the log into this folder (replica-lock.ts).
    */
   static async start(dir: string, options: LogApplierOptions): Promise<LogApplier> {
     checkOptionKeys(options, LOG_APPLIER_OPTION_KEYS, 'LogApplier option');
     const m = readManifest(dir);
+    const lock = acquireReplicaLock(dir);
+    try {
+      const applier = await LogApplier.open(dir, options, m);
+      applier.replicaLock = lock;
+      return applier;
+    } catch (e) {
+      lock?.release();
+      throw e;
+    }
+  }
+
+  private static async open(dir: string, options: LogApplierOptions, m: ReturnType<typeof readManifest>): Promise<LogApplier> {
     const stream = clusterSubjects(options.cluster).writeStream(options.shard);
     if (m.appliedLog !== undefined && m.appliedLog.stream !== stream) {
       throw new PlaitError('INVALID_ARGUMENT', { message: `${dir} applies the write log ${m.appliedLog.stream}, not ${stream}: is it another shard's or cluster's index?`, recorded: m.appliedLog.stream, stream });
@@ -405,6 +422,8 @@ export class LogApplier {
     await this.consuming?.catch(() => {});
     await this.applying;
     this.applied.close();
+    this.replicaLock?.release();
+    this.replicaLock = null;
   }
 }
 

@@ -40,7 +40,7 @@ import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import { ArrayFileWriter, fileEntry } from './index-files.js';
 import { MANIFEST_FILE, listedFiles, type FileEntry, type IndexManifest } from './manifest.js';
 import { readManifest } from './index-reader.js';
-import { acquireWriteLock, LOCK_BREAK_FILE, LOCK_FILE, LOCK_RECORD_FILE, type LockKind, type WriteLock } from './write-lock.js';
+import { acquireWriteLock, LOCK_BREAK_FILE, LOCK_FILE, LOCK_RECORD_FILE, REPLICA_LOCK_FILE, type LockKind, type WriteLock } from './write-lock.js';
 
 /** The registry of the files plait created in an index folder (names only, JSON array). */
 export const MANAGED_FILE = 'managed.json';
@@ -192,13 +192,13 @@ export function commitIdOf(m: IndexManifest): string {
 /**
  * The entries of an index folder that are not plait's: neither listed by `base` (its committed
  * manifest; null: none readable) nor registered in managed.json, nor the manifest, the registry,
- * their temporaries, the write lock's files or a store's SQLite side files — a user's own files,
+ * their temporaries, the write lock's files, a cluster replica's lock or a store's SQLite side files — a user's own files,
  * which a change never touches and a whole-folder replacement (a sharded rebuild) must not drop.
  */
 export function unmanagedEntries(dir: string, base: IndexManifest | null): string[] {
   const ours = readManaged(dir, base);
   if (base !== null) for (const f of listedFiles(base)) ours.add(f.name);
-  const fixed = new Set([MANIFEST_FILE, MANAGED_FILE, LOCK_FILE, LOCK_RECORD_FILE, LOCK_BREAK_FILE]);
+  const fixed = new Set([MANIFEST_FILE, MANAGED_FILE, LOCK_FILE, LOCK_RECORD_FILE, LOCK_BREAK_FILE, REPLICA_LOCK_FILE]);
   const side = /^(.+\.sqlite)-(wal|shm|journal)$/;
   return readdirSync(dir).filter((n) => !(fixed.has(n) || ours.has(n) || CONTROL_TEMP.test(n) || ours.has(side.exec(n)?.[1] ?? '')));
 }

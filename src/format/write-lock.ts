@@ -41,6 +41,11 @@ export const LOCK_FILE = 'write.lock';
 /** The record of a 'record' lock, and the record of the one process breaking a stale one. */
 export const LOCK_RECORD_FILE = 'write.lock.held';
 export const LOCK_BREAK_FILE = 'write.lock.break';
+/**
+ * A cluster replica's flock, held for its whole life (cluster/log-applier.ts): one replica applies a
+ * shard folder's write log. Kept for good in the folder, like `write.lock`.
+ */
+export const REPLICA_LOCK_FILE = 'replica.lock';
 
 export type LockKind = 'flock' | 'record';
 
@@ -105,6 +110,20 @@ export function liveLockHolder(dir: string): { pid: number; hostname: string; st
   return null;
 }
 
+/**
+ * INDEX_LOCKED naming the holder its record names. A flock holder writes its record just after the
+ * flock is granted, so a writer refused in between reads an empty file or the previous holder's
+ * record (a replica killed mid-commit): it then said `pid undefined on undefined since undefined`,
+ * or named the dead pid (trial 12c). Such a record names no one: the holder is "another process".
+ */
+function flockedError(dir: string, rec: Partial<LockRecord>): PlaitError {
+  if (typeof rec.pid === 'number' && typeof rec.startedAt === 'string' && holderAlive(rec)) return lockedError(dir, rec);
+  return new PlaitError('INDEX_LOCKED', {
+    message: `${dir} is being written by another process (it has just taken the lock and not yet written who it is; one writer at a time: adds, deletes, compaction, calibration, a rebuild and plait backup each hold the lock; retry when it has finished)`,
+    path: dir,
+  });
+}
+
 function lockedError(dir: string, rec: Partial<LockRecord>, extra = ''): PlaitError {
   return new PlaitError('INDEX_LOCKED', {
     message: `${dir} is being written by pid ${String(rec.pid)} on ${String(rec.hostname)} since ${String(rec.startedAt)} (one writer at a time: adds, deletes, compaction, calibration, a rebuild and plait backup each hold the lock; retry when it has finished)${extra}`,
@@ -163,10 +182,19 @@ function lockOpenError(dir: string, what: string, cause: unknown): PlaitError {
   return new PlaitError('NOT_WRITABLE', { message: `${what} (${reason}): writes to an index (add, delete, compact, calibrate, a rebuild, backup) need write access to its folder; searches do not`, path: dir }, { cause });
 }
 
-function acquireFlock(dir: string): WriteLock {
+/**
+ * Takes the flock of `dir`/`file` (another file than the write lock: REPLICA_LOCK_FILE), held until
+ * released or the process ends, or throws INDEX_LOCKED (details: the holder's pid, hostname,
+ * startedAt when its record names a live one) or NATIVE_UNAVAILABLE (no addon).
+ */
+export function acquireFileFlock(dir: string, file: string): WriteLock {
+  return acquireFlock(dir, file);
+}
+
+function acquireFlock(dir: string, file: string = LOCK_FILE): WriteLock {
   const ops = nativeFileOps();
   if (ops === null) throw new PlaitError('NATIVE_UNAVAILABLE', { message: 'flock write locks need the native addon (npm run build:native), or PLAIT_LOCK=record' });
-  const path = join(dir, LOCK_FILE);
+  const path = join(dir, file);
   let fd = -1;
   for (let attempt = 0; fd < 0; attempt++) {
     if (attempt === FLOCK_REOPEN_TRIES) throw new PlaitError('INDEX_LOCKED', { message: `${dir}: the write lock keeps changing hands; try again`, path: dir });
@@ -175,7 +203,7 @@ function acquireFlock(dir: string): WriteLock {
     } catch (cause) {
       throw lockOpenError(dir, `cannot open ${path}`, cause);
     }
-    if (fd < 0) throw lockedError(dir, parseRecord(readText(path)));
+    if (fd < 0) throw flockedError(dir, parseRecord(readText(path)));
     if (!namesInode(path, fd)) {
       // Its holder removed it (or its folder) before releasing: this flock guards nothing.
       ops.unlockFile(fd);

@@ -39,6 +39,12 @@ export interface CoordinatorOptions {
   servers: string | string[];
   /** How long to wait at start for every shard's first answer (default CLUSTER_DEFAULTS.startWaitMs). */
   startWaitMs?: number;
+  /**
+   * Told when the connection to NATS is lost ('disconnected': it reconnects by itself; meanwhile
+   * shards answer nothing and writes fail) and when it is back ('reconnected'): the CLI logs both,
+   * where a coordinator had gone on answering 200s without every shard, saying nothing.
+   */
+  onNatsStatus?: (event: 'disconnected' | 'reconnected') => void;
 }
 
 /**
@@ -82,6 +88,7 @@ export async function openCoordinatorEngine(nameOrPath: string, options: Resolve
   const name = clusterNameOf(nameOrPath);
   const subjects = clusterSubjects(name);
   const nc = await natsConnect(o.servers, `plait-${name}-coordinator`);
+  if (o.onNatsStatus !== undefined) watchNats(nc, o.onNatsStatus);
   let engine: Engine | null = null;
   let pinger: NodeJS.Timeout | null = null;
   try {
@@ -195,6 +202,16 @@ async function firstInfos(client: ShardClient, shards: number, waitUntil: number
 
 function unavailable(name: string, shards: number[], reason: string): PlaitError {
   return new PlaitError('CLUSTER_UNAVAILABLE', { message: `cluster "${name}": shard${shards.length === 1 ? '' : 's'} ${shards.join(', ')} did not answer (${reason}); start a replica with plait serve <index>/shard-<i> --nats <url>`, shards });
+}
+
+/** Calls `on` at each loss of the connection to NATS and at each reconnection, until it closes. */
+export function watchNats(nc: NatsConnection, on: (event: 'disconnected' | 'reconnected') => void): void {
+  void (async () => {
+    for await (const s of nc.status()) {
+      if (s.type === 'disconnect') on('disconnected');
+      else if (s.type === 'reconnect') on('reconnected');
+    }
+  })().catch(() => {});
 }
 
 async function closeNats(nc: NatsConnection): Promise<void> {

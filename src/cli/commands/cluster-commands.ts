@@ -19,7 +19,7 @@ import { openIndex, type PlaitIndex } from '../../search/plait-index.js';
 import type { BuildOptions } from '../../indexer/build-index.js';
 import { closeOnSignals, openEngine, serveEngine, type RunningServer } from '../../server/lifecycle.js';
 import { resolveServerOptions, type ServerOptions } from '../../server/options.js';
-import { clusterNameOf, openCoordinatorEngine } from '../../server/coordinator-engine.js';
+import { clusterNameOf, openCoordinatorEngine, watchNats } from '../../server/coordinator-engine.js';
 import { checkListenAddress } from '../../server/lifecycle.js';
 import { PlaitError, isPlaitError } from '../../errors/index.js';
 import type { ProgressReporter } from '../progress.js';
@@ -63,6 +63,12 @@ export interface ClusterServeOptions {
   http: boolean;
 }
 
+/** What a coordinator or replica prints when it loses NATS and when it is back (it had said nothing: trial 12c). */
+function natsStatusLine(url: string, meanwhile: string): (event: 'disconnected' | 'reconnected') => void {
+  return (event) =>
+    process.stderr.write(event === 'disconnected' ? `plait: lost the NATS server at ${url}, reconnecting: ${meanwhile}\n` : `plait: reconnected to the NATS server at ${url}\n`);
+}
+
 /** The serve command's cluster modes: a replica of `indexes[0]`, or the coordinator of `o.coordinate`. */
 export async function runClusterServe(indexes: string[], server: ServerOptions, o: ClusterServeOptions): Promise<void> {
   if (o.coordinate !== undefined) {
@@ -72,7 +78,7 @@ export async function runClusterServe(indexes: string[], server: ServerOptions, 
     // Said before NATS is reached, as the address is known: the coordinator's path had not said it.
     warnOpenPort(resolved.host, resolved.apiKey);
     const target = findClusterRoot(o.coordinate) ?? o.coordinate; // indexes/<name> too, where a sharded build of a bare name goes
-    const { engine, writes } = await openCoordinatorEngine(target, resolved, { servers: o.nats });
+    const { engine, writes } = await openCoordinatorEngine(target, resolved, { servers: o.nats, onNatsStatus: natsStatusLine(o.nats, 'searches answer without the shards and writes fail until it is back') });
     const running = await serveEngine(engine, { clusterWrites: writes });
     const name = clusterNameOf(target); // the name in the API's paths, not the folder given
     warnLtrModelIndexes(running.engine);
@@ -116,6 +122,7 @@ export async function runClusterServe(indexes: string[], server: ServerOptions, 
       throw err;
     });
     replica.attachLog(applier);
+    watchNats(replica.nc, natsStatusLine(o.nats, 'this replica answers no search and applies no write until it is back'));
   } catch (err) {
     if (running !== null) await running.close();
     else await index.close();
