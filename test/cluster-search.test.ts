@@ -192,6 +192,16 @@ test('explain of a doc_id the cluster does not hold is 404 DOCUMENT_NOT_FOUND, a
   assert.equal(body.error.code, 'DOCUMENT_NOT_FOUND');
 });
 
+test('highlights through the coordinator are refused saying what to do, not as a wrong value (trial 12c)', { skip }, async () => {
+  const res = await fetch(`${coordinator.url}/v1/indexes/cran/search`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: queries[0], highlights: true }) });
+  const body = (await res.json()) as { error: { code: string; message: string; details: Record<string, unknown> } };
+  assert.equal(res.status, 400, JSON.stringify(body));
+  assert.equal(body.error.code, 'INVALID_ARGUMENT');
+  assert.equal(body.error.details['reason'], 'notOnCluster');
+  assert.match(body.error.message, /not computed through a cluster's coordinator yet: leave highlights out, or search one shard's index/);
+  assert.doesNotMatch(body.error.message, /received true/);
+});
+
 test('coordinator vs one index with PLAID: ≥ 0.99 top-10 overlap, and no further from exhaustive', { skip }, async () => {
   // The tiny random model's centroids are poor: at ColBERT's k = 10 settings (1 cell a token) the
   // single index's own PLAID keeps only ~0.89 of exhaustive top-10 here (0.99 with the bundled

@@ -170,7 +170,14 @@ export class ClusterIndex {
     checkOptionKeys(options, CLUSTER_SEARCH_OPTION_KEYS, 'search option');
     const r = resolveSearch(options, this.manifest.model, this.manifest.calibration, scopes);
     // Refused, not taken and ignored: the shards' protocol carries no highlights yet (search/highlights.ts).
-    if (r.highlights !== null) throw invalidArgument('highlights', 'a single index (a cluster\'s coordinator does not compute highlights yet)', (options as SearchOptions).highlights);
+    // (It said "Expected a single index (…) for highlights but received true", which reads as a wrong value: trial 12c.)
+    if (r.highlights !== null) {
+      throw new PlaitError('INVALID_ARGUMENT', {
+        message: "highlights are not computed through a cluster's coordinator yet: leave highlights out, or search one shard's index (plait serve <index>/shard-<i>, or its library index) for them",
+        name: 'highlights',
+        reason: 'notOnCluster',
+      });
+    }
     return r;
   }
 

@@ -16,7 +16,7 @@ import { addCorpusToCluster, deleteFromCluster, type ClusterAddResult, type Clus
 import type { ReplicasWait } from '../../cluster/replica-wait.js';
 import { parseFilter } from '../../docstore/metadata-filter.js';
 import { LOCK_WAIT_OPTION, corpusReadOptions, lockWait, readIdFile, type AddCliOptions } from './living-commands.js';
-import { SKIP_INVALID_HELP, withCorpusOptions } from './index-commands.js';
+import { SKIP_INVALID_HELP, skippedNote, withCorpusOptions } from './index-commands.js';
 import { PlaitError } from '../../errors/index.js';
 import { withCorpusInput } from '../stdin-corpus.js';
 import { parseIntArg, plural, printJson } from '../options.js';
@@ -56,7 +56,7 @@ function describeWrite(r: ClusterWriteResult): string {
 /** What `plait cluster add` published: per shard its documents and its entries' sequence range (staged entries to the commit entry). */
 function describeAdd(r: ClusterAddResult): string {
   const shards = r.published.map((s) => `shard ${s.shard}: ${plural(s.documents, 'document')}, sequences ${s.firstSequence}–${s.sequence}`).join('; ');
-  return `published ${plural(r.documents, 'document')} to cluster ${r.cluster} as one write (${plural(r.writes, 'batch', 'batches')}, transaction ${r.transaction}), stored by its write logs: ${shards}`;
+  return `published ${plural(r.documents, 'document')} to cluster ${r.cluster} as one write (${plural(r.writes, 'batch', 'batches')}, transaction ${r.transaction}), stored by its write logs: ${shards}${skippedNote(r.report.skipped)}`;
 }
 
 /** What the replicas did with it (`--wait`): per shard, each replica's counts, or how far it got. */

@@ -55,6 +55,12 @@ export function totalSkipped(skipped: Record<string, number> | undefined): numbe
   return Object.values(skipped ?? {}).reduce((a, b) => a + b, 0);
 }
 
+/** "; skipped 2 invalid (1 EMPTY_TEXT, 1 DUPLICATE_ID)" for a result line of index, add and cluster add; '' when none. */
+export function skippedNote(skipped: Record<string, number> | undefined): string {
+  const n = totalSkipped(skipped);
+  return n > 0 ? `; skipped ${n} invalid (${describeSkipped(skipped)})` : '';
+}
+
 /**
  * Runs a build for the CLI (`index`, `eval` on a BEIR folder, `quickstart`): progress, the
  * interrupt handlers, and the one behaviour for invalid documents — stop on the first one (with a
@@ -218,11 +224,10 @@ export function registerIndexCommands(program: Command): void {
         printJson({ path, counts: manifest.counts, buildMs: manifest.buildMs, report, calibration: manifest.calibration });
         return;
       }
-      const skipped = totalSkipped(report.skipped);
       process.stdout.write(
         `indexed ${plural(manifest.counts.documents, 'document')} (${plural(manifest.counts.passages, 'passage')}, ${plural(manifest.counts.tokens, 'token')}, ` +
           `${plural(manifest.counts.centroids, 'centroid')}) into ${path} in ${(manifest.buildMs / 1000).toFixed(1)}s` +
-          (skipped > 0 ? `; skipped ${skipped} invalid (${describeSkipped(report.skipped)})` : '') +
+          skippedNote(report.skipped) +
           '\n' +
           (manifest.calibration === undefined ? '' : `${calibrationLines(manifest.calibration).join('\n')}\n`),
       );

@@ -30,7 +30,7 @@ import { commitIdOf } from '../../format/index-transaction.js';
 import type { IndexManifest } from '../../format/manifest.js';
 import { WriteInterrupts } from '../interrupt.js';
 import { withCorpusInput } from '../stdin-corpus.js';
-import { SKIP_INVALID_HELP, describeSkipped, skipInvalidApplies, totalSkipped, withCorpusOptions } from './index-commands.js';
+import { SKIP_INVALID_HELP, skipInvalidApplies, skippedNote, withCorpusOptions } from './index-commands.js';
 
 export interface AddCliOptions {
   replace: boolean;
@@ -223,10 +223,9 @@ export function registerLivingCommands(program: Command): void {
           ...(r.recordedFields === undefined ? {} : { recordedFields: r.recordedFields }),
         });
       } else {
-        const skipped = totalSkipped(r.report.skipped);
         process.stdout.write(
           describeAdd(r, o.sync === true) +
-            (skipped > 0 ? `; skipped ${skipped} invalid (${describeSkipped(r.report.skipped)})` : '') +
+            skippedNote(r.report.skipped) +
             (r.compacted ? '; compacted' : '') +
             '\n',
         );
