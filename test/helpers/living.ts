@@ -26,8 +26,8 @@ function fingerprint(e: TokenEmbeddings): string {
   return `${e.length}x${h.toString(16)}`;
 }
 
-/** The folder's own control files: the manifest, the registry of plait's files, the write lock's files. */
-const CONTROL = /^(manifest\.json|managed\.json|write\.lock|write\.lock\.held|write\.lock\.break)$/;
+/** The folder's own control files: the manifest, the registry of plait's files, the write lock's files, a cluster replica's lock (cluster/replica-lock.ts: kept, as write.lock is). */
+const CONTROL = /^(manifest\.json|managed\.json|write\.lock|write\.lock\.held|write\.lock\.break|replica\.lock)$/;
 
 /** Files in the index folder that the current manifest does not list (control files and an in-place store's SQLite side files excluded). */
 export function strayFiles(dir: string): string[] {
