@@ -150,7 +150,11 @@ export function claimNewName<L>(target: string, check: () => void, lock: () => L
     try {
       return { made, lock: lock() };
     } catch (e) {
-      if (made) removeClaim(target);
+      // A folder this call made is given back, unless another claimant holds its lock: one that came
+      // between this call's mkdir and its lock is working in it (removed, its lock guarded nothing, the
+      // next claimant made a new folder and both published onto one new name: two `plait restore` at
+      // once, test/publish-claim.test.ts). That holder gives the folder back if it fails.
+      if (made && !isPlaitError(e, 'INDEX_LOCKED')) removeClaim(target);
       if (attempt < CLAIM_TRIES && isPlaitError(e, 'INDEX_NOT_FOUND') && !existsSync(target)) continue;
       throw e;
     }
