@@ -183,14 +183,7 @@ function maxsimFastScan(
   checkLength('out', out, nDocs);
   if (qWeights) checkLength('qWeights', qWeights, qLen);
   for (let d = 0; d < nDocs; d++) checkCodes(codes, tokenStarts[d]!, tokenStarts[d]! + doclens[d]!, k);
-  if (invNorms) {
-    checkLength('invNorms', invNorms, codes.length);
-    if (!centroids || !weights) throw new PlaitError('INVALID_ARGUMENT', { message: 'Expected centroids and weights with invNorms', name: 'centroids' });
-    // As the native kernel, which sums the norm eight dimensions at a time.
-    if (dim % 8 !== 0) throw new PlaitError('INVALID_ARGUMENT', { message: `Expected dim a multiple of 8 with invNorms but received ${dim}`, name: 'dim' });
-    checkLength('centroids', centroids, k * dim);
-    checkLength('weights', weights, 1 << nbits);
-  }
+  if (invNorms) checkNormInputs(invNorms, codes, centroids, weights, dim, k, nbits);
   const best = new Float32Array(qLen);
   for (let d = 0; d < nDocs; d++) {
     const len = doclens[d]!;
@@ -200,7 +193,7 @@ function maxsimFastScan(
     }
     let total = 0;
     const sims = new Float32Array(qLen * len);
-    fastScanTokenSimilarities(centroidScores, qLen, tables, scales, offsets, codes, residuals, dim, nbits, tokenStarts[d]!, len, sims, invNorms ?? null, centroids ?? null, weights ?? null);
+    tokenSimilarities(centroidScores, qLen, tables, scales, offsets, codes, residuals, nBytes, tokenStarts[d]!, len, sims, invNorms ?? null, centroids ?? null, weights ?? null, dim, nbits);
     best.fill(-Infinity);
     for (let i = 0; i < qLen; i++) {
       for (let j = 0; j < len; j++) if (sims[i * len + j]! > best[i]!) best[i] = sims[i * len + j]!;
@@ -250,13 +243,41 @@ export function fastScanTokenSimilarities(
   if (start + len > rows) throw new PlaitError('INVALID_ARGUMENT', { message: `Expected start + len <= ${rows} rows but received start ${start} and len ${len}`, name: 'start' });
   checkLength('out', out, qLen * len);
   checkCodes(codes, start, start + len, k);
-  if (invNorms) {
-    checkLength('invNorms', invNorms, codes.length);
-    if (!centroids || !weights) throw new PlaitError('INVALID_ARGUMENT', { message: 'Expected centroids and weights with invNorms', name: 'centroids' });
-    if (dim % 8 !== 0) throw new PlaitError('INVALID_ARGUMENT', { message: `Expected dim a multiple of 8 with invNorms but received ${dim}`, name: 'dim' });
-    checkLength('centroids', centroids, k * dim);
-    checkLength('weights', weights, 1 << nbits);
-  }
+  if (invNorms) checkNormInputs(invNorms, codes, centroids, weights, dim, k, nbits);
+  tokenSimilarities(centroidScores, qLen, tables, scales, offsets, codes, residuals, nBytes, start, len, out, invNorms ?? null, centroids ?? null, weights ?? null, dim, nbits);
+}
+
+/**
+ * With invNorms: centroids and weights given and long enough, dim a multiple of 8 (as the native
+ * kernel, which sums the norm eight dimensions at a time).
+ */
+function checkNormInputs(invNorms: Float32Array, codes: Int32Array, centroids: Float32Array | null | undefined, weights: Float32Array | null | undefined, dim: number, k: number, nbits: number): void {
+  checkLength('invNorms', invNorms, codes.length);
+  if (!centroids || !weights) throw new PlaitError('INVALID_ARGUMENT', { message: 'Expected centroids and weights with invNorms', name: 'centroids' });
+  if (dim % 8 !== 0) throw new PlaitError('INVALID_ARGUMENT', { message: `Expected dim a multiple of 8 with invNorms but received ${dim}`, name: 'dim' });
+  checkLength('centroids', centroids, k * dim);
+  checkLength('weights', weights, 1 << nbits);
+}
+
+/** fastScanTokenSimilarities' arithmetic on arguments already checked (maxsimFastScan checks once for all its documents). */
+function tokenSimilarities(
+  centroidScores: Float32Array,
+  qLen: number,
+  tables: Uint8Array,
+  scales: Float32Array,
+  offsets: Float32Array,
+  codes: Int32Array,
+  residuals: Uint8Array,
+  nBytes: number,
+  start: number,
+  len: number,
+  out: Float32Array,
+  invNorms: Float32Array | null,
+  centroids: Float32Array | null,
+  weights: Float32Array | null,
+  dim: number,
+  nbits: number,
+): void {
   for (let j = start; j < start + len; j++) {
     if (invNorms && Number.isNaN(invNorms[j]!)) tokenInverseNorms(codes, residuals, j, 1, dim, centroids!, weights!, nbits, invNorms, j);
     const inv = invNorms ? invNorms[j]! : 1;
