@@ -363,7 +363,7 @@ export class PlaidReplayer {
     };
 
     const out: Outcome[] = [];
-    for (const rule of rules) {
+    for (const [j, rule] of rules.entries()) {
       for (const depth of depthRules) {
         const ndocs = effectiveNdocs(depth.ndocs, qLen, depth.queryTokens ?? undefined);
         const ptRule = usesPt && rule.scoring === 'probed-tokens';
@@ -377,7 +377,7 @@ export class PlaidReplayer {
             return { pids: select(kernels, r.kept, r.pt, keepN), lookups: 0, rankMs: r.ms };
           });
         } else {
-          const scores = pruned[rules.indexOf(rule)]!;
+          const scores = pruned[j]!;
           const s2 = candidates.length > ndocs ? step(`s2/${idOf(scores)}/${ndocs}`, () => ({ pids: select(kernels, candidates, scores, ndocs), lookups: candTokens * qLen, rankMs: 0 })) : { pids: candidates, lookups: 0, rankMs: 0 };
           sel = s2.pids.length <= keepN ? s2 : step(`s3/${idOf(s2.pids)}/${keepN}`, () => ({ pids: select(kernels, s2.pids, full, keepN), lookups: s2.lookups + tokensOf(a.doclens, s2.pids) * qLen, rankMs: 0 }));
         }
