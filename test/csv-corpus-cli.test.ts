@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { runPlait, type CliResult } from './helpers/cli.js';
+import { bm25Hits, runPlait, succeeded as ok, type CliResult, type TextHit } from './helpers/cli.js';
 
 let dir: string;
 
@@ -24,25 +24,14 @@ const CSV =
   '2,Boundary layers,flow separation on heated plates,1971,false,,13\r\n' +
   '3,Shock waves,"shock waves, boundary layers and heated cones",1975,true,aiaa,14\r\n';
 
-interface Hit {
-  docId: string;
-  title: string;
-  text: string;
-  metadata: Record<string, unknown> | null;
-}
 
-function ok(r: CliResult): CliResult {
-  assert.equal(r.code, 0, r.stderr);
-  return r;
-}
 
 function errorOf(r: CliResult): { code: string; message: string; details: Record<string, unknown> } {
   return (JSON.parse(r.stderr.trim().split('\n').at(-1)!) as { error: { code: string; message: string; details: Record<string, unknown> } }).error;
 }
 
-function search(index: string, query: string, extra: string[] = []): Hit[] {
-  const r = ok(runPlait(dir, ['search', index, query, '--mode', 'bm25', '--text', '--json', ...extra]));
-  return (JSON.parse(r.stdout) as { hits: Hit[] }).hits;
+function search(index: string, query: string, extra: string[] = []): TextHit[] {
+  return bm25Hits(dir, index, query, extra);
 }
 
 function build(file: string, index: string, extra: string[] = []): CliResult {

@@ -11,24 +11,14 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runPlait, type CliResult } from './helpers/cli.js';
+import { bm25Hits, runPlait, succeeded as ok, type CliResult, type TextHit } from './helpers/cli.js';
 
 let dir: string;
 
-interface Hit {
-  docId: string;
-  title: string;
-  text: string;
-  metadata: Record<string, unknown> | null;
-}
 
-function ok(r: CliResult): CliResult {
-  assert.equal(r.code, 0, r.stderr);
-  return r;
-}
 
-function hits(index: string, query: string, extra: string[] = []): Hit[] {
-  return (JSON.parse(ok(runPlait(dir, ['search', index, query, '--mode', 'bm25', '--text', '--json', ...extra])).stdout) as { hits: Hit[] }).hits;
+function hits(index: string, query: string, extra: string[] = []): TextHit[] {
+  return bm25Hits(dir, index, query, extra);
 }
 
 function utf16le(text: string): Buffer {
