@@ -70,6 +70,24 @@ test('plait add <index> - reads the corpus from standard input: its format told 
   assert.equal(piped(['delete', './idx', '--ids', '-'], 'd\ne\n').code, 0);
 });
 
+test('plait index - --index <name> builds from standard input; its warnings and errors name standard input (it was "no corpus at -")', () => {
+  const corpus = [{ _id: 'x', text: 'the harbour master reads the tide tables', source: 'almanac' }, { _id: 'y', text: 'wild yeast in a sourdough starter' }];
+  const built = piped(['index', '-', '--index', './from-stdin', '--threads', '0'], corpus.map((d) => JSON.stringify(d)).join('\n') + '\n');
+  assert.equal(built.code, 0, built.stderr);
+  assert.match(built.stdout, /indexed 2 documents/);
+  // The field the reader does not read is named once, in standard input, not in the removed temporary file.
+  assert.match(built.stderr, /standard input line 1: top-level field "source"/);
+  assert.doesNotMatch(built.stderr, /plait-stdin-|standard-input/);
+  const r = runPlait(dir, ['search', './from-stdin', 'tide', '--mode', 'bm25', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual((JSON.parse(r.stdout) as { hits: { docId: string }[] }).hits.map((h) => h.docId), ['x']);
+  const bad = piped(['index', '-', '--index', './bad-stdin', '--threads', '0', '--json'], '{"_id": "g", "text": \n');
+  assert.equal(bad.code, 2, bad.stderr);
+  const error = (JSON.parse(bad.stderr.trim().split('\n').at(-1)!) as { error: { code: string; message: string } }).error;
+  assert.equal(error.code, 'MALFORMED_JSONL');
+  assert.match(error.message, /in standard input at line 1/);
+});
+
 test('--ids naming a folder is FILE_NOT_FOUND, without a stack trace', () => {
   mkdirSync(join(dir, 'folder'), { recursive: true });
   const r = runPlait(dir, ['delete', './idx', '--ids', 'folder']);

@@ -23,6 +23,7 @@ import { exitCleanlyOnSignals } from '../interrupt.js';
 import { prepareOutputDir } from '../validate.js';
 import { withHint } from '../report-error.js';
 import { announceBundledModel } from './model-commands.js';
+import { withCorpusInput } from '../stdin-corpus.js';
 import { CALIBRATION_DEFAULTS, DOCSTORE_DEFAULTS, TWO_LEVEL_ASSIGN_DEFAULTS } from '../../config/defaults.js';
 import { BM25_STEMMERS, type Bm25Stemmer } from '../../docstore/schema.js';
 import { CENTROID_ASSIGNMENTS, type CentroidAssignment } from '../../indexer/two-level-assign.js';
@@ -71,8 +72,9 @@ export function skippedNote(skipped: Record<string, number> | undefined): string
 export async function runCliBuild(
   input: string | readonly string[],
   options: Omit<BuildOptions, 'onProgress'>,
-  ui: { progress: ProgressReporter; json: boolean; quiet: boolean },
+  ui: { progress: ProgressReporter; json: boolean; quiet: boolean; shown?: (text: string) => string },
 ): Promise<BuildResult> {
+  const shown = ui.shown ?? ((text: string) => text);
   const restore = exitCleanlyOnSignals(ui.progress, ui.json);
   let result: BuildResult;
   try {
@@ -80,7 +82,7 @@ export async function runCliBuild(
       ...options,
       onProgress: (p) => ui.progress.update(p.phase, p.done, p.total, p.elapsedMs),
       // Said as soon as the line is read, not after the encoding (with --json: in the result's report.ignoredFields).
-      ...(ui.json ? {} : { onWarning: (w: CorpusWarning) => ui.progress.note(`plait: warning: ${w.message}`) }),
+      ...(ui.json ? {} : { onWarning: (w: CorpusWarning) => ui.progress.note(`plait: warning: ${shown(w.message)}`) }),
     });
   } catch (err) {
     if (skipInvalidApplies(err, options.skipInvalid)) {
@@ -145,7 +147,7 @@ export function registerIndexCommands(program: Command): void {
   const index = program
     .command('index')
     .description('build a PLAID index from a corpus (BEIR corpus.jsonl, JSONL, TSV, CSV with a header row, or a folder of .txt/.md files; any of them gzip\'d)')
-    .argument('<input>', 'corpus file or folder')
+    .argument('<input>', 'corpus file or folder, or - for standard input (read whole first; its format told by --format or its first line)')
     .requiredOption('-i, --index <name-or-path>', 'index name or path (a bare name: ./<name> if that is an index, else indexes/<name>)')
     .option('-m, --model <model>', 'ColBERT ONNX folder or hub repo id (default: the bundled offline model)')
     .addOption(new Option('--quantize <kind>', 'encode with the int8 graph built from the checkpoint (BERT / ModernBERT weights); searches then use it too').choices(['int8']))
@@ -174,7 +176,7 @@ export function registerIndexCommands(program: Command): void {
     .option('-q, --quiet', 'no progress output')
     .option('--json', 'print the result as JSON')
     .action(async (input: string, o: IndexCliOptions) => {
-      checkCorpusInput(input);
+      if (input !== '-') checkCorpusInput(input);
       prepareOutputDir(dirname(resolveIndexPath(o.index)), '--index');
       // In the first second, not after encoding; a sharded build's root may hold a killed build's claims (publish.ts).
       if (o.shards === undefined) refuseClusterShard(resolveIndexPath(o.index));
@@ -213,10 +215,12 @@ export function registerIndexCommands(program: Command): void {
         if (o.calibrate !== undefined) throw new PlaitError('USAGE', { message: '--calibrate applies to one index; calibrate each shard with plait calibrate <index>/shard-<i>', reason: 'conflictingOptions' });
         // The cluster's modules (NATS, the server) load only for a sharded build.
         const { runShardedCliBuild } = await import('./cluster-commands.js');
-        await runShardedCliBuild(input, buildOptions, o.shards, { progress, json: o.json === true, quiet: o.quiet === true });
+        // `-`: standard input, read whole first (stdin-corpus.ts), as plait add reads it.
+        const shards = o.shards;
+        await withCorpusInput(input, 'plait index', (path) => runShardedCliBuild(path, buildOptions, shards, { progress, json: o.json === true, quiet: o.quiet === true }));
         return;
       }
-      const result = await runCliBuild(input, buildOptions, { progress, json: o.json === true, quiet: o.quiet === true });
+      const result = await withCorpusInput(input, 'plait index', (path, shown) => runCliBuild(path, buildOptions, { progress, json: o.json === true, quiet: o.quiet === true, shown }));
       const { manifest, report, path } = result;
       const { calibrateAfterBuild, calibrationLines } = await import('./calibrate-command.js');
       if (o.calibrate !== undefined) manifest.calibration = (await calibrateAfterBuild(path, o.calibrate === true ? CALIBRATION_DEFAULTS.buildBudgetS : o.calibrate, progress)).calibration;
