@@ -286,7 +286,7 @@ test('one replica of a shard killed during a query loop: zero failed queries', {
   assert.equal(degraded, 0);
 });
 
-test('both replicas of a shard gone: degraded answers naming it, on time; a restarted replica makes answers whole', { skip }, async () => {
+test('both replicas of a shard gone: degraded answers naming it, on time; every shard gone: 503; a restarted replica makes answers whole', { skip }, async () => {
   await replicas[1]!.kill();
   await replicas[3]!.kill(); // shard 1 has no replica now
   // Every mode, the statistics round included (BM25, hybrid, query-token IDF): shard 0's hits, on time.
@@ -310,6 +310,17 @@ test('both replicas of a shard gone: degraded answers naming it, on time; a rest
   } finally {
     await second.stop();
   }
+  // Every shard gone: no shard answering is an error to retry (503 CLUSTER_UNAVAILABLE naming them), not an empty page read as "nothing matches".
+  await replicas[2]!.kill(); // shard 0's last replica
+  for (const mode of ['bm25', 'late']) {
+    const none = await fetch(`${coordinator.url}/v1/indexes/cran/search`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: queries[0], mode, timeout_ms: 1500 }) });
+    const err = (await none.json()) as { error: { code: string; message: string; details?: { shards?: number[] } } };
+    assert.equal(none.status, 503, JSON.stringify(err));
+    assert.equal(err.error.code, 'CLUSTER_UNAVAILABLE');
+    assert.deepEqual(err.error.details?.shards, [0, 1]);
+    assert.match(err.error.message, /no shard of cluster "cran" answered the search/);
+  }
+  replicas[2] = await startReplica(join(dir, 'b', 'cran', 'shard-0'), nats.url);
   replicas[1] = await startReplica(join(dir, 'cran', 'shard-1'), nats.url);
   const { results } = await search({ query: queries[0]!, mode: 'late', exhaustive: true, top_k: 10, timeout_ms: 5000 });
   assert.equal(results[0]!.degraded, undefined);
@@ -320,4 +331,22 @@ test('both replicas of a shard gone: degraded answers naming it, on time; a rest
   assert.match(metrics, /plait_cluster_shard_missing_total\{shard="1"\} [1-9]/);
   assert.match(metrics, /plait_cluster_shard_no_responders_total\{shard="1",verb="(search|stats)"\} [1-9]/);
   assert.match(metrics, /plait_cluster_replicas_seen\{shard="0"\} \d/);
+});
+
+test('nats-server gone: the coordinator\'s /ready is 503 naming the cluster and its searches 503 saying why; /health stays 200; a replica stopped then exits (last: it stops NATS)', { skip }, async () => {
+  assert.equal((await fetch(`${coordinator.url}/ready`)).status, 200);
+  await nats.stop();
+  let ready = await fetch(`${coordinator.url}/ready`);
+  for (const stop = Date.now() + 20_000; ready.status === 200 && Date.now() < stop; ready = await fetch(`${coordinator.url}/ready`)) await new Promise((r) => setTimeout(r, 100));
+  assert.equal(ready.status, 503);
+  assert.deepEqual(((await ready.json()) as { status: string; unreachable?: string[] }), { status: 'not ready', indexes: ['cran'], models: ['model'], unreachable: ['cran'] });
+  assert.equal((await fetch(`${coordinator.url}/health`)).status, 200);
+  const r = await fetch(`${coordinator.url}/v1/indexes/cran/search`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: queries[0], mode: 'bm25', timeout_ms: 1500 }) });
+  const err = (await r.json()) as { error: { code: string; message: string } };
+  assert.equal(r.status, 503, JSON.stringify(err));
+  assert.equal(err.error.code, 'CLUSTER_UNAVAILABLE');
+  assert.match(err.error.message, /this coordinator cannot reach the NATS server/);
+  // A replica stopped during the outage exits by itself (it hung for good: its connection kept reconnecting after "closed").
+  await replicas[2]!.stop();
+  assert.deepEqual([replicas[2]!.child.exitCode, replicas[2]!.child.signalCode], [0, null], 'exited by itself, not killed by the helper\'s SIGKILL');
 });

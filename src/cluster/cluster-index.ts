@@ -155,6 +155,11 @@ export class ClusterIndex {
     return moved;
   }
 
+  /** False while this coordinator cannot reach the NATS server: no shard can answer then (its /ready answers 503). */
+  reachable(): boolean {
+    return this.shards.natsConnected;
+  }
+
   /**
    * The shards whose `info` this coordinator never had (it started without them, after
    * CLUSTER_DEFAULTS.startGraceMs, and none answered a refresh since), ascending: the manifest's
@@ -266,6 +271,18 @@ export class ClusterIndex {
     const answered = outcomes.filter((o): o is Extract<ShardOutcome<SearchReply>, { ok: true }> => o.ok && !missing.has(o.shard));
     const missingShards = [...missing].sort((a, b) => a - b);
     for (const s of missingShards) this.shards.metricsMissing(s, live.length);
+    // No shard answered: an empty page would read as "nothing matches"; the answer is an error to
+    // retry, as Elasticsearch's "all shards failed" (a part of the shards missing stays a degraded answer).
+    if (answered.length === 0) {
+      const named = `shard${missingShards.length === 1 ? '' : 's'} ${missingShards.join(', ')}`;
+      const nats = this.shards.natsConnected;
+      throw missingShardsError(missingShards, {
+        reason: nats ? 'no-shard-answered' : 'nats-disconnected',
+        message: nats
+          ? `no shard of cluster "${this.name}" answered the search (${named}: no live replica, or too slow for the deadline); start a replica with plait serve <cluster>/shard-<i> --nats <url>`
+          : `no shard of cluster "${this.name}" answered the search: this coordinator cannot reach the NATS server (it reconnects by itself; ${named} missing)`,
+      });
+    }
     live.forEach((qi, j) => {
       // A shard its rewrite's spelling statistics lacked (cluster-rewrite.ts) leaves this answer degraded too.
       const unheard = (rewritten?.[qi]?.missingShards ?? []).filter((s: number) => !missing.has(s));

@@ -14,7 +14,7 @@ import { basename, dirname, join } from 'node:path';
 import { connect, type NatsConnection, type Msg, type Subscription } from '@nats-io/transport-node';
 import { PlaitError } from '../errors/index.js';
 import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
-import { SEARCH_DEFAULTS } from '../config/defaults.js';
+import { CLUSTER_DEFAULTS, SEARCH_DEFAULTS } from '../config/defaults.js';
 import { commitIdOf } from '../format/index-transaction.js';
 import { hybridDepth } from '../search/search-options.js';
 import type { EncodedSearchOptions, Explanation, PlaitIndex } from '../search/plait-index.js';
@@ -347,7 +347,7 @@ export class ShardReplica {
   async close(): Promise<void> {
     if (this.closed) return;
     for (const s of this.subs) s.unsubscribe();
-    await this.nc.drain().catch(() => {});
+    await closeNats(this.nc);
     this.closed = true;
   }
 }
@@ -357,6 +357,24 @@ function globalStatsOf(w: WireStats): GlobalStats {
     ...(w.bm25 === undefined ? {} : { bm25: w.bm25 }),
     ...(w.tokenIdf === undefined ? {} : { tokenIdf: { passages: w.tokenIdf.passages, df: int32Of(w.tokenIdf.df) } }),
   };
+}
+
+/**
+ * Leaves NATS: drains (in-flight answers and acks are sent), then closes the connection whatever the
+ * drain did. While the server is unreachable the drain fails or waits for a reconnect; a connection
+ * left open then keeps reconnecting, and its timers kept a stopped replica's process alive for good
+ * (SIGTERM during a NATS outage logged "closed" and never exited). The drain waits at most
+ * CLUSTER_DEFAULTS.natsDrainWaitMs.
+ */
+export async function closeNats(nc: NatsConnection): Promise<void> {
+  if (nc.isClosed()) return;
+  let timer: NodeJS.Timeout | undefined;
+  const waited = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, CLUSTER_DEFAULTS.natsDrainWaitMs);
+  });
+  await Promise.race([nc.drain().catch(() => {}), waited]);
+  clearTimeout(timer);
+  if (!nc.isClosed()) await nc.close().catch(() => {});
 }
 
 /**

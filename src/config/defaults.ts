@@ -1137,6 +1137,13 @@ export const CLUSTER_DEFAULTS = {
    * waits out replicas that are still loading their index.
    */
   startGraceMs: 2000,
+  /**
+   * How long leaving NATS (a replica's or coordinator's stop) waits for the drain to send in-flight
+   * answers and acks before it closes the connection anyway: answers on loopback or a LAN take
+   * milliseconds, so 5 s only waits out a server that stopped answering (the drain can then wait
+   * for a reconnect that never comes).
+   */
+  natsDrainWaitMs: 5000,
 } as const;
 
 /**

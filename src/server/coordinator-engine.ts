@@ -24,7 +24,7 @@ import { MANIFEST_FILE } from '../format/manifest.js';
 import { ClusterIndex } from '../cluster/cluster-index.js';
 import { ClusterMetrics } from '../cluster/cluster-metrics.js';
 import { ShardClient, type ShardOutcome } from '../cluster/shard-client.js';
-import { natsConnect } from '../cluster/shard-replica.js';
+import { closeNats, natsConnect } from '../cluster/shard-replica.js';
 import { shardDifferences, shardMismatch } from '../cluster/shard-mismatch.js';
 import { clusterSubjects } from '../cluster/subjects.js';
 import type { ShardInfo } from '../cluster/shard-protocol.js';
@@ -212,8 +212,4 @@ export function watchNats(nc: NatsConnection, on: (event: 'disconnected' | 'reco
       else if (s.type === 'reconnect') on('reconnected');
     }
   })().catch(() => {});
-}
-
-async function closeNats(nc: NatsConnection): Promise<void> {
-  if (!nc.isClosed()) await nc.drain().catch(() => nc.close());
 }

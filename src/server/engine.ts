@@ -58,6 +58,8 @@ export type ServedIndex = Pick<PlaitIndex, 'path' | 'manifest' | 'encoder' | 're
   refreshRemote?(): Promise<boolean>;
   /** A cluster's shards that its manifest (counts, segments) lacks: never heard since start (ClusterIndex.missingShards). */
   missingShards?(): number[];
+  /** A cluster's coordinator: false while it cannot reach NATS, so no shard can answer (ClusterIndex.reachable); /ready then answers 503. */
+  reachable?(): boolean;
 };
 
 export interface IndexEntry {
@@ -208,7 +210,12 @@ export class Engine {
   }
 
   get ready(): boolean {
-    return this.warm && !this.draining && !this.closed;
+    return this.warm && !this.draining && !this.closed && this.unreachable.length === 0;
+  }
+
+  /** The indexes that cannot answer now (a coordinator without NATS: ServedIndex.reachable), by name. */
+  get unreachable(): string[] {
+    return [...this.indexes.values()].flatMap((e) => (e.index.reachable?.() === false ? [e.name] : []));
   }
 
   /** From now on /ready answers 503 (load balancers stop sending) while in-flight work finishes. */

@@ -8,7 +8,7 @@
 import { warnLtrModelIndexes } from '../open-index.js';
 import { warnOpenPort } from '../open-port.js';
 import { buildShardedIndex, type ShardedBuildResult } from '../../cluster/sharded-build.js';
-import { ShardReplica, natsConnect, shardOfFolder } from '../../cluster/shard-replica.js';
+import { ShardReplica, closeNats, natsConnect, shardOfFolder } from '../../cluster/shard-replica.js';
 import { findClusterRoot, resolveShardPath } from '../../cluster/cluster-manifest.js';
 import { fetchClusterShard } from '../../cluster/shard-files.js';
 import { MANIFEST_FILE } from '../../format/manifest.js';
@@ -169,7 +169,7 @@ async function fetchIfEmpty(path: string, servers: string): Promise<void> {
     const r = await fetchClusterShard(nc, dirname(path), Number(m[1]));
     process.stderr.write(`plait: fetched shard ${m[1]} of cluster ${r.cluster} from the object store into ${path}\n`);
   } finally {
-    await nc.drain().catch(() => nc.close());
+    await closeNats(nc);
   }
 }
 

@@ -1,14 +1,28 @@
-/** `GET /health` (the process answers), `GET /ready` (indexes open, encoders warm, not draining), `GET /metrics`, `GET /openapi.json`. */
+/** `GET /health` (the process answers), `GET /ready` (indexes open, encoders warm, not draining, a coordinator's NATS reachable), `GET /metrics`, `GET /openapi.json`. */
 import type { FastifyPluginAsync } from 'fastify';
 import '../fastify-types.js';
 
-const STATUS = { type: 'object', properties: { status: { type: 'string' }, indexes: { type: 'array', items: { type: 'string' } }, models: { type: 'array', items: { type: 'string' } } } } as const;
+const STATUS = {
+  type: 'object',
+  properties: {
+    status: { type: 'string' },
+    indexes: { type: 'array', items: { type: 'string' } },
+    models: { type: 'array', items: { type: 'string' } },
+    unreachable: { type: 'array', items: { type: 'string' }, description: "a cluster's coordinator that cannot reach the NATS server: no shard can answer its searches (503)" },
+  },
+} as const;
 
 export const adminRoutes: FastifyPluginAsync = async (app) => {
   const engine = app.engine;
   app.get('/health', { schema: { summary: 'Liveness: the process answers', tags: ['admin'], response: { 200: STATUS } } }, async () => ({ status: 'ok' }));
-  app.get('/ready', { schema: { summary: 'Readiness: indexes open and encoders warm (503 while starting or draining)', tags: ['admin'], response: { 200: STATUS, 503: STATUS } } }, async (_request, reply) => {
-    const body = { status: engine.ready ? 'ready' : engine.isDraining ? 'draining' : 'not ready', indexes: [...engine.indexes.keys()], models: engine.rerankers.map((r) => r.names[0]!) };
+  app.get('/ready', { schema: { summary: 'Readiness: indexes open and encoders warm (503 while starting or draining, or while a coordinator cannot reach NATS)', tags: ['admin'], response: { 200: STATUS, 503: STATUS } } }, async (_request, reply) => {
+    const unreachable = engine.unreachable;
+    const body = {
+      status: engine.ready ? 'ready' : engine.isDraining ? 'draining' : 'not ready',
+      indexes: [...engine.indexes.keys()],
+      models: engine.rerankers.map((r) => r.names[0]!),
+      ...(unreachable.length === 0 ? {} : { unreachable }),
+    };
     return reply.code(engine.ready ? 200 : 503).send(body);
   });
   app.get('/metrics', { schema: { summary: 'Prometheus metrics (text exposition format)', tags: ['admin'] } }, async (_request, reply) => {
