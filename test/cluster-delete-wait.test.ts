@@ -159,12 +159,20 @@ test('cluster delete --filter on a field no document has: with --wait every repl
   assert.equal(text.code, 0, text.stderr);
   assert.equal([...text.stdout.matchAll(/replica \d+: 0 deleted \(filter: .*?\[FILTER_FIELD_UNKNOWN\]\)/g)].length, SHARDS, text.stdout);
   assert.match(text.stderr, /\[FILTER_FIELD_UNKNOWN\]/);
-  // Without --wait the writer cannot know: one line on stderr says so.
-  const blind = await runPlaitAsync(['cluster', 'delete', root, '--filter', '{"yeer": 1960}', '--nats', nats.url]);
+  // Without --wait, a replica of each shard counts the filter's matches before the delete is published: the same reason, one line.
+  const blind = await runPlaitAsync(['cluster', 'delete', root, '--filter', '{"yeer": 1960}', '--nats', nats.url, '--json']);
   assert.equal(blind.code, 0, blind.stderr);
-  assert.match(blind.stderr, /^plait: what a filter matches is known to the replicas only, after this answer: --wait <s> prints what each deleted \(and why a filter matched nothing\)$/m);
+  assert.match(blind.stderr, /^plait: no document passes --filter on any shard \(counted before the delete\): .*yeer.* \[FILTER_FIELD_UNKNOWN\]$/m);
   assert.equal(blind.stderr.trim().split('\n').length, 1, blind.stderr);
+  const preview = (JSON.parse(blind.stdout) as { filterPreview: { matches: number; shards: { matches: number }[] } }).filterPreview;
+  assert.deepEqual([preview.matches, preview.shards.map((x) => x.matches)], [0, [0, 0]]);
   assert.deepEqual(held(), before, 'the typo deleted nothing');
+  // A filter that matches, without --wait: the count before the delete, per shard.
+  const counted = await runPlaitAsync(['cluster', 'delete', root, '--filter', '{"year": 1962}', '--nats', nats.url]);
+  assert.equal(counted.code, 0, counted.stderr);
+  const n1962 = [...before].filter((id) => Number(id.slice(2)) % 4 === 2).length;
+  assert.match(counted.stdout, new RegExp(`^the filter matched ${n1962} documents before the delete \\(shard 0: \\d+, shard 1: \\d+\\); each replica deletes them as it applies the write`, 'm'));
+  assert.equal(counted.stderr, '');
   // A filter that matches: its deletes counted per replica.
   const good = await runPlaitAsync(['cluster', 'delete', root, '--filter', '{"year": 1961}', '--nats', nats.url, '--wait', '60', '--json']);
   assert.equal(good.code, 0, good.stderr);
@@ -196,6 +204,10 @@ test('a tracked delete is a version-1 entry with one more header (an older appli
   assert.ok(!held().has('d-8'));
   // No replica answers now: TIMEOUT after the result, and the delete is stored (the appliers apply it).
   for (const rep of replicas.splice(0)) await rep.close();
+  // Nor can a filter's matches be counted before a delete without --wait: one line says only --wait tells.
+  const blind = runPlait(dir, ['cluster', 'delete', root, '--filter', '{"year": 1963}', '--nats', nats.url]);
+  assert.equal(blind.code, 0, blind.stderr);
+  assert.match(blind.stderr, /^plait: what a filter matches is known to the replicas only, after this answer \(a shard did not answer its count before the delete\): --wait <s> prints what each deleted \(and why a filter matched nothing\)\n$/);
   writeFileSync(ids, 'd-9\n');
   const r = runPlait(dir, ['cluster', 'delete', root, '--ids', ids, '--nats', nats.url, '--wait', '1', '--json']);
   assert.equal(r.code, 1, r.stderr);

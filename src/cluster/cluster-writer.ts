@@ -27,6 +27,7 @@ import { clusterLayout } from './shard-files.js';
 import { WriteLog, type WriteAck } from './write-log.js';
 import { WriteTransaction, type ShardCommitAck } from './write-transaction.js';
 import { waitForReplicas, type ReplicasWait } from './replica-wait.js';
+import { previewFilter, type FilterPreview } from './filter-preview.js';
 
 export interface ClusterAddOptions extends CorpusReaderOptions {
   /** An open encoder of the cluster's model (not closed); default: one created from a shard's manifest. */
@@ -88,6 +89,11 @@ export interface ClusterDeleteResult extends ClusterWriteResult {
   published: { shard: number; stream: string; sequence: number; deletes: number }[];
   /** With `waitMs`: each shard's replicas, how far they applied and what each did (deleted, notFound, filterWarnings). */
   replicas?: ReplicasWait;
+  /**
+   * A filter delete without `waitMs`: what one replica per shard counted the filter to match just
+   * before the delete was published, and why none when none (filter-preview.ts).
+   */
+  filterPreview?: FilterPreview;
 }
 
 /** What deleteFromCluster deletes; its keys: `{ ids, filtr }` had deleted the ids and ignored the filter. */
@@ -163,7 +169,8 @@ export async function addCorpusToCluster(nc: NatsConnection, root: string, input
 /**
  * Deletes ids (routed to their shards) and/or what a metadata filter matches (on every shard), as
  * one write. With `options.waitMs`, then waits for the replicas and answers what each did (a
- * replica of a version before this applies the delete all the same and answers without counts).
+ * replica of a version before this applies the delete all the same and answers without counts);
+ * without it, a filter's matches are first counted by one replica per shard (`filterPreview`).
  * @throws PlaitError INVALID_ARGUMENT (an unknown key of `what` or `options`; neither ids nor
  * filter; a `waitMs` not a non-negative integer), INVALID_FILTER, INDEX_NOT_FOUND, and
  * WriteLog.append's. A wait that runs out is not thrown: `replicas.complete` is false.
@@ -177,6 +184,8 @@ export async function deleteFromCluster(nc: NatsConnection, root: string, what: 
   const log = await WriteLog.open(nc, layout.cluster, { shards: layout.shards });
   // No documents: the encoder is never asked for, so none is created.
   const write = await encodeClusterWrite({ delete: what.ids ?? [], ...(what.filter === undefined ? {} : { deleteWhere: what.filter }) }, null, layout.manifest);
+  // Without a wait, the filter's matches counted before publishing (after, a replica may have applied it already).
+  const filterPreview = what.filter === undefined || options.waitMs !== undefined ? undefined : await previewFilter(nc, layout.cluster, layout.shards, what.filter);
   // Tracked only when waited for: a tracked write is applied alone, never folded with its neighbours.
   const ack = await log.append(write, { track: options.waitMs !== undefined });
   const sequences = lastSequences([ack]);
@@ -184,6 +193,6 @@ export async function deleteFromCluster(nc: NatsConnection, root: string, what: 
   return {
     cluster: layout.cluster, shards: layout.shards, documents: what.ids?.length ?? 0, writes: 1, sequences, write: ack.writeId,
     published: ack.shards.map((s) => ({ shard: s.shard, stream: s.stream, sequence: s.sequence, deletes: s.deletes })),
-    ...(replicas === undefined ? {} : { replicas }),
+    ...(replicas === undefined ? {} : { replicas }), ...(filterPreview === undefined ? {} : { filterPreview }),
   };
 }

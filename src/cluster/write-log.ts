@@ -131,7 +131,8 @@ export class WriteLog {
 
   private constructor(
     readonly nc: NatsConnection,
-    cluster: string,
+    /** The cluster's name (its subjects and streams). */
+    readonly cluster: string,
     readonly shards: number,
     private readonly maxPart: number,
   ) {

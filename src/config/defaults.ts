@@ -1197,6 +1197,13 @@ export const CLUSTER_WRITE_DEFAULTS = {
    * far they applied: a round costs one request per shard; replicas apply in ms to seconds.
    */
   waitPollMs: 250,
+  /**
+   * How long a filter delete published without a wait (`plait cluster delete --filter`, a
+   * coordinator's POST …/documents/delete) first waits for one replica per shard to count what the
+   * filter matches (filter-preview.ts): a count is one SQLite query on a replica, ms on loopback or
+   * a LAN; past this the shard is "not asked" and the delete goes ahead without the preview.
+   */
+  filterPreviewMs: 2000,
 } as const;
 
 /**

@@ -121,8 +121,8 @@ const QUIET_HELP = 'no progress output (this command prints only its result)';
 /** Why a replica that applied a delete may answer no counts: restarted since, or it runs a version before tracked writes (write-log.ts TRACK_HEADER). */
 const DELETE_COUNTS_UNKNOWN = 'restarted since, or a version before this';
 
-/** `plait cluster delete --filter` without --wait: what the filter matches is not known to the writer. */
-const FILTER_UNKNOWN_WITHOUT_WAIT = 'what a filter matches is known to the replicas only, after this answer: --wait <s> prints what each deleted (and why a filter matched nothing)';
+/** `plait cluster delete --filter` without --wait, when a shard did not answer the filter's preview: what the filter matches is not known to the writer. */
+const FILTER_UNKNOWN_WITHOUT_WAIT = 'what a filter matches is known to the replicas only, after this answer (a shard did not answer its count before the delete): --wait <s> prints what each deleted (and why a filter matched nothing)';
 
 export function registerClusterWriteCommands(program: Command): void {
   const cluster = program.command('cluster').description('a sharded index on NATS: write to its logs, publish its shards to the object store, fetch one on another machine');
@@ -177,13 +177,19 @@ export function registerClusterWriteCommands(program: Command): void {
         process.stdout.write(
           `sent ${plural(r.documents, 'id')}${filter === undefined ? '' : ' and a filter'} for deletion: ${describeWrite(r)}\n` +
             (replicas === undefined ? '' : `replicas: ${describeReplicas(replicas, deleteCounts, DELETE_COUNTS_UNKNOWN)}\n`) +
+            (r.filterPreview?.matches == null || r.filterPreview.matches === 0 ? '' : `the filter matched ${plural(r.filterPreview.matches, 'document')} before the delete (${r.filterPreview.shards.map((x) => `shard ${x.shard}: ${x.matches}`).join(', ')}); each replica deletes them as it applies the write (--wait <s> waits for that)\n`) +
             (totals === null ? '' : `${totals.line}\n`),
         );
       }
       // A filter that matched nothing says why, as plait delete does (a typo, a number where text is stored);
       // without --wait the writer cannot know (the replicas apply the filter after this answer): it says so.
       if (totals?.warning != null) process.stderr.write(`${totals.warning}\n`);
-      if (filter !== undefined && replicas === undefined && o.quiet !== true) process.stderr.write(`plait: ${FILTER_UNKNOWN_WITHOUT_WAIT}\n`);
+      const preview = r.filterPreview;
+      if (preview !== undefined) {
+        const reasons = (preview.filterWarnings ?? []).filter((x) => x.code !== 'FILTER_NO_MATCH');
+        if (preview.matches === 0) process.stderr.write(`plait: no document passes --filter on any shard (counted before the delete)${reasons.length === 0 ? '' : `: ${reasons.map((x) => `${x.message} [${x.code}]`).join('; ')}`}\n`);
+        else if (preview.matches === null && o.quiet !== true) process.stderr.write(`plait: ${FILTER_UNKNOWN_WITHOUT_WAIT}\n`);
+      }
       if (replicas !== undefined && !replicas.complete) {
         throw new PlaitError('TIMEOUT', {
           message: `the delete is stored in the write logs (write ${r.write}), but not every replica had applied it within ${wait} s: ${describeReplicas(replicas, deleteCounts, DELETE_COUNTS_UNKNOWN)}`,
