@@ -1188,12 +1188,13 @@ export const CLUSTER_WRITE_DEFAULTS = {
    */
   consumeExpiresMs: 5000,
   /**
-   * Transactions whose applied counts a replica remembers for a writer's `--wait` (the last ones it
-   * applied; ~100 bytes each). A writer waits seconds, not 64 transactions, for its own.
+   * Transactions and tracked writes (a delete with `--wait`) whose applied counts a replica
+   * remembers for a writer's `--wait` (the last ones it applied; ~100 bytes each, a filter's
+   * warnings a few hundred more). A writer waits seconds, not 64 transactions, for its own.
    */
   appliedTransactionsKept: 64,
   /**
-   * How often `plait cluster add --wait` asks the shards' replicas (ping, every replica answers) how
+   * How often `plait cluster add --wait` (and `delete --wait`) asks the shards' replicas (ping, every replica answers) how
    * far they applied: a round costs one request per shard; replicas apply in ms to seconds.
    */
   waitPollMs: 250,
