@@ -16,7 +16,7 @@ import { findClusterRoot } from '../../cluster/cluster-manifest.js';
 import { addCorpusToCluster, deleteFromCluster, type ClusterAddResult, type ClusterDeleteResult } from '../../cluster/cluster-writer.js';
 import type { ReplicasWait } from '../../cluster/replica-wait.js';
 import type { TransactionApplied } from '../../cluster/write-transaction.js';
-import { commonWarnings } from '../../docstore/metadata-catalogue.js';
+import { commonWarnings, type FilterWarning } from '../../docstore/metadata-catalogue.js';
 import { parseFilter } from '../../docstore/metadata-filter.js';
 import { LOCK_WAIT_OPTION, corpusReadOptions, lockWait, readIdFile, type AddCliOptions } from './living-commands.js';
 import { SKIP_INVALID_HELP, skippedNote, withCorpusOptions } from './index-commands.js';
@@ -111,9 +111,13 @@ function deleteTotals(w: ReplicasWait, ids: number, filter: boolean): { line: st
   const notFound = per.reduce((a, t) => a + (t.notFound ?? 0), 0);
   const line = `deleted ${plural(deleted, 'document')}${ids === 0 ? '' : notFound === 0 ? `; all ${plural(ids, 'id')} found` : `; ${notFound} of the ${plural(ids, 'id')} found on no shard`}`;
   const why = filter ? commonWarnings(per.map((t) => t.filterWarnings)) : null;
-  const reasons = (why ?? []).filter((x) => x.code !== 'FILTER_NO_MATCH');
-  const warning = why === null ? null : `plait: no document passes --filter on any shard${reasons.length === 0 ? '' : `: ${reasons.map((x) => `${x.message} [${x.code}]`).join('; ')}`}`;
-  return { line, warning };
+  return { line, warning: why === null ? null : `plait: no document passes --filter on any shard${reasonsOf(why)}` };
+}
+
+/** `: <message> [CODE]; …` for a filter's reasons, as plait delete prints them (FILTER_NO_MATCH alone says nothing more: ''). */
+function reasonsOf(warnings: readonly FilterWarning[]): string {
+  const reasons = warnings.filter((x) => x.code !== 'FILTER_NO_MATCH');
+  return reasons.length === 0 ? '' : `: ${reasons.map((x) => `${x.message} [${x.code}]`).join('; ')}`;
 }
 
 const QUIET_HELP = 'no progress output (this command prints only its result)';
@@ -181,15 +185,13 @@ export function registerClusterWriteCommands(program: Command): void {
             (totals === null ? '' : `${totals.line}\n`),
         );
       }
-      // A filter that matched nothing says why, as plait delete does (a typo, a number where text is stored);
-      // without --wait the writer cannot know (the replicas apply the filter after this answer): it says so.
+      // A filter that matched nothing says why, as plait delete does (a typo, a number where text is stored):
+      // with --wait from the replicas' own counts; without, from the count a replica per shard made before
+      // the delete was published — and when a shard could not answer, that only --wait tells.
       if (totals?.warning != null) process.stderr.write(`${totals.warning}\n`);
       const preview = r.filterPreview;
-      if (preview !== undefined) {
-        const reasons = (preview.filterWarnings ?? []).filter((x) => x.code !== 'FILTER_NO_MATCH');
-        if (preview.matches === 0) process.stderr.write(`plait: no document passes --filter on any shard (counted before the delete)${reasons.length === 0 ? '' : `: ${reasons.map((x) => `${x.message} [${x.code}]`).join('; ')}`}\n`);
-        else if (preview.matches === null && o.quiet !== true) process.stderr.write(`plait: ${FILTER_UNKNOWN_WITHOUT_WAIT}\n`);
-      }
+      if (preview?.matches === 0) process.stderr.write(`plait: no document passes --filter on any shard (counted before the delete)${reasonsOf(preview.filterWarnings ?? [])}\n`);
+      else if (preview !== undefined && preview.matches === null && o.quiet !== true) process.stderr.write(`plait: ${FILTER_UNKNOWN_WITHOUT_WAIT}\n`);
       if (replicas !== undefined && !replicas.complete) {
         throw new PlaitError('TIMEOUT', {
           message: `the delete is stored in the write logs (write ${r.write}), but not every replica had applied it within ${wait} s: ${describeReplicas(replicas, deleteCounts, DELETE_COUNTS_UNKNOWN)}`,
