@@ -273,7 +273,7 @@ export type { ShardFilesResult, ClusterLayout } from './cluster/shard-files.js';
 export { clusterNameAt } from './cluster/shard-files.js';
 export { findClusterRoot, resolveShardPath } from './cluster/cluster-manifest.js';
 export { addCorpusToCluster, deleteFromCluster } from './cluster/cluster-writer.js';
-export type { ClusterAddOptions, ClusterAddResult, ClusterWriteResult } from './cluster/cluster-writer.js';
+export type { ClusterAddOptions, ClusterAddResult, ClusterDeleteOptions, ClusterDeleteResult, ClusterWriteResult } from './cluster/cluster-writer.js';
 export type { AppliedLog } from './format/manifest.js';
 
 // Loose ends of the living index (issue 20's polish): interrupted writes, a new folder's

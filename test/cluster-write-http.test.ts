@@ -18,6 +18,9 @@ import { Engine, resolveServerOptions, serveEngine, type RunningServer } from '.
 import { shardOf } from '../src/cluster/shard-of.js';
 import { WriteLog } from '../src/cluster/write-log.js';
 import { LogApplier } from '../src/cluster/log-applier.js';
+import { ShardReplica } from '../src/cluster/shard-replica.js';
+import { ROUTING_JUMP_SHA256, codebookChecksum, writeClusterManifest } from '../src/cluster/cluster-manifest.js';
+import { commitIdOf } from '../src/format/index-transaction.js';
 import { startNatsServer, type NatsServer } from './helpers/nats-server.js';
 import { needsNatsServer } from './helpers/requirements.js';
 import { buildSample, postJson, type SampleIndex } from './helpers/server-fixture.js';
@@ -29,7 +32,7 @@ let sample: SampleIndex;
 let nats: NatsServer;
 let nc: NatsConnection;
 let coordinator: RunningServer;
-const replicas: { index: PlaitIndex; applier: LogApplier; path: string }[] = [];
+const replicas: { index: PlaitIndex; applier: LogApplier; path: string; replica: ShardReplica }[] = [];
 
 before(async () => {
   if (skip !== false) return;
@@ -39,13 +42,21 @@ before(async () => {
   // Two shard replicas: copies of the sample index (every shard has the same model and split).
   // The cluster folder `web`: cluster.json and the shards (the CLI writer reads shard 0's model from it).
   mkdirSync(join(sample.dir, 'web'));
-  writeFileSync(join(sample.dir, 'web', 'cluster.json'), JSON.stringify({ format: 'plait-cluster', version: 1, name: 'web', shards: SHARDS }));
+  // Whole (codebook, routing, shards' counts), as a build writes it: the replicas' NATS doors check it.
+  const m = sample.index.manifest;
+  writeClusterManifest(join(sample.dir, 'web'), {
+    format: 'plait-cluster', version: 1, name: 'web', shards: SHARDS, routing: ROUTING_JUMP_SHA256, codebook: codebookChecksum(sample.index.scoringArrays.centroids, m.codec),
+    shardInfo: Array.from({ length: SHARDS }, () => ({ commit: commitIdOf(m), documents: m.counts.documents, passages: m.counts.passages })), createdAt: new Date(0).toISOString(),
+  });
   for (let i = 0; i < SHARDS; i++) {
     const path = join(sample.dir, 'web', `shard-${i}`);
     cpSync(sample.path, path, { recursive: true });
     const index = await openIndex(path, { workers: 1, encoderOptions: { threads: 1 } });
     const applier = await LogApplier.start(path, { nc, cluster: 'web', shard: i, afterCommit: async () => void (await index.refresh()) });
-    replicas.push({ index, applier, path });
+    // Its NATS door: what a filter delete's preview asks (filter-preview.ts).
+    const replica = await ShardReplica.start(index, { servers: nats.url });
+    replica.attachLog(applier);
+    replicas.push({ index, applier, path, replica });
   }
   // The coordinator: the sample's engine (its encoder is the cluster's model) with the write log.
   const log = await WriteLog.open(nc, 'web', { shards: SHARDS });
@@ -59,6 +70,7 @@ before(async () => {
 after(async () => {
   await coordinator?.close();
   for (const r of replicas) {
+    await r.replica.close();
     await r.applier.stop();
     await r.index.close();
   }
@@ -126,7 +138,16 @@ test('deletes by id and by filter go through the log; refused writes publish not
   assert.equal(del.body.sequences.length, SHARDS);
   assert.equal(del.body.deletes, 1);
   assert.equal(del.body.documents, 0);
+  // The filter's matches, counted by a replica of each shard before the delete was published.
+  assert.equal(del.body.filter_matches, 1);
+  assert.equal(del.body.warnings, undefined);
   await seeWrites(del.body.sequences);
+  // A field no document has: stored all the same (as on one index), and the answer says why it deletes nothing (it had said nothing).
+  const typo = await postJson(`${coordinator.url}/v1/indexes/web/documents/delete`, { filter: { topik: 'food' } });
+  assert.equal(typo.status, 200, JSON.stringify(typo.body));
+  assert.equal(typo.body.filter_matches, 0);
+  assert.deepEqual(typo.body.warnings.map((w: { code: string; field: string }) => [w.code, w.field]), [['FILTER_FIELD_UNKNOWN', 'topik']]);
+  await seeWrites(typo.body.sequences);
   for (const r of replicas) {
     const ids = (await r.index.search('kite wind glacier rock', { topK: 50, exhaustive: true })).hits.map((h) => h.docId);
     assert.ok(!ids.includes('kite-physics') && !ids.includes('glacier-flow'), ids.join(','));

@@ -27,6 +27,7 @@ import { clusterLayout } from './shard-files.js';
 import { WriteLog, type WriteAck } from './write-log.js';
 import { WriteTransaction, type ShardCommitAck } from './write-transaction.js';
 import { waitForReplicas, type ReplicasWait } from './replica-wait.js';
+import { previewFilter, type FilterPreview } from './filter-preview.js';
 
 export interface ClusterAddOptions extends CorpusReaderOptions {
   /** An open encoder of the cluster's model (not closed); default: one created from a shard's manifest. */
@@ -67,6 +68,33 @@ const CLUSTER_ADD_OPTION_KEYS = {
   encoder: true, encoderOptions: true, batchDocuments: true, waitMs: true,
   ...CORPUS_READER_OPTION_KEYS,
 } as const satisfies OptionKeys<ClusterAddOptions>;
+
+/** deleteFromCluster's options. */
+export interface ClusterDeleteOptions {
+  /**
+   * After the write logs stored the delete, wait up to this many ms for every replica answering to
+   * apply it, and answer what each did (`replicas`: deleted, ids not found, a filter's warnings;
+   * replica-wait.ts). The delete is then a tracked write (write-log.ts TRACK_HEADER), applied by
+   * each replica in a commit of its own. Absent: answer once the logs stored it.
+   */
+  waitMs?: number;
+}
+const CLUSTER_DELETE_OPTION_KEYS = { waitMs: true } as const satisfies OptionKeys<ClusterDeleteOptions>;
+
+/** deleteFromCluster's answer. */
+export interface ClusterDeleteResult extends ClusterWriteResult {
+  /** The write's id (its log entries' `Plait-Write` header; with `waitMs`, the id the replicas are asked about). */
+  write: string;
+  /** Per shard written: its stream, the entry's last sequence and the ids sent to it (a filter goes to every shard: what it matches is known to the replicas only). */
+  published: { shard: number; stream: string; sequence: number; deletes: number }[];
+  /** With `waitMs`: each shard's replicas, how far they applied and what each did (deleted, notFound, filterWarnings). */
+  replicas?: ReplicasWait;
+  /**
+   * A filter delete without `waitMs`: what one replica per shard counted the filter to match just
+   * before the delete was published, and why none when none (filter-preview.ts).
+   */
+  filterPreview?: FilterPreview;
+}
 
 /** What deleteFromCluster deletes; its keys: `{ ids, filtr }` had deleted the ids and ignored the filter. */
 export interface ClusterDeletion {
@@ -139,16 +167,32 @@ export async function addCorpusToCluster(nc: NatsConnection, root: string, input
 }
 
 /**
- * Deletes ids (routed to their shards) and/or what a metadata filter matches (on every shard), as one write.
- * @throws PlaitError INVALID_ARGUMENT (an unknown key of `what`; neither ids nor filter), INVALID_FILTER, INDEX_NOT_FOUND, and WriteLog.append's.
+ * Deletes ids (routed to their shards) and/or what a metadata filter matches (on every shard), as
+ * one write. With `options.waitMs`, then waits for the replicas and answers what each did (a
+ * replica of a version before this applies the delete all the same and answers without counts);
+ * without it, a filter's matches are first counted by one replica per shard (`filterPreview`).
+ * @throws PlaitError INVALID_ARGUMENT (an unknown key of `what` or `options`; neither ids nor
+ * filter; a `waitMs` not a non-negative integer), INVALID_FILTER, INDEX_NOT_FOUND, and
+ * WriteLog.append's. A wait that runs out is not thrown: `replicas.complete` is false.
  */
-export async function deleteFromCluster(nc: NatsConnection, root: string, what: ClusterDeletion): Promise<ClusterWriteResult> {
+export async function deleteFromCluster(nc: NatsConnection, root: string, what: ClusterDeletion, options: ClusterDeleteOptions = {}): Promise<ClusterDeleteResult> {
   checkOptionKeys(what, CLUSTER_DELETION_KEYS, 'deleteFromCluster key');
+  checkOptionKeys(options, CLUSTER_DELETE_OPTION_KEYS, 'deleteFromCluster option');
   if ((what.ids?.length ?? 0) === 0 && what.filter === undefined) throw new PlaitError('INVALID_ARGUMENT', { message: 'give ids and/or a filter to delete' });
+  if (options.waitMs !== undefined && !(Number.isInteger(options.waitMs) && options.waitMs >= 0)) throw invalidArgument('waitMs', 'a non-negative integer (ms)', options.waitMs);
   const layout = await clusterLayout(nc, root);
   const log = await WriteLog.open(nc, layout.cluster, { shards: layout.shards });
   // No documents: the encoder is never asked for, so none is created.
   const write = await encodeClusterWrite({ delete: what.ids ?? [], ...(what.filter === undefined ? {} : { deleteWhere: what.filter }) }, null, layout.manifest);
-  const ack = await log.append(write);
-  return { cluster: layout.cluster, shards: layout.shards, documents: what.ids?.length ?? 0, writes: 1, sequences: lastSequences([ack]) };
+  // Without a wait, the filter's matches counted before publishing (after, a replica may have applied it already).
+  const filterPreview = what.filter === undefined || options.waitMs !== undefined ? undefined : await previewFilter(nc, layout.cluster, layout.shards, what.filter);
+  // Tracked only when waited for: a tracked write is applied alone, never folded with its neighbours.
+  const ack = await log.append(write, { track: options.waitMs !== undefined });
+  const sequences = lastSequences([ack]);
+  const replicas = options.waitMs === undefined ? undefined : await waitForReplicas(nc, layout.cluster, ack.writeId, sequences, options.waitMs);
+  return {
+    cluster: layout.cluster, shards: layout.shards, documents: what.ids?.length ?? 0, writes: 1, sequences, write: ack.writeId,
+    published: ack.shards.map((s) => ({ shard: s.shard, stream: s.stream, sequence: s.sequence, deletes: s.deletes })),
+    ...(replicas === undefined ? {} : { replicas }), ...(filterPreview === undefined ? {} : { filterPreview }),
+  };
 }

@@ -22,6 +22,10 @@
  * writer restarted it after another entry got in between, or died) is dropped, and a batch never
  * ends inside a write, so the recorded sequence is always a write's last part.
  *
+ * A tracked write (write-log.ts TRACK_HEADER: `plait cluster delete --wait`) is applied in a commit
+ * of its own, as a transaction is, and what it did (deleted, ids not found, a filter's warnings) is
+ * remembered under its write id for the writer's ping (replica-wait.ts).
+ *
  * A write every replica refuses the same way (e.g. a filter a newer writer accepted but this
  * version cannot parse) is skipped and reported through `onRejected`, so the replicas stay
  * converged; anything else (the index locked by a local `plait add`, a full disk) is retried after
@@ -40,7 +44,7 @@ import { clusterSubjects } from './subjects.js';
 import { acquireReplicaLock } from './replica-lock.js';
 import type { WriteLock } from '../format/write-lock.js';
 import { canFold, decodeWrite, foldWrites, type ClusterWrite } from './write-entry.js';
-import { COMMIT_HEADER, PART_HEADER, TXN_HEADER, WRITE_HEADER, ensureWriteStream } from './write-log.js';
+import { COMMIT_HEADER, PART_HEADER, TRACK_HEADER, TXN_HEADER, WRITE_HEADER, ensureWriteStream } from './write-log.js';
 import { decodeCommit, type TransactionApplied } from './write-transaction.js';
 
 /** JetStream's code for a stream message get of a sequence the stream does not hold. */
@@ -79,7 +83,7 @@ export interface AppliedBatch {
   firstSequence: number;
   lastSequence: number;
   writes: number;
-  /** The transaction this commit applied, when it applied one (then it applied that alone: `result` counts are its own). */
+  /** The transaction (or tracked write) this commit applied, when it applied one (then it applied that alone: `result` counts are its own). */
   txn?: string;
   /** updateIndex's answer (`committed` false when the batch changed nothing). */
   result: UpdateResult;
@@ -90,7 +94,10 @@ interface PendingWrite {
   firstSequence: number;
   sequence: number;
   bytes: number;
-  /** A committed transaction (write-transaction.ts): applied in a commit of its own, folded with no other write. */
+  /**
+   * A committed transaction's id (write-transaction.ts) or a tracked write's (write-log.ts
+   * TRACK_HEADER): applied in a commit of its own, folded with no other write, its counts remembered.
+   */
   txn?: string;
 }
 
@@ -192,7 +199,7 @@ export class LogApplier {
     return this.applied.waitFor(sequence, options);
   }
 
-  /** What this replica did with transaction `txn` since it started (undefined: not applied here yet, or forgotten). */
+  /** What this replica did with transaction (or tracked write) `txn` since it started (undefined: not applied here yet, or forgotten). */
   transaction(txn: string): TransactionApplied | undefined {
     return this.transactions.get(txn);
   }
@@ -236,9 +243,11 @@ export class LogApplier {
       return;
     }
     const [id, k, n] = partOf(m);
+    // A tracked write (its writer waits for what each replica did): applied alone, its counts remembered.
+    const tracked = m.headers?.get(TRACK_HEADER) || undefined;
     if (n === 1) {
       this.partial = null;
-      this.push(m.data, m.seq, m.seq);
+      this.push(m.data, m.seq, m.seq, tracked);
       return;
     }
     if (k === 1) this.partial = { id, parts: n, chunks: [m.data], firstSequence: m.seq };
@@ -246,21 +255,22 @@ export class LogApplier {
     else this.partial = null; // a part whose write did not start here: dropped with it
     if (this.partial !== null && this.partial.chunks.length === this.partial.parts) {
       const bytes = Buffer.concat(this.partial.chunks);
-      this.push(bytes, this.partial.firstSequence, m.seq);
+      this.push(bytes, this.partial.firstSequence, m.seq, tracked);
       this.partial = null;
     }
   }
 
-  private push(bytes: Uint8Array, firstSequence: number, sequence: number): void {
+  private push(bytes: Uint8Array, firstSequence: number, sequence: number, tracked: string | undefined): void {
     let write: ClusterWrite;
     try {
       write = decodeWrite(bytes);
     } catch (e) {
       // Not a write this version can read: every replica of this version skips it alike.
       this.reject(sequence, e);
+      if (tracked !== undefined) this.remember({ txn: tracked, sequence, added: 0, replaced: 0, unchanged: 0, deleted: 0, refused: isPlaitError(e) ? e.code : 'INVALID_INPUT' });
       return;
     }
-    this.pending.push({ write, firstSequence, sequence, bytes: bytes.length });
+    this.pending.push({ write, firstSequence, sequence, bytes: bytes.length, ...(tracked === undefined ? {} : { txn: tracked }) });
     this.pendingBytes += bytes.length;
   }
 
@@ -393,7 +403,13 @@ export class LogApplier {
     }
     this.dequeue(n);
     this.stats.writes += n;
-    if (last.txn !== undefined) this.remember({ txn: last.txn, sequence: last.sequence, added: result.added, replaced: result.replaced, unchanged: result.unchanged, deleted: result.deleted });
+    if (last.txn !== undefined) {
+      this.remember({
+        txn: last.txn, sequence: last.sequence, added: result.added, replaced: result.replaced, unchanged: result.unchanged, deleted: result.deleted,
+        ...((last.write.delete?.length ?? 0) === 0 ? {} : { notFound: result.missing.length }),
+        ...(result.filterWarnings === undefined ? {} : { filterWarnings: result.filterWarnings }),
+      });
+    }
     if (result.committed) this.stats.commits++;
     this.stats.unchanged += result.unchanged;
     try {

@@ -1,27 +1,29 @@
 /**
- * A writer's wait for the replicas (`plait cluster add --wait`): after a transaction's commit,
- * asks every shard's replicas (`ping` with the transaction id; every replica answers, no queue
- * group) how far each applied its log and what it did with the transaction, until every replica
- * that answers has applied the shard's commit entry, or the timeout.
+ * A writer's wait for the replicas (`plait cluster add --wait`, `plait cluster delete --wait`):
+ * after a transaction's commit (or a tracked write's append: write-log.ts TRACK_HEADER), asks every
+ * shard's replicas (`ping` with the transaction's or write's id; every replica answers, no queue
+ * group) how far each applied its log and what it did with it, until every replica that answers
+ * has applied the shard's entry, or the timeout.
  *
  * "Every replica" is every replica that answers at that moment: a replica that is down is not
  * known to the writer (it applies the transaction when it comes back); a shard with no replica
  * answering is not done. The counts are the replica's own updateIndex answer for the transaction
  * (it applies a transaction in a commit of its own); a replica restarted since it applied it
- * answers its position without counts (`transaction` null).
+ * answers its position without counts (`transaction` null), as does a replica of a version before
+ * tracked writes asked about a delete (it applied it as an ordinary write).
  */
 import type { NatsConnection } from '@nats-io/transport-node';
 import { CLUSTER_DEFAULTS, CLUSTER_WRITE_DEFAULTS } from '../config/defaults.js';
 import { decodeMessage, encodeMessage, type PingReply, type PingRequest, type Reply } from './shard-protocol.js';
 import { clusterSubjects } from './subjects.js';
-import type { ShardCommitAck, TransactionApplied } from './write-transaction.js';
+import type { TransactionApplied } from './write-transaction.js';
 
 /** One replica's answer at the end of the wait. */
 export interface ReplicaApplied {
   pid: number;
   /** The last sequence it applied (null: it applies no log). */
   applied: number | null;
-  /** What it did with the transaction; null when it had not applied it (yet) or was restarted since. */
+  /** What it did with the transaction (or tracked write); null when it had not applied it (yet), was restarted since, or (a delete) runs a version before tracked writes. */
   transaction: TransactionApplied | null;
 }
 
@@ -49,10 +51,11 @@ async function ping(nc: NatsConnection, subject: string, txn: string): Promise<R
 }
 
 /**
- * Waits until the replicas of every shard in `acks` applied transaction `txn`'s commit entry, at most `timeoutMs`.
- * Never throws for a timeout: `complete` says whether it was reached.
+ * Waits until the replicas of every shard in `acks` applied the entry at its `sequence` (transaction
+ * `txn`'s commit entry, or tracked write `txn`), at most `timeoutMs`; each replica's answer says what
+ * it did with `txn`. Never throws for a timeout: `complete` says whether it was reached.
  */
-export async function waitForReplicas(nc: NatsConnection, cluster: string, txn: string, acks: readonly ShardCommitAck[], timeoutMs: number): Promise<ReplicasWait> {
+export async function waitForReplicas(nc: NatsConnection, cluster: string, txn: string, acks: readonly { shard: number; sequence: number }[], timeoutMs: number): Promise<ReplicasWait> {
   const subjects = clusterSubjects(cluster);
   const started = Date.now();
   const done = (r: readonly ReplicaApplied[], sequence: number): boolean => r.length > 0 && r.every((x) => x.applied !== null && x.applied >= sequence);

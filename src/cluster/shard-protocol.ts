@@ -30,6 +30,11 @@
  * - `stats` takes explicit `terms` (a rewritten BM25 query's) and answers with the shard's commit;
  * - `feedback`   → RM3's term counts of listed feedback documents (rewrite/rm3.ts feedbackTerms).
  *
+ * Writes (the write log is JetStream's; these only inform a writer):
+ * - `filter` → (one replica per shard) how many live documents a metadata filter matches and, when
+ *              none, why (FILTER_FIELD_UNKNOWN…): a filter delete's preview before it is published
+ *              (filter-preview.ts). A replica before this verb is not subscribed: no responders.
+ *
  * ColBERT-PRF at the coordinator (search/colbert-prf.ts; ClusterIndex.expandPrf):
  * - `codes` → how many tokens of listed feedback passages (`refs`: docId and the pid this shard
  *             returned in the first pass) fall in each centroid cell (prfCodeCounts);
@@ -41,6 +46,7 @@
  *   its result), so a replica predating PRF is reported missing rather than answering unexpanded.
  */
 import type { FilterWarning } from '../docstore/metadata-catalogue.js';
+import type { MetadataFilter } from '../docstore/metadata-filter.js';
 import { pack, unpack } from 'msgpackr';
 import { PlaitError, type ErrorCode, type ErrorDetails } from '../errors/index.js';
 import type { TokenEmbeddings } from '../encoder/types.js';
@@ -53,7 +59,7 @@ import type { PrfRows } from '../search/colbert-prf.js';
 import type { QueryRewrite } from '../rewrite/query-rewriter.js';
 import type { TransactionApplied } from './write-transaction.js';
 
-export type ShardVerb = 'info' | 'stats' | 'search' | 'explain' | 'ping' | 'rerank' | 'bm25' | 'passages' | 'documents' | 'positions' | 'tokenize' | 'vocabulary' | 'feedback' | 'codes' | 'cells';
+export type ShardVerb = 'info' | 'stats' | 'search' | 'explain' | 'ping' | 'rerank' | 'bm25' | 'passages' | 'documents' | 'positions' | 'tokenize' | 'vocabulary' | 'feedback' | 'codes' | 'cells' | 'filter';
 
 export interface WireEmbedding {
   /** Float32 little-endian bytes, length × dim. */
@@ -241,6 +247,17 @@ export interface PingReply {
 /** `ping`'s request: empty, or a transaction whose applied counts the writer waits for. */
 export interface PingRequest {
   txn?: string;
+}
+
+/** `filter`'s request: a metadata filter a writer is about to delete by (filter-preview.ts). */
+export interface FilterRequest {
+  filter: MetadataFilter;
+}
+
+/** `filter`'s answer: the shard's live documents the filter matches now and, when none, why (metadata-catalogue.ts). */
+export interface FilterReply {
+  matches: number;
+  filterWarnings?: FilterWarning[];
 }
 
 export interface ShardQueryResult {

@@ -21,6 +21,8 @@ import type { EncodedSearchOptions, Explanation, PlaitIndex } from '../search/pl
 import { prfCellSizes, prfCodeCounts } from '../search/colbert-prf.js';
 import type { GlobalStats } from '../search/search-options.js';
 import { ENGLISH_STOPWORDS } from '../docstore/bm25-terms.js';
+import { compileFilter } from '../docstore/metadata-filter.js';
+import { noMatchWarnings } from '../docstore/metadata-catalogue.js';
 import { feedbackTerms } from '../rewrite/rm3.js';
 import { bm25ScoresOf, passagePositions, passageTexts } from '../pipeline/pipeline-index.js';
 import { CLUSTER_MANIFEST_FILE, readClusterManifest, codebookChecksum } from './cluster-manifest.js';
@@ -43,6 +45,8 @@ import {
   type ExplainRequest,
   type PingReply,
   type PingRequest,
+  type FilterReply,
+  type FilterRequest,
   type ShardInfo,
   type ShardQueryResult,
   type StatsReply,
@@ -160,6 +164,7 @@ export class ShardReplica {
     serve('feedback', true, (d) => this.feedback(decodeMessage<DocumentsRequest>(d)));
     serve('codes', true, (d) => this.codes(decodeMessage<PassagesRequest>(d)));
     serve('cells', true, (d) => this.cells(decodeMessage<VocabularyRequest>(d)));
+    serve('filter', true, (d) => this.filterMatches(decodeMessage<FilterRequest>(d)));
     serve('ping', false, (d): PingReply => {
       const txn = d.length === 0 ? undefined : decodeMessage<PingRequest>(d).txn;
       return { shard: this.shard, pid: process.pid, applied: this.log?.applied.value ?? null, ...(typeof txn === 'string' ? { transaction: this.log?.transaction?.(txn) ?? null } : {}) };
@@ -191,6 +196,18 @@ export class ShardReplica {
       reply = errorReply(err);
     }
     if (!this.closed) msg.respond(encodeMessage(reply));
+  }
+
+  /**
+   * How many live documents of this shard `req.filter` matches, and why none when none (a filter
+   * delete's preview, filter-preview.ts).
+   * @throws PlaitError INVALID_FILTER.
+   */
+  filterMatches(req: FilterRequest): FilterReply {
+    const store = this.index.docstore;
+    const c = compileFilter(req.filter);
+    const matches = store.filterRowids(c.where, c.params).length;
+    return { matches, ...(matches === 0 ? { filterWarnings: noMatchWarnings(c.source, store.fieldCatalogue()) } : {}) };
   }
 
   info(): ShardInfo {

@@ -37,6 +37,14 @@ export const PART_HEADER = 'Plait-Part';
 export const TXN_HEADER = 'Plait-Txn';
 /** Header of a transaction's commit entry on a shard: the transaction id (the body lists the staged entries). */
 export const COMMIT_HEADER = 'Plait-Commit';
+/**
+ * Header of a TRACKED write (every part): its write id, under which each replica remembers what it
+ * did with it (deleted, not found, a filter's warnings) for a writer's wait (`plait cluster delete
+ * --wait`, replica-wait.ts). Such a write is applied in a commit of its own (log-applier.ts). The
+ * entry is an ordinary version-1 write otherwise: an applier of a version before this ignores the
+ * header and applies it as any write (folded with others), and its ping answers no counts.
+ */
+export const TRACK_HEADER = 'Plait-Track';
 
 /** JetStream's code for a publish whose expected last sequence did not match. */
 const WRONG_LAST_SEQUENCE = 10071;
@@ -52,6 +60,19 @@ export interface WriteLogOptions {
 
 /** WriteLogOptions' keys (util/option-keys.ts). */
 const WRITE_LOG_OPTION_KEYS = { shards: true, streamReplicas: true, maxPayload: true } as const satisfies OptionKeys<WriteLogOptions>;
+
+/** `WriteLog.append`'s options. */
+export interface AppendOptions {
+  /** The write's id (default: a random UUID); a write re-sent under its id is stored once (the stream's duplicate window). */
+  writeId?: string;
+  /**
+   * Track the write (TRACK_HEADER): every replica applies it in a commit of its own and remembers
+   * what it did under its write id, for a writer that waits (replica-wait.ts). Default false: folded
+   * with its neighbours, the cheaper commit.
+   */
+  track?: boolean;
+}
+const APPEND_OPTION_KEYS = { writeId: true, track: true } as const satisfies OptionKeys<AppendOptions>;
 
 /** Where one shard's part of a write landed. */
 export interface ShardAck {
@@ -110,7 +131,8 @@ export class WriteLog {
 
   private constructor(
     readonly nc: NatsConnection,
-    cluster: string,
+    /** The cluster's name (its subjects and streams). */
+    readonly cluster: string,
     readonly shards: number,
     private readonly maxPart: number,
   ) {
@@ -146,12 +168,13 @@ export class WriteLog {
    * streams of the shards it touches and resolves when every shard's part is stored.
    * @throws PlaitError INVALID_ARGUMENT (an empty write), TIMEOUT (JetStream did not acknowledge),
    * INDEX_LOCKED (the parts could not be made contiguous in publishAttempts tries); INVALID_ARGUMENT
-   * for an options key other than `writeId` (a retried write under a misspelt key would be applied twice).
+   * for an options key other than `writeId` and `track` (a retried write under a misspelt key would be applied twice).
    */
-  async append(write: ClusterWrite, options: { writeId?: string } = {}): Promise<WriteAck> {
-    checkOptionKeys(options, { writeId: true } as const satisfies OptionKeys<{ writeId?: string }>, 'write log append option');
+  async append(write: ClusterWrite, options: AppendOptions = {}): Promise<WriteAck> {
+    checkOptionKeys(options, APPEND_OPTION_KEYS, 'write log append option');
     if (isEmptyWrite(write)) throw invalidArgument('write', 'at least one document to add or delete, or a filter', write);
-    return this.publishSplit(write, options.writeId ?? randomUUID(), null);
+    const writeId = options.writeId ?? randomUUID();
+    return this.publishSplit(write, writeId, options.track === true ? { [TRACK_HEADER]: writeId } : {}, false);
   }
 
   /**
@@ -161,7 +184,7 @@ export class WriteLog {
    */
   async stage(txnId: string, write: ClusterWrite): Promise<WriteAck> {
     if (isEmptyWrite(write)) throw invalidArgument('write', 'at least one document to add or delete, or a filter', write);
-    return this.publishSplit(write, randomUUID(), txnId);
+    return this.publishSplit(write, randomUUID(), { [TXN_HEADER]: txnId }, true);
   }
 
   /**
@@ -176,11 +199,10 @@ export class WriteLog {
     return run;
   }
 
-  private async publishSplit(write: ClusterWrite, writeId: string, txnId: string | null): Promise<WriteAck> {
+  private async publishSplit(write: ClusterWrite, writeId: string, extra: Readonly<Record<string, string>>, staged: boolean): Promise<WriteAck> {
     const perShard = [...splitWrite(write, this.shards)].sort((a, b) => a[0] - b[0]);
-    const extra: Record<string, string> = txnId === null ? {} : { [TXN_HEADER]: txnId };
     const acks = await Promise.all(
-      perShard.map(async ([shard, w]) => ({ ...(await this.publishEntry(shard, writeId, encodeWrite(w, txnId !== null), extra)), documents: w.add?.length ?? 0, deletes: w.delete?.length ?? 0 })),
+      perShard.map(async ([shard, w]) => ({ ...(await this.publishEntry(shard, writeId, encodeWrite(w, staged), extra)), documents: w.add?.length ?? 0, deletes: w.delete?.length ?? 0 })),
     );
     return { writeId, shards: acks };
   }

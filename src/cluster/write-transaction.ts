@@ -36,6 +36,7 @@
 import { randomUUID } from 'node:crypto';
 import { pack, unpack } from 'msgpackr';
 import { PlaitError } from '../errors/index.js';
+import type { FilterWarning } from '../docstore/metadata-catalogue.js';
 import type { ClusterWrite } from './write-entry.js';
 import { COMMIT_HEADER, type WriteLog } from './write-log.js';
 
@@ -88,17 +89,23 @@ export interface ShardCommitAck {
 }
 
 /**
- * What a replica did with a transaction (its shard's part), as it remembers it for a writer's wait
+ * What a replica did with a transaction (its shard's part) or a tracked write (a delete a writer
+ * waits for: write-log.ts TRACK_HEADER), as it remembers it for a writer's wait
  * (LogApplier.transaction): updateIndex's counts, or the code every replica refused it with.
  */
 export interface TransactionApplied {
+  /** The transaction's id, or the tracked write's id. */
   txn: string;
-  /** The commit entry's sequence. */
+  /** The commit entry's sequence (a tracked write: its last part's). */
   sequence: number;
   added: number;
   replaced: number;
   unchanged: number;
   deleted: number;
+  /** A write that deletes ids: how many of this shard's were not in its index (absent otherwise). */
+  notFound?: number;
+  /** A filter delete that matched no live document here: why (updateIndex's filterWarnings; docstore/metadata-catalogue.ts). */
+  filterWarnings?: FilterWarning[];
   /** Set when the transaction was refused (nothing of it applied; every replica refuses alike). */
   refused?: string;
 }

@@ -1195,15 +1195,23 @@ export const CLUSTER_WRITE_DEFAULTS = {
    */
   consumeExpiresMs: 5000,
   /**
-   * Transactions whose applied counts a replica remembers for a writer's `--wait` (the last ones it
-   * applied; ~100 bytes each). A writer waits seconds, not 64 transactions, for its own.
+   * Transactions and tracked writes (a delete with `--wait`) whose applied counts a replica
+   * remembers for a writer's `--wait` (the last ones it applied; ~100 bytes each, a filter's
+   * warnings a few hundred more). A writer waits seconds, not 64 transactions, for its own.
    */
   appliedTransactionsKept: 64,
   /**
-   * How often `plait cluster add --wait` asks the shards' replicas (ping, every replica answers) how
+   * How often `plait cluster add --wait` (and `delete --wait`) asks the shards' replicas (ping, every replica answers) how
    * far they applied: a round costs one request per shard; replicas apply in ms to seconds.
    */
   waitPollMs: 250,
+  /**
+   * How long a filter delete published without a wait (`plait cluster delete --filter`, a
+   * coordinator's POST …/documents/delete) first waits for one replica per shard to count what the
+   * filter matches (filter-preview.ts): a count is one SQLite query on a replica, ms on loopback or
+   * a LAN; past this the shard is "not asked" and the delete goes ahead without the preview.
+   */
+  filterPreviewMs: 2000,
 } as const;
 
 /**

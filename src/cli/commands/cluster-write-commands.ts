@@ -1,7 +1,8 @@
 /**
  * `plait cluster add <name> <corpus> --nats <url>` and `plait cluster delete <name> --ids <file>
  * | --filter <json> --nats <url>` write to the cluster's write logs (encoded once here; every
- * replica applies them: src/cluster/cluster-writer.ts). `plait cluster publish <name> --nats <url>` uploads a sharded index's committed shards (and its
+ * replica applies them: src/cluster/cluster-writer.ts); with `--wait <s>` both then wait for the
+ * replicas and print what each did (src/cluster/replica-wait.ts). `plait cluster publish <name> --nats <url>` uploads a sharded index's committed shards (and its
  * cluster.json) to the cluster's JetStream object store; `plait cluster fetch <name> --shard <i>
  * --nats <url>` downloads one shard into an empty `<name>/shard-<i>` on another machine, where
  * `plait serve <name>/shard-<i> --nats <url>` then replays the writes made since the publish
@@ -12,8 +13,10 @@ import { connect } from '@nats-io/transport-node';
 import { existsSync } from 'node:fs';
 import { fetchClusterShard, publishCluster, type ShardFilesResult } from '../../cluster/shard-files.js';
 import { findClusterRoot } from '../../cluster/cluster-manifest.js';
-import { addCorpusToCluster, deleteFromCluster, type ClusterAddResult, type ClusterWriteResult } from '../../cluster/cluster-writer.js';
+import { addCorpusToCluster, deleteFromCluster, type ClusterAddResult, type ClusterDeleteResult } from '../../cluster/cluster-writer.js';
 import type { ReplicasWait } from '../../cluster/replica-wait.js';
+import type { TransactionApplied } from '../../cluster/write-transaction.js';
+import { commonWarnings, type FilterWarning } from '../../docstore/metadata-catalogue.js';
 import { parseFilter } from '../../docstore/metadata-filter.js';
 import { LOCK_WAIT_OPTION, corpusReadOptions, lockWait, readIdFile, type AddCliOptions } from './living-commands.js';
 import { SKIP_INVALID_HELP, skippedNote, withCorpusOptions } from './index-commands.js';
@@ -48,9 +51,9 @@ function describe(r: ShardFilesResult, verb: string): string {
   return `shard ${r.shard}: generation ${r.generation}, ${plural(r.files, 'file')} (${mb} MiB), ${r.transferred} ${verb}${r.appliedSequence === undefined ? '' : `; write log applied to ${r.appliedSequence}`}`;
 }
 
-/** Where a cluster write landed: the last stream sequence per shard. */
-function describeWrite(r: ClusterWriteResult): string {
-  return `${plural(r.writes, 'write')} acknowledged by the write logs of cluster ${r.cluster} (last sequence ${r.sequences.map((s) => `shard ${s.shard}: ${s.sequence}`).join(', ')})`;
+/** Where a cluster delete landed: its write id and the last stream sequence per shard. */
+function describeWrite(r: ClusterDeleteResult): string {
+  return `${plural(r.writes, 'write')} acknowledged by the write logs of cluster ${r.cluster} (write ${r.write}; last sequence ${r.sequences.map((s) => `shard ${s.shard}: ${s.sequence}`).join(', ')})`;
 }
 
 /** What `plait cluster add` published: per shard its documents and its entries' sequence range (staged entries to the commit entry). */
@@ -59,23 +62,71 @@ function describeAdd(r: ClusterAddResult): string {
   return `published ${plural(r.documents, 'document')} to cluster ${r.cluster} as one write (${plural(r.writes, 'batch', 'batches')}, transaction ${r.transaction}), stored by its write logs: ${shards}${skippedNote(r.report.skipped)}`;
 }
 
-/** What the replicas did with it (`--wait`): per shard, each replica's counts, or how far it got. */
-function describeReplicas(w: ReplicasWait): string {
+/** An add's counts on one replica. */
+const addCounts = (t: TransactionApplied): string => `${t.added} added, ${t.replaced} replaced, ${t.unchanged} unchanged, ${t.deleted} deleted`;
+
+/** A delete's counts on one replica: deleted, its shard's ids not found, why its filter matched nothing. */
+const deleteCounts = (t: TransactionApplied): string =>
+  `${t.deleted} deleted${t.notFound === undefined ? '' : `, ${t.notFound} not found`}${t.filterWarnings === undefined ? '' : ` (filter: ${t.filterWarnings.map((w) => `${w.message} [${w.code}]`).join('; ')})`}`;
+
+/**
+ * What the replicas did with it (`--wait`): per shard, each replica's counts, or how far it got.
+ * `unknown`: why a replica that applied it may answer no counts.
+ */
+function describeReplicas(w: ReplicasWait, counts: (t: TransactionApplied) => string = addCounts, unknown = 'restarted since'): string {
   return w.shards
     .map((s) => {
       if (s.replicas.length === 0) return `shard ${s.shard}: no replica answered`;
       const each = s.replicas.map((x) => {
         const t = x.transaction;
-        if (t === null) return x.applied !== null && x.applied >= s.sequence ? `replica ${x.pid} applied it (counts unknown: restarted since)` : `replica ${x.pid} applied up to ${x.applied ?? 'no log'}, not ${s.sequence}`;
+        if (t === null) return x.applied !== null && x.applied >= s.sequence ? `replica ${x.pid} applied it (counts unknown: ${unknown})` : `replica ${x.pid} applied up to ${x.applied ?? 'no log'}, not ${s.sequence}`;
         if (t.refused !== undefined) return `replica ${x.pid} refused it (${t.refused})`;
-        return `replica ${x.pid}: ${t.added} added, ${t.replaced} replaced, ${t.unchanged} unchanged, ${t.deleted} deleted`;
+        return `replica ${x.pid}: ${counts(t)}`;
       });
       return `shard ${s.shard}: ${each.join(', ')}`;
     })
     .join('; ');
 }
 
+/** Per shard, the counts of its first replica that answered them (replicas of a shard apply alike); null when a shard has none. */
+function shardCounts(w: ReplicasWait): TransactionApplied[] | null {
+  const out: TransactionApplied[] = [];
+  for (const s of w.shards) {
+    const t = s.replicas.find((x) => x.transaction !== null && x.transaction.refused === undefined)?.transaction;
+    if (t === undefined || t === null) return null;
+    out.push(t);
+  }
+  return out;
+}
+
+/**
+ * A waited delete's totals over the shards (`deleted 3 documents; 2 of the 5 ids found on no shard`)
+ * and, when the filter matched nothing on every shard, why (stderr, as plait delete says it); nothing
+ * when a shard's counts are unknown.
+ */
+function deleteTotals(w: ReplicasWait, ids: number, filter: boolean): { line: string; warning: string | null } | null {
+  const per = shardCounts(w);
+  if (per === null) return null;
+  const deleted = per.reduce((a, t) => a + t.deleted, 0);
+  const notFound = per.reduce((a, t) => a + (t.notFound ?? 0), 0);
+  const line = `deleted ${plural(deleted, 'document')}${ids === 0 ? '' : notFound === 0 ? `; all ${plural(ids, 'id')} found` : `; ${notFound} of the ${plural(ids, 'id')} found on no shard`}`;
+  const why = filter ? commonWarnings(per.map((t) => t.filterWarnings)) : null;
+  return { line, warning: why === null ? null : `plait: no document passes --filter on any shard${reasonsOf(why)}` };
+}
+
+/** `: <message> [CODE]; …` for a filter's reasons, as plait delete prints them (FILTER_NO_MATCH alone says nothing more: ''). */
+function reasonsOf(warnings: readonly FilterWarning[]): string {
+  const reasons = warnings.filter((x) => x.code !== 'FILTER_NO_MATCH');
+  return reasons.length === 0 ? '' : `: ${reasons.map((x) => `${x.message} [${x.code}]`).join('; ')}`;
+}
+
 const QUIET_HELP = 'no progress output (this command prints only its result)';
+
+/** Why a replica that applied a delete may answer no counts: restarted since, or it runs a version before tracked writes (write-log.ts TRACK_HEADER). */
+const DELETE_COUNTS_UNKNOWN = 'restarted since, or a version before this';
+
+/** `plait cluster delete --filter` without --wait, when a shard did not answer the filter's preview: what the filter matches is not known to the writer. */
+const FILTER_UNKNOWN_WITHOUT_WAIT = 'what a filter matches is known to the replicas only, after this answer (a shard did not answer its count before the delete): --wait <s> prints what each deleted (and why a filter matched nothing)';
 
 export function registerClusterWriteCommands(program: Command): void {
   const cluster = program.command('cluster').description('a sharded index on NATS: write to its logs, publish its shards to the object store, fetch one on another machine');
@@ -114,15 +165,40 @@ export function registerClusterWriteCommands(program: Command): void {
     .requiredOption('--nats <url>', 'NATS server URL')
     .option('--ids <file>', 'file with one document id a line (- reads them from standard input)')
     .option('--filter <json>', 'delete every document whose metadata match this filter (the syntax of plait search --filter)')
+    .option('--wait <s>', 'after the delete is stored, wait up to this many seconds for every replica answering to apply it, and print what each did (deleted, ids not found, why a filter matched nothing); TIMEOUT (exit 1) when they had not, the delete stored all the same (default: none, answer once the write logs stored it)', parseIntArg('wait', 1))
     .option('-q, --quiet', QUIET_HELP)
     .option('--json', 'print the result as JSON')
-    .action(async (name: string, o: { nats: string; ids?: string; filter?: string; json?: boolean }) => {
+    .action(async (name: string, o: { nats: string; ids?: string; filter?: string; wait?: number; quiet?: boolean; json?: boolean }) => {
       if (o.ids === undefined && o.filter === undefined) throw new PlaitError('USAGE', { message: 'give --ids <file> and/or --filter <json>', reason: 'missingArgument' });
       const ids = o.ids === undefined ? [] : await readIdFile(o.ids);
       const filter = o.filter === undefined ? undefined : parseFilter(o.filter);
-      const r = await withNats(o.nats, (nc) => deleteFromCluster(nc, findClusterRoot(name) ?? name, { ids, ...(filter === undefined ? {} : { filter }) }));
-      if (o.json) return printJson(r);
-      process.stdout.write(`sent ${plural(r.documents, 'id')}${filter === undefined ? '' : ' and a filter'} for deletion: ${describeWrite(r)}\n`);
+      const wait = o.wait;
+      const r = await withNats(o.nats, (nc) => deleteFromCluster(nc, findClusterRoot(name) ?? name, { ids, ...(filter === undefined ? {} : { filter }) }, wait === undefined ? {} : { waitMs: wait * 1000 }));
+      const replicas = r.replicas;
+      const totals = replicas === undefined ? null : deleteTotals(replicas, ids.length, filter !== undefined);
+      if (o.json) printJson(r);
+      else {
+        process.stdout.write(
+          `sent ${plural(r.documents, 'id')}${filter === undefined ? '' : ' and a filter'} for deletion: ${describeWrite(r)}\n` +
+            (replicas === undefined ? '' : `replicas: ${describeReplicas(replicas, deleteCounts, DELETE_COUNTS_UNKNOWN)}\n`) +
+            (r.filterPreview?.matches == null || r.filterPreview.matches === 0 ? '' : `the filter matched ${plural(r.filterPreview.matches, 'document')} before the delete (${r.filterPreview.shards.map((x) => `shard ${x.shard}: ${x.matches}`).join(', ')}); each replica deletes them as it applies the write (--wait <s> waits for that)\n`) +
+            (totals === null ? '' : `${totals.line}\n`),
+        );
+      }
+      // A filter that matched nothing says why, as plait delete does (a typo, a number where text is stored):
+      // with --wait from the replicas' own counts; without, from the count a replica per shard made before
+      // the delete was published — and when a shard could not answer, that only --wait tells.
+      if (totals?.warning != null) process.stderr.write(`${totals.warning}\n`);
+      const preview = r.filterPreview;
+      if (preview?.matches === 0) process.stderr.write(`plait: no document passes --filter on any shard (counted before the delete)${reasonsOf(preview.filterWarnings ?? [])}\n`);
+      else if (preview !== undefined && preview.matches === null && o.quiet !== true) process.stderr.write(`plait: ${FILTER_UNKNOWN_WITHOUT_WAIT}\n`);
+      if (replicas !== undefined && !replicas.complete) {
+        throw new PlaitError('TIMEOUT', {
+          message: `the delete is stored in the write logs (write ${r.write}), but not every replica had applied it within ${wait} s: ${describeReplicas(replicas, deleteCounts, DELETE_COUNTS_UNKNOWN)}`,
+          write: r.write,
+          sequences: r.sequences,
+        });
+      }
     });
   cluster
     .command('publish')

@@ -43,7 +43,7 @@ import { documentExists, firstIndexedId, updateIndex, type EncodedDocument, type
 import { splitUnchanged, writeUpserts } from '../../mutate/unchanged-upsert.js';
 import { withLockWait } from '../../mutate/lock-wait.js';
 import type { DocumentInput } from '../../docstore/types.js';
-import type { MetadataFilter } from '../../docstore/metadata-filter.js';
+import { compileFilter, type MetadataFilter } from '../../docstore/metadata-filter.js';
 import { indexGeneration, type Engine, type IndexEntry } from '../engine.js';
 import { ERROR_SCHEMA, storageRefusal } from '../http-errors.js';
 import { runWork } from '../request-work.js';
@@ -53,6 +53,7 @@ import { lookupDocId } from '../../indexer/corpus/document-id.js';
 import { snakeKeys } from '../snake-keys.js';
 import { encodeClusterWrite } from '../../cluster/encode-write.js';
 import type { WriteAck, WriteLog } from '../../cluster/write-log.js';
+import { previewFilter } from '../../cluster/filter-preview.js';
 import type { IndexManifest } from '../../format/manifest.js';
 import type { Encoder } from '../../encoder/types.js';
 import '../fastify-types.js';
@@ -199,7 +200,27 @@ const LOGGED_RESPONSE = {
     acknowledged: { type: 'boolean', description: 'true: every shard\'s part of the write is stored in its write log (replicas apply it in order)' },
     write_id: { type: 'string' },
     documents: { type: 'integer', description: 'documents published to be added or replaced (how many each replica adds, replaces or finds unchanged is known once it applied the write)' },
-    deletes: { type: 'integer', description: 'doc_ids published to be deleted (a filter\'s matches are known to the replicas only)' },
+    deletes: { type: 'integer', description: 'doc_ids published to be deleted (a filter\'s matches are known to the replicas only: filter_matches is a count taken before the delete)' },
+    filter_matches: {
+      type: ['integer', 'null'],
+      description: 'a delete by filter: the live documents it matched just before it was published, counted by one replica of each shard (null: a shard did not answer in time, or runs a version without the count); each replica deletes what it matches as it applies the write',
+    },
+    warnings: {
+      type: 'array',
+      description: 'a delete by filter that matched no document on any shard (filter_matches 0): why, as a search with that filter says it — FILTER_FIELD_UNKNOWN (field, suggestion), FILTER_TYPE_MISMATCH (asked_type, stored_types), else FILTER_NO_MATCH',
+      items: {
+        type: 'object',
+        properties: {
+          code: { type: 'string' },
+          message: { type: 'string' },
+          field: { type: 'string' },
+          at: { type: 'string' },
+          suggestion: { type: 'string' },
+          asked_type: { type: 'string' },
+          stored_types: { type: 'array', items: { type: 'string' } },
+        },
+      },
+    },
     sequences: {
       type: 'array',
       description: 'per shard the write touched: the stream sequences of its part (first_sequence–sequence when in several parts); a replica that applied `sequence` serves the write',
@@ -449,7 +470,13 @@ export const documentsRoutes: FastifyPluginAsync<DocumentsRoutesOptions> = async
       const deletions = deletionsOf(b);
       if (cluster !== undefined) {
         const t = clusterTarget(request.params.name);
-        return loggedAnswer(t.index, await logWrite(reply, b.timeout_ms, t, deletions));
+        // A filter's matches, counted by a replica of each shard before the delete is published
+        // (after, one may have applied it already): a typo says why it deletes nothing, as on one index.
+        if (deletions.deleteWhere !== undefined) compileFilter(deletions.deleteWhere); // INVALID_FILTER before any replica is asked
+        const preview = deletions.deleteWhere === undefined ? null : await previewFilter(t.log.nc, t.log.cluster, t.log.shards, deletions.deleteWhere);
+        const answer = loggedAnswer(t.index, await logWrite(reply, b.timeout_ms, t, deletions));
+        if (preview === null) return answer;
+        return { ...answer, filter_matches: preview.matches, ...(preview.filterWarnings === undefined ? {} : { warnings: preview.filterWarnings.map((w) => snakeKeys(w)) }) };
       }
       const entry = engine.index(request.params.name);
       refuseOnReplica();
