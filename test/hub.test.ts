@@ -7,7 +7,9 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { pullModel, type PullProgress } from '../src/encoder/hub/index.js';
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { cachedModel, pullModel, type PullProgress } from '../src/encoder/hub/index.js';
 import { resolveModelSpec } from '../src/encoder/resolve-model.js';
 import { createEncoder } from '../src/encoder/create-encoder.js';
 import { isPlaitError } from '../src/errors/index.js';
@@ -52,7 +54,11 @@ export interface FakeHub {
 const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 const sha1 = (b: Uint8Array): string => createHash('sha1').update(b).digest('hex');
 
-/** repos: "org/name" → (file path → bytes). Files ending in .onnx are served as LFS files. */
+/**
+ * repos: "org/name" (its main) or "org/name@revision" → (file path → bytes). Files ending in .onnx
+ * are served as LFS files. Like the real hub, an unknown repository is 401 RepoNotFound and an
+ * unknown revision of a known one 404 RevisionNotFound (X-Error-Code).
+ */
 export async function startFakeHub(repos: Record<string, Record<string, Uint8Array>>): Promise<FakeHub> {
   const requests: FakeHubRequest[] = [];
   const behaviour: FakeHubBehaviour = { cutAfter: 0, cutCount: 0, ignoreRange: false, corrupt: false };
@@ -114,9 +120,19 @@ export async function startFakeHub(repos: Record<string, Record<string, Uint8Arr
       return;
     }
     const m = /^\/([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(url);
-    const files = m === null ? undefined : repos[m[1]!];
-    const file = m === null ? '' : decodeURIComponent(m[3]!);
-    const bytes = files?.[file];
+    if (m === null || repos[m[1]!] === undefined) {
+      // The real hub's answer for a repository it does not have (or will not admit to): 401.
+      res.writeHead(401, { 'x-error-code': 'RepoNotFound', 'x-error-message': 'Repository not found' }).end();
+      return;
+    }
+    const revision = decodeURIComponent(m[2]!);
+    const files = revision === 'main' ? repos[m[1]!] : repos[`${m[1]!}@${revision}`];
+    if (files === undefined) {
+      res.writeHead(404, { 'x-error-code': 'RevisionNotFound', 'x-error-message': `Invalid rev id: ${revision}` }).end();
+      return;
+    }
+    const file = decodeURIComponent(m[3]!);
+    const bytes = files[file];
     if (bytes === undefined) {
       res.writeHead(404, { 'x-error-code': 'EntryNotFound' }).end();
       return;
@@ -145,6 +161,16 @@ export async function startFakeHub(repos: Record<string, Record<string, Uint8Arr
 
 // ---- Tests ----
 
+const BIN = fileURLToPath(new URL('../../bin/plait.js', import.meta.url));
+/** The CLI in a child process, asynchronously: the stand-in hub answers from this process's event loop. */
+function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ status: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, ...env } }, (err, stdout, stderr) => {
+      resolve({ status: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, stdout, stderr });
+    });
+  });
+}
+
 const REPO = 'acme/tiny-colbert';
 let root: string;
 let source: Record<string, Uint8Array>;
@@ -159,7 +185,7 @@ before(async () => {
   await makeTinyColbert(model, { dim: 16, hidden: 96 });
   source = {};
   for (const f of readdirSync(model)) source[f] = new Uint8Array(await readFile(path.join(model, f)));
-  hub = await startFakeHub({ [REPO]: source, 'acme/no-onnx': { 'tokenizer.json': source['tokenizer.json']! } });
+  hub = await startFakeHub({ [REPO]: source, [`${REPO}@v2`]: source, 'acme/no-onnx': { 'tokenizer.json': source['tokenizer.json']! } });
 });
 
 after(async () => {
@@ -318,5 +344,29 @@ describe('pullModel', () => {
       delete process.env['HF_TOKEN'];
     }
     assert.ok(hub.requests.filter((r) => r.path.includes('/resolve/')).every((r) => r.authorization === 'Bearer hf_test'));
+  });
+
+  test('"org/name@revision" pulls that revision, from the library and `plait model pull`; two revisions that differ are refused', async () => {
+    // `--model org/name@v2` took the revision while `plait model pull org/name@v2` was INVALID_ARGUMENT ("Expected a hub repo id").
+    const pulled = await pullModel(`${REPO}@v2`, { cacheDir, endpoint: hub.endpoint });
+    assert.equal(pulled.revision, 'v2');
+    assert.equal(pulled.dir, path.join(cacheDir, 'acme--tiny-colbert', 'v2'));
+    const resolves = hub.requests.filter((r) => r.path.includes('/resolve/'));
+    assert.ok(resolves.length > 0 && resolves.every((r) => r.path.startsWith(`/${REPO}/resolve/v2/`)), resolves.map((r) => r.path).join(' '));
+    assert.equal(cachedModel(`${REPO}@v2`, { cacheDir })?.dir, pulled.dir);
+    await assert.rejects(pullModel(`${REPO}@v2`, { cacheDir, endpoint: hub.endpoint, revision: 'main' }), (e: unknown) => {
+      assert.ok(isPlaitError(e, 'INVALID_ARGUMENT'), String(e));
+      assert.match((e as Error).message, /"v2".*"main"/);
+      return true;
+    });
+    const cliCache = path.join(root, `cache-cli-${n++}`);
+    const env = { HF_ENDPOINT: hub.endpoint, PLAIT_CACHE_DIR: cliCache };
+    const ok = await runCli(['model', 'pull', `${REPO}@v2`, '--json'], env);
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.equal((JSON.parse(ok.stdout) as { revision: string }).revision, 'v2');
+    assert.ok(existsSync(path.join(cliCache, 'acme--tiny-colbert', 'v2', 'model.onnx')));
+    const both = await runCli(['model', 'pull', `${REPO}@v2`, '--revision', 'main'], env);
+    assert.equal(both.status, 2, both.stderr);
+    assert.match(both.stderr, /INVALID_ARGUMENT/);
   });
 });

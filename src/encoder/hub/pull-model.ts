@@ -16,7 +16,7 @@ import path from 'node:path';
 import { PlaitError } from '../../errors/index.js';
 import { checkOptionKeys, type OptionKeys } from '../../util/option-keys.js';
 import { downloadFile } from './download-file.js';
-import { DEFAULT_REVISION, defaultCacheDir, hubEndpoint, hubToken, isOffline, repoCacheDir } from './hub-env.js';
+import { DEFAULT_REVISION, defaultCacheDir, hubEndpoint, hubToken, isOffline, repoCacheDir, splitRepoRevision } from './hub-env.js';
 import { modelArchitecture } from '../convert/model-architecture.js';
 import { DENSE_DIR, moduleFolders, MODULES_FILE, readJsonObject, WEIGHT_FILES } from '../convert/checkpoint-layout.js';
 import { ensureConvertedGraph, CONVERT_MANIFEST_FILE } from '../convert/convert-checkpoint.js';
@@ -93,10 +93,16 @@ export function offlineAlternatives(repoId: string): string {
   );
 }
 
-/** The cached folder of repoId at revision when a complete pull is there, else null. */
-export function cachedModel(repoId: string, opts: CachedModelOptions = {}): PulledModel | null {
+/**
+ * The cached folder of repoId ("org/name", or "org/name@revision" as `--model` takes it) at
+ * revision when a complete pull is there, else null.
+ * @throws PlaitError INVALID_ARGUMENT for a malformed id, or an "@revision" that differs from opts.revision
+ */
+export function cachedModel(ref: string, opts: CachedModelOptions = {}): PulledModel | null {
   checkOptionKeys(opts, CACHED_MODEL_OPTION_KEYS, 'cachedModel option');
-  const revision = opts.revision ?? DEFAULT_REVISION;
+  const split = splitRepoRevision(ref, opts.revision);
+  const repoId = split.repoId;
+  const revision = split.revision ?? DEFAULT_REVISION;
   const dir = repoCacheDir(opts.cacheDir ?? defaultCacheDir(), repoId, revision);
   const manifestPath = path.join(dir, MANIFEST_FILE);
   if (!existsSync(manifestPath)) return null;
@@ -110,9 +116,17 @@ export function cachedModel(repoId: string, opts: CachedModelOptions = {}): Pull
   }
 }
 
-export async function pullModel(repoId: string, opts: PullOptions = {}): Promise<PulledModel> {
+/**
+ * Pulls `ref` ("org/name", or "org/name@revision" as `--model` takes it; opts.revision is the same
+ * thing, default main) into the model cache; see the module header.
+ * @throws PlaitError INVALID_ARGUMENT (a malformed id or revision, or two revisions that differ),
+ *   OFFLINE, MODEL_NOT_FOUND, MODEL_FILE_MISSING, DOWNLOAD_FAILED, DOWNLOAD_CORRUPT, ABORTED, and the converter's errors
+ */
+export async function pullModel(ref: string, opts: PullOptions = {}): Promise<PulledModel> {
   checkOptionKeys(opts, PULL_OPTION_KEYS, 'pullModel option');
-  const revision = opts.revision ?? DEFAULT_REVISION;
+  const split = splitRepoRevision(ref, opts.revision);
+  const repoId = split.repoId;
+  const revision = split.revision ?? DEFAULT_REVISION;
   const cacheDir = opts.cacheDir ?? defaultCacheDir();
   const dir = repoCacheDir(cacheDir, repoId, revision);
   const candidates = opts.onnxCandidates ?? HUB_ONNX_CANDIDATES;
