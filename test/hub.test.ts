@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { cachedModel, pullModel, type PullProgress } from '../src/encoder/hub/index.js';
 import { resolveModelSpec } from '../src/encoder/resolve-model.js';
 import { createEncoder } from '../src/encoder/create-encoder.js';
-import { isPlaitError } from '../src/errors/index.js';
+import { isPlaitError, type ErrorCode } from '../src/errors/index.js';
 import { HUB_DEFAULTS } from '../src/config/defaults.js';
 import { makeTinyColbert } from '../fixtures/tiny-colbert.js';
 // ---- A local stand-in for the hub ----
@@ -57,9 +57,13 @@ const sha1 = (b: Uint8Array): string => createHash('sha1').update(b).digest('hex
 /**
  * repos: "org/name" (its main) or "org/name@revision" → (file path → bytes). Files ending in .onnx
  * are served as LFS files. Like the real hub, an unknown repository is 401 RepoNotFound and an
- * unknown revision of a known one 404 RevisionNotFound (X-Error-Code).
+ * unknown revision of a known one 404 RevisionNotFound (X-Error-Code); a `gated` repository admits only
+ * GOOD_TOKEN (401 GatedRepo without a token, 403 with another).
  */
-export async function startFakeHub(repos: Record<string, Record<string, Uint8Array>>): Promise<FakeHub> {
+/** The token a gated repository admits. */
+export const GOOD_TOKEN = 'Bearer hf_good';
+
+export async function startFakeHub(repos: Record<string, Record<string, Uint8Array>>, gated: ReadonlySet<string> = new Set()): Promise<FakeHub> {
   const requests: FakeHubRequest[] = [];
   const behaviour: FakeHubBehaviour = { cutAfter: 0, cutCount: 0, ignoreRange: false, corrupt: false };
   const lfs = new Map<string, Uint8Array>();
@@ -125,6 +129,12 @@ export async function startFakeHub(repos: Record<string, Record<string, Uint8Arr
       res.writeHead(401, { 'x-error-code': 'RepoNotFound', 'x-error-message': 'Repository not found' }).end();
       return;
     }
+    if (gated.has(m[1]!) && req.headers.authorization !== GOOD_TOKEN) {
+      // A gated repository: 401 without a token, 403 with one whose account has not accepted its conditions.
+      const status = req.headers.authorization === undefined ? 401 : 403;
+      res.writeHead(status, { 'x-error-code': 'GatedRepo', 'x-error-message': `Access to model ${m[1]!} is restricted.` }).end();
+      return;
+    }
     const revision = decodeURIComponent(m[2]!);
     const files = revision === 'main' ? repos[m[1]!] : repos[`${m[1]!}@${revision}`];
     if (files === undefined) {
@@ -185,7 +195,7 @@ before(async () => {
   await makeTinyColbert(model, { dim: 16, hidden: 96 });
   source = {};
   for (const f of readdirSync(model)) source[f] = new Uint8Array(await readFile(path.join(model, f)));
-  hub = await startFakeHub({ [REPO]: source, [`${REPO}@v2`]: source, 'acme/no-onnx': { 'tokenizer.json': source['tokenizer.json']! } });
+  hub = await startFakeHub({ [REPO]: source, [`${REPO}@v2`]: source, 'acme/gated': source, 'acme/no-onnx': { 'tokenizer.json': source['tokenizer.json']! } }, new Set(['acme/gated']));
 });
 
 after(async () => {
@@ -368,5 +378,34 @@ describe('pullModel', () => {
     const both = await runCli(['model', 'pull', `${REPO}@v2`, '--revision', 'main'], env);
     assert.equal(both.status, 2, both.stderr);
     assert.match(both.stderr, /INVALID_ARGUMENT/);
+  });
+
+  test('the hub refusing a repository, a revision or a token says which, and leaves nothing in the cache', async () => {
+    // Every refusal read "HTTP 401 for …/model.onnx (a gated or private repo needs HF_TOKEN)", even with
+    // HF_TOKEN set, and an unknown revision read "has no ONNX graph … and no config.json to build one from".
+    const refused = async (ref: string, code: ErrorCode, message: RegExp, not?: RegExp): Promise<void> => {
+      await assert.rejects(pullModel(ref, { cacheDir, endpoint: hub.endpoint }), (e: unknown) => {
+        assert.ok(isPlaitError(e, code), String(e));
+        assert.match((e as Error).message, message);
+        if (not !== undefined) assert.doesNotMatch((e as Error).message, not);
+        return true;
+      });
+    };
+    await refused('acme/nothere', 'MODEL_NOT_FOUND', /no repository acme\/nothere on http.*Repository not found/);
+    await refused(`${REPO}@nope`, 'MODEL_NOT_FOUND', /no revision "nope" of acme\/tiny-colbert/, /ONNX graph/);
+    await refused('acme/gated', 'DOWNLOAD_FAILED', /acme\/gated is a gated repository: accept its conditions on http:\/\/127\.0\.0\.1:\d+\/acme\/gated, then set HF_TOKEN/);
+    process.env['HF_TOKEN'] = 'hf_other';
+    try {
+      await refused('acme/gated', 'DOWNLOAD_FAILED', /HF_TOKEN was sent but .*accept the repository's conditions.*Access to model acme\/gated is restricted/, /set HF_TOKEN/);
+    } finally {
+      delete process.env['HF_TOKEN'];
+    }
+    assert.ok(!existsSync(cacheDir), `a refused pull left ${existsSync(cacheDir) ? readdirSync(cacheDir).join(', ') : ''} in the cache`);
+    process.env['HF_TOKEN'] = GOOD_TOKEN.slice('Bearer '.length);
+    try {
+      assert.equal((await pullModel('acme/gated', { cacheDir, endpoint: hub.endpoint })).fromCache, false);
+    } finally {
+      delete process.env['HF_TOKEN'];
+    }
   });
 });
