@@ -408,4 +408,29 @@ describe('pullModel', () => {
       delete process.env['HF_TOKEN'];
     }
   });
+
+  test('pulling a cached model again re-fetches only the files that no longer match what was pulled; offline it says which', async () => {
+    // A damaged cache file (a flipped byte, a truncated graph) made the model fail to load while
+    // `plait model pull` answered from the cache without looking: rm -rf of the folder was the only way out.
+    const pulled = await pullModel(REPO, { cacheDir, endpoint: hub.endpoint });
+    const tokenizer = path.join(pulled.dir, 'tokenizer.json');
+    const bytes = await readFile(tokenizer);
+    bytes[bytes.length >> 1] ^= 0x01;
+    await writeFile(tokenizer, bytes);
+    await writeFile(modelPath(), source['model.onnx']!.subarray(0, 100));
+    await assert.rejects(pullModel(REPO, { cacheDir, endpoint: hub.endpoint, offline: true }), (e: unknown) => {
+      assert.ok(isPlaitError(e, 'DOWNLOAD_CORRUPT'), String(e));
+      assert.match((e as Error).message, /model\.onnx, tokenizer\.json in .* differ from what was pulled/);
+      return true;
+    });
+    hub.requests.length = 0;
+    const repaired = await pullModel(REPO, { cacheDir, endpoint: hub.endpoint });
+    assert.equal(repaired.fromCache, false);
+    await assertSameAsSource(repaired.dir);
+    const fetched = hub.requests.filter((r) => r.path.includes('/resolve/')).map((r) => r.path.split('/resolve/main/')[1]);
+    assert.ok(fetched.includes('model.onnx') && fetched.includes('tokenizer.json'), fetched.join(' '));
+    assert.ok(!fetched.includes('config.json') && !fetched.includes('artifact.metadata'), `intact files were fetched again: ${fetched.join(' ')}`);
+    assert.deepEqual(repaired.files.map((f) => f.file).sort(), pulled.files.map((f) => f.file).sort());
+    assert.equal((await pullModel(REPO, { cacheDir, endpoint: hub.endpoint })).fromCache, true);
+  });
 });
