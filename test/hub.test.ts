@@ -2,7 +2,7 @@ import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -432,5 +432,18 @@ describe('pullModel', () => {
     assert.ok(!fetched.includes('config.json') && !fetched.includes('artifact.metadata'), `intact files were fetched again: ${fetched.join(' ')}`);
     assert.deepEqual(repaired.files.map((f) => f.file).sort(), pulled.files.map((f) => f.file).sort());
     assert.equal((await pullModel(REPO, { cacheDir, endpoint: hub.endpoint })).fromCache, true);
+  });
+
+  test('a full disk while downloading is NO_SPACE at once, naming the cache, not a network failure retried', { skip: !existsSync('/dev/full') && 'needs /dev/full' }, async () => {
+    // Every write to /dev/full fails with ENOSPC: the part file's place in the cache points there.
+    // It was taken for a dropped connection, retried, and reported as DOWNLOAD_FAILED "check the network".
+    await mkdir(path.dirname(modelPath()), { recursive: true });
+    await symlink('/dev/full', `${modelPath()}.part`);
+    await assert.rejects(pullModel(REPO, { cacheDir, endpoint: hub.endpoint }), (e: unknown) => {
+      assert.ok(isPlaitError(e, 'NO_SPACE'), String(e));
+      assert.match((e as Error).message, /the disk is full \(ENOSPC\) writing .*model\.onnx\.part.*PLAIT_CACHE_DIR/);
+      return true;
+    });
+    assert.equal(onnxRequests().length, 1, 'retried a full disk');
   });
 });

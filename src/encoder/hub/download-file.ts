@@ -16,6 +16,7 @@ import https from 'node:https';
 import path from 'node:path';
 import { HUB_DEFAULTS, HUB_PULL_DEFAULTS } from '../../config/defaults.js';
 import { PlaitError } from '../../errors/index.js';
+import { noSpaceCode } from '../../errors/no-space.js';
 
 export interface DownloadOptions {
   /** Extra request headers (e.g. Authorization); dropped when a redirect leaves the first host. */
@@ -188,19 +189,37 @@ function hubRefusal(res: IncomingMessage, url: string, headers: Record<string, s
   return new PlaitError('DOWNLOAD_FAILED', { message: `HTTP ${status} for ${url}: ${todo}${quote}`, url, status, ...(code === undefined ? {} : { hubErrorCode: code }) });
 }
 
+/**
+ * Runs a write to the model cache; its failure is the disk's, not the network's, and is final:
+ * NO_SPACE for a full disk or quota (ENOSPC, EDQUOT), NOT_WRITABLE for any other. They had been
+ * taken for a dropped connection, retried, and reported as DOWNLOAD_FAILED "check the network".
+ */
+async function local<T>(file: string, write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (cause) {
+    const errno = (cause as { code?: unknown }).code;
+    const where = `${file} (the model cache: PLAIT_CACHE_DIR, else $XDG_CACHE_HOME/plait/models or ~/.cache/plait/models)`;
+    if (noSpaceCode(cause) !== undefined) {
+      throw new PlaitError('NO_SPACE', { message: `the disk is full (${String(errno)}) writing ${where}: free space there or set PLAIT_CACHE_DIR to a disk with room; a later run resumes the download`, file, errno: String(errno) }, { cause });
+    }
+    throw new PlaitError('NOT_WRITABLE', { message: `cannot write ${where}: ${(cause as Error).message}`, file, ...(typeof errno === 'string' ? { errno } : {}) }, { cause });
+  }
+}
+
 async function finishBody(res: IncomingMessage, part: string, append: boolean, have: number, total: number | null, opts: DownloadOptions): Promise<void> {
   // The folder is made only once there is a body to keep: a refused or missing repository leaves none behind in the cache.
-  await mkdir(path.dirname(part), { recursive: true });
+  await local(part, () => mkdir(path.dirname(part), { recursive: true }));
   let done = have;
   let reported = done;
   opts.onProgress?.(done, total);
   // Each chunk is written (awaited) before the next is read, so when the connection drops every
   // byte received so far is on disk and the next attempt resumes exactly there. (A stream pipeline
   // would destroy the file stream on error and could drop bytes still buffered.)
-  const file = await openFile(part, append ? 'a' : 'w');
+  const file = await local(part, () => openFile(part, append ? 'a' : 'w'));
   try {
     for await (const chunk of res as AsyncIterable<Buffer>) {
-      await file.write(chunk);
+      await local(part, () => file.write(chunk));
       done += chunk.length;
       if (done - reported >= HUB_PULL_DEFAULTS.progressEveryBytes) {
         reported = done;
@@ -208,7 +227,7 @@ async function finishBody(res: IncomingMessage, part: string, append: boolean, h
       }
     }
   } catch (cause) {
-    if (opts.signal?.aborted) throw cause;
+    if (opts.signal?.aborted || cause instanceof PlaitError) throw cause;
     throw new Retryable(`connection dropped after ${done} bytes: ${(cause as Error).message}`);
   } finally {
     await file.close();
@@ -228,7 +247,7 @@ async function verify(part: string, dest: string, expectedSha: string | null, li
     const what = sizeBad ? `size ${bytes} but the hub announced ${linkedSize}` : `sha256 ${sha256} but the hub announced ${expectedSha}`;
     throw new PlaitError('DOWNLOAD_CORRUPT', { message: `${path.basename(dest)} has ${what}; the partial file was removed`, file: dest });
   }
-  await rename(part, dest);
+  await local(dest, () => rename(part, dest));
   return { found: true, bytes, sha256, verified: expectedSha !== null };
 }
 
