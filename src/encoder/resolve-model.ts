@@ -11,7 +11,7 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { PlaitError } from '../errors/index.js';
+import { extendedError, isPlaitError, PlaitError } from '../errors/index.js';
 import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import { checkpointFiles, ONNX_FILE_CANDIDATES } from './colbert-onnx/checkpoint-config.js';
 import { readOutputShape } from './colbert-onnx/onnx-output-shape.js';
@@ -192,5 +192,23 @@ export async function resolveModelSpec(model: string | undefined, opts: ResolveM
  */
 export async function relocateModelSpec(spec: ModelSpec, opts: Omit<ResolveModelOptions, 'quantize'> = {}): Promise<ModelSpec> {
   if (spec.family !== 'colbert-onnx' || existsSync(spec.dir) || spec.name === undefined || !isRepoId(spec.name.split('@', 1)[0]!)) return spec;
-  return resolveModelSpec(spec.name, { ...opts, ...(spec.quantize === undefined ? {} : { quantize: spec.quantize }) });
+  try {
+    return await resolveModelSpec(spec.name, { ...opts, ...(spec.quantize === undefined ? {} : { quantize: spec.quantize }) });
+  } catch (err) {
+    // The generic advice ("use a local model folder or the bundled model instead") does not fit a
+    // recorded model: nothing but that model (checked by the index's fingerprint) can stand in for it.
+    const recordedModel = spec.name;
+    if (isPlaitError(err, 'OFFLINE')) {
+      throw new PlaitError('OFFLINE', {
+        message:
+          `the recorded model ${recordedModel} is no longer at ${spec.dir} and is not in the model cache, and downloads are off (offline mode): ` +
+          `put its folder back, name where it is now as the model (its folder, or set PLAIT_CACHE_DIR to the cache it moved to; an index checks that it is the same model), ` +
+          `or go online (unset PLAIT_OFFLINE / HF_HUB_OFFLINE) and pull it again (pullModel, or "plait model pull ${recordedModel}")`,
+        repoId: recordedModel,
+        recordedModel,
+      }, { cause: err });
+    }
+    if (isPlaitError(err)) throw extendedError(err, ` (the recorded model ${recordedModel}, no longer at ${spec.dir}: only it can stand in, not the bundled model)`, { recordedModel });
+    throw err;
+  }
 }

@@ -5,6 +5,8 @@ import { resolveModelSpec } from '../../encoder/resolve-model.js';
 import { pullModel } from '../../encoder/hub/index.js';
 import { parseIntArg, printJson } from '../options.js';
 import { ProgressReporter } from '../progress.js';
+import { withHint } from '../report-error.js';
+import { isPlaitError } from '../../errors/index.js';
 import { prepareOutputDir } from '../validate.js';
 
 /** One line, on stderr, whenever the bundled model stands in for an unspecified one. */
@@ -67,6 +69,11 @@ export function registerModelCommands(program: Command): void {
         ...(o.revision === undefined ? {} : { revision: o.revision }),
         cacheDir: o.cacheDir,
         onProgress: (p) => progress.update(p.file, p.bytesDone, p.bytesTotal ?? 0),
+      }).catch((err: unknown) => {
+        // `model pull` has no --model: the other commands' hint ("--model <dir> names a local model folder") does not apply here.
+        if (isPlaitError(err, 'OFFLINE')) throw withHint(err, '--cache-dir <dir> looks in another model cache');
+        if (isPlaitError(err, 'DOWNLOAD_FAILED') && err.details?.['unreachable'] === true) throw withHint(err, 'HF_ENDPOINT=<url> names a mirror of the hub');
+        throw err;
       });
       progress.done();
       if (o.json) printJson(result);
