@@ -7,13 +7,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { rerank as aiRerank } from 'ai';
 import { isPlaitError, resolveModelSpec } from '../src/index.js';
 import { plait } from '../src/integrations/ai-sdk.js';
+import { makeTinyColbert } from '../fixtures/tiny-colbert.js';
 
 const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/plait.js');
 
@@ -78,5 +79,37 @@ test('int8 of the bundled model: the library names no flag; the CLI hints --quan
     assert.match(r.stderr, /\[MODEL_UNSUPPORTED\]\nplait: --quantize int8 needs --model <a BERT or ModernBERT checkpoint folder or hub id>; otherwise leave out --quantize\n$/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("an index whose hub model left the cache, offline: no door offers the bundled model; the CLI hints --model <where it is now>; model pull hints no --model", async () => {
+  // Searching such an index offline said "use a local model folder or the bundled model instead" and
+  // hinted "leave out --model for the bundled model", though leaving it out is what had failed and
+  // the bundled model can never search that index; `plait model pull` (which has no --model) hinted the same.
+  const root = mkdtempSync(path.join(tmpdir(), 'plait-advice-recorded-'));
+  try {
+    const cache = path.join(root, 'cache');
+    const dir = path.join(cache, 'acme--m', 'main');
+    await makeTinyColbert(dir, { dim: 16 });
+    const files = readdirSync(dir).map((file) => ({ file, bytes: statSync(path.join(dir, file)).size, sha256: '' }));
+    writeFileSync(path.join(dir, 'plait-manifest.json'), JSON.stringify({ repoId: 'acme/m', revision: 'main', files }));
+    const corpus = path.join(root, 'corpus.jsonl');
+    writeFileSync(corpus, ['bread and butter', 'yeast makes dough rise', 'stocks fell'].map((t, i) => JSON.stringify({ _id: `d${i}`, text: t })).join('\n'));
+    const index = path.join(root, 'idx');
+    const offline = { PLAIT_OFFLINE: '1', PLAIT_CACHE_DIR: cache };
+    const built = await cli(['index', corpus, '--index', index, '--model', 'acme/m'], offline);
+    assert.equal(built.code, 0, built.stderr);
+    const manifest = JSON.parse(readFileSync(path.join(index, 'manifest.json'), 'utf8')) as { modelSpec: { name?: string } };
+    assert.equal(manifest.modelSpec.name, 'acme/m');
+    renameSync(cache, path.join(root, 'cache-moved'));
+    const r = await cli(['search', index, 'bread'], offline);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /the recorded model acme\/m is no longer at .* \[OFFLINE\]\nplait: --model <dir> names where the index's model is now/);
+    assert.doesNotMatch(r.stderr, /bundled/);
+    const pull = await cli(['model', 'pull', 'acme/m'], offline);
+    assert.equal(pull.code, 1, pull.stderr);
+    assert.match(pull.stderr, /\[OFFLINE\]\nplait: --cache-dir <dir> looks in another model cache\n$/);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
   }
 });

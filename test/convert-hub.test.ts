@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -134,6 +134,30 @@ describe('model pull of checkpoints without an ONNX graph', () => {
     const item = (JSON.parse(enc.stdout) as { items: { tokens: number; tokenIds: number[]; vectors: number[] }[] }).items[0]!;
     const e = { length: item.tokens, tokenIds: Int32Array.from(item.tokenIds), vectors: Float32Array.from(item.vectors) };
     assert.ok(maxDeviation(e, expectedEncoding(ck[COLBERT]!, QUERY, 'query'), 16) < 1e-4);
+  });
+
+  test('plait model pull repairs a damaged weight file of a converted model: only it is fetched again, and the graph rebuilt', async () => {
+    // It answered "org/name → <dir>" from the cache without looking, and the model kept failing to load.
+    const cacheDir = freshCache();
+    const env = { ...process.env, HF_ENDPOINT: hub.endpoint, PLAIT_CACHE_DIR: cacheDir };
+    const first = await runCli(['model', 'pull', COLBERT, '--json'], env);
+    assert.equal(first.status, 0, first.stderr);
+    const dir = (JSON.parse(first.stdout) as { dir: string }).dir;
+    const weights = path.join(dir, 'model.safetensors');
+    const bytes = readFileSync(weights);
+    bytes[bytes.length - 3] ^= 0x40;
+    writeFileSync(weights, bytes);
+    const before = hub.requests.length;
+    const again = await runCli(['model', 'pull', COLBERT, '--json'], env);
+    assert.equal(again.status, 0, again.stderr);
+    const result = JSON.parse(again.stdout) as { fromCache: boolean; converted?: { graph: string }; files: { file: string }[] };
+    assert.equal(result.fromCache, false);
+    assert.equal(result.converted?.graph, 'model.onnx');
+    assert.equal(result.files.filter((f) => f.file === 'model.onnx').length, 1);
+    const fetched = hub.requests.slice(before).filter((r) => r.startsWith(`/${COLBERT}/`)).map((r) => r.split('/resolve/main/')[1]);
+    assert.ok(fetched.includes('model.safetensors'), fetched.join(' '));
+    assert.ok(!fetched.includes('config.json') && !fetched.includes('tokenizer.json'), `intact files were fetched again: ${fetched.join(' ')}`);
+    await assertEncodesLikeReference(COLBERT, cacheDir, ck[COLBERT]!);
   });
 });
 

@@ -15,6 +15,7 @@ import { isPlaitError, type ErrorCode } from '../src/errors/index.js';
 import { expectedEncoding, maxDeviation, contentIds, vocabOf } from './helpers/convert-expect.js';
 import { referenceLogits } from './helpers/reference-bert.js';
 import { makeBertCheckpoint, safetensorsBytes, TINY_SHAPE, type BertLayout, type CheckpointOptions, type WrittenCheckpoint } from './helpers/tiny-bert.js';
+import { makeTinyCrossEncoder } from './helpers/tiny-cross-encoder.js';
 import { maliciousTorchCheckpoint, stateDictPickle, storedZip, torchCheckpoint } from './helpers/torch-zip-writer.js';
 
 const BIN = fileURLToPath(new URL('../../bin/plait.js', import.meta.url));
@@ -175,6 +176,25 @@ describe('cross-encoder checkpoints', () => {
   test('a cross-encoder is refused where a ColBERT encoder is asked for', async () => {
     const ck = await makeBertCheckpoint(fresh(), { layout: 'cross-encoder' });
     await expectCode(resolveModelSpec(ck.dir, { cacheDir }), 'MODEL_UNSUPPORTED', /cross-encoder/);
+  });
+
+  test('a cross-encoder that ships its own ONNX graph is refused as a ColBERT encoder when named, not at its first encode', async () => {
+    // It was accepted, and `plait index --model` failed once encoding began: ENCODE_FAILED, 'output "logits" … expected float32 [1, 5, dim]'.
+    const dir = fresh();
+    await makeTinyCrossEncoder(dir);
+    await expectCode(resolveModelSpec(dir, { cacheDir }), 'MODEL_UNSUPPORTED', /cross-encoder \(config\.json: BertForSequenceClassification\).*re-ranking model/);
+    // Without config.json, the graph's [batch, 1] output tells.
+    const bare = fresh();
+    await makeTinyCrossEncoder(bare);
+    await rm(path.join(bare, 'config.json'));
+    await expectCode(resolveModelSpec(bare, { cacheDir }), 'MODEL_UNSUPPORTED', /one row per text \(\[\?, 1\]\)/);
+    const corpus = path.join(root, 'cross-corpus.jsonl');
+    await writeFile(corpus, '{"_id":"a","text":"hello world"}\n');
+    const out = path.join(root, 'cross-index');
+    const r = spawnSync(process.execPath, [BIN, 'index', corpus, '--index', out, '--model', dir], { encoding: 'utf8', env: { ...process.env, PLAIT_CACHE_DIR: path.join(root, 'cli-cache') } });
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /MODEL_UNSUPPORTED/);
+    assert.doesNotMatch(r.stderr, /ENCODE_FAILED/);
   });
 });
 

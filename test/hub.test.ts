@@ -2,15 +2,17 @@ import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { pullModel, type PullProgress } from '../src/encoder/hub/index.js';
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { cachedModel, pullModel, type PullProgress } from '../src/encoder/hub/index.js';
 import { resolveModelSpec } from '../src/encoder/resolve-model.js';
 import { createEncoder } from '../src/encoder/create-encoder.js';
-import { isPlaitError } from '../src/errors/index.js';
+import { isPlaitError, type ErrorCode } from '../src/errors/index.js';
 import { HUB_DEFAULTS } from '../src/config/defaults.js';
 import { makeTinyColbert } from '../fixtures/tiny-colbert.js';
 // ---- A local stand-in for the hub ----
@@ -52,8 +54,16 @@ export interface FakeHub {
 const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 const sha1 = (b: Uint8Array): string => createHash('sha1').update(b).digest('hex');
 
-/** repos: "org/name" → (file path → bytes). Files ending in .onnx are served as LFS files. */
-export async function startFakeHub(repos: Record<string, Record<string, Uint8Array>>): Promise<FakeHub> {
+/**
+ * repos: "org/name" (its main) or "org/name@revision" → (file path → bytes). Files ending in .onnx
+ * are served as LFS files. Like the real hub, an unknown repository is 401 RepoNotFound and an
+ * unknown revision of a known one 404 RevisionNotFound (X-Error-Code); a `gated` repository admits only
+ * GOOD_TOKEN (401 GatedRepo without a token, 403 with another).
+ */
+/** The token a gated repository admits. */
+export const GOOD_TOKEN = 'Bearer hf_good';
+
+export async function startFakeHub(repos: Record<string, Record<string, Uint8Array>>, gated: ReadonlySet<string> = new Set()): Promise<FakeHub> {
   const requests: FakeHubRequest[] = [];
   const behaviour: FakeHubBehaviour = { cutAfter: 0, cutCount: 0, ignoreRange: false, corrupt: false };
   const lfs = new Map<string, Uint8Array>();
@@ -114,9 +124,25 @@ export async function startFakeHub(repos: Record<string, Record<string, Uint8Arr
       return;
     }
     const m = /^\/([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(url);
-    const files = m === null ? undefined : repos[m[1]!];
-    const file = m === null ? '' : decodeURIComponent(m[3]!);
-    const bytes = files?.[file];
+    if (m === null || repos[m[1]!] === undefined) {
+      // The real hub's answer for a repository it does not have (or will not admit to): 401.
+      res.writeHead(401, { 'x-error-code': 'RepoNotFound', 'x-error-message': 'Repository not found' }).end();
+      return;
+    }
+    if (gated.has(m[1]!) && req.headers.authorization !== GOOD_TOKEN) {
+      // A gated repository: 401 without a token, 403 with one whose account has not accepted its conditions.
+      const status = req.headers.authorization === undefined ? 401 : 403;
+      res.writeHead(status, { 'x-error-code': 'GatedRepo', 'x-error-message': `Access to model ${m[1]!} is restricted.` }).end();
+      return;
+    }
+    const revision = decodeURIComponent(m[2]!);
+    const files = revision === 'main' ? repos[m[1]!] : repos[`${m[1]!}@${revision}`];
+    if (files === undefined) {
+      res.writeHead(404, { 'x-error-code': 'RevisionNotFound', 'x-error-message': `Invalid rev id: ${revision}` }).end();
+      return;
+    }
+    const file = decodeURIComponent(m[3]!);
+    const bytes = files[file];
     if (bytes === undefined) {
       res.writeHead(404, { 'x-error-code': 'EntryNotFound' }).end();
       return;
@@ -145,6 +171,16 @@ export async function startFakeHub(repos: Record<string, Record<string, Uint8Arr
 
 // ---- Tests ----
 
+const BIN = fileURLToPath(new URL('../../bin/plait.js', import.meta.url));
+/** The CLI in a child process, asynchronously: the stand-in hub answers from this process's event loop. */
+function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ status: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, ...env } }, (err, stdout, stderr) => {
+      resolve({ status: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, stdout, stderr });
+    });
+  });
+}
+
 const REPO = 'acme/tiny-colbert';
 let root: string;
 let source: Record<string, Uint8Array>;
@@ -159,7 +195,7 @@ before(async () => {
   await makeTinyColbert(model, { dim: 16, hidden: 96 });
   source = {};
   for (const f of readdirSync(model)) source[f] = new Uint8Array(await readFile(path.join(model, f)));
-  hub = await startFakeHub({ [REPO]: source, 'acme/no-onnx': { 'tokenizer.json': source['tokenizer.json']! } });
+  hub = await startFakeHub({ [REPO]: source, [`${REPO}@v2`]: source, 'acme/gated': source, 'acme/no-onnx': { 'tokenizer.json': source['tokenizer.json']! } }, new Set(['acme/gated']));
 });
 
 after(async () => {
@@ -318,5 +354,96 @@ describe('pullModel', () => {
       delete process.env['HF_TOKEN'];
     }
     assert.ok(hub.requests.filter((r) => r.path.includes('/resolve/')).every((r) => r.authorization === 'Bearer hf_test'));
+  });
+
+  test('"org/name@revision" pulls that revision, from the library and `plait model pull`; two revisions that differ are refused', async () => {
+    // `--model org/name@v2` took the revision while `plait model pull org/name@v2` was INVALID_ARGUMENT ("Expected a hub repo id").
+    const pulled = await pullModel(`${REPO}@v2`, { cacheDir, endpoint: hub.endpoint });
+    assert.equal(pulled.revision, 'v2');
+    assert.equal(pulled.dir, path.join(cacheDir, 'acme--tiny-colbert', 'v2'));
+    const resolves = hub.requests.filter((r) => r.path.includes('/resolve/'));
+    assert.ok(resolves.length > 0 && resolves.every((r) => r.path.startsWith(`/${REPO}/resolve/v2/`)), resolves.map((r) => r.path).join(' '));
+    assert.equal(cachedModel(`${REPO}@v2`, { cacheDir })?.dir, pulled.dir);
+    await assert.rejects(pullModel(`${REPO}@v2`, { cacheDir, endpoint: hub.endpoint, revision: 'main' }), (e: unknown) => {
+      assert.ok(isPlaitError(e, 'INVALID_ARGUMENT'), String(e));
+      assert.match((e as Error).message, /"v2".*"main"/);
+      return true;
+    });
+    const cliCache = path.join(root, `cache-cli-${n++}`);
+    const env = { HF_ENDPOINT: hub.endpoint, PLAIT_CACHE_DIR: cliCache };
+    const ok = await runCli(['model', 'pull', `${REPO}@v2`, '--json'], env);
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.equal((JSON.parse(ok.stdout) as { revision: string }).revision, 'v2');
+    assert.ok(existsSync(path.join(cliCache, 'acme--tiny-colbert', 'v2', 'model.onnx')));
+    const both = await runCli(['model', 'pull', `${REPO}@v2`, '--revision', 'main'], env);
+    assert.equal(both.status, 2, both.stderr);
+    assert.match(both.stderr, /INVALID_ARGUMENT/);
+  });
+
+  test('the hub refusing a repository, a revision or a token says which, and leaves nothing in the cache', async () => {
+    // Every refusal read "HTTP 401 for …/model.onnx (a gated or private repo needs HF_TOKEN)", even with
+    // HF_TOKEN set, and an unknown revision read "has no ONNX graph … and no config.json to build one from".
+    const refused = async (ref: string, code: ErrorCode, message: RegExp, not?: RegExp): Promise<void> => {
+      await assert.rejects(pullModel(ref, { cacheDir, endpoint: hub.endpoint }), (e: unknown) => {
+        assert.ok(isPlaitError(e, code), String(e));
+        assert.match((e as Error).message, message);
+        if (not !== undefined) assert.doesNotMatch((e as Error).message, not);
+        return true;
+      });
+    };
+    await refused('acme/nothere', 'MODEL_NOT_FOUND', /no repository acme\/nothere on http.*Repository not found/);
+    await refused(`${REPO}@nope`, 'MODEL_NOT_FOUND', /no revision "nope" of acme\/tiny-colbert/, /ONNX graph/);
+    await refused('acme/gated', 'DOWNLOAD_FAILED', /acme\/gated is a gated repository: accept its conditions on http:\/\/127\.0\.0\.1:\d+\/acme\/gated, then set HF_TOKEN/);
+    process.env['HF_TOKEN'] = 'hf_other';
+    try {
+      await refused('acme/gated', 'DOWNLOAD_FAILED', /HF_TOKEN was sent but .*accept the repository's conditions.*Access to model acme\/gated is restricted/, /set HF_TOKEN/);
+    } finally {
+      delete process.env['HF_TOKEN'];
+    }
+    assert.ok(!existsSync(cacheDir), `a refused pull left ${existsSync(cacheDir) ? readdirSync(cacheDir).join(', ') : ''} in the cache`);
+    process.env['HF_TOKEN'] = GOOD_TOKEN.slice('Bearer '.length);
+    try {
+      assert.equal((await pullModel('acme/gated', { cacheDir, endpoint: hub.endpoint })).fromCache, false);
+    } finally {
+      delete process.env['HF_TOKEN'];
+    }
+  });
+
+  test('pulling a cached model again re-fetches only the files that no longer match what was pulled; offline it says which', async () => {
+    // A damaged cache file (a flipped byte, a truncated graph) made the model fail to load while
+    // `plait model pull` answered from the cache without looking: rm -rf of the folder was the only way out.
+    const pulled = await pullModel(REPO, { cacheDir, endpoint: hub.endpoint });
+    const tokenizer = path.join(pulled.dir, 'tokenizer.json');
+    const bytes = await readFile(tokenizer);
+    bytes[bytes.length >> 1] ^= 0x01;
+    await writeFile(tokenizer, bytes);
+    await writeFile(modelPath(), source['model.onnx']!.subarray(0, 100));
+    await assert.rejects(pullModel(REPO, { cacheDir, endpoint: hub.endpoint, offline: true }), (e: unknown) => {
+      assert.ok(isPlaitError(e, 'DOWNLOAD_CORRUPT'), String(e));
+      assert.match((e as Error).message, /model\.onnx, tokenizer\.json in .* differ from what was pulled/);
+      return true;
+    });
+    hub.requests.length = 0;
+    const repaired = await pullModel(REPO, { cacheDir, endpoint: hub.endpoint });
+    assert.equal(repaired.fromCache, false);
+    await assertSameAsSource(repaired.dir);
+    const fetched = hub.requests.filter((r) => r.path.includes('/resolve/')).map((r) => r.path.split('/resolve/main/')[1]);
+    assert.ok(fetched.includes('model.onnx') && fetched.includes('tokenizer.json'), fetched.join(' '));
+    assert.ok(!fetched.includes('config.json') && !fetched.includes('artifact.metadata'), `intact files were fetched again: ${fetched.join(' ')}`);
+    assert.deepEqual(repaired.files.map((f) => f.file).sort(), pulled.files.map((f) => f.file).sort());
+    assert.equal((await pullModel(REPO, { cacheDir, endpoint: hub.endpoint })).fromCache, true);
+  });
+
+  test('a full disk while downloading is NO_SPACE at once, naming the cache, not a network failure retried', { skip: !existsSync('/dev/full') && 'needs /dev/full' }, async () => {
+    // Every write to /dev/full fails with ENOSPC: the part file's place in the cache points there.
+    // It was taken for a dropped connection, retried, and reported as DOWNLOAD_FAILED "check the network".
+    await mkdir(path.dirname(modelPath()), { recursive: true });
+    await symlink('/dev/full', `${modelPath()}.part`);
+    await assert.rejects(pullModel(REPO, { cacheDir, endpoint: hub.endpoint }), (e: unknown) => {
+      assert.ok(isPlaitError(e, 'NO_SPACE'), String(e));
+      assert.match((e as Error).message, /the disk is full \(ENOSPC\) writing .*model\.onnx\.part.*PLAIT_CACHE_DIR/);
+      return true;
+    });
+    assert.equal(onnxRequests().length, 1, 'retried a full disk');
   });
 });

@@ -17,6 +17,8 @@ export function withHint<E extends object>(err: E, hint: string): E {
 function cliAdvice(err: PlaitError): string | undefined {
   if (err.code === 'INDEX_LOCKED' && typeof err.details?.['waitedMs'] === 'number') return '--lock-wait-s <s> sets how long plait waits for the lock';
   // The model's library messages name no flag (they reach library, integration and HTTP readers too).
+  // An index's recorded model: leaving out --model means that very model, so only naming where it is now helps.
+  if (typeof err.details?.['recordedModel'] === 'string') return '--model <dir> names where the index\'s model is now (its folder; the index checks that it is the same model)';
   if (err.code === 'OFFLINE' || (err.code === 'DOWNLOAD_FAILED' && err.details?.['unreachable'] === true)) return '--model <dir> names a local model folder; leave out --model for the bundled model';
   if (err.code === 'MODEL_UNSUPPORTED' && err.details?.['quantize'] === 'int8') return '--quantize int8 needs --model <a BERT or ModernBERT checkpoint folder or hub id>; otherwise leave out --quantize';
   if (err.code === 'MODEL_UNSUPPORTED' && err.details?.['exportable'] === true) return '--model <dir> takes the folder holding the exported model.onnx and tokenizer.json';

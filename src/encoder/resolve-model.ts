@@ -9,11 +9,12 @@
  * `resolveModelGraph(model)` does the same for any BERT checkpoint (cross-encoders too) and returns
  * the folder and graph path instead of an encoder spec.
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { PlaitError } from '../errors/index.js';
+import { extendedError, isPlaitError, PlaitError } from '../errors/index.js';
 import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import { checkpointFiles, ONNX_FILE_CANDIDATES } from './colbert-onnx/checkpoint-config.js';
+import { readOutputShape } from './colbert-onnx/onnx-output-shape.js';
 import { checkQuantization, CONVERT_MANIFEST_FILE, ensureConvertedGraph, type ConvertManifest } from './convert/convert-checkpoint.js';
 import { findCheckpointLayout } from './convert/checkpoint-layout.js';
 import { cachedModel, pullModel, type PullProgress } from './hub/pull-model.js';
@@ -108,6 +109,37 @@ export async function resolveModelGraph(model: string, opts: ResolveModelOptions
   });
 }
 
+/**
+ * A folder's own graph that is not a ColBERT encoder is refused here, when the model is named, as
+ * a converted cross-encoder is: a cross-encoder export (cross-encoder/ms-marco-MiniLM-L-6-v2 ships
+ * onnx/model.onnx, `logits` [batch, 1]) had been accepted and failed at its first encode with
+ * ENCODE_FAILED ("output logits … expected float32 [1, 5, dim]"), after an index build had begun.
+ * Told by config.json's architecture (…ForSequenceClassification) or the graph's first output
+ * declaring one row per text ([batch, n]) instead of one per token ([batch, tokens, dim]).
+ */
+function refuseNonColbertGraph(g: ResolvedModelGraph): void {
+  const config = readJsonIfAny(path.join(g.dir, 'config.json'));
+  const architectures = Array.isArray(config?.['architectures']) ? (config['architectures'] as unknown[]).filter((a): a is string => typeof a === 'string') : [];
+  const classifier = architectures.find((a) => a.endsWith('ForSequenceClassification'));
+  const shape = readOutputShape(g.onnxPath);
+  const perText = shape !== null && shape.length === 2;
+  if (classifier === undefined && !perText) return;
+  const what =
+    classifier !== undefined
+      ? `a cross-encoder (config.json: ${classifier}), not a ColBERT encoder; use it as the re-ranking model`
+      : `not a ColBERT encoder: its ONNX graph's first output is one row per text ([${shape!.map((d) => d ?? '?').join(', ')}]), not one vector per token ([batch, tokens, dim]); a cross-encoder is used as the re-ranking model, and a sentence-embedding model is not supported`;
+  throw new PlaitError('MODEL_UNSUPPORTED', { message: `${g.name} is ${what}`, model: g.name });
+}
+
+function readJsonIfAny(file: string): Record<string, unknown> | null {
+  try {
+    const v: unknown = JSON.parse(readFileSync(file, 'utf8'));
+    return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
+
 function quantizeOption(opts: ResolveModelOptions): { quantize?: 'int8' } {
   return opts.quantize === undefined ? {} : { quantize: opts.quantize };
 }
@@ -139,6 +171,7 @@ export async function resolveModelSpec(model: string | undefined, opts: ResolveM
     });
   }
   checkpointFiles(g.dir, g.onnxPath);
+  if (g.converted === null) refuseNonColbertGraph(g);
   const hub = g.name !== g.dir;
   // A graph outside the folder (converted into the model cache) travels in the spec as an absolute path.
   const relative = path.relative(g.dir, g.onnxPath);
@@ -159,5 +192,23 @@ export async function resolveModelSpec(model: string | undefined, opts: ResolveM
  */
 export async function relocateModelSpec(spec: ModelSpec, opts: Omit<ResolveModelOptions, 'quantize'> = {}): Promise<ModelSpec> {
   if (spec.family !== 'colbert-onnx' || existsSync(spec.dir) || spec.name === undefined || !isRepoId(spec.name.split('@', 1)[0]!)) return spec;
-  return resolveModelSpec(spec.name, { ...opts, ...(spec.quantize === undefined ? {} : { quantize: spec.quantize }) });
+  try {
+    return await resolveModelSpec(spec.name, { ...opts, ...(spec.quantize === undefined ? {} : { quantize: spec.quantize }) });
+  } catch (err) {
+    // The generic advice ("use a local model folder or the bundled model instead") does not fit a
+    // recorded model: nothing but that model (checked by the index's fingerprint) can stand in for it.
+    const recordedModel = spec.name;
+    if (isPlaitError(err, 'OFFLINE')) {
+      throw new PlaitError('OFFLINE', {
+        message:
+          `the recorded model ${recordedModel} is no longer at ${spec.dir} and is not in the model cache, and downloads are off (offline mode): ` +
+          `put its folder back, name where it is now as the model (its folder, or set PLAIT_CACHE_DIR to the cache it moved to; an index checks that it is the same model), ` +
+          `or go online (unset PLAIT_OFFLINE / HF_HUB_OFFLINE) and pull it again (pullModel, or "plait model pull ${recordedModel}")`,
+        repoId: recordedModel,
+        recordedModel,
+      }, { cause: err });
+    }
+    if (isPlaitError(err)) throw extendedError(err, ` (the recorded model ${recordedModel}, no longer at ${spec.dir}: only it can stand in, not the bundled model)`, { recordedModel });
+    throw err;
+  }
 }

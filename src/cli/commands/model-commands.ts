@@ -5,6 +5,8 @@ import { resolveModelSpec } from '../../encoder/resolve-model.js';
 import { pullModel } from '../../encoder/hub/index.js';
 import { parseIntArg, printJson } from '../options.js';
 import { ProgressReporter } from '../progress.js';
+import { withHint } from '../report-error.js';
+import { isPlaitError } from '../../errors/index.js';
 import { prepareOutputDir } from '../validate.js';
 
 /** One line, on stderr, whenever the bundled model stands in for an unspecified one. */
@@ -54,18 +56,24 @@ export function registerModelCommands(program: Command): void {
   model
     .command('pull')
     .description('download a ColBERT checkpoint from the Hugging Face hub into the cache (building model.onnx from its weights when it has none)')
-    .argument('<repo-id>', 'e.g. colbert-ir/colbertv2.0 or answerdotai/answerai-colbert-small-v1')
-    .option('--revision <rev>', 'branch, tag or commit', 'main')
+    .argument('<repo-id>', 'e.g. colbert-ir/colbertv2.0, answerdotai/answerai-colbert-small-v1, or org/name@revision as --model takes it')
+    // No commander default: "org/name@v2" beside an implicit "main" would look like two revisions.
+    .option('--revision <rev>', 'branch, tag or commit (default: the @revision of the id, else main)')
     .option('--cache-dir <dir>', 'cache folder (default: $PLAIT_CACHE_DIR or the XDG cache)')
     .option('-q, --quiet', 'no progress output')
     .option('--json', 'print JSON')
-    .action(async (repoId: string, o: { revision: string; cacheDir?: string; quiet?: boolean; json?: boolean }) => {
+    .action(async (repoId: string, o: { revision?: string; cacheDir?: string; quiet?: boolean; json?: boolean }) => {
       if (o.cacheDir !== undefined) prepareOutputDir(o.cacheDir, '--cache-dir');
       const progress = ProgressReporter.auto(o.quiet === true || o.json === true);
       const result = await pullModel(repoId, {
-        revision: o.revision,
+        ...(o.revision === undefined ? {} : { revision: o.revision }),
         cacheDir: o.cacheDir,
         onProgress: (p) => progress.update(p.file, p.bytesDone, p.bytesTotal ?? 0),
+      }).catch((err: unknown) => {
+        // `model pull` has no --model: the other commands' hint ("--model <dir> names a local model folder") does not apply here.
+        if (isPlaitError(err, 'OFFLINE')) throw withHint(err, '--cache-dir <dir> looks in another model cache');
+        if (isPlaitError(err, 'DOWNLOAD_FAILED') && err.details?.['unreachable'] === true) throw withHint(err, 'HF_ENDPOINT=<url> names a mirror of the hub');
+        throw err;
       });
       progress.done();
       if (o.json) printJson(result);

@@ -5,6 +5,8 @@
  * resumed with an HTTP Range request (206 appends; a server that ignores Range and answers 200
  * restarts the file); redirects are followed by hand so that the hub's headers on the first hop are
  * seen and the token is not sent to another host; dropped connections are retried, resuming.
+ * The hub's refusals (X-Error-Code RepoNotFound / RevisionNotFound / GatedRepo, 401 / 403) are final
+ * and say what to do; the destination folder is made only once a body arrives.
  */
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -14,6 +16,7 @@ import https from 'node:https';
 import path from 'node:path';
 import { HUB_DEFAULTS, HUB_PULL_DEFAULTS } from '../../config/defaults.js';
 import { PlaitError } from '../../errors/index.js';
+import { noSpaceCode } from '../../errors/no-space.js';
 
 export interface DownloadOptions {
   /** Extra request headers (e.g. Authorization); dropped when a redirect leaves the first host. */
@@ -115,6 +118,11 @@ async function attempt(url: string, dest: string, opts: DownloadOptions): Promis
   if (have > 0) headers['range'] = `bytes=${have}-`;
   const { res, sha256, linkedSize } = await open(url, headers, opts.timeoutMs ?? HUB_DEFAULTS.timeoutMs, opts.signal);
   const status = res.statusCode ?? 0;
+  const refused = hubRefusal(res, url, headers);
+  if (refused !== null) {
+    res.resume();
+    throw refused;
+  }
   if (status === 404) {
     res.resume();
     await removeQuietly(part);
@@ -145,23 +153,73 @@ async function attempt(url: string, dest: string, opts: DownloadOptions): Promis
   } else {
     res.resume();
     if (status >= 500 || status === 429) throw new Retryable(`HTTP ${status} from ${url}`);
-    const hint = status === 401 || status === 403 ? ' (a gated or private repo needs HF_TOKEN)' : '';
-    throw new PlaitError('DOWNLOAD_FAILED', { message: `HTTP ${status} for ${url}${hint}`, url, status });
+    throw new PlaitError('DOWNLOAD_FAILED', { message: `HTTP ${status} for ${url}`, url, status });
   }
   return verify(part, dest, sha256, linkedSize);
 }
 
+/**
+ * What the hub's refusal means, read as huggingface_hub reads it (the X-Error-Code header, then the
+ * status): a repository or revision it does not have is MODEL_NOT_FOUND for every file, not "this
+ * file is missing"; 401 / 403 say whether HF_TOKEN was missing or was sent and refused (a gated
+ * repository whose conditions that account has not accepted, or a token without read access).
+ * Null for any other answer. The hub's own X-Error-Message is quoted.
+ */
+function hubRefusal(res: IncomingMessage, url: string, headers: Record<string, string>): PlaitError | null {
+  const status = res.statusCode ?? 0;
+  const code = headerValue(res, 'x-error-code');
+  const said = headerValue(res, 'x-error-message');
+  const quote = said === undefined ? '' : ` (the hub says: "${said}")`;
+  const m = /^(.*?)\/([^/]+\/[^/]+)\/resolve\/([^/]+)\//.exec(url);
+  const repo = m === null ? url : `${decodeURIComponent(m[2]!)}`;
+  const where = m === null ? '' : ` on ${m[1]!}`;
+  const sentToken = Object.keys(headers).some((k) => k.toLowerCase() === 'authorization');
+  if (code === 'RevisionNotFound' || code === 'RepoNotFound') {
+    const what = code === 'RevisionNotFound' ? `no revision "${decodeURIComponent(m?.[3] ?? '')}" of ${repo}${where}: check the branch, tag or commit` : `no repository ${repo}${where}: check its name${sentToken ? ', and that HF_TOKEN has read access to it if it is private' : ', or, if it is private, set HF_TOKEN to a token that can read it'}`;
+    return new PlaitError('MODEL_NOT_FOUND', { message: `${what}${quote}`, url, status, hubErrorCode: code });
+  }
+  if (status !== 401 && status !== 403) return null;
+  const gated = code === 'GatedRepo';
+  const page = m === null ? 'the repository\'s page' : `${m[1]!}/${repo}`;
+  const todo = sentToken
+    ? gated
+      ? `HF_TOKEN was sent but its account may not download it yet: accept the repository's conditions on ${page} with that account (and, for a fine-grained token, allow read access to public gated repositories)`
+      : `HF_TOKEN was sent and refused: check that the token is valid and can read ${repo}`
+    : `${gated ? `${repo} is a gated repository: accept its conditions on ${page}, then set` : `${repo} may be private or gated: set`} HF_TOKEN to an access token of an account that may download it`;
+  return new PlaitError('DOWNLOAD_FAILED', { message: `HTTP ${status} for ${url}: ${todo}${quote}`, url, status, ...(code === undefined ? {} : { hubErrorCode: code }) });
+}
+
+/**
+ * Runs a write to the model cache; its failure is the disk's, not the network's, and is final:
+ * NO_SPACE for a full disk or quota (ENOSPC, EDQUOT), NOT_WRITABLE for any other. They had been
+ * taken for a dropped connection, retried, and reported as DOWNLOAD_FAILED "check the network".
+ */
+async function local<T>(file: string, write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (cause) {
+    const errno = (cause as { code?: unknown }).code;
+    const where = `${file} (the model cache: PLAIT_CACHE_DIR, else $XDG_CACHE_HOME/plait/models or ~/.cache/plait/models)`;
+    if (noSpaceCode(cause) !== undefined) {
+      throw new PlaitError('NO_SPACE', { message: `the disk is full (${String(errno)}) writing ${where}: free space there or set PLAIT_CACHE_DIR to a disk with room; a later run resumes the download`, file, errno: String(errno) }, { cause });
+    }
+    throw new PlaitError('NOT_WRITABLE', { message: `cannot write ${where}: ${(cause as Error).message}`, file, ...(typeof errno === 'string' ? { errno } : {}) }, { cause });
+  }
+}
+
 async function finishBody(res: IncomingMessage, part: string, append: boolean, have: number, total: number | null, opts: DownloadOptions): Promise<void> {
+  // The folder is made only once there is a body to keep: a refused or missing repository leaves none behind in the cache.
+  await local(part, () => mkdir(path.dirname(part), { recursive: true }));
   let done = have;
   let reported = done;
   opts.onProgress?.(done, total);
   // Each chunk is written (awaited) before the next is read, so when the connection drops every
   // byte received so far is on disk and the next attempt resumes exactly there. (A stream pipeline
   // would destroy the file stream on error and could drop bytes still buffered.)
-  const file = await openFile(part, append ? 'a' : 'w');
+  const file = await local(part, () => openFile(part, append ? 'a' : 'w'));
   try {
     for await (const chunk of res as AsyncIterable<Buffer>) {
-      await file.write(chunk);
+      await local(part, () => file.write(chunk));
       done += chunk.length;
       if (done - reported >= HUB_PULL_DEFAULTS.progressEveryBytes) {
         reported = done;
@@ -169,7 +227,7 @@ async function finishBody(res: IncomingMessage, part: string, append: boolean, h
       }
     }
   } catch (cause) {
-    if (opts.signal?.aborted) throw cause;
+    if (opts.signal?.aborted || cause instanceof PlaitError) throw cause;
     throw new Retryable(`connection dropped after ${done} bytes: ${(cause as Error).message}`);
   } finally {
     await file.close();
@@ -189,13 +247,12 @@ async function verify(part: string, dest: string, expectedSha: string | null, li
     const what = sizeBad ? `size ${bytes} but the hub announced ${linkedSize}` : `sha256 ${sha256} but the hub announced ${expectedSha}`;
     throw new PlaitError('DOWNLOAD_CORRUPT', { message: `${path.basename(dest)} has ${what}; the partial file was removed`, file: dest });
   }
-  await rename(part, dest);
+  await local(dest, () => rename(part, dest));
   return { found: true, bytes, sha256, verified: expectedSha !== null };
 }
 
 /** Downloads url to dest (atomically, resumably, verified); `{ found: false }` on HTTP 404. */
 export async function downloadFile(url: string, dest: string, opts: DownloadOptions = {}): Promise<DownloadResult> {
-  await mkdir(path.dirname(dest), { recursive: true });
   const retries = opts.retries ?? HUB_DEFAULTS.retries;
   for (let n = 0; ; n++) {
     try {

@@ -39,6 +39,26 @@ export function isRepoId(s: string): boolean {
   return REPO_ID.test(s) && !s.includes('..');
 }
 
+/**
+ * "org/name@revision" → its repo id and revision (as `--model` and `resolveModelSpec` read it);
+ * `revision` is the option given beside it, if any: one that differs from the id's is refused
+ * rather than one of them silently winning.
+ * @throws PlaitError INVALID_ARGUMENT when both name a revision and they differ
+ */
+export function splitRepoRevision(ref: string, revision?: string): { repoId: string; revision: string | undefined } {
+  const at = ref.indexOf('@');
+  if (at < 0) return { repoId: ref, revision };
+  const repoId = ref.slice(0, at);
+  const own = ref.slice(at + 1);
+  if (revision !== undefined && revision !== own) {
+    throw new PlaitError('INVALID_ARGUMENT', {
+      message: `Expected one revision but received two: ${JSON.stringify(ref)} names ${JSON.stringify(own)} and the revision option ${JSON.stringify(revision)}; give one of them`,
+      name: 'revision',
+    });
+  }
+  return { repoId, revision: own };
+}
+
 /** The folder of one repo at one revision: <cache>/<org>--<name>/<revision>. */
 export function repoCacheDir(cacheDir: string, repoId: string, revision: string): string {
   if (!isRepoId(repoId)) {

@@ -8,15 +8,17 @@
  * where a sentence-transformers / PyLate model keeps its transformer and `1_Dense` projection), and
  * the graph is built into the same folder by encoder/convert (model.onnx + plait-convert.json).
  * A repository with `vocab.txt` but no `tokenizer.json` gets one built from it (BertConverter's recipe).
+ * Asked to pull a model the cache holds, pullModel checks every file against the manifest's size and
+ * sha256 and re-fetches only those that differ (a damaged cache file is repaired, the rest kept).
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { rename, writeFile } from 'node:fs/promises';
+import { createReadStream, existsSync, readFileSync } from 'node:fs';
+import { rename, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PlaitError } from '../../errors/index.js';
 import { checkOptionKeys, type OptionKeys } from '../../util/option-keys.js';
 import { downloadFile } from './download-file.js';
-import { DEFAULT_REVISION, defaultCacheDir, hubEndpoint, hubToken, isOffline, repoCacheDir } from './hub-env.js';
+import { DEFAULT_REVISION, defaultCacheDir, hubEndpoint, hubToken, isOffline, repoCacheDir, splitRepoRevision } from './hub-env.js';
 import { modelArchitecture } from '../convert/model-architecture.js';
 import { DENSE_DIR, moduleFolders, MODULES_FILE, readJsonObject, WEIGHT_FILES } from '../convert/checkpoint-layout.js';
 import { ensureConvertedGraph, CONVERT_MANIFEST_FILE } from '../convert/convert-checkpoint.js';
@@ -93,39 +95,72 @@ export function offlineAlternatives(repoId: string): string {
   );
 }
 
-/** The cached folder of repoId at revision when a complete pull is there, else null. */
-export function cachedModel(repoId: string, opts: CachedModelOptions = {}): PulledModel | null {
+/**
+ * The cached folder of repoId ("org/name", or "org/name@revision" as `--model` takes it) at
+ * revision when a complete pull is there, else null.
+ * @throws PlaitError INVALID_ARGUMENT for a malformed id, or an "@revision" that differs from opts.revision
+ */
+export function cachedModel(ref: string, opts: CachedModelOptions = {}): PulledModel | null {
   checkOptionKeys(opts, CACHED_MODEL_OPTION_KEYS, 'cachedModel option');
-  const revision = opts.revision ?? DEFAULT_REVISION;
+  const split = splitRepoRevision(ref, opts.revision);
+  const repoId = split.repoId;
+  const revision = split.revision ?? DEFAULT_REVISION;
   const dir = repoCacheDir(opts.cacheDir ?? defaultCacheDir(), repoId, revision);
   const manifestPath = path.join(dir, MANIFEST_FILE);
   if (!existsSync(manifestPath)) return null;
   try {
-    const m = JSON.parse(readFileSync(manifestPath, 'utf8')) as { files?: PulledFile[] };
+    const m = JSON.parse(readFileSync(manifestPath, 'utf8')) as { files?: PulledFile[]; converted?: PulledModel['converted'] };
     const files = m.files ?? [];
     if (files.length === 0 || !files.every((f) => existsSync(path.join(dir, f.file)))) return null;
-    return { repoId, revision, dir, files, fromCache: true };
+    return { repoId, revision, dir, files, fromCache: true, ...(m.converted === undefined ? {} : { converted: m.converted }) };
   } catch {
     return null;
   }
 }
 
-export async function pullModel(repoId: string, opts: PullOptions = {}): Promise<PulledModel> {
+/**
+ * Pulls `ref` ("org/name", or "org/name@revision" as `--model` takes it; opts.revision is the same
+ * thing, default main) into the model cache; see the module header.
+ * @throws PlaitError INVALID_ARGUMENT (a malformed id or revision, or two revisions that differ),
+ *   OFFLINE, MODEL_NOT_FOUND, MODEL_FILE_MISSING, DOWNLOAD_FAILED, DOWNLOAD_CORRUPT, ABORTED, and the converter's errors
+ */
+export async function pullModel(ref: string, opts: PullOptions = {}): Promise<PulledModel> {
   checkOptionKeys(opts, PULL_OPTION_KEYS, 'pullModel option');
-  const revision = opts.revision ?? DEFAULT_REVISION;
+  const split = splitRepoRevision(ref, opts.revision);
+  const repoId = split.repoId;
+  const revision = split.revision ?? DEFAULT_REVISION;
   const cacheDir = opts.cacheDir ?? defaultCacheDir();
   const dir = repoCacheDir(cacheDir, repoId, revision);
   const candidates = opts.onnxCandidates ?? HUB_ONNX_CANDIDATES;
   const cached = cachedModel(repoId, { cacheDir, revision });
-  // A cached pull serves only if it holds one of the graphs asked for (a quantised variant is another file).
-  if (cached !== null && cached.files.some((f) => candidates.includes(f.file))) return cached;
-  if (isOffline(opts.offline)) throw new PlaitError('OFFLINE', { message: offlineAlternatives(repoId), repoId });
+  // Files of a cached pull that still match what was pulled; a pull asked for again re-fetches only the others.
+  const intact = new Map<string, PulledFile>();
+  // A cached pull serves only if it holds one of the graphs asked for (a quantised variant is another file),
+  // and, asked for explicitly, only if its files are still the bytes pulled (a damaged file had no way out but rm -rf).
+  if (cached !== null && cached.files.some((f) => candidates.includes(f.file))) {
+    const damaged = await damagedFiles(cached);
+    if (damaged.length === 0) return cached;
+    if (isOffline(opts.offline)) {
+      throw new PlaitError('DOWNLOAD_CORRUPT', {
+        message: `${damaged.join(', ')} in ${dir} differ from what was pulled (size or sha256); go online (unset PLAIT_OFFLINE / HF_HUB_OFFLINE) and pull ${repoId} again to re-fetch them`,
+        file: path.join(dir, damaged[0]!),
+        damaged,
+      });
+    }
+    for (const f of cached.files) if (!damaged.includes(f.file) && f.file !== cached.converted?.graph) intact.set(f.file, f);
+    for (const f of damaged) await unlink(path.join(dir, ...f.split('/'))).catch(() => undefined);
+  } else if (isOffline(opts.offline)) throw new PlaitError('OFFLINE', { message: offlineAlternatives(repoId), repoId });
 
   const endpoint = hubEndpoint(opts.endpoint);
   const token = hubToken();
   const headers: Record<string, string> = token === undefined ? {} : { authorization: `Bearer ${token}` };
   const files: PulledFile[] = [];
   const fetchOne = async (file: string): Promise<boolean> => {
+    const kept = intact.get(file);
+    if (kept !== undefined) {
+      files.push(kept);
+      return true;
+    }
     const url = `${endpoint}/${repoId}/resolve/${encodeURIComponent(revision)}/${file}`;
     const dest = path.join(dir, ...file.split('/'));
     const result = await downloadFile(url, dest, {
@@ -174,11 +209,14 @@ export async function pullModel(repoId: string, opts: PullOptions = {}): Promise
   }
   for (const file of opts.optionalFiles ?? HUB_OPTIONAL_FILES) if (!files.some((f) => f.file === file)) await fetchOne(file);
   // Files of an earlier pull into the same folder (another variant) stay listed.
-  for (const f of cached?.files ?? []) if (!files.some((g) => g.file === f.file)) files.push(f);
+  for (const f of cached?.files ?? []) if (!files.some((g) => g.file === f.file) && existsSync(path.join(dir, ...f.file.split('/')))) files.push(f);
 
   if (onnx === undefined) {
     opts.onProgress?.({ file: 'model.onnx (building from weights)', bytesDone: 0, bytesTotal: null });
     const graph = await ensureConvertedGraph(dir, { outDir: dir });
+    // An earlier pull's entry for the graph (listed above) gives way to the graph as built now.
+    const earlier = files.findIndex((f) => f.file === graph.manifest.graph.file);
+    if (earlier >= 0) files.splice(earlier, 1);
     files.push({ file: graph.manifest.graph.file, bytes: graph.manifest.graph.bytes, sha256: graph.manifest.graph.sha256 });
     converted = { graph: graph.manifest.graph.file, manifest: CONVERT_MANIFEST_FILE, seconds: graph.manifest.convertSeconds };
     opts.onProgress?.({ file: 'model.onnx (building from weights)', bytesDone: graph.manifest.graph.bytes, bytesTotal: graph.manifest.graph.bytes });
@@ -189,6 +227,22 @@ export async function pullModel(repoId: string, opts: PullOptions = {}): Promise
   await writeFile(tmp, JSON.stringify(manifest, null, 2));
   await rename(tmp, path.join(dir, MANIFEST_FILE));
   return { repoId, revision, dir, files, fromCache: false, ...(converted === undefined ? {} : { converted }) };
+}
+
+/** The files of a cached pull whose size or sha256 is no longer what the manifest recorded (missing ones included). */
+async function damagedFiles(cached: PulledModel): Promise<string[]> {
+  const damaged: string[] = [];
+  for (const f of cached.files) {
+    const file = path.join(cached.dir, ...f.file.split('/'));
+    const size = await stat(file).then((st) => st.size, () => -1);
+    if (size !== f.bytes) damaged.push(f.file);
+    else {
+      const hash = createHash('sha256');
+      for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+      if (hash.digest('hex') !== f.sha256) damaged.push(f.file);
+    }
+  }
+  return damaged;
 }
 
 /** Downloads the checkpoint files a conversion needs (config first, so unsupported models fail before the weights). */

@@ -13,6 +13,7 @@ import path from 'node:path';
 import { CROSS_ENCODER_DEFAULTS } from '../../config/defaults.js';
 import { PlaitError, invalidArgument } from '../../errors/index.js';
 import { checkOptionKeys, type OptionKeys } from '../../util/option-keys.js';
+import { readOutputShape } from '../../encoder/colbert-onnx/onnx-output-shape.js';
 
 /** fp32: model.onnx; quantized: model_quantized.onnx (transformers.js/optimum dynamic int8); int8: model_int8.onnx. */
 export type CrossEncoderVariant = 'fp32' | 'quantized' | 'int8';
@@ -75,11 +76,22 @@ export function crossEncoderFiles(dir: string, opts: CrossEncoderFilesOptions = 
   if (!(variant in VARIANT_FILES)) throw invalidArgument('variant', '"fp32", "quantized" or "int8"', variant);
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new PlaitError('MODEL_NOT_FOUND', { message: `no cross-encoder folder at ${dir}`, dir });
   const candidates = opts.onnxFile === undefined ? onnxCandidates(variant) : [opts.onnxFile];
-  const onnx = candidates.find((f) => existsSync(path.join(dir, f)));
+  // onnxFile may be absolute: a graph converted from the folder's weights lives in the model cache.
+  const onnx = candidates.find((f) => existsSync(path.resolve(dir, f)));
   const tokenizerPath = path.join(dir, 'tokenizer.json');
   const missing = [...(onnx === undefined ? [candidates.join(' or ')] : []), ...(existsSync(tokenizerPath) ? [] : ['tokenizer.json'])];
   if (onnx === undefined || missing.length > 0) {
     throw new PlaitError('MODEL_FILE_MISSING', { message: `${dir} has no ${missing.join(', nor ')}`, dir, missing });
+  }
+  // A ColBERT encoder named as the cross-encoder failed at its first pair (WORKER_FAILED: output "embeddings" …
+  // expected [1, numLabels]), a server's warm-up included; its graph declares one vector per token.
+  const shape = readOutputShape(path.resolve(dir, onnx));
+  if (shape !== null && shape.length === 3) {
+    throw new PlaitError('MODEL_UNSUPPORTED', {
+      message: `${opts.name ?? dir} is not a cross-encoder: its ONNX graph's first output is one vector per token ([${shape.map((d) => d ?? '?').join(', ')}]), a ColBERT encoder's, not a score per pair ([batch, num_labels]); use it as the encoder model, and name a cross-encoder (e.g. a BertForSequenceClassification checkpoint) for this stage`,
+      dir,
+      model: opts.name ?? dir,
+    });
   }
   const config = readJson(path.join(dir, 'config.json')) ?? {};
   const tokenizer = readJson(tokenizerPath) ?? {};
@@ -117,7 +129,7 @@ export function crossEncoderFiles(dir: string, opts: CrossEncoderFilesOptions = 
   return {
     dir,
     name: opts.name ?? path.basename(dir),
-    onnxPath: path.join(dir, onnx),
+    onnxPath: path.resolve(dir, onnx),
     tokenizerPath,
     maxLength,
     maxLengthSource,

@@ -1,14 +1,18 @@
 /**
  * `resolveCrossEncoder(model)`: a local folder, or a hub repo id ("org/name", optionally
  * "org/name@revision") fetched through the encoder's hub code (model cache, resumed downloads,
- * sha256 manifest, offline errors) with the cross-encoder's own file list.
+ * sha256 manifest, offline errors) with the cross-encoder's own file list. A local checkpoint folder
+ * without a graph (config.json + weights) is converted into the model cache (encoder/convert), as a
+ * hub id's checkpoint is converted into its pulled folder.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { PlaitError } from '../../errors/index.js';
 import { checkOptionKeys, type OptionKeys } from '../../util/option-keys.js';
 import { cachedModel, pullModel, type PullProgress } from '../../encoder/hub/pull-model.js';
 import { isRepoId } from '../../encoder/hub/hub-env.js';
+import { findCheckpointLayout } from '../../encoder/convert/checkpoint-layout.js';
+import { resolveModelGraph } from '../../encoder/resolve-model.js';
 import { CROSS_ENCODER_SETTINGS_FILES, crossEncoderFiles, onnxCandidates, type CrossEncoderFiles, type CrossEncoderVariant } from './cross-encoder-files.js';
 
 export interface ResolveCrossEncoderOptions {
@@ -37,7 +41,18 @@ export async function resolveCrossEncoder(model: string, opts: ResolveCrossEncod
     ...(opts.onnxFile === undefined ? {} : { onnxFile: opts.onnxFile }),
     ...(opts.maxLength === undefined ? {} : { maxLength: opts.maxLength }),
   };
-  if (existsSync(model)) return crossEncoderFiles(path.resolve(model), fileOpts);
+  if (existsSync(model)) {
+    const dir = path.resolve(model);
+    // A checkpoint folder without a graph (config.json + weights, as transformers / sentence-transformers
+    // save a fine-tuned cross-encoder) is converted into the model cache, as a hub id's is; it was
+    // MODEL_FILE_MISSING ("has no onnx/model.onnx or model.onnx"), though a hub id of the same files converted.
+    const plainFp32 = opts.onnxFile === undefined && (opts.variant ?? 'fp32') === 'fp32';
+    if (plainFp32 && statSync(dir).isDirectory() && !onnxCandidates('fp32').some((f) => existsSync(path.join(dir, f))) && findCheckpointLayout(dir) !== null) {
+      const graph = await resolveModelGraph(dir, opts.cacheDir === undefined ? {} : { cacheDir: opts.cacheDir });
+      return crossEncoderFiles(dir, { ...fileOpts, onnxFile: graph.onnxPath });
+    }
+    return crossEncoderFiles(dir, fileOpts);
+  }
   const [repoId, revision] = model.split('@', 2) as [string, string | undefined];
   if (model.startsWith('.') || model.startsWith('/') || !isRepoId(repoId)) {
     throw new PlaitError('MODEL_NOT_FOUND', { message: `"${model}" is neither a local folder nor a hub repo id (org/name)`, model });
