@@ -18,6 +18,7 @@
 import type Database from 'better-sqlite3';
 import { closestKey } from '../util/option-keys.js';
 import type { MetadataFilter } from './metadata-filter.js';
+import { scalarTypes, type FieldTypeCounts } from './metadata-types.js';
 
 /** A filter value's JSON type, as a client writes it. */
 export type JsonType = 'string' | 'number' | 'boolean' | 'null' | 'array' | 'object';
@@ -54,6 +55,11 @@ export function readFieldCatalogue(db: Database.Database): FieldCatalogue {
   return out;
 }
 
+/** The catalogue of a store's metadata type counts (metadata-types.ts): each field's types with a document. */
+export function catalogueOf(counts: FieldTypeCounts): FieldCatalogue {
+  return new Map([...counts].map(([field, m]) => [field, new Set([...m].filter(([, n]) => n > 0).map(([t]) => t))]));
+}
+
 /** SQLite's JSON path (`$.venue.name`, `$."first author"`) as a filter names it (`venue.name`, `first author`); null for a path a filter cannot name. */
 function dottedField(path: string): string | null {
   if (!path.startsWith('$')) return null;
@@ -83,7 +89,7 @@ function dottedField(path: string): string | null {
  * no stored value of its field has; FILTER_NO_MATCH: the filter matched no live document though its
  * fields and value types exist (the values, or their combination, are not there).
  */
-export type FilterWarningCode = 'FILTER_FIELD_UNKNOWN' | 'FILTER_TYPE_MISMATCH' | 'FILTER_NO_MATCH';
+export type FilterWarningCode = 'FILTER_FIELD_UNKNOWN' | 'FILTER_TYPE_MISMATCH' | 'FILTER_NO_MATCH' | 'FILTER_TYPE_MIXED';
 
 /** Why a filter matched nothing, for the search result (library camelCase; HTTP snake_case). */
 export interface FilterWarning {
@@ -97,6 +103,8 @@ export interface FilterWarning {
   /** FILTER_TYPE_MISMATCH: the value's JSON type and the types stored in the field. */
   askedType?: JsonType;
   storedTypes?: JsonType[];
+  /** FILTER_TYPE_MIXED: each scalar type the field holds and how many live documents hold it. */
+  storedCounts?: Array<{ type: JsonType; documents: number }>;
   message: string;
 }
 
@@ -203,6 +211,64 @@ export function commonWarnings(perShard: readonly (readonly FilterWarning[] | un
     const types = [...new Set(lists.flatMap((l) => l.filter((x) => key(x) === key(w)).flatMap((x) => x.storedTypes ?? [])))].sort();
     return { ...w, storedTypes: types };
   });
+}
+
+const PLURAL: Readonly<Record<string, string>> = { string: 'strings', number: 'numbers', boolean: 'booleans' };
+
+/**
+ * FILTER_TYPE_MIXED: each comparison of the filter ($gt, $gte, $lt, $lte, $eq or a bare value, and
+ * $in whose values are all of one type) on a field whose live documents hold values of several
+ * scalar JSON types (string, number, boolean), the value's type among them — it compares the values
+ * of its own type only, whether or not it matched documents (`{"year": {"$gte": 1960}}` over
+ * "1962" strings and 1962 numbers). Read from the store's type counts (metadata-types.ts), so cheap
+ * enough for every filtered search. Fields under $not and doc_id are not checked; one warning a field.
+ */
+export function mixedFilterWarnings(filter: MetadataFilter, counts: FieldTypeCounts): FilterWarning[] {
+  const out: FilterWarning[] = [];
+  const seen = new Set<string>();
+  const check = (field: string, at: string, value: unknown): void => {
+    if (seen.has(field)) return;
+    const m = counts.get(field);
+    const types = scalarTypes(m);
+    const asked = jsonType(value);
+    if (types.length < 2 || !types.includes(asked)) return;
+    seen.add(field);
+    const storedCounts = types.map((type) => ({ type, documents: m!.get(type)! }));
+    const others = types.filter((t) => t !== asked).map((t) => PLURAL[t]).join(' and ');
+    out.push({
+      code: 'FILTER_TYPE_MIXED',
+      field,
+      at,
+      askedType: asked,
+      storedTypes: [...types].sort(),
+      storedCounts,
+      message:
+        `filter field "${field}" holds ${storedCounts.map((c) => `${PLURAL[c.type]} in ${c.documents} document${c.documents === 1 ? '' : 's'}`).join(' and ')}: ` +
+        `this filter compares ${PLURAL[asked]} only (types compare as JSON types; the ${others} never match it); store the field as one type (a CSV column "${field}:number"), or filter on each type with $or`,
+    });
+  };
+  const walk = (f: unknown, at: string): void => {
+    if (f === null || typeof f !== 'object' || Array.isArray(f)) return;
+    for (const [key, v] of Object.entries(f as Record<string, unknown>)) {
+      const here = `${at}.${key}`;
+      if (key === '$and' || key === '$or') {
+        if (Array.isArray(v)) v.forEach((sub, i) => walk(sub, `${here}[${i}]`));
+        continue;
+      }
+      if (key.startsWith('$') || key === 'doc_id') continue;
+      const isOps = v !== null && typeof v === 'object' && !Array.isArray(v);
+      if (!isOps) {
+        check(key, here, v);
+        continue;
+      }
+      for (const [op, x] of Object.entries(v as Record<string, unknown>)) {
+        if (op === '$eq' || op === '$gt' || op === '$gte' || op === '$lt' || op === '$lte') check(key, `${here}.${op}`, x);
+        else if (op === '$in' && Array.isArray(x) && x.length > 0 && x.every((y) => jsonType(y) === jsonType(x[0]))) check(key, `${here}.${op}`, x[0]);
+      }
+    }
+  };
+  walk(filter, 'filter');
+  return out;
 }
 
 /**
