@@ -7,13 +7,17 @@
  * types, as in MongoDB). The search result carries these as warnings with stable codes
  * (FILTER_FIELD_UNKNOWN, FILTER_TYPE_MISMATCH); the filter's own semantics do not change.
  *
- * Cost: one SQLite pass of json_tree over every document's metadata, grouped in SQLite (a few
- * rows come back): 426 ms on 117,791 documents (wordnet-scale's corpus, title and text stored, with
- * 4 synthetic metadata fields each, one an array and one nested), 6.2× one compiled filter's full
- * scan of the same table (69 ms) — 2 shared cores under load, bench/metadata-catalogue.ts. Too
- * dear for every filtered search, so it is read only when a filter matched no document (such a
- * search has already scanned the table once and returns nothing) and cached per document store,
- * i.e. per index generation (a commit opens a new store, so a write's new field is known next).
+ * A field whose live documents hold several scalar JSON types (strings "1962" and numbers 1962)
+ * answers a comparison with the values of one type: FILTER_TYPE_MIXED says so on every such
+ * search, hits or not (mixedFilterWarnings).
+ *
+ * Cost: readFieldCatalogue, one SQLite pass of json_tree over every document's metadata, took
+ * 426 ms on 117,791 documents (wordnet-scale's corpus with 4 synthetic metadata fields each), 6.2×
+ * one compiled filter's full scan (69 ms) — too dear for every filtered search, so it had been read
+ * only when a filter matched nothing. The catalogue now comes from the store's per-field per-type
+ * document counts (metadata-types.ts, `catalogueOf`), kept by each write: 0.08 ms to read
+ * (bench/metadata-catalogue.ts; bench/RESULTS.md, "Metadata type counts"), cached per document
+ * store, i.e. per index generation. readFieldCatalogue stays as the counts' oracle in tests and benches.
  */
 import type Database from 'better-sqlite3';
 import { closestKey } from '../util/option-keys.js';
