@@ -11,6 +11,11 @@
  *
  * `--base` names another build of plait (an older checkout's `dist`, its node_modules and native
  * build beside it): both are loaded into this process and measured alternately, medians of each.
+ * The base of bench/RESULTS.md was made so (a005b6e, this work's parent):
+ *
+ *   mkdir /tmp/plait-base13 && git archive a005b6e | tar -x -C /tmp/plait-base13
+ *   ln -s $PWD/node_modules /tmp/plait-base13/; cp -r native-kernels/build native-kernels/node_modules /tmp/plait-base13/native-kernels/
+ *   cp bench/metadata-types.ts /tmp/plait-base13/bench/ && (cd /tmp/plait-base13 && npx tsc -p tsconfig.json)
  */
 import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
