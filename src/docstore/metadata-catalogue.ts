@@ -204,7 +204,9 @@ export function filterWarnings(filter: MetadataFilter, catalogue: FieldCatalogue
  * some shard's filter matched documents (or a shard gave no reasons), else FILTER_NO_MATCH when the
  * shards' reasons differ (a field one shard lacks and another holds with another type).
  */
-export function commonWarnings(perShard: readonly (readonly FilterWarning[] | undefined)[]): FilterWarning[] | null {
+export function commonWarnings(shardWarnings: readonly (readonly FilterWarning[] | undefined)[]): FilterWarning[] | null {
+  // FILTER_TYPE_MIXED is no reason for matching nothing: clusterMixedWarnings says it over the corpus.
+  const perShard = shardWarnings.map((w) => w?.filter((x) => x.code !== 'FILTER_TYPE_MIXED'));
   if (perShard.length === 0 || perShard.some((w) => w === undefined || w.length === 0)) return null;
   const lists = perShard as readonly (readonly FilterWarning[])[];
   const key = (w: FilterWarning): string => `${w.code}\u0000${w.field ?? ''}`;
@@ -251,6 +253,16 @@ export function mixedFilterWarnings(filter: MetadataFilter, counts: FieldTypeCou
         `this filter compares ${PLURAL[asked]} only (types compare as JSON types; the ${others} never match it); store the field as one type (a CSV column "${field}:number"), or filter on each type with $or`,
     });
   };
+  forEachComparison(filter, check);
+  return out;
+}
+
+/**
+ * Calls `visit(field, at, value)` for each comparison of `filter` that mixedFilterWarnings checks:
+ * $eq (or a bare value), $gt, $gte, $lt, $lte, and $in whose values are all of one JSON type (its
+ * first value); through $and and $or, not $not; doc_id is not metadata.
+ */
+function forEachComparison(filter: unknown, visit: (field: string, at: string, value: unknown) => void): void {
   const walk = (f: unknown, at: string): void => {
     if (f === null || typeof f !== 'object' || Array.isArray(f)) return;
     for (const [key, v] of Object.entries(f as Record<string, unknown>)) {
@@ -260,19 +272,55 @@ export function mixedFilterWarnings(filter: MetadataFilter, counts: FieldTypeCou
         continue;
       }
       if (key.startsWith('$') || key === 'doc_id') continue;
-      const isOps = v !== null && typeof v === 'object' && !Array.isArray(v);
-      if (!isOps) {
-        check(key, here, v);
+      if (v === null || typeof v !== 'object' || Array.isArray(v)) {
+        visit(key, here, v);
         continue;
       }
       for (const [op, x] of Object.entries(v as Record<string, unknown>)) {
-        if (op === '$eq' || op === '$gt' || op === '$gte' || op === '$lt' || op === '$lte') check(key, `${here}.${op}`, x);
-        else if (op === '$in' && Array.isArray(x) && x.length > 0 && x.every((y) => jsonType(y) === jsonType(x[0]))) check(key, `${here}.${op}`, x[0]);
+        if (op === '$eq' || op === '$gt' || op === '$gte' || op === '$lt' || op === '$lte') visit(key, `${here}.${op}`, x);
+        else if (op === '$in' && Array.isArray(x) && x.length > 0 && x.every((y) => jsonType(y) === jsonType(x[0]))) visit(key, `${here}.${op}`, x[0]);
       }
     }
   };
   walk(filter, 'filter');
-  return out;
+}
+
+/**
+ * A shard's type counts of the fields its query's filter compares (cluster/shard-protocol.ts
+ * `filterTypes`), as JSON: [field, [[type, documents], …]], …
+ */
+export type WireFieldTypes = Array<[string, Array<[JsonType, number]>]>;
+
+/** The counts of the fields `filter` compares (forEachComparison), for the wire. */
+export function comparedFieldTypes(filter: MetadataFilter, counts: FieldTypeCounts): WireFieldTypes {
+  const fields = new Set<string>();
+  forEachComparison(filter, (field) => fields.add(field));
+  return [...fields].flatMap((f): WireFieldTypes => {
+    const m = counts.get(f);
+    return m === undefined ? [] : [[f, [...m]]];
+  });
+}
+
+/**
+ * A cluster's FILTER_TYPE_MIXED: over the corpus, the shards' counts summed (a field of strings on
+ * one shard and numbers on another is mixed too). When a shard sent no counts (a replica predating
+ * them), the shards' own FILTER_TYPE_MIXED warnings, one a field.
+ */
+export function clusterMixedWarnings(filter: MetadataFilter | undefined, perShard: readonly { filterWarnings?: FilterWarning[]; filterTypes?: WireFieldTypes }[]): FilterWarning[] {
+  if (filter === undefined || perShard.length === 0) return [];
+  if (perShard.every((p) => p.filterTypes !== undefined)) {
+    const sum = new Map<string, Map<JsonType, number>>();
+    for (const p of perShard) {
+      for (const [field, types] of p.filterTypes!) {
+        let m = sum.get(field);
+        if (m === undefined) sum.set(field, (m = new Map()));
+        for (const [t, n] of types) m.set(t, (m.get(t) ?? 0) + n);
+      }
+    }
+    return mixedFilterWarnings(filter, sum);
+  }
+  const seen = new Set<string>();
+  return perShard.flatMap((p) => p.filterWarnings ?? []).filter((w) => w.code === 'FILTER_TYPE_MIXED' && !seen.has(w.field!) && seen.add(w.field!) !== undefined);
 }
 
 /**
