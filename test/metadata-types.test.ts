@@ -20,8 +20,9 @@ import { openIndex, type PlaitIndex } from '../src/index.js';
 import type { RunningServer } from '../src/server/index.js';
 import { postJson, servedCorpus, type ServedCorpus } from './helpers/server-fixture.js';
 import { runPlait } from './helpers/cli.js';
-import { documentFieldTypes, readMetadataTypes, scanMetadataTypes } from '../src/docstore/metadata-types.js';
-import { readFieldCatalogue } from '../src/docstore/metadata-catalogue.js';
+import { documentFieldTypes, readMetadataTypes, scanMetadataTypes, type FieldTypeCounts } from '../src/docstore/metadata-types.js';
+import { mixedFilterWarnings, readFieldCatalogue, type JsonType } from '../src/docstore/metadata-catalogue.js';
+import type { MetadataFilter } from '../src/docstore/metadata-filter.js';
 
 let dir: string;
 let index: PlaitIndex;
@@ -76,6 +77,19 @@ test('counts by hand: a document counts once per field and type, array elements 
   });
   assert.deepEqual(Object.fromEntries([...readFieldCatalogue(db)].map(([f, s]) => [f, [...s].sort()])), Object.fromEntries([...counts].map(([f, m]) => [f, [...m.keys()].sort()])));
   db.close();
+});
+
+test('FILTER_TYPE_MIXED by hand: comparisons of a type the mixed field holds, through $and/$or, not $not, not $in of two types, not a field of one type', () => {
+  const counts: FieldTypeCounts = new Map<string, Map<JsonType, number>>([['year', new Map<JsonType, number>([['string', 812], ['number', 40]])], ['venue', new Map<JsonType, number>([['string', 5]])], ['tags', new Map<JsonType, number>([['array', 3], ['string', 3]])]]);
+  const codes = (f: MetadataFilter): string[] => mixedFilterWarnings(f, counts).map((w) => `${w.field} ${w.askedType} ${w.at}`);
+  assert.deepEqual(codes({ year: { $gte: 1960 } }), ['year number filter.year.$gte']);
+  assert.deepEqual(codes({ $or: [{ venue: 'x' }, { year: '1962' }] }), ['year string filter.$or[1].year']);
+  assert.deepEqual(codes({ year: { $in: [1962, 1963] } }), ['year number filter.year.$in']);
+  assert.deepEqual(codes({ year: { $in: [1962, '1962'] } }), [], 'both types asked: it compares both');
+  assert.deepEqual(codes({ $not: { year: 1962 } }), []);
+  assert.deepEqual(codes({ year: true }), [], 'a type the field lacks: FILTER_TYPE_MISMATCH territory');
+  assert.deepEqual(codes({ tags: 'a', venue: { $lt: 'z' } }), [], 'an array of strings and strings are one scalar type');
+  assert.match(mixedFilterWarnings({ year: { $gte: 1960 } }, counts)[0]!.message, /^filter field "year" holds strings in 812 documents and numbers in 40 documents: this filter compares numbers only/);
 });
 
 test('the build writes the table: hand-computed counts, no warning for a corpus of one type a field', () => {
