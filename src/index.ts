@@ -159,6 +159,9 @@ export { splitLongText } from './indexer/split-passages.js';
 // Living index (issue 12): generations, add/upsert/delete, compaction, write lock, metadata filters
 export { updateIndex, compactIndex, needsCompaction } from './mutate/index-updater.js';
 export type { EncodedDocument, UpdateRequest, UpdateResult, UpdateOptions } from './mutate/index-updater.js';
+// What a write's `metadataWarnings` and a search's `filterWarnings` hold (METADATA_TYPE_MIXED, FILTER_*).
+export type { MetadataTypeWarning, MixedTypeCount } from './docstore/metadata-types.js';
+export type { FilterWarning, FilterWarningCode, JsonType } from './docstore/metadata-catalogue.js';
 // A consistent copy of a serving, changing index (plait backup; trial of issue 20's writes).
 export { backupIndex } from './mutate/index-backup.js';
 export { withLockWait } from './mutate/lock-wait.js';

@@ -33,7 +33,7 @@
  */
 import { totalHits } from '../search/paging.js';
 import { lookupDocId } from '../indexer/corpus/document-id.js';
-import { commonWarnings } from '../docstore/metadata-catalogue.js';
+import { clusterMixedWarnings, commonWarnings } from '../docstore/metadata-catalogue.js';
 import { PlaitError, invalidArgument, isPlaitError } from '../errors/index.js';
 import { CLUSTER_DEFAULTS, SEARCH_DEFAULTS } from '../config/defaults.js';
 import type { Encoder, TokenEmbeddings } from '../encoder/types.js';
@@ -303,10 +303,12 @@ export class ClusterIndex {
       results[qi] = {
         hits: empty === undefined ? merged.slice(offset) : [],
         ...(r.offset === null ? {} : { offset: r.offset, totalHits: empty === undefined ? totalHits(merged.length, r.topK, summedTotals(parts, missingHere)) : 0 }),
-        // A filter that matched nothing on every shard: the reasons every shard gives (docstore/metadata-catalogue.ts).
+        // A filter that matched nothing on every shard: the reasons every shard gives (docstore/metadata-catalogue.ts);
+        // a comparison on a field of several JSON types over the corpus, hits or not: FILTER_TYPE_MIXED.
         ...(() => {
           const why = empty === undefined && merged.length === 0 && missingHere.length === 0 ? commonWarnings(parts.map((p) => p.filterWarnings)) : null;
-          return why === null ? {} : { filterWarnings: why };
+          const all = [...(why ?? []), ...(empty === undefined ? clusterMixedWarnings(options.filter, parts) : [])];
+          return all.length === 0 ? {} : { filterWarnings: all };
         })(),
         timings,
         truncated: false,

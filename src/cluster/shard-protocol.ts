@@ -45,7 +45,7 @@
  *   from its own copy of the shared codebook; a replica that applied them says so (`prf: true` in
  *   its result), so a replica predating PRF is reported missing rather than answering unexpanded.
  */
-import type { FilterWarning } from '../docstore/metadata-catalogue.js';
+import type { FilterWarning, WireFieldTypes } from '../docstore/metadata-catalogue.js';
 import type { MetadataFilter } from '../docstore/metadata-filter.js';
 import { pack, unpack } from 'msgpackr';
 import { PlaitError, type ErrorCode, type ErrorDetails } from '../errors/index.js';
@@ -273,8 +273,14 @@ export interface ShardQueryResult {
   prf?: true;
   /** The shard's own stage times (late interaction, BM25), ms; absent from replicas predating them. */
   timings?: { lateMs: number; bm25Ms: number };
-  /** Why the query's filter matched none of the shard's documents (SearchResult.filterWarnings); absent when it matched some. */
+  /** Why the query's filter matched none of the shard's documents (SearchResult.filterWarnings), and the shard's own FILTER_TYPE_MIXED. */
   filterWarnings?: FilterWarning[];
+  /**
+   * With a filter: the shard's live document counts per JSON type of each field the filter compares
+   * (docstore/metadata-catalogue.ts comparedFieldTypes); the coordinator sums them to say
+   * FILTER_TYPE_MIXED over the corpus. Absent from replicas predating it.
+   */
+  filterTypes?: WireFieldTypes;
   /**
    * How many of the shard's documents the query's whole ranking holds (SearchResult.totalHits), when
    * the coordinator pages (it sends offset 0): the coordinator sums them. Absent from replicas predating it.

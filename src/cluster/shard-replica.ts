@@ -9,6 +9,7 @@
  * statistics the coordinator sends (search-options.ts, GlobalStats), so its scores are those a
  * single index over the whole corpus would give.
  */
+import { comparedFieldTypes } from '../docstore/metadata-catalogue.js';
 import { existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { connect, type NatsConnection, type Msg, type Subscription } from '@nats-io/transport-node';
@@ -252,13 +253,15 @@ export class ShardReplica {
       const rewritten = q.bm25Terms === undefined ? {} : { rewritten: [{ lateText: q.text, bm25: { terms: new Map(q.bm25Terms), tokens: [] }, rewrites: [] }] };
       const base: EncodedSearchOptions = { ...req.options, ...rewritten, ...prf, globalStats, timeoutMs: Math.max(1, req.deadlineAt - Date.now()) };
       const mode = req.options.mode;
+      // The counts of the fields the filter compares, for the coordinator's FILTER_TYPE_MIXED over the corpus.
+      const filterTypes = req.options.filter === undefined ? {} : { filterTypes: comparedFieldTypes(req.options.filter, this.index.docstore.metadataTypes()) };
       // The coordinator sends its resolved settings whole (PLAID's, fusion's): each search here takes
       // only what applies to its mode (option-scope.ts), as a hybrid search splits into late and BM25.
       const late = (o: EncodedSearchOptions) =>
         this.index.searchEncodedBatch([q.text], embedding === null ? [] : [embedding], applicableSearchOptions(o, searchShape(o, this.index.manifest.model.defaultMode))).then((r) => r[0]!);
       if (mode !== 'hybrid') {
         const r = await late(base);
-        results.push({ hits: r.hits, ...(r.emptyReason === undefined ? {} : { emptyReason: r.emptyReason }), ...(r.generation === undefined ? {} : { generation: r.generation }), ...applied, timings: { lateMs: r.timings.lateMs, bm25Ms: r.timings.bm25Ms }, ...(r.filterWarnings === undefined ? {} : { filterWarnings: r.filterWarnings }), ...(r.totalHits === undefined ? {} : { totalHits: r.totalHits }) });
+        results.push({ hits: r.hits, ...(r.emptyReason === undefined ? {} : { emptyReason: r.emptyReason }), ...(r.generation === undefined ? {} : { generation: r.generation }), ...applied, timings: { lateMs: r.timings.lateMs, bm25Ms: r.timings.bm25Ms }, ...(r.filterWarnings === undefined ? {} : { filterWarnings: r.filterWarnings }), ...filterTypes, ...(r.totalHits === undefined ? {} : { totalHits: r.totalHits }) });
         continue;
       }
       // Hybrid: the two lists fusion takes at the single index's depth, and the exact late scores
@@ -276,6 +279,7 @@ export class ShardReplica {
         extraLate,
         ...(lateList.emptyReason === undefined ? {} : { emptyReason: lateList.emptyReason }),
         ...(lateList.filterWarnings === undefined ? {} : { filterWarnings: lateList.filterWarnings }),
+        ...filterTypes,
         ...(lateList.generation === undefined ? {} : { generation: lateList.generation }),
         // Hybrid ranks what late interaction ranks: every document (the filter's), as on one index.
         ...(lateList.totalHits === undefined ? {} : { totalHits: lateList.totalHits }),

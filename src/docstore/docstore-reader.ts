@@ -17,7 +17,8 @@ import { BM25_STEMMERS, DOCSTORE_MIN_SCHEMA_VERSION, DOCSTORE_SCHEMA_VERSION, UN
 import { PID_DOC_KEY, storedPidToDoc, storedPidToDocChunks } from './pid-doc-blob.js';
 import { docstoreError, guarded } from './sqlite-error.js';
 import { COMMIT_RECORD_KEY, commitOfRecord } from './store-commit.js';
-import { readFieldCatalogue, type FieldCatalogue } from './metadata-catalogue.js';
+import { catalogueOf, type FieldCatalogue } from './metadata-catalogue.js';
+import { readMetadataTypes, scanMetadataTypes, type FieldTypeCounts } from './metadata-types.js';
 import type { Bm25Hit, Bm25TermMatch, StoredContent, StoredDocument, StoredPassage, TokenDf } from './types.js';
 
 /** Bytes in the store's -wal file (0 when there is none). */
@@ -373,16 +374,29 @@ export class DocStoreReader {
    * is a condition over `documents` built from fixed SQL fragments, every user value in `params`.
    */
   /**
-   * The metadata fields the live documents hold, with their stored JSON types (metadata-catalogue.ts),
-   * read once per store (a store is one index generation) and only when asked: a filter that matched nothing.
+   * The metadata fields the live documents hold, with their stored JSON types (metadata-catalogue.ts).
    * @throws PlaitError DOCSTORE_FAILED
    */
   fieldCatalogue(): FieldCatalogue {
-    this.catalogue ??= guarded('read the metadata fields', this.path, () => readFieldCatalogue(this.db));
+    this.catalogue ??= catalogueOf(this.metadataTypes());
     return this.catalogue;
   }
 
   private catalogue: FieldCatalogue | undefined;
+
+  /**
+   * Each metadata field's JSON types with their live document counts (metadata-types.ts): the
+   * store's `metadata_types` table (a few rows), or — a store without a current table, from before
+   * it — one count over every document's metadata. Read once per store (a store is one index
+   * generation: the reader's pinned snapshot), when a filtered search first asks.
+   * @throws PlaitError DOCSTORE_FAILED
+   */
+  metadataTypes(): FieldTypeCounts {
+    this.typeCounts ??= guarded('read the metadata types', this.path, () => readMetadataTypes(this.db) ?? scanMetadataTypes(this.db));
+    return this.typeCounts;
+  }
+
+  private typeCounts: FieldTypeCounts | undefined;
 
   filterRowids(where: string, params: ReadonlyArray<string | number | null>): number[] {
     return guarded('filter documents', this.path, () => this.db.prepare(`SELECT doc_rowid FROM documents WHERE ${where}`).pluck().all(...params) as number[]);

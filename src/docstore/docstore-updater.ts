@@ -25,7 +25,8 @@
  * passage-tokens.ts) are subtracted from the token document frequencies, as an add counts them.
  * Doc rowids are never reused (`meta.rowid_span` is the next one).
  */
-import { readFieldCatalogue, type FieldCatalogue } from './metadata-catalogue.js';
+import { catalogueOf, type FieldCatalogue, type JsonType } from './metadata-catalogue.js';
+import { applyCounts, copyCounts, documentFieldTypes, findExample, mixedTypeWarnings, readMetadataTypes, scanMetadataTypes, updateMetadataTypes, writeMetadataTypes, type FieldTypeCounts, type MetadataTypeWarning } from './metadata-types.js';
 import { storePidToDocChunks } from './pid-doc-blob.js';
 import type Database from 'better-sqlite3';
 import { openDatabase } from './open-database.js';
@@ -71,6 +72,13 @@ export class DocStoreUpdater {
   private firstChangedPid = Number.POSITIVE_INFINITY;
   /** Token df changes of this write: token id → +adds − deletes. */
   private readonly dfDelta = new Map<number, number>();
+  /** The metadata type counts before this write (metadata-types.ts), from the table or counted once. */
+  private readonly typesBefore: FieldTypeCounts;
+  /** Whether the table must be written whole (absent, or left stale by an older plait) rather than updated. */
+  private readonly typesRecount: boolean;
+  /** Metadata type changes of this write: `field\u0000type` → +adds − deletes, and the first docId added with each. */
+  private readonly typesDelta = new Map<string, number>();
+  private readonly typesExample = new Map<string, string>();
 
   /**
    * Opens the store and starts the write's transaction: in place (WAL, BEGIN IMMEDIATE: readers go
@@ -116,13 +124,18 @@ export class DocStoreUpdater {
       this.fts = this.schemaVersion >= 2 ? ftsText : (t: string): string => t;
       this.byDocId = db.prepare('SELECT doc_rowid FROM documents WHERE doc_id = ?').pluck();
       this.passagesOfDoc = db.prepare('SELECT pid, token_ids FROM passages WHERE doc_rowid = ? ORDER BY pid').raw();
-      this.docRow = db.prepare('SELECT title, text FROM documents WHERE doc_rowid = ?').raw();
+      this.docRow = db.prepare('SELECT title, text, metadata FROM documents WHERE doc_rowid = ?').raw();
       this.contentOf = db.prepare('SELECT title, text, metadata FROM documents WHERE doc_id = ?').raw();
       this.insertDocument = db.prepare('INSERT INTO documents (doc_rowid, doc_id, title, text, metadata, n_terms) VALUES (?, ?, ?, ?, ?, ?)');
       this.insertFts = db.prepare('INSERT INTO documents_fts (rowid, title, text) VALUES (?, ?, ?)');
       this.deleteFts = db.prepare("INSERT INTO documents_fts (documents_fts, rowid, title, text) VALUES ('delete', ?, ?, ?)");
       this.deleteRow = db.prepare('DELETE FROM documents WHERE doc_rowid = ?');
       this.insertPassage = db.prepare('INSERT INTO passages (pid, doc_rowid, start, "end", token_ids) VALUES (?, ?, ?, ?, ?)');
+      // A store from before the metadata_types table (or one an older plait wrote since) is counted
+      // once here, and the table written whole with this write (metadata-types.ts).
+      const current = readMetadataTypes(db);
+      this.typesRecount = current === null;
+      this.typesBefore = current ?? scanMetadataTypes(db);
     } catch (e) {
       if (db.inTransaction) db.exec('ROLLBACK');
       db.close();
@@ -173,8 +186,34 @@ export class DocStoreUpdater {
    * @throws PlaitError DOCSTORE_FAILED
    */
   fieldCatalogue(): FieldCatalogue {
+    this.open();
+    return catalogueOf(this.typesBefore);
+  }
+
+  /** The metadata type counts of the live documents as this write leaves them (metadata-types.ts). */
+  metadataTypes(): FieldTypeCounts {
+    const after = copyCounts(this.typesBefore);
+    applyCounts(after, this.typesDelta);
+    return after;
+  }
+
+  /**
+   * METADATA_TYPE_MIXED for each field this write left holding several scalar JSON types, one of
+   * them new to it; examples are this write's documents, else found in the store.
+   * @throws PlaitError DOCSTORE_FAILED
+   */
+  typeWarnings(): MetadataTypeWarning[] {
     const db = this.open();
-    return guarded('read the metadata fields', this.path, () => readFieldCatalogue(db));
+    return guarded('read the metadata types', this.path, () =>
+      mixedTypeWarnings(this.typesBefore, this.metadataTypes(), (field: string, type: JsonType) => this.typesExample.get(`${field}\u0000${type}`) ?? findExample(db, field, type)),
+    );
+  }
+
+  private countTypes(docId: string, metadata: string | null, by: 1 | -1): void {
+    for (const k of documentFieldTypes(metadata)) {
+      this.typesDelta.set(k, (this.typesDelta.get(k) ?? 0) + by);
+      if (by === 1 && !this.typesExample.has(k)) this.typesExample.set(k, docId);
+    }
   }
 
   /** Every live docId (a sync deletes those its input lacks, found under the write lock). */
@@ -191,8 +230,9 @@ export class DocStoreUpdater {
   /** Removes a live document (row and FTS5 entry) and subtracts its passages' token ids; returns the pids its passages had. */
   deleteDocument(docRowid: number): number[] {
     this.open();
-    const row = this.docRow.get(docRowid) as [string, string] | undefined;
+    const row = this.docRow.get(docRowid) as [string, string, string | null] | undefined;
     if (row === undefined) return [];
+    this.countTypes('', row[2], -1);
     const passages = this.passagesOfDoc.all(docRowid) as Array<[number, Uint8Array | null]>;
     guarded('delete a document', this.path, () => {
       this.deleteFts.run(docRowid, this.fts(row[0]), this.fts(row[1]));
@@ -221,6 +261,7 @@ export class DocStoreUpdater {
         pids.push(this.nPids++);
       }
     });
+    this.countTypes(doc.docId, metadata, 1);
     for (const p of passages) {
       if (p.tokenIds !== undefined) this.countDf(p.tokenIds, 1);
       else this.dfPassages++; // counted in N as the build counted passages; its tokens are unknown
@@ -263,6 +304,10 @@ export class DocStoreUpdater {
     const add = db.prepare('INSERT INTO token_df (token_id, df) VALUES (?, ?) ON CONFLICT(token_id) DO UPDATE SET df = df + excluded.df');
     for (const [t, d] of this.dfDelta) if (d !== 0) add.run(t, d);
     db.exec('DELETE FROM token_df WHERE df <= 0');
+    // The metadata type counts, stamped with the counts just written (metadata-types.ts).
+    const state = `${this.liveDocs}:${this.nextRowid}`;
+    if (this.typesRecount) writeMetadataTypes(db, this.metadataTypes(), state);
+    else updateMetadataTypes(db, this.typesDelta, state);
     // The pid → doc map: only the chunks of new pids (a delete changes none; a compaction all).
     if (this.firstChangedPid < this.nPids || this.mode === 'migrate') storePidToDocChunks(db, this.mode === 'migrate' ? 0 : this.firstChangedPid, this.nPids);
   }

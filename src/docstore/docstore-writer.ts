@@ -19,6 +19,8 @@ import { distinctTokenIds, encodeTokenIds } from './passage-tokens.js';
 import { CREATE_INDEXES, DOCSTORE_SCHEMA_VERSION, createTables, type Bm25Stemmer } from './schema.js';
 import { docstoreError, guarded } from './sqlite-error.js';
 import type { DocumentInput } from './types.js';
+import { applyCounts, documentFieldTypes, mixedTypeWarnings, writeMetadataTypes, type FieldTypeCounts, type MetadataTypeWarning } from './metadata-types.js';
+import type { JsonType } from './metadata-catalogue.js';
 
 type Statement = Database.Statement;
 
@@ -42,6 +44,9 @@ export class DocStoreWriter {
   private dfPassages = 0;
   private dfSet = false;
   private setTokens: Statement | null = null;
+  /** Metadata type counts (metadata-types.ts): `field\u0000type` → documents, and the first docId of each. */
+  private readonly types = new Map<string, number>();
+  private readonly typeExample = new Map<string, string>();
 
   readonly stemmer: Bm25Stemmer;
 
@@ -107,6 +112,10 @@ export class DocStoreWriter {
       throw docstoreError('add a document', this.path, e);
     }
     guarded('index a document', this.path, () => this.insertFts.run(docRowid, ftsText(doc.title), ftsText(doc.text)));
+    for (const k of documentFieldTypes(metadata)) {
+      this.types.set(k, (this.types.get(k) ?? 0) + 1);
+      if (!this.typeExample.has(k)) this.typeExample.set(k, doc.docId);
+    }
     this.nDocs++;
     this.tick(db);
     return docRowid;
@@ -167,6 +176,18 @@ export class DocStoreWriter {
     this.dfSet = true;
   }
 
+  /** The metadata type counts of the documents stored so far (metadata-types.ts). */
+  metadataTypes(): FieldTypeCounts {
+    const out = new Map<string, Map<JsonType, number>>();
+    applyCounts(out, this.types);
+    return out;
+  }
+
+  /** METADATA_TYPE_MIXED for each field the documents stored so far hold with several scalar JSON types, examples the first of each type. */
+  typeWarnings(): MetadataTypeWarning[] {
+    return mixedTypeWarnings(null, this.metadataTypes(), (field, type) => this.typeExample.get(`${field}\u0000${type}`));
+  }
+
   /** Writes the token frequencies, indexes and metadata, merges the FTS5 segments, and closes the file. */
   close(): void {
     const db = this.open();
@@ -180,6 +201,8 @@ export class DocStoreWriter {
       setMeta.run('documents', this.nDocs);
       setMeta.run('passages', this.nPids);
       setMeta.run('token_df_n', this.dfSet || this.dfPassages > 0 ? this.dfPassages : this.nPids);
+      // Current for `documents:rowid_span` as a build leaves them (no rowid_span row: docstore-updater.ts derives it).
+      writeMetadataTypes(db, this.metadataTypes(), `${this.nDocs}:`);
       db.exec(CREATE_INDEXES);
       storePidToDoc(db, this.nPids);
       db.exec("INSERT INTO documents_fts (documents_fts) VALUES ('optimize')");

@@ -7,17 +7,22 @@
  * types, as in MongoDB). The search result carries these as warnings with stable codes
  * (FILTER_FIELD_UNKNOWN, FILTER_TYPE_MISMATCH); the filter's own semantics do not change.
  *
- * Cost: one SQLite pass of json_tree over every document's metadata, grouped in SQLite (a few
- * rows come back): 426 ms on 117,791 documents (wordnet-scale's corpus, title and text stored, with
- * 4 synthetic metadata fields each, one an array and one nested), 6.2× one compiled filter's full
- * scan of the same table (69 ms) — 2 shared cores under load, bench/metadata-catalogue.ts. Too
- * dear for every filtered search, so it is read only when a filter matched no document (such a
- * search has already scanned the table once and returns nothing) and cached per document store,
- * i.e. per index generation (a commit opens a new store, so a write's new field is known next).
+ * A field whose live documents hold several scalar JSON types (strings "1962" and numbers 1962)
+ * answers a comparison with the values of one type: FILTER_TYPE_MIXED says so on every such
+ * search, hits or not (mixedFilterWarnings).
+ *
+ * Cost: readFieldCatalogue, one SQLite pass of json_tree over every document's metadata, took
+ * 426 ms on 117,791 documents (wordnet-scale's corpus with 4 synthetic metadata fields each), 6.2×
+ * one compiled filter's full scan (69 ms) — too dear for every filtered search, so it had been read
+ * only when a filter matched nothing. The catalogue now comes from the store's per-field per-type
+ * document counts (metadata-types.ts, `catalogueOf`), kept by each write: 0.08 ms to read
+ * (bench/metadata-catalogue.ts; bench/RESULTS.md, "Metadata type counts"), cached per document
+ * store, i.e. per index generation. readFieldCatalogue stays as the counts' oracle in tests and benches.
  */
 import type Database from 'better-sqlite3';
 import { closestKey } from '../util/option-keys.js';
 import type { MetadataFilter } from './metadata-filter.js';
+import { scalarTypes, type FieldTypeCounts } from './metadata-types.js';
 
 /** A filter value's JSON type, as a client writes it. */
 export type JsonType = 'string' | 'number' | 'boolean' | 'null' | 'array' | 'object';
@@ -54,6 +59,11 @@ export function readFieldCatalogue(db: Database.Database): FieldCatalogue {
   return out;
 }
 
+/** The catalogue of a store's metadata type counts (metadata-types.ts): each field's types with a document. */
+export function catalogueOf(counts: FieldTypeCounts): FieldCatalogue {
+  return new Map([...counts].map(([field, m]) => [field, new Set([...m].filter(([, n]) => n > 0).map(([t]) => t))]));
+}
+
 /** SQLite's JSON path (`$.venue.name`, `$."first author"`) as a filter names it (`venue.name`, `first author`); null for a path a filter cannot name. */
 function dottedField(path: string): string | null {
   if (!path.startsWith('$')) return null;
@@ -83,7 +93,7 @@ function dottedField(path: string): string | null {
  * no stored value of its field has; FILTER_NO_MATCH: the filter matched no live document though its
  * fields and value types exist (the values, or their combination, are not there).
  */
-export type FilterWarningCode = 'FILTER_FIELD_UNKNOWN' | 'FILTER_TYPE_MISMATCH' | 'FILTER_NO_MATCH';
+export type FilterWarningCode = 'FILTER_FIELD_UNKNOWN' | 'FILTER_TYPE_MISMATCH' | 'FILTER_NO_MATCH' | 'FILTER_TYPE_MIXED';
 
 /** Why a filter matched nothing, for the search result (library camelCase; HTTP snake_case). */
 export interface FilterWarning {
@@ -97,6 +107,8 @@ export interface FilterWarning {
   /** FILTER_TYPE_MISMATCH: the value's JSON type and the types stored in the field. */
   askedType?: JsonType;
   storedTypes?: JsonType[];
+  /** FILTER_TYPE_MIXED: each scalar type the field holds and how many live documents hold it. */
+  storedCounts?: Array<{ type: JsonType; documents: number }>;
   message: string;
 }
 
@@ -192,7 +204,9 @@ export function filterWarnings(filter: MetadataFilter, catalogue: FieldCatalogue
  * some shard's filter matched documents (or a shard gave no reasons), else FILTER_NO_MATCH when the
  * shards' reasons differ (a field one shard lacks and another holds with another type).
  */
-export function commonWarnings(perShard: readonly (readonly FilterWarning[] | undefined)[]): FilterWarning[] | null {
+export function commonWarnings(shardWarnings: readonly (readonly FilterWarning[] | undefined)[]): FilterWarning[] | null {
+  // FILTER_TYPE_MIXED is no reason for matching nothing: clusterMixedWarnings says it over the corpus.
+  const perShard = shardWarnings.map((w) => w?.filter((x) => x.code !== 'FILTER_TYPE_MIXED'));
   if (perShard.length === 0 || perShard.some((w) => w === undefined || w.length === 0)) return null;
   const lists = perShard as readonly (readonly FilterWarning[])[];
   const key = (w: FilterWarning): string => `${w.code}\u0000${w.field ?? ''}`;
@@ -203,6 +217,110 @@ export function commonWarnings(perShard: readonly (readonly FilterWarning[] | un
     const types = [...new Set(lists.flatMap((l) => l.filter((x) => key(x) === key(w)).flatMap((x) => x.storedTypes ?? [])))].sort();
     return { ...w, storedTypes: types };
   });
+}
+
+const PLURAL: Readonly<Record<string, string>> = { string: 'strings', number: 'numbers', boolean: 'booleans' };
+
+/**
+ * FILTER_TYPE_MIXED: each comparison of the filter ($gt, $gte, $lt, $lte, $eq or a bare value, and
+ * $in whose values are all of one type) on a field whose live documents hold values of several
+ * scalar JSON types (string, number, boolean), the value's type among them — it compares the values
+ * of its own type only, whether or not it matched documents (`{"year": {"$gte": 1960}}` over
+ * "1962" strings and 1962 numbers). Read from the store's type counts (metadata-types.ts), so cheap
+ * enough for every filtered search. Fields under $not and doc_id are not checked; one warning a field.
+ */
+export function mixedFilterWarnings(filter: MetadataFilter, counts: FieldTypeCounts): FilterWarning[] {
+  const out: FilterWarning[] = [];
+  const seen = new Set<string>();
+  const check = (field: string, at: string, value: unknown): void => {
+    if (seen.has(field)) return;
+    const m = counts.get(field);
+    const types = scalarTypes(m);
+    const asked = jsonType(value);
+    if (types.length < 2 || !types.includes(asked)) return;
+    seen.add(field);
+    const storedCounts = types.map((type) => ({ type, documents: m!.get(type)! }));
+    const others = types.filter((t) => t !== asked).map((t) => PLURAL[t]).join(' and ');
+    out.push({
+      code: 'FILTER_TYPE_MIXED',
+      field,
+      at,
+      askedType: asked,
+      storedTypes: [...types].sort(),
+      storedCounts,
+      message:
+        `filter field "${field}" holds ${storedCounts.map((c) => `${PLURAL[c.type]} in ${c.documents} document${c.documents === 1 ? '' : 's'}`).join(' and ')}: ` +
+        `this filter compares ${PLURAL[asked]} only (types compare as JSON types; the ${others} never match it); store the field as one type (a CSV column "${field}:number"), or filter on each type with $or`,
+    });
+  };
+  forEachComparison(filter, check);
+  return out;
+}
+
+/**
+ * Calls `visit(field, at, value)` for each comparison of `filter` that mixedFilterWarnings checks:
+ * $eq (or a bare value), $gt, $gte, $lt, $lte, and $in whose values are all of one JSON type (its
+ * first value); through $and and $or, not $not; doc_id is not metadata.
+ */
+function forEachComparison(filter: unknown, visit: (field: string, at: string, value: unknown) => void): void {
+  const walk = (f: unknown, at: string): void => {
+    if (f === null || typeof f !== 'object' || Array.isArray(f)) return;
+    for (const [key, v] of Object.entries(f as Record<string, unknown>)) {
+      const here = `${at}.${key}`;
+      if (key === '$and' || key === '$or') {
+        if (Array.isArray(v)) v.forEach((sub, i) => walk(sub, `${here}[${i}]`));
+        continue;
+      }
+      if (key.startsWith('$') || key === 'doc_id') continue;
+      if (v === null || typeof v !== 'object' || Array.isArray(v)) {
+        visit(key, here, v);
+        continue;
+      }
+      for (const [op, x] of Object.entries(v as Record<string, unknown>)) {
+        if (op === '$eq' || op === '$gt' || op === '$gte' || op === '$lt' || op === '$lte') visit(key, `${here}.${op}`, x);
+        else if (op === '$in' && Array.isArray(x) && x.length > 0 && x.every((y) => jsonType(y) === jsonType(x[0]))) visit(key, `${here}.${op}`, x[0]);
+      }
+    }
+  };
+  walk(filter, 'filter');
+}
+
+/**
+ * A shard's type counts of the fields its query's filter compares (cluster/shard-protocol.ts
+ * `filterTypes`), as JSON: [field, [[type, documents], …]], …
+ */
+export type WireFieldTypes = Array<[string, Array<[JsonType, number]>]>;
+
+/** The counts of the fields `filter` compares (forEachComparison), for the wire. */
+export function comparedFieldTypes(filter: MetadataFilter, counts: FieldTypeCounts): WireFieldTypes {
+  const fields = new Set<string>();
+  forEachComparison(filter, (field) => fields.add(field));
+  return [...fields].flatMap((f): WireFieldTypes => {
+    const m = counts.get(f);
+    return m === undefined ? [] : [[f, [...m]]];
+  });
+}
+
+/**
+ * A cluster's FILTER_TYPE_MIXED: over the corpus, the shards' counts summed (a field of strings on
+ * one shard and numbers on another is mixed too). When a shard sent no counts (a replica predating
+ * them), the shards' own FILTER_TYPE_MIXED warnings, one a field.
+ */
+export function clusterMixedWarnings(filter: MetadataFilter | undefined, perShard: readonly { filterWarnings?: FilterWarning[]; filterTypes?: WireFieldTypes }[]): FilterWarning[] {
+  if (filter === undefined || perShard.length === 0) return [];
+  if (perShard.every((p) => p.filterTypes !== undefined)) {
+    const sum = new Map<string, Map<JsonType, number>>();
+    for (const p of perShard) {
+      for (const [field, types] of p.filterTypes!) {
+        let m = sum.get(field);
+        if (m === undefined) sum.set(field, (m = new Map()));
+        for (const [t, n] of types) m.set(t, (m.get(t) ?? 0) + n);
+      }
+    }
+    return mixedFilterWarnings(filter, sum);
+  }
+  const seen = new Set<string>();
+  return perShard.flatMap((p) => p.filterWarnings ?? []).filter((w) => w.code === 'FILTER_TYPE_MIXED' && !seen.has(w.field!) && seen.add(w.field!) !== undefined);
 }
 
 /**

@@ -18,6 +18,10 @@
  *               the documents holding them, no positions): the index's own word vocabulary, read by
  *               spelling correction (rewrite/spelling.ts). Kept in step with `documents` by
  *               triggers, so every writer (build, living-index writes) maintains it.
+ *   metadata_types  field, type → docs: live documents holding a value of that JSON type at that
+ *               metadata path (metadata-types.ts), written by the builder and kept by each write's
+ *               transaction; optional (a store without it, or stale per `meta.metadata_types_state`,
+ *               is counted by one pass and gains it at its next write), so no schema version change.
  */
 
 /**

@@ -34,6 +34,7 @@ export function recordedFieldsOf(options: CorpusReaderOptions): { corpusFields?:
   return fields === undefined ? {} : { corpusFields: fields };
 }
 import type { CorpusDocumentInput, CorpusInput, CorpusReaderOptions, CorpusReadReport } from './corpus/types.js';
+import type { MetadataTypeWarning } from '../docstore/metadata-types.js';
 import { DocStoreWriter } from '../docstore/index.js';
 import { compressPassages, type EmbeddingSource } from './compress-passages.js';
 import { resolveCentroidAssignment, type CentroidAssignmentOptions } from './two-level-assign.js';
@@ -90,6 +91,13 @@ export interface BuildResult {
   path: string;
   manifest: IndexManifest;
   report: CorpusReadReport;
+  /**
+   * METADATA_TYPE_MIXED (docstore/metadata-types.ts): each metadata field the corpus holds with
+   * values of several JSON types (string, number, boolean), with each type's document count and
+   * its first docId; absent when none. Built all the same: a comparison filter on such a field
+   * matches the values of its own type only.
+   */
+  metadataWarnings?: MetadataTypeWarning[];
 }
 
 /** BuildOptions' keys (util/option-keys.ts): `buildIndex(c, { index, encoderoptions: { threads: 0 } })` had built with the default threads without a word. */
@@ -167,6 +175,7 @@ export async function buildIndex(input: CorpusInput | readonly CorpusDocumentInp
       if (nDocs % 256 === 0) progress('read', nDocs, 0);
     }
     progress('read', nDocs, nDocs);
+    const typeWarnings = docstore.typeWarnings();
     const nPassages = spill.length;
     if (nPassages === 0) throw emptyCorpusError(input, corpus.report, 'index');
 
@@ -208,7 +217,7 @@ export async function buildIndex(input: CorpusInput | readonly CorpusDocumentInp
     });
     const published = publishIndex(tmp, target);
     progress('done', 1, 1);
-    return { path: target, manifest: published, report };
+    return { path: target, manifest: published, report, ...(typeWarnings.length === 0 ? {} : { metadataWarnings: typeWarnings }) };
   } catch (err) {
     try {
       docstore?.abort();

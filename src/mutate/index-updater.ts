@@ -52,6 +52,7 @@ import type { DocumentInput } from '../docstore/types.js';
 import { buildIvf } from '../indexer/index-writer.js';
 import { compileFilter, type MetadataFilter } from '../docstore/metadata-filter.js';
 import { noMatchWarnings, type FilterWarning } from '../docstore/metadata-catalogue.js';
+import type { MetadataTypeWarning } from '../docstore/metadata-types.js';
 import { checkFinite } from '../indexer/compress-passages.js';
 import { sameContent } from './sync-plan.js';
 
@@ -130,6 +131,14 @@ export interface UpdateResult {
    * A delete by `{"metadata.year": …}` or `{"year": 1960}` over strings had answered `deleted: 0` alone.
    */
   filterWarnings?: FilterWarning[];
+  /**
+   * METADATA_TYPE_MIXED (docstore/metadata-types.ts): each metadata field this write left holding
+   * values of several JSON types (string, number, boolean), one of them new to it — `year` stored
+   * as "1962" by an untyped CSV column, then 1962 by a typed one — with each type's live document
+   * count and an example docId. The write is committed all the same (mixed fields are legal JSON);
+   * a comparison filter on such a field matches the values of its own type only. Absent when none.
+   */
+  metadataWarnings?: MetadataTypeWarning[];
 }
 
 export interface UpdateOptions {
@@ -295,6 +304,9 @@ export function updateIndex(dir: string, req: UpdateRequest, options: UpdateOpti
       // (the store rolls back, close() removes a copy), the appliedLog position included.
       return { generation: m.generation ?? 0, committed: false, added: 0, replaced: 0, unchanged, deleted: 0, missing, compacted: false, manifest: m, ...filterWarnings };
     }
+    // A field this write left holding several JSON types, one of them new: said, not refused.
+    const typeWarnings = store.typeWarnings();
+    const metadataWarnings = typeWarnings.length === 0 ? {} : { metadataWarnings: typeWarnings };
     const docsEntry = finishCopy(tx, store, docsName, m);
     step('docstore-written');
 
@@ -365,7 +377,7 @@ export function updateIndex(dir: string, req: UpdateRequest, options: UpdateOpti
       ...(req.appliedLog === undefined ? {} : { appliedLog: { stream: req.appliedLog.stream, sequence: req.appliedLog.sequence } }),
     }, { participant: participantOf(store, docsName) });
     step('committed');
-    const result: UpdateResult = { generation: tx.generation, committed: true, added: written.length - replaced, replaced, unchanged, deleted, missing, compacted: false, manifest, ...filterWarnings };
+    const result: UpdateResult = { generation: tx.generation, committed: true, added: written.length - replaced, replaced, unchanged, deleted, missing, compacted: false, manifest, ...filterWarnings, ...metadataWarnings };
     const share = options.autoCompactShare ?? LIVING_DEFAULTS.autoCompactShare;
     if (share < 1 && nPassages > 0 && deletedNow / nPassages > share) {
       last = tx.continueWith();
@@ -617,6 +629,9 @@ function compactIn(tx: IndexTransaction, kernels: Kernels, step: (s: string) => 
   const { store, docsName } = openStore(tx, m);
   try {
     store.renumberPassages(newPid);
+    // A field this write left holding several JSON types, one of them new: said, not refused.
+    const typeWarnings = store.typeWarnings();
+    const metadataWarnings = typeWarnings.length === 0 ? {} : { metadataWarnings: typeWarnings };
     const docsEntry = finishCopy(tx, store, docsName, m);
     step('compact-docstore-written');
     const segments: SegmentEntry[] = [];

@@ -53,7 +53,7 @@ import { QueryRewriter, rewriteActive, type RewrittenQuery } from '../rewrite/qu
 import { appendPrfRows, colbertPrf, prfRewrite, type PrfRows } from './colbert-prf.js';
 import { ENGLISH_STOPWORDS } from '../docstore/index.js';
 import { totalHits } from './paging.js';
-import { noMatchWarnings } from '../docstore/metadata-catalogue.js';
+import { mixedFilterWarnings, noMatchWarnings, type FilterWarning } from '../docstore/metadata-catalogue.js';
 import { candidateMarks, docMask, exactFilter, exactFiltered, filteredBm25, type DocMask } from './filtered-search.js';
 import { indexText } from '../indexer/index-text.js';
 import { updateIndex, compactIndex, type EncodedDocument, type UpdateResult } from '../mutate/index-updater.js';
@@ -949,8 +949,9 @@ export class PlaitIndex {
     const hits = toHits(this.docstore, top, late.pidOf, r.includeText, r.offset ?? 0);
     timings.totalMs = performance.now() - t0;
     const page = r.offset !== null ? { offset: r.offset, totalHits: totalHits(Math.min(ranked.length, end), r.topK, r.mode === 'bm25' ? bmMatched : this.matching(mask)) } : {};
-    // A filter that matched no live document: say why (the catalogue is read only then, once per generation).
-    const filtered = r.filter !== null && mask !== null && mask.rowids.length === 0 ? { filterWarnings: noMatchWarnings(r.filter.source, this.docstore.fieldCatalogue()) } : {};
+    // A filter that matched no live document says why; one comparing a field of several JSON types
+    // says so whatever it matched (the store's type counts: a few rows, read once per generation).
+    const filtered = r.filter === null ? {} : filterWarningsOf(r.filter.source, mask !== null && mask.rowids.length === 0, this.docstore);
     const result: SearchResult = rw !== null && rw.rewrites.length > 0 ? { hits, timings, truncated: false, rewrites: rw.rewrites, ...page, ...filtered } : { hits, timings, truncated: false, ...page, ...filtered };
     if (r.highlights !== null) {
       // Highlights come after ranking, for the returned hits only (searchSearchable), from the query that ranked them.
@@ -1140,6 +1141,16 @@ export class PlaitIndex {
 }
 
 /** An unfiltered BM25 ranking as fusion's scored documents, with its length. */
+/**
+ * A filtered search's warnings: why it matched nothing (`none`), and FILTER_TYPE_MIXED for each
+ * comparison on a field of several JSON types (metadata-catalogue.ts); none when there are none.
+ */
+function filterWarningsOf(filter: MetadataFilter, none: boolean, docstore: DocStoreReader): { filterWarnings?: FilterWarning[] } {
+  const types = docstore.metadataTypes();
+  const all = [...(none ? noMatchWarnings(filter, docstore.fieldCatalogue()) : []), ...mixedFilterWarnings(filter, types)];
+  return all.length === 0 ? {} : { filterWarnings: all };
+}
+
 function unfilteredBm25(r: { hits: Bm25Hit[]; matched: number }): { docs: ScoredDoc[]; matched: number } {
   return { docs: r.hits.map((h) => ({ key: h.docRowid, score: h.score })), matched: r.matched };
 }

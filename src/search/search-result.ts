@@ -98,6 +98,9 @@ export interface SearchResult {
    * Set when a metadata filter matched no live document (so `hits` is empty): why, with stable codes
    * (docstore/metadata-catalogue.ts): FILTER_FIELD_UNKNOWN (a field no document has, with a
    * did-you-mean), FILTER_TYPE_MISMATCH (a value of a JSON type the field never stores), else FILTER_NO_MATCH.
+   * Also set, whatever the filter matched, by FILTER_TYPE_MIXED: a comparison ($gt, $gte, $lt, $lte,
+   * $eq, $in of one type) on a field holding several JSON types, which compares the values of its
+   * own type only (`storedCounts`: each type's live documents).
    */
   filterWarnings?: FilterWarning[];
   /** The results skipped before these hits (SearchOptions.offset); set, with totalHits, when the search was given an offset (0 included). */

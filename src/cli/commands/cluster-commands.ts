@@ -114,7 +114,11 @@ export async function runClusterServe(indexes: string[], server: ServerOptions, 
       nc: r.nc,
       cluster: r.subjects.cluster,
       shard: r.shard,
-      afterCommit: async () => void (await index.refresh()),
+      afterCommit: async (c) => {
+        // A write acknowledged at its log append cannot carry the warning back: the replica's log says it (docstore/metadata-types.ts).
+        for (const w of c.result.metadataWarnings ?? []) process.stderr.write(`plait: shard ${r.shard}: warning: write at sequence ${c.lastSequence}: ${w.message} [${w.code}]\n`);
+        await index.refresh();
+      },
       onRejected: (e) => process.stderr.write(`plait: shard ${r.shard}: write at sequence ${e.sequence} refused by every replica and skipped: ${e.error.message}\n`),
       onError: (e) => process.stderr.write(`plait: shard ${r.shard}: applying the write log failed (retrying): ${e instanceof Error ? e.message : String(e)}\n`),
     }).catch(async (err: unknown) => {

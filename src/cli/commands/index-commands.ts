@@ -93,6 +93,8 @@ export async function runCliBuild(
     ui.progress.done();
     restore();
   }
+  // A field the corpus holds with several JSON types (docstore/metadata-types.ts): built, and said.
+  if (!ui.json) for (const w of result.metadataWarnings ?? []) process.stderr.write(`plait: warning: ${w.message} [${w.code}]\n`);
   const skipped = totalSkipped(result.report.skipped);
   if (skipped > 0 && !ui.json) process.stderr.write(`plait: skipped ${skipped} invalid document${skipped === 1 ? '' : 's'} (${describeSkipped(result.report.skipped)})\n`);
   return result;
@@ -225,7 +227,7 @@ export function registerIndexCommands(program: Command): void {
       const { calibrateAfterBuild, calibrationLines } = await import('./calibrate-command.js');
       if (o.calibrate !== undefined) manifest.calibration = (await calibrateAfterBuild(path, o.calibrate === true ? CALIBRATION_DEFAULTS.buildBudgetS : o.calibrate, progress)).calibration;
       if (o.json) {
-        printJson({ path, counts: manifest.counts, buildMs: manifest.buildMs, report, calibration: manifest.calibration });
+        printJson({ path, counts: manifest.counts, buildMs: manifest.buildMs, report, calibration: manifest.calibration, ...(result.metadataWarnings === undefined ? {} : { metadataWarnings: result.metadataWarnings }) });
         return;
       }
       process.stdout.write(

@@ -221,6 +221,7 @@ export function registerLivingCommands(program: Command): void {
           added: r.added, replaced: r.replaced, unchanged: r.unchanged, deleted: r.deleted, encoded: r.encoded, compacted: r.compacted,
           counts: r.manifest.counts, passages: passageCounts(r.manifest), report: r.report, encodeMs: r.encodeMs, writeMs: r.writeMs,
           ...(r.recordedFields === undefined ? {} : { recordedFields: r.recordedFields }),
+          ...(r.metadataWarnings === undefined ? {} : { metadataWarnings: r.metadataWarnings }),
         });
       } else {
         process.stdout.write(
@@ -229,6 +230,8 @@ export function registerLivingCommands(program: Command): void {
             (r.compacted ? '; compacted' : '') +
             '\n',
         );
+        // A field the add left holding several JSON types (docstore/metadata-types.ts): committed, and said.
+        for (const w of r.metadataWarnings ?? []) process.stderr.write(`plait: warning: ${w.message} [${w.code}]\n`);
         if (r.recordedFields !== undefined) process.stderr.write(`plait: note: ${input === '-' ? 'standard input' : input} was read with the JSONL fields the index was built with: ${describeFieldFlags(r.recordedFields)} (give the flag to read another)\n`);
       }
       interrupts.finish();

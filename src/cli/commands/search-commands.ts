@@ -273,6 +273,8 @@ export function registerSearchCommands(program: Command): void {
         const why = reasons.length === 0 ? '' : `: ${reasons.map((w) => `${w.message} [${w.code}]`).join('; ')}`;
         process.stderr.write(`plait: no hits${filterWarnings !== undefined || (o.filter !== undefined && r.mode !== 'bm25') ? ' (no document passes --filter)' : ''}${why}\n`);
       }
+      // A comparison on a field of several JSON types compares one of them only: said even with hits (docstore/metadata-catalogue.ts).
+      if (hits.length > 0) for (const w of filterWarnings ?? []) if (w.code === 'FILTER_TYPE_MIXED') process.stderr.write(`plait: warning: ${w.message} [${w.code}]\n`);
       if (offset !== undefined && (hits.length > 0 || pastTheEnd)) process.stderr.write(pageLine(offset, hits.length, o.k ?? SEARCH_DEFAULTS.topK, totalHits));
       const exactStage = r.mode === 'bm25' ? undefined : describeExactStage(index.manifest.nbits);
       if (o.timings) process.stdout.write(`${formatTimings(timings, usedPlaid, modelLoadMs, exactStage)}\n`);

@@ -175,7 +175,8 @@ const WRITE_RESPONSE = {
     warnings: {
       type: 'array',
       description:
-        'when the delete\'s filter matched no live document: why, as a search with that filter says it — FILTER_FIELD_UNKNOWN (field, suggestion), FILTER_TYPE_MISMATCH (asked_type, stored_types), else FILTER_NO_MATCH',
+        'when the delete\'s filter matched no live document: why, as a search with that filter says it — FILTER_FIELD_UNKNOWN (field, suggestion), FILTER_TYPE_MISMATCH (asked_type, stored_types), else FILTER_NO_MATCH; ' +
+        'METADATA_TYPE_MIXED when the write left a metadata field holding values of several JSON types, one of them new to it (field; types: each type, its live documents and an example_id; new_types): committed all the same, but a comparison filter on the field matches the values of its own type only',
       items: {
         type: 'object',
         properties: {
@@ -186,6 +187,8 @@ const WRITE_RESPONSE = {
           suggestion: { type: 'string' },
           asked_type: { type: 'string' },
           stored_types: { type: 'array', items: { type: 'string' } },
+          types: { type: 'array', items: { type: 'object', properties: { type: { type: 'string' }, documents: { type: 'integer' }, example_id: { type: 'string' } } } },
+          new_types: { type: 'array', items: { type: 'string' } },
         },
       },
     },
@@ -292,7 +295,7 @@ function writeAnswer(name: string, r: UpdateResult, served: string): Record<stri
     deleted: r.deleted,
     missing: r.missing,
     compacted: r.compacted,
-    ...(r.filterWarnings === undefined ? {} : { warnings: r.filterWarnings.map((w) => snakeKeys(w)) }),
+    ...(r.filterWarnings === undefined && r.metadataWarnings === undefined ? {} : { warnings: [...(r.filterWarnings ?? []), ...(r.metadataWarnings ?? [])].map((w) => snakeKeys(w)) }),
   };
 }
 

@@ -275,7 +275,8 @@ const RESPONSE_SCHEMA = {
             type: 'array',
             description:
               "MOSTLY_UNKNOWN_TOKENS when most of the query's content tokens are unknown to the model (its hits then say little); LTR_MODEL_OTHER_INDEX on a pipeline with an ltr stage whose ranking model (plait serve --ltr-model) was trained on another index; " +
-              'when a filter matched no live document (hits empty): FILTER_FIELD_UNKNOWN (field: a field no document has; suggestion: the nearest field there is, e.g. "year" for "metadata.year" or "yeer"), FILTER_TYPE_MISMATCH (asked_type: the value\'s JSON type, stored_types: the types the field holds, e.g. 1962 asked where "1962" is stored), else FILTER_NO_MATCH',
+              'when a filter matched no live document (hits empty): FILTER_FIELD_UNKNOWN (field: a field no document has; suggestion: the nearest field there is, e.g. "year" for "metadata.year" or "yeer"), FILTER_TYPE_MISMATCH (asked_type: the value\'s JSON type, stored_types: the types the field holds, e.g. 1962 asked where "1962" is stored), else FILTER_NO_MATCH; ' +
+              'whatever the filter matched, FILTER_TYPE_MIXED for a comparison ($gt, $gte, $lt, $lte, $eq, $in of one type) on a field holding values of several JSON types, which compares the values of its own type only (asked_type; stored_counts: each type and its live documents)',
             items: {
               type: 'object',
               properties: {
@@ -288,6 +289,7 @@ const RESPONSE_SCHEMA = {
                 suggestion: { type: 'string' },
                 asked_type: { type: 'string' },
                 stored_types: { type: 'array', items: { type: 'string' } },
+                stored_counts: { type: 'array', items: { type: 'object', properties: { type: { type: 'string' }, documents: { type: 'integer' } } } },
                 message: { type: 'string' },
               },
             },
