@@ -13,6 +13,7 @@ import { PlaitError, isPlaitError, noSpaceCode, type ErrorCode } from '../errors
 import { invokedAs } from './options.js';
 import { PAGINATION_FIELDS } from '../util/other-api-fields.js';
 import { reportError, withHint } from './report-error.js';
+import { otherCommandHint } from './other-command-names.js';
 
 /** Said after an unknown option, the usual way a query or text beginning with '-' goes wrong. */
 export const DASH_HINT = "an argument beginning with '-' goes after '--' (plait search <index> -- \"-query\") or as --query=-text";
@@ -138,8 +139,12 @@ const TOP_K_GUESSES: ReadonlySet<string> = new Set(['-n', '--n', '--top-k', '--t
 /** Commands with a query or text argument, which a word beginning with '-' can be mistaken for an option of. */
 const TEXT_COMMANDS: ReadonlySet<string> = new Set(['search', 'explain', 'rerank', 'encode']);
 
-/** A commander refusal as a PlaitError, so that `--json` callers get the same error shape. `command`: the (sub)command the line named, when known. */
-export function usageError(err: CommanderError, command?: Command): PlaitError {
+/**
+ * A commander refusal as a PlaitError, so that `--json` callers get the same error shape. `command`:
+ * the (sub)command the line named, when known; `program`: the program, whose commands (or
+ * `command`'s subcommands) an unknown command word is looked up among by other tools' names.
+ */
+export function usageError(err: CommanderError, command?: Command, program?: Command): PlaitError {
   // Commander puts its suggestion on a second line ("\n(Did you mean --mode?)"): it becomes the hint.
   const [first = '', ...more] = err.message.replace(/^error: /, '').split('\n');
   const suggestion = more.join(' ').trim().replace(/^\((.*)\)$/, '$1');
@@ -162,7 +167,11 @@ export function usageError(err: CommanderError, command?: Command): PlaitError {
   const paging = pagingFlag !== undefined && takesOffset && PAGINATION_FIELDS.has(pagingFlag)
     ? `plait pages with --offset <n> (results to skip) and -k <n> (the page size)${pagingFlag === 'page' ? ': page n (1-based) of size s is --offset (n - 1)·s -k s, so page 2 of 10 is --offset 10 -k 10' : ''}`
     : undefined;
-  const hint = topK ? 'Did you mean -k <n> (--k)? the number of results: topK in the library, top_k over HTTP' : paging ?? (dashed ? DASH_HINT : suggestion !== '' ? suggestion : undefined);
+  // Another tool's name for a command (`plait sync`, `plait rm`, `plait ls`) gets plait's, in place of commander's nearest spelling.
+  const level = command ?? program;
+  const word = reason === 'unknownCommand' ? /unknown command '([^']+)'/.exec(message)?.[1] : undefined;
+  const renamed = word === undefined || level === undefined ? undefined : otherCommandHint(word, level.commands.map((c) => c.name()), command === undefined ? [] : [command.name()]);
+  const hint = topK ? 'Did you mean -k <n> (--k)? the number of results: topK in the library, top_k over HTTP' : paging ?? renamed ?? (dashed ? DASH_HINT : suggestion !== '' ? suggestion : undefined);
   return new PlaitError('USAGE', hint === undefined ? { message, reason } : { message, reason, hint });
 }
 
@@ -215,7 +224,7 @@ export async function main(argv: string[]): Promise<void> {
       // One shape for every error: `plait: message [CODE]` and the hint (unknown option: the '--'
       // hint), then where to look; --json: the JSON line alone.
       if (err.exitCode !== 0) {
-        reportError(usageError(err, commandPath(program, args).at(-1)), json);
+        reportError(usageError(err, commandPath(program, args).at(-1), program), json);
         if (!json && err.code !== 'commander.help') process.stderr.write(`(${helpCommand(program, args)} for usage)\n`);
       }
     } else {
