@@ -19,7 +19,7 @@ import { locateIndex, resolveIndexPath } from '../../format/index-path.js';
 import { readManifest } from '../../format/index-reader.js';
 import { PlaitError, isPlaitError } from '../../errors/index.js';
 import { ProgressReporter } from '../progress.js';
-import { LOCK_WAIT_DEFAULTS } from '../../config/defaults.js';
+import { LIVING_DEFAULTS, LOCK_WAIT_DEFAULTS } from '../../config/defaults.js';
 import { withLockWait, type LockWaitOptions } from '../../mutate/lock-wait.js';
 import type { CorpusFormat, CorpusReaderOptions, CorpusWarning } from '../../indexer/corpus/types.js';
 import type { EncoderOptions } from '../../encoder/types.js';
@@ -36,6 +36,7 @@ export interface AddCliOptions {
   replace: boolean;
   sync?: boolean;
   dryRun?: boolean;
+  maxDelete?: number | 'all';
   skipInvalid?: boolean;
   quiet?: boolean;
   format?: CorpusFormat;
@@ -212,6 +213,13 @@ function describeAdd(r: AddCorpusResult, sync: boolean): string {
   return `${counts} (generation ${r.generation}; ${describeCounts(r.manifest)})`;
 }
 
+/** `--max-delete`: "all" or a non-negative integer. @throws PlaitError INVALID_ARGUMENT naming both spellings. */
+function parseMaxDelete(value: string): number | 'all' {
+  if (value === 'all') return 'all';
+  if (!/^\d+$/.test(value.trim())) throw new PlaitError('INVALID_ARGUMENT', { message: `Expected a non-negative integer or "all" for --max-delete but received ${JSON.stringify(value)}`, name: 'maxDelete', received: value });
+  return parseIntArg('maxDelete', 0)(value.trim());
+}
+
 export function registerLivingCommands(program: Command): void {
   const add = program
     .command('add')
@@ -221,6 +229,7 @@ export function registerLivingCommands(program: Command): void {
     .option('--no-replace', 'refuse an id already in the index (DOCUMENT_EXISTS; nothing is added) instead of replacing that document')
     .option('--sync', 'make the index hold exactly the input, in one generation: unchanged documents (same title, text and metadata) are not re-encoded, changed and new ones are upserted, indexed ids absent from the input are deleted (not with --no-replace or --skip-invalid)')
     .option('--dry-run', 'print what the add (or --sync) would do — added, replaced, unchanged, deleted — and write nothing (no model is loaded)')
+    .option('--max-delete <n>', `with --sync: the most documents it may delete, or "all" (default: half the index's documents, at least ${LIVING_DEFAULTS.syncMaxDeleteFloor}; more is refused before anything is written, as a sign of the wrong input)`, parseMaxDelete)
     .option('--skip-invalid', SKIP_INVALID_HELP);
   withCorpusOptions(add)
     .option(...LOCK_WAIT_OPTION)
@@ -231,6 +240,7 @@ export function registerLivingCommands(program: Command): void {
       // The library's refusal (INVALID_ARGUMENT, naming its option), in the flags' own words.
       if (o.sync === true && !o.replace) throw new PlaitError('USAGE', { message: '--sync replaces the documents that changed: it cannot be given with --no-replace', reason: 'conflictingArguments' });
       if (o.sync === true && o.skipInvalid === true) throw new PlaitError('USAGE', { message: '--sync deletes what the input does not hold, so a document --skip-invalid skipped would be deleted: fix the document (its file and line are named without --skip-invalid) and sync again', reason: 'conflictingArguments' });
+      if (o.maxDelete !== undefined && o.sync !== true) throw new PlaitError('USAGE', { message: '--max-delete bounds what --sync deletes: a plain add deletes nothing (give --sync, or leave --max-delete out)', reason: 'conflictingArguments' });
       if (input !== '-' && !existsSync(input)) throw new PlaitError('FILE_NOT_FOUND', { message: `no corpus at ${input}`, path: input });
       const interrupts = WriteInterrupts.install(o.json === true);
       const progress = ProgressReporter.auto(o.quiet === true);
@@ -242,6 +252,7 @@ export function registerLivingCommands(program: Command): void {
           noReplace: !o.replace,
           sync: o.sync === true,
           dryRun: o.dryRun === true,
+          ...(o.maxDelete === undefined ? {} : { maxDelete: o.maxDelete }),
           ...corpusReadOptions(o),
           ...lockWait(o),
           // Top-level fields the reader does not read, named once each (with --json: report.ignoredFields).
