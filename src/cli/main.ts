@@ -74,7 +74,58 @@ export async function buildProgram(options: { json?: boolean; only?: string | nu
   const named = only === undefined || only === null ? undefined : COMMAND_MODULES.find((m) => m.commands.includes(only));
   const registers = await Promise.all((only === null ? [] : named === undefined ? COMMAND_MODULES : [named]).map((m) => m.load()));
   for (const register of registers) register(program);
+  for (const command of program.commands) nameFlagsInValueErrors(command);
   return program;
+}
+
+/**
+ * A value refused by an option's parser names the option as the command line spells it: the
+ * parsers are the library's checks (parseIntArg('nIvfProbe')), whose messages name the library's
+ * field — `plait search idx q --ncells 0` said "Expected an integer in [1, 4194304] for nIvfProbe",
+ * `-k 0` "for topK", a name the user never typed (trial 13). Each parser of `command` and its
+ * subcommands is wrapped so that its INVALID_ARGUMENT says "for --ncells" (`details.flag` too).
+ */
+function nameFlagsInValueErrors(command: Command): void {
+  for (const option of command.options) {
+    const parse = option.parseArg;
+    if (parse === undefined) continue;
+    // `-k, --k <n>`: the short spelling the README and help lead with.
+    const flag = option.short !== undefined && (option.long === undefined || option.long.length <= 3) ? option.short : option.long ?? option.flags;
+    option.parseArg = <T>(value: string, previous: T): T => {
+      try {
+        return parse.call(option, value, previous) as T;
+      } catch (err) {
+        throw inFlagWords(err, flag);
+      }
+    };
+  }
+  for (const sub of command.commands) nameFlagsInValueErrors(sub);
+}
+
+/**
+ * `err` saying `flag` where its message names the library field (`details.name`) it checked:
+ * "… for maxBodyBytes but received" → "… for --max-body-bytes but received". Other errors unchanged.
+ */
+export function inFlagWords(err: unknown, flag: string): unknown {
+  if (!(err instanceof PlaitError) || err.code !== 'INVALID_ARGUMENT') return err;
+  const name = err.details?.['name'];
+  if (typeof name !== 'string' || name === flag) return err;
+  const named = ` for ${name}`;
+  if (!err.message.includes(named)) return err;
+  err.message = err.message.replace(named, ` for ${flag}`);
+  if (err.details !== undefined) (err.details as Record<string, unknown>)['flag'] = flag;
+  return err;
+}
+
+/**
+ * A value the library refused after parsing (resolveServerOptions' `logLevel`, `maxBodyBytes`), named
+ * by the field whose flag `command` has under the same name in camelCase (`--log-level`: logLevel).
+ */
+function flagOfLibraryName(err: unknown, command: Command | undefined): unknown {
+  if (command === undefined || !(err instanceof PlaitError)) return err;
+  const name = err.details?.['name'];
+  const option = typeof name === 'string' ? command.options.find((o) => o.attributeName() === name && o.long !== undefined) : undefined;
+  return option === undefined ? err : inFlagWords(err, option.long!);
 }
 
 /**
@@ -228,7 +279,7 @@ export async function main(argv: string[]): Promise<void> {
         if (!json && err.code !== 'commander.help') process.stderr.write(`(${helpCommand(program, args)} for usage)\n`);
       }
     } else {
-      reportError(noSpaceError(err), json);
+      reportError(noSpaceError(flagOfLibraryName(err, commandPath(program, args).at(-1))), json);
       // A command line that a command's own checks refuse (`plait delete idx` without --ids or --filter,
       // `plait search idx` without a query) points at the same help as commander's refusals; it had ended
       // at the message alone.
