@@ -7,7 +7,7 @@
  * server's deadline bounds it: 30 s by default), so nothing is lost at the end of the run.
  * Reports per kind: sent, answered 200, shed 503/429, timed out 504, other, and the same a minute
  * (over `seconds`); p50/p99 of the 200s and of the 503s, and of the Retry-After the 503s said; the
- * server's load average at start and end; admission's drain rate (`plait_admission_token_drain_ms`)
+ * server's load average at start and end; admission's drain rate (`plait_admission_token_drain_seconds`)
  * where the build has it. Where the lost throughput goes: /metrics is sampled every `SAMPLE_MS`
  * (series every build has): `busy` is the share of samples with document tokens in flight
  * (`plait_admission_tokens_in_flight` > 0: the small clients alone keep it near 1), `largeBusy` the
@@ -129,8 +129,8 @@ export async function rerankAdmission(seconds: number, connections: number, docs
         const t = performance.now();
         const text = await fetch(`${url}/metrics`).then((r) => r.text()).catch(() => null);
         if (text !== null) {
-          const drain = metric(text, 'plait_admission_token_drain_ms');
-          if (drain !== null) drainMs.push(drain);
+          const drain = metric(text, 'plait_admission_token_drain_seconds');
+          if (drain !== null) drainMs.push(drain * 1000);
           const inFlight = metric(text, 'plait_admission_tokens_in_flight');
           const queued = metric(text, 'plait_admission_queue_depth');
           if (inFlight !== null && queued !== null) {

@@ -82,7 +82,7 @@ describe('usage errors exit 2 (item 8) and speak JSON with --json (item 28)', ()
     for (const k of ['0', '100000']) {
       const r = plait('search', 'sample', 'q', '-k', k);
       assert.equal(r.code, 2);
-      assert.match(r.stderr, new RegExp(`Expected an integer in \\[1, 10000\\] for topK but received "${k}" \\[INVALID_ARGUMENT\\]`));
+      assert.match(r.stderr, new RegExp(`Expected an integer in \\[1, 10000\\] for -k but received "${k}" \\[INVALID_ARGUMENT\\]`));
     }
     const search = plait('search', '--help').stdout.replace(/\s+/g, ' ');
     assert.match(search, /results per query \(topK\), 1–10000 \(default: 10\)/);

@@ -109,5 +109,5 @@ test('errors carry a stable code and a usage exit status', () => {
   assert.match(bad.stderr, /bad\.jsonl.*line 2.*\[MALFORMED_JSONL\]/);
   const k = plait('search', 'sample', 'q', '-k', '-3');
   assert.equal(k.code, 2);
-  assert.match(k.stderr, /Expected an integer in \[1, 10000\] for topK but received "-3"/);
+  assert.match(k.stderr, /Expected an integer in \[1, 10000\] for -k but received "-3"/);
 });

@@ -90,7 +90,7 @@ test('plait serve --workers two is refused naming both spellings (auto, or an in
     child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
     const { code } = await exited(child);
     assert.equal(code, 2, stderr);
-    assert.ok(stderr.includes(`Expected auto or an integer in [0, ${THREAD_LIMITS.maxThreads}] for workers but received "${bad}" [INVALID_ARGUMENT]`), `${bad}: ${stderr}`);
+    assert.ok(stderr.includes(`Expected auto or an integer in [0, ${THREAD_LIMITS.maxThreads}] for --workers but received "${bad}" [INVALID_ARGUMENT]`), `${bad}: ${stderr}`);
   }
   assert.throws(() => resolveServerOptions({ scoringWorkers: 'two' as never }, {}), /Expected 'auto' or an integer in \[0, 1024\] for scoringWorkers/);
 });

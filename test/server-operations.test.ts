@@ -92,7 +92,7 @@ test('an unknown --log-level is refused before anything loads, naming the levels
   const t = performance.now();
   const r = spawnSync(process.execPath, [PLAIT_BIN, 'serve', sample.path, '--port', '0', '--log-level', 'verbose'], { encoding: 'utf8', env: { ...process.env, PLAIT_API_KEY: '' } });
   assert.equal(r.status, 2, r.stderr);
-  assert.match(r.stderr, /^plait: Invalid argument: Expected one of fatal, .* for logLevel but received "verbose" \[INVALID_ARGUMENT\]/);
+  assert.match(r.stderr, /^plait: Invalid argument: Expected one of fatal, .* for --log-level but received "verbose" \[INVALID_ARGUMENT\]/);
   assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
   assert.ok(performance.now() - t < 15_000);
 });

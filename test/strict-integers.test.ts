@@ -62,12 +62,12 @@ test('the CLI refuses "0x10" and "1e3" for integer options (exit 2, INVALID_ARGU
   const dir = mkdtempSync(join(tmpdir(), 'plait-strict-int-'));
   try {
     const cases: [string[], RegExp][] = [
-      [['search', 'no-such-index', 'q', '-k', '0x10'], /Expected an integer in \[1, 10000\] for topK but received "0x10" \[INVALID_ARGUMENT\]/],
-      [['search', 'no-such-index', 'q', '-k', '1e1'], /Expected an integer in \[1, 10000\] for topK but received "1e1" \[INVALID_ARGUMENT\]/],
-      [['serve', 'no-such-index', '--port', '1e3'], /Expected an integer >= 0 for port but received "1e3" \[INVALID_ARGUMENT\]/],
-      [['serve', 'no-such-index', '--max-concurrent', '0x4'], /Expected an integer >= 1 for maxConcurrent but received "0x4" \[INVALID_ARGUMENT\]/],
-      [['search', 'no-such-index', 'q', '--alpha', '0x1'], /Expected a number in \[0, 1\] for alpha but received "0x1" \[INVALID_ARGUMENT\]/],
-      [['explain', 'no-such-index', 'q', '0x10', '--pid'], /Expected an integer >= 0 for pid but received "0x10" \[INVALID_ARGUMENT\]/],
+      [['search', 'no-such-index', 'q', '-k', '0x10'], /Expected an integer in \[1, 10000\] for -k but received "0x10" \[INVALID_ARGUMENT\]/],
+      [['search', 'no-such-index', 'q', '-k', '1e1'], /Expected an integer in \[1, 10000\] for -k but received "1e1" \[INVALID_ARGUMENT\]/],
+      [['serve', 'no-such-index', '--port', '1e3'], /Expected an integer >= 0 for --port but received "1e3" \[INVALID_ARGUMENT\]/],
+      [['serve', 'no-such-index', '--max-concurrent', '0x4'], /Expected an integer >= 1 for --max-concurrent but received "0x4" \[INVALID_ARGUMENT\]/],
+      [['search', 'no-such-index', 'q', '--alpha', '0x1'], /Expected a number in \[0, 1\] for --alpha but received "0x1" \[INVALID_ARGUMENT\]/],
+      [['explain', 'no-such-index', 'q', '0x10', '--pid'], /Expected an integer >= 0 for --pid but received "0x10" \[INVALID_ARGUMENT\]/],
     ];
     for (const [args, message] of cases) {
       const r = runPlait(dir, args);
@@ -94,14 +94,14 @@ test('decimal options with an open range name it whether the text is no number o
       [['calibrate', 'no-such-index', '--budget-s', '0x1'], 'Expected a number > 0 for --budget-s but received "0x1"'],
       [['calibrate', 'no-such-index', '--budget-s', '-0.5'], 'Expected a number > 0 for --budget-s but received "-0.5"'],
       [['calibrate', 'no-such-index', '--max-cost-ratio', 'NaN'], 'Expected a number > 0 (or Infinity / none: no ceiling) for --max-cost-ratio but received "NaN"'],
-      [['ltr', 'train', 'no-such-index', '--queries', 'q.tsv', '--qrels', 'r.tsv', '--eta', '1,5'], 'Expected a number > 0 for eta but received "1,5"'],
-      [['ltr', 'train', 'no-such-index', '--queries', 'q.tsv', '--qrels', 'r.tsv', '--eta', '-0.5'], 'Expected a number > 0 for eta but received "-0.5"'],
-      [['ltr', 'train', 'no-such-index', '--queries', 'q.tsv', '--qrels', 'r.tsv', '--valid-fraction', 'Infinity'], 'Expected a number in (0, 1) for validFraction but received "Infinity"'],
-      [['ltr', 'train', 'no-such-index', '--queries', 'q.tsv', '--qrels', 'r.tsv', '--valid-fraction', '1'], 'Expected a number in (0, 1) for validFraction but received "1"'],
-      // The integer options of ltr train name their library fields too (they said max-depth, max-rounds, early-stopping).
-      [['ltr', 'train', 'no-such-index', '--queries', 'q.tsv', '--qrels', 'r.tsv', '--max-depth', '0'], 'Expected an integer >= 1 for maxDepth but received "0"'],
-      [['ltr', 'train', 'no-such-index', '--queries', 'q.tsv', '--qrels', 'r.tsv', '--max-rounds', '1e3'], 'Expected an integer >= 1 for maxRounds but received "1e3"'],
-      [['ltr', 'train', 'no-such-index', '--queries', 'q.tsv', '--qrels', 'r.tsv', '--early-stopping', '-1'], 'Expected an integer >= 0 for earlyStoppingRounds but received "-1"'],
+      [['ltr', 'train', 'no-such-index', '--queries', 'q.tsv', '--qrels', 'r.tsv', '--eta', '1,5'], 'Expected a number > 0 for --eta but received "1,5"'],
+      [['ltr', 'train', 'no-such-index', '--queries', 'q.tsv', '--qrels', 'r.tsv', '--eta', '-0.5'], 'Expected a number > 0 for --eta but received "-0.5"'],
+      [['ltr', 'train', 'no-such-index', '--queries', 'q.tsv', '--qrels', 'r.tsv', '--valid-fraction', 'Infinity'], 'Expected a number in (0, 1) for --valid-fraction but received "Infinity"'],
+      [['ltr', 'train', 'no-such-index', '--queries', 'q.tsv', '--qrels', 'r.tsv', '--valid-fraction', '1'], 'Expected a number in (0, 1) for --valid-fraction but received "1"'],
+      // Every option is named as it is typed (--max-depth, not the library field maxDepth: cli/main.ts nameFlagsInValueErrors).
+      [['ltr', 'train', 'no-such-index', '--queries', 'q.tsv', '--qrels', 'r.tsv', '--max-depth', '0'], 'Expected an integer >= 1 for --max-depth but received "0"'],
+      [['ltr', 'train', 'no-such-index', '--queries', 'q.tsv', '--qrels', 'r.tsv', '--max-rounds', '1e3'], 'Expected an integer >= 1 for --max-rounds but received "1e3"'],
+      [['ltr', 'train', 'no-such-index', '--queries', 'q.tsv', '--qrels', 'r.tsv', '--early-stopping', '-1'], 'Expected an integer >= 0 for --early-stopping but received "-1"'],
     ];
     for (const [args, message] of cases) {
       const r = runPlait(dir, args);
@@ -174,10 +174,10 @@ test('durations that become Node timers stop at 2^31 - 1 ms (a longer timer fire
   try {
     const drain = runPlait(dir, ['serve', 'no-such-index', '--drain-timeout-ms', String(MAX_TIMER_MS + 1)]);
     assert.equal(drain.code, 2, drain.stderr);
-    assert.equal(drain.stderr.trim(), `plait: Invalid argument: Expected an integer in [0, ${MAX_TIMER_MS}] for drainTimeoutMs but received "${MAX_TIMER_MS + 1}" [INVALID_ARGUMENT]`);
+    assert.equal(drain.stderr.trim(), `plait: Invalid argument: Expected an integer in [0, ${MAX_TIMER_MS}] for --drain-timeout-ms but received "${MAX_TIMER_MS + 1}" [INVALID_ARGUMENT]`);
     // --timeout-ms names its whole range in one message (it said "at most maxTimeoutMs (300000)").
     const timeout = runPlait(dir, ['serve', 'no-such-index', '--timeout-ms', String(SERVER_DEFAULTS.maxTimeoutMs + 1)]);
-    assert.equal(timeout.stderr.trim(), `plait: Invalid argument: Expected an integer in [1, ${SERVER_DEFAULTS.maxTimeoutMs}] for timeoutMs but received "${SERVER_DEFAULTS.maxTimeoutMs + 1}" [INVALID_ARGUMENT]`);
+    assert.equal(timeout.stderr.trim(), `plait: Invalid argument: Expected an integer in [1, ${SERVER_DEFAULTS.maxTimeoutMs}] for --timeout-ms but received "${SERVER_DEFAULTS.maxTimeoutMs + 1}" [INVALID_ARGUMENT]`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -211,11 +211,11 @@ test('thread counts stop at THREAD_LIMITS.maxThreads (a typo such as --threads 1
   const dir = mkdtempSync(join(tmpdir(), 'plait-strict-threads-'));
   try {
     const cases: [string[], string][] = [
-      [['index', join(dir, 'corpus.jsonl'), '--index', join(dir, 'idx'), '--threads', '100000'], 'threads'],
-      [['serve', 'no-such-index', '--workers', String(max + 1)], 'workers'],
-      [['serve', 'no-such-index', '--encoder-threads', String(max + 1)], 'encoderThreads'],
-      // Named as the other numeric options are (camelCase), not 'cross-threads' beside 'encoderThreads'.
-      [['search', 'no-such-index', 'q', '--cross-threads', String(max + 1)], 'crossThreads'],
+      [['index', join(dir, 'corpus.jsonl'), '--index', join(dir, 'idx'), '--threads', '100000'], '--threads'],
+      [['serve', 'no-such-index', '--workers', String(max + 1)], '--workers'],
+      [['serve', 'no-such-index', '--encoder-threads', String(max + 1)], '--encoder-threads'],
+      // Named as the other options are, by the flag typed (cli/main.ts nameFlagsInValueErrors).
+      [['search', 'no-such-index', 'q', '--cross-threads', String(max + 1)], '--cross-threads'],
     ];
     for (const [args, name] of cases) {
       const r = runPlait(dir, args);

@@ -13,6 +13,7 @@ import { PlaitError, isPlaitError, noSpaceCode, type ErrorCode } from '../errors
 import { invokedAs } from './options.js';
 import { PAGINATION_FIELDS } from '../util/other-api-fields.js';
 import { reportError, withHint } from './report-error.js';
+import { otherCommandHint } from './other-command-names.js';
 
 /** Said after an unknown option, the usual way a query or text beginning with '-' goes wrong. */
 export const DASH_HINT = "an argument beginning with '-' goes after '--' (plait search <index> -- \"-query\") or as --query=-text";
@@ -73,7 +74,58 @@ export async function buildProgram(options: { json?: boolean; only?: string | nu
   const named = only === undefined || only === null ? undefined : COMMAND_MODULES.find((m) => m.commands.includes(only));
   const registers = await Promise.all((only === null ? [] : named === undefined ? COMMAND_MODULES : [named]).map((m) => m.load()));
   for (const register of registers) register(program);
+  for (const command of program.commands) nameFlagsInValueErrors(command);
   return program;
+}
+
+/**
+ * A value refused by an option's parser names the option as the command line spells it: the
+ * parsers are the library's checks (parseIntArg('nIvfProbe')), whose messages name the library's
+ * field — `plait search idx q --ncells 0` said "Expected an integer in [1, 4194304] for nIvfProbe",
+ * `-k 0` "for topK", a name the user never typed (trial 13). Each parser of `command` and its
+ * subcommands is wrapped so that its INVALID_ARGUMENT says "for --ncells" (`details.flag` too).
+ */
+function nameFlagsInValueErrors(command: Command): void {
+  for (const option of command.options) {
+    const parse = option.parseArg;
+    if (parse === undefined) continue;
+    // `-k, --k <n>`: the short spelling the README and help lead with.
+    const flag = option.short !== undefined && (option.long === undefined || option.long.length <= 3) ? option.short : option.long ?? option.flags;
+    option.parseArg = <T>(value: string, previous: T): T => {
+      try {
+        return parse.call(option, value, previous) as T;
+      } catch (err) {
+        throw inFlagWords(err, flag);
+      }
+    };
+  }
+  for (const sub of command.commands) nameFlagsInValueErrors(sub);
+}
+
+/**
+ * `err` saying `flag` where its message names the library field (`details.name`) it checked:
+ * "… for maxBodyBytes but received" → "… for --max-body-bytes but received". Other errors unchanged.
+ */
+export function inFlagWords(err: unknown, flag: string): unknown {
+  if (!(err instanceof PlaitError) || err.code !== 'INVALID_ARGUMENT') return err;
+  const name = err.details?.['name'];
+  if (typeof name !== 'string' || name === flag) return err;
+  const named = ` for ${name}`;
+  if (!err.message.includes(named)) return err;
+  err.message = err.message.replace(named, ` for ${flag}`);
+  if (err.details !== undefined) (err.details as Record<string, unknown>)['flag'] = flag;
+  return err;
+}
+
+/**
+ * A value the library refused after parsing (resolveServerOptions' `logLevel`, `maxBodyBytes`), named
+ * by the field whose flag `command` has under the same name in camelCase (`--log-level`: logLevel).
+ */
+function flagOfLibraryName(err: unknown, command: Command | undefined): unknown {
+  if (command === undefined || !(err instanceof PlaitError)) return err;
+  const name = err.details?.['name'];
+  const option = typeof name === 'string' ? command.options.find((o) => o.attributeName() === name && o.long !== undefined) : undefined;
+  return option === undefined ? err : inFlagWords(err, option.long!);
 }
 
 /**
@@ -138,8 +190,12 @@ const TOP_K_GUESSES: ReadonlySet<string> = new Set(['-n', '--n', '--top-k', '--t
 /** Commands with a query or text argument, which a word beginning with '-' can be mistaken for an option of. */
 const TEXT_COMMANDS: ReadonlySet<string> = new Set(['search', 'explain', 'rerank', 'encode']);
 
-/** A commander refusal as a PlaitError, so that `--json` callers get the same error shape. `command`: the (sub)command the line named, when known. */
-export function usageError(err: CommanderError, command?: Command): PlaitError {
+/**
+ * A commander refusal as a PlaitError, so that `--json` callers get the same error shape. `command`:
+ * the (sub)command the line named, when known; `program`: the program, whose commands (or
+ * `command`'s subcommands) an unknown command word is looked up among by other tools' names.
+ */
+export function usageError(err: CommanderError, command?: Command, program?: Command): PlaitError {
   // Commander puts its suggestion on a second line ("\n(Did you mean --mode?)"): it becomes the hint.
   const [first = '', ...more] = err.message.replace(/^error: /, '').split('\n');
   const suggestion = more.join(' ').trim().replace(/^\((.*)\)$/, '$1');
@@ -162,7 +218,11 @@ export function usageError(err: CommanderError, command?: Command): PlaitError {
   const paging = pagingFlag !== undefined && takesOffset && PAGINATION_FIELDS.has(pagingFlag)
     ? `plait pages with --offset <n> (results to skip) and -k <n> (the page size)${pagingFlag === 'page' ? ': page n (1-based) of size s is --offset (n - 1)·s -k s, so page 2 of 10 is --offset 10 -k 10' : ''}`
     : undefined;
-  const hint = topK ? 'Did you mean -k <n> (--k)? the number of results: topK in the library, top_k over HTTP' : paging ?? (dashed ? DASH_HINT : suggestion !== '' ? suggestion : undefined);
+  // Another tool's name for a command (`plait sync`, `plait rm`, `plait ls`) gets plait's, in place of commander's nearest spelling.
+  const level = command ?? program;
+  const word = reason === 'unknownCommand' ? /unknown command '([^']+)'/.exec(message)?.[1] : undefined;
+  const renamed = word === undefined || level === undefined ? undefined : otherCommandHint(word, level.commands.map((c) => c.name()), command === undefined ? [] : [command.name()]);
+  const hint = topK ? 'Did you mean -k <n> (--k)? the number of results: topK in the library, top_k over HTTP' : paging ?? renamed ?? (dashed ? DASH_HINT : suggestion !== '' ? suggestion : undefined);
   return new PlaitError('USAGE', hint === undefined ? { message, reason } : { message, reason, hint });
 }
 
@@ -215,11 +275,11 @@ export async function main(argv: string[]): Promise<void> {
       // One shape for every error: `plait: message [CODE]` and the hint (unknown option: the '--'
       // hint), then where to look; --json: the JSON line alone.
       if (err.exitCode !== 0) {
-        reportError(usageError(err, commandPath(program, args).at(-1)), json);
+        reportError(usageError(err, commandPath(program, args).at(-1), program), json);
         if (!json && err.code !== 'commander.help') process.stderr.write(`(${helpCommand(program, args)} for usage)\n`);
       }
     } else {
-      reportError(noSpaceError(err), json);
+      reportError(noSpaceError(flagOfLibraryName(err, commandPath(program, args).at(-1))), json);
       // A command line that a command's own checks refuse (`plait delete idx` without --ids or --filter,
       // `plait search idx` without a query) points at the same help as commander's refusals; it had ended
       // at the message alone.

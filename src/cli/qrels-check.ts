@@ -6,6 +6,7 @@
 import { PlaitError } from '../errors/index.js';
 import { qrelsCoverage } from '../eval/qrels-coverage.js';
 import type { Qrels } from '../eval/qrels.js';
+import { disjointIdsHint } from '../eval/id-mismatch.js';
 import type { PlaitIndex } from '../search/plait-index.js';
 import { withHint } from './report-error.js';
 
@@ -28,4 +29,18 @@ export function checkQrelsInIndex(index: PlaitIndex, qrels: Qrels, queryIds: Ite
   process.stderr.write(
     `plait: warning: ${c.missing} of the ${c.relevant} documents judged relevant in ${qrelsPath} are not in the index ${index.path} (first: ${first}); they count as not found\n`,
   );
+}
+
+/**
+ * Refuses queries none of which the qrels judge (`plait eval`, `plait ltr train`), with examples of
+ * both files' query ids and how they differ (eval/id-mismatch.ts): it had said only "none of the 3
+ * queries has judgments in qrels.tsv".
+ * @param qrelsQueryIds the query ids the qrels judge, as read (before unasked ones are left out)
+ * @throws PlaitError INVALID_INPUT (`details.file`: the qrels) when no query of `queries` is among them
+ */
+export function checkJudgedQueries(queries: readonly { id: string }[], qrelsQueryIds: readonly string[], queriesPath: string, qrelsPath: string): void {
+  const judged = new Set(qrelsQueryIds);
+  if (queries.some((q) => judged.has(q.id))) return;
+  const hint = disjointIdsHint(queries.map((q) => q.id), queriesPath, qrelsQueryIds, qrelsPath);
+  throw new PlaitError('INVALID_INPUT', { message: `none of the ${queries.length} queries has judgments in ${qrelsPath}${hint}`, file: qrelsPath });
 }

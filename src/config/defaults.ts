@@ -883,6 +883,20 @@ export const LIVING_DEFAULTS = {
    * where the fixed 2-bit buckets (fitted on the build's residuals) start to clip.
    */
   driftWarnRatio: 1.25,
+  /**
+   * A sync (`plait add --sync`, `addCorpus(…, { sync: true })`) deletes at most this share of the
+   * index's live documents unless told more (`--max-delete`, `maxDelete`), as rsync's `--max-delete`
+   * bounds `--delete`. A sync given the wrong input — one note instead of the folder, `notes/2024`
+   * for `notes/`, another corpus — made the index hold only that input: 332 of 333 documents deleted
+   * in one generation, without a question (trial 13; only an empty input was refused). Editing a
+   * notes folder removes a few notes between syncs, not most of them; half leaves that far behind.
+   */
+  syncMaxDeleteShare: 0.5,
+  /**
+   * …and never fewer than this many documents: on a small index (a folder of a dozen notes) half is
+   * a handful, and removing five notes from a ten-note folder is an ordinary edit, not a wrong input.
+   */
+  syncMaxDeleteFloor: 10,
 } as const;
 
 /**

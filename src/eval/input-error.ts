@@ -39,3 +39,23 @@ export function whitespaceFields(line: string): string[] {
   const t = line.trim();
   return t === '' ? [] : t.split(/[ \t]+/);
 }
+
+/** Separators of hand-written tables that plait's line formats do not split on (CSV, Excel's `;`, Markdown's `|`). */
+const OTHER_SEPARATORS = [',', ';', '|'] as const;
+
+/**
+ * What to do about a line with too few fields that another separator would have split into enough:
+ * `; its fields are separated by ',' (a CSV file?), and plait splits them on tabs and spaces only;
+ * convert it: tr ',' '\t' < q.csv > q.csv.tsv`, or '' when no other separator explains it. `convert`
+ * is the command converting such a file, `{sep}` standing for the separator, `{file}` for the file (a
+ * queries file converts only its first separator, since a query's text may hold more). A qrels file
+ * exported from a spreadsheet as CSV had been refused as "expected 3 fields … but found 1" alone.
+ */
+export function otherSeparatorHint(file: string, line: string, fieldsWanted: number, splitOn: string, convert: string): string {
+  for (const sep of OTHER_SEPARATORS) {
+    if (line.split(sep).length < fieldsWanted) continue;
+    const kind = sep === ',' ? 'a CSV file' : sep === ';' ? 'a CSV file in a decimal-comma locale' : 'a Markdown table';
+    return `; its fields are separated by '${sep}' (${kind}?), and plait splits them on ${splitOn} only; convert it: ${convert.replaceAll('{sep}', sep).replaceAll('{file}', file)}`;
+  }
+  return '';
+}

@@ -28,6 +28,7 @@
  * query id is dropped before ranking (BEIR's `ignore_identical_ids`, on by default).
  */
 
+import { disjointIdsHint } from './id-mismatch.js';
 import { PlaitError } from '../errors/index.js';
 import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import type { Qrels } from './qrels.js';
@@ -138,7 +139,7 @@ export function evaluateRun(run: Run, qrels: Qrels, options: EvaluateOptions = {
     perQuery.set(qid, queryMetrics(hits, judged));
   }
   if (queryIds.length === 0) {
-    throw new PlaitError('INVALID_INPUT', { message: 'no query to evaluate: none of the judged queries is in the run' });
+    throw new PlaitError('INVALID_INPUT', { message: `no query to evaluate: none of the judged queries is in the run${disjointIdsHint([...run.keys()], 'the run', [...qrels.keys()], 'the qrels')}` });
   }
   let ignoredRunQueries = 0;
   for (const qid of run.keys()) if (!perQuery.has(qid)) ignoredRunQueries++;

@@ -21,7 +21,7 @@
 import { readTextFile } from './read-text-file.js';
 import { PlaitError } from '../errors/index.js';
 import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
-import { INLINE_SOURCE, firstContentLine, malformedLine, splitLines, whitespaceFields } from './input-error.js';
+import { INLINE_SOURCE, firstContentLine, malformedLine, otherSeparatorHint, splitLines, whitespaceFields } from './input-error.js';
 
 /** query id → (doc id → grade). A grade > 0 means relevant; 0 or less means judged non-relevant. */
 export type Qrels = Map<string, Map<string, number>>;
@@ -102,7 +102,8 @@ export function parseQrels(text: string, options: ReadQrelsOptions = {}): Qrels 
     const isFirst = !seenContent;
     seenContent = true;
     if (format === 'trec' ? fields.length !== 4 : fields.length < 3) {
-      throw malformedLine(file, i + 1, `expected ${format === 'trec' ? '4' : '3'} fields (${format === 'trec' ? 'qid 0 docid rel, split on spaces and tabs as trec_eval splits them' : 'query-id corpus-id score'}) but found ${fields.length}`);
+      const wanted = format === 'trec' ? 4 : 3;
+      throw malformedLine(file, i + 1, `expected ${wanted} fields (${format === 'trec' ? 'qid 0 docid rel, split on spaces and tabs as trec_eval splits them' : 'query-id corpus-id score'}) but found ${fields.length}${qrelsLineHint(file, lines[i]!, fields.length, wanted)}`);
     }
     const gradeText = fields[format === 'trec' ? 3 : 2]!;
     const grade = Number(gradeText);
@@ -127,6 +128,17 @@ export function parseQrels(text: string, options: ReadQrelsOptions = {}): Qrels 
     judged.set(docId, grade);
   }
   return qrels;
+}
+
+/**
+ * What to do about a qrels line of too few fields: another separator (a CSV export: `tr`), or the
+ * grade left out (`q1 d7`, a list of relevant documents: BEIR and trec_eval need the grade, 1).
+ */
+function qrelsLineHint(file: string, line: string, found: number, wanted: number): string {
+  const separator = otherSeparatorHint(file, line, wanted, 'tabs and spaces', "tr '{sep}' '\\t' < {file} > {file}.tsv");
+  if (separator !== '') return separator;
+  if (found === 2) return '; a line needs a relevance grade after the document id (1 for relevant, 0 for judged not relevant): query-id<TAB>corpus-id<TAB>1';
+  return '';
 }
 
 /**

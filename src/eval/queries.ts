@@ -17,7 +17,7 @@ import { readTextFile } from './read-text-file.js';
 import { PlaitError } from '../errors/index.js';
 import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import { idText } from '../util/json-number-text.js';
-import { INLINE_SOURCE, firstContentLine, malformedLine, splitLines } from './input-error.js';
+import { INLINE_SOURCE, firstContentLine, malformedLine, otherSeparatorHint, splitLines } from './input-error.js';
 
 export interface EvalQuery {
   id: string;
@@ -148,6 +148,18 @@ function parseJsonl(text: string, out: QueryCollector): EvalQuery[] {
   return out.queries;
 }
 
+/**
+ * What to do about a queries line without a tab: another separator (a CSV export: the first one
+ * becomes the tab, a query's text may hold more), or a space after the id, which plait does not
+ * take as the separator since a query id may hold one (`sed` turns the first space into a tab).
+ */
+function queryLineHint(file: string, line: string): string {
+  const separator = otherSeparatorHint(file, line, 2, 'a tab', "sed 's/{sep}/\\t/' {file} > {file}.tsv");
+  if (separator !== '') return separator;
+  if (/\S\s+\S/.test(line.trim())) return `; this line has no tab between the query id and its text: separate them with a tab (sed 's/ /\\t/' ${file} > ${file}.tsv turns each line's first space into one)`;
+  return '; a line is the query id, a tab, then the query text';
+}
+
 function parseTsv(text: string, out: QueryCollector): EvalQuery[] {
   const file = out.file;
   const lines = splitLines(text);
@@ -155,7 +167,7 @@ function parseTsv(text: string, out: QueryCollector): EvalQuery[] {
     const line = lines[i]!;
     if (line.trim() === '') continue;
     const tab = line.indexOf('\t');
-    if (tab < 0) throw malformedLine(file, i + 1, 'expected "qid<TAB>text"');
+    if (tab < 0) throw malformedLine(file, i + 1, `expected "qid<TAB>text"${queryLineHint(file, line)}`);
     const id = line.slice(0, tab).trim();
     if (out.queries.length === 0 && TSV_HEADER_IDS.has(id.toLowerCase())) continue;
     out.add(id, line.slice(tab + 1).trim(), i + 1);

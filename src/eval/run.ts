@@ -7,7 +7,7 @@ import { readTextFile } from './read-text-file.js';
 import { PlaitError } from '../errors/index.js';
 import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import { writeFileAtomic } from '../util/write-file-atomic.js';
-import { INLINE_SOURCE, malformedLine, splitLines, whitespaceFields } from './input-error.js';
+import { INLINE_SOURCE, malformedLine, otherSeparatorHint, splitLines, whitespaceFields } from './input-error.js';
 
 export interface RunHit {
   docId: string;
@@ -82,7 +82,7 @@ export function parseRun(text: string, options: ReadRunOptions = {}): Run {
     const fields = whitespaceFields(lines[i]!);
     if (fields.length === 0) continue;
     if (fields.length !== 6) {
-      throw malformedLine(file, i + 1, `expected 6 fields (qid Q0 docid rank score tag) but found ${fields.length}`);
+      throw malformedLine(file, i + 1, `expected 6 fields (qid Q0 docid rank score tag) but found ${fields.length}${otherSeparatorHint(file, lines[i]!, 6, 'tabs and spaces', "tr '{sep}' ' ' < {file} > {file}.trec")}`);
     }
     const [qid, , docId, rankText, scoreText] = fields as [string, string, string, string, string, string];
     if (!/^[+-]?\d+$/.test(rankText)) throw malformedLine(file, i + 1, `rank ${JSON.stringify(rankText)} is not an integer`);

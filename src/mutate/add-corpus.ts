@@ -15,6 +15,7 @@ import { createEncoder } from '../encoder/create-encoder.js';
 import type { Encoder, EncoderOptions } from '../encoder/types.js';
 import { ENCODER_OPTION_KEYS } from '../encoder/types.js';
 import { checkSignal, isPlaitError, PlaitError } from '../errors/index.js';
+import { LIVING_DEFAULTS } from '../config/defaults.js';
 import { readManifest } from '../format/index-reader.js';
 import { locateIndex } from '../format/index-path.js';
 import { CORPUS_READER_OPTION_KEYS, corpusReaderOptionsOf, emptyCorpusError, openCorpus, withRecordedFields } from '../indexer/corpus/index.js';
@@ -52,11 +53,18 @@ export interface AddCorpusOptions extends CorpusReaderOptions, LockWaitOptions {
   sync?: boolean;
   /** Count what the add would do (added, replaced, unchanged and deleted with `sync`) and write nothing; no model is loaded. */
   dryRun?: boolean;
+  /**
+   * With `sync`: the most documents it may delete, a non-negative integer or `'all'`. Default: half
+   * the index's live documents, at least 10 (LIVING_DEFAULTS.syncMaxDeleteShare, syncMaxDeleteFloor).
+   * A sync that would delete more is refused before anything is encoded or written (INVALID_INPUT,
+   * `details.reason` `syncDeleteLimit`, `details.wouldDelete`, `details.maxDelete`), a dry run too.
+   */
+  maxDelete?: number | 'all';
 }
 
 /** AddCorpusOptions' keys (util/option-keys.ts): `addCorpus(i, c, { noreplace: true })` had replaced indexed documents without a word. */
 const ADD_CORPUS_OPTION_KEYS = {
-  noReplace: true, encoder: true, encoderOptions: true, onProgress: true, sync: true, dryRun: true,
+  noReplace: true, encoder: true, encoderOptions: true, onProgress: true, sync: true, dryRun: true, maxDelete: true,
   ...CORPUS_READER_OPTION_KEYS,
   lockWaitMs: true, onLockWait: true, signal: true,
 } as const satisfies OptionKeys<AddCorpusOptions>;
@@ -110,6 +118,36 @@ function refuseBeforeEncoding(path: string, docs: readonly DocumentInput[], sour
   if (i >= 0) throw existsAt(docs[i]!.docId, sources[i]!, { position: i, index: path });
 }
 
+/** `maxDelete` checked: undefined (the default limit), a non-negative integer, or 'all'; refused without `sync`, which alone deletes. */
+function checkMaxDelete(options: AddCorpusOptions): number | 'all' | undefined {
+  const v = options.maxDelete;
+  if (v === undefined) return undefined;
+  if (v !== 'all' && !(typeof v === 'number' && Number.isInteger(v) && v >= 0)) {
+    throw new PlaitError('INVALID_ARGUMENT', { message: `Expected a non-negative integer or 'all' for maxDelete but received ${JSON.stringify(v)}`, name: 'maxDelete' });
+  }
+  if (options.sync !== true) throw new PlaitError('INVALID_ARGUMENT', { message: 'Expected maxDelete with sync only: an add without sync deletes nothing', name: 'maxDelete' });
+  return v;
+}
+
+/**
+ * Refuses a sync that would delete more than `maxDelete` of the index's `live` documents (default:
+ * LIVING_DEFAULTS' share of them, at least its floor): the sign of a wrong input, not of an edited folder.
+ * @throws PlaitError INVALID_INPUT (`reason` syncDeleteLimit, `wouldDelete`, `maxDelete`, `documents`)
+ */
+function refuseLargeSyncDelete(input: CorpusInput, wouldDelete: number, live: number, maxDelete: number | 'all' | undefined): void {
+  if (maxDelete === 'all') return;
+  const limit = maxDelete ?? Math.max(LIVING_DEFAULTS.syncMaxDeleteFloor, Math.floor(live * LIVING_DEFAULTS.syncMaxDeleteShare));
+  if (wouldDelete <= limit) return;
+  const source = typeof input === 'string' ? input : 'the input';
+  throw new PlaitError('INVALID_INPUT', {
+    message: `the sync would delete ${wouldDelete} of the index's ${live} documents (those ${source} does not hold), more than ${maxDelete === undefined ? `the ${limit} a sync deletes by default (half the documents, at least ${LIVING_DEFAULTS.syncMaxDeleteFloor})` : `maxDelete ${limit}`}: nothing was changed. Is it the whole folder or corpus the index mirrors? If those deletions are meant, allow them: plait add --sync --max-delete ${wouldDelete} (maxDelete: ${wouldDelete}; 'all' for no limit)`,
+    reason: 'syncDeleteLimit',
+    wouldDelete,
+    maxDelete: limit,
+    documents: live,
+  });
+}
+
 /** `sync` beside an option it contradicts: refused before anything is read. */
 function refuseWithSync(options: AddCorpusOptions): void {
   if (options.sync !== true) return;
@@ -137,6 +175,7 @@ export async function addCorpus(index: string, input: CorpusInput, options: AddC
   const manifest = readManifest(path);
   const sync = options.sync === true;
   const dryRun = options.dryRun === true;
+  const maxDelete = checkMaxDelete(options);
   const t0 = performance.now();
   // Made once there is something to encode: a dry run, or a sync that finds nothing changed, loads no model.
   let encoder: Encoder | null = null;
@@ -162,6 +201,7 @@ export async function addCorpus(index: string, input: CorpusInput, options: AddC
     // Which documents to encode: the new and changed ones (every one under noReplace, refused above if indexed).
     const compare = options.noReplace !== true;
     const { plan, current } = withCommittedStore(path, (store, m) => ({ plan: planSync(store, docs, compare, sync), current: m }));
+    if (sync) refuseLargeSyncDelete(input, plan.absent.length, current.counts.documents, maxDelete);
     if (dryRun) {
       return {
         generation: current.generation ?? 0, committed: false, added: plan.fresh.length, replaced: plan.changed.length, deleted: plan.absent.length,

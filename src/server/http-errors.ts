@@ -221,6 +221,42 @@ function givenAs(missing: string, data: unknown, parentSchema: unknown): string 
   return Object.keys(data).find((k) => !(k in known) && fieldMeant(k, parentSchema) === missing);
 }
 
+/**
+ * The body fields that belong to one route of an index, and the route: a write's body sent to the
+ * search route, or a delete's to the add route, had been told only that the field is unknown
+ * ("body must NOT have additional properties (doc_ids)") or that `documents` is missing (trial 13).
+ */
+const ROUTE_OF_FIELD: Readonly<Record<string, string>> = {
+  documents: 'POST /v1/indexes/{name}/documents (add or replace documents)',
+  doc_ids: 'POST /v1/indexes/{name}/documents/delete (delete by id, and/or by filter)',
+  no_replace: 'POST /v1/indexes/{name}/documents (add or replace documents)',
+  query: 'POST /v1/indexes/{name}/search (or /v1/rerank with documents)',
+  queries: 'POST /v1/indexes/{name}/search',
+};
+
+/**
+ * `; "doc_ids" is a field of POST …/documents/delete …` when `field` (given in a body whose schema
+ * is `parentSchema`) is a field of another of an index's routes and not of this one; '' otherwise.
+ */
+function otherRouteHint(field: string, parentSchema: unknown): string {
+  const properties = (parentSchema as { properties?: unknown } | undefined)?.properties;
+  if (properties === null || typeof properties !== 'object' || field in properties) return '';
+  // Documents beside a query (the search route): a rerank's body more likely than a write's.
+  const route = field === 'documents' && 'query' in properties ? `POST /v1/rerank (re-rank the documents given for a query) and of ${ROUTE_OF_FIELD[field]!}` : ROUTE_OF_FIELD[field];
+  if (route === undefined) return '';
+  return `; "${field}" is a field of ${route}, not of this route`;
+}
+
+/** otherRouteHint for the first field of a body refused for a missing field (`{"doc_ids": […]}` on the add route). */
+function otherRouteFieldOf(data: unknown, parentSchema: unknown): string {
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) return '';
+  for (const k of Object.keys(data)) {
+    const hint = otherRouteHint(k, parentSchema);
+    if (hint !== '') return hint;
+  }
+  return '';
+}
+
 /** Whether a refused object's schema is a document's (it has `metadata` beside `text`): its unknown fields belong under metadata. */
 function isDocumentSchema(parentSchema: unknown): boolean {
   const properties = (parentSchema as { properties?: unknown } | undefined)?.properties;
@@ -275,11 +311,16 @@ export function toPlaitError(err: unknown, maxBodyBytes?: number, contentType?: 
     const unknownHint = unknownField !== undefined && suggestion === undefined && isDocumentSchema(v.parentSchema)
       ? `; a document's own fields go under "metadata": {"metadata": {${JSON.stringify(unknownField)}: …}}`
       : '';
+    // A field of another route at the body's root: the route it belongs to (a delete's doc_ids sent to the add route).
+    const atRoot = (v.instancePath ?? '') === '';
+    const routeHint = !atRoot ? '' : unknownField !== undefined ? otherRouteHint(unknownField, v.parentSchema) : missing !== undefined ? otherRouteFieldOf(v.data, v.parentSchema) : '';
     const extra =
       given !== undefined
         ? `; it has "${given}": did you mean "${missing}"?`
         : unknownField !== undefined
-        ? ` (${unknownField})${suggestion === undefined ? routePaginationHint(unknownField, v.parentSchema) + unknownHint : `; did you mean "${suggestion}"?`}`
+        ? ` (${unknownField})${suggestion === undefined ? routePaginationHint(unknownField, v.parentSchema) + (routeHint !== '' ? routeHint : unknownHint) : `; did you mean "${suggestion}"?`}`
+        : routeHint !== ''
+        ? routeHint
         : allowed !== undefined
           ? `: ${allowed.map((a) => JSON.stringify(a)).join(', ')}`
           : '';

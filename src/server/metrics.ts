@@ -1,7 +1,8 @@
 /**
  * Prometheus metrics for one server instance, on its own registry (no prom-client global state, so
  * two servers in one process — tests — count separately). Names follow Prometheus conventions:
- * `_total` counters, `_seconds` histograms, base units.
+ * `_total` counters (and only counters), `_seconds` for durations, base units (seconds, bytes),
+ * never `_ms`; test/metrics-names.test.ts checks every family this file and the cluster's declare.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
@@ -81,7 +82,9 @@ export class ServerMetrics {
     new Gauge({ name: 'plait_admission_queue_depth', help: 'Requests waiting for an admission slot', registers, collect() { this.set(sources.queued()); } });
     new Gauge({ name: 'plait_admission_tokens_in_flight', help: 'Estimated document tokens being encoded by admitted requests (against --max-in-flight-tokens)', registers, collect() { this.set(sources.tokensInFlight()); } });
     const drain = sources.tokenDrainMs;
-    if (drain !== undefined) new Gauge({ name: 'plait_admission_token_drain_ms', help: 'Admission\'s drain rate: ms of time with token work in flight per estimated document token completed (the expected wait of a request for tokens is the tokens ahead of it times this)', registers, collect() { this.set(drain()); } });
+    // Seconds, Prometheus' base unit (it had been `plait_admission_token_drain_ms`, the one family
+    // of this file named in another unit; test/metrics-names.test.ts holds every family to the rules).
+    if (drain !== undefined) new Gauge({ name: 'plait_admission_token_drain_seconds', help: 'Admission\'s drain rate: seconds of time with token work in flight per estimated document token completed (the expected wait of a request for tokens is the tokens ahead of it times this)', registers, collect() { this.set(drain() / 1000); } });
     const busyMs = sources.tokenBusyMs;
     if (busyMs !== undefined)
       new Counter({

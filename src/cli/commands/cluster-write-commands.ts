@@ -170,7 +170,7 @@ export function registerClusterWriteCommands(program: Command): void {
     .option('--json', 'print the result as JSON')
     .action(async (name: string, o: { nats: string; ids?: string; filter?: string; wait?: number; quiet?: boolean; json?: boolean }) => {
       if (o.ids === undefined && o.filter === undefined) throw new PlaitError('USAGE', { message: 'give --ids <file> and/or --filter <json>', reason: 'missingArgument' });
-      const ids = o.ids === undefined ? [] : await readIdFile(o.ids);
+      const ids = o.ids === undefined ? [] : await readIdFile(o.ids, `plait cluster delete ${name} --nats ${o.nats}`);
       const filter = o.filter === undefined ? undefined : parseFilter(o.filter);
       const wait = o.wait;
       const r = await withNats(o.nats, (nc) => deleteFromCluster(nc, findClusterRoot(name) ?? name, { ids, ...(filter === undefined ? {} : { filter }) }, wait === undefined ? {} : { waitMs: wait * 1000 }));

@@ -38,7 +38,7 @@ import { warnSkippedQueries } from './query-warnings.js';
 import { addEvalPipelineFlags, checkPipelineFlags, evalPipelineRows, renderStageLatency } from '../pipeline-options.js';
 import { splitPipelineSpecs } from '../../eval/pipeline-modes.js';
 import { matchCorpus } from '../corpus-match.js';
-import { checkQrelsInIndex } from '../qrels-check.js';
+import { checkJudgedQueries, checkQrelsInIndex } from '../qrels-check.js';
 
 interface EvalCliOptions {
   queries?: string;
@@ -160,6 +160,8 @@ export function registerEvalCommand(program: Command): void {
       warnSkippedQueries(queriesPath, skippedQueries);
       // The run files cannot carry a query id with white space: said before the build and the searches.
       if (o.runDir !== undefined) for (const q of queries) checkRunId(q.id, 'queryId', q.id);
+      // The judged query ids as written, for the refusal below when none of them is asked.
+      const qrelsQueryIds = [...qrels.keys()];
       // A skipped query was not asked: it leaves the evaluation instead of scoring 0.
       for (const q of skippedQueries) qrels.delete(q.id);
       // Nor was a judged query that the queries file does not hold: it had been scored 0 in every
@@ -167,7 +169,7 @@ export function registerEvalCommand(program: Command): void {
       // for 0.38, under a title saying 17 queries and a footnote saying 69.
       leaveOutUnasked(qrels, queries, skippedQueries, queriesPath, qrelsPath);
       const judged = queries.filter((q) => qrels.has(q.id));
-      if (judged.length === 0) throw new PlaitError('INVALID_INPUT', { message: `none of the ${queries.length} queries has judgments in ${qrelsPath}` });
+      if (judged.length === 0) checkJudgedQueries(queries, qrelsQueryIds, queriesPath, qrelsPath);
 
       // 3. Build the index of a BEIR folder when there is none yet.
       const progress = ProgressReporter.auto(o.quiet === true || o.json === true);

@@ -19,7 +19,7 @@ import { locateIndex, resolveIndexPath } from '../../format/index-path.js';
 import { readManifest } from '../../format/index-reader.js';
 import { PlaitError, isPlaitError } from '../../errors/index.js';
 import { ProgressReporter } from '../progress.js';
-import { LOCK_WAIT_DEFAULTS } from '../../config/defaults.js';
+import { LIVING_DEFAULTS, LOCK_WAIT_DEFAULTS } from '../../config/defaults.js';
 import { withLockWait, type LockWaitOptions } from '../../mutate/lock-wait.js';
 import type { CorpusFormat, CorpusReaderOptions, CorpusWarning } from '../../indexer/corpus/types.js';
 import type { EncoderOptions } from '../../encoder/types.js';
@@ -36,6 +36,7 @@ export interface AddCliOptions {
   replace: boolean;
   sync?: boolean;
   dryRun?: boolean;
+  maxDelete?: number | 'all';
   skipInvalid?: boolean;
   quiet?: boolean;
   format?: CorpusFormat;
@@ -86,7 +87,7 @@ export function corpusReadOptions(o: Omit<AddCliOptions, 'replace' | 'json'>): C
  * decompressed; a corrupt one, another compression or a non-UTF-8 list is refused by name (and line):
  * read as UTF-8 its ids had matched nothing.
  */
-export async function readIdFile(path: string): Promise<string[]> {
+export async function readIdFile(path: string, command = 'plait delete <index>'): Promise<string[]> {
   let bytes: Buffer;
   if (path === '-') {
     if (process.stdin.isTTY) throw new PlaitError('FILE_NOT_FOUND', { message: '--ids -: standard input is a terminal; pipe the ids in (one a line) or give a file', path, option: '--ids' });
@@ -105,12 +106,59 @@ export async function readIdFile(path: string): Promise<string[]> {
     .split(/\r?\n/)
     .map((l) => l.trim())
     .filter((l) => l.length > 0);
+  refuseCorpusAsIds(ids, source, path, command);
   // jq without -r prints each id as a JSON string: "p1" is then not the id p1, and the delete finds
   // nothing ("1 not in the index: "p1"", exit 0). An id may hold quotes, so they are kept, and said.
   if (ids.length > 0 && ids.every((id) => /^"(?:[^"\\]|\\.)*"$/.test(id))) {
     process.stderr.write(`plait: warning: every id read from ${source} is in double quotes (${ids[0]}), as jq prints strings without -r; the quotes are read as part of the ids (use jq -r)\n`);
   }
   return ids;
+}
+
+/** The id fields of a JSONL corpus, in the order plait add looks for them (corpus reader's generic JSONL). */
+const JSONL_ID_FIELDS = ['_id', 'id', 'docid', 'doc_id', 'docId'] as const;
+
+/**
+ * Refuses a corpus given as the id list — `plait delete idx --ids corpus.jsonl` (the documents to take
+ * out, in plait add's input format) or a TSV corpus — with the command that lists its ids. Read one
+ * line an id, none of its lines could be an id the index holds (a TSV line holds a tab, which no
+ * document id may: document-id.ts), and the delete answered "nothing deleted; 1 not in the index:
+ * {"_id": …}" with exit 0 (trial 13). A JSON object is taken as a corpus line only when every line
+ * is one (an id may hold braces).
+ * @throws PlaitError INVALID_INPUT naming the file (`details.file`) and the first such line.
+ */
+function refuseCorpusAsIds(ids: readonly string[], source: string, path: string, command: string): void {
+  const file = path === '-' ? undefined : path;
+  const objects = ids.length > 0 ? ids.map(jsonObject) : [];
+  if (objects.length > 0 && objects.every((o) => o !== undefined)) {
+    const field = JSONL_ID_FIELDS.find((f) => f in objects[0]!) ?? '_id';
+    const list = file === undefined ? `… | jq -r '.${field}'` : `jq -r '.${field}' ${file}`;
+    throw new PlaitError('INVALID_INPUT', {
+      message: `${source} line 1 is a JSON object, not a document id: --ids reads one id a line, and a corpus's lines are no ids; delete its documents by their "${field}": ${list} | ${command} --ids -`,
+      ...(file === undefined ? {} : { file }),
+      line: 1,
+      option: '--ids',
+    });
+  }
+  const tabbed = ids.findIndex((id) => id.includes('\t'));
+  if (tabbed >= 0) {
+    throw new PlaitError('INVALID_INPUT', {
+      message: `${source}: an id read from it holds a tab (${JSON.stringify(ids[tabbed]!.slice(0, 60))}), which no document id may: a TSV corpus? its ids are its first column: ${file === undefined ? '… | cut -f1' : `cut -f1 ${file}`} | ${command} --ids -`,
+      ...(file === undefined ? {} : { file }),
+      option: '--ids',
+    });
+  }
+}
+
+/** `line` parsed as a JSON object, or undefined when it is none. */
+function jsonObject(line: string): Record<string, unknown> | undefined {
+  if (!line.startsWith('{')) return undefined;
+  try {
+    const v: unknown = JSON.parse(line);
+    return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -165,6 +213,13 @@ function describeAdd(r: AddCorpusResult, sync: boolean): string {
   return `${counts} (generation ${r.generation}; ${describeCounts(r.manifest)})`;
 }
 
+/** `--max-delete`: "all" or a non-negative integer. @throws PlaitError INVALID_ARGUMENT naming both spellings. */
+function parseMaxDelete(value: string): number | 'all' {
+  if (value === 'all') return 'all';
+  if (!/^\d+$/.test(value.trim())) throw new PlaitError('INVALID_ARGUMENT', { message: `Expected a non-negative integer or "all" for --max-delete but received ${JSON.stringify(value)}`, name: 'maxDelete', received: value });
+  return parseIntArg('maxDelete', 0)(value.trim());
+}
+
 export function registerLivingCommands(program: Command): void {
   const add = program
     .command('add')
@@ -174,6 +229,7 @@ export function registerLivingCommands(program: Command): void {
     .option('--no-replace', 'refuse an id already in the index (DOCUMENT_EXISTS; nothing is added) instead of replacing that document')
     .option('--sync', 'make the index hold exactly the input, in one generation: unchanged documents (same title, text and metadata) are not re-encoded, changed and new ones are upserted, indexed ids absent from the input are deleted (not with --no-replace or --skip-invalid)')
     .option('--dry-run', 'print what the add (or --sync) would do — added, replaced, unchanged, deleted — and write nothing (no model is loaded)')
+    .option('--max-delete <n>', `with --sync: the most documents it may delete, or "all" (default: half the index's documents, at least ${LIVING_DEFAULTS.syncMaxDeleteFloor}; more is refused before anything is written, as a sign of the wrong input)`, parseMaxDelete)
     .option('--skip-invalid', SKIP_INVALID_HELP);
   withCorpusOptions(add)
     .option(...LOCK_WAIT_OPTION)
@@ -184,6 +240,7 @@ export function registerLivingCommands(program: Command): void {
       // The library's refusal (INVALID_ARGUMENT, naming its option), in the flags' own words.
       if (o.sync === true && !o.replace) throw new PlaitError('USAGE', { message: '--sync replaces the documents that changed: it cannot be given with --no-replace', reason: 'conflictingArguments' });
       if (o.sync === true && o.skipInvalid === true) throw new PlaitError('USAGE', { message: '--sync deletes what the input does not hold, so a document --skip-invalid skipped would be deleted: fix the document (its file and line are named without --skip-invalid) and sync again', reason: 'conflictingArguments' });
+      if (o.maxDelete !== undefined && o.sync !== true) throw new PlaitError('USAGE', { message: '--max-delete bounds what --sync deletes: a plain add deletes nothing (give --sync, or leave --max-delete out)', reason: 'conflictingArguments' });
       if (input !== '-' && !existsSync(input)) throw new PlaitError('FILE_NOT_FOUND', { message: `no corpus at ${input}`, path: input });
       const interrupts = WriteInterrupts.install(o.json === true);
       const progress = ProgressReporter.auto(o.quiet === true);
@@ -195,6 +252,7 @@ export function registerLivingCommands(program: Command): void {
           noReplace: !o.replace,
           sync: o.sync === true,
           dryRun: o.dryRun === true,
+          ...(o.maxDelete === undefined ? {} : { maxDelete: o.maxDelete }),
           ...corpusReadOptions(o),
           ...lockWait(o),
           // Top-level fields the reader does not read, named once each (with --json: report.ignoredFields).
@@ -250,7 +308,7 @@ export function registerLivingCommands(program: Command): void {
       const path = locateIndex(index);
       refuseClusterShard(index, 'delete');
       if (o.ids === undefined && o.filter === undefined) throw new PlaitError('USAGE', { message: 'give --ids <file> and/or --filter <json>', reason: 'missingArgument' });
-      const ids = o.ids === undefined ? [] : await readIdFile(o.ids);
+      const ids = o.ids === undefined ? [] : await readIdFile(o.ids, `plait delete ${index}`);
       const deleteWhere = o.filter === undefined ? undefined : parseFilter(o.filter);
       const interrupts = WriteInterrupts.install(o.json === true);
       const r = await interrupts.run(() => withLockWait(() => updateIndex(path, { delete: ids, deleteWhere }), lockWait(o))).catch((e: unknown) => {

@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { LTR_DEFAULTS } from '../../config/defaults.js';
 import { readQrels, readQueries } from '../../eval/index.js';
 import { openIndexForCli } from '../open-index.js';
-import { checkQrelsInIndex } from '../qrels-check.js';
+import { checkJudgedQueries, checkQrelsInIndex } from '../qrels-check.js';
 import { collectLtrGroups, trainLtrModel } from '../../ltr/train-ltr.js';
 import { LtrModel } from '../../ltr/ltr-model.js';
 import type { XgboostTrainOptions } from '../../ltr/xgboost-train.js';
@@ -88,6 +88,7 @@ export function registerLtrCommand(program: Command): void {
     if (o.seed !== undefined) train.seed = o.seed;
     const queries = await readQueries(o.queries);
     const qrels = await readQrels(o.qrels);
+    checkJudgedQueries(queries, [...qrels.keys()], o.queries, o.qrels);
     const metadataFields = o.features === undefined ? [] : o.features.split(',').map((f) => f.trim()).filter((f) => f.length > 0);
     const index = await openIndexForCli(name, { model: o.model });
     const cross = o.crossEncoder === undefined ? undefined : await CrossEncoder.create(o.crossEncoder, crossEncoderOptionsFrom(o));
