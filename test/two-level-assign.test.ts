@@ -366,7 +366,7 @@ test('CLI: plait index --centroid-assignment two-level --coarse-probe 2 builds t
     assert.match(badMode.stderr, /centroid-assignment/);
     const badProbe = plait('index', sample, '--index', join(dir, 'bad'), '--coarse-probe', '0');
     assert.notEqual(badProbe.code, 0);
-    assert.match(badProbe.stderr, /coarseProbe/);
+    assert.match(badProbe.stderr, /--coarse-probe/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -155,46 +155,36 @@ export function filterWarnings(filter: MetadataFilter, catalogue: FieldCatalogue
       message: `filter field "${field}" is given ${article(asked)} (${JSON.stringify(value)}) but every stored value of it is ${types.map(article).join(' or ')}: types compare as JSON types, so it matches no document${example}`,
     });
   };
-  const walk = (f: unknown, at: string): void => {
-    if (f === null || typeof f !== 'object' || Array.isArray(f)) return;
-    for (const [key, v] of Object.entries(f as Record<string, unknown>)) {
-      const here = `${at}.${key}`;
-      if (key === '$and' || key === '$or') {
-        if (Array.isArray(v)) v.forEach((sub, i) => walk(sub, `${here}[${i}]`));
-        continue;
-      }
-      if (key === '$not' || key.startsWith('$') || key === 'doc_id') continue;
-      const ops = v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : { $eq: v };
-      const needsField = Object.entries(ops).some(([op, x]) => op !== '$ne' && op !== '$nin' && !(op === '$exists' && x === false));
-      if (!needsField) continue;
-      if (!catalogue.has(key)) {
-        const stripped = key.startsWith('metadata.') ? key.slice('metadata.'.length) : null;
-        const suggestion = stripped !== null && catalogue.has(stripped) ? stripped : closestKey(key, fields);
-        add({
-          code: 'FILTER_FIELD_UNKNOWN',
-          field: key,
-          at: here,
-          ...(suggestion === undefined ? {} : { suggestion }),
-          message:
-            `filter field "${key}": no document has it` +
-            (suggestion !== undefined ? `; did you mean "${suggestion}"?${stripped === suggestion ? ' (filter paths start inside the metadata)' : ''}` : fields.length === 0 ? ' (no document has metadata)' : ` (fields: ${fields.slice(0, 12).join(', ')}${fields.length > 12 ? ', …' : ''})`),
-        });
-        continue;
-      }
-      for (const [op, x] of Object.entries(ops)) {
-        const opAt = ops === v ? `${here}.${op}` : here;
-        if (op === '$eq' || op === '$gt' || op === '$gte' || op === '$lt' || op === '$lte') checkValue(key, opAt, x);
-        else if ((op === '$in' || op === '$all') && Array.isArray(x) && x.length > 0) {
-          // A list fails only when no value of it can match: every value's type is missing from the field.
-          const stored = catalogue.get(key)!;
-          const fits = x.some((y) => stored.has(jsonType(y)) || jsonType(y) === 'array' || jsonType(y) === 'object');
-          if (!fits && op === '$in') checkValue(key, `${opAt}[0]`, x[0]);
-          if (op === '$all') x.forEach((y, i) => checkValue(key, `${opAt}[${i}]`, y));
-        }
+  forEachFieldCondition(filter, (key, here, v) => {
+    const ops = v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : { $eq: v };
+    const needsField = Object.entries(ops).some(([op, x]) => op !== '$ne' && op !== '$nin' && !(op === '$exists' && x === false));
+    if (!needsField) return;
+    if (!catalogue.has(key)) {
+      const stripped = key.startsWith('metadata.') ? key.slice('metadata.'.length) : null;
+      const suggestion = stripped !== null && catalogue.has(stripped) ? stripped : closestKey(key, fields);
+      add({
+        code: 'FILTER_FIELD_UNKNOWN',
+        field: key,
+        at: here,
+        ...(suggestion === undefined ? {} : { suggestion }),
+        message:
+          `filter field "${key}": no document has it` +
+          (suggestion !== undefined ? `; did you mean "${suggestion}"?${stripped === suggestion ? ' (filter paths start inside the metadata)' : ''}` : fields.length === 0 ? ' (no document has metadata)' : ` (fields: ${fields.slice(0, 12).join(', ')}${fields.length > 12 ? ', …' : ''})`),
+      });
+      return;
+    }
+    for (const [op, x] of Object.entries(ops)) {
+      const opAt = ops === v ? `${here}.${op}` : here;
+      if (op === '$eq' || op === '$gt' || op === '$gte' || op === '$lt' || op === '$lte') checkValue(key, opAt, x);
+      else if ((op === '$in' || op === '$all') && Array.isArray(x) && x.length > 0) {
+        // A list fails only when no value of it can match: every value's type is missing from the field.
+        const stored = catalogue.get(key)!;
+        const fits = x.some((y) => stored.has(jsonType(y)) || jsonType(y) === 'array' || jsonType(y) === 'object');
+        if (!fits && op === '$in') checkValue(key, `${opAt}[0]`, x[0]);
+        if (op === '$all') x.forEach((y, i) => checkValue(key, `${opAt}[${i}]`, y));
       }
     }
-  };
-  walk(filter, 'filter');
+  });
   return out;
 }
 
@@ -263,6 +253,24 @@ export function mixedFilterWarnings(filter: MetadataFilter, counts: FieldTypeCou
  * first value); through $and and $or, not $not; doc_id is not metadata.
  */
 function forEachComparison(filter: unknown, visit: (field: string, at: string, value: unknown) => void): void {
+  forEachFieldCondition(filter, (key, here, v) => {
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) {
+      visit(key, here, v);
+      return;
+    }
+    for (const [op, x] of Object.entries(v as Record<string, unknown>)) {
+      if (op === '$eq' || op === '$gt' || op === '$gte' || op === '$lt' || op === '$lte') visit(key, `${here}.${op}`, x);
+      else if (op === '$in' && Array.isArray(x) && x.length > 0 && x.every((y) => jsonType(y) === jsonType(x[0]))) visit(key, `${here}.${op}`, x[0]);
+    }
+  });
+}
+
+/**
+ * Calls `visit(field, at, condition)` for each metadata field's condition in `filter` (a bare value
+ * or an operator object), through $and and $or, not $not (whose fields match documents without
+ * them); doc_id is not metadata. `at` is the condition's path in the filter (`filter.$or[1].year`).
+ */
+function forEachFieldCondition(filter: unknown, visit: (field: string, at: string, condition: unknown) => void): void {
   const walk = (f: unknown, at: string): void => {
     if (f === null || typeof f !== 'object' || Array.isArray(f)) return;
     for (const [key, v] of Object.entries(f as Record<string, unknown>)) {
@@ -272,14 +280,7 @@ function forEachComparison(filter: unknown, visit: (field: string, at: string, v
         continue;
       }
       if (key.startsWith('$') || key === 'doc_id') continue;
-      if (v === null || typeof v !== 'object' || Array.isArray(v)) {
-        visit(key, here, v);
-        continue;
-      }
-      for (const [op, x] of Object.entries(v as Record<string, unknown>)) {
-        if (op === '$eq' || op === '$gt' || op === '$gte' || op === '$lt' || op === '$lte') visit(key, `${here}.${op}`, x);
-        else if (op === '$in' && Array.isArray(x) && x.length > 0 && x.every((y) => jsonType(y) === jsonType(x[0]))) visit(key, `${here}.${op}`, x[0]);
-      }
+      visit(key, here, v);
     }
   };
   walk(filter, 'filter');
