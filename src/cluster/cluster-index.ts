@@ -10,7 +10,8 @@
  *      CLUSTER_DEFAULTS.answerMarginMs;
  *   3. merge: late and bm25 — the top k of the shards' top k by score; hybrid — the late and BM25
  *      lists cut to the fusion depth, the BM25-only documents' exact late scores from their shard,
- *      then fusion.ts's min-max or RRF, exactly as hybrid.ts fuses on one index.
+ *      then fusion.ts's min-max or RRF, exactly as hybrid.ts fuses on one index;
+ *   4. with `highlights`: each shard holding hits on a page highlights those (`highlights`, addHighlights).
  *
  * With `rewrite.prf` (ColBERT-PRF), step 2 is the second pass: before it, a first late pass on the
  * shards gives the feedback passages, their shards count their codes, the shards' IVF cell sizes
