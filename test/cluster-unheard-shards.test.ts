@@ -38,7 +38,7 @@ const DOCS = 200;
 /** A request's time: a round that is given up at a share of it still leaves live shards ≥ 10× what they need. */
 const TIMEOUT_MS = 8000;
 
-type Fault = 'silent' | 'lagging' | 'bare' | null;
+type Fault = 'silent' | 'lagging' | 'bare' | 'failing' | null;
 type Request = { queries?: { text: string | null; terms?: string[] | null; tokenIds: unknown }[] };
 /** Which shard does not answer which request (null: it answers). */
 let fault: (shard: number, verb: string, request: Request) => Fault = () => null;
@@ -170,13 +170,13 @@ test('explain: a shard missing from the rewrite\'s spelling statistics, or (hybr
   }
 });
 
-test('highlights: a shard that does not answer their round (or answers without them) leaves its hits without highlights, degraded naming it; the other shard\'s hits have one index\'s', { skip, timeout: 120_000 }, async () => {
+test('highlights: a shard that does not answer their round (or answers without them, or with an error) leaves its hits without highlights, degraded naming it; the other shard\'s hits have one index\'s', { skip, timeout: 120_000 }, async () => {
   const cluster = await clusterOverDoor();
   try {
     const [e] = await (await whole.encoder()).encodeQueries([query]);
     const single = await whole.search(query, { mode: 'hybrid', exhaustive: true, topK: 10, highlights: true });
     assert.ok(single.hits.some((h) => shardOf(h.docId, 2) === 0) && single.hits.some((h) => shardOf(h.docId, 2) === 1), 'the page holds hits of both shards');
-    for (const f of ['lagging', 'bare'] as const) {
+    for (const f of ['lagging', 'bare', 'failing'] as const) {
       fault = (s, verb) => (s === 1 && verb === 'highlights' ? f : null);
       const [r] = await cluster.searchEncodedBatch([query], [e!], { mode: 'hybrid', exhaustive: true, topK: 10, highlights: true, deadlineAt: Date.now() + TIMEOUT_MS });
       assert.deepEqual(r!.hits.map((h) => h.docId), single.hits.map((h) => h.docId), `${f}: the page is whole`);

@@ -383,6 +383,7 @@ export class ClusterIndex {
       },
       call,
       signal,
+      true,
     );
     const unheard = new Set(missing);
     for (const a of answers) {
@@ -697,8 +698,13 @@ export class ClusterIndex {
     return answers;
   }
 
-  /** perShard's round, the shards missing by the deadline listed instead of thrown (counted in the missing-shard metric either way). */
-  private async perShardOutcomes<T>(docIds: readonly string[], verb: ShardVerb, payload: (at: number[]) => object, o: ClusterCallOptions, signal?: AbortSignal): Promise<{ answers: { shard: number; at: number[]; value: T }[]; missing: number[] }> {
+  /**
+   * perShard's round, the shards missing by the deadline listed instead of thrown (counted in the
+   * missing-shard metric either way). With `errorsMissing`, a shard that answers with an error (a
+   * replica closing, its own fault) is listed missing too rather than failing the round: for
+   * optional additions to an answer (highlights), which must never fail the answer.
+   */
+  private async perShardOutcomes<T>(docIds: readonly string[], verb: ShardVerb, payload: (at: number[]) => object, o: ClusterCallOptions, signal?: AbortSignal, errorsMissing = false): Promise<{ answers: { shard: number; at: number[]; value: T }[]; missing: number[] }> {
     const groups = new Map<number, number[]>();
     docIds.forEach((id, i) => {
       const s = shardOf(id, this.shards.shards);
@@ -709,7 +715,11 @@ export class ClusterIndex {
     const due = shardDueOf(o);
     const minSequence = minSequencesByShard(o.minSequences, this.shards.shards);
     const outcomes = await Promise.all(
-      [...groups].map(async ([s, at]) => ({ at, out: await this.shards.request<T>(s, verb, { ...payload(at), docIds: at.map((i) => docIds[i]!), deadlineAt: due, minSequence: minSequence[s]! }, due, signal) })),
+      [...groups].map(async ([s, at]) => {
+        const asked = this.shards.request<T>(s, verb, { ...payload(at), docIds: at.map((i) => docIds[i]!), deadlineAt: due, minSequence: minSequence[s]! }, due, signal);
+        const out: ShardOutcome<T> = errorsMissing ? await asked.catch(() => ({ shard: s, ok: false, reason: 'timeout' }) as const) : await asked;
+        return { at, out };
+      }),
     );
     const missing = outcomes.flatMap((a) => (a.out.ok ? [] : [a.out.shard]));
     for (const s of missing) this.shards.metricsMissing(s, 1);
