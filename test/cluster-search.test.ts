@@ -237,7 +237,7 @@ for (const [name, o, wire] of HIGHLIGHTED) {
     if (o.mode !== 'bm25') assert.ok(late >= asked.length * 5, `${late} late highlights`);
     if (o.mode !== 'late') assert.ok(bm25 >= asked.length * 3, `${bm25} bm25 highlights`);
     const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-    t.diagnostic(`highlights_ms median: coordinator (its round, 2 shards) ${median(ms.map((m) => m[0])).toFixed(2)}, one index ${median(ms.map((m) => m[1])).toFixed(2)}`);
+    t.diagnostic(`highlights_ms: the coordinator's round for the batch of ${asked.length} queries (2 shards) ${median(ms.map((m) => m[0])).toFixed(2)}; one index, median a query ${median(ms.map((m) => m[1])).toFixed(2)}`);
   });
 }
 

@@ -340,8 +340,8 @@ export class ClusterIndex {
    * at the fusion depth (2 × max(100, 4k) hits a shard, ~0.6 s of CPU) — a fused hit wants BM25's
    * spans even where it is not in its shard's BM25 list, and late's where it came from BM25 alone.
    * The second round highlights exactly the k hits, ~k/S a shard in parallel, for one more
-   * request-reply: on loopback NATS ~1 ms (test/cluster-search.test.ts measures the coordinator's
-   * highlightsMs against one index's on the same page).
+   * request-reply (`node dist/bench/cluster-highlights-cost.js <sharded index> <queries.jsonl>`
+   * weighs the two; bench/RESULTS.md, "Cluster highlights").
    */
   private async addHighlights(
     pages: readonly { result: SearchResult; query: SearchRequest['queries'][number]; lateText: string; rewritten: RewrittenQuery | null }[],
