@@ -21,6 +21,7 @@ import { needsData, needsNatsServer } from './helpers/requirements.js';
 import { startNatsServer, type NatsServer } from './helpers/nats-server.js';
 import { cranfieldSample, startCoordinator, startReplica, type Replica } from './helpers/cluster.js';
 import type { PlaitServe } from './helpers/plait-serve.js';
+import { snakeKeys } from '../src/server/snake-keys.js';
 
 const skip = needsData('cranfield') || needsNatsServer();
 const DOCS = 300;
@@ -70,6 +71,7 @@ after(async () => {
 
 interface HttpHit {
   doc_id: string;
+  pid: number;
   score: number;
 }
 interface HttpResult {
@@ -208,15 +210,52 @@ test('explain of a doc_id the cluster does not hold is 404 DOCUMENT_NOT_FOUND, a
   assert.equal(body.error.code, 'DOCUMENT_NOT_FOUND');
 });
 
-test('highlights through the coordinator are refused saying what to do, not as a wrong value (trial 12c)', { skip }, async () => {
-  const res = await fetch(`${coordinator.url}/v1/indexes/cran/search`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: queries[0], highlights: true }) });
-  const body = (await res.json()) as { error: { code: string; message: string; details: Record<string, unknown> } };
-  assert.equal(res.status, 400, JSON.stringify(body));
-  assert.equal(body.error.code, 'INVALID_ARGUMENT');
-  assert.equal(body.error.details['reason'], 'notOnCluster');
-  assert.match(body.error.message, /not computed through a cluster's coordinator yet: leave highlights out, or search one shard's index/);
-  assert.doesNotMatch(body.error.message, /received true/);
-});
+const HIGHLIGHTED: [string, SearchOptions, Record<string, unknown>][] = [
+  ['late, exhaustive, IDF', { mode: 'late', exhaustive: true, idfWeighting: true, highlights: true }, { mode: 'late', exhaustive: true, idf_weighting: true, highlights: true }],
+  ['bm25', { mode: 'bm25', highlights: true }, { mode: 'bm25', highlights: true }],
+  [
+    'hybrid, exhaustive, tags and window given',
+    { mode: 'hybrid', exhaustive: true, highlights: { preTag: '[', postTag: ']', snippetChars: 80, escape: false } },
+    { mode: 'hybrid', exhaustive: true, highlights: { pre_tag: '[', post_tag: ']', snippet_chars: 80, escape: false } },
+  ],
+  ['hybrid with RM3 (BM25 highlights of the expanded terms)', { mode: 'hybrid', exhaustive: true, rewrite: { rm3: true }, highlights: true }, { mode: 'hybrid', exhaustive: true, rewrite: { rm3: true }, highlights: true }],
+  ['late with ColBERT-PRF (its rows answer no word)', { mode: 'late', exhaustive: true, rewrite: { prf: true }, highlights: true }, { mode: 'late', exhaustive: true, rewrite: { prf: true }, highlights: true }],
+];
+
+for (const [name, o, wire] of HIGHLIGHTED) {
+  test(`highlights through the coordinator = one index's over the whole corpus: ${name} (spans, offsets, scores, snippets)`, { skip }, async (t) => {
+    // Refused before (INVALID_ARGUMENT, reason notOnCluster): the shards' protocol carried no highlights.
+    const asked = queries.slice(0, 10);
+    const res = await fetch(`${coordinator.url}/v1/indexes/cran/search`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ queries: asked, top_k: 10, ...wire }) });
+    const json = (await res.json()) as { results: (Omit<HttpResult, 'hits'> & { hits: (HttpHit & { highlights?: { late?: unknown; bm25?: unknown } })[]; timings?: { highlights_ms?: number } })[] };
+    assert.equal(res.status, 200, JSON.stringify(json));
+    let late = 0;
+    let bm25 = 0;
+    const ms: [number, number][] = [];
+    for (let i = 0; i < asked.length; i++) {
+      const single = await whole.search(asked[i]!, { ...o, topK: 10 });
+      const got = json.results[i]!;
+      assert.equal(got.degraded, undefined, `query ${i}: ${JSON.stringify(got.missing_shards)}`);
+      assert.deepEqual(got.hits.map((h) => h.doc_id), single.hits.map((h) => h.docId), `query ${i}: the same page`);
+      got.hits.forEach((h, k) => {
+        assert.ok(h.highlights !== undefined, `query ${i} hit ${h.doc_id}: highlights`);
+        // The late side's pid is the passage's on its shard, as the hit's own pid is (pids are per shard).
+        const want = single.hits[k]!.highlights!;
+        if (want.late != null) assert.equal((h.highlights.late as { pid: number }).pid, h.pid, `query ${i} hit ${h.doc_id}: the shard's pid`);
+        const expected = want.late == null ? want : { ...want, late: { ...want.late, pid: h.pid } };
+        assert.deepEqual(h.highlights, snakeKeys(expected), `query ${i} hit ${h.doc_id}`);
+        if (h.highlights.late != null) late++;
+        if (h.highlights.bm25 != null) bm25++;
+      });
+      if (single.hits.length > 0) ms.push([got.timings?.highlights_ms ?? NaN, single.timings.highlightsMs ?? NaN]);
+    }
+    // Each side was compared on real highlights, not on nulls.
+    if (o.mode !== 'bm25') assert.ok(late >= asked.length * 5, `${late} late highlights`);
+    if (o.mode !== 'late') assert.ok(bm25 >= asked.length * 3, `${bm25} bm25 highlights`);
+    const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    t.diagnostic(`highlights_ms: the coordinator's round for the batch of ${asked.length} queries (2 shards) ${median(ms.map((m) => m[0])).toFixed(2)}; one index, median a query ${median(ms.map((m) => m[1])).toFixed(2)}`);
+  });
+}
 
 test('coordinator vs one index with PLAID: ≥ 0.99 top-10 overlap, and no further from exhaustive', { skip }, async () => {
   // The tiny random model's centroids are poor: at ColBERT's k = 10 settings (1 cell a token) the

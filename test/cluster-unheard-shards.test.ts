@@ -21,7 +21,10 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { CLUSTER_MANIFEST_FILE } from '../src/cluster/cluster-manifest.js';
 import { shardOf } from '../src/cluster/shard-of.js';
 import { ClusterIndex } from '../src/cluster/cluster-index.js';
-import { decodeMessage } from '../src/cluster/shard-protocol.js';
+import { decodeMessage, type ShardInfo } from '../src/cluster/shard-protocol.js';
+import { ShardClient } from '../src/cluster/shard-client.js';
+import { clusterSubjects } from '../src/cluster/subjects.js';
+import { readClusterManifest } from '../src/cluster/cluster-manifest.js';
 import { isPlaitError } from '../src/errors/index.js';
 import type { PlaitIndex } from '../src/search/plait-index.js';
 import { needsData, needsNatsServer } from './helpers/requirements.js';
@@ -35,7 +38,7 @@ const DOCS = 200;
 /** A request's time: a round that is given up at a share of it still leaves live shards ≥ 10× what they need. */
 const TIMEOUT_MS = 8000;
 
-type Fault = 'silent' | 'lagging' | null;
+type Fault = 'silent' | 'lagging' | 'bare' | 'failing' | null;
 type Request = { queries?: { text: string | null; terms?: string[] | null; tokenIds: unknown }[] };
 /** Which shard does not answer which request (null: it answers). */
 let fault: (shard: number, verb: string, request: Request) => Fault = () => null;
@@ -163,6 +166,72 @@ test('explain: a shard missing from the rewrite\'s spelling statistics, or (hybr
     assert.equal(ex.docId, doc0);
   } finally {
     fault = () => null;
+    await cluster.close();
+  }
+});
+
+test('highlights: a shard that does not answer their round (or answers without them, or with an error) leaves its hits without highlights, degraded naming it; the other shard\'s hits have one index\'s', { skip, timeout: 120_000 }, async () => {
+  const cluster = await clusterOverDoor();
+  try {
+    const [e] = await (await whole.encoder()).encodeQueries([query]);
+    const single = await whole.search(query, { mode: 'hybrid', exhaustive: true, topK: 10, highlights: true });
+    assert.ok(single.hits.some((h) => shardOf(h.docId, 2) === 0) && single.hits.some((h) => shardOf(h.docId, 2) === 1), 'the page holds hits of both shards');
+    for (const f of ['lagging', 'bare', 'failing'] as const) {
+      fault = (s, verb) => (s === 1 && verb === 'highlights' ? f : null);
+      const [r] = await cluster.searchEncodedBatch([query], [e!], { mode: 'hybrid', exhaustive: true, topK: 10, highlights: true, deadlineAt: Date.now() + TIMEOUT_MS });
+      assert.deepEqual(r!.hits.map((h) => h.docId), single.hits.map((h) => h.docId), `${f}: the page is whole`);
+      assert.equal(r!.degraded, true, f);
+      assert.deepEqual(r!.missingShards, [1], f);
+      r!.hits.forEach((h, k) => {
+        if (shardOf(h.docId, 2) === 1) assert.equal(h.highlights, undefined, `${f}: ${h.docId} of shard 1`);
+        else {
+          // The late side's pid is the shard's, as the hit's is.
+          const want = single.hits[k]!.highlights!;
+          assert.deepEqual(h.highlights, want.late == null ? want : { ...want, late: { ...want.late, pid: h.pid } }, `${f}: ${h.docId} of shard 0`);
+        }
+      });
+    }
+    fault = () => null;
+    const [healed] = await cluster.searchEncodedBatch([query], [e!], { mode: 'hybrid', exhaustive: true, topK: 10, highlights: true, deadlineAt: Date.now() + TIMEOUT_MS });
+    assert.equal(healed!.degraded, undefined);
+    assert.ok(healed!.hits.every((h) => h.highlights !== undefined));
+  } finally {
+    fault = () => null;
+    await cluster.close();
+  }
+});
+
+test('highlights: replicas that predate the verb (not subscribed to it, NATS says no responders) cost no wait — the answer comes at once, without highlights, degraded', { skip, timeout: 120_000 }, async () => {
+  // An "old door": every shard's verbs but highlights go on to the real replicas, as replicas of an earlier version serve them.
+  const old = clusterSubjects('olddoor');
+  const real = clusterSubjects(readClusterManifest(door.root).name);
+  const subs = [0, 1].flatMap((s) =>
+    ['info', 'stats', 'search'].map((verb) =>
+      door.nc.subscribe(`${old.shardService(s)}.${verb}`, {
+        queue: old.shardQueue(s),
+        callback: (err, m) => {
+          if (err === null) void door.nc.request(`${real.shardService(s)}.${verb}`, m.data, { timeout: 60_000 }).then((a) => m.respond(a.data), () => {});
+        },
+      }),
+    ),
+  );
+  await door.nc.flush();
+  const client = new ShardClient(door.nc, old, 2, null);
+  const infos = await Promise.all([0, 1].map((s) => client.request<ShardInfo>(s, 'info', {}, Date.now() + 20_000)));
+  const cluster = new ClusterIndex('olddoor', client, infos.map((o) => (o.ok ? o.value : assert.fail(`shard ${o.shard} did not answer info`))), { encoder: await whole.encoder() });
+  try {
+    const [e] = await (await whole.encoder()).encodeQueries([query]);
+    const t0 = Date.now();
+    const [r] = await cluster.searchEncodedBatch([query], [e!], { mode: 'late', exhaustive: true, topK: 10, highlights: true, deadlineAt: Date.now() + TIMEOUT_MS });
+    const ms = Date.now() - t0;
+    // Before LATE_VERBS the highlights request was asked again after each "no responders" until the deadline (TIMEOUT_MS).
+    assert.ok(ms < TIMEOUT_MS / 4, `answered in ${ms} ms, not at the deadline (${TIMEOUT_MS} ms)`);
+    assert.ok(r!.hits.length > 0);
+    assert.ok(r!.hits.every((h) => h.highlights === undefined));
+    assert.equal(r!.degraded, true);
+    assert.deepEqual(r!.missingShards, [0, 1]);
+  } finally {
+    for (const s of subs) s.unsubscribe();
     await cluster.close();
   }
 });

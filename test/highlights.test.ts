@@ -253,3 +253,19 @@ test('CLI: --highlights marks the words in the text output, --json carries the l
   assert.notEqual(pipe.code, 0);
   assert.match(pipe.stderr, /--highlights/);
 });
+
+test('highlightHits (a cluster shard\'s door): listed hits get what the search gave them; an unknown docId null; a pid of another document late: null', async () => {
+  const q = 'volcanoes erupt lava';
+  const encoder = await index.encoder();
+  const [e] = await encoder.encodeQueries([q]);
+  for (const mode of ['late', 'hybrid', 'bm25'] as const) {
+    const { hits } = await index.searchEncodedBatch([q], mode === 'bm25' ? [] : [e!], { mode, exhaustive: mode !== 'bm25', topK: 5, highlights: true }).then((r) => r[0]!);
+    assert.ok(hits.length >= 2);
+    const got = await index.highlightHits(hits, { lateText: q, embedding: mode === 'bm25' ? null : e!, bm25: mode === 'late' ? null : q }, true);
+    assert.deepEqual(got, hits.map((h) => h.highlights), mode);
+  }
+  const { hits } = await index.search(q, { mode: 'late', exhaustive: true, topK: 2 });
+  const [unknown, wrongPid] = await index.highlightHits([{ docId: 'no-such-doc', pid: hits[0]!.pid }, { docId: hits[0]!.docId, pid: hits[1]!.pid }], { lateText: q, embedding: e!, bm25: null }, true);
+  assert.equal(unknown, null);
+  assert.deepEqual(wrongPid, { late: null });
+});

@@ -10,7 +10,8 @@
  *      CLUSTER_DEFAULTS.answerMarginMs;
  *   3. merge: late and bm25 — the top k of the shards' top k by score; hybrid — the late and BM25
  *      lists cut to the fusion depth, the BM25-only documents' exact late scores from their shard,
- *      then fusion.ts's min-max or RRF, exactly as hybrid.ts fuses on one index.
+ *      then fusion.ts's min-max or RRF, exactly as hybrid.ts fuses on one index;
+ *   4. with `highlights`: each shard holding hits on a page highlights those (`highlights`, addHighlights).
  *
  * With `rewrite.prf` (ColBERT-PRF), step 2 is the second pass: before it, a first late pass on the
  * shards gives the feedback passages, their shards count their codes, the shards' IVF cell sizes
@@ -41,6 +42,7 @@ import type { IndexManifest } from '../format/manifest.js';
 import { QueryEncoder, type QueryEncoderOptions } from '../search/query-encoder.js';
 import { hybridDepth, resolveSearch, type ResolvedSearch } from '../search/search-options.js';
 import { EXPLAIN_OPTION_SCOPES, type OptionScopes } from '../search/option-scope.js';
+import type { ResolvedHighlights } from '../search/highlights.js';
 import { ENCODED_SEARCH_OPTION_KEYS, type EncodedSearchOptions, type Explanation, type ExplainOptions, type SearchHit, type SearchOptions, type SearchResult } from '../search/plait-index.js';
 import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import { rewriteActive, withRm3, type RewrittenQuery } from '../rewrite/query-rewriter.js';
@@ -65,6 +67,9 @@ import {
   type CodesReply,
   type DocumentsReply,
   type ExplainRequest,
+  type HighlightsReply,
+  type HighlightsRequest,
+  type WireHighlightQuery,
   type FeedbackReply,
   type PassagesReply,
   type PositionsReply,
@@ -173,17 +178,7 @@ export class ClusterIndex {
   /** Applies the defaults (the cluster's model profile) and validates the options. @throws PlaitError INVALID_ARGUMENT (an unknown key, a bad value). */
   resolveSearch(options: ClusterSearchOptions | (ExplainOptions & ClusterCallOptions) = {}, scopes: OptionScopes = {}): ResolvedSearch {
     checkOptionKeys(options, CLUSTER_SEARCH_OPTION_KEYS, 'search option');
-    const r = resolveSearch(options, this.manifest.model, this.manifest.calibration, scopes);
-    // Refused, not taken and ignored: the shards' protocol carries no highlights yet (search/highlights.ts).
-    // (It said "Expected a single index (…) for highlights but received true", which reads as a wrong value: trial 12c.)
-    if (r.highlights !== null) {
-      throw new PlaitError('INVALID_ARGUMENT', {
-        message: "highlights are not computed through a cluster's coordinator yet: leave highlights out, or search one shard's index (plait serve <index>/shard-<i>, or its library index) for them",
-        name: 'highlights',
-        reason: 'notOnCluster',
-      });
-    }
-    return r;
+    return resolveSearch(options, this.manifest.model, this.manifest.calibration, scopes);
   }
 
   /**
@@ -317,7 +312,124 @@ export class ClusterIndex {
         ...rewritesOf(rewritten?.[qi] ?? null, prf?.[j] ?? null),
       };
     });
+    if (r.highlights !== null) {
+      const call: ClusterCallOptions = { deadlineAt: due, ...(options.minSequences === undefined ? {} : { minSequences: options.minSequences }) };
+      await this.addHighlights(
+        live.map((qi, j) => ({ result: results[qi]!, query: wire[j]!, lateText: rewritten?.[qi]?.lateText ?? queries[qi]!, rewritten: rewritten?.[qi] ?? null })),
+        r,
+        r.highlights,
+        call,
+        options.signal,
+      );
+    }
     return results;
+  }
+
+  /**
+   * Highlights (search/highlights.ts) of each result's page, in a round after the merge: every
+   * shard holding hits on a page is asked (`highlights`) for those hits only, with the query as its
+   * search round weighted it (the embedding, the corpus's token IDF, ColBERT-PRF's rows) and BM25's
+   * reading of it (the rewrite's, with RM3's expansion, else the text), so each hit's highlights
+   * are one index's. A shard that does not answer by the deadline, or a replica predating the verb
+   * (no responders, or an answer without them), leaves its hits without highlights and is added to
+   * the result's `missingShards` (`degraded`), as a `documents` round does for includeText: never an
+   * error for the whole answer. `timings.highlightsMs` is the round's wall time.
+   *
+   * Why a second round, not highlights in every shard's `search` answer: there a shard would
+   * highlight every hit it returns, not the page the merge keeps. At k = 10 over S shards that is
+   * S × 10 late highlights for 10 kept in late mode (~3 ms a hit on scifact, bench/RESULTS.md
+   * "Search highlights": +30 ms × S of CPU a query), and in hybrid mode both of each shard's lists
+   * at the fusion depth (2 × max(100, 4k) hits a shard, ~0.6 s of CPU) — a fused hit wants BM25's
+   * spans even where it is not in its shard's BM25 list, and late's where it came from BM25 alone.
+   * The second round highlights exactly the k hits, ~k/S a shard in parallel, for one more
+   * request-reply. Measured (bench/RESULTS.md, "Cluster highlights"; `node
+   * dist/bench/cluster-highlights-cost.js <sharded index> <queries.jsonl>`), 4 shards, k = 10,
+   * bundled model: late 40 hits highlighted a query in the search round against 10 after the merge
+   * (CPU 17.2 against 5.3 ms mean, latency 6.7 against 2.5), hybrid 390 against 10 (116 against
+   * 9.0 ms, 35 against 3.8); the extra request-reply 0.35 ms p50 on loopback.
+   */
+  private async addHighlights(
+    pages: readonly { result: SearchResult; query: SearchRequest['queries'][number]; lateText: string; rewritten: RewrittenQuery | null }[],
+    r: ResolvedSearch,
+    options: ResolvedHighlights,
+    call: ClusterCallOptions,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    const items = pages.flatMap((p, j) => p.result.hits.map((hit) => ({ j, hit })));
+    if (items.length === 0) return;
+    const t0 = performance.now();
+    const late = r.mode !== 'bm25';
+    const bm25 = r.mode !== 'late';
+    const wireQuery = (j: number, refs: PassageRef[]): WireHighlightQuery => {
+      const p = pages[j]!;
+      const rw = p.rewritten;
+      return {
+        lateText: p.lateText,
+        embedding: late ? p.query.embedding : null,
+        stats: p.query.stats.tokenIdf === undefined ? {} : { tokenIdf: p.query.stats.tokenIdf },
+        ...(late && p.query.prf !== undefined ? { prf: p.query.prf } : {}),
+        ...(!bm25 ? {} : rw === null ? { bm25Text: p.query.text } : { bm25Terms: [...rw.bm25.terms], bm25Tokens: rw.bm25.tokens }),
+        refs,
+      };
+    };
+    const { answers, missing } = await this.perShardOutcomes<HighlightsReply>(
+      items.map((x) => x.hit.docId),
+      'highlights',
+      (at) => {
+        // This shard's hits, grouped by query in the order of `at` (the reply is read back in that order).
+        const byQuery = new Map<number, PassageRef[]>();
+        for (const i of at) {
+          const { j, hit } = items[i]!;
+          const refs = byQuery.get(j) ?? [];
+          refs.push({ docId: hit.docId, pid: hit.pid });
+          byQuery.set(j, refs);
+        }
+        return { queries: [...byQuery].map(([j, refs]) => wireQuery(j, refs)), options, idfWeighting: r.idf } satisfies Omit<HighlightsRequest, 'deadlineAt' | 'minSequence'>;
+      },
+      call,
+      signal,
+      true,
+    );
+    const unheard = new Set(missing);
+    for (const a of answers) {
+      // Read back as asked: per query (in first-seen order of `at`), its refs in order.
+      const order: number[][] = [];
+      const seen = new Map<number, number>();
+      for (const i of a.at) {
+        const j = items[i]!.j;
+        let g = seen.get(j);
+        if (g === undefined) {
+          g = order.length;
+          seen.set(j, g);
+          order.push([]);
+        }
+        order[g]!.push(i);
+      }
+      const got = a.value.highlights;
+      // A replica that answered without them (an earlier version's, or a malformed answer): missing, as if silent.
+      if (!Array.isArray(got) || got.length !== order.length || order.some((g, k) => !Array.isArray(got[k]) || got[k]!.length !== g.length)) {
+        unheard.add(a.shard);
+        if (!missing.includes(a.shard)) this.shards.metricsMissing(a.shard, 1);
+        continue;
+      }
+      order.forEach((g, k) =>
+        g.forEach((i, n) => {
+          const h = got[k]![n];
+          if (h != null) items[i]!.hit.highlights = h;
+        }),
+      );
+    }
+    const ms = performance.now() - t0;
+    pages.forEach((p, j) => {
+      if (p.result.hits.length === 0) return;
+      p.result.timings.highlightsMs = ms;
+      p.result.timings.totalMs += ms;
+      const lacking = [...new Set(items.filter((x) => x.j === j && unheard.has(shardOf(x.hit.docId, this.shards.shards))).map((x) => shardOf(x.hit.docId, this.shards.shards)))];
+      if (lacking.length === 0) return;
+      const all = [...new Set([...(p.result.missingShards ?? []), ...lacking])].sort((a, b) => a - b);
+      p.result.degraded = true;
+      p.result.missingShards = all;
+    });
   }
 
   /**
@@ -591,8 +703,13 @@ export class ClusterIndex {
     return answers;
   }
 
-  /** perShard's round, the shards missing by the deadline listed instead of thrown (counted in the missing-shard metric either way). */
-  private async perShardOutcomes<T>(docIds: readonly string[], verb: ShardVerb, payload: (at: number[]) => object, o: ClusterCallOptions, signal?: AbortSignal): Promise<{ answers: { shard: number; at: number[]; value: T }[]; missing: number[] }> {
+  /**
+   * perShard's round, the shards missing by the deadline listed instead of thrown (counted in the
+   * missing-shard metric either way). With `errorsMissing`, a shard that answers with an error (a
+   * replica closing, its own fault) is listed missing too rather than failing the round: for
+   * optional additions to an answer (highlights), which must never fail the answer.
+   */
+  private async perShardOutcomes<T>(docIds: readonly string[], verb: ShardVerb, payload: (at: number[]) => object, o: ClusterCallOptions, signal?: AbortSignal, errorsMissing = false): Promise<{ answers: { shard: number; at: number[]; value: T }[]; missing: number[] }> {
     const groups = new Map<number, number[]>();
     docIds.forEach((id, i) => {
       const s = shardOf(id, this.shards.shards);
@@ -603,7 +720,11 @@ export class ClusterIndex {
     const due = shardDueOf(o);
     const minSequence = minSequencesByShard(o.minSequences, this.shards.shards);
     const outcomes = await Promise.all(
-      [...groups].map(async ([s, at]) => ({ at, out: await this.shards.request<T>(s, verb, { ...payload(at), docIds: at.map((i) => docIds[i]!), deadlineAt: due, minSequence: minSequence[s]! }, due, signal) })),
+      [...groups].map(async ([s, at]) => {
+        const asked = this.shards.request<T>(s, verb, { ...payload(at), docIds: at.map((i) => docIds[i]!), deadlineAt: due, minSequence: minSequence[s]! }, due, signal);
+        const out: ShardOutcome<T> = errorsMissing ? await asked.catch(() => ({ shard: s, ok: false, reason: 'timeout' }) as const) : await asked;
+        return { at, out };
+      }),
     );
     const missing = outcomes.flatMap((a) => (a.out.ok ? [] : [a.out.shard]));
     for (const s of missing) this.shards.metricsMissing(s, 1);

@@ -13,6 +13,11 @@
  * buffers the request until it reconnects, so a shard the last ping saw no replica of is left out
  * at once then too (trial 12c: with nats-server stopped, every search took 15 s, half of
  * timeout_ms, to answer with every shard missing).
+ *
+ * A verb newer than some replicas (LATE_VERBS: `highlights`) is different: "no responders" there
+ * means that the shard's live replicas predate it, not that one is restarting, so the request ends
+ * at once (the shard missing from that round) rather than asking again until the deadline — a
+ * rolling upgrade would otherwise hold every highlighted search for its whole timeout.
  */
 import { errors as natsErrors, type NatsConnection } from '@nats-io/transport-node';
 import { CLUSTER_DEFAULTS } from '../config/defaults.js';
@@ -20,6 +25,9 @@ import { PlaitError } from '../errors/index.js';
 import type { ClusterMetrics } from './cluster-metrics.js';
 import type { ClusterSubjects } from './subjects.js';
 import { decodeMessage, encodeMessage, replyValue, type PingReply, type Reply, type ShardVerb } from './shard-protocol.js';
+
+/** Verbs that replicas of an earlier version do not serve: "no responders" to one ends its request at once (see the header). */
+export const LATE_VERBS: ReadonlySet<ShardVerb> = new Set<ShardVerb>(['highlights']);
 
 export interface ShardClientOptions {
   attemptTimeoutMs?: number;
@@ -159,7 +167,7 @@ export class ShardClient {
             // No replica subscribed, and none answered the last ping (every CLUSTER_DEFAULTS.pingIntervalMs):
             // the shard is down, not restarting. Left out at once: waiting for it until the deadline made
             // every search of an outage take half of timeout_ms (15 s by default, trial 7).
-            if (this.seen[shard] === 0) break;
+            if (this.seen[shard] === 0 || LATE_VERBS.has(verb)) break;
             nextAt = Math.min(nextAt, Date.now() + this.backoffMs);
           } else if (isTimeout(err)) {
             // This attempt waited until the deadline: the loop ends there.

@@ -22,6 +22,16 @@
  * - `documents` → stored documents (title, text, metadata; null for an unknown id), for includeText;
  * - `positions` → each listed candidate's passage position in its document (the ltr stage's best_passage).
  *
+ * Search highlights (SearchOptions.highlights; ClusterIndex.addHighlights), a round after the merge:
+ * - `highlights` → the highlights of this shard's hits on the merged page (`refs`: docId and the
+ *                  pid this shard returned), per query: late interaction's from the query's embedding
+ *                  (of its rewritten text), the corpus's token IDF and ColBERT-PRF's rows, as the
+ *                  search round weighted it; BM25's from the query's BM25 reading (the coordinator's
+ *                  rewrite, else the text). Why a second round and not highlights in every `search`
+ *                  answer: cluster-index.ts, addHighlights. A replica before this verb is not
+ *                  subscribed (no responders, asked once): its hits are left without highlights and
+ *                  the shard is named missing, as a shard missing from the `documents` round is.
+ *
  * Query rewriting (spelling, synonyms) at the coordinator (cluster-rewrite.ts):
  * - `tokenize`   → (any one shard: every shard of a build tokenises alike) a query as the store's
  *                  BM25 reads it (terms with counts, tokens) and the BM25 terms of other texts;
@@ -56,10 +66,11 @@ import type { EmptyReason } from '../search/query-text.js';
 import type { PassageRef, PipelineDocument } from '../pipeline/pipeline-index.js';
 import type { QueryToken } from '../docstore/fts-query-tokenizer.js';
 import type { PrfRows } from '../search/colbert-prf.js';
+import type { HitHighlights } from '../search/highlights.js';
 import type { QueryRewrite } from '../rewrite/query-rewriter.js';
 import type { TransactionApplied } from './write-transaction.js';
 
-export type ShardVerb = 'info' | 'stats' | 'search' | 'explain' | 'ping' | 'rerank' | 'bm25' | 'passages' | 'documents' | 'positions' | 'tokenize' | 'vocabulary' | 'feedback' | 'codes' | 'cells' | 'filter';
+export type ShardVerb = 'info' | 'stats' | 'search' | 'explain' | 'ping' | 'rerank' | 'bm25' | 'passages' | 'documents' | 'positions' | 'tokenize' | 'vocabulary' | 'feedback' | 'codes' | 'cells' | 'filter' | 'highlights';
 
 export interface WireEmbedding {
   /** Float32 little-endian bytes, length × dim. */
@@ -201,6 +212,41 @@ export interface PositionsReply {
 }
 export interface DocumentsReply {
   documents: (PipelineDocument | null)[];
+}
+
+/** One query of a `highlights` request and this shard's hits of it on the page. */
+export interface WireHighlightQuery {
+  /** The text the embedding encodes (the rewrite's lateText, else the query). */
+  lateText: string;
+  /** Null: no late side (bm25 mode). */
+  embedding: WireEmbedding | null;
+  /** The corpus's token IDF (the search round's `stats.tokenIdf`) when `idfWeighting`. */
+  stats: WireStats;
+  prf?: WirePrfRows;
+  /** The BM25 side: the query text as the store reads it, or the coordinator's rewrite (`bm25Terms` and `bm25Tokens`); absent: none (late mode). */
+  bm25Text?: string;
+  bm25Terms?: [string, number][];
+  bm25Tokens?: QueryToken[];
+  /** The hits, this shard's pids (the search round's). */
+  refs: PassageRef[];
+}
+
+/** `highlights`: the highlights of this shard's hits on the merged page (search/highlights.ts). */
+export interface HighlightsRequest {
+  queries: WireHighlightQuery[];
+  /** The resolved highlight options (HighlightOptions' keys, every one given). */
+  options: { snippetChars: number; preTag: string; postTag: string; escape: boolean };
+  /** The search's resolved query-token IDF weighting. */
+  idfWeighting: boolean;
+  /** Epoch ms by which the shard must answer. */
+  deadlineAt: number;
+  /** Read-your-writes: the write-log sequence this shard must have applied first (0: none). */
+  minSequence?: number;
+}
+
+/** Per query of the request, aligned with its refs: the hit's highlights, or null for a document this replica does not hold. */
+export interface HighlightsReply {
+  highlights: (HitHighlights | null)[][];
 }
 
 /** A query's BM25 reading and other texts' BM25 terms (`tokenize`). */

@@ -48,6 +48,8 @@ import {
   type PingRequest,
   type FilterReply,
   type FilterRequest,
+  type HighlightsReply,
+  type HighlightsRequest,
   type ShardInfo,
   type ShardQueryResult,
   type StatsReply,
@@ -166,6 +168,7 @@ export class ShardReplica {
     serve('codes', true, (d) => this.codes(decodeMessage<PassagesRequest>(d)));
     serve('cells', true, (d) => this.cells(decodeMessage<VocabularyRequest>(d)));
     serve('filter', true, (d) => this.filterMatches(decodeMessage<FilterRequest>(d)));
+    serve('highlights', true, (d) => this.highlights(decodeMessage<HighlightsRequest>(d)));
     serve('ping', false, (d): PingReply => {
       const txn = d.length === 0 ? undefined : decodeMessage<PingRequest>(d).txn;
       return { shard: this.shard, pid: process.pid, applied: this.log?.applied.value ?? null, ...(typeof txn === 'string' ? { transaction: this.log?.transaction?.(txn) ?? null } : {}) };
@@ -356,6 +359,37 @@ export class ShardReplica {
     await this.awaitSequence(req.minSequence, req.deadlineAt);
     const a = this.index.scoringArrays;
     return { commit: commitIdOf(this.index.manifest), passages: a.doclens.length, sizes: bytesOf(prfCellSizes(a)) };
+  }
+
+  /**
+   * The highlights of this shard's hits on a merged page (the coordinator's round after the merge):
+   * per query, as this index's own search would give them (PlaitIndex.highlightHits), the query
+   * weighted with the corpus's token IDF and ColBERT-PRF's rows as the search round weighted it.
+   * @throws PlaitError INVALID_ARGUMENT (bad options), TIMEOUT (the deadline passed, or read-your-writes not reached by it).
+   */
+  async highlights(req: HighlightsRequest): Promise<HighlightsReply> {
+    if (!(req.deadlineAt - Date.now() > 0)) throw new PlaitError('TIMEOUT', { message: 'the request reached the shard after its deadline' });
+    await this.awaitSequence(req.minSequence, req.deadlineAt);
+    const out: HighlightsReply['highlights'] = [];
+    for (const q of req.queries) {
+      const bm25 = q.bm25Terms !== undefined ? { terms: new Map(q.bm25Terms), tokens: q.bm25Tokens ?? [] } : (q.bm25Text ?? null);
+      out.push(
+        await this.index.highlightHits(
+          q.refs,
+          {
+            lateText: q.lateText,
+            embedding: q.embedding === null ? null : fromWireEmbedding(q.embedding),
+            idfWeighting: req.idfWeighting,
+            globalStats: globalStatsOf(q.stats),
+            ...(q.prf === undefined ? {} : { prfRows: fromWirePrfRows(q.prf) }),
+            bm25,
+          },
+          req.options,
+        ),
+      );
+      if (Date.now() > req.deadlineAt) throw new PlaitError('TIMEOUT', { message: `shard ${this.shard}'s highlights ran past the deadline` });
+    }
+    return { highlights: out };
   }
 
   /** Stored documents (title, text, metadata), for a pipeline's includeText. */

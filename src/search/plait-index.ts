@@ -31,7 +31,7 @@ import { compareDocIds, type ScoredDoc } from './fusion.js';
 import { SearchPool } from './search-pool.js';
 import { Deadline, abortError, sharedAbortController, yieldTurn } from './deadline.js';
 import { countUnknownTokens, unknownTokenWarning } from '../encoder/unknown-tokens.js';
-import { SEARCH_OPTION_KEYS, hybridDepth, resolveSearch, type ResolvedSearch, type SearchOptions } from './search-options.js';
+import { SEARCH_OPTION_KEYS, hybridDepth, resolveSearch, type GlobalStats, type ResolvedSearch, type SearchOptions } from './search-options.js';
 import { EXPLAIN_OPTION_SCOPES, type OptionScopes } from './option-scope.js';
 import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import { resolveScoringWorkers } from './scoring-workers.js';
@@ -46,7 +46,7 @@ import { unsearchable, queryFit, type EmptyReason } from './query-text.js';
 import { emptyResult, emptyTimings, toHits, type SearchHit, type SearchResult, type SearchTimings } from './search-result.js';
 import { rowidsOf, scoreStoredDocs } from './stored-rerank.js';
 import { explainLate, type ExactQueryCache, type Explanation } from './explain.js';
-import { lateHighlights, type HitHighlights, type ResolvedHighlights } from './highlights.js';
+import { lateHighlights, resolveHighlights, type HighlightOptions, type HitHighlights, type ResolvedHighlights } from './highlights.js';
 import { bm25Highlights } from './highlights-bm25.js';
 import type { Bm25Query } from '../docstore/docstore-reader.js';
 import { QueryRewriter, rewriteActive, type RewrittenQuery } from '../rewrite/query-rewriter.js';
@@ -109,6 +109,32 @@ export type IndexRerankOptions = Pick<SearchOptions, 'topK' | 'idfWeighting' | '
 
 /** IndexRerankOptions' keys (option-keys.ts): `index.rerank(q, ids, { topk: 1 })` had returned every id. */
 const INDEX_RERANK_OPTION_KEYS = { topK: true, idfWeighting: true, includeText: true, signal: true } as const satisfies OptionKeys<IndexRerankOptions>;
+
+/**
+ * A query as `PlaitIndex.highlightHits` takes it: what another process ranked with (a cluster's
+ * coordinator: cluster/shard-replica.ts `highlights`), so the highlights are those this index's own
+ * search would give its hits.
+ */
+export interface HitHighlightQuery {
+  /** The text the embedding encodes: a rewrite's `lateText`, else the query (its tokens label the late spans). */
+  lateText: string;
+  /** The query's embedding, [MASK] rows included; null: no late side (bm25 mode). */
+  embedding: TokenEmbeddings | null;
+  /** Query-token IDF weighting (default: the model's), with the corpus's token dfs in `globalStats.tokenIdf` (default: this index's). */
+  idfWeighting?: boolean;
+  globalStats?: GlobalStats;
+  /** ColBERT-PRF rows appended after the weighting (their matches go to `otherScore`). */
+  prfRows?: PrfRows;
+  /** The BM25 side: a query read by this store (DocStoreReader.bm25Query, as an unrewritten search reads it), a rewrite's reading, or null (late mode: none). */
+  bm25: string | Bm25Query | null;
+}
+
+/** What a result's highlights are computed from: the prepared query (null: no late side), BM25's reading (null: none), the text the late side encoded. */
+interface HighlightSource {
+  q: EncodedQuery | null;
+  bm25: Bm25Query | null;
+  lateText: string;
+}
 
 /** EncodedSearchOptions' keys (option-keys.ts). */
 /** rerankEncoded's options; its keys (option-keys.ts): `rerankEncoded(e, ids, { topk: 1 })` had scored every id. */
@@ -259,7 +285,7 @@ export class PlaitIndex {
   /** Query rewriting against the served generation's document store (made on first use, remade after a refresh). */
   private rewriterOf: { docstore: DocStoreReader; rewriter: QueryRewriter } | null = null;
   /** What a result's highlights are computed from, kept by finish() until addHighlights takes it. */
-  private readonly highlightSources = new WeakMap<SearchResult, { q: EncodedQuery | null; bm25: Bm25Query | null; lateText: string }>();
+  private readonly highlightSources = new WeakMap<SearchResult, HighlightSource>();
 
   constructor(
     data: IndexData,
@@ -713,30 +739,73 @@ export class PlaitIndex {
       this.highlightSources.delete(result);
       deadline.check();
       const t = performance.now();
-      const docs = this.docstore.getDocuments(result.hits.map((h) => h.docId));
-      const passages = this.docstore.getPassages(result.hits.map((h) => Math.max(h.pid, 0)));
-      const queryRows = encoder === null ? null : encoder.rows(src.lateText, 'query');
       // The query's centroid scores and code tables, computed once for all its hits; the scores are
       // those its PLAID search left on this thread when no other search ran since (lastCentroidScores).
       const stage1 = src.q === null ? null : lastCentroidScores(src.q);
       const cache: ExactQueryCache = stage1 === null ? {} : { scores: stage1 };
+      const found = this.highlightsOf(result.hits, src, src.q === null ? 0 : src.q.length - encodedRows[i]!, encoder, options, cache);
       result.hits.forEach((hit, j) => {
-        const doc = docs[j];
-        if (doc === null || doc === undefined) return;
-        const highlights: HitHighlights = {};
-        if (src.q !== null && encoder !== null && queryRows !== null) {
-          const p = passages[j];
-          highlights.late =
-            hit.pid < 0 || p === null || p === undefined
-              ? null
-              : lateHighlights(this.arrays, this.local.kernels, encoder, src.q, { text: src.lateText, rows: queryRows, appendedRows: src.q.length - encodedRows[i]! }, hit.pid, { title: doc.title, text: doc.text, passageStart: p.start, passageEnd: p.end }, options, cache);
-        }
-        if (src.bm25 !== null) highlights.bm25 = bm25Highlights(this.docstore, src.bm25, doc, options);
-        hit.highlights = highlights;
+        const h = found[j];
+        if (h !== null && h !== undefined) hit.highlights = h;
       });
       const ms = performance.now() - t;
       result.timings.highlightsMs = ms;
       result.timings.totalMs += ms;
+    });
+  }
+
+  /**
+   * The highlights of listed hits (docId and this index's pid of its best passage) for one query:
+   * late interaction's on that passage (null when the pid is not a passage of the document), BM25's
+   * from FTS5; null for a document this index does not hold. `appendedRows`: the rows of `src.q`
+   * past the encoded query's (ColBERT-PRF's).
+   */
+  private highlightsOf(hits: readonly { docId: string; pid: number }[], src: HighlightSource, appendedRows: number, encoder: Encoder | null, options: ResolvedHighlights, cache: ExactQueryCache): (HitHighlights | null)[] {
+    const docs = this.docstore.getDocuments(hits.map((h) => h.docId));
+    const passages = this.docstore.getPassages(hits.map((h) => Math.max(h.pid, 0)));
+    const queryRows = encoder === null ? null : encoder.rows(src.lateText, 'query');
+    return hits.map((hit, j) => {
+      const doc = docs[j];
+      if (doc === null || doc === undefined) return null;
+      const highlights: HitHighlights = {};
+      if (src.q !== null && encoder !== null && queryRows !== null) {
+        const p = passages[j];
+        highlights.late =
+          hit.pid < 0 || p === null || p === undefined || p.docRowid !== doc.docRowid
+            ? null
+            : lateHighlights(this.arrays, this.local.kernels, encoder, src.q, { text: src.lateText, rows: queryRows, appendedRows }, hit.pid, { title: doc.title, text: doc.text, passageStart: p.start, passageEnd: p.end }, options, cache);
+      }
+      if (src.bm25 !== null) highlights.bm25 = bm25Highlights(this.docstore, src.bm25, doc, options);
+      return highlights;
+    });
+  }
+
+  /**
+   * Highlights (highlights.ts) of listed hits of this index for a query ranked elsewhere: a
+   * cluster's coordinator merges its shards' lists, then asks each shard for the highlights of its
+   * hits on the page (cluster/shard-replica.ts `highlights`). They are what this index's own search
+   * gives a hit: the late side (when `query.embedding`) on the hit's passage `pid` with the query
+   * weighted as its search weighted it (IDF with `globalStats`, ColBERT-PRF's rows), the BM25 side
+   * (when `query.bm25`) from FTS5. Aligned with `hits`; null for a docId this index does not hold
+   * (deleted since); `late: null` for a pid that is not one of the document's passages.
+   * @throws PlaitError INVALID_ARGUMENT (options: resolveHighlights'), INTERNAL (the tokenizer's rows
+   * disagree with the embedding), INDEX_CLOSED.
+   */
+  async highlightHits(hits: readonly { docId: string; pid: number }[], query: HitHighlightQuery, options: boolean | HighlightOptions): Promise<(HitHighlights | null)[]> {
+    return this.guardedCall(async () => {
+      this.checkOpen();
+      const resolved = resolveHighlights(options);
+      if (resolved === null || hits.length === 0) return hits.map(() => null);
+      const e = query.embedding;
+      let q: EncodedQuery | null = null;
+      if (e !== null) {
+        const prepared = this.queries.prepare(e, query.idfWeighting ?? this.manifest.model.idfWeighting, query.globalStats?.tokenIdf);
+        q = query.prfRows === undefined ? prepared : appendPrfRows(prepared, this.arrays.centroids, this.arrays.dim, query.prfRows);
+      }
+      const encoder = q === null ? null : await this.encoder();
+      this.checkOpen();
+      const bm25 = typeof query.bm25 === 'string' ? this.docstore.bm25Query(query.bm25) : query.bm25;
+      return this.highlightsOf(hits, { q, bm25, lateText: query.lateText }, q === null || e === null ? 0 : q.length - e.length, encoder, resolved, {});
     });
   }
 

@@ -4,8 +4,10 @@
  * the two shards of a sharded build of `docs` cranfield documents served by real replicas
  * (ShardReplica, in this process), and between them and the coordinator the door — subscribers of
  * cluster `door` that forward every request to the real replicas, unless the test's fault rule
- * holds one back: `silent` (alive, subscribed, never answering) or `lagging` (answered at once with
- * the TIMEOUT a replica gives when it cannot reach a read-your-writes sequence). `whole` is the same
+ * holds one back: `silent` (alive, subscribed, never answering), `lagging` (answered at once with
+ * the TIMEOUT a replica gives when it cannot reach a read-your-writes sequence) `bare` (answered
+ * at once `{ ok: true }` and nothing else, as a replica that does not know the request's fields) or
+ * `failing` (answered at once with an INTERNAL error, a replica's own fault). `whole` is the same
  * corpus as one index, the oracle.
  */
 import assert from 'node:assert/strict';
@@ -26,7 +28,7 @@ import { openIndex, type PlaitIndex } from '../../src/search/plait-index.js';
 import { startNatsServer, type NatsServer } from './nats-server.js';
 import { cranfieldSample } from './cluster.js';
 
-export type DoorFault = 'silent' | 'lagging' | null;
+export type DoorFault = 'silent' | 'lagging' | 'bare' | 'failing' | null;
 
 /** How the door treats a request: called with each one (its shard, verb and encoded body) before it is forwarded. */
 export type DoorRule = (shard: number, verb: string, data: Uint8Array) => DoorFault;
@@ -74,6 +76,14 @@ export async function startDoorCluster(tmpPrefix: string, docs: number, rule: Do
   const forward = async (shard: number, verb: string, m: Msg): Promise<void> => {
     const f = rule(shard, verb, m.data);
     if (f === 'silent') return;
+    if (f === 'failing') {
+      m.respond(encodeMessage(errorReply(new PlaitError('INTERNAL', { message: `shard ${shard} failed by the test` }))));
+      return;
+    }
+    if (f === 'bare') {
+      m.respond(encodeMessage({ ok: true }));
+      return;
+    }
     if (f === 'lagging') {
       m.respond(encodeMessage(errorReply(new PlaitError('TIMEOUT', { message: `shard ${shard} held back by the test` }))));
       return;
