@@ -42,7 +42,7 @@ const DOCS = 200;
  */
 const TIMEOUT_MS = 30_000;
 
-type Fault = 'silent' | 'lagging' | null;
+type Fault = 'silent' | 'lagging' | 'failing' | null;
 /** Which shard does not answer which request (null: it answers). */
 let fault: (shard: number, verb: string) => Fault = () => null;
 /** Called with each request the door receives (before the fault rule). */
@@ -102,26 +102,30 @@ test('a slow shard 0 does not cost query rewriting its tokenize: shard 1 answers
   }
 });
 
-test('a staged search with includeText whose documents fetch loses a shard answers every hit, the lost shard\'s without text, degraded naming it', { skip, timeout: 120_000 }, async () => {
+test('a staged search with includeText whose documents fetch loses a shard (timed out or failing) answers every hit, the lost shard\'s without text, degraded naming it', { skip, timeout: 120_000 }, async () => {
   const cluster = await clusterOverDoor();
   try {
-    fault = (s, verb) => (s === 1 && verb === 'documents' ? 'lagging' : null);
-    const res = await runPipeline(cluster.pipelineIndex({ deadlineAt: Date.now() + TIMEOUT_MS }), query, 'bm25:20 > late:10', { includeText: true });
-    assert.ok(res.hits.some((h) => shardOf(h.docId, 2) === 0) && res.hits.some((h) => shardOf(h.docId, 2) === 1), 'hits of both shards');
-    for (const h of res.hits) {
-      if (shardOf(h.docId, 2) === 0) assert.equal(typeof h.text, 'string', `shard 0's ${h.docId} has its text`);
-      else assert.equal(h.text, undefined, `shard 1's ${h.docId} has none`);
+    // A shard that times out, and one that answers with its own error (which failed the whole answer), alike.
+    let res: Awaited<ReturnType<typeof runPipeline>> | undefined;
+    for (const f of ['lagging', 'failing'] as const) {
+      fault = (s, verb) => (s === 1 && verb === 'documents' ? f : null);
+      res = await runPipeline(cluster.pipelineIndex({ deadlineAt: Date.now() + TIMEOUT_MS }), query, 'bm25:20 > late:10', { includeText: true });
+      assert.ok(res.hits.some((h) => shardOf(h.docId, 2) === 0) && res.hits.some((h) => shardOf(h.docId, 2) === 1), 'hits of both shards');
+      for (const h of res.hits) {
+        if (shardOf(h.docId, 2) === 0) assert.equal(typeof h.text, 'string', `${f}: shard 0's ${h.docId} has its text`);
+        else assert.equal(h.text, undefined, `${f}: shard 1's ${h.docId} has none`);
+      }
+      assert.deepEqual(res.missingShards, [1], f);
+      assert.equal(res.degraded?.reason, 'shards-missing', f);
+      assert.equal(res.degraded?.stage, 'include_text', f);
     }
-    assert.deepEqual(res.missingShards, [1]);
-    assert.equal(res.degraded?.reason, 'shards-missing');
-    assert.equal(res.degraded?.stage, 'include_text');
     // The same order and scores as when shard 1 gives its text: only the text is missing.
     fault = () => null;
     const healed = await runPipeline(cluster.pipelineIndex({ deadlineAt: Date.now() + TIMEOUT_MS }), query, 'bm25:20 > late:10', { includeText: true });
     assert.equal(healed.degraded, null);
     assert.equal(healed.missingShards, undefined);
     assert.ok(healed.hits.every((h) => typeof h.text === 'string'));
-    assert.deepEqual(res.hits.map((h) => [h.docId, h.score]), healed.hits.map((h) => [h.docId, h.score]));
+    assert.deepEqual(res!.hits.map((h) => [h.docId, h.score]), healed.hits.map((h) => [h.docId, h.score]));
   } finally {
     fault = () => null;
     await cluster.close();

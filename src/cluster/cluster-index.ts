@@ -679,7 +679,8 @@ export class ClusterIndex {
   async documentsOf(docIds: readonly string[], signal?: AbortSignal, o: ClusterCallOptions = {}): Promise<PipelineDocuments> {
     checkOptionKeys(o, CLUSTER_CALL_OPTION_KEYS, 'cluster call option');
     const out = new Array<PipelineDocument | null>(docIds.length).fill(null);
-    const { answers, missing } = await this.perShardOutcomes<DocumentsReply>(docIds, 'documents', () => ({}), o, signal);
+    // A shard that answers with its own error (a replica closing) leaves its documents null, as one that times out: never the whole answer.
+    const { answers, missing } = await this.perShardOutcomes<DocumentsReply>(docIds, 'documents', () => ({}), o, signal, true);
     for (const p of answers) p.at.forEach((i, j) => (out[i] = p.value.documents[j] ?? null));
     return { documents: out, missingShards: missing.sort((a, b) => a - b) };
   }
@@ -707,7 +708,8 @@ export class ClusterIndex {
    * perShard's round, the shards missing by the deadline listed instead of thrown (counted in the
    * missing-shard metric either way). With `errorsMissing`, a shard that answers with an error (a
    * replica closing, its own fault) is listed missing too rather than failing the round: for
-   * optional additions to an answer (highlights), which must never fail the answer.
+   * optional additions to an answer (highlights, include_text's documents), which must never fail
+   * the answer; the caller's abort still throws.
    */
   private async perShardOutcomes<T>(docIds: readonly string[], verb: ShardVerb, payload: (at: number[]) => object, o: ClusterCallOptions, signal?: AbortSignal, errorsMissing = false): Promise<{ answers: { shard: number; at: number[]; value: T }[]; missing: number[] }> {
     const groups = new Map<number, number[]>();
@@ -722,7 +724,13 @@ export class ClusterIndex {
     const outcomes = await Promise.all(
       [...groups].map(async ([s, at]) => {
         const asked = this.shards.request<T>(s, verb, { ...payload(at), docIds: at.map((i) => docIds[i]!), deadlineAt: due, minSequence: minSequence[s]! }, due, signal);
-        const out: ShardOutcome<T> = errorsMissing ? await asked.catch(() => ({ shard: s, ok: false, reason: 'timeout' }) as const) : await asked;
+        // The caller's own abort still ends the round with its error: only the shard's faults are missing.
+        const out: ShardOutcome<T> = errorsMissing
+          ? await asked.catch((e: unknown) => {
+              if (signal?.aborted === true) throw e;
+              return { shard: s, ok: false, reason: 'timeout' } as const;
+            })
+          : await asked;
         return { at, out };
       }),
     );
