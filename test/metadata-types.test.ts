@@ -140,9 +140,13 @@ test('HTTP and library: a write bringing numbers to a field of strings warns, a 
   assert.equal(clean.filterWarnings, undefined);
 });
 
-test('CLI: plait add of an untyped CSV column over a numeric field warns on stderr; --json carries metadataWarnings', () => {
+test('CLI: plait add (and its --dry-run) of an untyped CSV column over a numeric field warns on stderr; --json carries metadataWarnings', () => {
   const csv = join(dir, 'more.csv');
   writeFileSync(csv, 'id,title,text,year\nc1,Oats,Oats make porridge thick.,1955\n');
+  // A dry run says it too, as what the add would leave (it said nothing: the warning came from the commit only).
+  const dry = runPlait(dir, ['add', 'meta', csv, '--dry-run']);
+  assert.equal(dry.code, 0, dry.stderr);
+  assert.match(dry.stderr, /^plait: warning: metadata field "year" would hold strings in 1 document \(e\.g\. "c1"\) and numbers in 2 documents \(e\.g\. "n\d"\).*\[METADATA_TYPE_MIXED\]$/m);
   const r = runPlait(dir, ['add', 'meta', csv]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /^plait: warning: metadata field "year" now holds strings in 1 document \(e\.g\. "c1"\) and numbers in 2 documents \(e\.g\. "n\d"\).*\[METADATA_TYPE_MIXED\]$/m);

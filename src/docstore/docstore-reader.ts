@@ -17,8 +17,8 @@ import { BM25_STEMMERS, DOCSTORE_MIN_SCHEMA_VERSION, DOCSTORE_SCHEMA_VERSION, UN
 import { PID_DOC_KEY, storedPidToDoc, storedPidToDocChunks } from './pid-doc-blob.js';
 import { docstoreError, guarded } from './sqlite-error.js';
 import { COMMIT_RECORD_KEY, commitOfRecord } from './store-commit.js';
-import { catalogueOf, type FieldCatalogue } from './metadata-catalogue.js';
-import { readMetadataTypes, scanMetadataTypes, type FieldTypeCounts } from './metadata-types.js';
+import { catalogueOf, type FieldCatalogue, type JsonType } from './metadata-catalogue.js';
+import { findExample, readMetadataTypes, scanMetadataTypes, type FieldTypeCounts } from './metadata-types.js';
 import type { Bm25Hit, Bm25TermMatch, StoredContent, StoredDocument, StoredPassage, TokenDf } from './types.js';
 
 /** Bytes in the store's -wal file (0 when there is none). */
@@ -397,6 +397,11 @@ export class DocStoreReader {
   }
 
   private typeCounts: FieldTypeCounts | undefined;
+
+  /** A live document whose metadata holds `type` at `field` (metadata-types.ts findExample), for a warning's example; undefined when none. @throws PlaitError DOCSTORE_FAILED */
+  typeExample(field: string, type: JsonType): string | undefined {
+    return guarded('read the metadata types', this.path, () => findExample(this.db, field, type));
+  }
 
   filterRowids(where: string, params: ReadonlyArray<string | number | null>): number[] {
     return guarded('filter documents', this.path, () => this.db.prepare(`SELECT doc_rowid FROM documents WHERE ${where}`).pluck().all(...params) as number[]);

@@ -206,9 +206,10 @@ function advice(field: string, types: readonly JsonType[]): string {
 /**
  * The warnings for the fields of `after` that hold two or more scalar types, one of them absent
  * from `before` (null: the whole of `after` is new, as in a build). `example(field, type)` names a
- * live document holding the type (the write's own, else one found in the store).
+ * live document holding the type (the write's own, else one found in the store). `planned`: a
+ * write not made (a dry run), said as what it would leave.
  */
-export function mixedTypeWarnings(before: FieldTypeCounts | null, after: FieldTypeCounts, example: (field: string, type: JsonType) => string | undefined): MetadataTypeWarning[] {
+export function mixedTypeWarnings(before: FieldTypeCounts | null, after: FieldTypeCounts, example: (field: string, type: JsonType) => string | undefined, planned = false): MetadataTypeWarning[] {
   const out: MetadataTypeWarning[] = [];
   for (const [field, m] of after) {
     const types = scalarTypes(m);
@@ -227,11 +228,38 @@ export function mixedTypeWarnings(before: FieldTypeCounts | null, after: FieldTy
       types: counts,
       newTypes,
       message:
-        `metadata field "${field}" now holds ${listed}: types compare as JSON types, so a filter on it matches the values of its own type only ` +
+        `metadata field "${field}" ${planned ? 'would hold' : 'now holds'} ${listed}: types compare as JSON types, so a filter on it matches the values of its own type only ` +
         `(${types.includes('number') ? `{"${field}": {"$gte": …}} with a number skips the strings` : 'a string value skips the others'}); ${advice(field, types)}`,
     });
   }
   return out;
+}
+
+/**
+ * The METADATA_TYPE_MIXED warnings a write would give, without writing it (`plait add --dry-run`):
+ * `before` the store's counts, `removed` the stored metadata (JSON text) of the documents it would
+ * replace or delete, `added` its documents' ids and metadata. Examples are the write's own
+ * documents, else `storeExample`'s. The same counting as the write's transaction
+ * (docstore-updater.ts), so a dry run warns exactly where the add would.
+ */
+export function plannedTypeWarnings(
+  before: FieldTypeCounts,
+  removed: Iterable<string | null>,
+  added: Iterable<{ docId: string; metadata: string | null }>,
+  storeExample: (field: string, type: JsonType) => string | undefined,
+): MetadataTypeWarning[] {
+  const delta = new Map<string, number>();
+  const examples = new Map<string, string>();
+  for (const m of removed) for (const k of documentFieldTypes(m)) delta.set(k, (delta.get(k) ?? 0) - 1);
+  for (const d of added) {
+    for (const k of documentFieldTypes(d.metadata)) {
+      delta.set(k, (delta.get(k) ?? 0) + 1);
+      if (!examples.has(k)) examples.set(k, d.docId);
+    }
+  }
+  const after = copyCounts(before);
+  applyCounts(after, delta);
+  return mixedTypeWarnings(before, after, (field, type) => examples.get(`${field}\u0000${type}`) ?? storeExample(field, type), true);
 }
 
 /**

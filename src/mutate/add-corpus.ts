@@ -30,7 +30,8 @@ import { documentExists, firstIndexedId, updateIndex, type UpdateResult } from '
 import { DocStoreReader } from '../docstore/index.js';
 import { roleFileName, type IndexManifest } from '../format/manifest.js';
 import { join } from 'node:path';
-import { planSync } from './sync-plan.js';
+import { planSync, storedMetadataOf } from './sync-plan.js';
+import { plannedTypeWarnings } from '../docstore/metadata-types.js';
 import { writeUpserts } from './unchanged-upsert.js';
 import type { EncodedDocument } from './index-updater.js';
 import { LOCK_WAIT_OPTION_KEYS, withLockWait, type LockWaitOptions } from './lock-wait.js';
@@ -203,9 +204,19 @@ export async function addCorpus(index: string, input: CorpusInput, options: AddC
     const { plan, current } = withCommittedStore(path, (store, m) => ({ plan: planSync(store, docs, compare, sync), current: m }));
     if (sync) refuseLargeSyncDelete(input, plan.absent.length, current.counts.documents, maxDelete);
     if (dryRun) {
+      // What the add would say of mixed metadata types, counted as its commit counts them (metadata-types.ts).
+      const typeWarnings = withCommittedStore(path, (store) =>
+        plannedTypeWarnings(
+          store.metadataTypes(),
+          [...plan.changed.map((i) => docs[i]!.docId), ...plan.absent].map((id) => store.storedContent(id)?.metadata ?? null),
+          [...plan.fresh, ...plan.changed].map((i) => ({ docId: docs[i]!.docId, metadata: storedMetadataOf(docs[i]!) })),
+          (field, type) => store.typeExample(field, type),
+        ),
+      );
       return {
         generation: current.generation ?? 0, committed: false, added: plan.fresh.length, replaced: plan.changed.length, deleted: plan.absent.length,
         missing: [], compacted: false, manifest: current, path, report: corpus.report, encodeMs: 0, writeMs: 0, unchanged: plan.unchanged.length, encoded: 0, dryRun: true, ...recorded,
+        ...(typeWarnings.length === 0 ? {} : { metadataWarnings: typeWarnings }),
       };
     }
     const split = { encode: [...plan.fresh, ...plan.changed].sort((a, b) => a - b), keep: plan.unchanged };
