@@ -8,7 +8,9 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { restoreIndex } from '../src/mutate/index-restore.js';
+import { isPlaitError } from '../src/errors/index.js';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { spawn } from 'node:child_process';
@@ -112,6 +114,25 @@ test('a corrupt backup is refused (INDEX_CORRUPT) before the index is touched', 
   assert.match(e.message, /the backup at .* is not whole, nothing was restored/);
   assert.equal(readFileSync(join(sample.path, 'manifest.json'), 'utf8'), before);
   assert.deepEqual(readdirSync(sample.dir).sort(), entries, 'no temporary folder beside the index');
+});
+
+test('a <backup> that is no backup (a folder without manifest.json, a file, nothing) is INDEX_NOT_FOUND saying so, at the CLI and the library (it said "no index" or "not whole")', async () => {
+  const folder = join(sample.dir, 'notes');
+  mkdirSync(folder, { recursive: true });
+  writeFileSync(join(folder, 'a.txt'), 'a note');
+  const cases: [string, RegExp][] = [
+    [folder, /no backup at .*notes: the folder has no manifest\.json; a backup is the folder plait backup writes/],
+    [join(folder, 'a.txt'), /no backup at .*a\.txt: it is a file, not a folder/],
+    [join(sample.dir, 'absent.bak'), /no backup at .*absent\.bak: nothing is there/],
+  ];
+  for (const [backup, message] of cases) {
+    const r = plait('restore', backup, join(sample.dir, 'restored'), '--json');
+    assert.equal(r.code, 2, r.stderr);
+    const e = errorOf(r.stderr);
+    assert.equal(e.code, 'INDEX_NOT_FOUND');
+    assert.match(e.message, message);
+    await assert.rejects(restoreIndex(backup, join(sample.dir, 'restored')), (x: unknown) => isPlaitError(x, 'INDEX_NOT_FOUND') && message.test((x as Error).message));
+  }
 });
 
 test('Ctrl-C during plait restore --force, before its commit: "nothing changed", exit by SIGINT, the index and its folder as they were', async () => {

@@ -80,6 +80,15 @@ export interface RestoreResult {
 }
 
 /**
+ * INDEX_NOT_FOUND for a `<backup>` that is no backup: no folder there, or a folder without the
+ * manifest.json every index (and so every `plait backup`) holds. `cause`: the reader's own error.
+ */
+export function notABackup(backup: string, cause?: unknown): PlaitError {
+  const what = !existsSync(backup) ? 'nothing is there' : statSync(backup).isDirectory() ? `the folder has no ${MANIFEST_FILE}` : 'it is a file, not a folder';
+  return new PlaitError('INDEX_NOT_FOUND', { message: `no backup at ${backup}: ${what}; a backup is the folder plait backup writes (any index folder will do)`, path: backup, reason: 'notABackup' }, cause === undefined ? undefined : { cause });
+}
+
+/**
  * Checks the backup at `backup` whole, touching nothing: manifest, every listed file's size and
  * CRC-32, the document store's integrity, commit record and count. Returns its manifest.
  * @throws PlaitError INDEX_NOT_FOUND (no backup there), INDEX_VERSION (another format version),
@@ -93,6 +102,8 @@ export function verifyBackup(backup: string): IndexManifest {
     if (isPlaitError(e, 'INDEX_VERSION')) {
       throw new PlaitError('INDEX_VERSION', { ...e.details, message: `the backup at ${backup} cannot be restored by this plait: ${withoutTemplate(e)}`, path: backup }, { cause: e });
     }
+    // A folder with no manifest at all is not a backup (or no folder): not "a backup not whole".
+    if (isPlaitError(e, 'INDEX_NOT_FOUND') && !existsSync(join(backup, MANIFEST_FILE))) throw notABackup(backup, e);
     if (isPlaitError(e, 'INDEX_NOT_FOUND') || isPlaitError(e, 'INDEX_CORRUPT')) {
       throw new PlaitError(e.code, { ...e.details, message: `the backup at ${backup} is not whole, nothing was restored: ${withoutTemplate(e)}`, path: backup }, { cause: e });
     }

@@ -14,7 +14,7 @@ import { CLUSTER_MANIFEST_FILE, readClusterManifest } from '../../cluster/cluste
 import { addCorpus, type AddCorpusResult } from '../../mutate/add-corpus.js';
 import { updateIndex, compactIndex, documentExists } from '../../mutate/index-updater.js';
 import { backupIndex } from '../../mutate/index-backup.js';
-import { restoreIndex } from '../../mutate/index-restore.js';
+import { notABackup, restoreIndex } from '../../mutate/index-restore.js';
 import { locateIndex, resolveIndexPath } from '../../format/index-path.js';
 import { readManifest } from '../../format/index-reader.js';
 import { PlaitError, isPlaitError } from '../../errors/index.js';
@@ -396,7 +396,14 @@ export function registerLivingCommands(program: Command): void {
     .option('-q, --quiet', QUIET_HELP)
     .option('--json', 'print the result as JSON')
     .action(async (backup: string, index: string, o: { force?: boolean; json?: boolean; lockWaitS?: number }) => {
-      const src = locateIndex(backup);
+      let src: string;
+      try {
+        src = locateIndex(backup);
+      } catch (e) {
+        // The backup is a folder named as given (a name that is an index found in the index home too): "no index" read as the wrong argument.
+        if (isPlaitError(e, 'INDEX_NOT_FOUND')) throw notABackup(backup, e);
+        throw e;
+      }
       // Where `plait index --index <name>` would build: an existing index by name, else (a bare name) the index home.
       const dest = resolveIndexPath(index);
       // Interrupted before its commit, the restore is rolled back (its temporary folder removed, the lock released).
