@@ -195,7 +195,7 @@ before(async () => {
   await makeTinyColbert(model, { dim: 16, hidden: 96 });
   source = {};
   for (const f of readdirSync(model)) source[f] = new Uint8Array(await readFile(path.join(model, f)));
-  hub = await startFakeHub({ [REPO]: source, [`${REPO}@v2`]: source, 'acme/gated': source, 'acme/no-onnx': { 'tokenizer.json': source['tokenizer.json']! } }, new Set(['acme/gated']));
+  hub = await startFakeHub({ [REPO]: source, [`${REPO}@v2`]: source, [`${REPO}@refs/pr/1`]: source, 'acme/gated': source, 'acme/no-onnx': { 'tokenizer.json': source['tokenizer.json']! } }, new Set(['acme/gated']));
 });
 
 after(async () => {
@@ -378,6 +378,35 @@ describe('pullModel', () => {
     const both = await runCli(['model', 'pull', `${REPO}@v2`, '--revision', 'main'], env);
     assert.equal(both.status, 2, both.stderr);
     assert.match(both.stderr, /INVALID_ARGUMENT/);
+  });
+
+  test('a revision holding "/" (refs/pr/1): pulled with its "/" encoded in the URL, into one escaped folder; then indexed and searched', async () => {
+    // repoCacheDir refused it (INVALID_ARGUMENT) and `--model org/name@refs/pr/1` looked like a path (MODEL_NOT_FOUND).
+    const pulled = await pullModel(`${REPO}@refs/pr/1`, { cacheDir, endpoint: hub.endpoint });
+    assert.equal(pulled.revision, 'refs/pr/1');
+    assert.equal(pulled.dir, path.join(cacheDir, 'acme--tiny-colbert', 'refs%2Fpr%2F1'));
+    await assertSameAsSource(pulled.dir);
+    const resolves = hub.requests.filter((r) => r.path.includes('/resolve/'));
+    assert.ok(resolves.length > 0 && resolves.every((r) => r.path.startsWith(`/${REPO}/resolve/refs%2Fpr%2F1/`)), resolves.map((r) => r.path).join(' '));
+    assert.equal(cachedModel(REPO, { cacheDir, revision: 'refs/pr/1' })?.dir, pulled.dir);
+    for (const bad of ['refs//pr', '/refs/pr/1', 'refs/pr/', 'a%2Fb', 'refs/../x', 'a b']) {
+      assert.throws(() => cachedModel(`${REPO}@${bad}`, { cacheDir }), (e: unknown) => isPlaitError(e, 'INVALID_ARGUMENT'), bad);
+    }
+    // The CLI: `--revision refs/pr/1`, then index and search with `--model org/name@refs/pr/1`, offline.
+    const cliCache = path.join(root, `cache-cli-${n++}`);
+    const env = { HF_ENDPOINT: hub.endpoint, PLAIT_CACHE_DIR: cliCache };
+    const pull = await runCli(['model', 'pull', REPO, '--revision', 'refs/pr/1', '--json'], env);
+    assert.equal(pull.status, 0, pull.stderr);
+    assert.equal((JSON.parse(pull.stdout) as { dir: string }).dir, path.join(cliCache, 'acme--tiny-colbert', 'refs%2Fpr%2F1'));
+    const corpus = path.join(root, `corpus-${n++}.jsonl`);
+    await writeFile(corpus, ['bread and butter', 'yeast makes dough rise', 'stocks fell'].map((text, i) => JSON.stringify({ _id: `d${i}`, text })).join('\n'));
+    const index = path.join(root, `index-${n++}`);
+    const offline = { ...env, PLAIT_OFFLINE: '1' };
+    const built = await runCli(['index', corpus, '--index', index, '--model', `${REPO}@refs/pr/1`, '--threads', '0', '-q'], offline);
+    assert.equal(built.status, 0, built.stderr);
+    const found = await runCli(['search', index, 'dough rising', '--json'], offline);
+    assert.equal(found.status, 0, found.stderr);
+    assert.equal((JSON.parse(found.stdout) as { hits: unknown[] }).hits.length, 3);
   });
 
   test('the hub refusing a repository, a revision or a token says which, and leaves nothing in the cache', async () => {

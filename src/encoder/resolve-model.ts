@@ -18,7 +18,7 @@ import { readOutputShape } from './colbert-onnx/onnx-output-shape.js';
 import { checkQuantization, CONVERT_MANIFEST_FILE, ensureConvertedGraph, type ConvertManifest } from './convert/convert-checkpoint.js';
 import { findCheckpointLayout } from './convert/checkpoint-layout.js';
 import { cachedModel, pullModel, type PullProgress } from './hub/pull-model.js';
-import { defaultCacheDir, isRepoId } from './hub/hub-env.js';
+import { defaultCacheDir, isRepoId, splitRepoRevision } from './hub/hub-env.js';
 import type { ModelSpec } from './types.js';
 
 export interface ResolveModelOptions {
@@ -81,8 +81,10 @@ export async function resolveModelGraph(model: string, opts: ResolveModelOptions
     const graph = await ensureConvertedGraph(dir, { cacheDir: opts.cacheDir ?? defaultCacheDir(), ...quantizeOption(opts) });
     return { dir, onnxPath: graph.onnxPath, converted: graph.manifest, name: dir };
   }
-  const [repoId, revision] = model.split('@', 2) as [string, string | undefined];
-  if (!looksLikePath(model) && isRepoId(repoId)) {
+  // The repo id is what comes before "@": a revision may hold "/" (the hub's refs/pr/1), which made
+  // "org/name@refs/pr/1" look like a path and MODEL_NOT_FOUND.
+  const { repoId, revision } = splitRepoRevision(model);
+  if (!looksLikePath(repoId) && isRepoId(repoId)) {
     const where = { ...(opts.cacheDir === undefined ? {} : { cacheDir: opts.cacheDir }), ...(revision === undefined ? {} : { revision }) };
     const pulled =
       cachedModel(repoId, where) ??
