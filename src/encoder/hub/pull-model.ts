@@ -13,11 +13,12 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, readFileSync } from 'node:fs';
-import { rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { PlaitError } from '../../errors/index.js';
 import { checkOptionKeys, type OptionKeys } from '../../util/option-keys.js';
 import { downloadFile } from './download-file.js';
+import { writeCacheFile } from '../cache-write.js';
 import { DEFAULT_REVISION, defaultCacheDir, hubEndpoint, hubToken, isOffline, repoCacheDir, splitRepoRevision } from './hub-env.js';
 import { modelArchitecture } from '../convert/model-architecture.js';
 import { DENSE_DIR, moduleFolders, MODULES_FILE, readJsonObject, WEIGHT_FILES } from '../convert/checkpoint-layout.js';
@@ -201,7 +202,7 @@ export async function pullModel(ref: string, opts: PullOptions = {}): Promise<Pu
       await fetchOne('special_tokens_map.json');
       const json = (f: string): Record<string, unknown> | null => (existsSync(path.join(dir, f)) ? readJsonObject(path.join(dir, f)) : null);
       const text = wordpieceTokenizerJson(readFileSync(path.join(dir, 'vocab.txt'), 'utf8'), json('tokenizer_config.json'), json('special_tokens_map.json'), `${repoId} vocab.txt`);
-      await writeFile(path.join(dir, file), text);
+      await writeCacheFile(path.join(dir, file), text, 'a later run builds it again');
       files.push({ file, bytes: Buffer.byteLength(text), sha256: createHash('sha256').update(text).digest('hex') });
       continue;
     }
@@ -223,9 +224,8 @@ export async function pullModel(ref: string, opts: PullOptions = {}): Promise<Pu
   }
 
   const manifest = { repoId, revision, endpoint, pulledAt: new Date().toISOString(), files, ...(converted === undefined ? {} : { converted }) };
-  const tmp = path.join(dir, `${MANIFEST_FILE}.tmp`);
-  await writeFile(tmp, JSON.stringify(manifest, null, 2));
-  await rename(tmp, path.join(dir, MANIFEST_FILE));
+  // Written last, and whole or not at all: a folder without it is no complete pull (cachedModel), so a later run pulls again.
+  await writeCacheFile(path.join(dir, MANIFEST_FILE), JSON.stringify(manifest, null, 2), 'the files already fetched are kept, and a later pull checks them and fetches the rest');
   return { repoId, revision, dir, files, fromCache: false, ...(converted === undefined ? {} : { converted }) };
 }
 
