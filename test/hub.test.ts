@@ -463,6 +463,62 @@ describe('pullModel', () => {
     assert.equal((await pullModel(REPO, { cacheDir, endpoint: hub.endpoint })).fromCache, true);
   });
 
+  test('a pulled file that fails to load (corrupt tokenizer.json, truncated model.onnx, config.json not JSON) names `plait model pull <id>` / pullModel, which repairs it', async () => {
+    // Each surfaced as MODEL_LOAD_FAILED (a truncated graph on search: MODEL_MISMATCH, "built with acme/tiny-colbert, not acme/tiny-colbert") without the way out.
+    const cliCache = path.join(root, `cache-cli-${n++}`);
+    const env = { HF_ENDPOINT: hub.endpoint, PLAIT_CACHE_DIR: cliCache };
+    const offline = { ...env, PLAIT_OFFLINE: '1' };
+    const pulled = await pullModel(REPO, { cacheDir: cliCache, endpoint: hub.endpoint });
+    const corpus = path.join(root, `corpus-${n++}.jsonl`);
+    await writeFile(corpus, ['bread and butter', 'yeast makes dough rise', 'stocks fell'].map((text, i) => JSON.stringify({ _id: `d${i}`, text })).join('\n'));
+    const index = path.join(root, `index-${n++}`);
+    const built = await runCli(['index', corpus, '--index', index, '--model', REPO, '--threads', '0', '-q'], offline);
+    assert.equal(built.status, 0, built.stderr);
+    const damage: Record<string, (b: Buffer) => Buffer> = {
+      'tokenizer.json': (b) => Buffer.concat([b.subarray(0, b.length >> 1), Buffer.from('"}')]),
+      'model.onnx': (b) => b.subarray(0, b.length >> 1),
+      'config.json': () => Buffer.from('{"dim": 16,'),
+    };
+    const hint = /\nplait: plait model pull acme\/tiny-colbert re-checks every file's sha256 and re-fetches the damaged ones; then run this command again\n$/;
+    for (const [file, spoil] of Object.entries(damage)) {
+      const target = path.join(pulled.dir, file);
+      await writeFile(target, spoil(await readFile(target)));
+      const said = new RegExp(`${file.replace('.', '\\.')} in .* differs from what was pulled of acme/tiny-colbert .*: pull acme/tiny-colbert again \\(pullModel\\)`);
+      const search = await runCli(['search', index, 'dough'], offline);
+      assert.equal(search.status, 1, search.stderr);
+      assert.match(search.stderr, said, `${file}: ${search.stderr}`);
+      assert.match(search.stderr, hint, `${file}: ${search.stderr}`);
+      const again = await runCli(['index', corpus, '--index', path.join(root, `index-${n++}`), '--model', REPO, '--threads', '0', '-q'], offline);
+      assert.equal(again.status, 1, again.stderr);
+      assert.match(again.stderr, said, `${file}: ${again.stderr}`);
+      assert.match(again.stderr, hint, `${file}: ${again.stderr}`);
+      // The library: the same words, and the id to pull in details.repairWith.
+      await assert.rejects(
+        (async () => (await createEncoder(await resolveModelSpec(REPO, { cacheDir: cliCache, offline: true }), { threads: 0 })).close())(),
+        (e: unknown) => {
+          assert.ok(isPlaitError(e), String(e));
+          assert.equal(e.details?.['repairWith'], REPO, `${file}: ${String(e)}`);
+          assert.match(e.message, said);
+          return true;
+        },
+      );
+      // The hinted command repairs it, and the index searches again.
+      const pull = await runCli(['model', 'pull', REPO, '-q'], env);
+      assert.equal(pull.status, 0, pull.stderr);
+      assert.deepEqual(new Uint8Array(await readFile(target)), source[file], file);
+      const fixed = await runCli(['search', index, 'dough', '--json'], offline);
+      assert.equal(fixed.status, 0, `${file}: ${fixed.stderr}`);
+    }
+    // Another revision is named with it, as `--model` and `model pull` take it.
+    const v2 = await pullModel(`${REPO}@v2`, { cacheDir: cliCache, endpoint: hub.endpoint });
+    await writeFile(path.join(v2.dir, 'config.json'), 'not json');
+    await assert.rejects(resolveModelSpec(`${REPO}@v2`, { cacheDir: cliCache, offline: true }).then(async (spec) => (await createEncoder(spec, { threads: 0 })).close()), (e: unknown) => {
+      assert.ok(isPlaitError(e), String(e));
+      assert.equal(e.details?.['repairWith'], `${REPO}@v2`);
+      return true;
+    });
+  });
+
   test('a full disk while downloading is NO_SPACE at once, naming the cache, not a network failure retried', { skip: !existsSync('/dev/full') && 'needs /dev/full' }, async () => {
     // Every write to /dev/full fails with ENOSPC: the part file's place in the cache points there.
     // It was taken for a dropped connection, retried, and reported as DOWNLOAD_FAILED "check the network".
