@@ -509,6 +509,17 @@ describe('pullModel', () => {
       const fixed = await runCli(['search', index, 'dough', '--json'], offline);
       assert.equal(fixed.status, 0, `${file}: ${fixed.stderr}`);
     }
+    // A damaged graph that still loads (a flipped byte in its weights, same size) is refused before it encodes wrong vectors.
+    const graph = path.join(pulled.dir, 'model.onnx');
+    const flipped = await readFile(graph);
+    flipped[Math.floor(flipped.length * 0.6)] ^= 0x10;
+    await writeFile(graph, flipped);
+    await assert.rejects(resolveModelSpec(REPO, { cacheDir: cliCache, offline: true }).then(async (spec) => (await createEncoder(spec, { threads: 0 })).close()), (e: unknown) => {
+      assert.ok(isPlaitError(e, 'DOWNLOAD_CORRUPT'), String(e));
+      assert.equal(e.details?.['repairWith'], REPO);
+      assert.match(e.message, /model\.onnx in .* differs from what was pulled of acme\/tiny-colbert/);
+      return true;
+    });
     // Another revision is named with it, as `--model` and `model pull` take it.
     const v2 = await pullModel(`${REPO}@v2`, { cacheDir: cliCache, endpoint: hub.endpoint });
     await writeFile(path.join(v2.dir, 'config.json'), 'not json');

@@ -45,8 +45,10 @@ function hashFile(file: string): Promise<string> {
  */
 export function knownFileSha256(file: string): Promise<string> | undefined {
   try {
-    const st = statSync(file);
-    return fileHashes.get(`${file}\0${st.size}\0${st.mtimeMs}`);
+    // Keyed as modelFingerprint hashes it: by absolute path.
+    const abs = path.resolve(file);
+    const st = statSync(abs);
+    return fileHashes.get(`${abs}\0${st.size}\0${st.mtimeMs}`);
   } catch {
     return undefined;
   }
