@@ -389,6 +389,7 @@ describe('pullModel', () => {
     const resolves = hub.requests.filter((r) => r.path.includes('/resolve/'));
     assert.ok(resolves.length > 0 && resolves.every((r) => r.path.startsWith(`/${REPO}/resolve/refs%2Fpr%2F1/`)), resolves.map((r) => r.path).join(' '));
     assert.equal(cachedModel(REPO, { cacheDir, revision: 'refs/pr/1' })?.dir, pulled.dir);
+    await assert.rejects(pullModel(`${REPO}@refs/pr/9`, { cacheDir, endpoint: hub.endpoint }), (e: unknown) => isPlaitError(e, 'MODEL_NOT_FOUND') && /no revision "refs\/pr\/9" of acme\/tiny-colbert/.test(e.message));
     for (const bad of ['refs//pr', '/refs/pr/1', 'refs/pr/', 'a%2Fb', 'refs/../x', 'a b']) {
       assert.throws(() => cachedModel(`${REPO}@${bad}`, { cacheDir }), (e: unknown) => isPlaitError(e, 'INVALID_ARGUMENT'), bad);
     }
