@@ -1,13 +1,13 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createEncoder } from '../src/encoder/create-encoder.js';
-import { pullModel } from '../src/encoder/hub/index.js';
+import { cachedModel, pullModel } from '../src/encoder/hub/index.js';
 import { resolveModelSpec } from '../src/encoder/resolve-model.js';
 import type { ConvertManifest } from '../src/encoder/convert/index.js';
 import { isPlaitError } from '../src/errors/index.js';
@@ -158,6 +158,53 @@ describe('model pull of checkpoints without an ONNX graph', () => {
     assert.ok(fetched.includes('model.safetensors'), fetched.join(' '));
     assert.ok(!fetched.includes('config.json') && !fetched.includes('tokenizer.json'), `intact files were fetched again: ${fetched.join(' ')}`);
     await assertEncodesLikeReference(COLBERT, cacheDir, ck[COLBERT]!);
+  });
+});
+
+describe('writes to the model cache on a full or unwritable disk', () => {
+  const present = (file: string): boolean => {
+    try {
+      lstatSync(file);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  test('the converted graph, its manifest, a tokenizer.json built from vocab.txt and the pull manifest: NO_SPACE naming the file, nothing partial left, a later pull completes', { skip: !existsSync('/dev/full') && 'needs /dev/full' }, async () => {
+    // Only downloads mapped ENOSPC: these writes threw it raw (a stack trace in the CLI, a 500 over HTTP).
+    // Every write to /dev/full fails with ENOSPC: the temporary file's place in the cache points there.
+    const cases: [string, string][] = [[COLBERT, 'model.onnx'], [COLBERT, 'plait-convert.json'], [VOCAB_ONLY, 'tokenizer.json'], [COLBERT, 'plait-manifest.json']];
+    for (const [repo, file] of cases) {
+      const cacheDir = freshCache();
+      const dir = path.join(cacheDir, repo.replace('/', '--'), 'main');
+      mkdirSync(dir, { recursive: true });
+      const tmp = path.join(dir, `${file}.${process.pid}.tmp`);
+      symlinkSync('/dev/full', tmp);
+      await assert.rejects(pullModel(repo, { cacheDir, endpoint: hub.endpoint }), (e: unknown) => {
+        assert.ok(isPlaitError(e, 'NO_SPACE'), `${file}: ${String(e)}`);
+        assert.match(e.message, new RegExp(`the disk is full \\(ENOSPC\\) writing ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/${file.replace('.', '\\.')} \\(the model cache: PLAIT_CACHE_DIR`));
+        assert.equal(e.details?.['file'], path.join(dir, file));
+        return true;
+      });
+      assert.ok(!present(path.join(dir, file)), `${file}: a partial file was left`);
+      assert.ok(!present(tmp), `${file}: the temporary file was left`);
+      assert.equal(cachedModel(repo, { cacheDir }), null, `${file}: a failed pull was taken as complete`);
+      const again = await pullModel(repo, { cacheDir, endpoint: hub.endpoint });
+      assert.ok(existsSync(path.join(again.dir, file)), file);
+      assert.equal(cachedModel(repo, { cacheDir })?.dir, dir);
+    }
+  });
+
+  test('any other write failure is NOT_WRITABLE naming the file (a folder in the temporary file\'s place: EISDIR, since root ignores read-only folders)', async () => {
+    const cacheDir = freshCache();
+    const dir = path.join(cacheDir, 'colbert-ir--colbertv2.0', 'main');
+    mkdirSync(path.join(dir, `model.onnx.${process.pid}.tmp`), { recursive: true });
+    await assert.rejects(pullModel(COLBERT, { cacheDir, endpoint: hub.endpoint }), (e: unknown) => {
+      assert.ok(isPlaitError(e, 'NOT_WRITABLE'), String(e));
+      assert.match(e.message, /cannot write .*\/model\.onnx \(the model cache: PLAIT_CACHE_DIR.*EISDIR.*a later run builds the graph again/);
+      return true;
+    });
+    assert.ok(!existsSync(path.join(dir, 'model.onnx')));
   });
 });
 

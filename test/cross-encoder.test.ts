@@ -12,6 +12,7 @@ import path from 'node:path';
 import { CrossEncoder, PairTokenizer, crossEncoderFiles } from '../src/rerank/cross-encoder/index.js';
 import { rerank, closeRerankers } from '../src/rerank/reranker.js';
 import { isPlaitError } from '../src/errors/index.js';
+import { pullModel } from '../src/encoder/hub/index.js';
 import { makeTinyCrossEncoder, referenceLogits, erf, type CrossGraphOptions, type CrossWeights } from './helpers/tiny-cross-encoder.js';
 import { makeTinyColbert, tinyVocab } from '../fixtures/tiny-colbert.js';
 
@@ -312,6 +313,20 @@ describe('hub ids', () => {
       const q = await CrossEncoder.create('acme/tiny-reranker', { threads: 0, cacheDir, variant: 'quantized' });
       assert.ok(q.files.onnxPath.endsWith(path.join('onnx', 'model_quantized.onnx')));
       await q.close();
+      // A damaged file of the pull names its repair (it had been a bare MODEL_LOAD_FAILED), and pullModel repairs it.
+      const pulledDir = path.join(cacheDir, 'acme--tiny-reranker', 'main');
+      const good = await readFile(path.join(pulledDir, 'onnx', 'model.onnx'));
+      await writeFile(path.join(pulledDir, 'onnx', 'model.onnx'), good.subarray(0, good.length >> 1));
+      await assert.rejects(CrossEncoder.create('acme/tiny-reranker', { threads: 0, cacheDir, offline: true }), (e: unknown) => {
+        assert.ok(isPlaitError(e, 'MODEL_LOAD_FAILED'), String(e));
+        assert.equal(e.details?.['repairWith'], 'acme/tiny-reranker');
+        assert.match(e.message, /onnx\/model\.onnx in .* differs from what was pulled of acme\/tiny-reranker .*pullModel/);
+        return true;
+      });
+      await pullModel('acme/tiny-reranker', { cacheDir });
+      const repaired = await CrossEncoder.create('acme/tiny-reranker', { threads: 0, cacheDir, offline: true });
+      assert.deepEqual(await repaired.score(QUERY, DOCS.slice(0, 2)), s1);
+      await repaired.close();
     } finally {
       if (saved === undefined) delete process.env['HF_ENDPOINT'];
       else process.env['HF_ENDPOINT'] = saved;

@@ -195,7 +195,7 @@ before(async () => {
   await makeTinyColbert(model, { dim: 16, hidden: 96 });
   source = {};
   for (const f of readdirSync(model)) source[f] = new Uint8Array(await readFile(path.join(model, f)));
-  hub = await startFakeHub({ [REPO]: source, [`${REPO}@v2`]: source, 'acme/gated': source, 'acme/no-onnx': { 'tokenizer.json': source['tokenizer.json']! } }, new Set(['acme/gated']));
+  hub = await startFakeHub({ [REPO]: source, [`${REPO}@v2`]: source, [`${REPO}@refs/pr/1`]: source, 'acme/gated': source, 'acme/no-onnx': { 'tokenizer.json': source['tokenizer.json']! } }, new Set(['acme/gated']));
 });
 
 after(async () => {
@@ -380,6 +380,36 @@ describe('pullModel', () => {
     assert.match(both.stderr, /INVALID_ARGUMENT/);
   });
 
+  test('a revision holding "/" (refs/pr/1): pulled with its "/" encoded in the URL, into one escaped folder; then indexed and searched', async () => {
+    // repoCacheDir refused it (INVALID_ARGUMENT) and `--model org/name@refs/pr/1` looked like a path (MODEL_NOT_FOUND).
+    const pulled = await pullModel(`${REPO}@refs/pr/1`, { cacheDir, endpoint: hub.endpoint });
+    assert.equal(pulled.revision, 'refs/pr/1');
+    assert.equal(pulled.dir, path.join(cacheDir, 'acme--tiny-colbert', 'refs%2Fpr%2F1'));
+    await assertSameAsSource(pulled.dir);
+    const resolves = hub.requests.filter((r) => r.path.includes('/resolve/'));
+    assert.ok(resolves.length > 0 && resolves.every((r) => r.path.startsWith(`/${REPO}/resolve/refs%2Fpr%2F1/`)), resolves.map((r) => r.path).join(' '));
+    assert.equal(cachedModel(REPO, { cacheDir, revision: 'refs/pr/1' })?.dir, pulled.dir);
+    await assert.rejects(pullModel(`${REPO}@refs/pr/9`, { cacheDir, endpoint: hub.endpoint }), (e: unknown) => isPlaitError(e, 'MODEL_NOT_FOUND') && /no revision "refs\/pr\/9" of acme\/tiny-colbert/.test(e.message));
+    for (const bad of ['refs//pr', '/refs/pr/1', 'refs/pr/', 'a%2Fb', 'refs/../x', 'a b']) {
+      assert.throws(() => cachedModel(`${REPO}@${bad}`, { cacheDir }), (e: unknown) => isPlaitError(e, 'INVALID_ARGUMENT'), bad);
+    }
+    // The CLI: `--revision refs/pr/1`, then index and search with `--model org/name@refs/pr/1`, offline.
+    const cliCache = path.join(root, `cache-cli-${n++}`);
+    const env = { HF_ENDPOINT: hub.endpoint, PLAIT_CACHE_DIR: cliCache };
+    const pull = await runCli(['model', 'pull', REPO, '--revision', 'refs/pr/1', '--json'], env);
+    assert.equal(pull.status, 0, pull.stderr);
+    assert.equal((JSON.parse(pull.stdout) as { dir: string }).dir, path.join(cliCache, 'acme--tiny-colbert', 'refs%2Fpr%2F1'));
+    const corpus = path.join(root, `corpus-${n++}.jsonl`);
+    await writeFile(corpus, ['bread and butter', 'yeast makes dough rise', 'stocks fell'].map((text, i) => JSON.stringify({ _id: `d${i}`, text })).join('\n'));
+    const index = path.join(root, `index-${n++}`);
+    const offline = { ...env, PLAIT_OFFLINE: '1' };
+    const built = await runCli(['index', corpus, '--index', index, '--model', `${REPO}@refs/pr/1`, '--threads', '0', '-q'], offline);
+    assert.equal(built.status, 0, built.stderr);
+    const found = await runCli(['search', index, 'dough rising', '--json'], offline);
+    assert.equal(found.status, 0, found.stderr);
+    assert.equal((JSON.parse(found.stdout) as { hits: unknown[] }).hits.length, 3);
+  });
+
   test('the hub refusing a repository, a revision or a token says which, and leaves nothing in the cache', async () => {
     // Every refusal read "HTTP 401 for …/model.onnx (a gated or private repo needs HF_TOKEN)", even with
     // HF_TOKEN set, and an unknown revision read "has no ONNX graph … and no config.json to build one from".
@@ -432,6 +462,73 @@ describe('pullModel', () => {
     assert.ok(!fetched.includes('config.json') && !fetched.includes('artifact.metadata'), `intact files were fetched again: ${fetched.join(' ')}`);
     assert.deepEqual(repaired.files.map((f) => f.file).sort(), pulled.files.map((f) => f.file).sort());
     assert.equal((await pullModel(REPO, { cacheDir, endpoint: hub.endpoint })).fromCache, true);
+  });
+
+  test('a pulled file that fails to load (corrupt tokenizer.json, truncated model.onnx, config.json not JSON) names `plait model pull <id>` / pullModel, which repairs it', async () => {
+    // Each surfaced as MODEL_LOAD_FAILED (a truncated graph on search: MODEL_MISMATCH, "built with acme/tiny-colbert, not acme/tiny-colbert") without the way out.
+    const cliCache = path.join(root, `cache-cli-${n++}`);
+    const env = { HF_ENDPOINT: hub.endpoint, PLAIT_CACHE_DIR: cliCache };
+    const offline = { ...env, PLAIT_OFFLINE: '1' };
+    const pulled = await pullModel(REPO, { cacheDir: cliCache, endpoint: hub.endpoint });
+    const corpus = path.join(root, `corpus-${n++}.jsonl`);
+    await writeFile(corpus, ['bread and butter', 'yeast makes dough rise', 'stocks fell'].map((text, i) => JSON.stringify({ _id: `d${i}`, text })).join('\n'));
+    const index = path.join(root, `index-${n++}`);
+    const built = await runCli(['index', corpus, '--index', index, '--model', REPO, '--threads', '0', '-q'], offline);
+    assert.equal(built.status, 0, built.stderr);
+    const damage: Record<string, (b: Buffer) => Buffer> = {
+      'tokenizer.json': (b) => Buffer.concat([b.subarray(0, b.length >> 1), Buffer.from('"}')]),
+      'model.onnx': (b) => b.subarray(0, b.length >> 1),
+      'config.json': () => Buffer.from('{"dim": 16,'),
+    };
+    const hint = /\nplait: plait model pull acme\/tiny-colbert re-checks every file's sha256 and re-fetches the damaged ones; then run this command again\n$/;
+    for (const [file, spoil] of Object.entries(damage)) {
+      const target = path.join(pulled.dir, file);
+      await writeFile(target, spoil(await readFile(target)));
+      const said = new RegExp(`${file.replace('.', '\\.')} in .* differs from what was pulled of acme/tiny-colbert .*: pull acme/tiny-colbert again \\(pullModel\\)`);
+      const search = await runCli(['search', index, 'dough'], offline);
+      assert.equal(search.status, 1, search.stderr);
+      assert.match(search.stderr, said, `${file}: ${search.stderr}`);
+      assert.match(search.stderr, hint, `${file}: ${search.stderr}`);
+      const again = await runCli(['index', corpus, '--index', path.join(root, `index-${n++}`), '--model', REPO, '--threads', '0', '-q'], offline);
+      assert.equal(again.status, 1, again.stderr);
+      assert.match(again.stderr, said, `${file}: ${again.stderr}`);
+      assert.match(again.stderr, hint, `${file}: ${again.stderr}`);
+      // The library: the same words, and the id to pull in details.repairWith.
+      await assert.rejects(
+        (async () => (await createEncoder(await resolveModelSpec(REPO, { cacheDir: cliCache, offline: true }), { threads: 0 })).close())(),
+        (e: unknown) => {
+          assert.ok(isPlaitError(e), String(e));
+          assert.equal(e.details?.['repairWith'], REPO, `${file}: ${String(e)}`);
+          assert.match(e.message, said);
+          return true;
+        },
+      );
+      // The hinted command repairs it, and the index searches again.
+      const pull = await runCli(['model', 'pull', REPO, '-q'], env);
+      assert.equal(pull.status, 0, pull.stderr);
+      assert.deepEqual(new Uint8Array(await readFile(target)), source[file], file);
+      const fixed = await runCli(['search', index, 'dough', '--json'], offline);
+      assert.equal(fixed.status, 0, `${file}: ${fixed.stderr}`);
+    }
+    // A damaged graph that still loads (a flipped byte in its weights, same size) is refused before it encodes wrong vectors.
+    const graph = path.join(pulled.dir, 'model.onnx');
+    const flipped = await readFile(graph);
+    flipped[Math.floor(flipped.length * 0.6)] ^= 0x10;
+    await writeFile(graph, flipped);
+    await assert.rejects(resolveModelSpec(REPO, { cacheDir: cliCache, offline: true }).then(async (spec) => (await createEncoder(spec, { threads: 0 })).close()), (e: unknown) => {
+      assert.ok(isPlaitError(e, 'DOWNLOAD_CORRUPT'), String(e));
+      assert.equal(e.details?.['repairWith'], REPO);
+      assert.match(e.message, /model\.onnx in .* differs from what was pulled of acme\/tiny-colbert/);
+      return true;
+    });
+    // Another revision is named with it, as `--model` and `model pull` take it.
+    const v2 = await pullModel(`${REPO}@v2`, { cacheDir: cliCache, endpoint: hub.endpoint });
+    await writeFile(path.join(v2.dir, 'config.json'), 'not json');
+    await assert.rejects(resolveModelSpec(`${REPO}@v2`, { cacheDir: cliCache, offline: true }).then(async (spec) => (await createEncoder(spec, { threads: 0 })).close()), (e: unknown) => {
+      assert.ok(isPlaitError(e), String(e));
+      assert.equal(e.details?.['repairWith'], `${REPO}@v2`);
+      return true;
+    });
   });
 
   test('a full disk while downloading is NO_SPACE at once, naming the cache, not a network failure retried', { skip: !existsSync('/dev/full') && 'needs /dev/full' }, async () => {

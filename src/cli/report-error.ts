@@ -17,6 +17,8 @@ export function withHint<E extends object>(err: E, hint: string): E {
 function cliAdvice(err: PlaitError): string | undefined {
   if (err.code === 'INDEX_LOCKED' && typeof err.details?.['waitedMs'] === 'number') return '--lock-wait-s <s> sets how long plait waits for the lock';
   // The model's library messages name no flag (they reach library, integration and HTTP readers too).
+  // A damaged file of a pulled model (encoder/hub/cache-repair.ts): the command that repairs it.
+  if (typeof err.details?.['repairWith'] === 'string') return `plait model pull ${err.details['repairWith']} re-checks every file's sha256 and re-fetches the damaged ones; then run this command again`;
   // An index's recorded model: leaving out --model means that very model, so only naming where it is now helps.
   if (typeof err.details?.['recordedModel'] === 'string') return '--model <dir> names where the index\'s model is now (its folder; the index checks that it is the same model)';
   if (err.code === 'OFFLINE' || (err.code === 'DOWNLOAD_FAILED' && err.details?.['unreachable'] === true)) return '--model <dir> names a local model folder; leave out --model for the bundled model';

@@ -26,7 +26,8 @@ import type {
   TokenizedText,
 } from './types.js';
 import { validateText } from './validate-text.js';
-import { modelFingerprint } from './model-fingerprint.js';
+import { knownFileSha256, modelFingerprint } from './model-fingerprint.js';
+import { cacheDamageError, withCacheRepair } from './hub/cache-repair.js';
 import { relocateModelSpec } from './resolve-model.js';
 import { closeOnnxPool, onnxPool } from '../util/onnx-pool.js';
 import { checkOptionKeys } from '../util/option-keys.js';
@@ -60,13 +61,39 @@ export function resolveEncoderOptions(options: EncoderOptions = {}, cores = os.a
   return { threads, batchSize, intraOpNumThreads };
 }
 
+/**
+ * The encoder of `recorded` (see the module header).
+ * @throws PlaitError INVALID_ARGUMENT (options), the resolver's errors (relocateModelSpec), and the
+ *   loaders' MODEL_LOAD_FAILED / MODEL_FILE_MISSING; for a model pulled into the hub cache, a file that
+ *   no longer matches what was pulled is named with the repair (details.repairWith, cache-repair.ts),
+ *   and one that still loads is DOWNLOAD_CORRUPT rather than vectors from damaged weights
+ */
 export async function createEncoder(recorded: ModelSpec, options: EncoderOptions = {}): Promise<Encoder> {
   const resolved = resolveEncoderOptions(options);
   // A hub model whose recorded folder is gone (a moved cache, an index from another machine) is found again by its id.
   const spec = await relocateModelSpec(recorded);
+  try {
+    return await loadEncoder(spec, resolved);
+  } catch (err) {
+    throw await withCacheRepair(err, pulledDir(spec));
+  }
+}
+
+/** The folder of a hub model, where a pull manifest may be; undefined for the bundled model. */
+function pulledDir(spec: ModelSpec): string | undefined {
+  return spec.family === 'colbert-onnx' ? spec.dir : undefined;
+}
+
+async function loadEncoder(spec: ModelSpec, resolved: ResolvedEncoderOptions): Promise<Encoder> {
   const family = await loadFamily(spec.family);
   const loaded = await family.loadTokenizer(spec);
   const fingerprint = await modelFingerprint(spec);
+  // A damaged file that still loads (a truncated or flipped graph) would encode wrong vectors, or
+  // fail an index's fingerprint check as "another model"; the fingerprint has just hashed the graph,
+  // tokenizer and settings, so checking them against the pull manifest costs no read (weights: size).
+  const dir = pulledDir(spec);
+  const damage = dir === undefined ? null : await cacheDamageError(dir, { sha256Of: knownFileSha256, skipConvertedGraph: true });
+  if (damage !== null) throw damage;
   const tokenizer: TextTokenizer = {
     info: { ...loaded.info, fingerprint },
     tokenize: (text) => loaded.tokenize(text),
@@ -97,10 +124,11 @@ export async function createEncoder(recorded: ModelSpec, options: EncoderOptions
         // A batch still queued when the encoder closed (closeOnnxPool cancels the queue, awaits the running runs).
         if (err.name === 'AbortError') throw new PlaitError('ABORTED', { message: 'the encoder was closed before this batch ran' }, { cause });
         // Errors thrown in a worker arrive as plain Errors; keep their code when it is one of ours.
-        if (typeof err.code === 'string' && err.code.length > 0 && typeof err.message === 'string') throw workerCodedError(err.code, err.message, cause);
+        // The graph loads in the worker, at its first batch: a damaged cache file is named with its repair there too.
+        if (typeof err.code === 'string' && err.code.length > 0 && typeof err.message === 'string') throw await withCacheRepair(workerCodedError(err.code, err.message, cause), dir);
         throw new PlaitError('WORKER_FAILED', { message: String(err.message ?? cause) }, { cause });
       }
-      if ('failed' in out) throw Object.assign(new PlaitError(out.failed.code, out.failed.details ?? {}), { message: out.failed.message });
+      if ('failed' in out) throw await withCacheRepair(Object.assign(new PlaitError(out.failed.code, out.failed.details ?? {}), { message: out.failed.message }), dir);
       return unpackEmbeddings(out, dim);
     },
     close: () => closeOnnxPool(pool),

@@ -38,6 +38,22 @@ function hashFile(file: string): Promise<string> {
   return h;
 }
 
+/**
+ * The sha256 (hex) of `file` when a fingerprint has already hashed it as it is now (same size and
+ * mtime), else undefined: createEncoder checks a pulled model's files against its manifest with it
+ * at no extra read.
+ */
+export function knownFileSha256(file: string): Promise<string> | undefined {
+  try {
+    // Keyed as modelFingerprint hashes it: by absolute path.
+    const abs = path.resolve(file);
+    const st = statSync(abs);
+    return fileHashes.get(`${abs}\0${st.size}\0${st.mtimeMs}`);
+  } catch {
+    return undefined;
+  }
+}
+
 /** The files (relative to `dir`) that decide the model's output. */
 function modelFiles(spec: ModelSpec): { dir: string; files: string[] } {
   if (spec.family === 'colbert-onnx') {

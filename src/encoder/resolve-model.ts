@@ -18,7 +18,8 @@ import { readOutputShape } from './colbert-onnx/onnx-output-shape.js';
 import { checkQuantization, CONVERT_MANIFEST_FILE, ensureConvertedGraph, type ConvertManifest } from './convert/convert-checkpoint.js';
 import { findCheckpointLayout } from './convert/checkpoint-layout.js';
 import { cachedModel, pullModel, type PullProgress } from './hub/pull-model.js';
-import { defaultCacheDir, isRepoId } from './hub/hub-env.js';
+import { defaultCacheDir, isRepoId, splitRepoRevision } from './hub/hub-env.js';
+import { withCacheRepair } from './hub/cache-repair.js';
 import type { ModelSpec } from './types.js';
 
 export interface ResolveModelOptions {
@@ -81,8 +82,10 @@ export async function resolveModelGraph(model: string, opts: ResolveModelOptions
     const graph = await ensureConvertedGraph(dir, { cacheDir: opts.cacheDir ?? defaultCacheDir(), ...quantizeOption(opts) });
     return { dir, onnxPath: graph.onnxPath, converted: graph.manifest, name: dir };
   }
-  const [repoId, revision] = model.split('@', 2) as [string, string | undefined];
-  if (!looksLikePath(model) && isRepoId(repoId)) {
+  // The repo id is what comes before "@": a revision may hold "/" (the hub's refs/pr/1), which made
+  // "org/name@refs/pr/1" look like a path and MODEL_NOT_FOUND.
+  const { repoId, revision } = splitRepoRevision(model);
+  if (!looksLikePath(repoId) && isRepoId(repoId)) {
     const where = { ...(opts.cacheDir === undefined ? {} : { cacheDir: opts.cacheDir }), ...(revision === undefined ? {} : { revision }) };
     const pulled =
       cachedModel(repoId, where) ??
@@ -93,14 +96,19 @@ export async function resolveModelGraph(model: string, opts: ResolveModelOptions
         ...(opts.signal === undefined ? {} : { signal: opts.signal }),
       }));
     const name = revision === undefined ? repoId : `${repoId}@${revision}`;
-    // A graph plait converted when pulling is checked against its sources (and a newer converter).
-    if (existsSync(path.join(pulled.dir, CONVERT_MANIFEST_FILE))) {
-      const graph = await ensureConvertedGraph(pulled.dir, { outDir: pulled.dir, ...quantizeOption(opts) });
-      return { dir: pulled.dir, onnxPath: graph.onnxPath, converted: graph.manifest, name };
+    try {
+      // A graph plait converted when pulling is checked against its sources (and a newer converter).
+      if (existsSync(path.join(pulled.dir, CONVERT_MANIFEST_FILE))) {
+        const graph = await ensureConvertedGraph(pulled.dir, { outDir: pulled.dir, ...quantizeOption(opts) });
+        return { dir: pulled.dir, onnxPath: graph.onnxPath, converted: graph.manifest, name };
+      }
+      const onnxPath = checkpointFiles(pulled.dir).onnxPath;
+      refuseOwnGraphQuantization(opts, name);
+      return { dir: pulled.dir, onnxPath, converted: null, name };
+    } catch (err) {
+      // A damaged cache file (corrupt weights, a config.json that is not JSON) is named with its repair.
+      throw await withCacheRepair(err, pulled.dir);
     }
-    const onnxPath = checkpointFiles(pulled.dir).onnxPath;
-    refuseOwnGraphQuantization(opts, name);
-    return { dir: pulled.dir, onnxPath, converted: null, name };
   }
   throw new PlaitError('MODEL_NOT_FOUND', {
     // Said to every reader alike (the CLI's --model, the library's `model`, an integration's model id): no flag named.
@@ -164,6 +172,15 @@ export async function resolveModelSpec(model: string | undefined, opts: ResolveM
     return { family: 'use-lite' };
   }
   const g = await resolveModelGraph(model, opts);
+  try {
+    return colbertSpec(g, model);
+  } catch (err) {
+    throw await withCacheRepair(err, g.dir);
+  }
+}
+
+/** The encoder spec of a resolved graph, refusing a cross-encoder (MODEL_UNSUPPORTED) and a folder without its files. */
+function colbertSpec(g: ResolvedModelGraph, model: string): ModelSpec {
   if (g.converted !== null && g.converted.head.kind !== 'colbert') {
     throw new PlaitError('MODEL_UNSUPPORTED', {
       message: `${g.name} is a cross-encoder (a classifier head with ${g.converted.head.numLabels} label(s)), not a ColBERT encoder; use it as the re-ranking model`,

@@ -58,7 +58,7 @@ export function registerModelCommands(program: Command): void {
     .description('download a ColBERT checkpoint from the Hugging Face hub into the cache (building model.onnx from its weights when it has none)')
     .argument('<repo-id>', 'e.g. colbert-ir/colbertv2.0, answerdotai/answerai-colbert-small-v1, or org/name@revision as --model takes it')
     // No commander default: "org/name@v2" beside an implicit "main" would look like two revisions.
-    .option('--revision <rev>', 'branch, tag or commit (default: the @revision of the id, else main)')
+    .option('--revision <rev>', 'branch, tag, commit or ref such as refs/pr/1 (default: the @revision of the id, else main)')
     .option('--cache-dir <dir>', 'cache folder (default: $PLAIT_CACHE_DIR or the XDG cache)')
     .option('-q, --quiet', 'no progress output')
     .option('--json', 'print JSON')

@@ -6,8 +6,10 @@
  * bytes, mtime, sha256) to the graph (bytes, sha256) and the converter version. A later call reuses
  * the graph when the manifest's converter version and source list match and every source has the
  * same size and mtime (or, when only the mtime moved, the same sha256); otherwise it rebuilds.
- * Graph and manifest are written to temporary names and renamed, manifest last, so a crash leaves
- * either the old state or a graph without a manifest (rebuilt next time), never a half graph in use.
+ * Graph and manifest are written to temporary names and renamed (cache-write.ts), an earlier
+ * manifest removed first and the new one written last, so a crash or a full disk (NO_SPACE, naming
+ * the file) leaves either the old state or a graph without a manifest (rebuilt next time), never a
+ * half graph in use.
  * `quantize: 'int8'` builds the int8 graph (onnx-graph-builder.ts) into `<outDir>/int8/` with its
  * own manifest (`quantization: "int8"`), so the float and int8 graphs of one checkpoint are cached
  * side by side and never taken for each other.
@@ -17,9 +19,10 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, realpathSync, statSync } from 'node:fs';
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { PlaitError } from '../../errors/index.js';
+import { cacheWrite, writeCacheFile } from '../cache-write.js';
 import { checkOptionKeys, type OptionKeys } from '../../util/option-keys.js';
 import { buildBertGraph, EMBEDDINGS_OUTPUT, LOGITS_OUTPUT } from './bert-graph-builder.js';
 import { readBertWeights, type DenseConfig, type DenseSource, type HeadWeights } from './bert-weights.js';
@@ -194,11 +197,13 @@ export async function convertCheckpoint(layout: CheckpointLayout, outDir: string
   } else {
     head = { kind: 'classifier', output: LOGITS_OUTPUT, numLabels: headWeights.classifier.outFeatures };
   }
-  await mkdir(outDir, { recursive: true });
   const onnxPath = path.join(outDir, CONVERTED_GRAPH_FILE);
-  const tmp = `${onnxPath}.${process.pid}.tmp`;
-  await writeFile(tmp, bytes);
-  await rename(tmp, onnxPath);
+  const again = 'nothing partial was kept: a later run builds the graph again';
+  const manifestPath = path.join(outDir, CONVERT_MANIFEST_FILE);
+  await cacheWrite(outDir, again, () => mkdir(outDir, { recursive: true }));
+  // An earlier build's manifest goes first: beside a new graph whose own manifest then failed to be written, it would vouch for it.
+  await unlink(manifestPath).catch(() => undefined);
+  await writeCacheFile(onnxPath, bytes, again);
   const manifest: ConvertManifest = {
     format: 1,
     converter: CONVERTER_VERSION,
@@ -212,9 +217,8 @@ export async function convertCheckpoint(layout: CheckpointLayout, outDir: string
     convertSeconds: (performance.now() - t0) / 1000,
     createdAt: new Date().toISOString(),
   };
-  const manifestPath = path.join(outDir, CONVERT_MANIFEST_FILE);
-  await writeFile(`${manifestPath}.${process.pid}.tmp`, JSON.stringify(manifest, null, 2));
-  await rename(`${manifestPath}.${process.pid}.tmp`, manifestPath);
+  // Without it the graph is not taken as built (ensureConvertedGraph reads the manifest first).
+  await writeCacheFile(manifestPath, JSON.stringify(manifest, null, 2), again);
   return { onnxPath, manifestPath, manifest, fromCache: false };
 }
 

@@ -16,7 +16,7 @@ import https from 'node:https';
 import path from 'node:path';
 import { HUB_DEFAULTS, HUB_PULL_DEFAULTS } from '../../config/defaults.js';
 import { PlaitError } from '../../errors/index.js';
-import { noSpaceCode } from '../../errors/no-space.js';
+import { cacheWrite } from '../cache-write.js';
 
 export interface DownloadOptions {
   /** Extra request headers (e.g. Authorization); dropped when a redirect leaves the first host. */
@@ -189,22 +189,9 @@ function hubRefusal(res: IncomingMessage, url: string, headers: Record<string, s
   return new PlaitError('DOWNLOAD_FAILED', { message: `HTTP ${status} for ${url}: ${todo}${quote}`, url, status, ...(code === undefined ? {} : { hubErrorCode: code }) });
 }
 
-/**
- * Runs a write to the model cache; its failure is the disk's, not the network's, and is final:
- * NO_SPACE for a full disk or quota (ENOSPC, EDQUOT), NOT_WRITABLE for any other. They had been
- * taken for a dropped connection, retried, and reported as DOWNLOAD_FAILED "check the network".
- */
-async function local<T>(file: string, write: () => Promise<T>): Promise<T> {
-  try {
-    return await write();
-  } catch (cause) {
-    const errno = (cause as { code?: unknown }).code;
-    const where = `${file} (the model cache: PLAIT_CACHE_DIR, else $XDG_CACHE_HOME/plait/models or ~/.cache/plait/models)`;
-    if (noSpaceCode(cause) !== undefined) {
-      throw new PlaitError('NO_SPACE', { message: `the disk is full (${String(errno)}) writing ${where}: free space there or set PLAIT_CACHE_DIR to a disk with room; a later run resumes the download`, file, errno: String(errno) }, { cause });
-    }
-    throw new PlaitError('NOT_WRITABLE', { message: `cannot write ${where}: ${(cause as Error).message}`, file, ...(typeof errno === 'string' ? { errno } : {}) }, { cause });
-  }
+/** A write of the download (its folder, a chunk, the final rename): NO_SPACE / NOT_WRITABLE, final, not a dropped connection retried. */
+function local<T>(file: string, write: () => Promise<T>): Promise<T> {
+  return cacheWrite(file, 'a later run resumes the download', write);
 }
 
 async function finishBody(res: IncomingMessage, part: string, append: boolean, have: number, total: number | null, opts: DownloadOptions): Promise<void> {

@@ -59,13 +59,32 @@ export function splitRepoRevision(ref: string, revision?: string): { repoId: str
   return { repoId, revision: own };
 }
 
-/** The folder of one repo at one revision: <cache>/<org>--<name>/<revision>. */
+/** A branch, tag or commit: "/"-separated segments of letters, digits, "_", "." and "-" (the hub's PR refs are refs/pr/<n>). */
+const REVISION = /^[\w.-]+(\/[\w.-]+)*$/;
+
+/**
+ * The name of a revision's folder in the model cache: the revision as the hub's resolve URL carries
+ * it, each "/" written %2F (`refs/pr/1` → `refs%2Fpr%2F1`, as huggingface_hub's hf_hub_url quotes
+ * it with quote(revision, safe="")). A revision without "/" is its own name, so every folder pulled
+ * before revisions could hold "/" keeps its name. huggingface_hub nests such a ref instead
+ * (refs/refs/pr/1, a file naming the commit whose snapshots/<sha> folder holds the files); plait
+ * keeps one folder a revision, where nesting would put refs/pr/1 inside the folder of a branch
+ * named "refs". The mapping is one-to-one: no revision may hold "%" itself.
+ */
+export function revisionFolderName(revision: string): string {
+  return revision.split('/').join('%2F');
+}
+
+/**
+ * The folder of one repo at one revision: <cache>/<org>--<name>/<revisionFolderName(revision)>.
+ * @throws PlaitError INVALID_ARGUMENT for a malformed repo id or revision (empty, "..", "%", spaces, a leading or doubled "/")
+ */
 export function repoCacheDir(cacheDir: string, repoId: string, revision: string): string {
   if (!isRepoId(repoId)) {
     throw new PlaitError('INVALID_ARGUMENT', { message: `Expected a hub repo id like "org/name" but received ${JSON.stringify(repoId)}`, name: 'repoId' });
   }
-  if (!/^[\w.-]+$/.test(revision) || revision.includes('..')) {
-    throw new PlaitError('INVALID_ARGUMENT', { message: `Expected a branch, tag or commit for revision but received ${JSON.stringify(revision)}`, name: 'revision' });
+  if (!REVISION.test(revision) || revision.includes('..') || revision === '.') {
+    throw new PlaitError('INVALID_ARGUMENT', { message: `Expected a branch, tag or commit (e.g. main, v2, refs/pr/1) for revision but received ${JSON.stringify(revision)}`, name: 'revision' });
   }
-  return path.join(cacheDir, repoId.replace('/', '--'), revision);
+  return path.join(cacheDir, repoId.replace('/', '--'), revisionFolderName(revision));
 }

@@ -2,4 +2,4 @@ export { pullModel, cachedModel, offlineAlternatives, HUB_ONNX_CANDIDATES, HUB_R
 export type { PullOptions, PullProgress, PulledModel, PulledFile } from './pull-model.js';
 export { downloadFile } from './download-file.js';
 export type { DownloadOptions, DownloadResult } from './download-file.js';
-export { defaultCacheDir, hubEndpoint, isOffline, isRepoId, repoCacheDir, DEFAULT_HUB_ENDPOINT, DEFAULT_REVISION } from './hub-env.js';
+export { defaultCacheDir, hubEndpoint, isOffline, isRepoId, repoCacheDir, revisionFolderName, DEFAULT_HUB_ENDPOINT, DEFAULT_REVISION } from './hub-env.js';

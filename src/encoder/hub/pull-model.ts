@@ -12,12 +12,14 @@
  * sha256 and re-fetches only those that differ (a damaged cache file is repaired, the rest kept).
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, readFileSync } from 'node:fs';
-import { rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { PlaitError } from '../../errors/index.js';
 import { checkOptionKeys, type OptionKeys } from '../../util/option-keys.js';
 import { downloadFile } from './download-file.js';
+import { writeCacheFile } from '../cache-write.js';
+import { damagedPulledFiles, MANIFEST_FILE } from './cache-repair.js';
 import { DEFAULT_REVISION, defaultCacheDir, hubEndpoint, hubToken, isOffline, repoCacheDir, splitRepoRevision } from './hub-env.js';
 import { modelArchitecture } from '../convert/model-architecture.js';
 import { DENSE_DIR, moduleFolders, MODULES_FILE, readJsonObject, WEIGHT_FILES } from '../convert/checkpoint-layout.js';
@@ -85,7 +87,7 @@ export const HUB_ONNX_CANDIDATES = ['model.onnx', 'onnx/model.onnx', 'vespa_colb
 export const HUB_REQUIRED_FILES = ['tokenizer.json'] as const;
 /** Settings files, each optional. */
 export const HUB_OPTIONAL_FILES = ['config.json', 'artifact.metadata', 'config_sentence_transformers.json', '1_Dense/config.json'] as const;
-export const MANIFEST_FILE = 'plait-manifest.json';
+export { MANIFEST_FILE };
 
 export function offlineAlternatives(repoId: string): string {
   return (
@@ -138,7 +140,7 @@ export async function pullModel(ref: string, opts: PullOptions = {}): Promise<Pu
   // A cached pull serves only if it holds one of the graphs asked for (a quantised variant is another file),
   // and, asked for explicitly, only if its files are still the bytes pulled (a damaged file had no way out but rm -rf).
   if (cached !== null && cached.files.some((f) => candidates.includes(f.file))) {
-    const damaged = await damagedFiles(cached);
+    const damaged = await damagedPulledFiles({ dir: cached.dir, files: cached.files });
     if (damaged.length === 0) return cached;
     if (isOffline(opts.offline)) {
       throw new PlaitError('DOWNLOAD_CORRUPT', {
@@ -201,7 +203,7 @@ export async function pullModel(ref: string, opts: PullOptions = {}): Promise<Pu
       await fetchOne('special_tokens_map.json');
       const json = (f: string): Record<string, unknown> | null => (existsSync(path.join(dir, f)) ? readJsonObject(path.join(dir, f)) : null);
       const text = wordpieceTokenizerJson(readFileSync(path.join(dir, 'vocab.txt'), 'utf8'), json('tokenizer_config.json'), json('special_tokens_map.json'), `${repoId} vocab.txt`);
-      await writeFile(path.join(dir, file), text);
+      await writeCacheFile(path.join(dir, file), text, 'a later run builds it again');
       files.push({ file, bytes: Buffer.byteLength(text), sha256: createHash('sha256').update(text).digest('hex') });
       continue;
     }
@@ -223,26 +225,9 @@ export async function pullModel(ref: string, opts: PullOptions = {}): Promise<Pu
   }
 
   const manifest = { repoId, revision, endpoint, pulledAt: new Date().toISOString(), files, ...(converted === undefined ? {} : { converted }) };
-  const tmp = path.join(dir, `${MANIFEST_FILE}.tmp`);
-  await writeFile(tmp, JSON.stringify(manifest, null, 2));
-  await rename(tmp, path.join(dir, MANIFEST_FILE));
+  // Written last, and whole or not at all: a folder without it is no complete pull (cachedModel), so a later run pulls again.
+  await writeCacheFile(path.join(dir, MANIFEST_FILE), JSON.stringify(manifest, null, 2), 'the files already fetched are kept, and a later pull checks them and fetches the rest');
   return { repoId, revision, dir, files, fromCache: false, ...(converted === undefined ? {} : { converted }) };
-}
-
-/** The files of a cached pull whose size or sha256 is no longer what the manifest recorded (missing ones included). */
-async function damagedFiles(cached: PulledModel): Promise<string[]> {
-  const damaged: string[] = [];
-  for (const f of cached.files) {
-    const file = path.join(cached.dir, ...f.file.split('/'));
-    const size = await stat(file).then((st) => st.size, () => -1);
-    if (size !== f.bytes) damaged.push(f.file);
-    else {
-      const hash = createHash('sha256');
-      for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-      if (hash.digest('hex') !== f.sha256) damaged.push(f.file);
-    }
-  }
-  return damaged;
 }
 
 /** Downloads the checkpoint files a conversion needs (config first, so unsupported models fail before the weights). */

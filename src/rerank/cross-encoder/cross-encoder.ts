@@ -23,6 +23,7 @@ import type { CrossTask } from './cross-encoder-worker.js';
 import { PairTokenizer, type PairBatch, type PairEncoding } from './pair-tokenizer.js';
 import { RESOLVE_CROSS_ENCODER_OPTION_KEYS, resolveCrossEncoder, type ResolveCrossEncoderOptions } from './resolve-cross-encoder.js';
 import { closeOnnxPool, onnxPool } from '../../util/onnx-pool.js';
+import { withCacheRepair } from '../../encoder/hub/cache-repair.js';
 import { checkOptionKeys, pickOptions, type OptionKeys } from '../../util/option-keys.js';
 
 export interface CrossEncoderOptions extends ResolveCrossEncoderOptions {
@@ -129,6 +130,15 @@ export class CrossEncoder implements CrossScorer {
     if (!Number.isInteger(batchSize) || batchSize < 1) throw invalidArgument('batchSize', 'a positive integer', batchSize);
     if (!Number.isInteger(intraOpNumThreads) || intraOpNumThreads < 1) throw invalidArgument('intraOpNumThreads', 'a positive integer', intraOpNumThreads);
     const files = await resolveCrossEncoder(model, pickOptions<ResolveCrossEncoderOptions>(options, RESOLVE_CROSS_ENCODER_OPTION_KEYS));
+    try {
+      return await CrossEncoder.load(files, options, threads, batchSize, intraOpNumThreads);
+    } catch (err) {
+      // A damaged file of a pulled model is named with its repair (encoder/hub/cache-repair.ts), as for encoders.
+      throw await withCacheRepair(err, files.dir);
+    }
+  }
+
+  private static async load(files: CrossEncoderFiles, options: CrossEncoderOptions, threads: number, batchSize: number, intraOpNumThreads: number): Promise<CrossEncoder> {
     const tokenizer = PairTokenizer.load(files.tokenizerPath, files.maxLength);
     const spec: CrossSessionSpec = { onnxPath: files.onnxPath, intraOpNumThreads };
     let runner: Runner;

@@ -11,6 +11,7 @@ import { PlaitError } from '../../errors/index.js';
 import { checkOptionKeys, type OptionKeys } from '../../util/option-keys.js';
 import { cachedModel, pullModel, type PullProgress } from '../../encoder/hub/pull-model.js';
 import { isRepoId } from '../../encoder/hub/hub-env.js';
+import { withCacheRepair } from '../../encoder/hub/cache-repair.js';
 import { findCheckpointLayout } from '../../encoder/convert/checkpoint-layout.js';
 import { resolveModelGraph } from '../../encoder/resolve-model.js';
 import { CROSS_ENCODER_SETTINGS_FILES, crossEncoderFiles, onnxCandidates, type CrossEncoderFiles, type CrossEncoderVariant } from './cross-encoder-files.js';
@@ -73,5 +74,10 @@ export async function resolveCrossEncoder(model: string, opts: ResolveCrossEncod
           ...(opts.onProgress === undefined ? {} : { onProgress: opts.onProgress }),
           ...(opts.signal === undefined ? {} : { signal: opts.signal }),
         });
-  return crossEncoderFiles(pulled.dir, { ...fileOpts, name: revision === undefined ? repoId : `${repoId}@${revision}` });
+  try {
+    return crossEncoderFiles(pulled.dir, { ...fileOpts, name: revision === undefined ? repoId : `${repoId}@${revision}` });
+  } catch (err) {
+    // A damaged settings file (config.json that is not JSON) is named with its repair, as for encoders.
+    throw await withCacheRepair(err, pulled.dir);
+  }
 }
