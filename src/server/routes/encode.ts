@@ -46,6 +46,7 @@ export const encodeRoutes: FastifyPluginAsync = async (app) => {
     {
       config: { bodyKind: 'encode' },
       schema: {
+        operationId: 'encode',
         summary: 'Token embeddings of texts (JSON, or msgpack with float32 binaries for Accept: application/msgpack)',
         tags: ['encode'],
         body: {
