@@ -117,7 +117,7 @@ const CALLS: [string, 'get' | 'post', string, unknown, number][] = [
   ['/v1/indexes/{name}/documents', 'post', '/v1/indexes/sample/documents', { documents: [{ doc_id: 'oa-1', title: 'Rye', text: 'Rye bread is dense and sour.', metadata: { year: 2020, tags: ['bread'] } }] }, 200],
   ['/v1/indexes/{name}/documents', 'post', '/v1/indexes/sample/documents', { documents: [{ doc_id: 'oa-1', title: 'Rye', text: 'Rye bread is dense and sour.', metadata: { year: 2020, tags: ['bread'] } }] }, 200],
   ['/v1/indexes/{name}/documents', 'post', '/v1/indexes/sample/documents', { documents: [{ doc_id: 'oa-1', text: 'again' }], no_replace: true }, 409],
-  ['/v1/indexes/{name}/search', 'post', '/v1/indexes/sample/search', { query: 'why does bread rise', top_k: 3 }, 200],
+  ['/v1/indexes/{name}/search', 'post', '/v1/indexes/sample/search', { query: 'why does bread rise', top_k: 3, offset: null, filter: null }, 200],
   ['/v1/indexes/{name}/search', 'post', '/v1/indexes/sample/search', { query: 'rye bread', filter: { year: { $gte: 2000 } }, include_text: true, highlights: true, mode: 'hybrid' }, 200],
   ['/v1/indexes/{name}/search', 'post', '/v1/indexes/sample/search', { query: 'rye bread', filter: { year: '2020' } }, 200],
   ['/v1/indexes/{name}/search', 'post', '/v1/indexes/sample/search', { query: 'rye bread', mode: 'hybrid', fusion: 'minmax', alpha: 0.3, top_k: 2, offset: 1 }, 200],
@@ -152,6 +152,9 @@ const CALLS: [string, 'get' | 'post', string, unknown, number][] = [
   ['/v1/indexes/{name}/explain', 'post', '/v1/indexes/sample/explain', { query: 'breaad', doc_id: 'oa-1', rewrite: { spelling: true } }, 200],
   // rerank: Cohere v1, Jina, Cohere v2, TEI, and their refusals in their shapes
   ['/v1/rerank', 'post', '/v1/rerank', { query: 'bread', documents: RERANK_DOCS, top_n: 2, return_documents: true, surplus: 1 }, 200],
+  // LangChain's CohereRerank through the Cohere SDK: unset options as null, and v1's fields sent to v2.
+  ['/v1/rerank', 'post', '/v1/rerank', { model: 'rerank-english-v3.0', query: 'bread', documents: RERANK_DOCS, top_n: null, max_chunks_per_doc: null, return_documents: false }, 200],
+  ['/v2/rerank', 'post', '/v2/rerank', { model: 'rerank-v3.5', query: 'bread', documents: RERANK_DOCS, top_n: 2, return_documents: false, rank_fields: ['text'] }, 200],
   ['/v1/rerank', 'post', '/v1/rerank', { model: 'jina-reranker-v2-base-multilingual', query: 'bread', documents: [{ text: RERANK_DOCS[0] }, { title: 'x' }], rank_fields: ['text'] }, 200],
   ['/v2/rerank', 'post', '/v2/rerank', { model: 'rerank-v3.5', query: 'bread', documents: RERANK_DOCS }, 200],
   ['/v2/rerank', 'post', '/v2/rerank', { query: 'bread', documents: RERANK_DOCS }, 400],
@@ -159,6 +162,7 @@ const CALLS: [string, 'get' | 'post', string, unknown, number][] = [
   ['/rerank', 'post', '/rerank', { query: 'bread', texts: RERANK_DOCS, return_text: true }, 200],
   ['/rerank', 'post', '/rerank', { query: '', texts: RERANK_DOCS }, 200],
   ['/rerank', 'post', '/rerank', { query: 'bread', texts: RERANK_DOCS, raw_scores: true, truncate: true, truncation_direction: 'Left' }, 200],
+  ['/rerank', 'post', '/rerank', { query: 'bread', texts: RERANK_DOCS, raw_scores: null, truncate_prompt_tokens: 100 }, 200],
   ['/v1/rerank', 'post', '/v1/rerank', { query: UNKNOWN, documents: ['今日は晴れです', RERANK_DOCS[0]], max_chunks_per_doc: 1, max_tokens_per_doc: 8 }, 200],
   ['/rerank', 'post', '/rerank', { query: 'bread', texts: [] }, 400],
   ['/rerank', 'post', '/rerank', { query: 'bread', documents: RERANK_DOCS }, 400],
@@ -234,6 +238,7 @@ test('every answer validates against the schema the document declares for its st
       continue;
     }
     failures.push(...answerFaults(label, template, method, res, sent));
+    if (res.ok && body !== undefined) failures.push(...requestFaults(label, template, method, body));
     for (const p of keyPaths(sent, `${template} ${res.status} `)) seen.add(p);
   }
   // Draining: /ready's 503.
@@ -322,6 +327,19 @@ function answerFaults(label: string, template: string, method: string, res: Resp
     }
   }
   return out;
+}
+
+/**
+ * A request the server answered 2xx that the document's requestBody refuses (a gateway validating
+ * requests by the document would have refused it).
+ */
+function requestFaults(label: string, template: string, method: string, body: unknown): string[] {
+  const op = doc.paths[template]?.[method] as { requestBody?: { content?: Record<string, { schema?: object }> } } | undefined;
+  const schema = op?.requestBody?.content?.['application/json']?.schema;
+  if (schema === undefined) return [`${label}: declares no application/json request body`];
+  let check = compiled.get(schema);
+  if (check === undefined) compiled.set(schema, (check = ajv.compile(schema)));
+  return check(body) ? [] : [`${label}: answered, but its request breaks the declared requestBody: ${ajv.errorsText(check.errors)}`];
 }
 
 /**
