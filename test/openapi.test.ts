@@ -250,9 +250,12 @@ test('every answer validates against the schema the document declares for its st
   // The calls reached the optional parts of the answers (a field never sent is a field never checked).
   const missing = EXERCISED.filter((p) => !seen.has(p));
   assert.deepEqual(missing, [], `not exercised: ${missing.join(', ')}`);
-  // /metrics is text, declared as such.
+  // The answers that are not JSON arrive in a media type their route declares: /metrics' text, /v1/encode's msgpack.
   const metrics = await fetch(`${url}/metrics`);
-  assert.ok(doc.paths['/metrics']!.get!.responses['200']!.content?.[metrics.headers.get('content-type')!.split(';')[0]!], 'GET /metrics declares its text content type');
+  assert.ok(doc.paths['/metrics']!.get!.responses['200']!.content?.[mediaType(metrics)], `GET /metrics declares ${mediaType(metrics)}`);
+  const packed = await fetch(`${url}/v1/encode`, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/msgpack' }, body: JSON.stringify({ texts: ['bread'] }) });
+  assert.equal(packed.status, 200);
+  assert.ok(doc.paths['/v1/encode']!.post!.responses['200']!.content?.[mediaType(packed)], `POST /v1/encode declares ${mediaType(packed)}`);
 });
 
 test('openapi-typescript generates a client that compiles against openapi-fetch and finds the real server', async () => {
@@ -270,14 +273,21 @@ test('openapi-typescript generates a client that compiles against openapi-fetch 
       [
         "import createClient from 'openapi-fetch';",
         "import type { paths } from './api.js';",
-        'const client = createClient<paths>({ baseUrl: process.argv[2] });',
+        // The JSON answers (/v1/encode declares msgpack too).
+        "const client = createClient<paths, 'application/json'>({ baseUrl: process.argv[2] });",
         "const { data, error } = await client.POST('/v1/indexes/{name}/search', { params: { path: { name: 'sample' } }, body: { query: 'why does bread rise', top_k: 2 } });",
         'if (error !== undefined) throw new Error(error.error.message);',
         'const first: string = data.results[0]!.hits[0]!.doc_id;',
         "const rerank = await client.POST('/v2/rerank', { body: { model: 'm', query: 'bread', documents: ['a', 'b'] } });",
         'const score: number | undefined = rerank.data?.results[0]?.relevance_score;',
-        "const ready = await client.GET('/ready');",
-        'console.log(JSON.stringify({ first, score, ready: ready.data?.status }));',
+        // Fields every answer carries are required in the document, so a client reads them without a guess.
+        "const health = (await client.GET('/health')).data!;",
+        'const status: string = health.status;',
+        "const encoded = (await client.POST('/v1/encode', { body: { texts: ['bread'] } })).data!;",
+        'const rows: number = encoded.embeddings[0]!.length * encoded.dim;',
+        "const listed = (await client.GET('/v1/indexes')).data!;",
+        'const documents: number = listed.indexes[0]!.documents;',
+        'console.log(JSON.stringify({ first, score, status, rows, documents }));',
       ].join('\n'),
     );
     writeFileSync(
@@ -289,9 +299,11 @@ test('openapi-typescript generates a client that compiles against openapi-fetch 
     assert.equal(tsc.code, 0, tsc.output);
     const client = await run(process.execPath, [join(dir, 'out/client.js'), url]);
     assert.equal(client.code, 0, client.output);
-    const said = JSON.parse(client.output) as { first: string; score: number; ready: string };
+    const said = JSON.parse(client.output) as { first: string; score: number; status: string; rows: number; documents: number };
     assert.equal(typeof said.first, 'string');
     assert.equal(typeof said.score, 'number');
+    assert.equal(said.status, 'ok');
+    assert.ok(said.rows > 0 && said.documents > 0, client.output);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -300,6 +312,10 @@ test('openapi-typescript generates a client that compiles against openapi-fetch 
 const ajv = new Ajv({ strict: false, allErrors: true });
 addFormats.default(ajv);
 const compiled = new Map<object, ValidateFunction>();
+
+function mediaType(res: Response): string {
+  return (res.headers.get('content-type') ?? '').split(';')[0]!.trim();
+}
 
 /** The schema `d` declares for `status` of `method` `template` (the status itself, its nXX range, else default). */
 function declared(d: OpenApiDocument, template: string, method: string, status: number): object | undefined {
@@ -345,7 +361,7 @@ function requestFaults(label: string, template: string, method: string, body: un
 /**
  * Redocly's recommended rules, less three that ask for what plait cannot know or does not do:
  * `servers` (the address a client reaches depends on the deployment: a proxy, a gateway),
- * `info.license`, and a 4XX answer on routes that have none (/health, /openapi.json).
+ * `info.license`, and a 4XX answer on the probes, which have none (/health, /ready).
  */
 async function lint(d: OpenApiDocument): Promise<string[]> {
   const config = await createConfig({ extends: ['recommended'], rules: { 'no-empty-servers': 'off', 'info-license': 'off', 'operation-4xx-response': 'off' } });

@@ -5,6 +5,7 @@ import '../fastify-types.js';
 
 const STATUS = {
   type: 'object',
+  required: ['status'],
   properties: {
     status: { type: 'string' },
     indexes: { type: 'array', items: { type: 'string' } },

@@ -74,6 +74,7 @@ function info(engine: Engine, e: IndexEntry): Record<string, unknown> {
 
 const SUMMARY_SCHEMA = {
   type: 'object',
+  required: ['name', 'path', 'generation', 'documents', 'passages', 'tokens', 'model', 'dim', 'nbits', 'default_mode'],
   properties: {
     name: { type: 'string' },
     path: { type: 'string' },
