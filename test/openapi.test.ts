@@ -16,7 +16,6 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, symlinkSync } from 'node:fs';
-import { register } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -260,10 +259,9 @@ test('every answer validates against the schema the document declares for its st
 
 test('openapi-typescript generates a client that compiles against openapi-fetch and finds the real server', async () => {
   // openapi-typescript builds its output with TypeScript 5's JS API (its peer dependency), which
-  // TypeScript 7 (this repository's compiler) does not have: its import of "typescript" is
-  // pointed at the typescript5 alias.
-  register(new URL('./helpers/typescript5-hooks.js', import.meta.url));
-  const { default: openapiTS, astToString } = await import('openapi-typescript');
+  // TypeScript 7 (this repository's compiler) does not have: it is installed with TypeScript 5 in
+  // a package of its own (test/openapi-tools).
+  const { default: openapiTS, astToString } = await import('plait-openapi-tools');
   const dir = mkdtempSync(join(tmpdir(), 'plait-openapi-client-'));
   try {
     writeFileSync(join(dir, 'api.d.ts'), astToString(await openapiTS(doc as never)));
