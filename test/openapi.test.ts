@@ -77,8 +77,8 @@ test('the document is valid OpenAPI 3.0 (@readme/openapi-parser) and lints clean
   assert.deepEqual(v.warnings, []);
   const problems = await lint(doc);
   assert.deepEqual(problems, []);
-  // 3.0 has no type arrays (3.1's ["string", "null"]): a generator reads them as nothing.
-  assert.deepEqual(typeArrays(doc, ''), []);
+  // JSON Schema that 3.0 does not have (a generator reads it as nothing, a validator refuses it).
+  assert.deepEqual(schemaFaults(doc, ''), []);
 });
 
 test('with an API key: the bearer scheme guards every route but the open ones, which say so', async () => {
@@ -367,10 +367,26 @@ async function lint(d: OpenApiDocument): Promise<string[]> {
   return problems.map((p) => `${p.severity} ${p.ruleId} ${p.location[0]?.pointer ?? ''}: ${p.message}`);
 }
 
-function typeArrays(v: unknown, at: string): string[] {
-  if (Array.isArray(v)) return v.flatMap((x, i) => typeArrays(x, `${at}/${i}`));
+/** Keywords of JSON Schema 2019+ / OpenAPI 3.1 that an OpenAPI 3.0 Schema Object does not have. */
+const NOT_IN_3_0 = new Set(['const', 'examples', '$schema', '$id', '$defs', 'prefixItems', 'if', 'then', 'else', 'dependentRequired', 'dependentSchemas', 'unevaluatedProperties', 'propertyNames', 'contains', 'patternProperties']);
+
+/**
+ * What OpenAPI 3.0 forbids in the schemas under `v`: a `type` array (3.1's ["string", "null"]),
+ * `nullable` without a `type` (3.0: it adds null to the type given, so alone it means nothing),
+ * and 3.1-only keywords. Walks schemas only (under a `schema` key), where `properties` names are data.
+ */
+function schemaFaults(v: unknown, at: string): string[] {
+  if (Array.isArray(v)) return v.flatMap((x, i) => schemaFaults(x, `${at}/${i}`));
   if (v === null || typeof v !== 'object') return [];
-  return Object.entries(v).flatMap(([k, x]) => (k === 'type' && typeof x !== 'string' && at.includes('schema') ? [`${at}: type ${JSON.stringify(x)}`] : typeArrays(x, `${at}/${k}`)));
+  const o = v as Record<string, unknown>;
+  const inSchema = at.includes('/schema');
+  const here: string[] = [];
+  if (inSchema && !at.endsWith('/properties')) {
+    if ('type' in o && typeof o['type'] !== 'string') here.push(`${at}: type ${JSON.stringify(o['type'])}`);
+    if (o['nullable'] === true && typeof o['type'] !== 'string') here.push(`${at}: nullable without a type`);
+    for (const k of Object.keys(o)) if (NOT_IN_3_0.has(k)) here.push(`${at}: ${k}`);
+  }
+  return [...here, ...Object.entries(o).flatMap(([k, x]) => schemaFaults(x, `${at}/${k}`))];
 }
 
 async function run(cmd: string, args: string[]): Promise<{ code: number; output: string }> {
