@@ -26,6 +26,7 @@ import { createConfig, lintFromString } from '@redocly/openapi-core';
 import { Ajv, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import { createApp, Engine, resolveServerOptions } from '../src/server/index.js';
+import type { WriteLog } from '../src/cluster/write-log.js';
 import { buildSample, serve, type SampleIndex } from './helpers/server-fixture.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -103,6 +104,23 @@ test('with an API key: the bearer scheme guards every route but the open ones, w
 /** More tokens than the model keeps (truncated), and text most of whose tokens it does not know (warnings). */
 const LONG = Array.from({ length: 300 }, (_, i) => `bread${i % 7 === 0 ? '' : ` yeast${i}`}`).join(' ');
 const UNKNOWN = '東京の天気はどうですか';
+test("a cluster coordinator's document (its writes answer the write log's positions) is valid and lints clean too", async () => {
+  // The document only: the write log is never called (no request writes).
+  const coordinator = await createApp(engine, { clusterWrites: { index: 'sample', log: {} as WriteLog, encoder: sample.encoder, manifest: sample.index.manifest } });
+  try {
+    await coordinator.listen({ host: '127.0.0.1', port: 0 });
+    const addr = coordinator.server.address();
+    const d = (await (await fetch(`http://127.0.0.1:${typeof addr === 'object' && addr !== null ? addr.port : 0}/openapi.json`)).json()) as OpenApiDocument;
+    const v = await validateOpenApi(structuredClone(d) as never);
+    assert.ok(v.valid, JSON.stringify(v, null, 1));
+    assert.deepEqual(await lint(d), []);
+    assert.deepEqual(schemaFaults(d, ''), []);
+    assert.ok(JSON.stringify(declared(d, '/v1/indexes/{name}/documents', 'post', 200)).includes('write_id'), 'the coordinator documents its own write answer');
+  } finally {
+    await coordinator.close();
+  }
+});
+
 const RERANK_DOCS = ['Yeast ferments the sugars in bread dough.', 'The stock market fell sharply.', 'Sourdough uses wild yeast.'];
 
 /** [route template, method, path, body, expected status]: every route family, answers and refusals. */
