@@ -41,7 +41,7 @@ const handed = new Map<string, unknown>();
 
 interface OpenApiDocument {
   openapi: string;
-  paths: Record<string, Record<string, { operationId?: string; security?: unknown[]; responses: Record<string, { content?: Record<string, { schema?: object }> }> }>>;
+  paths: Record<string, Record<string, { operationId?: string; security?: unknown[]; responses: Record<string, { content?: Record<string, { schema?: object }>; headers?: Record<string, unknown> }> }>>;
   security?: unknown[];
   components?: { securitySchemes?: Record<string, unknown> };
 }
@@ -92,6 +92,7 @@ test('with an API key: the bearer scheme guards every route but the open ones, w
     // Every guarded route declares the 401 it answers without the key, and its body validates.
     const r = await fetch(`${s.url}/v1/indexes`);
     assert.equal(r.status, 401);
+    assert.deepEqual(headerFaults(keyed, 'GET /v1/indexes', '/v1/indexes', 'get', r), []);
     const schema = declared(keyed, '/v1/indexes', 'get', 401);
     assert.ok(schema !== undefined, 'GET /v1/indexes declares no 401');
     const check = ajv.compile(schema);
@@ -232,6 +233,8 @@ const EXERCISED = [
   '/v1/indexes/{name} 200 manifest',
   '/v1/indexes 200 indexes[].scoring_workers',
 ];
+/** plait's response headers the calls must reach. */
+const HEADERS_EXERCISED = ['/v1/indexes/{name}/search 200 x-plait-text-warnings', '/v1/rerank 200 x-plait-text-warnings', '/v1/rerank 200 x-plait-ignored-fields', '/rerank 200 x-plait-ignored-fields', '/v1/indexes/{name}/search 404 x-request-id'];
 const seen = new Set<string>();
 
 /** Every key path of a JSON value (`a.b[].c`), each prefixed. */
@@ -257,6 +260,7 @@ test('every answer validates against the schema the document declares for its st
     failures.push(...answerFaults(label, template, method, res, sent));
     if (res.ok && body !== undefined) failures.push(...requestFaults(label, template, method, body));
     for (const p of keyPaths(sent, `${template} ${res.status} `)) seen.add(p);
+    for (const h of res.headers.keys()) seen.add(`${template} ${res.status} ${h}`);
   }
   // Draining: /ready's 503.
   engine.markDraining();
@@ -265,7 +269,7 @@ test('every answer validates against the schema the document declares for its st
   failures.push(...answerFaults('GET /ready (draining)', '/ready', 'get', ready, await ready.json()));
   assert.deepEqual(failures, []);
   // The calls reached the optional parts of the answers (a field never sent is a field never checked).
-  const missing = EXERCISED.filter((p) => !seen.has(p));
+  const missing = [...EXERCISED, ...HEADERS_EXERCISED].filter((p) => !seen.has(p));
   assert.deepEqual(missing, [], `not exercised: ${missing.join(', ')}`);
   // The answers that are not JSON arrive in a media type their route declares: /metrics' text, /v1/encode's msgpack.
   const metrics = await fetch(`${url}/metrics`);
@@ -273,6 +277,7 @@ test('every answer validates against the schema the document declares for its st
   const packed = await fetch(`${url}/v1/encode`, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/msgpack' }, body: JSON.stringify({ texts: ['bread'] }) });
   assert.equal(packed.status, 200);
   assert.ok(doc.paths['/v1/encode']!.post!.responses['200']!.content?.[mediaType(packed)], `POST /v1/encode declares ${mediaType(packed)}`);
+  assert.deepEqual([...headerFaults(doc, 'GET /metrics', '/metrics', 'get', metrics), ...headerFaults(doc, 'POST /v1/encode (msgpack)', '/v1/encode', 'post', packed)], []);
 });
 
 test('openapi-typescript generates a client that compiles against openapi-fetch and finds the real server', async () => {
@@ -333,6 +338,19 @@ function mediaType(res: Response): string {
   return (res.headers.get('content-type') ?? '').split(';')[0]!.trim();
 }
 
+/** The response `d` declares for `status` (the status itself, its nXX range, else default). */
+function declaredResponse(d: OpenApiDocument, template: string, method: string, status: number): { headers?: Record<string, unknown> } | undefined {
+  const responses = d.paths[template]?.[method]?.responses ?? {};
+  return responses[String(status)] ?? responses[`${Math.floor(status / 100)}XX`] ?? responses['default'];
+}
+
+/** plait's own response headers (the request id, Retry-After, the bearer challenge, x-plait-*) that the answer carries and its declared response does not. */
+function headerFaults(d: OpenApiDocument, label: string, template: string, method: string, res: Response): string[] {
+  const declaredHeaders = Object.keys(declaredResponse(d, template, method, res.status)?.headers ?? {}).map((h) => h.toLowerCase());
+  const own = [...res.headers.keys()].filter((h) => h === 'x-request-id' || h === 'retry-after' || h === 'www-authenticate' || h.startsWith('x-plait-'));
+  return own.filter((h) => !declaredHeaders.includes(h)).map((h) => `${label}: ${res.status} sends header ${h}, undeclared`);
+}
+
 /** The schema `d` declares for `status` of `method` `template` (the status itself, its nXX range, else default). */
 function declared(d: OpenApiDocument, template: string, method: string, status: number): object | undefined {
   const responses = d.paths[template]?.[method]?.responses ?? {};
@@ -346,7 +364,7 @@ function answerFaults(label: string, template: string, method: string, res: Resp
   if (schema === undefined) return [`${label}: ${res.status} declares no application/json schema`];
   let check = compiled.get(schema);
   if (check === undefined) compiled.set(schema, (check = ajv.compile(schema)));
-  const out: string[] = [];
+  const out: string[] = headerFaults(doc, label, template, method, res);
   if (!check(sent)) out.push(`${label}: ${res.status} breaks its schema: ${ajv.errorsText(check.errors)}`);
   const id = res.headers.get('x-request-id');
   const given = id === null ? undefined : handed.get(id);

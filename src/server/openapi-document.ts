@@ -12,11 +12,17 @@
  * as they are — `additionalProperties: false`, no null — so a gateway validating requests by it
  * refused LangChain's and the Cohere SDKs' calls that plait answers.
  *
+ * The response headers plait sets are declared on the responses that carry them (responseHeaders):
+ * the request id on every answer, Retry-After on a shed request, the ignored and unknown-text
+ * warnings on the routes that send them.
+ *
  * Checked by test/openapi.test.ts: @readme/openapi-parser and @redocly/openapi-core on the
  * document, ajv on every route family's answers and accepted requests, openapi-typescript's client.
  */
 import type { FastifyDynamicSwaggerOptions } from '@fastify/swagger';
+import { IGNORED_FIELDS_HEADER } from './lenient-body.js';
 import type { ResolvedServerOptions } from './options.js';
+import { TEXT_WARNINGS_HEADER } from './text-checks.js';
 
 interface BodySchema {
   type?: unknown;
@@ -56,6 +62,27 @@ function nullable(p: Record<string, unknown>): Record<string, unknown> {
   return p;
 }
 
+/** The routes whose answers name texts the model mostly does not know (TEXT_WARNINGS_HEADER): search and rerank. */
+const TEXT_WARNING_ROUTES = new Set(['/v1/indexes/:name/search', '/v1/rerank', '/v2/rerank', '/rerank']);
+
+type Headers = Record<string, { type: string; description: string }>;
+
+/**
+ * The headers plait sets on a response of `status` ("200", "4xx", "5xx", "503"…) of route `url`
+ * (app.ts onSend and error handler, lenient-body.ts, the routes' unknown-text warnings).
+ */
+export function responseHeaders(url: string, status: string, lenient: boolean): Headers {
+  const h: Headers = { 'x-request-id': { type: 'string', description: "the request's id: an error body's request_id, the server log's reqId" } };
+  const ok = status.startsWith('2');
+  if (!ok && (status.startsWith('5') || status === '4xx' || status === '429')) {
+    h['retry-after'] = { type: 'integer', description: 'on a request shed under load (503 OVERLOADED; TEI\'s route: 429): whole seconds before it would be let in' };
+  }
+  if (!ok && (status === '4xx' || status === '401')) h['www-authenticate'] = { type: 'string', description: 'on 401 UNAUTHORIZED: "Bearer"' };
+  if (lenient) h[IGNORED_FIELDS_HEADER] = { type: 'string', description: 'the unknown top-level request fields this route ignored, comma-separated (absent when none)' };
+  if (ok && TEXT_WARNING_ROUTES.has(url)) h[TEXT_WARNINGS_HEADER] = { type: 'string', description: 'the texts most of whose tokens the model does not know ("query", "queries[1]", "document 3"), comma-separated (absent when none)' };
+  return h;
+}
+
 /**
  * @fastify/swagger's options for a server with options `o`: OpenAPI 3.0.3; security stated either
  * way (the bearer key when the server has one, the probes /health and /ready saying `security: []`
@@ -71,9 +98,20 @@ export function openapiOptions(o: ResolvedServerOptions): FastifyDynamicSwaggerO
       security: o.apiKey === undefined ? [] : [{ bearer: [] }],
     },
     transform: ({ schema, url, route }) => {
-      const body = schema?.body as BodySchema | undefined;
-      if (body === undefined) return { schema, url };
-      return { schema: { ...schema, body: documentedBody(body, route.config?.lenient === true) }, url };
+      if (schema === undefined) return { schema, url };
+      const lenient = route.config?.lenient === true;
+      const body = schema.body as BodySchema | undefined;
+      const response = schema.response as Record<string, Record<string, unknown>> | undefined;
+      return {
+        schema: {
+          ...schema,
+          ...(body === undefined ? {} : { body: documentedBody(body, lenient) }),
+          ...(response === undefined
+            ? {}
+            : { response: Object.fromEntries(Object.entries(response).map(([status, r]) => [status, { ...r, headers: responseHeaders(route.url, status, lenient) }])) }),
+        },
+        url,
+      };
     },
   };
 }
