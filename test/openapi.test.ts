@@ -39,9 +39,14 @@ let doc: OpenApiDocument;
 /** Each request's payload as its handler (or the error handler) gave it, before serialisation, by request id. */
 const handed = new Map<string, unknown>();
 
+interface OpenApiResponse {
+  content?: Record<string, { schema?: object }>;
+  headers?: Record<string, unknown>;
+}
+
 interface OpenApiDocument {
   openapi: string;
-  paths: Record<string, Record<string, { operationId?: string; security?: unknown[]; responses: Record<string, { content?: Record<string, { schema?: object }>; headers?: Record<string, unknown> }> }>>;
+  paths: Record<string, Record<string, { operationId?: string; security?: unknown[]; responses: Record<string, OpenApiResponse> }>>;
   security?: unknown[];
   components?: { securitySchemes?: Record<string, unknown> };
 }
@@ -90,6 +95,9 @@ test('with an API key: the bearer scheme guards every route but the open ones, w
     assert.deepEqual(keyed.security, [{ bearer: [] }]);
     for (const path of ['/health', '/ready']) assert.deepEqual(keyed.paths[path]!.get!.security, [], path);
     // Every guarded route declares the 401 it answers without the key, and its body validates.
+    for (const [path, item] of Object.entries(keyed.paths)) {
+      for (const [method, op] of Object.entries(item)) if (op.security === undefined) assert.ok(declared(keyed, path, method, 401), `${method} ${path} declares no 401`);
+    }
     const r = await fetch(`${s.url}/v1/indexes`);
     assert.equal(r.status, 401);
     assert.deepEqual(headerFaults(keyed, 'GET /v1/indexes', '/v1/indexes', 'get', r), []);
@@ -102,9 +110,6 @@ test('with an API key: the bearer scheme guards every route but the open ones, w
   }
 });
 
-/** More tokens than the model keeps (truncated), and text most of whose tokens it does not know (warnings). */
-const LONG = Array.from({ length: 300 }, (_, i) => `bread${i % 7 === 0 ? '' : ` yeast${i}`}`).join(' ');
-const UNKNOWN = '東京の天気はどうですか';
 test("a cluster coordinator's document (its writes answer the write log's positions) is valid and lints clean too", async () => {
   // The document only: the write log is never called (no request writes).
   const coordinator = await createApp(engine, { clusterWrites: { index: 'sample', log: {} as WriteLog, encoder: sample.encoder, manifest: sample.index.manifest } });
@@ -122,6 +127,9 @@ test("a cluster coordinator's document (its writes answer the write log's positi
   }
 });
 
+/** More tokens than the model keeps (truncated), and text most of whose tokens it does not know (warnings). */
+const LONG = Array.from({ length: 300 }, (_, i) => `bread${i % 7 === 0 ? '' : ` yeast${i}`}`).join(' ');
+const UNKNOWN = '東京の天気はどうですか';
 const RERANK_DOCS = ['Yeast ferments the sugars in bread dough.', 'The stock market fell sharply.', 'Sourdough uses wild yeast.'];
 
 /** [route template, method, path, body, expected status]: every route family, answers and refusals. */
@@ -339,7 +347,7 @@ function mediaType(res: Response): string {
 }
 
 /** The response `d` declares for `status` (the status itself, its nXX range, else default). */
-function declaredResponse(d: OpenApiDocument, template: string, method: string, status: number): { headers?: Record<string, unknown> } | undefined {
+function declaredResponse(d: OpenApiDocument, template: string, method: string, status: number): OpenApiResponse | undefined {
   const responses = d.paths[template]?.[method]?.responses ?? {};
   return responses[String(status)] ?? responses[`${Math.floor(status / 100)}XX`] ?? responses['default'];
 }
@@ -353,9 +361,7 @@ function headerFaults(d: OpenApiDocument, label: string, template: string, metho
 
 /** The schema `d` declares for `status` of `method` `template` (the status itself, its nXX range, else default). */
 function declared(d: OpenApiDocument, template: string, method: string, status: number): object | undefined {
-  const responses = d.paths[template]?.[method]?.responses ?? {};
-  const r = responses[String(status)] ?? responses[`${Math.floor(status / 100)}XX`] ?? responses['default'];
-  return r?.content?.['application/json']?.schema;
+  return declaredResponse(d, template, method, status)?.content?.['application/json']?.schema;
 }
 
 /** What is wrong with one JSON answer: no schema declared for it, a schema it breaks, or a difference from its handler's payload. */
