@@ -139,10 +139,11 @@ const CALLS: [string, 'get' | 'post', string, unknown, number][] = [
   ['/v1/indexes', 'get', '/v1/indexes', undefined, 200],
   ['/v1/indexes/{name}', 'get', '/v1/indexes/sample', undefined, 200],
   ['/v1/indexes/{name}', 'get', '/v1/indexes/nope', undefined, 404],
-  // search: each mode, paging, filters (matching and not), highlights, batches, rewrites, pipelines, exhaustive
+  // writes first: a document with metadata, for the searches below to filter on and return (added, then unchanged, then refused)
   ['/v1/indexes/{name}/documents', 'post', '/v1/indexes/sample/documents', { documents: [{ doc_id: 'oa-1', title: 'Rye', text: 'Rye bread is dense and sour.', metadata: { year: 2020, tags: ['bread'] } }] }, 200],
   ['/v1/indexes/{name}/documents', 'post', '/v1/indexes/sample/documents', { documents: [{ doc_id: 'oa-1', title: 'Rye', text: 'Rye bread is dense and sour.', metadata: { year: 2020, tags: ['bread'] } }] }, 200],
   ['/v1/indexes/{name}/documents', 'post', '/v1/indexes/sample/documents', { documents: [{ doc_id: 'oa-1', text: 'again' }], no_replace: true }, 409],
+  // search: each mode, paging, filters (matching and not), highlights, batches, rewrites, pipelines, exhaustive, refusals
   ['/v1/indexes/{name}/search', 'post', '/v1/indexes/sample/search', { query: 'why does bread rise', top_k: 3, offset: null, filter: null }, 200],
   ['/v1/indexes/{name}/search', 'post', '/v1/indexes/sample/search', { query: 'rye bread', filter: { year: { $gte: 2000 } }, include_text: true, highlights: true, mode: 'hybrid' }, 200],
   ['/v1/indexes/{name}/search', 'post', '/v1/indexes/sample/search', { query: 'rye bread', filter: { year: '2020' } }, 200],
@@ -198,7 +199,7 @@ const CALLS: [string, 'get' | 'post', string, unknown, number][] = [
   ['/v1/encode', 'post', '/v1/encode', { texts: [] }, 400],
   ['/v1/encode', 'post', '/v1/encode', { texts: ['bread', 'rye'] }, 200],
   ['/v1/encode', 'post', '/v1/encode', { texts: ['bread'], model: 'nope' }, 200],
-  // writes
+  // writes: refused, deleted by ids and by filter (matching nothing: warnings), then the listing after them
   ['/v1/indexes/{name}/documents', 'post', '/v1/indexes/sample/documents', { documents: [{ text: 'no id' }] }, 400],
   ['/v1/indexes/{name}/documents/delete', 'post', '/v1/indexes/sample/documents/delete', { doc_ids: ['oa-1', 'never-there'] }, 200],
   ['/v1/indexes/{name}/documents/delete', 'post', '/v1/indexes/sample/documents/delete', { filter: { yeer: 1 } }, 200],
