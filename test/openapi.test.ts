@@ -85,6 +85,15 @@ test('the document is valid OpenAPI 3.0 (@readme/openapi-parser) and lints clean
   assert.deepEqual(problems, []);
   // JSON Schema that 3.0 does not have (a generator reads it as nothing, a validator refuses it).
   assert.deepEqual(schemaFaults(doc, ''), []);
+  // Every optional top-level body field takes null, as the server does (lenient-body.ts; test/server-fuzz.test.ts sends each).
+  const refused: string[] = [];
+  for (const [path, item] of Object.entries(doc.paths)) {
+    for (const [method, op] of Object.entries(item)) {
+      const body = (op as { requestBody?: { content: Record<string, { schema: { properties?: Record<string, object>; required?: string[] } }> } }).requestBody?.content['application/json']?.schema;
+      for (const [field, schema] of Object.entries(body?.properties ?? {})) if (!(body!.required ?? []).includes(field) && !ajv.validate(schema, null)) refused.push(`${method} ${path} ${field}`);
+    }
+  }
+  assert.deepEqual(refused, []);
 });
 
 test('with an API key: the bearer scheme guards every route but the open ones, which say so', async () => {
@@ -144,7 +153,7 @@ const CALLS: [string, 'get' | 'post', string, unknown, number][] = [
   ['/v1/indexes/{name}/documents', 'post', '/v1/indexes/sample/documents', { documents: [{ doc_id: 'oa-1', title: 'Rye', text: 'Rye bread is dense and sour.', metadata: { year: 2020, tags: ['bread'] } }] }, 200],
   ['/v1/indexes/{name}/documents', 'post', '/v1/indexes/sample/documents', { documents: [{ doc_id: 'oa-1', text: 'again' }], no_replace: true }, 409],
   // search: each mode, paging, filters (matching and not), highlights, batches, rewrites, pipelines, exhaustive, refusals
-  ['/v1/indexes/{name}/search', 'post', '/v1/indexes/sample/search', { query: 'why does bread rise', top_k: 3, offset: null, filter: null }, 200],
+  ['/v1/indexes/{name}/search', 'post', '/v1/indexes/sample/search', { query: 'why does bread rise', top_k: 3, offset: null, filter: null, mode: null, highlights: null }, 200],
   ['/v1/indexes/{name}/search', 'post', '/v1/indexes/sample/search', { query: 'rye bread', filter: { year: { $gte: 2000 } }, include_text: true, highlights: true, mode: 'hybrid' }, 200],
   ['/v1/indexes/{name}/search', 'post', '/v1/indexes/sample/search', { query: 'rye bread', filter: { year: '2020' } }, 200],
   ['/v1/indexes/{name}/search', 'post', '/v1/indexes/sample/search', { query: 'rye bread', mode: 'hybrid', fusion: 'minmax', alpha: 0.3, top_k: 2, offset: 1 }, 200],

@@ -35,7 +35,7 @@ interface BodySchema {
 /**
  * A body schema as the server accepts it (lenient-body.ts relaxBody): each optional top-level
  * property also takes null (a `type` gains "null", which @fastify/swagger writes as 3.0's
- * `nullable`; an `anyOf` gains a null member); with `lenient`, unknown top-level properties are
+ * `nullable`, and an `enum` null; an `anyOf` gains a null member); with `lenient`, unknown top-level properties are
  * allowed. `body` is not changed; a schema without properties comes back as it is.
  */
 export function documentedBody(body: BodySchema, lenient: boolean): BodySchema {
@@ -56,8 +56,10 @@ export function documentedBody(body: BodySchema, lenient: boolean): BodySchema {
 }
 
 function nullable(p: Record<string, unknown>): Record<string, unknown> {
-  if (typeof p['type'] === 'string') return p['type'] === 'null' ? p : { ...p, type: [p['type'], 'null'] };
-  if (Array.isArray(p['type'])) return p['type'].includes('null') ? p : { ...p, type: [...(p['type'] as unknown[]), 'null'] };
+  // An enum restricts the nullable type too (OpenAPI 3.0.3; Ajv): null joins it.
+  const e = Array.isArray(p['enum']) && !p['enum'].includes(null) ? { enum: [...(p['enum'] as unknown[]), null] } : {};
+  if (typeof p['type'] === 'string') return p['type'] === 'null' ? p : { ...p, type: [p['type'], 'null'], ...e };
+  if (Array.isArray(p['type'])) return p['type'].includes('null') ? p : { ...p, type: [...(p['type'] as unknown[]), 'null'], ...e };
   if (Array.isArray(p['anyOf'])) return { ...p, anyOf: [...(p['anyOf'] as unknown[]), { type: 'null' }] };
   return p;
 }
