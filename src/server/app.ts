@@ -19,6 +19,7 @@ import type { Engine } from './engine.js';
 import { errorBody, internalErrorBody, shapeErrorBody, statusFor, teiStatus, toPlaitError, type ErrorShape } from './http-errors.js';
 import { IGNORED_FIELDS_HEADER, ignoredFieldsHeader, relaxRequestBody } from './lenient-body.js';
 import { TEXT_WARNINGS_HEADER } from './text-checks.js';
+import { openapiOptions } from './openapi-document.js';
 import { adminRoutes } from './routes/admin.js';
 import { documentsRoutes, type ClusterWriteTarget, type ShardReplicaTarget } from './routes/documents.js';
 import { encodeRoutes } from './routes/encode.js';
@@ -214,14 +215,7 @@ export async function createApp(engine: Engine, appOptions: AppOptions = {}): Pr
     logAccess(request, route, reply.statusCode, reply.elapsedTime);
   });
 
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.0.3',
-      info: { title: 'plait passage-ranking server', version: '1', description: 'ColBERT/PLAID search and rerank (Cohere- and TEI-compatible rerank routes)' },
-      components: o.apiKey === undefined ? {} : { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
-      ...(o.apiKey === undefined ? {} : { security: [{ bearer: [] }] }),
-    },
-  });
+  await app.register(swagger, openapiOptions(o));
   await app.register(adminRoutes);
   await app.register(indexesRoutes);
   await app.register(searchRoutes);

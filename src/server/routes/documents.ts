@@ -412,6 +412,7 @@ export const documentsRoutes: FastifyPluginAsync<DocumentsRoutesOptions> = async
     {
       config: { bodyKind: 'write' },
       schema: {
+        operationId: 'addDocuments',
         summary: 'Add or replace documents (encoded with the index\'s model, committed as one generation)',
         tags: ['documents'],
         params: { type: 'object', properties: { name: { type: 'string' } } },
@@ -461,6 +462,7 @@ export const documentsRoutes: FastifyPluginAsync<DocumentsRoutesOptions> = async
     {
       config: { bodyKind: 'write' },
       schema: {
+        operationId: 'deleteDocuments',
         summary: 'Delete documents by doc_id and/or metadata filter (committed as one generation)',
         tags: ['documents'],
         params: { type: 'object', properties: { name: { type: 'string' } } },

@@ -39,6 +39,28 @@ function littleEndianBytes(a: Float32Array): Uint8Array {
   return Uint8Array.from(bytes);
 }
 
+const ENCODE_RESPONSE = {
+  type: 'object',
+  required: ['model', 'dim', 'kind', 'embeddings'],
+  properties: {
+    model: { type: 'string' },
+    dim: { type: 'integer' },
+    kind: { type: 'string' },
+    embeddings: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['length', 'token_ids', 'vectors'],
+        properties: {
+          length: { type: 'integer', description: 'tokens kept (rows)' },
+          token_ids: { type: 'array', items: { type: 'integer' } },
+          vectors: { type: 'array', items: { type: 'array', items: { type: 'number' } }, description: 'length × dim, each row L2-normalised' },
+        },
+      },
+    },
+  },
+} as const;
+
 export const encodeRoutes: FastifyPluginAsync = async (app) => {
   const engine = app.engine;
   app.post<{ Body: EncodeBody }>(
@@ -46,6 +68,7 @@ export const encodeRoutes: FastifyPluginAsync = async (app) => {
     {
       config: { bodyKind: 'encode' },
       schema: {
+        operationId: 'encode',
         summary: 'Token embeddings of texts (JSON, or msgpack with float32 binaries for Accept: application/msgpack)',
         tags: ['encode'],
         body: {
@@ -60,23 +83,12 @@ export const encodeRoutes: FastifyPluginAsync = async (app) => {
           },
         },
         response: {
+          // Declared by media type: the msgpack answer (Accept: application/msgpack) was missing from the document.
           200: {
-            type: 'object',
-            properties: {
-              model: { type: 'string' },
-              dim: { type: 'integer' },
-              kind: { type: 'string' },
-              embeddings: {
-                type: 'array',
-                items: {
-                  type: 'object',
-                  properties: {
-                    length: { type: 'integer', description: 'tokens kept (rows)' },
-                    token_ids: { type: 'array', items: { type: 'integer' } },
-                    vectors: { type: 'array', items: { type: 'array', items: { type: 'number' } }, description: 'length × dim, each row L2-normalised' },
-                  },
-                },
-              },
+            description: 'the embeddings: JSON by default, msgpack with each text\'s vectors as little-endian float32 bytes for Accept: application/msgpack',
+            content: {
+              'application/json': { schema: ENCODE_RESPONSE },
+              [MSGPACK]: { schema: { type: 'string', format: 'binary', description: 'msgpack map {model, dim, kind, dtype: "float32le", embeddings: [{length, token_ids, vectors: bin (length × dim float32le)}]}' } },
             },
           },
           '4xx': ERROR_SCHEMA,

@@ -73,6 +73,7 @@ export const explainRoutes: FastifyPluginAsync = async (app) => {
     '/v1/indexes/:name/explain',
     {
       schema: {
+        operationId: 'explain',
         summary: 'Token-level explanation of a document’s (or passage’s) late-interaction score',
         tags: ['search'],
         params: { type: 'object', required: ['name'], properties: { name: { type: 'string' } } },

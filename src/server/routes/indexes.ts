@@ -74,6 +74,7 @@ function info(engine: Engine, e: IndexEntry): Record<string, unknown> {
 
 const SUMMARY_SCHEMA = {
   type: 'object',
+  required: ['name', 'path', 'generation', 'documents', 'passages', 'tokens', 'model', 'dim', 'nbits', 'default_mode'],
   properties: {
     name: { type: 'string' },
     path: { type: 'string' },
@@ -96,13 +97,14 @@ export const indexesRoutes: FastifyPluginAsync = async (app) => {
   const engine = app.engine;
   app.get(
     '/v1/indexes',
-    { schema: { summary: 'The served indexes', tags: ['indexes'], response: { 200: { type: 'object', properties: { indexes: { type: 'array', items: SUMMARY_SCHEMA } } } } } },
+    { schema: { operationId: 'listIndexes', summary: 'The served indexes', tags: ['indexes'], response: { 200: { type: 'object', required: ['indexes'], properties: { indexes: { type: 'array', items: SUMMARY_SCHEMA } } }, '4xx': ERROR_SCHEMA, '5xx': ERROR_SCHEMA } } },
     async () => ({ indexes: [...engine.indexes.values()].map((e) => summary(engine, e)) }),
   );
   app.get<{ Params: { name: string } }>(
     '/v1/indexes/:name',
     {
       schema: {
+        operationId: 'getIndex',
         summary: 'One index: manifest, sizes on disk, bytes per token (as `plait info --json`)',
         tags: ['indexes'],
         params: { type: 'object', required: ['name'], properties: { name: { type: 'string' } } },

@@ -236,6 +236,7 @@ export const rerankRoutes: FastifyPluginAsync = async (app) => {
       {
         config: { lenient: true, errorShape: 'cohere' },
         schema: {
+          operationId: `rerankV${version}`,
           summary: version === 1
             ? 'Rerank documents for a query (Cohere v1 and Jina request and response)'
             : 'Rerank documents for a query (Cohere v2 request and response)',
@@ -269,6 +270,7 @@ export const rerankRoutes: FastifyPluginAsync = async (app) => {
         }
       },
       schema: {
+        operationId: 'rerankTei',
         summary: 'Rerank texts for a query (Hugging Face text-embeddings-inference shape)',
         tags: ['rerank'],
         body: {

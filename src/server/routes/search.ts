@@ -480,6 +480,7 @@ export const searchRoutes: FastifyPluginAsync = async (app) => {
     '/v1/indexes/:name/search',
     {
       schema: {
+        operationId: 'search',
         summary: 'Search an index with one query or a batch',
         tags: ['search'],
         params: { type: 'object', required: ['name'], properties: { name: { type: 'string' } } },
