@@ -60,7 +60,7 @@ test('CLI: --ndocs and --ncells at the bound run; past it exit 2 with INVALID_AR
     for (const v of [String(MAX + 1), '99999999999999999999']) {
       const bad = runPlait(sample.dir, ['search', sample.path, QUERY, '--mode', 'late', '-k', '3', flag, v]);
       assert.equal(bad.code, 2, `${flag} ${v}: ${bad.stdout}`);
-      assert.match(bad.stderr, new RegExp(`Expected an integer in \\[1, ${MAX}\\] for ${flag === '--ndocs' ? 'ndocs' : 'nIvfProbe'} but received "${v}" \\[INVALID_ARGUMENT\\]`));
+      assert.match(bad.stderr, new RegExp(`Expected an integer in \\[1, ${MAX}\\] for ${flag} but received "${v}" \\[INVALID_ARGUMENT\\]`));
     }
   }
   const help = runPlait(sample.dir, ['search', '--help']);
