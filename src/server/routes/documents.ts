@@ -46,6 +46,7 @@ import type { DocumentInput } from '../../docstore/types.js';
 import { compileFilter, type MetadataFilter } from '../../docstore/metadata-filter.js';
 import { indexGeneration, type Engine, type IndexEntry } from '../engine.js';
 import { ERROR_SCHEMA, storageRefusal } from '../http-errors.js';
+import { FILTER_WARNING_PROPERTIES } from './search.js';
 import { runWork } from '../request-work.js';
 import { estimateTokens } from '../request-cost.js';
 import { checkBatch, checkText } from '../text-checks.js';
@@ -180,13 +181,7 @@ const WRITE_RESPONSE = {
       items: {
         type: 'object',
         properties: {
-          code: { type: 'string' },
-          message: { type: 'string' },
-          field: { type: 'string' },
-          at: { type: 'string' },
-          suggestion: { type: 'string' },
-          asked_type: { type: 'string' },
-          stored_types: { type: 'array', items: { type: 'string' } },
+          ...FILTER_WARNING_PROPERTIES,
           types: { type: 'array', items: { type: 'object', properties: { type: { type: 'string' }, documents: { type: 'integer' }, example_id: { type: 'string' } } } },
           new_types: { type: 'array', items: { type: 'string' } },
         },
@@ -211,18 +206,7 @@ const LOGGED_RESPONSE = {
     warnings: {
       type: 'array',
       description: 'a delete by filter that matched no document on any shard (filter_matches 0): why, as a search with that filter says it — FILTER_FIELD_UNKNOWN (field, suggestion), FILTER_TYPE_MISMATCH (asked_type, stored_types), else FILTER_NO_MATCH',
-      items: {
-        type: 'object',
-        properties: {
-          code: { type: 'string' },
-          message: { type: 'string' },
-          field: { type: 'string' },
-          at: { type: 'string' },
-          suggestion: { type: 'string' },
-          asked_type: { type: 'string' },
-          stored_types: { type: 'array', items: { type: 'string' } },
-        },
-      },
+      items: { type: 'object', properties: FILTER_WARNING_PROPERTIES },
     },
     sequences: {
       type: 'array',

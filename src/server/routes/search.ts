@@ -93,6 +93,17 @@ export const REWRITE_BODY_SCHEMA = {
   },
 } as const;
 
+/** The fields of a filter's warnings (docstore/metadata-catalogue.ts FilterWarning, snake_case), as searches and deletes by filter answer them. */
+export const FILTER_WARNING_PROPERTIES = {
+  code: { type: 'string' },
+  message: { type: 'string' },
+  field: { type: 'string' },
+  at: { type: 'string' },
+  suggestion: { type: 'string' },
+  asked_type: { type: 'string' },
+  stored_types: { type: 'array', items: { type: 'string' } },
+} as const;
+
 export const REWRITES_SCHEMA = {
   type: 'array',
   description: 'the query rewrites applied, in order (absent when none): spelling {from, to}, synonym, rm3 and prf expansions',
@@ -280,17 +291,11 @@ const RESPONSE_SCHEMA = {
             items: {
               type: 'object',
               properties: {
-                code: { type: 'string' },
+                ...FILTER_WARNING_PROPERTIES,
                 text: { type: 'string' },
                 unknown_tokens: { type: 'integer' },
                 content_tokens: { type: 'integer' },
-                field: { type: 'string' },
-                at: { type: 'string' },
-                suggestion: { type: 'string' },
-                asked_type: { type: 'string' },
-                stored_types: { type: 'array', items: { type: 'string' } },
                 stored_counts: { type: 'array', items: { type: 'object', properties: { type: { type: 'string' }, documents: { type: 'integer' } } } },
-                message: { type: 'string' },
               },
             },
           },
