@@ -345,9 +345,13 @@ export function registerLivingCommands(program: Command): void {
           (r.compacted ? '; compacted' : '') +
           '\n',
       );
-      // A filter that matched nothing says why, as plait search's line does (a typo, a number where text is stored).
-      const reasons = (r.filterWarnings ?? []).filter((w) => w.code !== 'FILTER_NO_MATCH');
-      if (r.filterWarnings !== undefined) process.stderr.write(`plait: no document passes --filter${reasons.length === 0 ? '' : `: ${reasons.map((w) => `${w.message} [${w.code}]`).join('; ')}`}\n`);
+      // A filter that matched nothing says why, as plait search's line does (a typo, a number where text is stored);
+      // one that compared a field of several JSON types says which values it could not take, matched or not.
+      const mixed = (r.filterWarnings ?? []).filter((w) => w.code === 'FILTER_TYPE_MIXED');
+      const why = (r.filterWarnings ?? []).filter((w) => w.code !== 'FILTER_TYPE_MIXED');
+      const reasons = why.filter((w) => w.code !== 'FILTER_NO_MATCH');
+      if (why.length > 0) process.stderr.write(`plait: no document passes --filter${reasons.length === 0 ? '' : `: ${reasons.map((w) => `${w.message} [${w.code}]`).join('; ')}`}\n`);
+      for (const w of mixed) process.stderr.write(`plait: warning: ${w.message} [${w.code}]\n`);
       interrupts.finish();
     });
 
