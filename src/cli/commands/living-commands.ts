@@ -164,6 +164,24 @@ function refuseCorpusAsIds(ids: readonly string[], source: string, path: string,
   }
 }
 
+/**
+ * addCorpus' syncDeleteLimit refusal in the CLI's words: the limit named as the flag that set it
+ * (`--max-delete 12`, not the library's `maxDelete 12`) and a command line that runs as given —
+ * `plait add <index> <input> --sync --max-delete <n>` (it had said `plait add --sync --max-delete <n>`,
+ * which lacks both arguments). Details unchanged.
+ */
+function syncDeleteLimitForCli(err: PlaitError, index: string, input: string, asked: number | 'all' | undefined): PlaitError {
+  const d = err.details ?? {};
+  const [would, live, limit] = [Number(d['wouldDelete']), Number(d['documents']), Number(d['maxDelete'])];
+  const source = input === '-' ? 'standard input' : input;
+  const bound = asked === undefined ? `the ${limit} a sync deletes by default (half the documents, at least ${LIVING_DEFAULTS.syncMaxDeleteFloor})` : `--max-delete ${limit}`;
+  const rerun = `plait add ${shellWord(index)} ${shellWord(input)} --sync --max-delete ${would} (${input === '-' ? 'piping the input in again; ' : ''}--max-delete all for no limit)`;
+  return new PlaitError('INVALID_INPUT', {
+    ...d,
+    message: `the sync would delete ${would} of the index's ${live} documents (those ${source} does not hold), more than ${bound}: nothing was changed. Is it the whole folder or corpus the index mirrors? If those deletions are meant, allow them: ${rerun}`,
+  });
+}
+
 /** `word` as one shell word: bare when it holds only safe characters, else in single quotes. */
 function shellWord(word: string): string {
   return /^[\w./:@%+=-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
@@ -286,6 +304,7 @@ export function registerLivingCommands(program: Command): void {
           const refused = documentExists(String(id), '--no-replace', `line ${String(line)} of ${String(file)}`, { ...err.details, option: '--no-replace' });
           throw withHint(refused, `drop --no-replace to replace the indexed document, or remove line ${String(line)} of ${String(file)}`);
         }
+        if (isPlaitError(err, 'INVALID_INPUT') && err.details?.['reason'] === 'syncDeleteLimit') throw syncDeleteLimitForCli(err, index, input, o.maxDelete);
         if (skipInvalidApplies(err, o.skipInvalid) && err.details?.['line'] !== undefined) {
           throw withHint(err, 'add --skip-invalid to skip such documents and report their counts by reason');
         }
