@@ -107,6 +107,10 @@ export async function detectFileFormat(file: string): Promise<CorpusFormat> {
   if (CSV_EXTENSIONS.has(ext)) return 'csv';
   if (TEXT_EXTENSIONS.has(ext)) return 'folder';
   const line = await firstLine(file);
+  // Nothing to tell a format by: an empty file, or a pipe that carried nothing (`jq 'select(…)' |
+  // plait add idx -` where nothing was selected). It had been "cannot tell the format … pass --format",
+  // which would then fail as an empty corpus: said as that at once.
+  if (line === '' && !JSONL_EXTENSIONS.has(ext)) throw new PlaitError('EMPTY_CORPUS', { message: `${file} has no document to index (0 read: it holds no text)`, read: 0 });
   if (JSONL_EXTENSIONS.has(ext) || line.trimStart().startsWith('{')) {
     try {
       const value: unknown = JSON.parse(line);
