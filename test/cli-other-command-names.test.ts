@@ -20,6 +20,8 @@ test('plait sync, rm, remove, ls: the hint names plait add --sync, delete, info 
     const cases: [string[], RegExp][] = [
       [['sync', 'my-index', 'notes/'], /Did you mean plait add\? plait add <index> <folder> --sync/],
       [['remove', 'my-index'], /Did you mean plait delete\? plait delete <index> --ids <file> or --filter <json>/],
+      // `plait drop my-index` may mean the whole index: the hint says how that goes, too.
+      [['drop', 'my-index'], /--filter <json> \(deletes documents; a whole index is a folder of its own: plait info <index> prints its path, then rm -r it\)/],
       [['ls'], /Did you mean plait info\?/],
       [['cluster', 'rm'], /Did you mean plait cluster delete\? \(plait cluster delete --help\)/],
     ];

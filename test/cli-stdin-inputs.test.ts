@@ -70,6 +70,15 @@ test('plait add <index> - reads the corpus from standard input: its format told 
   assert.equal(piped(['delete', './idx', '--ids', '-'], 'd\ne\n').code, 0);
 });
 
+test('an empty standard input (a jq select that matched nothing) is EMPTY_CORPUS, not "cannot tell the format … pass --format"', () => {
+  for (const args of [['add', './idx', '-'], ['index', '-', '--index', './empty-stdin']]) {
+    const r = piped([...args, '--threads', '0'], '');
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /^plait: Empty corpus: standard input has no document to index \(0 read: it holds no text\) \[EMPTY_CORPUS\]$/m, r.stderr);
+    assert.doesNotMatch(r.stderr, /cannot tell the format/);
+  }
+});
+
 test('plait index - --index <name> builds from standard input; its warnings and errors name standard input (it was "no corpus at -")', () => {
   const corpus = [{ _id: 'x', text: 'the harbour master reads the tide tables', source: 'almanac' }, { _id: 'y', text: 'wild yeast in a sourdough starter' }];
   const built = piped(['index', '-', '--index', './from-stdin', '--threads', '0'], corpus.map((d) => JSON.stringify(d)).join('\n') + '\n');

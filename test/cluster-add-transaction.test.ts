@@ -280,6 +280,20 @@ test('plait cluster add answers what it published (documents and sequences per s
     assert.equal(replaced.length, SHARDS, text.stdout);
     assert.equal(replaced.reduce((a, [r]) => a + r!, 0), 5);
     assert.equal(replaced.reduce((a, [, u]) => a + u!, 0), 25);
+    // A field of strings, then numbers (an untyped CSV year, then a typed one): the waited add says
+    // METADATA_TYPE_MIXED per shard, as plait add does (only the replicas' stderr had said it).
+    const years = Array.from({ length: 12 }, (_, i) => `year-${i}`);
+    const mixedCsv = (header: string, prefix: string): string => `id,text,${header}\n` + years.map((id, i) => `${prefix}${id},harvest of year ${i},${1990 + i}`).join('\n') + '\n';
+    writeFileSync(join(dir, 'years.csv'), mixedCsv('year', 's-'));
+    assert.equal((await runPlaitAsync(['cluster', 'add', root, join(dir, 'years.csv'), '--nats', nats.url, '--threads', '0', '--wait', '120', '-q'])).code, 0);
+    writeFileSync(join(dir, 'years.csv'), mixedCsv('year:number', 'n-'));
+    const mixed = await runPlaitAsync(['cluster', 'add', root, join(dir, 'years.csv'), '--nats', nats.url, '--threads', '0', '--wait', '120', '-q']);
+    assert.equal(mixed.code, 0, mixed.stderr);
+    // A shard warns when it holds both: one of the string ids and one of the number ids.
+    const shardsMixed = new Set(years.map((id) => shardOf(`s-${id}`, SHARDS)).filter((s) => years.some((id) => shardOf(`n-${id}`, SHARDS) === s)));
+    assert.ok(shardsMixed.size > 0);
+    const warned = [...mixed.stderr.matchAll(/^plait: warning: shard (\d+): metadata field "year" now holds (?:strings|numbers) in .*\[METADATA_TYPE_MIXED\]$/gm)].map((m) => Number(m[1]));
+    assert.deepEqual(warned.sort(), [...shardsMixed].sort(), mixed.stderr);
   } finally {
     for (const r of replicas) await r.close();
     for (const i of indexes) await i.close();

@@ -186,20 +186,20 @@ test('a second replica of one shard folder is refused naming the first (both app
   }
 });
 
-/** A plait child process and a wait for a line of its stderr or stdout. */
-function watched(args: string[]): { child: ChildProcess; waitFor: (re: RegExp) => Promise<void> } {
+/** A plait child process and a wait for a line of its stderr or stdout (resolving to all it printed so far). */
+function watched(args: string[]): { child: ChildProcess; waitFor: (re: RegExp) => Promise<string> } {
   const child = spawn(process.execPath, [PLAIT_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let text = '';
-  const waiters: { re: RegExp; resolve: () => void }[] = [];
+  const waiters: { re: RegExp; resolve: (text: string) => void }[] = [];
   const onData = (d: Buffer): void => {
     text += d.toString();
-    for (const w of [...waiters]) if (w.re.test(text)) (waiters.splice(waiters.indexOf(w), 1), w.resolve());
+    for (const w of [...waiters]) if (w.re.test(text)) (waiters.splice(waiters.indexOf(w), 1), w.resolve(text));
   };
   child.stdout!.on('data', onData);
   child.stderr!.on('data', onData);
-  const waitFor = (re: RegExp): Promise<void> =>
+  const waitFor = (re: RegExp): Promise<string> =>
     new Promise((resolve, reject) => {
-      if (re.test(text)) return resolve();
+      if (re.test(text)) return resolve(text);
       waiters.push({ re, resolve });
       child.once('exit', (code) => reject(new Error(`exited ${code} before printing ${re}: ${text}`)));
     });
@@ -210,9 +210,10 @@ test('a replica and a coordinator say when they lose the NATS server and when it
   const port = await freePort();
   const store = join(dir, 'nats-store');
   const startNats = (): ChildProcess => spawn('nats-server', ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', store], { stdio: 'ignore' });
+  // Copied before the NATS server starts: a copy that throws must not leave a server keeping the run alive.
+  cpSync(join(dir, 'c3'), join(dir, 'c3-n'), { recursive: true });
   let server = startNats();
   const url = `nats://127.0.0.1:${port}`;
-  cpSync(join(dir, 'c3'), join(dir, 'c3-n'), { recursive: true });
   const replica = watched(['serve', join(dir, 'c3-n', 'shard-0'), '--nats', url]);
   let coordinator: ReturnType<typeof watched> | null = null;
   try {
@@ -220,7 +221,10 @@ test('a replica and a coordinator say when they lose the NATS server and when it
     coordinator = watched(['serve', '--coordinate', join(dir, 'c3-n'), '--nats', url, '--port', '0', '--model', model]);
     await coordinator.waitFor(/coordinating cluster c3/);
     await kill9(server);
-    await Promise.all([replica, coordinator].map((p) => p.waitFor(/plait: lost the NATS server at nats:\/\/127\.0\.0\.1:\d+, reconnecting: /)));
+    const [, said] = await Promise.all([replica, coordinator].map((p) => p.waitFor(/plait: lost the NATS server at nats:\/\/127\.0\.0\.1:\d+, reconnecting: .*\n/)));
+    // The coordinator's line says what its clients get meanwhile: 503s, not searches "without the shards"
+    // (it had said so, though a search no shard answers is 503 CLUSTER_UNAVAILABLE and /ready 503).
+    assert.match(said!, /reconnecting: searches answer 503 CLUSTER_UNAVAILABLE, \/ready 503, and writes fail \(TIMEOUT\) until it is back\n/);
     server = startNats();
     await Promise.all([replica, coordinator].map((p) => p.waitFor(/plait: reconnected to the NATS server at nats:\/\/127\.0\.0\.1:\d+/)));
   } finally {

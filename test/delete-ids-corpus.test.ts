@@ -8,7 +8,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -73,4 +73,23 @@ test('plait delete --ids on a TSV corpus names the tab and cut -f1; --json carri
   const ok = runPlait(dir, ['delete', index, '--ids', braces]);
   assert.equal(ok.code, 0, ok.stderr);
   assert.match(ok.stdout, /deleted 1 document.*1 not in the index: \{not json\}/);
+});
+
+test('plait delete --ids on a CSV corpus (plait add reads its header) is INVALID_INPUT naming the header, and the command it gives deletes those rows', async () => {
+  // A quoted text with a comma and a line break: the command must read the CSV as CSV, not cut it.
+  const csv = join(dir, 'gone.csv');
+  await writeFile(csv, 'id,title,text,year\nd10,"Ten, again","ten\nlines",1990\nd11,,eleven,1991\n');
+  const before = await manifest();
+  const r = runPlait(dir, ['delete', index, '--ids', csv]);
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /gone\.csv line 1 is a CSV header \("id,title,text,year"\), not a document id/);
+  assert.match(r.stderr, /by their "id" column: python3 /);
+  assert.equal((await manifest()).generation, before.generation, 'nothing committed');
+  execFileSync('sh', ['-c', suggested(r.stderr)], { cwd: dir });
+  const after = await manifest();
+  assert.equal(after.counts.documents, before.counts.documents - 2);
+  // From standard input too (plait cluster delete reads its list through the same reader).
+  const piped = spawnSync(process.execPath, [PLAIT_BIN, 'delete', index, '--ids', '-'], { cwd: dir, encoding: 'utf8', input: 'doc_id,text\nd1,one\n' });
+  assert.equal(piped.status, 2, piped.stderr);
+  assert.match(piped.stderr, /standard input line 1 is a CSV header .*… \| python3 -c .*sys\.stdin.* doc_id \| plait delete /);
 });

@@ -30,6 +30,8 @@ test('plait eval: qrels whose query ids differ in case from the queries name bot
   const r = runPlait(dir, ['eval', dir, '--qrels', qrels, '--index', join(dir, 'never-built'), '-q']);
   assert.equal(r.code, 2, r.stderr);
   assert.match(r.stderr, /none of the 2 queries has judgments in .*qrels-upper\.tsv: ids compare as exact text; .*queries\.jsonl has "q1", "q2" and .*qrels-upper\.tsv "Q1", "Q2" \(they differ only in letter case/);
+  // The refusal alone: no note before it that the judged queries are "left out of the means" (there are no means).
+  assert.doesNotMatch(r.stderr, /plait: note: .*left out of the means/);
   assert.ok(!existsSync(join(dir, 'never-built')));
 });
 

@@ -161,6 +161,35 @@ test('CLI: plait add (and its --dry-run) of an untyped CSV column over a numeric
   assert.equal((JSON.parse(j.stdout) as { metadataWarnings?: unknown }).metadataWarnings, undefined, 'a field of one type: nothing to say');
 });
 
+test('a batch search (--queries) and a delete by filter on a mixed field say FILTER_TYPE_MIXED at the CLI and over HTTP; a batch whose filter matches nothing says why once', async () => {
+  // The index holds year "1955" (c1) and 1975, 1990 (n1, n2): a comparison of numbers skips the string.
+  const queries = join(dir, 'batch-queries.tsv');
+  writeFileSync(queries, 'q1\toats porridge\nq2\trye bread\n');
+  const batch = runPlait(dir, ['search', 'meta', '--queries', queries, '--mode', 'bm25', '-q', '--filter', '{"year": {"$gte": 1960}}']);
+  assert.equal(batch.code, 0, batch.stderr);
+  const mixedLines = batch.stderr.split('\n').filter((l) => l.includes('[FILTER_TYPE_MIXED]'));
+  assert.equal(mixedLines.length, 1, batch.stderr);
+  assert.match(mixedLines[0]!, /^plait: warning: filter field "year" holds strings in 1 document and numbers in 2 documents: this filter compares numbers only/);
+  const typo = runPlait(dir, ['search', 'meta', '--queries', queries, '--mode', 'bm25', '-q', '--filter', '{"yeer": 1960}']);
+  assert.equal(typo.code, 0, typo.stderr);
+  assert.match(typo.stderr, /^plait: no hits for any query \(no document passes --filter\): filter field "yeer": no document has it; did you mean "year"\? \[FILTER_FIELD_UNKNOWN\]$/m);
+
+  // A delete by the same kind of comparison takes the numbers alone: said, as the search says it.
+  const del = runPlait(dir, ['delete', 'meta', '--filter', '{"year": {"$gte": 1985}}']);
+  assert.equal(del.code, 0, del.stderr);
+  assert.match(del.stdout, /^deleted 1 document /);
+  assert.match(del.stderr, /^plait: warning: filter field "year" holds strings in 1 document and numbers in 2 documents: this filter compares numbers only.*\[FILTER_TYPE_MIXED\]$/m);
+  assert.doesNotMatch(del.stderr, /no document passes/);
+  const none = runPlait(dir, ['delete', 'meta', '--filter', '{"year": {"$gte": 3000}}', '--json']);
+  assert.equal(none.code, 0, none.stderr);
+  assert.deepEqual((JSON.parse(none.stdout) as { filterWarnings: { code: string }[] }).filterWarnings.map((w) => w.code), ['FILTER_NO_MATCH', 'FILTER_TYPE_MIXED']);
+  await index.refresh();
+  const viaHttp = await postJson(`${server.url}/v1/indexes/sample/documents/delete`, { filter: { year: { $lt: 1980 } } });
+  assert.equal(viaHttp.status, 200, JSON.stringify(viaHttp.body));
+  assert.equal(viaHttp.body.deleted, 1);
+  assert.deepEqual((viaHttp.body.warnings as Warning[]).map((x) => [x.code, x.asked_type, x.stored_counts]), [['FILTER_TYPE_MIXED', 'number', [{ type: 'string', documents: 1 }, { type: 'number', documents: 1 }]]]);
+});
+
 test('CLI: a build of a mixed corpus warns; a store without the table (an older plait) opens, searches and gets the table at its first write', async () => {
   const corpus = join(dir, 'mixed.jsonl');
   writeFileSync(corpus, [

@@ -45,7 +45,13 @@ test('plait add --sync of a one-document input over 24 documents is refused (exi
     const r = runPlait(dir, ['add', index, one, '--sync', ...extra]);
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, /the sync would delete 23 of the index's 24 documents .*more than the 12 a sync deletes by default .*--max-delete 23 .*\[INVALID_INPUT\]/);
+    // The command it gives runs as written: the index and the input are in it (they were missing).
+    assert.ok(r.stderr.includes(`allow them: plait add ${index} ${one} --sync --max-delete 23 (--max-delete all for no limit) [INVALID_INPUT]`), r.stderr);
   }
+  // A limit given is named as the flag that gave it, not the library's maxDelete.
+  const given = runPlait(dir, ['add', index, one, '--sync', '--dry-run', '--max-delete', '5']);
+  assert.equal(given.code, 2, given.stderr);
+  assert.match(given.stderr, /more than --max-delete 5: nothing was changed/);
   assert.equal(await generation(), g, 'nothing committed');
   const json = runPlait(dir, ['add', index, one, '--sync', '--json']);
   const err = (JSON.parse(json.stderr) as { error: { code: string; details: Record<string, unknown> } }).error;

@@ -11,7 +11,8 @@ const OTHER_NAMES: readonly { command: string; usage: string; names: readonly st
   // `plait cluster add` has no --sync: only `plait sync` is told about it.
   { command: 'add', usage: 'plait add <index> <folder> --sync (the index then holds exactly the folder: changed documents re-encoded, removed ones deleted)', names: ['sync', 'resync', 'mirror'], topLevelOnly: true },
   { command: 'add', usage: 'plait add <index> <input> (upsert by id; --sync to mirror a folder)', names: ['update', 'upsert', 'import', 'insert', 'ingest', 'put', 'append', 'reindex'] },
-  { command: 'delete', usage: 'plait delete <index> --ids <file> or --filter <json>', names: ['remove', 'rm', 'del', 'erase', 'drop', 'purge'] },
+  // `plait rm my-index`, `plait drop my-index` often mean the index itself, which no plait command removes.
+  { command: 'delete', usage: 'plait delete <index> --ids <file> or --filter <json> (deletes documents; a whole index is a folder of its own: plait info <index> prints its path, then rm -r it)', names: ['remove', 'rm', 'del', 'erase', 'drop', 'purge'] },
   { command: 'info', usage: 'plait info <index> (its counts, generation, deleted passages; plait info alone lists the indexes)', names: ['ls', 'list', 'indexes', 'status', 'stats', 'show', 'describe', 'stat', 'health'] },
   { command: 'compact', usage: 'plait compact <index> (reclaims deleted passages)', names: ['optimize', 'optimise', 'merge', 'vacuum', 'gc', 'forcemerge'] },
   { command: 'search', usage: 'plait search <index> <query>', names: ['query', 'find', 'ask', 'lookup', 'retrieve'] },

@@ -37,6 +37,7 @@ import { randomUUID } from 'node:crypto';
 import { pack, unpack } from 'msgpackr';
 import { PlaitError } from '../errors/index.js';
 import type { FilterWarning } from '../docstore/metadata-catalogue.js';
+import type { MetadataTypeWarning } from '../docstore/metadata-types.js';
 import type { ClusterWrite } from './write-entry.js';
 import { COMMIT_HEADER, type WriteLog } from './write-log.js';
 
@@ -106,6 +107,12 @@ export interface TransactionApplied {
   notFound?: number;
   /** A filter delete that matched no live document here: why (updateIndex's filterWarnings; docstore/metadata-catalogue.ts). */
   filterWarnings?: FilterWarning[];
+  /**
+   * METADATA_TYPE_MIXED: each field the commit left holding several JSON types, one of them new
+   * (updateIndex's metadataWarnings, this shard's counts), so that `plait cluster add --wait` says
+   * it to the writer as `plait add` does (only the replica's stderr had). Absent when none.
+   */
+  metadataWarnings?: MetadataTypeWarning[];
   /** Set when the transaction was refused (nothing of it applied; every replica refuses alike). */
   refused?: string;
 }

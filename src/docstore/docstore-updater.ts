@@ -190,6 +190,16 @@ export class DocStoreUpdater {
     return catalogueOf(this.typesBefore);
   }
 
+  /**
+   * The metadata type counts of the live documents before this write (metadata-types.ts): what a
+   * delete's filter compared against (UpdateResult.filterWarnings' FILTER_TYPE_MIXED).
+   * @throws PlaitError DOCSTORE_FAILED
+   */
+  fieldTypesBefore(): FieldTypeCounts {
+    this.open();
+    return copyCounts(this.typesBefore);
+  }
+
   /** The metadata type counts of the live documents as this write leaves them (metadata-types.ts). */
   metadataTypes(): FieldTypeCounts {
     const after = copyCounts(this.typesBefore);

@@ -51,7 +51,7 @@ import { distinctTokenIds } from '../docstore/passage-tokens.js';
 import type { DocumentInput } from '../docstore/types.js';
 import { buildIvf } from '../indexer/index-writer.js';
 import { compileFilter, type MetadataFilter } from '../docstore/metadata-filter.js';
-import { noMatchWarnings, type FilterWarning } from '../docstore/metadata-catalogue.js';
+import { mixedFilterWarnings, noMatchWarnings, type FilterWarning } from '../docstore/metadata-catalogue.js';
 import type { MetadataTypeWarning } from '../docstore/metadata-types.js';
 import { checkFinite } from '../indexer/compress-passages.js';
 import { sameContent } from './sync-plan.js';
@@ -129,6 +129,9 @@ export interface UpdateResult {
    * With `deleteWhere` that matched no live document: why, as a search with that filter says it
    * (FILTER_FIELD_UNKNOWN, FILTER_TYPE_MISMATCH, else FILTER_NO_MATCH; docstore/metadata-catalogue.ts).
    * A delete by `{"metadata.year": …}` or `{"year": 1960}` over strings had answered `deleted: 0` alone.
+   * And, matched or not, FILTER_TYPE_MIXED for each comparison on a field of several JSON types (the
+   * delete took the values of the compared type only), as a search's filterWarnings carry it. A
+   * filter matched nothing exactly when a warning of another code is here.
    */
   filterWarnings?: FilterWarning[];
   /**
@@ -259,6 +262,10 @@ export function updateIndex(dir: string, req: UpdateRequest, options: UpdateOpti
     const newDoclens: number[] = [];
     const vocab = Math.max(0, m.model.vocabSize ?? 0);
     const byFilter = where === null ? [] : store.docIdsMatching(where.where, where.params);
+    // A comparison on a field of several JSON types deletes the values of its own type only (a
+    // `year` of strings and numbers: {"$lt": 1960} leaves every string behind): said whether or not
+    // it matched, as a search says it, with the counts before this write changes them.
+    const mixed = where === null ? [] : mixedFilterWarnings(where.source, store.fieldTypesBefore());
     // Each id once: an id listed twice, or listed and also matched by the filter, is one delete —
     // its second sighting is not "missing" (it was in the index).
     const absent = req.deleteExcept === undefined ? [] : absentIds(store.liveDocIds(), req.deleteExcept, adds);
@@ -298,7 +305,8 @@ export function updateIndex(dir: string, req: UpdateRequest, options: UpdateOpti
       newPassages += a.passages.length;
     });
     // A filter that matched no live document says why (read before any change: the catalogue is the live documents').
-    const filterWarnings = where !== null && byFilter.length === 0 ? { filterWarnings: noMatchWarnings(req.deleteWhere!, store.fieldCatalogue()) } : {};
+    const why = where !== null && byFilter.length === 0 ? noMatchWarnings(where.source, store.fieldCatalogue()) : [];
+    const filterWarnings = why.length + mixed.length === 0 ? {} : { filterWarnings: [...why, ...mixed] };
     if (written.length === 0 && deleted === 0) {
       // Nothing changes (every id absent, every document unchanged): no generation is committed
       // (the store rolls back, close() removes a copy), the appliedLog position included.

@@ -78,7 +78,7 @@ export async function runClusterServe(indexes: string[], server: ServerOptions, 
     // Said before NATS is reached, as the address is known: the coordinator's path had not said it.
     warnOpenPort(resolved.host, resolved.apiKey);
     const target = findClusterRoot(o.coordinate) ?? o.coordinate; // indexes/<name> too, where a sharded build of a bare name goes
-    const { engine, writes } = await openCoordinatorEngine(target, resolved, { servers: o.nats, onNatsStatus: natsStatusLine(o.nats, 'searches answer without the shards and writes fail until it is back') });
+    const { engine, writes } = await openCoordinatorEngine(target, resolved, { servers: o.nats, onNatsStatus: natsStatusLine(o.nats, 'searches answer 503 CLUSTER_UNAVAILABLE, /ready 503, and writes fail (TIMEOUT) until it is back') });
     const running = await serveEngine(engine, { clusterWrites: writes });
     const name = clusterNameOf(target); // the name in the API's paths, not the folder given
     warnLtrModelIndexes(running.engine);

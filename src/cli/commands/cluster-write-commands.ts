@@ -70,6 +70,19 @@ const deleteCounts = (t: TransactionApplied): string =>
   `${t.deleted} deleted${t.notFound === undefined ? '' : `, ${t.notFound} not found`}${t.filterWarnings === undefined ? '' : ` (filter: ${t.filterWarnings.map((w) => `${w.message} [${w.code}]`).join('; ')})`}`;
 
 /**
+ * A waited add's METADATA_TYPE_MIXED, on stderr as plait add prints it, once per shard and field (from
+ * the shard's first replica that counted it: replicas of a shard apply alike); `--json` carries them
+ * in each replica's `transaction.metadataWarnings`. A shard's own counts: a field of numbers on one
+ * shard and strings on another is said by neither.
+ */
+function warnMixedTypes(w: ReplicasWait): void {
+  for (const s of w.shards) {
+    const t = s.replicas.find((x) => x.transaction?.metadataWarnings !== undefined)?.transaction;
+    for (const m of t?.metadataWarnings ?? []) process.stderr.write(`plait: warning: shard ${s.shard}: ${m.message} [${m.code}]\n`);
+  }
+}
+
+/**
  * What the replicas did with it (`--wait`): per shard, each replica's counts, or how far it got.
  * `unknown`: why a replica that applied it may answer no counts.
  */
@@ -150,6 +163,7 @@ export function registerClusterWriteCommands(program: Command): void {
       );
       if (o.json) printJson(r);
       else process.stdout.write(`${describeAdd(r)}${r.replicas === undefined ? '' : `\nreplicas: ${describeReplicas(r.replicas)}`}\n`);
+      if (r.replicas !== undefined && !o.json) warnMixedTypes(r.replicas);
       if (r.replicas !== undefined && !r.replicas.complete) {
         throw new PlaitError('TIMEOUT', {
           message: `the write is stored in the write logs (transaction ${r.transaction}), but not every replica had applied it within ${wait} s: ${describeReplicas(r.replicas)}`,

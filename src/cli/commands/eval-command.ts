@@ -278,7 +278,8 @@ function leaveOutUnasked(qrels: Qrels, queries: readonly { id: string }[], skipp
     qrels.delete(qid);
     if ([...judged.values()].some((g) => g > 0)) unasked.push(qid);
   }
-  if (unasked.length === 0) return;
+  // None asked at all: the refusal that follows shows both files' ids; a note before it said half of that.
+  if (unasked.length === 0 || qrels.size === 0) return;
   process.stderr.write(
     `plait: note: ${unasked.length} ${unasked.length === 1 ? 'query' : 'queries'} judged in ${qrelsPath} ${unasked.length === 1 ? 'is' : 'are'} not in ${queriesPath} (first: "${unasked[0]}"): left out of the means, not scored 0\n`,
   );

@@ -30,6 +30,7 @@ import { commitIdOf } from '../../format/index-transaction.js';
 import type { IndexManifest } from '../../format/manifest.js';
 import { WriteInterrupts } from '../interrupt.js';
 import { withCorpusInput } from '../stdin-corpus.js';
+import { csvHeaderIdColumn } from '../../indexer/corpus/resolve-input.js';
 import { SKIP_INVALID_HELP, skipInvalidApplies, skippedNote, withCorpusOptions } from './index-commands.js';
 
 export interface AddCliOptions {
@@ -120,7 +121,7 @@ const JSONL_ID_FIELDS = ['_id', 'id', 'docid', 'doc_id', 'docId'] as const;
 
 /**
  * Refuses a corpus given as the id list — `plait delete idx --ids corpus.jsonl` (the documents to take
- * out, in plait add's input format) or a TSV corpus — with the command that lists its ids. Read one
+ * out, in plait add's input format), a CSV corpus (its header line) or a TSV corpus — with the command that lists its ids. Read one
  * line an id, none of its lines could be an id the index holds (a TSV line holds a tab, which no
  * document id may: document-id.ts), and the delete answered "nothing deleted; 1 not in the index:
  * {"_id": …}" with exit 0 (trial 13). A JSON object is taken as a corpus line only when every line
@@ -140,6 +141,19 @@ function refuseCorpusAsIds(ids: readonly string[], source: string, path: string,
       option: '--ids',
     });
   }
+  // A CSV corpus's first line is its header (`id,title,text,year`): read as ids, the header and every
+  // row were "not in the index", exit 0, as a JSONL corpus had been. An id may hold commas, but not
+  // one line naming both an id column and a `text` column, as plait's CSV reader requires.
+  const idColumn = ids.length > 0 ? csvHeaderIdColumn(ids[0]!) : undefined;
+  if (idColumn !== undefined) {
+    const script = `python3 -c 'import csv,sys; [print(r[sys.argv[1]]) for r in csv.DictReader(${file === undefined ? 'sys.stdin' : 'open(sys.argv[2], encoding="utf-8-sig")'})]' ${shellWord(idColumn)}${file === undefined ? '' : ` ${shellWord(file)}`}`;
+    throw new PlaitError('INVALID_INPUT', {
+      message: `${source} line 1 is a CSV header (${JSON.stringify(ids[0]!.slice(0, 60))}), not a document id: --ids reads one id a line, and a CSV corpus's rows are no ids; delete its documents by their "${idColumn}" column: ${file === undefined ? '… | ' : ''}${script} | ${command} --ids -`,
+      ...(file === undefined ? {} : { file }),
+      line: 1,
+      option: '--ids',
+    });
+  }
   const tabbed = ids.findIndex((id) => id.includes('\t'));
   if (tabbed >= 0) {
     throw new PlaitError('INVALID_INPUT', {
@@ -148,6 +162,29 @@ function refuseCorpusAsIds(ids: readonly string[], source: string, path: string,
       option: '--ids',
     });
   }
+}
+
+/**
+ * addCorpus' syncDeleteLimit refusal in the CLI's words: the limit named as the flag that set it
+ * (`--max-delete 12`, not the library's `maxDelete 12`) and a command line that runs as given —
+ * `plait add <index> <input> --sync --max-delete <n>` (it had said `plait add --sync --max-delete <n>`,
+ * which lacks both arguments). Details unchanged.
+ */
+function syncDeleteLimitForCli(err: PlaitError, index: string, input: string, asked: number | 'all' | undefined): PlaitError {
+  const d = err.details ?? {};
+  const [would, live, limit] = [Number(d['wouldDelete']), Number(d['documents']), Number(d['maxDelete'])];
+  const source = input === '-' ? 'standard input' : input;
+  const bound = asked === undefined ? `the ${limit} a sync deletes by default (half the documents, at least ${LIVING_DEFAULTS.syncMaxDeleteFloor})` : `--max-delete ${limit}`;
+  const rerun = `plait add ${shellWord(index)} ${shellWord(input)} --sync --max-delete ${would} (${input === '-' ? 'piping the input in again; ' : ''}--max-delete all for no limit)`;
+  return new PlaitError('INVALID_INPUT', {
+    ...d,
+    message: `the sync would delete ${would} of the index's ${live} documents (those ${source} does not hold), more than ${bound}: nothing was changed. Is it the whole folder or corpus the index mirrors? If those deletions are meant, allow them: ${rerun}`,
+  });
+}
+
+/** `word` as one shell word: bare when it holds only safe characters, else in single quotes. */
+function shellWord(word: string): string {
+  return /^[\w./:@%+=-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
 /** `line` parsed as a JSON object, or undefined when it is none. */
@@ -267,6 +304,7 @@ export function registerLivingCommands(program: Command): void {
           const refused = documentExists(String(id), '--no-replace', `line ${String(line)} of ${String(file)}`, { ...err.details, option: '--no-replace' });
           throw withHint(refused, `drop --no-replace to replace the indexed document, or remove line ${String(line)} of ${String(file)}`);
         }
+        if (isPlaitError(err, 'INVALID_INPUT') && err.details?.['reason'] === 'syncDeleteLimit') throw syncDeleteLimitForCli(err, index, input, o.maxDelete);
         if (skipInvalidApplies(err, o.skipInvalid) && err.details?.['line'] !== undefined) {
           throw withHint(err, 'add --skip-invalid to skip such documents and report their counts by reason');
         }
@@ -326,9 +364,13 @@ export function registerLivingCommands(program: Command): void {
           (r.compacted ? '; compacted' : '') +
           '\n',
       );
-      // A filter that matched nothing says why, as plait search's line does (a typo, a number where text is stored).
-      const reasons = (r.filterWarnings ?? []).filter((w) => w.code !== 'FILTER_NO_MATCH');
-      if (r.filterWarnings !== undefined) process.stderr.write(`plait: no document passes --filter${reasons.length === 0 ? '' : `: ${reasons.map((w) => `${w.message} [${w.code}]`).join('; ')}`}\n`);
+      // A filter that matched nothing says why, as plait search's line does (a typo, a number where text is stored);
+      // one that compared a field of several JSON types says which values it could not take, matched or not.
+      const mixed = (r.filterWarnings ?? []).filter((w) => w.code === 'FILTER_TYPE_MIXED');
+      const why = (r.filterWarnings ?? []).filter((w) => w.code !== 'FILTER_TYPE_MIXED');
+      const reasons = why.filter((w) => w.code !== 'FILTER_NO_MATCH');
+      if (why.length > 0) process.stderr.write(`plait: no document passes --filter${reasons.length === 0 ? '' : `: ${reasons.map((w) => `${w.message} [${w.code}]`).join('; ')}`}\n`);
+      for (const w of mixed) process.stderr.write(`plait: warning: ${w.message} [${w.code}]\n`);
       interrupts.finish();
     });
 

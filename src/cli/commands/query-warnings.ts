@@ -1,5 +1,6 @@
 import type { SkippedQuery } from '../../eval/queries.js';
 import type { EmptyReason } from '../../search/query-text.js';
+import type { FilterWarning } from '../../docstore/metadata-catalogue.js';
 
 /** The warning line of a single query that cannot be searched (`plait search`, with or without --pipeline). */
 export function warnUnsearchable(reason: EmptyReason): void {
@@ -24,4 +25,17 @@ export function warnBatchQueries(ids: readonly string[], what: string): void {
   const shown = ids.slice(0, 5).map((id) => `"${id}"`);
   const more = ids.length > shown.length ? `, and ${ids.length - shown.length} more` : '';
   process.stderr.write(`plait: warning: ${ids.length} quer${ids.length === 1 ? 'y' : 'ies'} ${what}: ${shown.join(', ')}${more}\n`);
+}
+
+/**
+ * A batch's `--filter` warnings, each once (`plait search --queries`): why the filter matched no
+ * document (its reasons, as a single search's `no hits` line gives them), then each field of several
+ * JSON types it compares (FILTER_TYPE_MIXED), as a single search warns.
+ */
+export function warnBatchFilter(warnings: readonly FilterWarning[]): void {
+  const mixed = warnings.filter((w) => w.code === 'FILTER_TYPE_MIXED');
+  const why = warnings.filter((w) => w.code !== 'FILTER_TYPE_MIXED');
+  const reasons = why.filter((w) => w.code !== 'FILTER_NO_MATCH');
+  if (why.length > 0) process.stderr.write(`plait: no hits for any query (no document passes --filter)${reasons.length === 0 ? '' : `: ${reasons.map((w) => `${w.message} [${w.code}]`).join('; ')}`}\n`);
+  for (const w of mixed) process.stderr.write(`plait: warning: ${w.message} [${w.code}]\n`);
 }

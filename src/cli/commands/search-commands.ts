@@ -21,7 +21,8 @@ import { indexHome, listIndexHome, locateIndex } from '../../format/index-path.j
 import { decodeUtf8 } from '../../encoder/validate-text.js';
 import { parseFloatArg, parseIntArg, plural, printJson } from '../options.js';
 import { prepareOutputFile, requireInput } from '../validate.js';
-import { warnBatchQueries, warnSkippedQueries, warnUnsearchable } from './query-warnings.js';
+import { warnBatchFilter, warnBatchQueries, warnSkippedQueries, warnUnsearchable } from './query-warnings.js';
+import type { FilterWarning } from '../../docstore/metadata-catalogue.js';
 import { ProgressReporter } from '../progress.js';
 import { announceBundledModel } from './model-commands.js';
 import { CLI_SPELLING, searchOptionsFrom, type SearchFlagOptions } from '../search-flags.js';
@@ -214,6 +215,9 @@ export function registerSearchCommands(program: Command): void {
         // (its run has no lines, silently before) and one clipped to the model's query window.
         const noContent: string[] = [];
         const truncated: string[] = [];
+        // The batch's one filter: why it matched nothing, and the fields of several JSON types it
+        // compares (FILTER_TYPE_MIXED), each said once, as a single search says them (the batch said neither).
+        const filterWarnings = new Map<string, FilterWarning>();
         const batch = SEARCH_DEFAULTS.batchQueries;
         for (let i = 0; i < queries.length; i += batch) {
           const slice = queries.slice(i, i + batch);
@@ -225,12 +229,14 @@ export function registerSearchCommands(program: Command): void {
             run.set(slice[j]!.id, r.hits.map((h) => ({ docId: h.docId, score: h.score, ...(o.offset === undefined ? {} : { rank: h.rank }) })));
             if (r.emptyReason === 'no-content') noContent.push(slice[j]!.id);
             if (r.truncated) truncated.push(slice[j]!.id);
+            for (const w of r.filterWarnings ?? []) if (!filterWarnings.has(`${w.code}\u0000${w.field ?? ''}`)) filterWarnings.set(`${w.code}\u0000${w.field ?? ''}`, w);
           });
           progress.update('search', Math.min(i + batch, queries.length), queries.length);
         }
         progress.done();
         warnBatchQueries(noContent, 'had no letter or digit: nothing to search, no hits (no-content)');
         warnBatchQueries(truncated, `had more tokens than the model keeps: searched on their first ${queryTokensKept(index)}`);
+        warnBatchFilter([...filterWarnings.values()]);
         if (o.run !== undefined) await writeRun(o.run, run, { tag: o.tag });
         if (o.json) printJson(Object.fromEntries([...run].map(([qid, hits]) => [qid, hits])));
         else if (o.run !== undefined) process.stderr.write(`plait: wrote ${plural(run.size, 'query', 'queries')} to ${o.run}\n`);

@@ -107,6 +107,10 @@ export async function detectFileFormat(file: string): Promise<CorpusFormat> {
   if (CSV_EXTENSIONS.has(ext)) return 'csv';
   if (TEXT_EXTENSIONS.has(ext)) return 'folder';
   const line = await firstLine(file);
+  // Nothing to tell a format by: an empty file, or a pipe that carried nothing (`jq 'select(…)' |
+  // plait add idx -` where nothing was selected). It had been "cannot tell the format … pass --format",
+  // which would then fail as an empty corpus: said as that at once.
+  if (line === '' && !JSONL_EXTENSIONS.has(ext)) throw new PlaitError('EMPTY_CORPUS', { message: `${file} has no document to index (0 read: it holds no text)`, read: 0 });
   if (JSONL_EXTENSIONS.has(ext) || line.trimStart().startsWith('{')) {
     try {
       const value: unknown = JSON.parse(line);
@@ -128,9 +132,22 @@ export async function detectFileFormat(file: string): Promise<CorpusFormat> {
 
 /** A first line that names an id column and a `text` column, comma-separated: a CSV header. */
 function looksLikeCsvHeader(line: string): boolean {
-  if (!line.includes(',')) return false;
-  const cells = line.split(',').map((c) => c.trim().replace(/^"(.*)"$/, '$1').replace(/:[a-z]+$/i, ''));
-  return cells.includes('text') && cells.some((c) => GENERIC_ID_FIELDS.includes(c));
+  return csvHeaderIdColumn(line) !== undefined;
+}
+
+/**
+ * The id column of a first line that reads as a CSV header (comma-separated, naming a `text` column
+ * and one of the generic id columns, `_id` first), as written there (quotes taken off); undefined
+ * when the line is no such header. Format detection and `--ids`' corpus check (a CSV corpus given as
+ * an id list) read it.
+ */
+export function csvHeaderIdColumn(line: string): string | undefined {
+  if (!line.includes(',')) return undefined;
+  const written = line.split(',').map((c) => c.trim().replace(/^"(.*)"$/, '$1'));
+  const cells = written.map((c) => c.replace(/:[a-z]+$/i, ''));
+  if (!cells.includes('text')) return undefined;
+  const field = GENERIC_ID_FIELDS.find((f) => cells.includes(f));
+  return field === undefined ? undefined : written[cells.indexOf(field)];
 }
 
 export async function resolveCorpusInput(input: CorpusInput, format?: CorpusFormat): Promise<ResolvedCorpusInput> {

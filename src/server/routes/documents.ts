@@ -177,6 +177,7 @@ const WRITE_RESPONSE = {
       type: 'array',
       description:
         'when the delete\'s filter matched no live document: why, as a search with that filter says it — FILTER_FIELD_UNKNOWN (field, suggestion), FILTER_TYPE_MISMATCH (asked_type, stored_types), else FILTER_NO_MATCH; ' +
+        'whatever the delete\'s filter matched, FILTER_TYPE_MIXED for a comparison on a field holding values of several JSON types, which deleted the values of its own type only (asked_type; stored_counts: each type and its live documents before the delete); ' +
         'METADATA_TYPE_MIXED when the write left a metadata field holding values of several JSON types, one of them new to it (field; types: each type, its live documents and an example_id; new_types): committed all the same, but a comparison filter on the field matches the values of its own type only',
       items: {
         type: 'object',

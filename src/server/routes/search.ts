@@ -102,6 +102,7 @@ export const FILTER_WARNING_PROPERTIES = {
   suggestion: { type: 'string' },
   asked_type: { type: 'string' },
   stored_types: { type: 'array', items: { type: 'string' } },
+  stored_counts: { type: 'array', items: { type: 'object', properties: { type: { type: 'string' }, documents: { type: 'integer' } } } },
 } as const;
 
 export const REWRITES_SCHEMA = {
@@ -295,7 +296,6 @@ const RESPONSE_SCHEMA = {
                 text: { type: 'string' },
                 unknown_tokens: { type: 'integer' },
                 content_tokens: { type: 'integer' },
-                stored_counts: { type: 'array', items: { type: 'object', properties: { type: { type: 'string' }, documents: { type: 'integer' } } } },
               },
             },
           },
