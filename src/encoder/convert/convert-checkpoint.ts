@@ -18,7 +18,7 @@
  * Peak memory is about three copies of the weights (file bytes, float32 tensors, encoded graph).
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, realpathSync, statSync } from 'node:fs';
 import { mkdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { PlaitError } from '../../errors/index.js';
@@ -30,6 +30,7 @@ import { modelArchitecture, type ModelArchitecture } from './model-architecture.
 import { buildModernBertGraph } from './modernbert-graph-builder.js';
 import { readModernBertWeights } from './modernbert-weights.js';
 import { findCheckpointLayout, layoutSources, openWeights, readJsonObject, type CheckpointLayout } from './checkpoint-layout.js';
+import { sha256File } from '../../util/file-sha256.js';
 
 /** Bump when the graph a given checkpoint converts to changes, so cached graphs are rebuilt. */
 export const CONVERTER_VERSION = 1;
@@ -92,12 +93,6 @@ export interface ConvertOptions {
 
 /** ConvertOptions' keys: ensureConvertedGraph refuses any other (`{ outdir }` wrote into the cache). */
 const CONVERT_OPTION_KEYS = { quantize: true, outDir: true, cacheDir: true } as const satisfies OptionKeys<ConvertOptions>;
-
-async function sha256File(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
 
 /** `<cacheDir>/converted/<folder name>-<16 hex of sha256(real path)>`. */
 export function convertedGraphDir(cacheDir: string, dir: string): string {

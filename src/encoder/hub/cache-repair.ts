@@ -9,12 +9,12 @@
  * withCacheRepair, which names the damaged files and the repair (details.repairWith: the id to pull,
  * "org/name" or "org/name@revision"; the CLI prints `plait model pull <it>` as its hint).
  */
-import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { extendedError, PlaitError } from '../../errors/index.js';
 import { DEFAULT_REVISION } from './hub-env.js';
+import { sha256File } from '../../util/file-sha256.js';
 
 /** The manifest's name in a pulled folder (pull-model.ts writes it). */
 export const MANIFEST_FILE = 'plait-manifest.json';
@@ -45,12 +45,6 @@ export function pulledFolder(dir: string): PulledFolder | null {
   } catch {
     return null;
   }
-}
-
-async function sha256File(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
 }
 
 export interface DamageCheckOptions {
