@@ -6,8 +6,8 @@
  * F.normalize). The model is written with onnx-proto's ModelProto encoder at opset 17 / IR 8,
  * standard operators only, so any onnxruntime (checked on onnxruntime-node 1.30) runs it.
  */
-import onnxProto from 'onnx-proto';
 import type { onnx as OnnxTypes } from 'onnx-proto';
+import { lazyModule } from '../../util/lazy-module.js';
 import type { HiddenAct } from './bert-config.js';
 import type { Linear, Projection } from './bert-weights.js';
 import { EMBEDDINGS_OUTPUT, GRAPH_IR_VERSION, GRAPH_OPSET, type GraphMetadata, type Quantization } from './graph-contract.js';
@@ -15,12 +15,21 @@ import { EMBEDDINGS_OUTPUT, GRAPH_IR_VERSION, GRAPH_OPSET, type GraphMetadata, t
 export { EMBEDDINGS_OUTPUT, GRAPH_IR_VERSION, GRAPH_OPSET, LOGITS_OUTPUT } from './graph-contract.js';
 export type { GraphMetadata, Quantization } from './graph-contract.js';
 
-const { onnx } = onnxProto;
-export const FLOAT = onnx.TensorProto.DataType.FLOAT;
-export const INT64 = onnx.TensorProto.DataType.INT64;
-const INT8 = onnx.TensorProto.DataType.INT8;
-const UINT8 = onnx.TensorProto.DataType.UINT8;
-const ATTR = onnx.AttributeProto.AttributeType;
+/** onnx-proto (with protobufjs), loaded at the first graph written: only a conversion needs it (util/lazy-module.ts). */
+const onnxProto = lazyModule<typeof import('onnx-proto')>('onnx-proto');
+
+/*
+ * TensorProto.DataType and AttributeProto.AttributeType as onnx/onnx.proto numbers them (stable wire
+ * values), so that naming a type does not load the protobuf writer; test/lazy-module.test.ts holds
+ * them equal to onnx-proto's enums.
+ */
+export const FLOAT = 1;
+export const INT64 = 7;
+const INT8 = 3;
+const UINT8 = 2;
+export const ONNX_ATTRIBUTE_TYPE = { FLOAT: 1, INT: 2, INTS: 7 } as const;
+export const ONNX_DATA_TYPE = { FLOAT, UINT8, INT8, INT64 } as const;
+const ATTR = ONNX_ATTRIBUTE_TYPE;
 
 /** transformers' mask bias: torch.finfo(torch.float32).min. */
 export const MASK_BIAS = -3.4028234663852886e38;
@@ -161,7 +170,7 @@ export class GraphBuilder {
       graph: { name, node: this.nodes, initializer: this.initializers, input: inputs, output: outputs },
       metadataProps: Object.entries(metadata).map(([key, value]) => ({ key, value })),
     };
-    return onnx.ModelProto.encode(model).finish();
+    return onnxProto().onnx.ModelProto.encode(model).finish();
   }
 }
 

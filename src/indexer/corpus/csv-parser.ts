@@ -14,7 +14,11 @@
  */
 
 import { Readable } from 'node:stream';
-import { CsvError, parse, type Info } from 'csv-parse';
+import type { CsvError, Info } from 'csv-parse';
+import { lazyModule } from '../../util/lazy-module.js';
+
+/** Loaded at the first CSV corpus read (util/lazy-module.ts). */
+const csvParse = lazyModule<typeof import('csv-parse')>('csv-parse');
 import { PlaitError } from '../../errors/index.js';
 import { readInputChunks } from '../../util/input-stream.js';
 import { hasUtf8Bom, readLineBatches } from './line-reader.js';
@@ -74,7 +78,7 @@ export async function* readCsvRecords(file: string, fields: CsvFieldNames, warn:
   // relax_column_count: a row of the wrong width is this reader's MALFORMED_CSV (skippable), not a parse stop.
   // record_delimiter: the line reader has cut every line at LF (a CR before it dropped), so a bare CR
   // in a field is a character, never taken for the file's line ending.
-  const parser = parse({ info: true, relax_column_count: true, skip_empty_lines: true, record_delimiter: '\n', delimiter });
+  const parser = csvParse().parse({ info: true, relax_column_count: true, skip_empty_lines: true, record_delimiter: '\n', delimiter });
   source.on('error', (e) => parser.destroy(e));
   source.pipe(parser);
   let columns: CsvColumns | null = null;
@@ -99,7 +103,7 @@ export async function* readCsvRecords(file: string, fields: CsvFieldNames, warn:
       yield rowRecord(cells, columns, file, line, warned, warn, delimiter);
     }
   } catch (e) {
-    throw e instanceof CsvError ? await parseStop(e, file, delimiter) : e;
+    throw e instanceof csvParse().CsvError ? await parseStop(e, file, delimiter) : e;
   } finally {
     source.unpipe(parser);
     source.destroy();

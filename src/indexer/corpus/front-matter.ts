@@ -18,8 +18,11 @@
  * thematic break, not front matter).
  */
 
-import { parseDocument, isMap, isScalar } from 'yaml';
-import { parse as parseToml, TomlError } from 'smol-toml';
+import { lazyModule } from '../../util/lazy-module.js';
+
+/** Loaded at the first note with front matter (util/lazy-module.ts). */
+const yaml = lazyModule<typeof import('yaml')>('yaml');
+const toml = lazyModule<typeof import('smol-toml')>('smol-toml');
 
 /** What the front matter of one file gave. */
 export type FrontMatter =
@@ -98,6 +101,7 @@ function titleNotText(value: unknown, line: number): Read {
 }
 
 function readYaml(source: string): Read {
+  const { parseDocument, isMap, isScalar } = yaml();
   const doc = parseDocument(source, { prettyErrors: false, uniqueKeys: true });
   const lineOf = (offset: number): number => 2 + (source.slice(0, Math.min(offset, source.length)).match(/\n/g)?.length ?? 0);
   const error = doc.errors[0];
@@ -131,9 +135,9 @@ function readYaml(source: string): Read {
 function readToml(source: string): Read {
   let value: Record<string, unknown>;
   try {
-    value = parseToml(source) as Record<string, unknown>;
+    value = toml().parse(source) as Record<string, unknown>;
   } catch (e) {
-    if (!(e instanceof TomlError)) throw e;
+    if (!(e instanceof toml().TomlError)) throw e;
     // smol-toml's message repeats the line with a caret under the column: keep its first line's reason.
     const first = (e.message.split('\n')[0] ?? e.message).replace(/^Invalid TOML document: /, '');
     return { kind: 'malformed', message: `TOML: ${first}`, line: 1 + e.line };
