@@ -6,13 +6,14 @@
  */
 import { CANDIDATE_DEFAULTS, type PlaidParams } from '../config/defaults.js';
 import type { LateRound } from '../search/late-ranking.js';
+import { groupDigits } from '../util/group-digits.js';
 
 export function describePlaidParams(p: PlaidParams): string {
   return (
     `ncells ${p.nIvfProbe} per query token${p.nIvfProbeTotal === undefined ? '' : ` (at least ${p.nIvfProbeTotal} per query)`}` +
     `, threshold ${p.centroidScoreThreshold}${p.centroidScoreMargin === undefined ? '' : ` or within ${p.centroidScoreMargin} of a token's best`}` +
     `, ndocs ${p.ndocs}${p.ndocsQueryTokens === undefined ? '' : ` (× ${p.ndocsQueryTokens}/qLen for queries under ${p.ndocsQueryTokens} tokens)`}` +
-    (p.interactionScoring === 'probed-tokens' ? `, candidates ranked by probed tokens where the query's estimate walk is at most ${CANDIDATE_DEFAULTS.probedTokensMaxWalk.toLocaleString('en-US')} IVF entries` : '')
+    (p.interactionScoring === 'probed-tokens' ? `, candidates ranked by probed tokens where the query's estimate walk is at most ${groupDigits(CANDIDATE_DEFAULTS.probedTokensMaxWalk)} IVF entries` : '')
   );
 }
 

@@ -15,6 +15,7 @@ import { looksLikeTsvHeader } from './tsv-parser.js';
 import { TEXT_EXTENSIONS, listTextFiles } from './text-file-parser.js';
 import { GENERIC_ID_FIELDS } from './jsonl-parser.js';
 import { CORPUS_FORMATS, type CorpusFormat, type CorpusInput } from './types.js';
+import { naturalOrder } from '../../util/natural-order.js';
 
 export interface ResolvedCorpusInput {
   files: string[];
@@ -35,8 +36,6 @@ const TSV_EXTENSIONS: ReadonlySet<string> = new Set(['.tsv', '.tab']);
 const CSV_EXTENSIONS: ReadonlySet<string> = new Set(['.csv']);
 /** Bytes read to sniff a file's format: enough for the first line of any sane corpus. */
 const SNIFF_BYTES = 1 << 16;
-
-const naturalOrder = new Intl.Collator('en', { numeric: true }).compare;
 
 function inputError(message: string): PlaitError {
   return new PlaitError('INVALID_INPUT', { message });

@@ -17,11 +17,10 @@ import { decompressInput, utf16Bom, utf16InputError } from '../../util/input-byt
 import { readFrontMatter } from './front-matter.js';
 import { hasUtf8Bom } from './line-reader.js';
 import type { ParsedRecord } from './parsed-record.js';
+import { naturalOrder } from '../../util/natural-order.js';
 
 export const TEXT_EXTENSIONS: ReadonlySet<string> = new Set(['.txt', '.md', '.markdown']);
 const MARKDOWN_EXTENSIONS: ReadonlySet<string> = new Set(['.md', '.markdown']);
-
-const naturalOrder = new Intl.Collator('en', { numeric: true }).compare;
 
 /** `notes.md.gz` → `notes.md`: the name that gives a gzip'd text file's extension and id. */
 function underGz(name: string): string {
