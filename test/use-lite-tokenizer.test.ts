@@ -55,6 +55,24 @@ test('Viterbi picks the higher-scoring split, not the longest match', () => {
   assert.deepEqual(tokenizer.pieces('the'), ['▁the']);
 });
 
+test('a small vocabulary by hand: shared prefixes, a piece listed twice ends at its later id, pieces out of order', () => {
+  // Ids 0..5 are reserved (never segmented). Listed out of UTF-16 order on purpose: the trie is
+  // built from the sorted pieces, and a piece's id must stay the one it was listed with.
+  const small: Vocabulary = [
+    ['<unk>', 0], ['<s>', 0], ['</s>', 0], ['u1', 0], ['u2', 0], ['u3', 0],
+    ['▁ab', -1], ['b', -3], ['▁a', -2], ['▁abc', -1.5], ['a', -9], ['▁a', -2.5], ['c', -3],
+  ];
+  const t = new SentencePieceTokenizer(small);
+  // "abc": '▁abc' (-1.5) beats '▁ab' + 'c' (-4) and '▁a' + 'b' + 'c'.
+  assert.deepEqual(Array.from(t.tokenize('abc').ids), [9]);
+  // "ab c": '▁ab' (id 6), then '▁' + 'c': no '▁' piece and no '▁c', so '▁' is unknown (id 0) and 'c' is 12.
+  assert.deepEqual(Array.from(t.tokenize('ab c').ids), [6, 0, 12]);
+  // '▁a' is listed at 8 and again at 11: the later id ends there, as the trie of objects kept it
+  // (its score array still holds each id's own score: -2.5 for 11).
+  assert.deepEqual(Array.from(t.tokenize('a').ids), [11]);
+  assert.deepEqual(t.pieces('a b'), ['▁a', '▁', 'b']);
+});
+
 test('whitespace runs, newlines and tabs collapse to one boundary; offsets point into the original', () => {
   const text = '  a  b\n\nc\t ';
   assert.deepEqual(tokenizer.pieces(text), ['▁a', '▁b', '▁c']);

@@ -31,12 +31,6 @@ const UNK_PENALTY = 10;
 
 export type Vocabulary = ReadonlyArray<readonly [string, number]>;
 
-interface TrieNode {
-  children: Map<number, TrieNode>;
-  /** Piece id ending here, or -1. */
-  id: number;
-}
-
 /** The original-text range behind each unit of the normalised string. */
 interface Normalised {
   text: string;
@@ -72,45 +66,75 @@ function edgeSlot(key: number, mask: number): number {
   return (Math.imul(key, 0x9e3779b1) >>> 16) & mask;
 }
 
-function flatten(root: TrieNode): FlatTrie {
-  const nodes: TrieNode[] = [root];
-  for (let k = 0; k < nodes.length; k++) for (const child of nodes[k]!.children.values()) nodes.push(child);
-  const index = new Map<TrieNode, number>(nodes.map((n, k) => [n, k]));
-  const rootChild = new Int32Array(65536).fill(-1);
-  for (const [c, child] of root.children) rootChild[c] = index.get(child)!;
-  const childStart = new Int32Array(nodes.length + 1);
-  const codes: number[] = [];
-  const kids: number[] = [];
-  const pieceId = new Int32Array(nodes.length);
-  nodes.forEach((n, k) => {
-    pieceId[k] = n.id;
-    childStart[k] = codes.length;
-    if (k === 0) return;
-    for (const c of [...n.children.keys()].sort((x, y) => x - y)) {
-      codes.push(c);
-      kids.push(index.get(n.children.get(c)!)!);
+/**
+ * The flat trie of `pieces` (piece id → text; an id absent from `ids` is not in the trie), built
+ * from the pieces in UTF-16 order: consecutive pieces share their common prefix's path, so each node
+ * is made once, in depth-first order, and a node's children come in code order — their edges are
+ * laid out by counting, without a node object or a sort per node. Two pieces with the same text: the
+ * larger id ends there (as a map of pieces would keep the last).
+ * Building the trie of objects and flattening it had cost 57–74 ms of CPU a tokenizer (8,000 pieces),
+ * paid by every process and every encoder worker that loads the bundled model.
+ */
+function flatTrie(pieces: readonly string[], ids: number[]): FlatTrie {
+  ids.sort((a, b) => (pieces[a]! < pieces[b]! ? -1 : pieces[a]! > pieces[b]! ? 1 : a - b));
+  let chars = 0;
+  for (const id of ids) chars += pieces[id]!.length;
+  // Nodes: 0 is the root; at most one a character.
+  const parent = new Int32Array(chars + 1);
+  const code = new Uint16Array(chars + 1);
+  const pieceId = new Int32Array(chars + 1).fill(-1);
+  const path = new Int32Array(1 + Math.max(0, ...ids.map((id) => pieces[id]!.length)));
+  let nodes = 1;
+  let prev = '';
+  for (const id of ids) {
+    const piece = pieces[id]!;
+    let shared = 0;
+    const most = Math.min(piece.length, prev.length);
+    while (shared < most && piece.charCodeAt(shared) === prev.charCodeAt(shared)) shared++;
+    for (let k = shared; k < piece.length; k++) {
+      parent[nodes] = path[k]!;
+      code[nodes] = piece.charCodeAt(k);
+      path[k + 1] = nodes++;
     }
-  });
-  childStart[nodes.length] = codes.length;
+    pieceId[path[piece.length]!] = id;
+    prev = piece;
+  }
+  const rootChild = new Int32Array(65536).fill(-1);
+  const childStart = new Int32Array(nodes + 1);
+  for (let n = 1; n < nodes; n++) {
+    if (parent[n] === 0) rootChild[code[n]!] = n;
+    else childStart[parent[n]! + 1]!++;
+  }
+  for (let n = 0; n < nodes; n++) childStart[n + 1]! += childStart[n]!;
+  const edges = childStart[nodes]!;
+  const childCode = new Uint16Array(edges);
+  const childNode = new Int32Array(edges);
+  const fill = childStart.slice(0, nodes);
+  for (let n = 1; n < nodes; n++) {
+    const p = parent[n]!;
+    if (p === 0) continue;
+    const e = fill[p]!++;
+    childCode[e] = code[n]!;
+    childNode[e] = n;
+  }
   let size = 1;
-  while (size < 2 * codes.length) size *= 2;
+  while (size < 2 * edges) size *= 2;
   // edgeSlot keeps 16 bits of the hash: a table of at most 65,536 slots, at most half full.
-  const edgeKey = nodes.length < 0xffff && size <= 65536 ? new Uint32Array(size).fill(EMPTY_EDGE) : null;
+  const edgeKey = nodes < 0xffff && size <= 65536 ? new Uint32Array(size).fill(EMPTY_EDGE) : null;
   const edgeChild = new Int32Array(edgeKey === null ? 0 : size);
-  for (let k = 1; edgeKey !== null && k < nodes.length; k++) {
+  for (let k = 1; edgeKey !== null && k < nodes; k++) {
     for (let e = childStart[k]!; e < childStart[k + 1]!; e++) {
-      const key = k * 65536 + codes[e]!;
+      const key = k * 65536 + childCode[e]!;
       let slot = edgeSlot(key, size - 1);
       while (edgeKey[slot] !== EMPTY_EDGE) slot = (slot + 1) & (size - 1);
       edgeKey[slot] = key;
-      edgeChild[slot] = kids[e]!;
+      edgeChild[slot] = childNode[e]!;
     }
   }
-  return { rootChild, childStart, childCode: Uint16Array.from(codes), childNode: Int32Array.from(kids), pieceId, edgeKey, edgeChild, edgeMask: size - 1 };
+  return { rootChild, childStart, childCode, childNode, pieceId: pieceId.slice(0, nodes), edgeKey, edgeChild, edgeMask: size - 1 };
 }
 
 export class SentencePieceTokenizer {
-  private readonly root: TrieNode = { children: new Map(), id: -1 };
   private readonly trie: FlatTrie;
   private readonly scores: Float64Array;
   private readonly unkScore: number;
@@ -118,25 +142,18 @@ export class SentencePieceTokenizer {
   constructor(vocabulary: Vocabulary) {
     this.scores = new Float64Array(vocabulary.length);
     let minScore = 0;
+    const pieces: string[] = new Array<string>(vocabulary.length);
+    const inTrie: number[] = [];
     for (let id = 0; id < vocabulary.length; id++) {
       const [piece, score] = vocabulary[id]!;
       this.scores[id] = score;
+      pieces[id] = piece;
       if (id < RESERVED_PIECES || piece.length === 0) continue;
       minScore = Math.min(minScore, score);
-      let node = this.root;
-      for (let k = 0; k < piece.length; k++) {
-        const c = piece.charCodeAt(k);
-        let next = node.children.get(c);
-        if (next === undefined) {
-          next = { children: new Map(), id: -1 };
-          node.children.set(c, next);
-        }
-        node = next;
-      }
-      node.id = id;
+      inTrie.push(id);
     }
     this.unkScore = minScore - UNK_PENALTY;
-    this.trie = flatten(this.root);
+    this.trie = flatTrie(pieces, inTrie);
   }
 
   get vocabSize(): number {
