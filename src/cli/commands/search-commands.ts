@@ -36,6 +36,7 @@ import { pageDepth } from '../../search/paging.js';
 import { addCrossEncoderFlags, addPipelineFlags, checkPipelineFlags, printRewrites, rerankWithCrossEncoder, searchWithPipeline, type CrossCliOptions } from '../pipeline-options.js';
 import { idText } from '../../util/json-number-text.js';
 import { documentText, fieldLines, missingRankFields } from '../../rerank/field-lines.js';
+import { groupDigits } from '../../util/group-digits.js';
 
 /** The PLAID stage timings of SearchTimings (the last round's when several ran). */
 const PLAID_STAGE_KEYS: ReadonlySet<string> = new Set(['candidatesMs', 'pruneMs', 'interactionMs', 'exactMs']);
@@ -118,7 +119,7 @@ export function addSearchFlags(cmd: Command): Command {
     .option('--threshold <x>', `centroid score threshold for pruning (default: the calibration, else by k: ${byK.map((p) => p.centroidScoreThreshold).join(', ')}; a centroid within ${CANDIDATE_DEFAULTS.pruningMargin} of a token's best is kept)`, parseFloatArg('centroidScoreThreshold'))
     .option('--ndocs <n>', `candidates kept after centroid interaction, 1–${PLAID_LIMITS.maxCount} (past the index's passages: all) (default: the calibration, else by k: ${byK[0]!.ndocs}, ${byK[1]!.ndocs}, max(4k, ${colbertDefaultsFor(1000).ndocs})); --timings shows the settings used`, parseIntArg('ndocs', 1, PLAID_LIMITS.maxCount))
     .addOption(new Option('--plaid-defaults <table>', "what fills the PLAID settings not given: plait (the index's calibration, else plait's defaults) or colbert (ColBERT's own searcher: its k table, no probe minimum, no margin, centroid ranking, no calibration) (default: plait)").choices([...PLAID_DEFAULTS_TABLES]))
-    .addOption(new Option('--interaction-scoring <how>', `how PLAID ranks candidates before exact scoring: centroids (ColBERT) or probed-tokens (WARP-style; for a query whose estimate walk, query tokens × ${CANDIDATE_DEFAULTS.estimateCells} cells × the mean IVF list, is at most ${CANDIDATE_DEFAULTS.probedTokensMaxWalk.toLocaleString('en-US')} entries; longer ones keep centroids) (default: the calibration, else plait's defaults)`).choices([...INTERACTION_SCORINGS]))
+    .addOption(new Option('--interaction-scoring <how>', `how PLAID ranks candidates before exact scoring: centroids (ColBERT) or probed-tokens (WARP-style; for a query whose estimate walk, query tokens × ${CANDIDATE_DEFAULTS.estimateCells} cells × the mean IVF list, is at most ${groupDigits(CANDIDATE_DEFAULTS.probedTokensMaxWalk)} entries; longer ones keep centroids) (default: the calibration, else plait's defaults)`).choices([...INTERACTION_SCORINGS]))
     .option('--idf', 'weight query tokens by IDF (default: the model profile)')
     .option('--no-idf', 'do not weight query tokens by IDF')
     .addOption(new Option('--fusion <f>', 'hybrid fusion (default: minmax)').choices(['minmax', 'rrf']))
@@ -203,7 +204,10 @@ export function registerSearchCommands(program: Command): void {
     if (o.queries !== undefined) warnSkippedQueries(o.queries, skippedQueries);
     // A query id the TREC run cannot carry is refused before any search, not after the last one.
     if (o.run !== undefined || (o.json !== true && o.pipeline === undefined)) for (const q of queries) checkRunId(q.id, 'queryId', q.id);
-    const index = await openIndexForCli(name, { model: o.model });
+    // One query encodes on this thread (threads 0, as explain does): the encoder's worker threads
+    // would each start, load the tokenizer and wait, for one encode — 0.2–0.35 s of CPU a command. A
+    // batch (--queries) keeps the workers, which encode its queries in parallel.
+    const index = await openIndexForCli(name, { model: o.model, ...(o.queries === undefined ? { encoderOptions: { threads: 0 } } : {}) });
     try {
       if (o.pipeline === undefined) checkOptionsApply(asked, index.manifest.model.defaultMode, CLI_SPELLING);
       if (await searchWithPipeline(index, query, o)) return;
