@@ -17,6 +17,8 @@ import { CLUSTER_DEFAULTS, CLUSTER_WRITE_DEFAULTS } from '../config/defaults.js'
 import { decodeMessage, encodeMessage, type PingReply, type PingRequest, type Reply } from './shard-protocol.js';
 import { clusterSubjects } from './subjects.js';
 import type { TransactionApplied } from './write-transaction.js';
+import { clusterMixedWarnings, commonWarnings, type FilterWarning } from '../docstore/metadata-catalogue.js';
+import type { MetadataFilter } from '../docstore/metadata-filter.js';
 
 /** One replica's answer at the end of the wait. */
 export interface ReplicaApplied {
@@ -66,4 +68,22 @@ export async function waitForReplicas(nc: NatsConnection, cluster: string, txn: 
     if (complete || waitedMs >= timeoutMs) return { complete, waitedMs, shards };
     await new Promise((r) => setTimeout(r, Math.min(CLUSTER_WRITE_DEFAULTS.waitPollMs, Math.max(0, timeoutMs - waitedMs))));
   }
+}
+
+/** Per shard waited for, the counts of its first replica that answered them (replicas of a shard apply alike); undefined for a shard with none. */
+export function shardCounts(w: ReplicasWait): (TransactionApplied | undefined)[] {
+  return w.shards.map((s) => s.replicas.find((x) => x.transaction !== null && x.transaction.refused === undefined)?.transaction ?? undefined);
+}
+
+/**
+ * A waited filter delete's warnings over the cluster (ClusterDeleteResult.filterWarnings): why it
+ * matched nothing, when every shard's counts came and each matched nothing, and FILTER_TYPE_MIXED
+ * from the shards' type counts before the delete, summed (the shards that answered counts).
+ */
+export function appliedFilterWarnings(filter: MetadataFilter, w: ReplicasWait): FilterWarning[] {
+  const per = shardCounts(w);
+  const known = per.filter((t): t is TransactionApplied => t !== undefined);
+  const why = known.length === per.length ? commonWarnings(known.map((t) => t.filterWarnings)) : null;
+  const mixed = clusterMixedWarnings(filter, known.map((t) => ({ ...(t.filterWarnings === undefined ? {} : { filterWarnings: t.filterWarnings }), ...(t.filterTypes === undefined ? {} : { filterTypes: t.filterTypes }) })));
+  return [...(why ?? []), ...mixed];
 }
