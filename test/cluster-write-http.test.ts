@@ -299,16 +299,17 @@ test('wait_ms: a coordinator write waits for each replica and answers its counts
   }
 });
 
-test('a coordinator\'s filter-delete preview runs in the request\'s admission slot and under its deadline: a hanging replica holds a slot (a search is shed meanwhile) and the delete is 504 TIMEOUT at timeout_ms, nothing published', { skip, timeout: 120_000 }, async () => {
+test('a coordinator\'s filter-delete preview runs in the request\'s admission slot and under its deadline: a hanging replica holds a slot (a search is shed meanwhile) and the delete is 504 TIMEOUT at timeout_ms, nothing published; a drain ends a wait_ms wait with a 503 saying the write is stored', { skip, timeout: 120_000 }, async () => {
   // Another cluster on the same NATS, whose shards' `filter` verb hangs (a replica that never answers).
   const asked: number[] = [];
   const subs = [0, 1].map((s) => nc.subscribe(`${clusterSubjects('hang').shardService(s)}.filter`, { callback: () => void asked.push(s) }));
   const log = await WriteLog.open(nc, 'hang', { shards: SHARDS });
   const engine = new Engine(
     { indexes: [{ name: 'sample', index: sample.index, borrowed: true }], rerankers: [{ names: ['bundled:use-lite'], reranker: sample.reranker, borrowed: true }] },
-    resolveServerOptions({ host: '127.0.0.1', port: 0, logLevel: false, defaultMetrics: false, maxConcurrent: 1, maxQueue: 0 }, {}),
+    resolveServerOptions({ host: '127.0.0.1', port: 0, logLevel: false, defaultMetrics: false, maxConcurrent: 1, maxQueue: 0, drainTimeoutMs: 200 }, {}),
   );
   const server = await serveEngine(engine, { clusterWrites: { index: 'hang', log, encoder: await sample.index.encoder(), manifest: sample.index.manifest } });
+  let closed = false;
   try {
     const jsm = await jetstreamManager(nc);
     const lastSeqs = async (): Promise<number[]> => Promise.all([0, 1].map(async (i) => (await jsm.streams.info(`PLAIT_hang_SHARD_${i}`)).state.last_seq));
@@ -324,8 +325,20 @@ test('a coordinator\'s filter-delete preview runs in the request\'s admission sl
     assert.equal(r.status, 504, JSON.stringify(r.body));
     assert.equal(r.body.error.code, 'TIMEOUT');
     assert.deepEqual(await lastSeqs(), before, 'nothing was published');
-  } finally {
+    // No replica of `hang` answers a ping: a wait_ms write waits; the server's drain (200 ms) ends it with
+    // a 503 that says the write is stored (before, the wait went on, and the drain cut the connection).
+    const waiting = postJson(`${server.url}/v1/indexes/hang/documents`, { documents: [{ doc_id: 'drained', text: 'A ferry waited at the pier for the last train.' }], wait_ms: 60_000 });
+    for (;;) {
+      if ((await lastSeqs()).some((x, i) => x > before[i]!)) break; // published: the wait began
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    closed = true;
     await server.close();
+    const w = await waiting;
+    assert.deepEqual([w.status, w.body.error?.code, w.body.error?.details?.acknowledged], [503, 'INDEX_CLOSED', true], JSON.stringify(w.body));
+    assert.match(w.body.error.message, /the write is stored in the write logs \(write [0-9a-f-]{36}\)/);
+  } finally {
+    if (!closed) await server.close();
     for (const s of subs) s.unsubscribe();
   }
 });

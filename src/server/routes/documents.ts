@@ -411,12 +411,32 @@ export const documentsRoutes: FastifyPluginAsync<DocumentsRoutesOptions> = async
   /**
    * wait_ms: waits for the replicas of every shard the write touched (replica-wait.ts), outside the
    * admission slot (it encodes nothing: pings, every CLUSTER_WRITE_DEFAULTS.waitPollMs), and answers
-   * them; a wait that runs out is 504 TIMEOUT whose details say the write is stored.
+   * them; a wait that runs out is 504 TIMEOUT whose details say the write is stored. A drain that
+   * ran out of time (engine.shutdownSignal) or the client's hang-up ends the wait at once: the drain's
+   * 503 then says the write is stored too (it had kept pinging up to wait_ms, its client cut off).
    */
-  const awaitReplicas = async (t: ClusterWriteTarget, ack: WriteAck, waitMs: number): Promise<ReplicasWait> => {
+  const awaitReplicas = async (reply: FastifyReply, t: ClusterWriteTarget, ack: WriteAck, waitMs: number): Promise<ReplicasWait> => {
     const sequences = ack.shards.map((s) => ({ shard: s.shard, sequence: s.sequence }));
-    const w = await waitForReplicas(t.log.nc, t.log.cluster, ack.writeId, sequences, waitMs);
+    const stop = new AbortController();
+    const onShutdown = (): void => stop.abort(engine.shutdownSignal.reason);
+    const onClose = (): void => {
+      if (!reply.raw.writableFinished) stop.abort(new PlaitError('ABORTED', { message: 'the client closed the connection' }));
+    };
+    if (engine.shutdownSignal.aborted) onShutdown();
+    engine.shutdownSignal.addEventListener('abort', onShutdown, { once: true });
+    reply.raw.once('close', onClose);
+    let w: ReplicasWait;
+    try {
+      w = await waitForReplicas(t.log.nc, t.log.cluster, ack.writeId, sequences, waitMs, stop.signal);
+    } finally {
+      engine.shutdownSignal.removeEventListener('abort', onShutdown);
+      reply.raw.removeListener('close', onClose);
+    }
     if (w.complete) return w;
+    if (stop.signal.aborted) {
+      const reason = stop.signal.reason instanceof PlaitError ? stop.signal.reason : new PlaitError('INDEX_CLOSED', { message: 'the server is shutting down' });
+      throw extendedError(reason, `; the write is stored in the write logs (write ${ack.writeId}): its replicas apply it, unwaited for`, { acknowledged: true, writeId: ack.writeId, sequences });
+    }
     throw new PlaitError('TIMEOUT', {
       message: `the write is stored in the write logs (write ${ack.writeId}), but not every replica had applied it within ${waitMs} ms: ${w.shards.map((s) => `shard ${s.shard}: ${s.replicas.length === 0 ? 'no replica answered' : s.replicas.map((x) => `replica ${x.pid} applied up to ${x.applied ?? 'no log'} of ${s.sequence}`).join(', ')}`).join('; ')}`,
       acknowledged: true,
@@ -529,7 +549,7 @@ export const documentsRoutes: FastifyPluginAsync<DocumentsRoutesOptions> = async
         const waitMs = waitOf(b);
         const { ack } = await logWrite(reply, b.timeout_ms, t, { documents: docs }, waitMs !== undefined);
         const answer = loggedAnswer(t.index, ack);
-        return waitMs === undefined ? answer : { ...answer, replicas: replicasAnswer(await awaitReplicas(t, ack, waitMs)) };
+        return waitMs === undefined ? answer : { ...answer, replicas: replicasAnswer(await awaitReplicas(reply, t, ack, waitMs)) };
       }
       const entry = engine.index(request.params.name);
       refuseOnReplica();
@@ -590,7 +610,7 @@ export const documentsRoutes: FastifyPluginAsync<DocumentsRoutesOptions> = async
         const answer = loggedAnswer(t.index, ack);
         const warnings = (w: readonly FilterWarning[] | undefined): Record<string, unknown> => (w === undefined || w.length === 0 ? {} : { warnings: w.map((x) => snakeKeys(x)) });
         if (waitMs !== undefined) {
-          const replicas = await awaitReplicas(t, ack, waitMs);
+          const replicas = await awaitReplicas(reply, t, ack, waitMs);
           return { ...answer, replicas: replicasAnswer(replicas), ...warnings(filter === undefined ? undefined : appliedFilterWarnings(filter, replicas)) };
         }
         if (prepared === undefined) return answer;
