@@ -45,8 +45,11 @@ const appliers: LogApplier[] = [];
 const indexes: PlaitIndex[] = [];
 const replicas: ShardReplica[] = [];
 
-/** Document i: `year` 1960 + i % 4 in its metadata. */
-const line = (i: number): string => JSON.stringify({ _id: `d-${i}`, text: `wing heat flow number ${i}`, metadata: { year: 1960 + (i % 4) } });
+/** Documents with an `era`: a number on shard 0, its text on shard 1 (mixed over the corpus, on neither shard alone); no other test deletes them. */
+const ERA = (i: number): boolean => i >= 12 && i % 4 === 0;
+/** Document i: `year` 1960 + i % 4 in its metadata, and `era` i for ERA(i). */
+const line = (i: number): string =>
+  JSON.stringify({ _id: `d-${i}`, text: `wing heat flow number ${i}`, metadata: { year: 1960 + (i % 4), ...(ERA(i) ? { era: shardOf(`d-${i}`, SHARDS) === 0 ? i : String(i) } : {}) } });
 
 function errorOf(r: CliResult): { code: string; message: string; details?: Record<string, unknown> } {
   return (JSON.parse(r.stderr.trim().split('\n').pop()!) as { error: { code: string; message: string; details?: Record<string, unknown> } }).error;
@@ -181,6 +184,31 @@ test('cluster delete --filter on a field no document has: with --wait every repl
   assert.ok(expected > 0);
   assert.equal(g.replicas.shards.reduce((a, s) => a + s.replicas[0]!.transaction!.deleted, 0), expected);
   assert.equal(good.stderr, '');
+});
+
+test('cluster delete --filter on a field of numbers on one shard and strings on the other: FILTER_TYPE_MIXED over the corpus (the shards\' counts summed), from the preview without --wait and from the replicas\' counts with it, as plait delete warns', { skip, timeout: 120_000 }, async () => {
+  const era = Array.from({ length: N }, (_, i) => i).filter(ERA);
+  const numbers = era.filter((i) => shardOf(`d-${i}`, SHARDS) === 0);
+  const strings = era.length - numbers.length;
+  assert.ok(numbers.length >= 2 && strings >= 1, 'both shards hold some');
+  const docs = (n: number): string => `${n} document${n === 1 ? '' : 's'}`;
+  const mixed = (stderr: string, n: number): void =>
+    assert.match(stderr, new RegExp(`^plait: warning: filter field "era" holds (numbers in ${docs(n)} and strings in ${docs(strings)}|strings in ${docs(strings)} and numbers in ${docs(n)}): this filter compares numbers only.* \\[FILTER_TYPE_MIXED\\]$`, 'm'));
+  // Without --wait: the preview's counts, summed (before, nothing: neither shard's own counts are mixed).
+  const blind = await runPlaitAsync(['cluster', 'delete', root, '--filter', `{"era": ${numbers[0]}}`, '--nats', nats.url]);
+  assert.equal(blind.code, 0, blind.stderr);
+  assert.match(blind.stdout, /^the filter matched 1 document before the delete/m);
+  mixed(blind.stderr, numbers.length);
+  assert.equal(blind.stderr.trim().split('\n').length, 1, blind.stderr);
+  // With --wait: the counts each replica took as it applied the delete (after the one above), summed.
+  const waited = await runPlaitAsync(['cluster', 'delete', root, '--filter', '{"era": {"$gte": 0}}', '--nats', nats.url, '--wait', '60', '--json']);
+  assert.equal(waited.code, 0, waited.stderr);
+  mixed(waited.stderr, numbers.length - 1);
+  const out = JSON.parse(waited.stdout) as Out & { filterWarnings?: { code: string; field: string; storedCounts: { type: string; documents: number }[] }[] };
+  assert.deepEqual(out.filterWarnings?.map((w) => [w.code, w.field, [...w.storedCounts].sort((a, b) => a.type.localeCompare(b.type))]), [['FILTER_TYPE_MIXED', 'era', [{ type: 'number', documents: numbers.length - 1 }, { type: 'string', documents: strings }]]]);
+  assert.equal(out.replicas.shards.reduce((a, s) => a + s.replicas[0]!.transaction!.deleted, 0), numbers.length - 1);
+  const left = held();
+  assert.deepEqual(era.filter((i) => left.has(`d-${i}`)).length, strings, 'the numbers deleted, the strings left');
 });
 
 test('a tracked delete is a version-1 entry with one more header (an older applier applies it as any write); an older replica\'s ping (no counts) is "applied, counts unknown"; no replica answering is TIMEOUT with the delete stored', { skip, timeout: 120_000 }, async () => {

@@ -17,6 +17,7 @@ import { openIndex, type PlaitIndex } from '../src/index.js';
 import { Engine, resolveServerOptions, serveEngine, type RunningServer } from '../src/server/index.js';
 import { shardOf } from '../src/cluster/shard-of.js';
 import { WriteLog } from '../src/cluster/write-log.js';
+import { clusterSubjects } from '../src/cluster/subjects.js';
 import { LogApplier } from '../src/cluster/log-applier.js';
 import { ShardReplica } from '../src/cluster/shard-replica.js';
 import { ROUTING_JUMP_SHA256, codebookChecksum, writeClusterManifest } from '../src/cluster/cluster-manifest.js';
@@ -230,3 +231,119 @@ test('a coordinator takes a spaced id and an integer id (as its text) as a singl
     assert.ok(!ids.includes('4242') && !ids.includes('Meeting notes 2026-03'), ids.join(','));
   }
 });
+
+/** Ids that hash to shard `shard` (SHARDS shards), `n` of them, named `prefix-<k>`. */
+function idsOn(shard: number, n: number, prefix: string): string[] {
+  const out: string[] = [];
+  for (let k = 0; out.length < n; k++) if (shardOf(`${prefix}-${k}`, SHARDS) === shard) out.push(`${prefix}-${k}`);
+  return out;
+}
+
+type WaitAnswer = { complete: boolean; waited_ms: number; shards: { shard: number; sequence: number; replicas: { pid: number; applied: number; transaction: Record<string, unknown> | null }[] }[] };
+
+test('wait_ms: a coordinator write waits for each replica and answers its counts; a filter delete sums FILTER_TYPE_MIXED over the shards (waited or previewed); a replica behind is 504 TIMEOUT with the write stored', { skip, timeout: 120_000 }, async () => {
+  // `grade`: numbers on shard 0, strings on shard 1 — mixed over the corpus, on neither shard alone.
+  const on0 = idsOn(0, 2, 'grade');
+  const on1 = idsOn(1, 2, 'grade');
+  const docs = [
+    ...on0.map((id, k) => ({ doc_id: id, text: `The survey graded the bridge ${id} as sound.`, metadata: { grade: k + 1 } })),
+    ...on1.map((id, k) => ({ doc_id: id, text: `The survey graded the tunnel ${id} as worn.`, metadata: { grade: String(k + 1) } })),
+  ];
+  const add = await postJson(`${coordinator.url}/v1/indexes/web/documents`, { documents: docs, wait_ms: 60_000 });
+  assert.equal(add.status, 200, JSON.stringify(add.body));
+  const w = add.body.replicas as WaitAnswer;
+  assert.equal(w.complete, true);
+  assert.deepEqual(w.shards.map((s) => s.shard).sort(), [0, 1]);
+  for (const s of w.shards) {
+    assert.equal(s.replicas.length, 1, `shard ${s.shard}: its replica answered`);
+    const t = s.replicas[0]!.transaction!;
+    assert.ok(s.replicas[0]!.applied >= s.sequence);
+    assert.deepEqual([t.txn, t.sequence, t.added, t.replaced, t.unchanged, t.deleted], [add.body.write_id, s.sequence, 2, 0, 0, 0], JSON.stringify(t));
+  }
+  // Applied when answered: the shard's index serves it with no read-your-writes wait.
+  assert.equal((await replicas[0]!.index.search(docs[0]!.text, { topK: 1, exhaustive: true })).hits[0]?.docId, on0[0]);
+  // A preview (no wait_ms): the shards' type counts summed say the field is mixed, whatever matched.
+  const mixedOf = (body: { warnings?: { code: string; field: string; asked_type: string; stored_counts: { type: string; documents: number }[] }[] }) =>
+    (body.warnings ?? []).filter((x) => x.code === 'FILTER_TYPE_MIXED').map((x) => [x.field, x.asked_type, [...x.stored_counts].sort((a, b) => a.type.localeCompare(b.type))]);
+  const previewed = await postJson(`${coordinator.url}/v1/indexes/web/documents/delete`, { filter: { grade: 1 } });
+  assert.equal(previewed.status, 200, JSON.stringify(previewed.body));
+  assert.equal(previewed.body.filter_matches, 1);
+  assert.deepEqual(mixedOf(previewed.body), [['grade', 'number', [{ type: 'number', documents: 2 }, { type: 'string', documents: 2 }]]], JSON.stringify(previewed.body));
+  // Waited: each replica's count, and the same warning from the counts the replicas took as they applied it (after the delete above).
+  const waited = await postJson(`${coordinator.url}/v1/indexes/web/documents/delete`, { filter: { grade: { $gte: 2 } }, wait_ms: 60_000 });
+  assert.equal(waited.status, 200, JSON.stringify(waited.body));
+  const d = waited.body.replicas as WaitAnswer;
+  assert.equal(d.complete, true);
+  assert.equal(waited.body.filter_matches, undefined, 'no preview when waiting: the replicas counted');
+  assert.deepEqual(d.shards.map((s) => [s.shard, s.replicas[0]!.transaction!.deleted]).sort(), [[0, 1], [1, 0]]);
+  assert.ok(d.shards.every((s) => !('filter_types' in s.replicas[0]!.transaction!)), 'the wire-only counts stay inside');
+  assert.deepEqual(mixedOf(waited.body), [['grade', 'number', [{ type: 'number', documents: 1 }, { type: 'string', documents: 2 }]]], JSON.stringify(waited.body));
+  // A replica behind (its ping answers a position that does not move): 504 TIMEOUT, the write stored all the same.
+  const [late] = idsOn(1, 1, 'late');
+  const real = replicas[1]!.applier;
+  const frozen = real.applied.value;
+  replicas[1]!.replica.attachLog({ applied: { value: frozen }, waitFor: (s, o) => real.waitFor(s, o) });
+  try {
+    const t = await postJson(`${coordinator.url}/v1/indexes/web/documents`, { documents: [{ doc_id: late!, text: 'A late tram rattled past the depot at midnight.' }], wait_ms: 300 });
+    assert.equal(t.status, 504, JSON.stringify(t.body));
+    assert.equal(t.body.error.code, 'TIMEOUT');
+    assert.match(t.body.error.message, /the write is stored in the write logs \(write [0-9a-f-]{36}\), but not every replica had applied it within 300 ms: shard 1: replica \d+ applied up to \d+ of \d+/);
+    const det = t.body.error.details as { acknowledged: boolean; write_id: string; sequences: { shard: number; sequence: number }[]; replicas: WaitAnswer };
+    assert.equal(det.acknowledged, true);
+    assert.equal(det.replicas.complete, false);
+    assert.deepEqual(det.sequences.map((s) => s.shard), [1]);
+    await seeWrites(det.sequences);
+    assert.equal((await replicas[1]!.index.search('late tram depot midnight', { topK: 1, exhaustive: true })).hits[0]?.docId, late);
+  } finally {
+    replicas[1]!.replica.attachLog(real);
+  }
+});
+
+test('a coordinator\'s filter-delete preview runs in the request\'s admission slot and under its deadline: a hanging replica holds a slot (a search is shed meanwhile) and the delete is 504 TIMEOUT at timeout_ms, nothing published; a drain ends a wait_ms wait with a 503 saying the write is stored', { skip, timeout: 120_000 }, async () => {
+  // Another cluster on the same NATS, whose shards' `filter` verb hangs (a replica that never answers).
+  const asked: number[] = [];
+  const subs = [0, 1].map((s) => nc.subscribe(`${clusterSubjects('hang').shardService(s)}.filter`, { callback: () => void asked.push(s) }));
+  const log = await WriteLog.open(nc, 'hang', { shards: SHARDS });
+  const engine = new Engine(
+    { indexes: [{ name: 'sample', index: sample.index, borrowed: true }], rerankers: [{ names: ['bundled:use-lite'], reranker: sample.reranker, borrowed: true }] },
+    resolveServerOptions({ host: '127.0.0.1', port: 0, logLevel: false, defaultMetrics: false, maxConcurrent: 1, maxQueue: 0, drainTimeoutMs: 200 }, {}),
+  );
+  const server = await serveEngine(engine, { clusterWrites: { index: 'hang', log, encoder: await sample.index.encoder(), manifest: sample.index.manifest } });
+  let closed = false;
+  try {
+    const jsm = await jetstreamManager(nc);
+    const lastSeqs = async (): Promise<number[]> => Promise.all([0, 1].map(async (i) => (await jsm.streams.info(`PLAIT_hang_SHARD_${i}`)).state.last_seq));
+    const before = await lastSeqs();
+    const del = postJson(`${server.url}/v1/indexes/hang/documents/delete`, { filter: { topic: 'food' }, timeout_ms: 1000 });
+    await until(() => asked.length === SHARDS);
+    // The preview holds the only slot: a search now is shed at once (it had been served beside it).
+    const search = await postJson(`${server.url}/v1/indexes/sample/search`, { query: 'yeast', top_k: 1 });
+    assert.equal(search.status, 503, JSON.stringify(search.body));
+    assert.equal(search.body.error.code, 'OVERLOADED');
+    const r = await del;
+    // At its deadline of 1 s (the preview's own bound is 2 s): before, 200 after the 2 s, the delete published.
+    assert.equal(r.status, 504, JSON.stringify(r.body));
+    assert.equal(r.body.error.code, 'TIMEOUT');
+    assert.deepEqual(await lastSeqs(), before, 'nothing was published');
+    // No replica of `hang` answers a ping: a wait_ms write waits; the server's drain (200 ms) ends it with
+    // a 503 that says the write is stored (before, the wait went on, and the drain cut the connection).
+    const waiting = postJson(`${server.url}/v1/indexes/hang/documents`, { documents: [{ doc_id: 'drained', text: 'A ferry waited at the pier for the last train.' }], wait_ms: 60_000 });
+    for (;;) {
+      if ((await lastSeqs()).some((x, i) => x > before[i]!)) break; // published: the wait began
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    closed = true;
+    await server.close();
+    const w = await waiting;
+    assert.deepEqual([w.status, w.body.error?.code, w.body.error?.details?.acknowledged], [503, 'INDEX_CLOSED', true], JSON.stringify(w.body));
+    assert.match(w.body.error.message, /the write is stored in the write logs \(write [0-9a-f-]{36}\)/);
+  } finally {
+    if (!closed) await server.close();
+    for (const s of subs) s.unsubscribe();
+  }
+});
+
+/** Polls `ok` every 10 ms until it holds (the test's own timeout bounds it). */
+async function until(ok: () => boolean): Promise<void> {
+  while (!ok()) await new Promise((r) => setTimeout(r, 10));
+}

@@ -169,6 +169,12 @@ test('bounds and bad bodies: 413 past the document and byte limits, 400 for what
     assert.equal(r.status, 400, JSON.stringify(body));
     assert.equal(r.body.error.code, code);
   }
+  // wait_ms is a coordinator's (its replicas apply after the answer): a single index answers after the commit, so it is refused, not ignored.
+  for (const [route, body] of [['documents', { documents: [{ doc_id: 'w', text: 'x' }], wait_ms: 1000 }], ['documents/delete', { doc_ids: ['bee-dance'], wait_ms: 1000 }]] as const) {
+    const r = await postJson(`${base}/${route}`, body);
+    assert.deepEqual([r.status, r.body.error.code, r.body.error.details?.field], [400, 'INVALID_ARGUMENT', 'body/wait_ms'], JSON.stringify(r.body));
+    assert.match(r.body.error.message, /wait_ms is for a cluster coordinator/);
+  }
   assert.equal(readManifest(sample.path).generation, g, 'no refused write committed anything');
   const unknown = await postJson(`${server.url}/v1/indexes/nope/documents`, { documents: [{ doc_id: 'a', text: 'x' }] });
   assert.equal(unknown.status, 404);

@@ -26,8 +26,9 @@ import { encodeClusterWrite } from './encode-write.js';
 import { clusterLayout } from './shard-files.js';
 import { WriteLog, type WriteAck } from './write-log.js';
 import { WriteTransaction, type ShardCommitAck } from './write-transaction.js';
-import { waitForReplicas, type ReplicasWait } from './replica-wait.js';
+import { appliedFilterWarnings, waitForReplicas, type ReplicasWait } from './replica-wait.js';
 import { previewFilter, type FilterPreview } from './filter-preview.js';
+import type { FilterWarning } from '../docstore/metadata-catalogue.js';
 
 export interface ClusterAddOptions extends CorpusReaderOptions {
   /** An open encoder of the cluster's model (not closed); default: one created from a shard's manifest. */
@@ -94,6 +95,15 @@ export interface ClusterDeleteResult extends ClusterWriteResult {
    * before the delete was published, and why none when none (filter-preview.ts).
    */
   filterPreview?: FilterPreview;
+  /**
+   * A filter delete: what the filter did over the whole cluster, as a single index's delete says it
+   * (UpdateResult.filterWarnings): why it matched nothing when it matched nothing on every shard
+   * (commonWarnings), and FILTER_TYPE_MIXED for each comparison on a field of several JSON types
+   * over the corpus (the shards' type counts summed: clusterMixedWarnings). With `waitMs` from the
+   * replicas' own counts as they applied it (why: only when every shard answered counts), without
+   * from the preview (`filterPreview.filterWarnings`). Absent when none.
+   */
+  filterWarnings?: FilterWarning[];
 }
 
 /** What deleteFromCluster deletes; its keys: `{ ids, filtr }` had deleted the ids and ignored the filter. */
@@ -190,9 +200,11 @@ export async function deleteFromCluster(nc: NatsConnection, root: string, what: 
   const ack = await log.append(write, { track: options.waitMs !== undefined });
   const sequences = lastSequences([ack]);
   const replicas = options.waitMs === undefined ? undefined : await waitForReplicas(nc, layout.cluster, ack.writeId, sequences, options.waitMs);
+  const filterWarnings = what.filter === undefined ? undefined : replicas === undefined ? filterPreview?.filterWarnings : appliedFilterWarnings(what.filter, replicas);
   return {
     cluster: layout.cluster, shards: layout.shards, documents: what.ids?.length ?? 0, writes: 1, sequences, write: ack.writeId,
     published: ack.shards.map((s) => ({ shard: s.shard, stream: s.stream, sequence: s.sequence, deletes: s.deletes })),
     ...(replicas === undefined ? {} : { replicas }), ...(filterPreview === undefined ? {} : { filterPreview }),
+    ...(filterWarnings === undefined || filterWarnings.length === 0 ? {} : { filterWarnings }),
   };
 }

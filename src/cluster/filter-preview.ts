@@ -11,10 +11,15 @@
  * CLUSTER_WRITE_DEFAULTS.filterPreviewMs (no replica, a replica before the `filter` verb: no
  * responders) is "not asked", and the cluster's count is then unknown. `--wait` gives what each
  * replica did, counted as it applied the delete.
+ *
+ * Whatever the filter matched, each comparison on a field of several JSON types over the corpus is
+ * FILTER_TYPE_MIXED, from the answering shards' type counts summed (clusterMixedWarnings), as a
+ * cluster search says it: before, a delete by `{"year": {"$lt": 1960}}` over numbers on one shard
+ * and strings on another said nothing of the strings it would leave behind.
  */
 import type { NatsConnection } from '@nats-io/transport-node';
 import { CLUSTER_WRITE_DEFAULTS } from '../config/defaults.js';
-import { commonWarnings, type FilterWarning } from '../docstore/metadata-catalogue.js';
+import { clusterMixedWarnings, commonWarnings, type FilterWarning } from '../docstore/metadata-catalogue.js';
 import type { MetadataFilter } from '../docstore/metadata-filter.js';
 import { decodeMessage, encodeMessage, type FilterReply, type FilterRequest, type Reply } from './shard-protocol.js';
 import { clusterSubjects } from './subjects.js';
@@ -25,8 +30,21 @@ export interface FilterPreview {
   shards: { shard: number; matches: number | null }[];
   /** Their sum; null when a shard did not answer. */
   matches: number | null;
-  /** When every shard answered and none matched: why, as a cluster search says it (commonWarnings; FILTER_NO_MATCH when the shards give no common reason). */
+  /**
+   * When every shard answered and none matched: why, as a cluster search says it (commonWarnings;
+   * FILTER_NO_MATCH when the shards give no common reason); and, matched or not, FILTER_TYPE_MIXED
+   * for each comparison on a field of several JSON types over the answering shards (their counts
+   * summed). Absent when none.
+   */
   filterWarnings?: FilterWarning[];
+}
+
+/** previewFilter's options. */
+export interface FilterPreviewOptions {
+  /** How long each shard's count is waited for, ms (default CLUSTER_WRITE_DEFAULTS.filterPreviewMs). */
+  timeoutMs?: number;
+  /** Stops the wait at once (a request's deadline or disconnect): previewFilter then rejects with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 async function ask(nc: NatsConnection, subject: string, request: FilterRequest, timeoutMs: number): Promise<FilterReply | null> {
@@ -42,13 +60,33 @@ async function ask(nc: NatsConnection, subject: string, request: FilterRequest, 
 
 /**
  * Asks one replica of each of `shards` shards of `cluster` how many documents `filter` matches.
- * Never throws: a shard that does not answer is `matches: null`.
+ * A shard that does not answer within `timeoutMs` is `matches: null`.
+ * @throws only the signal's reason, when `options.signal` aborts first.
  */
-export async function previewFilter(nc: NatsConnection, cluster: string, shards: number, filter: MetadataFilter, timeoutMs: number = CLUSTER_WRITE_DEFAULTS.filterPreviewMs): Promise<FilterPreview> {
+export async function previewFilter(nc: NatsConnection, cluster: string, shards: number, filter: MetadataFilter, options: FilterPreviewOptions = {}): Promise<FilterPreview> {
   const subjects = clusterSubjects(cluster);
-  const replies = await Promise.all(Array.from({ length: shards }, (_, s) => ask(nc, `${subjects.shardService(s)}.filter`, { filter }, timeoutMs)));
+  const timeoutMs = options.timeoutMs ?? CLUSTER_WRITE_DEFAULTS.filterPreviewMs;
+  const asked = Promise.all(Array.from({ length: shards }, (_, s) => ask(nc, `${subjects.shardService(s)}.filter`, { filter }, timeoutMs)));
+  const replies = options.signal === undefined ? await asked : await untilAborted(asked, options.signal);
   const known = replies.every((r) => r !== null);
   const matches = known ? replies.reduce((a, r) => a + r!.matches, 0) : null;
   const why = matches === 0 ? commonWarnings(replies.map((r) => r!.filterWarnings)) : null;
-  return { shards: replies.map((r, shard) => ({ shard, matches: r?.matches ?? null })), matches, ...(why === null ? {} : { filterWarnings: why }) };
+  const mixed = clusterMixedWarnings(filter, replies.filter((r): r is FilterReply => r !== null));
+  const all = [...(why ?? []), ...mixed];
+  return { shards: replies.map((r, shard) => ({ shard, matches: r?.matches ?? null })), matches, ...(all.length === 0 ? {} : { filterWarnings: all }) };
+}
+
+/** `work`, or the signal's reason as soon as it aborts (the NATS requests then end at their own timeout). */
+async function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  signal.throwIfAborted();
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([work, aborted]);
+  } finally {
+    signal.removeEventListener('abort', onAbort!);
+  }
 }

@@ -408,6 +408,7 @@ export class LogApplier {
         txn: last.txn, sequence: last.sequence, added: result.added, replaced: result.replaced, unchanged: result.unchanged, deleted: result.deleted,
         ...((last.write.delete?.length ?? 0) === 0 ? {} : { notFound: result.missing.length }),
         ...(result.filterWarnings === undefined ? {} : { filterWarnings: result.filterWarnings }),
+        ...(result.filterFieldTypes === undefined ? {} : { filterTypes: result.filterFieldTypes }),
         ...(result.metadataWarnings === undefined ? {} : { metadataWarnings: result.metadataWarnings }),
       });
     }

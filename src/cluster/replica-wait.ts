@@ -17,6 +17,8 @@ import { CLUSTER_DEFAULTS, CLUSTER_WRITE_DEFAULTS } from '../config/defaults.js'
 import { decodeMessage, encodeMessage, type PingReply, type PingRequest, type Reply } from './shard-protocol.js';
 import { clusterSubjects } from './subjects.js';
 import type { TransactionApplied } from './write-transaction.js';
+import { clusterMixedWarnings, commonWarnings, type FilterWarning } from '../docstore/metadata-catalogue.js';
+import type { MetadataFilter } from '../docstore/metadata-filter.js';
 
 /** One replica's answer at the end of the wait. */
 export interface ReplicaApplied {
@@ -53,9 +55,11 @@ async function ping(nc: NatsConnection, subject: string, txn: string): Promise<R
 /**
  * Waits until the replicas of every shard in `acks` applied the entry at its `sequence` (transaction
  * `txn`'s commit entry, or tracked write `txn`), at most `timeoutMs`; each replica's answer says what
- * it did with `txn`. Never throws for a timeout: `complete` says whether it was reached.
+ * it did with `txn`. Never throws for a timeout: `complete` says whether it was reached. `signal`
+ * (a server's drain, a client's hang-up) ends the wait early, after the ping round under way, with
+ * what that round saw.
  */
-export async function waitForReplicas(nc: NatsConnection, cluster: string, txn: string, acks: readonly { shard: number; sequence: number }[], timeoutMs: number): Promise<ReplicasWait> {
+export async function waitForReplicas(nc: NatsConnection, cluster: string, txn: string, acks: readonly { shard: number; sequence: number }[], timeoutMs: number, signal?: AbortSignal): Promise<ReplicasWait> {
   const subjects = clusterSubjects(cluster);
   const started = Date.now();
   const done = (r: readonly ReplicaApplied[], sequence: number): boolean => r.length > 0 && r.every((x) => x.applied !== null && x.applied >= sequence);
@@ -63,7 +67,38 @@ export async function waitForReplicas(nc: NatsConnection, cluster: string, txn: 
     const shards = await Promise.all(acks.map(async (a) => ({ shard: a.shard, sequence: a.sequence, replicas: await ping(nc, `${subjects.shardService(a.shard)}.ping`, txn) })));
     const complete = shards.every((s) => done(s.replicas, s.sequence));
     const waitedMs = Date.now() - started;
-    if (complete || waitedMs >= timeoutMs) return { complete, waitedMs, shards };
-    await new Promise((r) => setTimeout(r, Math.min(CLUSTER_WRITE_DEFAULTS.waitPollMs, Math.max(0, timeoutMs - waitedMs))));
+    if (complete || waitedMs >= timeoutMs || signal?.aborted === true) return { complete, waitedMs, shards };
+    await pause(Math.min(CLUSTER_WRITE_DEFAULTS.waitPollMs, Math.max(0, timeoutMs - waitedMs)), signal);
   }
+}
+
+/** `ms`, or less when `signal` aborts first (its timer and listener cleared either way). */
+function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const end = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', end);
+      resolve();
+    };
+    const timer = setTimeout(end, ms);
+    signal?.addEventListener('abort', end, { once: true });
+  });
+}
+
+/** Per shard waited for, the counts of its first replica that answered them (replicas of a shard apply alike); undefined for a shard with none. */
+export function shardCounts(w: ReplicasWait): (TransactionApplied | undefined)[] {
+  return w.shards.map((s) => s.replicas.find((x) => x.transaction !== null && x.transaction.refused === undefined)?.transaction ?? undefined);
+}
+
+/**
+ * A waited filter delete's warnings over the cluster (ClusterDeleteResult.filterWarnings): why it
+ * matched nothing, when every shard's counts came and each matched nothing, and FILTER_TYPE_MIXED
+ * from the shards' type counts before the delete, summed (the shards that answered counts).
+ */
+export function appliedFilterWarnings(filter: MetadataFilter, w: ReplicasWait): FilterWarning[] {
+  const per = shardCounts(w);
+  const known = per.filter((t): t is TransactionApplied => t !== undefined);
+  const why = known.length === per.length ? commonWarnings(known.map((t) => t.filterWarnings)) : null;
+  const mixed = clusterMixedWarnings(filter, known.map((t) => ({ ...(t.filterWarnings === undefined ? {} : { filterWarnings: t.filterWarnings }), ...(t.filterTypes === undefined ? {} : { filterTypes: t.filterTypes }) })));
+  return [...(why ?? []), ...mixed];
 }

@@ -304,6 +304,12 @@ export interface FilterRequest {
 export interface FilterReply {
   matches: number;
   filterWarnings?: FilterWarning[];
+  /**
+   * The shard's live document counts per JSON type of each field the filter compares
+   * (comparedFieldTypes), which the writer sums over the shards to say FILTER_TYPE_MIXED over the
+   * corpus, as a search's coordinator sums ShardQueryResult.filterTypes. Absent from replicas predating it.
+   */
+  filterTypes?: WireFieldTypes;
 }
 
 export interface ShardQueryResult {

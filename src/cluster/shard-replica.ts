@@ -203,15 +203,16 @@ export class ShardReplica {
   }
 
   /**
-   * How many live documents of this shard `req.filter` matches, and why none when none (a filter
-   * delete's preview, filter-preview.ts).
+   * How many live documents of this shard `req.filter` matches, why none when none, and the type
+   * counts of the fields it compares (for FILTER_TYPE_MIXED over the corpus): a filter delete's
+   * preview, filter-preview.ts.
    * @throws PlaitError INVALID_FILTER.
    */
   filterMatches(req: FilterRequest): FilterReply {
     const store = this.index.docstore;
     const c = compileFilter(req.filter);
     const matches = store.filterRowids(c.where, c.params).length;
-    return { matches, ...(matches === 0 ? { filterWarnings: noMatchWarnings(c.source, store.fieldCatalogue()) } : {}) };
+    return { matches, ...(matches === 0 ? { filterWarnings: noMatchWarnings(c.source, store.fieldCatalogue()) } : {}), filterTypes: comparedFieldTypes(c.source, store.metadataTypes()) };
   }
 
   info(): ShardInfo {

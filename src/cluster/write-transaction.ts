@@ -36,7 +36,7 @@
 import { randomUUID } from 'node:crypto';
 import { pack, unpack } from 'msgpackr';
 import { PlaitError } from '../errors/index.js';
-import type { FilterWarning } from '../docstore/metadata-catalogue.js';
+import type { FilterWarning, WireFieldTypes } from '../docstore/metadata-catalogue.js';
 import type { MetadataTypeWarning } from '../docstore/metadata-types.js';
 import type { ClusterWrite } from './write-entry.js';
 import { COMMIT_HEADER, type WriteLog } from './write-log.js';
@@ -107,6 +107,12 @@ export interface TransactionApplied {
   notFound?: number;
   /** A filter delete that matched no live document here: why (updateIndex's filterWarnings; docstore/metadata-catalogue.ts). */
   filterWarnings?: FilterWarning[];
+  /**
+   * A filter delete: this shard's live documents per JSON type of each field the filter compares,
+   * before the delete (updateIndex's filterFieldTypes), which the writer sums over the shards to
+   * say FILTER_TYPE_MIXED over the corpus (cluster-writer.ts). Absent from replicas predating it.
+   */
+  filterTypes?: WireFieldTypes;
   /**
    * METADATA_TYPE_MIXED: each field the commit left holding several JSON types, one of them new
    * (updateIndex's metadataWarnings, this shard's counts), so that `plait cluster add --wait` says

@@ -51,7 +51,7 @@ import { distinctTokenIds } from '../docstore/passage-tokens.js';
 import type { DocumentInput } from '../docstore/types.js';
 import { buildIvf } from '../indexer/index-writer.js';
 import { compileFilter, type MetadataFilter } from '../docstore/metadata-filter.js';
-import { mixedFilterWarnings, noMatchWarnings, type FilterWarning } from '../docstore/metadata-catalogue.js';
+import { comparedFieldTypes, mixedFilterWarnings, noMatchWarnings, type FilterWarning, type WireFieldTypes } from '../docstore/metadata-catalogue.js';
 import type { MetadataTypeWarning } from '../docstore/metadata-types.js';
 import { checkFinite } from '../indexer/compress-passages.js';
 import { sameContent } from './sync-plan.js';
@@ -134,6 +134,14 @@ export interface UpdateResult {
    * filter matched nothing exactly when a warning of another code is here.
    */
   filterWarnings?: FilterWarning[];
+  /**
+   * With `deleteWhere`: the live documents per JSON type of each field the filter compares, before
+   * this write, as [field, [[type, documents], …]] (docstore/metadata-catalogue.ts comparedFieldTypes).
+   * A cluster's replica hands them to the writer, which sums its shards' to say FILTER_TYPE_MIXED
+   * over the corpus (a field of numbers on one shard and strings on another is mixed, though
+   * neither shard's own filterWarnings says so; cluster/cluster-writer.ts).
+   */
+  filterFieldTypes?: WireFieldTypes;
   /**
    * METADATA_TYPE_MIXED (docstore/metadata-types.ts): each metadata field this write left holding
    * values of several JSON types (string, number, boolean), one of them new to it — `year` stored
@@ -265,7 +273,8 @@ export function updateIndex(dir: string, req: UpdateRequest, options: UpdateOpti
     // A comparison on a field of several JSON types deletes the values of its own type only (a
     // `year` of strings and numbers: {"$lt": 1960} leaves every string behind): said whether or not
     // it matched, as a search says it, with the counts before this write changes them.
-    const mixed = where === null ? [] : mixedFilterWarnings(where.source, store.fieldTypesBefore());
+    const typesBefore = where === null ? null : store.fieldTypesBefore();
+    const mixed = where === null ? [] : mixedFilterWarnings(where.source, typesBefore!);
     // Each id once: an id listed twice, or listed and also matched by the filter, is one delete —
     // its second sighting is not "missing" (it was in the index).
     const absent = req.deleteExcept === undefined ? [] : absentIds(store.liveDocIds(), req.deleteExcept, adds);
@@ -306,7 +315,10 @@ export function updateIndex(dir: string, req: UpdateRequest, options: UpdateOpti
     });
     // A filter that matched no live document says why (read before any change: the catalogue is the live documents').
     const why = where !== null && byFilter.length === 0 ? noMatchWarnings(where.source, store.fieldCatalogue()) : [];
-    const filterWarnings = why.length + mixed.length === 0 ? {} : { filterWarnings: [...why, ...mixed] };
+    const filterWarnings = {
+      ...(why.length + mixed.length === 0 ? {} : { filterWarnings: [...why, ...mixed] }),
+      ...(where === null ? {} : { filterFieldTypes: comparedFieldTypes(where.source, typesBefore!) }),
+    };
     if (written.length === 0 && deleted === 0) {
       // Nothing changes (every id absent, every document unchanged): no generation is committed
       // (the store rolls back, close() removes a copy), the appliedLog position included.

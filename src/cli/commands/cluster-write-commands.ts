@@ -14,9 +14,9 @@ import { existsSync } from 'node:fs';
 import { fetchClusterShard, publishCluster, type ShardFilesResult } from '../../cluster/shard-files.js';
 import { findClusterRoot } from '../../cluster/cluster-manifest.js';
 import { addCorpusToCluster, deleteFromCluster, type ClusterAddResult, type ClusterDeleteResult } from '../../cluster/cluster-writer.js';
-import type { ReplicasWait } from '../../cluster/replica-wait.js';
+import { shardCounts, type ReplicasWait } from '../../cluster/replica-wait.js';
 import type { TransactionApplied } from '../../cluster/write-transaction.js';
-import { commonWarnings, type FilterWarning } from '../../docstore/metadata-catalogue.js';
+import type { FilterWarning } from '../../docstore/metadata-catalogue.js';
 import { parseFilter } from '../../docstore/metadata-filter.js';
 import { LOCK_WAIT_OPTION, corpusReadOptions, lockWait, readIdFile, type AddCliOptions } from './living-commands.js';
 import { SKIP_INVALID_HELP, skippedNote, withCorpusOptions } from './index-commands.js';
@@ -65,9 +65,14 @@ function describeAdd(r: ClusterAddResult): string {
 /** An add's counts on one replica. */
 const addCounts = (t: TransactionApplied): string => `${t.added} added, ${t.replaced} replaced, ${t.unchanged} unchanged, ${t.deleted} deleted`;
 
-/** A delete's counts on one replica: deleted, its shard's ids not found, why its filter matched nothing. */
-const deleteCounts = (t: TransactionApplied): string =>
-  `${t.deleted} deleted${t.notFound === undefined ? '' : `, ${t.notFound} not found`}${t.filterWarnings === undefined ? '' : ` (filter: ${t.filterWarnings.map((w) => `${w.message} [${w.code}]`).join('; ')})`}`;
+/**
+ * A delete's counts on one replica: deleted, its shard's ids not found, why its filter matched
+ * nothing (its shard's FILTER_TYPE_MIXED is left out: the corpus's is said once, on stderr).
+ */
+const deleteCounts = (t: TransactionApplied): string => {
+  const why = (t.filterWarnings ?? []).filter((w) => w.code !== 'FILTER_TYPE_MIXED');
+  return `${t.deleted} deleted${t.notFound === undefined ? '' : `, ${t.notFound} not found`}${why.length === 0 ? '' : ` (filter: ${why.map((w) => `${w.message} [${w.code}]`).join('; ')})`}`;
+};
 
 /**
  * A waited add's METADATA_TYPE_MIXED, on stderr as plait add prints it, once per shard and field (from
@@ -101,30 +106,28 @@ function describeReplicas(w: ReplicasWait, counts: (t: TransactionApplied) => st
     .join('; ');
 }
 
-/** Per shard, the counts of its first replica that answered them (replicas of a shard apply alike); null when a shard has none. */
-function shardCounts(w: ReplicasWait): TransactionApplied[] | null {
-  const out: TransactionApplied[] = [];
-  for (const s of w.shards) {
-    const t = s.replicas.find((x) => x.transaction !== null && x.transaction.refused === undefined)?.transaction;
-    if (t === undefined || t === null) return null;
-    out.push(t);
-  }
-  return out;
+/**
+ * A waited delete's totals over the shards (`deleted 3 documents; 2 of the 5 ids found on no shard`);
+ * null when a shard's counts are unknown.
+ */
+function deleteTotals(w: ReplicasWait, ids: number): string | null {
+  const per = shardCounts(w);
+  if (per.some((t) => t === undefined)) return null;
+  const known = per as TransactionApplied[];
+  const deleted = known.reduce((a, t) => a + t.deleted, 0);
+  const notFound = known.reduce((a, t) => a + (t.notFound ?? 0), 0);
+  return `deleted ${plural(deleted, 'document')}${ids === 0 ? '' : notFound === 0 ? `; all ${plural(ids, 'id')} found` : `; ${notFound} of the ${plural(ids, 'id')} found on no shard`}`;
 }
 
 /**
- * A waited delete's totals over the shards (`deleted 3 documents; 2 of the 5 ids found on no shard`)
- * and, when the filter matched nothing on every shard, why (stderr, as plait delete says it); nothing
- * when a shard's counts are unknown.
+ * A cluster filter delete's warnings on stderr, as plait delete prints its own: why the filter
+ * matched nothing on any shard (`counted`: said of the preview, taken before the delete), then each
+ * field of several JSON types over the corpus that it compares (FILTER_TYPE_MIXED).
  */
-function deleteTotals(w: ReplicasWait, ids: number, filter: boolean): { line: string; warning: string | null } | null {
-  const per = shardCounts(w);
-  if (per === null) return null;
-  const deleted = per.reduce((a, t) => a + t.deleted, 0);
-  const notFound = per.reduce((a, t) => a + (t.notFound ?? 0), 0);
-  const line = `deleted ${plural(deleted, 'document')}${ids === 0 ? '' : notFound === 0 ? `; all ${plural(ids, 'id')} found` : `; ${notFound} of the ${plural(ids, 'id')} found on no shard`}`;
-  const why = filter ? commonWarnings(per.map((t) => t.filterWarnings)) : null;
-  return { line, warning: why === null ? null : `plait: no document passes --filter on any shard${reasonsOf(why)}` };
+function warnFilter(warnings: readonly FilterWarning[], counted: string): void {
+  const why = warnings.filter((w) => w.code !== 'FILTER_TYPE_MIXED');
+  if (why.length > 0) process.stderr.write(`plait: no document passes --filter on any shard${counted}${reasonsOf(why)}\n`);
+  for (const w of warnings) if (w.code === 'FILTER_TYPE_MIXED') process.stderr.write(`plait: warning: ${w.message} [${w.code}]\n`);
 }
 
 /** `: <message> [CODE]; …` for a filter's reasons, as plait delete prints them (FILTER_NO_MATCH alone says nothing more: ''). */
@@ -189,23 +192,23 @@ export function registerClusterWriteCommands(program: Command): void {
       const wait = o.wait;
       const r = await withNats(o.nats, (nc) => deleteFromCluster(nc, findClusterRoot(name) ?? name, { ids, ...(filter === undefined ? {} : { filter }) }, wait === undefined ? {} : { waitMs: wait * 1000 }));
       const replicas = r.replicas;
-      const totals = replicas === undefined ? null : deleteTotals(replicas, ids.length, filter !== undefined);
+      const totals = replicas === undefined ? null : deleteTotals(replicas, ids.length);
       if (o.json) printJson(r);
       else {
         process.stdout.write(
           `sent ${plural(r.documents, 'id')}${filter === undefined ? '' : ' and a filter'} for deletion: ${describeWrite(r)}\n` +
             (replicas === undefined ? '' : `replicas: ${describeReplicas(replicas, deleteCounts, DELETE_COUNTS_UNKNOWN)}\n`) +
             (r.filterPreview?.matches == null || r.filterPreview.matches === 0 ? '' : `the filter matched ${plural(r.filterPreview.matches, 'document')} before the delete (${r.filterPreview.shards.map((x) => `shard ${x.shard}: ${x.matches}`).join(', ')}); each replica deletes them as it applies the write (--wait <s> waits for that)\n`) +
-            (totals === null ? '' : `${totals.line}\n`),
+            (totals === null ? '' : `${totals}\n`),
         );
       }
-      // A filter that matched nothing says why, as plait delete does (a typo, a number where text is stored):
+      // A filter that matched nothing says why, as plait delete does (a typo, a number where text is stored),
+      // and one comparing a field of several JSON types over the corpus says which values it cannot take:
       // with --wait from the replicas' own counts; without, from the count a replica per shard made before
       // the delete was published — and when a shard could not answer, that only --wait tells.
-      if (totals?.warning != null) process.stderr.write(`${totals.warning}\n`);
       const preview = r.filterPreview;
-      if (preview?.matches === 0) process.stderr.write(`plait: no document passes --filter on any shard (counted before the delete)${reasonsOf(preview.filterWarnings ?? [])}\n`);
-      else if (preview !== undefined && preview.matches === null && o.quiet !== true) process.stderr.write(`plait: ${FILTER_UNKNOWN_WITHOUT_WAIT}\n`);
+      warnFilter(r.filterWarnings ?? [], preview === undefined ? '' : ' (counted before the delete)');
+      if (preview !== undefined && preview.matches === null && o.quiet !== true) process.stderr.write(`plait: ${FILTER_UNKNOWN_WITHOUT_WAIT}\n`);
       if (replicas !== undefined && !replicas.complete) {
         throw new PlaitError('TIMEOUT', {
           message: `the delete is stored in the write logs (write ${r.write}), but not every replica had applied it within ${wait} s: ${describeReplicas(replicas, deleteCounts, DELETE_COUNTS_UNKNOWN)}`,

@@ -55,6 +55,9 @@ import { snakeKeys } from '../snake-keys.js';
 import { encodeClusterWrite } from '../../cluster/encode-write.js';
 import type { WriteAck, WriteLog } from '../../cluster/write-log.js';
 import { previewFilter } from '../../cluster/filter-preview.js';
+import { appliedFilterWarnings, waitForReplicas, type ReplicasWait } from '../../cluster/replica-wait.js';
+import type { FilterWarning } from '../../docstore/metadata-catalogue.js';
+import { integerRange } from '../../config/parse-number.js';
 import type { IndexManifest } from '../../format/manifest.js';
 import type { Encoder } from '../../encoder/types.js';
 import '../fastify-types.js';
@@ -99,15 +102,29 @@ interface AddBody {
   documents: DocumentBody[];
   no_replace?: boolean;
   timeout_ms?: number;
+  wait_ms?: number;
 }
 
 interface DeleteBody {
   doc_ids?: (string | number)[];
   filter?: MetadataFilter;
   timeout_ms?: number;
+  wait_ms?: number;
 }
 
-const TIMEOUT_MS = { type: 'integer', minimum: 1, description: 'deadline for this request in ms, up to the commit (default: the server deadline)' } as const;
+const TIMEOUT_MS = {
+  type: 'integer',
+  minimum: 1,
+  description: 'deadline for this request in ms, up to the commit (default: the server deadline); on a cluster coordinator up to the publish: the encoding and a filter delete\'s preview (504 TIMEOUT, nothing published, when it passes)',
+} as const;
+
+const WAIT_MS = {
+  type: 'integer',
+  minimum: 0,
+  description:
+    "a cluster coordinator only (400 INVALID_ARGUMENT on a single index, whose answer comes after the commit): once the write logs stored the write, wait up to this many ms for every shard's replicas that answer to apply it, and answer what each did in `replicas` " +
+    '(as `plait cluster add|delete --wait`; at most the server\'s maximum timeout_ms). A replica behind at the end, or a shard with no replica answering, is 504 TIMEOUT with the write stored all the same (details: acknowledged, write_id, sequences, replicas). Default: answer once the logs stored it',
+} as const;
 
 const ADD_BODY_SCHEMA = {
   type: 'object',
@@ -137,6 +154,7 @@ const ADD_BODY_SCHEMA = {
     },
     no_replace: { type: 'boolean', description: 'refuse (409 DOCUMENT_EXISTS, nothing written) a doc_id already indexed instead of replacing it; not available on a cluster coordinator (400 INVALID_ARGUMENT)' },
     timeout_ms: TIMEOUT_MS,
+    wait_ms: WAIT_MS,
   },
 } as const;
 
@@ -151,6 +169,7 @@ const DELETE_BODY_SCHEMA = {
     },
     filter: { type: 'object', additionalProperties: true, description: 'also delete every document whose metadata match (the search filter language; 400 INVALID_FILTER when malformed)' },
     timeout_ms: TIMEOUT_MS,
+    wait_ms: WAIT_MS,
   },
 } as const;
 
@@ -202,12 +221,62 @@ const LOGGED_RESPONSE = {
     deletes: { type: 'integer', description: 'doc_ids published to be deleted (a filter\'s matches are known to the replicas only: filter_matches is a count taken before the delete)' },
     filter_matches: {
       type: ['integer', 'null'],
-      description: 'a delete by filter: the live documents it matched just before it was published, counted by one replica of each shard (null: a shard did not answer in time, or runs a version without the count); each replica deletes what it matches as it applies the write',
+      description: 'a delete by filter without wait_ms: the live documents it matched just before it was published, counted by one replica of each shard (null: a shard did not answer in time, or runs a version without the count); each replica deletes what it matches as it applies the write (with wait_ms: absent, each replica\'s `deleted` is in replicas)',
     },
     warnings: {
       type: 'array',
-      description: 'a delete by filter that matched no document on any shard (filter_matches 0): why, as a search with that filter says it — FILTER_FIELD_UNKNOWN (field, suggestion), FILTER_TYPE_MISMATCH (asked_type, stored_types), else FILTER_NO_MATCH',
+      description:
+        'a delete by filter that matched no document on any shard: why, as a search with that filter says it — FILTER_FIELD_UNKNOWN (field, suggestion), FILTER_TYPE_MISMATCH (asked_type, stored_types), else FILTER_NO_MATCH; ' +
+        'and, matched or not, FILTER_TYPE_MIXED for a comparison on a field holding values of several JSON types over the cluster (the shards\' counts summed: a field of numbers on one shard and strings on another is mixed), which deletes the values of its own type only (asked_type; stored_counts). ' +
+        'Without wait_ms from the preview (filter_matches), with it from what the replicas counted as they applied the delete',
       items: { type: 'object', properties: FILTER_WARNING_PROPERTIES },
+    },
+    replicas: {
+      type: 'object',
+      required: ['complete', 'waited_ms', 'shards'],
+      description: 'with wait_ms: per shard the write touched, each replica that answered, how far it applied its log and what it did with this write (as `plait cluster add|delete --wait --json` prints it)',
+      properties: {
+        complete: { type: 'boolean', description: 'true: every shard had a replica answering and each answering replica applied the write (false only inside a 504\'s details)' },
+        waited_ms: { type: 'integer' },
+        shards: {
+          type: 'array',
+          items: {
+            type: 'object',
+            required: ['shard', 'sequence', 'replicas'],
+            properties: {
+              shard: { type: 'integer' },
+              sequence: { type: 'integer', description: 'the write\'s last stream sequence on this shard' },
+              replicas: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  required: ['pid', 'applied', 'transaction'],
+                  properties: {
+                    pid: { type: 'integer' },
+                    applied: { type: ['integer', 'null'], description: 'the last sequence the replica applied (null: it applies no log)' },
+                    transaction: {
+                      type: ['object', 'null'],
+                      description: 'what it did with this write, in a commit of its own; null when it had not applied it, was restarted since, or runs a version before tracked writes',
+                      properties: {
+                        txn: { type: 'string', description: 'the write_id' },
+                        sequence: { type: 'integer' },
+                        added: { type: 'integer' },
+                        replaced: { type: 'integer' },
+                        unchanged: { type: 'integer' },
+                        deleted: { type: 'integer' },
+                        not_found: { type: 'integer', description: 'a delete by ids: this shard\'s ids that were not in its index' },
+                        filter_warnings: { type: 'array', description: 'this shard\'s own: why its filter matched nothing there, FILTER_TYPE_MIXED by its counts', items: { type: 'object', properties: FILTER_WARNING_PROPERTIES } },
+                        metadata_warnings: { type: 'array', description: 'METADATA_TYPE_MIXED by this shard\'s counts', items: { type: 'object', additionalProperties: true } },
+                        refused: { type: 'string', description: 'the code the replica refused the write with (nothing of it applied)' },
+                      },
+                    },
+                  },
+                },
+              },
+            },
+          },
+        },
+      },
     },
     sequences: {
       type: 'array',
@@ -222,6 +291,12 @@ const LOGGED_RESPONSE = {
 } as const;
 
 const errors = { '4xx': ERROR_SCHEMA, '5xx': ERROR_SCHEMA };
+
+/** A wait's answer (ReplicasWait) as HTTP gives it: snake_case, without the replicas' wire-only type counts. */
+function replicasAnswer(w: ReplicasWait): Record<string, unknown> {
+  const shards = w.shards.map((s) => ({ ...s, replicas: s.replicas.map((x) => ({ ...x, transaction: x.transaction === null ? null : (({ filterTypes: _, ...t }) => t)(x.transaction) })) }));
+  return snakeKeys({ complete: w.complete, waitedMs: w.waitedMs, shards }) as Record<string, unknown>;
+}
 
 /** The answer to a cluster write: the log positions. */
 function loggedAnswer(name: string, ack: WriteAck): Record<string, unknown> {
@@ -301,14 +376,74 @@ export const documentsRoutes: FastifyPluginAsync<DocumentsRoutesOptions> = async
     return cluster!;
   };
   /**
-   * Encodes a write under the request's deadline (504, nothing published, when it passes), then
-   * publishes it to the cluster's log outside the deadline: once the append starts the write may be
-   * stored, so its answer must be what the log acknowledged, never a 504 for a stored write.
+   * Prepares a write in an admission slot under the request's deadline (504, nothing published,
+   * when it passes): `before` (a filter delete's preview, a NATS round that a hanging replica
+   * stretches to CLUSTER_WRITE_DEFAULTS.filterPreviewMs — it had run before the admission, neither
+   * counted nor bounded by timeout_ms), then the encoding. Then publishes it to the cluster's log
+   * outside the deadline: once the append starts the write may be stored, so its answer must be what
+   * the log acknowledged, never a 504 for a stored write. `track`: a tracked write (wait_ms), applied
+   * by each replica in a commit of its own whose counts it remembers (write-log.ts TRACK_HEADER).
    */
-  const logWrite = async (reply: FastifyReply, timeoutMs: number | undefined, t: ClusterWriteTarget, input: Parameters<typeof encodeClusterWrite>[0]): Promise<WriteAck> => {
+  const logWrite = async <P>(
+    reply: FastifyReply,
+    timeoutMs: number | undefined,
+    t: ClusterWriteTarget,
+    input: Parameters<typeof encodeClusterWrite>[0],
+    track: boolean,
+    before?: (signal: AbortSignal) => Promise<P>,
+  ): Promise<{ ack: WriteAck; prepared: P | undefined }> => {
     const tokens = 'documents' in input ? documentTokens(input.documents ?? []) : 0;
-    const write = await runWork(engine, reply, { timeoutMs: timeoutMs ?? engine.options.writeTimeoutMs, tokens }, async (signal) => trackEncode(engine, t.manifest.model.name, () => encodeClusterWrite(input, t.encoder, t.manifest, { signal })));
-    return t.log.append(write);
+    const { write, prepared } = await runWork(engine, reply, { timeoutMs: timeoutMs ?? engine.options.writeTimeoutMs, tokens }, async (signal) => {
+      const prepared = await before?.(signal);
+      const write = await trackEncode(engine, t.manifest.model.name, () => encodeClusterWrite(input, t.encoder, t.manifest, { signal }));
+      return { write, prepared };
+    });
+    return { ack: await t.log.append(write, { track }), prepared };
+  };
+  /** wait_ms, checked: a coordinator's only, at most the server's maximum deadline. */
+  const waitOf = (b: { wait_ms?: number | undefined }): number | undefined => {
+    if (b.wait_ms === undefined) return undefined;
+    if (cluster === undefined) throw new PlaitError('INVALID_ARGUMENT', { message: 'wait_ms is for a cluster coordinator, whose replicas apply a write after its answer: a single index answers after the commit', name: 'wait_ms', field: 'body/wait_ms' });
+    const max = engine.options.maxTimeoutMs;
+    if (b.wait_ms > max) throw new PlaitError('INVALID_ARGUMENT', { message: `Expected ${integerRange(0, max)} for body/wait_ms but received ${b.wait_ms}`, field: 'body/wait_ms', keyword: 'maximum', min: 0, max });
+    return b.wait_ms;
+  };
+  /**
+   * wait_ms: waits for the replicas of every shard the write touched (replica-wait.ts), outside the
+   * admission slot (it encodes nothing: pings, every CLUSTER_WRITE_DEFAULTS.waitPollMs), and answers
+   * them; a wait that runs out is 504 TIMEOUT whose details say the write is stored. A drain that
+   * ran out of time (engine.shutdownSignal) or the client's hang-up ends the wait at once: the drain's
+   * 503 then says the write is stored too (it had kept pinging up to wait_ms, its client cut off).
+   */
+  const awaitReplicas = async (reply: FastifyReply, t: ClusterWriteTarget, ack: WriteAck, waitMs: number): Promise<ReplicasWait> => {
+    const sequences = ack.shards.map((s) => ({ shard: s.shard, sequence: s.sequence }));
+    const stop = new AbortController();
+    const onShutdown = (): void => stop.abort(engine.shutdownSignal.reason);
+    const onClose = (): void => {
+      if (!reply.raw.writableFinished) stop.abort(new PlaitError('ABORTED', { message: 'the client closed the connection' }));
+    };
+    if (engine.shutdownSignal.aborted) onShutdown();
+    engine.shutdownSignal.addEventListener('abort', onShutdown, { once: true });
+    reply.raw.once('close', onClose);
+    let w: ReplicasWait;
+    try {
+      w = await waitForReplicas(t.log.nc, t.log.cluster, ack.writeId, sequences, waitMs, stop.signal);
+    } finally {
+      engine.shutdownSignal.removeEventListener('abort', onShutdown);
+      reply.raw.removeListener('close', onClose);
+    }
+    if (w.complete) return w;
+    if (stop.signal.aborted) {
+      const reason = stop.signal.reason instanceof PlaitError ? stop.signal.reason : new PlaitError('INDEX_CLOSED', { message: 'the server is shutting down' });
+      throw extendedError(reason, `; the write is stored in the write logs (write ${ack.writeId}): its replicas apply it, unwaited for`, { acknowledged: true, writeId: ack.writeId, sequences });
+    }
+    throw new PlaitError('TIMEOUT', {
+      message: `the write is stored in the write logs (write ${ack.writeId}), but not every replica had applied it within ${waitMs} ms: ${w.shards.map((s) => `shard ${s.shard}: ${s.replicas.length === 0 ? 'no replica answered' : s.replicas.map((x) => `replica ${x.pid} applied up to ${x.applied ?? 'no log'} of ${s.sequence}`).join(', ')}`).join('; ')}`,
+      acknowledged: true,
+      writeId: ack.writeId,
+      sequences,
+      replicas: replicasAnswer(w),
+    });
   };
   /** Per served index, the tail of its queue of writes (owned by this plugin instance). */
   const tails = new Map<string, Promise<unknown>>();
@@ -411,10 +546,14 @@ export const documentsRoutes: FastifyPluginAsync<DocumentsRoutesOptions> = async
         const t = clusterTarget(request.params.name);
         const docs = documentsOf(b);
         if (b.no_replace === true) throw new PlaitError('INVALID_ARGUMENT', { message: 'no_replace is not available on a cluster: replicas apply writes later, so the writer cannot know what is indexed', name: 'no_replace' });
-        return loggedAnswer(t.index, await logWrite(reply, b.timeout_ms, t, { documents: docs }));
+        const waitMs = waitOf(b);
+        const { ack } = await logWrite(reply, b.timeout_ms, t, { documents: docs }, waitMs !== undefined);
+        const answer = loggedAnswer(t.index, ack);
+        return waitMs === undefined ? answer : { ...answer, replicas: replicasAnswer(await awaitReplicas(reply, t, ack, waitMs)) };
       }
       const entry = engine.index(request.params.name);
       refuseOnReplica();
+      waitOf(b);
       const index = engine.plaitIndex(entry);
       const docs = documentsOf(b);
       // no_replace refuses before the encoding when the served generation already holds an id; the commit checks again.
@@ -460,16 +599,26 @@ export const documentsRoutes: FastifyPluginAsync<DocumentsRoutesOptions> = async
       const deletions = deletionsOf(b);
       if (cluster !== undefined) {
         const t = clusterTarget(request.params.name);
-        // A filter's matches, counted by a replica of each shard before the delete is published
-        // (after, one may have applied it already): a typo says why it deletes nothing, as on one index.
-        if (deletions.deleteWhere !== undefined) compileFilter(deletions.deleteWhere); // INVALID_FILTER before any replica is asked
-        const preview = deletions.deleteWhere === undefined ? null : await previewFilter(t.log.nc, t.log.cluster, t.log.shards, deletions.deleteWhere);
-        const answer = loggedAnswer(t.index, await logWrite(reply, b.timeout_ms, t, deletions));
-        if (preview === null) return answer;
-        return { ...answer, filter_matches: preview.matches, ...(preview.filterWarnings === undefined ? {} : { warnings: preview.filterWarnings.map((w) => snakeKeys(w)) }) };
+        const waitMs = waitOf(b);
+        const filter = deletions.deleteWhere;
+        if (filter !== undefined) compileFilter(filter); // INVALID_FILTER before any replica is asked
+        // Without wait_ms, a filter's matches counted by a replica of each shard before the delete is
+        // published (after, one may have applied it already): a typo says why it deletes nothing, as on
+        // one index. In the admission slot, under the request's deadline (logWrite).
+        const preview = filter === undefined || waitMs !== undefined ? undefined : (signal: AbortSignal) => previewFilter(t.log.nc, t.log.cluster, t.log.shards, filter, { signal });
+        const { ack, prepared } = await logWrite(reply, b.timeout_ms, t, deletions, waitMs !== undefined, preview);
+        const answer = loggedAnswer(t.index, ack);
+        const warnings = (w: readonly FilterWarning[] | undefined): Record<string, unknown> => (w === undefined || w.length === 0 ? {} : { warnings: w.map((x) => snakeKeys(x)) });
+        if (waitMs !== undefined) {
+          const replicas = await awaitReplicas(reply, t, ack, waitMs);
+          return { ...answer, replicas: replicasAnswer(replicas), ...warnings(filter === undefined ? undefined : appliedFilterWarnings(filter, replicas)) };
+        }
+        if (prepared === undefined) return answer;
+        return { ...answer, filter_matches: prepared.matches, ...warnings(prepared.filterWarnings) };
       }
       const entry = engine.index(request.params.name);
       refuseOnReplica();
+      waitOf(b);
       return write(reply, b.timeout_ms, entry, deletions.delete.length, 0, async (_signal, commit) => commit(deletions));
     },
   );
