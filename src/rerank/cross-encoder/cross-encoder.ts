@@ -139,7 +139,7 @@ export class CrossEncoder implements CrossScorer {
   }
 
   private static async load(files: CrossEncoderFiles, options: CrossEncoderOptions, threads: number, batchSize: number, intraOpNumThreads: number): Promise<CrossEncoder> {
-    const tokenizer = PairTokenizer.load(files.tokenizerPath, files.maxLength);
+    const tokenizer = PairTokenizer.load(files.tokenizerPath, files.maxLength, files.onnxPath);
     const spec: CrossSessionSpec = { onnxPath: files.onnxPath, intraOpNumThreads };
     let runner: Runner;
     if (threads === 0) {
