@@ -20,10 +20,11 @@ import type { RerankDocument, RerankResult } from '../reranker.js';
 import { relevantClass, type CrossEncoderFiles, type CrossEncoderVariant } from './cross-encoder-files.js';
 import { CrossEncoderSession, type CrossForward, type CrossSessionSpec } from './cross-encoder-session.js';
 import type { CrossTask } from './cross-encoder-worker.js';
+import type { EncodeFailure as WorkerFailure } from '../../encoder/encode-worker.js';
 import { PairTokenizer, type PairBatch, type PairEncoding } from './pair-tokenizer.js';
 import { RESOLVE_CROSS_ENCODER_OPTION_KEYS, resolveCrossEncoder, type ResolveCrossEncoderOptions } from './resolve-cross-encoder.js';
 import { closeOnnxPool, onnxPool } from '../../util/onnx-pool.js';
-import { withCacheRepair } from '../../encoder/hub/cache-repair.js';
+import { pulledFolder, withCacheRepair, withRunRepair } from '../../encoder/hub/cache-repair.js';
 import { checkOptionKeys, pickOptions, type OptionKeys } from '../../util/option-keys.js';
 
 export interface CrossEncoderOptions extends ResolveCrossEncoderOptions {
@@ -141,22 +142,32 @@ export class CrossEncoder implements CrossScorer {
   private static async load(files: CrossEncoderFiles, options: CrossEncoderOptions, threads: number, batchSize: number, intraOpNumThreads: number): Promise<CrossEncoder> {
     const tokenizer = PairTokenizer.load(files.tokenizerPath, files.maxLength, files.onnxPath);
     const spec: CrossSessionSpec = { onnxPath: files.onnxPath, intraOpNumThreads };
+    // A run that onnxruntime fails names the repair of a pulled model, as an encoder's does (cache-repair.ts withRunRepair).
+    const pulled = pulledFolder(files.dir);
+    const repairing = (run: Runner['run']): Runner['run'] => (batch) =>
+      run(batch).catch(async (err: unknown) => {
+        throw await withRunRepair(err, pulled);
+      });
     let runner: Runner;
     if (threads === 0) {
       // Loaded now, so a broken graph fails here and not on the first query.
       const session = await CrossEncoderSession.load(spec);
-      runner = { run: (batch) => session.run(batch), close: () => session.dispose() };
+      runner = { run: repairing((batch) => session.run(batch)), close: () => session.dispose() };
     } else {
       const pool = onnxPool(new URL('./cross-encoder-worker.js', import.meta.url).href, threads);
       runner = {
-        run: async (batch) => {
+        run: repairing(async (batch) => {
           const task: CrossTask = { spec, batch };
+          let out: CrossForward | WorkerFailure;
           try {
-            return (await pool.run(task)) as CrossForward;
+            out = (await pool.run(task)) as CrossForward | WorkerFailure;
           } catch (cause) {
             throw workerError(cause);
           }
-        },
+          // The worker's PlaitError, code and details kept (they do not survive a thrown Error's trip).
+          if ('failed' in out) throw Object.assign(new PlaitError(out.failed.code, out.failed.details ?? {}), { message: out.failed.message });
+          return out;
+        }),
         close: () => closeOnnxPool(pool),
       };
       // Load the graph on a worker now, so a broken graph fails here and not on the first query.
