@@ -96,3 +96,17 @@ test('CLI: plait rerank --cross-encoder prints the pull command under ENCODE_FAI
   assert.equal(r.status, 1, r.stderr);
   assert.match(r.stderr, /\[ENCODE_FAILED\]\nplait: plait model pull org\/tiny-cross re-checks every file's sha256/);
 });
+
+test('cross-encoder: a pulled file that still loads but is no longer the size pulled is refused at create with its repair, as an encoder\'s is', async () => {
+  // It was taken, and scored with whatever the damaged file held; createEncoder refused it already.
+  const dir = path.join(root, 'cross-damaged');
+  await makeTinyCrossEncoder(dir, { seed: 3 });
+  await asPulled(dir, 'org/tiny-cross-damaged');
+  await writeFile(path.join(dir, 'config.json'), `${await readFile(path.join(dir, 'config.json'), 'utf8')}\n\n`);
+  await assert.rejects(CrossEncoder.create(dir, { threads: 0 }), (e: unknown) => {
+    assert.ok(isPlaitError(e, 'DOWNLOAD_CORRUPT'), String(e));
+    assert.equal(e.details?.['repairWith'], 'org/tiny-cross-damaged');
+    assert.deepEqual(e.details?.['damaged'], ['config.json']);
+    return true;
+  });
+});

@@ -24,7 +24,7 @@ import type { EncodeFailure as WorkerFailure } from '../../encoder/encode-worker
 import { PairTokenizer, type PairBatch, type PairEncoding } from './pair-tokenizer.js';
 import { RESOLVE_CROSS_ENCODER_OPTION_KEYS, resolveCrossEncoder, type ResolveCrossEncoderOptions } from './resolve-cross-encoder.js';
 import { closeOnnxPool, onnxPool } from '../../util/onnx-pool.js';
-import { pulledFolder, withCacheRepair, withRunRepair } from '../../encoder/hub/cache-repair.js';
+import { cacheDamageError, pulledFolder, withCacheRepair, withRunRepair } from '../../encoder/hub/cache-repair.js';
 import { checkOptionKeys, pickOptions, type OptionKeys } from '../../util/option-keys.js';
 
 export interface CrossEncoderOptions extends ResolveCrossEncoderOptions {
@@ -120,7 +120,8 @@ export class CrossEncoder implements CrossScorer {
 
   /**
    * Opens a cross-encoder: `model` is a folder or a hub repo id ("org/name[@revision]").
-   * @throws PlaitError INVALID_ARGUMENT (an unknown option key, threads, batchSize, intraOpNumThreads), and the model's errors.
+   * @throws PlaitError INVALID_ARGUMENT (an unknown option key, threads, batchSize, intraOpNumThreads), and the model's errors;
+   *   DOWNLOAD_CORRUPT (details.repairWith) for a pulled model whose files' sizes are no longer those pulled.
    */
   static async create(model: string, options: CrossEncoderOptions = {}): Promise<CrossEncoder> {
     checkOptionKeys(options, CROSS_ENCODER_OPTION_KEYS, 'CrossEncoder option');
@@ -131,6 +132,12 @@ export class CrossEncoder implements CrossScorer {
     if (!Number.isInteger(batchSize) || batchSize < 1) throw invalidArgument('batchSize', 'a positive integer', batchSize);
     if (!Number.isInteger(intraOpNumThreads) || intraOpNumThreads < 1) throw invalidArgument('intraOpNumThreads', 'a positive integer', intraOpNumThreads);
     const files = await resolveCrossEncoder(model, pickOptions<ResolveCrossEncoderOptions>(options, RESOLVE_CROSS_ENCODER_OPTION_KEYS));
+    // A damaged file of a pulled model that still loads would score with damaged weights: refused
+    // with its repair, as createEncoder refuses one. By size only (a stat a file): an encoder compares
+    // the hashes its fingerprint computed anyway, a cross-encoder has none, and a sha256 of the graph
+    // at every start costs ~1 s for a BERT-base graph (bench/RESULTS.md, "Load-time checks").
+    const damage = await cacheDamageError(files.dir, { sha256Of: () => undefined, skipConvertedGraph: true });
+    if (damage !== null) throw damage;
     try {
       return await CrossEncoder.load(files, options, threads, batchSize, intraOpNumThreads);
     } catch (err) {
