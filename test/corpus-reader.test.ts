@@ -4,6 +4,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SKIP_REASON_CODES, countDocuments, openCorpus } from '../src/indexer/corpus/index.js';
 import { checkDocument } from '../src/mutate/encode-documents.js';
+import { indexText } from '../src/indexer/index-text.js';
 import type { CorpusDocument, CorpusInput, CorpusReaderOptions } from '../src/indexer/corpus/index.js';
 import { isPlaitError, type ErrorCode } from '../src/errors/index.js';
 import { fixture, freshDir, readAll, root } from './helpers/corpus-files.js';
@@ -140,7 +141,8 @@ test('folder of .txt/.md files: recursive ids, Markdown heading titles, file-nam
   assert.deepEqual(
     docs.map((d) => [d.docId, d.title, d.text, d.source.line]),
     [
-      ['notes', 'The  Title', 'intro line\n\n## The  Title ##\nbody text\n', 1],
+      // The heading that gives the title leaves the text (it was indexed twice: title, then text).
+      ['notes', 'The  Title', 'intro line\n\nbody text\n', 1],
       ['plain', 'plain', 'just text\n', 1],
       ['sub/deeper/x', 'x', 'no heading at all', 1],
     ],
@@ -328,10 +330,12 @@ test('Markdown front matter: YAML mapping → metadata, title from `title:`, no 
   assert.deepEqual(note.metadata, { title: 'Dewey at 100', year: 1976, tags: ['classification', 'note'], draft: false, date: '2024-01-05' });
   const heading = byId.get('heading')!;
   assert.equal(heading.title, 'From the heading');
-  assert.equal(heading.text, '# From the heading\nbody\n');
+  assert.equal(heading.text, 'body\n');
   assert.deepEqual(heading.metadata, { year: 1980, authors: ['Ann', 'Bo'] });
   assert.equal(byId.get('empty-front')!.metadata, undefined);
-  assert.equal(byId.get('empty-front')!.text, '# Only body\n');
+  // Only a heading: indexed on its title, as a note of front matter with a title is.
+  assert.equal(byId.get('empty-front')!.title, 'Only body');
+  assert.equal(byId.get('empty-front')!.text, '');
   assert.equal(byId.get('rule')!.text, '---\nno closing line, so a thematic break\n');
   assert.equal(byId.get('rule')!.metadata, undefined);
   assert.equal(byId.get('plain')!.text, '---\nyear: 1\n---\ntext\n');
@@ -356,4 +360,17 @@ test('Markdown front matter that does not parse, or is not a mapping: MALFORMED_
   assert.equal(corpus.report.skipped.malformedFrontMatter, 1);
   assert.equal(corpus.report.firstSkipped[0]?.code, 'MALFORMED_FRONT_MATTER');
   assert.equal(SKIP_REASON_CODES.malformedFrontMatter, 'MALFORMED_FRONT_MATTER');
+});
+
+test('Markdown: the heading that states the title is not indexed twice (front matter title repeated as `# …` too); other headings stay', async () => {
+  // Before: `# Ideas` became the title and stayed in the text, so indexText gave "Ideas\n# Ideas\n…".
+  const dir = freshDir();
+  writeFileSync(join(dir, 'ideas.md'), '# Ideas\n\nFirst idea.\n\n## Later\nmore\n');
+  writeFileSync(join(dir, 'hugo.md'), '---\ntitle: Release  notes\n---\n\n# release notes\n\nShipped.\n');
+  writeFileSync(join(dir, 'other.md'), '---\ntitle: Dewey\n---\n# Classification\nbody\n');
+  const byId = new Map((await readAll(dir)).map((d) => [d.docId, d]));
+  assert.deepEqual([byId.get('ideas')!.title, byId.get('ideas')!.text], ['Ideas', 'First idea.\n\n## Later\nmore\n']);
+  assert.deepEqual([byId.get('hugo')!.title, byId.get('hugo')!.text], ['Release  notes', 'Shipped.\n']);
+  assert.deepEqual([byId.get('other')!.title, byId.get('other')!.text], ['Dewey', '# Classification\nbody\n']);
+  assert.equal(indexText(byId.get('ideas')!.title, byId.get('ideas')!.text).split('Ideas').length - 1, 1);
 });

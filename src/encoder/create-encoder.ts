@@ -27,7 +27,7 @@ import type {
 } from './types.js';
 import { validateText } from './validate-text.js';
 import { knownFileSha256, modelFingerprint } from './model-fingerprint.js';
-import { cacheDamageError, withCacheRepair } from './hub/cache-repair.js';
+import { cacheDamageError, pulledFolder, withCacheRepair, withRunRepair } from './hub/cache-repair.js';
 import { relocateModelSpec } from './resolve-model.js';
 import { closeOnnxPool, onnxPool } from '../util/onnx-pool.js';
 import { checkOptionKeys } from '../util/option-keys.js';
@@ -103,16 +103,24 @@ async function loadEncoder(spec: ModelSpec, resolved: ResolvedEncoderOptions): P
     ...(loaded.specialTokenIds === undefined ? {} : { specialTokenIds: loaded.specialTokenIds }),
   };
   const backendOptions: BackendOptions = { intraOpNumThreads: resolved.intraOpNumThreads };
+  // A run that onnxruntime fails names the repair of a pulled model too (cache-repair.ts withRunRepair).
+  const pulled = dir === undefined ? null : pulledFolder(dir);
+  const repairing = (runner: Runner): Runner => ({
+    run: (texts, kind) => runner.run(texts, kind).catch(async (err: unknown) => {
+      throw await withRunRepair(err, pulled);
+    }),
+    close: () => runner.close(),
+  });
   if (resolved.threads === 0) {
     const backend = await family.loadBackend(spec, backendOptions);
-    return new BatchingEncoder(spec, tokenizer, resolved, {
+    return new BatchingEncoder(spec, tokenizer, resolved, repairing({
       run: (texts, kind) => backend.encode(texts, kind),
       close: () => backend.dispose(),
-    });
+    }));
   }
   const pool = onnxPool(new URL('./encode-worker.js', import.meta.url).href, resolved.threads);
   const dim = tokenizer.info.dim;
-  return new BatchingEncoder(spec, tokenizer, resolved, {
+  return new BatchingEncoder(spec, tokenizer, resolved, repairing({
     run: async (texts, kind) => {
       const task: EncodeTask = { spec, options: backendOptions, texts, kind };
       let out: PackedEmbeddings | EncodeFailure;
@@ -132,7 +140,7 @@ async function loadEncoder(spec: ModelSpec, resolved: ResolvedEncoderOptions): P
       return unpackEmbeddings(out, dim);
     },
     close: () => closeOnnxPool(pool),
-  });
+  }));
 }
 
 interface Runner {

@@ -270,6 +270,11 @@ export interface TinyCrossEncoderOptions {
   classifierScale?: number;
   /** Declare token_type_ids (BERT) or not (XLM-R, bge-reranker, ModernBERT exports). Default true. */
   withTokenTypes?: boolean;
+  /**
+   * Position rows of the graph only (config.json keeps 512): a graph that onnxruntime fails on any
+   * pair longer than this, at run time (a real model error that no load check sees). Default 512.
+   */
+  graphPositions?: number;
 }
 
 /** The tiny WordPiece vocabulary, padded with "fillerN" tokens to `size`. */
@@ -292,7 +297,7 @@ export async function makeTinyCrossEncoder(dir: string, opts: TinyCrossEncoderOp
     heads: opts.heads ?? 2,
     ffn: opts.ffn ?? 32,
     layers: opts.layers ?? 2,
-    maxPositions: 512,
+    maxPositions: opts.graphPositions ?? 512,
     numLabels,
     withTokenTypes: opts.withTokenTypes ?? true,
     seed: opts.seed ?? 11,
@@ -312,7 +317,7 @@ export async function makeTinyCrossEncoder(dir: string, opts: TinyCrossEncoderOp
     num_hidden_layers: graph.layers,
     intermediate_size: graph.ffn,
     vocab_size: graph.vocabSize,
-    max_position_embeddings: graph.maxPositions,
+    max_position_embeddings: 512,
     id2label,
     label2id: Object.fromEntries(Object.entries(id2label).map(([k, v]) => [v, Number(k)])),
   };

@@ -11,6 +11,7 @@ import { readCheckpoint, type ColbertCheckpoint, type ColbertSpec } from './chec
 import { contentRoom, rowLayout, type InputSettings, type SpecialIds } from './colbert-inputs.js';
 import { syncTokenizerFor } from './bert-tokenizer.js';
 import { readOutputShape } from './onnx-output-shape.js';
+import { checkTokenizerFitsGraph } from './graph-vocabulary.js';
 
 export interface LoadedColbertTokenizer extends TextTokenizer {
   readonly checkpoint: ColbertCheckpoint;
@@ -113,6 +114,8 @@ export async function loadColbertTokenizer(spec: ColbertSpec): Promise<LoadedCol
   // The checkpoint's tokenizer.json may carry truncation/padding of its own; we do both ourselves.
   hf.disableTruncation();
   hf.disablePadding();
+  // Ids past the graph's embedding table failed only at the first encode (graph-vocabulary.ts).
+  checkTokenizerFitsGraph(checkpoint.onnxPath, file, json);
   checkDefaultMarkers(hf, checkpoint, file);
   const sync = syncTokenizerFor(json, file);
   const skiplist = new Set<number>();

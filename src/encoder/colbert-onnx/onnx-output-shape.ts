@@ -9,9 +9,17 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 /** Sizes are symbolic (e.g. "batch") or fixed; null marks a symbolic dimension. */
 export type DeclaredShape = (number | null)[];
 
-class FileCursor {
+/** Positional reads of a protobuf file (onnx-embedding-rows.ts walks the graph's nodes with it too). */
+export class FileCursor {
   private readonly buf = Buffer.alloc(16);
   constructor(private readonly fd: number) {}
+
+  /** Bytes [from, to) as UTF-8 (a name: a few dozen bytes). */
+  text(from: number, to: number): string {
+    const b = Buffer.alloc(to - from);
+    readSync(this.fd, b, 0, b.length, from);
+    return b.toString('utf8');
+  }
 
   varint(pos: number): { value: number; next: number } {
     const n = readSync(this.fd, this.buf, 0, 10, pos);
@@ -28,7 +36,7 @@ class FileCursor {
 }
 
 /** Iterates the fields in [start, end): calls visit(field, wireType, valueStart, valueEnd). */
-function walk(c: FileCursor, start: number, end: number, visit: (field: number, wire: number, from: number, to: number) => boolean): void {
+export function walk(c: FileCursor, start: number, end: number, visit: (field: number, wire: number, from: number, to: number) => boolean): void {
   let pos = start;
   while (pos < end) {
     const tag = c.varint(pos);
@@ -49,7 +57,7 @@ function walk(c: FileCursor, start: number, end: number, visit: (field: number, 
   }
 }
 
-function firstMessage(c: FileCursor, start: number, end: number, field: number): [number, number] | null {
+export function firstMessage(c: FileCursor, start: number, end: number, field: number): [number, number] | null {
   let found: [number, number] | null = null;
   walk(c, start, end, (f, wire, from, to) => {
     if (f === field && wire === 2) {

@@ -5,7 +5,8 @@
  * writes into), beside `plait-convert.json`: the manifest mapping the source files (relative path,
  * bytes, mtime, sha256) to the graph (bytes, sha256) and the converter version. A later call reuses
  * the graph when the manifest's converter version and source list match and every source has the
- * same size and mtime (or, when only the mtime moved, the same sha256); otherwise it rebuilds.
+ * same size and mtime (or, when only the mtime moved, the same sha256), and so does the graph
+ * (graphUnchanged: a graph replaced after conversion is rebuilt); otherwise it rebuilds.
  * Graph and manifest are written to temporary names and renamed (cache-write.ts), an earlier
  * manifest removed first and the new one written last, so a crash or a full disk (NO_SPACE, naming
  * the file) leaves either the old state or a graph without a manifest (rebuilt next time), never a
@@ -51,7 +52,11 @@ export interface ConvertManifest {
   converter: number;
   sourceDir: string;
   sources: SourceFile[];
-  graph: { file: string; bytes: number; sha256: string };
+  /**
+   * The graph as written. `mtimeMs` (absent in manifests written before it was recorded) lets a
+   * reuse notice a graph replaced after conversion without hashing it at every start; see stillValid.
+   */
+  graph: { file: string; bytes: number; sha256: string; mtimeMs?: number };
   /** BERT or ModernBERT (`family`), as read from config.json. */
   architecture: ModelArchitecture;
   /** How the linear layers were written; absent in manifests written before int8 existed (float). */
@@ -119,14 +124,38 @@ function readManifest(file: string): ConvertManifest | null {
 async function stillValid(m: ConvertManifest, dir: string, sources: string[], outDir: string, quantization: GraphQuantization): Promise<boolean> {
   if (m.format !== 1 || m.converter !== CONVERTER_VERSION || m.sourceDir !== dir || (m.quantization ?? 'none') !== quantization) return false;
   if (!Array.isArray(m.sources) || m.sources.length !== sources.length || !m.sources.every((s, i) => s.file === sources[i])) return false;
-  const graph = path.join(outDir, m.graph.file);
-  if (!existsSync(graph) || statSync(graph).size !== m.graph.bytes) return false;
+  if (!(await graphUnchanged(m, outDir))) return false;
   for (const s of m.sources) {
     const file = path.join(dir, ...s.file.split('/'));
     const st = statSync(file);
     if (st.size !== s.bytes) return false;
     if (st.mtimeMs !== s.mtimeMs && (await sha256File(file)) !== s.sha256) return false;
   }
+  return true;
+}
+
+/**
+ * The graph is the one the manifest describes: same size, and same mtime or else same sha256 (the
+ * check the sources get). A graph replaced in the cache after conversion (a copy of another, a
+ * damaged file of the same size) had been reused as long as its size matched: the encoder then
+ * failed the index's fingerprint check as "another model", a cross-encoder scored with it. Not a
+ * sha256 at every start: 1.3–1.9 s for a BERT-base graph (438 MB) on the 2-core dev machine
+ * against 0.007 ms for the stat (bench/RESULTS.md, "Converted graph check"); a same-size
+ * replacement written by a tool that also restores the mtime is what this leaves unseen. A graph
+ * whose mtime moved but whose bytes did not (a touch; a manifest from before mtimes were recorded)
+ * is hashed once and its mtime recorded.
+ */
+async function graphUnchanged(m: ConvertManifest, outDir: string): Promise<boolean> {
+  const graph = path.join(outDir, m.graph.file);
+  if (!existsSync(graph)) return false;
+  const st = statSync(graph);
+  if (st.size !== m.graph.bytes) return false;
+  if (st.mtimeMs === m.graph.mtimeMs) return true;
+  if ((await sha256File(graph)) !== m.graph.sha256) return false;
+  // The same bytes with a new mtime (a touch, a copy): recorded, so the next start stats again.
+  // Best effort: an unwritable cache is checked by sha256 again next time.
+  const updated: ConvertManifest = { ...m, graph: { ...m.graph, mtimeMs: st.mtimeMs } };
+  await writeCacheFile(path.join(outDir, CONVERT_MANIFEST_FILE), JSON.stringify(updated, null, 2), 'the graph is checked by sha256 again next time').catch(() => undefined);
   return true;
 }
 
@@ -199,12 +228,13 @@ export async function convertCheckpoint(layout: CheckpointLayout, outDir: string
   // An earlier build's manifest goes first: beside a new graph whose own manifest then failed to be written, it would vouch for it.
   await unlink(manifestPath).catch(() => undefined);
   await writeCacheFile(onnxPath, bytes, again);
+  const graphMtimeMs = statSync(onnxPath).mtimeMs;
   const manifest: ConvertManifest = {
     format: 1,
     converter: CONVERTER_VERSION,
     sourceDir: dir,
     sources,
-    graph: { file: CONVERTED_GRAPH_FILE, bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') },
+    graph: { file: CONVERTED_GRAPH_FILE, bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex'), mtimeMs: graphMtimeMs },
     architecture: arch,
     quantization,
     head,

@@ -121,3 +121,22 @@ export async function withCacheRepair(err: unknown, dir: string | undefined): Pr
   if (damaged.length === 0) return err;
   return extendedError(err, `; ${repairAdvice(pulled, damaged)}`, { damaged, repairWith: pulled.ref });
 }
+
+/**
+ * ENCODE_FAILED (onnxruntime failing a run, or a graph answering in the wrong shape) from a model
+ * pulled into the hub cache, with the repair named as a load failure names it (details.repairWith;
+ * the CLI prints `plait model pull <it>`). It had said only onnxruntime's words. A run's failure is
+ * not hashed for (withCacheRepair's full check would re-hash the folder at each failing batch): the
+ * files are checked by size (a stat each) and, when none differs, the repair is named as what
+ * re-checks them. Any other error, or a model that is no pulled folder (`pulled` null), passes as it is.
+ */
+export async function withRunRepair(err: unknown, pulled: PulledFolder | null): Promise<unknown> {
+  if (!(err instanceof PlaitError) || err.code !== 'ENCODE_FAILED' || pulled === null || err.details?.['repairWith'] !== undefined) return err;
+  const damaged = await damagedPulledFiles(pulled, { sha256Of: () => undefined, skipConvertedGraph: true }).catch(() => []);
+  if (damaged.length > 0) return extendedError(err, `; ${repairAdvice(pulled, damaged)}`, { damaged, repairWith: pulled.ref });
+  return extendedError(
+    err,
+    `; the model is ${pulled.ref} from the hub cache (${pulled.dir}): if its files changed since the pull, pull it again (pullModel) to re-check every file's sha256 and re-fetch the damaged ones`,
+    { repairWith: pulled.ref },
+  );
+}

@@ -4,7 +4,8 @@
  * `title` (YAML `---` or Hugo's TOML `+++`), else its first heading, else the file name without
  * extension when that name holds words (`fileNameTitle`: `Meeting notes.txt` is titled "Meeting
  * notes"; `207.txt`, `2024-01-05.md` or a hash-named file has no title). A Markdown file's YAML front
- * matter (front-matter.ts) is its metadata and no part of its text. Files are listed recursively in
+ * matter (front-matter.ts) is its metadata and no part of its text, and so is the heading that gives
+ * its title (or states the front matter's title again): the title is indexed ahead of the text. Files are listed recursively in
  * a stable (sorted) order. A gzip'd file (`notes.md.gz`, told by its magic bytes) is read decompressed,
  * as the file under the `.gz` (id `notes`, read as Markdown).
  */
@@ -66,10 +67,42 @@ export function fileNameTitle(name: string): string {
 /** A hash or UUID as a file name: hex digits (and dashes), 8 or more. */
 const HEX_ID = /^[0-9a-f]{8,}(?:-[0-9a-f]+)*$/i;
 
+/** A Markdown file's first ATX heading (`# Title`): its text, and the span [start, end) of its line (end past the newline). */
+interface MarkdownHeading {
+  title: string;
+  start: number;
+  end: number;
+}
+
+function firstHeadingLine(text: string): MarkdownHeading | null {
+  const match = /^ {0,3}#{1,6}[ \t]+(.+?)[ \t#]*$/m.exec(text);
+  if (match === null) return null;
+  const lineEnd = match.index + match[0].length;
+  return { title: (match[1] as string).trim(), start: match.index, end: text[lineEnd] === '\n' ? lineEnd + 1 : lineEnd };
+}
+
 /** The text of a Markdown file's first ATX heading (`# Title`), or null. */
 export function firstMarkdownHeading(text: string): string | null {
-  const match = /^ {0,3}#{1,6}[ \t]+(.+?)[ \t#]*$/m.exec(text);
-  return match === null ? null : (match[1] as string).trim();
+  return firstHeadingLine(text)?.title ?? null;
+}
+
+/**
+ * `text` without the heading line that states the title (and, when the heading opened the text, the
+ * blank lines after it). The title is indexed ahead of the text (index-text.ts), so a heading left in
+ * the text indexed its words twice: BM25 counted them twice and every first passage began
+ * "Title\n# Title". LangChain's MarkdownHeaderTextSplitter takes headings out of the text into
+ * metadata the same way (strip_headers, on by default); ColBERT's BEIR layout keeps title and text apart.
+ */
+function withoutHeading(text: string, h: MarkdownHeading): string {
+  const before = text.slice(0, h.start);
+  const after = text.slice(h.end);
+  return before.trim().length === 0 ? after.replace(/^(?:[ \t]*\n)+/, '') : before + after;
+}
+
+/** A title compared as a reader sees it: case and runs of spaces do not count. */
+function sameTitle(a: string, b: string): boolean {
+  const norm = (t: string): string => t.trim().replace(/\s+/g, ' ').toLowerCase();
+  return norm(a) === norm(b);
 }
 
 /** Line (1-based) holding the first invalid UTF-8 sequence of `bytes`. */
@@ -131,8 +164,12 @@ export async function parseTextFile(file: string, root: string): Promise<ParsedR
   // no text is (it had been EMPTY_TEXT, "has no title and no text", beside its `title:` line); without
   // one it has no text: EMPTY_TEXT, as an empty file (a title taken from the file name is not content).
   if (body.trim().length === 0 && declared === undefined) return { ok: true, docId, title: '', text: body, line: 1 };
-  const title = declared ?? firstMarkdownHeading(body) ?? fileNameTitle(basename(named, ext));
-  const doc: ParsedRecord = { ok: true, docId, title, text: body.trim().length === 0 ? '' : body, line: 1 };
+  // The first heading, when it is the title (no front matter title, or the same words), leaves the text.
+  const heading = firstHeadingLine(body);
+  const fromHeading = heading !== null && (declared === undefined || sameTitle(heading.title, declared));
+  const title = declared ?? heading?.title ?? fileNameTitle(basename(named, ext));
+  const content = fromHeading ? withoutHeading(body, heading) : body;
+  const doc: ParsedRecord = { ok: true, docId, title, text: content.trim().length === 0 ? '' : content, line: 1 };
   if (front.kind === 'ok' && Object.keys(front.metadata).length > 0) doc.metadata = front.metadata;
   return doc;
 }

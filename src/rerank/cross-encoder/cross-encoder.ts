@@ -20,10 +20,11 @@ import type { RerankDocument, RerankResult } from '../reranker.js';
 import { relevantClass, type CrossEncoderFiles, type CrossEncoderVariant } from './cross-encoder-files.js';
 import { CrossEncoderSession, type CrossForward, type CrossSessionSpec } from './cross-encoder-session.js';
 import type { CrossTask } from './cross-encoder-worker.js';
+import type { EncodeFailure as WorkerFailure } from '../../encoder/encode-worker.js';
 import { PairTokenizer, type PairBatch, type PairEncoding } from './pair-tokenizer.js';
 import { RESOLVE_CROSS_ENCODER_OPTION_KEYS, resolveCrossEncoder, type ResolveCrossEncoderOptions } from './resolve-cross-encoder.js';
 import { closeOnnxPool, onnxPool } from '../../util/onnx-pool.js';
-import { withCacheRepair } from '../../encoder/hub/cache-repair.js';
+import { cacheDamageError, pulledFolder, withCacheRepair, withRunRepair } from '../../encoder/hub/cache-repair.js';
 import { checkOptionKeys, pickOptions, type OptionKeys } from '../../util/option-keys.js';
 
 export interface CrossEncoderOptions extends ResolveCrossEncoderOptions {
@@ -119,7 +120,8 @@ export class CrossEncoder implements CrossScorer {
 
   /**
    * Opens a cross-encoder: `model` is a folder or a hub repo id ("org/name[@revision]").
-   * @throws PlaitError INVALID_ARGUMENT (an unknown option key, threads, batchSize, intraOpNumThreads), and the model's errors.
+   * @throws PlaitError INVALID_ARGUMENT (an unknown option key, threads, batchSize, intraOpNumThreads), and the model's errors;
+   *   DOWNLOAD_CORRUPT (details.repairWith) for a pulled model whose files' sizes are no longer those pulled.
    */
   static async create(model: string, options: CrossEncoderOptions = {}): Promise<CrossEncoder> {
     checkOptionKeys(options, CROSS_ENCODER_OPTION_KEYS, 'CrossEncoder option');
@@ -130,6 +132,12 @@ export class CrossEncoder implements CrossScorer {
     if (!Number.isInteger(batchSize) || batchSize < 1) throw invalidArgument('batchSize', 'a positive integer', batchSize);
     if (!Number.isInteger(intraOpNumThreads) || intraOpNumThreads < 1) throw invalidArgument('intraOpNumThreads', 'a positive integer', intraOpNumThreads);
     const files = await resolveCrossEncoder(model, pickOptions<ResolveCrossEncoderOptions>(options, RESOLVE_CROSS_ENCODER_OPTION_KEYS));
+    // A damaged file of a pulled model that still loads would score with damaged weights: refused
+    // with its repair, as createEncoder refuses one. By size only (a stat a file): an encoder compares
+    // the hashes its fingerprint computed anyway, a cross-encoder has none, and a sha256 of the graph
+    // at every start costs ~1 s for a BERT-base graph (bench/RESULTS.md, "Load-time checks").
+    const damage = await cacheDamageError(files.dir, { sha256Of: () => undefined, skipConvertedGraph: true });
+    if (damage !== null) throw damage;
     try {
       return await CrossEncoder.load(files, options, threads, batchSize, intraOpNumThreads);
     } catch (err) {
@@ -139,24 +147,34 @@ export class CrossEncoder implements CrossScorer {
   }
 
   private static async load(files: CrossEncoderFiles, options: CrossEncoderOptions, threads: number, batchSize: number, intraOpNumThreads: number): Promise<CrossEncoder> {
-    const tokenizer = PairTokenizer.load(files.tokenizerPath, files.maxLength);
+    const tokenizer = PairTokenizer.load(files.tokenizerPath, files.maxLength, files.onnxPath);
     const spec: CrossSessionSpec = { onnxPath: files.onnxPath, intraOpNumThreads };
+    // A run that onnxruntime fails names the repair of a pulled model, as an encoder's does (cache-repair.ts withRunRepair).
+    const pulled = pulledFolder(files.dir);
+    const repairing = (run: Runner['run']): Runner['run'] => (batch) =>
+      run(batch).catch(async (err: unknown) => {
+        throw await withRunRepair(err, pulled);
+      });
     let runner: Runner;
     if (threads === 0) {
       // Loaded now, so a broken graph fails here and not on the first query.
       const session = await CrossEncoderSession.load(spec);
-      runner = { run: (batch) => session.run(batch), close: () => session.dispose() };
+      runner = { run: repairing((batch) => session.run(batch)), close: () => session.dispose() };
     } else {
       const pool = onnxPool(new URL('./cross-encoder-worker.js', import.meta.url).href, threads);
       runner = {
-        run: async (batch) => {
+        run: repairing(async (batch) => {
           const task: CrossTask = { spec, batch };
+          let out: CrossForward | WorkerFailure;
           try {
-            return (await pool.run(task)) as CrossForward;
+            out = (await pool.run(task)) as CrossForward | WorkerFailure;
           } catch (cause) {
             throw workerError(cause);
           }
-        },
+          // The worker's PlaitError, code and details kept (they do not survive a thrown Error's trip).
+          if ('failed' in out) throw Object.assign(new PlaitError(out.failed.code, out.failed.details ?? {}), { message: out.failed.message });
+          return out;
+        }),
         close: () => closeOnnxPool(pool),
       };
       // Load the graph on a worker now, so a broken graph fails here and not on the first query.

@@ -10,6 +10,7 @@ import { Tokenizer } from 'tokenizers';
 import { CROSS_ENCODER_DEFAULTS } from '../../config/defaults.js';
 import { PlaitError } from '../../errors/index.js';
 import { codePointsToUtf16 } from '../../encoder/colbert-onnx/tokenizer-bridge.js';
+import { checkTokenizerFitsGraph } from '../../encoder/colbert-onnx/graph-vocabulary.js';
 
 /** One pair's model inputs (no padding). */
 export interface PairEncoding {
@@ -35,7 +36,12 @@ export class PairTokenizer {
     private readonly file: string,
   ) {}
 
-  static load(file: string, maxLength: number): PairTokenizer {
+  /**
+   * The tokenizer.json `file`, cutting pairs at `maxLength` tokens; `onnxPath`, the graph it feeds,
+   * whose embedding table must hold every id it gives (encoder/colbert-onnx/graph-vocabulary.ts).
+   * @throws PlaitError MODEL_LOAD_FAILED (unreadable), MODEL_UNSUPPORTED (ids past the graph's table, both sizes named)
+   */
+  static load(file: string, maxLength: number, onnxPath?: string): PairTokenizer {
     let hf: Tokenizer;
     let json: { padding?: { pad_id?: number } | null };
     try {
@@ -44,6 +50,7 @@ export class PairTokenizer {
     } catch (cause) {
       throw new PlaitError('MODEL_LOAD_FAILED', { message: `cannot load ${file}: ${(cause as Error).message}`, file }, { cause });
     }
+    if (onnxPath !== undefined) checkTokenizerFitsGraph(onnxPath, file, json);
     hf.disablePadding();
     hf.setTruncation(maxLength, { strategy: 'OnlySecond' as never });
     const pad = ['[PAD]', '<pad>'].map((t) => hf.tokenToId(t)).find((id) => id !== null && id !== undefined);
