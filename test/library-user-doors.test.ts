@@ -1,0 +1,76 @@
+/**
+ * plait as an application's library, called from plain JavaScript (no compiler between the user's
+ * mistake and plait): a wrong argument is a PlaitError with a stable code at every door, and a
+ * cancelled search says why in the caller's own words.
+ *
+ * Found by a user's second hour with the packed library: `openIndex(42)` rejected with Node's
+ * TypeError ERR_INVALID_ARG_TYPE (from node:path), `buildIndex(null, …)` with BUILD_FAILED
+ * "Cannot read properties of null", and a search cancelled with `controller.abort(reason)` rejected
+ * with ABORTED and no `cause` (add, rerank and buildIndex keep the reason as `cause`).
+ * One tiny index (bundled model, 3 documents, no worker threads) serves every test: ~3 s.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { addCorpus, buildIndex, countDocuments, isPlaitError, openCorpus, openIndex, type PlaitIndex } from '../src/index.js';
+
+let dir: string;
+let index: PlaitIndex;
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'plait-user-doors-'));
+  const docs = [
+    { docId: 'bread', text: 'Yeast ferments the sugars in dough and the gas makes bread rise.' },
+    { docId: 'tide', text: 'The tide rises twice a day because of the pull of the moon.' },
+    { docId: 'stocks', text: 'Stocks fell sharply after the central bank raised its rate.' },
+  ];
+  await buildIndex(docs, { index: join(dir, 'idx'), encoderOptions: { threads: 0 } });
+  index = await openIndex(join(dir, 'idx'));
+});
+
+after(async () => {
+  await index?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** What a plain-JS caller passes where a string belongs. */
+const notAName: unknown[] = [42, null, undefined, {}, ['idx'], ''];
+
+test('an index name or path that is not a non-empty string is INVALID_ARGUMENT naming `index`, at every door that takes one', async () => {
+  for (const bad of notAName) {
+    const invalid = (e: unknown): boolean => isPlaitError(e, 'INVALID_ARGUMENT') && /for index but received/.test(e.message);
+    await assert.rejects(openIndex(bad as unknown as string), invalid, `openIndex(${String(bad)})`);
+    await assert.rejects(addCorpus(bad as unknown as string, [join(dir, 'none.jsonl')]), invalid, `addCorpus(${String(bad)})`);
+  }
+  // buildIndex's options.index was checked already; the same message.
+  await assert.rejects(buildIndex([{ docId: 'a', text: 'x' }], { index: 42 as unknown as string }), (e: unknown) => isPlaitError(e, 'INVALID_ARGUMENT') && /for index but received 42/.test(e.message));
+});
+
+test('a corpus input that is neither a path, a list of paths nor documents is INVALID_ARGUMENT naming `input`, not BUILD_FAILED', async () => {
+  const invalid = (e: unknown): boolean => isPlaitError(e, 'INVALID_ARGUMENT') && /for input but received/.test(e.message);
+  for (const bad of [null, 42, { path: 'x.jsonl' }, [42]]) {
+    await assert.rejects(countDocuments(bad as unknown as string), invalid, `countDocuments(${JSON.stringify(bad)})`);
+    // [42] is a list of documents to these two, its first one malformed (MALFORMED_JSONL at line 1).
+    if (Array.isArray(bad)) continue;
+    await assert.rejects(buildIndex(bad as unknown as string, { index: join(dir, 'never') }), invalid, `buildIndex(${JSON.stringify(bad)})`);
+    await assert.rejects(openCorpus(bad as unknown as string), invalid, `openCorpus(${JSON.stringify(bad)})`);
+  }
+});
+
+test("a search cancelled with the caller's reason rejects with ABORTED whose cause is that reason, as add and rerank do", async () => {
+  const reason = new Error('user navigated away');
+  for (const call of [
+    () => index.search('bread', { signal: AbortSignal.abort(reason) }),
+    () => index.searchBatch(['bread', 'tide'], { signal: AbortSignal.abort(reason) }),
+    () => index.explain('bread', 'bread', { signal: AbortSignal.abort(reason) }),
+  ]) {
+    await assert.rejects(call(), (e: unknown) => isPlaitError(e, 'ABORTED') && e.cause === reason);
+  }
+  // The add beside it, for the same reason: its cause was already the caller's.
+  await assert.rejects(index.add([{ docId: 'x', text: 'never written' }], { signal: AbortSignal.abort(reason) }), (e: unknown) => isPlaitError(e, 'ABORTED') && e.cause === reason);
+  // A timeout stays TIMEOUT, its cause the signal's TimeoutError (AbortSignal.timeout's reason).
+  const timedOut = new DOMException('The operation timed out.', 'TimeoutError');
+  await assert.rejects(index.search('bread', { signal: AbortSignal.abort(timedOut) }), (e: unknown) => isPlaitError(e, 'TIMEOUT') && e.cause === timedOut);
+});
