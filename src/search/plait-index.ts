@@ -146,6 +146,7 @@ export const ENCODED_SEARCH_OPTION_KEYS = { ...SEARCH_OPTION_KEYS, rewritten: tr
 type ResolvedWithRows = ResolvedSearch & { prfRows?: PrfRows };
 
 export interface OpenIndexOptions extends QueryEncoderOptions {
+  /** The scoring kernels (getKernels(), typescriptKernels, nativeKernels); default getKernels(): native when it loads, else TypeScript. */
   kernels?: Kernels;
   /**
    * Scoring worker threads: 0 (the default) scores on the calling thread; 'auto' is one per core, at
@@ -262,10 +263,17 @@ const ADD_OPTION_KEYS = { noReplace: true, signal: true } as const satisfies Opt
 /** The keys of delete's `{ filter }` target (option-keys.ts): `{ filtr }` is refused by name. */
 const DELETE_WHERE_KEYS = { filter: true } as const satisfies OptionKeys<{ filter: MetadataFilter }>;
 
+/**
+ * An open index: searches (search, searchBatch, explain, rerank), writes (add, delete, compact) and
+ * its lifecycle (refresh, warmUp, close). Made by `openIndex`, not by its constructor.
+ */
 export class PlaitIndex {
+  /** The index's folder, absolute. */
   readonly path: string;
   // The generation served (living index): replaced together, between requests, by refresh().
+  /** The served generation's manifest (model, counts, files, calibration); replaced by each refresh, add, delete or compact. */
   manifest: IndexManifest;
+  /** The served generation's document store (SQLite: texts, metadata, BM25); replaced with the manifest. */
   docstore: DocStoreReader;
   private arrays: ScoringArrays;
   private readonly queryEncoder: QueryEncoder;
@@ -287,6 +295,7 @@ export class PlaitIndex {
   /** What a result's highlights are computed from, kept by finish() until addHighlights takes it. */
   private readonly highlightSources = new WeakMap<SearchResult, HighlightSource>();
 
+  /** Internal: `openIndex(nameOrPath, options)` opens an index (it locates it, checks the model, opens the generation). */
   constructor(
     data: IndexData,
     docstore: DocStoreReader,
@@ -520,6 +529,7 @@ export class PlaitIndex {
     return manifest;
   }
 
+  /** The served generation's manifest, as `manifest`. */
   get info(): IndexManifest {
     return this.manifest;
   }
@@ -572,6 +582,20 @@ export class PlaitIndex {
     return resolveSearch(options, this.manifest.model, this.manifest.calibration, scopes);
   }
 
+  /**
+   * Searches one query: the `topK` best documents (SearchOptions; default 10) in the mode asked,
+   * else the model profile's (hybrid for the bundled model, late for ColBERT checkpoints).
+   * `hits` are `{ docId, pid, score, rank, title?, text?, metadata? }`, best first, rank from 1 (offset + 1
+   * with `offset`); `score` is MaxSim on the compressed vectors in late mode (Σ over query tokens,
+   * IDF-weighted for the bundled model), the fused value in [0, 1] (minmax) or RRF's sum in hybrid
+   * mode, the BM25 score in bm25 mode. A blank query, or one without a letter or digit, answers
+   * `hits: []` with `emptyReason`; a query longer than the model keeps is searched on its first
+   * tokens (`truncated: true`). `timings` are milliseconds.
+   * @throws PlaitError INVALID_ARGUMENT (a query that is not a string, an unknown or out-of-range
+   *   option, an option the mode would ignore: SEARCH_OPTION_RULES), INVALID_FILTER, TIMEOUT
+   *   (`timeoutMs`, `AbortSignal.timeout`), ABORTED (`signal`; the signal's reason is the `cause`),
+   *   INDEX_CLOSED (closed before or during the search).
+   */
   async search(query: string, options: SearchOptions = {}): Promise<SearchResult> {
     // Named as the caller named it: searchBatch's check said "queries[0]" to a caller of search(42).
     if (typeof query !== 'string') throw invalidArgument('query', 'a string', query);
