@@ -26,7 +26,7 @@ import { getKernels } from '../kernels/index.js';
 import { INDEX_FILES, type IndexManifest } from '../format/manifest.js';
 import { resolveIndexPath } from '../format/index-path.js';
 import { discardBuildDir, publishIndex, temporaryBuildDir } from '../format/publish.js';
-import { CORPUS_READER_OPTION_KEYS, corpusReaderOptionsOf, emptyCorpusError, fieldsToRecord, openCorpus } from './corpus/index.js';
+import { CORPUS_READER_OPTION_KEYS, corpusReaderOptionsOf, emptyCorpusError, fieldsToRecord, openCorpus, isDocumentList, checkCorpusInput } from './corpus/index.js';
 
 /** `settings.corpusFields` of a build given JSONL field names (corpus/recorded-fields.ts), else nothing. */
 export function recordedFieldsOf(options: CorpusReaderOptions): { corpusFields?: NonNullable<ReturnType<typeof fieldsToRecord>> } {
@@ -140,6 +140,8 @@ export async function buildIndex(input: CorpusInput | readonly CorpusDocumentInp
   if (chunkSize !== undefined && (!Number.isInteger(chunkSize) || chunkSize < 1)) throw invalidArgument('chunkSize', 'a positive integer', chunkSize);
   const assignment = resolveCentroidAssignment(options);
   const target = resolveIndexPath(options.index);
+  // Before the model loads (a second or more): a wrong input fails at once.
+  if (!isDocumentList(input)) checkCorpusInput(input);
   const started = Date.now();
   let last: { phase: BuildPhase; done: number; total: number } = { phase: 'read', done: 0, total: 0 };
   const progress = (phase: BuildPhase, done: number, total: number): void => {
