@@ -68,3 +68,19 @@ test("a search cancelled with the caller's reason rejects with ABORTED whose cau
   const timedOut = new DOMException('The operation timed out.', 'TimeoutError');
   await assert.rejects(index.search('bread', { mode: 'late', signal: AbortSignal.abort(timedOut) }), (e: unknown) => isPlaitError(e, 'TIMEOUT') && e.cause === timedOut);
 });
+
+test('delete and compact take a signal as add does: aborted, they reject with its reason and write nothing; an unknown option key is refused', async () => {
+  const reason = new Error('request cancelled');
+  const before = { generation: index.generation, documents: index.manifest.counts.documents };
+  // It had been ignored: `delete(['3'], { signal })` deleted and resolved.
+  await assert.rejects(index.delete(['d3'], { signal: AbortSignal.abort(reason) }), (e: unknown) => isPlaitError(e, 'ABORTED') && e.cause === reason);
+  await assert.rejects(index.delete({ filter: { year: 2024 } }, { signal: AbortSignal.abort(reason) }), (e: unknown) => isPlaitError(e, 'ABORTED') && e.cause === reason);
+  await assert.rejects(index.compact({ signal: AbortSignal.abort(reason) }), (e: unknown) => isPlaitError(e, 'ABORTED') && e.cause === reason);
+  await assert.rejects(index.delete(['d3'], { sigal: 1 } as never), (e: unknown) => isPlaitError(e, 'INVALID_ARGUMENT') && /unknown delete option "sigal" \(did you mean "signal"\?\)/.test(e.message));
+  await assert.rejects(index.delete(['d3'], { signal: 'stop' } as never), (e: unknown) => isPlaitError(e, 'INVALID_ARGUMENT'));
+  assert.deepEqual({ generation: index.generation, documents: index.manifest.counts.documents }, before, 'nothing was written');
+  // A live signal: the delete commits.
+  const done = await index.delete(['d3'], { signal: new AbortController().signal });
+  assert.equal(done.deleted, 1);
+  assert.equal(index.manifest.counts.documents, before.documents - 1);
+});

@@ -260,6 +260,22 @@ export interface AddOptions {
 /** AddOptions' keys (option-keys.ts). */
 const ADD_OPTION_KEYS = { noReplace: true, signal: true } as const satisfies OptionKeys<AddOptions>;
 
+/**
+ * Options of `PlaitIndex.delete` and `PlaitIndex.compact`, as the HTTP routes take a write's
+ * deadline: a delete given `{ signal }` had ignored it and committed (its options had no place).
+ */
+export interface WriteOptions {
+  /**
+   * Cancels the write before its commit: nothing is written, and the call rejects with the signal's
+   * reason when it is a PlaitError, TIMEOUT for AbortSignal.timeout(), else ABORTED (the reason as
+   * `cause`). The commit itself runs at once on the calling thread and is never interrupted.
+   */
+  signal?: AbortSignal;
+}
+
+/** WriteOptions' keys (option-keys.ts). */
+const WRITE_OPTION_KEYS = { signal: true } as const satisfies OptionKeys<WriteOptions>;
+
 /** The keys of delete's `{ filter }` target (option-keys.ts): `{ filtr }` is refused by name. */
 const DELETE_WHERE_KEYS = { filter: true } as const satisfies OptionKeys<{ filter: MetadataFilter }>;
 
@@ -507,23 +523,35 @@ export class PlaitIndex {
    * as `add` stores `docId: 5`) or every document a metadata filter matches (`{ filter }`,
    * INVALID_FILTER when malformed), committed as a new generation; they disappear from every search
    * mode, rerank and explain at once.
+   * @param options `{ signal }` (WriteOptions): an aborted signal cancels the delete before its commit.
    * @throws PlaitError INVALID_ARGUMENT (a key of the `{ filter }` object other than filter, too; an id
-   *   neither a string nor an integer), INDEX_LOCKED, INDEX_CLOSED.
+   *   neither a string nor an integer; an options key other than signal), INDEX_LOCKED, INDEX_CLOSED,
+   *   ABORTED / TIMEOUT (`options.signal` aborted: nothing deleted).
    */
-  async delete(docIds: readonly (string | number)[] | { filter: MetadataFilter }): Promise<UpdateResult> {
+  async delete(docIds: readonly (string | number)[] | { filter: MetadataFilter }, options: WriteOptions = {}): Promise<UpdateResult> {
     this.checkOpen();
     if (!Array.isArray(docIds) && typeof docIds === 'object' && docIds !== null) checkOptionKeys(docIds, DELETE_WHERE_KEYS, 'delete option');
     const byFilter = !Array.isArray(docIds) && typeof docIds === 'object' && docIds !== null && 'filter' in docIds;
     if (!byFilter && !Array.isArray(docIds)) throw invalidArgument('docIds', 'an array of ids (strings or integers) or { filter }', docIds);
     const req = byFilter ? { deleteWhere: (docIds as { filter: MetadataFilter }).filter } : { delete: (docIds as readonly unknown[]).map((d, i) => lookupDocId(d, `docIds[${i}]`)) };
+    checkOptionKeys(options, WRITE_OPTION_KEYS, 'delete option');
+    const signal = checkSignal('signal', options.signal);
+    if (signal?.aborted === true) throw abortedBy(signal, 'the delete was cancelled before its commit: nothing was written');
     const result = updateIndex(this.path, req, { kernels: this.kernels });
     await this.afterCommit();
     return result;
   }
 
-  /** Rewrites live passages into fresh segments and drops tombstones (a new generation; none when there is nothing to compact); see compactIndex. */
-  async compact(): Promise<IndexManifest> {
+  /**
+   * Rewrites live passages into fresh segments and drops tombstones (a new generation; none when there is nothing to compact); see compactIndex.
+   * @param options `{ signal }` (WriteOptions): an aborted signal cancels the compaction before it starts.
+   * @throws PlaitError INVALID_ARGUMENT (an options key other than signal), INDEX_LOCKED, INDEX_CLOSED, ABORTED / TIMEOUT (`options.signal`).
+   */
+  async compact(options: WriteOptions = {}): Promise<IndexManifest> {
     this.checkOpen();
+    checkOptionKeys(options, WRITE_OPTION_KEYS, 'compact option');
+    const signal = checkSignal('signal', options.signal);
+    if (signal?.aborted === true) throw abortedBy(signal, 'the compaction was cancelled before it started: nothing was written');
     const manifest = compactIndex(this.path, { kernels: this.kernels });
     await this.afterCommit();
     return manifest;
