@@ -14,7 +14,7 @@ import { REPO_ROOT } from './helpers/requirements.js';
 
 /** The declaration file and the exported types in it whose every public member must carry a doc comment. */
 const DOCUMENTED: ReadonlyArray<[file: string, names: readonly string[]]> = [
-  ['search/plait-index.d.ts', ['PlaitIndex', 'OpenIndexOptions']],
+  ['search/plait-index.d.ts', ['PlaitIndex', 'OpenIndexOptions', 'AddOptions', 'WriteOptions']],
   ['search/query-encoder.d.ts', ['QueryEncoderOptions']],
   ['search/search-options.d.ts', ['SearchOptions']],
   ['indexer/build-index.d.ts', ['BuildOptions', 'BuildProgress', 'BuildResult']],
