@@ -84,3 +84,18 @@ test('delete and compact take a signal as add does: aborted, they reject with it
   assert.equal(done.deleted, 1);
   assert.equal(index.manifest.counts.documents, before.documents - 1);
 });
+
+test("a wrong call raced by close() is refused for its own mistake (INVALID_ARGUMENT), not as INDEX_CLOSED; after close() a search is INDEX_CLOSED", async () => {
+  const other = await openIndex(index.path);
+  const wrong = [
+    other.search('q', { topk: 3 } as never),
+    other.searchBatch(['q'], { mode: 'late', topK: 0 }),
+    other.rerank('q', 'd1' as never),
+    other.explain('q', 'd1', { topk: 1 } as never),
+    other.warmUp({ x: 1 } as never),
+  ];
+  const closed = other.close();
+  for (const [i, p] of wrong.entries()) await assert.rejects(p, (e: unknown) => isPlaitError(e, 'INVALID_ARGUMENT'), `call ${i}`);
+  await closed;
+  await assert.rejects(other.search('q', { mode: 'late' }), (e: unknown) => isPlaitError(e, 'INDEX_CLOSED'));
+});

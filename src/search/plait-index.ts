@@ -394,7 +394,11 @@ export class PlaitIndex {
 
   private async guardedCall<T>(f: () => Promise<T>): Promise<T> {
     this.checkOpen();
-    await this.enter();
+    // No swap pending: enter without yielding, so that f's synchronous checks (its arguments, its
+    // options) run within the caller's call. A wrong call raced by close() had answered INDEX_CLOSED,
+    // hiding the caller's mistake behind the shutdown.
+    if (this.swap === null) this.inflight++;
+    else await this.enter();
     try {
       return await f();
     } finally {
