@@ -187,7 +187,7 @@ export type { ArraysDelta, NamedFile } from './format/manifest.js';
 export { WRITE_COST_DEFAULTS } from './config/defaults.js';
 export { compileFilter, parseFilter } from './docstore/metadata-filter.js';
 export type { MetadataFilter, FilterCondition, FilterScalar, CompiledFilter } from './docstore/metadata-filter.js';
-export type { AddOptions } from './search/plait-index.js';
+export type { AddOptions, WriteOptions } from './search/plait-index.js';
 export type { DriftFigures } from './format/manifest.js';
 
 // Two-level centroid assignment in the build (issue 9): the option and its manifest record

@@ -155,27 +155,41 @@ test("import { openIndex } from 'plait' resolves, and the prebuilt native kernel
   assert.match(out.trim(), /^function native-(scalar|avx2|avx512)$/);
 });
 
-/** Builds the sample corpus into an index inside `project` through the installed package, searches it, and checks the counts. */
+/**
+ * Runs the README's first Library example verbatim inside `project`, as an application copies it
+ * (corpus.jsonl: the sample corpus; offline: HF_ENDPOINT at a closed port, an empty model cache),
+ * then searches the index it built. The example had asked for `colbert-ir/colbertv2.0` (a Hugging
+ * Face download: DOWNLOAD_FAILED offline) and reranked the placeholder ids 'doc-7' and 'doc-3'
+ * (DOCUMENT_NOT_FOUND on any corpus without them): a verbatim copy never ran, only type-checked.
+ * It builds into ./indexes (bare names), so PLAIT_INDEX_DIR is left out.
+ */
 function roundTrip(project: string): void {
   assert.ok(!existsSync(join(project, 'node_modules', 'better-sqlite3', 'build')), "better-sqlite3's install script did not run");
+  const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+  const example = /^## Library\n[\s\S]*?```ts\n([\s\S]*?)```/m.exec(readme)?.[1];
+  assert.ok(example?.includes("from 'plait'"), "the README's Library section opens with an example importing 'plait'");
+  cpSync(join(REPO_ROOT, 'examples', 'sample-corpus.jsonl'), join(project, 'corpus.jsonl'));
+  // It has no type annotations: it runs as JavaScript as written.
+  writeFileSync(join(project, 'readme-example.mjs'), example!);
+  const env = { ...Object.fromEntries(Object.entries(bareEnv).filter(([k]) => k !== 'PLAIT_INDEX_DIR')), HF_ENDPOINT: 'http://127.0.0.1:9', PLAIT_CACHE_DIR: join(project, 'model-cache') };
+  const progress = ok(run(process.execPath, ['readme-example.mjs'], project, env), "the README's Library example, verbatim");
+  assert.match(progress, /phase: 'done'/, 'its onProgress: console.log printed the phases');
   const script = [
-    "import { buildIndex, openIndex } from 'plait';",
-    "import { join } from 'node:path';",
-    "const sample = join(process.cwd(), 'node_modules', 'plait', 'examples', 'sample-corpus.jsonl');",
-    "await buildIndex(sample, { index: join(process.cwd(), 'idx') });",
-    "const index = await openIndex(join(process.cwd(), 'idx'));",
+    "import { openIndex } from 'plait';",
+    "const index = await openIndex('my-index');",
     "const { hits } = await index.search('why does bread dough rise', { topK: 3 });",
-    'console.log(JSON.stringify({ documents: index.manifest.counts.documents, top: hits[0]?.docId }));',
+    "const notes = await openIndex('notes');",
+    'console.log(JSON.stringify({ documents: index.manifest.counts.documents, top: hits[0]?.docId, notes: notes.manifest.counts.documents }));',
     'await index.close();',
+    'await notes.close();',
   ].join('\n');
-  const out = ok(run(process.execPath, ['--input-type=module', '-e', script], project, bareEnv), 'build and search in the consumer');
-  const result = JSON.parse(out.trim().split('\n').pop()!) as { documents: number; top: string };
+  const out = ok(run(process.execPath, ['--input-type=module', '-e', script], project, env), 'search of the index the example built');
+  const result = JSON.parse(out.trim().split('\n').pop()!) as { documents: number; top: string; notes: number };
   const sampleDocs = readFileSync(join(REPO_ROOT, 'examples', 'sample-corpus.jsonl'), 'utf8').split('\n').filter((l) => l.trim() !== '').length;
-  assert.equal(result.documents, sampleDocs);
-  assert.equal(result.top, 'bread-yeast');
+  assert.deepEqual(result, { documents: sampleDocs, top: 'bread-yeast', notes: 1 });
 }
 
-test('npm 11, scripts denied: an index round trip with no compile and no download; better-sqlite3 loads the binding plait ships', () => {
+test("npm 11, scripts denied: the README's Library example runs verbatim, with no compile and no download; better-sqlite3 loads the binding plait ships", () => {
   roundTrip(consumer);
 });
 

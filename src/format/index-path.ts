@@ -8,7 +8,7 @@
  */
 import { existsSync, lstatSync, readdirSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
-import { PlaitError } from '../errors/index.js';
+import { PlaitError, invalidArgument } from '../errors/index.js';
 import { MANIFEST_FILE } from './manifest.js';
 import { LOCK_BREAK_FILE, LOCK_FILE, LOCK_RECORD_FILE, liveLockHolder } from './write-lock.js';
 import { CLUSTER_MANIFEST_FILE } from '../cluster/cluster-manifest.js';
@@ -24,6 +24,9 @@ function isPathLike(nameOrPath: string): boolean {
 
 /** The places a name may denote, in lookup order (one for a path-like name, two for a bare one). */
 export function indexCandidates(nameOrPath: string): string[] {
+  // Every door that names an index comes here (openIndex, buildIndex, addCorpus, the CLI): a plain-JS
+  // caller's 42 or '' had reached node:path (a TypeError, ERR_INVALID_ARG_TYPE) or named the working folder.
+  if (typeof nameOrPath !== 'string' || nameOrPath.trim() === '') throw invalidArgument('index', 'an index name or path (a non-empty string)', nameOrPath);
   if (isPathLike(nameOrPath)) return [resolve(nameOrPath)];
   return [resolve(nameOrPath), join(indexHome(), nameOrPath)];
 }

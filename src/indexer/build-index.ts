@@ -26,7 +26,7 @@ import { getKernels } from '../kernels/index.js';
 import { INDEX_FILES, type IndexManifest } from '../format/manifest.js';
 import { resolveIndexPath } from '../format/index-path.js';
 import { discardBuildDir, publishIndex, temporaryBuildDir } from '../format/publish.js';
-import { CORPUS_READER_OPTION_KEYS, corpusReaderOptionsOf, emptyCorpusError, fieldsToRecord, openCorpus } from './corpus/index.js';
+import { CORPUS_READER_OPTION_KEYS, corpusReaderOptionsOf, emptyCorpusError, fieldsToRecord, openCorpus, isDocumentList, checkCorpusInput } from './corpus/index.js';
 
 /** `settings.corpusFields` of a build given JSONL field names (corpus/recorded-fields.ts), else nothing. */
 export function recordedFieldsOf(options: CorpusReaderOptions): { corpusFields?: NonNullable<ReturnType<typeof fieldsToRecord>> } {
@@ -45,8 +45,11 @@ import { indexText } from './index-text.js';
 export type BuildPhase = 'read' | 'sample' | 'kmeans' | 'encode' | 'ivf' | 'done';
 
 export interface BuildProgress {
+  /** The stage running: read the corpus, sample it, k-means, encode and compress, build the IVF, done. */
   phase: BuildPhase;
+  /** Units of the phase finished (documents read, passages encoded, k-means iterations …). */
   done: number;
+  /** Units of the phase in all. */
   total: number;
   /** Elapsed milliseconds since the build started. */
   elapsedMs: number;
@@ -61,9 +64,11 @@ export interface BuildOptions extends CorpusReaderOptions, CentroidAssignmentOpt
   quantize?: 'int8';
   /** An already-open encoder (its model wins over `model`); not closed by the build. */
   encoder?: Encoder;
+  /** How the document encoder runs (EncoderOptions: threads, batch size …); `{ threads: 0 }` encodes on the calling thread. Ignored with `encoder`. */
   encoderOptions?: EncoderOptions;
   /** Residual width: 1, 2 (default, BUILD_DEFAULTS.nbits), 4 or 8 bits a dimension, or TERNARY_NBITS (1.6) for the ternary codec. */
   nbits?: number;
+  /** k-means iterations, a positive integer; default BUILD_DEFAULTS.kmeansIters (4, as ColBERT), or kmeansItersSmall (10) when the k-means sample is small. */
   kmeansIters?: number;
   /** Override the model's doc_maxlen (ColBERT checkpoints only). */
   docMaxlen?: number;
@@ -71,6 +76,7 @@ export interface BuildOptions extends CorpusReaderOptions, CentroidAssignmentOpt
   split?: boolean;
   /** Stride between windows, in tokens (default 3/4 of the window). */
   stride?: number;
+  /** Seed of the k-means sample and initial centroids: the same corpus, model and seed build the same index; default BUILD_DEFAULTS.seed. */
   seed?: number;
   /** Passages per encode/compress chunk (default: as many as fit BUILD_MEMORY_DEFAULTS.chunkBytes of vectors). */
   chunkSize?: number;
@@ -78,6 +84,7 @@ export interface BuildOptions extends CorpusReaderOptions, CentroidAssignmentOpt
   segmentBytes?: number;
   /** BM25's stemmer (docstore/schema.ts): 'porter' (default, English) or 'none' (other languages). */
   bm25Stemmer?: Bm25Stemmer;
+  /** Called synchronously on the calling thread as each phase advances; keep it quick (the build waits for it). */
   onProgress?: (p: BuildProgress) => void;
   /**
    * Cancels the build: checked between documents, k-means steps and chunks, and by the encoder
@@ -88,8 +95,11 @@ export interface BuildOptions extends CorpusReaderOptions, CentroidAssignmentOpt
 }
 
 export interface BuildResult {
+  /** The published index's folder, absolute. */
   path: string;
+  /** Its manifest (model, counts, files). */
   manifest: IndexManifest;
+  /** What the corpus reader read, skipped (`skipInvalid`) and warned about. */
   report: CorpusReadReport;
   /**
    * METADATA_TYPE_MIXED (docstore/metadata-types.ts): each metadata field the corpus holds with
@@ -130,6 +140,8 @@ export async function buildIndex(input: CorpusInput | readonly CorpusDocumentInp
   if (chunkSize !== undefined && (!Number.isInteger(chunkSize) || chunkSize < 1)) throw invalidArgument('chunkSize', 'a positive integer', chunkSize);
   const assignment = resolveCentroidAssignment(options);
   const target = resolveIndexPath(options.index);
+  // Before the model loads (a second or more): a wrong input fails at once.
+  if (!isDocumentList(input)) checkCorpusInput(input);
   const started = Date.now();
   let last: { phase: BuildPhase; done: number; total: number } = { phase: 'read', done: 0, total: 0 };
   const progress = (phase: BuildPhase, done: number, total: number): void => {

@@ -47,6 +47,7 @@ export type RerankDocument = string | { id?: string; text: string };
 export interface RerankResult {
   /** Position of the document in the input array. */
   index: number;
+  /** The document's `id`, when it was given one. */
   id?: string;
   /** MaxSim of the document's best passage (Σ over query tokens; -9999 per query token for an empty document). */
   score: number;
@@ -82,12 +83,15 @@ export interface RerankerOptions {
    * @throws PlaitError MODEL_UNSUPPORTED for the bundled model or a repository that ships its own ONNX graph.
    */
   quantize?: 'int8';
+  /** An encoder the caller owns (its model wins over `model`; not closed by `close()`). */
   encoder?: Encoder;
+  /** How the Reranker's own encoder runs (EncoderOptions: threads, batch size …). Ignored with `encoder`. */
   encoderOptions?: EncoderOptions;
   /** Bytes of cached passage embeddings (default RERANK_DEFAULTS.cacheBytes, 64 MiB); 0 disables the cache. */
   cacheBytes?: number;
   /** Optional cap on the number of cached passages (default: none, the byte budget decides). */
   cacheEntries?: number;
+  /** The MaxSim kernels; default getKernels(): native when it loads, else TypeScript. */
   kernels?: Kernels;
 }
 
@@ -137,6 +141,7 @@ export class Reranker {
   private closed = false;
 
   private constructor(
+    /** The encoder documents and queries are encoded with (the caller's `encoder`, else the Reranker's own). */
     readonly encoder: Encoder,
     private readonly ownsEncoder: boolean,
     private readonly kernels: Kernels,

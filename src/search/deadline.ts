@@ -8,7 +8,7 @@
  * between queries so that a caller's AbortSignal can fire at all. Worker tasks get `signal`.
  */
 import { setMaxListeners } from 'node:events';
-import { PlaitError, checkSignal, invalidArgument } from '../errors/index.js';
+import { PlaitError, abortedBy, checkSignal, invalidArgument } from '../errors/index.js';
 
 export interface DeadlineOptions {
   /** Cancels the search (rejects with ABORTED). */
@@ -99,10 +99,9 @@ export class Deadline {
 
 /** The PlaitError an aborted signal stands for: its own reason when that is one (INDEX_CLOSED), else TIMEOUT or ABORTED. */
 export function abortError(signal: AbortSignal): PlaitError {
-  const reason = signal.reason as unknown;
-  if (reason instanceof PlaitError) return reason;
-  if ((reason as { name?: string } | undefined)?.name === 'TimeoutError') return new PlaitError('TIMEOUT', { message: 'search timed out' });
-  return new PlaitError('ABORTED', { message: 'search aborted' });
+  // abortedBy keeps the caller's own reason as `cause`, as add, rerank and buildIndex report it (a search had dropped it).
+  const timedOut = (signal.reason as { name?: unknown } | null | undefined)?.name === 'TimeoutError';
+  return abortedBy(signal, timedOut ? 'search timed out' : 'search aborted');
 }
 
 /**

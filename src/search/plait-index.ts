@@ -146,6 +146,7 @@ export const ENCODED_SEARCH_OPTION_KEYS = { ...SEARCH_OPTION_KEYS, rewritten: tr
 type ResolvedWithRows = ResolvedSearch & { prfRows?: PrfRows };
 
 export interface OpenIndexOptions extends QueryEncoderOptions {
+  /** The scoring kernels (getKernels(), typescriptKernels, nativeKernels); default getKernels(): native when it loads, else TypeScript. */
   kernels?: Kernels;
   /**
    * Scoring worker threads: 0 (the default) scores on the calling thread; 'auto' is one per core, at
@@ -259,13 +260,36 @@ export interface AddOptions {
 /** AddOptions' keys (option-keys.ts). */
 const ADD_OPTION_KEYS = { noReplace: true, signal: true } as const satisfies OptionKeys<AddOptions>;
 
+/**
+ * Options of `PlaitIndex.delete` and `PlaitIndex.compact`, as the HTTP routes take a write's
+ * deadline: a delete given `{ signal }` had ignored it and committed (its options had no place).
+ */
+export interface WriteOptions {
+  /**
+   * Cancels the write before its commit: nothing is written, and the call rejects with the signal's
+   * reason when it is a PlaitError, TIMEOUT for AbortSignal.timeout(), else ABORTED (the reason as
+   * `cause`). The commit itself runs at once on the calling thread and is never interrupted.
+   */
+  signal?: AbortSignal;
+}
+
+/** WriteOptions' keys (option-keys.ts). */
+const WRITE_OPTION_KEYS = { signal: true } as const satisfies OptionKeys<WriteOptions>;
+
 /** The keys of delete's `{ filter }` target (option-keys.ts): `{ filtr }` is refused by name. */
 const DELETE_WHERE_KEYS = { filter: true } as const satisfies OptionKeys<{ filter: MetadataFilter }>;
 
+/**
+ * An open index: searches (search, searchBatch, explain, rerank), writes (add, delete, compact) and
+ * its lifecycle (refresh, warmUp, close). Made by `openIndex`, not by its constructor.
+ */
 export class PlaitIndex {
+  /** The index's folder, absolute. */
   readonly path: string;
   // The generation served (living index): replaced together, between requests, by refresh().
+  /** The served generation's manifest (model, counts, files, calibration); replaced by each refresh, add, delete or compact. */
   manifest: IndexManifest;
+  /** The served generation's document store (SQLite: texts, metadata, BM25); replaced with the manifest. */
   docstore: DocStoreReader;
   private arrays: ScoringArrays;
   private readonly queryEncoder: QueryEncoder;
@@ -287,6 +311,7 @@ export class PlaitIndex {
   /** What a result's highlights are computed from, kept by finish() until addHighlights takes it. */
   private readonly highlightSources = new WeakMap<SearchResult, HighlightSource>();
 
+  /** Internal: `openIndex(nameOrPath, options)` opens an index (it locates it, checks the model, opens the generation). */
   constructor(
     data: IndexData,
     docstore: DocStoreReader,
@@ -369,7 +394,11 @@ export class PlaitIndex {
 
   private async guardedCall<T>(f: () => Promise<T>): Promise<T> {
     this.checkOpen();
-    await this.enter();
+    // No swap pending: enter without yielding, so that f's synchronous checks (its arguments, its
+    // options) run within the caller's call. A wrong call raced by close() had answered INDEX_CLOSED,
+    // hiding the caller's mistake behind the shutdown.
+    if (this.swap === null) this.inflight++;
+    else await this.enter();
     try {
       return await f();
     } finally {
@@ -498,28 +527,41 @@ export class PlaitIndex {
    * as `add` stores `docId: 5`) or every document a metadata filter matches (`{ filter }`,
    * INVALID_FILTER when malformed), committed as a new generation; they disappear from every search
    * mode, rerank and explain at once.
+   * @param options `{ signal }` (WriteOptions): an aborted signal cancels the delete before its commit.
    * @throws PlaitError INVALID_ARGUMENT (a key of the `{ filter }` object other than filter, too; an id
-   *   neither a string nor an integer), INDEX_LOCKED, INDEX_CLOSED.
+   *   neither a string nor an integer; an options key other than signal), INDEX_LOCKED, INDEX_CLOSED,
+   *   ABORTED / TIMEOUT (`options.signal` aborted: nothing deleted).
    */
-  async delete(docIds: readonly (string | number)[] | { filter: MetadataFilter }): Promise<UpdateResult> {
+  async delete(docIds: readonly (string | number)[] | { filter: MetadataFilter }, options: WriteOptions = {}): Promise<UpdateResult> {
     this.checkOpen();
     if (!Array.isArray(docIds) && typeof docIds === 'object' && docIds !== null) checkOptionKeys(docIds, DELETE_WHERE_KEYS, 'delete option');
     const byFilter = !Array.isArray(docIds) && typeof docIds === 'object' && docIds !== null && 'filter' in docIds;
     if (!byFilter && !Array.isArray(docIds)) throw invalidArgument('docIds', 'an array of ids (strings or integers) or { filter }', docIds);
     const req = byFilter ? { deleteWhere: (docIds as { filter: MetadataFilter }).filter } : { delete: (docIds as readonly unknown[]).map((d, i) => lookupDocId(d, `docIds[${i}]`)) };
+    checkOptionKeys(options, WRITE_OPTION_KEYS, 'delete option');
+    const signal = checkSignal('signal', options.signal);
+    if (signal?.aborted === true) throw abortedBy(signal, 'the delete was cancelled before its commit: nothing was written');
     const result = updateIndex(this.path, req, { kernels: this.kernels });
     await this.afterCommit();
     return result;
   }
 
-  /** Rewrites live passages into fresh segments and drops tombstones (a new generation; none when there is nothing to compact); see compactIndex. */
-  async compact(): Promise<IndexManifest> {
+  /**
+   * Rewrites live passages into fresh segments and drops tombstones (a new generation; none when there is nothing to compact); see compactIndex.
+   * @param options `{ signal }` (WriteOptions): an aborted signal cancels the compaction before it starts.
+   * @throws PlaitError INVALID_ARGUMENT (an options key other than signal), INDEX_LOCKED, INDEX_CLOSED, ABORTED / TIMEOUT (`options.signal`).
+   */
+  async compact(options: WriteOptions = {}): Promise<IndexManifest> {
     this.checkOpen();
+    checkOptionKeys(options, WRITE_OPTION_KEYS, 'compact option');
+    const signal = checkSignal('signal', options.signal);
+    if (signal?.aborted === true) throw abortedBy(signal, 'the compaction was cancelled before it started: nothing was written');
     const manifest = compactIndex(this.path, { kernels: this.kernels });
     await this.afterCommit();
     return manifest;
   }
 
+  /** The served generation's manifest, as `manifest`. */
   get info(): IndexManifest {
     return this.manifest;
   }
@@ -572,6 +614,20 @@ export class PlaitIndex {
     return resolveSearch(options, this.manifest.model, this.manifest.calibration, scopes);
   }
 
+  /**
+   * Searches one query: the `topK` best documents (SearchOptions; default 10) in the mode asked,
+   * else the model profile's (hybrid for the bundled model, late for ColBERT checkpoints).
+   * `hits` are `{ docId, pid, score, rank, title?, text?, metadata? }`, best first, rank from 1 (offset + 1
+   * with `offset`); `score` is MaxSim on the compressed vectors in late mode (Σ over query tokens,
+   * IDF-weighted for the bundled model), the fused value in [0, 1] (minmax) or RRF's sum in hybrid
+   * mode, the BM25 score in bm25 mode. A blank query, or one without a letter or digit, answers
+   * `hits: []` with `emptyReason`; a query longer than the model keeps is searched on its first
+   * tokens (`truncated: true`). `timings` are milliseconds.
+   * @throws PlaitError INVALID_ARGUMENT (a query that is not a string, an unknown or out-of-range
+   *   option, an option the mode would ignore: SEARCH_OPTION_RULES), INVALID_FILTER, TIMEOUT
+   *   (`timeoutMs`, `AbortSignal.timeout`), ABORTED (`signal`; the signal's reason is the `cause`),
+   *   INDEX_CLOSED (closed before or during the search).
+   */
   async search(query: string, options: SearchOptions = {}): Promise<SearchResult> {
     // Named as the caller named it: searchBatch's check said "queries[0]" to a caller of search(42).
     if (typeof query !== 'string') throw invalidArgument('query', 'a string', query);

@@ -14,6 +14,7 @@ export interface QueryEncoderOptions {
   model?: string;
   /** An encoder the caller owns (not closed with the index). */
   encoder?: Encoder;
+  /** How the query encoder runs (EncoderOptions: threads, batch size …); default `{ threads: 1 }`. Ignored with `encoder`. */
   encoderOptions?: EncoderOptions;
 }
 

@@ -78,9 +78,22 @@ export interface SearchOptions extends DeadlineOptions {
   nExact?: number;
   /** Query-token IDF weights (default: the model profile). */
   idfWeighting?: boolean;
+  /**
+   * How hybrid mode fuses late interaction's ranking with BM25's: 'minmax' (each list's scores
+   * min-max normalised to [0, 1], then alpha·late + (1 − alpha)·bm25; the hit's score is that value)
+   * or 'rrf' (reciprocal rank fusion, Σ 1/(rrfK + rank)). Default 'minmax'. Hybrid mode only
+   * (INVALID_ARGUMENT in another mode).
+   */
   fusion?: 'minmax' | 'rrf';
-  /** Late-interaction weight in min-max fusion, in [0, 1]. */
+  /**
+   * Late-interaction weight in min-max fusion, a number in [0, 1] (0: BM25 alone orders, 1: late
+   * interaction alone); default SEARCH_DEFAULTS.hybridAlpha (0.3). Hybrid mode with fusion 'minmax' only.
+   */
   alpha?: number;
+  /**
+   * Reciprocal rank fusion's constant k, an integer in [1, FUSION_LIMITS.maxRrfK] (1,000,000): a larger
+   * k flattens the weight of the first ranks; default SEARCH_DEFAULTS.rrfK (60). Hybrid mode with fusion 'rrf' only.
+   */
   rrfK?: number;
   /** Attach title, text and metadata to each hit. */
   includeText?: boolean;

@@ -10,7 +10,7 @@ import { compressedInputError, fileCompression, plainName } from '../../util/inp
 import { readInputChunks } from '../../util/input-stream.js';
 import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
-import { PlaitError } from '../../errors/index.js';
+import { PlaitError, invalidArgument } from '../../errors/index.js';
 import { looksLikeTsvHeader } from './tsv-parser.js';
 import { TEXT_EXTENSIONS, listTextFiles } from './text-file-parser.js';
 import { GENERIC_ID_FIELDS } from './jsonl-parser.js';
@@ -149,9 +149,21 @@ export function csvHeaderIdColumn(line: string): string | undefined {
   return field === undefined ? undefined : written[cells.indexOf(field)];
 }
 
+/**
+ * Refuses a corpus input that is neither a path nor a list of paths (a plain-JS caller's null, 42,
+ * [42]): INVALID_ARGUMENT naming `input`. They had failed inside (buildIndex: BUILD_FAILED "Cannot
+ * read properties of null", after loading the model). Documents in memory are the callers' to tell apart first.
+ */
+export function checkCorpusInput(input: unknown): asserts input is CorpusInput {
+  if (typeof input !== 'string' && !(Array.isArray(input) && input.every((f: unknown) => typeof f === 'string'))) {
+    throw invalidArgument('input', 'a corpus file, folder or glob, a list of files, or (buildIndex, openCorpus) an array of documents', input);
+  }
+}
+
 export async function resolveCorpusInput(input: CorpusInput, format?: CorpusFormat): Promise<ResolvedCorpusInput> {
   let files: string[];
   let root: string | null = null;
+  checkCorpusInput(input);
   if (typeof input !== 'string') {
     if (input.length === 0) throw inputError('an empty list of corpus files');
     files = [...input];
