@@ -13,6 +13,7 @@ import type { PlaitIndex } from '../search/plait-index.js';
 import type { Qrels } from '../eval/qrels.js';
 import type { EvalQuery } from '../eval/queries.js';
 import { PlaitError } from '../errors/index.js';
+import { qrelsInIndex, unjudgedQueriesError } from '../eval/judgments-check.js';
 import { LTR_FEATURE_SET_VERSION, computeFeatures, featureNames } from './features.js';
 import { LTR_MODEL_FORMAT, LTR_MODEL_VERSION, LtrModel, ltrTrainedOn, type LtrTrainedOn } from './ltr-model.js';
 import { trainXgboost, type LtrGroup, type XgboostTrainOptions } from './xgboost-train.js';
@@ -29,11 +30,21 @@ const { ltrModel: _ltrModel, ...COLLECT_PIPELINE_KEYS } = SEARCH_PIPELINE_OPTION
 const COLLECT_OPTION_KEYS = { ...COLLECT_PIPELINE_KEYS, candidates: true, metadataFields: true, onProgress: true } as const satisfies OptionKeys<CollectOptions>;
 
 /**
- * One group per query that has judgments: its candidates, feature rows and labels.
+ * One group per query that has judgments: its candidates, feature rows and labels. Queries the
+ * qrels do not judge are left out. The judgments are checked before any search, as `plait ltr
+ * train` checks them (eval/judgments-check.ts): `warnings` says how many documents judged relevant
+ * the index lacks (they label nothing).
  * @throws PlaitError INVALID_ARGUMENT (an unknown option key, with the nearest known one — `candidate`
- * used to train on the default candidates; a candidate pipeline with an ltr stage), and the pipeline's errors.
+ * used to train on the default candidates; a candidate pipeline with an ltr stage), INVALID_INPUT
+ * (no query is judged, showing both sides' ids; the index holds none of the documents judged
+ * relevant: qrels of another corpus), and the pipeline's errors.
  */
-export async function collectLtrGroups(index: PlaitIndex, queries: readonly EvalQuery[], qrels: Qrels, options: CollectOptions = {}): Promise<{ groups: LtrGroup[]; features: string[]; candidates: string; trainedOn: LtrTrainedOn }> {
+export async function collectLtrGroups(
+  index: PlaitIndex,
+  queries: readonly EvalQuery[],
+  qrels: Qrels,
+  options: CollectOptions = {},
+): Promise<{ groups: LtrGroup[]; features: string[]; candidates: string; trainedOn: LtrTrainedOn; warnings: string[] }> {
   checkOptionKeys(options, COLLECT_OPTION_KEYS, 'collectLtrGroups option');
   // The shapes readQueries and readQrels return (a Map of queries had failed as "queries.filter is not a function").
   if (!Array.isArray(queries)) throw new PlaitError('INVALID_ARGUMENT', { message: 'queries must be an array of { id, text } (as readQueries returns)', name: 'queries' });
@@ -44,6 +55,11 @@ export async function collectLtrGroups(index: PlaitIndex, queries: readonly Eval
   const pipeline = new SearchPipeline(index, stages, pipelineOptionsOf(options));
   const features = featureNames(options.metadataFields, pipeline.stages.some((s) => s.stage === 'cross'));
   const judged = queries.filter((q) => qrels.has(q.id));
+  // Before any search: a training over every query's candidates had ended in "at least 2 queries with a judged-relevant candidate".
+  const unjudged = unjudgedQueriesError(queries, [...qrels.keys()], 'the query list', 'the qrels');
+  if (unjudged !== null) throw unjudged;
+  const coverage = qrelsInIndex(qrels, judged.map((q) => q.id), (ids) => ids.map((id) => index.docstore.docIdToRowid(id) !== null), 'the qrels', index.path, 'trained on');
+  if (coverage.error !== null) throw coverage.error;
   const groups: LtrGroup[] = [];
   for (let i = 0; i < judged.length; i++) {
     const q = judged[i]!;
@@ -57,7 +73,7 @@ export async function collectLtrGroups(index: PlaitIndex, queries: readonly Eval
     });
     options.onProgress?.(i + 1, judged.length);
   }
-  return { groups, features, candidates: pipeline.spec, trainedOn: ltrTrainedOn(index.path, index.manifest) };
+  return { groups, features, candidates: pipeline.spec, trainedOn: ltrTrainedOn(index.path, index.manifest), warnings: coverage.warning === null ? [] : [coverage.warning] };
 }
 
 /**
