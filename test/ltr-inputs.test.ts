@@ -8,13 +8,19 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildIndex, openIndex, type PlaitIndex } from '../src/index.js';
 import { collectLtrGroups } from '../src/ltr/train-ltr.js';
 import { isPlaitError } from '../src/errors/index.js';
 import { SAMPLE } from './helpers/server-fixture.js';
+import { LtrModel, LTR_MODEL_FORMAT } from '../src/ltr/ltr-model.js';
+import { TreeEnsemble } from '../src/ltr/tree-model.js';
+import { handModel } from './helpers/xgboost-model.js';
+import { needsXgboost } from './helpers/requirements.js';
+import { runPlait } from './helpers/cli.js';
 
 const QUERIES = [
   { id: 'q1', text: 'why does bread rise' },
@@ -55,4 +61,86 @@ test('collectLtrGroups refuses, before any search, qrels of another corpus and q
   assert.deepEqual(r.groups.map((g) => g.queryId), ['q1', 'q2']);
   assert.equal(r.warnings.length, 1);
   assert.match(r.warnings[0]!, /1 of the 3 documents judged relevant in the qrels are not in the index .*"zz1"/);
+});
+
+/**
+ * UBJSON as XGBoost's writer lays it out (ubjson.org Draft 12; xgboost src/common/json.cc
+ * UBJWriter): objects with int64 key lengths, numbers' arrays as typed, counted containers —
+ * float32 `[$d#L`, int32 `[$l#L`, uint8 `[$U#L` — strings `S` with an int64 length.
+ */
+function ubj(v: unknown, key = ''): Buffer {
+  const len = (n: number): Buffer => { const b = Buffer.alloc(9); b.write('L', 0, 'latin1'); b.writeBigInt64BE(BigInt(n), 1); return b; };
+  const str = (t: string): Buffer => { const d = Buffer.from(t, 'utf8'); return Buffer.concat([len(d.length), d]); };
+  if (typeof v === 'string') return Buffer.concat([Buffer.from('S'), str(v)]);
+  if (typeof v === 'boolean') return Buffer.from(v ? 'T' : 'F');
+  if (typeof v === 'number') { const b = Buffer.alloc(5); b.write(Number.isInteger(v) && !['base_weights', 'split_conditions', 'loss_changes', 'sum_hessian'].includes(key) ? 'l' : 'd', 0, 'latin1'); if (b[0] === 0x6c) b.writeInt32BE(v, 1); else b.writeFloatBE(v, 1); return b; }
+  if (Array.isArray(v)) {
+    const floats = ['base_weights', 'split_conditions', 'loss_changes', 'sum_hessian'].includes(key);
+    if (v.length > 0 && v.every((x) => typeof x === 'number')) {
+      const type = floats ? 'd' : key === 'default_left' || key === 'split_type' ? 'U' : 'l';
+      const body = Buffer.alloc(v.length * (type === 'd' || type === 'l' ? 4 : 1));
+      v.forEach((x: number, i) => (type === 'd' ? body.writeFloatBE(x, i * 4) : type === 'l' ? body.writeInt32BE(x, i * 4) : body.writeUInt8(x, i)));
+      return Buffer.concat([Buffer.from(`[$${type}#`), len(v.length), body]);
+    }
+    return Buffer.concat([Buffer.from('['), ...v.map((x) => ubj(x)), Buffer.from(']')]);
+  }
+  const o = v as Record<string, unknown>;
+  return Buffer.concat([Buffer.from('{'), ...Object.entries(o).flatMap(([k, x]) => [str(k), ubj(x, k)]), Buffer.from('}')]);
+}
+
+const ROWS = Float32Array.from([0.2, 3, 1.5, 9, Number.NaN, 0.7, 2.5, 0.1, 4]);
+/** Two trees on three columns (bm25, late_idf, doc_length), thresholds that are not float32-exact. */
+const xgbModel = (): Record<string, unknown> => handModel(3, [
+  { f: 0, t: 1.1, l: { leaf: -0.3 }, r: { f: 1, t: 0.45, dl: true, l: { leaf: 0.2 }, r: { leaf: 0.9 } } },
+  { f: 2, t: 2, l: { leaf: 0.05 }, r: { leaf: -0.1 } },
+], 0.5);
+const scoresOf = (m: LtrModel): number[] => Array.from(m.score(ROWS, 3));
+
+test('a model XGBoost saved itself (JSON, UBJSON, XGBoost 3.1\'s base_score list) is wrapped by plait ltr import / LtrModel.fromXgboost and scores as its JSON', async () => {
+  const want = Array.from(TreeEnsemble.fromXgboostJson(xgbModel()).predictRows(ROWS, 3));
+  const json = join(dir, 'xgb.json');
+  writeFileSync(json, JSON.stringify(xgbModel()));
+  // Before: "not a plait ranking model … plait ltr train writes one", with no way to use it.
+  await assert.rejects(LtrModel.load(json), (e: unknown) => isPlaitError(e, 'LTR_MODEL_INVALID') && /an XGBoost model, not a plait ranking model: .*plait ltr import/.test(e.message));
+  await assert.rejects(LtrModel.fromXgboost(json), (e: unknown) => isPlaitError(e, 'LTR_MODEL_INVALID') && /names no features/.test(e.message));
+  const features = ['bm25', 'late_idf', 'doc_length'];
+  assert.deepEqual(scoresOf(await LtrModel.fromXgboost(json, { features })), want);
+  // XGBoost 3.1 writes base_score as a list's text (dmlc/xgboost#11651): it was "base_score [5E-1]".
+  const v31 = xgbModel();
+  (v31.learner as { learner_model_param: Record<string, string> }).learner_model_param.base_score = '[5E-1]';
+  assert.deepEqual(scoresOf(await LtrModel.fromXgboost(v31, { features })), want);
+  // Python's save_model('model.ubj') (the default format since 2.1): it was "not JSON (Unexpected token '{'…".
+  const named = xgbModel();
+  (named.learner as Record<string, unknown>).feature_names = features;
+  const ubjFile = join(dir, 'xgb.ubj');
+  writeFileSync(ubjFile, ubj(named));
+  assert.deepEqual(scoresOf(await LtrModel.fromXgboost(ubjFile)), want, 'feature_names of a Python DMatrix name the columns');
+  await assert.rejects(LtrModel.fromXgboost(ubjFile, { features: ['late_idf', 'bm25', 'doc_length'] }), (e: unknown) => isPlaitError(e, 'LTR_MODEL_INVALID') && /columns are named \["bm25","late_idf","doc_length"\]/.test(e.message));
+  const cut = join(dir, 'cut.ubj');
+  writeFileSync(cut, readFileSync(ubjFile).subarray(0, 700));
+  await assert.rejects(LtrModel.fromXgboost(cut), (e: unknown) => isPlaitError(e, 'LTR_MODEL_INVALID') && /truncated UBJSON/.test(e.message));
+  // The CLI door, to a model file the other doors load.
+  const out = join(dir, 'imported.json');
+  const r = runPlait(dir, ['ltr', 'import', ubjFile, '--pipeline', 'hybrid:50', '--out', out]);
+  assert.equal(r.code, 0, r.stderr);
+  const imported = await LtrModel.load(out);
+  assert.deepEqual([scoresOf(imported), imported.file.candidates], [want, 'hybrid:50']);
+});
+
+test('XGBoost\'s legacy binary model is refused saying so, and how to save one plait reads', { skip: needsXgboost() }, async () => {
+  // The real CLI's model_out without .json writes the legacy "binf" format.
+  writeFileSync(join(dir, 'rows.txt'), '1 qid:1 0:1 1:2\n0 qid:1 0:0 1:1\n1 qid:2 0:2 1:0\n0 qid:2 0:1 1:3\n');
+  writeFileSync(join(dir, 'bin.conf'), 'objective = rank:pairwise\nnum_round = 2\ndata = "rows.txt?format=libsvm"\nmodel_out = "model.bin"\n');
+  execFileSync(process.env.PLAIT_XGBOOST ?? 'xgboost', ['bin.conf'], { cwd: dir, stdio: 'pipe' });
+  await assert.rejects(LtrModel.fromXgboost(join(dir, 'model.bin'), { features: ['bm25', 'late_idf'] }), (e: unknown) => isPlaitError(e, 'LTR_MODEL_INVALID') && /legacy binary model format.*model_out=<file>\.json/.test(e.message));
+});
+
+test('a cut-off model file says it was cut off; a hand-edited feature list that no longer matches the trees\' columns is refused', async () => {
+  const file = { format: LTR_MODEL_FORMAT, version: 1, featureSet: 1, features: ['bm25', 'late_idf', 'doc_length'], xgboost: xgbModel() };
+  (file.xgboost.learner as Record<string, unknown>).feature_names = ['bm25', 'late_idf', 'doc_length'];
+  const text = JSON.stringify(file);
+  writeFileSync(join(dir, 'cut.json'), text.slice(0, 900));
+  await assert.rejects(LtrModel.load(join(dir, 'cut.json')), (e: unknown) => isPlaitError(e, 'LTR_MODEL_INVALID') && /cut off/.test(e.message));
+  writeFileSync(join(dir, 'edited.json'), text.replace('"features":["bm25","late_idf"', '"features":["late_idf","bm25"'));
+  await assert.rejects(LtrModel.load(join(dir, 'edited.json')), (e: unknown) => isPlaitError(e, 'LTR_MODEL_INVALID') && /was the file edited/.test(e.message));
 });

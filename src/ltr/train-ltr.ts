@@ -102,6 +102,20 @@ export async function trainLtrModel(groups: readonly LtrGroup[], features: reado
       droppedQueries: r.dropped.length,
       params: r.params,
     },
-    xgboost: r.model,
+    xgboost: withFeatureNames(r.model, features),
   });
+}
+
+/**
+ * XGBoost's model with the plait feature names as its own column names (`learner.feature_names`,
+ * the names a Python DMatrix gives; the CLI's libsvm gives none): LtrModel.fromJSON refuses a file
+ * whose "features" no longer match them (a hand-edited list), and Python's xgboost shows them.
+ */
+function withFeatureNames(model: unknown, features: readonly string[]): unknown {
+  const learner = (model as { learner?: Record<string, unknown> } | null)?.learner;
+  if (learner !== undefined && learner !== null && typeof learner === 'object') {
+    learner.feature_names = [...features];
+    learner.feature_types = features.map(() => 'float');
+  }
+  return model;
 }

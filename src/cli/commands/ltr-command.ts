@@ -2,6 +2,8 @@
  * `plait ltr train <index> --queries … --qrels … --out model.json`: trains a LambdaMART ranking
  * model (src/ltr/) on judged queries, over the candidates of a pipeline (`--pipeline`, default
  * LTR_DEFAULTS.candidates), and writes the model file that `--ltr-model` reads.
+ * `plait ltr import <xgboost-model> --features … --out model.json`: wraps a model XGBoost trained
+ * elsewhere (LtrModel.fromXgboost).
  * `plait ltr importance <model>`: the features by total split gain.
  */
 import type { Command } from 'commander';
@@ -14,7 +16,7 @@ import { LtrModel } from '../../ltr/ltr-model.js';
 import type { XgboostTrainOptions } from '../../ltr/xgboost-train.js';
 import { PlaitError, invalidArgument } from '../../errors/index.js';
 import { addCrossEncoderFlags, crossEncoderOptionsFrom, type CrossCliOptions } from '../pipeline-options.js';
-import { parsePipeline } from '../../pipeline/pipeline-spec.js';
+import { formatPipeline, parsePipeline } from '../../pipeline/pipeline-spec.js';
 import { CrossEncoder } from '../../rerank/cross-encoder/cross-encoder.js';
 import { ProgressReporter } from '../progress.js';
 import { parseFloatArgIn, parseIntArg, printJson, range } from '../options.js';
@@ -122,6 +124,22 @@ export function registerLtrCommand(program: Command): void {
       await index.close();
     }
   });
+  ltr
+    .command('import')
+    .description('wrap a model XGBoost trained elsewhere (JSON, or UBJSON from Python\'s save_model) as a plait ranking model')
+    .argument('<xgboost-model>', 'XGBoost model file (model_out=<file>.json, save_model("model.json" | "model.ubj"))')
+    .requiredOption('--out <file>', 'plait model file to write (JSON)')
+    .option('--features <names>', 'the plait feature of each column, in column order, comma-separated (default: the model\'s own feature_names)')
+    .option('--pipeline <spec>', 'the candidate pipeline the model was trained on (recorded; explain uses it)')
+    .action(async (file: string, o: { out: string; features?: string; pipeline?: string }) => {
+      requireInput(file, '<xgboost-model>');
+      prepareOutputFile(o.out, '--out');
+      const candidates = o.pipeline === undefined ? undefined : formatPipeline(parsePipeline(o.pipeline));
+      const features = o.features === undefined ? undefined : o.features.split(',').map((f) => f.trim());
+      const model = await LtrModel.fromXgboost(file, { ...(features === undefined ? {} : { features }), ...(candidates === undefined ? {} : { candidates }) });
+      model.save(o.out);
+      process.stdout.write(`wrote ${o.out}: ${model.trees.trees.length} trees over ${model.features.join(', ')}${candidates === undefined ? '' : `, candidates "${candidates}"`}\n`);
+    });
   ltr
     .command('importance')
     .description('list a ranking model\'s features by total split gain')
