@@ -21,6 +21,10 @@ import { TreeEnsemble } from '../src/ltr/tree-model.js';
 import { handModel } from './helpers/xgboost-model.js';
 import { needsXgboost } from './helpers/requirements.js';
 import { runPlait } from './helpers/cli.js';
+import { SearchPipeline } from '../src/pipeline/index.js';
+import { startServer } from '../src/server/index.js';
+import { postJson } from './helpers/server-fixture.js';
+import { featureNames } from '../src/ltr/features.js';
 
 const QUERIES = [
   { id: 'q1', text: 'why does bread rise' },
@@ -143,4 +147,31 @@ test('a cut-off model file says it was cut off; a hand-edited feature list that 
   await assert.rejects(LtrModel.load(join(dir, 'cut.json')), (e: unknown) => isPlaitError(e, 'LTR_MODEL_INVALID') && /cut off/.test(e.message));
   writeFileSync(join(dir, 'edited.json'), text.replace('"features":["bm25","late_idf"', '"features":["late_idf","bm25"'));
   await assert.rejects(LtrModel.load(join(dir, 'edited.json')), (e: unknown) => isPlaitError(e, 'LTR_MODEL_INVALID') && /was the file edited/.test(e.message));
+});
+
+test('an ltr stage after other candidates than its model learnt from warns, with a code, in the library, over HTTP and from plait search', async () => {
+  // Before: a model trained on "bm25:20" ranked after "bm25:40" (rank features over twice the list) without a word.
+  const file = join(dir, 'bm25-20.json');
+  const features = featureNames();
+  writeFileSync(file, JSON.stringify({ format: LTR_MODEL_FORMAT, version: 1, featureSet: 1, features, candidates: 'bm25:20', xgboost: handModel(features.length, [{ f: 0, t: 1, l: { leaf: -1 }, r: { leaf: 1 } }], 0) }));
+  const model = await LtrModel.load(file);
+  assert.deepEqual(new SearchPipeline(index, 'bm25:20 > ltr:3', { ltrModel: model }).warnings, []);
+  const other = new SearchPipeline(index, 'bm25:40 > ltr:3', { ltrModel: model });
+  const r = await other.run('why does bread rise');
+  assert.ok(r.hits.length > 0);
+  assert.deepEqual(r.warningDetails?.map((w) => w.code), ['LTR_CANDIDATES_DIFFER']);
+  assert.match(r.warnings![0]!, /trained on the candidates of "bm25:20" but runs after "bm25:40"/);
+  const server = await startServer([indexPath], { port: 0, ltrModel: file, scoringWorkers: 0, encoderThreads: 0, logLevel: false });
+  try {
+    const answer = await postJson(`${server.url}/v1/indexes/sample/search`, { query: 'why does bread rise', pipeline: 'bm25:40 > ltr:3' });
+    assert.equal(answer.status, 200, JSON.stringify(answer.body));
+    assert.deepEqual(answer.body.results[0].warnings.map((w: { code: string }) => w.code), ['LTR_CANDIDATES_DIFFER']);
+    const same = await postJson(`${server.url}/v1/indexes/sample/search`, { query: 'why does bread rise', pipeline: 'bm25:20 > ltr:3' });
+    assert.equal(same.body.results[0].warnings, undefined);
+  } finally {
+    await server.close();
+  }
+  const cli = runPlait(dir, ['search', 'sample', 'why does bread rise', '--pipeline', 'bm25:40 > ltr:3', '--ltr-model', file, '--json']);
+  assert.equal(cli.code, 0, cli.stderr);
+  assert.match(cli.stderr, /plait: warning: .*bm25-20\.json: the ranking model was trained on the candidates of "bm25:20" but runs after "bm25:40"/);
 });

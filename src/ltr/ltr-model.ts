@@ -31,6 +31,7 @@ import { PlaitError } from '../errors/index.js';
 import { writeFileAtomic } from '../util/write-file-atomic.js';
 import { LTR_BASE_FEATURES, LTR_FEATURE_SET_VERSION, LTR_META_PREFIX, checkFeatureNames, computeFeatures, type FeatureCandidate } from './features.js';
 import { decodeUbjson, looksLikeUbjson } from './ubjson.js';
+import { formatPipeline, parsePipeline } from '../pipeline/pipeline-spec.js';
 import { TreeEnsemble, type FeatureContributions } from './tree-model.js';
 import type { PlaitIndex } from '../search/plait-index.js';
 import type { IndexManifest } from '../format/manifest.js';
@@ -223,6 +224,28 @@ export class LtrModel {
     const described = `(${manifest.counts.documents} documents, ${manifest.model.name}; identity ${identity})`;
     const here = name === undefined ? `this index ${described}` : `"${name}" ${described}`;
     return `the ranking model was trained on index "${t.index}" (${t.documents} documents, ${t.model}; identity ${t.identity}), not on ${here}: its features are computed the same way, but their ranges differ between collections; retrain it on this index (plait ltr train) if its ranking looks off`;
+  }
+
+  /**
+   * A warning when the ltr stage runs after other candidates than the model learnt from (the
+   * file's `candidates`; compared in canonical form), else null — also for a file without the
+   * record. Its rank features (bm25_rank, late_rank) run over another list length, and the list's
+   * mix of documents differs, so the trees see values they were not fit to: a model trained on
+   * "hybrid:100" served after "hybrid:1000" ranked without a word (features.ts: "training and
+   * scoring must use the same candidate pipeline").
+   * @param candidates the stages before the ltr stage (pipeline-spec.ts formatPipeline)
+   */
+  candidatesWarning(candidates: string): string | null {
+    const trained = this.file.candidates;
+    if (trained === undefined) return null;
+    let canonical: string;
+    try {
+      canonical = formatPipeline(parsePipeline(trained));
+    } catch {
+      canonical = trained;
+    }
+    if (canonical === candidates) return null;
+    return `the ranking model was trained on the candidates of "${canonical}" but runs after "${candidates}": its rank features and the candidates' mix differ from training; use "${canonical} > ltr:<k>", or retrain on these candidates (plait ltr train --pipeline "${candidates}")`;
   }
 
   /** Writes the model file (temporary file + rename). */
