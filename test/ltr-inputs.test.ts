@@ -25,6 +25,7 @@ import { SearchPipeline } from '../src/pipeline/index.js';
 import { startServer } from '../src/server/index.js';
 import { postJson } from './helpers/server-fixture.js';
 import { featureNames } from '../src/ltr/features.js';
+import { trainXgboost, type LtrGroup } from '../src/ltr/xgboost-train.js';
 
 const QUERIES = [
   { id: 'q1', text: 'why does bread rise' },
@@ -174,4 +175,24 @@ test('an ltr stage after other candidates than its model learnt from warns, with
   const cli = runPlait(dir, ['search', 'sample', 'why does bread rise', '--pipeline', 'bm25:40 > ltr:3', '--ltr-model', file, '--json']);
   assert.equal(cli.code, 0, cli.stderr);
   assert.match(cli.stderr, /plait: warning: .*bm25-20\.json: the ranking model was trained on the candidates of "bm25:20" but runs after "bm25:40"/);
+});
+
+test('training reports the candidates\' own order on the validation queries, so a model that does not beat it can be told', { skip: needsXgboost() }, async () => {
+  // 12 queries of 10 candidates already in the best order (relevant first); the one feature is noise.
+  // Before: only the model's validation score was reported, never what no model scores.
+  let seed = 7;
+  const noise = (): number => ((seed = (seed * 48271) % 2147483647) / 2147483647);
+  const groups: LtrGroup[] = Array.from({ length: 12 }, (_, q) => ({
+    queryId: `q${q}`,
+    docIds: Array.from({ length: 10 }, (_, i) => `d${i}`),
+    rows: Float32Array.from({ length: 10 }, noise),
+    labels: Int32Array.from({ length: 10 }, (_, i) => (i < 2 ? 1 : 0)),
+  }));
+  const r = await trainXgboost(groups, 1, { maxRounds: 5, validFraction: 0.25 });
+  assert.equal(r.validBaseline, 1, 'the candidates\' order is ideal');
+  assert.ok(r.validScore <= r.validBaseline!, `model ${r.validScore} vs candidates ${r.validBaseline}`);
+  // Hand-checked: one relevant at rank 2 of a list with one relevant is 1/log2(3) of ideal.
+  const one: LtrGroup[] = groups.map((g) => ({ ...g, labels: Int32Array.from({ length: 10 }, (_, i) => (i === 1 ? 1 : 0)) }));
+  const r1 = await trainXgboost(one, 1, { maxRounds: 2, validFraction: 0.25 });
+  assert.ok(Math.abs(r1.validBaseline! - 1 / Math.log2(3)) < 1e-12, String(r1.validBaseline));
 });

@@ -51,6 +51,8 @@ export interface LtrTrainingRecord {
   /** The validation metric (e.g. "ndcg@10") at the kept round. */
   metric: string;
   validScore: number;
+  /** The metric of the candidates' own order on the validation queries (no model); absent in older files, null for a metric other than ndcg. */
+  validBaseline?: number | null;
   seed: number;
   trainQueries: number;
   validQueries: number;

@@ -96,6 +96,7 @@ export async function trainLtrModel(groups: readonly LtrGroup[], features: reado
       roundsTried: r.roundsTried,
       metric: String(r.params.eval_metric),
       validScore: r.validScore,
+      validBaseline: r.validBaseline,
       seed: Number(r.params.seed),
       trainQueries: r.trainQueries.length,
       validQueries: r.validQueries.length,

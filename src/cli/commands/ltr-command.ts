@@ -106,12 +106,19 @@ export function registerLtrCommand(program: Command): void {
       progress.done();
       const model = await trainLtrModel(groups, features, candidates, train, trainedOn);
       model.save(o.out);
+      const t0 = model.file.training!;
+      // A model no better than its candidates' own order on held-out queries ranks worse than no model.
+      if (t0.validBaseline !== null && t0.validBaseline !== undefined && t0.validScore <= t0.validBaseline) {
+        process.stderr.write(
+          `plait: warning: the model does not beat its candidates' own order on the ${t0.validQueries} validation queries (${t0.metric} ${t0.validScore.toFixed(4)} vs ${t0.validBaseline.toFixed(4)} for "${candidates}" alone): an ltr stage with it would rank worse than none; more judged queries, other candidates (--pipeline) or metadata features (--features) may help\n`,
+        );
+      }
       if (o.json === true) printJson({ out: o.out, features, candidates, training: model.file.training, importance: model.importance() });
       else {
         const t = model.file.training!;
         process.stdout.write(
           [
-            `wrote ${o.out}: ${t.objective}, ${t.rounds} rounds (early stopping after ${t.roundsTried}), validation ${t.metric} ${t.validScore.toFixed(4)}`,
+            `wrote ${o.out}: ${t.objective}, ${t.rounds} rounds (early stopping after ${t.roundsTried}), validation ${t.metric} ${t.validScore.toFixed(4)}${t.validBaseline === null || t.validBaseline === undefined ? '' : ` (the candidates' own order: ${t.validBaseline.toFixed(4)})`}`,
             `queries: ${t.trainQueries} train, ${t.validQueries} validation, ${t.droppedQueries} without a judged-relevant candidate in "${candidates}" (dropped)`,
             'feature importance (total split gain):',
             ...importanceLines(model),
