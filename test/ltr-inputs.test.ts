@@ -25,6 +25,7 @@ import { SearchPipeline } from '../src/pipeline/index.js';
 import { startServer } from '../src/server/index.js';
 import { postJson } from './helpers/server-fixture.js';
 import { featureNames } from '../src/ltr/features.js';
+import { explainLtr } from '../src/ltr/explain-ltr.js';
 import { trainXgboost, type LtrGroup } from '../src/ltr/xgboost-train.js';
 
 const QUERIES = [
@@ -195,4 +196,20 @@ test('training reports the candidates\' own order on the validation queries, so 
   const one: LtrGroup[] = groups.map((g) => ({ ...g, labels: Int32Array.from({ length: 10 }, (_, i) => (i === 1 ? 1 : 0)) }));
   const r1 = await trainXgboost(one, 1, { maxRounds: 2, validFraction: 0.25 });
   assert.ok(Math.abs(r1.validBaseline! - 1 / Math.log2(3)) < 1e-12, String(r1.validBaseline));
+});
+
+test('an LTR explanation adds up to its score, and an unknown document is DOCUMENT_NOT_FOUND as at every other explain door', async () => {
+  const features = featureNames();
+  // Two trees on bm25 (column 0) and late_idf (column 1), so that two features share the credit.
+  const model = LtrModel.fromJSON({ format: LTR_MODEL_FORMAT, version: 1, featureSet: 1, features, candidates: 'bm25:20', xgboost: handModel(features.length, [
+    { f: 0, t: 1, l: { leaf: -1, h: 3 }, r: { f: 1, t: 0.2, l: { leaf: 0.5 }, r: { leaf: 1.5, h: 2 } } },
+    { f: 1, t: 0.3, l: { leaf: -0.25 }, r: { leaf: 0.75 } },
+  ], 0.5) });
+  const ex = await explainLtr(index, model, 'why does bread rise', 'bread-yeast');
+  const sum = ex.bias + ex.features.reduce((s, f) => s + f.contribution, 0);
+  assert.ok(Math.abs(sum - ex.score) < 1e-6, `bias + contributions ${sum} vs score ${ex.score}`);
+  assert.ok(ex.features.some((f) => f.contribution !== 0));
+  // Before: INVALID_INPUT "unknown document id", where PlaitIndex.explain and HTTP say DOCUMENT_NOT_FOUND (404).
+  await assert.rejects(explainLtr(index, model, 'why does bread rise', 'no-such-doc'), (e: unknown) => isPlaitError(e, 'DOCUMENT_NOT_FOUND') && /holds no document "no-such-doc"/.test(e.message));
+  await assert.rejects(index.explain('why does bread rise', 'no-such-doc'), (e: unknown) => isPlaitError(e, 'DOCUMENT_NOT_FOUND'));
 });
