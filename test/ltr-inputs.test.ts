@@ -62,6 +62,9 @@ test('collectLtrGroups refuses, before any search, qrels of another corpus and q
   await assert.rejects(collectLtrGroups(index, QUERIES, other, { candidates: 'bm25:10' }), (e: unknown) => isPlaitError(e, 'INVALID_INPUT') && /none of the 3 documents judged relevant in the qrels .* is in the index/.test(e.message) && /"zz1"/.test(e.message));
   const upper = grades([['Q1', docIds[0]!, 1], ['Q2', docIds[1]!, 1]]);
   await assert.rejects(collectLtrGroups(index, QUERIES, upper, { candidates: 'bm25:10' }), (e: unknown) => isPlaitError(e, 'INVALID_INPUT') && /none of the 3 queries has judgments/.test(e.message) && /differ only in letter case/.test(e.message));
+  // A metadata feature no document holds as a number: it trained a model with a column missing on every row.
+  const good = grades([['q1', docIds[0]!, 1], ['q2', docIds[1]!, 1]]);
+  await assert.rejects(collectLtrGroups(index, QUERIES, good, { candidates: 'bm25:10', metadataFields: ['year'] }), (e: unknown) => isPlaitError(e, 'INVALID_ARGUMENT') && /no document of the index holds a number or true\/false in metadata field "year".*numeric fields: none/.test(e.message));
   const some = grades([['q1', docIds[0]!, 1], ['q1', 'zz1', 1], ['q2', docIds[1]!, 1]]);
   const r = await collectLtrGroups(index, QUERIES, some, { candidates: 'bm25:10' });
   assert.deepEqual(r.groups.map((g) => g.queryId), ['q1', 'q2']);

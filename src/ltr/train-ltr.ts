@@ -7,7 +7,7 @@
  */
 import { LTR_DEFAULTS } from '../config/defaults.js';
 import { SEARCH_PIPELINE_OPTION_KEYS, SearchPipeline, pipelineOptionsOf, type SearchPipelineOptions } from '../pipeline/search-pipeline.js';
-import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
+import { checkOptionKeys, closestKey, type OptionKeys } from '../util/option-keys.js';
 import { formatPipeline, parsePipeline } from '../pipeline/pipeline-spec.js';
 import type { PlaitIndex } from '../search/plait-index.js';
 import type { Qrels } from '../eval/qrels.js';
@@ -37,7 +37,8 @@ const COLLECT_OPTION_KEYS = { ...COLLECT_PIPELINE_KEYS, candidates: true, metada
  * @throws PlaitError INVALID_ARGUMENT (an unknown option key, with the nearest known one — `candidate`
  * used to train on the default candidates; a candidate pipeline with an ltr stage), INVALID_INPUT
  * (no query is judged, showing both sides' ids; the index holds none of the documents judged
- * relevant: qrels of another corpus), and the pipeline's errors.
+ * relevant: qrels of another corpus), INVALID_ARGUMENT for a metadata field no document holds as a
+ * number or true/false, and the pipeline's errors.
  */
 export async function collectLtrGroups(
   index: PlaitIndex,
@@ -54,6 +55,7 @@ export async function collectLtrGroups(
   if (stages.some((s) => s.stage === 'ltr')) throw new PlaitError('INVALID_ARGUMENT', { message: `the candidate pipeline "${formatPipeline(stages)}" has an ltr stage (give the stages before it)`, name: 'candidates' });
   const pipeline = new SearchPipeline(index, stages, pipelineOptionsOf(options));
   const features = featureNames(options.metadataFields, pipeline.stages.some((s) => s.stage === 'cross'));
+  checkMetadataFeatures(index, options.metadataFields ?? []);
   const judged = queries.filter((q) => qrels.has(q.id));
   // Before any search: a training over every query's candidates had ended in "at least 2 queries with a judged-relevant candidate".
   const unjudged = unjudgedQueriesError(queries, [...qrels.keys()], 'the query list', 'the qrels');
@@ -74,6 +76,29 @@ export async function collectLtrGroups(
     options.onProgress?.(i + 1, judged.length);
   }
   return { groups, features, candidates: pipeline.spec, trainedOn: ltrTrainedOn(index.path, index.manifest), warnings: coverage.warning === null ? [] : [coverage.warning] };
+}
+
+/**
+ * A `meta:<field>` feature reads a top-level metadata field holding a number or true/false
+ * (features.ts); one that no live document holds so would be missing on every row, and the model
+ * trained without a word (`--features yeer` for `year` trained an 8-feature model with a dead
+ * ninth column: xgboost-train.ts's withFeatureCount even widened the count for it).
+ * @throws PlaitError INVALID_ARGUMENT naming the field, the nearest numeric field and the numeric fields there are.
+ */
+function checkMetadataFeatures(index: PlaitIndex, fields: readonly string[]): void {
+  if (fields.length === 0) return;
+  const catalogue = index.docstore.fieldCatalogue();
+  const numeric = [...catalogue].filter(([f, types]) => !f.includes('.') && (types.has('number') || types.has('boolean'))).map(([f]) => f);
+  for (const field of fields) {
+    if (numeric.includes(field)) continue;
+    const near = closestKey(field, numeric);
+    const held = catalogue.get(field);
+    throw new PlaitError('INVALID_ARGUMENT', {
+      message: `no document of the index holds a number or true/false in metadata field "${field}"${held === undefined ? '' : ` (it holds ${[...held].join(', ')})`}, so the feature meta:${field} would be missing on every candidate${near === undefined ? '' : `; did you mean "${near}"?`} (numeric fields: ${numeric.length === 0 ? 'none' : numeric.map((f) => `"${f}"`).join(', ')})`,
+      name: 'metadataFields',
+      field,
+    });
+  }
 }
 
 /**
