@@ -128,6 +128,7 @@ test('a model XGBoost saved itself (JSON, UBJSON, XGBoost 3.1\'s base_score list
   const cut = join(dir, 'cut.ubj');
   writeFileSync(cut, readFileSync(ubjFile).subarray(0, 700));
   await assert.rejects(LtrModel.fromXgboost(cut), (e: unknown) => isPlaitError(e, 'LTR_MODEL_INVALID') && /truncated UBJSON/.test(e.message));
+  await assert.rejects(LtrModel.fromXgboost(ubjFile, { candidates: 'hybrid:50 > ltr:10' }), (e: unknown) => isPlaitError(e, 'INVALID_ARGUMENT') && /has an ltr stage/.test(e.message));
   // The CLI door, to a model file the other doors load.
   const out = join(dir, 'imported.json');
   const r = runPlait(dir, ['ltr', 'import', ubjFile, '--pipeline', 'hybrid:50', '--out', out]);

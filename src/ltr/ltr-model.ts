@@ -191,7 +191,8 @@ export class LtrModel {
    * @param options.candidates the pipeline whose candidates the model was trained on (recorded: the
    *   ltr stage warns after other candidates; explanations use it).
    * @throws PlaitError FILE_NOT_FOUND, LTR_MODEL_INVALID (not an XGBoost model, unknown or missing
-   *   feature names, names that disagree with the model's or with its column count).
+   *   feature names, names that disagree with the model's or with its column count), INVALID_ARGUMENT
+   *   (a candidate pipeline that does not parse or has an ltr stage).
    */
   static async fromXgboost(model: unknown, options: { features?: readonly string[]; candidates?: string; source?: string } = {}): Promise<LtrModel> {
     const source = options.source ?? (typeof model === 'string' ? model : 'XGBoost model');
@@ -207,8 +208,15 @@ export class LtrModel {
     if (own !== null && options.features !== undefined && own.join('\u0000') !== features.join('\u0000')) {
       throw invalid(source, `the model's columns are named ${JSON.stringify(own)} but the features given are ${JSON.stringify(features)}: a column would be scored with another feature's values`);
     }
+    let candidates: string | undefined;
+    if (options.candidates !== undefined) {
+      const stages = parsePipeline(options.candidates);
+      // As collectLtrGroups refuses it: the candidates are the stages before the ltr stage.
+      if (stages.some((st) => st.stage === 'ltr')) throw new PlaitError('INVALID_ARGUMENT', { message: `the candidate pipeline "${formatPipeline(stages)}" has an ltr stage (give the stages before it)`, name: 'candidates' });
+      candidates = formatPipeline(stages);
+    }
     return LtrModel.fromJSON(
-      { format: LTR_MODEL_FORMAT, version: LTR_MODEL_VERSION, featureSet: LTR_FEATURE_SET_VERSION, features, ...(options.candidates === undefined ? {} : { candidates: options.candidates }), xgboost: xgb },
+      { format: LTR_MODEL_FORMAT, version: LTR_MODEL_VERSION, featureSet: LTR_FEATURE_SET_VERSION, features, ...(candidates === undefined ? {} : { candidates }), xgboost: xgb },
       source,
     );
   }

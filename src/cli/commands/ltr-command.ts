@@ -16,7 +16,7 @@ import { LtrModel } from '../../ltr/ltr-model.js';
 import type { XgboostTrainOptions } from '../../ltr/xgboost-train.js';
 import { PlaitError, invalidArgument } from '../../errors/index.js';
 import { addCrossEncoderFlags, crossEncoderOptionsFrom, type CrossCliOptions } from '../pipeline-options.js';
-import { formatPipeline, parsePipeline } from '../../pipeline/pipeline-spec.js';
+import { parsePipeline } from '../../pipeline/pipeline-spec.js';
 import { CrossEncoder } from '../../rerank/cross-encoder/cross-encoder.js';
 import { ProgressReporter } from '../progress.js';
 import { parseFloatArgIn, parseIntArg, printJson, range } from '../options.js';
@@ -141,9 +141,9 @@ export function registerLtrCommand(program: Command): void {
     .action(async (file: string, o: { out: string; features?: string; pipeline?: string }) => {
       requireInput(file, '<xgboost-model>');
       prepareOutputFile(o.out, '--out');
-      const candidates = o.pipeline === undefined ? undefined : formatPipeline(parsePipeline(o.pipeline));
       const features = o.features === undefined ? undefined : o.features.split(',').map((f) => f.trim());
-      const model = await LtrModel.fromXgboost(file, { ...(features === undefined ? {} : { features }), ...(candidates === undefined ? {} : { candidates }) });
+      const model = await LtrModel.fromXgboost(file, { ...(features === undefined ? {} : { features }), ...(o.pipeline === undefined ? {} : { candidates: o.pipeline }) });
+      const candidates = model.file.candidates;
       model.save(o.out);
       process.stdout.write(`wrote ${o.out}: ${model.trees.trees.length} trees over ${model.features.join(', ')}${candidates === undefined ? '' : `, candidates "${candidates}"`}\n`);
     });
