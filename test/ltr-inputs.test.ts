@@ -155,7 +155,7 @@ test('a cut-off model file says it was cut off; a hand-edited feature list that 
   await assert.rejects(LtrModel.load(join(dir, 'edited.json')), (e: unknown) => isPlaitError(e, 'LTR_MODEL_INVALID') && /was the file edited/.test(e.message));
 });
 
-test('an ltr stage after other candidates than its model learnt from warns, with a code, in the library, over HTTP and from plait search', async () => {
+test('an ltr stage after other candidates than its model learnt from warns, with a code, in the library and over HTTP', async () => {
   // Before: a model trained on "bm25:20" ranked after "bm25:40" (rank features over twice the list) without a word.
   const file = join(dir, 'bm25-20.json');
   const features = featureNames();
@@ -177,9 +177,6 @@ test('an ltr stage after other candidates than its model learnt from warns, with
   } finally {
     await server.close();
   }
-  const cli = runPlait(dir, ['search', 'sample', 'why does bread rise', '--pipeline', 'bm25:40 > ltr:3', '--ltr-model', file, '--json']);
-  assert.equal(cli.code, 0, cli.stderr);
-  assert.match(cli.stderr, /plait: warning: .*bm25-20\.json: the ranking model was trained on the candidates of "bm25:20" but runs after "bm25:40"/);
 });
 
 test('training reports the candidates\' own order on the validation queries, so a model that does not beat it can be told', { skip: needsXgboost() }, async () => {
