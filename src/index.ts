@@ -105,6 +105,7 @@ export type { CrossEncoderOptions, CrossScoreOptions, CrossScoreStats, CrossScor
 export { SearchPipeline, runPipeline, parsePipeline, validateStages, formatPipeline, CircuitBreaker, STAGE_NAMES } from './pipeline/index.js';
 export type {
   PipelineResult,
+  PipelineWarning,
   PipelineStage,
   PipelineRunOptions,
   SearchPipelineOptions,

@@ -12,7 +12,7 @@ import type { RerankDocument } from '../rerank/reranker.js';
 import { SearchPipeline, type PipelineResult } from '../pipeline/search-pipeline.js';
 import { pageLine } from './page-line.js';
 import { stageSearchOptions } from '../pipeline/stages.js';
-import { parsePipeline, type StageName } from '../pipeline/pipeline-spec.js';
+import { formatPipeline, parsePipeline, type StageName } from '../pipeline/pipeline-spec.js';
 import { searchOptionsFrom, type SearchFlagOptions } from './search-flags.js';
 import type { PlaitIndex } from '../search/plait-index.js';
 import { readQueries } from '../eval/queries.js';
@@ -155,6 +155,8 @@ export async function searchWithPipeline(
   const cross = await openCross(o);
   try {
     const pipeline = new SearchPipeline(index, o.pipeline, { search: stageSearchOptions(searchOptionsFrom(o)), ...(cross === undefined ? {} : { crossEncoder: cross }), ...ltr });
+    // The other-index warning was said when the model loaded (loadLtrModelFor).
+    for (const w of pipeline.warningDetails) if (w.code === 'LTR_CANDIDATES_DIFFER') process.stderr.write(`plait: warning: ${o.ltrModel ?? ''}: ${w.message}\n`);
     if (o.queries !== undefined) {
       const queries = await readQueries(o.queries);
       const progress = ProgressReporter.auto(o.quiet === true || o.json === true);
@@ -229,7 +231,11 @@ export async function evalPipelineRows(
   try {
     for (const spec of splitPipelineSpecs(o.pipelines)) {
       // Each spec gets the models of the stages it has (a pipeline refuses a model no stage of it reads).
-      const has = new Set(parsePipeline(spec).map((s) => s.stage));
+      const stages = parsePipeline(spec);
+      const has = new Set(stages.map((s) => s.stage));
+      const before = stages.findIndex((s) => s.stage === 'ltr');
+      const differ = before < 0 ? null : (ltr.ltrModel?.candidatesWarning(formatPipeline(stages.slice(0, before))) ?? null);
+      if (differ !== null) process.stderr.write(`plait: warning: ${o.ltrModel ?? ''} in "${formatPipeline(stages)}": ${differ}\n`);
       const row = await evaluatePipeline(index, spec, queries, qrels, {
         ...(cross === undefined || !has.has('cross') ? {} : { crossEncoder: cross }),
         ...(has.has('ltr') ? ltr : {}),

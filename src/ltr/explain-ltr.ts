@@ -27,7 +27,7 @@ const { ltrModel: _ltrModel, ...EXPLAIN_PIPELINE_KEYS } = SEARCH_PIPELINE_OPTION
 const EXPLAIN_LTR_OPTION_KEYS = { ...EXPLAIN_PIPELINE_KEYS, candidates: true } as const satisfies OptionKeys<ExplainLtrOptions>;
 
 /**
- * @throws PlaitError INVALID_INPUT (unknown docId), INVALID_ARGUMENT (an unknown option key, with the nearest known one), the candidate pipeline's errors.
+ * @throws PlaitError DOCUMENT_NOT_FOUND (unknown docId), INVALID_ARGUMENT (an unknown option key, with the nearest known one), the candidate pipeline's errors.
  */
 export async function explainLtr(
   index: PlaitIndex,
@@ -37,7 +37,8 @@ export async function explainLtr(
   options: ExplainLtrOptions = {},
 ): Promise<LtrDocExplanation> {
   checkOptionKeys(options, EXPLAIN_LTR_OPTION_KEYS, 'explainLtr option');
-  if (index.docstore.docIdToRowid(docId) === null) throw new PlaitError('INVALID_INPUT', { message: `unknown document id "${docId}"`, docId });
+  // The code and words of every other door for an unknown id (PlaitIndex.explain, the HTTP explain's 404): it was INVALID_INPUT here.
+  if (index.docstore.docIdToRowid(docId) === null) throw new PlaitError('DOCUMENT_NOT_FOUND', { message: `the index holds no document "${docId}"`, docId });
   const pipeline = new SearchPipeline(index, options.candidates ?? model.file.candidates ?? LTR_DEFAULTS.candidates, pipelineOptionsOf(options));
   const list: Candidate[] = await pipeline.candidates(query);
   let at = list.findIndex((c) => c.docId === docId);

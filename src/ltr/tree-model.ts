@@ -99,6 +99,19 @@ function readTree(t: unknown, nFeatures: number, k: number, source: string): Reg
   return tree;
 }
 
+/**
+ * `learner_model_param.base_score` as XGBoost writes it: a number's text ("5E-1", XGBoost ≤ 3.0) or,
+ * since XGBoost 3.1 (dmlc/xgboost#11651, one value per target), a one-element list's text ("[5E-1]"),
+ * which Number() read as NaN: a model saved by Python's xgboost 3.1 was refused as "base_score [5E-1]".
+ * NaN for anything else (the caller refuses it).
+ */
+function baseScoreOf(v: unknown): number {
+  if (typeof v === 'number') return v;
+  if (typeof v !== 'string') return NaN;
+  const list = /^\s*\[\s*([^,\]]+?)\s*\]\s*$/.exec(v);
+  return v.trim() === '' ? NaN : Number(list === null ? v : list[1]);
+}
+
 /** The leaf a row reaches (node id). `row` holds float32-rounded values; NaN is missing. */
 function leafOf(tree: RegressionTree, row: ArrayLike<number>, path?: number[]): number {
   let node = 0;
@@ -138,7 +151,7 @@ export class TreeEnsemble {
     const booster = learner.gradient_booster as { name?: string; model?: { trees?: unknown[]; tree_info?: number[] } } | undefined;
     if (booster?.name !== 'gbtree') throw invalid(source, `booster "${String(booster?.name)}" (plait scores gbtree models)`);
     const nFeatures = Number(param?.num_feature);
-    const baseScore = Number(param?.base_score);
+    const baseScore = baseScoreOf(param?.base_score);
     if (!Number.isInteger(nFeatures) || nFeatures < 1) throw invalid(source, `num_feature ${String(param?.num_feature)}`);
     if (!Number.isFinite(baseScore)) throw invalid(source, `base_score ${String(param?.base_score)}`);
     if (Number(param?.num_class ?? 0) > 1 || Number(param?.num_target ?? 1) > 1) throw invalid(source, 'a multi-output model (plait scores one output)');

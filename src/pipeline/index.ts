@@ -1,5 +1,5 @@
 export { SearchPipeline, runPipeline } from './search-pipeline.js';
-export type { PipelineResult, StageReport, Degradation, DegradeReason, SearchPipelineOptions, PipelineRunOptions } from './search-pipeline.js';
+export type { PipelineResult, PipelineWarning, StageReport, Degradation, DegradeReason, SearchPipelineOptions, PipelineRunOptions } from './search-pipeline.js';
 export { parsePipeline, validateStages, formatPipeline, stageLabel, STAGE_NAMES, RETRIEVAL_STAGES } from './pipeline-spec.js';
 export type { PipelineStage, StageName } from './pipeline-spec.js';
 export { CircuitBreaker } from './circuit-breaker.js';

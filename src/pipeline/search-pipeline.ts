@@ -61,6 +61,12 @@ export interface StageReport {
   reason?: DegradeReason;
 }
 
+/** A warning of a pipeline's ltr stage with its stable code. */
+export interface PipelineWarning {
+  code: 'LTR_MODEL_OTHER_INDEX' | 'LTR_CANDIDATES_DIFFER';
+  message: string;
+}
+
 export interface PipelineResult {
   hits: SearchHit[];
   stages: StageReport[];
@@ -75,6 +81,8 @@ export interface PipelineResult {
   missingShards?: number[];
   /** SearchPipeline.warnings, on every result of the pipeline; absent when there are none. */
   warnings?: string[];
+  /** The same with their codes (SearchPipeline.warningDetails); absent when there are none. */
+  warningDetails?: PipelineWarning[];
   /** PipelineRunOptions.offset, when given. */
   offset?: number;
   /** With an offset: the documents the last stage's list held when it ended before its depth, else null (not known). */
@@ -150,9 +158,12 @@ export class SearchPipeline {
   private readonly breakers = new Map<StageName, CircuitBreaker>();
   /**
    * What the pipeline runs with but should not go unsaid: an ltr stage whose ranking model was
-   * trained on another index (CandidateRanker.indexWarning). Repeated in every result's `warnings`.
+   * trained on another index (CandidateRanker.indexWarning) or after other candidates
+   * (CandidateRanker.candidatesWarning). Repeated in every result's `warnings`.
    */
   readonly warnings: readonly string[];
+  /** The same warnings with their stable codes (LTR_MODEL_OTHER_INDEX, LTR_CANDIDATES_DIFFER), as HTTP answers carry them. */
+  readonly warningDetails: readonly PipelineWarning[];
 
   /**
    * @throws PlaitError INVALID_ARGUMENT (an unknown option key, or one of `search`, with the nearest
@@ -178,8 +189,16 @@ export class SearchPipeline {
       throw new PlaitError('INVALID_ARGUMENT', { message: `the pipeline "${this.spec}" has a cross stage; give a cross-encoder (crossEncoder option, --cross-encoder <model>)`, name: 'crossEncoder' });
     }
     checkLtrStage(this.stages, options.ltrModel, this.spec);
-    const ltrWarning = this.stages.some((s) => s.stage === 'ltr') ? (options.ltrModel?.indexWarning?.(this.index.info) ?? null) : null;
-    this.warnings = ltrWarning === null ? [] : [ltrWarning];
+    const ltrAt = this.stages.findIndex((s) => s.stage === 'ltr');
+    const details: PipelineWarning[] = [];
+    if (ltrAt >= 0) {
+      const other = options.ltrModel?.indexWarning?.(this.index.info) ?? null;
+      if (other !== null) details.push({ code: 'LTR_MODEL_OTHER_INDEX', message: other });
+      const candidates = options.ltrModel?.candidatesWarning?.(formatPipeline(this.stages.slice(0, ltrAt))) ?? null;
+      if (candidates !== null) details.push({ code: 'LTR_CANDIDATES_DIFFER', message: candidates });
+    }
+    this.warningDetails = details;
+    this.warnings = details.map((w) => w.message);
     for (const s of this.stages.slice(1)) {
       if (!this.breakers.has(s.stage)) this.breakers.set(s.stage, options.breakers?.[s.stage] ?? new CircuitBreaker(options.breaker));
     }
@@ -220,7 +239,7 @@ export class SearchPipeline {
       totalMs: performance.now() - t0,
       ...(rewrites === undefined || rewrites.length === 0 ? {} : { rewrites }),
       ...(missingShards.length === 0 ? {} : { missingShards }),
-      ...(this.warnings.length === 0 ? {} : { warnings: [...this.warnings] }),
+      ...(this.warnings.length === 0 ? {} : { warnings: [...this.warnings], warningDetails: this.warningDetails.map((w) => ({ ...w })) }),
       // Paging (search/paging.ts): a pipeline's list ends at its last depth; shorter means the ranking ended.
       ...(options.offset === undefined ? {} : { offset, totalHits: totalHits(ranked.length, stages[stages.length - 1]!.depth, null) }),
     };

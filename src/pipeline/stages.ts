@@ -50,6 +50,8 @@ export interface CandidateRanker {
   score(rows: Float32Array, n: number): Float64Array;
   /** A warning when it was trained on another index than this manifest's (LtrModel.indexWarning), else null. */
   indexWarning?(manifest: IndexManifest): string | null;
+  /** A warning when the stages before the ltr stage (canonical spec) are not the ones it was trained after (LtrModel.candidatesWarning), else null. */
+  candidatesWarning?(candidates: string): string | null;
 }
 
 /** A document on its way through the pipeline. */

@@ -2,6 +2,8 @@
  * `plait ltr train <index> --queries … --qrels … --out model.json`: trains a LambdaMART ranking
  * model (src/ltr/) on judged queries, over the candidates of a pipeline (`--pipeline`, default
  * LTR_DEFAULTS.candidates), and writes the model file that `--ltr-model` reads.
+ * `plait ltr import <xgboost-model> --features … --out model.json`: wraps a model XGBoost trained
+ * elsewhere (LtrModel.fromXgboost).
  * `plait ltr importance <model>`: the features by total split gain.
  */
 import type { Command } from 'commander';
@@ -104,12 +106,19 @@ export function registerLtrCommand(program: Command): void {
       progress.done();
       const model = await trainLtrModel(groups, features, candidates, train, trainedOn);
       model.save(o.out);
+      const t0 = model.file.training!;
+      // A model no better than its candidates' own order on held-out queries ranks worse than no model.
+      if (t0.validBaseline !== null && t0.validBaseline !== undefined && t0.validScore <= t0.validBaseline) {
+        process.stderr.write(
+          `plait: warning: the model does not beat its candidates' own order on the ${t0.validQueries} validation queries (${t0.metric} ${t0.validScore.toFixed(4)} vs ${t0.validBaseline.toFixed(4)} for "${candidates}" alone): an ltr stage with it would rank worse than none; more judged queries, other candidates (--pipeline) or metadata features (--features) may help\n`,
+        );
+      }
       if (o.json === true) printJson({ out: o.out, features, candidates, training: model.file.training, importance: model.importance() });
       else {
         const t = model.file.training!;
         process.stdout.write(
           [
-            `wrote ${o.out}: ${t.objective}, ${t.rounds} rounds (early stopping after ${t.roundsTried}), validation ${t.metric} ${t.validScore.toFixed(4)}`,
+            `wrote ${o.out}: ${t.objective}, ${t.rounds} rounds (early stopping after ${t.roundsTried}), validation ${t.metric} ${t.validScore.toFixed(4)}${t.validBaseline === null || t.validBaseline === undefined ? '' : ` (the candidates' own order: ${t.validBaseline.toFixed(4)})`}`,
             `queries: ${t.trainQueries} train, ${t.validQueries} validation, ${t.droppedQueries} without a judged-relevant candidate in "${candidates}" (dropped)`,
             'feature importance (total split gain):',
             ...importanceLines(model),
@@ -122,6 +131,22 @@ export function registerLtrCommand(program: Command): void {
       await index.close();
     }
   });
+  ltr
+    .command('import')
+    .description('wrap a model XGBoost trained elsewhere (JSON, or UBJSON from Python\'s save_model) as a plait ranking model')
+    .argument('<xgboost-model>', 'XGBoost model file (model_out=<file>.json, save_model("model.json" | "model.ubj"))')
+    .requiredOption('--out <file>', 'plait model file to write (JSON)')
+    .option('--features <names>', 'the plait feature of each column, in column order, comma-separated (default: the model\'s own feature_names)')
+    .option('--pipeline <spec>', 'the candidate pipeline the model was trained on (recorded; explain uses it)')
+    .action(async (file: string, o: { out: string; features?: string; pipeline?: string }) => {
+      requireInput(file, '<xgboost-model>');
+      prepareOutputFile(o.out, '--out');
+      const features = o.features === undefined ? undefined : o.features.split(',').map((f) => f.trim());
+      const model = await LtrModel.fromXgboost(file, { ...(features === undefined ? {} : { features }), ...(o.pipeline === undefined ? {} : { candidates: o.pipeline }) });
+      const candidates = model.file.candidates;
+      model.save(o.out);
+      process.stdout.write(`wrote ${o.out}: ${model.trees.trees.length} trees over ${model.features.join(', ')}${candidates === undefined ? '' : `, candidates "${candidates}"`}\n`);
+    });
   ltr
     .command('importance')
     .description('list a ranking model\'s features by total split gain')

@@ -286,7 +286,7 @@ const RESPONSE_SCHEMA = {
           warnings: {
             type: 'array',
             description:
-              "MOSTLY_UNKNOWN_TOKENS when most of the query's content tokens are unknown to the model (its hits then say little); LTR_MODEL_OTHER_INDEX on a pipeline with an ltr stage whose ranking model (plait serve --ltr-model) was trained on another index; " +
+              "MOSTLY_UNKNOWN_TOKENS when most of the query's content tokens are unknown to the model (its hits then say little); LTR_MODEL_OTHER_INDEX on a pipeline with an ltr stage whose ranking model (plait serve --ltr-model) was trained on another index, LTR_CANDIDATES_DIFFER where it runs after other stages than the candidates it was trained on; " +
               'when a filter matched no live document (hits empty): FILTER_FIELD_UNKNOWN (field: a field no document has; suggestion: the nearest field there is, e.g. "year" for "metadata.year" or "yeer"), FILTER_TYPE_MISMATCH (asked_type: the value\'s JSON type, stored_types: the types the field holds, e.g. 1962 asked where "1962" is stored), else FILTER_NO_MATCH; ' +
               'whatever the filter matched, FILTER_TYPE_MIXED for a comparison ($gt, $gte, $lt, $lte, $eq, $in of one type) on a field holding values of several JSON types, which compares the values of its own type only (asked_type; stored_counts: each type and its live documents)',
             items: {
@@ -473,7 +473,7 @@ async function runPipelines(engine: Engine, entry: IndexEntry, queries: string[]
       ...(r.rewrites === undefined ? {} : { rewrites: r.rewrites }),
       // The ranking model was trained on another index (LtrModel.indexWarning): said on every answer
       // of an ltr pipeline, not only in the server's start-up log that a client never sees.
-      ...(r.warnings === undefined ? {} : { warnings: r.warnings.map((message) => ({ code: 'LTR_MODEL_OTHER_INDEX', message })) }),
+      ...(r.warningDetails === undefined ? {} : { warnings: r.warningDetails }),
     });
   }
   return out;
