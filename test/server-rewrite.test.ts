@@ -8,6 +8,8 @@ import assert from 'node:assert/strict';
 import { QueryRewriter } from '../src/index.js';
 import { isPlaitError } from '../src/errors/index.js';
 import { runPlait } from './helpers/cli.js';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { RunningServer } from '../src/server/index.js';
 import { buildSample, postJson, serve, type SampleIndex } from './helpers/server-fixture.js';
 
@@ -156,4 +158,26 @@ test('CLI: --rm3-* and --prf-* flags imply their feedback; out of range or not a
     assert.match(r.stdout + r.stderr, /INVALID_ARGUMENT/);
     assert.match(r.stdout + r.stderr, new RegExp(name.replace('.', '\\.')));
   }
+});
+
+test('plait eval measures rewrites: "<mode>+<rewrite>" rows beside the plain mode, in the same run', () => {
+  // Before, eval had no way to ask for spelling or synonyms (its --modes were the plain modes):
+  // what a rewrite does to nDCG@10 could not be measured with plait eval.
+  writeFileSync(join(sample.dir, 'typo-queries.tsv'), 'q1\tbraed\nq2\tboulangerie\n');
+  writeFileSync(join(sample.dir, 'typo-qrels.tsv'), 'query-id\tcorpus-id\tscore\nq1\tbread-yeast\t1\nq2\tbread-yeast\t1\n');
+  writeFileSync(join(sample.dir, 'loaf.txt'), 'boulangerie => bread\n');
+  const args = ['eval', sample.path, '--queries', join(sample.dir, 'typo-queries.tsv'), '--qrels', join(sample.dir, 'typo-qrels.tsv'), '--depth', '10', '--json'];
+  const ev = runPlait(sample.dir, [...args, '--modes', 'bm25,bm25+spelling+synonyms,bm25+rm3', '--synonyms', join(sample.dir, 'loaf.txt')]);
+  assert.equal(ev.code, 0, ev.stderr);
+  const c = JSON.parse(ev.stdout) as { modes: { name: string; mean: Record<string, number> }[]; meta: { modeDescriptions: Record<string, string> } };
+  assert.deepEqual(c.modes.map((m) => m.name), ['bm25', 'bm25+spelling+synonyms', 'bm25+rm3']);
+  const ndcg = (name: string) => c.modes.find((m) => m.name === name)!.mean['ndcg@10']!;
+  assert.equal(ndcg('bm25'), 0); // neither word is in the index
+  assert.equal(ndcg('bm25+spelling+synonyms'), 1); // "braed" → bread, "boulangerie" → bread: bread-yeast first for both
+  assert.match(c.meta.modeDescriptions['bm25+rm3']!, /rewritten by rm3/);
+  // An unknown rewrite, or +synonyms without a file, is refused before any search.
+  const bad = runPlait(sample.dir, [...args, '--modes', 'bm25+synonyms']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /INVALID_ARGUMENT/);
+  assert.match(bad.stderr, /needs --synonyms <file>/);
 });
