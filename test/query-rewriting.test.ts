@@ -120,6 +120,19 @@ test('the rewriter corrects a query against the store vocabulary and reports eac
   reader.close();
 });
 
+test('a word typed with diacritics is corrected in place on the late side, as BM25 replaces it (it had been kept and the correction appended)', () => {
+  // The store folds "Yéést" to "yeest"; the late text is searched by that folding too.
+  const reader = store([
+    { docId: 'bread', title: 'Why bread rises', text: 'Yeast ferments the sugars in the dough.' },
+    { docId: 'yeast2', title: 'Yeast', text: 'Brewers keep yeast cultures.' },
+  ]);
+  const rw = new QueryRewriter(reader).rewrite('why does Yéést make dough', resolveRewrite({ spelling: true }), ENGLISH_STOPWORDS);
+  assert.deepEqual(rw.rewrites, [{ kind: 'spelling', from: 'yeest', to: 'yeast' }]);
+  assert.equal(rw.lateText, 'why does yeast make dough');
+  assert.deepEqual([...rw.bm25.terms.keys()].sort(), ['dough', 'make', 'yeast']);
+  reader.close();
+});
+
 test('a store before schema 3 (an index from an older plait) refuses spelling and RM3 instead of searching as typed; synonyms and PRF pass through', () => {
   // A schema-2 store as the old writer made it (the tables /tmp indexes of late 2026 still hold).
   const path = join(root, `docs-${counter++}.sqlite`);
