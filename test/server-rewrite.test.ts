@@ -11,7 +11,7 @@ import { runPlait } from './helpers/cli.js';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunningServer } from '../src/server/index.js';
-import { buildSample, postJson, serve, type SampleIndex } from './helpers/server-fixture.js';
+import { buildSample, parsePrometheus, postJson, serve, type SampleIndex } from './helpers/server-fixture.js';
 
 let sample: SampleIndex;
 let server: RunningServer;
@@ -180,4 +180,16 @@ test('plait eval measures rewrites: "<mode>+<rewrite>" rows beside the plain mod
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /INVALID_ARGUMENT/);
   assert.match(bad.stderr, /needs --synonyms <file>/);
+});
+
+test('/metrics counts the queries searched as rewritten, by index and kind (it had no word of rewriting)', async () => {
+  const count = async (kind: string): Promise<number> => {
+    const rows = parsePrometheus(await (await fetch(`${server.url}/metrics`)).text());
+    return rows.find((r) => r.name === 'plait_query_rewrites_total' && r.labels['index'] === 'sample' && r.labels['kind'] === kind)?.value ?? 0;
+  };
+  const [spelling0, rm30] = [await count('spelling'), await count('rm3')];
+  const r = await postJson(`${server.url}/v1/indexes/sample/search`, { queries: ['why does braed rise', 'why does bread rise', 'braed and yeest'], top_k: 2, mode: 'bm25', rewrite: { spelling: true, rm3: true } });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.equal(await count('spelling'), spelling0 + 2); // two of the three queries were corrected, one word or two
+  assert.equal(await count('rm3'), rm30 + 3);
 });

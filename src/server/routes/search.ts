@@ -554,6 +554,7 @@ export const searchRoutes: FastifyPluginAsync = async (app) => {
       const warned = answers.flatMap((a, i) => (a.result.warnings === undefined ? [] : [i]));
       if (warned.length > 0) engine.metrics.unknownText.inc({ text: 'query', route: '/v1/indexes/:name/search' }, warned.length);
       if (warned.length > 0) void reply.header(TEXT_WARNINGS_HEADER, warned.map((i) => (b.queries === undefined ? 'query' : `queries[${i}]`)).join(', '));
+      for (const a of answers) for (const kind of new Set((a.result.rewrites ?? []).map((r) => r.kind))) engine.metrics.queryRewrites.inc({ index: entry.name, kind });
       return {
         index: entry.name,
         generation: entry.generation,
