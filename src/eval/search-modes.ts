@@ -23,7 +23,8 @@ export function describeMode(name: string): string {
   if (fixed[name] !== undefined) return fixed[name]!;
   const plus = name.indexOf('+');
   if (plus > 0 && fixed[name.slice(0, plus)] !== undefined) {
-    return `${fixed[name.slice(0, plus)]!}, the query rewritten by ${name.slice(plus + 1).split('+').join(' + ')} (latency includes encoding the rewritten query)`;
+    const base = name.slice(0, plus);
+    return `${fixed[base]!}, the query rewritten by ${name.slice(plus + 1).split('+').join(' + ')} (latency includes the rewrite${base === 'bm25' ? '' : ' and encoding the rewritten query'})`;
   }
   if (name.startsWith('plaid ')) return `PLAID with the settings ${name.slice(6)} (a --sweep point)`;
   return 'a staged pipeline: each stage ranks the previous stage\'s candidates';
