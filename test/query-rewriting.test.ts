@@ -90,6 +90,17 @@ test('spelling: unknown words are corrected to the nearest, then most frequent, 
   assert.equal(c.correct('yeast2'), null); // not letters only
 });
 
+test('spelling never corrects a word into a stop word (cranfield\'s "what dome contours" had become "what some contours")', () => {
+  // "dome" in one document, "some" (a stop word) in 271 of cranfield's 1,400: the rare-word rule
+  // turned the query's subject into a word BM25 drops; "home", farther in frequency but no stop word, may stand.
+  const c = new SpellingCorrector({ words: ['dome', 'some', 'contours'], df: Int32Array.from([1, 271, 9]) });
+  assert.equal(c.correct('dome', ENGLISH_STOPWORDS), null);
+  assert.equal(c.correct('sone', ENGLISH_STOPWORDS), null); // unknown, one edit from "some" only
+  assert.equal(c.correct('dome')?.to, 'some'); // without a stop list every word is a candidate, as before
+  const withHome = new SpellingCorrector({ words: ['dome', 'some', 'home'], df: Int32Array.from([1, 271, 120]) });
+  assert.equal(withHome.correct('dome', ENGLISH_STOPWORDS)?.to, 'home');
+});
+
 test('the rewriter corrects a query against the store vocabulary and reports each change; a correctly spelled query is never rewritten', () => {
   const reader = store([
     ...DOCS,
@@ -106,6 +117,19 @@ test('the rewriter corrects a query against the store vocabulary and reports eac
   for (const q of ['why does yeast make the dough rise', 'rising prices', 'mountains and rivers']) {
     assert.deepEqual(rewriter.rewrite(q, r, ENGLISH_STOPWORDS).rewrites, [], q);
   }
+  reader.close();
+});
+
+test('a word typed with diacritics is corrected in place on the late side, as BM25 replaces it (it had been kept and the correction appended)', () => {
+  // The store folds "Yéést" to "yeest"; the late text is searched by that folding too.
+  const reader = store([
+    { docId: 'bread', title: 'Why bread rises', text: 'Yeast ferments the sugars in the dough.' },
+    { docId: 'yeast2', title: 'Yeast', text: 'Brewers keep yeast cultures.' },
+  ]);
+  const rw = new QueryRewriter(reader).rewrite('why does Yéést make dough', resolveRewrite({ spelling: true }), ENGLISH_STOPWORDS);
+  assert.deepEqual(rw.rewrites, [{ kind: 'spelling', from: 'yeest', to: 'yeast' }]);
+  assert.equal(rw.lateText, 'why does yeast make dough');
+  assert.deepEqual([...rw.bm25.terms.keys()].sort(), ['dough', 'make', 'yeast']);
   reader.close();
 });
 

@@ -9,6 +9,11 @@ import type { InteractionScoring } from '../config/defaults.js';
 import { parseFilter } from '../docstore/metadata-filter.js';
 import { readSynonyms } from '../rewrite/synonyms.js';
 import type { RewriteOptions } from '../rewrite/query-rewriter.js';
+import { resolveRm3, type Rm3Options } from '../rewrite/rm3.js';
+import { resolvePrf, type PrfOptions } from '../rewrite/prf-options.js';
+import type { Command } from 'commander';
+import { PRF_DEFAULTS, PRF_LIMITS, RM3_DEFAULTS, RM3_LIMITS } from '../config/defaults.js';
+import { parseDecimal } from '../config/parse-number.js';
 import type { OptionSpelling, RuledOption } from '../search/option-scope.js';
 
 export interface SearchFlagOptions {
@@ -29,16 +34,55 @@ export interface SearchFlagOptions {
   synonyms?: string;
   rm3?: boolean;
   prf?: boolean;
+  rm3FbDocs?: number;
+  rm3FbTerms?: number;
+  rm3OriginalQueryWeight?: number;
+  prfFbDocs?: number;
+  prfFbEmbeddings?: number;
+  prfBeta?: number;
+}
+
+/**
+ * The feedback-parameter flags (`--rm3-fb-docs` …, `--prf-beta`), declared on `plait search` and
+ * `plait explain`; each implies its feedback. The library checks the ranges (rm3.ts,
+ * prf-options.ts), so a value out of range is worded there, as over HTTP.
+ */
+export function addFeedbackFlags(cmd: Command, prf: boolean): Command {
+  cmd
+    .option('--rm3-fb-docs <n>', `RM3 feedback documents, 1–${RM3_LIMITS.maxFbDocs} (implies --rm3; default: ${RM3_DEFAULTS.fbDocs})`, parseDecimalArg('rm3.fbDocs'))
+    .option('--rm3-fb-terms <n>', `RM3 expansion terms, 1–${RM3_LIMITS.maxFbTerms} (implies --rm3; default: ${RM3_DEFAULTS.fbTerms})`, parseDecimalArg('rm3.fbTerms'))
+    .option('--rm3-original-query-weight <x>', `RM3's λ, the original query's share, 0–1 (implies --rm3; default: ${RM3_DEFAULTS.originalQueryWeight})`, parseDecimalArg('rm3.originalQueryWeight'));
+  if (prf) {
+    cmd
+      .option('--prf-fb-docs <n>', `ColBERT-PRF feedback documents, 1–${PRF_LIMITS.maxFbDocs} (implies --prf; default: ${PRF_DEFAULTS.fbDocs})`, parseDecimalArg('prf.fbDocs'))
+      .option('--prf-fb-embeddings <n>', `ColBERT-PRF expansion embeddings, 1–${PRF_LIMITS.maxFbEmbeddings} (implies --prf; default: ${PRF_DEFAULTS.fbEmbeddings})`, parseDecimalArg('prf.fbEmbeddings'))
+      .option('--prf-beta <x>', `ColBERT-PRF's β, the expansion's weight, 0–${PRF_LIMITS.maxBeta} (implies --prf; default: ${PRF_DEFAULTS.beta})`, parseDecimalArg('prf.beta'));
+  }
+  return cmd;
+}
+
+/** A decimal flag value, range left to the library (which words it as every door does). */
+function parseDecimalArg(name: string): (value: string) => number {
+  return (value: string) => parseDecimal(name, value);
+}
+
+function defined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }
 
 /** The query-rewrite flags (--spelling, --synonyms, --rm3, --prf) as SearchOptions.rewrite; undefined when none is set. */
 export function rewriteOptionsFrom(o: SearchFlagOptions): RewriteOptions | undefined {
-  if (o.spelling !== true && o.synonyms === undefined && o.rm3 !== true && o.prf !== true) return undefined;
+  const rm3: Rm3Options = defined({ fbDocs: o.rm3FbDocs, fbTerms: o.rm3FbTerms, originalQueryWeight: o.rm3OriginalQueryWeight });
+  const prf: PrfOptions = defined({ fbDocs: o.prfFbDocs, fbEmbeddings: o.prfFbEmbeddings, beta: o.prfBeta });
+  const rm3On = o.rm3 === true || Object.keys(rm3).length > 0;
+  const prfOn = o.prf === true || Object.keys(prf).length > 0;
+  if (o.spelling !== true && o.synonyms === undefined && !rm3On && !prfOn) return undefined;
   const r: RewriteOptions = {};
   if (o.spelling === true) r.spelling = true;
   if (o.synonyms !== undefined) r.synonyms = readSynonyms(o.synonyms);
-  if (o.rm3 === true) r.rm3 = true;
-  if (o.prf === true) r.prf = true;
+  // Checked here, before the index opens, with the library's own words (rm3.ts, prf-options.ts).
+  if (rm3On) r.rm3 = Object.keys(rm3).length > 0 ? resolveRm3(rm3) : true;
+  if (prfOn) r.prf = Object.keys(prf).length > 0 ? resolvePrf(prf) : true;
   return r;
 }
 

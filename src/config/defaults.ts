@@ -588,6 +588,13 @@ export const RM3_DEFAULTS = {
   originalQueryWeight: 0.5,
 } as const;
 
+/**
+ * RM3's accepted ranges, the same at every door (library, `plait search --rm3-*`, HTTP
+ * `rewrite.rm3`): at least one feedback document and term; 1,000 each bounds a feedback pass
+ * (documents tokenised, terms in the second BM25 query) at ~100× Anserini's defaults.
+ */
+export const RM3_LIMITS = { maxFbDocs: 1000, maxFbTerms: 1000 } as const;
+
 /** ColBERT-PRF for late interaction (src/search/colbert-prf.ts). */
 export const PRF_DEFAULTS = {
   /** Feedback documents: ColBERT-PRF's fb = 3 (Wang et al. 2021, their best MS MARCO setting). */
@@ -597,6 +604,14 @@ export const PRF_DEFAULTS = {
   /** β, the expansion embeddings' mean weight against a query token's 1: the paper's β = 1 for its Ranker; measured here in bench/RESULTS.md. */
   beta: 1,
 } as const;
+
+/**
+ * ColBERT-PRF's accepted ranges, the same at every door (library, `plait search --prf-*`, HTTP
+ * `rewrite.prf`): 100 feedback documents and 128 expansion embeddings (a query's own 32 tokens
+ * four times over) bound the k-means of the feedback tokens; β up to 10 lets the expansion outweigh
+ * the query tenfold, far past the paper's 0.5–1.
+ */
+export const PRF_LIMITS = { maxFbDocs: 100, maxFbEmbeddings: 128, maxBeta: 10 } as const;
 
 /** Evaluation report and significance defaults (src/eval). */
 export const EVAL_REPORT_DEFAULTS = {

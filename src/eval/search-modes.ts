@@ -3,6 +3,8 @@
  * oracle), PLAID at ColBERT's defaults and at other settings, BM25, and hybrid fusion.
  */
 import type { SearchOptions } from '../search/plait-index.js';
+import type { RewriteOptions } from '../rewrite/query-rewriter.js';
+import type { SynonymMap } from '../rewrite/synonyms.js';
 
 export interface EvalMode {
   name: string;
@@ -19,6 +21,11 @@ export function describeMode(name: string): string {
     'hybrid-rrf': 'PLAID and BM25 rankings fused by reciprocal rank',
   };
   if (fixed[name] !== undefined) return fixed[name]!;
+  const plus = name.indexOf('+');
+  if (plus > 0 && fixed[name.slice(0, plus)] !== undefined) {
+    const base = name.slice(0, plus);
+    return `${fixed[base]!}, the query rewritten by ${name.slice(plus + 1).split('+').join(' + ')} (latency includes the rewrite${base === 'bm25' ? '' : ' and encoding the rewritten query'})`;
+  }
   if (name.startsWith('plaid ')) return `PLAID with the settings ${name.slice(6)} (a --sweep point)`;
   return 'a staged pipeline: each stage ranks the previous stage\'s candidates';
 }
@@ -52,4 +59,30 @@ export function parseSweep(spec: string, topK: number): EvalMode[] {
       }
       return { name: `plaid ${s.replace(/\s+/g, '')}`, options };
     });
+}
+
+/** The rewrites a mode name may add after `+` (`bm25+rm3`, `hybrid+spelling+synonyms`, `plaid+prf`). */
+export const EVAL_REWRITES = ['spelling', 'synonyms', 'rm3', 'prf'] as const;
+
+/**
+ * A standard mode with query rewrites: `<mode>+<rewrite>[+<rewrite>…]`, so that `plait eval` measures
+ * what each rewrite does against the plain mode in the same run (a rewrite the mode cannot apply,
+ * RM3 on plaid or PRF on bm25, is refused by the search itself, INVALID_ARGUMENT).
+ * @param synonyms the map `+synonyms` applies (`plait eval --synonyms <file>`); null without one
+ * @throws Error naming an unknown mode or rewrite, or `+synonyms` without a file
+ */
+export function rewriteMode(name: string, depth: number, synonyms: SynonymMap | null): EvalMode {
+  const [base, ...kinds] = name.split('+');
+  const make = STANDARD_MODES[base!];
+  if (make === undefined) throw new Error(`unknown mode "${base}" in "${name}" (expected ${Object.keys(STANDARD_MODES).join(', ')})`);
+  const rewrite: RewriteOptions = {};
+  for (const k of kinds) {
+    if (!(EVAL_REWRITES as readonly string[]).includes(k)) throw new Error(`unknown rewrite "${k}" in "${name}" (expected ${EVAL_REWRITES.join(', ')})`);
+    if (k === 'synonyms') {
+      if (synonyms === null) throw new Error(`"${name}" needs --synonyms <file>`);
+      rewrite.synonyms = synonyms;
+    } else rewrite[k as 'spelling' | 'rm3' | 'prf'] = true;
+  }
+  const mode = make(depth);
+  return { name, options: { ...mode.options, rewrite } };
 }

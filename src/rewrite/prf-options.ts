@@ -1,5 +1,5 @@
 /** ColBERT-PRF's options (the feedback itself runs in search/colbert-prf.ts, on the index's codes). */
-import { PRF_DEFAULTS } from '../config/defaults.js';
+import { PRF_DEFAULTS, PRF_LIMITS } from '../config/defaults.js';
 import { invalidArgument } from '../errors/index.js';
 
 export interface PrfOptions {
@@ -18,9 +18,9 @@ export function resolvePrf(options: PrfOptions | true): ResolvedPrf {
   const fbDocs = o.fbDocs ?? PRF_DEFAULTS.fbDocs;
   const fbEmbeddings = o.fbEmbeddings ?? PRF_DEFAULTS.fbEmbeddings;
   const beta = o.beta ?? PRF_DEFAULTS.beta;
-  if (!Number.isInteger(fbDocs) || fbDocs < 1 || fbDocs > 100) throw invalidArgument('prf.fbDocs', 'an integer in [1, 100]', fbDocs);
-  if (!Number.isInteger(fbEmbeddings) || fbEmbeddings < 1 || fbEmbeddings > 128) throw invalidArgument('prf.fbEmbeddings', 'an integer in [1, 128]', fbEmbeddings);
-  if (!(beta >= 0 && beta <= 10)) throw invalidArgument('prf.beta', 'a number in [0, 10]', beta);
+  if (!Number.isInteger(fbDocs) || fbDocs < 1 || fbDocs > PRF_LIMITS.maxFbDocs) throw invalidArgument('prf.fbDocs', `an integer in [1, ${PRF_LIMITS.maxFbDocs}]`, fbDocs);
+  if (!Number.isInteger(fbEmbeddings) || fbEmbeddings < 1 || fbEmbeddings > PRF_LIMITS.maxFbEmbeddings) throw invalidArgument('prf.fbEmbeddings', `an integer in [1, ${PRF_LIMITS.maxFbEmbeddings}]`, fbEmbeddings);
+  if (typeof beta !== 'number' || !(beta >= 0 && beta <= PRF_LIMITS.maxBeta)) throw invalidArgument('prf.beta', `a number in [0, ${PRF_LIMITS.maxBeta}]`, beta);
   return { fbDocs, fbEmbeddings, beta };
 }
 

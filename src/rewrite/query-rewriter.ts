@@ -103,10 +103,25 @@ function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-/** `text` with the first whole-word, case-insensitive occurrence of `word` replaced; null when absent (e.g. written with diacritics). */
+/** `s` folded as the store's tokenizer folds a word: lower case, diacritics removed ("Über" → "uber"). */
+function foldWord(s: string): string {
+  return s.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase();
+}
+
+/**
+ * `text` with the first whole-word occurrence of `word` (as the store folds it: case and diacritics
+ * aside) replaced; null when absent. A word typed with diacritics ("über", folded "uber") had not
+ * been found, so the late side kept it and appended the correction while BM25 replaced it.
+ */
 function replaceWord(text: string, word: string, replacement: string): string | null {
   const re = new RegExp(`(?<!${WORD_EDGE})${escapeRegExp(word)}(?!${WORD_EDGE})`, 'iu');
-  return re.test(text) ? text.replace(re, () => replacement) : null;
+  if (re.test(text)) return text.replace(re, () => replacement);
+  const folded = foldWord(word);
+  const words = new RegExp(`${WORD_EDGE}+`, 'gu');
+  for (let m = words.exec(text); m !== null; m = words.exec(text)) {
+    if (foldWord(m[0]) === folded) return text.slice(0, m.index) + replacement + text.slice(m.index + m[0].length);
+  }
+  return null;
 }
 
 function addWeight(terms: Map<string, number>, term: string, w: number): void {

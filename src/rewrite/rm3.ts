@@ -14,7 +14,7 @@
  * Defaults (RM3_DEFAULTS) are Anserini's: fbDocs 10, fbTerms 10, λ 0.5.
  */
 
-import { RM3_DEFAULTS } from '../config/defaults.js';
+import { RM3_DEFAULTS, RM3_LIMITS } from '../config/defaults.js';
 import { invalidArgument } from '../errors/index.js';
 import type { Bm25Query, DocStoreReader } from '../docstore/docstore-reader.js';
 
@@ -34,9 +34,9 @@ export function resolveRm3(options: Rm3Options | true): ResolvedRm3 {
   const fbDocs = o.fbDocs ?? RM3_DEFAULTS.fbDocs;
   const fbTerms = o.fbTerms ?? RM3_DEFAULTS.fbTerms;
   const originalQueryWeight = o.originalQueryWeight ?? RM3_DEFAULTS.originalQueryWeight;
-  if (!Number.isInteger(fbDocs) || fbDocs < 1 || fbDocs > 1000) throw invalidArgument('rm3.fbDocs', 'an integer in [1, 1000]', fbDocs);
-  if (!Number.isInteger(fbTerms) || fbTerms < 1 || fbTerms > 1000) throw invalidArgument('rm3.fbTerms', 'an integer in [1, 1000]', fbTerms);
-  if (!(originalQueryWeight >= 0 && originalQueryWeight <= 1)) throw invalidArgument('rm3.originalQueryWeight', 'a number in [0, 1]', originalQueryWeight);
+  if (!Number.isInteger(fbDocs) || fbDocs < 1 || fbDocs > RM3_LIMITS.maxFbDocs) throw invalidArgument('rm3.fbDocs', `an integer in [1, ${RM3_LIMITS.maxFbDocs}]`, fbDocs);
+  if (!Number.isInteger(fbTerms) || fbTerms < 1 || fbTerms > RM3_LIMITS.maxFbTerms) throw invalidArgument('rm3.fbTerms', `an integer in [1, ${RM3_LIMITS.maxFbTerms}]`, fbTerms);
+  if (typeof originalQueryWeight !== 'number' || !(originalQueryWeight >= 0 && originalQueryWeight <= 1)) throw invalidArgument('rm3.originalQueryWeight', 'a number in [0, 1]', originalQueryWeight);
   return { fbDocs, fbTerms, originalQueryWeight };
 }
 

@@ -22,7 +22,7 @@
  *   "factor" — while one-edit typos, most typos, were fixed either way); a candidate that is the
  *   word less two or more letters at one edge ("uncultured" → "cultured") is a derived word, not a fix;
  * - candidates are words in at least `minCandidateDf` documents (a typo in the corpus is not a
- *   correction); the nearest wins, then the most frequent, then the alphabetically first.
+ *   correction) and never stop words (cranfield's "dome" had become "some"); the nearest wins, then the most frequent, then the alphabetically first.
  * A word every document set knows is therefore never rewritten.
  */
 
@@ -131,7 +131,10 @@ export class SpellingCorrector {
         if (seen.has(w)) continue;
         seen.add(w);
         const candidate = this.words[w]!;
-        if (candidate === word || strippedAffix(word, candidate)) continue;
+        // A stop word is never a correction: the query would lose its word to one that BM25 drops
+        // and that means nothing to late interaction (cranfield's "what dome contours …" became
+        // "what some contours …", its one subject gone).
+        if (candidate === word || strippedAffix(word, candidate) || (stopwords?.has(candidate) ?? false)) continue;
         const distance = editDistance(word, candidate, max);
         if (distance > max) continue;
         const toDf = this.df[w]!;

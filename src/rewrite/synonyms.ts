@@ -15,10 +15,18 @@
  * Terms are kept as written; they are matched against a query after the index's own BM25
  * tokeniser (SQLite's, stemmed) has seen both, so "Couch" and "couches" match the rule for couch
  * (query-rewriter.ts).
+ *
+ * WordNet's prolog synonyms (`wn_s.pl`, one word sense a line: `s(102084071,1,'dog',n,1,42).`) are
+ * read as Solr's WordnetSynonymParser and Elasticsearch's `format: wordnet` read them: the words
+ * of one synset are an equivalent group (`''` inside a word is a quote). The format is told by the
+ * file's first rule line (`format: 'auto'`, the default) or named (`format: 'solr' | 'wordnet'`);
+ * a line of the other format is SYNONYMS_INVALID naming file and line. Read as Solr lines, as they
+ * had been, every field became a term: "1" and "n" were synonyms of every word of the file, and
+ * `--synonyms wn_s.pl` appended the file's synset numbers to every query holding "n".
  */
 
 import { readFileSync } from 'node:fs';
-import { PlaitError } from '../errors/index.js';
+import { PlaitError, invalidArgument } from '../errors/index.js';
 import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 
 /** One rule: the `from` phrase (one or more words) is expanded by the `to` phrases; `replace` drops the matched phrase. */
@@ -33,13 +41,22 @@ export interface SynonymMap {
   rules: SynonymRule[];
 }
 
+/** A synonyms file's format: Solr's synonyms.txt, WordNet's prolog `wn_s.pl`, or told by the first rule line. */
+export type SynonymsFormat = 'solr' | 'wordnet' | 'auto';
+const SYNONYMS_FORMATS: readonly SynonymsFormat[] = ['solr', 'wordnet', 'auto'];
+
 export interface ParseSynonymsOptions {
   /** Solr's `expand` (default true): an equivalent line maps each term to all; false maps each to the first. */
   expand?: boolean;
   /** Named in errors. */
   file?: string;
+  /** The file's format (default 'auto': WordNet when the first rule line is an `s(…).` fact, else Solr). */
+  format?: SynonymsFormat;
 }
-const PARSE_SYNONYMS_OPTION_KEYS = { expand: true, file: true } as const satisfies OptionKeys<ParseSynonymsOptions>;
+const PARSE_SYNONYMS_OPTION_KEYS = { expand: true, file: true, format: true } as const satisfies OptionKeys<ParseSynonymsOptions>;
+
+/** One `wn_s.pl` fact: s(synset_id, w_num, 'word', ss_type, sense_number, tag_count). — the word may hold `''` (a quote). */
+const WORDNET_LINE = /^s\((\d+),\d+,'((?:[^']|'')*)',[nvasr],\d+,\d+\)\.$/;
 
 function invalid(file: string, line: number, message: string): PlaitError {
   return new PlaitError('SYNONYMS_INVALID', { message: `${file}:${line}: ${message}`, file, line });
@@ -90,12 +107,34 @@ export function parseSynonyms(text: string, options: ParseSynonymsOptions = {}):
   checkOptionKeys(options, PARSE_SYNONYMS_OPTION_KEYS, 'synonyms option');
   const file = options.file ?? '<synonyms>';
   const expand = options.expand ?? true;
+  const format = options.format ?? 'auto';
+  if (!SYNONYMS_FORMATS.includes(format)) throw invalidArgument('synonyms format', `one of ${SYNONYMS_FORMATS.join(', ')}`, format);
   const rules: SynonymRule[] = [];
   const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
+  const firstRule = lines.find((l) => l.trim() !== '' && !l.trim().startsWith('#'))?.trim();
+  const wordnet = format === 'wordnet' || (format === 'auto' && firstRule !== undefined && firstRule.startsWith('s('));
+  const synsets = new Map<string, string[]>();
+  const equivalent = (group: readonly string[]): void => {
+    if (group.length < 2) return; // a lone term maps to itself: nothing to do
+    for (const f of group) {
+      const to = expand ? group.filter((g) => g !== f) : f === group[0] ? [] : [group[0]!];
+      if (to.length > 0) rules.push({ from: f, to, replace: !expand });
+    }
+  };
   lines.forEach((raw, i) => {
     const lineNo = i + 1;
     const line = raw.trim();
     if (line === '' || line.startsWith('#')) return;
+    const fact = WORDNET_LINE.exec(line);
+    if (wordnet) {
+      if (fact === null) throw invalid(file, lineNo, `not a WordNet prolog line s(synset,w_num,'word',type,sense,tag). in a WordNet synonyms file: "${line}"`);
+      const word = fact[2]!.replace(/''/g, "'").trim().replace(/\s+/g, ' ');
+      const members = synsets.get(fact[1]!) ?? [];
+      if (word !== '' && !members.includes(word)) members.push(word);
+      synsets.set(fact[1]!, members);
+      return;
+    }
+    if (fact !== null) throw invalid(file, lineNo, `a WordNet prolog line in a file whose first rule is in Solr's format: "${line}" (a WordNet file holds only s(…). lines)`);
     const sides = splitArrow(line, file, lineNo);
     const terms = (side: string): string[] => {
       const list = splitEscaped(side, ',');
@@ -111,13 +150,9 @@ export function parseSynonyms(text: string, options: ParseSynonymsOptions = {}):
       }
       return;
     }
-    const group = terms(sides[0]!);
-    if (group.length < 2) return; // a lone term maps to itself: nothing to do
-    for (const f of group) {
-      const to = expand ? group.filter((g) => g !== f) : f === group[0] ? [] : [group[0]!];
-      if (to.length > 0) rules.push({ from: f, to, replace: !expand });
-    }
+    equivalent(terms(sides[0]!));
   });
+  for (const group of synsets.values()) equivalent(group);
   // Rules for the same term merge (Solr's SynonymMap.Builder): one rule per `from`, targets in order.
   const merged = new Map<string, SynonymRule>();
   for (const r of rules) {

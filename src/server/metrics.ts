@@ -45,6 +45,7 @@ export class ServerMetrics {
   readonly scoringBusy: Counter<'index'>;
   readonly scoringInFlight: Gauge<'index'>;
   readonly unknownText: Counter<'text' | 'route'>;
+  readonly queryRewrites: Counter<'index' | 'kind'>;
 
   constructor(sources: GaugeSources, defaultMetrics = true) {
     const registers = [this.registry];
@@ -76,6 +77,14 @@ export class ServerMetrics {
       name: 'plait_unknown_text_total',
       help: 'Queries and documents answered with a MOSTLY_UNKNOWN_TOKENS warning (most content tokens unknown to the model), by text (query, document) and route',
       labelNames: ['text', 'route'],
+      registers,
+    });
+    // Rewrites by kind, never their words (queries stay out of logs and metrics): how often spelling
+    // changes what users typed, whether synonyms fire at all.
+    this.queryRewrites = new Counter({
+      name: 'plait_query_rewrites_total',
+      help: 'Queries searched as rewritten, by index and kind (spelling, synonym, rm3, prf; a query with two kinds counts once in each)',
+      labelNames: ['index', 'kind'],
       registers,
     });
     new Gauge({ name: 'plait_admission_in_flight', help: 'Requests holding an admission slot', registers, collect() { this.set(sources.inFlight()); } });

@@ -27,7 +27,8 @@ import {
   type Qrels,
 } from '../../eval/index.js';
 import type { SkippedQuery } from '../../eval/queries.js';
-import { STANDARD_MODES, describeMode, parseSweep, type EvalMode } from '../../eval/search-modes.js';
+import { EVAL_REWRITES, STANDARD_MODES, describeMode, parseSweep, rewriteMode, type EvalMode } from '../../eval/search-modes.js';
+import { readSynonyms, type SynonymMap } from '../../rewrite/synonyms.js';
 import { ProgressReporter } from '../progress.js';
 import { exitCleanlyOnSignals } from '../interrupt.js';
 import { parseIntArg } from '../options.js';
@@ -41,6 +42,7 @@ import { matchCorpus } from '../corpus-match.js';
 import { checkJudgedQueries, checkQrelsInIndex } from '../qrels-check.js';
 
 interface EvalCliOptions {
+  synonyms?: string;
   queries?: string;
   qrels?: string;
   split: string;
@@ -62,12 +64,20 @@ interface EvalCliOptions {
 }
 
 /** The modes named in `--modes` and `--sweep`; an unknown name fails here, before any build. */
-export function parseModes(list: string, sweep: string | undefined, depth: number): EvalMode[] {
+export function parseModes(list: string, sweep: string | undefined, depth: number, synonyms: SynonymMap | null = null): EvalMode[] {
   const modes = list
     .split(',')
     .map((m) => m.trim())
     .filter(Boolean)
     .map((m) => {
+      if (m.includes('+')) {
+        try {
+          return rewriteMode(m, depth, synonyms);
+        } catch (cause) {
+          if (cause instanceof PlaitError) throw cause;
+          throw new PlaitError('INVALID_ARGUMENT', { message: `--modes: ${(cause as Error).message}`, name: 'modes' }, { cause });
+        }
+      }
       const make = STANDARD_MODES[m];
       if (make === undefined) {
         throw new PlaitError('INVALID_ARGUMENT', { message: `unknown mode "${m}" in --modes (expected ${Object.keys(STANDARD_MODES).join(', ')})`, name: 'modes' });
@@ -98,7 +108,8 @@ export function registerEvalCommand(program: Command): void {
     .option('--queries <file>', 'queries (BEIR queries.jsonl, TSV, TREC topics); default <BEIR folder>/queries.jsonl; empty queries are skipped with a warning')
     .option('--qrels <file>', 'judgments (BEIR TSV or TREC); default <BEIR folder>/qrels/<split>.tsv')
     .option('--split <name>', 'BEIR qrels split', 'test')
-    .option('--modes <list>', `comma-separated: ${Object.keys(STANDARD_MODES).join(', ')}`, 'exhaustive,plaid,bm25,hybrid')
+    .option('--modes <list>', `comma-separated: ${Object.keys(STANDARD_MODES).join(', ')}; each may add query rewrites after "+" (${EVAL_REWRITES.join(', ')}), e.g. "bm25,bm25+rm3,hybrid,hybrid+spelling,plaid+prf"`, 'exhaustive,plaid,bm25,hybrid')
+    .option('--synonyms <file>', 'synonyms file (Solr or WordNet format) for modes with +synonyms')
     .option('--sweep <settings>', 'extra PLAID settings, e.g. "ncells=1,ndocs=256;ncells=2,ndocs=1024"')
     .option('--depth <n>', `results per query, 10–${SEARCH_DEFAULTS.maxTopK} (Recall@1000 needs 1000; metrics deeper than this are not shown)`, parseIntArg('depth', 10, SEARCH_DEFAULTS.maxTopK), EVAL_DEFAULTS.depth)
     .option('-m, --model <model>', 'model for indexing a BEIR folder (default: the bundled model)')
@@ -145,7 +156,7 @@ export function registerEvalCommand(program: Command): void {
       }
       // A reused index must hold this folder's corpus: overlapping ids would otherwise be scored against another corpus's qrels.
       if (beir && !mustBuild && existsSync(corpusPath!)) await checkIndexCorpus(indexPath, corpusPath!, o.index === undefined);
-      const modes = parseModes(o.modes, o.sweep, o.depth);
+      const modes = parseModes(o.modes, o.sweep, o.depth, o.synonyms === undefined ? null : readSynonyms(o.synonyms));
       checkPipelineFlags(o.pipelines === undefined ? [] : splitPipelineSpecs(o.pipelines), o, '--pipelines');
       if (o.baseline !== undefined && !modes.some((m) => m.name === o.baseline)) {
         throw new PlaitError('INVALID_ARGUMENT', { message: `--baseline "${o.baseline}" is not one of the modes (${modes.map((m) => m.name).join(', ')})`, name: 'baseline' });
@@ -205,7 +216,10 @@ export function registerEvalCommand(program: Command): void {
             const start = performance.now();
             // Exhaustive scoring splits each query's passages across the workers; the other modes
             // run one query at a time on this thread, so their latency is an unloaded one.
-            const { hits } = mode.options.exhaustive
+            // A rewriting mode encodes its rewritten query itself (spelling, synonyms change the late side's text).
+            const { hits } = mode.options.rewrite !== undefined
+              ? await index.search(q.text, mode.options)
+              : mode.options.exhaustive
               ? (await index.searchEncodedBatch([q.text], [encoded[i]!], mode.options))[0]!
               : index.searchEncoded(q.text, encoded[i]!, mode.options);
             durations[i] = performance.now() - start;
@@ -225,7 +239,7 @@ export function registerEvalCommand(program: Command): void {
         const exact = runs.get('exhaustive');
         const fidelity: Record<string, number> = {};
         if (exact !== undefined) {
-          for (const m of modes) if (m.name !== 'exhaustive' && m.options.mode === 'late') fidelity[m.name] = topKOverlap(runs.get(m.name)!, exact, 10);
+          for (const m of modes) if (m.name !== 'exhaustive' && m.options.mode === 'late' && m.options.rewrite === undefined) fidelity[m.name] = topKOverlap(runs.get(m.name)!, exact, 10);
         }
         const meta: ComparisonMeta = {
           index: indexPath,

@@ -7,7 +7,7 @@
  */
 import { EXPLAIN_OPTION_SCOPES, checkOptionsApply } from '../../search/option-scope.js';
 import { openIndexForCli, truncatedQueryWarning } from '../open-index.js';
-import { CLI_SPELLING, rewriteOptionsFrom } from '../search-flags.js';
+import { CLI_SPELLING, addFeedbackFlags, rewriteOptionsFrom } from '../search-flags.js';
 import type { Command } from 'commander';
 import { type ExplainOptions, type Explanation, type SearchMode } from '../../search/plait-index.js';
 import { invalidArgument } from '../../errors/index.js';
@@ -31,6 +31,9 @@ interface ExplainCliOptions {
   spelling?: boolean;
   synonyms?: string;
   rm3?: boolean;
+  rm3FbDocs?: number;
+  rm3FbTerms?: number;
+  rm3OriginalQueryWeight?: number;
 }
 
 function renderLtr(ex: LtrDocExplanation): string {
@@ -93,7 +96,7 @@ function render(ex: Explanation, hybridDepth?: number): string {
 }
 
 export function registerExplainCommand(program: Command): void {
-  program
+  const cmd = program
     .command('explain')
     .description('show which passage token each query token matched and what it contributed')
     .argument('<index>', 'index name or path')
@@ -111,7 +114,8 @@ export function registerExplainCommand(program: Command): void {
     .option('--pipeline <spec>', 'with --ltr-model: candidate pipeline (default: the one the model was trained on)')
     .option('--spelling', "explain the query as spelling correction rewrites it (plait search --spelling)")
     .option('--synonyms <file>', "explain the query as a Solr synonyms file expands it (plait search --synonyms)")
-    .option('--rm3', 'explain BM25 with RM3 feedback terms (plait search --rm3)')
+    .option('--rm3', 'explain BM25 with RM3 feedback terms (plait search --rm3)');
+  addFeedbackFlags(cmd, false)
     .action(async (name: string, query: string, target: string, o: ExplainCliOptions) => {
       if (o.ltrModel !== undefined) {
         const index = await openIndexForCli(name, { model: o.model, encoderOptions: { threads: 0 } });

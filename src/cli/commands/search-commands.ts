@@ -25,7 +25,7 @@ import { warnBatchFilter, warnBatchQueries, warnSkippedQueries, warnUnsearchable
 import type { FilterWarning } from '../../docstore/metadata-catalogue.js';
 import { ProgressReporter } from '../progress.js';
 import { announceBundledModel } from './model-commands.js';
-import { CLI_SPELLING, searchOptionsFrom, type SearchFlagOptions } from '../search-flags.js';
+import { CLI_SPELLING, addFeedbackFlags, searchOptionsFrom, type SearchFlagOptions } from '../search-flags.js';
 import { checkOptionsApply, checkPipelineOptions } from '../../search/option-scope.js';
 import { checkSearchSettingsReachStages } from '../../pipeline/pipeline-settings.js';
 import { parsePipeline } from '../../pipeline/pipeline-spec.js';
@@ -112,7 +112,7 @@ interface SearchCliOptions extends SearchFlagOptions, CrossCliOptions {
 }
 
 export function addSearchFlags(cmd: Command): Command {
-  return cmd
+  cmd
     .addOption(new Option('--mode <mode>', 'search mode (default: the model profile: hybrid for the bundled model, late for ColBERT)').choices(['late', 'bm25', 'hybrid']))
     .option('--exhaustive', 'score every passage exactly instead of PLAID')
     .option('--ncells <n>', `centroids probed per query token (nIvfProbe), 1–${PLAID_LIMITS.maxCount} (default: the index's calibration (plait calibrate), else by k: ${byK.map((p) => p.nIvfProbe).join(', ')} for k <= 10, <= 100, beyond; and at least ${CANDIDATE_DEFAULTS.probesPerQuery}·that many cells a query)`, parseIntArg('nIvfProbe', 1, PLAID_LIMITS.maxCount))
@@ -128,6 +128,7 @@ export function addSearchFlags(cmd: Command): Command {
     .option('--synonyms <file>', "expand queries with a synonyms file in Solr's format (a, b / a => b)")
     .option('--rm3', 'RM3 pseudo-relevance feedback for BM25 (bm25 and hybrid modes)')
     .option('--prf', 'ColBERT-PRF pseudo-relevance feedback for late interaction (late and hybrid modes)');
+  return addFeedbackFlags(cmd, true);
 }
 
 /** How `plait search` spells the paging fields in a refusal. */

@@ -6,7 +6,7 @@
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { PlaitError, isPlaitError } from '../../errors/index.js';
-import { FUSION_LIMITS, HIGHLIGHT_DEFAULTS, INTERACTION_SCORINGS, PLAID_LIMITS, REQUEST_SYNONYMS_DEFAULTS, SEARCH_DEFAULTS, type InteractionScoring, type PlaidParams } from '../../config/defaults.js';
+import { FUSION_LIMITS, HIGHLIGHT_DEFAULTS, INTERACTION_SCORINGS, PLAID_LIMITS, PRF_DEFAULTS, PRF_LIMITS, REQUEST_SYNONYMS_DEFAULTS, RM3_DEFAULTS, RM3_LIMITS, SEARCH_DEFAULTS, type InteractionScoring, type PlaidParams } from '../../config/defaults.js';
 import type { LateRound } from '../../search/late-ranking.js';
 import { snakeKeys } from '../snake-keys.js';
 import { PLAID_DEFAULTS_TABLES, type PlaidDefaultsTable } from '../../search/search-options.js';
@@ -25,6 +25,8 @@ import { checkSearchSettingsReachStages } from '../../pipeline/pipeline-settings
 import { HTTP_SPELLING, checkOptionsApply, checkPipelineOptions } from '../../search/option-scope.js';
 import type { MetadataFilter } from '../../docstore/metadata-filter.js';
 import type { RewriteOptions } from '../../rewrite/query-rewriter.js';
+import { resolveRm3 } from '../../rewrite/rm3.js';
+import { resolvePrf } from '../../rewrite/prf-options.js';
 import { parseSynonyms, type SynonymMap } from '../../rewrite/synonyms.js';
 import type { TextWarning } from '../../encoder/unknown-tokens.js';
 import type { HighlightOptions } from '../../search/highlights.js';
@@ -69,8 +71,21 @@ export interface RewriteBody {
   spelling?: boolean;
   /** true / absent: the server's synonyms (plait serve --synonyms), false: none, lines: these rules instead. */
   synonyms?: boolean | string[];
-  rm3?: boolean;
-  prf?: boolean;
+  /** true for Anserini's defaults, or its parameters (ranges checked by the library, rm3.ts). */
+  rm3?: boolean | { fb_docs?: number; fb_terms?: number; original_query_weight?: number };
+  /** true for ColBERT-PRF's defaults, or its parameters (ranges checked by the library, prf-options.ts). */
+  prf?: boolean | { fb_docs?: number; fb_embeddings?: number; beta?: number };
+}
+
+/** `rm3` / `prf` of a request: a switch or the feedback's parameters; their ranges are the library's, so a refusal reads as at every door. */
+function feedbackSchema(name: 'rm3' | 'prf', fields: Record<string, string>): object {
+  return {
+    anyOf: [
+      { type: 'boolean' },
+      { type: 'object', additionalProperties: false, properties: Object.fromEntries(Object.entries(fields).map(([k, d]) => [k, { type: 'number', description: d }])) },
+    ],
+    description: `${name}: true for its defaults, or an object of its parameters (a value out of range is 400 INVALID_ARGUMENT naming ${name}.<parameter>)`,
+  };
 }
 
 export const REWRITE_BODY_SCHEMA = {
@@ -88,8 +103,16 @@ export const REWRITE_BODY_SCHEMA = {
         `synonyms: absent or true applies the server's (plait serve --synonyms <file>; true without one is 400), false applies none, ` +
         `an array of lines in Solr's synonyms.txt format ("couch, sofa", "tv => television") applies those instead (at most ${REQUEST_SYNONYMS_DEFAULTS.maxLines}; 400 SYNONYMS_INVALID naming the line)`,
     },
-    rm3: { type: 'boolean' },
-    prf: { type: 'boolean' },
+    rm3: feedbackSchema('rm3', {
+      fb_docs: `feedback documents, an integer in [1, ${RM3_LIMITS.maxFbDocs}] (default ${RM3_DEFAULTS.fbDocs})`,
+      fb_terms: `expansion terms, an integer in [1, ${RM3_LIMITS.maxFbTerms}] (default ${RM3_DEFAULTS.fbTerms})`,
+      original_query_weight: `λ, the original query's share, in [0, 1] (default ${RM3_DEFAULTS.originalQueryWeight})`,
+    }),
+    prf: feedbackSchema('prf', {
+      fb_docs: `feedback documents, an integer in [1, ${PRF_LIMITS.maxFbDocs}] (default ${PRF_DEFAULTS.fbDocs})`,
+      fb_embeddings: `expansion embeddings, an integer in [1, ${PRF_LIMITS.maxFbEmbeddings}] (default ${PRF_DEFAULTS.fbEmbeddings})`,
+      beta: `β, the expansion's weight, in [0, ${PRF_LIMITS.maxBeta}] (default ${PRF_DEFAULTS.beta})`,
+    }),
   },
 } as const;
 
@@ -134,14 +157,22 @@ function requestSynonyms(asked: boolean | string[] | undefined, serverSynonyms: 
   }
 }
 
+function definedOnly<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}
+
 /** The body's rewrite field as RewriteOptions, with the server's synonyms unless it says otherwise (undefined when nothing applies). */
 export function rewriteFromBody(r: RewriteBody | undefined | null, serverSynonyms: SynonymMap | null): RewriteOptions | undefined {
   const synonyms = requestSynonyms(r?.synonyms ?? undefined, serverSynonyms);
   const o: RewriteOptions = {};
   if (r?.spelling === true) o.spelling = true;
   if (synonyms !== null && synonyms.rules.length > 0) o.synonyms = synonyms;
-  if (r?.rm3 === true) o.rm3 = true;
-  if (r?.prf === true) o.prf = true;
+  const rm3 = r?.rm3;
+  if (rm3 === true) o.rm3 = true;
+  else if (typeof rm3 === 'object' && rm3 !== null) o.rm3 = resolveRm3(definedOnly({ fbDocs: rm3.fb_docs, fbTerms: rm3.fb_terms, originalQueryWeight: rm3.original_query_weight }));
+  const prf = r?.prf;
+  if (prf === true) o.prf = true;
+  else if (typeof prf === 'object' && prf !== null) o.prf = resolvePrf(definedOnly({ fbDocs: prf.fb_docs, fbEmbeddings: prf.fb_embeddings, beta: prf.beta }));
   return Object.keys(o).length === 0 ? undefined : o;
 }
 
@@ -523,6 +554,7 @@ export const searchRoutes: FastifyPluginAsync = async (app) => {
       const warned = answers.flatMap((a, i) => (a.result.warnings === undefined ? [] : [i]));
       if (warned.length > 0) engine.metrics.unknownText.inc({ text: 'query', route: '/v1/indexes/:name/search' }, warned.length);
       if (warned.length > 0) void reply.header(TEXT_WARNINGS_HEADER, warned.map((i) => (b.queries === undefined ? 'query' : `queries[${i}]`)).join(', '));
+      for (const a of answers) for (const kind of new Set((a.result.rewrites ?? []).map((r) => r.kind))) engine.metrics.queryRewrites.inc({ index: entry.name, kind });
       return {
         index: entry.name,
         generation: entry.generation,
