@@ -71,8 +71,9 @@ test('writeFileAtomic replaces a file whole and leaves no temporary file when it
 });
 
 test('the CLI shows the defaults module\'s values', () => {
-  const help = (cmd: string): string => spawnSync(process.execPath, [BIN, cmd, '--help'], { encoding: 'utf8' }).stdout;
-  // Help lines wrap: the default may sit on the option's next line.
+  // Help lines wrap at the option column, which the longest flag sets (a default can be cut as
+  // "(default:\n     10)"): the text is read with its white space runs as one space.
+  const help = (cmd: string): string => spawnSync(process.execPath, [BIN, cmd, '--help'], { encoding: 'utf8' }).stdout.replace(/\s+/g, ' ');
   assert.match(help('eval'), new RegExp(`--depth <n>[\\s\\S]{0,400}?\\(default: ${EVAL_DEFAULTS.depth}\\)`));
   // A choice option prints its default quoted: (choices: "1", ..., default: "2").
   assert.match(help('index'), new RegExp(`--nbits <n>[\\s\\S]{0,400}?default: "?${BUILD_DEFAULTS.nbits}"?\\)`));
