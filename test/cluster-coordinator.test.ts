@@ -235,12 +235,14 @@ test('spelling reads the whole corpus\'s vocabulary: a word only shard 1 holds c
   for (const { w } of candidates) {
     const holders = (await whole.search(w, { mode: 'bm25', topK: 100 })).hits;
     if (holders.length === 0 || holders.some((h) => shardOf(h.docId, 2) !== 1)) continue;
-    const typo = w.slice(0, 2) + w.slice(3);
+    // Capitalised, with a diacritic: the coordinator reports the word as typed, as one index does (it reported the folding).
+    const typo = `${w[0]!.toUpperCase()}${w[1] === 'e' ? 'é' : w[1]}${w.slice(3)}`;
     const single = await whole.search(typo, { mode: 'bm25', topK: 10, rewrite: { spelling: true } });
     if (!(single.rewrites ?? []).some((r) => r.kind === 'spelling' && r.to === w)) continue;
     const { status, results } = await search({ query: typo, mode: 'bm25', top_k: 10, rewrite: { spelling: true } });
     assert.equal(status, 200);
     assert.deepEqual(results[0]!.rewrites, single.rewrites, `${typo} → ${w}`);
+    assert.equal(results[0]!.rewrites![0]!.from, typo);
     assert.deepEqual(results[0]!.hits.map((h) => [h.doc_id, h.score]), single.hits.map((h) => [h.docId, h.score]));
     if (++checked === 3) break;
   }

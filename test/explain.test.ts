@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildIndex, openIndex, isPlaitError, type PlaitIndex } from '../src/index.js';
+import { ClusterIndex, buildIndex, openIndex, isPlaitError, type PlaitIndex } from '../src/index.js';
 import { makeTinyColbert } from '../fixtures/tiny-colbert.js';
 import { exactScoringMethod, supportsFastScan } from '../src/codec/code-scorer.js';
 import { borrowedSample, postJson, serve } from './helpers/server-fixture.js';
@@ -229,4 +229,23 @@ test('plait explain prints the explanation (text and --json) and exits 2 on an u
   const bad = spawnSync(process.execPath, [bin, 'explain', join(dir, 'sample'), query, 'nope', '--json'], { encoding: 'utf8' });
   assert.equal(bad.status, 2);
   assert.equal((JSON.parse(bad.stderr) as { error: { code: string } }).error.code, 'DOCUMENT_NOT_FOUND');
+});
+
+test('an already-aborted or overdue explain is refused before the model loads, at the library and a cluster coordinator', async () => {
+  // A query model that cannot load tells whether it was asked for: before the fix explain loaded it
+  // first (about 1 s for the bundled model) and failed with the load's error, not ABORTED.
+  const unloadable = await openIndex(join(dir, 'sample'), { model: join(dir, 'no-such-model'), encoderOptions: { threads: 1 } });
+  try {
+    await assert.rejects(unloadable.explain('bread rise', 'bread-yeast', { signal: AbortSignal.abort() }), (e: unknown) => isPlaitError(e, 'ABORTED'));
+    await assert.rejects(unloadable.explain('bread rise', 'bread-yeast', { signal: AbortSignal.abort(new DOMException('late', 'TimeoutError')) }), (e: unknown) => isPlaitError(e, 'TIMEOUT'));
+    await assert.rejects(unloadable.explain('bread rise', 'bread-yeast', { deadlineAt: Date.now() - 1 }), (e: unknown) => isPlaitError(e, 'TIMEOUT'));
+  } finally {
+    await unloadable.close();
+  }
+  // ClusterIndex.explain and rerankDocs (a pipeline's late stage through a coordinator) check it first too:
+  // a coordinator whose encoder fails shows whether the model was asked for.
+  const noModel = { encoder: () => Promise.reject(new Error('the model was loaded')), manifest: { model: { idfWeighting: true } }, shards: { shards: 2 }, resolveSearch: () => ({ mode: 'late', idf: true, rewrite: { prf: null, rm3: null } }) };
+  const aborted = AbortSignal.abort();
+  await assert.rejects(ClusterIndex.prototype.explain.call(noModel as never, 'bread rise', 'bread-yeast', { signal: aborted }), (e: unknown) => isPlaitError(e, 'ABORTED'));
+  await assert.rejects(ClusterIndex.prototype.rerankDocs.call(noModel as never, 'bread rise', ['bread-yeast'], { signal: aborted }), (e: unknown) => isPlaitError(e, 'ABORTED'));
 });

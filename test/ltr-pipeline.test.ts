@@ -14,6 +14,7 @@ import { openIndex, type PlaitIndex } from '../src/search/plait-index.js';
 import { CrossEncoder } from '../src/rerank/cross-encoder/index.js';
 import { SearchPipeline } from '../src/pipeline/index.js';
 import { LtrModel, LTR_MODEL_FORMAT } from '../src/ltr/ltr-model.js';
+import { explainLtr } from '../src/ltr/explain-ltr.js';
 import { computeFeatures, featureNames } from '../src/ltr/features.js';
 import { bm25Length } from '../src/docstore/bm25-terms.js';
 import { indexText } from '../src/indexer/index-text.js';
@@ -178,6 +179,52 @@ describe('the server', () => {
       const refused = await postJson(`${without.url}/v1/indexes/tiny/search`, { query: QUERY, pipeline: 'hybrid:30 > ltr:5' });
       assert.equal(refused.status, 400);
       assert.equal(refused.body.error.code, 'INVALID_ARGUMENT');
+    } finally {
+      await withModel.close();
+      await without.close();
+    }
+  });
+});
+
+describe('explaining the served model over HTTP', () => {
+  test('POST /explain with "ltr": true equals plait explain --ltr-model --json in snake_case, and sums to the served score', async () => {
+    // Before: the route had no way to explain the served ranking model ("ltr" was refused as an unknown field).
+    const model = modelOf(['doc_length', 'bm25_rank', 'late_idf'], [
+      { f: 0, t: 20, l: { leaf: 1 }, r: { leaf: -1 } },
+      { f: 1, t: 3.5, l: { f: 2, t: 0.5, l: { leaf: 0.25 }, r: { leaf: 0.75 } }, r: { leaf: 0 } },
+    ]);
+    const file = path.join(root, 'served-ltr.json');
+    await writeFile(file, JSON.stringify(model.file));
+    const reranker = await Reranker.create({ encoder: await index.encoder() });
+    const options = resolveServerOptions({ host: '127.0.0.1', port: 0, logLevel: false, defaultMetrics: false }, {});
+    const parts = { indexes: [{ name: 'tiny', index, borrowed: true }], rerankers: [{ names: ['tiny'], reranker, borrowed: true }] };
+    const withModel = await serveEngine(new Engine({ ...parts, ltrModel: model }, options));
+    const without = await serveEngine(new Engine(parts, options));
+    try {
+      const served = await postJson(`${withModel.url}/v1/indexes/tiny/search`, { query: QUERY, pipeline: 'hybrid:30 > ltr:5' });
+      assert.equal(served.status, 200, JSON.stringify(served.body));
+      const hit = (served.body.results[0].hits as Array<{ doc_id: string; score: number; rank: number }>)[1]!;
+      const r = await postJson(`${withModel.url}/v1/indexes/tiny/explain`, { query: QUERY, doc_id: hit.doc_id, ltr: true });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      const cli = runPlait(root, ['explain', 'tiny', QUERY, hit.doc_id, '--ltr-model', file, '--json']);
+      assert.equal(cli.code, 0, cli.stderr);
+      const c = JSON.parse(cli.stdout) as { query: string; docId: string; candidates: string; inCandidates: boolean; rank: number; score: number; bias: number; features: unknown[] };
+      assert.deepEqual(r.body, { query: c.query, doc_id: c.docId, candidates: c.candidates, in_candidates: c.inCandidates, rank: c.rank, score: c.score, bias: c.bias, features: c.features });
+      assert.equal(r.body.rank, hit.rank);
+      assert.ok(Math.abs(r.body.score - hit.score) < 1e-6, `${r.body.score} vs served ${hit.score}`);
+      const sum = r.body.bias + (r.body.features as Array<{ contribution: number }>).reduce((s: number, f) => s + f.contribution, 0);
+      assert.ok(Math.abs(sum - hit.score) < 1e-5);
+      // Fields the ltr explanation would ignore, and a server with no model, are 400 INVALID_ARGUMENT naming the field.
+      for (const [body, name] of [[{ pid: 0 }, 'pid'], [{ doc_id: hit.doc_id, mode: 'late' }, 'mode'], [{ doc_id: hit.doc_id, candidates: 'bm25:10', ltr: false }, 'candidates']] as const) {
+        const bad = await postJson(`${withModel.url}/v1/indexes/tiny/explain`, { query: QUERY, ltr: true, ...body });
+        assert.equal(bad.status, 400, JSON.stringify(bad.body));
+        assert.equal(bad.body.error.details.name, name);
+      }
+      const none = await postJson(`${without.url}/v1/indexes/tiny/explain`, { query: QUERY, doc_id: hit.doc_id, ltr: true });
+      assert.equal(none.status, 400);
+      assert.equal(none.body.error.details.reason, 'noLtrModel');
+      // Cancelled before anything runs: explainLtr checks its signal first.
+      await assert.rejects(explainLtr(index, model, QUERY, hit.doc_id, { signal: AbortSignal.abort() }), (e: unknown) => isPlaitError(e, 'ABORTED'));
     } finally {
       await withModel.close();
       await without.close();

@@ -54,7 +54,7 @@ import { shardOf } from './shard-of.js';
 import { emptyResult, emptyTimings } from '../search/search-result.js';
 import { unsearchable } from '../search/query-text.js';
 import { compareDocIds, fuseMinMax, fuseRrf, type ScoredDoc } from '../search/fusion.js';
-import { abortError } from '../search/deadline.js';
+import { abortError, throwIfAborted } from '../search/deadline.js';
 import { ShardClient, type ShardOutcome } from './shard-client.js';
 import type { PassageRef, PipelineDocument, PipelineDocuments, PipelineIndex } from '../pipeline/pipeline-index.js';
 import {
@@ -562,6 +562,7 @@ export class ClusterIndex {
     const call: ClusterCallOptions = { ...(options.deadlineAt === undefined ? {} : { deadlineAt: options.deadlineAt }), ...(options.minSequences === undefined ? {} : { minSequences: options.minSequences }) };
     // Every round gets the caller's signal, as a search's do: a client that hung up does not leave them running to the deadline.
     const withSignal = signal === undefined ? {} : { signal };
+    throwIfAborted(signal); // before the rounds and the model's load, as PlaitIndex.explain
     const missing = new Set<number>();
     // Rewritten once, as a search would be; RM3 on the BM25 side (with the cluster's BM25 feedback).
     const rewritten = rewrite === undefined ? null : await this.rewrite(query, { ...call, ...withSignal, mode: r.mode, rewrite });
@@ -622,6 +623,7 @@ export class ClusterIndex {
     checkOptionKeys(o, CLUSTER_CALL_OPTION_KEYS, 'cluster call option');
     if (docIds.length === 0) return [];
     if (unsearchable(query, 0) !== null) throw new PlaitError('EMPTY_TEXT', { message: 'the query has no letter or digit to rank by' });
+    throwIfAborted(options.signal); // before the model's load, as PlaitIndex.rerank
     const idf = options.idfWeighting ?? this.manifest.model.idfWeighting;
     const [e] = await (await this.encoder()).encodeQueries([query]);
     const [stats] = idf ? await this.corpusStats([{ text: null, tokenIds: e!.tokenIds }], o, options.signal) : [{}];

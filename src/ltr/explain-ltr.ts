@@ -8,7 +8,8 @@ import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import type { Candidate } from '../pipeline/stages.js';
 import type { PlaitIndex } from '../search/plait-index.js';
 import { LTR_DEFAULTS } from '../config/defaults.js';
-import { PlaitError } from '../errors/index.js';
+import { PlaitError, checkSignal } from '../errors/index.js';
+import { throwIfAborted } from '../search/deadline.js';
 import type { LtrExplanation, LtrModel } from './ltr-model.js';
 
 export interface LtrDocExplanation extends LtrExplanation {
@@ -22,12 +23,19 @@ export interface LtrDocExplanation extends LtrExplanation {
   rank: number;
 }
 
-export type ExplainLtrOptions = Omit<SearchPipelineOptions, 'ltrModel'> & { candidates?: string };
+/**
+ * `candidates`: the candidate pipeline (default: the model's); `signal`: cancels the candidate
+ * search (checked first, before anything loads: ABORTED, or TIMEOUT for `AbortSignal.timeout()`).
+ */
+export type ExplainLtrOptions = Omit<SearchPipelineOptions, 'ltrModel'> & { candidates?: string; signal?: AbortSignal };
 const { ltrModel: _ltrModel, ...EXPLAIN_PIPELINE_KEYS } = SEARCH_PIPELINE_OPTION_KEYS;
-const EXPLAIN_LTR_OPTION_KEYS = { ...EXPLAIN_PIPELINE_KEYS, candidates: true } as const satisfies OptionKeys<ExplainLtrOptions>;
+const EXPLAIN_LTR_OPTION_KEYS = { ...EXPLAIN_PIPELINE_KEYS, candidates: true, signal: true } as const satisfies OptionKeys<ExplainLtrOptions>;
 
 /**
- * @throws PlaitError DOCUMENT_NOT_FOUND (unknown docId), INVALID_ARGUMENT (an unknown option key, with the nearest known one), the candidate pipeline's errors.
+ * The explanation of `model`'s score of document `docId` for `query`: bias + Σ contributions = score,
+ * the score an ltr stage after the same candidates gives it (`plait explain --ltr-model`, HTTP explain's `ltr`).
+ * @throws PlaitError DOCUMENT_NOT_FOUND (unknown docId), INVALID_ARGUMENT (an unknown option key, with the nearest known one),
+ *   ABORTED / TIMEOUT (`options.signal`), the candidate pipeline's errors.
  */
 export async function explainLtr(
   index: PlaitIndex,
@@ -37,10 +45,12 @@ export async function explainLtr(
   options: ExplainLtrOptions = {},
 ): Promise<LtrDocExplanation> {
   checkOptionKeys(options, EXPLAIN_LTR_OPTION_KEYS, 'explainLtr option');
+  const signal = checkSignal('signal', options.signal);
+  throwIfAborted(signal);
   // The code and words of every other door for an unknown id (PlaitIndex.explain, the HTTP explain's 404): it was INVALID_INPUT here.
   if (index.docstore.docIdToRowid(docId) === null) throw new PlaitError('DOCUMENT_NOT_FOUND', { message: `the index holds no document "${docId}"`, docId });
   const pipeline = new SearchPipeline(index, options.candidates ?? model.file.candidates ?? LTR_DEFAULTS.candidates, pipelineOptionsOf(options));
-  const list: Candidate[] = await pipeline.candidates(query);
+  const list: Candidate[] = await pipeline.candidates(query, signal === undefined ? {} : { signal });
   let at = list.findIndex((c) => c.docId === docId);
   const inCandidates = at >= 0;
   if (!inCandidates) {

@@ -19,7 +19,11 @@ import type { SynonymMap } from './synonyms.js';
 import { resolveRm3, rm3Expand, type ResolvedRm3, type Rm3Options } from './rm3.js';
 import { resolvePrf, type PrfOptions, type ResolvedPrf } from './prf-options.js';
 
-/** What was rewritten. `from` and `to` are words or phrases (spelling, synonym) or term lists with weights (rm3, prf). */
+/**
+ * What was rewritten. `from` and `to` are words or phrases (spelling, synonym) or term lists with
+ * weights (rm3, prf); a spelling correction's `from` is the word as the query has it ("Braed",
+ * "Über"), not as the store folds it.
+ */
 export interface QueryRewrite {
   kind: 'spelling' | 'synonym' | 'rm3' | 'prf';
   from: string;
@@ -109,19 +113,26 @@ function foldWord(s: string): string {
 }
 
 /**
- * `text` with the first whole-word occurrence of `word` (as the store folds it: case and diacritics
- * aside) replaced; null when absent. A word typed with diacritics ("über", folded "uber") had not
- * been found, so the late side kept it and appended the correction while BM25 replaced it.
+ * The first whole-word occurrence of `word` in `text` (as the store folds it: case and diacritics
+ * aside), as typed, with its offset; null when absent. A word typed with diacritics ("über", folded
+ * "uber") had not been found, so the late side kept it and appended the correction while BM25 replaced it.
  */
-function replaceWord(text: string, word: string, replacement: string): string | null {
+function findWord(text: string, word: string): { typed: string; at: number } | null {
   const re = new RegExp(`(?<!${WORD_EDGE})${escapeRegExp(word)}(?!${WORD_EDGE})`, 'iu');
-  if (re.test(text)) return text.replace(re, () => replacement);
+  const exact = re.exec(text);
+  if (exact !== null) return { typed: exact[0], at: exact.index };
   const folded = foldWord(word);
   const words = new RegExp(`${WORD_EDGE}+`, 'gu');
   for (let m = words.exec(text); m !== null; m = words.exec(text)) {
-    if (foldWord(m[0]) === folded) return text.slice(0, m.index) + replacement + text.slice(m.index + m[0].length);
+    if (foldWord(m[0]) === folded) return { typed: m[0], at: m.index };
   }
   return null;
+}
+
+/** `text` with the first whole-word occurrence of `word` (findWord) replaced; null when absent. */
+function replaceWord(text: string, word: string, replacement: string): string | null {
+  const w = findWord(text, word);
+  return w === null ? null : text.slice(0, w.at) + replacement + text.slice(w.at + w.typed.length);
 }
 
 function addWeight(terms: Map<string, number>, term: string, w: number): void {
@@ -199,8 +210,10 @@ export class QueryRewriter<S extends RewriteSource = DocStoreReader> {
         const c = stemKnown ? null : this.corrector.correct(t.word, stopwords);
         done.set(t.word, c === null ? null : c.to);
         if (c !== null) {
-          out.rewrites.push({ kind: 'spelling', from: c.from, to: c.to });
-          out.lateText = replaceWord(out.lateText, c.from, c.to) ?? `${out.lateText} ${c.to}`;
+          // Reported as typed ("Über" → "user"), not in the store's folding ("uber"), which the user never wrote.
+          const typed = findWord(out.lateText, c.from);
+          out.rewrites.push({ kind: 'spelling', from: typed?.typed ?? c.from, to: c.to });
+          out.lateText = typed === null ? `${out.lateText} ${c.to}` : out.lateText.slice(0, typed.at) + c.to + out.lateText.slice(typed.at + typed.typed.length);
         }
       }
       const to = done.get(t.word);

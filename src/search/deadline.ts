@@ -105,6 +105,16 @@ export function abortError(signal: AbortSignal): PlaitError {
 }
 
 /**
+ * Throws `abortError(signal)` when `signal` has fired: the check a call makes before work it would
+ * throw away (a model's load, a shard round). A function, not an inline test, so that TypeScript
+ * does not narrow `signal.aborted` to false for the checks after the awaits that follow.
+ * @throws PlaitError ABORTED, or TIMEOUT for `AbortSignal.timeout()`'s reason.
+ */
+export function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted === true) throw abortError(signal);
+}
+
+/**
  * The longest delay a Node timer keeps: 2^31 - 1 ms (about 24.8 days). A longer one fires after
  * 1 ms (TimeoutOverflowWarning), so a deadline or a drain "for ever" (`--drain-timeout-ms
  * 3000000000`) had ended at once: every duration that becomes a timer is refused past it.

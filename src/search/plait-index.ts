@@ -29,7 +29,7 @@ import type { EncodedQuery, ScoringArrays } from './plaid.js';
 import { lastCentroidScores } from './plaid.js';
 import { compareDocIds, type ScoredDoc } from './fusion.js';
 import { SearchPool } from './search-pool.js';
-import { Deadline, abortError, sharedAbortController, yieldTurn } from './deadline.js';
+import { Deadline, abortError, sharedAbortController, throwIfAborted, yieldTurn } from './deadline.js';
 import { countUnknownTokens, unknownTokenWarning } from '../encoder/unknown-tokens.js';
 import { SEARCH_OPTION_KEYS, hybridDepth, resolveSearch, type GlobalStats, type ResolvedSearch, type SearchOptions } from './search-options.js';
 import { EXPLAIN_OPTION_SCOPES, type OptionScopes } from './option-scope.js';
@@ -1180,6 +1180,10 @@ export class PlaitIndex {
     if (r.rewrite.prf !== null) {
       throw invalidArgument('rewrite.prf', 'spelling, synonyms or rm3 in explain (ColBERT-PRF appends centroid embeddings, which have no query text to explain)', 'prf');
     }
+    // Checked before the model loads (a second on first use): an already-aborted or late call gets its
+    // ABORTED / TIMEOUT at once, as rerank and search do, not after loading a model it will not use.
+    if (options.deadlineAt !== undefined) Deadline.start({ deadlineAt: options.deadlineAt }).dispose();
+    throwIfAborted(options.signal);
     const encoder = await this.encoder();
     let rw = options.rewritten !== undefined ? options.rewritten : (this.rewriteAll([query], [null], r)?.[0] ?? null);
     const lateText = rw?.lateText ?? query;

@@ -4,9 +4,17 @@
  * stored passage), similarity, IDF weight and contribution (summing to the late-interaction
  * score), plus BM25 terms and the fused score's parts in hybrid mode. The library's
  * `PlaitIndex.explain`, in snake_case.
+ *
+ * With `"ltr": true`, the served ranking model's score instead (`plait serve --ltr-model`): each
+ * feature's value and contribution and the bias, summing to the score a pipeline's ltr stage after
+ * the model's candidates serves — the library's `explainLtr`, `plait explain --ltr-model --json` in snake_case.
  */
 import { EXPLAIN_OPTION_SCOPES, HTTP_SPELLING, checkOptionsApply } from '../../search/option-scope.js';
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify';
+import { PlaitIndex } from '../../search/plait-index.js';
+import { explainLtr } from '../../ltr/explain-ltr.js';
+import { parsePipeline } from '../../pipeline/pipeline-spec.js';
+import type { IndexEntry } from '../engine.js';
 import { PlaitError } from '../../errors/index.js';
 import type { Explanation, ExplainOptions, SearchMode } from '../../index.js';
 import { FUSION_LIMITS, SEARCH_DEFAULTS } from '../../config/defaults.js';
@@ -30,7 +38,35 @@ interface ExplainBody {
   top_k?: number;
   timeout_ms?: number;
   rewrite?: RewriteBody;
+  ltr?: boolean;
+  candidates?: string;
 }
+
+/** Fields of the late/BM25 explanation that an ltr explanation would take and ignore (its candidate pipeline sets them). */
+const NOT_WITH_LTR = ['pid', 'mode', 'idf_weighting', 'fusion', 'alpha', 'rrf_k', 'top_k'] as const;
+
+const LTR_EXPLANATION_SCHEMA = {
+  type: 'object',
+  required: ['query', 'doc_id', 'candidates', 'in_candidates', 'rank', 'score', 'bias', 'features'],
+  properties: {
+    query: { type: 'string' },
+    doc_id: { type: 'string' },
+    candidates: { type: 'string', description: 'the candidate pipeline the features were computed over (the model’s unless `candidates` named another)' },
+    in_candidates: { type: 'boolean', description: 'false when the candidate pipeline did not return the document: it was added last to the list' },
+    rank: { type: 'integer', minimum: 1, description: 'the document’s rank under the model among the candidates' },
+    score: { type: 'number', description: 'the ranking model’s score: bias + Σ contributions, as a pipeline’s ltr stage after these candidates scores it' },
+    bias: { type: 'number' },
+    features: {
+      type: 'array',
+      description: 'each feature’s value (null: missing) and contribution (per-tree path gains), largest |contribution| first',
+      items: {
+        type: 'object',
+        required: ['name', 'value', 'contribution'],
+        properties: { name: { type: 'string' }, value: { type: ['number', 'null'] }, contribution: { type: 'number' } },
+      },
+    },
+  },
+} as const;
 
 const TOKEN_SCHEMA = {
   type: 'object',
@@ -93,9 +129,11 @@ export const explainRoutes: FastifyPluginAsync = async (app) => {
             top_k: { type: 'integer', minimum: 1, maximum: SEARCH_DEFAULTS.maxTopK, description: 'hybrid depth within which the fused parts are reported' },
             timeout_ms: { type: 'integer', minimum: 1 },
             rewrite: REWRITE_BODY_SCHEMA,
+            ltr: { type: 'boolean', description: 'explain the served ranking model’s score (plait serve --ltr-model) instead: features, contributions and bias; with doc_id, and none of pid, mode, idf_weighting, fusion, alpha, rrf_k, top_k' },
+            candidates: { type: 'string', description: 'with ltr: the candidate pipeline the features are computed over (default: the one the model was trained on), as plait explain --pipeline' },
           },
         },
-        response: { 200: EXPLANATION_SCHEMA, '4xx': ERROR_SCHEMA, '5xx': ERROR_SCHEMA },
+        response: { 200: { anyOf: [EXPLANATION_SCHEMA, LTR_EXPLANATION_SCHEMA] }, '4xx': ERROR_SCHEMA, '5xx': ERROR_SCHEMA },
       },
     },
     async (request, reply) => {
@@ -109,6 +147,10 @@ export const explainRoutes: FastifyPluginAsync = async (app) => {
         throw new PlaitError('INVALID_ARGUMENT', { message: 'give exactly one of "doc_id" (a string) and "pid" (an integer)' });
       }
       const query = checkQuery(b.query, 'query');
+      if (b.ltr === true) return explainLtrScore(engine, entry, b, query, reply);
+      if (b.candidates !== undefined) {
+        throw new PlaitError('INVALID_ARGUMENT', { message: 'candidates names the candidate pipeline of an ltr explanation: give it with "ltr": true', name: 'candidates' });
+      }
       const o: ExplainOptions = {};
       if (b.mode !== undefined) o.mode = b.mode;
       if (b.idf_weighting !== undefined) o.idfWeighting = b.idf_weighting;
@@ -138,3 +180,39 @@ function explainer(index: object): Explainer | null {
   return typeof (index as Partial<Explainer>).explain === 'function' ? (index as Explainer) : null;
 }
 
+
+/**
+ * The served ranking model's explanation of one document (`"ltr": true`): explainLtr over the
+ * model's candidate pipeline (or `candidates`), with the server's synonyms or the body's rewrite as
+ * a served pipeline's stages take them, cancelled with the request.
+ * @throws PlaitError INVALID_ARGUMENT (no served model; pid or a late/BM25 field beside ltr; a
+ *   cluster's coordinator), DOCUMENT_NOT_FOUND, the candidate pipeline's errors.
+ */
+async function explainLtrScore(engine: FastifyInstance['engine'], entry: IndexEntry, b: ExplainBody, query: string, reply: FastifyReply): Promise<Record<string, unknown>> {
+  const model = engine.ltrModel;
+  if (model === null) {
+    throw new PlaitError('INVALID_ARGUMENT', { message: 'ltr explains the served ranking model, but this server serves none (its operator starts plait serve with --ltr-model <file>)', name: 'ltr', reason: 'noLtrModel' });
+  }
+  const ignored = NOT_WITH_LTR.find((k) => b[k] !== undefined);
+  if (ignored !== undefined) {
+    throw new PlaitError('INVALID_ARGUMENT', { message: `${ignored} does not apply with "ltr": true (an ltr explanation explains a doc_id over its candidate pipeline, which sets the rest; name another with "candidates")`, name: ignored });
+  }
+  if (b.doc_id === undefined) throw new PlaitError('INVALID_ARGUMENT', { message: 'ltr explains a document: give "doc_id"', name: 'doc_id' });
+  if (!(entry.index instanceof PlaitIndex)) {
+    throw new PlaitError('INVALID_ARGUMENT', { message: `ltr explanations need the index itself; "${entry.name}" is served through a cluster's coordinator or a search-only wrapper (search with an ltr stage works)`, name: 'ltr', index: entry.name });
+  }
+  const index = entry.index;
+  const docId = lookupDocId(b.doc_id, 'doc_id');
+  const rewrite = rewriteFromBody(b.rewrite, engine.synonyms);
+  const stages = b.candidates ?? model.file.candidates;
+  const cross = stages !== undefined && parsePipeline(stages).some((st) => st.stage === 'cross') ? engine.crossEncoder(undefined) : undefined;
+  const ex = await runWork(engine, reply, b.timeout_ms, (signal) =>
+    explainLtr(index, model, query, docId, {
+      signal,
+      ...(b.candidates === undefined ? {} : { candidates: b.candidates }),
+      ...(rewrite === undefined ? {} : { search: { rewrite } }),
+      ...(cross === undefined ? {} : { crossEncoder: cross.scorer, breakers: { cross: cross.breaker } }),
+    }),
+  );
+  return snakeKeys(ex) as Record<string, unknown>;
+}
