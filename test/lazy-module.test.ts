@@ -12,6 +12,7 @@ import onnxProto from 'onnx-proto';
 import { ONNX_ATTRIBUTE_TYPE, ONNX_DATA_TYPE } from '../src/encoder/convert/onnx-graph-builder.js';
 
 const LAZY = ['yaml', 'smol-toml', 'csv-parse', 'onnx-proto', 'protobufjs'];
+const NATS = ['@nats-io/transport-node', '@nats-io/nats-core', '@nats-io/jetstream', '@nats-io/obj'];
 
 /** The packages under node_modules in a fresh process's require cache after `script`. */
 function packagesLoadedBy(script: string): string[] {
@@ -36,6 +37,15 @@ test('the commands that open an index load none of the one-input packages; each 
     if (readFrontMatter('---\\ntitle: a\\n---\\nbody').kind !== 'ok') throw new Error('yaml');
     if (readFrontMatter('+++\\ntitle = "a"\\n+++\\nbody').kind !== 'ok') throw new Error('toml');`);
   assert.ok(afterNote.includes('yaml') && afterNote.includes('smol-toml'), afterNote.join(', '));
+});
+
+test("importing the library loads no NATS package (src/cluster/nats-modules.ts) and no native runtime (src/encoder/native-runtimes.ts); the cluster's first call loads NATS", () => {
+  const atImport = packagesLoadedBy(`await import(${JSON.stringify(dist('../src/index.js'))});`);
+  assert.ok(atImport.includes('better-sqlite3'), atImport.join(', '));
+  for (const p of [...NATS, ...LAZY, 'onnxruntime-node', 'onnxruntime-common', 'tokenizers']) assert.ok(!atImport.includes(p), `${p} is loaded at import: ${atImport.join(', ')}`);
+  const afterCall = packagesLoadedBy(`const { natsCore, natsJetStream } = await import(${JSON.stringify(dist('../src/cluster/nats-modules.js'))});
+    if (typeof natsCore().connect !== 'function' || natsJetStream().DiscardPolicy.Old !== 'old') throw new Error('nats');`);
+  assert.ok(afterCall.includes('@nats-io/transport-node') && afterCall.includes('@nats-io/jetstream'), afterCall.join(', '));
 });
 
 test("the ONNX type numbers written in onnx-graph-builder.ts are onnx-proto's enums", () => {

@@ -33,7 +33,7 @@
  */
 import { readManifest } from '../format/index-reader.js';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { DeliverPolicy, JetStreamApiError, jetstream, jetstreamManager, type ConsumerMessages, type JetStreamManager, type JsMsg, type StoredMsg } from '@nats-io/jetstream';
+import type { ConsumerMessages, JetStreamManager, JsMsg, StoredMsg } from '@nats-io/jetstream';
 import { CLUSTER_WRITE_DEFAULTS } from '../config/defaults.js';
 import { PlaitError, isPlaitError } from '../errors/index.js';
 import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
@@ -46,6 +46,7 @@ import type { WriteLock } from '../format/write-lock.js';
 import { canFold, decodeWrite, foldWrites, type ClusterWrite } from './write-entry.js';
 import { COMMIT_HEADER, PART_HEADER, TRACK_HEADER, TXN_HEADER, WRITE_HEADER, ensureWriteStream } from './write-log.js';
 import { decodeCommit, type TransactionApplied } from './write-transaction.js';
+import { natsJetStream } from './nats-modules.js';
 
 /** JetStream's code for a stream message get of a sequence the stream does not hold. */
 const NO_MESSAGE = 10037;
@@ -169,7 +170,7 @@ export class LogApplier {
     }
     const applier = new LogApplier(dir, options, m.appliedLog?.sequence ?? 0);
     // A replica may start before any writer: the stream is created if it is not there yet.
-    const jsm = await jetstreamManager(options.nc);
+    const jsm = await natsJetStream().jetstreamManager(options.nc);
     await ensureWriteStream(jsm, clusterSubjects(options.cluster), options.shard);
     const state = (await jsm.streams.info(stream)).state;
     const from = applier.applied.value + 1;
@@ -184,7 +185,7 @@ export class LogApplier {
       });
     }
     applier.jsm = jsm;
-    const consumer = await jetstream(options.nc).consumers.get(stream, { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: applier.applied.value + 1 });
+    const consumer = await natsJetStream().jetstream(options.nc).consumers.get(stream, { deliver_policy: natsJetStream().DeliverPolicy.StartSequence, opt_start_seq: applier.applied.value + 1 });
     // A short pull expiry: after a NATS restart the client re-checks its consumer no later than this (see the default).
     applier.messages = await consumer.consume({ expires: CLUSTER_WRITE_DEFAULTS.consumeExpiresMs });
     // The connection closing under a running applier ends the loop with an error: reported, never thrown unhandled.
@@ -332,7 +333,7 @@ export class LogApplier {
       try {
         return await this.jsm!.streams.getMessage(this.stream, { seq });
       } catch (e) {
-        if (e instanceof JetStreamApiError && e.code === NO_MESSAGE) return null;
+        if (e instanceof natsJetStream().JetStreamApiError && e.code === NO_MESSAGE) return null;
         this.stats.retries++;
         this.o.onError?.(e);
         await new Promise((r) => setTimeout(r, CLUSTER_WRITE_DEFAULTS.applyRetryMs));

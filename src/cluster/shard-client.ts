@@ -19,12 +19,13 @@
  * at once (the shard missing from that round) rather than asking again until the deadline — a
  * rolling upgrade would otherwise hold every highlighted search for its whole timeout.
  */
-import { errors as natsErrors, type NatsConnection } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { CLUSTER_DEFAULTS } from '../config/defaults.js';
 import { PlaitError } from '../errors/index.js';
 import type { ClusterMetrics } from './cluster-metrics.js';
 import type { ClusterSubjects } from './subjects.js';
 import { decodeMessage, encodeMessage, replyValue, type PingReply, type Reply, type ShardVerb } from './shard-protocol.js';
+import { natsCore } from './nats-modules.js';
 
 /** Verbs that replicas of an earlier version do not serve: "no responders" to one ends its request at once (see the header). */
 export const LATE_VERBS: ReadonlySet<ShardVerb> = new Set<ShardVerb>(['highlights']);
@@ -233,9 +234,11 @@ interface Attempt {
 }
 
 function isNoResponders(err: unknown): boolean {
+  const natsErrors = natsCore().errors;
   return (err instanceof natsErrors.RequestError && err.isNoResponders()) || err instanceof natsErrors.NoRespondersError;
 }
 
 function isTimeout(err: unknown): boolean {
+  const natsErrors = natsCore().errors;
   return err instanceof natsErrors.TimeoutError || (err instanceof natsErrors.RequestError && err.cause instanceof natsErrors.TimeoutError);
 }

@@ -26,7 +26,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { crc32 } from 'node:zlib';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { Objm, type ObjectStore } from '@nats-io/obj';
+import type { ObjectStore } from '@nats-io/obj';
 import { PlaitError } from '../errors/index.js';
 import { fsyncDir, fsyncFile } from '../format/index-transaction.js';
 import { MANIFEST_FILE, listedFiles, type FileEntry, type IndexManifest } from '../format/manifest.js';
@@ -35,6 +35,7 @@ import { backupIndex } from '../mutate/index-backup.js';
 import { withLockWait, type LockWaitOptions } from '../mutate/lock-wait.js';
 import { openDatabase } from '../docstore/open-database.js';
 import { fileEntry } from '../format/index-files.js';
+import { natsObjectStore } from './nats-modules.js';
 
 /**
  * Written first into the folder a fetch fills and removed after its manifest: a folder holding it
@@ -68,7 +69,7 @@ export function shardObjectName(shard: number, file: string): string {
 class Moved extends Error {}
 
 async function bucket(nc: NatsConnection, cluster: string): Promise<ObjectStore> {
-  return new Objm(nc).create(clusterSubjects(cluster).objectBucket);
+  return new (natsObjectStore().Objm)(nc).create(clusterSubjects(cluster).objectBucket);
 }
 
 function parseManifest(bytes: Uint8Array, where: string): IndexManifest {

@@ -12,7 +12,7 @@
 import { comparedFieldTypes } from '../docstore/metadata-catalogue.js';
 import { existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { connect, type NatsConnection, type Msg, type Subscription } from '@nats-io/transport-node';
+import type { NatsConnection, Msg, Subscription } from '@nats-io/transport-node';
 import { PlaitError } from '../errors/index.js';
 import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import { CLUSTER_DEFAULTS, SEARCH_DEFAULTS } from '../config/defaults.js';
@@ -70,6 +70,7 @@ import {
   type RerankReply,
   type RerankRequest,
 } from './shard-protocol.js';
+import { natsCore } from './nats-modules.js';
 
 export interface ShardReplicaOptions {
   /** NATS server URL(s), e.g. "nats://127.0.0.1:4222". */
@@ -439,7 +440,7 @@ export async function closeNats(nc: NatsConnection): Promise<void> {
  */
 export async function natsConnect(servers: string | string[], name: string): Promise<NatsConnection> {
   try {
-    return await connect({ servers, name, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
+    return await natsCore().connect({ servers, name, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
   } catch (err) {
     throw new PlaitError('CLUSTER_UNAVAILABLE', { message: `cannot reach the NATS server at ${([] as string[]).concat(servers).join(', ')}: ${(err as Error).message}` }, { cause: err });
   }

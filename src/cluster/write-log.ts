@@ -20,13 +20,14 @@
  * Many writes made one (a corpus file): `stage` and `publishEntry`, driven by write-transaction.ts.
  */
 import { randomUUID } from 'node:crypto';
-import { headers, type NatsConnection } from '@nats-io/transport-node';
-import { DiscardPolicy, JetStreamApiError, RetentionPolicy, StorageType, jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import { CLUSTER_WRITE_DEFAULTS } from '../config/defaults.js';
 import { PlaitError, invalidArgument } from '../errors/index.js';
 import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import { clusterSubjects, type ClusterSubjects } from './subjects.js';
 import { encodeWrite, isEmptyWrite, splitParts, splitWrite, type ClusterWrite } from './write-entry.js';
+import { natsCore, natsJetStream } from './nats-modules.js';
 
 /** Header naming a log entry's write: `<write id>.<attempt>`. */
 export const WRITE_HEADER = 'Plait-Write';
@@ -104,15 +105,15 @@ export async function ensureWriteStream(jsm: JetStreamManager, subjects: Cluster
     await jsm.streams.info(name);
     return;
   } catch (e) {
-    if (!(e instanceof JetStreamApiError) || e.code !== 10059) throw e;
+    if (!(e instanceof natsJetStream().JetStreamApiError) || e.code !== 10059) throw e;
   }
   try {
     await jsm.streams.add({
       name,
       subjects: [subjects.writeSubject(shard)],
-      storage: StorageType.File,
-      retention: RetentionPolicy.Limits,
-      discard: DiscardPolicy.Old,
+      storage: natsJetStream().StorageType.File,
+      retention: natsJetStream().RetentionPolicy.Limits,
+      discard: natsJetStream().DiscardPolicy.Old,
       num_replicas: replicas,
     });
   } catch (e) {
@@ -137,7 +138,7 @@ export class WriteLog {
     private readonly maxPart: number,
   ) {
     this.subjects = clusterSubjects(cluster);
-    this.js = jetstream(nc);
+    this.js = natsJetStream().jetstream(nc);
     this.tails = Array.from({ length: shards }, () => Promise.resolve());
   }
 
@@ -153,7 +154,7 @@ export class WriteLog {
     const maxPayload = options.maxPayload ?? nc.info?.max_payload ?? 1 << 20;
     const maxPart = maxPayload - CLUSTER_WRITE_DEFAULTS.payloadHeadroomBytes;
     if (!Number.isInteger(maxPart) || maxPart < 1) throw invalidArgument('maxPayload', `an integer above ${CLUSTER_WRITE_DEFAULTS.payloadHeadroomBytes}`, maxPayload);
-    const jsm = await jetstreamManager(nc);
+    const jsm = await natsJetStream().jetstreamManager(nc);
     for (let i = 0; i < options.shards; i++) await ensureWriteStream(jsm, subjects, i, options.streamReplicas ?? 1);
     return new WriteLog(nc, cluster, options.shards, maxPart);
   }
@@ -216,7 +217,7 @@ export class WriteLog {
       let first = 0;
       let interleaved = false;
       for (let k = 0; k < parts.length; k++) {
-        const h = headers();
+        const h = natsCore().headers();
         h.set(WRITE_HEADER, `${writeId}.${attempt}`);
         h.set(PART_HEADER, `${k + 1}/${parts.length}`);
         for (const [name, value] of Object.entries(extra)) h.set(name, value);
@@ -229,7 +230,7 @@ export class WriteLog {
           previous = ack.seq;
           if (k === 0) first = ack.seq;
         } catch (e) {
-          if (k > 0 && e instanceof JetStreamApiError && e.code === WRONG_LAST_SEQUENCE) {
+          if (k > 0 && e instanceof natsJetStream().JetStreamApiError && e.code === WRONG_LAST_SEQUENCE) {
             interleaved = true;
             break;
           }

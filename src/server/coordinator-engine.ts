@@ -31,8 +31,8 @@ import type { ShardInfo } from '../cluster/shard-protocol.js';
 import { Engine, type RerankerEntry } from './engine.js';
 import type { ClusterWriteTarget } from './routes/documents.js';
 import { WriteLog } from '../cluster/write-log.js';
-import { jetstreamManager } from '@nats-io/jetstream';
 import type { ResolvedServerOptions } from './options.js';
+import { natsJetStream } from '../cluster/nats-modules.js';
 
 export interface CoordinatorOptions {
   /** NATS server URL(s). */
@@ -141,7 +141,7 @@ export async function openCoordinatorEngine(nameOrPath: string, options: Resolve
     // The per-shard metrics live on the server's registry, made with the engine.
     client.metrics = new ClusterMetrics(engine.metrics.registry);
     const writes: ClusterWriteTarget = { index: name, log: await WriteLog.open(nc, name, { shards }), encoder: queryEncoder, manifest: info[0]!.manifest };
-    const jsm = await jetstreamManager(nc);
+    const jsm = await natsJetStream().jetstreamManager(nc);
     const watch = (): void => void watchShards(client, async (s) => (await jsm.streams.info(subjects.writeStream(s))).state.last_seq);
     watch();
     pinger = setInterval(watch, CLUSTER_DEFAULTS.pingIntervalMs);

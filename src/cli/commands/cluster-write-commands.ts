@@ -9,7 +9,6 @@
  * (src/cluster/shard-files.ts, issue 24).
  */
 import type { Command } from 'commander';
-import { connect } from '@nats-io/transport-node';
 import { existsSync } from 'node:fs';
 import { fetchClusterShard, publishCluster, type ShardFilesResult } from '../../cluster/shard-files.js';
 import { findClusterRoot } from '../../cluster/cluster-manifest.js';
@@ -23,6 +22,8 @@ import { SKIP_INVALID_HELP, skippedNote, withCorpusOptions } from './index-comma
 import { PlaitError } from '../../errors/index.js';
 import { withCorpusInput } from '../stdin-corpus.js';
 import { parseIntArg, plural, printJson } from '../options.js';
+import { natsCore } from '../../cluster/nats-modules.js';
+import type { NatsConnection } from '@nats-io/transport-node';
 
 interface PublishCliOptions {
   nats: string;
@@ -31,10 +32,10 @@ interface PublishCliOptions {
   lockWaitS?: number;
 }
 
-async function withNats<T>(url: string, work: (nc: Awaited<ReturnType<typeof connect>>) => Promise<T>): Promise<T> {
+async function withNats<T>(url: string, work: (nc: NatsConnection) => Promise<T>): Promise<T> {
   let nc;
   try {
-    nc = await connect({ servers: url, name: 'plait-cluster-files' });
+    nc = await natsCore().connect({ servers: url, name: 'plait-cluster-files' });
   } catch (e) {
     // CLUSTER_UNAVAILABLE, as `plait serve --nats` says it (OFFLINE means PLAIT_OFFLINE forbade the network).
     throw new PlaitError('CLUSTER_UNAVAILABLE', { message: `cannot reach the NATS server at ${url}: ${(e as Error).message}`, url }, { cause: e });

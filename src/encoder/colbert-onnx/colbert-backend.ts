@@ -3,7 +3,8 @@
  * runs the ONNX graph (inputs `input_ids`, `attention_mask`, optional `token_type_ids`; first output
  * [batch, seq, dim]) and keeps, per text, the rows ColBERT keeps, each L2-normalised.
  */
-import * as ort from 'onnxruntime-node';
+import type * as ort from 'onnxruntime-node';
+import { onnxRuntime } from '../native-runtimes.js';
 import { PlaitError } from '../../errors/index.js';
 import type { BackendOptions, EncoderBackend, ModelInfo, TextKind, TokenEmbeddings } from '../types.js';
 import type { ColbertSpec } from './checkpoint-config.js';
@@ -31,7 +32,7 @@ export class ColbertOnnxBackend implements EncoderBackend {
     const file = tokenizer.checkpoint.onnxPath;
     let session: ort.InferenceSession;
     try {
-      session = await ort.InferenceSession.create(file, {
+      session = await onnxRuntime().InferenceSession.create(file, {
         intraOpNumThreads: options.intraOpNumThreads,
         interOpNumThreads: 1,
         graphOptimizationLevel: 'all',
@@ -65,10 +66,10 @@ export class ColbertOnnxBackend implements EncoderBackend {
   private async run(batch: ColbertBatch): Promise<{ data: Float32Array; width: number }> {
     const shape = [batch.batchSize, batch.seqLen];
     const feeds: Record<string, ort.Tensor> = {
-      input_ids: new ort.Tensor('int64', batch.inputIds, shape),
-      attention_mask: new ort.Tensor('int64', batch.attentionMask, shape),
+      input_ids: new (onnxRuntime().Tensor)('int64', batch.inputIds, shape),
+      attention_mask: new (onnxRuntime().Tensor)('int64', batch.attentionMask, shape),
     };
-    if (this.hasTokenTypes) feeds['token_type_ids'] = new ort.Tensor('int64', new BigInt64Array(batch.inputIds.length), shape);
+    if (this.hasTokenTypes) feeds['token_type_ids'] = new (onnxRuntime().Tensor)('int64', new BigInt64Array(batch.inputIds.length), shape);
     let result: ort.InferenceSession.OnnxValueMapType;
     try {
       result = await this.session.run(feeds, [this.outputName]);

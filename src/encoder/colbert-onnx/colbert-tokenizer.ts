@@ -4,7 +4,8 @@
  * ModelInfo. Cheap enough for the main thread; the backend reuses it on its worker.
  */
 import { readFileSync } from 'node:fs';
-import { Tokenizer } from 'tokenizers';
+import type { Tokenizer } from 'tokenizers';
+import { hfTokenizers } from '../native-runtimes.js';
 import { PlaitError } from '../../errors/index.js';
 import type { ModelInfo, RowToken, TextKind, TextTokenizer, TokenizedText } from '../types.js';
 import { readCheckpoint, type ColbertCheckpoint, type ColbertSpec } from './checkpoint-config.js';
@@ -107,7 +108,7 @@ export async function loadColbertTokenizer(spec: ColbertSpec): Promise<LoadedCol
   let json: unknown;
   try {
     json = JSON.parse(readFileSync(file, 'utf8'));
-    hf = Tokenizer.fromFile(file);
+    hf = hfTokenizers().Tokenizer.fromFile(file);
   } catch (cause) {
     throw new PlaitError('MODEL_LOAD_FAILED', { message: `cannot load ${file}: ${(cause as Error).message}`, file }, { cause });
   }

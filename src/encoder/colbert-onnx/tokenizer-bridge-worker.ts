@@ -3,7 +3,8 @@
  * request on the given port, then wakes the blocked caller through the shared control word.
  */
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
-import { Tokenizer } from 'tokenizers';
+import type { Tokenizer } from 'tokenizers';
+import { hfTokenizers } from '../native-runtimes.js';
 
 export interface BridgeInit {
   file: string;
@@ -23,7 +24,7 @@ const flag = new Int32Array(control);
 let tokenizer: Tokenizer | null = null;
 let loadError: string | null = null;
 try {
-  tokenizer = Tokenizer.fromFile(file);
+  tokenizer = hfTokenizers().Tokenizer.fromFile(file);
   tokenizer.disableTruncation();
   tokenizer.disablePadding();
 } catch (e) {

@@ -16,7 +16,8 @@
  */
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import * as ort from 'onnxruntime-node';
+import type * as ort from 'onnxruntime-node';
+import { onnxRuntime } from '../native-runtimes.js';
 import { USE_LITE_BATCH_DEFAULTS, USE_LITE_DEFAULTS } from '../../config/defaults.js';
 import { PlaitError, invalidArgument } from '../../errors/index.js';
 import type { EncoderBackend, ModelInfo, TextKind, TokenEmbeddings } from '../types.js';
@@ -75,7 +76,7 @@ type StatesRunner = { run(items: TokenEmbeddings[], longest: number): Promise<Fl
 
 /** onnxruntime on the rebuilt graph: dense input_ids / attention_mask. */
 async function onnxRunner(artifacts: ModelArtifactsOnDisk, intraOpNumThreads: number): Promise<StatesRunner> {
-  const session = await ort.InferenceSession.create(buildUseLiteGraph(artifacts), { intraOpNumThreads, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
+  const session = await onnxRuntime().InferenceSession.create(buildUseLiteGraph(artifacts), { intraOpNumThreads, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
   return {
     async run(items, longest) {
       const n = items.length;
@@ -87,7 +88,7 @@ async function onnxRunner(artifacts: ModelArtifactsOnDisk, intraOpNumThreads: nu
           mask[b * longest + t] = 1n;
         }
       });
-      const out = await session.run({ input_ids: new ort.Tensor('int64', ids, [n, longest]), attention_mask: new ort.Tensor('int64', mask, [n, longest]) });
+      const out = await session.run({ input_ids: new (onnxRuntime().Tensor)('int64', ids, [n, longest]), attention_mask: new (onnxRuntime().Tensor)('int64', mask, [n, longest]) });
       return out[USE_LITE_STATES_OUTPUT]!.data as Float32Array;
     },
     dispose: () => session.release(),

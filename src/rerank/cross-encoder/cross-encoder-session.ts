@@ -5,7 +5,8 @@
  * type it declares, and returns the `logits` output (or the only output) as [batch, numLabels].
  * Lives on a cross-encoder worker thread (or in-process with threads = 0): `run` blocks its thread.
  */
-import * as ort from 'onnxruntime-node';
+import type * as ort from 'onnxruntime-node';
+import { onnxRuntime } from '../../encoder/native-runtimes.js';
 import { PlaitError } from '../../errors/index.js';
 import type { PairBatch } from './pair-tokenizer.js';
 
@@ -36,7 +37,7 @@ export class CrossEncoderSession {
   static async load(spec: CrossSessionSpec): Promise<CrossEncoderSession> {
     let session: ort.InferenceSession;
     try {
-      session = await ort.InferenceSession.create(spec.onnxPath, {
+      session = await onnxRuntime().InferenceSession.create(spec.onnxPath, {
         intraOpNumThreads: spec.intraOpNumThreads,
         interOpNumThreads: 1,
         graphOptimizationLevel: 'all',
@@ -75,7 +76,7 @@ export class CrossEncoderSession {
         data = new Int32Array(batch.batchSize * batch.seqLen);
         for (let i = 0; i < data.length; i++) data[i] = i % batch.seqLen;
       }
-      feeds[name] = type === 'int32' ? new ort.Tensor('int32', data, shape) : new ort.Tensor('int64', BigInt64Array.from(data, (v) => BigInt(v)), shape);
+      feeds[name] = type === 'int32' ? new (onnxRuntime().Tensor)('int32', data, shape) : new (onnxRuntime().Tensor)('int64', BigInt64Array.from(data, (v) => BigInt(v)), shape);
     }
     const t = performance.now();
     let result: ort.InferenceSession.OnnxValueMapType;

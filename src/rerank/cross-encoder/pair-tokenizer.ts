@@ -6,7 +6,8 @@
  * the pair is cut first (at a token boundary), since otherwise the document would get no room.
  */
 import { readFileSync } from 'node:fs';
-import { Tokenizer } from 'tokenizers';
+import type { Tokenizer } from 'tokenizers';
+import { hfTokenizers } from '../../encoder/native-runtimes.js';
 import { CROSS_ENCODER_DEFAULTS } from '../../config/defaults.js';
 import { PlaitError } from '../../errors/index.js';
 import { codePointsToUtf16 } from '../../encoder/colbert-onnx/tokenizer-bridge.js';
@@ -46,7 +47,7 @@ export class PairTokenizer {
     let json: { padding?: { pad_id?: number } | null };
     try {
       json = JSON.parse(readFileSync(file, 'utf8')) as typeof json;
-      hf = Tokenizer.fromFile(file);
+      hf = hfTokenizers().Tokenizer.fromFile(file);
     } catch (cause) {
       throw new PlaitError('MODEL_LOAD_FAILED', { message: `cannot load ${file}: ${(cause as Error).message}`, file }, { cause });
     }
