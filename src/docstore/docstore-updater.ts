@@ -26,7 +26,7 @@
  * Doc rowids are never reused (`meta.rowid_span` is the next one).
  */
 import { catalogueOf, type FieldCatalogue, type JsonType } from './metadata-catalogue.js';
-import { applyCounts, copyCounts, documentFieldTypes, findExample, mixedTypeWarnings, readMetadataTypes, scanMetadataTypes, updateMetadataTypes, writeMetadataTypes, type FieldTypeCounts, type MetadataTypeWarning } from './metadata-types.js';
+import { applyCounts, copyCounts, documentFieldTypes, fieldTypeChanges, findExample, mixedTypeWarnings, readMetadataTypes, scanMetadataTypes, updateMetadataTypes, writeMetadataTypes, type FieldTypeChange, type FieldTypeCounts, type MetadataTypeWarning } from './metadata-types.js';
 import { storePidToDocChunks } from './pid-doc-blob.js';
 import type Database from 'better-sqlite3';
 import { openDatabase } from './open-database.js';
@@ -216,6 +216,21 @@ export class DocStoreUpdater {
     const db = this.open();
     return guarded('read the metadata types', this.path, () =>
       mixedTypeWarnings(this.typesBefore, this.metadataTypes(), (field: string, type: JsonType) => this.typesExample.get(`${field}\u0000${type}`) ?? findExample(db, field, type)),
+    );
+  }
+
+  /**
+   * The store's counts of each field this write's added documents hold, before and after it, with
+   * an example per type (this write's documents, else found in the store: only for a type the write
+   * did not bring, i.e. a field this shard already mixes), for a cluster writer's sum over the
+   * shards (metadata-types.ts clusterTypeWarnings). Empty when the write added no metadata.
+   * @throws PlaitError DOCSTORE_FAILED
+   */
+  touchedFieldTypes(): FieldTypeChange[] {
+    const db = this.open();
+    const fields = [...this.typesExample.keys()].map((k) => k.slice(0, k.lastIndexOf('\u0000')));
+    return guarded('read the metadata types', this.path, () =>
+      fieldTypeChanges(fields, this.typesBefore, this.metadataTypes(), (field: string, type: JsonType) => this.typesExample.get(`${field}\u0000${type}`) ?? findExample(db, field, type)),
     );
   }
 
