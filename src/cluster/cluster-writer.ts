@@ -26,7 +26,7 @@ import { encodeClusterWrite } from './encode-write.js';
 import { clusterLayout } from './shard-files.js';
 import { WriteLog, type WriteAck } from './write-log.js';
 import { WriteTransaction, type ShardCommitAck } from './write-transaction.js';
-import { appliedFilterWarnings, clusterAddTypes, waitForReplicas, type ReplicasWait } from './replica-wait.js';
+import { appliedFilterWarnings, clusterAddTypes, waitForReplicas, withoutTypeCounts, type ReplicasWait } from './replica-wait.js';
 import type { MetadataTypeWarning } from '../docstore/metadata-types.js';
 import { previewFilter, type FilterPreview } from './filter-preview.js';
 import type { FilterWarning } from '../docstore/metadata-catalogue.js';
@@ -188,7 +188,7 @@ export async function addCorpusToCluster(nc: NatsConnection, root: string, input
     return {
       cluster: layout.cluster, shards: layout.shards, documents, writes, transaction: ack.txn,
       sequences: ack.shards.map((s) => ({ shard: s.shard, sequence: s.sequence })), published: ack.shards,
-      ...(replicas === undefined ? {} : { replicas }),
+      ...(replicas === undefined ? {} : { replicas: withoutTypeCounts(replicas) }),
       ...(types === undefined || types.metadataWarnings.length === 0 ? {} : { metadataWarnings: types.metadataWarnings }),
       ...(types === undefined || types.unknownShards.length === 0 ? {} : { metadataTypesUnknown: types.unknownShards }),
       report: corpus.report,

@@ -166,3 +166,8 @@ export async function clusterAddTypes(nc: NatsConnection, cluster: string, shard
   const order = [...[...touched].sort((a, b) => a[0] - b[0]).map(([, t]) => t), ...others.map((o) => o!)];
   return { metadataWarnings: clusterTypeWarnings(order), unknownShards: [] };
 }
+
+/** The wait without the replicas' wire-only add type counts (`metadataTypes`, summed into ClusterAddResult.metadataWarnings). */
+export function withoutTypeCounts(w: ReplicasWait): ReplicasWait {
+  return { ...w, shards: w.shards.map((s) => ({ ...s, replicas: s.replicas.map((x) => ({ ...x, transaction: x.transaction === null ? null : (({ metadataTypes: _, ...t }) => t)(x.transaction) })) })) };
+}

@@ -229,7 +229,12 @@ export class ShardReplica {
     if (!Array.isArray(req.fields) || !req.fields.every((f) => typeof f === 'string')) throw new PlaitError('INVALID_ARGUMENT', { message: 'Expected an array of field names for fields', name: 'fields' });
     const store = this.index.docstore;
     const now = store.metadataTypes();
-    return { fieldTypes: fieldTypeChanges(req.fields, now, now, (field, type) => store.typeExample(field, type)) };
+    return {
+      fieldTypes: fieldTypeChanges(req.fields, now, now, (field, type) => {
+        const id = store.typeExample(field, type);
+        return id === undefined ? undefined : { id, added: false };
+      }),
+    };
   }
 
   info(): ShardInfo {

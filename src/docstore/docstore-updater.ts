@@ -230,7 +230,12 @@ export class DocStoreUpdater {
     const db = this.open();
     const fields = [...this.typesExample.keys()].map((k) => k.slice(0, k.lastIndexOf('\u0000')));
     return guarded('read the metadata types', this.path, () =>
-      fieldTypeChanges(fields, this.typesBefore, this.metadataTypes(), (field: string, type: JsonType) => this.typesExample.get(`${field}\u0000${type}`) ?? findExample(db, field, type)),
+      fieldTypeChanges(fields, this.typesBefore, this.metadataTypes(), (field: string, type: JsonType) => {
+        const own = this.typesExample.get(`${field}\u0000${type}`);
+        if (own !== undefined) return { id: own, added: true };
+        const found = findExample(db, field, type);
+        return found === undefined ? undefined : { id: found, added: false };
+      }),
     );
   }
 
