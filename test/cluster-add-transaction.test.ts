@@ -287,6 +287,8 @@ test('plait cluster add answers what it published (documents and sequences per s
     const mixedCsv = (header: string, prefix: string): string => `id,text,${header}\n` + years.map((id, i) => `${prefix}${id},harvest of year ${i},${1990 + i}`).join('\n') + '\n';
     writeFileSync(join(dir, 'years.csv'), mixedCsv('year', 's-'));
     assert.equal((await runPlaitAsync(['cluster', 'add', root, join(dir, 'years.csv'), '--nats', nats.url, '--threads', '0', '--wait', '120', '-q'])).code, 0);
+    // Served as a replica serves its commits (plait serve --nats refreshes after each): the strings' example is searched there.
+    for (const i of indexes) await i.refresh();
     writeFileSync(join(dir, 'years.csv'), mixedCsv('year:number', 'n-'));
     const mixed = await runPlaitAsync(['cluster', 'add', root, join(dir, 'years.csv'), '--nats', nats.url, '--threads', '0', '--wait', '120', '-q']);
     assert.equal(mixed.code, 0, mixed.stderr);

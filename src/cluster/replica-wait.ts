@@ -117,9 +117,9 @@ export interface ClusterAddTypes {
   unknownShards: number[];
 }
 
-async function askTypes(nc: NatsConnection, subject: string, fields: string[]): Promise<FieldTypeChange[] | null> {
+async function askTypes(nc: NatsConnection, subject: string, fields: string[], examples = false): Promise<FieldTypeChange[] | null> {
   try {
-    const request: TypesRequest = { fields };
+    const request: TypesRequest = { fields, ...(examples ? { examples } : {}) };
     const m = await nc.request(subject, encodeMessage(request), { timeout: CLUSTER_WRITE_DEFAULTS.typeCountsMs });
     const r = decodeMessage<Reply<TypesReply>>(m.data);
     return r.ok && Array.isArray(r.fieldTypes) ? r.fieldTypes : null;
@@ -136,7 +136,9 @@ async function askTypes(nc: NatsConnection, subject: string, fields: string[]): 
  * (asked with `types`, one replica per shard), summed (metadata-types.ts clusterTypeWarnings).
  * Before, each shard warned by its own counts only, so a field of numbers on shard 0 and strings
  * on shard 1 was said by nobody. A field a touched shard's add did not hold is counted there as it
- * is now (before = after). Never throws.
+ * is now (before = after). Examples are the add's own documents; a type it did not bring gets one
+ * from a second `types` round, asked only for the fields warned of (as a single index searches its
+ * store only when it warns). Never throws.
  */
 export async function clusterAddTypes(nc: NatsConnection, cluster: string, shards: number, w: ReplicasWait): Promise<ClusterAddTypes> {
   const per = shardCounts(w);
@@ -164,7 +166,12 @@ export async function clusterAddTypes(nc: NatsConnection, cluster: string, shard
   if (unknown.length > 0) return { metadataWarnings: [], unknownShards: unknown.sort((a, b) => a - b) };
   // The add's own shards first, so that an example is the add's own document where it brought the type.
   const order = [...[...touched].sort((a, b) => a[0] - b[0]).map(([, t]) => t), ...others.map((o) => o!)];
-  return { metadataWarnings: clusterTypeWarnings(order), unknownShards: [] };
+  const warnings = clusterTypeWarnings(order);
+  const lacking = warnings.filter((x) => x.types.some((t) => t.exampleId === undefined)).map((x) => x.field);
+  if (lacking.length === 0) return { metadataWarnings: warnings, unknownShards: [] };
+  // A type the add did not bring: an example from the shards' stores (a shard that does not answer gives none).
+  const stored = await Promise.all(Array.from({ length: shards }, (_, shard) => askTypes(nc, `${subjects.shardService(shard)}.types`, lacking, true)));
+  return { metadataWarnings: clusterTypeWarnings(order, stored.filter((x): x is FieldTypeChange[] => x !== null)), unknownShards: [] };
 }
 
 /** The wait without the replicas' wire-only add type counts (`metadataTypes`, summed into ClusterAddResult.metadataWarnings). */

@@ -45,8 +45,8 @@
  *              none, why (FILTER_FIELD_UNKNOWN…): a filter delete's preview before it is published
  *              (filter-preview.ts). A replica before this verb is not subscribed: no responders.
  * - `types`  → (one replica per shard) the shard's live documents per scalar JSON type of named
- *              metadata fields, with an example docId each: a waited add's METADATA_TYPE_MIXED over
- *              the corpus counts the shards it did not touch (replica-wait.ts clusterAddTypes). A
+ *              metadata fields (and, asked, an example docId each): a waited add's METADATA_TYPE_MIXED
+ *              over the corpus counts the shards it did not touch (replica-wait.ts clusterAddTypes). A
  *              replica before this verb: no responders, the cluster's types unknown.
  *
  * ColBERT-PRF at the coordinator (search/colbert-prf.ts; ClusterIndex.expandPrf):
@@ -300,12 +300,16 @@ export interface PingRequest {
   txn?: string;
 }
 
-/** `types`' request: the metadata fields (dotted paths) whose type counts a writer sums over the shards. */
+/**
+ * `types`' request: the metadata fields (dotted paths) whose type counts a writer sums over the
+ * shards; `examples`: also a live document per type held (asked only for the fields the sum warns of).
+ */
 export interface TypesRequest {
   fields: string[];
+  examples?: boolean;
 }
 
-/** `types`' answer: the shard's counts of those it holds now (`before` = `after`), an example docId per type. */
+/** `types`' answer: the shard's counts of those it holds now (`before` = `after`), with `examples` an example docId per type. */
 export interface TypesReply {
   fieldTypes: FieldTypeChange[];
 }

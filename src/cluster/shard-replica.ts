@@ -220,9 +220,10 @@ export class ShardReplica {
   }
 
   /**
-   * This shard's live documents per scalar JSON type of `req.fields` now, an example docId each: a
-   * waited cluster add sums them over the shards (replica-wait.ts clusterAddTypes). Costs a read of
-   * the store's type counts (cached per generation) and one example search per type held.
+   * This shard's live documents per scalar JSON type of `req.fields` now (with `req.examples`, an
+   * example docId each): a waited cluster add sums them over the shards (replica-wait.ts
+   * clusterAddTypes). Costs a read of the store's type counts (cached per generation); examples, a
+   * search of the documents per type held (until one is found), are asked only when the sum warns.
    * @throws PlaitError INVALID_ARGUMENT (fields not an array of strings), DOCSTORE_FAILED.
    */
   fieldTypes(req: TypesRequest): TypesReply {
@@ -231,6 +232,7 @@ export class ShardReplica {
     const now = store.metadataTypes();
     return {
       fieldTypes: fieldTypeChanges(req.fields, now, now, (field, type) => {
+        if (req.examples !== true) return undefined;
         const id = store.typeExample(field, type);
         return id === undefined ? undefined : { id, added: false };
       }),

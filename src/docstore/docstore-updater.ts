@@ -221,22 +221,18 @@ export class DocStoreUpdater {
 
   /**
    * The store's counts of each field this write's added documents hold, before and after it, with
-   * an example per type (this write's documents, else found in the store: only for a type the write
-   * did not bring, i.e. a field this shard already mixes), for a cluster writer's sum over the
-   * shards (metadata-types.ts clusterTypeWarnings). Empty when the write added no metadata.
-   * @throws PlaitError DOCSTORE_FAILED
+   * this write's own document as the example of each type it brought (no store search: a type it
+   * did not bring gets its example only when the cluster's sum warns, replica-wait.ts), for a
+   * cluster writer's sum over the shards (metadata-types.ts clusterTypeWarnings). Empty when the
+   * write added no metadata.
    */
   touchedFieldTypes(): FieldTypeChange[] {
-    const db = this.open();
+    this.open();
     const fields = [...this.typesExample.keys()].map((k) => k.slice(0, k.lastIndexOf('\u0000')));
-    return guarded('read the metadata types', this.path, () =>
-      fieldTypeChanges(fields, this.typesBefore, this.metadataTypes(), (field: string, type: JsonType) => {
-        const own = this.typesExample.get(`${field}\u0000${type}`);
-        if (own !== undefined) return { id: own, added: true };
-        const found = findExample(db, field, type);
-        return found === undefined ? undefined : { id: found, added: false };
-      }),
-    );
+    return fieldTypeChanges(fields, this.typesBefore, this.metadataTypes(), (field: string, type: JsonType) => {
+      const own = this.typesExample.get(`${field}\u0000${type}`);
+      return own === undefined ? undefined : { id: own, added: true };
+    });
   }
 
   private countTypes(docId: string, metadata: string | null, by: 1 | -1): void {

@@ -316,10 +316,10 @@ export function fieldTypeChanges(fields: Iterable<string>, before: FieldTypeCoun
  * A cluster add's METADATA_TYPE_MIXED over the corpus: the shards' FieldTypeChange counts summed
  * (every shard's, the ones the add did not touch included), then mixedTypeWarnings as a single
  * index warns — the same fields, wording and example ids (each type's: one of the write's own
- * documents where a shard names one, as a single index prefers them, else one found in a store;
- * the first in the order given).
+ * documents where a shard names one, as a single index prefers them, else one found in a store,
+ * from `perShard` or `stored` (examples only: their counts are not summed); the first in the order given).
  */
-export function clusterTypeWarnings(perShard: readonly (readonly FieldTypeChange[])[]): MetadataTypeWarning[] {
+export function clusterTypeWarnings(perShard: readonly (readonly FieldTypeChange[])[], stored: readonly (readonly FieldTypeChange[])[] = []): MetadataTypeWarning[] {
   const before = new Map<string, Map<JsonType, number>>();
   const after = new Map<string, Map<JsonType, number>>();
   const examples = new Map<string, string>();
@@ -339,6 +339,14 @@ export function clusterTypeWarnings(perShard: readonly (readonly FieldTypeChange
         if (t.exampleId === undefined) continue;
         if (t.added === true && !ownExamples.has(key)) ownExamples.set(key, t.exampleId);
         if (!examples.has(key)) examples.set(key, t.exampleId);
+      }
+    }
+  }
+  for (const changes of stored) {
+    for (const c of changes) {
+      for (const t of c.types) {
+        const key = `${c.field}\u0000${t.type}`;
+        if (t.exampleId !== undefined && !examples.has(key)) examples.set(key, t.exampleId);
       }
     }
   }
