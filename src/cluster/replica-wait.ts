@@ -145,6 +145,8 @@ export async function clusterAddTypes(nc: NatsConnection, cluster: string, shard
   const touched = new Map<number, FieldTypeChange[]>();
   const unknown: number[] = [];
   w.shards.forEach((s, i) => {
+    // A shard that refused its part changed nothing: counted as one the add did not touch.
+    if (s.replicas.some((x) => x.transaction?.refused !== undefined)) return;
     const t = per[i]?.metadataTypes;
     if (t === undefined) unknown.push(s.shard);
     else touched.set(s.shard, t);
