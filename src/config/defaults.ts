@@ -1226,7 +1226,8 @@ export const CLUSTER_WRITE_DEFAULTS = {
   /**
    * Transactions and tracked writes (a delete with `--wait`) whose applied counts a replica
    * remembers for a writer's `--wait` (the last ones it applied; ~100 bytes each, a filter's
-   * warnings a few hundred more). A writer waits seconds, not 64 transactions, for its own.
+   * warnings a few hundred more, an add's type counts ~40 bytes per metadata field its documents
+   * hold). A writer waits seconds, not 64 transactions, for its own.
    */
   appliedTransactionsKept: 64,
   /**
