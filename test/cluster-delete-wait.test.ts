@@ -83,6 +83,16 @@ before(async () => {
   root = join(dir, NAME);
   const built = runPlait(dir, ['index', join(dir, 'base.jsonl'), '--index', root, '--shards', String(SHARDS), '--model', model, '--threads', '0', '-q']);
   assert.equal(built.code, 0, built.stderr);
+  // `era` mixes numbers (shard 0) and strings (shard 1) over the corpus: the sharded build says so once, as plait index does (it had said nothing).
+  const era = Array.from({ length: N }, (_, i) => i).filter(ERA);
+  const [nums, strs] = [era.filter((i) => shardOf(`d-${i}`, SHARDS) === 0), era.filter((i) => shardOf(`d-${i}`, SHARDS) !== 0)];
+  const docs = (n: number): string => `${n} document${n === 1 ? '' : 's'}`;
+  assert.equal(
+    built.stderr.split('\n').filter((l) => l.includes('[METADATA_TYPE_MIXED]')).join('\n'),
+    `plait: warning: metadata field "era" now holds strings in ${docs(strs.length)} (e.g. "d-${strs[0]}") and numbers in ${docs(nums.length)} (e.g. "d-${nums[0]}"): types compare as JSON types, so a filter on it matches the values of its own type only ` +
+      '({"era": {"$gte": …}} with a number skips the strings); name the CSV column "era:number" in the header row (a plain "era" column stores text) or write numbers in JSON, or convert the values to one type and add the documents again [METADATA_TYPE_MIXED]',
+    built.stderr,
+  );
   nats = await startNatsServer();
   nc = await connect({ servers: nats.url });
   for (let s = 0; s < SHARDS; s++) {
@@ -209,6 +219,41 @@ test('cluster delete --filter on a field of numbers on one shard and strings on 
   assert.equal(out.replicas.shards.reduce((a, s) => a + s.replicas[0]!.transaction!.deleted, 0), numbers.length - 1);
   const left = held();
   assert.deepEqual(era.filter((i) => left.has(`d-${i}`)).length, strings, 'the numbers deleted, the strings left');
+});
+
+test('cluster add --wait: a field of numbers on one shard and strings on another is METADATA_TYPE_MIXED over the cluster, said once as plait add says it (example ids, though the add touched one shard); a replica without type counts makes the cluster\'s types "unknown"', { skip, timeout: 120_000 }, async () => {
+  const idOn = (shard: number, tag: string): string => Array.from({ length: 64 }, (_, k) => `${tag}-${k}`).find((id) => shardOf(id, SHARDS) === shard)!;
+  const [num, str, late] = [idOn(0, 'lvn'), idOn(1, 'lvs'), idOn(1, 'lvl')];
+  const add = (file: string, id: string, lvl: unknown, extra: string[] = []): Promise<CliResult> => {
+    writeFileSync(join(dir, file), JSON.stringify({ _id: id, text: `gauge level reading ${id}`, metadata: { lvl } }) + '\n');
+    return runPlaitAsync(['cluster', 'add', root, join(dir, file), '--nats', nats.url, '--wait', '60', ...extra]);
+  };
+  // Numbers on shard 0: one type over the corpus, nothing to say.
+  const first = await add('lvl-0.jsonl', num, 7);
+  assert.equal(first.code, 0, first.stderr);
+  assert.doesNotMatch(first.stderr, /METADATA_TYPE_MIXED/);
+  // Strings on shard 1 (this add touches shard 1 only): mixed over the corpus, on neither shard alone.
+  const second = await add('lvl-1.jsonl', str, '7');
+  assert.equal(second.code, 0, second.stderr);
+  assert.equal(
+    second.stderr,
+    `plait: warning: metadata field "lvl" now holds strings in 1 document (e.g. "${str}") and numbers in 1 document (e.g. "${num}"): types compare as JSON types, so a filter on it matches the values of its own type only ` +
+      '({"lvl": {"$gte": …}} with a number skips the strings); name the CSV column "lvl:number" in the header row (a plain "lvl" column stores text) or write numbers in JSON, or convert the values to one type and add the documents again [METADATA_TYPE_MIXED]\n',
+  );
+  // A replica that sends no type counts (a version before them): the cluster's types are unknown, said so.
+  const real = appliers[1]!;
+  replicas[1]!.attachLog({ applied: real.applied, waitFor: (s, o) => real.waitFor(s, o), transaction: (txn) => {
+    const t = real.transaction(txn);
+    return t === undefined ? undefined : (({ metadataTypes: _, ...rest }) => rest)(t);
+  } });
+  try {
+    const third = await add('lvl-2.jsonl', late, true, ['--json']);
+    assert.equal(third.code, 0, third.stderr);
+    const out = JSON.parse(third.stdout) as { metadataWarnings?: unknown[]; metadataTypesUnknown?: number[] };
+    assert.deepEqual([out.metadataWarnings, out.metadataTypesUnknown], [undefined, [1]], third.stdout);
+  } finally {
+    replicas[1]!.attachLog(real);
+  }
 });
 
 test('a tracked delete is a version-1 entry with one more header (an older applier applies it as any write); an older replica\'s ping (no counts) is "applied, counts unknown"; no replica answering is TIMEOUT with the delete stored', { skip, timeout: 120_000 }, async () => {

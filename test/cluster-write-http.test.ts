@@ -260,6 +260,12 @@ test('wait_ms: a coordinator write waits for each replica and answers its counts
     assert.ok(s.replicas[0]!.applied >= s.sequence);
     assert.deepEqual([t.txn, t.sequence, t.added, t.replaced, t.unchanged, t.deleted], [add.body.write_id, s.sequence, 2, 0, 0, 0], JSON.stringify(t));
   }
+  // METADATA_TYPE_MIXED over the cluster, from every shard's counts summed, as a single index's add says it.
+  const types = (add.body.warnings as { code: string; field: string; types: { type: string; documents: number; example_id: string }[]; new_types: string[]; message: string }[] | undefined) ?? [];
+  assert.deepEqual(types.map((x) => [x.code, x.field, x.types, x.new_types]), [['METADATA_TYPE_MIXED', 'grade', [{ type: 'string', documents: 2, example_id: on1[0] }, { type: 'number', documents: 2, example_id: on0[0] }], ['string', 'number']]], JSON.stringify(add.body));
+  assert.match(types[0]!.message, new RegExp(`^metadata field "grade" now holds strings in 2 documents \\(e\\.g\\. "${on1[0]}"\\) and numbers in 2 documents \\(e\\.g\\. "${on0[0]}"\\): types compare as JSON types`));
+  assert.equal(add.body.metadata_types_unknown, undefined);
+  assert.ok(w.shards.every((s) => !('metadata_types' in s.replicas[0]!.transaction!)), 'the wire-only counts stay inside');
   // Applied when answered: the shard's index serves it with no read-your-writes wait.
   assert.equal((await replicas[0]!.index.search(docs[0]!.text, { topK: 1, exhaustive: true })).hits[0]?.docId, on0[0]);
   // A preview (no wait_ms): the shards' type counts summed say the field is mixed, whatever matched.

@@ -20,7 +20,7 @@ import { openIndex, type PlaitIndex } from '../src/index.js';
 import type { RunningServer } from '../src/server/index.js';
 import { postJson, servedCorpus, type ServedCorpus } from './helpers/server-fixture.js';
 import { runPlait } from './helpers/cli.js';
-import { documentFieldTypes, readMetadataTypes, scanMetadataTypes, type FieldTypeCounts } from '../src/docstore/metadata-types.js';
+import { clusterTypeWarnings, documentFieldTypes, readMetadataTypes, scanMetadataTypes, type FieldTypeCounts } from '../src/docstore/metadata-types.js';
 import { mixedFilterWarnings, readFieldCatalogue, type JsonType } from '../src/docstore/metadata-catalogue.js';
 import type { MetadataFilter } from '../src/docstore/metadata-filter.js';
 
@@ -90,6 +90,19 @@ test('FILTER_TYPE_MIXED by hand: comparisons of a type the mixed field holds, th
   assert.deepEqual(codes({ year: true }), [], 'a type the field lacks: FILTER_TYPE_MISMATCH territory');
   assert.deepEqual(codes({ tags: 'a', venue: { $lt: 'z' } }), [], 'an array of strings and strings are one scalar type');
   assert.match(mixedFilterWarnings({ year: { $gte: 1960 } }, counts)[0]!.message, /^filter field "year" holds strings in 812 documents and numbers in 40 documents: this filter compares numbers only/);
+});
+
+test('a cluster add\'s METADATA_TYPE_MIXED by hand: the shards\' counts summed (numbers on one, strings on another is mixed), the add\'s own example preferred, nothing when no type is new', () => {
+  // Shard 0 untouched (its counts now), shard 1 brought 1 string to `year`; `venue` strings on both, nothing new.
+  const shard0 = [{ field: 'year', types: [{ type: 'number' as const, before: 2, after: 2, exampleId: 'n1' }] }, { field: 'venue', types: [{ type: 'string' as const, before: 1, after: 1, exampleId: 'v0' }] }];
+  const shard1 = [{ field: 'year', types: [{ type: 'string' as const, before: 0, after: 1, exampleId: 's1', added: true as const }] }, { field: 'venue', types: [{ type: 'string' as const, before: 3, after: 4, exampleId: 'v1', added: true as const }] }];
+  const w = clusterTypeWarnings([shard0, shard1]);
+  assert.deepEqual(w.map((x) => [x.field, x.types, x.newTypes]), [['year', [{ type: 'string', documents: 1, exampleId: 's1' }, { type: 'number', documents: 2, exampleId: 'n1' }], ['string']]]);
+  assert.match(w[0]!.message, /^metadata field "year" now holds strings in 1 document \(e\.g\. "s1"\) and numbers in 2 documents \(e\.g\. "n1"\): types compare as JSON types/);
+  // A stored example on an earlier shard gives way to the add's own on a later one.
+  const own = clusterTypeWarnings([[{ field: 'year', types: [{ type: 'string', before: 0, after: 1, exampleId: 's', added: true }, { type: 'number', before: 1, after: 1, exampleId: 'stored' }] }], [{ field: 'year', types: [{ type: 'number', before: 0, after: 1, exampleId: 'mine', added: true }] }]]);
+  assert.deepEqual(own[0]!.types, [{ type: 'string', documents: 1, exampleId: 's' }, { type: 'number', documents: 2, exampleId: 'mine' }]);
+  assert.deepEqual(clusterTypeWarnings([shard0, [{ field: 'year', types: [{ type: 'string', before: 1, after: 2, exampleId: 's2', added: true }] }]]), [], 'strings were there before: nothing new to say');
 });
 
 test('the build writes the table: hand-computed counts, no warning for a corpus of one type a field', () => {

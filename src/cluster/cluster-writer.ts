@@ -26,7 +26,8 @@ import { encodeClusterWrite } from './encode-write.js';
 import { clusterLayout } from './shard-files.js';
 import { WriteLog, type WriteAck } from './write-log.js';
 import { WriteTransaction, type ShardCommitAck } from './write-transaction.js';
-import { appliedFilterWarnings, waitForReplicas, type ReplicasWait } from './replica-wait.js';
+import { appliedFilterWarnings, clusterAddTypes, waitForReplicas, withoutTypeCounts, type ReplicasWait } from './replica-wait.js';
+import type { MetadataTypeWarning } from '../docstore/metadata-types.js';
 import { previewFilter, type FilterPreview } from './filter-preview.js';
 import type { FilterWarning } from '../docstore/metadata-catalogue.js';
 
@@ -61,6 +62,22 @@ export interface ClusterAddResult extends ClusterWriteResult {
   published: ShardCommitAck[];
   /** With `waitMs`: each shard's replicas, how far they applied and what each did with the file (added, replaced, unchanged, deleted). */
   replicas?: ReplicasWait;
+  /**
+   * With `waitMs`, once every replica applied it: METADATA_TYPE_MIXED over the whole cluster, as
+   * `addCorpus` says it of one index (same fields, message and example ids) — each metadata field
+   * the add left holding several JSON types over the corpus, one of them new, from every shard's
+   * counts summed (the touched shards' as their replicas applied the add, the others' asked after:
+   * replica-wait.ts clusterAddTypes). A field of numbers on shard 0 and strings on shard 1 is mixed,
+   * though neither shard's own `replicas…transaction.metadataWarnings` says so. Absent when none or unknown.
+   */
+  metadataWarnings?: MetadataTypeWarning[];
+  /**
+   * With `waitMs`, once every replica applied it: the shards whose type counts did not come (a
+   * replica predating them, restarted since, or not answering). Present only when some did not:
+   * the cluster's types are then unknown, and each shard's own warnings are in its replicas'
+   * transactions.
+   */
+  metadataTypesUnknown?: number[];
   report: CorpusReadReport;
 }
 
@@ -166,10 +183,15 @@ export async function addCorpusToCluster(nc: NatsConnection, root: string, input
     if (documents === 0) throw emptyCorpusError(input, corpus.report, 'add');
     const ack = await tx.commit();
     const replicas = options.waitMs === undefined ? undefined : await waitForReplicas(nc, layout.cluster, ack.txn, ack.shards, options.waitMs);
+    // Applied everywhere: the field types over the corpus, every shard's counts summed.
+    const types = replicas?.complete === true ? await clusterAddTypes(nc, layout.cluster, layout.shards, replicas) : undefined;
     return {
       cluster: layout.cluster, shards: layout.shards, documents, writes, transaction: ack.txn,
       sequences: ack.shards.map((s) => ({ shard: s.shard, sequence: s.sequence })), published: ack.shards,
-      ...(replicas === undefined ? {} : { replicas }), report: corpus.report,
+      ...(replicas === undefined ? {} : { replicas: withoutTypeCounts(replicas) }),
+      ...(types === undefined || types.metadataWarnings.length === 0 ? {} : { metadataWarnings: types.metadataWarnings }),
+      ...(types === undefined || types.unknownShards.length === 0 ? {} : { metadataTypesUnknown: types.unknownShards }),
+      report: corpus.report,
     };
   } finally {
     if (options.encoder === undefined) await encoder.close();

@@ -411,6 +411,8 @@ export class LogApplier {
         ...(result.filterWarnings === undefined ? {} : { filterWarnings: result.filterWarnings }),
         ...(result.filterFieldTypes === undefined ? {} : { filterTypes: result.filterFieldTypes }),
         ...(result.metadataWarnings === undefined ? {} : { metadataWarnings: result.metadataWarnings }),
+        // Always sent (empty: the write added no metadata here), so that absent means a replica predating them.
+        metadataTypes: result.metadataFieldTypes ?? [],
       });
     }
     if (result.committed) this.stats.commits++;

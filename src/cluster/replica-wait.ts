@@ -14,7 +14,8 @@
  */
 import type { NatsConnection } from '@nats-io/transport-node';
 import { CLUSTER_DEFAULTS, CLUSTER_WRITE_DEFAULTS } from '../config/defaults.js';
-import { decodeMessage, encodeMessage, type PingReply, type PingRequest, type Reply } from './shard-protocol.js';
+import { decodeMessage, encodeMessage, type PingReply, type PingRequest, type Reply, type TypesReply, type TypesRequest } from './shard-protocol.js';
+import { clusterTypeWarnings, type FieldTypeChange, type MetadataTypeWarning } from '../docstore/metadata-types.js';
 import { clusterSubjects } from './subjects.js';
 import type { TransactionApplied } from './write-transaction.js';
 import { clusterMixedWarnings, commonWarnings, type FilterWarning } from '../docstore/metadata-catalogue.js';
@@ -101,4 +102,81 @@ export function appliedFilterWarnings(filter: MetadataFilter, w: ReplicasWait): 
   const why = known.length === per.length ? commonWarnings(known.map((t) => t.filterWarnings)) : null;
   const mixed = clusterMixedWarnings(filter, known.map((t) => ({ ...(t.filterWarnings === undefined ? {} : { filterWarnings: t.filterWarnings }), ...(t.filterTypes === undefined ? {} : { filterTypes: t.filterTypes }) })));
   return [...(why ?? []), ...mixed];
+}
+
+/** A waited add's METADATA_TYPE_MIXED over the cluster (clusterAddTypes). */
+export interface ClusterAddTypes {
+  /** The warnings over the corpus (every shard's counts summed); empty when none, or when the counts are unknown. */
+  metadataWarnings: MetadataTypeWarning[];
+  /**
+   * The shards whose counts did not come: a replica predating them (its transaction or `types`
+   * answer without counts), restarted since it applied the add, or none answering `types` within
+   * CLUSTER_WRITE_DEFAULTS.typeCountsMs. Non-empty: the cluster's types are unknown, and only each
+   * shard's own METADATA_TYPE_MIXED (its transaction's metadataWarnings) was said.
+   */
+  unknownShards: number[];
+}
+
+async function askTypes(nc: NatsConnection, subject: string, fields: string[], examples = false): Promise<FieldTypeChange[] | null> {
+  try {
+    const request: TypesRequest = { fields, ...(examples ? { examples } : {}) };
+    const m = await nc.request(subject, encodeMessage(request), { timeout: CLUSTER_WRITE_DEFAULTS.typeCountsMs });
+    const r = decodeMessage<Reply<TypesReply>>(m.data);
+    return r.ok && Array.isArray(r.fieldTypes) ? r.fieldTypes : null;
+  } catch {
+    // No responders (no replica, or one before the `types` verb), a timeout: this shard's counts are unknown.
+    return null;
+  }
+}
+
+/**
+ * A completed add wait's METADATA_TYPE_MIXED over the cluster of `shards` shards, as a single
+ * index's add says it: each touched shard's counts of the fields its documents hold (before and
+ * after, from its replica's transaction), the other shards' counts of every field touched anywhere
+ * (asked with `types`, one replica per shard), summed (metadata-types.ts clusterTypeWarnings).
+ * Before, each shard warned by its own counts only, so a field of numbers on shard 0 and strings
+ * on shard 1 was said by nobody. A field a touched shard's add did not hold is counted there as it
+ * is now (before = after). Examples are the add's own documents; a type it did not bring gets one
+ * from a second `types` round, asked only for the fields warned of (as a single index searches its
+ * store only when it warns). Never throws.
+ */
+export async function clusterAddTypes(nc: NatsConnection, cluster: string, shards: number, w: ReplicasWait): Promise<ClusterAddTypes> {
+  const per = shardCounts(w);
+  const touched = new Map<number, FieldTypeChange[]>();
+  const unknown: number[] = [];
+  w.shards.forEach((s, i) => {
+    // A shard that refused its part changed nothing: counted as one the add did not touch.
+    if (s.replicas.some((x) => x.transaction?.refused !== undefined)) return;
+    const t = per[i]?.metadataTypes;
+    if (t === undefined) unknown.push(s.shard);
+    else touched.set(s.shard, t);
+  });
+  const fields = new Set([...touched.values()].flatMap((t) => t.map((c) => c.field)));
+  if (fields.size === 0) return { metadataWarnings: [], unknownShards: unknown };
+  const subjects = clusterSubjects(cluster);
+  const others = await Promise.all(
+    Array.from({ length: shards }, async (_, shard): Promise<FieldTypeChange[] | null> => {
+      if (unknown.includes(shard)) return null;
+      const held = new Set((touched.get(shard) ?? []).map((c) => c.field));
+      const asked = [...fields].filter((f) => !held.has(f));
+      return asked.length === 0 ? [] : askTypes(nc, `${subjects.shardService(shard)}.types`, asked);
+    }),
+  );
+  others.forEach((o, shard) => {
+    if (o === null && !unknown.includes(shard)) unknown.push(shard);
+  });
+  if (unknown.length > 0) return { metadataWarnings: [], unknownShards: unknown.sort((a, b) => a - b) };
+  // The add's own shards first, so that an example is the add's own document where it brought the type.
+  const order = [...[...touched].sort((a, b) => a[0] - b[0]).map(([, t]) => t), ...others.map((o) => o!)];
+  const warnings = clusterTypeWarnings(order);
+  const lacking = warnings.filter((x) => x.types.some((t) => t.exampleId === undefined)).map((x) => x.field);
+  if (lacking.length === 0) return { metadataWarnings: warnings, unknownShards: [] };
+  // A type the add did not bring: an example from the shards' stores (a shard that does not answer gives none).
+  const stored = await Promise.all(Array.from({ length: shards }, (_, shard) => askTypes(nc, `${subjects.shardService(shard)}.types`, lacking, true)));
+  return { metadataWarnings: clusterTypeWarnings(order, stored.filter((x): x is FieldTypeChange[] => x !== null)), unknownShards: [] };
+}
+
+/** The wait without the replicas' wire-only add type counts (`metadataTypes`, summed into ClusterAddResult.metadataWarnings). */
+export function withoutTypeCounts(w: ReplicasWait): ReplicasWait {
+  return { ...w, shards: w.shards.map((s) => ({ ...s, replicas: s.replicas.map((x) => ({ ...x, transaction: x.transaction === null ? null : (({ metadataTypes: _, ...t }) => t)(x.transaction) })) })) };
 }

@@ -44,6 +44,10 @@
  * - `filter` → (one replica per shard) how many live documents a metadata filter matches and, when
  *              none, why (FILTER_FIELD_UNKNOWN…): a filter delete's preview before it is published
  *              (filter-preview.ts). A replica before this verb is not subscribed: no responders.
+ * - `types`  → (one replica per shard) the shard's live documents per scalar JSON type of named
+ *              metadata fields (and, asked, an example docId each): a waited add's METADATA_TYPE_MIXED
+ *              over the corpus counts the shards it did not touch (replica-wait.ts clusterAddTypes). A
+ *              replica before this verb: no responders, the cluster's types unknown.
  *
  * ColBERT-PRF at the coordinator (search/colbert-prf.ts; ClusterIndex.expandPrf):
  * - `codes` → how many tokens of listed feedback passages (`refs`: docId and the pid this shard
@@ -57,6 +61,7 @@
  */
 import type { FilterWarning, WireFieldTypes } from '../docstore/metadata-catalogue.js';
 import type { MetadataFilter } from '../docstore/metadata-filter.js';
+import type { FieldTypeChange } from '../docstore/metadata-types.js';
 import { pack, unpack } from 'msgpackr';
 import { PlaitError, type ErrorCode, type ErrorDetails } from '../errors/index.js';
 import type { TokenEmbeddings } from '../encoder/types.js';
@@ -70,7 +75,7 @@ import type { HitHighlights } from '../search/highlights.js';
 import type { QueryRewrite } from '../rewrite/query-rewriter.js';
 import type { TransactionApplied } from './write-transaction.js';
 
-export type ShardVerb = 'info' | 'stats' | 'search' | 'explain' | 'ping' | 'rerank' | 'bm25' | 'passages' | 'documents' | 'positions' | 'tokenize' | 'vocabulary' | 'feedback' | 'codes' | 'cells' | 'filter' | 'highlights';
+export type ShardVerb = 'info' | 'stats' | 'search' | 'explain' | 'ping' | 'rerank' | 'bm25' | 'passages' | 'documents' | 'positions' | 'tokenize' | 'vocabulary' | 'feedback' | 'codes' | 'cells' | 'filter' | 'highlights' | 'types';
 
 export interface WireEmbedding {
   /** Float32 little-endian bytes, length × dim. */
@@ -293,6 +298,20 @@ export interface PingReply {
 /** `ping`'s request: empty, or a transaction whose applied counts the writer waits for. */
 export interface PingRequest {
   txn?: string;
+}
+
+/**
+ * `types`' request: the metadata fields (dotted paths) whose type counts a writer sums over the
+ * shards; `examples`: also a live document per type held (asked only for the fields the sum warns of).
+ */
+export interface TypesRequest {
+  fields: string[];
+  examples?: boolean;
+}
+
+/** `types`' answer: the shard's counts of those it holds now (`before` = `after`), with `examples` an example docId per type. */
+export interface TypesReply {
+  fieldTypes: FieldTypeChange[];
 }
 
 /** `filter`'s request: a metadata filter a writer is about to delete by (filter-preview.ts). */

@@ -10,6 +10,7 @@
  * single index over the whole corpus would give.
  */
 import { comparedFieldTypes } from '../docstore/metadata-catalogue.js';
+import { fieldTypeChanges } from '../docstore/metadata-types.js';
 import { existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { NatsConnection, Msg, Subscription } from '@nats-io/transport-node';
@@ -48,6 +49,8 @@ import {
   type PingRequest,
   type FilterReply,
   type FilterRequest,
+  type TypesReply,
+  type TypesRequest,
   type HighlightsReply,
   type HighlightsRequest,
   type ShardInfo,
@@ -169,6 +172,7 @@ export class ShardReplica {
     serve('codes', true, (d) => this.codes(decodeMessage<PassagesRequest>(d)));
     serve('cells', true, (d) => this.cells(decodeMessage<VocabularyRequest>(d)));
     serve('filter', true, (d) => this.filterMatches(decodeMessage<FilterRequest>(d)));
+    serve('types', true, (d) => this.fieldTypes(decodeMessage<TypesRequest>(d)));
     serve('highlights', true, (d) => this.highlights(decodeMessage<HighlightsRequest>(d)));
     serve('ping', false, (d): PingReply => {
       const txn = d.length === 0 ? undefined : decodeMessage<PingRequest>(d).txn;
@@ -214,6 +218,26 @@ export class ShardReplica {
     const c = compileFilter(req.filter);
     const matches = store.filterRowids(c.where, c.params).length;
     return { matches, ...(matches === 0 ? { filterWarnings: noMatchWarnings(c.source, store.fieldCatalogue()) } : {}), filterTypes: comparedFieldTypes(c.source, store.metadataTypes()) };
+  }
+
+  /**
+   * This shard's live documents per scalar JSON type of `req.fields` now (with `req.examples`, an
+   * example docId each): a waited cluster add sums them over the shards (replica-wait.ts
+   * clusterAddTypes). Costs a read of the store's type counts (cached per generation); examples, a
+   * search of the documents per type held (until one is found), are asked only when the sum warns.
+   * @throws PlaitError INVALID_ARGUMENT (fields not an array of strings), DOCSTORE_FAILED.
+   */
+  fieldTypes(req: TypesRequest): TypesReply {
+    if (!Array.isArray(req.fields) || !req.fields.every((f) => typeof f === 'string')) throw new PlaitError('INVALID_ARGUMENT', { message: 'Expected an array of field names for fields', name: 'fields' });
+    const store = this.index.docstore;
+    const now = store.metadataTypes();
+    return {
+      fieldTypes: fieldTypeChanges(req.fields, now, now, (field, type) => {
+        if (req.examples !== true) return undefined;
+        const id = store.typeExample(field, type);
+        return id === undefined ? undefined : { id, added: false };
+      }),
+    };
   }
 
   info(): ShardInfo {

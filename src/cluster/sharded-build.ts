@@ -36,6 +36,7 @@ import { commitIdOf } from '../format/index-transaction.js';
 import { discardBuildDir, publishIndex, publishShardedBuild, sealBuild, temporaryBuildDir, temporaryShardedBuildDir } from '../format/publish.js';
 import { corpusReaderOptionsOf, openCorpus } from '../indexer/corpus/index.js';
 import { DocStoreWriter } from '../docstore/index.js';
+import type { MetadataTypeWarning } from '../docstore/metadata-types.js';
 import { compressPassages, type EmbeddingSource } from '../indexer/compress-passages.js';
 import { IndexWriter } from '../indexer/index-writer.js';
 import { resolveCentroidAssignment } from '../indexer/two-level-assign.js';
@@ -64,6 +65,13 @@ export interface ShardedBuildResult {
   shards: IndexManifest[];
   /** The shard count asked for (`options.shards`). */
   requestedShards: number;
+  /**
+   * METADATA_TYPE_MIXED (docstore/metadata-types.ts), as buildIndex says it: each metadata field the
+   * whole corpus holds with several JSON types, counted over every shard (a field of numbers in
+   * shard 0's documents and strings in shard 1's is mixed; the sharded build had said nothing).
+   * Absent when none.
+   */
+  metadataWarnings?: MetadataTypeWarning[];
 }
 
 /** ShardedBuildOptions' keys (option-keys.ts): buildIndex's and the two of a sharded build. */
@@ -208,6 +216,8 @@ export async function buildShardedIndex(input: string | readonly string[], optio
     progress('ivf', 0, 1);
     c.writer.finishArrays();
     wholeStore.setTokenDf(c.df, nPassages);
+    // The whole corpus's store counts every shard's documents: a field mixed across shards is mixed here.
+    const typeWarnings = wholeStore.typeWarnings();
     wholeStore.close();
     wholeStore = null;
     spill.dispose();
@@ -283,7 +293,7 @@ export async function buildShardedIndex(input: string | readonly string[], optio
     if (whole !== null) publishIndex(whole, wholeTarget!);
     whole = null;
     progress('done', 1, 1);
-    return { path: root, cluster, shards, requestedShards };
+    return { path: root, cluster, shards, requestedShards, ...(typeWarnings.length === 0 ? {} : { metadataWarnings: typeWarnings }) };
   } catch (err) {
     for (const d of [...docstores, ...(wholeStore === null ? [] : [wholeStore])]) {
       try {

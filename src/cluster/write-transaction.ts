@@ -37,7 +37,7 @@ import { randomUUID } from 'node:crypto';
 import { pack, unpack } from 'msgpackr';
 import { PlaitError } from '../errors/index.js';
 import type { FilterWarning, WireFieldTypes } from '../docstore/metadata-catalogue.js';
-import type { MetadataTypeWarning } from '../docstore/metadata-types.js';
+import type { FieldTypeChange, MetadataTypeWarning } from '../docstore/metadata-types.js';
 import type { ClusterWrite } from './write-entry.js';
 import { COMMIT_HEADER, type WriteLog } from './write-log.js';
 
@@ -119,6 +119,14 @@ export interface TransactionApplied {
    * it to the writer as `plait add` does (only the replica's stderr had). Absent when none.
    */
   metadataWarnings?: MetadataTypeWarning[];
+  /**
+   * This shard's counts of each metadata field the write's documents here hold, per scalar type
+   * before and after the commit, with an example docId each (updateIndex's metadataFieldTypes;
+   * empty when it added no metadata here), which the writer sums with every other shard's to say
+   * METADATA_TYPE_MIXED over the corpus (cluster-writer.ts). Absent from replicas predating it:
+   * the cluster's types are then unknown.
+   */
+  metadataTypes?: FieldTypeChange[];
   /** Set when the transaction was refused (nothing of it applied; every replica refuses alike). */
   refused?: string;
 }

@@ -1226,7 +1226,8 @@ export const CLUSTER_WRITE_DEFAULTS = {
   /**
    * Transactions and tracked writes (a delete with `--wait`) whose applied counts a replica
    * remembers for a writer's `--wait` (the last ones it applied; ~100 bytes each, a filter's
-   * warnings a few hundred more). A writer waits seconds, not 64 transactions, for its own.
+   * warnings a few hundred more, an add's type counts ~40 bytes per metadata field its documents
+   * hold). A writer waits seconds, not 64 transactions, for its own.
    */
   appliedTransactionsKept: 64,
   /**
@@ -1241,6 +1242,14 @@ export const CLUSTER_WRITE_DEFAULTS = {
    * a LAN; past this the shard is "not asked" and the delete goes ahead without the preview.
    */
   filterPreviewMs: 2000,
+  /**
+   * How long a waited add (`plait cluster add --wait`, a coordinator's add with wait_ms) waits, after
+   * its replicas applied it, for one replica of each other shard to answer its counts of the fields
+   * the add touched (`types`, replica-wait.ts clusterAddTypes): a read of a few rows of the shard's
+   * `metadata_types` table, plus one example document per type found, ms on loopback or a LAN; past
+   * this the cluster's types are "unknown" and each shard's own METADATA_TYPE_MIXED is said instead.
+   */
+  typeCountsMs: 2000,
 } as const;
 
 /**

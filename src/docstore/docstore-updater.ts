@@ -26,7 +26,7 @@
  * Doc rowids are never reused (`meta.rowid_span` is the next one).
  */
 import { catalogueOf, type FieldCatalogue, type JsonType } from './metadata-catalogue.js';
-import { applyCounts, copyCounts, documentFieldTypes, findExample, mixedTypeWarnings, readMetadataTypes, scanMetadataTypes, updateMetadataTypes, writeMetadataTypes, type FieldTypeCounts, type MetadataTypeWarning } from './metadata-types.js';
+import { applyCounts, copyCounts, documentFieldTypes, fieldTypeChanges, findExample, mixedTypeWarnings, readMetadataTypes, scanMetadataTypes, updateMetadataTypes, writeMetadataTypes, type FieldTypeChange, type FieldTypeCounts, type MetadataTypeWarning } from './metadata-types.js';
 import { storePidToDocChunks } from './pid-doc-blob.js';
 import type Database from 'better-sqlite3';
 import { openDatabase } from './open-database.js';
@@ -217,6 +217,22 @@ export class DocStoreUpdater {
     return guarded('read the metadata types', this.path, () =>
       mixedTypeWarnings(this.typesBefore, this.metadataTypes(), (field: string, type: JsonType) => this.typesExample.get(`${field}\u0000${type}`) ?? findExample(db, field, type)),
     );
+  }
+
+  /**
+   * The store's counts of each field this write's added documents hold, before and after it, with
+   * this write's own document as the example of each type it brought (no store search: a type it
+   * did not bring gets its example only when the cluster's sum warns, replica-wait.ts), for a
+   * cluster writer's sum over the shards (metadata-types.ts clusterTypeWarnings). Empty when the
+   * write added no metadata.
+   */
+  touchedFieldTypes(): FieldTypeChange[] {
+    this.open();
+    const fields = [...this.typesExample.keys()].map((k) => k.slice(0, k.lastIndexOf('\u0000')));
+    return fieldTypeChanges(fields, this.typesBefore, this.metadataTypes(), (field: string, type: JsonType) => {
+      const own = this.typesExample.get(`${field}\u0000${type}`);
+      return own === undefined ? undefined : { id: own, added: true };
+    });
   }
 
   private countTypes(docId: string, metadata: string | null, by: 1 | -1): void {

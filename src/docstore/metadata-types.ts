@@ -278,3 +278,77 @@ export function findExample(db: Database.Database, field: string, type: JsonType
   }
   return undefined;
 }
+
+/**
+ * One shard's counts of a metadata field a cluster add touched (its documents hold it): per scalar
+ * type, the shard's live documents holding it before and after the write, and one of them (the
+ * write's own document, else one found in the store). A shard the add did not touch answers its
+ * counts now (`before` = `after`). The writer sums them over the shards (clusterTypeWarnings): a
+ * field of numbers on one shard and strings on another is mixed, though neither shard says so.
+ */
+export interface FieldTypeChange {
+  field: string;
+  /** `added`: the example is one of this write's own documents (the writer prefers those, as a single index does). */
+  types: { type: JsonType; before: number; after: number; exampleId?: string; added?: true }[];
+}
+
+/**
+ * The scalar types of `fields` in `before` and `after`, with an example for each type held after
+ * (`example(field, type)`; `added: true` when it is the write's own), for the wire (FieldTypeChange).
+ * Fields held by neither are left out.
+ */
+export function fieldTypeChanges(fields: Iterable<string>, before: FieldTypeCounts, after: FieldTypeCounts, example: (field: string, type: JsonType) => { id: string; added: boolean } | undefined): FieldTypeChange[] {
+  const out: FieldTypeChange[] = [];
+  for (const field of new Set(fields)) {
+    const b = before.get(field);
+    const a = after.get(field);
+    const types = SCALAR_TYPES.filter((t) => (b?.get(t) ?? 0) > 0 || (a?.get(t) ?? 0) > 0).map((type) => {
+      const n = a?.get(type) ?? 0;
+      const e = n > 0 ? example(field, type) : undefined;
+      return { type, before: b?.get(type) ?? 0, after: n, ...(e === undefined ? {} : { exampleId: e.id, ...(e.added ? { added: true as const } : {}) }) };
+    });
+    if (types.length > 0) out.push({ field, types });
+  }
+  return out;
+}
+
+/**
+ * A cluster add's METADATA_TYPE_MIXED over the corpus: the shards' FieldTypeChange counts summed
+ * (every shard's, the ones the add did not touch included), then mixedTypeWarnings as a single
+ * index warns — the same fields, wording and example ids (each type's: one of the write's own
+ * documents where a shard names one, as a single index prefers them, else one found in a store,
+ * from `perShard` or `stored` (examples only: their counts are not summed); the first in the order given).
+ */
+export function clusterTypeWarnings(perShard: readonly (readonly FieldTypeChange[])[], stored: readonly (readonly FieldTypeChange[])[] = []): MetadataTypeWarning[] {
+  const before = new Map<string, Map<JsonType, number>>();
+  const after = new Map<string, Map<JsonType, number>>();
+  const examples = new Map<string, string>();
+  const ownExamples = new Map<string, string>();
+  const add = (into: Map<string, Map<JsonType, number>>, field: string, type: JsonType, n: number): void => {
+    if (n <= 0) return;
+    let m = into.get(field);
+    if (m === undefined) into.set(field, (m = new Map()));
+    m.set(type, (m.get(type) ?? 0) + n);
+  };
+  for (const changes of perShard) {
+    for (const c of changes) {
+      for (const t of c.types) {
+        add(before, c.field, t.type, t.before);
+        add(after, c.field, t.type, t.after);
+        const key = `${c.field}\u0000${t.type}`;
+        if (t.exampleId === undefined) continue;
+        if (t.added === true && !ownExamples.has(key)) ownExamples.set(key, t.exampleId);
+        if (!examples.has(key)) examples.set(key, t.exampleId);
+      }
+    }
+  }
+  for (const changes of stored) {
+    for (const c of changes) {
+      for (const t of c.types) {
+        const key = `${c.field}\u0000${t.type}`;
+        if (t.exampleId !== undefined && !examples.has(key)) examples.set(key, t.exampleId);
+      }
+    }
+  }
+  return mixedTypeWarnings(before, after, (field, type) => ownExamples.get(`${field}\u0000${type}`) ?? examples.get(`${field}\u0000${type}`));
+}

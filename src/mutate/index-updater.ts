@@ -52,7 +52,7 @@ import type { DocumentInput } from '../docstore/types.js';
 import { buildIvf } from '../indexer/index-writer.js';
 import { compileFilter, type MetadataFilter } from '../docstore/metadata-filter.js';
 import { comparedFieldTypes, mixedFilterWarnings, noMatchWarnings, type FilterWarning, type WireFieldTypes } from '../docstore/metadata-catalogue.js';
-import type { MetadataTypeWarning } from '../docstore/metadata-types.js';
+import type { FieldTypeChange, MetadataTypeWarning } from '../docstore/metadata-types.js';
 import { checkFinite } from '../indexer/compress-passages.js';
 import { sameContent } from './sync-plan.js';
 
@@ -150,6 +150,15 @@ export interface UpdateResult {
    * a comparison filter on such a field matches the values of its own type only. Absent when none.
    */
   metadataWarnings?: MetadataTypeWarning[];
+  /**
+   * With added documents holding metadata: this index's live documents per scalar JSON type of each
+   * field they hold, before and after this write, with an example docId per type
+   * (docstore/metadata-types.ts FieldTypeChange). A cluster's replica hands them to the writer,
+   * which sums every shard's to say METADATA_TYPE_MIXED over the corpus (a field of numbers on one
+   * shard and strings on another is mixed, though neither shard's own metadataWarnings says so;
+   * cluster/cluster-writer.ts). Absent when the write added no metadata field.
+   */
+  metadataFieldTypes?: FieldTypeChange[];
 }
 
 export interface UpdateOptions {
@@ -326,7 +335,8 @@ export function updateIndex(dir: string, req: UpdateRequest, options: UpdateOpti
     }
     // A field this write left holding several JSON types, one of them new: said, not refused.
     const typeWarnings = store.typeWarnings();
-    const metadataWarnings = typeWarnings.length === 0 ? {} : { metadataWarnings: typeWarnings };
+    const touched = store.touchedFieldTypes();
+    const metadataWarnings = { ...(typeWarnings.length === 0 ? {} : { metadataWarnings: typeWarnings }), ...(touched.length === 0 ? {} : { metadataFieldTypes: touched }) };
     const docsEntry = finishCopy(tx, store, docsName, m);
     step('docstore-written');
 

@@ -47,9 +47,11 @@ export async function runShardedCliBuild(input: string, options: Omit<BuildOptio
     process.stderr.write(`plait: warning: --shards ${result.requestedShards} but the corpus has ${plural(cluster.shards, 'document')}: built ${plural(cluster.shards, 'shard')} instead (more would be empty; documents go to shards by a hash of their id, so a few may still be)\n`);
   }
   if (ui.json) {
-    printJson({ path, cluster, requestedShards: result.requestedShards, counts: result.shards.map((m) => m.counts) });
+    printJson({ path, cluster, requestedShards: result.requestedShards, counts: result.shards.map((m) => m.counts), ...(result.metadataWarnings === undefined ? {} : { metadataWarnings: result.metadataWarnings }) });
     return result;
   }
+  // A field the corpus holds with several JSON types, over all shards (docstore/metadata-types.ts): built, and said as plait index says it.
+  for (const w of result.metadataWarnings ?? []) process.stderr.write(`plait: warning: ${w.message} [${w.code}]\n`);
   const skipped = describeSkipped(result.shards[0]?.skipped);
   const perShard = cluster.shardInfo.map((s, i) => `shard ${i}: ${plural(s.documents, 'document')}`).join(', ');
   process.stdout.write(`indexed ${plural(cluster.shardInfo.reduce((a, s) => a + s.documents, 0), 'document')} into ${plural(cluster.shards, 'shard')} under ${path} (${perShard}; one codebook of ${plural(result.shards[0]!.counts.centroids, 'centroid')})${skipped === '' ? '' : `; skipped ${skipped}`}\n`);

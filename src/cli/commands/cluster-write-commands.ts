@@ -76,12 +76,18 @@ const deleteCounts = (t: TransactionApplied): string => {
 };
 
 /**
- * A waited add's METADATA_TYPE_MIXED, on stderr as plait add prints it, once per shard and field (from
- * the shard's first replica that counted it: replicas of a shard apply alike); `--json` carries them
- * in each replica's `transaction.metadataWarnings`. A shard's own counts: a field of numbers on one
- * shard and strings on another is said by neither.
+ * A waited add's METADATA_TYPE_MIXED, on stderr as plait add prints it: over the cluster, once a
+ * field (every shard's counts summed: `r.metadataWarnings`; `--json` carries them there). When a
+ * shard's counts did not come (a replica before them, or none answering), one line says the
+ * cluster's types are unknown, then each shard's own, once per shard and field (from the shard's
+ * first replica that counted it: replicas of a shard apply alike; `--json`: each replica's
+ * `transaction.metadataWarnings`), which cannot see a field of numbers on one shard and strings on another.
  */
-function warnMixedTypes(w: ReplicasWait): void {
+function warnMixedTypes(r: ClusterAddResult, w: ReplicasWait): void {
+  for (const m of r.metadataWarnings ?? []) process.stderr.write(`plait: warning: ${m.message} [${m.code}]\n`);
+  // A wait that ran out (TIMEOUT follows) sums nothing: what the shards that applied it said, as before.
+  if (r.metadataTypesUnknown === undefined && w.complete) return;
+  if (r.metadataTypesUnknown !== undefined) process.stderr.write(`plait: metadata field types over the cluster unknown (counts unknown from shard ${r.metadataTypesUnknown.join(', ')}: a replica restarted since, of a version before this, or not answering): a field mixed across shards is not said; each shard's own follow\n`);
   for (const s of w.shards) {
     const t = s.replicas.find((x) => x.transaction?.metadataWarnings !== undefined)?.transaction;
     for (const m of t?.metadataWarnings ?? []) process.stderr.write(`plait: warning: shard ${s.shard}: ${m.message} [${m.code}]\n`);
@@ -167,7 +173,7 @@ export function registerClusterWriteCommands(program: Command): void {
       );
       if (o.json) printJson(r);
       else process.stdout.write(`${describeAdd(r)}${r.replicas === undefined ? '' : `\nreplicas: ${describeReplicas(r.replicas)}`}\n`);
-      if (r.replicas !== undefined && !o.json) warnMixedTypes(r.replicas);
+      if (r.replicas !== undefined && !o.json) warnMixedTypes(r, r.replicas);
       if (r.replicas !== undefined && !r.replicas.complete) {
         throw new PlaitError('TIMEOUT', {
           message: `the write is stored in the write logs (transaction ${r.transaction}), but not every replica had applied it within ${wait} s: ${describeReplicas(r.replicas)}`,

@@ -55,7 +55,7 @@ import { snakeKeys } from '../snake-keys.js';
 import { encodeClusterWrite } from '../../cluster/encode-write.js';
 import type { WriteAck, WriteLog } from '../../cluster/write-log.js';
 import { previewFilter } from '../../cluster/filter-preview.js';
-import { appliedFilterWarnings, waitForReplicas, type ReplicasWait } from '../../cluster/replica-wait.js';
+import { appliedFilterWarnings, clusterAddTypes, waitForReplicas, type ReplicasWait } from '../../cluster/replica-wait.js';
 import type { FilterWarning } from '../../docstore/metadata-catalogue.js';
 import { integerRange } from '../../config/parse-number.js';
 import type { IndexManifest } from '../../format/manifest.js';
@@ -228,8 +228,21 @@ const LOGGED_RESPONSE = {
       description:
         'a delete by filter that matched no document on any shard: why, as a search with that filter says it — FILTER_FIELD_UNKNOWN (field, suggestion), FILTER_TYPE_MISMATCH (asked_type, stored_types), else FILTER_NO_MATCH; ' +
         'and, matched or not, FILTER_TYPE_MIXED for a comparison on a field holding values of several JSON types over the cluster (the shards\' counts summed: a field of numbers on one shard and strings on another is mixed), which deletes the values of its own type only (asked_type; stored_counts). ' +
-        'Without wait_ms from the preview (filter_matches), with it from what the replicas counted as they applied the delete',
-      items: { type: 'object', properties: FILTER_WARNING_PROPERTIES },
+        'Without wait_ms from the preview (filter_matches), with it from what the replicas counted as they applied the delete. ' +
+        'An add with wait_ms, once every replica applied it: METADATA_TYPE_MIXED for each metadata field the add left holding values of several JSON types over the cluster, one of them new (every shard\'s counts summed: a field of numbers on one shard and strings on another is mixed), as a single index\'s add says it (field; types: each type, its live documents and an example_id; new_types)',
+      items: {
+        type: 'object',
+        properties: {
+          ...FILTER_WARNING_PROPERTIES,
+          types: { type: 'array', items: { type: 'object', properties: { type: { type: 'string' }, documents: { type: 'integer' }, example_id: { type: 'string' } } } },
+          new_types: { type: 'array', items: { type: 'string' } },
+        },
+      },
+    },
+    metadata_types_unknown: {
+      type: 'array',
+      items: { type: 'integer' },
+      description: 'an add with wait_ms: the shards whose metadata type counts did not come (a replica restarted since it applied the add, of a version before them, or not answering), so METADATA_TYPE_MIXED over the cluster is unknown (each shard\'s own is in its replicas\' transaction.metadata_warnings); absent when every shard answered',
     },
     replicas: {
       type: 'object',
@@ -292,9 +305,9 @@ const LOGGED_RESPONSE = {
 
 const errors = { '4xx': ERROR_SCHEMA, '5xx': ERROR_SCHEMA };
 
-/** A wait's answer (ReplicasWait) as HTTP gives it: snake_case, without the replicas' wire-only type counts. */
+/** A wait's answer (ReplicasWait) as HTTP gives it: snake_case, without the replicas' wire-only type counts (filterTypes, metadataTypes: summed into `warnings`). */
 function replicasAnswer(w: ReplicasWait): Record<string, unknown> {
-  const shards = w.shards.map((s) => ({ ...s, replicas: s.replicas.map((x) => ({ ...x, transaction: x.transaction === null ? null : (({ filterTypes: _, ...t }) => t)(x.transaction) })) }));
+  const shards = w.shards.map((s) => ({ ...s, replicas: s.replicas.map((x) => ({ ...x, transaction: x.transaction === null ? null : (({ filterTypes: _, metadataTypes: __, ...t }) => t)(x.transaction) })) }));
   return snakeKeys({ complete: w.complete, waitedMs: w.waitedMs, shards }) as Record<string, unknown>;
 }
 
@@ -549,7 +562,15 @@ export const documentsRoutes: FastifyPluginAsync<DocumentsRoutesOptions> = async
         const waitMs = waitOf(b);
         const { ack } = await logWrite(reply, b.timeout_ms, t, { documents: docs }, waitMs !== undefined);
         const answer = loggedAnswer(t.index, ack);
-        return waitMs === undefined ? answer : { ...answer, replicas: replicasAnswer(await awaitReplicas(reply, t, ack, waitMs)) };
+        if (waitMs === undefined) return answer;
+        const w = await awaitReplicas(reply, t, ack, waitMs);
+        // Applied everywhere: METADATA_TYPE_MIXED over the corpus, every shard's counts summed (replica-wait.ts clusterAddTypes).
+        const types = await clusterAddTypes(t.log.nc, t.log.cluster, t.log.shards, w);
+        return {
+          ...answer, replicas: replicasAnswer(w),
+          ...(types.metadataWarnings.length === 0 ? {} : { warnings: types.metadataWarnings.map((x) => snakeKeys(x)) }),
+          ...(types.unknownShards.length === 0 ? {} : { metadata_types_unknown: types.unknownShards }),
+        };
       }
       const entry = engine.index(request.params.name);
       refuseOnReplica();
