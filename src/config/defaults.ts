@@ -375,6 +375,12 @@ export const SERVER_DEFAULTS = {
    */
   receiveTimeoutMs: 60_000,
   /**
+   * Shortest API key accepted (PLAIT_API_KEY, a key file's lines): 16 characters of `openssl rand
+   * -hex` are 64 bits, past online guessing. The access log keeps a query string's parameter names
+   * only when shorter than this (access-log.ts), so no name it keeps can be a key.
+   */
+  minApiKeyChars: 16,
+  /**
    * How often Node looks for requests past receiveTimeoutMs (http.createServer's
    * connectionsCheckingInterval, 30 s by default, which let a 60 s limit run to 90 s): one pass over
    * the open connections a second costs nothing next to a request.

@@ -64,9 +64,11 @@ function digest(s: string): Buffer {
 /**
  * Constant-time comparison of the presented bearer token with the key, or with each of the keys
  * (equal-length digests; every key is compared, so the time does not tell which one matched).
+ * The header is `Bearer <key>`, the scheme in any case, then one or more spaces or tabs (RFC 7235's
+ * `auth-scheme 1*SP token68`): a client that wrote `Bearer  <key>` had been refused with the right key.
  */
 export function keyMatches(header: string | undefined, key: string | readonly string[]): boolean {
-  const m = /^Bearer (.+)$/i.exec(header ?? '');
+  const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header ?? '');
   const presented = digest(m?.[1] ?? '');
   let found = false;
   for (const k of typeof key === 'string' ? [key] : key) found = timingSafeEqual(presented, digest(k)) || found;

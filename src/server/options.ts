@@ -255,7 +255,7 @@ export function resolveServerOptions(o: ServerOptions = {}, env: NodeJS.ProcessE
     ltrModel: o.ltrModel,
     synonyms: resolveSynonyms(o.synonyms),
     refreshIntervalMs: int('refreshIntervalMs', o.refreshIntervalMs ?? d.refreshIntervalMs, 0, MAX_TIMER_MS),
-    apiKey: o.apiKey ?? (env.PLAIT_API_KEY === undefined || env.PLAIT_API_KEY === '' ? undefined : env.PLAIT_API_KEY),
+    apiKey: o.apiKey !== undefined ? resolveApiKey(o.apiKey, 'apiKey') : env.PLAIT_API_KEY === undefined || env.PLAIT_API_KEY === '' ? undefined : resolveApiKey(env.PLAIT_API_KEY, 'PLAIT_API_KEY'),
     apiKeys: [],
     corsOrigins: corsOrigins(o.corsOrigins ?? [], 'corsOrigins'),
     logLevel: resolveLogLevel(o.logLevel),
@@ -264,11 +264,41 @@ export function resolveServerOptions(o: ServerOptions = {}, env: NodeJS.ProcessE
   };
   if (r.timeoutMs > r.maxTimeoutMs) throw invalidArgumentError('timeoutMs', `at most maxTimeoutMs (${r.maxTimeoutMs})`, r.timeoutMs);
   if (r.writeTimeoutMs > r.maxTimeoutMs) throw invalidArgumentError('writeTimeoutMs', `at most maxTimeoutMs (${r.maxTimeoutMs})`, r.writeTimeoutMs);
-  if (r.apiKey !== undefined && r.apiKey.length < 16) throw invalidArgumentError('apiKey', 'at least 16 characters', `${r.apiKey.length} characters`);
   const keyFile = o.apiKeyFile ?? (env.PLAIT_API_KEY_FILE === undefined || env.PLAIT_API_KEY_FILE === '' ? undefined : env.PLAIT_API_KEY_FILE);
   r.apiKeys = [...(r.apiKey === undefined ? [] : [r.apiKey]), ...(keyFile === undefined ? [] : readApiKeyFile(keyFile))];
   r.apiKey ??= r.apiKeys[0];
   return r;
+}
+
+/**
+ * What keeps `key` (already trimmed) from being an API key, or undefined when it is one: at least
+ * SERVER_DEFAULTS.minApiKeyChars characters, each visible ASCII (`!` to `~`): a key with a control
+ * character, a space or a non-ASCII letter cannot reach the server whole in an `Authorization`
+ * header (Node trims a header's edge white space and refuses control characters; fetch refuses
+ * characters past U+00FF), so every request would be a 401. `received` names a length or a
+ * character's position, never the key.
+ */
+function apiKeyFault(key: string): { expected: string; received: string; reason: 'tooShort' | 'notPrintable' } | undefined {
+  const bad = /[^\x21-\x7e]/.exec(key);
+  if (bad !== null) return { expected: 'visible ASCII characters only (no space, tab, line break or other control character)', received: `U+${bad[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')} at character ${bad.index + 1}`, reason: 'notPrintable' };
+  if (key.length < SERVER_DEFAULTS.minApiKeyChars) return { expected: `at least ${SERVER_DEFAULTS.minApiKeyChars} characters`, received: `${key.length} characters`, reason: 'tooShort' };
+  return undefined;
+}
+
+/**
+ * An API key given whole (PLAIT_API_KEY, the library's `apiKey`), read as a key file's line is:
+ * white space at its ends is no part of it. A Secret written from a file (`kubectl create secret
+ * generic --from-file`, `echo $KEY > key`) ends with a line feed that its env var keeps; that key
+ * had been taken as it came, and no client can send a line feed in a header, so the server answered
+ * every request 401 — a start that looked protected and served nobody.
+ * @param name how the caller gave it, named in the message (`PLAIT_API_KEY`, `apiKey`)
+ * @throws PlaitError INVALID_ARGUMENT (`details.reason` `tooShort` or `notPrintable`), never echoing the key.
+ */
+function resolveApiKey(value: string, name: string): string {
+  const key = value.trim();
+  const fault = apiKeyFault(key);
+  if (fault !== undefined) throw new PlaitError('INVALID_ARGUMENT', { message: `Expected ${fault.expected} for ${name} but received ${fault.received}`, name, reason: fault.reason });
+  return key;
 }
 
 /**
@@ -286,7 +316,8 @@ export function readApiKeyFile(file: string): string[] {
   text.split(/\r?\n/).forEach((line, i) => {
     const key = line.trim();
     if (key === '' || key.startsWith('#')) return;
-    if (key.length < 16) throw new PlaitError('INVALID_ARGUMENT', { message: `Expected API keys of at least 16 characters in ${file} but line ${i + 1} holds ${key.length}`, path: file, line: i + 1, option: 'apiKeyFile' });
+    const fault = apiKeyFault(key);
+    if (fault !== undefined) throw new PlaitError('INVALID_ARGUMENT', { message: `Expected API keys of ${fault.expected} in ${file} but line ${i + 1} holds ${fault.received}`, path: file, line: i + 1, option: 'apiKeyFile', reason: fault.reason });
     keys.push(key);
   });
   if (keys.length === 0) throw new PlaitError('INVALID_ARGUMENT', { message: `the API key file ${file} holds no key (one a line; blank lines and # comments are skipped)`, path: file, option: 'apiKeyFile' });
