@@ -6,7 +6,7 @@ export type { AppOptions } from './app.js';
 export type { ClusterWriteTarget, DocumentsRoutesOptions, ShardReplicaTarget } from './routes/documents.js';
 export { Engine, indexGeneration, normaliseQuery } from './engine.js';
 export type { EngineParts, IndexEntry, RerankerEntry, ServedIndex, QueryAnswer } from './engine.js';
-export { resolveServerOptions } from './options.js';
+export { reloadApiKeys, resolveServerOptions } from './options.js';
 export type { ServerOptions, ResolvedServerOptions } from './options.js';
 export { HTTP_STATUS, statusFor } from './http-errors.js';
 export { openCoordinatorEngine, clusterNameOf } from './coordinator-engine.js';

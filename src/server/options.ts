@@ -132,8 +132,12 @@ export interface ResolvedServerOptions {
   refreshIntervalMs: number;
   /** A key is required when set: PLAIT_API_KEY / `apiKey`, else the key file's first key. */
   apiKey: string | undefined;
-  /** Every accepted key (`apiKey` and the key file's); empty when the server is open. */
+  /** Every accepted key (`apiKey` and the key file's); empty when the server is open. Replaced whole by reloadApiKeys. */
   apiKeys: string[];
+  /** The key file read at start (`apiKeyFile`, PLAIT_API_KEY_FILE), which reloadApiKeys reads again; undefined when none. */
+  apiKeyFile: string | undefined;
+  /** PLAIT_API_KEY / `apiKey`: accepted beside the key file's keys, and kept by reloadApiKeys. */
+  fixedApiKey: string | undefined;
   corsOrigins: string[];
   logLevel: string | false;
   defaultMetrics: boolean;
@@ -257,6 +261,8 @@ export function resolveServerOptions(o: ServerOptions = {}, env: NodeJS.ProcessE
     refreshIntervalMs: int('refreshIntervalMs', o.refreshIntervalMs ?? d.refreshIntervalMs, 0, MAX_TIMER_MS),
     apiKey: o.apiKey !== undefined ? resolveApiKey(o.apiKey, 'apiKey') : env.PLAIT_API_KEY === undefined || env.PLAIT_API_KEY === '' ? undefined : resolveApiKey(env.PLAIT_API_KEY, 'PLAIT_API_KEY'),
     apiKeys: [],
+    apiKeyFile: undefined,
+    fixedApiKey: undefined,
     corsOrigins: corsOrigins(o.corsOrigins ?? [], 'corsOrigins'),
     logLevel: resolveLogLevel(o.logLevel),
     defaultMetrics: o.defaultMetrics ?? true,
@@ -264,10 +270,27 @@ export function resolveServerOptions(o: ServerOptions = {}, env: NodeJS.ProcessE
   };
   if (r.timeoutMs > r.maxTimeoutMs) throw invalidArgumentError('timeoutMs', `at most maxTimeoutMs (${r.maxTimeoutMs})`, r.timeoutMs);
   if (r.writeTimeoutMs > r.maxTimeoutMs) throw invalidArgumentError('writeTimeoutMs', `at most maxTimeoutMs (${r.maxTimeoutMs})`, r.writeTimeoutMs);
-  const keyFile = o.apiKeyFile ?? (env.PLAIT_API_KEY_FILE === undefined || env.PLAIT_API_KEY_FILE === '' ? undefined : env.PLAIT_API_KEY_FILE);
-  r.apiKeys = [...(r.apiKey === undefined ? [] : [r.apiKey]), ...(keyFile === undefined ? [] : readApiKeyFile(keyFile))];
+  r.apiKeyFile = o.apiKeyFile ?? (env.PLAIT_API_KEY_FILE === undefined || env.PLAIT_API_KEY_FILE === '' ? undefined : env.PLAIT_API_KEY_FILE);
+  r.fixedApiKey = r.apiKey;
+  r.apiKeys = [...(r.apiKey === undefined ? [] : [r.apiKey]), ...(r.apiKeyFile === undefined ? [] : readApiKeyFile(r.apiKeyFile))];
   r.apiKey ??= r.apiKeys[0];
   return r;
+}
+
+/**
+ * Reads `o.apiKeyFile` again and makes its keys, beside `o.fixedApiKey`, the accepted ones from the
+ * next request on (`plait serve` does it on SIGHUP): a key is rotated without a restart — list the
+ * old and the new one, reload, move the clients, list the new one alone, reload. A file that is
+ * missing or holds a bad line changes nothing (the keys read before stay) and throws as at start.
+ * @returns the number of keys now accepted, or null when the server was started without a key file (nothing to reload).
+ * @throws PlaitError FILE_NOT_FOUND or INVALID_ARGUMENT (readApiKeyFile), naming the file and line, never a key.
+ */
+export function reloadApiKeys(o: ResolvedServerOptions): number | null {
+  if (o.apiKeyFile === undefined) return null;
+  const keys = [...(o.fixedApiKey === undefined ? [] : [o.fixedApiKey]), ...readApiKeyFile(o.apiKeyFile)];
+  o.apiKeys = keys;
+  o.apiKey = keys[0];
+  return keys.length;
 }
 
 /**

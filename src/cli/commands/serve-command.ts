@@ -90,7 +90,7 @@ export function registerServeCommand(program: Command): void {
     .option('--log-level <level>', 'pino log level (fatal, error, warn, info, debug, trace, silent)', 'info')
     .option('--nats <url>', 'join a cluster through this NATS server: with <index>/shard-<i>, as a replica of that shard (HTTP too only when --port is given); with --coordinate, as its coordinator')
     .option('--coordinate <name>', 'serve the cluster <name> (a sharded index\'s name or folder) over HTTP, scattering searches to its shards through --nats')
-    .option('--api-key-file <file>', 'require "Authorization: Bearer <key>" with one of the keys in this file, one a line (# comments; list old and new to rotate); read at start')
+    .option('--api-key-file <file>', 'require "Authorization: Bearer <key>" with one of the keys in this file, one a line (# comments; list old and new to rotate); read at start and again on SIGHUP')
     .addHelpText('after', '\nEnvironment: PLAIT_API_KEY=<key> requires "Authorization: Bearer <key>" on every route but /health and /ready; PLAIT_API_KEY_FILE=<file> is --api-key-file.')
     .action(async (indexes: string[], o: ServeCliOptions, command: Command) => {
       // 0 meant auto here until it was made to mean what the library's workers: 0 means: say so to
