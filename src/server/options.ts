@@ -15,6 +15,9 @@ import { resolveScoringWorkers } from '../search/scoring-workers.js';
 /** Scoring workers when 'auto' (search/scoring-workers.ts, shared with openIndex's `workers`). */
 export { SCORING_WORKERS_AUTO_MAX } from '../search/scoring-workers.js';
 
+/** The most `maxConnections` may be: a common hard limit of file descriptors (ulimit -n 1,048,576); past it the limit could never bind. */
+export const MAX_CONNECTIONS = 1_048_576;
+
 export interface ServerOptions {
   host?: string;
   /** 0 picks a free port (tests). */
@@ -51,6 +54,8 @@ export interface ServerOptions {
   shutdownDelayMs?: number;
   /** ms a client has to send its whole request, headers and body (SERVER_DEFAULTS.receiveTimeoutMs); slower: 408, connection closed. 0: no limit. */
   receiveTimeoutMs?: number;
+  /** Open client connections past which a request is answered 503 OVERLOADED before its body is read (SERVER_DEFAULTS.maxConnections); /health and /ready are still answered. 0: no limit. */
+  maxConnections?: number;
   /**
    * Scoring worker threads per index: 'auto' (default) is one per core, at most
    * SCORING_WORKERS_AUTO_MAX; an integer in [0, THREAD_LIMITS.maxThreads] is that many, and 0 scores
@@ -118,6 +123,7 @@ export interface ResolvedServerOptions {
   maxEncodeTexts: number;
   drainTimeoutMs: number;
   receiveTimeoutMs: number;
+  maxConnections: number;
   shutdownDelayMs: number;
   trustProxy: string | undefined;
   scoringWorkers: number;
@@ -147,7 +153,7 @@ export interface ResolvedServerOptions {
 /** ServerOptions' keys (util/option-keys.ts): a misspelt option is refused naming the one meant. */
 const SERVER_OPTION_KEYS = {
   host: true, port: true, maxBodyBytes: true, timeoutMs: true, writeTimeoutMs: true, maxTimeoutMs: true, maxConcurrent: true, maxQueue: true, maxQueueWaitMs: true, maxInFlightTokens: true, retryAfterSeconds: true,
-  resultCacheBytes: true, queryCacheBytes: true, maxRerankDocuments: true, maxEncodeTexts: true, drainTimeoutMs: true, receiveTimeoutMs: true, shutdownDelayMs: true, trustProxy: true, scoringWorkers: true,
+  resultCacheBytes: true, queryCacheBytes: true, maxRerankDocuments: true, maxEncodeTexts: true, drainTimeoutMs: true, receiveTimeoutMs: true, maxConnections: true, shutdownDelayMs: true, trustProxy: true, scoringWorkers: true,
   encoderThreads: true, abortCheckQueries: true, models: true, quantize: true, crossEncoders: true, ltrModel: true, synonyms: true, refreshIntervalMs: true, apiKey: true, apiKeyFile: true, corsOrigins: true, logLevel: true, defaultMetrics: true,
   logDestination: true,
 } as const satisfies OptionKeys<ServerOptions>;
@@ -248,6 +254,7 @@ export function resolveServerOptions(o: ServerOptions = {}, env: NodeJS.ProcessE
     maxEncodeTexts: int('maxEncodeTexts', o.maxEncodeTexts ?? d.maxEncodeTexts, 1),
     drainTimeoutMs: int('drainTimeoutMs', o.drainTimeoutMs ?? d.drainTimeoutMs, 0, MAX_TIMER_MS),
     receiveTimeoutMs: int('receiveTimeoutMs', o.receiveTimeoutMs ?? d.receiveTimeoutMs, 0, MAX_TIMER_MS),
+    maxConnections: int('maxConnections', o.maxConnections ?? d.maxConnections, 0, MAX_CONNECTIONS),
     shutdownDelayMs: int('shutdownDelayMs', o.shutdownDelayMs ?? d.shutdownDelayMs, 0, MAX_TIMER_MS),
     trustProxy: resolveTrustProxy(o.trustProxy),
     scoringWorkers: resolveScoringWorkers(workers, 'scoringWorkers'),
