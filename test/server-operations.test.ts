@@ -9,6 +9,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { renameSync } from 'node:fs';
 import { resolveServerOptions, type RunningServer } from '../src/server/index.js';
 import { isPlaitError } from '../src/errors/index.js';
 import { PLAIT_BIN } from './helpers/plait-serve.js';
@@ -159,4 +160,23 @@ test('PLAIT_API_KEY is read as a key file line is: a trailing line feed (a Secre
   assert.equal(r.status, 2, r.stderr);
   assert.match(r.stderr, /^plait: Invalid argument: Expected visible ASCII characters only .* for PLAIT_API_KEY but received U\+0009 at character 9 \[INVALID_ARGUMENT\]/);
   assert.ok(!r.stderr.includes('operator'), 'the key was echoed');
+});
+
+test('a served folder that disappears is said in the log once (it was silent, /ready 200, stale for ever), and so is its return', async () => {
+  const moved = `${sample.path}.moved`;
+  const warned = (l: Record<string, unknown>) => l['level'] === 40 && l['index'] === 'sample' && /cannot read its folder/.test(String(l['msg']));
+  renameSync(sample.path, moved);
+  try {
+    await server.engine.refreshIndexes();
+    await server.engine.refreshIndexes();
+    const line = await logLine(warned);
+    assert.equal(typeof line['code'], 'string');
+    assert.match(String(line['msg']), /still serving generation \w+ from the files already open/);
+    assert.equal(log.filter(warned).length, 1, 'said once, not on every tick');
+    assert.equal((await postJson(`${server.url}/v1/indexes/sample/search`, { query: 'bread', top_k: 1 }, auth)).status, 200, 'searches are still served');
+  } finally {
+    renameSync(moved, sample.path);
+  }
+  await server.engine.refreshIndexes();
+  await logLine((l) => l['index'] === 'sample' && /its folder reads again/.test(String(l['msg'])));
 });

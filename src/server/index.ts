@@ -5,7 +5,7 @@ export { createApp } from './app.js';
 export type { AppOptions } from './app.js';
 export type { ClusterWriteTarget, DocumentsRoutesOptions, ShardReplicaTarget } from './routes/documents.js';
 export { Engine, indexGeneration, normaliseQuery } from './engine.js';
-export type { EngineParts, IndexEntry, RerankerEntry, ServedIndex, QueryAnswer } from './engine.js';
+export type { EngineParts, IndexEntry, RefreshProblem, RerankerEntry, ServedIndex, QueryAnswer } from './engine.js';
 export { reloadApiKeys, resolveServerOptions } from './options.js';
 export type { ServerOptions, ResolvedServerOptions } from './options.js';
 export { HTTP_STATUS, statusFor } from './http-errors.js';

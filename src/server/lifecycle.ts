@@ -44,6 +44,11 @@ export async function serveEngine(engine: Engine, appOptions: AppOptions = {}): 
     throw listenError(err, o.host, o.port);
   }
   for (const w of engine.ltrWarnings) app.log.warn({ index: w.index, ltrModel: o.ltrModel }, w.message);
+  // A served folder that can no longer be read (removed, unmounted, its manifest unreadable): said once, and when it reads again.
+  engine.onRefreshProblem = (p) => {
+    if (p.recovered) app.log.info({ index: p.index, generation: p.generation }, `index "${p.index}": its folder reads again; newer generations are picked up`);
+    else app.log.warn({ index: p.index, generation: p.generation, code: p.code, reason: p.message }, `index "${p.index}": cannot read its folder for a newer generation; still serving generation ${p.generation} from the files already open`);
+  };
   // A read-only folder (a read-only volume, another user's files) is served for searches; say so at
   // the start, not at the first write (which answers 403 NOT_WRITABLE).
   for (const [name, entry] of engine.indexes) {
