@@ -43,6 +43,7 @@ test('plait serve --help shows each limit\'s default from SERVER_DEFAULTS', () =
     ['--max-queue-wait-ms', String(d.maxQueueWaitMs)],
     ['--timeout-ms', String(d.timeoutMs)],
     ['--drain-timeout-ms', String(d.drainTimeoutMs)],
+    ['--max-connections', String(d.maxConnections)],
     ['--max-body-bytes', `${d.maxBodyBytes}, 1.0 MiB`],
     ['--result-cache-mb', String(d.resultCacheBytes / (1 << 20))],
     ['--query-cache-mb', String(d.queryCacheBytes / (1 << 20))],

@@ -18,7 +18,7 @@ import { createCohere } from '@ai-sdk/cohere';
 import { resolveServerOptions } from '../src/server/index.js';
 import { isPlaitError } from '../src/errors/index.js';
 import { buildSample, parsePrometheus, type SampleIndex } from './helpers/server-fixture.js';
-import { startPlaitServe, type PlaitServe } from './helpers/plait-serve.js';
+import { exited, startPlaitServe, type PlaitServe } from './helpers/plait-serve.js';
 
 const OLD_KEY = 'old-key-4f1c9a7e2b6d8053';
 const NEW_KEY = 'new-key-93e0b2d7c5a1f684';
@@ -99,4 +99,29 @@ test('apiKeyFile: comments and blank lines skipped; a short key, an empty file, 
   writeFileSync(empty, '# nothing yet\n\n');
   assert.throws(() => resolveServerOptions({ apiKeyFile: empty }, {}), (e) => isPlaitError(e, 'INVALID_ARGUMENT') && /holds no key/.test(e.message));
   assert.throws(() => resolveServerOptions({ apiKeyFile: join(sample.dir, 'absent') }, {}), (e) => isPlaitError(e, 'FILE_NOT_FOUND') && /ENOENT/.test(e.message));
+});
+
+test('SIGHUP reads the key file again and keeps serving (it had ended the process, exit 129, cutting off requests); a bad file keeps the keys read before', async () => {
+  const THIRD_KEY = 'third-key-5b8e1d0c7a2f9346';
+  const ok = async (key: string) => (await fetch(`${server.url}/v1/indexes`, { headers: { authorization: `Bearer ${key}` } })).status;
+  // Each wait ends with the line or with the process's exit, which fails the test.
+  const died = exited(server.child).then((e) => assert.fail(`plait serve exited on SIGHUP: ${JSON.stringify(e)}`));
+  const logLine = (match: (o: { msg?: string }) => boolean) => Promise.race([server.logged(match), died]);
+  try {
+    writeFileSync(keyFile, `${NEW_KEY}\n${THIRD_KEY}\n`);
+    server.child.kill('SIGHUP');
+    const reloaded = await logLine((o) => o.msg === 'reloaded the API key file');
+    assert.equal(reloaded.apiKeys, 2);
+    assert.deepEqual([await ok(OLD_KEY), await ok(NEW_KEY), await ok(THIRD_KEY)], [401, 200, 200]);
+    writeFileSync(keyFile, `${THIRD_KEY}\nshortkey\n`);
+    server.child.kill('SIGHUP');
+    const refused = await logLine((o) => /not reloaded/.test(o.msg ?? ''));
+    assert.equal(refused.code, 'INVALID_ARGUMENT');
+    assert.match(refused.reason, /line 2 holds 8 characters/);
+    assert.ok(!JSON.stringify(refused).includes('shortkey'), 'a key was logged');
+    assert.deepEqual([await ok(NEW_KEY), await ok(THIRD_KEY)], [200, 200], 'the keys read before stay');
+    assert.equal(server.child.exitCode, null, 'still running');
+  } finally {
+    writeFileSync(keyFile, `# rotating: old until the clients moved\n${OLD_KEY}\n\n${NEW_KEY}\n`);
+  }
 });

@@ -9,6 +9,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { renameSync } from 'node:fs';
 import { resolveServerOptions, type RunningServer } from '../src/server/index.js';
 import { isPlaitError } from '../src/errors/index.js';
 import { PLAIT_BIN } from './helpers/plait-serve.js';
@@ -115,4 +116,67 @@ test("trustProxy: behind a listed proxy the access line names the client from X-
     assert.throws(() => resolveServerOptions({ trustProxy: bad }, {}), (e) => isPlaitError(e, 'INVALID_ARGUMENT') && /for trustProxy/.test(e.message), bad);
   }
   assert.equal(resolveServerOptions({ trustProxy: '::1, fd00::/8,uniquelocal' }, {}).trustProxy, '::1,fd00::/8,uniquelocal');
+});
+
+/** Resolves with the first log line that matches, once it is written (the access line follows the answer). */
+async function logLine(match: (l: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> {
+  for (let i = 0; i < 1000; i++) {
+    const found = log.find(match);
+    if (found !== undefined) return found;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`no such log line in ${JSON.stringify(log)}`);
+}
+
+test("a key sent in the query string is not logged: the access line keeps the parameters' names, not their values", async () => {
+  // Some APIs take their key as ?api_key= or ?key=; plait reads only the header, so such a client is
+  // refused (401) — and its valid key had been written verbatim into the access line's url.
+  const byId = (r: Response) => (l: Record<string, unknown>) => l['msg'] === 'request completed' && l['reqId'] === r.headers.get('x-request-id');
+  const inQuery = await fetch(`${server.url}/v1/indexes?api_key=${KEY}&top_k=3&${KEY}`);
+  assert.equal(inQuery.status, 401);
+  assert.equal((await logLine(byId(inQuery)))['url'], '/v1/indexes?api_key=REDACTED&top_k=REDACTED&REDACTED');
+  const open = await fetch(`${server.url}/health?token=${KEY}`);
+  assert.equal(open.status, 200);
+  assert.equal((await logLine(byId(open)))['url'], '/health?token=REDACTED');
+  assert.ok(!JSON.stringify(log).includes(KEY), 'the key was logged');
+});
+
+test('the bearer header as RFC 7235 writes it: any case of the scheme, one or more spaces or tabs before the key', async () => {
+  for (const header of [`Bearer  ${KEY}`, `bearer\t${KEY}`, `BEARER ${KEY}`]) {
+    assert.equal((await fetch(`${server.url}/v1/indexes`, { headers: { authorization: header } })).status, 200, JSON.stringify(header));
+  }
+  for (const header of [`Bearer${KEY}`, `Basic ${KEY}`, `Bearer ${KEY} x`, KEY]) {
+    assert.equal((await fetch(`${server.url}/v1/indexes`, { headers: { authorization: header } })).status, 401, JSON.stringify(header));
+  }
+});
+
+test('PLAIT_API_KEY is read as a key file line is: a trailing line feed (a Secret written from a file) is no part of it; a key no header can carry is refused, naming PLAIT_API_KEY, never the key', () => {
+  assert.deepEqual(resolveServerOptions({}, { PLAIT_API_KEY: `${KEY}\n` }).apiKeys, [KEY]);
+  assert.deepEqual(resolveServerOptions({ apiKey: ` ${KEY}\r\n` }, {}).apiKeys, [KEY]);
+  const inner = 'operator\tkey-0123456789abcdef';
+  assert.throws(() => resolveServerOptions({}, { PLAIT_API_KEY: inner }), (e) => isPlaitError(e, 'INVALID_ARGUMENT') && /for PLAIT_API_KEY but received U\+0009 at character 9/.test(e.message) && e.details?.['reason'] === 'notPrintable' && !e.message.includes('operator'));
+  assert.throws(() => resolveServerOptions({}, { PLAIT_API_KEY: 'short\n' }), (e) => isPlaitError(e, 'INVALID_ARGUMENT') && /at least 16 characters for PLAIT_API_KEY but received 5 characters/.test(e.message));
+  const r = spawnSync(process.execPath, [PLAIT_BIN, 'serve', sample.path, '--port', '0'], { encoding: 'utf8', env: { ...process.env, PLAIT_API_KEY: inner } });
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /^plait: Invalid argument: Expected visible ASCII characters only .* for PLAIT_API_KEY but received U\+0009 at character 9 \[INVALID_ARGUMENT\]/);
+  assert.ok(!r.stderr.includes('operator'), 'the key was echoed');
+});
+
+test('a served folder that disappears is said in the log once (it was silent, /ready 200, stale for ever), and so is its return', async () => {
+  const moved = `${sample.path}.moved`;
+  const warned = (l: Record<string, unknown>) => l['level'] === 40 && l['index'] === 'sample' && /cannot read its folder/.test(String(l['msg']));
+  renameSync(sample.path, moved);
+  try {
+    await server.engine.refreshIndexes();
+    await server.engine.refreshIndexes();
+    const line = await logLine(warned);
+    assert.equal(typeof line['code'], 'string');
+    assert.match(String(line['msg']), /still serving generation \w+ from the files already open/);
+    assert.equal(log.filter(warned).length, 1, 'said once, not on every tick');
+    assert.equal((await postJson(`${server.url}/v1/indexes/sample/search`, { query: 'bread', top_k: 1 }, auth)).status, 200, 'searches are still served');
+  } finally {
+    renameSync(moved, sample.path);
+  }
+  await server.engine.refreshIndexes();
+  await logLine((l) => l['index'] === 'sample' && /its folder reads again/.test(String(l['msg'])));
 });

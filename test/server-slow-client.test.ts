@@ -138,3 +138,47 @@ test('receiveTimeoutMs: defaults to 60 s; 0 turns it off; a negative value is re
   assert.equal(resolveServerOptions({ receiveTimeoutMs: 0 }, {}).receiveTimeoutMs, 0);
   assert.throws(() => resolveServerOptions({ receiveTimeoutMs: -1 }, {}), /receiveTimeoutMs/);
 });
+
+test('past maxConnections a request is answered 503 OVERLOADED with Retry-After before its body is read, its connection closed; probes and /metrics still answer', async () => {
+  // Each open connection may hold up to maxBodyBytes of a trickled body for receiveTimeoutMs, and
+  // nothing bounded how many there were (3,000 such clients grew a server by 190 MB).
+  const limited = await serve(sample, { maxConnections: 2, receiveTimeoutMs: 60_000 });
+  const { hostname, port } = new URL(limited.url);
+  const held: Socket[] = [];
+  try {
+    const openConnections = async (): Promise<number> => (await limited.engine.metrics.openConnections.get()).values[0]?.value ?? 0;
+    for (let i = 0; i < 2; i++) {
+      const s = connect({ host: hostname, port: Number(port) }).on('error', () => {});
+      s.write('POST /v1/indexes/sample/search HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"query":');
+      held.push(s);
+    }
+    // Wait until the server holds both (no other connection is open yet).
+    for (let i = 0; i < 500 && (await openConnections()) < 2; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(await openConnections(), 2);
+    const r = await fetch(`${limited.url}/v1/indexes/sample/search`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: 'bread', top_k: 1 }) });
+    assert.equal(r.status, 503);
+    assert.equal(r.headers.get('connection'), 'close');
+    assert.ok(Number(r.headers.get('retry-after')) >= 1, String(r.headers.get('retry-after')));
+    const body = (await r.json()) as { error: { code: string; message: string; details: Record<string, unknown> } };
+    assert.equal(body.error.code, 'OVERLOADED');
+    assert.match(body.error.message, /limit of 2 open connections \(--max-connections\)/);
+    assert.equal(body.error.details['max_connections'], 2);
+    assert.equal((await fetch(`${limited.url}/health`)).status, 200);
+    assert.equal((await fetch(`${limited.url}/ready`)).status, 200);
+    assert.match(await (await fetch(`${limited.url}/metrics`)).text(), /^plait_requests_shed_total\{route="\/v1\/indexes\/:name\/search"\} 1$/m);
+    for (const s of held) s.destroy();
+    held.length = 0;
+    // Once they are gone the next request is served (waiting for the server to see them close).
+    let status = 0;
+    for (let i = 0; i < 500 && status !== 200; i++) {
+      status = (await postJson(`${limited.url}/v1/indexes/sample/search`, { query: 'bread', top_k: 1 })).status;
+      if (status !== 200) await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.equal(status, 200);
+  } finally {
+    for (const s of held) s.destroy();
+    await limited.close();
+  }
+  assert.equal(resolveServerOptions({}, {}).maxConnections, SERVER_DEFAULTS.maxConnections);
+  assert.throws(() => resolveServerOptions({ maxConnections: -1 }, {}), /maxConnections/);
+});

@@ -375,6 +375,22 @@ export const SERVER_DEFAULTS = {
    */
   receiveTimeoutMs: 60_000,
   /**
+   * Open client connections past which a request is answered 503 OVERLOADED (+ Retry-After) before
+   * its body is read, and its connection closed (0: no limit). It bounds the memory that slow
+   * clients can pin: each connection may buffer up to maxBodyBytes of a body for receiveTimeoutMs,
+   * so 1,024 × 1 MiB is at most 1 GiB; without it 3,000 clients each trickling 60 KB of a body
+   * grew a 540 MB server by 190 MB, and nothing stopped 10,000 × 1 MiB. A load balancer keeps tens
+   * of upstream connections (nginx's keepalive pool, an ALB's), far below it; nginx's own
+   * worker_connections defaults to 512–1,024.
+   */
+  maxConnections: 1024,
+  /**
+   * Shortest API key accepted (PLAIT_API_KEY, a key file's lines): 16 characters of `openssl rand
+   * -hex` are 64 bits, past online guessing. The access log keeps a query string's parameter names
+   * only when shorter than this (access-log.ts), so no name it keeps can be a key.
+   */
+  minApiKeyChars: 16,
+  /**
    * How often Node looks for requests past receiveTimeoutMs (http.createServer's
    * connectionsCheckingInterval, 30 s by default, which let a 60 s limit run to 90 s): one pass over
    * the open connections a second costs nothing next to a request.

@@ -10,6 +10,7 @@
  * stack, file paths) goes to the log, never to the client.
  */
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import type { Socket } from 'node:net';
 import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
 import cors from '@fastify/cors';
 import swagger from '@fastify/swagger';
@@ -54,6 +55,12 @@ function unmatchedShape(path: string): ErrorShape {
   return TEI_UNSERVED_ROUTES.has(path.replace(/\/$/, '')) ? 'tei' : 'plait';
 }
 
+/**
+ * Answered on a connection past `maxConnections` too (they carry no body): the probes, so that a
+ * flood of slow clients does not make Kubernetes restart the server, and /metrics, which shows it.
+ */
+const PROBE_ROUTES = new Set(['/health', '/ready', '/metrics']);
+
 /** Routes anyone may call without the API key: orchestrators probe these. */
 const OPEN_ROUTES = new Set(['/health', '/ready', ...PLAYGROUND_ROUTES]);
 
@@ -64,9 +71,11 @@ function digest(s: string): Buffer {
 /**
  * Constant-time comparison of the presented bearer token with the key, or with each of the keys
  * (equal-length digests; every key is compared, so the time does not tell which one matched).
+ * The header is `Bearer <key>`, the scheme in any case, then one or more spaces or tabs (RFC 7235's
+ * `auth-scheme 1*SP token68`): a client that wrote `Bearer  <key>` had been refused with the right key.
  */
 export function keyMatches(header: string | undefined, key: string | readonly string[]): boolean {
-  const m = /^Bearer (.+)$/i.exec(header ?? '');
+  const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header ?? '');
   const presented = digest(m?.[1] ?? '');
   let found = false;
   for (const k of typeof key === 'string' ? [key] : key) found = timingSafeEqual(presented, digest(k)) || found;
@@ -194,6 +203,30 @@ export async function createApp(engine: Engine, appOptions: AppOptions = {}): Pr
   if (o.corsOrigins.length > 0) {
     await app.register(cors, { origin: o.corsOrigins.includes('*') ? '*' : o.corsOrigins, exposedHeaders: ['x-request-id', 'retry-after', IGNORED_FIELDS_HEADER, TEXT_WARNINGS_HEADER] });
   }
+  // (After CORS, so that the 503 carries its headers; before the key check, so that it costs no digest.)
+  // Connections past maxConnections (counted as they open and close): their requests are answered
+  // 503 OVERLOADED before any body is read, and the connection is closed. Each open connection may
+  // buffer up to maxBodyBytes for receiveTimeoutMs, so this bounds what slow clients can pin
+  // (3,000 clients trickling 60 KB each had grown the server by 190 MB; nothing bounded it).
+  const overLimit = new WeakSet<object>();
+  if (o.maxConnections > 0) {
+    let open = 0;
+    app.server.prependListener('connection', (socket: Socket) => {
+      open++;
+      engine.metrics.openConnections.inc();
+      if (open > o.maxConnections) overLimit.add(socket);
+      socket.once('close', () => {
+        open--;
+        engine.metrics.openConnections.dec();
+      });
+    });
+  }
+  app.addHook('onRequest', async (request, reply) => {
+    if (!overLimit.has(request.raw.socket) || PROBE_ROUTES.has(request.routeOptions.url ?? '')) return;
+    void reply.header('connection', 'close');
+    throw new PlaitError('OVERLOADED', { message: `the server holds its limit of ${o.maxConnections} open connections (--max-connections): this connection is closed; retry on a new one`, maxConnections: o.maxConnections, reason: 'connections' });
+  });
+
   app.addHook('onRequest', async (request) => {
     // CORS preflights carry no credentials by design; the request that follows them does.
     if (o.apiKeys.length === 0 || request.method === 'OPTIONS' || OPEN_ROUTES.has(request.routeOptions.url ?? '')) return;

@@ -70,6 +70,17 @@ export interface IndexEntry {
   borrowed: boolean;
 }
 
+/** What Engine.onRefreshProblem is told: a served index's folder could not be read for a newer generation (`recovered` false), or can again. */
+export interface RefreshProblem {
+  index: string;
+  /** The generation still served. */
+  generation: string;
+  recovered: boolean;
+  /** The fault's code (a PlaitError's, or a Node errno such as ENOENT) and message; absent when recovered. */
+  code?: string;
+  message?: string;
+}
+
 export interface RerankerEntry {
   /** The model's name (e.g. "bundled:use-lite") and the spec it was asked by (a path or hub id). */
   names: string[];
@@ -164,6 +175,15 @@ export class Engine {
   /** A commit was seen while a refresh ran: refresh once more after it. */
   private refreshAgain = false;
   private refreshing = false;
+  /** Per served index, the fault that last kept refreshIndexes from reading it (code: message); absent when it reads. */
+  private readonly refreshFaults = new Map<string, string>();
+  /**
+   * Told when picking up a served index's newer generations starts failing (once per distinct
+   * fault) and when it works again; serveEngine logs both. Those failures had been swallowed on
+   * every tick: an index folder removed or unmounted under the server (`rm -rf`, a lost volume) left
+   * it serving the generation it had open, /ready 200, with no line in the log.
+   */
+  onRefreshProblem: ((event: RefreshProblem) => void) | undefined;
   private draining = false;
   private closed = false;
 
@@ -418,12 +438,20 @@ export class Engine {
           // number) and a new calibration record included. A served generation not yet named (the
           // index was refreshed by another caller of the same PlaitIndex: a library write through
           // it) is named here too, so answers and the result cache's keys follow what is served.
-          if (commitIdOf(readManifest(index.path)) === commitIdOf(index.manifest) && e.generation === indexGeneration(index.manifest)) continue;
-          // Named after any refresh, found or not (a write's own refresh may have swapped it in first).
-          await index.refresh();
-          e.generation = indexGeneration(index.manifest);
-        } catch {
-          // Retried on the next tick.
+          if (commitIdOf(readManifest(index.path)) !== commitIdOf(index.manifest) || e.generation !== indexGeneration(index.manifest)) {
+            // Named after any refresh, found or not (a write's own refresh may have swapped it in first).
+            await index.refresh();
+            e.generation = indexGeneration(index.manifest);
+          }
+          if (this.refreshFaults.delete(e.name)) this.onRefreshProblem?.({ index: e.name, generation: e.generation, recovered: true });
+        } catch (err) {
+          // Retried on the next tick; said once per distinct fault.
+          const code = typeof (err as { code?: unknown } | null)?.code === 'string' ? (err as { code: string }).code : 'ERROR';
+          const message = err instanceof Error ? err.message : String(err);
+          if (this.refreshFaults.get(e.name) !== `${code}: ${message}`) {
+            this.refreshFaults.set(e.name, `${code}: ${message}`);
+            this.onRefreshProblem?.({ index: e.name, generation: e.generation, recovered: false, code, message });
+          }
         }
       }
     } finally {

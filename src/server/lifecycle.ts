@@ -21,7 +21,7 @@ import { locateIndex } from '../format/index-path.js';
 import { CrossEncoder } from '../rerank/cross-encoder/cross-encoder.js';
 import { createApp, type AppOptions } from './app.js';
 import { Engine, type RerankerEntry, type ServedIndex } from './engine.js';
-import { resolveServerOptions, type ResolvedServerOptions, type ServerOptions } from './options.js';
+import { reloadApiKeys, resolveServerOptions, type ResolvedServerOptions, type ServerOptions } from './options.js';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -44,6 +44,11 @@ export async function serveEngine(engine: Engine, appOptions: AppOptions = {}): 
     throw listenError(err, o.host, o.port);
   }
   for (const w of engine.ltrWarnings) app.log.warn({ index: w.index, ltrModel: o.ltrModel }, w.message);
+  // A served folder that can no longer be read (removed, unmounted, its manifest unreadable): said once, and when it reads again.
+  engine.onRefreshProblem = (p) => {
+    if (p.recovered) app.log.info({ index: p.index, generation: p.generation }, `index "${p.index}": its folder reads again; newer generations are picked up`);
+    else app.log.warn({ index: p.index, generation: p.generation, code: p.code, reason: p.message }, `index "${p.index}": cannot read its folder for a newer generation; still serving generation ${p.generation} from the files already open`);
+  };
   // A read-only folder (a read-only volume, another user's files) is served for searches; say so at
   // the start, not at the first write (which answers 403 NOT_WRITABLE).
   for (const [name, entry] of engine.indexes) {
@@ -155,8 +160,11 @@ async function drainAndClose(app: FastifyInstance, engine: Engine, drainTimeoutM
  * Closes `server` on the first SIGTERM or SIGINT and calls `onClosed` with the exit code (0 after
  * a clean drain); a second signal calls it at once with code 1 and that signal, for the caller to
  * end the process by it (the CLI: src/cli/interrupt.ts endServe). `onDraining` is called once, as
- * the drain starts (the CLI says on stderr what the wait is and how to cut it short). Returns a
- * function that removes the handlers.
+ * the drain starts (the CLI says on stderr what the wait is and how to cut it short). SIGHUP, the
+ * signal by which daemons are told to reload (`systemctl reload`, nginx, Prometheus), reads the
+ * API key file again (reloadApiKeys) and keeps serving, with a log line either way: Node's default
+ * action had ended the process at once, cutting off every request in flight with no drain and no
+ * log line (exit 129). Returns a function that removes the handlers.
  */
 export function closeOnSignals(server: RunningServer, onClosed: (code: number, signal?: NodeJS.Signals) => void, onDraining?: (signal: NodeJS.Signals) => void): () => void {
   let received = false;
@@ -179,11 +187,25 @@ export function closeOnSignals(server: RunningServer, onClosed: (code: number, s
       },
     );
   };
+  const hangup = (): void => {
+    const o = server.engine.options;
+    try {
+      const keys = reloadApiKeys(o);
+      if (keys === null) server.app.log.info({ signal: 'SIGHUP' }, 'SIGHUP: nothing to reload (no --api-key-file); still serving');
+      else server.app.log.info({ signal: 'SIGHUP', apiKeyFile: o.apiKeyFile, apiKeys: keys }, 'reloaded the API key file');
+    } catch (err) {
+      // Its message names the file and the line, never a key; the keys read before stay.
+      const e = err as { code?: unknown; message?: unknown };
+      server.app.log.error({ signal: 'SIGHUP', apiKeyFile: o.apiKeyFile, code: e.code, reason: e.message }, 'SIGHUP: the API key file was not reloaded; the keys read before are still accepted');
+    }
+  };
   process.on('SIGTERM', handler);
   process.on('SIGINT', handler);
+  process.on('SIGHUP', hangup);
   return () => {
     process.off('SIGTERM', handler);
     process.off('SIGINT', handler);
+    process.off('SIGHUP', hangup);
   };
 }
 

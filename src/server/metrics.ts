@@ -38,6 +38,8 @@ export class ServerMetrics {
   readonly shed: Counter<'route'>;
   readonly timedOut: Counter<'route'>;
   readonly clientClosed: Counter<'route'>;
+  /** Open client connections (app.ts counts them against --max-connections). */
+  readonly openConnections: Gauge;
   readonly cacheHits: Counter<'cache'>;
   readonly cacheMisses: Counter<'cache'>;
   readonly encoderBusy: Counter<'model'>;
@@ -70,6 +72,7 @@ export class ServerMetrics {
     this.cacheHits = new Counter({ name: 'plait_cache_hits_total', help: 'Cache hits (result: search results; query: query embeddings)', labelNames: ['cache'], registers });
     this.cacheMisses = new Counter({ name: 'plait_cache_misses_total', help: 'Cache misses', labelNames: ['cache'], registers });
     this.encoderBusy = new Counter({ name: 'plait_encoder_busy_seconds_total', help: 'Summed duration of encode calls, per model (its rate approximates busy encoder threads)', labelNames: ['model'], registers });
+    this.openConnections = new Gauge({ name: 'plait_http_open_connections', help: 'Open client connections; past --max-connections their requests are answered 503 OVERLOADED (shed, route as asked)', registers });
     this.encoderInFlight = new Gauge({ name: 'plait_encoder_calls_in_flight', help: 'Encode calls in flight, per model', labelNames: ['model'], registers });
     this.scoringBusy = new Counter({ name: 'plait_scoring_busy_seconds_total', help: 'Summed duration of scoring calls, per index (its rate approximates busy scoring workers)', labelNames: ['index'], registers });
     this.scoringInFlight = new Gauge({ name: 'plait_scoring_calls_in_flight', help: 'Scoring calls in flight, per index', labelNames: ['index'], registers });

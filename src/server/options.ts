@@ -15,6 +15,9 @@ import { resolveScoringWorkers } from '../search/scoring-workers.js';
 /** Scoring workers when 'auto' (search/scoring-workers.ts, shared with openIndex's `workers`). */
 export { SCORING_WORKERS_AUTO_MAX } from '../search/scoring-workers.js';
 
+/** The most `maxConnections` may be: a common hard limit of file descriptors (ulimit -n 1,048,576); past it the limit could never bind. */
+export const MAX_CONNECTIONS = 1_048_576;
+
 export interface ServerOptions {
   host?: string;
   /** 0 picks a free port (tests). */
@@ -51,6 +54,8 @@ export interface ServerOptions {
   shutdownDelayMs?: number;
   /** ms a client has to send its whole request, headers and body (SERVER_DEFAULTS.receiveTimeoutMs); slower: 408, connection closed. 0: no limit. */
   receiveTimeoutMs?: number;
+  /** Open client connections past which a request is answered 503 OVERLOADED before its body is read (SERVER_DEFAULTS.maxConnections); /health and /ready are still answered. 0: no limit. */
+  maxConnections?: number;
   /**
    * Scoring worker threads per index: 'auto' (default) is one per core, at most
    * SCORING_WORKERS_AUTO_MAX; an integer in [0, THREAD_LIMITS.maxThreads] is that many, and 0 scores
@@ -118,6 +123,7 @@ export interface ResolvedServerOptions {
   maxEncodeTexts: number;
   drainTimeoutMs: number;
   receiveTimeoutMs: number;
+  maxConnections: number;
   shutdownDelayMs: number;
   trustProxy: string | undefined;
   scoringWorkers: number;
@@ -132,8 +138,12 @@ export interface ResolvedServerOptions {
   refreshIntervalMs: number;
   /** A key is required when set: PLAIT_API_KEY / `apiKey`, else the key file's first key. */
   apiKey: string | undefined;
-  /** Every accepted key (`apiKey` and the key file's); empty when the server is open. */
+  /** Every accepted key (`apiKey` and the key file's); empty when the server is open. Replaced whole by reloadApiKeys. */
   apiKeys: string[];
+  /** The key file read at start (`apiKeyFile`, PLAIT_API_KEY_FILE), which reloadApiKeys reads again; undefined when none. */
+  apiKeyFile: string | undefined;
+  /** PLAIT_API_KEY / `apiKey`: accepted beside the key file's keys, and kept by reloadApiKeys. */
+  fixedApiKey: string | undefined;
   corsOrigins: string[];
   logLevel: string | false;
   defaultMetrics: boolean;
@@ -143,7 +153,7 @@ export interface ResolvedServerOptions {
 /** ServerOptions' keys (util/option-keys.ts): a misspelt option is refused naming the one meant. */
 const SERVER_OPTION_KEYS = {
   host: true, port: true, maxBodyBytes: true, timeoutMs: true, writeTimeoutMs: true, maxTimeoutMs: true, maxConcurrent: true, maxQueue: true, maxQueueWaitMs: true, maxInFlightTokens: true, retryAfterSeconds: true,
-  resultCacheBytes: true, queryCacheBytes: true, maxRerankDocuments: true, maxEncodeTexts: true, drainTimeoutMs: true, receiveTimeoutMs: true, shutdownDelayMs: true, trustProxy: true, scoringWorkers: true,
+  resultCacheBytes: true, queryCacheBytes: true, maxRerankDocuments: true, maxEncodeTexts: true, drainTimeoutMs: true, receiveTimeoutMs: true, maxConnections: true, shutdownDelayMs: true, trustProxy: true, scoringWorkers: true,
   encoderThreads: true, abortCheckQueries: true, models: true, quantize: true, crossEncoders: true, ltrModel: true, synonyms: true, refreshIntervalMs: true, apiKey: true, apiKeyFile: true, corsOrigins: true, logLevel: true, defaultMetrics: true,
   logDestination: true,
 } as const satisfies OptionKeys<ServerOptions>;
@@ -244,6 +254,7 @@ export function resolveServerOptions(o: ServerOptions = {}, env: NodeJS.ProcessE
     maxEncodeTexts: int('maxEncodeTexts', o.maxEncodeTexts ?? d.maxEncodeTexts, 1),
     drainTimeoutMs: int('drainTimeoutMs', o.drainTimeoutMs ?? d.drainTimeoutMs, 0, MAX_TIMER_MS),
     receiveTimeoutMs: int('receiveTimeoutMs', o.receiveTimeoutMs ?? d.receiveTimeoutMs, 0, MAX_TIMER_MS),
+    maxConnections: int('maxConnections', o.maxConnections ?? d.maxConnections, 0, MAX_CONNECTIONS),
     shutdownDelayMs: int('shutdownDelayMs', o.shutdownDelayMs ?? d.shutdownDelayMs, 0, MAX_TIMER_MS),
     trustProxy: resolveTrustProxy(o.trustProxy),
     scoringWorkers: resolveScoringWorkers(workers, 'scoringWorkers'),
@@ -255,8 +266,10 @@ export function resolveServerOptions(o: ServerOptions = {}, env: NodeJS.ProcessE
     ltrModel: o.ltrModel,
     synonyms: resolveSynonyms(o.synonyms),
     refreshIntervalMs: int('refreshIntervalMs', o.refreshIntervalMs ?? d.refreshIntervalMs, 0, MAX_TIMER_MS),
-    apiKey: o.apiKey ?? (env.PLAIT_API_KEY === undefined || env.PLAIT_API_KEY === '' ? undefined : env.PLAIT_API_KEY),
+    apiKey: o.apiKey !== undefined ? resolveApiKey(o.apiKey, 'apiKey') : env.PLAIT_API_KEY === undefined || env.PLAIT_API_KEY === '' ? undefined : resolveApiKey(env.PLAIT_API_KEY, 'PLAIT_API_KEY'),
     apiKeys: [],
+    apiKeyFile: undefined,
+    fixedApiKey: undefined,
     corsOrigins: corsOrigins(o.corsOrigins ?? [], 'corsOrigins'),
     logLevel: resolveLogLevel(o.logLevel),
     defaultMetrics: o.defaultMetrics ?? true,
@@ -264,11 +277,58 @@ export function resolveServerOptions(o: ServerOptions = {}, env: NodeJS.ProcessE
   };
   if (r.timeoutMs > r.maxTimeoutMs) throw invalidArgumentError('timeoutMs', `at most maxTimeoutMs (${r.maxTimeoutMs})`, r.timeoutMs);
   if (r.writeTimeoutMs > r.maxTimeoutMs) throw invalidArgumentError('writeTimeoutMs', `at most maxTimeoutMs (${r.maxTimeoutMs})`, r.writeTimeoutMs);
-  if (r.apiKey !== undefined && r.apiKey.length < 16) throw invalidArgumentError('apiKey', 'at least 16 characters', `${r.apiKey.length} characters`);
-  const keyFile = o.apiKeyFile ?? (env.PLAIT_API_KEY_FILE === undefined || env.PLAIT_API_KEY_FILE === '' ? undefined : env.PLAIT_API_KEY_FILE);
-  r.apiKeys = [...(r.apiKey === undefined ? [] : [r.apiKey]), ...(keyFile === undefined ? [] : readApiKeyFile(keyFile))];
+  r.apiKeyFile = o.apiKeyFile ?? (env.PLAIT_API_KEY_FILE === undefined || env.PLAIT_API_KEY_FILE === '' ? undefined : env.PLAIT_API_KEY_FILE);
+  r.fixedApiKey = r.apiKey;
+  r.apiKeys = [...(r.apiKey === undefined ? [] : [r.apiKey]), ...(r.apiKeyFile === undefined ? [] : readApiKeyFile(r.apiKeyFile))];
   r.apiKey ??= r.apiKeys[0];
   return r;
+}
+
+/**
+ * Reads `o.apiKeyFile` again and makes its keys, beside `o.fixedApiKey`, the accepted ones from the
+ * next request on (`plait serve` does it on SIGHUP): a key is rotated without a restart — list the
+ * old and the new one, reload, move the clients, list the new one alone, reload. A file that is
+ * missing or holds a bad line changes nothing (the keys read before stay) and throws as at start.
+ * @returns the number of keys now accepted, or null when the server was started without a key file (nothing to reload).
+ * @throws PlaitError FILE_NOT_FOUND or INVALID_ARGUMENT (readApiKeyFile), naming the file and line, never a key.
+ */
+export function reloadApiKeys(o: ResolvedServerOptions): number | null {
+  if (o.apiKeyFile === undefined) return null;
+  const keys = [...(o.fixedApiKey === undefined ? [] : [o.fixedApiKey]), ...readApiKeyFile(o.apiKeyFile)];
+  o.apiKeys = keys;
+  o.apiKey = keys[0];
+  return keys.length;
+}
+
+/**
+ * What keeps `key` (already trimmed) from being an API key, or undefined when it is one: at least
+ * SERVER_DEFAULTS.minApiKeyChars characters, each visible ASCII (`!` to `~`): a key with a control
+ * character, a space or a non-ASCII letter cannot reach the server whole in an `Authorization`
+ * header (Node trims a header's edge white space and refuses control characters; fetch refuses
+ * characters past U+00FF), so every request would be a 401. `received` names a length or a
+ * character's position, never the key.
+ */
+function apiKeyFault(key: string): { expected: string; received: string; reason: 'tooShort' | 'notPrintable' } | undefined {
+  const bad = /[^\x21-\x7e]/.exec(key);
+  if (bad !== null) return { expected: 'visible ASCII characters only (no space, tab, line break or other control character)', received: `U+${bad[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')} at character ${bad.index + 1}`, reason: 'notPrintable' };
+  if (key.length < SERVER_DEFAULTS.minApiKeyChars) return { expected: `at least ${SERVER_DEFAULTS.minApiKeyChars} characters`, received: `${key.length} characters`, reason: 'tooShort' };
+  return undefined;
+}
+
+/**
+ * An API key given whole (PLAIT_API_KEY, the library's `apiKey`), read as a key file's line is:
+ * white space at its ends is no part of it. A Secret written from a file (`kubectl create secret
+ * generic --from-file`, `echo $KEY > key`) ends with a line feed that its env var keeps; that key
+ * had been taken as it came, and no client can send a line feed in a header, so the server answered
+ * every request 401 — a start that looked protected and served nobody.
+ * @param name how the caller gave it, named in the message (`PLAIT_API_KEY`, `apiKey`)
+ * @throws PlaitError INVALID_ARGUMENT (`details.reason` `tooShort` or `notPrintable`), never echoing the key.
+ */
+function resolveApiKey(value: string, name: string): string {
+  const key = value.trim();
+  const fault = apiKeyFault(key);
+  if (fault !== undefined) throw new PlaitError('INVALID_ARGUMENT', { message: `Expected ${fault.expected} for ${name} but received ${fault.received}`, name, reason: fault.reason });
+  return key;
 }
 
 /**
@@ -286,7 +346,8 @@ export function readApiKeyFile(file: string): string[] {
   text.split(/\r?\n/).forEach((line, i) => {
     const key = line.trim();
     if (key === '' || key.startsWith('#')) return;
-    if (key.length < 16) throw new PlaitError('INVALID_ARGUMENT', { message: `Expected API keys of at least 16 characters in ${file} but line ${i + 1} holds ${key.length}`, path: file, line: i + 1, option: 'apiKeyFile' });
+    const fault = apiKeyFault(key);
+    if (fault !== undefined) throw new PlaitError('INVALID_ARGUMENT', { message: `Expected API keys of ${fault.expected} in ${file} but line ${i + 1} holds ${fault.received}`, path: file, line: i + 1, option: 'apiKeyFile', reason: fault.reason });
     keys.push(key);
   });
   if (keys.length === 0) throw new PlaitError('INVALID_ARGUMENT', { message: `the API key file ${file} holds no key (one a line; blank lines and # comments are skipped)`, path: file, option: 'apiKeyFile' });

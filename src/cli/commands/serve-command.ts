@@ -5,7 +5,7 @@
 import { warnLtrModelIndexes } from '../open-index.js';
 import { Option, type Command } from 'commander';
 import { SERVER_DEFAULTS, THREAD_LIMITS } from '../../config/defaults.js';
-import { SCORING_WORKERS_AUTO_MAX, corsOrigins } from '../../server/options.js';
+import { MAX_CONNECTIONS, SCORING_WORKERS_AUTO_MAX, corsOrigins } from '../../server/options.js';
 import { formatBytes } from '../progress.js';
 import { startServer, closeOnSignals } from '../../server/index.js';
 import type { ServerOptions } from '../../server/index.js';
@@ -37,6 +37,7 @@ interface ServeCliOptions {
   maxTimeoutMs?: number;
   drainTimeoutMs?: number;
   receiveTimeoutMs?: number;
+  maxConnections?: number;
   shutdownDelayMs?: number;
   trustProxy?: string;
   apiKeyFile?: string;
@@ -83,6 +84,7 @@ export function registerServeCommand(program: Command): void {
     .option('--trust-proxy <addresses>', 'proxies whose X-Forwarded-For names the client in the access log: IPs, CIDRs or loopback/linklocal/uniquelocal, comma-separated (default: none)')
     .option('--shutdown-delay-ms <n>', `on SIGTERM, ms to keep serving with /ready answering 503 before the listener closes and the drain starts (behind k8s: ~5000, while endpoints update), ${range(0, MAX_TIMER_MS)}`, parseIntArg('shutdownDelayMs', 0, MAX_TIMER_MS), d.shutdownDelayMs)
     .option('--receive-timeout-ms <n>', `ms a client has to send its whole request, headers and body (slower: 408, connection closed), ${range(0, MAX_TIMER_MS)} (0: no limit)`, parseIntArg('receiveTimeoutMs', 0, MAX_TIMER_MS), d.receiveTimeoutMs)
+    .option('--max-connections <n>', `open client connections past which a request is answered 503 before its body is read (its connection closed; /health and /ready still answered), ${range(0, MAX_CONNECTIONS)} (0: no limit)`, parseIntArg('maxConnections', 0, MAX_CONNECTIONS), d.maxConnections)
     .addOption(new Option('--max-body-bytes <n>', 'largest request body in bytes (larger: 413)').argParser(parseIntArg('maxBodyBytes', 1024)).default(d.maxBodyBytes, `${d.maxBodyBytes}, ${formatBytes(d.maxBodyBytes)}`))
     .option('--result-cache-mb <n>', 'result cache size in MiB', parseIntArg('resultCacheMb', 0), d.resultCacheBytes / MIB)
     .option('--query-cache-mb <n>', 'query-embedding cache size in MiB', parseIntArg('queryCacheMb', 0), d.queryCacheBytes / MIB)
@@ -90,7 +92,7 @@ export function registerServeCommand(program: Command): void {
     .option('--log-level <level>', 'pino log level (fatal, error, warn, info, debug, trace, silent)', 'info')
     .option('--nats <url>', 'join a cluster through this NATS server: with <index>/shard-<i>, as a replica of that shard (HTTP too only when --port is given); with --coordinate, as its coordinator')
     .option('--coordinate <name>', 'serve the cluster <name> (a sharded index\'s name or folder) over HTTP, scattering searches to its shards through --nats')
-    .option('--api-key-file <file>', 'require "Authorization: Bearer <key>" with one of the keys in this file, one a line (# comments; list old and new to rotate); read at start')
+    .option('--api-key-file <file>', 'require "Authorization: Bearer <key>" with one of the keys in this file, one a line (# comments; list old and new to rotate); read at start and again on SIGHUP')
     .addHelpText('after', '\nEnvironment: PLAIT_API_KEY=<key> requires "Authorization: Bearer <key>" on every route but /health and /ready; PLAIT_API_KEY_FILE=<file> is --api-key-file.')
     .action(async (indexes: string[], o: ServeCliOptions, command: Command) => {
       // 0 meant auto here until it was made to mean what the library's workers: 0 means: say so to
@@ -117,6 +119,7 @@ export function registerServeCommand(program: Command): void {
         ...deadlineOptions(o, command),
         ...(o.drainTimeoutMs === undefined ? {} : { drainTimeoutMs: o.drainTimeoutMs }),
         ...(o.receiveTimeoutMs === undefined ? {} : { receiveTimeoutMs: o.receiveTimeoutMs }),
+        ...(o.maxConnections === undefined ? {} : { maxConnections: o.maxConnections }),
         ...(o.shutdownDelayMs === undefined ? {} : { shutdownDelayMs: o.shutdownDelayMs }),
         ...(o.trustProxy === undefined ? {} : { trustProxy: o.trustProxy }),
         ...(o.apiKeyFile === undefined ? {} : { apiKeyFile: o.apiKeyFile }),
