@@ -112,6 +112,16 @@ interface DeleteBody {
   wait_ms?: number;
 }
 
+/** One warning of a write's answer: a filter's (FILTER_WARNING_PROPERTIES) or METADATA_TYPE_MIXED's field, types and new_types. */
+const WRITE_WARNING_ITEM = {
+  type: 'object',
+  properties: {
+    ...FILTER_WARNING_PROPERTIES,
+    types: { type: 'array', items: { type: 'object', properties: { type: { type: 'string' }, documents: { type: 'integer' }, example_id: { type: 'string' } } } },
+    new_types: { type: 'array', items: { type: 'string' } },
+  },
+} as const;
+
 const TIMEOUT_MS = {
   type: 'integer',
   minimum: 1,
@@ -198,14 +208,7 @@ const WRITE_RESPONSE = {
         'when the delete\'s filter matched no live document: why, as a search with that filter says it — FILTER_FIELD_UNKNOWN (field, suggestion), FILTER_TYPE_MISMATCH (asked_type, stored_types), else FILTER_NO_MATCH; ' +
         'whatever the delete\'s filter matched, FILTER_TYPE_MIXED for a comparison on a field holding values of several JSON types, which deleted the values of its own type only (asked_type; stored_counts: each type and its live documents before the delete); ' +
         'METADATA_TYPE_MIXED when the write left a metadata field holding values of several JSON types, one of them new to it (field; types: each type, its live documents and an example_id; new_types): committed all the same, but a comparison filter on the field matches the values of its own type only',
-      items: {
-        type: 'object',
-        properties: {
-          ...FILTER_WARNING_PROPERTIES,
-          types: { type: 'array', items: { type: 'object', properties: { type: { type: 'string' }, documents: { type: 'integer' }, example_id: { type: 'string' } } } },
-          new_types: { type: 'array', items: { type: 'string' } },
-        },
-      },
+      items: WRITE_WARNING_ITEM,
     },
   },
 } as const;
@@ -230,14 +233,7 @@ const LOGGED_RESPONSE = {
         'and, matched or not, FILTER_TYPE_MIXED for a comparison on a field holding values of several JSON types over the cluster (the shards\' counts summed: a field of numbers on one shard and strings on another is mixed), which deletes the values of its own type only (asked_type; stored_counts). ' +
         'Without wait_ms from the preview (filter_matches), with it from what the replicas counted as they applied the delete. ' +
         'An add with wait_ms, once every replica applied it: METADATA_TYPE_MIXED for each metadata field the add left holding values of several JSON types over the cluster, one of them new (every shard\'s counts summed: a field of numbers on one shard and strings on another is mixed), as a single index\'s add says it (field; types: each type, its live documents and an example_id; new_types)',
-      items: {
-        type: 'object',
-        properties: {
-          ...FILTER_WARNING_PROPERTIES,
-          types: { type: 'array', items: { type: 'object', properties: { type: { type: 'string' }, documents: { type: 'integer' }, example_id: { type: 'string' } } } },
-          new_types: { type: 'array', items: { type: 'string' } },
-        },
-      },
+      items: WRITE_WARNING_ITEM,
     },
     metadata_types_unknown: {
       type: 'array',
