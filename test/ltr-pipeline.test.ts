@@ -158,17 +158,21 @@ describe('the ltr stage', () => {
   });
 });
 
+/** Two servers over the same index and reranker: one holding `model` as its ranking model, one without. */
+async function serveWithAndWithout(model: LtrModel): Promise<{ withModel: Awaited<ReturnType<typeof serveEngine>>; without: Awaited<ReturnType<typeof serveEngine>> }> {
+  const reranker = await Reranker.create({ encoder: await index.encoder() });
+  const options = resolveServerOptions({ host: '127.0.0.1', port: 0, logLevel: false, defaultMetrics: false }, {});
+  const parts = { indexes: [{ name: 'tiny', index, borrowed: true }], rerankers: [{ names: ['tiny'], reranker, borrowed: true }] };
+  return { withModel: await serveEngine(new Engine({ ...parts, ltrModel: model }, options)), without: await serveEngine(new Engine(parts, options)) };
+}
+
 describe('the server', () => {
   test('a pipeline with an ltr stage over HTTP equals the library\'s; without a served model it is a 400', async () => {
     const model = modelOf(['doc_length', 'bm25_rank'], [
       { f: 0, t: 20, l: { leaf: 1 }, r: { leaf: -1 } },
       { f: 1, t: 3.5, l: { leaf: 0.5 }, r: { leaf: 0 } },
     ]);
-    const reranker = await Reranker.create({ encoder: await index.encoder() });
-    const options = resolveServerOptions({ host: '127.0.0.1', port: 0, logLevel: false, defaultMetrics: false }, {});
-    const parts = { indexes: [{ name: 'tiny', index, borrowed: true }], rerankers: [{ names: ['tiny'], reranker, borrowed: true }] };
-    const withModel = await serveEngine(new Engine({ ...parts, ltrModel: model }, options));
-    const without = await serveEngine(new Engine(parts, options));
+    const { withModel, without } = await serveWithAndWithout(model);
     try {
       const r = await postJson(`${withModel.url}/v1/indexes/tiny/search`, { query: QUERY, pipeline: 'hybrid:30 > ltr:5' });
       assert.equal(r.status, 200, JSON.stringify(r.body));
@@ -195,11 +199,7 @@ describe('explaining the served model over HTTP', () => {
     ]);
     const file = path.join(root, 'served-ltr.json');
     await writeFile(file, JSON.stringify(model.file));
-    const reranker = await Reranker.create({ encoder: await index.encoder() });
-    const options = resolveServerOptions({ host: '127.0.0.1', port: 0, logLevel: false, defaultMetrics: false }, {});
-    const parts = { indexes: [{ name: 'tiny', index, borrowed: true }], rerankers: [{ names: ['tiny'], reranker, borrowed: true }] };
-    const withModel = await serveEngine(new Engine({ ...parts, ltrModel: model }, options));
-    const without = await serveEngine(new Engine(parts, options));
+    const { withModel, without } = await serveWithAndWithout(model);
     try {
       const served = await postJson(`${withModel.url}/v1/indexes/tiny/search`, { query: QUERY, pipeline: 'hybrid:30 > ltr:5' });
       assert.equal(served.status, 200, JSON.stringify(served.body));
