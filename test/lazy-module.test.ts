@@ -42,7 +42,7 @@ test('the commands that open an index load none of the one-input packages; each 
 test("importing the library loads no NATS package (src/cluster/nats-modules.ts) and no native runtime (src/encoder/native-runtimes.ts); the cluster's first call loads NATS", () => {
   const atImport = packagesLoadedBy(`await import(${JSON.stringify(dist('../src/index.js'))});`);
   assert.ok(atImport.includes('better-sqlite3'), atImport.join(', '));
-  for (const p of [...NATS, ...LAZY, 'onnxruntime-node', 'onnxruntime-common', 'tokenizers']) assert.ok(!atImport.includes(p), `${p} is loaded at import: ${atImport.join(', ')}`);
+  for (const p of [...NATS, ...LAZY, 'onnxruntime-node', 'onnxruntime-common', 'tokenizers', 'msgpackr']) assert.ok(!atImport.includes(p), `${p} is loaded at import: ${atImport.join(', ')}`);
   const afterCall = packagesLoadedBy(`const { natsCore, natsJetStream } = await import(${JSON.stringify(dist('../src/cluster/nats-modules.js'))});
     if (typeof natsCore().connect !== 'function' || natsJetStream().DiscardPolicy.Old !== 'old') throw new Error('nats');`);
   assert.ok(afterCall.includes('@nats-io/transport-node') && afterCall.includes('@nats-io/jetstream'), afterCall.join(', '));

@@ -62,7 +62,7 @@
 import type { FilterWarning, WireFieldTypes } from '../docstore/metadata-catalogue.js';
 import type { MetadataFilter } from '../docstore/metadata-filter.js';
 import type { FieldTypeChange } from '../docstore/metadata-types.js';
-import { pack, unpack } from 'msgpackr';
+import { pack, unpack } from '../util/msgpack.js';
 import { PlaitError, type ErrorCode, type ErrorDetails } from '../errors/index.js';
 import type { TokenEmbeddings } from '../encoder/types.js';
 import type { IndexManifest } from '../format/manifest.js';

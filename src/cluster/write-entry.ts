@@ -17,7 +17,7 @@
  * [start, end]×passages, emb: [{ n, tok: Int32 LE bytes, vec: Float32 LE bytes }] }], del: [ids],
  * where?: filter }`. Little-endian, as every plait index file.
  */
-import { pack, unpack } from 'msgpackr';
+import { pack, unpack } from '../util/msgpack.js';
 import { PlaitError, invalidArgument } from '../errors/index.js';
 import type { EncodedDocument, UpdateRequest } from '../mutate/index-updater.js';
 import type { MetadataFilter } from '../docstore/metadata-filter.js';

@@ -34,7 +34,7 @@
  * never half. Upgrade replicas before writers.
  */
 import { randomUUID } from 'node:crypto';
-import { pack, unpack } from 'msgpackr';
+import { pack, unpack } from '../util/msgpack.js';
 import { PlaitError } from '../errors/index.js';
 import type { FilterWarning, WireFieldTypes } from '../docstore/metadata-catalogue.js';
 import type { FieldTypeChange, MetadataTypeWarning } from '../docstore/metadata-types.js';

@@ -5,7 +5,7 @@
  * `np.frombuffer(v, '<f4').reshape(length, dim)`.
  */
 import type { FastifyPluginAsync } from 'fastify';
-import { pack } from 'msgpackr';
+import { pack } from '../../util/msgpack.js';
 import { PlaitError } from '../../errors/index.js';
 import type { TextKind, TokenEmbeddings } from '../../index.js';
 import { ERROR_SCHEMA } from '../http-errors.js';
