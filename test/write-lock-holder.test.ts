@@ -49,3 +49,26 @@ test('a refused writer never names an unwritten or dead holder', (t) => {
   assert.equal(stale.details?.['pid'], undefined);
   assert.match(stale.message, /another process/);
 });
+
+test('a write lock in a folder that is not there is INDEX_NOT_FOUND naming the folder, and each file once, with either kind of lock', () => {
+  // An index folder removed under a server: its next write had said "cannot open <dir>/write.lock
+  // (cannot open <dir>/write.lock: No such file or directory)".
+  const dir = join(mkdtempSync(join(tmpdir(), 'plait-lockgone-')), 'gone');
+  try {
+    for (const kind of ['flock', 'record'] as const) {
+      let err: PlaitError | undefined;
+      try {
+        acquireWriteLock(dir, kind).release();
+      } catch (e) {
+        if (isPlaitError(e)) err = e;
+        else throw e;
+      }
+      assert.equal(err?.code, 'INDEX_NOT_FOUND', kind);
+      assert.match(err.message, new RegExp(`the index folder ${dir} is not there`), kind);
+      const file = join(dir, LOCK_FILE);
+      assert.ok(err.message.split(file).length <= 2, `${kind}: ${err.message}`);
+    }
+  } finally {
+    rmSync(join(dir, '..'), { recursive: true, force: true });
+  }
+});

@@ -178,8 +178,11 @@ export function acquireWriteLock(dir: string, kind: LockKind = lockKind()): Writ
  */
 function lockOpenError(dir: string, what: string, cause: unknown): PlaitError {
   const reason = (cause as Error).message;
-  if (!existsSync(dir)) return new PlaitError('INDEX_NOT_FOUND', { message: `${what} (${reason})`, path: dir }, { cause });
-  return new PlaitError('NOT_WRITABLE', { message: `${what} (${reason}): writes to an index (add, delete, compact, calibrate, a rebuild, backup) need write access to its folder; searches do not`, path: dir }, { cause });
+  // The addon's message already says what it could not open ("cannot open <path>: <errno text>"):
+  // said once, not as "cannot open <path> (cannot open <path>: …)".
+  const said = reason.startsWith(what) ? reason : `${what} (${reason})`;
+  if (!existsSync(dir)) return new PlaitError('INDEX_NOT_FOUND', { message: `the index folder ${dir} is not there: ${said}`, path: dir }, { cause });
+  return new PlaitError('NOT_WRITABLE', { message: `${said}: writes to an index (add, delete, compact, calibrate, a rebuild, backup) need write access to its folder; searches do not`, path: dir }, { cause });
 }
 
 /**
