@@ -28,7 +28,8 @@ export class ColbertOnnxBackend implements EncoderBackend {
   }
 
   static async load(spec: ColbertSpec, options: BackendOptions): Promise<ColbertOnnxBackend> {
-    const tokenizer = await loadColbertTokenizer(spec);
+    // The calling thread's loadTokenizer (createEncoder) checked the ids against the graph.
+    const tokenizer = await loadColbertTokenizer(spec, { checkGraph: false });
     const file = tokenizer.checkpoint.onnxPath;
     let session: ort.InferenceSession;
     try {
