@@ -146,6 +146,10 @@ test('CLI: --doc-maxlen and --cross-max-length past the table exit 2 naming both
   const past = runPlait(root, ['index', path.join(root, 'docs.jsonl'), '-i', 'past', '--model', defaulted, '--doc-maxlen', '4096', '--quiet']);
   assert.equal(past.code, 2, past.stderr);
   assert.match(past.stderr, /Expected at most 64 for --doc-maxlen but received 4096: the model has 64 positions .*\[INVALID_ARGUMENT\]/s);
+  // The cluster's build door (a sharded index) loads the encoder the same way.
+  const sharded = runPlait(root, ['index', path.join(root, 'docs.jsonl'), '-i', 'sharded', '--model', defaulted, '--doc-maxlen', '4096', '--shards', '2', '--quiet']);
+  assert.equal(sharded.code, 2, sharded.stderr);
+  assert.match(sharded.stderr, /but received 4096: the model has 64 positions/);
   const rerank = runPlait(root, ['rerank', '--query', 'bread', '--docs', path.join(root, 'docs.jsonl'), '--cross-encoder', cross, '--cross-max-length', '128']);
   assert.equal(rerank.code, 2, rerank.stderr);
   assert.match(rerank.stderr, /Expected at most 64 for (--cross-max-length|maxLength) but received 128: the model has 64 positions .*\[INVALID_ARGUMENT\]/s);

@@ -47,7 +47,7 @@ export function addCrossEncoderFlags(cmd: Command): Command {
     .option('--cross-encoder <model>', 'cross-encoder: a folder (onnx/model.onnx or model.onnx, or config.json + weights to convert; with tokenizer.json) or a hub repo id')
     .option('--cross-variant <v>', 'cross-encoder graph: fp32 (model.onnx), quantized (model_quantized.onnx) or int8 (model_int8.onnx) (default: fp32)')
     .option('--cross-threads <n>', `worker threads running the cross-encoder, 0–${THREAD_LIMITS.maxThreads} (default: ${CROSS_ENCODER_DEFAULTS.threads})`, parseIntArg('crossThreads', 0, THREAD_LIMITS.maxThreads))
-    .option('--cross-max-length <n>', 'longest pair in tokens (default: from the model files)', parseIntArg('crossMaxLength', 4))
+    .option('--cross-max-length <n>', "longest pair in tokens, at most the graph's positions (default: from the model files)", parseIntArg('crossMaxLength', 4))
     .option('--cross-sigmoid', 'report sigmoid(logit) for single-logit cross-encoders');
 }
 
