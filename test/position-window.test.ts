@@ -159,7 +159,9 @@ test('CLI: --doc-maxlen and --cross-max-length past the table exit 2 naming both
   assert.ok(hits.hits.length > 0);
 });
 
-test('HTTP: /encode, /rerank and /search with long texts answer 200 (they were ENCODE_FAILED)', async () => {
+test('HTTP: a model or cross-encoder asking past its table is refused at start; /encode, /rerank and /search with long texts answer 200 (they were ENCODE_FAILED)', async () => {
+  await assert.rejects(startServer([], { host: '127.0.0.1', port: 0, models: [docPast], encoderThreads: 0, logLevel: 'silent' }), namesBoth('MODEL_UNSUPPORTED', 180, /doc_maxlen 180/));
+  await assert.rejects(startServer([], { host: '127.0.0.1', port: 0, crossEncoders: [crossPast], logLevel: 'silent' }), namesBoth('MODEL_UNSUPPORTED', 128, /model_max_length 128/));
   const server = await startServer([path.join(root, 'indexes', 'long')], { host: '127.0.0.1', port: 0, models: [defaulted], crossEncoders: [cross], encoderThreads: 0, logLevel: 'silent' });
   try {
     const post = async (route: string, body: unknown): Promise<Record<string, unknown>> => {
