@@ -17,6 +17,8 @@
  *
  * What is atomic: one shard's part of a write is applied in one commit on every replica. A write
  * spanning shards is not atomic across them (each shard applies its part on its own schedule).
+ * A write whose part one shard's log refuses after another's stored its own is WRITE_PARTIAL, naming
+ * both (partial-write.ts); sent again under its write id, only the missing parts are stored.
  * Many writes made one (a corpus file): `stage` and `publishEntry`, driven by write-transaction.ts.
  */
 import { randomUUID } from 'node:crypto';
