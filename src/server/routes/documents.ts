@@ -142,7 +142,7 @@ const WRITE_ID = {
   type: 'string',
   pattern: '^[A-Za-z0-9_.:-]{1,128}$',
   description:
-    'a cluster coordinator only (400 INVALID_ARGUMENT on a single index, whose write is one commit): the write\'s id (default: a new UUID). A write sent again under the id of one that failed with 503 WRITE_PARTIAL (its details.write_id) stores only the shards\' parts that were missing, within the write log\'s duplicate window (2 minutes, JetStream\'s default); later, or without it, the stored parts are stored again, which replaces the same ids (nothing is duplicated)',
+    'a cluster coordinator only (400 INVALID_ARGUMENT on a single index, whose write is one commit): the write\'s id (default: a new UUID). A write sent again under the id of one that failed with 503 WRITE_PARTIAL (its details.write_id) stores only the shards\' parts that were missing, within the write log\'s duplicate window (2 minutes, JetStream\'s default); later, or without it, the stored parts are stored again, which replaces the same ids (nothing is duplicated). An id names ONE write: another write under it within the window is taken for a retry and not stored',
 } as const;
 
 const ADD_BODY_SCHEMA = {
