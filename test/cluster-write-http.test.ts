@@ -386,8 +386,9 @@ test('a write whose shard log refuses its part after another shard stored its ow
   const again = await postJson(`${coordinator.url}/v1/indexes/web/documents`, { documents: docs, write_id: 'harbour-1', wait_ms: 60_000 });
   assert.equal(again.status, 200, JSON.stringify(again.body));
   assert.equal(again.body.write_id, 'harbour-1');
-  const seqs = new Map((again.body.sequences as { shard: number; sequence: number }[]).map((x) => [x.shard, x.sequence]));
-  assert.equal(seqs.get(0), d.stored[0].sequence, 'shard 0: the first try\'s entry, not a second one');
+  const seqs = new Map((again.body.sequences as { shard: number; sequence: number; stored_before: boolean }[]).map((x) => [x.shard, x]));
+  assert.equal(seqs.get(0)?.sequence, d.stored[0].sequence, 'shard 0: the first try\'s entry, not a second one');
+  assert.deepEqual([seqs.get(0)?.stored_before, seqs.get(1)?.stored_before], [true, false]);
   assert.equal(await lastSeq(0), d.stored[0].sequence);
   for (const [shard, ids] of [[0, on0], [1, on1]] as const) {
     for (const id of ids) assert.notEqual(replicas[shard]!.index.docstore.docIdToRowid(id), null, `${id} on shard ${shard}`);

@@ -99,6 +99,11 @@ export interface ShardAck {
   documents: number;
   /** docIds this shard's part deletes (a filter delete is not counted: what it matches is known to the replicas only). */
   deletes: number;
+  /**
+   * True when JetStream took every part for one stored before under the same write id (a retry of
+   * a WRITE_PARTIAL within the duplicate window): not stored again; the sequences are the first try's.
+   */
+  storedBefore: boolean;
 }
 
 export interface WriteAck {
@@ -238,6 +243,7 @@ export class WriteLog {
       let previous = 0;
       let first = 0;
       let interleaved = false;
+      let duplicate = true;
       for (let k = 0; k < parts.length; k++) {
         const h = natsCore().headers();
         h.set(WRITE_HEADER, `${writeId}.${attempt}`);
@@ -250,6 +256,7 @@ export class WriteLog {
             expect: { streamName: stream, ...(k === 0 ? {} : { lastSequence: previous }) },
           });
           previous = ack.seq;
+          duplicate &&= ack.duplicate;
           if (k === 0) first = ack.seq;
         } catch (e) {
           if (k > 0 && e instanceof natsJetStream().JetStreamApiError && e.code === WRONG_LAST_SEQUENCE) {
@@ -259,7 +266,7 @@ export class WriteLog {
           throw translatePublishError(e, stream);
         }
       }
-      if (!interleaved) return { shard, stream, firstSequence: first, sequence: previous, parts: parts.length, bytes: bytes.length, documents: 0, deletes: 0 };
+      if (!interleaved) return { shard, stream, firstSequence: first, sequence: previous, parts: parts.length, bytes: bytes.length, documents: 0, deletes: 0, storedBefore: duplicate };
       // Two writers that restart at once would keep cutting each other's parts: back off at random.
       await new Promise((r) => setTimeout(r, Math.random() * CLUSTER_WRITE_DEFAULTS.publishBackoffMs * 2 ** attempt));
     }

@@ -304,7 +304,7 @@ const LOGGED_RESPONSE = {
       items: {
         type: 'object',
         required: ['shard', 'sequence'],
-        properties: { shard: { type: 'integer' }, stream: { type: 'string' }, first_sequence: { type: 'integer' }, sequence: { type: 'integer' }, parts: { type: 'integer' }, documents: { type: 'integer' }, deletes: { type: 'integer' } },
+        properties: { shard: { type: 'integer' }, stream: { type: 'string' }, first_sequence: { type: 'integer' }, sequence: { type: 'integer' }, parts: { type: 'integer' }, documents: { type: 'integer' }, deletes: { type: 'integer' }, stored_before: { type: 'boolean', description: 'true: a retry under write_id found this shard\'s part stored by an earlier try (a WRITE_PARTIAL\'s): not stored again, the sequences are that try\'s' } },
       },
     },
   },
@@ -323,7 +323,7 @@ function loggedAnswer(name: string, ack: WriteAck): Record<string, unknown> {
   const sum = (k: 'documents' | 'deletes'): number => ack.shards.reduce((a, s) => a + s[k], 0);
   return {
     index: name, acknowledged: true, write_id: ack.writeId, documents: sum('documents'), deletes: sum('deletes'),
-    sequences: ack.shards.map((s) => ({ shard: s.shard, stream: s.stream, first_sequence: s.firstSequence, sequence: s.sequence, parts: s.parts, documents: s.documents, deletes: s.deletes })),
+    sequences: ack.shards.map((s) => ({ shard: s.shard, stream: s.stream, first_sequence: s.firstSequence, sequence: s.sequence, parts: s.parts, documents: s.documents, deletes: s.deletes, stored_before: s.storedBefore })),
   };
 }
 
