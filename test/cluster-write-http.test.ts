@@ -435,10 +435,18 @@ test('an add\'s wait_ms type-count round ends with the wait\'s deadline and with
     assert.deepEqual(await clusterAddTypes(nc, 'typed', SHARDS, w, { signal: AbortSignal.abort() }), { metadataWarnings: [], unknownShards: [1] });
     await nc.flush();
     assert.equal(typesAsked.length, 0, 'no types request was sent');
-    // Over HTTP: the add applied (ping), the round to shard 1 hangs; the drain (100 ms) runs out and the answer comes
-    // (before: the round ran its 2 s, past the drain's 500 ms grace, and the client was cut off unanswered).
     const id = idsOn(0, 1, 'typed')[0]!;
-    const pending = postJson(`${server.url}/v1/indexes/typed/documents`, { documents: [{ doc_id: id, text: 'A lighthouse keeper logged the fog.', metadata: { topic: 'sea' } }], wait_ms: 60_000 });
+    const body = { documents: [{ doc_id: id, text: 'A lighthouse keeper logged the fog.', metadata: { topic: 'sea' } }] };
+    // Over HTTP, wait_ms bounds it: a ping round alone (CLUSTER_DEFAULTS.pingWaitMs, 250 ms) outlasts a wait of 1 ms, so no
+    // type round is left time (before: it asked shard 1 and waited its 2 s past the wait).
+    const short = await postJson(`${server.url}/v1/indexes/typed/documents`, { ...body, wait_ms: 1 });
+    assert.equal(short.status, 200, JSON.stringify(short.body));
+    assert.deepEqual([short.body.replicas.complete, short.body.metadata_types_unknown], [true, [1]]);
+    await nc.flush();
+    assert.equal(typesAsked.length, 0, 'no types request was sent');
+    // The add applied (ping), the round to shard 1 hangs; the drain (100 ms) runs out and the answer comes
+    // (before: the round ran its 2 s, past the drain's 500 ms grace, and the client was cut off unanswered).
+    const pending = postJson(`${server.url}/v1/indexes/typed/documents`, { ...body, wait_ms: 60_000 });
     await until(() => typesAsked.length > 0);
     closed = true;
     await server.close();
