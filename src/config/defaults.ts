@@ -1346,6 +1346,18 @@ export const WARM_UP_DEFAULTS = {
   barrierTimeoutMs: 10_000,
 } as const;
 
+/** Tables an index's scoring threads derive once and share (src/search/shared-tables.ts, src/util/shared-once.ts). */
+export const SHARED_TABLES_DEFAULTS = {
+  /**
+   * How long a thread that needs a shared table (the int8 centroids, the exact stage's norm cache)
+   * waits for the thread filling it before it fills a private copy instead: filling takes well
+   * under a second (the int8 centroids of 131,072 × 128: ~0.1–0.3 s; scifact's 16,384 × 512 under
+   * a loaded 2-core machine: 1.5 s), so this is only reached when the filling thread was
+   * terminated mid-fill (its pool closed); the results are the same, only the memory is not shared.
+   */
+  fillWaitMs: 30_000,
+} as const;
+
 /** Worker pools that run onnxruntime graphs (src/util/onnx-pool.ts). */
 export const POOL_DEFAULTS = {
   /** An idle encoder or cross-encoder worker keeps its loaded session this long (ms): a minute spans the gaps between a server's requests without holding memory for good. */
