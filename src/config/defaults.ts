@@ -865,6 +865,12 @@ export const CALIBRATION_DEFAULTS = {
   spanWords: [6, 20],
   /** Seed of the pseudo-query sample, so that a calibration is reproducible. */
   seed: 20_260_416,
+  /**
+   * Largest seed taken (`seed`, `--seed`): the generator (util/random.ts, mulberry32) keeps a seed's
+   * low 32 bits, so 2^32 + s had drawn the sample of s, and NaN or 'x' that of 0; past this a seed is
+   * refused, not folded onto another.
+   */
+  maxSeed: 0xffff_ffff,
   /** Representative k of each bucket (k ≤ 10, ≤ 100, > 100): the bucket's deepest k, 1000 for the open one. */
   bucketK: [10, 100, 1000],
   /**
