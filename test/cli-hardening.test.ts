@@ -202,6 +202,24 @@ describe('batch search and empty queries (items 3, 4)', () => {
     assert.match(r.stderr, /skipped 1 query with empty text in q3\.tsv \(EMPTY_TEXT: "q2" at line 2\)/);
   });
 
+  // search-15: --tag with one query, or with a batch printed as --json, was accepted and dropped.
+  test('--tag names the lines of a batch\'s run; where no run is written it is refused (USAGE), not ignored', () => {
+    writeFileSync(join(dir, 'qtag.tsv'), 'q1\tbread and yeast\n');
+    for (const args of [['sample', 'bread and yeast'], ['sample', '--queries', 'qtag.tsv', '--json']]) {
+      const r = plait('search', ...args, '--tag', 'mine', '--mode', 'bm25', '--quiet');
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      // In text, or as the JSON error line of a --json command.
+      if (args.includes('--json')) assert.deepEqual([jsonError(r).code, /--tag names the lines of a TREC run/.test(jsonError(r).message)], ['USAGE', true]);
+      else assert.match(r.stderr, /^plait: Usage: --tag names the lines of a TREC run: .* \[USAGE\]$/m);
+    }
+    const printed = plait('search', 'sample', '--queries', 'qtag.tsv', '--tag', 'mine', '--mode', 'bm25', '-k', '2', '--quiet');
+    assert.equal(printed.code, 0, printed.stderr);
+    assert.match(printed.stdout, /^q1 Q0 \S+ 1 \S+ mine\n/);
+    const written = plait('search', 'sample', '--queries', 'qtag.tsv', '--json', '--run', 'tag.run', '--tag', 'mine', '--mode', 'bm25', '-k', '2', '--quiet');
+    assert.equal(written.code, 0, written.stderr);
+    assert.ok(readFileSync(join(dir, 'tag.run'), 'utf8').trim().split('\n').every((l) => l.endsWith(' mine')));
+  });
+
   test('search --queries says which queries had nothing to search or were clipped, as a single search does', () => {
     const long = Array.from({ length: 200 }, (_, i) => `bread${i}`).join(' ');
     writeFileSync(join(dir, 'q5.tsv'), `q1\tbread and yeast\nq2\t!!!\nq3\t${long}\nq4\t??\n`);
