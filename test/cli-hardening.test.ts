@@ -220,6 +220,16 @@ describe('batch search and empty queries (items 3, 4)', () => {
     assert.ok(readFileSync(join(dir, 'tag.run'), 'utf8').trim().split('\n').every((l) => l.endsWith(' mine')));
   });
 
+  test('a batch with --run says what it wrote on stderr, with or without --pipeline; stdout stays empty', () => {
+    writeFileSync(join(dir, 'qrun.tsv'), 'q1\tbread and yeast\n');
+    for (const how of [['--mode', 'bm25', '-k', '2'], ['--pipeline', 'bm25:2']]) {
+      const r = plait('search', 'sample', '--queries', 'qrun.tsv', '--run', 'said.run', '--quiet', ...how);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, '', `${how.join(' ')}: the status line had gone to stdout with --pipeline`);
+      assert.match(r.stderr, /^plait: wrote 1 query to said\.run$/m);
+    }
+  });
+
   test('search --queries says which queries had nothing to search or were clipped, as a single search does', () => {
     const long = Array.from({ length: 200 }, (_, i) => `bread${i}`).join(' ');
     writeFileSync(join(dir, 'q5.tsv'), `q1\tbread and yeast\nq2\t!!!\nq3\t${long}\nq4\t??\n`);
