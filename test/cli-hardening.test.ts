@@ -84,6 +84,10 @@ describe('usage errors exit 2 (item 8) and speak JSON with --json (item 28)', ()
       assert.equal(r.code, 2);
       assert.match(r.stderr, new RegExp(`Expected an integer in \\[1, 10000\\] for -k but received "${k}" \\[INVALID_ARGUMENT\\]`));
     }
+    // explain's -k too (search-15): past 10000 the library had refused it "for topK".
+    const explainK = plait('explain', 'sample', 'q', 'bread-yeast', '--mode', 'hybrid', '-k', '20000');
+    assert.equal(explainK.code, 2);
+    assert.match(explainK.stderr, /Expected an integer in \[1, 10000\] for -k but received "20000" \[INVALID_ARGUMENT\]/);
     const search = plait('search', '--help').stdout.replace(/\s+/g, ' ');
     assert.match(search, /results per query \(topK\), 1–10000 \(default: 10\)/);
     assert.match(search, /\(nIvfProbe\), 1–4194304 \(default: the index's calibration \(plait calibrate\), else by k: 1, 2, 4 for k <= 10, <= 100, beyond; and at least 32·that many cells a query\)/);
