@@ -1356,10 +1356,11 @@ export const WARM_UP_DEFAULTS = {
 export const SHARED_TABLES_DEFAULTS = {
   /**
    * How long a thread that needs a shared table (the int8 centroids, the exact stage's norm cache)
-   * waits for the thread filling it before it fills a private copy instead: filling takes well
-   * under a second (the int8 centroids of 131,072 × 128: ~0.1–0.3 s; scifact's 16,384 × 512 under
-   * a loaded 2-core machine: 1.5 s), so this is only reached when the filling thread was
-   * terminated mid-fill (its pool closed); the results are the same, only the memory is not shared.
+   * waits for the thread filling it before it fills a private copy instead: a fill takes seconds at
+   * most (scifact's 16,384 × 512 int8 centroids: ~0.1 s at load 3–4, 1.5 s at load 15 on 2 cores;
+   * bench/RESULTS.md, "Scoring workers' start, shared tables"), so 20× that is only reached when the
+   * filling thread was terminated mid-fill (its pool closed); the results are the same, only the
+   * memory is not shared.
    */
   fillWaitMs: 30_000,
 } as const;
