@@ -172,7 +172,8 @@ export async function searchWithPipeline(
       progress.done();
       if (o.run !== undefined) await writeRun(o.run, run, { tag: o.tag });
       if (o.json) printJson(Object.fromEntries(run));
-      else if (o.run !== undefined) process.stdout.write(`wrote ${plural(run.size, 'query', 'queries')} to ${o.run}\n`);
+      // On stderr, as a one-mode batch says it: stdout had carried it, into whatever a script piped the command's output to.
+      else if (o.run !== undefined) process.stderr.write(`plait: wrote ${plural(run.size, 'query', 'queries')} to ${o.run}\n`);
       // Without --run or --json the run goes to stdout, as a one-mode batch's does (it had printed nothing, trial 12).
       else process.stdout.write(formatRun(run, { tag: o.tag }));
       for (const [stage, n] of Object.entries(degraded)) process.stderr.write(`plait: ${stage} degraded on ${n} of ${plural(queries.length, 'query', 'queries')}\n`);

@@ -107,7 +107,8 @@ export function registerExplainCommand(program: Command): void {
     .option('--idf', 'weight query tokens by IDF')
     .option('--no-idf', 'do not weight query tokens by IDF')
     .option('--alpha <a>', `late-interaction weight in min-max fusion, 0–1 (default: ${SEARCH_DEFAULTS.hybridAlpha})`, parseFloatArg('alpha', 0, 1))
-    .option('-k, --k <n>', `hybrid result depth within which fused parts are reported (hybrid mode only; default: ${SEARCH_DEFAULTS.topK})`, parseIntArg('k', 1))
+    // Bounded here as search's -k is: past it the library refused the value naming topK, a name the command line never shows.
+    .option('-k, --k <n>', `hybrid result depth within which fused parts are reported, 1–${SEARCH_DEFAULTS.maxTopK} (hybrid mode only; default: ${SEARCH_DEFAULTS.topK})`, parseIntArg('topK', 1, SEARCH_DEFAULTS.maxTopK))
     .option('-m, --model <model>', 'query encoder (default: the model the index was built with)')
     .option('--json', 'print JSON')
     .option('--ltr-model <file>', 'explain this ranking model\'s score instead: each feature\'s value and contribution')
