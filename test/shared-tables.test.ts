@@ -103,4 +103,8 @@ test('the once-cell: one fill; a fill that throws leaves it empty for the next; 
   const stuck = onceCell();
   Atomics.store(stuck, 0, 1);
   assert.equal(runOnce(stuck, () => assert.fail('not while another fills'), 5), false);
+  // The main thread never blocks its event loop on another thread's fill, whatever the wait asked.
+  const t0 = performance.now();
+  assert.equal(runOnce(stuck, () => assert.fail('not while another fills'), 60_000), false);
+  assert.ok(performance.now() - t0 < 5_000, `the main thread waited ${performance.now() - t0} ms`);
 });
