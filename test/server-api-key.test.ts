@@ -120,6 +120,12 @@ test('SIGHUP reads the key file again and keeps serving (it had ended the proces
     assert.match(refused.reason, /line 2 holds 8 characters/);
     assert.ok(!JSON.stringify(refused).includes('shortkey'), 'a key was logged');
     assert.deepEqual([await ok(NEW_KEY), await ok(THIRD_KEY)], [200, 200], 'the keys read before stay');
+    // An emptied file (a Secret's key removed, the mount left in place) never opens the server either.
+    writeFileSync(keyFile, '');
+    server.child.kill('SIGHUP');
+    const emptied = await logLine((o) => /not reloaded/.test(o.msg ?? '') && /holds no key/.test(String((o as { reason?: unknown }).reason)));
+    assert.equal(emptied.level, 50);
+    assert.deepEqual([await ok('not-the-key-0000000000'), await ok(THIRD_KEY)], [401, 200], 'still closed, with the keys read before');
     assert.equal(server.child.exitCode, null, 'still running');
   } finally {
     writeFileSync(keyFile, `# rotating: old until the clients moved\n${OLD_KEY}\n\n${NEW_KEY}\n`);

@@ -280,7 +280,7 @@ test('plait serve --cors: each refusal names --cors and the value at fault (the 
 });
 
 /** `plait serve` with `args`, until its "listening" line; its stderr up to then, then stopped by SIGTERM. */
-async function serveStderr(args: string[], apiKey: string): Promise<string> {
+async function serveStderr(args: string[], apiKey: string | undefined): Promise<string> {
   const child = spawn(process.execPath, [PLAIT_BIN, 'serve', sample.path, '--port', '0', '--workers', '1', ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, PLAIT_API_KEY: apiKey } });
   let stderr = '';
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -301,11 +301,11 @@ async function serveStderr(args: string[], apiKey: string): Promise<string> {
 
 test('plait serve on an address other machines reach, without PLAIT_API_KEY, warns that its writes are open to them', async () => {
   // It said nothing: `--host 0.0.0.0` let anyone on the network add and delete documents.
-  const open = await serveStderr(['--host', '0.0.0.0'], '');
+  const open = await serveStderr(['--host', '0.0.0.0'], undefined);
   assert.match(open, /^plait: warning: 0\.0\.0\.0 is reachable from other machines and PLAIT_API_KEY is not set: anyone who reaches this port can search, add and delete documents; set PLAIT_API_KEY \(README, Server\)$/m, open);
   const keyed = await serveStderr(['--host', '0.0.0.0'], 'k'.repeat(24));
   assert.doesNotMatch(keyed, /warning/);
-  const loopback = await serveStderr(['--host', '127.0.0.1'], '');
+  const loopback = await serveStderr(['--host', '127.0.0.1'], undefined);
   assert.doesNotMatch(loopback, /warning/);
 });
 

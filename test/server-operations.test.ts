@@ -91,7 +91,7 @@ test('an unknown --log-level is refused before anything loads, naming the levels
   assert.throws(() => resolveServerOptions({ logLevel: 'verbose' }, {}), (e) => isPlaitError(e, 'INVALID_ARGUMENT') && /fatal, error, warn, info, debug, trace, silent/.test(e.message));
   assert.equal(resolveServerOptions({ logLevel: 'warn' }, {}).logLevel, 'warn');
   const t = performance.now();
-  const r = spawnSync(process.execPath, [PLAIT_BIN, 'serve', sample.path, '--port', '0', '--log-level', 'verbose'], { encoding: 'utf8', env: { ...process.env, PLAIT_API_KEY: '' } });
+  const r = spawnSync(process.execPath, [PLAIT_BIN, 'serve', sample.path, '--port', '0', '--log-level', 'verbose'], { encoding: 'utf8', env: { ...process.env, PLAIT_API_KEY: undefined } });
   assert.equal(r.status, 2, r.stderr);
   assert.match(r.stderr, /^plait: Invalid argument: Expected one of fatal, .* for --log-level but received "verbose" \[INVALID_ARGUMENT\]/);
   assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
@@ -160,6 +160,29 @@ test('PLAIT_API_KEY is read as a key file line is: a trailing line feed (a Secre
   assert.equal(r.status, 2, r.stderr);
   assert.match(r.stderr, /^plait: Invalid argument: Expected visible ASCII characters only .* for PLAIT_API_KEY but received U\+0009 at character 9 \[INVALID_ARGUMENT\]/);
   assert.ok(!r.stderr.includes('operator'), 'the key was echoed');
+});
+
+test('a key asked for and given empty (PLAIT_API_KEY=, PLAIT_API_KEY_FILE=, --api-key-file "") stops the start, exit 2, saying how to serve without a key on purpose (it had served open)', () => {
+  // A Secret that was not mounted leaves PLAIT_API_KEY= in the pod: it had read as unset, and the server served anyone.
+  const doors: { env: NodeJS.ProcessEnv; args: string[]; name: string; unset: RegExp }[] = [
+    { env: { PLAIT_API_KEY: '' }, args: [], name: 'PLAIT_API_KEY', unset: /unset PLAIT_API_KEY/ },
+    { env: { PLAIT_API_KEY: ' \n' }, args: [], name: 'PLAIT_API_KEY', unset: /unset PLAIT_API_KEY/ },
+    { env: { PLAIT_API_KEY_FILE: '' }, args: [], name: 'PLAIT_API_KEY_FILE', unset: /unset PLAIT_API_KEY_FILE/ },
+    { env: {}, args: ['--api-key-file', ''], name: 'apiKeyFile', unset: /leave --api-key-file/ },
+  ];
+  for (const door of doors) {
+    const r = spawnSync(process.execPath, [PLAIT_BIN, 'serve', sample.path, '--port', '0', ...door.args], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, PLAIT_API_KEY: undefined, PLAIT_API_KEY_FILE: undefined, ...door.env } }); // a server that starts open is killed after 60 s (the refusal takes well under a second)
+    assert.equal(r.status, 2, `${door.name}: ${r.stderr}`);
+    assert.ok(r.stderr.includes(`${door.name} is set but empty`), r.stderr);
+    assert.match(r.stderr, door.unset);
+    assert.match(r.stderr, /without a key on purpose \[INVALID_ARGUMENT\]/);
+    assert.doesNotMatch(r.stdout, /"msg":"ready"/);
+  }
+  // The library's doors say the same, with details.reason "empty".
+  for (const [o, env] of [[{ apiKey: '' }, {}], [{ apiKeyFile: ' ' }, {}], [{}, { PLAIT_API_KEY: '' }], [{}, { PLAIT_API_KEY_FILE: '' }]] as const) {
+    assert.throws(() => resolveServerOptions(o, env), (e) => isPlaitError(e, 'INVALID_ARGUMENT') && e.details?.['reason'] === 'empty', JSON.stringify([o, env]));
+  }
+  assert.deepEqual(resolveServerOptions({}, {}).apiKeys, [], 'unset is open, on purpose');
 });
 
 test('a served folder that disappears is said in the log once (it was silent, /ready 200, stale for ever), and so is its return', async () => {
