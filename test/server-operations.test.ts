@@ -9,7 +9,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { renameSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { resolveServerOptions, type RunningServer } from '../src/server/index.js';
 import { isPlaitError } from '../src/errors/index.js';
 import { PLAIT_BIN } from './helpers/plait-serve.js';
@@ -185,7 +186,7 @@ test('a key asked for and given empty (PLAIT_API_KEY=, PLAIT_API_KEY_FILE=, --ap
   assert.deepEqual(resolveServerOptions({}, {}).apiKeys, [], 'unset is open, on purpose');
 });
 
-test('a served folder that disappears is said in the log once (it was silent, /ready 200, stale for ever), and so is its return', async () => {
+test('a served folder that disappears or is replaced by a non-index is said in the log once and makes /ready 503 INDEX_UNAVAILABLE (it was silent, /ready 200, stale for ever), and its return makes it 200 again', async () => {
   const moved = `${sample.path}.moved`;
   const warned = (l: Record<string, unknown>) => l['level'] === 40 && l['index'] === 'sample' && /cannot read its folder/.test(String(l['msg']));
   renameSync(sample.path, moved);
@@ -197,9 +198,24 @@ test('a served folder that disappears is said in the log once (it was silent, /r
     assert.match(String(line['msg']), /still serving generation \w+ from the files already open/);
     assert.equal(log.filter(warned).length, 1, 'said once, not on every tick');
     assert.equal((await postJson(`${server.url}/v1/indexes/sample/search`, { query: 'bread', top_k: 1 }, auth)).status, 200, 'searches are still served');
+    // Not ready, so a load balancer sends the traffic elsewhere (it had answered 200); alive all the same.
+    const ready = await fetch(`${server.url}/ready`);
+    assert.equal(ready.status, 503);
+    assert.deepEqual(await ready.json(), { status: 'not ready', indexes: ['sample'], models: ['bundled:use-lite'], code: 'INDEX_UNAVAILABLE', unavailable: [{ index: 'sample', code: 'INDEX_NOT_FOUND' }] });
+    assert.equal((await fetch(`${server.url}/health`)).status, 200);
+    // A folder put back that is not an index (an empty volume mounted there) is no better.
+    mkdirSync(sample.path);
+    writeFileSync(join(sample.path, 'README'), 'not an index');
+    const junk = await fetch(`${server.url}/ready`);
+    assert.equal(junk.status, 503);
+    assert.equal(((await junk.json()) as { code: string }).code, 'INDEX_UNAVAILABLE');
+    rmSync(sample.path, { recursive: true });
   } finally {
     renameSync(moved, sample.path);
   }
   await server.engine.refreshIndexes();
   await logLine((l) => l['index'] === 'sample' && /its folder reads again/.test(String(l['msg'])));
+  const back = await fetch(`${server.url}/ready`);
+  assert.equal(back.status, 200);
+  assert.deepEqual(await back.json(), { status: 'ready', indexes: ['sample'], models: ['bundled:use-lite'] });
 });
