@@ -14,6 +14,8 @@ import { join } from 'node:path';
 import { resolveServerOptions, type RunningServer } from '../src/server/index.js';
 import { isPlaitError } from '../src/errors/index.js';
 import { PLAIT_BIN } from './helpers/plait-serve.js';
+import { parseExposition } from './helpers/prometheus-exposition.js';
+import { ClusterMetrics } from '../src/cluster/cluster-metrics.js';
 import { buildSample, parsePrometheus, postJson, serve, type SampleIndex } from './helpers/server-fixture.js';
 
 const KEY = 'operator-key-0123456789abcdef';
@@ -218,4 +220,57 @@ test('a served folder that disappears or is replaced by a non-index is said in t
   const back = await fetch(`${server.url}/ready`);
   assert.equal(back.status, 200);
   assert.deepEqual(await back.json(), { status: 'ready', indexes: ['sample'], models: ['bundled:use-lite'] });
+});
+
+/** Unit words that are not Prometheus base units, as name parts (`_ms`, `_milliseconds_total`, …). */
+const NON_BASE_UNITS = ['ms', 'millis', 'milliseconds', 'us', 'micros', 'microseconds', 'ns', 'nanoseconds', 'minutes', 'hours', 'days', 'kb', 'mb', 'gb', 'kib', 'mib', 'gib', 'percent'];
+
+test("/metrics of a real server, with a coordinator's families, reads strictly as Prometheus text: HELP and TYPE once a family, prom-client's process_/nodejs_ families under their standard names (they were plait_process_…), plait's by the rules", async () => {
+  const s = await serve(sample, { defaultMetrics: true });
+  try {
+    new ClusterMetrics(s.engine.metrics.registry); // a coordinator's families, on its server's registry (coordinator-engine.ts)
+    assert.equal((await postJson(`${s.url}/v1/indexes/sample/search`, { query: 'bread', top_k: 1 })).status, 200); // histograms with samples
+    const r = await fetch(`${s.url}/metrics`);
+    assert.equal(r.status, 200);
+    assert.match(r.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
+    const families = parseExposition(await r.text());
+    const names = families.map((f) => f.name);
+    // What node_exporter-style dashboards and alerts query by name.
+    for (const standard of ['process_cpu_seconds_total', 'process_resident_memory_bytes', 'process_start_time_seconds', 'process_open_fds', 'nodejs_heap_size_used_bytes', 'nodejs_eventloop_lag_seconds', 'nodejs_gc_duration_seconds', 'nodejs_version_info']) {
+      assert.ok(names.includes(standard), `${standard} missing: ${names.join(', ')}`);
+    }
+    for (const own of ['plait_http_requests_total', 'plait_http_request_duration_seconds', 'plait_cluster_shard_request_seconds', 'plait_cluster_nats_connected']) assert.ok(names.includes(own), own);
+    const faults: string[] = [];
+    for (const f of families) {
+      // prom-client's own families keep its names, a few gauges ending _total among them (nodejs_active_handles_total): dashboards use those names.
+      const standard = /^(process|nodejs)_/.test(f.name);
+      if (f.help === undefined || f.help.trim() === '') faults.push(`${f.name}: no HELP text`);
+      if (f.type === undefined || f.type === 'untyped') faults.push(`${f.name}: no TYPE`);
+      if (!standard && !f.name.startsWith('plait_')) faults.push(`${f.name}: neither plait_ nor a standard process_/nodejs_ family`);
+      if (f.type === 'counter' && !f.name.endsWith('_total')) faults.push(`${f.name}: a counter not ending _total`);
+      if (!standard && f.type !== 'counter' && f.name.endsWith('_total')) faults.push(`${f.name}: a ${f.type} ending _total`);
+      const unit = f.name.split('_').find((p) => NON_BASE_UNITS.includes(p));
+      if (unit !== undefined) faults.push(`${f.name}: unit "${unit}" is not a base unit`);
+      if (f.type === 'counter' && f.samples.some((x) => !(x.value >= 0))) faults.push(`${f.name}: a counter below 0`);
+      if (f.type === 'histogram') {
+        if (!/_(seconds|bytes)$/.test(f.name)) faults.push(`${f.name}: a histogram without its base unit at the end`);
+        // Per series: buckets ascending in le and cumulative, +Inf equal to _count.
+        const series = new Map<string, { le: number; value: number }[]>();
+        const counts = new Map<string, number>();
+        for (const x of f.samples) {
+          const { le, ...rest } = x.labels;
+          const key = JSON.stringify(Object.entries(rest).sort());
+          if (x.name === `${f.name}_bucket`) series.set(key, [...(series.get(key) ?? []), { le: Number(le!.replace('Inf', 'Infinity')), value: x.value }]);
+          if (x.name === `${f.name}_count`) counts.set(key, x.value);
+        }
+        for (const [key, buckets] of series) {
+          if (buckets.some((b, i) => i > 0 && (b.le <= buckets[i - 1]!.le || b.value < buckets[i - 1]!.value))) faults.push(`${f.name}${key}: buckets not ascending and cumulative`);
+          if (buckets.at(-1)?.le !== Infinity || buckets.at(-1)?.value !== counts.get(key)) faults.push(`${f.name}${key}: +Inf bucket is not _count`);
+        }
+      }
+    }
+    assert.deepEqual(faults, []);
+  } finally {
+    await s.close();
+  }
 });

@@ -2,7 +2,10 @@
  * Prometheus metrics for one server instance, on its own registry (no prom-client global state, so
  * two servers in one process — tests — count separately). Names follow Prometheus conventions:
  * `_total` counters (and only counters), `_seconds` for durations, base units (seconds, bytes),
- * never `_ms`; test/metrics-names.test.ts checks every family this file and the cluster's declare.
+ * never `_ms`; test/metrics-names.test.ts checks every family this file and the cluster's declare,
+ * and test/server-operations.test.ts a real server's /metrics, line by line. prom-client's
+ * default families keep their standard, unprefixed names (a few of them, such as the gauge
+ * `nodejs_active_handles_total`, break the `_total` rule, but dashboards query them by those names).
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
@@ -51,7 +54,11 @@ export class ServerMetrics {
 
   constructor(sources: GaugeSources, defaultMetrics = true) {
     const registers = [this.registry];
-    if (defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'plait_' });
+    // prom-client's process and Node.js families under their standard names (process_cpu_seconds_total,
+    // process_resident_memory_bytes, nodejs_heap_size_used_bytes, nodejs_eventloop_lag_seconds, …), which
+    // node_exporter-style dashboards and alerts query by name; a `plait_` prefix had renamed them all
+    // (plait_process_cpu_seconds_total), so those panels showed nothing. A job label tells plait apart.
+    if (defaultMetrics) collectDefaultMetrics({ register: this.registry });
     this.requests = new Counter({ name: 'plait_http_requests_total', help: 'HTTP requests answered, by route, method and status', labelNames: ['route', 'method', 'status'], registers });
     this.duration = new Histogram({ name: 'plait_http_request_duration_seconds', help: 'Time from request to reply, by route', labelNames: ['route'], buckets: LATENCY_BUCKETS, registers });
     this.stage = new Histogram({
