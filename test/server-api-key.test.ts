@@ -77,7 +77,10 @@ test("LangChain.js CohereRerank with the key ranks; the Vercel AI SDK's APICallE
   });
 });
 
-test('/health and /ready answer without a key; /metrics and the TEI route need one', async () => {
+test('the ready line says how many keys are accepted (never a key), so the log shows the key took; /health and /ready answer without a key; /metrics and the TEI route need one', async () => {
+  const ready = await server.logged((o) => o.msg === 'ready');
+  assert.equal(ready.apiKeys, 2);
+  assert.ok(!JSON.stringify(ready).includes(OLD_KEY) && !JSON.stringify(ready).includes(NEW_KEY));
   assert.equal((await fetch(`${server.url}/health`)).status, 200);
   assert.equal((await fetch(`${server.url}/ready`)).status, 200);
   const metrics = await fetch(`${server.url}/metrics`);
