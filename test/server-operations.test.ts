@@ -12,6 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { resolveServerOptions, type RunningServer } from '../src/server/index.js';
+import type { ServedIndex } from '../src/server/engine.js';
 import { isPlaitError } from '../src/errors/index.js';
 import { PLAIT_BIN } from './helpers/plait-serve.js';
 import { parseExposition } from './helpers/prometheus-exposition.js';
@@ -220,6 +221,22 @@ test('a served folder that disappears or is replaced by a non-index is said in t
   const back = await fetch(`${server.url}/ready`);
   assert.equal(back.status, 200);
   assert.deepEqual(await back.json(), { status: 'ready', indexes: ['sample'], models: ['bundled:use-lite'] });
+});
+
+test("a coordinator that cannot reach NATS answers /ready 503 with the code NATS_UNREACHABLE beside `unreachable` (the same codes as a single server's)", async () => {
+  let reachable = true;
+  const index = sample.index;
+  const cluster: ServedIndex = { path: 'nats:sample', manifest: index.manifest, encoder: () => index.encoder(), resolveSearch: (o) => index.resolveSearch(o), searchEncodedBatch: (q, e, o) => index.searchEncodedBatch(q, e, o), close: async () => {}, reachable: () => reachable };
+  const s = await serve(sample, {}, cluster);
+  try {
+    assert.equal((await fetch(`${s.url}/ready`)).status, 200);
+    reachable = false;
+    const r = await fetch(`${s.url}/ready`);
+    assert.equal(r.status, 503);
+    assert.deepEqual(await r.json(), { status: 'not ready', indexes: ['sample'], models: ['bundled:use-lite'], code: 'NATS_UNREACHABLE', unreachable: ['sample'] });
+  } finally {
+    await s.close();
+  }
 });
 
 /** Unit words that are not Prometheus base units, as name parts (`_ms`, `_milliseconds_total`, …). */
