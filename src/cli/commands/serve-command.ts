@@ -58,7 +58,7 @@ export function registerServeCommand(program: Command): void {
     .command('serve')
     .description('serve indexes and the reranker over HTTP (Cohere- and TEI-compatible rerank, search, metrics)')
     .argument('[index...]', 'index names (under indexes/) or paths')
-    .option('--host <host>', 'address to bind (0.0.0.0 exposes the server)', d.host)
+    .option('--host <host>', 'address to bind (0.0.0.0 or :: exposes the server, as a container or Kubernetes pod needs: its probes reach the pod IP)', d.host)
     .option('-p, --port <n>', 'port (0: any free port)', parseIntArg('port', 0), d.port)
     .option('-m, --model <model...>', 'rerank model(s): ColBERT ONNX folder or hub id; the first is the default (default: the bundled model)')
     .addOption(new Option('--quantize <kind>', 'rerank models (--model) run the int8 graph built from their checkpoints; indexes keep the graph they were built with').choices(['int8']))
