@@ -102,6 +102,8 @@ test('apiKeyFile: comments and blank lines skipped; a short key, an empty file, 
   writeFileSync(empty, '# nothing yet\n\n');
   assert.throws(() => resolveServerOptions({ apiKeyFile: empty }, {}), (e) => isPlaitError(e, 'INVALID_ARGUMENT') && /holds no key/.test(e.message));
   assert.throws(() => resolveServerOptions({ apiKeyFile: join(sample.dir, 'absent') }, {}), (e) => isPlaitError(e, 'FILE_NOT_FOUND') && /ENOENT/.test(e.message));
+  // A Secret's mount folder named instead of its file says so (it had said only EISDIR).
+  assert.throws(() => resolveServerOptions({}, { PLAIT_API_KEY_FILE: sample.dir }), (e) => isPlaitError(e, 'FILE_NOT_FOUND') && /\(EISDIR\): it is a folder; name the file in it/.test(e.message));
 });
 
 test('SIGHUP reads the key file again and keeps serving (it had ended the process, exit 129, cutting off requests); a bad file keeps the keys read before', async () => {

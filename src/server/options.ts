@@ -382,7 +382,10 @@ export function readApiKeyFile(file: string): string[] {
   try {
     text = readFileSync(file, 'utf8');
   } catch (cause) {
-    throw new PlaitError('FILE_NOT_FOUND', { message: `cannot read the API key file ${file} (${(cause as NodeJS.ErrnoException).code ?? String(cause)})`, path: file, option: 'apiKeyFile' }, { cause });
+    const code = (cause as NodeJS.ErrnoException).code;
+    // A k8s Secret mounted as a volume is a folder holding a file per key of the Secret; naming the folder is the usual slip.
+    const hint = code === 'EISDIR' ? ': it is a folder; name the file in it (a Secret mounted as a volume holds one file per key of the Secret, e.g. <folder>/api-keys)' : '';
+    throw new PlaitError('FILE_NOT_FOUND', { message: `cannot read the API key file ${file} (${code ?? String(cause)})${hint}`, path: file, option: 'apiKeyFile' }, { cause });
   }
   const keys: string[] = [];
   text.split(/\r?\n/).forEach((line, i) => {
