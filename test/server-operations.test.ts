@@ -17,6 +17,7 @@ import { isPlaitError } from '../src/errors/index.js';
 import { PLAIT_BIN } from './helpers/plait-serve.js';
 import { parseExposition } from './helpers/prometheus-exposition.js';
 import { ClusterMetrics } from '../src/cluster/cluster-metrics.js';
+import { SERVER_DEFAULTS } from '../src/config/defaults.js';
 import { buildSample, parsePrometheus, postJson, serve, type SampleIndex } from './helpers/server-fixture.js';
 
 const KEY = 'operator-key-0123456789abcdef';
@@ -287,6 +288,9 @@ test("/metrics of a real server, with a coordinator's families, reads strictly a
       }
     }
     assert.deepEqual(faults, []);
+    // Request durations are counted up to the longest deadline a request may name (they stopped at 30 s: a 100 s write read as 30 s).
+    const les = families.find((f) => f.name === 'plait_http_request_duration_seconds')!.samples.flatMap((x) => (x.labels['le'] === undefined || x.labels['le'] === '+Inf' ? [] : [Number(x.labels['le'])]));
+    assert.ok(Math.max(...les) >= SERVER_DEFAULTS.maxTimeoutMs / 1000, `largest bucket ${Math.max(...les)} s`);
   } finally {
     await s.close();
   }

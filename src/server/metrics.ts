@@ -8,9 +8,15 @@
  * `nodejs_active_handles_total`, break the `_total` rule, but dashboards query them by those names).
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { SERVER_DEFAULTS } from '../config/defaults.js';
 
-/** Latency buckets (seconds): 1 ms to 30 s, dense around the 10–100 ms the server aims for. */
-const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+/**
+ * Latency buckets (seconds): 1 ms up to the longest deadline a request may ask for, dense around the
+ * 10–100 ms the server aims for. They had stopped at 30 s while writes run to 120 s by default
+ * (SERVER_DEFAULTS.writeTimeoutMs) and any request to 300 s (maxTimeoutMs): every slower request
+ * fell in +Inf alone, and histogram_quantile put a 100 s write's p99 at 30 s.
+ */
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, SERVER_DEFAULTS.writeTimeoutMs / 1000, SERVER_DEFAULTS.maxTimeoutMs / 1000];
 
 export interface GaugeSources {
   inFlight: () => number;
