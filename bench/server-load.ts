@@ -72,7 +72,7 @@ async function post(url: string, body: unknown): Promise<{ status: number; ms: n
 async function scrape(url: string): Promise<{ inFlight: number; heapMiB: number }> {
   const text = await (await fetch(`${url}/metrics`)).text();
   const num = (name: string): number => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
-  return { inFlight: num('plait_admission_in_flight'), heapMiB: num('plait_nodejs_heap_size_used_bytes') / 2 ** 20 };
+  return { inFlight: num('plait_admission_in_flight'), heapMiB: num('nodejs_heap_size_used_bytes') / 2 ** 20 };
 }
 
 /** Waits until the previous phase's abandoned work has left the server (slots free). */

@@ -50,7 +50,7 @@ interface Served {
 
 /** Starts the serving child over `path` (its index is served as `run`); resolves once it is ready. */
 async function startServe(path: string, killAt: number, record: boolean): Promise<Served> {
-  const child = spawn(process.execPath, [CHILD, String(killAt), record ? '1' : '0', path, '--port', '0', '--workers', '0', '--encoder-threads', '0'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PLAIT_API_KEY: '' } });
+  const child = spawn(process.execPath, [CHILD, String(killAt), record ? '1' : '0', path, '--port', '0', '--workers', '0', '--encoder-threads', '0'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PLAIT_API_KEY: undefined } });
   let err = '';
   child.stderr!.on('data', (b: Buffer) => (err += b.toString()));
   const lines: string[] = [];

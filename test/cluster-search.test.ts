@@ -394,7 +394,7 @@ test('nats-server gone: the coordinator\'s /ready is 503 naming the cluster and 
   let ready = await fetch(`${coordinator.url}/ready`);
   for (const stop = Date.now() + 20_000; ready.status === 200 && Date.now() < stop; ready = await fetch(`${coordinator.url}/ready`)) await new Promise((r) => setTimeout(r, 100));
   assert.equal(ready.status, 503);
-  assert.deepEqual(((await ready.json()) as { status: string; unreachable?: string[] }), { status: 'not ready', indexes: ['cran'], models: ['model'], unreachable: ['cran'] });
+  assert.deepEqual(((await ready.json()) as { status: string; unreachable?: string[] }), { status: 'not ready', indexes: ['cran'], models: ['model'], code: 'NATS_UNREACHABLE', unreachable: ['cran'] });
   assert.equal((await fetch(`${coordinator.url}/health`)).status, 200);
   const r = await fetch(`${coordinator.url}/v1/indexes/cran/search`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: queries[0], mode: 'bm25', timeout_ms: 1500 }) });
   const err = (await r.json()) as { error: { code: string; message: string } };

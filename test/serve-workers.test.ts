@@ -46,7 +46,7 @@ test('resolveServerOptions: auto (the default) is one per core up to the cap; 0 
 
 /** `plait serve <index> --workers <w>`: its stderr, its thread count once ready, and a search's hit count. */
 async function serveWith(workers: string): Promise<{ stderr: string; threads: number; hits: number; logged: unknown; gauge: number | null }> {
-  const child = spawn(process.execPath, [PLAIT_BIN, 'serve', index, '--port', '0', '--workers', workers, '--encoder-threads', '0'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PLAIT_API_KEY: '' } });
+  const child = spawn(process.execPath, [PLAIT_BIN, 'serve', index, '--port', '0', '--workers', workers, '--encoder-threads', '0'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PLAIT_API_KEY: undefined } });
   let stderr = '';
   child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
   const exit = exited(child);
@@ -114,7 +114,7 @@ test("openIndex's workers takes 'auto' as --workers does (one per core, at most 
 });
 
 test('plait serve without index names says which indexes it could serve (it had served none without a word)', async () => {
-  const child = spawn(process.execPath, [PLAIT_BIN, 'serve', '--port', '0', '--workers', '0', '--encoder-threads', '0'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PLAIT_API_KEY: '', PLAIT_INDEX_DIR: dir } });
+  const child = spawn(process.execPath, [PLAIT_BIN, 'serve', '--port', '0', '--workers', '0', '--encoder-threads', '0'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PLAIT_API_KEY: undefined, PLAIT_INDEX_DIR: dir } });
   let stderr = '';
   child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
   const listening = stderrUntil(child, (e) => e.includes('listening'));

@@ -77,7 +77,10 @@ test("LangChain.js CohereRerank with the key ranks; the Vercel AI SDK's APICallE
   });
 });
 
-test('/health and /ready answer without a key; /metrics and the TEI route need one', async () => {
+test('the ready line says how many keys are accepted (never a key), so the log shows the key took; /health and /ready answer without a key; /metrics and the TEI route need one', async () => {
+  const ready = await server.logged((o) => o.msg === 'ready');
+  assert.equal(ready.apiKeys, 2);
+  assert.ok(!JSON.stringify(ready).includes(OLD_KEY) && !JSON.stringify(ready).includes(NEW_KEY));
   assert.equal((await fetch(`${server.url}/health`)).status, 200);
   assert.equal((await fetch(`${server.url}/ready`)).status, 200);
   const metrics = await fetch(`${server.url}/metrics`);
@@ -99,6 +102,8 @@ test('apiKeyFile: comments and blank lines skipped; a short key, an empty file, 
   writeFileSync(empty, '# nothing yet\n\n');
   assert.throws(() => resolveServerOptions({ apiKeyFile: empty }, {}), (e) => isPlaitError(e, 'INVALID_ARGUMENT') && /holds no key/.test(e.message));
   assert.throws(() => resolveServerOptions({ apiKeyFile: join(sample.dir, 'absent') }, {}), (e) => isPlaitError(e, 'FILE_NOT_FOUND') && /ENOENT/.test(e.message));
+  // A Secret's mount folder named instead of its file says so (it had said only EISDIR).
+  assert.throws(() => resolveServerOptions({}, { PLAIT_API_KEY_FILE: sample.dir }), (e) => isPlaitError(e, 'FILE_NOT_FOUND') && /\(EISDIR\): it is a folder; name the file in it/.test(e.message));
 });
 
 test('SIGHUP reads the key file again and keeps serving (it had ended the process, exit 129, cutting off requests); a bad file keeps the keys read before', async () => {
@@ -120,6 +125,12 @@ test('SIGHUP reads the key file again and keeps serving (it had ended the proces
     assert.match(refused.reason, /line 2 holds 8 characters/);
     assert.ok(!JSON.stringify(refused).includes('shortkey'), 'a key was logged');
     assert.deepEqual([await ok(NEW_KEY), await ok(THIRD_KEY)], [200, 200], 'the keys read before stay');
+    // An emptied file (a Secret's key removed, the mount left in place) never opens the server either.
+    writeFileSync(keyFile, '');
+    server.child.kill('SIGHUP');
+    const emptied = await logLine((o) => /not reloaded/.test(o.msg ?? '') && /holds no key/.test(String((o as { reason?: unknown }).reason)));
+    assert.equal(emptied.level, 50);
+    assert.deepEqual([await ok('not-the-key-0000000000'), await ok(THIRD_KEY)], [401, 200], 'still closed, with the keys read before');
     assert.equal(server.child.exitCode, null, 'still running');
   } finally {
     writeFileSync(keyFile, `# rotating: old until the clients moved\n${OLD_KEY}\n\n${NEW_KEY}\n`);

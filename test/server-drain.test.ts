@@ -97,7 +97,7 @@ test('a request still in flight when the drain times out is answered 503 INDEX_C
 
 test('plait serve: ready on an ephemeral port with JSON logs; SIGTERM → exit 0', async () => {
   const bin = fileURLToPath(new URL('../../bin/plait.js', import.meta.url));
-  const child = spawn(process.execPath, [bin, 'serve', sample.path, '--port', '0', '--workers', '1'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PLAIT_API_KEY: '' } });
+  const child = spawn(process.execPath, [bin, 'serve', sample.path, '--port', '0', '--workers', '1'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PLAIT_API_KEY: undefined } });
   const exit = exited(child);
   try {
     const wait = lines(child);
@@ -127,7 +127,7 @@ test('plait serve: a second SIGTERM while a write encodes ends the process by th
   const path = join(sample.dir, 'second-signal');
   cpSync(sample.path, path, { recursive: true });
   const bin = fileURLToPath(new URL('../../bin/plait.js', import.meta.url));
-  const child = spawn(process.execPath, [bin, 'serve', path, '--port', '0', '--workers', '1', '--drain-timeout-ms', '60000'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PLAIT_API_KEY: '' } });
+  const child = spawn(process.execPath, [bin, 'serve', path, '--port', '0', '--workers', '1', '--drain-timeout-ms', '60000'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PLAIT_API_KEY: undefined } });
   const exit = exited(child);
   let stderr = '';
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
@@ -165,7 +165,7 @@ test('plait serve --shutdown-delay-ms: after SIGTERM /ready is 503 draining whil
   // k8s sends SIGTERM as it removes the pod from the Service's endpoints; proxies learn that seconds
   // later. Without the delay the listener closed at once and the connections still routed here were refused.
   const bin = fileURLToPath(new URL('../../bin/plait.js', import.meta.url));
-  const child = spawn(process.execPath, [bin, 'serve', sample.path, '--port', '0', '--workers', '1', '--shutdown-delay-ms', '2500'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PLAIT_API_KEY: '' } });
+  const child = spawn(process.execPath, [bin, 'serve', sample.path, '--port', '0', '--workers', '1', '--shutdown-delay-ms', '2500'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PLAIT_API_KEY: undefined } });
   const exit = exited(child);
   let stderr = '';
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));

@@ -18,6 +18,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { cpSync, mkdirSync } from 'node:fs';
 import { plaitError } from './helpers/error-shape.js';
+import { isLoopbackHost } from '../src/cli/open-port.js';
 
 let sample: SampleIndex;
 let server: RunningServer;
@@ -280,8 +281,8 @@ test('plait serve --cors: each refusal names --cors and the value at fault (the 
 });
 
 /** `plait serve` with `args`, until its "listening" line; its stderr up to then, then stopped by SIGTERM. */
-async function serveStderr(args: string[], apiKey: string): Promise<string> {
-  const child = spawn(process.execPath, [PLAIT_BIN, 'serve', sample.path, '--port', '0', '--workers', '1', ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, PLAIT_API_KEY: apiKey } });
+async function serveStderr(args: string[], apiKey: string | undefined, env: NodeJS.ProcessEnv = {}): Promise<string> {
+  const child = spawn(process.execPath, [PLAIT_BIN, 'serve', sample.path, '--port', '0', '--workers', '1', ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, KUBERNETES_SERVICE_HOST: undefined, PLAIT_API_KEY: apiKey, ...env } });
   let stderr = '';
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   await new Promise<void>((resolve, reject) => {
@@ -301,11 +302,12 @@ async function serveStderr(args: string[], apiKey: string): Promise<string> {
 
 test('plait serve on an address other machines reach, without PLAIT_API_KEY, warns that its writes are open to them', async () => {
   // It said nothing: `--host 0.0.0.0` let anyone on the network add and delete documents.
-  const open = await serveStderr(['--host', '0.0.0.0'], '');
+  const open = await serveStderr(['--host', '0.0.0.0'], undefined);
   assert.match(open, /^plait: warning: 0\.0\.0\.0 is reachable from other machines and PLAIT_API_KEY is not set: anyone who reaches this port can search, add and delete documents; set PLAIT_API_KEY \(README, Server\)$/m, open);
-  const keyed = await serveStderr(['--host', '0.0.0.0'], 'k'.repeat(24));
+  // In a Kubernetes pod too: 0.0.0.0 with a key is what the README asks there (no warning).
+  const keyed = await serveStderr(['--host', '0.0.0.0'], 'k'.repeat(24), { KUBERNETES_SERVICE_HOST: '10.96.0.1' });
   assert.doesNotMatch(keyed, /warning/);
-  const loopback = await serveStderr(['--host', '127.0.0.1'], '');
+  const loopback = await serveStderr(['--host', '127.0.0.1'], undefined);
   assert.doesNotMatch(loopback, /warning/);
 });
 
@@ -420,4 +422,12 @@ test("another search API's name for a field gets plait's (limit, size, top_n, ro
     assert.equal(del.body.error.details?.suggestion, undefined, JSON.stringify(del.body));
     assert.ok(del.body.error.message.endsWith(`(${field})`), del.body.error.message);
   }
+});
+
+test('plait serve on loopback inside a Kubernetes pod warns that the probes and the Service cannot reach it (it logged ready and was restarted for ever)', async () => {
+  const pod = { KUBERNETES_SERVICE_HOST: '10.96.0.1' };
+  const loopback = await serveStderr([], 'k'.repeat(24), pod);
+  assert.match(loopback, /^plait: warning: listening on 127\.0\.0\.1 inside a Kubernetes pod: the kubelet's probes and the Service reach the pod's IP, not its loopback, .*pass --host 0\.0\.0\.0 \(or ::\) with PLAIT_API_KEY set/m, loopback);
+  // IPv4-mapped loopback is loopback too (it had drawn the "reachable from other machines" warning).
+  assert.ok(isLoopbackHost('::ffff:127.0.0.1') && isLoopbackHost('127.0.0.1') && !isLoopbackHost('::ffff:10.0.0.1') && !isLoopbackHost('0.0.0.0'));
 });

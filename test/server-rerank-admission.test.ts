@@ -121,7 +121,7 @@ test('plait serve --max-in-flight-tokens: in --help with its default, and a valu
   const help = spawnSync(process.execPath, [PLAIT_BIN, 'serve', '--help'], { encoding: 'utf8' });
   assert.equal(help.status, 0, help.stderr);
   assert.match(help.stdout.replace(/\s+/g, ' '), /--max-in-flight-tokens <n> .*default: 8192 × --encoder-threads/);
-  const r = spawnSync(process.execPath, [PLAIT_BIN, 'serve', '--port', '0', '--max-in-flight-tokens', '0'], { encoding: 'utf8', env: { ...process.env, PLAIT_API_KEY: '' } });
+  const r = spawnSync(process.execPath, [PLAIT_BIN, 'serve', '--port', '0', '--max-in-flight-tokens', '0'], { encoding: 'utf8', env: { ...process.env, PLAIT_API_KEY: undefined } });
   assert.equal(r.status, 2, r.stderr);
   assert.match(r.stderr, /for --max-in-flight-tokens but received "0"/);
 });

@@ -260,7 +260,7 @@ test('/ready answers 503 once draining starts, while /health stays 200', async (
     const r = await fetch(`${s.url}/ready`);
     assert.equal(r.status, 503);
     // Says why: draining (a starting server, not yet listening, is 'not ready').
-    assert.equal(((await r.json()) as { status: string }).status, 'draining');
+    assert.deepEqual(await r.json(), { status: 'draining', indexes: ['sample'], models: ['bundled:use-lite'], code: 'DRAINING' });
     assert.equal((await fetch(`${s.url}/health`)).status, 200);
   } finally {
     await s.close();

@@ -70,6 +70,13 @@ export interface IndexEntry {
   borrowed: boolean;
 }
 
+/** Engine.readiness(): what /ready answers (200 when ready, else 503 with `code`). */
+export type Readiness =
+  | { ready: true }
+  | { ready: false; code: 'STARTING' | 'DRAINING' }
+  | { ready: false; code: 'NATS_UNREACHABLE'; unreachable: string[] }
+  | { ready: false; code: 'INDEX_UNAVAILABLE'; unavailable: { index: string; code: string }[] };
+
 /** What Engine.onRefreshProblem is told: a served index's folder could not be read for a newer generation (`recovered` false), or can again. */
 export interface RefreshProblem {
   index: string;
@@ -231,6 +238,49 @@ export class Engine {
 
   get ready(): boolean {
     return this.warm && !this.draining && !this.closed && this.unreachable.length === 0;
+  }
+
+  /**
+   * What /ready answers: ready, or why not with a stable code — `STARTING` (indexes not warm yet),
+   * `DRAINING` (a stop signal), `NATS_UNREACHABLE` (a coordinator that cannot reach NATS: `unreachable`
+   * names its cluster), `INDEX_UNAVAILABLE` (a served folder that cannot be read now, or whose newer
+   * generation could not be opened: removed, unmounted, replaced by something that is not an index;
+   * `unavailable` names each index with its fault's code). The last had answered 200 while the server
+   * went on serving a removed folder's open files, so a load balancer kept sending it traffic it could
+   * not keep up to date; the folder is read here (its manifest, a few KB) at each probe, and once it
+   * reads again the server reopens it (refreshIndexes) and answers 200 from the next probe on.
+   */
+  readiness(): Readiness {
+    if (this.closed || this.draining) return { ready: false, code: 'DRAINING' };
+    if (!this.warm) return { ready: false, code: 'STARTING' };
+    const unreachable = this.unreachable;
+    if (unreachable.length > 0) return { ready: false, code: 'NATS_UNREACHABLE', unreachable };
+    const unavailable = this.unavailableIndexes();
+    if (unavailable.length > 0) return { ready: false, code: 'INDEX_UNAVAILABLE', unavailable };
+    return { ready: true };
+  }
+
+  /** The served folders that cannot be read now, or could not be reopened at the last refresh (refreshFaults), by name. */
+  private unavailableIndexes(): { index: string; code: string }[] {
+    const out: { index: string; code: string }[] = [];
+    let reopen = false;
+    for (const e of this.indexes.values()) {
+      if (!(e.index instanceof PlaitIndex)) continue; // a coordinator's cluster or a test's wrapper: no folder of its own
+      try {
+        readManifest(e.index.path);
+      } catch (err) {
+        out.push({ index: e.name, code: typeof (err as { code?: unknown } | null)?.code === 'string' ? (err as { code: string }).code : 'ERROR' });
+        continue;
+      }
+      const fault = this.refreshFaults.get(e.name);
+      if (fault !== undefined) {
+        // It reads again: reopen it now rather than at the next tick; ready once that worked.
+        out.push({ index: e.name, code: fault.slice(0, fault.indexOf(':')) });
+        reopen = true;
+      }
+    }
+    if (reopen) void this.refreshIndexes();
+    return out;
   }
 
   /** The indexes that cannot answer now (a coordinator without NATS: ServedIndex.reachable), by name. */

@@ -2,12 +2,21 @@
  * Prometheus metrics for one server instance, on its own registry (no prom-client global state, so
  * two servers in one process — tests — count separately). Names follow Prometheus conventions:
  * `_total` counters (and only counters), `_seconds` for durations, base units (seconds, bytes),
- * never `_ms`; test/metrics-names.test.ts checks every family this file and the cluster's declare.
+ * never `_ms`; test/metrics-names.test.ts checks every family this file and the cluster's declare,
+ * and test/server-operations.test.ts a real server's /metrics, line by line. prom-client's
+ * default families keep their standard, unprefixed names (a few of them, such as the gauge
+ * `nodejs_active_handles_total`, break the `_total` rule, but dashboards query them by those names).
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { SERVER_DEFAULTS } from '../config/defaults.js';
 
-/** Latency buckets (seconds): 1 ms to 30 s, dense around the 10–100 ms the server aims for. */
-const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+/**
+ * Latency buckets (seconds): 1 ms up to the longest deadline a request may ask for, dense around the
+ * 10–100 ms the server aims for. They had stopped at 30 s while writes run to 120 s by default
+ * (SERVER_DEFAULTS.writeTimeoutMs) and any request to 300 s (maxTimeoutMs): every slower request
+ * fell in +Inf alone, and histogram_quantile put a 100 s write's p99 at 30 s.
+ */
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, SERVER_DEFAULTS.writeTimeoutMs / 1000, SERVER_DEFAULTS.maxTimeoutMs / 1000];
 
 export interface GaugeSources {
   inFlight: () => number;
@@ -51,7 +60,11 @@ export class ServerMetrics {
 
   constructor(sources: GaugeSources, defaultMetrics = true) {
     const registers = [this.registry];
-    if (defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'plait_' });
+    // prom-client's process and Node.js families under their standard names (process_cpu_seconds_total,
+    // process_resident_memory_bytes, nodejs_heap_size_used_bytes, nodejs_eventloop_lag_seconds, …), which
+    // node_exporter-style dashboards and alerts query by name; a `plait_` prefix had renamed them all
+    // (plait_process_cpu_seconds_total), so those panels showed nothing. A job label tells plait apart.
+    if (defaultMetrics) collectDefaultMetrics({ register: this.registry });
     this.requests = new Counter({ name: 'plait_http_requests_total', help: 'HTTP requests answered, by route, method and status', labelNames: ['route', 'method', 'status'], registers });
     this.duration = new Histogram({ name: 'plait_http_request_duration_seconds', help: 'Time from request to reply, by route', labelNames: ['route'], buckets: LATENCY_BUCKETS, registers });
     this.stage = new Histogram({

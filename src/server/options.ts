@@ -80,7 +80,11 @@ export interface ServerOptions {
    * SynonymMap (parseSynonyms). Default: none.
    */
   synonyms?: string | SynonymMap;
-  /** Bearer key required on every route but /health and /ready (default: env PLAIT_API_KEY; unset = open). */
+  /**
+   * Bearer key required on every route but /health and /ready (default: env PLAIT_API_KEY; unset = open).
+   * @throws PlaitError INVALID_ARGUMENT when it (or PLAIT_API_KEY) is set but empty (`reason` `empty`: a key asked for
+   *   and not given never starts an open server), shorter than 16 characters or not visible ASCII.
+   */
   apiKey?: string;
   /**
    * A file of bearer keys, one a line (blank lines and `#` comments skipped; a trailing newline, as
@@ -88,7 +92,8 @@ export interface ServerOptions {
    * a key is rotated by listing the old and the new one, then the new one alone, with a restart
    * each. Default: env PLAIT_API_KEY_FILE. Read once, at start; `apiKey` (PLAIT_API_KEY) is accepted too.
    * @throws PlaitError FILE_NOT_FOUND when it cannot be read; INVALID_ARGUMENT when it holds no key
-   *   or a key shorter than 16 characters (the line is named, never the key).
+   *   or a key shorter than 16 characters (the line is named, never the key), or when the path (or
+   *   PLAIT_API_KEY_FILE) is set but empty (`reason` `empty`).
    */
   apiKeyFile?: string;
   /**
@@ -266,7 +271,8 @@ export function resolveServerOptions(o: ServerOptions = {}, env: NodeJS.ProcessE
     ltrModel: o.ltrModel,
     synonyms: resolveSynonyms(o.synonyms),
     refreshIntervalMs: int('refreshIntervalMs', o.refreshIntervalMs ?? d.refreshIntervalMs, 0, MAX_TIMER_MS),
-    apiKey: o.apiKey !== undefined ? resolveApiKey(o.apiKey, 'apiKey') : env.PLAIT_API_KEY === undefined || env.PLAIT_API_KEY === '' ? undefined : resolveApiKey(env.PLAIT_API_KEY, 'PLAIT_API_KEY'),
+    // Set but empty is a key asked for and not given (a Secret that was not mounted): refused, never an open server.
+    apiKey: o.apiKey !== undefined ? resolveApiKey(o.apiKey, 'apiKey') : env.PLAIT_API_KEY === undefined ? undefined : resolveApiKey(env.PLAIT_API_KEY, 'PLAIT_API_KEY'),
     apiKeys: [],
     apiKeyFile: undefined,
     fixedApiKey: undefined,
@@ -277,7 +283,7 @@ export function resolveServerOptions(o: ServerOptions = {}, env: NodeJS.ProcessE
   };
   if (r.timeoutMs > r.maxTimeoutMs) throw invalidArgumentError('timeoutMs', `at most maxTimeoutMs (${r.maxTimeoutMs})`, r.timeoutMs);
   if (r.writeTimeoutMs > r.maxTimeoutMs) throw invalidArgumentError('writeTimeoutMs', `at most maxTimeoutMs (${r.maxTimeoutMs})`, r.writeTimeoutMs);
-  r.apiKeyFile = o.apiKeyFile ?? (env.PLAIT_API_KEY_FILE === undefined || env.PLAIT_API_KEY_FILE === '' ? undefined : env.PLAIT_API_KEY_FILE);
+  r.apiKeyFile = o.apiKeyFile !== undefined ? resolveApiKeyFile(o.apiKeyFile, 'apiKeyFile') : env.PLAIT_API_KEY_FILE === undefined ? undefined : resolveApiKeyFile(env.PLAIT_API_KEY_FILE, 'PLAIT_API_KEY_FILE');
   r.fixedApiKey = r.apiKey;
   r.apiKeys = [...(r.apiKey === undefined ? [] : [r.apiKey]), ...(r.apiKeyFile === undefined ? [] : readApiKeyFile(r.apiKeyFile))];
   r.apiKey ??= r.apiKeys[0];
@@ -326,9 +332,45 @@ function apiKeyFault(key: string): { expected: string; received: string; reason:
  */
 function resolveApiKey(value: string, name: string): string {
   const key = value.trim();
+  if (key === '') throw emptyKeyError(name, 'a key');
   const fault = apiKeyFault(key);
   if (fault !== undefined) throw new PlaitError('INVALID_ARGUMENT', { message: `Expected ${fault.expected} for ${name} but received ${fault.received}`, name, reason: fault.reason });
   return key;
+}
+
+/**
+ * An API key file's path as given (`--api-key-file`, PLAIT_API_KEY_FILE, the library's `apiKeyFile`):
+ * an empty one is refused as an empty key is (emptyKeyError). PLAIT_API_KEY_FILE= had been taken as
+ * unset, so a Deployment whose Secret path did not render served with no key at all.
+ * @throws PlaitError INVALID_ARGUMENT (`details.reason` `empty`).
+ */
+function resolveApiKeyFile(value: string, name: string): string {
+  if (value.trim() === '') throw emptyKeyError(name, 'a file of keys');
+  return value;
+}
+
+/** Which door a key came through, as the message tells the operator to fix it: an option of the CLI, the library's, or an env var. */
+const KEY_DOORS: Record<string, { unset: string }> = {
+  PLAIT_API_KEY: { unset: 'unset PLAIT_API_KEY (remove it from the environment, not set it to nothing)' },
+  PLAIT_API_KEY_FILE: { unset: 'unset PLAIT_API_KEY_FILE (remove it from the environment, not set it to nothing)' },
+  apiKey: { unset: 'leave apiKey out' },
+  apiKeyFile: { unset: 'leave --api-key-file (apiKeyFile) out' },
+};
+
+/**
+ * The refusal of a key (or key file) that was asked for and came empty: `PLAIT_API_KEY=` from a
+ * Secret that was not mounted, `--api-key-file ""` from an unset shell variable. It had started an
+ * open server (the empty env var read as unset) that anyone reaching the port could write to; an
+ * operator who asked for a key gets no server instead, and the message says how to run without a
+ * key on purpose. The CLI exits 2 (INVALID_ARGUMENT).
+ */
+function emptyKeyError(name: string, what: string): PlaitError {
+  const door = KEY_DOORS[name] ?? { unset: `leave ${name} out` };
+  return new PlaitError('INVALID_ARGUMENT', {
+    message: `${name} is set but empty: expected ${what} (a Secret that was not mounted?); the server will not start open when a key was asked for. Give it ${what}, or ${door.unset} to serve without a key on purpose`,
+    name,
+    reason: 'empty',
+  });
 }
 
 /**
@@ -340,7 +382,10 @@ export function readApiKeyFile(file: string): string[] {
   try {
     text = readFileSync(file, 'utf8');
   } catch (cause) {
-    throw new PlaitError('FILE_NOT_FOUND', { message: `cannot read the API key file ${file} (${(cause as NodeJS.ErrnoException).code ?? String(cause)})`, path: file, option: 'apiKeyFile' }, { cause });
+    const code = (cause as NodeJS.ErrnoException).code;
+    // A k8s Secret mounted as a volume is a folder holding a file per key of the Secret; naming the folder is the usual slip.
+    const hint = code === 'EISDIR' ? ': it is a folder; name the file in it (a Secret mounted as a volume holds one file per key of the Secret, e.g. <folder>/api-keys)' : '';
+    throw new PlaitError('FILE_NOT_FOUND', { message: `cannot read the API key file ${file} (${code ?? String(cause)})${hint}`, path: file, option: 'apiKeyFile' }, { cause });
   }
   const keys: string[] = [];
   text.split(/\r?\n/).forEach((line, i) => {

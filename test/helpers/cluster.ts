@@ -34,7 +34,7 @@ export interface Replica {
 
 /** Starts a replica of the shard at `shardPath` and resolves once it has joined (its "ready" line). */
 export async function startReplica(shardPath: string, natsUrl: string): Promise<Replica> {
-  const child = spawn(process.execPath, [PLAIT_BIN, 'serve', shardPath, '--nats', natsUrl, '--workers', '1'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, PLAIT_API_KEY: '' } });
+  const child = spawn(process.execPath, [PLAIT_BIN, 'serve', shardPath, '--nats', natsUrl, '--workers', '1'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, PLAIT_API_KEY: undefined } });
   const exit = exited(child);
   const logged = lines(child);
   const ready = await Promise.race([logged((o) => o.msg === 'ready'), exit.then((e) => Promise.reject(new Error(`replica exited before ready: ${JSON.stringify(e)}`)))]);

@@ -58,10 +58,10 @@ export interface PlaitServe {
 
 /**
  * `plait serve <args…> --port 0` with one scoring worker; resolves once it logs "ready".
- * `env` is added to the child's environment (PLAIT_API_KEY is '' — no key — unless it names one).
+ * `env` is added to the child's environment (PLAIT_API_KEY is removed — no key — unless it names one; set but empty, it refuses to start).
  */
 export async function startPlaitServe(args: string[], env: Record<string, string> = {}): Promise<PlaitServe> {
-  const child = spawn(process.execPath, [PLAIT_BIN, 'serve', ...args, '--port', '0', '--workers', '1'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, PLAIT_API_KEY: '', ...env } });
+  const child = spawn(process.execPath, [PLAIT_BIN, 'serve', ...args, '--port', '0', '--workers', '1'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, PLAIT_API_KEY: undefined, ...env } });
   const exit = exited(child);
   const logged = lines(child);
   const ready = await Promise.race([logged((o) => o.msg === 'ready'), exit.then((e) => Promise.reject(new Error(`plait serve exited before ready: ${JSON.stringify(e)}`)))]);

@@ -84,7 +84,7 @@ export async function runClusterServe(indexes: string[], server: ServerOptions, 
     const running = await serveEngine(engine, { clusterWrites: writes });
     const name = clusterNameOf(target); // the name in the API's paths, not the folder given
     warnLtrModelIndexes(running.engine);
-    running.app.log.info({ url: running.url, cluster: name, nats: o.nats }, 'ready');
+    running.app.log.info({ url: running.url, cluster: name, nats: o.nats, apiKeys: running.engine.options.apiKeys.length }, 'ready');
     process.stderr.write(`plait: coordinating cluster ${name} on ${running.url} (NATS ${o.nats}); Ctrl-C stops\n`);
     await untilSignal(running, async () => {});
     return;

@@ -58,7 +58,7 @@ export function registerServeCommand(program: Command): void {
     .command('serve')
     .description('serve indexes and the reranker over HTTP (Cohere- and TEI-compatible rerank, search, metrics)')
     .argument('[index...]', 'index names (under indexes/) or paths')
-    .option('--host <host>', 'address to bind (0.0.0.0 exposes the server)', d.host)
+    .option('--host <host>', 'address to bind (0.0.0.0 or :: exposes the server, as a container or Kubernetes pod needs: its probes reach the pod IP)', d.host)
     .option('-p, --port <n>', 'port (0: any free port)', parseIntArg('port', 0), d.port)
     .option('-m, --model <model...>', 'rerank model(s): ColBERT ONNX folder or hub id; the first is the default (default: the bundled model)')
     .addOption(new Option('--quantize <kind>', 'rerank models (--model) run the int8 graph built from their checkpoints; indexes keep the graph they were built with').choices(['int8']))
@@ -93,7 +93,7 @@ export function registerServeCommand(program: Command): void {
     .option('--nats <url>', 'join a cluster through this NATS server: with <index>/shard-<i>, as a replica of that shard (HTTP too only when --port is given); with --coordinate, as its coordinator')
     .option('--coordinate <name>', 'serve the cluster <name> (a sharded index\'s name or folder) over HTTP, scattering searches to its shards through --nats')
     .option('--api-key-file <file>', 'require "Authorization: Bearer <key>" with one of the keys in this file, one a line (# comments; list old and new to rotate); read at start and again on SIGHUP')
-    .addHelpText('after', '\nEnvironment: PLAIT_API_KEY=<key> requires "Authorization: Bearer <key>" on every route but /health and /ready; PLAIT_API_KEY_FILE=<file> is --api-key-file.')
+    .addHelpText('after', '\nEnvironment: PLAIT_API_KEY=<key> requires "Authorization: Bearer <key>" on every route but /health and /ready; PLAIT_API_KEY_FILE=<file> is --api-key-file. Set but empty, either stops the start (exit 2): to serve without a key, leave them out of the environment.')
     .action(async (indexes: string[], o: ServeCliOptions, command: Command) => {
       // 0 meant auto here until it was made to mean what the library's workers: 0 means: say so to
       // whoever still writes 0 for auto (a script from before would otherwise lose its workers unseen).
@@ -141,7 +141,8 @@ export function registerServeCommand(program: Command): void {
       const served = [...server.engine.indexes.keys()];
       // scoringWorkers: per index, the threads --workers resolved to (auto: one per core, at most 4), as /metrics' plait_scoring_workers.
       const scoringWorkers = Object.fromEntries(server.engine.scoringWorkers().map((w) => [w.index, w.workers]));
-      server.app.log.info({ url: server.url, indexes: served, models: server.engine.rerankers.map((r) => r.names[0]), scoringWorkers }, 'ready');
+      // apiKeys: how many keys are accepted (0: open to anyone reaching the port), never a key, so an operator can tell from the log that the key took.
+      server.app.log.info({ url: server.url, indexes: served, models: server.engine.rerankers.map((r) => r.names[0]), scoringWorkers, apiKeys: server.engine.options.apiKeys.length }, 'ready');
       // Started without index names, it serves reranking only: after the quick start, `plait serve`
       // answered every search INDEX_NOT_FOUND with no word at start of the indexes it could serve.
       const home = served.length === 0 ? listIndexHome() : [];
