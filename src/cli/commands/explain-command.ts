@@ -7,7 +7,7 @@
  */
 import { EXPLAIN_OPTION_SCOPES, checkOptionsApply } from '../../search/option-scope.js';
 import { openIndexForCli, truncatedQueryWarning } from '../open-index.js';
-import { CLI_SPELLING, addFeedbackFlags, rewriteOptionsFrom } from '../search-flags.js';
+import { CLI_SPELLING, addFeedbackFlags, addFusionFlags, rewriteOptionsFrom } from '../search-flags.js';
 import type { Command } from 'commander';
 import { type ExplainOptions, type Explanation, type SearchMode } from '../../search/plait-index.js';
 import { invalidArgument } from '../../errors/index.js';
@@ -22,7 +22,9 @@ interface ExplainCliOptions {
   mode?: SearchMode;
   pid?: boolean;
   idf?: boolean;
+  fusion?: 'minmax' | 'rrf';
   alpha?: number;
+  rrfK?: number;
   k?: number;
   model?: string;
   json?: boolean;
@@ -106,7 +108,6 @@ export function registerExplainCommand(program: Command): void {
     .option('--mode <mode>', 'late | bm25 | hybrid: adds BM25 terms and fused parts (default: the model profile)')
     .option('--idf', 'weight query tokens by IDF')
     .option('--no-idf', 'do not weight query tokens by IDF')
-    .option('--alpha <a>', `late-interaction weight in min-max fusion, 0–1 (default: ${SEARCH_DEFAULTS.hybridAlpha})`, parseFloatArg('alpha', 0, 1))
     .option('-k, --k <n>', `hybrid result depth within which fused parts are reported (hybrid mode only; default: ${SEARCH_DEFAULTS.topK})`, parseIntArg('k', 1))
     .option('-m, --model <model>', 'query encoder (default: the model the index was built with)')
     .option('--json', 'print JSON')
@@ -115,6 +116,7 @@ export function registerExplainCommand(program: Command): void {
     .option('--spelling', "explain the query as spelling correction rewrites it (plait search --spelling)")
     .option('--synonyms <file>', "explain the query as a Solr synonyms file expands it (plait search --synonyms)")
     .option('--rm3', 'explain BM25 with RM3 feedback terms (plait search --rm3)');
+  addFusionFlags(cmd);
   addFeedbackFlags(cmd, false)
     .action(async (name: string, query: string, target: string, o: ExplainCliOptions) => {
       if (o.ltrModel !== undefined) {
@@ -137,7 +139,9 @@ export function registerExplainCommand(program: Command): void {
       if (o.k !== undefined) opts.topK = o.k;
       if (o.mode !== undefined) opts.mode = o.mode;
       if (o.idf !== undefined) opts.idfWeighting = o.idf;
+      if (o.fusion !== undefined) opts.fusion = o.fusion;
       if (o.alpha !== undefined) opts.alpha = o.alpha;
+      if (o.rrfK !== undefined) opts.rrfK = o.rrfK;
       const rewrite = rewriteOptionsFrom(o);
       if (rewrite !== undefined) opts.rewrite = rewrite;
       const index = await openIndexForCli(name, { model: o.model, encoderOptions: { threads: 0 } });
