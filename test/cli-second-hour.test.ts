@@ -12,6 +12,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runPlait, succeeded } from './helpers/cli.js';
+import { evaluateRun } from '../src/eval/metrics.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'plait-second-hour-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -53,4 +54,76 @@ test('plait search --fusion rrf --rrf-k and plait explain --fusion rrf --rrf-k: 
   const idle = runPlait(dir, ['explain', './idx', 'bread yeast', 'r1', '--rrf-k', '10']);
   assert.equal(idle.code, 2, idle.stderr);
   assert.match(idle.stderr, /--rrf-k does not apply .*--fusion rrf.*\[INVALID_ARGUMENT\]/);
+});
+
+/** trec_eval's measures of one query (ndcg_cut.10, recip_rank cut at 10, map_cut.100, recall.10/100, P.10), hits ordered as trec_eval orders them. */
+function trecEvalQuery(hits: readonly { docId: string; score: number }[], judged: ReadonlyMap<string, number>): Record<string, number> {
+  const ranked = [...hits].sort((a, b) => (a.score !== b.score ? b.score - a.score : Buffer.compare(Buffer.from(b.docId), Buffer.from(a.docId))));
+  const grades = [...judged.values()].filter((g) => g > 0).sort((a, b) => b - a);
+  const idcg = grades.slice(0, 10).reduce((s, g, i) => s + g / Math.log2(i + 2), 0);
+  let dcg = 0;
+  let rr = 0;
+  let rel = 0;
+  let rel10 = 0;
+  let ap = 0;
+  ranked.slice(0, 100).forEach((h, i) => {
+    const g = judged.get(h.docId) ?? 0;
+    if (g <= 0) return;
+    rel++;
+    if (i < 10) {
+      dcg += g / Math.log2(i + 2);
+      rel10 = rel;
+      if (rr === 0) rr = 1 / (i + 1);
+    }
+    ap += rel / (i + 1);
+  });
+  return { 'ndcg@10': dcg / idcg, 'mrr@10': rr, 'map@100': ap / grades.length, 'recall@10': rel10 / grades.length, 'recall@100': rel / grades.length, 'p@10': rel10 / 10 };
+}
+
+test("plait eval's mean for a mode is the mean of trec_eval's per-query figures over plait search --json, where query ids name judged documents too", () => {
+  // Query ids that are also document ids, as in cisi (query 23 ↔ document 23, judged relevant) and
+  // cranfield: two numberings, not "the query is that document". BEIR's ignore_identical_ids had
+  // dropped r1 from query r1's ranking, so plait eval's nDCG@10 was below trec_eval's.
+  writeFileSync(join(dir, 'q.jsonl'), ['{"_id": "r1", "text": "how does bread rise with yeast"}', '{"_id": "r4", "text": "interest rates and stock markets"}', '{"_id": "q3", "text": "garlic tomato sauce"}', ''].join('\n'));
+  const qrels: [string, string, number][] = [['r1', 'r1', 2], ['r1', 'r6', 1], ['r1', 'r2', 1], ['r4', 'r4', 1], ['r4', 'r5', 2], ['q3', 'r3', 1]];
+  writeFileSync(join(dir, 'qrels.tsv'), `query-id\tcorpus-id\tscore\n${qrels.map((r) => r.join('\t')).join('\n')}\n`);
+  const judged = new Map<string, Map<string, number>>();
+  for (const [q, d, g] of qrels) judged.set(q, (judged.get(q) ?? new Map<string, number>()).set(d, g));
+
+  const ev = runPlait(dir, ['eval', './idx', '--queries', 'q.jsonl', '--qrels', 'qrels.tsv', '--modes', 'bm25,hybrid', '--json', '-q']);
+  assert.equal(ev.code, 0, ev.stderr);
+  assert.doesNotMatch(ev.stderr, /dropped/, 'nothing dropped: the qrels judge r1 for query r1');
+  const modes = (JSON.parse(ev.stdout) as { modes: { name: string; mean: Record<string, number> }[] }).modes;
+  for (const mode of ['bm25', 'hybrid']) {
+    const s = runPlait(dir, ['search', './idx', '--queries', 'q.jsonl', '--mode', mode, '-k', '100', '--json', '-q']);
+    assert.equal(s.code, 0, s.stderr);
+    const run = JSON.parse(s.stdout) as Record<string, { docId: string; score: number }[]>;
+    const per = [...judged].map(([q, j]) => trecEvalQuery(run[q] ?? [], j));
+    const evalMean = modes.find((m) => m.name === mode)!.mean;
+    for (const metric of Object.keys(per[0]!)) {
+      const oracle = per.reduce((sum, p) => sum + p[metric]!, 0) / per.length;
+      assert.ok(Math.abs(evalMean[metric]! - oracle) < 1e-12, `${mode} ${metric}: plait eval ${evalMean[metric]} vs trec_eval over plait search ${oracle}`);
+    }
+  }
+  // BEIR's rule on demand: r1 leaves query r1's ranking, and the figure drops; the note says so.
+  const drop = runPlait(dir, ['eval', './idx', '--queries', 'q.jsonl', '--qrels', 'qrels.tsv', '--modes', 'bm25', '--json', '-q', '--identical-ids', 'drop']);
+  assert.equal(drop.code, 0, drop.stderr);
+  assert.match(drop.stderr, /plait: note: 2 hits whose document id equals its query's id were dropped .*--identical-ids keep/);
+  const dropped = (JSON.parse(drop.stdout) as { modes: { mean: Record<string, number> }[] }).modes[0]!.mean;
+  assert.ok(dropped['ndcg@10']! < modes.find((m) => m.name === 'bm25')!.mean['ndcg@10']!);
+});
+
+test('evaluateRun: BEIR drops a hit of its query\'s id where the qrels never judge one (Quora), keeps it where they do (cisi); true/false force it', () => {
+  const run = new Map([['a', [{ docId: 'a', score: 3 }, { docId: 'x', score: 2 }, { docId: 'y', score: 1 }]]]);
+  const quora = new Map([['a', new Map([['x', 1]])]]);
+  const auto = evaluateRun(run, quora);
+  assert.deepEqual(auto.identicalIds, { dropped: true, hitsDropped: 1, judgedPairs: 0 });
+  assert.equal(auto.mean['mrr@10'], 1, 'x ranks first once a is dropped');
+  assert.equal(evaluateRun(run, quora, { ignoreIdenticalIds: false }).mean['mrr@10'], 0.5);
+  const cisi = new Map([['a', new Map([['a', 1], ['y', 1]])]]);
+  const kept = evaluateRun(run, cisi);
+  assert.deepEqual(kept.identicalIds, { dropped: false, hitsDropped: 0, judgedPairs: 1 });
+  assert.equal(kept.mean['recall@10'], 1);
+  assert.equal(evaluateRun(run, cisi, { ignoreIdenticalIds: true }).mean['recall@10'], 0.5);
+  assert.throws(() => evaluateRun(run, cisi, { ignoreIdenticalIds: 'yes' as unknown as boolean }), { code: 'INVALID_ARGUMENT' });
 });
