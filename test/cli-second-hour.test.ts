@@ -132,3 +132,16 @@ test('evaluateRun: BEIR drops a hit of its query\'s id where the qrels never jud
   assert.equal(evaluateRun(run, cisi, { ignoreIdenticalIds: true }).mean['recall@10'], 0.5);
   assert.throws(() => evaluateRun(run, cisi, { ignoreIdenticalIds: 'yes' as unknown as boolean }), { code: 'INVALID_ARGUMENT' });
 });
+
+test('plait calibrate --dry-run does not say that search uses the settings it did not store', () => {
+  // 6 documents and a few queries: no bucket can be trusted, and each said "search still uses it"
+  // under "dry run: manifest unchanged" — search used the defaults, as the manifest held no record.
+  const r = runPlait(dir, ['calibrate', './idx', '--dry-run', '--count', '6', '--budget-s', '30', '-q']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /NOT TRUSTED|TARGET NOT REACHED/, r.stdout);
+  assert.doesNotMatch(r.stdout, /search still uses it/);
+  assert.match(r.stdout, /search would use it once stored \(without --dry-run\)/);
+  assert.match(r.stdout, /^dry run: manifest unchanged$/m);
+  const info = succeeded(runPlait(dir, ['info', './idx']));
+  assert.match(info.stdout, /calibration {2}none/, 'nothing stored');
+});
