@@ -8,11 +8,13 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runPlait, succeeded } from './helpers/cli.js';
 import { evaluateRun } from '../src/eval/metrics.js';
+import { openCorpus } from '../src/indexer/corpus/read-corpus.js';
+import type { CorpusWarning } from '../src/indexer/corpus/types.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'plait-second-hour-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -144,4 +146,30 @@ test('plait calibrate --dry-run does not say that search uses the settings it di
   assert.match(r.stdout, /^dry run: manifest unchanged$/m);
   const info = succeeded(runPlait(dir, ['info', './idx']));
   assert.match(info.stdout, /calibration {2}none/, 'nothing stored');
+});
+
+test('a folder of notes names the files it does not read (not .txt/.md/.markdown), hidden ones aside: plait index, plait add --json, openCorpus', async () => {
+  const notes = join(dir, 'notes');
+  mkdirSync(join(notes, 'sub'), { recursive: true });
+  mkdirSync(join(notes, '.obsidian'), { recursive: true });
+  writeFileSync(join(notes, 'tides.md'), '# Tides\nThe moon pulls the oceans into two bulges.\n');
+  writeFileSync(join(notes, 'sub', 'todo.org'), '* TODO buy flour for the sourdough\n');
+  writeFileSync(join(notes, 'paper.pdf'), Buffer.from('%PDF-1.7\n'));
+  writeFileSync(join(notes, '.obsidian', 'app.json'), '{}');
+  writeFileSync(join(notes, '.hidden.org'), 'not a note\n');
+  // Before: indexed 1 document and said nothing of the two files a search for their words could never find.
+  const built = runPlait(dir, ['index', 'notes', '--index', './notes-idx', '-q', '--threads', '0']);
+  assert.equal(built.code, 0, built.stderr);
+  assert.match(built.stderr, /^plait: warning: notes: 2 files are not read, .*\.txt, \.md and \.markdown.*: "paper\.pdf", "sub\/todo\.org"; convert them/m);
+  assert.doesNotMatch(built.stderr, /obsidian|hidden/);
+  const added = runPlait(dir, ['add', './notes-idx', 'notes', '--json', '-q', '--threads', '0']);
+  assert.equal(added.code, 0, added.stderr);
+  assert.deepEqual((JSON.parse(added.stdout) as { report: { unreadFiles?: string[] } }).report.unreadFiles, ['paper.pdf', 'sub/todo.org']);
+  const warnings: CorpusWarning[] = [];
+  const corpus = await openCorpus(notes, { onWarning: (w) => warnings.push(w) });
+  const ids: string[] = [];
+  for await (const d of corpus) ids.push(d.docId);
+  for await (const d of corpus) void d; // a second pass names them no second time
+  assert.deepEqual(ids, ['tides']);
+  assert.deepEqual(warnings.map((w) => [w.code, w.files]), [['UNREAD_FILES', ['paper.pdf', 'sub/todo.org']]]);
 });
