@@ -261,7 +261,10 @@ export { WriteTransaction } from './cluster/write-transaction.js';
 export type { ShardCommitAck, TransactionAck, TransactionApplied } from './cluster/write-transaction.js';
 export { waitForReplicas } from './cluster/replica-wait.js';
 export type { ReplicasWait, ReplicaApplied } from './cluster/replica-wait.js';
-export type { WriteLogOptions, WriteAck, ShardAck } from './cluster/write-log.js';
+export type { WriteLogOptions, WriteAck, ShardAck, AppendOptions } from './cluster/write-log.js';
+// WRITE_PARTIAL's details.stored / details.failed entries (a write stored on some shards' logs only).
+export type { PartialShard } from './cluster/partial-write.js';
+export type { TypesRoundOptions, ClusterAddTypes } from './cluster/replica-wait.js';
 export { checkWrite, splitWrite, encodeWrite, decodeWrite, foldWrites } from './cluster/write-entry.js';
 export type { ClusterWrite } from './cluster/write-entry.js';
 export { encodeClusterWrite } from './cluster/encode-write.js';

@@ -6,13 +6,13 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openIndex, type PlaitIndex } from '../src/search/plait-index.js';
 import { getKernels } from '../src/kernels/index.js';
 import { plaidSearch, probeAndMask, type EncodedQuery } from '../src/search/plaid.js';
-import { CALIBRATION_DEFAULTS, effectiveNdocs, plaidDefaultsFor, type PlaidParams } from '../src/config/defaults.js';
+import { CALIBRATION_DEFAULTS, PLAID_LIMITS, effectiveNdocs, plaidDefaultsFor, type PlaidParams } from '../src/config/defaults.js';
 import { PlaidReplayer } from '../src/calibrate/plaid-replay.js';
 import { chooseSettings, FidelityTally } from '../src/calibrate/choose-settings.js';
 import { calibrateIndex } from '../src/calibrate/calibrate-index.js';
@@ -431,4 +431,61 @@ test('relative pruning margin and query-level probe minimum, hand-computed', () 
   assert.deepEqual([...probeAndMask(s, 4, 2, 3, 0.5, undefined, 2).probed], [...probeAndMask(s, 4, 2, 3, 0.5).probed]);
   // Probes are unchanged by the margin.
   assert.deepEqual([...probeAndMask(s, 4, 2, 2, 0.5, 0.125).probed], [...probeAndMask(s, 4, 2, 2, 0.5).probed]);
+});
+
+// search-15: a grid value a search refuses had been stored as the chosen settings, and every later
+// search of the index failed ("Expected a number >= 0 for centroidScoreMargin", an option its caller
+// never gave); Infinity is stored as JSON null, which searches refuse too.
+test('a grid value a search would refuse is refused before anything is stored, naming grid.<name>', async () => {
+  const path = join(dir, 'grid-checked');
+  cpSync(join(dir, 'idx'), path, { recursive: true });
+  const index = await openSynthetic(path);
+  try {
+    const onDisk = readFileSync(join(path, 'manifest.json'), 'utf8');
+    const bad: [string, Record<string, unknown[]>][] = [
+      ['centroidScoreMargin', { centroidScoreMargin: [-1] }],
+      ['centroidScoreMargin', { centroidScoreMargin: [Infinity] }],
+      ['centroidScoreThreshold', { centroidScoreThreshold: [0.5, Infinity] }],
+      ['nIvfProbe', { nIvfProbe: [PLAID_LIMITS.maxCount + 1] }],
+      ['ndocs', { ndocs: [] }],
+      ['nIvfProbeTotal', { nIvfProbeTotal: [0] }],
+      ['ndocsQueryTokens', { ndocsQueryTokens: [1.5] }],
+      ['interactionScoring', { interactionScoring: ['bogus'] }],
+    ];
+    for (const [name, grid] of bad) {
+      await assert.rejects(
+        calibrateIndex(index, { queries: queryTexts(6, 9), budgetS: 600, grid: grid as never }),
+        (e) => isPlaitError(e, 'INVALID_ARGUMENT') && (e as Error).message.includes(`grid.${name}`),
+        JSON.stringify(grid, (_, v: unknown) => (v === Infinity ? 'Infinity' : v)),
+      );
+    }
+    assert.equal(readFileSync(join(path, 'manifest.json'), 'utf8'), onDisk, 'nothing stored');
+    // A grid of values a search takes is stored, and searches run with it.
+    await calibrateIndex(index, { queries: queryTexts(6, 9), budgetS: 600, grid: { centroidScoreMargin: [0, 0.1], ndocsQueryTokens: [null, 16] } });
+    const reopened = await openSynthetic(path);
+    try {
+      assert.ok(reopened.manifest.calibration !== undefined);
+      const [q] = await encoded(reopened, queryTexts(1, 10));
+      assert.ok((await reopened.searchEncoded('', { ...q!, tokenIds: new Int32Array(q!.length) }, { mode: 'late' })).hits.length > 0);
+    } finally {
+      await reopened.close();
+    }
+  } finally {
+    await index.close();
+  }
+});
+
+test('a sample seed outside [0, 2^32 - 1] or not an integer is refused (it had drawn another seed\'s sample)', async () => {
+  const index = await openSynthetic(join(dir, 'idx'));
+  try {
+    for (const seed of [NaN, 1.5, -1, 2 ** 32, 'x']) {
+      const seedRefused = (e: unknown): boolean => isPlaitError(e, 'INVALID_ARGUMENT') && /\bseed\b/.test((e as Error).message);
+      await assert.rejects(calibrateIndex(index, { seed: seed as number, write: false }), seedRefused, String(seed));
+      assert.throws(() => queryLogSample(['a', 'b'], { seed: seed as number }), seedRefused, String(seed));
+      assert.throws(() => drawPseudoQueries(index.docstore, { seed: seed as number }), seedRefused, String(seed));
+    }
+    assert.equal(queryLogSample(['a', 'b', 'c'], { count: 2, seed: CALIBRATION_DEFAULTS.maxSeed }).length, 2);
+  } finally {
+    await index.close();
+  }
 });

@@ -84,6 +84,10 @@ describe('usage errors exit 2 (item 8) and speak JSON with --json (item 28)', ()
       assert.equal(r.code, 2);
       assert.match(r.stderr, new RegExp(`Expected an integer in \\[1, 10000\\] for -k but received "${k}" \\[INVALID_ARGUMENT\\]`));
     }
+    // explain's -k too (search-15): past 10000 the library had refused it "for topK".
+    const explainK = plait('explain', 'sample', 'q', 'bread-yeast', '--mode', 'hybrid', '-k', '20000');
+    assert.equal(explainK.code, 2);
+    assert.match(explainK.stderr, /Expected an integer in \[1, 10000\] for -k but received "20000" \[INVALID_ARGUMENT\]/);
     const search = plait('search', '--help').stdout.replace(/\s+/g, ' ');
     assert.match(search, /results per query \(topK\), 1–10000 \(default: 10\)/);
     assert.match(search, /\(nIvfProbe\), 1–4194304 \(default: the index's calibration \(plait calibrate\), else by k: 1, 2, 4 for k <= 10, <= 100, beyond; and at least 32·that many cells a query\)/);
@@ -200,6 +204,34 @@ describe('batch search and empty queries (items 3, 4)', () => {
     assert.match(lines[0]!, /^q1 Q0 bread-yeast 1 \S+ plait$/);
     assert.ok(lines.every((l) => !l.startsWith('q2 ')));
     assert.match(r.stderr, /skipped 1 query with empty text in q3\.tsv \(EMPTY_TEXT: "q2" at line 2\)/);
+  });
+
+  // search-15: --tag with one query, or with a batch printed as --json, was accepted and dropped.
+  test('--tag names the lines of a batch\'s run; where no run is written it is refused (USAGE), not ignored', () => {
+    writeFileSync(join(dir, 'qtag.tsv'), 'q1\tbread and yeast\n');
+    for (const args of [['sample', 'bread and yeast'], ['sample', '--queries', 'qtag.tsv', '--json']]) {
+      const r = plait('search', ...args, '--tag', 'mine', '--mode', 'bm25', '--quiet');
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      // In text, or as the JSON error line of a --json command.
+      if (args.includes('--json')) assert.deepEqual([jsonError(r).code, /--tag names the lines of a TREC run/.test(jsonError(r).message)], ['USAGE', true]);
+      else assert.match(r.stderr, /^plait: Usage: --tag names the lines of a TREC run: .* \[USAGE\]$/m);
+    }
+    const printed = plait('search', 'sample', '--queries', 'qtag.tsv', '--tag', 'mine', '--mode', 'bm25', '-k', '2', '--quiet');
+    assert.equal(printed.code, 0, printed.stderr);
+    assert.match(printed.stdout, /^q1 Q0 \S+ 1 \S+ mine\n/);
+    const written = plait('search', 'sample', '--queries', 'qtag.tsv', '--json', '--run', 'tag.run', '--tag', 'mine', '--mode', 'bm25', '-k', '2', '--quiet');
+    assert.equal(written.code, 0, written.stderr);
+    assert.ok(readFileSync(join(dir, 'tag.run'), 'utf8').trim().split('\n').every((l) => l.endsWith(' mine')));
+  });
+
+  test('a batch with --run says what it wrote on stderr, with or without --pipeline; stdout stays empty', () => {
+    writeFileSync(join(dir, 'qrun.tsv'), 'q1\tbread and yeast\n');
+    for (const how of [['--mode', 'bm25', '-k', '2'], ['--pipeline', 'bm25:2']]) {
+      const r = plait('search', 'sample', '--queries', 'qrun.tsv', '--run', 'said.run', '--quiet', ...how);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, '', `${how.join(' ')}: the status line had gone to stdout with --pipeline`);
+      assert.match(r.stderr, /^plait: wrote 1 query to said\.run$/m);
+    }
   });
 
   test('search --queries says which queries had nothing to search or were clipped, as a single search does', () => {

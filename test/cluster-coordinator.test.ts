@@ -34,6 +34,8 @@ import type { StageSearchOptions } from '../src/pipeline/stages.js';
 import { CrossEncoder } from '../src/rerank/cross-encoder/cross-encoder.js';
 import { LTR_MODEL_FORMAT, LtrModel } from '../src/ltr/ltr-model.js';
 import { computeFeatures, featureNames } from '../src/ltr/features.js';
+import { explainLtr } from '../src/ltr/explain-ltr.js';
+import { snakeKeys } from '../src/server/snake-keys.js';
 import { handModel, type HandNode } from './helpers/xgboost-model.js';
 import { parseSynonyms } from '../src/rewrite/synonyms.js';
 import { needsData, needsNatsServer } from './helpers/requirements.js';
@@ -287,6 +289,30 @@ test('RM3 on the coordinator = one index: feedback from the cluster\'s BM25, ter
     assert.deepEqual(piped.results[i]!.rewrites, single.rewrites);
     assert.deepEqual(piped.results[i]!.hits.map((h) => [h.doc_id, h.score]), single.hits.map((h) => [h.docId, h.score]));
   }
+});
+
+test('an ltr explanation on the coordinator equals explainLtr on one index: features, contributions, bias, score, rank', { skip }, async () => {
+  // Before: 400 INVALID_ARGUMENT ("ltr explanations need the index itself; … a cluster's coordinator").
+  const explain = async (body: Record<string, unknown>): Promise<{ status: number; body: Record<string, unknown> }> => {
+    const res = await fetch(`${coordinator.url}/v1/indexes/cran/explain`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };
+  for (const q of queries.slice(0, 2)) {
+    const ranked = (await new SearchPipeline(whole, 'bm25:40 > late:20 > ltr:10', { ltrModel }).run(q)).hits;
+    // A document of each shard among the model's candidates, and one outside them (BM25 rank 50: past bm25:40).
+    const ids = [0, 1].map((s) => ranked.find((h) => shardOf(h.docId, 2) === s)!.docId);
+    ids.push((await whole.search(q, { mode: 'bm25', topK: 50 })).hits[49]!.docId);
+    for (const id of ids) {
+      const r = await explain({ query: q, doc_id: id, ltr: true });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      const want = JSON.parse(JSON.stringify(snakeKeys(await explainLtr(whole, ltrModel, q, id)))) as Record<string, unknown>;
+      assert.deepEqual(r.body, want, `${q} / ${id}`);
+    }
+    assert.equal((await explain({ query: q, doc_id: ids[2]!, ltr: true })).body.in_candidates, false);
+  }
+  const missing = await explain({ query: queries[0]!, doc_id: 'no-such-document', ltr: true });
+  assert.equal(missing.status, 404);
+  assert.equal((missing.body.error as { code: string }).code, 'DOCUMENT_NOT_FOUND');
 });
 
 test('a shard lost mid-pipeline: the stage that needs it is skipped on time, the shard named', { skip }, async () => {

@@ -26,6 +26,11 @@ import { startNatsServer, type NatsServer } from './helpers/nats-server.js';
 import { needsNatsServer } from './helpers/requirements.js';
 import { buildSample, postJson, type SampleIndex } from './helpers/server-fixture.js';
 import { runPlait } from './helpers/cli.js';
+import { WriteTransaction } from '../src/cluster/write-transaction.js';
+import { clusterAddTypes, type ReplicasWait } from '../src/cluster/replica-wait.js';
+import { decodeMessage, encodeMessage } from '../src/cluster/shard-protocol.js';
+import { isPlaitError } from '../src/errors/index.js';
+import { doc } from './helpers/cluster-writes.js';
 
 const skip = needsNatsServer();
 const SHARDS = 2;
@@ -343,6 +348,112 @@ test('a coordinator\'s filter-delete preview runs in the request\'s admission sl
     const w = await waiting;
     assert.deepEqual([w.status, w.body.error?.code, w.body.error?.details?.acknowledged], [503, 'INDEX_CLOSED', true], JSON.stringify(w.body));
     assert.match(w.body.error.message, /the write is stored in the write logs \(write [0-9a-f-]{36}\)/);
+  } finally {
+    if (!closed) await server.close();
+    for (const s of subs) s.unsubscribe();
+  }
+});
+
+test('a write whose shard log refuses its part after another shard stored its own is 503 WRITE_PARTIAL naming the shards and ids of each; sent again under its write_id only the missing part is stored; a corpus add whose commit entries part-fail says so too', { skip, timeout: 120_000 }, async () => {
+  const jsm = await jetstreamManager(nc);
+  const on0 = idsOn(0, 2, 'partial');
+  const on1 = idsOn(1, 2, 'partial');
+  const docs = [...on0, ...on1].map((id) => ({ doc_id: id, text: `The harbour log for ${id} lists a cargo of salt and timber.` }));
+  // Shard 1's log refuses every message (a stream limit); shard 0's stores its part.
+  const refuse = async (stream: string): Promise<() => Promise<void>> => {
+    const { config } = await jsm.streams.info(stream);
+    await jsm.streams.update(stream, { ...config, max_msg_size: 1 });
+    return async () => void (await jsm.streams.update(stream, config));
+  };
+  const lastSeq = async (i: number): Promise<number> => (await jsm.streams.info(`PLAIT_web_SHARD_${i}`)).state.last_seq;
+  const restore = await refuse('PLAIT_web_SHARD_1');
+  let r;
+  try {
+    r = await postJson(`${coordinator.url}/v1/indexes/web/documents`, { documents: docs, write_id: 'harbour-1' });
+  } finally {
+    await restore();
+  }
+  // Before: 500 INTERNAL naming shard 1's stream only, nothing said of shard 0's stored part.
+  assert.equal(r.status, 503, JSON.stringify(r.body));
+  assert.equal(r.body.error.code, 'WRITE_PARTIAL');
+  const d = r.body.error.details;
+  assert.deepEqual([d.write_id, d.acknowledged], ['harbour-1', false]);
+  assert.deepEqual(d.stored.map((x: { shard: number; doc_ids: string[] }) => [x.shard, x.doc_ids]), [[0, on0]]);
+  assert.deepEqual(d.failed.map((x: { shard: number; doc_ids: string[]; code: string }) => [x.shard, x.doc_ids, typeof x.code]), [[1, on1, 'string']]);
+  assert.equal(d.stored[0].sequence, await lastSeq(0));
+  assert.match(r.body.error.message, /stored on shard 0 .* but not on shard 1 .*"partial-/);
+  // The same write again under its id: shard 0's part is not stored twice (JetStream's dedupe), shard 1 gets its part.
+  const again = await postJson(`${coordinator.url}/v1/indexes/web/documents`, { documents: docs, write_id: 'harbour-1', wait_ms: 60_000 });
+  assert.equal(again.status, 200, JSON.stringify(again.body));
+  assert.equal(again.body.write_id, 'harbour-1');
+  const seqs = new Map((again.body.sequences as { shard: number; sequence: number; stored_before: boolean }[]).map((x) => [x.shard, x]));
+  assert.equal(seqs.get(0)?.sequence, d.stored[0].sequence, 'shard 0: the first try\'s entry, not a second one');
+  assert.deepEqual([seqs.get(0)?.stored_before, seqs.get(1)?.stored_before], [true, false]);
+  assert.equal(await lastSeq(0), d.stored[0].sequence);
+  for (const [shard, ids] of [[0, on0], [1, on1]] as const) {
+    for (const id of ids) assert.notEqual(replicas[shard]!.index.docstore.docIdToRowid(id), null, `${id} on shard ${shard}`);
+  }
+
+  // `plait cluster add`'s transaction: staged on both shards, shard 1's commit entry refused.
+  const log = await WriteLog.open(nc, 'txpart', { shards: SHARDS });
+  const tx = new WriteTransaction(log);
+  await tx.stage({ add: [...on0, ...on1].map((id, k) => doc(id, k + 1)) });
+  const undo = await refuse('PLAIT_txpart_SHARD_1');
+  try {
+    await assert.rejects(tx.commit(), (e: unknown) => {
+      assert.ok(isPlaitError(e, 'WRITE_PARTIAL'), String(e));
+      const x = e.details as { stored: { shard: number; documents: number }[]; failed: { shard: number; documents: number }[] };
+      assert.deepEqual([x.stored.map((s) => [s.shard, s.documents]), x.failed.map((f) => [f.shard, f.documents])], [[[0, 2]], [[1, 2]]]);
+      return true;
+    });
+  } finally {
+    await undo();
+  }
+});
+
+test('an add\'s wait_ms type-count round ends with the wait\'s deadline and with a drain that ran out of time: the write answered, the unheard shard in metadata_types_unknown', { skip, timeout: 120_000 }, async () => {
+  // Cluster `typed`: shard 0's replica (a stand-in) answers pings as having applied the add, with its
+  // type counts; shard 1's `types` never answers (a hung replica).
+  const subjects = clusterSubjects('typed');
+  const typesAsked: number[] = [];
+  const applied = (txn: string) => ({ txn, sequence: 1, added: 1, replaced: 0, unchanged: 0, deleted: 0, metadataTypes: [{ field: 'topic', types: [{ type: 'string', before: 0, after: 1, exampleId: 'x', added: true }] }] });
+  const subs = [
+    nc.subscribe(`${subjects.shardService(0)}.ping`, { callback: (_e, m) => void m.respond(encodeMessage({ ok: true, shard: 0, pid: 1, applied: 1e9, transaction: applied(decodeMessage<{ txn: string }>(m.data).txn) })) }),
+    nc.subscribe(`${subjects.shardService(1)}.types`, { callback: () => void typesAsked.push(Date.now()) }),
+  ];
+  const log = await WriteLog.open(nc, 'typed', { shards: SHARDS });
+  const engine = new Engine(
+    { indexes: [{ name: 'sample', index: sample.index, borrowed: true }], rerankers: [{ names: ['bundled:use-lite'], reranker: sample.reranker, borrowed: true }] },
+    resolveServerOptions({ host: '127.0.0.1', port: 0, logLevel: false, defaultMetrics: false, drainTimeoutMs: 100 }, {}),
+  );
+  const server = await serveEngine(engine, { clusterWrites: { index: 'typed', log, encoder: await sample.index.encoder(), manifest: sample.index.manifest } });
+  let closed = false;
+  try {
+    // The library's bound: a deadline already passed, or a signal aborted, asks no shard (before: 2 s a round, whatever the wait had left).
+    const w: ReplicasWait = { complete: true, waitedMs: 0, shards: [{ shard: 0, sequence: 1, replicas: [{ pid: 1, applied: 1, transaction: applied('t') as never }] }] };
+    assert.deepEqual(await clusterAddTypes(nc, 'typed', SHARDS, w, { deadlineAt: Date.now() - 1 }), { metadataWarnings: [], unknownShards: [1] });
+    assert.deepEqual(await clusterAddTypes(nc, 'typed', SHARDS, w, { signal: AbortSignal.abort() }), { metadataWarnings: [], unknownShards: [1] });
+    await nc.flush();
+    assert.equal(typesAsked.length, 0, 'no types request was sent');
+    const id = idsOn(0, 1, 'typed')[0]!;
+    const body = { documents: [{ doc_id: id, text: 'A lighthouse keeper logged the fog.', metadata: { topic: 'sea' } }] };
+    // Over HTTP, wait_ms bounds it: a ping round alone (CLUSTER_DEFAULTS.pingWaitMs, 250 ms) outlasts a wait of 1 ms, so no
+    // type round is left time (before: it asked shard 1 and waited its 2 s past the wait).
+    const short = await postJson(`${server.url}/v1/indexes/typed/documents`, { ...body, wait_ms: 1 });
+    assert.equal(short.status, 200, JSON.stringify(short.body));
+    assert.deepEqual([short.body.replicas.complete, short.body.metadata_types_unknown], [true, [1]]);
+    await nc.flush();
+    assert.equal(typesAsked.length, 0, 'no types request was sent');
+    // The add applied (ping), the round to shard 1 hangs; the drain (100 ms) runs out and the answer comes
+    // (before: the round ran its 2 s, past the drain's 500 ms grace, and the client was cut off unanswered).
+    const pending = postJson(`${server.url}/v1/indexes/typed/documents`, { ...body, wait_ms: 60_000 });
+    await until(() => typesAsked.length > 0);
+    closed = true;
+    await server.close();
+    const r = await pending;
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.equal(r.body.replicas.complete, true);
+    assert.deepEqual(r.body.metadata_types_unknown, [1]);
   } finally {
     if (!closed) await server.close();
     for (const s of subs) s.unsubscribe();

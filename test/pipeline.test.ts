@@ -247,9 +247,10 @@ describe('degradation and the circuit breaker', () => {
 
   test('a real model error (onnxruntime failing the run: positions past the graph\'s table) degrades the same way', async () => {
     // (A ColBERT graph served here before; it is now refused when named, MODEL_UNSUPPORTED: cross-encoder-models.test.ts.
-    // Then token ids past the graph's vocabulary; those are refused at load now: tokenizer-graph-vocabulary.test.ts.)
+    // Then token ids past the graph's vocabulary; those are refused at load now: tokenizer-graph-vocabulary.test.ts.
+    // A position table the load check sees is cut to or refused too (position-window.test.ts): this one is hidden behind a node.)
     const dir = path.join(root, 'broken-cross');
-    await makeTinyCrossEncoder(dir, { seed: 19, graphPositions: 4 });
+    await makeTinyCrossEncoder(dir, { seed: 19, graphPositions: 4, hidePositionTable: true });
     const broken = await CrossEncoder.create(dir, { threads: 0 });
     try {
       const r = await new SearchPipeline(index, spec, { crossEncoder: broken }).run(QUERY);

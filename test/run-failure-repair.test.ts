@@ -5,7 +5,9 @@
  * onnxruntime's words; and a cross-encoder on workers lost the code itself (WORKER_FAILED
  * "Worker failed: Encoding failed: …").
  * The run failure is real: graphs whose position table (4 or 8 rows) is shorter than the texts
- * (8 for the cross-encoder: its load-time probe pair, 5 tokens, must run).
+ * (8 for the cross-encoder: its load-time probe pair, 5 tokens, must run), reached through an
+ * Identity node so that the load-time position check (position-window.ts) does not see it and
+ * refuse the model first.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -40,13 +42,13 @@ async function asPulled(dir: string, repoId: string): Promise<void> {
 before(async () => {
   root = await mkdtemp(path.join(os.tmpdir(), 'plait-run-repair-'));
   cross = path.join(root, 'cross');
-  await makeTinyCrossEncoder(cross, { seed: 3, graphPositions: 8 });
+  await makeTinyCrossEncoder(cross, { seed: 3, graphPositions: 8, hidePositionTable: true });
   await asPulled(cross, 'org/tiny-cross');
   colbert = path.join(root, 'colbert');
   await makeTinyColbert(colbert, { dim: 16 });
   await writeFile(
     path.join(colbert, 'model.onnx'),
-    tinyOnnxModel({ vocabSize: tinyVocab().length, hidden: 32, dim: 16, maxPositions: 4, withTokenTypes: true, outputName: 'last_hidden_state', seed: 7 }),
+    tinyOnnxModel({ vocabSize: tinyVocab().length, hidden: 32, dim: 16, maxPositions: 4, withTokenTypes: true, outputName: 'last_hidden_state', seed: 7, hidePositionTable: true }),
   );
   await asPulled(colbert, 'org/tiny-colbert');
 });

@@ -17,7 +17,7 @@
  * Cost: bounded by `budgetS` (80% for step 2, the rest for step 4; each step stops between
  * queries) and reported in the record (`costMs`, `queries`, `truncated`).
  */
-import { CALIBRATION_DEFAULTS, colbertDefaultsFor, plaidDefaultsFor, type PlaidParams } from '../config/defaults.js';
+import { CALIBRATION_DEFAULTS, INTERACTION_SCORINGS, PLAID_LIMITS, colbertDefaultsFor, plaidDefaultsFor, type PlaidParams } from '../config/defaults.js';
 import { PlaitError, invalidArgument } from '../errors/index.js';
 import { writeCalibration, type CalibratedBucket, type IndexCalibration } from '../format/calibration-record.js';
 import { contentCommitOf } from '../format/index-transaction.js';
@@ -28,7 +28,7 @@ import type { PlaitIndex } from '../search/plait-index.js';
 import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import { chooseSettings, FidelityTally } from './choose-settings.js';
 import { PlaidReplayer, type ReplayGrid } from './plaid-replay.js';
-import { drawPseudoQueries, queryLogSample, type PseudoQuery } from './pseudo-queries.js';
+import { checkSampleOptions, drawPseudoQueries, queryLogSample, type PseudoQuery } from './pseudo-queries.js';
 
 export interface CalibrateOptions {
   /** Share of the exhaustive top-k to reach, in (0, 1] (default 0.99). */
@@ -41,8 +41,13 @@ export interface CalibrateOptions {
   queries?: readonly string[];
   /** Queries drawn or sampled (default CALIBRATION_DEFAULTS.queries). */
   count?: number;
+  /** Seed of the sample, an integer in [0, CALIBRATION_DEFAULTS.maxSeed] (default CALIBRATION_DEFAULTS.seed). */
   seed?: number;
-  /** Grid of settings (default CALIBRATION_DEFAULTS.grid); ColBERT's defaults are always added. */
+  /**
+   * Grid of settings (default CALIBRATION_DEFAULTS.grid); ColBERT's defaults are always added. Each
+   * list non-empty, of values a search takes for that setting, finite (GRID_RULES); INVALID_ARGUMENT
+   * naming `grid.<name>` otherwise.
+   */
   grid?: Partial<ReplayGrid>;
   /**
    * Cost ceiling: the chosen settings' estimated cost per query may be at most this multiple of the
@@ -118,9 +123,35 @@ function median(xs: number[]): number {
   return s[Math.floor((s.length - 1) / 2)]!;
 }
 
-function checkGridValues(name: string, xs: readonly number[], integer: boolean): void {
-  if (!Array.isArray(xs) || xs.length === 0 || xs.some((x) => typeof x !== 'number' || Number.isNaN(x) || (integer && (!Number.isInteger(x) || x < 1)))) {
-    throw invalidArgument(`grid.${name}`, integer ? 'a non-empty list of positive integers' : 'a non-empty list of numbers', xs);
+const isCount = (x: unknown): boolean => Number.isInteger(x) && (x as number) >= 1 && (x as number) <= PLAID_LIMITS.maxCount;
+const isFinite = (x: unknown): boolean => typeof x === 'number' && Number.isFinite(x);
+
+/**
+ * What each grid list may hold: the values a search takes for the same setting (search-options.ts
+ * resolveSearch), and finite, since the chosen point is stored in the manifest as JSON (Infinity
+ * would be read back as null). The chosen point is what every later search of the index runs with,
+ * so a value a search refuses made every search fail: `grid: { centroidScoreMargin: [-1] }` was
+ * stored, and each search then threw "Expected a number >= 0 for centroidScoreMargin" — an option
+ * the caller never gave. Nulls (ColBERT's rule) are allowed where the setting is optional.
+ */
+const GRID_RULES: { [K in keyof ReplayGrid]-?: { expected: string; ok: (x: unknown) => boolean; optional: boolean } } = {
+  nIvfProbe: { expected: `a non-empty list of integers in [1, ${PLAID_LIMITS.maxCount}]`, ok: isCount, optional: false },
+  centroidScoreThreshold: { expected: 'a non-empty list of finite numbers', ok: isFinite, optional: false },
+  ndocs: { expected: `a non-empty list of integers in [1, ${PLAID_LIMITS.maxCount}]`, ok: isCount, optional: false },
+  centroidScoreMargin: { expected: 'a non-empty list of finite numbers >= 0 (or null: none)', ok: (x) => isFinite(x) && (x as number) >= 0, optional: true },
+  nIvfProbeTotal: { expected: `a non-empty list of integers in [1, ${PLAID_LIMITS.maxCount}] (or null: none)`, ok: isCount, optional: true },
+  ndocsQueryTokens: { expected: `a non-empty list of integers in [1, ${PLAID_LIMITS.maxCount}] (or null: none)`, ok: isCount, optional: true },
+  interactionScoring: { expected: `a non-empty list of ${INTERACTION_SCORINGS.map((x) => `"${x}"`).join(', ')} (or null: centroids)`, ok: (x) => (INTERACTION_SCORINGS as readonly unknown[]).includes(x), optional: true },
+};
+
+/** @throws PlaitError INVALID_ARGUMENT naming `grid.<name>` when a list given is empty or holds a value its GRID_RULES refuse */
+function checkGrid(grid: Partial<ReplayGrid> | undefined): void {
+  if (grid === undefined) return;
+  for (const name of Object.keys(GRID_RULES) as (keyof ReplayGrid)[]) {
+    const xs: unknown = grid[name];
+    if (xs === undefined) continue;
+    const rule = GRID_RULES[name];
+    if (!Array.isArray(xs) || xs.length === 0 || xs.some((x) => !(rule.ok(x) || (rule.optional && x === null)))) throw invalidArgument(`grid.${name}`, rule.expected, xs);
   }
 }
 
@@ -172,7 +203,8 @@ export async function calibrateIndex(index: PlaitIndex, options: CalibrateOption
   const maxLatencyMs = options.maxLatencyMs ?? Infinity;
   if (!(maxLatencyMs > 0)) throw invalidArgument('maxLatencyMs', 'a positive number of milliseconds', maxLatencyMs);
   const count = options.count ?? CALIBRATION_DEFAULTS.queries;
-  if (!Number.isInteger(count) || count < 1) throw invalidArgument('count', 'a positive integer', count);
+  checkSampleOptions({ count, seed: options.seed });
+  checkGrid(options.grid);
   const base = CALIBRATION_DEFAULTS.grid;
   const userGrid: ReplayGrid = {
     nIvfProbe: options.grid?.nIvfProbe ?? base.nIvfProbe,
@@ -183,9 +215,6 @@ export async function calibrateIndex(index: PlaitIndex, options: CalibrateOption
     ndocsQueryTokens: options.grid?.ndocsQueryTokens ?? base.ndocsQueryTokens,
     interactionScoring: options.grid?.interactionScoring ?? base.interactionScoring,
   };
-  checkGridValues('nIvfProbe', userGrid.nIvfProbe, true);
-  checkGridValues('centroidScoreThreshold', userGrid.centroidScoreThreshold, false);
-  checkGridValues('ndocs', userGrid.ndocs, true);
 
   const manifest = index.manifest;
   const nDocs = manifest.counts.documents;

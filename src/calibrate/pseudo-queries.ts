@@ -15,6 +15,7 @@
  * generator, so a calibration is reproducible for a seed.
  */
 import { CALIBRATION_DEFAULTS } from '../config/defaults.js';
+import { invalidArgument } from '../errors/index.js';
 import { ENGLISH_STOPWORDS } from '../docstore/index.js';
 import type { DocStoreReader } from '../docstore/index.js';
 import { Random } from '../util/random.js';
@@ -35,6 +36,18 @@ export interface PseudoQueryOptions {
 
 /** PseudoQueryOptions' keys (util/option-keys.ts): `{ queries: 50 }` had drawn the default count. */
 const PSEUDO_QUERY_OPTION_KEYS = { count: true, seed: true } as const satisfies OptionKeys<PseudoQueryOptions>;
+
+/**
+ * Checks a sample's count and seed (drawPseudoQueries, queryLogSample, calibrateIndex before any work).
+ * @throws PlaitError INVALID_ARGUMENT: `count` not a positive integer; `seed` not an integer in
+ *   [0, CALIBRATION_DEFAULTS.maxSeed] (the generator keeps 32 bits: NaN, 'x', 1.5 and 2^32 + s had
+ *   each drawn another seed's sample, silently)
+ */
+export function checkSampleOptions(options: PseudoQueryOptions): void {
+  const { count, seed } = options;
+  if (count !== undefined && !(Number.isInteger(count) && count >= 1)) throw invalidArgument('count', 'a positive integer', count);
+  if (seed !== undefined && !(Number.isInteger(seed) && seed >= 0 && seed <= CALIBRATION_DEFAULTS.maxSeed)) throw invalidArgument('seed', `an integer in [0, ${CALIBRATION_DEFAULTS.maxSeed}]`, seed);
+}
 
 const WORD = /[\p{L}\p{N}][\p{L}\p{N}'’-]*/gu;
 
@@ -128,6 +141,7 @@ export const pseudoQueryGenerators: Record<Exclude<PseudoQueryKind, 'log'>, (doc
  */
 export function drawPseudoQueries(docstore: DocStoreReader, options: PseudoQueryOptions = {}): PseudoQuery[] {
   checkOptionKeys(options, PSEUDO_QUERY_OPTION_KEYS, 'pseudo-query option');
+  checkSampleOptions(options);
   const count = options.count ?? CALIBRATION_DEFAULTS.queries;
   const rng = new Random(options.seed ?? CALIBRATION_DEFAULTS.seed);
   // Live documents only: on a living index rowids have gaps (deleted) and run past the live count.
@@ -161,6 +175,7 @@ export function drawPseudoQueries(docstore: DocStoreReader, options: PseudoQuery
 /** A query log as pseudo-queries: a seeded sample of at most `count` distinct non-empty lines. */
 export function queryLogSample(queries: readonly string[], options: PseudoQueryOptions = {}): PseudoQuery[] {
   checkOptionKeys(options, PSEUDO_QUERY_OPTION_KEYS, 'pseudo-query option');
+  checkSampleOptions(options);
   const count = options.count ?? CALIBRATION_DEFAULTS.queries;
   const distinct = [...new Set(queries.map((q) => q.trim()).filter((q) => q.length > 0))];
   const rng = new Random(options.seed ?? CALIBRATION_DEFAULTS.seed);

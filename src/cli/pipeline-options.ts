@@ -47,7 +47,7 @@ export function addCrossEncoderFlags(cmd: Command): Command {
     .option('--cross-encoder <model>', 'cross-encoder: a folder (onnx/model.onnx or model.onnx, or config.json + weights to convert; with tokenizer.json) or a hub repo id')
     .option('--cross-variant <v>', 'cross-encoder graph: fp32 (model.onnx), quantized (model_quantized.onnx) or int8 (model_int8.onnx) (default: fp32)')
     .option('--cross-threads <n>', `worker threads running the cross-encoder, 0–${THREAD_LIMITS.maxThreads} (default: ${CROSS_ENCODER_DEFAULTS.threads})`, parseIntArg('crossThreads', 0, THREAD_LIMITS.maxThreads))
-    .option('--cross-max-length <n>', 'longest pair in tokens (default: from the model files)', parseIntArg('crossMaxLength', 4))
+    .option('--cross-max-length <n>', "longest pair in tokens, at most the graph's positions (default: from the model files)", parseIntArg('crossMaxLength', 4))
     .option('--cross-sigmoid', 'report sigmoid(logit) for single-logit cross-encoders');
 }
 
@@ -172,7 +172,8 @@ export async function searchWithPipeline(
       progress.done();
       if (o.run !== undefined) await writeRun(o.run, run, { tag: o.tag });
       if (o.json) printJson(Object.fromEntries(run));
-      else if (o.run !== undefined) process.stdout.write(`wrote ${plural(run.size, 'query', 'queries')} to ${o.run}\n`);
+      // On stderr, as a one-mode batch says it: stdout had carried it, into whatever a script piped the command's output to.
+      else if (o.run !== undefined) process.stderr.write(`plait: wrote ${plural(run.size, 'query', 'queries')} to ${o.run}\n`);
       // Without --run or --json the run goes to stdout, as a one-mode batch's does (it had printed nothing, trial 12).
       else process.stdout.write(formatRun(run, { tag: o.tag }));
       for (const [stage, n] of Object.entries(degraded)) process.stderr.write(`plait: ${stage} degraded on ${n} of ${plural(queries.length, 'query', 'queries')}\n`);

@@ -182,9 +182,10 @@ export async function addCorpusToCluster(nc: NatsConnection, root: string, input
     await flush();
     if (documents === 0) throw emptyCorpusError(input, corpus.report, 'add');
     const ack = await tx.commit();
+    const waitEnds = Date.now() + (options.waitMs ?? 0);
     const replicas = options.waitMs === undefined ? undefined : await waitForReplicas(nc, layout.cluster, ack.txn, ack.shards, options.waitMs);
-    // Applied everywhere: the field types over the corpus, every shard's counts summed.
-    const types = replicas?.complete === true ? await clusterAddTypes(nc, layout.cluster, layout.shards, replicas) : undefined;
+    // Applied everywhere: the field types over the corpus, every shard's counts summed, within the wait's time (--wait).
+    const types = replicas?.complete === true ? await clusterAddTypes(nc, layout.cluster, layout.shards, replicas, { deadlineAt: waitEnds }) : undefined;
     return {
       cluster: layout.cluster, shards: layout.shards, documents, writes, transaction: ack.txn,
       sequences: ack.shards.map((s) => ({ shard: s.shard, sequence: s.sequence })), published: ack.shards,

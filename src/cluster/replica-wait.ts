@@ -117,16 +117,42 @@ export interface ClusterAddTypes {
   unknownShards: number[];
 }
 
-async function askTypes(nc: NatsConnection, subject: string, fields: string[], examples = false): Promise<FieldTypeChange[] | null> {
+/**
+ * What bounds clusterAddTypes' rounds besides CLUSTER_WRITE_DEFAULTS.typeCountsMs a request:
+ * `deadlineAt` (Date.now() ms: the writer's wait's end — `wait_ms` after the wait began, `--wait`),
+ * and `signal` (a server's drain that ran out of time, a client's hang-up). A shard not heard by
+ * then is `unknownShards`, as one that does not answer; the write itself is complete.
+ */
+export interface TypesRoundOptions {
+  deadlineAt?: number;
+  signal?: AbortSignal;
+}
+
+async function askTypes(nc: NatsConnection, subject: string, fields: string[], o: TypesRoundOptions, examples = false): Promise<FieldTypeChange[] | null> {
+  // Before, each round waited its full typeCountsMs (2 s, twice with examples) past the wait's end and through a drain.
+  const timeout = Math.min(CLUSTER_WRITE_DEFAULTS.typeCountsMs, Math.floor((o.deadlineAt ?? Infinity) - Date.now()));
+  if (!(timeout >= 1) || o.signal?.aborted === true) return null;
   try {
     const request: TypesRequest = { fields, ...(examples ? { examples } : {}) };
-    const m = await nc.request(subject, encodeMessage(request), { timeout: CLUSTER_WRITE_DEFAULTS.typeCountsMs });
+    const m = await untilAborted(nc.request(subject, encodeMessage(request), { timeout }), o.signal);
+    if (m === null) return null;
     const r = decodeMessage<Reply<TypesReply>>(m.data);
     return r.ok && Array.isArray(r.fieldTypes) ? r.fieldTypes : null;
   } catch {
     // No responders (no replica, or one before the `types` verb), a timeout: this shard's counts are unknown.
     return null;
   }
+}
+
+/** `p`'s value, or null as soon as `signal` aborts (p's later rejection is handled by the race; the listener is removed either way). */
+function untilAborted<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T | null> {
+  if (signal === undefined) return p;
+  let end = (): void => {};
+  const aborted = new Promise<null>((resolve) => {
+    end = () => resolve(null);
+    signal.addEventListener('abort', end, { once: true });
+  });
+  return Promise.race([p, aborted]).finally(() => signal.removeEventListener('abort', end));
 }
 
 /**
@@ -138,9 +164,10 @@ async function askTypes(nc: NatsConnection, subject: string, fields: string[], e
  * on shard 1 was said by nobody. A field a touched shard's add did not hold is counted there as it
  * is now (before = after). Examples are the add's own documents; a type it did not bring gets one
  * from a second `types` round, asked only for the fields warned of (as a single index searches its
- * store only when it warns). Never throws.
+ * store only when it warns). Never throws. `options`: its rounds end by `deadlineAt` and when
+ * `signal` aborts (TypesRoundOptions); the shards not heard by then are `unknownShards`.
  */
-export async function clusterAddTypes(nc: NatsConnection, cluster: string, shards: number, w: ReplicasWait): Promise<ClusterAddTypes> {
+export async function clusterAddTypes(nc: NatsConnection, cluster: string, shards: number, w: ReplicasWait, options: TypesRoundOptions = {}): Promise<ClusterAddTypes> {
   const per = shardCounts(w);
   const touched = new Map<number, FieldTypeChange[]>();
   const unknown: number[] = [];
@@ -159,7 +186,7 @@ export async function clusterAddTypes(nc: NatsConnection, cluster: string, shard
       if (unknown.includes(shard)) return null;
       const held = new Set((touched.get(shard) ?? []).map((c) => c.field));
       const asked = [...fields].filter((f) => !held.has(f));
-      return asked.length === 0 ? [] : askTypes(nc, `${subjects.shardService(shard)}.types`, asked);
+      return asked.length === 0 ? [] : askTypes(nc, `${subjects.shardService(shard)}.types`, asked, options);
     }),
   );
   others.forEach((o, shard) => {
@@ -172,7 +199,7 @@ export async function clusterAddTypes(nc: NatsConnection, cluster: string, shard
   const lacking = warnings.filter((x) => x.types.some((t) => t.exampleId === undefined)).map((x) => x.field);
   if (lacking.length === 0) return { metadataWarnings: warnings, unknownShards: [] };
   // A type the add did not bring: an example from the shards' stores (a shard that does not answer gives none).
-  const stored = await Promise.all(Array.from({ length: shards }, (_, shard) => askTypes(nc, `${subjects.shardService(shard)}.types`, lacking, true)));
+  const stored = await Promise.all(Array.from({ length: shards }, (_, shard) => askTypes(nc, `${subjects.shardService(shard)}.types`, lacking, options, true)));
   return { metadataWarnings: clusterTypeWarnings(order, stored.filter((x): x is FieldTypeChange[] => x !== null)), unknownShards: [] };
 }
 

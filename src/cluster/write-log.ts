@@ -17,6 +17,8 @@
  *
  * What is atomic: one shard's part of a write is applied in one commit on every replica. A write
  * spanning shards is not atomic across them (each shard applies its part on its own schedule).
+ * A write whose part one shard's log refuses after another's stored its own is WRITE_PARTIAL, naming
+ * both (partial-write.ts); sent again under its write id, only the missing parts are stored.
  * Many writes made one (a corpus file): `stage` and `publishEntry`, driven by write-transaction.ts.
  */
 import { randomUUID } from 'node:crypto';
@@ -28,6 +30,7 @@ import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import { clusterSubjects, type ClusterSubjects } from './subjects.js';
 import { encodeWrite, isEmptyWrite, splitParts, splitWrite, type ClusterWrite } from './write-entry.js';
 import { natsCore, natsJetStream } from './nats-modules.js';
+import { failedPart, partOf, partialWriteError, writeRetry } from './partial-write.js';
 
 /** Header naming a log entry's write: `<write id>.<attempt>`. */
 export const WRITE_HEADER = 'Plait-Write';
@@ -47,6 +50,9 @@ export const COMMIT_HEADER = 'Plait-Commit';
  */
 export const TRACK_HEADER = 'Plait-Track';
 
+/** A caller's write id: it travels in headers and message ids (`<id>.<attempt>.<part>`). */
+export const WRITE_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
+
 /** JetStream's code for a publish whose expected last sequence did not match. */
 const WRONG_LAST_SEQUENCE = 10071;
 
@@ -64,7 +70,11 @@ const WRITE_LOG_OPTION_KEYS = { shards: true, streamReplicas: true, maxPayload: 
 
 /** `WriteLog.append`'s options. */
 export interface AppendOptions {
-  /** The write's id (default: a random UUID); a write re-sent under its id is stored once (the stream's duplicate window). */
+  /**
+   * The write's id (default: a random UUID); a write re-sent under its id is stored once per shard
+   * within the stream's duplicate window (JetStream's, 2 minutes by default): the retry of a
+   * WRITE_PARTIAL stores only the parts that were missing. Letters, digits, `_`, `-`, `.`, `:`, at most 128.
+   */
   writeId?: string;
   /**
    * Track the write (TRACK_HEADER): every replica applies it in a commit of its own and remembers
@@ -89,6 +99,11 @@ export interface ShardAck {
   documents: number;
   /** docIds this shard's part deletes (a filter delete is not counted: what it matches is known to the replicas only). */
   deletes: number;
+  /**
+   * True when JetStream took every part for one stored before under the same write id (a retry of
+   * a WRITE_PARTIAL within the duplicate window): not stored again; the sequences are the first try's.
+   */
+  storedBefore: boolean;
 }
 
 export interface WriteAck {
@@ -167,13 +182,16 @@ export class WriteLog {
   /**
    * Publishes `write` (documents already encoded; check them with `checkWrite` first) to the
    * streams of the shards it touches and resolves when every shard's part is stored.
-   * @throws PlaitError INVALID_ARGUMENT (an empty write), TIMEOUT (JetStream did not acknowledge),
+   * @throws PlaitError WRITE_PARTIAL (some shards' parts stored, others not: details name both, by
+   * shard and id; send it again, best under the same `writeId` — partial-write.ts), else when no
+   * part was stored: INVALID_ARGUMENT (an empty write), TIMEOUT (JetStream did not acknowledge),
    * INDEX_LOCKED (the parts could not be made contiguous in publishAttempts tries); INVALID_ARGUMENT
    * for an options key other than `writeId` and `track` (a retried write under a misspelt key would be applied twice).
    */
   async append(write: ClusterWrite, options: AppendOptions = {}): Promise<WriteAck> {
     checkOptionKeys(options, APPEND_OPTION_KEYS, 'write log append option');
     if (isEmptyWrite(write)) throw invalidArgument('write', 'at least one document to add or delete, or a filter', write);
+    if (options.writeId !== undefined && !(typeof options.writeId === 'string' && WRITE_ID.test(options.writeId))) throw invalidArgument('writeId', 'letters, digits, _, -, . or : (1 to 128)', options.writeId);
     const writeId = options.writeId ?? randomUUID();
     return this.publishSplit(write, writeId, options.track === true ? { [TRACK_HEADER]: writeId } : {}, false);
   }
@@ -202,10 +220,19 @@ export class WriteLog {
 
   private async publishSplit(write: ClusterWrite, writeId: string, extra: Readonly<Record<string, string>>, staged: boolean): Promise<WriteAck> {
     const perShard = [...splitWrite(write, this.shards)].sort((a, b) => a[0] - b[0]);
-    const acks = await Promise.all(
+    // Every shard's publish runs to its end (Promise.all had rejected at the first failure, the others' outcome unobserved).
+    const settled = await Promise.allSettled(
       perShard.map(async ([shard, w]) => ({ ...(await this.publishEntry(shard, writeId, encodeWrite(w, staged), extra)), documents: w.add?.length ?? 0, deletes: w.delete?.length ?? 0 })),
     );
-    return { writeId, shards: acks };
+    const acks = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    if (acks.length === settled.length) return { writeId, shards: acks };
+    const parts = perShard.map(([shard, w]) => partOf(shard, this.subjects.writeStream(shard), w));
+    const errors = settled.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+    // Nothing stored (or staged entries, which no replica applies uncommitted): the write failed whole, with its own error.
+    if (acks.length === 0 || staged) throw errors[0];
+    const stored = settled.flatMap((r, i) => (r.status === 'fulfilled' ? [{ ...parts[i]!, sequence: r.value.sequence }] : []));
+    const failed = settled.flatMap((r, i) => (r.status === 'rejected' ? [failedPart(parts[i]!, r.reason)] : []));
+    throw partialWriteError('write', writeId, stored, failed, writeRetry(writeId), errors[0]);
   }
 
   private async publishShard(shard: number, writeId: string, bytes: Uint8Array, extra: Readonly<Record<string, string>>): Promise<ShardAck> {
@@ -216,6 +243,7 @@ export class WriteLog {
       let previous = 0;
       let first = 0;
       let interleaved = false;
+      let duplicate = true;
       for (let k = 0; k < parts.length; k++) {
         const h = natsCore().headers();
         h.set(WRITE_HEADER, `${writeId}.${attempt}`);
@@ -228,6 +256,7 @@ export class WriteLog {
             expect: { streamName: stream, ...(k === 0 ? {} : { lastSequence: previous }) },
           });
           previous = ack.seq;
+          duplicate &&= ack.duplicate;
           if (k === 0) first = ack.seq;
         } catch (e) {
           if (k > 0 && e instanceof natsJetStream().JetStreamApiError && e.code === WRONG_LAST_SEQUENCE) {
@@ -237,7 +266,7 @@ export class WriteLog {
           throw translatePublishError(e, stream);
         }
       }
-      if (!interleaved) return { shard, stream, firstSequence: first, sequence: previous, parts: parts.length, bytes: bytes.length, documents: 0, deletes: 0 };
+      if (!interleaved) return { shard, stream, firstSequence: first, sequence: previous, parts: parts.length, bytes: bytes.length, documents: 0, deletes: 0, storedBefore: duplicate };
       // Two writers that restart at once would keep cutting each other's parts: back off at random.
       await new Promise((r) => setTimeout(r, Math.random() * CLUSTER_WRITE_DEFAULTS.publishBackoffMs * 2 ** attempt));
     }

@@ -40,6 +40,7 @@ import type { FilterWarning, WireFieldTypes } from '../docstore/metadata-catalog
 import type { FieldTypeChange, MetadataTypeWarning } from '../docstore/metadata-types.js';
 import type { ClusterWrite } from './write-entry.js';
 import { COMMIT_HEADER, type WriteLog } from './write-log.js';
+import { failedPart, partialWriteError, type PartialShard } from './partial-write.js';
 
 /** A commit entry's body (msgpack): `{ v: 1, txn, writes: [[first, last], …] }`, each range one staged write's parts. */
 interface WireCommit {
@@ -172,19 +173,29 @@ export class WriteTransaction {
   /**
    * Publishes the commit entry of every shard staged to: from then on each replica applies its
    * shard's part as one commit. Resolves when JetStream stored every commit entry.
-   * @throws PlaitError INVALID_ARGUMENT (nothing staged, or already committed), and WriteLog.append's.
+   * @throws PlaitError INVALID_ARGUMENT (nothing staged, or already committed), WRITE_PARTIAL (some
+   * shards' commit entries stored — their replicas apply their part — others not: details name
+   * both, by shard, with document counts), and WriteLog.append's when none was stored.
    */
   async commit(): Promise<TransactionAck> {
     if (this.committed) throw new PlaitError('INVALID_ARGUMENT', { message: `transaction ${this.txn} is committed already` });
     if (this.staged.size === 0) throw new PlaitError('INVALID_ARGUMENT', { message: `transaction ${this.txn} staged nothing to commit` });
     this.committed = true;
-    const shards = await Promise.all(
+    const settled = await Promise.allSettled(
       this.shards.map(async (shard) => {
         const e = this.staged.get(shard)!;
         const ack = await this.log.publishEntry(shard, `${this.txn}-commit`, encodeCommit({ txn: this.txn, writes: e.ranges }), { [COMMIT_HEADER]: this.txn });
         return { shard, stream: ack.stream, firstSequence: e.ranges[0]![0], sequence: ack.sequence, writes: e.ranges.length, documents: e.documents };
       }),
     );
-    return { txn: this.txn, shards };
+    const shards = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    if (shards.length === settled.length) return { txn: this.txn, shards };
+    const errors = settled.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+    if (shards.length === 0) throw errors[0]; // no commit entry stored: no replica applies anything of it
+    // Some shards' commit entries stored (their replicas apply their part), others not: say which (partial-write.ts).
+    const part = (shard: number): PartialShard => ({ shard, stream: this.staged.get(shard)!.stream, documents: this.staged.get(shard)!.documents });
+    const stored = settled.flatMap((r, i) => (r.status === 'fulfilled' ? [{ ...part(this.shards[i]!), sequence: r.value.sequence }] : []));
+    const failed = settled.flatMap((r, i) => (r.status === 'rejected' ? [failedPart(part(this.shards[i]!), r.reason)] : []));
+    throw partialWriteError('transaction', this.txn, stored, failed, 'run the add again: adds are upserts, so the documents the stored shards applied are replaced, not duplicated', errors[0]);
   }
 }

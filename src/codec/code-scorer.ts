@@ -37,7 +37,8 @@ import { kernelsStatus } from '../kernels/index.js';
 import { CODE_SCORING_NBITS, codeLutLanes } from '../kernels/code-kernels.js';
 import { FAST_SCAN_MAX_BYTES } from '../kernels/fast-scan.js';
 import { PlaitError } from '../errors/index.js';
-import { EXACT_SCORING_DEFAULTS } from '../config/defaults.js';
+import { EXACT_SCORING_DEFAULTS, SHARED_TABLES_DEFAULTS } from '../config/defaults.js';
+import { onceCell, runOnce } from '../util/shared-once.js';
 import { TERNARY_NBITS, ternaryBytes } from '../kernels/ternary-kernels.js';
 
 export { CODE_SCORING_NBITS, codeLutLanes } from '../kernels/code-kernels.js';
@@ -128,17 +129,45 @@ function bytesPerToken(codec: CodeScoringCodec): number {
 
 const centroidNormsCache = new WeakMap<Float32Array, Float32Array>();
 const inverseNormsCache = new WeakMap<Uint8Array, Float32Array>();
+const sharedInverseNorms = new WeakMap<Uint8Array, SharedTokenInverseNorms>();
+
+/**
+ * A segment's token-norm cache (tokenInverseNormsCache) in shared memory, for every scoring thread
+ * of an index: filled with NaN once by the first thread that needs it (util/shared-once.ts), then
+ * each kernel stores the norms of the tokens it scores for the others to read. A norm is a function
+ * of the token's codes alone, computed by the same kernel on every thread, so two threads storing
+ * one token's at once store the same bits (aligned 4-byte stores: a reader sees NaN or the value).
+ * One float a token: 11.7 MiB on scifact's 3.07M tokens, which every worker had held a copy of.
+ */
+export interface SharedTokenInverseNorms {
+  /** The once-cell guarding the NaN fill. */
+  once: Int32Array;
+  values: Float32Array;
+}
+
+/** An unfilled shared norm cache for a segment of `rows` tokens (a SharedArrayBuffer: no memory until the fill). */
+export function sharedTokenInverseNorms(rows: number): SharedTokenInverseNorms {
+  return { once: onceCell(), values: new Float32Array(new SharedArrayBuffer(rows * Float32Array.BYTES_PER_ELEMENT)) };
+}
+
+/** Makes this thread's tokenInverseNormsCache for `residuals` (its view of a segment's residuals) the shared one. */
+export function useSharedTokenInverseNorms(residuals: Uint8Array, shared: SharedTokenInverseNorms): void {
+  sharedInverseNorms.set(residuals, shared);
+  inverseNormsCache.delete(residuals);
+}
 
 /**
  * The cache of 1/‖c + r‖ for the tokens of one segment (keyed by its residual array; one float a
- * token, NaN until the fast-scan kernel first scores the token and stores it). Per thread.
+ * token, NaN until the fast-scan kernel first scores the token and stores it). Per thread, unless
+ * useSharedTokenInverseNorms gave this thread the scoring threads' shared one.
  */
 export function tokenInverseNormsCache(residuals: Uint8Array, rows: number): Float32Array {
   let cache = inverseNormsCache.get(residuals);
-  if (cache === undefined || cache.length < rows) {
-    cache = new Float32Array(rows).fill(NaN);
-    inverseNormsCache.set(residuals, cache);
-  }
+  if (cache !== undefined && cache.length >= rows) return cache;
+  const shared = sharedInverseNorms.get(residuals);
+  if (shared !== undefined && shared.values.length >= rows && runOnce(shared.once, () => shared.values.fill(NaN), SHARED_TABLES_DEFAULTS.fillWaitMs)) return shared.values;
+  cache = new Float32Array(rows).fill(NaN);
+  inverseNormsCache.set(residuals, cache);
   return cache;
 }
 

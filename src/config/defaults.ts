@@ -865,6 +865,12 @@ export const CALIBRATION_DEFAULTS = {
   spanWords: [6, 20],
   /** Seed of the pseudo-query sample, so that a calibration is reproducible. */
   seed: 20_260_416,
+  /**
+   * Largest seed taken (`seed`, `--seed`): the generator (util/random.ts, mulberry32) keeps a seed's
+   * low 32 bits, so 2^32 + s had drawn the sample of s, and NaN or 'x' that of 0; past this a seed is
+   * refused, not folded onto another.
+   */
+  maxSeed: 0xffff_ffff,
   /** Representative k of each bucket (k ≤ 10, ≤ 100, > 100): the bucket's deepest k, 1000 for the open one. */
   bucketK: [10, 100, 1000],
   /**
@@ -1344,6 +1350,19 @@ export const WARM_UP_DEFAULTS = {
    * on alone rather than hang a server's start on a worker that did not come up.
    */
   barrierTimeoutMs: 10_000,
+} as const;
+
+/** Tables an index's scoring threads derive once and share (src/search/shared-tables.ts, src/util/shared-once.ts). */
+export const SHARED_TABLES_DEFAULTS = {
+  /**
+   * How long a thread that needs a shared table (the int8 centroids, the exact stage's norm cache)
+   * waits for the thread filling it before it fills a private copy instead: a fill takes seconds at
+   * most (scifact's 16,384 × 512 int8 centroids: ~0.1 s at load 3–4, 1.5 s at load 15 on 2 cores;
+   * bench/RESULTS.md, "Scoring workers' start, shared tables"), so 20× that is only reached when the
+   * filling thread was terminated mid-fill (its pool closed); the results are the same, only the
+   * memory is not shared.
+   */
+  fillWaitMs: 30_000,
 } as const;
 
 /** Worker pools that run onnxruntime graphs (src/util/onnx-pool.ts). */

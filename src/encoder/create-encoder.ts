@@ -102,7 +102,8 @@ async function loadEncoder(spec: ModelSpec, resolved: ResolvedEncoderOptions): P
     ...(loaded.unknownTokenId === undefined ? {} : { unknownTokenId: loaded.unknownTokenId }),
     ...(loaded.specialTokenIds === undefined ? {} : { specialTokenIds: loaded.specialTokenIds }),
   };
-  const backendOptions: BackendOptions = { intraOpNumThreads: resolved.intraOpNumThreads };
+  // The windows the tokenizer fitted to the graph's position table, for the backend on every thread.
+  const backendOptions: BackendOptions = { intraOpNumThreads: resolved.intraOpNumThreads, lengths: { queryMaxlen: loaded.info.queryMaxlen, docMaxlen: loaded.info.docMaxlen } };
   // A run that onnxruntime fails names the repair of a pulled model too (cache-repair.ts withRunRepair).
   const pulled = dir === undefined ? null : pulledFolder(dir);
   const repairing = (runner: Runner): Runner => ({

@@ -112,6 +112,12 @@ export interface ColbertOverrides {
 
 export interface BackendOptions {
   intraOpNumThreads: number;
+  /**
+   * The query and document windows the calling thread resolved against the graph's position table
+   * (colbert-onnx/position-window.ts: a default past it is cut), so a worker encodes with the same
+   * lengths without walking the graph again; absent for a family with a fixed window.
+   */
+  lengths?: { queryMaxlen: number; docMaxlen: number };
 }
 
 export interface ModelFamily {

@@ -87,6 +87,8 @@ export const ERROR_TEMPLATES = {
   CORRUPT_INPUT: 'Corrupt input: {message}',
   // An added document whose id is already indexed, under noReplace (no_replace, --no-replace): a conflict with the index's state (HTTP 409), not malformed input like DUPLICATE_ID (an id twice in one input).
   DOCUMENT_EXISTS: 'Document exists: {message}',
+  // A cluster write whose part was stored on some shards' write logs and not on others (src/cluster/partial-write.ts): `details` name the shards and ids of each; sending it again converges.
+  WRITE_PARTIAL: 'Write partly stored: {message}',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_TEMPLATES;

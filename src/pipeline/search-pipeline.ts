@@ -250,8 +250,18 @@ export class SearchPipeline {
    * sees them: what `plait ltr train` computes features from.
    */
   async candidates(query: string, options: Pick<PipelineRunOptions, 'signal'> = {}): Promise<Candidate[]> {
+    return (await this.candidatesFrom(query, options)).list;
+  }
+
+  /**
+   * `candidates`, with the shards of a cluster's coordinator that some stage missed (ascending;
+   * empty on one index): a list missing a shard is not the whole corpus's, so an explanation over
+   * it would not be one index's (explain-ltr.ts refuses it with CLUSTER_UNAVAILABLE).
+   */
+  async candidatesFrom(query: string, options: Pick<PipelineRunOptions, 'signal'> = {}): Promise<{ list: Candidate[]; missingShards: number[] }> {
     checkOptionKeys(options, { signal: true } as const satisfies OptionKeys<Pick<PipelineRunOptions, 'signal'>>, 'pipeline candidates option');
-    return (await this.runStages(query, options)).list;
+    const { list, missingShards } = await this.runStages(query, options);
+    return { list, missingShards };
   }
 
   private async runStages(

@@ -16,6 +16,8 @@
  * against vdpbf16ps's 32.
  */
 import type { Kernels } from '../kernels/types.js';
+import { SHARED_TABLES_DEFAULTS } from '../config/defaults.js';
+import { onceCell, onceReady, runOnce } from '../util/shared-once.js';
 
 /** Centroids as unsigned bytes c8 + 128 (K × dim) with one float32 scale per centroid. */
 export interface QuantisedCentroids {
@@ -61,8 +63,14 @@ const inverse = (s: number): number => (s === 0 ? 0 : 1 / s);
 
 /** Quantises K × dim centroids (one scale per row). */
 export function quantiseCentroids(centroids: Float32Array, nCentroids: number, dim: number): QuantisedCentroids {
-  const bytes = new Uint8Array(nCentroids * dim);
-  const scales = new Float32Array(nCentroids);
+  const q = { bytes: new Uint8Array(nCentroids * dim), scales: new Float32Array(nCentroids) };
+  quantiseCentroidsInto(centroids, nCentroids, dim, q);
+  return q;
+}
+
+/** `quantiseCentroids` into the arrays of `q` (K × dim bytes, K scales), every element written. */
+function quantiseCentroidsInto(centroids: Float32Array, nCentroids: number, dim: number, q: QuantisedCentroids): void {
+  const { bytes, scales } = q;
   for (let c = 0; c < nCentroids; c++) {
     const row = c * dim;
     const s = rowScale(centroids, row, dim);
@@ -70,25 +78,58 @@ export function quantiseCentroids(centroids: Float32Array, nCentroids: number, d
     const inv = inverse(s);
     for (let d = 0; d < dim; d++) bytes[row + d] = code(centroids[row + d]!, inv) + 128;
   }
-  return { bytes, scales };
 }
 
-/** Per-thread cache: an index's centroids are quantised once per thread that searches it (K × dim bytes). */
-const cache = new WeakMap<Float32Array, QuantisedCentroids>();
+/**
+ * Quantised centroids in shared memory, filled once by the first thread of an index's scoring
+ * threads that needs them (util/shared-once.ts), read by all: a pool of N workers holds one copy
+ * (K × dim bytes + K floats) and quantises once, where each worker had quantised its own
+ * (scifact, 16,384 × 512: 8 MiB and 0.1–1.5 s a thread; bench/RESULTS.md, "Scoring workers'
+ * start, shared tables"). The same function fills it, so the bytes are a private copy's, bit for bit.
+ */
+export interface SharedQuantisedCentroids extends QuantisedCentroids {
+  /** The once-cell (util/shared-once.ts) guarding `bytes` and `scales`. */
+  once: Int32Array;
+}
 
-/** `quantiseCentroids`, cached by the centroids array (its contents never change while an index is open). */
+/** Empty shared arrays for K × dim centroids (SharedArrayBuffers: untouched pages cost no memory until the fill). */
+export function sharedQuantisedCentroids(nCentroids: number, dim: number): SharedQuantisedCentroids {
+  return { once: onceCell(), bytes: new Uint8Array(new SharedArrayBuffer(nCentroids * dim)), scales: new Float32Array(new SharedArrayBuffer(nCentroids * Float32Array.BYTES_PER_ELEMENT)) };
+}
+
+/** Per-thread cache: an index's centroids are quantised once per thread that searches it (K × dim bytes), unless shared. */
+const cache = new WeakMap<Float32Array, QuantisedCentroids>();
+/** This thread's view of an index's centroids → the shared quantisation of them (useSharedQuantisedCentroids). */
+const sharedCache = new WeakMap<Float32Array, SharedQuantisedCentroids>();
+
+/**
+ * Makes this thread take `centroids`' quantisation from `shared` (filled by whichever thread needs
+ * it first) instead of quantising them itself. `centroids` is this thread's array of the index's
+ * centroids (a worker maps the file again: its own object over the same contents).
+ */
+export function useSharedQuantisedCentroids(centroids: Float32Array, shared: SharedQuantisedCentroids): void {
+  sharedCache.set(centroids, shared);
+  cache.delete(centroids);
+}
+
+/** `quantiseCentroids`, cached by the centroids array (its contents never change while an index is open); shared when useSharedQuantisedCentroids said so. */
 export function quantisedCentroidsOf(centroids: Float32Array, nCentroids: number, dim: number): QuantisedCentroids {
   let q = cache.get(centroids);
-  if (q === undefined || q.scales.length !== nCentroids) {
-    q = quantiseCentroids(centroids, nCentroids, dim);
-    cache.set(centroids, q);
+  if (q !== undefined && q.scales.length === nCentroids) return q;
+  const shared = sharedCache.get(centroids);
+  if (shared !== undefined && shared.scales.length === nCentroids) {
+    if (runOnce(shared.once, () => quantiseCentroidsInto(centroids, nCentroids, dim, shared), SHARED_TABLES_DEFAULTS.fillWaitMs)) return shared;
   }
+  // Not shared, or its filling thread did not finish (terminated mid-fill): a private copy, the same bytes.
+  q = quantiseCentroids(centroids, nCentroids, dim);
+  cache.set(centroids, q);
   return q;
 }
 
-/** Whether this thread has quantised these centroids already (a search's one-time setup, warm-up.ts). */
+/** Whether this thread can read these centroids quantised without quantising them (its own copy, or the shared one filled): a search's one-time setup, warm-up.ts. */
 export function quantisedCentroidsCached(centroids: Float32Array): boolean {
-  return cache.has(centroids);
+  const shared = sharedCache.get(centroids);
+  return cache.has(centroids) || (shared !== undefined && onceReady(shared.once));
 }
 
 /** Quantises qLen × dim query vectors into the kernel's panel (see Kernels.centroidScoresInt8). */

@@ -1,7 +1,9 @@
 /**
  * Piscina worker for late-interaction scoring. The index's arrays arrive once as workerData:
  * SharedArrayBuffers travel without a copy, and memory-mapped segments arrive as file names that
- * this worker maps itself (the page cache is shared, so RSS does not multiply by workers). Each
+ * this worker maps itself (the page cache is shared, so RSS does not multiply by workers); the tables
+ * derived from them (int8 centroids, token-norm cache) arrive as shared memory too, filled once by
+ * whichever thread needs them first (shared-tables.ts). Each
  * task scores one query with PLAID, or one range of passages exactly, answering with its top
  * `keep` passages (exhaustive search split across workers), or warms the worker up (warm-up.ts).
  */
@@ -13,6 +15,7 @@ import { plaidSearch, scratchMarks, exhaustiveTopRange, type EncodedQuery, type 
 import { WARM_UP_DEFAULTS, type PlaidParams } from '../config/defaults.js';
 import { arriveAndWait, warmUpScoring } from './warm-up.js';
 import { WORKER_DEADLINE_MESSAGE } from './deadline.js';
+import { useSharedScoringTables, type SharedScoringTables } from './shared-tables.js';
 
 export type ScoreTask = (
   | { kind: 'plaid'; q: EncodedQuery; params: PlaidParams; marks?: Uint8Array }
@@ -30,8 +33,18 @@ export interface PlaidTaskResult {
   timings: PlaidTimings;
 }
 
+/** What a scoring worker receives at its creation (search-pool.ts). */
+export interface ScoreWorkerData {
+  /** The index's arrays as format/shared-arrays.ts's toTransferable gives them. */
+  arrays: unknown;
+  /** The tables all the index's scoring threads share (shared-tables.ts). */
+  tables: SharedScoringTables;
+}
+
 const kernels = getKernels();
-const arrays = fromTransferable<ScoringArrays>((workerData as { arrays: unknown }).arrays, kernels);
+const data = workerData as ScoreWorkerData;
+const arrays = fromTransferable<ScoringArrays>(data.arrays, kernels);
+useSharedScoringTables(arrays, data.tables);
 const mark = scratchMarks(arrays);
 
 function moved<T extends object>(value: T, buffers: ArrayBufferLike[]): T {

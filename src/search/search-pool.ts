@@ -8,7 +8,8 @@ import { PlaitError } from '../errors/index.js';
 import type { PlaidParams } from '../config/defaults.js';
 import { toTransferable } from '../format/shared-arrays.js';
 import type { EncodedQuery, PassageHits, PlaidTimings, ScoringArrays } from './plaid.js';
-import type { PlaidTaskResult, ScoreTask } from './score-worker.js';
+import type { PlaidTaskResult, ScoreTask, ScoreWorkerData } from './score-worker.js';
+import { sharedScoringTables, useSharedScoringTables, type SharedScoringTables } from './shared-tables.js';
 import { WORKER_DEADLINE_MESSAGE, abortError } from './deadline.js';
 import { workerExecArgv } from '../util/worker-exec-argv.js';
 
@@ -30,17 +31,24 @@ function whenAborted(signal: AbortSignal): Promise<never> {
 
 export class SearchPool {
   private readonly pool: Piscina;
+  /**
+   * The tables every thread scoring these arrays shares (shared-tables.ts): this pool's workers and
+   * the calling thread, which the constructor points at them too; filled by the first to need each.
+   */
+  readonly tables: SharedScoringTables;
 
   constructor(
     private readonly arrays: ScoringArrays,
     readonly threads: number,
   ) {
+    this.tables = sharedScoringTables(arrays);
+    useSharedScoringTables(arrays, this.tables);
     this.pool = new Piscina({
       execArgv: workerExecArgv(),
       filename: new URL('./score-worker.js', import.meta.url).href,
       minThreads: threads,
       maxThreads: threads,
-      workerData: { arrays: toTransferable(arrays) },
+      workerData: { arrays: toTransferable(arrays), tables: this.tables } satisfies ScoreWorkerData,
       idleTimeout: 60_000,
     });
     // A worker that fails outside a task (its start: mapping the index's files) makes piscina emit

@@ -98,6 +98,8 @@ export const HTTP_STATUS = {
   ADDRESS_IN_USE: 500,
   // A cluster's coordinator with no NATS server to reach (a shard without replicas is a degraded 200, not this).
   CLUSTER_UNAVAILABLE: 503,
+  // A cluster write stored on some shards' logs only (a shard's log refused or did not acknowledge): retry it; its details say which part is where.
+  WRITE_PARTIAL: 503,
 } satisfies Record<ErrorCode, number> & Record<string, number>;
 
 export function statusFor(code: string): number {

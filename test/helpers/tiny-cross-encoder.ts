@@ -25,6 +25,8 @@ export interface CrossGraphOptions {
   seed: number;
   /** Scale of the random classifier weights (larger spreads the logits). */
   classifierScale?: number;
+  /** Reach the position table through an Identity node: no load-time walk sees it (fixtures/tiny-colbert.ts). */
+  hidePositionTable?: boolean;
 }
 
 export type CrossWeights = Map<string, { dims: number[]; data: Float32Array }>;
@@ -73,12 +75,13 @@ export function crossEncoderGraph(o: CrossGraphOptions): { bytes: Uint8Array; we
 
   param('W_word', [o.vocabSize, H], 1);
   param('W_pos', [o.maxPositions, H], 0.3);
+  if (o.hidePositionTable === true) nodes.push(node('Identity', ['W_pos'], ['W_pos_seen']));
   nodes.push(
     node('Gather', ['W_word', 'input_ids'], ['tok']),
     node('Shape', ['input_ids'], ['shp']),
     node('Gather', ['shp', 'c_one'], ['seqlen'], { axis: 0 }),
     node('Range', ['c_zero', 'seqlen', 'c_one'], ['pos_ids']),
-    node('Gather', ['W_pos', 'pos_ids'], ['pos']),
+    node('Gather', [o.hidePositionTable === true ? 'W_pos_seen' : 'W_pos', 'pos_ids'], ['pos']),
     node('Add', ['tok', 'pos'], ['emb0']),
   );
   let emb = 'emb0';
@@ -270,11 +273,13 @@ export interface TinyCrossEncoderOptions {
   classifierScale?: number;
   /** Declare token_type_ids (BERT) or not (XLM-R, bge-reranker, ModernBERT exports). Default true. */
   withTokenTypes?: boolean;
-  /**
-   * Position rows of the graph only (config.json keeps 512): a graph that onnxruntime fails on any
-   * pair longer than this, at run time (a real model error that no load check sees). Default 512.
-   */
+  /** Position rows of the graph only (config.json keeps 512). Default 512. */
   graphPositions?: number;
+  /**
+   * With graphPositions: the table reached through an Identity node, so no load check sees it and
+   * onnxruntime fails any pair longer than graphPositions at run time (a real model error).
+   */
+  hidePositionTable?: boolean;
 }
 
 /** The tiny WordPiece vocabulary, padded with "fillerN" tokens to `size`. */
@@ -301,6 +306,7 @@ export async function makeTinyCrossEncoder(dir: string, opts: TinyCrossEncoderOp
     numLabels,
     withTokenTypes: opts.withTokenTypes ?? true,
     seed: opts.seed ?? 11,
+    ...(opts.hidePositionTable === true ? { hidePositionTable: true } : {}),
     ...(opts.classifierScale === undefined ? {} : { classifierScale: opts.classifierScale }),
   };
   const { bytes, weights } = crossEncoderGraph(graph);

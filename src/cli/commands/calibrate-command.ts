@@ -123,7 +123,7 @@ export function registerCalibrateCommand(program: Command): void {
     .option('--target <share>', 'fidelity target: share of the exhaustive top-k to find, in (0, 1]', parseFloatArgIn('--target', 'a number in (0, 1]', (n) => n > 0 && n <= 1), CALIBRATION_DEFAULTS.target)
     .option('--budget-s <seconds>', 'time budget, > 0', parsePositive('--budget-s'), CALIBRATION_DEFAULTS.budgetS)
     .option('--count <n>', 'queries drawn (before the budget cuts them)', parseIntArg('count', 1), CALIBRATION_DEFAULTS.queries)
-    .option('--seed <n>', `seed of the query sample (default: ${CALIBRATION_DEFAULTS.seed})`, parseIntArg('seed', 0))
+    .option('--seed <n>', `seed of the query sample, 0–${CALIBRATION_DEFAULTS.maxSeed} (default: ${CALIBRATION_DEFAULTS.seed})`, parseIntArg('seed', 0, CALIBRATION_DEFAULTS.maxSeed))
     .option('--max-cost-ratio <x>', "cost ceiling: chosen settings may cost at most x times the defaults' estimated cost, > 0 (Infinity or none: no ceiling)", parseCeiling('--max-cost-ratio'), CALIBRATION_DEFAULTS.maxCostRatio)
     .option('--max-latency-ms <ms>', 'cost ceiling: chosen settings may cost at most this many estimated milliseconds per query, > 0 (Infinity or none: no ceiling)', parseCeiling('--max-latency-ms'))
     .option('--dry-run', 'measure and print, but leave the manifest as it is')

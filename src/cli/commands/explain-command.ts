@@ -12,7 +12,7 @@ import type { Command } from 'commander';
 import { type ExplainOptions, type Explanation, type SearchMode } from '../../search/plait-index.js';
 import { invalidArgument } from '../../errors/index.js';
 import { parseInteger } from '../../config/parse-number.js';
-import { parseFloatArg, parseIntArg, printJson } from '../options.js';
+import { parseIntArg, printJson } from '../options.js';
 import { SEARCH_DEFAULTS } from '../../config/defaults.js';
 import { explainLtr, type LtrDocExplanation } from '../../ltr/explain-ltr.js';
 import { loadLtrModelFor } from '../pipeline-options.js';
@@ -108,7 +108,8 @@ export function registerExplainCommand(program: Command): void {
     .option('--mode <mode>', 'late | bm25 | hybrid: adds BM25 terms and fused parts (default: the model profile)')
     .option('--idf', 'weight query tokens by IDF')
     .option('--no-idf', 'do not weight query tokens by IDF')
-    .option('-k, --k <n>', `hybrid result depth within which fused parts are reported (hybrid mode only; default: ${SEARCH_DEFAULTS.topK})`, parseIntArg('k', 1))
+    // Bounded here as search's -k is: past it the library refused the value naming topK, a name the command line never shows.
+    .option('-k, --k <n>', `hybrid result depth within which fused parts are reported, 1–${SEARCH_DEFAULTS.maxTopK} (hybrid mode only; default: ${SEARCH_DEFAULTS.topK})`, parseIntArg('topK', 1, SEARCH_DEFAULTS.maxTopK))
     .option('-m, --model <model>', 'query encoder (default: the model the index was built with)')
     .option('--json', 'print JSON')
     .option('--ltr-model <file>', 'explain this ranking model\'s score instead: each feature\'s value and contribution')

@@ -159,7 +159,7 @@ export function registerIndexCommands(program: Command): void {
       `k-means iterations, >= 0 (default: ${BUILD_DEFAULTS.kmeansIters}, or ${BUILD_DEFAULTS.kmeansItersSmall} when the sample is under 200k vectors)`,
       parseIntArg('kmeansIters', 0),
     )
-    .option('--doc-maxlen <n>', "document window in tokens, >= 8 (ColBERT checkpoints; default: the checkpoint's doc_maxlen)", parseIntArg('docMaxlen', 8))
+    .option('--doc-maxlen <n>', "document window in tokens, >= 8 and at most the model's positions (ColBERT checkpoints; default: the checkpoint's doc_maxlen)", parseIntArg('docMaxlen', 8))
     .option('--split', 'split long documents into overlapping passages', true)
     .option('--no-split', 'index only the first window of each document')
     .option('--stride <n>', `tokens between passage windows, >= 1 (default: ${BUILD_DEFAULTS.splitStrideFraction} of the window)`, parseIntArg('stride', 1))

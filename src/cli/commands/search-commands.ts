@@ -144,7 +144,7 @@ export function registerSearchCommands(program: Command): void {
       .option('--offset <n>', `results to skip (pagination; default: 0): prints ranks offset+1 … offset+k of the search for k = offset + k; offset + k ≤ ${SEARCH_DEFAULTS.maxResultWindow} (with --pipeline the last stage runs offset deeper)`, parseIntArg('offset', 0, SEARCH_DEFAULTS.maxResultWindow - 1))
       .option('--queries <file>', 'queries file (BEIR queries.jsonl, TSV, TREC topics) for batch mode; empty queries are skipped with a warning')
       .option('--run <file>', 'TREC run file to write in batch mode (qid Q0 docid rank score tag); without --run or --json the run goes to stdout')
-      .option('--tag <tag>', 'run tag', 'plait')
+      .option('--tag <tag>', 'run tag of a batch\'s TREC run (with --queries)', 'plait')
       .option('-m, --model <model>', 'query encoder (default: the model the index was built with)')
       .option('--filter <json>', 'only documents whose metadata match, e.g. \'{"year": {"$gte": 2020}}\' (fields, doc_id; $eq $ne $in $nin $all $size $gt $gte $lt $lte $exists $and $or $not)')
       .option('--text', 'print document text')
@@ -194,6 +194,11 @@ export function registerSearchCommands(program: Command): void {
       // A batch writes a run (qid, docid, rank, score): no text, no per-query timings. Said, not silently dropped.
       const idle = [o.text === true ? '--text' : '', o.highlights === true ? '--highlights' : '', o.timings === true ? '--timings' : ''].filter((f) => f !== '');
       if (idle.length > 0) process.stderr.write(`plait: warning: ${idle.join(' and ')} ${idle.length === 1 ? 'does' : 'do'} not apply with --queries (a batch writes a TREC run); ignored\n`);
+    }
+    // --tag names a TREC run's lines: with one query, or a batch printed as --json without --run, no
+    // run is written, and the tag had been taken and dropped without a word (as --run without --queries is refused).
+    if (cmd.getOptionValueSource('tag') === 'cli' && (o.queries === undefined || (o.json === true && o.run === undefined))) {
+      throw new PlaitError('USAGE', { message: '--tag names the lines of a TREC run: give it with --queries <file> (the run on stdout, or in --run <file>; with --json, only --run writes one)', reason: 'conflictingArguments' });
     }
     if (o.run !== undefined) prepareOutputFile(o.run, '--run');
     if (o.tag === '' || /\s/.test(o.tag)) throw invalidArgument('tag', 'a run tag without white space', o.tag);

@@ -12,6 +12,7 @@ import { ENCODER_DEFAULTS } from '../../config/defaults.js';
 import { PlaitError } from '../../errors/index.js';
 import type { ModelSpec } from '../types.js';
 import { DENSE_DIR, moduleFolders, MODULES_FILE } from '../convert/checkpoint-layout.js';
+import type { LengthSource, PositionConfig } from './position-window.js';
 
 /** Where the ONNX graph may live, in the order tried. */
 export const ONNX_FILE_CANDIDATES = ['model.onnx', 'onnx/model.onnx', 'vespa_colbert.onnx'] as const;
@@ -34,6 +35,11 @@ export interface ColbertCheckpoint {
   tokenizerPath: string;
   queryMaxlen: number;
   docMaxlen: number;
+  /** Which file, option or default set queryMaxlen and docMaxlen (position-window.ts names it when the graph cannot read that far). */
+  queryMaxlenFrom: LengthSource;
+  docMaxlenFrom: LengthSource;
+  /** config.json's model_type and max_position_embeddings (the window of a graph without a position table). */
+  positions: PositionConfig;
   /** Output width from the config or overrides; null when only the ONNX graph knows it. */
   dim: number | null;
   queryMarker: string | null;
@@ -98,6 +104,16 @@ function bool(v: unknown): boolean | undefined {
   return typeof v === 'boolean' ? v : undefined;
 }
 
+/** config.json's position settings, at the root or in a sentence-transformers `0_Transformer/` folder. */
+function positionConfig(dir: string): PositionConfig {
+  for (const file of ['config.json', '0_Transformer/config.json']) {
+    const c = readJson(path.join(dir, file));
+    if (c === null) continue;
+    return { modelType: str(c['model_type']) ?? null, maxPositionEmbeddings: positiveInt(c['max_position_embeddings']) ?? null };
+  }
+  return { modelType: null, maxPositionEmbeddings: null };
+}
+
 /** Reads the checkpoint at spec.dir into settings (the ONNX graph itself is not opened here). */
 export function readCheckpoint(spec: ColbertSpec): ColbertCheckpoint {
   const dir = path.resolve(spec.dir);
@@ -114,7 +130,10 @@ export function readCheckpoint(spec: ColbertSpec): ColbertCheckpoint {
     queryExpansion: true,
     skiplistWords: PUNCTUATION_SKIPLIST,
     markersFrom: null as string | null,
+    queryMaxlenFrom: { kind: 'default' } as LengthSource,
+    docMaxlenFrom: { kind: 'default' } as LengthSource,
   };
+  const fromFile = (file: string, key: string, option: string): LengthSource => ({ kind: 'file', file: path.join(dir, file), key, option });
   // ColBERT's own settings, wherever an export put them (config.json first, artifact.metadata wins).
   for (const file of ['config.json', 'artifact.metadata']) {
     const raw = readJson(path.join(dir, file));
@@ -122,8 +141,14 @@ export function readCheckpoint(spec: ColbertSpec): ColbertCheckpoint {
     // ColBERT reads artifact.metadata either flat or wrapped as { config: {...} } (ColBERTConfig.from_path).
     const wrapped = raw['config'];
     const c = wrapped !== null && typeof wrapped === 'object' && !Array.isArray(wrapped) ? (wrapped as Record<string, unknown>) : raw;
-    s.queryMaxlen = positiveInt(c['query_maxlen']) ?? s.queryMaxlen;
-    s.docMaxlen = positiveInt(c['doc_maxlen']) ?? s.docMaxlen;
+    if (positiveInt(c['query_maxlen']) !== undefined) {
+      s.queryMaxlen = c['query_maxlen'] as number;
+      s.queryMaxlenFrom = fromFile(file, 'query_maxlen', 'overrides.queryMaxlen');
+    }
+    if (positiveInt(c['doc_maxlen']) !== undefined) {
+      s.docMaxlen = c['doc_maxlen'] as number;
+      s.docMaxlenFrom = fromFile(file, 'doc_maxlen', 'overrides.docMaxlen (plait index --doc-maxlen)');
+    }
     s.dim = positiveInt(c['dim']) ?? s.dim;
     s.queryMarker = str(c['query_token_id']) ?? s.queryMarker;
     s.documentMarker = str(c['doc_token_id']) ?? s.documentMarker;
@@ -136,8 +161,14 @@ export function readCheckpoint(spec: ColbertSpec): ColbertCheckpoint {
     s.queryMarker = str(st['query_prefix']) ?? s.queryMarker;
     s.documentMarker = str(st['document_prefix']) ?? s.documentMarker;
     s.markersFrom = 'config_sentence_transformers.json';
-    s.queryMaxlen = positiveInt(st['query_length']) ?? s.queryMaxlen;
-    s.docMaxlen = positiveInt(st['document_length']) ?? s.docMaxlen;
+    if (positiveInt(st['query_length']) !== undefined) {
+      s.queryMaxlen = st['query_length'] as number;
+      s.queryMaxlenFrom = fromFile('config_sentence_transformers.json', 'query_length', 'overrides.queryMaxlen');
+    }
+    if (positiveInt(st['document_length']) !== undefined) {
+      s.docMaxlen = st['document_length'] as number;
+      s.docMaxlenFrom = fromFile('config_sentence_transformers.json', 'document_length', 'overrides.docMaxlen (plait index --doc-maxlen)');
+    }
     s.attendToMaskTokens = bool(st['attend_to_expansion_tokens']) ?? s.attendToMaskTokens;
     s.queryExpansion = bool(st['do_query_expansion']) ?? s.queryExpansion;
     const skip = st['skiplist_words'];
@@ -167,6 +198,9 @@ export function readCheckpoint(spec: ColbertSpec): ColbertCheckpoint {
     tokenizerPath,
     queryMaxlen,
     docMaxlen,
+    queryMaxlenFrom: o.queryMaxlen === undefined ? s.queryMaxlenFrom : { kind: 'option', name: 'queryMaxlen' },
+    docMaxlenFrom: o.docMaxlen === undefined ? s.docMaxlenFrom : { kind: 'option', name: 'docMaxlen' },
+    positions: positionConfig(dir),
     dim: o.dim ?? s.dim,
     queryMarker: s.queryMarker,
     documentMarker: s.documentMarker,

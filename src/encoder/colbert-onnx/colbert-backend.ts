@@ -28,8 +28,8 @@ export class ColbertOnnxBackend implements EncoderBackend {
   }
 
   static async load(spec: ColbertSpec, options: BackendOptions): Promise<ColbertOnnxBackend> {
-    // The calling thread's loadTokenizer (createEncoder) checked the ids against the graph.
-    const tokenizer = await loadColbertTokenizer(spec, { checkGraph: false });
+    // The calling thread's loadTokenizer (createEncoder) checked the ids and lengths against the graph.
+    const tokenizer = await loadColbertTokenizer(spec, { checkGraph: false, ...(options.lengths === undefined ? {} : { lengths: options.lengths }) });
     const file = tokenizer.checkpoint.onnxPath;
     let session: ort.InferenceSession;
     try {

@@ -13,6 +13,8 @@ import { contentRoom, rowLayout, type InputSettings, type SpecialIds } from './c
 import { syncTokenizerFor } from './bert-tokenizer.js';
 import { readOutputShape } from './onnx-output-shape.js';
 import { checkTokenizerFitsGraph } from './graph-vocabulary.js';
+import { readGraphTables } from './graph-tables.js';
+import { fitLength, positionWindow } from './position-window.js';
 
 export interface LoadedColbertTokenizer extends TextTokenizer {
   readonly checkpoint: ColbertCheckpoint;
@@ -101,15 +103,24 @@ function unknownId(hf: Tokenizer, json: unknown): { unknownTokenId?: number } {
   return {};
 }
 
+/** The query and document windows a model reads, in tokens (specials included). */
+export interface ColbertLengths {
+  queryMaxlen: number;
+  docMaxlen: number;
+}
+
 /**
  * @param options.checkGraph whether to hold the tokenizer's ids to the graph's embedding table
- *   (graph-vocabulary.ts; default true). The backend passes false: createEncoder has loaded the
- *   tokenizer on the calling thread first, which checked it, and a walk of the graph's headers in
- *   every encoder worker (26–54 ms on a 438 MB graph) would repeat it.
+ *   (graph-vocabulary.ts) and the configured lengths to its position table (position-window.ts:
+ *   refused past it, or a default cut to it); default true. The backend passes false with the
+ *   `lengths` so resolved: createEncoder has loaded the tokenizer on the calling thread first, and a
+ *   walk of the graph's headers in every encoder worker (26–54 ms on a 438 MB graph) would repeat it.
+ * @throws PlaitError MODEL_UNSUPPORTED (ids past the token table; a model file's length past the
+ *   position table), INVALID_ARGUMENT (overrides.queryMaxlen / docMaxlen past it), MODEL_LOAD_FAILED
  */
-export async function loadColbertTokenizer(spec: ColbertSpec, options: { checkGraph?: boolean } = {}): Promise<LoadedColbertTokenizer> {
-  const checkpoint = readCheckpoint(spec);
-  const file = checkpoint.tokenizerPath;
+export async function loadColbertTokenizer(spec: ColbertSpec, options: { checkGraph?: boolean; lengths?: ColbertLengths } = {}): Promise<LoadedColbertTokenizer> {
+  const read = readCheckpoint(spec);
+  const file = read.tokenizerPath;
   let hf: Tokenizer;
   let json: unknown;
   try {
@@ -121,8 +132,16 @@ export async function loadColbertTokenizer(spec: ColbertSpec, options: { checkGr
   // The checkpoint's tokenizer.json may carry truncation/padding of its own; we do both ourselves.
   hf.disableTruncation();
   hf.disablePadding();
-  // Ids past the graph's embedding table failed only at the first encode (graph-vocabulary.ts).
-  if (options.checkGraph !== false) checkTokenizerFitsGraph(checkpoint.onnxPath, file, json);
+  // Ids past the graph's embedding table, and lengths past its position table, failed only at the
+  // first (long) encode: one walk of the graph's headers reads both tables (graph-tables.ts).
+  let lengths: ColbertLengths = options.lengths ?? { queryMaxlen: read.queryMaxlen, docMaxlen: read.docMaxlen };
+  if (options.checkGraph !== false) {
+    const tables = readGraphTables(read.onnxPath);
+    checkTokenizerFitsGraph(read.onnxPath, file, json, tables.embeddingRows);
+    const window = positionWindow(tables, read.positions, read.onnxPath);
+    lengths = { queryMaxlen: fitLength(read.queryMaxlen, read.queryMaxlenFrom, window), docMaxlen: fitLength(read.docMaxlen, read.docMaxlenFrom, window) };
+  }
+  const checkpoint: ColbertCheckpoint = { ...read, ...lengths };
   checkDefaultMarkers(hf, checkpoint, file);
   const sync = syncTokenizerFor(json, file);
   const skiplist = new Set<number>();

@@ -6,7 +6,11 @@
  * - optimum exports: `model.onnx` (+ `model_quantized.onnx`) at the root.
  * The variant option picks the file; the pair length comes from, first found: the option,
  * tokenizer.json's truncation.max_length, tokenizer_config.json's model_max_length,
- * config.json's max_position_embeddings (less RoBERTa's 2 offset positions), CROSS_ENCODER_DEFAULTS.
+ * config.json's max_position_embeddings (less RoBERTa's 2 offset positions), CROSS_ENCODER_DEFAULTS;
+ * then held to the graph's position window (encoder/colbert-onnx/position-window.ts): the option or a
+ * tokenizer file's length past it is refused (INVALID_ARGUMENT / MODEL_UNSUPPORTED, both numbers
+ * named), config.json's or the default length is cut to it (source 'graph'); it had loaded, and the
+ * first long pair failed with onnxruntime's error (ENCODE_FAILED).
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -14,6 +18,8 @@ import { CROSS_ENCODER_DEFAULTS } from '../../config/defaults.js';
 import { PlaitError, invalidArgument } from '../../errors/index.js';
 import { checkOptionKeys, type OptionKeys } from '../../util/option-keys.js';
 import { readOutputShape } from '../../encoder/colbert-onnx/onnx-output-shape.js';
+import { readGraphTables } from '../../encoder/colbert-onnx/graph-tables.js';
+import { fitLength, positionWindow, type LengthSource } from '../../encoder/colbert-onnx/position-window.js';
 
 /** fp32: model.onnx; quantized: model_quantized.onnx (transformers.js/optimum dynamic int8); int8: model_int8.onnx. */
 export type CrossEncoderVariant = 'fp32' | 'quantized' | 'int8';
@@ -40,8 +46,10 @@ export interface CrossEncoderFiles {
   tokenizerPath: string;
   /** Longest pair in tokens, specials included. */
   maxLength: number;
-  /** Where maxLength came from (for messages and docs). */
-  maxLengthSource: 'option' | 'tokenizer.json' | 'tokenizer_config.json' | 'config.json' | 'default';
+  /** Where maxLength came from (for messages and docs); 'graph': the graph's position window, which a length no one chose was cut to. */
+  maxLengthSource: 'option' | 'tokenizer.json' | 'tokenizer_config.json' | 'config.json' | 'default' | 'graph';
+  /** Rows of the graph's token-embedding table (graph-tables.ts), null when it does not show one: the tokenizer is checked against it. */
+  embeddingRows: number | null;
   /** config.json's id2label by class index (empty when absent). */
   labels: string[];
 }
@@ -118,6 +126,23 @@ export function crossEncoderFiles(dir: string, opts: CrossEncoderFilesOptions = 
     maxLength = /roberta|xlm/i.test(modelType) ? positions - 2 : positions;
     maxLengthSource = 'config.json';
   }
+  // A length past the graph's positions failed at the first long pair: refused when chosen, cut when not.
+  const onnxPath = path.resolve(dir, onnx);
+  const tables = readGraphTables(onnxPath);
+  const window = positionWindow(tables, { modelType: modelType === '' ? null : modelType, maxPositionEmbeddings: positions ?? null }, onnxPath);
+  const source: LengthSource =
+    maxLengthSource === 'option'
+      ? { kind: 'option', name: 'maxLength' }
+      : maxLengthSource === 'tokenizer.json'
+        ? { kind: 'file', file: tokenizerPath, key: 'truncation.max_length', option: 'maxLength (--cross-max-length)' }
+        : maxLengthSource === 'tokenizer_config.json'
+          ? { kind: 'file', file: path.join(dir, 'tokenizer_config.json'), key: 'model_max_length', option: 'maxLength (--cross-max-length)' }
+          : { kind: 'default' };
+  const fitted = fitLength(maxLength, source, window);
+  if (fitted !== maxLength) {
+    maxLength = fitted;
+    maxLengthSource = 'graph';
+  }
   const labels: string[] = [];
   const id2label = config['id2label'];
   if (id2label !== null && typeof id2label === 'object') {
@@ -129,10 +154,11 @@ export function crossEncoderFiles(dir: string, opts: CrossEncoderFilesOptions = 
   return {
     dir,
     name: opts.name ?? path.basename(dir),
-    onnxPath: path.resolve(dir, onnx),
+    onnxPath,
     tokenizerPath,
     maxLength,
     maxLengthSource,
+    embeddingRows: tables.embeddingRows,
     labels: Array.from(labels, (l, i) => l ?? `LABEL_${i}`),
   };
 }

@@ -147,7 +147,7 @@ export class CrossEncoder implements CrossScorer {
   }
 
   private static async load(files: CrossEncoderFiles, options: CrossEncoderOptions, threads: number, batchSize: number, intraOpNumThreads: number): Promise<CrossEncoder> {
-    const tokenizer = PairTokenizer.load(files.tokenizerPath, files.maxLength, files.onnxPath);
+    const tokenizer = PairTokenizer.load(files.tokenizerPath, files.maxLength, files.onnxPath, files.embeddingRows);
     const spec: CrossSessionSpec = { onnxPath: files.onnxPath, intraOpNumThreads };
     // A run that onnxruntime fails names the repair of a pulled model, as an encoder's does (cache-repair.ts withRunRepair).
     const pulled = pulledFolder(files.dir);

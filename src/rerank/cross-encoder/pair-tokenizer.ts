@@ -30,6 +30,9 @@ export interface PairBatch {
 }
 
 export class PairTokenizer {
+  /** The tokenizer without truncation, loaded at the first query longer than maxLength (see fitQuery). */
+  private untruncated: Tokenizer | null = null;
+
   private constructor(
     private readonly hf: Tokenizer,
     readonly maxLength: number,
@@ -39,10 +42,11 @@ export class PairTokenizer {
 
   /**
    * The tokenizer.json `file`, cutting pairs at `maxLength` tokens; `onnxPath`, the graph it feeds,
-   * whose embedding table must hold every id it gives (encoder/colbert-onnx/graph-vocabulary.ts).
+   * whose embedding table must hold every id it gives (encoder/colbert-onnx/graph-vocabulary.ts);
+   * `embeddingRows`, that table's rows when the caller has read them (crossEncoderFiles), else the graph is walked.
    * @throws PlaitError MODEL_LOAD_FAILED (unreadable), MODEL_UNSUPPORTED (ids past the graph's table, both sizes named)
    */
-  static load(file: string, maxLength: number, onnxPath?: string): PairTokenizer {
+  static load(file: string, maxLength: number, onnxPath?: string, embeddingRows?: number | null): PairTokenizer {
     let hf: Tokenizer;
     let json: { padding?: { pad_id?: number } | null };
     try {
@@ -51,7 +55,7 @@ export class PairTokenizer {
     } catch (cause) {
       throw new PlaitError('MODEL_LOAD_FAILED', { message: `cannot load ${file}: ${(cause as Error).message}`, file }, { cause });
     }
-    if (onnxPath !== undefined) checkTokenizerFitsGraph(onnxPath, file, json);
+    if (onnxPath !== undefined) checkTokenizerFitsGraph(onnxPath, file, json, embeddingRows);
     hf.disablePadding();
     hf.setTruncation(maxLength, { strategy: 'OnlySecond' as never });
     const pad = ['[PAD]', '<pad>'].map((t) => hf.tokenToId(t)).find((id) => id !== null && id !== undefined);
@@ -72,10 +76,29 @@ export class PairTokenizer {
     }
   }
 
-  /** The query, cut at a token boundary when it would take more than maxQueryFraction of the pair. */
+  /**
+   * The query, cut at a token boundary when it would take more than maxQueryFraction of the pair.
+   * `hf` truncates OnlySecond, which cannot shorten a lone sequence: a query of more than maxLength
+   * tokens failed every pair with the binding's "Truncation error: Second sequence not provided"
+   * (a plain Error, not even a PlaitError); such a query is measured with a tokenizer that does not truncate.
+   */
   private async fitQuery(query: string): Promise<string> {
     const room = Math.floor(this.maxLength * CROSS_ENCODER_DEFAULTS.maxQueryFraction);
-    const enc = await this.hf.encode(query, null, { addSpecialTokens: false });
+    let enc: Awaited<ReturnType<Tokenizer['encode']>>;
+    try {
+      enc = await this.hf.encode(query, null, { addSpecialTokens: false });
+    } catch {
+      if (this.untruncated === null) {
+        this.untruncated = hfTokenizers().Tokenizer.fromFile(this.file);
+        this.untruncated.disablePadding();
+        this.untruncated.disableTruncation();
+      }
+      try {
+        enc = await this.untruncated.encode(query, null, { addSpecialTokens: false });
+      } catch (cause) {
+        throw new PlaitError('TOKENIZER_FAILED', { message: `${this.file}: ${(cause as Error).message}`, file: this.file }, { cause });
+      }
+    }
     const n = enc.getIds().length;
     if (n <= room) return query;
     const offsets = enc.getOffsets();

@@ -55,7 +55,7 @@ import { snakeKeys } from '../snake-keys.js';
 import { encodeClusterWrite } from '../../cluster/encode-write.js';
 import type { WriteAck, WriteLog } from '../../cluster/write-log.js';
 import { previewFilter } from '../../cluster/filter-preview.js';
-import { appliedFilterWarnings, clusterAddTypes, waitForReplicas, type ReplicasWait } from '../../cluster/replica-wait.js';
+import { appliedFilterWarnings, clusterAddTypes, waitForReplicas, type ClusterAddTypes, type ReplicasWait, type TypesRoundOptions } from '../../cluster/replica-wait.js';
 import type { FilterWarning } from '../../docstore/metadata-catalogue.js';
 import { integerRange } from '../../config/parse-number.js';
 import type { IndexManifest } from '../../format/manifest.js';
@@ -100,6 +100,7 @@ interface DocumentBody {
 
 interface AddBody {
   documents: DocumentBody[];
+  write_id?: string;
   no_replace?: boolean;
   timeout_ms?: number;
   wait_ms?: number;
@@ -107,6 +108,7 @@ interface AddBody {
 
 interface DeleteBody {
   doc_ids?: (string | number)[];
+  write_id?: string;
   filter?: MetadataFilter;
   timeout_ms?: number;
   wait_ms?: number;
@@ -136,6 +138,13 @@ const WAIT_MS = {
     '(as `plait cluster add|delete --wait`; at most the server\'s maximum timeout_ms). A replica behind at the end, or a shard with no replica answering, is 504 TIMEOUT with the write stored all the same (details: acknowledged, write_id, sequences, replicas). Default: answer once the logs stored it',
 } as const;
 
+const WRITE_ID = {
+  type: 'string',
+  pattern: '^[A-Za-z0-9_.:-]{1,128}$',
+  description:
+    'a cluster coordinator only (400 INVALID_ARGUMENT on a single index, whose write is one commit): the write\'s id (default: a new UUID). A write sent again under the id of one that failed with 503 WRITE_PARTIAL (its details.write_id) stores only the shards\' parts that were missing, within the write log\'s duplicate window (2 minutes, JetStream\'s default); later, or without it, the stored parts are stored again, which replaces the same ids (nothing is duplicated). An id names ONE write: another write under it within the window is taken for a retry and not stored',
+} as const;
+
 const ADD_BODY_SCHEMA = {
   type: 'object',
   required: ['documents'],
@@ -162,6 +171,7 @@ const ADD_BODY_SCHEMA = {
         },
       },
     },
+    write_id: WRITE_ID,
     no_replace: { type: 'boolean', description: 'refuse (409 DOCUMENT_EXISTS, nothing written) a doc_id already indexed instead of replacing it; not available on a cluster coordinator (400 INVALID_ARGUMENT)' },
     timeout_ms: TIMEOUT_MS,
     wait_ms: WAIT_MS,
@@ -178,6 +188,7 @@ const DELETE_BODY_SCHEMA = {
       description: `ids to delete, at most ${CLUSTER_WRITE_DEFAULTS.maxDeleteIds} (413 beyond): strings, or integers read as their decimal text as a write's doc_id is; absent ids are listed in missing`,
     },
     filter: { type: 'object', additionalProperties: true, description: 'also delete every document whose metadata match (the search filter language; 400 INVALID_FILTER when malformed)' },
+    write_id: WRITE_ID,
     timeout_ms: TIMEOUT_MS,
     wait_ms: WAIT_MS,
   },
@@ -238,7 +249,7 @@ const LOGGED_RESPONSE = {
     metadata_types_unknown: {
       type: 'array',
       items: { type: 'integer' },
-      description: 'an add with wait_ms: the shards whose metadata type counts did not come (a replica restarted since it applied the add, of a version before them, or not answering), so METADATA_TYPE_MIXED over the cluster is unknown (each shard\'s own is in its replicas\' transaction.metadata_warnings); absent when every shard answered',
+      description: 'an add with wait_ms: the shards whose metadata type counts did not come (a replica restarted since it applied the add, of a version before them, or not answering by the end of wait_ms, or before a drain that ran out of time answered), so METADATA_TYPE_MIXED over the cluster is unknown (each shard\'s own is in its replicas\' transaction.metadata_warnings); absent when every shard answered',
     },
     replicas: {
       type: 'object',
@@ -293,7 +304,7 @@ const LOGGED_RESPONSE = {
       items: {
         type: 'object',
         required: ['shard', 'sequence'],
-        properties: { shard: { type: 'integer' }, stream: { type: 'string' }, first_sequence: { type: 'integer' }, sequence: { type: 'integer' }, parts: { type: 'integer' }, documents: { type: 'integer' }, deletes: { type: 'integer' } },
+        properties: { shard: { type: 'integer' }, stream: { type: 'string' }, first_sequence: { type: 'integer' }, sequence: { type: 'integer' }, parts: { type: 'integer' }, documents: { type: 'integer' }, deletes: { type: 'integer' }, stored_before: { type: 'boolean', description: 'true: a retry under write_id found this shard\'s part stored by an earlier try (a WRITE_PARTIAL\'s): not stored again, the sequences are that try\'s' } },
       },
     },
   },
@@ -312,7 +323,7 @@ function loggedAnswer(name: string, ack: WriteAck): Record<string, unknown> {
   const sum = (k: 'documents' | 'deletes'): number => ack.shards.reduce((a, s) => a + s[k], 0);
   return {
     index: name, acknowledged: true, write_id: ack.writeId, documents: sum('documents'), deletes: sum('deletes'),
-    sequences: ack.shards.map((s) => ({ shard: s.shard, stream: s.stream, first_sequence: s.firstSequence, sequence: s.sequence, parts: s.parts, documents: s.documents, deletes: s.deletes })),
+    sequences: ack.shards.map((s) => ({ shard: s.shard, stream: s.stream, first_sequence: s.firstSequence, sequence: s.sequence, parts: s.parts, documents: s.documents, deletes: s.deletes, stored_before: s.storedBefore })),
   };
 }
 
@@ -399,6 +410,7 @@ export const documentsRoutes: FastifyPluginAsync<DocumentsRoutesOptions> = async
     t: ClusterWriteTarget,
     input: Parameters<typeof encodeClusterWrite>[0],
     track: boolean,
+    writeId: string | undefined,
     before?: (signal: AbortSignal) => Promise<P>,
   ): Promise<{ ack: WriteAck; prepared: P | undefined }> => {
     const tokens = 'documents' in input ? documentTokens(input.documents ?? []) : 0;
@@ -407,7 +419,13 @@ export const documentsRoutes: FastifyPluginAsync<DocumentsRoutesOptions> = async
       const write = await trackEncode(engine, t.manifest.model.name, () => encodeClusterWrite(input, t.encoder, t.manifest, { signal }));
       return { write, prepared };
     });
-    return { ack: await t.log.append(write, { track }), prepared };
+    // A shard's log that refuses its part after others stored theirs: WRITE_PARTIAL (503) naming both (cluster/partial-write.ts).
+    return { ack: await t.log.append(write, { track, ...(writeId === undefined ? {} : { writeId }) }), prepared };
+  };
+  /** write_id, checked: a coordinator's only (a single index's write is one commit, all or nothing). */
+  const writeIdOf = (b: { write_id?: string | undefined }): string | undefined => {
+    if (b.write_id !== undefined && cluster === undefined) throw new PlaitError('INVALID_ARGUMENT', { message: 'write_id is for a cluster coordinator, whose write goes to several write logs: a single index commits a write whole or not at all', name: 'write_id', field: 'body/write_id' });
+    return b.write_id;
   };
   /** wait_ms, checked: a coordinator's only, at most the server's maximum deadline. */
   const waitOf = (b: { wait_ms?: number | undefined }): number | undefined => {
@@ -424,7 +442,8 @@ export const documentsRoutes: FastifyPluginAsync<DocumentsRoutesOptions> = async
    * ran out of time (engine.shutdownSignal) or the client's hang-up ends the wait at once: the drain's
    * 503 then says the write is stored too (it had kept pinging up to wait_ms, its client cut off).
    */
-  const awaitReplicas = async (reply: FastifyReply, t: ClusterWriteTarget, ack: WriteAck, waitMs: number): Promise<ReplicasWait> => {
+  const awaitReplicas = async (reply: FastifyReply, t: ClusterWriteTarget, ack: WriteAck, waitMs: number, then?: (w: ReplicasWait, o: TypesRoundOptions) => Promise<void>): Promise<ReplicasWait> => {
+    const deadlineAt = Date.now() + waitMs;
     const sequences = ack.shards.map((s) => ({ shard: s.shard, sequence: s.sequence }));
     const stop = new AbortController();
     const onShutdown = (): void => stop.abort(engine.shutdownSignal.reason);
@@ -437,6 +456,8 @@ export const documentsRoutes: FastifyPluginAsync<DocumentsRoutesOptions> = async
     let w: ReplicasWait;
     try {
       w = await waitForReplicas(t.log.nc, t.log.cluster, ack.writeId, sequences, waitMs, stop.signal);
+      // `then` (an add's type-count round) ends with the wait's deadline, the drain and the hang-up too.
+      if (w.complete && then !== undefined) await then(w, { deadlineAt, signal: stop.signal });
     } finally {
       engine.shutdownSignal.removeEventListener('abort', onShutdown);
       reply.raw.removeListener('close', onClose);
@@ -556,12 +577,12 @@ export const documentsRoutes: FastifyPluginAsync<DocumentsRoutesOptions> = async
         const docs = documentsOf(b);
         if (b.no_replace === true) throw new PlaitError('INVALID_ARGUMENT', { message: 'no_replace is not available on a cluster: replicas apply writes later, so the writer cannot know what is indexed', name: 'no_replace' });
         const waitMs = waitOf(b);
-        const { ack } = await logWrite(reply, b.timeout_ms, t, { documents: docs }, waitMs !== undefined);
+        const { ack } = await logWrite(reply, b.timeout_ms, t, { documents: docs }, waitMs !== undefined, writeIdOf(b));
         const answer = loggedAnswer(t.index, ack);
         if (waitMs === undefined) return answer;
-        const w = await awaitReplicas(reply, t, ack, waitMs);
         // Applied everywhere: METADATA_TYPE_MIXED over the corpus, every shard's counts summed (replica-wait.ts clusterAddTypes).
-        const types = await clusterAddTypes(t.log.nc, t.log.cluster, t.log.shards, w);
+        let types: ClusterAddTypes = { metadataWarnings: [], unknownShards: [] };
+        const w = await awaitReplicas(reply, t, ack, waitMs, async (done, o) => void (types = await clusterAddTypes(t.log.nc, t.log.cluster, t.log.shards, done, o)));
         return {
           ...answer, replicas: replicasAnswer(w),
           ...(types.metadataWarnings.length === 0 ? {} : { warnings: types.metadataWarnings.map((x) => snakeKeys(x)) }),
@@ -571,6 +592,7 @@ export const documentsRoutes: FastifyPluginAsync<DocumentsRoutesOptions> = async
       const entry = engine.index(request.params.name);
       refuseOnReplica();
       waitOf(b);
+      writeIdOf(b);
       const index = engine.plaitIndex(entry);
       const docs = documentsOf(b);
       // no_replace refuses before the encoding when the served generation already holds an id; the commit checks again.
@@ -623,7 +645,7 @@ export const documentsRoutes: FastifyPluginAsync<DocumentsRoutesOptions> = async
         // published (after, one may have applied it already): a typo says why it deletes nothing, as on
         // one index. In the admission slot, under the request's deadline (logWrite).
         const preview = filter === undefined || waitMs !== undefined ? undefined : (signal: AbortSignal) => previewFilter(t.log.nc, t.log.cluster, t.log.shards, filter, { signal });
-        const { ack, prepared } = await logWrite(reply, b.timeout_ms, t, deletions, waitMs !== undefined, preview);
+        const { ack, prepared } = await logWrite(reply, b.timeout_ms, t, deletions, waitMs !== undefined, writeIdOf(b), preview);
         const answer = loggedAnswer(t.index, ack);
         const warnings = (w: readonly FilterWarning[] | undefined): Record<string, unknown> => (w === undefined || w.length === 0 ? {} : { warnings: w.map((x) => snakeKeys(x)) });
         if (waitMs !== undefined) {
@@ -636,6 +658,7 @@ export const documentsRoutes: FastifyPluginAsync<DocumentsRoutesOptions> = async
       const entry = engine.index(request.params.name);
       refuseOnReplica();
       waitOf(b);
+      writeIdOf(b);
       return write(reply, b.timeout_ms, entry, deletions.delete.length, 0, async (_signal, commit) => commit(deletions));
     },
   );

@@ -11,7 +11,6 @@
  */
 import { EXPLAIN_OPTION_SCOPES, HTTP_SPELLING, checkOptionsApply } from '../../search/option-scope.js';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify';
-import { PlaitIndex } from '../../search/plait-index.js';
 import { explainLtr } from '../../ltr/explain-ltr.js';
 import { parsePipeline } from '../../pipeline/pipeline-spec.js';
 import type { IndexEntry } from '../engine.js';
@@ -185,8 +184,9 @@ function explainer(index: object): Explainer | null {
  * The served ranking model's explanation of one document (`"ltr": true`): explainLtr over the
  * model's candidate pipeline (or `candidates`), with the server's synonyms or the body's rewrite as
  * a served pipeline's stages take them, cancelled with the request.
+ * On a cluster's coordinator the same, over the cluster (explain-ltr.ts): equal to one index's.
  * @throws PlaitError INVALID_ARGUMENT (no served model; pid or a late/BM25 field beside ltr; a
- *   cluster's coordinator), DOCUMENT_NOT_FOUND, the candidate pipeline's errors.
+ *   search-only wrapper), DOCUMENT_NOT_FOUND, CLUSTER_UNAVAILABLE (a shard missing), the candidate pipeline's errors.
  */
 async function explainLtrScore(engine: FastifyInstance['engine'], entry: IndexEntry, b: ExplainBody, query: string, reply: FastifyReply): Promise<Record<string, unknown>> {
   const model = engine.ltrModel;
@@ -198,10 +198,9 @@ async function explainLtrScore(engine: FastifyInstance['engine'], entry: IndexEn
     throw new PlaitError('INVALID_ARGUMENT', { message: `${ignored} does not apply with "ltr": true (an ltr explanation explains a doc_id over its candidate pipeline, which sets the rest; name another with "candidates")`, name: ignored });
   }
   if (b.doc_id === undefined) throw new PlaitError('INVALID_ARGUMENT', { message: 'ltr explains a document: give "doc_id"', name: 'doc_id' });
-  if (!(entry.index instanceof PlaitIndex)) {
-    throw new PlaitError('INVALID_ARGUMENT', { message: `ltr explanations need the index itself; "${entry.name}" is served through a cluster's coordinator or a search-only wrapper (search with an ltr stage works)`, name: 'ltr', index: entry.name });
-  }
-  const index = entry.index;
+  // One index, or a cluster coordinator's bound to this request's deadline (features from the documents' shards, the model here);
+  // a search-only wrapper is refused (INVALID_ARGUMENT). Before, a coordinator was refused too.
+  const index = engine.pipelineIndex(entry, { deadlineAt: Date.now() + (b.timeout_ms ?? engine.options.timeoutMs) });
   const docId = lookupDocId(b.doc_id, 'doc_id');
   const rewrite = rewriteFromBody(b.rewrite, engine.synonyms);
   const stages = b.candidates ?? model.file.candidates;
