@@ -69,9 +69,11 @@ function trecEvalMeans(qrels: Map<string, Map<string, number>>, runText: string)
     run.get(qid)!.push({ doc, sim: Number(sim) });
   }
   const sums = { ndcg: 0, rr: 0, map: 0, r100: 0, p10: 0 };
+  // BEIR's ignore_identical_ids (plait's 'auto'): a hit whose id is the query's is dropped, unless the
+  // qrels judge such a pair (cisi's do: query and document ids are two numberings; then trec_eval's rule).
+  const dropIdentical = ![...qrels].some(([q, grades]) => grades.has(q));
   for (const [qid, grades] of qrels) {
-    // BEIR's ignore_identical_ids (plait's default too): a hit whose id is the query's is dropped.
-    const hits = (run.get(qid) ?? []).filter((h) => h.doc !== qid).sort((a, b) => (a.sim !== b.sim ? b.sim - a.sim : Buffer.compare(Buffer.from(b.doc), Buffer.from(a.doc))));
+    const hits = (run.get(qid) ?? []).filter((h) => !dropIdentical || h.doc !== qid).sort((a, b) => (a.sim !== b.sim ? b.sim - a.sim : Buffer.compare(Buffer.from(b.doc), Buffer.from(a.doc))));
     const rel = hits.map((h) => grades.get(h.doc) ?? 0);
     const positive = [...grades.values()].filter((g) => g >= 1).sort((a, b) => b - a);
     let dcg = 0;

@@ -216,12 +216,20 @@ export function addEvalPipelineFlags(cmd: Command): Command {
   return addCrossEncoderFlags(cmd.option('--pipelines <specs>', 'pipelines to add as rows, separated by ";", e.g. "bm25:100 > late:10; bm25:100 > cross:10"').option(...LTR_MODEL_FLAG));
 }
 
+/** `plait eval --identical-ids`: BEIR's rule of dropping a hit whose id is its query's (eval/metrics.ts). */
+export type IdenticalIdsRule = 'auto' | 'drop' | 'keep';
+
+/** The library's `ignoreIdenticalIds` for `--identical-ids` (auto when not given). */
+export function identicalIdsOption(rule: IdenticalIdsRule | undefined): boolean | 'auto' {
+  return rule === 'drop' ? true : rule === 'keep' ? false : 'auto';
+}
+
 /** The hook of `plait eval`: one row per pipeline (quality, latency per stage, significance comes with the table). */
 export async function evalPipelineRows(
   index: PlaitIndex,
   queries: readonly EvalQuery[],
   qrels: Qrels,
-  o: CrossCliOptions & { pipelines?: string },
+  o: CrossCliOptions & { pipelines?: string; identicalIds?: IdenticalIdsRule },
   progress: ProgressReporter,
 ): Promise<{ inputs: ModeInput[]; runs: Map<string, Run> }> {
   const inputs: ModeInput[] = [];
@@ -241,6 +249,7 @@ export async function evalPipelineRows(
         ...(cross === undefined || !has.has('cross') ? {} : { crossEncoder: cross }),
         ...(has.has('ltr') ? ltr : {}),
         onProgress: (done, total) => progress.update(spec, done, total),
+        ignoreIdenticalIds: identicalIdsOption(o.identicalIds),
       });
       inputs.push(row.input);
       runs.set(row.input.name, row.run);

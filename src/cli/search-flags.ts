@@ -11,8 +11,9 @@ import { readSynonyms } from '../rewrite/synonyms.js';
 import type { RewriteOptions } from '../rewrite/query-rewriter.js';
 import { resolveRm3, type Rm3Options } from '../rewrite/rm3.js';
 import { resolvePrf, type PrfOptions } from '../rewrite/prf-options.js';
-import type { Command } from 'commander';
-import { PRF_DEFAULTS, PRF_LIMITS, RM3_DEFAULTS, RM3_LIMITS } from '../config/defaults.js';
+import { Option, type Command } from 'commander';
+import { FUSION_LIMITS, PRF_DEFAULTS, PRF_LIMITS, RM3_DEFAULTS, RM3_LIMITS, SEARCH_DEFAULTS } from '../config/defaults.js';
+import { parseFloatArg, parseIntArg } from './options.js';
 import { parseDecimal } from '../config/parse-number.js';
 import type { OptionSpelling, RuledOption } from '../search/option-scope.js';
 
@@ -29,6 +30,7 @@ export interface SearchFlagOptions {
   idf?: boolean;
   fusion?: 'minmax' | 'rrf';
   alpha?: number;
+  rrfK?: number;
   filter?: string;
   spelling?: boolean;
   synonyms?: string;
@@ -59,6 +61,20 @@ export function addFeedbackFlags(cmd: Command, prf: boolean): Command {
       .option('--prf-beta <x>', `ColBERT-PRF's β, the expansion's weight, 0–${PRF_LIMITS.maxBeta} (implies --prf; default: ${PRF_DEFAULTS.beta})`, parseDecimalArg('prf.beta'));
   }
   return cmd;
+}
+
+/**
+ * The hybrid fusion flags (`--fusion`, `--alpha`, `--rrf-k`), declared alike on `plait search` and
+ * `plait explain`, so that an explanation can be asked of the fusion a search ran with (the library's
+ * `fusion`, `alpha`, `rrfK`; HTTP's `fusion`, `alpha`, `rrf_k`). `plait explain` had no `--fusion` nor
+ * `--rrf-k` and `plait search` no `--rrf-k`: a reciprocal-rank-fused hit could not be explained from
+ * the command line, nor an RRF constant other than 60 searched, where the library and HTTP took both.
+ */
+export function addFusionFlags(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--fusion <f>', `hybrid fusion (default: minmax)`).choices(['minmax', 'rrf']))
+    .option('--alpha <a>', `late-interaction weight in min-max fusion, 0–1 (default: ${SEARCH_DEFAULTS.hybridAlpha})`, parseFloatArg('alpha', 0, 1))
+    .option('--rrf-k <n>', `RRF constant k in 1/(k + rank), with --fusion rrf, 1–${FUSION_LIMITS.maxRrfK} (default: ${SEARCH_DEFAULTS.rrfK})`, parseIntArg('rrfK', 1, FUSION_LIMITS.maxRrfK));
 }
 
 /** A decimal flag value, range left to the library (which words it as every door does). */
@@ -99,6 +115,7 @@ export function searchOptionsFrom(o: SearchFlagOptions): SearchOptions {
   if (o.idf !== undefined) s.idfWeighting = o.idf;
   if (o.fusion !== undefined) s.fusion = o.fusion;
   if (o.alpha !== undefined) s.alpha = o.alpha;
+  if (o.rrfK !== undefined) s.rrfK = o.rrfK;
   if (o.filter !== undefined) s.filter = parseFilter(o.filter);
   const rewrite = rewriteOptionsFrom(o);
   if (rewrite !== undefined) s.rewrite = rewrite;
@@ -119,6 +136,7 @@ const FLAG_OF: Partial<Record<RuledOption, string>> = {
   idfWeighting: '--idf/--no-idf',
   fusion: '--fusion',
   alpha: '--alpha',
+  rrfK: '--rrf-k',
   filter: '--filter',
   includeText: '--text',
   highlights: '--highlights',

@@ -24,8 +24,17 @@
  * (test/eval-trec-oracle.test.ts). A judged query missing from the run scores 0 on every metric by
  * default (as trec_eval -c does), or is left out with `missingQueries: 'skip'` (what BEIR's
  * pytrec_eval averaging does); queries of the run absent from the qrels are left out. Qrels with no
- * grade > 0 at all are refused (INVALID_INPUT): every metric would be 0 whatever the ranking. A hit whose doc id equals its
- * query id is dropped before ranking (BEIR's `ignore_identical_ids`, on by default).
+ * grade > 0 at all are refused (INVALID_INPUT): every metric would be 0 whatever the ranking.
+ *
+ * Identical ids: BEIR drops a hit whose doc id equals its query id (`ignore_identical_ids`, on by
+ * default), for the sets where a query is itself a corpus document (Quora, ArguAna, CQADupStack),
+ * which would otherwise rank itself first. trec_eval keeps every hit. By default (`'auto'`) plait
+ * applies BEIR's rule unless the qrels judge some document under its own query's id: then query and
+ * document ids are two separate numberings, as in cisi (7 such pairs, all relevant) and cranfield
+ * (query 225 ↔ document 225, grade 2), and the rule would drop judged relevant documents and shift
+ * the ranks below every other query's namesake. Applied there it had given cisi BM25 nDCG@10 0.3866
+ * and P@10 0.3539 where trec_eval gives 0.3876 and 0.3553 (test/cli-second-hour.test.ts). `true`
+ * and `false` force the rule either way; `EvalResult.identicalIds` says what was done.
  */
 
 import { disjointIdsHint } from './id-mismatch.js';
@@ -41,8 +50,12 @@ export type MetricName = (typeof METRIC_NAMES)[number];
 export type MetricValues = Record<MetricName, number>;
 
 export interface EvaluateOptions {
-  /** Drop hits whose doc id equals the query id (BEIR does). Default true. */
-  ignoreIdenticalIds?: boolean;
+  /**
+   * Drop hits whose doc id equals the query id, as BEIR does: `true`, `false` (trec_eval), or `'auto'`
+   * (default): drop them unless the qrels judge a document under its own query's id (the ids are then
+   * separate numberings; see the module comment).
+   */
+  ignoreIdenticalIds?: boolean | 'auto';
   /** 'trec-eval' (default) re-sorts hits as trec_eval does; 'as-given' keeps the run's order. */
   order?: 'trec-eval' | 'as-given';
   /** 'zero' (default) scores a judged query absent from the run 0; 'skip' leaves it out of the mean. */
@@ -63,6 +76,19 @@ export interface EvalResult {
   missingFromRun: string[];
   /** Run queries not evaluated (absent from the qrels). */
   ignoredRunQueries: number;
+  /**
+   * BEIR's identical-id rule as applied: `dropped` whether it ran, `hitsDropped` the hits it took out
+   * (over the evaluated queries), `judgedPairs` the qrels' (query, document) pairs of one id, which
+   * make `'auto'` keep every hit.
+   */
+  identicalIds: { dropped: boolean; hitsDropped: number; judgedPairs: number };
+}
+
+/** The queries whose qrels judge a document of the query's own id (any grade): separate id numberings. */
+export function judgedIdenticalPairs(qrels: Qrels): number {
+  let n = 0;
+  for (const [qid, judged] of qrels) if (judged.has(qid)) n++;
+  return n;
 }
 
 /** Metrics of one query's ranked hits (already in the final order) against its judgments. */
@@ -110,7 +136,13 @@ export function queryMetrics(hits: readonly RunHit[], judged: ReadonlyMap<string
 /** Evaluates a run against qrels; see the module comment for every definition. @throws PlaitError INVALID_ARGUMENT for an unknown option key. */
 export function evaluateRun(run: Run, qrels: Qrels, options: EvaluateOptions = {}): EvalResult {
   checkOptionKeys(options, EVALUATE_OPTION_KEYS, 'evaluateRun option');
-  const ignoreIdentical = options.ignoreIdenticalIds ?? true;
+  const identicalRule = options.ignoreIdenticalIds ?? 'auto';
+  if (identicalRule !== true && identicalRule !== false && identicalRule !== 'auto') {
+    throw new PlaitError('INVALID_ARGUMENT', { message: `Expected true, false or 'auto' for ignoreIdenticalIds but received ${String(identicalRule)}`, name: 'ignoreIdenticalIds' });
+  }
+  const judgedPairs = judgedIdenticalPairs(qrels);
+  const ignoreIdentical = identicalRule === 'auto' ? judgedPairs === 0 : identicalRule;
+  const dropped = { count: 0 };
   const order = options.order ?? 'trec-eval';
   const missing = options.missingQueries ?? 'zero';
   if (order !== 'trec-eval' && order !== 'as-given') {
@@ -134,7 +166,7 @@ export function evaluateRun(run: Run, qrels: Qrels, options: EvaluateOptions = {
       missingFromRun.push(qid);
       if (skipMissing) continue;
     }
-    const hits = prepareHits(qid, given ?? [], ignoreIdentical, order);
+    const hits = prepareHits(qid, given ?? [], ignoreIdentical, order, dropped);
     queryIds.push(qid);
     perQuery.set(qid, queryMetrics(hits, judged));
   }
@@ -143,7 +175,14 @@ export function evaluateRun(run: Run, qrels: Qrels, options: EvaluateOptions = {
   }
   let ignoredRunQueries = 0;
   for (const qid of run.keys()) if (!perQuery.has(qid)) ignoredRunQueries++;
-  return { queryIds, perQuery, mean: meanOf(queryIds.map((q) => perQuery.get(q)!)), missingFromRun, ignoredRunQueries };
+  return {
+    queryIds,
+    perQuery,
+    mean: meanOf(queryIds.map((q) => perQuery.get(q)!)),
+    missingFromRun,
+    ignoredRunQueries,
+    identicalIds: { dropped: ignoreIdentical, hitsDropped: dropped.count, judgedPairs },
+  };
 }
 
 /** One metric's per-query values in `queryIds` order (for significance tests). */
@@ -159,7 +198,7 @@ export function metricVector(result: EvalResult, metric: MetricName, queryIds: r
   return out;
 }
 
-function prepareHits(qid: string, hits: readonly RunHit[], ignoreIdentical: boolean, order: 'trec-eval' | 'as-given'): RunHit[] {
+function prepareHits(qid: string, hits: readonly RunHit[], ignoreIdentical: boolean, order: 'trec-eval' | 'as-given', dropped: { count: number }): RunHit[] {
   const kept: RunHit[] = [];
   const seen = new Set<string>();
   for (const hit of hits) {
@@ -170,7 +209,10 @@ function prepareHits(qid: string, hits: readonly RunHit[], ignoreIdentical: bool
       throw new PlaitError('INVALID_INPUT', { message: `doc "${hit.docId}" appears twice for query "${qid}"`, queryId: qid, docId: hit.docId });
     }
     seen.add(hit.docId);
-    if (ignoreIdentical && hit.docId === qid) continue;
+    if (ignoreIdentical && hit.docId === qid) {
+      dropped.count++;
+      continue;
+    }
     kept.push(hit);
   }
   if (order === 'trec-eval') kept.sort(compareTrecEval);

@@ -12,7 +12,7 @@ import type { PlaitIndex } from '../search/plait-index.js';
 import { PlaitError } from '../errors/index.js';
 import type { ModeInput } from './comparison.js';
 import { latencyStats } from './latency.js';
-import { evaluateRun } from './metrics.js';
+import { evaluateRun, type EvaluateOptions } from './metrics.js';
 import type { Qrels } from './qrels.js';
 import type { EvalQuery } from './queries.js';
 import type { Run } from './run.js';
@@ -38,10 +38,11 @@ export async function evaluatePipeline(
   spec: string,
   queries: readonly EvalQuery[],
   qrels: Qrels,
-  options: SearchPipelineOptions & { onProgress?: (done: number, total: number) => void } = {},
+  options: SearchPipelineOptions & { onProgress?: (done: number, total: number) => void; ignoreIdenticalIds?: EvaluateOptions['ignoreIdenticalIds'] } = {},
 ): Promise<PipelineEvalRow> {
-  checkOptionKeys(options, { ...SEARCH_PIPELINE_OPTION_KEYS, onProgress: true }, 'evaluatePipeline option');
-  const pipeline = new SearchPipeline(index, spec, pipelineOptionsOf(options));
+  checkOptionKeys(options, { ...SEARCH_PIPELINE_OPTION_KEYS, onProgress: true, ignoreIdenticalIds: true }, 'evaluatePipeline option');
+  const { ignoreIdenticalIds, ...searchOptions } = options;
+  const pipeline = new SearchPipeline(index, spec, pipelineOptionsOf(searchOptions));
   const labels = pipeline.stages.map(stageLabel);
   const perStage = labels.map(() => new Float64Array(queries.length));
   const durations = new Float64Array(queries.length);
@@ -61,7 +62,7 @@ export async function evaluatePipeline(
   const wallMs = performance.now() - wall0;
   const stageLatency = Object.fromEntries(labels.map((l, k) => [l, latencyStats(perStage[k]!)]));
   return {
-    input: { name: pipeline.spec, result: evaluateRun(run, qrels), latency: latencyStats(durations, { wallMs }), stageLatency, degraded },
+    input: { name: pipeline.spec, result: evaluateRun(run, qrels, ignoreIdenticalIds === undefined ? {} : { ignoreIdenticalIds }), latency: latencyStats(durations, { wallMs }), stageLatency, degraded },
     run,
   };
 }

@@ -49,14 +49,16 @@ async function readQueryLog(path: string): Promise<string[]> {
 const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
 
 /** Why a bucket's choice is not trusted: the target missed, or too few queries of a kind measured. */
-function notReachedWhy(c: IndexCalibration, b: IndexCalibration['buckets'][number]): string {
+function notReachedWhy(c: IndexCalibration, b: IndexCalibration['buckets'][number], stored: boolean): string {
+  // A dry run's record is not in the manifest: searches keep what was there ("still uses it" had said otherwise).
+  const used = stored ? 'search still uses it' : 'search would use it once stored (without --dry-run)';
   const fewest = Math.min(...Object.values(c.queriesByKind));
   if (Math.min(...Object.values(b.fidelityByKind)) >= (c.required ?? c.target) && fewest < CALIBRATION_DEFAULTS.minQueriesPerKind) {
-    return `NOT TRUSTED: ${fewest} ${fewest === 1 ? 'query' : 'queries'} of the rarest kind measured, ${CALIBRATION_DEFAULTS.minQueriesPerKind} needed (give a larger --budget-s); search still uses it`;
+    return `NOT TRUSTED: ${fewest} ${fewest === 1 ? 'query' : 'queries'} of the rarest kind measured, ${CALIBRATION_DEFAULTS.minQueriesPerKind} needed (give a larger --budget-s); ${used}`;
   }
   // The figure beside it is the mean over kinds, which may round to the requirement: name the kind that fell short.
   const [worstKind, worst] = Object.entries(b.fidelityByKind).reduce((a, e) => (e[1] < a[1] ? e : a));
-  return `TARGET NOT REACHED: every kind must find ${pct(c.required ?? c.target)} (target plus headroom), ${worstKind} queries found ${pct(worst)}; this is the most faithful grid point, and search still uses it`;
+  return `TARGET NOT REACHED: every kind must find ${pct(c.required ?? c.target)} (target plus headroom), ${worstKind} queries found ${pct(worst)}; this is the most faithful grid point, and ${used}`;
 }
 
 /** "; costs 1.8× the defaults (est. 12.0 vs 6.7 ms)", from the record's estimates (absent in older records). */
@@ -72,9 +74,11 @@ function costLine(b: IndexCalibration['buckets'][number], maxCostRatio: number |
 
 /**
  * Human-readable lines of a calibration record (also used by `plait info`); given the index's
- * current document count, says when the record was measured on a different one.
+ * current document count, says when the record was measured on a different one. `stored` false
+ * (`plait calibrate --dry-run`): the record is not in the manifest, so an untrusted bucket's
+ * settings are said to be what search would use once stored, not what it uses.
  */
-export function calibrationLines(c: IndexCalibration, documentsNow?: number): string[] {
+export function calibrationLines(c: IndexCalibration, documentsNow?: number, stored = true): string[] {
   const kinds = Object.entries(c.queriesByKind)
     .map(([k, n]) => `${n} ${k}`)
     .join(', ');
@@ -86,7 +90,7 @@ export function calibrationLines(c: IndexCalibration, documentsNow?: number): st
     const bucket = b.maxTopK === null ? `k > 100` : `k ≤ ${b.maxTopK}`;
     lines.push(
       `  ${bucket.padEnd(8)} ${describePlaidParams(b.params)}${b.maxTopK === null ? ' (at least 4·k)' : ''}: ${pct(b.fidelity)} of top-${b.k}, p50 ${b.p50Ms.toFixed(1)} ms` +
-        `${b.reached ? '' : ` — ${notReachedWhy(c, b)}`}; defaults ${pct(b.defaults.fidelity)}, p50 ${b.defaults.p50Ms.toFixed(1)} ms${costLine(b, c.costCeiling?.maxCostRatio ?? null)}`,
+        `${b.reached ? '' : ` — ${notReachedWhy(c, b, stored)}`}; defaults ${pct(b.defaults.fidelity)}, p50 ${b.defaults.p50Ms.toFixed(1)} ms${costLine(b, c.costCeiling?.maxCostRatio ?? null)}`,
     );
   }
   if (c.costCeiling !== undefined) {
@@ -163,7 +167,7 @@ export function registerCalibrateCommand(program: Command): void {
         );
       }
       if (o.json) printJson({ path: index.path, written: o.dryRun !== true, replacedStronger: weaker, calibration: result.calibration });
-      else process.stdout.write(`${calibrationLines(result.calibration).join('\n')}\n${o.dryRun ? 'dry run: manifest unchanged' : `stored in ${index.path}/manifest.json`}\n`);
+      else process.stdout.write(`${calibrationLines(result.calibration, undefined, o.dryRun !== true).join('\n')}\n${o.dryRun ? 'dry run: manifest unchanged' : `stored in ${index.path}/manifest.json`}\n`);
       interrupts.finish();
     });
 }

@@ -7,12 +7,12 @@
  */
 import { EXPLAIN_OPTION_SCOPES, checkOptionsApply } from '../../search/option-scope.js';
 import { openIndexForCli, truncatedQueryWarning } from '../open-index.js';
-import { CLI_SPELLING, addFeedbackFlags, rewriteOptionsFrom } from '../search-flags.js';
+import { CLI_SPELLING, addFeedbackFlags, addFusionFlags, rewriteOptionsFrom } from '../search-flags.js';
 import type { Command } from 'commander';
 import { type ExplainOptions, type Explanation, type SearchMode } from '../../search/plait-index.js';
 import { invalidArgument } from '../../errors/index.js';
 import { parseInteger } from '../../config/parse-number.js';
-import { parseFloatArg, parseIntArg, printJson } from '../options.js';
+import { parseIntArg, printJson } from '../options.js';
 import { SEARCH_DEFAULTS } from '../../config/defaults.js';
 import { explainLtr, type LtrDocExplanation } from '../../ltr/explain-ltr.js';
 import { loadLtrModelFor } from '../pipeline-options.js';
@@ -22,7 +22,9 @@ interface ExplainCliOptions {
   mode?: SearchMode;
   pid?: boolean;
   idf?: boolean;
+  fusion?: 'minmax' | 'rrf';
   alpha?: number;
+  rrfK?: number;
   k?: number;
   model?: string;
   json?: boolean;
@@ -106,7 +108,6 @@ export function registerExplainCommand(program: Command): void {
     .option('--mode <mode>', 'late | bm25 | hybrid: adds BM25 terms and fused parts (default: the model profile)')
     .option('--idf', 'weight query tokens by IDF')
     .option('--no-idf', 'do not weight query tokens by IDF')
-    .option('--alpha <a>', `late-interaction weight in min-max fusion, 0–1 (default: ${SEARCH_DEFAULTS.hybridAlpha})`, parseFloatArg('alpha', 0, 1))
     // Bounded here as search's -k is: past it the library refused the value naming topK, a name the command line never shows.
     .option('-k, --k <n>', `hybrid result depth within which fused parts are reported, 1–${SEARCH_DEFAULTS.maxTopK} (hybrid mode only; default: ${SEARCH_DEFAULTS.topK})`, parseIntArg('topK', 1, SEARCH_DEFAULTS.maxTopK))
     .option('-m, --model <model>', 'query encoder (default: the model the index was built with)')
@@ -116,6 +117,7 @@ export function registerExplainCommand(program: Command): void {
     .option('--spelling', "explain the query as spelling correction rewrites it (plait search --spelling)")
     .option('--synonyms <file>', "explain the query as a Solr synonyms file expands it (plait search --synonyms)")
     .option('--rm3', 'explain BM25 with RM3 feedback terms (plait search --rm3)');
+  addFusionFlags(cmd);
   addFeedbackFlags(cmd, false)
     .action(async (name: string, query: string, target: string, o: ExplainCliOptions) => {
       if (o.ltrModel !== undefined) {
@@ -138,7 +140,9 @@ export function registerExplainCommand(program: Command): void {
       if (o.k !== undefined) opts.topK = o.k;
       if (o.mode !== undefined) opts.mode = o.mode;
       if (o.idf !== undefined) opts.idfWeighting = o.idf;
+      if (o.fusion !== undefined) opts.fusion = o.fusion;
       if (o.alpha !== undefined) opts.alpha = o.alpha;
+      if (o.rrfK !== undefined) opts.rrfK = o.rrfK;
       const rewrite = rewriteOptionsFrom(o);
       if (rewrite !== undefined) opts.rewrite = rewrite;
       const index = await openIndexForCli(name, { model: o.model, encoderOptions: { threads: 0 } });

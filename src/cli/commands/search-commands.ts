@@ -25,7 +25,7 @@ import { warnBatchFilter, warnBatchQueries, warnSkippedQueries, warnUnsearchable
 import type { FilterWarning } from '../../docstore/metadata-catalogue.js';
 import { ProgressReporter } from '../progress.js';
 import { announceBundledModel } from './model-commands.js';
-import { CLI_SPELLING, addFeedbackFlags, searchOptionsFrom, type SearchFlagOptions } from '../search-flags.js';
+import { CLI_SPELLING, addFeedbackFlags, addFusionFlags, searchOptionsFrom, type SearchFlagOptions } from '../search-flags.js';
 import { checkOptionsApply, checkPipelineOptions } from '../../search/option-scope.js';
 import { checkSearchSettingsReachStages } from '../../pipeline/pipeline-settings.js';
 import { parsePipeline } from '../../pipeline/pipeline-spec.js';
@@ -121,9 +121,8 @@ export function addSearchFlags(cmd: Command): Command {
     .addOption(new Option('--plaid-defaults <table>', "what fills the PLAID settings not given: plait (the index's calibration, else plait's defaults) or colbert (ColBERT's own searcher: its k table, no probe minimum, no margin, centroid ranking, no calibration) (default: plait)").choices([...PLAID_DEFAULTS_TABLES]))
     .addOption(new Option('--interaction-scoring <how>', `how PLAID ranks candidates before exact scoring: centroids (ColBERT) or probed-tokens (WARP-style; for a query whose estimate walk, query tokens × ${CANDIDATE_DEFAULTS.estimateCells} cells × the mean IVF list, is at most ${groupDigits(CANDIDATE_DEFAULTS.probedTokensMaxWalk)} entries; longer ones keep centroids) (default: the calibration, else plait's defaults)`).choices([...INTERACTION_SCORINGS]))
     .option('--idf', 'weight query tokens by IDF (default: the model profile)')
-    .option('--no-idf', 'do not weight query tokens by IDF')
-    .addOption(new Option('--fusion <f>', 'hybrid fusion (default: minmax)').choices(['minmax', 'rrf']))
-    .option('--alpha <a>', `late-interaction weight in min-max fusion, 0–1 (default: ${SEARCH_DEFAULTS.hybridAlpha})`, parseFloatArg('alpha', 0, 1))
+    .option('--no-idf', 'do not weight query tokens by IDF');
+  addFusionFlags(cmd)
     .option('--spelling', "correct unknown or very rare query words against the index's vocabulary (shown as rewrites)")
     .option('--synonyms <file>', "expand queries with a synonyms file in Solr's format (a, b / a => b)")
     .option('--rm3', 'RM3 pseudo-relevance feedback for BM25 (bm25 and hybrid modes)')

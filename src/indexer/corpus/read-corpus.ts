@@ -76,8 +76,11 @@ class StreamingCorpusReader implements CorpusReader {
     private readonly options: CorpusReaderOptions,
     /** Documents given in memory instead of files (`files` is empty): read as JSONL records. */
     private readonly documents: readonly unknown[] | null = null,
+    /** A folder of notes' files that are not notes plait reads, named once (UNREAD_FILES) on the first pass. */
+    private unreadFiles: readonly string[] = [],
   ) {
     this.fields = jsonlFields(format, options);
+    if (unreadFiles.length > 0) this.report.unreadFiles = [...unreadFiles];
   }
 
   async *[Symbol.asyncIterator](): AsyncGenerator<CorpusDocument> {
@@ -87,6 +90,10 @@ class StreamingCorpusReader implements CorpusReader {
     this.report.firstSkipped = [];
     this.ignored = new Map();
     const seen = new Set<string>();
+    if (this.unreadFiles.length > 0) {
+      this.options.onWarning?.(unreadFilesWarning(this.root, this.unreadFiles));
+      this.unreadFiles = [];
+    }
     if (this.documents !== null) {
       for (let i = 0; i < this.documents.length; i++) {
         const doc = this.accept(parseJsonlRecord(this.documents[i], DOCUMENTS_SOURCE, i + 1, this.fields), DOCUMENTS_SOURCE, seen);
@@ -214,6 +221,22 @@ function textFieldHint(fields: readonly string[] | undefined): string {
     : `; its fields ${names} hold text and are not read: --text-field <name> (textField) reads one as the text`;
 }
 
+/** Most unread files a warning names (the rest are counted). */
+const UNREAD_FILES_NAMED = 5;
+
+/**
+ * The warning for a folder's files that are not notes: `todo.org`, `paper.pdf`, `notes.rst` had been
+ * left out without a word, so a search for their words found nothing and nothing said why.
+ */
+function unreadFilesWarning(root: string, files: readonly string[]): CorpusWarning {
+  const named = files.slice(0, UNREAD_FILES_NAMED).map((f) => JSON.stringify(f)).join(', ');
+  const more = files.length > UNREAD_FILES_NAMED ? ` and ${files.length - UNREAD_FILES_NAMED} more` : '';
+  const message =
+    `${root}: ${files.length} ${files.length === 1 ? 'file is' : 'files are'} not read, as a folder of notes holds .txt, .md and .markdown files (each possibly .gz): ${named}${more}; ` +
+    'convert them to text or Markdown to index them';
+  return { code: 'UNREAD_FILES', message, fields: [], file: root, line: 0, files: [...files] };
+}
+
 /** The warning for top-level fields the reader skips: which, where, and where they belong instead. */
 function ignoredFieldsWarning(fields: string[], file: string, line: number, read: JsonlFields): CorpusWarning {
   const names = fields.map((f) => JSON.stringify(f)).join(', ');
@@ -253,7 +276,7 @@ export async function openCorpus(input: CorpusInput | readonly CorpusDocumentInp
   }
   const resolved = await resolveCorpusInput(input, options.format);
   checkFormatOptions(resolved.format, options, input);
-  return new StreamingCorpusReader(resolved.files, resolved.format, resolved.root, { ...options });
+  return new StreamingCorpusReader(resolved.files, resolved.format, resolved.root, { ...options }, null, resolved.unreadFiles);
 }
 
 /** The CLI flag of each option that applies to one kind of corpus only (CorpusReaderOptions). */

@@ -22,6 +22,8 @@ export interface ResolvedCorpusInput {
   format: CorpusFormat;
   /** Folder that `folder`-format ids are relative to. */
   root: string;
+  /** A folder of notes: its files that are not notes plait reads (relative to `root`; hidden entries aside). */
+  unreadFiles?: string[];
 }
 
 /**
@@ -180,7 +182,8 @@ export async function resolveCorpusInput(input: CorpusInput, format?: CorpusForm
         files = parts.map((n) => join(input, n));
       } else {
         root = input;
-        files = await listTextFiles(input);
+        const unread: string[] = [];
+        files = await listTextFiles(input, unread);
         if (files.length === 0) {
           const other = (await readdir(input)).filter((n) => CORPUS_PART_OTHER.test(n)).sort(naturalOrder);
           const first = other.length > 0 ? join(input, other[0]!) : null;
@@ -188,7 +191,7 @@ export async function resolveCorpusInput(input: CorpusInput, format?: CorpusForm
           if (first !== null && compression !== null && compression !== 'gzip') throw compressedInputError(first, 'corpus', compression);
           throw inputError(`"${input}" holds no corpus*.jsonl(.gz), .txt or .md files`);
         }
-        return { files, format: 'folder', root };
+        return { files, format: 'folder', root, ...(unread.length === 0 ? {} : { unreadFiles: unread }) };
       }
     } else {
       files = [input];

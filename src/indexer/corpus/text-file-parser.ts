@@ -28,8 +28,12 @@ function underGz(name: string): string {
   return name.replace(/\.gz$/i, '');
 }
 
-/** Every .txt/.md file (or .txt.gz/.md.gz) under `dir`, recursively, in natural sort order. Hidden entries are skipped. */
-export async function listTextFiles(dir: string): Promise<string[]> {
+/**
+ * Every .txt/.md file (or .txt.gz/.md.gz) under `dir`, recursively, in natural sort order. Hidden
+ * entries are skipped (`.obsidian/`, `.git/`); the other files, which are not read, are pushed onto
+ * `unread` (paths relative to `dir`) when given, for the reader to name them.
+ */
+export async function listTextFiles(dir: string, unread?: string[]): Promise<string[]> {
   const out: string[] = [];
   const walk = async (current: string): Promise<void> => {
     const entries = await readdir(current, { withFileTypes: true });
@@ -42,6 +46,7 @@ export async function listTextFiles(dir: string): Promise<string[]> {
       const path = join(current, entry.name);
       if (entry.isDirectory()) await walk(path);
       else if (entry.isFile() && TEXT_EXTENSIONS.has(extname(underGz(entry.name)).toLowerCase())) out.push(path);
+      else if (entry.isFile()) unread?.push(relative(dir, path).split(sep).join('/'));
     }
   };
   await walk(dir);

@@ -85,14 +85,20 @@ export interface IgnoredField {
 
 /** A warning from the corpus reader (CorpusReaderOptions.onWarning). */
 export interface CorpusWarning {
-  /** IGNORED_FIELDS: JSONL fields not read; CSV_UNTYPED_COLUMN: a CSV column stored as text whose value looks like a number or boolean. */
-  code: 'IGNORED_FIELDS' | 'CSV_UNTYPED_COLUMN';
+  /**
+   * IGNORED_FIELDS: JSONL fields not read; CSV_UNTYPED_COLUMN: a CSV column stored as text whose value
+   * looks like a number or boolean; UNREAD_FILES: files of a folder of notes that are not notes plait
+   * reads (not .txt, .md or .markdown; hidden entries aside), named in `files`, with `line` 0.
+   */
+  code: 'IGNORED_FIELDS' | 'CSV_UNTYPED_COLUMN' | 'UNREAD_FILES';
   /** Names the fields, the line, and what to do: "…put them under "metadata" to store and filter on them". */
   message: string;
   /** The field (or column) names new at this line. */
   fields: string[];
   file: string;
   line: number;
+  /** UNREAD_FILES: the files left out, relative to the folder, in the folder's order. */
+  files?: string[];
 }
 
 /** Counts of documents read and skipped, by kind; complete once iteration ends. */
@@ -126,6 +132,8 @@ export interface CorpusReadReport {
    * the skipped count quotes (EMPTY_CORPUS when every line was skipped).
    */
   firstSkipped: SkippedDocument[];
+  /** A folder of notes: its files that are not notes plait reads (UNREAD_FILES), relative to the folder; absent when none. */
+  unreadFiles?: string[];
 }
 
 /** One document `skipInvalid` skipped: the error it would have thrown, and where. */
