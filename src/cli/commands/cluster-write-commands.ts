@@ -16,6 +16,7 @@ import { addCorpusToCluster, deleteFromCluster, type ClusterAddResult, type Clus
 import { shardCounts, type ReplicasWait } from '../../cluster/replica-wait.js';
 import type { TransactionApplied } from '../../cluster/write-transaction.js';
 import type { FilterWarning } from '../../docstore/metadata-catalogue.js';
+import type { CorpusWarning } from '../../indexer/corpus/types.js';
 import { parseFilter } from '../../docstore/metadata-filter.js';
 import { LOCK_WAIT_OPTION, corpusReadOptions, lockWait, readIdFile, type AddCliOptions } from './living-commands.js';
 import { SKIP_INVALID_HELP, skippedNote, withCorpusOptions } from './index-commands.js';
@@ -168,8 +169,13 @@ export function registerClusterWriteCommands(program: Command): void {
       if (input !== '-' && !existsSync(input)) throw new PlaitError('FILE_NOT_FOUND', { message: `no corpus at ${input}`, path: input });
       const { wait, ...read } = o;
       // `-`: standard input, read whole before NATS is reached and anything is published (stdin-corpus.ts), as plait add reads it.
-      const r = await withCorpusInput(input, 'plait cluster add', (path) =>
-        withNats(o.nats, (nc) => addCorpusToCluster(nc, findClusterRoot(name) ?? name, path, { ...corpusReadOptions(read), ...(wait === undefined ? {} : { waitMs: wait * 1000 }) })),
+      // The corpus's warnings (ignored fields, untyped CSV columns, unread files) on stderr, as plait add prints them (--json: report).
+      const r = await withCorpusInput(input, 'plait cluster add', (path, shown) =>
+        withNats(o.nats, (nc) => addCorpusToCluster(nc, findClusterRoot(name) ?? name, path, {
+          ...corpusReadOptions(read),
+          ...(wait === undefined ? {} : { waitMs: wait * 1000 }),
+          ...(o.json ? {} : { onWarning: (w: CorpusWarning) => process.stderr.write(`plait: warning: ${shown(w.message)}\n`) }),
+        })),
       );
       if (o.json) printJson(r);
       else process.stdout.write(`${describeAdd(r)}${r.replicas === undefined ? '' : `\nreplicas: ${describeReplicas(r.replicas)}`}\n`);
