@@ -1,7 +1,8 @@
 /** The comparison as one self-contained HTML page: the metrics table and the latency/quality plot. */
 
 import type { Comparison } from './comparison.js';
-import { METRIC_LABELS, describeMeta, reportNotes, significanceMarker, significanceNote } from './comparison.js';
+import { checkComparison, METRIC_LABELS, describeMeta, reportNotes, significanceMarker, significanceNote } from './comparison.js';
+import { checkOptions } from '../errors/index.js';
 import { escapeXml, renderScatterSvg, type ScatterPoint } from './scatter-svg.js';
 import { formatMetric, formatMs, formatQps } from './table.js';
 import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
@@ -35,6 +36,8 @@ figcaption { color: #555; font-size: 0.9rem; }
 
 /** Renders the report; every mode with latency statistics becomes one point of the plot. */
 export function renderReportHtml(c: Comparison, options: HtmlReportOptions = {}): string {
+  checkComparison(c);
+  checkOptions('options', options);
   checkOptionKeys(options, HTML_REPORT_OPTION_KEYS, 'HTML report option');
   const title = c.title ?? 'plait evaluation';
   const head = ['mode', ...c.metrics.map((m) => METRIC_LABELS[m]), 'p50 ms', 'p95 ms', 'p99 ms', 'QPS'];

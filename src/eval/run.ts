@@ -4,7 +4,7 @@
  */
 
 import { readTextFile } from './read-text-file.js';
-import { PlaitError } from '../errors/index.js';
+import { PlaitError, checkOptions, checkString, checkMap, checkNonEmptyString } from '../errors/index.js';
 import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import { writeFileAtomic } from '../util/write-file-atomic.js';
 import { INLINE_SOURCE, malformedLine, otherSeparatorHint, splitLines, whitespaceFields } from './input-error.js';
@@ -73,6 +73,8 @@ export function sortRunTrecEval(run: Run): Run {
  * `compareTrecEval`), whatever the order and rank column of the file.
  */
 export function parseRun(text: string, options: ReadRunOptions = {}): Run {
+  checkString('text', text, 'the text of a TREC run file (a string)');
+  checkOptions('options', options);
   checkOptionKeys(options, READ_RUN_OPTION_KEYS, 'run reader option');
   const file = options.file ?? INLINE_SOURCE;
   const run: Run = new Map();
@@ -121,6 +123,8 @@ export async function readRun(path: string, options: ReadRunOptions = {}): Promi
  *   with white space, a score that is not finite).
  */
 export function formatRun(run: Run, options: WriteRunOptions = {}): string {
+  checkMap('run', run, 'a run (a Map of query id to hits)');
+  checkOptions('options', options);
   checkOptionKeys(options, WRITE_RUN_OPTION_KEYS, 'run writer option');
   const tag = options.tag ?? 'plait';
   checkToken(tag, 'run tag');
@@ -141,6 +145,9 @@ export function formatRun(run: Run, options: WriteRunOptions = {}): string {
 
 /** Writes a TREC run file atomically (temporary file, then rename). */
 export async function writeRun(path: string, run: Run, options: WriteRunOptions = {}): Promise<void> {
+  checkNonEmptyString('path', path, 'a file path');
+  checkMap('run', run, 'a run (a Map of query id to hits)');
+  checkOptions('options', options);
   await writeFileAtomic(path, formatRun(run, options));
 }
 

@@ -4,7 +4,7 @@
  */
 
 import { EVAL_DEFAULTS, EVAL_REPORT_DEFAULTS } from '../config/defaults.js';
-import { PlaitError } from '../errors/index.js';
+import { PlaitError, checkNumbers } from '../errors/index.js';
 import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import { mulberry32Uint32 } from '../util/random.js';
 import { studentTTwoSidedP } from './student-t.js';
@@ -47,6 +47,8 @@ export function pairedRandomizationTest(
   b: ArrayLike<number>,
   options: RandomizationTestOptions = {},
 ): RandomizationTestResult {
+  checkNumbers('a', a);
+  checkNumbers('b', b);
   checkOptionKeys(options, RANDOMIZATION_TEST_OPTION_KEYS, 'pairedRandomizationTest option');
   const d = differences(a, b, 1);
   const permutations = options.permutations ?? EVAL_DEFAULTS.permutations;
@@ -82,6 +84,8 @@ export function pairedRandomizationTest(
  * else p = 0 (t = ±∞).
  */
 export function pairedTTest(a: ArrayLike<number>, b: ArrayLike<number>): TTestResult {
+  checkNumbers('a', a);
+  checkNumbers('b', b);
   const d = differences(a, b, 2);
   const n = d.length;
   let mean = 0;
