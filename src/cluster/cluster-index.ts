@@ -35,7 +35,7 @@
 import { totalHits } from '../search/paging.js';
 import { lookupDocId } from '../indexer/corpus/document-id.js';
 import { clusterMixedWarnings, commonWarnings } from '../docstore/metadata-catalogue.js';
-import { PlaitError, invalidArgument, isPlaitError } from '../errors/index.js';
+import { PlaitError, invalidArgument, isPlaitError, checkArray, checkObject, checkNumber, checkNonEmptyString } from '../errors/index.js';
 import { CLUSTER_DEFAULTS, SEARCH_DEFAULTS } from '../config/defaults.js';
 import type { Encoder, TokenEmbeddings } from '../encoder/types.js';
 import type { IndexManifest } from '../format/manifest.js';
@@ -123,6 +123,9 @@ export class ClusterIndex {
     readonly info: ShardInfo[],
     options: QueryEncoderOptions = {},
   ) {
+    checkNonEmptyString('name', name, 'a cluster name');
+    checkObject('shards', shards, 'a ShardClient');
+    checkArray('info', info, 'an array of shard info answers');
     this.path = `nats:${name}`;
     this.manifest = clusterManifestOf(info);
     this.queryEncoder = new QueryEncoder(this.manifest, options);
@@ -862,6 +865,8 @@ function byScore(a: SearchHit, b: SearchHit): number {
 
 /** The top `k` of the shards' lists, ranked from 1. */
 export function mergeLists(lists: readonly SearchHit[][], k: number): SearchHit[] {
+  checkArray('lists', lists, 'an array of hit lists');
+  checkNumber('k', k, 'a hit count');
   return lists
     .flat()
     .sort(byScore)
@@ -875,6 +880,8 @@ export function mergeLists(lists: readonly SearchHit[][], k: number): SearchHit[
  * the late list joins the late list with its exact late score (its shard sent it); then min-max or RRF.
  */
 export function mergeHybrid(parts: readonly ShardQueryResult[], r: ResolvedSearch): SearchHit[] {
+  checkArray('parts', parts, 'an array of shard answers');
+  checkObject('r', r, 'a ResolvedSearch');
   const depth = Math.min(SEARCH_DEFAULTS.maxTopK, hybridDepth(r.topK));
   const late = parts.flatMap((p) => p.hits).sort(byScore).slice(0, depth);
   const bm25 = parts.flatMap((p) => p.bm25 ?? []).sort(byScore).slice(0, depth);

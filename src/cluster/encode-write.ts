@@ -5,7 +5,7 @@
  * is refused here, before anything is published (write-entry.ts `checkWrite`; a malformed filter).
  */
 import type { Encoder } from '../encoder/types.js';
-import { PlaitError } from '../errors/index.js';
+import { PlaitError, checkObject, checkShape } from '../errors/index.js';
 import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import type { IndexManifest } from '../format/manifest.js';
 import type { DocumentInput } from '../docstore/types.js';
@@ -38,6 +38,8 @@ export interface EncodeClusterWriteOptions {
 const ENCODE_CLUSTER_WRITE_OPTION_KEYS = { signal: true } as const satisfies OptionKeys<EncodeClusterWriteOptions>;
 
 export async function encodeClusterWrite(input: DocumentsWrite, encoder: Encoder | null, manifest: IndexManifest, options: EncodeClusterWriteOptions = {}): Promise<ClusterWrite> {
+  checkObject('input', input, 'a DocumentsWrite ({ documents } or { delete })');
+  checkShape('manifest', manifest, 'an IndexManifest (from readManifest)', ['settings', 'codec']);
   checkOptionKeys(options, ENCODE_CLUSTER_WRITE_OPTION_KEYS, 'encodeClusterWrite option');
   const docs = (input.documents ?? []).map((d, i) => checkDocument(d, i));
   if (encoder !== null) checkModel(manifest.model, encoder.info);

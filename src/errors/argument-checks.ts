@@ -29,6 +29,17 @@ export function checkObject<T extends object = Record<string, unknown>>(name: st
   return value as T;
 }
 
+/**
+ * An object holding each of `keys` (not undefined, not null): the one-line check that a record
+ * made elsewhere (a manifest, a codec, a connection) is one, so that `{}` is refused by name too.
+ * @throws PlaitError INVALID_ARGUMENT ("Expected an IndexManifest (an object with settings) for manifest but received Object").
+ */
+export function checkShape<T extends object>(name: string, value: unknown, expected: string, keys: readonly string[]): T {
+  const o = checkObject<Record<string, unknown>>(name, value, expected);
+  for (const k of keys) if (o[k] === undefined || o[k] === null) throw invalidArgument(name, `${expected}, with ${keys.join(', ')}`, value);
+  return value as T;
+}
+
 /** undefined, or an object (not null, not an array): an optional options bag. @throws PlaitError INVALID_ARGUMENT. */
 export function checkOptions<T extends object>(name: string, value: T | undefined, expected = 'an options object'): T | undefined {
   if (value === undefined) return undefined;

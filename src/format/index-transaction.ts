@@ -35,7 +35,7 @@
 import { closeSync, constants, copyFileSync, existsSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { PlaitError } from '../errors/index.js';
+import { PlaitError, checkFunction } from '../errors/index.js';
 import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import { ArrayFileWriter, fileEntry } from './index-files.js';
 import { MANIFEST_FILE, listedFiles, type FileEntry, type IndexManifest } from './manifest.js';
@@ -116,6 +116,7 @@ const openTransactions = new Set<IndexTransaction>();
 
 /** Calls `listener` with every transaction event of this process until the returned function is called. */
 export function observeTransactions(listener: (event: TransactionEvent) => void): () => void {
+  checkFunction('listener', listener, 'a function (event) => void');
   observers.add(listener);
   return () => {
     observers.delete(listener);

@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { PlaitError } from '../../errors/index.js';
+import { PlaitError, checkNonEmptyString } from '../../errors/index.js';
 import { checkOptionKeys, type OptionKeys } from '../../util/option-keys.js';
 import { downloadFile } from './download-file.js';
 import { writeCacheFile } from '../cache-write.js';
@@ -103,6 +103,7 @@ export function offlineAlternatives(repoId: string): string {
  * @throws PlaitError INVALID_ARGUMENT for a malformed id, or an "@revision" that differs from opts.revision
  */
 export function cachedModel(ref: string, opts: CachedModelOptions = {}): PulledModel | null {
+  checkNonEmptyString('ref', ref, 'a hub repo id ("org/name")');
   checkOptionKeys(opts, CACHED_MODEL_OPTION_KEYS, 'cachedModel option');
   const split = splitRepoRevision(ref, opts.revision);
   const repoId = split.repoId;
@@ -127,6 +128,7 @@ export function cachedModel(ref: string, opts: CachedModelOptions = {}): PulledM
  *   OFFLINE, MODEL_NOT_FOUND, MODEL_FILE_MISSING, DOWNLOAD_FAILED, DOWNLOAD_CORRUPT, ABORTED, and the converter's errors
  */
 export async function pullModel(ref: string, opts: PullOptions = {}): Promise<PulledModel> {
+  checkNonEmptyString('ref', ref, 'a hub repo id ("org/name")');
   checkOptionKeys(opts, PULL_OPTION_KEYS, 'pullModel option');
   const split = splitRepoRevision(ref, opts.revision);
   const repoId = split.repoId;
