@@ -37,6 +37,9 @@ const BOUND_MS = 5_000;
  */
 const ACCEPTS_ANYTHING: Readonly<Record<string, string>> = {
   isPlaitError: 'a type guard: any value is a question it answers',
+  supportsCodeScoring: 'a predicate on nbits: anything it does not support answers false',
+  scopeApplies: 'a predicate on an option scope: a scope it does not know answers false',
+  lockKind: 'takes no argument (reads PLAIT_LOCK)',
   abortActiveBackups: 'takes no argument (process shutdown)',
   abortOpenTransactions: 'takes no argument (process shutdown)',
   closeRerankers: 'takes no argument',
@@ -191,7 +194,8 @@ test('the main doors, given a valid first argument, refuse wrong options with IN
     resolveModelSpec: (b) => plait.resolveModelSpec(undefined, b as never),
     pullModel: (b) => plait.pullModel('org/model', b as never),
     cachedModel: (b) => plait.cachedModel('org/model', b as never),
-    rerank: (b) => plait.rerank('q', b as never),
+    rerank: (b) => plait.rerank('q', [], b as never),
+    'rerank documents': (b) => plait.rerank('q', b as never),
     calibrateIndex: (b) => plait.calibrateIndex(index, b as never),
     evaluateRun: (b) => plait.evaluateRun(run, b as never),
     formatRun: (b) => plait.formatRun(run, b as never),
@@ -205,8 +209,10 @@ test('the main doors, given a valid first argument, refuse wrong options with IN
   };
   void qrels;
   const failures: string[] = [];
+  // Where the second argument is not an options bag: its own wrong values ([] is a valid empty list of documents).
+  const ownBad: Record<string, readonly unknown[]> = { 'rerank documents': [null, 42, 'x', {}] };
   for (const [name, call] of Object.entries(mainDoors)) {
-    for (const bad of BAD_OPTIONS) {
+    for (const bad of ownBad[name] ?? BAD_OPTIONS) {
       const o = await outcome(() => call(bad));
       if (o.kind !== 'plait' || o.code !== 'INVALID_ARGUMENT') failures.push(`${name}(valid, ${label(bad)}) → ${o.kind === 'plait' ? o.code : o.kind === 'other' ? o.what : 'returned'}`);
     }

@@ -27,7 +27,7 @@ import { Readable } from 'node:stream';
 import { crc32 } from 'node:zlib';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { ObjectStore } from '@nats-io/obj';
-import { PlaitError, checkNonEmptyString, checkShape } from '../errors/index.js';
+import { PlaitError, checkNonEmptyString, checkShape, checkNumber, checkString } from '../errors/index.js';
 import { fsyncDir, fsyncFile } from '../format/index-transaction.js';
 import { MANIFEST_FILE, listedFiles, type FileEntry, type IndexManifest } from '../format/manifest.js';
 import { clusterSubjects } from './subjects.js';
@@ -62,6 +62,8 @@ export interface ShardFilesResult {
 
 /** The object name of a shard's file. */
 export function shardObjectName(shard: number, file: string): string {
+  checkNumber('shard', shard, 'a shard number');
+  checkString('file', file, 'a file name');
   return `shard-${shard}/${file}`;
 }
 

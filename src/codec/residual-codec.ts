@@ -34,6 +34,8 @@ export interface ResidualCodecState {
 
 /** Bytes of packed residual per token: dim·nbits/8, or ceil(dim/5) for ternary (nbits = TERNARY_NBITS). */
 export function residualBytes(dim: number, nbits: number): number {
+  checkNumber('dim', dim, 'a dimension');
+  checkNumber('nbits', nbits, 'an nbits value');
   return residualRowBytes(dim, nbits);
 }
 

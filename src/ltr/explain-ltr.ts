@@ -8,7 +8,7 @@ import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import type { Candidate } from '../pipeline/stages.js';
 import type { PlaitIndex } from '../search/plait-index.js';
 import { LTR_DEFAULTS } from '../config/defaults.js';
-import { PlaitError, checkSignal } from '../errors/index.js';
+import { PlaitError, checkSignal, checkShape, checkString } from '../errors/index.js';
 import { throwIfAborted } from '../search/deadline.js';
 import type { LtrExplanation, LtrModel } from './ltr-model.js';
 
@@ -44,6 +44,10 @@ export async function explainLtr(
   docId: string,
   options: ExplainLtrOptions = {},
 ): Promise<LtrDocExplanation> {
+  checkShape('index', index, 'an open PlaitIndex (from openIndex)', ['manifest', 'docstore']);
+  checkShape('model', model, 'an LtrModel (from LtrModel.load)', ['file']);
+  checkString('query', query, 'a query (a string)');
+  checkString('docId', docId, 'a document id (a string)');
   checkOptionKeys(options, EXPLAIN_LTR_OPTION_KEYS, 'explainLtr option');
   const signal = checkSignal('signal', options.signal);
   throwIfAborted(signal);

@@ -29,7 +29,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LTR_DEFAULTS } from '../config/defaults.js';
-import { PlaitError, invalidArgument } from '../errors/index.js';
+import { PlaitError, invalidArgument, checkArray, checkNumber } from '../errors/index.js';
 import { seededShuffle } from './query-folds.js';
 import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 
@@ -156,6 +156,8 @@ const XGBOOST_TRAIN_OPTION_KEYS = {
  * @throws PlaitError INVALID_ARGUMENT (an unknown option key, with the nearest known one; options; fewer than 2 usable queries), LTR_TRAIN_FAILED.
  */
 export async function trainXgboost(groups: readonly LtrGroup[], nFeatures: number, options: XgboostTrainOptions = {}): Promise<XgboostTrainResult> {
+  checkArray('groups', groups, 'an array of LtrGroups (from collectLtrGroups)');
+  checkNumber('nFeatures', nFeatures, 'a feature count');
   checkOptionKeys(options, XGBOOST_TRAIN_OPTION_KEYS, 'LTR training option');
   const o = {
     objective: options.objective ?? LTR_DEFAULTS.objective,

@@ -26,7 +26,7 @@
  */
 
 import { readFileSync } from 'node:fs';
-import { PlaitError, invalidArgument } from '../errors/index.js';
+import { PlaitError, invalidArgument, checkString } from '../errors/index.js';
 import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 
 /** One rule: the `from` phrase (one or more words) is expanded by the `to` phrases; `replace` drops the matched phrase. */
@@ -104,6 +104,7 @@ function splitArrow(text: string, file: string, lineNo: number): string[] {
  * @throws PlaitError SYNONYMS_INVALID (file and line named)
  */
 export function parseSynonyms(text: string, options: ParseSynonymsOptions = {}): SynonymMap {
+  checkString('text', text, 'the text of a synonyms file (a string)');
   checkOptionKeys(options, PARSE_SYNONYMS_OPTION_KEYS, 'synonyms option');
   const file = options.file ?? '<synonyms>';
   const expand = options.expand ?? true;
