@@ -45,7 +45,7 @@ export interface PrfExpansion extends PrfRows {
  * @param pids passages of this index (the first pass's feedback, best first; at most fbDocs of them).
  */
 export function prfCodeCounts(a: ScoringArrays, pids: readonly number[]): Map<number, number> {
-  checkShape('a', a, 'a ScoringArrays (an open index\'s arrays)', ['codes', 'doclens']);
+  checkShape('a', a, 'a ScoringArrays (an open index\'s arrays)', ['doclens', 'nCentroids']);
   checkArray('pids', pids, 'an array of pids');
   const counts = new Map<number, number>();
   for (const pid of pids) {
@@ -125,7 +125,7 @@ export function prfRewrite(rows: PrfRows, feedbackPassages: number): { kind: 'pr
 
 /** The passages holding a token in each centroid cell (IVF list lengths), c → df(c); with `a.doclens.length`, what a cluster's coordinator sums over its shards. */
 export function prfCellSizes(a: ScoringArrays): Int32Array {
-  checkShape('a', a, 'a ScoringArrays (an open index\'s arrays)', ['codes', 'doclens']);
+  checkShape('a', a, 'a ScoringArrays (an open index\'s arrays)', ['doclens', 'nCentroids']);
   const out = new Int32Array(a.nCentroids);
   for (let c = 0; c < out.length; c++) out[c] = a.ivfOffsets[c + 1]! - a.ivfOffsets[c]!;
   return out;

@@ -187,7 +187,7 @@ export function probedTokenScores(
   check?: DeadlineCheck,
   estimateCells: number = CANDIDATE_DEFAULTS.estimateCells,
 ): Float32Array {
-  checkShape('a', a, 'a ScoringArrays (an open index\'s arrays)', ['codes', 'doclens']);
+  checkShape('a', a, 'a ScoringArrays (an open index\'s arrays)', ['doclens', 'nCentroids']);
   checkShape('q', q, 'an EncodedQuery', ['vectors']);
   return probedTokenRanking(a, q, s, probed, pids, Math.max(1, pids.length), kernels, check, estimateCells).scores;
 }
