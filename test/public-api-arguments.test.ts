@@ -181,6 +181,25 @@ test('the public methods of an open PlaitIndex refuse a wrong first argument wit
   assert.deepEqual(failures, [], failures.join('\n'));
 });
 
+test('the public methods of a ClusterIndex (a coordinator) refuse a wrong first argument with a PlaitError', async () => {
+  // No NATS here: a ShardClient whose every call is CLUSTER_UNAVAILABLE, and the one shard's info from the synthetic index.
+  const unreachable = (): Promise<never> => Promise.reject(new plait.PlaitError('CLUSTER_UNAVAILABLE', { message: 'no NATS in this test' }));
+  const shards = new Proxy({ shards: 1 }, { get: (t, key) => (key === 'shards' ? t.shards : key === 'then' ? undefined : unreachable) });
+  const info = [{ shard: 0, shards: 1, cluster: 'c', manifest: index.manifest, codebook: '', commit: '', pid: 0 }];
+  const cluster = new plait.ClusterIndex('c', shards as never, info);
+  const proto = Object.getPrototypeOf(cluster) as object;
+  const methods = Object.getOwnPropertyNames(proto).filter((m) => m !== 'constructor' && !PRIVATE.has(`ClusterIndex.${m}`) && typeof Object.getOwnPropertyDescriptor(proto, m)?.value === 'function');
+  for (const m of ['searchEncodedBatch', 'rewrite', 'explain', 'rerankDocs', 'documentsOf']) assert.ok(methods.includes(m), m);
+  const failures: string[] = [];
+  for (const m of methods) {
+    for (const bad of BAD_FIRST) {
+      const o = await outcome(() => (cluster as unknown as Record<string, (a: unknown) => unknown>)[m]!(bad));
+      if (o.kind === 'other') failures.push(`cluster.${m}(${label(bad)}) → ${o.what}`);
+    }
+  }
+  assert.deepEqual(failures, [], failures.join('\n'));
+});
+
 test('the main doors, given a valid first argument, refuse wrong options with INVALID_ARGUMENT naming them', async () => {
   const run = new Map([['q1', [{ docId: 'd1', score: 1 }]]]);
   const qrels = new Map([['q1', new Map([['d1', 1]])]]);

@@ -18,7 +18,7 @@
  * queries) and reported in the record (`costMs`, `queries`, `truncated`).
  */
 import { CALIBRATION_DEFAULTS, colbertDefaultsFor, plaidDefaultsFor, type PlaidParams } from '../config/defaults.js';
-import { PlaitError, invalidArgument, checkOptions, checkShape } from '../errors/index.js';
+import { PlaitError, invalidArgument, checkShape } from '../errors/index.js';
 import { writeCalibration, type CalibratedBucket, type IndexCalibration } from '../format/calibration-record.js';
 import { contentCommitOf } from '../format/index-transaction.js';
 import { getKernels } from '../kernels/index.js';
@@ -154,9 +154,8 @@ const GRID_KEYS = {
  * @throws PlaitError INVALID_ARGUMENT (an unknown option key, with the nearest known one; a value out of range), before any work.
  */
 export async function calibrateIndex(index: PlaitIndex, options: CalibrateOptions = {}): Promise<CalibrationResult> {
-  checkShape('index', index, 'an open PlaitIndex (from openIndex)', ['manifest', 'docstore']);
-  checkOptions('options', options);
   checkOptionKeys(options, CALIBRATE_OPTION_KEYS, 'calibrateIndex option');
+  checkShape('index', index, 'an open PlaitIndex (from openIndex)', ['manifest', 'docstore']);
   checkOptionKeys(options.grid, GRID_KEYS, 'calibrateIndex grid option');
   const clock = options.clock ?? (() => performance.now());
   const started = clock();

@@ -19,7 +19,7 @@ import { ENGLISH_STOPWORDS } from '../docstore/index.js';
 import type { DocStoreReader } from '../docstore/index.js';
 import { Random } from '../util/random.js';
 import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
-import { checkOptions, checkShape, checkStringArray } from '../errors/index.js';
+import { checkShape, checkStringArray } from '../errors/index.js';
 
 export type PseudoQueryKind = 'keyword' | 'scattered' | 'head' | 'title' | 'span' | 'log';
 
@@ -128,9 +128,8 @@ export const pseudoQueryGenerators: Record<Exclude<PseudoQueryKind, 'log'>, (doc
  * CALIBRATION_DEFAULTS.kindMisses misses in a row.
  */
 export function drawPseudoQueries(docstore: DocStoreReader, options: PseudoQueryOptions = {}): PseudoQuery[] {
-  checkShape('docstore', docstore, 'a DocStoreReader (an index\'s docstore)', ['filterRowids']);
-  checkOptions('options', options);
   checkOptionKeys(options, PSEUDO_QUERY_OPTION_KEYS, 'pseudo-query option');
+  checkShape('docstore', docstore, 'a DocStoreReader (an index\'s docstore)', ['filterRowids']);
   const count = options.count ?? CALIBRATION_DEFAULTS.queries;
   const rng = new Random(options.seed ?? CALIBRATION_DEFAULTS.seed);
   // Live documents only: on a living index rowids have gaps (deleted) and run past the live count.
@@ -163,9 +162,8 @@ export function drawPseudoQueries(docstore: DocStoreReader, options: PseudoQuery
 
 /** A query log as pseudo-queries: a seeded sample of at most `count` distinct non-empty lines. */
 export function queryLogSample(queries: readonly string[], options: PseudoQueryOptions = {}): PseudoQuery[] {
-  checkStringArray('queries', queries, 'an array of query texts');
-  checkOptions('options', options);
   checkOptionKeys(options, PSEUDO_QUERY_OPTION_KEYS, 'pseudo-query option');
+  checkStringArray('queries', queries, 'an array of query texts');
   const count = options.count ?? CALIBRATION_DEFAULTS.queries;
   const distinct = [...new Set(queries.map((q) => q.trim()).filter((q) => q.length > 0))];
   const rng = new Random(options.seed ?? CALIBRATION_DEFAULTS.seed);

@@ -148,9 +148,9 @@ function lastSequences(acks: readonly WriteAck[]): { shard: number; sequence: nu
  * may be in the log, never committed: no replica applies them).
  */
 export async function addCorpusToCluster(nc: NatsConnection, root: string, input: CorpusInput, options: ClusterAddOptions = {}): Promise<ClusterAddResult> {
+  checkOptionKeys(options, CLUSTER_ADD_OPTION_KEYS, 'addCorpusToCluster option');
   checkShape('nc', nc, 'a NATS connection (from natsConnect)', ['publish', 'request']);
   checkNonEmptyString('root', root, 'a cluster folder path');
-  checkOptionKeys(options, CLUSTER_ADD_OPTION_KEYS, 'addCorpusToCluster option');
   checkOptionKeys(options.encoderOptions, ENCODER_OPTION_KEYS, 'encoder option');
   if (options.waitMs !== undefined && !(Number.isInteger(options.waitMs) && options.waitMs >= 0)) throw invalidArgument('waitMs', 'a non-negative integer (ms)', options.waitMs);
   const layout = await clusterLayout(nc, root);
@@ -210,10 +210,10 @@ export async function addCorpusToCluster(nc: NatsConnection, root: string, input
  * WriteLog.append's. A wait that runs out is not thrown: `replicas.complete` is false.
  */
 export async function deleteFromCluster(nc: NatsConnection, root: string, what: ClusterDeletion, options: ClusterDeleteOptions = {}): Promise<ClusterDeleteResult> {
+  checkOptionKeys(what, CLUSTER_DELETION_KEYS, 'deleteFromCluster key');
   checkShape('nc', nc, 'a NATS connection (from natsConnect)', ['publish', 'request']);
   checkNonEmptyString('root', root, 'a cluster folder path');
   checkObject('what', what, 'a ClusterDeletion ({ ids } or { where })');
-  checkOptionKeys(what, CLUSTER_DELETION_KEYS, 'deleteFromCluster key');
   checkOptionKeys(options, CLUSTER_DELETE_OPTION_KEYS, 'deleteFromCluster option');
   if ((what.ids?.length ?? 0) === 0 && what.filter === undefined) throw new PlaitError('INVALID_ARGUMENT', { message: 'give ids and/or a filter to delete' });
   if (options.waitMs !== undefined && !(Number.isInteger(options.waitMs) && options.waitMs >= 0)) throw invalidArgument('waitMs', 'a non-negative integer (ms)', options.waitMs);

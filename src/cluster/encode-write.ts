@@ -38,9 +38,9 @@ export interface EncodeClusterWriteOptions {
 const ENCODE_CLUSTER_WRITE_OPTION_KEYS = { signal: true } as const satisfies OptionKeys<EncodeClusterWriteOptions>;
 
 export async function encodeClusterWrite(input: DocumentsWrite, encoder: Encoder | null, manifest: IndexManifest, options: EncodeClusterWriteOptions = {}): Promise<ClusterWrite> {
+  checkOptionKeys(options, ENCODE_CLUSTER_WRITE_OPTION_KEYS, 'encodeClusterWrite option');
   checkObject('input', input, 'a DocumentsWrite ({ documents } or { delete })');
   checkShape('manifest', manifest, 'an IndexManifest (from readManifest)', ['settings', 'codec']);
-  checkOptionKeys(options, ENCODE_CLUSTER_WRITE_OPTION_KEYS, 'encodeClusterWrite option');
   const docs = (input.documents ?? []).map((d, i) => checkDocument(d, i));
   if (encoder !== null) checkModel(manifest.model, encoder.info);
   else if (docs.length > 0) throw new PlaitError('INVALID_ARGUMENT', { message: 'documents to add need the cluster\'s encoder', name: 'encoder' });

@@ -150,9 +150,9 @@ export class LogApplier {
    * replica applies the log into this folder (replica-lock.ts).
    */
   static async start(dir: string, options: LogApplierOptions): Promise<LogApplier> {
+    checkOptionKeys(options, LOG_APPLIER_OPTION_KEYS, 'LogApplier option');
     checkNonEmptyString('dir', dir, 'a replica folder path');
     checkObject('options', options, 'LogApplier options');
-    checkOptionKeys(options, LOG_APPLIER_OPTION_KEYS, 'LogApplier option');
     const m = readManifest(dir);
     const lock = acquireReplicaLock(dir);
     try {

@@ -129,9 +129,9 @@ export class ShardReplica {
    * (built with another codebook or model than cluster.json records: shard-mismatch.ts), CLUSTER_UNAVAILABLE (NATS unreachable).
    */
   static async start(index: PlaitIndex, options: ShardReplicaOptions): Promise<ShardReplica> {
+    checkOptionKeys(options, SHARD_REPLICA_OPTION_KEYS, 'ShardReplica option');
     checkShape('index', index, 'an open PlaitIndex (from openIndex)', ['path']);
     checkObject('options', options, 'ShardReplica options');
-    checkOptionKeys(options, SHARD_REPLICA_OPTION_KEYS, 'ShardReplica option');
     const where = shardOfFolder(index.path);
     const manifest = readClusterManifest(where.root);
     const codebook = codebookChecksum(index.scoringArrays.centroids, index.manifest.codec);

@@ -150,10 +150,10 @@ export class WriteLog {
    * @throws PlaitError INVALID_ARGUMENT (an unknown option key, cluster name, shard count, a payload below the headroom).
    */
   static async open(nc: NatsConnection, cluster: string, options: WriteLogOptions): Promise<WriteLog> {
+    checkOptionKeys(options, WRITE_LOG_OPTION_KEYS, 'WriteLog option');
     checkShape('nc', nc, 'a NATS connection (from natsConnect)', ['publish', 'request']);
     checkNonEmptyString('cluster', cluster, 'a cluster name');
     checkObject('options', options, 'WriteLog options');
-    checkOptionKeys(options, WRITE_LOG_OPTION_KEYS, 'WriteLog option');
     const subjects = clusterSubjects(cluster);
     if (!Number.isInteger(options.shards) || options.shards < 1) throw invalidArgument('shards', 'a positive integer', options.shards);
     const maxPayload = options.maxPayload ?? nc.info?.max_payload ?? 1 << 20;

@@ -97,8 +97,8 @@ export class DynamicBatchingEncoder implements Encoder {
     private readonly inner: Encoder,
     options: DynamicBatchingOptions = {},
   ) {
-    checkObject('inner', inner, 'an Encoder');
     checkOptionKeys(options, DYNAMIC_BATCHING_OPTION_KEYS, 'DynamicBatchingEncoder option');
+    checkObject('inner', inner, 'an Encoder');
     this.info = inner.info;
     this.spec = inner.spec;
     this.unknownTokenId = inner.unknownTokenId;

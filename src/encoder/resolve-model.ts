@@ -163,8 +163,8 @@ function refuseOwnGraphQuantization(opts: ResolveModelOptions, model: string): v
 }
 
 export async function resolveModelSpec(model: string | undefined, opts: ResolveModelOptions = {}): Promise<ModelSpec> {
-  if (model !== undefined) checkNonEmptyString('model', model, 'a model name, folder or hub repo id, or undefined (the bundled model)');
   checkOptionKeys(opts, RESOLVE_MODEL_OPTION_KEYS, 'resolveModelSpec option');
+  if (model !== undefined) checkNonEmptyString('model', model, 'a model name, folder or hub repo id, or undefined (the bundled model)');
   checkQuantization(opts.quantize);
   if (model === undefined || BUNDLED.has(model.trim())) {
     if (opts.quantize === 'int8') {

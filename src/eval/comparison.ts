@@ -5,7 +5,7 @@
  */
 
 import { EVAL_DEFAULTS, EVAL_REPORT_DEFAULTS } from '../config/defaults.js';
-import { PlaitError, checkArray, checkOptions, checkObject } from '../errors/index.js';
+import { PlaitError, checkArray, checkObject } from '../errors/index.js';
 import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import type { LatencyStats } from './latency.js';
 import { METRIC_NAMES, metricVector, type EvalResult, type MetricName, type MetricValues } from './metrics.js';
@@ -127,9 +127,8 @@ export function checkComparison(c: unknown): Comparison {
 
 /** Builds the comparison; every mode must have been evaluated on the same queries. */
 export function buildComparison(modes: readonly ModeInput[], options: ComparisonOptions = {}): Comparison {
-  checkArray('modes', modes, 'an array of evaluated modes');
-  checkOptions('options', options);
   checkOptionKeys(options, COMPARISON_OPTION_KEYS, 'buildComparison option');
+  checkArray('modes', modes, 'an array of evaluated modes');
   if (modes.length === 0) throw new PlaitError('INVALID_ARGUMENT', { message: 'Expected at least one mode but received none', name: 'modes' });
   const names = new Set<string>();
   for (const m of modes) {

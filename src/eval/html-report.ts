@@ -2,7 +2,6 @@
 
 import type { Comparison } from './comparison.js';
 import { checkComparison, METRIC_LABELS, describeMeta, reportNotes, significanceMarker, significanceNote } from './comparison.js';
-import { checkOptions } from '../errors/index.js';
 import { escapeXml, renderScatterSvg, type ScatterPoint } from './scatter-svg.js';
 import { formatMetric, formatMs, formatQps } from './table.js';
 import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
@@ -36,9 +35,8 @@ figcaption { color: #555; font-size: 0.9rem; }
 
 /** Renders the report; every mode with latency statistics becomes one point of the plot. */
 export function renderReportHtml(c: Comparison, options: HtmlReportOptions = {}): string {
-  checkComparison(c);
-  checkOptions('options', options);
   checkOptionKeys(options, HTML_REPORT_OPTION_KEYS, 'HTML report option');
+  checkComparison(c);
   const title = c.title ?? 'plait evaluation';
   const head = ['mode', ...c.metrics.map((m) => METRIC_LABELS[m]), 'p50 ms', 'p95 ms', 'p99 ms', 'QPS'];
   const rows = c.modes.map((mode) => {

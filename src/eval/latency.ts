@@ -1,6 +1,6 @@
 /** Latency statistics of a query set. */
 
-import { PlaitError, checkNumbers, checkOptions } from '../errors/index.js';
+import { PlaitError, checkNumbers } from '../errors/index.js';
 import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 
 export interface LatencyStats {
@@ -42,9 +42,8 @@ export function nearestRankPercentile(sortedAscending: ArrayLike<number>, p: num
  * count / (wallMs / 1000), with wallMs defaulting to the sum of the durations.
  */
 export function latencyStats(durationsMs: ArrayLike<number>, options: LatencyStatsOptions = {}): LatencyStats {
-  checkNumbers('durationsMs', durationsMs);
-  checkOptions('options', options);
   checkOptionKeys(options, LATENCY_STATS_OPTION_KEYS, 'latencyStats option');
+  checkNumbers('durationsMs', durationsMs);
   const n = durationsMs.length;
   if (n === 0) throw new PlaitError('INVALID_ARGUMENT', { message: 'Expected at least one duration but received none', name: 'durationsMs' });
   const sorted = new Float64Array(n);

@@ -29,7 +29,7 @@
  */
 
 import { disjointIdsHint } from './id-mismatch.js';
-import { PlaitError, checkMap, checkOptions } from '../errors/index.js';
+import { PlaitError, checkMap } from '../errors/index.js';
 import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import type { Qrels } from './qrels.js';
 import { compareTrecEval, type Run, type RunHit } from './run.js';
@@ -109,10 +109,9 @@ export function queryMetrics(hits: readonly RunHit[], judged: ReadonlyMap<string
 
 /** Evaluates a run against qrels; see the module comment for every definition. @throws PlaitError INVALID_ARGUMENT for an unknown option key. */
 export function evaluateRun(run: Run, qrels: Qrels, options: EvaluateOptions = {}): EvalResult {
+  checkOptionKeys(options, EVALUATE_OPTION_KEYS, 'evaluateRun option');
   checkMap('run', run, 'a run (a Map of query id to hits)');
   checkMap('qrels', qrels, 'qrels (a Map of query id to a Map of document id to grade)');
-  checkOptions('options', options);
-  checkOptionKeys(options, EVALUATE_OPTION_KEYS, 'evaluateRun option');
   const ignoreIdentical = options.ignoreIdenticalIds ?? true;
   const order = options.order ?? 'trec-eval';
   const missing = options.missingQueries ?? 'zero';

@@ -19,7 +19,7 @@
  */
 
 import { readTextFile } from './read-text-file.js';
-import { PlaitError, checkOptions, checkString } from '../errors/index.js';
+import { PlaitError, checkString } from '../errors/index.js';
 import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import { INLINE_SOURCE, firstContentLine, malformedLine, otherSeparatorHint, splitLines, whitespaceFields } from './input-error.js';
 
@@ -83,9 +83,8 @@ export function qrelsFields(line: string): string[] {
  * @throws PlaitError INVALID_INPUT (a malformed line, with `file` and `line`).
  */
 export function parseQrels(text: string, options: ReadQrelsOptions = {}): Qrels {
-  checkString('text', text, 'the text of a qrels file (a string)');
-  checkOptions('options', options);
   checkOptionKeys(options, READ_QRELS_OPTION_KEYS, 'qrels reader option');
+  checkString('text', text, 'the text of a qrels file (a string)');
   const file = options.file ?? INLINE_SOURCE;
   const format = options.format ?? detectQrelsFormat(text);
   if (format !== 'beir' && format !== 'trec') {

@@ -73,9 +73,8 @@ export function sortRunTrecEval(run: Run): Run {
  * `compareTrecEval`), whatever the order and rank column of the file.
  */
 export function parseRun(text: string, options: ReadRunOptions = {}): Run {
-  checkString('text', text, 'the text of a TREC run file (a string)');
-  checkOptions('options', options);
   checkOptionKeys(options, READ_RUN_OPTION_KEYS, 'run reader option');
+  checkString('text', text, 'the text of a TREC run file (a string)');
   const file = options.file ?? INLINE_SOURCE;
   const run: Run = new Map();
   const seen = new Map<string, Set<string>>();
@@ -123,9 +122,8 @@ export async function readRun(path: string, options: ReadRunOptions = {}): Promi
  *   with white space, a score that is not finite).
  */
 export function formatRun(run: Run, options: WriteRunOptions = {}): string {
-  checkMap('run', run, 'a run (a Map of query id to hits)');
-  checkOptions('options', options);
   checkOptionKeys(options, WRITE_RUN_OPTION_KEYS, 'run writer option');
+  checkMap('run', run, 'a run (a Map of query id to hits)');
   const tag = options.tag ?? 'plait';
   checkToken(tag, 'run tag');
   const parts: string[] = [];

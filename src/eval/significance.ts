@@ -47,9 +47,9 @@ export function pairedRandomizationTest(
   b: ArrayLike<number>,
   options: RandomizationTestOptions = {},
 ): RandomizationTestResult {
+  checkOptionKeys(options, RANDOMIZATION_TEST_OPTION_KEYS, 'pairedRandomizationTest option');
   checkNumbers('a', a);
   checkNumbers('b', b);
-  checkOptionKeys(options, RANDOMIZATION_TEST_OPTION_KEYS, 'pairedRandomizationTest option');
   const d = differences(a, b, 1);
   const permutations = options.permutations ?? EVAL_DEFAULTS.permutations;
   if (!Number.isInteger(permutations) || permutations < 1) {

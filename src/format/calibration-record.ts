@@ -95,8 +95,8 @@ const WRITE_CALIBRATION_OPTION_KEYS = { onOp: true, lock: true, measured: true }
  * the committed one any more), INDEX_NOT_FOUND / INDEX_CORRUPT.
  */
 export function writeCalibration(indexPath: string, calibration: IndexCalibration | null, options: WriteCalibrationOptions = {}): IndexManifest {
-  checkNonEmptyString('indexPath', indexPath, 'an index folder path');
   checkOptionKeys(options, WRITE_CALIBRATION_OPTION_KEYS, 'writeCalibration option');
+  checkNonEmptyString('indexPath', indexPath, 'an index folder path');
   const tx = IndexTransaction.begin(indexPath, { onOp: options.onOp, lock: options.lock });
   try {
     const base = tx.current;

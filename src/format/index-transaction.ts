@@ -35,7 +35,7 @@
 import { closeSync, constants, copyFileSync, existsSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { PlaitError, checkFunction, checkNonEmptyString, checkObject, checkOptions, checkShape, checkNumber, checkString } from '../errors/index.js';
+import { PlaitError, checkFunction, checkNonEmptyString, checkObject, checkShape, checkNumber, checkString } from '../errors/index.js';
 import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import { ArrayFileWriter, fileEntry } from './index-files.js';
 import { MANIFEST_FILE, listedFiles, type FileEntry, type IndexManifest } from './manifest.js';
@@ -263,9 +263,8 @@ export class IndexTransaction {
    * INDEX_VERSION (no readable index, unless `allowMissing`).
    */
   static begin(dir: string, options: TransactionOptions = {}): IndexTransaction {
-    checkNonEmptyString('dir', dir, 'an index folder path');
-    checkOptions('options', options);
     checkOptionKeys(options, TRANSACTION_OPTION_KEYS, 'IndexTransaction option');
+    checkNonEmptyString('dir', dir, 'an index folder path');
     const lock = acquireWriteLock(dir, options.lock);
     try {
       let base: IndexManifest | null;

@@ -43,9 +43,9 @@ const EMBEDDINGS_BUILD_OPTION_KEYS = {
 
 /** @throws PlaitError INVALID_ARGUMENT (an unknown option key, nPassages, nbits), DIMENSION_MISMATCH, and the build's errors. */
 export async function buildIndexFromEmbeddings(source: EmbeddingSource, options: EmbeddingsBuildOptions): Promise<{ path: string; manifest: IndexManifest }> {
+  checkOptionKeys(options, EMBEDDINGS_BUILD_OPTION_KEYS, 'buildIndexFromEmbeddings option');
   checkShape('source', source, 'an EmbeddingSource ({ nPassages, dim, embed })', ['nPassages', 'dim', 'embed']);
   checkShape('options', options, 'build options with index and model', ['model']);
-  checkOptionKeys(options, EMBEDDINGS_BUILD_OPTION_KEYS, 'buildIndexFromEmbeddings option');
   if (source.dim !== options.model.dim) throw new PlaitError('DIMENSION_MISMATCH', { expected: options.model.dim, received: source.dim });
   if (!Number.isInteger(source.nPassages) || source.nPassages < 1) throw invalidArgument('nPassages', 'a positive integer', source.nPassages);
   const nbits = checkNbits(options.nbits ?? BUILD_DEFAULTS.nbits);

@@ -44,11 +44,11 @@ export async function explainLtr(
   docId: string,
   options: ExplainLtrOptions = {},
 ): Promise<LtrDocExplanation> {
+  checkOptionKeys(options, EXPLAIN_LTR_OPTION_KEYS, 'explainLtr option');
   checkShape('index', index, 'an open PlaitIndex (from openIndex)', ['manifest', 'docstore']);
   checkShape('model', model, 'an LtrModel (from LtrModel.load)', ['file']);
   checkString('query', query, 'a query (a string)');
   checkString('docId', docId, 'a document id (a string)');
-  checkOptionKeys(options, EXPLAIN_LTR_OPTION_KEYS, 'explainLtr option');
   const signal = checkSignal('signal', options.signal);
   throwIfAborted(signal);
   // The code and words of every other door for an unknown id (PlaitIndex.explain, the HTTP explain's 404): it was INVALID_INPUT here.

@@ -156,9 +156,9 @@ const XGBOOST_TRAIN_OPTION_KEYS = {
  * @throws PlaitError INVALID_ARGUMENT (an unknown option key, with the nearest known one; options; fewer than 2 usable queries), LTR_TRAIN_FAILED.
  */
 export async function trainXgboost(groups: readonly LtrGroup[], nFeatures: number, options: XgboostTrainOptions = {}): Promise<XgboostTrainResult> {
+  checkOptionKeys(options, XGBOOST_TRAIN_OPTION_KEYS, 'LTR training option');
   checkArray('groups', groups, 'an array of LtrGroups (from collectLtrGroups)');
   checkNumber('nFeatures', nFeatures, 'a feature count');
-  checkOptionKeys(options, XGBOOST_TRAIN_OPTION_KEYS, 'LTR training option');
   const o = {
     objective: options.objective ?? LTR_DEFAULTS.objective,
     eta: positive('eta', options.eta ?? LTR_DEFAULTS.eta),

@@ -95,10 +95,10 @@ export async function encodeDocuments(
   manifest: IndexManifest,
   options: EncodeDocumentsOptions = {},
 ): Promise<EncodedDocument[]> {
+  checkOptionKeys(options, ENCODE_DOCUMENTS_OPTION_KEYS, 'encodeDocuments option');
   checkArray('docs', docs, 'an array of documents ({ docId, text })');
   checkObject('encoder', encoder, 'an Encoder (from createEncoder)');
   checkShape('manifest', manifest, 'an IndexManifest (from readManifest)', ['settings', 'codec']);
-  checkOptionKeys(options, ENCODE_DOCUMENTS_OPTION_KEYS, 'encodeDocuments option');
   const { onEncoded, signal } = options;
   const { split, window, stride } = manifest.settings;
   const pieces = docs.map((doc) => {

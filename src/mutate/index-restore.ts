@@ -33,7 +33,7 @@
 import { copyFileSync, existsSync, statSync } from 'node:fs';
 import { basename, dirname, join, relative, isAbsolute, resolve } from 'node:path';
 import { CLUSTER_MANIFEST_FILE, readClusterManifest } from '../cluster/cluster-manifest.js';
-import { PlaitError, isPlaitError, checkNonEmptyString, checkOptions } from '../errors/index.js';
+import { PlaitError, isPlaitError, checkNonEmptyString } from '../errors/index.js';
 import { readManifest, verifyIndex } from '../format/index-reader.js';
 import { checkFolderDestination } from '../format/index-path.js';
 import { writeFileAtomic } from '../format/index-files.js';
@@ -153,10 +153,9 @@ export function verifyBackup(backup: string): IndexManifest {
  * root as `dest` (refuseClusterTarget; nothing touched).
  */
 export async function restoreIndex(backup: string, dest: string, options: RestoreOptions = {}): Promise<RestoreResult> {
+  checkOptionKeys(options, RESTORE_OPTION_KEYS, 'restore option');
   checkNonEmptyString('backup', backup, 'a backup folder path');
   checkNonEmptyString('dest', dest, 'a destination index folder path');
-  checkOptions('options', options);
-  checkOptionKeys(options, RESTORE_OPTION_KEYS, 'restore option');
   const src = resolve(backup);
   const target = resolve(dest);
   refuseClusterTarget(target);

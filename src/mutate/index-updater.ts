@@ -37,7 +37,7 @@
  * tombstone bitmap"). Bytes written and time per write: bench/write-cost.ts, bench/RESULTS.md ("Write cost").
  */
 import { LIVING_DEFAULTS, SEGMENT_MERGE_DEFAULTS, WRITE_COST_DEFAULTS } from '../config/defaults.js';
-import { PlaitError, checkNonEmptyString, checkOptions, checkShape, checkObject } from '../errors/index.js';
+import { PlaitError, checkNonEmptyString, checkShape, checkObject } from '../errors/index.js';
 import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import type { TokenEmbeddings } from '../encoder/types.js';
 import type { Kernels } from '../kernels/types.js';
@@ -238,10 +238,9 @@ export function tombstonedPassages(data: Pick<IndexData, 'tombstones'>): number 
  * another writer since the caller compared it: `details.changedIds`; nothing is written), DIMENSION_MISMATCH, INDEX_NOT_FOUND / INDEX_CORRUPT / INDEX_VERSION (opening).
  */
 export function updateIndex(dir: string, req: UpdateRequest, options: UpdateOptions = {}): UpdateResult {
+  checkOptionKeys(req, UPDATE_REQUEST_KEYS, 'updateIndex request key');
   checkNonEmptyString('dir', dir, 'an index folder path');
   checkObject('req', req, 'an UpdateRequest ({ add?, delete?, deleteWhere? })');
-  checkOptions('options', options);
-  checkOptionKeys(req, UPDATE_REQUEST_KEYS, 'updateIndex request key');
   checkOptionKeys(options, UPDATE_OPTION_KEYS, 'updateIndex option');
   const tx = IndexTransaction.begin(dir, { onOp: options.onOp, lock: options.lock });
   let last = tx;
@@ -615,9 +614,8 @@ export function needsCompaction(m: IndexManifest): boolean {
  * @throws PlaitError INVALID_ARGUMENT (an unknown option key), INDEX_LOCKED, INDEX_NOT_FOUND / INDEX_CORRUPT.
  */
 export function compactIndex(dir: string, options: CompactOptions = {}): IndexManifest {
-  checkNonEmptyString('dir', dir, 'an index folder path');
-  checkOptions('options', options);
   checkOptionKeys(options, COMPACT_OPTION_KEYS, 'compactIndex option');
+  checkNonEmptyString('dir', dir, 'an index folder path');
   const tx = IndexTransaction.begin(dir, { onOp: options.onOp, lock: options.lock });
   try {
     const committed = tx.current;

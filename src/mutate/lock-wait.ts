@@ -7,7 +7,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LOCK_WAIT_DEFAULTS } from '../config/defaults.js';
-import { PlaitError, invalidArgument, isPlaitError, checkFunction, checkOptions } from '../errors/index.js';
+import { PlaitError, invalidArgument, isPlaitError, checkFunction } from '../errors/index.js';
 import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 
 export interface LockWaitOptions {
@@ -29,9 +29,8 @@ export const LOCK_WAIT_OPTION_KEYS = { lockWaitMs: true, onLockWait: true, signa
  * @throws PlaitError INDEX_LOCKED (with `waitedMs`) when the lock stayed held; INVALID_ARGUMENT for a bad `lockWaitMs` or an unknown options key (`lockwaitMs` had waited the default 30 s).
  */
 export async function withLockWait<T>(write: () => T | Promise<T>, options: LockWaitOptions = {}): Promise<T> {
-  checkFunction('write', write, 'a function () => result');
-  checkOptions('options', options);
   checkOptionKeys(options, LOCK_WAIT_OPTION_KEYS, 'lock wait option');
+  checkFunction('write', write, 'a function () => result');
   const waitMs = options.lockWaitMs ?? LOCK_WAIT_DEFAULTS.waitMs;
   if (!(waitMs >= 0) || !Number.isFinite(waitMs)) throw invalidArgument('lockWaitMs', 'a finite number of milliseconds ≥ 0', waitMs);
   const start = performance.now();

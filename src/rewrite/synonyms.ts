@@ -104,8 +104,8 @@ function splitArrow(text: string, file: string, lineNo: number): string[] {
  * @throws PlaitError SYNONYMS_INVALID (file and line named)
  */
 export function parseSynonyms(text: string, options: ParseSynonymsOptions = {}): SynonymMap {
-  checkString('text', text, 'the text of a synonyms file (a string)');
   checkOptionKeys(options, PARSE_SYNONYMS_OPTION_KEYS, 'synonyms option');
+  checkString('text', text, 'the text of a synonyms file (a string)');
   const file = options.file ?? '<synonyms>';
   const expand = options.expand ?? true;
   const format = options.format ?? 'auto';

@@ -254,8 +254,8 @@ export async function convertCheckpoint(layout: CheckpointLayout, outDir: string
  * and the errors of convertCheckpoint.
  */
 export async function ensureConvertedGraph(dir: string, opts: ConvertOptions): Promise<ConvertedGraph> {
-  checkNonEmptyString('dir', dir, 'a checkpoint folder path');
   checkOptionKeys(opts, CONVERT_OPTION_KEYS, 'ensureConvertedGraph option');
+  checkNonEmptyString('dir', dir, 'a checkpoint folder path');
   const real = realpathSync(dir);
   const layout = findCheckpointLayout(real);
   if (layout === null) {

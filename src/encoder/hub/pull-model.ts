@@ -103,8 +103,8 @@ export function offlineAlternatives(repoId: string): string {
  * @throws PlaitError INVALID_ARGUMENT for a malformed id, or an "@revision" that differs from opts.revision
  */
 export function cachedModel(ref: string, opts: CachedModelOptions = {}): PulledModel | null {
-  checkNonEmptyString('ref', ref, 'a hub repo id ("org/name")');
   checkOptionKeys(opts, CACHED_MODEL_OPTION_KEYS, 'cachedModel option');
+  checkNonEmptyString('ref', ref, 'a hub repo id ("org/name")');
   const split = splitRepoRevision(ref, opts.revision);
   const repoId = split.repoId;
   const revision = split.revision ?? DEFAULT_REVISION;
@@ -128,8 +128,8 @@ export function cachedModel(ref: string, opts: CachedModelOptions = {}): PulledM
  *   OFFLINE, MODEL_NOT_FOUND, MODEL_FILE_MISSING, DOWNLOAD_FAILED, DOWNLOAD_CORRUPT, ABORTED, and the converter's errors
  */
 export async function pullModel(ref: string, opts: PullOptions = {}): Promise<PulledModel> {
-  checkNonEmptyString('ref', ref, 'a hub repo id ("org/name")');
   checkOptionKeys(opts, PULL_OPTION_KEYS, 'pullModel option');
+  checkNonEmptyString('ref', ref, 'a hub repo id ("org/name")');
   const split = splitRepoRevision(ref, opts.revision);
   const repoId = split.repoId;
   const revision = split.revision ?? DEFAULT_REVISION;
