@@ -166,6 +166,21 @@ test('every exported function, constructor and static method refuses a wrong fir
   assert.deepEqual(failures, [], `${failures.length} doors failed with something other than a PlaitError:\n${failures.join('\n')}`);
 });
 
+test('the framework integrations (plait/langchain, plait/ai-sdk) refuse a wrong first argument with a PlaitError', async () => {
+  const failures: string[] = [];
+  for (const mod of ['langchain', 'ai-sdk']) {
+    const exports = (await import(`../src/integrations/${mod}.js`)) as Record<string, unknown>;
+    for (const [name, value] of Object.entries(exports)) {
+      if (typeof value !== 'function') continue;
+      for (const bad of BAD_FIRST) {
+        const o = await outcome(() => (isClass(value) ? new value(bad) : (value as (a: unknown) => unknown)(bad)));
+        if (o.kind === 'other') failures.push(`${mod} ${name}(${label(bad)}) → ${o.what}`);
+      }
+    }
+  }
+  assert.deepEqual(failures, [], failures.join('\n'));
+});
+
 test('the public methods of an open PlaitIndex refuse a wrong first argument with a PlaitError', async () => {
   const failures: string[] = [];
   const skip = new Set(['constructor', 'close']);
