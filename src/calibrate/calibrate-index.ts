@@ -18,7 +18,7 @@
  * queries) and reported in the record (`costMs`, `queries`, `truncated`).
  */
 import { CALIBRATION_DEFAULTS, INTERACTION_SCORINGS, PLAID_LIMITS, colbertDefaultsFor, plaidDefaultsFor, type PlaidParams } from '../config/defaults.js';
-import { PlaitError, invalidArgument } from '../errors/index.js';
+import { PlaitError, invalidArgument, checkShape } from '../errors/index.js';
 import { writeCalibration, type CalibratedBucket, type IndexCalibration } from '../format/calibration-record.js';
 import { contentCommitOf } from '../format/index-transaction.js';
 import { getKernels } from '../kernels/index.js';
@@ -186,6 +186,7 @@ const GRID_KEYS = {
  */
 export async function calibrateIndex(index: PlaitIndex, options: CalibrateOptions = {}): Promise<CalibrationResult> {
   checkOptionKeys(options, CALIBRATE_OPTION_KEYS, 'calibrateIndex option');
+  checkShape('index', index, 'an open PlaitIndex (from openIndex)', ['manifest', 'docstore']);
   checkOptionKeys(options.grid, GRID_KEYS, 'calibrateIndex grid option');
   const clock = options.clock ?? (() => performance.now());
   const started = clock();

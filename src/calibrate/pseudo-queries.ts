@@ -20,6 +20,7 @@ import { ENGLISH_STOPWORDS } from '../docstore/index.js';
 import type { DocStoreReader } from '../docstore/index.js';
 import { Random } from '../util/random.js';
 import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
+import { checkShape, checkStringArray } from '../errors/index.js';
 
 export type PseudoQueryKind = 'keyword' | 'scattered' | 'head' | 'title' | 'span' | 'log';
 
@@ -141,6 +142,7 @@ export const pseudoQueryGenerators: Record<Exclude<PseudoQueryKind, 'log'>, (doc
  */
 export function drawPseudoQueries(docstore: DocStoreReader, options: PseudoQueryOptions = {}): PseudoQuery[] {
   checkOptionKeys(options, PSEUDO_QUERY_OPTION_KEYS, 'pseudo-query option');
+  checkShape('docstore', docstore, 'a DocStoreReader (an index\'s docstore)', ['filterRowids']);
   checkSampleOptions(options);
   const count = options.count ?? CALIBRATION_DEFAULTS.queries;
   const rng = new Random(options.seed ?? CALIBRATION_DEFAULTS.seed);
@@ -175,6 +177,7 @@ export function drawPseudoQueries(docstore: DocStoreReader, options: PseudoQuery
 /** A query log as pseudo-queries: a seeded sample of at most `count` distinct non-empty lines. */
 export function queryLogSample(queries: readonly string[], options: PseudoQueryOptions = {}): PseudoQuery[] {
   checkOptionKeys(options, PSEUDO_QUERY_OPTION_KEYS, 'pseudo-query option');
+  checkStringArray('queries', queries, 'an array of query texts');
   checkSampleOptions(options);
   const count = options.count ?? CALIBRATION_DEFAULTS.queries;
   const distinct = [...new Set(queries.map((q) => q.trim()).filter((q) => q.length > 0))];

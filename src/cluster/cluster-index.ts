@@ -35,7 +35,7 @@
 import { totalHits } from '../search/paging.js';
 import { lookupDocId } from '../indexer/corpus/document-id.js';
 import { clusterMixedWarnings, commonWarnings } from '../docstore/metadata-catalogue.js';
-import { PlaitError, invalidArgument, isPlaitError } from '../errors/index.js';
+import { PlaitError, invalidArgument, isPlaitError, checkArray, checkObject, checkNumber, checkNonEmptyString, checkString, checkStringArray } from '../errors/index.js';
 import { CLUSTER_DEFAULTS, SEARCH_DEFAULTS } from '../config/defaults.js';
 import type { Encoder, TokenEmbeddings } from '../encoder/types.js';
 import type { IndexManifest } from '../format/manifest.js';
@@ -123,6 +123,9 @@ export class ClusterIndex {
     readonly info: ShardInfo[],
     options: QueryEncoderOptions = {},
   ) {
+    checkNonEmptyString('name', name, 'a cluster name');
+    checkObject('shards', shards, 'a ShardClient');
+    checkArray('info', info, 'an array of shard info answers');
     this.path = `nats:${name}`;
     this.manifest = clusterManifestOf(info);
     this.queryEncoder = new QueryEncoder(this.manifest, options);
@@ -143,6 +146,7 @@ export class ClusterIndex {
    * @returns whether any shard's generation moved.
    */
   async refreshRemote(deadlineAt: number = Date.now() + CLUSTER_DEFAULTS.pingWaitMs): Promise<boolean> {
+    checkNumber('deadlineAt', deadlineAt, 'a time (ms since the epoch)');
     const outcomes = await this.shards.scatter<ShardInfo>('info', () => ({}), deadlineAt);
     let moved = false;
     for (const o of outcomes) {
@@ -190,6 +194,7 @@ export class ClusterIndex {
    * @throws PlaitError INVALID_ARGUMENT (bad options), CLUSTER_UNAVAILABLE (no shard answered to tokenise the query).
    */
   async rewrite(query: string, options: ClusterSearchOptions = {}): Promise<RewrittenQuery | null> {
+    checkString('query', query, 'a query (a string)');
     const r = this.resolveSearch(options);
     if (!rewriteActive(r.rewrite) || unsearchable(query, 0) !== null) return null;
     const minSequence = minSequencesByShard(options.minSequences, this.shards.shards);
@@ -207,6 +212,8 @@ export class ClusterIndex {
    * error (e.g. INVALID_FILTER), QUERY_TOO_LARGE.
    */
   async searchEncodedBatch(queries: string[], embeddings: TokenEmbeddings[], options: ClusterSearchOptions = {}): Promise<SearchResult[]> {
+    checkStringArray('queries', queries, 'an array of query texts');
+    checkArray('embeddings', embeddings, 'an array of token embeddings (one per query)');
     const r = this.resolveSearch(options);
     if (queries.length > SEARCH_DEFAULTS.maxBatchQueries) throw new PlaitError('QUERY_TOO_LARGE', { message: `${queries.length} queries in one batch; the limit is ${SEARCH_DEFAULTS.maxBatchQueries}` });
     if (r.mode !== 'bm25' && embeddings.length !== queries.length) throw invalidArgument('embeddings', `one per query (${queries.length})`, embeddings);
@@ -551,6 +558,7 @@ export class ClusterIndex {
    * errors (DOCUMENT_NOT_FOUND for an unknown docId), the signal's reason once it fires (ABORTED, TIMEOUT).
    */
   async explain(query: string, given: string | number | { pid: number }, options: ExplainOptions & Pick<ClusterSearchOptions, 'deadlineAt' | 'minSequences' | 'signal'> = {}): Promise<Explanation> {
+    checkString('query', query, 'a query (a string)');
     // An integer docId is its decimal text, as on one index (document-id.ts lookupDocId).
     const target = typeof given === 'number' ? lookupDocId(given, 'doc_id') : given;
     if (typeof target !== 'string') throw invalidArgument('doc_id', 'a doc_id on a cluster (pids are per shard)', target);
@@ -620,6 +628,8 @@ export class ClusterIndex {
    */
   async rerankDocs(query: string, docIds: readonly string[], options: Pick<SearchOptions, 'idfWeighting' | 'signal'>, o: ClusterCallOptions = {}): Promise<SearchHit[]> {
     checkOptionKeys(options, { idfWeighting: true, signal: true } as const satisfies OptionKeys<Pick<SearchOptions, 'idfWeighting' | 'signal'>>, 'rerank option');
+    checkString('query', query, 'a query (a string)');
+    checkArray('docIds', docIds, 'an array of document ids');
     checkOptionKeys(o, CLUSTER_CALL_OPTION_KEYS, 'cluster call option');
     if (docIds.length === 0) return [];
     if (unsearchable(query, 0) !== null) throw new PlaitError('EMPTY_TEXT', { message: 'the query has no letter or digit to rank by' });
@@ -638,6 +648,8 @@ export class ClusterIndex {
    */
   async bm25Docs(query: string, docIds: readonly string[], signal?: AbortSignal, o: ClusterCallOptions = {}): Promise<Float64Array> {
     checkOptionKeys(o, CLUSTER_CALL_OPTION_KEYS, 'cluster call option');
+    checkString('query', query, 'a query (a string)');
+    checkArray('docIds', docIds, 'an array of document ids');
     const out = new Float64Array(docIds.length);
     if (docIds.length === 0) return out;
     const [stats] = await this.corpusStats([{ text: query, tokenIds: null }], o, signal);
@@ -652,6 +664,7 @@ export class ClusterIndex {
    */
   async passagesOf(list: readonly PassageRef[], signal?: AbortSignal, o: ClusterCallOptions = {}): Promise<{ texts: string[]; pids: Int32Array }> {
     checkOptionKeys(o, CLUSTER_CALL_OPTION_KEYS, 'cluster call option');
+    checkArray('list', list, 'an array of passage references');
     const texts = new Array<string>(list.length);
     const pids = new Int32Array(list.length);
     const parts = await this.perShard<PassagesReply>(list.map((c) => c.docId), 'passages', (at) => refsAt(list, at), o, signal);
@@ -667,6 +680,7 @@ export class ClusterIndex {
   /** Each candidate's passage position in its document, from its shard (-1: unknown). @throws PlaitError CLUSTER_UNAVAILABLE. */
   async passagePositionsOf(list: readonly PassageRef[], signal?: AbortSignal, o: ClusterCallOptions = {}): Promise<Int32Array> {
     checkOptionKeys(o, CLUSTER_CALL_OPTION_KEYS, 'cluster call option');
+    checkArray('list', list, 'an array of passage references');
     const out = new Int32Array(list.length).fill(-1);
     for (const p of await this.perShard<PositionsReply>(list.map((c) => c.docId), 'positions', (at) => refsAt(list, at), o, signal)) p.at.forEach((i, j) => (out[i] = p.value.positions[j]!));
     return out;
@@ -680,6 +694,7 @@ export class ClusterIndex {
    */
   async documentsOf(docIds: readonly string[], signal?: AbortSignal, o: ClusterCallOptions = {}): Promise<PipelineDocuments> {
     checkOptionKeys(o, CLUSTER_CALL_OPTION_KEYS, 'cluster call option');
+    checkArray('docIds', docIds, 'an array of document ids');
     const out = new Array<PipelineDocument | null>(docIds.length).fill(null);
     // A shard that answers with its own error (a replica closing) leaves its documents null, as one that times out: never the whole answer.
     const { answers, missing } = await this.perShardOutcomes<DocumentsReply>(docIds, 'documents', () => ({}), o, signal, true);
@@ -862,6 +877,8 @@ function byScore(a: SearchHit, b: SearchHit): number {
 
 /** The top `k` of the shards' lists, ranked from 1. */
 export function mergeLists(lists: readonly SearchHit[][], k: number): SearchHit[] {
+  checkArray('lists', lists, 'an array of hit lists');
+  checkNumber('k', k, 'a hit count');
   return lists
     .flat()
     .sort(byScore)
@@ -875,6 +892,8 @@ export function mergeLists(lists: readonly SearchHit[][], k: number): SearchHit[
  * the late list joins the late list with its exact late score (its shard sent it); then min-max or RRF.
  */
 export function mergeHybrid(parts: readonly ShardQueryResult[], r: ResolvedSearch): SearchHit[] {
+  checkArray('parts', parts, 'an array of shard answers');
+  checkObject('r', r, 'a ResolvedSearch');
   const depth = Math.min(SEARCH_DEFAULTS.maxTopK, hybridDepth(r.topK));
   const late = parts.flatMap((p) => p.hits).sort(byScore).slice(0, depth);
   const bm25 = parts.flatMap((p) => p.bm25 ?? []).sort(byScore).slice(0, depth);

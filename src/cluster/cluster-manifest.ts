@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { indexHome } from '../format/index-path.js';
-import { PlaitError } from '../errors/index.js';
+import { PlaitError, checkInstance, checkObject, checkNonEmptyString } from '../errors/index.js';
 import { writeFileAtomic } from '../util/write-file-atomic.js';
 import type { IndexManifest } from '../format/manifest.js';
 import type { ModelInfo } from '../encoder/types.js';
@@ -39,11 +39,14 @@ export interface ClusterManifest {
 
 /** Folder of shard `i` under the cluster folder. */
 export function shardDir(root: string, i: number): string {
+  checkNonEmptyString('root', root, 'a cluster folder path');
   return join(root, `shard-${i}`);
 }
 
 /** The checksum that names a codebook: centroids (float32 bytes), then the manifest's cutoffs and weights as JSON. */
 export function codebookChecksum(centroids: Float32Array, codec: IndexManifest['codec']): string {
+  checkInstance('centroids', centroids, Float32Array);
+  checkObject('codec', codec, 'a manifest\'s codec record');
   return createHash('sha256')
     .update(new Uint8Array(centroids.buffer, centroids.byteOffset, centroids.byteLength))
     .update(JSON.stringify({ cutoffs: codec.cutoffs, weights: codec.weights }))
@@ -65,6 +68,7 @@ export function writeClusterManifest(root: string, m: ClusterManifest): void {
  * neither does (a cluster known only by name on NATS, or a folder a fetch will fill).
  */
 export function findClusterRoot(nameOrPath: string): string | null {
+  checkNonEmptyString('nameOrPath', nameOrPath, 'a cluster name or path');
   const candidates = isAbsolute(nameOrPath) ? [resolve(nameOrPath)] : [resolve(nameOrPath), join(indexHome(), nameOrPath)];
   return candidates.find((c) => existsSync(join(c, CLUSTER_MANIFEST_FILE))) ?? null;
 }
@@ -74,12 +78,14 @@ export function findClusterRoot(nameOrPath: string): string | null {
  * `plait serve big/shard-0` finds `indexes/big/shard-0`), else the path as given (resolved).
  */
 export function resolveShardPath(path: string): string {
+  checkNonEmptyString('path', path, 'a shard or cluster path');
   const trimmed = path.replace(/[\\/]+$/, '');
   const root = findClusterRoot(dirname(trimmed));
   return root === null ? resolve(trimmed) : join(root, basename(trimmed));
 }
 
 export function readClusterManifest(root: string): ClusterManifest {
+  checkNonEmptyString('root', root, 'a cluster folder path');
   const path = join(root, CLUSTER_MANIFEST_FILE);
   if (!existsSync(path)) throw new PlaitError('INDEX_NOT_FOUND', { message: `${root} is not a sharded index (no ${CLUSTER_MANIFEST_FILE}): build one with plait index <corpus> --index ${basename(root)} --shards <n>`, path });
   let m: Partial<ClusterManifest>;

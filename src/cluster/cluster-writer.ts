@@ -16,7 +16,7 @@ import { CLUSTER_WRITE_DEFAULTS } from '../config/defaults.js';
 import { createEncoder } from '../encoder/create-encoder.js';
 import type { Encoder, EncoderOptions } from '../encoder/types.js';
 import { ENCODER_OPTION_KEYS } from '../encoder/types.js';
-import { PlaitError, invalidArgument } from '../errors/index.js';
+import { PlaitError, invalidArgument, checkNonEmptyString, checkShape, checkObject } from '../errors/index.js';
 import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import { CORPUS_READER_OPTION_KEYS, corpusReaderOptionsOf, emptyCorpusError, openCorpus, withRecordedFields } from '../indexer/corpus/index.js';
 import type { CorpusInput, CorpusReadReport, CorpusReaderOptions } from '../indexer/corpus/types.js';
@@ -149,6 +149,8 @@ function lastSequences(acks: readonly WriteAck[]): { shard: number; sequence: nu
  */
 export async function addCorpusToCluster(nc: NatsConnection, root: string, input: CorpusInput, options: ClusterAddOptions = {}): Promise<ClusterAddResult> {
   checkOptionKeys(options, CLUSTER_ADD_OPTION_KEYS, 'addCorpusToCluster option');
+  checkShape('nc', nc, 'a NATS connection (from natsConnect)', ['publish', 'request']);
+  checkNonEmptyString('root', root, 'a cluster folder path');
   checkOptionKeys(options.encoderOptions, ENCODER_OPTION_KEYS, 'encoder option');
   if (options.waitMs !== undefined && !(Number.isInteger(options.waitMs) && options.waitMs >= 0)) throw invalidArgument('waitMs', 'a non-negative integer (ms)', options.waitMs);
   const layout = await clusterLayout(nc, root);
@@ -210,6 +212,9 @@ export async function addCorpusToCluster(nc: NatsConnection, root: string, input
  */
 export async function deleteFromCluster(nc: NatsConnection, root: string, what: ClusterDeletion, options: ClusterDeleteOptions = {}): Promise<ClusterDeleteResult> {
   checkOptionKeys(what, CLUSTER_DELETION_KEYS, 'deleteFromCluster key');
+  checkShape('nc', nc, 'a NATS connection (from natsConnect)', ['publish', 'request']);
+  checkNonEmptyString('root', root, 'a cluster folder path');
+  checkObject('what', what, 'a ClusterDeletion ({ ids } or { where })');
   checkOptionKeys(options, CLUSTER_DELETE_OPTION_KEYS, 'deleteFromCluster option');
   if ((what.ids?.length ?? 0) === 0 && what.filter === undefined) throw new PlaitError('INVALID_ARGUMENT', { message: 'give ids and/or a filter to delete' });
   if (options.waitMs !== undefined && !(Number.isInteger(options.waitMs) && options.waitMs >= 0)) throw invalidArgument('waitMs', 'a non-negative integer (ms)', options.waitMs);

@@ -5,7 +5,7 @@
  * is refused here, before anything is published (write-entry.ts `checkWrite`; a malformed filter).
  */
 import type { Encoder } from '../encoder/types.js';
-import { PlaitError } from '../errors/index.js';
+import { PlaitError, checkObject, checkShape } from '../errors/index.js';
 import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import type { IndexManifest } from '../format/manifest.js';
 import type { DocumentInput } from '../docstore/types.js';
@@ -39,6 +39,8 @@ const ENCODE_CLUSTER_WRITE_OPTION_KEYS = { signal: true } as const satisfies Opt
 
 export async function encodeClusterWrite(input: DocumentsWrite, encoder: Encoder | null, manifest: IndexManifest, options: EncodeClusterWriteOptions = {}): Promise<ClusterWrite> {
   checkOptionKeys(options, ENCODE_CLUSTER_WRITE_OPTION_KEYS, 'encodeClusterWrite option');
+  checkObject('input', input, 'a DocumentsWrite ({ documents } or { delete })');
+  checkShape('manifest', manifest, 'an IndexManifest (from readManifest)', ['settings', 'codec']);
   const docs = (input.documents ?? []).map((d, i) => checkDocument(d, i));
   if (encoder !== null) checkModel(manifest.model, encoder.info);
   else if (docs.length > 0) throw new PlaitError('INVALID_ARGUMENT', { message: 'documents to add need the cluster\'s encoder', name: 'encoder' });

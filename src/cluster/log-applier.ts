@@ -35,7 +35,7 @@ import { readManifest } from '../format/index-reader.js';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { ConsumerMessages, JetStreamManager, JsMsg, StoredMsg } from '@nats-io/jetstream';
 import { CLUSTER_WRITE_DEFAULTS } from '../config/defaults.js';
-import { PlaitError, isPlaitError } from '../errors/index.js';
+import { PlaitError, isPlaitError, checkNonEmptyString, checkObject } from '../errors/index.js';
 import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import type { Kernels } from '../kernels/types.js';
 import { updateIndex, type UpdateOptions, type UpdateResult } from '../mutate/index-updater.js';
@@ -151,6 +151,8 @@ export class LogApplier {
    */
   static async start(dir: string, options: LogApplierOptions): Promise<LogApplier> {
     checkOptionKeys(options, LOG_APPLIER_OPTION_KEYS, 'LogApplier option');
+    checkNonEmptyString('dir', dir, 'a replica folder path');
+    checkObject('options', options, 'LogApplier options');
     const m = readManifest(dir);
     const lock = acquireReplicaLock(dir);
     try {

@@ -20,6 +20,7 @@ import { clusterSubjects } from './subjects.js';
 import type { TransactionApplied } from './write-transaction.js';
 import { clusterMixedWarnings, commonWarnings, type FilterWarning } from '../docstore/metadata-catalogue.js';
 import type { MetadataFilter } from '../docstore/metadata-filter.js';
+import { checkArray, checkNonEmptyString, checkShape, checkString } from '../errors/index.js';
 
 /** One replica's answer at the end of the wait. */
 export interface ReplicaApplied {
@@ -61,6 +62,10 @@ async function ping(nc: NatsConnection, subject: string, txn: string): Promise<R
  * what that round saw.
  */
 export async function waitForReplicas(nc: NatsConnection, cluster: string, txn: string, acks: readonly { shard: number; sequence: number }[], timeoutMs: number, signal?: AbortSignal): Promise<ReplicasWait> {
+  checkShape('nc', nc, 'a NATS connection (from natsConnect)', ['publish', 'request']);
+  checkNonEmptyString('cluster', cluster, 'a cluster name');
+  checkString('txn', txn, 'a transaction id');
+  checkArray('acks', acks, 'an array of { shard, sequence }');
   const subjects = clusterSubjects(cluster);
   const started = Date.now();
   const done = (r: readonly ReplicaApplied[], sequence: number): boolean => r.length > 0 && r.every((x) => x.applied !== null && x.applied >= sequence);

@@ -21,7 +21,7 @@
  */
 import type { NatsConnection } from '@nats-io/transport-node';
 import { CLUSTER_DEFAULTS } from '../config/defaults.js';
-import { PlaitError } from '../errors/index.js';
+import { PlaitError, checkNumber, checkObject, checkShape } from '../errors/index.js';
 import type { ClusterMetrics } from './cluster-metrics.js';
 import type { ClusterSubjects } from './subjects.js';
 import { decodeMessage, encodeMessage, replyValue, type PingReply, type Reply, type ShardVerb } from './shard-protocol.js';
@@ -54,6 +54,9 @@ export class ShardClient {
     public metrics: ClusterMetrics | null,
     options: ShardClientOptions = {},
   ) {
+    checkShape('nc', nc, 'a NATS connection (from natsConnect)', ['publish', 'request']);
+    checkObject('subjects', subjects, 'ClusterSubjects (from clusterSubjects)');
+    checkNumber('shards', shards, 'a shard count');
     this.attemptTimeoutMs = options.attemptTimeoutMs ?? CLUSTER_DEFAULTS.attemptTimeoutMs;
     this.backoffMs = options.noRespondersBackoffMs ?? CLUSTER_DEFAULTS.noRespondersBackoffMs;
     this.seen = new Array<number | null>(shards).fill(null);

@@ -27,7 +27,7 @@ import { Readable } from 'node:stream';
 import { crc32 } from 'node:zlib';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { ObjectStore } from '@nats-io/obj';
-import { PlaitError } from '../errors/index.js';
+import { PlaitError, checkNonEmptyString, checkShape, checkNumber, checkString } from '../errors/index.js';
 import { fsyncDir, fsyncFile } from '../format/index-transaction.js';
 import { MANIFEST_FILE, listedFiles, type FileEntry, type IndexManifest } from '../format/manifest.js';
 import { clusterSubjects } from './subjects.js';
@@ -62,6 +62,8 @@ export interface ShardFilesResult {
 
 /** The object name of a shard's file. */
 export function shardObjectName(shard: number, file: string): string {
+  checkNumber('shard', shard, 'a shard number');
+  checkString('file', file, 'a file name');
   return `shard-${shard}/${file}`;
 }
 
@@ -102,6 +104,8 @@ function checkedFileStream(path: string, entry: FileEntry): { stream: ReadableSt
  * (the object store failed).
  */
 export async function publishShard(nc: NatsConnection, cluster: string, shard: number, source: string, lockWait: LockWaitOptions = {}): Promise<ShardFilesResult> {
+  checkShape('nc', nc, 'a NATS connection (from natsConnect)', ['publish', 'request']);
+  checkNonEmptyString('cluster', cluster, 'a cluster name');
   const snapshot = await publishableCopy(source, lockWait);
   try {
     return await publishFiles(nc, cluster, shard, snapshot?.dir ?? source);
@@ -241,6 +245,8 @@ function writeDurably(dir: string, name: string, bytes: Uint8Array): void {
  * the shard), INDEX_CHANGED (publishes kept replacing the files), INTERNAL (the object store failed).
  */
 export async function fetchShard(nc: NatsConnection, cluster: string, shard: number, dir: string): Promise<ShardFilesResult> {
+  checkShape('nc', nc, 'a NATS connection (from natsConnect)', ['publish', 'request']);
+  checkNonEmptyString('cluster', cluster, 'a cluster name');
   if (existsSync(dir) && !statSync(dir).isDirectory()) throw occupiedDestination(dir, 'a shard is fetched into an empty folder');
   const store = await bucket(nc, cluster);
   const published = async (): Promise<Uint8Array> => {
@@ -321,6 +327,7 @@ function shardCountOf(bytes: Uint8Array, where: string): number {
  * @throws PlaitError INDEX_CORRUPT when cluster.json is there but is not JSON or has no `name`.
  */
 export function clusterNameAt(root: string): string {
+  checkNonEmptyString('root', root, 'a cluster folder path');
   const file = join(root, CLUSTER_FILE);
   if (!existsSync(file)) return basename(resolve(root));
   const name = (parseManifest(readFileSync(file), file) as unknown as { name?: unknown }).name;
@@ -344,6 +351,8 @@ function shardsOf(root: string): number[] {
  * @throws PlaitError as publishShard; INDEX_NOT_FOUND when `root` holds no shard.
  */
 export async function publishCluster(nc: NatsConnection, root: string, only?: readonly number[], lockWait: LockWaitOptions = {}): Promise<{ cluster: string; shards: ShardFilesResult[] }> {
+  checkShape('nc', nc, 'a NATS connection (from natsConnect)', ['publish', 'request']);
+  checkNonEmptyString('root', root, 'a cluster folder path');
   const cluster = clusterNameAt(root);
   const shards: ShardFilesResult[] = [];
   for (const i of only ?? shardsOf(root)) shards.push(await publishShard(nc, cluster, i, join(root, `shard-${i}`), lockWait));
@@ -359,6 +368,8 @@ export async function publishCluster(nc: NatsConnection, root: string, only?: re
  * @throws PlaitError as fetchShard.
  */
 export async function fetchClusterShard(nc: NatsConnection, root: string, shard: number): Promise<ShardFilesResult & { cluster: string }> {
+  checkShape('nc', nc, 'a NATS connection (from natsConnect)', ['publish', 'request']);
+  checkNonEmptyString('root', root, 'a cluster folder path');
   const cluster = clusterNameAt(root);
   const result = await fetchShard(nc, cluster, shard, join(root, `shard-${shard}`));
   const file = join(root, CLUSTER_FILE);
@@ -383,6 +394,8 @@ export interface ClusterLayout {
  * @throws PlaitError INDEX_NOT_FOUND (neither a local cluster nor a published one).
  */
 export async function clusterLayout(nc: NatsConnection, root: string): Promise<ClusterLayout> {
+  checkShape('nc', nc, 'a NATS connection (from natsConnect)', ['publish', 'request']);
+  checkNonEmptyString('root', root, 'a cluster folder path');
   const cluster = clusterNameAt(root);
   const local = join(root, 'shard-0', MANIFEST_FILE);
   if (existsSync(local)) return { cluster, shards: shardsOf(root).length, manifest: parseManifest(readFileSync(local), local) };

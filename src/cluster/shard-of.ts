@@ -9,7 +9,7 @@
  * documents, so a future re-shard moves the least data.
  */
 import { createHash } from 'node:crypto';
-import { PlaitError } from '../errors/index.js';
+import { PlaitError, checkString } from '../errors/index.js';
 
 const MASK64 = (1n << 64n) - 1n;
 /** The multiplier of the paper's 64-bit linear congruential step. */
@@ -17,6 +17,7 @@ const LCG_MULTIPLIER = 2862933555777941757n;
 
 /** The 64-bit key of a document id: SHA-256(id)[0..8), big-endian. */
 export function shardKeyOf(docId: string): bigint {
+  checkString('docId', docId, 'a document id (a string)');
   return createHash('sha256').update(docId, 'utf8').digest().readBigUInt64BE(0);
 }
 
@@ -45,5 +46,6 @@ export function jumpConsistentHash(key: bigint, buckets: number): number {
  * @throws PlaitError INVALID_ARGUMENT when `shards` is not an integer in [1, 2^31).
  */
 export function shardOf(docId: string, shards: number): number {
+  checkString('docId', docId, 'a document id (a string)');
   return jumpConsistentHash(shardKeyOf(docId), shards);
 }

@@ -14,7 +14,7 @@ import { fieldTypeChanges } from '../docstore/metadata-types.js';
 import { existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { NatsConnection, Msg, Subscription } from '@nats-io/transport-node';
-import { PlaitError } from '../errors/index.js';
+import { PlaitError, checkObject, checkShape } from '../errors/index.js';
 import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import { CLUSTER_DEFAULTS, SEARCH_DEFAULTS } from '../config/defaults.js';
 import { commitIdOf } from '../format/index-transaction.js';
@@ -130,6 +130,8 @@ export class ShardReplica {
    */
   static async start(index: PlaitIndex, options: ShardReplicaOptions): Promise<ShardReplica> {
     checkOptionKeys(options, SHARD_REPLICA_OPTION_KEYS, 'ShardReplica option');
+    checkShape('index', index, 'an open PlaitIndex (from openIndex)', ['path']);
+    checkObject('options', options, 'ShardReplica options');
     const where = shardOfFolder(index.path);
     const manifest = readClusterManifest(where.root);
     const codebook = codebookChecksum(index.scoringArrays.centroids, index.manifest.codec);

@@ -23,7 +23,7 @@
 import { basename, join } from 'node:path';
 import { mkdirSync, rmSync } from 'node:fs';
 import { BUILD_DEFAULTS, BUILD_MEMORY_DEFAULTS, ENCODER_DEFAULTS } from '../config/defaults.js';
-import { PlaitError, invalidArgument, isPlaitError } from '../errors/index.js';
+import { PlaitError, invalidArgument, isPlaitError, checkObject } from '../errors/index.js';
 import { checkNbits } from '../codec/residual-codec.js';
 import { createEncoder } from '../encoder/create-encoder.js';
 import type { TokenEmbeddings } from '../encoder/types.js';
@@ -85,6 +85,7 @@ const SHARDED_BUILD_OPTION_KEYS = { ...BUILD_OPTION_KEYS, shards: true, unsharde
  * @throws the corpus reader's errors (a file that cannot be read, an invalid document without skipInvalid).
  */
 export async function shardCountFor(input: string | readonly string[], options: BuildOptions, requested: number): Promise<number> {
+  checkObject('options', options, 'build options');
   let documents = 0;
   for await (const _ of await openCorpus(input, { ...corpusReaderOptionsOf(options), onWarning: () => {} })) if (++documents >= requested) break;
   return documents > 0 && documents < requested ? documents : requested;

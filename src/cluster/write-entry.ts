@@ -18,7 +18,7 @@
  * where?: filter }`. Little-endian, as every plait index file.
  */
 import { pack, unpack } from '../util/msgpack.js';
-import { PlaitError, invalidArgument } from '../errors/index.js';
+import { PlaitError, invalidArgument, checkObject, checkArray } from '../errors/index.js';
 import type { EncodedDocument, UpdateRequest } from '../mutate/index-updater.js';
 import type { MetadataFilter } from '../docstore/metadata-filter.js';
 import { shardOf } from './shard-of.js';
@@ -65,6 +65,7 @@ interface WireWrite {
  * @throws PlaitError DUPLICATE_ID, INVALID_INPUT, DIMENSION_MISMATCH, INVALID_ARGUMENT.
  */
 export function checkWrite(write: ClusterWrite, dim: number): void {
+  checkObject('write', write, 'a ClusterWrite');
   const seen = new Set<string>();
   (write.add ?? []).forEach((a, i) => {
     if (seen.has(a.doc.docId)) throw new PlaitError('DUPLICATE_ID', { id: a.doc.docId, file: 'the documents written', line: i + 1 });
@@ -87,6 +88,7 @@ export function isEmptyWrite(w: ClusterWrite): boolean {
  * Shards with nothing to do are absent.
  */
 export function splitWrite(write: ClusterWrite, shards: number): Map<number, ClusterWrite> {
+  checkObject('write', write, 'a ClusterWrite');
   const out = new Map<number, { add: EncodedDocument[]; delete: string[]; deleteWhere?: MetadataFilter }>();
   const of = (i: number) => {
     let w = out.get(i);
@@ -112,6 +114,7 @@ function copyInto<T extends Int32Array | Float32Array>(bytes: Uint8Array, make: 
 
 /** The write's bytes as a log entry stores them (`staged`: as a transaction's staged entry, write-transaction.ts). */
 export function encodeWrite(w: ClusterWrite, staged = false): Uint8Array {
+  checkObject('w', w, 'a ClusterWrite');
   const wire: WireWrite = {
     v: staged ? STAGED_ENTRY_VERSION : ENTRY_VERSION,
     add: (w.add ?? []).map((a) => ({
@@ -171,6 +174,7 @@ export function splitParts(bytes: Uint8Array, maxPart: number): Uint8Array[] {
  * `canFold` tells the applier where a batch must end.
  */
 export function foldWrites(writes: readonly ClusterWrite[]): Omit<UpdateRequest, 'appliedLog'> {
+  checkArray('writes', writes, 'an array of ClusterWrites');
   const last = new Map<string, EncodedDocument | null>();
   writes.forEach((w, i) => {
     if (i > 0 && w.deleteWhere !== undefined) throw new PlaitError('INTERNAL', { message: 'a filter delete can only lead a folded batch' });

@@ -25,7 +25,7 @@ import { randomUUID } from 'node:crypto';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import { CLUSTER_WRITE_DEFAULTS } from '../config/defaults.js';
-import { PlaitError, invalidArgument } from '../errors/index.js';
+import { PlaitError, invalidArgument, checkNonEmptyString, checkObject, checkShape } from '../errors/index.js';
 import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import { clusterSubjects, type ClusterSubjects } from './subjects.js';
 import { encodeWrite, isEmptyWrite, splitParts, splitWrite, type ClusterWrite } from './write-entry.js';
@@ -115,6 +115,8 @@ export interface WriteAck {
 
 /** Creates shard `i`'s write stream unless it exists (idempotent; concurrent callers are fine). */
 export async function ensureWriteStream(jsm: JetStreamManager, subjects: ClusterSubjects, shard: number, replicas = 1): Promise<void> {
+  checkShape('jsm', jsm, 'a JetStreamManager', ['streams']);
+  checkObject('subjects', subjects, 'ClusterSubjects (from clusterSubjects)');
   const name = subjects.writeStream(shard);
   try {
     await jsm.streams.info(name);
@@ -164,6 +166,9 @@ export class WriteLog {
    */
   static async open(nc: NatsConnection, cluster: string, options: WriteLogOptions): Promise<WriteLog> {
     checkOptionKeys(options, WRITE_LOG_OPTION_KEYS, 'WriteLog option');
+    checkShape('nc', nc, 'a NATS connection (from natsConnect)', ['publish', 'request']);
+    checkNonEmptyString('cluster', cluster, 'a cluster name');
+    checkObject('options', options, 'WriteLog options');
     const subjects = clusterSubjects(cluster);
     if (!Number.isInteger(options.shards) || options.shards < 1) throw invalidArgument('shards', 'a positive integer', options.shards);
     const maxPayload = options.maxPayload ?? nc.info?.max_payload ?? 1 << 20;

@@ -35,7 +35,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { pack, unpack } from '../util/msgpack.js';
-import { PlaitError } from '../errors/index.js';
+import { PlaitError, checkObject } from '../errors/index.js';
 import type { FilterWarning, WireFieldTypes } from '../docstore/metadata-catalogue.js';
 import type { FieldTypeChange, MetadataTypeWarning } from '../docstore/metadata-types.js';
 import type { ClusterWrite } from './write-entry.js';
@@ -145,6 +145,7 @@ export class WriteTransaction {
   private committed = false;
 
   constructor(private readonly log: WriteLog, txn: string = randomUUID()) {
+    checkObject('log', log, 'a WriteLog (from WriteLog.open)');
     this.txn = txn;
   }
 

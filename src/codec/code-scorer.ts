@@ -36,7 +36,7 @@ import type { Kernels } from '../kernels/types.js';
 import { kernelsStatus } from '../kernels/index.js';
 import { CODE_SCORING_NBITS, codeLutLanes } from '../kernels/code-kernels.js';
 import { FAST_SCAN_MAX_BYTES } from '../kernels/fast-scan.js';
-import { PlaitError } from '../errors/index.js';
+import { PlaitError, checkObject, checkShape, checkInstance } from '../errors/index.js';
 import { EXACT_SCORING_DEFAULTS, SHARED_TABLES_DEFAULTS } from '../config/defaults.js';
 import { onceCell, runOnce } from '../util/shared-once.js';
 import { TERNARY_NBITS, ternaryBytes } from '../kernels/ternary-kernels.js';
@@ -54,6 +54,7 @@ export type CodeScoringMethod = Exclude<ExactScoringMethod, 'decompress'>;
  * @throws PlaitError INVALID_ARGUMENT for a value of PLAIT_EXACT_SCORING that is not a method
  */
 export function exactScoringMethod(env: NodeJS.ProcessEnv = process.env): ExactScoringMethod {
+  checkObject('env', env, 'an environment (like process.env)');
   const v = env.PLAIT_EXACT_SCORING?.trim();
   if (v === undefined || v === '') return EXACT_SCORING_DEFAULTS.method;
   if (!(EXACT_SCORING_METHODS as readonly string[]).includes(v)) {
@@ -173,6 +174,7 @@ export function tokenInverseNormsCache(residuals: Uint8Array, rows: number): Flo
 
 /** ‖c‖² of every centroid, computed once per thread and centroid array (K · dim products). */
 export function centroidNormsSq(codec: CodeScoringCodec): Float32Array {
+  checkShape('codec', codec, 'a codec (an index\'s ResidualCodec)', ['centroids', 'dim', 'nbits']);
   const cached = centroidNormsCache.get(codec.centroids);
   if (cached !== undefined) return cached;
   const { dim, centroids } = codec;
@@ -189,6 +191,7 @@ export function centroidNormsSq(codec: CodeScoringCodec): Float32Array {
 
 /** Whether 'fastscan' can score this codec's tokens (dim·nbits/8 ≤ FAST_SCAN_MAX_BYTES); else 'codes' does. */
 export function supportsFastScan(codec: CodeScoringCodec): boolean {
+  checkShape('codec', codec, 'a codec (an index\'s ResidualCodec)', ['centroids', 'dim', 'nbits']);
   return (CODE_SCORING_NBITS as readonly number[]).includes(codec.nbits) && bytesPerToken(codec) <= FAST_SCAN_MAX_BYTES;
 }
 
@@ -204,6 +207,8 @@ export function supportsFastScan(codec: CodeScoringCodec): boolean {
 export function prepareCodeQuery(codec: CodeScoringCodec, q: Float32Array, qLen: number, kernels: Kernels, method?: 'codes' | 'codes-normalized'): LutCodeQuery | TernaryCodeQuery;
 export function prepareCodeQuery(codec: CodeScoringCodec, q: Float32Array, qLen: number, kernels: Kernels, method: CodeScoringMethod): CodeQuery;
 export function prepareCodeQuery(codec: CodeScoringCodec, q: Float32Array, qLen: number, kernels: Kernels, method: CodeScoringMethod = 'codes'): CodeQuery {
+  checkShape('codec', codec, 'a codec (an index\'s ResidualCodec)', ['centroids', 'dim', 'nbits']);
+  checkInstance('q', q, Float32Array);
   if (!supportsCodeScoring(codec.nbits)) {
     throw new PlaitError('INVALID_ARGUMENT', { message: `Expected an index of ${CODE_SCORING_NBITS.join(', ')} bits or ternary for code scoring but it has ${codec.nbits}`, name: 'nbits' });
   }
@@ -248,6 +253,8 @@ export function scoreOnCodes(
   out: Float32Array,
   qWeights: Float32Array | null,
 ): void {
+  checkShape('codec', codec, 'a codec (an index\'s ResidualCodec)', ['centroids', 'dim', 'nbits']);
+  checkShape('cq', cq, 'a CodeQuery (from prepareCodeQuery)', ['kind']);
   if (cq.kind === 'ternary') {
     kernels.maxsimTernaryCodes(centroidScores, cq.qLen, cq.lut, cq.scales, codes, residuals, codec.dim, tokenStarts, doclens, nDocs, out, qWeights, tokenInverseNormsCache(residuals, codes.length), codec.centroids, codec.weights);
     return;

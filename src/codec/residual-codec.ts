@@ -11,7 +11,7 @@
  */
 import { getKernels } from '../kernels/index.js';
 import type { Kernels } from '../kernels/types.js';
-import { PlaitError, invalidArgument } from '../errors/index.js';
+import { PlaitError, invalidArgument, checkInstance, checkNumber } from '../errors/index.js';
 import { quantileSorted } from '../util/vectors.js';
 import { fitTernary } from './ternary-fit.js';
 
@@ -34,6 +34,8 @@ export interface ResidualCodecState {
 
 /** Bytes of packed residual per token: dim·nbits/8, or ceil(dim/5) for ternary (nbits = TERNARY_NBITS). */
 export function residualBytes(dim: number, nbits: number): number {
+  checkNumber('dim', dim, 'a dimension');
+  checkNumber('nbits', nbits, 'an nbits value');
   return residualRowBytes(dim, nbits);
 }
 
@@ -78,6 +80,10 @@ export class ResidualCodec implements ResidualCodecState {
     readonly weights: Float32Array,
     private readonly kernels: Kernels = getKernels(),
   ) {
+    checkNumber('dim', dim, 'a dimension (a positive multiple of 8)');
+    checkInstance('centroids', centroids, Float32Array);
+    checkInstance('cutoffs', cutoffs, Float32Array);
+    checkInstance('weights', weights, Float32Array);
     if (dim % 8 !== 0) throw new PlaitError('DIMENSION_MISMATCH', { message: `dim must be a multiple of 8, got ${dim}`, expected: 'multiple of 8', received: dim });
     if (centroids.length % dim !== 0) throw new PlaitError('DIMENSION_MISMATCH', { expected: `a multiple of ${dim}`, received: centroids.length });
     const nb = codecLevels(nbits);
@@ -94,6 +100,9 @@ export class ResidualCodec implements ResidualCodecState {
    * nearest centroids when the caller has them already (a build assigns them on its workers).
    */
   static fit(centroids: Float32Array, dim: number, nbits: Nbits, heldout: Float32Array, kernels: Kernels = getKernels(), heldoutCodes?: Int32Array): ResidualCodec {
+    checkInstance('centroids', centroids, Float32Array);
+    checkNumber('dim', dim, 'a dimension (a positive multiple of 8)');
+    checkInstance('heldout', heldout, Float32Array);
     const n = heldout.length / dim;
     const k = centroids.length / dim;
     let codes = heldoutCodes;
@@ -115,6 +124,9 @@ export class ResidualCodec implements ResidualCodecState {
    * into residuals where they lie instead of holding a second copy (a build, issue 9).
    */
   static fromResiduals(centroids: Float32Array, dim: number, nbits: Nbits, values: Float32Array, kernels: Kernels = getKernels()): ResidualCodec {
+    checkInstance('centroids', centroids, Float32Array);
+    checkNumber('dim', dim, 'a dimension (a positive multiple of 8)');
+    checkInstance('values', values, Float32Array);
     if (nbits === TERNARY_NBITS) {
       const { cutoffs, weights } = fitTernary(values);
       return new ResidualCodec(dim, nbits, centroids, cutoffs, weights, kernels);

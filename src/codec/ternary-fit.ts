@@ -15,6 +15,7 @@
  * Quality against the bucket codecs (nDCG@10, sizes, paired tests): bench/RESULTS.md, "Codecs below
  * 2 bits"; re-measure with `npx tsx bench/codecs.ts`.
  */
+import { checkInstance } from '../errors/index.js';
 
 /** Iterations after which the fit stops even if t still moves (it settles in well under 50 on real residuals). */
 const MAX_ITERATIONS = 100;
@@ -32,6 +33,7 @@ export interface TernaryLevels {
  * @returns cutoffs [−t, t] and weights [−a, 0, a]; all zero for an empty or all-zero input
  */
 export function fitTernary(values: Float32Array): TernaryLevels {
+  checkInstance('values', values, Float32Array);
   const n = values.length;
   const abs = new Float64Array(n);
   for (let i = 0; i < n; i++) abs[i] = Math.abs(values[i]!);

@@ -2,6 +2,7 @@
  * Every numeric default of plait, in one place, each with the reason for its value.
  * Options objects (`XOptions`) are resolved against these; nothing else hard-codes a number.
  */
+import { checkNumber } from '../errors/index.js';
 
 /** Encoder defaults (ColBERT conventions unless noted). */
 export const ENCODER_DEFAULTS = {
@@ -198,6 +199,7 @@ export function effectiveNdocs(ndocs: number, qLen: number, ndocsQueryTokens: nu
 
 /** ColBERT's k-dependent defaults: k ≤ 10 → (1, 0.5, 256); k ≤ 100 → (2, 0.45, 1024); else (4, 0.4, max(4k, 4096)). */
 export function colbertDefaultsFor(topK: number): PlaidParams {
+  checkNumber('topK', topK, 'a hit count (topK)');
   if (topK <= 10) return { nIvfProbe: 1, centroidScoreThreshold: 0.5, ndocs: 256 };
   if (topK <= 100) return { nIvfProbe: 2, centroidScoreThreshold: 0.45, ndocs: 1024 };
   return { nIvfProbe: 4, centroidScoreThreshold: 0.4, ndocs: Math.max(4 * topK, 4096) };
@@ -216,6 +218,7 @@ export function colbertDefaultsFor(topK: number): PlaidParams {
  * bench/RESULTS.md, "Candidate generation (issue 22, part E)".
  */
 export function plaidDefaultsFor(topK: number): PlaidParams {
+  checkNumber('topK', topK, 'a hit count (topK)');
   const colbert = colbertDefaultsFor(topK);
   return {
     ...colbert,

@@ -11,6 +11,7 @@
 import { existsSync } from 'node:fs';
 import type Database from 'better-sqlite3';
 import { openStoreForReading } from './open-database.js';
+import { checkNonEmptyString } from '../errors/index.js';
 
 /** `meta` key of the commit record. */
 export const COMMIT_RECORD_KEY = 'commit_manifest';
@@ -20,6 +21,7 @@ export const COMMIT_RECORD_KEY = 'commit_manifest';
  * or from before schema 4) or cannot be read (opening it later reports why).
  */
 export function readCommitRecord(path: string): string | null {
+  checkNonEmptyString('path', path, 'a document store file path');
   if (!existsSync(path)) return null;
   let db: Database.Database | null = null;
   try {

@@ -7,7 +7,7 @@
  */
 import os from 'node:os';
 import { ENCODER_DEFAULTS, THREAD_LIMITS } from '../config/defaults.js';
-import { PlaitError, abortedBy, checkSignal, invalidArgument, workerCodedError } from '../errors/index.js';
+import { PlaitError, abortedBy, checkSignal, invalidArgument, workerCodedError, checkString, checkObject } from '../errors/index.js';
 import { loadFamily } from './families.js';
 import { unpackEmbeddings, type PackedEmbeddings } from './packing.js';
 import type { EncodeFailure, EncodeTask } from './encode-worker.js';
@@ -69,6 +69,7 @@ export function resolveEncoderOptions(options: EncoderOptions = {}, cores = os.a
  *   and one that still loads is DOWNLOAD_CORRUPT rather than vectors from damaged weights
  */
 export async function createEncoder(recorded: ModelSpec, options: EncoderOptions = {}): Promise<Encoder> {
+  checkString('modelSpec.family', checkObject<Partial<ModelSpec>>('modelSpec', recorded, 'a model spec (from resolveModelSpec)').family, 'a model family');
   const resolved = resolveEncoderOptions(options);
   // A hub model whose recorded folder is gone (a moved cache, an index from another machine) is found again by its id.
   const spec = await relocateModelSpec(recorded);

@@ -29,7 +29,7 @@
  * Measured in bench/dynamic-batching.ts (bench/RESULTS.md, "Dynamic batching", "Chunked document lane").
  */
 import { DYNAMIC_BATCHING_DEFAULTS } from '../config/defaults.js';
-import { abortedBy, invalidArgument } from '../errors/index.js';
+import { abortedBy, invalidArgument, checkObject } from '../errors/index.js';
 import { ENCODE_OPTION_KEYS, type EncodeOptions, type Encoder, type ModelInfo, type ModelSpec, type RowToken, type TextKind, type TokenEmbeddings, type TokenizedText } from './types.js';
 import { validateText } from './validate-text.js';
 import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
@@ -98,6 +98,7 @@ export class DynamicBatchingEncoder implements Encoder {
     options: DynamicBatchingOptions = {},
   ) {
     checkOptionKeys(options, DYNAMIC_BATCHING_OPTION_KEYS, 'DynamicBatchingEncoder option');
+    checkObject('inner', inner, 'an Encoder');
     this.info = inner.info;
     this.spec = inner.spec;
     this.unknownTokenId = inner.unknownTokenId;

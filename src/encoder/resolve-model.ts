@@ -11,7 +11,7 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { extendedError, isPlaitError, PlaitError } from '../errors/index.js';
+import { extendedError, isPlaitError, PlaitError, checkNonEmptyString } from '../errors/index.js';
 import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import { checkpointFiles, ONNX_FILE_CANDIDATES } from './colbert-onnx/checkpoint-config.js';
 import { readOutputShape } from './colbert-onnx/onnx-output-shape.js';
@@ -164,6 +164,7 @@ function refuseOwnGraphQuantization(opts: ResolveModelOptions, model: string): v
 
 export async function resolveModelSpec(model: string | undefined, opts: ResolveModelOptions = {}): Promise<ModelSpec> {
   checkOptionKeys(opts, RESOLVE_MODEL_OPTION_KEYS, 'resolveModelSpec option');
+  if (model !== undefined) checkNonEmptyString('model', model, 'a model name, folder or hub repo id, or undefined (the bundled model)');
   checkQuantization(opts.quantize);
   if (model === undefined || BUNDLED.has(model.trim())) {
     if (opts.quantize === 'int8') {

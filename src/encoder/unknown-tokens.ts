@@ -10,6 +10,7 @@
  */
 import { CONTRACT_DEFAULTS } from '../config/defaults.js';
 import type { Encoder, TokenEmbeddings } from './types.js';
+import { checkArray, checkObject } from '../errors/index.js';
 
 export interface UnknownTokenCount {
   /** Content rows (the rows the model adds around a text are not counted). */
@@ -48,6 +49,8 @@ function isBlank(encoder: CountingEncoder, id: number): boolean {
  * (USE-lite writes "東京" as the word-start piece "▁" followed by `<unk>`).
  */
 export function countUnknownTokens(encoder: CountingEncoder, embeddings: readonly TokenEmbeddings[]): UnknownTokenCount {
+  checkObject('encoder', encoder, 'an Encoder');
+  checkArray('embeddings', embeddings, 'an array of token embeddings');
   const unk = encoder.unknownTokenId;
   const special = encoder.specialTokenIds;
   const count: UnknownTokenCount = { content: 0, unknown: 0 };
@@ -69,6 +72,7 @@ export function countUnknownTokens(encoder: CountingEncoder, embeddings: readonl
  * texts have their own rules).
  */
 export function unknownTokenWarning(count: UnknownTokenCount, text: 'query' | 'document', index?: number, share: number = CONTRACT_DEFAULTS.unknownTokenShare): TextWarning | null {
+  checkObject('count', count, 'an UnknownTokenCount (from countUnknownTokens)');
   if (count.content === 0 || count.unknown / count.content <= share) return null;
   const which = text === 'query' ? 'the query' : `document ${index}`;
   return {

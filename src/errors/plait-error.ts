@@ -107,6 +107,8 @@ export class PlaitError extends Error {
   readonly details: ErrorDetails | undefined;
 
   constructor(code: ErrorCode, params: ErrorDetails & { message?: string } = {}, options: { cause?: unknown } = {}) {
+    // A code that is not plait's had rendered nothing ("Cannot read properties of undefined (reading 'replace')").
+    if (!Object.hasOwn(ERROR_TEMPLATES, code)) throw invalidArgument('code', "one of plait's error codes (a key of ERROR_TEMPLATES)", code);
     super(render(ERROR_TEMPLATES[code], params), options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'PlaitError';
     this.code = code;

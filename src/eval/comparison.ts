@@ -5,7 +5,7 @@
  */
 
 import { EVAL_DEFAULTS, EVAL_REPORT_DEFAULTS } from '../config/defaults.js';
-import { PlaitError } from '../errors/index.js';
+import { PlaitError, checkArray, checkObject } from '../errors/index.js';
 import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import type { LatencyStats } from './latency.js';
 import { METRIC_NAMES, metricVector, type EvalResult, type MetricName, type MetricValues } from './metrics.js';
@@ -119,9 +119,21 @@ export interface Comparison {
   meta?: ComparisonMeta;
 }
 
+/**
+ * `c` as renderTable and renderReportHtml need it: an object with `metrics` and `modes` arrays.
+ * @throws PlaitError INVALID_ARGUMENT naming `comparison`.
+ */
+export function checkComparison(c: unknown): Comparison {
+  const o = checkObject<Partial<Comparison>>('comparison', c, 'a Comparison (from buildComparison)');
+  checkArray('comparison.metrics', o.metrics, 'an array of metric names');
+  checkArray('comparison.modes', o.modes, 'an array of mode summaries');
+  return c as Comparison;
+}
+
 /** Builds the comparison; every mode must have been evaluated on the same queries. */
 export function buildComparison(modes: readonly ModeInput[], options: ComparisonOptions = {}): Comparison {
   checkOptionKeys(options, COMPARISON_OPTION_KEYS, 'buildComparison option');
+  checkArray('modes', modes, 'an array of evaluated modes');
   if (modes.length === 0) throw new PlaitError('INVALID_ARGUMENT', { message: 'Expected at least one mode but received none', name: 'modes' });
   const names = new Set<string>();
   for (const m of modes) {

@@ -1,7 +1,7 @@
 /** The comparison as one self-contained HTML page: the metrics table and the latency/quality plot. */
 
 import type { Comparison } from './comparison.js';
-import { METRIC_LABELS, describeMeta, reportNotes, significanceMarker, significanceNote } from './comparison.js';
+import { checkComparison, METRIC_LABELS, describeMeta, reportNotes, significanceMarker, significanceNote } from './comparison.js';
 import { escapeXml, renderScatterSvg, type ScatterPoint } from './scatter-svg.js';
 import { formatMetric, formatMs, formatQps } from './table.js';
 import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
@@ -36,6 +36,7 @@ figcaption { color: #555; font-size: 0.9rem; }
 /** Renders the report; every mode with latency statistics becomes one point of the plot. */
 export function renderReportHtml(c: Comparison, options: HtmlReportOptions = {}): string {
   checkOptionKeys(options, HTML_REPORT_OPTION_KEYS, 'HTML report option');
+  checkComparison(c);
   const title = c.title ?? 'plait evaluation';
   const head = ['mode', ...c.metrics.map((m) => METRIC_LABELS[m]), 'p50 ms', 'p95 ms', 'p99 ms', 'QPS'];
   const rows = c.modes.map((mode) => {

@@ -1,6 +1,6 @@
 /** Latency statistics of a query set. */
 
-import { PlaitError } from '../errors/index.js';
+import { PlaitError, checkNumbers } from '../errors/index.js';
 import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 
 export interface LatencyStats {
@@ -43,6 +43,7 @@ export function nearestRankPercentile(sortedAscending: ArrayLike<number>, p: num
  */
 export function latencyStats(durationsMs: ArrayLike<number>, options: LatencyStatsOptions = {}): LatencyStats {
   checkOptionKeys(options, LATENCY_STATS_OPTION_KEYS, 'latencyStats option');
+  checkNumbers('durationsMs', durationsMs);
   const n = durationsMs.length;
   if (n === 0) throw new PlaitError('INVALID_ARGUMENT', { message: 'Expected at least one duration but received none', name: 'durationsMs' });
   const sorted = new Float64Array(n);

@@ -38,7 +38,7 @@
  */
 
 import { disjointIdsHint } from './id-mismatch.js';
-import { PlaitError } from '../errors/index.js';
+import { PlaitError, checkMap } from '../errors/index.js';
 import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import type { Qrels } from './qrels.js';
 import { compareTrecEval, type Run, type RunHit } from './run.js';
@@ -136,6 +136,8 @@ export function queryMetrics(hits: readonly RunHit[], judged: ReadonlyMap<string
 /** Evaluates a run against qrels; see the module comment for every definition. @throws PlaitError INVALID_ARGUMENT for an unknown option key. */
 export function evaluateRun(run: Run, qrels: Qrels, options: EvaluateOptions = {}): EvalResult {
   checkOptionKeys(options, EVALUATE_OPTION_KEYS, 'evaluateRun option');
+  checkMap('run', run, 'a run (a Map of query id to hits)');
+  checkMap('qrels', qrels, 'qrels (a Map of query id to a Map of document id to grade)');
   const identicalRule = options.ignoreIdenticalIds ?? 'auto';
   if (identicalRule !== true && identicalRule !== false && identicalRule !== 'auto') {
     throw new PlaitError('INVALID_ARGUMENT', { message: `Expected true, false or 'auto' for ignoreIdenticalIds but received ${String(identicalRule)}`, name: 'ignoreIdenticalIds' });

@@ -19,7 +19,7 @@
  */
 
 import { readTextFile } from './read-text-file.js';
-import { PlaitError } from '../errors/index.js';
+import { PlaitError, checkString } from '../errors/index.js';
 import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import { INLINE_SOURCE, firstContentLine, malformedLine, otherSeparatorHint, splitLines, whitespaceFields } from './input-error.js';
 
@@ -84,6 +84,7 @@ export function qrelsFields(line: string): string[] {
  */
 export function parseQrels(text: string, options: ReadQrelsOptions = {}): Qrels {
   checkOptionKeys(options, READ_QRELS_OPTION_KEYS, 'qrels reader option');
+  checkString('text', text, 'the text of a qrels file (a string)');
   const file = options.file ?? INLINE_SOURCE;
   const format = options.format ?? detectQrelsFormat(text);
   if (format !== 'beir' && format !== 'trec') {

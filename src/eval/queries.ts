@@ -14,7 +14,7 @@
  */
 
 import { readTextFile } from './read-text-file.js';
-import { PlaitError } from '../errors/index.js';
+import { PlaitError, checkString } from '../errors/index.js';
 import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import { idText } from '../util/json-number-text.js';
 import { INLINE_SOURCE, firstContentLine, malformedLine, otherSeparatorHint, splitLines } from './input-error.js';
@@ -65,6 +65,7 @@ export function detectQueriesFormat(text: string, file?: string): QueriesFormat 
 /** Parses queries from text. An id twice with the same text is read once; with another text it is `INVALID_INPUT` at the second occurrence. */
 export function parseQueries(text: string, options: ReadQueriesOptions = {}): EvalQuery[] {
   checkOptionKeys(options, READ_QUERIES_OPTION_KEYS, 'queries reader option');
+  checkString('text', text, 'the text of a queries file (a string)');
   const file = options.file ?? INLINE_SOURCE;
   const format = options.format ?? detectQueriesFormat(text, options.file);
   const out = new QueryCollector(file, options.onSkip);

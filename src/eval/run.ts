@@ -4,7 +4,7 @@
  */
 
 import { readTextFile } from './read-text-file.js';
-import { PlaitError } from '../errors/index.js';
+import { PlaitError, checkOptions, checkString, checkMap, checkNonEmptyString } from '../errors/index.js';
 import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import { writeFileAtomic } from '../util/write-file-atomic.js';
 import { INLINE_SOURCE, malformedLine, otherSeparatorHint, splitLines, whitespaceFields } from './input-error.js';
@@ -74,6 +74,7 @@ export function sortRunTrecEval(run: Run): Run {
  */
 export function parseRun(text: string, options: ReadRunOptions = {}): Run {
   checkOptionKeys(options, READ_RUN_OPTION_KEYS, 'run reader option');
+  checkString('text', text, 'the text of a TREC run file (a string)');
   const file = options.file ?? INLINE_SOURCE;
   const run: Run = new Map();
   const seen = new Map<string, Set<string>>();
@@ -122,6 +123,7 @@ export async function readRun(path: string, options: ReadRunOptions = {}): Promi
  */
 export function formatRun(run: Run, options: WriteRunOptions = {}): string {
   checkOptionKeys(options, WRITE_RUN_OPTION_KEYS, 'run writer option');
+  checkMap('run', run, 'a run (a Map of query id to hits)');
   const tag = options.tag ?? 'plait';
   checkToken(tag, 'run tag');
   const parts: string[] = [];
@@ -141,6 +143,9 @@ export function formatRun(run: Run, options: WriteRunOptions = {}): string {
 
 /** Writes a TREC run file atomically (temporary file, then rename). */
 export async function writeRun(path: string, run: Run, options: WriteRunOptions = {}): Promise<void> {
+  checkNonEmptyString('path', path, 'a file path');
+  checkMap('run', run, 'a run (a Map of query id to hits)');
+  checkOptions('options', options);
   await writeFileAtomic(path, formatRun(run, options));
 }
 

@@ -4,7 +4,7 @@
  */
 
 import { EVAL_DEFAULTS, EVAL_REPORT_DEFAULTS } from '../config/defaults.js';
-import { PlaitError } from '../errors/index.js';
+import { PlaitError, checkNumbers } from '../errors/index.js';
 import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import { mulberry32Uint32 } from '../util/random.js';
 import { studentTTwoSidedP } from './student-t.js';
@@ -48,6 +48,8 @@ export function pairedRandomizationTest(
   options: RandomizationTestOptions = {},
 ): RandomizationTestResult {
   checkOptionKeys(options, RANDOMIZATION_TEST_OPTION_KEYS, 'pairedRandomizationTest option');
+  checkNumbers('a', a);
+  checkNumbers('b', b);
   const d = differences(a, b, 1);
   const permutations = options.permutations ?? EVAL_DEFAULTS.permutations;
   if (!Number.isInteger(permutations) || permutations < 1) {
@@ -82,6 +84,8 @@ export function pairedRandomizationTest(
  * else p = 0 (t = ±∞).
  */
 export function pairedTTest(a: ArrayLike<number>, b: ArrayLike<number>): TTestResult {
+  checkNumbers('a', a);
+  checkNumbers('b', b);
   const d = differences(a, b, 2);
   const n = d.length;
   let mean = 0;

@@ -1,7 +1,7 @@
 /** The comparison as a fixed-width terminal table. */
 
 import type { Comparison, ModeSummary } from './comparison.js';
-import { METRIC_LABELS, describeMeta, reportNotes, significanceMarker, significanceNote } from './comparison.js';
+import { checkComparison, METRIC_LABELS, describeMeta, reportNotes, significanceMarker, significanceNote } from './comparison.js';
 
 export interface TableColumn {
   header: string;
@@ -55,6 +55,7 @@ export function tableColumns(c: Comparison): TableColumn[] {
  * explaining the significance marker. Columns are padded to their widest cell (code points).
  */
 export function renderTable(c: Comparison): string {
+  checkComparison(c);
   const columns = tableColumns(c);
   const rows = [columns.map((col) => col.header), ...c.modes.map((m) => columns.map((col) => col.cell(m)))];
   const widths = columns.map((_, j) => Math.max(...rows.map((r) => [...r[j]!].length)));

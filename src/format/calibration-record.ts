@@ -5,7 +5,7 @@
  * the record is committed like any change to the folder (index-transaction.ts): under the write lock,
  * on top of the last commit, as a new generation with a new commit id (so servers pick it up).
  */
-import { PlaitError } from '../errors/index.js';
+import { PlaitError, checkObject, checkNonEmptyString } from '../errors/index.js';
 import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import type { PlaidParams } from '../config/defaults.js';
 import type { IndexManifest } from './manifest.js';
@@ -69,6 +69,7 @@ export interface IndexCalibration {
  * defaults, `plaidDefaultsFor`). In the open bucket ndocs grows with topK as ColBERT's does.
  */
 export function calibratedPlaidParams(calibration: IndexCalibration | undefined, topK: number): PlaidParams | null {
+  if (calibration !== undefined) checkObject('calibration', calibration, 'an IndexCalibration or undefined');
   if (calibration === undefined || !Array.isArray(calibration.buckets)) return null;
   const bucket = calibration.buckets.find((b) => b.maxTopK === null || topK <= b.maxTopK);
   if (bucket === undefined) return null;
@@ -95,6 +96,7 @@ const WRITE_CALIBRATION_OPTION_KEYS = { onOp: true, lock: true, measured: true }
  */
 export function writeCalibration(indexPath: string, calibration: IndexCalibration | null, options: WriteCalibrationOptions = {}): IndexManifest {
   checkOptionKeys(options, WRITE_CALIBRATION_OPTION_KEYS, 'writeCalibration option');
+  checkNonEmptyString('indexPath', indexPath, 'an index folder path');
   const tx = IndexTransaction.begin(indexPath, { onOp: options.onOp, lock: options.lock });
   try {
     const base = tx.current;

@@ -8,7 +8,7 @@
  */
 import { existsSync, lstatSync, readdirSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
-import { PlaitError, invalidArgument } from '../errors/index.js';
+import { PlaitError, invalidArgument, checkNonEmptyString } from '../errors/index.js';
 import { MANIFEST_FILE } from './manifest.js';
 import { LOCK_BREAK_FILE, LOCK_FILE, LOCK_RECORD_FILE, liveLockHolder } from './write-lock.js';
 import { CLUSTER_MANIFEST_FILE } from '../cluster/cluster-manifest.js';
@@ -93,6 +93,7 @@ export type FolderDestination = 'absent' | 'emptyFolder' | 'index';
  * file is never called an index. `hint` says what to do ("choose another destination").
  */
 export function occupiedDestination(path: string, hint: string): PlaitError {
+  checkNonEmptyString('path', path, 'a folder path');
   if (isIndexDir(path)) return new PlaitError('INDEX_EXISTS', { message: `${path} is an index already; ${hint}`, path });
   let kind: 'file' | 'folder' | 'other';
   try {

@@ -35,7 +35,7 @@
 import { closeSync, constants, copyFileSync, existsSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { PlaitError } from '../errors/index.js';
+import { PlaitError, checkFunction, checkNonEmptyString, checkObject, checkShape, checkNumber, checkString } from '../errors/index.js';
 import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import { ArrayFileWriter, fileEntry } from './index-files.js';
 import { MANIFEST_FILE, listedFiles, type FileEntry, type IndexManifest } from './manifest.js';
@@ -116,6 +116,7 @@ const openTransactions = new Set<IndexTransaction>();
 
 /** Calls `listener` with every transaction event of this process until the returned function is called. */
 export function observeTransactions(listener: (event: TransactionEvent) => void): () => void {
+  checkFunction('listener', listener, 'a function (event) => void');
   observers.add(listener);
   return () => {
     observers.delete(listener);
@@ -147,11 +148,15 @@ export function abortOpenTransactions(): string[] {
 
 /** `base.gNNNN.ext` for generation g (e.g. genFileName('doclens', 3, 'i32') → doclens.g0003.i32). */
 export function genFileName(base: string, generation: number, ext: string): string {
+  checkString('base', base, 'a file name stem');
+  checkNumber('generation', generation, 'a generation number');
   return `${base}.g${String(generation).padStart(4, '0')}.${ext}`;
 }
 
 /** Segment stem of generation g's i-th new segment: "g0003.0000". */
 export function genSegmentStem(generation: number, i: number): string {
+  checkNumber('generation', generation, 'a generation number');
+  checkNumber('i', i, 'a segment number');
   return `g${String(generation).padStart(4, '0')}.${String(i).padStart(4, '0')}`;
 }
 
@@ -180,11 +185,13 @@ export function fsyncFile(path: string): void {
  * that was not only a calibration record (or the commit id itself in manifests from before it).
  */
 export function contentCommitOf(m: IndexManifest): string {
+  checkShape('m', m, 'an IndexManifest (from readManifest)', ['settings', 'codec']);
   return m.contentCommit ?? commitIdOf(m);
 }
 
 /** A commit's identity: the manifest's `commit` id, or for indexes from before it, a hash of the manifest. */
 export function commitIdOf(m: IndexManifest): string {
+  checkShape('m', m, 'an IndexManifest (from readManifest)', ['settings', 'codec']);
   if (typeof m.commit === 'string') return m.commit;
   return `h${createHash('sha1').update(JSON.stringify(m)).digest('hex').slice(0, 24)}`;
 }
@@ -257,6 +264,7 @@ export class IndexTransaction {
    */
   static begin(dir: string, options: TransactionOptions = {}): IndexTransaction {
     checkOptionKeys(options, TRANSACTION_OPTION_KEYS, 'IndexTransaction option');
+    checkNonEmptyString('dir', dir, 'an index folder path');
     const lock = acquireWriteLock(dir, options.lock);
     try {
       let base: IndexManifest | null;
@@ -545,6 +553,9 @@ export class IndexTransaction {
 
 /** Runs `change` inside a transaction on `dir`, closing it whatever happens. */
 export function withTransaction<T>(dir: string, options: TransactionOptions, change: (tx: IndexTransaction) => T): T {
+  checkNonEmptyString('dir', dir, 'an index folder path');
+  checkObject('options', options, 'transaction options');
+  checkFunction('change', change, 'a function (tx) => result');
   const tx = IndexTransaction.begin(dir, options);
   try {
     return change(tx);

@@ -13,6 +13,7 @@ import type { ModelInfo, ModelSpec } from '../encoder/types.js';
 import type { Nbits } from '../codec/residual-codec.js';
 import { TERNARY_NBITS } from '../kernels/validate.js';
 import type { IndexCalibration } from './calibration-record.js';
+import { checkObject, checkShape, checkNumber, checkString } from '../errors/index.js';
 
 export const FORMAT_NAME = 'plait-index';
 /** Bump on any change to a file's layout; readers refuse other versions. 2: segmented codes/residuals, 64-bit IVF offsets. */
@@ -47,6 +48,8 @@ export type SegmentRole = 'codes' | 'residuals';
 
 /** File name of segment `i` of a per-token array: codes.0000.i32 (int32 centroid ids), residuals.0000.u8 (dim·nbits/8 bytes a token; ceil(dim/5) for ternary). */
 export function segmentFileName(role: SegmentRole, i: number): string {
+  checkString('role', role, 'a segment role ("codes" or "residuals")');
+  checkNumber('i', i, 'a segment number');
   const n = String(i).padStart(4, '0');
   return role === 'codes' ? `codes.${n}.i32` : `residuals.${n}.u8`;
 }
@@ -68,6 +71,7 @@ export interface FileEntry {
 
 /** Whether a listed file is changed in place and so has no size or CRC-32 to check (FileEntry.inPlace). */
 export function inPlaceUnchecked(entry: FileEntry): boolean {
+  checkObject('entry', entry, 'a manifest FileEntry');
   return entry.inPlace === true && entry.bytes === 0 && entry.crc32 === 0;
 }
 
@@ -252,6 +256,7 @@ export function segmentFile(s: SegmentEntry, role: SegmentRole, i: number): stri
 
 /** Every file the manifest lists, with its expected size and CRC (the manifest itself excluded). */
 export function listedFiles(m: IndexManifest): Array<{ name: string; entry: FileEntry }> {
+  checkShape('m', m, 'an IndexManifest (from readManifest)', ['settings', 'codec']);
   const out: Array<{ name: string; entry: FileEntry }> = (Object.keys(INDEX_FILES) as IndexFileRole[]).map((role) => ({ name: roleFileName(m, role), entry: m.files[role] }));
   m.segments.forEach((s, i) => {
     out.push({ name: segmentFile(s, 'codes', i), entry: s.codes });

@@ -41,7 +41,7 @@ import { nativeFileOps } from '../kernels/index.js';
 import { INDEX_FILES, MANIFEST_FILE, roleFileName, segmentFile, type ArraysDelta, type IndexFileRole, type IndexManifest, type NamedFile } from './manifest.js';
 import { readManifest } from './index-reader.js';
 import { CLAIM_FILES, checkFolderDestination, occupiedDestination, type FolderDestination } from './index-path.js';
-import { PlaitError, isPlaitError } from '../errors/index.js';
+import { PlaitError, isPlaitError, checkNonEmptyString } from '../errors/index.js';
 import { writeFileAtomic } from './index-files.js';
 import { fsyncDir, fsyncFile, IndexTransaction, unmanagedEntries, type TransactionOptions } from './index-transaction.js';
 import { acquireWriteLock, type WriteLock } from './write-lock.js';
@@ -351,6 +351,7 @@ export function removeActiveBuildDirs(): string[] {
  * folders removed.
  */
 export function cleanStaleBuilds(target: string): string[] {
+  checkNonEmptyString('target', target, 'an index folder path');
   const parent = dirname(target);
   if (!existsSync(parent)) return [];
   const removed: string[] = [];

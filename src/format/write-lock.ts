@@ -33,7 +33,7 @@ import { closeSync, existsSync, fsyncSync, fstatSync, ftruncateSync, linkSync, o
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { PlaitError } from '../errors/index.js';
+import { PlaitError, checkNonEmptyString } from '../errors/index.js';
 import { nativeFileOps } from '../kernels/index.js';
 
 /** The flock file (kept for good: see the module header). */
@@ -168,6 +168,7 @@ function newRecord(): LockRecord {
  * A second acquire in the same process is refused like any other writer's.
  */
 export function acquireWriteLock(dir: string, kind: LockKind = lockKind()): WriteLock {
+  checkNonEmptyString('dir', dir, 'an index folder path');
   return kind === 'flock' ? acquireFlock(dir) : acquireRecord(dir);
 }
 

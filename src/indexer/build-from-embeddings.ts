@@ -4,7 +4,7 @@
  */
 import { join } from 'node:path';
 import { BUILD_DEFAULTS } from '../config/defaults.js';
-import { PlaitError, invalidArgument, isPlaitError } from '../errors/index.js';
+import { PlaitError, invalidArgument, isPlaitError, checkShape } from '../errors/index.js';
 import { checkNbits } from '../codec/residual-codec.js';
 import type { ModelInfo, ModelSpec } from '../encoder/types.js';
 import { getKernels } from '../kernels/index.js';
@@ -44,6 +44,8 @@ const EMBEDDINGS_BUILD_OPTION_KEYS = {
 /** @throws PlaitError INVALID_ARGUMENT (an unknown option key, nPassages, nbits), DIMENSION_MISMATCH, and the build's errors. */
 export async function buildIndexFromEmbeddings(source: EmbeddingSource, options: EmbeddingsBuildOptions): Promise<{ path: string; manifest: IndexManifest }> {
   checkOptionKeys(options, EMBEDDINGS_BUILD_OPTION_KEYS, 'buildIndexFromEmbeddings option');
+  checkShape('source', source, 'an EmbeddingSource ({ nPassages, dim, embed })', ['nPassages', 'dim', 'embed']);
+  checkShape('options', options, 'build options with index and model', ['model']);
   if (source.dim !== options.model.dim) throw new PlaitError('DIMENSION_MISMATCH', { expected: options.model.dim, received: source.dim });
   if (!Number.isInteger(source.nPassages) || source.nPassages < 1) throw invalidArgument('nPassages', 'a positive integer', source.nPassages);
   const nbits = checkNbits(options.nbits ?? BUILD_DEFAULTS.nbits);

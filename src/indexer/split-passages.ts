@@ -8,7 +8,7 @@
  * text before the first token or after the last one is not lost).
  */
 
-import { invalidArgument } from '../errors/index.js';
+import { invalidArgument, checkFunction, checkString } from '../errors/index.js';
 import type { TokenizedText } from '../encoder/types.js';
 
 export interface Passage {
@@ -56,6 +56,8 @@ export function splitIntoPassages(text: string, tokens: TokenizedText, window: n
  * block seams as within blocks.
  */
 export function splitLongText(text: string, tokenize: (text: string) => TokenizedText, window: number, stride: number, blockChars: number): Passage[] {
+  checkString('text', text);
+  checkFunction('tokenize', tokenize, 'a function (text) => TokenizedText');
   if (text.length <= blockChars) return splitIntoPassages(text, tokenize(text), window, stride);
   if (!Number.isInteger(window) || window < 1) throw invalidArgument('window', 'a positive integer', window);
   if (!Number.isInteger(stride) || stride < 1 || stride > window) throw invalidArgument('stride', `an integer in [1, ${window}]`, stride);

@@ -21,7 +21,7 @@ import { BaseRetriever, type BaseRetrieverInput } from '@langchain/core/retrieve
 import { ensureConfig, type RunnableConfig } from '@langchain/core/runnables';
 import { BaseDocumentCompressor } from '@langchain/core/retrievers/document_compressors';
 import { Document, type DocumentInterface } from '@langchain/core/documents';
-import { invalidArgument } from '../errors/index.js';
+import { checkShape, invalidArgument } from '../errors/index.js';
 import type { PlaitIndex } from '../search/plait-index.js';
 import { SEARCH_OPTION_KEYS, type SearchOptions } from '../search/search-options.js';
 import { INTEGRATION_RERANKER_KEYS, RerankerHandle, checkTopN, type IntegrationRerankerOptions } from './reranker-handle.js';
@@ -102,6 +102,7 @@ export class PlaitRetriever extends BaseRetriever<PlaitDocumentMetadata> {
   constructor(fields: PlaitRetrieverInput) {
     // A misspelt key (`searchOption`) had been dropped in silence: every search ran with plait's defaults.
     checkOptionKeys(fields, PLAIT_RETRIEVER_INPUT_KEYS, 'PlaitRetriever field');
+    checkShape('fields', fields, 'PlaitRetriever fields ({ index, searchOptions? })', ['index']);
     checkOptionKeys(fields.searchOptions, RETRIEVER_SEARCH_OPTION_KEYS, 'PlaitRetriever searchOptions key');
     super(fields);
     this.index = fields.index;

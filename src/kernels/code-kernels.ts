@@ -12,7 +12,7 @@
  */
 
 import { MAXSIM_EMPTY_TOKEN } from './types.js';
-import { PlaitError } from '../errors/index.js';
+import { PlaitError, checkNumber } from '../errors/index.js';
 import { checkCodes, checkCount, checkDim, checkLength, checkSpans } from './validate.js';
 
 /** Query lanes of one LUT row are a multiple of this: one AVX2 register of int16 (AVX-512 takes two groups at once). */
@@ -23,6 +23,7 @@ export const CODE_SCORING_NBITS = [1, 2, 4] as const;
 
 /** Query lanes of a LUT row for a query of qLen tokens: qLen rounded up to CODE_LUT_LANES (at least one group). */
 export function codeLutLanes(qLen: number): number {
+  checkNumber('qLen', qLen, 'a query length in rows');
   return Math.max(CODE_LUT_LANES, Math.ceil(qLen / CODE_LUT_LANES) * CODE_LUT_LANES);
 }
 

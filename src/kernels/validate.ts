@@ -4,7 +4,7 @@
  * JavaScript would silently yield NaN scores). The native addon makes the same checks in C++.
  */
 
-import { PlaitError, invalidArgument } from '../errors/index.js';
+import { PlaitError, invalidArgument, checkNumber } from '../errors/index.js';
 
 /**
  * Residual widths, the one set for the whole engine (kernels, codec, index format): a byte holds a
@@ -39,6 +39,7 @@ export function parseNbits(name: string): Nbits {
 
 /** The width's name: 'ternary' for TERNARY_NBITS, else its number of bits. */
 export function nbitsName(nbits: number): string {
+  checkNumber('nbits', nbits, 'an nbits value');
   return nbits === TERNARY_NBITS ? TERNARY_NAME : String(nbits);
 }
 

@@ -15,7 +15,7 @@ import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import { PlaitIndex } from '../search/plait-index.js';
 import type { PipelineIndex } from '../pipeline/pipeline-index.js';
 import { LTR_DEFAULTS } from '../config/defaults.js';
-import { PlaitError, checkSignal } from '../errors/index.js';
+import { PlaitError, checkSignal, checkShape, checkString } from '../errors/index.js';
 import { throwIfAborted } from '../search/deadline.js';
 import type { LtrExplanation, LtrModel } from './ltr-model.js';
 
@@ -54,6 +54,10 @@ export async function explainLtr(
   options: ExplainLtrOptions = {},
 ): Promise<LtrDocExplanation> {
   checkOptionKeys(options, EXPLAIN_LTR_OPTION_KEYS, 'explainLtr option');
+  checkShape('index', index, 'an open PlaitIndex (from openIndex)', ['manifest', 'docstore']);
+  checkShape('model', model, 'an LtrModel (from LtrModel.load)', ['file']);
+  checkString('query', query, 'a query (a string)');
+  checkString('docId', docId, 'a document id (a string)');
   const signal = checkSignal('signal', options.signal);
   throwIfAborted(signal);
   // The code and words of every other door for an unknown id (PlaitIndex.explain, the HTTP explain's 404): it was INVALID_INPUT here.

@@ -27,7 +27,7 @@
  * a `PipelineIndex` (src/pipeline/pipeline-index.ts), so a cluster's coordinator computes the same
  * features from the documents' shards (BM25 with the corpus's statistics).
  */
-import { PlaitError } from '../errors/index.js';
+import { PlaitError, checkArray, checkObject, checkString, checkStringArray } from '../errors/index.js';
 import { bm25Length } from '../docstore/bm25-terms.js';
 import { indexText } from '../indexer/index-text.js';
 import { PlaitIndex } from '../search/plait-index.js';
@@ -57,6 +57,7 @@ export interface FeatureCandidate {
  * @throws PlaitError INVALID_ARGUMENT for a field name that is empty or repeated.
  */
 export function featureNames(metadataFields: readonly string[] = [], withCross = false): string[] {
+  checkArray('metadataFields', metadataFields, 'an array of metadata field names');
   const seen = new Set<string>();
   for (const f of metadataFields) {
     if (typeof f !== 'string' || f.trim() === '' || seen.has(f)) throw new PlaitError('INVALID_ARGUMENT', { message: `Expected distinct non-empty metadata field names but received ${JSON.stringify(metadataFields)}`, name: 'features' });
@@ -103,6 +104,10 @@ async function maxSim(index: PipelineIndex, query: string, candidates: readonly 
  * @throws PlaitError DOCUMENT_NOT_FOUND for an unknown docId.
  */
 export async function computeFeatures(on: PlaitIndex | PipelineIndex, query: string, candidates: readonly FeatureCandidate[], names: readonly string[]): Promise<Float32Array> {
+  checkObject('on', on, 'an open PlaitIndex or a PipelineIndex');
+  checkString('query', query, 'a query (a string)');
+  checkArray('candidates', candidates, 'an array of FeatureCandidates');
+  checkStringArray('names', names, 'an array of feature names');
   const index = on instanceof PlaitIndex ? localPipelineIndex(on) : on;
   const n = candidates.length;
   const width = names.length;

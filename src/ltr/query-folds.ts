@@ -4,6 +4,7 @@
  * (util/random.ts), so a split is repeatable.
  */
 import { Random } from '../util/random.js';
+import { checkNumber, checkStringArray } from '../errors/index.js';
 
 /** `items` in a seeded random order (a new array). */
 export function seededShuffle<T>(items: readonly T[], seed: number): T[] {
@@ -18,6 +19,9 @@ export function seededShuffle<T>(items: readonly T[], seed: number): T[] {
 
 /** `k` folds of the query ids: the seeded shuffle dealt round-robin (sizes differ by at most one). */
 export function queryFolds(ids: readonly string[], k: number, seed: number): string[][] {
+  checkStringArray('ids', ids, 'an array of query ids');
+  checkNumber('k', k, 'a fold count');
+  checkNumber('seed', seed, 'a seed');
   const order = seededShuffle(ids, seed);
   return Array.from({ length: k }, (_, f) => order.filter((_, i) => i % k === f));
 }

@@ -12,7 +12,7 @@ import { formatPipeline, parsePipeline } from '../pipeline/pipeline-spec.js';
 import type { PlaitIndex } from '../search/plait-index.js';
 import type { Qrels } from '../eval/qrels.js';
 import type { EvalQuery } from '../eval/queries.js';
-import { PlaitError } from '../errors/index.js';
+import { PlaitError, checkArray, checkString, checkStringArray } from '../errors/index.js';
 import { qrelsInIndex, unjudgedQueriesError } from '../eval/judgments-check.js';
 import { LTR_FEATURE_SET_VERSION, computeFeatures, featureNames } from './features.js';
 import { LTR_MODEL_FORMAT, LTR_MODEL_VERSION, LtrModel, ltrTrainedOn, type LtrTrainedOn } from './ltr-model.js';
@@ -107,6 +107,9 @@ function checkMetadataFeatures(index: PlaitIndex, fields: readonly string[]): vo
  *   the model warns when run on another index (LtrModel.indexWarning); omitted, nothing is recorded.
  */
 export async function trainLtrModel(groups: readonly LtrGroup[], features: readonly string[], candidates: string, options: XgboostTrainOptions = {}, trainedOn?: LtrTrainedOn): Promise<LtrModel> {
+  checkArray('groups', groups, 'an array of LtrGroups (from collectLtrGroups)');
+  checkStringArray('features', features, 'an array of feature names');
+  checkString('candidates', candidates, 'the candidate pipeline (a string)');
   const r = await trainXgboost(groups, features.length, options);
   return LtrModel.fromJSON({
     format: LTR_MODEL_FORMAT,

@@ -29,7 +29,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LTR_DEFAULTS } from '../config/defaults.js';
-import { PlaitError, invalidArgument } from '../errors/index.js';
+import { PlaitError, invalidArgument, checkArray, checkNumber } from '../errors/index.js';
 import { seededShuffle } from './query-folds.js';
 import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 
@@ -157,6 +157,8 @@ const XGBOOST_TRAIN_OPTION_KEYS = {
  */
 export async function trainXgboost(groups: readonly LtrGroup[], nFeatures: number, options: XgboostTrainOptions = {}): Promise<XgboostTrainResult> {
   checkOptionKeys(options, XGBOOST_TRAIN_OPTION_KEYS, 'LTR training option');
+  checkArray('groups', groups, 'an array of LtrGroups (from collectLtrGroups)');
+  checkNumber('nFeatures', nFeatures, 'a feature count');
   const o = {
     objective: options.objective ?? LTR_DEFAULTS.objective,
     eta: positive('eta', options.eta ?? LTR_DEFAULTS.eta),

@@ -4,7 +4,7 @@
  * encoder as the build, so an added document is indexed exactly as a rebuild would index it.
  */
 import { BUILD_MEMORY_DEFAULTS, ENCODER_DEFAULTS } from '../config/defaults.js';
-import { PlaitError, abortedBy, invalidArgument } from '../errors/index.js';
+import { PlaitError, abortedBy, invalidArgument, checkArray, checkShape, checkObject } from '../errors/index.js';
 import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import { OTHER_APIS_FIELDS } from '../util/other-api-fields.js';
 import type { Encoder } from '../encoder/types.js';
@@ -96,6 +96,9 @@ export async function encodeDocuments(
   options: EncodeDocumentsOptions = {},
 ): Promise<EncodedDocument[]> {
   checkOptionKeys(options, ENCODE_DOCUMENTS_OPTION_KEYS, 'encodeDocuments option');
+  checkArray('docs', docs, 'an array of documents ({ docId, text })');
+  checkObject('encoder', encoder, 'an Encoder (from createEncoder)');
+  checkShape('manifest', manifest, 'an IndexManifest (from readManifest)', ['settings', 'codec']);
   const { onEncoded, signal } = options;
   const { split, window, stride } = manifest.settings;
   const pieces = docs.map((doc) => {

@@ -19,7 +19,7 @@
  */
 import { copyFileSync, existsSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
-import { PlaitError, isPlaitError } from '../errors/index.js';
+import { PlaitError, isPlaitError, checkNonEmptyString } from '../errors/index.js';
 import { readManifest } from '../format/index-reader.js';
 import { checkFolderDestination, occupiedDestination } from '../format/index-path.js';
 import { fsyncDir, fsyncFile } from '../format/index-transaction.js';
@@ -99,6 +99,8 @@ export function realPathOf(path: string): string {
  * it), INDEX_NOT_FOUND / INDEX_CORRUPT (no readable index at `src`), DOCSTORE_FAILED (SQLite's backup failed).
  */
 export async function backupIndex(src: string, dest: string): Promise<BackupResult> {
+  checkNonEmptyString('src', src, 'an index folder path');
+  checkNonEmptyString('dest', dest, 'a destination folder path');
   const target = resolve(dest);
   // A new or empty folder (the finished copy is renamed over it); an index there is INDEX_EXISTS,
   // a file or a folder of other files DESTINATION_EXISTS.

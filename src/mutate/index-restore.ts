@@ -33,7 +33,7 @@
 import { copyFileSync, existsSync, statSync } from 'node:fs';
 import { basename, dirname, join, relative, isAbsolute, resolve } from 'node:path';
 import { CLUSTER_MANIFEST_FILE, readClusterManifest } from '../cluster/cluster-manifest.js';
-import { PlaitError, isPlaitError } from '../errors/index.js';
+import { PlaitError, isPlaitError, checkNonEmptyString } from '../errors/index.js';
 import { readManifest, verifyIndex } from '../format/index-reader.js';
 import { checkFolderDestination } from '../format/index-path.js';
 import { writeFileAtomic } from '../format/index-files.js';
@@ -95,6 +95,7 @@ export function notABackup(backup: string, cause?: unknown): PlaitError {
  * INDEX_CORRUPT (a file missing, truncated or changed; a damaged store), DOCSTORE_FAILED.
  */
 export function verifyBackup(backup: string): IndexManifest {
+  checkNonEmptyString('backup', backup, 'a backup folder path');
   let manifest: IndexManifest;
   try {
     ({ manifest } = verifyIndex(backup, { verify: 'full' }));
@@ -153,6 +154,8 @@ export function verifyBackup(backup: string): IndexManifest {
  */
 export async function restoreIndex(backup: string, dest: string, options: RestoreOptions = {}): Promise<RestoreResult> {
   checkOptionKeys(options, RESTORE_OPTION_KEYS, 'restore option');
+  checkNonEmptyString('backup', backup, 'a backup folder path');
+  checkNonEmptyString('dest', dest, 'a destination index folder path');
   const src = resolve(backup);
   const target = resolve(dest);
   refuseClusterTarget(target);

@@ -37,7 +37,7 @@
  * tombstone bitmap"). Bytes written and time per write: bench/write-cost.ts, bench/RESULTS.md ("Write cost").
  */
 import { LIVING_DEFAULTS, SEGMENT_MERGE_DEFAULTS, WRITE_COST_DEFAULTS } from '../config/defaults.js';
-import { PlaitError } from '../errors/index.js';
+import { PlaitError, checkNonEmptyString, checkShape, checkObject } from '../errors/index.js';
 import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import type { TokenEmbeddings } from '../encoder/types.js';
 import type { Kernels } from '../kernels/types.js';
@@ -239,6 +239,8 @@ export function tombstonedPassages(data: Pick<IndexData, 'tombstones'>): number 
  */
 export function updateIndex(dir: string, req: UpdateRequest, options: UpdateOptions = {}): UpdateResult {
   checkOptionKeys(req, UPDATE_REQUEST_KEYS, 'updateIndex request key');
+  checkNonEmptyString('dir', dir, 'an index folder path');
+  checkObject('req', req, 'an UpdateRequest ({ add?, delete?, deleteWhere? })');
   checkOptionKeys(options, UPDATE_OPTION_KEYS, 'updateIndex option');
   const tx = IndexTransaction.begin(dir, { onOp: options.onOp, lock: options.lock });
   let last = tx;
@@ -600,6 +602,7 @@ function driftAfter(m: IndexManifest, data: IndexData, vectors: Float32Array, co
  * compaction writes.
  */
 export function needsCompaction(m: IndexManifest): boolean {
+  checkShape('m', m, 'an IndexManifest (from readManifest)', ['settings', 'codec']);
   return (m.tombstones?.deleted ?? 0) > 0 || m.segments.length > 1 || (m.deltas?.length ?? 0) > 0;
 }
 
@@ -612,6 +615,7 @@ export function needsCompaction(m: IndexManifest): boolean {
  */
 export function compactIndex(dir: string, options: CompactOptions = {}): IndexManifest {
   checkOptionKeys(options, COMPACT_OPTION_KEYS, 'compactIndex option');
+  checkNonEmptyString('dir', dir, 'an index folder path');
   const tx = IndexTransaction.begin(dir, { onOp: options.onOp, lock: options.lock });
   try {
     const committed = tx.current;

@@ -7,7 +7,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LOCK_WAIT_DEFAULTS } from '../config/defaults.js';
-import { PlaitError, invalidArgument, isPlaitError } from '../errors/index.js';
+import { PlaitError, invalidArgument, isPlaitError, checkFunction } from '../errors/index.js';
 import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 
 export interface LockWaitOptions {
@@ -30,6 +30,7 @@ export const LOCK_WAIT_OPTION_KEYS = { lockWaitMs: true, onLockWait: true, signa
  */
 export async function withLockWait<T>(write: () => T | Promise<T>, options: LockWaitOptions = {}): Promise<T> {
   checkOptionKeys(options, LOCK_WAIT_OPTION_KEYS, 'lock wait option');
+  checkFunction('write', write, 'a function () => result');
   const waitMs = options.lockWaitMs ?? LOCK_WAIT_DEFAULTS.waitMs;
   if (!(waitMs >= 0) || !Number.isFinite(waitMs)) throw invalidArgument('lockWaitMs', 'a finite number of milliseconds ≥ 0', waitMs);
   const start = performance.now();

@@ -9,7 +9,7 @@
  * given documents is scattered by shardOf and gathered). Both give the same scores for the same
  * corpus and codebook; the cluster test (test/cluster-pipeline.test.ts) holds them to it.
  */
-import { PlaitError } from '../errors/index.js';
+import { PlaitError, checkShape } from '../errors/index.js';
 import { indexText } from '../indexer/index-text.js';
 import type { PlaitIndex, SearchHit, SearchOptions, SearchResult } from '../search/plait-index.js';
 import type { IndexManifest } from '../format/manifest.js';
@@ -73,6 +73,7 @@ export interface PipelineIndex {
 
 /** One open index as a pipeline's index: its own methods and document store. */
 export function localPipelineIndex(index: PlaitIndex): PipelineIndex {
+  checkShape('index', index, 'an open PlaitIndex (from openIndex)', ['manifest', 'docstore']);
   return {
     get info() {
       return index.info;

@@ -15,7 +15,7 @@
  * - a hybrid stage after the first reads `idfWeighting`, `fusion`, and `alpha` (min-max) or `rrfK` (RRF);
  * - bm25, cross and ltr stages after the first read no search setting.
  */
-import { PlaitError } from '../errors/index.js';
+import { PlaitError, checkArray, checkObject } from '../errors/index.js';
 import { SEARCH_OPTION_RULES, LIBRARY_SPELLING, scopeApplies, type OptionScope, type OptionSpelling, type RuledOption } from '../search/option-scope.js';
 import { formatPipeline, type PipelineStage, type StageName } from './pipeline-spec.js';
 import { retrievalShape, type StageSearchOptions } from './stages.js';
@@ -66,6 +66,8 @@ function stagesSaid(stages: readonly PipelineStage[]): string {
  *   details `{ name, options, stages, reason: 'noStage' }`.
  */
 export function checkSearchSettingsReachStages(stages: readonly PipelineStage[], search: StageSearchOptions, sp: OptionSpelling = LIBRARY_SPELLING, where = 'the pipeline'): void {
+  checkArray('stages', stages, 'an array of pipeline stages');
+  checkObject('search', search, 'search options');
   const o = search as Record<string, unknown>;
   const fusion = search.fusion ?? 'minmax';
   const idle = (Object.keys(SEARCH_OPTION_RULES) as RuledOption[]).filter((k) => o[k] !== undefined && SEARCH_OPTION_RULES[k].pipeline === 'stages' && !settingReachesStage(stages, k, fusion));
@@ -111,6 +113,8 @@ export interface StageBoundSettings {
  * @throws PlaitError INVALID_ARGUMENT naming the setting and the stages there are (details `{ name, stages, reason: 'noStage' }`).
  */
 export function checkStageSettings(stages: readonly PipelineStage[], o: StageBoundSettings): void {
+  checkArray('stages', stages, 'an array of pipeline stages');
+  checkObject('o', o, 'stage settings');
   const spec = formatPipeline(stages);
   const fail = (name: string, why: string): PlaitError =>
     new PlaitError('INVALID_ARGUMENT', { message: `${name} reaches no stage of the pipeline "${spec}" (${stagesSaid(stages)}): ${why}; leave it out or change the pipeline`, name, stages: stages.map((s) => s.stage), reason: 'noStage' });

@@ -15,7 +15,7 @@
  * that shows the spec with a caret under the offending character.
  */
 import { SEARCH_DEFAULTS } from '../config/defaults.js';
-import { PlaitError, describe } from '../errors/index.js';
+import { PlaitError, describe, checkArray } from '../errors/index.js';
 
 export const STAGE_NAMES = ['bm25', 'late', 'hybrid', 'exhaustive', 'cross', 'rm3', 'prf', 'ltr'] as const;
 export type StageName = (typeof STAGE_NAMES)[number];
@@ -125,6 +125,7 @@ export function validateStages(stages: readonly PipelineStage[], at?: (k: number
 
 /** The canonical string form: "bm25:1000 > late:200 > cross:20@150ms". */
 export function formatPipeline(stages: readonly PipelineStage[]): string {
+  checkArray('stages', stages, 'an array of pipeline stages');
   return stages.map((s) => `${s.stage}:${s.depth}${s.budgetMs === undefined ? '' : `@${s.budgetMs}ms`}`).join(' > ');
 }
 

@@ -37,6 +37,7 @@
 import { SPELLING_DEFAULTS } from '../config/defaults.js';
 import type { WordVocabulary } from '../docstore/docstore-reader.js';
 import { editDistance } from '../util/edit-distance.js';
+import { checkShape } from '../errors/index.js';
 
 /** A word replaced by spelling correction. */
 export interface SpellingCorrection {
@@ -99,6 +100,7 @@ export class SpellingCorrector {
   private readonly wordOf: Int32Array;
 
   constructor(vocabulary: WordVocabulary) {
+    checkShape('vocabulary', vocabulary, 'a WordVocabulary (from a docstore)', ['words', 'df']);
     this.words = vocabulary.words;
     this.df = vocabulary.df;
     this.dfOf = new Map();

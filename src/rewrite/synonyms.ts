@@ -26,7 +26,7 @@
  */
 
 import { readFileSync } from 'node:fs';
-import { PlaitError, invalidArgument } from '../errors/index.js';
+import { PlaitError, invalidArgument, checkString } from '../errors/index.js';
 import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 
 /** One rule: the `from` phrase (one or more words) is expanded by the `to` phrases; `replace` drops the matched phrase. */
@@ -105,6 +105,7 @@ function splitArrow(text: string, file: string, lineNo: number): string[] {
  */
 export function parseSynonyms(text: string, options: ParseSynonymsOptions = {}): SynonymMap {
   checkOptionKeys(options, PARSE_SYNONYMS_OPTION_KEYS, 'synonyms option');
+  checkString('text', text, 'the text of a synonyms file (a string)');
   const file = options.file ?? '<synonyms>';
   const expand = options.expand ?? true;
   const format = options.format ?? 'auto';

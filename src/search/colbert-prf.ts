@@ -26,7 +26,7 @@
  * of a cluster holds the same codebook, so the chosen centroids travel as ids, not vectors).
  */
 
-import { invalidArgument } from '../errors/index.js';
+import { invalidArgument, checkInstance, checkObject, checkShape, checkFunction, checkMap, checkArray } from '../errors/index.js';
 import type { ResolvedPrf } from '../rewrite/prf-options.js';
 import { segmentOf, type EncodedQuery, type ScoringArrays } from './plaid.js';
 
@@ -45,6 +45,8 @@ export interface PrfExpansion extends PrfRows {
  * @param pids passages of this index (the first pass's feedback, best first; at most fbDocs of them).
  */
 export function prfCodeCounts(a: ScoringArrays, pids: readonly number[]): Map<number, number> {
+  checkShape('a', a, 'a ScoringArrays (an open index\'s arrays)', ['doclens', 'nCentroids']);
+  checkArray('pids', pids, 'an array of pids');
   const counts = new Map<number, number>();
   for (const pid of pids) {
     const seg = a.segments[segmentOf(a, pid)]!;
@@ -66,6 +68,9 @@ export function prfCodeCounts(a: ScoringArrays, pids: readonly number[]): Map<nu
  * @param n passages of the corpus (a cluster sums its shards').
  */
 export function choosePrfCentroids(counts: ReadonlyMap<number, number>, cellDf: (c: number) => number, n: number, params: ResolvedPrf): PrfRows | null {
+  checkMap('counts', counts, 'a Map of centroid to count (from prfCodeCounts)');
+  checkFunction('cellDf', cellDf, 'a function (centroid) => document frequency');
+  checkObject('params', params, 'resolved PRF settings');
   const idf = (c: number): number => Math.log(n / Math.max(1, cellDf(c)));
   const chosen = [...counts]
     .map(([c, count]) => ({ c, idf: idf(c), score: count * idf(c) }))
@@ -84,6 +89,9 @@ export function choosePrfCentroids(counts: ReadonlyMap<number, number>, cellDf: 
  * @throws PlaitError INVALID_ARGUMENT when a centroid id is outside the codebook or the lengths differ.
  */
 export function appendPrfRows(q: EncodedQuery, centroids: Float32Array, dim: number, rows: PrfRows): EncodedQuery {
+  checkShape('q', q, 'an EncodedQuery', ['vectors']);
+  checkInstance('centroids', centroids, Float32Array);
+  checkObject('rows', rows, 'PrfRows (from choosePrfCentroids)');
   const nCentroids = centroids.length / dim;
   if (rows.weights.length !== rows.centroids.length) throw invalidArgument('prf.weights', `one weight per appended centroid (${rows.centroids.length})`, rows.weights.length);
   for (const c of rows.centroids) if (!(c >= 0 && c < nCentroids)) throw invalidArgument('prf.centroids', `centroid ids in [0, ${nCentroids - 1}]`, c);
@@ -117,6 +125,7 @@ export function prfRewrite(rows: PrfRows, feedbackPassages: number): { kind: 'pr
 
 /** The passages holding a token in each centroid cell (IVF list lengths), c → df(c); with `a.doclens.length`, what a cluster's coordinator sums over its shards. */
 export function prfCellSizes(a: ScoringArrays): Int32Array {
+  checkShape('a', a, 'a ScoringArrays (an open index\'s arrays)', ['doclens', 'nCentroids']);
   const out = new Int32Array(a.nCentroids);
   for (let c = 0; c < out.length; c++) out[c] = a.ivfOffsets[c + 1]! - a.ivfOffsets[c]!;
   return out;

@@ -2,7 +2,7 @@
  * The guard between an index and the model that encodes its queries: a query encoded by another
  * model scores garbage without any error, so a mismatch is refused (MODEL_MISMATCH).
  */
-import { PlaitError } from '../errors/index.js';
+import { PlaitError, checkObject } from '../errors/index.js';
 import type { ModelInfo } from '../encoder/types.js';
 
 const MODEL_KEYS = ['family', 'dim', 'queryMaxlen', 'queryMarker', 'documentMarker', 'attendToMaskTokens', 'vocabSize', 'quantization'] as const;
@@ -13,6 +13,8 @@ const MODEL_KEYS = ['family', 'dim', 'queryMaxlen', 'queryMarker', 'documentMark
  * @throws PlaitError MODEL_MISMATCH listing every differing field.
  */
 export function checkModel(index: ModelInfo, model: ModelInfo): void {
+  checkObject('index', index, 'the index\'s ModelInfo');
+  checkObject('model', model, 'a ModelInfo');
   // quantization is absent for float graphs (and in indexes older than int8 graphs).
   const show = (k: (typeof MODEL_KEYS)[number], v: unknown): string => (k === 'quantization' && v === undefined ? 'float32' : String(v));
   const diffs = MODEL_KEYS.filter((k) => index[k] !== model[k]).map((k) => `${k}: index ${show(k, index[k])}, model ${show(k, model[k])}`);

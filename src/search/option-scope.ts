@@ -23,7 +23,7 @@
  * Its cost: ~2 µs a call (200,000 calls of checkOptionsApply, Zen 5 under load 10), beside ~10 µs
  * for all of resolveSearch and milliseconds for a search.
  */
-import { PlaitError } from '../errors/index.js';
+import { PlaitError, checkObject } from '../errors/index.js';
 import type { SearchMode, SearchOptions } from './search-options.js';
 
 /**
@@ -189,6 +189,7 @@ function describeShape(s: SearchShape, modeGiven: boolean, sp: OptionSpelling): 
  *   `{ name (the first), options, mode, exhaustive, appliesTo (the first's), reason: 'notApplicable' }`.
  */
 export function checkOptionsApply(options: object, defaultMode: SearchMode, sp: OptionSpelling = LIBRARY_SPELLING, scopes: OptionScopes = {}): void {
+  checkObject('options', options, 'search options');
   const o = options as SearchOptions;
   const s = searchShape(o, defaultMode);
   const conflicts = givenOptions(options).flatMap((key) => {
@@ -240,6 +241,8 @@ export function checkPipelineOptions(options: object, where: string, sp: OptionS
  * bm25 mode). Keys outside the table are kept.
  */
 export function applicableSearchOptions<T extends object>(options: T, shape: SearchShape): T {
+  checkObject('options', options, 'search options');
+  checkObject('shape', shape, 'a SearchShape');
   const out: Record<string, unknown> = { ...(options as Record<string, unknown>) };
   for (const key of Object.keys(SEARCH_OPTION_RULES) as RuledOption[]) {
     if (out[key] !== undefined && !scopeApplies(SEARCH_OPTION_RULES[key].scope, shape)) delete out[key];

@@ -12,7 +12,7 @@
  *   → hits with docIds (search-result.ts).
  */
 import { join } from 'node:path';
-import { PlaitError, abortedBy, checkSignal, invalidArgument } from '../errors/index.js';
+import { PlaitError, abortedBy, checkSignal, invalidArgument, checkArray, checkOptions, checkStringArray, checkShape, checkString, checkObject } from '../errors/index.js';
 import { SEARCH_DEFAULTS } from '../config/defaults.js';
 import { WARM_UP_TEXT, warmUpRows } from './warm-up.js';
 import { loadIndexData, readManifest, type IndexData } from '../format/index-reader.js';
@@ -318,6 +318,10 @@ export class PlaitIndex {
     kernels: Kernels,
     options: OpenIndexOptions,
   ) {
+    checkShape('data', data, 'IndexData (from loadIndexData)', ['path', 'manifest']);
+    checkObject('docstore', docstore, 'a DocStoreReader');
+    checkObject('kernels', kernels, 'Kernels (from getKernels)');
+    checkObject('options', options, 'open options');
     this.path = data.path;
     this.manifest = data.manifest;
     this.docstore = docstore;
@@ -704,6 +708,9 @@ export class PlaitIndex {
    * hold one entry per query.
    */
   async searchEncodedBatch(queries: string[], embeddings: TokenEmbeddings[], options: EncodedSearchOptions = {}): Promise<SearchResult[]> {
+    checkStringArray('queries', queries, 'an array of query texts');
+    checkArray('embeddings', embeddings, 'an array of token embeddings (one per query)');
+    checkOptions('options', options);
     return this.guardedCall(() => this.searchEncodedBatchNow(queries, embeddings, options));
   }
 
@@ -729,6 +736,9 @@ export class PlaitIndex {
    * already fired, since a synchronous call cannot see it fire.
    */
   searchEncoded(query: string, embedding: TokenEmbeddings | null, options: SearchOptions = {}): SearchResult {
+    checkString('query', query, 'a query (a string)');
+    if (embedding !== null) checkShape('embedding', embedding, 'token embeddings (from an encoder) or null', ['vectors']);
+    checkOptions('options', options);
     this.checkOpen();
     const r = this.resolveSearch(options);
     // Highlights tokenise with the model's tokenizer, which loads asynchronously.
@@ -848,6 +858,8 @@ export class PlaitIndex {
    * disagree with the embedding), INDEX_CLOSED.
    */
   async highlightHits(hits: readonly { docId: string; pid: number }[], query: HitHighlightQuery, options: boolean | HighlightOptions): Promise<(HitHighlights | null)[]> {
+    checkArray('hits', hits, 'an array of { docId, pid }');
+    checkObject('query', query, 'a HitHighlightQuery ({ embedding, bm25?, lateText? })');
     return this.guardedCall(async () => {
       this.checkOpen();
       const resolved = resolveHighlights(options);

@@ -43,6 +43,7 @@ import { prepareCodeQuery, scoreOnCodes, supportsFastScan, tokenInverseNormsCach
 import { CANDIDATE_DEFAULTS } from '../config/defaults.js';
 import { segmentOf, type DeadlineCheck, type EncodedQuery, type ScoringArrays, type Shortlist } from './plaid.js';
 import { Scratch } from '../util/scratch.js';
+import { checkShape } from '../errors/index.js';
 
 /** Query tokens that probed each cell: `head[c]` is the first slot (i · p + j) or -1, `next[slot]` the next one. */
 interface ProbeLists {
@@ -186,6 +187,8 @@ export function probedTokenScores(
   check?: DeadlineCheck,
   estimateCells: number = CANDIDATE_DEFAULTS.estimateCells,
 ): Float32Array {
+  checkShape('a', a, 'a ScoringArrays (an open index\'s arrays)', ['doclens', 'nCentroids']);
+  checkShape('q', q, 'an EncodedQuery', ['vectors']);
   return probedTokenRanking(a, q, s, probed, pids, Math.max(1, pids.length), kernels, check, estimateCells).scores;
 }
 

@@ -3,12 +3,16 @@
  * SymSpell candidates with it, and the option-key check (util/option-keys.ts) offers the nearest
  * known key with it. It lives here, at the bottom of the stack, so that every stage may import it.
  */
+import { checkNumber, checkString } from '../errors/index.js';
 
 /**
  * Restricted Damerau–Levenshtein distance (insertions, deletions, substitutions, adjacent
  * transpositions), or `max + 1` as soon as it must exceed `max`.
  */
 export function editDistance(a: string, b: string, max: number): number {
+  checkString('a', a);
+  checkString('b', b);
+  checkNumber('max', max, 'a maximum distance');
   if (Math.abs(a.length - b.length) > max) return max + 1;
   const n = b.length;
   let prev2 = new Int32Array(n + 1);

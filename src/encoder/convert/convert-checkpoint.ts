@@ -22,7 +22,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, realpathSync, statSync } from 'node:fs';
 import { mkdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { PlaitError } from '../../errors/index.js';
+import { PlaitError, checkNonEmptyString } from '../../errors/index.js';
 import { cacheWrite, writeCacheFile } from '../cache-write.js';
 import { checkOptionKeys, type OptionKeys } from '../../util/option-keys.js';
 import { buildBertGraph, EMBEDDINGS_OUTPUT, LOGITS_OUTPUT } from './bert-graph-builder.js';
@@ -109,6 +109,7 @@ export function convertedGraphDir(cacheDir: string, dir: string): string {
 
 /** True when `dir` holds a checkpoint plait can convert (config.json with weights beside it). */
 export function isConvertibleCheckpoint(dir: string): boolean {
+  checkNonEmptyString('dir', dir, 'a checkpoint folder path');
   return findCheckpointLayout(dir) !== null;
 }
 
@@ -254,6 +255,7 @@ export async function convertCheckpoint(layout: CheckpointLayout, outDir: string
  */
 export async function ensureConvertedGraph(dir: string, opts: ConvertOptions): Promise<ConvertedGraph> {
   checkOptionKeys(opts, CONVERT_OPTION_KEYS, 'ensureConvertedGraph option');
+  checkNonEmptyString('dir', dir, 'a checkpoint folder path');
   const real = realpathSync(dir);
   const layout = findCheckpointLayout(real);
   if (layout === null) {
@@ -278,5 +280,6 @@ export async function ensureConvertedGraph(dir: string, opts: ConvertOptions): P
 
 /** The manifest next to a converted graph, or null when `onnxPath` was not written by the converter. */
 export function convertManifestFor(onnxPath: string): ConvertManifest | null {
+  checkNonEmptyString('onnxPath', onnxPath, 'an ONNX graph path');
   return readManifest(path.join(path.dirname(onnxPath), CONVERT_MANIFEST_FILE));
 }

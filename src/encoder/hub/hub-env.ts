@@ -5,12 +5,13 @@
  */
 import os from 'node:os';
 import path from 'node:path';
-import { PlaitError } from '../../errors/index.js';
+import { PlaitError, checkObject } from '../../errors/index.js';
 
 export const DEFAULT_HUB_ENDPOINT = 'https://huggingface.co';
 export const DEFAULT_REVISION = 'main';
 
 export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  checkObject('env', env, 'an environment (like process.env)');
   if (env['PLAIT_CACHE_DIR']) return path.resolve(env['PLAIT_CACHE_DIR']);
   const base = env['XDG_CACHE_HOME'] ? env['XDG_CACHE_HOME'] : path.join(os.homedir(), '.cache');
   return path.join(base, 'plait', 'models');

@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { PlaitError } from '../../errors/index.js';
+import { PlaitError, checkNonEmptyString } from '../../errors/index.js';
 import { checkOptionKeys, type OptionKeys } from '../../util/option-keys.js';
 import { downloadFile } from './download-file.js';
 import { writeCacheFile } from '../cache-write.js';
@@ -104,6 +104,7 @@ export function offlineAlternatives(repoId: string): string {
  */
 export function cachedModel(ref: string, opts: CachedModelOptions = {}): PulledModel | null {
   checkOptionKeys(opts, CACHED_MODEL_OPTION_KEYS, 'cachedModel option');
+  checkNonEmptyString('ref', ref, 'a hub repo id ("org/name")');
   const split = splitRepoRevision(ref, opts.revision);
   const repoId = split.repoId;
   const revision = split.revision ?? DEFAULT_REVISION;
@@ -128,6 +129,7 @@ export function cachedModel(ref: string, opts: CachedModelOptions = {}): PulledM
  */
 export async function pullModel(ref: string, opts: PullOptions = {}): Promise<PulledModel> {
   checkOptionKeys(opts, PULL_OPTION_KEYS, 'pullModel option');
+  checkNonEmptyString('ref', ref, 'a hub repo id ("org/name")');
   const split = splitRepoRevision(ref, opts.revision);
   const repoId = split.repoId;
   const revision = split.revision ?? DEFAULT_REVISION;

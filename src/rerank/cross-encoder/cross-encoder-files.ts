@@ -15,7 +15,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { CROSS_ENCODER_DEFAULTS } from '../../config/defaults.js';
-import { PlaitError, invalidArgument } from '../../errors/index.js';
+import { PlaitError, invalidArgument, checkStringArray } from '../../errors/index.js';
 import { checkOptionKeys, type OptionKeys } from '../../util/option-keys.js';
 import { readOutputShape } from '../../encoder/colbert-onnx/onnx-output-shape.js';
 import { readGraphTables } from '../../encoder/colbert-onnx/graph-tables.js';
@@ -171,6 +171,7 @@ const RELEVANT = new Set(['relevant', 'positive', 'pos', 'yes', 'true', 'entailm
  * every two-class ms-marco and NLI-style reranker: 0 = not relevant, 1 = relevant).
  */
 export function relevantClass(labels: readonly string[], numLabels: number, explicit?: string | number): number {
+  checkStringArray('labels', labels, 'an array of class labels');
   if (explicit !== undefined) {
     const i = typeof explicit === 'number' ? explicit : labels.findIndex((l) => l === explicit);
     if (!Number.isInteger(i) || i < 0 || i >= numLabels) {
