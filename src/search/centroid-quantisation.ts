@@ -76,12 +76,30 @@ export function quantiseCentroids(centroids: Float32Array, nCentroids: number, d
 /** Per-thread cache: an index's centroids are quantised once per thread that searches it (K × dim bytes). */
 const cache = new WeakMap<Float32Array, QuantisedCentroids>();
 
-/** `quantiseCentroids`, cached by the centroids array (its contents never change while an index is open). */
+/**
+ * The centroids this thread quantised last. A living index's next generation (a delete, a
+ * compaction, an add: writes never retrain the centroids) loads the same centroids into a new array,
+ * and its warm-up on the serving thread quantised them again: ≈400 ms of each refresh of scifact's
+ * 16,384 × 512 (bench/RESULTS.md, "Writes off the calling thread"). Compared byte for byte instead
+ * (a memcmp of 32 MB, a few ms); weakly held, so a closed index's centroids are not kept alive.
+ */
+let last: { source: WeakRef<Float32Array>; q: QuantisedCentroids } | null = null;
+
+/** The last quantised codes when `centroids` holds exactly the same values as their source; else undefined. */
+function sameAsLast(centroids: Float32Array, nCentroids: number): QuantisedCentroids | undefined {
+  const prev = last?.source.deref();
+  if (last === null || prev === undefined || prev.length !== centroids.length || last.q.scales.length !== nCentroids) return undefined;
+  const bytes = (a: Float32Array): Buffer => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+  return bytes(prev).equals(bytes(centroids)) ? last.q : undefined;
+}
+
+/** `quantiseCentroids`, cached by the centroids array (its contents never change while an index is open), and reused for an equal array (`last`). */
 export function quantisedCentroidsOf(centroids: Float32Array, nCentroids: number, dim: number): QuantisedCentroids {
   let q = cache.get(centroids);
   if (q === undefined || q.scales.length !== nCentroids) {
-    q = quantiseCentroids(centroids, nCentroids, dim);
+    q = sameAsLast(centroids, nCentroids) ?? quantiseCentroids(centroids, nCentroids, dim);
     cache.set(centroids, q);
+    last = { source: new WeakRef(centroids), q };
   }
   return q;
 }
