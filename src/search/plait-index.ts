@@ -605,8 +605,13 @@ export class PlaitIndex {
 
   /** The scoring and document-store part of warmUp, for the generation given (the served one, or the next before its swap). */
   private async warmGeneration(g: { local: LocalScorer; queries: QueryPreparer; pool: SearchPool | null }, docstore: DocStoreReader): Promise<void> {
+    // Each step yields the event loop before the next: after a write, requests on the served
+    // generation (and a server's probes) are answered between them instead of after all three
+    // (0.3–0.7 s of one block on scifact; bench/RESULTS.md, "Writes off the calling thread").
     g.local.warmUp();
+    await yieldTurn();
     docstore.bm25(WARM_UP_TEXT, 1);
+    await yieldTurn();
     const rows = warmUpRows(g.local.arrays);
     if (rows !== null && this.manifest.model.idfWeighting) g.queries.prepare({ ...rows, tokenIds: new Int32Array(rows.length) }, true);
     await g.pool?.warmUp();
