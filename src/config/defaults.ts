@@ -993,6 +993,16 @@ export const LOCK_WAIT_DEFAULTS = {
   maxPauseMs: 500,
 } as const;
 
+/** The write thread (src/mutate/write-thread.ts): deletes and compactions off the calling thread. */
+export const WRITE_THREAD_DEFAULTS = {
+  /**
+   * Idle write threads kept for the next write, unreferenced. 1: a thread's start (the write path's
+   * imports, SQLite and the addon) is paid once a process, not per delete; a second thread exists
+   * only while two writes run at once (two indexes of one server) and ends with its write.
+   */
+  idleThreads: 1,
+} as const;
+
 /**
  * Filtered search (issue 12, src/search/filtered-search.ts exactFilter): when the allowed passages
  * are scored exactly instead of PLAID with the filter's marks. The exact scan costs ~5 µs a passage
