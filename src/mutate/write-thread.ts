@@ -28,7 +28,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { WRITE_THREAD_DEFAULTS } from '../config/defaults.js';
-import { PlaitError, abortedBy, type ErrorCode, type ErrorDetails } from '../errors/index.js';
+import { PlaitError, abortedBy, checkNonEmptyString, checkObject, type ErrorCode, type ErrorDetails } from '../errors/index.js';
 import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import { workerExecArgv } from '../util/worker-exec-argv.js';
 import type { Kernels } from '../kernels/types.js';
@@ -194,6 +194,9 @@ function baseTask(dir: string, options: OffThreadWriteOptions): Pick<WriteTask, 
  */
 export async function updateIndexOffThread(dir: string, req: UpdateRequest, options: OffThreadWriteOptions = {}): Promise<UpdateResult> {
   checkOptionKeys(options, OFF_THREAD_OPTION_KEYS, 'updateIndexOffThread option');
+  // Refused here, as updateIndex refuses them, before a thread is asked.
+  checkNonEmptyString('dir', dir, 'an index folder path');
+  checkObject('req', req, 'an UpdateRequest ({ add?, delete?, deleteWhere? })');
   // A malformed filter is refused here, as updateIndex refuses it, before a thread is asked.
   if (req.deleteWhere !== undefined) compileFilter(req.deleteWhere);
   const task: WriteTask = {
@@ -213,5 +216,6 @@ export async function updateIndexOffThread(dir: string, req: UpdateRequest, opti
  */
 export async function compactIndexOffThread(dir: string, options: Pick<OffThreadWriteOptions, 'kernels' | 'lock' | 'signal'> = {}): Promise<IndexManifest> {
   checkOptionKeys(options, { kernels: true, lock: true, signal: true }, 'compactIndexOffThread option');
+  checkNonEmptyString('dir', dir, 'an index folder path');
   return (await underSignal({ ...baseTask(dir, options), op: 'compact' }, options.signal, 'the compaction')) as IndexManifest;
 }
