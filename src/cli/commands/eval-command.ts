@@ -31,7 +31,7 @@ import { EVAL_REWRITES, STANDARD_MODES, describeMode, parseSweep, rewriteMode, t
 import { readSynonyms, type SynonymMap } from '../../rewrite/synonyms.js';
 import { ProgressReporter } from '../progress.js';
 import { exitCleanlyOnSignals } from '../interrupt.js';
-import { parseIntArg } from '../options.js';
+import { parseIntArg, plural } from '../options.js';
 import { prepareOutputDir, prepareOutputFile, requireInput } from '../validate.js';
 import { withHint } from '../report-error.js';
 import { SKIP_INVALID_HELP, runCliBuild, describeSkipped, totalSkipped } from './index-commands.js';
@@ -202,7 +202,7 @@ export function registerEvalCommand(program: Command): void {
         indexPath = built.path;
       } else if (beir && !o.json) {
         const skipped = readManifest(indexPath).skipped;
-        if (totalSkipped(skipped) > 0) process.stderr.write(`plait: note: the index ${indexPath} left out ${totalSkipped(skipped)} invalid documents (${describeSkipped(skipped)})\n`);
+        if (totalSkipped(skipped) > 0) process.stderr.write(`plait: note: the index ${indexPath} left out ${plural(totalSkipped(skipped), 'invalid document')} (${describeSkipped(skipped)})\n`);
       }
       const index = await openIndexForCli(indexPath, { model: o.model, workers: availableParallelism() });
       try {
@@ -274,7 +274,7 @@ export function registerEvalCommand(program: Command): void {
           ...(Object.keys(fidelity).length === 0 ? {} : { fidelityTop10: fidelity }),
           modeDescriptions: Object.fromEntries(inputs.map((m) => [m.name, describeMode(m.name)])),
         };
-        const comparison = buildComparison(inputs, { baseline: o.baseline, test: o.test, depth: o.depth, meta, title: `${basename(indexPath)}: ${judged.length} queries, depth ${o.depth}` });
+        const comparison = buildComparison(inputs, { baseline: o.baseline, test: o.test, depth: o.depth, meta, title: `${basename(indexPath)}: ${plural(judged.length, 'query', 'queries')}, depth ${o.depth}` });
         // The results are printed first: a report or run file that fails now (a disk filled, a folder
         // removed during the run) must not lose an evaluation that took minutes or hours.
         if (o.json) process.stdout.write(`${JSON.stringify({ ...comparison, encodeMsPerQuery, fidelityTop10: fidelity }, null, 2)}\n`);
@@ -330,7 +330,7 @@ async function checkIndexCorpus(indexPath: string, corpus: string, defaultName: 
   const first = `document "${m.firstMismatch.id}" is ${m.firstMismatch.reason === 'missing' ? 'not in the index' : 'stored with another title or text'}`;
   if (m.matched === 0) {
     const refused = new PlaitError('INVALID_ARGUMENT', {
-      message: `the index ${indexPath} does not hold ${corpus}: none of its first ${m.compared} documents is stored there as the corpus has it (${first}); its figures would measure another corpus`,
+      message: `the index ${indexPath} does not hold ${corpus}: none of its first ${plural(m.compared, 'document')} is stored there as the corpus has it (${first}); its figures would measure another corpus`,
       name: 'index',
     });
     throw withHint(refused, defaultName ? "give --index <a new name> to build this folder's index there, or remove the one in the way" : 'give --index the index built from this folder, or a new name to build it');

@@ -362,7 +362,7 @@ export function sizeTable(files: Record<string, number>, totalBytes: number): st
 export function livingInfoLines(m: IndexManifest): string[] {
   // A build's manifest carries no generation field: it is generation 0, as add, delete and compact say.
   const lines = [`generation   ${m.generation ?? 0}${m.generation === undefined ? ' (as built: add, delete and compact make the next)' : ''}`];
-  if (m.tombstones !== undefined) lines.push(`deleted      ${m.tombstones.deleted} passages awaiting compaction (plait compact; automatic past ${LIVING_DEFAULTS.autoCompactShare * 100}%)`);
+  if (m.tombstones !== undefined) lines.push(`deleted      ${plural(m.tombstones.deleted, 'passage')} awaiting compaction (plait compact; automatic past ${LIVING_DEFAULTS.autoCompactShare * 100}%)`);
   const d = m.drift;
   if (d !== undefined && d.addedTokens > 0) {
     const ratio = d.addedMeanDistance / Math.max(1e-12, d.buildMeanDistance);

@@ -19,7 +19,7 @@ import { addCrossEncoderFlags, crossEncoderOptionsFrom, type CrossCliOptions } f
 import { parsePipeline } from '../../pipeline/pipeline-spec.js';
 import { CrossEncoder } from '../../rerank/cross-encoder/cross-encoder.js';
 import { ProgressReporter } from '../progress.js';
-import { parseFloatArgIn, parseIntArg, printJson, range } from '../options.js';
+import { parseFloatArgIn, parseIntArg, printJson, range, plural } from '../options.js';
 import { prepareOutputFile, requireInput } from '../validate.js';
 import { formatTable } from '../table.js';
 
@@ -110,7 +110,7 @@ export function registerLtrCommand(program: Command): void {
       // A model no better than its candidates' own order on held-out queries ranks worse than no model.
       if (t0.validBaseline !== null && t0.validBaseline !== undefined && t0.validScore <= t0.validBaseline) {
         process.stderr.write(
-          `plait: warning: the model does not beat its candidates' own order on the ${t0.validQueries} validation queries (${t0.metric} ${t0.validScore.toFixed(4)} vs ${t0.validBaseline.toFixed(4)} for "${candidates}" alone): an ltr stage with it would rank worse than none; more judged queries, other candidates (--pipeline) or metadata features (--features) may help\n`,
+          `plait: warning: the model does not beat its candidates' own order on the ${plural(t0.validQueries, 'validation query', 'validation queries')} (${t0.metric} ${t0.validScore.toFixed(4)} vs ${t0.validBaseline.toFixed(4)} for "${candidates}" alone): an ltr stage with it would rank worse than none; more judged queries, other candidates (--pipeline) or metadata features (--features) may help\n`,
         );
       }
       if (o.json === true) printJson({ out: o.out, features, candidates, training: model.file.training, importance: model.importance() });
