@@ -38,8 +38,12 @@ import { SKIP_INVALID_HELP, runCliBuild, describeSkipped, totalSkipped } from '.
 import { warnSkippedQueries } from './query-warnings.js';
 import { addEvalPipelineFlags, checkPipelineFlags, evalPipelineRows, identicalIdsOption, renderStageLatency, type IdenticalIdsRule } from '../pipeline-options.js';
 import { splitPipelineSpecs } from '../../eval/pipeline-modes.js';
+import { parsePipeline, type StageName } from '../../pipeline/pipeline-spec.js';
 import { matchCorpus } from '../corpus-match.js';
 import { checkJudgedQueries, checkQrelsInIndex } from '../qrels-check.js';
+
+/** Pipeline stages that use no vectors of the index's model (cross runs its own cross-encoder; ltr's features include late scores). */
+const LEXICAL_STAGES: ReadonlySet<StageName> = new Set<StageName>(['bm25', 'rm3', 'cross']);
 
 interface EvalCliOptions {
   synonyms?: string;
@@ -211,10 +215,13 @@ export function registerEvalCommand(program: Command): void {
         // store's first use) are paid before anything is timed, and said apart: they had gone into
         // encodeMsPerQuery (648.7 ms/query over 3 queries for the bundled model's ~13 on cisi's 76)
         // and into the first query of the first mode (p95 53.9 ms for a p50 of 18.9).
-        // Lexical modes read no vectors: with only those (`--modes bm25,bm25+rm3`) the model is neither
-        // loaded nor run (it had been: 1.9 s of model load and 2.4 s of encoding cisi's 75 queries for a
-        // BM25 run of 1.5 s). A rewriting mode encodes its own rewritten text; pipelines encode their own.
-        const lexicalOnly = o.pipelines === undefined && modes.every((m) => m.options.mode === 'bm25');
+        // Lexical modes read no vectors: with only those (`--modes bm25,bm25+rm3`, pipelines of bm25,
+        // rm3 and cross stages) the index's model is neither loaded nor run (it had been: 1.9 s of model
+        // load and 2.4 s of encoding cisi's 75 queries for a BM25 run of 1.5 s). A rewriting mode
+        // encodes its own rewritten text; pipelines encode their own.
+        const lexicalOnly =
+          modes.every((m) => m.options.mode === 'bm25') &&
+          (o.pipelines === undefined ? [] : splitPipelineSpecs(o.pipelines)).every((spec) => parsePipeline(spec).every((s) => LEXICAL_STAGES.has(s.stage)));
         const warm0 = performance.now();
         await index.warmUp({ encoder: !lexicalOnly });
         const warmUpMs = performance.now() - warm0;
