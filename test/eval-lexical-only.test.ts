@@ -11,6 +11,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildSynthetic, syntheticPassages } from '../fixtures/synthetic-index.js';
+import { describeMeta } from '../src/eval/comparison.js';
 import { runPlait, type CliResult } from './helpers/cli.js';
 
 let dir: string;
@@ -46,4 +47,8 @@ test('eval\'s table title and significance note count 1 query in the singular', 
 test('eval\'s progress on a pipe gives each mode\'s last count once', () => {
   const lines = run.stderr.split('\n').filter((l) => l.startsWith('{"phase"'));
   assert.deepEqual(lines.map((l) => { const p = JSON.parse(l) as { phase: string; done: number; total: number }; return `${p.phase} ${p.done}/${p.total}`; }), ['bm25 1/1', 'bm25+rm3 1/1', 'bm25:10 > bm25:5 1/1']);
+});
+
+test('eval\'s provenance line counts a machine of 1 core in the singular', () => {
+  assert.match(describeMeta({ machine: { cpu: 'Test CPU', cores: 1 } }), /Test CPU, 1 core\b(?!s)/);
 });

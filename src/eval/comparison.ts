@@ -251,7 +251,7 @@ export function describeMeta(meta: ComparisonMeta): string {
   if (meta.date !== undefined) parts.push(meta.date);
   if (meta.machine !== undefined) {
     const m = meta.machine;
-    parts.push(`${m.cpu}, ${m.cores} cores${m.memoryGiB === undefined ? '' : `, ${m.memoryGiB} GiB`}${m.platform === undefined ? '' : `, ${m.platform}`}`);
+    parts.push(`${m.cpu}, ${plural(m.cores, 'core')}${m.memoryGiB === undefined ? '' : `, ${m.memoryGiB} GiB`}${m.platform === undefined ? '' : `, ${m.platform}`}`);
   }
   if (meta.plaitVersion !== undefined) parts.push(`plait ${meta.plaitVersion}`);
   const skipped = Object.entries(meta.skippedQueries ?? {}).filter(([, n]) => n > 0);

@@ -166,7 +166,7 @@ export class LtrModel {
       throw invalid(source, `"features" is ${JSON.stringify(f.features)} but the trees were trained on columns ${JSON.stringify(own)} (learner.feature_names): was the file edited? Retrain, or restore the list`);
     }
     const trees = TreeEnsemble.fromXgboostJson(f.xgboost, source);
-    if (trees.nFeatures !== f.features.length) throw invalid(source, `the trees read ${trees.nFeatures} features but the file names ${f.features.length}`);
+    if (trees.nFeatures !== f.features.length) throw invalid(source, `the trees read ${plural(trees.nFeatures, 'feature')} but the file names ${f.features.length}`);
     const t = f.trainedOn as Partial<LtrTrainedOn> | null | undefined;
     if (t !== undefined && (t === null || typeof t !== 'object' || typeof t.identity !== 'string' || typeof t.index !== 'string' || typeof t.model !== 'string' || !Number.isInteger(t.documents))) {
       throw invalid(source, 'expected "trainedOn" to be { identity, index, documents, model } (plait ltr train writes it)');

@@ -145,7 +145,7 @@ export function registerLtrCommand(program: Command): void {
       const model = await LtrModel.fromXgboost(file, { ...(features === undefined ? {} : { features }), ...(o.pipeline === undefined ? {} : { candidates: o.pipeline }) });
       const candidates = model.file.candidates;
       model.save(o.out);
-      process.stdout.write(`wrote ${o.out}: ${model.trees.trees.length} trees over ${model.features.join(', ')}${candidates === undefined ? '' : `, candidates "${candidates}"`}\n`);
+      process.stdout.write(`wrote ${o.out}: ${plural(model.trees.trees.length, 'tree')} over ${model.features.join(', ')}${candidates === undefined ? '' : `, candidates "${candidates}"`}\n`);
     });
   ltr
     .command('importance')
@@ -155,6 +155,6 @@ export function registerLtrCommand(program: Command): void {
     .action(async (file: string, o: { json?: boolean }) => {
       const model = await LtrModel.load(requireInput(file, '<model>'));
       if (o.json === true) printJson({ features: model.features, candidates: model.file.candidates ?? null, training: model.file.training ?? null, importance: model.importance() });
-      else process.stdout.write(`${[`${file}: ${model.trees.trees.length} trees over ${model.features.length} features, candidates "${model.file.candidates ?? '?'}"`, ...importanceLines(model)].join('\n')}\n`);
+      else process.stdout.write(`${[`${file}: ${plural(model.trees.trees.length, 'tree')} over ${plural(model.features.length, 'feature')}, candidates "${model.file.candidates ?? '?'}"`, ...importanceLines(model)].join('\n')}\n`);
     });
 }
