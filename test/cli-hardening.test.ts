@@ -293,7 +293,7 @@ describe('empty documents: one behaviour for index and eval (item 1)', () => {
     assert.match(skip.stderr, /skipped 1 invalid document \(1 EMPTY_TEXT\)/);
     const again = plait('eval', beir, '--index', 'be', '--modes', 'bm25', '--depth', '10', '--quiet');
     assert.equal(again.code, 0, again.stderr);
-    assert.match(again.stderr, /left out 1 invalid documents \(1 EMPTY_TEXT\)/);
+    assert.match(again.stderr, /left out 1 invalid document \(1 EMPTY_TEXT\)/);
   });
 });
 

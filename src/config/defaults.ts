@@ -1314,6 +1314,15 @@ export const DRIFT_DEFAULTS = {
    * worth re-clustering. Below it the figures are still recorded (manifest.drift) and shown.
    */
   minAddedTokens: 4096,
+  /**
+   * A build's mean |residual| (manifest.drift.buildMeanDistance, the codec's avgResidual) below which
+   * `plait info` gives no drift ratio: the build had as many centroids as tokens (a corpus of a few
+   * short documents), so every residual was zero up to float rounding (7.4e-7 measured for the
+   * bundled model's 2 documents of 12 tokens, 1.5e-5 for test/info-tiny-index.test.ts's 16-d
+   * synthetic index) and the ratio read "59179.36×". Builds with residuals measure 0.024–0.027 (the
+   * bundled model on 20–500 cisi documents), 240× this bound; the rounding is 6× below it or more.
+   */
+  zeroBuildDistance: 1e-4,
 } as const;
 
 /**
