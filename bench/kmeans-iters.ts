@@ -6,7 +6,8 @@
  * iteration; then runs `plait eval <index> --modes exhaustive,plaid,hybrid` (a child process, not
  * counted) and compares the runs across builds: nDCG@10 of each mode with a paired randomisation
  * test against the last iteration count given (the reference), and PLAID's share of its own
- * index's exhaustive top-10.
+ * index's exhaustive top-10 at eval's depth (100: PLAID's k ≤ 100 defaults) and at depth 10 (its k ≤ 10
+ * defaults). Re-run with the same out-dir to evaluate the indexes again without rebuilding them.
  *
  * Run: `node dist/bench/kmeans-iters.js <beir-folder> [iters, e.g. 4,6,10] [out-dir] [first-n-docs]`
  * (out-dir default /tmp/kmeans-iters; first-n-docs builds only the corpus's first documents, the
@@ -14,7 +15,7 @@
  * Figures: bench/RESULTS.md, "k-means iterations".
  */
 import { execFileSync } from 'node:child_process';
-import { createReadStream, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -117,12 +118,20 @@ export async function run(beir: string, itersList: number[], outDir: string, fir
   const rows: { iters: number; cost: PhaseCost; runs: Map<string, Run> }[] = [];
   for (const iters of itersList) {
     const index = join(outDir, `${basename(beir)}-${iters}`);
-    const cost = await build(corpus, index, iters);
+    // An index this bench built before (its cost file beside it) is evaluated again, not rebuilt.
+    const costFile = `${index}.cost.json`;
+    const cost = existsSync(costFile) ? (JSON.parse(readFileSync(costFile, 'utf8')) as PhaseCost) : await build(corpus, index, iters);
+    writeFileSync(costFile, JSON.stringify(cost));
     const runDir = join(outDir, `${basename(beir)}-${iters}-runs`);
     rmSync(runDir, { recursive: true, force: true });
     execFileSync(process.execPath, [join(repo, 'bin', 'plait.js'), 'eval', index, '--queries', join(beir, 'queries.jsonl'), '--qrels', join(beir, 'qrels', 'test.tsv'), '--modes', MODES.join(','), '--run-dir', runDir, '--json', '-q'], { stdio: ['ignore', 'ignore', 'inherit'] });
+    // PLAID at k = 10 runs ColBERT's k ≤ 10 defaults (ncells 1, ndocs 256), the ones that prune hardest.
+    const runDir10 = `${runDir}-k10`;
+    rmSync(runDir10, { recursive: true, force: true });
+    execFileSync(process.execPath, [join(repo, 'bin', 'plait.js'), 'eval', index, '--queries', join(beir, 'queries.jsonl'), '--qrels', join(beir, 'qrels', 'test.tsv'), '--modes', 'exhaustive,plaid', '--depth', '10', '--run-dir', runDir10, '--json', '-q'], { stdio: ['ignore', 'ignore', 'inherit'] });
     const runs = new Map<string, Run>();
     for (const mode of MODES) runs.set(mode, await readRun(join(runDir, `${mode}.trec`)));
+    for (const mode of ['exhaustive', 'plaid']) runs.set(`${mode}@10`, await readRun(join(runDir10, `${mode}.trec`)));
     rows.push({ iters, cost, runs });
     console.error(`${basename(beir)} iters ${iters}: ${JSON.stringify(cost)}`);
   }
@@ -141,7 +150,9 @@ export async function run(beir: string, itersList: number[], outDir: string, fir
     return {
       iters: r.iters,
       quality,
+      /** PLAID at the k ≤ 100 defaults (eval's depth 100) and at the k ≤ 10 defaults. */
       plaidShareOfExhaustiveTop10: top10Share(r.runs.get('plaid')!, r.runs.get('exhaustive')!),
+      plaidK10ShareOfExhaustiveTop10: top10Share(r.runs.get('plaid@10')!, r.runs.get('exhaustive@10')!),
       cpuS: Object.fromEntries(Object.entries(r.cost.phases).map(([k, v]) => [k, +(v / 1000).toFixed(1)])),
       kmeansIterCpuS: r.cost.iterations.map((v) => +(v / 1000).toFixed(1)),
       totalCpuS: +(sum(Object.values(r.cost.phases)) / 1000).toFixed(1),
