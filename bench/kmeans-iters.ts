@@ -86,7 +86,8 @@ async function build(corpus: string, index: string, iters: number): Promise<Phas
       if (next === 'kmeans') iterAt = now;
     }
   };
-  const r = await buildIndex(corpus, { index, kmeansIters: iters, onProgress });
+  // skipInvalid: cranfield has documents with no title and no text (as `plait eval` run on its folder would need too).
+  const r = await buildIndex(corpus, { index, kmeansIters: iters, onProgress, skipInvalid: true });
   phases[phase] = (phases[phase] ?? 0) + (cpuMs() - at);
   const m = r.manifest;
   const s = m.settings;
