@@ -49,10 +49,18 @@ export const HUB_DEFAULTS = {
 export const BUILD_DEFAULTS = {
   /** Residual bits per dimension: ColBERTv2's default, 32 bytes of residual per 128-d token. */
   nbits: 2,
-  /** k-means iterations: ColBERT uses 4 on large corpora; small corpora converge better with more. */
+  /**
+   * k-means iterations, at every sample size: ColBERT's `kmeans_niters` (4). Each iteration is a full
+   * nearest-centroid pass over the sample (n × K × dim multiply-adds), a small corpus's largest CPU
+   * cost. Until 2026-12 samples under 200k vectors ran 10 ("small corpora converge better"); measured
+   * (bundled model, 2026-12-08), 4 against 10 moved nDCG@10 of exhaustive, PLAID and hybrid search by
+   * at most 0.0019 either way, none significant (paired randomisation p ≥ 0.08), on cisi's first 300
+   * documents (81k sample vectors) and whole cranfield, and PLAID kept 100% of the exhaustive top-10
+   * at both; 10 cost 2.3–2.6× the k-means CPU (cisi 300: build 51 → 31 CPU-s; cranfield 355 → 212).
+   * Table and how to re-measure (`node dist/bench/kmeans-iters.js <beir-folder> 4,6,10`):
+   * bench/RESULTS.md, "k-means iterations".
+   */
   kmeansIters: 4,
-  /** Extra iterations used when the sample is small (< 200k vectors), where each iteration is cheap. */
-  kmeansItersSmall: 10,
   /** k-means seed, so that a build is deterministic. */
   seed: 12345,
   /** Passages encoded and written per chunk: bounds memory independently of the corpus size. */

@@ -156,7 +156,7 @@ export function registerIndexCommands(program: Command): void {
     .addOption(new Option('--nbits <n>', 'residual bits per dimension, or ternary (three levels, 1.6 bits: 26 bytes a token at 128 d)').choices([...NBITS_NAMES]).default(String(BUILD_DEFAULTS.nbits)))
     .option(
       '--kmeans-iters <n>',
-      `k-means iterations, >= 0 (default: ${BUILD_DEFAULTS.kmeansIters}, or ${BUILD_DEFAULTS.kmeansItersSmall} when the sample is under 200k vectors)`,
+      `k-means iterations, >= 0 (default: ${BUILD_DEFAULTS.kmeansIters}, as ColBERT)`,
       parseIntArg('kmeansIters', 0),
     )
     .option('--doc-maxlen <n>', "document window in tokens, >= 8 and at most the model's positions (ColBERT checkpoints; default: the checkpoint's doc_maxlen)", parseIntArg('docMaxlen', 8))
