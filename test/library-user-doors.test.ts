@@ -15,7 +15,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildSynthetic, syntheticPassages } from '../fixtures/synthetic-index.js';
-import { addCorpus, buildIndex, countDocuments, isPlaitError, openCorpus, openIndex, type PlaitIndex } from '../src/index.js';
+import { addCorpus, buildIndex, countDocuments, isPlaitError, openCorpus, openIndex, updateIndex, type PlaitIndex, type UpdateRequest } from '../src/index.js';
 
 let dir: string;
 let index: PlaitIndex;
@@ -98,4 +98,28 @@ test("a wrong call raced by close() is refused for its own mistake (INVALID_ARGU
   for (const [i, p] of wrong.entries()) await assert.rejects(p, (e: unknown) => isPlaitError(e, 'INVALID_ARGUMENT'), `call ${i}`);
   await closed;
   await assert.rejects(other.search('q', { mode: 'late' }), (e: unknown) => isPlaitError(e, 'INDEX_CLOSED'));
+});
+
+// An encoded write's nested shapes are checked before the lock: a document without a title had
+// failed inside the store's transaction as DOCSTORE_FAILED ("reading 'toLowerCase'"), an item that
+// is not an object, or an add without embeddings, as a bare TypeError.
+test('updateIndex names the nested field of a malformed encoded write (add[0].doc.title, add[1], delete[1]) before opening anything', () => {
+  const doc = { docId: 'a', title: '', text: 'some text' };
+  const cases: [unknown, string][] = [
+    [{ add: [{ doc: { docId: 'a', text: 'no title' }, passages: [], embeddings: [] }] }, 'add[0].doc.title'],
+    [{ add: [{ doc, passages: [], embeddings: [] }, null] }, 'add[1]'],
+    [{ add: [{ doc, passages: [{ start: 0, end: 4 }] }] }, 'add[0].embeddings'],
+    [{ add: [{ doc, passages: [], embeddings: [42] }] }, 'add[0].embeddings[0]'],
+    [{ add: [{ doc: { ...doc, metadata: [1] }, passages: [], embeddings: [] }] }, 'add[0].doc.metadata'],
+    [{ delete: ['a', 7] }, 'delete[1]'],
+    [{ keep: [{ docId: 'k', title: 3, text: '' }] }, 'keep[0].title'],
+  ];
+  for (const [req, name] of cases) {
+    // The folder does not exist: a check made after opening it would say INDEX_NOT_FOUND instead.
+    assert.throws(() => updateIndex(join(tmpdir(), 'plait-no-such-index-for-doors'), req as UpdateRequest), (e: unknown) => {
+      assert.ok(isPlaitError(e, 'INVALID_ARGUMENT'), `${name}: ${String(e)}`);
+      assert.equal(e.details?.['name'], name);
+      return true;
+    });
+  }
 });

@@ -38,7 +38,7 @@
  */
 import { plural } from '../util/plural.js';
 import { LIVING_DEFAULTS, SEGMENT_MERGE_DEFAULTS, WRITE_COST_DEFAULTS } from '../config/defaults.js';
-import { PlaitError, checkNonEmptyString, checkShape, checkObject } from '../errors/index.js';
+import { PlaitError, checkArray, checkNonEmptyString, checkShape, checkObject, checkString, checkStringArray, invalidArgument } from '../errors/index.js';
 import { checkOptionKeys, type OptionKeys } from '../util/option-keys.js';
 import type { TokenEmbeddings } from '../encoder/types.js';
 import type { Kernels } from '../kernels/types.js';
@@ -238,11 +238,40 @@ export function tombstonedPassages(data: Pick<IndexData, 'tombstones'>): number 
  * 0-based place in `add`; nothing is written), INDEX_CHANGED (a document of `keep` changed or deleted by
  * another writer since the caller compared it: `details.changedIds`; nothing is written), DIMENSION_MISMATCH, INDEX_NOT_FOUND / INDEX_CORRUPT / INDEX_VERSION (opening).
  */
+/** A document of `add` or `keep` (DocumentInput): refused by its place (`add[3].doc.title`), as a corpus line is refused by its line. */
+function checkDocument(name: string, doc: unknown): void {
+  const d = checkObject<Partial<DocumentInput>>(name, doc, 'a document ({ docId, title, text, metadata? })');
+  checkNonEmptyString(`${name}.docId`, d.docId, 'a non-empty string (the document id)');
+  checkString(`${name}.title`, d.title, "a string ('' for none)");
+  checkString(`${name}.text`, d.text, 'a string');
+  if (d.metadata !== undefined && (d.metadata === null || typeof d.metadata !== 'object' || Array.isArray(d.metadata))) throw invalidArgument(`${name}.metadata`, 'an object or undefined', d.metadata);
+}
+
+/**
+ * The nested shapes of an UpdateRequest, checked before the lock is taken: a document without a title
+ * had failed inside the store's transaction as DOCSTORE_FAILED ("reading 'toLowerCase'"), an add
+ * without embeddings or an item that is not an object as a bare TypeError.
+ * @throws PlaitError INVALID_ARGUMENT naming the field (`add[0].embeddings`, `delete[2]`).
+ */
+function checkUpdateRequest(req: UpdateRequest): void {
+  checkArray('add', req.add ?? [], 'an array of encoded documents ({ doc, passages, embeddings })').forEach((a: unknown, i) => {
+    const item = checkObject<Partial<EncodedDocument>>(`add[${i}]`, a, 'an encoded document ({ doc, passages, embeddings })');
+    checkDocument(`add[${i}].doc`, item.doc);
+    checkArray(`add[${i}].passages`, item.passages, 'an array of { start, end } character ranges');
+    checkArray(`add[${i}].embeddings`, item.embeddings, "an array of token embeddings, one a passage (an encoder's output)").forEach((e: unknown, j) =>
+      checkShape(`add[${i}].embeddings[${j}]`, e, "token embeddings ({ vectors, length }: an encoder's output)", ['vectors', 'length']));
+  });
+  if (req.delete !== undefined) checkStringArray('delete', req.delete, 'an array of document ids');
+  if (req.deleteExcept !== undefined) checkStringArray('deleteExcept', req.deleteExcept, 'an array of document ids');
+  if (req.keep !== undefined) checkArray('keep', req.keep, 'an array of documents').forEach((d: unknown, i) => checkDocument(`keep[${i}]`, d));
+}
+
 export function updateIndex(dir: string, req: UpdateRequest, options: UpdateOptions = {}): UpdateResult {
   checkOptionKeys(req, UPDATE_REQUEST_KEYS, 'updateIndex request key');
   checkNonEmptyString('dir', dir, 'an index folder path');
   checkObject('req', req, 'an UpdateRequest ({ add?, delete?, deleteWhere? })');
   checkOptionKeys(options, UPDATE_OPTION_KEYS, 'updateIndex option');
+  checkUpdateRequest(req);
   const tx = IndexTransaction.begin(dir, { onOp: options.onOp, lock: options.lock });
   let last = tx;
   let opened: DocStoreUpdater | null = null;
