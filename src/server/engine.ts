@@ -36,7 +36,8 @@ import { ServerMetrics } from './metrics.js';
 import { queryFit, unsearchable } from '../search/query-text.js';
 import { emptyResult } from '../search/search-result.js';
 import { sharedAbortController } from '../search/deadline.js';
-import type { ResolvedServerOptions } from './options.js';
+import { checkResolvedServerOptions, type ResolvedServerOptions } from './options.js';
+import { checkArray, checkShape, checkString } from '../errors/index.js';
 import { localPipelineIndex, type PipelineIndex } from '../pipeline/pipeline-index.js';
 import type { ClusterCallOptions } from '../cluster/cluster-index.js';
 import type { RewrittenQuery } from '../rewrite/query-rewriter.js';
@@ -144,12 +145,18 @@ export interface QueryAnswer {
   cached: boolean;
 }
 
+/**
+ * The served generation's tag: 16 hex characters of a digest of the manifest (any change to it is a new tag).
+ * @throws PlaitError INVALID_ARGUMENT when `manifest` is not an IndexManifest.
+ */
 export function indexGeneration(manifest: IndexManifest): string {
+  checkShape('manifest', manifest, 'an IndexManifest (from readManifest)', ['settings', 'codec']);
   return createHash('sha1').update(JSON.stringify(manifest)).digest('hex').slice(0, 16);
 }
 
-/** Whitespace-trimmed and -collapsed: the form the cache keys on and the search runs on. */
+/** Whitespace-trimmed and -collapsed: the form the cache keys on and the search runs on. @throws PlaitError INVALID_ARGUMENT when `q` is not a string. */
 export function normaliseQuery(q: string): string {
+  checkString('query', q);
   return q.trim().replace(/\s+/g, ' ');
 }
 
@@ -198,6 +205,10 @@ export class Engine {
     parts: EngineParts,
     readonly options: ResolvedServerOptions,
   ) {
+    checkShape('parts', parts, 'EngineParts (an object with indexes and rerankers)', ['indexes', 'rerankers']);
+    checkArray('parts.indexes', parts.indexes);
+    checkArray('parts.rerankers', parts.rerankers);
+    checkResolvedServerOptions('options', options);
     for (const { name, index, borrowed } of parts.indexes) {
       if (this.indexes.has(name)) throw new PlaitError('INVALID_ARGUMENT', { message: `two indexes are named "${name}"`, name });
       this.indexes.set(name, { name, index, generation: indexGeneration(index.manifest), borrowed: borrowed === true });

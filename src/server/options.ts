@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { PlaitError, invalidArgument as invalidArgumentError } from '../errors/index.js';
+import { PlaitError, checkShape, invalidArgument as invalidArgumentError } from '../errors/index.js';
 import { SERVER_DEFAULTS, THREAD_LIMITS } from '../config/defaults.js';
 import { MAX_TIMER_MS } from '../search/deadline.js';
 import { readSynonyms, type SynonymMap } from '../rewrite/synonyms.js';
@@ -291,6 +291,16 @@ export function resolveServerOptions(o: ServerOptions = {}, env: NodeJS.ProcessE
 }
 
 /**
+ * The guard of a door that takes options already resolved (openEngine, new Engine, reloadApiKeys,
+ * openCoordinatorEngine): an object holding what resolveServerOptions fills in, so that a
+ * ServerOptions bag given by mistake, or no object at all, is refused by name.
+ * @throws PlaitError INVALID_ARGUMENT ("Expected ResolvedServerOptions (from resolveServerOptions) … for options but received …").
+ */
+export function checkResolvedServerOptions(name: string, value: unknown): ResolvedServerOptions {
+  return checkShape<ResolvedServerOptions>(name, value, 'ResolvedServerOptions (from resolveServerOptions)', ['host', 'port', 'models', 'apiKeys']);
+}
+
+/**
  * Reads `o.apiKeyFile` again and makes its keys, beside `o.fixedApiKey`, the accepted ones from the
  * next request on (`plait serve` does it on SIGHUP): a key is rotated without a restart — list the
  * old and the new one, reload, move the clients, list the new one alone, reload. A file that is
@@ -299,6 +309,7 @@ export function resolveServerOptions(o: ServerOptions = {}, env: NodeJS.ProcessE
  * @throws PlaitError FILE_NOT_FOUND or INVALID_ARGUMENT (readApiKeyFile), naming the file and line, never a key.
  */
 export function reloadApiKeys(o: ResolvedServerOptions): number | null {
+  checkResolvedServerOptions('options', o);
   if (o.apiKeyFile === undefined) return null;
   const keys = [...(o.fixedApiKey === undefined ? [] : [o.fixedApiKey]), ...readApiKeyFile(o.apiKeyFile)];
   o.apiKeys = keys;
