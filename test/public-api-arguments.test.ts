@@ -300,6 +300,34 @@ test("plait/server's doors, given a valid first argument, refuse a wrong next on
   for (const code of ['toString', 'constructor', '__proto__', 'NO_SUCH_CODE']) assert.equal(s.statusFor(code), 500, code);
 });
 
+test('the public methods of an Engine (plait/server) refuse a wrong first argument with a PlaitError', async () => {
+  const s = (await subpathModule('./server')) as unknown as typeof import('../src/server/index.js');
+  const { engine } = await serverDoors(s as unknown as Record<string, unknown>);
+  const e = engine() as InstanceType<typeof s.Engine>;
+  const proto = Object.getPrototypeOf(e) as object;
+  // A method that takes no argument (readiness, warmUp, close, …) has nothing to refuse.
+  const methods = Object.getOwnPropertyNames(proto).filter((m) => {
+    const f = Object.getOwnPropertyDescriptor(proto, m)?.value as unknown;
+    return m !== 'constructor' && typeof f === 'function' && f.length > 0 && !PRIVATE.has(`Engine.${m}`);
+  });
+  for (const m of ['index', 'search', 'rerank', 'encode', 'reranker', 'abortInFlight']) assert.ok(methods.includes(m), m);
+  const failures: string[] = [];
+  try {
+    for (const m of methods) {
+      let refused = 0;
+      for (const bad of BAD_FIRST) {
+        const o = await probe(() => (e as unknown as Record<string, (a: unknown) => unknown>)[m]!(bad));
+        if (o.kind === 'other') failures.push(`engine.${m}(${label(bad)}) → ${o.what}`);
+        if (o.kind === 'plait') refused++;
+      }
+      if (refused === 0) failures.push(`engine.${m} took every wrong first argument`);
+    }
+  } finally {
+    await e.close();
+  }
+  assert.deepEqual(failures, [], failures.join('\n'));
+});
+
 test('the public methods of an open PlaitIndex refuse a wrong first argument with a PlaitError', async () => {
   const failures: string[] = [];
   const skip = new Set(['constructor', 'close']);
