@@ -300,6 +300,33 @@ test("plait/server's doors, given a valid first argument, refuse a wrong next on
   for (const code of ['toString', 'constructor', '__proto__', 'NO_SUCH_CODE']) assert.equal(s.statusFor(code), 500, code);
 });
 
+test("the integrations' doors (plait/ai-sdk models and their doRerank, plait/langchain's retriever) refuse a wrong argument with INVALID_ARGUMENT, before any model loads", async () => {
+  const ai = (await subpathModule('./ai-sdk')) as unknown as typeof import('../src/integrations/ai-sdk.js');
+  const lc = (await subpathModule('./langchain')) as unknown as typeof import('../src/integrations/langchain.js');
+  const model = new ai.PlaitRerankingModel();
+  const provider = ai.createPlait();
+  // undefined is the default model id; a string names a model (an unknown one fails when it loads).
+  const doors: Record<string, [(bad: unknown) => unknown, readonly unknown[]]> = {
+    'new PlaitRerankingModel': [(b) => new ai.PlaitRerankingModel(b as never), [null, 42, '', {}, []]],
+    'plait.reranking': [(b) => provider.reranking(b as never), [null, 42, '', {}, []]],
+    'plait.rerankingModel': [(b) => provider.rerankingModel(b as never), [null, 42, '', {}, []]],
+    'model.doRerank': [(b) => model.doRerank(b as never), [...BAD_FIRST, { documents: ['a'], query: 'q' }, { documents: { type: 'text', values: 'a' }, query: 'q' }, { documents: { type: 'text', values: [] }, query: 42 }]],
+    'new PlaitRetriever index': [(b) => new lc.PlaitRetriever({ index: b as never }), [42, 'x', {}, []]],
+  };
+  const failures: string[] = [];
+  try {
+    for (const [name, [call, bads]] of Object.entries(doors)) {
+      for (const bad of bads) {
+        const o = await probe(() => call(bad));
+        if (o.kind !== 'plait' || o.code !== 'INVALID_ARGUMENT') failures.push(`${name}(${label(bad)}) → ${o.kind === 'plait' ? o.code : o.kind === 'other' ? o.what : 'returned'}`);
+      }
+    }
+  } finally {
+    await model.close();
+  }
+  assert.deepEqual(failures, [], failures.join('\n'));
+});
+
 test('the public methods of an Engine (plait/server) refuse a wrong first argument with a PlaitError', async () => {
   const s = (await subpathModule('./server')) as unknown as typeof import('../src/server/index.js');
   const { engine } = await serverDoors(s as unknown as Record<string, unknown>);
