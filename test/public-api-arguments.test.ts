@@ -312,6 +312,9 @@ test("the integrations' doors (plait/ai-sdk models and their doRerank, plait/lan
     'plait.rerankingModel': [(b) => provider.rerankingModel(b as never), [null, 42, '', {}, []]],
     'model.doRerank': [(b) => model.doRerank(b as never), [...BAD_FIRST, { documents: ['a'], query: 'q' }, { documents: { type: 'text', values: 'a' }, query: 'q' }, { documents: { type: 'text', values: [] }, query: 42 }]],
     'new PlaitRetriever index': [(b) => new lc.PlaitRetriever({ index: b as never }), [42, 'x', {}, []]],
+    'new PlaitRerank model': [(b) => new lc.PlaitRerank({ model: b as never }), [null, 42, '', {}, []]],
+    'new PlaitRerank reranker': [(b) => new lc.PlaitRerank({ reranker: b as never }), [null, 42, 'x', {}, []]],
+    'new PlaitRerankingModel rerankerOptions': [(b) => new ai.PlaitRerankingModel(undefined, { rerankerOptions: b as never }), [null, 42, 'x', []]],
   };
   const failures: string[] = [];
   try {
