@@ -13,6 +13,10 @@
  * naming `documents[0].docId`, and `"rewrite": {"rm3": {"fb_docs": 0}}` naming `rm3.fbDocs`: the
  * library's names, not the client's. No route answered 500.
  *
+ * server-fuzz.test.ts throws random values at a hand-kept list of routes and fields and asks only
+ * "no 500"; this one walks the published schemas, so it misses no route or field, and also asks that
+ * the answer name the field as sent.
+ *
  * A real index (two documents, the bundled model) and a real reranker serve the routes, so that a
  * body wrongly let through meets real work rather than a stand-in. ~300 requests: ~2 s of CPU.
  */

@@ -292,6 +292,17 @@ test("plait/server's doors, given a valid first argument, refuse a wrong next on
       if (o.kind !== 'plait' || o.code !== 'INVALID_ARGUMENT') failures.push(`${name}(valid, ${label(bad)}) → ${o.kind === 'plait' ? o.code : o.kind === 'other' ? o.what : 'returned'}`);
     }
   }
+  // startServer's options of the wrong kind, each beside a safe port and host: refused by name before
+  // anything loads or listens (they had been taken, or thrown as TypeErrors: apiKey 42 → "value.trim is not a function").
+  const wrongOptions: [string, unknown][] = [
+    ['host', 42], ['host', {}], ['models', 'x'], ['models', [42]], ['quantize', 'x'], ['crossEncoders', 'x'], ['crossEncoders', [42]],
+    ['ltrModel', 42], ['apiKey', 42], ['apiKey', null], ['apiKeyFile', 42], ['corsOrigins', 'x'], ['corsOrigins', {}],
+    ['defaultMetrics', 'x'], ['logDestination', 42], ['logDestination', { write: 'x' }], ['trustProxy', 42], ['trustProxy', null], ['synonyms', 42],
+  ];
+  for (const [key, bad] of wrongOptions) {
+    const o = await probe(() => s.startServer([], { ...SAFE_SERVER_OPTIONS, [key]: bad } as never));
+    if (o.kind !== 'plait' || o.code !== 'INVALID_ARGUMENT') failures.push(`startServer([], { ${key}: ${label(bad)} }) → ${o.kind === 'plait' ? o.code : o.kind === 'other' ? o.what : 'returned'}`);
+  }
   assert.deepEqual(failures, [], failures.join('\n'));
   // Named: the parameter and what it expected.
   await assert.rejects(s.startServer(undefined as never, SAFE_SERVER_OPTIONS), (e: unknown) => isPlaitError(e, 'INVALID_ARGUMENT') && /Expected an array of strings for indexes but received undefined/.test(e.message));
