@@ -299,6 +299,11 @@ test("plait/server's doors, given a valid first argument, refuse a wrong next on
     ['ltrModel', 42], ['apiKey', 42], ['apiKey', null], ['apiKeyFile', 42], ['corsOrigins', 'x'], ['corsOrigins', {}],
     ['defaultMetrics', 'x'], ['logDestination', 42], ['logDestination', { write: 'x' }], ['trustProxy', 42], ['trustProxy', null], ['synonyms', 42],
   ];
+  // The coordinator's own options likewise, before it connects.
+  for (const bad of [{ servers: 42 }, { servers: [42] }, { servers: 'nats://127.0.0.1:1', startWaitMs: 'x' }, { servers: 'nats://127.0.0.1:1', onNatsStatus: 42 }]) {
+    const o = await probe(() => s.openCoordinatorEngine('x', resolved as never, bad as never));
+    if (o.kind !== 'plait' || o.code !== 'INVALID_ARGUMENT') failures.push(`openCoordinatorEngine('x', options, ${label(bad)}) → ${o.kind === 'plait' ? o.code : o.kind === 'other' ? o.what : 'returned'}`);
+  }
   for (const [key, bad] of wrongOptions) {
     const o = await probe(() => s.startServer([], { ...SAFE_SERVER_OPTIONS, [key]: bad } as never));
     if (o.kind !== 'plait' || o.code !== 'INVALID_ARGUMENT') failures.push(`startServer([], { ${key}: ${label(bad)} }) → ${o.kind === 'plait' ? o.code : o.kind === 'other' ? o.what : 'returned'}`);

@@ -12,7 +12,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { CLUSTER_DEFAULTS } from '../config/defaults.js';
-import { PlaitError, checkNonEmptyString, checkShape } from '../errors/index.js';
+import { PlaitError, checkFunction, checkNonEmptyString, checkNumber, checkShape, checkStringArray } from '../errors/index.js';
 import { createEncoder } from '../encoder/create-encoder.js';
 import { resolveModelSpec } from '../encoder/resolve-model.js';
 import { DynamicBatchingEncoder } from '../encoder/dynamic-batching.js';
@@ -89,6 +89,9 @@ export async function openCoordinatorEngine(nameOrPath: string, options: Resolve
   checkNonEmptyString('nameOrPath', nameOrPath, 'a cluster name or the folder of a sharded index');
   checkResolvedServerOptions('options', options);
   checkShape('coordinatorOptions', o, 'CoordinatorOptions (an object with servers, the NATS URLs)', ['servers']);
+  if (typeof o.servers !== 'string') checkStringArray('coordinatorOptions.servers', o.servers, 'a NATS URL or an array of them');
+  if (o.startWaitMs !== undefined) checkNumber('coordinatorOptions.startWaitMs', o.startWaitMs, 'a number of milliseconds');
+  if (o.onNatsStatus !== undefined) checkFunction('coordinatorOptions.onNatsStatus', o.onNatsStatus, 'a function or undefined');
   const name = clusterNameOf(nameOrPath);
   const subjects = clusterSubjects(name);
   const nc = await natsConnect(o.servers, `plait-${name}-coordinator`);
