@@ -391,17 +391,14 @@ export interface ClusterLayout {
  * The layout of the cluster at `root`: from the local folder (cluster.json or shard-<i> folders,
  * and shard-0's manifest) where it has them, else from what `plait cluster publish` put in the
  * object store — so a writer needs no copy of the index.
- * @throws PlaitError INDEX_NOT_FOUND (neither a local cluster nor a published one); INVALID_ARGUMENT
- *   (`root` not a non-empty string; `nc` not a NATS connection when the folder is not a local cluster).
+ * @throws PlaitError INDEX_NOT_FOUND (neither a local cluster nor a published one).
  */
 export async function clusterLayout(nc: NatsConnection, root: string): Promise<ClusterLayout> {
+  checkShape('nc', nc, 'a NATS connection (from natsConnect)', ['publish', 'request']);
   checkNonEmptyString('root', root, 'a cluster folder path');
   const cluster = clusterNameAt(root);
   const local = join(root, 'shard-0', MANIFEST_FILE);
   if (existsSync(local)) return { cluster, shards: shardsOf(root).length, manifest: parseManifest(readFileSync(local), local) };
-  // Checked here, where the object store is first needed: a local folder's layout uses no NATS
-  // (`plait cluster add|delete` on a copy of the index), and a caller may hand in none.
-  checkShape('nc', nc, 'a NATS connection (from natsConnect)', ['publish', 'request']);
   const store = await bucket(nc, cluster);
   const [file, manifest] = await Promise.all([store.getBlob(CLUSTER_FILE), store.getBlob(shardObjectName(0, MANIFEST_FILE))]);
   if (file === null || manifest === null) throw new PlaitError('INDEX_NOT_FOUND', { message: `${root} is not a local cluster folder and cluster ${cluster} has not been published (plait cluster publish)`, path: root });
